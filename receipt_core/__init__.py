@@ -1,0 +1,7 @@
+"""Receipt MTL Studio's model package: documents, OCR, data, the multi-task model, freezing and training.
+
+Usable without Streamlit: the dashboard in ``app.py``/``pages/`` and the CLI (``python -m receipt_core``)
+are thin layers over this package.
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,67 @@
+import json
+
+import pytest
+
+from receipt_core.document import Document, DocumentFormatError, Word, reading_order
+from receipt_core.quantity import parse_quantity
+from receipt_core.schema import DEFAULT_SCHEMA, QUANTITY
+
+
+@pytest.mark.parametrize("text, value", [
+    ("2", 2.0), ("2x", 2.0), ("x2", 2.0), ("2 PCS", 2.0), ("1,5", 1.5), ("1X", 1.0), ("1 Prs", 1.0),
+    ("*2 Pcs", 2.0), ("0,292X", 0.292), ("1.00xITEMS", 1.0), ("3EA@0.19/EA", 3.0), ("x", None), ("TRIPPLE", None),
+])
+def test_parse_quantity_reads_how_receipts_print_it(text, value):
+    assert parse_quantity(text) == value
+
+
+def _doc():
+    words = (
+        Word("2x", (10, 100, 30, 120), confidence=88.0, line_id=0, is_quantity=True, quantity_value=2.0, group_id=1),
+        Word("COFFEE", (40, 100, 120, 120), confidence=92.5, line_id=0, field="ITEM_NAME", group_id=1),
+        Word("7.00", (200, 101, 240, 121), line_id=0, field="ITEM_PRICE"),
+    )
+    return Document(id="d1", width=300, height=500, words=words, image_sha256="ab" * 32, source="test")
+
+
+def test_native_format_round_trips_through_json_text():
+    doc = _doc()
+    assert Document.from_json(json.loads(json.dumps(doc.to_json()))) == doc
+
+
+@pytest.mark.parametrize("mutate, message", [
+    (lambda d: d.pop("width"), "missing key 'width'"),
+    (lambda d: d.update(width="wide"), "'width' must be int"),
+    (lambda d: d["words"][0].update(box=[1, 2, 3]), "box must be four numbers"),
+    (lambda d: d["words"][0].update(box=[5, 5, 1, 1]), "x1 < x0"),
+    (lambda d: d.update(words="none"), "'words' must be list"),
+    (lambda d: d.update(version=99), "version 99 is not supported"),
+])
+def test_malformed_native_json_names_the_problem(mutate, message):
+    data = _doc().to_json()
+    mutate(data)
+    with pytest.raises(DocumentFormatError, match=message):
+        Document.from_json(data)
+
+
+def test_annotation_label_splits_quantity_into_both_heads_targets():
+    doc = _doc().relabel(1, QUANTITY, 3.0)
+    assert doc.words[1].field == "OTHER" and doc.words[1].is_quantity and doc.words[1].quantity_value == 3.0
+    doc = doc.relabel(0, "ITEM_NAME")
+    assert doc.words[0].annotation_label == "ITEM_NAME" and not doc.words[0].is_quantity
+    assert doc.label_counts() == {"ITEM_NAME": 1, QUANTITY: 1, "ITEM_PRICE": 1}
+
+
+def test_reading_order_is_lines_top_to_bottom_then_left_to_right():
+    shuffled = [Word("TOTAL", (10, 300, 60, 320)), Word("b", (50, 10, 60, 22)), Word("a", (0, 12, 10, 24)),
+                Word("9.00", (200, 302, 240, 322))]
+    ordered = reading_order(shuffled)
+    assert [w.text for w in ordered] == ["a", "b", "TOTAL", "9.00"]
+    assert [w.line_id for w in ordered] == [0, 0, 1, 1]
+
+
+def test_schema_rejects_unknown_field():
+    with pytest.raises(ValueError, match="unknown field label"):
+        DEFAULT_SCHEMA.field_id("NOPE")
+    assert DEFAULT_SCHEMA.cord_fields["menu.sub_nm"] == "ITEM_NAME"
+    assert DEFAULT_SCHEMA.wildreceipt_fields["Total_key"] == "TOTAL"
