@@ -1,0 +1,132 @@
+"""Safe image loading for uploads: refuse what cannot be a receipt photo, with a message that says why.
+
+Every upload (UI, CLI, synthetic generator) enters through :func:`load_image`, which
+
+* refuses empty files, PDFs, non-images and truncated files with a specific :class:`ImageLoadError`;
+* reads the pixel count from the file header and refuses a decompression bomb *before* decoding any pixels;
+* restricts decoding to ordinary raster formats (no EPS/PostScript or other exotic plugins);
+* normalises what it accepts to mode ``RGB`` or ``L``: EXIF orientation applied, CMYK converted, 16-bit
+  scaled down to 8-bit, palette and transparent images flattened onto white (transparent pixels would
+  otherwise turn black and hide the text), and the first frame of an animated GIF with a note saying so.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+# Ordinary raster formats a phone or scanner produces; Pillow's other plugins are not offered uploads.
+ALLOWED_FORMATS = ("JPEG", "PNG", "GIF", "BMP", "TIFF", "WEBP")
+MIN_SIDE = 8  # pixels: a smaller image cannot hold a legible character, even upscaled
+DEFAULT_MAX_PIXELS = 40_000_000  # a 12-megapixel phone photo is ~12M; a flatbed scan at 600 dpi ~35M
+
+
+class ImageLoadError(ValueError):
+    """An upload that cannot be used as a receipt image; the message is meant for the user as is."""
+
+
+@dataclass(frozen=True)
+class LoadedImage:
+    image: Image.Image  # mode RGB or L, EXIF orientation applied
+    width: int
+    height: int
+    sha256: str  # of the raw uploaded bytes
+    format: str  # Pillow's format name: JPEG, PNG, GIF, ...
+    note: str = ""  # something the user should know about how the file was read (e.g. first GIF frame)
+
+
+def load_image(data: bytes, name: str = "", max_pixels: int = DEFAULT_MAX_PIXELS) -> LoadedImage:
+    """Decode an uploaded image safely, or raise :class:`ImageLoadError` with a specific message."""
+    label = repr(name) if name else "the image"
+    if not data:
+        raise ImageLoadError(f"{label} is an empty file (0 bytes); upload the receipt image again.")
+    if data.lstrip()[:5] == b"%PDF-":
+        raise ImageLoadError(f"{label} is a PDF; PDFs are not supported. Export the receipt page as a PNG or "
+                             f"JPEG image (e.g. `pdftoppm -png -r 200 file.pdf page`) and upload that.")
+    try:
+        with warnings.catch_warnings():
+            # We enforce our own (lower) pixel limit below; Pillow's warning would only be noise.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
+    except Image.DecompressionBombError as error:
+        # Pillow refuses far-too-large headers itself; its message carries the pixel count.
+        found = re.search(r"\((\d+) pixels\)", str(error))
+        raise ImageLoadError(_too_many_pixels(label, int(found.group(1)) if found else None, max_pixels)) from None
+    except UnidentifiedImageError:
+        raise ImageLoadError(f"{label} is not an image Pillow can read (supported: "
+                             f"{', '.join(ALLOWED_FORMATS)}); the file may be a document or text file "
+                             f"with an image extension.") from None
+    except (OSError, SyntaxError, ValueError) as error:
+        raise ImageLoadError(f"{label} could not be read as an image: {error}") from None
+
+    width, height = image.size  # from the header: nothing decoded yet
+    if width * height > max_pixels:
+        raise ImageLoadError(_too_many_pixels(label, width * height, max_pixels, (width, height)))
+    if min(width, height) < MIN_SIDE:
+        raise ImageLoadError(f"{label} is {width}×{height} pixels, too small to contain legible text "
+                             f"(each side must be at least {MIN_SIDE} pixels).")
+
+    file_format = image.format or "unknown"
+    note = ""
+    frames = getattr(image, "n_frames", 1)
+    if frames > 1:
+        image.seek(0)
+        note = f"animated {file_format} with {frames} frames: only the first frame was read"
+    try:
+        image.load()
+    except OSError as error:
+        kind = "truncated" if "truncated" in str(error).lower() else "damaged"
+        raise ImageLoadError(f"{label} is a {kind} {file_format} file ({error}); it was probably cut off "
+                             f"during upload or copy. Upload the complete file again.") from None
+    except (SyntaxError, ValueError) as error:
+        raise ImageLoadError(f"{label} is a damaged {file_format} file: {error}") from None
+
+    image = ImageOps.exif_transpose(image) or image
+    image = _normalise_mode(image)
+    return LoadedImage(image=image, width=image.width, height=image.height,
+                       sha256=hashlib.sha256(data).hexdigest(), format=file_format, note=note)
+
+
+def _too_many_pixels(label: str, pixels: int | None, max_pixels: int, size: tuple[int, int] | None = None) -> str:
+    shown = f"{pixels:,} pixels" if pixels else "more pixels than Pillow allows"
+    if size:
+        shown = f"{size[0]}×{size[1]} = {shown}"
+    return (f"{label} has {shown}, over the limit of {max_pixels:,} pixels; it was refused before decoding "
+            f"(a decompression bomb or an unusually large scan). Downscale it to at most ~6000×6000 and retry.")
+
+
+def _normalise_mode(image: Image.Image) -> Image.Image:
+    """RGB or L, 8 bits per channel, transparency flattened onto white."""
+    mode = image.mode
+    if mode in ("RGB", "L"):
+        return image
+    if mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        return _high_depth_to_l(image)
+    if mode == "1":
+        return image.convert("L")
+    if mode == "P":
+        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+    elif mode == "PA":
+        image = image.convert("RGBA")
+    if image.mode in ("RGBA", "LA", "La", "RGBa"):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    return image.convert("RGB")  # CMYK, YCbCr, LAB, HSV, RGBX
+
+
+def _high_depth_to_l(image: Image.Image) -> Image.Image:
+    """Scale a 16-bit or float greyscale image to 8 bits (Pillow's own convert clips at 255)."""
+    values = np.asarray(image, dtype=np.float64)
+    if image.mode == "F":
+        low, high = float(values.min()), float(values.max())
+        scaled = (values - low) / (high - low or 1.0) * 255.0
+    else:
+        scaled = values / 257.0 if values.max() > 255 else values
+    return Image.fromarray(np.clip(scaled, 0, 255).astype(np.uint8))

@@ -1,0 +1,145 @@
+"""Every bad or unusual upload gets a specific message or is normalised to RGB/L, as issue 6 lists."""
+
+from __future__ import annotations
+
+import io
+import struct
+import time
+import zlib
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from receipt_core.images import ImageLoadError, load_image
+
+
+def _encode(image: Image.Image, fmt: str, **params) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt, **params)
+    return buffer.getvalue()
+
+
+def _receipt_like(size=(300, 400)) -> Image.Image:
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(0, 255, size=(size[1], size[0], 3), dtype=np.uint8)  # noise: JPEG can't shrink it
+    return Image.fromarray(pixels)
+
+
+def _png_with_header_size(width: int, height: int) -> bytes:
+    """A small valid PNG whose IHDR claims width×height (CRC fixed), like a decompression bomb's header."""
+    data = bytearray(_encode(Image.new("L", (10, 10), 255), "PNG"))
+    ihdr_start = 8 + 4  # signature, chunk length
+    data[ihdr_start + 4: ihdr_start + 12] = struct.pack(">II", width, height)
+    crc = zlib.crc32(bytes(data[ihdr_start: ihdr_start + 4 + 13]))
+    data[ihdr_start + 4 + 13: ihdr_start + 4 + 13 + 4] = struct.pack(">I", crc)
+    return bytes(data)
+
+
+def test_empty_file_is_refused_with_size():
+    with pytest.raises(ImageLoadError, match=r"empty file \(0 bytes\)"):
+        load_image(b"", "receipt.jpg")
+
+
+def test_truncated_jpeg_says_truncated():
+    full = _encode(_receipt_like(), "JPEG", quality=90)
+    with pytest.raises(ImageLoadError, match=r"'cut.jpg' is a truncated JPEG file.*Upload the complete file"):
+        load_image(full[: len(full) // 2], "cut.jpg")
+
+
+def test_text_file_named_png_is_not_an_image():
+    with pytest.raises(ImageLoadError, match=r"'notes.png' is not an image.*text file with an image extension"):
+        load_image(b"TOTAL 12.50\nthanks for shopping\n", "notes.png")
+
+
+def test_pdf_is_refused_with_export_advice():
+    pdf = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+    with pytest.raises(ImageLoadError, match=r"PDFs are not supported. Export the receipt page as a PNG or JPEG"):
+        load_image(pdf, "scan.pdf")
+
+
+def test_decompression_bomb_is_refused_from_the_header_before_decoding():
+    bomb = _png_with_header_size(20_000, 20_000)
+    start = time.perf_counter()
+    with pytest.raises(ImageLoadError, match=r"has 400,000,000 pixels, over the limit of 40,000,000 pixels; it was refused before decoding"):
+        load_image(bomb, "bomb.png")
+    assert time.perf_counter() - start < 1.0  # nothing was decoded (400 M pixels would take seconds)
+
+
+def test_pixel_limit_is_configurable():
+    data = _encode(Image.new("L", (300, 300), 255), "PNG")
+    with pytest.raises(ImageLoadError, match=r"300×300 = 90,000 pixels, over the limit of 50,000"):
+        load_image(data, "scan.png", max_pixels=50_000)
+
+
+@pytest.mark.parametrize("size", [(1, 1), (400, 3)])
+def test_tiny_image_is_too_small_for_text(size):
+    with pytest.raises(ImageLoadError, match=rf"{size[0]}×{size[1]} pixels, too small to contain legible text"):
+        load_image(_encode(Image.new("RGB", size, "white"), "PNG"), "dot.png")
+
+
+def test_blank_white_image_is_valid():
+    loaded = load_image(_encode(Image.new("RGB", (400, 600), "white"), "PNG"), "blank.png")
+    assert (loaded.width, loaded.height, loaded.format, loaded.image.mode) == (400, 600, "PNG", "RGB")
+
+
+def test_animated_gif_reads_first_frame_with_a_note():
+    frames = [Image.new("RGB", (60, 40), color) for color in ("red", "green", "blue")]
+    data = _encode(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
+    loaded = load_image(data, "anim.gif")
+    assert loaded.note == "animated GIF with 3 frames: only the first frame was read"
+    assert loaded.image.mode == "RGB"
+    first = _encode(frames[0], "GIF")
+    assert loaded.image.getpixel((5, 5)) == load_image(first).image.getpixel((5, 5)) == (255, 0, 0)
+
+
+def test_cmyk_jpeg_becomes_rgb():
+    cmyk = Image.new("CMYK", (80, 60), (0, 255, 255, 0))  # pure red in CMYK
+    loaded = load_image(_encode(cmyk, "JPEG", quality=95), "cmyk.jpg")
+    assert loaded.image.mode == "RGB"
+    r, g, b = loaded.image.getpixel((40, 30))
+    assert r > 200 and g < 60 and b < 60
+
+
+def test_16_bit_png_is_scaled_not_clipped():
+    values = np.full((50, 64), 32896, dtype=np.uint16)  # mid-grey in 16 bits
+    values[:, :32] = 65535
+    data = _encode(Image.fromarray(values), "PNG")
+    assert Image.open(io.BytesIO(data)).mode.startswith("I")
+    loaded = load_image(data, "deep.png")
+    assert loaded.image.mode == "L"
+    assert loaded.image.getpixel((10, 10)) == 255 and loaded.image.getpixel((50, 10)) == 128
+
+
+def test_palette_png_with_transparency_is_flattened_onto_white():
+    image = Image.new("P", (40, 40), 0)
+    image.putpalette([0, 0, 0, 255, 0, 0] + [0] * 762)
+    image.paste(1, (0, 0, 20, 40))  # left half red, right half index 0 (black but transparent)
+    data = _encode(image, "PNG", transparency=0)
+    loaded = load_image(data, "pal.png")
+    assert loaded.image.mode == "RGB"
+    assert loaded.image.getpixel((5, 5)) == (255, 0, 0)
+    assert loaded.image.getpixel((35, 5)) == (255, 255, 255)
+
+
+def test_exif_rotated_photo_is_turned_upright():
+    image = Image.new("RGB", (200, 100), "white")
+    image.paste((255, 0, 0), (0, 0, 100, 100))  # red left half as stored
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation: rotate 90° clockwise to display
+    loaded = load_image(_encode(image, "JPEG", exif=exif.tobytes(), quality=95), "phone.jpg")
+    assert (loaded.width, loaded.height) == (100, 200)
+    top, bottom = loaded.image.getpixel((50, 20)), loaded.image.getpixel((50, 180))
+    assert top[0] > 200 and top[1] < 60 and bottom == pytest.approx((255, 255, 255), abs=10)
+
+
+def test_sha256_is_of_the_raw_bytes():
+    import hashlib
+
+    data = _encode(Image.new("L", (30, 30), 128), "PNG")
+    assert load_image(data).sha256 == hashlib.sha256(data).hexdigest()
+
+
+def test_large_header_under_pillows_own_limit_is_refused_by_ours_with_its_size():
+    with pytest.raises(ImageLoadError, match=r"'big.png' has 7000×7000 = 49,000,000 pixels, over the limit"):
+        load_image(_png_with_header_size(7000, 7000), "big.png")
