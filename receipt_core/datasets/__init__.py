@@ -1,0 +1,89 @@
+"""Labelled receipt datasets in, native folders out: one loader per format, one report shape for all.
+
+:func:`load_dataset` never crashes on a bad record: a file that is not JSON, a receipt that lacks a required
+key, an empty word or a box off the page is listed in :attr:`ImportReport.problems` (file and reason) and the
+rest of the dataset still imports. Only a path that holds no dataset at all raises :class:`DatasetImportError`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Iterable, Mapping
+
+from ..document import Document
+from ..schema import DEFAULT_SCHEMA, LabelSchema
+
+if TYPE_CHECKING:
+    from ..storage import Workspace
+
+FORMATS = ("cord", "wildreceipt", "native")
+
+
+class DatasetImportError(ValueError):
+    """The path holds nothing importable in the requested format; the message says what was expected."""
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    documents: tuple[Document, ...]
+    images: Mapping[str, Path]  # doc id -> image file, for documents whose dataset has pixels
+    problems: tuple[str, ...]  # "<file>: <reason>", one per bad record
+    label_counts: Mapping[str, int]  # annotation label (fields + QUANTITY) -> words, over all documents
+
+
+def make_report(documents: Iterable[Document], images: Mapping[str, Path], problems: Iterable[str]) -> ImportReport:
+    """An ImportReport with label counts summed over the documents' words."""
+    documents = tuple(documents)
+    counts: dict[str, int] = {}
+    for doc in documents:
+        for label, n in doc.label_counts().items():
+            counts[label] = counts.get(label, 0) + n
+    return ImportReport(documents=documents, images=MappingProxyType(dict(images)), problems=tuple(problems),
+                        label_counts=MappingProxyType(dict(sorted(counts.items()))))
+
+
+def load_dataset(path: Path, format: str, schema: LabelSchema = DEFAULT_SCHEMA) -> ImportReport:
+    """Read a dataset folder or file in ``format`` ("cord", "wildreceipt" or "native")."""
+    path = Path(path).resolve()
+    if not path.exists():
+        raise DatasetImportError(f"{path} does not exist")
+    if format == "cord":
+        from .cord import load_cord
+        return load_cord(path, schema)
+    if format == "wildreceipt":
+        from .wildreceipt import load_wildreceipt
+        return load_wildreceipt(path, schema)
+    if format == "native":
+        from .native import load_native
+        return load_native(path, schema)
+    raise DatasetImportError(f"unknown dataset format {format!r}; choose one of {', '.join(FORMATS)}")
+
+
+def default_dataset_name(path: Path, format: str) -> str:
+    """A workspace dataset name for an import: ``cord/train/json`` -> ``cord-train``, ``dev.txt`` -> ``wildreceipt-dev``."""
+    path = Path(path).resolve()
+    stem = path.stem if path.is_file() else path.name
+    if stem == "json":
+        stem = path.parent.name
+    return format if stem in ("", format) else f"{format}-{stem}"
+
+
+def import_into_workspace(workspace: "Workspace", dataset: str, report: ImportReport) -> int:
+    """Store a report's images (by content hash) and then its documents as ``dataset``; returns documents saved.
+
+    Images go first so a stored document never points at an image that is not there yet; the documents are
+    written in one transaction, so an interrupted import leaves either all of them or none.
+    """
+    documents = []
+    for doc in report.documents:
+        image = report.images.get(doc.id)
+        if image is not None:
+            sha = workspace.put_image(image.read_bytes(), image.suffix or ".img")
+            if doc.image_sha256 != sha:
+                doc = dataclasses.replace(doc, image_sha256=sha)
+        documents.append(doc)
+    workspace.save_documents(dataset, documents)
+    return len(documents)

@@ -1,0 +1,169 @@
+"""CORD v1 receipts (``valid_line[].words[]`` with quads and categories) as documents.
+
+Accepts one ``receipt_XXXXX.json``, a ``json/`` folder, a split folder holding ``json/`` (and maybe
+``image/``), or the CORD root holding ``train/json`` and ``dev/json``. Word boxes are the min/max of the
+quad, clamped to ``meta.image_size``; words are put in geometric reading order. CORD's printed keys share
+their value's category (``is_key``), so they take the value's field, as the schema says.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any, Mapping
+
+from ..document import Document, Word, reading_order
+from ..quantity import parse_quantity
+from ..schema import CORD_CATEGORIES, OTHER, LabelSchema
+from . import DatasetImportError, ImportReport, make_report
+from ._common import RecordError, box_on_page, file_sha256, number, page_size
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+_QUAD_KEYS = (("x1", "y1"), ("x2", "y2"), ("x3", "y3"), ("x4", "y4"))
+
+
+def cord_files(path: Path) -> list[Path]:
+    """The CORD JSON files under ``path`` (see the module docstring for the layouts accepted)."""
+    if path.is_file():
+        return [path]
+    if (path / "json").is_dir():
+        files = sorted((path / "json").glob("*.json"))
+    else:
+        files = sorted(path.glob("*/json/*.json")) or sorted(
+            p for p in path.glob("*.json") if p.name != "manifest.json")
+    if not files:
+        raise DatasetImportError(f"no CORD JSON files in {path}; expected receipt_XXXXX.json files in it, in "
+                                 f"{path / 'json'}, or in {path / 'train' / 'json'}")
+    return files
+
+
+def load_cord(path: Path, schema: LabelSchema) -> ImportReport:
+    root = path if path.is_dir() else path.parent
+    documents: list[Document] = []
+    images: dict[str, Path] = {}
+    problems: list[str] = []
+    seen: set[str] = set()
+    for file in cord_files(path):
+        name = _relative(file, root)
+        try:
+            data = json.loads(file.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+            problems.append(f"{name}: not a readable JSON file ({error}); skipped")
+            continue
+        notes: list[str] = []
+        try:
+            doc = cord_document(data, f"cord-{file.stem}", name, schema, notes)
+        except RecordError as error:
+            problems.append(f"{name}: {error}; skipped")
+            continue
+        problems.extend(f"{name}: {note}" for note in notes)
+        if doc.id in seen:
+            problems.append(f"{name}: document id {doc.id!r} was already imported from another file; skipped")
+            continue
+        seen.add(doc.id)
+        image = _image_for(file)
+        if image is not None:
+            images[doc.id] = image
+            doc = dataclasses.replace(doc, image_sha256=file_sha256(image))
+        documents.append(doc)
+    return make_report(documents, images, problems)
+
+
+def cord_document(data: Any, doc_id: str, name: str, schema: LabelSchema, notes: list[str]) -> Document:
+    """One CORD receipt as a Document; appends a note per dropped or clamped word, raises RecordError if unusable."""
+    if not isinstance(data, Mapping):
+        raise RecordError(f"a CORD receipt must be a JSON object, got {type(data).__name__}")
+    meta = data.get("meta")
+    if not isinstance(meta, Mapping) or not isinstance(meta.get("image_size"), Mapping):
+        raise RecordError("missing required key meta.image_size")
+    size = meta["image_size"]
+    width, height = page_size(size.get("width"), size.get("height"), "meta.image_size")
+    lines = data.get("valid_line")
+    if not isinstance(lines, list):
+        raise RecordError(f"missing required key valid_line (a list), got {type(lines).__name__}")
+    words: list[Word] = []
+    for i, line in enumerate(lines):
+        words.extend(_line_words(line, i, width, height, schema, notes))
+    if not words:
+        raise RecordError("no usable words")
+    doc_meta = {"dataset": "cord", "file": name}
+    for key in ("image_id", "split"):
+        if isinstance(meta.get(key), (int, str)):
+            doc_meta[key] = meta[key]
+    return Document(id=doc_id, width=width, height=height, words=tuple(reading_order(words)),
+                    source=f"cord:{name}", meta=doc_meta)
+
+
+def _line_words(line: Any, i: int, width: int, height: int, schema: LabelSchema, notes: list[str]) -> list[Word]:
+    where = f"valid_line[{i}]"
+    if not isinstance(line, Mapping) or not isinstance(line.get("words"), list):
+        notes.append(f"{where} is not an object with a words list; dropped")
+        return []
+    category = line.get("category")
+    if not isinstance(category, str):
+        notes.append(f"{where} has no category; its words are {OTHER}")
+        category = ""
+    elif category not in CORD_CATEGORIES and category not in schema.cord_fields \
+            and category not in schema.cord_quantity:
+        notes.append(f"{where} has unknown category {category!r}; its words are {OTHER}")
+    group = line.get("group_id")
+    group_id = group if isinstance(group, int) and not isinstance(group, bool) else None
+    is_quantity = category in schema.cord_quantity
+    field = OTHER if is_quantity else schema.cord_fields.get(category, OTHER)
+    raw_texts = [w.get("text") for w in line["words"] if isinstance(w, Mapping) and isinstance(w.get("text"), str)]
+    line_value = parse_quantity(" ".join(raw_texts)) if is_quantity else None
+    words = []
+    for j, raw in enumerate(line["words"]):
+        try:
+            text, box, clamped = _word_text_box(raw, width, height)
+        except RecordError as error:
+            notes.append(f"{where}.words[{j}] ({category or 'no category'}): {error}; dropped")
+            continue
+        if clamped:
+            notes.append(f"{where}.words[{j}] {text!r}: box extends outside the {width}x{height} page; clamped")
+        value = None
+        if is_quantity:
+            value = parse_quantity(text)
+            value = line_value if value is None else value
+        words.append(Word(text=text, box=box, field=field, is_quantity=is_quantity, quantity_value=value,
+                          group_id=group_id))
+    return words
+
+
+def _word_text_box(raw: Any, width: int, height: int):
+    if not isinstance(raw, Mapping):
+        raise RecordError("word is not an object")
+    text = raw.get("text")
+    if not isinstance(text, str):
+        raise RecordError(f"text must be a string, got {type(text).__name__}")
+    if not text.strip():
+        raise RecordError("empty text")
+    quad = raw.get("quad")
+    if not isinstance(quad, Mapping):
+        raise RecordError("missing quad")
+    missing = [k for pair in _QUAD_KEYS for k in pair if k not in quad]
+    if missing:
+        raise RecordError(f"quad lacks {', '.join(missing)}")
+    xs = [number(quad[x], f"quad.{x}") for x, _ in _QUAD_KEYS]
+    ys = [number(quad[y], f"quad.{y}") for _, y in _QUAD_KEYS]
+    box, clamped = box_on_page(xs, ys, width, height)
+    return text.strip(), box, clamped
+
+
+def _image_for(file: Path) -> Path | None:
+    """``<split>/image/<stem>.png`` beside ``<split>/json/<stem>.json``, when it exists."""
+    if file.parent.name != "json":
+        return None
+    for suffix in IMAGE_SUFFIXES:
+        candidate = file.parent.parent / "image" / f"{file.stem}{suffix}"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _relative(file: Path, root: Path) -> str:
+    try:
+        return file.relative_to(root).as_posix()
+    except ValueError:
+        return file.name

@@ -1,0 +1,163 @@
+"""WildReceipt (MMOCR KIE format: one JSON receipt per line, 8-number segment boxes, class ids) as documents.
+
+Accepts the WildReceipt folder (``class_list.txt`` plus ``train.txt``/``dev.txt``/``test.txt``, whichever
+exist) or one annotation file whose folder holds ``class_list.txt``. Each annotated segment becomes one
+Word: WildReceipt's text has its spaces removed (``KOREANRESTAURANT``), and splitting it again would invent
+boxes, so the segment is kept whole. Image paths are relative to the WildReceipt folder and must stay inside it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any, Mapping
+
+from ..document import Document, Word, reading_order
+from ..quantity import parse_quantity
+from ..schema import OTHER, LabelSchema
+from . import DatasetImportError, ImportReport, make_report
+from ._common import RecordError, box_on_page, file_sha256, number, page_size
+
+SPLIT_FILES = ("train.txt", "dev.txt", "test.txt")
+
+
+def wildreceipt_files(path: Path) -> tuple[Path, list[Path]]:
+    """The WildReceipt folder and the annotation files to read from ``path``."""
+    folder = path if path.is_dir() else path.parent
+    files = [path] if path.is_file() else [folder / n for n in SPLIT_FILES if (folder / n).is_file()]
+    if not files:
+        raise DatasetImportError(f"no WildReceipt annotation files in {folder}; expected one of {', '.join(SPLIT_FILES)}")
+    if not (folder / "class_list.txt").is_file():
+        raise DatasetImportError(f"{folder / 'class_list.txt'} is missing; WildReceipt needs it to name label ids")
+    return folder, files
+
+
+def read_class_list(path: Path) -> list[str]:
+    """Label names by id (line index). Tolerates the official ``<id> <name>`` form as well as bare names."""
+    names = []
+    for i, line in enumerate(path.read_text(encoding="utf-8").splitlines()):
+        parts = line.split()
+        if not parts:
+            continue
+        if len(parts) == 2 and parts[0].isdigit():
+            if int(parts[0]) != len(names):
+                raise DatasetImportError(f"{path}: line {i + 1} numbers label {parts[0]}, expected {len(names)}")
+            parts = parts[1:]
+        names.append(parts[0])
+    if not names:
+        raise DatasetImportError(f"{path} lists no label names")
+    return names
+
+
+def load_wildreceipt(path: Path, schema: LabelSchema) -> ImportReport:
+    folder, files = wildreceipt_files(path)
+    classes = read_class_list(folder / "class_list.txt")
+    documents: list[Document] = []
+    images: dict[str, Path] = {}
+    problems: list[str] = []
+    seen: set[str] = set()
+    for file in files:
+        try:
+            lines = file.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as error:
+            problems.append(f"{file.name}: not a readable text file ({error}); skipped")
+            continue
+        for number_, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            where = f"{file.name} line {number_}"
+            notes: list[str] = []
+            try:
+                record = json.loads(line)
+                doc = wildreceipt_document(record, classes, schema, notes)
+            except json.JSONDecodeError as error:
+                problems.append(f"{where}: not valid JSON ({error.msg}); skipped")
+                continue
+            except RecordError as error:
+                problems.append(f"{where}: {error}; skipped")
+                continue
+            problems.extend(f"{where} ({doc.meta['file']}): {note}" for note in notes)
+            if doc.id in seen:
+                problems.append(f"{where}: document id {doc.id!r} was already imported; skipped")
+                continue
+            seen.add(doc.id)
+            image = _image_path(folder, record["file_name"])
+            if image is None:
+                problems.append(f"{where}: image {record['file_name']!r} is not a file inside {folder.name}/; "
+                                f"imported without pixels")
+            else:
+                images[doc.id] = image
+                doc = dataclasses.replace(doc, image_sha256=file_sha256(image))
+            documents.append(doc)
+    return make_report(documents, images, problems)
+
+
+def wildreceipt_document(record: Any, classes: list[str], schema: LabelSchema, notes: list[str]) -> Document:
+    if not isinstance(record, Mapping):
+        raise RecordError(f"a receipt must be a JSON object, got {type(record).__name__}")
+    missing = [k for k in ("file_name", "height", "width", "annotations") if k not in record]
+    if missing:
+        raise RecordError(f"missing required key(s) {', '.join(missing)}")
+    file_name = record["file_name"]
+    if not isinstance(file_name, str) or not file_name.strip():
+        raise RecordError("file_name must be a non-empty string")
+    width, height = page_size(record["width"], record["height"], "width/height")
+    if not isinstance(record["annotations"], list):
+        raise RecordError("annotations must be a list")
+    words: list[Word] = []
+    empty = 0
+    for i, annotation in enumerate(record["annotations"]):
+        try:
+            text, box, clamped, label = _segment(annotation, width, height)
+        except RecordError as error:
+            notes.append(f"annotations[{i}]: {error}; dropped")
+            continue
+        if not text:
+            empty += 1
+            continue
+        if clamped:
+            notes.append(f"annotations[{i}] {text!r}: box extends outside the {width}x{height} page; clamped")
+        if 0 <= label < len(classes):
+            name = classes[label]
+        else:
+            notes.append(f"annotations[{i}] {text!r}: unknown label id {label}; its word is {OTHER}")
+            name = ""
+        is_quantity = name in schema.wildreceipt_quantity
+        field = OTHER if is_quantity else schema.wildreceipt_fields.get(name, OTHER)
+        words.append(Word(text=text, box=box, field=field, is_quantity=is_quantity,
+                          quantity_value=parse_quantity(text) if is_quantity else None))
+    if empty:
+        notes.append(f"{empty} segment(s) with empty text dropped")
+    if not words:
+        raise RecordError("no usable words")
+    stem = Path(file_name).stem
+    return Document(id=f"wildreceipt-{stem}", width=width, height=height, words=tuple(reading_order(words)),
+                    source=f"wildreceipt:{file_name}", meta={"dataset": "wildreceipt", "file": file_name})
+
+
+def _segment(annotation: Any, width: int, height: int):
+    if not isinstance(annotation, Mapping):
+        raise RecordError("not an object")
+    text = annotation.get("text")
+    if not isinstance(text, str):
+        raise RecordError(f"text must be a string, got {type(text).__name__}")
+    label = annotation.get("label")
+    if isinstance(label, bool) or not isinstance(label, int):
+        raise RecordError(f"label must be an integer class id, got {label!r}")
+    box = annotation.get("box")
+    if not isinstance(box, list) or len(box) != 8:
+        raise RecordError(f"box must be 8 numbers (4 corner points), got {box!r}")
+    values = [number(v, "box value") for v in box]
+    if not text.strip():
+        return "", (0.0, 0.0, 0.0, 0.0), False, label
+    xy, clamped = box_on_page(values[0::2], values[1::2], width, height)
+    return text.strip(), xy, clamped, label
+
+
+def _image_path(folder: Path, file_name: str) -> Path | None:
+    """The image file for ``file_name``, or None when it is missing or would lie outside ``folder``."""
+    candidate = (folder / file_name).resolve()
+    if not candidate.is_relative_to(folder.resolve()) or not candidate.is_file():
+        return None
+    return candidate
