@@ -1,0 +1,130 @@
+"""Real Tesseract on generated and real receipts: word rows, boxes, tuned settings, cache, batches, errors."""
+
+from __future__ import annotations
+
+import io
+import time
+
+import pytesseract
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from receipt_core.images import load_image
+from receipt_core.ocr import (RECEIPT_OCR, TESSERACT_DEFAULT, OcrCache, TesseractNotFoundError, ocr_image,
+                              ocr_many)
+from receipt_core.ocr_eval import read_wildreceipt_split, segments_read
+from receipt_core.synth import available_fonts, generate_receipt
+
+from conftest import require_shared_data
+
+
+def _intersects(a, b) -> bool:
+    return min(a[2], b[2]) > max(a[0], b[0]) and min(a[3], b[3]) > max(a[1], b[1])
+
+
+def _png(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _small_receipt_png(lines=("COFFEE 2 7.00", "BAGEL 1 3.50", "TOTAL 10.50"), font_size=13) -> bytes:
+    """A deliberately small image (text ~10 px tall) that needs upscaling to be read."""
+    font = ImageFont.truetype(str(available_fonts()[0]), font_size)
+    image = Image.new("L", (180, 30 + 22 * len(lines)), 255)
+    draw = ImageDraw.Draw(image)
+    for row, text in enumerate(lines):
+        draw.text((10, 15 + 22 * row), text, font=font, fill=0)
+    return _png(image)
+
+
+@pytest.fixture(scope="module")
+def synthetic():
+    return [generate_receipt(seed=11, index=i) for i in range(2)]
+
+
+def test_generated_receipts_are_read_back_with_overlapping_boxes(synthetic):
+    recovered = total = 0
+    for receipt in synthetic:
+        for token in receipt.rendered:
+            total += 1
+            recovered += any(w.text == token.text and _intersects(w.box, token.box) for w in receipt.document.words)
+    assert total > 20
+    assert recovered / total >= 0.9, f"only {recovered}/{total} rendered words read back with overlapping boxes"
+
+
+def test_word_rows_only_in_reading_order_within_the_page(synthetic):
+    document = synthetic[0].document
+    assert document.words and document.image_sha256 == load_image(synthetic[0].image_bytes).sha256
+    for word in document.words:
+        assert word.text.strip() == word.text and word.text
+        assert 0 <= word.confidence <= 100
+        x0, y0, x1, y1 = word.box
+        assert 0 <= x0 <= x1 <= document.width and 0 <= y0 <= y1 <= document.height
+    line_ids = [w.line_id for w in document.words]
+    assert line_ids == sorted(line_ids) and line_ids[-1] > 10
+
+
+def test_small_image_is_upscaled_and_boxes_map_back_to_original_pixels():
+    loaded = load_image(_small_receipt_png(), "small.png")
+    document = ocr_image(loaded)
+    assert document.meta["ocr_scale"] > 2
+    texts = [w.text for w in document.words]
+    assert {"COFFEE", "BAGEL", "TOTAL", "10.50"} <= set(texts), texts
+    total_word = next(w for w in document.words if w.text == "TOTAL")
+    # drawn at x=10, row 2 starts at y=59; boxes are in the 180-pixel-wide original, not the upscaled copy
+    assert 8 <= total_word.box[0] <= 14 and 55 <= total_word.box[1] <= 66 and total_word.box[2] < 70
+
+
+def test_blank_white_image_gives_zero_words():
+    document = ocr_image(load_image(_png(Image.new("RGB", (600, 800), "white")), "blank.png"))
+    assert document.words == () and (document.width, document.height) == (600, 800)
+
+
+def test_tuned_settings_read_at_least_as_many_wildreceipt_segments_as_default():
+    root = require_shared_data("wildreceipt")
+    receipts = read_wildreceipt_split(root, "dev")[:6]
+    items = [(r.image_path.name, r.image_path.read_bytes()) for r in receipts]
+    scores = {}
+    for settings in (TESSERACT_DEFAULT, RECEIPT_OCR):
+        results = ocr_many(items, settings, keep_images=False)
+        counts = [segments_read(result.document, r.segments) for result, r in zip(results, receipts)]
+        scores[settings.name] = sum(c[0] for c in counts) / sum(c[1] for c in counts)
+    assert scores[RECEIPT_OCR.name] >= scores[TESSERACT_DEFAULT.name], scores
+
+
+def test_cache_hit_returns_the_identical_document_quickly(tmp_path):
+    cache = OcrCache(tmp_path / "ocr-cache")
+    items = [("a.png", _small_receipt_png()), ("b.png", _small_receipt_png(("TEA 3 4.50", "TOTAL 4.50")))]
+    first = ocr_many(items, workers=1, cache=cache)
+    start = time.perf_counter()
+    second = ocr_many(items, workers=1, cache=cache, keep_images=False)
+    elapsed = time.perf_counter() - start
+    assert [r.document.to_json() for r in first] == [r.document.to_json() for r in second]
+    assert elapsed < 0.2, f"cached re-OCR of 2 images took {elapsed:.3f}s"
+    assert sorted(p.suffix for p in cache.folder.iterdir()) == [".json", ".json"]  # no temp files left
+    (cache.folder / next(iter(sorted(p.name for p in cache.folder.iterdir())))).write_text("{broken")
+    assert len([r for r in ocr_many(items, workers=1, cache=cache) if r.document]) == 2  # bad entry = miss
+
+
+def test_a_bad_image_in_a_parallel_batch_gets_its_own_error():
+    items = [("good.png", _small_receipt_png()), ("empty.jpg", b""), ("notes.png", b"just text"),
+             ("tiny.png", _png(Image.new("L", (1, 1), 0)))]
+    seen = []
+    results = ocr_many(items, workers=2, progress=lambda done, total: seen.append((done, total)))
+    assert [r.name for r in results] == [name for name, _ in items]
+    assert results[0].error is None and "TOTAL" in [w.text for w in results[0].document.words]
+    assert results[0].image is not None and results[0].image.width == 180
+    assert "empty file" in results[1].error and results[1].document is None
+    assert "not an image" in results[2].error
+    assert "too small" in results[3].error
+    assert seen[-1] == (4, 4) and len(seen) == 4
+
+
+def test_missing_tesseract_binary_says_how_to_install(monkeypatch, tmp_path):
+    loaded = load_image(_small_receipt_png())
+    monkeypatch.setattr(pytesseract.pytesseract, "tesseract_cmd", str(tmp_path / "no-such-tesseract"))
+    with pytest.raises(TesseractNotFoundError, match=r"apt-get install tesseract-ocr"):
+        ocr_image(loaded)
+    with pytest.raises(TesseractNotFoundError, match=r"apt-get install tesseract-ocr"):
+        ocr_many([("a.png", _small_receipt_png())], workers=1)
