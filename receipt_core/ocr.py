@@ -130,7 +130,9 @@ def _words_from_data(data: dict, scale: float, width: int, height: int) -> list[
         line_id = line_ids.setdefault(key, len(line_ids))
         left, top = data["left"][i] / scale, data["top"][i] / scale
         right, bottom = left + data["width"][i] / scale, top + data["height"][i] / scale
-        box = (max(0.0, left), max(0.0, top), min(float(width), right), min(float(height), bottom))
+        # Rounded as the native JSON stores them, so an OCR'd document equals its own round trip.
+        box = (round(max(0.0, left), 2), round(max(0.0, top), 2), round(min(float(width), right), 2),
+               round(min(float(height), bottom), 2))
         words.append(Word(text=text, box=box, confidence=confidence, line_id=line_id))
     return words
 
