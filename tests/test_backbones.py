@@ -1,0 +1,104 @@
+"""Backbones: MiniLM weights inside LayoutLM compute MiniLM's output; names, directories and errors."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+import torch
+from transformers import BertModel, LayoutLMModel
+
+from receipt_core import backbones
+from receipt_core.backbones import BackboneError, load_backbone, minilm_path
+
+
+def _batch(tokenizer):
+    texts = [["ICE", "TEA", "2x", "10,000"], ["TOTAL", "Rp", "25.000", "cash", "50.000", "change", "25.000"]]
+    enc = tokenizer(texts, is_split_into_words=True, padding=True, return_tensors="pt")
+    gen = torch.Generator().manual_seed(0)
+    corners = torch.randint(0, 1001, (2, enc.input_ids.shape[1], 4), generator=gen)
+    x0, x1 = corners[..., 0].minimum(corners[..., 2]), corners[..., 0].maximum(corners[..., 2])
+    y0, y1 = corners[..., 1].minimum(corners[..., 3]), corners[..., 1].maximum(corners[..., 3])
+    return enc, torch.stack([x0, y0, x1, y1], dim=-1)
+
+
+@pytest.mark.slow
+def test_untrained_layout_minilm_equals_minilm_bert_output():
+    backbone = load_backbone("layout-minilm")
+    assert backbone.uses_layout and isinstance(backbone.model, LayoutLMModel)
+    bert = BertModel.from_pretrained(str(minilm_path()), local_files_only=True).eval()
+    enc, bbox = _batch(backbone.tokenizer)
+    with torch.no_grad():
+        ours = backbone.model(input_ids=enc.input_ids, attention_mask=enc.attention_mask, bbox=bbox).last_hidden_state
+        reference = bert(input_ids=enc.input_ids, attention_mask=enc.attention_mask).last_hidden_state
+    mask = enc.attention_mask.bool()
+    assert (ours[mask] - reference[mask]).abs().max().item() < 1e-5
+    # every text weight came from the checkpoint; the four layout tables start at zero
+    bert_state = bert.state_dict()
+    for name, tensor in backbone.model.state_dict().items():
+        if any(t in name for t in ("x_position", "y_position", "h_position", "w_position")):
+            assert torch.count_nonzero(tensor) == 0, name
+        else:
+            assert torch.equal(tensor, bert_state[name]), name
+    # the unused pooler is gone, so no parameter lacks a gradient in data-parallel training
+    assert not any(name.startswith("pooler.") for name, _ in backbone.model.named_parameters())
+
+
+@pytest.mark.slow
+def test_text_minilm_same_weights_layout_off():
+    backbone = load_backbone("text-minilm")
+    assert not backbone.uses_layout
+    assert backbone.num_layers == 6 and backbone.hidden_size == 384
+
+
+def test_tiny_is_small_deterministic_and_uses_real_tokenizer():
+    first, second, other = load_backbone("tiny"), load_backbone("tiny"), load_backbone("tiny", seed=1)
+    assert first.num_layers == 2 and first.hidden_size == 64
+    assert first.tokenizer.is_fast and first.tokenizer.vocab_size == 30522
+    assert first.tokenizer.tokenize("cappuccino") == ["cap", "##pu", "##cci", "##no"]
+    for (name, a), b in zip(first.model.state_dict().items(), second.model.state_dict().values()):
+        assert torch.equal(a, b), name
+    assert not torch.equal(first.model.embeddings.word_embeddings.weight, other.model.embeddings.word_embeddings.weight)
+    # building a tiny model does not disturb the caller's random stream
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    load_backbone("tiny")
+    assert torch.equal(torch.rand(3), expected)
+
+
+def test_local_directory_round_trip(tmp_path):
+    tiny = load_backbone("tiny")
+    tiny.model.save_pretrained(tmp_path)
+    tiny.tokenizer.save_pretrained(tmp_path)
+    loaded = load_backbone(str(tmp_path))
+    assert loaded.uses_layout and loaded.num_layers == 2
+    original = tiny.model.state_dict()
+    for name, tensor in loaded.model.state_dict().items():
+        assert torch.equal(tensor, original[name]), name
+
+
+def test_errors_are_specific(tmp_path):
+    with pytest.raises(BackboneError, match="unknown backbone 'nope'"):
+        load_backbone("nope")
+    with pytest.raises(BackboneError, match="no config.json"):
+        load_backbone(str(tmp_path))
+    (tmp_path / "config.json").write_text('{"model_type": "bert"}')
+    with pytest.raises(BackboneError, match="only LayoutLM"):
+        load_backbone(str(tmp_path))
+
+
+def test_sha256_mismatch_is_refused(tmp_path):
+    copy = tmp_path / "model.safetensors"
+    shutil.copy(minilm_path() / "model.safetensors", copy)
+    backbones.verify_sha256(copy)  # the shipped file passes
+    with copy.open("r+b") as handle:
+        handle.seek(5000)
+        byte = handle.read(1)
+        handle.seek(5000)
+        handle.write(bytes([byte[0] ^ 0xFF]))
+    with pytest.raises(BackboneError, match="SHA-256 .* expected 53aa5117"):
+        backbones.verify_sha256(copy)
+    shutil.copy(minilm_path() / "config.json", tmp_path / "config.json")
+    with pytest.raises(BackboneError, match="corrupted"):
+        backbones.layoutlm_from_bert(tmp_path)
