@@ -55,6 +55,7 @@ def load_cord(path: Path, schema: LabelSchema) -> ImportReport:
         try:
             doc = cord_document(data, f"cord-{file.stem}", name, schema, notes)
         except RecordError as error:
+            problems.extend(f"{name}: {note}" for note in notes)
             problems.append(f"{name}: {error}; skipped")
             continue
         problems.extend(f"{name}: {note}" for note in notes)

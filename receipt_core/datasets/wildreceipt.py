@@ -75,6 +75,7 @@ def load_wildreceipt(path: Path, schema: LabelSchema) -> ImportReport:
                 problems.append(f"{where}: not valid JSON ({error.msg}); skipped")
                 continue
             except RecordError as error:
+                problems.extend(f"{where}: {note}" for note in notes)
                 problems.append(f"{where}: {error}; skipped")
                 continue
             problems.extend(f"{where} ({doc.meta['file']}): {note}" for note in notes)
