@@ -1,0 +1,196 @@
+"""The multi-task model: one LayoutLM backbone, a field head and a quantity head, and their losses.
+
+The forward pass is split into three public stages so that a frozen prefix can be computed once and
+cached (a frozen backbone's output does not change between epochs)::
+
+    hidden = model.embed(input_ids, bbox)                       # (B, T, H)
+    hidden = model.run_layers(hidden, attention_mask, 0, k)      # frozen bottom k layers: cacheable
+    hidden = model.run_layers(hidden, attention_mask, k, None)   # trainable top
+    output = model.heads(hidden, field_labels, quantity_labels)
+
+``forward`` is exactly those stages with k = 0.
+
+Freezing and train/eval mode: ``train()`` is overridden so that a unit of the model (the embeddings, one
+encoder layer, one head) whose parameters are all frozen stays in eval mode (dropout off) even while the
+rest trains. It reads ``requires_grad``, so any freeze plan or hand toggle is respected; call
+``model.train()`` again after changing ``requires_grad`` (``FreezePlan.apply`` does).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .encoding import IGNORE_INDEX
+
+LOSS_WEIGHTINGS = ("fixed", "uncertainty")
+TASKS = ("fields", "quantity")
+
+
+@dataclass
+class MultiTaskOutput:
+    field_logits: torch.Tensor  # (B, T, F)
+    quantity_logits: torch.Tensor  # (B, T, 2)
+    loss: torch.Tensor | None = None  # weighted sum over tasks, when labels were given
+    task_losses: dict[str, torch.Tensor] = field(default_factory=dict)  # "fields", "quantity": unweighted CE
+
+
+class TokenHead(nn.Module):
+    """Per-token classifier: dropout → Linear, or dropout → Linear → GELU → dropout → Linear with ``hidden``."""
+
+    def __init__(self, in_features: int, num_classes: int, hidden: int = 0, dropout: float = 0.1):
+        super().__init__()
+        if hidden:
+            self.net = nn.Sequential(nn.Dropout(dropout), nn.Linear(in_features, hidden), nn.GELU(),
+                                     nn.Dropout(dropout), nn.Linear(hidden, num_classes))
+        else:
+            self.net = nn.Sequential(nn.Dropout(dropout), nn.Linear(in_features, num_classes))
+
+    def forward(self, hidden: torch.Tensor) -> torch.Tensor:
+        return self.net(hidden)
+
+
+class MultiTaskModel(nn.Module):
+    """Backbone + field head + quantity head; computes per-task cross-entropy when labels are given.
+
+    ``loss_weighting="fixed"``: loss = w_f·L_fields + w_q·L_quantity with ``task_weights``.
+    ``loss_weighting="uncertainty"`` (Kendall et al., 2018): loss = Σ exp(-s_i)·L_i + s_i with a learned
+    log-variance s_i per task, starting at 0. Each s_i lives in its task's head module
+    (``field_head.log_variance``, ``quantity_head.log_variance``), so it freezes with that head.
+    ``uses_layout=False`` replaces every box by zeros (the text-only baseline).
+    """
+
+    def __init__(self, backbone_model, num_fields: int, loss_weighting: str = "fixed",
+                 task_weights: tuple[float, float] = (1.0, 1.0), uses_layout: bool = True, head_hidden: int = 0,
+                 head_dropout: float = 0.1):
+        super().__init__()
+        if loss_weighting not in LOSS_WEIGHTINGS:
+            raise ValueError(f"loss_weighting must be one of {LOSS_WEIGHTINGS}, got {loss_weighting!r}")
+        if len(task_weights) != 2 or any(w < 0 for w in task_weights):
+            raise ValueError(f"task_weights must be two non-negative numbers (fields, quantity), got {task_weights}")
+        if num_fields < 2:
+            raise ValueError(f"num_fields must be at least 2, got {num_fields}")
+        self.backbone = backbone_model
+        self.num_fields = num_fields
+        self.loss_weighting = loss_weighting
+        self.task_weights = (float(task_weights[0]), float(task_weights[1]))
+        self.uses_layout = uses_layout
+        hidden_size = int(backbone_model.config.hidden_size)
+        self.field_head = TokenHead(hidden_size, num_fields, head_hidden, head_dropout)
+        self.quantity_head = TokenHead(hidden_size, 2, head_hidden, head_dropout)
+        if loss_weighting == "uncertainty":
+            self.field_head.log_variance = nn.Parameter(torch.zeros(()))
+            self.quantity_head.log_variance = nn.Parameter(torch.zeros(()))
+
+    # --- structure ---------------------------------------------------------------------------------------
+
+    @property
+    def num_layers(self) -> int:
+        return len(self.backbone.encoder.layer)
+
+    def units(self) -> list[nn.Module]:
+        """The modules that freeze as a whole: embeddings, each encoder layer, each head."""
+        return [self.backbone.embeddings, *self.backbone.encoder.layer, self.field_head, self.quantity_head]
+
+    def train(self, mode: bool = True) -> "MultiTaskModel":
+        """Set train/eval mode, keeping fully frozen units in eval mode (no dropout) while training."""
+        super().train(mode)
+        if mode:
+            for unit in self.units():
+                params = list(unit.parameters())
+                if params and not any(p.requires_grad for p in params):
+                    unit.eval()
+        return self
+
+    # --- forward stages ----------------------------------------------------------------------------------
+
+    def embed(self, input_ids: torch.Tensor, bbox: torch.Tensor) -> torch.Tensor:
+        """Token + position + layout embeddings, LayerNorm, dropout: (B, T) ids, (B, T, 4) boxes → (B, T, H)."""
+        if not self.uses_layout:
+            bbox = torch.zeros_like(bbox)
+        return self.backbone.embeddings(input_ids=input_ids, bbox=bbox)
+
+    def attention_bias(self, attention_mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+        """(B, T) 1/0 mask → (B, 1, 1, T) additive bias, as LayoutLMModel builds it."""
+        bias = attention_mask[:, None, None, :].to(dtype)
+        return (1.0 - bias) * torch.finfo(dtype).min
+
+    def run_layers(self, hidden: torch.Tensor, attention_mask: torch.Tensor, start: int = 0,
+                   end: int | None = None) -> torch.Tensor:
+        """Encoder layers ``start`` … ``end - 1`` (``end=None``: to the top) over (B, T, H) hidden states."""
+        end = self.num_layers if end is None else end
+        if not 0 <= start <= end <= self.num_layers:
+            raise ValueError(f"layer range [{start}, {end}) is outside 0..{self.num_layers}")
+        if start == end:
+            return hidden
+        bias = self.attention_bias(attention_mask, hidden.dtype)
+        for layer in self.backbone.encoder.layer[start:end]:
+            hidden = layer(hidden, attention_mask=bias)[0]
+        return hidden
+
+    def heads(self, hidden: torch.Tensor, field_labels: torch.Tensor | None = None,
+              quantity_labels: torch.Tensor | None = None) -> MultiTaskOutput:
+        """Both heads over the top hidden states, plus losses for the tasks whose labels are given."""
+        field_logits = self.field_head(hidden)  # (B, T, F)
+        quantity_logits = self.quantity_head(hidden)  # (B, T, 2)
+        task_losses: dict[str, torch.Tensor] = {}
+        if field_labels is not None:
+            task_losses["fields"] = _token_cross_entropy(field_logits, field_labels)
+        if quantity_labels is not None:
+            task_losses["quantity"] = _token_cross_entropy(quantity_logits, quantity_labels)
+        loss = self.combine_losses(task_losses) if task_losses else None
+        return MultiTaskOutput(field_logits=field_logits, quantity_logits=quantity_logits, loss=loss,
+                               task_losses=task_losses)
+
+    def forward(self, input_ids: torch.Tensor, bbox: torch.Tensor, attention_mask: torch.Tensor,
+                field_labels: torch.Tensor | None = None, quantity_labels: torch.Tensor | None = None,
+                **_ignored) -> MultiTaskOutput:
+        hidden = self.run_layers(self.embed(input_ids, bbox), attention_mask)
+        return self.heads(hidden, field_labels, quantity_labels)
+
+    def forward_from(self, hidden: torch.Tensor, attention_mask: torch.Tensor, start: int,
+                     field_labels: torch.Tensor | None = None,
+                     quantity_labels: torch.Tensor | None = None) -> MultiTaskOutput:
+        """The rest of the forward pass from the output of layer ``start - 1`` (``start=0``: the embeddings)."""
+        return self.heads(self.run_layers(hidden, attention_mask, start), field_labels, quantity_labels)
+
+    # --- losses ------------------------------------------------------------------------------------------
+
+    def combine_losses(self, task_losses: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Weighted sum of the given tasks' losses (fixed weights or learned uncertainty)."""
+        total = None
+        for task, loss in task_losses.items():
+            if self.loss_weighting == "uncertainty":
+                s = self.log_variance(task)
+                term = torch.exp(-s) * loss + s
+            else:
+                term = self.task_weights[TASKS.index(task)] * loss
+            total = term if total is None else total + term
+        return total
+
+    def log_variance(self, task: str) -> torch.Tensor:
+        head = self.field_head if task == "fields" else self.quantity_head
+        return head.log_variance
+
+    def task_weight_values(self) -> dict[str, float]:
+        """The current weight on each task's loss (exp(-s) under uncertainty weighting), for display."""
+        if self.loss_weighting == "uncertainty":
+            return {task: float(torch.exp(-self.log_variance(task)).item()) for task in TASKS}
+        return dict(zip(TASKS, self.task_weights))
+
+
+def _token_cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Mean cross-entropy over labelled tokens; 0 (still attached to the graph) when a batch has none."""
+    flat_labels = labels.reshape(-1)
+    keep = flat_labels != IGNORE_INDEX
+    if not bool(keep.any()):
+        return logits.sum() * 0.0
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1])[keep], flat_labels[keep])
+
+
+def build_model(backbone, num_fields: int, **kwargs) -> MultiTaskModel:
+    """A MultiTaskModel over a ``backbones.Backbone`` (its ``uses_layout`` carried over)."""
+    return MultiTaskModel(backbone.model, num_fields, uses_layout=backbone.uses_layout, **kwargs)
