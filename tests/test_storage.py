@@ -1,0 +1,231 @@
+"""The workspace store: documents, atomic word updates, concurrency, crash safety, images and runs."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from receipt_core.datasets import import_into_workspace, load_dataset
+from receipt_core.document import Document, Word
+from receipt_core.schema import OTHER, QUANTITY
+from receipt_core.storage import NotFoundError, Workspace, WorkspaceError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _doc(doc_id: str, words: int = 5) -> Document:
+    return Document(id=doc_id, width=400, height=300, source="test", words=tuple(
+        Word(text=f"w{i}", box=(10 * i, 5, 10 * i + 8, 15), line_id=0) for i in range(words)))
+
+
+def test_open_uses_the_environment_and_creates_a_wal_database(workspace_home):
+    ws = Workspace.open()
+    assert ws.home == workspace_home and ws.database.is_file()
+    with sqlite3.connect(ws.database) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert {"documents", "runs", "run_events"} <= tables
+    assert Workspace.open().integrity_check() == "ok"  # opening twice is harmless
+
+
+def test_documents_save_load_update_replace_delete(tmp_path, shared_data):
+    ws = Workspace(tmp_path / "ws")
+    report = load_dataset(shared_data / "cord" / "train", "cord")
+    assert import_into_workspace(ws, "cord", report) == 600
+    ws.save_documents("mine", [_doc("a"), _doc("b", words=3)])
+
+    assert ws.load_documents("cord") == list(report.documents)
+    assert [d.id for d in ws.load_documents()][-2:] == ["a", "b"]
+    summaries = {d.name: d for d in ws.datasets()}
+    assert summaries["cord"].documents == 600 and summaries["cord"].words == 14530
+    assert dict(summaries["cord"].label_counts) == dict(report.label_counts)
+    assert summaries["mine"].label_counts == {OTHER: 8}
+    listed = ws.list_documents("mine")
+    assert [(s.id, s.words, s.dataset) for s in listed] == [("a", 5, "mine"), ("b", 3, "mine")]
+
+    # the one CORD image went into the store under its content hash
+    doc = ws.get_document("cord-receipt_00001")
+    image = ws.image_path(doc.image_sha256)
+    assert image is not None and hashlib.sha256(image.read_bytes()).hexdigest() == doc.image_sha256
+
+    updated = ws.update_word("a", 2, QUANTITY, quantity_value=3.0)
+    assert updated == ws.get_document("a")
+    assert updated.words[2].is_quantity and updated.words[2].quantity_value == 3.0 and updated.words[2].field == OTHER
+    assert ws.update_word("a", 2, "TOTAL").words[2].annotation_label == "TOTAL"
+    assert {d.name: d for d in ws.datasets()}["mine"].label_counts == {OTHER: 7, "TOTAL": 1}
+    with pytest.raises(WorkspaceError, match="unknown label 'PRICE'"):
+        ws.update_word("a", 0, "PRICE")
+    with pytest.raises(WorkspaceError, match="has 5 words; there is no word 5"):
+        ws.update_word("a", 5, "TOTAL")
+    with pytest.raises(NotFoundError, match="no document 'zzz'"):
+        ws.update_word("zzz", 0, "TOTAL")
+
+    ws.replace_document(_doc("b", words=7))
+    assert len(ws.get_document("b").words) == 7 and ws.list_documents("mine")[1].words == 7
+    with pytest.raises(NotFoundError):
+        ws.replace_document(_doc("new"))
+    ws.delete_document("b")
+    with pytest.raises(NotFoundError):
+        ws.get_document("b")
+    assert ws.delete_dataset("cord") == 600
+    assert [d.name for d in ws.datasets()] == ["mine"]
+    with pytest.raises(NotFoundError, match="no dataset 'cord'"):
+        ws.delete_dataset("cord")
+    assert ws.integrity_check() == "ok"
+
+
+def test_concurrent_writers_never_see_database_locked_and_lose_no_update(tmp_path):
+    ws = Workspace(tmp_path / "ws")
+    threads, per_thread = 8, 15
+    ws.save_documents("d", [_doc("shared", words=threads * per_thread)])
+    run_id = ws.create_run("concurrent", {})
+    errors: list[BaseException] = []
+    start = threading.Barrier(threads)
+
+    def worker(t: int) -> None:
+        try:
+            start.wait()
+            for i in range(per_thread):
+                index = t * per_thread + i
+                ws.update_word("shared", index, "TOTAL" if index % 2 else QUANTITY)
+                ws.append_run_event(run_id, "step", {"thread": t, "i": i})
+                ws.save_documents(f"thread-{t}", [_doc(f"t{t}-{i}")])
+                ws.list_documents()
+        except BaseException as error:  # noqa: BLE001 - collected and asserted below
+            errors.append(error)
+
+    workers = [threading.Thread(target=worker, args=(t,)) for t in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert errors == []
+    doc = ws.get_document("shared")  # every read-modify-write landed: none overwrote another
+    assert [w.annotation_label for w in doc.words] == [
+        "TOTAL" if i % 2 else QUANTITY for i in range(threads * per_thread)]
+    assert [e.seq for e in ws.run_events(run_id)] == list(range(1, threads * per_thread + 1))
+    assert sum(d.documents for d in ws.datasets()) == 1 + threads * per_thread
+    assert ws.integrity_check() == "ok"
+
+
+_WRITER = textwrap.dedent("""
+    import sys
+    from pathlib import Path
+    from receipt_core.document import Document, Word
+    from receipt_core.storage import Workspace
+    ws = Workspace(Path(sys.argv[1]))
+    words = tuple(Word(text=f"w{i}", box=(i, 1, i + 1, 2)) for i in range(300))
+    i = 0
+    while True:
+        ws.save_documents("crash", [Document(id=f"doc-{i}", width=400, height=10, words=words)])
+        ws.update_word(f"doc-{i}", 0, "TOTAL")
+        print(i, flush=True)  # only after both writes committed
+        i += 1
+""")
+
+
+def test_sigkill_while_saving_loses_no_completed_write(tmp_path):
+    home = tmp_path / "ws"
+    Workspace(home)
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    writer = subprocess.Popen([sys.executable, "-c", _WRITER, str(home)], stdout=subprocess.PIPE, text=True, env=env)
+    completed = []
+    deadline = time.monotonic() + 30
+    while len(completed) < 25 and time.monotonic() < deadline:
+        completed.append(int(writer.stdout.readline()))
+    writer.send_signal(signal.SIGKILL)
+    writer.wait()
+    completed += [int(line) for line in writer.stdout.read().split()]
+    assert len(completed) >= 25
+
+    ws = Workspace(home)
+    assert ws.integrity_check() == "ok"
+    stored = {d.id: d for d in ws.load_documents("crash")}
+    for i in completed:
+        assert stored[f"doc-{i}"].words[0].field == "TOTAL"
+    # at most the one save in flight is there without its label: never half a document
+    assert all(len(d.words) == 300 for d in stored.values())
+    assert len(stored) - len(completed) <= 1
+
+
+def test_images_are_stored_once_by_content_hash(tmp_path):
+    ws = Workspace(tmp_path / "ws")
+    data = b"\x89PNG\r\n\x1a\n" + os.urandom(64)
+    sha = ws.put_image(data, ".PNG")
+    assert sha == hashlib.sha256(data).hexdigest()
+    assert ws.put_image(data, ".png") == sha
+    assert [p.name for p in ws.images_dir.iterdir()] == [f"{sha}.png"]  # no leftover temporary files
+    assert ws.image_path(sha).read_bytes() == data
+    assert ws.image_path("../workspace.sqlite3") is None and ws.image_path("0" * 64) is None
+    with pytest.raises(WorkspaceError, match="empty image"):
+        ws.put_image(b"", ".png")
+    with pytest.raises(WorkspaceError, match="not a plain extension"):
+        ws.put_image(data, "./../x")
+
+
+def test_runs_events_statuses_and_deletion(tmp_path):
+    ws = Workspace(tmp_path / "ws")
+    first = ws.create_run("baseline", {"lr": 5e-5, "scenario": "full"})
+    second = ws.create_run("frozen", {"scenario": "freeze-backbone"})
+    assert first != second
+    assert [r.id for r in ws.list_runs()] == [second, first]
+    run = ws.get_run(first)
+    assert (run.name, run.status, dict(run.config), run.pid) == ("baseline", "running", {"lr": 5e-5, "scenario": "full"},
+                                                                 os.getpid())
+    folder = ws.run_dir(first)
+    assert folder.is_dir() and folder.parent == ws.runs_dir
+
+    assert ws.append_run_event(first, "step", {"loss": 1.5}) == 1
+    assert ws.append_run_event(first, "eval", {"f1": 0.5}) == 2
+    assert ws.append_run_event(first, "step", {"loss": 1.2}) == 3
+    assert ws.append_run_event(second, "step", {"loss": 9.0}) == 1  # sequence numbers are per run
+    assert [e.payload["loss"] for e in ws.run_events(first, kinds=["step"])] == [1.5, 1.2]
+    assert [e.seq for e in ws.run_events(first, after_seq=1)] == [2, 3]
+    with pytest.raises(WorkspaceError, match="cannot be stored as JSON"):
+        ws.append_run_event(first, "step", {"loss": float("nan")})
+    with pytest.raises(NotFoundError):
+        ws.append_run_event("nope", "step", {})
+
+    ws.set_run_status(first, "paused")
+    ws.set_run_status(first, "finished", summary={"fields.micro_f1": 0.8})
+    run = ws.get_run(first)
+    assert run.status == "finished" and run.summary == {"fields.micro_f1": 0.8}
+    with pytest.raises(WorkspaceError, match="unknown run status 'done'"):
+        ws.set_run_status(first, "done")
+
+    with pytest.raises(WorkspaceError, match="is running; stop it before deleting it"):
+        ws.delete_run(second)  # owned by this live process
+    ws.delete_run(first)
+    assert not folder.exists() and ws.run_events(first) == []
+    with pytest.raises(NotFoundError):
+        ws.get_run(first)
+
+
+def test_runs_of_a_dead_process_are_marked_interrupted(tmp_path):
+    home = tmp_path / "ws"
+    ws = Workspace(home)
+    mine = ws.create_run("live here", {})
+    script = ("import sys; from pathlib import Path; from receipt_core.storage import Workspace; "
+              "ws = Workspace(Path(sys.argv[1])); r = ws.create_run('dies', {}); ws.set_run_status(r, 'paused'); "
+              "print(r)")
+    dead = subprocess.run([sys.executable, "-c", script, str(home)], capture_output=True, text=True, check=True,
+                          env={**os.environ, "PYTHONPATH": str(REPO_ROOT)}).stdout.strip()
+    finished = ws.create_run("done", {})
+    ws.set_run_status(finished, "finished")
+
+    assert ws.get_run(dead).status == "paused"
+    assert ws.mark_interrupted_runs() == [dead]
+    assert ws.get_run(dead).status == "interrupted"
+    assert ws.get_run(mine).status == "running" and ws.get_run(finished).status == "finished"
+    assert ws.mark_interrupted_runs() == []
+    ws.delete_run(dead)  # an interrupted run can be deleted
