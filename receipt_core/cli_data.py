@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections import Counter
 from pathlib import Path
 
 from .cli import CommandError
@@ -99,10 +100,17 @@ def run_import(args: argparse.Namespace) -> int:
                            f"({len(report.problems)} problems above)")
     dataset = args.dataset or default_dataset_name(args.path, args.format)
     workspace = Workspace.open(args.workspace)
+    ids = {doc.id for doc in report.documents}
+    previous = Counter(s.dataset for s in workspace.list_documents() if s.id in ids)
     saved = import_into_workspace(workspace, dataset, report)
     words = sum(len(doc.words) for doc in report.documents)
     print(f"imported {saved} documents ({words} words, {len(report.images)} with images) into dataset "
           f"{dataset!r} of {workspace.home}")
+    if previous:
+        where = ", ".join(f"{name!r}" for name in sorted(previous))
+        label = "dataset" if len(previous) == 1 else "datasets"
+        print(f"{sum(previous.values())} of these documents were already in the workspace ({label} {where}); "
+              f"they were replaced, and now belong to {dataset!r}")
     for label, count in report.label_counts.items():
         print(f"  {label:<16} {count}")
     if report.problems:

@@ -1,0 +1,129 @@
+"""The data commands through ``main([...])`` and through a real ``python -m receipt_core`` process."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from receipt_core.cli import main
+from receipt_core.datasets import load_dataset
+from receipt_core.storage import Workspace
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _cli(*args: str, home: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "RECEIPT_STUDIO_HOME": str(home), "PYTHONPATH": str(REPO_ROOT)}
+    env.pop("RECEIPT_DEBUG", None)
+    return subprocess.run([sys.executable, "-m", "receipt_core", *args], capture_output=True, text=True, env=env,
+                          cwd=REPO_ROOT, timeout=120)
+
+
+def _one_error_line(stderr: str) -> str:
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert "Traceback" not in stderr
+    assert len(lines) == 1 and lines[0].startswith("error: "), stderr
+    return lines[0]
+
+
+def test_import_cord_prints_counts_and_problems(shared_data, workspace_home, capsys):
+    assert main(["import", "--format", "cord", str(shared_data / "cord" / "train" / "json")]) == 0
+    out, err = capsys.readouterr()
+    assert f"imported 600 documents (14530 words, 1 with images) into dataset 'cord-train' of {workspace_home}" in out
+    assert "QUANTITY         1618" in out and "13 problems" in out
+    assert "problem: receipt_00253.json: valid_line[3].words[0] (menu.nm): empty text; dropped" in err
+    ws = Workspace.open()
+    assert [(d.name, d.documents) for d in ws.datasets()] == [("cord-train", 600)]
+
+    assert main(["import", "--format", "cord", "--dataset", "dev", str(shared_data / "cord" / "dev")]) == 0
+    assert {d.name: d.documents for d in Workspace.open().datasets()} == {"cord-train": 600, "dev": 100}
+
+
+def test_user_errors_are_one_line_with_exit_code_2(tmp_path, workspace_home, capsys):
+    cases = [
+        (["import", "--format", "cord", str(tmp_path / "nowhere")], "does not exist"),
+        (["import", "--format", "native", str(tmp_path)], "no native document files"),
+        (["export", "--out", str(tmp_path / "out")], "holds no documents to export"),
+        (["export", "--out", str(tmp_path / "out"), "--dataset", "nope"], "no dataset 'nope'"),
+    ]
+    for argv, message in cases:
+        assert main(argv) == 2, argv
+        assert message in _one_error_line(capsys.readouterr().err)
+    (tmp_path / "bad.json").write_text("{")
+    assert main(["import", "--format", "native", str(tmp_path / "bad.json")]) == 2
+    err = capsys.readouterr().err
+    assert "problem: bad.json: not a readable JSON file" in err and "error: nothing imported" in err
+    assert main(["synth", "--out", str(tmp_path), "--count", "0"]) == 2  # argparse usage error
+    assert "must be at least 1" in capsys.readouterr().err
+    assert not list(workspace_home.glob("images/*"))
+
+
+def test_import_and_export_through_python_dash_m(shared_data, tmp_path):
+    home = tmp_path / "work space ü"  # spaces and non-ASCII in the workspace path
+    done = _cli("import", "--format", "wildreceipt", str(shared_data / "wildreceipt" / "dev.txt"), home=home)
+    assert done.returncode == 0, done.stderr
+    assert "imported 50 documents (1990 words, 50 with images) into dataset 'wildreceipt-dev'" in done.stdout
+    assert "Traceback" not in done.stderr
+
+    out = tmp_path / "export"
+    done = _cli("export", "--out", str(out), "--dataset", "wildreceipt-dev", home=home)
+    assert done.returncode == 0, done.stderr
+    assert "exported 50 documents (50 with images)" in done.stdout
+    images = sorted((out / "images").iterdir())
+    assert len(images) == 50 and all(hashlib.sha256(p.read_bytes()).hexdigest() == p.stem for p in images)
+
+    original = load_dataset(shared_data / "wildreceipt" / "dev.txt", "wildreceipt")
+    exported = load_dataset(out, "native")
+    assert exported.problems == ()
+    assert list(exported.documents) == sorted(original.documents, key=lambda d: d.id)
+
+    ws = Workspace(home)
+    stored = ws.load_documents("wildreceipt-dev")
+    done = _cli("import", "--format", "native", str(out), "--dataset", "again", home=home)
+    assert done.returncode == 0, done.stderr
+    # document ids are unique in a workspace: re-importing them under another name moves them, and says so
+    assert "50 of these documents were already in the workspace (dataset 'wildreceipt-dev')" in done.stdout
+    assert [d.name for d in ws.datasets()] == ["again"]
+    assert sorted(ws.load_documents("again"), key=lambda d: d.id) == sorted(stored, key=lambda d: d.id)
+    assert ws.integrity_check() == "ok"
+
+    done = _cli("import", "--format", "cord", str(tmp_path / "missing"), home=home)
+    assert done.returncode == 2 and "does not exist" in _one_error_line(done.stderr)
+
+
+def test_ocr_prints_native_documents_and_reports_bad_files(shared_data, tmp_path, capsys):
+    image = shared_data / "cord" / "train" / "image" / "receipt_00001.png"
+    fake = tmp_path / "not an image ü.png"
+    fake.write_text("hello, I am text")
+    assert main(["ocr", str(image), "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["errors"] == []
+    (doc,) = printed["documents"]
+    assert doc["format"] == "receipt-mtl/document"
+    assert doc["image_sha256"] == hashlib.sha256(image.read_bytes()).hexdigest()
+    assert (doc["width"], doc["height"]) == (864, 1296)
+    texts = " ".join(w["text"] for w in doc["words"])
+    assert "58,000" in texts and "165,000" in texts  # prices printed on receipt_00001
+
+    assert main(["ocr", str(fake), str(tmp_path / "missing.png")]) == 2
+    out, err = capsys.readouterr()
+    errors = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 2 and "Traceback" not in err
+    assert any(str(fake) in line and "not an image" in line for line in errors)
+    assert any("missing.png: No such file or directory" in line for line in errors)
+
+
+def test_synth_writes_a_native_dataset_with_images(tmp_path, capsys):
+    out = tmp_path / "synth"
+    assert main(["synth", "--out", str(out), "--count", "2", "--seed", "3"]) == 0
+    assert "wrote 2 synthetic receipts" in capsys.readouterr().out
+    report = load_dataset(out, "native")
+    assert report.problems == () and len(report.documents) == 2 and set(report.images) == {
+        d.id for d in report.documents}
+    for doc in report.documents:
+        assert doc.words and hashlib.sha256(report.images[doc.id].read_bytes()).hexdigest() == doc.image_sha256
+    assert report.label_counts.get("ITEM_NAME", 0) > 0 and report.label_counts.get("TOTAL", 0) > 0
