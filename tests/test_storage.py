@@ -229,3 +229,24 @@ def test_runs_of_a_dead_process_are_marked_interrupted(tmp_path):
     assert ws.get_run(mine).status == "running" and ws.get_run(finished).status == "finished"
     assert ws.mark_interrupted_runs() == []
     ws.delete_run(dead)  # an interrupted run can be deleted
+
+
+def test_many_threads_opening_a_fresh_workspace_at_once(tmp_path):
+    home = tmp_path / "fresh"
+    errors: list[BaseException] = []
+    start = threading.Barrier(8)
+
+    def open_and_write(t: int) -> None:
+        try:
+            start.wait()
+            Workspace(home).save_documents("d", [_doc(f"d{t}")])
+        except BaseException as error:  # noqa: BLE001 - asserted below
+            errors.append(error)
+
+    workers = [threading.Thread(target=open_and_write, args=(t,)) for t in range(8)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert errors == []
+    assert len(Workspace(home).load_documents("d")) == 8

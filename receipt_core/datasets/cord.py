@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any, Mapping
 
-from ..document import Document, Word, reading_order
+from ..document import Box, Document, Word, reading_order
 from ..quantity import parse_quantity
 from ..schema import CORD_CATEGORIES, OTHER, LabelSchema
 from . import DatasetImportError, ImportReport, make_report
@@ -132,7 +132,8 @@ def _line_words(line: Any, i: int, width: int, height: int, schema: LabelSchema,
     return words
 
 
-def _word_text_box(raw: Any, width: int, height: int):
+def _word_text_box(raw: Any, width: int, height: int) -> tuple[str, Box, bool]:
+    """(stripped text, clamped box, whether clamped) of one CORD word, or RecordError."""
     if not isinstance(raw, Mapping):
         raise RecordError("word is not an object")
     text = raw.get("text")

@@ -135,21 +135,22 @@ def atomic_write(path: Path, data: bytes) -> None:
 
 def _on_page(doc: Document, problems: list[str], name: str) -> Document:
     """Clamp boxes to the page (reported); words entirely off the page are dropped (reported)."""
-    words = []
+    words, changed = [], False
     for i, word in enumerate(doc.words):
         x0, y0, x1, y1 = word.box
         try:
             box, clamped = box_on_page((x0, x1), (y0, y1), doc.width, doc.height)
         except RecordError as error:
             problems.append(f"{name}: word {i} {word.text!r}: {error}; dropped")
+            changed = True
             continue
         if clamped:
             problems.append(f"{name}: word {i} {word.text!r}: box extends outside the {doc.width}x{doc.height} "
                             f"page; clamped")
             word = dataclasses.replace(word, box=box)
+            changed = True
         words.append(word)
-    return doc if len(words) == len(doc.words) and all(a is b for a, b in zip(words, doc.words)) \
-        else doc.with_words(words)
+    return doc.with_words(words) if changed else doc
 
 
 def _find_image(folder: Path, sha: str) -> Path | None:

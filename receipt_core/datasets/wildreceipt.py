@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any, Mapping
 
-from ..document import Document, Word, reading_order
+from ..document import Box, Document, Word, reading_order
 from ..quantity import parse_quantity
 from ..schema import OTHER, LabelSchema
 from . import DatasetImportError, ImportReport, make_report
@@ -137,7 +137,8 @@ def wildreceipt_document(record: Any, classes: list[str], schema: LabelSchema, n
                     source=f"wildreceipt:{file_name}", meta={"dataset": "wildreceipt", "file": file_name})
 
 
-def _segment(annotation: Any, width: int, height: int):
+def _segment(annotation: Any, width: int, height: int) -> tuple[str, Box, bool, int]:
+    """(stripped text, clamped box, whether clamped, label id) of one segment; empty text gives ``""``."""
     if not isinstance(annotation, Mapping):
         raise RecordError("not an object")
     text = annotation.get("text")
