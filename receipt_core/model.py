@@ -103,6 +103,13 @@ class MultiTaskModel(nn.Module):
                 params = list(unit.parameters())
                 if params and not any(p.requires_grad for p in params):
                     unit.eval()
+            # a container (encoder, backbone) whose parameter-holding children are all in eval mode follows
+            # them, parameterless children (the Identity pooler) included
+            for module in reversed(list(self.modules())):
+                holders = [c for c in module.children() if any(True for _ in c.parameters())]
+                if module is not self and holders and not any(c.training for c in holders) and not any(
+                        p.requires_grad for p in module.parameters(recurse=False)):
+                    module.eval()
         return self
 
     # --- forward stages ----------------------------------------------------------------------------------

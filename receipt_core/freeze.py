@@ -1,0 +1,268 @@
+"""Freezing by named parameter groups: presets for the design's scenarios, phased unfreezing, and
+discriminative learning rates over an optimizer that holds every group once.
+
+Groups, bottom to top (a *splitter* in fastai's sense)::
+
+    embeddings.text     word, position and token-type embeddings and the embedding LayerNorm
+    embeddings.layout   LayoutLM's x, y, h, w position tables
+    encoder.0 … encoder.N-1
+    head.fields         the field head (and its log-variance under uncertainty weighting)
+    head.quantity       the quantity head (and its log-variance under uncertainty weighting)
+
+Every parameter lands in exactly one group (asserted). A FreezePlan maps each group name to trainable or
+not; ``apply`` sets ``requires_grad`` and refreshes train/eval mode. Modes: ``MultiTaskModel.train()``
+keeps every fully frozen unit (the embeddings when both embedding groups are frozen, an encoder layer, a
+head) in eval mode, so dropout is off there even after a later ``model.train()``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Iterable, Mapping, Sequence
+
+from torch import nn
+
+PRESETS = ("freeze-all", "freeze-backbone", "freeze-fields-head", "freeze-quantity-head", "full", "phased")
+HEAD_GROUPS = ("head.fields", "head.quantity")
+EMBEDDING_GROUPS = ("embeddings.text", "embeddings.layout")
+_LAYOUT_TABLES = ("x_position_embeddings", "y_position_embeddings", "h_position_embeddings",
+                  "w_position_embeddings")
+
+
+def group_of(parameter_name: str) -> str:
+    """The group a MultiTaskModel parameter name belongs to (ValueError for a name no group claims)."""
+    parts = parameter_name.split(".")
+    if parts[0] == "field_head":
+        return "head.fields"
+    if parts[0] == "quantity_head":
+        return "head.quantity"
+    if parts[0] == "backbone" and len(parts) > 2:
+        if parts[1] == "embeddings":
+            return "embeddings.layout" if parts[2] in _LAYOUT_TABLES else "embeddings.text"
+        if parts[1] == "encoder" and parts[2] == "layer" and len(parts) > 3 and parts[3].isdigit():
+            return f"encoder.{parts[3]}"
+    raise ValueError(f"parameter {parameter_name!r} belongs to no freeze group; extend freeze.group_of")
+
+
+def group_names_for(num_layers: int) -> tuple[str, ...]:
+    return (*EMBEDDING_GROUPS, *(f"encoder.{i}" for i in range(num_layers)), *HEAD_GROUPS)
+
+
+def parameter_groups(model: nn.Module) -> dict[str, list[nn.Parameter]]:
+    """Ordered groups (embeddings.text … head.quantity) of the model's parameters, each parameter once."""
+    num_layers = len(model.backbone.encoder.layer)
+    groups: dict[str, list[nn.Parameter]] = {name: [] for name in group_names_for(num_layers)}
+    for name, parameter in model.named_parameters():
+        group = group_of(name)
+        if group not in groups:
+            raise ValueError(f"parameter {name!r} maps to {group!r}, which is not a group of this model")
+        groups[group].append(parameter)
+    every = [id(p) for p in model.parameters()]
+    grouped = [id(p) for params in groups.values() for p in params]
+    assert len(grouped) == len(set(grouped)) and set(grouped) == set(every), \
+        "every parameter must land in exactly one freeze group"
+    return groups
+
+
+def group_names(model: nn.Module) -> tuple[str, ...]:
+    return tuple(parameter_groups(model))
+
+
+@dataclass(frozen=True)
+class GroupReport:
+    name: str
+    trainable: bool
+    parameters: int  # total parameters in the group
+
+    @property
+    def trainable_parameters(self) -> int:
+        return self.parameters if self.trainable else 0
+
+
+@dataclass(frozen=True)
+class FreezePlan:
+    """Which groups train. Build one with ``preset``; adjust with ``with_toggles``; ``apply`` to a model."""
+
+    trainable: Mapping[str, bool]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "trainable", MappingProxyType(dict(self.trainable)))
+
+    @classmethod
+    def preset(cls, name: str, group_names: Sequence[str], top_k: int = 2) -> "FreezePlan":
+        """The plan of a named scenario; ``phased`` gives its first phase (heads only)."""
+        heads = set(HEAD_GROUPS)
+        if name == "freeze-all":
+            rule = lambda g: False  # noqa: E731
+        elif name in ("freeze-backbone", "phased"):
+            rule = lambda g: g in heads  # noqa: E731
+        elif name == "freeze-fields-head":
+            rule = lambda g: g != "head.fields"  # noqa: E731
+        elif name == "freeze-quantity-head":
+            rule = lambda g: g != "head.quantity"  # noqa: E731
+        elif name == "full":
+            rule = lambda g: True  # noqa: E731
+        else:
+            raise ValueError(f"unknown freeze preset {name!r}; choose one of {', '.join(PRESETS)}")
+        return cls({g: rule(g) for g in group_names})
+
+    def with_toggles(self, freeze: Iterable[str] = (), unfreeze: Iterable[str] = ()) -> "FreezePlan":
+        """This plan with groups frozen/unfrozen by hand (toggles override the preset; unfreeze wins ties).
+
+        A toggle names a group (``encoder.3``) or a prefix of whole name parts (``encoder``, ``head``,
+        ``embeddings``); ``backbone`` means every embedding and encoder group.
+        """
+        trainable = dict(self.trainable)
+        for names, value in ((freeze, False), (unfreeze, True)):
+            for toggle in names:
+                for group in self.expand(toggle):
+                    trainable[group] = value
+        return FreezePlan(trainable)
+
+    def expand(self, toggle: str) -> list[str]:
+        if toggle == "backbone":
+            matches = [g for g in self.trainable if g not in HEAD_GROUPS]
+        else:
+            matches = [g for g in self.trainable if g == toggle or g.startswith(toggle + ".")]
+        if not matches:
+            raise ValueError(f"unknown freeze group {toggle!r}; groups are {', '.join(self.trainable)} "
+                             "(or a prefix such as 'encoder', 'head', 'embeddings', or 'backbone')")
+        return matches
+
+    def apply(self, model: nn.Module) -> None:
+        """Set requires_grad per group and refresh train/eval mode (frozen units go to eval)."""
+        groups = parameter_groups(model)
+        if set(groups) != set(self.trainable):
+            raise ValueError(f"freeze plan groups {sorted(self.trainable)} do not match the model's groups "
+                             f"{sorted(groups)} (a plan made for another backbone?)")
+        for name, params in groups.items():
+            for parameter in params:
+                parameter.requires_grad_(self.trainable[name])
+        model.train(model.training)
+
+    def report(self, model: nn.Module) -> list[GroupReport]:
+        return [GroupReport(name=name, trainable=self.trainable.get(name, False),
+                            parameters=sum(p.numel() for p in params))
+                for name, params in parameter_groups(model).items()]
+
+    def trainable_parameter_count(self, model: nn.Module) -> int:
+        """0 means nothing can learn (``freeze-all``): a trainer should say so and only evaluate."""
+        return sum(r.trainable_parameters for r in self.report(model))
+
+    @property
+    def frozen_groups(self) -> tuple[str, ...]:
+        return tuple(g for g, t in self.trainable.items() if not t)
+
+    def frozen_prefix_layers(self) -> int | None:
+        """How many bottom encoder layers are frozen together with both embedding groups (their output
+        can then be cached); None when an embedding group trains."""
+        if any(self.trainable.get(g, True) for g in EMBEDDING_GROUPS):
+            return None
+        k = 0
+        while f"encoder.{k}" in self.trainable and not self.trainable[f"encoder.{k}"]:
+            k += 1
+        return k
+
+    def to_json(self) -> dict[str, bool]:
+        return dict(self.trainable)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, bool]) -> "FreezePlan":
+        if not isinstance(data, Mapping) or not all(isinstance(v, bool) for v in data.values()):
+            raise ValueError(f"a freeze plan is an object of group name → true/false, got {data!r}")
+        return cls(dict(data))
+
+
+@dataclass(frozen=True)
+class PhasedSchedule:
+    """Phase 1: heads only; phase 2: heads + top ``top_k`` encoder layers; phase 3: everything.
+
+    A phase ends after ``epochs_per_phase`` epochs, or after ``patience`` evaluations without a new best
+    validation loss, whichever comes first of those configured (at least one must be).
+    """
+
+    top_k: int = 2
+    epochs_per_phase: int | None = 1
+    patience: int | None = None
+    num_phases: int = field(default=3, init=False)
+
+    def __post_init__(self) -> None:
+        if self.top_k < 1:
+            raise ValueError(f"top_k must be at least 1, got {self.top_k}")
+        if self.epochs_per_phase is None and self.patience is None:
+            raise ValueError("a phased schedule needs epochs_per_phase or patience (or both) to end a phase")
+        for name in ("epochs_per_phase", "patience"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ValueError(f"{name} must be at least 1 (or None), got {value}")
+
+    def plan(self, phase: int, group_names: Sequence[str]) -> FreezePlan:
+        if phase not in (1, 2, 3):
+            raise ValueError(f"phase must be 1, 2 or 3, got {phase}")
+        if phase == 1:
+            return FreezePlan.preset("freeze-backbone", group_names)
+        if phase == 3:
+            return FreezePlan.preset("full", group_names)
+        layers = [g for g in group_names if g.startswith("encoder.")]
+        top = set(layers[-self.top_k:])
+        return FreezePlan({g: g in HEAD_GROUPS or g in top for g in group_names})
+
+    def should_advance(self, epochs_in_phase: int, evals_without_improvement: int) -> bool:
+        if self.epochs_per_phase is not None and epochs_in_phase >= self.epochs_per_phase:
+            return True
+        return self.patience is not None and evals_without_improvement >= self.patience
+
+
+@dataclass
+class PhaseTracker:
+    """Mutable progress through a PhasedSchedule: call ``end_epoch`` after each epoch's evaluation."""
+
+    schedule: PhasedSchedule
+    phase: int = 1
+    epochs_in_phase: int = 0
+    best_loss: float = math.inf
+    evals_without_improvement: int = 0
+
+    def end_epoch(self, validation_loss: float | None) -> bool:
+        """Record an epoch (and its validation loss, if evaluated); True when this moved to the next phase."""
+        self.epochs_in_phase += 1
+        if validation_loss is not None:
+            if validation_loss < self.best_loss:
+                self.best_loss, self.evals_without_improvement = validation_loss, 0
+            else:
+                self.evals_without_improvement += 1
+        if self.phase < self.schedule.num_phases and self.schedule.should_advance(
+                self.epochs_in_phase, self.evals_without_improvement):
+            self.phase += 1
+            self.epochs_in_phase, self.best_loss, self.evals_without_improvement = 0, math.inf, 0
+            return True
+        return False
+
+
+def optimizer_param_groups(model: nn.Module, base_lr: float, decay_factor: float = 2.6,
+                           fresh_groups: Iterable[str] = ("embeddings.layout",)) -> list[dict]:
+    """One optimizer group per freeze group — frozen ones included, so unfreezing later takes effect.
+
+    Discriminative rates (ULMFiT): heads train at ``base_lr``; encoder layer i at
+    ``base_lr / decay_factor ** (N - i)`` (the top layer at base_lr/2.6); the text embeddings one step below
+    layer 0. ``fresh_groups`` start untrained (LayoutLM's layout tables start at zero in ``layout-minilm``),
+    so they train at ``base_lr`` like the heads: at the bottom rate they would barely move.
+    Each dict has ``params``, ``lr`` and ``name``.
+    """
+    if base_lr < 0 or decay_factor <= 0:
+        raise ValueError(f"base_lr must be >= 0 and decay_factor > 0, got {base_lr}, {decay_factor}")
+    groups = parameter_groups(model)
+    num_layers = len(model.backbone.encoder.layer)
+    fresh = set(fresh_groups)
+    result = []
+    for name, params in groups.items():
+        if name in HEAD_GROUPS or name in fresh:
+            depth = 0
+        elif name.startswith("encoder."):
+            depth = num_layers - int(name.split(".")[1])
+        else:
+            depth = num_layers + 1
+        result.append({"params": params, "lr": base_lr / decay_factor ** depth, "name": name})
+    return result
