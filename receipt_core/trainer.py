@@ -64,6 +64,8 @@ class TrainConfig:
     watch: tuple[str, ...] = ()  # document ids whose predictions are emitted at each evaluation
 
     def __post_init__(self) -> None:
+        for name in ("freeze", "unfreeze", "task_weights", "watch"):  # lists from JSON or a UI become tuples
+            object.__setattr__(self, name, tuple(getattr(self, name)))
         if self.epochs < 0:
             raise ValueError(f"epochs must be >= 0, got {self.epochs}")
         if self.batch_size < 1:

@@ -1,0 +1,316 @@
+"""Receipts wired into the generic trainer: documents → windows → length-grouped batches → MultiTaskModel.
+
+:class:`ReceiptTask` is the :class:`~receipt_core.trainer.TrainingTask` of this project. It builds the model
+from a backbone (or a checkpoint to resume), applies the freeze plan of the chosen scenario plus hand
+toggles, builds the optimizer once over every group (discriminative rates, so a later unfreeze takes effect),
+runs the phased schedule, evaluates both tasks with ``metrics.py`` and ``predict.py``, emits predictions for a
+watch-list of documents and writes checkpoints.
+
+:func:`start_run` / :func:`resume_run` are what the dashboard calls: a workspace run record, a checkpoint
+folder, a store listener, and a started :class:`~receipt_core.trainer.TrainingJob`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+import torch
+
+from .checkpoint import (CheckpointError, load_checkpoint, optimizer_from_tensors, optimizer_to_tensors,
+                         save_checkpoint)
+from .document import Document
+from .encoding import DocumentEncoder, collate, length_grouped_batches
+from .freeze import FreezePlan, PhasedSchedule, PhaseTracker, group_names, optimizer_param_groups
+from .schema import DEFAULT_SCHEMA, LabelSchema
+from .trainer import (EvalEvent, Event, PhaseEvent, PredictionEvent, StepOutput, TrainConfig, TrainerState,
+                      TrainingJob)
+
+RNG_KEY = "rng.torch_cpu"
+
+
+class ReceiptTask:
+    """The receipt model's side of the training loop (see the module docstring)."""
+
+    def __init__(self, config: TrainConfig, model, tokenizer, backbone_name: str, train_docs: Sequence[Document],
+                 eval_docs: Sequence[Document], run_dir: Path, schema: LabelSchema = DEFAULT_SCHEMA,
+                 accelerator: Any = None, state: TrainerState | None = None,
+                 training_state: Mapping[str, torch.Tensor] | None = None,
+                 optimizer_meta: Mapping[str, Any] | None = None) -> None:
+        if not train_docs:
+            raise ValueError("the training set has no documents; import or generate receipts first")
+        self.config = config
+        self.model = model
+        self.tokenizer = tokenizer
+        self.backbone_name = backbone_name
+        self.schema = schema
+        self.run_dir = Path(run_dir)
+        self.accelerator = accelerator
+        self.device = getattr(accelerator, "device", torch.device("cpu"))
+        self.train_docs = tuple(train_docs)
+        self.eval_docs = tuple(eval_docs)
+        self.encoder = DocumentEncoder(tokenizer, schema, max_length=config.max_length, stride=config.stride,
+                                       uses_layout=bool(model.uses_layout))
+        self.train_windows = self.encoder.encode_many(self.train_docs)
+        self.eval_windows = self.encoder.encode_many(self.eval_docs)
+        self.groups = group_names(model)
+        self.schedule = (PhasedSchedule(config.phased_top_k, config.epochs_per_phase, config.patience)
+                         if config.scenario == "phased" else None)
+        self.tracker = PhaseTracker(self.schedule) if self.schedule is not None else None
+        if self.tracker is not None and state is not None:
+            self.tracker.phase = state.phase
+            self.tracker.epochs_in_phase = state.epoch - state.phase_started_epoch
+            self.tracker.evals_without_improvement = state.evals_without_improvement
+            if state.best_val_loss is not None:
+                self.tracker.best_loss = state.best_val_loss
+        self.plan = self._plan_for(state.phase if state is not None else 1)
+        self.plan.apply(model)
+        model.to(self.device)
+        self.optimizer = torch.optim.AdamW(optimizer_param_groups(model, config.lr, config.decay_factor),
+                                           lr=config.lr, weight_decay=config.weight_decay)
+        if training_state and optimizer_meta:
+            optimizer_from_tensors(self.optimizer, training_state, optimizer_meta)
+        self._rng_state = training_state.get(RNG_KEY) if training_state else None
+        self._resumed = state is not None
+
+    # -- freeze plan --
+
+    def _plan_for(self, phase: int) -> FreezePlan:
+        if self.schedule is not None:
+            plan = self.schedule.plan(phase, self.groups)
+        else:
+            plan = FreezePlan.preset(self.config.scenario, self.groups, top_k=self.config.phased_top_k)
+        return plan.with_toggles(freeze=self.config.freeze, unfreeze=self.config.unfreeze)
+
+    def _phase_event(self, state: TrainerState, reason: str) -> PhaseEvent:
+        reports = self.plan.report(self.model)
+        return PhaseEvent(step=state.global_step, epoch=state.epoch, phase=state.phase,
+                          trainable_groups=tuple(r.name for r in reports if r.trainable),
+                          trainable_parameters=sum(r.trainable_parameters for r in reports),
+                          total_parameters=sum(r.parameters for r in reports), reason=reason)
+
+    def can_learn(self) -> bool:
+        return self.plan.trainable_parameter_count(self.model) > 0
+
+    # -- the loop's hooks --
+
+    def begin(self, state: TrainerState) -> list[Event]:
+        if self._rng_state is not None:
+            torch.set_rng_state(self._rng_state)  # a resumed run continues the dropout stream it left
+        else:
+            torch.manual_seed(self.config.seed)  # the job runs inside fork_rng: the caller's RNG is restored
+        reason = "resumed" if self._resumed else ("phase 1: heads only" if self.schedule else "start")
+        return [self._phase_event(state, reason)]
+
+    def train_batches(self, epoch: int) -> list[dict[str, torch.Tensor]]:
+        batches = length_grouped_batches(self.train_windows, self.config.batch_size,
+                                         seed=self.config.seed * 100_003 + epoch)
+        world = int(getattr(self.accelerator, "num_processes", 1) or 1)
+        if world > 1:  # every process takes the same number of batches (the remainder is dropped)
+            rank = int(self.accelerator.process_index)
+            usable = len(batches) - len(batches) % world
+            if usable == 0:
+                raise ValueError(f"{len(batches)} batches cannot feed {world} processes; use more documents "
+                                 "or a smaller batch size")
+            batches = batches[:usable][rank::world]
+        return [self._collate([self.train_windows[i] for i in indices]) for indices in batches]
+
+    def _collate(self, windows) -> dict[str, torch.Tensor]:
+        return {k: v.to(self.device) for k, v in collate(windows, self.encoder.pad_token_id).items()}
+
+    def training_step(self, batch: Mapping[str, torch.Tensor]) -> StepOutput:
+        self.model.train()  # frozen units stay in eval mode (MultiTaskModel.train)
+        output = self.model(**batch)
+        return StepOutput(loss=output.loss, task_losses=output.task_losses, items=int(batch["input_ids"].shape[0]))
+
+    @torch.no_grad()
+    def validation_losses(self) -> tuple[float | None, dict[str, float]]:
+        """Mean losses over the evaluation windows (weighted by labelled tokens per batch)."""
+        if not self.eval_windows:
+            return None, {}
+        self.model.eval()
+        totals: dict[str, float] = {}
+        weight_sum, loss_sum = 0, 0.0
+        for start in range(0, len(self.eval_windows), self.config.batch_size):
+            batch = self._collate(self.eval_windows[start:start + self.config.batch_size])
+            output = self.model(**batch)
+            weight = int((batch["field_labels"] != -100).sum())
+            weight_sum += weight
+            loss_sum += float(output.loss) * weight
+            for name, value in output.task_losses.items():
+                totals[name] = totals.get(name, 0.0) + float(value) * weight
+        if weight_sum == 0:
+            return None, {}
+        return loss_sum / weight_sum, {name: value / weight_sum for name, value in totals.items()}
+
+    def evaluate(self, state: TrainerState) -> tuple[EvalEvent, list[Event]]:
+        val_loss, task_losses = self.validation_losses()
+        metrics: dict[str, Any] = {}
+        follow_ups: list[Event] = []
+        if self.eval_docs:
+            from .metrics import evaluate_predictions
+            from .predict import Predictor
+
+            self.model.eval()
+            predictions = Predictor(self.model, self.encoder, self.schema).predict(list(self.eval_docs))
+            metrics = _flatten(evaluate_predictions(list(self.eval_docs), predictions))
+            by_id = {p.doc_id: p for p in predictions}
+            watch = self.config.watch or (self.eval_docs[0].id,)
+            for doc_id in watch:
+                if doc_id in by_id:
+                    follow_ups.append(PredictionEvent(step=state.global_step, epoch=state.epoch, doc_id=doc_id,
+                                                      prediction=by_id[doc_id].to_json()))
+        if val_loss is not None:
+            metrics["val_loss"] = val_loss
+            metrics.update({f"{name}.val_loss": value for name, value in task_losses.items()})
+        if hasattr(self.model, "task_weight_values"):
+            metrics.update({f"{name}.loss_weight": value for name, value in self.model.task_weight_values().items()})
+        event = EvalEvent(step=state.global_step, epoch=state.epoch, val_loss=val_loss,
+                          task_val_losses=task_losses, metrics=metrics, phase=state.phase)
+        return event, follow_ups
+
+    def after_evaluation(self, state: TrainerState, evaluation: EvalEvent, end_of_epoch: bool) -> list[Event]:
+        if evaluation.val_loss is not None and self.tracker is None and (
+                state.best_val_loss is None or evaluation.val_loss < state.best_val_loss):
+            state.best_val_loss = evaluation.val_loss
+        if self.tracker is None or not end_of_epoch:
+            return []
+        epochs_done = self.tracker.epochs_in_phase + 1
+        by_epochs = self.schedule.epochs_per_phase is not None and epochs_done >= self.schedule.epochs_per_phase
+        advanced = self.tracker.end_epoch(evaluation.val_loss)
+        state.evals_without_improvement = self.tracker.evals_without_improvement
+        state.best_val_loss = None if self.tracker.best_loss == float("inf") else self.tracker.best_loss
+        if not advanced:
+            return []
+        state.phase = self.tracker.phase
+        state.phase_started_epoch = state.epoch
+        self.plan = self._plan_for(state.phase)
+        self.plan.apply(self.model)
+        why = f"{epochs_done} epoch(s) done" if by_epochs else "validation loss stopped improving"
+        labels = {2: f"phase 2: heads + top {self.schedule.top_k} encoder layers", 3: "phase 3: everything"}
+        return [self._phase_event(state, f"{labels.get(state.phase, f'phase {state.phase}')} ({why})")]
+
+    def save(self, state: TrainerState) -> str:
+        tensors, meta = optimizer_to_tensors(self.optimizer)
+        tensors[RNG_KEY] = torch.get_rng_state()
+        info = {"backbone": self.backbone_name, "schema": self.schema.to_json(), "freeze_plan": self.plan.to_json(),
+                "config": self.config.to_json(), "state": state.to_json(), "metrics": dict(state.last_metrics),
+                "optimizer": meta}
+        save_checkpoint(self.run_dir, self.model, info, training_state=tensors, tokenizer=self.tokenizer)
+        return str(self.run_dir)
+
+
+def _flatten(metrics: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested metric dicts → dotted keys (``fields.micro_f1``); per-label tables stay nested under their key."""
+    flat: dict[str, Any] = {}
+    for key, value in metrics.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping) and not key.startswith("per_label"):
+            flat.update(_flatten(value, name + "."))
+        else:
+            flat[name] = value
+    return flat
+
+
+# --- building a task ---------------------------------------------------------------------------------------
+
+
+def build_task(config: TrainConfig, train_docs: Sequence[Document], eval_docs: Sequence[Document], run_dir: Path,
+               schema: LabelSchema = DEFAULT_SCHEMA, accelerator: Any = None) -> tuple[ReceiptTask, None]:
+    """A fresh task: the backbone by name (seeded), new heads, the scenario's freeze plan."""
+    from .backbones import load_backbone
+    from .model import build_model
+
+    backbone = load_backbone(config.backbone, seed=config.seed)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(config.seed)  # the heads' initial weights depend on the seed only
+        model = build_model(backbone, schema.num_fields, loss_weighting=config.loss_weighting,
+                            task_weights=tuple(config.task_weights))
+    task = ReceiptTask(config, model, backbone.tokenizer, backbone.name, train_docs, eval_docs, run_dir, schema,
+                       accelerator=accelerator)
+    return task, None
+
+
+def build_resumed_task(run_dir: Path, train_docs: Sequence[Document], eval_docs: Sequence[Document],
+                       config: TrainConfig | None = None, accelerator: Any = None) -> tuple[ReceiptTask, TrainerState]:
+    """A task continuing the checkpoint in ``run_dir`` (weights, optimizer, RNG, step count, phase).
+
+    ``config`` may raise the epochs or the time budget; the model's settings must stay those of the checkpoint.
+    """
+    loaded, tensors = load_checkpoint(run_dir, with_training_state=True)
+    saved = TrainConfig.from_json(loaded.config)
+    if config is None:
+        config = saved
+    for name in ("backbone", "scenario", "freeze", "unfreeze", "loss_weighting", "task_weights", "max_length",
+                 "phased_top_k", "batch_size", "seed"):
+        if getattr(config, name) != getattr(saved, name):
+            raise CheckpointError(f"cannot resume {run_dir} with {name}={getattr(config, name)!r}: the checkpoint was "
+                                  f"trained with {name}={getattr(saved, name)!r}")
+    state = TrainerState.from_json(loaded.state)
+    task = ReceiptTask(config, loaded.model, loaded.tokenizer, loaded.backbone, train_docs, eval_docs, run_dir,
+                       loaded.schema, accelerator=accelerator, state=state, training_state=tensors,
+                       optimizer_meta=loaded.info.get("optimizer"))
+    return task, state
+
+
+# --- workspace runs (what the dashboard calls) ----------------------------------------------------------
+
+
+class StoreListener:
+    """Writes every event into the workspace's run log and keeps the run's status and summary current."""
+
+    def __init__(self, workspace, run_id: str) -> None:
+        self.workspace = workspace
+        self.run_id = run_id
+
+    def __call__(self, event: Event) -> None:
+        from .trainer import FailedEvent, FinishedEvent, StatusEvent
+
+        self.workspace.append_run_event(self.run_id, event.kind, event.to_json())
+        if isinstance(event, StatusEvent) and event.status in ("running", "paused"):
+            self.workspace.set_run_status(self.run_id, event.status)
+        elif isinstance(event, FinishedEvent):
+            status = "stopped" if event.reason == "stopped" else "finished"
+            self.workspace.set_run_status(self.run_id, status, summary=event.to_json())
+        elif isinstance(event, FailedEvent):
+            summary = {k: v for k, v in event.to_json().items() if k != "traceback"}
+            self.workspace.set_run_status(self.run_id, "failed", summary=summary)
+
+
+def start_run(workspace, config: TrainConfig, train_docs: Sequence[Document], eval_docs: Sequence[Document],
+              name: str | None = None, schema: LabelSchema = DEFAULT_SCHEMA,
+              listeners: Sequence[Callable[[Event], None]] = ()) -> TrainingJob:
+    """Create a workspace run, and start a background job whose events are stored under it.
+
+    The job is returned started; ``job.run_id`` names the run. The caller (one job per server) keeps it.
+    """
+    name = name or f"{config.backbone} · {config.scenario}"
+    run_config = dict(config.to_json(), train_documents=len(train_docs), eval_documents=len(eval_docs))
+    run_id = workspace.create_run(name, run_config)
+    run_dir = workspace.run_dir(run_id)
+    job = TrainingJob(lambda: build_task(config, train_docs, eval_docs, run_dir, schema), config, name=name,
+                      run_id=run_id)
+    job.add_listener(StoreListener(workspace, run_id))
+    for listener in listeners:
+        job.add_listener(listener)
+    return job.start()
+
+
+def resume_run(workspace, run_id: str, train_docs: Sequence[Document], eval_docs: Sequence[Document],
+               config: TrainConfig | None = None, listeners: Sequence[Callable[[Event], None]] = ()) -> TrainingJob:
+    """Continue a stopped, failed or interrupted run from its last checkpoint, under the same run id."""
+    run = workspace.get_run(run_id)
+    run_dir = workspace.run_dir(run_id)
+    if not (run_dir / "run.json").is_file():
+        raise CheckpointError(f"run {run_id!r} has no checkpoint yet; start a new run instead")
+    if config is None:
+        config = TrainConfig.from_json({k: v for k, v in run.config.items()
+                                        if k in {f.name for f in dataclasses.fields(TrainConfig)}})
+    job = TrainingJob(lambda: build_resumed_task(run_dir, train_docs, eval_docs, config), config, name=run.name,
+                      run_id=run_id)
+    job.add_listener(StoreListener(workspace, run_id))
+    for listener in listeners:
+        job.add_listener(listener)
+    workspace.set_run_status(run_id, "running")
+    return job.start()

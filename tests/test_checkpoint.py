@@ -1,0 +1,207 @@
+"""Checkpoints: safetensors + run.json round trip, exact resume, refusal of tampered files, crash-safe saving."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import torch
+
+from conftest import REPO_ROOT, require_shared_data
+from receipt_core.checkpoint import (MODEL_FILE, RUN_FILE, TRAINING_STATE_FILE, CheckpointError, load_checkpoint,
+                                     sha256_file)
+from receipt_core.datasets import load_dataset
+from receipt_core.encoding import collate
+from receipt_core.trainer import FinishedEvent, StepEvent, TrainConfig, TrainingJob
+from receipt_core.training import build_resumed_task, build_task
+
+CONFIG = TrainConfig(backbone="tiny", scenario="full", epochs=1, batch_size=4, lr=3e-3, seed=3)
+
+
+@pytest.fixture(scope="module")
+def cord_docs():
+    report = load_dataset(require_shared_data("cord", "train"), "cord")
+    return report.documents[:8]
+
+
+def train(build, config: TrainConfig) -> TrainingJob:
+    job = TrainingJob(build, config)
+    job.start()
+    assert job.join(timeout=120)
+    assert isinstance(job.result, FinishedEvent), getattr(job.result, "traceback", job.result)
+    return job
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory, cord_docs) -> Path:
+    run_dir = tmp_path_factory.mktemp("run")
+    train(lambda: build_task(CONFIG, cord_docs, (), run_dir), CONFIG)
+    return run_dir
+
+
+def copy_of(checkpoint: Path, tmp_path: Path) -> Path:
+    target = tmp_path / "copy"
+    shutil.copytree(checkpoint, target)
+    return target
+
+
+def test_checkpoint_holds_safetensors_and_json_only(checkpoint):
+    names = sorted(p.name for p in checkpoint.iterdir())
+    assert names == [MODEL_FILE, RUN_FILE, "tokenizer", TRAINING_STATE_FILE]
+    info = json.loads((checkpoint / RUN_FILE).read_text())
+    assert info["backbone"] == "tiny"
+    assert info["sha256"] == sha256_file(checkpoint / MODEL_FILE)
+    assert info["schema"]["fields"][0] == "OTHER"
+    assert info["freeze_plan"]["encoder.0"] is True
+    assert info["config"]["lr"] == CONFIG.lr and info["state"]["global_step"] == 2
+    for path in checkpoint.rglob("*"):
+        assert path.suffix not in (".bin", ".pt", ".pkl", ".pth")
+
+
+def test_round_trip_gives_the_same_model_and_outputs(checkpoint, cord_docs):
+    loaded = load_checkpoint(checkpoint)
+    again = load_checkpoint(checkpoint)
+    assert loaded.backbone == "tiny" and loaded.schema.fields == again.schema.fields
+    assert loaded.config == CONFIG.to_json()
+    batch = collate(loaded.encoder().encode(cord_docs[0]), loaded.encoder().pad_token_id)
+    with torch.no_grad():
+        first = loaded.model(**batch)
+        second = again.model(**batch)
+    assert torch.equal(first.field_logits, second.field_logits)
+    # the loaded weights are the trained ones, not a fresh initialisation
+    fresh, _ = build_task(CONFIG, cord_docs, (), checkpoint.parent / "unused")
+    assert not torch.equal(fresh.model.field_head.net[-1].weight, loaded.model.field_head.net[-1].weight)
+
+
+def test_resume_continues_the_step_count_and_matches_an_uninterrupted_run(tmp_path, cord_docs):
+    two_epochs = dataclasses.replace(CONFIG, epochs=2)
+    straight_dir, split_dir = tmp_path / "straight", tmp_path / "split"
+    straight = train(lambda: build_task(two_epochs, cord_docs, (), straight_dir), two_epochs)
+    train(lambda: build_task(CONFIG, cord_docs, (), split_dir), CONFIG)  # epoch 1 only
+    resumed = train(lambda: build_resumed_task(split_dir, cord_docs, (), two_epochs), two_epochs)
+
+    steps = [e.step for e in resumed.history() if isinstance(e, StepEvent)]
+    assert steps == [3, 4]
+    assert resumed.history()[0].reason == "resumed"
+    a, b = load_checkpoint(straight_dir), load_checkpoint(split_dir)
+    assert b.state["global_step"] == 4 and b.state["epoch"] == 2
+    # The optimizer moments and the dropout RNG came back too: the resumed run retraces the uninterrupted one
+    # (to float rounding: CPU matmul kernels may sum in a different order from one process to the next).
+    straight_losses = [e.loss for e in straight.history() if isinstance(e, StepEvent)][2:]
+    resumed_losses = [e.loss for e in resumed.history() if isinstance(e, StepEvent)]
+    assert resumed_losses == pytest.approx(straight_losses, abs=1e-6)
+    for name, tensor in a.model.state_dict().items():
+        assert torch.allclose(tensor, b.model.state_dict()[name], rtol=0, atol=1e-6), name
+
+
+def test_resume_refuses_changed_model_settings(checkpoint, cord_docs):
+    other = dataclasses.replace(CONFIG, scenario="freeze-backbone")
+    with pytest.raises(CheckpointError, match="scenario"):
+        build_resumed_task(checkpoint, cord_docs, (), other)
+
+
+def test_a_flipped_byte_is_refused(checkpoint, tmp_path):
+    run_dir = copy_of(checkpoint, tmp_path)
+    data = bytearray((run_dir / MODEL_FILE).read_bytes())
+    data[-100] ^= 0x01
+    (run_dir / MODEL_FILE).write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match="SHA-256.*modified"):
+        load_checkpoint(run_dir)
+
+
+def test_weights_from_another_run_are_refused(checkpoint, tmp_path, cord_docs):
+    other_dir = tmp_path / "other"
+    config = dataclasses.replace(CONFIG, seed=9)
+    train(lambda: build_task(config, cord_docs, (), other_dir), config)
+    run_dir = copy_of(checkpoint, tmp_path)
+    shutil.copy(other_dir / MODEL_FILE, run_dir / MODEL_FILE)
+    with pytest.raises(CheckpointError, match="another run"):
+        load_checkpoint(run_dir)
+
+
+def test_a_run_json_that_does_not_match_the_weights_is_refused(checkpoint, tmp_path):
+    run_dir = copy_of(checkpoint, tmp_path)
+    info = json.loads((run_dir / RUN_FILE).read_text())
+    info["backbone_config"]["hidden_size"] = 128  # hashes still fine, shapes are not
+    (run_dir / RUN_FILE).write_text(json.dumps(info))
+    with pytest.raises(CheckpointError, match="does not match"):
+        load_checkpoint(run_dir)
+    info["schema"]["fields"] = info["schema"]["fields"][:-1]
+    (run_dir / RUN_FILE).write_text(json.dumps(info))
+    with pytest.raises(CheckpointError, match="fields"):
+        load_checkpoint(run_dir)
+
+
+def test_missing_and_foreign_folders_are_refused(tmp_path):
+    with pytest.raises(CheckpointError, match="no run.json"):
+        load_checkpoint(tmp_path)
+    (tmp_path / RUN_FILE).write_text("{not json")
+    with pytest.raises(CheckpointError, match="not valid JSON"):
+        load_checkpoint(tmp_path)
+    (tmp_path / RUN_FILE).write_text(json.dumps({"format": "something-else"}))
+    with pytest.raises(CheckpointError, match="not a Receipt MTL Studio run"):
+        load_checkpoint(tmp_path)
+
+
+def _child(script: str, *args: str, limit_bytes: int | None = None) -> subprocess.CompletedProcess:
+    preexec = None
+    if limit_bytes is not None:
+        def preexec():
+            import resource
+            import signal
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # writes past the limit fail with EFBIG, as on a full disk
+            resource.setrlimit(resource.RLIMIT_FSIZE, (limit_bytes, limit_bytes))
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(script), *args], capture_output=True, text=True,
+                          env=env, timeout=120, preexec_fn=preexec)
+
+
+SAVE_AGAIN = """
+    import sys, torch
+    from pathlib import Path
+    from receipt_core.checkpoint import load_checkpoint, save_checkpoint
+    run_dir = Path(sys.argv[1])
+    loaded = load_checkpoint(run_dir)
+    with torch.no_grad():
+        for p in loaded.model.parameters():
+            p.add_(1.0)
+    {before_save}
+    save_checkpoint(run_dir, loaded.model, dict(loaded.info))
+"""
+
+
+def test_running_out_of_disk_while_saving_keeps_the_previous_checkpoint(checkpoint, tmp_path):
+    run_dir = copy_of(checkpoint, tmp_path)
+    before = load_checkpoint(run_dir).model.state_dict()
+    result = _child(SAVE_AGAIN.format(before_save=""), str(run_dir), limit_bytes=1 << 20)
+    assert result.returncode != 0 and "File too large" in result.stderr
+    assert not list(run_dir.glob("*.tmp"))
+    after = load_checkpoint(run_dir).model.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+
+
+def test_a_crash_between_renames_rolls_forward_to_the_new_checkpoint(checkpoint, tmp_path):
+    run_dir = copy_of(checkpoint, tmp_path)
+    old = load_checkpoint(run_dir).model.state_dict()
+    crash_after_first_rename = """
+    import os
+    real_replace = os.replace
+    def replace_then_die(src, dst):
+        real_replace(src, dst)
+        os._exit(9)
+    os.replace = replace_then_die
+    """
+    result = _child(SAVE_AGAIN.format(before_save=textwrap.indent(textwrap.dedent(crash_after_first_rename),
+                                                                  "    ").strip()), str(run_dir))
+    assert result.returncode == 9, result.stderr
+    assert (run_dir / (RUN_FILE + ".tmp")).exists()  # the new model file landed, run.json did not
+    new = load_checkpoint(run_dir).model.state_dict()
+    assert not (run_dir / (RUN_FILE + ".tmp")).exists()
+    assert all(torch.equal(new[k], old[k] + 1.0) for k in old if old[k].is_floating_point())
