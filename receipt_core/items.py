@@ -1,0 +1,105 @@
+"""Receipt items from per-word predictions: one item per receipt line that names something.
+
+A line with ITEM_NAME words starts an item: its name is those words joined, its quantity the value of the
+first quantity word on the line (1 when there is none), its unit price and price the numbers printed by the
+line's ITEM_UNIT_PRICE and ITEM_PRICE words. A following line without a name but with a quantity or prices
+(the two-line layout ``ICE TEA`` / ``2 x 10.000  20.000``) completes the item above it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Sequence
+
+from .document import Word
+from .quantity import parse_quantity
+
+_AMOUNT = re.compile(r"\d[\d.,]*")
+
+
+@dataclass(frozen=True)
+class Item:
+    name: str
+    quantity: float
+    unit_price: float | None
+    price: float | None
+    line_id: int = 0
+
+    def to_json(self) -> dict:
+        return {"name": self.name, "quantity": self.quantity, "unit_price": self.unit_price, "price": self.price}
+
+
+def parse_price(text: str) -> float | None:
+    """The amount a price word prints, or None: ``Rp 25.000`` → 25000, ``1.234,50`` → 1234.5, ``$12.99`` →
+    12.99, ``25,000`` → 25000, ``12,50`` → 12.5, ``-5.000`` → -5000.
+
+    With both separators the last one is the decimal point. With one kind only: repeated, or followed by
+    exactly three digits, it separates thousands (receipts in rupiah print ``25.000``); else it is decimal.
+    """
+    match = _AMOUNT.search(text)
+    if match is None:
+        return None
+    number = match.group(0).rstrip(".,")
+    negative = "-" in text[:match.start()] or (text.strip().startswith("(") and text.strip().endswith(")"))
+    if "." in number and "," in number:
+        decimal = "." if number.rfind(".") > number.rfind(",") else ","
+        thousands = "," if decimal == "." else "."
+        number = number.replace(thousands, "").replace(decimal, ".")
+    elif "." in number or "," in number:
+        sep = "." if "." in number else ","
+        parts = number.split(sep)
+        if len(parts) > 2 or len(parts[-1]) == 3:
+            number = "".join(parts)
+        else:
+            number = ".".join(parts)
+    try:
+        value = float(number)
+    except ValueError:
+        return None
+    return -value if negative else value
+
+
+def _last_amount(texts: Sequence[str]) -> float | None:
+    """The rightmost parseable amount among a line's price words (the line total sits at the right)."""
+    amounts = [a for a in (parse_price(t) for t in texts) if a is not None]
+    return amounts[-1] if amounts else None
+
+
+def assemble_items(words: Sequence[Word], fields: Sequence[str], quantity_flags: Sequence[bool],
+                   quantity_values: Sequence[float | None]) -> list[Item]:
+    """Items per receipt line from each word's field, quantity flag and quantity value (parsed from the
+    word's text when the value is None). Words are grouped by ``line_id`` in their order of appearance."""
+    if not (len(words) == len(fields) == len(quantity_flags) == len(quantity_values)):
+        raise ValueError(f"assemble_items needs one field, flag and value per word: {len(words)} words, "
+                         f"{len(fields)} fields, {len(quantity_flags)} flags, {len(quantity_values)} values")
+    lines: dict[int, list[int]] = {}
+    for index, word in enumerate(words):
+        lines.setdefault(word.line_id, []).append(index)
+    items: list[dict] = []
+    for line_id, indices in lines.items():
+        names = [words[i].text for i in indices if fields[i] == "ITEM_NAME"]
+        quantity = _first_quantity(words, indices, quantity_flags, quantity_values)
+        unit_price = _last_amount([words[i].text for i in indices if fields[i] == "ITEM_UNIT_PRICE"])
+        price = _last_amount([words[i].text for i in indices if fields[i] == "ITEM_PRICE"])
+        if names:
+            items.append({"name": " ".join(names), "quantity": quantity, "unit_price": unit_price, "price": price,
+                          "line_id": line_id})
+        elif items and items[-1]["price"] is None and (quantity is not None or unit_price is not None
+                                                       or price is not None):
+            previous = items[-1]
+            for key, value in (("quantity", quantity), ("unit_price", unit_price), ("price", price)):
+                if previous[key] is None:
+                    previous[key] = value
+    return [Item(name=i["name"], quantity=1.0 if i["quantity"] is None else i["quantity"],
+                 unit_price=i["unit_price"], price=i["price"], line_id=i["line_id"]) for i in items]
+
+
+def _first_quantity(words: Sequence[Word], indices: Sequence[int], flags: Sequence[bool],
+                    values: Sequence[float | None]) -> float | None:
+    for i in indices:
+        if flags[i]:
+            value = values[i] if values[i] is not None else parse_quantity(words[i].text)
+            if value is not None:
+                return float(value)
+    return None

@@ -1,0 +1,96 @@
+"""Predictions per word and per item for whole documents, in the CLI's JSON shape.
+
+Each document is encoded into windows, run through the model in eval mode without gradients, and the
+windows' per-token probabilities merged back to one row per word (``encoding.merge_word_scores``). A word's
+field is the most probable field, ``field_score`` that probability; it is a quantity word when the
+quantity head gives it probability > 0.5, and its ``quantity_value`` is then parsed from its text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import torch
+
+from .document import Document
+from .encoding import DocumentEncoder, collate, merge_word_scores
+from .items import Item, assemble_items
+from .quantity import parse_quantity
+from .schema import DEFAULT_SCHEMA, LabelSchema
+
+
+@dataclass(frozen=True)
+class WordPrediction:
+    text: str
+    box: tuple[float, float, float, float]
+    field: str
+    field_score: float
+    quantity: bool
+    quantity_value: float | None
+    quantity_score: float = 0.0
+
+    def to_json(self) -> dict:
+        return {"text": self.text, "box": [round(v, 2) for v in self.box], "field": self.field,
+                "field_score": round(self.field_score, 4), "quantity": self.quantity,
+                "quantity_value": self.quantity_value}
+
+
+@dataclass(frozen=True)
+class DocumentPrediction:
+    doc_id: str
+    words: tuple[WordPrediction, ...]  # in the document's word order
+    items: tuple[Item, ...]
+
+    def to_json(self) -> dict:
+        return {"id": self.doc_id, "words": [w.to_json() for w in self.words],
+                "items": [i.to_json() for i in self.items]}
+
+
+class Predictor:
+    """Runs a MultiTaskModel over documents. ``batch_size`` windows go through the model at a time."""
+
+    def __init__(self, model, encoder: DocumentEncoder, schema: LabelSchema = DEFAULT_SCHEMA, batch_size: int = 16):
+        if model.num_fields != schema.num_fields:
+            raise ValueError(f"the model predicts {model.num_fields} fields but schema {schema.name!r} has "
+                             f"{schema.num_fields}")
+        self.model = model
+        self.encoder = encoder
+        self.schema = schema
+        self.batch_size = batch_size
+
+    @torch.no_grad()
+    def predict(self, docs: Sequence[Document]) -> list[DocumentPrediction]:
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            return [self._predict_one(doc) for doc in docs]
+        finally:
+            self.model.train(was_training)
+
+    def _predict_one(self, doc: Document) -> DocumentPrediction:
+        windows = self.encoder.encode(doc)
+        device = next(self.model.parameters()).device
+        field_probs, quantity_probs = [], []
+        for begin in range(0, len(windows), self.batch_size):
+            chunk = windows[begin:begin + self.batch_size]
+            batch = collate(chunk, self.encoder.pad_token_id)
+            out = self.model(batch["input_ids"].to(device), batch["bbox"].to(device),
+                             batch["attention_mask"].to(device))
+            field_probs.extend(out.field_logits.float().softmax(-1).cpu())
+            quantity_probs.extend(out.quantity_logits.float().softmax(-1).cpu())
+        n = len(doc.words)
+        fields = merge_word_scores(windows, field_probs, n)
+        quantities = merge_word_scores(windows, quantity_probs, n)
+        words = []
+        for i, word in enumerate(doc.words):
+            field_id = int(fields[i].argmax()) if n else 0
+            is_quantity = bool(quantities[i][1] > 0.5)
+            words.append(WordPrediction(
+                text=word.text, box=tuple(float(v) for v in word.box), field=self.schema.field_name(field_id),
+                field_score=float(fields[i][field_id]), quantity=is_quantity,
+                quantity_value=parse_quantity(word.text) if is_quantity else None,
+                quantity_score=float(quantities[i][1])))
+        items = assemble_items(doc.words, [w.field for w in words], [w.quantity for w in words],
+                               [w.quantity_value for w in words])
+        return DocumentPrediction(doc_id=doc.id, words=tuple(words), items=tuple(items))

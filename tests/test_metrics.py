@@ -1,0 +1,159 @@
+"""Metrics, item assembly and prediction: hand-made cases with known answers, CORD dev, the tiny model."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+
+from receipt_core.backbones import load_backbone
+from receipt_core.document import Document, Word
+from receipt_core.encoding import DocumentEncoder
+from receipt_core.items import Item, assemble_items, parse_price
+from receipt_core.metrics import evaluate_predictions, field_metrics, items_of, quantity_metrics
+from receipt_core.model import build_model
+from receipt_core.predict import DocumentPrediction, Predictor, WordPrediction
+from receipt_core.schema import DEFAULT_SCHEMA, OTHER
+from tests.conftest import require_shared_data
+
+
+def test_field_metrics_known_answer():
+    gold = ["ITEM_NAME", "ITEM_NAME", "ITEM_PRICE", "TOTAL", OTHER, OTHER]
+    pred = ["ITEM_NAME", OTHER, "ITEM_PRICE", "ITEM_PRICE", "TOTAL", OTHER]
+    m = field_metrics(gold, pred)
+    # tp = 2 (ITEM_NAME, ITEM_PRICE); predicted non-OTHER = 4; gold non-OTHER = 4
+    assert m["micro_precision"] == pytest.approx(0.5) and m["micro_recall"] == pytest.approx(0.5)
+    assert m["micro_f1"] == pytest.approx(0.5)
+    assert m["per_label"]["ITEM_NAME"] == {"precision": 1.0, "recall": 0.5, "f1": pytest.approx(2 / 3),
+                                           "support": 2, "predicted": 1}
+    assert m["per_label"]["ITEM_PRICE"]["precision"] == 0.5 and m["per_label"]["ITEM_PRICE"]["recall"] == 1.0
+    assert m["per_label"]["TOTAL"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 1, "predicted": 1}
+    assert OTHER not in m["per_label"]
+    assert m["accuracy"] == pytest.approx(3 / 6)
+    assert field_metrics([OTHER, OTHER], [OTHER, OTHER])["micro_f1"] == 0.0  # nothing to find
+    assert set(field_metrics(gold, pred, DEFAULT_SCHEMA.fields)["per_label"]) == set(DEFAULT_SCHEMA.fields[1:])
+
+
+def _word(text, x, line, field=OTHER, qty=False, value=None, group=None):
+    return Word(text, (x, 20 * line, x + 40, 20 * line + 15), line_id=line, field=field, is_quantity=qty,
+                quantity_value=value, group_id=group)
+
+
+def _gold_doc(groups: bool) -> Document:
+    g = (lambda n: n) if groups else (lambda n: None)
+    words = [
+        _word("ICE", 0, 0, "ITEM_NAME", group=g(0)), _word("TEA", 45, 0, "ITEM_NAME", group=g(0)),
+        _word("2", 100, 0, qty=True, value=2.0, group=g(0)), _word("20.000", 200, 0, "ITEM_PRICE", group=g(0)),
+        _word("NASI", 0, 1, "ITEM_NAME", group=g(1)), _word("15.000", 200, 1, "ITEM_PRICE", group=g(1)),
+        _word("KOPI", 0, 2, "ITEM_NAME", group=g(2)), _word("x3", 100, 2, qty=True, value=3.0, group=g(2)),
+        _word("TOTAL", 0, 3, "TOTAL", group=g(3)), _word("2", 100, 3, group=g(3)),
+    ]
+    return Document(id="q", width=300, height=100, words=tuple(words))
+
+
+def test_quantity_metrics_known_answer():
+    for groups in (True, False):
+        doc = _gold_doc(groups)
+        assert [sorted(i) for i in items_of(doc)] == [[0, 1, 2, 3], [4, 5], [6, 7]]
+        # predicted: ICE TEA's "2" found; NASI wrongly gets the price as quantity (15); KOPI's x3 missed;
+        # the "2" after TOTAL wrongly flagged (a false alarm outside any item)
+        flags = [False, False, True, False, False, True, False, False, False, True]
+        values = [None, None, 2.0, None, None, 15.0, None, None, None, 2.0]
+        m = quantity_metrics([doc], [flags], [values])
+        assert m["word_precision"] == pytest.approx(1 / 3) and m["word_recall"] == pytest.approx(1 / 2)
+        assert m["word_f1"] == pytest.approx(0.4)
+        assert m["items"] == 3 and m["item_accuracy"] == pytest.approx(1 / 3)  # only ICE TEA right
+        assert m["items_not_one"] == 2 and m["item_accuracy_not_one"] == pytest.approx(1 / 2)
+    # answering "no quantity word" everywhere: every item predicted 1
+    m = quantity_metrics([doc], [[False] * 10], [[None] * 10])
+    assert m["item_accuracy"] == pytest.approx(1 / 3) and m["item_accuracy_not_one"] == 0.0
+
+
+def test_group_ids_decide_items_across_lines():
+    words = [_word("AYAM", 0, 0, "ITEM_NAME", group=5), _word("2", 0, 1, qty=True, value=2.0, group=5),
+             _word("30.000", 200, 1, "ITEM_PRICE", group=5)]
+    doc = Document(id="g", width=300, height=100, words=tuple(words))
+    assert items_of(doc) == [[0, 1, 2]]
+    assert quantity_metrics([doc], [[False, True, False]], [[None, 2.0, None]])["item_accuracy"] == 1.0
+
+
+def _oracle(doc: Document) -> DocumentPrediction:
+    words = tuple(WordPrediction(w.text, w.box, w.field, 1.0, w.is_quantity, w.quantity_value) for w in doc.words)
+    return DocumentPrediction(doc.id, words, ())
+
+
+def test_evaluate_predictions_on_cord_dev_baselines():
+    from receipt_core.datasets import load_dataset
+    docs = load_dataset(require_shared_data("cord", "dev"), "cord").documents
+    perfect = evaluate_predictions(docs, [_oracle(d) for d in docs], DEFAULT_SCHEMA.fields)
+    assert perfect["fields.micro_f1"] == 1.0 and perfect["quantity.word_f1"] == 1.0
+    assert perfect["quantity.item_accuracy"] == 1.0 and perfect["quantity.item_accuracy_not_one"] == 1.0
+    assert perfect["documents"] == len(docs) and perfect["quantity.items"] > 200
+    # "quantity 1 everywhere" scores about 0.85 on CORD items, and nothing on the items that matter
+    silent = [dataclasses.replace(_oracle(d), words=tuple(dataclasses.replace(w, quantity=False, quantity_value=None)
+                                                            for w in _oracle(d).words)) for d in docs]
+    ones = evaluate_predictions(docs, silent)
+    assert 0.8 < ones["quantity.item_accuracy"] < 0.9
+    assert ones["quantity.item_accuracy_not_one"] == 0.0 and ones["quantity.word_recall"] == 0.0
+    with pytest.raises(ValueError, match="no prediction for document"):
+        evaluate_predictions(docs[:2], silent[1:2])
+
+
+@pytest.mark.parametrize("text, value", [("Rp 25.000", 25000.0), ("1.234,50", 1234.5), ("$12.99", 12.99),
+                                         ("25,000", 25000.0), ("12,50", 12.5), ("-5.000", -5000.0),
+                                         ("1,234.50", 1234.5), ("Rp", None), ("(3.500)", -3500.0),
+                                         ("1.250.000", 1250000.0), ("45.000,-", 45000.0)])
+def test_parse_price(text, value):
+    assert parse_price(text) == value
+
+
+def test_assemble_items_on_realistic_lines():
+    lines = [
+        [("2", OTHER, True), ("ICED", "ITEM_NAME", False), ("CAPPUCCINO", "ITEM_NAME", False),
+         ("@22.000", "ITEM_UNIT_PRICE", False), ("Rp", OTHER, False), ("44.000", "ITEM_PRICE", False)],
+        [("CHEESE", "ITEM_NAME", False), ("CAKE", "ITEM_NAME", False)],  # two-line layout: details below
+        [("x3", OTHER, True), ("15.000", "ITEM_UNIT_PRICE", False), ("45.000", "ITEM_PRICE", False)],
+        [("Air", "ITEM_NAME", False), ("Mineral", "ITEM_NAME", False), ("8.000", "ITEM_PRICE", False)],
+        [("TOTAL", "TOTAL", False), ("97.000", "TOTAL", False)],
+    ]
+    words, fields, flags = [], [], []
+    for line, row in enumerate(lines):
+        for i, (text, field, qty) in enumerate(row):
+            words.append(_word(text, 50 * i, line, field, qty))
+            fields.append(field)
+            flags.append(qty)
+    items = assemble_items(words, fields, flags, [None] * len(words))
+    assert items == [Item("ICED CAPPUCCINO", 2.0, 22000.0, 44000.0, 0), Item("CHEESE CAKE", 3.0, 15000.0, 45000.0, 1),
+                     Item("Air Mineral", 1.0, None, 8000.0, 3)]
+    assert items[0].to_json() == {"name": "ICED CAPPUCCINO", "quantity": 2.0, "unit_price": 22000.0, "price": 44000.0}
+    with pytest.raises(ValueError, match="one field, flag and value per word"):
+        assemble_items(words, fields[:-1], flags, [None] * len(words))
+
+
+def test_predictor_json_shape_and_word_order():
+    backbone = load_backbone("tiny")
+    model = build_model(backbone, DEFAULT_SCHEMA.num_fields)
+    model.train()
+    encoder = DocumentEncoder(backbone.tokenizer, max_length=32, stride=8)  # forces several windows
+    doc = _gold_doc(groups=True)
+    long_doc = Document(id="long", width=300, height=2000,
+                        words=tuple(_word(f"w{i}", 10, i) for i in range(60)))
+    predictions = Predictor(model, encoder, DEFAULT_SCHEMA, batch_size=2).predict([doc, long_doc])
+    assert model.training  # restored after prediction
+    assert len(encoder.encode(long_doc)) > 2
+    for source, prediction in zip([doc, long_doc], predictions):
+        data = json.loads(json.dumps(prediction.to_json()))
+        assert data["id"] == source.id and set(data) == {"id", "words", "items"}
+        assert [w["text"] for w in data["words"]] == [w.text for w in source.words]
+        for word in data["words"]:
+            assert set(word) == {"text", "box", "field", "field_score", "quantity", "quantity_value"}
+            assert word["field"] in DEFAULT_SCHEMA.fields and 0.0 < word["field_score"] <= 1.0
+            assert (word["quantity_value"] is None) or word["quantity"]
+        for item in data["items"]:
+            assert set(item) == {"name", "quantity", "unit_price", "price"}
+    again = Predictor(model, encoder, DEFAULT_SCHEMA).predict([doc])[0]
+    assert again.words == predictions[0].words  # eval mode: deterministic
+    # evaluating the model's own predictions gives well-formed numbers
+    result = evaluate_predictions([doc], predictions[:1])
+    assert 0.0 <= result["fields.micro_f1"] <= 1.0 and result["quantity.items"] == 3
