@@ -1,0 +1,47 @@
+"""Receipt MTL Studio: the router (st.navigation over pages/) and the shared sidebar.
+
+Run with ``make run`` (or ``.venv/bin/streamlit run app.py``). Server settings are in .streamlit/config.toml.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui.shared import DATASET_KEY, job_slot, user_errors, workspace
+
+st.set_page_config(page_title="Receipt MTL Studio", page_icon="🧾", layout="wide")
+
+PAGES = [
+    st.Page("pages/home.py", title="Home", icon="🏠", url_path="home", default=True),
+    st.Page("pages/data.py", title="Data", icon="🗂️", url_path="data"),
+    st.Page("pages/annotate.py", title="Annotate", icon="✏️", url_path="annotate"),
+    st.Page("pages/train.py", title="Train", icon="🏋️", url_path="train"),
+    st.Page("pages/runs.py", title="Runs", icon="📈", url_path="runs"),
+    st.Page("pages/predict.py", title="Predict", icon="🔮", url_path="predict"),
+]
+page = st.navigation(PAGES)
+
+
+def sidebar() -> None:
+    with st.sidebar:
+        ws = workspace()
+        st.caption(f"Workspace: `{ws.home}`")
+        with user_errors("Reading the workspace"):
+            names = [d.name for d in ws.datasets()]
+            if names:
+                if st.session_state.get(DATASET_KEY) not in names:
+                    st.session_state[DATASET_KEY] = names[0]
+                st.selectbox("Dataset", names, key=DATASET_KEY, help="The dataset the pages work on")
+            else:
+                st.session_state.pop(DATASET_KEY, None)
+                st.info("No data yet: generate demo receipts on Home, or upload on Data.")
+        active = job_slot().current()
+        if active is None:
+            st.caption("Training: idle")
+        else:
+            icon = {"running": "🟢", "paused": "⏸️", "failed": "🔴"}.get(active.status, "⚪")
+            st.caption(f"Training: {icon} run `{active.run_id}` — {active.status}")
+
+
+sidebar()
+page.run()

@@ -1,0 +1,4 @@
+"""annotate page (under construction)."""
+import streamlit as st
+
+st.title("Annotate")

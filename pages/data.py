@@ -1,0 +1,4 @@
+"""data page (under construction)."""
+import streamlit as st
+
+st.title("Data")

@@ -1,0 +1,4 @@
+"""predict page (under construction)."""
+import streamlit as st
+
+st.title("Predict")

@@ -1,0 +1,4 @@
+"""runs page (under construction)."""
+import streamlit as st
+
+st.title("Runs")

@@ -1,0 +1,4 @@
+"""train page (under construction)."""
+import streamlit as st
+
+st.title("Train")

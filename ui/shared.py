@@ -1,0 +1,88 @@
+"""Server-wide resources and small widgets every page uses.
+
+``st.cache_resource`` objects are shared by every browser session of the server, on purpose: the workspace
+(thread-safe: it holds no connection) and the one training slot. Everything per user lives in
+``st.session_state``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from pathlib import Path
+from typing import Iterator
+
+import streamlit as st
+
+from receipt_core.jobs import JobSlot
+from receipt_core.storage import HOME_ENV, Workspace
+
+log = logging.getLogger("receipt_studio")
+
+DATASET_KEY = "dataset"  # session-state key of the sidebar's dataset choice
+
+
+def workspace_home() -> Path:
+    return Path(os.environ.get(HOME_ENV) or "workspace").resolve()
+
+
+@st.cache_resource(show_spinner=False)
+def _workspace(home: str) -> Workspace:
+    workspace = Workspace(Path(home))
+    interrupted = workspace.mark_interrupted_runs()  # runs left live by a killed server
+    if interrupted:
+        log.warning("marked runs left running by a previous server as interrupted: %s", ", ".join(interrupted))
+    return workspace
+
+
+def workspace() -> Workspace:
+    """The workspace of this server (RECEIPT_STUDIO_HOME, else ./workspace), opened once per folder."""
+    return _workspace(str(workspace_home()))
+
+
+@st.cache_resource(show_spinner=False)
+def job_slot() -> JobSlot:
+    """The server's single training slot, shared by every session."""
+    return JobSlot()
+
+
+def current_dataset() -> str | None:
+    """The dataset chosen in the sidebar (None when the workspace has none)."""
+    return st.session_state.get(DATASET_KEY)
+
+
+@contextlib.contextmanager
+def user_errors(action: str) -> Iterator[None]:
+    """Show any exception as one readable error line (never a traceback); the traceback goes to the server log."""
+    try:
+        yield
+    except Exception as error:  # noqa: BLE001 - the page must stay usable whatever failed
+        log.exception("%s failed", action)
+        st.error(f"{action} failed: {friendly(error)}")
+
+
+def friendly(error: BaseException) -> str:
+    message = " ".join(str(error).split())
+    return message or type(error).__name__
+
+
+def fmt_params(n: int | None) -> str:
+    if n is None:
+        return "–"
+    if n >= 1_000_000:
+        return f"{n / 1e6:.1f}M"
+    if n >= 1_000:
+        return f"{n / 1e3:.1f}k"
+    return str(n)
+
+
+def fmt_seconds(seconds: float | None) -> str:
+    if seconds is None:
+        return "–"
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m {seconds % 60:02d}s"
+    return f"{seconds // 3600}h {(seconds % 3600) // 60:02d}m"
