@@ -1,0 +1,175 @@
+"""Frozen-prefix activation cache: compute a frozen bottom of the network once, reuse it every epoch.
+
+When both embedding groups and the bottom ``k`` encoder layers are frozen (``FreezePlan.frozen_prefix_layers``
+gives ``k``; ``freeze-backbone`` is ``k = N``, phase 2 of ``phased`` is ``k = N - top_k``), their output for a
+window never changes: frozen units run in eval mode (no dropout) and their weights do not move. The cache
+runs them once per window (no gradient) and stores the hidden states after layer ``k``; a training step
+then runs only the trainable top::
+
+    cache = PrefixFeatureCache.build(model, windows, k, pad_token_id)
+    batch = cache.batch(indices)                     # hidden (B, T, H) + mask + labels, dynamically padded
+    output = model.forward_from(batch["hidden"], batch["attention_mask"], cache.prefix_layers,
+                                batch["field_labels"], batch["quantity_labels"])
+
+Memory is bounded: states are stored as float16 by default (a float32 cache reproduces the uncached losses
+to float rounding; float16 to about 1e-3), and past ``max_memory_bytes`` they live in a file under
+``folder`` (a numpy memmap) instead of RAM. ``is_valid_for`` says whether the cache still matches a model,
+windows and prefix depth: it changes when the prefix depth changes (a phase change, a toggle), when the
+data changes, or when any prefix weight changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from .encoding import EncodedWindow, collate, length_grouped_batches
+
+
+def windows_fingerprint(windows: Sequence[EncodedWindow]) -> str:
+    """A digest of the windows' tokens and boxes (what the prefix sees), in order."""
+    digest = hashlib.sha256()
+    for window in windows:
+        digest.update(window.doc_id.encode())
+        digest.update(np.asarray(window.input_ids, dtype=np.int64).tobytes())
+        digest.update(np.asarray(window.bbox, dtype=np.int64).tobytes())
+    return digest.hexdigest()
+
+
+def prefix_parameters(model, prefix_layers: int) -> list[torch.nn.Parameter]:
+    params = list(model.backbone.embeddings.parameters())
+    for layer in model.backbone.encoder.layer[:prefix_layers]:
+        params.extend(layer.parameters())
+    return params
+
+
+def prefix_fingerprint(model, prefix_layers: int) -> tuple[float, ...]:
+    """Per-tensor sums of the prefix weights (float64): any optimizer step or edit on them shows up here."""
+    with torch.no_grad():
+        return tuple(float(p.detach().double().sum()) + float(p.detach().double().abs().sum())
+                     for p in prefix_parameters(model, prefix_layers))
+
+
+class PrefixFeatureCache:
+    """Hidden states after the first ``prefix_layers`` encoder layers, one block of rows per window."""
+
+    def __init__(self, windows: Sequence[EncodedWindow], prefix_layers: int, hidden_size: int, storage,
+                 offsets: np.ndarray, data_fingerprint: str, weights_fingerprint: tuple[float, ...],
+                 path: Path | None = None):
+        self.windows = list(windows)
+        self.prefix_layers = prefix_layers
+        self.hidden_size = hidden_size
+        self._storage = storage  # (total_tokens, H) torch tensor in RAM, or np.memmap on disk
+        self._offsets = offsets  # row where each window's block starts; offsets[-1] = total tokens
+        self.data_fingerprint = data_fingerprint
+        self.weights_fingerprint = weights_fingerprint
+        self.path = path
+
+    @classmethod
+    @torch.no_grad()
+    def build(cls, model, windows: Sequence[EncodedWindow], prefix_layers: int, pad_token_id: int,
+              batch_size: int = 32, dtype: torch.dtype = torch.float16, max_memory_bytes: int = 1 << 30,
+              folder: Path | None = None) -> "PrefixFeatureCache":
+        """Run the frozen prefix over every window once (prefix in eval mode) and store its output.
+
+        Refuses a prefix with a trainable parameter: its output would go stale after the first step.
+        """
+        if not 0 <= prefix_layers <= model.num_layers:
+            raise ValueError(f"prefix_layers {prefix_layers} is outside 0..{model.num_layers}")
+        if any(p.requires_grad for p in prefix_parameters(model, prefix_layers)):
+            raise ValueError(f"the embeddings and encoder layers 0..{prefix_layers - 1} must all be frozen to cache "
+                             "their output (FreezePlan.frozen_prefix_layers() says how deep the frozen prefix is)")
+        hidden_size = int(model.backbone.config.hidden_size)
+        lengths = np.array([len(w) for w in windows], dtype=np.int64)
+        offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        total = int(offsets[-1])
+        itemsize = torch.empty((), dtype=dtype).element_size()
+        path = None
+        if total * hidden_size * itemsize > max_memory_bytes:
+            folder = Path(folder) if folder is not None else Path(tempfile.mkdtemp(prefix="prefix-cache-"))
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / f"prefix-{prefix_layers}.{str(dtype).removeprefix('torch.')}.bin"
+            np_dtype = np.float16 if dtype == torch.float16 else np.float32
+            storage = np.memmap(path, dtype=np_dtype, mode="w+", shape=(max(total, 1), hidden_size))
+        else:
+            storage = torch.empty((total, hidden_size), dtype=dtype)
+        units = [model.backbone.embeddings, *model.backbone.encoder.layer[:prefix_layers]]
+        modes = [u.training for u in units]
+        for unit in units:
+            unit.eval()
+        device = next(model.parameters()).device
+        try:
+            for indices in length_grouped_batches(windows, batch_size, seed=0):
+                batch = collate([windows[i] for i in indices], pad_token_id)
+                mask = batch["attention_mask"].to(device)
+                hidden = model.run_layers(model.embed(batch["input_ids"].to(device), batch["bbox"].to(device)),
+                                          mask, 0, prefix_layers).float().cpu()
+                for row, i in enumerate(indices):
+                    block = hidden[row, :lengths[i]]
+                    if isinstance(storage, np.memmap):
+                        storage[offsets[i]:offsets[i + 1]] = block.numpy().astype(storage.dtype)
+                    else:
+                        storage[offsets[i]:offsets[i + 1]] = block.to(dtype)
+        finally:
+            for unit, mode in zip(units, modes):
+                unit.train(mode)
+        if isinstance(storage, np.memmap):
+            storage.flush()
+        return cls(windows, prefix_layers, hidden_size, storage, offsets, windows_fingerprint(windows),
+                   prefix_fingerprint(model, prefix_layers), path)
+
+    @property
+    def nbytes(self) -> int:
+        return int(self._storage.nbytes)
+
+    @property
+    def on_disk(self) -> bool:
+        return isinstance(self._storage, np.memmap)
+
+    def is_valid_for(self, model, windows: Sequence[EncodedWindow], prefix_layers: int) -> bool:
+        """True when the cache still holds what the prefix of ``model`` computes for ``windows``."""
+        return (prefix_layers == self.prefix_layers
+                and (windows is self.windows or windows_fingerprint(windows) == self.data_fingerprint)
+                and prefix_fingerprint(model, prefix_layers) == self.weights_fingerprint)
+
+    def hidden(self, index: int) -> torch.Tensor:
+        """Window ``index``'s cached states, (len(window), H) float32."""
+        start, end = int(self._offsets[index]), int(self._offsets[index + 1])
+        block = self._storage[start:end]
+        tensor = torch.from_numpy(np.asarray(block)) if isinstance(block, np.ndarray) else block
+        return tensor.float()
+
+    def batch(self, indices: Sequence[int], device: torch.device | str = "cpu") -> dict[str, torch.Tensor]:
+        """Cached states of ``indices`` padded to the longest: hidden (B, T, H) float32, attention_mask,
+        field_labels, quantity_labels (labels -100 on padding)."""
+        chosen = [self.windows[i] for i in indices]
+        batch = collate(chosen, 0)
+        length = batch["input_ids"].shape[1]
+        hidden = torch.zeros((len(indices), length, self.hidden_size), dtype=torch.float32)
+        for row, i in enumerate(indices):
+            block = self.hidden(i)
+            hidden[row, :block.shape[0]] = block
+        return {"hidden": hidden.to(device), "attention_mask": batch["attention_mask"].to(device),
+                "field_labels": batch["field_labels"].to(device),
+                "quantity_labels": batch["quantity_labels"].to(device)}
+
+    def close(self) -> None:
+        """Release the storage (and delete the file of a disk-backed cache)."""
+        if self.path is not None:
+            storage, self._storage = self._storage, torch.empty((0, self.hidden_size))
+            del storage
+            self.path.unlink(missing_ok=True)
+            self.path = None
+
+
+def cached_forward(model, cache: PrefixFeatureCache, indices: Sequence[int], device: torch.device | str = "cpu"):
+    """The model's output (with losses) for windows ``indices``, running only the layers above the cache."""
+    batch = cache.batch(indices, device)
+    return model.forward_from(batch["hidden"], batch["attention_mask"], cache.prefix_layers,
+                              batch["field_labels"], batch["quantity_labels"])
+

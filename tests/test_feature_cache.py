@@ -1,0 +1,151 @@
+"""Frozen-prefix cache: same losses as the uncached path, invalidation, disk-backed storage, speed."""
+
+from __future__ import annotations
+
+import random
+import time
+
+import pytest
+import torch
+
+from receipt_core.backbones import load_backbone
+from receipt_core.document import Document, Word
+from receipt_core.encoding import DocumentEncoder, collate, length_grouped_batches
+from receipt_core.feature_cache import PrefixFeatureCache, cached_forward
+from receipt_core.freeze import FreezePlan, PhasedSchedule, group_names, optimizer_param_groups
+from receipt_core.model import build_model
+from receipt_core.schema import DEFAULT_SCHEMA, OTHER
+
+
+def _docs(count=12):
+    rng = random.Random(0)
+    names = ["NASI", "GORENG", "ES", "TEH", "AYAM", "BAKAR", "KOPI", "SUSU", "ROTI", "BAKAR"]
+    docs = []
+    for d in range(count):
+        words = []
+        for line in range(rng.randint(2, 9)):
+            y = 20 * line
+            for i in range(rng.randint(1, 3)):
+                words.append(Word(rng.choice(names), (10 + 50 * i, y, 55 + 50 * i, y + 15), line_id=line,
+                                  field="ITEM_NAME"))
+            q = rng.randint(1, 4)
+            words.append(Word(f"{q}x", (200, y, 220, y + 15), line_id=line, is_quantity=True, quantity_value=q))
+            words.append(Word(f"{rng.randint(5, 90)}.000", (300, y, 360, y + 15), line_id=line, field="ITEM_PRICE"))
+        words.append(Word("TOTAL", (10, 400, 60, 415), line_id=99, field="TOTAL"))
+        words.append(Word("thanks", (10, 430, 60, 445), line_id=100, field=OTHER))
+        docs.append(Document(id=f"d{d}", width=400, height=460, words=tuple(words)))
+    return docs
+
+
+@pytest.fixture(scope="module")
+def setup():
+    backbone = load_backbone("tiny")
+    encoder = DocumentEncoder(backbone.tokenizer, max_length=48, stride=8)
+    windows = encoder.encode_many(_docs())
+    return backbone, encoder, windows
+
+
+def _fresh_model(backbone):
+    torch.manual_seed(0)
+    return build_model(load_backbone("tiny"), DEFAULT_SCHEMA.num_fields, loss_weighting="uncertainty")
+
+
+def _run(model, plan, windows, encoder, cache=None, steps=6):
+    plan.apply(model)
+    optimizer = torch.optim.AdamW(optimizer_param_groups(model, 3e-3))
+    model.train()
+    torch.manual_seed(1)  # the same dropout stream for both paths
+    losses = []
+    batches = length_grouped_batches(windows, 4, seed=3)
+    for step in range(steps):
+        indices = batches[step % len(batches)]
+        optimizer.zero_grad(set_to_none=True)
+        if cache is None:
+            out = model(**collate([windows[i] for i in indices], encoder.pad_token_id))
+        else:
+            out = cached_forward(model, cache, indices)
+        out.loss.backward()
+        optimizer.step()
+        losses.append((out.loss.item(), out.task_losses["fields"].item(), out.task_losses["quantity"].item()))
+    return losses
+
+
+@pytest.mark.parametrize("preset, dtype, tolerance", [("freeze-backbone", torch.float32, 1e-5),
+                                                     ("freeze-backbone", torch.float16, 5e-3),
+                                                     ("phase-2", torch.float32, 1e-5)])
+def test_cached_training_gives_the_same_losses(setup, preset, dtype, tolerance):
+    backbone, encoder, windows = setup
+    model = _fresh_model(backbone)
+    names = group_names(model)
+    plan = PhasedSchedule(top_k=1).plan(2, names) if preset == "phase-2" else FreezePlan.preset(preset, names)
+    k = plan.frozen_prefix_layers()
+    assert k == (1 if preset == "phase-2" else 2)
+    uncached = _run(model, plan, windows, encoder)
+    model = _fresh_model(backbone)
+    plan.apply(model)
+    cache = PrefixFeatureCache.build(model, windows, k, encoder.pad_token_id, dtype=dtype)
+    cached = _run(model, plan, windows, encoder, cache)
+    for a, b in zip(uncached, cached):
+        assert a == pytest.approx(b, abs=tolerance, rel=tolerance)
+    assert cache.is_valid_for(model, windows, k)  # training the top did not touch the prefix
+
+
+def test_cache_refuses_trainable_prefix_and_detects_changes(setup):
+    backbone, encoder, windows = setup
+    model = _fresh_model(backbone)
+    names = group_names(model)
+    FreezePlan.preset("full", names).apply(model)
+    with pytest.raises(ValueError, match="must all be frozen"):
+        PrefixFeatureCache.build(model, windows, 1, encoder.pad_token_id)
+    FreezePlan.preset("freeze-backbone", names).apply(model)
+    cache = PrefixFeatureCache.build(model, windows, 2, encoder.pad_token_id)
+    assert cache.is_valid_for(model, windows, 2)
+    assert not cache.is_valid_for(model, windows, 1)  # a phase change or toggle moves the prefix
+    assert not cache.is_valid_for(model, windows[:-1], 2)  # the data changed
+    with torch.no_grad():
+        model.backbone.encoder.layer[1].output.dense.bias[0] += 0.01  # a prefix weight changed
+    assert not cache.is_valid_for(model, windows, 2)
+
+
+def test_disk_backed_cache_matches_memory(setup, tmp_path):
+    backbone, encoder, windows = setup
+    model = _fresh_model(backbone)
+    FreezePlan.preset("freeze-backbone", group_names(model)).apply(model)
+    memory = PrefixFeatureCache.build(model, windows, 2, encoder.pad_token_id)
+    disk = PrefixFeatureCache.build(model, windows, 2, encoder.pad_token_id, max_memory_bytes=1000, folder=tmp_path)
+    assert disk.on_disk and not memory.on_disk and disk.path.exists()
+    assert memory.nbytes == sum(len(w) for w in windows) * 64 * 2  # float16 rows
+    indices = [0, 3, 5]
+    assert torch.equal(memory.batch(indices)["hidden"], disk.batch(indices)["hidden"])
+    disk.close()
+    assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.slow
+def test_cached_epoch_is_much_faster_with_minilm():
+    backbone = load_backbone("layout-minilm")
+    encoder = DocumentEncoder(backbone.tokenizer)
+    windows = encoder.encode_many(_docs(16))
+    model = build_model(backbone, DEFAULT_SCHEMA.num_fields)
+    plan = FreezePlan.preset("freeze-backbone", group_names(model))
+    plan.apply(model)
+    cache = PrefixFeatureCache.build(model, windows, plan.frozen_prefix_layers(), encoder.pad_token_id)
+    optimizer = torch.optim.AdamW(optimizer_param_groups(model, 1e-3))
+    model.train()
+    batches = length_grouped_batches(windows, 8, seed=0)
+
+    def epoch(use_cache):
+        start = time.perf_counter()
+        for indices in batches:
+            optimizer.zero_grad(set_to_none=True)
+            if use_cache:
+                out = cached_forward(model, cache, indices)
+            else:
+                out = model(**collate([windows[i] for i in indices], encoder.pad_token_id))
+            out.loss.backward()
+            optimizer.step()
+        return time.perf_counter() - start
+
+    uncached = min(epoch(False) for _ in range(2))
+    cached = min(epoch(True) for _ in range(2))
+    assert uncached / cached > 10, (uncached, cached)
