@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui.shared import DATASET_KEY, job_slot, user_errors, workspace
+from ui.shared import DATASET_KEY, PENDING_DATASET_KEY, job_slot, user_errors, workspace
 
 st.set_page_config(page_title="Receipt MTL Studio", page_icon="🧾", layout="wide")
 
@@ -28,6 +28,9 @@ def sidebar() -> None:
         st.caption(f"Workspace: `{ws.home}`")
         with user_errors("Reading the workspace"):
             names = [d.name for d in ws.datasets()]
+            pending = st.session_state.pop(PENDING_DATASET_KEY, None)
+            if pending in names:
+                st.session_state[DATASET_KEY] = pending
             if names:
                 if st.session_state.get(DATASET_KEY) not in names:
                     st.session_state[DATASET_KEY] = names[0]

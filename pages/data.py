@@ -1,4 +1,110 @@
-"""data page (under construction)."""
+"""Data: upload and OCR receipt images, view them with their word boxes, import, export, delete, label counts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
 import streamlit as st
 
-st.title("Data")
+from receipt_core.datasets import FORMATS, default_dataset_name, import_into_workspace, load_dataset
+from receipt_core.figures import document_figure
+from receipt_core.ocr import OcrCache, ocr_many
+from ui.actions import document_image, export_zip, store_ocr_results
+from ui.shared import DATASET_KEY, current_dataset, select_dataset, user_errors, workspace
+
+UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "tif", "tiff", "bmp", "gif", "pdf"]  # pdf: to say why not
+
+st.title("🗂️ Data")
+ws = workspace()
+dataset = current_dataset()
+
+upload_tab, view_tab, import_tab, manage_tab = st.tabs(["Upload & OCR", "Receipts", "Import", "Export & delete"])
+
+with upload_tab:
+    st.write("Upload receipt photos or scans (JPG, PNG, WebP, TIFF, BMP, GIF). Each is read by Tesseract; "
+             "words and boxes become a document you can annotate. Files are stored by content hash.")
+    target = st.text_input("Store into dataset", value="uploads", key="upload_dataset")
+    files = st.file_uploader("Receipt images", type=UPLOAD_TYPES, accept_multiple_files=True, key="upload_files")
+    if st.button("OCR and store", type="primary", disabled=not files, key="ocr_uploads"):
+        bar = st.progress(0.0, text="Reading receipts…")
+        with user_errors("OCR of the uploads"):
+            uploads: dict[str, bytes] = {}
+            for i, file in enumerate(files):
+                name = file.name if file.name not in uploads else f"{file.name} ({i + 1})"
+                uploads[name] = file.getvalue()
+            results = ocr_many(list(uploads.items()), cache=OcrCache(ws.home / "ocr-cache"),
+                               progress=lambda done, total: bar.progress(done / total, text=f"OCR {done}/{total}"))
+            report = store_ocr_results(ws, target, results, uploads)
+            if report.saved:
+                st.success(f"Stored {len(report.saved)} receipt(s) in dataset '{target}'.")
+                select_dataset(target.strip())
+            for note in report.notes:
+                st.info(note)
+            for problem in report.problems:
+                st.error(problem)
+
+with view_tab:
+    if dataset is None:
+        st.info("No dataset yet.")
+    else:
+        with user_errors("Showing the receipts"):
+            summaries = ws.list_documents(dataset)
+            st.caption(f"Dataset **{dataset}**: {len(summaries)} receipts")
+            if summaries:
+                ids = [s.id for s in summaries]
+                doc_id = st.selectbox("Receipt", ids, key="data_doc")
+                doc = ws.get_document(doc_id)
+                left, right = st.columns([3, 2])
+                left.plotly_chart(document_figure(doc, document_image(ws, doc), title=doc.id), key="data_figure",
+                                  width="stretch")
+                right.dataframe(pd.DataFrame([{"text": w.text, "label": w.annotation_label,
+                                               "confidence": w.confidence} for w in doc.words]),
+                                key="data_words", height=640)
+
+with import_tab:
+    st.write("Import a labelled dataset folder that is on this server: CORD v1 (`…/cord/train/json`), "
+             "WildReceipt (`train.txt`/`dev.txt` or its folder), or a native folder written by Export.")
+    fmt = st.selectbox("Format", FORMATS, key="import_format")
+    path_text = st.text_input("Folder or file on the server", key="import_path",
+                              placeholder="/work/shared/data/cord/dev/json")
+    name_text = st.text_input("Dataset name (empty: derived from the path)", key="import_name")
+    if st.button("Import", disabled=not path_text.strip(), key="import_button"):
+        with user_errors("Import"), st.spinner("Importing…"):
+            path = Path(path_text.strip()).expanduser()
+            if not path.exists():
+                raise FileNotFoundError(f"{path} does not exist on the server")
+            report = load_dataset(path, fmt)
+            name = name_text.strip() or default_dataset_name(path, fmt)
+            saved = import_into_workspace(ws, name, report)
+            st.success(f"Imported {saved} documents into dataset '{name}'.")
+            select_dataset(name)
+            if report.problems:
+                with st.expander(f"{len(report.problems)} problem(s) reported"):
+                    st.code("\n".join(report.problems[:200]))
+
+with manage_tab:
+    with user_errors("Reading the datasets"):
+        summaries = ws.datasets()
+        if summaries:
+            counts = pd.DataFrame([{"dataset": s.name, "label": label, "words": n}
+                                   for s in summaries for label, n in s.label_counts.items()])
+            st.subheader("Words per label")
+            st.bar_chart(counts, x="label", y="words", color="dataset", stack=False)
+    if dataset is not None:
+        st.subheader(f"Dataset '{dataset}'")
+        with user_errors("Export"):
+            if st.button("Prepare export (native format, zip)", key="export_prepare"):
+                st.session_state["export_zip"] = (dataset, export_zip(ws, dataset))
+            prepared = st.session_state.get("export_zip")
+            if prepared and prepared[0] == dataset:
+                st.download_button("Download zip", prepared[1], file_name=f"{dataset}.zip",
+                                   mime="application/zip", key="export_download")
+        confirm = st.checkbox(f"Yes, delete every document of '{dataset}'", key="delete_confirm")
+        if st.button("Delete dataset", disabled=not confirm, key="delete_dataset"):
+            with user_errors("Deleting the dataset"):
+                removed = ws.delete_dataset(dataset)
+                st.session_state.pop(DATASET_KEY, None)
+                st.session_state.pop("delete_confirm", None)
+                st.success(f"Deleted {removed} documents.")
+                st.rerun()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from receipt_core.synth import generate_dataset
-from ui.shared import DATASET_KEY, user_errors, workspace
+from ui.shared import select_dataset, user_errors, workspace
 
 DEMO_DATASET = "demo"
 
@@ -40,7 +40,7 @@ with st.container(border=True):
                 ws.put_image(receipt.image_bytes, "." + receipt.image_format.lower().replace("jpeg", "jpg"))
                 docs.append(receipt.document)
             ws.save_documents(DEMO_DATASET, docs)
-            st.session_state[DATASET_KEY] = DEMO_DATASET
+            select_dataset(DEMO_DATASET)
             bar.progress(1.0, text=f"Done: {len(docs)} demo receipts in dataset '{DEMO_DATASET}'")
             st.success(f"Generated {len(docs)} receipts. Next: **Train** → Start, or **Annotate** to look at them.")
 

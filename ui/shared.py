@@ -21,6 +21,7 @@ from receipt_core.storage import HOME_ENV, Workspace
 log = logging.getLogger("receipt_studio")
 
 DATASET_KEY = "dataset"  # session-state key of the sidebar's dataset choice
+PENDING_DATASET_KEY = "dataset_next"  # a dataset to select at the next rerun (set after the sidebar ran)
 
 
 def workspace_home() -> Path:
@@ -47,9 +48,16 @@ def job_slot() -> JobSlot:
     return JobSlot()
 
 
+def select_dataset(name: str) -> None:
+    """Make ``name`` the sidebar's dataset from the next rerun on (the sidebar widget exists already in this one)."""
+    st.session_state[PENDING_DATASET_KEY] = name
+
+
 def current_dataset() -> str | None:
-    """The dataset chosen in the sidebar (None when the workspace has none)."""
-    return st.session_state.get(DATASET_KEY)
+    """The dataset chosen in the sidebar, else the first one (None when the workspace has none)."""
+    names = [d.name for d in workspace().datasets()]
+    chosen = st.session_state.get(DATASET_KEY)
+    return chosen if chosen in names else (names[0] if names else None)
 
 
 @contextlib.contextmanager

@@ -1,0 +1,100 @@
+"""What the pages do with the workspace, as plain functions (no Streamlit, so tests can call them directly)."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image
+
+from receipt_core.datasets.native import save_native
+from receipt_core.document import Document
+from receipt_core.images import load_image
+from receipt_core.ocr import OcrResult
+from receipt_core.storage import Workspace
+
+_SUFFIXES = {"JPEG": ".jpg", "PNG": ".png", "GIF": ".gif", "BMP": ".bmp", "TIFF": ".tif", "WEBP": ".webp"}
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    saved: tuple[str, ...]  # document ids
+    problems: tuple[str, ...]  # one line per file that was not stored, saying why
+    notes: tuple[str, ...]  # stored, but worth knowing (no words found, first GIF frame, …)
+
+
+def store_ocr_results(workspace: Workspace, dataset: str, results: list[OcrResult],
+                      uploads: dict[str, bytes]) -> IngestReport:
+    """Store OCR'd uploads: image by content hash first, then all documents in one transaction.
+
+    A file that failed (not an image, too big, …) is reported and nothing of it is stored. ``uploads`` maps
+    each result's name to its bytes (the names are only shown, never used as file names).
+    """
+    docs: list[Document] = []
+    problems: list[str] = []
+    notes: list[str] = []
+    for result in results:
+        if result.error is not None or result.document is None:
+            problems.append(f"{result.name}: {result.error or 'no document was produced'}")
+            continue
+        fmt = result.image.format if result.image is not None else "PNG"
+        sha = workspace.put_image(uploads[result.name], _SUFFIXES.get(fmt, ".img"))
+        doc = result.document
+        if doc.image_sha256 != sha:
+            doc = dataclasses.replace(doc, image_sha256=sha)
+        docs.append(doc)
+        if not doc.words:
+            notes.append(f"{result.name}: Tesseract found no words (a blank or unreadable image); stored with "
+                         "zero words")
+        if result.image is not None and result.image.note:
+            notes.append(f"{result.name}: {result.image.note}")
+    if docs:
+        workspace.save_documents(dataset, docs)
+    return IngestReport(saved=tuple(d.id for d in docs), problems=tuple(problems), notes=tuple(notes))
+
+
+def document_image(workspace: Workspace, doc: Document) -> Image.Image | None:
+    """The document's stored image (EXIF-rotated, RGB or L), or None for a document without pixels."""
+    if doc.image_sha256 is None:
+        return None
+    path = workspace.image_path(doc.image_sha256)
+    if path is None:
+        return None
+    return load_image(path.read_bytes(), path.name).image
+
+
+def export_zip(workspace: Workspace, dataset: str | None) -> bytes:
+    """A dataset (or every document) as a zipped native folder: ``<id>.json`` files plus ``images/``."""
+    docs = workspace.load_documents(dataset)
+    images = {}
+    for doc in docs:
+        if doc.image_sha256 is not None:
+            path = workspace.image_path(doc.image_sha256)
+            if path is not None:
+                images[doc.id] = path
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / (dataset or "workspace")
+        save_native(docs, folder, images=images)
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for file in sorted(folder.rglob("*")):
+                if file.is_file():
+                    archive.write(file, file.relative_to(folder.parent))
+    return buffer.getvalue()
+
+
+def least_confident(predictions: dict[str, dict], exclude: set[str] = frozenset()) -> str | None:
+    """The document id whose prediction has the lowest mean field score (ties: the first)."""
+    best, best_score = None, float("inf")
+    for doc_id, prediction in predictions.items():
+        if doc_id in exclude:
+            continue
+        scores = [w.get("field_score", 1.0) for w in prediction.get("words", ())]
+        score = sum(scores) / len(scores) if scores else 1.0
+        if score < best_score:
+            best, best_score = doc_id, score
+    return best
