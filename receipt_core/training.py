@@ -174,8 +174,8 @@ class ReceiptTask:
         if evaluation.val_loss is not None and self.tracker is None and (
                 state.best_val_loss is None or evaluation.val_loss < state.best_val_loss):
             state.best_val_loss = evaluation.val_loss
-        if self.tracker is None or not end_of_epoch:
-            return []
+        if self.tracker is None or not end_of_epoch or state.epoch >= self.config.epochs:
+            return []  # (no phase change after the last epoch: nothing would train in it)
         epochs_done = self.tracker.epochs_in_phase + 1
         by_epochs = self.schedule.epochs_per_phase is not None and epochs_done >= self.schedule.epochs_per_phase
         advanced = self.tracker.end_epoch(evaluation.val_loss)
@@ -206,7 +206,7 @@ def _flatten(metrics: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     flat: dict[str, Any] = {}
     for key, value in metrics.items():
         name = f"{prefix}{key}"
-        if isinstance(value, Mapping) and not key.startswith("per_label"):
+        if isinstance(value, Mapping) and "per_label" not in name:
             flat.update(_flatten(value, name + "."))
         else:
             flat[name] = value
@@ -236,14 +236,15 @@ def build_resumed_task(run_dir: Path, train_docs: Sequence[Document], eval_docs:
                        config: TrainConfig | None = None, accelerator: Any = None) -> tuple[ReceiptTask, TrainerState]:
     """A task continuing the checkpoint in ``run_dir`` (weights, optimizer, RNG, step count, phase).
 
-    ``config`` may raise the epochs or the time budget; the model's settings must stay those of the checkpoint.
+    ``config`` may change the epochs, the time budget, evaluation and phase lengths; the model's and the
+    optimizer's settings must stay those of the checkpoint (CheckpointError otherwise).
     """
     loaded, tensors = load_checkpoint(run_dir, with_training_state=True)
     saved = TrainConfig.from_json(loaded.config)
     if config is None:
         config = saved
     for name in ("backbone", "scenario", "freeze", "unfreeze", "loss_weighting", "task_weights", "max_length",
-                 "phased_top_k", "batch_size", "seed"):
+                 "stride", "phased_top_k", "batch_size", "seed", "lr", "decay_factor", "weight_decay"):
         if getattr(config, name) != getattr(saved, name):
             raise CheckpointError(f"cannot resume {run_dir} with {name}={getattr(config, name)!r}: the checkpoint was "
                                   f"trained with {name}={getattr(saved, name)!r}")

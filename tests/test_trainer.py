@@ -319,3 +319,169 @@ def test_config_round_trips_and_rejects_nonsense():
         TrainConfig.from_json({"epochz": 3})
     state = TrainerState(global_step=7, best_val_loss=float("inf"))
     assert TrainerState.from_json(state.to_json()).global_step == 7
+
+
+# --- the receipt task on the tiny backbone ---------------------------------------------------------------------
+
+from conftest import require_shared_data  # noqa: E402
+from receipt_core.checkpoint import load_checkpoint  # noqa: E402
+from receipt_core.datasets import load_dataset  # noqa: E402
+from receipt_core.freeze import parameter_groups  # noqa: E402
+from receipt_core.storage import Workspace  # noqa: E402
+from receipt_core.training import build_task, resume_run, start_run  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def cord():
+    train = load_dataset(require_shared_data("cord", "train"), "cord").documents
+    dev = load_dataset(require_shared_data("cord", "dev"), "cord").documents
+    return train[:24], dev[:4]
+
+
+def receipt_job(config, train_docs, eval_docs, run_dir, callbacks=(), keep=None):
+    def build():
+        task, state = build_task(config, train_docs, eval_docs, run_dir)
+        if keep is not None:
+            keep.append(task)
+        return task, state
+
+    return TrainingJob(build, config, callbacks=callbacks)
+
+
+def group_snapshot(model):
+    return {name: [p.detach().clone() for p in params] for name, params in parameter_groups(model).items()}
+
+
+def changed(before, after, group):
+    return any(not torch.equal(a, b) for a, b in zip(before[group], after[group]))
+
+
+def test_tiny_backbone_drives_both_task_losses_down(cord, tmp_path):
+    train_docs, dev_docs = cord
+    config = TrainConfig(backbone="tiny", scenario="full", epochs=4, batch_size=4, lr=3e-3, seed=1)
+    job = receipt_job(config, train_docs, dev_docs, tmp_path / "run")
+    job.start()
+    assert job.join(timeout=300)
+    assert isinstance(job.result, FinishedEvent), job.result
+    evals = [e for e in job.history() if isinstance(e, EvalEvent)]
+    assert len(evals) == 4
+    for task in ("fields", "quantity"):
+        assert evals[-1].task_val_losses[task] < evals[0].task_val_losses[task], task
+    steps = [e for e in job.history() if isinstance(e, StepEvent)]
+    first, last = steps[:6], steps[-6:]
+    for task in ("fields", "quantity"):
+        assert sum(e.task_losses[task] for e in last) < 0.8 * sum(e.task_losses[task] for e in first), task
+    metrics = evals[-1].metrics
+    assert {"fields.micro_f1", "quantity.word_f1", "quantity.item_accuracy", "val_loss"} <= set(metrics)
+    predictions = [e for e in job.history() if e.kind == "prediction"]
+    assert len(predictions) == 4 and predictions[0].doc_id == dev_docs[0].id
+    assert len(predictions[-1].prediction["words"]) == len(dev_docs[0].words)
+
+
+def test_phased_run_changes_phase_and_newly_unfrozen_layers_then_change(cord, tmp_path):
+    train_docs, _ = cord
+    config = TrainConfig(backbone="tiny", scenario="phased", phased_top_k=1, epochs_per_phase=1, epochs=3,
+                         batch_size=8, lr=3e-3)
+    kept, snapshots = [], {}
+    job = receipt_job(config, train_docs, (), tmp_path / "run", keep=kept)
+
+    def snapshot(event):
+        if isinstance(event, PhaseEvent):  # weights at each phase boundary (and at the start)
+            snapshots[event.phase] = group_snapshot(kept[0].model)
+        elif isinstance(event, FinishedEvent):
+            snapshots["end"] = group_snapshot(kept[0].model)
+
+    job.add_listener(snapshot)
+    job.start()
+    assert job.join(timeout=300) and isinstance(job.result, FinishedEvent), job.result
+    phases = [e for e in job.history() if isinstance(e, PhaseEvent)]
+    assert [p.phase for p in phases] == [1, 2, 3]
+    assert phases[0].trainable_groups == ("head.fields", "head.quantity")
+    assert phases[1].trainable_groups == ("encoder.1", "head.fields", "head.quantity")
+    assert "1 epoch(s) done" in phases[1].reason
+    assert phases[0].trainable_parameters < phases[1].trainable_parameters < phases[2].trainable_parameters
+    assert phases[2].trainable_parameters == phases[2].total_parameters
+    one, two, three, end = snapshots[1], snapshots[2], snapshots[3], snapshots["end"]
+    # phase 1 moved the heads only
+    assert changed(one, two, "head.fields") and changed(one, two, "head.quantity")
+    assert not any(changed(one, two, g) for g in ("encoder.1", "encoder.0", "embeddings.text"))
+    # phase 2 moved the newly unfrozen top layer, not the rest of the backbone
+    assert changed(two, three, "encoder.1")
+    assert not changed(two, three, "encoder.0") and not changed(two, three, "embeddings.text")
+    # phase 3 moved everything
+    assert changed(three, end, "encoder.0") and changed(three, end, "embeddings.text")
+    steps_by_phase = {e.phase for e in job.history() if isinstance(e, StepEvent)}
+    assert steps_by_phase == {1, 2, 3}
+
+
+def test_freeze_all_evaluates_and_says_no_parameter_can_learn(cord, tmp_path):
+    train_docs, dev_docs = cord
+    config = TrainConfig(backbone="tiny", scenario="freeze-all", epochs=3, batch_size=8)
+    kept = []
+    job = receipt_job(config, train_docs, dev_docs[:2], tmp_path / "run", keep=kept)
+    job.start()
+    assert job.join(timeout=120)
+    history = job.history()
+    assert job.result.reason == "nothing to train"
+    assert [e.message for e in history if isinstance(e, StatusEvent)] == [
+        "no parameter can learn (every group is frozen): evaluating only"]
+    assert not any(isinstance(e, StepEvent) for e in history)
+    evals = [e for e in history if isinstance(e, EvalEvent)]
+    assert len(evals) == 1 and "fields.micro_f1" in evals[0].metrics
+    assert history[0].trainable_parameters == 0
+    assert load_checkpoint(tmp_path / "run").state["global_step"] == 0
+
+
+def test_diverging_loss_stops_with_a_clear_error_and_keeps_the_last_good_checkpoint(cord, tmp_path):
+    train_docs, _ = cord
+
+    class SaveAfterFirstStep(Callback):
+        def on_step_end(self, state, control, event):
+            if state.global_step == 1:
+                control.should_save = True
+
+    # A learning rate of 1e30 makes the weights huge after one step and the logits overflow at the next.
+    config = TrainConfig(backbone="tiny", scenario="full", epochs=2, batch_size=4, lr=1e30, grad_clip=None)
+    job = receipt_job(config, train_docs, (), tmp_path / "run", callbacks=[SaveAfterFirstStep()])
+    job.start()
+    assert job.join(timeout=120)
+    failed = job.result
+    assert isinstance(failed, FailedEvent) and failed.error_type == "NonFiniteLossError"
+    assert failed.error.startswith("the training loss became non-finite at step 2 (epoch 1): loss=nan")
+    assert "Lower the learning rate" in failed.error and str(tmp_path / "run") in failed.error
+    assert failed.checkpoint == str(tmp_path / "run")
+    kept = load_checkpoint(tmp_path / "run")  # hashes verified: the failure wrote nothing
+    assert kept.state["global_step"] == 1
+    assert all(torch.isfinite(t).all() for t in kept.model.state_dict().values() if t.is_floating_point())
+
+
+def test_workspace_run_stores_every_event_and_resumes_under_the_same_id(cord, workspace_home):
+    train_docs, dev_docs = cord
+    workspace = Workspace.open(workspace_home)
+    config = TrainConfig(backbone="tiny", scenario="freeze-backbone", epochs=1, batch_size=8, lr=3e-3)
+    seen = []
+    job = start_run(workspace, config, train_docs[:16], dev_docs[:1], listeners=[seen.append])
+    assert job.join(timeout=120)
+    run = workspace.get_run(job.run_id)
+    assert run.status == "finished" and run.summary["reason"] == "completed"
+    stored = workspace.run_events(job.run_id)
+    assert [e.kind for e in stored] == [e.kind for e in seen]
+    assert [event_from_json(e.kind, e.payload) for e in stored] == seen
+    assert (workspace.run_dir(job.run_id) / "run.json").is_file()
+
+    more = TrainConfig(**{**config.to_json(), "epochs": 2})
+    again = resume_run(workspace, job.run_id, train_docs[:16], dev_docs[:1], config=more)
+    assert again.join(timeout=120) and isinstance(again.result, FinishedEvent), again.result
+    steps = [e.payload["step"] for e in workspace.run_events(job.run_id, kinds=["step"])]
+    assert steps == [1, 2, 3, 4]
+    assert workspace.get_run(job.run_id).status == "finished"
+
+
+def test_a_failed_workspace_run_is_marked_failed_with_its_message(workspace_home):
+    workspace = Workspace.open(workspace_home)
+    job = start_run(workspace, TrainConfig(backbone="no-such-backbone"), [], [])
+    assert job.join(timeout=60)
+    run = workspace.get_run(job.run_id)
+    assert run.status == "failed"
+    assert run.summary["error"].startswith("unknown backbone 'no-such-backbone'")
+    assert workspace.run_events(job.run_id)[-1].kind == "failed"
