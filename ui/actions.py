@@ -98,3 +98,17 @@ def least_confident(predictions: dict[str, dict], exclude: set[str] = frozenset(
         if score < best_score:
             best, best_score = doc_id, score
     return best
+
+
+def prefill_from_prediction(doc: Document, prediction: dict) -> Document:
+    """The document relabelled from a prediction (``DocumentPrediction.to_json()``, same words in the same order)."""
+    words = prediction.get("words", [])
+    if len(words) != len(doc.words):
+        raise ValueError(f"the prediction has {len(words)} words but document {doc.id!r} has {len(doc.words)}")
+    labelled = []
+    for word, predicted in zip(doc.words, words):
+        if predicted.get("quantity"):
+            labelled.append(word.with_annotation("QUANTITY", predicted.get("quantity_value")))
+        else:
+            labelled.append(word.with_annotation(str(predicted.get("field", "OTHER"))))
+    return doc.with_words(labelled)

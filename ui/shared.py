@@ -94,3 +94,32 @@ def fmt_seconds(seconds: float | None) -> str:
     if seconds < 3600:
         return f"{seconds // 60}m {seconds % 60:02d}s"
     return f"{seconds // 3600}h {(seconds % 3600) // 60:02d}m"
+
+
+@st.cache_resource(show_spinner="Loading the run's model…", max_entries=3)
+def _loaded_run(run_dir: str, stamp: float):
+    from receipt_core.checkpoint import load_checkpoint
+
+    return load_checkpoint(Path(run_dir))
+
+
+def loaded_run(run_id: str):
+    """The checkpoint of a run (a ``checkpoint.LoadedRun``), loaded once per checkpoint version and shared.
+
+    Keyed by the run.json modification time, so a run that saved a newer checkpoint is reloaded.
+    """
+    run_dir = workspace().runs_dir / run_id
+    info = run_dir / "run.json"
+    if not info.is_file():
+        raise FileNotFoundError(f"run {run_id} has no checkpoint yet (it saves one at the end of each epoch)")
+    return _loaded_run(str(run_dir), info.stat().st_mtime)
+
+
+def runs_with_checkpoints() -> list:
+    """Runs (newest first) whose folder holds a checkpoint, as RunRecords."""
+    ws = workspace()
+    return [run for run in ws.list_runs() if (ws.runs_dir / run.id / "run.json").is_file()]
+
+
+def run_label(run) -> str:
+    return f"{run.id} · {run.name} · {run.status}"
