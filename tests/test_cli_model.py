@@ -1,0 +1,166 @@
+"""``python -m receipt_core train | evaluate | predict`` on a few real CORD receipts with the tiny backbone."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO_ROOT, require_shared_data
+from receipt_core.cli import main
+from receipt_core.datasets import load_dataset
+from receipt_core.storage import Workspace
+
+TRAIN_FILES = 6
+
+
+@pytest.fixture(scope="module")
+def cord_folders(tmp_path_factory) -> tuple[Path, Path]:
+    """Small CORD split folders (copies of a few files from ../shared, in CORD's own layout)."""
+    root = tmp_path_factory.mktemp("cord")
+    for split, count in (("train", TRAIN_FILES), ("dev", 2)):
+        target = root / split / "json"
+        target.mkdir(parents=True)
+        for file in sorted((require_shared_data("cord", split, "json")).glob("*.json"))[:count]:
+            shutil.copy(file, target / file.name)
+    return root / "train", root / "dev"
+
+
+@pytest.fixture(scope="module")
+def trained(cord_folders, tmp_path_factory) -> tuple[Path, str]:
+    train, dev = cord_folders
+    run_dir = tmp_path_factory.mktemp("runs") / "tiny"
+    result = subprocess.run(
+        [sys.executable, "-m", "receipt_core", "train", "--train", str(train), "--eval", str(dev), "--format", "cord",
+         "--backbone", "tiny", "--scenario", "full", "--epochs", "2", "--batch-size", "2", "--lr", "3e-3",
+         "--seed", "5", "--out", str(run_dir)],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    return run_dir, result.stdout + "\0" + result.stderr
+
+
+def test_train_writes_the_checkpoint_and_reports_progress_on_stderr(trained):
+    run_dir, output = trained
+    stdout, stderr = output.split("\0")
+    assert stdout == ""
+    assert (run_dir / "model.safetensors").is_file() and (run_dir / "run.json").is_file()
+    assert "train: 6 documents, eval: 2 documents; backbone tiny, scenario full" in stderr
+    assert "step  6/6 epoch 2/2 loss" in stderr and "steps/s" in stderr
+    assert "eval  step 3 (epoch 1): fields.micro_f1" in stderr
+    assert "finished (completed) at step 6" in stderr
+    info = json.loads((run_dir / "run.json").read_text())
+    assert info["config"]["epochs"] == 2 and info["config"]["seed"] == 5
+    assert "fields.micro_f1" in info["metrics"]
+
+
+def test_evaluate_prints_both_tasks_metrics_as_json(trained, cord_folders, capsys):
+    run_dir, _ = trained
+    assert main(["evaluate", str(run_dir), "--data", str(cord_folders[1]), "--format", "cord", "--json"]) == 0
+    metrics = json.loads(capsys.readouterr().out)
+    assert metrics["documents"] == 2
+    for key in ("fields.micro_f1", "fields.micro_precision", "fields.micro_recall", "fields.per_label",
+                "quantity.word_f1", "quantity.item_accuracy", "quantity.item_accuracy_not_one"):
+        assert key in metrics, key
+    assert "OTHER" not in metrics["fields.per_label"]
+    assert 0.0 <= metrics["fields.micro_f1"] <= 1.0
+    # the same numbers as the run's own last evaluation on that data
+    info = json.loads((run_dir / "run.json").read_text())
+    assert metrics["fields.micro_f1"] == pytest.approx(info["metrics"]["fields.micro_f1"])
+
+
+def test_predict_on_a_dataset_keeps_the_input_words_in_order(trained, cord_folders, capsys):
+    run_dir, _ = trained
+    assert main(["predict", str(run_dir), "--data", str(cord_folders[1]), "--json"]) == 0  # format recognised
+    out = json.loads(capsys.readouterr().out)
+    gold = load_dataset(cord_folders[1], "cord").documents
+    assert [d["id"] for d in out["documents"]] == [d.id for d in gold]
+    for predicted, doc in zip(out["documents"], gold):
+        assert [w["text"] for w in predicted["words"]] == [w.text for w in doc.words]
+        word = predicted["words"][0]
+        assert set(word) >= {"text", "box", "field", "field_score", "quantity", "quantity_value"}
+        assert word["box"] == list(doc.words[0].box)
+        for item in predicted["items"]:
+            assert set(item) == {"name", "quantity", "unit_price", "price"}
+
+
+@pytest.fixture(scope="module")
+def receipt_image(tmp_path_factory):
+    """A generated receipt photo (JPEG) and the document Tesseract read from it when it was generated."""
+    from receipt_core.synth import generate_receipt
+
+    receipt = generate_receipt(seed=11, index=0)
+    path = tmp_path_factory.mktemp("images") / "receipt 1 (scan).jpg"
+    path.write_bytes(receipt.image_bytes)
+    return path, receipt.document
+
+
+def test_predict_ocrs_images(trained, receipt_image, capsys):
+    run_dir, _ = trained
+    path, document = receipt_image
+    assert main(["predict", str(run_dir), str(path), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    (doc,) = out["documents"]
+    assert [w["text"] for w in doc["words"]] == [w.text for w in document.words]
+    assert [w["box"] for w in doc["words"]] == [list(w.box) for w in document.words]
+    assert "TOTAL" in {w["text"].upper() for w in doc["words"]}
+
+
+def test_predict_reports_a_bad_image_and_keeps_the_good_ones(trained, receipt_image, tmp_path, capsys):
+    run_dir, _ = trained
+    bad = tmp_path / "notes.png"
+    bad.write_text("this is not an image")
+    assert main(["predict", str(run_dir), str(receipt_image[0]), str(bad), "--json"]) == 2
+    captured = capsys.readouterr()
+    assert len(json.loads(captured.out)["documents"]) == 1
+    assert f"error: {bad}:" in captured.err
+
+
+def test_workspace_dataset_names_work_as_data_and_resume_continues(cord_folders, tmp_path, capsys):
+    workspace = tmp_path / "ws"
+    Workspace.open(workspace).save_documents("cord-small", load_dataset(cord_folders[0], "cord").documents)
+    run_dir = tmp_path / "run"
+    args = ["train", "--train", "cord-small", "--eval", "cord-small", "--workspace", str(workspace),
+            "--backbone", "tiny", "--scenario", "freeze-backbone", "--batch-size", "3", "--lr", "3e-3",
+            "--out", str(run_dir)]
+    assert main(args + ["--epochs", "1"]) == 0
+    err = capsys.readouterr().err
+    assert "train: 6 documents" in err and "phase 1: start; trainable" in err
+    assert main(args + ["--epochs", "1"]) == 2
+    assert "already holds a checkpoint; pass --resume" in capsys.readouterr().err
+    assert main(args + ["--epochs", "2", "--resume"]) == 0
+    err = capsys.readouterr().err
+    assert "step  4/4 epoch 2/2" in err and "phase 1: resumed" in err
+    assert json.loads((run_dir / "run.json").read_text())["state"]["global_step"] == 4
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["train", "--train", "nowhere-dataset", "--eval", "x", "--backbone", "tiny", "--out", "{tmp}/r"],
+     "--train 'nowhere-dataset' is neither a folder nor a dataset of the workspace"),
+    (["train", "--train", "{train}", "--eval", "{train}", "--backbone", "tiny", "--freeze", "encoder.9",
+      "--out", "{tmp}/r"], "unknown freeze group 'encoder.9'"),
+    (["train", "--train", "{train}", "--eval", "{train}", "--backbone", "gpt-17", "--out", "{tmp}/r"],
+     "unknown backbone 'gpt-17'"),
+    (["evaluate", "{tmp}", "--data", "{train}", "--json"], "is not a checkpoint folder: it has no run.json"),
+    (["predict", "{tmp}"], "give either --data DATA or one or more IMAGE files"),
+])
+def test_user_errors_are_one_line_messages(argv, message, cord_folders, tmp_path, capsys):
+    argv = [a.format(tmp=tmp_path, train=cord_folders[0]) for a in argv]
+    assert main(argv + ["--workspace", str(tmp_path / "ws")] if argv[0] != "predict" else argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_a_tampered_checkpoint_is_refused_by_evaluate(trained, cord_folders, tmp_path, capsys):
+    run_dir, _ = trained
+    copy = tmp_path / "copy"
+    shutil.copytree(run_dir, copy)
+    data = bytearray((copy / "model.safetensors").read_bytes())
+    data[-10] ^= 0xFF
+    (copy / "model.safetensors").write_bytes(bytes(data))
+    assert main(["evaluate", str(copy), "--data", str(cord_folders[1]), "--json"]) == 2
+    err = capsys.readouterr().err
+    assert "SHA-256" in err and "refusing to load it" in err
