@@ -147,13 +147,8 @@ class PrefixFeatureCache:
     def batch(self, indices: Sequence[int], device: torch.device | str = "cpu") -> dict[str, torch.Tensor]:
         """Cached states of ``indices`` padded to the longest: hidden (B, T, H) float32, attention_mask,
         field_labels, quantity_labels (labels -100 on padding)."""
-        chosen = [self.windows[i] for i in indices]
-        batch = collate(chosen, 0)
-        length = batch["input_ids"].shape[1]
-        hidden = torch.zeros((len(indices), length, self.hidden_size), dtype=torch.float32)
-        for row, i in enumerate(indices):
-            block = self.hidden(i)
-            hidden[row, :block.shape[0]] = block
+        batch = collate([self.windows[i] for i in indices], 0)
+        hidden = torch.nn.utils.rnn.pad_sequence([self.hidden(i) for i in indices], batch_first=True)
         return {"hidden": hidden.to(device), "attention_mask": batch["attention_mask"].to(device),
                 "field_labels": batch["field_labels"].to(device),
                 "quantity_labels": batch["quantity_labels"].to(device)}
@@ -168,8 +163,10 @@ class PrefixFeatureCache:
 
 
 def cached_forward(model, cache: PrefixFeatureCache, indices: Sequence[int], device: torch.device | str = "cpu"):
-    """The model's output (with losses) for windows ``indices``, running only the layers above the cache."""
+    """The model's output (with losses) for windows ``indices``, running only the layers above the cache.
+
+    Calls ``model(...)`` (not a method), so a DistributedDataParallel-wrapped model works too."""
     batch = cache.batch(indices, device)
-    return model.forward_from(batch["hidden"], batch["attention_mask"], cache.prefix_layers,
-                              batch["field_labels"], batch["quantity_labels"])
+    return model(None, None, batch["attention_mask"], batch["field_labels"], batch["quantity_labels"],
+                 hidden=batch["hidden"], start_layer=cache.prefix_layers)
 

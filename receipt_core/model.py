@@ -152,17 +152,25 @@ class MultiTaskModel(nn.Module):
         return MultiTaskOutput(field_logits=field_logits, quantity_logits=quantity_logits, loss=loss,
                                task_losses=task_losses)
 
-    def forward(self, input_ids: torch.Tensor, bbox: torch.Tensor, attention_mask: torch.Tensor,
+    def forward(self, input_ids: torch.Tensor | None, bbox: torch.Tensor | None, attention_mask: torch.Tensor,
                 field_labels: torch.Tensor | None = None, quantity_labels: torch.Tensor | None = None,
-                **_ignored) -> MultiTaskOutput:
-        hidden = self.run_layers(self.embed(input_ids, bbox), attention_mask)
-        return self.heads(hidden, field_labels, quantity_labels)
+                hidden: torch.Tensor | None = None, start_layer: int = 0) -> MultiTaskOutput:
+        """The whole model; or, given ``hidden`` (a cached output of layer ``start_layer - 1``), only the layers
+        from ``start_layer`` up. The second form goes through ``forward`` so that wrappers that hook it
+        (DistributedDataParallel under Accelerate) see cached batches too."""
+        if hidden is None:
+            if input_ids is None or bbox is None:
+                raise ValueError("forward needs input_ids and bbox, or cached hidden states")
+            if start_layer != 0:
+                raise ValueError("start_layer only applies to cached hidden states")
+            hidden = self.embed(input_ids, bbox)
+        return self.heads(self.run_layers(hidden, attention_mask, start_layer), field_labels, quantity_labels)
 
     def forward_from(self, hidden: torch.Tensor, attention_mask: torch.Tensor, start: int,
                      field_labels: torch.Tensor | None = None,
                      quantity_labels: torch.Tensor | None = None) -> MultiTaskOutput:
         """The rest of the forward pass from the output of layer ``start - 1`` (``start=0``: the embeddings)."""
-        return self.heads(self.run_layers(hidden, attention_mask, start), field_labels, quantity_labels)
+        return self(None, None, attention_mask, field_labels, quantity_labels, hidden=hidden, start_layer=start)
 
     # --- losses ------------------------------------------------------------------------------------------
 
