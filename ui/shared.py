@@ -123,3 +123,16 @@ def runs_with_checkpoints() -> list:
 
 def run_label(run) -> str:
     return f"{run.id} · {run.name} · {run.status}"
+
+
+@st.cache_resource(show_spinner="Counting the backbone's parameters…", max_entries=4)
+def group_sizes(backbone: str) -> tuple[tuple[str, int], ...]:
+    """(group name, parameters) of the multi-task model on ``backbone``, bottom to top; built once per server."""
+    from receipt_core.backbones import load_backbone
+    from receipt_core.freeze import FreezePlan, group_names
+    from receipt_core.model import build_model
+    from receipt_core.schema import DEFAULT_SCHEMA
+
+    model = build_model(load_backbone(backbone), DEFAULT_SCHEMA.num_fields)
+    plan = FreezePlan.preset("full", group_names(model))
+    return tuple((report.name, report.parameters) for report in plan.report(model))

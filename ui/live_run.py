@@ -1,0 +1,134 @@
+"""The live view of the server's training job: status, buttons, progress, charts, predictions, errors.
+
+Drawn inside an ``st.fragment(run_every=…)`` on the Train page. It reads the run's stored events through a
+per-session :class:`~receipt_core.jobs.RunFeed` — never the trainer thread — so it only ever calls Streamlit
+from the script thread.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from receipt_core.figures import curve_figure, prediction_figure
+from receipt_core.jobs import JobBusyError, RunCurves, RunFeed
+from ui.actions import document_image
+from ui.shared import fmt_params, fmt_seconds, friendly, job_slot, workspace
+
+FEED_KEY = "train_feed"
+TASKS = (("fields", "Field labels", ("fields.micro_f1", "fields.micro_precision", "fields.micro_recall")),
+         ("quantity", "Quantities", ("quantity.word_f1", "quantity.item_accuracy", "quantity.item_accuracy_not_one")))
+
+
+def feed_for(run_id: str) -> RunFeed:
+    feed = st.session_state.get(FEED_KEY)
+    if feed is None or feed.run_id != run_id:
+        feed = RunFeed(run_id)
+        st.session_state[FEED_KEY] = feed
+    return feed
+
+
+def live_view() -> None:
+    """Draw the current (or last) job of this server; reruns the whole page when the job ends."""
+    active = job_slot().current()
+    if active is None:
+        st.info("No training run on this server yet. Choose settings above and press **Start**.")
+        return
+    ws = workspace()
+    feed = feed_for(active.run_id)
+    feed.poll(ws)
+    curves = feed.curves()
+    live = active.is_live
+    was_live = st.session_state.get("train_was_live")
+    st.session_state["train_was_live"] = live
+    if was_live and not live:
+        st.rerun(scope="app")  # the settings form and the fragment's refresh rate change with the job
+
+    status = curves.status or active.status
+    header = st.columns([4, 1, 1])
+    icon = {"running": "🟢", "paused": "⏸️", "failed": "🔴", "stopped": "⏹️", "finished": "✅"}.get(status, "⚪")
+    header[0].markdown(f"### {icon} Run `{active.run_id}` — {status}\n{active.description}")
+    paused = active.job.status == "paused" or active.job.control.should_pause
+    if header[1].button("Resume" if paused else "Pause", disabled=not live, key="train_pause", width="stretch"):
+        _control(active.run_id, "resume" if paused else "pause")
+    if header[2].button("Stop", disabled=not live, key="train_stop", type="primary", width="stretch"):
+        _control(active.run_id, "stop")
+
+    if curves.error:
+        st.error(f"Training failed: {curves.error}")
+    for message in curves.messages:
+        st.warning(message)
+    _progress(curves, live)
+    _charts(curves, active.run_id)
+    _predictions(curves, ws)
+
+
+def _control(run_id: str, action: str) -> None:
+    try:
+        job_slot().control(run_id, action)
+        st.toast({"stop": "Stopping after this step…", "pause": "Pausing after this step…",
+                  "resume": "Resumed"}[action])
+    except JobBusyError as error:
+        st.warning(friendly(error))
+
+
+def _progress(curves: RunCurves, live: bool) -> None:
+    progress = curves.progress
+    trainable = (f" · trainable {fmt_params(curves.trainable_parameters)} of {fmt_params(curves.total_parameters)} "
+                 "parameters" if curves.total_parameters else "")
+    if progress is None:
+        if live:
+            st.progress(0.0, text="Loading the backbone and encoding receipts… the first loss point follows."
+                        + trainable)
+        return
+    total = max(int(progress.get("total_steps") or 0), 1)
+    step = int(progress.get("step") or 0)
+    text = (f"step {step}/{total} · epoch {progress.get('epoch', 0) + (1 if live else 0)}/{progress.get('epochs')} · "
+            f"{progress.get('items_per_s', 0):.1f} windows/s · elapsed {fmt_seconds(progress.get('elapsed_s'))} · "
+            f"ETA {fmt_seconds(progress.get('eta_s')) if live else '–'}{trainable}")
+    st.progress(min(step / total, 1.0), text=text)
+    if curves.finished:
+        metrics = curves.finished.get("metrics") or {}
+        shown = {k: metrics.get(k) for k in ("fields.micro_f1", "quantity.word_f1", "quantity.item_accuracy")
+                 if isinstance(metrics.get(k), (int, float))}
+        st.success(f"Finished ({curves.finished.get('reason')}) after {fmt_seconds(curves.finished.get('elapsed_s'))}"
+                   + "".join(f" · {k} {v:.3f}" for k, v in shown.items()))
+
+
+def _charts(curves: RunCurves, run_id: str) -> None:
+    columns = st.columns(len(TASKS))
+    for column, (task, title, metric_names) in zip(columns, TASKS):
+        with column:
+            losses = pd.concat([
+                curves.train_loss[curves.train_loss["series"] == task].assign(series="train"),
+                curves.val_loss[curves.val_loss["series"] == task].assign(series="validation"),
+            ])
+            st.plotly_chart(curve_figure(losses, f"{title}: loss", "loss", curves.phases,
+                                         uirevision=f"{run_id}-{task}-loss"),
+                            key=f"train_chart_{task}_loss", width="stretch")
+            metrics = curves.metrics[curves.metrics["series"].isin(metric_names)]
+            st.plotly_chart(curve_figure(metrics, f"{title}: validation metrics", "score", curves.phases,
+                                         uirevision=f"{run_id}-{task}-metrics"),
+                            key=f"train_chart_{task}_metrics", width="stretch")
+
+
+def _predictions(curves: RunCurves, ws) -> None:
+    if not curves.predictions:
+        return
+    st.subheader("Live predictions")
+    ids = sorted(curves.predictions)
+    doc_id = st.selectbox("Watched receipt", ids, key="train_watch_view") if len(ids) > 1 else ids[0]
+    payload = curves.predictions[doc_id]
+    prediction = payload.get("prediction") or {}
+    try:
+        doc = ws.get_document(doc_id)
+    except Exception as error:  # noqa: BLE001 - the document may have been deleted meanwhile
+        st.caption(f"Cannot show {doc_id}: {friendly(error)}")
+        return
+    left, right = st.columns([3, 2])
+    left.plotly_chart(prediction_figure(doc.width, doc.height, prediction, document_image(ws, doc),
+                                        title=f"{doc_id} at step {payload.get('step')}"),
+                      key="train_prediction_figure", width="stretch")
+    items = pd.DataFrame(prediction.get("items") or [], columns=["name", "quantity", "unit_price", "price"])
+    right.caption("Items assembled from the predicted fields and quantities")
+    right.dataframe(items, hide_index=True, key="train_prediction_items", width="stretch")
