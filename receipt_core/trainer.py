@@ -391,8 +391,19 @@ class Trainer:
         budget = self.config.max_minutes
         return budget is not None and self._elapsed() >= budget * 60
 
+    def _check_ranks_agree(self) -> None:
+        """Data-parallel processes must hold identical weights; a checksum per process proves it at each save."""
+        model = self.task.model
+        checksum = torch.stack([p.detach().double().sum() for p in model.parameters()]).sum().reshape(1)
+        sums = self.accelerator.gather(checksum.to(self.accelerator.device))
+        if not bool((sums == sums[0]).all()):
+            raise RuntimeError(f"data-parallel processes diverged at step {self.state.global_step}: weight checksums "
+                               f"{sums.tolist()}; every process must train the same parameter groups")
+
     def _save(self) -> None:
         self.state.elapsed_s = self._elapsed()
+        if self._world > 1:
+            self._check_ranks_agree()
         if self._is_main:
             path = self.task.save(self.state)
             self.last_checkpoint = path

@@ -196,7 +196,7 @@ class ReceiptTask:
         tensors[RNG_KEY] = torch.get_rng_state()
         info = {"backbone": self.backbone_name, "schema": self.schema.to_json(), "freeze_plan": self.plan.to_json(),
                 "config": self.config.to_json(), "state": state.to_json(), "metrics": dict(state.last_metrics),
-                "optimizer": meta}
+                "optimizer": meta, "processes": int(getattr(self.accelerator, "num_processes", 1) or 1)}
         save_checkpoint(self.run_dir, self.model, info, training_state=tensors, tokenizer=self.tokenizer)
         return str(self.run_dir)
 
