@@ -1,4 +1,93 @@
-"""runs page (under construction)."""
+"""Runs: every run with its settings, cost and best scores; overlaid curves; cost vs quality; download; delete."""
+
+from __future__ import annotations
+
+import pandas as pd
 import streamlit as st
 
-st.title("Runs")
+from receipt_core.figures import cost_quality_figure, curve_figure
+from receipt_core.jobs import RunFeed
+from ui.actions import SUMMARY_METRICS, run_metrics_rows, run_summary, zip_folder
+from ui.shared import fmt_seconds, job_slot, user_errors, workspace
+
+st.title("📈 Runs")
+ws = workspace()
+runs = ws.list_runs()
+if not runs:
+    st.info("No runs yet: start one on the Train page.")
+    st.stop()
+
+with user_errors("Summarising the runs"):
+    table = pd.DataFrame([run_summary(ws, run) for run in runs])
+    st.dataframe(table, hide_index=True, key="runs_table", width="stretch",
+                 column_config={"wall time (s)": st.column_config.NumberColumn(format="%.1f"),
+                                **{f"best {m}": st.column_config.NumberColumn(format="%.3f") for m in SUMMARY_METRICS}})
+
+st.subheader("Compare runs")
+labels = {run.id: f"{run.id} · {run.name}" for run in runs}
+chosen = st.multiselect("Runs to overlay", list(labels), default=list(labels)[:3], format_func=labels.get,
+                        key="runs_compare")
+if chosen:
+    with user_errors("Drawing the curves"):
+        feeds = {}
+        for run_id in chosen:
+            feed = RunFeed(run_id)
+            feed.poll(ws)
+            feeds[run_id] = feed.curves()
+
+        def overlay(frame_of, series: str) -> pd.DataFrame:
+            parts = [frame_of(c)[frame_of(c)["series"] == series].assign(series=run_id) for run_id, c in feeds.items()]
+            return pd.concat(parts) if parts else pd.DataFrame(columns=["step", "series", "value"])
+
+        charts = [("training loss (total)", lambda c: c.train_loss, "total", "loss"),
+                  ("validation loss (total)", lambda c: c.val_loss, "total", "loss"),
+                  ("fields micro-F1", lambda c: c.metrics, "fields.micro_f1", "F1"),
+                  ("quantity item accuracy", lambda c: c.metrics, "quantity.item_accuracy", "accuracy")]
+        columns = st.columns(2)
+        for i, (title, frame_of, series, y_title) in enumerate(charts):
+            columns[i % 2].plotly_chart(curve_figure(overlay(frame_of, series), title, y_title,
+                                                     uirevision=f"runs-{i}"),
+                                        key=f"runs_overlay_{i}", width="stretch")
+
+st.subheader("Cost vs quality")
+c1, c2 = st.columns(2)
+cost = c1.selectbox("Cost", ["trainable parameters", "wall time (s)"], key="runs_cost")
+quality = c2.selectbox("Quality", [f"best {m}" for m in SUMMARY_METRICS], key="runs_quality")
+with user_errors("Drawing cost vs quality"):
+    points = table.rename(columns={"run": "run"})[["run", "scenario", cost, quality]].copy()
+    points["scenario"] = points["scenario"].fillna("?")
+    if points.dropna().empty:
+        st.caption("No finished evaluation yet.")
+    else:
+        st.plotly_chart(cost_quality_figure(points, cost, quality, cost, quality), key="runs_cost_quality",
+                        width="stretch")
+
+st.subheader("One run")
+run_id = st.selectbox("Run", list(labels), format_func=labels.get, key="runs_one")
+run = next(r for r in runs if r.id == run_id)
+st.caption(f"Status **{run.status}** · settings: " + ", ".join(f"{k}={v}" for k, v in run.config.items()))
+if run.summary.get("error"):
+    st.error(f"This run failed: {run.summary['error']}")
+d1, d2, d3 = st.columns(3)
+with user_errors("Preparing downloads"):
+    rows = run_metrics_rows(ws, run_id)
+    d1.download_button("Metrics CSV", pd.DataFrame(rows).to_csv(index=False).encode("utf-8"),
+                       file_name=f"{run_id}-metrics.csv", mime="text/csv", key="runs_csv", disabled=not rows)
+    folder = ws.runs_dir / run_id
+    has_checkpoint = (folder / "run.json").is_file()
+    if d2.button("Prepare checkpoint zip", disabled=not has_checkpoint, key="runs_zip_prepare"):
+        st.session_state["runs_zip_bytes"] = (run_id, zip_folder(folder))
+    prepared = st.session_state.get("runs_zip_bytes")
+    if prepared and prepared[0] == run_id:
+        d2.download_button("Download checkpoint", prepared[1], file_name=f"{run_id}.zip", mime="application/zip",
+                           key="runs_zip")
+active = job_slot().busy()
+live_here = active is not None and active.run_id == run_id
+confirm = d3.checkbox("Yes, delete this run", key=f"runs_delete_confirm_{run_id}", disabled=live_here)
+if d3.button("Delete run", disabled=not confirm or live_here, key="runs_delete"):
+    with user_errors("Deleting the run"):
+        ws.delete_run(run_id)
+        st.toast(f"Deleted run {run_id}")
+        st.rerun()
+if live_here:
+    d3.caption("Stop the run on the Train page before deleting it.")

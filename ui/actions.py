@@ -112,3 +112,62 @@ def prefill_from_prediction(doc: Document, prediction: dict) -> Document:
         else:
             labelled.append(word.with_annotation(str(predicted.get("field", "OTHER"))))
     return doc.with_words(labelled)
+
+
+# --- runs ----------------------------------------------------------------------------------------------
+
+SUMMARY_METRICS = ("fields.micro_f1", "quantity.word_f1", "quantity.item_accuracy", "quantity.item_accuracy_not_one")
+
+
+def run_summary(workspace: Workspace, run) -> dict:
+    """One row of the Runs table: settings, trainable parameters, wall time and best metric per task."""
+    config = run.config
+    row = {"run": run.id, "name": run.name, "status": run.status, "backbone": config.get("backbone"),
+           "scenario": config.get("scenario"), "trainable parameters": None, "total parameters": None,
+           "wall time (s)": None, "steps": None}
+    best: dict[str, float] = {}
+    for event in workspace.run_events(run.id, kinds=["phase", "eval", "progress", "finished"]):
+        payload = event.payload
+        if event.kind == "phase":
+            trainable = payload.get("trainable_parameters")
+            row["trainable parameters"] = max(row["trainable parameters"] or 0, trainable or 0)
+            row["total parameters"] = payload.get("total_parameters")
+        elif event.kind == "eval":
+            for name in SUMMARY_METRICS:
+                value = (payload.get("metrics") or {}).get(name)
+                if isinstance(value, (int, float)):
+                    best[name] = max(best.get(name, float("-inf")), float(value))
+        elif event.kind in ("progress", "finished"):
+            row["wall time (s)"] = payload.get("elapsed_s")
+            row["steps"] = payload.get("step")
+    row.update({f"best {name}": best.get(name) for name in SUMMARY_METRICS})
+    return row
+
+
+def run_metrics_rows(workspace: Workspace, run_id: str) -> list[dict]:
+    """Every step and evaluation of a run as flat rows (the metrics CSV)."""
+    rows = []
+    for event in workspace.run_events(run_id, kinds=["step", "eval"]):
+        payload = event.payload
+        row = {"kind": event.kind, "step": payload.get("step"), "epoch": payload.get("epoch"),
+               "phase": payload.get("phase")}
+        if event.kind == "step":
+            row["loss"] = payload.get("loss")
+            row.update({f"{task}.loss": value for task, value in (payload.get("task_losses") or {}).items()})
+            row["lr"] = payload.get("lr")
+        else:
+            row["val_loss"] = payload.get("val_loss")
+            row.update({k: v for k, v in (payload.get("metrics") or {}).items()
+                        if isinstance(v, (int, float)) and not isinstance(v, bool)})
+        rows.append(row)
+    return rows
+
+
+def zip_folder(folder: Path) -> bytes:
+    """A folder (a run's checkpoint) as zip bytes, paths relative to the folder's parent."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for file in sorted(Path(folder).rglob("*")):
+            if file.is_file() and not file.name.startswith("."):
+                archive.write(file, file.relative_to(Path(folder).parent))
+    return buffer.getvalue()
