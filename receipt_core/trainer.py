@@ -62,6 +62,7 @@ class TrainConfig:
     stride: int = 128
     eval_every: int = 0  # evaluate every N steps; 0 = at the end of each epoch
     watch: tuple[str, ...] = ()  # document ids whose predictions are emitted at each evaluation
+    cache_frozen: bool = True  # compute the output of a frozen bottom (embeddings + layers) once per window
 
     def __post_init__(self) -> None:
         for name in ("freeze", "unfreeze", "task_weights", "watch"):  # lists from JSON or a UI become tuples

@@ -13,6 +13,7 @@ folder, a store listener, and a started :class:`~receipt_core.trainer.TrainingJo
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
@@ -28,6 +29,13 @@ from .trainer import (EvalEvent, Event, PhaseEvent, PredictionEvent, StepOutput,
                       TrainingJob)
 
 RNG_KEY = "rng.torch_cpu"
+MAX_CACHE_BYTES = 2 << 30  # the frozen-prefix cache is skipped for training sets whose hidden states exceed this
+
+
+@dataclass(frozen=True)
+class ReceiptBatch:
+    indices: tuple[int, ...]  # into the task's train_windows
+    tensors: Mapping[str, torch.Tensor]  # collate(): input_ids, bbox, attention_mask, field_labels, quantity_labels
 
 
 class ReceiptTask:
@@ -73,6 +81,10 @@ class ReceiptTask:
             optimizer_from_tensors(self.optimizer, training_state, optimizer_meta)
         self._rng_state = training_state.get(RNG_KEY) if training_state else None
         self._resumed = state is not None
+        self._cache: dict[int, torch.Tensor] = {}  # train window index -> (T, H) output of the frozen prefix
+        self._cache_prefix: int | None = None
+        cache_bytes = sum(len(w) for w in self.train_windows) * model.backbone.config.hidden_size * 4
+        self._cache_disabled = cache_bytes > MAX_CACHE_BYTES
 
     # -- freeze plan --
 
@@ -103,7 +115,7 @@ class ReceiptTask:
         reason = "resumed" if self._resumed else ("phase 1: heads only" if self.schedule else "start")
         return [self._phase_event(state, reason)]
 
-    def train_batches(self, epoch: int) -> list[dict[str, torch.Tensor]]:
+    def train_batches(self, epoch: int) -> list[ReceiptBatch]:
         batches = length_grouped_batches(self.train_windows, self.config.batch_size,
                                          seed=self.config.seed * 100_003 + epoch)
         world = int(getattr(self.accelerator, "num_processes", 1) or 1)
@@ -114,15 +126,60 @@ class ReceiptTask:
                 raise ValueError(f"{len(batches)} batches cannot feed {world} processes; use more documents "
                                  "or a smaller batch size")
             batches = batches[:usable][rank::world]
-        return [self._collate([self.train_windows[i] for i in indices]) for indices in batches]
+        return [ReceiptBatch(tuple(indices), self._collate([self.train_windows[i] for i in indices]))
+                for indices in batches]
 
     def _collate(self, windows) -> dict[str, torch.Tensor]:
         return {k: v.to(self.device) for k, v in collate(windows, self.encoder.pad_token_id).items()}
 
-    def training_step(self, batch: Mapping[str, torch.Tensor]) -> StepOutput:
+    def training_step(self, batch: ReceiptBatch) -> StepOutput:
         self.model.train()  # frozen units stay in eval mode (MultiTaskModel.train)
-        output = self.model(**batch)
-        return StepOutput(loss=output.loss, task_losses=output.task_losses, items=int(batch["input_ids"].shape[0]))
+        tensors = batch.tensors
+        prefix = self._cacheable_prefix()
+        if prefix is None:
+            output = self.model(**tensors)
+        else:
+            hidden = self._prefix_hidden(batch, prefix)
+            output = self.model.forward_from(hidden, tensors["attention_mask"], prefix, tensors["field_labels"],
+                                             tensors["quantity_labels"])
+        return StepOutput(loss=output.loss, task_losses=output.task_losses, items=len(batch.indices))
+
+    # -- frozen-prefix cache --
+
+    def _cacheable_prefix(self) -> int | None:
+        """Encoder layers below which everything is frozen (their output is then fixed), or None.
+
+        Frozen units run in eval mode (no dropout), so the hidden states after the frozen embeddings and
+        bottom layers are the same every epoch: computed once per window and reused, a frozen backbone costs
+        one forward pass over the data instead of one per epoch.
+        """
+        if not self.config.cache_frozen or self._cache_disabled:
+            return None
+        prefix = self.plan.frozen_prefix_layers()
+        if prefix != self._cache_prefix:
+            self._cache.clear()  # a phase (or toggle) moved the boundary
+            self._cache_prefix = prefix
+        return prefix
+
+    @torch.no_grad()
+    def _prefix_hidden(self, batch: ReceiptBatch, prefix: int) -> torch.Tensor:
+        tensors = batch.tensors
+        missing = [row for row, index in enumerate(batch.indices) if index not in self._cache]
+        if missing:
+            rows = torch.tensor(missing, device=self.device)
+            mask = tensors["attention_mask"][rows]
+            hidden = self.model.run_layers(self.model.embed(tensors["input_ids"][rows], tensors["bbox"][rows]),
+                                           mask, 0, prefix)  # (b, T, H)
+            for row, states in zip(missing, hidden):
+                length = len(self.train_windows[batch.indices[row]])
+                self._cache[batch.indices[row]] = states[:length].clone()
+        length = tensors["input_ids"].shape[1]
+        hidden_size = self.model.backbone.config.hidden_size
+        out = torch.zeros((len(batch.indices), length, hidden_size), device=self.device)  # (B, T, H)
+        for row, index in enumerate(batch.indices):
+            states = self._cache[index]
+            out[row, :states.shape[0]] = states
+        return out
 
     @torch.no_grad()
     def validation_losses(self) -> tuple[float | None, dict[str, float]]:

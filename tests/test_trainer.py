@@ -485,3 +485,30 @@ def test_a_failed_workspace_run_is_marked_failed_with_its_message(workspace_home
     assert run.status == "failed"
     assert run.summary["error"].startswith("unknown backbone 'no-such-backbone'")
     assert workspace.run_events(job.run_id)[-1].kind == "failed"
+
+
+def test_frozen_prefix_cache_gives_the_same_training_and_skips_the_frozen_forward(cord, tmp_path):
+    train_docs, _ = cord
+    results = {}
+    for cache in (True, False):
+        config = TrainConfig(backbone="tiny", scenario="freeze-backbone", epochs=3, batch_size=4, lr=3e-3,
+                             cache_frozen=cache)
+        kept = []
+        job = receipt_job(config, train_docs, (), tmp_path / f"run-{cache}", keep=kept)
+        calls = []
+        job.add_listener(lambda e, kept=kept, calls=calls: calls.append(len(kept[0]._cache)) if e.kind == "step"
+                         else None)
+        job.start()
+        assert job.join(timeout=300) and isinstance(job.result, FinishedEvent), job.result
+        results[cache] = ([e.loss for e in job.history() if isinstance(e, StepEvent)],
+                          kept[0].model.field_head.net[-1].weight.detach().clone(), calls)
+    cached_losses, cached_weight, cache_sizes = results[True]
+    plain_losses, plain_weight, plain_sizes = results[False]
+    steps_per_epoch = len(cached_losses) // 3
+    # epoch 1 runs the same operations on the same batches: identical; later epochs reuse the cached states
+    assert cached_losses[:steps_per_epoch] == plain_losses[:steps_per_epoch]
+    assert cached_losses == pytest.approx(plain_losses, rel=1e-5)
+    assert torch.allclose(cached_weight, plain_weight, atol=1e-5)
+    windows = len(cache_sizes) and cache_sizes[-1]
+    assert windows >= len(train_docs) and cache_sizes[steps_per_epoch - 1] == windows  # filled in epoch 1
+    assert set(plain_sizes) == {0}
