@@ -135,7 +135,8 @@ if not runs:
     st.caption("Train a run first: its predictions can pre-fill labels and point you to the receipts it is least "
                "sure about.")
 else:
-    run = st.selectbox("Run", runs, format_func=run_label, key="annotate_run")
+    by_id = {r.id: r for r in runs}
+    run = by_id[st.selectbox("Run", list(by_id), format_func=lambda i: run_label(by_id[i]), key="annotate_run")]
     a, b = st.columns(2)
     if a.button("Pre-fill this receipt from the run's predictions", key="annotate_prefill"):
         with user_errors("Pre-filling"), st.spinner("Predicting…"):
