@@ -149,8 +149,10 @@ class DocumentEncoder:
         spans = _window_spans([len(ids) for ids in per_word], self.max_length - 2, self.stride)
         windows = []
         for index, (start, end) in enumerate(spans):
-            ids, bbox, field_labels, quantity_labels, word_ids = [self.tokenizer.cls_token_id], [CLS_BOX], \
-                [IGNORE_INDEX], [IGNORE_INDEX], [None]
+            ids: list[int] = [self.tokenizer.cls_token_id]
+            bbox: list[Box4] = [CLS_BOX]
+            field_labels, quantity_labels = [IGNORE_INDEX], [IGNORE_INDEX]
+            word_ids: list[int | None] = [None]
             for w in range(start, end):
                 tokens = per_word[w][: self.max_length - 2]  # a single word longer than a window is cut
                 ids.extend(tokens)
