@@ -27,7 +27,7 @@ import threading
 import time
 import traceback
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar, Iterable, Mapping, Protocol, Sequence
+from typing import Any, Callable, ClassVar, Mapping, Protocol, Sequence
 
 import torch
 from torch import nn
@@ -164,7 +164,7 @@ class ProgressEvent(Event):
     kind: ClassVar[str] = "progress"
     step: int
     total_steps: int
-    epoch: int
+    epoch: int  # epochs completed (StepEvent.epoch is the 1-based epoch the step belongs to)
     epochs: int
     elapsed_s: float
     steps_per_s: float
@@ -318,6 +318,10 @@ class TrainingTask(Protocol):
         """Write a checkpoint atomically; returns its folder."""
 
 
+class CheckpointSaveError(RuntimeError):
+    """Writing a checkpoint failed (disk full, quota, permissions); the run stops, the previous one is intact."""
+
+
 class NonFiniteLossError(RuntimeError):
     """The loss (or a task loss, or the gradient norm) became NaN or infinite; the step was not applied."""
 
@@ -406,7 +410,15 @@ class Trainer:
         if self._world > 1:
             self._check_ranks_agree()
         if self._is_main:
-            path = self.task.save(self.state)
+            try:
+                path = self.task.save(self.state)
+            except OSError as error:  # a full disk, a quota, a permission: the task's atomic save kept the old one
+                reason = error.strerror or str(error)
+                where = f" ({error.filename})" if error.filename else ""
+                kept = f"the previous checkpoint ({self.last_checkpoint}) is unchanged" if self.last_checkpoint \
+                    else "no earlier checkpoint exists"
+                raise CheckpointSaveError(f"saving the checkpoint at step {self.state.global_step} failed: "
+                                          f"{reason}{where}; {kept}") from error
             self.last_checkpoint = path
             self.emit(CheckpointEvent(step=self.state.global_step, epoch=self.state.epoch, path=str(path)))
         if self._world > 1:
@@ -711,21 +723,8 @@ class TrainingJob:
         step = self.trainer.state.global_step if self.trainer is not None else 0
         checkpoint = self.trainer.last_checkpoint if self.trainer is not None else None
         message = " ".join(str(error).split()) or type(error).__name__
-        if checkpoint is not None:
+        if checkpoint is not None and not isinstance(error, CheckpointSaveError):  # (that one says it already)
             message += f" (the last good checkpoint, kept as it was, is in {checkpoint})"
         self.result = FailedEvent(step=step, error=message, error_type=type(error).__name__,
                                   traceback=traceback.format_exc(), checkpoint=checkpoint)
         self._emit(self.result)
-
-
-def run_in_foreground(build: Callable[[], tuple[TrainingTask, TrainerState | None]], config: TrainConfig,
-                      listeners: Iterable[Callable[[Event], None]] = (), accelerator: Any = None
-                      ) -> FinishedEvent | FailedEvent:
-    """Run a job and wait for it (the CLI's path); listeners see every event, the result is returned."""
-    job = TrainingJob(build, config, accelerator=accelerator)
-    for listener in listeners:
-        job.add_listener(listener)
-    job.start()
-    job.join()
-    assert job.result is not None
-    return job.result

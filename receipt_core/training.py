@@ -55,7 +55,7 @@ class ReceiptTask:
         self.schema = schema
         self.run_dir = Path(run_dir)
         self.accelerator = accelerator
-        self.device = getattr(accelerator, "device", torch.device("cpu"))
+        self.device = accelerator.device if accelerator is not None else default_device()
         self.train_docs = tuple(train_docs)
         self.eval_docs = tuple(eval_docs)
         self.encoder = DocumentEncoder(tokenizer, schema, max_length=config.max_length, stride=config.stride,
@@ -256,6 +256,11 @@ class ReceiptTask:
                 "optimizer": meta, "processes": int(getattr(self.accelerator, "num_processes", 1) or 1)}
         save_checkpoint(self.run_dir, self.model, info, training_state=tensors, tokenizer=self.tokenizer)
         return str(self.run_dir)
+
+
+def default_device() -> torch.device:
+    """The first GPU when there is one, else the CPU (the dashboard's in-process runs)."""
+    return torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
 
 
 def _flatten(metrics: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

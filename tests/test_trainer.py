@@ -512,3 +512,21 @@ def test_frozen_prefix_cache_gives_the_same_training_and_skips_the_frozen_forwar
     windows = len(cache_sizes) and cache_sizes[-1]
     assert windows >= len(train_docs) and cache_sizes[steps_per_epoch - 1] == windows  # filled in epoch 1
     assert set(plain_sizes) == {0}
+
+
+def test_a_full_disk_while_saving_fails_the_run_with_a_clear_message():
+    class FullDisk(RegressionTask):
+        def save(self, state):
+            if self.saved:  # the first checkpoint fits, the second does not
+                raise OSError(28, "No space left on device", "/runs/r1/model.safetensors.tmp")
+            return super().save(state)
+
+    task = FullDisk(batches=4)
+    job = TrainingJob(lambda: (task, None), TrainConfig(epochs=3, batch_size=16))
+    job.start()
+    assert job.join(timeout=10)
+    failed = job.result
+    assert isinstance(failed, FailedEvent) and failed.error_type == "CheckpointSaveError"
+    assert failed.error == ("saving the checkpoint at step 8 failed: No space left on device "
+                            "(/runs/r1/model.safetensors.tmp); the previous checkpoint (memory://step-4) is unchanged")
+    assert failed.checkpoint == "memory://step-4"
