@@ -530,3 +530,31 @@ def test_a_full_disk_while_saving_fails_the_run_with_a_clear_message():
     assert failed.error == ("saving the checkpoint at step 8 failed: No space left on device "
                             "(/runs/r1/model.safetensors.tmp); the previous checkpoint (memory://step-4) is unchanged")
     assert failed.checkpoint == "memory://step-4"
+
+
+def test_receipt_runs_repeat_for_a_seed_and_differ_across_seeds(cord, tmp_path):
+    train_docs, _ = cord
+
+    def losses(seed):
+        config = TrainConfig(backbone="tiny", scenario="full", epochs=1, batch_size=4, lr=3e-3, seed=seed)
+        job = receipt_job(config, train_docs[:12], (), tmp_path / f"run-{seed}-{len(list(tmp_path.iterdir()))}")
+        job.start()
+        assert job.join(timeout=120)
+        return [e.loss for e in job.history() if isinstance(e, StepEvent)]
+
+    first, again, other = losses(4), losses(4), losses(5)
+    assert first == again
+    assert first != other
+
+
+def test_a_phase_ends_when_validation_loss_stops_improving(cord, tmp_path):
+    train_docs, dev_docs = cord
+    # lr 0: the validation loss cannot improve, so with patience 1 each phase lasts two evaluations
+    config = TrainConfig(backbone="tiny", scenario="phased", epochs_per_phase=None, patience=1, epochs=5,
+                         batch_size=8, lr=0.0)
+    job = receipt_job(config, train_docs[:8], dev_docs[:1], tmp_path / "run")
+    job.start()
+    assert job.join(timeout=300) and isinstance(job.result, FinishedEvent), job.result
+    phases = [e for e in job.history() if isinstance(e, PhaseEvent)]
+    assert [(p.phase, p.epoch) for p in phases] == [(1, 0), (2, 2), (3, 4)]
+    assert all(p.reason.endswith("(validation loss stopped improving)") for p in phases[1:])
