@@ -558,3 +558,28 @@ def test_a_phase_ends_when_validation_loss_stops_improving(cord, tmp_path):
     phases = [e for e in job.history() if isinstance(e, PhaseEvent)]
     assert [(p.phase, p.epoch) for p in phases] == [(1, 0), (2, 2), (3, 4)]
     assert all(p.reason.endswith("(validation loss stopped improving)") for p in phases[1:])
+
+
+def test_store_listener_keeps_the_run_status_in_step_with_the_buttons(workspace_home):
+    from receipt_core.training import StoreListener
+
+    workspace = Workspace.open(workspace_home)
+    run_id = workspace.create_run("regression", {"epochs": 1})
+    task = RegressionTask(batches=300, step_delay=0.01)
+    job = TrainingJob(lambda: (task, None), TrainConfig(epochs=1, batch_size=16), run_id=run_id)
+    job.add_listener(StoreListener(workspace, run_id))
+    reader = job.subscribe()
+    job.start()
+    wait_for(reader, lambda e: isinstance(e, StepEvent) and e.step >= 2)
+    job.pause()
+    wait_for(reader, lambda e: isinstance(e, StatusEvent) and e.status == "paused")
+    assert workspace.get_run(run_id).status == "paused"
+    job.resume()
+    wait_for(reader, lambda e: isinstance(e, StatusEvent) and e.status == "running")
+    assert workspace.get_run(run_id).status == "running"
+    job.stop()
+    assert job.join(timeout=10)
+    run = workspace.get_run(run_id)
+    assert run.status == "stopped" and run.summary["reason"] == "stopped"
+    kinds = [e.kind for e in workspace.run_events(run_id)]
+    assert kinds.count("status") == 2 and kinds[-1] == "finished" and "checkpoint" in kinds
