@@ -649,16 +649,20 @@ class TrainingJob:
             self._status = "stopped" if event.reason == "stopped" else "finished"
         elif isinstance(event, FailedEvent):
             self._status = "failed"
+        # Listeners first (the store among them), then the queues: a reader that sees an event can rely on the
+        # workspace already holding it. History and queues change under one lock, so a new subscriber's replay
+        # and its live events neither overlap nor leave a gap.
         with self._lock:
-            self._history.append(event)
             listeners = list(self._listeners)
-            for reader in self._queues:
-                reader.put(event)
         for listener in listeners:
             try:
                 listener(event)
             except Exception:  # noqa: BLE001 - a broken listener must not kill the run
                 log.exception("training listener %r failed on a %s event", listener, event.kind)
+        with self._lock:
+            self._history.append(event)
+            for reader in self._queues:
+                reader.put(event)
 
     # -- steering --
 
