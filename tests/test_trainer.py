@@ -2,7 +2,7 @@
 
 The first half drives the generic loop with a small real regression task (a linear model learning a fixed
 linear map), so each test takes well under a second; the second half runs the receipt task on the ``tiny``
-backbone over generated and CORD receipts.
+backbone over real CORD receipts (from ../shared).
 """
 
 from __future__ import annotations
@@ -11,15 +11,20 @@ import math
 import queue
 import threading
 import time
-from pathlib import Path
 
 import pytest
 import torch
 from torch import nn
 
+from conftest import require_shared_data
+from receipt_core.checkpoint import load_checkpoint
+from receipt_core.datasets import load_dataset
+from receipt_core.freeze import parameter_groups
+from receipt_core.storage import Workspace
 from receipt_core.trainer import (Callback, CheckpointEvent, EvalEvent, FailedEvent, FinishedEvent, PhaseEvent,
                                   ProgressEvent, StatusEvent, StepEvent, StepOutput, TrainConfig, TrainerState,
                                   TrainingJob, event_from_json)
+from receipt_core.training import StoreListener, build_task, resume_run, start_run
 
 # --- a small real task for the generic loop ------------------------------------------------------------------
 
@@ -323,12 +328,6 @@ def test_config_round_trips_and_rejects_nonsense():
 
 # --- the receipt task on the tiny backbone ---------------------------------------------------------------------
 
-from conftest import require_shared_data  # noqa: E402
-from receipt_core.checkpoint import load_checkpoint  # noqa: E402
-from receipt_core.datasets import load_dataset  # noqa: E402
-from receipt_core.freeze import parameter_groups  # noqa: E402
-from receipt_core.storage import Workspace  # noqa: E402
-from receipt_core.training import build_task, resume_run, start_run  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -561,8 +560,6 @@ def test_a_phase_ends_when_validation_loss_stops_improving(cord, tmp_path):
 
 
 def test_store_listener_keeps_the_run_status_in_step_with_the_buttons(workspace_home):
-    from receipt_core.training import StoreListener
-
     workspace = Workspace.open(workspace_home)
     run_id = workspace.create_run("regression", {"epochs": 1})
     task = RegressionTask(batches=300, step_delay=0.01)
