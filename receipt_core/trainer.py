@@ -12,6 +12,7 @@ Three pieces, after minGPT's trainer and transformers' ``TrainerCallback``:
   (takes effect within one step), ``join()``, ``status``. Every event goes to each listener (``add_listener``)
   and to a ``queue.Queue`` per reader (``subscribe()``), so a UI fragment drains its own queue and never calls
   anything from this thread. An exception inside the thread becomes a :class:`FailedEvent` carrying its message.
+- :class:`StoreListener` writes every event into a workspace run's log and keeps the run's status current.
 
 Events are frozen dataclasses with a ``kind`` and ``to_json()`` (JSON-safe: NaN and infinities become null), so
 the UI, the CLI and the workspace store read one stream.
@@ -573,6 +574,30 @@ class Trainer:
         lr = max((group["lr"] for group in optimizer.param_groups), default=0.0)
         return StepEvent(step=state.global_step, epoch=state.epoch + 1, loss=loss_value, task_losses=losses,
                          lr=float(lr), phase=state.phase)
+
+
+# --- the workspace listener -----------------------------------------------------------------------------
+
+
+class StoreListener:
+    """Writes every event into a workspace run's log (``Workspace.append_run_event``) and keeps the run's status
+    ("running", "paused", "finished", "stopped", "failed") and summary current. Any object with those two
+    methods will do; the trainer does not import the storage module."""
+
+    def __init__(self, workspace, run_id: str) -> None:
+        self.workspace = workspace
+        self.run_id = run_id
+
+    def __call__(self, event: Event) -> None:
+        self.workspace.append_run_event(self.run_id, event.kind, event.to_json())
+        if isinstance(event, StatusEvent) and event.status in ("running", "paused"):
+            self.workspace.set_run_status(self.run_id, event.status)
+        elif isinstance(event, FinishedEvent):
+            status = "stopped" if event.reason == "stopped" else "finished"
+            self.workspace.set_run_status(self.run_id, status, summary=event.to_json())
+        elif isinstance(event, FailedEvent):
+            summary = {k: v for k, v in event.to_json().items() if k != "traceback"}
+            self.workspace.set_run_status(self.run_id, "failed", summary=summary)
 
 
 # --- the background job ----------------------------------------------------------------------------------

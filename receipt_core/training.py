@@ -25,8 +25,8 @@ from .document import Document
 from .encoding import DocumentEncoder, collate, length_grouped_batches
 from .freeze import FreezePlan, PhasedSchedule, PhaseTracker, group_names, optimizer_param_groups
 from .schema import DEFAULT_SCHEMA, LabelSchema
-from .trainer import (EvalEvent, Event, PhaseEvent, PredictionEvent, StepOutput, TrainConfig, TrainerState,
-                      TrainingJob)
+from .trainer import (EvalEvent, Event, PhaseEvent, PredictionEvent, StepOutput, StoreListener, TrainConfig,
+                      TrainerState, TrainingJob)
 
 RNG_KEY = "rng.torch_cpu"
 MAX_CACHE_BYTES = 2 << 30  # the frozen-prefix cache is skipped for training sets whose hidden states exceed this
@@ -318,27 +318,6 @@ def build_resumed_task(run_dir: Path, train_docs: Sequence[Document], eval_docs:
 
 
 # --- workspace runs (what the dashboard calls) ----------------------------------------------------------
-
-
-class StoreListener:
-    """Writes every event into the workspace's run log and keeps the run's status and summary current."""
-
-    def __init__(self, workspace, run_id: str) -> None:
-        self.workspace = workspace
-        self.run_id = run_id
-
-    def __call__(self, event: Event) -> None:
-        from .trainer import FailedEvent, FinishedEvent, StatusEvent
-
-        self.workspace.append_run_event(self.run_id, event.kind, event.to_json())
-        if isinstance(event, StatusEvent) and event.status in ("running", "paused"):
-            self.workspace.set_run_status(self.run_id, event.status)
-        elif isinstance(event, FinishedEvent):
-            status = "stopped" if event.reason == "stopped" else "finished"
-            self.workspace.set_run_status(self.run_id, status, summary=event.to_json())
-        elif isinstance(event, FailedEvent):
-            summary = {k: v for k, v in event.to_json().items() if k != "traceback"}
-            self.workspace.set_run_status(self.run_id, "failed", summary=summary)
 
 
 def start_run(workspace, config: TrainConfig, train_docs: Sequence[Document], eval_docs: Sequence[Document],

@@ -23,8 +23,8 @@ from receipt_core.freeze import parameter_groups
 from receipt_core.storage import Workspace
 from receipt_core.trainer import (Callback, CheckpointEvent, EvalEvent, FailedEvent, FinishedEvent, PhaseEvent,
                                   ProgressEvent, StatusEvent, StepEvent, StepOutput, TrainConfig, TrainerState,
-                                  TrainingJob, event_from_json)
-from receipt_core.training import StoreListener, build_task, resume_run, start_run
+                                  StoreListener, TrainingJob, event_from_json)
+from receipt_core.training import build_task, resume_run, start_run
 
 # --- a small real task for the generic loop ------------------------------------------------------------------
 
