@@ -457,9 +457,12 @@ def test_diverging_loss_stops_with_a_clear_error_and_keeps_the_last_good_checkpo
 def test_workspace_run_stores_every_event_and_resumes_under_the_same_id(cord, workspace_home):
     train_docs, dev_docs = cord
     workspace = Workspace.open(workspace_home)
+    workspace.save_documents("cord-train", train_docs[:16])
+    workspace.save_documents("cord-dev", dev_docs[:1])
     config = TrainConfig(backbone="tiny", scenario="freeze-backbone", epochs=1, batch_size=8, lr=3e-3)
     seen = []
-    job = start_run(workspace, config, train_docs[:16], dev_docs[:1], listeners=[seen.append])
+    job = start_run(workspace, config, workspace.load_documents("cord-train"), workspace.load_documents("cord-dev"),
+                    listeners=[seen.append], notes={"train_dataset": "cord-train"})
     assert job.join(timeout=120)
     run = workspace.get_run(job.run_id)
     assert run.status == "finished" and run.summary["reason"] == "completed"
@@ -468,8 +471,11 @@ def test_workspace_run_stores_every_event_and_resumes_under_the_same_id(cord, wo
     assert [event_from_json(e.kind, e.payload) for e in stored] == seen
     assert (workspace.run_dir(job.run_id) / "run.json").is_file()
 
+    assert workspace.get_run(job.run_id).config["train_dataset"] == "cord-train"
+
+    # after a restart only the run id is known: the run finds its own documents again
     more = TrainConfig(**{**config.to_json(), "epochs": 2})
-    again = resume_run(workspace, job.run_id, train_docs[:16], dev_docs[:1], config=more)
+    again = resume_run(workspace, job.run_id, config=more)
     assert again.join(timeout=120) and isinstance(again.result, FinishedEvent), again.result
     steps = [e.payload["step"] for e in workspace.run_events(job.run_id, kinds=["step"])]
     assert steps == [1, 2, 3, 4]
