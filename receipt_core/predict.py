@@ -61,30 +61,38 @@ class Predictor:
 
     @torch.no_grad()
     def predict(self, docs: Sequence[Document]) -> list[DocumentPrediction]:
+        """Predictions for ``docs``, in order. Windows of all documents are batched together, sorted by
+        length so that batches carry little padding, and merged back per document."""
         was_training = self.model.training
         self.model.eval()
         try:
-            return [self._predict_one(doc) for doc in docs]
+            windows = [self.encoder.encode(doc) for doc in docs]
+            flat = [(d, w) for d, doc_windows in enumerate(windows) for w in range(len(doc_windows))]
+            flat.sort(key=lambda dw: len(windows[dw[0]][dw[1]]))
+            field_probs = [[None] * len(w) for w in windows]
+            quantity_probs = [[None] * len(w) for w in windows]
+            device = next(self.model.parameters()).device
+            for begin in range(0, len(flat), self.batch_size):
+                chunk = flat[begin:begin + self.batch_size]
+                batch = collate([windows[d][w] for d, w in chunk], self.encoder.pad_token_id)
+                out = self.model(batch["input_ids"].to(device), batch["bbox"].to(device),
+                                 batch["attention_mask"].to(device))
+                fields = out.field_logits.float().softmax(-1).cpu()
+                quantities = out.quantity_logits.float().softmax(-1).cpu()
+                for row, (d, w) in enumerate(chunk):
+                    field_probs[d][w], quantity_probs[d][w] = fields[row], quantities[row]
+            return [self._word_predictions(doc, windows[d], field_probs[d], quantity_probs[d])
+                    for d, doc in enumerate(docs)]
         finally:
             self.model.train(was_training)
 
-    def _predict_one(self, doc: Document) -> DocumentPrediction:
-        windows = self.encoder.encode(doc)
-        device = next(self.model.parameters()).device
-        field_probs, quantity_probs = [], []
-        for begin in range(0, len(windows), self.batch_size):
-            chunk = windows[begin:begin + self.batch_size]
-            batch = collate(chunk, self.encoder.pad_token_id)
-            out = self.model(batch["input_ids"].to(device), batch["bbox"].to(device),
-                             batch["attention_mask"].to(device))
-            field_probs.extend(out.field_logits.float().softmax(-1).cpu())
-            quantity_probs.extend(out.quantity_logits.float().softmax(-1).cpu())
+    def _word_predictions(self, doc: Document, windows, field_probs, quantity_probs) -> DocumentPrediction:
         n = len(doc.words)
         fields = merge_word_scores(windows, field_probs, n)
         quantities = merge_word_scores(windows, quantity_probs, n)
         words = []
         for i, word in enumerate(doc.words):
-            field_id = int(fields[i].argmax()) if n else 0
+            field_id = int(fields[i].argmax())
             is_quantity = bool(quantities[i][1] > 0.5)
             words.append(WordPrediction(
                 text=word.text, box=tuple(float(v) for v in word.box), field=self.schema.field_name(field_id),

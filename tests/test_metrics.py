@@ -152,8 +152,13 @@ def test_predictor_json_shape_and_word_order():
             assert (word["quantity_value"] is None) or word["quantity"]
         for item in data["items"]:
             assert set(item) == {"name", "quantity", "unit_price", "price"}
-    again = Predictor(model, encoder, DEFAULT_SCHEMA).predict([doc])[0]
-    assert again.words == predictions[0].words  # eval mode: deterministic
+    one_at_a_time = Predictor(model, encoder, DEFAULT_SCHEMA, batch_size=1).predict([doc, long_doc])
+    for batched, alone in zip(predictions, one_at_a_time):  # batching across documents changes nothing
+        assert [w.field for w in batched.words] == [w.field for w in alone.words]
+        assert [w.field_score for w in batched.words] == pytest.approx([w.field_score for w in alone.words], abs=1e-5)
+    empty = Document(id="empty", width=100, height=100, words=())
+    assert Predictor(model, encoder, DEFAULT_SCHEMA).predict([empty])[0].to_json() == {"id": "empty", "words": [],
+                                                                                      "items": []}
     # evaluating the model's own predictions gives well-formed numbers
     result = evaluate_predictions([doc], predictions[:1])
     assert 0.0 <= result["fields.micro_f1"] <= 1.0 and result["quantity.items"] == 3
