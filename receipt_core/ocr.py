@@ -60,6 +60,13 @@ class OcrSettings:
     autocontrast: bool = False
     thresholding: int | None = None
     preserve_interword_spaces: bool = False
+    order: str = "geometric"  # "geometric": reading_order(); "tesseract": Tesseract's own order and line ids
+
+    def __post_init__(self) -> None:
+        if self.order not in ("geometric", "tesseract"):
+            raise ValueError(f"OcrSettings.order must be 'geometric' or 'tesseract', got {self.order!r}")
+        if self.psm not in range(14):
+            raise ValueError(f"OcrSettings.psm must be a Tesseract page segmentation mode 0-13, got {self.psm}")
 
     def key(self) -> str:
         """A short hash of every setting (the name excluded), for cache keys."""
@@ -78,9 +85,11 @@ class OcrSettings:
         return " ".join(parts)
 
 
-TESSERACT_DEFAULT = OcrSettings(name="tesseract-default")
+# Plain `pytesseract.image_to_data(image)`: no preprocessing, Tesseract's defaults and its own word order.
+TESSERACT_DEFAULT = OcrSettings(name="tesseract-default", order="tesseract")
 # Chosen on WildReceipt dev (docs/OCR.md): see benchmarks/ocr_quality.py for every variant measured.
-RECEIPT_OCR = OcrSettings(name="receipt", psm=4, dictionaries=False, min_width=1500, grayscale=True)
+RECEIPT_OCR = OcrSettings(name="receipt", psm=6, dictionaries=False, min_width=1500, grayscale=True,
+                          thresholding=2)
 
 
 def ocr_image(image: LoadedImage, settings: OcrSettings = RECEIPT_OCR, doc_id: str | None = None,
@@ -97,11 +106,13 @@ def ocr_image(image: LoadedImage, settings: OcrSettings = RECEIPT_OCR, doc_id: s
     except pytesseract.TesseractError as error:
         raise OcrError(f"tesseract failed on this image: {error.message or error.status}") from None
     words = _words_from_data(data, scale, image.width, image.height)
+    if settings.order == "geometric":
+        words = reading_order(words)
     meta = {"ocr_settings": settings.name, "ocr_settings_key": settings.key(), "ocr_scale": round(scale, 4)}
     if image.note:
         meta["image_note"] = image.note
     return Document(id=doc_id or f"ocr-{image.sha256[:12]}", width=image.width, height=image.height,
-                    words=tuple(reading_order(words)), image_sha256=image.sha256, source=source, meta=meta)
+                    words=tuple(words), image_sha256=image.sha256, source=source, meta=meta)
 
 
 def _prepare(image: Image.Image, settings: OcrSettings) -> tuple[Image.Image, float]:
@@ -204,7 +215,7 @@ def ocr_many(items: Sequence[tuple[str, bytes]], settings: OcrSettings = RECEIPT
         if cached is None:
             pending.append(index)
             continue
-        documents[index] = replace(cached, id=_doc_id(name, sha), source=name)
+        documents[index] = replace(cached, id=_doc_id(sha), source=name)
         done += 1
         if progress:
             progress(done, total)
@@ -215,7 +226,7 @@ def ocr_many(items: Sequence[tuple[str, bytes]], settings: OcrSettings = RECEIPT
         _collect(outcomes, documents, errors, cache, settings, progress, done, total)
     else:
         with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
-                                 initializer=_init_worker) as pool:
+                                 initializer=init_ocr_worker) as pool:
             futures = {pool.submit(_ocr_job, items[i][0], items[i][1], settings): i for i in pending}
             outcomes = ((futures[f], f.result()) for f in as_completed(futures))
             _collect(outcomes, documents, errors, cache, settings, progress, done, total)
@@ -243,11 +254,12 @@ def _collect(outcomes, documents, errors, cache, settings, progress, done, total
             progress(done, total)
 
 
-def _doc_id(name: str, sha: str) -> str:
+def _doc_id(sha: str) -> str:
     return f"ocr-{sha[:12]}"
 
 
-def _init_worker() -> None:
+def init_ocr_worker() -> None:
+    """Process-pool initializer for OCR workers (also used by the synthetic generator)."""
     # One Tesseract thread per process: the pool already uses every core, and OpenMP threads on top of
     # it only add contention.
     os.environ["OMP_THREAD_LIMIT"] = "1"
@@ -257,7 +269,7 @@ def _ocr_job(name: str, data: bytes, settings: OcrSettings) -> tuple[dict | None
     """Worker side: (document JSON, None, False) or (None, message, is_missing_binary)."""
     try:
         image = load_image(data, name)
-        return ocr_image(image, settings, doc_id=_doc_id(name, image.sha256), source=name).to_json(), None, False
+        return ocr_image(image, settings, doc_id=_doc_id(image.sha256), source=name).to_json(), None, False
     except ImageLoadError as error:
         return None, str(error), False
     except TesseractNotFoundError as error:

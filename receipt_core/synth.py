@@ -29,7 +29,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from .document import Document, Word
 from .images import load_image
-from .ocr import RECEIPT_OCR, OcrSettings, _init_worker, ocr_image
+from .ocr import RECEIPT_OCR, OcrSettings, init_ocr_worker, ocr_image
 from .schema import OTHER
 
 FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/truetype/liberation"))
@@ -351,7 +351,7 @@ def generate_dataset(count: int, seed: int = 0, progress: Callable[[int, int], N
             if progress:
                 progress(index + 1, count)
         return [r for r in receipts if r is not None]
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=_init_worker) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=init_ocr_worker) as pool:
         futures = [pool.submit(_generate_job, seed, index) for index in range(count)]
         for done, future in enumerate(futures, start=1):
             receipts[done - 1] = future.result()

@@ -128,3 +128,15 @@ def test_missing_tesseract_binary_says_how_to_install(monkeypatch, tmp_path):
         ocr_image(loaded)
     with pytest.raises(TesseractNotFoundError, match=r"apt-get install tesseract-ocr"):
         ocr_many([("a.png", _small_receipt_png())], workers=1)
+
+
+def test_exif_rotated_phone_photo_is_read_upright():
+    upright = Image.open(io.BytesIO(_small_receipt_png()))
+    stored = upright.rotate(90, expand=True)  # the sensor's orientation; EXIF says "rotate 90° clockwise"
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    buffer = io.BytesIO()
+    stored.convert("RGB").save(buffer, format="JPEG", quality=95, exif=exif.tobytes())
+    document = ocr_image(load_image(buffer.getvalue(), "phone.jpg"))
+    assert (document.width, document.height) == upright.size
+    assert {"COFFEE", "TOTAL"} <= {w.text for w in document.words}
