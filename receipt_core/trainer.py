@@ -742,10 +742,15 @@ class TrainingJob:
 
     def _train(self) -> None:
         task, state = self._build()
-        self.trainer = Trainer(task, self.config, self._emit, control=self.control, callbacks=self._callbacks,
-                               state=state, accelerator=self._accelerator,
-                               wait_while_paused=self._wait_while_paused)
-        self.result = self.trainer.train()
+        try:
+            self.trainer = Trainer(task, self.config, self._emit, control=self.control, callbacks=self._callbacks,
+                                   state=state, accelerator=self._accelerator,
+                                   wait_while_paused=self._wait_while_paused)
+            self.result = self.trainer.train()
+        finally:
+            close = getattr(task, "close", None)  # a task may hold caches or files
+            if close is not None:
+                close()
 
     def _fail(self, error: BaseException) -> None:
         """Turn any failure into a FailedEvent: the message a user reads, and the untouched last checkpoint."""

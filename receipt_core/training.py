@@ -23,13 +23,14 @@ from .checkpoint import (CheckpointError, load_checkpoint, optimizer_from_tensor
                          save_checkpoint)
 from .document import Document
 from .encoding import DocumentEncoder, collate, length_grouped_batches
+from .feature_cache import PrefixFeatureCache, cached_forward
 from .freeze import FreezePlan, PhasedSchedule, PhaseTracker, group_names, optimizer_param_groups
 from .schema import DEFAULT_SCHEMA, LabelSchema
 from .trainer import (EvalEvent, Event, PhaseEvent, PredictionEvent, StepOutput, StoreListener, TrainConfig,
                       TrainerState, TrainingJob)
 
 RNG_KEY = "rng.torch_cpu"
-MAX_CACHE_BYTES = 2 << 30  # the frozen-prefix cache is skipped for training sets whose hidden states exceed this
+FLOAT32_CACHE_BYTES = 512 << 20  # a frozen-prefix cache up to this size keeps float32 (exact); larger ones float16
 
 
 @dataclass(frozen=True)
@@ -81,10 +82,7 @@ class ReceiptTask:
             optimizer_from_tensors(self.optimizer, training_state, optimizer_meta)
         self._rng_state = training_state.get(RNG_KEY) if training_state else None
         self._resumed = state is not None
-        self._cache: dict[int, torch.Tensor] = {}  # train window index -> (T, H) output of the frozen prefix
-        self._cache_prefix: int | None = None
-        cache_bytes = sum(len(w) for w in self.train_windows) * model.backbone.config.hidden_size * 4
-        self._cache_disabled = cache_bytes > MAX_CACHE_BYTES
+        self._prefix_cache: PrefixFeatureCache | None = None
 
     # -- freeze plan --
 
@@ -134,52 +132,36 @@ class ReceiptTask:
 
     def training_step(self, batch: ReceiptBatch) -> StepOutput:
         self.model.train()  # frozen units stay in eval mode (MultiTaskModel.train)
-        tensors = batch.tensors
-        prefix = self._cacheable_prefix()
-        if prefix is None:
-            output = self.model(**tensors)
+        cache = self._prefix_cache_now()
+        if cache is None:
+            output = self.model(**batch.tensors)
         else:
-            hidden = self._prefix_hidden(batch, prefix)
-            output = self.model.forward_from(hidden, tensors["attention_mask"], prefix, tensors["field_labels"],
-                                             tensors["quantity_labels"])
+            output = cached_forward(self.model, cache, batch.indices, self.device)
         return StepOutput(loss=output.loss, task_losses=output.task_losses, items=len(batch.indices))
 
-    # -- frozen-prefix cache --
+    def _prefix_cache_now(self) -> PrefixFeatureCache | None:
+        """The frozen-prefix cache for the current plan, built on first use and rebuilt when the prefix moves.
 
-    def _cacheable_prefix(self) -> int | None:
-        """Encoder layers below which everything is frozen (their output is then fixed), or None.
-
-        Frozen units run in eval mode (no dropout), so the hidden states after the frozen embeddings and
-        bottom layers are the same every epoch: computed once per window and reused, a frozen backbone costs
-        one forward pass over the data instead of one per epoch.
+        Frozen units run in eval mode (no dropout) and their weights never move, so the hidden states after
+        frozen embeddings and bottom layers are the same every epoch: computed once per window, a frozen
+        backbone costs one forward pass over the data instead of one per epoch (see feature_cache.py).
         """
-        if not self.config.cache_frozen or self._cache_disabled:
-            return None
-        prefix = self.plan.frozen_prefix_layers()
-        if prefix != self._cache_prefix:
-            self._cache.clear()  # a phase (or toggle) moved the boundary
-            self._cache_prefix = prefix
-        return prefix
+        prefix = self.plan.frozen_prefix_layers() if self.config.cache_frozen else None
+        if self._prefix_cache is not None and self._prefix_cache.prefix_layers != prefix:
+            self._prefix_cache.close()
+            self._prefix_cache = None
+        if prefix is not None and self._prefix_cache is None:
+            floats = sum(len(w) for w in self.train_windows) * self.model.backbone.config.hidden_size
+            dtype = torch.float32 if floats * 4 <= FLOAT32_CACHE_BYTES else torch.float16
+            self._prefix_cache = PrefixFeatureCache.build(self.model, self.train_windows, prefix,
+                                                          self.encoder.pad_token_id, batch_size=self.config.batch_size,
+                                                          dtype=dtype)
+        return self._prefix_cache
 
-    @torch.no_grad()
-    def _prefix_hidden(self, batch: ReceiptBatch, prefix: int) -> torch.Tensor:
-        tensors = batch.tensors
-        missing = [row for row, index in enumerate(batch.indices) if index not in self._cache]
-        if missing:
-            rows = torch.tensor(missing, device=self.device)
-            mask = tensors["attention_mask"][rows]
-            hidden = self.model.run_layers(self.model.embed(tensors["input_ids"][rows], tensors["bbox"][rows]),
-                                           mask, 0, prefix)  # (b, T, H)
-            for row, states in zip(missing, hidden):
-                length = len(self.train_windows[batch.indices[row]])
-                self._cache[batch.indices[row]] = states[:length].clone()
-        length = tensors["input_ids"].shape[1]
-        hidden_size = self.model.backbone.config.hidden_size
-        out = torch.zeros((len(batch.indices), length, hidden_size), device=self.device)  # (B, T, H)
-        for row, index in enumerate(batch.indices):
-            states = self._cache[index]
-            out[row, :states.shape[0]] = states
-        return out
+    def close(self) -> None:
+        if self._prefix_cache is not None:
+            self._prefix_cache.close()
+            self._prefix_cache = None
 
     @torch.no_grad()
     def validation_losses(self) -> tuple[float | None, dict[str, float]]:

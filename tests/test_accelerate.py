@@ -16,9 +16,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from conftest import REPO_ROOT, require_shared_data
 
 
+@pytest.mark.slow
 def test_two_process_phased_run(tmp_path):
     data = tmp_path / "train" / "json"
     data.mkdir(parents=True)
