@@ -145,15 +145,16 @@ def detect_format(path: Path) -> str:
     raise CommandError(f"cannot tell the format of {path}; give --format {'|'.join(FORMATS)}")
 
 
-def load_documents(data: str, format: str, workspace: Path | None, role: str = "data") -> list[Document]:
+def load_documents(data: str, format: str, workspace: Path | None, role: str = "data",
+                   quiet: bool = False) -> list[Document]:
     """Documents from a dataset folder/file, else from the workspace dataset of that name."""
     path = Path(data).expanduser()
     if path.exists():
         fmt = detect_format(path) if format == "auto" else format
         report = load_dataset(path, fmt)
-        for problem in report.problems[:10]:
+        for problem in [] if quiet else report.problems[:10]:
             print(f"warning: {problem}", file=sys.stderr)
-        if len(report.problems) > 10:
+        if len(report.problems) > 10 and not quiet:
             print(f"warning: … and {len(report.problems) - 10} more problems in {path}", file=sys.stderr)
         documents = list(report.documents)
     else:
@@ -236,7 +237,7 @@ def run_train(args: argparse.Namespace) -> int:
     from .training import build_resumed_task, build_task
 
     accelerator = _accelerator()
-    is_main = accelerator is None or accelerator.is_main_process
+    is_main = accelerator.is_main_process
     epochs_per_phase = args.epochs_per_phase if args.epochs_per_phase or args.patience else 1
     config = TrainConfig(backbone=args.backbone, scenario=args.scenario, freeze=tuple(args.freeze),
                          unfreeze=tuple(args.unfreeze), phased_top_k=args.phased_top_k,
@@ -244,8 +245,8 @@ def run_train(args: argparse.Namespace) -> int:
                          max_minutes=args.max_minutes, batch_size=args.batch_size, lr=args.lr,
                          decay_factor=args.decay_factor, loss_weighting=args.loss_weighting, seed=args.seed,
                          max_length=args.max_length, eval_every=args.eval_every)
-    train_docs = load_documents(args.train, args.format, args.workspace, role="--train")
-    eval_docs = load_documents(args.eval, args.format, args.workspace, role="--eval")
+    train_docs = load_documents(args.train, args.format, args.workspace, role="--train", quiet=not is_main)
+    eval_docs = load_documents(args.eval, args.format, args.workspace, role="--eval", quiet=not is_main)
     if is_main:
         print(f"train: {len(train_docs)} documents, eval: {len(eval_docs)} documents; backbone {config.backbone}, "
               f"scenario {config.scenario}" + (f", {accelerator.num_processes} processes"

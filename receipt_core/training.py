@@ -4,7 +4,9 @@
 from a backbone (or a checkpoint to resume), applies the freeze plan of the chosen scenario plus hand
 toggles, builds the optimizer once over every group (discriminative rates, so a later unfreeze takes effect),
 runs the phased schedule, evaluates both tasks with ``metrics.py`` and ``predict.py``, emits predictions for a
-watch-list of documents and writes checkpoints.
+watch-list of documents and writes checkpoints. While the embeddings and bottom layers are frozen, their
+output comes from ``feature_cache.PrefixFeatureCache`` (computed once per window, rebuilt when a phase moves
+the boundary), so a frozen backbone costs one forward pass over the data rather than one per epoch.
 
 :func:`start_run` / :func:`resume_run` are what the dashboard calls: a workspace run record, a checkpoint
 folder, a store listener, and a started :class:`~receipt_core.trainer.TrainingJob`.
