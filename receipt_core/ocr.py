@@ -16,6 +16,7 @@ import json
 import os
 import tempfile
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, replace
 from multiprocessing import get_context
 from pathlib import Path
@@ -27,6 +28,7 @@ from PIL import Image, ImageOps
 from .document import Document, DocumentFormatError, Word, reading_order
 from .images import ImageLoadError, LoadedImage, load_image
 
+TESSERACT_TIMEOUT_S = 300  # one receipt takes seconds; a pathological image must not hang a batch forever
 INSTALL_HINT = ("Install it with `sudo apt-get install tesseract-ocr` (Debian/Ubuntu) or `brew install tesseract` "
                 "(macOS), or run `make run`, which installs it when it is missing.")
 
@@ -98,13 +100,17 @@ def ocr_image(image: LoadedImage, settings: OcrSettings = RECEIPT_OCR, doc_id: s
     prepared, scale = _prepare(image.image, settings)
     try:
         data = pytesseract.image_to_data(prepared, lang=settings.lang, config=settings.tesseract_config(),
-                                         output_type=pytesseract.Output.DICT)
+                                         output_type=pytesseract.Output.DICT, timeout=TESSERACT_TIMEOUT_S)
     except pytesseract.TesseractNotFoundError:
         raise TesseractNotFoundError(
             f"the tesseract binary was not found (looked for {pytesseract.pytesseract.tesseract_cmd!r}). "
             + INSTALL_HINT) from None
     except pytesseract.TesseractError as error:
         raise OcrError(f"tesseract failed on this image: {error.message or error.status}") from None
+    except RuntimeError as error:  # pytesseract's timeout
+        if "timeout" not in str(error).lower():
+            raise
+        raise OcrError(f"tesseract took longer than {TESSERACT_TIMEOUT_S} s on this image and was stopped") from None
     words = _words_from_data(data, scale, image.width, image.height)
     if settings.order == "geometric":
         words = reading_order(words)
@@ -228,7 +234,7 @@ def ocr_many(items: Sequence[tuple[str, bytes]], settings: OcrSettings = RECEIPT
         with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
                                  initializer=init_ocr_worker) as pool:
             futures = {pool.submit(_ocr_job, items[i][0], items[i][1], settings): i for i in pending}
-            outcomes = ((futures[f], f.result()) for f in as_completed(futures))
+            outcomes = ((futures[f], _outcome(f, items[futures[f]][0])) for f in as_completed(futures))
             _collect(outcomes, documents, errors, cache, settings, progress, done, total)
 
     for index, (name, data) in enumerate(items):
@@ -254,6 +260,14 @@ def _collect(outcomes, documents, errors, cache, settings, progress, done, total
             progress(done, total)
 
 
+def _outcome(future, name: str) -> tuple[dict | None, str | None, bool]:
+    """A worker's result, or an error for this item when its worker process died (e.g. killed for memory)."""
+    try:
+        return future.result()
+    except BrokenProcessPool as error:
+        return None, f"{name}: the OCR worker process stopped unexpectedly ({error}); try this image again", False
+
+
 def _doc_id(sha: str) -> str:
     return f"ocr-{sha[:12]}"
 
@@ -276,3 +290,5 @@ def _ocr_job(name: str, data: bytes, settings: OcrSettings) -> tuple[dict | None
         return None, str(error), True
     except OcrError as error:
         return None, f"{name}: {error}", False
+    except Exception as error:  # noqa: BLE001 - one odd file must not stop the batch; the message names it
+        return None, f"{name}: could not be OCR'd ({type(error).__name__}: {error})", False

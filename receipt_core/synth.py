@@ -245,8 +245,9 @@ def _render(rng: random.Random, lines: list[Line], width_chars: int,
         if line.center:
             draw_run(line.left, (width - run_length(line.left)) / 2, y)
             continue
-        if line.left and line.left[0].text.startswith("---"):
-            draw.text((margin, y), line.left[0].text, font=font, fill=ink)
+        if line.left and line.left[0].text.startswith("---"):  # a rule across the paper, whatever the font
+            rule = "-" * int((width - 2 * margin) / max(font.getlength("-"), 1.0))
+            draw.text((margin, y), rule, font=font, fill=ink)
             continue
         draw_run(line.left, margin, y)
         draw_run(line.middle, middle_x, y)

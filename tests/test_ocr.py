@@ -140,3 +140,14 @@ def test_exif_rotated_phone_photo_is_read_upright():
     document = ocr_image(load_image(buffer.getvalue(), "phone.jpg"))
     assert (document.width, document.height) == upright.size
     assert {"COFFEE", "TOTAL"} <= {w.text for w in document.words}
+
+
+def test_a_hanging_tesseract_is_stopped_with_a_clear_error(monkeypatch):
+    import receipt_core.ocr as ocr_module
+
+    loaded = load_image(_small_receipt_png())
+    monkeypatch.setattr(ocr_module, "TESSERACT_TIMEOUT_S", 0.001)
+    with pytest.raises(ocr_module.OcrError, match=r"took longer than 0.001 s on this image and was stopped"):
+        ocr_image(loaded)
+    results = ocr_many([("slow.png", _small_receipt_png())], workers=1)
+    assert results[0].document is None and "took longer than" in results[0].error
