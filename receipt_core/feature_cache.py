@@ -28,7 +28,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from .encoding import EncodedWindow, collate, length_grouped_batches
+from .encoding import IGNORE_INDEX, EncodedWindow, collate, length_grouped_batches
 
 
 def windows_fingerprint(windows: Sequence[EncodedWindow]) -> str:
@@ -69,6 +69,9 @@ class PrefixFeatureCache:
         self.data_fingerprint = data_fingerprint
         self.weights_fingerprint = weights_fingerprint
         self.path = path
+        # labels as tensors once, so a batch is a few pads rather than a collate of Python tuples
+        self._field_labels = [torch.tensor(w.field_labels, dtype=torch.long) for w in self.windows]
+        self._quantity_labels = [torch.tensor(w.quantity_labels, dtype=torch.long) for w in self.windows]
 
     @classmethod
     @torch.no_grad()
@@ -139,19 +142,24 @@ class PrefixFeatureCache:
 
     def hidden(self, index: int) -> torch.Tensor:
         """Window ``index``'s cached states, (len(window), H) float32."""
+        return self._block(index).float()
+
+    def _block(self, index: int) -> torch.Tensor:
         start, end = int(self._offsets[index]), int(self._offsets[index + 1])
         block = self._storage[start:end]
-        tensor = torch.from_numpy(np.asarray(block)) if isinstance(block, np.ndarray) else block
-        return tensor.float()
+        return torch.from_numpy(np.asarray(block)) if isinstance(block, np.ndarray) else block
 
     def batch(self, indices: Sequence[int], device: torch.device | str = "cpu") -> dict[str, torch.Tensor]:
         """Cached states of ``indices`` padded to the longest: hidden (B, T, H) float32, attention_mask,
         field_labels, quantity_labels (labels -100 on padding)."""
-        batch = collate([self.windows[i] for i in indices], 0)
-        hidden = torch.nn.utils.rnn.pad_sequence([self.hidden(i) for i in indices], batch_first=True)
-        return {"hidden": hidden.to(device), "attention_mask": batch["attention_mask"].to(device),
-                "field_labels": batch["field_labels"].to(device),
-                "quantity_labels": batch["quantity_labels"].to(device)}
+        pad = torch.nn.utils.rnn.pad_sequence
+        hidden = pad([self._block(i) for i in indices], batch_first=True).float()
+        fields = pad([self._field_labels[i] for i in indices], batch_first=True, padding_value=IGNORE_INDEX)
+        quantities = pad([self._quantity_labels[i] for i in indices], batch_first=True, padding_value=IGNORE_INDEX)
+        lengths = torch.tensor([len(self.windows[i]) for i in indices])
+        mask = (torch.arange(hidden.shape[1])[None, :] < lengths[:, None]).long()
+        return {"hidden": hidden.to(device), "attention_mask": mask.to(device), "field_labels": fields.to(device),
+                "quantity_labels": quantities.to(device)}
 
     def close(self) -> None:
         """Release the storage (and delete the file of a disk-backed cache)."""

@@ -140,14 +140,31 @@ class MultiTaskModel(nn.Module):
 
     def heads(self, hidden: torch.Tensor, field_labels: torch.Tensor | None = None,
               quantity_labels: torch.Tensor | None = None) -> MultiTaskOutput:
-        """Both heads over the top hidden states, plus losses for the tasks whose labels are given."""
-        field_logits = self.field_head(hidden)  # (B, T, F)
-        quantity_logits = self.quantity_head(hidden)  # (B, T, 2)
-        task_losses: dict[str, torch.Tensor] = {}
-        if field_labels is not None:
-            task_losses["fields"] = _token_cross_entropy(field_logits, field_labels)
-        if quantity_labels is not None:
-            task_losses["quantity"] = _token_cross_entropy(quantity_logits, quantity_labels)
+        """Both heads over the top hidden states, plus losses for the tasks whose labels are given.
+
+        In training mode with both tasks' labels, the heads run only at labelled positions (a word's first
+        sub-token): the loss needs nothing else, and it saves the heads' dropout and matmuls on the other
+        tokens. The returned logits are then zero at unlabelled positions. In eval mode, or without labels,
+        every position gets its logits.
+        """
+        if self.training and field_labels is not None and quantity_labels is not None:
+            positions = ((field_labels != IGNORE_INDEX) | (quantity_labels != IGNORE_INDEX)).nonzero(as_tuple=True)
+            labelled = hidden[positions]  # (N, H)
+            field_scores = self.field_head(labelled)  # (N, F)
+            quantity_scores = self.quantity_head(labelled)  # (N, 2)
+            task_losses = {"fields": _token_cross_entropy(field_scores, field_labels[positions]),
+                           "quantity": _token_cross_entropy(quantity_scores, quantity_labels[positions])}
+            shape = hidden.shape[:2]
+            field_logits = field_scores.new_zeros((*shape, self.num_fields)).index_put(positions, field_scores)
+            quantity_logits = quantity_scores.new_zeros((*shape, 2)).index_put(positions, quantity_scores)
+        else:
+            field_logits = self.field_head(hidden)  # (B, T, F)
+            quantity_logits = self.quantity_head(hidden)  # (B, T, 2)
+            task_losses = {}
+            if field_labels is not None:
+                task_losses["fields"] = _token_cross_entropy(field_logits, field_labels)
+            if quantity_labels is not None:
+                task_losses["quantity"] = _token_cross_entropy(quantity_logits, quantity_labels)
         loss = self.combine_losses(task_losses) if task_losses else None
         return MultiTaskOutput(field_logits=field_logits, quantity_logits=quantity_logits, loss=loss,
                                task_losses=task_losses)
