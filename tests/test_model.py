@@ -126,3 +126,20 @@ def test_train_keeps_fully_frozen_units_in_eval_mode(tiny):
     assert not torch.equal(model.quantity_head(x), model.quantity_head(x))
     model.eval()
     assert not any(m.training for m in model.modules())
+
+
+def test_training_mode_heads_on_labelled_positions_give_the_same_loss(tiny):
+    model = build_model(load_backbone("tiny"), DEFAULT_SCHEMA.num_fields, head_dropout=0.0)
+    for p in model.backbone.parameters():
+        p.requires_grad_(False)  # frozen backbone: eval mode (no dropout) even in model.train()
+    batch = _batch(tiny)
+    model.eval()
+    reference = model(**batch)
+    model.train()
+    trained = model(**batch)
+    assert torch.allclose(trained.loss, reference.loss, atol=1e-6)
+    for task in ("fields", "quantity"):
+        assert torch.allclose(trained.task_losses[task], reference.task_losses[task], atol=1e-6)
+    keep = batch["field_labels"] != -100
+    assert torch.allclose(trained.field_logits[keep], reference.field_logits[keep], atol=1e-6)
+    assert (trained.field_logits[~keep] == 0).all()
