@@ -208,6 +208,9 @@ def ocr_many(items: Sequence[tuple[str, bytes]], settings: OcrSettings = RECEIPT
     batch; a missing Tesseract binary raises :class:`TesseractNotFoundError`. Cached results skip OCR;
     ``keep_images=False`` skips decoding cached images in this process (a cached re-OCR then costs a hash
     and a JSON read). ``progress(done, total)`` is called in this process after each item.
+
+    Worker processes are *spawned* (safe next to Streamlit's and torch's threads, unlike fork), so a plain
+    script calling this with ``workers > 1`` needs the usual ``if __name__ == "__main__":`` guard.
     """
     total = len(items)
     results: list[OcrResult | None] = [None] * total

@@ -341,7 +341,11 @@ def _generate_job(seed: int, index: int) -> SyntheticReceipt:
 
 def generate_dataset(count: int, seed: int = 0, progress: Callable[[int, int], None] | None = None,
                      workers: int | None = None) -> list[SyntheticReceipt]:
-    """``count`` receipts in index order, rendered and OCR'd in parallel processes (all cores by default)."""
+    """``count`` receipts in index order, rendered and OCR'd in parallel processes (all cores by default).
+
+    Worker processes are *spawned* (safe next to Streamlit's and torch's threads, unlike fork), so a plain
+    script calling this with ``workers > 1`` needs the usual ``if __name__ == "__main__":`` guard.
+    """
     if count < 0:
         raise ValueError(f"count must be >= 0, got {count}")
     workers = max(1, min(workers or os.cpu_count() or 1, count or 1))
