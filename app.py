@@ -9,15 +9,15 @@ import streamlit as st
 
 from ui.shared import DATASET_KEY, PENDING_DATASET_KEY, job_slot, user_errors, workspace
 
-st.set_page_config(page_title="Receipt MTL Studio", page_icon="🧾", layout="wide")
+st.set_page_config(page_title="Receipt MTL Studio", page_icon=":material/receipt_long:", layout="wide")
 
 PAGES = [
-    st.Page("pages/home.py", title="Home", icon="🏠", url_path="home", default=True),
-    st.Page("pages/data.py", title="Data", icon="🗂️", url_path="data"),
-    st.Page("pages/annotate.py", title="Annotate", icon="✏️", url_path="annotate"),
-    st.Page("pages/train.py", title="Train", icon="🏋️", url_path="train"),
-    st.Page("pages/runs.py", title="Runs", icon="📈", url_path="runs"),
-    st.Page("pages/predict.py", title="Predict", icon="🔮", url_path="predict"),
+    st.Page("pages/home.py", title="Home", icon=":material/home:", url_path="home", default=True),
+    st.Page("pages/data.py", title="Data", icon=":material/folder_open:", url_path="data"),
+    st.Page("pages/annotate.py", title="Annotate", icon=":material/edit:", url_path="annotate"),
+    st.Page("pages/train.py", title="Train", icon=":material/model_training:", url_path="train"),
+    st.Page("pages/runs.py", title="Runs", icon=":material/insights:", url_path="runs"),
+    st.Page("pages/predict.py", title="Predict", icon=":material/online_prediction:", url_path="predict"),
 ]
 page = st.navigation(PAGES)
 

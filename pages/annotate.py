@@ -8,13 +8,14 @@ import streamlit as st
 from receipt_core.figures import LOW_CONFIDENCE, document_figure
 from receipt_core.schema import DEFAULT_SCHEMA, QUANTITY
 from ui.actions import document_image, least_confident, prefill_from_prediction
-from ui.shared import (current_dataset, friendly, loaded_run, run_label, runs_with_checkpoints, user_errors,
+from ui.shared import (require_router, current_dataset, friendly, loaded_run, run_label, runs_with_checkpoints, user_errors,
                        workspace)
 
 SCHEMA = DEFAULT_SCHEMA
 INDEX_KEY = "annotate_index"
 
-st.title("✏️ Annotate")
+require_router()
+st.title("Annotate")
 ws = workspace()
 dataset = current_dataset()
 if dataset is None:

@@ -11,11 +11,12 @@ from receipt_core.datasets import FORMATS, default_dataset_name, import_into_wor
 from receipt_core.figures import document_figure
 from receipt_core.ocr import OcrCache, ocr_many
 from ui.actions import document_image, export_zip, store_ocr_results
-from ui.shared import DATASET_KEY, current_dataset, select_dataset, user_errors, workspace
+from ui.shared import require_router, DATASET_KEY, current_dataset, select_dataset, user_errors, workspace
 
 UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "tif", "tiff", "bmp", "gif", "pdf"]  # pdf: to say why not
 
-st.title("🗂️ Data")
+require_router()
+st.title("Data")
 ws = workspace()
 dataset = current_dataset()
 

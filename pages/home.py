@@ -5,11 +5,12 @@ from __future__ import annotations
 import streamlit as st
 
 from receipt_core.synth import generate_dataset
-from ui.shared import select_dataset, user_errors, workspace
+from ui.shared import require_router, select_dataset, user_errors, workspace
 
 DEMO_DATASET = "demo"
 
-st.title("🧾 Receipt MTL Studio")
+require_router()
+st.title("Receipt MTL Studio")
 st.markdown(
     "Fine-tune one LayoutLM-style model on receipts for **two tasks at once** — a field label per word "
     "(item name, price, total, …) and **item quantities** — and watch what freezing layers does.  \n"

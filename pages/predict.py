@@ -11,11 +11,12 @@ from receipt_core.figures import prediction_figure
 from receipt_core.images import ImageLoadError, load_image
 from receipt_core.ocr import OcrCache, ocr_many
 from ui.actions import document_image
-from ui.shared import current_dataset, friendly, loaded_run, run_label, runs_with_checkpoints, user_errors, workspace
+from ui.shared import require_router, current_dataset, friendly, loaded_run, run_label, runs_with_checkpoints, user_errors, workspace
 
 UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "tif", "tiff", "bmp", "gif", "pdf"]
 
-st.title("🔮 Predict")
+require_router()
+st.title("Predict")
 ws = workspace()
 runs = runs_with_checkpoints()
 if not runs:

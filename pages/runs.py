@@ -8,9 +8,10 @@ import streamlit as st
 from receipt_core.figures import cost_quality_figure, curve_figure
 from receipt_core.jobs import RunFeed
 from ui.actions import SUMMARY_METRICS, run_metrics_rows, run_summary, zip_folder
-from ui.shared import fmt_seconds, job_slot, user_errors, workspace
+from ui.shared import require_router, fmt_seconds, job_slot, user_errors, workspace
 
-st.title("📈 Runs")
+require_router()
+st.title("Runs")
 ws = workspace()
 runs = ws.list_runs()
 if not runs:

@@ -11,12 +11,13 @@ from receipt_core.scenario_guide import guide_markdown
 from receipt_core.trainer import TrainConfig
 from receipt_core.training import start_run
 from ui.live_run import live_view
-from ui.shared import current_dataset, fmt_params, friendly, group_sizes, job_slot, user_errors, workspace
+from ui.shared import require_router, current_dataset, fmt_params, friendly, group_sizes, job_slot, user_errors, workspace
 
 HOLD_OUT = "(hold out part of the training dataset)"
 LOCAL = "local folder…"
 
-st.title("🏋️ Train")
+require_router()
+st.title("Train")
 ws = workspace()
 slot = job_slot()
 busy = slot.busy()

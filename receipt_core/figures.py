@@ -123,7 +123,7 @@ def receipt_figure(width: int, height: int, marks: Sequence[BoxMark], image: Ima
         fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line=dict(color=QUANTITY_OUTLINE, width=3),
                                  name="quantity word", hoverinfo="skip"))
         fig.add_trace(go.Scatter(x=[m.box[0] for m in quantity], y=[m.box[1] for m in quantity], mode="markers",
-                                 marker=dict(symbol="x", size=9, color=QUANTITY_OUTLINE), showlegend=False,
+                                 marker=dict(symbol="x-thin", size=7, line=dict(width=2, color=QUANTITY_OUTLINE)), showlegend=False,
                                  hoverinfo="skip"))
     flagged = [m for m in marks if m.flagged]
     if flagged:

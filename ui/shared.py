@@ -136,3 +136,18 @@ def group_sizes(backbone: str) -> tuple[tuple[str, int], ...]:
     model = build_model(load_backbone(backbone), DEFAULT_SCHEMA.num_fields)
     plan = FreezePlan.preset("full", group_names(model))
     return tuple((report.name, report.parameters) for report in plan.report(model))
+
+
+def require_router() -> None:
+    """Make sure this page runs inside app.py's router (sidebar, wide layout), whatever URL opened it.
+
+    A ``pages/`` folder makes Streamlit start in its legacy multipage mode, where opening ``/train`` on a fresh
+    server runs ``pages/train.py`` alone until some session has run app.py's ``st.navigation``. Every page
+    calls this first: in that mode it switches the server to ``st.navigation`` (what app.py's first run does
+    anyway) and reruns, so app.py routes the request.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()

@@ -1,0 +1,218 @@
+"""End to end in a real headless Chromium against a live `streamlit run app.py` server.
+
+Generate demo data on Home, annotate a word and see it persist after a reload, start a `tiny` run and watch the
+loss chart gain points, stop it, find it on Runs, predict on an uploaded image. Screenshots of every page go to
+test-artifacts/ (gitignored); the Train page's is copied to assets/screenshot.png for the README.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from receipt_core.storage import Workspace
+from receipt_core.synth import generate_dataset
+
+pytestmark = pytest.mark.browser
+
+REPO = Path(__file__).resolve().parent.parent
+ARTIFACTS = REPO / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_healthy(url: str, process: subprocess.Popen, timeout: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"streamlit exited with {process.returncode} before becoming healthy")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise AssertionError(f"{url}/_stcore/health did not answer within {timeout}s")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """A live server on a free loopback port with its own empty workspace; yields (url, workspace home)."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (make setup-test does)", pytrace=False)
+    home = tmp_path_factory.mktemp("browser") / "workspace"
+    port = free_port()
+    env = dict(os.environ, RECEIPT_STUDIO_HOME=str(home), PYTHONUNBUFFERED="1")
+    log = open(tmp_path_factory.mktemp("log") / "streamlit.log", "w")
+    process = subprocess.Popen(
+        [str(Path(sys.executable).parent / "streamlit"), "run", "app.py", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true"],
+        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url, process)
+        yield url, home
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        context = browser.new_context(viewport={"width": 1500, "height": 1100})
+        page = context.new_page()
+        page.set_default_timeout(30_000)
+        yield page
+        context.close()
+        browser.close()
+
+
+def open_page(page, url: str, path: str) -> None:
+    page.goto(f"{url}/{path}")
+    page.wait_for_selector('[data-testid="stApp"]')
+    page.wait_for_selector("h1", timeout=60_000)
+    wait_idle(page)
+
+
+def wait_idle(page, timeout: float = 60_000) -> None:
+    """Wait until the app has drawn its sidebar and the script stopped running (no status widget, no skeleton)."""
+    page.wait_for_timeout(400)
+    page.wait_for_function(
+        """() => {
+            const sidebar = document.querySelector('[data-testid="stSidebarUserContent"]');
+            return sidebar && sidebar.innerText.includes('Workspace:')
+                && !document.querySelector('[data-testid="stStatusWidget"]')
+                && !document.querySelector('[data-testid="stSkeleton"]');
+        }""", timeout=timeout)
+
+
+def choose(page, label: str, option: str, exact: bool = True) -> None:
+    """Pick ``option`` (its whole text, or with ``exact=False`` a part of it) in the selectbox labelled ``label``."""
+    page.get_by_role("combobox", name=label, exact=True).first.click()
+    if exact:
+        page.get_by_role("option", name=option, exact=True).first.click()
+    else:
+        page.get_by_role("option").filter(has_text=option).first.click()
+    wait_idle(page)
+
+
+def set_number(page, label: str, value) -> None:
+    field = page.get_by_label(label, exact=True)
+    field.fill(str(value))
+    field.press("Enter")
+    wait_idle(page)
+
+
+# Points per Plotly chart on the page (the longest trace of each), from plotly.js's decoded data.
+POINTS_JS = """() => Array.from(document.querySelectorAll('.js-plotly-plot')).map(
+    el => Math.max(0, ...(el._fullData || el.data || []).map(t => (t.x && t.x.length) || 0)))"""
+
+
+def chart_points(page) -> list[int]:
+    return page.evaluate(POINTS_JS)
+
+
+def shot(page, name: str) -> Path:
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def test_full_flow_in_a_real_browser(server, page):
+    url, home = server
+
+    # Home: generate demo data with the one button
+    open_page(page, url, "home")
+    set_number(page, "Receipts", 4)
+    page.get_by_role("button", name="Generate demo receipts").click()
+    page.get_by_text("Generated 4 receipts").wait_for(timeout=180_000)
+    wait_idle(page)
+    shot(page, "home")
+    ws = Workspace(home)
+    assert len(ws.load_documents("demo")) == 4
+
+    # Data: the receipt with its boxes
+    open_page(page, url, "data")
+    page.get_by_role("tab", name="Receipts").click()
+    page.locator(".js-plotly-plot").first.wait_for()
+    shot(page, "data")
+
+    # Annotate: relabel word #1 as TOTAL, reload, still TOTAL
+    open_page(page, url, "annotate")
+    doc_id = ws.load_documents("demo")[0].id
+    choose(page, "Word", "#1 ", exact=False)
+    choose(page, "Label", "TOTAL")
+    page.get_by_role("button", name="Save word").click()
+    wait_idle(page)
+    page.reload()
+    page.wait_for_selector("h1")
+    wait_idle(page)
+    choose(page, "Word", "#1 ", exact=False)
+    assert page.get_by_role("combobox", name="Label", exact=True).first.input_value() == "TOTAL"
+    assert ws.get_document(doc_id).words[1].field == "TOTAL"
+    shot(page, "annotate")
+
+    # Train: a tiny run; the loss chart gains points; stop it
+    open_page(page, url, "train")
+    choose(page, "Backbone", "tiny")
+    set_number(page, "Epochs", 200)
+    set_number(page, "Batch size", 1)
+    started = time.monotonic()
+    page.get_by_role("button", name="Start").click()
+    page.wait_for_function(f"() => ({POINTS_JS})().some(n => n >= 2)", timeout=120_000)
+    first_points = time.monotonic() - started
+    before = max(chart_points(page))
+    page.wait_for_function(f"() => ({POINTS_JS})().some(n => n > {before})", timeout=60_000)
+    after = max(chart_points(page))
+    assert after > before >= 2
+    shot(page, "train")
+    shutil.copyfile(ARTIFACTS / "train.png", REPO / "assets" / "screenshot.png")
+    page.get_by_role("button", name="Stop").click()
+    page.get_by_text("Finished (stopped)").wait_for(timeout=90_000)
+    runs = ws.list_runs()
+    assert runs and runs[0].status == "stopped"
+    (ARTIFACTS / "timings.txt").write_text(f"tiny: Start to a loss chart with 2 points: {first_points:.1f}s\n")
+
+    # Runs: the stopped run is listed
+    open_page(page, url, "runs")
+    page.get_by_text(runs[0].id).first.wait_for()
+    page.get_by_text("stopped").first.wait_for()
+    shot(page, "runs")
+
+    # Predict: upload an image, see boxes and items
+    open_page(page, url, "predict")
+    receipt = generate_dataset(1, seed=21, workers=1)[0]
+    upload = ARTIFACTS / "upload receipt.jpg"
+    upload.write_bytes(receipt.image_bytes)
+    page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(upload))
+    page.get_by_text("Labelled words").wait_for(timeout=120_000)
+    page.locator(".js-plotly-plot").first.wait_for()
+    wait_idle(page)
+    assert page.get_by_role("button", name="Download JSON").is_visible()
+    shot(page, "predict")
