@@ -42,7 +42,8 @@ def sidebar() -> None:
         if active is None:
             st.caption("Training: idle")
         else:
-            icon = {"running": "🟢", "paused": "⏸️", "failed": "🔴"}.get(active.status, "⚪")
+            icon = {"running": ":green[:material/play_circle:]", "paused": ":orange[:material/pause_circle:]",
+                    "failed": ":red[:material/error:]"}.get(active.status, ":material/stop_circle:")
             st.caption(f"Training: {icon} run `{active.run_id}` — {active.status}")
 
 

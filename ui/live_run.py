@@ -46,7 +46,9 @@ def live_view() -> None:
 
     status = curves.status or active.status
     header = st.columns([4, 1, 1])
-    icon = {"running": "🟢", "paused": "⏸️", "failed": "🔴", "stopped": "⏹️", "finished": "✅"}.get(status, "⚪")
+    icon = {"running": ":green[:material/play_circle:]", "paused": ":orange[:material/pause_circle:]",
+            "failed": ":red[:material/error:]", "stopped": ":material/stop_circle:",
+            "finished": ":green[:material/check_circle:]"}.get(status, ":material/radio_button_unchecked:")
     header[0].markdown(f"### {icon} Run `{active.run_id}` — {status}\n{active.description}")
     paused = active.job.status == "paused" or active.job.control.should_pause
     if header[1].button("Resume" if paused else "Pause", disabled=not live, key="train_pause", width="stretch"):

@@ -1,0 +1,169 @@
+"""The dashboard's Streamlit-free pieces: the server's training slot, the run feed, figures, scenario guide."""
+
+from __future__ import annotations
+
+import threading
+
+import pandas as pd
+import pytest
+
+from receipt_core.document import Document, Word
+from receipt_core.figures import (cost_quality_figure, curve_figure, document_figure, label_colors,
+                                  prediction_figure)
+from receipt_core.freeze import PRESETS
+from receipt_core.jobs import JobBusyError, JobSlot, RunFeed, flatten_metrics
+from receipt_core.scenario_guide import GUIDES, guide_for, guide_markdown
+from receipt_core.schema import DEFAULT_SCHEMA
+from receipt_core.storage import Workspace
+from receipt_core.trainer import TrainConfig, TrainingJob
+
+
+def blocking_job(release: threading.Event, name: str) -> TrainingJob:
+    """A real TrainingJob whose build waits for ``release`` and then fails (nothing to train here)."""
+    def build():
+        release.wait(10)
+        raise RuntimeError(f"{name}: released")
+    return TrainingJob(build, TrainConfig(backbone="tiny"), name=name)
+
+
+def test_slot_lets_exactly_one_of_many_concurrent_starts_through():
+    slot = JobSlot()
+    release = threading.Event()
+    started, refused = [], []
+    barrier = threading.Barrier(6)
+
+    def press_start(i: int) -> None:
+        barrier.wait()
+        try:
+            active = slot.start(lambda: (f"run-{i}", blocking_job(release, f"run-{i}").start()), description=f"#{i}")
+            started.append(active.run_id)
+        except JobBusyError as error:
+            refused.append(str(error))
+
+    threads = [threading.Thread(target=press_start, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert len(started) == 1 and len(refused) == 5
+    assert all(message.startswith(f"a run is in progress: {started[0]}") for message in refused)
+    release.set()
+    slot.current().job.join(10)
+    assert slot.busy() is None and slot.current().status == "failed"
+    # once the job ended, the next start goes through
+    other = threading.Event()
+    other.set()
+    assert slot.start(lambda: ("run-next", blocking_job(other, "next").start())).run_id == "run-next"
+    slot.current().job.join(10)
+
+
+def test_slot_stays_free_when_launch_fails_and_control_checks_the_run_id():
+    slot = JobSlot()
+
+    def bad_launch():
+        raise ValueError("dataset is empty")
+
+    with pytest.raises(ValueError, match="dataset is empty"):
+        slot.start(bad_launch)
+    assert slot.current() is None
+    release = threading.Event()
+    slot.start(lambda: ("run-a", blocking_job(release, "a").start()))
+    with pytest.raises(JobBusyError, match="run-b is not running"):
+        slot.control("run-b", "stop")
+    with pytest.raises(ValueError, match="unknown job action"):
+        slot.control("run-a", "explode")
+    slot.control("run-a", "stop")
+    assert slot.current().job.control.should_stop
+    release.set()
+    slot.current().job.join(10)
+
+
+def test_run_feed_reads_only_new_events_and_builds_chart_tables(tmp_path):
+    ws = Workspace(tmp_path / "ws")
+    run_id = ws.create_run("feed", {"backbone": "tiny"})
+    ws.append_run_event(run_id, "phase", {"step": 0, "phase": 1, "trainable_parameters": 10, "total_parameters": 40})
+    ws.append_run_event(run_id, "step", {"step": 1, "loss": 3.0, "task_losses": {"fields": 2.0, "quantity": 1.0}})
+    feed = RunFeed(run_id)
+    assert feed.poll(ws) == 2
+    assert feed.poll(ws) == 0
+    ws.append_run_event(run_id, "eval", {"step": 1, "val_loss": 2.5, "task_val_losses": {"fields": 1.8},
+                                         "metrics": {"fields.micro_f1": 0.4, "fields.per_label": {"TOTAL": {"f1": 1}},
+                                                     "quantity.item_accuracy": 0.9}})
+    ws.append_run_event(run_id, "phase", {"step": 1, "phase": 2, "trainable_parameters": 20, "total_parameters": 40})
+    ws.append_run_event(run_id, "failed", {"step": 1, "error": "loss became NaN"})
+    assert feed.poll(ws) == 3
+    curves = feed.curves()
+    assert sorted(curves.train_loss["series"]) == ["fields", "quantity", "total"]
+    assert set(curves.metrics["series"]) == {"fields.micro_f1", "quantity.item_accuracy"}
+    assert curves.phases == ((0, 1), (1, 2))
+    assert curves.trainable_parameters == 20 and curves.status == "failed" and curves.error == "loss became NaN"
+    assert curves.last_seq == 5
+
+
+def test_flatten_metrics_keeps_numbers_and_skips_per_label_tables():
+    flat = flatten_metrics({"fields": {"micro_f1": 0.5, "per_label": {"TOTAL": {"f1": 1.0}}}, "documents": 3,
+                            "note": "x", "ok": True})
+    assert flat == {"fields.micro_f1": 0.5, "documents": 3.0}
+
+
+def sample_doc() -> Document:
+    words = (Word("2x", (10, 10, 30, 20), confidence=40.0).with_annotation("QUANTITY"),
+             Word("COFFEE", (40, 10, 100, 20), confidence=95.0, field="ITEM_NAME"),
+             Word("4.00", (150, 10, 190, 20), confidence=90.0, field="ITEM_PRICE"))
+    return Document(id="d1", width=200, height=120, words=words)
+
+
+def test_document_figure_on_a_blank_page_draws_boxes_text_quantity_and_low_confidence():
+    fig = document_figure(sample_doc())
+    names = [t.name for t in fig.data]
+    assert {"QUANTITY", "ITEM_NAME", "ITEM_PRICE", "quantity word", "low confidence"} <= set(names)
+    texts = [t for t in fig.data if t.mode == "text"]
+    assert texts and list(texts[0].text) == ["2x", "COFFEE", "4.00"]
+    boxes = next(t for t in fig.data if t.name == "ITEM_NAME" and t.mode == "lines")
+    assert list(boxes.x[:5]) == [40, 100, 100, 40, 40]
+    assert fig.layout.yaxis.range == (120, 0) and fig.layout.uirevision == "doc-d1"
+    assert not fig.layout.images
+
+
+def test_figures_over_an_image_and_from_a_prediction():
+    from PIL import Image
+
+    prediction = {"id": "d1", "words": [
+        {"text": "2x", "box": [10, 10, 30, 20], "field": "OTHER", "field_score": 0.3, "quantity": True,
+         "quantity_value": 2.0},
+        {"text": "COFFEE", "box": [40, 10, 100, 20], "field": "ITEM_NAME", "field_score": 0.9, "quantity": False,
+         "quantity_value": None}], "items": []}
+    fig = prediction_figure(200, 120, prediction, Image.new("RGB", (2000, 1200), "white"))
+    assert len(fig.layout.images) == 1 and fig.layout.images[0].sizex == 200
+    assert {"QUANTITY", "ITEM_NAME", "quantity word", "low confidence"} <= {t.name for t in fig.data}
+    assert not [t for t in fig.data if t.mode == "text"]
+    assert set(label_colors(DEFAULT_SCHEMA)) == set(DEFAULT_SCHEMA.annotation_labels)
+
+
+def test_curve_figure_marks_phases_and_keeps_uirevision():
+    points = pd.DataFrame({"step": [1, 2, 3, 1, 3], "series": ["train"] * 3 + ["validation"] * 2,
+                           "value": [3.0, 2.0, 1.5, 2.5, 1.8]})
+    fig = curve_figure(points, "loss", "loss", phases=[(0, 1), (2, 2), (3, 3)], uirevision="run-1")
+    assert [t.name for t in fig.data] == ["train", "validation"]
+    assert len(fig.layout.shapes) == 2 and fig.layout.shapes[0].x0 == 2
+    assert fig.layout.uirevision == "run-1"
+    empty = curve_figure(points.iloc[0:0], "loss", "loss")
+    assert not empty.data
+
+
+def test_cost_quality_figure_uses_a_log_axis_for_parameter_counts():
+    runs = pd.DataFrame({"run": ["a", "b", "c"], "scenario": ["freeze-backbone", "full", "full"],
+                         "cost": [5_000, 24_000_000, None], "quality": [0.4, 0.8, 0.9]})
+    fig = cost_quality_figure(runs, "cost", "quality", "trainable parameters", "F1")
+    assert sum(len(t.x) for t in fig.data) == 2
+    assert fig.layout.xaxis.type == "log"
+
+
+def test_every_preset_has_a_guide():
+    assert [g.preset for g in GUIDES] == list(PRESETS)
+    for preset in PRESETS:
+        guide = guide_for(preset)
+        assert guide.advantages and guide.disadvantages and guide.implies
+        assert guide.title in guide_markdown(preset)
+    with pytest.raises(ValueError, match="known: freeze-all"):
+        guide_for("freeze-nothing")
