@@ -56,6 +56,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="evaluate every STEPS steps as well as after each epoch")
     train.add_argument("--max-length", type=_positive_int, default=512, metavar="TOKENS")
     train.add_argument("--resume", action="store_true", help="continue the checkpoint already in RUN_DIR")
+    train.add_argument("--no-feature-cache", dest="feature_cache", action="store_false",
+                       help="run frozen bottom layers every step instead of caching their output once per window "
+                            "(same losses, much slower; for comparison)")
     train.add_argument("--out", required=True, type=Path, metavar="RUN_DIR")
     _add_workspace(train)
     train.set_defaults(handler=run_train)
@@ -236,7 +239,10 @@ def run_train(args: argparse.Namespace) -> int:
     from .trainer import FailedEvent, TrainConfig, TrainingJob
     from .training import build_resumed_task, build_task
 
+    from .threads import configure_torch_threads
+
     accelerator = _accelerator()
+    configure_torch_threads(accelerator.num_processes)  # one thread per physical core, split between processes
     is_main = accelerator.is_main_process
     epochs_per_phase = args.epochs_per_phase if args.epochs_per_phase or args.patience else 1
     config = TrainConfig(backbone=args.backbone, scenario=args.scenario, freeze=tuple(args.freeze),
@@ -244,7 +250,7 @@ def run_train(args: argparse.Namespace) -> int:
                          epochs_per_phase=epochs_per_phase, patience=args.patience, epochs=args.epochs,
                          max_minutes=args.max_minutes, batch_size=args.batch_size, lr=args.lr,
                          decay_factor=args.decay_factor, loss_weighting=args.loss_weighting, seed=args.seed,
-                         max_length=args.max_length, eval_every=args.eval_every)
+                         max_length=args.max_length, eval_every=args.eval_every, cache_frozen=args.feature_cache)
     train_docs = load_documents(args.train, args.format, args.workspace, role="--train", quiet=not is_main)
     eval_docs = load_documents(args.eval, args.format, args.workspace, role="--eval", quiet=not is_main)
     if is_main:
