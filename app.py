@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui.shared import DATASET_KEY, PENDING_DATASET_KEY, job_slot, user_errors, workspace
+from ui.shared import DATASET_KEY, PENDING_DATASET_KEY, ROUTED_KEY, job_slot, user_errors, workspace
 
 st.set_page_config(page_title="Receipt MTL Studio", page_icon=":material/receipt_long:", layout="wide")
 
@@ -20,6 +20,7 @@ PAGES = [
     st.Page("pages/predict.py", title="Predict", icon=":material/online_prediction:", url_path="predict"),
 ]
 page = st.navigation(PAGES)
+st.session_state[ROUTED_KEY] = True
 
 
 def sidebar() -> None:

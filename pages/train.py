@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import streamlit as st
 
 from receipt_core.backbones import BACKBONE_NAMES, DEFAULT_BACKBONE
@@ -10,6 +12,7 @@ from receipt_core.jobs import JobBusyError
 from receipt_core.scenario_guide import guide_markdown
 from receipt_core.trainer import TrainConfig
 from receipt_core.training import start_run
+from ui.actions import split_documents
 from ui.live_run import live_view
 from ui.shared import require_router, current_dataset, fmt_params, friendly, group_sizes, job_slot, user_errors, workspace
 
@@ -81,7 +84,7 @@ with st.expander("Run settings", expanded=busy is None):
 
     hp = st.columns(6)
     epochs = hp[0].number_input("Epochs", 0, 200, 6, key="train_epochs")
-    batch_size = hp[1].number_input("Batch size", 1, 64, 4, key="train_batch")
+    batch_size = hp[1].number_input("Batch size", 1, 64, 2, key="train_batch")
     lr = hp[2].number_input("Learning rate", 0.0, 1.0, 1e-4, format="%.0e", step=1e-5, key="train_lr")
     decay = hp[3].number_input("Discriminative factor", 1.0, 10.0, 2.6, step=0.1, key="train_decay",
                                help="Each lower layer's rate is the one above divided by this")
@@ -90,27 +93,29 @@ with st.expander("Run settings", expanded=busy is None):
     more = st.columns(3)
     seed = more[0].number_input("Seed", 0, 1_000_000, 0, key="train_seed")
     eval_every = more[1].number_input("Evaluate every N steps (0 = each epoch)", 0, 10_000, 0, key="train_eval_every")
+    preview_ids = []
+    if datasets:
+        with contextlib.suppress(ValueError):  # too few receipts: Start explains it
+            summaries = ws.list_documents(train_set)
+            eval_summaries = None if eval_choice == HOLD_OUT else ws.list_documents(eval_choice)
+            preview_ids = [s.id for s in split_documents(summaries, eval_summaries, hold_out)[1]]
+    watch = more[2].selectbox("Live predictions for", preview_ids or [None], key="train_watch",
+                              help="An evaluation receipt whose predictions are drawn at each evaluation")
 
     start = st.button("Start", type="primary", key="train_start", disabled=not datasets or not backbone)
     if start:
         with user_errors("Starting the run"):
             docs = ws.load_documents(train_set)
-            if eval_choice == HOLD_OUT:
-                if len(docs) < 2:
-                    raise ValueError(f"dataset '{train_set}' has {len(docs)} receipt(s); holding some out for "
-                                     "evaluation needs at least 2 (or choose an evaluation dataset)")
-                n_eval = min(max(1, round(len(docs) * hold_out)), len(docs) - 1)
-                train_docs, eval_docs = docs[:-n_eval], docs[-n_eval:]
-            else:
-                train_docs, eval_docs = docs, ws.load_documents(eval_choice)
-            if not train_docs:
-                raise ValueError(f"dataset '{train_set}' is empty")
+            chosen_eval = None if eval_choice == HOLD_OUT else ws.load_documents(eval_choice)
+            train_docs, eval_docs = split_documents(docs, chosen_eval, hold_out)
+            eval_ids = [d.id for d in eval_docs]
+            watch_id = watch if watch in eval_ids else eval_ids[0] if eval_ids else None
             config = TrainConfig(
                 backbone=backbone, scenario=preset, freeze=tuple(freeze), unfreeze=tuple(unfreeze),
                 phased_top_k=int(top_k), epochs_per_phase=int(epochs_per_phase) or None,
                 patience=int(patience) or None, epochs=int(epochs), max_minutes=float(max_minutes) or None,
                 batch_size=int(batch_size), lr=float(lr), decay_factor=float(decay), loss_weighting=weighting,
-                seed=int(seed), eval_every=int(eval_every), watch=(eval_docs[0].id,) if eval_docs else ())
+                seed=int(seed), eval_every=int(eval_every), watch=(watch_id,) if watch_id else ())
 
             def launch():
                 job = start_run(ws, config, train_docs, eval_docs)

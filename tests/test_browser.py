@@ -216,3 +216,36 @@ def test_full_flow_in_a_real_browser(server, page):
     wait_idle(page)
     assert page.get_by_role("button", name="Download JSON").is_visible()
     shot(page, "predict")
+
+
+@pytest.mark.slow
+def test_demo_path_on_the_default_backbone_reaches_a_loss_point(server, page):
+    """The newcomer's path: a dozen demo receipts on Home, then Start on Train with every default.
+
+    Measures, in the browser, the seconds from clicking Start to the first point on a loss chart (the figure
+    quoted in the README), and checks that the default backbone is `layout-minilm`.
+    """
+    url, home = server
+    open_page(page, url, "home")
+    shot(page, "home-before-demo")
+    set_number(page, "Receipts", 12)
+    started = time.monotonic()
+    page.get_by_role("button", name="Generate demo receipts").click()
+    page.get_by_text("Generated 12 receipts").wait_for(timeout=300_000)
+    demo_seconds = time.monotonic() - started
+    wait_idle(page)
+
+    open_page(page, url, "train")
+    assert page.get_by_role("combobox", name="Backbone", exact=True).first.input_value() == "layout-minilm"
+    wait_idle(page, timeout=120_000)  # the first visit counts the backbone's parameters once per server
+    clicked = time.monotonic()
+    page.get_by_role("button", name="Start").click()
+    page.wait_for_function(f"() => ({POINTS_JS})().some(n => n >= 1)", timeout=300_000)
+    first_point = time.monotonic() - clicked
+    shot(page, "train-layout-minilm")
+    page.get_by_role("button", name="Stop").click()
+    page.get_by_text("Finished (stopped)").wait_for(timeout=300_000)
+    with open(ARTIFACTS / "timings.txt", "a") as out:
+        out.write(f"demo: generate 12 receipts: {demo_seconds:.1f}s\n"
+                  f"layout-minilm: Start to the first loss point on the chart: {first_point:.1f}s\n")
+    assert Workspace(home).list_runs()[0].config["backbone"] == "layout-minilm"

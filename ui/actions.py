@@ -171,3 +171,21 @@ def zip_folder(folder: Path) -> bytes:
             if file.is_file() and not file.name.startswith("."):
                 archive.write(file, file.relative_to(Path(folder).parent))
     return buffer.getvalue()
+
+
+def split_documents(docs: list[Document], eval_docs: list[Document] | None, hold_out: float
+                    ) -> tuple[list[Document], list[Document]]:
+    """Training and evaluation documents: ``eval_docs`` when given, else the last ``hold_out`` share of ``docs``.
+
+    The held-out part is always the same for the same dataset and share, so a resumed run evaluates on the
+    receipts it evaluated on before.
+    """
+    if eval_docs is not None:
+        if not docs:
+            raise ValueError("the training dataset is empty")
+        return docs, eval_docs
+    if len(docs) < 2:
+        raise ValueError(f"the training dataset has {len(docs)} receipt(s); holding some out for evaluation needs "
+                         "at least 2 (or choose an evaluation dataset)")
+    n_eval = min(max(1, round(len(docs) * hold_out)), len(docs) - 1)
+    return docs[:-n_eval], docs[-n_eval:]

@@ -21,6 +21,7 @@ from receipt_core.storage import HOME_ENV, Workspace
 log = logging.getLogger("receipt_studio")
 
 DATASET_KEY = "dataset"  # session-state key of the sidebar's dataset choice
+ROUTED_KEY = "routed_by_app"  # set by app.py: this session's pages run inside the router
 PENDING_DATASET_KEY = "dataset_next"  # a dataset to select at the next rerun (set after the sidebar ran)
 
 
@@ -148,6 +149,6 @@ def require_router() -> None:
     """
     from streamlit.runtime.pages_manager import PagesManager
 
-    if PagesManager.uses_pages_directory:
+    if not st.session_state.get(ROUTED_KEY):
         PagesManager.uses_pages_directory = False
         st.rerun()
