@@ -304,3 +304,240 @@ def test_hostile_document_ids_and_file_names_are_stored_by_content_hash_only(see
     assert all(len(n.split(".")[0]) == 64 and n.split(".")[1] in ("png", "jpg") for n in names), names
     assert sorted(p for p in tmp_path.rglob("*") if seeded_home not in p.parents) == outside_before
     assert not (tmp_path / "escape").exists() and not (seeded_home.parent / "escape").exists()
+
+
+# --- 3. and 4. faults in the trainer thread; two sessions at once (streamlit AppTest, real trainer) -------
+
+
+@pytest.fixture(scope="module")
+def cord_home(tmp_path_factory) -> Path:
+    """A workspace with six real CORD dev receipts (no pixels) in dataset 'cord'."""
+    from receipt_core.datasets import load_dataset
+    from tests.conftest import require_shared_data
+
+    home = tmp_path_factory.mktemp("cord") / "workspace"
+    report = load_dataset(require_shared_data("cord", "dev"), "cord")
+    Workspace(home).save_documents("cord", report.documents[:6])
+    return home
+
+
+@pytest.fixture
+def cord_env(cord_home, monkeypatch) -> Workspace:
+    monkeypatch.setenv("RECEIPT_STUDIO_HOME", str(cord_home))
+    from ui.shared import job_slot
+
+    job_slot.clear()
+    yield Workspace(cord_home)
+    active = job_slot().current()
+    if active is not None and active.is_live:
+        active.job.stop()
+        active.job.join(60)
+    job_slot.clear()
+
+
+def test_an_exception_in_the_trainer_thread_reaches_the_page_and_the_app_stays_usable(cord_env, tmp_path):
+    """A local backbone folder that reads fine when the page counts its parameters, then loses its weights
+    before Start: the failure happens inside the trainer thread, and the page shows its message."""
+    from receipt_core.backbones import load_backbone
+    from tests.test_app_pages import app, start_tiny_run, wait_for
+    from ui.shared import job_slot
+
+    folder = tmp_path / "my layoutlm"
+    backbone = load_backbone("tiny")
+    backbone.model.save_pretrained(folder)
+    backbone.tokenizer.save_pretrained(folder)
+
+    at = app("train", dataset="cord")
+    at.selectbox(key="train_backbone").set_value("local folder…").run()
+    at.text_input(key="train_backbone_dir").set_value(str(folder)).run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert at.metric  # the parameter count of the folder's model
+    (folder / "model.safetensors").unlink()  # gone between reading the settings and training
+    at.number_input(key="train_epochs").set_value(1).run()
+    at.button(key="train_start").click().run()
+    active = job_slot().current()
+    assert active is not None, [e.value for e in at.error]
+    assert active.job.join(60)
+    assert active.job.status == "failed"
+    at.run()
+    errors = [e.value for e in at.error]
+    shown = next(e for e in errors if e.startswith("Training failed: "))
+    assert str(folder) in shown and "Traceback" not in shown and not at.exception
+    assert cord_env.get_run(active.run_id).status == "failed"
+
+    # still usable: the same session starts a working run next
+    at.selectbox(key="train_backbone").set_value("tiny").run()
+    start_tiny_run(at, epochs=1)
+    second = job_slot().current()
+    assert second.run_id != active.run_id
+    assert second.job.join(120) and second.job.status == "finished", second.job.result
+    wait_for(lambda: cord_env.get_run(second.run_id).status == "finished", timeout=30)
+    at.run()
+    assert not at.exception and not any(e.value.startswith("Training failed") for e in at.error)
+
+
+def test_one_session_annotates_while_another_trains_and_a_second_start_is_refused(cord_env):
+    from tests.test_app_pages import app, start_tiny_run, wait_for
+    from ui.shared import job_slot
+
+    trainer = app("train", dataset="cord")
+    start_tiny_run(trainer, epochs=200)
+    active = job_slot().current()
+    assert active is not None and active.is_live, [e.value for e in trainer.error]
+    wait_for(lambda: cord_env.run_events(active.run_id, kinds=["step"]), timeout=120)
+
+    annotator = app("annotate", dataset="cord")
+    doc_id = annotator.selectbox(key="annotate_doc").value
+    words = cord_env.get_document(doc_id).words
+    labels = ("TOTAL", "ITEM_NAME", "ITEM_PRICE", "TAX")
+    saved: dict[int, str] = {}
+    steps_before = len(cord_env.run_events(active.run_id, kinds=["step"]))
+    for index in range(min(12, len(words))):
+        label = labels[index % len(labels)]
+        annotator.selectbox(key=f"annotate_word_{doc_id}").set_value(index).run()
+        box = next(s for s in annotator.selectbox if s.key.startswith(f"annotate_label_{doc_id}_{index}_"))
+        box.set_value(label).run()
+        annotator.button(key="annotate_save_word").click().run()
+        saved[index] = label
+    assert active.is_live  # the saves really overlapped the training run
+    assert len(cord_env.run_events(active.run_id, kinds=["step"])) > steps_before
+
+    both = [annotator, trainer]
+    other = app("train", dataset="cord")  # a third tab presses Start too
+    start_tiny_run(other, epochs=1)
+    both.append(other)
+    refused = [e.value for e in other.error]
+    assert any(e.startswith("a run is in progress: " + active.run_id) for e in refused), refused
+    assert job_slot().current().run_id == active.run_id
+
+    job_slot().control(active.run_id, "stop")
+    assert active.job.join(60) and active.job.status == "stopped"
+    stored = cord_env.get_document(doc_id)
+    assert {i: stored.words[i].annotation_label for i in saved} == saved
+    for at in both:
+        at.run()
+        shown = " ".join(e.value for e in at.error) + " ".join(str(e.value) for e in at.exception)
+        assert "locked" not in shown.lower()
+    events = cord_env.run_events(active.run_id)
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))  # no event lost to a busy database
+    assert cord_env.integrity_check() == "ok"
+
+
+# --- 5. security ---------------------------------------------------------------------------------------
+
+
+def _python_sources() -> list[Path]:
+    files = sorted((REPO / "receipt_core").rglob("*.py")) + sorted((REPO / "ui").rglob("*.py"))
+    return files + sorted((REPO / "pages").glob("*.py")) + [REPO / "app.py"]
+
+
+def _keyword(call, name: str):
+    import ast
+
+    for keyword in call.keywords:
+        if keyword.arg == name:
+            return keyword.value.value if isinstance(keyword.value, ast.Constant) else "<not a constant>"
+    return None
+
+
+def test_no_code_path_unpickles_or_runs_downloaded_code():
+    """Every call in the package, the pages and the app: no pickle-family import, ``torch.load`` only with
+    ``weights_only=True``, every ``from_pretrained`` offline (``local_files_only=True``) and without remote code."""
+    import ast
+
+    problems = []
+    calls = {"from_pretrained": 0}
+    for path in _python_sources():
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        where = path.relative_to(REPO)
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                names = [a.name for a in node.names] + ([node.module] if isinstance(node, ast.ImportFrom) else [])
+                for name in names:
+                    if name and name.split(".")[0] in ("pickle", "cPickle", "dill", "joblib", "cloudpickle", "marshal",
+                                                       "shelve"):
+                        problems.append(f"{where}:{node.lineno} imports {name}")
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            if name == "load" and isinstance(func, ast.Attribute) and getattr(func.value, "id", "") == "torch":
+                if _keyword(node, "weights_only") is not True:
+                    problems.append(f"{where}:{node.lineno} torch.load without weights_only=True")
+            if name == "from_pretrained":
+                calls["from_pretrained"] += 1
+                if _keyword(node, "local_files_only") is not True:
+                    problems.append(f"{where}:{node.lineno} from_pretrained without local_files_only=True")
+                if _keyword(node, "trust_remote_code") not in (None, False):
+                    problems.append(f"{where}:{node.lineno} from_pretrained with trust_remote_code")
+            if name in ("eval", "exec") and isinstance(func, ast.Name):
+                problems.append(f"{where}:{node.lineno} calls {name}()")
+    assert not problems, problems
+    assert calls["from_pretrained"] >= 2  # the check saw the real loading code
+
+
+def _evil_backbone_folder(folder: Path, marker: Path) -> None:
+    """A real LayoutLM folder that also asks for remote code (``auto_map``) and ships that code."""
+    from receipt_core.backbones import load_backbone
+
+    backbone = load_backbone("tiny")
+    backbone.model.save_pretrained(folder)
+    backbone.tokenizer.save_pretrained(folder)
+    payload = f"import pathlib\npathlib.Path({str(marker)!r}).write_text('remote code ran')\n"
+    (folder / "evil_model.py").write_text(payload + "from transformers import LayoutLMModel as EvilModel\n")
+    (folder / "evil_tokenizer.py").write_text(payload + "from transformers import BertTokenizerFast as EvilTok\n")
+    config = json.loads((folder / "config.json").read_text())
+    config["auto_map"] = {"AutoModel": "evil_model.EvilModel", "AutoConfig": "evil_model.EvilModel"}
+    (folder / "config.json").write_text(json.dumps(config))
+    tok_config = json.loads((folder / "tokenizer_config.json").read_text())
+    tok_config["auto_map"] = {"AutoTokenizer": [None, "evil_tokenizer.EvilTok"]}
+    (folder / "tokenizer_config.json").write_text(json.dumps(tok_config))
+
+
+def test_a_model_folder_asking_for_remote_code_never_runs_it(tmp_path):
+    from receipt_core.backbones import load_backbone
+
+    marker = tmp_path / "pwned.txt"
+    folder = tmp_path / "downloaded model"
+    _evil_backbone_folder(folder, marker)
+    try:
+        backbone = load_backbone(str(folder))
+    except Exception as error:  # refusing is as good as ignoring, if it says why
+        assert str(folder) in str(error) or "remote code" in str(error) or "custom code" in str(error), error
+    else:
+        assert type(backbone.model).__name__ == "LayoutLMModel"
+    assert not marker.exists(), "the folder's own Python code was executed"
+
+
+def test_a_pickled_weights_file_is_never_unpickled(tmp_path):
+    """A folder whose only weights are a ``pytorch_model.bin`` pickle that runs a command when unpickled."""
+    import pickle
+
+    from receipt_core.backbones import load_backbone
+
+    marker = tmp_path / "pwned.txt"
+    folder = tmp_path / "pickled model"
+    _evil_backbone_folder(folder, marker)
+    (folder / "model.safetensors").unlink()
+
+    class Payload:
+        def __reduce__(self):
+            return (os.system, (f"echo pickle ran > '{marker}'",))
+
+    (folder / "pytorch_model.bin").write_bytes(pickle.dumps({"weights": Payload()}))
+    from receipt_core.backbones import BackboneError
+
+    with pytest.raises(BackboneError, match="cannot load the LayoutLM checkpoint"):
+        load_backbone(str(folder))
+    assert not marker.exists(), "a pickle in a model folder was executed"
+
+
+def test_server_settings_keep_loopback_xsrf_an_upload_limit_and_no_tracebacks():
+    import tomllib
+
+    settings = tomllib.loads((REPO / ".streamlit" / "config.toml").read_text())
+    server = settings["server"]
+    assert server["address"] in ("127.0.0.1", "localhost")
+    assert server["enableXsrfProtection"] is True and server.get("enableCORS", True) is True
+    assert 1 <= server["maxUploadSize"] <= 200
+    assert settings["client"]["showErrorDetails"] in ("none", False)
