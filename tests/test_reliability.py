@@ -541,3 +541,177 @@ def test_server_settings_keep_loopback_xsrf_an_upload_limit_and_no_tracebacks():
     assert server["enableXsrfProtection"] is True and server.get("enableCORS", True) is True
     assert 1 <= server["maxUploadSize"] <= 200
     assert settings["client"]["showErrorDetails"] in ("none", False)
+
+
+# --- 2. crash safety: SIGKILL a real server while it trains and annotations are being saved ------------------
+
+ANNOTATION_WRITER = textwrap.dedent("""
+    # Saves labels one word at a time, as an annotator would; logs each save before it starts and after it returned.
+    import os, sys
+    from pathlib import Path
+    from receipt_core.storage import Workspace
+
+    ws = Workspace(Path(sys.argv[1]))
+    docs = ws.load_documents("cord")
+    targets = [(doc.id, index) for doc in docs for index in range(min(8, len(doc.words)))]
+    labels = ("TOTAL", "ITEM_NAME", "ITEM_PRICE", "TAX", "SUBTOTAL")
+    with open(sys.argv[2], "a") as log:
+        n = 0
+        while True:
+            doc_id, index = targets[n % len(targets)]
+            label = labels[(n // len(targets) + index) % len(labels)]
+            log.write(f"begin\\t{n}\\t{doc_id}\\t{index}\\t{label}\\n")
+            log.flush()
+            ws.update_word(doc_id, index, label)
+            log.write(f"done\\t{n}\\n")
+            log.flush()
+            os.fsync(log.fileno())
+            n += 1
+""")
+
+
+def start_server(home: Path, log_path: Path) -> tuple[subprocess.Popen, str]:
+    """``streamlit run app.py`` on a free loopback port with ``home`` as its workspace, in its own process group."""
+    from tests.test_browser import free_port, wait_healthy
+
+    port = free_port()
+    env = dict(os.environ, RECEIPT_STUDIO_HOME=str(home), PYTHONUNBUFFERED="1")
+    with open(log_path, "a") as log:
+        process = subprocess.Popen(
+            [str(Path(sys.executable).parent / "streamlit"), "run", "app.py", "--server.port", str(port),
+             "--server.address", "127.0.0.1", "--server.headless", "true"],
+            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url, process, timeout=180)
+    except BaseException:
+        os.killpg(process.pid, signal.SIGKILL)
+        raise
+    return process, url
+
+
+def poll(predicate, timeout: float, what: str, every: float = 0.3):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError(f"{what}: not within {timeout:.0f}s")
+
+
+def last_saves(log_path: Path) -> tuple[dict[tuple[str, int], str], int, tuple[str, int, str] | None]:
+    """From the writer's log: the label each word got by its last completed save, how many saves completed, and
+    the save that had begun but not returned when the writer died (its word may hold either label)."""
+    begun: dict[str, tuple[str, int, str]] = {}
+    saved: dict[tuple[str, int], str] = {}
+    completed = 0
+    for line in log_path.read_text().splitlines():
+        parts = line.split("\t")
+        if parts[0] == "begin" and len(parts) == 5:
+            begun[parts[1]] = (parts[2], int(parts[3]), parts[4])
+        elif parts[0] == "done" and len(parts) == 2 and parts[1] in begun:
+            doc_id, index, label = begun.pop(parts[1])
+            saved[(doc_id, index)] = label
+            completed += 1
+    in_flight = next(iter(begun.values()), None)
+    return saved, completed, in_flight
+
+
+@pytest.mark.browser
+def test_sigkill_of_the_server_while_training_and_saving_loses_nothing_and_the_run_resumes(cord_home, tmp_path):
+    import dataclasses
+    import shutil
+
+    from playwright.sync_api import sync_playwright
+
+    from receipt_core.trainer import TrainConfig
+    from receipt_core.training import resume_run
+    from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, choose, open_page, set_number
+
+    home = tmp_path / "workspace"
+    shutil.copytree(cord_home, home)
+    server_log, writer_log = tmp_path / "streamlit.log", tmp_path / "saves.tsv"
+    writer_log.touch()
+    ws = Workspace(home)
+    server, url = start_server(home, server_log)
+    writer = None
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.set_default_timeout(60_000)
+            open_page(page, url, "train")
+            choose(page, "Backbone", "tiny")
+            set_number(page, "Epochs", 200)
+            set_number(page, "Batch size", 1)
+            page.get_by_role("button", name="Start").click()
+            run_id = poll(lambda: [r.id for r in ws.list_runs()], 120, "the run was created")[0]
+            writer = subprocess.Popen([sys.executable, "-c", ANNOTATION_WRITER, str(home), str(writer_log)],
+                                      cwd=REPO, env=dict(os.environ, PYTHONPATH=str(REPO)), start_new_session=True)
+
+            def checkpointed_and_beyond():
+                saved_at = [e.payload.get("step") for e in ws.run_events(run_id, kinds=["checkpoint"])]
+                steps = [e.payload["step"] for e in ws.run_events(run_id, kinds=["step"])]
+                return saved_at and steps and max(steps) > max(saved_at) and last_saves(writer_log)[1] >= 30
+
+            poll(checkpointed_and_beyond, 240, "a checkpoint, steps after it and 30 saved annotations")
+            assert ws.get_run(run_id).status == "running" and writer.poll() is None
+            # the crash: the whole server process group and the annotator, mid-step and mid-save
+            os.killpg(server.pid, signal.SIGKILL)
+            os.killpg(writer.pid, signal.SIGKILL)
+            server.wait(30)
+            writer.wait(30)
+            browser.close()
+
+        # nothing committed is lost, nothing is torn
+        assert ws.integrity_check() == "ok"
+        saved, completed, in_flight = last_saves(writer_log)
+        assert completed >= 30
+        for (doc_id, index), label in saved.items():
+            stored = ws.get_document(doc_id).words[index].annotation_label
+            allowed = {label} | ({in_flight[2]} if in_flight and in_flight[:2] == (doc_id, index) else set())
+            assert stored in allowed, (doc_id, index, stored, allowed)
+        assert ws.get_run(run_id).status == "running"  # as the killed server left it
+        checkpoint = json.loads((ws.run_dir(run_id) / "run.json").read_text())
+        saved_step = checkpoint["state"]["global_step"]
+        assert saved_step > 0
+
+        # restart: the first page view marks the run interrupted, and the Runs page shows it so
+        server, url = start_server(home, server_log)
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.set_default_timeout(60_000)
+            open_page(page, url, "runs")
+            assert ws.get_run(run_id).status == "interrupted"
+            page.reload()
+            page.wait_for_selector("h1")
+            page.get_by_text(run_id).first.wait_for()
+            page.get_by_text("interrupted").first.wait_for()
+            browser.close()
+        # XSRF protection is on in the running server: a cross-site upload without the token is refused
+        request = urllib.request.Request(f"{url}/_stcore/upload_file/some-session/some-file", data=b"x",
+                                         method="PUT")
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=30)
+        assert refused.value.code == 403
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(30)
+
+        # the interrupted run resumes from its last checkpoint, under the same id
+        saved_config = TrainConfig.from_json(checkpoint["config"])
+        config = dataclasses.replace(saved_config, epochs=checkpoint["state"]["epoch"] + 1)
+        last_seq = ws.run_events(run_id)[-1].seq
+        job = resume_run(ws, run_id, config=config)
+        assert job.join(180), "the resumed run did not finish"
+        assert job.status == "finished", job.result
+        resumed_steps = [e.payload["step"] for e in ws.run_events(run_id, after_seq=last_seq, kinds=["step"])]
+        assert resumed_steps and resumed_steps[0] == saved_step + 1
+        assert ws.get_run(run_id).status == "finished"
+        assert ws.integrity_check() == "ok"
+        assert "database is locked" not in server_log.read_text()
+    finally:
+        for process in (server, writer):
+            if process is not None and process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
