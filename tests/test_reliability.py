@@ -306,6 +306,40 @@ def test_hostile_document_ids_and_file_names_are_stored_by_content_hash_only(see
     assert not (tmp_path / "escape").exists() and not (seeded_home.parent / "escape").exists()
 
 
+def test_every_image_case_through_the_data_page_upload(workspace_home):
+    """The Data page's upload with the cases test_app_pages.py does not send: one specific error per bad file,
+    no traceback, odd-but-valid files stored with their words, a note for the GIF, images by content hash only."""
+    import hashlib
+
+    from tests.test_app_pages import app
+    from ui.shared import job_slot
+
+    job_slot.clear()
+    good = odd_but_valid_images()
+    bad = {name: case for name, case in bad_images().items() if name not in ("empty.png", "notes.png", "scan.pdf")}
+    uploads = [(f"../{name}", data, "image/png") for name, data in good.items()]
+    uploads += [(name, data, "image/png") for name, (data, _) in bad.items()]
+    at = app("data")
+    at.file_uploader(key="upload_files").set_value(uploads).run()
+    at.button(key="ocr_uploads").click().run(timeout=300)
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert len(errors) == len(bad), errors
+    for name, (_, expected) in bad.items():
+        assert any(e.startswith(f"{name}: ") and expected in e for e in errors), (name, errors)
+    assert not any("Traceback" in e for e in errors)
+    assert any(f"Stored {len(good)} receipt(s)" in s.value for s in at.success), [s.value for s in at.success]
+    assert any("only the first frame was read" in i.value for i in at.info)
+    ws = Workspace(workspace_home)
+    docs = ws.load_documents("uploads")
+    assert len(docs) == len(good)
+    assert all(any(w.text == "TOTAL" for w in doc.words) for doc in docs), [[w.text for w in d.words] for d in docs]
+    stored = sorted(p.name for p in ws.images_dir.iterdir())
+    assert stored == sorted(f"{hashlib.sha256(data).hexdigest()}.{ext}" for name, data in good.items()
+                            for ext in [{"jpg": "jpg", "png": "png", "gif": "gif"}[name.rsplit(".", 1)[1]]])
+    assert not (workspace_home.parent / "animated.gif").exists()
+
+
 # --- 3. and 4. faults in the trainer thread; two sessions at once (streamlit AppTest, real trainer) -------
 
 
