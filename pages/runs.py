@@ -6,9 +6,10 @@ import pandas as pd
 import streamlit as st
 
 from receipt_core.figures import cost_quality_figure, curve_figure
-from receipt_core.jobs import RunFeed
-from ui.actions import SUMMARY_METRICS, run_metrics_rows, run_summary, zip_folder
-from ui.shared import require_router, fmt_seconds, job_slot, user_errors, workspace
+from receipt_core.jobs import JobBusyError, RunFeed
+from receipt_core.training import resume_run
+from ui.actions import SUMMARY_METRICS, run_metrics_rows, run_summary, split_documents, zip_folder
+from ui.shared import require_router, friendly, job_slot, user_errors, workspace
 
 require_router()
 st.title("Runs")
@@ -92,3 +93,27 @@ if d3.button("Delete run", disabled=not confirm or live_here, key="runs_delete")
         st.rerun()
 if live_here:
     d3.caption("Stop the run on the Train page before deleting it.")
+
+if run.status in ("interrupted", "stopped", "failed") and has_checkpoint and not live_here:
+    with st.expander("Resume this run from its last checkpoint"):
+        st.caption(f"It trained on {run.config.get('train_documents', '?')} receipts and evaluated on "
+                   f"{run.config.get('eval_documents', '?')}; choose the same data to continue where it stopped.")
+        names = [d.name for d in ws.datasets()]
+        hold_out_label = "(hold out part of the training dataset)"
+        r1, r2, r3 = st.columns(3)
+        train_set = r1.selectbox("Training dataset", names, key="runs_resume_train")
+        eval_set = r2.selectbox("Evaluation dataset", [hold_out_label] + names, key="runs_resume_eval")
+        share = r3.slider("Held-out share", 0.1, 0.5, 0.25, 0.05, key="runs_resume_share")
+        if st.button("Resume", key="runs_resume", disabled=not names):
+            with user_errors("Resuming the run"):
+                chosen_eval = None if eval_set == hold_out_label else ws.load_documents(eval_set)
+                train_docs, eval_docs = split_documents(ws.load_documents(train_set), chosen_eval, share)
+
+                def launch():
+                    return run_id, resume_run(ws, run_id, train_docs, eval_docs)
+
+                try:
+                    job_slot().start(launch, description=f"resumed · {run.name}")
+                    st.switch_page("pages/train.py")
+                except JobBusyError as error:
+                    st.error(friendly(error))

@@ -392,3 +392,25 @@ def test_predict_refuses_a_bad_upload_with_a_message(demo_env, trained_run):
     assert not at.exception
     assert at.error and "Traceback" not in at.error[0].value
     assert not any(c.key == "predict_figure" for c in at.get("plotly_chart"))
+
+
+# --- Runs: resume (last: it continues the shared trained run) -------------------------------------------
+
+
+def test_runs_resumes_an_interrupted_run_from_its_checkpoint(demo_env, trained_run):
+    from ui.shared import job_slot
+
+    demo_env.set_run_status(trained_run, "interrupted")  # as after a server killed mid-run
+    events_before = len(demo_env.run_events(trained_run))
+    at = app("runs", dataset="demo")
+    at.selectbox(key="runs_one").set_value(trained_run).run()
+    assert any(b.key == "runs_resume" for b in at.button)
+    at.selectbox(key="runs_resume_train").set_value("demo").run()
+    at.button(key="runs_resume").click().run()
+    assert not at.exception
+    active = job_slot().current()
+    assert active is not None and active.run_id == trained_run, [e.value for e in at.error]
+    assert active.job.join(120)
+    assert demo_env.get_run(trained_run).status == "finished"
+    kinds = [e.kind for e in demo_env.run_events(trained_run, after_seq=events_before)]
+    assert "phase" in kinds and kinds[-1] == "finished"

@@ -148,7 +148,7 @@ def test_full_flow_in_a_real_browser(server, page):
     url, home = server
 
     # Home: generate demo data with the one button
-    open_page(page, url, "home")
+    open_page(page, url, "")
     set_number(page, "Receipts", 4)
     page.get_by_role("button", name="Generate demo receipts").click()
     page.get_by_text("Generated 4 receipts").wait_for(timeout=180_000)
@@ -226,7 +226,7 @@ def test_demo_path_on_the_default_backbone_reaches_a_loss_point(server, page):
     quoted in the README), and checks that the default backbone is `layout-minilm`.
     """
     url, home = server
-    open_page(page, url, "home")
+    open_page(page, url, "")
     shot(page, "home-before-demo")
     set_number(page, "Receipts", 12)
     started = time.monotonic()
@@ -238,8 +238,15 @@ def test_demo_path_on_the_default_backbone_reaches_a_loss_point(server, page):
     open_page(page, url, "train")
     assert page.get_by_role("combobox", name="Backbone", exact=True).first.input_value() == "layout-minilm"
     wait_idle(page, timeout=120_000)  # the first visit counts the backbone's parameters once per server
+    ws = Workspace(home)
+    previous = {run.id for run in ws.list_runs()}
     clicked = time.monotonic()
     page.get_by_role("button", name="Start").click()
+    deadline = time.monotonic() + 60
+    while not (new := [run.id for run in ws.list_runs() if run.id not in previous]):
+        assert time.monotonic() < deadline, "Start created no run"
+        time.sleep(0.1)
+    page.get_by_text(new[0]).first.wait_for(timeout=60_000)  # the live view now draws the new run
     page.wait_for_function(f"() => ({POINTS_JS})().some(n => n >= 1)", timeout=300_000)
     first_point = time.monotonic() - clicked
     shot(page, "train-layout-minilm")
