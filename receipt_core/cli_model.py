@@ -69,6 +69,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--data", required=True, metavar="DATA")
     _add_format(evaluate)
     evaluate.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    evaluate.add_argument("--from-images", action="store_true",
+                          help="end to end: OCR DATA's images, predict, and score against its gold segments "
+                               "(a dataset with pixels, e.g. WildReceipt; see receipt_core/image_eval.py)")
     _add_workspace(evaluate)
     evaluate.set_defaults(handler=run_evaluate)
 
@@ -313,9 +316,17 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from .metrics import evaluate_predictions
 
     loaded = _load_run(args.run_dir, args.workspace)
-    docs = load_documents(args.data, args.format, args.workspace, role="--data")
-    predictions = loaded.predictor().predict(docs)
-    metrics = evaluate_predictions(docs, predictions)
+    if args.from_images:
+        from .image_eval import evaluate_dataset_from_images
+
+        path = Path(args.data).expanduser()
+        if not path.exists():
+            raise CommandError(f"--from-images needs a dataset folder or file with images; {path} does not exist")
+        fmt = detect_format(path) if args.format == "auto" else args.format
+        metrics = evaluate_dataset_from_images(loaded.predictor(), path, fmt)
+    else:
+        docs = load_documents(args.data, args.format, args.workspace, role="--data")
+        metrics = evaluate_predictions(docs, loaded.predictor().predict(docs))
     if args.json:
         print(json.dumps(metrics, indent=1, ensure_ascii=False, allow_nan=False, default=_json_default))
     else:
