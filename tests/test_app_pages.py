@@ -339,6 +339,33 @@ def test_train_shows_the_trainer_error_and_stays_usable(demo_env):
     assert not at.exception and at.metric
 
 
+
+def test_one_session_annotates_while_another_trains(demo_env):
+    """Two sessions at once: training writes events every step while annotations are saved; none is lost."""
+    from ui.shared import job_slot
+
+    trainer_tab = app("train", dataset="demo")
+    start_tiny_run(trainer_tab, epochs=200)
+    active = job_slot().current()
+    assert active is not None and active.is_live
+    wait_for(lambda: demo_env.run_events(active.run_id, kinds=["step"]))
+
+    annotator = app("annotate", dataset="demo")
+    doc_id = annotator.selectbox(key="annotate_doc").value
+    labels = ["TOTAL", "TAX", "ITEM_NAME", "SUBTOTAL", "PAYMENT", "CHANGE"]
+    for index, label in enumerate(labels):
+        annotator.selectbox(key=f"annotate_word_{doc_id}").set_value(index).run()
+        next(s for s in annotator.selectbox if s.key.startswith(f"annotate_label_{doc_id}_{index}_")).set_value(label)
+        annotator.button(key="annotate_save_word").click().run()
+        no_errors(annotator)
+    steps_during = len(demo_env.run_events(active.run_id, kinds=["step"]))
+    trainer_tab.button(key="train_stop").click().run()
+    assert active.job.join(60) and active.job.status == "stopped"
+    saved = demo_env.get_document(doc_id)
+    assert [saved.words[i].field for i in range(len(labels))] == labels
+    assert steps_during >= 2 and demo_env.integrity_check() == "ok"
+
+
 # --- Runs ----------------------------------------------------------------------------------------------
 
 
