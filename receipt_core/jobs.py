@@ -24,19 +24,6 @@ class JobBusyError(RuntimeError):
     """A second training run was requested while one is in progress on this server."""
 
 
-class _Job(Protocol):  # what the slot needs of receipt_core.trainer.TrainingJob
-    status: str
-
-    @property
-    def is_alive(self) -> bool: ...
-
-    def pause(self) -> None: ...
-
-    def resume(self) -> None: ...
-
-    def stop(self) -> None: ...
-
-
 @dataclass(frozen=True)
 class ActiveJob:
     run_id: str

@@ -311,6 +311,10 @@ def test_train_runs_live_and_a_second_start_from_another_session_is_refused(demo
     charts = [c for c in second.get("plotly_chart") if (c.key or "").startswith("train_chart_")]
     assert len(charts) == 4
     assert any(b.key == "train_stop" and not b.disabled for b in second.button)
+    wait_for(lambda: demo_env.run_events(active.run_id, kinds=["prediction"]))  # first evaluation
+    second.run()
+    assert any(c.key == "train_prediction_figure" for c in second.get("plotly_chart"))
+    assert list(second.dataframe[-1].value.columns) == ["name", "quantity", "unit_price", "price"]
     second.button(key="train_stop").click().run()
     assert active.job.join(60)
     assert active.job.status == "stopped"

@@ -122,15 +122,20 @@ def _predictions(curves: RunCurves, ws) -> None:
     doc_id = st.selectbox("Watched receipt", ids, key="train_watch_view") if len(ids) > 1 else ids[0]
     payload = curves.predictions[doc_id]
     prediction = payload.get("prediction") or {}
-    try:
-        doc = ws.get_document(doc_id)
-    except Exception as error:  # noqa: BLE001 - the document may have been deleted meanwhile
-        st.caption(f"Cannot show {doc_id}: {friendly(error)}")
-        return
+    cache_key = (doc_id, payload.get("step"), payload.get("epoch"))
+    cached = st.session_state.get("train_prediction_cache")
+    if cached is None or cached[0] != cache_key:  # redraw (and re-encode the image) only for a new prediction
+        try:
+            doc = ws.get_document(doc_id)
+        except Exception as error:  # noqa: BLE001 - the document may have been deleted meanwhile
+            st.caption(f"Cannot show {doc_id}: {friendly(error)}")
+            return
+        figure = prediction_figure(doc.width, doc.height, prediction, document_image(ws, doc),
+                                   title=f"{doc_id} at step {payload.get('step')}")
+        cached = (cache_key, figure)
+        st.session_state["train_prediction_cache"] = cached
     left, right = st.columns([3, 2])
-    left.plotly_chart(prediction_figure(doc.width, doc.height, prediction, document_image(ws, doc),
-                                        title=f"{doc_id} at step {payload.get('step')}"),
-                      key="train_prediction_figure", width="stretch")
+    left.plotly_chart(cached[1], key="train_prediction_figure", width="stretch")
     items = pd.DataFrame(prediction.get("items") or [], columns=["name", "quantity", "unit_price", "price"])
     right.caption("Items assembled from the predicted fields and quantities")
     right.dataframe(items, hide_index=True, key="train_prediction_items", width="stretch")
