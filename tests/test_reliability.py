@@ -276,6 +276,25 @@ def test_boxes_off_the_page_and_ten_thousand_words_import_with_problems_named(se
     assert elapsed < 30
 
 
+@pytest.mark.slow
+def test_a_ten_thousand_word_receipt_trains_one_epoch_and_saves(tmp_path):
+    """The 10,000-word document goes through the real encoder (overlapping 512-token windows) and trainer."""
+    from receipt_core.trainer import FinishedEvent, TrainConfig, TrainingJob
+    from receipt_core.training import build_task
+
+    words = tuple(Word(text=f"{i % 97}.{i % 10}0" if i % 4 == 3 else f"item{i}",
+                       box=((i % 50) * 20, (i // 50) * 12, (i % 50) * 20 + 15, (i // 50) * 12 + 10),
+                       field="ITEM_PRICE" if i % 4 == 3 else "ITEM_NAME") for i in range(10_000))
+    big = Document(id="big", width=1000, height=2400, words=words)
+    config = TrainConfig(backbone="tiny", scenario="full", epochs=1, batch_size=8, lr=1e-3, seed=0)
+    job = TrainingJob(lambda: build_task(config, [big], [], tmp_path / "run"), config)
+    job.start()
+    assert job.join(300), "one epoch over a 10,000-word receipt took over 5 minutes"
+    assert isinstance(job.result, FinishedEvent), getattr(job.result, "error", job.result)
+    assert job.result.step >= 5 and job.result.reason == "completed"  # > 20,000 tokens: many windows and batches
+    assert (tmp_path / "run" / "run.json").is_file()
+
+
 def test_hostile_document_ids_and_file_names_are_stored_by_content_hash_only(seeded_home, tmp_path):
     """A native dataset whose ids hold ``../``, spaces and non-ASCII, imported by a real CLI process: the images
     land in the workspace as ``<sha256>.<ext>`` and nothing is written outside the workspace."""
@@ -723,6 +742,13 @@ def test_sigkill_of_the_server_while_training_and_saving_loses_nothing_and_the_r
             page.wait_for_selector("h1")
             page.get_by_text(run_id).first.wait_for()
             page.get_by_text("interrupted").first.wait_for()
+            # an upload over server.maxUploadSize (40 MB) is refused with the limit named, and nothing is stored
+            big = tmp_path / "scan 600dpi.png"
+            big.write_bytes(b"\x89PNG\r\n\x1a\n" + os.urandom(41 * 1024 * 1024))
+            open_page(page, url, "data")
+            page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(big))
+            page.get_by_text("File must be 40.0MB or smaller").wait_for()
+            assert "uploads" not in {d.name for d in ws.datasets()}
             browser.close()
         # XSRF protection is on in the running server: a cross-site upload without the token is refused
         request = urllib.request.Request(f"{url}/_stcore/upload_file/some-session/some-file", data=b"x",
