@@ -1,0 +1,65 @@
+"""Freezing made cheap: frozen-backbone epochs and phase-2 steps with the frozen-prefix cache, through the real
+``ReceiptTask`` under the real ``Trainer`` (events, NaN checks, gradient clipping, optimizer included).
+
+- Scenario 2 (``freeze-backbone``): epoch time after the first epoch, cache on vs ``cache_frozen=False``
+  (which runs the frozen encoder every step, as a framework without a cache does).
+- Phased, phase 2 (embeddings + all but the top 2 layers frozen): mean step time of an epoch after the first
+  vs full fine-tuning on the same batches (same seed, so the same length-grouped batch order).
+
+Runs of the two sides alternate, so a change in the machine's load hits both.
+"""
+
+from __future__ import annotations
+
+from common import Figure, Sizes, cord_documents, median, ratio_figure, train_epochs
+
+
+def _config(sizes: Sizes, **settings):
+    from receipt_core.trainer import TrainConfig
+
+    return TrainConfig(backbone=sizes.backbone, batch_size=sizes.batch_size, lr=1e-4, seed=0, **settings)
+
+
+def frozen_backbone_epochs(sizes: Sizes) -> Figure:
+    documents = cord_documents(sizes.train_docs)
+    epochs = 1 + sizes.timed_epochs
+    cached, uncached = [], []
+    first_cached = []
+    for _ in range(sizes.repeats):
+        for use_cache, into in ((True, cached), (False, uncached)):
+            timer = train_epochs(_config(sizes, scenario="freeze-backbone", epochs=epochs, cache_frozen=use_cache),
+                                 documents)
+            seconds = timer.epoch_seconds
+            into.extend(seconds[1:])  # the first epoch builds the cache (or warms up): not counted
+            if use_cache:
+                first_cached.append(seconds[0])
+    slow, fast = median(uncached), median(cached)
+    detail = (f"{sizes.backbone}, {len(documents)} CORD receipts, batch {sizes.batch_size}; median epoch "
+              f"{slow * 1000:.0f} ms uncached vs {fast * 1000:.1f} ms cached over {len(cached)} epochs each "
+              f"(epochs 2–{epochs} of {sizes.repeats} runs per side); the first cached epoch, which fills the "
+              f"cache, took {median(first_cached) * 1000:.0f} ms")
+    return ratio_figure("Scenario 2 (freeze-backbone) epoch after the first: cached vs uncached", slow, fast, 50,
+                        detail)
+
+
+def phase_two_steps(sizes: Sizes) -> Figure:
+    from receipt_core.backbones import load_backbone
+
+    documents = cord_documents(sizes.train_docs)
+    layers = load_backbone(sizes.backbone).num_layers
+    top_k = min(2, layers)
+    frozen = ("embeddings.text", "embeddings.layout", *(f"encoder.{i}" for i in range(layers - top_k)))
+    epochs = 1 + sizes.timed_epochs
+    full_steps, phased_steps = [], []
+    for _ in range(sizes.repeats):
+        for settings, into in ((dict(scenario="full"), full_steps),
+                               (dict(scenario="full", freeze=frozen), phased_steps)):
+            timer = train_epochs(_config(sizes, epochs=epochs, **settings), documents)
+            for seconds, ends in zip(timer.epoch_seconds[1:], timer.step_ends[1:]):
+                into.append(seconds / len(ends))  # mean step time of that epoch
+    slow, fast = median(full_steps), median(phased_steps)
+    detail = (f"{sizes.backbone} ({layers} layers), top {top_k} layers + heads trainable (the groups of phased "
+              f"phase 2) with the prefix cache, {len(documents)} CORD receipts, batch {sizes.batch_size}; median "
+              f"step {slow * 1000:.0f} ms full vs {fast * 1000:.0f} ms phase 2 ({len(full_steps)} epochs each)")
+    return ratio_figure("Phased, phase 2 (top 2 layers trainable): step time vs full fine-tuning", slow, fast, 2.5,
+                        detail)
