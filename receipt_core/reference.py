@@ -79,6 +79,7 @@ def build_reference_model(backbone_name: str, schema: LabelSchema = DEFAULT_SCHE
     backbone = load_backbone(backbone_name, seed=seed)
     config = backbone.model.config
     config.num_labels = len(tag_names(schema))
+    config._attn_implementation = "eager"  # the class refuses "sdpa" at construction; switched after (below)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = LayoutLMForTokenClassification(config)
@@ -87,6 +88,7 @@ def build_reference_model(backbone_name: str, schema: LabelSchema = DEFAULT_SCHE
     if unexpected or [k for k in missing if not k.startswith("pooler.")]:
         raise RuntimeError(f"backbone weights do not fit LayoutLMForTokenClassification: missing {missing}, "
                            f"unexpected {unexpected}")
+    # the same fused attention as the backbones (see backbones.py): the comparison is about the design, not kernels
     model.config._attn_implementation = "sdpa"
     return model, backbone.tokenizer, backbone.uses_layout
 
@@ -184,8 +186,8 @@ def train_reference(config: ReferenceConfig, train_docs: Sequence[Document], eva
                 batch = _batch([windows[i] for i in indices], encoder.pad_token_id, schema, uses_layout)
                 optimizer.zero_grad(set_to_none=True)
                 loss = model(**batch).loss
-                if not math.isfinite(float(loss)):
-                    raise FloatingPointError(f"the reference's loss became {float(loss)} at step {step + 1}; "
+                if not math.isfinite(float(loss.detach())):
+                    raise FloatingPointError(f"the reference's loss became {float(loss.detach())} at step {step + 1}; "
                                              "lower the learning rate")
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
