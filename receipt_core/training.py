@@ -39,6 +39,7 @@ FLOAT32_CACHE_BYTES = 512 << 20  # a frozen-prefix cache up to this size keeps f
 class ReceiptBatch:
     indices: tuple[int, ...]  # into the task's train_windows
     tensors: Mapping[str, torch.Tensor]  # collate(): input_ids, bbox, attention_mask, field_labels, quantity_labels
+    # (empty when the frozen-prefix cache will serve the batch: its tokens are never looked at)
 
 
 class ReceiptTask:
@@ -127,17 +128,19 @@ class ReceiptTask:
                 raise ValueError(f"{len(batches)} batches cannot feed {world} processes; use more documents "
                                  "or a smaller batch size")
             batches = batches[:usable][rank::world]
-        return [ReceiptBatch(tuple(indices), self._collate([self.train_windows[i] for i in indices]))
+        cached = self.config.cache_frozen and self.plan.frozen_prefix_layers() is not None
+        return [ReceiptBatch(tuple(indices), {} if cached else self._collate([self.train_windows[i] for i in indices]))
                 for indices in batches]
 
     def _collate(self, windows) -> dict[str, torch.Tensor]:
         return {k: v.to(self.device) for k, v in collate(windows, self.encoder.pad_token_id).items()}
 
     def training_step(self, batch: ReceiptBatch) -> StepOutput:
-        self.model.train()  # frozen units stay in eval mode (MultiTaskModel.train)
+        if not self.model.training:  # after an evaluation; train() walks every module, so not on every step
+            self.model.train()  # frozen units stay in eval mode (MultiTaskModel.train; FreezePlan.apply refreshes)
         cache = self._prefix_cache_now()
         if cache is None:
-            output = self.model(**batch.tensors)
+            output = self.model(**(batch.tensors or self._collate([self.train_windows[i] for i in batch.indices])))
         else:
             output = cached_forward(self.model, cache, batch.indices, self.device)
         return StepOutput(loss=output.loss, task_losses=output.task_losses, items=len(batch.indices))
