@@ -698,8 +698,9 @@ def test_sigkill_of_the_server_while_training_and_saving_loses_nothing_and_the_r
             choose(page, "Backbone", "tiny")
             set_number(page, "Epochs", 200)
             set_number(page, "Batch size", 1)
+            earlier = {r.id: r.status for r in ws.list_runs()}  # the copied workspace may hold ended runs
             page.get_by_role("button", name="Start").click()
-            run_id = poll(lambda: [r.id for r in ws.list_runs()], 120, "the run was created")[0]
+            run_id = poll(lambda: [r.id for r in ws.list_runs() if r.id not in earlier], 120, "the run was created")[0]
             writer = subprocess.Popen([sys.executable, "-c", ANNOTATION_WRITER, str(home), str(writer_log)],
                                       cwd=REPO, env=dict(os.environ, PYTHONPATH=str(REPO)), start_new_session=True)
 
@@ -738,6 +739,7 @@ def test_sigkill_of_the_server_while_training_and_saving_loses_nothing_and_the_r
             page.set_default_timeout(60_000)
             open_page(page, url, "runs")
             assert ws.get_run(run_id).status == "interrupted"
+            assert {r.id: r.status for r in ws.list_runs() if r.id in earlier} == earlier  # ended runs untouched
             page.reload()
             page.wait_for_selector("h1")
             page.get_by_text(run_id).first.wait_for()
