@@ -429,6 +429,68 @@ def test_an_exception_in_the_trainer_thread_reaches_the_page_and_the_app_stays_u
     assert not at.exception and not any(e.value.startswith("Training failed") for e in at.error)
 
 
+CHECKPOINT_SAVER = textwrap.dedent("""
+    # Saves the checkpoint over and over, each time with every weight one higher, until it is killed.
+    import sys
+    from pathlib import Path
+    import torch
+    from receipt_core.checkpoint import load_checkpoint, save_checkpoint
+
+    run_dir = Path(sys.argv[1])
+    loaded = load_checkpoint(run_dir)
+    saves = 0
+    while True:
+        with torch.no_grad():
+            for parameter in loaded.model.parameters():
+                parameter.add_(1.0)
+        save_checkpoint(run_dir, loaded.model, dict(loaded.info))
+        saves += 1
+        print(saves, flush=True)
+""")
+
+
+@pytest.mark.slow
+def test_a_process_killed_at_any_moment_of_a_checkpoint_save_leaves_a_whole_checkpoint(cord_home, tmp_path):
+    """What the kernel's out-of-memory killer does to a run: SIGKILL at an arbitrary point of a save. Each time,
+    the folder still loads (hashes checked) as one whole checkpoint: every weight shifted by the same whole number."""
+    import random
+
+    import torch
+
+    from receipt_core.checkpoint import load_checkpoint
+    from receipt_core.trainer import FinishedEvent, TrainConfig, TrainingJob
+    from receipt_core.training import build_task
+
+    docs = Workspace(cord_home).load_documents("cord")[:3]
+    config = TrainConfig(backbone="tiny", scenario="full", epochs=1, batch_size=4, seed=1)
+    run_dir = tmp_path / "run"
+    job = TrainingJob(lambda: build_task(config, docs, [], run_dir), config)
+    job.start()
+    assert job.join(120) and isinstance(job.result, FinishedEvent), job.result
+    base = load_checkpoint(run_dir).model.state_dict()
+    shifts = []
+    rng = random.Random(7)
+    for _ in range(3):
+        saver = subprocess.Popen([sys.executable, "-c", CHECKPOINT_SAVER, str(run_dir)], cwd=REPO,
+                                 env=dict(os.environ, PYTHONPATH=str(REPO)), stdout=subprocess.PIPE, text=True)
+        try:
+            for _ in range(rng.randint(1, 3)):
+                assert saver.stdout.readline().strip(), "the saver died before saving"
+            time.sleep(rng.uniform(0.0, 0.15))  # somewhere inside the next save
+        finally:
+            saver.kill()
+            saver.wait(30)
+        loaded = load_checkpoint(run_dir)  # raises CheckpointError on any torn or mismatched file
+        state = loaded.model.state_dict()  # (a half-written *.tmp may be left beside it: ignored, then replaced)
+        deltas = {round(float((state[k] - base[k]).mean())) for k in base if base[k].is_floating_point()}
+        assert len(deltas) == 1, deltas  # one save's weights, never a mix of two
+        shift = deltas.pop()
+        assert all(torch.allclose(state[k], base[k] + shift, atol=1e-3) for k in base if base[k].is_floating_point())
+        base = state
+        shifts.append(shift)
+    assert all(shift >= 1 for shift in shifts), shifts
+
+
 def test_one_session_annotates_while_another_trains_and_a_second_start_is_refused(cord_env):
     from tests.test_app_pages import app, start_tiny_run, wait_for
     from ui.shared import job_slot
