@@ -76,12 +76,16 @@ with import_tab:
             if not path.exists():
                 raise FileNotFoundError(f"{path} does not exist on the server")
             report = load_dataset(path, fmt)
-            name = name_text.strip() or default_dataset_name(path, fmt)
-            saved = import_into_workspace(ws, name, report)
-            st.success(f"Imported {saved} documents into dataset '{name}'.")
-            select_dataset(name)
+            if report.documents:
+                name = name_text.strip() or default_dataset_name(path, fmt)
+                saved = import_into_workspace(ws, name, report)
+                st.success(f"Imported {saved} documents into dataset '{name}'.")
+                select_dataset(name)
+            else:  # every record was bad: say so, and show why (not a success with 0 documents)
+                st.error(f"Nothing imported from {path}: no usable {fmt} documents "
+                         f"({len(report.problems)} problem(s) below).")
             if report.problems:
-                with st.expander(f"{len(report.problems)} problem(s) reported"):
+                with st.expander(f"{len(report.problems)} problem(s) reported", expanded=not report.documents):
                     st.code("\n".join(report.problems[:200]))
 
 with manage_tab:

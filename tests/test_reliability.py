@@ -359,6 +359,28 @@ def test_every_image_case_through_the_data_page_upload(workspace_home):
     assert not (workspace_home.parent / "animated.gif").exists()
 
 
+def test_the_data_page_import_of_only_bad_json_says_nothing_was_imported_and_why(seeded_home, tmp_path):
+    from tests.test_app_pages import app
+
+    folder = tmp_path / "cord bad"
+    folder.mkdir()
+    (folder / "no_meta.json").write_text(json.dumps({"valid_line": []}))
+    (folder / "text_number.json").write_text(json.dumps(_cord([_cord_word(5)])))
+    before = snapshot(seeded_home)
+    at = app("data")
+    at.selectbox(key="import_format").set_value("cord").run()
+    at.text_input(key="import_path").set_value(str(folder)).run()
+    at.text_input(key="import_name").set_value("incoming").run()
+    at.button(key="import_button").click().run()
+    assert not at.exception and not at.success, [s.value for s in at.success]
+    assert [e.value for e in at.error] == [f"Nothing imported from {folder}: no usable cord documents "
+                                           "(3 problem(s) below)."]
+    problems = at.code[0].value
+    assert "no_meta.json: missing required key meta.image_size" in problems
+    assert "text_number.json: valid_line[0].words[0] (menu.nm): text must be a string, got int" in problems
+    assert snapshot(seeded_home) == before
+
+
 # --- 3. and 4. faults in the trainer thread; two sessions at once (streamlit AppTest, real trainer) -------
 
 
