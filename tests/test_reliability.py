@@ -1,5 +1,6 @@
-"""Reliability: every bad input through the CLI, faults in the trainer thread, two sessions at once, and a real
-server killed with SIGKILL while it trains and annotations are being saved.
+"""Reliability and security: every bad input through the CLI and the Data page, faults in the trainer thread,
+two sessions at once, a real server killed with SIGKILL while it trains and annotations are being saved, and
+nothing loaded that could run code (pickles, remote code).
 
 What the other test files already cover is not repeated here: the image loader's cases one by one
 (test_images.py), malformed dataset records (test_datasets.py), checkpoint tampering and a full disk
