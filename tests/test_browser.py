@@ -256,7 +256,7 @@ def test_demo_path_on_the_default_backbone_reaches_a_loss_point(server, page):
     while not ws.run_events(run_id, kinds=["prediction"]):  # the first evaluation: a screenshot with predictions
         assert time.monotonic() < deadline, "no evaluation within 10 minutes"
         time.sleep(1)
-    page.get_by_text("Live predictions").first.wait_for(timeout=30_000)
+    page.get_by_text("Live predictions", exact=True).wait_for(timeout=30_000)
     page.wait_for_timeout(2500)  # one more live refresh
     shot(page, "train-layout-minilm")
     shutil.copyfile(ARTIFACTS / "train-layout-minilm.png", REPO / "assets" / "screenshot.png")
