@@ -21,6 +21,12 @@ from typing import Any, Callable, Mapping, Sequence
 
 import torch
 
+# Imported here, not inside build_task: whoever imports this module (a page, the CLI) then resolves
+# transformers' lazily loaded classes in its own thread, before any trainer thread exists. Two threads
+# resolving them at once (a resumed run loading its checkpoint while the Train page imports) raced into
+# "ImportError: cannot import name 'AutoTokenizer' from 'transformers'".
+from .backbones import load_backbone
+from .model import build_model
 from .checkpoint import (CheckpointError, load_checkpoint, optimizer_from_tensors, optimizer_to_tensors,
                          save_checkpoint)
 from .document import Document
@@ -269,9 +275,6 @@ def _flatten(metrics: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 def build_task(config: TrainConfig, train_docs: Sequence[Document], eval_docs: Sequence[Document], run_dir: Path,
                schema: LabelSchema = DEFAULT_SCHEMA, accelerator: Any = None) -> tuple[ReceiptTask, None]:
     """A fresh task: the backbone by name (seeded), new heads, the scenario's freeze plan."""
-    from .backbones import load_backbone
-    from .model import build_model
-
     backbone = load_backbone(config.backbone, seed=config.seed)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)  # the heads' initial weights depend on the seed only

@@ -757,14 +757,11 @@ def last_saves(log_path: Path) -> tuple[dict[tuple[str, int], str], int, tuple[s
 
 @pytest.mark.browser
 def test_sigkill_of_the_server_while_training_and_saving_loses_nothing_and_the_run_resumes(cord_home, tmp_path):
-    import dataclasses
     import shutil
 
     from playwright.sync_api import sync_playwright
 
-    from receipt_core.trainer import TrainConfig
-    from receipt_core.training import resume_run
-    from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, choose, open_page, set_number
+    from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, choose, open_page, set_number, wait_idle
 
     home = tmp_path / "workspace"
     shutil.copytree(cord_home, home)
@@ -835,6 +832,26 @@ def test_sigkill_of_the_server_while_training_and_saving_loses_nothing_and_the_r
             page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(big))
             page.get_by_text("File must be 40.0MB or smaller").wait_for()
             assert "uploads" not in {d.name for d in ws.datasets()}
+
+            # Resume from the Runs page: the run continues from its last checkpoint, under the same id
+            last_seq = ws.run_events(run_id)[-1].seq
+            open_page(page, url, "runs")
+            run_box = page.get_by_role("combobox", name="Run", exact=True).first
+            if run_id not in run_box.input_value():
+                run_box.click()
+                page.keyboard.type(run_id)
+                page.keyboard.press("Enter")
+                wait_idle(page)
+            page.get_by_text(f"Status interrupted").first.wait_for()
+            page.get_by_text("Resume this run from its last checkpoint").click()
+            page.get_by_role("button", name="Resume", exact=True).click()
+            resumed = poll(lambda: [e.payload["step"] for e in ws.run_events(run_id, after_seq=last_seq,
+                                                                              kinds=["step"])], 120, "resumed steps")
+            assert resumed[0] == saved_step + 1
+            assert ws.get_run(run_id).status == "running"
+            page.wait_for_url("**/train")
+            page.get_by_role("button", name="Stop").click()
+            poll(lambda: ws.get_run(run_id).status == "stopped", 90, "the resumed run stopped")
             browser.close()
         # XSRF protection is on in the running server: a cross-site upload without the token is refused
         request = urllib.request.Request(f"{url}/_stcore/upload_file/some-session/some-file", data=b"x",
@@ -844,17 +861,6 @@ def test_sigkill_of_the_server_while_training_and_saving_loses_nothing_and_the_r
         assert refused.value.code == 403
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(30)
-
-        # the interrupted run resumes from its last checkpoint, under the same id
-        saved_config = TrainConfig.from_json(checkpoint["config"])
-        config = dataclasses.replace(saved_config, epochs=checkpoint["state"]["epoch"] + 1)
-        last_seq = ws.run_events(run_id)[-1].seq
-        job = resume_run(ws, run_id, config=config)
-        assert job.join(180), "the resumed run did not finish"
-        assert job.status == "finished", job.result
-        resumed_steps = [e.payload["step"] for e in ws.run_events(run_id, after_seq=last_seq, kinds=["step"])]
-        assert resumed_steps and resumed_steps[0] == saved_step + 1
-        assert ws.get_run(run_id).status == "finished"
         assert ws.integrity_check() == "ok"
         assert "database is locked" not in server_log.read_text()
     finally:
