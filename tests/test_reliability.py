@@ -755,13 +755,25 @@ def last_saves(log_path: Path) -> tuple[dict[tuple[str, int], str], int, tuple[s
     return saved, completed, in_flight
 
 
+def select_run(page, run_id: str) -> None:
+    """Make ``run_id`` the Runs page's "One run" choice (typing filters the options; Enter takes the match)."""
+    from tests.test_browser import wait_idle
+
+    run_box = page.get_by_role("combobox", name="Run", exact=True).first
+    if run_id not in run_box.input_value():
+        run_box.click()
+        page.keyboard.type(run_id)
+        page.keyboard.press("Enter")
+        wait_idle(page)
+
+
 @pytest.mark.browser
 def test_sigkill_of_the_server_while_training_and_saving_loses_nothing_and_the_run_resumes(cord_home, tmp_path):
     import shutil
 
     from playwright.sync_api import sync_playwright
 
-    from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, choose, open_page, set_number, wait_idle
+    from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, choose, open_page, set_number
 
     home = tmp_path / "workspace"
     shutil.copytree(cord_home, home)
@@ -821,10 +833,8 @@ def test_sigkill_of_the_server_while_training_and_saving_loses_nothing_and_the_r
             open_page(page, url, "runs")
             assert ws.get_run(run_id).status == "interrupted"
             assert {r.id: r.status for r in ws.list_runs() if r.id in earlier} == earlier  # ended runs untouched
-            page.reload()
-            page.wait_for_selector("h1")
-            page.get_by_text(run_id).first.wait_for()
-            page.get_by_text("interrupted").first.wait_for()
+            select_run(page, run_id)
+            page.get_by_text("Status interrupted").first.wait_for()
             # an upload over server.maxUploadSize (40 MB) is refused with the limit named, and nothing is stored
             big = tmp_path / "scan 600dpi.png"
             big.write_bytes(b"\x89PNG\r\n\x1a\n" + os.urandom(41 * 1024 * 1024))
@@ -836,13 +846,8 @@ def test_sigkill_of_the_server_while_training_and_saving_loses_nothing_and_the_r
             # Resume from the Runs page: the run continues from its last checkpoint, under the same id
             last_seq = ws.run_events(run_id)[-1].seq
             open_page(page, url, "runs")
-            run_box = page.get_by_role("combobox", name="Run", exact=True).first
-            if run_id not in run_box.input_value():
-                run_box.click()
-                page.keyboard.type(run_id)
-                page.keyboard.press("Enter")
-                wait_idle(page)
-            page.get_by_text(f"Status interrupted").first.wait_for()
+            select_run(page, run_id)
+            page.get_by_text("Status interrupted").first.wait_for()
             page.get_by_text("Resume this run from its last checkpoint").click()
             page.get_by_role("button", name="Resume", exact=True).click()
             resumed = poll(lambda: [e.payload["step"] for e in ws.run_events(run_id, after_seq=last_seq,
