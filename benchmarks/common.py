@@ -6,7 +6,7 @@ import os
 import platform
 import statistics
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -35,23 +35,23 @@ class Sizes:
 
     quick: bool
     backbone: str
-    train_docs: int
+    train_docs: int  # the frozen-backbone cache figure
+    compare_docs: int  # phase 2 vs full, ours vs HF (every epoch of both sides runs the full backward)
     batch_size: int
     repeats: int  # runs per side; each figure is the median over them
     timed_epochs: int  # epochs measured after the first (discarded) one, per run
     ocr_receipts: int
     memory_docs: int
-    extra: dict = field(default_factory=dict)
 
     @classmethod
-    def full(cls) -> "Sizes":
-        return cls(quick=False, backbone="layout-minilm", train_docs=128, batch_size=8, repeats=3, timed_epochs=2,
-                   ocr_receipts=50, memory_docs=64)
+    def full(cls, repeats: int = 3) -> "Sizes":
+        return cls(quick=False, backbone="layout-minilm", train_docs=96, compare_docs=48, batch_size=8,
+                   repeats=repeats, timed_epochs=1, ocr_receipts=50, memory_docs=64)
 
     @classmethod
     def quick_sizes(cls) -> "Sizes":
-        return cls(quick=True, backbone="tiny", train_docs=8, batch_size=4, repeats=1, timed_epochs=1,
-                   ocr_receipts=2, memory_docs=4)
+        return cls(quick=True, backbone="tiny", train_docs=8, compare_docs=8, batch_size=4, repeats=1,
+                   timed_epochs=1, ocr_receipts=2, memory_docs=4)
 
 
 def median(values: Sequence[float]) -> float:

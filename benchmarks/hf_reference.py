@@ -97,7 +97,7 @@ def throughput_vs_hf(sizes: Sizes) -> list[Figure]:
     from receipt_core.schema import DEFAULT_SCHEMA
     from receipt_core.trainer import TrainConfig
 
-    documents = cord_documents(sizes.train_docs)
+    documents = cord_documents(sizes.compare_docs)
     backbone = load_backbone(sizes.backbone)
     encoder = DocumentEncoder(backbone.tokenizer, DEFAULT_SCHEMA, max_length=512, stride=128)
     windows = encoder.encode_many(documents)

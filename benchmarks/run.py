@@ -77,15 +77,15 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"run only these ({', '.join(BENCHMARKS)})")
     parser.add_argument("--out", type=Path, default=None,
                         help="Markdown file to write (default: BENCHMARKS.md for a full run, nothing for --quick)")
-    parser.add_argument("--ocr-repeats", type=int, default=3, metavar="N", help="runs per side of the OCR figure")
+    parser.add_argument("--repeats", type=int, default=3, metavar="N", help="runs per side of each training figure")
+    parser.add_argument("--ocr-repeats", type=int, default=2, metavar="N", help="runs per side of the OCR figure")
     args = parser.parse_args(argv)
 
     from receipt_core.threads import configure_torch_threads
 
     configure_torch_threads()
-    sizes = Sizes.quick_sizes() if args.quick else Sizes.full()
-    command = "python benchmarks/run.py" + (" --quick" if args.quick else "") + (
-        f" --only {' '.join(args.only)}" if args.only != list(BENCHMARKS) else "")
+    sizes = Sizes.quick_sizes() if args.quick else Sizes.full(args.repeats)
+    command = " ".join(["python benchmarks/run.py", *(argv if argv is not None else sys.argv[1:])])
     info = machine()
     load_before = load_average()
     started = time.perf_counter()

@@ -45,7 +45,7 @@ def frozen_backbone_epochs(sizes: Sizes) -> Figure:
 def phase_two_steps(sizes: Sizes) -> Figure:
     from receipt_core.backbones import load_backbone
 
-    documents = cord_documents(sizes.train_docs)
+    documents = cord_documents(sizes.compare_docs)
     layers = load_backbone(sizes.backbone).num_layers
     top_k = min(2, layers)
     frozen = ("embeddings.text", "embeddings.layout", *(f"encoder.{i}" for i in range(layers - top_k)))
