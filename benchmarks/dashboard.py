@@ -75,7 +75,7 @@ def dashboard_figures(sizes: Sizes, clicks: int = 3) -> list[Figure]:
 
     with tempfile.TemporaryDirectory(prefix="bench-dashboard-") as folder:
         home = Path(folder) / "workspace"
-        demo_count = 2 if sizes.quick else 12
+        demo_count = 4 if sizes.quick else 12  # the Train page holds some receipts out for evaluation
         _seed_demo(home, demo_count)
         port = browser.free_port()
         env = dict(os.environ, RECEIPT_STUDIO_HOME=str(home), PYTHONUNBUFFERED="1")
