@@ -72,7 +72,7 @@ def run_study_command(args: argparse.Namespace) -> int:
     print(f"study: {len(configs)} configurations × {settings.repeats} seed(s) = {runs} runs of at most "
           f"{settings.budget_minutes:g} min training; train {len(train_docs)} documents, eval {len(eval_docs)}",
           file=sys.stderr, flush=True)
-    command = "python -m receipt_core " + " ".join(shlex.quote(a) for a in sys.argv[2:]) \
+    command = "python -m receipt_core " + " ".join(shlex.quote(a) for a in sys.argv[1:]) \
         if len(sys.argv) > 1 and sys.argv[1] == "study" else ""
     result = run_study(configs, settings, train_docs, eval_docs, args.out,
                        log=lambda line: print(line, file=sys.stderr, flush=True),

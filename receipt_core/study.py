@@ -372,18 +372,23 @@ def read_claims(result: StudyResult) -> list[Claim]:
         one = get(layout, scenario)
         if one and frozen and full:
             stuck = _compare(one, frozen, key)[0] <= 0 and _compare(one, full, key)[0] < 0
+            why = ("The frozen head stays random and its task stays at the untrained level." if stuck else
+                   "The backbone learned to feed the frozen random head: its task trained anyway, through the "
+                   "backbone.")
             claims.append(Claim(f"Freezing the {task} head locks in its errors.", "held" if stuck else "did not hold",
                                 f"{scenario}: {_compare(one, frozen, key)[1]} (vs freeze-all); "
-                                f"{_compare(one, full, key)[1]} (vs full). The frozen head stays random while the "
-                                "backbone moves under it."))
+                                f"{_compare(one, full, key)[1]} (vs full). {why}"))
     for scenario in ("full", "freeze-backbone"):
         a, b = get(layout, scenario), get(text, scenario)
         if a and b:
             s1, n1 = _compare(a, b, f1)
             s2, n2 = _compare(a, b, items)
-            verdict = "held" if s1 > 0 and s2 >= 0 else ("did not hold" if s1 < 0 or s2 < 0 else "mixed")
-            if s1 == 0 and s2 == 0:
-                verdict = "did not hold"  # no measurable advantage
+            if s1 * s2 < 0:
+                verdict = "mixed"  # better on one task, worse on the other
+            elif s1 > 0 or s2 > 0:
+                verdict = "held"
+            else:
+                verdict = "did not hold"  # worse, or no measurable advantage
             claims.append(Claim(f"A layout-aware backbone beats a text-only one ({scenario}).", verdict,
                                 f"{layout} vs {text}: {n1}; {n2}."))
     phased = get(layout, "phased")
