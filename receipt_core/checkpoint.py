@@ -16,7 +16,6 @@ forward. Any other mismatch between ``run.json`` and the files is refused with :
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -29,6 +28,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from .schema import LabelSchema
+from .files import file_sha256 as sha256_file
 
 RUN_FORMAT = "receipt-mtl/run"
 RUN_VERSION = 1
@@ -72,12 +72,6 @@ class LoadedRun:
         return Predictor(self.model, self.encoder(), self.schema)
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def model_settings(model) -> dict[str, Any]:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import math
 from pathlib import Path
 from typing import Sequence
 
 from ..document import Box
+from ..files import file_sha256
 
 
 class RecordError(ValueError):
@@ -42,9 +42,3 @@ def box_on_page(xs: Sequence[float], ys: Sequence[float], width: int, height: in
     return clamped, clamped != (x0, y0, x1, y1)
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
