@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .dropout import FastDropout
 from .encoding import IGNORE_INDEX
 
 LOSS_WEIGHTINGS = ("fixed", "uncertainty")
@@ -39,15 +40,18 @@ class MultiTaskOutput:
 
 
 class TokenHead(nn.Module):
-    """Per-token classifier: dropout → Linear, or dropout → Linear → GELU → dropout → Linear with ``hidden``."""
+    """Per-token classifier: dropout → Linear, or dropout → Linear → GELU → dropout → Linear with ``hidden``.
+
+    The dropout is ``FastDropout``: over cached features a training step is little more than the heads, and
+    ``nn.Dropout``'s per-element mask would be most of its time (see dropout.py)."""
 
     def __init__(self, in_features: int, num_classes: int, hidden: int = 0, dropout: float = 0.1):
         super().__init__()
         if hidden:
-            self.net = nn.Sequential(nn.Dropout(dropout), nn.Linear(in_features, hidden), nn.GELU(),
-                                     nn.Dropout(dropout), nn.Linear(hidden, num_classes))
+            self.net = nn.Sequential(FastDropout(dropout), nn.Linear(in_features, hidden), nn.GELU(),
+                                     FastDropout(dropout), nn.Linear(hidden, num_classes))
         else:
-            self.net = nn.Sequential(nn.Dropout(dropout), nn.Linear(in_features, num_classes))
+            self.net = nn.Sequential(FastDropout(dropout), nn.Linear(in_features, num_classes))
 
     def forward(self, hidden: torch.Tensor) -> torch.Tensor:
         return self.net(hidden)
