@@ -64,7 +64,8 @@ class LoadedRun:
         from .encoding import DocumentEncoder
 
         return DocumentEncoder(self.tokenizer, self.schema, max_length=int(self.config.get("max_length", 512)),
-                               stride=int(self.config.get("stride", 128)), uses_layout=self.uses_layout)
+                               stride=int(self.config.get("stride", 128)), uses_layout=self.uses_layout,
+                               line_boxes=bool(self.config.get("line_boxes", False)))
 
     def predictor(self):
         from .predict import Predictor

@@ -18,6 +18,7 @@ from typing import Any, Sequence
 from .cli import CommandError
 from .datasets import FORMATS, load_dataset
 from .document import Document
+from .lr_schedule import LR_SCHEDULES
 
 FORMAT_CHOICES = ("auto", *FORMATS)
 
@@ -46,6 +47,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--decay-factor", type=float, default=2.6, metavar="F",
                        help="discriminative learning rates: each lower group's rate is the one above / F")
     train.add_argument("--loss-weighting", choices=("fixed", "uncertainty"), default="fixed")
+    train.add_argument("--lr-schedule", choices=LR_SCHEDULES, default="constant",
+                       help="constant, or linear: warm up, then decay to 0 at the run's end (its epochs or "
+                            "--max-minutes, whichever comes first)")
+    train.add_argument("--warmup", type=_fraction, default=0.06, metavar="FRACTION",
+                       help="linear schedule: the fraction of the run spent warming up (default 0.06)")
+    train.add_argument("--line-boxes", action="store_true",
+                       help="every word gets its OCR line's box instead of its own, as LayoutLMv3 and LiLT do")
     train.add_argument("--phased-top-k", type=_positive_int, default=2, metavar="K",
                        help="phased: encoder layers unfrozen in phase 2 (default 2)")
     train.add_argument("--epochs-per-phase", type=_positive_int, default=None, metavar="N",
@@ -115,6 +123,13 @@ def _positive_float(text: str) -> float:
     value = _number(text, float)
     if not value > 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"must be a number above 0, got {text!r}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    value = _number(text, float)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be a fraction in [0, 1), got {text!r}")
     return value
 
 
@@ -253,7 +268,8 @@ def run_train(args: argparse.Namespace) -> int:
                          epochs_per_phase=epochs_per_phase, patience=args.patience, epochs=args.epochs,
                          max_minutes=args.max_minutes, batch_size=args.batch_size, lr=args.lr,
                          decay_factor=args.decay_factor, loss_weighting=args.loss_weighting, seed=args.seed,
-                         max_length=args.max_length, eval_every=args.eval_every, cache_frozen=args.feature_cache)
+                         max_length=args.max_length, eval_every=args.eval_every, cache_frozen=args.feature_cache,
+                         lr_schedule=args.lr_schedule, warmup=args.warmup, line_boxes=args.line_boxes)
     train_docs = load_documents(args.train, args.format, args.workspace, role="--train", quiet=not is_main)
     eval_docs = load_documents(args.eval, args.format, args.workspace, role="--eval", quiet=not is_main)
     if is_main:

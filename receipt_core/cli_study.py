@@ -12,7 +12,8 @@ import sys
 from pathlib import Path
 
 from .cli import CommandError
-from .cli_model import FORMAT_CHOICES, _positive_float, _positive_int, load_documents
+from .cli_model import FORMAT_CHOICES, _fraction, _positive_float, _positive_int, load_documents
+from .lr_schedule import LR_SCHEDULES
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -40,6 +41,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     study.add_argument("--decay-factor", type=float, default=1.0, metavar="F",
                        help="discriminative rates: each lower group's rate is the one above / F (1 = one rate)")
     study.add_argument("--loss-weighting", choices=("fixed", "uncertainty"), default="fixed")
+    study.add_argument("--lr-schedule", choices=LR_SCHEDULES, default="constant",
+                       help="every run's rate: constant, or linear (warm up, then decay to 0 at the budget's end)")
+    study.add_argument("--warmup", type=_fraction, default=0.06, metavar="FRACTION",
+                       help="linear schedule: the fraction of the run spent warming up (default 0.06)")
+    study.add_argument("--line-boxes", action="store_true",
+                       help="every word gets its OCR line's box instead of its own (every run, the reference too)")
     study.add_argument("--freeze", nargs="+", default=[], metavar="GROUP",
                        help="groups frozen in every multi-task run on top of its scenario (e.g. embeddings.text)")
     study.add_argument("--max-length", type=_positive_int, default=512, metavar="TOKENS")
@@ -65,7 +72,8 @@ def run_study_command(args: argparse.Namespace) -> int:
     settings = StudySettings(budget_minutes=args.budget_minutes, epochs=args.epochs, repeats=args.repeats,
                              seed=args.seed, batch_size=args.batch_size, lr=args.lr, decay_factor=args.decay_factor,
                              loss_weighting=args.loss_weighting, max_length=args.max_length,
-                             freeze=tuple(args.freeze))
+                             freeze=tuple(args.freeze), lr_schedule=args.lr_schedule, warmup=args.warmup,
+                             line_boxes=args.line_boxes)
     train_docs = load_documents(args.train, args.format, args.workspace, role="--train")
     eval_docs = load_documents(args.eval, args.format, args.workspace, role="--eval")
     runs = len(configs) * settings.repeats

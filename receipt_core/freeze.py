@@ -249,7 +249,7 @@ def optimizer_param_groups(model: nn.Module, base_lr: float, decay_factor: float
     ``base_lr / decay_factor ** (N - i)`` (the top layer at base_lr/2.6); the text embeddings one step below
     layer 0. ``fresh_groups`` start untrained (LayoutLM's layout tables start at zero in ``layout-minilm``),
     so they train at ``base_lr`` like the heads: at the bottom rate they would barely move.
-    Each dict has ``params``, ``lr`` and ``name``.
+    Each dict has ``params``, ``lr``, ``base_lr`` (the rate a learning-rate schedule scales) and ``name``.
     """
     if base_lr < 0 or decay_factor <= 0:
         raise ValueError(f"base_lr must be >= 0 and decay_factor > 0, got {base_lr}, {decay_factor}")
@@ -264,5 +264,6 @@ def optimizer_param_groups(model: nn.Module, base_lr: float, decay_factor: float
             depth = num_layers - int(name.split(".")[1])
         else:
             depth = num_layers + 1
-        result.append({"params": params, "lr": base_lr / decay_factor ** depth, "name": name})
+        rate = base_lr / decay_factor ** depth
+        result.append({"params": params, "lr": rate, "base_lr": rate, "name": name})
     return result

@@ -26,6 +26,7 @@ from .items import assemble_items
 from .predict import DocumentPrediction, WordPrediction
 from .quantity import parse_quantity
 from .schema import DEFAULT_SCHEMA, OTHER, QUANTITY, LabelSchema
+from .lr_schedule import lr_multiplier
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,9 @@ class ReferenceConfig:
     max_length: int = 512
     stride: int = 128
     eval_every_epoch: bool = True
+    lr_schedule: str = "constant"  # or "linear" (warm-up, then to 0 at the end), as the multi-task runs get
+    warmup: float = 0.06
+    line_boxes: bool = False
 
 
 @dataclass(frozen=True)
@@ -155,7 +159,7 @@ def train_reference(config: ReferenceConfig, train_docs: Sequence[Document], eva
         torch.manual_seed(config.seed)
         model, tokenizer, uses_layout = build_reference_model(config.backbone, schema, config.seed)
         encoder = DocumentEncoder(tokenizer, schema, max_length=config.max_length, stride=config.stride,
-                                  uses_layout=uses_layout)
+                                  uses_layout=uses_layout, line_boxes=config.line_boxes)
         windows = encoder.encode_many(train_docs)
         optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
         total = sum(p.numel() for p in model.parameters())
@@ -191,6 +195,10 @@ def train_reference(config: ReferenceConfig, train_docs: Sequence[Document], eva
                                              "lower the learning rate")
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+                by_steps = (step + 1) / (config.epochs * len(batches))
+                by_time = elapsed() / budget if budget else 0.0
+                for group in optimizer.param_groups:
+                    group["lr"] = config.lr * lr_multiplier(config.lr_schedule, max(by_steps, by_time), config.warmup)
                 optimizer.step()
                 step += 1
                 losses.append((step, elapsed(), float(loss.detach())))

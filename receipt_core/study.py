@@ -94,6 +94,9 @@ class StudySettings:
     freeze: tuple[str, ...] = ()  # extra groups frozen in every multi-task run (e.g. embeddings.text)
     phased_top_k: int = 2
     epochs_per_phase: int = 1
+    lr_schedule: str = "constant"  # every run, the reference included
+    warmup: float = 0.06
+    line_boxes: bool = False  # every run, the reference included
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "freeze", tuple(self.freeze))
@@ -106,7 +109,8 @@ class StudySettings:
         return {"budget_minutes": self.budget_minutes, "epochs": self.epochs, "repeats": self.repeats,
                 "seed": self.seed, "batch_size": self.batch_size, "lr": self.lr, "decay_factor": self.decay_factor,
                 "loss_weighting": self.loss_weighting, "max_length": self.max_length, "freeze": list(self.freeze),
-                "phased_top_k": self.phased_top_k, "epochs_per_phase": self.epochs_per_phase}
+                "phased_top_k": self.phased_top_k, "epochs_per_phase": self.epochs_per_phase,
+                "lr_schedule": self.lr_schedule, "warmup": self.warmup, "line_boxes": self.line_boxes}
 
 
 @dataclass(frozen=True)
@@ -288,7 +292,9 @@ def _run_multitask(config: StudyConfig, settings: StudySettings, seed: int, trai
                                phased_top_k=settings.phased_top_k, epochs_per_phase=settings.epochs_per_phase,
                                epochs=settings.epochs, max_minutes=settings.budget_minutes,
                                batch_size=settings.batch_size, lr=settings.lr, decay_factor=settings.decay_factor,
-                               loss_weighting=settings.loss_weighting, seed=seed, max_length=settings.max_length)
+                               loss_weighting=settings.loss_weighting, seed=seed, max_length=settings.max_length,
+                               lr_schedule=settings.lr_schedule, warmup=settings.warmup,
+                               line_boxes=settings.line_boxes)
     if (run_dir / "run.json").exists():
         raise ValueError(f"{run_dir} already holds a checkpoint; give the study an empty --out folder")
     collector = _Collector()
@@ -315,7 +321,9 @@ def _run_reference(config: StudyConfig, settings: StudySettings, seed: int, trai
                    eval_docs: Sequence[Document], log: Callable[[str], None]) -> RunResult:
     reference_config = ReferenceConfig(backbone=config.backbone, epochs=settings.epochs,
                                        max_minutes=settings.budget_minutes, batch_size=settings.batch_size,
-                                       lr=settings.lr, seed=seed, max_length=settings.max_length)
+                                       lr=settings.lr, seed=seed, max_length=settings.max_length,
+                                       lr_schedule=settings.lr_schedule, warmup=settings.warmup,
+                                       line_boxes=settings.line_boxes)
     started = time.monotonic()
     result = train_reference(reference_config, train_docs, eval_docs, on_log=lambda line: log("    " + line))
     metrics = {k: float(result.metrics[k]) for k in HEADLINE if k in result.metrics}

@@ -33,10 +33,11 @@ from typing import Any, Callable, ClassVar, Mapping, Protocol, Sequence
 import torch
 from torch import nn
 
+from .lr_schedule import LR_SCHEDULES, lr_multiplier
+
 log = logging.getLogger(__name__)
 
 # --- configuration ---------------------------------------------------------------------------------------
-
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -54,6 +55,8 @@ class TrainConfig:
     batch_size: int = 8
     lr: float = 5e-5
     decay_factor: float = 2.6  # discriminative rates: each lower group's rate is the one above / factor
+    lr_schedule: str = "constant"  # or "linear": warm up, then decay to 0 at the run's end (epochs or budget)
+    warmup: float = 0.06  # "linear": the fraction of the run spent warming up
     weight_decay: float = 0.01
     loss_weighting: str = "fixed"  # or "uncertainty"
     task_weights: tuple[float, float] = (1.0, 1.0)
@@ -64,6 +67,7 @@ class TrainConfig:
     eval_every: int = 0  # evaluate every N steps; 0 = at the end of each epoch
     watch: tuple[str, ...] = ()  # document ids whose predictions are emitted at each evaluation
     cache_frozen: bool = True  # compute the output of a frozen bottom (embeddings + layers) once per window
+    line_boxes: bool = False  # every word gets its OCR line's box (as LayoutLMv3 and LiLT do), not its own
 
     def __post_init__(self) -> None:
         for name in ("freeze", "unfreeze", "task_weights", "watch"):  # lists from JSON or a UI become tuples
@@ -80,6 +84,10 @@ class TrainConfig:
             raise ValueError(f"loss weighting must be 'fixed' or 'uncertainty', got {self.loss_weighting!r}")
         if self.decay_factor < 1:
             raise ValueError(f"discriminative decay factor must be >= 1, got {self.decay_factor}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"learning-rate schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
+        if not 0 <= self.warmup < 1:
+            raise ValueError(f"warmup must be a fraction in [0, 1), got {self.warmup}")
 
     def to_json(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
@@ -543,6 +551,28 @@ class Trainer:
         self.emit(event)
         return event
 
+    def run_progress(self, steps_ahead: int = 0) -> float:
+        """How far the run is, 0…1: the larger of steps / all steps and training time / the time budget, so a
+        budgeted run's schedule ends with its budget or its epochs, whichever comes first. Every process of a
+        data-parallel run gets the largest value of any (their clocks differ; their rates must not)."""
+        state, config = self.state, self.config
+        by_steps = (state.global_step + steps_ahead) / state.total_steps if state.total_steps else 0.0
+        by_time = self._elapsed() / (config.max_minutes * 60) if config.max_minutes else 0.0
+        progress = min(1.0, max(by_steps, by_time))
+        if self._world > 1:
+            value = torch.tensor([progress], dtype=torch.float64, device=self.accelerator.device)
+            progress = float(self.accelerator.reduce(value, reduction="max").item())
+        return progress
+
+    def _schedule_lr(self) -> None:
+        """Set each group's rate to its base rate (kept in the group as ``base_lr``) times the schedule's factor,
+        for the step about to run (step global_step + 1, so a warm-up never applies a zero rate)."""
+        if self.config.lr_schedule == "constant":
+            return
+        factor = lr_multiplier(self.config.lr_schedule, self.run_progress(steps_ahead=1), self.config.warmup)
+        for group in self.task.optimizer.param_groups:
+            group["lr"] = group.setdefault("base_lr", group["lr"]) * factor
+
     def _step(self, batch: Any) -> StepEvent:
         task, state = self.task, self.state
         optimizer = task.optimizer
@@ -568,6 +598,7 @@ class Trainer:
             if self._agree(not math.isfinite(norm)):
                 raise NonFiniteLossError(f"the gradient norm became non-finite at step {state.global_step + 1} "
                                          f"(epoch {state.epoch + 1}); the step was not applied")
+        self._schedule_lr()
         optimizer.step()
         state.global_step += 1
         state.items_seen += output.items * self._world

@@ -7,6 +7,7 @@ backbone over real CORD receipts (from ../shared).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import queue
 import threading
@@ -17,14 +18,14 @@ import torch
 from torch import nn
 
 from conftest import require_shared_data
-from receipt_core.checkpoint import load_checkpoint
+from receipt_core.checkpoint import CheckpointError, load_checkpoint
 from receipt_core.datasets import load_dataset
 from receipt_core.freeze import parameter_groups
 from receipt_core.storage import Workspace
 from receipt_core.trainer import (Callback, CheckpointEvent, EvalEvent, FailedEvent, FinishedEvent, PhaseEvent,
                                   ProgressEvent, StatusEvent, StepEvent, StepOutput, TrainConfig, TrainerState,
                                   StoreListener, TrainingJob, event_from_json)
-from receipt_core.training import build_task, resume_run, start_run
+from receipt_core.training import build_resumed_task, build_task, resume_run, start_run
 
 # --- a small real task for the generic loop ------------------------------------------------------------------
 
@@ -596,3 +597,64 @@ def test_uncertainty_weighting_learns_its_task_weights(cord, tmp_path):
     assert weights["fields.loss_weight"] != 1.0 and weights["quantity.loss_weight"] != 1.0
     # Kendall et al.: the harder task (fields, the larger loss) gets the smaller weight
     assert weights["fields.loss_weight"] < weights["quantity.loss_weight"]
+
+
+# --- learning-rate schedules ---------------------------------------------------------------------------------
+
+
+def test_linear_schedule_warms_up_then_decays_to_zero_at_the_end():
+    from receipt_core.lr_schedule import lr_multiplier
+
+    assert lr_multiplier("constant", 0.7, 0.1) == 1.0
+    assert lr_multiplier("linear", 0.05, 0.1) == pytest.approx(0.5)
+    assert lr_multiplier("linear", 0.1, 0.1) == pytest.approx(1.0)
+    assert lr_multiplier("linear", 0.55, 0.1) == pytest.approx(0.5)
+    assert lr_multiplier("linear", 1.0, 0.1) == 0.0
+    with pytest.raises(ValueError, match="cosine"):
+        lr_multiplier("cosine", 0.5, 0.1)
+    with pytest.raises(ValueError, match="schedule"):
+        TrainConfig(lr_schedule="cosine")
+    with pytest.raises(ValueError, match="warmup"):
+        TrainConfig(warmup=1.0)
+
+
+def test_the_trainer_applies_the_linear_schedule_by_steps():
+    task = RegressionTask(batches=10)
+    job = run_job(task, TrainConfig(epochs=2, lr_schedule="linear", warmup=0.2))
+    assert job.join(timeout=30)
+    rates = [e.lr for e in job.history() if isinstance(e, StepEvent)]
+    assert len(rates) == 20
+    assert rates[0] == pytest.approx(0.05 * 1 / 4)  # step 1 of a 4-step warm-up: never a zero rate
+    assert rates[3] == pytest.approx(0.05)  # the peak is the optimizer's own rate
+    assert all(a > b for a, b in zip(rates[3:], rates[4:]))  # then strictly down …
+    assert rates[-1] == pytest.approx(0.0, abs=1e-12)  # … to zero on the last step
+    assert task.optimizer.param_groups[0]["base_lr"] == 0.05
+
+
+def test_a_budgeted_run_decays_its_rate_with_the_clock():
+    task = RegressionTask(batches=10, step_delay=0.03)
+    job = run_job(task, TrainConfig(epochs=1000, max_minutes=0.02, lr_schedule="linear", warmup=0.0))
+    assert job.join(timeout=30)
+    rates = [e.lr for e in job.history() if isinstance(e, StepEvent)]
+    assert job.result.reason == "time budget"
+    assert rates[0] > 0.04 and rates[-1] < 0.2 * 0.05  # 1000 epochs would have barely moved it by steps
+    assert all(a >= b for a, b in zip(rates, rates[1:]))
+
+
+def test_line_boxes_and_the_schedule_are_kept_with_the_checkpoint(cord, tmp_path):
+    train_docs, dev_docs = cord
+    config = TrainConfig(backbone="tiny", scenario="full", epochs=1, batch_size=4, lr=3e-3, seed=1,
+                         line_boxes=True, lr_schedule="linear")
+    job = receipt_job(config, train_docs[:8], dev_docs[:2], tmp_path / "run")
+    job.start()
+    assert job.join(timeout=120) and isinstance(job.result, FinishedEvent)
+    loaded = load_checkpoint(tmp_path / "run")
+    encoder = loaded.encoder()
+    assert encoder.line_boxes is True
+    doc = train_docs[0]
+    boxes = encoder.word_boxes(doc)
+    same_line = [i for i, w in enumerate(doc.words) if w.line_id == doc.words[0].line_id]
+    assert len(same_line) > 1 and len({boxes[i] for i in same_line}) == 1
+    with pytest.raises(CheckpointError, match="lr_schedule"):
+        build_resumed_task(tmp_path / "run", train_docs[:8], dev_docs[:2],
+                           config=dataclasses.replace(config, lr_schedule="constant", epochs=2))
