@@ -1,41 +1,30 @@
-"""Dashboard figures in a real headless Chromium against a live ``streamlit run app.py``, reusing the browser
-helpers of ``tests/test_browser.py`` (server health check, page opening, idle wait, chart point count).
+"""Dashboard figures in a real headless Chromium against a live ``streamlit run app.py`` (the server and browser
+helpers are ``live_app.py``'s, shared with ``tests/test_browser.py``).
 
 - Start → first loss point: a workspace holding the demo receipts (generated as Home's button does), the Train
   page with every default (the default backbone), seconds from clicking Start to the first point on a loss chart.
 - Response to a click while training runs: the run continues in the server while the user moves between pages;
   seconds from clicking a page link in the sidebar to that page drawn and idle (Runs, then back to Train with its
-  live charts), median over several clicks.
+  live charts), median over several clicks. Each click is checked to land while the run still trains.
+
+The quick (smoke) variant picks the ``tiny`` backbone, whose run on the Train page's default 6 epochs would finish
+within seconds, before the clicks are measured and the Stop button pressed (it is disabled once a run has ended);
+so it also asks for 200 epochs of batch 1, which the benchmark stops itself.
 """
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-from common import REPO_ROOT, Figure, Sizes, median
+from common import Figure, Sizes, median
+from live_app import CHROMIUM, POINTS_JS, choose, chromium_page, live_server, open_page, set_number, sidebar_text, \
+    wait_idle
 
 FIRST_POINT = "Dashboard: click Start → first loss point on the chart"
 CLICK = "Dashboard: page response to a click while training runs"
-
-
-def _helpers():
-    sys.path.insert(0, str(REPO_ROOT / "tests"))
-    try:
-        import test_browser
-    finally:
-        sys.path.pop(0)
-    needed = ("free_port", "wait_healthy", "open_page", "wait_idle", "choose", "POINTS_JS", "CHROMIUM",
-              "CHROMIUM_ARGS")
-    missing = [name for name in needed if not hasattr(test_browser, name)]
-    if missing:
-        raise ImportError(f"tests/test_browser.py lacks {missing}")
-    return test_browser
+QUICK_EPOCHS = 200  # the Train page's maximum: a tiny run outlasts the measurement, and is stopped at its end
 
 
 def not_measured(reason: str) -> list[Figure]:
@@ -65,61 +54,41 @@ def _page_drawn_js(title: str, needs_chart: bool) -> str:
 
 
 def dashboard_figures(sizes: Sizes, clicks: int = 3) -> list[Figure]:
+    if not Path(CHROMIUM).exists():
+        return not_measured(f"{CHROMIUM} is missing (install Debian's chromium: make setup-test)")
     try:
-        browser = _helpers()
+        import playwright.sync_api  # noqa: F401
     except ImportError as error:
-        return not_measured(f"the browser helpers are not available: {error}")
-    if not Path(browser.CHROMIUM).exists():
-        return not_measured(f"{browser.CHROMIUM} is missing (install Debian's chromium: make setup-test)")
-    from playwright.sync_api import sync_playwright
+        return not_measured(f"playwright is not installed: {error}")
 
     with tempfile.TemporaryDirectory(prefix="bench-dashboard-") as folder:
         home = Path(folder) / "workspace"
         demo_count = 4 if sizes.quick else 12  # the Train page holds some receipts out for evaluation
         _seed_demo(home, demo_count)
-        port = browser.free_port()
-        env = dict(os.environ, RECEIPT_STUDIO_HOME=str(home), PYTHONUNBUFFERED="1")
-        log = open(Path(folder) / "streamlit.log", "w")
-        server = subprocess.Popen(
-            [str(Path(sys.executable).parent / "streamlit"), "run", "app.py", "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--server.headless", "true"],
-            cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            browser.wait_healthy(url, server)
-            with sync_playwright() as playwright:
-                chromium = playwright.chromium.launch(executable_path=browser.CHROMIUM, args=browser.CHROMIUM_ARGS,
-                                                      headless=True)
-                page = chromium.new_context(viewport={"width": 1500, "height": 1100}).new_page()
-                page.set_default_timeout(120_000)
-                try:
-                    first_point, responses = _measure(page, browser, url, sizes, clicks)
-                finally:
-                    chromium.close()
-        finally:
-            os.killpg(server.pid, signal.SIGTERM)
-            try:
-                server.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(server.pid, signal.SIGKILL)
-            log.close()
-    backbone = "default backbone (layout-minilm)" if not sizes.quick else "tiny backbone (quick run)"
+        with live_server(home, Path(folder) / "streamlit.log") as server, \
+                chromium_page(default_timeout_ms=120_000) as page:
+            first_point, responses = _measure(page, server.url, sizes, clicks)
+    settings = ("Train page defaults, default backbone (layout-minilm)" if not sizes.quick else
+                f"Train page defaults but the tiny backbone and {QUICK_EPOCHS} epochs of batch 1, so the run outlasts "
+                "the clicks (quick run)")
     return [Figure(FIRST_POINT, f"{first_point:.1f} s", "", None,
-                   f"{demo_count} demo receipts, Train page defaults, {backbone}; one measurement (a second Start "
-                   "would reuse the loaded backbone and be faster)"),
+                   f"{demo_count} demo receipts, {settings}; one measurement (a second Start would reuse the loaded "
+                   "backbone and be faster)"),
             Figure(CLICK, f"{median(responses):.2f} s", "", None,
                    f"sidebar link → page drawn, alternating Runs and Train (live charts) while the run trains; "
                    f"median of {len(responses)} clicks (min {min(responses):.2f} s, max {max(responses):.2f} s)")]
 
 
-def _measure(page, browser, url: str, sizes: Sizes, clicks: int) -> tuple[float, list[float]]:
-    browser.open_page(page, url, "train")
+def _measure(page, url: str, sizes: Sizes, clicks: int) -> tuple[float, list[float]]:
+    # the first visit counts the default backbone's parameters once per server: allow for loading it
+    open_page(page, url, "train", timeout=180_000)
     if sizes.quick:
-        browser.choose(page, "Backbone", "tiny")
-    browser.wait_idle(page, timeout=180_000)  # the first visit counts the backbone's parameters once per server
+        choose(page, "Backbone", "tiny")
+        set_number(page, "Epochs", QUICK_EPOCHS)
+        set_number(page, "Batch size", 1)
     clicked = time.monotonic()
-    page.get_by_role("button", name="Start").click()
-    page.wait_for_function(f"() => ({browser.POINTS_JS})().some(n => n >= 1)", timeout=600_000)
+    page.get_by_role("button", name="Start", exact=True).click()
+    page.wait_for_function(f"() => ({POINTS_JS})().some(n => n >= 1)", timeout=600_000)
     first_point = time.monotonic() - clicked
     responses = []
     for _ in range(clicks):
@@ -129,7 +98,18 @@ def _measure(page, browser, url: str, sizes: Sizes, clicks: int) -> tuple[float,
             link.click()
             page.wait_for_function(_page_drawn_js(title, chart), timeout=120_000)
             responses.append(time.monotonic() - start)
-            browser.wait_idle(page, timeout=120_000)
-    page.get_by_role("button", name="Stop").click()
+            wait_idle(page, timeout=120_000)
+            _require_training(page, len(responses))
+    page.get_by_role("button", name="Stop", exact=True).click()
     page.get_by_text("Finished (stopped)").wait_for(timeout=300_000)
     return first_point, responses
+
+
+def _require_training(page, clicks_done: int) -> None:
+    """The sidebar, drawn by the click's rerun, must still say the run is running: a click measured after the run
+    ended would not be "while training runs" (and Stop would be disabled)."""
+    text = sidebar_text(page)
+    if "— running" not in text:
+        status = next((line for line in text.splitlines() if line.startswith("Training:")), text)
+        raise RuntimeError(f"the run was no longer training after click {clicks_done} ({status!r}); give it more "
+                           "epochs so it outlasts the click measurements")

@@ -7,18 +7,15 @@ test-artifacts/ (gitignored); the default-backbone demo's Train page is copied t
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
+from benchmarks.live_app import (CHROMIUM, POINTS_JS, chart_points, choose, chromium_page, live_server, open_page,
+                                 set_number, wait_idle)
+from benchmarks.live_app import CHROMIUM_ARGS, free_port, wait_healthy  # noqa: F401 - test_reliability.py imports these
 from receipt_core.storage import Workspace
 from receipt_core.synth import generate_dataset
 
@@ -26,30 +23,6 @@ pytestmark = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = REPO / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_healthy(url: str, process: subprocess.Popen, timeout: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"streamlit exited with {process.returncode} before becoming healthy")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.5)
-    raise AssertionError(f"{url}/_stcore/health did not answer within {timeout}s")
 
 
 @pytest.fixture(scope="module")
@@ -58,84 +31,15 @@ def server(tmp_path_factory):
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (make setup-test does)", pytrace=False)
     home = tmp_path_factory.mktemp("browser") / "workspace"
-    port = free_port()
-    env = dict(os.environ, RECEIPT_STUDIO_HOME=str(home), PYTHONUNBUFFERED="1")
-    log = open(tmp_path_factory.mktemp("log") / "streamlit.log", "w")
-    process = subprocess.Popen(
-        [str(Path(sys.executable).parent / "streamlit"), "run", "app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true"],
-        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(url, process)
-        yield url, home
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-        log.close()
+    with live_server(home, tmp_path_factory.mktemp("log") / "streamlit.log", stop_grace=20) as live:
+        yield live.url, home
 
 
 @pytest.fixture(scope="module")
 def page(server):
-    from playwright.sync_api import sync_playwright
-
     ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        context = browser.new_context(viewport={"width": 1500, "height": 1100})
-        page = context.new_page()
-        page.set_default_timeout(30_000)
+    with chromium_page(default_timeout_ms=30_000) as page:
         yield page
-        context.close()
-        browser.close()
-
-
-def open_page(page, url: str, path: str) -> None:
-    page.goto(f"{url}/{path}")
-    page.wait_for_selector('[data-testid="stApp"]')
-    page.wait_for_selector("h1", timeout=60_000)
-    wait_idle(page)
-
-
-def wait_idle(page, timeout: float = 60_000) -> None:
-    """Wait until the app has drawn its sidebar and the script stopped running (no status widget, no skeleton)."""
-    page.wait_for_timeout(400)
-    page.wait_for_function(
-        """() => {
-            const sidebar = document.querySelector('[data-testid="stSidebarUserContent"]');
-            return sidebar && sidebar.innerText.includes('Workspace:')
-                && !document.querySelector('[data-testid="stStatusWidget"]')
-                && !document.querySelector('[data-testid="stSkeleton"]');
-        }""", timeout=timeout)
-
-
-def choose(page, label: str, option: str, exact: bool = True) -> None:
-    """Pick ``option`` (its whole text, or with ``exact=False`` a part of it) in the selectbox labelled ``label``."""
-    page.get_by_role("combobox", name=label, exact=True).first.click()
-    if exact:
-        page.get_by_role("option", name=option, exact=True).first.click()
-    else:
-        page.get_by_role("option").filter(has_text=option).first.click()
-    wait_idle(page)
-
-
-def set_number(page, label: str, value) -> None:
-    field = page.get_by_label(label, exact=True)
-    field.fill(str(value))
-    field.press("Enter")
-    wait_idle(page)
-
-
-# Points per Plotly chart on the page (the longest trace of each), from plotly.js's decoded data.
-POINTS_JS = """() => Array.from(document.querySelectorAll('.js-plotly-plot')).map(
-    el => Math.max(0, ...(el._fullData || el.data || []).map(t => (t.x && t.x.length) || 0)))"""
-
-
-def chart_points(page) -> list[int]:
-    return page.evaluate(POINTS_JS)
 
 
 def shot(page, name: str) -> Path:
@@ -184,7 +88,7 @@ def test_full_flow_in_a_real_browser(server, page):
     set_number(page, "Epochs", 200)
     set_number(page, "Batch size", 1)
     started = time.monotonic()
-    page.get_by_role("button", name="Start").click()
+    page.get_by_role("button", name="Start", exact=True).click()
     page.wait_for_function(f"() => ({POINTS_JS})().some(n => n >= 2)", timeout=120_000)
     first_points = time.monotonic() - started
     before = max(chart_points(page))
@@ -192,7 +96,7 @@ def test_full_flow_in_a_real_browser(server, page):
     after = max(chart_points(page))
     assert after > before >= 2
     shot(page, "train")
-    page.get_by_role("button", name="Stop").click()
+    page.get_by_role("button", name="Stop", exact=True).click()
     page.get_by_text("Finished (stopped)").wait_for(timeout=90_000)
     runs = ws.list_runs()
     assert runs and runs[0].status == "stopped"
@@ -240,7 +144,7 @@ def test_demo_path_on_the_default_backbone_reaches_a_loss_point(server, page):
     ws = Workspace(home)
     previous = {run.id for run in ws.list_runs()}
     clicked = time.monotonic()
-    page.get_by_role("button", name="Start").click()
+    page.get_by_role("button", name="Start", exact=True).click()
     deadline = time.monotonic() + 60
     while not (new := [run.id for run in ws.list_runs() if run.id not in previous]):
         assert time.monotonic() < deadline, "Start created no run"
@@ -260,6 +164,6 @@ def test_demo_path_on_the_default_backbone_reaches_a_loss_point(server, page):
     page.wait_for_timeout(2500)  # one more live refresh
     shot(page, "train-layout-minilm")
     shutil.copyfile(ARTIFACTS / "train-layout-minilm.png", REPO / "assets" / "screenshot.png")
-    page.get_by_role("button", name="Stop").click()
+    page.get_by_role("button", name="Stop", exact=True).click()
     page.get_by_text("Finished (stopped)").wait_for(timeout=300_000)
     assert Workspace(home).list_runs()[0].config["backbone"] == "layout-minilm"
