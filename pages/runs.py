@@ -1,4 +1,5 @@
-"""Runs: every run with its settings, cost and best scores; overlaid curves; cost vs quality; download; delete."""
+"""Runs: every run with its settings, cost and best scores; overlaid curves; cost vs quality; download; delete;
+resume. Studies: open a scenario study's folder and see its report (table, reading, charts)."""
 
 from __future__ import annotations
 
@@ -7,113 +8,164 @@ import streamlit as st
 
 from receipt_core.figures import cost_quality_figure, curve_figure
 from receipt_core.jobs import JobBusyError, RunFeed
+from receipt_core.study import READING_NOTE, TABLE_NOTE
+from receipt_core.study_view import find_studies, open_study, workspace_studies_dir
 from receipt_core.training import resume_run
-from ui.actions import SUMMARY_METRICS, run_metrics_rows, run_summary, split_documents, zip_folder
+from ui.actions import (SUMMARY_METRICS, claim_lines, run_metrics_rows, run_summary, split_documents,
+                        study_table_rows, zip_folder)
 from ui.shared import require_router, friendly, job_slot, user_errors, workspace
+
+OPENED_STUDY_KEY = "studies_opened"  # the study shown in the Studies tab (a path, as typed or picked)
 
 require_router()
 st.title("Runs")
 ws = workspace()
-runs = ws.list_runs()
-if not runs:
-    st.info("No runs yet: start one on the Train page.")
-    st.stop()
+runs_tab, studies_tab = st.tabs(["Runs", "Studies"])
 
-with user_errors("Summarising the runs"):
-    table = pd.DataFrame([run_summary(ws, run) for run in runs])
-    st.dataframe(table, hide_index=True, key="runs_table", width="stretch",
-                 column_config={"wall time (s)": st.column_config.NumberColumn(format="%.1f"),
-                                **{f"best {m}": st.column_config.NumberColumn(format="%.3f") for m in SUMMARY_METRICS}})
-
-st.subheader("Compare runs")
-labels = {run.id: f"{run.id} · {run.name}" for run in runs}
-chosen = st.multiselect("Runs to overlay", list(labels), default=list(labels)[:3], format_func=labels.get,
-                        key="runs_compare")
-if chosen:
-    with user_errors("Drawing the curves"):
-        feeds = {}
-        for run_id in chosen:
-            feed = RunFeed(run_id)
-            feed.poll(ws)
-            feeds[run_id] = feed.curves()
-
-        def overlay(frame_of, series: str) -> pd.DataFrame:
-            parts = [frame_of(c)[frame_of(c)["series"] == series].assign(series=run_id) for run_id, c in feeds.items()]
-            return pd.concat(parts) if parts else pd.DataFrame(columns=["step", "series", "value"])
-
-        charts = [("training loss (total)", lambda c: c.train_loss, "total", "loss"),
-                  ("validation loss (total)", lambda c: c.val_loss, "total", "loss"),
-                  ("fields micro-F1", lambda c: c.metrics, "fields.micro_f1", "F1"),
-                  ("quantity item accuracy", lambda c: c.metrics, "quantity.item_accuracy", "accuracy")]
-        columns = st.columns(2)
-        for i, (title, frame_of, series, y_title) in enumerate(charts):
-            columns[i % 2].plotly_chart(curve_figure(overlay(frame_of, series), title, y_title,
-                                                     uirevision=f"runs-{i}"),
-                                        key=f"runs_overlay_{i}", width="stretch")
-
-st.subheader("Cost vs quality")
-c1, c2 = st.columns(2)
-cost = c1.selectbox("Cost", ["trainable parameters", "wall time (s)"], key="runs_cost")
-quality = c2.selectbox("Quality", [f"best {m}" for m in SUMMARY_METRICS], key="runs_quality")
-with user_errors("Drawing cost vs quality"):
-    points = table.rename(columns={"run": "run"})[["run", "scenario", cost, quality]].copy()
-    points["scenario"] = points["scenario"].fillna("?")
-    if points.dropna().empty:
-        st.caption("No finished evaluation yet.")
+with studies_tab:  # drawn first: a study opens even in a workspace without runs (the Runs tab stops early then)
+    studies_dir = workspace_studies_dir(ws.home)
+    st.caption("A scenario study is the folder written by `python -m receipt_core study ... --out DIR`; open it "
+               f"by its path, or copy it into `{studies_dir}` to find it here.")
+    found = find_studies(studies_dir)
+    if found:
+        pick_columns = st.columns(min(len(found), 4))
+        for i, entry in enumerate(found):
+            if pick_columns[i % 4].button(entry.name, key=f"studies_pick_{entry.name}", width="stretch"):
+                st.session_state[OPENED_STUDY_KEY] = str(entry.folder)
     else:
-        st.plotly_chart(cost_quality_figure(points, cost, quality, cost, quality), key="runs_cost_quality",
-                        width="stretch")
+        st.caption(f"No study folders in `{studies_dir}` yet.")
+    p1, p2 = st.columns([5, 1], vertical_alignment="bottom")
+    typed = p1.text_input("Study folder (or its study.json)", key="studies_path",
+                          placeholder="/path/to/study-out")
+    if p2.button("Open", key="studies_open", width="stretch"):
+        st.session_state[OPENED_STUDY_KEY] = typed
+    if (opened := st.session_state.get(OPENED_STUDY_KEY)) is not None:
+        with user_errors("Opening the study"):
+            study = open_study(opened)
+            st.subheader(f"Study · {study.folder.name}")
+            st.markdown(study.intro)
+            if study.command:
+                st.code(study.command, language="bash")
+            st.dataframe(pd.DataFrame(study_table_rows(study)), hide_index=True, key="studies_table",
+                         width="stretch")
+            st.caption(TABLE_NOTE + (f" Here it is marked ★: **{study.best}**." if study.best else ""))
+            st.markdown("**Reading**")
+            st.markdown("\n".join(f"- {line}" for line in claim_lines(study))
+                        or "Too few configurations ran to judge any of the design's claims.")
+            st.caption(READING_NOTE)
+            for note in study.notes:
+                st.warning(note)
+            st.plotly_chart(study.quality_cost_figure(), key="studies_cost", width="stretch")
+            st.plotly_chart(study.curves_figure(), key="studies_curves", width="stretch")
+            downloads = [(kind, path) for kind in ("html", "markdown") if (path := study.report_path(kind))]
+            for column, (kind, path) in zip(st.columns(max(len(downloads), 1)), downloads):
+                column.download_button(f"Download {path.name}", path.read_bytes(), file_name=path.name,
+                                       mime="text/html" if kind == "html" else "text/markdown",
+                                       key=f"studies_download_{kind}")
 
-st.subheader("One run")
-run_id = st.selectbox("Run", list(labels), format_func=labels.get, key="runs_one")
-run = next(r for r in runs if r.id == run_id)
-st.caption(f"Status **{run.status}** · settings: " + ", ".join(f"{k}={v}" for k, v in run.config.items()))
-if run.summary.get("error"):
-    st.error(f"This run failed: {run.summary['error']}")
-d1, d2, d3 = st.columns(3)
-with user_errors("Preparing downloads"):
-    rows = run_metrics_rows(ws, run_id)
-    d1.download_button("Metrics CSV", pd.DataFrame(rows).to_csv(index=False).encode("utf-8"),
-                       file_name=f"{run_id}-metrics.csv", mime="text/csv", key="runs_csv", disabled=not rows)
-    folder = ws.runs_dir / run_id
-    has_checkpoint = (folder / "run.json").is_file()
-    if d2.button("Prepare checkpoint zip", disabled=not has_checkpoint, key="runs_zip_prepare"):
-        st.session_state["runs_zip_bytes"] = (run_id, zip_folder(folder))
-    prepared = st.session_state.get("runs_zip_bytes")
-    if prepared and prepared[0] == run_id:
-        d2.download_button("Download checkpoint", prepared[1], file_name=f"{run_id}.zip", mime="application/zip",
-                           key="runs_zip")
-active = job_slot().busy()
-live_here = active is not None and active.run_id == run_id
-confirm = d3.checkbox("Yes, delete this run", key=f"runs_delete_confirm_{run_id}", disabled=live_here)
-if d3.button("Delete run", disabled=not confirm or live_here, key="runs_delete"):
-    with user_errors("Deleting the run"):
-        ws.delete_run(run_id)
-        st.toast(f"Deleted run {run_id}")
-        st.rerun()
-if live_here:
-    d3.caption("Stop the run on the Train page before deleting it.")
+with runs_tab:
+    runs = ws.list_runs()
+    if not runs:
+        st.info("No runs yet: start one on the Train page.")
+        st.stop()
 
-if run.status in ("interrupted", "stopped", "failed") and has_checkpoint and not live_here:
-    with st.expander("Resume this run from its last checkpoint"):
-        st.caption(f"It trained on {run.config.get('train_documents', '?')} receipts and evaluated on "
-                   f"{run.config.get('eval_documents', '?')}; choose the same data to continue where it stopped.")
-        names = [d.name for d in ws.datasets()]
-        hold_out_label = "(hold out part of the training dataset)"
-        r1, r2, r3 = st.columns(3)
-        train_set = r1.selectbox("Training dataset", names, key="runs_resume_train")
-        eval_set = r2.selectbox("Evaluation dataset", [hold_out_label] + names, key="runs_resume_eval")
-        share = r3.slider("Held-out share", 0.1, 0.5, 0.25, 0.05, key="runs_resume_share")
-        if st.button("Resume", key="runs_resume", disabled=not names):
-            with user_errors("Resuming the run"):
-                chosen_eval = None if eval_set == hold_out_label else ws.load_documents(eval_set)
-                train_docs, eval_docs = split_documents(ws.load_documents(train_set), chosen_eval, share)
+    with user_errors("Summarising the runs"):
+        table = pd.DataFrame([run_summary(ws, run) for run in runs])
+        st.dataframe(table, hide_index=True, key="runs_table", width="stretch",
+                     column_config={"wall time (s)": st.column_config.NumberColumn(format="%.1f"),
+                                    **{f"best {m}": st.column_config.NumberColumn(format="%.3f")
+                                       for m in SUMMARY_METRICS}})
 
-                def launch():
-                    return run_id, resume_run(ws, run_id, train_docs, eval_docs)
+    st.subheader("Compare runs")
+    labels = {run.id: f"{run.id} · {run.name}" for run in runs}
+    chosen = st.multiselect("Runs to overlay", list(labels), default=list(labels)[:3], format_func=labels.get,
+                            key="runs_compare")
+    if chosen:
+        with user_errors("Drawing the curves"):
+            feeds = {}
+            for run_id in chosen:
+                feed = RunFeed(run_id)
+                feed.poll(ws)
+                feeds[run_id] = feed.curves()
 
-                try:
-                    job_slot().start(launch, description=f"resumed · {run.name}")
-                    st.switch_page("pages/train.py")
-                except JobBusyError as error:
-                    st.error(friendly(error))
+            def overlay(frame_of, series: str) -> pd.DataFrame:
+                parts = [frame_of(c)[frame_of(c)["series"] == series].assign(series=run_id)
+                         for run_id, c in feeds.items()]
+                return pd.concat(parts) if parts else pd.DataFrame(columns=["step", "series", "value"])
+
+            charts = [("training loss (total)", lambda c: c.train_loss, "total", "loss"),
+                      ("validation loss (total)", lambda c: c.val_loss, "total", "loss"),
+                      ("fields micro-F1", lambda c: c.metrics, "fields.micro_f1", "F1"),
+                      ("quantity item accuracy", lambda c: c.metrics, "quantity.item_accuracy", "accuracy")]
+            columns = st.columns(2)
+            for i, (title, frame_of, series, y_title) in enumerate(charts):
+                columns[i % 2].plotly_chart(curve_figure(overlay(frame_of, series), title, y_title,
+                                                         uirevision=f"runs-{i}"),
+                                            key=f"runs_overlay_{i}", width="stretch")
+
+    st.subheader("Cost vs quality")
+    c1, c2 = st.columns(2)
+    cost = c1.selectbox("Cost", ["trainable parameters", "wall time (s)"], key="runs_cost")
+    quality = c2.selectbox("Quality", [f"best {m}" for m in SUMMARY_METRICS], key="runs_quality")
+    with user_errors("Drawing cost vs quality"):
+        points = table.rename(columns={"run": "run"})[["run", "scenario", cost, quality]].copy()
+        points["scenario"] = points["scenario"].fillna("?")
+        if points.dropna().empty:
+            st.caption("No finished evaluation yet.")
+        else:
+            st.plotly_chart(cost_quality_figure(points, cost, quality, cost, quality), key="runs_cost_quality",
+                            width="stretch")
+
+    st.subheader("One run")
+    run_id = st.selectbox("Run", list(labels), format_func=labels.get, key="runs_one")
+    run = next(r for r in runs if r.id == run_id)
+    st.caption(f"Status **{run.status}** · settings: " + ", ".join(f"{k}={v}" for k, v in run.config.items()))
+    if run.summary.get("error"):
+        st.error(f"This run failed: {run.summary['error']}")
+    d1, d2, d3 = st.columns(3)
+    with user_errors("Preparing downloads"):
+        rows = run_metrics_rows(ws, run_id)
+        d1.download_button("Metrics CSV", pd.DataFrame(rows).to_csv(index=False).encode("utf-8"),
+                           file_name=f"{run_id}-metrics.csv", mime="text/csv", key="runs_csv", disabled=not rows)
+        folder = ws.runs_dir / run_id
+        has_checkpoint = (folder / "run.json").is_file()
+        if d2.button("Prepare checkpoint zip", disabled=not has_checkpoint, key="runs_zip_prepare"):
+            st.session_state["runs_zip_bytes"] = (run_id, zip_folder(folder))
+        prepared = st.session_state.get("runs_zip_bytes")
+        if prepared and prepared[0] == run_id:
+            d2.download_button("Download checkpoint", prepared[1], file_name=f"{run_id}.zip", mime="application/zip",
+                               key="runs_zip")
+    active = job_slot().busy()
+    live_here = active is not None and active.run_id == run_id
+    confirm = d3.checkbox("Yes, delete this run", key=f"runs_delete_confirm_{run_id}", disabled=live_here)
+    if d3.button("Delete run", disabled=not confirm or live_here, key="runs_delete"):
+        with user_errors("Deleting the run"):
+            ws.delete_run(run_id)
+            st.toast(f"Deleted run {run_id}")
+            st.rerun()
+    if live_here:
+        d3.caption("Stop the run on the Train page before deleting it.")
+
+    if run.status in ("interrupted", "stopped", "failed") and has_checkpoint and not live_here:
+        with st.expander("Resume this run from its last checkpoint"):
+            st.caption(f"It trained on {run.config.get('train_documents', '?')} receipts and evaluated on "
+                       f"{run.config.get('eval_documents', '?')}; choose the same data to continue where it stopped.")
+            names = [d.name for d in ws.datasets()]
+            hold_out_label = "(hold out part of the training dataset)"
+            r1, r2, r3 = st.columns(3)
+            train_set = r1.selectbox("Training dataset", names, key="runs_resume_train")
+            eval_set = r2.selectbox("Evaluation dataset", [hold_out_label] + names, key="runs_resume_eval")
+            share = r3.slider("Held-out share", 0.1, 0.5, 0.25, 0.05, key="runs_resume_share")
+            if st.button("Resume", key="runs_resume", disabled=not names):
+                with user_errors("Resuming the run"):
+                    chosen_eval = None if eval_set == hold_out_label else ws.load_documents(eval_set)
+                    train_docs, eval_docs = split_documents(ws.load_documents(train_set), chosen_eval, share)
+
+                    def launch():
+                        return run_id, resume_run(ws, run_id, train_docs, eval_docs)
+
+                    try:
+                        job_slot().start(launch, description=f"resumed · {run.name}")
+                        st.switch_page("pages/train.py")
+                    except JobBusyError as error:
+                        st.error(friendly(error))

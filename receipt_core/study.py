@@ -452,96 +452,103 @@ def study_json(result: StudyResult) -> dict[str, Any]:
     }
 
 
-def markdown_table(result: StudyResult) -> str:
-    header = ("| configuration | field micro-F1 | quantity word F1 | item quantity acc. | item acc. (qty ≠ 1) | "
-              "training s | epochs | trainable parameters |")
-    lines = [header, "|---|---|---|---|---|---|---|---|"]
+TABLE_COLUMNS = ("configuration", "field micro-F1", "quantity word F1", "item quantity acc.", "item acc. (qty ≠ 1)",
+                 "training s", "epochs", "trainable parameters")
+TABLE_NOTE = ("Item quantity accuracy counts every item (answering 1 everywhere already scores high); the column after "
+              "it counts only items whose gold quantity is not 1. Training seconds are the budget's clock; the bold "
+              "row is the best multi-task configuration.")
+READING_NOTE = "Differences smaller than 0.005 (or than the seeds' spread, with repeats) count as no difference."
+
+
+@dataclass(frozen=True)
+class TableRow:
+    """One configuration as the report's table shows it (means over the seeds; None where every run failed)."""
+
+    configuration: str
+    best: bool  # the best multi-task configuration (bold in the report)
+    metrics: Mapping[str, Spread]  # HEADLINE key -> spread; empty when every run failed
+    train_s: float | None
+    epochs: float | None
+    trainable_parameters: int | None
+
+    @property
+    def failed(self) -> bool:
+        return not self.metrics
+
+    def cells(self) -> tuple[str, ...]:
+        """The row's text, one cell per :data:`TABLE_COLUMNS` (metrics as "mean ± std" with repeats)."""
+        if self.failed:
+            return (self.configuration, "failed", *[""] * (len(TABLE_COLUMNS) - 2))
+        return (self.configuration, *[self.metrics[k].text() for k in HEADLINE], f"{self.train_s:.0f}",
+                f"{self.epochs:.1f}", f"{self.trainable_parameters:,}")
+
+
+def table_rows(result: StudyResult) -> list[TableRow]:
+    """The report's table, one row per configuration in the study's order."""
     best = best_summary(result)
+    rows = []
     for s in result.summaries:
         if not s.runs:
-            lines.append(f"| {s.config.name} | failed | | | | | | |")
+            rows.append(TableRow(s.config.name, False, {}, None, None, None))
             continue
-        name = f"**{s.config.name}**" if best is not None and s.config == best.config else s.config.name
-        cells = [s.spread(k).text() for k in HEADLINE]
-        lines.append(f"| {name} | " + " | ".join(cells) + f" | {s.spread('train_s').mean:.0f} | "
-                     f"{s.spread('epochs').mean:.1f} | {int(s.spread('trainable_parameters').mean):,} |")
+        rows.append(TableRow(s.config.name, best is not None and s.config == best.config,
+                             {k: s.spread(k) for k in HEADLINE}, s.spread("train_s").mean, s.spread("epochs").mean,
+                             int(s.spread("trainable_parameters").mean)))
+    return rows
+
+
+def markdown_table(result: StudyResult) -> str:
+    lines = ["| " + " | ".join(TABLE_COLUMNS) + " |", "|" + "---|" * len(TABLE_COLUMNS)]
+    for row in table_rows(result):
+        if row.failed:
+            lines.append(f"| {row.configuration} | failed |" + " |" * (len(TABLE_COLUMNS) - 2))
+            continue
+        cells = list(row.cells())
+        if row.best:
+            cells[0] = f"**{cells[0]}**"
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
-def markdown_report(result: StudyResult) -> str:
+def settings_paragraph(result: StudyResult) -> str:
+    """The report's first paragraph: data, budget, hyperparameters, seeds, when it ran."""
     settings = result.settings
     budget = f"{settings.budget_minutes:g} minutes" if settings.budget_minutes is not None else "no time limit"
     spread = f"mean ± sample std over {settings.repeats} seeds" if settings.repeats > 1 else "one seed"
-    parts = [
-        "# Scenario study", "",
-        f"Train: `{result.train_data}` ({result.train_documents} documents); evaluation: `{result.eval_data}` "
-        f"({result.eval_documents} documents). Budget per run: {budget} of training (evaluation after each epoch "
-        f"counts); batch size {settings.batch_size}, learning rate {settings.lr:g}, discriminative decay "
-        f"{settings.decay_factor:g}, {settings.loss_weighting} loss weighting"
-        + (f", always frozen: {', '.join(settings.freeze)}" if settings.freeze else "")
-        + f"; seed {settings.seed}; {spread}. Started {result.started}, finished {result.finished}.", "",
-    ]
+    return (f"Train: `{result.train_data}` ({result.train_documents} documents); evaluation: `{result.eval_data}` "
+            f"({result.eval_documents} documents). Budget per run: {budget} of training (evaluation after each "
+            f"epoch counts); batch size {settings.batch_size}, learning rate {settings.lr:g}, discriminative decay "
+            f"{settings.decay_factor:g}, {settings.loss_weighting} loss weighting"
+            + (f", always frozen: {', '.join(settings.freeze)}" if settings.freeze else "")
+            + f"; seed {settings.seed}; {spread}. Started {result.started}, finished {result.finished}.")
+
+
+def markdown_report(result: StudyResult) -> str:
+    parts = ["# Scenario study", "", settings_paragraph(result), ""]
     if result.command:
         parts += ["Command:", "", "```", result.command, "```", ""]
-    parts += [markdown_table(result), "",
-              "Item quantity accuracy counts every item (answering 1 everywhere already scores high); the "
-              "column after it counts only items whose gold quantity is not 1. Training seconds are the budget's "
-              "clock; the bold row is the best multi-task configuration.", "", "## Reading", ""]
+    parts += [markdown_table(result), "", TABLE_NOTE, "", "## Reading", ""]
     claims = read_claims(result)
     if not claims:
         parts.append("Too few configurations ran to judge any of the design's claims.")
     for claim in claims:
         parts.append(f"- **{claim.claim}** {claim.verdict.capitalize()}: {claim.evidence}")
-    parts += ["", "Differences smaller than 0.005 (or than the seeds' spread, with repeats) count as no difference."]
+    parts += ["", READING_NOTE]
     if result.notes:
         parts += ["", "## Problems", ""] + [f"- {note}" for note in result.notes]
     return "\n".join(parts) + "\n"
 
 
 def html_report(result: StudyResult) -> str:
-    """A standalone page (Plotly embedded once, works offline): quality vs cost, and overlaid curves."""
+    """A standalone page (Plotly embedded once, works offline): the table, the reading, quality vs cost, and
+    overlaid curves (figures from :mod:`receipt_core.study_figures`, shared with the dashboard)."""
     import plotly.graph_objects as go
-    from plotly.subplots import make_subplots
 
-    rows = [s for s in result.summaries if s.runs]
-    cost = make_subplots(rows=1, cols=2, subplot_titles=("field micro-F1 vs training time",
-                                                         "item quantity accuracy vs training time"))
-    for s in rows:
-        for col, key in ((1, "fields.micro_f1"), (2, "quantity.item_accuracy")):
-            cost.add_trace(go.Scatter(
-                x=[s.spread("train_s").mean], y=[s.spread(key).mean], mode="markers+text", name=s.config.name,
-                text=[s.config.name], textposition="top center", legendgroup=s.config.name, showlegend=col == 1,
-                error_y={"type": "data", "array": [s.spread(key).std], "visible": len(s.runs) > 1},
-                marker={"size": 8 + 22 * math.sqrt(s.spread("trainable_parameters").mean
-                                                   / max(max(r.spread("trainable_parameters").mean for r in rows), 1))},
-                hovertext=f"{s.config.name}: {int(s.spread('trainable_parameters').mean):,} trainable parameters"),
-                row=1, col=col)
-    cost.update_xaxes(title_text="training seconds")
-    cost.update_layout(title="Quality vs cost (marker size: trainable parameters)", height=520)
+    from .study_figures import curves_figure, quality_cost_figure
 
-    curves = make_subplots(rows=2, cols=2, subplot_titles=("field micro-F1", "item quantity accuracy",
-                                                           "quantity word F1", "training loss"))
-    for index, s in enumerate(rows):
-        run = s.runs[0]
-        colour = _COLOURS[index % len(_COLOURS)]
-        for (r, c), key in (((1, 1), "fields.micro_f1"), ((1, 2), "quantity.item_accuracy"),
-                            ((2, 1), "quantity.word_f1")):
-            points = [e for e in run.evaluations if key in e]
-            curves.add_trace(go.Scatter(x=[e["elapsed_s"] for e in points], y=[e[key] for e in points],
-                                        mode="lines+markers", name=s.config.name, legendgroup=s.config.name,
-                                        showlegend=(r, c) == (1, 1), line={"color": colour}), row=r, col=c)
-        curves.add_trace(go.Scatter(x=[p[1] for p in run.losses], y=[p[2] for p in run.losses], mode="lines",
-                                    name=s.config.name, legendgroup=s.config.name, showlegend=False,
-                                    line={"color": colour}), row=2, col=2)
-    curves.update_xaxes(title_text="training seconds")
-    curves.update_layout(title=f"Curves (seed {result.settings.seed})", height=800)
-
-    table = go.Figure(go.Table(
-        header={"values": ["configuration", *[METRIC_LABELS[k] for k in HEADLINE], "training s", "trainable"]},
-        cells={"values": [[s.config.name for s in rows],
-                          *[[s.spread(k).text() for s in rows] for k in HEADLINE],
-                          [f"{s.spread('train_s').mean:.0f}" for s in rows],
-                          [f"{int(s.spread('trainable_parameters').mean):,}" for s in rows]]}))
+    rows = table_rows(result)
+    columns = list(zip(*(row.cells() for row in rows))) if rows else [()] * len(TABLE_COLUMNS)
+    table = go.Figure(go.Table(header={"values": list(TABLE_COLUMNS)}, cells={"values": [list(c) for c in columns]}))
     table.update_layout(height=120 + 30 * len(rows), margin={"t": 10, "b": 10})
     claims = "".join(f"<li><b>{_escape(c.claim)}</b> {_escape(c.verdict)}: {_escape(c.evidence)}</li>"
                      for c in read_claims(result))
@@ -550,15 +557,11 @@ def html_report(result: StudyResult) -> str:
             f"{result.settings.budget_minutes} min per run.</p>",
             table.to_html(full_html=False, include_plotlyjs=True),
             f"<h2>Reading</h2><ul>{claims}</ul>",
-            cost.to_html(full_html=False, include_plotlyjs=False),
-            curves.to_html(full_html=False, include_plotlyjs=False)]
+            quality_cost_figure(result).to_html(full_html=False, include_plotlyjs=False),
+            curves_figure(result).to_html(full_html=False, include_plotlyjs=False)]
     return ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>Scenario study</title></head>"
             "<body style='font-family: sans-serif; max-width: 1200px; margin: auto'>" + "".join(body)
             + "</body></html>")
-
-
-_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
-            "#17becf")
 
 
 def _escape(text: str) -> str:
@@ -582,17 +585,49 @@ def _write(path: Path, text: str) -> None:
     tmp.replace(path)
 
 
+class StudyFileError(ValueError):
+    """A path that does not hold a readable scenario study; the message says what is wrong and what to do."""
+
+
 def load_study(path: Path) -> dict[str, Any]:
-    """Read a ``study.json`` (or the folder holding one), checking its format tag."""
-    path = Path(path)
+    """Read a ``study.json`` (or the folder holding one), checking its format tag and version.
+
+    Raises :class:`StudyFileError` for a missing path or file, a file that is not JSON, a file that is not a
+    study, or a study written by a newer version of this project.
+    """
+    path = Path(path).expanduser()
+    made_by = "the folder written by `python -m receipt_core study ... --out DIR`"
+    if not path.exists():
+        raise StudyFileError(f"{path} does not exist; give {made_by} (or its study.json)")
     if path.is_dir():
+        if not (path / "study.json").is_file():
+            raise StudyFileError(f"{path} holds no study.json, so it is not a study folder; give {made_by}")
         path = path / "study.json"
-    data = json.loads(path.read_text(encoding="utf-8"))
-    if not isinstance(data, Mapping) or data.get("format") != STUDY_FORMAT:
-        raise ValueError(f"{path} is not a study file (format {STUDY_FORMAT!r} expected)")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise StudyFileError(f"cannot read {path}: {getattr(error, 'strerror', None) or error}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise StudyFileError(f"{path} is not valid JSON ({error.msg} at line {error.lineno}, column {error.colno}); "
+                             "it may have been cut off while copying — copy it again or rerun the study") from None
+    found = data.get("format") if isinstance(data, Mapping) else None
+    if found != STUDY_FORMAT:
+        raise StudyFileError(f"{path} is not a scenario study: its \"format\" is {found!r}, expected "
+                             f"{STUDY_FORMAT!r} (written by `python -m receipt_core study`)")
+    version = data.get("version")
+    readable = f"version {STUDY_VERSION}" if STUDY_VERSION == 1 else f"versions 1 to {STUDY_VERSION}"
+    if isinstance(version, int) and not isinstance(version, bool) and version > STUDY_VERSION:
+        raise StudyFileError(f"{path} is study format version {version}, newer than this project reads ({readable}); "
+                             "update the project, or rerun the study with this one")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise StudyFileError(f"{path} has study format version {version!r}, which no version of the project writes "
+                             f"(this one reads {readable}); the file is damaged — copy it again or rerun the study")
     return dict(data)
 
 
 __all__ = ["StudyConfig", "StudySettings", "RunResult", "ConfigSummary", "Spread", "Claim", "StudyResult",
            "default_configs", "parse_config", "run_study", "read_claims", "best_summary", "study_json",
-           "markdown_report", "html_report", "write_study", "load_study", "REFERENCE"]
+           "markdown_report", "html_report", "write_study", "load_study", "REFERENCE", "StudyFileError", "TableRow",
+           "table_rows", "markdown_table", "settings_paragraph", "TABLE_COLUMNS"]

@@ -189,3 +189,23 @@ def split_documents(docs: list[Document], eval_docs: list[Document] | None, hold
                          "at least 2 (or choose an evaluation dataset)")
     n_eval = min(max(1, round(len(docs) * hold_out)), len(docs) - 1)
     return docs[:-n_eval], docs[-n_eval:]
+
+
+# --- studies -------------------------------------------------------------------------------------------
+
+VERDICT_COLOURS = {"held": "green", "did not hold": "red", "mixed": "orange", "not measured": "gray"}
+
+
+def study_table_rows(study) -> list[dict]:
+    """The study report's table (a ``study_view.OpenedStudy``) as rows for a dataframe: the report's cells
+    (metrics as "mean ± std" with repeats) under its column names, plus ``best`` (★ on the best multi-task row)."""
+    from receipt_core.study import TABLE_COLUMNS
+
+    return [{**dict(zip(TABLE_COLUMNS, row.cells())), "best": "★" if row.best else ""} for row in study.rows]
+
+
+def claim_lines(study) -> list[str]:
+    """The study's reading, one Markdown line per claim: claim, verdict (coloured, Streamlit Markdown) and its
+    numbers, as in report.md."""
+    return [f"**{c.claim}** :{VERDICT_COLOURS.get(c.verdict, 'gray')}[**{c.verdict.capitalize()}**]: {c.evidence}"
+            for c in study.claims]

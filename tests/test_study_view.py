@@ -1,0 +1,208 @@
+"""Opening a finished scenario study: a real study (generated receipts, `tiny` backbone, two seeds, one broken
+configuration) written by run_study + write_study, read back by receipt_core.study_view, shown on the Runs page's
+Studies tab through the app.py router; and the errors for paths that hold no readable study."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from receipt_core.study import (HEADLINE, REFERENCE, StudyConfig, StudyFileError, StudySettings, html_report,
+                                markdown_report, read_claims, run_study, write_study)
+from receipt_core.study_figures import curves_figure, quality_cost_figure
+from receipt_core.study_view import find_studies, open_study, workspace_studies_dir
+from receipt_core.synth import generate_dataset
+
+REPO = Path(__file__).resolve().parent.parent
+BROKEN = StudyConfig("no-such-backbone", "full")  # fails at once: its row says "failed", the notes say why
+CONFIGS = (StudyConfig("tiny", "freeze-all"), StudyConfig("tiny", "freeze-backbone"), StudyConfig("tiny", "full"),
+           StudyConfig("tiny", REFERENCE), BROKEN)
+
+
+@pytest.fixture(scope="module")
+def study_dir(tmp_path_factory) -> Path:
+    """A study of five configurations × two seeds on six generated receipts, written to disk."""
+    docs = [r.document for r in generate_dataset(6, seed=7, workers=2)]
+    out = tmp_path_factory.mktemp("study") / "tiny-study"
+    settings = StudySettings(budget_minutes=1, epochs=2, repeats=2, batch_size=4, lr=1e-3)
+    result = run_study(CONFIGS, settings, docs, docs, out, train_data="synth", eval_data="synth",
+                       command="python -m receipt_core study (test)")
+    write_study(result, out)
+    return out
+
+
+def _json(study_dir: Path) -> dict:
+    return json.loads((study_dir / "study.json").read_text(encoding="utf-8"))
+
+
+def _without_plotly_ids(html: str) -> str:
+    return re.sub(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "ID", html)
+
+
+def test_an_opened_study_shows_what_its_report_shows(study_dir):
+    data = _json(study_dir)
+    study = open_study(study_dir)
+    assert open_study(study_dir / "study.json").rows == study.rows  # the folder or its file
+    assert study.folder == study_dir.resolve() and study.best == data["best"]
+    # the rebuilt result writes the very reports the study wrote (only Plotly's random div ids differ)
+    assert markdown_report(study.result) == (study_dir / "report.md").read_text(encoding="utf-8")
+    assert _without_plotly_ids(html_report(study.result)) == _without_plotly_ids(
+        (study_dir / "report.html").read_text(encoding="utf-8"))
+    # the table: every configuration in order, numbers from study.json's summaries
+    assert [row.configuration for row in study.rows] == [c["name"] for c in data["configurations"]]
+    for row, stored in zip(study.rows, data["configurations"]):
+        if not stored["runs"]:
+            assert row.failed and row.cells()[1] == "failed"
+            continue
+        summary = stored["summary"]
+        assert len(summary["fields.micro_f1"]["values"]) == 2  # two seeds
+        for key in HEADLINE:
+            assert row.metrics[key].mean == pytest.approx(summary[key]["mean"])
+            assert row.metrics[key].std == pytest.approx(summary[key]["std"])
+        cells = row.cells()
+        assert cells[1] == f"{summary['fields.micro_f1']['mean']:.3f} ± {summary['fields.micro_f1']['std']:.3f}"
+        assert cells[5:] == (f"{summary['train_s']['mean']:.0f}", f"{summary['epochs']['mean']:.1f}",
+                             f"{int(summary['trainable_parameters']['mean']):,}")
+        assert row.best == (row.configuration == data["best"])
+    assert sum(row.best for row in study.rows) == 1
+    # the broken configuration: a failed row and a note saying why
+    assert [row.configuration for row in study.rows if row.failed] == [BROKEN.name]
+    assert any(BROKEN.name in note for note in study.notes)
+    # the reading: as stored, and the same as judging the rebuilt numbers again
+    assert [(c.claim, c.verdict, c.evidence) for c in study.claims] == [
+        (c["claim"], c["verdict"], c["evidence"]) for c in data["claims"]]
+    assert list(study.claims) == read_claims(study.result)
+    assert "Freezing everything learns nothing." in {c.claim for c in study.claims}
+    assert study.report_path("html") == study.folder / "report.html"
+
+
+def test_the_figures_carry_the_stored_numbers(study_dir):
+    data = _json(study_dir)
+    study = open_study(study_dir)
+    measured = [c for c in data["configurations"] if c["runs"]]
+    cost = study.quality_cost_figure()
+    assert cost.to_plotly_json() == quality_cost_figure(study.result).to_plotly_json()
+    points = {(t.name, t.xaxis): (t.x[0], t.y[0]) for t in cost.data}
+    for stored in measured:
+        summary = stored["summary"]
+        assert points[(stored["name"], "x")] == pytest.approx(
+            (summary["train_s"]["mean"], summary["fields.micro_f1"]["mean"]))
+        assert points[(stored["name"], "x2")] == pytest.approx(
+            (summary["train_s"]["mean"], summary["quantity.item_accuracy"]["mean"]))
+    curves = study.curves_figure()
+    assert curves.to_plotly_json() == curves_figure(study.result).to_plotly_json()
+    for stored in measured:
+        run = stored["runs"][0]
+        f1 = next(t for t in curves.data if t.name == stored["name"] and t.xaxis == "x")
+        assert list(f1.y) == [e["fields.micro_f1"] for e in run["curves"]["eval"]]
+        loss = next(t for t in curves.data if t.name == stored["name"] and t.xaxis == "x4")
+        assert list(loss.y) == [p["loss"] for p in run["curves"]["loss"]]
+    full = next(c for c in measured if c["scenario"] == "full")["runs"][0]
+    assert full["curves"]["loss"], "a trained configuration must have a loss curve to draw"
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda d: d / "nowhere", "does not exist"),
+    (lambda d: d, "holds no study.json"),
+    (lambda d: _write(d / "study.json", '{"format": "receipt-mtl/study", "vers'), "is not valid JSON"),
+    (lambda d: _write(d / "study.json", '{"format": "receipt-mtl/run", "version": 1}'), "is not a scenario study"),
+    (lambda d: _write(d / "study.json", '[1, 2]'), "is not a scenario study"),
+    (lambda d: _write(d / "study.json", '{"format": "receipt-mtl/study", "version": 2}'), "version 2, newer"),
+    (lambda d: _write(d / "study.json", '{"format": "receipt-mtl/study", "version": "1"}'), "version '1', which no version"),
+    (lambda d: _write(d / "study.json", '{"format": "receipt-mtl/study", "version": 1, "settings": {}}'),
+     "is damaged \\(missing 'configurations'\\)"),
+])
+def test_a_path_without_a_readable_study_says_what_is_wrong(tmp_path, make, message):
+    with pytest.raises(StudyFileError, match=message):
+        open_study(make(tmp_path))
+
+
+def test_a_run_missing_a_field_is_reported_as_damage(study_dir, tmp_path):
+    data = _json(study_dir)
+    del data["configurations"][1]["runs"][0]["metrics"]
+    _write(tmp_path / "study.json", json.dumps(data))
+    with pytest.raises(StudyFileError, match=r"damaged .*tiny · freeze-backbone.* 'metrics'"):
+        open_study(tmp_path)
+    with pytest.raises(StudyFileError, match="no path given"):
+        open_study("  ")
+
+
+def test_studies_copied_into_the_workspace_are_found(study_dir, tmp_path):
+    folder = workspace_studies_dir(tmp_path / "workspace")
+    assert folder == tmp_path / "workspace" / "studies" and find_studies(folder) == []
+    shutil.copytree(study_dir, folder / "copied")
+    (folder / "not-a-study").mkdir()
+    _write(folder / "stray.json", "{}")
+    found = find_studies(folder)
+    assert [entry.name for entry in found] == ["copied"]
+    assert open_study(found[0].folder).rows == open_study(study_dir).rows
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path.parent
+
+
+# --- the Runs page's Studies tab --------------------------------------------------------------------------
+
+
+def _runs_page() -> AppTest:
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
+    at.run()
+    at.switch_page("pages/runs.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _shown_table(at: AppTest, data: dict) -> None:
+    """The page's study table lists every configuration with the report's numbers."""
+    assert not at.exception and not at.error, [e.value for e in (*at.exception, *at.error)]
+    table = next(d.value for d in at.dataframe if "configuration" in d.value.columns)
+    assert list(table["configuration"]) == [c["name"] for c in data["configurations"]]
+    for stored in data["configurations"]:
+        row = table[table["configuration"] == stored["name"]].iloc[0]
+        if not stored["runs"]:
+            assert row["field micro-F1"] == "failed"
+            continue
+        f1, items = stored["summary"]["fields.micro_f1"], stored["summary"]["quantity.item_accuracy"]
+        assert row["field micro-F1"] == f"{f1['mean']:.3f} ± {f1['std']:.3f}"
+        assert row["item quantity acc."] == f"{items['mean']:.3f} ± {items['std']:.3f}"
+        assert row["trainable parameters"] == f"{int(stored['summary']['trainable_parameters']['mean']):,}"
+        assert (row["best"] == "★") == (stored["name"] == data["best"])
+    reading = " ".join(m.value for m in at.markdown)
+    for claim in data["claims"]:
+        assert claim["claim"] in reading
+    assert {"studies_cost", "studies_curves"} <= {c.key for c in at.get("plotly_chart")}
+
+
+def test_runs_page_opens_a_study_without_any_run(study_dir, workspace_home):
+    data = _json(study_dir)
+    shutil.copytree(study_dir, workspace_studies_dir(workspace_home) / "tiny-study")
+    at = _runs_page()
+    assert any("No runs yet" in i.value for i in at.info)  # the Runs tab stops early; the Studies tab still works
+    at.button(key="studies_pick_tiny-study").click().run()
+    _shown_table(at, data)
+    assert {"studies_download_html", "studies_download_markdown"} <= {b.key for b in at.get("download_button")}
+
+    at.text_input(key="studies_path").set_value(str(study_dir / "study.json")).run()
+    at.button(key="studies_open").click().run()
+    _shown_table(at, data)
+
+
+def test_runs_page_explains_a_bad_study_path(workspace_home, tmp_path):
+    at = _runs_page()
+    at.text_input(key="studies_path").set_value(str(tmp_path / "no-such-study")).run()
+    at.button(key="studies_open").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1 and errors[0].startswith("Opening the study failed:") and "does not exist" in errors[0]
+    _write(tmp_path / "study.json", "not json at all")
+    at.text_input(key="studies_path").set_value(str(tmp_path)).run()
+    at.button(key="studies_open").click().run()
+    assert not at.exception and "is not valid JSON" in " ".join(e.value for e in at.error)
+    assert not at.dataframe
