@@ -15,7 +15,7 @@ from typing import Sequence
 
 # Command modules in help order. The model commands ship in their own module; until it exists the data
 # commands still work (only that module's own absence is tolerated, never an import error inside it).
-COMMAND_MODULES = ("receipt_core.cli_data", "receipt_core.cli_model", "receipt_core.cli_study")
+COMMAND_MODULES = ("receipt_core.cli_data", "receipt_core.cli_model", "receipt_core.cli_study", "receipt_core.cli_pretrain")
 EXIT_USER_ERROR = 2
 EXIT_INTERNAL_ERROR = 1
 

@@ -1,0 +1,87 @@
+"""Layout pre-training: BERT masking, the loss falls and the layout tables learn on real receipts, the saved
+backbone loads as a local checkpoint and fine-tunes, and the CLI refuses bad input with clear messages."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from conftest import require_shared_data
+from receipt_core.backbones import load_backbone
+from receipt_core.cli import main as cli_main
+from receipt_core.datasets import load_dataset
+from receipt_core.pretrain import PRETRAIN_INFO, PretrainConfig, mask_tokens, pretrain_layout
+
+
+@pytest.fixture(scope="module")
+def cord_docs():
+    return load_dataset(require_shared_data("cord", "train"), "cord").documents[:24]
+
+
+def test_masking_follows_bert_and_spares_special_tokens():
+    generator = torch.Generator().manual_seed(0)
+    ids = torch.randint(1000, 2000, (64, 200), generator=generator)
+    maskable = torch.ones_like(ids, dtype=torch.bool)
+    maskable[:, 0] = False  # [CLS]
+    inputs, labels = mask_tokens(ids, maskable, 0.15, mask_id=103, vocab_size=30522, generator=generator)
+    chosen = labels != -100
+    assert not chosen[:, 0].any() and torch.equal(inputs[:, 0], ids[:, 0])
+    assert abs(chosen.float().mean().item() * 200 / 199 - 0.15) < 0.01
+    assert torch.equal(labels[chosen], ids[chosen])
+    as_mask = (inputs[chosen] == 103).float().mean().item()
+    kept = (inputs[chosen] == ids[chosen]).float().mean().item()
+    assert abs(as_mask - 0.8) < 0.03 and abs(kept - 0.1) < 0.03
+    assert torch.equal(inputs[~chosen], ids[~chosen])
+
+
+def test_a_batch_always_gets_one_masked_token():
+    ids = torch.tensor([[101, 2000, 102]])
+    maskable = torch.tensor([[False, True, False]])
+    _, labels = mask_tokens(ids, maskable, 1e-9, mask_id=103, vocab_size=30522,
+                            generator=torch.Generator().manual_seed(1))
+    assert labels.tolist() == [[-100, 2000, -100]]
+
+
+def test_pretraining_lowers_the_loss_teaches_layout_and_saves_a_loadable_backbone(cord_docs, tmp_path):
+    config = PretrainConfig(backbone="tiny", epochs=8, batch_size=4, lr=2e-3, seed=3)
+    result = pretrain_layout(config, cord_docs, tmp_path / "pretrained")
+    assert result.steps == 8 * 6 and result.finished == "completed"
+    assert result.last_loss < result.first_loss - 0.5, (result.first_loss, result.last_loss)
+    assert (tmp_path / "pretrained" / PRETRAIN_INFO).is_file()
+
+    before = load_backbone("tiny", seed=3).model
+    after = load_backbone(str(tmp_path / "pretrained"))
+    assert after.uses_layout and after.num_layers == before.config.num_hidden_layers
+    moved = after.model.embeddings.x_position_embeddings.weight - before.embeddings.x_position_embeddings.weight
+    assert moved.abs().max() > 0  # the layout tables learnt something
+    # and it fine-tunes like any local backbone
+    from receipt_core.trainer import FinishedEvent, TrainConfig, TrainingJob
+    from receipt_core.training import build_task
+
+    train_config = TrainConfig(backbone=str(tmp_path / "pretrained"), epochs=1, batch_size=4, lr=1e-3)
+    job = TrainingJob(lambda: build_task(train_config, cord_docs[:8], cord_docs[8:10], tmp_path / "run"),
+                      train_config)
+    job.start()
+    assert job.join(120) and isinstance(job.result, FinishedEvent)
+
+
+def test_pretraining_refuses_a_used_folder_and_a_text_only_backbone(cord_docs, tmp_path):
+    (tmp_path / "used").mkdir()
+    (tmp_path / "used" / "config.json").write_text("{}")
+    with pytest.raises(ValueError, match="already holds"):
+        pretrain_layout(PretrainConfig(backbone="tiny", epochs=1), cord_docs[:2], tmp_path / "used")
+    with pytest.raises(ValueError, match="reads no boxes"):
+        pretrain_layout(PretrainConfig(backbone="text-minilm", epochs=1), cord_docs[:2], tmp_path / "text")
+    with pytest.raises(ValueError, match="mask probability"):
+        PretrainConfig(mask_probability=0.0)
+
+
+def test_the_cli_pretrains_from_several_sources_and_explains_bad_input(cord_docs, tmp_path, capsys):
+    cord = str(require_shared_data("cord", "train"))
+    dev = str(require_shared_data("cord", "dev"))
+    assert cli_main(["pretrain", "--data", dev, "--format", "cord", "--backbone", "tiny", "--epochs", "1",
+                     "--batch-size", "8", "--out", str(tmp_path / "bb")]) == 0
+    assert "saved the pre-trained backbone" in capsys.readouterr().out
+    assert cli_main(["pretrain", "--data", str(tmp_path / "nope"), cord, "--format", "cord", "--backbone", "tiny",
+                     "--out", str(tmp_path / "bb2")]) == 2
+    assert "nope" in capsys.readouterr().err
