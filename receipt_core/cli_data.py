@@ -34,7 +34,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                 description="Import CORD v1, WildReceipt or native documents into the workspace.")
     imp.add_argument("path", type=Path, metavar="PATH")
     imp.add_argument("--format", choices=FORMATS, required=True)
-    imp.add_argument("--dataset", metavar="NAME", help="workspace dataset name (default: from the path)")
+    imp.add_argument("--dataset", metavar="NAME", help="workspace dataset name (default: from the path, plus "
+                     "'-ocr' with --from-images)")
+    imp.add_argument("--from-images", action="store_true",
+                     help="store the OCR words of each receipt's image instead of its gold segments, each word "
+                          "labelled from the gold segment its box centre falls in (training data that looks like "
+                          "what the model reads at test time; RECEIPT_OCR settings, cached in <workspace>/ocr-cache)")
     _add_workspace_option(imp)
     imp.set_defaults(handler=run_import)
 
@@ -94,12 +99,14 @@ def run_import(args: argparse.Namespace) -> int:
         report = load_dataset(args.path, args.format)
     except DatasetImportError as error:
         raise CommandError(str(error)) from None
+    workspace = Workspace.open(args.workspace)
+    if args.from_images:
+        report = _ocr_projected(report, args, workspace)
     _print_problems(report.problems)
     if not report.documents:
         raise CommandError(f"nothing imported from {args.path}: no usable {args.format} documents "
                            f"({len(report.problems)} problems above)")
-    dataset = args.dataset or default_dataset_name(args.path, args.format)
-    workspace = Workspace.open(args.workspace)
+    dataset = args.dataset or default_dataset_name(args.path, args.format) + ("-ocr" if args.from_images else "")
     ids = {doc.id for doc in report.documents}
     previous = Counter(s.dataset for s in workspace.list_documents() if s.id in ids)
     saved = import_into_workspace(workspace, dataset, report)
@@ -116,6 +123,20 @@ def run_import(args: argparse.Namespace) -> int:
     if report.problems:
         print(f"{len(report.problems)} problems (see stderr)")
     return 0
+
+
+def _ocr_projected(report, args: argparse.Namespace, workspace: Workspace):
+    from .ocr import RECEIPT_OCR
+    from .ocr_labels import ocr_projected_report
+
+    if not report.images:
+        raise CommandError(f"--from-images: {args.path} has no images ({args.format} data without pixels); it needs "
+                           "a dataset with image files, such as WildReceipt")
+    print(f"OCR of {len(report.images)} images with the {RECEIPT_OCR.name!r} settings "
+          f"({RECEIPT_OCR.tesseract_config()}, grayscale {RECEIPT_OCR.grayscale}, "
+          f"upscaled to >= {RECEIPT_OCR.min_width} px wide)", file=sys.stderr, flush=True)
+    return ocr_projected_report(report, RECEIPT_OCR, progress=_progress("ocr"),
+                                cache_folder=workspace.home / "ocr-cache")
 
 
 def run_export(args: argparse.Namespace) -> int:

@@ -12,6 +12,7 @@ import argparse
 import json
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -30,7 +31,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train = subparsers.add_parser(
         "train", help="fine-tune the multi-task model", description="Fine-tune the field and quantity heads (and "
         "whatever the freeze scenario lets train); writes RUN_DIR/model.safetensors and RUN_DIR/run.json.")
-    train.add_argument("--train", required=True, metavar="DATA", help="training data: a folder or workspace dataset")
+    train.add_argument("--train", required=True, nargs="+", metavar="DATA",
+                       help="training data: one or more folders or workspace datasets, trained on together (each "
+                            "folder's format is --format, or recognised from its files)")
     train.add_argument("--eval", required=True, metavar="DATA", help="evaluation data: a folder or workspace dataset")
     _add_format(train)
     train.add_argument("--backbone", default=DEFAULT_BACKBONE, metavar="NAME|PATH",
@@ -80,6 +83,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--from-images", action="store_true",
                           help="end to end: OCR DATA's images, predict, and score against its gold segments "
                                "(a dataset with pixels, e.g. WildReceipt; see receipt_core/image_eval.py)")
+    evaluate.add_argument("--ocr-cache", type=Path, metavar="DIR",
+                          help="with --from-images: keep the OCR results in DIR and reuse them (e.g. "
+                               "<workspace>/ocr-cache, where import --from-images keeps its own)")
     _add_workspace(evaluate)
     evaluate.set_defaults(handler=run_evaluate)
 
@@ -192,6 +198,26 @@ def load_documents(data: str, format: str, workspace: Path | None, role: str = "
     return documents
 
 
+def load_training_documents(sources: Sequence[str], format: str, workspace: Path | None,
+                            quiet: bool = False) -> list[Document]:
+    """The documents of every ``--train`` source, in the order given; a document id in two sources is refused
+    (the same data given twice, or two datasets that overlap) rather than trained on twice."""
+    documents: list[Document] = []
+    origin: dict[str, str] = {}
+    for source in sources:
+        for doc in load_documents(source, format, workspace, role="--train", quiet=quiet):
+            if doc.id in origin:
+                where = "twice in" if origin[doc.id] == source else f"in both {origin[doc.id]!r} and"
+                raise CommandError(f"--train: document {doc.id!r} is {where} {source!r}; give each dataset once "
+                                   "and datasets that do not overlap")
+            origin[doc.id] = source
+            documents.append(doc)
+    if len(sources) > 1 and not quiet:
+        counts = Counter(origin.values())
+        print("train mix: " + ", ".join(f"{source} {counts[source]}" for source in sources), file=sys.stderr)
+    return documents
+
+
 # --- train ------------------------------------------------------------------------------------------------
 
 
@@ -270,7 +296,7 @@ def run_train(args: argparse.Namespace) -> int:
                          decay_factor=args.decay_factor, loss_weighting=args.loss_weighting, seed=args.seed,
                          max_length=args.max_length, eval_every=args.eval_every, cache_frozen=args.feature_cache,
                          lr_schedule=args.lr_schedule, warmup=args.warmup, line_boxes=args.line_boxes)
-    train_docs = load_documents(args.train, args.format, args.workspace, role="--train", quiet=not is_main)
+    train_docs = load_training_documents(args.train, args.format, args.workspace, quiet=not is_main)
     eval_docs = load_documents(args.eval, args.format, args.workspace, role="--eval", quiet=not is_main)
     if is_main:
         print(f"train: {len(train_docs)} documents, eval: {len(eval_docs)} documents; backbone {config.backbone}, "
@@ -331,6 +357,8 @@ def _load_run(run_dir: Path, workspace: Path | None):
 def run_evaluate(args: argparse.Namespace) -> int:
     from .metrics import evaluate_predictions
 
+    if args.ocr_cache is not None and not args.from_images:
+        raise CommandError("--ocr-cache only applies with --from-images (the OCR of DATA's images)")
     loaded = _load_run(args.run_dir, args.workspace)
     if args.from_images:
         from .image_eval import evaluate_dataset_from_images
@@ -339,7 +367,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         if not path.exists():
             raise CommandError(f"--from-images needs a dataset folder or file with images; {path} does not exist")
         fmt = detect_format(path) if args.format == "auto" else args.format
-        metrics = evaluate_dataset_from_images(loaded.predictor(), path, fmt)
+        metrics = evaluate_dataset_from_images(loaded.predictor(), path, fmt, cache_folder=args.ocr_cache)
     else:
         docs = load_documents(args.data, args.format, args.workspace, role="--data")
         metrics = evaluate_predictions(docs, loaded.predictor().predict(docs))

@@ -135,18 +135,15 @@ def evaluate_from_images(predictor, gold_docs: Sequence[Document], images: Mappi
     plus ``documents``, ``ocr_settings`` and ``ocr_errors`` (images Tesseract could not read count as receipts
     where every gold segment was missed).
     """
-    from .ocr import RECEIPT_OCR, OcrCache, ocr_many
+    from .ocr import RECEIPT_OCR
 
     settings = settings or RECEIPT_OCR
     missing = [doc.id for doc in gold_docs if doc.id not in images]
     if missing:
         raise ValueError(f"{len(missing)} document(s) have no image (e.g. {missing[0]!r}); end-to-end evaluation "
                          "needs a dataset with pixels, such as WildReceipt")
-    items = [(doc.id, Path(images[doc.id]).read_bytes()) for doc in gold_docs]
-    cache = OcrCache(cache_folder) if cache_folder is not None else None
-    results = ocr_many(items, settings, workers=workers, progress=progress, cache=cache, keep_images=False)
-    ocr_docs = {r.name: r.document for r in results if r.document is not None}
-    errors = [f"{r.name}: {r.error}" for r in results if r.error is not None]
+    ocr_docs, errors = ocr_gold_images(gold_docs, images, settings, workers=workers, progress=progress,
+                                       cache_folder=cache_folder)
     read = [gold for gold in gold_docs if gold.id in ocr_docs]
     predictions = predictor.predict([ocr_docs[gold.id] for gold in read])  # in the order of ``read``
     total = SegmentScore()
@@ -159,13 +156,32 @@ def evaluate_from_images(predictor, gold_docs: Sequence[Document], images: Mappi
             "ocr_settings_key": settings.key(), "ocr_errors": errors}
 
 
+def ocr_gold_images(gold_docs: Sequence[Document], images: Mapping[str, Path], settings,
+                    workers: int | None = None, progress: Callable[[int, int], None] | None = None,
+                    cache_folder: Path | None = None) -> tuple[dict[str, Document], list[str]]:
+    """OCR the images of the gold documents that have one (parallel, cached in ``cache_folder`` when given).
+
+    Returns the OCR documents by gold document id, and ``"<id>: <reason>"`` for each image Tesseract could not
+    read. The OCR documents' boxes are in the image's pixels, the frame of the gold segments.
+    """
+    from .ocr import OcrCache, ocr_many
+
+    items = [(doc.id, Path(images[doc.id]).read_bytes()) for doc in gold_docs if doc.id in images]
+    cache = OcrCache(cache_folder) if cache_folder is not None else None
+    results = ocr_many(items, settings, workers=workers, progress=progress, cache=cache, keep_images=False)
+    ocr_docs = {r.name: r.document for r in results if r.document is not None}
+    errors = [f"{r.name}: {r.error}" for r in results if r.error is not None]
+    return ocr_docs, errors
+
+
 def _all_missed(gold: Document) -> SegmentScore:
     return SegmentScore(field_actual=sum(w.field != OTHER for w in gold.words),
                         quantity_segments=sum(w.is_quantity for w in gold.words), segments=len(gold.words))
 
 
 def evaluate_dataset_from_images(predictor, path: Path, format: str, settings=None,
-                                 progress: Callable[[int, int], None] | None = None) -> dict:
+                                 progress: Callable[[int, int], None] | None = None,
+                                 cache_folder: Path | None = None) -> dict:
     """:func:`evaluate_from_images` over a dataset folder/file (e.g. WildReceipt ``dev.txt``)."""
     from .datasets import load_dataset
 
@@ -176,4 +192,5 @@ def evaluate_dataset_from_images(predictor, path: Path, format: str, settings=No
         raise ValueError(f"{path} has no images ({format} data without pixels); --from-images needs a dataset "
                          "with image files, such as WildReceipt")
     docs = [doc for doc in report.documents if doc.id in report.images]
-    return evaluate_from_images(predictor, docs, report.images, settings=settings, progress=progress)
+    return evaluate_from_images(predictor, docs, report.images, settings=settings, progress=progress,
+                                cache_folder=cache_folder)
