@@ -17,7 +17,7 @@ from .lr_schedule import LR_SCHEDULES
 def register(subparsers: argparse._SubParsersAction) -> None:
     pretrain = subparsers.add_parser(
         "pretrain", help="teach a backbone's layout tables by masked-word prediction over boxes",
-        description="Masked-word pre-training (LayoutLM's task: hide 15%% of the tokens, keep every box, predict "
+        description="Masked-word pre-training (LayoutLM's task: hide 15% of the tokens, keep every box, predict "
                     "the hidden words) on receipts without labels; saves the backbone as a LayoutLM directory "
                     "for `train --backbone DIR`.")
     pretrain.add_argument("--data", required=True, nargs="+", metavar="DATA",
