@@ -515,10 +515,14 @@ def settings_paragraph(result: StudyResult) -> str:
     settings = result.settings
     budget = f"{settings.budget_minutes:g} minutes" if settings.budget_minutes is not None else "no time limit"
     spread = f"mean ± sample std over {settings.repeats} seeds" if settings.repeats > 1 else "one seed"
+    schedule = (f"linear: {settings.warmup:.0%} warm-up, then down to 0" if settings.lr_schedule == "linear"
+                else settings.lr_schedule)
+    boxes = "line boxes" if settings.line_boxes else "word boxes"
     return (f"Train: `{result.train_data}` ({result.train_documents} documents); evaluation: `{result.eval_data}` "
             f"({result.eval_documents} documents). Budget per run: {budget} of training (evaluation after each "
-            f"epoch counts); batch size {settings.batch_size}, learning rate {settings.lr:g}, discriminative decay "
-            f"{settings.decay_factor:g}, {settings.loss_weighting} loss weighting"
+            f"epoch counts), at most {settings.epochs} epochs; batch size {settings.batch_size}, learning rate "
+            f"{settings.lr:g} ({schedule}), discriminative decay {settings.decay_factor:g}, "
+            f"{settings.loss_weighting} loss weighting, {boxes}"
             + (f", always frozen: {', '.join(settings.freeze)}" if settings.freeze else "")
             + f"; seed {settings.seed}; {spread}. Started {result.started}, finished {result.finished}.")
 
