@@ -196,7 +196,7 @@ class Workspace:
     def _create_schema(self) -> None:
         conn = self._connect()
         try:
-            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            mode = self._switch_to_wal(conn)
             if mode.lower() != "wal":
                 raise WorkspaceError(f"the workspace database {self.database} cannot use WAL mode (got {mode}); "
                                      f"put the workspace on a local disk")
@@ -212,6 +212,23 @@ class Workspace:
             conn.commit()
         finally:
             conn.close()
+
+    def _switch_to_wal(self, conn: sqlite3.Connection) -> str:
+        """``PRAGMA journal_mode = WAL``, retried while another connection holds the lock.
+
+        On a brand-new database the switch needs an exclusive lock and SQLite answers "database is locked" at once,
+        without waiting on ``busy_timeout``, when another thread or process is opening the same fresh workspace.
+        """
+        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+        delay = 0.005
+        while True:
+            try:
+                return conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() > deadline:
+                    raise WorkspaceError(f"cannot open the workspace database {self.database}: {error}") from None
+                time.sleep(delay)
+                delay = min(delay * 2, 0.1)
 
     def integrity_check(self) -> str:
         """SQLite's ``PRAGMA integrity_check``: ``"ok"``, or the problems it found, one per line."""
