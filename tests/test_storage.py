@@ -231,7 +231,11 @@ def test_runs_of_a_dead_process_are_marked_interrupted(tmp_path):
     ws.delete_run(dead)  # an interrupted run can be deleted
 
 
-def test_many_threads_opening_a_fresh_workspace_at_once(tmp_path):
+@pytest.mark.parametrize("round_", range(20))
+def test_many_threads_opening_a_fresh_workspace_at_once(tmp_path, round_):
+    """Eight threads create one brand-new workspace together. SQLite's switch to WAL on a fresh database fails at
+    once with "database is locked" (no busy wait) for the losers of the race — about one round in 16 before the
+    retry — so the race runs twenty times."""
     home = tmp_path / "fresh"
     errors: list[BaseException] = []
     start = threading.Barrier(8)

@@ -36,7 +36,7 @@ def study_dir(receipts_folder, tmp_path_factory):
     specs = [f"tiny:{s}" for s in LAYOUT_SCENARIOS] + ["reference:tiny"]
     code = main(["study", "--train", str(receipts_folder), "--eval", str(receipts_folder), "--format", "native",
                  "--backbone-scenarios", *specs, "--epochs", "2", "--budget-minutes", "1", "--batch-size", "4",
-                 "--lr", "1e-3", "--out", str(out)])
+                 "--lr", "1e-3", "--lr-schedule", "linear", "--line-boxes", "--out", str(out)])
     assert code == 0
     return out
 
@@ -83,6 +83,12 @@ def test_reports_show_every_configuration(study_dir):
         assert f"{f1:.3f}" in markdown
     assert "## Reading" in markdown and "Freezing everything learns nothing." in markdown
     assert "Plotly.newPlot" in html and "<script" in html
+    # the settings every run shared are named in the report and stored with the study and each run
+    assert "at most 2 epochs" in markdown and "(linear: 6% warm-up, then down to 0)" in markdown
+    assert "line boxes" in markdown
+    assert data["settings"]["lr_schedule"] == "linear" and data["settings"]["line_boxes"] is True
+    run_config = json.loads((study_dir / "runs" / "tiny-phased-s0" / "run.json").read_text(encoding="utf-8"))
+    assert run_config["config"]["lr_schedule"] == "linear" and run_config["config"]["line_boxes"] is True
 
 
 def test_evaluate_from_images_rereads_the_receipts(receipts_folder, study_dir, capsys):
