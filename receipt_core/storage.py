@@ -225,7 +225,8 @@ class Workspace:
             try:
                 return conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             except sqlite3.OperationalError as error:
-                if "locked" not in str(error) or time.monotonic() > deadline:
+                busy = getattr(error, "sqlite_errorcode", None) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+                if not busy or time.monotonic() > deadline:
                     raise WorkspaceError(f"cannot open the workspace database {self.database}: {error}") from None
                 time.sleep(delay)
                 delay = min(delay * 2, 0.1)
