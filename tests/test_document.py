@@ -10,6 +10,8 @@ from receipt_core.schema import DEFAULT_SCHEMA, QUANTITY
 @pytest.mark.parametrize("text, value", [
     ("2", 2.0), ("2x", 2.0), ("x2", 2.0), ("2 PCS", 2.0), ("1,5", 1.5), ("1X", 1.0), ("1 Prs", 1.0),
     ("*2 Pcs", 2.0), ("0,292X", 0.292), ("1.00xITEMS", 1.0), ("3EA@0.19/EA", 3.0), ("x", None), ("TRIPPLE", None),
+    ("Qty:2", 2.0), ("(3)", 3.0), ("No.1", 1.0), ("2BT", 2.0), ("1x29.98", 1.0),
+    ("#F11", None), ("PLU01062", None),  # product codes: a letter or # runs into the number
 ])
 def test_parse_quantity_reads_how_receipts_print_it(text, value):
     assert parse_quantity(text) == value
