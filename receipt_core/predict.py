@@ -1,9 +1,14 @@
 """Predictions per word and per item for whole documents, in the CLI's JSON shape.
 
 Each document is encoded into windows, run through the model in eval mode without gradients, and the
-windows' per-token probabilities merged back to one row per word (``encoding.merge_word_scores``). A word's
-field is the most probable field, ``field_score`` that probability; it is a quantity word when the
-quantity head gives it probability > 0.5, and its ``quantity_value`` is then parsed from its text.
+windows' per-token probabilities merged back to one row per word (``encoding.merge_word_scores``).
+
+The two heads are decoded jointly (``decode_word``): the schema makes a quantity word's field ``OTHER``, so
+the answers that can be true together are "field f, not a quantity" for every f and "OTHER, quantity". The
+word gets the more probable of the best such pair, scoring each pair by the product of the heads'
+probabilities. A word both heads claim (the field head says ITEM_NAME, the quantity head says quantity)
+thus goes to the more confident head instead of being both. ``field_score`` is the chosen field's
+probability; a quantity word's ``quantity_value`` is parsed from its text.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from .document import Document
 from .encoding import DocumentEncoder, collate, merge_word_scores
 from .items import Item, assemble_items
 from .quantity import parse_quantity
-from .schema import DEFAULT_SCHEMA, LabelSchema
+from .schema import DEFAULT_SCHEMA, OTHER, LabelSchema
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,22 @@ class DocumentPrediction:
     def to_json(self) -> dict:
         return {"id": self.doc_id, "words": [w.to_json() for w in self.words],
                 "items": [i.to_json() for i in self.items]}
+
+
+def decode_word(field_probs: Sequence[float], quantity_prob: float, other_index: int = 0) -> tuple[int, bool]:
+    """The field index and quantity flag of one word from its field distribution and the quantity head's
+    probability, decoded jointly: "OTHER and a quantity" (``P(OTHER)·q``) against "the best field and not a
+    quantity" (``max P(f)·(1−q)``).
+
+    >>> decode_word([0.1, 0.8, 0.1], 0.7)   # ITEM_NAME 0.8·0.3 beats OTHER+quantity 0.1·0.7
+    (1, False)
+    >>> decode_word([0.3, 0.6, 0.1], 0.9)   # OTHER+quantity 0.3·0.9 beats ITEM_NAME 0.6·0.1
+    (0, True)
+    """
+    best = max(range(len(field_probs)), key=lambda k: field_probs[k])
+    if field_probs[other_index] * quantity_prob > field_probs[best] * (1.0 - quantity_prob):
+        return other_index, True
+    return best, False
 
 
 class Predictor:
@@ -90,10 +111,10 @@ class Predictor:
         n = len(doc.words)
         fields = merge_word_scores(windows, field_probs, n)
         quantities = merge_word_scores(windows, quantity_probs, n)
+        other = self.schema.field_id(OTHER)
         words = []
         for i, word in enumerate(doc.words):
-            field_id = int(fields[i].argmax())
-            is_quantity = bool(quantities[i][1] > 0.5)
+            field_id, is_quantity = decode_word(fields[i].tolist(), float(quantities[i][1]), other)
             words.append(WordPrediction(
                 text=word.text, box=tuple(float(v) for v in word.box), field=self.schema.field_name(field_id),
                 field_score=float(fields[i][field_id]), quantity=is_quantity,

@@ -13,7 +13,7 @@ from receipt_core.encoding import DocumentEncoder
 from receipt_core.items import Item, assemble_items, parse_price
 from receipt_core.metrics import evaluate_predictions, field_metrics, items_of, quantity_metrics
 from receipt_core.model import build_model
-from receipt_core.predict import DocumentPrediction, Predictor, WordPrediction
+from receipt_core.predict import DocumentPrediction, Predictor, WordPrediction, decode_word
 from receipt_core.schema import DEFAULT_SCHEMA, OTHER
 from tests.conftest import require_shared_data
 
@@ -131,6 +131,17 @@ def test_assemble_items_on_realistic_lines():
         assemble_items(words, fields[:-1], flags, [None] * len(words))
 
 
+@pytest.mark.parametrize("field_probs, quantity_prob, expected", [
+    ([0.9, 0.05, 0.05], 0.7, (0, True)),     # OTHER and quantity: as before
+    ([0.9, 0.05, 0.05], 0.3, (0, False)),    # OTHER, not a quantity
+    ([0.1, 0.8, 0.1], 0.7, (1, False)),      # both heads claim the word; the field head is surer (0.24 > 0.07)
+    ([0.3, 0.6, 0.1], 0.9, (0, True)),       # both claim it; the quantity head is surer (0.27 > 0.06)
+    ([0.2, 0.7, 0.1], 0.2, (1, False)),      # neither conflict nor quantity
+])
+def test_decode_word_never_gives_a_quantity_word_a_field(field_probs, quantity_prob, expected):
+    assert decode_word(field_probs, quantity_prob, other_index=0) == expected
+
+
 def test_predictor_json_shape_and_word_order():
     backbone = load_backbone("tiny")
     model = build_model(backbone, DEFAULT_SCHEMA.num_fields)
@@ -150,6 +161,7 @@ def test_predictor_json_shape_and_word_order():
             assert set(word) == {"text", "box", "field", "field_score", "quantity", "quantity_value"}
             assert word["field"] in DEFAULT_SCHEMA.fields and 0.0 < word["field_score"] <= 1.0
             assert (word["quantity_value"] is None) or word["quantity"]
+            assert not word["quantity"] or word["field"] == OTHER  # the schema: quantity words are OTHER
         for item in data["items"]:
             assert set(item) == {"name", "quantity", "unit_price", "price"}
     one_at_a_time = Predictor(model, encoder, DEFAULT_SCHEMA, batch_size=1).predict([doc, long_doc])
