@@ -86,6 +86,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--ocr-cache", type=Path, metavar="DIR",
                           help="with --from-images: keep the OCR results in DIR and reuse them (e.g. "
                                "<workspace>/ocr-cache, where import --from-images keeps its own)")
+    evaluate.add_argument("--item-errors", action="store_true",
+                          help="also list every item whose predicted quantity is wrong, with its words' gold and "
+                               "predicted labels (not with --from-images)")
     _add_workspace(evaluate)
     evaluate.set_defaults(handler=run_evaluate)
 
@@ -355,11 +358,14 @@ def _load_run(run_dir: Path, workspace: Path | None):
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    from .metrics import evaluate_predictions
+    from .metrics import evaluate_predictions, item_quantity_errors
 
     if args.ocr_cache is not None and not args.from_images:
         raise CommandError("--ocr-cache only applies with --from-images (the OCR of DATA's images)")
+    if args.item_errors and args.from_images:
+        raise CommandError("--item-errors needs gold words to compare with; it does not apply with --from-images")
     loaded = _load_run(args.run_dir, args.workspace)
+    errors = None
     if args.from_images:
         from .image_eval import evaluate_dataset_from_images
 
@@ -370,12 +376,22 @@ def run_evaluate(args: argparse.Namespace) -> int:
         metrics = evaluate_dataset_from_images(loaded.predictor(), path, fmt, cache_folder=args.ocr_cache)
     else:
         docs = load_documents(args.data, args.format, args.workspace, role="--data")
-        metrics = evaluate_predictions(docs, loaded.predictor().predict(docs))
+        predictions = loaded.predictor().predict(docs)
+        metrics = evaluate_predictions(docs, predictions)
+        if args.item_errors:
+            errors = item_quantity_errors(docs, predictions)
     if args.json:
+        if errors is not None:
+            metrics = {**metrics, "item_errors": [e.to_json() for e in errors]}
         print(json.dumps(metrics, indent=1, ensure_ascii=False, allow_nan=False, default=_json_default))
     else:
         for key, value in _flat(metrics).items():
             print(f"{key:40s} {value:.4f}" if isinstance(value, float) else f"{key:40s} {value}")
+        if errors is not None:
+            print(f"\n{len(errors)} item(s) with a wrong quantity; each word: text [gold field, * gold quantity | "
+                  f"predicted field, ^ predicted quantity]")
+            for error in errors:
+                print(f"  {error.describe()}")
     return 0
 
 

@@ -15,6 +15,7 @@ not 1.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Mapping, Sequence
 
 from .document import Document
@@ -81,6 +82,15 @@ def _first_value(indices: Sequence[int], flags: Sequence[bool], values: Sequence
     return 1.0
 
 
+def _item_quantities(doc: Document, flags: Sequence[bool], values: Sequence[float | None]):
+    """(word indices, gold quantity, predicted quantity) for each gold item of ``doc``."""
+    texts = [w.text for w in doc.words]
+    gold_flags = [w.is_quantity for w in doc.words]
+    gold_values = [w.quantity_value for w in doc.words]
+    for indices in items_of(doc):
+        yield indices, _first_value(indices, gold_flags, gold_values, texts), _first_value(indices, flags, values, texts)
+
+
 def quantity_metrics(gold_docs: Sequence[Document], predicted_flags: Sequence[Sequence[bool]],
                      predicted_values: Sequence[Sequence[float | None]]) -> dict:
     """Word-level P/R/F1 of quantity words and item-level exact quantity accuracy (all items, and items
@@ -95,11 +105,7 @@ def quantity_metrics(gold_docs: Sequence[Document], predicted_flags: Sequence[Se
         tp += sum(g and p for g, p in zip(gold_flags, flags))
         predicted += sum(bool(p) for p in flags)
         actual += sum(gold_flags)
-        texts = [w.text for w in doc.words]
-        gold_values = [w.quantity_value for w in doc.words]
-        for indices in items_of(doc):
-            gold_quantity = _first_value(indices, gold_flags, gold_values, texts)
-            guess = _first_value(indices, flags, values, texts)
+        for _, gold_quantity, guess in _item_quantities(doc, flags, values):
             hit = math.isclose(gold_quantity, guess, abs_tol=_TOLERANCE)
             items += 1
             correct += hit
@@ -111,6 +117,39 @@ def quantity_metrics(gold_docs: Sequence[Document], predicted_flags: Sequence[Se
             "item_accuracy": correct / items if items else 0.0, "items": items,
             "item_accuracy_not_one": correct_not_one / items_not_one if items_not_one else 0.0,
             "items_not_one": items_not_one}
+
+
+@dataclass(frozen=True)
+class ItemQuantityError:
+    """One item whose predicted quantity differs from the gold one, with its words to show why: each word as
+    ``text [gold field, * gold quantity word | predicted field, ^ predicted quantity word]``."""
+
+    doc_id: str
+    gold: float
+    predicted: float
+    words: tuple[str, ...]
+
+    def describe(self) -> str:
+        return f"{self.doc_id}: gold {self.gold:g}, predicted {self.predicted:g}: {'  '.join(self.words)}"
+
+    def to_json(self) -> dict:
+        return {"doc_id": self.doc_id, "gold": self.gold, "predicted": self.predicted, "words": list(self.words)}
+
+
+def item_quantity_errors(gold_docs: Sequence[Document], predictions) -> list[ItemQuantityError]:
+    """The items ``quantity_metrics`` counts as wrong, in document order (predictions as for
+    ``evaluate_predictions``): the error analysis behind the item accuracy."""
+    by_id = predictions if isinstance(predictions, Mapping) else {p.doc_id: p for p in predictions}
+    errors = []
+    for doc in gold_docs:
+        predicted = by_id[doc.id].words
+        flags = [w.quantity for w in predicted]
+        for indices, gold, guess in _item_quantities(doc, flags, [w.quantity_value for w in predicted]):
+            if not math.isclose(gold, guess, abs_tol=_TOLERANCE):
+                words = tuple(f"{doc.words[i].text} [{doc.words[i].field}{'*' if doc.words[i].is_quantity else ''}"
+                              f" | {predicted[i].field}{'^' if flags[i] else ''}]" for i in indices)
+                errors.append(ItemQuantityError(doc_id=doc.id, gold=gold, predicted=guess, words=words))
+    return errors
 
 
 def evaluate_predictions(gold_docs: Sequence[Document], predictions, labels: Sequence[str] | None = None) -> dict:

@@ -72,6 +72,22 @@ def test_evaluate_prints_both_tasks_metrics_as_json(trained, cord_folders, capsy
     assert metrics["fields.micro_f1"] == pytest.approx(info["metrics"]["fields.micro_f1"])
 
 
+def test_evaluate_lists_the_items_it_counts_wrong(trained, cord_folders, capsys):
+    run_dir, _ = trained
+    args = ["evaluate", str(run_dir), "--data", str(cord_folders[1]), "--format", "cord", "--item-errors"]
+    assert main(args + ["--json"]) == 0
+    metrics = json.loads(capsys.readouterr().out)
+    wrong = round(metrics["quantity.items"] * (1 - metrics["quantity.item_accuracy"]))
+    assert len(metrics["item_errors"]) == wrong
+    for error in metrics["item_errors"]:
+        assert set(error) == {"doc_id", "gold", "predicted", "words"} and error["gold"] != error["predicted"]
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    assert f"{wrong} item(s) with a wrong quantity" in text
+    assert main(args + ["--from-images"]) == 2
+    assert "does not apply with --from-images" in capsys.readouterr().err
+
+
 def test_predict_on_a_dataset_keeps_the_input_words_in_order(trained, cord_folders, capsys):
     run_dir, _ = trained
     assert main(["predict", str(run_dir), "--data", str(cord_folders[1]), "--json"]) == 0  # format recognised

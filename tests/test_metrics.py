@@ -11,7 +11,8 @@ from receipt_core.backbones import load_backbone
 from receipt_core.document import Document, Word
 from receipt_core.encoding import DocumentEncoder
 from receipt_core.items import Item, assemble_items, parse_price
-from receipt_core.metrics import evaluate_predictions, field_metrics, items_of, quantity_metrics
+from receipt_core.metrics import (evaluate_predictions, field_metrics, item_quantity_errors, items_of,
+                                  quantity_metrics)
 from receipt_core.model import build_model
 from receipt_core.predict import DocumentPrediction, Predictor, WordPrediction, decode_word
 from receipt_core.schema import DEFAULT_SCHEMA, OTHER
@@ -68,6 +69,22 @@ def test_quantity_metrics_known_answer():
     # answering "no quantity word" everywhere: every item predicted 1
     m = quantity_metrics([doc], [[False] * 10], [[None] * 10])
     assert m["item_accuracy"] == pytest.approx(1 / 3) and m["item_accuracy_not_one"] == 0.0
+
+
+def test_item_quantity_errors_list_the_items_the_accuracy_counts_wrong():
+    doc = _gold_doc(groups=True)
+    flags = [False, False, True, False, False, True, False, False, False, True]
+    values = [None, None, 2.0, None, None, 15.0, None, None, None, 2.0]
+    words = tuple(WordPrediction(text=w.text, box=w.box, field=OTHER if f else w.field, field_score=1.0, quantity=f,
+                                 quantity_value=v) for w, f, v in zip(doc.words, flags, values))
+    errors = item_quantity_errors([doc], [DocumentPrediction(doc_id="q", words=words, items=())])
+    metrics = quantity_metrics([doc], [flags], [values])
+    assert len(errors) == round(metrics["items"] * (1 - metrics["item_accuracy"])) == 2
+    nasi, kopi = errors
+    assert (nasi.gold, nasi.predicted, kopi.gold, kopi.predicted) == (1.0, 15.0, 3.0, 1.0)
+    assert nasi.words == ("NASI [ITEM_NAME | ITEM_NAME]", "15.000 [ITEM_PRICE | OTHER^]")
+    assert kopi.describe() == "q: gold 3, predicted 1: KOPI [ITEM_NAME | ITEM_NAME]  x3 [OTHER* | OTHER]"
+    assert json.loads(json.dumps(kopi.to_json()))["words"][1] == "x3 [OTHER* | OTHER]"
 
 
 def test_group_ids_decide_items_across_lines():
