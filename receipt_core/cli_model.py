@@ -89,6 +89,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--item-errors", action="store_true",
                           help="also list every item whose predicted quantity is wrong, with its words' gold and "
                                "predicted labels (not with --from-images)")
+    evaluate.add_argument("--erase-layout", action="store_true",
+                          help="give every word the whole page as its box before predicting: the drop from the "
+                               "plain scores is what the model takes from layout (not with --from-images)")
     _add_workspace(evaluate)
     evaluate.set_defaults(handler=run_evaluate)
 
@@ -364,6 +367,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
         raise CommandError("--ocr-cache only applies with --from-images (the OCR of DATA's images)")
     if args.item_errors and args.from_images:
         raise CommandError("--item-errors needs gold words to compare with; it does not apply with --from-images")
+    if args.erase_layout and args.from_images:
+        raise CommandError("--erase-layout applies to DATA's words; it does not apply with --from-images")
     loaded = _load_run(args.run_dir, args.workspace)
     errors = None
     if args.from_images:
@@ -376,6 +381,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
         metrics = evaluate_dataset_from_images(loaded.predictor(), path, fmt, cache_folder=args.ocr_cache)
     else:
         docs = load_documents(args.data, args.format, args.workspace, role="--data")
+        if args.erase_layout:
+            docs = [doc.without_layout() for doc in docs]
         predictions = loaded.predictor().predict(docs)
         metrics = evaluate_predictions(docs, predictions)
         if args.item_errors:

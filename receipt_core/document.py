@@ -82,6 +82,12 @@ class Document:
         words[index] = words[index].with_annotation(label, quantity_value)
         return self.with_words(words)
 
+    def without_layout(self) -> "Document":
+        """The same words, in the same order and lines, each with the whole page as its box: what a layout
+        model sees when positions carry no information (``evaluate --erase-layout``)."""
+        page = (0.0, 0.0, float(self.width), float(self.height))
+        return self.with_words(dataclasses.replace(w, box=page) for w in self.words)
+
     def label_counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}
         for word in self.words:

@@ -88,6 +88,16 @@ def test_evaluate_lists_the_items_it_counts_wrong(trained, cord_folders, capsys)
     assert "does not apply with --from-images" in capsys.readouterr().err
 
 
+def test_evaluate_can_erase_the_layout_to_measure_what_it_contributes(trained, cord_folders, capsys):
+    run_dir, _ = trained
+    args = ["evaluate", str(run_dir), "--data", str(cord_folders[1]), "--format", "cord", "--json"]
+    assert main(args + ["--erase-layout"]) == 0
+    erased = json.loads(capsys.readouterr().out)
+    assert erased["documents"] == 2 and 0.0 <= erased["fields.micro_f1"] <= 1.0
+    assert main(args + ["--erase-layout", "--from-images"]) == 2
+    assert "does not apply with --from-images" in capsys.readouterr().err
+
+
 def test_predict_on_a_dataset_keeps_the_input_words_in_order(trained, cord_folders, capsys):
     run_dir, _ = trained
     assert main(["predict", str(run_dir), "--data", str(cord_folders[1]), "--json"]) == 0  # format recognised

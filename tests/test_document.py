@@ -54,6 +54,21 @@ def test_annotation_label_splits_quantity_into_both_heads_targets():
     assert doc.label_counts() == {"ITEM_NAME": 1, QUANTITY: 1, "ITEM_PRICE": 1}
 
 
+def test_without_layout_keeps_words_labels_and_lines_but_not_positions():
+    from receipt_core.backbones import load_backbone
+    from receipt_core.encoding import DocumentEncoder
+
+    doc = _doc().relabel(1, QUANTITY, 3.0)
+    erased = doc.without_layout()
+    assert [(w.text, w.field, w.is_quantity, w.line_id) for w in erased.words] == \
+        [(w.text, w.field, w.is_quantity, w.line_id) for w in doc.words]
+    assert {w.box for w in erased.words} == {(0.0, 0.0, float(doc.width), float(doc.height))}
+    tokenizer = load_backbone("tiny").tokenizer
+    for line_boxes in (False, True):  # every word token gets one box, with or without line boxes
+        window = DocumentEncoder(tokenizer, line_boxes=line_boxes).encode(erased)[0]
+        assert len({tuple(b) for b, w in zip(window.bbox, window.word_ids) if w is not None}) == 1
+
+
 def test_reading_order_is_lines_top_to_bottom_then_left_to_right():
     shuffled = [Word("TOTAL", (10, 300, 60, 320)), Word("b", (50, 10, 60, 22)), Word("a", (0, 12, 10, 24)),
                 Word("9.00", (200, 302, 240, 322))]
