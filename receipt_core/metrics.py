@@ -88,7 +88,8 @@ def _item_quantities(doc: Document, flags: Sequence[bool], values: Sequence[floa
     gold_flags = [w.is_quantity for w in doc.words]
     gold_values = [w.quantity_value for w in doc.words]
     for indices in items_of(doc):
-        yield indices, _first_value(indices, gold_flags, gold_values, texts), _first_value(indices, flags, values, texts)
+        gold = _first_value(indices, gold_flags, gold_values, texts)
+        yield indices, gold, _first_value(indices, flags, values, texts)
 
 
 def quantity_metrics(gold_docs: Sequence[Document], predicted_flags: Sequence[Sequence[bool]],
