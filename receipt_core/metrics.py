@@ -143,7 +143,11 @@ def item_quantity_errors(gold_docs: Sequence[Document], predictions) -> list[Ite
     by_id = predictions if isinstance(predictions, Mapping) else {p.doc_id: p for p in predictions}
     errors = []
     for doc in gold_docs:
+        if doc.id not in by_id:
+            raise ValueError(f"no prediction for document {doc.id!r}")
         predicted = by_id[doc.id].words
+        if len(predicted) != len(doc.words):
+            raise ValueError(f"document {doc.id!r}: {len(doc.words)} gold words but {len(predicted)} predicted")
         flags = [w.quantity for w in predicted]
         for indices, gold, guess in _item_quantities(doc, flags, [w.quantity_value for w in predicted]):
             if not math.isclose(gold, guess, abs_tol=_TOLERANCE):

@@ -88,12 +88,20 @@ def test_evaluate_lists_the_items_it_counts_wrong(trained, cord_folders, capsys)
     assert "does not apply with --from-images" in capsys.readouterr().err
 
 
-def test_evaluate_can_erase_the_layout_to_measure_what_it_contributes(trained, cord_folders, capsys):
+def test_evaluate_can_erase_the_layout_to_measure_what_it_contributes(trained, cord_folders, capsys, monkeypatch):
+    from receipt_core.predict import Predictor
+
     run_dir, _ = trained
+    seen = []  # the documents the model was given: with the flag, every word's box is the whole page
+    real_predict = Predictor.predict
+    monkeypatch.setattr(Predictor, "predict", lambda self, docs: seen.extend(docs) or real_predict(self, docs))
     args = ["evaluate", str(run_dir), "--data", str(cord_folders[1]), "--format", "cord", "--json"]
     assert main(args + ["--erase-layout"]) == 0
     erased = json.loads(capsys.readouterr().out)
     assert erased["documents"] == 2 and 0.0 <= erased["fields.micro_f1"] <= 1.0
+    gold = load_dataset(cord_folders[1], "cord").documents
+    assert [[w.text for w in d.words] for d in seen] == [[w.text for w in d.words] for d in gold]
+    assert all(w.box == (0.0, 0.0, d.width, d.height) for d in seen for w in d.words)
     assert main(args + ["--erase-layout", "--from-images"]) == 2
     assert "does not apply with --from-images" in capsys.readouterr().err
 

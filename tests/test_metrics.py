@@ -85,6 +85,8 @@ def test_item_quantity_errors_list_the_items_the_accuracy_counts_wrong():
     assert nasi.words == ("NASI [ITEM_NAME | ITEM_NAME]", "15.000 [ITEM_PRICE | OTHER^]")
     assert kopi.describe() == "q: gold 3, predicted 1: KOPI [ITEM_NAME | ITEM_NAME]  x3 [OTHER* | OTHER]"
     assert json.loads(json.dumps(kopi.to_json()))["words"][1] == "x3 [OTHER* | OTHER]"
+    with pytest.raises(ValueError, match="10 gold words but 9 predicted"):
+        item_quantity_errors([doc], [DocumentPrediction(doc_id="q", words=words[:-1], items=())])
 
 
 def test_group_ids_decide_items_across_lines():
