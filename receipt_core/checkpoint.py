@@ -61,11 +61,11 @@ class LoadedRun:
 
     def encoder(self):
         """A DocumentEncoder matching the one the model was trained with."""
-        from .encoding import DocumentEncoder
+        from .encoding import DocumentEncoder, stored_box_mode
 
         return DocumentEncoder(self.tokenizer, self.schema, max_length=int(self.config.get("max_length", 512)),
                                stride=int(self.config.get("stride", 128)), uses_layout=self.uses_layout,
-                               line_boxes=bool(self.config.get("line_boxes", False)))
+                               boxes=stored_box_mode(self.config))
 
     def predictor(self):
         from .predict import Predictor

@@ -19,6 +19,7 @@ from typing import Any, Sequence
 from .cli import CommandError
 from .datasets import FORMATS, load_dataset
 from .document import Document
+from .encoding import BOX_MODES
 from .lr_schedule import LR_SCHEDULES
 
 FORMAT_CHOICES = ("auto", *FORMATS)
@@ -55,8 +56,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                             "--max-minutes, whichever comes first)")
     train.add_argument("--warmup", type=_fraction, default=0.06, metavar="FRACTION",
                        help="linear schedule: the fraction of the run spent warming up (default 0.06)")
-    train.add_argument("--line-boxes", action="store_true",
-                       help="every word gets its OCR line's box instead of its own, as LayoutLMv3 and LiLT do")
+    add_box_arguments(train)
     train.add_argument("--phased-top-k", type=_positive_int, default=2, metavar="K",
                        help="phased: encoder layers unfrozen in phase 2 (default 2)")
     train.add_argument("--epochs-per-phase", type=_positive_int, default=None, metavar="N",
@@ -176,6 +176,14 @@ def detect_format(path: Path) -> str:
         if isinstance(data, dict) and (data.get("format") == "receipt-mtl/document" or "words" in data):
             return "native"
     raise CommandError(f"cannot tell the format of {path}; give --format {'|'.join(FORMATS)}")
+
+
+def add_box_arguments(parser: argparse.ArgumentParser, scope: str = "") -> None:
+    """``--boxes word|line|row`` and its older spelling ``--line-boxes`` (= ``--boxes line``)."""
+    parser.add_argument("--boxes", choices=BOX_MODES, default="word",
+                        help="the box each word is encoded with: its own (word), its OCR line's, as LayoutLMv3 and "
+                             "LiLT do (line), or its own left/right edges with its line's top/bottom (row)" + scope)
+    parser.add_argument("--line-boxes", action="store_const", const="line", dest="boxes", help="same as --boxes line")
 
 
 def load_documents(data: str, format: str, workspace: Path | None, role: str = "data",
@@ -301,7 +309,7 @@ def run_train(args: argparse.Namespace) -> int:
                          max_minutes=args.max_minutes, batch_size=args.batch_size, lr=args.lr,
                          decay_factor=args.decay_factor, loss_weighting=args.loss_weighting, seed=args.seed,
                          max_length=args.max_length, eval_every=args.eval_every, cache_frozen=args.feature_cache,
-                         lr_schedule=args.lr_schedule, warmup=args.warmup, line_boxes=args.line_boxes)
+                         lr_schedule=args.lr_schedule, warmup=args.warmup, boxes=args.boxes)
     train_docs = load_training_documents(args.train, args.format, args.workspace, quiet=not is_main)
     eval_docs = load_documents(args.eval, args.format, args.workspace, role="--eval", quiet=not is_main)
     if is_main:

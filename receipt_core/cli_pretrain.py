@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from .cli import CommandError
-from .cli_model import FORMAT_CHOICES, _fraction, _positive_float, _positive_int, load_documents
+from .cli_model import FORMAT_CHOICES, _fraction, _positive_float, _positive_int, add_box_arguments, load_documents
 from .lr_schedule import LR_SCHEDULES
 
 
@@ -34,7 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     pretrain.add_argument("--lr-schedule", choices=LR_SCHEDULES, default="linear")
     pretrain.add_argument("--warmup", type=_fraction, default=0.06, metavar="FRACTION")
     pretrain.add_argument("--mask-probability", type=_fraction, default=0.15, metavar="P")
-    pretrain.add_argument("--line-boxes", action="store_true", help="every word gets its OCR line's box")
+    add_box_arguments(pretrain)
     pretrain.add_argument("--seed", type=int, default=0, metavar="S")
     pretrain.add_argument("--out", required=True, type=Path, metavar="DIR", help="an empty folder for the backbone")
     pretrain.add_argument("--workspace", type=Path, metavar="DIR",
@@ -49,7 +49,7 @@ def run_pretrain_command(args: argparse.Namespace) -> int:
         config = PretrainConfig(backbone=args.backbone, epochs=args.epochs, max_minutes=args.max_minutes,
                                 batch_size=args.batch_size, lr=args.lr, lr_schedule=args.lr_schedule,
                                 warmup=args.warmup, mask_probability=args.mask_probability, seed=args.seed,
-                                line_boxes=args.line_boxes)
+                                boxes=args.boxes)
     except ValueError as error:
         raise CommandError(str(error)) from None
     documents = [doc for data in args.data

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from .cli import CommandError
-from .cli_model import FORMAT_CHOICES, _fraction, _positive_float, _positive_int, load_documents
+from .cli_model import FORMAT_CHOICES, _fraction, _positive_float, _positive_int, add_box_arguments, load_documents
 from .lr_schedule import LR_SCHEDULES
 
 
@@ -45,8 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="every run's rate: constant, or linear (warm up, then decay to 0 at the budget's end)")
     study.add_argument("--warmup", type=_fraction, default=0.06, metavar="FRACTION",
                        help="linear schedule: the fraction of the run spent warming up (default 0.06)")
-    study.add_argument("--line-boxes", action="store_true",
-                       help="every word gets its OCR line's box instead of its own (every run, the reference too)")
+    add_box_arguments(study, scope="; every run, the reference too")
     study.add_argument("--freeze", nargs="+", default=[], metavar="GROUP",
                        help="groups frozen in every multi-task run on top of its scenario (e.g. embeddings.text)")
     study.add_argument("--max-length", type=_positive_int, default=512, metavar="TOKENS")
@@ -73,7 +72,7 @@ def run_study_command(args: argparse.Namespace) -> int:
                              seed=args.seed, batch_size=args.batch_size, lr=args.lr, decay_factor=args.decay_factor,
                              loss_weighting=args.loss_weighting, max_length=args.max_length,
                              freeze=tuple(args.freeze), lr_schedule=args.lr_schedule, warmup=args.warmup,
-                             line_boxes=args.line_boxes)
+                             boxes=args.boxes)
     train_docs = load_documents(args.train, args.format, args.workspace, role="--train")
     eval_docs = load_documents(args.eval, args.format, args.workspace, role="--eval")
     runs = len(configs) * settings.repeats

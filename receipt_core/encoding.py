@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -29,6 +29,11 @@ SEP_BOX = (1000, 1000, 1000, 1000)
 PAD_BOX = (0, 0, 0, 0)
 
 Box4 = tuple[int, int, int, int]
+
+# Which box each word's tokens get: its own ("word"); its OCR line's, the union of the line's word boxes, as
+# LayoutLMv3 and LiLT do ("line"); or its own left and right edges with its line's top and bottom ("row"), so
+# that the words of a line share one row while each keeps its column.
+BOX_MODES = ("word", "line", "row")
 
 
 @dataclass(frozen=True)
@@ -81,15 +86,44 @@ def line_boxes_of(doc: Document) -> list[tuple[float, float, float, float]]:
     return [tuple(union[word.line_id]) for word in doc.words]
 
 
+def row_boxes_of(doc: Document) -> list[tuple[float, float, float, float]]:
+    """Each word's own left and right edges with its OCR line's top and bottom."""
+    return [(word.box[0], line[1], word.box[2], line[3]) for word, line in zip(doc.words, line_boxes_of(doc))]
+
+
+def check_box_mode(boxes: str) -> str:
+    """``boxes`` itself when it is one of ``BOX_MODES``; a ValueError naming the choices otherwise."""
+    if boxes not in BOX_MODES:
+        raise ValueError(f"unknown box mode {boxes!r}; choose one of {', '.join(BOX_MODES)}")
+    return boxes
+
+
+def layout_boxes(doc: Document, boxes: str) -> list[tuple[float, float, float, float]]:
+    """The pixel box each word of ``doc`` is encoded with, for one of ``BOX_MODES``."""
+    if check_box_mode(boxes) == "line":
+        return line_boxes_of(doc)
+    if boxes == "row":
+        return row_boxes_of(doc)
+    return [word.box for word in doc.words]
+
+
+def stored_box_mode(settings: Mapping[str, Any]) -> str:
+    """The box mode recorded in a run's or a study's settings. Files written before there were three modes
+    say ``"line_boxes": true|false`` instead of ``"boxes"``."""
+    if "boxes" in settings:
+        return check_box_mode(settings["boxes"])
+    return "line" if settings.get("line_boxes") else "word"
+
+
 class DocumentEncoder:
     """Turns documents into EncodedWindows for one tokenizer and label schema.
 
     ``uses_layout=False`` gives every token the box ``[0, 0, 0, 0]`` (the text-only baseline).
-    ``line_boxes=True`` gives every word its OCR line's box instead of its own (as LayoutLMv3/LiLT do).
+    ``boxes`` is one of ``BOX_MODES``: each word's own box, its OCR line's box, or its row (own x, line's y).
     """
 
     def __init__(self, tokenizer, schema: LabelSchema = DEFAULT_SCHEMA, max_length: int = 512, stride: int = 128,
-                 uses_layout: bool = True, line_boxes: bool = False):
+                 uses_layout: bool = True, boxes: str = "word"):
         if not getattr(tokenizer, "is_fast", False):
             raise ValueError("DocumentEncoder needs a fast tokenizer (word_ids() alignment)")
         if max_length < 8:
@@ -102,7 +136,7 @@ class DocumentEncoder:
         self.max_length = max_length
         self.stride = stride
         self.uses_layout = uses_layout
-        self.line_boxes = line_boxes
+        self.boxes = check_box_mode(boxes)
 
     @property
     def pad_token_id(self) -> int:
@@ -131,14 +165,13 @@ class DocumentEncoder:
         return per_word
 
     def word_boxes(self, doc: Document) -> list[Box4]:
-        """Each word's normalised box (its line's box with ``line_boxes``; zeros without layout)."""
+        """Each word's normalised box (as ``boxes`` says; zeros without layout)."""
         if doc.width <= 0 or doc.height <= 0:
             raise ValueError(f"document {doc.id!r}: page size {doc.width}x{doc.height} is degenerate; boxes are "
                              "normalised by the page size, which must be positive")
         if not self.uses_layout:
             return [PAD_BOX] * len(doc.words)
-        boxes = line_boxes_of(doc) if self.line_boxes else [word.box for word in doc.words]
-        return [normalize_box(box, doc.width, doc.height) for box in boxes]
+        return [normalize_box(box, doc.width, doc.height) for box in layout_boxes(doc, self.boxes)]
 
     def encode(self, doc: Document) -> list[EncodedWindow]:
         """The document as one or more windows (one when it fits in ``max_length`` tokens)."""

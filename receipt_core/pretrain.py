@@ -30,7 +30,7 @@ from torch import nn
 
 from .backbones import load_backbone
 from .document import Document
-from .encoding import DocumentEncoder, collate, length_grouped_batches
+from .encoding import DocumentEncoder, check_box_mode, collate, length_grouped_batches
 from .lr_schedule import LR_SCHEDULES, lr_multiplier
 
 PRETRAIN_INFO = "pretrain.json"
@@ -49,7 +49,7 @@ class PretrainConfig:
     mask_probability: float = 0.15
     seed: int = 0
     max_length: int = 512
-    line_boxes: bool = False
+    boxes: str = "word"  # encoding.BOX_MODES
 
     def __post_init__(self) -> None:
         if self.epochs < 1:
@@ -64,6 +64,7 @@ class PretrainConfig:
             raise ValueError(f"mask probability must be in (0, 1), got {self.mask_probability}")
         if self.lr_schedule not in LR_SCHEDULES:
             raise ValueError(f"learning-rate schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
+        check_box_mode(self.boxes)
 
 
 @dataclass(frozen=True)
@@ -127,7 +128,7 @@ def pretrain_layout(config: PretrainConfig, documents: Sequence[Document], out_d
         raise ValueError(f"backbone {config.backbone!r} reads no boxes; layout pre-training needs a layout backbone")
     tokenizer, model = backbone.tokenizer, backbone.model
     encoder = DocumentEncoder(tokenizer, max_length=config.max_length, uses_layout=True,
-                              line_boxes=config.line_boxes)
+                              boxes=config.boxes)
     windows = encoder.encode_many(documents)
     special = torch.tensor(sorted(set(tokenizer.all_special_ids)))
     head = MaskedWordHead(model.embeddings.word_embeddings, backbone.hidden_size, model.config.layer_norm_eps)

@@ -43,7 +43,7 @@ class ReferenceConfig:
     eval_every_epoch: bool = True
     lr_schedule: str = "constant"  # or "linear" (warm-up, then to 0 at the end), as the multi-task runs get
     warmup: float = 0.06
-    line_boxes: bool = False
+    boxes: str = "word"  # encoding.BOX_MODES
 
 
 @dataclass(frozen=True)
@@ -159,7 +159,7 @@ def train_reference(config: ReferenceConfig, train_docs: Sequence[Document], eva
         torch.manual_seed(config.seed)
         model, tokenizer, uses_layout = build_reference_model(config.backbone, schema, config.seed)
         encoder = DocumentEncoder(tokenizer, schema, max_length=config.max_length, stride=config.stride,
-                                  uses_layout=uses_layout, line_boxes=config.line_boxes)
+                                  uses_layout=uses_layout, boxes=config.boxes)
         windows = encoder.encode_many(train_docs)
         optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
         total = sum(p.numel() for p in model.parameters())

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 from .document import Document
+from .encoding import check_box_mode
 from .reference import HEADLINE, ReferenceConfig, train_reference
 
 STUDY_FORMAT = "receipt-mtl/study"
@@ -96,7 +97,7 @@ class StudySettings:
     epochs_per_phase: int = 1
     lr_schedule: str = "constant"  # every run, the reference included
     warmup: float = 0.06
-    line_boxes: bool = False  # every run, the reference included
+    boxes: str = "word"  # encoding.BOX_MODES; every run, the reference included
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "freeze", tuple(self.freeze))
@@ -104,13 +105,14 @@ class StudySettings:
             raise ValueError(f"repeats must be at least 1, got {self.repeats}")
         if self.budget_minutes is not None and not self.budget_minutes > 0:
             raise ValueError(f"the budget must be above 0 minutes, got {self.budget_minutes}")
+        check_box_mode(self.boxes)
 
     def to_json(self) -> dict[str, Any]:
         return {"budget_minutes": self.budget_minutes, "epochs": self.epochs, "repeats": self.repeats,
                 "seed": self.seed, "batch_size": self.batch_size, "lr": self.lr, "decay_factor": self.decay_factor,
                 "loss_weighting": self.loss_weighting, "max_length": self.max_length, "freeze": list(self.freeze),
                 "phased_top_k": self.phased_top_k, "epochs_per_phase": self.epochs_per_phase,
-                "lr_schedule": self.lr_schedule, "warmup": self.warmup, "line_boxes": self.line_boxes}
+                "lr_schedule": self.lr_schedule, "warmup": self.warmup, "boxes": self.boxes}
 
 
 @dataclass(frozen=True)
@@ -294,7 +296,7 @@ def _run_multitask(config: StudyConfig, settings: StudySettings, seed: int, trai
                                batch_size=settings.batch_size, lr=settings.lr, decay_factor=settings.decay_factor,
                                loss_weighting=settings.loss_weighting, seed=seed, max_length=settings.max_length,
                                lr_schedule=settings.lr_schedule, warmup=settings.warmup,
-                               line_boxes=settings.line_boxes)
+                               boxes=settings.boxes)
     if (run_dir / "run.json").exists():
         raise ValueError(f"{run_dir} already holds a checkpoint; give the study an empty --out folder")
     collector = _Collector()
@@ -323,7 +325,7 @@ def _run_reference(config: StudyConfig, settings: StudySettings, seed: int, trai
                                        max_minutes=settings.budget_minutes, batch_size=settings.batch_size,
                                        lr=settings.lr, seed=seed, max_length=settings.max_length,
                                        lr_schedule=settings.lr_schedule, warmup=settings.warmup,
-                                       line_boxes=settings.line_boxes)
+                                       boxes=settings.boxes)
     started = time.monotonic()
     result = train_reference(reference_config, train_docs, eval_docs, on_log=lambda line: log("    " + line))
     metrics = {k: float(result.metrics[k]) for k in HEADLINE if k in result.metrics}
@@ -517,7 +519,7 @@ def settings_paragraph(result: StudyResult) -> str:
     spread = f"mean ± sample std over {settings.repeats} seeds" if settings.repeats > 1 else "one seed"
     schedule = (f"linear: {settings.warmup:.0%} warm-up, then down to 0" if settings.lr_schedule == "linear"
                 else settings.lr_schedule)
-    boxes = "line boxes" if settings.line_boxes else "word boxes"
+    boxes = f"{settings.boxes} boxes"
     return (f"Train: `{result.train_data}` ({result.train_documents} documents); evaluation: `{result.eval_data}` "
             f"({result.eval_documents} documents). Budget per run: {budget} of training (evaluation after each "
             f"epoch counts), at most {settings.epochs} epochs; batch size {settings.batch_size}, learning rate "

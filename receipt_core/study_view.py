@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
+from .encoding import stored_box_mode
 from .study import (Claim, ConfigSummary, RunResult, StudyConfig, StudyFileError, StudyResult, StudySettings,
                     TableRow, load_study, read_claims, settings_paragraph, table_rows)
 
@@ -95,7 +96,8 @@ def open_study(path: Path | str) -> OpenedStudy:
 def result_from_json(data: Mapping[str, Any]) -> StudyResult:
     """The :class:`StudyResult` a ``study.json`` was written from (the inverse of ``study.study_json``)."""
     known = {f.name for f in dataclasses.fields(StudySettings)}
-    stored = data.get("settings") or {}
+    stored = dict(data.get("settings") or {})
+    stored["boxes"] = stored_box_mode(stored)
     settings = StudySettings(**{k: (tuple(v) if k == "freeze" else v) for k, v in stored.items() if k in known})
     summaries = []
     for number, entry in enumerate(data["configurations"], 1):

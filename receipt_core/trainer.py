@@ -33,6 +33,7 @@ from typing import Any, Callable, ClassVar, Mapping, Protocol, Sequence
 import torch
 from torch import nn
 
+from .encoding import check_box_mode, stored_box_mode
 from .lr_schedule import LR_SCHEDULES, lr_multiplier
 
 log = logging.getLogger(__name__)
@@ -67,7 +68,7 @@ class TrainConfig:
     eval_every: int = 0  # evaluate every N steps; 0 = at the end of each epoch
     watch: tuple[str, ...] = ()  # document ids whose predictions are emitted at each evaluation
     cache_frozen: bool = True  # compute the output of a frozen bottom (embeddings + layers) once per window
-    line_boxes: bool = False  # every word gets its OCR line's box (as LayoutLMv3 and LiLT do), not its own
+    boxes: str = "word"  # encoding.BOX_MODES: each word's own box, its OCR line's, or its row (own x, line's y)
 
     def __post_init__(self) -> None:
         for name in ("freeze", "unfreeze", "task_weights", "watch"):  # lists from JSON or a UI become tuples
@@ -88,6 +89,7 @@ class TrainConfig:
             raise ValueError(f"learning-rate schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
         if not 0 <= self.warmup < 1:
             raise ValueError(f"warmup must be a fraction in [0, 1), got {self.warmup}")
+        check_box_mode(self.boxes)
 
     def to_json(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
@@ -96,6 +98,8 @@ class TrainConfig:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> "TrainConfig":
         """Rebuild from ``to_json()``; unknown keys are an error (a checkpoint from another version)."""
+        if "line_boxes" in data:  # written before there were three box modes
+            data = {**{k: v for k, v in data.items() if k != "line_boxes"}, "boxes": stored_box_mode(data)}
         names = {f.name: f for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - set(names))
         if unknown:

@@ -69,7 +69,7 @@ class ReceiptTask:
         self.train_docs = tuple(train_docs)
         self.eval_docs = tuple(eval_docs)
         self.encoder = DocumentEncoder(tokenizer, schema, max_length=config.max_length, stride=config.stride,
-                                       uses_layout=bool(model.uses_layout), line_boxes=config.line_boxes)
+                                       uses_layout=bool(model.uses_layout), boxes=config.boxes)
         self.train_windows = self.encoder.encode_many(self.train_docs)
         self.eval_windows = self.encoder.encode_many(self.eval_docs)
         self.groups = group_names(model)
@@ -298,7 +298,7 @@ def build_resumed_task(run_dir: Path, train_docs: Sequence[Document], eval_docs:
         config = saved
     for name in ("backbone", "scenario", "freeze", "unfreeze", "loss_weighting", "task_weights", "max_length",
                  "stride", "phased_top_k", "batch_size", "seed", "lr", "decay_factor", "weight_decay", "lr_schedule",
-                 "warmup", "line_boxes"):
+                 "warmup", "boxes"):
         if getattr(config, name) != getattr(saved, name):
             raise CheckpointError(f"cannot resume {run_dir} with {name}={getattr(config, name)!r}: the checkpoint was "
                                   f"trained with {name}={getattr(saved, name)!r}")

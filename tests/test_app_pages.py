@@ -82,12 +82,12 @@ def demo_env(demo_home, monkeypatch) -> Workspace:
     return Workspace(demo_home)
 
 
-def start_tiny_run(at: AppTest, epochs: int, schedule: str = "constant", line_boxes: bool = False) -> None:
+def start_tiny_run(at: AppTest, epochs: int, schedule: str = "constant", boxes: str = "word") -> None:
     at.selectbox(key="train_backbone").set_value("tiny").run()
     at.number_input(key="train_epochs").set_value(epochs).run()
     at.number_input(key="train_batch").set_value(1).run()
     at.selectbox(key="train_lr_schedule").set_value(schedule).run()
-    at.checkbox(key="train_line_boxes").set_value(line_boxes).run()
+    at.selectbox(key="train_boxes").set_value(boxes).run()
     at.button(key="train_start").click().run()
 
 
@@ -103,13 +103,13 @@ def trained_run(demo_home) -> str:
     try:
         job_slot.clear()
         at = app("train", dataset="demo")
-        start_tiny_run(at, epochs=2, schedule="linear", line_boxes=True)
+        start_tiny_run(at, epochs=2, schedule="linear", boxes="row")
         active = job_slot().current()
         assert active is not None, [e.value for e in at.error]
         assert active.job.join(120), "the tiny run did not finish in 120 s"
         assert active.job.status == "finished", active.job.result
         config = Workspace(demo_home).get_run(active.run_id).config  # the page's choices reached the run
-        assert config["lr_schedule"] == "linear" and config["line_boxes"] is True
+        assert config["lr_schedule"] == "linear" and config["boxes"] == "row"
         return active.run_id
     finally:
         job_slot.clear()

@@ -56,7 +56,7 @@ def test_annotation_label_splits_quantity_into_both_heads_targets():
 
 def test_without_layout_keeps_words_labels_and_lines_but_not_positions():
     from receipt_core.backbones import load_backbone
-    from receipt_core.encoding import DocumentEncoder
+    from receipt_core.encoding import BOX_MODES, DocumentEncoder
 
     doc = _doc().relabel(1, QUANTITY, 3.0)
     erased = doc.without_layout()
@@ -64,8 +64,8 @@ def test_without_layout_keeps_words_labels_and_lines_but_not_positions():
         [(w.text, w.field, w.is_quantity, w.line_id) for w in doc.words]
     assert {w.box for w in erased.words} == {(0.0, 0.0, float(doc.width), float(doc.height))}
     tokenizer = load_backbone("tiny").tokenizer
-    for line_boxes in (False, True):  # every word token gets one box, with or without line boxes
-        window = DocumentEncoder(tokenizer, line_boxes=line_boxes).encode(erased)[0]
+    for boxes in BOX_MODES:  # every word token gets one box, whichever box each word is encoded with
+        window = DocumentEncoder(tokenizer, boxes=boxes).encode(erased)[0]
         assert len({tuple(b) for b, w in zip(window.bbox, window.word_ids) if w is not None}) == 1
 
 

@@ -81,11 +81,23 @@ def test_boxes_normalised_cls_sep_and_line_boxes(tokenizer):
     assert window.bbox[0] == CLS_BOX and window.bbox[-1] == SEP_BOX
     first_total = window.word_ids.index(7)
     assert window.bbox[first_total] == (50, 500, 250, 600)  # (20,100,100,120) on a 400x200 page
-    (lines,) = DocumentEncoder(tokenizer, line_boxes=True).encode(doc)
+    (lines,) = DocumentEncoder(tokenizer, boxes="line").encode(doc)
     line_two = {lines.bbox[p] for p, w in enumerate(lines.word_ids) if w is not None and doc.words[w].line_id == 1}
     assert line_two == {(50, 350, 1000, 450)}  # union of Es..8,500: x 20..460 clamped to the page
     (text_only,) = DocumentEncoder(tokenizer, uses_layout=False).encode(doc)
     assert all(box == (0, 0, 0, 0) for box, w in zip(text_only.bbox, text_only.word_ids) if w is not None)
+
+
+def test_row_boxes_keep_each_words_columns_and_share_the_lines_top_and_bottom(tokenizer):
+    words = (Word("Es", (10, 10, 50, 30), line_id=0), Word("2", (60, 14, 90, 40), line_id=0),
+             Word("TOTAL", (10, 60, 40, 70), line_id=1))
+    doc = Document(id="rows", width=100, height=100, words=words)
+    assert DocumentEncoder(tokenizer, boxes="row").word_boxes(doc) == [(100, 100, 500, 400), (600, 100, 900, 400),
+                                                                        (100, 600, 400, 700)]
+    assert DocumentEncoder(tokenizer, boxes="line").word_boxes(doc)[:2] == [(100, 100, 900, 400)] * 2
+    assert DocumentEncoder(tokenizer, boxes="word").word_boxes(doc)[1] == (600, 140, 900, 400)
+    with pytest.raises(ValueError, match="unknown box mode 'column'; choose one of word, line, row"):
+        DocumentEncoder(tokenizer, boxes="column")
 
 
 def test_normalize_box_clamps_orders_and_refuses_degenerate_pages(tokenizer):

@@ -86,9 +86,9 @@ def test_reports_show_every_configuration(study_dir):
     # the settings every run shared are named in the report and stored with the study and each run
     assert "at most 2 epochs" in markdown and "(linear: 6% warm-up, then down to 0)" in markdown
     assert "line boxes" in markdown
-    assert data["settings"]["lr_schedule"] == "linear" and data["settings"]["line_boxes"] is True
+    assert data["settings"]["lr_schedule"] == "linear" and data["settings"]["boxes"] == "line"  # --line-boxes
     run_config = json.loads((study_dir / "runs" / "tiny-phased-s0" / "run.json").read_text(encoding="utf-8"))
-    assert run_config["config"]["lr_schedule"] == "linear" and run_config["config"]["line_boxes"] is True
+    assert run_config["config"]["lr_schedule"] == "linear" and run_config["config"]["boxes"] == "line"
 
 
 def test_evaluate_from_images_rereads_the_receipts(receipts_folder, study_dir, capsys):

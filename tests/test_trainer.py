@@ -19,6 +19,7 @@ from torch import nn
 
 from conftest import require_shared_data
 from receipt_core.checkpoint import CheckpointError, load_checkpoint
+from receipt_core.encoding import stored_box_mode
 from receipt_core.datasets import load_dataset
 from receipt_core.freeze import parameter_groups
 from receipt_core.storage import Workspace
@@ -644,13 +645,13 @@ def test_a_budgeted_run_decays_its_rate_with_the_clock():
 def test_line_boxes_and_the_schedule_are_kept_with_the_checkpoint(cord, tmp_path):
     train_docs, dev_docs = cord
     config = TrainConfig(backbone="tiny", scenario="full", epochs=1, batch_size=4, lr=3e-3, seed=1,
-                         line_boxes=True, lr_schedule="linear")
+                         boxes="line", lr_schedule="linear")
     job = receipt_job(config, train_docs[:8], dev_docs[:2], tmp_path / "run")
     job.start()
     assert job.join(timeout=120) and isinstance(job.result, FinishedEvent)
     loaded = load_checkpoint(tmp_path / "run")
     encoder = loaded.encoder()
-    assert encoder.line_boxes is True
+    assert encoder.boxes == "line"
     doc = train_docs[0]
     boxes = encoder.word_boxes(doc)
     same_line = [i for i, w in enumerate(doc.words) if w.line_id == doc.words[0].line_id]
@@ -658,3 +659,18 @@ def test_line_boxes_and_the_schedule_are_kept_with_the_checkpoint(cord, tmp_path
     with pytest.raises(CheckpointError, match="lr_schedule"):
         build_resumed_task(tmp_path / "run", train_docs[:8], dev_docs[:2],
                            config=dataclasses.replace(config, lr_schedule="constant", epochs=2))
+    with pytest.raises(CheckpointError, match="boxes='row'.*boxes='line'"):
+        build_resumed_task(tmp_path / "run", train_docs[:8], dev_docs[:2],
+                           config=dataclasses.replace(config, boxes="row", epochs=2))
+
+
+def test_settings_written_before_box_modes_still_load():
+    """Runs and studies saved when the only choice was ``line_boxes: true|false`` keep their boxes."""
+    legacy = TrainConfig(backbone="tiny").to_json()
+    del legacy["boxes"]
+    assert TrainConfig.from_json({**legacy, "line_boxes": True}).boxes == "line"
+    assert TrainConfig.from_json({**legacy, "line_boxes": False}).boxes == "word"
+    assert stored_box_mode({"line_boxes": True}) == "line" and stored_box_mode({}) == "word"
+    assert stored_box_mode({"boxes": "row", "line_boxes": True}) == "row"
+    with pytest.raises(ValueError, match="unknown box mode"):
+        TrainConfig(backbone="tiny", boxes="lines")
