@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import streamlit as st
 
+from receipt_core.threads import configure_torch_threads
 from ui.shared import DATASET_KEY, PENDING_DATASET_KEY, ROUTED_KEY, job_slot, user_errors, workspace
 
+configure_torch_threads()  # one intra-op thread per physical core for the training thread; a no-op once set
 st.set_page_config(page_title="Receipt MTL Studio", page_icon=":material/receipt_long:", layout="wide")
 
 PAGES = [
