@@ -132,6 +132,15 @@ def test_a_run_missing_a_field_is_reported_as_damage(study_dir, tmp_path):
         open_study("  ")
 
 
+def test_a_study_written_before_box_modes_keeps_its_line_boxes(study_dir, tmp_path):
+    data = _json(study_dir)
+    del data["settings"]["boxes"]
+    data["settings"]["line_boxes"] = True  # how studies recorded their boxes before --boxes word|line|row
+    _write(tmp_path / "study.json", json.dumps(data))
+    study = open_study(tmp_path)
+    assert study.result.settings.boxes == "line" and "line boxes" in markdown_report(study.result)
+
+
 def test_studies_copied_into_the_workspace_are_found(study_dir, tmp_path):
     folder = workspace_studies_dir(tmp_path / "workspace")
     assert folder == tmp_path / "workspace" / "studies" and find_studies(folder) == []
