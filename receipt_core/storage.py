@@ -15,7 +15,10 @@ Safety rules, because Streamlit calls in from many threads and a demo server can
 * WAL with ``synchronous=NORMAL``: a committed write survives the process being killed (SIGKILL); only an OS
   crash or power cut can lose the last commits, never corrupt the database;
 * images are written to a temporary file, fsynced and renamed, and named by content hash, never by the
-  uploaded name.
+  uploaded name;
+* deleting documents removes the images no document refers to any more, once they are older than
+  ``IMAGE_GRACE_S``: an upload stores its image before OCR saves its document, and storing an image that is
+  already there refreshes its age, so an image whose document is still on its way is never taken.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ RUN_STATUSES = ("running", "paused", "finished", "stopped", "failed", "interrupt
 LIVE_STATUSES = ("running", "paused")
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+IMAGE_GRACE_S = 3600.0  # an unreferenced image younger than this may belong to a document not saved yet
 _SUFFIX = re.compile(r"^\.[a-z0-9]{1,5}$")
 _RUN_ID = re.compile(r"^[0-9]{8}-[0-9]{6}-[0-9a-f]{6}$")
 
@@ -246,8 +250,11 @@ class Workspace:
         if not _SUFFIX.match(suffix):
             raise WorkspaceError(f"image suffix {suffix!r} is not a plain extension such as .png or .jpg")
         sha = hashlib.sha256(data).hexdigest()
-        if self.image_path(sha) is not None:
-            return sha
+        existing = self.image_path(sha)
+        if existing is not None:
+            with contextlib.suppress(FileNotFoundError):  # pruned just now: the file is written again below
+                os.utime(existing)  # young again: a prune running before its document is saved leaves it
+                return sha
         handle, tmp = tempfile.mkstemp(dir=self.images_dir, prefix=f".{sha}.", suffix=".tmp")
         try:
             with os.fdopen(handle, "wb") as out:
@@ -268,6 +275,27 @@ class Workspace:
             if candidate.is_file():
                 return candidate
         return None
+
+    def prune_images(self, grace_s: float = IMAGE_GRACE_S) -> list[str]:
+        """Delete the stored images no document refers to, and the temporary files of interrupted image
+        writes, that are older than ``grace_s`` seconds; returns the file names deleted."""
+        with self._read() as conn:
+            referenced = {row[0] for row in conn.execute(
+                "SELECT DISTINCT image_sha256 FROM documents WHERE image_sha256 IS NOT NULL")}
+        cutoff = time.time() - grace_s
+        deleted = []
+        for path in sorted(self.images_dir.iterdir()):
+            name = path.name
+            sha = name.split(".", 1)[0]
+            interrupted_write = name.startswith(".") and name.endswith(".tmp")
+            orphan = _SHA256.match(sha) is not None and sha not in referenced
+            if not (interrupted_write or orphan) or not path.is_file():
+                continue
+            with contextlib.suppress(FileNotFoundError):
+                if path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    deleted.append(name)
+        return deleted
 
     # --- documents --------------------------------------------------------------------------------------
 
@@ -345,16 +373,20 @@ class Workspace:
                          "source = ?, label_counts = ?, updated_at = ? WHERE id = ?", values[2:] + (doc.id,))
 
     def delete_document(self, doc_id: str) -> None:
+        """Delete a document, and the images nothing refers to any more (see ``prune_images``)."""
         with self._write() as conn:
             if conn.execute("DELETE FROM documents WHERE id = ?", (doc_id,)).rowcount == 0:
                 raise NotFoundError(f"no document {doc_id!r} in the workspace")
+        self.prune_images()
 
     def delete_dataset(self, name: str) -> int:
-        """Delete every document of a dataset; returns how many. Images stay (other documents may share them)."""
+        """Delete every document of a dataset, and the images nothing refers to any more (an image another
+        document shares stays; see ``prune_images``); returns how many documents."""
         with self._write() as conn:
             deleted = conn.execute("DELETE FROM documents WHERE dataset = ?", (name,)).rowcount
         if deleted == 0:
             raise NotFoundError(f"no dataset {name!r} in the workspace")
+        self.prune_images()
         return deleted
 
     def datasets(self) -> list[DatasetSummary]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import signal
@@ -18,7 +19,7 @@ import pytest
 from receipt_core.datasets import import_into_workspace, load_dataset
 from receipt_core.document import Document, Word
 from receipt_core.schema import OTHER, QUANTITY
-from receipt_core.storage import NotFoundError, Workspace, WorkspaceError
+from receipt_core.storage import IMAGE_GRACE_S, NotFoundError, Workspace, WorkspaceError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -171,6 +172,34 @@ def test_images_are_stored_once_by_content_hash(tmp_path):
         ws.put_image(b"", ".png")
     with pytest.raises(WorkspaceError, match="not a plain extension"):
         ws.put_image(data, "./../x")
+
+
+def _age(path: Path, seconds: float) -> None:
+    then = time.time() - seconds
+    os.utime(path, (then, then))
+
+
+def test_deleting_documents_deletes_the_images_nothing_refers_to(tmp_path):
+    ws = Workspace(tmp_path / "ws")
+    shared, own, fresh = (ws.put_image(b"\x89PNG" + bytes([n]) * 32, ".png") for n in (1, 2, 3))
+    ws.save_documents("a", [dataclasses.replace(_doc("a1"), image_sha256=shared),
+                            dataclasses.replace(_doc("a2"), image_sha256=own)])
+    ws.save_documents("b", [dataclasses.replace(_doc("b1"), image_sha256=shared)])
+    interrupted = ws.images_dir / f".{own}.x1y2.tmp"  # a write killed before its rename
+    interrupted.write_bytes(b"half")
+    for path in ws.images_dir.iterdir():
+        _age(path, 2 * IMAGE_GRACE_S)
+    _age(ws.image_path(fresh), 10)  # just uploaded: its document is still being OCR'd
+
+    ws.delete_dataset("a")  # a2's image goes; a1's stays, b1 shares it
+    assert ws.image_path(own) is None and not interrupted.exists()
+    assert ws.image_path(shared) is not None and ws.image_path(fresh) is not None
+    ws.put_image(b"\x89PNG" + bytes([1]) * 32, ".png")  # the shared image uploaded again: young again
+    ws.delete_document("b1")
+    assert ws.image_path(shared) is not None  # its new document may be on its way
+    _age(ws.image_path(shared), 2 * IMAGE_GRACE_S)
+    assert ws.prune_images() == [f"{shared}.png"]
+    assert ws.prune_images(grace_s=0) == [f"{fresh}.png"] and list(ws.images_dir.iterdir()) == []
 
 
 def test_runs_events_statuses_and_deletion(tmp_path):
