@@ -31,7 +31,6 @@ import re
 import secrets
 import shutil
 import sqlite3
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +38,7 @@ from types import MappingProxyType
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from .document import Document
+from .files import atomic_write
 from .schema import DEFAULT_SCHEMA, LabelSchema
 
 HOME_ENV = "RECEIPT_STUDIO_HOME"
@@ -255,16 +255,7 @@ class Workspace:
             with contextlib.suppress(FileNotFoundError):  # pruned just now: the file is written again below
                 os.utime(existing)  # young again: a prune running before its document is saved leaves it
                 return sha
-        handle, tmp = tempfile.mkstemp(dir=self.images_dir, prefix=f".{sha}.", suffix=".tmp")
-        try:
-            with os.fdopen(handle, "wb") as out:
-                out.write(data)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, self.images_dir / f"{sha}{suffix}")
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write(self.images_dir / f"{sha}{suffix}", data)
         return sha
 
     def image_path(self, sha: str) -> Path | None:

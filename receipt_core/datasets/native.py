@@ -15,15 +15,14 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Iterable, Mapping
 
 from ..document import Document, DocumentFormatError
 from ..schema import LabelSchema
 from . import DatasetImportError, ImportReport, make_report
+from ..files import atomic_write
 from ._common import RecordError, box_on_page, file_sha256
 
 IMAGE_FOLDER = "images"
@@ -117,20 +116,6 @@ def document_file_name(doc_id: str) -> str:
     safe = re.sub(r"[^A-Za-z0-9._-]+", "_", doc_id).strip("._")[:60] or "document"
     return f"{safe}-{hashlib.sha256(doc_id.encode('utf-8')).hexdigest()[:10]}.json"
 
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file in the same folder, fsync, then rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _on_page(doc: Document, problems: list[str], name: str) -> Document:
