@@ -137,17 +137,25 @@ class ItemQuantityError:
         return {"doc_id": self.doc_id, "gold": self.gold, "predicted": self.predicted, "words": list(self.words)}
 
 
-def item_quantity_errors(gold_docs: Sequence[Document], predictions) -> list[ItemQuantityError]:
-    """The items ``quantity_metrics`` counts as wrong, in document order (predictions as for
-    ``evaluate_predictions``): the error analysis behind the item accuracy."""
+def _aligned_predictions(gold_docs: Sequence[Document], predictions):
+    """(gold document, its predicted words) in document order, predictions matched by doc id (a sequence of
+    ``predict.DocumentPrediction`` or a mapping id → prediction); a ValueError names a document whose
+    prediction is missing or has another number of words."""
     by_id = predictions if isinstance(predictions, Mapping) else {p.doc_id: p for p in predictions}
-    errors = []
     for doc in gold_docs:
         if doc.id not in by_id:
             raise ValueError(f"no prediction for document {doc.id!r}")
         predicted = by_id[doc.id].words
         if len(predicted) != len(doc.words):
             raise ValueError(f"document {doc.id!r}: {len(doc.words)} gold words but {len(predicted)} predicted")
+        yield doc, predicted
+
+
+def item_quantity_errors(gold_docs: Sequence[Document], predictions) -> list[ItemQuantityError]:
+    """The items ``quantity_metrics`` counts as wrong, in document order (predictions as for
+    ``evaluate_predictions``): the error analysis behind the item accuracy."""
+    errors = []
+    for doc, predicted in _aligned_predictions(gold_docs, predictions):
         flags = [w.quantity for w in predicted]
         for indices, gold, guess in _item_quantities(doc, flags, [w.quantity_value for w in predicted]):
             if not math.isclose(gold, guess, abs_tol=_TOLERANCE):
@@ -161,20 +169,14 @@ def evaluate_predictions(gold_docs: Sequence[Document], predictions, labels: Seq
     """Both tasks' metrics for predictions (``predict.DocumentPrediction``, matched by doc id) of gold
     documents, as one flat dict: ``fields.micro_f1``, ``fields.per_label``, ``quantity.word_f1``,
     ``quantity.item_accuracy``, ``quantity.item_accuracy_not_one``, … plus ``documents``."""
-    by_id: Mapping[str, object] = predictions if isinstance(predictions, Mapping) else {p.doc_id: p for p in predictions}
     gold_fields: list[str] = []
     predicted_fields: list[str] = []
     flags, values = [], []
-    for doc in gold_docs:
-        if doc.id not in by_id:
-            raise ValueError(f"no prediction for document {doc.id!r}")
-        prediction = by_id[doc.id]
-        if len(prediction.words) != len(doc.words):
-            raise ValueError(f"document {doc.id!r}: {len(doc.words)} gold words but {len(prediction.words)} predicted")
+    for doc, predicted in _aligned_predictions(gold_docs, predictions):
         gold_fields.extend(w.field for w in doc.words)
-        predicted_fields.extend(w.field for w in prediction.words)
-        flags.append([w.quantity for w in prediction.words])
-        values.append([w.quantity_value for w in prediction.words])
+        predicted_fields.extend(w.field for w in predicted)
+        flags.append([w.quantity for w in predicted])
+        values.append([w.quantity_value for w in predicted])
     result = {"documents": len(gold_docs)}
     result.update({f"fields.{k}": v for k, v in field_metrics(gold_fields, predicted_fields, labels).items()})
     result.update({f"quantity.{k}": v for k, v in quantity_metrics(gold_docs, flags, values).items()})

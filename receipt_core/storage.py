@@ -47,9 +47,9 @@ SCHEMA_VERSION = 1
 BUSY_TIMEOUT_MS = 30_000
 RUN_STATUSES = ("running", "paused", "finished", "stopped", "failed", "interrupted")
 LIVE_STATUSES = ("running", "paused")
+IMAGE_GRACE_S = 3600.0  # an unreferenced image younger than this may belong to a document not saved yet
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
-IMAGE_GRACE_S = 3600.0  # an unreferenced image younger than this may belong to a document not saved yet
 _SUFFIX = re.compile(r"^\.[a-z0-9]{1,5}$")
 _RUN_ID = re.compile(r"^[0-9]{8}-[0-9]{6}-[0-9a-f]{6}$")
 
