@@ -67,10 +67,10 @@ class LoadedRun:
                                stride=int(self.config.get("stride", 128)), uses_layout=self.uses_layout,
                                boxes=stored_box_mode(self.config))
 
-    def predictor(self):
+    def predictor(self, reconcile: bool = True):
         from .predict import Predictor
 
-        return Predictor(self.model, self.encoder(), self.schema)
+        return Predictor(self.model, self.encoder(), self.schema, reconcile=reconcile)
 
 
 

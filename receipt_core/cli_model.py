@@ -92,6 +92,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--erase-layout", action="store_true",
                           help="give every word the whole page as its box before predicting: the drop from the "
                                "plain scores is what the model takes from layout (not with --from-images)")
+    evaluate.add_argument("--no-reconcile", action="store_true",
+                          help="score the words as decoded one by one, without settling lines that contradict "
+                               "themselves (receipt_core/reconcile.py): the difference is what reconciling buys")
     _add_workspace(evaluate)
     evaluate.set_defaults(handler=run_evaluate)
 
@@ -378,6 +381,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     if args.erase_layout and args.from_images:
         raise CommandError("--erase-layout applies to DATA's words; it does not apply with --from-images")
     loaded = _load_run(args.run_dir, args.workspace)
+    predictor = loaded.predictor(reconcile=not args.no_reconcile)
     errors = None
     if args.from_images:
         from .image_eval import evaluate_dataset_from_images
@@ -386,12 +390,12 @@ def run_evaluate(args: argparse.Namespace) -> int:
         if not path.exists():
             raise CommandError(f"--from-images needs a dataset folder or file with images; {path} does not exist")
         fmt = detect_format(path) if args.format == "auto" else args.format
-        metrics = evaluate_dataset_from_images(loaded.predictor(), path, fmt, cache_folder=args.ocr_cache)
+        metrics = evaluate_dataset_from_images(predictor, path, fmt, cache_folder=args.ocr_cache)
     else:
         docs = load_documents(args.data, args.format, args.workspace, role="--data")
         if args.erase_layout:
             docs = [doc.without_layout() for doc in docs]
-        predictions = loaded.predictor().predict(docs)
+        predictions = predictor.predict(docs)
         metrics = evaluate_predictions(docs, predictions)
         if args.item_errors:
             errors = item_quantity_errors(docs, predictions)

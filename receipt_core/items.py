@@ -60,7 +60,7 @@ def parse_price(text: str) -> float | None:
     return -value if negative else value
 
 
-def _last_amount(texts: Sequence[str]) -> float | None:
+def last_amount(texts: Sequence[str]) -> float | None:
     """The rightmost parseable amount among a line's price words (the line total sits at the right)."""
     amounts = [a for a in (parse_price(t) for t in texts) if a is not None]
     return amounts[-1] if amounts else None
@@ -80,8 +80,8 @@ def assemble_items(words: Sequence[Word], fields: Sequence[str], quantity_flags:
     for line_id, indices in lines.items():
         names = [words[i].text for i in indices if fields[i] == "ITEM_NAME"]
         quantity = _first_quantity(words, indices, quantity_flags, quantity_values)
-        unit_price = _last_amount([words[i].text for i in indices if fields[i] == "ITEM_UNIT_PRICE"])
-        price = _last_amount([words[i].text for i in indices if fields[i] == "ITEM_PRICE"])
+        unit_price = last_amount([words[i].text for i in indices if fields[i] == "ITEM_UNIT_PRICE"])
+        price = last_amount([words[i].text for i in indices if fields[i] == "ITEM_PRICE"])
         if names:
             items.append({"name": " ".join(names), "quantity": quantity, "unit_price": unit_price, "price": price,
                           "line_id": line_id})

@@ -9,6 +9,10 @@ word gets the more probable of the best such pair, scoring each pair by the prod
 probabilities. A word both heads claim (the field head says ITEM_NAME, the quantity head says quantity)
 thus goes to the more confident head instead of being both. ``field_score`` is the chosen field's
 probability; a quantity word's ``quantity_value`` is parsed from its text.
+
+Lines whose words, decoded one by one, contradict each other (two different quantities, or a quantity that does
+not multiply the unit price into the price) are then settled by ``reconcile.reconcile_quantities``, unless the
+predictor is made with ``reconcile=False``.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from .document import Document
 from .encoding import DocumentEncoder, collate, merge_word_scores
 from .items import Item, assemble_items
 from .quantity import parse_quantity
+from .reconcile import reconcile_quantities
 from .schema import DEFAULT_SCHEMA, OTHER, LabelSchema
 
 
@@ -69,9 +74,11 @@ def decode_word(field_probs: Sequence[float], quantity_prob: float, other_index:
 
 
 class Predictor:
-    """Runs a MultiTaskModel over documents. ``batch_size`` windows go through the model at a time."""
+    """Runs a MultiTaskModel over documents. ``batch_size`` windows go through the model at a time;
+    ``reconcile`` settles self-contradictory lines (module docstring)."""
 
-    def __init__(self, model, encoder: DocumentEncoder, schema: LabelSchema = DEFAULT_SCHEMA, batch_size: int = 16):
+    def __init__(self, model, encoder: DocumentEncoder, schema: LabelSchema = DEFAULT_SCHEMA, batch_size: int = 16,
+                 reconcile: bool = True):
         if model.num_fields != schema.num_fields:
             raise ValueError(f"the model predicts {model.num_fields} fields but schema {schema.name!r} has "
                              f"{schema.num_fields}")
@@ -79,6 +86,7 @@ class Predictor:
         self.encoder = encoder
         self.schema = schema
         self.batch_size = batch_size
+        self.reconcile = reconcile
 
     @torch.no_grad()
     def predict(self, docs: Sequence[Document]) -> list[DocumentPrediction]:
@@ -112,13 +120,19 @@ class Predictor:
         fields = merge_word_scores(windows, field_probs, n)
         quantities = merge_word_scores(windows, quantity_probs, n)
         other = self.schema.field_id(OTHER)
+        decoded = [decode_word(fields[i].tolist(), float(quantities[i][1]), other) for i in range(n)]
+        names = [self.schema.field_name(field_id) for field_id, _ in decoded]
+        flags = [is_quantity for _, is_quantity in decoded]
+        if self.reconcile:
+            best = [self.schema.field_name(int(fields[i].argmax())) for i in range(n)]
+            names, flags = reconcile_quantities(doc.words, names, flags, best)
         words = []
         for i, word in enumerate(doc.words):
-            field_id, is_quantity = decode_word(fields[i].tolist(), float(quantities[i][1]), other)
+            field_id = self.schema.field_id(names[i])
             words.append(WordPrediction(
-                text=word.text, box=tuple(float(v) for v in word.box), field=self.schema.field_name(field_id),
-                field_score=float(fields[i][field_id]), quantity=is_quantity,
-                quantity_value=parse_quantity(word.text) if is_quantity else None,
+                text=word.text, box=tuple(float(v) for v in word.box), field=names[i],
+                field_score=float(fields[i][field_id]), quantity=flags[i],
+                quantity_value=parse_quantity(word.text) if flags[i] else None,
                 quantity_score=float(quantities[i][1])))
         items = assemble_items(doc.words, [w.field for w in words], [w.quantity for w in words],
                                [w.quantity_value for w in words])

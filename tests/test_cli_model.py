@@ -106,6 +106,25 @@ def test_evaluate_can_erase_the_layout_to_measure_what_it_contributes(trained, c
     assert "does not apply with --from-images" in capsys.readouterr().err
 
 
+def test_evaluate_can_score_the_words_as_decoded_one_by_one(trained, cord_folders, capsys, monkeypatch):
+    from receipt_core.predict import Predictor
+
+    run_dir, _ = trained
+    modes = []  # whether each predictor the command made settles self-contradictory lines
+    real_predict = Predictor.predict
+    monkeypatch.setattr(Predictor, "predict",
+                        lambda self, docs: modes.append(self.reconcile) or real_predict(self, docs))
+    args = ["evaluate", str(run_dir), "--data", str(cord_folders[1]), "--format", "cord", "--json"]
+    assert main(args) == 0 and main(args + ["--no-reconcile"]) == 0
+    assert modes == [True, False]
+    out = capsys.readouterr().out
+    decoder = json.JSONDecoder()
+    reconciled, end = decoder.raw_decode(out)
+    plain, _ = decoder.raw_decode(out[end:].lstrip())
+    for metrics in (reconciled, plain):
+        assert metrics["documents"] == 2 and 0.0 <= metrics["quantity.item_accuracy"] <= 1.0
+
+
 def test_predict_on_a_dataset_keeps_the_input_words_in_order(trained, cord_folders, capsys):
     run_dir, _ = trained
     assert main(["predict", str(run_dir), "--data", str(cord_folders[1]), "--json"]) == 0  # format recognised
