@@ -59,10 +59,14 @@ def _flagged_values(words: Sequence[Word], flags: Sequence[bool], indices: Seque
     return [(i, v) for i, v in values if v is not None]
 
 
+def _same(a: float, b: float) -> bool:
+    return math.isclose(a, b, abs_tol=1e-6)
+
+
 def _distinct(values: Sequence[float]) -> list[float]:
     distinct: list[float] = []
     for value in values:
-        if not any(math.isclose(value, seen, abs_tol=1e-6) for seen in distinct):
+        if not any(_same(value, seen) for seen in distinct):
             distinct.append(value)
     return distinct
 
@@ -109,7 +113,7 @@ def _keep_column_quantity(words: Sequence[Word], fields: list[str], flags: list[
         column = statistics.median(others)
         kept, kept_value = min(row, key=lambda iv: abs(words[iv[0]].center[0] - column))
         for index, value in row:
-            if index != kept and not math.isclose(value, kept_value, abs_tol=1e-6):
+            if index != kept and not _same(value, kept_value):
                 _unflag(index, fields, flags, best_fields)
 
 
@@ -130,7 +134,7 @@ def _fit_arithmetic(words: Sequence[Word], fields: list[str], flags: list[bool],
         value = parse_quantity(words[index].text)
         if value is not None and value > 0 and _fits(value, unit_price, price):
             for other, other_value in flagged:
-                if not math.isclose(other_value, value, abs_tol=1e-6):
+                if not _same(other_value, value):
                     _unflag(other, fields, flags, best_fields)
             flags[index] = True
             fields[index] = OTHER
