@@ -18,7 +18,7 @@ predictor is made with ``reconcile=False``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 import torch
 
@@ -73,6 +73,26 @@ def decode_word(field_probs: Sequence[float], quantity_prob: float, other_index:
     return best, False
 
 
+def document_prediction(doc: Document, fields: Sequence[str], flags: Sequence[bool], best_fields: Sequence[str],
+                        field_score: Callable[[int, str, bool], float], quantity_scores: Sequence[float],
+                        reconcile: bool = True) -> DocumentPrediction:
+    """A document's prediction from its words decoded one by one — ``fields[i]`` and ``flags[i]``, and
+    ``best_fields[i]``, word i's likeliest field were it not a quantity — after reconciling self-contradictory
+    lines (unless ``reconcile`` is False). ``field_score(i, field, is_quantity)`` is the probability shown for
+    word i's final answer, ``quantity_scores[i]`` its quantity probability. The two-head predictor and the
+    reference tagger both finish here."""
+    if reconcile:
+        fields, flags = reconcile_quantities(doc.words, fields, flags, best_fields)
+    words = tuple(WordPrediction(
+        text=word.text, box=tuple(float(v) for v in word.box), field=fields[i],
+        field_score=float(field_score(i, fields[i], flags[i])), quantity=bool(flags[i]),
+        quantity_value=parse_quantity(word.text) if flags[i] else None, quantity_score=float(quantity_scores[i]))
+        for i, word in enumerate(doc.words))
+    items = assemble_items(doc.words, [w.field for w in words], [w.quantity for w in words],
+                           [w.quantity_value for w in words])
+    return DocumentPrediction(doc_id=doc.id, words=words, items=tuple(items))
+
+
 class Predictor:
     """Runs a MultiTaskModel over documents. ``batch_size`` windows go through the model at a time;
     ``reconcile`` settles self-contradictory lines (module docstring)."""
@@ -121,19 +141,9 @@ class Predictor:
         quantities = merge_word_scores(windows, quantity_probs, n)
         other = self.schema.field_id(OTHER)
         decoded = [decode_word(fields[i].tolist(), float(quantities[i][1]), other) for i in range(n)]
-        names = [self.schema.field_name(field_id) for field_id, _ in decoded]
-        flags = [is_quantity for _, is_quantity in decoded]
-        if self.reconcile:
-            best = [self.schema.field_name(int(fields[i].argmax())) for i in range(n)]
-            names, flags = reconcile_quantities(doc.words, names, flags, best)
-        words = []
-        for i, word in enumerate(doc.words):
-            field_id = self.schema.field_id(names[i])
-            words.append(WordPrediction(
-                text=word.text, box=tuple(float(v) for v in word.box), field=names[i],
-                field_score=float(fields[i][field_id]), quantity=flags[i],
-                quantity_value=parse_quantity(word.text) if flags[i] else None,
-                quantity_score=float(quantities[i][1])))
-        items = assemble_items(doc.words, [w.field for w in words], [w.quantity for w in words],
-                               [w.quantity_value for w in words])
-        return DocumentPrediction(doc_id=doc.id, words=tuple(words), items=tuple(items))
+        return document_prediction(
+            doc, [self.schema.field_name(field_id) for field_id, _ in decoded],
+            [is_quantity for _, is_quantity in decoded],
+            [self.schema.field_name(int(fields[i].argmax())) for i in range(n)],
+            lambda i, field, _: fields[i][self.schema.field_id(field)], [quantities[i][1] for i in range(n)],
+            reconcile=self.reconcile)

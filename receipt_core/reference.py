@@ -22,10 +22,7 @@ import torch
 
 from .document import Document
 from .encoding import IGNORE_INDEX, DocumentEncoder, EncodedWindow, collate, length_grouped_batches, merge_word_scores
-from .items import assemble_items
-from .predict import DocumentPrediction, WordPrediction
-from .quantity import parse_quantity
-from .reconcile import reconcile_quantities
+from .predict import DocumentPrediction, document_prediction
 from .schema import DEFAULT_SCHEMA, OTHER, QUANTITY, LabelSchema
 from .lr_schedule import lr_multiplier
 
@@ -132,22 +129,13 @@ def predict_reference(model, encoder: DocumentEncoder, docs: Sequence[Document],
                                attention_mask=batch["attention_mask"]).logits
                 scores.extend(logits.float().softmax(-1))
             merged = merge_word_scores(windows, scores, len(doc.words))
-            tags_of_words = [int(np.argmax(merged[i])) for i in range(len(doc.words))]
-            flags = [tag == quantity_class for tag in tags_of_words]
-            names = [OTHER if flag else tags[tag] for tag, flag in zip(tags_of_words, flags)]
-            if reconcile:
-                best = [tags[int(np.argmax(merged[i][:quantity_class]))] for i in range(len(doc.words))]
-                names, flags = reconcile_quantities(doc.words, names, flags, best)
-            words = []
-            for i, word in enumerate(doc.words):
-                words.append(WordPrediction(
-                    text=word.text, box=tuple(float(v) for v in word.box), field=names[i],
-                    field_score=float(merged[i][quantity_class if flags[i] else tags.index(names[i])]),
-                    quantity=flags[i], quantity_value=parse_quantity(word.text) if flags[i] else None,
-                    quantity_score=float(merged[i][quantity_class])))
-            items = assemble_items(doc.words, [w.field for w in words], [w.quantity for w in words],
-                                   [w.quantity_value for w in words])
-            results.append(DocumentPrediction(doc_id=doc.id, words=tuple(words), items=tuple(items)))
+            flags = [int(np.argmax(row)) == quantity_class for row in merged]
+            names = [OTHER if flag else tags[int(np.argmax(row))] for row, flag in zip(merged, flags)]
+            best = [tags[int(np.argmax(row[:quantity_class]))] for row in merged]
+            results.append(document_prediction(
+                doc, names, flags, best,
+                lambda i, field, is_quantity: merged[i][quantity_class if is_quantity else tags.index(field)],
+                [row[quantity_class] for row in merged], reconcile=reconcile))
         return results
     finally:
         model.train(was_training)

@@ -11,7 +11,8 @@ import pytest
 from receipt_core.datasets import load_dataset
 from receipt_core.document import Document
 from receipt_core.items import last_amount
-from receipt_core.metrics import items_of
+from receipt_core.metrics import evaluate_predictions, items_of
+from receipt_core.predict import document_prediction
 from receipt_core.quantity import parse_quantity
 from receipt_core.reconcile import reconcile_quantities
 from receipt_core.schema import OTHER
@@ -127,3 +128,24 @@ def test_the_quantity_is_nearer_the_quantity_column_than_any_other_number_on_its
                     rivals += 1
                     nearer += abs(doc.words[quantity].center[0] - column) < abs(word.center[0] - column)
     assert (nearer, rivals) == (188, 188)
+
+
+def test_predictions_are_reconciled_where_both_predictors_finish(cord_dev):
+    """predict.document_prediction (the two-head predictor's and the reference's last step) reconciles the words
+    before it parses quantities and assembles items; with reconcile=False it keeps the words as decoded."""
+    doc = cord_dev["cord-receipt_00757"]
+    fields, flags = _gold(doc)
+    three = _index(doc, 1, "3")
+    fields[three], flags[three] = OTHER, True  # 3 decoded as a second quantity, as on seed 0
+    best = list(fields)
+    best[three] = "ITEM_NAME"
+    scores = [0.5] * len(doc.words)
+    reconciled = document_prediction(doc, fields, flags, best, lambda i, field, q: 0.9, scores)
+    plain = document_prediction(doc, fields, flags, best, lambda i, field, q: 0.9, scores, reconcile=False)
+    assert [(i.name, i.quantity) for i in reconciled.items] == [("Cuci", 1.0), ("B Pjg/Vr 3", 1.0)]
+    assert [(i.name, i.quantity) for i in plain.items] == [("Cuci", 1.0), ("B Pjg/Vr", 3.0)]
+    word = reconciled.words[three]
+    assert (word.field, word.quantity, word.quantity_value) == ("ITEM_NAME", False, None)
+    assert plain.words[three].quantity_value == 3.0
+    assert evaluate_predictions([doc], [reconciled])["quantity.item_accuracy"] == 1.0
+    assert evaluate_predictions([doc], [plain])["quantity.item_accuracy"] == 0.5
