@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from receipt_core.threads import configure_torch_threads
+from receipt_core.training.threads import configure_torch_threads
 from ui.shared import DATASET_KEY, PENDING_DATASET_KEY, ROUTED_KEY, job_slot, user_errors, workspace
 
 configure_torch_threads()  # one intra-op thread per physical core for the training thread; a no-op once set

@@ -84,7 +84,7 @@ def machine() -> dict[str, str]:
     import torch
     import transformers
 
-    from receipt_core.threads import physical_cores
+    from receipt_core.training.threads import physical_cores
 
     model = platform.processor() or platform.machine()
     try:
@@ -134,7 +134,7 @@ class EpochTimer:
         return [end - start for start, end in zip(self.epoch_starts, self.epoch_ends)]
 
     def callback(self):
-        from receipt_core.trainer import Callback
+        from receipt_core.training.trainer import Callback
 
         timer = self
 
@@ -152,8 +152,8 @@ def train_epochs(config, documents) -> EpochTimer:
     """Run the real ReceiptTask under the real Trainer for ``config.epochs`` epochs; returns the timings."""
     import tempfile
 
-    from receipt_core.trainer import Trainer
-    from receipt_core.training import build_task
+    from receipt_core.training.trainer import Trainer
+    from receipt_core.training.receipt_task import build_task
 
     with tempfile.TemporaryDirectory(prefix="bench-run-") as run_dir:
         task, _ = build_task(config, documents, [], Path(run_dir))

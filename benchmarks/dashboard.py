@@ -33,8 +33,8 @@ def not_measured(reason: str) -> list[Figure]:
 
 def _seed_demo(home: Path, count: int) -> None:
     """The workspace state after Home's "Generate demo receipts" (same calls, without the browser)."""
-    from receipt_core.storage import Workspace
-    from receipt_core.synth import generate_dataset
+    from receipt_core.workspace.store import Workspace
+    from receipt_core.datasets.synth import generate_dataset
 
     ws = Workspace.open(home)
     docs = []

@@ -92,10 +92,10 @@ def _reference_epochs(model, windows, pad_token_id: int, sizes: Sizes, epochs: i
 
 
 def throughput_vs_hf(sizes: Sizes) -> list[Figure]:
-    from receipt_core.backbones import load_backbone
-    from receipt_core.encoding import DocumentEncoder
-    from receipt_core.schema import DEFAULT_SCHEMA
-    from receipt_core.trainer import TrainConfig
+    from receipt_core.model.backbones import load_backbone
+    from receipt_core.model.encoding import DocumentEncoder
+    from receipt_core.data.schema import DEFAULT_SCHEMA
+    from receipt_core.training.trainer import TrainConfig
 
     documents = cord_documents(sizes.compare_docs)
     backbone = load_backbone(sizes.backbone)

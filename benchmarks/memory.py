@@ -14,7 +14,7 @@ from common import REPO_ROOT, Figure, Sizes, cord_documents
 
 _CHILD = """
 import json, resource, sys
-from receipt_core.cli import main
+from receipt_core.cli.main import main
 code = main(sys.argv[1:])
 print(json.dumps({"exit": code, "max_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
 """

@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/ocr_quality.py [--limit N] [--workers W] [--no-write]
 
 For every settings variant below, all dev images are OCR'd in parallel (one process per core) and scored
-with :mod:`receipt_core.ocr_eval` (share of gold segments whose text the OCR reads). The first row is plain
+with :mod:`receipt_core.ocr.quality` (share of gold segments whose text the OCR reads). The first row is plain
 ``pytesseract.image_to_data`` with default settings; ``RECEIPT_OCR`` in ``receipt_core/ocr.py`` is the
 chosen variant. Tune on dev only: train is for the model, and the held-out set is never looked at.
 """
@@ -22,8 +22,8 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from receipt_core.ocr import RECEIPT_OCR, TESSERACT_DEFAULT, OcrCache, OcrSettings, ocr_many  # noqa: E402
-from receipt_core.ocr_eval import read_wildreceipt_split, segments_read  # noqa: E402
+from receipt_core.ocr.engine import RECEIPT_OCR, TESSERACT_DEFAULT, OcrCache, OcrSettings, ocr_many  # noqa: E402
+from receipt_core.ocr.quality import read_wildreceipt_split, segments_read  # noqa: E402
 
 SHARED_DATA = Path(os.environ.get("RECEIPT_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
 

@@ -18,14 +18,14 @@ from common import Figure, Sizes, median
 
 
 def _receipts(count: int) -> list[tuple[str, bytes]]:
-    from receipt_core.synth import generate_dataset
+    from receipt_core.datasets.synth import generate_dataset
 
     receipts = generate_dataset(count, seed=7)
     return [(f"receipt-{i:03d}.{r.image_format.lower()}", r.image_bytes) for i, r in enumerate(receipts)]
 
 
 def ocr_figures(sizes: Sizes, repeats: int) -> list[Figure]:
-    from receipt_core.ocr import OcrCache, ocr_many
+    from receipt_core.ocr.engine import OcrCache, ocr_many
 
     items = _receipts(sizes.ocr_receipts)
     cores = os.cpu_count() or 1

@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ocr-repeats", type=int, default=2, metavar="N", help="runs per side of the OCR figure")
     args = parser.parse_args(argv)
 
-    from receipt_core.threads import configure_torch_threads
+    from receipt_core.training.threads import configure_torch_threads
 
     configure_torch_threads()
     sizes = Sizes.quick_sizes() if args.quick else Sizes.full(args.repeats)

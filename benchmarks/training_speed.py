@@ -15,7 +15,7 @@ from common import Figure, Sizes, cord_documents, median, ratio_figure, train_ep
 
 
 def _config(sizes: Sizes, **settings):
-    from receipt_core.trainer import TrainConfig
+    from receipt_core.training.trainer import TrainConfig
 
     return TrainConfig(backbone=sizes.backbone, batch_size=sizes.batch_size, lr=1e-4, seed=0, **settings)
 
@@ -43,7 +43,7 @@ def frozen_backbone_epochs(sizes: Sizes) -> Figure:
 
 
 def phase_two_steps(sizes: Sizes) -> Figure:
-    from receipt_core.backbones import load_backbone
+    from receipt_core.model.backbones import load_backbone
 
     documents = cord_documents(sizes.compare_docs)
     layers = load_backbone(sizes.backbone).num_layers

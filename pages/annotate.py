@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from receipt_core.figures import LOW_CONFIDENCE, document_figure
-from receipt_core.schema import DEFAULT_SCHEMA, QUANTITY
+from receipt_core.plots.figures import LOW_CONFIDENCE, document_figure
+from receipt_core.data.schema import DEFAULT_SCHEMA, QUANTITY
 from ui.actions import document_image, least_confident, prefill_from_prediction
 from ui.shared import (require_router, current_dataset, friendly, loaded_run, run_label, runs_with_checkpoints, user_errors,
                        workspace)

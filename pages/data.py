@@ -8,8 +8,8 @@ import pandas as pd
 import streamlit as st
 
 from receipt_core.datasets import FORMATS, default_dataset_name, import_into_workspace, load_dataset
-from receipt_core.figures import document_figure
-from receipt_core.ocr import OcrCache, ocr_many
+from receipt_core.plots.figures import document_figure
+from receipt_core.ocr.engine import OcrCache, ocr_many
 from ui.actions import document_image, export_zip, store_ocr_results
 from ui.shared import require_router, DATASET_KEY, current_dataset, select_dataset, user_errors, workspace
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from receipt_core.synth import generate_dataset
+from receipt_core.datasets.synth import generate_dataset
 from ui.shared import require_router, select_dataset, user_errors, workspace
 
 DEMO_DATASET = "demo"

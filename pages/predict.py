@@ -7,9 +7,9 @@ import json
 import pandas as pd
 import streamlit as st
 
-from receipt_core.figures import prediction_figure
-from receipt_core.images import ImageLoadError, load_image
-from receipt_core.ocr import OcrCache, ocr_many
+from receipt_core.plots.figures import prediction_figure
+from receipt_core.data.images import ImageLoadError, load_image
+from receipt_core.ocr.engine import OcrCache, ocr_many
 from ui.actions import document_image
 from ui.shared import require_router, current_dataset, friendly, loaded_run, run_label, runs_with_checkpoints, user_errors, workspace
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from receipt_core.figures import cost_quality_figure, curve_figure
-from receipt_core.jobs import JobBusyError, RunFeed
-from receipt_core.study import READING_NOTE, TABLE_NOTE
-from receipt_core.study_view import find_studies, open_study, workspace_studies_dir
-from receipt_core.training import resume_run
+from receipt_core.plots.figures import cost_quality_figure, curve_figure
+from receipt_core.training.slot import JobBusyError, RunFeed
+from receipt_core.study.runner import READING_NOTE, TABLE_NOTE
+from receipt_core.study.view import find_studies, open_study, workspace_studies_dir
+from receipt_core.training.receipt_task import resume_run
 from ui.actions import (SUMMARY_METRICS, claim_lines, run_metrics_rows, run_summary, split_documents,
                         study_table_rows, zip_folder)
 from ui.shared import require_router, friendly, job_slot, user_errors, workspace

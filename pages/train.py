@@ -6,14 +6,14 @@ import contextlib
 
 import streamlit as st
 
-from receipt_core.backbones import BACKBONE_NAMES, DEFAULT_BACKBONE
-from receipt_core.encoding import BOX_MODES
-from receipt_core.freeze import PRESETS, FreezePlan
-from receipt_core.jobs import JobBusyError
-from receipt_core.scenario_guide import guide_markdown
-from receipt_core.lr_schedule import LR_SCHEDULES
-from receipt_core.trainer import TrainConfig
-from receipt_core.training import start_run
+from receipt_core.model.backbones import BACKBONE_NAMES, DEFAULT_BACKBONE
+from receipt_core.model.encoding import BOX_MODES
+from receipt_core.model.freeze import PRESETS, FreezePlan
+from receipt_core.training.slot import JobBusyError
+from receipt_core.model.scenario_guide import guide_markdown
+from receipt_core.training.schedules import LR_SCHEDULES
+from receipt_core.training.trainer import TrainConfig
+from receipt_core.training.receipt_task import start_run
 from ui.actions import split_documents
 from ui.live_run import live_view
 from ui.shared import require_router, current_dataset, fmt_params, friendly, group_sizes, job_slot, user_errors, workspace

@@ -1,8 +1,8 @@
-"""``python -m receipt_core …`` (see :mod:`receipt_core.cli`)."""
+"""``python -m receipt_core …`` (see :mod:`receipt_core.cli.main`)."""
 
 import sys
 
-from .cli import main
+from .cli.main import main
 
 if __name__ == "__main__":
     sys.exit(main())

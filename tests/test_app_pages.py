@@ -14,8 +14,8 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from receipt_core.storage import Workspace
-from receipt_core.synth import generate_dataset
+from receipt_core.workspace.store import Workspace
+from receipt_core.datasets.synth import generate_dataset
 from tests.conftest import require_shared_data
 
 REPO = Path(__file__).resolve().parent.parent

@@ -9,7 +9,7 @@ import torch
 from transformers import BertModel, LayoutLMModel
 
 from receipt_core import backbones
-from receipt_core.backbones import BackboneError, load_backbone, minilm_path
+from receipt_core.model.backbones import BackboneError, load_backbone, minilm_path
 
 
 def _batch(tokenizer):

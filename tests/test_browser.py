@@ -18,8 +18,8 @@ import pytest
 from benchmarks.live_app import (CHROMIUM, POINTS_JS, chart_points, choose, chromium_page, live_server, open_page,
                                  set_number, wait_idle)
 from benchmarks.live_app import CHROMIUM_ARGS, free_port, wait_healthy  # noqa: F401 - test_reliability.py imports these
-from receipt_core.storage import Workspace
-from receipt_core.synth import generate_dataset
+from receipt_core.workspace.store import Workspace
+from receipt_core.datasets.synth import generate_dataset
 
 pytestmark = pytest.mark.browser
 

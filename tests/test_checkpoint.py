@@ -15,12 +15,12 @@ import pytest
 import torch
 
 from conftest import REPO_ROOT, require_shared_data
-from receipt_core.checkpoint import (MODEL_FILE, RUN_FILE, TRAINING_STATE_FILE, CheckpointError, load_checkpoint,
+from receipt_core.model.checkpoint import (MODEL_FILE, RUN_FILE, TRAINING_STATE_FILE, CheckpointError, load_checkpoint,
                                      sha256_file)
 from receipt_core.datasets import load_dataset
-from receipt_core.encoding import collate
-from receipt_core.trainer import FinishedEvent, StepEvent, TrainConfig, TrainingJob
-from receipt_core.training import build_resumed_task, build_task
+from receipt_core.model.encoding import collate
+from receipt_core.training.trainer import FinishedEvent, StepEvent, TrainConfig, TrainingJob
+from receipt_core.training.receipt_task import build_resumed_task, build_task
 
 CONFIG = TrainConfig(backbone="tiny", scenario="full", epochs=1, batch_size=4, lr=3e-3, seed=3)
 
@@ -166,7 +166,7 @@ def _child(script: str, *args: str, limit_bytes: int | None = None) -> subproces
 SAVE_AGAIN = """
     import sys, torch
     from pathlib import Path
-    from receipt_core.checkpoint import load_checkpoint, save_checkpoint
+    from receipt_core.model.checkpoint import load_checkpoint, save_checkpoint
     run_dir = Path(sys.argv[1])
     loaded = load_checkpoint(run_dir)
     with torch.no_grad():

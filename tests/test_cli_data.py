@@ -9,9 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from receipt_core.cli import main
+from receipt_core.cli.main import main
 from receipt_core.datasets import load_dataset
-from receipt_core.storage import Workspace
+from receipt_core.workspace.store import Workspace
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

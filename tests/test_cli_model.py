@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO_ROOT, require_shared_data
-from receipt_core.cli import main
+from receipt_core.cli.main import main
 from receipt_core.datasets import load_dataset
-from receipt_core.storage import Workspace
+from receipt_core.workspace.store import Workspace
 
 TRAIN_FILES = 6
 
@@ -89,7 +89,7 @@ def test_evaluate_lists_the_items_it_counts_wrong(trained, cord_folders, capsys)
 
 
 def test_evaluate_can_erase_the_layout_to_measure_what_it_contributes(trained, cord_folders, capsys, monkeypatch):
-    from receipt_core.predict import Predictor
+    from receipt_core.model.predict import Predictor
 
     run_dir, _ = trained
     seen = []  # the documents the model was given: with the flag, every word's box is the whole page
@@ -107,7 +107,7 @@ def test_evaluate_can_erase_the_layout_to_measure_what_it_contributes(trained, c
 
 
 def test_evaluate_can_score_the_words_as_decoded_one_by_one(trained, cord_folders, capsys, monkeypatch):
-    from receipt_core.predict import Predictor
+    from receipt_core.model.predict import Predictor
 
     run_dir, _ = trained
     modes = []  # whether each predictor the command made settles self-contradictory lines
@@ -143,7 +143,7 @@ def test_predict_on_a_dataset_keeps_the_input_words_in_order(trained, cord_folde
 @pytest.fixture(scope="module")
 def receipt_image(tmp_path_factory):
     """A generated receipt photo (JPEG) and the document Tesseract read from it when it was generated."""
-    from receipt_core.synth import generate_receipt
+    from receipt_core.datasets.synth import generate_receipt
 
     receipt = generate_receipt(seed=11, index=0)
     path = tmp_path_factory.mktemp("images") / "receipt 1 (scan).jpg"

@@ -7,15 +7,15 @@ import threading
 import pandas as pd
 import pytest
 
-from receipt_core.document import Document, Word
-from receipt_core.figures import (cost_quality_figure, curve_figure, document_figure, label_colors,
+from receipt_core.data.document import Document, Word
+from receipt_core.plots.figures import (cost_quality_figure, curve_figure, document_figure, label_colors,
                                   prediction_figure)
-from receipt_core.freeze import PRESETS
-from receipt_core.jobs import JobBusyError, JobSlot, RunFeed, flatten_metrics
-from receipt_core.scenario_guide import GUIDES, guide_for, guide_markdown
-from receipt_core.schema import DEFAULT_SCHEMA
-from receipt_core.storage import Workspace
-from receipt_core.trainer import TrainConfig, TrainingJob
+from receipt_core.model.freeze import PRESETS
+from receipt_core.training.slot import JobBusyError, JobSlot, RunFeed, flatten_metrics
+from receipt_core.model.scenario_guide import GUIDES, guide_for, guide_markdown
+from receipt_core.data.schema import DEFAULT_SCHEMA
+from receipt_core.workspace.store import Workspace
+from receipt_core.training.trainer import TrainConfig, TrainingJob
 
 
 def blocking_job(release: threading.Event, name: str) -> TrainingJob:

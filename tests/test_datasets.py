@@ -13,8 +13,8 @@ import pytest
 
 from receipt_core.datasets import DatasetImportError, default_dataset_name, load_dataset
 from receipt_core.datasets.native import document_file_name, save_native
-from receipt_core.document import Document, Word
-from receipt_core.schema import DEFAULT_SCHEMA, OTHER, QUANTITY
+from receipt_core.data.document import Document, Word
+from receipt_core.data.schema import DEFAULT_SCHEMA, OTHER, QUANTITY
 
 
 def _sha256(path: Path) -> str:

@@ -2,9 +2,9 @@ import json
 
 import pytest
 
-from receipt_core.document import Document, DocumentFormatError, Word, reading_order
-from receipt_core.quantity import parse_quantity
-from receipt_core.schema import DEFAULT_SCHEMA, QUANTITY
+from receipt_core.data.document import Document, DocumentFormatError, Word, reading_order
+from receipt_core.data.quantity import parse_quantity
+from receipt_core.data.schema import DEFAULT_SCHEMA, QUANTITY
 
 
 @pytest.mark.parametrize("text, value", [
@@ -55,8 +55,8 @@ def test_annotation_label_splits_quantity_into_both_heads_targets():
 
 
 def test_without_layout_keeps_words_labels_and_lines_but_not_positions():
-    from receipt_core.backbones import load_backbone
-    from receipt_core.encoding import BOX_MODES, DocumentEncoder
+    from receipt_core.model.backbones import load_backbone
+    from receipt_core.model.encoding import BOX_MODES, DocumentEncoder
 
     doc = _doc().relabel(1, QUANTITY, 3.0)
     erased = doc.without_layout()

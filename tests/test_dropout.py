@@ -3,7 +3,7 @@ reproducible under torch.manual_seed, and a drop-in that leaves state dicts unch
 
 import pytest
 import torch
-from receipt_core.dropout import FastDropout, fast_dropout
+from receipt_core.model.dropout import FastDropout, fast_dropout
 
 
 @pytest.mark.parametrize("p", [0.1, 0.3, 0.5])
@@ -59,7 +59,7 @@ def test_bad_probability_is_refused():
 
 
 def test_heads_keep_their_state_dict_keys_and_odd_shapes_work():
-    from receipt_core.model import TokenHead
+    from receipt_core.model.multitask import TokenHead
 
     head = TokenHead(7, 3, hidden=5, dropout=0.1)
     assert list(head.state_dict()) == ["net.1.weight", "net.1.bias", "net.4.weight", "net.4.bias"]

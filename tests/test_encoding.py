@@ -7,11 +7,11 @@ import random
 import numpy as np
 import pytest
 
-from receipt_core.backbones import load_backbone
-from receipt_core.document import Document, Word
-from receipt_core.encoding import (CLS_BOX, IGNORE_INDEX, SEP_BOX, DocumentEncoder, collate, length_grouped_batches,
+from receipt_core.model.backbones import load_backbone
+from receipt_core.data.document import Document, Word
+from receipt_core.model.encoding import (CLS_BOX, IGNORE_INDEX, SEP_BOX, DocumentEncoder, collate, length_grouped_batches,
                                    merge_word_labels, merge_word_scores, normalize_box)
-from receipt_core.schema import DEFAULT_SCHEMA, OTHER
+from receipt_core.data.schema import DEFAULT_SCHEMA, OTHER
 
 
 @pytest.fixture(scope="module")

@@ -8,13 +8,13 @@ import time
 import pytest
 import torch
 
-from receipt_core.backbones import load_backbone
-from receipt_core.document import Document, Word
-from receipt_core.encoding import DocumentEncoder, collate, length_grouped_batches
-from receipt_core.feature_cache import PrefixFeatureCache, cached_forward
-from receipt_core.freeze import FreezePlan, PhasedSchedule, group_names, optimizer_param_groups
-from receipt_core.model import build_model
-from receipt_core.schema import DEFAULT_SCHEMA, OTHER
+from receipt_core.model.backbones import load_backbone
+from receipt_core.data.document import Document, Word
+from receipt_core.model.encoding import DocumentEncoder, collate, length_grouped_batches
+from receipt_core.model.feature_cache import PrefixFeatureCache, cached_forward
+from receipt_core.model.freeze import FreezePlan, PhasedSchedule, group_names, optimizer_param_groups
+from receipt_core.model.multitask import build_model
+from receipt_core.data.schema import DEFAULT_SCHEMA, OTHER
 
 
 def _docs(count=12):

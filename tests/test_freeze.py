@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 import torch
 
-from receipt_core.backbones import load_backbone
-from receipt_core.document import Document, Word
-from receipt_core.encoding import DocumentEncoder, collate
-from receipt_core.freeze import (PRESETS, FreezePlan, PhasedSchedule, PhaseTracker, group_names,
+from receipt_core.model.backbones import load_backbone
+from receipt_core.data.document import Document, Word
+from receipt_core.model.encoding import DocumentEncoder, collate
+from receipt_core.model.freeze import (PRESETS, FreezePlan, PhasedSchedule, PhaseTracker, group_names,
                                  optimizer_param_groups, parameter_groups)
-from receipt_core.model import build_model
-from receipt_core.schema import DEFAULT_SCHEMA
+from receipt_core.model.multitask import build_model
+from receipt_core.data.schema import DEFAULT_SCHEMA
 
 HEADS = ("head.fields", "head.quantity")
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from receipt_core.images import ImageLoadError, load_image
+from receipt_core.data.images import ImageLoadError, load_image
 
 
 def _encode(image: Image.Image, fmt: str, **params) -> bytes:

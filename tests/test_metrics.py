@@ -7,15 +7,15 @@ import json
 
 import pytest
 
-from receipt_core.backbones import load_backbone
-from receipt_core.document import Document, Word
-from receipt_core.encoding import DocumentEncoder
-from receipt_core.items import Item, assemble_items, parse_price
-from receipt_core.metrics import (evaluate_predictions, field_metrics, item_quantity_errors, items_of,
+from receipt_core.model.backbones import load_backbone
+from receipt_core.data.document import Document, Word
+from receipt_core.model.encoding import DocumentEncoder
+from receipt_core.data.items import Item, assemble_items, parse_price
+from receipt_core.evaluation.metrics import (evaluate_predictions, field_metrics, item_quantity_errors, items_of,
                                   quantity_metrics)
-from receipt_core.model import build_model
-from receipt_core.predict import DocumentPrediction, Predictor, WordPrediction, decode_word
-from receipt_core.schema import DEFAULT_SCHEMA, OTHER
+from receipt_core.model.multitask import build_model
+from receipt_core.model.predict import DocumentPrediction, Predictor, WordPrediction, decode_word
+from receipt_core.data.schema import DEFAULT_SCHEMA, OTHER
 from tests.conftest import require_shared_data
 
 

@@ -8,11 +8,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from receipt_core.backbones import load_backbone
-from receipt_core.document import Document, Word
-from receipt_core.encoding import DocumentEncoder, collate
-from receipt_core.model import MultiTaskModel, build_model
-from receipt_core.schema import DEFAULT_SCHEMA, OTHER
+from receipt_core.model.backbones import load_backbone
+from receipt_core.data.document import Document, Word
+from receipt_core.model.encoding import DocumentEncoder, collate
+from receipt_core.model.multitask import MultiTaskModel, build_model
+from receipt_core.data.schema import DEFAULT_SCHEMA, OTHER
 
 
 def _docs() -> list[Document]:

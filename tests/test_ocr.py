@@ -9,11 +9,11 @@ import pytesseract
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from receipt_core.images import load_image
-from receipt_core.ocr import (RECEIPT_OCR, TESSERACT_DEFAULT, OcrCache, TesseractNotFoundError, ocr_image,
+from receipt_core.data.images import load_image
+from receipt_core.ocr.engine import (RECEIPT_OCR, TESSERACT_DEFAULT, OcrCache, TesseractNotFoundError, ocr_image,
                               ocr_many)
-from receipt_core.ocr_eval import read_wildreceipt_split, segments_read
-from receipt_core.synth import available_fonts, generate_receipt
+from receipt_core.ocr.quality import read_wildreceipt_split, segments_read
+from receipt_core.datasets.synth import available_fonts, generate_receipt
 
 from conftest import require_shared_data
 
@@ -143,7 +143,7 @@ def test_exif_rotated_phone_photo_is_read_upright():
 
 
 def test_a_hanging_tesseract_is_stopped_with_a_clear_error(monkeypatch):
-    import receipt_core.ocr as ocr_module
+    import receipt_core.ocr.engine as ocr_module
 
     loaded = load_image(_small_receipt_png())
     monkeypatch.setattr(ocr_module, "TESSERACT_TIMEOUT_S", 0.001)

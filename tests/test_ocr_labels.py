@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 
 from conftest import require_shared_data
-from receipt_core.cli import main
+from receipt_core.cli.main import main
 from receipt_core.datasets import load_dataset
-from receipt_core.ocr import RECEIPT_OCR
-from receipt_core.ocr_labels import ocr_projected_report, project_segment_labels
-from receipt_core.quantity import parse_quantity
-from receipt_core.schema import DEFAULT_SCHEMA, OTHER
-from receipt_core.storage import Workspace
+from receipt_core.ocr.engine import RECEIPT_OCR
+from receipt_core.datasets.from_images import ocr_projected_report, project_segment_labels
+from receipt_core.data.quantity import parse_quantity
+from receipt_core.data.schema import DEFAULT_SCHEMA, OTHER
+from receipt_core.workspace.store import Workspace
 
 # Small train.txt receipts (fast to OCR) that print item quantities.
 RECEIPT_LINES = (14, 21, 61)

@@ -7,10 +7,10 @@ import pytest
 import torch
 
 from conftest import require_shared_data
-from receipt_core.backbones import load_backbone
-from receipt_core.cli import main as cli_main
+from receipt_core.model.backbones import load_backbone
+from receipt_core.cli.main import main as cli_main
 from receipt_core.datasets import load_dataset
-from receipt_core.pretrain import PRETRAIN_INFO, PretrainConfig, mask_tokens, pretrain_layout
+from receipt_core.training.pretrain import PRETRAIN_INFO, PretrainConfig, mask_tokens, pretrain_layout
 
 
 @pytest.fixture(scope="module")
@@ -55,8 +55,8 @@ def test_pretraining_lowers_the_loss_teaches_layout_and_saves_a_loadable_backbon
     moved = after.model.embeddings.x_position_embeddings.weight - before.embeddings.x_position_embeddings.weight
     assert moved.abs().max() > 0  # the layout tables learnt something
     # and it fine-tunes like any local backbone
-    from receipt_core.trainer import FinishedEvent, TrainConfig, TrainingJob
-    from receipt_core.training import build_task
+    from receipt_core.training.trainer import FinishedEvent, TrainConfig, TrainingJob
+    from receipt_core.training.receipt_task import build_task
 
     train_config = TrainConfig(backbone=str(tmp_path / "pretrained"), epochs=1, batch_size=4, lr=1e-3)
     job = TrainingJob(lambda: build_task(train_config, cord_docs[:8], cord_docs[8:10], tmp_path / "run"),

@@ -9,13 +9,13 @@ import statistics
 import pytest
 
 from receipt_core.datasets import load_dataset
-from receipt_core.document import Document
-from receipt_core.items import last_amount
-from receipt_core.metrics import evaluate_predictions, items_of
-from receipt_core.predict import document_prediction
-from receipt_core.quantity import parse_quantity
-from receipt_core.reconcile import reconcile_quantities
-from receipt_core.schema import OTHER
+from receipt_core.data.document import Document
+from receipt_core.data.items import last_amount
+from receipt_core.evaluation.metrics import evaluate_predictions, items_of
+from receipt_core.model.predict import document_prediction
+from receipt_core.data.quantity import parse_quantity
+from receipt_core.model.reconcile import reconcile_quantities
+from receipt_core.data.schema import OTHER
 from tests.conftest import require_shared_data
 
 

@@ -27,9 +27,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from receipt_core.cli import main
-from receipt_core.document import Document, Word
-from receipt_core.storage import Workspace
+from receipt_core.cli.main import main
+from receipt_core.data.document import Document, Word
+from receipt_core.workspace.store import Workspace
 
 REPO = Path(__file__).resolve().parent.parent
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
@@ -279,8 +279,8 @@ def test_boxes_off_the_page_and_ten_thousand_words_import_with_problems_named(se
 @pytest.mark.slow
 def test_a_ten_thousand_word_receipt_trains_one_epoch_and_saves(tmp_path):
     """The 10,000-word document goes through the real encoder (overlapping 512-token windows) and trainer."""
-    from receipt_core.trainer import FinishedEvent, TrainConfig, TrainingJob
-    from receipt_core.training import build_task
+    from receipt_core.training.trainer import FinishedEvent, TrainConfig, TrainingJob
+    from receipt_core.training.receipt_task import build_task
 
     words = tuple(Word(text=f"{i % 97}.{i % 10}0" if i % 4 == 3 else f"item{i}",
                        box=((i % 50) * 20, (i // 50) * 12, (i % 50) * 20 + 15, (i // 50) * 12 + 10),
@@ -413,7 +413,7 @@ def cord_env(cord_home, monkeypatch) -> Workspace:
 def test_an_exception_in_the_trainer_thread_reaches_the_page_and_the_app_stays_usable(cord_env, tmp_path):
     """A local backbone folder that reads fine when the page counts its parameters, then loses its weights
     before Start: the failure happens inside the trainer thread, and the page shows its message."""
-    from receipt_core.backbones import load_backbone
+    from receipt_core.model.backbones import load_backbone
     from tests.test_app_pages import app, start_tiny_run, wait_for
     from ui.shared import job_slot
 
@@ -456,7 +456,7 @@ CHECKPOINT_SAVER = textwrap.dedent("""
     import sys
     from pathlib import Path
     import torch
-    from receipt_core.checkpoint import load_checkpoint, save_checkpoint
+    from receipt_core.model.checkpoint import load_checkpoint, save_checkpoint
 
     run_dir = Path(sys.argv[1])
     loaded = load_checkpoint(run_dir)
@@ -479,9 +479,9 @@ def test_a_process_killed_at_any_moment_of_a_checkpoint_save_leaves_a_whole_chec
 
     import torch
 
-    from receipt_core.checkpoint import load_checkpoint
-    from receipt_core.trainer import FinishedEvent, TrainConfig, TrainingJob
-    from receipt_core.training import build_task
+    from receipt_core.model.checkpoint import load_checkpoint
+    from receipt_core.training.trainer import FinishedEvent, TrainConfig, TrainingJob
+    from receipt_core.training.receipt_task import build_task
 
     docs = Workspace(cord_home).load_documents("cord")[:3]
     config = TrainConfig(backbone="tiny", scenario="full", epochs=1, batch_size=4, seed=1)
@@ -615,7 +615,7 @@ def test_no_code_path_unpickles_or_runs_downloaded_code():
 
 def _evil_backbone_folder(folder: Path, marker: Path) -> None:
     """A real LayoutLM folder that also asks for remote code (``auto_map``) and ships that code."""
-    from receipt_core.backbones import load_backbone
+    from receipt_core.model.backbones import load_backbone
 
     backbone = load_backbone("tiny")
     backbone.model.save_pretrained(folder)
@@ -632,7 +632,7 @@ def _evil_backbone_folder(folder: Path, marker: Path) -> None:
 
 
 def test_a_model_folder_asking_for_remote_code_never_runs_it(tmp_path):
-    from receipt_core.backbones import load_backbone
+    from receipt_core.model.backbones import load_backbone
 
     marker = tmp_path / "pwned.txt"
     folder = tmp_path / "downloaded model"
@@ -650,7 +650,7 @@ def test_a_pickled_weights_file_is_never_unpickled(tmp_path):
     """A folder whose only weights are a ``pytorch_model.bin`` pickle that runs a command when unpickled."""
     import pickle
 
-    from receipt_core.backbones import load_backbone
+    from receipt_core.model.backbones import load_backbone
 
     marker = tmp_path / "pwned.txt"
     folder = tmp_path / "pickled model"
@@ -662,7 +662,7 @@ def test_a_pickled_weights_file_is_never_unpickled(tmp_path):
             return (os.system, (f"echo pickle ran > '{marker}'",))
 
     (folder / "pytorch_model.bin").write_bytes(pickle.dumps({"weights": Payload()}))
-    from receipt_core.backbones import BackboneError
+    from receipt_core.model.backbones import BackboneError
 
     with pytest.raises(BackboneError, match="cannot load the LayoutLM checkpoint"):
         load_backbone(str(folder))
@@ -686,7 +686,7 @@ ANNOTATION_WRITER = textwrap.dedent("""
     # Saves labels one word at a time, as an annotator would; logs each save before it starts and after it returned.
     import os, sys
     from pathlib import Path
-    from receipt_core.storage import Workspace
+    from receipt_core.workspace.store import Workspace
 
     ws = Workspace(Path(sys.argv[1]))
     docs = ws.load_documents("cord")

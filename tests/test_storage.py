@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from receipt_core.datasets import import_into_workspace, load_dataset
-from receipt_core.document import Document, Word
-from receipt_core.schema import OTHER, QUANTITY
-from receipt_core.storage import IMAGE_GRACE_S, NotFoundError, Workspace, WorkspaceError
+from receipt_core.data.document import Document, Word
+from receipt_core.data.schema import OTHER, QUANTITY
+from receipt_core.workspace.store import IMAGE_GRACE_S, NotFoundError, Workspace, WorkspaceError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -122,8 +122,8 @@ def test_concurrent_writers_never_see_database_locked_and_lose_no_update(tmp_pat
 _WRITER = textwrap.dedent("""
     import sys
     from pathlib import Path
-    from receipt_core.document import Document, Word
-    from receipt_core.storage import Workspace
+    from receipt_core.data.document import Document, Word
+    from receipt_core.workspace.store import Workspace
     ws = Workspace(Path(sys.argv[1]))
     words = tuple(Word(text=f"w{i}", box=(i, 1, i + 1, 2)) for i in range(300))
     i = 0
@@ -244,7 +244,7 @@ def test_runs_of_a_dead_process_are_marked_interrupted(tmp_path):
     home = tmp_path / "ws"
     ws = Workspace(home)
     mine = ws.create_run("live here", {})
-    script = ("import sys; from pathlib import Path; from receipt_core.storage import Workspace; "
+    script = ("import sys; from pathlib import Path; from receipt_core.workspace.store import Workspace; "
               "ws = Workspace(Path(sys.argv[1])); r = ws.create_run('dies', {}); ws.set_run_status(r, 'paused'); "
               "print(r)")
     dead = subprocess.run([sys.executable, "-c", script, str(home)], capture_output=True, text=True, check=True,

@@ -8,14 +8,14 @@ import math
 
 import pytest
 
-from receipt_core.cli import main
+from receipt_core.cli.main import main
 from receipt_core.datasets.native import save_native
-from receipt_core.document import Document, Word
-from receipt_core.image_eval import score_document, summarize
-from receipt_core.predict import DocumentPrediction, WordPrediction
-from receipt_core.study import (LAYOUT_SCENARIOS, REFERENCE, ConfigSummary, RunResult, StudyConfig, StudyResult,
+from receipt_core.data.document import Document, Word
+from receipt_core.evaluation.end_to_end import score_document, summarize
+from receipt_core.model.predict import DocumentPrediction, WordPrediction
+from receipt_core.study.runner import (LAYOUT_SCENARIOS, REFERENCE, ConfigSummary, RunResult, StudyConfig, StudyResult,
                                 StudySettings, load_study, parse_config, read_claims)
-from receipt_core.synth import generate_dataset
+from receipt_core.datasets.synth import generate_dataset
 
 HEADLINE = ("fields.micro_f1", "quantity.word_f1", "quantity.item_accuracy", "quantity.item_accuracy_not_one")
 

@@ -1,5 +1,5 @@
 """Opening a finished scenario study: a real study (generated receipts, `tiny` backbone, two seeds, one broken
-configuration) written by run_study + write_study, read back by receipt_core.study_view, shown on the Runs page's
+configuration) written by run_study + write_study, read back by receipt_core.study.view, shown on the Runs page's
 Studies tab through the app.py router; and the errors for paths that hold no readable study."""
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from receipt_core.study import (HEADLINE, REFERENCE, StudyConfig, StudyFileError, StudySettings, html_report,
+from receipt_core.study.runner import (HEADLINE, REFERENCE, StudyConfig, StudyFileError, StudySettings, html_report,
                                 markdown_report, read_claims, run_study, write_study)
-from receipt_core.study_figures import curves_figure, quality_cost_figure
-from receipt_core.study_view import find_studies, open_study, workspace_studies_dir
-from receipt_core.synth import generate_dataset
+from receipt_core.study.figures import curves_figure, quality_cost_figure
+from receipt_core.study.view import find_studies, open_study, workspace_studies_dir
+from receipt_core.datasets.synth import generate_dataset
 
 REPO = Path(__file__).resolve().parent.parent
 BROKEN = StudyConfig("no-such-backbone", "full")  # fails at once: its row says "failed", the notes say why

@@ -6,11 +6,11 @@ import random
 
 import pytest
 
-from receipt_core.document import Document
-from receipt_core.images import load_image
-from receipt_core.quantity import parse_quantity
-from receipt_core.schema import DEFAULT_SCHEMA, OTHER
-from receipt_core.synth import QUANTITY_STYLES, _receipt_content, generate_dataset, generate_receipt
+from receipt_core.data.document import Document
+from receipt_core.data.images import load_image
+from receipt_core.data.quantity import parse_quantity
+from receipt_core.data.schema import DEFAULT_SCHEMA, OTHER
+from receipt_core.datasets.synth import QUANTITY_STYLES, _receipt_content, generate_dataset, generate_receipt
 
 
 @pytest.fixture(scope="module")

@@ -18,15 +18,15 @@ import torch
 from torch import nn
 
 from conftest import require_shared_data
-from receipt_core.checkpoint import CheckpointError, load_checkpoint
-from receipt_core.encoding import stored_box_mode
+from receipt_core.model.checkpoint import CheckpointError, load_checkpoint
+from receipt_core.model.encoding import stored_box_mode
 from receipt_core.datasets import load_dataset
-from receipt_core.freeze import parameter_groups
-from receipt_core.storage import Workspace
-from receipt_core.trainer import (Callback, CheckpointEvent, EvalEvent, FailedEvent, FinishedEvent, PhaseEvent,
+from receipt_core.model.freeze import parameter_groups
+from receipt_core.workspace.store import Workspace
+from receipt_core.training.trainer import (Callback, CheckpointEvent, EvalEvent, FailedEvent, FinishedEvent, PhaseEvent,
                                   ProgressEvent, StatusEvent, StepEvent, StepOutput, TrainConfig, TrainerState,
                                   StoreListener, TrainingJob, event_from_json)
-from receipt_core.training import build_resumed_task, build_task, resume_run, start_run
+from receipt_core.training.receipt_task import build_resumed_task, build_task, resume_run, start_run
 
 # --- a small real task for the generic loop ------------------------------------------------------------------
 
@@ -604,7 +604,7 @@ def test_uncertainty_weighting_learns_its_task_weights(cord, tmp_path):
 
 
 def test_linear_schedule_warms_up_then_decays_to_zero_at_the_end():
-    from receipt_core.lr_schedule import lr_multiplier
+    from receipt_core.training.schedules import lr_multiplier
 
     assert lr_multiplier("constant", 0.7, 0.1) == 1.0
     assert lr_multiplier("linear", 0.05, 0.1) == pytest.approx(0.5)

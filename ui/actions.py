@@ -12,10 +12,10 @@ from pathlib import Path
 from PIL import Image
 
 from receipt_core.datasets.native import save_native
-from receipt_core.document import Document
-from receipt_core.images import load_image
-from receipt_core.ocr import OcrResult
-from receipt_core.storage import Workspace
+from receipt_core.data.document import Document
+from receipt_core.data.images import load_image
+from receipt_core.ocr.engine import OcrResult
+from receipt_core.workspace.store import Workspace
 
 _SUFFIXES = {"JPEG": ".jpg", "PNG": ".png", "GIF": ".gif", "BMP": ".bmp", "TIFF": ".tif", "WEBP": ".webp"}
 
@@ -199,7 +199,7 @@ VERDICT_COLOURS = {"held": "green", "did not hold": "red", "mixed": "orange", "n
 def study_table_rows(study) -> list[dict]:
     """The study report's table (a ``study_view.OpenedStudy``) as rows for a dataframe: the report's cells
     (metrics as "mean ± std" with repeats) under its column names, plus ``best`` (★ on the best multi-task row)."""
-    from receipt_core.study import TABLE_COLUMNS
+    from receipt_core.study.runner import TABLE_COLUMNS
 
     return [{**dict(zip(TABLE_COLUMNS, row.cells())), "best": "★" if row.best else ""} for row in study.rows]
 

@@ -1,7 +1,7 @@
 """The live view of the server's training job: status, buttons, progress, charts, predictions, errors.
 
 Drawn inside an ``st.fragment(run_every=…)`` on the Train page. It reads the run's stored events through a
-per-session :class:`~receipt_core.jobs.RunFeed` — never the trainer thread — so it only ever calls Streamlit
+per-session :class:`~receipt_core.training.slot.RunFeed` — never the trainer thread — so it only ever calls Streamlit
 from the script thread.
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from receipt_core.figures import curve_figure, prediction_figure
-from receipt_core.jobs import JobBusyError, RunCurves, RunFeed
+from receipt_core.plots.figures import curve_figure, prediction_figure
+from receipt_core.training.slot import JobBusyError, RunCurves, RunFeed
 from ui.actions import document_image
 from ui.shared import fmt_params, fmt_seconds, friendly, job_slot, workspace
 

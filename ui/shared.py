@@ -15,8 +15,8 @@ from typing import Iterator
 
 import streamlit as st
 
-from receipt_core.jobs import JobSlot
-from receipt_core.storage import HOME_ENV, Workspace
+from receipt_core.training.slot import JobSlot
+from receipt_core.workspace.store import HOME_ENV, Workspace
 
 log = logging.getLogger("receipt_studio")
 
@@ -99,7 +99,7 @@ def fmt_seconds(seconds: float | None) -> str:
 
 @st.cache_resource(show_spinner="Loading the run's model…", max_entries=3)
 def _loaded_run(run_dir: str, stamp: float):
-    from receipt_core.checkpoint import load_checkpoint
+    from receipt_core.model.checkpoint import load_checkpoint
 
     return load_checkpoint(Path(run_dir))
 
@@ -129,10 +129,10 @@ def run_label(run) -> str:
 @st.cache_resource(show_spinner="Counting the backbone's parameters…", max_entries=4)
 def group_sizes(backbone: str) -> tuple[tuple[str, int], ...]:
     """(group name, parameters) of the multi-task model on ``backbone``, bottom to top; built once per server."""
-    from receipt_core.backbones import load_backbone
-    from receipt_core.freeze import FreezePlan, group_names
-    from receipt_core.model import build_model
-    from receipt_core.schema import DEFAULT_SCHEMA
+    from receipt_core.model.backbones import load_backbone
+    from receipt_core.model.freeze import FreezePlan, group_names
+    from receipt_core.model.multitask import build_model
+    from receipt_core.data.schema import DEFAULT_SCHEMA
 
     model = build_model(load_backbone(backbone), DEFAULT_SCHEMA.num_fields)
     plan = FreezePlan.preset("full", group_names(model))

@@ -13,11 +13,11 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Iterable, Mapping
 
-from ..document import Document
-from ..schema import DEFAULT_SCHEMA, LabelSchema
+from ..data.document import Document
+from ..data.schema import DEFAULT_SCHEMA, LabelSchema
 
 if TYPE_CHECKING:
-    from ..storage import Workspace
+    from ..workspace.store import Workspace
 
 FORMATS = ("cord", "wildreceipt", "native")
 

@@ -6,8 +6,8 @@ import math
 from pathlib import Path
 from typing import Sequence
 
-from ..document import Box
-from ..files import file_sha256
+from ..data.document import Box
+from ..data.files import file_sha256
 
 
 class RecordError(ValueError):

@@ -19,10 +19,10 @@ import re
 from pathlib import Path
 from typing import Iterable, Mapping
 
-from ..document import Document, DocumentFormatError
-from ..schema import LabelSchema
+from ..data.document import Document, DocumentFormatError
+from ..data.schema import LabelSchema
 from . import DatasetImportError, ImportReport, make_report
-from ..files import atomic_write
+from ..data.files import atomic_write
 from ._common import RecordError, box_on_page, file_sha256
 
 IMAGE_FOLDER = "images"

@@ -13,9 +13,9 @@ import json
 from pathlib import Path
 from typing import Any, Mapping
 
-from ..document import Box, Document, Word, reading_order
-from ..quantity import parse_quantity
-from ..schema import OTHER, LabelSchema
+from ..data.document import Box, Document, Word, reading_order
+from ..data.quantity import parse_quantity
+from ..data.schema import OTHER, LabelSchema
 from . import DatasetImportError, ImportReport, make_report
 from ._common import RecordError, box_on_page, file_sha256, number, page_size
 

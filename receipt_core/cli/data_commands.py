@@ -1,0 +1,195 @@
+"""Data commands: ``ocr``, ``synth``, ``import`` and ``export`` (see ``python -m receipt_core COMMAND --help``)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+
+from .main import CommandError
+from ..datasets import FORMATS, DatasetImportError, default_dataset_name, import_into_workspace, load_dataset
+from ..datasets.native import save_native
+from ..workspace.store import Workspace
+
+MAX_PROBLEMS_SHOWN = 20
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    ocr = subparsers.add_parser("ocr", help="OCR receipt images with Tesseract",
+                                description="OCR receipt images; prints their words, or native documents with --json.")
+    ocr.add_argument("images", nargs="+", type=Path, metavar="IMAGE")
+    ocr.add_argument("--json", action="store_true", help='print {"documents": [native documents], "errors": [...]}')
+    ocr.set_defaults(handler=run_ocr)
+
+    synth = subparsers.add_parser("synth", help="generate synthetic labelled receipts",
+                                  description="Render receipts, OCR them and write a native dataset folder.")
+    synth.add_argument("--out", type=Path, required=True, metavar="DIR")
+    synth.add_argument("--count", type=_positive_int, required=True, metavar="N")
+    synth.add_argument("--seed", type=int, default=0, metavar="S")
+    synth.set_defaults(handler=run_synth)
+
+    imp = subparsers.add_parser("import", help="import a labelled dataset into the workspace",
+                                description="Import CORD v1, WildReceipt or native documents into the workspace.")
+    imp.add_argument("path", type=Path, metavar="PATH")
+    imp.add_argument("--format", choices=FORMATS, required=True)
+    imp.add_argument("--dataset", metavar="NAME", help="workspace dataset name (default: from the path, plus "
+                     "'-ocr' with --from-images)")
+    imp.add_argument("--from-images", action="store_true",
+                     help="store the OCR words of each receipt's image instead of its gold segments, each word "
+                          "labelled from the gold segment its box centre falls in (training data that looks like "
+                          "what the model reads at test time; RECEIPT_OCR settings, cached in <workspace>/ocr-cache)")
+    _add_workspace_option(imp)
+    imp.set_defaults(handler=run_import)
+
+    export = subparsers.add_parser("export", help="export workspace documents as a native dataset folder",
+                                   description="Write workspace documents (and their images) in the native format.")
+    export.add_argument("--out", type=Path, required=True, metavar="DIR")
+    export.add_argument("--dataset", metavar="NAME", help="only this dataset (default: every document)")
+    _add_workspace_option(export)
+    export.set_defaults(handler=run_export)
+
+
+def run_ocr(args: argparse.Namespace) -> int:
+    from ..ocr.engine import ocr_many
+
+    items, errors = [], []
+    for path in args.images:
+        try:
+            items.append((str(path), path.read_bytes()))
+        except OSError as error:
+            errors.append((str(path), error.strerror or str(error)))
+    results = ocr_many(items, progress=_progress("ocr")) if items else []
+    documents = []
+    for result in results:
+        if result.error is not None:
+            errors.append((result.name, result.error))
+        else:
+            documents.append((result.name, result.document, result.image))
+    if args.json:
+        print(json.dumps({"documents": [doc.to_json() for _, doc, _ in documents],
+                          "errors": [{"name": name, "error": message} for name, message in errors]},
+                         ensure_ascii=False, indent=1))
+    else:
+        for name, doc, image in documents:
+            note = f" ({image.note})" if image is not None and image.note else ""
+            print(f"== {name}: {len(doc.words)} words{note}" + ("; the image holds no readable text" if not doc.words
+                                                                   else ""))
+            for line in _lines(doc):
+                print(line)
+    for name, message in errors:
+        print(f"error: {name}: {message}", file=sys.stderr)
+    return 2 if errors else 0
+
+
+def run_synth(args: argparse.Namespace) -> int:
+    from ..datasets.synth import generate_dataset
+
+    receipts = generate_dataset(args.count, seed=args.seed, progress=_progress("synth"))
+    written = save_native([r.document for r in receipts], args.out,
+                          images={r.document.id: r.image_bytes for r in receipts})
+    words = sum(len(r.document.words) for r in receipts)
+    print(f"wrote {len(written)} synthetic receipts ({words} words, seed {args.seed}) to {args.out}")
+    return 0
+
+
+def run_import(args: argparse.Namespace) -> int:
+    try:
+        report = load_dataset(args.path, args.format)
+    except DatasetImportError as error:
+        raise CommandError(str(error)) from None
+    workspace = Workspace.open(args.workspace)
+    if args.from_images:
+        report = _ocr_projected(report, args, workspace)
+    _print_problems(report.problems)
+    if not report.documents:
+        raise CommandError(f"nothing imported from {args.path}: no usable {args.format} documents "
+                           f"({len(report.problems)} problems above)")
+    dataset = args.dataset or default_dataset_name(args.path, args.format) + ("-ocr" if args.from_images else "")
+    ids = {doc.id for doc in report.documents}
+    previous = Counter(s.dataset for s in workspace.list_documents() if s.id in ids)
+    saved = import_into_workspace(workspace, dataset, report)
+    words = sum(len(doc.words) for doc in report.documents)
+    print(f"imported {saved} documents ({words} words, {len(report.images)} with images) into dataset "
+          f"{dataset!r} of {workspace.home}")
+    if previous:
+        where = ", ".join(f"{name!r}" for name in sorted(previous))
+        label = "dataset" if len(previous) == 1 else "datasets"
+        print(f"{sum(previous.values())} of these documents were already in the workspace ({label} {where}); "
+              f"they were replaced, and now belong to {dataset!r}")
+    for label, count in report.label_counts.items():
+        print(f"  {label:<16} {count}")
+    if report.problems:
+        print(f"{len(report.problems)} problems (see stderr)")
+    return 0
+
+
+def _ocr_projected(report, args: argparse.Namespace, workspace: Workspace):
+    from ..ocr.engine import RECEIPT_OCR
+    from ..datasets.from_images import ocr_projected_report
+
+    if not report.images:
+        raise CommandError(f"--from-images: {args.path} has no images ({args.format} data without pixels); it needs "
+                           "a dataset with image files, such as WildReceipt")
+    print(f"OCR of {len(report.images)} images with the {RECEIPT_OCR.name!r} settings "
+          f"({RECEIPT_OCR.tesseract_config()}, grayscale {RECEIPT_OCR.grayscale}, "
+          f"upscaled to >= {RECEIPT_OCR.min_width} px wide)", file=sys.stderr, flush=True)
+    return ocr_projected_report(report, RECEIPT_OCR, progress=_progress("ocr"),
+                                cache_folder=workspace.home / "ocr-cache")
+
+
+def run_export(args: argparse.Namespace) -> int:
+    workspace = Workspace.open(args.workspace)
+    if args.dataset is not None and args.dataset not in {d.name for d in workspace.datasets()}:
+        known = ", ".join(d.name for d in workspace.datasets()) or "none"
+        raise CommandError(f"no dataset {args.dataset!r} in {workspace.home} (datasets: {known})")
+    documents = workspace.load_documents(args.dataset)
+    if not documents:
+        raise CommandError(f"the workspace {workspace.home} holds no documents to export")
+    images = {}
+    for doc in documents:
+        path = workspace.image_path(doc.image_sha256) if doc.image_sha256 else None
+        if path is not None:
+            images[doc.id] = path
+    written = save_native(documents, args.out, images=images)
+    print(f"exported {len(written)} documents ({len(images)} with images) to {args.out}")
+    return 0
+
+
+def _add_workspace_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--workspace", type=Path, metavar="DIR",
+                        help="workspace folder (default: $RECEIPT_STUDIO_HOME, else ./workspace)")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _print_problems(problems) -> None:
+    for problem in problems[:MAX_PROBLEMS_SHOWN]:
+        print(f"problem: {problem}", file=sys.stderr)
+    if len(problems) > MAX_PROBLEMS_SHOWN:
+        print(f"problem: … and {len(problems) - MAX_PROBLEMS_SHOWN} more", file=sys.stderr)
+
+
+def _lines(doc) -> list[str]:
+    lines: dict[int, list[str]] = {}
+    for word in doc.words:
+        lines.setdefault(word.line_id, []).append(word.text)
+    return [" ".join(texts) for _, texts in sorted(lines.items())]
+
+
+def _progress(what: str):
+    """A progress callback printing ``what: done/total`` on stderr about every 10%."""
+    def report(done: int, total: int) -> None:
+        step = max(1, total // 10)
+        if done == total or done % step == 0:
+            print(f"{what}: {done}/{total}", file=sys.stderr, flush=True)
+    return report

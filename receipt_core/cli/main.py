@@ -1,0 +1,79 @@
+"""``python -m receipt_core``: an argparse router over the command modules.
+
+Each command module has ``register(subparsers)``, which adds its subcommands and sets ``handler`` (a function
+``args -> int``) as a default. A user-facing failure prints one line ``error: …`` on stderr and exits 2; no
+traceback reaches the user unless ``RECEIPT_DEBUG=1`` is set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from typing import Sequence
+
+# Command modules in help order. The model commands ship in their own module; until it exists the data
+# commands still work (only that module's own absence is tolerated, never an import error inside it).
+COMMAND_MODULES = ("receipt_core.cli.data_commands", "receipt_core.cli.model_commands", "receipt_core.cli.study_command", "receipt_core.cli.pretrain_command")
+EXIT_USER_ERROR = 2
+EXIT_INTERNAL_ERROR = 1
+
+
+class CommandError(Exception):
+    """A failure the user can fix; its message is printed as ``error: <message>``."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m receipt_core",
+                                     description="Receipt MTL Studio: receipts in, multi-task model out.")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as error:
+            if error.name == name:
+                continue
+            raise
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # argparse's usage errors and --help
+        return exit_.code if isinstance(exit_.code, int) else EXIT_USER_ERROR
+    try:
+        return int(args.handler(args) or 0)
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:  # noqa: BLE001 - the one place that turns every failure into a message
+        if os.environ.get("RECEIPT_DEBUG") == "1":
+            raise
+        print(f"error: {describe_error(error)}", file=sys.stderr)
+        return EXIT_USER_ERROR if is_user_error(error) else EXIT_INTERNAL_ERROR
+
+
+def is_user_error(error: BaseException) -> bool:
+    """Errors caused by the input or the environment (fixable by the user), as opposed to bugs.
+
+    Besides ValueError and OSError, that is this package's own error classes (WorkspaceError,
+    TesseractNotFoundError, NotFoundError …), whatever they derive from.
+    """
+    if isinstance(error, (CommandError, ValueError, OSError)):
+        return True
+    return type(error).__module__.startswith("receipt_core.")
+
+
+def describe_error(error: BaseException) -> str:
+    """One line for the user: the message, with file errors phrased as ``<path>: <reason>``."""
+    if isinstance(error, OSError) and error.strerror:
+        where = f"{error.filename}: " if error.filename else ""
+        return f"{where}{error.strerror}"
+    message = " ".join(str(error).split()) or type(error).__name__
+    if is_user_error(error):
+        return message
+    return f"unexpected {type(error).__name__}: {message} (set RECEIPT_DEBUG=1 to see the traceback)"

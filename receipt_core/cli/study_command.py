@@ -1,0 +1,93 @@
+"""``study``: every freeze scenario, both backbones and the plain reference on the same data and time budget.
+
+Writes ``DIR/report.md``, ``DIR/report.html``, ``DIR/study.json`` and each run's checkpoint under ``DIR/runs``.
+Progress goes to stderr; the table is printed on stdout at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+
+from .main import CommandError
+from .model_commands import FORMAT_CHOICES, _fraction, _positive_float, _positive_int, add_box_arguments, load_documents
+from ..training.schedules import LR_SCHEDULES
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    study = subparsers.add_parser(
+        "study", help="compare freeze scenarios, backbones and a plain reference",
+        description="Train every configuration on the same data, seed and time budget; write DIR/report.md, "
+                    "DIR/report.html and DIR/study.json. Default configurations: freeze-all, freeze-backbone, "
+                    "freeze-fields-head, freeze-quantity-head, phased and full on layout-minilm; freeze-backbone "
+                    "and full on text-minilm; the plain LayoutLMForTokenClassification reference.")
+    study.add_argument("--train", required=True, metavar="DATA", help="training data: a folder or workspace dataset")
+    study.add_argument("--eval", required=True, metavar="DATA", help="evaluation data: a folder or workspace dataset")
+    study.add_argument("--format", choices=FORMAT_CHOICES, default="auto",
+                       help="format of DATA folders (default: recognised from the files)")
+    study.add_argument("--budget-minutes", type=_positive_float, default=3.0, metavar="M",
+                       help="training-time budget per run (default 3)")
+    study.add_argument("--repeats", type=_positive_int, default=1, metavar="R",
+                       help="runs per configuration with seeds S, S+1, …; the table shows mean ± std")
+    study.add_argument("--backbone-scenarios", nargs="+", default=None, metavar="BACKBONE:SCENARIO",
+                       help="configurations to run instead of the defaults, e.g. layout-minilm:full "
+                            "text-minilm:full reference:layout-minilm")
+    study.add_argument("--epochs", type=_positive_int, default=50, metavar="N",
+                       help="upper bound on epochs (the budget normally stops a run first)")
+    study.add_argument("--batch-size", type=_positive_int, default=16, metavar="B")
+    study.add_argument("--lr", type=_positive_float, default=2e-4, metavar="LR")
+    study.add_argument("--decay-factor", type=float, default=1.0, metavar="F",
+                       help="discriminative rates: each lower group's rate is the one above / F (1 = one rate)")
+    study.add_argument("--loss-weighting", choices=("fixed", "uncertainty"), default="fixed")
+    study.add_argument("--lr-schedule", choices=LR_SCHEDULES, default="constant",
+                       help="every run's rate: constant, or linear (warm up, then decay to 0 at the budget's end)")
+    study.add_argument("--warmup", type=_fraction, default=0.06, metavar="FRACTION",
+                       help="linear schedule: the fraction of the run spent warming up (default 0.06)")
+    add_box_arguments(study, scope="; every run, the reference too")
+    study.add_argument("--freeze", nargs="+", default=[], metavar="GROUP",
+                       help="groups frozen in every multi-task run on top of its scenario (e.g. embeddings.text)")
+    study.add_argument("--max-length", type=_positive_int, default=512, metavar="TOKENS")
+    study.add_argument("--seed", type=int, default=0, metavar="S")
+    study.add_argument("--out", required=True, type=Path, metavar="DIR")
+    study.add_argument("--workspace", type=Path, metavar="DIR",
+                       help="workspace for dataset names (default: $RECEIPT_STUDIO_HOME, else ./workspace)")
+    study.set_defaults(handler=run_study_command)
+
+
+def run_study_command(args: argparse.Namespace) -> int:
+    from ..study.runner import StudySettings, default_configs, markdown_table, parse_config, run_study, write_study
+
+    if args.decay_factor < 1:
+        raise CommandError(f"--decay-factor must be 1 or more, got {args.decay_factor}")
+    if (args.out / "study.json").exists() or (args.out / "runs").exists():
+        raise CommandError(f"{args.out} already holds a study; choose an empty --out folder")
+    try:
+        configs = ([parse_config(spec) for spec in args.backbone_scenarios] if args.backbone_scenarios
+                   else list(default_configs()))
+    except ValueError as error:
+        raise CommandError(str(error)) from None
+    settings = StudySettings(budget_minutes=args.budget_minutes, epochs=args.epochs, repeats=args.repeats,
+                             seed=args.seed, batch_size=args.batch_size, lr=args.lr, decay_factor=args.decay_factor,
+                             loss_weighting=args.loss_weighting, max_length=args.max_length,
+                             freeze=tuple(args.freeze), lr_schedule=args.lr_schedule, warmup=args.warmup,
+                             boxes=args.boxes)
+    train_docs = load_documents(args.train, args.format, args.workspace, role="--train")
+    eval_docs = load_documents(args.eval, args.format, args.workspace, role="--eval")
+    runs = len(configs) * settings.repeats
+    print(f"study: {len(configs)} configurations × {settings.repeats} seed(s) = {runs} runs of at most "
+          f"{settings.budget_minutes:g} min training; train {len(train_docs)} documents, eval {len(eval_docs)}",
+          file=sys.stderr, flush=True)
+    command = "python -m receipt_core " + " ".join(shlex.quote(a) for a in sys.argv[1:]) \
+        if len(sys.argv) > 1 and sys.argv[1] == "study" else ""
+    result = run_study(configs, settings, train_docs, eval_docs, args.out,
+                       log=lambda line: print(line, file=sys.stderr, flush=True),
+                       train_data=str(args.train), eval_data=str(args.eval),
+                       command=command or "python -m receipt_core study " + " ".join(
+                           f"{k} {v}" for k, v in (("--train", args.train), ("--eval", args.eval),
+                                                   ("--budget-minutes", args.budget_minutes), ("--out", args.out))))
+    paths = write_study(result, args.out)
+    print(markdown_table(result))
+    print(f"wrote {paths['markdown']}, {paths['html']} and {paths['json']}", file=sys.stderr)
+    return 0 if all(s.runs for s in result.summaries) else 2

@@ -1,0 +1,335 @@
+"""Checkpoints: ``model.safetensors`` + ``run.json`` (+ ``training_state.safetensors`` and ``tokenizer/``).
+
+Never pickle: tensors go to safetensors, everything else to JSON. ``run.json`` carries what is needed to
+rebuild and trust the model: the backbone's name and LayoutLM config, the label schema, the heads' settings,
+the freeze plan, the hyperparameters, the trainer's progress, the metrics, and the SHA-256 of every file.
+
+Writing is a two-phase commit so that a crash or a full disk never corrupts the previous checkpoint:
+
+1. every file is written next to its final name as ``<name>.tmp`` and fsynced, ``run.json.tmp`` last;
+2. each ``.tmp`` is renamed over its final name (``os.replace``, atomic), ``run.json`` last.
+
+A failure in phase 1 leaves the previous checkpoint untouched (the temporaries are removed). A crash inside
+phase 2 leaves a complete ``run.json.tmp`` whose hashes name the new files: :func:`load_checkpoint` rolls it
+forward. Any other mismatch between ``run.json`` and the files is refused with :class:`CheckpointError`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from ..data.schema import LabelSchema
+from ..data.files import file_sha256 as sha256_file
+
+RUN_FORMAT = "receipt-mtl/run"
+RUN_VERSION = 1
+MODEL_FILE = "model.safetensors"
+TRAINING_STATE_FILE = "training_state.safetensors"
+RUN_FILE = "run.json"
+TOKENIZER_DIR = "tokenizer"
+TMP = ".tmp"
+
+
+class CheckpointError(ValueError):
+    """A checkpoint folder that is missing, tampered with, or does not match the model it describes."""
+
+
+@dataclass(frozen=True)
+class LoadedRun:
+    """A checkpoint rebuilt: the model (eval mode, on CPU) and everything run.json says about it."""
+
+    run_dir: Path
+    model: Any  # receipt_core.model.multitask.MultiTaskModel
+    tokenizer: Any  # PreTrainedTokenizerFast
+    backbone: str
+    uses_layout: bool
+    schema: LabelSchema
+    freeze_plan: Mapping[str, bool]  # group name -> trainable, as saved
+    config: Mapping[str, Any]  # TrainConfig.to_json()
+    state: Mapping[str, Any]  # TrainerState.to_json()
+    metrics: Mapping[str, Any]
+    info: Mapping[str, Any]  # the whole run.json
+
+    def encoder(self):
+        """A DocumentEncoder matching the one the model was trained with."""
+        from .encoding import DocumentEncoder, stored_box_mode
+
+        return DocumentEncoder(self.tokenizer, self.schema, max_length=int(self.config.get("max_length", 512)),
+                               stride=int(self.config.get("stride", 128)), uses_layout=self.uses_layout,
+                               boxes=stored_box_mode(self.config))
+
+    def predictor(self, reconcile: bool = True):
+        from .predict import Predictor
+
+        return Predictor(self.model, self.encoder(), self.schema, reconcile=reconcile)
+
+
+
+
+def model_settings(model) -> dict[str, Any]:
+    """The MultiTaskModel constructor arguments, read off the model (so a checkpoint can rebuild it)."""
+    head = model.field_head.net
+    return {"num_fields": int(model.num_fields), "loss_weighting": model.loss_weighting,
+            "task_weights": list(model.task_weights), "uses_layout": bool(model.uses_layout),
+            "head_hidden": int(head[1].out_features) if len(head) > 2 else 0, "head_dropout": float(head[0].p)}
+
+
+def _write_tmp_tensors(path: Path, tensors: Mapping[str, torch.Tensor], metadata: Mapping[str, str] | None) -> Path:
+    tmp = path.with_name(path.name + TMP)
+    save_file({k: v.detach().cpu().contiguous().clone() for k, v in tensors.items()}, str(tmp),
+              metadata=dict(metadata) if metadata else None)
+    _fsync(tmp)
+    return tmp
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def save_checkpoint(run_dir: Path, model, run_info: Mapping[str, Any],
+                    training_state: Mapping[str, torch.Tensor] | None = None, tokenizer=None) -> Path:
+    """Write ``model`` and ``run_info`` into ``run_dir`` atomically (see the module docstring); returns run_dir.
+
+    ``run_info`` holds the JSON parts (backbone, schema, freeze_plan, config, state, metrics …); this function
+    adds the format marker, the model's settings and LayoutLM config, and the files' SHA-256. ``tokenizer`` is
+    saved once into ``run_dir/tokenizer`` so the folder is self-contained. ``training_state`` (optimizer and RNG
+    tensors) is optional and lets a resumed run continue exactly.
+    """
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if tokenizer is not None and not (run_dir / TOKENIZER_DIR / "tokenizer.json").is_file():
+        _save_tokenizer(run_dir, tokenizer)
+    written: list[tuple[Path, Path]] = []  # (tmp, final)
+    try:
+        state = {name: tensor for name, tensor in model.state_dict().items()}
+        model_tmp = _write_tmp_tensors(run_dir / MODEL_FILE, state, {"format": RUN_FORMAT})
+        written.append((model_tmp, run_dir / MODEL_FILE))
+        if training_state is not None:
+            extra_tmp = _write_tmp_tensors(run_dir / TRAINING_STATE_FILE, training_state, None)
+            written.append((extra_tmp, run_dir / TRAINING_STATE_FILE))
+        files = {final.name: sha256_file(tmp) for tmp, final in written}
+        tokenizer_dir = run_dir / TOKENIZER_DIR
+        if tokenizer_dir.is_dir():
+            for path in sorted(tokenizer_dir.iterdir()):
+                files[f"{TOKENIZER_DIR}/{path.name}"] = sha256_file(path)
+        info = dict(run_info)
+        info.update(format=RUN_FORMAT, version=RUN_VERSION, model=model_settings(model),
+                    backbone_config=model.backbone.config.to_dict(), files=files, sha256=files[MODEL_FILE])
+        run_tmp = run_dir / (RUN_FILE + TMP)
+        run_tmp.write_text(json.dumps(info, indent=1, allow_nan=False, default=_json_default))
+        _fsync(run_tmp)
+        written.append((run_tmp, run_dir / RUN_FILE))
+    except BaseException:
+        for tmp, _ in written:
+            tmp.unlink(missing_ok=True)
+        for leftover in run_dir.glob("*" + TMP):
+            leftover.unlink(missing_ok=True)
+        raise
+    for tmp, final in written:  # run.json last: until it lands, the old run.json still names the old files
+        try:
+            os.replace(tmp, final)
+        except FileNotFoundError:  # a reader's load_checkpoint rolled this save forward first
+            pass
+    if training_state is None:
+        (run_dir / TRAINING_STATE_FILE).unlink(missing_ok=True)
+    _fsync_dir(run_dir)
+    return run_dir
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (set, frozenset, tuple)):
+        return sorted(value) if isinstance(value, (set, frozenset)) else list(value)
+    if isinstance(value, Mapping):
+        return dict(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _save_tokenizer(run_dir: Path, tokenizer) -> None:
+    staging = Path(tempfile.mkdtemp(prefix=".tokenizer-", dir=run_dir))
+    try:
+        tokenizer.save_pretrained(str(staging))
+        target = run_dir / TOKENIZER_DIR
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(staging, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def read_run_info(run_dir: Path) -> dict[str, Any]:
+    """``run.json`` after rolling forward an interrupted save; CheckpointError when missing or unreadable."""
+    run_dir = Path(run_dir)
+    _roll_forward(run_dir)
+    path = run_dir / RUN_FILE
+    if not path.is_file():
+        raise CheckpointError(f"{run_dir} is not a checkpoint folder: it has no {RUN_FILE}")
+    try:
+        info = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise CheckpointError(f"{path} is not valid JSON ({error}); the checkpoint is damaged") from None
+    if not isinstance(info, dict) or info.get("format") != RUN_FORMAT:
+        raise CheckpointError(f"{path} is not a Receipt MTL Studio run file (format {info.get('format')!r})"
+                              if isinstance(info, dict) else f"{path} must hold a JSON object")
+    if info.get("version") != RUN_VERSION:
+        raise CheckpointError(f"{path} has version {info.get('version')!r}; this version reads {RUN_VERSION}")
+    return info
+
+
+def _roll_forward(run_dir: Path) -> None:
+    """Finish a save that crashed between renames, if its run.json.tmp is complete and its files are there."""
+    pending = run_dir / (RUN_FILE + TMP)
+    if not pending.is_file():
+        return
+    try:
+        files = json.loads(pending.read_text())["files"]
+    except (ValueError, KeyError, TypeError):
+        pending.unlink(missing_ok=True)  # an incomplete run.json.tmp: phase 1 never finished
+        return
+    ready = []
+    for name, expected in files.items():
+        final, tmp = run_dir / name, run_dir / (name + TMP)
+        if tmp.is_file() and sha256_file(tmp) == expected:
+            ready.append((tmp, final))
+        elif not (final.is_file() and sha256_file(final) == expected):
+            pending.unlink(missing_ok=True)  # the new files are not all there: keep the previous checkpoint
+            return
+    try:
+        for tmp, final in ready:
+            os.replace(tmp, final)
+        os.replace(pending, run_dir / RUN_FILE)
+    except FileNotFoundError:  # the writer finished its own renames meanwhile
+        pass
+
+
+def verify_files(run_dir: Path, info: Mapping[str, Any]) -> None:
+    """Raise CheckpointError unless every file named in run.json has the recorded SHA-256."""
+    files = info.get("files")
+    if not isinstance(files, Mapping) or MODEL_FILE not in files:
+        raise CheckpointError(f"{run_dir / RUN_FILE} lists no file hashes; refusing an unverifiable checkpoint")
+    if files[MODEL_FILE] != info.get("sha256"):
+        raise CheckpointError(f"{run_dir / RUN_FILE} is inconsistent: two different SHA-256 for {MODEL_FILE}")
+    for name, expected in files.items():
+        path = run_dir / name
+        if not path.is_file():
+            raise CheckpointError(f"{path} is missing; the checkpoint is incomplete")
+        actual = sha256_file(path)
+        if actual != expected:
+            raise CheckpointError(f"{path} has SHA-256 {actual[:16]}…, but run.json records {str(expected)[:16]}…: "
+                                  "the file was modified or belongs to another run; refusing to load it")
+
+
+def load_checkpoint(run_dir: Path, with_training_state: bool = False) -> LoadedRun | tuple[LoadedRun, dict]:
+    """Rebuild the model of a checkpoint folder after checking every file's SHA-256 and every tensor's shape.
+
+    With ``with_training_state`` returns ``(loaded, tensors)`` where ``tensors`` is the optimizer/RNG state
+    (empty when the checkpoint has none).
+    """
+    from transformers import AutoTokenizer, LayoutLMConfig, LayoutLMModel
+    from torch import nn
+
+    from .multitask import MultiTaskModel
+
+    run_dir = Path(run_dir)
+    info = read_run_info(run_dir)
+    verify_files(run_dir, info)
+    try:
+        schema = LabelSchema.from_json(info["schema"])
+        settings = info["model"]
+        config = LayoutLMConfig.from_dict(info["backbone_config"])
+    except (KeyError, ValueError, TypeError) as error:
+        raise CheckpointError(f"{run_dir / RUN_FILE} is missing or has a bad entry: {error}") from None
+    if int(settings["num_fields"]) != schema.num_fields:
+        raise CheckpointError(f"{run_dir / RUN_FILE}: the model has {settings['num_fields']} fields but the label "
+                              f"schema {schema.name!r} has {schema.num_fields}")
+    backbone = LayoutLMModel(config)
+    backbone.pooler = nn.Identity()
+    model = MultiTaskModel(backbone, int(settings["num_fields"]), loss_weighting=settings["loss_weighting"],
+                           task_weights=tuple(settings["task_weights"]), uses_layout=bool(settings["uses_layout"]),
+                           head_hidden=int(settings["head_hidden"]), head_dropout=float(settings["head_dropout"]))
+    tensors = load_file(str(run_dir / MODEL_FILE))
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(tensors))
+    unexpected = sorted(set(tensors) - set(expected))
+    wrong = sorted(k for k in set(expected) & set(tensors) if tuple(expected[k].shape) != tuple(tensors[k].shape))
+    if missing or unexpected or wrong:
+        raise CheckpointError(f"{run_dir / MODEL_FILE} does not match the model described by run.json: "
+                              f"missing {missing[:5]}, unexpected {unexpected[:5]}, wrong shape {wrong[:5]}")
+    model.load_state_dict(tensors, strict=True)
+    model.eval()
+    tokenizer_dir = run_dir / TOKENIZER_DIR
+    if not (tokenizer_dir / "tokenizer.json").is_file():
+        raise CheckpointError(f"{tokenizer_dir} is missing; the checkpoint cannot tokenize text")
+    tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_dir), local_files_only=True, use_fast=True,
+                                              trust_remote_code=False)
+    loaded = LoadedRun(run_dir=run_dir, model=model, tokenizer=tokenizer, backbone=str(info.get("backbone", "")),
+                       uses_layout=bool(settings["uses_layout"]), schema=schema,
+                       freeze_plan=dict(info.get("freeze_plan", {})), config=dict(info.get("config", {})),
+                       state=dict(info.get("state", {})), metrics=dict(info.get("metrics", {})), info=info)
+    if not with_training_state:
+        return loaded
+    extra = run_dir / TRAINING_STATE_FILE
+    return loaded, (load_file(str(extra)) if extra.is_file() else {})
+
+
+# --- optimizer and RNG state as tensors (no pickle) ------------------------------------------------------
+
+
+def optimizer_to_tensors(optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """An optimizer's per-parameter state as tensors ``state.<index>.<name>`` plus its groups' JSON."""
+    packed = optimizer.state_dict()
+    tensors: dict[str, torch.Tensor] = {}
+    scalars: dict[str, Any] = {}
+    for index, values in packed["state"].items():
+        for name, value in values.items():
+            key = f"state.{index}.{name}"
+            if isinstance(value, torch.Tensor):
+                tensors[key] = value
+            else:
+                scalars[key] = value
+    groups = [{k: v for k, v in group.items()} for group in packed["param_groups"]]
+    return tensors, {"param_groups": groups, "scalars": scalars}
+
+
+def optimizer_from_tensors(optimizer: torch.optim.Optimizer, tensors: Mapping[str, torch.Tensor],
+                           meta: Mapping[str, Any]) -> None:
+    """Load what :func:`optimizer_to_tensors` produced into an optimizer built over the same parameters."""
+    state: dict[int, dict[str, Any]] = {}
+    for key, value in tensors.items():
+        if key.startswith("state."):
+            _, index, name = key.split(".", 2)
+            state.setdefault(int(index), {})[name] = value
+    for key, value in meta.get("scalars", {}).items():
+        _, index, name = key.split(".", 2)
+        state.setdefault(int(index), {})[name] = value
+    current = optimizer.state_dict()
+    saved_groups = list(meta.get("param_groups", []))
+    if len(saved_groups) != len(current["param_groups"]) or any(
+            len(a["params"]) != len(b["params"]) for a, b in zip(saved_groups, current["param_groups"])):
+        raise CheckpointError("the saved optimizer state does not match this model's parameter groups")
+    optimizer.load_state_dict({"state": state, "param_groups": saved_groups})

@@ -1,0 +1,103 @@
+"""What each freeze preset means, in plain words, for the Train page and the README.
+
+Data only: one entry per preset name of ``receipt_core.model.freeze.PRESETS``. The dashboard shows the entry beside the
+preset choice so a user knows what a scenario implies before paying for it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ScenarioGuide:
+    preset: str
+    title: str
+    implies: str
+    advantages: tuple[str, ...]
+    disadvantages: tuple[str, ...]
+
+
+GUIDES: tuple[ScenarioGuide, ...] = (
+    ScenarioGuide(
+        preset="freeze-all",
+        title="Scenario 1 — freeze everything",
+        implies="No parameter can learn: the run only evaluates the model as loaded (pre-trained backbone, "
+                "untrained heads). It is the floor every other scenario should beat.",
+        advantages=("Costs one evaluation pass, no training.",
+                    "Shows how much of the score comes from training at all."),
+        disadvantages=("Heads start random, so predictions are near chance.",
+                       "Losses stay flat: nothing to watch on the charts."),
+    ),
+    ScenarioGuide(
+        preset="freeze-backbone",
+        title="Scenario 2 — train the heads only",
+        implies="The shared backbone stays as pre-trained; only the two small heads learn. The frozen backbone's "
+                "outputs are computed once and reused, so each epoch after the first is very cheap.",
+        advantages=("Fastest training by far; tiny checkpoints' worth of trainable parameters.",
+                    "Cannot damage the pre-trained representation (no catastrophic forgetting).",
+                    "Good with very few labelled receipts."),
+        disadvantages=("The representation never adapts to receipts: layout cues the backbone was not "
+                       "pre-trained on (the x/y embeddings) stay at zero.",
+                       "Usually the lowest ceiling of the training scenarios."),
+    ),
+    ScenarioGuide(
+        preset="freeze-fields-head",
+        title="Scenario 3a — freeze the field head",
+        implies="The backbone and the quantity head train; the field head keeps its weights. Shows how "
+                "learning one task moves the shared representation under the other task's fixed head.",
+        advantages=("Isolates the quantity task while keeping the backbone adaptable.",
+                    "Useful when field labels are trusted and quantity labels are new."),
+        disadvantages=("Field predictions can drift or degrade as the shared backbone moves "
+                       "(negative transfer made visible).",
+                       "As costly per step as full fine-tuning."),
+    ),
+    ScenarioGuide(
+        preset="freeze-quantity-head",
+        title="Scenario 3b — freeze the quantity head",
+        implies="The backbone and the field head train; the quantity head keeps its weights. The mirror "
+                "of 3a.",
+        advantages=("Isolates the field task while keeping the backbone adaptable.",
+                    "Shows whether field training helps or hurts quantity extraction."),
+        disadvantages=("Quantity predictions can degrade as the backbone moves.",
+                       "As costly per step as full fine-tuning."),
+    ),
+    ScenarioGuide(
+        preset="full",
+        title="Full fine-tuning",
+        implies="Every parameter trains, with discriminative learning rates (lower layers learn more slowly).",
+        advantages=("Highest ceiling given enough data.",
+                    "Both tasks shape the shared representation."),
+        disadvantages=("Slowest per step and most memory.",
+                       "Can overfit or forget pre-training on a small dataset."),
+    ),
+    ScenarioGuide(
+        preset="phased",
+        title="Phased unfreezing",
+        implies="Phase 1 trains the heads only; phase 2 also unfreezes the top k encoder layers; phase 3 "
+                "trains everything. A phase ends after a set number of epochs or when validation loss stops "
+                "improving. Phase boundaries are marked on the charts.",
+        advantages=("Heads settle before gradients reach the backbone, which protects pre-training.",
+                    "Early phases are cheap (frozen-prefix cache); often matches full fine-tuning for less time."),
+        disadvantages=("More settings to choose (k, epochs or patience per phase).",
+                       "Total run is longer than scenario 2 alone."),
+    ),
+)
+
+_BY_PRESET = {guide.preset: guide for guide in GUIDES}
+
+
+def guide_for(preset: str) -> ScenarioGuide:
+    """The guide entry of a preset name; a clear error names the known presets."""
+    try:
+        return _BY_PRESET[preset]
+    except KeyError:
+        raise ValueError(f"no scenario guide for preset {preset!r}; known: {', '.join(_BY_PRESET)}") from None
+
+
+def guide_markdown(preset: str) -> str:
+    """The guide as short Markdown: what it implies, then advantages and disadvantages."""
+    guide = guide_for(preset)
+    pros = "\n".join(f"- ➕ {text}" for text in guide.advantages)
+    cons = "\n".join(f"- ➖ {text}" for text in guide.disadvantages)
+    return f"**{guide.title}.** {guide.implies}\n\n{pros}\n{cons}"

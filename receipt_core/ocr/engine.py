@@ -1,0 +1,299 @@
+"""Tesseract OCR of a receipt image into a :class:`Document`: words, pixel boxes, confidences and line ids.
+
+``RECEIPT_OCR`` was chosen by measuring on the real WildReceipt ``dev.txt`` photos (``benchmarks/ocr_quality.py``
+writes the figures to ``docs/OCR.md``); ``TESSERACT_DEFAULT`` is plain ``pytesseract.image_to_data`` for comparison.
+
+Words come out in geometric reading order (:func:`receipt_core.data.document.reading_order`), the order every
+dataset importer uses: a model trained on imported receipts then sees OCR'd receipts in the same order.
+Tesseract's own order follows its block segmentation, which on receipts often reads a whole column of
+names before the column of prices, splitting a printed row across the sequence.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import asdict, dataclass, replace
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Callable, Sequence
+
+import pytesseract
+from PIL import Image, ImageOps
+
+from ..data.document import Document, DocumentFormatError, Word, reading_order
+from ..data.images import ImageLoadError, LoadedImage, load_image
+
+TESSERACT_TIMEOUT_S = 300  # one receipt takes seconds; a pathological image must not hang a batch forever
+INSTALL_HINT = ("Install it with `sudo apt-get install tesseract-ocr` (Debian/Ubuntu) or `brew install tesseract` "
+                "(macOS), or run `make run`, which installs it when it is missing.")
+
+
+class TesseractNotFoundError(RuntimeError):
+    """The tesseract binary is not installed or not on PATH."""
+
+
+class OcrError(RuntimeError):
+    """Tesseract ran but failed on this image; the message carries Tesseract's own error."""
+
+
+@dataclass(frozen=True)
+class OcrSettings:
+    """How an image is prepared for Tesseract and which Tesseract options are used.
+
+    ``min_width``: images narrower than this are upscaled (at most ``max_scale``×) before OCR; boxes are
+    mapped back to the original pixels. Receipt text height scales with the receipt's width, so the width
+    is the right thing to normalise. ``thresholding``: Tesseract's ``thresholding_method`` (0 legacy Otsu,
+    1 Leptonica Otsu, 2 Sauvola); None leaves Tesseract's default.
+    """
+
+    name: str
+    psm: int = 3
+    oem: int = 3
+    lang: str = "eng"
+    dictionaries: bool = True
+    min_width: int = 0
+    max_scale: float = 4.0
+    grayscale: bool = False
+    autocontrast: bool = False
+    thresholding: int | None = None
+    preserve_interword_spaces: bool = False
+    order: str = "geometric"  # "geometric": reading_order(); "tesseract": Tesseract's own order and line ids
+
+    def __post_init__(self) -> None:
+        if self.order not in ("geometric", "tesseract"):
+            raise ValueError(f"OcrSettings.order must be 'geometric' or 'tesseract', got {self.order!r}")
+        if self.psm not in range(14):
+            raise ValueError(f"OcrSettings.psm must be a Tesseract page segmentation mode 0-13, got {self.psm}")
+
+    def key(self) -> str:
+        """A short hash of every setting (the name excluded), for cache keys."""
+        values = asdict(self)
+        values.pop("name")
+        return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:16]
+
+    def tesseract_config(self) -> str:
+        parts = [f"--psm {self.psm}", f"--oem {self.oem}"]
+        if not self.dictionaries:
+            parts += ["-c load_system_dawg=0", "-c load_freq_dawg=0"]
+        if self.thresholding is not None:
+            parts.append(f"-c thresholding_method={self.thresholding}")
+        if self.preserve_interword_spaces:
+            parts.append("-c preserve_interword_spaces=1")
+        return " ".join(parts)
+
+
+# Plain `pytesseract.image_to_data(image)`: no preprocessing, Tesseract's defaults and its own word order.
+TESSERACT_DEFAULT = OcrSettings(name="tesseract-default", order="tesseract")
+# Chosen on WildReceipt dev (docs/OCR.md): see benchmarks/ocr_quality.py for every variant measured.
+# Sauvola thresholding (thresholding_method=2) read the same 1451 vs 1450 of 1990 WildReceipt dev segments, but
+# turned the textured CORD receipt_00001 photo into noise (415 garbage words, no prices); without it that photo
+# reads its prices. So Tesseract's default thresholding is kept.
+RECEIPT_OCR = OcrSettings(name="receipt", psm=6, dictionaries=False, min_width=1500, grayscale=True)
+
+
+def ocr_image(image: LoadedImage, settings: OcrSettings = RECEIPT_OCR, doc_id: str | None = None,
+              source: str = "") -> Document:
+    """OCR one loaded image: words (no empty or −1-confidence rows) in reading order, boxes in original pixels."""
+    prepared, scale = _prepare(image.image, settings)
+    try:
+        data = pytesseract.image_to_data(prepared, lang=settings.lang, config=settings.tesseract_config(),
+                                         output_type=pytesseract.Output.DICT, timeout=TESSERACT_TIMEOUT_S)
+    except pytesseract.TesseractNotFoundError:
+        raise TesseractNotFoundError(
+            f"the tesseract binary was not found (looked for {pytesseract.pytesseract.tesseract_cmd!r}). "
+            + INSTALL_HINT) from None
+    except pytesseract.TesseractError as error:
+        raise OcrError(f"tesseract failed on this image: {error.message or error.status}") from None
+    except RuntimeError as error:  # pytesseract's timeout
+        if "timeout" not in str(error).lower():
+            raise
+        raise OcrError(f"tesseract took longer than {TESSERACT_TIMEOUT_S} s on this image and was stopped") from None
+    words = _words_from_data(data, scale, image.width, image.height)
+    if settings.order == "geometric":
+        words = reading_order(words)
+    meta = {"ocr_settings": settings.name, "ocr_settings_key": settings.key(), "ocr_scale": round(scale, 4)}
+    if image.note:
+        meta["image_note"] = image.note
+    return Document(id=doc_id or f"ocr-{image.sha256[:12]}", width=image.width, height=image.height,
+                    words=tuple(words), image_sha256=image.sha256, source=source, meta=meta)
+
+
+def _prepare(image: Image.Image, settings: OcrSettings) -> tuple[Image.Image, float]:
+    if settings.grayscale and image.mode != "L":
+        image = image.convert("L")
+    if settings.autocontrast:
+        image = ImageOps.autocontrast(image, cutoff=1)
+    scale = 1.0
+    if settings.min_width and image.width < settings.min_width:
+        scale = min(settings.min_width / image.width, settings.max_scale)
+        size = (round(image.width * scale), round(image.height * scale))
+        scale = size[0] / image.width  # the exact factor after rounding, for mapping boxes back
+        image = image.resize(size, Image.Resampling.LANCZOS)
+    return image, scale
+
+
+def _words_from_data(data: dict, scale: float, width: int, height: int) -> list[Word]:
+    words: list[Word] = []
+    line_ids: dict[tuple[int, int, int], int] = {}
+    for i, text in enumerate(data["text"]):
+        text = (text or "").strip()
+        confidence = float(data["conf"][i])
+        if not text or confidence < 0:
+            continue
+        key = (int(data["block_num"][i]), int(data["par_num"][i]), int(data["line_num"][i]))
+        line_id = line_ids.setdefault(key, len(line_ids))
+        left, top = data["left"][i] / scale, data["top"][i] / scale
+        right, bottom = left + data["width"][i] / scale, top + data["height"][i] / scale
+        # Rounded as the native JSON stores them, so an OCR'd document equals its own round trip.
+        box = (round(max(0.0, left), 2), round(max(0.0, top), 2), round(min(float(width), right), 2),
+               round(min(float(height), bottom), 2))
+        words.append(Word(text=text, box=box, confidence=confidence, line_id=line_id))
+    return words
+
+
+class OcrCache:
+    """A folder of OCR results as native JSON, keyed by the image's SHA-256 and the settings' hash.
+
+    Writes go to a temporary file in the same folder and are renamed into place, so a crash never leaves a
+    half-written entry; an unreadable entry counts as a miss.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+
+    def path(self, sha256: str, settings: OcrSettings) -> Path:
+        return self.folder / f"{sha256}-{settings.key()}.json"
+
+    def get(self, sha256: str, settings: OcrSettings) -> Document | None:
+        path = self.path(sha256, settings)
+        try:
+            return Document.from_json(json.loads(path.read_text(encoding="utf-8")))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, DocumentFormatError):
+            return None
+
+    def put(self, document: Document, settings: OcrSettings) -> None:
+        if document.image_sha256 is None:
+            raise ValueError("only documents OCR'd from an image (with image_sha256) can be cached")
+        self.folder.mkdir(parents=True, exist_ok=True)
+        target = self.path(document.image_sha256, settings)
+        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-", suffix=".json")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump(document.to_json(), handle)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+
+@dataclass(frozen=True)
+class OcrResult:
+    name: str
+    document: Document | None
+    image: LoadedImage | None
+    error: str | None
+
+
+def ocr_many(items: Sequence[tuple[str, bytes]], settings: OcrSettings = RECEIPT_OCR, workers: int | None = None,
+             progress: Callable[[int, int], None] | None = None, cache: OcrCache | None = None,
+             keep_images: bool = True) -> list[OcrResult]:
+    """OCR many uploads in parallel processes (all cores by default), in input order.
+
+    A file that is not a usable image gives an :class:`OcrResult` with ``error`` set and never stops the
+    batch; a missing Tesseract binary raises :class:`TesseractNotFoundError`. Cached results skip OCR;
+    ``keep_images=False`` skips decoding cached images in this process (a cached re-OCR then costs a hash
+    and a JSON read). ``progress(done, total)`` is called in this process after each item.
+
+    Worker processes are *spawned* (safe next to Streamlit's and torch's threads, unlike fork), so a plain
+    script calling this with ``workers > 1`` needs the usual ``if __name__ == "__main__":`` guard.
+    """
+    total = len(items)
+    results: list[OcrResult | None] = [None] * total
+    documents: list[Document | None] = [None] * total
+    errors: list[str | None] = [None] * total
+    done = 0
+    pending: list[int] = []
+    for index, (name, data) in enumerate(items):
+        sha = hashlib.sha256(data).hexdigest()
+        cached = cache.get(sha, settings) if cache is not None else None
+        if cached is None:
+            pending.append(index)
+            continue
+        documents[index] = replace(cached, id=_doc_id(sha), source=name)
+        done += 1
+        if progress:
+            progress(done, total)
+
+    workers = max(1, min(workers or os.cpu_count() or 1, len(pending) or 1))
+    if workers == 1:
+        outcomes = ((i, _ocr_job(items[i][0], items[i][1], settings)) for i in pending)
+        _collect(outcomes, documents, errors, cache, settings, progress, done, total)
+    else:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
+                                 initializer=init_ocr_worker) as pool:
+            futures = {pool.submit(_ocr_job, items[i][0], items[i][1], settings): i for i in pending}
+            outcomes = ((futures[f], _outcome(f, items[futures[f]][0])) for f in as_completed(futures))
+            _collect(outcomes, documents, errors, cache, settings, progress, done, total)
+
+    for index, (name, data) in enumerate(items):
+        image = None
+        if keep_images and errors[index] is None:
+            image = load_image(data, name)
+        results[index] = OcrResult(name=name, document=documents[index], image=image, error=errors[index])
+    return [r for r in results if r is not None]
+
+
+def _collect(outcomes, documents, errors, cache, settings, progress, done, total) -> None:
+    for index, (doc_json, error, missing_binary) in outcomes:
+        if missing_binary:
+            raise TesseractNotFoundError(error)
+        if error is None:
+            document = Document.from_json(doc_json)
+            documents[index] = document
+            if cache is not None:
+                cache.put(document, settings)
+        errors[index] = error
+        done += 1
+        if progress:
+            progress(done, total)
+
+
+def _outcome(future, name: str) -> tuple[dict | None, str | None, bool]:
+    """A worker's result, or an error for this item when its worker process died (e.g. killed for memory)."""
+    try:
+        return future.result()
+    except BrokenProcessPool as error:
+        return None, f"{name}: the OCR worker process stopped unexpectedly ({error}); try this image again", False
+
+
+def _doc_id(sha: str) -> str:
+    return f"ocr-{sha[:12]}"
+
+
+def init_ocr_worker() -> None:
+    """Process-pool initializer for OCR workers (also used by the synthetic generator)."""
+    # One Tesseract thread per process: the pool already uses every core, and OpenMP threads on top of
+    # it only add contention.
+    os.environ["OMP_THREAD_LIMIT"] = "1"
+
+
+def _ocr_job(name: str, data: bytes, settings: OcrSettings) -> tuple[dict | None, str | None, bool]:
+    """Worker side: (document JSON, None, False) or (None, message, is_missing_binary)."""
+    try:
+        image = load_image(data, name)
+        return ocr_image(image, settings, doc_id=_doc_id(image.sha256), source=name).to_json(), None, False
+    except ImageLoadError as error:
+        return None, str(error), False
+    except TesseractNotFoundError as error:
+        return None, str(error), True
+    except OcrError as error:
+        return None, f"{name}: {error}", False
+    except Exception as error:  # noqa: BLE001 - one odd file must not stop the batch; the message names it
+        return None, f"{name}: could not be OCR'd ({type(error).__name__}: {error})", False

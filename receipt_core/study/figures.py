@@ -1,0 +1,67 @@
+"""The scenario study's Plotly figures, shared by ``report.html`` and the dashboard's Runs page.
+
+Both take a :class:`~receipt_core.study.runner.StudyResult` — the one a study just ran, or the one rebuilt from its
+``study.json`` (:mod:`receipt_core.study.view`) — so the page draws exactly what the report draws.
+"""
+
+from __future__ import annotations
+
+import math
+
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from .runner import StudyResult
+
+COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
+           "#17becf")
+_COST_PANELS = ((1, "fields.micro_f1"), (2, "quantity.item_accuracy"))
+_CURVE_PANELS = (((1, 1), "fields.micro_f1"), ((1, 2), "quantity.item_accuracy"), ((2, 1), "quantity.word_f1"))
+
+
+def quality_cost_figure(result: StudyResult) -> go.Figure:
+    """Field micro-F1 and item quantity accuracy against training seconds, one marker per configuration
+    (error bars: the seeds' std; marker size: trainable parameters). Failed configurations are left out."""
+    rows = [s for s in result.summaries if s.runs]
+    largest = max((s.spread("trainable_parameters").mean for s in rows), default=0.0)
+    figure = make_subplots(rows=1, cols=2, subplot_titles=("field micro-F1 vs training time",
+                                                           "item quantity accuracy vs training time"))
+    for index, s in enumerate(rows):
+        trainable = s.spread("trainable_parameters").mean
+        colour = COLOURS[index % len(COLOURS)]  # the configuration's colour in both panels and in the curves
+        for col, key in _COST_PANELS:
+            figure.add_trace(go.Scatter(
+                x=[s.spread("train_s").mean], y=[s.spread(key).mean], mode="markers+text", name=s.config.name,
+                text=[s.config.name], textposition="top center", cliponaxis=False, legendgroup=s.config.name,
+                showlegend=col == 1,
+                error_y={"type": "data", "array": [s.spread(key).std], "visible": len(s.runs) > 1, "color": colour},
+                marker={"size": 8 + 22 * math.sqrt(trainable / max(largest, 1)), "color": colour},
+                hovertext=f"{s.config.name}: {int(trainable):,} trainable parameters"),
+                row=1, col=col)
+    figure.update_xaxes(title_text="training seconds")
+    figure.update_layout(title="Quality vs cost (marker size: trainable parameters)", height=520)
+    return figure
+
+
+def curves_figure(result: StudyResult) -> go.Figure:
+    """Field micro-F1, item quantity accuracy, quantity word F1 and training loss against training seconds,
+    overlaid per configuration (each configuration's first seed)."""
+    figure = make_subplots(rows=2, cols=2, subplot_titles=("field micro-F1", "item quantity accuracy",
+                                                           "quantity word F1", "training loss"))
+    for index, s in enumerate(s for s in result.summaries if s.runs):
+        run = s.runs[0]
+        colour = COLOURS[index % len(COLOURS)]
+        for (r, c), key in _CURVE_PANELS:
+            points = [e for e in run.evaluations if key in e]
+            figure.add_trace(go.Scatter(x=[e["elapsed_s"] for e in points], y=[e[key] for e in points],
+                                        mode="lines+markers", name=s.config.name, legendgroup=s.config.name,
+                                        showlegend=(r, c) == (1, 1), line={"color": colour}), row=r, col=c)
+        figure.add_trace(go.Scatter(x=[p[1] for p in run.losses], y=[p[2] for p in run.losses], mode="lines",
+                                    name=s.config.name, legendgroup=s.config.name, showlegend=False,
+                                    line={"color": colour}), row=2, col=2)
+    figure.update_xaxes(title_text="training seconds")
+    figure.update_layout(title=f"Curves (seed {result.settings.seed})", height=800)
+    return figure
+
+
+__all__ = ["quality_cost_figure", "curves_figure", "COLOURS"]

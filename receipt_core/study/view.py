@@ -1,0 +1,155 @@
+"""Open a finished scenario study (a folder written by ``python -m receipt_core study --out DIR``) for display.
+
+:func:`open_study` reads ``DIR/study.json`` (checked by :func:`receipt_core.study.runner.load_study`), rebuilds the
+:class:`~receipt_core.study.runner.StudyResult` it was written from — every run with its metrics, costs and curves is
+stored, so nothing is estimated — and returns an :class:`OpenedStudy`: the report's table rows, its reading of
+the claims (as stored), and the same Plotly figures ``report.html`` embeds. :func:`find_studies` lists the study
+folders under a folder (the dashboard looks in ``<workspace>/studies/``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+from ..model.encoding import stored_box_mode
+from .runner import (Claim, ConfigSummary, RunResult, StudyConfig, StudyFileError, StudyResult, StudySettings,
+                    TableRow, load_study, read_claims, settings_paragraph, table_rows)
+
+STUDIES_FOLDER = "studies"  # under the workspace folder: studies copied there are listed on the Runs page
+
+
+@dataclass(frozen=True)
+class OpenedStudy:
+    """A study read back from its folder: what its report shows, ready for a page."""
+
+    folder: Path
+    result: StudyResult
+    claims: tuple[Claim, ...]  # as the study wrote them (its reading when it ran)
+    best: str | None  # the best multi-task configuration's name
+
+    @property
+    def rows(self) -> list[TableRow]:
+        return table_rows(self.result)
+
+    @property
+    def intro(self) -> str:
+        """The report's first paragraph (data, budget, hyperparameters, seeds, dates), as Markdown."""
+        return settings_paragraph(self.result)
+
+    @property
+    def command(self) -> str:
+        return self.result.command
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """Runs that failed, with their error."""
+        return self.result.notes
+
+    def report_path(self, kind: str) -> Path | None:
+        """``report.md`` (``kind="markdown"``) or ``report.html`` (``"html"``) next to study.json, if present."""
+        path = self.folder / {"markdown": "report.md", "html": "report.html"}[kind]
+        return path if path.is_file() else None
+
+    def quality_cost_figure(self):
+        from .figures import quality_cost_figure
+
+        return quality_cost_figure(self.result)
+
+    def curves_figure(self):
+        from .figures import curves_figure
+
+        return curves_figure(self.result)
+
+
+@dataclass(frozen=True)
+class StudyEntry:
+    """A study folder found on disk (not opened yet)."""
+
+    name: str
+    folder: Path
+    modified: float  # study.json's modification time (seconds since the epoch)
+
+
+def open_study(path: Path | str) -> OpenedStudy:
+    """The study in ``path`` (its folder or its study.json); :class:`StudyFileError` says what is wrong."""
+    if not str(path).strip():
+        raise StudyFileError("no path given; type the folder written by `python -m receipt_core study ... --out DIR`")
+    path = Path(str(path).strip()).expanduser()
+    data = load_study(path)
+    folder = path if path.is_dir() else path.parent
+    where = folder / "study.json"
+    try:
+        result = result_from_json(data)
+        claims = tuple(_claim(c) for c in data["claims"]) if "claims" in data else tuple(read_claims(result))
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        detail = f"missing {error}" if isinstance(error, KeyError) else str(error)
+        raise StudyFileError(f"{where} is damaged ({detail}); copy it again from the study's folder or rerun "
+                             "the study") from None
+    best = data.get("best")
+    return OpenedStudy(folder=folder.resolve(), result=result, claims=claims,
+                       best=best if isinstance(best, str) else None)
+
+
+def result_from_json(data: Mapping[str, Any]) -> StudyResult:
+    """The :class:`StudyResult` a ``study.json`` was written from (the inverse of ``study.study_json``)."""
+    known = {f.name for f in dataclasses.fields(StudySettings)}
+    stored = dict(data.get("settings") or {})
+    stored["boxes"] = stored_box_mode(stored)
+    settings = StudySettings(**{k: (tuple(v) if k == "freeze" else v) for k, v in stored.items() if k in known})
+    summaries = []
+    for number, entry in enumerate(data["configurations"], 1):
+        config = StudyConfig(str(entry["backbone"]), str(entry["scenario"]))
+        try:
+            runs = tuple(_run(config, run) for run in entry["runs"])
+        except KeyError as error:
+            raise ValueError(f"configuration {number} ({config.name}) has a run without {error}") from None
+        summaries.append(ConfigSummary(config, runs))
+    source = data.get("data") or {}
+    return StudyResult(settings=settings, summaries=tuple(summaries), train_data=str(source.get("train", "")),
+                       eval_data=str(source.get("eval", "")), train_documents=int(source.get("train_documents", 0)),
+                       eval_documents=int(source.get("eval_documents", 0)), command=str(data.get("command", "")),
+                       started=str(data.get("started", "")), finished=str(data.get("finished", "")),
+                       notes=tuple(str(n) for n in data.get("notes", ())))
+
+
+def _run(config: StudyConfig, run: Mapping[str, Any]) -> RunResult:
+    curves = run.get("curves") or {}
+    return RunResult(config=config, seed=int(run["seed"]),
+                     metrics={k: float(v) for k, v in run["metrics"].items()},
+                     train_s=float(run["train_s"]), wall_s=float(run.get("wall_s", run["train_s"])),
+                     trainable_parameters=int(run["trainable_parameters"]),
+                     total_parameters=int(run.get("total_parameters", 0)), steps=int(run.get("steps", 0)),
+                     epochs=float(run["epochs"]), finished=str(run.get("finished", "")),
+                     evaluations=tuple(dict(e) for e in curves.get("eval", ())),
+                     losses=tuple((int(p["step"]), float(p["elapsed_s"]), float(p["loss"]))
+                                  for p in curves.get("loss", ())),
+                     run_dir=run.get("run_dir"), phases=tuple(dict(p) for p in run.get("phases", ())))
+
+
+def _claim(entry: Mapping[str, Any]) -> Claim:
+    return Claim(claim=str(entry["claim"]), verdict=str(entry["verdict"]), evidence=str(entry.get("evidence", "")))
+
+
+def find_studies(folder: Path) -> list[StudyEntry]:
+    """Study folders directly under ``folder`` (those holding a study.json), newest first; [] when it is absent."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    found = []
+    for child in folder.iterdir():
+        marker = child / "study.json"
+        if child.is_dir() and marker.is_file():
+            found.append(StudyEntry(name=child.name, folder=child, modified=marker.stat().st_mtime))
+    return sorted(found, key=lambda e: (-e.modified, e.name))
+
+
+def workspace_studies_dir(home: Path) -> Path:
+    """Where a workspace keeps studies to open from the dashboard: ``<workspace>/studies``."""
+    return Path(home) / STUDIES_FOLDER
+
+
+__all__ = ["OpenedStudy", "StudyEntry", "StudyFileError", "open_study", "result_from_json", "find_studies",
+           "workspace_studies_dir", "STUDIES_FOLDER"]
