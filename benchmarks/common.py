@@ -134,7 +134,7 @@ class EpochTimer:
         return [end - start for start, end in zip(self.epoch_starts, self.epoch_ends)]
 
     def callback(self):
-        from receipt_core.training.trainer import Callback
+        from receipt_core.training.state import Callback
 
         timer = self
 
@@ -152,7 +152,7 @@ def train_epochs(config, documents) -> EpochTimer:
     """Run the real ReceiptTask under the real Trainer for ``config.epochs`` epochs; returns the timings."""
     import tempfile
 
-    from receipt_core.training.trainer import Trainer
+    from receipt_core.training.loop import Trainer
     from receipt_core.training.receipt_task import build_task
 
     with tempfile.TemporaryDirectory(prefix="bench-run-") as run_dir:

@@ -95,7 +95,7 @@ def throughput_vs_hf(sizes: Sizes) -> list[Figure]:
     from receipt_core.model.backbones import load_backbone
     from receipt_core.model.encoding import DocumentEncoder
     from receipt_core.data.schema import DEFAULT_SCHEMA
-    from receipt_core.training.trainer import TrainConfig
+    from receipt_core.training.config import TrainConfig
 
     documents = cord_documents(sizes.compare_docs)
     backbone = load_backbone(sizes.backbone)

@@ -15,7 +15,7 @@ from common import Figure, Sizes, cord_documents, median, ratio_figure, train_ep
 
 
 def _config(sizes: Sizes, **settings):
-    from receipt_core.training.trainer import TrainConfig
+    from receipt_core.training.config import TrainConfig
 
     return TrainConfig(backbone=sizes.backbone, batch_size=sizes.batch_size, lr=1e-4, seed=0, **settings)
 

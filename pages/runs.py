@@ -7,7 +7,8 @@ import pandas as pd
 import streamlit as st
 
 from receipt_core.plots.figures import cost_quality_figure, curve_figure
-from receipt_core.training.slot import JobBusyError, RunFeed
+from receipt_core.training.run_feed import RunFeed
+from receipt_core.training.slot import JobBusyError
 from receipt_core.study.runner import READING_NOTE, TABLE_NOTE
 from receipt_core.study.view import find_studies, open_study, workspace_studies_dir
 from receipt_core.training.receipt_task import resume_run

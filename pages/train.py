@@ -12,7 +12,7 @@ from receipt_core.model.freeze import PRESETS, FreezePlan
 from receipt_core.training.slot import JobBusyError
 from receipt_core.model.scenario_guide import guide_markdown
 from receipt_core.training.schedules import LR_SCHEDULES
-from receipt_core.training.trainer import TrainConfig
+from receipt_core.training.config import TrainConfig
 from receipt_core.training.receipt_task import start_run
 from ui.actions import split_documents
 from ui.live_run import live_view

@@ -19,7 +19,10 @@ from receipt_core.model.checkpoint import (MODEL_FILE, RUN_FILE, TRAINING_STATE_
                                      sha256_file)
 from receipt_core.datasets import load_dataset
 from receipt_core.model.encoding import collate
-from receipt_core.training.trainer import FinishedEvent, StepEvent, TrainConfig, TrainingJob
+from receipt_core.training.events import FinishedEvent, StepEvent
+from receipt_core.training.config import TrainConfig
+from receipt_core.training.job import TrainingJob
+from recorded_job import RecordedJob
 from receipt_core.training.receipt_task import build_resumed_task, build_task
 
 CONFIG = TrainConfig(backbone="tiny", scenario="full", epochs=1, batch_size=4, lr=3e-3, seed=3)
@@ -32,7 +35,7 @@ def cord_docs():
 
 
 def train(build, config: TrainConfig) -> TrainingJob:
-    job = TrainingJob(build, config)
+    job = RecordedJob(build, config)
     job.start()
     assert job.join(timeout=120)
     assert isinstance(job.result, FinishedEvent), getattr(job.result, "traceback", job.result)

@@ -11,11 +11,14 @@ from receipt_core.data.document import Document, Word
 from receipt_core.plots.figures import (cost_quality_figure, curve_figure, document_figure, label_colors,
                                   prediction_figure)
 from receipt_core.model.freeze import PRESETS
-from receipt_core.training.slot import JobBusyError, JobSlot, RunFeed, flatten_metrics
+from receipt_core.training.events import EvalEvent, FailedEvent, PhaseEvent, StepEvent, flatten_metrics
+from receipt_core.training.run_feed import RunFeed
+from receipt_core.training.slot import JobBusyError, JobSlot
 from receipt_core.model.scenario_guide import GUIDES, guide_for, guide_markdown
 from receipt_core.data.schema import DEFAULT_SCHEMA
 from receipt_core.workspace.store import Workspace
-from receipt_core.training.trainer import TrainConfig, TrainingJob
+from receipt_core.training.config import TrainConfig
+from receipt_core.training.job import TrainingJob
 
 
 def blocking_job(release: threading.Event, name: str) -> TrainingJob:
@@ -81,16 +84,22 @@ def test_slot_stays_free_when_launch_fails_and_control_checks_the_run_id():
 def test_run_feed_reads_only_new_events_and_builds_chart_tables(tmp_path):
     ws = Workspace(tmp_path / "ws")
     run_id = ws.create_run("feed", {"backbone": "tiny"})
-    ws.append_run_event(run_id, "phase", {"step": 0, "phase": 1, "trainable_parameters": 10, "total_parameters": 40})
-    ws.append_run_event(run_id, "step", {"step": 1, "loss": 3.0, "task_losses": {"fields": 2.0, "quantity": 1.0}})
+    def store(event):
+        ws.append_run_event(run_id, event.kind, event.to_json())
+
+    store(PhaseEvent(step=0, epoch=0, phase=1, trainable_groups=("heads",), trainable_parameters=10,
+                     total_parameters=40, reason="start"))
+    store(StepEvent(step=1, epoch=1, loss=3.0, task_losses={"fields": 2.0, "quantity": 1.0}, lr=1e-4, phase=1))
     feed = RunFeed(run_id)
     assert feed.poll(ws) == 2
     assert feed.poll(ws) == 0
-    ws.append_run_event(run_id, "eval", {"step": 1, "val_loss": 2.5, "task_val_losses": {"fields": 1.8},
-                                         "metrics": {"fields.micro_f1": 0.4, "fields.per_label": {"TOTAL": {"f1": 1}},
-                                                     "quantity.item_accuracy": 0.9}})
-    ws.append_run_event(run_id, "phase", {"step": 1, "phase": 2, "trainable_parameters": 20, "total_parameters": 40})
-    ws.append_run_event(run_id, "failed", {"step": 1, "error": "loss became NaN"})
+    store(EvalEvent(step=1, epoch=1, val_loss=2.5, task_val_losses={"fields": 1.8},
+                    metrics={"fields.micro_f1": 0.4, "fields.per_label": {"TOTAL": {"f1": 1}},
+                             "quantity.item_accuracy": 0.9}, phase=1))
+    store(PhaseEvent(step=1, epoch=1, phase=2, trainable_groups=("heads", "layer.5"), trainable_parameters=20,
+                     total_parameters=40, reason="phase 2"))
+    store(FailedEvent(step=1, error="loss became NaN", error_type="NonFiniteLossError", traceback="",
+                      checkpoint=None))
     assert feed.poll(ws) == 3
     curves = feed.curves()
     assert sorted(curves.train_loss["series"]) == ["fields", "quantity", "total"]

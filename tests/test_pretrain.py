@@ -55,7 +55,9 @@ def test_pretraining_lowers_the_loss_teaches_layout_and_saves_a_loadable_backbon
     moved = after.model.embeddings.x_position_embeddings.weight - before.embeddings.x_position_embeddings.weight
     assert moved.abs().max() > 0  # the layout tables learnt something
     # and it fine-tunes like any local backbone
-    from receipt_core.training.trainer import FinishedEvent, TrainConfig, TrainingJob
+    from receipt_core.training.events import FinishedEvent
+    from receipt_core.training.config import TrainConfig
+    from receipt_core.training.job import TrainingJob
     from receipt_core.training.receipt_task import build_task
 
     train_config = TrainConfig(backbone=str(tmp_path / "pretrained"), epochs=1, batch_size=4, lr=1e-3)

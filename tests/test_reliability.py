@@ -279,7 +279,9 @@ def test_boxes_off_the_page_and_ten_thousand_words_import_with_problems_named(se
 @pytest.mark.slow
 def test_a_ten_thousand_word_receipt_trains_one_epoch_and_saves(tmp_path):
     """The 10,000-word document goes through the real encoder (overlapping 512-token windows) and trainer."""
-    from receipt_core.training.trainer import FinishedEvent, TrainConfig, TrainingJob
+    from receipt_core.training.events import FinishedEvent
+    from receipt_core.training.config import TrainConfig
+    from receipt_core.training.job import TrainingJob
     from receipt_core.training.receipt_task import build_task
 
     words = tuple(Word(text=f"{i % 97}.{i % 10}0" if i % 4 == 3 else f"item{i}",
@@ -480,7 +482,9 @@ def test_a_process_killed_at_any_moment_of_a_checkpoint_save_leaves_a_whole_chec
     import torch
 
     from receipt_core.model.checkpoint import load_checkpoint
-    from receipt_core.training.trainer import FinishedEvent, TrainConfig, TrainingJob
+    from receipt_core.training.events import FinishedEvent
+    from receipt_core.training.config import TrainConfig
+    from receipt_core.training.job import TrainingJob
     from receipt_core.training.receipt_task import build_task
 
     docs = Workspace(cord_home).load_documents("cord")[:3]

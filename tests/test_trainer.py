@@ -23,9 +23,12 @@ from receipt_core.model.encoding import stored_box_mode
 from receipt_core.datasets import load_dataset
 from receipt_core.model.freeze import parameter_groups
 from receipt_core.workspace.store import Workspace
-from receipt_core.training.trainer import (Callback, CheckpointEvent, EvalEvent, FailedEvent, FinishedEvent, PhaseEvent,
-                                  ProgressEvent, StatusEvent, StepEvent, StepOutput, TrainConfig, TrainerState,
-                                  StoreListener, TrainingJob, event_from_json)
+from receipt_core.training.state import Callback, TrainerState
+from receipt_core.training.events import CheckpointEvent, EvalEvent, FailedEvent, FinishedEvent, PhaseEvent, ProgressEvent, StatusEvent, StepEvent, event_from_json
+from receipt_core.training.task import StepOutput
+from receipt_core.training.config import TrainConfig
+from receipt_core.training.job import StoreListener, TrainingJob
+from recorded_job import RecordedJob
 from receipt_core.training.receipt_task import build_resumed_task, build_task, resume_run, start_run
 
 # --- a small real task for the generic loop ------------------------------------------------------------------
@@ -102,7 +105,7 @@ class RegressionTask:
 
 
 def run_job(task, config: TrainConfig, **kwargs) -> TrainingJob:
-    job = TrainingJob(lambda: (task, None), config, **kwargs)
+    job = RecordedJob(lambda: (task, None), config, **kwargs)
     job.start()
     return job
 
@@ -124,7 +127,7 @@ def wait_for(reader: queue.Queue, predicate, timeout: float = 20.0) -> list:
 def test_every_listener_and_queue_gets_the_same_events_and_the_loss_falls():
     task = RegressionTask(batches=10)
     config = TrainConfig(epochs=3, batch_size=16, grad_clip=None)
-    job = TrainingJob(lambda: (task, None), config)
+    job = RecordedJob(lambda: (task, None), config)
     first, second = [], []
     job.add_listener(first.append)
     job.add_listener(second.append)
@@ -146,9 +149,6 @@ def test_every_listener_and_queue_gets_the_same_events_and_the_loss_falls():
     assert progress[-1].step == 30 and progress[-1].total_steps == 30 and progress[-1].eta_s == 0
     assert progress[5].steps_per_s > 0 and progress[5].eta_s is not None and progress[5].eta_s > 0
     assert task.saved == [10, 20, 30]  # a checkpoint per epoch
-    # a late subscriber gets the whole history first, then nothing more
-    late = job.subscribe(replay=True)
-    assert late.qsize() == len(first)
     # every event survives a JSON round trip to its typed form
     for event in first:
         assert event_from_json(event.kind, event.to_json()) == event
@@ -156,7 +156,7 @@ def test_every_listener_and_queue_gets_the_same_events_and_the_loss_falls():
 
 def test_stop_from_another_thread_takes_effect_within_one_step():
     task = RegressionTask(batches=1000, step_delay=0.02)
-    job = TrainingJob(lambda: (task, None), TrainConfig(epochs=1, batch_size=16))
+    job = RecordedJob(lambda: (task, None), TrainConfig(epochs=1, batch_size=16))
     reader = job.subscribe()
     job.start()
     wait_for(reader, lambda e: isinstance(e, StepEvent) and e.step >= 3)
@@ -174,7 +174,7 @@ def test_stop_from_another_thread_takes_effect_within_one_step():
 
 def test_pause_holds_the_thread_and_resume_continues():
     task = RegressionTask(batches=40, step_delay=0.01)
-    job = TrainingJob(lambda: (task, None), TrainConfig(epochs=1, batch_size=16))
+    job = RecordedJob(lambda: (task, None), TrainConfig(epochs=1, batch_size=16))
     reader = job.subscribe()
     job.start()
     wait_for(reader, lambda e: isinstance(e, StepEvent) and e.step >= 2)
@@ -194,7 +194,7 @@ def test_pause_holds_the_thread_and_resume_continues():
 
 def test_stop_while_paused_ends_the_run():
     task = RegressionTask(batches=200, step_delay=0.01)
-    job = TrainingJob(lambda: (task, None), TrainConfig(epochs=1, batch_size=16))
+    job = RecordedJob(lambda: (task, None), TrainConfig(epochs=1, batch_size=16))
     reader = job.subscribe()
     job.pause()
     job.start()
@@ -206,7 +206,7 @@ def test_stop_while_paused_ends_the_run():
 
 def test_an_exception_in_the_thread_becomes_a_failed_event_with_its_message():
     task = RegressionTask(batches=10, fail_at=3)
-    job = TrainingJob(lambda: (task, None), TrainConfig(epochs=1, batch_size=16))
+    job = RecordedJob(lambda: (task, None), TrainConfig(epochs=1, batch_size=16))
     seen = []
     job.add_listener(seen.append)
     job.start()
@@ -222,7 +222,7 @@ def test_a_failing_build_reaches_listeners_too():
     def build():
         raise FileNotFoundError("no dataset named 'receipts-2024' in the workspace")
 
-    job = TrainingJob(build, TrainConfig())
+    job = RecordedJob(build, TrainConfig())
     reader = job.subscribe()
     job.start()
     event = wait_for(reader, lambda e: isinstance(e, FailedEvent))[-1]
@@ -231,7 +231,7 @@ def test_a_failing_build_reaches_listeners_too():
 
 def test_a_poisoned_batch_stops_the_run_before_the_step_is_applied():
     task = RegressionTask(batches=10, poison_batch=4)
-    job = TrainingJob(lambda: (task, None), TrainConfig(epochs=1, batch_size=16))
+    job = RecordedJob(lambda: (task, None), TrainConfig(epochs=1, batch_size=16))
     seen = []
     before = {}
 
@@ -239,7 +239,7 @@ def test_a_poisoned_batch_stops_the_run_before_the_step_is_applied():
         def on_step_end(self, state, control, event):
             before.update({k: v.clone() for k, v in task.model.state_dict().items()})
 
-    job = TrainingJob(lambda: (task, None), TrainConfig(epochs=1, batch_size=16), callbacks=[Snapshot()])
+    job = RecordedJob(lambda: (task, None), TrainConfig(epochs=1, batch_size=16), callbacks=[Snapshot()])
     job.add_listener(seen.append)
     job.start()
     assert job.join(timeout=10)
@@ -261,7 +261,7 @@ def test_callbacks_steer_through_control_only():
                 control.should_save = True
 
     task = RegressionTask(batches=50)
-    job = TrainingJob(lambda: (task, None), TrainConfig(epochs=1, batch_size=16), callbacks=[StopAtFive()])
+    job = RecordedJob(lambda: (task, None), TrainConfig(epochs=1, batch_size=16), callbacks=[StopAtFive()])
     job.start()
     assert job.join(timeout=10)
     assert job.result.reason == "stopped" and job.result.step == 5
@@ -272,7 +272,7 @@ def test_callbacks_steer_through_control_only():
 
 def test_time_budget_ends_the_run():
     task = RegressionTask(batches=10_000, step_delay=0.01)
-    job = TrainingJob(lambda: (task, None), TrainConfig(epochs=1, batch_size=16, max_minutes=0.5 / 60))
+    job = RecordedJob(lambda: (task, None), TrainConfig(epochs=1, batch_size=16, max_minutes=0.5 / 60))
     started = time.monotonic()
     job.start()
     assert job.join(timeout=20)
@@ -282,7 +282,7 @@ def test_time_budget_ends_the_run():
 
 def test_nothing_trainable_evaluates_and_says_so():
     task = RegressionTask(batches=10, freeze=True)
-    job = TrainingJob(lambda: (task, None), TrainConfig(epochs=3, batch_size=16))
+    job = RecordedJob(lambda: (task, None), TrainConfig(epochs=3, batch_size=16))
     job.start()
     assert job.join(timeout=10)
     history = job.history()
@@ -300,7 +300,7 @@ def test_seeded_runs_repeat_and_leave_the_global_rng_alone():
             built.append(RegressionTask(batches=6))
             return built[0], None
 
-        job = TrainingJob(build, TrainConfig(epochs=2, batch_size=16))
+        job = RecordedJob(build, TrainConfig(epochs=2, batch_size=16))
         job.start()
         job.join()
         return built[0].model.linear.weight.detach().clone()
@@ -346,7 +346,7 @@ def receipt_job(config, train_docs, eval_docs, run_dir, callbacks=(), keep=None)
             keep.append(task)
         return task, state
 
-    return TrainingJob(build, config, callbacks=callbacks)
+    return RecordedJob(build, config, callbacks=callbacks)
 
 
 def group_snapshot(model):
@@ -526,7 +526,7 @@ def test_a_full_disk_while_saving_fails_the_run_with_a_clear_message():
             return super().save(state)
 
     task = FullDisk(batches=4)
-    job = TrainingJob(lambda: (task, None), TrainConfig(epochs=3, batch_size=16))
+    job = RecordedJob(lambda: (task, None), TrainConfig(epochs=3, batch_size=16))
     job.start()
     assert job.join(timeout=10)
     failed = job.result
@@ -568,7 +568,7 @@ def test_store_listener_keeps_the_run_status_in_step_with_the_buttons(workspace_
     workspace = Workspace.open(workspace_home)
     run_id = workspace.create_run("regression", {"epochs": 1})
     task = RegressionTask(batches=300, step_delay=0.01)
-    job = TrainingJob(lambda: (task, None), TrainConfig(epochs=1, batch_size=16), run_id=run_id)
+    job = RecordedJob(lambda: (task, None), TrainConfig(epochs=1, batch_size=16), run_id=run_id)
     job.add_listener(StoreListener(workspace, run_id))
     reader = job.subscribe()
     job.start()

@@ -1,7 +1,7 @@
 """The live view of the server's training job: status, buttons, progress, charts, predictions, errors.
 
 Drawn inside an ``st.fragment(run_every=…)`` on the Train page. It reads the run's stored events through a
-per-session :class:`~receipt_core.training.slot.RunFeed` — never the trainer thread — so it only ever calls Streamlit
+per-session :class:`~receipt_core.training.run_feed.RunFeed` — never the trainer thread — so it only ever calls Streamlit
 from the script thread.
 """
 
@@ -11,7 +11,9 @@ import pandas as pd
 import streamlit as st
 
 from receipt_core.plots.figures import curve_figure, prediction_figure
-from receipt_core.training.slot import JobBusyError, RunCurves, RunFeed
+from receipt_core.training.events import HEADLINE_METRICS, headline
+from receipt_core.training.run_feed import RunCurves, RunFeed
+from receipt_core.training.slot import JobBusyError
 from ui.actions import document_image
 from ui.shared import fmt_params, fmt_seconds, friendly, job_slot, workspace
 
@@ -83,18 +85,16 @@ def _progress(curves: RunCurves, live: bool) -> None:
             st.progress(0.0, text="Loading the backbone and encoding receipts… the first loss point follows."
                         + trainable)
         return
-    total = max(int(progress.get("total_steps") or 0), 1)
-    step = int(progress.get("step") or 0)
-    text = (f"step {step}/{total} · epoch {progress.get('epoch', 0) + (1 if live else 0)}/{progress.get('epochs')} · "
-            f"{progress.get('items_per_s', 0):.1f} windows/s · elapsed {fmt_seconds(progress.get('elapsed_s'))} · "
-            f"ETA {fmt_seconds(progress.get('eta_s')) if live else '–'}{trainable}")
+    total = max(progress.total_steps, 1)
+    step = progress.step
+    text = (f"step {step}/{total} · epoch {progress.epoch + (1 if live else 0)}/{progress.epochs} · "
+            f"{progress.items_per_s:.1f} windows/s · elapsed {fmt_seconds(progress.elapsed_s)} · "
+            f"ETA {fmt_seconds(progress.eta_s) if live else '–'}{trainable}")
     st.progress(min(step / total, 1.0), text=text)
     if curves.finished:
-        metrics = curves.finished.get("metrics") or {}
-        shown = {k: metrics.get(k) for k in ("fields.micro_f1", "quantity.word_f1", "quantity.item_accuracy")
-                 if isinstance(metrics.get(k), (int, float))}
-        st.success(f"Finished ({curves.finished.get('reason')}) after {fmt_seconds(curves.finished.get('elapsed_s'))}"
-                   + "".join(f" · {k} {v:.3f}" for k, v in shown.items()))
+        shown = headline(curves.finished.metrics)
+        st.success(f"Finished ({curves.finished.reason}) after {fmt_seconds(curves.finished.elapsed_s)}"
+                   + "".join(f" · {k} {v:.3f}" for k, v in shown.items() if k in HEADLINE_METRICS[:3]))
 
 
 def _charts(curves: RunCurves, run_id: str) -> None:
@@ -120,9 +120,9 @@ def _predictions(curves: RunCurves, ws) -> None:
     st.subheader("Live predictions")
     ids = sorted(curves.predictions)
     doc_id = st.selectbox("Watched receipt", ids, key="train_watch_view") if len(ids) > 1 else ids[0]
-    payload = curves.predictions[doc_id]
-    prediction = payload.get("prediction") or {}
-    cache_key = (doc_id, payload.get("step"), payload.get("epoch"))
+    event = curves.predictions[doc_id]
+    prediction = event.prediction
+    cache_key = (doc_id, event.step, event.epoch)
     cached = st.session_state.get("train_prediction_cache")
     if cached is None or cached[0] != cache_key:  # redraw (and re-encode the image) only for a new prediction
         try:
@@ -131,7 +131,7 @@ def _predictions(curves: RunCurves, ws) -> None:
             st.caption(f"Cannot show {doc_id}: {friendly(error)}")
             return
         figure = prediction_figure(doc.width, doc.height, prediction, document_image(ws, doc),
-                                   title=f"{doc_id} at step {payload.get('step')}")
+                                   title=f"{doc_id} at step {event.step}")
         cached = (cache_key, figure)
         st.session_state["train_prediction_cache"] = cached
     left, right = st.columns([3, 2])

@@ -297,7 +297,9 @@ def _duration(seconds: float) -> str:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from ..training.trainer import FailedEvent, TrainConfig, TrainingJob
+    from ..training.events import FailedEvent
+    from ..training.config import TrainConfig
+    from ..training.job import TrainingJob
     from ..training.receipt_task import build_resumed_task, build_task
 
     from ..training.threads import configure_torch_threads

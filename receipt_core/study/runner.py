@@ -4,7 +4,7 @@ and time budget, with a table, a reading of the design's claims, charts, and a m
 :func:`run_study` trains each :class:`StudyConfig` (``repeats`` times, seeds ``seed``, ``seed + 1`` …) and
 returns a :class:`StudyResult`; :func:`write_study` turns it into ``report.md``, ``report.html`` (Plotly) and
 ``study.json`` (shape documented in ``docs/STUDY.md``). Multi-task runs go through the project's own
-:class:`~receipt_core.training.trainer.TrainingJob` (so they are exactly what ``train`` does); the reference through
+:class:`~receipt_core.training.job.TrainingJob` (so they are exactly what ``train`` does); the reference through
 :func:`receipt_core.training.reference.train_reference`.
 
 Time budgets are training time as the trainer counts it (evaluations after each epoch included), so the
@@ -287,7 +287,9 @@ class _Collector:
 
 def _run_multitask(config: StudyConfig, settings: StudySettings, seed: int, train_docs: Sequence[Document],
                    eval_docs: Sequence[Document], run_dir: Path) -> RunResult:
-    from ..training.trainer import FailedEvent, TrainConfig, TrainingJob
+    from ..training.events import FailedEvent
+    from ..training.config import TrainConfig
+    from ..training.job import TrainingJob
     from ..training.receipt_task import build_task
 
     train_config = TrainConfig(backbone=config.backbone, scenario=config.scenario, freeze=settings.freeze,

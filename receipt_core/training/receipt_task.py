@@ -1,6 +1,6 @@
 """Receipts wired into the generic trainer: documents → windows → length-grouped batches → MultiTaskModel.
 
-:class:`ReceiptTask` is the :class:`~receipt_core.training.trainer.TrainingTask` of this project. It builds the model
+:class:`ReceiptTask` is the :class:`~receipt_core.training.task.TrainingTask` of this project. It builds the model
 from a backbone (or a checkpoint to resume), applies the freeze plan of the chosen scenario plus hand
 toggles, builds the optimizer once over every group (discriminative rates, so a later unfreeze takes effect),
 runs the phased schedule, evaluates both tasks with ``metrics.py`` and ``predict.py``, emits predictions for a
@@ -9,7 +9,7 @@ output comes from ``feature_cache.PrefixFeatureCache`` (computed once per window
 the boundary), so a frozen backbone costs one forward pass over the data rather than one per epoch.
 
 :func:`start_run` / :func:`resume_run` are what the dashboard calls: a workspace run record, a checkpoint
-folder, a store listener, and a started :class:`~receipt_core.training.trainer.TrainingJob`.
+folder, a store listener, and a started :class:`~receipt_core.training.job.TrainingJob`.
 """
 
 from __future__ import annotations
@@ -34,8 +34,11 @@ from ..model.encoding import DocumentEncoder, collate, length_grouped_batches
 from ..model.feature_cache import PrefixFeatureCache, cached_forward
 from ..model.freeze import FreezePlan, PhasedSchedule, PhaseTracker, group_names, optimizer_param_groups
 from ..data.schema import DEFAULT_SCHEMA, LabelSchema
-from .trainer import (EvalEvent, Event, PhaseEvent, PredictionEvent, StepOutput, StoreListener, TrainConfig,
-                      TrainerState, TrainingJob)
+from .events import EvalEvent, Event, PhaseEvent, PredictionEvent, flatten_metrics
+from .task import StepOutput
+from .job import StoreListener, TrainingJob
+from .config import TrainConfig
+from .state import TrainerState
 
 RNG_KEY = "rng.torch_cpu"
 FLOAT32_CACHE_BYTES = 512 << 20  # a frozen-prefix cache up to this size keeps float32 (exact); larger ones float16
@@ -205,7 +208,7 @@ class ReceiptTask:
 
             self.model.eval()
             predictions = Predictor(self.model, self.encoder, self.schema).predict(list(self.eval_docs))
-            metrics = _flatten(evaluate_predictions(list(self.eval_docs), predictions))
+            metrics = flatten_metrics(evaluate_predictions(list(self.eval_docs), predictions), keep_tables=True)
             by_id = {p.doc_id: p for p in predictions}
             watch = self.config.watch or (self.eval_docs[0].id,)
             for doc_id in watch:
@@ -255,18 +258,6 @@ class ReceiptTask:
 def default_device() -> torch.device:
     """The first GPU when there is one, else the CPU (the dashboard's in-process runs)."""
     return torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
-
-
-def _flatten(metrics: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Nested metric dicts → dotted keys (``fields.micro_f1``); per-label tables stay nested under their key."""
-    flat: dict[str, Any] = {}
-    for key, value in metrics.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, Mapping) and "per_label" not in name:
-            flat.update(_flatten(value, name + "."))
-        else:
-            flat[name] = value
-    return flat
 
 
 # --- building a task ---------------------------------------------------------------------------------------

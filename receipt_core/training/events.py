@@ -1,0 +1,188 @@
+"""What a run reports: frozen event dataclasses, one class per kind, JSON-safe.
+
+The loop emits them; the workspace stores them (``kind`` plus ``to_json()``); the UI, the CLI and the study read
+them back as objects (``event_from_json``) and dispatch on their class.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any, ClassVar, Mapping
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True)
+class Event:
+    kind: ClassVar[str] = "event"
+
+    def to_json(self) -> dict[str, Any]:
+        return _json_safe({f.name: getattr(self, f.name) for f in dataclasses.fields(self)})
+
+
+@dataclass(frozen=True)
+class StepEvent(Event):
+    kind: ClassVar[str] = "step"
+    step: int
+    epoch: int
+    loss: float
+    task_losses: Mapping[str, float]
+    lr: float
+    phase: int
+
+
+@dataclass(frozen=True)
+class EvalEvent(Event):
+    kind: ClassVar[str] = "eval"
+    step: int
+    epoch: int
+    val_loss: float | None
+    task_val_losses: Mapping[str, float]
+    metrics: Mapping[str, Any]
+    phase: int
+
+
+@dataclass(frozen=True)
+class PhaseEvent(Event):
+    kind: ClassVar[str] = "phase"
+    step: int
+    epoch: int
+    phase: int
+    trainable_groups: tuple[str, ...]
+    trainable_parameters: int
+    total_parameters: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class PredictionEvent(Event):
+    kind: ClassVar[str] = "prediction"
+    step: int
+    epoch: int
+    doc_id: str
+    prediction: Mapping[str, Any]  # DocumentPrediction.to_json()
+
+
+@dataclass(frozen=True)
+class ProgressEvent(Event):
+    kind: ClassVar[str] = "progress"
+    step: int
+    total_steps: int
+    epoch: int  # epochs completed (StepEvent.epoch is the 1-based epoch the step belongs to)
+    epochs: int
+    elapsed_s: float
+    steps_per_s: float
+    items_per_s: float
+    eta_s: float | None
+
+
+@dataclass(frozen=True)
+class StatusEvent(Event):
+    """The job's status changed: "running", "paused" (and back), or a note such as nothing-can-learn."""
+
+    kind: ClassVar[str] = "status"
+    step: int
+    status: str
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class CheckpointEvent(Event):
+    kind: ClassVar[str] = "checkpoint"
+    step: int
+    epoch: int
+    path: str
+
+
+@dataclass(frozen=True)
+class FinishedEvent(Event):
+    kind: ClassVar[str] = "finished"
+    step: int
+    epoch: int
+    reason: str  # "completed", "stopped", "time budget", "nothing to train"
+    elapsed_s: float
+    metrics: Mapping[str, Any]
+    checkpoint: str | None
+
+
+@dataclass(frozen=True)
+class FailedEvent(Event):
+    kind: ClassVar[str] = "failed"
+    step: int
+    error: str  # the message a user reads
+    error_type: str
+    traceback: str
+    checkpoint: str | None  # the last good checkpoint, untouched by the failure
+
+
+EVENT_TYPES: Mapping[str, type[Event]] = {cls.kind: cls for cls in (
+    StepEvent, EvalEvent, PhaseEvent, PredictionEvent, ProgressEvent, StatusEvent, CheckpointEvent,
+    FinishedEvent, FailedEvent)}
+
+
+def event_from_json(kind: str, payload: Mapping[str, Any]) -> Event:
+    """Rebuild a typed event from its stored ``kind`` and ``to_json()`` payload (e.g. from the workspace)."""
+    try:
+        cls = EVENT_TYPES[kind]
+    except KeyError:
+        raise ValueError(f"unknown event kind {kind!r}; known: {sorted(EVENT_TYPES)}") from None
+    values = dict(payload)
+    for f in dataclasses.fields(cls):
+        if isinstance(values.get(f.name), list) and "tuple" in str(f.type):
+            values[f.name] = tuple(values[f.name])
+    return cls(**values)
+
+
+# --- reading events ---------------------------------------------------------------------------------------
+
+HEADLINE_METRICS = ("fields.micro_f1", "quantity.word_f1", "quantity.item_accuracy", "quantity.item_accuracy_not_one")
+"""The metrics a run is judged by, in the order tables show them (the evaluation's flattened names)."""
+
+
+def run_status(event: Event, current: str) -> str:
+    """A run's status after ``event``: "running", "paused", "finished", "stopped" or "failed"
+    (``current`` when the event does not change it)."""
+    if isinstance(event, StatusEvent) and event.status in ("running", "paused"):
+        return event.status
+    if isinstance(event, FinishedEvent):
+        return "stopped" if event.reason == "stopped" else "finished"
+    if isinstance(event, FailedEvent):
+        return "failed"
+    return current
+
+
+def flatten_metrics(metrics: Mapping[str, Any], prefix: str = "", keep_tables: bool = False) -> dict[str, Any]:
+    """A (possibly nested) metrics mapping under dotted names (``fields.micro_f1``).
+
+    By default only numeric scalars, as floats, and per-label tables are skipped (what charts plot); with
+    ``keep_tables`` every value is kept and per-label tables stay nested under their key (what a run stores)."""
+    flat: dict[str, Any] = {}
+    for key, value in metrics.items():
+        name = f"{prefix}{key}"
+        if "per_label" in name:
+            if keep_tables:
+                flat[name] = value
+            continue
+        if isinstance(value, Mapping):
+            flat.update(flatten_metrics(value, prefix=name + ".", keep_tables=keep_tables))
+        elif keep_tables:
+            flat[name] = value
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            flat[name] = float(value)
+    return flat
+
+
+def headline(metrics: Mapping[str, Any]) -> dict[str, float]:
+    """The headline metrics present in ``metrics`` (nested or already flat), in HEADLINE_METRICS order."""
+    flat = flatten_metrics(metrics)
+    return {name: flat[name] for name in HEADLINE_METRICS if name in flat}
