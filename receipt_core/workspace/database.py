@@ -1,0 +1,160 @@
+"""The workspace database: one SQLite file, a fresh connection per call, one ``BEGIN IMMEDIATE`` per write.
+
+Safety rules, because Streamlit calls in from many threads and a demo server can be killed at any moment:
+
+* every call opens its own connection and closes it, so no connection is shared between threads;
+* every write is one ``BEGIN IMMEDIATE`` transaction: it takes the write lock up front, so concurrent writers
+  queue on ``busy_timeout`` instead of failing with "database is locked" when a read lock cannot be upgraded;
+  a crash mid-write leaves the previous state, never half a document;
+* WAL with ``synchronous=NORMAL``: a committed write survives the process being killed (SIGKILL); only an OS
+  crash or power cut can lose the last commits, never corrupt the database.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+DATABASE_NAME = "workspace.sqlite3"
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_MS = 30_000
+
+_TABLES = """
+CREATE TABLE IF NOT EXISTS documents (
+    id TEXT PRIMARY KEY,
+    dataset TEXT NOT NULL,
+    json TEXT NOT NULL,
+    words INTEGER NOT NULL,
+    width INTEGER NOT NULL,
+    height INTEGER NOT NULL,
+    image_sha256 TEXT,
+    source TEXT NOT NULL,
+    label_counts TEXT NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS documents_dataset ON documents(dataset);
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    config TEXT NOT NULL,
+    status TEXT NOT NULL,
+    summary TEXT NOT NULL,
+    pid INTEGER,
+    process_started REAL,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS run_events (
+    run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    PRIMARY KEY (run_id, seq)
+);
+"""
+
+
+class WorkspaceError(RuntimeError):
+    """A workspace request that cannot be served; the message says which and why."""
+
+
+class NotFoundError(WorkspaceError, LookupError):
+    """A document, dataset or run id that is not in the workspace."""
+
+
+class Database:
+    """The SQLite file at ``database``; holds no connection, so one instance is safe to share between threads."""
+
+    database: Path
+    home: Path
+
+    @contextlib.contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        conn = self._connect()
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction on a fresh connection: committed on success, rolled back on any error."""
+        conn = self._connect()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.rollback()
+                raise
+            conn.commit()
+        finally:
+            conn.close()
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            conn = sqlite3.connect(self.database, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                                   check_same_thread=False)
+        except sqlite3.OperationalError as error:
+            raise WorkspaceError(f"cannot open the workspace database {self.database}: {error}") from None
+        conn.row_factory = sqlite3.Row
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        return conn
+
+    def _create_schema(self) -> None:
+        conn = self._connect()
+        try:
+            mode = self._switch_to_wal(conn)
+            if mode.lower() != "wal":
+                raise WorkspaceError(f"the workspace database {self.database} cannot use WAL mode (got {mode}); "
+                                     f"put the workspace on a local disk")
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise WorkspaceError(f"the workspace {self.home} was written by a newer version (schema {version}, "
+                                     f"this code knows {SCHEMA_VERSION}); upgrade or use another workspace")
+            conn.execute("BEGIN IMMEDIATE")
+            for statement in _TABLES.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            conn.commit()
+        finally:
+            conn.close()
+
+    def _switch_to_wal(self, conn: sqlite3.Connection) -> str:
+        """``PRAGMA journal_mode = WAL``, retried while another connection holds the lock.
+
+        On a brand-new database the switch needs an exclusive lock and SQLite answers "database is locked" at once,
+        without waiting on ``busy_timeout``, when another thread or process is opening the same fresh workspace.
+        """
+        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+        delay = 0.005
+        while True:
+            try:
+                return conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            except sqlite3.OperationalError as error:
+                busy = getattr(error, "sqlite_errorcode", None) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+                if not busy or time.monotonic() > deadline:
+                    raise WorkspaceError(f"cannot open the workspace database {self.database}: {error}") from None
+                time.sleep(delay)
+                delay = min(delay * 2, 0.1)
+
+    def integrity_check(self) -> str:
+        """SQLite's ``PRAGMA integrity_check``: ``"ok"``, or the problems it found, one per line."""
+        with self._read() as conn:
+            return "\n".join(row[0] for row in conn.execute("PRAGMA integrity_check"))
+
+
+def dumps(value: Any, what: str) -> str:
+    """Strict JSON for a database column (no NaN or Infinity); WorkspaceError naming ``what`` otherwise."""
+    try:
+        return json.dumps(value, ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as error:
+        raise WorkspaceError(f"{what} cannot be stored as JSON: {error}") from None

@@ -1,0 +1,200 @@
+"""Runs of the workspace: a row per training run, its event log, and its checkpoint folder ``runs/<run id>/``.
+
+A run is owned by the process that made it live (pid plus that process's start time, so a reused pid is not
+mistaken for the owner); :meth:`RunStore.mark_interrupted_runs` finds runs whose owner is gone.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Mapping, Sequence
+
+from .database import Database, NotFoundError, WorkspaceError, dumps
+
+RUN_STATUSES = ("running", "paused", "finished", "stopped", "failed", "interrupted")
+LIVE_STATUSES = ("running", "paused")
+
+_RUN_ID = re.compile(r"^[0-9]{8}-[0-9]{6}-[0-9a-f]{6}$")
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    id: str
+    name: str
+    status: str
+    config: Mapping[str, Any]
+    summary: Mapping[str, Any]
+    created_at: float
+    updated_at: float
+    pid: int | None
+
+
+@dataclass(frozen=True)
+class RunEvent:
+    run_id: str
+    seq: int
+    kind: str
+    payload: Mapping[str, Any]
+    created_at: float
+
+
+class RunStore(Database):
+    """The runs half of :class:`~receipt_core.workspace.store.Workspace`."""
+
+    runs_dir: Path
+
+    def create_run(self, name: str, config: Mapping[str, Any]) -> str:
+        """Record a new run as "running", owned by this process; returns its id (also its folder name)."""
+        run_id = time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + secrets.token_hex(3)
+        now = time.time()
+        pid, started = _this_process()
+        with self._write() as conn:
+            conn.execute("INSERT INTO runs (id, name, config, status, summary, pid, process_started, created_at, "
+                         "updated_at) VALUES (?, ?, ?, 'running', '{}', ?, ?, ?, ?)",
+                         (run_id, str(name), dumps(config, "run config"), pid, started, now, now))
+        return run_id
+
+    def run_dir(self, run_id: str) -> Path:
+        """The run's checkpoint folder (created on first use). Only a run of this workspace has one."""
+        self.get_run(run_id)
+        if not isinstance(run_id, str) or not _RUN_ID.match(run_id):
+            raise WorkspaceError(f"run id {run_id!r} is not a workspace run id; it has no folder here")
+        folder = self.runs_dir / run_id
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+    def append_run_event(self, run_id: str, kind: str, payload: Mapping[str, Any]) -> int:
+        """Append an event to a run's log; returns its sequence number (1, 2, … per run)."""
+        text = dumps(payload, f"{kind} event")
+        with self._write() as conn:
+            if conn.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone() is None:
+                raise NotFoundError(f"no run {run_id!r} in the workspace")
+            seq = conn.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM run_events WHERE run_id = ?",
+                               (run_id,)).fetchone()[0]
+            conn.execute("INSERT INTO run_events (run_id, seq, kind, payload, created_at) VALUES (?, ?, ?, ?, ?)",
+                         (run_id, seq, kind, text, time.time()))
+        return seq
+
+    def run_events(self, run_id: str, after_seq: int = 0, kinds: Sequence[str] | None = None) -> list[RunEvent]:
+        """A run's events with ``seq > after_seq`` in order, optionally only the given kinds."""
+        query, args = "SELECT * FROM run_events WHERE run_id = ? AND seq > ?", [run_id, after_seq]
+        if kinds is not None:
+            kinds = list(kinds)
+            query += f" AND kind IN ({', '.join('?' * len(kinds))})"
+            args += kinds
+        with self._read() as conn:
+            rows = conn.execute(query + " ORDER BY seq", args).fetchall()
+        return [RunEvent(run_id=r["run_id"], seq=r["seq"], kind=r["kind"],
+                         payload=MappingProxyType(json.loads(r["payload"])), created_at=r["created_at"])
+                for r in rows]
+
+    def drop_run_events_after(self, run_id: str, step: int) -> int:
+        """Delete a run's events that carry a ``step`` greater than ``step``; returns how many.
+
+        A resume continues from its checkpoint's step: the steps a crashed process logged after that
+        checkpoint are trained (and evaluated, and reported) again, so their old events go, and every step
+        keeps one point in the curves and the metrics CSV. ``failed`` events stay (why the earlier attempt
+        ended), as do events without a step.
+        """
+        if isinstance(step, bool) or not isinstance(step, int):
+            raise WorkspaceError(f"step must be a whole number, got {step!r}")
+        with self._write() as conn:
+            if conn.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone() is None:
+                raise NotFoundError(f"no run {run_id!r} in the workspace")
+            return conn.execute(
+                "DELETE FROM run_events WHERE run_id = ? AND json_type(payload, '$.step') = 'integer' "
+                "AND json_extract(payload, '$.step') > ? AND kind != 'failed'", (run_id, step)).rowcount
+
+    def set_run_status(self, run_id: str, status: str, summary: Mapping[str, Any] | None = None) -> None:
+        """Change a run's status (and replace its summary when given). Going live makes this process the owner."""
+        if status not in RUN_STATUSES:
+            raise WorkspaceError(f"unknown run status {status!r}; expected one of {', '.join(RUN_STATUSES)}")
+        text = None if summary is None else dumps(summary, "run summary")
+        pid, started = _this_process() if status in LIVE_STATUSES else (None, None)
+        with self._write() as conn:
+            updated = conn.execute(
+                "UPDATE runs SET status = ?, summary = COALESCE(?, summary), pid = COALESCE(?, pid), "
+                "process_started = COALESCE(?, process_started), updated_at = ? WHERE id = ?",
+                (status, text, pid, started, time.time(), run_id)).rowcount
+        if updated == 0:
+            raise NotFoundError(f"no run {run_id!r} in the workspace")
+
+    def get_run(self, run_id: str) -> RunRecord:
+        with self._read() as conn:
+            row = conn.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+        if row is None:
+            raise NotFoundError(f"no run {run_id!r} in the workspace")
+        return _run_record(row)
+
+    def list_runs(self) -> list[RunRecord]:
+        """Every run, newest first."""
+        with self._read() as conn:
+            rows = conn.execute("SELECT * FROM runs ORDER BY created_at DESC, id DESC").fetchall()
+        return [_run_record(row) for row in rows]
+
+    def delete_run(self, run_id: str) -> None:
+        """Delete a run, its events and its checkpoint folder. A run still live in some process is refused."""
+        with self._write() as conn:
+            row = conn.execute("SELECT status, pid, process_started FROM runs WHERE id = ?", (run_id,)).fetchone()
+            if row is None:
+                raise NotFoundError(f"no run {run_id!r} in the workspace")
+            if row["status"] in LIVE_STATUSES and _process_alive(row["pid"], row["process_started"]):
+                raise WorkspaceError(f"run {run_id!r} is {row['status']}; stop it before deleting it")
+            conn.execute("DELETE FROM runs WHERE id = ?", (run_id,))
+        if _RUN_ID.match(run_id):
+            shutil.rmtree(self.runs_dir / run_id, ignore_errors=True)
+
+    def mark_interrupted_runs(self) -> list[str]:
+        """Mark runs left "running"/"paused" by a process that no longer exists as "interrupted"; returns their ids.
+
+        The app calls this on start-up: after a crash (SIGKILL, power cut) those runs have no trainer any
+        more. A run owned by a live process (this one included) is left alone.
+        """
+        marked = []
+        with self._write() as conn:
+            rows = conn.execute("SELECT id, pid, process_started FROM runs WHERE status IN ('running', 'paused')")
+            for row in rows.fetchall():
+                if not _process_alive(row["pid"], row["process_started"]):
+                    conn.execute("UPDATE runs SET status = 'interrupted', updated_at = ? WHERE id = ?",
+                                 (time.time(), row["id"]))
+                    marked.append(row["id"])
+        return marked
+
+
+def _run_record(row: sqlite3.Row) -> RunRecord:
+    return RunRecord(id=row["id"], name=row["name"], status=row["status"],
+                     config=MappingProxyType(json.loads(row["config"])),
+                     summary=MappingProxyType(json.loads(row["summary"])),
+                     created_at=row["created_at"], updated_at=row["updated_at"], pid=row["pid"])
+
+
+def _this_process() -> tuple[int, float | None]:
+    return os.getpid(), _process_start_time(os.getpid())
+
+
+def _process_start_time(pid: int) -> float | None:
+    import psutil
+
+    try:
+        return psutil.Process(pid).create_time()
+    except (psutil.Error, OSError):
+        return None
+
+
+def _process_alive(pid: int | None, started: float | None) -> bool:
+    """Whether the process that owned a run still runs; the start time guards against a reused pid."""
+    if pid is None:
+        return False
+    now_started = _process_start_time(pid)
+    if now_started is None:
+        return False
+    return started is None or abs(now_started - started) < 1.0
