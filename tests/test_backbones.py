@@ -8,8 +8,9 @@ import pytest
 import torch
 from transformers import BertModel, LayoutLMModel
 
-from receipt_core import backbones
-from receipt_core.model.backbones import BackboneError, load_backbone, minilm_path
+from receipt_core.model import backbones
+from receipt_core.model.backbones import (BackboneError, layoutlm_from_config, layoutlm_tagger, load_backbone,
+                                            minilm_path)
 
 
 def _batch(tokenizer):
@@ -102,3 +103,29 @@ def test_sha256_mismatch_is_refused(tmp_path):
     shutil.copy(minilm_path() / "config.json", tmp_path / "config.json")
     with pytest.raises(BackboneError, match="corrupted"):
         backbones.layoutlm_from_bert(tmp_path)
+
+
+def test_every_built_layoutlm_runs_fused_attention_without_a_pooler():
+    tiny = load_backbone("tiny")
+    assert tiny.model.config._attn_implementation == "sdpa"
+    rebuilt = layoutlm_from_config(type(tiny.model.config).from_dict(tiny.model.config.to_dict()))
+    assert rebuilt.config._attn_implementation == "sdpa" and not rebuilt.training
+    assert not any(name.startswith("pooler.") for name, _ in rebuilt.named_parameters())
+
+
+def test_tagger_carries_the_backbone_weights_and_a_seeded_classifier():
+    tiny = load_backbone("tiny")
+    tagger, again, other = (layoutlm_tagger(tiny, num_labels=5, seed=s) for s in (0, 0, 1))
+    assert tagger.config._attn_implementation == "sdpa" and tagger.num_labels == 5
+    assert tiny.model.config.num_labels != 5  # the backbone's own config is left alone
+    encoder = tiny.model.state_dict()
+    for name, tensor in tagger.layoutlm.state_dict().items():
+        assert torch.equal(tensor, encoder[name]), name
+    assert torch.equal(tagger.classifier.weight, again.classifier.weight)
+    assert not torch.equal(tagger.classifier.weight, other.classifier.weight)
+    enc, bbox = _batch(tiny.tokenizer)
+    with torch.no_grad():
+        fused = tagger.eval()(input_ids=enc.input_ids, attention_mask=enc.attention_mask, bbox=bbox).logits
+        tagger.config._attn_implementation = "eager"
+        eager = tagger(input_ids=enc.input_ids, attention_mask=enc.attention_mask, bbox=bbox).logits
+    assert (fused - eager).abs().max().item() < 1e-5

@@ -15,8 +15,8 @@ import pytest
 import torch
 
 from conftest import REPO_ROOT, require_shared_data
-from receipt_core.model.checkpoint import (MODEL_FILE, RUN_FILE, TRAINING_STATE_FILE, CheckpointError, load_checkpoint,
-                                     sha256_file)
+from receipt_core.model.checkpoint import (MODEL_FILE, RUN_FILE, TRAINING_STATE_FILE, CheckpointError, has_checkpoint,
+                                     load_checkpoint, sha256_file)
 from receipt_core.datasets import load_dataset
 from receipt_core.model.encoding import collate
 from receipt_core.training.events import FinishedEvent, StepEvent
@@ -81,6 +81,12 @@ def test_round_trip_gives_the_same_model_and_outputs(checkpoint, cord_docs):
     # the loaded weights are the trained ones, not a fresh initialisation
     fresh, _ = build_task(CONFIG, cord_docs, (), checkpoint.parent / "unused")
     assert not torch.equal(fresh.model.field_head.net[-1].weight, loaded.model.field_head.net[-1].weight)
+
+
+def test_a_loaded_checkpoint_runs_fused_attention(checkpoint):
+    loaded = load_checkpoint(checkpoint)
+    assert loaded.model.backbone.config._attn_implementation == "sdpa"
+    assert has_checkpoint(checkpoint) and not has_checkpoint(checkpoint / "tokenizer")
 
 
 def test_resume_continues_the_step_count_and_matches_an_uninterrupted_run(tmp_path, cord_docs):

