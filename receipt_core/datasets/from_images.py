@@ -17,7 +17,7 @@ from typing import Callable
 
 from . import ImportReport, make_report
 from ..data.document import Document
-from ..evaluation.end_to_end import assign_to_segments, ocr_gold_images
+from ..ocr.segments import assign_to_segments, ocr_gold_images
 from ..data.schema import OTHER
 
 

@@ -2,7 +2,8 @@
 
 The gold words of a dataset such as WildReceipt are annotated *segments* (``KOREANRESTAURANT``, one box),
 while the model reads the OCR's own words. A predicted word counts for the gold segment its box centre falls
-in (the smallest such segment when segments overlap), and for nothing (gold ``OTHER``) when it falls in none.
+in (the smallest such segment when segments overlap; :func:`receipt_core.ocr.segments.assign_to_segments`), and
+for nothing (gold ``OTHER``) when it falls in none.
 
 - **Fields**: micro precision/recall/F1 over the OCR words (OTHER excluded, as in ``metrics.field_metrics``),
   where a word's gold field is its segment's. A gold field segment that no OCR word falls in cannot be found
@@ -20,9 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
-from ..data.document import Document, Word
+from ..data.document import Document
 from ..data.quantity import parse_quantity
 from ..data.schema import OTHER
+from ..ocr.segments import assign_to_segments, ocr_gold_images
 
 _TOLERANCE = 1e-6
 
@@ -48,25 +50,6 @@ class SegmentScore:
         return (self.field_true_positives, self.field_predicted, self.field_actual, self.quantity_segments,
                 self.quantity_correct, self.quantity_words_predicted, self.quantity_words_in_segments,
                 self.segments, self.segments_seen)
-
-
-def _inside(point: tuple[float, float], box) -> bool:
-    x, y = point
-    return box[0] <= x <= box[2] and box[1] <= y <= box[3]
-
-
-def _area(box) -> float:
-    return max(box[2] - box[0], 0.0) * max(box[3] - box[1], 0.0)
-
-
-def assign_to_segments(segments: Sequence[Word], boxes: Sequence[Sequence[float]]) -> list[int | None]:
-    """For each predicted word box, the index of the gold segment holding its centre (smallest one), or None."""
-    assigned: list[int | None] = []
-    for box in boxes:
-        centre = ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2)
-        holders = [i for i, s in enumerate(segments) if _inside(centre, s.box)]
-        assigned.append(min(holders, key=lambda i: _area(segments[i].box)) if holders else None)
-    return assigned
 
 
 def score_document(gold: Document, prediction) -> SegmentScore:
@@ -154,24 +137,6 @@ def evaluate_from_images(predictor, gold_docs: Sequence[Document], images: Mappi
             total = total + _all_missed(gold)
     return {**summarize(total), "documents": len(gold_docs), "ocr_settings": settings.name,
             "ocr_settings_key": settings.key(), "ocr_errors": errors}
-
-
-def ocr_gold_images(gold_docs: Sequence[Document], images: Mapping[str, Path], settings,
-                    workers: int | None = None, progress: Callable[[int, int], None] | None = None,
-                    cache_folder: Path | None = None) -> tuple[dict[str, Document], list[str]]:
-    """OCR the images of the gold documents that have one (parallel, cached in ``cache_folder`` when given).
-
-    Returns the OCR documents by gold document id, and ``"<id>: <reason>"`` for each image Tesseract could not
-    read. The OCR documents' boxes are in the image's pixels, the frame of the gold segments.
-    """
-    from ..ocr.engine import OcrCache, ocr_many
-
-    items = [(doc.id, Path(images[doc.id]).read_bytes()) for doc in gold_docs if doc.id in images]
-    cache = OcrCache(cache_folder) if cache_folder is not None else None
-    results = ocr_many(items, settings, workers=workers, progress=progress, cache=cache, keep_images=False)
-    ocr_docs = {r.name: r.document for r in results if r.document is not None}
-    errors = [f"{r.name}: {r.error}" for r in results if r.error is not None]
-    return ocr_docs, errors
 
 
 def _all_missed(gold: Document) -> SegmentScore:
