@@ -25,7 +25,8 @@ from typing import Any, Callable, Mapping, Sequence
 
 from ..data.document import Document
 from ..model.encoding import check_box_mode
-from ..training.reference import HEADLINE, ReferenceConfig, train_reference
+from ..training.events import HEADLINE_METRICS as HEADLINE
+from ..training.reference import ReferenceConfig, train_reference
 
 STUDY_FORMAT = "receipt-mtl/study"
 STUDY_VERSION = 1

@@ -10,7 +10,9 @@ formats), which labelled data alone teaches slowly.
 
 The prediction head is BERT's (dense → GELU → LayerNorm → a decoder tied to the word embeddings), new here
 (MiniLM ships none) and dropped afterwards: only the backbone is saved, as a transformers LayoutLM directory
-that ``backbones.load_backbone(path)`` (``--backbone DIR``) loads like any local checkpoint.
+that ``backbones.load_backbone(path)`` (``--backbone DIR``) loads like any local checkpoint. Pre-training is a
+task of the one loop (:class:`PretrainTask`), so it gets the loop's budget, schedule, NaN guard, pause/stop and
+events, and the dashboard and the CLI watch it like any run.
 
 Nothing here needs labels: any document set serves (generated receipts, the words of CORD or WildReceipt).
 """
@@ -19,7 +21,6 @@ from __future__ import annotations
 
 import json
 import math
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Sequence
@@ -28,10 +29,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..model.backbones import load_backbone
 from ..data.document import Document
+from ..model.backbones import load_backbone
 from ..model.encoding import DocumentEncoder, check_box_mode, collate, length_grouped_batches
-from .schedules import LR_SCHEDULES, lr_multiplier
+from ..model.masked_words import MaskedWordHead, mask_tokens
+from .events import EvalEvent, Event, FinishedEvent, PhaseEvent
+from .loop import Trainer
+from .schedules import LR_SCHEDULES
+from .state import TrainerState
+from .task import StepOutput
 
 PRETRAIN_INFO = "pretrain.json"
 
@@ -50,6 +56,8 @@ class PretrainConfig:
     seed: int = 0
     max_length: int = 512
     boxes: str = "word"  # encoding.BOX_MODES
+    grad_clip: float | None = 1.0
+    eval_every: int = 0  # report the masked-word loss every N steps; 0 = after each epoch
 
     def __post_init__(self) -> None:
         if self.epochs < 1:
@@ -78,127 +86,134 @@ class PretrainResult:
     first_loss: float  # mean masked-word loss of the first epoch's first tenth …
     last_loss: float  # … and of the last tenth of the steps: the drop is what was learnt
     masked_accuracy: float  # share of masked tokens predicted exactly, over the last tenth of the steps
-    finished: str  # "completed" or "time budget"
+    finished: str  # "completed", "time budget" or "stopped"
 
 
-class MaskedWordHead(nn.Module):
-    """BERT's masked-language-model head over a backbone's hidden states; the decoder shares the word
-    embedding matrix (so it adds only a dense layer, a LayerNorm and a bias)."""
+class _Pretraining(nn.Module):
+    """The backbone and its masked-word head as one module, so the loop sees one model."""
 
-    def __init__(self, word_embeddings: nn.Embedding, hidden_size: int, layer_norm_eps: float = 1e-12):
+    def __init__(self, backbone: nn.Module, head: MaskedWordHead) -> None:
         super().__init__()
-        self.dense = nn.Linear(hidden_size, hidden_size)
-        self.norm = nn.LayerNorm(hidden_size, eps=layer_norm_eps)
-        self.word_embeddings = word_embeddings
-        self.bias = nn.Parameter(torch.zeros(word_embeddings.num_embeddings))
-
-    def forward(self, hidden: torch.Tensor) -> torch.Tensor:
-        return F.linear(self.norm(F.gelu(self.dense(hidden))), self.word_embeddings.weight, self.bias)
+        self.backbone = backbone
+        self.head = head
 
 
-def mask_tokens(input_ids: torch.Tensor, maskable: torch.Tensor, probability: float, mask_id: int,
-                vocab_size: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-    """BERT's masking: each maskable token is chosen with ``probability``; a chosen token becomes ``[MASK]``
-    (80 %), a random token (10 %) or stays (10 %). Returns (inputs, labels) with labels -100 where not chosen.
-    At least one token per batch is chosen, so every step has a loss."""
-    chosen = (torch.rand(input_ids.shape, generator=generator) < probability) & maskable
-    if not bool(chosen.any()):
-        candidates = maskable.nonzero()
-        pick = candidates[int(torch.randint(len(candidates), (1,), generator=generator))]
-        chosen[pick[0], pick[1]] = True
-    labels = torch.where(chosen, input_ids, torch.full_like(input_ids, -100))
-    roll = torch.rand(input_ids.shape, generator=generator)
-    inputs = input_ids.clone()
-    inputs[chosen & (roll < 0.8)] = mask_id
-    random_slots = chosen & (roll >= 0.8) & (roll < 0.9)
-    inputs[random_slots] = torch.randint(vocab_size, (int(random_slots.sum()),), generator=generator)
-    return inputs, labels
+class PretrainTask:
+    """Layout pre-training's side of the loop: masked batches, the masked-word loss, its saves (the backbone only)."""
+
+    def __init__(self, config: PretrainConfig, documents: Sequence[Document], out_dir: Path) -> None:
+        out_dir = Path(out_dir)
+        if not documents:
+            raise ValueError("layout pre-training needs documents; give it generated receipts or a dataset")
+        if (out_dir / "config.json").exists():
+            raise ValueError(f"{out_dir} already holds a checkpoint; choose an empty output folder")
+        self.config = config
+        self.out_dir = out_dir
+        self.documents = len(documents)
+        backbone = load_backbone(config.backbone, seed=config.seed)
+        if not backbone.uses_layout:
+            raise ValueError(f"backbone {config.backbone!r} reads no boxes; layout pre-training needs a layout "
+                             "backbone")
+        self.tokenizer, self.backbone = backbone.tokenizer, backbone.model
+        self.encoder = DocumentEncoder(self.tokenizer, max_length=config.max_length, uses_layout=True,
+                                       boxes=config.boxes)
+        self.windows = self.encoder.encode_many(documents)
+        self.special = torch.tensor(sorted(set(self.tokenizer.all_special_ids)))
+        head = MaskedWordHead(self.backbone.embeddings.word_embeddings, backbone.hidden_size,
+                              self.backbone.config.layer_norm_eps)
+        self.model = _Pretraining(self.backbone, head)
+        parameters = [*self.backbone.parameters(),
+                      *(p for name, p in head.named_parameters() if not name.startswith("word_"))]
+        self.optimizer = torch.optim.AdamW(parameters, lr=config.lr, weight_decay=config.weight_decay)
+        self.generator = torch.Generator().manual_seed(config.seed)
+        self.losses: list[float] = []
+        self.hits: list[tuple[int, int]] = []  # (masked tokens predicted exactly, masked tokens) per step
+
+    def can_learn(self) -> bool:
+        return True
+
+    def begin(self, state: TrainerState) -> list[Event]:
+        torch.manual_seed(self.config.seed)  # the job runs inside fork_rng: the caller's RNG is restored
+        total = sum(p.numel() for p in self.backbone.parameters())
+        return [PhaseEvent(step=state.global_step, epoch=state.epoch, phase=state.phase,
+                           trainable_groups=("everything",), trainable_parameters=total, total_parameters=total,
+                           reason="layout pre-training: masked words over boxes")]
+
+    def train_batches(self, epoch: int) -> list[tuple[int, ...]]:
+        return [tuple(indices) for indices in
+                length_grouped_batches(self.windows, self.config.batch_size, seed=self.config.seed * 100_003 + epoch)]
+
+    def training_step(self, batch: tuple[int, ...]) -> StepOutput:
+        self.model.train()
+        tensors = collate([self.windows[i] for i in batch], self.encoder.pad_token_id)
+        maskable = (tensors["attention_mask"] == 1) & ~torch.isin(tensors["input_ids"], self.special)
+        inputs, labels = mask_tokens(tensors["input_ids"], maskable, self.config.mask_probability,
+                                     self.tokenizer.mask_token_id, self.tokenizer.vocab_size, self.generator)
+        hidden = self.backbone(input_ids=inputs, bbox=tensors["bbox"],
+                               attention_mask=tensors["attention_mask"]).last_hidden_state
+        positions = labels != -100
+        logits = self.model.head(hidden[positions])  # the vocabulary projection only where a word was hidden
+        targets = labels[positions]
+        loss = F.cross_entropy(logits, targets)
+        self.losses.append(float(loss.detach()))
+        self.hits.append((int((logits.detach().argmax(-1) == targets).sum()), int(targets.numel())))
+        return StepOutput(loss=loss, task_losses={"masked_words": loss}, items=len(batch))
+
+    def recent(self) -> tuple[float | None, float | None]:
+        """Mean masked-word loss and accuracy over the last tenth of the steps so far."""
+        if not self.losses:
+            return None, None
+        tenth = max(1, len(self.losses) // 10)
+        last_hits = self.hits[-tenth:]
+        return (sum(self.losses[-tenth:]) / tenth,
+                sum(h for h, _ in last_hits) / max(1, sum(n for _, n in last_hits)))
+
+    def evaluate(self, state: TrainerState) -> tuple[EvalEvent, list[Event]]:
+        loss, accuracy = self.recent()
+        metrics = {} if loss is None else {"masked_words.loss": loss, "masked_words.accuracy": accuracy}
+        return EvalEvent(step=state.global_step, epoch=state.epoch, val_loss=None, task_val_losses={},
+                         metrics=metrics, phase=state.phase), []
+
+    def after_evaluation(self, state: TrainerState, evaluation: EvalEvent, end_of_epoch: bool) -> list[Event]:
+        return []
+
+    def save(self, state: TrainerState) -> str:
+        """The backbone alone, as a transformers LayoutLM directory (the head is dropped)."""
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        self.backbone.save_pretrained(str(self.out_dir), safe_serialization=True)
+        self.tokenizer.save_pretrained(str(self.out_dir))
+        return str(self.out_dir)
+
+    def result(self, finished: FinishedEvent, state: TrainerState) -> PretrainResult:
+        """The run's summary, also written to ``out_dir/pretrain.json``."""
+        if not self.losses:
+            raise ValueError("the time budget ended before the first step; give the pre-training more minutes")
+        tenth = max(1, len(self.losses) // 10)
+        last_loss, accuracy = self.recent()
+        epochs = state.epoch + (state.step_in_epoch / state.steps_per_epoch if state.steps_per_epoch else 0.0)
+        result = PretrainResult(out_dir=self.out_dir, documents=self.documents, windows=len(self.windows),
+                                steps=finished.step, epochs=epochs, train_s=finished.elapsed_s,
+                                first_loss=sum(self.losses[:tenth]) / tenth, last_loss=last_loss,
+                                masked_accuracy=accuracy, finished=finished.reason)
+        info = {"format": "receipt-mtl/pretrain", "version": 1, "config": asdict(self.config),
+                "result": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(result).items()}}
+        (self.out_dir / PRETRAIN_INFO).write_text(json.dumps(info, indent=2), encoding="utf-8")
+        return result
 
 
 def pretrain_layout(config: PretrainConfig, documents: Sequence[Document], out_dir: Path,
                     on_log: Callable[[str], None] | None = None) -> PretrainResult:
-    """Masked-word pre-training of ``config.backbone`` on ``documents``; saves the backbone in ``out_dir``."""
-    out_dir = Path(out_dir)
-    if not documents:
-        raise ValueError("layout pre-training needs documents; give it generated receipts or a dataset")
-    if (out_dir / "config.json").exists():
-        raise ValueError(f"{out_dir} already holds a checkpoint; choose an empty output folder")
-    backbone = load_backbone(config.backbone, seed=config.seed)
-    if not backbone.uses_layout:
-        raise ValueError(f"backbone {config.backbone!r} reads no boxes; layout pre-training needs a layout backbone")
-    tokenizer, model = backbone.tokenizer, backbone.model
-    encoder = DocumentEncoder(tokenizer, max_length=config.max_length, uses_layout=True,
-                              boxes=config.boxes)
-    windows = encoder.encode_many(documents)
-    special = torch.tensor(sorted(set(tokenizer.all_special_ids)))
-    head = MaskedWordHead(model.embeddings.word_embeddings, backbone.hidden_size, model.config.layer_norm_eps)
-    parameters = [*model.parameters(), *(p for name, p in head.named_parameters() if not name.startswith("word_"))]
-    optimizer = torch.optim.AdamW(parameters, lr=config.lr, weight_decay=config.weight_decay)
-    generator = torch.Generator().manual_seed(config.seed)
-    budget = None if config.max_minutes is None else config.max_minutes * 60
+    """Masked-word pre-training of ``config.backbone`` on ``documents`` in this thread; saves the backbone in
+    ``out_dir`` after each epoch and at the end. The caller's torch RNG is left untouched."""
     log = on_log or (lambda line: None)
-    losses: list[float] = []
-    hits: list[tuple[int, int]] = []
-    step, epochs_done, finished = 0, 0.0, "completed"
-    started = time.monotonic()
+
+    def report(event: Event) -> None:
+        if isinstance(event, EvalEvent) and event.metrics:
+            log(f"pretrain epoch {event.epoch}/{config.epochs}: step {event.step}, masked-word loss "
+                f"{event.metrics['masked_words.loss']:.3f}, accuracy {event.metrics['masked_words.accuracy']:.3f}")
+
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(config.seed)
-        model.train()
-        head.train()
-        total_steps = None
-        for epoch in range(config.epochs):
-            batches = length_grouped_batches(windows, config.batch_size, seed=config.seed * 100_003 + epoch)
-            total_steps = total_steps or config.epochs * len(batches)
-            for index, indices in enumerate(batches):
-                elapsed = time.monotonic() - started
-                if budget is not None and elapsed >= budget:
-                    finished, epochs_done = "time budget", epoch + index / len(batches)
-                    break
-                batch = collate([windows[i] for i in indices], encoder.pad_token_id)
-                maskable = (batch["attention_mask"] == 1) & ~torch.isin(batch["input_ids"], special)
-                inputs, labels = mask_tokens(batch["input_ids"], maskable, config.mask_probability,
-                                             tokenizer.mask_token_id, tokenizer.vocab_size, generator)
-                hidden = model(input_ids=inputs, bbox=batch["bbox"],
-                               attention_mask=batch["attention_mask"]).last_hidden_state
-                positions = labels != -100
-                logits = head(hidden[positions])  # the vocabulary projection only where a word was hidden
-                targets = labels[positions]
-                loss = F.cross_entropy(logits, targets)
-                if not math.isfinite(float(loss.detach())):
-                    raise FloatingPointError(f"the masked-word loss became {float(loss.detach())} at step "
-                                             f"{step + 1}; lower the learning rate")
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(parameters, 1.0)
-                progress = max((step + 1) / total_steps, (elapsed / budget) if budget else 0.0)
-                for group in optimizer.param_groups:
-                    group["lr"] = config.lr * lr_multiplier(config.lr_schedule, progress, config.warmup)
-                optimizer.step()
-                step += 1
-                losses.append(float(loss.detach()))
-                hits.append((int((logits.detach().argmax(-1) == targets).sum()), int(targets.numel())))
-            else:
-                epochs_done = epoch + 1.0
-                tenth = max(1, len(losses) // 10)
-                log(f"pretrain epoch {epoch + 1}/{config.epochs}: step {step}, masked-word loss "
-                    f"{sum(losses[-tenth:]) / tenth:.3f}, {time.monotonic() - started:.0f}s")
-                continue
-            break
-    train_s = time.monotonic() - started
-    if not losses:
-        raise ValueError("the time budget ended before the first step; give the pre-training more minutes")
-    model.eval()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(str(out_dir), safe_serialization=True)
-    tokenizer.save_pretrained(str(out_dir))
-    tenth = max(1, len(losses) // 10)
-    last_hits = hits[-tenth:]
-    result = PretrainResult(out_dir=out_dir, documents=len(documents), windows=len(windows), steps=step,
-                            epochs=epochs_done, train_s=train_s, first_loss=sum(losses[:tenth]) / tenth,
-                            last_loss=sum(losses[-tenth:]) / tenth,
-                            masked_accuracy=sum(h for h, _ in last_hits) / max(1, sum(n for _, n in last_hits)),
-                            finished=finished)
-    info = {"format": "receipt-mtl/pretrain", "version": 1, "config": asdict(config),
-            "result": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(result).items()}}
-    (out_dir / PRETRAIN_INFO).write_text(json.dumps(info, indent=2), encoding="utf-8")
-    return result
+        task = PretrainTask(config, documents, out_dir)
+        trainer = Trainer(task, config, emit=report)
+        finished = trainer.train()
+    return task.result(finished, trainer.state)
