@@ -8,12 +8,15 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+from .arguments import add_workspace_argument, positive_int
 from .main import CommandError
-from ..datasets import FORMATS, DatasetImportError, default_dataset_name, import_into_workspace, load_dataset
+from ..datasets import (DEFAULT_LIMITS, FORMATS, DatasetImportError, ImportLimits, default_dataset_name,
+                        import_into_workspace, load_dataset)
 from ..datasets.native import save_native
-from ..workspace.store import Workspace
+from ..workspace.store import Workspace, check_dataset_name
 
 MAX_PROBLEMS_SHOWN = 20
+WORKSPACE_FOLDER_HELP = "workspace folder (default: $RECEIPT_STUDIO_HOME, else ./workspace)"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -26,7 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     synth = subparsers.add_parser("synth", help="generate synthetic labelled receipts",
                                   description="Render receipts, OCR them and write a native dataset folder.")
     synth.add_argument("--out", type=Path, required=True, metavar="DIR")
-    synth.add_argument("--count", type=_positive_int, required=True, metavar="N")
+    synth.add_argument("--count", type=positive_int, required=True, metavar="N")
     synth.add_argument("--seed", type=int, default=0, metavar="S")
     synth.set_defaults(handler=run_synth)
 
@@ -34,20 +37,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                 description="Import CORD v1, WildReceipt or native documents into the workspace.")
     imp.add_argument("path", type=Path, metavar="PATH")
     imp.add_argument("--format", choices=FORMATS, required=True)
-    imp.add_argument("--dataset", metavar="NAME", help="workspace dataset name (default: from the path, plus "
-                     "'-ocr' with --from-images)")
+    imp.add_argument("--dataset", metavar="NAME", help="workspace dataset name: 1-100 letters, digits, spaces, "
+                     "'-', '_' or '.' (default: from the path, plus '-ocr' with --from-images)")
+    imp.add_argument("--max-words", type=positive_int, default=DEFAULT_LIMITS.max_words, metavar="N",
+                     help=f"refuse a document with more than N words (default {DEFAULT_LIMITS.max_words:,}); the "
+                          "rest still imports")
     imp.add_argument("--from-images", action="store_true",
                      help="store the OCR words of each receipt's image instead of its gold segments, each word "
                           "labelled from the gold segment its box centre falls in (training data that looks like "
                           "what the model reads at test time; RECEIPT_OCR settings, cached in <workspace>/ocr-cache)")
-    _add_workspace_option(imp)
+    add_workspace_argument(imp, help=WORKSPACE_FOLDER_HELP)
     imp.set_defaults(handler=run_import)
 
     export = subparsers.add_parser("export", help="export workspace documents as a native dataset folder",
                                    description="Write workspace documents (and their images) in the native format.")
     export.add_argument("--out", type=Path, required=True, metavar="DIR")
     export.add_argument("--dataset", metavar="NAME", help="only this dataset (default: every document)")
-    _add_workspace_option(export)
+    export.add_argument("--force", action="store_true",
+                        help="write into DIR even when it is not empty (files of the same name are replaced)")
+    add_workspace_argument(export, help=WORKSPACE_FOLDER_HELP)
     export.set_defaults(handler=run_export)
 
 
@@ -95,8 +103,11 @@ def run_synth(args: argparse.Namespace) -> int:
 
 
 def run_import(args: argparse.Namespace) -> int:
+    dataset = args.dataset if args.dataset is not None else (
+        default_dataset_name(args.path, args.format) + ("-ocr" if args.from_images else ""))
+    check_dataset_name(dataset)  # before reading anything: a bad name is one error line, exit 2
     try:
-        report = load_dataset(args.path, args.format)
+        report = load_dataset(args.path, args.format, limits=ImportLimits(max_words=args.max_words))
     except DatasetImportError as error:
         raise CommandError(str(error)) from None
     workspace = Workspace.open(args.workspace)
@@ -106,7 +117,6 @@ def run_import(args: argparse.Namespace) -> int:
     if not report.documents:
         raise CommandError(f"nothing imported from {args.path}: no usable {args.format} documents "
                            f"({len(report.problems)} problems above)")
-    dataset = args.dataset or default_dataset_name(args.path, args.format) + ("-ocr" if args.from_images else "")
     ids = {doc.id for doc in report.documents}
     previous = Counter(s.dataset for s in workspace.list_documents() if s.id in ids)
     saved = import_into_workspace(workspace, dataset, report)
@@ -140,6 +150,11 @@ def _ocr_projected(report, args: argparse.Namespace, workspace: Workspace):
 
 
 def run_export(args: argparse.Namespace) -> int:
+    if args.out.exists() and not args.out.is_dir():
+        raise CommandError(f"{args.out} is a file; --out needs a folder (new or empty)")
+    if not args.force and args.out.is_dir() and any(args.out.iterdir()):
+        raise CommandError(f"{args.out} is not empty; export into a new or empty folder, or pass --force to write "
+                           f"into it (files of the same name are replaced)")
     workspace = Workspace.open(args.workspace)
     if args.dataset is not None and args.dataset not in {d.name for d in workspace.datasets()}:
         known = ", ".join(d.name for d in workspace.datasets()) or "none"
@@ -155,21 +170,6 @@ def run_export(args: argparse.Namespace) -> int:
     written = save_native(documents, args.out, images=images)
     print(f"exported {len(written)} documents ({len(images)} with images) to {args.out}")
     return 0
-
-
-def _add_workspace_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--workspace", type=Path, metavar="DIR",
-                        help="workspace folder (default: $RECEIPT_STUDIO_HOME, else ./workspace)")
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def _print_problems(problems) -> None:

@@ -13,9 +13,10 @@ import os
 import sys
 from typing import Sequence
 
-# Command modules in help order. The model commands ship in their own module; until it exists the data
-# commands still work (only that module's own absence is tolerated, never an import error inside it).
-COMMAND_MODULES = ("receipt_core.cli.data_commands", "receipt_core.cli.model_commands", "receipt_core.cli.study_command", "receipt_core.cli.pretrain_command")
+# Command modules in help order (imported by name: they import CommandError from here).
+COMMAND_MODULES = ("receipt_core.cli.data_commands", "receipt_core.cli.train_command",
+                   "receipt_core.cli.evaluate_command", "receipt_core.cli.study_command",
+                   "receipt_core.cli.pretrain_command")
 EXIT_USER_ERROR = 2
 EXIT_INTERNAL_ERROR = 1
 
@@ -29,13 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      description="Receipt MTL Studio: receipts in, multi-task model out.")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as error:
-            if error.name == name:
-                continue
-            raise
-        module.register(subparsers)
+        importlib.import_module(name).register(subparsers)
     return parser
 
 

@@ -1,4 +1,4 @@
-"""``pretrain``: masked-word pre-training over boxes on unlabelled receipts (see pretrain.py).
+"""``pretrain``: masked-word pre-training over boxes on unlabelled receipts (see receipt_core/training/pretrain.py).
 
 Writes a LayoutLM backbone directory that ``train --backbone DIR`` (and the Train page's local backbone) loads.
 """
@@ -9,8 +9,10 @@ import argparse
 import sys
 from pathlib import Path
 
+from .arguments import (add_box_arguments, add_format_argument, add_workspace_argument, fraction, positive_float,
+                        positive_int)
 from .main import CommandError
-from .model_commands import FORMAT_CHOICES, _fraction, _positive_float, _positive_int, add_box_arguments, load_documents
+from .sources import load_documents
 from ..training.schedules import LR_SCHEDULES
 
 
@@ -22,23 +24,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "for `train --backbone DIR`.")
     pretrain.add_argument("--data", required=True, nargs="+", metavar="DATA",
                           help="one or more folders or workspace datasets (their labels are not used)")
-    pretrain.add_argument("--format", choices=FORMAT_CHOICES, default="auto",
-                          help="format of DATA folders (default: recognised from each folder's files)")
+    add_format_argument(pretrain, help="format of DATA folders (default: recognised from each folder's files)")
     pretrain.add_argument("--backbone", default="layout-minilm", metavar="NAME|PATH",
                           help="the backbone to start from (default layout-minilm)")
-    pretrain.add_argument("--epochs", type=_positive_int, default=10, metavar="N")
-    pretrain.add_argument("--max-minutes", type=_positive_float, default=None, metavar="M",
+    pretrain.add_argument("--epochs", type=positive_int, default=10, metavar="N")
+    pretrain.add_argument("--max-minutes", type=positive_float, default=None, metavar="M",
                           help="training-time budget; the learning-rate schedule ends with it")
-    pretrain.add_argument("--batch-size", type=_positive_int, default=16, metavar="B")
-    pretrain.add_argument("--lr", type=_positive_float, default=1e-4, metavar="LR")
+    pretrain.add_argument("--batch-size", type=positive_int, default=16, metavar="B")
+    pretrain.add_argument("--lr", type=positive_float, default=1e-4, metavar="LR")
     pretrain.add_argument("--lr-schedule", choices=LR_SCHEDULES, default="linear")
-    pretrain.add_argument("--warmup", type=_fraction, default=0.06, metavar="FRACTION")
-    pretrain.add_argument("--mask-probability", type=_fraction, default=0.15, metavar="P")
+    pretrain.add_argument("--warmup", type=fraction, default=0.06, metavar="FRACTION")
+    pretrain.add_argument("--mask-probability", type=fraction, default=0.15, metavar="P")
     add_box_arguments(pretrain)
     pretrain.add_argument("--seed", type=int, default=0, metavar="S")
     pretrain.add_argument("--out", required=True, type=Path, metavar="DIR", help="an empty folder for the backbone")
-    pretrain.add_argument("--workspace", type=Path, metavar="DIR",
-                          help="workspace for dataset names (default: $RECEIPT_STUDIO_HOME, else ./workspace)")
+    add_workspace_argument(pretrain)
     pretrain.set_defaults(handler=run_pretrain_command)
 
 

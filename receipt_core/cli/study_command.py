@@ -11,8 +11,10 @@ import shlex
 import sys
 from pathlib import Path
 
+from .arguments import (add_box_arguments, add_format_argument, add_workspace_argument, fraction, positive_float,
+                        positive_int)
 from .main import CommandError
-from .model_commands import FORMAT_CHOICES, _fraction, _positive_float, _positive_int, add_box_arguments, load_documents
+from .sources import load_documents
 from ..training.schedules import LR_SCHEDULES
 
 
@@ -25,34 +27,32 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "and full on text-minilm; the plain LayoutLMForTokenClassification reference.")
     study.add_argument("--train", required=True, metavar="DATA", help="training data: a folder or workspace dataset")
     study.add_argument("--eval", required=True, metavar="DATA", help="evaluation data: a folder or workspace dataset")
-    study.add_argument("--format", choices=FORMAT_CHOICES, default="auto",
-                       help="format of DATA folders (default: recognised from the files)")
-    study.add_argument("--budget-minutes", type=_positive_float, default=3.0, metavar="M",
+    add_format_argument(study)
+    study.add_argument("--budget-minutes", type=positive_float, default=3.0, metavar="M",
                        help="training-time budget per run (default 3)")
-    study.add_argument("--repeats", type=_positive_int, default=1, metavar="R",
+    study.add_argument("--repeats", type=positive_int, default=1, metavar="R",
                        help="runs per configuration with seeds S, S+1, …; the table shows mean ± std")
     study.add_argument("--backbone-scenarios", nargs="+", default=None, metavar="BACKBONE:SCENARIO",
                        help="configurations to run instead of the defaults, e.g. layout-minilm:full "
                             "text-minilm:full reference:layout-minilm")
-    study.add_argument("--epochs", type=_positive_int, default=50, metavar="N",
+    study.add_argument("--epochs", type=positive_int, default=50, metavar="N",
                        help="upper bound on epochs (the budget normally stops a run first)")
-    study.add_argument("--batch-size", type=_positive_int, default=16, metavar="B")
-    study.add_argument("--lr", type=_positive_float, default=2e-4, metavar="LR")
+    study.add_argument("--batch-size", type=positive_int, default=16, metavar="B")
+    study.add_argument("--lr", type=positive_float, default=2e-4, metavar="LR")
     study.add_argument("--decay-factor", type=float, default=1.0, metavar="F",
                        help="discriminative rates: each lower group's rate is the one above / F (1 = one rate)")
     study.add_argument("--loss-weighting", choices=("fixed", "uncertainty"), default="fixed")
     study.add_argument("--lr-schedule", choices=LR_SCHEDULES, default="constant",
                        help="every run's rate: constant, or linear (warm up, then decay to 0 at the budget's end)")
-    study.add_argument("--warmup", type=_fraction, default=0.06, metavar="FRACTION",
+    study.add_argument("--warmup", type=fraction, default=0.06, metavar="FRACTION",
                        help="linear schedule: the fraction of the run spent warming up (default 0.06)")
     add_box_arguments(study, scope="; every run, the reference too")
     study.add_argument("--freeze", nargs="+", default=[], metavar="GROUP",
                        help="groups frozen in every multi-task run on top of its scenario (e.g. embeddings.text)")
-    study.add_argument("--max-length", type=_positive_int, default=512, metavar="TOKENS")
+    study.add_argument("--max-length", type=positive_int, default=512, metavar="TOKENS")
     study.add_argument("--seed", type=int, default=0, metavar="S")
     study.add_argument("--out", required=True, type=Path, metavar="DIR")
-    study.add_argument("--workspace", type=Path, metavar="DIR",
-                       help="workspace for dataset names (default: $RECEIPT_STUDIO_HOME, else ./workspace)")
+    add_workspace_argument(study)
     study.set_defaults(handler=run_study_command)
 
 

@@ -1,0 +1,181 @@
+"""``evaluate`` and ``predict``: use a trained run (a checkpoint folder or a workspace run id) on DATA or on
+receipt images (see ``python -m receipt_core COMMAND --help``). ``--json`` output goes to stdout."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from .arguments import add_format_argument, add_workspace_argument
+from .main import CommandError
+from .sources import detect_format, load_documents
+from ..data.document import Document
+from ..training.events import flatten_metrics
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    evaluate = subparsers.add_parser("evaluate", help="score a trained run on labelled data",
+                                     description="Field and quantity metrics of a run's model on DATA.")
+    evaluate.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    evaluate.add_argument("--data", required=True, metavar="DATA")
+    add_format_argument(evaluate)
+    evaluate.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    evaluate.add_argument("--from-images", action="store_true",
+                          help="end to end: OCR DATA's images, predict, and score against its gold segments "
+                               "(a dataset with pixels, e.g. WildReceipt; see receipt_core/evaluation/end_to_end.py)")
+    evaluate.add_argument("--ocr-cache", type=Path, metavar="DIR",
+                          help="with --from-images: keep the OCR results in DIR and reuse them (e.g. "
+                               "<workspace>/ocr-cache, where import --from-images keeps its own)")
+    evaluate.add_argument("--item-errors", action="store_true",
+                          help="also list every item whose predicted quantity is wrong, with its words' gold and "
+                               "predicted labels (not with --from-images)")
+    evaluate.add_argument("--erase-layout", action="store_true",
+                          help="give every word the whole page as its box before predicting: the drop from the "
+                               "plain scores is what the model takes from layout (not with --from-images)")
+    evaluate.add_argument("--no-reconcile", action="store_true",
+                          help="score the words as decoded one by one, without settling lines that contradict "
+                               "themselves (receipt_core/model/reconcile.py): the difference is what reconciling buys")
+    add_workspace_argument(evaluate)
+    evaluate.set_defaults(handler=run_evaluate)
+
+    predict = subparsers.add_parser("predict", help="predict fields, quantities and items",
+                                    description="Run a trained model on a dataset's documents or on receipt images "
+                                                "(OCR'd with Tesseract).")
+    predict.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    predict.add_argument("images", nargs="*", type=Path, metavar="IMAGE")
+    predict.add_argument("--data", metavar="DATA", help="predict on a dataset's documents instead of images")
+    add_format_argument(predict)
+    predict.add_argument("--json", action="store_true", help='print {"documents": [...]}')
+    add_workspace_argument(predict)
+    predict.set_defaults(handler=run_predict)
+
+
+def _load_run(run_dir: Path, workspace: Path | None):
+    from ..model.checkpoint import load_checkpoint
+
+    if not run_dir.is_dir() and not run_dir.is_absolute() and len(run_dir.parts) == 1:
+        from ..workspace.store import NotFoundError, Workspace
+
+        try:  # a workspace run id
+            run_dir = Workspace.open(workspace).run_dir(str(run_dir))
+        except NotFoundError:
+            raise CommandError(f"{run_dir} is neither a checkpoint folder nor a workspace run id") from None
+    return load_checkpoint(run_dir)
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    from ..evaluation.metrics import evaluate_predictions, item_quantity_errors
+
+    if args.ocr_cache is not None and not args.from_images:
+        raise CommandError("--ocr-cache only applies with --from-images (the OCR of DATA's images)")
+    if args.item_errors and args.from_images:
+        raise CommandError("--item-errors needs gold words to compare with; it does not apply with --from-images")
+    if args.erase_layout and args.from_images:
+        raise CommandError("--erase-layout applies to DATA's words; it does not apply with --from-images")
+    loaded = _load_run(args.run_dir, args.workspace)
+    predictor = loaded.predictor(reconcile=not args.no_reconcile)
+    errors = None
+    if args.from_images:
+        from ..evaluation.end_to_end import evaluate_dataset_from_images
+
+        path = Path(args.data).expanduser()
+        if not path.exists():
+            raise CommandError(f"--from-images needs a dataset folder or file with images; {path} does not exist")
+        fmt = detect_format(path) if args.format == "auto" else args.format
+        metrics = evaluate_dataset_from_images(predictor, path, fmt, cache_folder=args.ocr_cache)
+    else:
+        docs = load_documents(args.data, args.format, args.workspace, role="--data")
+        if args.erase_layout:
+            docs = [doc.without_layout() for doc in docs]
+        predictions = predictor.predict(docs)
+        metrics = evaluate_predictions(docs, predictions)
+        if args.item_errors:
+            errors = item_quantity_errors(docs, predictions)
+    if args.json:
+        if errors is not None:
+            metrics = {**metrics, "item_errors": [e.to_json() for e in errors]}
+        print(json.dumps(metrics, indent=1, ensure_ascii=False, allow_nan=False, default=_json_default))
+    else:
+        for key, value in metric_lines(metrics).items():
+            print(f"{key:40s} {value:.4f}" if isinstance(value, float) else f"{key:40s} {value}")
+        if errors is not None:
+            print(f"\n{len(errors)} item(s) with a wrong quantity; each word: text [gold field, * gold quantity | "
+                  f"predicted field, ^ predicted quantity]")
+            for error in errors:
+                print(f"  {error.describe()}")
+    return 0
+
+
+def metric_lines(metrics: Mapping[str, Any]) -> dict[str, Any]:
+    """Every metric under its dotted name (:func:`~receipt_core.training.events.flatten_metrics`), per-label
+    tables spelled out cell by cell (``fields.per_label.total.price.f1``): one printed line each."""
+    lines: dict[str, Any] = {}
+    for name, value in flatten_metrics(metrics, keep_tables=True).items():
+        if isinstance(value, Mapping):
+            lines.update(_cells(value, f"{name}."))
+        else:
+            lines[name] = value
+    return lines
+
+
+def _cells(table: Mapping[str, Any], prefix: str) -> dict[str, Any]:
+    cells: dict[str, Any] = {}
+    for key, value in table.items():
+        if isinstance(value, Mapping):
+            cells.update(_cells(value, f"{prefix}{key}."))
+        else:
+            cells[f"{prefix}{key}"] = value
+    return cells
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    if bool(args.data) == bool(args.images):
+        raise CommandError("give either --data DATA or one or more IMAGE files")
+    loaded = _load_run(args.run_dir, args.workspace)
+    errors: list[tuple[str, str]] = []
+    if args.data:
+        docs = load_documents(args.data, args.format, args.workspace, role="--data")
+    else:
+        docs, errors = _ocr_images(args.images)
+    predictions = loaded.predictor().predict(docs) if docs else []
+    if args.json:
+        print(json.dumps({"documents": [p.to_json() for p in predictions]}, indent=1, ensure_ascii=False,
+                         default=_json_default))
+    else:
+        for prediction in predictions:
+            data = prediction.to_json()
+            print(f"== {data['id']}: {len(data['words'])} words, {len(data['items'])} items")
+            for item in data["items"]:
+                print(f"  {item['quantity']:>6} × {item['name']}  unit {item['unit_price']}  price {item['price']}")
+    for name, message in errors:
+        print(f"error: {name}: {message}", file=sys.stderr)
+    return 2 if errors else 0
+
+
+def _ocr_images(paths: Sequence[Path]) -> tuple[list[Document], list[tuple[str, str]]]:
+    from ..ocr.engine import ocr_many
+
+    items, errors = [], []
+    for path in paths:
+        try:
+            items.append((str(path), path.read_bytes()))
+        except OSError as error:
+            errors.append((str(path), error.strerror or str(error)))
+    docs = []
+    for result in (ocr_many(items) if items else []):
+        if result.error is not None:
+            errors.append((result.name, result.error))
+        else:
+            docs.append(result.document)
+    return docs, errors
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (tuple, set, frozenset)):
+        return list(value)
+    if hasattr(value, "item"):
+        return value.item()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")

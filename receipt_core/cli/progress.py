@@ -1,0 +1,65 @@
+"""A run's events as short lines on stderr: what a command prints while a model trains."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import TextIO
+
+from ..training.events import (HEADLINE_METRICS, EvalEvent, Event, FinishedEvent, PhaseEvent, ProgressEvent,
+                               StatusEvent, StepEvent)
+
+SHOWN_METRICS = ("val_loss", *HEADLINE_METRICS)
+"""The evaluation metrics an ``eval`` line shows (in the order the evaluation reports them)."""
+
+
+class ProgressPrinter:
+    """A run listener printing its events on ``stream`` (step lines at most every ``interval`` seconds)."""
+
+    def __init__(self, stream: TextIO | None = None, interval: float = 2.0) -> None:
+        self.stream = stream or sys.stderr
+        self.interval = interval
+        self._last = 0.0
+        self._last_step: StepEvent | None = None
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, StepEvent):
+            self._last_step = event
+        elif isinstance(event, ProgressEvent):
+            now = time.monotonic()
+            if now - self._last >= self.interval or event.step == event.total_steps:
+                self._last = now
+                self._print_step(event)
+        elif isinstance(event, EvalEvent):
+            shown = {k: v for k, v in event.metrics.items() if k in SHOWN_METRICS and isinstance(v, (int, float))}
+            parts = [f"{k} {v:.4f}" for k, v in shown.items()]
+            self._print(f"eval  step {event.step} (epoch {event.epoch}): " + ", ".join(parts or ["no eval data"]))
+        elif isinstance(event, PhaseEvent):
+            what = event.reason if event.reason.startswith("phase") else f"phase {event.phase}: {event.reason}"
+            self._print(f"{what}; trainable {event.trainable_parameters:,} of "
+                        f"{event.total_parameters:,} parameters ({', '.join(event.trainable_groups) or 'none'})")
+        elif isinstance(event, StatusEvent):
+            self._print(f"note: {event.message}" if event.message else f"status: {event.status}")
+        elif isinstance(event, FinishedEvent):
+            self._print(f"finished ({event.reason}) at step {event.step} after {event.elapsed_s:.1f}s; "
+                        f"checkpoint {event.checkpoint}")
+
+    def _print_step(self, progress: ProgressEvent) -> None:
+        step = self._last_step
+        losses = ""
+        if step is not None:
+            tasks = ", ".join(f"{k} {v:.4f}" for k, v in step.task_losses.items())
+            losses = f" loss {step.loss:.4f} ({tasks})"
+        eta = "" if progress.eta_s is None else f" ETA {duration(progress.eta_s)}"
+        self._print(f"step  {progress.step}/{progress.total_steps} epoch {min(progress.epoch + 1, progress.epochs)}/"
+                    f"{progress.epochs}{losses} {progress.steps_per_s:.2f} steps/s "
+                    f"{progress.items_per_s:.1f} windows/s{eta}")
+
+    def _print(self, line: str) -> None:
+        print(line, file=self.stream, flush=True)
+
+
+def duration(seconds: float) -> str:
+    """``42s`` or ``3m05s``."""
+    seconds = int(round(seconds))
+    return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"

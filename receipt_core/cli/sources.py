@@ -1,0 +1,86 @@
+"""Where a command's DATA comes from: a dataset folder or file (its format given or recognised), else a
+workspace dataset of that name. Problems in the data are warnings on stderr; no documents at all is an error."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Sequence
+
+from .main import CommandError
+from ..data.document import Document
+from ..datasets import FORMATS, load_dataset
+
+MAX_WARNINGS_SHOWN = 10
+
+
+def detect_format(path: Path) -> str:
+    """cord, wildreceipt or native, from a dataset folder's (or file's) contents."""
+    if path.is_file():
+        if path.suffix == ".txt":
+            return "wildreceipt"
+        files = [path]
+    else:
+        if list(path.glob("*.txt")) and not list(path.glob("*.json")):
+            return "wildreceipt"
+        files = sorted(path.glob("*.json"))[:3] or sorted(path.glob("json/*.json"))[:3] or sorted(
+            path.glob("*/json/*.json"))[:3]
+    for file in files:
+        try:
+            data = json.loads(file.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            continue
+        if isinstance(data, dict) and "valid_line" in data:
+            return "cord"
+        if isinstance(data, dict) and (data.get("format") == "receipt-mtl/document" or "words" in data):
+            return "native"
+    raise CommandError(f"cannot tell the format of {path}; give --format {'|'.join(FORMATS)}")
+
+
+def load_documents(data: str, format: str, workspace: Path | None, role: str = "data",
+                   quiet: bool = False) -> list[Document]:
+    """Documents from a dataset folder/file, else from the workspace dataset of that name."""
+    path = Path(data).expanduser()
+    if path.exists():
+        fmt = detect_format(path) if format == "auto" else format
+        report = load_dataset(path, fmt)
+        for problem in [] if quiet else report.problems[:MAX_WARNINGS_SHOWN]:
+            print(f"warning: {problem}", file=sys.stderr)
+        if len(report.problems) > MAX_WARNINGS_SHOWN and not quiet:
+            print(f"warning: … and {len(report.problems) - MAX_WARNINGS_SHOWN} more problems in {path}",
+                  file=sys.stderr)
+        documents = list(report.documents)
+    else:
+        from ..workspace.store import Workspace
+
+        ws = Workspace.open(workspace)
+        names = [summary.name for summary in ws.datasets()]
+        if data not in names:
+            raise CommandError(f"{role} {data!r} is neither a folder nor a dataset of the workspace {ws.home} "
+                               f"(datasets: {', '.join(names) or 'none'})")
+        documents = ws.load_documents(data)
+    if not documents:
+        raise CommandError(f"{role} {data!r} holds no documents")
+    return documents
+
+
+def load_training_documents(sources: Sequence[str], format: str, workspace: Path | None,
+                            quiet: bool = False) -> list[Document]:
+    """The documents of every ``--train`` source, in the order given; a document id in two sources is refused
+    (the same data given twice, or two datasets that overlap) rather than trained on twice."""
+    documents: list[Document] = []
+    origin: dict[str, str] = {}
+    for source in sources:
+        for doc in load_documents(source, format, workspace, role="--train", quiet=quiet):
+            if doc.id in origin:
+                where = "twice in" if origin[doc.id] == source else f"in both {origin[doc.id]!r} and"
+                raise CommandError(f"--train: document {doc.id!r} is {where} {source!r}; give each dataset once "
+                                   "and datasets that do not overlap")
+            origin[doc.id] = source
+            documents.append(doc)
+    if len(sources) > 1 and not quiet:
+        counts = Counter(origin.values())
+        print("train mix: " + ", ".join(f"{source} {counts[source]}" for source in sources), file=sys.stderr)
+    return documents
