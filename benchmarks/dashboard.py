@@ -33,15 +33,10 @@ def not_measured(reason: str) -> list[Figure]:
 
 def _seed_demo(home: Path, count: int) -> None:
     """The workspace state after Home's "Generate demo receipts" (same calls, without the browser)."""
+    from receipt_core.datasets.demo import add_demo_receipts
     from receipt_core.workspace.store import Workspace
-    from receipt_core.datasets.synth import generate_dataset
 
-    ws = Workspace.open(home)
-    docs = []
-    for receipt in generate_dataset(count, seed=0):
-        ws.put_image(receipt.image_bytes, "." + receipt.image_format.lower().replace("jpeg", "jpg"))
-        docs.append(receipt.document)
-    ws.save_documents("demo", docs)
+    add_demo_receipts(Workspace.open(home), count, seed=0)
 
 
 def _page_drawn_js(title: str, needs_chart: bool) -> str:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from receipt_core.plots.figures import LOW_CONFIDENCE, document_figure
+from receipt_core.data.annotation import AnnotationError, least_confident, prefill_from_prediction, word_edit
 from receipt_core.data.schema import DEFAULT_SCHEMA, QUANTITY
-from ui.actions import document_image, least_confident, prefill_from_prediction
+from receipt_core.plots.figures import LOW_CONFIDENCE, document_figure
+from ui.actions import document_image
 from ui.shared import (require_router, current_dataset, friendly, loaded_run, run_label, runs_with_checkpoints, user_errors,
                        workspace)
 
@@ -59,13 +60,13 @@ def _save_edits(doc_id: str, key: str, version_key: str) -> None:
     for row, change in edits.items():
         index = int(row)
         word = saved.words[index]
-        label = change.get("label", word.annotation_label)
-        value = change.get("quantity value", word.quantity_value)
-        if label != QUANTITY and "quantity value" in change and value is not None:
-            messages.append(f"word {index} ({word.text!r}): a quantity value needs the label QUANTITY; not saved")
+        try:
+            edit = word_edit(word, {column.replace(" ", "_"): value for column, value in change.items()})
+        except AnnotationError as error:
+            messages.append(f"word {index} ({word.text!r}): {error}; not saved")
             continue
         try:
-            ws.update_word(doc_id, index, label, value if label == QUANTITY else None)
+            ws.update_word(doc_id, index, edit.label, edit.quantity_value)
         except Exception as error:  # noqa: BLE001 - shown on the page
             messages.append(f"word {index}: {friendly(error)}")
     st.session_state[version_key] = st.session_state.get(version_key, 0) + 1  # fresh table from the saved doc
@@ -104,7 +105,7 @@ with right:
                                     disabled=label != QUANTITY, key=f"annotate_value_{doc.id}_{index}_{version}")
             if w4.button("Save word", type="primary", key="annotate_save_word", width="stretch"):
                 with user_errors("Saving the word"):
-                    ws.update_word(doc.id, index, label, value if label == QUANTITY else None)
+                    ws.update_word(doc.id, index, label, value)  # the value is kept only with QUANTITY
                     st.session_state[version_key] = version + 1
                     st.toast(f"Saved word #{index} {word.text!r} as {label}")
                     st.rerun()

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from receipt_core.datasets.synth import generate_dataset
+from receipt_core.datasets.demo import DEMO_DATASET, add_demo_receipts
 from ui.shared import require_router, select_dataset, user_errors, workspace
-
-DEMO_DATASET = "demo"
 
 require_router()
 st.title("Receipt MTL Studio")
@@ -31,16 +29,11 @@ with st.container(border=True):
     if right.button("Generate demo receipts", type="primary", key="generate_demo"):
         bar = right.progress(0.0, text="Rendering and OCR-ing receipts…")
 
-        def progress(done: int, total: int) -> None:  # called in this thread by generate_dataset
+        def progress(done: int, total: int) -> None:  # called in this thread by add_demo_receipts
             bar.progress(done / max(total, 1), text=f"Rendered and OCR'd {done}/{total} receipts")
 
         with user_errors("Generating demo receipts"):
-            receipts = generate_dataset(int(count), seed=int(seed), progress=progress)
-            docs = []
-            for receipt in receipts:
-                ws.put_image(receipt.image_bytes, "." + receipt.image_format.lower().replace("jpeg", "jpg"))
-                docs.append(receipt.document)
-            ws.save_documents(DEMO_DATASET, docs)
+            docs = add_demo_receipts(ws, int(count), seed=int(seed), progress=progress)
             select_dataset(DEMO_DATASET)
             bar.progress(1.0, text=f"Done: {len(docs)} demo receipts in dataset '{DEMO_DATASET}'")
             st.success(f"Generated {len(docs)} receipts. Next: **Train** → Start, or **Annotate** to look at them.")

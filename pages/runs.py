@@ -6,14 +6,18 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from receipt_core.data.files import zip_folder
+from receipt_core.datasets.splits import split_documents
+from receipt_core.model.checkpoint import has_checkpoint
 from receipt_core.plots.figures import cost_quality_figure, curve_figure
+from receipt_core.plots.study_tables import claim_lines, study_table_rows
+from receipt_core.training.events import HEADLINE_METRICS
 from receipt_core.training.run_feed import RunFeed
+from receipt_core.training.run_summary import run_metrics_rows, run_summary
 from receipt_core.training.slot import JobBusyError
 from receipt_core.study.runner import READING_NOTE, TABLE_NOTE
 from receipt_core.study.view import find_studies, open_study, workspace_studies_dir
 from receipt_core.training.receipt_task import resume_run
-from ui.actions import (SUMMARY_METRICS, claim_lines, run_metrics_rows, run_summary, split_documents,
-                        study_table_rows, zip_folder)
 from ui.shared import require_router, friendly, job_slot, user_errors, workspace
 
 OPENED_STUDY_KEY = "studies_opened"  # the study shown in the Studies tab (a path, as typed or picked)
@@ -75,7 +79,7 @@ with runs_tab:
         st.dataframe(table, hide_index=True, key="runs_table", width="stretch",
                      column_config={"wall time (s)": st.column_config.NumberColumn(format="%.1f"),
                                     **{f"best {m}": st.column_config.NumberColumn(format="%.3f")
-                                       for m in SUMMARY_METRICS}})
+                                       for m in HEADLINE_METRICS}})
 
     st.subheader("Compare runs")
     labels = {run.id: f"{run.id} · {run.name}" for run in runs}
@@ -107,9 +111,9 @@ with runs_tab:
     st.subheader("Cost vs quality")
     c1, c2 = st.columns(2)
     cost = c1.selectbox("Cost", ["trainable parameters", "wall time (s)"], key="runs_cost")
-    quality = c2.selectbox("Quality", [f"best {m}" for m in SUMMARY_METRICS], key="runs_quality")
+    quality = c2.selectbox("Quality", [f"best {m}" for m in HEADLINE_METRICS], key="runs_quality")
     with user_errors("Drawing cost vs quality"):
-        points = table.rename(columns={"run": "run"})[["run", "scenario", cost, quality]].copy()
+        points = table[["run", "scenario", cost, quality]].copy()
         points["scenario"] = points["scenario"].fillna("?")
         if points.dropna().empty:
             st.caption("No finished evaluation yet.")
@@ -124,13 +128,13 @@ with runs_tab:
     if run.summary.get("error"):
         st.error(f"This run failed: {run.summary['error']}")
     d1, d2, d3 = st.columns(3)
+    folder = ws.runs_dir / run_id
+    saved = has_checkpoint(folder)
     with user_errors("Preparing downloads"):
         rows = run_metrics_rows(ws, run_id)
         d1.download_button("Metrics CSV", pd.DataFrame(rows).to_csv(index=False).encode("utf-8"),
                            file_name=f"{run_id}-metrics.csv", mime="text/csv", key="runs_csv", disabled=not rows)
-        folder = ws.runs_dir / run_id
-        has_checkpoint = (folder / "run.json").is_file()
-        if d2.button("Prepare checkpoint zip", disabled=not has_checkpoint, key="runs_zip_prepare"):
+        if d2.button("Prepare checkpoint zip", disabled=not saved, key="runs_zip_prepare"):
             st.session_state["runs_zip_bytes"] = (run_id, zip_folder(folder))
         prepared = st.session_state.get("runs_zip_bytes")
         if prepared and prepared[0] == run_id:
@@ -147,7 +151,7 @@ with runs_tab:
     if live_here:
         d3.caption("Stop the run on the Train page before deleting it.")
 
-    if run.status in ("interrupted", "stopped", "failed") and has_checkpoint and not live_here:
+    if run.status in ("interrupted", "stopped", "failed") and saved and not live_here:
         with st.expander("Resume this run from its last checkpoint"):
             st.caption(f"It trained on {run.config.get('train_documents', '?')} receipts and evaluated on "
                        f"{run.config.get('eval_documents', '?')}; choose the same data to continue where it stopped.")

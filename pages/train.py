@@ -6,6 +6,7 @@ import contextlib
 
 import streamlit as st
 
+from receipt_core.datasets.splits import split_documents
 from receipt_core.model.backbones import BACKBONE_NAMES, DEFAULT_BACKBONE
 from receipt_core.model.encoding import BOX_MODES
 from receipt_core.model.freeze import PRESETS, FreezePlan
@@ -14,7 +15,6 @@ from receipt_core.model.scenario_guide import guide_markdown
 from receipt_core.training.schedules import LR_SCHEDULES
 from receipt_core.training.config import TrainConfig
 from receipt_core.training.receipt_task import start_run
-from ui.actions import split_documents
 from ui.live_run import live_view
 from ui.shared import require_router, current_dataset, fmt_params, friendly, group_sizes, job_slot, user_errors, workspace
 

@@ -109,8 +109,10 @@ def loaded_run(run_id: str):
 
     Keyed by the run.json modification time, so a run that saved a newer checkpoint is reloaded.
     """
+    from receipt_core.model.checkpoint import RUN_FILE
+
     run_dir = workspace().runs_dir / run_id
-    info = run_dir / "run.json"
+    info = run_dir / RUN_FILE
     if not info.is_file():
         raise FileNotFoundError(f"run {run_id} has no checkpoint yet (it saves one at the end of each epoch)")
     return _loaded_run(str(run_dir), info.stat().st_mtime)
@@ -118,8 +120,10 @@ def loaded_run(run_id: str):
 
 def runs_with_checkpoints() -> list:
     """Runs (newest first) whose folder holds a checkpoint, as RunRecords."""
+    from receipt_core.model.checkpoint import has_checkpoint
+
     ws = workspace()
-    return [run for run in ws.list_runs() if (ws.runs_dir / run.id / "run.json").is_file()]
+    return [run for run in ws.list_runs() if has_checkpoint(ws.runs_dir / run.id)]
 
 
 def run_label(run) -> str:

@@ -1,10 +1,12 @@
-"""Small file helpers shared by the dataset importers, the workspace and checkpoints."""
+"""Small file helpers shared by the dataset importers, the workspace, checkpoints and downloads."""
 
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import tempfile
+import zipfile
 from pathlib import Path
 
 
@@ -31,3 +33,14 @@ def atomic_write(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def zip_folder(folder: Path) -> bytes:
+    """A folder (e.g. a run's checkpoint) as zip bytes, paths relative to the folder's parent; hidden files
+    (``.name``, such as a save's temporaries) are left out."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for file in sorted(Path(folder).rglob("*")):
+            if file.is_file() and not file.name.startswith("."):
+                archive.write(file, file.relative_to(Path(folder).parent))
+    return buffer.getvalue()

@@ -40,8 +40,3 @@ def parse_quantity(text: str) -> float | None:
     except ValueError:
         return None
     return value
-
-
-def format_quantity(value: float) -> str:
-    """``2.0`` → ``"2"``, ``1.5`` → ``"1.5"``: how the UI and JSON outputs show a quantity."""
-    return str(int(value)) if float(value).is_integer() else f"{value:g}"

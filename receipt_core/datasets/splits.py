@@ -1,0 +1,24 @@
+"""Training and evaluation documents of a run: an evaluation dataset, or a fixed held-out share of the training one."""
+
+from __future__ import annotations
+
+from typing import Sequence, TypeVar
+
+T = TypeVar("T")  # a Document, or anything listed in the same order (e.g. a workspace DocumentSummary)
+
+
+def split_documents(docs: Sequence[T], eval_docs: Sequence[T] | None, hold_out: float) -> tuple[list[T], list[T]]:
+    """Training and evaluation documents: ``eval_docs`` when given, else the last ``hold_out`` share of ``docs``.
+
+    The held-out part is always the same for the same dataset and share, so a resumed run evaluates on the
+    receipts it evaluated on before.
+    """
+    if eval_docs is not None:
+        if not docs:
+            raise ValueError("the training dataset is empty")
+        return list(docs), list(eval_docs)
+    if len(docs) < 2:
+        raise ValueError(f"the training dataset has {len(docs)} receipt(s); holding some out for evaluation needs "
+                         "at least 2 (or choose an evaluation dataset)")
+    n_eval = min(max(1, round(len(docs) * hold_out)), len(docs) - 1)
+    return list(docs[:-n_eval]), list(docs[-n_eval:])

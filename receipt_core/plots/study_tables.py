@@ -1,0 +1,24 @@
+"""A scenario study's report as the dashboard shows it: the table as dataframe rows, the reading as lines.
+
+No Streamlit here (the lines use Streamlit's Markdown colour syntax, but only as text): pages stay thin and these
+can be tested without a server.
+"""
+
+from __future__ import annotations
+
+from ..study.runner import TABLE_COLUMNS
+
+VERDICT_COLOURS = {"held": "green", "did not hold": "red", "mixed": "orange", "not measured": "gray"}
+
+
+def study_table_rows(study) -> list[dict]:
+    """The study report's table (a ``study.view.OpenedStudy``) as rows for a dataframe: the report's cells
+    (metrics as "mean ± std" with repeats) under its column names, plus ``best`` (★ on the best multi-task row)."""
+    return [{**dict(zip(TABLE_COLUMNS, row.cells())), "best": "★" if row.best else ""} for row in study.rows]
+
+
+def claim_lines(study) -> list[str]:
+    """The study's reading, one Markdown line per claim: claim, verdict (coloured, Streamlit Markdown) and its
+    numbers, as in report.md."""
+    return [f"**{c.claim}** :{VERDICT_COLOURS.get(c.verdict, 'gray')}[**{c.verdict.capitalize()}**]: {c.evidence}"
+            for c in study.claims]

@@ -1,0 +1,81 @@
+"""The page logic that lives in the core: an annotator's edit, pre-fill and ranking from a run, the data split,
+zipped downloads and the study's table and reading."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from types import SimpleNamespace
+
+import pytest
+
+from receipt_core.data.annotation import (AnnotationError, WordEdit, least_confident, prefill_from_prediction,
+                                          word_edit)
+from receipt_core.data.document import Document, Word
+from receipt_core.data.files import zip_folder
+from receipt_core.datasets.splits import split_documents
+from receipt_core.plots.study_tables import claim_lines, study_table_rows
+from receipt_core.study.runner import TABLE_COLUMNS
+
+QTY = Word("2x", (0, 0, 10, 10), is_quantity=True, quantity_value=2.0)
+NAME = Word("TEA", (20, 0, 40, 10), field="MENU.NM")
+
+
+def test_a_quantity_value_needs_the_label_quantity():
+    with pytest.raises(AnnotationError, match="a quantity value needs the label QUANTITY"):
+        word_edit(NAME, {"quantity_value": 3.0})
+    with pytest.raises(AnnotationError):
+        word_edit(QTY, {"label": "MENU.NM", "quantity_value": 3.0})
+    assert word_edit(QTY, {"quantity_value": 3.0}) == WordEdit("QUANTITY", 3.0)
+    assert word_edit(QTY, {"label": "MENU.NM"}) == WordEdit("MENU.NM", None)  # relabelled: the value goes
+    assert word_edit(NAME, {"label": "QUANTITY"}) == WordEdit("QUANTITY", None)  # read from the text when saved
+    assert word_edit(NAME, {"label": "OTHER", "quantity_value": None}) == WordEdit("OTHER", None)
+    assert word_edit(QTY, {}) == WordEdit("QUANTITY", 2.0)
+
+
+def test_prefill_relabels_every_word_and_refuses_another_document():
+    doc = Document("r1", 100, 20, (QTY, NAME))
+    prediction = {"words": [{"field": "OTHER", "quantity": False}, {"field": "QUANTITY", "quantity": True,
+                                                                      "quantity_value": 4.0}]}
+    filled = prefill_from_prediction(doc, prediction)
+    assert [w.annotation_label for w in filled.words] == ["OTHER", "QUANTITY"]
+    assert filled.words[1].quantity_value == 4.0 and filled.words[0].quantity_value is None
+    with pytest.raises(ValueError, match="1 words but document 'r1' has 2"):
+        prefill_from_prediction(doc, {"words": prediction["words"][:1]})
+
+
+def test_least_confident_skips_visited_receipts():
+    predictions = {"a": {"words": [{"field_score": 0.9}, {"field_score": 0.7}]},
+                   "b": {"words": [{"field_score": 0.5}]}, "c": {"words": []}}
+    assert least_confident(predictions) == "b"
+    assert least_confident(predictions, exclude={"b"}) == "a"
+    assert least_confident(predictions, exclude={"a", "b", "c"}) is None
+
+
+def test_split_holds_out_the_same_last_share_or_takes_the_evaluation_set():
+    docs = list("abcdefgh")
+    assert split_documents(docs, None, 0.25) == (list("abcdef"), list("gh"))
+    assert split_documents(docs[:2], None, 0.9) == (["a"], ["b"])  # always one left to train on
+    assert split_documents(docs, ["z"], 0.25) == (docs, ["z"])
+    with pytest.raises(ValueError, match="needs at least 2"):
+        split_documents(["a"], None, 0.25)
+    with pytest.raises(ValueError, match="empty"):
+        split_documents([], ["z"], 0.25)
+
+
+def test_zip_folder_keeps_paths_under_the_folder_name_and_skips_hidden_files(tmp_path):
+    run = tmp_path / "run-1"
+    (run / "tokenizer").mkdir(parents=True)
+    (run / "run.json").write_text("{}")
+    (run / "tokenizer" / "vocab.txt").write_text("a")
+    (run / ".model.safetensors.tmp").write_text("half")
+    names = zipfile.ZipFile(io.BytesIO(zip_folder(run))).namelist()
+    assert names == ["run-1/run.json", "run-1/tokenizer/vocab.txt"]
+
+
+def test_study_table_rows_and_claim_lines():
+    row = SimpleNamespace(cells=lambda: tuple(f"cell{i}" for i in range(len(TABLE_COLUMNS))), best=True)
+    study = SimpleNamespace(rows=[row], claims=[SimpleNamespace(claim="Freezing saves time", verdict="held",
+                                                                 evidence="2x faster")])
+    assert study_table_rows(study) == [{**{c: f"cell{i}" for i, c in enumerate(TABLE_COLUMNS)}, "best": "★"}]
+    assert claim_lines(study) == ["**Freezing saves time** :green[**Held**]: 2x faster"]

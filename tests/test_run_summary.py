@@ -1,0 +1,61 @@
+"""A run's stored events folded into the Runs table row and the metrics CSV (training/run_summary.py)."""
+
+from __future__ import annotations
+
+from receipt_core.training.events import (HEADLINE_METRICS, EvalEvent, FinishedEvent, PhaseEvent, ProgressEvent,
+                                          StepEvent)
+from receipt_core.training.run_summary import run_metrics_rows, run_summary
+from receipt_core.workspace.store import Workspace
+
+
+def stored_run(tmp_path):
+    ws = Workspace(tmp_path / "ws")
+    run_id = ws.create_run("summary", {"backbone": "tiny", "scenario": "phased"})
+    events = [
+        PhaseEvent(step=0, epoch=0, phase=1, trainable_groups=("head.fields",), trainable_parameters=10,
+                   total_parameters=40, reason="start"),
+        StepEvent(step=1, epoch=1, loss=3.0, task_losses={"fields": 2.0, "quantity": 1.0}, lr=1e-4, phase=1),
+        EvalEvent(step=1, epoch=1, val_loss=2.5, task_val_losses={"fields": 1.8},
+                  metrics={"fields.micro_f1": 0.6, "fields.per_label": {"TOTAL": {"f1": 1.0}}, "quantity.items": 7,
+                           "quantity.item_accuracy": 0.5, "val_loss": 2.5}, phase=1),
+        PhaseEvent(step=1, epoch=1, phase=2, trainable_groups=("head.fields", "encoder.1"), trainable_parameters=25,
+                   total_parameters=40, reason="phase 2"),
+        ProgressEvent(step=2, total_steps=4, epoch=1, epochs=2, elapsed_s=3.5, steps_per_s=1.0, items_per_s=4.0,
+                      eta_s=2.0),
+        EvalEvent(step=2, epoch=2, val_loss=None, task_val_losses={},
+                  metrics={"fields.micro_f1": 0.4, "quantity.item_accuracy": 0.75}, phase=2),
+        FinishedEvent(step=4, epoch=2, reason="completed", elapsed_s=7.25, metrics={}, checkpoint=None),
+    ]
+    for event in events:
+        ws.append_run_event(run_id, event.kind, event.to_json())
+    return ws, ws.get_run(run_id)
+
+
+def test_summary_row_takes_the_best_headline_metrics_the_largest_phase_and_the_last_time(tmp_path):
+    ws, run = stored_run(tmp_path)
+    row = run_summary(ws, run)
+    assert row["run"] == run.id and row["backbone"] == "tiny" and row["scenario"] == "phased"
+    assert row["trainable parameters"] == 25 and row["total parameters"] == 40
+    assert row["wall time (s)"] == 7.25 and row["steps"] == 4
+    assert row["best fields.micro_f1"] == 0.6 and row["best quantity.item_accuracy"] == 0.75
+    assert row["best quantity.word_f1"] is None  # never measured
+    assert [k for k in row if k.startswith("best ")] == [f"best {name}" for name in HEADLINE_METRICS]
+
+
+def test_metrics_rows_hold_every_step_and_evaluation_without_tables(tmp_path):
+    ws, run = stored_run(tmp_path)
+    rows = run_metrics_rows(ws, run.id)
+    assert [r["kind"] for r in rows] == ["step", "eval", "eval"]
+    assert rows[0] == {"kind": "step", "step": 1, "epoch": 1, "phase": 1, "loss": 3.0, "fields.loss": 2.0,
+                       "quantity.loss": 1.0, "lr": 1e-4}
+    assert rows[1]["val_loss"] == 2.5 and rows[1]["fields.micro_f1"] == 0.6 and rows[1]["quantity.items"] == 7
+    assert not any("per_label" in key for row in rows for key in row)
+    assert rows[2]["val_loss"] is None and rows[2]["phase"] == 2
+
+
+def test_a_run_without_events_has_an_empty_row(tmp_path):
+    ws = Workspace(tmp_path / "ws")
+    run = ws.get_run(ws.create_run("empty", {}))
+    row = run_summary(ws, run)
+    assert row["steps"] is None and row["trainable parameters"] is None
+    assert run_metrics_rows(ws, run.id) == []
