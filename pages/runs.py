@@ -15,9 +15,10 @@ from receipt_core.training.events import HEADLINE_METRICS
 from receipt_core.training.run_feed import RunFeed
 from receipt_core.training.run_summary import run_metrics_rows, run_summary
 from receipt_core.training.slot import JobBusyError
-from receipt_core.study.runner import READING_NOTE, TABLE_NOTE
+from receipt_core.study.table import READING_NOTE, TABLE_NOTE
 from receipt_core.study.view import find_studies, open_study, workspace_studies_dir
-from receipt_core.training.receipt_task import resume_run
+from receipt_core.training.runs import resume_run
+from ui.literal import literal
 from ui.shared import require_router, friendly, job_slot, user_errors, workspace
 
 OPENED_STUDY_KEY = "studies_opened"  # the study shown in the Studies tab (a path, as typed or picked)
@@ -47,7 +48,7 @@ with studies_tab:  # drawn first: a study opens even in a workspace without runs
     if (opened := st.session_state.get(OPENED_STUDY_KEY)) is not None:
         with user_errors("Opening the study"):
             study = open_study(opened)
-            st.subheader(f"Study · {study.folder.name}")
+            st.subheader(f"Study · {literal(study.folder.name)}")
             st.markdown(study.intro)
             if study.command:
                 st.code(study.command, language="bash")
@@ -124,9 +125,10 @@ with runs_tab:
     st.subheader("One run")
     run_id = st.selectbox("Run", list(labels), format_func=labels.get, key="runs_one")
     run = next(r for r in runs if r.id == run_id)
-    st.caption(f"Status **{run.status}** · settings: " + ", ".join(f"{k}={v}" for k, v in run.config.items()))
+    settings = ", ".join(f"{k}={v}" for k, v in run.config.items())
+    st.caption(f"Status **{run.status}** · settings: {literal(settings)}")
     if run.summary.get("error"):
-        st.error(f"This run failed: {run.summary['error']}")
+        st.error(f"This run failed: {literal(run.summary['error'])}")
     d1, d2, d3 = st.columns(3)
     folder = ws.runs_dir / run_id
     saved = has_checkpoint(folder)

@@ -1,4 +1,5 @@
-"""Train: backbone, freeze scenario with per-group toggles, hyperparameters; Start/Pause/Stop; live charts."""
+"""Train: what to train (the two-head model, the plain reference tagger, or layout pre-training), its data and
+settings; Start/Pause/Stop; live charts. Every default comes from the run's config dataclass."""
 
 from __future__ import annotations
 
@@ -9,17 +10,25 @@ import streamlit as st
 from receipt_core.datasets.splits import split_documents
 from receipt_core.model.backbones import BACKBONE_NAMES, DEFAULT_BACKBONE
 from receipt_core.model.encoding import BOX_MODES
-from receipt_core.model.freeze import PRESETS, FreezePlan
-from receipt_core.training.slot import JobBusyError
+from receipt_core.model.freeze import PRESETS, FreezePlan, hand_toggles
 from receipt_core.model.scenario_guide import guide_markdown
-from receipt_core.training.schedules import LR_SCHEDULES
 from receipt_core.training.config import TrainConfig
-from receipt_core.training.receipt_task import start_run
+from receipt_core.training.pretrain import PretrainConfig
+from receipt_core.training.reference import ReferenceConfig
+from receipt_core.training.runs import start_pretrain_run, start_reference_run, start_run
+from receipt_core.training.schedules import LR_SCHEDULES
+from receipt_core.training.slot import JobBusyError
 from ui.live_run import live_view
-from ui.shared import require_router, current_dataset, fmt_params, friendly, group_sizes, job_slot, user_errors, workspace
+from ui.shared import current_dataset, friendly, group_sizes, job_slot, require_router, user_errors, workspace
 
 HOLD_OUT = "(hold out part of the training dataset)"
 LOCAL = "local folder…"
+TWO_HEAD, REFERENCE, PRETRAIN = "Two-head model", "Reference tagger", "Layout pre-training"
+KIND_HELP = {TWO_HEAD: "The project's model: one backbone, a field head and a quantity head, with freeze scenarios.",
+             REFERENCE: "The plain baseline a user would write: transformers' LayoutLMForTokenClassification, one "
+                        "tagger for fields and quantities, every parameter trained.",
+             PRETRAIN: "LayoutLM's masked-word task over boxes on the training receipts, no labels needed: saves a "
+                       "backbone that 'local folder…' then fine-tunes."}
 
 require_router()
 st.title("Train")
@@ -31,13 +40,18 @@ datasets = [d.name for d in ws.datasets()]
 with st.expander("Run settings", expanded=busy is None):
     if not datasets:
         st.info("No data yet: generate demo receipts on Home first.")
+    kind = st.radio("What to train", (TWO_HEAD, REFERENCE, PRETRAIN), horizontal=True, key="train_kind")
+    st.caption(KIND_HELP[kind])
+    defaults = {TWO_HEAD: TrainConfig(), REFERENCE: ReferenceConfig(), PRETRAIN: PretrainConfig()}[kind]
+    per_kind = "" if kind == TWO_HEAD else "_reference" if kind == REFERENCE else "_pretrain"  # own defaults
     data_cols = st.columns(3)
     default = current_dataset()
     train_set = data_cols[0].selectbox("Training dataset", datasets, key="train_dataset",
                                        index=datasets.index(default) if default in datasets else 0)
-    eval_choice = data_cols[1].selectbox("Evaluation dataset", [HOLD_OUT] + datasets, key="train_eval")
+    eval_choice = data_cols[1].selectbox("Evaluation dataset", [HOLD_OUT] + datasets, key="train_eval",
+                                         disabled=kind == PRETRAIN)
     hold_out = data_cols[2].slider("Held-out share", 0.1, 0.5, 0.25, 0.05, key="train_hold_out",
-                                   disabled=eval_choice != HOLD_OUT)
+                                   disabled=eval_choice != HOLD_OUT or kind == PRETRAIN)
 
     model_cols = st.columns([2, 3])
     backbone_choice = model_cols[0].selectbox("Backbone", list(BACKBONE_NAMES) + [LOCAL], key="train_backbone",
@@ -48,92 +62,123 @@ with st.expander("Run settings", expanded=busy is None):
     backbone = backbone_choice
     if backbone_choice == LOCAL:
         backbone = model_cols[0].text_input("LayoutLM folder on the server", key="train_backbone_dir").strip()
-    preset = model_cols[1].selectbox("Scenario", PRESETS, index=PRESETS.index("full"), key="train_preset")
-    model_cols[1].markdown(guide_markdown(preset))
 
-    st.markdown("**Trainable parameter groups** (toggles override the scenario)")
-    sizes: tuple[tuple[str, int], ...] = ()
-    if backbone:
-        with user_errors("Reading the backbone"):
-            sizes = group_sizes(backbone)
-    freeze: list[str] = []
-    unfreeze: list[str] = []
-    if sizes:
-        names = [name for name, _ in sizes]
-        plan = FreezePlan.preset(preset, names)
-        toggle_cols = st.columns(4)
-        trainable = 0
-        for i, (name, count) in enumerate(sizes):
-            on = toggle_cols[i % 4].toggle(f"{name} · {fmt_params(count)}", value=plan.trainable[name],
-                                           key=f"train_toggle_{backbone}_{preset}_{name}")
-            trainable += count if on else 0
-            if on and not plan.trainable[name]:
-                unfreeze.append(name)
-            elif not on and plan.trainable[name]:
-                freeze.append(name)
-        total = sum(count for _, count in sizes)
-        note = " (phase 1; later phases unfreeze more)" if preset == "phased" else ""
-        st.metric("Trainable parameters" + note, f"{fmt_params(trainable)} / {fmt_params(total)}",
-                  f"{100 * trainable / total:.1f}% of the model", delta_color="off")
-
-    phase_cols = st.columns(3)
-    top_k = phase_cols[0].number_input("Phase 2: top encoder layers", 1, 24, 2, key="train_top_k",
-                                       disabled=preset != "phased")
-    epochs_per_phase = phase_cols[1].number_input("Epochs per phase (0 = by patience only)", 0, 50, 1,
-                                                  key="train_epochs_per_phase", disabled=preset != "phased")
-    patience = phase_cols[2].number_input("Patience in evaluations (0 = off)", 0, 20, 0, key="train_patience",
-                                          disabled=preset != "phased")
+    preset, freeze, unfreeze = "full", (), ()
+    if kind == TWO_HEAD:
+        preset = model_cols[1].selectbox("Scenario", PRESETS, index=PRESETS.index(defaults.scenario),
+                                         key="train_preset")
+        sizes: tuple[tuple[str, int], ...] = ()
+        if backbone:
+            with user_errors("Reading the backbone"):
+                sizes = group_sizes(backbone)
+        if sizes:
+            plan = FreezePlan.preset(preset, [name for name, _ in sizes])
+            st.markdown("**Trainable parameter groups** (toggles override the scenario)")
+            toggle_cols = st.columns(4)
+            chosen = {name: toggle_cols[i % 4].toggle(f"{name} · {count:,}", value=plan.trainable[name],
+                                                      key=f"train_toggle_{backbone}_{preset}_{name}")
+                      for i, (name, count) in enumerate(sizes)}
+            toggles = hand_toggles(plan, sizes, chosen)
+            freeze, unfreeze = toggles.freeze, toggles.unfreeze
+            if toggles.is_custom:
+                model_cols[1].markdown(f"**custom** (from *{preset}*): frees "
+                                       f"{', '.join(unfreeze) or 'nothing'}; freezes {', '.join(freeze) or 'nothing'}")
+            else:
+                model_cols[1].markdown(guide_markdown(preset))
+            note = " (phase 1; later phases unfreeze more)" if preset == "phased" else ""
+            st.metric("Trainable parameters" + note,
+                      f"{toggles.trainable_parameters:,} / {toggles.total_parameters:,}",
+                      f"{100 * toggles.share:.3g}% of the model", delta_color="off", delta_arrow="off")
+        phase_cols = st.columns(3)
+        top_k = phase_cols[0].number_input("Phase 2: top encoder layers", 1, 24, defaults.phased_top_k,
+                                           key="train_top_k", disabled=preset != "phased")
+        epochs_per_phase = phase_cols[1].number_input("Epochs per phase (0 = by patience only)", 0, 50,
+                                                      defaults.epochs_per_phase or 0, key="train_epochs_per_phase",
+                                                      disabled=preset != "phased")
+        patience = phase_cols[2].number_input("Patience in evaluations (0 = off)", 0, 20, defaults.patience or 0,
+                                              key="train_patience", disabled=preset != "phased")
 
     hp = st.columns(6)
-    epochs = hp[0].number_input("Epochs", 0, 200, 6, key="train_epochs")
-    batch_size = hp[1].number_input("Batch size", 1, 64, 2, key="train_batch")
-    lr = hp[2].number_input("Learning rate", 0.0, 1.0, 1e-4, format="%.0e", step=1e-5, key="train_lr")
-    decay = hp[3].number_input("Discriminative factor", 1.0, 10.0, 2.6, step=0.1, key="train_decay",
-                               help="Each lower layer's rate is the one above divided by this")
-    weighting = hp[4].selectbox("Loss weighting", ["fixed", "uncertainty"], key="train_weighting")
-    max_minutes = hp[5].number_input("Time budget, minutes (0 = none)", 0.0, 600.0, 0.0, key="train_minutes")
-    more = st.columns(5)
-    seed = more[0].number_input("Seed", 0, 1_000_000, 0, key="train_seed")
-    eval_every = more[1].number_input("Evaluate every N steps (0 = each epoch)", 0, 10_000, 0, key="train_eval_every")
-    lr_schedule = more[3].selectbox("Learning-rate schedule", LR_SCHEDULES, key="train_lr_schedule",
-                                    help="linear: warm up over the first 6% of the run, then decay to 0 at its end "
-                                         "(the last epoch, or the time budget when that comes first)")
-    boxes = more[4].selectbox("Boxes", BOX_MODES, key="train_boxes",
+    epochs = hp[0].number_input("Epochs", 0 if kind != PRETRAIN else 1, 200, defaults.epochs,
+                                key=f"train_epochs{per_kind}")
+    batch_size = hp[1].number_input("Batch size", 1, 64, defaults.batch_size, key=f"train_batch{per_kind}")
+    lr = hp[2].number_input("Learning rate", 0.0, 1.0, defaults.lr, format="%.0e", step=1e-5, key=f"train_lr{per_kind}")
+    max_minutes = hp[3].number_input("Time budget, minutes (0 = none)", 0.0, 600.0, defaults.max_minutes or 0.0,
+                                     key="train_minutes")
+    seed = hp[4].number_input("Seed", 0, 1_000_000, defaults.seed, key="train_seed")
+    lr_schedule = hp[5].selectbox("Learning-rate schedule", LR_SCHEDULES, key=f"train_lr_schedule{per_kind}",
+                                  index=LR_SCHEDULES.index(defaults.lr_schedule),
+                                  help="linear: warm up over the first 6% of the run, then decay to 0 at its end "
+                                       "(the last epoch, or the time budget when that comes first)")
+    more = st.columns(4)
+    boxes = more[0].selectbox("Boxes", BOX_MODES, key="train_boxes", index=BOX_MODES.index(defaults.boxes),
                               help="The box each word is encoded with: its own (word), its OCR line's, as "
                                    "LayoutLMv3 and LiLT do (line), or its own left and right edges with its line's "
                                    "top and bottom (row: one row per line, each word keeps its column)")
+    if kind == TWO_HEAD:
+        decay = more[1].number_input("Discriminative factor", 1.0, 10.0, defaults.decay_factor, step=0.1,
+                                     key="train_decay", help="Each lower layer's rate is the one above divided by this")
+        weighting = more[2].selectbox("Loss weighting", ["fixed", "uncertainty"], key="train_weighting",
+                                      index=["fixed", "uncertainty"].index(defaults.loss_weighting))
+        eval_every = more[3].number_input("Evaluate every N steps (0 = each epoch)", 0, 10_000, defaults.eval_every,
+                                          key="train_eval_every")
+    if kind == PRETRAIN:
+        mask_probability = more[1].number_input("Masked share of words", 0.01, 0.5, defaults.mask_probability,
+                                                step=0.01, key="train_mask_probability")
+
     preview_ids = []
-    if datasets:
+    if datasets and kind == TWO_HEAD:
         with contextlib.suppress(ValueError):  # too few receipts: Start explains it
             summaries = ws.list_documents(train_set)
             eval_summaries = None if eval_choice == HOLD_OUT else ws.list_documents(eval_choice)
             preview_ids = [s.id for s in split_documents(summaries, eval_summaries, hold_out)[1]]
-    watch = more[2].selectbox("Live predictions for", preview_ids or [None], key="train_watch",
-                              help="An evaluation receipt whose predictions are drawn at each evaluation")
+        watch = st.selectbox("Live predictions for", preview_ids or [None], key="train_watch",
+                             help="An evaluation receipt whose predictions are drawn at each evaluation")
 
     start = st.button("Start", type="primary", key="train_start", disabled=not datasets or not backbone)
     if start:
         with user_errors("Starting the run"):
             docs = ws.load_documents(train_set)
             chosen_eval = None if eval_choice == HOLD_OUT else ws.load_documents(eval_choice)
-            train_docs, eval_docs = split_documents(docs, chosen_eval, hold_out)
-            eval_ids = [d.id for d in eval_docs]
-            watch_id = watch if watch in eval_ids else eval_ids[0] if eval_ids else None
-            config = TrainConfig(
-                backbone=backbone, scenario=preset, freeze=tuple(freeze), unfreeze=tuple(unfreeze),
-                phased_top_k=int(top_k), epochs_per_phase=int(epochs_per_phase) or None,
-                patience=int(patience) or None, epochs=int(epochs), max_minutes=float(max_minutes) or None,
-                batch_size=int(batch_size), lr=float(lr), decay_factor=float(decay), loss_weighting=weighting,
-                seed=int(seed), eval_every=int(eval_every), watch=(watch_id,) if watch_id else (),
-                lr_schedule=lr_schedule, boxes=boxes)
+            budget = float(max_minutes) or None
+            if kind == PRETRAIN:
+                config = PretrainConfig(backbone=backbone, epochs=int(epochs), max_minutes=budget,
+                                        batch_size=int(batch_size), lr=float(lr), lr_schedule=lr_schedule,
+                                        mask_probability=float(mask_probability), seed=int(seed), boxes=boxes)
+                description = f"{backbone} · layout pre-training · {len(docs)} receipts"
 
-            def launch():
-                job = start_run(ws, config, train_docs, eval_docs)
-                return job.run_id, job
+                def launch():
+                    job = start_pretrain_run(ws, config, docs)
+                    return job.run_id, job
+            else:
+                train_docs, eval_docs = split_documents(docs, chosen_eval, hold_out)
+                description = (f"{backbone} · {preset if kind == TWO_HEAD else 'reference tagger'} · "
+                               f"{len(train_docs)} train / {len(eval_docs)} eval receipts")
+                if kind == REFERENCE:
+                    config = ReferenceConfig(backbone=backbone, epochs=int(epochs), max_minutes=budget,
+                                             batch_size=int(batch_size), lr=float(lr), seed=int(seed),
+                                             lr_schedule=lr_schedule, boxes=boxes)
+
+                    def launch():
+                        job = start_reference_run(ws, config, train_docs, eval_docs)
+                        return job.run_id, job
+                else:
+                    eval_ids = [d.id for d in eval_docs]
+                    watch_id = watch if watch in eval_ids else eval_ids[0] if eval_ids else None
+                    config = TrainConfig(
+                        backbone=backbone, scenario=preset, freeze=tuple(freeze), unfreeze=tuple(unfreeze),
+                        phased_top_k=int(top_k), epochs_per_phase=int(epochs_per_phase) or None,
+                        patience=int(patience) or None, epochs=int(epochs), max_minutes=budget,
+                        batch_size=int(batch_size), lr=float(lr), decay_factor=float(decay),
+                        loss_weighting=weighting, seed=int(seed), eval_every=int(eval_every),
+                        watch=(watch_id,) if watch_id else (), lr_schedule=lr_schedule, boxes=boxes)
+
+                    def launch():
+                        job = start_run(ws, config, train_docs, eval_docs)
+                        return job.run_id, job
 
             try:
-                slot.start(launch, description=f"{backbone} · {preset} · {len(train_docs)} train / "
-                                               f"{len(eval_docs)} eval receipts")
+                slot.start(launch, description=description)
                 st.session_state["train_was_live"] = True
                 st.rerun()
             except JobBusyError as error:

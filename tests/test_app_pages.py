@@ -287,12 +287,11 @@ def test_train_toggles_update_trainable_parameters_live(demo_env):
     at.selectbox(key="train_preset").set_value("freeze-backbone").run()
     no_errors(at)
     heads = sizes["head.fields"] + sizes["head.quantity"]
-    from ui.shared import fmt_params
-
-    assert at.metric[0].value == f"{fmt_params(heads)} / {fmt_params(total)}"
+    assert at.metric[0].value == f"{heads:,} / {total:,}"  # exact counts: a frozen head is never rounded away
     assert any("train the heads only" in m.value for m in at.markdown)
     at.toggle(key="train_toggle_tiny_freeze-backbone_encoder.1").set_value(True).run()
-    assert at.metric[0].value == f"{fmt_params(heads + sizes['encoder.1'])} / {fmt_params(total)}"
+    assert at.metric[0].value == f"{heads + sizes['encoder.1']:,} / {total:,}"
+    assert any("custom" in m.value and "encoder.1" in m.value for m in at.markdown)  # the hand toggle shows
 
 
 def test_train_runs_live_and_a_second_start_from_another_session_is_refused(demo_env):

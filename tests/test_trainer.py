@@ -29,7 +29,8 @@ from receipt_core.training.task import StepOutput
 from receipt_core.training.config import TrainConfig
 from receipt_core.training.job import StoreListener, TrainingJob
 from recorded_job import RecordedJob
-from receipt_core.training.receipt_task import build_resumed_task, build_task, resume_run, start_run
+from receipt_core.training.receipt_task import build_resumed_task, build_task
+from receipt_core.training.runs import resume_run, start_run
 
 # --- a small real task for the generic loop ------------------------------------------------------------------
 

@@ -12,14 +12,15 @@ import streamlit as st
 
 from receipt_core.plots.figures import curve_figure, prediction_figure
 from receipt_core.training.events import HEADLINE_METRICS, headline
+from ui.literal import literal
 from receipt_core.training.run_feed import RunCurves, RunFeed
 from receipt_core.training.slot import JobBusyError
 from ui.actions import document_image
 from ui.shared import fmt_params, fmt_seconds, friendly, job_slot, workspace
 
 FEED_KEY = "train_feed"
-TASKS = (("fields", "Field labels", ("fields.micro_f1", "fields.micro_precision", "fields.micro_recall")),
-         ("quantity", "Quantities", ("quantity.word_f1", "quantity.item_accuracy", "quantity.item_accuracy_not_one")))
+TITLES = {"fields": "Field labels", "quantity": "Quantities", "tags": "Reference tagger",
+          "masked_words": "Masked words"}
 
 
 def feed_for(run_id: str) -> RunFeed:
@@ -51,7 +52,7 @@ def live_view() -> None:
     icon = {"running": ":green[:material/play_circle:]", "paused": ":orange[:material/pause_circle:]",
             "failed": ":red[:material/error:]", "stopped": ":material/stop_circle:",
             "finished": ":green[:material/check_circle:]"}.get(status, ":material/radio_button_unchecked:")
-    header[0].markdown(f"### {icon} Run `{active.run_id}` — {status}\n{active.description}")
+    header[0].markdown(f"### {icon} Run `{active.run_id}` — {status}\n{literal(active.description)}")
     paused = active.job.status == "paused" or active.job.control.should_pause
     if header[1].button("Resume" if paused else "Pause", disabled=not live, key="train_pause", width="stretch"):
         _control(active.run_id, "resume" if paused else "pause")
@@ -59,7 +60,7 @@ def live_view() -> None:
         _control(active.run_id, "stop")
 
     if curves.error:
-        st.error(f"Training failed: {curves.error}")
+        st.error(f"Training failed: {literal(curves.error)}")
     for message in curves.messages:
         st.warning(message)
     _progress(curves, live)
@@ -98,8 +99,14 @@ def _progress(curves: RunCurves, live: bool) -> None:
 
 
 def _charts(curves: RunCurves, run_id: str) -> None:
-    columns = st.columns(len(TASKS))
-    for column, (task, title, metric_names) in zip(columns, TASKS):
+    """One column per task the run reports (the two heads; the reference's tags; pre-training's masked words):
+    its training and validation loss, and its validation metrics."""
+    tasks = [t for t in dict.fromkeys(curves.train_loss["series"]) if t != "total"] or ["total"]
+    metric_names = [m for m in dict.fromkeys(curves.metrics["series"])
+                    if not m.endswith(("val_loss", "loss_weight")) and m.split(".")[0] != "documents"]
+    columns = st.columns(len(tasks))
+    for column, task in zip(columns, tasks):
+        title = TITLES.get(task, task)
         with column:
             losses = pd.concat([
                 curves.train_loss[curves.train_loss["series"] == task].assign(series="train"),
@@ -108,10 +115,12 @@ def _charts(curves: RunCurves, run_id: str) -> None:
             st.plotly_chart(curve_figure(losses, f"{title}: loss", "loss", curves.phases,
                                          uirevision=f"{run_id}-{task}-loss"),
                             key=f"train_chart_{task}_loss", width="stretch")
-            metrics = curves.metrics[curves.metrics["series"].isin(metric_names)]
-            st.plotly_chart(curve_figure(metrics, f"{title}: validation metrics", "score", curves.phases,
-                                         uirevision=f"{run_id}-{task}-metrics"),
-                            key=f"train_chart_{task}_metrics", width="stretch")
+            own = [m for m in metric_names if m.split(".")[0] == task] if len(tasks) > 1 else metric_names
+            if own:
+                metrics = curves.metrics[curves.metrics["series"].isin(own)]
+                st.plotly_chart(curve_figure(metrics, f"{title}: validation metrics", "score", curves.phases,
+                                             uirevision=f"{run_id}-{task}-metrics"),
+                                key=f"train_chart_{task}_metrics", width="stretch")
 
 
 def _predictions(curves: RunCurves, ws) -> None:
@@ -128,7 +137,7 @@ def _predictions(curves: RunCurves, ws) -> None:
         try:
             doc = ws.get_document(doc_id)
         except Exception as error:  # noqa: BLE001 - the document may have been deleted meanwhile
-            st.caption(f"Cannot show {doc_id}: {friendly(error)}")
+            st.caption(f"Cannot show {literal(doc_id)}: {literal(friendly(error))}")
             return
         figure = prediction_figure(doc.width, doc.height, prediction, document_image(ws, doc),
                                    title=f"{doc_id} at step {event.step}")

@@ -268,3 +268,30 @@ def optimizer_param_groups(model: nn.Module, base_lr: float, decay_factor: float
         rate = base_lr / decay_factor ** depth
         result.append({"params": params, "lr": rate, "base_lr": rate, "name": name})
     return result
+
+
+@dataclass(frozen=True)
+class HandToggles:
+    """Per-group on/off switches set by hand over a preset: what they change, and what then trains."""
+
+    freeze: tuple[str, ...]  # groups the preset trains that the toggles freeze
+    unfreeze: tuple[str, ...]  # groups the preset freezes that the toggles train
+    trainable_parameters: int
+    total_parameters: int
+
+    @property
+    def is_custom(self) -> bool:
+        return bool(self.freeze or self.unfreeze)
+
+    @property
+    def share(self) -> float:
+        return self.trainable_parameters / self.total_parameters if self.total_parameters else 0.0
+
+
+def hand_toggles(plan: FreezePlan, sizes: Sequence[tuple[str, int]], chosen: Mapping[str, bool]) -> HandToggles:
+    """Compare the switches ``chosen`` (group -> trains) with ``plan``; ``sizes`` are (group, parameters)."""
+    freeze = tuple(name for name, _ in sizes if plan.trainable[name] and not chosen.get(name, plan.trainable[name]))
+    unfreeze = tuple(name for name, _ in sizes if not plan.trainable[name] and chosen.get(name, False))
+    trainable = sum(count for name, count in sizes if chosen.get(name, plan.trainable[name]))
+    return HandToggles(freeze=freeze, unfreeze=unfreeze, trainable_parameters=trainable,
+                       total_parameters=sum(count for _, count in sizes))

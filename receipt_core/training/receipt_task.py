@@ -8,16 +8,14 @@ watch-list of documents and writes checkpoints. While the embeddings and bottom 
 output comes from ``feature_cache.PrefixFeatureCache`` (computed once per window, rebuilt when a phase moves
 the boundary), so a frozen backbone costs one forward pass over the data rather than one per epoch.
 
-:func:`start_run` / :func:`resume_run` are what the dashboard calls: a workspace run record, a checkpoint
-folder, a store listener, and a started :class:`~receipt_core.training.job.TrainingJob`.
+Workspace runs of this task (what the dashboard calls) are started in :mod:`receipt_core.training.runs`.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import torch
 
@@ -36,7 +34,6 @@ from ..model.freeze import FreezePlan, PhasedSchedule, PhaseTracker, group_names
 from ..data.schema import DEFAULT_SCHEMA, LabelSchema
 from .events import EvalEvent, Event, PhaseEvent, PredictionEvent, flatten_metrics
 from .task import StepOutput
-from .job import StoreListener, TrainingJob
 from .config import TrainConfig
 from .state import TrainerState
 
@@ -298,69 +295,3 @@ def build_resumed_task(run_dir: Path, train_docs: Sequence[Document], eval_docs:
                        loaded.schema, accelerator=accelerator, state=state, training_state=tensors,
                        optimizer_meta=loaded.info.get("optimizer"))
     return task, state
-
-
-# --- workspace runs (what the dashboard calls) ----------------------------------------------------------
-
-
-def start_run(workspace, config: TrainConfig, train_docs: Sequence[Document], eval_docs: Sequence[Document],
-              name: str | None = None, schema: LabelSchema = DEFAULT_SCHEMA,
-              listeners: Sequence[Callable[[Event], None]] = (), notes: Mapping[str, Any] | None = None
-              ) -> TrainingJob:
-    """Create a workspace run, and start a background job whose events are stored under it.
-
-    The run's config records the hyperparameters, the documents' ids (so :func:`resume_run` can find them
-    again) and any ``notes`` (e.g. dataset names). The job is returned started; ``job.run_id`` names the run.
-    The caller (one job per server) keeps it.
-    """
-    name = name or f"{config.backbone} · {config.scenario}"
-    run_config = dict(config.to_json(), train_documents=len(train_docs), eval_documents=len(eval_docs),
-                      train_ids=[doc.id for doc in train_docs], eval_ids=[doc.id for doc in eval_docs],
-                      **dict(notes or {}))
-    run_id = workspace.create_run(name, run_config)
-    run_dir = workspace.run_dir(run_id)
-    job = TrainingJob(lambda: build_task(config, train_docs, eval_docs, run_dir, schema), config, name=name,
-                      run_id=run_id)
-    job.add_listener(StoreListener(workspace, run_id))
-    for listener in listeners:
-        job.add_listener(listener)
-    return job.start()
-
-
-def resume_run(workspace, run_id: str, train_docs: Sequence[Document] | None = None,
-               eval_docs: Sequence[Document] | None = None, config: TrainConfig | None = None,
-               listeners: Sequence[Callable[[Event], None]] = ()) -> TrainingJob:
-    """Continue a stopped, failed or interrupted run from its last checkpoint, under the same run id.
-
-    Without documents, the run's own training and evaluation documents are read back from the workspace by
-    the ids recorded at the start (with their current labels). ``config`` may extend the epochs or the budget.
-    """
-    run = workspace.get_run(run_id)
-    run_dir = workspace.run_dir(run_id)
-    if not (run_dir / "run.json").is_file():
-        raise CheckpointError(f"run {run_id!r} has no checkpoint yet; start a new run instead")
-    if train_docs is None:
-        train_docs = _documents_by_id(workspace, run_id, run.config.get("train_ids"))
-    if eval_docs is None:
-        eval_docs = _documents_by_id(workspace, run_id, run.config.get("eval_ids") or [])
-    if config is None:
-        config = TrainConfig.from_json({k: v for k, v in run.config.items()
-                                        if k in {f.name for f in dataclasses.fields(TrainConfig)}})
-    job = TrainingJob(lambda: build_resumed_task(run_dir, train_docs, eval_docs, config), config, name=run.name,
-                      run_id=run_id)
-    job.add_listener(StoreListener(workspace, run_id))
-    for listener in listeners:
-        job.add_listener(listener)
-    workspace.set_run_status(run_id, "running")
-    return job.start()
-
-
-def _documents_by_id(workspace, run_id: str, ids: Sequence[str] | None) -> list[Document]:
-    if ids is None:
-        raise ValueError(f"run {run_id!r} does not record its documents; pass them to resume_run")
-    by_id = {doc.id: doc for doc in workspace.load_documents()}
-    missing = [doc_id for doc_id in ids if doc_id not in by_id]
-    if missing:
-        raise ValueError(f"{len(missing)} document(s) of run {run_id!r} are no longer in the workspace "
-                         f"(e.g. {missing[0]!r}); pass the documents to resume_run")
-    return [by_id[doc_id] for doc_id in ids]

@@ -1,0 +1,125 @@
+"""Workspace runs: a run record, a run folder, a store listener and a started background job, for each kind of
+run the dashboard and the CLI start — the two-head receipt model (:func:`start_run`, :func:`resume_run`), the plain
+reference tagger (:func:`start_reference_run`) and layout pre-training (:func:`start_pretrain_run`). Every kind
+runs through the one loop, so every kind is watched, paused and stopped the same way.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+from ..data.document import Document
+from ..data.schema import DEFAULT_SCHEMA, LabelSchema
+from ..model.checkpoint import CheckpointError, has_checkpoint
+from .config import TrainConfig
+from .events import Event
+from .job import StoreListener, TrainingJob
+from .pretrain import PretrainConfig, PretrainTask
+from .receipt_task import build_resumed_task, build_task
+from .reference import ReferenceConfig, ReferenceTask
+
+RUN_KIND = "run_kind"  # key in a workspace run's config: "receipt" (absent in older runs), "reference", "pretrain"
+PRETRAINED_BACKBONE_DIR = "backbone"  # where a pre-training run saves its backbone, inside its run folder
+
+
+
+
+def start_run(workspace, config: TrainConfig, train_docs: Sequence[Document], eval_docs: Sequence[Document],
+              name: str | None = None, schema: LabelSchema = DEFAULT_SCHEMA,
+              listeners: Sequence[Callable[[Event], None]] = (), notes: Mapping[str, Any] | None = None
+              ) -> TrainingJob:
+    """Create a workspace run, and start a background job whose events are stored under it.
+
+    The run's config records the hyperparameters, the documents' ids (so :func:`resume_run` can find them
+    again) and any ``notes`` (e.g. dataset names). The job is returned started; ``job.run_id`` names the run.
+    The caller (one job per server) keeps it.
+    """
+    name = name or f"{config.backbone} · {config.scenario}"
+    run_config = {**config.to_json(), RUN_KIND: "receipt", **_document_ids(train_docs, eval_docs),
+                  **dict(notes or {})}
+    run_id = workspace.create_run(name, run_config)
+    run_dir = workspace.run_dir(run_id)
+    job = TrainingJob(lambda: build_task(config, train_docs, eval_docs, run_dir, schema), config, name=name,
+                      run_id=run_id)
+    return _start(workspace, run_id, job, listeners)
+
+
+def resume_run(workspace, run_id: str, train_docs: Sequence[Document] | None = None,
+               eval_docs: Sequence[Document] | None = None, config: TrainConfig | None = None,
+               listeners: Sequence[Callable[[Event], None]] = ()) -> TrainingJob:
+    """Continue a stopped, failed or interrupted run from its last checkpoint, under the same run id.
+
+    Without documents, the run's own training and evaluation documents are read back from the workspace by
+    the ids recorded at the start (with their current labels). ``config`` may extend the epochs or the budget.
+    """
+    run = workspace.get_run(run_id)
+    run_dir = workspace.run_dir(run_id)
+    if run.config.get(RUN_KIND, "receipt") != "receipt":
+        raise CheckpointError(f"run {run_id!r} is a {run.config[RUN_KIND]} run; only two-head receipt runs resume")
+    if not has_checkpoint(run_dir):
+        raise CheckpointError(f"run {run_id!r} has no checkpoint yet; start a new run instead")
+    if train_docs is None:
+        train_docs = _documents_by_id(workspace, run_id, run.config.get("train_ids"))
+    if eval_docs is None:
+        eval_docs = _documents_by_id(workspace, run_id, run.config.get("eval_ids") or [])
+    if config is None:
+        config = TrainConfig.from_json({k: v for k, v in run.config.items()
+                                        if k in {f.name for f in dataclasses.fields(TrainConfig)}})
+    job = TrainingJob(lambda: build_resumed_task(run_dir, train_docs, eval_docs, config), config, name=run.name,
+                      run_id=run_id)
+    workspace.set_run_status(run_id, "running")
+    return _start(workspace, run_id, job, listeners)
+
+
+def _documents_by_id(workspace, run_id: str, ids: Sequence[str] | None) -> list[Document]:
+    if ids is None:
+        raise ValueError(f"run {run_id!r} does not record its documents; pass them to resume_run")
+    by_id = {doc.id: doc for doc in workspace.load_documents()}
+    missing = [doc_id for doc_id in ids if doc_id not in by_id]
+    if missing:
+        raise ValueError(f"{len(missing)} document(s) of run {run_id!r} are no longer in the workspace "
+                         f"(e.g. {missing[0]!r}); pass the documents to resume_run")
+    return [by_id[doc_id] for doc_id in ids]
+
+
+def _start(workspace, run_id: str, job: TrainingJob, listeners: Sequence[Callable[[Event], None]]) -> TrainingJob:
+    job.add_listener(StoreListener(workspace, run_id))
+    for listener in listeners:
+        job.add_listener(listener)
+    return job.start()
+
+
+def _document_ids(train_docs: Sequence[Document], eval_docs: Sequence[Document]) -> dict[str, Any]:
+    return {"train_documents": len(train_docs), "eval_documents": len(eval_docs),
+            "train_ids": [doc.id for doc in train_docs], "eval_ids": [doc.id for doc in eval_docs]}
+
+
+def start_reference_run(workspace, config: ReferenceConfig, train_docs: Sequence[Document],
+                        eval_docs: Sequence[Document], name: str | None = None, schema: LabelSchema = DEFAULT_SCHEMA,
+                        listeners: Sequence[Callable[[Event], None]] = (),
+                        notes: Mapping[str, Any] | None = None) -> TrainingJob:
+    """A workspace run of the plain reference tagger, in the background (its model goes to ``run_dir/reference``)."""
+    name = name or f"reference ({config.backbone})"
+    run_config = {**dataclasses.asdict(config), RUN_KIND: "reference", **_document_ids(train_docs, eval_docs),
+                  **dict(notes or {})}
+    run_id = workspace.create_run(name, run_config)
+    run_dir = workspace.run_dir(run_id)
+    job = TrainingJob(lambda: (ReferenceTask(config, train_docs, eval_docs, run_dir, schema), None), config,
+                      name=name, run_id=run_id)
+    return _start(workspace, run_id, job, listeners)
+
+
+def start_pretrain_run(workspace, config: PretrainConfig, documents: Sequence[Document], name: str | None = None,
+                       listeners: Sequence[Callable[[Event], None]] = (),
+                       notes: Mapping[str, Any] | None = None) -> TrainingJob:
+    """A workspace run of layout pre-training, in the background; the backbone goes to
+    ``run_dir/backbone``, which ``--backbone DIR`` and the Train page's local backbone load."""
+    name = name or f"pre-training ({config.backbone})"
+    run_config = {**dataclasses.asdict(config), RUN_KIND: "pretrain", "train_documents": len(documents),
+                  **dict(notes or {})}
+    run_id = workspace.create_run(name, run_config)
+    out_dir = Path(workspace.run_dir(run_id)) / PRETRAINED_BACKBONE_DIR
+    job = TrainingJob(lambda: (PretrainTask(config, documents, out_dir), None), config, name=name, run_id=run_id)
+    return _start(workspace, run_id, job, listeners)

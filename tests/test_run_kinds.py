@@ -1,0 +1,98 @@
+"""The reference tagger and layout pre-training run through the one loop: started as workspace runs, watched
+through the stored events, paused, resumed and stopped like a two-head run (tiny backbone, real CORD receipts)."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from conftest import require_shared_data
+from receipt_core.datasets import load_dataset
+from receipt_core.training.events import (EvalEvent, FinishedEvent, PhaseEvent, StatusEvent, StepEvent,
+                                          event_from_json)
+from receipt_core.training.pretrain import PretrainConfig
+from receipt_core.training.reference import ReferenceConfig
+from receipt_core.training.run_feed import RunFeed
+from receipt_core.training.runs import (PRETRAINED_BACKBONE_DIR, RUN_KIND, resume_run, start_pretrain_run,
+                                        start_reference_run)
+from receipt_core.workspace.store import Workspace
+
+
+@pytest.fixture(scope="module")
+def receipts():
+    train = load_dataset(require_shared_data("cord", "train"), "cord").documents
+    dev = load_dataset(require_shared_data("cord", "dev"), "cord").documents
+    return train[:12], dev[:3]
+
+
+def _pause_then_resume(job, seen: list, at_step: int = 2) -> None:
+    """Pause the job once it reaches ``at_step``, check it holds, then resume it (from another thread)."""
+    paused = threading.Event()
+
+    def watch(event):
+        if isinstance(event, StepEvent) and event.step == at_step:
+            job.pause()
+        if isinstance(event, StatusEvent) and event.status == "paused":
+            paused.set()
+
+    job.add_listener(watch)
+    assert paused.wait(timeout=120), "the job never paused"
+    steps_when_paused = sum(isinstance(e, StepEvent) for e in seen)
+    threading.Event().wait(0.5)
+    assert sum(isinstance(e, StepEvent) for e in seen) == steps_when_paused, "a step ran while paused"
+    job.resume()
+
+
+def test_reference_tagger_runs_pauses_and_finishes_as_a_workspace_run(receipts, workspace_home):
+    train, dev = receipts
+    ws = Workspace.open(workspace_home)
+    seen: list = []
+    config = ReferenceConfig(backbone="tiny", epochs=2, batch_size=4, lr=1e-3)
+    job = start_reference_run(ws, config, train, dev, listeners=[seen.append])
+    _pause_then_resume(job, seen)
+    assert job.join(timeout=300)
+    assert isinstance(job.result, FinishedEvent) and job.result.reason == "completed", job.result
+    run = ws.get_run(job.run_id)
+    assert run.status == "finished" and run.config[RUN_KIND] == "reference"
+    stored = [event_from_json(e.kind, e.payload) for e in ws.run_events(job.run_id)]
+    assert stored == seen
+    assert [e.status for e in stored if isinstance(e, StatusEvent)] == ["paused", "running"]
+    evals = [e for e in stored if isinstance(e, EvalEvent)]
+    assert len(evals) == 2 and 0 <= evals[-1].metrics["fields.micro_f1"] <= 1
+    assert (ws.run_dir(job.run_id) / "reference" / "config.json").is_file()
+    feed = RunFeed(job.run_id)
+    feed.poll(ws)
+    curves = feed.curves()
+    assert set(curves.train_loss["series"]) == {"total", "tags"} and curves.status == "finished"
+    phase = next(e for e in stored if isinstance(e, PhaseEvent))
+    assert phase.trainable_parameters == phase.total_parameters > 0
+    with pytest.raises(ValueError, match="reference run"):
+        resume_run(ws, job.run_id)
+
+
+def test_pretraining_runs_stops_and_saves_a_backbone_as_a_workspace_run(receipts, workspace_home):
+    train, _ = receipts
+    ws = Workspace.open(workspace_home)
+    seen: list = []
+    config = PretrainConfig(backbone="tiny", epochs=50, batch_size=2, lr=1e-3)
+    job = start_pretrain_run(ws, config, train, listeners=[seen.append])
+    stopped = threading.Event()
+
+    def stop_at_step_three(event):
+        if isinstance(event, StepEvent) and event.step == 3:
+            job.stop()
+            stopped.set()
+
+    job.add_listener(stop_at_step_three)
+    assert job.join(timeout=300)
+    assert stopped.is_set()
+    assert isinstance(job.result, FinishedEvent) and job.result.reason == "stopped"
+    assert job.result.step <= 4  # the stop takes effect within one step
+    run = ws.get_run(job.run_id)
+    assert run.status == "stopped" and run.config[RUN_KIND] == "pretrain"
+    assert (ws.run_dir(job.run_id) / PRETRAINED_BACKBONE_DIR / "config.json").is_file()
+    steps = [e for e in seen if isinstance(e, StepEvent)]
+    assert steps and set(steps[0].task_losses) == {"masked_words"}
+    evals = [e for e in seen if isinstance(e, EvalEvent)]
+    assert evals and 0 <= evals[-1].metrics["masked_words.accuracy"] <= 1
