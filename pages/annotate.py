@@ -9,6 +9,7 @@ from receipt_core.data.annotation import AnnotationError, least_confident, prefi
 from receipt_core.data.schema import DEFAULT_SCHEMA, QUANTITY
 from receipt_core.plots.figures import LOW_CONFIDENCE, document_figure
 from ui.actions import document_image
+from ui.literal import literal
 from ui.shared import (require_router, current_dataset, friendly, loaded_run, run_label, runs_with_checkpoints, user_errors,
                        workspace)
 
@@ -25,7 +26,7 @@ if dataset is None:
 
 ids = [s.id for s in ws.list_documents(dataset)]
 if not ids:
-    st.info(f"Dataset '{dataset}' is empty.")
+    st.info(f"Dataset {literal(dataset)} is empty.")
     st.stop()
 
 # Jumps (previous/next/least confident) happen in callbacks, before the selectbox below is drawn.
@@ -44,7 +45,7 @@ nav = st.columns([1, 1, 4, 3])
 nav[0].button("◀ Previous", on_click=_move, args=(-1,), key="annotate_prev", width="stretch")
 nav[1].button("Next ▶", on_click=_move, args=(1,), key="annotate_next", width="stretch")
 doc_id = nav[2].selectbox("Receipt", ids, key="annotate_doc", label_visibility="collapsed")
-nav[3].caption(f"{ids.index(doc_id) + 1} of {len(ids)} in **{dataset}**")
+nav[3].caption(f"{ids.index(doc_id) + 1} of {len(ids)} in {literal(dataset)}")
 
 doc = ws.get_document(doc_id)
 version_key = f"annotate_version_{doc.id}"
@@ -107,7 +108,7 @@ with right:
                 with user_errors("Saving the word"):
                     ws.update_word(doc.id, index, label, value)  # the value is kept only with QUANTITY
                     st.session_state[version_key] = version + 1
-                    st.toast(f"Saved word #{index} {word.text!r} as {label}")
+                    st.toast(f"Saved word #{index} {literal(word.text)} as {label}")
                     st.rerun()
     table = pd.DataFrame({
         "text": [w.text for w in doc.words],

@@ -11,6 +11,7 @@ from receipt_core.datasets import FORMATS, default_dataset_name, import_into_wor
 from receipt_core.plots.figures import document_figure
 from receipt_core.ocr.engine import OcrCache, ocr_many
 from ui.actions import document_image, export_zip, store_ocr_results
+from ui.literal import literal
 from ui.shared import require_router, DATASET_KEY, current_dataset, select_dataset, user_errors, workspace
 
 UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "tif", "tiff", "bmp", "gif", "pdf"]  # pdf: to say why not
@@ -36,14 +37,16 @@ with upload_tab:
                 uploads[name] = file.getvalue()
             results = ocr_many(list(uploads.items()), cache=OcrCache(ws.home / "ocr-cache"),
                                progress=lambda done, total: bar.progress(done / total, text=f"OCR {done}/{total}"))
-            report = store_ocr_results(ws, target, results, uploads)
+            report = store_ocr_results(ws, target.strip(), results, uploads)
             if report.saved:
-                st.success(f"Stored {len(report.saved)} receipt(s) in dataset '{target}'.")
+                st.success(f"Stored {len(report.saved)} receipt(s) in dataset {literal(target.strip())}.")
                 select_dataset(target.strip())
-            for note in report.notes:
-                st.info(note)
-            for problem in report.problems:
-                st.error(problem)
+            if report.notes:
+                st.info(f"{len(report.notes)} note(s):")
+                st.code("\n".join(report.notes), language=None)
+            if report.problems:
+                st.error(f"{len(report.problems)} file(s) not stored:")
+                st.code("\n".join(report.problems), language=None)
 
 with view_tab:
     if dataset is None:
@@ -51,7 +54,7 @@ with view_tab:
     else:
         with user_errors("Showing the receipts"):
             summaries = ws.list_documents(dataset)
-            st.caption(f"Dataset **{dataset}**: {len(summaries)} receipts")
+            st.caption(f"Dataset {literal(dataset)}: {len(summaries)} receipts")
             if summaries:
                 ids = [s.id for s in summaries]
                 doc_id = st.selectbox("Receipt", ids, key="data_doc")
@@ -79,10 +82,10 @@ with import_tab:
             if report.documents:
                 name = name_text.strip() or default_dataset_name(path, fmt)
                 saved = import_into_workspace(ws, name, report)
-                st.success(f"Imported {saved} documents into dataset '{name}'.")
+                st.success(f"Imported {saved} documents into dataset {literal(name)}.")
                 select_dataset(name)
             else:  # every record was bad: say so, and show why (not a success with 0 documents)
-                st.error(f"Nothing imported from {path}: no usable {fmt} documents "
+                st.error(f"Nothing imported from {literal(path)}: no usable {fmt} documents "
                          f"({len(report.problems)} problem(s) below).")
             if report.problems:
                 with st.expander(f"{len(report.problems)} problem(s) reported", expanded=not report.documents):
@@ -97,7 +100,7 @@ with manage_tab:
             st.subheader("Words per label")
             st.bar_chart(counts, x="label", y="words", color="dataset", stack=False)
     if dataset is not None:
-        st.subheader(f"Dataset '{dataset}'")
+        st.subheader(f"Dataset {literal(dataset)}")
         with user_errors("Export"):
             if st.button("Prepare export (native format, zip)", key="export_prepare"):
                 st.session_state["export_zip"] = (dataset, export_zip(ws, dataset))
@@ -105,7 +108,7 @@ with manage_tab:
             if prepared and prepared[0] == dataset:
                 st.download_button("Download zip", prepared[1], file_name=f"{dataset}.zip",
                                    mime="application/zip", key="export_download")
-        confirm = st.checkbox(f"Yes, delete every document of '{dataset}'", key="delete_confirm")
+        confirm = st.checkbox(f"Yes, delete every document of {literal(dataset)}", key="delete_confirm")
         if st.button("Delete dataset", disabled=not confirm, key="delete_dataset"):
             with user_errors("Deleting the dataset"):
                 removed = ws.delete_dataset(dataset)

@@ -18,6 +18,7 @@ from conftest import REPO_ROOT, require_shared_data
 from receipt_core.model.checkpoint import (MODEL_FILE, RUN_FILE, TRAINING_STATE_FILE, CheckpointError, has_checkpoint,
                                      load_checkpoint, sha256_file)
 from receipt_core.datasets import load_dataset
+from receipt_core.model.run_manifest import signed_run_info
 from receipt_core.model.encoding import collate
 from receipt_core.training.events import FinishedEvent, StepEvent
 from receipt_core.training.config import TrainConfig
@@ -138,12 +139,12 @@ def test_weights_from_another_run_are_refused(checkpoint, tmp_path, cord_docs):
 def test_a_run_json_that_does_not_match_the_weights_is_refused(checkpoint, tmp_path):
     run_dir = copy_of(checkpoint, tmp_path)
     info = json.loads((run_dir / RUN_FILE).read_text())
-    info["backbone_config"]["hidden_size"] = 128  # hashes still fine, shapes are not
-    (run_dir / RUN_FILE).write_text(json.dumps(info))
+    info["backbone_config"]["hidden_size"] = 128  # hashes still fine (re-signed), shapes are not
+    (run_dir / RUN_FILE).write_text(json.dumps(signed_run_info(info)))
     with pytest.raises(CheckpointError, match="does not match"):
         load_checkpoint(run_dir)
     info["schema"]["fields"] = info["schema"]["fields"][:-1]
-    (run_dir / RUN_FILE).write_text(json.dumps(info))
+    (run_dir / RUN_FILE).write_text(json.dumps(signed_run_info(info)))
     with pytest.raises(CheckpointError, match="fields"):
         load_checkpoint(run_dir)
 

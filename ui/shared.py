@@ -17,6 +17,7 @@ import streamlit as st
 
 from receipt_core.training.slot import JobSlot
 from receipt_core.workspace.store import HOME_ENV, Workspace
+from ui.literal import literal
 
 log = logging.getLogger("receipt_studio")
 
@@ -68,7 +69,7 @@ def user_errors(action: str) -> Iterator[None]:
         yield
     except Exception as error:  # noqa: BLE001 - the page must stay usable whatever failed
         log.exception("%s failed", action)
-        st.error(f"{action} failed: {friendly(error)}")
+        st.error(f"{action} failed: {literal(friendly(error))}")
 
 
 def friendly(error: BaseException) -> str:

@@ -1,13 +1,16 @@
 """Labelled receipt datasets in, native folders out: one loader per format, one report shape for all.
 
-:func:`load_dataset` never crashes on a bad record: a file that is not JSON, a receipt that lacks a required
-key, an empty word or a box off the page is listed in :attr:`ImportReport.problems` (file and reason) and the
-rest of the dataset still imports. Only a path that holds no dataset at all raises :class:`DatasetImportError`.
+:func:`load_dataset` never crashes on a bad record: a file that is not JSON, nests too deeply or is too large, a
+receipt that lacks a required key, has a wrong type, a number out of range (page sizes, coordinates, counts),
+NaN, or more words than :attr:`ImportLimits.max_words`, an empty word or a box off the page — any failure of one
+record — is listed in :attr:`ImportReport.problems` (file and reason) and the rest of the dataset still imports.
+Only a path that holds no dataset at all raises :class:`DatasetImportError`.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -15,6 +18,8 @@ from typing import TYPE_CHECKING, Iterable, Mapping
 
 from ..data.document import Document
 from ..data.schema import DEFAULT_SCHEMA, LabelSchema
+from ..workspace.names import check_dataset_name
+from ._common import DEFAULT_LIMITS, ImportLimits, image_suffix
 
 if TYPE_CHECKING:
     from ..workspace.store import Workspace
@@ -45,20 +50,22 @@ def make_report(documents: Iterable[Document], images: Mapping[str, Path], probl
                         label_counts=MappingProxyType(dict(sorted(counts.items()))))
 
 
-def load_dataset(path: Path, format: str, schema: LabelSchema = DEFAULT_SCHEMA) -> ImportReport:
-    """Read a dataset folder or file in ``format`` ("cord", "wildreceipt" or "native")."""
+def load_dataset(path: Path, format: str, schema: LabelSchema = DEFAULT_SCHEMA,
+                 limits: ImportLimits = DEFAULT_LIMITS) -> ImportReport:
+    """Read a dataset folder or file in ``format`` ("cord", "wildreceipt" or "native"), each record within
+    ``limits``."""
     path = Path(path).resolve()
     if not path.exists():
         raise DatasetImportError(f"{path} does not exist")
     if format == "cord":
         from .cord import load_cord
-        return load_cord(path, schema)
+        return load_cord(path, schema, limits)
     if format == "wildreceipt":
         from .wildreceipt import load_wildreceipt
-        return load_wildreceipt(path, schema)
+        return load_wildreceipt(path, schema, limits)
     if format == "native":
         from .native import load_native
-        return load_native(path, schema)
+        return load_native(path, schema, limits)
     raise DatasetImportError(f"unknown dataset format {format!r}; choose one of {', '.join(FORMATS)}")
 
 
@@ -68,6 +75,7 @@ def default_dataset_name(path: Path, format: str) -> str:
     stem = path.stem if path.is_file() else path.name
     if stem == "json":
         stem = path.parent.name
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", stem).strip(".-")[:80]  # a valid dataset name whatever the folder
     return format if stem in ("", format) else f"{format}-{stem}"
 
 
@@ -75,13 +83,16 @@ def import_into_workspace(workspace: "Workspace", dataset: str, report: ImportRe
     """Store a report's images (by content hash) and then its documents as ``dataset``; returns documents saved.
 
     Images go first so a stored document never points at an image that is not there yet; the documents are
-    written in one transaction, so an interrupted import leaves either all of them or none.
+    written in one transaction, so an interrupted import leaves either all of them or none. ``dataset`` is
+    checked (``workspace.check_dataset_name``) before anything is stored.
     """
+    check_dataset_name(dataset)
     documents = []
     for doc in report.documents:
         image = report.images.get(doc.id)
         if image is not None:
-            sha = workspace.put_image(image.read_bytes(), image.suffix or ".img")
+            data = image.read_bytes()
+            sha = workspace.put_image(data, image_suffix(image, data))
             if doc.image_sha256 != sha:
                 doc = dataclasses.replace(doc, image_sha256=sha)
         documents.append(doc)

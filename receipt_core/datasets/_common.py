@@ -1,32 +1,128 @@
-"""Helpers the dataset loaders share: boxes from corner points, clamping to the page, image hashing."""
+"""Helpers the dataset loaders share: bounded JSON and numbers, per-record isolation, boxes clamped to the page,
+image suffixes, and files written with the user's umask.
+
+Every number an importer takes from a file is bounded before it is converted or stored (a width of ``10**400``
+cannot be a float, and ``10**30`` does not fit an SQLite INTEGER), JSON is refused before parsing when it nests
+deeper than :attr:`ImportLimits.max_depth`, and ``NaN``/``Infinity`` are refused while parsing (they are not JSON
+and cannot be stored as JSON; see :mod:`.bounded_json`).
+"""
 
 from __future__ import annotations
 
+import json
 import math
+import os
+import re
+import secrets
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
-from ..data.document import Box
+from ..data.document import Box, Document, DocumentFormatError
 from ..data.files import file_sha256
+from .bounded_json import BoundedJSONError, json_depth, loads_bounded
+
+MAX_PAGE_SIDE = 100_000  # pixels; a 600 dpi scan of a 4 m receipt roll is ~95,000
+MAX_COORDINATE = 10_000_000.0  # pixels, before clamping to the page
+MAX_QUANTITY = 1_000_000_000.0
+MAX_ID_LENGTH = 300
+_MAGIC = ((b"\x89PNG\r\n\x1a\n", ".png"), (b"\xff\xd8\xff", ".jpg"), (b"GIF8", ".gif"), (b"BM", ".bmp"),
+          (b"II*\x00", ".tif"), (b"MM\x00*", ".tif"))
 
 
 class RecordError(ValueError):
     """One bad record (a word, a receipt); the loader reports it and carries on."""
 
 
-def number(value: object, what: str) -> float:
-    """A finite JSON number, or RecordError naming ``what``."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise RecordError(f"{what} must be a number, got {value!r}")
-    return float(value)
+@dataclass(frozen=True)
+class ImportLimits:
+    """What one imported record may hold; a record over a limit is one problem line, the rest imports."""
+
+    max_words: int = 20_000  # words (CORD words, WildReceipt segments, native words) per document
+    max_record_bytes: int = 32 * 1024 * 1024  # one JSON file (CORD, native) or one WildReceipt line
+    max_depth: int = 32  # JSON nesting; the formats need 5
+
+    def __post_init__(self) -> None:
+        for name in ("max_words", "max_record_bytes", "max_depth"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"ImportLimits.{name} must be a whole number of at least 1, got {value!r}")
+
+
+DEFAULT_LIMITS = ImportLimits()
+
+
+def read_record_file(file: Path, limits: ImportLimits) -> Any:
+    """The JSON in ``file``, or RecordError: too large, unreadable, too deeply nested, NaN/Infinity, not JSON."""
+    try:
+        size = file.stat().st_size
+        if size > limits.max_record_bytes:
+            raise RecordError(f"the file is {size:,} bytes, over the limit of {limits.max_record_bytes:,}")
+        text = file.read_text(encoding="utf-8")
+    except OSError as error:
+        raise RecordError(f"not a readable JSON file ({error.strerror or error})") from None
+    except UnicodeDecodeError as error:
+        raise RecordError(f"not a readable JSON file (not UTF-8 text: {error.reason} at byte {error.start})") from None
+    return parse_record(text, limits, invalid="not a readable JSON file")
+
+
+def parse_record(text: str, limits: ImportLimits, invalid: str = "not valid JSON") -> Any:
+    """``json.loads`` with the record's size and nesting bounded first and NaN/Infinity refused; RecordError."""
+    try:
+        return loads_bounded(text, limits.max_record_bytes, limits.max_depth)
+    except BoundedJSONError as error:
+        raise RecordError(f"{invalid} ({error})") from None
+
+
+def number(value: object, what: str, bound: float = MAX_COORDINATE) -> float:
+    """A finite JSON number with ``|value| <= bound``, or RecordError naming ``what``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise RecordError(f"{what} must be a number, got {shown(value)}")
+    if isinstance(value, int):
+        if abs(value) > bound:  # compared as int: 10**400 never becomes a float
+            raise RecordError(f"{what} is {shown(value)}, outside ±{bound:,.0f}")
+        return float(value)
+    if not math.isfinite(value) or abs(value) > bound:
+        raise RecordError(f"{what} is {shown(value)}, outside ±{bound:,.0f}")
+    return value
 
 
 def page_size(width: object, height: object, what: str) -> tuple[int, int]:
-    """A positive integer page size, or RecordError."""
-    w, h = number(width, f"{what} width"), number(height, f"{what} height")
-    if w <= 0 or h <= 0 or not w.is_integer() or not h.is_integer():
-        raise RecordError(f"{what} must be positive whole pixels, got {width!r}x{height!r}")
+    """A page size in whole pixels, 1 to ``MAX_PAGE_SIDE`` each, or RecordError."""
+    w, h = number(width, f"{what} width", MAX_PAGE_SIDE), number(height, f"{what} height", MAX_PAGE_SIDE)
+    if w < 1 or h < 1 or not w.is_integer() or not h.is_integer():
+        raise RecordError(f"{what} must be positive whole pixels (at most {MAX_PAGE_SIDE:,}), got "
+                          f"{shown(width)}x{shown(height)}")
     return int(w), int(h)
+
+
+def too_many_words(count: int, limits: ImportLimits) -> RecordError | None:
+    """The error for a document with more than ``limits.max_words`` words, else None."""
+    if count <= limits.max_words:
+        return None
+    return RecordError(f"the document has {count:,} words, over the limit of {limits.max_words:,} per document "
+                       f"(raise it with --max-words)")
+
+
+def record_problem(error: BaseException) -> str:
+    """One line saying why a record was skipped: the message of our own errors, the type for anything else."""
+    if isinstance(error, (RecordError, DocumentFormatError)):
+        return str(error)
+    if isinstance(error, OSError):
+        return f"cannot read it ({error.strerror or error})"
+    message = " ".join(str(error).split())[:300]
+    return f"unexpected {type(error).__name__}: {message}" if message else f"unexpected {type(error).__name__}"
+
+
+def storable(doc: Document) -> Document:
+    """``doc`` if it can be stored (strict JSON, an id, bounded page), else RecordError."""
+    if not doc.id.strip() or len(doc.id) > MAX_ID_LENGTH:
+        raise RecordError(f"the document id must be 1 to {MAX_ID_LENGTH} characters, got {shown(doc.id)}")
+    try:
+        json.dumps(doc.to_json(), allow_nan=False)
+    except (TypeError, ValueError) as error:
+        raise RecordError(f"the document cannot be stored as JSON ({error})") from None
+    return doc
 
 
 def box_on_page(xs: Sequence[float], ys: Sequence[float], width: int, height: int) -> tuple[Box, bool]:
@@ -42,3 +138,54 @@ def box_on_page(xs: Sequence[float], ys: Sequence[float], width: int, height: in
     return clamped, clamped != (x0, y0, x1, y1)
 
 
+def inside(root: Path, path: Path) -> bool:
+    """Whether ``path``, with every link followed, lies inside ``root`` (resolved too)."""
+    try:
+        return path.resolve().is_relative_to(root.resolve())
+    except (OSError, RuntimeError):  # a link loop
+        return False
+
+
+def image_suffix(path: Path, data: bytes) -> str:
+    """A plain image extension for stored bytes: the file's own when plain (``.jpg``), else one from the bytes'
+    magic number (``x.jpg_backup`` holding a JPEG gives ``.jpg``), else ``.img``."""
+    suffix = path.suffix.lower()
+    if re.fullmatch(r"\.[a-z0-9]{1,5}", suffix):
+        return suffix
+    for magic, sniffed in _MAGIC:
+        if data.startswith(magic):
+            return sniffed
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return ".webp"
+    return ".img"
+
+
+def write_file(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically (temporary file, fsync, rename) with the permissions the user's umask
+    gives a new file (``0o666 & ~umask``), so exported files are as readable as any other file the user makes."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the kernel applies the umask
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def shown(value: object) -> str:
+    """A value for a message, cut short (a 10**400 integer or a megabyte string is not echoed whole)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
+        return f"an integer of {len(str(abs(value))) if value.bit_length() < 14000 else 'over 4,000'} digits"
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:30]}… ({len(text)} characters)"
+
+
+__all__ = ["MAX_COORDINATE", "MAX_PAGE_SIDE", "MAX_QUANTITY", "DEFAULT_LIMITS", "ImportLimits", "RecordError",
+           "box_on_page", "file_sha256", "image_suffix", "inside", "json_depth", "number", "page_size",
+           "parse_record", "read_record_file", "record_problem", "shown", "storable", "too_many_words",
+           "write_file"]

@@ -9,7 +9,6 @@ their value's category (``is_key``), so they take the value's field, as the sche
 from __future__ import annotations
 
 import dataclasses
-import json
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -17,7 +16,8 @@ from ..data.document import Box, Document, Word, reading_order
 from ..data.quantity import parse_quantity
 from ..data.schema import CORD_CATEGORIES, OTHER, LabelSchema
 from . import DatasetImportError, ImportReport, make_report
-from ._common import RecordError, box_on_page, file_sha256, number, page_size
+from ._common import (DEFAULT_LIMITS, ImportLimits, RecordError, box_on_page, file_sha256, inside, number, page_size,
+                      read_record_file, record_problem, storable, too_many_words)
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 _QUAD_KEYS = (("x1", "y1"), ("x2", "y2"), ("x3", "y3"), ("x4", "y4"))
@@ -38,7 +38,7 @@ def cord_files(path: Path) -> list[Path]:
     return files
 
 
-def load_cord(path: Path, schema: LabelSchema) -> ImportReport:
+def load_cord(path: Path, schema: LabelSchema, limits: ImportLimits = DEFAULT_LIMITS) -> ImportReport:
     root = path if path.is_dir() else path.parent
     documents: list[Document] = []
     images: dict[str, Path] = {}
@@ -46,33 +46,43 @@ def load_cord(path: Path, schema: LabelSchema) -> ImportReport:
     seen: set[str] = set()
     for file in cord_files(path):
         name = _relative(file, root)
-        try:
-            data = json.loads(file.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-            problems.append(f"{name}: not a readable JSON file ({error}); skipped")
-            continue
         notes: list[str] = []
-        try:
-            doc = cord_document(data, f"cord-{file.stem}", name, schema, notes)
-        except RecordError as error:
+        try:  # any failure of this one receipt is its problem line; the next file still imports
+            doc, image = _cord_file(file, root, name, schema, limits, notes)
+        except Exception as error:  # noqa: BLE001 - isolate the record
             problems.extend(f"{name}: {note}" for note in notes)
-            problems.append(f"{name}: {error}; skipped")
+            problems.append(f"{name}: {record_problem(error)}; skipped")
             continue
         problems.extend(f"{name}: {note}" for note in notes)
         if doc.id in seen:
             problems.append(f"{name}: document id {doc.id!r} was already imported from another file; skipped")
             continue
         seen.add(doc.id)
-        image = _image_for(file)
         if image is not None:
             images[doc.id] = image
-            doc = dataclasses.replace(doc, image_sha256=file_sha256(image))
         documents.append(doc)
     return make_report(documents, images, problems)
 
 
-def cord_document(data: Any, doc_id: str, name: str, schema: LabelSchema, notes: list[str]) -> Document:
-    """One CORD receipt as a Document; appends a note per dropped or clamped word, raises RecordError if unusable."""
+def _cord_file(file: Path, root: Path, name: str, schema: LabelSchema, limits: ImportLimits,
+               notes: list[str]) -> tuple[Document, Path | None]:
+    """One CORD file as (document, its image or None); RecordError (or any error) when it cannot be imported."""
+    if not inside(root, file):
+        raise RecordError("it is a link to a file outside the folder imported")
+    doc = storable(cord_document(read_record_file(file, limits), f"cord-{file.stem}", name, schema, notes, limits))
+    image = _image_for(file)
+    if image is not None and not inside(file.parent.parent, image):  # <split>/image/ beside <split>/json/
+        notes.append(f"image {image.name} is a link outside the folder imported; imported without pixels")
+        image = None
+    if image is not None:
+        doc = dataclasses.replace(doc, image_sha256=file_sha256(image))
+    return doc, image
+
+
+def cord_document(data: Any, doc_id: str, name: str, schema: LabelSchema, notes: list[str],
+                  limits: ImportLimits = DEFAULT_LIMITS) -> Document:
+    """One CORD receipt as a Document; appends a note per dropped or clamped word, raises RecordError if unusable
+    (including more words than ``limits.max_words``)."""
     if not isinstance(data, Mapping):
         raise RecordError(f"a CORD receipt must be a JSON object, got {type(data).__name__}")
     meta = data.get("meta")
@@ -83,6 +93,10 @@ def cord_document(data: Any, doc_id: str, name: str, schema: LabelSchema, notes:
     lines = data.get("valid_line")
     if not isinstance(lines, list):
         raise RecordError(f"missing required key valid_line (a list), got {type(lines).__name__}")
+    count = sum(len(line["words"]) for line in lines
+                if isinstance(line, Mapping) and isinstance(line.get("words"), list))
+    if (error := too_many_words(max(count, len(lines)), limits)) is not None:
+        raise error
     words: list[Word] = []
     for i, line in enumerate(lines):
         words.extend(_line_words(line, i, width, height, schema, notes))
@@ -109,7 +123,7 @@ def _line_words(line: Any, i: int, width: int, height: int, schema: LabelSchema,
             and category not in schema.cord_quantity:
         notes.append(f"{where} has unknown category {category!r}; its words are {OTHER}")
     group = line.get("group_id")
-    group_id = group if isinstance(group, int) and not isinstance(group, bool) else None
+    group_id = group if isinstance(group, int) and not isinstance(group, bool) and 0 <= group <= 10 ** 9 else None
     is_quantity = category in schema.cord_quantity
     field = OTHER if is_quantity else schema.cord_fields.get(category, OTHER)
     raw_texts = [w.get("text") for w in line["words"] if isinstance(w, Mapping) and isinstance(w.get("text"), str)]

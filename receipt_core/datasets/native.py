@@ -17,22 +17,21 @@ import hashlib
 import json
 import re
 from pathlib import Path
-from typing import Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
-from ..data.document import Document, DocumentFormatError
+from ..data.document import Document
 from ..data.schema import LabelSchema
 from . import DatasetImportError, ImportReport, make_report
-from ..data.files import atomic_write
-from ._common import RecordError, box_on_page, file_sha256
+from ._common import (DEFAULT_LIMITS, MAX_QUANTITY, ImportLimits, RecordError, shown, box_on_page, file_sha256,
+                      image_suffix, inside, number, page_size, read_record_file, record_problem, storable,
+                      too_many_words, write_file)
 
 IMAGE_FOLDER = "images"
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,100}$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
-_MAGIC = ((b"\x89PNG\r\n\x1a\n", ".png"), (b"\xff\xd8\xff", ".jpg"), (b"GIF8", ".gif"), (b"BM", ".bmp"),
-          (b"II*\x00", ".tif"), (b"MM\x00*", ".tif"))
 
 
-def load_native(path: Path, schema: LabelSchema) -> ImportReport:
+def load_native(path: Path, schema: LabelSchema, limits: ImportLimits = DEFAULT_LIMITS) -> ImportReport:
     """Read a native folder (or one native JSON file); each bad file is reported and skipped."""
     if path.is_file():
         folder, files = path.parent, [path]
@@ -45,32 +44,96 @@ def load_native(path: Path, schema: LabelSchema) -> ImportReport:
     problems: list[str] = []
     seen: set[str] = set()
     for file in files:
-        try:
-            data = json.loads(file.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-            problems.append(f"{file.name}: not a readable JSON file ({error}); skipped")
+        notes: list[str] = []
+        try:  # any failure of this one document is its problem line; the next file still imports
+            doc, image = _native_file(file, folder, schema, limits, notes)
+        except Exception as error:  # noqa: BLE001 - isolate the record
+            problems.extend(f"{file.name}: {note}" for note in notes)
+            problems.append(f"{file.name}: {record_problem(error)}; skipped")
             continue
-        try:
-            doc = Document.from_json(data)
-            doc.validate(schema)
-            doc = _on_page(doc, problems, file.name)
-        except (DocumentFormatError, RecordError) as error:
-            problems.append(f"{file.name}: {error}; skipped")
-            continue
+        problems.extend(f"{file.name}: {note}" for note in notes)
         if doc.id in seen:
             problems.append(f"{file.name}: document id {doc.id!r} was already imported from another file; skipped")
             continue
         seen.add(doc.id)
-        if doc.image_sha256 is not None:
-            image = _find_image(folder / IMAGE_FOLDER, doc.image_sha256)
-            if image is None:
-                problems.append(f"{file.name}: image {doc.image_sha256[:12]}… is not in {IMAGE_FOLDER}/ (or its "
-                                f"bytes do not match the hash); imported without pixels")
-                doc = dataclasses.replace(doc, image_sha256=None)
-            else:
-                images[doc.id] = image
+        if image is not None:
+            images[doc.id] = image
         documents.append(doc)
     return make_report(documents, images, problems)
+
+
+def _native_file(file: Path, folder: Path, schema: LabelSchema, limits: ImportLimits,
+                 notes: list[str]) -> tuple[Document, Path | None]:
+    """One native document file as (document, its image or None); RecordError (or any error) when unusable."""
+    if not inside(folder, file):
+        raise RecordError("it is a link to a file outside the folder imported")
+    data = read_record_file(file, limits)
+    check_native_record(data, limits)
+    doc = Document.from_json(data)
+    doc.validate(schema)
+    doc = storable(_on_page(doc, notes))
+    if doc.image_sha256 is None:
+        return doc, None
+    image = _find_image(folder / IMAGE_FOLDER, doc.image_sha256)
+    if image is None or not inside(folder, image):
+        notes.append(f"image {doc.image_sha256[:12]}… is not in {IMAGE_FOLDER}/ (or its bytes do not match the "
+                     f"hash); imported without pixels")
+        return dataclasses.replace(doc, image_sha256=None), None
+    return doc, image
+
+
+def check_native_record(data: Any, limits: ImportLimits = DEFAULT_LIMITS) -> None:
+    """RecordError unless a parsed native document is strictly typed and bounded, before it becomes a Document.
+
+    Stricter than :meth:`Document.from_json` on what comes from outside: a non-empty id, whole-pixel page sizes
+    up to ``MAX_PAGE_SIDE``, at most ``limits.max_words`` words, boxes and values within range, ``quantity`` a
+    JSON boolean (``"false"`` is not false), ``line_id``/``group_id`` whole numbers (not ``"abc"`` or null for
+    ``line_id``).
+    """
+    if not isinstance(data, Mapping):
+        raise RecordError(f"a document must be a JSON object, got {type(data).__name__}")
+    missing = [key for key in ("id", "width", "height", "words") if key not in data]
+    if missing:
+        raise RecordError(f"missing key {missing[0]!r}")
+    doc_id = data.get("id")
+    if not isinstance(doc_id, str) or not doc_id.strip():
+        raise RecordError(f"'id' must be a non-empty string, got {shown(doc_id)}")
+    for key in ("width", "height"):
+        if isinstance(data[key], bool) or not isinstance(data[key], (int, float)):
+            raise RecordError(f"{key!r} must be int, got {type(data[key]).__name__}")
+    page_size(data["width"], data["height"], "the page")
+    words = data.get("words")
+    if not isinstance(words, list):
+        raise RecordError(f"'words' must be a list, got {type(words).__name__}")
+    if (error := too_many_words(len(words), limits)) is not None:
+        raise error
+    for i, word in enumerate(words):
+        where = f"word {i}"
+        if not isinstance(word, Mapping):
+            raise RecordError(f"{where} must be an object, got {type(word).__name__}")
+        box = word.get("box")
+        if not isinstance(box, list) or len(box) != 4:
+            raise RecordError(f"{where}: 'box' must be four numbers [x0, y0, x1, y1], got {shown(box)}")
+        for value in box:
+            number(value, f"{where} box value")
+        if "quantity" in word and not isinstance(word["quantity"], bool):
+            raise RecordError(f"{where}: 'quantity' must be true or false, got {shown(word['quantity'])}")
+        if "line_id" in word:
+            _whole(word["line_id"], f"{where}: 'line_id'", nullable=False)
+        if word.get("group_id") is not None:
+            _whole(word["group_id"], f"{where}: 'group_id'", nullable=True)
+        if word.get("confidence") is not None:
+            number(word["confidence"], f"{where}: 'confidence'", 1000.0)
+        if word.get("quantity_value") is not None:
+            number(word["quantity_value"], f"{where}: 'quantity_value'", MAX_QUANTITY)
+        if "field" in word and not isinstance(word["field"], str):
+            raise RecordError(f"{where}: 'field' must be a string, got {shown(word['field'])}")
+
+
+def _whole(value: object, what: str, nullable: bool) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10 ** 9:
+        expected = "a whole number from 0 to 1,000,000,000" + (" or null" if nullable else "")
+        raise RecordError(f"{what} must be {expected}, got {shown(value)}")
 
 
 def save_native(docs: Iterable[Document], folder: Path,
@@ -78,8 +141,9 @@ def save_native(docs: Iterable[Document], folder: Path,
     """Write ``docs`` (and the images given per doc id, as files or bytes) as a native folder.
 
     Every file is written to a temporary name and renamed into place, so a crash never leaves a half-written
-    document. A document given an image but no ``image_sha256`` gets the image's hash; a document whose
-    ``image_sha256`` disagrees with the image bytes is refused with ValueError. Returns the document files.
+    document; files get the permissions of the user's umask, like any file the user creates. A document given
+    an image but no ``image_sha256`` gets the image's hash; a document whose ``image_sha256`` disagrees with the
+    image bytes is refused with ValueError. Returns the document files.
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -95,16 +159,15 @@ def save_native(docs: Iterable[Document], folder: Path,
                 raise ValueError(f"document {doc.id!r} names image {doc.image_sha256} but the image given for it "
                                  f"has SHA-256 {sha}")
             doc = dataclasses.replace(doc, image_sha256=sha)
-            suffix = image.suffix.lower() if isinstance(image, Path) and image.suffix else _suffix_for(data)
-            target = folder / IMAGE_FOLDER / f"{sha}{_clean_suffix(suffix)}"
+            target = folder / IMAGE_FOLDER / f"{sha}{image_suffix(image if isinstance(image, Path) else Path(), data)}"
             if not target.exists():
-                atomic_write(target, data)
+                write_file(target, data)
         name = document_file_name(doc.id)
         if name in used:
             raise ValueError(f"document id {doc.id!r} appears twice")
         used.add(name)
         path = folder / name
-        atomic_write(path, json.dumps(doc.to_json(), ensure_ascii=False, indent=1).encode("utf-8"))
+        write_file(path, json.dumps(doc.to_json(), ensure_ascii=False, indent=1).encode("utf-8"))
         written.append(path)
     return written
 
@@ -117,8 +180,7 @@ def document_file_name(doc_id: str) -> str:
     return f"{safe}-{hashlib.sha256(doc_id.encode('utf-8')).hexdigest()[:10]}.json"
 
 
-
-def _on_page(doc: Document, problems: list[str], name: str) -> Document:
+def _on_page(doc: Document, notes: list[str]) -> Document:
     """Clamp boxes to the page (reported); words entirely off the page are dropped (reported)."""
     words, changed = [], False
     for i, word in enumerate(doc.words):
@@ -126,12 +188,11 @@ def _on_page(doc: Document, problems: list[str], name: str) -> Document:
         try:
             box, clamped = box_on_page((x0, x1), (y0, y1), doc.width, doc.height)
         except RecordError as error:
-            problems.append(f"{name}: word {i} {word.text!r}: {error}; dropped")
+            notes.append(f"word {i} {word.text!r}: {error}; dropped")
             changed = True
             continue
         if clamped:
-            problems.append(f"{name}: word {i} {word.text!r}: box extends outside the {doc.width}x{doc.height} "
-                            f"page; clamped")
+            notes.append(f"word {i} {word.text!r}: box extends outside the {doc.width}x{doc.height} page; clamped")
             word = dataclasses.replace(word, box=box)
             changed = True
         words.append(word)
@@ -145,17 +206,3 @@ def _find_image(folder: Path, sha: str) -> Path | None:
         if candidate.is_file() and file_sha256(candidate) == sha:
             return candidate
     return None
-
-
-def _suffix_for(data: bytes) -> str:
-    for magic, suffix in _MAGIC:
-        if data.startswith(magic):
-            return suffix
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return ".webp"
-    return ".img"
-
-
-def _clean_suffix(suffix: str) -> str:
-    suffix = suffix.lower()
-    return suffix if re.fullmatch(r"\.[a-z0-9]{1,5}", suffix) else ".img"

@@ -9,15 +9,15 @@ boxes, so the segment is kept whole. Image paths are relative to the WildReceipt
 from __future__ import annotations
 
 import dataclasses
-import json
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 from ..data.document import Box, Document, Word, reading_order
 from ..data.quantity import parse_quantity
 from ..data.schema import OTHER, LabelSchema
 from . import DatasetImportError, ImportReport, make_report
-from ._common import RecordError, box_on_page, file_sha256, number, page_size
+from ._common import (DEFAULT_LIMITS, ImportLimits, RecordError, box_on_page, file_sha256, number, page_size,
+                      parse_record, record_problem, storable, too_many_words)
 
 SPLIT_FILES = ("train.txt", "dev.txt", "test.txt")
 
@@ -50,7 +50,7 @@ def read_class_list(path: Path) -> list[str]:
     return names
 
 
-def load_wildreceipt(path: Path, schema: LabelSchema) -> ImportReport:
+def load_wildreceipt(path: Path, schema: LabelSchema, limits: ImportLimits = DEFAULT_LIMITS) -> ImportReport:
     folder, files = wildreceipt_files(path)
     classes = read_class_list(folder / "class_list.txt")
     documents: list[Document] = []
@@ -59,42 +59,57 @@ def load_wildreceipt(path: Path, schema: LabelSchema) -> ImportReport:
     seen: set[str] = set()
     for file in files:
         try:
-            lines = file.read_text(encoding="utf-8").splitlines()
+            lines = _lines(file, limits)
+            for number_, line in lines:
+                where = f"{file.name} line {number_}"
+                notes: list[str] = []
+                try:  # any failure of this one receipt is its problem line; the next line still imports
+                    doc, image = _receipt(line, folder, classes, schema, limits, notes)
+                except Exception as error:  # noqa: BLE001 - isolate the record
+                    problems.extend(f"{where}: {note}" for note in notes)
+                    problems.append(f"{where}: {record_problem(error)}; skipped")
+                    continue
+                problems.extend(f"{where} ({doc.meta['file']}): {note}" for note in notes)
+                if doc.id in seen:
+                    problems.append(f"{where}: document id {doc.id!r} was already imported; skipped")
+                    continue
+                seen.add(doc.id)
+                if image is not None:
+                    images[doc.id] = image
+                documents.append(doc)
         except (OSError, UnicodeDecodeError) as error:
-            problems.append(f"{file.name}: not a readable text file ({error}); skipped")
-            continue
-        for number_, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            where = f"{file.name} line {number_}"
-            notes: list[str] = []
-            try:
-                record = json.loads(line)
-                doc = wildreceipt_document(record, classes, schema, notes)
-            except json.JSONDecodeError as error:
-                problems.append(f"{where}: not valid JSON ({error.msg}); skipped")
-                continue
-            except RecordError as error:
-                problems.extend(f"{where}: {note}" for note in notes)
-                problems.append(f"{where}: {error}; skipped")
-                continue
-            problems.extend(f"{where} ({doc.meta['file']}): {note}" for note in notes)
-            if doc.id in seen:
-                problems.append(f"{where}: document id {doc.id!r} was already imported; skipped")
-                continue
-            seen.add(doc.id)
-            image = _image_path(folder, record["file_name"])
-            if image is None:
-                problems.append(f"{where}: image {record['file_name']!r} is not a file inside {folder.name}/; "
-                                f"imported without pixels")
-            else:
-                images[doc.id] = image
-                doc = dataclasses.replace(doc, image_sha256=file_sha256(image))
-            documents.append(doc)
+            problems.append(f"{file.name}: not a readable text file ({error}); the rest of it skipped")
     return make_report(documents, images, problems)
 
 
-def wildreceipt_document(record: Any, classes: list[str], schema: LabelSchema, notes: list[str]) -> Document:
+def _lines(file: Path, limits: ImportLimits) -> Iterator[tuple[int, str]]:
+    """(line number, text) of the non-empty lines, streamed; a line longer than a record may be is cut short (its
+    JSON then fails to parse and the line is one problem)."""
+    with open(file, encoding="utf-8") as handle:
+        for number_, line in enumerate(iter(lambda: handle.readline(limits.max_record_bytes + 1), ""), start=1):
+            if len(line) > limits.max_record_bytes:
+                rest = line
+                while rest and not rest.endswith("\n"):  # skip the remainder of the over-long line
+                    rest = handle.readline(limits.max_record_bytes + 1)
+                yield number_, line  # over the limit: parse_record refuses it by size
+            elif line.strip():
+                yield number_, line
+
+
+def _receipt(line: str, folder: Path, classes: list[str], schema: LabelSchema, limits: ImportLimits,
+             notes: list[str]) -> tuple[Document, Path | None]:
+    """One WildReceipt line as (document, its image or None); RecordError (or any error) when unusable."""
+    record = parse_record(line, limits)
+    doc = storable(wildreceipt_document(record, classes, schema, notes, limits))
+    image = _image_path(folder, record["file_name"])
+    if image is None:
+        notes.append(f"image {record['file_name']!r} is not a file inside {folder.name}/; imported without pixels")
+        return doc, None
+    return dataclasses.replace(doc, image_sha256=file_sha256(image)), image
+
+
+def wildreceipt_document(record: Any, classes: list[str], schema: LabelSchema, notes: list[str],
+                         limits: ImportLimits = DEFAULT_LIMITS) -> Document:
     if not isinstance(record, Mapping):
         raise RecordError(f"a receipt must be a JSON object, got {type(record).__name__}")
     missing = [k for k in ("file_name", "height", "width", "annotations") if k not in record]
@@ -106,6 +121,8 @@ def wildreceipt_document(record: Any, classes: list[str], schema: LabelSchema, n
     width, height = page_size(record["width"], record["height"], "width/height")
     if not isinstance(record["annotations"], list):
         raise RecordError("annotations must be a list")
+    if (error := too_many_words(len(record["annotations"]), limits)) is not None:
+        raise error
     words: list[Word] = []
     empty = 0
     for i, annotation in enumerate(record["annotations"]):

@@ -129,7 +129,9 @@ def save_checkpoint(run_dir: Path, model, run_info: Mapping[str, Any],
         info.update(format=RUN_FORMAT, version=RUN_VERSION, model=model_settings(model),
                     backbone_config=model.backbone.config.to_dict(), files=files, sha256=files[MODEL_FILE])
         run_tmp = run_dir / (RUN_FILE + TMP)
-        run_tmp.write_text(json.dumps(info, indent=1, allow_nan=False, default=_json_default))
+        from .run_manifest import signed_run_info  # run.json carries the SHA-256 of its own content
+
+        run_tmp.write_text(json.dumps(signed_run_info(info, _json_default), indent=1, allow_nan=False))
         _fsync(run_tmp)
         written.append((run_tmp, run_dir / RUN_FILE))
     except BaseException:
@@ -188,21 +190,22 @@ def has_checkpoint(run_dir: Path) -> bool:
 
 
 def read_run_info(run_dir: Path) -> dict[str, Any]:
-    """``run.json`` after rolling forward an interrupted save; CheckpointError when missing or unreadable."""
+    """``run.json`` after rolling forward an interrupted save, parsed with bounds and validated against the run
+    schema (``run_manifest``); CheckpointError when missing, unreadable, edited or out of range."""
+    from .run_manifest import parse_run_file, validate_run_info
+
     run_dir = Path(run_dir)
     _roll_forward(run_dir)
     path = run_dir / RUN_FILE
     if not path.is_file():
         raise CheckpointError(f"{run_dir} is not a checkpoint folder: it has no {RUN_FILE}")
-    try:
-        info = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise CheckpointError(f"{path} is not valid JSON ({error}); the checkpoint is damaged") from None
+    info = parse_run_file(path)
     if not isinstance(info, dict) or info.get("format") != RUN_FORMAT:
         raise CheckpointError(f"{path} is not a Receipt MTL Studio run file (format {info.get('format')!r})"
                               if isinstance(info, dict) else f"{path} must hold a JSON object")
     if info.get("version") != RUN_VERSION:
         raise CheckpointError(f"{path} has version {info.get('version')!r}; this version reads {RUN_VERSION}")
+    validate_run_info(run_dir, info)
     return info
 
 
@@ -211,10 +214,15 @@ def _roll_forward(run_dir: Path) -> None:
     pending = run_dir / (RUN_FILE + TMP)
     if not pending.is_file():
         return
+    from .run_manifest import parse_run_file, safe_file_entry
+
     try:
-        files = json.loads(pending.read_text())["files"]
+        files = dict(parse_run_file(pending)["files"])
     except (ValueError, KeyError, TypeError):
         pending.unlink(missing_ok=True)  # an incomplete run.json.tmp: phase 1 never finished
+        return
+    if not all(safe_file_entry(run_dir, name) and isinstance(digest, str) for name, digest in files.items()):
+        pending.unlink(missing_ok=True)  # names a file outside the run folder: never rename anything for it
         return
     ready = []
     for name, expected in files.items():

@@ -1,0 +1,52 @@
+"""JSON from outside the process, parsed with bounds: size and nesting checked before parsing, NaN/Infinity refused.
+
+``json.loads`` recurses once per nesting level, so a file nested 100,000 deep raises RecursionError; and it
+accepts ``NaN``/``Infinity``, which are not JSON and cannot be stored as JSON again. :func:`loads_bounded`
+measures the nesting first, in linear time without recursing, and raises :class:`BoundedJSONError` (a
+ValueError) with a message for the user instead. Dataset files and checkpoint ``run.json`` files both go through it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+from typing import Any
+
+# A JSON string: never fails once at a quote (an unterminated one runs to the end), so the scan stays linear.
+_STRING = re.compile(r'"(?:[^"\\]++|\\.?)*+(?:"|\Z)', re.DOTALL)
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+
+
+class BoundedJSONError(ValueError):
+    """JSON text over a bound (size, nesting), with a non-JSON constant, or not JSON at all."""
+
+
+def json_depth(text: str) -> int:
+    """The deepest nesting of ``[``/``{`` in JSON text, without parsing it (strings skipped); linear time."""
+    brackets = _NOT_BRACKET.sub("", _STRING.sub("", text))
+    return max(itertools.accumulate(1 if char in "[{" else -1 for char in brackets), default=0)
+
+
+def loads_bounded(text: str, max_chars: int, max_depth: int) -> Any:
+    """``json.loads(text)`` when ``text`` has at most ``max_chars`` characters and ``max_depth`` nesting levels and
+    no ``NaN``/``Infinity``; BoundedJSONError saying which bound or what syntax failed otherwise."""
+    if len(text) > max_chars:
+        raise BoundedJSONError(f"it is {len(text):,} characters long, over the limit of {max_chars:,}")
+    depth = json_depth(text)
+    if depth > max_depth:
+        raise BoundedJSONError(f"it nests {depth:,} levels deep, over the limit of {max_depth}")
+    try:
+        return json.loads(text, parse_constant=_refuse_constant)
+    except BoundedJSONError:
+        raise
+    except json.JSONDecodeError as error:
+        raise BoundedJSONError(f"{error.msg}: line {error.lineno} column {error.colno}") from None
+    except RecursionError:  # not reached after json_depth; kept so no parse can escape as a crash
+        raise BoundedJSONError("it nests too deeply") from None
+    except ValueError as error:  # e.g. an integer of more than 4,300 digits
+        raise BoundedJSONError(" ".join(str(error).split())[:200]) from None
+
+
+def _refuse_constant(name: str) -> Any:
+    raise BoundedJSONError(f"{name} is not a JSON number")

@@ -1,0 +1,255 @@
+"""``run.json`` checked before anything is built from it: bounded parsing, a schema, file names inside the run
+folder, and a content hash of the manifest itself.
+
+A checkpoint folder can come from anywhere (a download, a zip from a colleague), so nothing in ``run.json`` is
+trusted until it passes :func:`validate_run_info`: every value the loader uses has the right type and a range
+(``intermediate_size: 200000000`` would make the loader allocate 51 GB; ``max_length: "abc"`` would fail deep
+inside), the whole backbone is bounded in parameters, and ``files`` may only name plain relative paths inside the
+run folder (``../../outside/secret.json`` is refused before any file is opened).
+
+``manifest_sha256`` is the SHA-256 of the rest of ``run.json`` in canonical form (sorted keys, no spaces), written
+by :func:`signed_run_info` when a checkpoint is saved. Any edit of ``run.json`` — a changed ``head_dropout``, a
+changed file hash — no longer matches and is refused. It detects edits; it does not authenticate (whoever can
+rewrite ``run.json`` can recompute the hash), which is why the schema bounds everything a forged manifest could
+ask for. Checkpoints saved before the hash existed have no ``manifest_sha256``: they pass the same schema and load
+with a warning in the log; saving the run again (resume, or train anew) adds the hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import re
+from pathlib import Path, PurePosixPath
+from typing import Any, Callable, Mapping
+
+from ..datasets.bounded_json import BoundedJSONError, loads_bounded
+from .checkpoint import CheckpointError
+
+log = logging.getLogger(__name__)
+
+MANIFEST_KEY = "manifest_sha256"
+MAX_RUN_FILE_CHARS = 16 * 1024 * 1024
+MAX_RUN_FILE_DEPTH = 32
+MAX_FILES = 1_000
+MAX_BACKBONE_PARAMETERS = 1_000_000_000  # LayoutLM-large has 343 M; the loader allocates 4 bytes per parameter
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_FILE_NAME = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
+
+# backbone_config key -> (smallest, largest) whole number
+_BACKBONE_INTS = {
+    "vocab_size": (1, 500_000), "hidden_size": (1, 4_096), "num_hidden_layers": (1, 48),
+    "num_attention_heads": (1, 64), "intermediate_size": (1, 16_384), "max_position_embeddings": (1, 8_192),
+    "max_2d_position_embeddings": (1, 8_192), "type_vocab_size": (0, 16),
+}
+# model settings (MultiTaskModel arguments) -> check
+_CONFIG_INTS = {"max_length": (8, 8_192), "stride": (0, 8_192), "batch_size": (1, 65_536), "epochs": (0, 1_000_000),
+                "seed": (-(2 ** 63), 2 ** 63 - 1)}
+
+
+def canonical_sha256(info: Mapping[str, Any]) -> str:
+    """SHA-256 of ``info`` without ``manifest_sha256``, as canonical JSON (sorted keys, no spaces, ASCII)."""
+    body = {key: value for key, value in info.items() if key != MANIFEST_KEY}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+    return hashlib.sha256(text.encode("ascii")).hexdigest()
+
+
+def signed_run_info(info: Mapping[str, Any], default: Callable[[Any], Any] | None = None) -> dict[str, Any]:
+    """``info`` as plain JSON values (``default`` converts the rest, as for ``json.dumps``) plus its manifest hash."""
+    plain = json.loads(json.dumps(dict(info), allow_nan=False, default=default))
+    plain.pop(MANIFEST_KEY, None)
+    plain[MANIFEST_KEY] = canonical_sha256(plain)
+    return plain
+
+
+def parse_run_file(path: Path) -> Any:
+    """The JSON of a ``run.json``, bounded in size and nesting; CheckpointError when it is not that."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_RUN_FILE_CHARS:
+            raise CheckpointError(f"{path} is {size:,} bytes, over the limit of {MAX_RUN_FILE_CHARS:,} for a run file")
+        return loads_bounded(path.read_text(encoding="utf-8"), MAX_RUN_FILE_CHARS, MAX_RUN_FILE_DEPTH)
+    except (BoundedJSONError, UnicodeDecodeError) as error:
+        raise CheckpointError(f"{path} is not valid JSON ({error}); the checkpoint is damaged") from None
+
+
+def safe_file_entry(run_dir: Path, name: object) -> bool:
+    """Whether a ``files`` entry of run.json is a plain relative path that stays inside ``run_dir``."""
+    if not isinstance(name, str) or len(name) > 200 or not _FILE_NAME.match(name):
+        return False
+    if any(part in (".", "..") for part in PurePosixPath(name).parts):
+        return False
+    root = Path(run_dir).resolve()
+    return (root / name).resolve().is_relative_to(root)
+
+
+def validate_run_info(run_dir: Path, info: Mapping[str, Any]) -> None:
+    """CheckpointError naming the first entry of ``run.json`` that is edited, of a wrong type or out of range.
+
+    Run before any file named in it is read and before any tensor is allocated.
+    """
+    where = Path(run_dir) / "run.json"
+    problem = _first_problem(Path(run_dir), info)
+    if problem is not None:
+        raise CheckpointError(f"{where}: {problem}; refusing to load it")
+    if MANIFEST_KEY not in info:
+        log.warning("%s has no %s (saved before run files were hashed); it passed the schema check and is loaded, "
+                    "but an edit of it cannot be detected; save the run again to add the hash", where, MANIFEST_KEY)
+
+
+def checkpoint_step(run_dir: Path) -> int:
+    """The training step a checkpoint folder was saved at (``state.global_step``), after validating its run.json."""
+    from .checkpoint import read_run_info  # which validates
+
+    return int(read_run_info(run_dir)["state"]["global_step"])
+
+
+def _first_problem(run_dir: Path, info: Mapping[str, Any]) -> str | None:
+    if MANIFEST_KEY in info:
+        recorded = info[MANIFEST_KEY]
+        try:
+            actual = canonical_sha256(info)
+        except ValueError:
+            return "it holds values that are not JSON"
+        if recorded != actual:
+            return (f"it was edited after it was saved (its content hash is {actual[:16]}…, the hash saved with it "
+                    f"is {str(recorded)[:16]}…)")
+    checks = (_files, _model, _backbone_config, _config, _state, _schema, _freeze_plan)
+    for check in checks:
+        problem = check(run_dir, info)
+        if problem is not None:
+            return problem
+    return None
+
+
+def _files(run_dir: Path, info: Mapping[str, Any]) -> str | None:
+    files = info.get("files")
+    if not isinstance(files, Mapping) or not files:
+        return "'files' must be an object of file name -> SHA-256"
+    if len(files) > MAX_FILES:
+        return f"'files' names {len(files):,} files, over the limit of {MAX_FILES:,}"
+    for name, digest in files.items():
+        if not safe_file_entry(run_dir, name):
+            return f"'files' names {_short(name)}, which is not a plain file name inside the run folder"
+        if not isinstance(digest, str) or not _SHA256.match(digest):
+            return f"'files' gives {_short(digest)} as the SHA-256 of {name}, which is not 64 hex digits"
+    if not isinstance(info.get("sha256"), str) or not _SHA256.match(info["sha256"]):
+        return "'sha256' must be 64 hex digits"
+    return None
+
+
+def _model(run_dir: Path, info: Mapping[str, Any]) -> str | None:
+    model = info.get("model")
+    if not isinstance(model, Mapping):
+        return "'model' must be an object"
+    from .multitask import LOSS_WEIGHTINGS
+
+    problem = (_int(model, "num_fields", 2, 256, "model") or _int(model, "head_hidden", 0, 16_384, "model")
+               or _number(model, "head_dropout", 0.0, 0.99, "model"))
+    if problem:
+        return problem
+    if model.get("loss_weighting") not in LOSS_WEIGHTINGS:
+        return (f"'model.loss_weighting' must be one of {', '.join(LOSS_WEIGHTINGS)}, got "
+                f"{_short(model.get('loss_weighting'))}")
+    if not isinstance(model.get("uses_layout"), bool):
+        return f"'model.uses_layout' must be true or false, got {_short(model.get('uses_layout'))}"
+    weights = model.get("task_weights")
+    if not isinstance(weights, list) or len(weights) != 2 or not all(_finite(w, 0.0, 1_000.0) for w in weights):
+        return f"'model.task_weights' must be two numbers from 0 to 1000, got {_short(weights)}"
+    return None
+
+
+def _backbone_config(run_dir: Path, info: Mapping[str, Any]) -> str | None:
+    config = info.get("backbone_config")
+    if not isinstance(config, Mapping):
+        return "'backbone_config' must be an object"
+    for key, (low, high) in _BACKBONE_INTS.items():
+        if key in config or key in ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads",
+                                    "intermediate_size"):
+            problem = _int(config, key, low, high, "backbone_config")
+            if problem:
+                return problem
+    hidden, heads = config["hidden_size"], config["num_attention_heads"]
+    if hidden % heads:
+        return f"'backbone_config.hidden_size' ({hidden}) is not a multiple of num_attention_heads ({heads})"
+    parameters = _backbone_parameters(config)
+    if parameters > MAX_BACKBONE_PARAMETERS:
+        return (f"'backbone_config' describes a backbone of {parameters:,} parameters, over the limit of "
+                f"{MAX_BACKBONE_PARAMETERS:,}")
+    return None
+
+
+def _backbone_parameters(config: Mapping[str, Any]) -> int:
+    """About how many parameters a LayoutLM with this config has (embeddings plus layers)."""
+    h, inter, layers = config["hidden_size"], config["intermediate_size"], config["num_hidden_layers"]
+    embeddings = h * (config["vocab_size"] + config.get("max_position_embeddings", 512)
+                      + 4 * config.get("max_2d_position_embeddings", 1024) + config.get("type_vocab_size", 2))
+    return embeddings + layers * (4 * h * h + 2 * h * inter)
+
+
+def _config(run_dir: Path, info: Mapping[str, Any]) -> str | None:
+    config = info.get("config", {})
+    if not isinstance(config, Mapping):
+        return "'config' must be an object"
+    for key, (low, high) in _CONFIG_INTS.items():
+        if key in config:
+            problem = _int(config, key, low, high, "config")
+            if problem:
+                return problem
+    if "lr" in config and not _finite(config["lr"], 0.0, 10.0):
+        return f"'config.lr' must be a number from 0 to 10, got {_short(config['lr'])}"
+    return None
+
+
+def _state(run_dir: Path, info: Mapping[str, Any]) -> str | None:
+    state = info.get("state")
+    if not isinstance(state, Mapping):
+        return "'state' must be an object"
+    return _int(state, "global_step", 0, 10 ** 12, "state") or (
+        _int(state, "epoch", 0, 10 ** 9, "state") if "epoch" in state else None)
+
+
+def _schema(run_dir: Path, info: Mapping[str, Any]) -> str | None:
+    schema = info.get("schema")
+    if not isinstance(schema, Mapping):
+        return "'schema' must be an object"
+    fields = schema.get("fields")
+    if not isinstance(fields, list) or not 2 <= len(fields) <= 256 or not all(
+            isinstance(f, str) and 0 < len(f) <= 100 for f in fields):
+        return "'schema.fields' must be a list of 2 to 256 names"
+    return None
+
+
+def _freeze_plan(run_dir: Path, info: Mapping[str, Any]) -> str | None:
+    plan = info.get("freeze_plan", {})
+    if not isinstance(plan, Mapping) or not all(isinstance(v, bool) for v in plan.values()):
+        return "'freeze_plan' must be an object of group name -> true/false"
+    return None
+
+
+def _int(data: Mapping[str, Any], key: str, low: int, high: int, where: str) -> str | None:
+    value = data.get(key)
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        return f"'{where}.{key}' must be a whole number from {low:,} to {high:,}, got {_short(value)}"
+    return None
+
+
+def _number(data: Mapping[str, Any], key: str, low: float, high: float, where: str) -> str | None:
+    if not _finite(data.get(key), low, high):
+        return f"'{where}.{key}' must be a number from {low:g} to {high:g}, got {_short(data.get(key))}"
+    return None
+
+
+def _finite(value: object, low: float, high: float) -> bool:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    if isinstance(value, int):
+        return low <= value <= high
+    return math.isfinite(value) and low <= value <= high
+
+
+def _short(value: object) -> str:
+    text = repr(value) if not (isinstance(value, int) and value.bit_length() > 64) else "a very large integer"
+    return text if len(text) <= 40 else text[:30] + "…"
