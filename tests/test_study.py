@@ -13,11 +13,13 @@ from receipt_core.datasets.native import save_native
 from receipt_core.data.document import Document, Word
 from receipt_core.evaluation.end_to_end import score_document, summarize
 from receipt_core.model.predict import DocumentPrediction, WordPrediction
-from receipt_core.study.runner import (LAYOUT_SCENARIOS, REFERENCE, ConfigSummary, RunResult, StudyConfig, StudyResult,
-                                StudySettings, load_study, parse_config, read_claims)
+from receipt_core.study.files import load_study
+from receipt_core.study.reading import read_claims
+from receipt_core.study.result import ConfigSummary, RunResult, StudyResult
+from receipt_core.study.settings import LAYOUT_SCENARIOS, REFERENCE, StudyConfig, StudySettings, parse_config
 from receipt_core.datasets.synth import generate_dataset
+from receipt_core.training.events import HEADLINE_METRICS
 
-HEADLINE = ("fields.micro_f1", "quantity.word_f1", "quantity.item_accuracy", "quantity.item_accuracy_not_one")
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +51,7 @@ def test_study_writes_every_configuration_with_real_numbers(study_dir):
     for config in data["configurations"]:
         assert len(config["runs"]) == 1, config["name"]
         run = config["runs"][0]
-        for key in HEADLINE:
+        for key in HEADLINE_METRICS:
             value = run["metrics"][key]
             assert 0.0 <= value <= 1.0 and math.isfinite(value), (config["name"], key, value)
             assert config["summary"][key]["mean"] == pytest.approx(value)

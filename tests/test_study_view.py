@@ -12,11 +12,15 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from receipt_core.study.runner import (HEADLINE, REFERENCE, StudyConfig, StudyFileError, StudySettings, html_report,
-                                markdown_report, read_claims, run_study, write_study)
 from receipt_core.study.figures import curves_figure, quality_cost_figure
+from receipt_core.study.files import StudyFileError, write_study
+from receipt_core.study.reading import read_claims
+from receipt_core.study.report import html_report, markdown_report
+from receipt_core.study.runner import run_study
+from receipt_core.study.settings import REFERENCE, StudyConfig, StudySettings
 from receipt_core.study.view import find_studies, open_study, workspace_studies_dir
 from receipt_core.datasets.synth import generate_dataset
+from receipt_core.training.events import HEADLINE_METRICS
 
 REPO = Path(__file__).resolve().parent.parent
 BROKEN = StudyConfig("no-such-backbone", "full")  # fails at once: its row says "failed", the notes say why
@@ -61,7 +65,7 @@ def test_an_opened_study_shows_what_its_report_shows(study_dir):
             continue
         summary = stored["summary"]
         assert len(summary["fields.micro_f1"]["values"]) == 2  # two seeds
-        for key in HEADLINE:
+        for key in HEADLINE_METRICS:
             assert row.metrics[key].mean == pytest.approx(summary[key]["mean"])
             assert row.metrics[key].std == pytest.approx(summary[key]["std"])
         cells = row.cells()

@@ -57,7 +57,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_study_command(args: argparse.Namespace) -> int:
-    from ..study.runner import StudySettings, default_configs, markdown_table, parse_config, run_study, write_study
+    from ..study.files import write_study
+    from ..study.runner import run_study
+    from ..study.settings import StudySettings, default_configs, parse_config
+    from ..study.table import markdown_table
 
     if args.decay_factor < 1:
         raise CommandError(f"--decay-factor must be 1 or more, got {args.decay_factor}")

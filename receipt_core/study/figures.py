@@ -1,6 +1,6 @@
 """The scenario study's Plotly figures, shared by ``report.html`` and the dashboard's Runs page.
 
-Both take a :class:`~receipt_core.study.runner.StudyResult` — the one a study just ran, or the one rebuilt from its
+Both take a :class:`~receipt_core.study.result.StudyResult` — the one a study just ran, or the one rebuilt from its
 ``study.json`` (:mod:`receipt_core.study.view`) — so the page draws exactly what the report draws.
 """
 
@@ -11,7 +11,7 @@ import math
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .runner import StudyResult
+from .result import StudyResult
 
 COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
            "#17becf")

@@ -1,7 +1,7 @@
 """Open a finished scenario study (a folder written by ``python -m receipt_core study --out DIR``) for display.
 
-:func:`open_study` reads ``DIR/study.json`` (checked by :func:`receipt_core.study.runner.load_study`), rebuilds the
-:class:`~receipt_core.study.runner.StudyResult` it was written from — every run with its metrics, costs and curves is
+:func:`open_study` reads ``DIR/study.json`` (checked by :func:`receipt_core.study.files.load_study`), rebuilds the
+:class:`~receipt_core.study.result.StudyResult` it was written from — every run with its metrics, costs and curves is
 stored, so nothing is estimated — and returns an :class:`OpenedStudy`: the report's table rows, its reading of
 the claims (as stored), and the same Plotly figures ``report.html`` embeds. :func:`find_studies` lists the study
 folders under a folder (the dashboard looks in ``<workspace>/studies/``).
@@ -15,8 +15,11 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ..model.encoding import stored_box_mode
-from .runner import (Claim, ConfigSummary, RunResult, StudyConfig, StudyFileError, StudyResult, StudySettings,
-                    TableRow, load_study, read_claims, settings_paragraph, table_rows)
+from .files import StudyFileError, load_study
+from .reading import read_claims
+from .result import Claim, ConfigSummary, RunResult, StudyResult
+from .settings import StudyConfig, StudySettings
+from .table import TableRow, settings_paragraph, table_rows
 
 STUDIES_FOLDER = "studies"  # under the workspace folder: studies copied there are listed on the Runs page
 
@@ -94,7 +97,7 @@ def open_study(path: Path | str) -> OpenedStudy:
 
 
 def result_from_json(data: Mapping[str, Any]) -> StudyResult:
-    """The :class:`StudyResult` a ``study.json`` was written from (the inverse of ``study.study_json``)."""
+    """The :class:`StudyResult` a ``study.json`` was written from (the inverse of :func:`receipt_core.study.files.study_json`)."""
     known = {f.name for f in dataclasses.fields(StudySettings)}
     stored = dict(data.get("settings") or {})
     stored["boxes"] = stored_box_mode(stored)

@@ -1,0 +1,104 @@
+"""The study's reading: each of the design's claims judged against the measured rows, and the best row.
+
+A difference counts only when it is larger than 0.005 and than the seeds' spread (see :func:`_margin`).
+"""
+
+from __future__ import annotations
+
+from .result import Claim, ConfigSummary, StudyResult
+from .settings import REFERENCE
+
+METRIC_LABELS = {"fields.micro_f1": "field micro-F1", "quantity.word_f1": "quantity word F1",
+                 "quantity.item_accuracy": "item quantity acc.",
+                 "quantity.item_accuracy_not_one": "item qty acc. (qty ≠ 1)"}
+
+
+def _margin(a: ConfigSummary, b: ConfigSummary, key: str) -> float:
+    """How far apart two rows must be on ``key`` to call a difference: the larger of 0.005 and the runs' spread."""
+    return max(0.005, a.spread(key).std + b.spread(key).std)
+
+
+def _compare(a: ConfigSummary, b: ConfigSummary, key: str) -> tuple[int, str]:
+    """(+1 a better, -1 b better, 0 within noise), and the numbers as text."""
+    x, y = a.spread(key).mean, b.spread(key).mean
+    sign = 0 if abs(x - y) < _margin(a, b, key) else (1 if x > y else -1)
+    return sign, f"{METRIC_LABELS.get(key, key)} {x:.3f} vs {y:.3f}"
+
+
+def read_claims(result: StudyResult) -> list[Claim]:
+    """The design's claims, each judged against the measured rows (``not measured`` when a row is missing)."""
+    rows = {(s.config.backbone, s.config.scenario): s for s in result.summaries if s.runs}
+    layout = next((s.config.backbone for s in result.summaries if s.config.scenario == "freeze-all"), "layout-minilm")
+    text = next((s.config.backbone for s in result.summaries
+                 if not s.config.is_reference and s.config.backbone != layout), "text-minilm")
+    get = lambda backbone, scenario: rows.get((backbone, scenario))  # noqa: E731
+    claims: list[Claim] = []
+    f1, items = "fields.micro_f1", "quantity.item_accuracy"
+
+    frozen, full = get(layout, "freeze-all"), get(layout, "full")
+    if frozen and full:
+        learned = frozen.spread("trainable_parameters").mean == 0
+        claims.append(Claim("Freezing everything learns nothing.", "held" if learned else "did not hold",
+                            f"freeze-all trains {int(frozen.spread('trainable_parameters').mean):,} parameters; "
+                            f"{_compare(frozen, full, f1)[1]} and {_compare(frozen, full, items)[1]} "
+                            "(untrained heads vs full fine-tuning)."))
+    backbone_only = get(layout, "freeze-backbone")
+    if backbone_only and full:
+        cheaper = backbone_only.spread("trainable_parameters").mean / max(full.spread("trainable_parameters").mean, 1)
+        sign, numbers = _compare(backbone_only, full, f1)
+        gap = full.spread(f1).mean - backbone_only.spread(f1).mean
+        verdict = "held" if sign >= 0 else ("mixed" if gap < 0.05 else "did not hold")
+        claims.append(Claim("Freezing the backbone is cheap and good.", verdict,
+                            f"it trains {cheaper:.2%} of the parameters and gets through "
+                            f"{backbone_only.spread('epochs').mean:.1f} epochs vs {full.spread('epochs').mean:.1f} "
+                            f"in the same budget; {numbers}; {_compare(backbone_only, full, items)[1]} "
+                            "(freeze-backbone vs full)."))
+    for scenario, key, task in (("freeze-fields-head", f1, "field"), ("freeze-quantity-head", items, "quantity")):
+        one = get(layout, scenario)
+        if one and frozen and full:
+            stuck = _compare(one, frozen, key)[0] <= 0 and _compare(one, full, key)[0] < 0
+            why = ("The frozen head stays random and its task stays at the untrained level." if stuck else
+                   "The backbone learned to feed the frozen random head: its task trained anyway, through the "
+                   "backbone.")
+            claims.append(Claim(f"Freezing the {task} head locks in its errors.", "held" if stuck else "did not hold",
+                                f"{scenario}: {_compare(one, frozen, key)[1]} (vs freeze-all); "
+                                f"{_compare(one, full, key)[1]} (vs full). {why}"))
+    for scenario in ("full", "freeze-backbone"):
+        a, b = get(layout, scenario), get(text, scenario)
+        if a and b:
+            s1, n1 = _compare(a, b, f1)
+            s2, n2 = _compare(a, b, items)
+            if s1 * s2 < 0:
+                verdict = "mixed"  # better on one task, worse on the other
+            elif s1 > 0 or s2 > 0:
+                verdict = "held"
+            else:
+                verdict = "did not hold"  # worse, or no measurable advantage
+            claims.append(Claim(f"A layout-aware backbone beats a text-only one ({scenario}).", verdict,
+                                f"{layout} vs {text}: {n1}; {n2}."))
+    phased = get(layout, "phased")
+    others = [s for s in result.summaries if s.runs and s.config.scenario not in ("phased", REFERENCE)]
+    if phased and others:
+        best = max(others, key=lambda s: s.spread(f1).mean)
+        sign, numbers = _compare(phased, best, f1)
+        claims.append(Claim("Phased unfreezing is best.", "held" if sign >= 0 else "did not hold",
+                            f"phased vs the best other scenario ({best.config.name}): {numbers}; "
+                            f"{_compare(phased, best, items)[1]}."))
+    references = [s for s in result.summaries if s.runs and s.config.is_reference]
+    multitask = [s for s in result.summaries if s.runs and not s.config.is_reference]
+    if references and multitask:
+        reference = references[0]
+        best = max(multitask, key=lambda s: s.spread(f1).mean + s.spread(items).mean)
+        s1, n1 = _compare(best, reference, f1)
+        s2, n2 = _compare(best, reference, items)
+        verdict = "held" if s1 > 0 and s2 > 0 else ("did not hold" if s1 < 0 or s2 < 0 else "mixed")
+        claims.append(Claim("The two-head model beats the plain combined tagger.", verdict,
+                            f"best configuration ({best.config.name}) vs {reference.config.name}: {n1}; {n2}."))
+    return claims
+
+
+def best_summary(result: StudyResult) -> ConfigSummary | None:
+    """The multi-task row with the highest field micro-F1 + item quantity accuracy."""
+    rows = [s for s in result.summaries if s.runs and not s.config.is_reference]
+    return max(rows, key=lambda s: s.spread("fields.micro_f1").mean + s.spread("quantity.item_accuracy").mean,
+               default=None)

@@ -1,0 +1,53 @@
+"""The study's reports: ``report.md`` (table, reading, problems) and ``report.html`` (the same with Plotly
+figures from :mod:`receipt_core.study.figures`, shared with the dashboard)."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+
+from .figures import curves_figure, quality_cost_figure
+from .reading import read_claims
+from .result import StudyResult
+from .table import READING_NOTE, TABLE_COLUMNS, TABLE_NOTE, markdown_table, settings_paragraph, table_rows
+
+
+def markdown_report(result: StudyResult) -> str:
+    parts = ["# Scenario study", "", settings_paragraph(result), ""]
+    if result.command:
+        parts += ["Command:", "", "```", result.command, "```", ""]
+    parts += [markdown_table(result), "", TABLE_NOTE, "", "## Reading", ""]
+    claims = read_claims(result)
+    if not claims:
+        parts.append("Too few configurations ran to judge any of the design's claims.")
+    for claim in claims:
+        parts.append(f"- **{claim.claim}** {claim.verdict.capitalize()}: {claim.evidence}")
+    parts += ["", READING_NOTE]
+    if result.notes:
+        parts += ["", "## Problems", ""] + [f"- {note}" for note in result.notes]
+    return "\n".join(parts) + "\n"
+
+
+def html_report(result: StudyResult) -> str:
+    """A standalone page (Plotly embedded once, works offline): the table, the reading, quality vs cost, and
+    overlaid curves."""
+    rows = table_rows(result)
+    columns = list(zip(*(row.cells() for row in rows))) if rows else [()] * len(TABLE_COLUMNS)
+    table = go.Figure(go.Table(header={"values": list(TABLE_COLUMNS)}, cells={"values": [list(c) for c in columns]}))
+    table.update_layout(height=120 + 30 * len(rows), margin={"t": 10, "b": 10})
+    claims = "".join(f"<li><b>{_escape(c.claim)}</b> {_escape(c.verdict)}: {_escape(c.evidence)}</li>"
+                     for c in read_claims(result))
+    body = [f"<h1>Scenario study</h1><p>Train {_escape(result.train_data)} ({result.train_documents} documents), "
+            f"evaluation {_escape(result.eval_data)} ({result.eval_documents} documents); budget "
+            f"{result.settings.budget_minutes} min per run.</p>",
+            table.to_html(full_html=False, include_plotlyjs=True),
+            f"<h2>Reading</h2><ul>{claims}</ul>",
+            quality_cost_figure(result).to_html(full_html=False, include_plotlyjs=False),
+            curves_figure(result).to_html(full_html=False, include_plotlyjs=False)]
+    return ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>Scenario study</title></head>"
+            "<body style='font-family: sans-serif; max-width: 1200px; margin: auto'>" + "".join(body)
+            + "</body></html>")
+
+
+def _escape(text: str) -> str:
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+

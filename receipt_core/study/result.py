@@ -1,0 +1,91 @@
+"""What a scenario study measured: each run's result, the spread over a configuration's seeds, the design's
+claims as judged, and the whole study — plain frozen data, written to and read back from ``study.json``."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+from .settings import StudyConfig, StudySettings
+
+@dataclass(frozen=True)
+class RunResult:
+    """One training run of one configuration and seed."""
+
+    config: StudyConfig
+    seed: int
+    metrics: Mapping[str, float]  # the headline metrics (training.events.HEADLINE_METRICS) of the final model
+    train_s: float  # training time (the budget's clock)
+    wall_s: float  # the whole run: loading, encoding, training, evaluating, saving
+    trainable_parameters: int  # at the end of the run (phased: the last phase)
+    total_parameters: int
+    steps: int
+    epochs: float
+    finished: str  # "completed", "time budget", "nothing to train"
+    evaluations: tuple[Mapping[str, float], ...]  # {"step", "epoch", "elapsed_s", <headline metrics>}
+    losses: tuple[tuple[int, float, float], ...]  # (step, elapsed_s, training loss), thinned
+    run_dir: str | None = None
+    phases: tuple[Mapping[str, Any], ...] = ()  # phased runs: {"step", "phase", "trainable_parameters"}
+
+    def to_json(self) -> dict[str, Any]:
+        return {"seed": self.seed, "metrics": dict(self.metrics), "train_s": self.train_s, "wall_s": self.wall_s,
+                "trainable_parameters": self.trainable_parameters, "total_parameters": self.total_parameters,
+                "steps": self.steps, "epochs": self.epochs, "finished": self.finished, "run_dir": self.run_dir,
+                "phases": [dict(p) for p in self.phases],
+                "curves": {"eval": [dict(e) for e in self.evaluations],
+                           "loss": [{"step": s, "elapsed_s": t, "loss": v} for s, t, v in self.losses]}}
+
+
+@dataclass(frozen=True)
+class Spread:
+    mean: float
+    std: float  # sample standard deviation (0 with one run)
+    values: tuple[float, ...]
+
+    @classmethod
+    def of(cls, values: Sequence[float]) -> "Spread":
+        values = tuple(float(v) for v in values)
+        return cls(mean=statistics.fmean(values), std=statistics.stdev(values) if len(values) > 1 else 0.0,
+                   values=values)
+
+    def text(self, digits: int = 3) -> str:
+        return f"{self.mean:.{digits}f}" + (f" ± {self.std:.{digits}f}" if len(self.values) > 1 else "")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"mean": self.mean, "std": self.std, "values": list(self.values)}
+
+
+@dataclass(frozen=True)
+class ConfigSummary:
+    config: StudyConfig
+    runs: tuple[RunResult, ...]
+
+    def spread(self, key: str) -> Spread:
+        if key in ("train_s", "wall_s", "trainable_parameters", "steps", "epochs"):
+            return Spread.of([getattr(r, key) for r in self.runs])
+        return Spread.of([r.metrics.get(key, 0.0) for r in self.runs])
+
+
+@dataclass(frozen=True)
+class Claim:
+    claim: str
+    verdict: str  # "held", "did not hold", "mixed", "not measured"
+    evidence: str
+
+
+@dataclass(frozen=True)
+class StudyResult:
+    settings: StudySettings
+    summaries: tuple[ConfigSummary, ...]
+    train_data: str
+    eval_data: str
+    train_documents: int
+    eval_documents: int
+    command: str = ""
+    started: str = ""
+    finished: str = ""
+    notes: tuple[str, ...] = ()
+
+    def summary(self, config: StudyConfig) -> ConfigSummary | None:
+        return next((s for s in self.summaries if s.config == config), None)

@@ -1,0 +1,87 @@
+"""The study's table as its reports show it (one row per configuration, means over the seeds), the notes under
+it, and the paragraph that says what the study ran on — text only, shared by report.md, report.html and the
+dashboard."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+from ..training.events import HEADLINE_METRICS
+from .reading import best_summary
+from .result import Spread, StudyResult
+
+TABLE_COLUMNS = ("configuration", "field micro-F1", "quantity word F1", "item quantity acc.", "item acc. (qty ≠ 1)",
+                 "training s", "epochs", "trainable parameters")
+TABLE_NOTE = ("Item quantity accuracy counts every item (answering 1 everywhere already scores high); the column after "
+              "it counts only items whose gold quantity is not 1. Training seconds are the budget's clock; the bold "
+              "row is the best multi-task configuration.")
+READING_NOTE = "Differences smaller than 0.005 (or than the seeds' spread, with repeats) count as no difference."
+
+
+@dataclass(frozen=True)
+class TableRow:
+    """One configuration as the report's table shows it (means over the seeds; None where every run failed)."""
+
+    configuration: str
+    best: bool  # the best multi-task configuration (bold in the report)
+    metrics: Mapping[str, Spread]  # HEADLINE_METRICS key -> spread; empty when every run failed
+    train_s: float | None
+    epochs: float | None
+    trainable_parameters: int | None
+
+    @property
+    def failed(self) -> bool:
+        return not self.metrics
+
+    def cells(self) -> tuple[str, ...]:
+        """The row's text, one cell per :data:`TABLE_COLUMNS` (metrics as "mean ± std" with repeats)."""
+        if self.failed:
+            return (self.configuration, "failed", *[""] * (len(TABLE_COLUMNS) - 2))
+        return (self.configuration, *[self.metrics[k].text() for k in HEADLINE_METRICS], f"{self.train_s:.0f}",
+                f"{self.epochs:.1f}", f"{self.trainable_parameters:,}")
+
+
+def table_rows(result: StudyResult) -> list[TableRow]:
+    """The report's table, one row per configuration in the study's order."""
+    best = best_summary(result)
+    rows = []
+    for s in result.summaries:
+        if not s.runs:
+            rows.append(TableRow(s.config.name, False, {}, None, None, None))
+            continue
+        rows.append(TableRow(s.config.name, best is not None and s.config == best.config,
+                             {k: s.spread(k) for k in HEADLINE_METRICS}, s.spread("train_s").mean,
+                             s.spread("epochs").mean, int(s.spread("trainable_parameters").mean)))
+    return rows
+
+
+def markdown_table(result: StudyResult) -> str:
+    lines = ["| " + " | ".join(TABLE_COLUMNS) + " |", "|" + "---|" * len(TABLE_COLUMNS)]
+    for row in table_rows(result):
+        if row.failed:
+            lines.append(f"| {row.configuration} | failed |" + " |" * (len(TABLE_COLUMNS) - 2))
+            continue
+        cells = list(row.cells())
+        if row.best:
+            cells[0] = f"**{cells[0]}**"
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def settings_paragraph(result: StudyResult) -> str:
+    """The report's first paragraph: data, budget, hyperparameters, seeds, when it ran."""
+    settings = result.settings
+    budget = f"{settings.budget_minutes:g} minutes" if settings.budget_minutes is not None else "no time limit"
+    spread = f"mean ± sample std over {settings.repeats} seeds" if settings.repeats > 1 else "one seed"
+    schedule = (f"linear: {settings.warmup:.0%} warm-up, then down to 0" if settings.lr_schedule == "linear"
+                else settings.lr_schedule)
+    boxes = f"{settings.boxes} boxes"
+    return (f"Train: `{result.train_data}` ({result.train_documents} documents); evaluation: `{result.eval_data}` "
+            f"({result.eval_documents} documents). Budget per run: {budget} of training (evaluation after each "
+            f"epoch counts), at most {settings.epochs} epochs; batch size {settings.batch_size}, learning rate "
+            f"{settings.lr:g} ({schedule}), discriminative decay {settings.decay_factor:g}, "
+            f"{settings.loss_weighting} loss weighting, {boxes}"
+            + (f", always frozen: {', '.join(settings.freeze)}" if settings.freeze else "")
+            + f"; seed {settings.seed}; {spread}. Started {result.started}, finished {result.finished}.")
+
