@@ -15,7 +15,7 @@ from receipt_core.data.document import Document, Word
 from receipt_core.data.files import zip_folder
 from receipt_core.datasets.splits import split_documents
 from receipt_core.plots.study_tables import claim_lines, study_table_rows
-from receipt_core.study.runner import TABLE_COLUMNS
+from receipt_core.study.table import TABLE_COLUMNS
 
 QTY = Word("2x", (0, 0, 10, 10), is_quantity=True, quantity_value=2.0)
 NAME = Word("TEA", (20, 0, 40, 10), field="MENU.NM")

@@ -6,7 +6,7 @@ can be tested without a server.
 
 from __future__ import annotations
 
-from ..study.runner import TABLE_COLUMNS
+from ..study.table import TABLE_COLUMNS
 
 VERDICT_COLOURS = {"held": "green", "did not hold": "red", "mixed": "orange", "not measured": "gray"}
 
