@@ -1,14 +1,26 @@
-"""Shared fixtures: where the real receipts live, and an isolated workspace per test."""
+"""Shared fixtures: where the real receipts live, an isolated workspace per test, and the expensive inputs every
+module needs made once per session — the real CORD and WildReceipt splits parsed, the generated receipts rendered
+and OCR'd, the `tiny` backbone built.
+
+Session fixtures hand out immutable values (frozen documents and reports, tuples). The one mutable object, the
+tiny backbone, is for reading (its tokenizer, its config, parameter counts): a test that trains builds its own
+with ``load_backbone("tiny")``.
+"""
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = Path(os.environ.get("RECEIPT_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
+
+# The one generated set every module shares: rendered and OCR'd once per session, in worker processes.
+SYNTH_SEED = 7
+SYNTH_COUNT = 6
 
 
 def require_shared_data(*parts: str) -> Path:
@@ -34,3 +46,90 @@ def workspace_home(tmp_path, monkeypatch) -> Path:
     home = tmp_path / "workspace"
     monkeypatch.setenv("RECEIPT_STUDIO_HOME", str(home))
     return home
+
+
+# --- real receipts, parsed once ---------------------------------------------------------------------------
+
+
+def _load(*parts: str, format: str):
+    from receipt_core.datasets import load_dataset
+
+    return load_dataset(require_shared_data(*parts), format)
+
+
+@pytest.fixture(scope="session")
+def cord_train_report():
+    """CORD train (600 receipts) as an ImportReport: documents, the one image, problems, label counts."""
+    return _load("cord", "train", format="cord")
+
+
+@pytest.fixture(scope="session")
+def cord_train(cord_train_report):
+    """The 600 CORD train documents, in file order."""
+    return cord_train_report.documents
+
+
+@pytest.fixture(scope="session")
+def cord_dev_report():
+    return _load("cord", "dev", format="cord")
+
+
+@pytest.fixture(scope="session")
+def cord_dev(cord_dev_report):
+    """The 100 CORD dev documents, in file order."""
+    return cord_dev_report.documents
+
+
+@pytest.fixture(scope="session")
+def wildreceipt_train_report():
+    return _load("wildreceipt", "train.txt", format="wildreceipt")
+
+
+@pytest.fixture(scope="session")
+def wildreceipt_dev_report():
+    return _load("wildreceipt", "dev.txt", format="wildreceipt")
+
+
+# --- generated receipts, rendered and OCR'd once ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GeneratedReceipts:
+    """``generate_dataset(SYNTH_COUNT, seed=SYNTH_SEED, workers=2)`` and the progress calls it made."""
+
+    seed: int
+    receipts: tuple  # of synth.SyntheticReceipt, in index order
+    progress: tuple[tuple[int, int], ...]
+
+
+@pytest.fixture(scope="session")
+def generated() -> GeneratedReceipts:
+    """The session's generated receipts: real renderer, real Tesseract (in 2 spawned worker processes)."""
+    from receipt_core.datasets.synth import generate_dataset
+
+    progress: list[tuple[int, int]] = []
+    receipts = generate_dataset(SYNTH_COUNT, seed=SYNTH_SEED, workers=2,
+                                progress=lambda done, total: progress.append((done, total)))
+    return GeneratedReceipts(seed=SYNTH_SEED, receipts=tuple(receipts), progress=tuple(progress))
+
+
+@pytest.fixture(scope="session")
+def synth_receipts(generated) -> tuple:
+    """The generated receipts (SyntheticReceipt: document with gold labels, JPEG bytes, rendered tokens)."""
+    return generated.receipts
+
+
+# --- the tiny backbone, built once ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def tiny_backbone():
+    """``load_backbone("tiny")`` for reading only (tokenizer, config, sizes); never train or change it."""
+    from receipt_core.model.backbones import load_backbone
+
+    return load_backbone("tiny")
+
+
+@pytest.fixture(scope="session")
+def tiny_tokenizer(tiny_backbone):
+    return tiny_backbone.tokenizer

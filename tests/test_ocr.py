@@ -13,9 +13,11 @@ from receipt_core.data.images import load_image
 from receipt_core.ocr.engine import (RECEIPT_OCR, TESSERACT_DEFAULT, OcrCache, TesseractNotFoundError, ocr_image,
                               ocr_many)
 from receipt_core.ocr.quality import read_wildreceipt_split, segments_read
-from receipt_core.datasets.synth import available_fonts, generate_receipt
+from receipt_core.datasets.synth import available_fonts
 
 from conftest import require_shared_data
+
+pytestmark = pytest.mark.ocr
 
 
 def _intersects(a, b) -> bool:
@@ -39,8 +41,9 @@ def _small_receipt_png(lines=("COFFEE 2 7.00", "BAGEL 1 3.50", "TOTAL 10.50"), f
 
 
 @pytest.fixture(scope="module")
-def synthetic():
-    return [generate_receipt(seed=11, index=i) for i in range(2)]
+def synthetic(synth_receipts):
+    """Two of the session's generated receipts (conftest.generated), OCR'd when they were generated."""
+    return synth_receipts[:2]
 
 
 def test_generated_receipts_are_read_back_with_overlapping_boxes(synthetic):
@@ -81,6 +84,7 @@ def test_blank_white_image_gives_zero_words():
     assert document.words == () and (document.width, document.height) == (600, 800)
 
 
+@pytest.mark.slow
 def test_tuned_settings_read_at_least_as_many_wildreceipt_segments_as_default():
     root = require_shared_data("wildreceipt")
     receipts = read_wildreceipt_split(root, "dev")[:6]

@@ -10,14 +10,15 @@ from receipt_core.data.document import Document
 from receipt_core.data.images import load_image
 from receipt_core.data.quantity import parse_quantity
 from receipt_core.data.schema import DEFAULT_SCHEMA, OTHER
-from receipt_core.datasets.synth import QUANTITY_STYLES, _receipt_content, generate_dataset, generate_receipt
+from receipt_core.datasets.synth import QUANTITY_STYLES, _receipt_content, generate_receipt
+
+from conftest import SYNTH_COUNT, SYNTH_SEED
 
 
 @pytest.fixture(scope="module")
-def dataset():
-    progress = []
-    receipts = generate_dataset(3, seed=5, workers=2, progress=lambda done, total: progress.append((done, total)))
-    return receipts, progress
+def dataset(generated):
+    """The session's generated receipts (conftest.generated: made by generate_dataset in 2 worker processes)."""
+    return generated.receipts, generated.progress
 
 
 def _contents(count: int):
@@ -83,9 +84,10 @@ def test_labels_come_from_tesseract_words_and_cover_the_schema(dataset):
 
 def test_same_seed_same_receipts_across_processes(dataset):
     receipts, progress = dataset
-    again = generate_receipt(seed=5, index=1)  # in this process; the dataset was made in worker processes
+    seed, count = SYNTH_SEED, SYNTH_COUNT
+    again = generate_receipt(seed=seed, index=1)  # in this process; the dataset was made in worker processes
     assert again.image_bytes == receipts[1].image_bytes
     assert again.document == receipts[1].document
     assert receipts[0].image_bytes != receipts[1].image_bytes
-    assert [r.document.id for r in receipts] == ["synth-5-00000", "synth-5-00001", "synth-5-00002"]
-    assert progress[-1] == (3, 3) and len(progress) == 3
+    assert [r.document.id for r in receipts] == [f"synth-{seed}-{i:05d}" for i in range(count)]
+    assert progress[-1] == (count, count) and len(progress) == count
