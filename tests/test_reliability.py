@@ -876,3 +876,35 @@ def test_sigkill_of_the_server_while_training_and_saving_loses_nothing_and_the_r
         for process in (server, writer):
             if process is not None and process.poll() is None:
                 os.killpg(process.pid, signal.SIGKILL)
+
+
+# --- issue 17: resume after a crash keeps one point per step -------------------------------------------------
+
+
+def test_a_resume_from_an_earlier_checkpoint_drops_the_steps_logged_after_it(workspace_home):
+    """A process killed at step N after its last checkpoint at step C < N had logged steps C+1..N; the resume
+    trains them again. The run's events then hold each step once (not C+1..N twice), and so do the CSV rows."""
+    from receipt_core.datasets import load_dataset
+    from receipt_core.training.config import TrainConfig
+    from receipt_core.training.events import FinishedEvent
+    from receipt_core.training.runs import resume_run, start_run
+    from tests.conftest import require_shared_data
+
+    workspace = Workspace.open(workspace_home)
+    workspace.save_documents("cord-train", load_dataset(require_shared_data("cord", "train"), "cord").documents[:16])
+    config = TrainConfig(backbone="tiny", scenario="freeze-backbone", epochs=1, batch_size=8, lr=3e-3)
+    job = start_run(workspace, config, workspace.load_documents("cord-train"), [])
+    assert job.join(timeout=120) and isinstance(job.result, FinishedEvent)
+    checkpoint_step = job.result.step  # 2: the checkpoint of epoch 1
+    for step in (3, 4):  # what the killed process had logged after that checkpoint, before SIGKILL
+        workspace.append_run_event(job.run_id, "step", {"step": step, "epoch": 2, "loss": 9.9, "task_losses": {},
+                                                        "lr": 0.001, "phase": 1})
+    workspace.append_run_event(job.run_id, "failed", {"step": 4, "error": "killed", "error_type": "SIGKILL",
+                                                      "traceback": "", "checkpoint": None})
+    workspace.set_run_status(job.run_id, "interrupted")
+    again = resume_run(workspace, job.run_id, config=TrainConfig(**{**config.to_json(), "epochs": 2}))
+    assert again.join(timeout=120) and isinstance(again.result, FinishedEvent), again.result
+    steps = [e.payload["step"] for e in workspace.run_events(job.run_id, kinds=["step"])]
+    assert checkpoint_step == 2 and steps == [1, 2, 3, 4]
+    assert all(e.payload["loss"] != 9.9 for e in workspace.run_events(job.run_id, kinds=["step"]))
+    assert [e.kind for e in workspace.run_events(job.run_id, kinds=["failed"])] == ["failed"]  # why it stopped stays

@@ -1,0 +1,104 @@
+"""Issue 17, defect 3: a real ``streamlit run app.py`` answers only requests that name this machine (or a host
+the user allowed), for plain HTTP and for the WebSocket handshake: DNS rebinding gets 400, not the app."""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from ui.host_check import ALLOWED_HOSTS_ENV, allowed_hosts
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def http_status(port: int, host: str, path: str = "/_stcore/health") -> int:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.putrequest("GET", path, skip_host=True)
+        conn.putheader("Host", host)
+        conn.endheaders()
+        return conn.getresponse().status
+    finally:
+        conn.close()
+
+
+def websocket_status(port: int, host: str) -> str:
+    """The status line the server answers a WebSocket handshake with, Origin matching the Host (as a rebinding
+    page's browser would send it)."""
+    key = base64.b64encode(os.urandom(16)).decode()
+    request = (f"GET /_stcore/stream HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+               f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\nOrigin: http://{host}\r\n"
+               f"Sec-WebSocket-Protocol: streamlit\r\n\r\n")
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(request.encode())
+        return sock.recv(4096).split(b"\r\n", 1)[0].decode()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    port = free_port()
+    env = dict(os.environ, RECEIPT_STUDIO_HOME=str(tmp_path_factory.mktemp("ws")), PYTHONUNBUFFERED="1",
+               **{ALLOWED_HOSTS_ENV: "demo.example.lan"})
+    log = tmp_path_factory.mktemp("log") / "server.log"
+    with open(log, "w") as out:
+        process = subprocess.Popen(
+            [str(Path(sys.executable).parent / "streamlit"), "run", "app.py", "--server.port", str(port),
+             "--server.address", "127.0.0.1", "--server.headless", "true"],
+            cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if http_status(port, f"127.0.0.1:{port}") == 200:
+                    break
+            except OSError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"the server did not come up:\n{log.read_text()}")
+            time.sleep(0.3)
+        yield port
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+@pytest.mark.parametrize("host", ["rebind.evil.example:8501", "rebind.evil.example", "127.0.0.1.evil.example",
+                                  "localhost.evil.example:8501", "evil.demo.example.lan"])
+def test_a_foreign_host_is_refused_for_http_and_the_websocket(server, host):
+    assert http_status(server, host) == 400
+    assert http_status(server, host, "/") == 400
+    assert websocket_status(server, host) == "HTTP/1.1 400 Bad Request"
+
+
+@pytest.mark.parametrize("host", ["localhost", "127.0.0.1", "[::1]", "demo.example.lan"])
+def test_loopback_and_configured_hosts_reach_the_app(server, host):
+    assert http_status(server, f"{host}:{server}") == 200
+    assert http_status(server, f"{host}:{server}", "/") == 200
+    assert websocket_status(server, f"{host}:{server}") == "HTTP/1.1 101 Switching Protocols"
+
+
+def test_the_allowed_hosts_setting_is_checked():
+    assert allowed_hosts({}) == ["localhost", "127.0.0.1", "[::1]"]
+    assert allowed_hosts({ALLOWED_HOSTS_ENV: " Demo.Example.lan , *.corp.example,"})[3:] == [
+        "demo.example.lan", "*.corp.example"]
+    for bad in ("*", "http://x.example", "x.example:8501", "a b"):
+        with pytest.raises(ValueError, match=ALLOWED_HOSTS_ENV):
+            allowed_hosts({ALLOWED_HOSTS_ENV: bad})

@@ -1,0 +1,233 @@
+"""Issue 17, defects 4, 9 and 10: one hostile record beside a good one, through the real CLI and real files.
+
+Each hostile file is written in ``tmp_path`` next to a good document; the import must exit 0, say one
+``problem:`` line naming the hostile file, and store the good document (before the fix each of these aborted
+the whole import with RecursionError, OverflowError, "cannot be stored as JSON", int() errors or a suffix error).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from receipt_core.cli.main import main
+from receipt_core.data.document import Document, Word
+from receipt_core.datasets import DEFAULT_LIMITS, ImportLimits, load_dataset
+from receipt_core.workspace.store import Workspace, WorkspaceError
+
+DEEP = 100_000
+
+
+def native(doc_id: str, words: int = 1) -> dict:
+    return Document(id=doc_id, width=200, height=100,
+                    words=tuple(Word(text=f"w{i}", box=(10, 10, 60, 20), field="TOTAL") for i in range(words))
+                    ).to_json()
+
+
+def native_text(doc_id: str, **changes) -> str:
+    """A native document as JSON text, with top-level changes or, for keys like ``word.line_id``, word changes;
+    values given as raw JSON text (``NaN``, ``Infinity``, ``1e400``) go in verbatim."""
+    data = native(doc_id)
+    raw: dict[str, str] = {}
+    for key, value in changes.items():
+        target, name = (data["words"][0], key[5:]) if key.startswith("word_") else (data, key)
+        if isinstance(value, Raw):
+            target[name] = f"@@{name}@@"
+            raw[f'"@@{name}@@"'] = value.text
+        else:
+            target[name] = value
+    text = json.dumps(data)
+    for marker, value in raw.items():
+        text = text.replace(marker, value)
+    return text
+
+
+class Raw:
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+def cord(width: object = 100) -> dict:
+    quad = {"x1": 10, "y1": 10, "x2": 40, "y2": 10, "x3": 40, "y3": 20, "x4": 10, "y4": 20}
+    return {"meta": {"image_size": {"width": width, "height": 200}, "image_id": 1},
+            "valid_line": [{"category": "menu.nm", "group_id": 1,
+                            "words": [{"text": "Nasi", "is_key": 0, "row_id": 1, "quad": quad}]}]}
+
+
+def cord_text(width_json: str) -> str:
+    return json.dumps(cord()).replace('"width": 100', f'"width": {width_json}')
+
+
+def deep_json(depth: int = DEEP) -> str:
+    return "[" * depth + "]" * depth
+
+
+def import_cli(folder: Path, fmt: str, capsys, *extra: str) -> tuple[int, list[str], str]:
+    code = main(["import", "--format", fmt, str(folder), "--dataset", "incoming", *extra])
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    return code, [line for line in err.splitlines() if line.startswith("problem: ")], out + err
+
+
+def stored_ids(home: Path) -> set[str]:
+    return {s.id for s in Workspace(home).list_documents("incoming")}
+
+
+# (format, hostile file name, its text, a phrase the problem line must hold)
+NATIVE_CASES = {
+    "deep": (deep_json(), "nests 100,000 levels deep"),
+    "width-1e30": (native_text("x", width=10 ** 30), "page width"),
+    "nan-box": (native_text("x", word_box=Raw("[NaN, 10, 60, 20]")), "NaN is not a JSON number"),
+    "nan-confidence": (native_text("x", word_confidence=Raw("NaN")), "NaN is not a JSON number"),
+    "infinite-quantity-value": (native_text("x", word_quantity_value=Raw("Infinity")),
+                                "Infinity is not a JSON number"),
+    "nan-meta": (native_text("x", meta=Raw('{"score": NaN}')), "NaN is not a JSON number"),
+    "line-id-text": (native_text("x", word_line_id="abc"), "'line_id' must be a whole number"),
+    "line-id-null": (native_text("x", word_line_id=None), "'line_id' must be a whole number"),
+    "quantity-text": (native_text("x", word_quantity="false"), "'quantity' must be true or false"),
+    "empty-id": (native_text(""), "'id' must be a non-empty string"),
+    "blank-id": (native_text("   "), "'id' must be a non-empty string"),
+    "huge-box": (native_text("x", word_box=Raw("[1e400, 10, 60, 20]")), "box value is inf, outside"),
+    "group-id-huge": (native_text("x", word_group_id=10 ** 30), "'group_id' must be a whole number"),
+}
+
+
+@pytest.mark.parametrize("case", list(NATIVE_CASES))
+def test_one_hostile_native_document_is_one_problem_and_the_good_one_imports(case, workspace_home, tmp_path, capsys):
+    text, phrase = NATIVE_CASES[case]
+    folder = tmp_path / "native"
+    folder.mkdir()
+    (folder / "a-good.json").write_text(json.dumps(native("good")))
+    (folder / f"{case}.json").write_text(text)
+    code, problems, output = import_cli(folder, "native", capsys)
+    assert code == 0, output
+    assert len(problems) == 1 and problems[0].startswith(f"problem: {case}.json: ") and phrase in problems[0], output
+    assert stored_ids(workspace_home) == {"good"}
+
+
+CORD_CASES = {
+    "deep": (deep_json(), "nests 100,000 levels deep"),
+    "width-1e30": (cord_text(str(10 ** 30)), "meta.image_size width"),
+    "width-1e400": (cord_text(str(10 ** 400)), "meta.image_size width"),
+    "width-nan": (cord_text("NaN"), "NaN is not a JSON number"),
+    "x-1e30": (json.dumps(cord()).replace('"x1": 10', f'"x1": {10 ** 30}'), "no usable words"),
+}
+
+
+@pytest.mark.parametrize("case", list(CORD_CASES))
+def test_one_hostile_cord_receipt_is_one_problem_and_the_good_one_imports(case, workspace_home, tmp_path, capsys):
+    text, phrase = CORD_CASES[case]
+    folder = tmp_path / "json"
+    folder.mkdir()
+    (folder / "receipt_00000.json").write_text(json.dumps(cord()))
+    (folder / f"receipt_{case}.json").write_text(text)
+    code, problems, output = import_cli(folder, "cord", capsys)
+    assert code == 0, output
+    mine = [p for p in problems if p.startswith(f"problem: receipt_{case}.json: ")]
+    assert mine and mine[-1].endswith("; skipped") and phrase in " ".join(mine), output
+    assert stored_ids(workspace_home) == {"cord-receipt_00000"}
+
+
+def wildreceipt_folder(tmp_path: Path, lines: list[str], image_name: str = "good.jpg") -> Path:
+    folder = tmp_path / "wildreceipt"
+    folder.mkdir()
+    (folder / "class_list.txt").write_text("0 Ignore\n1 Store_name_value\n")
+    Image.new("RGB", (200, 100), "white").save(folder / image_name, format="JPEG")
+    (folder / "train.txt").write_text("\n".join(lines) + "\n")
+    return folder
+
+
+def wildreceipt_line(file_name: str, width: object = 200) -> str:
+    return json.dumps({"file_name": file_name, "height": 100, "width": width,
+                       "annotations": [{"box": [10, 10, 60, 10, 60, 20, 10, 20], "text": "SHOP", "label": 1}]})
+
+
+def test_a_wildreceipt_line_nested_100000_deep_is_one_problem_and_the_next_line_imports(workspace_home, tmp_path,
+                                                                                         capsys):
+    folder = wildreceipt_folder(tmp_path, [deep_json(), wildreceipt_line("good.jpg"),
+                                           wildreceipt_line("big.jpg", width=10 ** 30)])
+    code, problems, output = import_cli(folder, "wildreceipt", capsys)
+    assert code == 0, output
+    assert [p.split(":")[1].strip() for p in problems] == ["train.txt line 1", "train.txt line 3"], output
+    assert "nests 100,000 levels deep" in problems[0] and "width" in problems[1]
+    assert stored_ids(workspace_home) == {"wildreceipt-good"}
+
+
+def test_a_wildreceipt_image_with_an_odd_suffix_is_stored_under_its_real_type(workspace_home, tmp_path, capsys):
+    folder = wildreceipt_folder(tmp_path, [wildreceipt_line("x.jpg_backup")], image_name="x.jpg_backup")
+    code, problems, output = import_cli(folder, "wildreceipt", capsys)
+    assert code == 0 and not problems, output
+    ws = Workspace(workspace_home)
+    doc = ws.get_document("wildreceipt-x")
+    assert ws.image_path(doc.image_sha256).suffix == ".jpg"
+
+
+def test_a_cord_file_linking_outside_the_folder_is_skipped_with_a_note(workspace_home, tmp_path, capsys):
+    outside = tmp_path / "secret.json"
+    outside.write_text(json.dumps(cord()))
+    folder = tmp_path / "json"
+    folder.mkdir()
+    (folder / "receipt_00000.json").write_text(json.dumps(cord()))
+    os.symlink(outside, folder / "receipt_00001.json")
+    code, problems, output = import_cli(folder, "cord", capsys)
+    assert code == 0
+    assert problems == ["problem: receipt_00001.json: it is a link to a file outside the folder imported; skipped"]
+    assert str(outside) not in output  # the target's path is not revealed
+    assert stored_ids(workspace_home) == {"cord-receipt_00000"}
+
+
+def test_a_document_over_the_word_cap_is_refused_with_the_option_to_raise_it(workspace_home, tmp_path, capsys):
+    folder = tmp_path / "native"
+    folder.mkdir()
+    (folder / "good.json").write_text(json.dumps(native("good", words=3)))
+    (folder / "long.json").write_text(json.dumps(native("long", words=60)))
+    code, problems, output = import_cli(folder, "native", capsys, "--max-words", "50")
+    assert code == 0, output
+    assert problems == ["problem: long.json: the document has 60 words, over the limit of 50 per document "
+                        "(raise it with --max-words); skipped"]
+    assert stored_ids(workspace_home) == {"good"}
+    code, problems, output = import_cli(folder, "native", capsys, "--max-words", "60")
+    assert code == 0 and not problems and stored_ids(workspace_home) == {"good", "long"}
+    assert DEFAULT_LIMITS.max_words == 20_000
+    with pytest.raises(ValueError, match="max_words"):
+        ImportLimits(max_words=0)
+
+
+def test_a_file_over_the_record_size_limit_is_refused_before_it_is_parsed(tmp_path):
+    folder = tmp_path / "native"
+    folder.mkdir()
+    (folder / "good.json").write_text(json.dumps(native("good")))
+    (folder / "huge.json").write_text(json.dumps(native("huge", words=400)))
+    report = load_dataset(folder, "native", limits=ImportLimits(max_record_bytes=20_000))
+    assert [d.id for d in report.documents] == ["good"]
+    assert len(report.problems) == 1 and "over the limit of 20,000" in report.problems[0]
+
+
+@pytest.mark.parametrize("name", ["../x", "/tmp/x/escape", "", "a\nb", "a\tb", ".hidden", "x" * 101,
+                                  "[click me](https://evil.example/x)", " padded "])
+def test_a_bad_dataset_name_is_one_error_line_exit_2_and_nothing_is_read(name, workspace_home, tmp_path, capsys):
+    folder = tmp_path / "native"
+    folder.mkdir()
+    (folder / "good.json").write_text(json.dumps(native("good")))
+    assert main(["import", "--format", "native", str(folder), "--dataset", name]) == 2
+    out, err = capsys.readouterr()
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "dataset name" in lines[0], err
+    assert Workspace(workspace_home).list_documents() == []
+    with pytest.raises(WorkspaceError, match="dataset name"):
+        Workspace(workspace_home).save_documents(name, [Document.from_json(native("good"))])
+
+
+def test_valid_dataset_names_and_a_default_from_an_odd_folder_name(workspace_home, tmp_path, capsys):
+    ws = Workspace(workspace_home)
+    for name in ("uploads", "cord-train", "My receipts 2024", "a.b_c-d", "x" * 100):
+        ws.save_documents(name, [Document.from_json(native(f"doc-{name}"))])
+    folder = tmp_path / "Bons (März) [2024]"
+    folder.mkdir()
+    (folder / "good.json").write_text(json.dumps(native("good")))
+    assert main(["import", "--format", "native", str(folder)]) == 0
+    assert "native-Bons-M-rz-2024" in {d.name for d in ws.datasets()}

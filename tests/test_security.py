@@ -1,0 +1,285 @@
+"""Issue 17, defects 1, 2, 5, 7: names that cannot escape, user strings never rendered as Markdown, run.json that
+cannot be trusted into harm, exports that neither overwrite silently nor hide from the user's other tools."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from receipt_core.cli.main import main
+from receipt_core.data.document import Document, Word
+from receipt_core.model.checkpoint import RUN_FILE, CheckpointError, load_checkpoint, read_run_info
+from receipt_core.model.run_manifest import MANIFEST_KEY, checkpoint_step, signed_run_info
+from receipt_core.ocr.engine import OcrResult
+from receipt_core.workspace.store import Workspace, WorkspaceError
+from ui.actions import export_zip, store_ocr_results
+from ui.literal import literal
+
+REPO = Path(__file__).resolve().parent.parent
+MARKDOWN_NAME = "[click me](https://evil.example/x) ![img](https://evil.example/t.png)"
+
+
+def doc(doc_id: str = "r1") -> Document:
+    return Document(id=doc_id, width=200, height=100, words=(Word(text="TOTAL", box=(10, 10, 60, 20), field="TOTAL"),))
+
+
+# --- 1. a dataset name writes files anywhere -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["../../../../../tmp/x/escape", "/tmp/x/escape", "..", "a/b", "a\\b"])
+def test_upload_into_a_path_like_dataset_stores_nothing_and_export_stays_in_its_folder(name, workspace_home,
+                                                                                       tmp_path):
+    ws = Workspace(workspace_home)
+    result = OcrResult(name="r.png", document=doc(), image=None, error=None)
+    with pytest.raises(WorkspaceError, match="dataset name"):
+        store_ocr_results(ws, name, [result], {"r.png": b"\x89PNG\r\n\x1a\nfake"})
+    assert ws.list_documents() == [] and list(ws.images_dir.iterdir()) == []
+
+
+def test_export_zip_of_a_legacy_path_like_dataset_writes_only_inside_its_temporary_folder(workspace_home, tmp_path,
+                                                                                          monkeypatch):
+    """A dataset stored before names were checked (written straight into the database) still exports safely."""
+    ws = Workspace(workspace_home)
+    ws.save_documents("legacy", [doc("r1")])
+    escape = tmp_path / "x" / "escape"
+    with ws._write() as conn:
+        conn.execute("UPDATE documents SET dataset = ?", (f"../../../../../..{escape}",))
+    name = ws.datasets()[0].name
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    data = export_zip(ws, name)
+    assert not escape.exists() and not (tmp_path / "x").exists()
+    names = zipfile.ZipFile(__import__("io").BytesIO(data)).namelist()
+    assert names == ["dataset/r1.json"]
+
+
+# --- 2. user strings rendered as Markdown -----------------------------------------------------------------------
+
+
+def test_literal_wraps_any_text_in_one_code_span_it_cannot_leave():
+    """CommonMark: a code span opened by N backticks closes only at a run of exactly N; inside it nothing is
+    Markdown (links, images, emphasis, Streamlit directives). A blank line would end the paragraph: none remain."""
+    import re
+
+    for text in (MARKDOWN_NAME, "a ``` b `c`", "`x`", ":red[boom] :material/home:", "line\n\nnext **bold**", ""):
+        shown = literal(text)
+        fence = re.match(r"`+", shown).group(0)
+        inner = shown[len(fence):-len(fence)]
+        assert shown.endswith(fence) and inner.startswith(" ") and inner.endswith(" ")
+        assert fence not in [run for run in re.findall(r"`+", inner)], shown
+        assert "\n" not in shown
+        assert inner.strip() == " ".join(text.split())
+
+
+def test_the_data_page_shows_a_markdown_dataset_name_as_text(workspace_home):
+    """Data → Receipts (caption) and Export (subheader) with a legacy dataset named like a Markdown link."""
+    from streamlit.testing.v1 import AppTest
+
+    ws = Workspace(workspace_home)
+    ws.save_documents("legacy", [doc("r1")])
+    with ws._write() as conn:
+        conn.execute("UPDATE documents SET dataset = ?", (MARKDOWN_NAME,))
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
+    at.switch_page("pages/data.py")
+    at.run()
+    assert not at.exception
+    shown = [e.value for e in at.caption] + [e.value for e in at.subheader]
+    with_name = [text for text in shown if "evil.example" in text]
+    assert len(with_name) >= 2, shown
+    for text in with_name:
+        assert literal(MARKDOWN_NAME) in text, text
+
+
+def test_no_page_puts_a_dataset_name_in_markdown_unescaped():
+    """A source scan: on the pages, a Markdown-rendering call with a dataset/target/name/path f-string field
+    must wrap it in literal()."""
+    import re
+
+    risky = re.compile(r"st\.(markdown|caption|subheader|success|info|warning|error|toast)\(f[\"'].*\{(dataset|target"
+                       r"|name|path|doc_id|problem|note)[^}]*\}")
+    offenders = []
+    for file in sorted((REPO / "pages").glob("*.py")) + sorted((REPO / "ui").glob("*.py")):
+        for number, line in enumerate(file.read_text().splitlines(), start=1):
+            if risky.search(line):
+                offenders.append(f"{file.name}:{number}: {line.strip()}")
+    assert offenders == []
+
+
+# --- 5. run.json is trusted ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory) -> Path:
+    from conftest import require_shared_data
+    from receipt_core.datasets import load_dataset
+    from receipt_core.training.config import TrainConfig
+    from receipt_core.training.receipt_task import build_task
+    from recorded_job import RecordedJob
+
+    docs = load_dataset(require_shared_data("cord", "train"), "cord").documents[:4]
+    config = TrainConfig(backbone="tiny", scenario="full", epochs=1, batch_size=4, lr=3e-3, seed=3)
+    run_dir = tmp_path_factory.mktemp("run")
+    job = RecordedJob(lambda: build_task(config, docs, (), run_dir), config)
+    job.start()
+    assert job.join(timeout=120)
+    return run_dir
+
+
+def edited(checkpoint: Path, tmp_path: Path, change, sign: bool) -> Path:
+    run_dir = tmp_path / "copy"
+    shutil.copytree(checkpoint, run_dir)
+    info = json.loads((run_dir / RUN_FILE).read_text())
+    change(info)
+    (run_dir / RUN_FILE).write_text(json.dumps(signed_run_info(info) if sign else info))
+    return run_dir
+
+
+def test_a_saved_run_json_carries_its_content_hash_and_loads(checkpoint):
+    info = read_run_info(checkpoint)
+    assert len(info[MANIFEST_KEY]) == 64
+    assert checkpoint_step(checkpoint) == info["state"]["global_step"] >= 1
+    load_checkpoint(checkpoint)
+
+
+def test_an_edited_head_dropout_is_detected(checkpoint, tmp_path):
+    run_dir = edited(checkpoint, tmp_path, lambda info: info["model"].update(head_dropout=0.5), sign=False)
+    with pytest.raises(CheckpointError, match="edited after it was saved"):
+        load_checkpoint(run_dir)
+
+
+def set_in(path: str, value):
+    def change(info):
+        target = info
+        *parents, key = path.split(".")
+        for parent in parents:
+            target = target[parent]
+        target[key] = value
+    return change
+
+
+# (dotted key, value, phrase): each re-signed, so only the schema can refuse it
+HOSTILE_RUN_VALUES = {
+    "huge-intermediate": ("backbone_config.intermediate_size", 200_000_000, "intermediate_size"),
+    "huge-vocab": ("backbone_config.vocab_size", 10 ** 9, "vocab_size"),
+    "many-layers": ("backbone_config.num_hidden_layers", 100_000, "num_hidden_layers"),
+    "max-length-text": ("config.max_length", "abc", "config.max_length"),
+    "dropout-text": ("model.head_dropout", "0.1", "head_dropout"),
+    "fields-huge": ("model.num_fields", 10 ** 30, "num_fields"),
+    "layout-text": ("model.uses_layout", "yes", "uses_layout"),
+    "step-negative": ("state.global_step", -1, "global_step"),
+}
+
+
+@pytest.mark.parametrize("case", list(HOSTILE_RUN_VALUES))
+def test_a_run_json_out_of_range_is_refused_before_anything_is_built(case, checkpoint, tmp_path, monkeypatch):
+    key, value, phrase = HOSTILE_RUN_VALUES[case]
+    run_dir = edited(checkpoint, tmp_path, set_in(key, value), sign=True)
+    import receipt_core.model.backbones as backbones
+
+    monkeypatch.setattr(backbones, "layoutlm_from_config",
+                        lambda *a, **k: pytest.fail("a backbone was built from an invalid run.json"))
+    with pytest.raises(CheckpointError, match=phrase):
+        load_checkpoint(run_dir)
+
+
+def test_a_files_entry_outside_the_run_folder_is_never_opened(checkpoint, tmp_path, monkeypatch):
+    secret = tmp_path / "outside" / "secret.json"
+    secret.parent.mkdir()
+    secret.write_text("{}")
+
+    def change(info):
+        info["files"]["../../outside/secret.json"] = "0" * 64
+    run_dir = edited(checkpoint, tmp_path, change, sign=True)
+    import receipt_core.model.checkpoint as checkpoint_module
+
+    opened = []
+    real = checkpoint_module.sha256_file
+    monkeypatch.setattr(checkpoint_module, "sha256_file", lambda path: opened.append(Path(path)) or real(path))
+    with pytest.raises(CheckpointError) as error:
+        load_checkpoint(run_dir)
+    assert "not a plain file name inside the run folder" in str(error.value)
+    assert str(secret) not in str(error.value) and secret.resolve() not in [p.resolve() for p in opened]
+
+
+def test_a_roll_forward_never_renames_files_outside_the_run_folder(checkpoint, tmp_path):
+    run_dir = tmp_path / "copy"
+    shutil.copytree(checkpoint, run_dir)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("original")
+    planted = tmp_path / "victim.txt.tmp"
+    planted.write_text("planted")
+    import hashlib
+
+    info = json.loads((run_dir / RUN_FILE).read_text())
+    info["files"] = {"../victim.txt": hashlib.sha256(b"planted").hexdigest()}
+    (run_dir / (RUN_FILE + ".tmp")).write_text(json.dumps(info))
+    read_run_info(run_dir)
+    assert victim.read_text() == "original" and planted.exists()
+    assert not (run_dir / (RUN_FILE + ".tmp")).exists()
+
+
+def test_a_run_json_nested_deep_or_huge_is_a_checkpoint_error(checkpoint, tmp_path):
+    run_dir = tmp_path / "copy"
+    shutil.copytree(checkpoint, run_dir)
+    (run_dir / RUN_FILE).write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(CheckpointError, match="nests 100,000 levels deep"):
+        load_checkpoint(run_dir)
+
+
+def test_an_old_checkpoint_without_the_hash_loads_with_a_warning(checkpoint, tmp_path, caplog):
+    run_dir = edited(checkpoint, tmp_path, lambda info: info.pop(MANIFEST_KEY), sign=False)
+    with caplog.at_level("WARNING"):
+        load_checkpoint(run_dir)
+    assert "no manifest_sha256" in caplog.text
+    def unsigned_and_huge(info):
+        info.pop(MANIFEST_KEY)
+        info["backbone_config"]["intermediate_size"] = 2 * 10 ** 8
+    bad = edited(checkpoint, tmp_path / "b", unsigned_and_huge, sign=False)
+    with pytest.raises(CheckpointError, match="intermediate_size"):  # the schema still applies to old files
+        load_checkpoint(bad)
+
+
+# --- 7. export into an existing folder; file modes ---------------------------------------------------------------
+
+
+def test_export_refuses_a_non_empty_folder_unless_forced_and_files_follow_the_umask(workspace_home, tmp_path, capsys):
+    Workspace(workspace_home).save_documents("d", [doc("r1")])
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "r1.json").write_text("mine")
+    assert main(["export", "--out", str(out)]) == 2
+    assert "is not empty" in capsys.readouterr().err and (out / "r1.json").read_text() == "mine"
+    old = os.umask(0o022)
+    try:
+        assert main(["export", "--out", str(out), "--force"]) == 0
+        assert main(["export", "--out", str(tmp_path / "fresh")]) == 0
+    finally:
+        os.umask(old)
+    assert json.loads((out / "r1.json").read_text())["id"] == "r1"
+    assert stat.S_IMODE((tmp_path / "fresh" / "r1.json").stat().st_mode) == 0o644
+    (tmp_path / "a-file").write_text("x")
+    assert main(["export", "--out", str(tmp_path / "a-file")]) == 2
+    assert "is a file" in capsys.readouterr().err
+
+
+# --- 8. train --out onto a file ------------------------------------------------------------------------------
+
+
+def test_train_out_onto_a_file_fails_at_once_before_loading_anything(tmp_path, capsys, monkeypatch):
+    import receipt_core.cli.sources as sources
+
+    monkeypatch.setattr(sources, "load_training_documents", lambda *a, **k: pytest.fail("documents were loaded"))
+    target = tmp_path / "model.bin"
+    target.write_text("not a folder")
+    assert main(["train", "--train", str(tmp_path), "--eval", str(tmp_path), "--format", "native", "--backbone", "tiny",
+                 "--out", str(target)]) == 2
+    err = capsys.readouterr().err
+    assert err.strip().splitlines() == [f"error: --out {target} is a file, not a folder; choose a new or empty "
+                                        "folder for the run"]
+    assert target.read_text() == "not a folder"
