@@ -14,10 +14,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import REPO_ROOT, require_shared_data
+from conftest import REPO_ROOT
 from receipt_core.model.checkpoint import (MODEL_FILE, RUN_FILE, TRAINING_STATE_FILE, CheckpointError, has_checkpoint,
                                      load_checkpoint, sha256_file)
-from receipt_core.datasets import load_dataset
 from receipt_core.model.run_manifest import signed_run_info
 from receipt_core.model.encoding import collate
 from receipt_core.training.events import FinishedEvent, StepEvent
@@ -30,9 +29,8 @@ CONFIG = TrainConfig(backbone="tiny", scenario="full", epochs=1, batch_size=4, l
 
 
 @pytest.fixture(scope="module")
-def cord_docs():
-    report = load_dataset(require_shared_data("cord", "train"), "cord")
-    return report.documents[:8]
+def cord_docs(cord_train):
+    return cord_train[:8]  # conftest.cord_train: CORD train parsed once per session
 
 
 def train(build, config: TrainConfig) -> TrainingJob:

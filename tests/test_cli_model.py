@@ -141,11 +141,10 @@ def test_predict_on_a_dataset_keeps_the_input_words_in_order(trained, cord_folde
 
 
 @pytest.fixture(scope="module")
-def receipt_image(tmp_path_factory):
-    """A generated receipt photo (JPEG) and the document Tesseract read from it when it was generated."""
-    from receipt_core.datasets.synth import generate_receipt
-
-    receipt = generate_receipt(seed=11, index=0)
+def receipt_image(tmp_path_factory, synth_receipts):
+    """A generated receipt photo (JPEG) and the document Tesseract read from it when it was generated
+    (conftest.generated: made once per session)."""
+    receipt = synth_receipts[0]
     path = tmp_path_factory.mktemp("images") / "receipt 1 (scan).jpg"
     path.write_bytes(receipt.image_bytes)
     return path, receipt.document

@@ -16,7 +16,6 @@ from receipt_core.evaluation.metrics import (evaluate_predictions, field_metrics
 from receipt_core.model.multitask import build_model
 from receipt_core.model.predict import DocumentPrediction, Predictor, WordPrediction, decode_word
 from receipt_core.data.schema import DEFAULT_SCHEMA, OTHER
-from tests.conftest import require_shared_data
 
 
 def test_field_metrics_known_answer():
@@ -102,9 +101,8 @@ def _oracle(doc: Document) -> DocumentPrediction:
     return DocumentPrediction(doc.id, words, ())
 
 
-def test_evaluate_predictions_on_cord_dev_baselines():
-    from receipt_core.datasets import load_dataset
-    docs = load_dataset(require_shared_data("cord", "dev"), "cord").documents
+def test_evaluate_predictions_on_cord_dev_baselines(cord_dev):
+    docs = cord_dev  # conftest: CORD dev parsed once per session
     perfect = evaluate_predictions(docs, [_oracle(d) for d in docs], DEFAULT_SCHEMA.fields)
     assert perfect["fields.micro_f1"] == 1.0 and perfect["quantity.word_f1"] == 1.0
     assert perfect["quantity.item_accuracy"] == 1.0 and perfect["quantity.item_accuracy_not_one"] == 1.0

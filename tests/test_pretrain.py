@@ -9,14 +9,13 @@ import torch
 from conftest import require_shared_data
 from receipt_core.model.backbones import load_backbone
 from receipt_core.cli.main import main as cli_main
-from receipt_core.datasets import load_dataset
 from receipt_core.model.masked_words import mask_tokens
 from receipt_core.training.pretrain import PRETRAIN_INFO, PretrainConfig, pretrain_layout
 
 
 @pytest.fixture(scope="module")
-def cord_docs():
-    return load_dataset(require_shared_data("cord", "train"), "cord").documents[:24]
+def cord_docs(cord_train):
+    return cord_train[:24]  # conftest.cord_train: CORD train parsed once per session
 
 
 def test_masking_follows_bert_and_spares_special_tokens():

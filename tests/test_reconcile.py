@@ -8,7 +8,6 @@ import statistics
 
 import pytest
 
-from receipt_core.datasets import load_dataset
 from receipt_core.data.document import Document
 from receipt_core.data.items import last_amount
 from receipt_core.evaluation.metrics import evaluate_predictions, items_of
@@ -16,12 +15,11 @@ from receipt_core.model.predict import document_prediction
 from receipt_core.data.quantity import parse_quantity
 from receipt_core.model.reconcile import reconcile_quantities
 from receipt_core.data.schema import OTHER
-from tests.conftest import require_shared_data
 
 
 @pytest.fixture(scope="module")
-def cord_dev() -> dict[str, Document]:
-    return {doc.id: doc for doc in load_dataset(require_shared_data("cord", "dev"), "cord").documents}
+def cord_dev(cord_dev_report) -> dict[str, Document]:
+    return {doc.id: doc for doc in cord_dev_report.documents}
 
 
 def _gold(doc: Document) -> tuple[list[str], list[bool]]:
@@ -32,12 +30,11 @@ def _index(doc: Document, line_id: int, text: str) -> int:
     return next(i for i, w in enumerate(doc.words) if w.line_id == line_id and w.text == text)
 
 
-@pytest.mark.parametrize("source, fmt", [(("cord", "train"), "cord"), (("cord", "dev"), "cord"),
-                                         (("wildreceipt", "train.txt"), "wildreceipt")])
-def test_gold_labels_are_already_consistent(source, fmt):
+@pytest.mark.parametrize("report", ["cord_train_report", "cord_dev_report", "wildreceipt_train_report"])
+def test_gold_labels_are_already_consistent(report, request):
     """Every annotated receipt is a fixed point, tilted receipts whose annotated lines hold several printed rows
     of quantities (CORD train 00303, 00754) included: the rules fire only on contradictions."""
-    docs = load_dataset(require_shared_data(*source), fmt).documents
+    docs = request.getfixturevalue(report).documents  # parsed once per session (conftest)
     assert len(docs) > 50
     for doc in docs:
         fields, flags = _gold(doc)
@@ -84,11 +81,6 @@ def test_one_field_flag_and_best_field_per_word(cord_dev):
     fields, flags = _gold(doc)
     with pytest.raises(ValueError, match="one field, flag and best field per word"):
         reconcile_quantities(doc.words, fields, flags[:-1], fields)
-
-
-@pytest.fixture(scope="module")
-def cord_train() -> list[Document]:
-    return load_dataset(require_shared_data("cord", "train"), "cord").documents
 
 
 def test_quantity_times_unit_price_is_the_price_on_cord_train(cord_train):

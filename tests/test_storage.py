@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from receipt_core.datasets import import_into_workspace, load_dataset
+from receipt_core.datasets import import_into_workspace
 from receipt_core.data.document import Document, Word
 from receipt_core.data.schema import OTHER, QUANTITY
 from receipt_core.workspace.store import IMAGE_GRACE_S, NotFoundError, Workspace, WorkspaceError
@@ -39,9 +39,9 @@ def test_open_uses_the_environment_and_creates_a_wal_database(workspace_home):
     assert Workspace.open().integrity_check() == "ok"  # opening twice is harmless
 
 
-def test_documents_save_load_update_replace_delete(tmp_path, shared_data):
+def test_documents_save_load_update_replace_delete(tmp_path, cord_train_report):
     ws = Workspace(tmp_path / "ws")
-    report = load_dataset(shared_data / "cord" / "train", "cord")
+    report = cord_train_report  # conftest: CORD train parsed once per session
     assert import_into_workspace(ws, "cord", report) == 600
     ws.save_documents("mine", [_doc("a"), _doc("b", words=3)])
 

@@ -19,7 +19,6 @@ from receipt_core.study.report import html_report, markdown_report
 from receipt_core.study.runner import run_study
 from receipt_core.study.settings import REFERENCE, StudyConfig, StudySettings
 from receipt_core.study.view import find_studies, open_study, workspace_studies_dir
-from receipt_core.datasets.synth import generate_dataset
 from receipt_core.training.events import HEADLINE_METRICS
 
 REPO = Path(__file__).resolve().parent.parent
@@ -29,9 +28,9 @@ CONFIGS = (StudyConfig("tiny", "freeze-all"), StudyConfig("tiny", "freeze-backbo
 
 
 @pytest.fixture(scope="module")
-def study_dir(tmp_path_factory) -> Path:
-    """A study of five configurations × two seeds on six generated receipts, written to disk."""
-    docs = [r.document for r in generate_dataset(6, seed=7, workers=2)]
+def study_dir(tmp_path_factory, synth_receipts) -> Path:
+    """A study of five configurations × two seeds on the session's six generated receipts, written to disk."""
+    docs = [r.document for r in synth_receipts]
     out = tmp_path_factory.mktemp("study") / "tiny-study"
     settings = StudySettings(budget_minutes=1, epochs=2, repeats=2, batch_size=4, lr=1e-3)
     result = run_study(CONFIGS, settings, docs, docs, out, train_data="synth", eval_data="synth",
