@@ -17,16 +17,16 @@ from receipt_core.study.files import load_study
 from receipt_core.study.reading import read_claims
 from receipt_core.study.result import ConfigSummary, RunResult, StudyResult
 from receipt_core.study.settings import LAYOUT_SCENARIOS, REFERENCE, StudyConfig, StudySettings, parse_config
-from receipt_core.datasets.synth import generate_dataset
 from receipt_core.training.events import HEADLINE_METRICS
 
 
 
 @pytest.fixture(scope="module")
-def receipts_folder(tmp_path_factory):
-    """Six generated receipts (Tesseract words with gold labels) saved as a native folder with their images."""
+def receipts_folder(tmp_path_factory, synth_receipts):
+    """The session's six generated receipts (Tesseract words with gold labels; conftest.generated) saved as a
+    native folder with their images."""
     folder = tmp_path_factory.mktemp("synth")
-    receipts = generate_dataset(6, seed=7, workers=2)
+    receipts = synth_receipts
     save_native([r.document for r in receipts], folder,
                 images={r.document.id: r.image_bytes for r in receipts})
     return folder
@@ -38,7 +38,7 @@ def study_dir(receipts_folder, tmp_path_factory):
     specs = [f"tiny:{s}" for s in LAYOUT_SCENARIOS] + ["reference:tiny"]
     code = main(["study", "--train", str(receipts_folder), "--eval", str(receipts_folder), "--format", "native",
                  "--backbone-scenarios", *specs, "--epochs", "2", "--budget-minutes", "1", "--batch-size", "4",
-                 "--lr", "1e-3", "--lr-schedule", "linear", "--line-boxes", "--out", str(out)])
+                 "--lr", "1e-3", "--lr-schedule", "linear", "--boxes", "line", "--out", str(out)])
     assert code == 0
     return out
 
@@ -88,7 +88,7 @@ def test_reports_show_every_configuration(study_dir):
     # the settings every run shared are named in the report and stored with the study and each run
     assert "at most 2 epochs" in markdown and "(linear: 6% warm-up, then down to 0)" in markdown
     assert "line boxes" in markdown
-    assert data["settings"]["lr_schedule"] == "linear" and data["settings"]["boxes"] == "line"  # --line-boxes
+    assert data["settings"]["lr_schedule"] == "linear" and data["settings"]["boxes"] == "line"  # --boxes line
     run_config = json.loads((study_dir / "runs" / "tiny-phased-s0" / "run.json").read_text(encoding="utf-8"))
     assert run_config["config"]["lr_schedule"] == "linear" and run_config["config"]["boxes"] == "line"
 

@@ -6,8 +6,9 @@ The types raise :class:`argparse.ArgumentTypeError`, so a bad number is argparse
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from ..datasets import FORMATS
 from ..model.encoding import BOX_MODES
@@ -61,9 +62,49 @@ def add_workspace_argument(parser: argparse.ArgumentParser, help: str = WORKSPAC
     parser.add_argument("--workspace", type=Path, metavar="DIR", help=help)
 
 
+_KINDS = {"positive_int": positive_int, "non_negative_int": non_negative_int, "positive_float": positive_float,
+          "fraction": fraction, "int": int, "str": str, "names": str}
+
+
+def add_config_options(parser: argparse.ArgumentParser, config_class: type, skip: Sequence[str] = ()) -> None:
+    """One ``--option`` per field of ``config_class`` made with ``training.config.option``: its type, choices and
+    help come from the field, and its default is the dataclass's (shown in the help). An option left out of the
+    command line stays out of ``args``, so :func:`config_from_args` takes the dataclass's own default."""
+    for item in dataclasses.fields(config_class):
+        meta = item.metadata
+        if "help" not in meta or item.name in skip:
+            continue
+        default = item.default
+        shown = "none" if default in (None, ()) else " ".join(default) if isinstance(default, tuple) else default
+        kwargs: dict[str, Any] = {"dest": item.name, "default": argparse.SUPPRESS,
+                                  "help": f"{meta['help']} (default: {shown})"}
+        if meta["choices"]:
+            kwargs["choices"] = tuple(meta["choices"])
+        else:
+            kwargs["type"] = _KINDS[meta["kind"]]
+        if meta["metavar"]:
+            kwargs["metavar"] = meta["metavar"]
+        if meta["kind"] == "names":
+            kwargs["nargs"] = "+"
+        parser.add_argument("--" + item.name.replace("_", "-"), **kwargs)
+
+
+def config_from_args(config_class: type, args: argparse.Namespace, **settings: Any) -> Any:
+    """``config_class`` from the options given on the command line (the rest keep their defaults) plus
+    ``settings``; a value the config refuses is the command's one-line error."""
+    from .main import CommandError
+
+    given = {item.name: getattr(args, item.name) for item in dataclasses.fields(config_class)
+             if hasattr(args, item.name)}
+    given = {name: tuple(value) if isinstance(value, list) else value for name, value in given.items()}
+    try:
+        return config_class(**{**given, **settings})
+    except ValueError as error:
+        raise CommandError(str(error)) from None
+
+
 def add_box_arguments(parser: argparse.ArgumentParser, scope: str = "") -> None:
-    """``--boxes word|line|row`` and its older spelling ``--line-boxes`` (= ``--boxes line``)."""
+    """``--boxes word|line|row`` for commands whose settings are not a config dataclass (the study)."""
     parser.add_argument("--boxes", choices=BOX_MODES, default="word",
                         help="the box each word is encoded with: its own (word), its OCR line's, as LayoutLMv3 and "
                              "LiLT do (line), or its own left/right edges with its line's top/bottom (row)" + scope)
-    parser.add_argument("--line-boxes", action="store_const", const="line", dest="boxes", help="same as --boxes line")

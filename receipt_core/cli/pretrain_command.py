@@ -1,6 +1,7 @@
 """``pretrain``: masked-word pre-training over boxes on unlabelled receipts (see receipt_core/training/pretrain.py).
 
 Writes a LayoutLM backbone directory that ``train --backbone DIR`` (and the Train page's local backbone) loads.
+It runs as a job of the one loop: progress on stderr, Ctrl-Z pauses, Ctrl-C stops (the backbone is saved first).
 """
 
 from __future__ import annotations
@@ -9,11 +10,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from .arguments import (add_box_arguments, add_format_argument, add_workspace_argument, fraction, positive_float,
-                        positive_int)
+from ..training.pretrain import PretrainConfig
+from .arguments import add_config_options, add_format_argument, add_workspace_argument, config_from_args
+from .foreground import run_in_foreground
 from .main import CommandError
+from .progress import ProgressPrinter
 from .sources import load_documents
-from ..training.schedules import LR_SCHEDULES
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -21,44 +23,40 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "pretrain", help="teach a backbone's layout tables by masked-word prediction over boxes",
         description="Masked-word pre-training (LayoutLM's task: hide 15% of the tokens, keep every box, predict "
                     "the hidden words) on receipts without labels; saves the backbone as a LayoutLM directory "
-                    "for `train --backbone DIR`.")
+                    "for `train --backbone DIR`. Ctrl-Z pauses, Ctrl-C stops.")
     pretrain.add_argument("--data", required=True, nargs="+", metavar="DATA",
                           help="one or more folders or workspace datasets (their labels are not used)")
     add_format_argument(pretrain, help="format of DATA folders (default: recognised from each folder's files)")
-    pretrain.add_argument("--backbone", default="layout-minilm", metavar="NAME|PATH",
-                          help="the backbone to start from (default layout-minilm)")
-    pretrain.add_argument("--epochs", type=positive_int, default=10, metavar="N")
-    pretrain.add_argument("--max-minutes", type=positive_float, default=None, metavar="M",
-                          help="training-time budget; the learning-rate schedule ends with it")
-    pretrain.add_argument("--batch-size", type=positive_int, default=16, metavar="B")
-    pretrain.add_argument("--lr", type=positive_float, default=1e-4, metavar="LR")
-    pretrain.add_argument("--lr-schedule", choices=LR_SCHEDULES, default="linear")
-    pretrain.add_argument("--warmup", type=fraction, default=0.06, metavar="FRACTION")
-    pretrain.add_argument("--mask-probability", type=fraction, default=0.15, metavar="P")
-    add_box_arguments(pretrain)
-    pretrain.add_argument("--seed", type=int, default=0, metavar="S")
+    add_config_options(pretrain, PretrainConfig)
     pretrain.add_argument("--out", required=True, type=Path, metavar="DIR", help="an empty folder for the backbone")
     add_workspace_argument(pretrain)
     pretrain.set_defaults(handler=run_pretrain_command)
 
 
 def run_pretrain_command(args: argparse.Namespace) -> int:
-    from ..training.pretrain import PretrainConfig, pretrain_layout
+    from ..training.job import TrainingJob
+    from ..training.pretrain import PretrainTask
+    from ..training.threads import configure_torch_threads
 
-    try:
-        config = PretrainConfig(backbone=args.backbone, epochs=args.epochs, max_minutes=args.max_minutes,
-                                batch_size=args.batch_size, lr=args.lr, lr_schedule=args.lr_schedule,
-                                warmup=args.warmup, mask_probability=args.mask_probability, seed=args.seed,
-                                boxes=args.boxes)
-    except ValueError as error:
-        raise CommandError(str(error)) from None
+    configure_torch_threads()
+    config = config_from_args(PretrainConfig, args)
+    if (args.out / "config.json").exists():
+        raise CommandError(f"{args.out} already holds a checkpoint; choose an empty output folder")
     documents = [doc for data in args.data
                  for doc in load_documents(data, args.format, args.workspace, role="--data")]
     print(f"pretrain: {len(documents)} documents from {len(args.data)} source(s); backbone {config.backbone}",
           file=sys.stderr, flush=True)
+    tasks: list[PretrainTask] = []
+
+    def build():
+        tasks.append(PretrainTask(config, documents, args.out))
+        return tasks[0], None
+
+    job = TrainingJob(build, config, name=str(args.out))
+    job.add_listener(ProgressPrinter())
+    finished = run_in_foreground(job, "pre-training")
     try:
-        result = pretrain_layout(config, documents, args.out,
-                                 on_log=lambda line: print(line, file=sys.stderr, flush=True))
+        result = tasks[0].result(finished, job.trainer.state)
     except ValueError as error:
         raise CommandError(str(error)) from None
     print(f"saved the pre-trained backbone in {result.out_dir} ({result.steps} steps, {result.epochs:.1f} epochs, "

@@ -35,31 +35,17 @@ def build_reference_model(backbone_name: str, schema: LabelSchema = DEFAULT_SCHE
     """``(LayoutLMForTokenClassification, tokenizer, uses_layout)`` carrying the named backbone's weights.
 
     The classifier on top is initialised from ``seed``; the encoder weights are copied from
-    ``backbones.load_backbone`` so both models start from identical encoders.
+    ``backbones.load_backbone`` so both models start from identical encoders, with the same fused attention
+    (``backbones.layoutlm_tagger``): the comparison is about the design, not kernels.
     """
-    from transformers import LayoutLMForTokenClassification
-
-    from .backbones import load_backbone
+    from .backbones import layoutlm_tagger, load_backbone
 
     backbone = load_backbone(backbone_name, seed=seed)
-    config = backbone.model.config
-    config.num_labels = len(tag_names(schema))
-    config._attn_implementation = "eager"  # the class refuses "sdpa" at construction; switched after (below)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = LayoutLMForTokenClassification(config)
-    model.layoutlm.pooler = torch.nn.Identity()
-    missing, unexpected = model.layoutlm.load_state_dict(backbone.model.state_dict(), strict=False)
-    if unexpected or [k for k in missing if not k.startswith("pooler.")]:
-        raise RuntimeError(f"backbone weights do not fit LayoutLMForTokenClassification: missing {missing}, "
-                           f"unexpected {unexpected}")
-    # the same fused attention as the backbones (see backbones.py): the comparison is about the design, not kernels
-    model.config._attn_implementation = "sdpa"
-    return model, backbone.tokenizer, backbone.uses_layout
+    return layoutlm_tagger(backbone, len(tag_names(schema)), seed=seed), backbone.tokenizer, backbone.uses_layout
 
 
 def reference_batch(windows: Sequence[EncodedWindow], pad_token_id: int, schema: LabelSchema, uses_layout: bool
-           ) -> dict[str, torch.Tensor]:
+                    ) -> dict[str, torch.Tensor]:
     tensors = collate(windows, pad_token_id)
     labels = torch.full_like(tensors["field_labels"], IGNORE_INDEX)
     for row, window in enumerate(windows):

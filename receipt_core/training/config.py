@@ -11,41 +11,71 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
-from ..model.encoding import check_box_mode, stored_box_mode
+from ..model.backbones import DEFAULT_BACKBONE
+from ..model.encoding import BOX_MODES, check_box_mode, stored_box_mode
+from ..model.freeze import PRESETS
 from .schedules import LR_SCHEDULES
+
+
+def option(default: Any, help: str, kind: str | None = None, choices: Sequence[str] | None = None,
+           metavar: str | None = None) -> Any:
+    """A config field that the CLI offers as ``--name-with-dashes``: its default and help live here, once.
+
+    ``kind`` names the argument type the CLI parses it with (``positive_int``, ``non_negative_int``,
+    ``positive_float``, ``fraction``, ``int``, ``str``, ``names`` for a list of names); fields made without
+    ``option`` are not offered on the command line."""
+    return dataclasses.field(default=default, metadata={"help": help, "kind": kind, "choices": choices,
+                                                        "metavar": metavar})
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Every hyperparameter of a run. The loop reads the generic ones; the receipt task reads the rest."""
+    """Every hyperparameter of a two-head run, with its default: the one home of training defaults.
 
-    backbone: str = "layout-minilm"
-    scenario: str = "full"  # a freeze preset name (see receipt_core.model.freeze.PRESETS)
-    freeze: tuple[str, ...] = ()  # groups frozen on top of the preset
-    unfreeze: tuple[str, ...] = ()  # groups unfrozen on top of the preset
-    phased_top_k: int = 2  # phased: encoder layers added in phase 2
-    epochs_per_phase: int | None = 1  # phased: a phase ends after this many epochs …
-    patience: int | None = None  # … or after this many evaluations without a better validation loss
-    epochs: int = 3
-    max_minutes: float | None = None  # training-time budget (paused time does not count)
-    batch_size: int = 8
-    lr: float = 5e-5
-    decay_factor: float = 2.6  # discriminative rates: each lower group's rate is the one above / factor
-    lr_schedule: str = "constant"  # or "linear": warm up, then decay to 0 at the run's end (epochs or budget)
-    warmup: float = 0.06  # "linear": the fraction of the run spent warming up
+    The generic loop reads the fields of ``loop.LoopSettings``; the receipt task reads the rest. ``train``'s
+    options are generated from the ``option`` fields (``cli/arguments.add_config_options``), the Train page and
+    the study start from ``TrainConfig()``."""
+
+    backbone: str = option(DEFAULT_BACKBONE, "layout-minilm, text-minilm, tiny, or a local LayoutLM folder",
+                           kind="str", metavar="NAME|PATH")
+    scenario: str = option("full", "freeze preset (receipt_core.model.freeze.PRESETS)", kind="str",
+                           choices=PRESETS)
+    freeze: tuple[str, ...] = option((), "groups to freeze on top of the preset", kind="names", metavar="GROUP")
+    unfreeze: tuple[str, ...] = option((), "groups to unfreeze on top of the preset", kind="names",
+                                       metavar="GROUP")
+    phased_top_k: int = option(2, "phased: encoder layers unfrozen in phase 2", kind="positive_int", metavar="K")
+    epochs_per_phase: int | None = option(1, "phased: a phase ends after N epochs (none: by --patience only)",
+                                          kind="positive_int", metavar="N")
+    patience: int | None = option(None, "phased: a phase also ends after N evaluations without a better "
+                                  "validation loss", kind="positive_int", metavar="N")
+    epochs: int = option(3, "epochs to train", kind="non_negative_int", metavar="N")
+    max_minutes: float | None = option(None, "training-time budget in minutes (paused time does not count); the "
+                                       "run evaluates and saves when it ends", kind="positive_float", metavar="M")
+    batch_size: int = option(8, "windows per step", kind="positive_int", metavar="B")
+    lr: float = option(5e-5, "learning rate of the top group", kind="positive_float", metavar="LR")
+    decay_factor: float = option(2.6, "discriminative rates: each lower group's rate is the one above / F",
+                                 kind="positive_float", metavar="F")
+    lr_schedule: str = option("constant", "constant, or linear: warm up, then decay to 0 at the run's end (its "
+                              "epochs or --max-minutes, whichever comes first)", kind="str", choices=LR_SCHEDULES)
+    warmup: float = option(0.06, "linear schedule: the fraction of the run spent warming up", kind="fraction",
+                           metavar="FRACTION")
     weight_decay: float = 0.01
-    loss_weighting: str = "fixed"  # or "uncertainty"
+    loss_weighting: str = option("fixed", "how the two task losses are weighted", kind="str",
+                                 choices=("fixed", "uncertainty"))
     task_weights: tuple[float, float] = (1.0, 1.0)
     grad_clip: float | None = 1.0
-    seed: int = 0
-    max_length: int = 512
+    seed: int = option(0, "seed of the heads' initial weights, dropout and batch order", kind="int", metavar="S")
+    max_length: int = option(512, "tokens per window", kind="positive_int", metavar="TOKENS")
     stride: int = 128
-    eval_every: int = 0  # evaluate every N steps; 0 = at the end of each epoch
+    eval_every: int = option(0, "evaluate every N steps as well as after each epoch (0: after each epoch only)",
+                             kind="non_negative_int", metavar="STEPS")
     watch: tuple[str, ...] = ()  # document ids whose predictions are emitted at each evaluation
     cache_frozen: bool = True  # compute the output of a frozen bottom (embeddings + layers) once per window
-    boxes: str = "word"  # encoding.BOX_MODES: each word's own box, its OCR line's, or its row (own x, line's y)
+    boxes: str = option("word", "the box each word is encoded with: its own (word), its OCR line's, as "
+                        "LayoutLMv3 and LiLT do (line), or its own left/right edges with its line's top/bottom (row)",
+                        kind="str", choices=BOX_MODES)
 
     def __post_init__(self) -> None:
         for name in ("freeze", "unfreeze", "task_weights", "watch"):  # lists from JSON or a UI become tuples

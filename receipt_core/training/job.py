@@ -67,6 +67,7 @@ class TrainingJob:
         self._listeners: list[Callable[[Event], None]] = []
         self._status = "created"
         self._thread: threading.Thread | None = None
+        self._done = threading.Event()  # set when the thread's work has ended, however it ended
         self.result: FinishedEvent | FailedEvent | None = None
         self.trainer: Trainer | None = None
 
@@ -78,7 +79,7 @@ class TrainingJob:
 
     @property
     def is_alive(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self._thread is not None and not self._done.is_set()
 
     def add_listener(self, listener: Callable[[Event], None]) -> None:
         """Call ``listener(event)`` from the training thread for every later event (keep it quick)."""
@@ -123,11 +124,12 @@ class TrainingJob:
             self._wake.notify_all()
 
     def join(self, timeout: float | None = None) -> bool:
-        """Wait for the thread; True when it has ended."""
+        """Wait for the run to end; True when it has. Waits on an event rather than ``Thread.join``: a Ctrl-C that
+        interrupts ``Thread.join`` can leave the thread marked as ended while it still runs (CPython 3.11), and the
+        interpreter then exits under a running training step."""
         if self._thread is None:
             return True
-        self._thread.join(timeout)
-        return not self._thread.is_alive()
+        return self._done.wait(timeout)
 
     def _wait_while_paused(self) -> None:
         with self._wake:
@@ -142,6 +144,8 @@ class TrainingJob:
                 self._train()
         except BaseException as error:  # noqa: BLE001 - every failure reaches the listeners with its message
             self._fail(error)
+        finally:
+            self._done.set()
 
     def _train(self) -> None:
         task, state = self._build()

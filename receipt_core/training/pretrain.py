@@ -30,10 +30,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..data.document import Document
-from ..model.backbones import load_backbone
-from ..model.encoding import DocumentEncoder, check_box_mode, collate, length_grouped_batches
+from ..model.backbones import DEFAULT_BACKBONE, load_backbone
+from ..model.encoding import BOX_MODES, DocumentEncoder, check_box_mode, collate, length_grouped_batches
 from ..model.masked_words import MaskedWordHead, mask_tokens
 from .events import EvalEvent, Event, FinishedEvent, PhaseEvent
+from .config import option
 from .loop import Trainer
 from .schedules import LR_SCHEDULES
 from .state import TrainerState
@@ -44,18 +45,25 @@ PRETRAIN_INFO = "pretrain.json"
 
 @dataclass(frozen=True)
 class PretrainConfig:
-    backbone: str = "layout-minilm"
-    epochs: int = 10
-    max_minutes: float | None = None  # training-time budget; the schedule ends with it
-    batch_size: int = 16
-    lr: float = 1e-4
-    lr_schedule: str = "linear"
-    warmup: float = 0.06
+    """Every setting of a pre-training run, with its default (the ``pretrain`` command's options come from here)."""
+
+    backbone: str = option(DEFAULT_BACKBONE, "the layout backbone to start from (a name or a local folder)",
+                           kind="str", metavar="NAME|PATH")
+    epochs: int = option(10, "epochs over the documents", kind="positive_int", metavar="N")
+    max_minutes: float | None = option(None, "training-time budget in minutes; the learning-rate schedule ends "
+                                       "with it", kind="positive_float", metavar="M")
+    batch_size: int = option(16, "windows per step", kind="positive_int", metavar="B")
+    lr: float = option(1e-4, "learning rate", kind="positive_float", metavar="LR")
+    lr_schedule: str = option("linear", "constant, or linear: warm up, then decay to 0 at the run's end",
+                              kind="str", choices=LR_SCHEDULES)
+    warmup: float = option(0.06, "linear schedule: the fraction of the run spent warming up", kind="fraction",
+                           metavar="FRACTION")
     weight_decay: float = 0.01
-    mask_probability: float = 0.15
-    seed: int = 0
+    mask_probability: float = option(0.15, "share of the tokens hidden", kind="fraction", metavar="P")
+    seed: int = option(0, "seed of the masking, dropout and batch order", kind="int", metavar="S")
     max_length: int = 512
-    boxes: str = "word"  # encoding.BOX_MODES
+    boxes: str = option("word", "the box each word is encoded with (see train --help)", kind="str",
+                        choices=BOX_MODES)
     grad_clip: float | None = 1.0
     eval_every: int = 0  # report the masked-word loss every N steps; 0 = after each epoch
 

@@ -20,10 +20,12 @@ import torch
 
 from ..data.document import Document
 from ..data.schema import DEFAULT_SCHEMA, LabelSchema
-from ..model.encoding import DocumentEncoder, check_box_mode, length_grouped_batches
+from ..model.backbones import DEFAULT_BACKBONE
+from ..model.encoding import BOX_MODES, DocumentEncoder, check_box_mode, length_grouped_batches
 from ..model.reference import build_reference_model, predict_reference, reference_batch
 from .events import EvalEvent, Event, FinishedEvent, PhaseEvent, ProgressEvent, StepEvent
 from .events import flatten_metrics, headline
+from .config import option
 from .loop import Trainer
 from .schedules import LR_SCHEDULES
 from .state import TrainerState
@@ -34,18 +36,26 @@ REFERENCE_DIR = "reference"  # the tagger's transformers directory inside a run 
 
 @dataclass(frozen=True)
 class ReferenceConfig:
-    backbone: str = "layout-minilm"
-    epochs: int = 50
-    max_minutes: float | None = None  # training-time budget, evaluations included (as for every run)
-    batch_size: int = 8
-    lr: float = 5e-5
+    """Every setting of a reference run, with its default (the ``reference`` command's options come from here)."""
+
+    backbone: str = option(DEFAULT_BACKBONE, "layout-minilm, text-minilm, tiny, or a local LayoutLM folder",
+                           kind="str", metavar="NAME|PATH")
+    epochs: int = option(50, "epochs to train", kind="non_negative_int", metavar="N")
+    max_minutes: float | None = option(None, "training-time budget in minutes, evaluations included",
+                                       kind="positive_float", metavar="M")
+    batch_size: int = option(8, "windows per step", kind="positive_int", metavar="B")
+    lr: float = option(5e-5, "learning rate of every parameter", kind="positive_float", metavar="LR")
     weight_decay: float = 0.01
-    seed: int = 0
-    max_length: int = 512
+    seed: int = option(0, "seed of the classifier's initial weights, dropout and batch order", kind="int",
+                       metavar="S")
+    max_length: int = option(512, "tokens per window", kind="positive_int", metavar="TOKENS")
     stride: int = 128
-    lr_schedule: str = "constant"  # or "linear" (warm-up, then to 0 at the end), as the multi-task runs get
-    warmup: float = 0.06
-    boxes: str = "word"  # encoding.BOX_MODES
+    lr_schedule: str = option("constant", "constant, or linear: warm up, then decay to 0 at the run's end",
+                              kind="str", choices=LR_SCHEDULES)
+    warmup: float = option(0.06, "linear schedule: the fraction of the run spent warming up", kind="fraction",
+                           metavar="FRACTION")
+    boxes: str = option("word", "the box each word is encoded with (see train --help)", kind="str",
+                        choices=BOX_MODES)
     grad_clip: float | None = 1.0
     eval_every: int = 0  # evaluate every N steps; 0 = after each epoch
 

@@ -1,0 +1,58 @@
+"""Run a training job in the terminal: watch it on stderr, pause it with Ctrl-Z, stop it with Ctrl-C.
+
+Every kind of run (``train``, ``reference``, ``pretrain``) is a :class:`~receipt_core.training.job.TrainingJob`
+of the one loop, so the terminal steers them all the same way: Ctrl-Z pauses at the next step boundary (and a
+second Ctrl-Z resumes; paused time does not count against the budget), Ctrl-C stops after the current step
+(the run evaluates and saves first), a second Ctrl-C aborts.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+
+from ..training.events import FailedEvent, FinishedEvent
+from ..training.job import TrainingJob
+from .main import CommandError
+
+
+def run_in_foreground(job: TrainingJob, what: str = "training") -> FinishedEvent:
+    """Start ``job``, wait for it while Ctrl-Z pauses/resumes and Ctrl-C stops it; its FinishedEvent, or
+    CommandError carrying the failure's message."""
+    restore = _pause_on_ctrl_z(job)
+    job.start()
+    try:
+        while not job.join(timeout=0.5):
+            pass
+    except KeyboardInterrupt:
+        print(f"interrupted: stopping {what} after the current step (press Ctrl-C again to abort)", file=sys.stderr,
+              flush=True)
+        job.stop()
+        job.join()
+    finally:
+        restore()
+    result = job.result
+    if isinstance(result, FailedEvent):
+        raise CommandError(f"{what} failed at step {result.step}: {result.error}")
+    if result is None:
+        raise CommandError(f"{what} ended without a result")
+    return result
+
+
+def _pause_on_ctrl_z(job: TrainingJob):
+    """Make SIGTSTP (Ctrl-Z) toggle the job's pause instead of suspending the process; returns the undo."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGTSTP"):
+        return lambda: None
+
+    def toggle(signum, frame) -> None:
+        if job.control.should_pause:
+            print("resuming", file=sys.stderr, flush=True)
+            job.resume()
+        else:
+            print("pausing after the current step: Ctrl-Z again resumes, Ctrl-C stops", file=sys.stderr,
+                  flush=True)
+            job.pause()
+
+    previous = signal.signal(signal.SIGTSTP, toggle)
+    return lambda: signal.signal(signal.SIGTSTP, previous)

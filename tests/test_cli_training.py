@@ -1,0 +1,121 @@
+"""The training commands' options come from the config dataclasses, and every kind of run (two-head, reference,
+pre-training) runs in the terminal through the one loop, pausable with Ctrl-Z and stoppable with Ctrl-C."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO_ROOT, require_shared_data
+from receipt_core.cli.main import build_parser
+from receipt_core.training.config import TrainConfig
+from receipt_core.training.pretrain import PretrainConfig
+from receipt_core.training.reference import ReferenceConfig
+
+
+def _help(command: str) -> str:
+    parser = build_parser()
+    action = next(a for a in parser._actions if a.dest == "command")
+    return action.choices[command].format_help()
+
+
+@pytest.mark.parametrize(("command", "config_class"),
+                         [("train", TrainConfig), ("reference", ReferenceConfig), ("pretrain", PretrainConfig)])
+def test_every_option_and_its_default_come_from_the_config_dataclass(command, config_class):
+    text = " ".join(_help(command).split())
+    offered = [f for f in dataclasses.fields(config_class) if "help" in f.metadata]
+    assert offered, "the config offers no options"
+    for item in offered:
+        flag = "--" + item.name.replace("_", "-")
+        assert flag in text, flag
+        default = item.default
+        shown = "none" if default in (None, ()) else default
+        assert f"(default: {shown})" in text, (flag, shown)
+
+
+def test_options_left_out_keep_the_dataclass_default_and_given_ones_reach_the_config():
+    from receipt_core.cli.arguments import config_from_args
+
+    parser = build_parser()
+    args = parser.parse_args(["train", "--train", "x", "--eval", "y", "--out", "z", "--lr", "3e-4",
+                              "--freeze", "embeddings", "encoder.0", "--boxes", "row"])
+    config = config_from_args(TrainConfig, args)
+    assert config == dataclasses.replace(TrainConfig(), lr=3e-4, freeze=("embeddings", "encoder.0"), boxes="row")
+
+
+@pytest.fixture(scope="module")
+def cord_folders(tmp_path_factory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("cord")
+    for split, count in (("train", 6), ("dev", 2)):
+        target = root / split / "json"
+        target.mkdir(parents=True)
+        for file in sorted(require_shared_data("cord", split, "json").glob("*.json"))[:count]:
+            shutil.copy(file, target / file.name)
+    return root / "train", root / "dev"
+
+
+def _run(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "receipt_core", *args], cwd=REPO_ROOT, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def test_reference_command_trains_evaluates_and_saves_the_tagger(cord_folders, tmp_path):
+    train, dev = cord_folders
+    out = tmp_path / "ref"
+    result = _run("reference", "--train", str(train), "--eval", str(dev), "--format", "cord", "--backbone", "tiny",
+                  "--epochs", "2", "--batch-size", "2", "--lr", "1e-3", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "reference tagger: every parameter trains" in result.stderr
+    assert result.stderr.count("eval  step") == 2 and "finished (completed)" in result.stderr
+    assert (out / "reference" / "config.json").is_file()
+    again = _run("reference", "--train", str(train), "--eval", str(dev), "--backbone", "tiny", "--out", str(out))
+    assert again.returncode == 2 and again.stderr.startswith("error: ") and "already holds" in again.stderr
+
+
+def test_pretrain_pauses_on_ctrl_z_and_stops_on_ctrl_c(cord_folders, tmp_path):
+    """A real process: SIGTSTP toggles the pause (no step while paused), SIGINT stops and the backbone is saved."""
+    train, _ = cord_folders
+    out = tmp_path / "pt"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "receipt_core", "pretrain", "--data", str(train), "--format", "cord", "--backbone",
+         "tiny", "--epochs", "200", "--batch-size", "1", "--out", str(out)],
+        cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(process.stderr), daemon=True)
+    reader.start()
+
+    def wait_for(text: str, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        while not any(text in line for line in lines):
+            assert time.monotonic() < deadline, f"no {text!r} in {lines[-5:]}"
+            assert process.poll() is None, "".join(lines)
+            time.sleep(0.1)
+
+    try:
+        wait_for("step ")
+        process.send_signal(signal.SIGTSTP)
+        wait_for("status: paused")
+        held = sum(line.startswith("step ") for line in lines)
+        time.sleep(3)
+        assert sum(line.startswith("step ") for line in lines) == held, "steps ran while paused"
+        process.send_signal(signal.SIGTSTP)
+        wait_for("status: running")
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=120) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+    reader.join(timeout=5)
+    assert "finished (stopped)" in "".join(lines)
+    assert "saved the pre-trained backbone" in process.stdout.read()  # the result line goes to stdout
+    assert (out / "config.json").is_file() and (out / "pretrain.json").is_file()
