@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 REQ_HASH := $(shell sha256sum requirements.txt | cut -c1-16)
 STAMP  := $(VENV)/.installed-$(REQ_HASH)
 
-.PHONY: setup setup-test run test bench clean-venv
+.PHONY: setup setup-test run test test-fast bench clean-venv
 
 setup: $(STAMP)
 	@scripts/ensure_system_deps.sh
@@ -23,6 +23,10 @@ run: setup
 
 test: setup-test
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Everything but the tests marked slow or browser (see pytest.ini); `make test` still runs those too.
+test-fast: setup
+	$(PY) -m pytest -m "not slow and not browser" $(PYTEST_ARGS)
 
 bench: setup
 	$(PY) benchmarks/run.py

@@ -8,9 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from conftest import require_shared_data
 
 REPO = Path(__file__).resolve().parent.parent
+
+pytestmark = [pytest.mark.slow, pytest.mark.ocr, pytest.mark.browser]
 
 FIGURES = ("Scenario 2 (freeze-backbone) epoch after the first: cached vs uncached",
            "Phased, phase 2 (top 2 layers trainable): step time vs full fine-tuning",

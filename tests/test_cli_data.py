@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from receipt_core.cli.main import main
 from receipt_core.datasets import load_dataset
 from receipt_core.workspace.store import Workspace
@@ -62,6 +64,7 @@ def test_user_errors_are_one_line_with_exit_code_2(tmp_path, workspace_home, cap
     assert not list(workspace_home.glob("images/*"))
 
 
+@pytest.mark.slow
 def test_import_and_export_through_python_dash_m(shared_data, tmp_path):
     home = tmp_path / "work space ü"  # spaces and non-ASCII in the workspace path
     done = _cli("import", "--format", "wildreceipt", str(shared_data / "wildreceipt" / "dev.txt"), home=home)
@@ -95,6 +98,7 @@ def test_import_and_export_through_python_dash_m(shared_data, tmp_path):
     assert done.returncode == 2 and "does not exist" in _one_error_line(done.stderr)
 
 
+@pytest.mark.ocr
 def test_ocr_prints_native_documents_and_reports_bad_files(shared_data, tmp_path, capsys):
     image = shared_data / "cord" / "train" / "image" / "receipt_00001.png"
     fake = tmp_path / "not an image ü.png"
@@ -117,6 +121,8 @@ def test_ocr_prints_native_documents_and_reports_bad_files(shared_data, tmp_path
     assert any("missing.png: No such file or directory" in line for line in errors)
 
 
+@pytest.mark.slow
+@pytest.mark.ocr
 def test_synth_writes_a_native_dataset_with_images(tmp_path, capsys):
     out = tmp_path / "synth"
     assert main(["synth", "--out", str(out), "--count", "2", "--seed", "3"]) == 0

@@ -38,14 +38,13 @@ def _docs(count=12):
 
 
 @pytest.fixture(scope="module")
-def setup():
-    backbone = load_backbone("tiny")
-    encoder = DocumentEncoder(backbone.tokenizer, max_length=48, stride=8)
+def setup(tiny_tokenizer):
+    encoder = DocumentEncoder(tiny_tokenizer, max_length=48, stride=8)
     windows = encoder.encode_many(_docs())
-    return backbone, encoder, windows
+    return encoder, windows
 
 
-def _fresh_model(backbone):
+def _fresh_model():
     torch.manual_seed(0)
     return build_model(load_backbone("tiny"), DEFAULT_SCHEMA.num_fields, loss_weighting="uncertainty")
 
@@ -74,14 +73,14 @@ def _run(model, plan, windows, encoder, cache=None, steps=6):
                                                      ("freeze-backbone", torch.float16, 5e-3),
                                                      ("phase-2", torch.float32, 1e-5)])
 def test_cached_training_gives_the_same_losses(setup, preset, dtype, tolerance):
-    backbone, encoder, windows = setup
-    model = _fresh_model(backbone)
+    encoder, windows = setup
+    model = _fresh_model()
     names = group_names(model)
     plan = PhasedSchedule(top_k=1).plan(2, names) if preset == "phase-2" else FreezePlan.preset(preset, names)
     k = plan.frozen_prefix_layers()
     assert k == (1 if preset == "phase-2" else 2)
     uncached = _run(model, plan, windows, encoder)
-    model = _fresh_model(backbone)
+    model = _fresh_model()
     plan.apply(model)
     cache = PrefixFeatureCache.build(model, windows, k, encoder.pad_token_id, dtype=dtype)
     cached = _run(model, plan, windows, encoder, cache)
@@ -91,8 +90,8 @@ def test_cached_training_gives_the_same_losses(setup, preset, dtype, tolerance):
 
 
 def test_cache_refuses_trainable_prefix_and_detects_changes(setup):
-    backbone, encoder, windows = setup
-    model = _fresh_model(backbone)
+    encoder, windows = setup
+    model = _fresh_model()
     names = group_names(model)
     FreezePlan.preset("full", names).apply(model)
     with pytest.raises(ValueError, match="must all be frozen"):
@@ -108,8 +107,8 @@ def test_cache_refuses_trainable_prefix_and_detects_changes(setup):
 
 
 def test_disk_backed_cache_matches_memory(setup, tmp_path):
-    backbone, encoder, windows = setup
-    model = _fresh_model(backbone)
+    encoder, windows = setup
+    model = _fresh_model()
     FreezePlan.preset("freeze-backbone", group_names(model)).apply(model)
     memory = PrefixFeatureCache.build(model, windows, 2, encoder.pad_token_id)
     disk = PrefixFeatureCache.build(model, windows, 2, encoder.pad_token_id, max_memory_bytes=1000, folder=tmp_path)

@@ -21,8 +21,8 @@ def _model(loss_weighting="fixed"):
 
 
 @pytest.fixture(scope="module")
-def batch():
-    tokenizer = load_backbone("tiny").tokenizer
+def batch(tiny_tokenizer):
+    tokenizer = tiny_tokenizer
     words = []
     for line, (name, qty, price) in enumerate([("NASI GORENG", "2", "30.000"), ("ES TEH", "1", "5.000"),
                                                ("AYAM BAKAR SPESIAL", "3x", "75.000")]):

@@ -22,6 +22,8 @@ from receipt_core.workspace.store import Workspace
 # Small train.txt receipts (fast to OCR) that print item quantities.
 RECEIPT_LINES = (14, 21, 61)
 
+pytestmark = pytest.mark.ocr  # real Tesseract on real WildReceipt photos (the `projected` fixture, the CLI)
+
 
 @pytest.fixture(scope="module")
 def wildreceipt_subset(tmp_path_factory) -> Path:

@@ -42,6 +42,7 @@ def test_a_batch_always_gets_one_masked_token():
     assert labels.tolist() == [[-100, 2000, -100]]
 
 
+@pytest.mark.slow
 def test_pretraining_lowers_the_loss_teaches_layout_and_saves_a_loadable_backbone(cord_docs, tmp_path):
     config = PretrainConfig(backbone="tiny", epochs=8, batch_size=4, lr=2e-3, seed=3)
     result = pretrain_layout(config, cord_docs, tmp_path / "pretrained")

@@ -62,6 +62,7 @@ def test_printed_summary_matches_the_arithmetic():
             assert int(digits) == receipt[key], (field_name, printed[field_name], decimals)
 
 
+@pytest.mark.ocr
 def test_labels_come_from_tesseract_words_and_cover_the_schema(dataset):
     receipts, _ = dataset
     fields = set()
@@ -82,6 +83,7 @@ def test_labels_come_from_tesseract_words_and_cover_the_schema(dataset):
     assert {"ITEM_NAME", "ITEM_PRICE", "SUBTOTAL", "TOTAL", "PAYMENT", "CHANGE", OTHER} <= fields
 
 
+@pytest.mark.ocr
 def test_same_seed_same_receipts_across_processes(dataset):
     receipts, progress = dataset
     seed, count = SYNTH_SEED, SYNTH_COUNT
