@@ -92,7 +92,7 @@ class FreezePlan:
         object.__setattr__(self, "trainable", MappingProxyType(dict(self.trainable)))
 
     @classmethod
-    def preset(cls, name: str, group_names: Sequence[str], top_k: int = 2) -> "FreezePlan":
+    def preset(cls, name: str, group_names: Sequence[str]) -> "FreezePlan":
         """The plan of a named scenario; ``phased`` gives its first phase (heads only)."""
         heads = set(HEAD_GROUPS)
         if name == "freeze-all":

@@ -100,7 +100,7 @@ class ReceiptTask:
         if self.schedule is not None:
             plan = self.schedule.plan(phase, self.groups)
         else:
-            plan = FreezePlan.preset(self.config.scenario, self.groups, top_k=self.config.phased_top_k)
+            plan = FreezePlan.preset(self.config.scenario, self.groups)
         return plan.with_toggles(freeze=self.config.freeze, unfreeze=self.config.unfreeze)
 
     def _phase_event(self, state: TrainerState, reason: str) -> PhaseEvent:
