@@ -1,10 +1,12 @@
-"""Home: what the app does, one button to generate demo receipts, and the state of the workspace."""
+"""Home: what the app does, a button to load the real CORD sample and one to generate demo receipts, and the state
+of the workspace."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from receipt_core.datasets.demo import DEMO_DATASET, add_demo_receipts
+from receipt_core.datasets.demo import (CORD_SAMPLE_DEV, CORD_SAMPLE_TRAIN, DEMO_DATASET, add_cord_sample,
+                                        add_demo_receipts)
 from ui.shared import require_router, select_dataset, user_errors, workspace
 
 require_router()
@@ -14,7 +16,8 @@ st.markdown(
     "(item name, price, total, …) and **item quantities** — and watch what freezing layers does.  \n"
     "Bring receipt images (OCR'd with Tesseract) or datasets, correct labels beside the image, then train, "
     "compare freeze scenarios and predict.  \n"
-    "New here? Generate demo receipts below, then press **Start** on the Train page.")
+    "New here? Load the real receipts (CORD sample) or generate demo receipts below, then press **Start** on the "
+    "Train page.")
 
 ws = workspace()
 
@@ -37,6 +40,31 @@ with st.container(border=True):
             select_dataset(DEMO_DATASET)
             bar.progress(1.0, text=f"Done: {len(docs)} demo receipts in dataset '{DEMO_DATASET}'")
             st.success(f"Generated {len(docs)} receipts. Next: **Train** → Start, or **Annotate** to look at them.")
+
+with st.container(border=True):
+    st.subheader("Real receipts")
+    left, right = st.columns([1, 3])
+    right.write("250 receipts photographed in Indonesian shops and restaurants, with the words, boxes, field labels "
+                "and item quantities their authors annotated (no images). They are stored as two datasets: "
+                f"`{CORD_SAMPLE_TRAIN}` (200) to train on and `{CORD_SAMPLE_DEV}` (50) to evaluate on.")
+    right.caption("A sample of CORD v1 (Park et al., 2019, NAVER Clova: *CORD: A Consolidated Receipt Dataset for "
+                  "Post-OCR Parsing*), licensed [CC BY 4.0](https://creativecommons.org/licenses/by/4.0/); files "
+                  "selected, none edited (`assets/cord-sample/ATTRIBUTION.md`).")
+    if left.button("Real receipts (CORD sample)", type="primary", key="load_cord_sample"):
+        with user_errors("Loading the CORD sample"), st.spinner("Reading the CORD sample…"):
+            loaded = add_cord_sample(ws)
+            select_dataset(CORD_SAMPLE_TRAIN)
+            for sample in loaded:
+                if sample.added:
+                    st.success(f"Stored {sample.documents} receipts as dataset '{sample.name}'.")
+                else:
+                    st.info(f"Dataset '{sample.name}' is already in the workspace ({sample.documents} receipts); "
+                            "left as it is.")
+                if sample.problems:
+                    with st.expander(f"{len(sample.problems)} problem(s) reading '{sample.name}'"):
+                        st.code("\n".join(sample.problems[:200]))
+            st.write(f"Next: **Train** → training dataset `{CORD_SAMPLE_TRAIN}`, evaluation dataset "
+                     f"`{CORD_SAMPLE_DEV}` → Start.")
 
 st.subheader("Workspace")
 with user_errors("Reading the workspace"):

@@ -1,17 +1,31 @@
-"""The demo dataset: synthetic receipts rendered, OCR'd and stored in a workspace (Home's "Generate demo receipts")."""
+"""Data a new user can start from, stored in a workspace with one call (Home's two buttons).
+
+* the demo dataset: synthetic receipts rendered, OCR'd and stored (``add_demo_receipts``, "Generate demo receipts");
+* the CORD sample: 250 real CORD v1 receipts (CC BY 4.0) that ship with the app in ``assets/cord-sample/``,
+  stored as a train and a dev dataset (``add_cord_sample``, "Real receipts (CORD sample)").
+"""
 
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from ..data.document import Document
+from ..workspace.database import WorkspaceError
+from . import import_into_workspace, load_dataset
+from .report import ImportReport, make_report
 from .synth import generate_dataset
 
 if TYPE_CHECKING:
     from ..workspace.store import Workspace
 
 DEMO_DATASET = "demo"
+CORD_SAMPLE_TRAIN = "cord-sample-train"
+CORD_SAMPLE_DEV = "cord-sample-dev"
+CORD_SAMPLE_SPLITS = (("train", CORD_SAMPLE_TRAIN), ("dev", CORD_SAMPLE_DEV))  # folder of the sample -> dataset
+CORD_SAMPLE_ID_PREFIX = "cord-sample-"  # not CORD's own "cord-": an import of the full CORD keeps its documents
 
 
 def add_demo_receipts(workspace: "Workspace", count: int, seed: int = 0, dataset: str = DEMO_DATASET,
@@ -28,3 +42,68 @@ def add_demo_receipts(workspace: "Workspace", count: int, seed: int = 0, dataset
         documents.append(doc if doc.image_sha256 == sha else dataclasses.replace(doc, image_sha256=sha))
     workspace.save_documents(dataset, documents)
     return documents
+
+
+class CordSampleError(WorkspaceError):
+    """The CORD sample cannot be stored: its files are missing, or its document ids are taken; the message says
+    which and what to do."""
+
+
+@dataclass(frozen=True)
+class SampleDataset:
+    """One dataset of the CORD sample after :func:`add_cord_sample`."""
+
+    name: str
+    documents: int  # documents in the workspace's dataset after the call
+    added: bool  # True: stored by this call; False: the dataset was there already and was left as it was
+    problems: tuple[str, ...] = ()  # import problems of the sample's files (none for the sample that ships)
+
+
+def cord_sample_path() -> Path:
+    """``assets/cord-sample`` of this checkout, found from this file (not the working directory)."""
+    return Path(__file__).resolve().parents[2] / "assets" / "cord-sample"
+
+
+def add_cord_sample(workspace: "Workspace", root: Path | None = None) -> tuple[SampleDataset, ...]:
+    """Store the CORD sample (``root``, default :func:`cord_sample_path`) as ``cord-sample-train`` and
+    ``cord-sample-dev``; returns one :class:`SampleDataset` per split, train first.
+
+    Idempotent and loses nothing: a sample dataset that is already in the workspace is left exactly as it is
+    (with any label corrections made since), and only a missing one is stored. Document ids carry the prefix
+    ``cord-sample-``, so the same receipts imported from the full CORD (ids ``cord-…``) stay in their dataset.
+    Raises :class:`CordSampleError` when the sample's folder is missing or one of its ids belongs to another
+    dataset (it would be moved, so nothing is stored).
+    """
+    root = cord_sample_path() if root is None else Path(root)
+    missing = [root / folder / "json" for folder, _ in CORD_SAMPLE_SPLITS if not (root / folder / "json").is_dir()]
+    if missing:
+        raise CordSampleError(f"the CORD sample is not in this installation: {', '.join(map(str, missing))} is "
+                              "missing; restore assets/cord-sample/ from the repository")
+    existing = {d.name: d.documents for d in workspace.datasets()}
+    results = []
+    for folder, name in CORD_SAMPLE_SPLITS:
+        if name in existing:
+            results.append(SampleDataset(name=name, documents=existing[name], added=False))
+            continue
+        report = _with_sample_ids(load_dataset(root / folder, "cord"))
+        _refuse_taken_ids(workspace, name, report.documents)
+        saved = import_into_workspace(workspace, name, report)
+        results.append(SampleDataset(name=name, documents=saved, added=True, problems=report.problems))
+    return tuple(results)
+
+
+def _with_sample_ids(report: ImportReport) -> ImportReport:
+    """The report with each ``cord-<file>`` id renamed ``cord-sample-<file>`` (its image, if any, follows)."""
+    def sample_id(doc_id: str) -> str:
+        return CORD_SAMPLE_ID_PREFIX + doc_id.removeprefix("cord-")
+
+    return make_report([dataclasses.replace(doc, id=sample_id(doc.id)) for doc in report.documents],
+                       {sample_id(doc_id): image for doc_id, image in report.images.items()}, report.problems)
+
+
+def _refuse_taken_ids(workspace: "Workspace", dataset: str, documents: tuple[Document, ...]) -> None:
+    ids = {doc.id for doc in documents}
+    taken = sorted({s.dataset for s in workspace.list_documents() if s.id in ids})
+    if taken:
+        raise CordSampleError(f"documents with the CORD sample's ids are already in dataset(s) {', '.join(taken)}; "
+                              f"storing {dataset} would move them out. Delete or rename those documents first")
