@@ -15,7 +15,8 @@ import pytest
 from receipt_core.cli.main import main
 from receipt_core.data.document import Document, Word
 from receipt_core.model.checkpoint import RUN_FILE, CheckpointError, load_checkpoint, read_run_info
-from receipt_core.model.run_manifest import MANIFEST_KEY, checkpoint_step, signed_run_info
+from receipt_core.model.checkpoint import checkpoint_step
+from receipt_core.model.run_manifest import MANIFEST_KEY, signed_run_info
 from receipt_core.ocr.engine import OcrResult
 from receipt_core.workspace.store import Workspace, WorkspaceError
 from ui.actions import export_zip, store_ocr_results

@@ -20,34 +20,12 @@ from ..data.document import Document
 from ..data.schema import DEFAULT_SCHEMA, LabelSchema
 from ..workspace.names import check_dataset_name
 from ._common import DEFAULT_LIMITS, ImportLimits, image_suffix
+from .report import DatasetImportError, ImportReport, make_report
 
 if TYPE_CHECKING:
     from ..workspace.store import Workspace
 
 FORMATS = ("cord", "wildreceipt", "native")
-
-
-class DatasetImportError(ValueError):
-    """The path holds nothing importable in the requested format; the message says what was expected."""
-
-
-@dataclass(frozen=True)
-class ImportReport:
-    documents: tuple[Document, ...]
-    images: Mapping[str, Path]  # doc id -> image file, for documents whose dataset has pixels
-    problems: tuple[str, ...]  # "<file>: <reason>", one per bad record
-    label_counts: Mapping[str, int]  # annotation label (fields + QUANTITY) -> words, over all documents
-
-
-def make_report(documents: Iterable[Document], images: Mapping[str, Path], problems: Iterable[str]) -> ImportReport:
-    """An ImportReport with label counts summed over the documents' words."""
-    documents = tuple(documents)
-    counts: dict[str, int] = {}
-    for doc in documents:
-        for label, n in doc.label_counts().items():
-            counts[label] = counts.get(label, 0) + n
-    return ImportReport(documents=documents, images=MappingProxyType(dict(images)), problems=tuple(problems),
-                        label_counts=MappingProxyType(dict(sorted(counts.items()))))
 
 
 def load_dataset(path: Path, format: str, schema: LabelSchema = DEFAULT_SCHEMA,

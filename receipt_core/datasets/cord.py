@@ -15,7 +15,7 @@ from typing import Any, Mapping
 from ..data.document import Box, Document, Word, reading_order
 from ..data.quantity import parse_quantity
 from ..data.schema import CORD_CATEGORIES, OTHER, LabelSchema
-from . import DatasetImportError, ImportReport, make_report
+from .report import DatasetImportError, ImportReport, make_report
 from ._common import (DEFAULT_LIMITS, ImportLimits, RecordError, box_on_page, file_sha256, inside, number, page_size,
                       read_record_file, record_problem, storable, too_many_words)
 

@@ -15,7 +15,7 @@ import dataclasses
 from pathlib import Path
 from typing import Callable
 
-from . import ImportReport, make_report
+from .report import ImportReport, make_report
 from ..data.document import Document
 from ..ocr.segments import assign_to_segments, ocr_gold_images
 from ..data.schema import OTHER

@@ -21,7 +21,7 @@ from typing import Any, Iterable, Mapping
 
 from ..data.document import Document
 from ..data.schema import LabelSchema
-from . import DatasetImportError, ImportReport, make_report
+from .report import DatasetImportError, ImportReport, make_report
 from ._common import (DEFAULT_LIMITS, MAX_QUANTITY, ImportLimits, RecordError, shown, box_on_page, file_sha256,
                       image_suffix, inside, number, page_size, read_record_file, record_problem, storable,
                       too_many_words, write_file)

@@ -15,7 +15,7 @@ from typing import Any, Iterator, Mapping
 from ..data.document import Box, Document, Word, reading_order
 from ..data.quantity import parse_quantity
 from ..data.schema import OTHER, LabelSchema
-from . import DatasetImportError, ImportReport, make_report
+from .report import DatasetImportError, ImportReport, make_report
 from ._common import (DEFAULT_LIMITS, ImportLimits, RecordError, box_on_page, file_sha256, number, page_size,
                       parse_record, record_problem, storable, too_many_words)
 

@@ -29,6 +29,9 @@ from safetensors.torch import load_file, save_file
 
 from ..data.schema import LabelSchema
 from ..data.files import file_sha256 as sha256_file
+from .frozen_weights import FrozenReference, rebuild_frozen
+from .heads import HeadSettings
+from .run_manifest import CheckpointError, parse_run_file, safe_file_entry, signed_run_info, validate_run_info
 
 RUN_FORMAT = "receipt-mtl/run"
 RUN_VERSION = 1
@@ -37,10 +40,6 @@ TRAINING_STATE_FILE = "training_state.safetensors"
 RUN_FILE = "run.json"
 TOKENIZER_DIR = "tokenizer"
 TMP = ".tmp"
-
-
-class CheckpointError(ValueError):
-    """A checkpoint folder that is missing, tampered with, or does not match the model it describes."""
 
 
 @dataclass(frozen=True)
@@ -76,11 +75,13 @@ class LoadedRun:
 
 
 def model_settings(model) -> dict[str, Any]:
-    """The MultiTaskModel constructor arguments, read off the model (so a checkpoint can rebuild it)."""
-    head = model.field_head.net
+    """The MultiTaskModel constructor arguments, read off the model (so a checkpoint can rebuild it). ``head`` is
+    the heads' shape (``heads.HeadSettings``); a run.json without it (saved before heads had a shape) means a
+    linear head on the last layer with ``head_hidden`` and ``head_dropout``."""
+    head = model.head_settings
     return {"num_fields": int(model.num_fields), "loss_weighting": model.loss_weighting,
             "task_weights": list(model.task_weights), "uses_layout": bool(model.uses_layout),
-            "head_hidden": int(head[1].out_features) if len(head) > 2 else 0, "head_dropout": float(head[0].p)}
+            "head_hidden": int(head.hidden), "head_dropout": float(head.dropout), "head": head.to_json()}
 
 
 def _write_tmp_tensors(path: Path, tensors: Mapping[str, torch.Tensor], metadata: Mapping[str, str] | None) -> Path:
@@ -100,13 +101,15 @@ def _fsync(path: Path) -> None:
 
 
 def save_checkpoint(run_dir: Path, model, run_info: Mapping[str, Any],
-                    training_state: Mapping[str, torch.Tensor] | None = None, tokenizer=None) -> Path:
+                    training_state: Mapping[str, torch.Tensor] | None = None, tokenizer=None,
+                    frozen: FrozenReference | None = None) -> Path:
     """Write ``model`` and ``run_info`` into ``run_dir`` atomically (see the module docstring); returns run_dir.
 
     ``run_info`` holds the JSON parts (backbone, schema, freeze_plan, config, state, metrics …); this function
     adds the format marker, the model's settings and LayoutLM config, and the files' SHA-256. ``tokenizer`` is
     saved once into ``run_dir/tokenizer`` so the folder is self-contained. ``training_state`` (optimizer and RNG
-    tensors) is optional and lets a resumed run continue exactly.
+    tensors) is optional and lets a resumed run continue exactly. ``frozen`` names backbone tensors that stay
+    out of ``model.safetensors``: run.json records the reference and loading rebuilds them from the backbone.
     """
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -114,7 +117,8 @@ def save_checkpoint(run_dir: Path, model, run_info: Mapping[str, Any],
         _save_tokenizer(run_dir, tokenizer)
     written: list[tuple[Path, Path]] = []  # (tmp, final)
     try:
-        state = {name: tensor for name, tensor in model.state_dict().items()}
+        left_out = set(frozen.tensors) if frozen is not None else set()
+        state = {name: tensor for name, tensor in model.state_dict().items() if name not in left_out}
         model_tmp = _write_tmp_tensors(run_dir / MODEL_FILE, state, {"format": RUN_FORMAT})
         written.append((model_tmp, run_dir / MODEL_FILE))
         if training_state is not None:
@@ -128,8 +132,10 @@ def save_checkpoint(run_dir: Path, model, run_info: Mapping[str, Any],
         info = dict(run_info)
         info.update(format=RUN_FORMAT, version=RUN_VERSION, model=model_settings(model),
                     backbone_config=model.backbone.config.to_dict(), files=files, sha256=files[MODEL_FILE])
+        info.pop("frozen", None)
+        if frozen is not None:
+            info["frozen"] = frozen.to_json()
         run_tmp = run_dir / (RUN_FILE + TMP)
-        from .run_manifest import signed_run_info  # run.json carries the SHA-256 of its own content
 
         run_tmp.write_text(json.dumps(signed_run_info(info, _json_default), indent=1, allow_nan=False))
         _fsync(run_tmp)
@@ -192,7 +198,6 @@ def has_checkpoint(run_dir: Path) -> bool:
 def read_run_info(run_dir: Path) -> dict[str, Any]:
     """``run.json`` after rolling forward an interrupted save, parsed with bounds and validated against the run
     schema (``run_manifest``); CheckpointError when missing, unreadable, edited or out of range."""
-    from .run_manifest import parse_run_file, validate_run_info
 
     run_dir = Path(run_dir)
     _roll_forward(run_dir)
@@ -209,12 +214,16 @@ def read_run_info(run_dir: Path) -> dict[str, Any]:
     return info
 
 
+def checkpoint_step(run_dir: Path) -> int:
+    """The training step a checkpoint folder was saved at (``state.global_step``), after validating its run.json."""
+    return int(read_run_info(run_dir)["state"]["global_step"])
+
+
 def _roll_forward(run_dir: Path) -> None:
     """Finish a save that crashed between renames, if its run.json.tmp is complete and its files are there."""
     pending = run_dir / (RUN_FILE + TMP)
     if not pending.is_file():
         return
-    from .run_manifest import parse_run_file, safe_file_entry
 
     try:
         files = dict(parse_run_file(pending)["files"])
@@ -280,15 +289,26 @@ def load_checkpoint(run_dir: Path, with_training_state: bool = False) -> LoadedR
     if int(settings["num_fields"]) != schema.num_fields:
         raise CheckpointError(f"{run_dir / RUN_FILE}: the model has {settings['num_fields']} fields but the label "
                               f"schema {schema.name!r} has {schema.num_fields}")
+    try:
+        head = HeadSettings.from_json({"hidden": settings["head_hidden"], "dropout": settings["head_dropout"],
+                                       **dict(settings.get("head") or {})})
+    except (TypeError, ValueError) as error:
+        raise CheckpointError(f"{run_dir / RUN_FILE} has bad head settings: {error}") from None
     backbone = layoutlm_from_config(config)  # fused attention, as the run was trained with
     model = MultiTaskModel(backbone, int(settings["num_fields"]), loss_weighting=settings["loss_weighting"],
                            task_weights=tuple(settings["task_weights"]), uses_layout=bool(settings["uses_layout"]),
-                           head_hidden=int(settings["head_hidden"]), head_dropout=float(settings["head_dropout"]))
+                           head=head)
     tensors = load_file(str(run_dir / MODEL_FILE))
+    if info.get("frozen") is not None:
+        tensors.update(_frozen_tensors(run_dir, info["frozen"], tensors))
     expected = model.state_dict()
     missing = sorted(set(expected) - set(tensors))
     unexpected = sorted(set(tensors) - set(expected))
     wrong = sorted(k for k in set(expected) & set(tensors) if tuple(expected[k].shape) != tuple(tensors[k].shape))
+    if any(not name.startswith("backbone.") for name in missing + unexpected + wrong):
+        raise CheckpointError(f"{run_dir / MODEL_FILE} holds heads that do not match the head settings in run.json "
+                              f"({_describe_head(head)}): missing {missing[:3]}, unexpected {unexpected[:3]}, wrong "
+                              f"shape {wrong[:3]}; the run.json or the tensors were changed, or come from another run")
     if missing or unexpected or wrong:
         raise CheckpointError(f"{run_dir / MODEL_FILE} does not match the model described by run.json: "
                               f"missing {missing[:5]}, unexpected {unexpected[:5]}, wrong shape {wrong[:5]}")
@@ -307,6 +327,29 @@ def load_checkpoint(run_dir: Path, with_training_state: bool = False) -> LoadedR
         return loaded
     extra = run_dir / TRAINING_STATE_FILE
     return loaded, (load_file(str(extra)) if extra.is_file() else {})
+
+
+def _describe_head(head: HeadSettings) -> str:
+    mix = f", layer mix {head.layer_mix}"
+    if head.kind == "contextual":
+        return f"contextual head, size {head.size}, depth {head.depth}, boxes {'on' if head.boxes else 'off'}{mix}"
+    return f"linear head, hidden {head.hidden}{mix}"
+
+
+def _frozen_tensors(run_dir: Path, entry: Any, stored: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The backbone tensors a checkpoint left out by reference, rebuilt and verified (``frozen_weights``)."""
+    try:
+        reference = FrozenReference.from_json(entry)
+    except (KeyError, TypeError, ValueError) as error:
+        raise CheckpointError(f"{run_dir / RUN_FILE} has a bad 'frozen' entry: {error}") from None
+    overlap = sorted(set(reference.tensors) & set(stored))
+    if overlap:
+        raise CheckpointError(f"{run_dir / MODEL_FILE} stores {overlap[:3]}, which run.json says are rebuilt from the "
+                              "backbone; refusing an ambiguous checkpoint")
+    try:
+        return rebuild_frozen(reference)
+    except ValueError as error:
+        raise CheckpointError(f"{run_dir}: {error}") from None
 
 
 # --- optimizer and RNG state as tensors (no pickle) ------------------------------------------------------

@@ -26,7 +26,11 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Mapping
 
 from ..datasets.bounded_json import BoundedJSONError, loads_bounded
-from .checkpoint import CheckpointError
+
+
+class CheckpointError(ValueError):
+    """A checkpoint folder that is missing, tampered with, or does not match the model it describes."""
+
 
 log = logging.getLogger(__name__)
 
@@ -99,13 +103,6 @@ def validate_run_info(run_dir: Path, info: Mapping[str, Any]) -> None:
                     "but an edit of it cannot be detected; save the run again to add the hash", where, MANIFEST_KEY)
 
 
-def checkpoint_step(run_dir: Path) -> int:
-    """The training step a checkpoint folder was saved at (``state.global_step``), after validating its run.json."""
-    from .checkpoint import read_run_info  # which validates
-
-    return int(read_run_info(run_dir)["state"]["global_step"])
-
-
 def _first_problem(run_dir: Path, info: Mapping[str, Any]) -> str | None:
     if MANIFEST_KEY in info:
         recorded = info[MANIFEST_KEY]
@@ -116,7 +113,7 @@ def _first_problem(run_dir: Path, info: Mapping[str, Any]) -> str | None:
         if recorded != actual:
             return (f"it was edited after it was saved (its content hash is {actual[:16]}…, the hash saved with it "
                     f"is {str(recorded)[:16]}…)")
-    checks = (_files, _model, _backbone_config, _config, _state, _schema, _freeze_plan)
+    checks = (_files, _model, _backbone_config, _config, _state, _schema, _freeze_plan, _frozen)
     for check in checks:
         problem = check(run_dir, info)
         if problem is not None:
@@ -198,8 +195,8 @@ def _config(run_dir: Path, info: Mapping[str, Any]) -> str | None:
             problem = _int(config, key, low, high, "config")
             if problem:
                 return problem
-    if "lr" in config and not _finite(config["lr"], 0.0, 10.0):
-        return f"'config.lr' must be a number from 0 to 10, got {_short(config['lr'])}"
+    if "lr" in config and not _finite(config["lr"], 0.0, float("inf")):  # a rate allocates nothing: any finite one
+        return f"'config.lr' must be a finite number from 0, got {_short(config['lr'])}"
     return None
 
 
@@ -227,6 +224,24 @@ def _freeze_plan(run_dir: Path, info: Mapping[str, Any]) -> str | None:
     if not isinstance(plan, Mapping) or not all(isinstance(v, bool) for v in plan.values()):
         return "'freeze_plan' must be an object of group name -> true/false"
     return None
+
+
+def _frozen(run_dir: Path, info: Mapping[str, Any]) -> str | None:
+    """``frozen`` (optional): backbone tensors left out of model.safetensors, rebuilt from a named backbone."""
+    frozen = info.get("frozen")
+    if frozen is None:
+        return None
+    from .backbones import BACKBONE_NAMES
+
+    if not isinstance(frozen, Mapping) or frozen.get("backbone") not in BACKBONE_NAMES:
+        return f"'frozen.backbone' must be one of {', '.join(BACKBONE_NAMES)}"
+    tensors = frozen.get("tensors")
+    if not isinstance(tensors, list) or not 0 < len(tensors) <= 100_000 or not all(
+            isinstance(t, str) and t.startswith("backbone.") and len(t) <= 200 for t in tensors):
+        return "'frozen.tensors' must be a list of backbone tensor names"
+    if not isinstance(frozen.get("sha256"), str) or not _SHA256.match(frozen["sha256"]):
+        return "'frozen.sha256' must be 64 hex digits"
+    return _int(frozen, "seed", -(2 ** 63), 2 ** 63 - 1, "frozen")
 
 
 def _int(data: Mapping[str, Any], key: str, low: int, high: int, where: str) -> str | None:

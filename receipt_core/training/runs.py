@@ -12,7 +12,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 from ..data.document import Document
 from ..data.schema import DEFAULT_SCHEMA, LabelSchema
-from ..model.checkpoint import CheckpointError, has_checkpoint
+from ..model.checkpoint import CheckpointError, checkpoint_step, has_checkpoint
 from .config import TrainConfig
 from .events import Event
 from .job import StoreListener, TrainingJob
@@ -69,9 +69,8 @@ def resume_run(workspace, run_id: str, train_docs: Sequence[Document] | None = N
                                         if k in {f.name for f in dataclasses.fields(TrainConfig)}})
     job = TrainingJob(lambda: build_resumed_task(run_dir, train_docs, eval_docs, config), config, name=run.name,
                       run_id=run_id)
-    from ..model.run_manifest import checkpoint_step  # the steps logged after the checkpoint are trained again:
-
-    workspace.drop_run_events_after(run_id, checkpoint_step(run_dir))  # their old events go (one point per step)
+    # the steps logged after the checkpoint are trained again: their old events go (one point per step)
+    workspace.drop_run_events_after(run_id, checkpoint_step(run_dir))
     workspace.set_run_status(run_id, "running")
     return _start(workspace, run_id, job, listeners)
 
