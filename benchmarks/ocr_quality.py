@@ -23,7 +23,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from receipt_core.ocr.engine import RECEIPT_OCR, TESSERACT_DEFAULT, OcrCache, OcrSettings, ocr_many  # noqa: E402
-from receipt_core.ocr.quality import read_wildreceipt_split, segments_read  # noqa: E402
+from receipt_core.datasets import load_dataset  # noqa: E402
+from receipt_core.ocr.quality import gold_receipts, segments_read  # noqa: E402
 
 SHARED_DATA = Path(os.environ.get("RECEIPT_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
 
@@ -213,7 +214,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-write", action="store_true", help="print the table without writing docs/OCR.md")
     args = parser.parse_args(argv)
 
-    receipts = read_wildreceipt_split(SHARED_DATA / "wildreceipt", "dev")[: args.limit]
+    report = load_dataset(SHARED_DATA / "wildreceipt" / "dev.txt", "wildreceipt")
+    receipts = gold_receipts(report.documents, report.images)[: args.limit]
     items = [(r.image_path.name, r.image_path.read_bytes()) for r in receipts]
     variants = [v for v in VARIANTS if args.only is None or v.name in args.only or v == TESSERACT_DEFAULT]
     if all(v.key() != RECEIPT_OCR.key() for v in variants):

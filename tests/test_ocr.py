@@ -12,10 +12,9 @@ from PIL import Image, ImageDraw, ImageFont
 from receipt_core.data.images import load_image
 from receipt_core.ocr.engine import (RECEIPT_OCR, TESSERACT_DEFAULT, OcrCache, TesseractNotFoundError, ocr_image,
                               ocr_many)
-from receipt_core.ocr.quality import read_wildreceipt_split, segments_read
+from receipt_core.ocr.quality import gold_receipts, segments_read
 from receipt_core.datasets.synth import available_fonts
 
-from conftest import require_shared_data
 
 pytestmark = pytest.mark.ocr
 
@@ -85,9 +84,8 @@ def test_blank_white_image_gives_zero_words():
 
 
 @pytest.mark.slow
-def test_tuned_settings_read_at_least_as_many_wildreceipt_segments_as_default():
-    root = require_shared_data("wildreceipt")
-    receipts = read_wildreceipt_split(root, "dev")[:6]
+def test_tuned_settings_read_at_least_as_many_wildreceipt_segments_as_default(wildreceipt_dev_report):
+    receipts = gold_receipts(wildreceipt_dev_report.documents, wildreceipt_dev_report.images)[:6]
     items = [(r.image_path.name, r.image_path.read_bytes()) for r in receipts]
     scores = {}
     for settings in (TESSERACT_DEFAULT, RECEIPT_OCR):

@@ -2,18 +2,16 @@
 
 A gold segment counts as read when the OCR words whose box centre lies inside the segment's box, joined
 without spaces in reading order, are at least 0.8 similar (``difflib`` ratio, case-insensitive) to the
-segment's text (WildReceipt stores segment text with spaces removed). Segments with empty text are skipped.
-This reads the raw ``dev.txt``/``train.txt`` lines itself so the OCR measurement does not depend on the
-dataset importer.
+segment's text (WildReceipt stores segment text with spaces removed). Segments with empty text are skipped. The
+gold comes from the one WildReceipt reader, ``datasets.load_dataset(path, "wildreceipt")``.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from ..data.document import Box, Document
 
@@ -32,21 +30,16 @@ class GoldReceipt:
     segments: tuple[GoldSegment, ...]
 
 
-def read_wildreceipt_split(root: Path, split: str = "dev") -> list[GoldReceipt]:
-    """The receipts of ``{root}/{split}.txt`` with their non-empty gold segments."""
+def gold_receipts(documents: Sequence[Document], images: Mapping[str, Path]) -> list[GoldReceipt]:
+    """The receipts of a segment-labelled dataset (as ``datasets.load_dataset`` reads WildReceipt) that have an
+    image, each with its non-empty gold segments (text without spaces, as WildReceipt stores it)."""
     receipts = []
-    for line in (Path(root) / f"{split}.txt").read_text(encoding="utf-8").splitlines():
-        if not line.strip():
+    for doc in documents:
+        if doc.id not in images:
             continue
-        record = json.loads(line)
-        segments = []
-        for annotation in record["annotations"]:
-            text = str(annotation.get("text", "")).replace(" ", "")
-            if not text:
-                continue
-            xs, ys = annotation["box"][0::2], annotation["box"][1::2]
-            segments.append(GoldSegment(text=text, box=(min(xs), min(ys), max(xs), max(ys))))
-        receipts.append(GoldReceipt(image_path=Path(root) / record["file_name"], segments=tuple(segments)))
+        segments = tuple(GoldSegment(text=w.text.replace(" ", ""), box=tuple(w.box)) for w in doc.words
+                         if w.text.replace(" ", ""))
+        receipts.append(GoldReceipt(image_path=Path(images[doc.id]), segments=segments))
     return receipts
 
 
