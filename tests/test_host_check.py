@@ -1,5 +1,5 @@
 """Issue 17, defect 3: a real ``streamlit run app.py`` answers only requests that name this machine (or a host
-the user allowed), for plain HTTP and for the WebSocket handshake: DNS rebinding gets 400, not the app."""
+the user allowed), for plain HTTP and for the WebSocket handshake: DNS rebinding gets 403, not the app."""
 
 from __future__ import annotations
 
@@ -83,9 +83,9 @@ def server(tmp_path_factory):
 @pytest.mark.parametrize("host", ["rebind.evil.example:8501", "rebind.evil.example", "127.0.0.1.evil.example",
                                   "localhost.evil.example:8501", "evil.demo.example.lan"])
 def test_a_foreign_host_is_refused_for_http_and_the_websocket(server, host):
-    assert http_status(server, host) == 400
-    assert http_status(server, host, "/") == 400
-    assert websocket_status(server, host) == "HTTP/1.1 400 Bad Request"
+    assert http_status(server, host) == 403
+    assert http_status(server, host, "/") == 403
+    assert websocket_status(server, host) == "HTTP/1.1 403 Forbidden"
 
 
 @pytest.mark.parametrize("host", ["localhost", "127.0.0.1", "[::1]", "demo.example.lan"])

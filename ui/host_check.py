@@ -2,8 +2,9 @@
 
 A page on ``rebind.evil.example`` whose DNS answer flips to 127.0.0.1 (DNS rebinding) reaches a loopback-only
 server from the visitor's browser, but its requests still carry ``Host: rebind.evil.example``. Starlette's
-``TrustedHostMiddleware`` answers every request and WebSocket handshake whose Host is not on the list with
-HTTP 400 ("Invalid host header"), before Streamlit sees it. app.py installs it through ``st.App``.
+``TrustedHostMiddleware`` decides, for every request and WebSocket handshake, whether its Host is on the list;
+:class:`ForbiddenHostMiddleware` answers a refusal with HTTP 403 Forbidden (Starlette's own answer is 400) before
+Streamlit sees the request. app.py installs it through ``st.App``.
 
 Allowed: ``localhost``, ``127.0.0.1``, ``[::1]`` (any port), plus the names in ``$RECEIPT_STUDIO_ALLOWED_HOSTS``
 (comma-separated, e.g. ``demo.example.lan,*.corp.example``): the name a reverse proxy forwards, or the machine's
@@ -37,9 +38,40 @@ def allowed_hosts(environ: Mapping[str, str] | None = None) -> list[str]:
     return hosts
 
 
-def host_middleware(environ: Mapping[str, str] | None = None) -> list:
-    """The middleware list for ``st.App``: Starlette's TrustedHostMiddleware over :func:`allowed_hosts`."""
-    from starlette.middleware import Middleware
-    from starlette.middleware.trustedhost import TrustedHostMiddleware
+class ForbiddenHostMiddleware:
+    """Starlette's ``TrustedHostMiddleware`` with 403 Forbidden instead of 400 for a Host that is not allowed.
 
-    return [Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts(environ), www_redirect=False)]
+    The host check stays Starlette's: a fresh ``TrustedHostMiddleware`` per request wraps a marker app, and only a
+    response it sent without reaching the marker (a refusal) has its status changed."""
+
+    def __init__(self, app, allowed_hosts: list[str]) -> None:
+        self.app = app
+        self.allowed_hosts = allowed_hosts
+
+    async def __call__(self, scope, receive, send) -> None:
+        from starlette.middleware.trustedhost import TrustedHostMiddleware
+
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        passed = False
+
+        async def allowed(scope, receive, send) -> None:
+            nonlocal passed
+            passed = True
+            await self.app(scope, receive, send)
+
+        async def forbid(message) -> None:
+            if not passed and message["type"] in ("http.response.start", "websocket.http.response.start"):
+                message = {**message, "status": 403}
+            await send(message)
+
+        await TrustedHostMiddleware(allowed, allowed_hosts=self.allowed_hosts, www_redirect=False)(scope, receive,
+                                                                                                   forbid)
+
+
+def host_middleware(environ: Mapping[str, str] | None = None) -> list:
+    """The middleware list for ``st.App``: the Host allowlist over :func:`allowed_hosts`."""
+    from starlette.middleware import Middleware
+
+    return [Middleware(ForbiddenHostMiddleware, allowed_hosts=allowed_hosts(environ))]
