@@ -82,3 +82,29 @@ def test_schema_rejects_unknown_field():
         DEFAULT_SCHEMA.field_id("NOPE")
     assert DEFAULT_SCHEMA.cord_fields["menu.sub_nm"] == "ITEM_NAME"
     assert DEFAULT_SCHEMA.wildreceipt_fields["Total_key"] == "TOTAL"
+
+
+@pytest.mark.parametrize(("key", "value", "message"), [("quantity", "false", "quantity must be true or false"),
+                                                       ("line_id", "abc", "line_id must be an integer"),
+                                                       ("line_id", None, "line_id must be an integer"),
+                                                       ("field", 7, "field must be a label name"),
+                                                       ("group_id", True, "group_id must be an integer")])
+def test_a_word_of_the_wrong_type_is_refused_where_it_is_parsed(key, value, message):
+    word = {"text": "2x", "box": [1, 2, 3, 4], key: value}
+    with pytest.raises(DocumentFormatError, match=message):
+        Document.from_json({"format": "receipt-mtl/document", "version": 1, "id": "d", "width": 10, "height": 10,
+                            "words": [word]})
+
+
+def test_atomic_write_gives_the_file_the_umask_permissions_not_0600(tmp_path):
+    import os
+
+    from receipt_core.data.files import atomic_write
+
+    old = os.umask(0o022)
+    try:
+        atomic_write(tmp_path / "a.json", b"{}")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "a.json").stat().st_mode & 0o777 == 0o644
+    assert [p.name for p in tmp_path.iterdir()] == ["a.json"]

@@ -179,12 +179,20 @@ def _word_from_json(raw: Any, where: str) -> Word:
     if value is not None and not isinstance(value, (int, float)):
         raise DocumentFormatError(f"{where}: quantity_value must be a number or null")
     group = raw.get("group_id")
-    if group is not None and not isinstance(group, int):
+    if group is not None and (not isinstance(group, int) or isinstance(group, bool)):
         raise DocumentFormatError(f"{where}: group_id must be an integer or null")
+    line_id = raw.get("line_id", 0)
+    if not isinstance(line_id, int) or isinstance(line_id, bool):
+        raise DocumentFormatError(f"{where}: line_id must be an integer, got {line_id!r}")
+    field = raw.get("field", OTHER)
+    if not isinstance(field, str):
+        raise DocumentFormatError(f"{where}: field must be a label name, got {field!r}")
+    is_quantity = raw.get("quantity", False)
+    if not isinstance(is_quantity, bool):
+        raise DocumentFormatError(f"{where}: quantity must be true or false, got {is_quantity!r}")
     return Word(text=text, box=(x0, y0, x1, y1),
                 confidence=None if confidence is None else float(confidence),
-                line_id=int(raw.get("line_id", 0)), field=str(raw.get("field", OTHER)),
-                is_quantity=bool(raw.get("quantity", False)),
+                line_id=line_id, field=field, is_quantity=is_quantity,
                 quantity_value=None if value is None else float(value), group_id=group)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import tempfile
+import secrets
 import zipfile
 from pathlib import Path
 
@@ -20,18 +20,20 @@ def file_sha256(path: Path) -> str:
 
 
 def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file ``.<name>.*.tmp`` in the same folder, fsync, then
-    rename: a reader sees the old file or the new one, never half of it."""
+    """Write ``data`` to ``path`` via a temporary file ``.<name>.<random>.tmp`` in the same folder, fsync, then
+    rename: a reader sees the old file or the new one, never half of it. The file gets the permissions the user's
+    umask gives any new file (``0o666 & ~umask``, applied by the kernel), not ``mkstemp``'s private 0600."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
-        with os.fdopen(handle, "wb") as out:
+        with os.fdopen(fd, "wb") as out:
             out.write(data)
             out.flush()
             os.fsync(out.fileno())
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 

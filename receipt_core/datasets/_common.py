@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -160,23 +158,6 @@ def image_suffix(path: Path, data: bytes) -> str:
     return ".img"
 
 
-def write_file(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically (temporary file, fsync, rename) with the permissions the user's umask
-    gives a new file (``0o666 & ~umask``), so exported files are as readable as any other file the user makes."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the kernel applies the umask
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 def shown(value: object) -> str:
     """A value for a message, cut short (a 10**400 integer or a megabyte string is not echoed whole)."""
     if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
@@ -187,5 +168,4 @@ def shown(value: object) -> str:
 
 __all__ = ["MAX_COORDINATE", "MAX_PAGE_SIDE", "MAX_QUANTITY", "DEFAULT_LIMITS", "ImportLimits", "RecordError",
            "box_on_page", "file_sha256", "image_suffix", "inside", "json_depth", "number", "page_size",
-           "parse_record", "read_record_file", "record_problem", "shown", "storable", "too_many_words",
-           "write_file"]
+           "parse_record", "read_record_file", "record_problem", "shown", "storable", "too_many_words"]

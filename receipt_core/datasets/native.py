@@ -20,11 +20,12 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from ..data.document import Document
+from ..data.files import atomic_write
 from ..data.schema import LabelSchema
 from .report import DatasetImportError, ImportReport, make_report
 from ._common import (DEFAULT_LIMITS, MAX_QUANTITY, ImportLimits, RecordError, shown, box_on_page, file_sha256,
                       image_suffix, inside, number, page_size, read_record_file, record_problem, storable,
-                      too_many_words, write_file)
+                      too_many_words)
 
 IMAGE_FOLDER = "images"
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,100}$")
@@ -161,13 +162,13 @@ def save_native(docs: Iterable[Document], folder: Path,
             doc = dataclasses.replace(doc, image_sha256=sha)
             target = folder / IMAGE_FOLDER / f"{sha}{image_suffix(image if isinstance(image, Path) else Path(), data)}"
             if not target.exists():
-                write_file(target, data)
+                atomic_write(target, data)
         name = document_file_name(doc.id)
         if name in used:
             raise ValueError(f"document id {doc.id!r} appears twice")
         used.add(name)
         path = folder / name
-        write_file(path, json.dumps(doc.to_json(), ensure_ascii=False, indent=1).encode("utf-8"))
+        atomic_write(path, json.dumps(doc.to_json(), ensure_ascii=False, indent=1).encode("utf-8"))
         written.append(path)
     return written
 
