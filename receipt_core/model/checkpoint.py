@@ -305,7 +305,8 @@ def load_checkpoint(run_dir: Path, with_training_state: bool = False) -> LoadedR
     missing = sorted(set(expected) - set(tensors))
     unexpected = sorted(set(tensors) - set(expected))
     wrong = sorted(k for k in set(expected) & set(tensors) if tuple(expected[k].shape) != tuple(tensors[k].shape))
-    if any(not name.startswith("backbone.") for name in missing + unexpected + wrong):
+    mismatched = missing + unexpected + wrong
+    if mismatched and all(not name.startswith("backbone.") for name in mismatched):
         raise CheckpointError(f"{run_dir / MODEL_FILE} holds heads that do not match the head settings in run.json "
                               f"({_describe_head(head)}): missing {missing[:3]}, unexpected {unexpected[:3]}, wrong "
                               f"shape {wrong[:3]}; the run.json or the tensors were changed, or come from another run")

@@ -243,22 +243,28 @@ class PhaseTracker:
 
 
 def optimizer_param_groups(model: nn.Module, base_lr: float, decay_factor: float = 2.6,
-                           fresh_groups: Iterable[str] = ("embeddings.layout",)) -> list[dict]:
+                           fresh_groups: Iterable[str] = ("embeddings.layout",),
+                           head_lr: float | None = None) -> list[dict]:
     """One optimizer group per freeze group — frozen ones included, so unfreezing later takes effect.
 
-    Discriminative rates (ULMFiT): heads train at ``base_lr``; encoder layer i at
+    Discriminative rates (ULMFiT): heads (with their layer mix) train at ``head_lr``, or ``base_lr`` when it is
+    None; encoder layer i at
     ``base_lr / decay_factor ** (N - i)`` (the top layer at base_lr/2.6); the text embeddings one step below
     layer 0. ``fresh_groups`` start untrained (LayoutLM's layout tables start at zero in ``layout-minilm``),
     so they train at ``base_lr`` like the heads: at the bottom rate they would barely move.
     Each dict has ``params``, ``lr``, ``base_lr`` (the rate a learning-rate schedule scales) and ``name``.
     """
-    if base_lr < 0 or decay_factor <= 0:
-        raise ValueError(f"base_lr must be >= 0 and decay_factor > 0, got {base_lr}, {decay_factor}")
+    if base_lr < 0 or decay_factor <= 0 or (head_lr is not None and head_lr < 0):
+        raise ValueError(f"base_lr and head_lr must be >= 0 and decay_factor > 0, got {base_lr}, {head_lr}, "
+                         f"{decay_factor}")
     groups = parameter_groups(model)
     num_layers = len(model.backbone.encoder.layer)
     fresh = set(fresh_groups)
     result = []
     for name, params in groups.items():
+        if name in HEAD_GROUPS and head_lr is not None:
+            result.append({"params": params, "lr": head_lr, "base_lr": head_lr, "name": name})
+            continue
         if name in HEAD_GROUPS or name in fresh:
             depth = 0
         elif name.startswith("encoder."):

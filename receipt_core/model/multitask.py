@@ -1,14 +1,17 @@
 """The multi-task model: one LayoutLM backbone, a field head and a quantity head, and their losses.
 
-The forward pass is split into three public stages so that a frozen prefix can be computed once and
-cached (a frozen backbone's output does not change between epochs)::
+The forward pass is split into public stages so that a frozen prefix can be computed once and cached (a
+frozen backbone's output does not change between epochs)::
 
     hidden = model.embed(input_ids, bbox)                       # (B, T, H)
     hidden = model.run_layers(hidden, attention_mask, 0, k)      # frozen bottom k layers: cacheable
-    hidden = model.run_layers(hidden, attention_mask, k, None)   # trainable top
-    output = model.heads(hidden, field_labels, quantity_labels)
+    states = model.top_states(prefix_states, attention_mask, k)  # trainable top → what the heads read
+    output = model.heads(states, field_labels, quantity_labels, bbox, word_starts)
 
-``forward`` is exactly those stages with k = 0.
+The heads (``heads.py``, shaped by ``HeadSettings``) read the last layer's output (B, T, H), or with a layer
+mix the stack of every layer's output (L = N + 1, B, T, H): the embeddings' and each encoder layer's. A
+contextual head reads only the words' first sub-tokens (``word_starts``) and their boxes. ``forward`` is
+exactly those stages with k = 0.
 
 Freezing and train/eval mode: ``train()`` is overridden so that a unit of the model (the embeddings, one
 encoder layer, one head) whose parameters are all frozen stays in eval mode (dropout off) even while the
@@ -24,8 +27,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .dropout import FastDropout
 from .encoding import IGNORE_INDEX
+from .heads import HeadSettings, LinearHead, build_head, gather_words, scatter_words
 
 LOSS_WEIGHTINGS = ("fixed", "uncertainty")
 TASKS = ("fields", "quantity")
@@ -39,22 +42,7 @@ class MultiTaskOutput:
     task_losses: dict[str, torch.Tensor] = field(default_factory=dict)  # "fields", "quantity": unweighted CE
 
 
-class TokenHead(nn.Module):
-    """Per-token classifier: dropout → Linear, or dropout → Linear → GELU → dropout → Linear with ``hidden``.
-
-    The dropout is ``FastDropout``: over cached features a training step is little more than the heads, and
-    ``nn.Dropout``'s per-element mask would be most of its time (see dropout.py)."""
-
-    def __init__(self, in_features: int, num_classes: int, hidden: int = 0, dropout: float = 0.1):
-        super().__init__()
-        if hidden:
-            self.net = nn.Sequential(FastDropout(dropout), nn.Linear(in_features, hidden), nn.GELU(),
-                                     FastDropout(dropout), nn.Linear(hidden, num_classes))
-        else:
-            self.net = nn.Sequential(FastDropout(dropout), nn.Linear(in_features, num_classes))
-
-    def forward(self, hidden: torch.Tensor) -> torch.Tensor:
-        return self.net(hidden)
+TokenHead = LinearHead  # the per-token head, under the name it had before heads.py
 
 
 class MultiTaskModel(nn.Module):
@@ -65,11 +53,13 @@ class MultiTaskModel(nn.Module):
     log-variance s_i per task, starting at 0. Each s_i lives in its task's head module
     (``field_head.log_variance``, ``quantity_head.log_variance``), so it freezes with that head.
     ``uses_layout=False`` replaces every box by zeros (the text-only baseline).
+    ``head`` shapes both heads (``heads.HeadSettings``); without it, ``head_hidden`` and ``head_dropout`` give
+    the original linear head on the last layer.
     """
 
     def __init__(self, backbone_model, num_fields: int, loss_weighting: str = "fixed",
                  task_weights: tuple[float, float] = (1.0, 1.0), uses_layout: bool = True, head_hidden: int = 0,
-                 head_dropout: float = 0.1):
+                 head_dropout: float = 0.1, head: HeadSettings | None = None):
         super().__init__()
         if loss_weighting not in LOSS_WEIGHTINGS:
             raise ValueError(f"loss_weighting must be one of {LOSS_WEIGHTINGS}, got {loss_weighting!r}")
@@ -82,9 +72,11 @@ class MultiTaskModel(nn.Module):
         self.loss_weighting = loss_weighting
         self.task_weights = (float(task_weights[0]), float(task_weights[1]))
         self.uses_layout = uses_layout
+        self.head_settings = head or HeadSettings(hidden=head_hidden, dropout=head_dropout)
         hidden_size = int(backbone_model.config.hidden_size)
-        self.field_head = TokenHead(hidden_size, num_fields, head_hidden, head_dropout)
-        self.quantity_head = TokenHead(hidden_size, 2, head_hidden, head_dropout)
+        states = len(backbone_model.encoder.layer) + 1
+        self.field_head = build_head(self.head_settings, hidden_size, states, num_fields)
+        self.quantity_head = build_head(self.head_settings, hidden_size, states, 2)
         if loss_weighting == "uncertainty":
             self.field_head.log_variance = nn.Parameter(torch.zeros(()))
             self.quantity_head.log_variance = nn.Parameter(torch.zeros(()))
@@ -94,6 +86,11 @@ class MultiTaskModel(nn.Module):
     @property
     def num_layers(self) -> int:
         return len(self.backbone.encoder.layer)
+
+    @property
+    def reads_all_layers(self) -> bool:
+        """Whether the heads read every layer's output (a layer mix), not only the last."""
+        return self.head_settings.mixes_layers
 
     def units(self) -> list[nn.Module]:
         """The modules that freeze as a whole: embeddings, each encoder layer, each head."""
@@ -142,56 +139,127 @@ class MultiTaskModel(nn.Module):
             hidden = layer(hidden, attention_mask=bias)[0]
         return hidden
 
-    def heads(self, hidden: torch.Tensor, field_labels: torch.Tensor | None = None,
-              quantity_labels: torch.Tensor | None = None) -> MultiTaskOutput:
-        """Both heads over the top hidden states, plus losses for the tasks whose labels are given.
+    def run_layers_all(self, hidden: torch.Tensor, attention_mask: torch.Tensor, start: int = 0,
+                       end: int | None = None) -> list[torch.Tensor]:
+        """The output of each encoder layer ``start`` … ``end - 1`` (``end=None``: to the top), in order."""
+        end = self.num_layers if end is None else end
+        if not 0 <= start <= end <= self.num_layers:
+            raise ValueError(f"layer range [{start}, {end}) is outside 0..{self.num_layers}")
+        bias = self.attention_bias(attention_mask, hidden.dtype)
+        outputs = []
+        for layer in self.backbone.encoder.layer[start:end]:
+            hidden = layer(hidden, attention_mask=bias)[0]
+            outputs.append(hidden)
+        return outputs
 
-        In training mode with both tasks' labels, the heads run only at labelled positions (a word's first
-        sub-token): the loss needs nothing else, and it saves the heads' dropout and matmuls on the other
-        tokens. The returned logits are then zero at unlabelled positions. In eval mode, or without labels,
-        every position gets its logits.
+    def top_states(self, prefix: torch.Tensor, attention_mask: torch.Tensor, start: int) -> torch.Tensor:
+        """What the heads read, from the output of the layers below ``start``: ``prefix`` is (B, T, H), the output
+        of layer ``start - 1`` (the embeddings for 0), or (start + 1, B, T, H), every output up to it. Returns
+        (B, T, H) the last layer's output, or with a layer mix (N + 1, B, T, H) every layer's."""
+        if not self.reads_all_layers:
+            return self.run_layers(prefix[-1] if prefix.dim() == 4 else prefix, attention_mask, start)
+        if prefix.dim() != 4 or prefix.shape[0] != start + 1:
+            raise ValueError(f"the layer mix needs the output of the embeddings and of each layer below {start} "
+                             f"({start + 1} states), got a tensor of shape {tuple(prefix.shape)}")
+        if start == self.num_layers:  # nothing above the prefix: the heads read it as it is
+            return prefix
+        states = list(prefix.unbind(0))
+        return torch.stack(states + self.run_layers_all(states[-1], attention_mask, start))
+
+    def heads(self, states: torch.Tensor, field_labels: torch.Tensor | None = None,
+              quantity_labels: torch.Tensor | None = None, bbox: torch.Tensor | None = None,
+              word_starts: torch.Tensor | None = None) -> MultiTaskOutput:
+        """Both heads over ``states`` (``top_states``), plus losses for the tasks whose labels are given.
+
+        Linear heads: in training mode with both tasks' labels, the heads run only at labelled positions (a
+        word's first sub-token): the loss needs nothing else, and it saves the heads' dropout and matmuls on the
+        other tokens. The returned logits are then zero at unlabelled positions. In eval mode, or without
+        labels, every position gets its logits. A contextual head always runs over the words' first sub-tokens
+        (``word_starts``, or the labelled positions when not given) with their boxes (``bbox``, (B, T, 4));
+        its logits are zero elsewhere.
         """
+        if self.head_settings.kind == "contextual":
+            return self._contextual_heads(states, field_labels, quantity_labels, bbox, word_starts)
+        lead = (slice(None),) * (states.dim() - 3)  # the stacked layers of a mix
         if self.training and field_labels is not None and quantity_labels is not None:
             positions = ((field_labels != IGNORE_INDEX) | (quantity_labels != IGNORE_INDEX)).nonzero(as_tuple=True)
-            labelled = hidden[positions]  # (N, H)
+            labelled = states[lead + positions]  # (L?, N, H)
             field_scores = self.field_head(labelled)  # (N, F)
             quantity_scores = self.quantity_head(labelled)  # (N, 2)
             task_losses = {"fields": _token_cross_entropy(field_scores, field_labels[positions]),
                            "quantity": _token_cross_entropy(quantity_scores, quantity_labels[positions])}
-            shape = hidden.shape[:2]
+            shape = states.shape[-3:-1]
             field_logits = field_scores.new_zeros((*shape, self.num_fields)).index_put(positions, field_scores)
             quantity_logits = quantity_scores.new_zeros((*shape, 2)).index_put(positions, quantity_scores)
         else:
-            field_logits = self.field_head(hidden)  # (B, T, F)
-            quantity_logits = self.quantity_head(hidden)  # (B, T, 2)
-            task_losses = {}
-            if field_labels is not None:
-                task_losses["fields"] = _token_cross_entropy(field_logits, field_labels)
-            if quantity_labels is not None:
-                task_losses["quantity"] = _token_cross_entropy(quantity_logits, quantity_labels)
+            field_logits = self.field_head(states)  # (B, T, F)
+            quantity_logits = self.quantity_head(states)  # (B, T, 2)
+            task_losses = self._losses(field_logits, quantity_logits, field_labels, quantity_labels)
         loss = self.combine_losses(task_losses) if task_losses else None
         return MultiTaskOutput(field_logits=field_logits, quantity_logits=quantity_logits, loss=loss,
                                task_losses=task_losses)
 
+    def _contextual_heads(self, states, field_labels, quantity_labels, bbox, word_starts) -> MultiTaskOutput:
+        if word_starts is None:
+            given = [labels != IGNORE_INDEX for labels in (field_labels, quantity_labels) if labels is not None]
+            if not given:
+                raise ValueError("a contextual head needs word_starts (heads.word_starts(windows)) or labels to find "
+                                 "the words")
+            word_starts = given[0] if len(given) == 1 else given[0] | given[1]
+        if bbox is None:
+            if self.head_settings.boxes:
+                raise ValueError("this contextual head reads the words' boxes: pass bbox")
+            bbox = torch.zeros((*word_starts.shape, 4), dtype=torch.long, device=word_starts.device)
+        packed, (words, boxes), order = gather_words(word_starts.bool(), states, bbox)
+        field_scores = self.field_head(words, boxes, packed)  # (B, W, F)
+        quantity_scores = self.quantity_head(words, boxes, packed)  # (B, W, 2)
+        length = word_starts.shape[1]
+        field_logits = scatter_words(field_scores, order, packed, length)
+        quantity_logits = scatter_words(quantity_scores, order, packed, length)
+        task_losses = {}
+        for task, scores, labels in (("fields", field_scores, field_labels),
+                                     ("quantity", quantity_scores, quantity_labels)):
+            if labels is not None:
+                at_words = torch.where(packed, torch.gather(labels, 1, order), torch.full_like(order, IGNORE_INDEX))
+                task_losses[task] = _token_cross_entropy(scores, at_words)
+        loss = self.combine_losses(task_losses) if task_losses else None
+        return MultiTaskOutput(field_logits=field_logits, quantity_logits=quantity_logits, loss=loss,
+                               task_losses=task_losses)
+
+    @staticmethod
+    def _losses(field_logits, quantity_logits, field_labels, quantity_labels) -> dict[str, torch.Tensor]:
+        task_losses = {}
+        if field_labels is not None:
+            task_losses["fields"] = _token_cross_entropy(field_logits, field_labels)
+        if quantity_labels is not None:
+            task_losses["quantity"] = _token_cross_entropy(quantity_logits, quantity_labels)
+        return task_losses
+
     def forward(self, input_ids: torch.Tensor | None, bbox: torch.Tensor | None, attention_mask: torch.Tensor,
                 field_labels: torch.Tensor | None = None, quantity_labels: torch.Tensor | None = None,
-                hidden: torch.Tensor | None = None, start_layer: int = 0) -> MultiTaskOutput:
-        """The whole model; or, given ``hidden`` (a cached output of layer ``start_layer - 1``), only the layers
-        from ``start_layer`` up. The second form goes through ``forward`` so that wrappers that hook it
-        (DistributedDataParallel under Accelerate) see cached batches too."""
+                hidden: torch.Tensor | None = None, start_layer: int = 0,
+                word_starts: torch.Tensor | None = None) -> MultiTaskOutput:
+        """The whole model; or, given ``hidden`` (cached: the output of layer ``start_layer - 1``, (B, T, H), or
+        every output up to it, (start_layer + 1, B, T, H), for a layer mix), only the layers from ``start_layer``
+        up. The second form goes through ``forward`` so that wrappers that hook it (DistributedDataParallel under
+        Accelerate) see cached batches too. ``bbox`` and ``word_starts`` also feed a contextual head."""
         if hidden is None:
             if input_ids is None or bbox is None:
                 raise ValueError("forward needs input_ids and bbox, or cached hidden states")
             if start_layer != 0:
                 raise ValueError("start_layer only applies to cached hidden states")
             hidden = self.embed(input_ids, bbox)
-        return self.heads(self.run_layers(hidden, attention_mask, start_layer), field_labels, quantity_labels)
+            if self.reads_all_layers:
+                hidden = hidden[None]
+        states = self.top_states(hidden, attention_mask, start_layer)
+        return self.heads(states, field_labels, quantity_labels, bbox, word_starts)
 
     def forward_from(self, hidden: torch.Tensor, attention_mask: torch.Tensor, start: int,
-                     field_labels: torch.Tensor | None = None,
-                     quantity_labels: torch.Tensor | None = None) -> MultiTaskOutput:
+                     field_labels: torch.Tensor | None = None, quantity_labels: torch.Tensor | None = None,
+                     bbox: torch.Tensor | None = None, word_starts: torch.Tensor | None = None) -> MultiTaskOutput:
         """The rest of the forward pass from the output of layer ``start - 1`` (``start=0``: the embeddings)."""
-        return self(None, None, attention_mask, field_labels, quantity_labels, hidden=hidden, start_layer=start)
+        return self(None, bbox, attention_mask, field_labels, quantity_labels, hidden=hidden, start_layer=start,
+                    word_starts=word_starts)
 
     # --- losses ------------------------------------------------------------------------------------------
 

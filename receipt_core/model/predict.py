@@ -2,6 +2,8 @@
 
 Each document is encoded into windows, run through the model in eval mode without gradients, and the
 windows' per-token probabilities merged back to one row per word (``encoding.merge_word_scores``).
+``Predictor.decode`` does the second half alone, for probabilities computed elsewhere (a training run's
+evaluation reads them off the same pass that gives its validation losses).
 
 The two heads are decoded jointly (``decode_word``): the schema makes a quantity word's field ``OTHER``, so
 the answers that can be true together are "field f, not a quantity" for every f and "OTHER, quantity". The
@@ -24,6 +26,7 @@ import torch
 
 from ..data.document import Document
 from .encoding import DocumentEncoder, collate, merge_word_scores
+from .heads import word_starts
 from ..data.items import Item, assemble_items
 from ..data.quantity import parse_quantity
 from .reconcile import reconcile_quantities
@@ -123,19 +126,21 @@ class Predictor:
             device = next(self.model.parameters()).device
             for begin in range(0, len(flat), self.batch_size):
                 chunk = flat[begin:begin + self.batch_size]
-                batch = collate([windows[d][w] for d, w in chunk], self.encoder.pad_token_id)
+                chunk_windows = [windows[d][w] for d, w in chunk]
+                batch = collate(chunk_windows, self.encoder.pad_token_id)
+                starts = word_starts(chunk_windows, batch["input_ids"].shape[1])
                 out = self.model(batch["input_ids"].to(device), batch["bbox"].to(device),
-                                 batch["attention_mask"].to(device))
+                                 batch["attention_mask"].to(device), word_starts=starts.to(device))
                 fields = out.field_logits.float().softmax(-1).cpu()
                 quantities = out.quantity_logits.float().softmax(-1).cpu()
                 for row, (d, w) in enumerate(chunk):
                     field_probs[d][w], quantity_probs[d][w] = fields[row], quantities[row]
-            return [self._word_predictions(doc, windows[d], field_probs[d], quantity_probs[d])
-                    for d, doc in enumerate(docs)]
+            return [self.decode(doc, windows[d], field_probs[d], quantity_probs[d]) for d, doc in enumerate(docs)]
         finally:
             self.model.train(was_training)
 
-    def _word_predictions(self, doc: Document, windows, field_probs, quantity_probs) -> DocumentPrediction:
+    def decode(self, doc: Document, windows, field_probs, quantity_probs) -> DocumentPrediction:
+        """``doc``'s prediction from its windows' per-token probabilities (each (len(window), C); softmaxed)."""
         n = len(doc.words)
         fields = merge_word_scores(windows, field_probs, n)
         quantities = merge_word_scores(windows, quantity_probs, n)

@@ -16,6 +16,7 @@ from typing import Any, Mapping, Sequence
 from ..model.backbones import DEFAULT_BACKBONE
 from ..model.encoding import BOX_MODES, check_box_mode, stored_box_mode
 from ..model.freeze import PRESETS
+from ..model.heads import HEAD_KINDS, LAYER_MIXES, HeadSettings
 from .schedules import LR_SCHEDULES
 
 
@@ -55,6 +56,18 @@ class TrainConfig:
                                        "run evaluates and saves when it ends", kind="positive_float", metavar="M")
     batch_size: int = option(8, "windows per step", kind="positive_int", metavar="B")
     lr: float = option(5e-5, "learning rate of the top group", kind="positive_float", metavar="LR")
+    head_lr: float | None = option(None, "learning rate of the heads and their layer mix (none: --lr); the "
+                                   "backbone keeps --lr and its discriminative decay", kind="positive_float",
+                                   metavar="LR")
+    head: str = option("linear", "the task heads: linear (one word at a time), or contextual (a small transformer "
+                       "over the window's words and their boxes)", kind="str", choices=HEAD_KINDS)
+    layer_mix: str = option("off", "what the heads read: the last layer (off), or a learned mix of every layer's "
+                            "output starting on the last layer (top) or evenly (uniform)", kind="str",
+                            choices=LAYER_MIXES)
+    head_size: int = option(256, "contextual head: its width", kind="positive_int", metavar="WIDTH")
+    head_depth: int = option(1, "contextual head: its transformer layers", kind="positive_int", metavar="N")
+    head_boxes: bool = option(True, "contextual head: add each word's box features (on/off)", kind="str",
+                              choices=("on", "off"))
     decay_factor: float = option(2.6, "discriminative rates: each lower group's rate is the one above / F",
                                  kind="positive_float", metavar="F")
     lr_schedule: str = option("constant", "constant, or linear: warm up, then decay to 0 at the run's end (its "
@@ -80,6 +93,13 @@ class TrainConfig:
     def __post_init__(self) -> None:
         for name in ("freeze", "unfreeze", "task_weights", "watch"):  # lists from JSON or a UI become tuples
             object.__setattr__(self, name, tuple(getattr(self, name)))
+        if isinstance(self.head_boxes, str):  # the command line's on/off
+            if self.head_boxes not in ("on", "off"):
+                raise ValueError(f"head boxes must be on or off, got {self.head_boxes!r}")
+            object.__setattr__(self, "head_boxes", self.head_boxes == "on")
+        if self.head_lr is not None and not (self.head_lr > 0 and math.isfinite(self.head_lr)):
+            raise ValueError(f"head learning rate must be a finite number > 0 when given, got {self.head_lr}")
+        self.head_settings()  # refuses a bad head kind, mix, size or depth
         if self.epochs < 0:
             raise ValueError(f"epochs must be >= 0, got {self.epochs}")
         if self.batch_size < 1:
@@ -97,6 +117,11 @@ class TrainConfig:
         if not 0 <= self.warmup < 1:
             raise ValueError(f"warmup must be a fraction in [0, 1), got {self.warmup}")
         check_box_mode(self.boxes)
+
+    def head_settings(self) -> HeadSettings:
+        """The heads' shape these settings ask for (``heads.HeadSettings``)."""
+        return HeadSettings(kind=self.head, layer_mix=self.layer_mix, size=self.head_size, depth=self.head_depth,
+                            boxes=bool(self.head_boxes))
 
     def to_json(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)

@@ -5,8 +5,10 @@ from a backbone (or a checkpoint to resume), applies the freeze plan of the chos
 toggles, builds the optimizer once over every group (discriminative rates, so a later unfreeze takes effect),
 runs the phased schedule, evaluates both tasks with ``metrics.py`` and ``predict.py``, emits predictions for a
 watch-list of documents and writes checkpoints. While the embeddings and bottom layers are frozen, their
-output comes from ``feature_cache.PrefixFeatureCache`` (computed once per window, rebuilt when a phase moves
-the boundary), so a frozen backbone costs one forward pass over the data rather than one per epoch.
+output comes from ``feature_cache.PrefixFeatureCache`` (computed once per window of the training set and of
+the evaluation set, rebuilt when a phase moves the boundary), so a frozen backbone costs one forward pass over
+the data rather than one per epoch. An evaluation is one pass over the evaluation windows: the same outputs give
+the validation losses and the predictions the metrics score.
 
 Workspace runs of this task (what the dashboard calls) are started in :mod:`receipt_core.training.runs`.
 """
@@ -23,14 +25,17 @@ import torch
 # transformers' lazily loaded classes in its own thread, before any trainer thread exists. Two threads
 # resolving them at once (a resumed run loading its checkpoint while the Train page imports) raced into
 # "ImportError: cannot import name 'AutoTokenizer' from 'transformers'".
-from ..model.backbones import load_backbone
+from ..model.backbones import BACKBONE_NAMES, load_backbone
+from ..model.frozen_weights import FrozenReference, frozen_reference
 from ..model.multitask import build_model
 from ..model.checkpoint import (CheckpointError, load_checkpoint, optimizer_from_tensors, optimizer_to_tensors,
                          save_checkpoint)
 from ..data.document import Document
 from ..model.encoding import DocumentEncoder, collate, length_grouped_batches
 from ..model.feature_cache import PrefixFeatureCache, cached_forward
-from ..model.freeze import FreezePlan, PhasedSchedule, PhaseTracker, group_names, optimizer_param_groups
+from ..model.heads import word_starts
+from ..model.freeze import (HEAD_GROUPS, FreezePlan, PhasedSchedule, PhaseTracker, group_names, group_of,
+                            optimizer_param_groups)
 from ..data.schema import DEFAULT_SCHEMA, LabelSchema
 from .events import EvalEvent, Event, PhaseEvent, PredictionEvent, flatten_metrics
 from .task import StepOutput
@@ -55,7 +60,7 @@ class ReceiptTask:
                  eval_docs: Sequence[Document], run_dir: Path, schema: LabelSchema = DEFAULT_SCHEMA,
                  accelerator: Any = None, state: TrainerState | None = None,
                  training_state: Mapping[str, torch.Tensor] | None = None,
-                 optimizer_meta: Mapping[str, Any] | None = None) -> None:
+                 optimizer_meta: Mapping[str, Any] | None = None, frozen_tensors: Sequence[str] | None = None) -> None:
         if not train_docs:
             raise ValueError("the training set has no documents; import or generate receipts first")
         self.config = config
@@ -71,7 +76,8 @@ class ReceiptTask:
         self.encoder = DocumentEncoder(tokenizer, schema, max_length=config.max_length, stride=config.stride,
                                        uses_layout=bool(model.uses_layout), boxes=config.boxes)
         self.train_windows = self.encoder.encode_many(self.train_docs)
-        self.eval_windows = self.encoder.encode_many(self.eval_docs)
+        self._eval_doc_windows = [self.encoder.encode(doc) for doc in self.eval_docs]
+        self.eval_windows = [window for windows in self._eval_doc_windows for window in windows]
         self.groups = group_names(model)
         self.schedule = (PhasedSchedule(config.phased_top_k, config.epochs_per_phase, config.patience)
                          if config.scenario == "phased" else None)
@@ -84,15 +90,19 @@ class ReceiptTask:
                 self.tracker.best_loss = state.best_val_loss
         self.plan = self._plan_for(state.phase if state is not None else 1)
         self.plan.apply(model)
+        self._untrained = self._untrained_groups(frozen_tensors)
+        self._frozen_hash: tuple[tuple[str, ...], Any] | None = None
         model.to(self.device)
         # fused: one kernel per step over all tensors (on a CPU ~6x faster than the per-tensor default for MiniLM)
-        self.optimizer = torch.optim.AdamW(optimizer_param_groups(model, config.lr, config.decay_factor),
+        self.optimizer = torch.optim.AdamW(optimizer_param_groups(model, config.lr, config.decay_factor,
+                                                                  head_lr=config.head_lr),
                                            lr=config.lr, weight_decay=config.weight_decay, fused=True)
         if training_state and optimizer_meta:
             optimizer_from_tensors(self.optimizer, training_state, optimizer_meta)
         self._rng_state = training_state.get(RNG_KEY) if training_state else None
         self._resumed = state is not None
         self._prefix_cache: PrefixFeatureCache | None = None
+        self._eval_cache: PrefixFeatureCache | None = None
 
     # -- freeze plan --
 
@@ -102,6 +112,35 @@ class ReceiptTask:
         else:
             plan = FreezePlan.preset(self.config.scenario, self.groups)
         return plan.with_toggles(freeze=self.config.freeze, unfreeze=self.config.unfreeze)
+
+    def _untrained_groups(self, frozen_tensors: Sequence[str] | None) -> set[str]:
+        """Backbone groups whose weights are still the named backbone's: frozen since the run began (a resumed
+        run: since its first start, as its checkpoint's ``frozen`` entry says). A checkpoint leaves them out."""
+        if self.backbone_name not in BACKBONE_NAMES:
+            return set()
+        names = self._group_tensor_names()
+        untrained = {g for g in names if g not in HEAD_GROUPS and not self.plan.trainable[g]}
+        if frozen_tensors is not None:
+            kept = set(frozen_tensors)
+            untrained = {g for g in untrained if set(names[g]) <= kept}
+        return untrained
+
+    def _group_tensor_names(self) -> dict[str, list[str]]:
+        names: dict[str, list[str]] = {g: [] for g in self.groups}
+        for name, _ in self.model.named_parameters():
+            names[group_of(name)].append(name)
+        return names
+
+    def frozen_reference(self) -> FrozenReference | None:
+        """The backbone tensors this checkpoint leaves out by reference (None: it stores everything)."""
+        self._untrained = {g for g in self._untrained if not self.plan.trainable[g]}
+        names = tuple(sorted(n for g, group in self._group_tensor_names().items() if g in self._untrained
+                             for n in group))
+        if not names:
+            return None
+        if self._frozen_hash is None or self._frozen_hash[0] != names:  # frozen weights do not move: hash once
+            self._frozen_hash = (names, frozen_reference(self.model, names, self.backbone_name, self.config.seed))
+        return self._frozen_hash[1]
 
     def _phase_event(self, state: TrainerState, reason: str) -> PhaseEvent:
         reports = self.plan.report(self.model)
@@ -139,7 +178,9 @@ class ReceiptTask:
                 for indices in batches]
 
     def _collate(self, windows) -> dict[str, torch.Tensor]:
-        return {k: v.to(self.device) for k, v in collate(windows, self.encoder.pad_token_id).items()}
+        batch = collate(windows, self.encoder.pad_token_id)
+        batch["word_starts"] = word_starts(windows, batch["input_ids"].shape[1])
+        return {k: v.to(self.device) for k, v in batch.items()}
 
     def training_step(self, batch: ReceiptBatch) -> StepOutput:
         if not self.model.training:  # after an evaluation; train() walks every module, so not on every step
@@ -158,53 +199,88 @@ class ReceiptTask:
         frozen embeddings and bottom layers are the same every epoch: computed once per window, a frozen
         backbone costs one forward pass over the data instead of one per epoch (see feature_cache.py).
         """
-        prefix = self.plan.frozen_prefix_layers() if self.config.cache_frozen else None
-        if self._prefix_cache is not None and self._prefix_cache.prefix_layers != prefix:
-            self._prefix_cache.close()
-            self._prefix_cache = None
-        if prefix is not None and self._prefix_cache is None:
-            floats = sum(len(w) for w in self.train_windows) * self.model.backbone.config.hidden_size
-            dtype = torch.float32 if floats * 4 <= FLOAT32_CACHE_BYTES else torch.float16
-            self._prefix_cache = PrefixFeatureCache.build(self.model, self.train_windows, prefix,
-                                                          self.encoder.pad_token_id, batch_size=self.config.batch_size,
-                                                          dtype=dtype)
+        self._prefix_cache = self._cache_for(self._prefix_cache, self.train_windows)
         return self._prefix_cache
 
+    def _eval_cache_now(self) -> PrefixFeatureCache | None:
+        """The same for the evaluation windows: an evaluation then runs only the trainable top too."""
+        self._eval_cache = self._cache_for(self._eval_cache, self.eval_windows)
+        return self._eval_cache
+
+    def _cache_for(self, cache: PrefixFeatureCache | None, windows) -> PrefixFeatureCache | None:
+        prefix = self.plan.frozen_prefix_layers() if self.config.cache_frozen and windows else None
+        if cache is not None and cache.prefix_layers != prefix:
+            cache.close()
+            cache = None
+        if prefix is not None and cache is None:
+            states = prefix + 1 if self.model.reads_all_layers else 1
+            floats = sum(len(w) for w in windows) * states * self.model.backbone.config.hidden_size
+            dtype = torch.float32 if floats * 4 <= FLOAT32_CACHE_BYTES else torch.float16
+            cache = PrefixFeatureCache.build(self.model, windows, prefix, self.encoder.pad_token_id,
+                                             batch_size=self.config.batch_size, dtype=dtype)
+        return cache
+
     def close(self) -> None:
-        if self._prefix_cache is not None:
-            self._prefix_cache.close()
-            self._prefix_cache = None
+        for cache in (self._prefix_cache, self._eval_cache):
+            if cache is not None:
+                cache.close()
+        self._prefix_cache = self._eval_cache = None
 
     @torch.no_grad()
-    def validation_losses(self) -> tuple[float | None, dict[str, float]]:
-        """Mean losses over the evaluation windows (weighted by labelled tokens per batch)."""
-        if not self.eval_windows:
-            return None, {}
+    def evaluation_pass(self) -> tuple[float | None, dict[str, float], list[tuple[torch.Tensor, torch.Tensor]]]:
+        """One pass over the evaluation windows (through the frozen-prefix cache when there is one): the mean
+        losses (weighted by labelled tokens per batch) and each window's field and quantity probabilities."""
         self.model.eval()
+        cache = self._eval_cache_now()
         totals: dict[str, float] = {}
         weight_sum, loss_sum = 0, 0.0
-        for start in range(0, len(self.eval_windows), self.config.batch_size):
-            batch = self._collate(self.eval_windows[start:start + self.config.batch_size])
-            output = self.model(**batch)
-            weight = int((batch["field_labels"] != -100).sum())
+        probabilities: list = [None] * len(self.eval_windows)
+        order = sorted(range(len(self.eval_windows)), key=lambda i: len(self.eval_windows[i]))
+        size = max(self.config.batch_size, 16)
+        for start in range(0, len(order), size):
+            indices = order[start:start + size]
+            if cache is not None:
+                output = cached_forward(self.model, cache, indices, self.device)
+                weight = cache.labelled_tokens(indices)
+            else:
+                batch = self._collate([self.eval_windows[i] for i in indices])
+                output = self.model(**batch)
+                weight = int((batch["field_labels"] != -100).sum())
+            fields = output.field_logits.float().softmax(-1).cpu()
+            quantities = output.quantity_logits.float().softmax(-1).cpu()
+            for row, i in enumerate(indices):
+                probabilities[i] = (fields[row], quantities[row])
+            if output.loss is None or weight == 0:
+                continue
             weight_sum += weight
             loss_sum += float(output.loss) * weight
             for name, value in output.task_losses.items():
                 totals[name] = totals.get(name, 0.0) + float(value) * weight
         if weight_sum == 0:
+            return None, {}, probabilities
+        return loss_sum / weight_sum, {name: value / weight_sum for name, value in totals.items()}, probabilities
+
+    def validation_losses(self) -> tuple[float | None, dict[str, float]]:
+        """Mean losses over the evaluation windows (weighted by labelled tokens per batch)."""
+        if not self.eval_windows:
             return None, {}
-        return loss_sum / weight_sum, {name: value / weight_sum for name, value in totals.items()}
+        val_loss, task_losses, _ = self.evaluation_pass()
+        return val_loss, task_losses
 
     def evaluate(self, state: TrainerState) -> tuple[EvalEvent, list[Event]]:
-        val_loss, task_losses = self.validation_losses()
-        metrics: dict[str, Any] = {}
+        val_loss, task_losses, metrics = None, {}, {}
         follow_ups: list[Event] = []
-        if self.eval_docs:
+        if self.eval_docs and self.eval_windows:
             from ..evaluation.metrics import evaluate_predictions
             from ..model.predict import Predictor
 
-            self.model.eval()
-            predictions = Predictor(self.model, self.encoder, self.schema).predict(list(self.eval_docs))
+            val_loss, task_losses, probabilities = self.evaluation_pass()
+            predictor = Predictor(self.model, self.encoder, self.schema)
+            predictions, first = [], 0
+            for doc, windows in zip(self.eval_docs, self._eval_doc_windows):
+                scores = probabilities[first:first + len(windows)]
+                first += len(windows)
+                predictions.append(predictor.decode(doc, windows, [f for f, _ in scores], [q for _, q in scores]))
             metrics = flatten_metrics(evaluate_predictions(list(self.eval_docs), predictions), keep_tables=True)
             by_id = {p.doc_id: p for p in predictions}
             watch = self.config.watch or (self.eval_docs[0].id,)
@@ -238,6 +314,7 @@ class ReceiptTask:
         state.phase_started_epoch = state.epoch
         self.plan = self._plan_for(state.phase)
         self.plan.apply(self.model)
+        self._untrained = {g for g in self._untrained if not self.plan.trainable[g]}  # these train from now on
         why = f"{epochs_done} epoch(s) done" if by_epochs else "validation loss stopped improving"
         labels = {2: f"phase 2: heads + top {self.schedule.top_k} encoder layers", 3: "phase 3: everything"}
         return [self._phase_event(state, f"{labels.get(state.phase, f'phase {state.phase}')} ({why})")]
@@ -248,7 +325,8 @@ class ReceiptTask:
         info = {"backbone": self.backbone_name, "schema": self.schema.to_json(), "freeze_plan": self.plan.to_json(),
                 "config": self.config.to_json(), "state": state.to_json(), "metrics": dict(state.last_metrics),
                 "optimizer": meta, "processes": int(getattr(self.accelerator, "num_processes", 1) or 1)}
-        save_checkpoint(self.run_dir, self.model, info, training_state=tensors, tokenizer=self.tokenizer)
+        save_checkpoint(self.run_dir, self.model, info, training_state=tensors, tokenizer=self.tokenizer,
+                        frozen=self.frozen_reference())
         return str(self.run_dir)
 
 
@@ -267,7 +345,7 @@ def build_task(config: TrainConfig, train_docs: Sequence[Document], eval_docs: S
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)  # the heads' initial weights depend on the seed only
         model = build_model(backbone, schema.num_fields, loss_weighting=config.loss_weighting,
-                            task_weights=tuple(config.task_weights))
+                            task_weights=tuple(config.task_weights), head=config.head_settings())
     task = ReceiptTask(config, model, backbone.tokenizer, backbone.name, train_docs, eval_docs, run_dir, schema,
                        accelerator=accelerator)
     return task, None
@@ -286,12 +364,13 @@ def build_resumed_task(run_dir: Path, train_docs: Sequence[Document], eval_docs:
         config = saved
     for name in ("backbone", "scenario", "freeze", "unfreeze", "loss_weighting", "task_weights", "max_length",
                  "stride", "phased_top_k", "batch_size", "seed", "lr", "decay_factor", "weight_decay", "lr_schedule",
-                 "warmup", "boxes"):
+                 "warmup", "boxes", "head", "layer_mix", "head_size", "head_depth", "head_boxes", "head_lr"):
         if getattr(config, name) != getattr(saved, name):
             raise CheckpointError(f"cannot resume {run_dir} with {name}={getattr(config, name)!r}: the checkpoint was "
                                   f"trained with {name}={getattr(saved, name)!r}")
     state = TrainerState.from_json(loaded.state)
     task = ReceiptTask(config, loaded.model, loaded.tokenizer, loaded.backbone, train_docs, eval_docs, run_dir,
                        loaded.schema, accelerator=accelerator, state=state, training_state=tensors,
-                       optimizer_meta=loaded.info.get("optimizer"))
+                       optimizer_meta=loaded.info.get("optimizer"),
+                       frozen_tensors=(loaded.info.get("frozen") or {}).get("tensors", ()))
     return task, state
