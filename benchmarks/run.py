@@ -21,13 +21,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # receipt_core,
 
 from common import REPO_ROOT, Figure, Sizes, load_average, machine  # noqa: E402
 
-BENCHMARKS = ("cache", "phased", "hf", "ocr", "memory", "dashboard")
+BENCHMARKS = ("cache", "epoch", "phased", "hf", "ocr", "memory", "dashboard")
 
 
 def run_benchmark(name: str, sizes: Sizes, args: argparse.Namespace) -> list[Figure]:
     if name == "cache":
         from training_speed import frozen_backbone_epochs
         return [frozen_backbone_epochs(sizes)]
+    if name == "epoch":
+        from epoch_speed import epoch_cost
+        return [epoch_cost(sizes)]
     if name == "phased":
         from training_speed import phase_two_steps
         return [phase_two_steps(sizes)]

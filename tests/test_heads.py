@@ -1,0 +1,126 @@
+"""Heads with capacity: the layer mix, the contextual head over words and boxes, their settings in the config and in
+checkpoints (with the frozen backbone kept out by reference), and the cached path giving the uncached outputs."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from receipt_core.data.schema import DEFAULT_SCHEMA
+from receipt_core.model.backbones import load_backbone
+from receipt_core.model.checkpoint import MODEL_FILE, RUN_FILE, CheckpointError, load_checkpoint
+from receipt_core.model.encoding import DocumentEncoder, collate
+from receipt_core.model.feature_cache import PrefixFeatureCache, cached_forward
+from receipt_core.model.freeze import FreezePlan, group_names, optimizer_param_groups
+from receipt_core.model.heads import HeadSettings, LayerMix, word_starts
+from receipt_core.model.multitask import build_model
+from receipt_core.model.run_manifest import signed_run_info
+from receipt_core.training.config import TrainConfig
+from receipt_core.training.receipt_task import build_task
+from test_checkpoint import train
+
+CONTEXTUAL = HeadSettings(kind="contextual", layer_mix="top", size=64, depth=1)
+
+
+@pytest.fixture(scope="module")
+def docs(cord_train):
+    return cord_train[:6]
+
+
+def _model(head: HeadSettings):
+    torch.manual_seed(0)
+    return build_model(load_backbone("tiny"), DEFAULT_SCHEMA.num_fields, head=head)
+
+
+def test_layer_mix_starts_on_the_last_layer_or_evenly():
+    top, uniform = LayerMix(7, "top").weights().detach(), LayerMix(7, "uniform").weights().detach()
+    assert abs(float(top[-1]) - 0.9) < 1e-6 and torch.allclose(uniform, torch.full((7,), 1 / 7))
+
+
+def test_head_settings_refuse_bad_values_and_old_json_means_the_linear_head():
+    with pytest.raises(ValueError, match="head must be one of"):
+        HeadSettings(kind="lstm")
+    with pytest.raises(ValueError, match="head size"):
+        HeadSettings(kind="contextual", size=100_000)
+    assert HeadSettings.from_json(None) == HeadSettings()
+    assert TrainConfig(head="contextual", head_boxes="off").head_settings().boxes is False
+
+
+@pytest.mark.parametrize("head", [HeadSettings(layer_mix="uniform"), CONTEXTUAL,
+                                  HeadSettings(kind="contextual", size=64, boxes=False)])
+def test_cached_prefix_gives_the_uncached_outputs(head, tiny_tokenizer, docs):
+    encoder = DocumentEncoder(tiny_tokenizer, max_length=64, stride=16)
+    windows = encoder.encode_many(docs)[:5]
+    model = _model(head)
+    FreezePlan.preset("freeze-backbone", group_names(model)).apply(model)
+    model.eval()
+    batch = collate(windows, encoder.pad_token_id)
+    starts = word_starts(windows, batch["input_ids"].shape[1])
+    with torch.no_grad():
+        plain = model(**batch, word_starts=starts)
+        cache = PrefixFeatureCache.build(model, windows, model.num_layers, encoder.pad_token_id, dtype=torch.float32)
+        assert cache.states_per_token == (model.num_layers + 1 if head.mixes_layers else 1)
+        cached = cached_forward(model, cache, list(range(len(windows))))
+    real = batch["attention_mask"].bool()  # (padding differs: the cache pads its states with zeros)
+    assert torch.allclose(plain.field_logits[real], cached.field_logits[real], atol=1e-4)
+    assert abs(float(plain.loss) - float(cached.loss)) < 1e-4
+    if head.kind == "contextual":  # logits only at the words' first sub-tokens
+        assert not plain.field_logits[~starts].any()
+
+
+def test_head_lr_applies_to_the_heads_only():
+    model = _model(CONTEXTUAL)
+    groups = {g["name"]: g["lr"] for g in optimizer_param_groups(model, 1e-4, 2.0, head_lr=3e-3)}
+    assert groups["head.fields"] == groups["head.quantity"] == 3e-3
+    assert groups["encoder.1"] == pytest.approx(1e-4 / 2.0)
+    assert any(p is model.field_head.mix.logits for g in optimizer_param_groups(model, 1e-4)
+               if g["name"] == "head.fields" for p in g["params"])
+
+
+@pytest.fixture(scope="module")
+def frozen_run(tmp_path_factory, docs):
+    config = TrainConfig(backbone="tiny", scenario="freeze-backbone", epochs=1, batch_size=4, head="contextual",
+                         layer_mix="top", head_size=64, head_lr=3e-3, seed=1)
+    run_dir = tmp_path_factory.mktemp("frozen-run")
+    job = train(lambda: build_task(config, docs, docs[:2], run_dir), config)
+    return run_dir, job
+
+
+def test_a_frozen_backbone_checkpoint_holds_the_heads_and_a_reference(frozen_run, docs):
+    run_dir, _ = frozen_run
+    stored = load_file(str(run_dir / MODEL_FILE))
+    info = json.loads((run_dir / RUN_FILE).read_text())
+    assert not any(name.startswith("backbone.encoder") for name in stored)
+    assert info["frozen"]["backbone"] == "tiny" and len(info["frozen"]["sha256"]) == 64
+    assert info["model"]["head"]["kind"] == "contextual"
+    loaded = load_checkpoint(run_dir)
+    assert loaded.model.head_settings.kind == "contextual" and loaded.model.reads_all_layers
+    prediction = loaded.predictor().predict(docs[:1])[0]
+    assert len(prediction.words) == len(docs[0].words)
+
+
+def _resigned(run_dir, tmp_path, edit):
+    target = tmp_path / "copy"
+    shutil.copytree(run_dir, target)
+    info = json.loads((target / RUN_FILE).read_text())
+    edit(info)
+    (target / RUN_FILE).write_text(json.dumps(signed_run_info(info)))
+    return target
+
+
+def test_a_frozen_reference_that_does_not_match_the_backbone_is_refused(frozen_run, tmp_path):
+    def edit(info):
+        info["frozen"]["seed"] = 99  # tiny's weights depend on the seed: another backbone
+    with pytest.raises(CheckpointError, match="differs from the one the checkpoint was built from"):
+        load_checkpoint(_resigned(frozen_run[0], tmp_path, edit))
+
+
+def test_head_tensors_that_do_not_match_the_head_settings_are_refused(frozen_run, tmp_path):
+    def edit(info):
+        info["model"]["head"]["kind"] = "linear"
+    with pytest.raises(CheckpointError, match="head settings"):
+        load_checkpoint(_resigned(frozen_run[0], tmp_path, edit))
