@@ -30,8 +30,9 @@ runs_tab, studies_tab = st.tabs(["Runs", "Studies"])
 
 with studies_tab:  # drawn first: a study opens even in a workspace without runs (the Runs tab stops early then)
     studies_dir = workspace_studies_dir(ws.home)
-    st.caption("A scenario study is the folder written by `python -m receipt_core study ... --out DIR`; open it "
-               f"by its path, or copy it into `{studies_dir}` to find it here.")
+    st.caption("A scenario study is the folder written by `python -m receipt_core study ... --out DIR`; write it "
+               "into (or copy it to) the workspace's studies folder to open it here:")
+    st.code(str(studies_dir), language=None)
     found = find_studies(studies_dir)
     if found:
         pick_columns = st.columns(min(len(found), 4))
@@ -41,13 +42,13 @@ with studies_tab:  # drawn first: a study opens even in a workspace without runs
     else:
         st.caption(f"No study folders in `{studies_dir}` yet.")
     p1, p2 = st.columns([5, 1], vertical_alignment="bottom")
-    typed = p1.text_input("Study folder (or its study.json)", key="studies_path",
-                          placeholder="/path/to/study-out")
+    typed = p1.text_input("Study folder name (inside the studies folder)", key="studies_path",
+                          placeholder="my-study")
     if p2.button("Open", key="studies_open", width="stretch"):
         st.session_state[OPENED_STUDY_KEY] = typed
     if (opened := st.session_state.get(OPENED_STUDY_KEY)) is not None:
         with user_errors("Opening the study"):
-            study = open_study(opened)
+            study = open_study(opened, within=studies_dir)
             st.subheader(f"Study · {literal(study.folder.name)}")
             st.markdown(study.intro)
             if study.command:

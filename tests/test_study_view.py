@@ -201,20 +201,35 @@ def test_runs_page_opens_a_study_without_any_run(study_dir, workspace_home):
     _shown_table(at, data)
     assert {"studies_download_html", "studies_download_markdown"} <= {b.key for b in at.get("download_button")}
 
-    at.text_input(key="studies_path").set_value(str(study_dir / "study.json")).run()
+    at.text_input(key="studies_path").set_value("tiny-study/study.json").run()  # typed: a name in the folder
     at.button(key="studies_open").click().run()
     _shown_table(at, data)
 
 
 def test_runs_page_explains_a_bad_study_path(workspace_home, tmp_path):
     at = _runs_page()
-    at.text_input(key="studies_path").set_value(str(tmp_path / "no-such-study")).run()
+    at.text_input(key="studies_path").set_value("no-such-study").run()
     at.button(key="studies_open").click().run()
     assert not at.exception, [e.value for e in at.exception]
     errors = [e.value for e in at.error]
     assert len(errors) == 1 and errors[0].startswith("Opening the study failed:") and "does not exist" in errors[0]
-    _write(tmp_path / "study.json", "not json at all")
-    at.text_input(key="studies_path").set_value(str(tmp_path)).run()
+    broken = workspace_studies_dir(workspace_home) / "broken"
+    broken.mkdir(parents=True)
+    _write(broken / "study.json", "not json at all")
+    at.text_input(key="studies_path").set_value("broken").run()
     at.button(key="studies_open").click().run()
     assert not at.exception and "is not valid JSON" in " ".join(e.value for e in at.error)
     assert not at.dataframe
+    at.text_input(key="studies_path").set_value(str(tmp_path)).run()  # a server path outside: not probed
+    at.button(key="studies_open").click().run()
+    assert "studies open from" in " ".join(e.value for e in at.error)
+
+
+def test_the_dashboard_opens_studies_only_inside_the_studies_folder(tmp_path):
+    """The Studies tab must not tell whether an arbitrary server path exists or parses (issue 17)."""
+    studies = tmp_path / "studies"
+    studies.mkdir()
+    for outside in ("/etc", "/etc/passwd", "../secret", str(tmp_path / "elsewhere"), "/no/such/folder"):
+        with pytest.raises(StudyFileError, match="studies open from") as caught:
+            open_study(outside, within=studies)
+        assert "does not exist" not in str(caught.value) and "not valid" not in str(caught.value)

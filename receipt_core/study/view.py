@@ -76,11 +76,21 @@ class StudyEntry:
     modified: float  # study.json's modification time (seconds since the epoch)
 
 
-def open_study(path: Path | str) -> OpenedStudy:
-    """The study in ``path`` (its folder or its study.json); :class:`StudyFileError` says what is wrong."""
+def open_study(path: Path | str, within: Path | None = None) -> OpenedStudy:
+    """The study in ``path`` (its folder or its study.json); :class:`StudyFileError` says what is wrong.
+
+    With ``within`` (the dashboard passes the workspace's studies folder), ``path`` is a name inside that folder
+    and anything that resolves outside it is refused before the file system is asked about it, so the page cannot
+    be used to probe which server paths exist."""
     if not str(path).strip():
         raise StudyFileError("no path given; type the folder written by `python -m receipt_core study ... --out DIR`")
     path = Path(str(path).strip()).expanduser()
+    if within is not None:
+        root = Path(within).resolve()
+        path = (root / path).resolve()
+        if path == root or not path.is_relative_to(root):
+            raise StudyFileError(f"studies open from {root} only: write the study there "
+                                 f"(`study ... --out {root}/NAME`) or copy its folder there, then pick it")
     data = load_study(path)
     folder = path if path.is_dir() else path.parent
     where = folder / "study.json"
