@@ -43,7 +43,7 @@ def sidebar() -> None:
                 st.selectbox("Dataset", names, key=DATASET_KEY, help="The dataset the pages work on")
             else:
                 st.session_state.pop(DATASET_KEY, None)
-                st.info("No data yet: generate demo receipts on Home, or upload on Data.")
+                st.info("No data yet: load the real receipts (CORD sample) or generate demo receipts on Home, or upload on Data.")
         active = job_slot().current()
         if active is None:
             st.caption("Training: idle")
