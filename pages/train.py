@@ -12,6 +12,7 @@ from receipt_core.model.backbones import BACKBONE_NAMES, DEFAULT_BACKBONE
 from receipt_core.model.encoding import BOX_MODES
 from receipt_core.model.freeze import PRESETS, FreezePlan, hand_toggles
 from receipt_core.model.scenario_guide import guide_markdown
+from receipt_core.model.heads import HEAD_KINDS, LAYER_MIXES
 from receipt_core.training.config import TrainConfig
 from receipt_core.training.pretrain import PretrainConfig
 from receipt_core.training.reference import ReferenceConfig
@@ -122,6 +123,19 @@ with st.expander("Run settings", expanded=busy is None):
                                       index=["fixed", "uncertainty"].index(defaults.loss_weighting))
         eval_every = more[3].number_input("Evaluate every N steps (0 = each epoch)", 0, 10_000, defaults.eval_every,
                                           key="train_eval_every")
+        heads = st.columns(5)
+        head = heads[0].selectbox("Heads", HEAD_KINDS, index=HEAD_KINDS.index(defaults.head), key="train_head",
+                                  help="linear: one word at a time; contextual: a small transformer over the "
+                                       "receipt's words and their boxes")
+        layer_mix = heads[1].selectbox("Heads read", LAYER_MIXES, index=LAYER_MIXES.index(defaults.layer_mix),
+                                       key="train_layer_mix", help="off: the last layer; top / uniform: a learned "
+                                       "mix of every layer, starting on the last one or evenly")
+        head_size = heads[2].number_input("Contextual head width", 8, 1024, defaults.head_size, step=64,
+                                          key="train_head_size", disabled=head != "contextual")
+        head_boxes = heads[3].toggle("Box features in the head", value=defaults.head_boxes, key="train_head_boxes",
+                                     disabled=head != "contextual")
+        head_lr = heads[4].number_input("Head learning rate (0 = as above)", 0.0, 1.0, defaults.head_lr or 0.0,
+                                        format="%.0e", step=1e-4, key="train_head_lr")
     if kind == PRETRAIN:
         mask_probability = more[1].number_input("Masked share of words", 0.01, 0.5, defaults.mask_probability,
                                                 step=0.01, key="train_mask_probability")
@@ -171,7 +185,9 @@ with st.expander("Run settings", expanded=busy is None):
                         patience=int(patience) or None, epochs=int(epochs), max_minutes=budget,
                         batch_size=int(batch_size), lr=float(lr), decay_factor=float(decay),
                         loss_weighting=weighting, seed=int(seed), eval_every=int(eval_every),
-                        watch=(watch_id,) if watch_id else (), lr_schedule=lr_schedule, boxes=boxes)
+                        watch=(watch_id,) if watch_id else (), lr_schedule=lr_schedule, boxes=boxes, head=head,
+                        layer_mix=layer_mix, head_size=int(head_size), head_boxes=bool(head_boxes),
+                        head_lr=float(head_lr) or None)
 
                     def launch():
                         job = start_run(ws, config, train_docs, eval_docs)
