@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from receipt_core.data.annotation import AnnotationError, least_confident, prefill_from_prediction, word_edit
+from receipt_core.data.annotation import AnnotationError, least_confident, word_edit
 from receipt_core.data.schema import DEFAULT_SCHEMA, QUANTITY
 from receipt_core.plots.figures import LOW_CONFIDENCE, document_figure
 from ui.actions import document_image
@@ -141,10 +141,11 @@ else:
     by_id = {r.id: r for r in runs}
     run = by_id[st.selectbox("Run", list(by_id), format_func=lambda i: run_label(by_id[i]), key="annotate_run")]
     a, b = st.columns(2)
-    if a.button("Pre-fill this receipt from the run's predictions", key="annotate_prefill"):
-        with user_errors("Pre-filling"), st.spinner("Predicting…"):
+    if a.button("Suggest labels for this receipt from the run", key="annotate_prefill",
+                help="Stored as suggestions on the words nobody labelled; your labels are never replaced."):
+        with user_errors("Suggesting labels"), st.spinner("Predicting…"):
             prediction = loaded_run(run.id).predictor().predict([doc])[0]
-            ws.replace_document(prefill_from_prediction(doc, prediction.to_json()))
+            ws.store_suggestions(doc.id, prediction.to_json(), run.id)
             st.session_state[version_key] = version + 1
             st.rerun()
     if b.button("Go to the next least-confident receipt", key="annotate_least"):

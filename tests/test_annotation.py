@@ -9,8 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from receipt_core.data.annotation import (AnnotationError, WordEdit, least_confident, prefill_from_prediction,
-                                          word_edit)
+from receipt_core.data.annotation import AnnotationError, WordEdit, least_confident, suggest_from_prediction, word_edit
 from receipt_core.data.document import Document, Word
 from receipt_core.data.files import zip_folder
 from receipt_core.datasets.splits import split_documents
@@ -33,15 +32,18 @@ def test_a_quantity_value_needs_the_label_quantity():
     assert word_edit(QTY, {}) == WordEdit("QUANTITY", 2.0)
 
 
-def test_prefill_relabels_every_word_and_refuses_another_document():
-    doc = Document("r1", 100, 20, (QTY, NAME))
-    prediction = {"words": [{"field": "OTHER", "quantity": False}, {"field": "QUANTITY", "quantity": True,
-                                                                      "quantity_value": 4.0}]}
-    filled = prefill_from_prediction(doc, prediction)
-    assert [w.annotation_label for w in filled.words] == ["OTHER", "QUANTITY"]
-    assert filled.words[1].quantity_value == 4.0 and filled.words[0].quantity_value is None
-    with pytest.raises(ValueError, match="1 words but document 'r1' has 2"):
-        prefill_from_prediction(doc, {"words": prediction["words"][:1]})
+def test_suggestions_never_replace_a_label_and_refuse_another_document():
+    unlabelled = Word("4", (50, 0, 60, 10))
+    doc = Document("r1", 100, 20, (QTY, NAME, unlabelled))
+    prediction = {"words": [{"field": "OTHER", "quantity": False}, {"field": "OTHER", "quantity": False},
+                            {"field": "OTHER", "quantity": True, "field_score": 0.6}]}
+    result = suggest_from_prediction(doc, prediction, "run-1")
+    assert result.document.words[:2] == doc.words[:2]  # labelled words keep their label, no suggestion
+    assert [c.index for c in result.changes] == [2]
+    suggestion = result.document.words[2].suggestion
+    assert (suggestion.annotation_label, suggestion.quantity_value, suggestion.run) == ("QUANTITY", 4.0, "run-1")
+    with pytest.raises(AnnotationError, match="1 words but document 'r1' has 3"):
+        suggest_from_prediction(doc, {"words": prediction["words"][:1]}, "run-1")
 
 
 def test_least_confident_skips_visited_receipts():

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from .arguments import add_workspace_argument, positive_int
 from .main import CommandError
-from ..datasets import (DEFAULT_LIMITS, FORMATS, DatasetImportError, ImportLimits, default_dataset_name,
-                        import_into_workspace, load_dataset)
+from ..datasets import (DEFAULT_LIMITS, EXPORT_FORMATS, FORMATS, DatasetImportError, ImportLimits,
+                        default_dataset_name, export_documents, import_into_workspace, load_dataset)
 from ..datasets.native import save_native
 from ..workspace.store import Workspace, check_dataset_name
 
@@ -34,7 +34,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     synth.set_defaults(handler=run_synth)
 
     imp = subparsers.add_parser("import", help="import a labelled dataset into the workspace",
-                                description="Import CORD v1, WildReceipt or native documents into the workspace.")
+                                description="Import CORD v1, WildReceipt, native documents or a Label Studio JSON "
+                                            "export into the workspace.")
     imp.add_argument("path", type=Path, metavar="PATH")
     imp.add_argument("--format", choices=FORMATS, required=True)
     imp.add_argument("--dataset", metavar="NAME", help="workspace dataset name: 1-100 letters, digits, spaces, "
@@ -49,9 +50,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_workspace_argument(imp, help=WORKSPACE_FOLDER_HELP)
     imp.set_defaults(handler=run_import)
 
-    export = subparsers.add_parser("export", help="export workspace documents as a native dataset folder",
-                                   description="Write workspace documents (and their images) in the native format.")
+    export = subparsers.add_parser("export", help="export workspace documents as a dataset folder",
+                                   description="Write workspace documents (and their images) as a native folder, "
+                                               "CORD v1 style JSON (json/ + image/) or a Label Studio JSON export "
+                                               "(tasks.json + images/ + label_config.xml).")
     export.add_argument("--out", type=Path, required=True, metavar="DIR")
+    export.add_argument("--format", choices=EXPORT_FORMATS, default="native",
+                        help="native keeps everything (provenance, suggestions); label-studio puts people's and "
+                             "imports' labels in annotations and model suggestions in predictions (default: native)")
     export.add_argument("--dataset", metavar="NAME", help="only this dataset (default: every document)")
     export.add_argument("--force", action="store_true",
                         help="write into DIR even when it is not empty (files of the same name are replaced)")
@@ -167,8 +173,8 @@ def run_export(args: argparse.Namespace) -> int:
         path = workspace.image_path(doc.image_sha256) if doc.image_sha256 else None
         if path is not None:
             images[doc.id] = path
-    written = save_native(documents, args.out, images=images)
-    print(f"exported {len(written)} documents ({len(images)} with images) to {args.out}")
+    written = export_documents(documents, args.out, args.format, images=images)
+    print(f"exported {written} documents ({len(images)} with images) as {args.format} to {args.out}")
     return 0
 
 

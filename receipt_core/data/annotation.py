@@ -2,19 +2,28 @@
 
 - :func:`word_edit` turns an annotator's change to one word (a new label and/or a typed quantity value) into the
   label and value to save, refusing a quantity value on a word that is not labelled ``QUANTITY``.
-- :func:`prefill_from_prediction` relabels a document from a trained run's prediction, and
-  :func:`least_confident` picks the receipt whose prediction is least sure, to label next.
+- :func:`label_word` is a person's label for one word.
+- :func:`suggest_from_prediction` stores a trained run's prediction as *suggestions* (``Word.suggestion``) on the
+  words nobody has labelled; a person's or a dataset's label is never touched. :func:`accept_suggestions` makes
+  suggestions labels (per word, per receipt, or only those scoring at least ``min_score``) with
+  ``label_source="model"``, and :func:`reject_suggestions` drops them.
+- :func:`least_confident` picks the receipt whose prediction is least sure, to label next.
 
-Predictions come as ``DocumentPrediction.to_json()`` dicts (what the dashboard keeps between reruns).
+Every change function returns an :class:`AnnotationResult`: the new document plus one :class:`WordChange`
+(index, word before, word after) per word it changed — what the workspace's undo history stores — and a line per
+word it left alone for a reason worth showing. Predictions come as ``DocumentPrediction.to_json()`` dicts (what
+the dashboard keeps between reruns).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Collection, Mapping
 
-from .document import Document, Word
-from .schema import OTHER, QUANTITY
+from .document import MODEL, Document, Suggestion, Word
+from .quantity import parse_quantity
+from .schema import DEFAULT_SCHEMA, OTHER, QUANTITY, LabelSchema
 
 
 class AnnotationError(ValueError):
@@ -25,6 +34,20 @@ class AnnotationError(ValueError):
 class WordEdit:
     label: str  # a field or QUANTITY
     quantity_value: float | None  # only with QUANTITY (None: read the value from the word's text)
+
+
+@dataclass(frozen=True)
+class WordChange:
+    index: int
+    before: Word
+    after: Word
+
+
+@dataclass(frozen=True)
+class AnnotationResult:
+    document: Document
+    changes: tuple[WordChange, ...]
+    skipped: tuple[str, ...] = ()  # "word 4 ('abc'): why it was left alone"
 
 
 def word_edit(word: Word, changes: Mapping[str, Any]) -> WordEdit:
@@ -41,18 +64,67 @@ def word_edit(word: Word, changes: Mapping[str, Any]) -> WordEdit:
     return WordEdit(label=label, quantity_value=value if label == QUANTITY else None)
 
 
-def prefill_from_prediction(doc: Document, prediction: Mapping[str, Any]) -> Document:
-    """The document relabelled from a prediction (``DocumentPrediction.to_json()``, same words in the same order)."""
+def label_word(doc: Document, index: int, label: str, quantity_value: float | None = None,
+               schema: LabelSchema = DEFAULT_SCHEMA) -> AnnotationResult:
+    """Word ``index`` labelled by a person (a field or ``QUANTITY``; a quantity's value is read from its text when
+    not given, and stays empty for the person to type when the text holds no number). AnnotationError for an
+    unknown label or a missing word."""
+    if label not in schema.annotation_labels:
+        raise AnnotationError(f"unknown label {label!r}; choose one of {', '.join(schema.annotation_labels)}")
+    return _result(doc, [(index, _word(doc, index).with_annotation(label, quantity_value))])
+
+
+def suggest_from_prediction(doc: Document, prediction: Mapping[str, Any], run_id: str) -> AnnotationResult:
+    """Suggestions from run ``run_id``'s prediction (``DocumentPrediction.to_json()``, same words in the same
+    order) on every word nobody has labelled; labelled words (a person's, an import's, an accepted suggestion)
+    keep their label and get no suggestion. A quantity suggestion's value is read from the word's text."""
     words = prediction.get("words", [])
     if len(words) != len(doc.words):
-        raise ValueError(f"the prediction has {len(words)} words but document {doc.id!r} has {len(doc.words)}")
-    labelled = []
-    for word, predicted in zip(doc.words, words):
-        if predicted.get("quantity"):
-            labelled.append(word.with_annotation(QUANTITY, predicted.get("quantity_value")))
-        else:
-            labelled.append(word.with_annotation(str(predicted.get("field", OTHER))))
-    return doc.with_words(labelled)
+        raise AnnotationError(f"the prediction has {len(words)} words but document {doc.id!r} has "
+                              f"{len(doc.words)}; predict again")
+    updates = []
+    for index, (word, predicted) in enumerate(zip(doc.words, words)):
+        if word.is_labelled:
+            continue
+        is_quantity = bool(predicted.get("quantity"))
+        score = float(predicted.get("field_score", 0.0))
+        suggestion = Suggestion(field=OTHER if is_quantity else str(predicted.get("field", OTHER)),
+                                is_quantity=is_quantity,
+                                quantity_value=parse_quantity(word.text) if is_quantity else None,
+                                run=run_id, score=min(max(score, 0.0), 1.0))
+        if suggestion != word.suggestion:
+            updates.append((index, dataclasses.replace(word, suggestion=suggestion)))
+    return _result(doc, updates)
+
+
+def accept_suggestions(doc: Document, indices: Collection[int] | None = None,
+                       min_score: float = 0.0) -> AnnotationResult:
+    """The suggestions of words ``indices`` (None: every word) scoring at least ``min_score`` made labels
+    (``label_source="model"``, with the run and score). A quantity suggestion whose word holds no number is not
+    accepted (a quantity needs a value; the skipped line says to type it)."""
+    updates, skipped = [], []
+    for index in _indices(doc, indices):
+        word = doc.words[index]
+        suggestion = word.suggestion
+        if suggestion is None or suggestion.score < min_score:
+            continue
+        value = suggestion.quantity_value
+        if suggestion.is_quantity and value is None:
+            value = parse_quantity(word.text)
+            if value is None:
+                skipped.append(f"word {index} ({word.text!r}): suggested as {QUANTITY} but holds no number; "
+                               "label it and type its value")
+                continue
+        updates.append((index, word.with_annotation(suggestion.annotation_label, value, source=MODEL,
+                                                    run=suggestion.run, score=suggestion.score)))
+    return _result(doc, updates, skipped)
+
+
+def reject_suggestions(doc: Document, indices: Collection[int] | None = None) -> AnnotationResult:
+    """The suggestions of words ``indices`` (None: every word) dropped; labels stay as they are."""
+    updates = [(i, dataclasses.replace(doc.words[i], suggestion=None)) for i in _indices(doc, indices)
+               if doc.words[i].suggestion is not None]
+    return _result(doc, updates)
 
 
 def least_confident(predictions: Mapping[str, Mapping[str, Any]], exclude: set[str] = frozenset()) -> str | None:
@@ -66,3 +138,28 @@ def least_confident(predictions: Mapping[str, Mapping[str, Any]], exclude: set[s
         if score < best_score:
             best, best_score = doc_id, score
     return best
+
+
+def _word(doc: Document, index: int) -> Word:
+    if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(doc.words):
+        raise AnnotationError(f"document {doc.id!r} has {len(doc.words)} words; there is no word {index!r}")
+    return doc.words[index]
+
+
+def _indices(doc: Document, indices: Collection[int] | None) -> list[int]:
+    if indices is None:
+        return list(range(len(doc.words)))
+    for index in indices:
+        _word(doc, index)
+    return sorted(set(indices))
+
+
+def _result(doc: Document, updates: list[tuple[int, Word]], skipped: list[str] = ()) -> AnnotationResult:
+    words = list(doc.words)
+    changes = []
+    for index, after in updates:
+        if after != words[index]:
+            changes.append(WordChange(index, words[index], after))
+            words[index] = after
+    return AnnotationResult(document=doc.with_words(words) if changes else doc, changes=tuple(changes),
+                            skipped=tuple(skipped))

@@ -6,11 +6,26 @@ Native JSON format (what the project writes and reads; see README "Data formats"
      "id": "synth-00001", "source": "synth:seed=0", "width": 600, "height": 1400,
      "image_sha256": "…" | null,
      "words": [{"text": "2x", "box": [x0, y0, x1, y1], "confidence": 91.0 | null, "line_id": 4,
-                "field": "OTHER", "quantity": true, "quantity_value": 2.0, "group_id": 3 | null}]}
+                "field": "OTHER", "quantity": true, "quantity_value": 2.0, "group_id": 3 | null,
+                "label_source": "person" | "model" | "import" | null, "label_run": "run-…" | null,
+                "label_score": 0.93 | null,
+                "suggestion": {"field": "OTHER", "quantity": true, "quantity_value": 2.0, "run": "run-…",
+                               "score": 0.71} | null}]}
 
 Boxes are pixels of the original image, ``x0 <= x1``, ``y0 <= y1``. ``confidence`` is Tesseract's 0–100 word
 confidence (null for gold words from a dataset). ``field`` is the field head's label; ``quantity`` says the word
 is an item's quantity (the quantity head's target) and ``quantity_value`` its parsed value.
+
+Provenance: ``label_source`` says who gave the word its label — ``"person"`` (typed in this tool), ``"model"`` (a
+model's suggestion a person accepted; ``label_run`` and ``label_score`` name the run and its score) or
+``"import"`` (gold from a dataset) — and null means nobody has labelled the word yet (its field is then
+``OTHER`` by default, which is not a label anyone gave). A model's suggestion waits in ``suggestion``, apart from
+the label, until a person accepts it (:mod:`receipt_core.data.annotation`), so it never replaces a label.
+
+Files written before provenance (no ``label_source`` key) still load: in a document that came from a dataset
+(``meta.dataset`` set, or a ``cord:``/``wildreceipt:``/``synth:`` source) every word is ``"import"``; anywhere
+else a word labelled with a field other than ``OTHER`` or as a quantity is ``"person"`` and an ``OTHER`` word
+has no source (unlabelled).
 """
 
 from __future__ import annotations
@@ -25,6 +40,10 @@ from .schema import OTHER, QUANTITY, LabelSchema
 FORMAT_NAME = "receipt-mtl/document"
 FORMAT_VERSION = 1
 
+PERSON, MODEL, IMPORT = "person", "model", "import"
+LABEL_SOURCES = (PERSON, MODEL, IMPORT)
+_DATASET_SOURCES = ("cord:", "wildreceipt:", "synth:")
+
 Box = tuple[float, float, float, float]
 
 
@@ -33,7 +52,29 @@ class DocumentFormatError(ValueError):
 
 
 @dataclass(frozen=True)
+class Suggestion:
+    """A model's label for a word, kept apart from the word's own label until a person accepts it."""
+
+    field: str
+    is_quantity: bool
+    quantity_value: float | None
+    run: str  # the run that suggested it
+    score: float  # the model's probability for this answer, 0–1
+
+    @property
+    def annotation_label(self) -> str:
+        return QUANTITY if self.is_quantity else self.field
+
+    def to_json(self) -> dict[str, Any]:
+        return {"field": self.field, "quantity": self.is_quantity, "quantity_value": self.quantity_value,
+                "run": self.run, "score": self.score}
+
+
+@dataclass(frozen=True)
 class Word:
+    """One word and its labels. A word whose label is not plain ``OTHER`` always has a ``label_source``: one
+    constructed without it (code, tests, old files) counts as labelled by a person."""
+
     text: str
     box: Box  # (x0, y0, x1, y1) in pixels of the original image
     confidence: float | None = None
@@ -42,18 +83,37 @@ class Word:
     is_quantity: bool = False
     quantity_value: float | None = None
     group_id: int | None = None
+    label_source: str | None = None  # PERSON, MODEL (an accepted suggestion), IMPORT, or None: not labelled
+    label_run: str | None = None  # with MODEL: the run whose suggestion was accepted
+    label_score: float | None = None  # with MODEL: its score
+    suggestion: Suggestion | None = None  # a model's label waiting for a person
+
+    def __post_init__(self) -> None:
+        if self.label_source is None and (self.field != OTHER or self.is_quantity):
+            object.__setattr__(self, "label_source", PERSON)
+        elif self.label_source is not None and self.label_source not in LABEL_SOURCES:
+            raise ValueError(f"label_source must be one of {', '.join(LABEL_SOURCES)} or None, "
+                             f"got {self.label_source!r}")
 
     @property
     def annotation_label(self) -> str:
         """The single label an annotator sees: the field, or ``QUANTITY`` for quantity words."""
         return QUANTITY if self.is_quantity else self.field
 
-    def with_annotation(self, label: str, quantity_value: float | None = None) -> "Word":
-        """This word relabelled from an annotator's single label (a field, or ``QUANTITY``)."""
+    @property
+    def is_labelled(self) -> bool:
+        """Whether someone (a person, an accepted suggestion, a dataset) gave this word its label."""
+        return self.label_source is not None
+
+    def with_annotation(self, label: str, quantity_value: float | None = None, source: str = PERSON,
+                        run: str | None = None, score: float | None = None) -> "Word":
+        """This word relabelled from a single label (a field, or ``QUANTITY``) given by ``source``
+        (a person unless told), its pending suggestion dropped: the label now decides."""
+        provenance = dict(label_source=source, label_run=run, label_score=score, suggestion=None)
         if label == QUANTITY:
             value = quantity_value if quantity_value is not None else parse_quantity(self.text)
-            return dataclasses.replace(self, field=OTHER, is_quantity=True, quantity_value=value)
-        return dataclasses.replace(self, field=label, is_quantity=False, quantity_value=None)
+            return dataclasses.replace(self, field=OTHER, is_quantity=True, quantity_value=value, **provenance)
+        return dataclasses.replace(self, field=label, is_quantity=False, quantity_value=None, **provenance)
 
     @property
     def center(self) -> tuple[float, float]:
@@ -78,9 +138,23 @@ class Document:
         return dataclasses.replace(self, words=tuple(words))
 
     def relabel(self, index: int, label: str, quantity_value: float | None = None) -> "Document":
+        """Word ``index`` labelled by a person."""
         words = list(self.words)
         words[index] = words[index].with_annotation(label, quantity_value)
         return self.with_words(words)
+
+    def as_imported(self) -> "Document":
+        """Every word's label marked as gold from a dataset (``label_source`` ``"import"``), OTHER words too."""
+        return self.with_words(dataclasses.replace(w, label_source=IMPORT, label_run=None, label_score=None)
+                               for w in self.words)
+
+    @property
+    def labelled_words(self) -> int:
+        return sum(1 for w in self.words if w.is_labelled)
+
+    @property
+    def suggested_words(self) -> int:
+        return sum(1 for w in self.words if w.suggestion is not None)
 
     def without_layout(self) -> "Document":
         """The same words, in the same order and lines, each with the whole page as its box: what a layout
@@ -116,12 +190,7 @@ class Document:
             "height": self.height,
             "image_sha256": self.image_sha256,
             "meta": dict(self.meta),
-            "words": [
-                {"text": w.text, "box": [round(v, 2) for v in w.box], "confidence": w.confidence,
-                 "line_id": w.line_id, "field": w.field, "quantity": w.is_quantity,
-                 "quantity_value": w.quantity_value, "group_id": w.group_id}
-                for w in self.words
-            ],
+            "words": [word_to_json(w) for w in self.words],
         }
 
     @classmethod
@@ -140,15 +209,28 @@ class Document:
         if width <= 0 or height <= 0:
             raise DocumentFormatError(f"{where}: page size {width}x{height} must be positive")
         raw_words = _require(data, "words", list, where)
-        words = tuple(_word_from_json(raw, f"{where} word {i}") for i, raw in enumerate(raw_words))
-        sha = data.get("image_sha256")
-        if sha is not None and not isinstance(sha, str):
-            raise DocumentFormatError(f"{where}: image_sha256 must be a string or null")
         meta = data.get("meta") or {}
         if not isinstance(meta, Mapping):
             raise DocumentFormatError(f"{where}: meta must be an object")
+        source = str(data.get("source", ""))
+        legacy = IMPORT if meta.get("dataset") or source.startswith(_DATASET_SOURCES) else None
+        words = tuple(word_from_json(raw, f"{where} word {i}", legacy) for i, raw in enumerate(raw_words))
+        sha = data.get("image_sha256")
+        if sha is not None and not isinstance(sha, str):
+            raise DocumentFormatError(f"{where}: image_sha256 must be a string or null")
         return cls(id=doc_id, width=width, height=height, words=words, image_sha256=sha,
-                   source=str(data.get("source", "")), meta=dict(meta))
+                   source=source, meta=dict(meta))
+
+
+def word_to_json(w: Word) -> dict[str, Any]:
+    data = {"text": w.text, "box": [round(v, 2) for v in w.box], "confidence": w.confidence,
+            "line_id": w.line_id, "field": w.field, "quantity": w.is_quantity,
+            "quantity_value": w.quantity_value, "group_id": w.group_id, "label_source": w.label_source}
+    if w.label_run is not None or w.label_score is not None:
+        data.update(label_run=w.label_run, label_score=w.label_score)
+    if w.suggestion is not None:
+        data["suggestion"] = w.suggestion.to_json()
+    return data
 
 
 def _require(data: Mapping, key: str, kind: type, where: str) -> Any:
@@ -162,7 +244,9 @@ def _require(data: Mapping, key: str, kind: type, where: str) -> Any:
     return value
 
 
-def _word_from_json(raw: Any, where: str) -> Word:
+def word_from_json(raw: Any, where: str, legacy_source: str | None = None) -> Word:
+    """One word; ``legacy_source`` is the label source of a word written before provenance (no
+    ``label_source`` key): ``"import"`` in a dataset's document, else None (then a labelled word is a person's)."""
     if not isinstance(raw, Mapping):
         raise DocumentFormatError(f"{where}: must be an object")
     text = _require(raw, "text", str, where)
@@ -190,10 +274,50 @@ def _word_from_json(raw: Any, where: str) -> Word:
     is_quantity = raw.get("quantity", False)
     if not isinstance(is_quantity, bool):
         raise DocumentFormatError(f"{where}: quantity must be true or false, got {is_quantity!r}")
+    source = raw["label_source"] if "label_source" in raw else legacy_source
+    if source is not None and source not in LABEL_SOURCES:
+        raise DocumentFormatError(f"{where}: label_source must be one of {', '.join(LABEL_SOURCES)} or null, "
+                                  f"got {source!r}")
+    run = raw.get("label_run")
+    if run is not None and not isinstance(run, str):
+        raise DocumentFormatError(f"{where}: label_run must be a string or null")
+    score = _score(raw.get("label_score"), f"{where}: label_score")
+    suggestion = raw.get("suggestion")
+    if suggestion is not None:
+        suggestion = _suggestion_from_json(suggestion, f"{where} suggestion")
     return Word(text=text, box=(x0, y0, x1, y1),
                 confidence=None if confidence is None else float(confidence),
                 line_id=line_id, field=field, is_quantity=is_quantity,
-                quantity_value=None if value is None else float(value), group_id=group)
+                quantity_value=None if value is None else float(value), group_id=group,
+                label_source=source, label_run=run, label_score=score, suggestion=suggestion)
+
+
+def _score(value: Any, what: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+        raise DocumentFormatError(f"{what} must be a number from 0 to 1 or null, got {value!r}")
+    return float(value)
+
+
+def _suggestion_from_json(raw: Any, where: str) -> Suggestion:
+    if not isinstance(raw, Mapping):
+        raise DocumentFormatError(f"{where}: must be an object or null")
+    field = raw.get("field", OTHER)
+    if not isinstance(field, str):
+        raise DocumentFormatError(f"{where}: field must be a label name, got {field!r}")
+    is_quantity = raw.get("quantity", False)
+    if not isinstance(is_quantity, bool):
+        raise DocumentFormatError(f"{where}: quantity must be true or false, got {is_quantity!r}")
+    value = raw.get("quantity_value")
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+        raise DocumentFormatError(f"{where}: quantity_value must be a number or null")
+    run = raw.get("run", "")
+    if not isinstance(run, str):
+        raise DocumentFormatError(f"{where}: run must be a string")
+    score = _score(raw.get("score", 0.0), f"{where}: score")
+    return Suggestion(field=field, is_quantity=is_quantity, quantity_value=None if value is None else float(value),
+                      run=run, score=score or 0.0)
 
 
 def reading_order(words: Sequence[Word]) -> list[Word]:

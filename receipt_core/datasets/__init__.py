@@ -1,4 +1,5 @@
-"""Labelled receipt datasets in, native folders out: one loader per format, one report shape for all.
+"""Labelled receipt datasets in and out: one loader per format, one report shape for all, one writer per export
+format (:func:`export_documents`: native, CORD v1 style, Label Studio).
 
 :func:`load_dataset` never crashes on a bad record: a file that is not JSON, nests too deeply or is too large, a
 receipt that lacks a required key, has a wrong type, a number out of range (page sizes, coordinates, counts),
@@ -25,13 +26,14 @@ from .report import DatasetImportError, ImportReport, make_report
 if TYPE_CHECKING:
     from ..workspace.store import Workspace
 
-FORMATS = ("cord", "wildreceipt", "native")
+FORMATS = ("cord", "wildreceipt", "native", "label-studio")
+EXPORT_FORMATS = ("native", "cord", "label-studio")
 
 
 def load_dataset(path: Path, format: str, schema: LabelSchema = DEFAULT_SCHEMA,
                  limits: ImportLimits = DEFAULT_LIMITS) -> ImportReport:
-    """Read a dataset folder or file in ``format`` ("cord", "wildreceipt" or "native"), each record within
-    ``limits``."""
+    """Read a dataset folder or file in ``format`` ("cord", "wildreceipt", "native" or "label-studio"), each
+    record within ``limits``."""
     path = Path(path).resolve()
     if not path.exists():
         raise DatasetImportError(f"{path} does not exist")
@@ -44,7 +46,30 @@ def load_dataset(path: Path, format: str, schema: LabelSchema = DEFAULT_SCHEMA,
     if format == "native":
         from .native import load_native
         return load_native(path, schema, limits)
+    if format == "label-studio":
+        from .label_studio import load_label_studio
+        return load_label_studio(path, schema, limits)
     raise DatasetImportError(f"unknown dataset format {format!r}; choose one of {', '.join(FORMATS)}")
+
+
+def export_documents(documents: Iterable[Document], folder: Path, format: str,
+                     images: Mapping[str, Path] | None = None, schema: LabelSchema = DEFAULT_SCHEMA) -> int:
+    """Write ``documents`` (and their images, per doc id) into ``folder`` in ``format`` (one of
+    ``EXPORT_FORMATS``); returns how many documents. Every format keeps the document's source (an upload's file
+    name); native and Label Studio keep each label's provenance and the model suggestions."""
+    documents = list(documents)
+    if format == "native":
+        from .native import save_native
+        save_native(documents, folder, images=images)
+    elif format == "cord":
+        from .cord_export import save_cord
+        save_cord(documents, folder, schema, images)
+    elif format == "label-studio":
+        from .label_studio import save_label_studio
+        save_label_studio(documents, folder, schema, images)
+    else:
+        raise ValueError(f"unknown export format {format!r}; choose one of {', '.join(EXPORT_FORMATS)}")
+    return len(documents)
 
 
 def default_dataset_name(path: Path, format: str) -> str:

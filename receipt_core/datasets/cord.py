@@ -107,7 +107,7 @@ def cord_document(data: Any, doc_id: str, name: str, schema: LabelSchema, notes:
         if isinstance(meta.get(key), (int, str)):
             doc_meta[key] = meta[key]
     return Document(id=doc_id, width=width, height=height, words=tuple(reading_order(words)),
-                    source=f"cord:{name}", meta=doc_meta)
+                    source=f"cord:{name}", meta=doc_meta).as_imported()
 
 
 def _line_words(line: Any, i: int, width: int, height: int, schema: LabelSchema, notes: list[str]) -> list[Word]:

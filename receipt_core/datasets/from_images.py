@@ -42,7 +42,7 @@ def project_segment_labels(gold: Document, ocr: Document) -> Document:
                                              group_id=segment.group_id))
     meta = {**gold.meta, **ocr.meta, "labels": "projected from gold segments onto OCR words"}
     return dataclasses.replace(gold, words=tuple(words), image_sha256=ocr.image_sha256 or gold.image_sha256,
-                               meta=meta)
+                               meta=meta).as_imported()
 
 
 def ocr_projected_report(report: ImportReport, settings=None, workers: int | None = None,

@@ -330,7 +330,7 @@ def generate_receipt(seed: int, index: int = 0, settings: OcrSettings = RECEIPT_
     ocr = ocr_image(loaded, settings, doc_id=doc_id, source=f"synth:seed={seed}")
     meta = dict(ocr.meta, receipt=receipt, font=font_name)
     document = Document(id=doc_id, width=ocr.width, height=ocr.height, words=tuple(attach_labels(ocr.words, rendered)),
-                        image_sha256=ocr.image_sha256, source=ocr.source, meta=meta)
+                        image_sha256=ocr.image_sha256, source=ocr.source, meta=meta).as_imported()
     return SyntheticReceipt(document=document, image_bytes=image_bytes, image_format="JPEG",
                             rendered=tuple(rendered))
 

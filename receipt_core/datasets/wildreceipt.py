@@ -151,7 +151,8 @@ def wildreceipt_document(record: Any, classes: list[str], schema: LabelSchema, n
         raise RecordError("no usable words")
     stem = Path(file_name).stem
     return Document(id=f"wildreceipt-{stem}", width=width, height=height, words=tuple(reading_order(words)),
-                    source=f"wildreceipt:{file_name}", meta={"dataset": "wildreceipt", "file": file_name})
+                    source=f"wildreceipt:{file_name}",
+                    meta={"dataset": "wildreceipt", "file": file_name}).as_imported()
 
 
 def _segment(annotation: Any, width: int, height: int) -> tuple[str, Box, bool, int]:

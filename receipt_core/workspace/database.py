@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 DATABASE_NAME = "workspace.sqlite3"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: receipt status columns and the annotation history (added to a version-1 file on open)
 BUSY_TIMEOUT_MS = 30_000
 
 _TABLES = """
@@ -34,9 +34,26 @@ CREATE TABLE IF NOT EXISTS documents (
     image_sha256 TEXT,
     source TEXT NOT NULL,
     label_counts TEXT NOT NULL,
-    updated_at REAL NOT NULL
+    updated_at REAL NOT NULL,
+    reviewed INTEGER NOT NULL DEFAULT 0,
+    label_status TEXT NOT NULL DEFAULT 'unlabelled',
+    labelled_words INTEGER NOT NULL DEFAULT 0,
+    suggested_words INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS documents_dataset ON documents(dataset);
+CREATE TABLE IF NOT EXISTS annotation_history (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    action INTEGER NOT NULL,
+    doc_id TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    kind TEXT NOT NULL,
+    word_index INTEGER,
+    before TEXT NOT NULL,
+    after TEXT NOT NULL,
+    undone INTEGER NOT NULL DEFAULT 0,
+    created_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS annotation_history_action ON annotation_history(action);
+CREATE INDEX IF NOT EXISTS annotation_history_doc ON annotation_history(doc_id, action);
 CREATE TABLE IF NOT EXISTS runs (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL,
@@ -57,6 +74,15 @@ CREATE TABLE IF NOT EXISTS run_events (
     PRIMARY KEY (run_id, seq)
 );
 """
+
+# Columns of ``documents`` added after schema version 1: a version-1 database gets them when it is opened, and
+# :func:`_backfill_status` fills them from each document's words.
+_ADDED_DOCUMENT_COLUMNS = {
+    "reviewed": "INTEGER NOT NULL DEFAULT 0",
+    "label_status": "TEXT NOT NULL DEFAULT 'unlabelled'",
+    "labelled_words": "INTEGER NOT NULL DEFAULT 0",
+    "suggested_words": "INTEGER NOT NULL DEFAULT 0",
+}
 
 
 class WorkspaceError(RuntimeError):
@@ -123,6 +149,13 @@ class Database:
             for statement in _TABLES.split(";"):
                 if statement.strip():
                     conn.execute(statement)
+            columns = {row["name"] for row in conn.execute("PRAGMA table_info(documents)")}
+            missing = [name for name in _ADDED_DOCUMENT_COLUMNS if name not in columns]
+            for name in missing:
+                conn.execute(f"ALTER TABLE documents ADD COLUMN {name} {_ADDED_DOCUMENT_COLUMNS[name]}")
+            if missing:
+                _backfill_status(conn)
+            conn.execute("CREATE INDEX IF NOT EXISTS documents_status ON documents(dataset, reviewed, label_status)")
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             conn.commit()
         finally:
@@ -150,6 +183,22 @@ class Database:
         """SQLite's ``PRAGMA integrity_check``: ``"ok"``, or the problems it found, one per line."""
         with self._read() as conn:
             return "\n".join(row[0] for row in conn.execute("PRAGMA integrity_check"))
+
+
+def _backfill_status(conn: sqlite3.Connection) -> None:
+    """Fill the status columns of documents stored before they existed, from each document's words (files
+    written before provenance load with the rule in :mod:`receipt_core.data.document`)."""
+    from ..data.document import Document
+    from ..data.review import receipt_status
+
+    rows = conn.execute("SELECT id, json FROM documents").fetchall()
+    for row in rows:
+        try:
+            doc = Document.from_json(json.loads(row["json"]))
+        except ValueError:
+            continue  # left unlabelled; get_document reports the problem when the document is opened
+        conn.execute("UPDATE documents SET label_status = ?, labelled_words = ?, suggested_words = ? WHERE id = ?",
+                     (receipt_status(doc), doc.labelled_words, doc.suggested_words, row["id"]))
 
 
 def dumps(value: Any, what: str) -> str:

@@ -1,5 +1,9 @@
 """Documents and images of the workspace: documents in the database, images as files named by content hash.
 
+* each document row carries its receipt status (see :mod:`receipt_core.data.review`): the "reviewed" mark a
+  person sets, and the status read from its words, kept up to date on every write; summaries, counts and
+  filters read them without parsing documents. A search matches the id or the source (an upload's file name);
+
 * images are written to a temporary file, fsynced and renamed, and named by content hash, never by the
   uploaded name;
 * deleting documents removes the images no document refers to any more, once they are older than
@@ -15,14 +19,14 @@ import json
 import os
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Iterable, Mapping
 
 from ..data.document import Document
 from ..data.files import atomic_write
-from ..data.schema import DEFAULT_SCHEMA, LabelSchema
+from ..data.review import DONE, STATUSES, check_status, receipt_status
 from .database import Database, NotFoundError, WorkspaceError, dumps
 from .names import check_dataset_name
 
@@ -40,8 +44,16 @@ class DocumentSummary:
     width: int
     height: int
     image_sha256: str | None
-    source: str
+    source: str  # where it came from: an upload's file name, "cord:json/receipt_00001.json", …
     label_counts: Mapping[str, int]
+    status: str = "unlabelled"  # one of receipt_core.data.review.STATUSES
+    labelled_words: int = 0
+    suggested_words: int = 0  # words with a model suggestion waiting
+
+    @property
+    def title(self) -> str:
+        """What a picker shows: the source (an upload's file name) and the id, or the id alone."""
+        return f"{self.source} · {self.id}" if self.source and self.source != self.id else self.id
 
 
 @dataclass(frozen=True)
@@ -50,6 +62,9 @@ class DatasetSummary:
     documents: int
     words: int
     label_counts: Mapping[str, int]
+    status_counts: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))  # every status, 0 too
+
+_STATUS_SQL = f"CASE WHEN reviewed THEN '{DONE}' ELSE label_status END"
 
 
 class DocumentStore(Database):
@@ -118,10 +133,13 @@ class DocumentStore(Database):
         with self._write() as conn:
             conn.executemany(
                 "INSERT INTO documents (id, dataset, json, words, width, height, image_sha256, source, label_counts,"
-                " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
+                " updated_at, label_status, labelled_words, suggested_words) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
                 "dataset = excluded.dataset, json = excluded.json, words = excluded.words, width = excluded.width, "
                 "height = excluded.height, image_sha256 = excluded.image_sha256, source = excluded.source, "
-                "label_counts = excluded.label_counts, updated_at = excluded.updated_at", rows)
+                "label_counts = excluded.label_counts, updated_at = excluded.updated_at, "
+                "label_status = excluded.label_status, labelled_words = excluded.labelled_words, "
+                "suggested_words = excluded.suggested_words", rows)
         return len(rows)
 
     def get_document(self, doc_id: str) -> Document:
@@ -140,38 +158,40 @@ class DocumentStore(Database):
             rows = conn.execute(query + " ORDER BY rowid", args).fetchall()
         return [Document.from_json(json.loads(row["json"])) for row in rows]
 
-    def list_documents(self, dataset: str | None = None) -> list[DocumentSummary]:
-        query, args = ("SELECT id, dataset, words, width, height, image_sha256, source, label_counts "
-                       "FROM documents"), ()
+    def list_documents(self, dataset: str | None = None, status: str | None = None,
+                       search: str | None = None) -> list[DocumentSummary]:
+        """Summaries in insertion order, of one dataset or all; only those of ``status`` (one of
+        ``receipt_core.data.review.STATUSES``) when given, and only those whose id or source (an upload's file
+        name) contains ``search`` (case-insensitive) when given."""
+        query, conditions, args = (f"SELECT id, dataset, words, width, height, image_sha256, source, label_counts, "
+                                   f"{_STATUS_SQL} AS status, labelled_words, suggested_words FROM documents"), [], []
+        if dataset is not None:
+            conditions.append("dataset = ?")
+            args.append(dataset)
+        if status is not None:
+            conditions.append(f"{_STATUS_SQL} = ?")
+            args.append(check_status(status))
+        if conditions:
+            query += " WHERE " + " AND ".join(conditions)
+        with self._read() as conn:
+            rows = conn.execute(query + " ORDER BY rowid", args).fetchall()
+        needle = search.strip().casefold() if search else ""
+        return [DocumentSummary(id=r["id"], dataset=r["dataset"], words=r["words"], width=r["width"],
+                                height=r["height"], image_sha256=r["image_sha256"], source=r["source"],
+                                label_counts=MappingProxyType(json.loads(r["label_counts"])), status=r["status"],
+                                labelled_words=r["labelled_words"], suggested_words=r["suggested_words"])
+                for r in rows if not needle or needle in r["id"].casefold() or needle in r["source"].casefold()]
+
+    def status_counts(self, dataset: str | None = None) -> dict[str, int]:
+        """Receipts per status (every status, 0 included), of one dataset or all."""
+        query, args = f"SELECT {_STATUS_SQL} AS status, COUNT(*) AS n FROM documents", ()
         if dataset is not None:
             query, args = query + " WHERE dataset = ?", (dataset,)
         with self._read() as conn:
-            rows = conn.execute(query + " ORDER BY rowid", args).fetchall()
-        return [DocumentSummary(id=r["id"], dataset=r["dataset"], words=r["words"], width=r["width"],
-                                height=r["height"], image_sha256=r["image_sha256"], source=r["source"],
-                                label_counts=MappingProxyType(json.loads(r["label_counts"]))) for r in rows]
-
-    def update_word(self, doc_id: str, index: int, label: str, quantity_value: float | None = None,
-                    schema: LabelSchema = DEFAULT_SCHEMA) -> Document:
-        """Relabel one word (a field, or ``QUANTITY``) in one transaction; returns the saved document.
-
-        Read, change and write happen under one write lock, so two annotators editing different words of
-        the same document never overwrite each other's change.
-        """
-        if label not in schema.annotation_labels:
-            raise WorkspaceError(f"unknown label {label!r}; choose one of {', '.join(schema.annotation_labels)}")
-        with self._write() as conn:
-            row = conn.execute("SELECT dataset, json FROM documents WHERE id = ?", (doc_id,)).fetchone()
-            if row is None:
-                raise NotFoundError(f"no document {doc_id!r} in the workspace")
-            doc = Document.from_json(json.loads(row["json"]))
-            if not 0 <= index < len(doc.words):
-                raise WorkspaceError(f"document {doc_id!r} has {len(doc.words)} words; there is no word {index}")
-            doc = doc.relabel(index, label, quantity_value)
-            values = _document_row(doc, row["dataset"], time.time())
-            conn.execute("UPDATE documents SET json = ?, label_counts = ?, updated_at = ? WHERE id = ?",
-                         (values[2], values[8], values[9], doc_id))
-        return doc
+            rows = conn.execute(query + " GROUP BY status", args).fetchall()
+        counts = dict.fromkeys(STATUSES, 0)
+        counts.update({row["status"]: row["n"] for row in rows})
+        return counts
 
     def replace_document(self, doc: Document) -> None:
         """Overwrite an existing document (same id), keeping its dataset."""
@@ -179,9 +199,7 @@ class DocumentStore(Database):
             row = conn.execute("SELECT dataset FROM documents WHERE id = ?", (doc.id,)).fetchone()
             if row is None:
                 raise NotFoundError(f"no document {doc.id!r} in the workspace")
-            values = _document_row(doc, row["dataset"], time.time())
-            conn.execute("UPDATE documents SET json = ?, words = ?, width = ?, height = ?, image_sha256 = ?, "
-                         "source = ?, label_counts = ?, updated_at = ? WHERE id = ?", values[2:] + (doc.id,))
+            write_document(conn, doc, row["dataset"])
 
     def delete_document(self, doc_id: str) -> None:
         """Delete a document, and the images nothing refers to any more (see ``prune_images``)."""
@@ -202,15 +220,18 @@ class DocumentStore(Database):
 
     def datasets(self) -> list[DatasetSummary]:
         with self._read() as conn:
-            rows = conn.execute("SELECT dataset, words, label_counts FROM documents ORDER BY rowid").fetchall()
-        summaries: dict[str, tuple[int, int, dict[str, int]]] = {}
+            rows = conn.execute(f"SELECT dataset, words, label_counts, {_STATUS_SQL} AS status FROM documents "
+                                "ORDER BY rowid").fetchall()
+        summaries: dict[str, tuple[int, int, dict[str, int], dict[str, int]]] = {}
         for row in rows:
-            documents, words, counts = summaries.get(row["dataset"], (0, 0, {}))
+            documents, words, counts, statuses = summaries.get(row["dataset"], (0, 0, {}, dict.fromkeys(STATUSES, 0)))
             for label, n in json.loads(row["label_counts"]).items():
                 counts[label] = counts.get(label, 0) + n
-            summaries[row["dataset"]] = (documents + 1, words + row["words"], counts)
-        return [DatasetSummary(name=name, documents=d, words=w, label_counts=MappingProxyType(dict(sorted(c.items()))))
-                for name, (d, w, c) in sorted(summaries.items())]
+            statuses[row["status"]] = statuses.get(row["status"], 0) + 1
+            summaries[row["dataset"]] = (documents + 1, words + row["words"], counts, statuses)
+        return [DatasetSummary(name=name, documents=d, words=w, label_counts=MappingProxyType(dict(sorted(c.items()))),
+                               status_counts=MappingProxyType(s))
+                for name, (d, w, c, s) in sorted(summaries.items())]
 
 
 def _document_row(doc: Document, dataset: str, now: float) -> tuple:
@@ -220,4 +241,13 @@ def _document_row(doc: Document, dataset: str, now: float) -> tuple:
         if isinstance(side, bool) or not isinstance(side, int) or not 0 < side < 2 ** 31:
             raise WorkspaceError(f"document {doc.id!r}: page size {doc.width!r}x{doc.height!r} is not a pixel size")
     return (doc.id, dataset, dumps(doc.to_json(), f"document {doc.id!r}"), len(doc.words), doc.width, doc.height,
-            doc.image_sha256, doc.source, json.dumps(doc.label_counts(), sort_keys=True), now)
+            doc.image_sha256, doc.source, json.dumps(doc.label_counts(), sort_keys=True), now, receipt_status(doc),
+            doc.labelled_words, doc.suggested_words)
+
+
+def write_document(conn, doc: Document, dataset: str) -> None:
+    """Overwrite the stored row of ``doc`` (same id) inside the caller's write transaction, status columns too."""
+    values = _document_row(doc, dataset, time.time())
+    conn.execute("UPDATE documents SET json = ?, words = ?, width = ?, height = ?, image_sha256 = ?, source = ?, "
+                 "label_counts = ?, updated_at = ?, label_status = ?, labelled_words = ?, suggested_words = ? "
+                 "WHERE id = ?", values[2:] + (doc.id,))

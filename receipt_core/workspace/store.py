@@ -2,12 +2,13 @@
 
 Layout::
 
-    <home>/workspace.sqlite3     documents, runs, run events (WAL mode)
+    <home>/workspace.sqlite3     documents (with receipt status), annotation history, runs, run events (WAL mode)
     <home>/images/<sha256>.<ext> uploaded/imported images, named by the SHA-256 of their bytes
     <home>/runs/<run id>/        a run's checkpoint folder
 
 :class:`Workspace` is the one object callers use. Its parts live beside this module: the database and its
-crash-safety rules in :mod:`.database`, documents and images in :mod:`.documents`, runs and their events in
+crash-safety rules in :mod:`.database`, documents and images in :mod:`.documents`, labels, suggestions, the
+"reviewed" mark and the undo history in :mod:`.annotations`, runs and their events in
 :mod:`.runs`, and what a user-typed dataset name may be in :mod:`.names`. Their public names are re-exported
 here, so ``from receipt_core.workspace.store import …`` keeps working.
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .annotations import HISTORY_KINDS, AnnotationStore, HistoryEntry, Undone
 from .database import BUSY_TIMEOUT_MS, DATABASE_NAME, SCHEMA_VERSION, NotFoundError, WorkspaceError
 from .documents import IMAGE_GRACE_S, DatasetSummary, DocumentStore, DocumentSummary
 from .names import MAX_DATASET_NAME, check_dataset_name, path_inside
@@ -24,12 +26,12 @@ from .runs import LIVE_STATUSES, RUN_STATUSES, RunEvent, RunRecord, RunStore
 
 HOME_ENV = "RECEIPT_STUDIO_HOME"
 
-__all__ = ["BUSY_TIMEOUT_MS", "DATABASE_NAME", "HOME_ENV", "IMAGE_GRACE_S", "LIVE_STATUSES", "MAX_DATASET_NAME",
+__all__ = ["BUSY_TIMEOUT_MS", "DATABASE_NAME", "HISTORY_KINDS", "HOME_ENV", "HistoryEntry", "IMAGE_GRACE_S", "Undone", "LIVE_STATUSES", "MAX_DATASET_NAME",
            "RUN_STATUSES", "SCHEMA_VERSION", "DatasetSummary", "DocumentSummary", "NotFoundError", "RunEvent",
            "RunRecord", "Workspace", "WorkspaceError", "check_dataset_name", "path_inside"]
 
 
-class Workspace(DocumentStore, RunStore):
+class Workspace(AnnotationStore, DocumentStore, RunStore):
     """A workspace folder; cheap to construct, safe to share between threads (it holds no connection)."""
 
     def __init__(self, home: Path) -> None:

@@ -1,0 +1,91 @@
+"""Where a receipt stands with its annotator, and the documents as training and evaluation see them.
+
+A receipt is ``unlabelled`` (no word has a label from a person, an accepted suggestion or an import), ``in
+progress`` (some have), or ``done``: a person marked it reviewed, or every word is gold from a dataset. The
+workspace stores the "reviewed" mark; the rest is read from the words (:func:`receipt_status`).
+
+Training and evaluation learn from and score against labels people gave or confirmed (``label_source``
+``"person"``, ``"model"`` — an accepted suggestion — or ``"import"``). :func:`labelled_documents` leaves out the
+receipts without any such label (an unlabelled receipt is not a receipt of ``OTHER`` words); with
+``use_suggestions=True`` (the user opts in) a word nobody labelled takes its pending suggestion first.
+:func:`evaluation_documents` refuses an evaluation set left with no receipt at all, rather than scoring it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+from .document import Document
+
+UNLABELLED, IN_PROGRESS, DONE = "unlabelled", "in progress", "done"
+STATUSES = (UNLABELLED, IN_PROGRESS, DONE)
+
+
+class NoLabelsError(ValueError):
+    """An evaluation (or training) set with no label from a person or an import; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class LabelledDocuments:
+    documents: tuple[Document, ...]  # as training sees them
+    left_out: tuple[str, ...]  # ids of the receipts without any label
+
+    def note(self, what: str = "data") -> str | None:
+        """One line for the user when receipts were left out, else None."""
+        if not self.left_out:
+            return None
+        return (f"{what}: {len(self.left_out)} of {len(self.left_out) + len(self.documents)} receipts have no "
+                f"label from a person or an import and are left out")
+
+
+def receipt_status(doc: Document, reviewed: bool = False) -> str:
+    """``done`` when ``reviewed`` or every word is gold from an import, else ``in progress`` when some word is
+    labelled, else ``unlabelled``."""
+    if reviewed or (doc.words and all(w.label_source == "import" for w in doc.words)):
+        return DONE
+    return IN_PROGRESS if doc.labelled_words else UNLABELLED
+
+
+def check_status(status: str) -> str:
+    if status not in STATUSES:
+        raise ValueError(f"unknown receipt status {status!r}; choose one of {', '.join(STATUSES)}")
+    return status
+
+
+def with_suggestions(doc: Document) -> Document:
+    """``doc`` with each unlabelled word's pending suggestion taken as its label (``label_source="model"``)."""
+    words = []
+    for word in doc.words:
+        suggestion = word.suggestion
+        if word.is_labelled or suggestion is None or (suggestion.is_quantity and suggestion.quantity_value is None):
+            words.append(word)
+        else:
+            words.append(word.with_annotation(suggestion.annotation_label, suggestion.quantity_value, source="model",
+                                              run=suggestion.run, score=suggestion.score))
+    return doc.with_words(words)
+
+
+def labelled_documents(docs: Iterable[Document], use_suggestions: bool = False) -> LabelledDocuments:
+    """The documents as training and evaluation see them: those with at least one label from a person, an accepted
+    suggestion or an import (with ``use_suggestions``, pending suggestions count as labels first); the ids of
+    the rest in ``left_out``. Words nobody labelled in a kept receipt stay ``OTHER``."""
+    kept, left_out = [], []
+    for doc in docs:
+        if use_suggestions:
+            doc = with_suggestions(doc)
+        (kept if doc.labelled_words else left_out).append(doc if doc.labelled_words else doc.id)
+    return LabelledDocuments(documents=tuple(kept), left_out=tuple(left_out))
+
+
+def evaluation_documents(docs: Iterable[Document], name: str = "the evaluation set",
+                         use_suggestions: bool = False) -> LabelledDocuments:
+    """:func:`labelled_documents` for evaluation; NoLabelsError when no receipt of ``name`` has a label, so an
+    unlabelled set is never scored (every word would count as a correct or wrong ``OTHER``)."""
+    docs = list(docs)
+    chosen = labelled_documents(docs, use_suggestions)
+    if not chosen.documents:
+        hint = "" if use_suggestions else " (model suggestions count only when you opt in to them)"
+        raise NoLabelsError(f"{name} has no labels from a person or an import in any of its {len(docs)} receipts"
+                            f"{hint}; label and review some receipts first, or evaluate on another set")
+    return chosen

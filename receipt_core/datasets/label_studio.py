@@ -1,0 +1,392 @@
+"""Label Studio JSON, in and out, following its OCR labeling template: one task per receipt, one region per word.
+
+A word is one region id shared by the results of the template's tags (all on the image ``image``)::
+
+    rectangle  from "bbox"           value {x, y, width, height, rotation}   (percent of the image)
+    labels     from "label"          value {…, "labels": ["TOTAL"]}          only when the word is labelled
+    textarea   from "transcription"  value {…, "text": ["2x"]}
+    number     from "quantity"       value {…, "number": 2.0}                a quantity's value
+    number     from "group"          value {…, "number": 3}                  the word's item (``group_id``)
+
+plus a ``relation`` (label ``item``) from each word of an item to the next, so Label Studio draws the item. The
+item grouping travels in the per-region ``Number`` tag ``group`` (Label Studio's ``perRegion`` classification),
+which a one-word item also has; on import, tasks without it take their items from the relations instead.
+People's and imports' labels go to the task's ``annotations``; model suggestions go to ``predictions``, one per run
+(``model_version`` is the run id, each region's ``score`` the suggestion's). A labelled region's ``meta`` carries
+the word's provenance (``label_source``, ``label_run``, ``label_score``); a region without it imports as gold
+(``"import"``). :func:`label_config` is the labeling configuration to create the matching project.
+
+The importer reads one exported JSON file (a list of tasks, or one task) or a folder of them; each bad task is
+one problem line and the rest imports (bounded JSON, numbers in range, boxes clamped to the page).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+from xml.sax.saxutils import quoteattr
+
+from ..data.document import IMPORT, LABEL_SOURCES, Document, Suggestion, Word, reading_order
+from ..data.files import atomic_write
+from ..data.quantity import parse_quantity
+from ..data.schema import OTHER, QUANTITY, LabelSchema
+from ._common import (DEFAULT_LIMITS, MAX_QUANTITY, ImportLimits, RecordError, box_on_page, image_suffix, inside,
+                      number, page_size, parse_record, record_problem, shown, storable, too_many_words)
+from .report import DatasetImportError, ImportReport, make_report
+
+TASKS_FILE = "tasks.json"
+CONFIG_FILE = "label_config.xml"
+IMAGE_FOLDER = "images"
+IMAGE, BBOX, LABEL, TEXT, QUANTITY_TAG, GROUP = "image", "bbox", "label", "transcription", "quantity", "group"
+ITEM_RELATION = "item"
+MAX_FILE_BYTES = 512 * 1024 * 1024  # a whole export (many tasks); each task is bounded by ImportLimits too
+
+
+def label_config(schema: LabelSchema) -> str:
+    """The Label Studio labeling configuration (the OCR template plus quantity and item tags) for ``schema``."""
+    labels = "\n".join(f"    <Label value={quoteattr(label)}/>" for label in schema.annotation_labels)
+    return (f'<View>\n  <Image name="{IMAGE}" value="$ocr" zoom="true"/>\n'
+            f'  <Labels name="{LABEL}" toName="{IMAGE}">\n{labels}\n  </Labels>\n'
+            f'  <Rectangle name="{BBOX}" toName="{IMAGE}" strokeWidth="1"/>\n'
+            f'  <TextArea name="{TEXT}" toName="{IMAGE}" editable="true" perRegion="true" required="true" '
+            f'maxSubmissions="1" rows="1" placeholder="Recognized Text" displayMode="region-list"/>\n'
+            f'  <Number name="{QUANTITY_TAG}" toName="{IMAGE}" perRegion="true" min="0" step="0.5"/>\n'
+            f'  <Number name="{GROUP}" toName="{IMAGE}" perRegion="true" min="0"/>\n'
+            f'  <Relations>\n    <Relation value="{ITEM_RELATION}"/>\n  </Relations>\n</View>\n')
+
+
+# --- export ---------------------------------------------------------------------------------------------------
+
+
+def save_label_studio(docs: Iterable[Document], folder: Path, schema: LabelSchema,
+                      images: Mapping[str, Path] | None = None) -> Path:
+    """Write ``docs`` as ``folder/tasks.json`` (+ ``images/`` named by content hash, + ``label_config.xml``);
+    returns the tasks file. A task's ``data.ocr`` is the image's path relative to the folder (null without one)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    images = images or {}
+    tasks = []
+    for number_, doc in enumerate(docs, start=1):
+        image_ref = None
+        image = images.get(doc.id)
+        if image is not None:
+            data = image.read_bytes()
+            name = f"{doc.image_sha256 or number_}{image_suffix(image, data)}"
+            target = folder / IMAGE_FOLDER / name
+            if not target.exists():
+                atomic_write(target, data)
+            image_ref = f"{IMAGE_FOLDER}/{name}"
+        tasks.append(document_task(doc, number_, image_ref))
+    atomic_write(folder / CONFIG_FILE, label_config(schema).encode("utf-8"))
+    path = folder / TASKS_FILE
+    atomic_write(path, json.dumps(tasks, ensure_ascii=False, indent=1, allow_nan=False).encode("utf-8"))
+    return path
+
+
+def document_task(doc: Document, task_id: int, image_ref: str | None) -> dict[str, Any]:
+    """One document as a Label Studio task (see the module docstring)."""
+    annotation: list[dict[str, Any]] = []
+    predictions: dict[str, list[dict[str, Any]]] = {}
+    groups: dict[int, list[str]] = {}
+    for index, word in enumerate(doc.words):
+        rid = f"w{index}"
+        geometry = _percent(word.box, doc.width, doc.height)
+        annotation.append(_result(rid, BBOX, "rectangle", geometry, {}, doc))
+        if word.is_labelled:
+            labelled = _result(rid, LABEL, "labels", geometry, {"labels": [word.annotation_label]}, doc)
+            labelled["meta"] = {"label_source": word.label_source, "label_run": word.label_run,
+                                "label_score": word.label_score}
+            annotation.append(labelled)
+        annotation.append(_result(rid, TEXT, "textarea", geometry, {"text": [word.text]}, doc))
+        if word.is_quantity and word.quantity_value is not None:
+            annotation.append(_result(rid, QUANTITY_TAG, "number", geometry, {"number": word.quantity_value}, doc))
+        if word.group_id is not None:
+            annotation.append(_result(rid, GROUP, "number", geometry, {"number": word.group_id}, doc))
+            groups.setdefault(word.group_id, []).append(rid)
+        suggestion = word.suggestion
+        if suggestion is not None:
+            region = _result(rid, LABEL, "labels", geometry, {"labels": [suggestion.annotation_label]}, doc)
+            region["score"] = suggestion.score
+            results = predictions.setdefault(suggestion.run, [])
+            results.append(region)
+            results.append(_result(rid, TEXT, "textarea", geometry, {"text": [word.text]}, doc))
+            if suggestion.is_quantity and suggestion.quantity_value is not None:
+                results.append(_result(rid, QUANTITY_TAG, "number", geometry,
+                                       {"number": suggestion.quantity_value}, doc))
+    for rids in groups.values():
+        annotation.extend({"from_id": a, "to_id": b, "type": "relation", "direction": "right",
+                           "labels": [ITEM_RELATION]} for a, b in zip(rids, rids[1:]))
+    task: dict[str, Any] = {
+        "id": task_id,
+        "data": {"ocr": image_ref, "receipt_id": doc.id, "source": doc.source, "width": doc.width,
+                 "height": doc.height, "meta": dict(doc.meta)},
+        "annotations": [{"result": annotation, "ground_truth": False, "was_cancelled": False}],
+    }
+    if predictions:
+        task["predictions"] = [{"model_version": run, "result": results,
+                                "score": _mean(r["score"] for r in results if "score" in r)}
+                               for run, results in predictions.items()]
+    return task
+
+
+def _percent(box, width: int, height: int) -> dict[str, float]:
+    x0, y0, x1, y1 = box
+    return {"x": x0 / width * 100, "y": y0 / height * 100, "width": (x1 - x0) / width * 100,
+            "height": (y1 - y0) / height * 100, "rotation": 0}
+
+
+def _result(rid: str, from_name: str, kind: str, geometry: Mapping, extra: Mapping, doc: Document) -> dict:
+    return {"id": rid, "from_name": from_name, "to_name": IMAGE, "type": kind, "original_width": doc.width,
+            "original_height": doc.height, "image_rotation": 0, "value": {**geometry, **extra}}
+
+
+def _mean(values: Iterable[float]) -> float:
+    values = list(values)
+    return sum(values) / len(values) if values else 0.0
+
+
+# --- import ---------------------------------------------------------------------------------------------------
+
+
+def load_label_studio(path: Path, schema: LabelSchema, limits: ImportLimits = DEFAULT_LIMITS) -> ImportReport:
+    """Read a Label Studio JSON export (a file, or a folder of ``*.json`` files); each bad task is reported."""
+    if path.is_file():
+        folder, files = path.parent, [path]
+    else:
+        folder, files = path, sorted(p for p in path.glob("*.json"))
+        if not files:
+            raise DatasetImportError(f"no Label Studio JSON files (*.json) in {path}")
+    documents: list[Document] = []
+    images: dict[str, Path] = {}
+    problems: list[str] = []
+    seen: set[str] = set()
+    for file in files:
+        try:
+            tasks = _read_tasks(file, folder, limits)
+        except RecordError as error:
+            problems.append(f"{file.name}: {error}; skipped")
+            continue
+        for i, task in enumerate(tasks):
+            where = f"{file.name} task {i + 1}"
+            notes: list[str] = []
+            try:  # any failure of this one task is its problem line; the next task still imports
+                doc, image = _task_document(task, i + 1, folder, schema, limits, notes)
+            except Exception as error:  # noqa: BLE001 - isolate the record
+                problems.extend(f"{where}: {note}" for note in notes)
+                problems.append(f"{where}: {record_problem(error)}; skipped")
+                continue
+            problems.extend(f"{where}: {note}" for note in notes)
+            if doc.id in seen:
+                problems.append(f"{where}: document id {doc.id!r} was already imported; skipped")
+                continue
+            seen.add(doc.id)
+            if image is not None:
+                images[doc.id] = image
+            documents.append(doc)
+    return make_report(documents, images, problems)
+
+
+def _read_tasks(file: Path, folder: Path, limits: ImportLimits) -> list[Any]:
+    if not inside(folder, file):
+        raise RecordError("it is a link to a file outside the folder imported")
+    try:
+        size = file.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise RecordError(f"the file is {size:,} bytes, over the limit of {MAX_FILE_BYTES:,}")
+        text = file.read_text(encoding="utf-8")
+    except OSError as error:
+        raise RecordError(f"not a readable JSON file ({error.strerror or error})") from None
+    except UnicodeDecodeError as error:
+        raise RecordError(f"not a readable JSON file (not UTF-8 text: {error.reason})") from None
+    data = parse_record(text, ImportLimits(limits.max_words, MAX_FILE_BYTES, limits.max_depth),
+                        invalid="not a readable JSON file")
+    if isinstance(data, Mapping):
+        return [data]
+    if not isinstance(data, list):
+        raise RecordError(f"a Label Studio export is a list of tasks, got {type(data).__name__}")
+    return data
+
+
+def _task_document(task: Any, number_: int, folder: Path, schema: LabelSchema, limits: ImportLimits,
+                   notes: list[str]) -> tuple[Document, Path | None]:
+    if not isinstance(task, Mapping) or not isinstance(task.get("data", {}), Mapping):
+        raise RecordError("a task must be an object with a data object")
+    data = task.get("data", {})
+    annotations = [a for a in task.get("annotations") or [] if isinstance(a, Mapping) and not a.get("was_cancelled")]
+    predictions = [p for p in task.get("predictions") or [] if isinstance(p, Mapping)]
+    if not isinstance(task.get("annotations") or [], list) or not isinstance(task.get("predictions") or [], list):
+        raise RecordError("annotations and predictions must be lists")
+    base = annotations[-1] if annotations else (predictions[0] if predictions else None)
+    if base is None or not isinstance(base.get("result"), list):
+        raise RecordError("the task has no annotation or prediction with a result list")
+    results = [r for r in base["result"] if isinstance(r, Mapping)]
+    if (error := too_many_words(len(results), limits)) is not None:
+        raise error
+    width, height = _page(data, results)
+    regions = _regions(results, width, height, schema, notes)
+    if not regions:
+        raise RecordError("no usable word regions (a rectangle with a transcription)")
+    groups = _groups(results, regions)
+    labelled = base is not None and base in annotations
+    words = {rid: _word(region, groups.get(rid), labelled) for rid, region in regions.items()}
+    for prediction in predictions:
+        _add_suggestions(prediction, words, width, height, schema, notes)
+    doc_id = data.get("receipt_id") if isinstance(data.get("receipt_id"), str) and data["receipt_id"].strip() \
+        else f"label-studio-{task.get('id', number_)}"
+    image = _image(data.get("ocr", data.get("image")), folder, notes)
+    source = data.get("source") if isinstance(data.get("source"), str) else (image.name if image else "label-studio")
+    meta = dict(data["meta"]) if isinstance(data.get("meta"), Mapping) else {}
+    doc = Document(id=str(doc_id), width=width, height=height, words=tuple(reading_order(words.values())),
+                   source=source, meta=meta)
+    doc.validate(schema)
+    return storable(doc), image
+
+
+def _page(data: Mapping, results: list[Mapping]) -> tuple[int, int]:
+    for result in results:
+        if "original_width" in result and "original_height" in result:
+            return page_size(result["original_width"], result["original_height"], "the original image")
+    if "width" in data and "height" in data:
+        return page_size(data["width"], data["height"], "the page in data")
+    raise RecordError("no page size: no result has original_width/original_height and data has no width/height")
+
+
+def _regions(results: list[Mapping], width: int, height: int, schema: LabelSchema,
+             notes: list[str]) -> dict[str, dict[str, Any]]:
+    """Region id -> {box, text, label, value, meta}, in order of first appearance."""
+    regions: dict[str, dict[str, Any]] = {}
+    for result in results:
+        rid, value, kind = result.get("id"), result.get("value"), result.get("type")
+        if not isinstance(rid, str) or not isinstance(value, Mapping) or kind == "relation":
+            continue
+        region = regions.setdefault(rid, {})
+        if "box" not in region and "x" in value:
+            try:
+                region["box"] = _box(value, width, height, notes, rid)
+            except RecordError as error:
+                notes.append(f"region {rid}: {error}; dropped")
+                region["dropped"] = True
+        if kind == "textarea" and isinstance(value.get("text"), list) and value["text"]:
+            region["text"] = " ".join(str(t) for t in value["text"] if isinstance(t, str)).strip()
+        elif kind in ("labels", "rectanglelabels"):
+            names = value.get("labels", value.get("rectanglelabels"))
+            if isinstance(names, list) and names and names[0] in schema.annotation_labels:
+                region["label"] = names[0]
+                region["meta"] = result.get("meta") if isinstance(result.get("meta"), Mapping) else {}
+            else:
+                notes.append(f"region {rid}: label {shown(names)} is not in schema {schema.name!r}; left unlabelled")
+        elif kind == "number" and result.get("from_name") in (QUANTITY_TAG, GROUP):
+            region[result["from_name"]] = value.get("number")
+    usable = {}
+    for rid, region in regions.items():
+        if region.get("dropped"):
+            continue
+        if "box" not in region or not region.get("text"):
+            notes.append(f"region {rid}: needs a box and a non-empty transcription; dropped")
+            continue
+        usable[rid] = region
+    return usable
+
+
+def _box(value: Mapping, width: int, height: int, notes: list[str], rid: str):
+    x, y = number(value.get("x"), "x"), number(value.get("y"), "y")
+    w, h = number(value.get("width"), "width"), number(value.get("height"), "height")
+    angle = number(value.get("rotation", 0) or 0, "rotation", 360.0)
+    corners = [(0.0, 0.0), (w, 0.0), (w, h), (0.0, h)]
+    if angle:
+        notes.append(f"region {rid}: rotated {angle:g}°; stored as the upright box around it")
+        c, s = math.cos(math.radians(angle)), math.sin(math.radians(angle))
+        corners = [(dx * c - dy * s, dx * s + dy * c) for dx, dy in corners]
+    xs = [round((x + dx) * width / 100, 2) for dx, _ in corners]
+    ys = [round((y + dy) * height / 100, 2) for _, dy in corners]
+    box, clamped = box_on_page(xs, ys, width, height)
+    if clamped:
+        notes.append(f"region {rid}: box extends outside the {width}x{height} page; clamped")
+    return box
+
+
+def _groups(results: list[Mapping], regions: Mapping[str, Mapping]) -> dict[str, int]:
+    """Region id -> item number: the ``group`` Number tag, else items joined by relations (numbered from 0)."""
+    explicit = {rid: int(r[GROUP]) for rid, r in regions.items()
+                if isinstance(r.get(GROUP), (int, float)) and not isinstance(r.get(GROUP), bool)
+                and float(r[GROUP]).is_integer() and 0 <= r[GROUP] <= 10 ** 9}
+    if explicit:
+        return explicit
+    parent = {rid: rid for rid in regions}
+
+    def root(rid: str) -> str:
+        while parent[rid] != rid:
+            parent[rid] = parent[parent[rid]]
+            rid = parent[rid]
+        return rid
+    linked = False
+    for result in results:
+        a, b = result.get("from_id"), result.get("to_id")
+        if result.get("type") == "relation" and a in parent and b in parent:
+            parent[root(a)] = root(b)
+            linked = True
+    if not linked:
+        return {}
+    roots: dict[str, int] = {}
+    members: dict[str, list[str]] = {}
+    for rid in regions:
+        members.setdefault(root(rid), []).append(rid)
+    return {rid: roots.setdefault(r, len(roots)) for r, rids in members.items() if len(rids) > 1 for rid in rids}
+
+
+def _word(region: Mapping[str, Any], group: int | None, labelled: bool) -> Word:
+    word = Word(text=region["text"], box=region["box"], group_id=group)
+    label = region.get("label") if labelled else None
+    if label is None:
+        return word
+    meta = region.get("meta") or {}
+    source = meta.get("label_source") if meta.get("label_source") in LABEL_SOURCES else IMPORT
+    run = meta.get("label_run") if source == "model" and isinstance(meta.get("label_run"), str) else None
+    score = meta.get("label_score") if source == "model" else None
+    score = float(score) if isinstance(score, (int, float)) and not isinstance(score, bool) and 0 <= score <= 1 \
+        else None
+    value = _quantity(region.get(QUANTITY_TAG), region["text"]) if label == QUANTITY else None
+    return word.with_annotation(label, value, source=source, run=run, score=score)
+
+
+def _quantity(value: Any, text: str) -> float | None:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return number(value, "quantity", MAX_QUANTITY)
+    return parse_quantity(text)
+
+
+def _add_suggestions(prediction: Mapping, words: dict[str, Word], width: int, height: int, schema: LabelSchema,
+                     notes: list[str]) -> None:
+    """A prediction's labels as suggestions on the words (matched by region id) nobody labelled."""
+    run = str(prediction.get("model_version") or "label-studio")
+    default = prediction.get("score")
+    results = [r for r in prediction.get("result") or [] if isinstance(r, Mapping)]
+    regions = _regions(results, width, height, schema, []) if results else {}
+    for rid, region in regions.items():
+        word = words.get(rid)
+        label = region.get("label")
+        if word is None or label is None or word.is_labelled:
+            continue
+        score = next((r.get("score") for r in results if r.get("id") == rid and "score" in r), default)
+        score = float(score) if isinstance(score, (int, float)) and not isinstance(score, bool) else 0.0
+        value = _quantity(region.get(QUANTITY_TAG), word.text) if label == QUANTITY else None
+        words[rid] = dataclasses.replace(word, suggestion=Suggestion(
+            field=OTHER if label == QUANTITY else label, is_quantity=label == QUANTITY, quantity_value=value,
+            run=run, score=min(max(score, 0.0), 1.0)))
+
+
+def _image(ref: Any, folder: Path, notes: list[str]) -> Path | None:
+    """The task's image when ``ref`` is a path to a file inside the imported folder, else None (noted)."""
+    if ref is None:
+        return None
+    if not isinstance(ref, str) or "://" in ref or ref.startswith("/data/"):
+        notes.append(f"image {shown(ref)} is not a file beside the export; imported without pixels")
+        return None
+    candidate = folder / ref
+    if not candidate.is_file() or not inside(folder, candidate):
+        notes.append(f"image {shown(ref)} is not a file inside {folder.name}/; imported without pixels")
+        return None
+    return candidate

@@ -1,0 +1,178 @@
+"""Annotation in the workspace: labels, model suggestions, the "reviewed" mark, and an undo history.
+
+Every change is one write transaction that reads the document, applies a rule of
+:mod:`receipt_core.data.annotation` and writes the document back together with one ``annotation_history`` row per
+changed word (its JSON before and after) under one *action* number. :meth:`AnnotationStore.undo` takes the latest
+action not yet undone (of one document, or of the whole workspace) and puts every word back — refusing, and
+changing nothing, when a word has changed since (an import replaced the document, or an edit without history),
+so an undo never clobbers later work. Marking a receipt done (or not) is an action too, with ``word_index`` null.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Collection, Mapping
+
+from ..data.annotation import (AnnotationError, AnnotationResult, accept_suggestions, label_word,
+                               reject_suggestions, suggest_from_prediction)
+from ..data.document import Document, word_from_json, word_to_json
+from ..data.schema import DEFAULT_SCHEMA, LabelSchema
+from .database import Database, NotFoundError, WorkspaceError, dumps
+from .documents import write_document
+
+HISTORY_KINDS = ("label", "suggest", "accept", "reject", "review")
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    action: int  # the entries of one user action share it
+    doc_id: str
+    kind: str  # one of HISTORY_KINDS
+    word_index: int | None  # None for a review change
+    before: Mapping[str, Any]  # the word's JSON (or {"reviewed": bool}) before the change
+    after: Mapping[str, Any]
+    undone: bool
+    created_at: float
+
+
+@dataclass(frozen=True)
+class Undone:
+    """What :meth:`AnnotationStore.undo` put back."""
+
+    action: int
+    doc_id: str
+    kind: str
+    words: int  # how many words it put back (0 for a review change)
+
+
+class AnnotationStore(Database):
+    """The annotation half of :class:`~receipt_core.workspace.store.Workspace`."""
+
+    def update_word(self, doc_id: str, index: int, label: str, quantity_value: float | None = None,
+                    schema: LabelSchema = DEFAULT_SCHEMA) -> Document:
+        """A person's label for one word (a field, or ``QUANTITY``: its value typed, else read from its text), in
+        one transaction with its history entry; returns the saved document. Read, change and write happen under
+        one write lock, so two annotators editing different words of one document never lose each other's change."""
+        return self._change(doc_id, "label", lambda doc: label_word(doc, index, label, quantity_value, schema)).document
+
+    def store_suggestions(self, doc_id: str, prediction: Mapping[str, Any], run_id: str) -> AnnotationResult:
+        """Run ``run_id``'s prediction (``DocumentPrediction.to_json()``) kept as suggestions on the words nobody
+        labelled; labels are never touched."""
+        return self._change(doc_id, "suggest", lambda doc: suggest_from_prediction(doc, prediction, run_id))
+
+    def accept_suggestions(self, doc_id: str, indices: Collection[int] | None = None,
+                           min_score: float = 0.0) -> AnnotationResult:
+        """Suggestions of words ``indices`` (None: the whole receipt) scoring at least ``min_score`` become labels
+        (``label_source="model"``); ``skipped`` says which were not and why."""
+        return self._change(doc_id, "accept", lambda doc: accept_suggestions(doc, indices, min_score))
+
+    def accept_dataset_suggestions(self, dataset: str, min_score: float) -> tuple[int, int]:
+        """Every suggestion scoring at least ``min_score`` in ``dataset`` accepted, one undoable action per receipt;
+        returns (receipts changed, words accepted)."""
+        with self._read() as conn:
+            ids = [row["id"] for row in conn.execute(
+                "SELECT id FROM documents WHERE dataset = ? AND suggested_words > 0 ORDER BY rowid", (dataset,))]
+        receipts = words = 0
+        for doc_id in ids:
+            result = self.accept_suggestions(doc_id, None, min_score)
+            receipts += bool(result.changes)
+            words += len(result.changes)
+        return receipts, words
+
+    def reject_suggestions(self, doc_id: str, indices: Collection[int] | None = None) -> AnnotationResult:
+        """Suggestions of words ``indices`` (None: the whole receipt) dropped."""
+        return self._change(doc_id, "reject", lambda doc: reject_suggestions(doc, indices))
+
+    def set_reviewed(self, doc_id: str, reviewed: bool = True) -> None:
+        """Mark a receipt done (reviewed by a person), or take the mark back; undoable."""
+        with self._write() as conn:
+            row = conn.execute("SELECT reviewed FROM documents WHERE id = ?", (doc_id,)).fetchone()
+            if row is None:
+                raise NotFoundError(f"no document {doc_id!r} in the workspace")
+            if bool(row["reviewed"]) == reviewed:
+                return
+            conn.execute("UPDATE documents SET reviewed = ?, updated_at = ? WHERE id = ?",
+                         (int(reviewed), time.time(), doc_id))
+            _record(conn, doc_id, "review", [(None, {"reviewed": not reviewed}, {"reviewed": reviewed})])
+
+    def is_reviewed(self, doc_id: str) -> bool:
+        with self._read() as conn:
+            row = conn.execute("SELECT reviewed FROM documents WHERE id = ?", (doc_id,)).fetchone()
+        if row is None:
+            raise NotFoundError(f"no document {doc_id!r} in the workspace")
+        return bool(row["reviewed"])
+
+    def history(self, doc_id: str | None = None, limit: int = 100) -> list[HistoryEntry]:
+        """The latest history entries, newest first, of one document or all."""
+        query, args = "SELECT * FROM annotation_history", []
+        if doc_id is not None:
+            query, args = query + " WHERE doc_id = ?", [doc_id]
+        with self._read() as conn:
+            rows = conn.execute(query + " ORDER BY id DESC LIMIT ?", args + [int(limit)]).fetchall()
+        return [HistoryEntry(action=r["action"], doc_id=r["doc_id"], kind=r["kind"], word_index=r["word_index"],
+                             before=json.loads(r["before"]), after=json.loads(r["after"]), undone=bool(r["undone"]),
+                             created_at=r["created_at"]) for r in rows]
+
+    def undo(self, doc_id: str | None = None) -> Undone | None:
+        """Undo the latest action not yet undone, of ``doc_id`` or of the whole workspace; None when there is none.
+        WorkspaceError, changing nothing, when a word has changed since that action."""
+        with self._write() as conn:
+            query, args = "SELECT MAX(action) FROM annotation_history WHERE undone = 0", ()
+            if doc_id is not None:
+                query, args = query + " AND doc_id = ?", (doc_id,)
+            action = conn.execute(query, args).fetchone()[0]
+            if action is None:
+                return None
+            entries = conn.execute("SELECT * FROM annotation_history WHERE action = ? ORDER BY id DESC",
+                                   (action,)).fetchall()
+            target, kind = entries[0]["doc_id"], entries[0]["kind"]
+            row = conn.execute("SELECT dataset, json FROM documents WHERE id = ?", (target,)).fetchone()
+            if row is None:
+                raise NotFoundError(f"no document {target!r} in the workspace")
+            if kind == "review":
+                conn.execute("UPDATE documents SET reviewed = ?, updated_at = ? WHERE id = ?",
+                             (int(bool(json.loads(entries[0]["before"])["reviewed"])), time.time(), target))
+                words = 0
+            else:
+                doc = Document.from_json(json.loads(row["json"]))
+                restored = list(doc.words)
+                for entry in entries:
+                    index = entry["word_index"]
+                    if not 0 <= index < len(restored) or word_to_json(restored[index]) != json.loads(entry["after"]):
+                        raise WorkspaceError(f"cannot undo the last {kind} on {target!r}: word {index} has changed "
+                                             f"since; nothing was undone")
+                    restored[index] = word_from_json(json.loads(entry["before"]), f"history of word {index}")
+                write_document(conn, doc.with_words(restored), row["dataset"])
+                words = len(entries)
+            conn.execute("UPDATE annotation_history SET undone = 1 WHERE action = ?", (action,))
+        return Undone(action=action, doc_id=target, kind=kind, words=words)
+
+    def _change(self, doc_id: str, kind: str, rule: Callable[[Document], AnnotationResult]) -> AnnotationResult:
+        """Read ``doc_id``, apply ``rule`` and store the document and its history, all in one write transaction;
+        AnnotationError from the rule becomes WorkspaceError."""
+        with self._write() as conn:
+            row = conn.execute("SELECT dataset, json FROM documents WHERE id = ?", (doc_id,)).fetchone()
+            if row is None:
+                raise NotFoundError(f"no document {doc_id!r} in the workspace")
+            try:
+                result = rule(Document.from_json(json.loads(row["json"])))
+            except AnnotationError as error:
+                raise WorkspaceError(str(error)) from None
+            if result.changes:
+                write_document(conn, result.document, row["dataset"])
+                _record(conn, doc_id, kind, [(c.index, word_to_json(c.before), word_to_json(c.after))
+                                             for c in result.changes])
+        return result
+
+
+def _record(conn, doc_id: str, kind: str, entries: list[tuple[int | None, Mapping, Mapping]]) -> None:
+    """History rows for one action (the next action number), inside the caller's write transaction."""
+    action = (conn.execute("SELECT MAX(action) FROM annotation_history").fetchone()[0] or 0) + 1
+    now = time.time()
+    conn.executemany(
+        "INSERT INTO annotation_history (action, doc_id, kind, word_index, before, after, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [(action, doc_id, kind, index, dumps(before, "a history entry"), dumps(after, "a history entry"), now)
+         for index, before, after in entries])

@@ -1,0 +1,157 @@
+"""Label Studio JSON and CORD-style export on real CORD receipts: native -> Label Studio -> native keeps every word
+(text, box, field, quantity and value, item, provenance) and the model suggestions; CORD -> CORD keeps the labels;
+hostile tasks are reported one by one; the CLI contract ``export --format`` / ``import --format label-studio``."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from receipt_core.cli.main import main
+from receipt_core.data.document import Document, Suggestion, Word
+from receipt_core.datasets import EXPORT_FORMATS, export_documents, load_dataset
+from receipt_core.datasets.label_studio import CONFIG_FILE, TASKS_FILE
+from receipt_core.workspace.store import Workspace
+
+
+def _mixed(doc: Document) -> Document:
+    """``doc`` as it looks mid-annotation: a person's label, an accepted suggestion, unlabelled words with
+    suggestions (a quantity among them), the rest gold."""
+    words = list(doc.words)
+    words[0] = words[0].with_annotation("TOTAL")
+    words[1] = words[1].with_annotation("ITEM_NAME", source="model", run="run-7", score=0.75)
+    for i in (2, 3):
+        words[i] = dataclasses.replace(words[i], field="OTHER", is_quantity=False, quantity_value=None,
+                                       label_source=None)
+    words[2] = dataclasses.replace(words[2], suggestion=Suggestion("TAX", False, None, "run-7", 0.4))
+    words[3] = dataclasses.replace(words[3], suggestion=Suggestion("OTHER", True, 3.0, "run-8", 0.9))
+    return doc.with_words(words)
+
+
+def test_native_to_label_studio_to_native_keeps_every_word_on_real_receipts(cord_dev, tmp_path):
+    docs = list(cord_dev[:40]) + [_mixed(d) for d in cord_dev[40:45]]
+    docs[40] = dataclasses.replace(docs[40], source="IMG_2041 receipt.jpg")  # an upload's file name
+    export_documents(docs, tmp_path / "ls", "label-studio")
+    tasks = json.loads((tmp_path / "ls" / TASKS_FILE).read_text())
+    assert len(tasks) == 45 and "<Number name=\"group\"" in (tmp_path / "ls" / CONFIG_FILE).read_text()
+    # the OCR template's shape: one region id shared by the rectangle, its label and its transcription
+    first = tasks[0]["annotations"][0]["result"]
+    assert {r["type"] for r in first if r.get("id") == "w0"} >= {"rectangle", "labels", "textarea"}
+    assert all(0 <= r["value"]["x"] <= 100 for r in first if "value" in r)
+    assert [p["model_version"] for p in tasks[40]["predictions"]] == ["run-7", "run-8"]
+
+    back = load_dataset(tmp_path / "ls", "label-studio")
+    assert back.problems == () and len(back.documents) == 45
+    assert list(back.documents) == docs  # text, box, field, quantity + value, group, provenance, suggestions, order
+    words = sum(len(d.words) for d in docs)
+    assert words == sum(len(d.words) for d in back.documents) > 1000
+    assert back.documents[40].source == "IMG_2041 receipt.jpg"
+    assert sum(w.group_id is not None for d in back.documents for w in d.words) > 900
+
+
+def test_items_come_from_relations_when_a_tool_drops_the_group_numbers(cord_dev, tmp_path):
+    doc = cord_dev[0]
+    export_documents([doc], tmp_path / "ls", "label-studio")
+    tasks = json.loads((tmp_path / "ls" / TASKS_FILE).read_text())
+    result = tasks[0]["annotations"][0]["result"]
+    tasks[0]["annotations"][0]["result"] = [r for r in result if r.get("from_name") != "group"]
+    (tmp_path / "ls" / TASKS_FILE).write_text(json.dumps(tasks))
+    back = load_dataset(tmp_path / "ls", "label-studio").documents[0]
+
+    def partition(d: Document) -> set[frozenset[int]]:
+        groups: dict[int, set[int]] = {}
+        for i, w in enumerate(d.words):
+            if w.group_id is not None:
+                groups.setdefault(w.group_id, set()).add(i)
+        return {frozenset(g) for g in groups.values() if len(g) > 1}
+    assert partition(back) == partition(doc) and partition(doc)
+
+
+def test_cord_export_reimports_with_the_same_labels_and_items(cord_dev, tmp_path):
+    export_documents(cord_dev, tmp_path / "cord", "cord")
+    again = load_dataset(tmp_path / "cord", "cord")
+    assert again.problems == () and [d.id for d in again.documents] == [d.id for d in cord_dev]
+    for before, after in zip(cord_dev, again.documents):
+        key = lambda w: (w.text, w.box, w.field, w.is_quantity, w.group_id)  # noqa: E731
+        assert Counter(map(key, after.words)) == Counter(map(key, before.words)), before.id
+        # a quantity word's value comes back whenever its own text prints it (CORD stores no values)
+        printed = [(w.text, w.quantity_value) for w in before.words if w.is_quantity and w.quantity_value is not None
+                   and w.text.strip()[:1].isdigit()]
+        assert Counter(printed) <= Counter((w.text, w.quantity_value) for w in after.words if w.is_quantity)
+    categories = Counter(line["category"] for f in (tmp_path / "cord" / "json").glob("*.json")
+                         for line in json.loads(f.read_text())["valid_line"])
+    assert {"menu.nm", "menu.cnt", "menu.price", "total.total_price"} <= set(categories)
+
+
+def test_hostile_tasks_are_reported_one_by_one(tmp_path):
+    region = {"id": "a", "original_width": 100, "original_height": 50, "type": "rectangle", "from_name": "bbox",
+              "value": {"x": 10, "y": 10, "width": 20, "height": 20, "rotation": 0}}
+    text = {**region, "type": "textarea", "from_name": "transcription", "value": {**region["value"], "text": ["2x"]}}
+    label = {**region, "type": "labels", "from_name": "label", "value": {**region["value"], "labels": ["QUANTITY"]}}
+    good = {"id": 1, "data": {"receipt_id": "ok"}, "annotations": [{"result": [region, label, text]}]}
+    tasks = [
+        good,
+        "not a task",
+        {"id": 3, "data": {}, "annotations": [{"result": [{**text, "original_width": 10 ** 400}]}]},
+        {"id": 4, "data": {}, "annotations": []},
+        {"id": 5, "data": {"ocr": "../../etc/passwd"}, "annotations": [{"result": [
+            region, {**label, "value": {**region["value"], "labels": ["NOT_A_LABEL"]}}, text]}]},
+        {"id": 6, "data": {}, "predictions": [{"model_version": "m1", "score": 0.6, "result": [region, label, text]}]},
+    ]
+    (tmp_path / "tasks.json").write_text(json.dumps(tasks))
+    (tmp_path / "broken.json").write_text("[" * 100)
+    report = load_dataset(tmp_path, "label-studio")
+    problems = "\n".join(report.problems)
+    assert "broken.json: not a readable JSON file (it nests 100 levels deep" in problems
+    assert "tasks.json task 2: a task must be an object" in problems
+    assert "tasks.json task 3: the original image width is an integer of 401 digits" in problems
+    assert "tasks.json task 4: the task has no annotation or prediction" in problems
+    assert "task 5: region a: label ['NOT_A_LABEL'] is not in schema" in problems and "task 5: image '../../etc/passwd'" in problems
+    by_id = {d.id: d for d in report.documents}
+    assert set(by_id) == {"ok", "label-studio-5", "label-studio-6"}
+    ok = by_id["ok"].words[0]
+    assert (ok.annotation_label, ok.quantity_value, ok.label_source, ok.box) == ("QUANTITY", 2.0, "import",
+                                                                                 (10.0, 5.0, 30.0, 15.0))
+    assert not by_id["label-studio-5"].words[0].is_labelled
+    pre = by_id["label-studio-6"].words[0]  # a pre-annotation only: a suggestion, not a label
+    assert not pre.is_labelled and pre.suggestion == Suggestion("OTHER", True, 2.0, "m1", 0.6)
+
+
+def test_cli_exports_every_format_and_imports_label_studio(cord_dev_report, tmp_path, workspace_home, capsys):
+    ws = Workspace.open(workspace_home)
+    ws.save_documents("cord-dev", cord_dev_report.documents[:10])
+    ws.update_word(cord_dev_report.documents[0].id, 0, "TOTAL")
+    exported = ws.load_documents("cord-dev")
+    for fmt in EXPORT_FORMATS:
+        assert main(["export", "--format", fmt, "--out", str(tmp_path / fmt), "--dataset", "cord-dev"]) == 0
+        assert f"exported 10 documents (0 with images) as {fmt}" in capsys.readouterr().out
+    assert main(["import", "--format", "label-studio", str(tmp_path / "label-studio" / TASKS_FILE),
+                 "--dataset", "from-ls"]) == 0
+    assert "imported 10 documents" in capsys.readouterr().out  # same ids: they now belong to from-ls
+    assert ws.load_documents("from-ls") == exported
+    assert ws.load_documents("from-ls")[0].words[0].label_source == "person"
+    assert main(["export", "--format", "pdf", "--out", str(tmp_path / "x")]) == 2
+    assert "invalid choice: 'pdf'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("fmt", EXPORT_FORMATS)
+def test_an_empty_or_unknown_format_export_is_refused(fmt, tmp_path):
+    assert export_documents([], tmp_path / fmt, fmt) == 0
+    with pytest.raises(ValueError, match="unknown export format"):
+        export_documents([], tmp_path, "xml")
+
+
+def test_a_document_without_words_or_size_in_label_studio_is_refused(tmp_path):
+    doc = Document("w", 10, 10, (Word("a", (1, 1, 2, 2)),))
+    export_documents([doc], tmp_path, "label-studio")
+    task = json.loads((tmp_path / TASKS_FILE).read_text())[0]
+    for result in task["annotations"][0]["result"]:
+        result.pop("original_width", None)
+    task["data"].pop("width")
+    (tmp_path / TASKS_FILE).write_text(json.dumps([task]))
+    report = load_dataset(tmp_path / TASKS_FILE, "label-studio")
+    assert not report.documents and "no page size" in report.problems[0]
