@@ -44,9 +44,9 @@ def setup(tiny_tokenizer):
     return encoder, windows
 
 
-def _fresh_model():
+def _fresh_model(**kwargs):
     torch.manual_seed(0)
-    return build_model(load_backbone("tiny"), DEFAULT_SCHEMA.num_fields, loss_weighting="uncertainty")
+    return build_model(load_backbone("tiny"), DEFAULT_SCHEMA.num_fields, loss_weighting="uncertainty", **kwargs)
 
 
 def _run(model, plan, windows, encoder, cache=None, steps=6):
@@ -113,7 +113,8 @@ def test_disk_backed_cache_matches_memory(setup, tmp_path):
     memory = PrefixFeatureCache.build(model, windows, 2, encoder.pad_token_id)
     disk = PrefixFeatureCache.build(model, windows, 2, encoder.pad_token_id, max_memory_bytes=1000, folder=tmp_path)
     assert disk.on_disk and not memory.on_disk and disk.path.exists()
-    assert memory.nbytes == sum(len(w) for w in windows) * 64 * 2  # float16 rows
+    # the whole backbone is frozen: one float16 row per word (first sub-token), not per token
+    assert memory.words_only and memory.nbytes == sum(len(w.first_token_positions()) for w in windows) * 64 * 2
     indices = [0, 3, 5]
     assert torch.equal(memory.batch(indices)["hidden"], disk.batch(indices)["hidden"])
     disk.close()
@@ -148,3 +149,33 @@ def test_cached_epoch_is_much_faster_with_minilm():
     uncached = min(epoch(False) for _ in range(2))
     cached = min(epoch(True) for _ in range(5))  # cheap; the minimum shrugs off scheduler noise
     assert uncached / cached > 10, (uncached, cached)
+
+
+def test_a_whole_backbone_cache_keeps_word_rows_and_gives_the_token_cache_s_losses_and_logits(setup):
+    """Freeze-backbone: the word-row cache (a third of the rows) gives the same loss and the same logits at every
+    word's first sub-token as a cache of every token, for linear and contextual heads, in train and eval mode."""
+    from receipt_core.model.heads import HeadSettings
+
+    encoder, windows = setup
+    for head in (HeadSettings(), HeadSettings(kind="contextual", layer_mix="top", size=64, depth=1)):
+        model = _fresh_model(head=head)
+        FreezePlan.preset("freeze-backbone", group_names(model)).apply(model)
+        prefix = model.num_layers
+        words = PrefixFeatureCache.build(model, windows, prefix, encoder.pad_token_id, dtype=torch.float32)
+        tokens = PrefixFeatureCache.build(model, windows, prefix, encoder.pad_token_id, dtype=torch.float32,
+                                          words_only=False)
+        assert words.words_only and not tokens.words_only and words.nbytes < tokens.nbytes
+        indices = [0, 3, 5]
+        starts = tokens.batch(indices)["word_starts"]
+        for mode in (True, False):
+            model.train(mode)
+            torch.manual_seed(0)
+            from_words = cached_forward(model, words, indices)
+            torch.manual_seed(0)
+            from_tokens = cached_forward(model, tokens, indices)
+            if not mode:  # dropout draws differ in order between the two layouts: compare in eval mode
+                assert torch.allclose(from_words.loss, from_tokens.loss, atol=1e-5)
+                assert torch.allclose(from_words.field_logits[starts], from_tokens.field_logits[starts], atol=1e-4)
+                assert torch.allclose(from_words.quantity_logits[starts], from_tokens.quantity_logits[starts],
+                                      atol=1e-4)
+            assert from_words.field_logits.shape == from_tokens.field_logits.shape

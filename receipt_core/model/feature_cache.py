@@ -9,6 +9,7 @@ of the k layers'); a training step then runs only the trainable top::
 
     cache = PrefixFeatureCache.build(model, windows, k, pad_token_id)
     batch = cache.batch(indices)   # hidden (B, T, H) or (k + 1, B, T, H), mask, labels, boxes, word starts
+                                   # (T: the words' rows only, when the prefix is the whole backbone)
     output = cached_forward(model, cache, indices)   # the same, through model(...)
 
 The training windows and the evaluation windows each get a cache: an evaluation then also runs only the top.
@@ -31,7 +32,7 @@ import numpy as np
 import torch
 
 from .encoding import IGNORE_INDEX, EncodedWindow, collate, length_grouped_batches
-from .heads import word_starts
+from .heads import scatter_words, word_starts
 
 
 def windows_fingerprint(windows: Sequence[EncodedWindow]) -> str:
@@ -64,11 +65,12 @@ class PrefixFeatureCache:
 
     def __init__(self, windows: Sequence[EncodedWindow], prefix_layers: int, hidden_size: int, storage,
                  offsets: np.ndarray, data_fingerprint: str, weights_fingerprint: tuple[float, ...],
-                 path: Path | None = None, all_layers: bool = False):
+                 path: Path | None = None, all_layers: bool = False, words_only: bool = False):
         self.windows = list(windows)
         self.prefix_layers = prefix_layers
         self.hidden_size = hidden_size
         self.all_layers = all_layers
+        self.words_only = words_only  # rows only at each word's first sub-token (see build)
         self._storage = storage  # (total_tokens, S, H) torch tensor in RAM, or np.memmap on disk
         self._offsets = offsets  # row where each window's block starts; offsets[-1] = total tokens
         self.data_fingerprint = data_fingerprint
@@ -79,6 +81,12 @@ class PrefixFeatureCache:
         self._quantity_labels = [torch.tensor(w.quantity_labels, dtype=torch.long) for w in self.windows]
         self._boxes = [torch.tensor(w.bbox, dtype=torch.long).reshape(-1, 4) for w in self.windows]
         self._word_starts = [word_starts([w])[0] for w in self.windows]
+        self._positions = [torch.tensor(sorted(w.first_token_positions().values()), dtype=torch.long)
+                           for w in self.windows]  # each window's word rows, as token positions
+        if words_only:
+            self._field_labels = [labels[at] for labels, at in zip(self._field_labels, self._positions)]
+            self._quantity_labels = [labels[at] for labels, at in zip(self._quantity_labels, self._positions)]
+            self._boxes = [boxes[at] for boxes, at in zip(self._boxes, self._positions)]
 
     @property
     def states_per_token(self) -> int:
@@ -89,14 +97,22 @@ class PrefixFeatureCache:
     @torch.no_grad()
     def build(cls, model, windows: Sequence[EncodedWindow], prefix_layers: int, pad_token_id: int,
               batch_size: int = 32, dtype: torch.dtype = torch.float16, max_memory_bytes: int = 1 << 30,
-              folder: Path | None = None, all_layers: bool | None = None) -> "PrefixFeatureCache":
+              folder: Path | None = None, all_layers: bool | None = None,
+              words_only: bool | None = None) -> "PrefixFeatureCache":
         """Run the frozen prefix over every window once (prefix in eval mode) and store its output; with
         ``all_layers`` (default: whether the model's heads mix layers) the output of every unit of the prefix.
+
+        ``words_only`` (default: when the prefix is the whole backbone) keeps only the rows of each word's first
+        sub-token: with nothing trainable between the cache and the heads, those are all the heads ever read
+        (labels sit on first sub-tokens; predictions are merged from them), so a batch is a third of the size and
+        gives the same losses and the same word predictions.
 
         Refuses a prefix with a trainable parameter: its output would go stale after the first step.
         """
         if all_layers is None:
             all_layers = bool(getattr(model, "reads_all_layers", False))
+        if words_only is None:
+            words_only = prefix_layers == model.num_layers
         states = prefix_layers + 1 if all_layers else 1
         if not 0 <= prefix_layers <= model.num_layers:
             raise ValueError(f"prefix_layers {prefix_layers} is outside 0..{model.num_layers}")
@@ -104,7 +120,9 @@ class PrefixFeatureCache:
             raise ValueError(f"the embeddings and encoder layers 0..{prefix_layers - 1} must all be frozen to cache "
                              "their output (FreezePlan.frozen_prefix_layers() says how deep the frozen prefix is)")
         hidden_size = int(model.backbone.config.hidden_size)
-        lengths = np.array([len(w) for w in windows], dtype=np.int64)
+        kept = [torch.tensor(sorted(w.first_token_positions().values()), dtype=torch.long) if words_only
+                else None for w in windows]  # the token rows stored per window (None: all of them)
+        lengths = np.array([len(k) if words_only else len(w) for k, w in zip(kept, windows)], dtype=np.int64)
         offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
         total = int(offsets[-1])
         itemsize = torch.empty((), dtype=dtype).element_size()
@@ -133,7 +151,7 @@ class PrefixFeatureCache:
                 else:
                     hidden = model.run_layers(embedded, mask, 0, prefix_layers).float().cpu()[:, :, None]
                 for row, i in enumerate(indices):
-                    block = hidden[row, :lengths[i]]
+                    block = hidden[row, kept[i]] if words_only else hidden[row, :lengths[i]]
                     if isinstance(storage, np.memmap):
                         storage[offsets[i]:offsets[i + 1]] = block.numpy().astype(storage.dtype)
                     else:
@@ -144,7 +162,7 @@ class PrefixFeatureCache:
         if isinstance(storage, np.memmap):
             storage.flush()
         return cls(windows, prefix_layers, hidden_size, storage, offsets, windows_fingerprint(windows),
-                   prefix_fingerprint(model, prefix_layers), path, all_layers)
+                   prefix_fingerprint(model, prefix_layers), path, all_layers, words_only)
 
     @property
     def nbytes(self) -> int:
@@ -163,7 +181,8 @@ class PrefixFeatureCache:
                 and prefix_fingerprint(model, prefix_layers) == self.weights_fingerprint)
 
     def hidden(self, index: int) -> torch.Tensor:
-        """Window ``index``'s cached output of the prefix's top, (len(window), H) float32."""
+        """Window ``index``'s cached output of the prefix's top, (rows, H) float32: one row per token, or per word
+        (first sub-token, in order) when ``words_only``."""
         return self._block(index)[:, -1].float()
 
     def _block(self, index: int) -> torch.Tensor:
@@ -184,12 +203,19 @@ class PrefixFeatureCache:
         hidden = hidden.permute(2, 0, 1, 3) if self.all_layers else hidden[:, :, 0]
         fields = pad([self._field_labels[i] for i in indices], batch_first=True, padding_value=IGNORE_INDEX)
         quantities = pad([self._quantity_labels[i] for i in indices], batch_first=True, padding_value=IGNORE_INDEX)
-        lengths = torch.tensor([len(self.windows[i]) for i in indices])
-        mask = (torch.arange(fields.shape[1])[None, :] < lengths[:, None]).long()
+        rows = torch.tensor([len(self._field_labels[i]) for i in indices])
+        mask = (torch.arange(fields.shape[1])[None, :] < rows[:, None]).long()
         boxes = pad([self._boxes[i] for i in indices], batch_first=True)
-        starts = pad([self._word_starts[i] for i in indices], batch_first=True)
-        return {"hidden": hidden.to(device), "attention_mask": mask.to(device), "field_labels": fields.to(device),
-                "quantity_labels": quantities.to(device), "bbox": boxes.to(device), "word_starts": starts.to(device)}
+        if self.words_only:  # every stored row is a word's first sub-token
+            starts = mask.bool()
+        else:
+            starts = pad([self._word_starts[i] for i in indices], batch_first=True)
+        batch = {"hidden": hidden.to(device), "attention_mask": mask.to(device), "field_labels": fields.to(device),
+                 "quantity_labels": quantities.to(device), "bbox": boxes.to(device), "word_starts": starts.to(device)}
+        if self.words_only:  # where each row goes back to in its window, for token-shaped logits
+            batch["positions"] = pad([self._positions[i] for i in indices], batch_first=True).to(device)
+            batch["length"] = max(len(self.windows[i]) for i in indices)
+        return batch
 
     def close(self) -> None:
         """Release the storage (and delete the file of a disk-backed cache)."""
@@ -205,6 +231,11 @@ def cached_forward(model, cache: PrefixFeatureCache, indices: Sequence[int], dev
 
     Calls ``model(...)`` (not a method), so a DistributedDataParallel-wrapped model works too."""
     batch = cache.batch(indices, device)
-    return model(None, batch["bbox"], batch["attention_mask"], batch["field_labels"], batch["quantity_labels"],
-                 hidden=batch["hidden"], start_layer=cache.prefix_layers, word_starts=batch["word_starts"])
+    output = model(None, batch["bbox"], batch["attention_mask"], batch["field_labels"], batch["quantity_labels"],
+                   hidden=batch["hidden"], start_layer=cache.prefix_layers, word_starts=batch["word_starts"])
+    if cache.words_only:  # word rows back to token positions: (B, W, C) → (B, T, C), zeros off the words
+        rows = batch["attention_mask"].bool()
+        output.field_logits = scatter_words(output.field_logits, batch["positions"], rows, batch["length"])
+        output.quantity_logits = scatter_words(output.quantity_logits, batch["positions"], rows, batch["length"])
+    return output
 
