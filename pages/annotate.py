@@ -24,7 +24,9 @@ if dataset is None:
     st.info("No data yet: generate demo receipts on Home, or upload on Data.")
     st.stop()
 
-ids = [s.id for s in ws.list_documents(dataset)]
+summaries = ws.list_documents(dataset)
+ids = [s.id for s in summaries]
+titles = {s.id: f"{s.title} · {s.status}" for s in summaries}  # an upload shows its file name
 if not ids:
     st.info(f"Dataset {literal(dataset)} is empty.")
     st.stop()
@@ -44,7 +46,7 @@ def _move(step: int) -> None:
 nav = st.columns([1, 1, 4, 3])
 nav[0].button("◀ Previous", on_click=_move, args=(-1,), key="annotate_prev", width="stretch")
 nav[1].button("Next ▶", on_click=_move, args=(1,), key="annotate_next", width="stretch")
-doc_id = nav[2].selectbox("Receipt", ids, key="annotate_doc", label_visibility="collapsed")
+doc_id = nav[2].selectbox("Receipt", ids, key="annotate_doc", label_visibility="collapsed", format_func=titles.get)
 nav[3].caption(f"{ids.index(doc_id) + 1} of {len(ids)} in {literal(dataset)}")
 
 doc = ws.get_document(doc_id)

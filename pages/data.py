@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from receipt_core.data.review import STATUSES
 from receipt_core.datasets import FORMATS, default_dataset_name, import_into_workspace, load_dataset
 from receipt_core.plots.figures import document_figure
 from receipt_core.ocr.engine import OcrCache, ocr_many
@@ -53,11 +54,16 @@ with view_tab:
         st.info("No dataset yet.")
     else:
         with user_errors("Showing the receipts"):
-            summaries = ws.list_documents(dataset)
-            st.caption(f"Dataset {literal(dataset)}: {len(summaries)} receipts")
+            counts = ws.status_counts(dataset)
+            st.caption(f"Dataset {literal(dataset)}: {sum(counts.values())} receipts · "
+                       + " · ".join(f"{status} {n}" for status, n in counts.items()))
+            find, only = st.columns([3, 1])
+            search = find.text_input("Search by file name or id", key="data_search")
+            status = only.selectbox("Status", ["all", *STATUSES], key="data_status")
+            summaries = ws.list_documents(dataset, status=None if status == "all" else status, search=search)
             if summaries:
-                ids = [s.id for s in summaries]
-                doc_id = st.selectbox("Receipt", ids, key="data_doc")
+                titles = {s.id: s.title for s in summaries}  # an upload shows its file name
+                doc_id = st.selectbox("Receipt", list(titles), key="data_doc", format_func=titles.get)
                 doc = ws.get_document(doc_id)
                 left, right = st.columns([3, 2])
                 left.plotly_chart(document_figure(doc, document_image(ws, doc), title=doc.id), key="data_figure",

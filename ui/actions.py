@@ -32,7 +32,8 @@ def store_ocr_results(workspace: Workspace, dataset: str, results: list[OcrResul
     """Store OCR'd uploads: image by content hash first, then all documents in one transaction.
 
     A file that failed (not an image, too big, …) is reported and nothing of it is stored. ``uploads`` maps
-    each result's name to its bytes (the names are only shown, never used as file names). A dataset name the
+    each result's name to its bytes (the names are only shown and searched, never used as file names): each
+    document keeps its upload's name as its ``source`` and ``meta["file_name"]``, which exports keep too. A dataset name the
     workspace refuses (``check_dataset_name``) stores nothing at all, not even the images.
     """
     check_dataset_name(dataset)
@@ -45,9 +46,8 @@ def store_ocr_results(workspace: Workspace, dataset: str, results: list[OcrResul
             continue
         fmt = result.image.format if result.image is not None else "PNG"
         sha = workspace.put_image(uploads[result.name], _SUFFIXES.get(fmt, ".img"))
-        doc = result.document
-        if doc.image_sha256 != sha:
-            doc = dataclasses.replace(doc, image_sha256=sha)
+        doc = dataclasses.replace(result.document, image_sha256=sha, source=result.name,
+                                  meta={**result.document.meta, "file_name": result.name})
         docs.append(doc)
         if not doc.words:
             notes.append(f"{result.name}: Tesseract found no words (a blank or unreadable image); stored with "

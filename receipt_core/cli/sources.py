@@ -1,5 +1,8 @@
 """Where a command's DATA comes from: a dataset folder or file (its format given or recognised), else a
-workspace dataset of that name. Problems in the data are warnings on stderr; no documents at all is an error."""
+workspace dataset of that name. Problems in the data are warnings on stderr; no documents at all is an error.
+
+Training and evaluation see only receipts with labels from people or imports
+(:func:`receipt_core.data.review.labelled_documents`); an ``--eval`` set without any is refused, never scored."""
 
 from __future__ import annotations
 
@@ -11,9 +14,11 @@ from typing import Sequence
 
 from .main import CommandError
 from ..data.document import Document
+from ..data.review import NoLabelsError, evaluation_documents, labelled_documents
 from ..datasets import FORMATS, load_dataset
 
 MAX_WARNINGS_SHOWN = 10
+LABEL_RULES = ("any", "train", "eval")  # what load_documents keeps: everything, labelled receipts, or refuses none
 
 
 def detect_format(path: Path) -> str:
@@ -40,8 +45,16 @@ def detect_format(path: Path) -> str:
 
 
 def load_documents(data: str, format: str, workspace: Path | None, role: str = "data",
-                   quiet: bool = False) -> list[Document]:
-    """Documents from a dataset folder/file, else from the workspace dataset of that name."""
+                   quiet: bool = False, labels: str | None = None, use_suggestions: bool = False) -> list[Document]:
+    """Documents from a dataset folder/file, else from the workspace dataset of that name.
+
+    ``labels`` (default: ``"eval"`` for the role ``--eval``, ``"train"`` for ``--train``, else ``"any"``): ``"train"``
+    keeps the receipts with a label from a person or an import (a note on stderr says how many were left out),
+    ``"eval"`` does the same and refuses a set with none; ``use_suggestions`` lets model suggestions count first.
+    """
+    rule = labels or {"--eval": "eval", "--train": "train"}.get(role, "any")
+    if rule not in LABEL_RULES:
+        raise ValueError(f"labels must be one of {', '.join(LABEL_RULES)}, got {rule!r}")
     path = Path(data).expanduser()
     if path.exists():
         fmt = detect_format(path) if format == "auto" else format
@@ -63,7 +76,20 @@ def load_documents(data: str, format: str, workspace: Path | None, role: str = "
         documents = ws.load_documents(data)
     if not documents:
         raise CommandError(f"{role} {data!r} holds no documents")
-    return documents
+    if rule == "any":
+        return documents
+    try:
+        chosen = (evaluation_documents(documents, f"{role} {data!r}", use_suggestions) if rule == "eval"
+                  else labelled_documents(documents, use_suggestions))
+    except NoLabelsError as error:
+        raise CommandError(str(error)) from None
+    if not chosen.documents:
+        raise CommandError(f"{role} {data!r} has no labels from a person or an import in any of its "
+                           f"{len(documents)} receipts; label some receipts first")
+    note = chosen.note(f"{role} {data!r}")
+    if note and not quiet:
+        print(f"warning: {note}", file=sys.stderr)
+    return list(chosen.documents)
 
 
 def load_training_documents(sources: Sequence[str], format: str, workspace: Path | None,

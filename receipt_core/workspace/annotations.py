@@ -18,6 +18,7 @@ from typing import Any, Callable, Collection, Mapping
 from ..data.annotation import (AnnotationError, AnnotationResult, accept_suggestions, label_word,
                                reject_suggestions, suggest_from_prediction)
 from ..data.document import Document, word_from_json, word_to_json
+from ..data.review import LabelledDocuments, evaluation_documents, labelled_documents
 from ..data.schema import DEFAULT_SCHEMA, LabelSchema
 from .database import Database, NotFoundError, WorkspaceError, dumps
 from .documents import write_document
@@ -103,6 +104,16 @@ class AnnotationStore(Database):
         if row is None:
             raise NotFoundError(f"no document {doc_id!r} in the workspace")
         return bool(row["reviewed"])
+
+    def training_documents(self, dataset: str | None, use_suggestions: bool = False) -> LabelledDocuments:
+        """A dataset's documents (None: all) as training sees them: the receipts with a label from a person or an
+        import (with ``use_suggestions``, pending suggestions count first); ``left_out`` names the rest."""
+        return labelled_documents(self.load_documents(dataset), use_suggestions)
+
+    def evaluation_documents(self, dataset: str, use_suggestions: bool = False) -> LabelledDocuments:
+        """:meth:`training_documents` for an evaluation set; ``receipt_core.data.review.NoLabelsError`` (a
+        ValueError, with a message for the user) when none of its receipts has a label, so it is never scored."""
+        return evaluation_documents(self.load_documents(dataset), f"the evaluation set {dataset!r}", use_suggestions)
 
     def history(self, doc_id: str | None = None, limit: int = 100) -> list[HistoryEntry]:
         """The latest history entries, newest first, of one document or all."""

@@ -1,0 +1,122 @@
+"""Receipt status (unlabelled, in progress, done): derived from the words, "done" set by a person, counted per
+dataset, filtered and searched; a version-1 workspace gets the columns on open; training and evaluation see only
+labelled receipts, and an evaluation set without labels is refused."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+
+from receipt_core.cli.main import main
+from receipt_core.data.document import Document, Word
+from receipt_core.data.review import (DONE, IN_PROGRESS, UNLABELLED, NoLabelsError, evaluation_documents,
+                                      labelled_documents, receipt_status)
+from receipt_core.workspace.store import Workspace
+
+OCR = (Word("Thanks", (0, 0, 10, 10)), Word("9.50", (0, 20, 10, 30)))
+
+
+def _upload(doc_id: str, source: str = "") -> Document:
+    return Document(doc_id, 100, 40, OCR, source=source)
+
+
+def test_status_is_read_from_the_words_and_done_is_a_persons_mark(cord_dev, tmp_path):
+    assert receipt_status(_upload("u")) == UNLABELLED
+    assert receipt_status(_upload("u").relabel(1, "TOTAL")) == IN_PROGRESS
+    assert receipt_status(_upload("u"), reviewed=True) == DONE
+    assert receipt_status(cord_dev[0]) == DONE  # gold on every word
+
+    ws = Workspace(tmp_path / "ws")
+    ws.save_documents("uploads", [_upload("a", "IMG_2041.jpg"), _upload("b", "scan Käse.png"), _upload("c")])
+    ws.save_documents("cord", cord_dev[:3])
+    assert ws.status_counts("uploads") == {UNLABELLED: 3, IN_PROGRESS: 0, DONE: 0}
+    ws.update_word("a", 1, "TOTAL")
+    ws.set_reviewed("b")
+    assert ws.status_counts("uploads") == {UNLABELLED: 1, IN_PROGRESS: 1, DONE: 1}
+    assert ws.status_counts() == {UNLABELLED: 1, IN_PROGRESS: 1, DONE: 4}
+    assert {d.name: dict(d.status_counts) for d in ws.datasets()}["uploads"] == {UNLABELLED: 1, IN_PROGRESS: 1,
+                                                                                  DONE: 1}
+    assert [s.id for s in ws.list_documents("uploads", status=IN_PROGRESS)] == ["a"]
+    assert [s.id for s in ws.list_documents(status=DONE)] == ["b"] + [d.id for d in cord_dev[:3]]
+    assert [s.id for s in ws.list_documents(search="img_20")] == ["a"]  # the upload's file name, any case
+    assert [s.title for s in ws.list_documents(search="KÄSE")] == ["scan Käse.png · b"]
+    assert ws.list_documents("uploads", search="c")[-1].title == "c"
+    with pytest.raises(ValueError, match="unknown receipt status 'finished'"):
+        ws.list_documents(status="finished")
+    ws.undo("b")
+    assert ws.list_documents(search="Käse")[0].status == UNLABELLED
+
+
+def test_a_version_1_workspace_gets_status_columns_and_keeps_its_documents(tmp_path):
+    home = tmp_path / "old"
+    home.mkdir()
+    conn = sqlite3.connect(home / "workspace.sqlite3")
+    conn.executescript("""
+        CREATE TABLE documents (id TEXT PRIMARY KEY, dataset TEXT NOT NULL, json TEXT NOT NULL,
+            words INTEGER NOT NULL, width INTEGER NOT NULL, height INTEGER NOT NULL, image_sha256 TEXT,
+            source TEXT NOT NULL, label_counts TEXT NOT NULL, updated_at REAL NOT NULL);
+        PRAGMA user_version = 1;""")
+    old = [{"id": "labelled", "width": 50, "height": 50, "source": "IMG_1.jpg",
+            "words": [{"text": "9.50", "box": [0, 0, 9, 9], "field": "TOTAL"}]},
+           {"id": "blank", "width": 50, "height": 50, "words": [{"text": "x", "box": [0, 0, 9, 9]}]},
+           {"id": "gold", "width": 50, "height": 50, "meta": {"dataset": "cord"},
+            "words": [{"text": "x", "box": [0, 0, 9, 9]}]}]
+    conn.executemany("INSERT INTO documents VALUES (?, 'old', ?, 1, 50, 50, NULL, ?, '{}', 0)",
+                     [(d["id"], json.dumps(d), d.get("source", "")) for d in old])
+    conn.commit()
+    conn.close()
+    ws = Workspace(home)
+    assert {s.id: s.status for s in ws.list_documents()} == {"labelled": IN_PROGRESS, "blank": UNLABELLED,
+                                                            "gold": DONE}
+    assert ws.get_document("labelled").words[0].label_source == "person"
+    ws.set_reviewed("blank")
+    Workspace(home)  # opening again changes nothing
+    assert ws.status_counts() == {UNLABELLED: 0, IN_PROGRESS: 1, DONE: 2}
+    assert ws.integrity_check() == "ok"
+
+
+def test_training_and_evaluation_see_only_labelled_receipts_unless_suggestions_are_opted_in(tmp_path):
+    ws = Workspace(tmp_path / "ws")
+    ws.save_documents("uploads", [_upload("a"), _upload("b")])
+    with pytest.raises(NoLabelsError, match="'uploads' has no labels from a person or an import in any of its 2"):
+        ws.evaluation_documents("uploads")
+    ws.store_suggestions("a", {"words": [{"field": "OTHER", "field_score": 0.9},
+                                         {"field": "TOTAL", "field_score": 0.8}]}, "run-1")
+    assert ws.training_documents("uploads").documents == ()
+    opted = ws.training_documents("uploads", use_suggestions=True)
+    assert [d.id for d in opted.documents] == ["a"] and opted.left_out == ("b",)
+    assert opted.documents[0].words[1].annotation_label == "TOTAL"
+    assert ws.get_document("a").words[1].field == "OTHER"  # opting in never writes the suggestion as a label
+    ws.update_word("b", 0, "OTHER")
+    chosen = ws.evaluation_documents("uploads")
+    assert [d.id for d in chosen.documents] == ["b"] and "1 of 2 receipts" in chosen.note("eval")
+    assert labelled_documents([]).documents == ()
+    with pytest.raises(NoLabelsError):
+        evaluation_documents([_upload("z")])
+
+
+def test_the_cli_refuses_an_unlabelled_evaluation_set_before_training(tmp_path, workspace_home, capsys):
+    ws = Workspace.open(workspace_home)
+    ws.save_documents("uploads", [_upload("a"), _upload("b")])
+    ws.save_documents("labelled", [_upload("c").relabel(1, "TOTAL")])
+    code = main(["train", "--train", "labelled", "--eval", "uploads", "--backbone", "tiny", "--epochs", "1",
+                 "--out", str(tmp_path / "run")])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "error: --eval 'uploads' has no labels from a person or an import in any of its 2 receipts" in err
+    assert not (tmp_path / "run" / "run.json").exists()
+
+
+def test_an_upload_keeps_its_file_name_as_source_and_can_be_found_by_it(tmp_path):
+    from receipt_core.ocr.engine import OcrResult
+    from ui.actions import store_ocr_results
+
+    ws = Workspace(tmp_path / "ws")
+    result = OcrResult(name="Lunch 12-03.jpg", document=_upload("ocr-ef674b636916"), image=None, error=None)
+    report = store_ocr_results(ws, "uploads", [result], {"Lunch 12-03.jpg": b"\x89PNG fake bytes"})
+    assert report.saved == ("ocr-ef674b636916",)
+    doc = ws.get_document("ocr-ef674b636916")
+    assert doc.source == "Lunch 12-03.jpg" and doc.meta["file_name"] == "Lunch 12-03.jpg"
+    assert [s.title for s in ws.list_documents(search="lunch")] == ["Lunch 12-03.jpg · ocr-ef674b636916"]
