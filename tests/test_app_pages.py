@@ -11,6 +11,7 @@ carry markers and still run in `make test`.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import time
@@ -347,12 +348,19 @@ def test_annotate_prefills_and_finds_the_least_confident_receipt(demo_env, train
     means = {d: sum(w["field_score"] for w in p["words"]) / len(p["words"]) for d, p in scores.items()}
     assert target == min(means, key=means.get)
 
+    # every word but the first unlabelled: the run's labels arrive as suggestions there, the first keeps its label
+    before = demo_env.get_document(target)
+    demo_env.replace_document(before.with_words(
+        [before.words[0]] + [dataclasses.replace(w, field="OTHER", is_quantity=False, quantity_value=None,
+                                                 label_source=None) for w in before.words[1:]]))
     at.button(key="annotate_prefill").click().run()
     no_errors(at)
     doc = demo_env.get_document(target)
     predicted = scores[target]["words"]
-    assert [w.annotation_label for w in doc.words] == [
-        "QUANTITY" if p["quantity"] else p["field"] for p in predicted]
+    assert doc.words[0] == before.words[0] and doc.words[0].suggestion is None
+    assert [w.suggestion.annotation_label for w in doc.words[1:]] == [
+        "QUANTITY" if p["quantity"] else p["field"] for p in predicted[1:]]
+    assert all(w.label_source is None and w.annotation_label == "OTHER" for w in doc.words[1:])
 
 
 # --- Train ---------------------------------------------------------------------------------------------
