@@ -675,3 +675,20 @@ def test_settings_written_before_box_modes_still_load():
     assert stored_box_mode({"boxes": "row", "line_boxes": True}) == "row"
     with pytest.raises(ValueError, match="unknown box mode"):
         TrainConfig(backbone="tiny", boxes="lines")
+
+
+def test_save_every_epoch_off_writes_one_checkpoint_at_the_end_and_one_when_stopped():
+    task = RegressionTask(batches=5)
+    job = RecordedJob(lambda: (task, None), TrainConfig(epochs=3, batch_size=16, save_every_epoch=False))
+    job.start()
+    assert job.join(timeout=60) and job.result.reason == "completed"
+    assert task.saved == [15]  # only the end of the run
+
+    task = RegressionTask(batches=1000, step_delay=0.01)
+    job = RecordedJob(lambda: (task, None), TrainConfig(epochs=3, batch_size=16, save_every_epoch=False))
+    reader = job.subscribe()
+    job.start()
+    wait_for(reader, lambda e: isinstance(e, StepEvent) and e.step >= 3)
+    job.stop()
+    assert job.join(timeout=60) and job.result.reason == "stopped"
+    assert task.saved == [job.result.step]  # a stopped run still keeps where it stopped

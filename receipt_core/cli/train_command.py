@@ -32,6 +32,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_format_argument(train)
     add_config_options(train, TrainConfig)
     train.add_argument("--resume", action="store_true", help="continue the checkpoint already in RUN_DIR")
+    train.add_argument("--save-final-only", dest="save_every_epoch", action="store_false",
+                       help="write the checkpoint once at the end (and when stopped) instead of after every epoch")
     train.add_argument("--no-feature-cache", dest="feature_cache", action="store_false",
                        help="run frozen bottom layers every step instead of caching their output once per window "
                             "(same losses, much slower; for comparison)")
@@ -64,7 +66,7 @@ def run_train(args: argparse.Namespace) -> int:
     configure_torch_threads(accelerator.num_processes)  # one thread per physical core, split between processes
     is_main = accelerator.is_main_process
     by_patience_only = getattr(args, "patience", None) and not hasattr(args, "epochs_per_phase")
-    config = config_from_args(TrainConfig, args, cache_frozen=args.feature_cache,
+    config = config_from_args(TrainConfig, args, cache_frozen=args.feature_cache, save_every_epoch=args.save_every_epoch,
                               **({"epochs_per_phase": None} if by_patience_only else {}))
     train_docs = load_training_documents(args.train, args.format, args.workspace, quiet=not is_main)
     eval_docs = load_documents(args.eval, args.format, args.workspace, role="--eval", quiet=not is_main)

@@ -86,6 +86,7 @@ class TrainConfig:
                              kind="non_negative_int", metavar="STEPS")
     watch: tuple[str, ...] = ()  # document ids whose predictions are emitted at each evaluation
     cache_frozen: bool = True  # compute the output of a frozen bottom (embeddings + layers) once per window
+    save_every_epoch: bool = True  # False: one checkpoint at the end (and when the run stops or fails over)
     boxes: str = option("word", "the box each word is encoded with: its own (word), its OCR line's, as "
                         "LayoutLMv3 and LiLT do (line), or its own left/right edges with its line's top/bottom (row)",
                         kind="str", choices=BOX_MODES)

@@ -29,6 +29,7 @@ class LoopSettings(Protocol):
     warmup: float  # "linear": the fraction of the run spent warming up
     grad_clip: float | None
     eval_every: int  # evaluate every N steps; 0 = at the end of each epoch
+    save_every_epoch: bool  # False: save only at the run's end (and when it stops or fails over)
 
 
 class Trainer:
@@ -54,6 +55,7 @@ class Trainer:
         self._emit = emit
         self._wait_while_paused = wait_while_paused
         self.last_checkpoint: str | None = None
+        self._saved_step: int | None = None  # the step of the last checkpoint this trainer wrote
         self._clock_start = 0.0
         self._elapsed_before = 0.0
         self._window: list[tuple[float, int, int]] = []  # (time, step, items) for throughput
@@ -122,6 +124,7 @@ class Trainer:
                 raise CheckpointSaveError(f"saving the checkpoint at step {self.state.global_step} failed: "
                                           f"{reason}{where}; {kept}") from error
             self.last_checkpoint = path
+            self._saved_step = self.state.global_step
             self.emit(CheckpointEvent(step=self.state.global_step, epoch=self.state.epoch, path=str(path)))
         if self._world > 1:
             self.accelerator.wait_for_everyone()
@@ -223,7 +226,8 @@ class Trainer:
                 for callback in self.callbacks:
                     callback.on_epoch_end(state, self.control)
                 self._evaluate(end_of_epoch=True)
-                self._save()
+                if config.save_every_epoch or state.epoch >= config.epochs:
+                    self._save()
                 if not task.can_learn() and state.epoch < config.epochs:
                     reason = "nothing to train"
                     break
@@ -232,8 +236,8 @@ class Trainer:
         if reason != "completed" and state.step_in_epoch:
             self._evaluate(end_of_epoch=False)
             self._save()
-        elif reason != "completed" and self.last_checkpoint is None:
-            self._save()
+        elif reason != "completed" and self._saved_step != state.global_step:
+            self._save()  # stopped, out of time or nothing left to train at an epoch's end not saved yet
         return self._finish(reason)
 
     def _finish(self, reason: str) -> FinishedEvent:

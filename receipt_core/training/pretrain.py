@@ -66,6 +66,7 @@ class PretrainConfig:
                         choices=BOX_MODES)
     grad_clip: float | None = 1.0
     eval_every: int = 0  # report the masked-word loss every N steps; 0 = after each epoch
+    save_every_epoch: bool = True
 
     def __post_init__(self) -> None:
         if self.epochs < 1:

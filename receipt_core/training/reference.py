@@ -58,6 +58,7 @@ class ReferenceConfig:
                         choices=BOX_MODES)
     grad_clip: float | None = 1.0
     eval_every: int = 0  # evaluate every N steps; 0 = after each epoch
+    save_every_epoch: bool = True
 
     def __post_init__(self) -> None:
         if self.epochs < 0 or self.batch_size < 1:
