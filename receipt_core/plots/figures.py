@@ -11,6 +11,7 @@ they stand out whatever their colour.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -155,10 +156,19 @@ def document_figure(doc: Document, image: Image.Image | None = None, selected: i
 
 
 def prediction_figure(width: int, height: int, prediction: Mapping[str, Any], image: Image.Image | None = None,
-                      schema: LabelSchema = DEFAULT_SCHEMA, title: str = "") -> go.Figure:
-    """A model's prediction for one receipt: boxes coloured by predicted field, quantity words marked."""
-    return receipt_figure(width, height, prediction_marks(prediction), image=image, title=title, schema=schema,
-                          uirevision=f"prediction-{prediction.get('id', '')}")
+                      schema: LabelSchema = DEFAULT_SCHEMA, title: str = "", uncertain_below: float = 0.5,
+                      figure_height: int = FIGURE_HEIGHT) -> go.Figure:
+    """A model's prediction for one receipt: boxes coloured by predicted field, quantity words marked, words whose
+    field score is under ``uncertain_below`` outlined as uncertain. ``figure_height`` (screen pixels) makes it
+    tall enough to read a long receipt (:func:`tall_figure_height`)."""
+    return receipt_figure(width, height, prediction_marks(prediction, uncertain_below), image=image, title=title,
+                          schema=schema, uirevision=f"prediction-{prediction.get('id', '')}",
+                          figure_height=figure_height)
+
+
+def tall_figure_height(width: int, height: int, screen_width: int = 900, most: int = 2400) -> int:
+    """Screen pixels that show a ``width`` × ``height`` page about ``screen_width`` wide (a large view), capped."""
+    return int(min(most, max(FIGURE_HEIGHT, screen_width * height / max(width, 1))))
 
 
 def _display_image(image: Image.Image) -> Image.Image:
@@ -209,46 +219,107 @@ def _write_words(fig: go.Figure, marks: Sequence[BoxMark], page_height: int, fig
 # --- training curves --------------------------------------------------------------------------------------
 
 
-def curve_figure(points: pd.DataFrame, title: str, y_title: str, phases: Sequence[tuple[int, int]] = (),
-                 uirevision: str = "curves", x: str = "step", log_y: bool = False) -> go.Figure:
-    """Lines of ``points`` (columns ``x``, ``series``, ``value``), one per series, phase starts as dashed lines.
+SERIES_COLORS = ("#4E79A7", "#F28E2B", "#E15759", "#76B7B2", "#59A14F", "#EDC948", "#B07AA1", "#FF9DA7",
+                 "#9C755F", "#BAB0AC")
+"""Tableau 10: a qualitative palette whose ten colours stay apart (lines of up to ten runs, scenarios' points)."""
 
-    ``phases`` is ``[(step, phase number), …]``; phase 1 at step 0 is not drawn. ``uirevision`` must stay the
-    same across redraws of the same chart so the user's zoom and hidden series survive live updates.
+CURVE_AXES = {"step": "step", "epoch": "epoch", "wall_s": "wall-clock seconds"}
+
+
+def smooth(values: Sequence[float], weight: float) -> list[float]:
+    """An exponential moving average (TensorBoard's smoothing): ``weight`` 0 keeps the values, 0.99 smooths hard.
+    Debiased, so the first points are not pulled towards 0."""
+    if not 0 <= weight < 1:
+        raise ValueError(f"smoothing weight must be in [0, 1), got {weight}")
+    out, average, norm = [], 0.0, 0.0
+    for value in values:
+        average = weight * average + (1 - weight) * value
+        norm = weight * norm + (1 - weight)
+        out.append(average / norm)
+    return out
+
+
+def curve_figure(points: pd.DataFrame, title: str, y_title: str, phases: Sequence[tuple[int, int]] = (),
+                 uirevision: str = "curves", x: str = "step", log_y: bool = False,
+                 smoothing: float = 0.0) -> go.Figure:
+    """Lines of ``points`` (columns ``x``, ``series``, ``value``; ``step`` too for phase markers on another
+    axis), one per series in :data:`SERIES_COLORS`, phase starts as dashed lines.
+
+    ``x`` is ``step``, ``epoch`` or ``wall_s`` (a RunFeed's curve columns). With ``smoothing`` (0…<1) each series is
+    drawn faintly as measured under its exponential moving average. ``phases`` is ``[(step, phase number), …]``;
+    phase 1 at step 0 is not drawn; each later phase gets a dashed line labelled inside the plot at its top, and
+    the legend sits below the axis, so the two never overlap. ``uirevision`` must stay the same across redraws of
+    the same chart so the user's zoom and hidden series survive live updates.
     """
     fig = go.Figure()
     if not points.empty:
-        for name, group in points.groupby("series", sort=False):
+        for i, (name, group) in enumerate(points.dropna(subset=[x]).groupby("series", sort=False)):
             group = group.sort_values(x)
-            fig.add_trace(go.Scatter(x=group[x], y=group["value"], mode="lines+markers" if len(group) < 40 else "lines",
-                                     name=str(name), marker=dict(size=5)))
+            color = SERIES_COLORS[i % len(SERIES_COLORS)]
+            mode = "lines+markers" if len(group) < 40 else "lines"
+            if smoothing > 0 and len(group) > 2:
+                fig.add_trace(go.Scatter(x=group[x], y=group["value"], mode="lines", name=str(name),
+                                         legendgroup=str(name), showlegend=False, opacity=0.3,
+                                         line=dict(color=color, width=1), hoverinfo="skip"))
+                fig.add_trace(go.Scatter(x=group[x], y=smooth(group["value"].tolist(), smoothing), mode="lines",
+                                         name=str(name), legendgroup=str(name), line=dict(color=color, width=2)))
+            else:
+                fig.add_trace(go.Scatter(x=group[x], y=group["value"], mode=mode, name=str(name),
+                                         line=dict(color=color), marker=dict(size=5, color=color)))
     for step, phase in phases:
         if phase > 1:
-            fig.add_vline(x=step, line=dict(color="#555555", width=1, dash="dash"),
-                          annotation_text=f"phase {phase}", annotation_position="top left")
-    fig.update_layout(title=title, height=320, margin=dict(l=10, r=10, t=40, b=10), uirevision=uirevision,
-                      legend=dict(orientation="h", y=-0.2), xaxis_title=x, yaxis_title=y_title)
+            at = _x_at_step(points, step, x)
+            if at is None:
+                continue
+            fig.add_vline(x=at, line=dict(color="#555555", width=1, dash="dash"))
+            fig.add_annotation(x=at, y=1, xref="x", yref="paper", yanchor="top", xanchor="left", showarrow=False,
+                               text=f"phase {phase}", font=dict(size=11, color="#333333"),
+                               bgcolor="rgba(255,255,255,0.85)")
+    fig.update_layout(title=title, height=340, margin=dict(l=10, r=10, t=40, b=10), uirevision=uirevision,
+                      legend=dict(orientation="h", y=-0.25, yanchor="top", x=0, xanchor="left"),
+                      xaxis_title=CURVE_AXES.get(x, x), yaxis_title=y_title)
     if log_y:
         fig.update_yaxes(type="log")
     return fig
 
 
-def cost_quality_figure(runs: pd.DataFrame, cost: str, quality: str, cost_title: str, quality_title: str,
-                        uirevision: str = "cost-quality") -> go.Figure:
-    """One point per run (columns ``run``, ``scenario``, ``cost``, ``quality``), coloured by scenario.
+def _x_at_step(points: pd.DataFrame, step: int, x: str) -> float | None:
+    """Where ``step`` falls on the ``x`` axis: the step itself, or the first point's ``x`` at or after it."""
+    if x == "step":
+        return step
+    if points.empty or "step" not in points or x not in points:
+        return None
+    after = points[points["step"] >= step].dropna(subset=[x])
+    return None if after.empty else float(after.sort_values("step")[x].iloc[0])
 
-    The cost axis is logarithmic when costs span more than two orders of magnitude (trainable parameters do).
+
+def cost_quality_figure(runs: pd.DataFrame, cost: str, quality: str, cost_title: str, quality_title: str,
+                        uirevision: str = "cost-quality", label: str = "run") -> go.Figure:
+    """One point per run (columns ``label``, ``scenario``, ``cost``, ``quality``), coloured by scenario in
+    :data:`SERIES_COLORS`, each labelled with its ``label`` column.
+
+    Labels lean away from the nearer side (right of the points in the left half, left of them in the right half)
+    and are not clipped at the axes, and the margins leave them room, so none is cut off. The cost axis is
+    logarithmic when costs span more than two orders of magnitude (trainable parameters do).
     """
     fig = go.Figure()
     data = runs.dropna(subset=[cost, quality])
-    for scenario, group in data.groupby("scenario", sort=True):
-        fig.add_trace(go.Scatter(x=group[cost], y=group[quality], mode="markers+text", text=group["run"],
-                                 textposition="top center", name=str(scenario), marker=dict(size=12),
+    positive = data[cost][data[cost] > 0]
+    log_x = bool(len(positive)) and positive.max() / max(positive.min(), 1e-12) > 100
+    side = pd.Series("top center", index=data.index)
+    if len(data):
+        xs = data[cost].clip(lower=positive.min() if log_x else None).astype(float)
+        position = xs.map(math.log10) if log_x else xs
+        middle = (position.min() + position.max()) / 2
+        side = position.map(lambda v: "top right" if v <= middle else "top left")
+    for i, (scenario, group) in enumerate(data.groupby("scenario", sort=True)):
+        fig.add_trace(go.Scatter(x=group[cost], y=group[quality], mode="markers+text", text=group[label],
+                                 textposition=side[group.index].tolist(), name=str(scenario), cliponaxis=False,
+                                 marker=dict(size=12, color=SERIES_COLORS[i % len(SERIES_COLORS)]),
                                  hovertemplate="%{text}<br>" + cost_title + " %{x:,}<br>" + quality_title
                                  + " %{y:.3f}<extra>" + str(scenario) + "</extra>"))
-    positive = data[cost][data[cost] > 0]
-    if len(positive) and positive.max() / max(positive.min(), 1e-12) > 100:
+    if log_x:
         fig.update_xaxes(type="log")
-    fig.update_layout(height=380, margin=dict(l=10, r=10, t=40, b=10), xaxis_title=cost_title,
+    fig.update_layout(height=420, margin=dict(l=60, r=60, t=60, b=40), xaxis_title=cost_title,
                       yaxis_title=quality_title, uirevision=uirevision, title=f"{quality_title} vs {cost_title}")
     return fig
