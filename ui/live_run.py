@@ -7,13 +7,16 @@ from the script thread.
 
 from __future__ import annotations
 
+import time
+
 import pandas as pd
 import streamlit as st
 
-from receipt_core.plots.figures import curve_figure, prediction_figure
+from receipt_core.plots.figures import FIGURE_HEIGHT, curve_figure, prediction_figure, tall_figure_height
 from receipt_core.training.events import HEADLINE_METRICS, headline
 from ui.literal import literal
 from receipt_core.training.run_feed import RunCurves, RunFeed
+from receipt_core.training.run_status import status_line
 from receipt_core.training.slot import JobBusyError
 from ui.actions import document_image
 from ui.shared import fmt_params, fmt_seconds, friendly, job_slot, workspace
@@ -23,10 +26,10 @@ TITLES = {"fields": "Field labels", "quantity": "Quantities", "tags": "Reference
           "masked_words": "Masked words"}
 
 
-def feed_for(run_id: str) -> RunFeed:
+def feed_for(run_id: str, started_at: float | None = None) -> RunFeed:
     feed = st.session_state.get(FEED_KEY)
     if feed is None or feed.run_id != run_id:
-        feed = RunFeed(run_id)
+        feed = RunFeed(run_id, started_at=started_at)
         st.session_state[FEED_KEY] = feed
     return feed
 
@@ -38,7 +41,7 @@ def live_view() -> None:
         st.info("No training run on this server yet. Choose settings above and press **Start**.")
         return
     ws = workspace()
-    feed = feed_for(active.run_id)
+    feed = feed_for(active.run_id, active.started_at)
     feed.poll(ws)
     curves = feed.curves()
     live = active.is_live
@@ -63,7 +66,7 @@ def live_view() -> None:
         st.error(f"Training failed: {literal(curves.error)}")
     for message in curves.messages:
         st.warning(message)
-    _progress(curves, live)
+    _progress(curves, live, _budget_s(ws, active.run_id))
     _charts(curves, active.run_id)
     _predictions(curves, ws)
 
@@ -77,21 +80,25 @@ def _control(run_id: str, action: str) -> None:
         st.warning(friendly(error))
 
 
-def _progress(curves: RunCurves, live: bool) -> None:
-    progress = curves.progress
+def _budget_s(ws, run_id: str) -> float | None:
+    try:
+        minutes = ws.get_run(run_id).config.get("max_minutes")
+    except Exception:  # noqa: BLE001 - a deleted run has no budget to cap the ETA with
+        return None
+    return float(minutes) * 60 if isinstance(minutes, (int, float)) and minutes else None
+
+
+def _progress(curves: RunCurves, live: bool, budget_s: float | None) -> None:
+    """One status line from the run's clock (training/run_status.py): step, epoch, elapsed and ETA agree."""
+    line = status_line(curves.timing, time.time(), live=live, budget_s=budget_s)
     trainable = (f" · trainable {fmt_params(curves.trainable_parameters)} of {fmt_params(curves.total_parameters)} "
                  "parameters" if curves.total_parameters else "")
-    if progress is None:
+    if curves.progress is None and curves.finished is None:
         if live:
-            st.progress(0.0, text="Loading the backbone and encoding receipts… the first loss point follows."
-                        + trainable)
+            st.progress(0.0, text=f"Loading the backbone and encoding receipts… elapsed {fmt_seconds(line.elapsed_s)}"
+                        f"; the first loss point follows.{trainable}")
         return
-    total = max(progress.total_steps, 1)
-    step = progress.step
-    text = (f"step {step}/{total} · epoch {progress.epoch + (1 if live else 0)}/{progress.epochs} · "
-            f"{progress.items_per_s:.1f} windows/s · elapsed {fmt_seconds(progress.elapsed_s)} · "
-            f"ETA {fmt_seconds(progress.eta_s) if live else '–'}{trainable}")
-    st.progress(min(step / total, 1.0), text=text)
+    st.progress(line.fraction, text=line.text() + trainable)
     if curves.finished:
         shown = headline(curves.finished.metrics)
         st.success(f"Finished ({curves.finished.reason}) after {fmt_seconds(curves.finished.elapsed_s)}"
@@ -131,7 +138,9 @@ def _predictions(curves: RunCurves, ws) -> None:
     doc_id = st.selectbox("Watched receipt", ids, key="train_watch_view") if len(ids) > 1 else ids[0]
     event = curves.predictions[doc_id]
     prediction = event.prediction
-    cache_key = (doc_id, event.step, event.epoch)
+    large = st.toggle("Large view", key="train_prediction_large",
+                      help="A tall figure to read a long receipt; drag to zoom, double-click to zoom out")
+    cache_key = (doc_id, event.step, event.epoch, large)
     cached = st.session_state.get("train_prediction_cache")
     if cached is None or cached[0] != cache_key:  # redraw (and re-encode the image) only for a new prediction
         try:
@@ -140,10 +149,11 @@ def _predictions(curves: RunCurves, ws) -> None:
             st.caption(f"Cannot show {literal(doc_id)}: {literal(friendly(error))}")
             return
         figure = prediction_figure(doc.width, doc.height, prediction, document_image(ws, doc),
-                                   title=f"{doc_id} at step {event.step}")
+                                   title=f"{doc_id} at step {event.step}",
+                                   figure_height=tall_figure_height(doc.width, doc.height) if large else FIGURE_HEIGHT)
         cached = (cache_key, figure)
         st.session_state["train_prediction_cache"] = cached
-    left, right = st.columns([3, 2])
+    left, right = (st.container(), st.container()) if large else st.columns([3, 2])
     left.plotly_chart(cached[1], key="train_prediction_figure", width="stretch")
     items = pd.DataFrame(prediction.get("items") or [], columns=["name", "quantity", "unit_price", "price"])
     right.caption("Items assembled from the predicted fields and quantities")

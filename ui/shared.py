@@ -51,7 +51,8 @@ def job_slot() -> JobSlot:
 
 
 def select_dataset(name: str) -> None:
-    """Make ``name`` the sidebar's dataset from the next rerun on (the sidebar widget exists already in this one)."""
+    """Make ``name`` the sidebar's dataset from the next rerun on (the sidebar widget exists already in this one,
+    unless it said "No data yet": then the router shows the list with ``name`` selected right after the page)."""
     st.session_state[PENDING_DATASET_KEY] = name
 
 
@@ -88,14 +89,10 @@ def fmt_params(n: int | None) -> str:
 
 
 def fmt_seconds(seconds: float | None) -> str:
-    if seconds is None:
-        return "–"
-    seconds = int(round(seconds))
-    if seconds < 60:
-        return f"{seconds}s"
-    if seconds < 3600:
-        return f"{seconds // 60}m {seconds % 60:02d}s"
-    return f"{seconds // 3600}h {(seconds % 3600) // 60:02d}m"
+    """``42s``, ``1m 05s``, ``2h 03m`` (the run status line's format, training/run_status.format_seconds)."""
+    from receipt_core.training.run_status import format_seconds
+
+    return format_seconds(seconds)
 
 
 @st.cache_resource(show_spinner="Loading the run's model…", max_entries=3)

@@ -3,7 +3,8 @@
 Readers do not hold the job's thread or queues: a :class:`RunFeed` is a cursor into the workspace's
 ``run_events`` (the job's store listener writes every event there), so a reloaded tab, a second tab, and the Runs
 page after a restart all read the same stream, and an abandoned session leaves nothing behind. Stored events are
-rebuilt as their classes (``event_from_json``) and dispatched on the class.
+rebuilt as their classes (``event_from_json``) and dispatched on the class; their wall times (``created_at``) feed
+the run's clock (:class:`~receipt_core.training.run_status.RunClock`) and the curves' ``wall_s`` axis.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ import pandas as pd
 
 from .events import (EvalEvent, Event, FailedEvent, FinishedEvent, PhaseEvent, PredictionEvent, ProgressEvent,
                      StatusEvent, StepEvent, event_from_json, flatten_metrics, run_status)
+from .run_status import RunClock, RunTiming
+
+CURVE_COLUMNS = ("step", "epoch", "wall_s", "series", "value")
 
 
 class _EventSource(Protocol):  # receipt_core.workspace.store.Workspace
@@ -23,7 +27,8 @@ class _EventSource(Protocol):  # receipt_core.workspace.store.Workspace
 
 @dataclass(frozen=True)
 class RunCurves:
-    """Everything the Train page draws, as plain tables (long format: step, series, value)."""
+    """Everything the Train page draws, as plain tables (long format: step, epoch, wall_s, series, value; ``epoch``
+    is fractional (epochs done at that step) and ``wall_s`` the seconds since the run's first stored event)."""
 
     train_loss: pd.DataFrame
     val_loss: pd.DataFrame
@@ -38,6 +43,7 @@ class RunCurves:
     trainable_parameters: int | None
     total_parameters: int | None
     last_seq: int
+    timing: RunTiming  # the run's clock: status_line(timing, now) gives the status line
 
 
 class RunFeed:
@@ -47,9 +53,12 @@ class RunFeed:
     one seen, so a live chart costs one small query per refresh.
     """
 
-    def __init__(self, run_id: str) -> None:
+    def __init__(self, run_id: str, started_at: float | None = None) -> None:
         self.run_id = run_id
         self.last_seq = 0
+        self._clock = RunClock(started_at)
+        self._first_at: float | None = None
+        self._steps_per_epoch: float | None = None
         self._train: list[tuple[int, str, float]] = []
         self._val: list[tuple[int, str, float]] = []
         self._metrics: list[tuple[int, str, float]] = []
@@ -67,25 +76,35 @@ class RunFeed:
         """Fold in the events stored since the last poll; returns how many arrived."""
         stored = source.run_events(self.run_id, after_seq=self.last_seq)
         for record in stored:
-            self.add(event_from_json(record.kind, record.payload))
+            self.add(event_from_json(record.kind, record.payload), record.created_at)
             self.last_seq = max(self.last_seq, record.seq)
         return len(stored)
 
-    def add(self, event: Event) -> None:
+    def add(self, event: Event, created_at: float | None = None) -> None:
+        """Fold in one event; ``created_at`` is its stored wall time (None: unknown, the clock ignores it)."""
         self._status = run_status(event, self._status)
-        if isinstance(event, StepEvent):
-            self._train.append((event.step, "total", event.loss))
-            self._train.extend((event.step, task, value) for task, value in event.task_losses.items())
+        wall = None
+        if created_at is not None:
+            self._clock.add(event, created_at)
+            self._first_at = created_at if self._first_at is None else self._first_at
+            wall = created_at - self._first_at
+        if isinstance(event, StepEvent):  # its epoch is 1-based (the one it belongs to): epoch - 1 were done before
+            at = (event.step, self._epoch_at(event.step, event.epoch - 1), wall)
+            self._train.append((*at, "total", event.loss))
+            self._train.extend((*at, task, value) for task, value in event.task_losses.items())
         elif isinstance(event, EvalEvent):
+            at = (event.step, self._epoch_at(event.step, event.epoch), wall)
             if event.val_loss is not None:
-                self._val.append((event.step, "total", event.val_loss))
-            self._val.extend((event.step, task, value) for task, value in event.task_val_losses.items())
-            self._metrics.extend((event.step, name, value) for name, value in flatten_metrics(event.metrics).items())
+                self._val.append((*at, "total", event.val_loss))
+            self._val.extend((*at, task, value) for task, value in event.task_val_losses.items())
+            self._metrics.extend((*at, name, value) for name, value in flatten_metrics(event.metrics).items())
         elif isinstance(event, PhaseEvent):
             self._phases.append((event.step, event.phase))
             self._trainable, self._total = event.trainable_parameters, event.total_parameters
         elif isinstance(event, ProgressEvent):
             self._progress = event
+            if event.total_steps and event.epochs:
+                self._steps_per_epoch = event.total_steps / event.epochs
         elif isinstance(event, PredictionEvent):
             self._predictions[event.doc_id] = event
         elif isinstance(event, StatusEvent) and event.message:
@@ -100,9 +119,16 @@ class RunFeed:
                          phases=tuple(self._phases), progress=self._progress, predictions=dict(self._predictions),
                          status=self._status, messages=tuple(self._messages), error=self._error,
                          finished=self._finished, trainable_parameters=self._trainable,
-                         total_parameters=self._total, last_seq=self.last_seq)
+                         total_parameters=self._total, last_seq=self.last_seq, timing=self._clock.timing())
+
+    def _epoch_at(self, step: int, epochs_done: int) -> float:
+        """Epochs done at ``step`` (fractional) once a progress event said the steps per epoch; else the whole
+        epochs done before it (the first step's point precedes the first progress event)."""
+        if self._steps_per_epoch:
+            return step / self._steps_per_epoch
+        return float(epochs_done)
 
 
-def _frame(rows: Iterable[tuple[int, str, Any]]) -> pd.DataFrame:
-    frame = pd.DataFrame(list(rows), columns=["step", "series", "value"])
+def _frame(rows: Iterable[tuple[Any, ...]]) -> pd.DataFrame:
+    frame = pd.DataFrame(list(rows), columns=list(CURVE_COLUMNS))
     return frame.dropna(subset=["value"])

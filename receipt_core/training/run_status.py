@@ -1,0 +1,208 @@
+"""One status line for a run: step, epoch, elapsed time, ETA and throughput that agree and move together.
+
+The loop measures its own elapsed time (paused time excluded) and reports it in each ``ProgressEvent``; between
+those events (a long evaluation, building the feature cache, loading the backbone) nothing arrives. The clock here
+is therefore anchored on the stored events' wall times (``RunEvent.created_at``): while the run is running the
+elapsed time is the last anchor plus the wall time since, so it keeps moving; a ``paused`` status freezes it and
+``running`` starts it again; the ``FinishedEvent``'s elapsed time is the final word.
+
+:class:`RunClock` folds events (with their wall times) as they are read; :meth:`RunClock.timing` gives a frozen
+:class:`RunTiming`; :func:`status_line` turns it and ``now`` into a :class:`RunStatusLine`. The epoch shown is the
+fraction of epochs the steps done make (``step × epochs / total steps``), never lower than any shown before; the
+ETA is shown only once the throughput has been measured over enough of the run (:data:`ETA_MIN_STEPS` steps and
+:data:`ETA_MIN_FRACTION` of all steps), from the wall-clock rate since the first step, so evaluations count in it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .events import Event, FailedEvent, FinishedEvent, ProgressEvent, StatusEvent, run_status
+
+ETA_MIN_STEPS = 5  # steps after the first one before the rate counts as measured
+ETA_MIN_FRACTION = 0.05  # ... and at least this share of all steps done
+LATENCY_S = 2.0  # a progress event this much behind the running clock is the same clock (storage latency)
+
+
+@dataclass(frozen=True)
+class RunTiming:
+    """What the events said about a run's clock and position, frozen at the last event folded in."""
+
+    status: str  # run_status of the events: "", "running", "paused", "finished", "stopped", "failed"
+    step: int
+    total_steps: int
+    epochs: int
+    epoch_done: float  # the most epochs ever shown (fraction of steps), so it never goes backwards
+    anchor_elapsed_s: float  # training seconds at ``anchor_at``
+    anchor_at: float | None  # wall time (time.time()) of the anchor; None before any event
+    ticking: bool  # the clock runs on from the anchor (running), or stands (paused, ended)
+    first_progress: tuple[int, float] | None  # (step, elapsed) of the first progress: the rate's origin
+    last_progress: tuple[int, float] | None  # (step, elapsed) of the latest progress
+    last_progress_at: float | None  # its wall time
+    windows_per_s: float | None
+    finished_elapsed_s: float | None  # the FinishedEvent's elapsed time
+    started_at: float | None  # wall time this process launched the run (a resume: later than old events)
+    last_event_at: float | None
+
+
+@dataclass(frozen=True)
+class RunStatusLine:
+    """The numbers a status line shows, all from one clock."""
+
+    status: str
+    step: int
+    total_steps: int
+    epoch: float  # epochs done, as a fraction (2.4 = four tenths into the third epoch)
+    epochs: int
+    elapsed_s: float
+    eta_s: float | None  # None while estimating, and once the run has ended
+    estimating: bool  # running, but the rate is not measured yet
+    windows_per_s: float | None
+    ended: bool
+
+    @property
+    def fraction(self) -> float:
+        """The share of steps done, 0…1 (for a progress bar)."""
+        return min(self.step / self.total_steps, 1.0) if self.total_steps else 0.0
+
+    def text(self) -> str:
+        parts = []
+        if self.total_steps:
+            parts.append(f"step {self.step}/{self.total_steps}")
+            parts.append(f"epoch {self.epoch:.1f}/{self.epochs}")
+        if self.windows_per_s:
+            parts.append(f"{self.windows_per_s:.1f} windows/s")
+        if self.ended:
+            parts.append(f"{self.status or 'ended'} after {format_seconds(self.elapsed_s)}")
+        else:
+            parts.append(f"elapsed {format_seconds(self.elapsed_s)}")
+            if self.status == "paused":
+                parts.append("paused")
+            elif self.estimating:
+                parts.append("ETA estimating…")
+            elif self.eta_s is not None:
+                parts.append(f"ETA {format_seconds(self.eta_s)}")
+        return " · ".join(parts)
+
+
+class RunClock:
+    """Folds a run's events and their wall times into a :class:`RunTiming`.
+
+    ``started_at`` is when this server launched the run (``time.time()``): before the first event the clock runs
+    from there, and events older than it (an earlier process's, before a resume) do not tick through the gap.
+    """
+
+    def __init__(self, started_at: float | None = None) -> None:
+        self.started_at = started_at
+        self._status = ""
+        self._step = 0
+        self._total = 0
+        self._epochs = 0
+        self._epoch_done = 0.0
+        self._anchor = (0.0, started_at)
+        self._ticking = started_at is not None
+        self._first: tuple[int, float] | None = None
+        self._last: tuple[int, float] | None = None
+        self._last_at: float | None = None
+        self._windows: float | None = None
+        self._finished: float | None = None
+        self._last_event_at: float | None = None
+
+    def _elapsed_at(self, at: float) -> float:
+        elapsed, anchor_at = self._anchor
+        if not self._ticking or anchor_at is None:
+            return elapsed
+        if self.started_at is not None and anchor_at < self.started_at <= at:
+            anchor_at = self.started_at  # the earlier process's events: the gap before this launch is downtime
+        return elapsed + max(at - anchor_at, 0.0)
+
+    def add(self, event: Event, at: float) -> None:
+        """Fold in ``event``, stored at wall time ``at``."""
+        self._status = run_status(event, self._status)
+        self._last_event_at = at if self._last_event_at is None else max(self._last_event_at, at)
+        if isinstance(event, ProgressEvent):
+            running = self._elapsed_at(at)
+            same_clock = self._ticking and 0.0 <= running - event.elapsed_s < LATENCY_S
+            self._anchor = (running if same_clock else event.elapsed_s, at)
+            self._ticking = True
+            self._step, self._total, self._epochs = event.step, event.total_steps, event.epochs
+            if self._first is None or event.step < self._first[0]:
+                self._first = (event.step, event.elapsed_s)
+            self._last, self._last_at = (event.step, event.elapsed_s), at
+            self._windows = event.items_per_s
+            self._note_epoch()
+        elif isinstance(event, StatusEvent) and event.status in ("running", "paused"):
+            self._anchor = (self._elapsed_at(at), at)
+            self._ticking = event.status == "running"
+        elif isinstance(event, FinishedEvent):
+            self._finished = event.elapsed_s
+            self._anchor, self._ticking = (event.elapsed_s, at), False
+            self._step = event.step
+            self._note_epoch()
+        elif isinstance(event, FailedEvent):
+            self._anchor, self._ticking = (self._elapsed_at(at), at), False
+
+    def _note_epoch(self) -> None:
+        if self._total:
+            self._epoch_done = max(self._epoch_done, self._step * self._epochs / self._total)
+
+    def timing(self) -> RunTiming:
+        return RunTiming(status=self._status, step=self._step, total_steps=self._total, epochs=self._epochs,
+                         epoch_done=self._epoch_done, anchor_elapsed_s=self._anchor[0], anchor_at=self._anchor[1],
+                         ticking=self._ticking, first_progress=self._first, last_progress=self._last,
+                         last_progress_at=self._last_at, windows_per_s=self._windows,
+                         finished_elapsed_s=self._finished, started_at=self.started_at,
+                         last_event_at=self._last_event_at)
+
+
+def status_line(timing: RunTiming, now: float, live: bool = True, budget_s: float | None = None) -> RunStatusLine:
+    """The status line at wall time ``now``. ``live`` says whether a job still drives the run (a run whose job
+    ended without a FinishedEvent — failed, interrupted — stands at its last event); ``budget_s`` is the run's
+    time budget, which caps the ETA."""
+    ended = timing.finished_elapsed_s is not None or timing.status in ("finished", "stopped", "failed") or not live
+    if timing.finished_elapsed_s is not None:
+        elapsed = timing.finished_elapsed_s
+    elif timing.anchor_at is None:
+        elapsed = 0.0
+    else:
+        anchor_at = timing.anchor_at
+        if timing.started_at is not None and anchor_at < timing.started_at:
+            anchor_at = timing.started_at
+        until = now if not ended else (timing.last_event_at or now)
+        elapsed = timing.anchor_elapsed_s + (max(until - anchor_at, 0.0) if timing.ticking else 0.0)
+    eta, estimating = None, False
+    if not ended:
+        eta = _eta(timing, now, elapsed, budget_s)
+        estimating = eta is None
+    status = timing.status or ("running" if live else "")
+    return RunStatusLine(status=status, step=timing.step, total_steps=timing.total_steps,
+                         epoch=timing.epoch_done, epochs=timing.epochs, elapsed_s=elapsed, eta_s=eta,
+                         estimating=estimating, windows_per_s=timing.windows_per_s, ended=ended)
+
+
+def _eta(timing: RunTiming, now: float, elapsed: float, budget_s: float | None) -> float | None:
+    first, last = timing.first_progress, timing.last_progress
+    if first is None or last is None or not timing.total_steps:
+        return None
+    steps, seconds = last[0] - first[0], last[1] - first[1]
+    if steps < ETA_MIN_STEPS or last[0] < ETA_MIN_FRACTION * timing.total_steps or seconds <= 0:
+        return None
+    remaining = max(timing.total_steps - last[0], 0) * seconds / steps
+    if timing.ticking and timing.last_progress_at is not None:
+        remaining -= max(now - timing.last_progress_at, 0.0)
+    eta = max(remaining, 0.0)
+    if budget_s is not None:
+        eta = min(eta, max(budget_s - elapsed, 0.0))
+    return eta
+
+
+def format_seconds(seconds: float | None) -> str:
+    """``42s``, ``1m 05s``, ``2h 03m``; ``–`` for None."""
+    if seconds is None:
+        return "–"
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m {seconds % 60:02d}s"
+    return f"{seconds // 3600}h {(seconds % 3600) // 60:02d}m"

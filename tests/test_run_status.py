@@ -1,0 +1,111 @@
+"""The run's one status line (training/run_status.py): elapsed never behind the clock while running and standing
+while paused, the epoch never going backwards, no ETA before the rate is measured, the finished elapsed as the
+FinishedEvent says; and the RunFeed carrying it with step/epoch/wall-clock curve columns."""
+
+from __future__ import annotations
+
+from receipt_core.training.events import EvalEvent, FinishedEvent, ProgressEvent, StatusEvent, StepEvent
+from receipt_core.training.run_feed import CURVE_COLUMNS, RunFeed
+from receipt_core.training.run_status import RunClock, format_seconds, status_line
+
+T0 = 1_000_000.0
+
+
+def progress(step: int, elapsed: float, total: int = 40, epochs: int = 4, completed: int = 0) -> ProgressEvent:
+    return ProgressEvent(step=step, total_steps=total, epoch=completed, epochs=epochs, elapsed_s=elapsed,
+                         steps_per_s=1.0, items_per_s=2.0, eta_s=3.0)
+
+
+def test_elapsed_keeps_moving_between_events_and_never_lags_the_wall_clock():
+    clock = RunClock(started_at=T0)
+    assert status_line(clock.timing(), T0 + 4).elapsed_s == 4  # loading the backbone: no event yet, still ticking
+    clock.add(progress(1, 5.0), T0 + 5.01)
+    shown = []
+    for now in (T0 + 6, T0 + 20, T0 + 33):  # a long evaluation: no progress event for 28 s
+        line = status_line(clock.timing(), now)
+        assert line.elapsed_s >= now - T0 - 0.05, (now - T0, line.elapsed_s)
+        shown.append(line.elapsed_s)
+    assert shown == sorted(shown) and shown[-1] > 32
+
+
+def test_paused_time_stands_still_and_resuming_starts_the_clock_again():
+    clock = RunClock(started_at=T0)
+    clock.add(progress(3, 10.0), T0 + 10)
+    clock.add(StatusEvent(step=3, status="paused"), T0 + 11)
+    at_pause = status_line(clock.timing(), T0 + 12)
+    later = status_line(clock.timing(), T0 + 100)
+    assert at_pause.status == "paused" and later.elapsed_s == at_pause.elapsed_s == 11
+    assert "paused" in later.text() and "ETA" not in later.text()
+    clock.add(StatusEvent(step=3, status="running"), T0 + 200)
+    assert status_line(clock.timing(), T0 + 205).elapsed_s == 16
+    clock.add(progress(4, 15.5), T0 + 205.2)  # the loop's own clock (it excluded the pause too) takes over
+    assert 15.5 <= status_line(clock.timing(), T0 + 206).elapsed_s <= 17.05
+
+
+def test_the_epoch_never_goes_backwards_and_the_end_matches_the_finished_event():
+    clock = RunClock(started_at=T0)
+    epochs_shown = []
+    for step in range(1, 11):
+        clock.add(progress(step, float(step), total=40, epochs=4, completed=(step - 1) // 10), T0 + step)
+        epochs_shown.append(status_line(clock.timing(), T0 + step).epoch)
+    clock.add(FinishedEvent(step=10, epoch=1, reason="time budget", elapsed_s=13.7, metrics={}, checkpoint=None),
+              T0 + 14)
+    end = status_line(clock.timing(), T0 + 300, live=False)
+    epochs_shown.append(end.epoch)
+    assert epochs_shown == sorted(epochs_shown) and end.epoch == 1.0
+    assert end.ended and end.eta_s is None and end.elapsed_s == 13.7
+    assert "finished after 14s" in end.text() and "elapsed" not in end.text()
+
+
+def test_no_eta_until_the_rate_is_measured_then_it_counts_down():
+    clock = RunClock(started_at=T0)
+    clock.add(progress(1, 30.0, total=100), T0 + 30)  # the first step: the backbone took 29 s to load
+    line = status_line(clock.timing(), T0 + 31)
+    assert line.estimating and line.eta_s is None and "ETA estimating…" in line.text()
+    for step in range(2, 11):
+        clock.add(progress(step, 30.0 + (step - 1) * 2, total=100), T0 + 30 + (step - 1) * 2)
+    line = status_line(clock.timing(), T0 + 48)
+    assert not line.estimating and line.eta_s == 90 * 2  # 2 s a step since the first one, not counting loading
+    assert status_line(clock.timing(), T0 + 58).eta_s == 170
+    assert status_line(clock.timing(), T0 + 58, budget_s=65).eta_s == 7  # the budget ends it first
+
+
+def test_a_resumed_run_does_not_tick_through_the_downtime():
+    clock = RunClock(started_at=T0 + 10_000)  # this launch, hours after the crashed process's last event
+    clock.add(progress(5, 50.0), T0 + 50)
+    line = status_line(clock.timing(), T0 + 10_003)
+    assert line.elapsed_s == 53
+
+
+def test_a_run_that_ended_without_a_finished_event_stands_at_its_last_event():
+    clock = RunClock(started_at=T0)
+    clock.add(progress(2, 2.0), T0 + 2)
+    assert status_line(clock.timing(), T0 + 500, live=False).elapsed_s == 2
+
+
+def test_format_seconds():
+    assert [format_seconds(s) for s in (None, 4.4, 65, 7380)] == ["–", "4s", "1m 05s", "2h 03m"]
+
+
+def test_run_feed_gives_curves_by_step_epoch_and_wall_clock_and_the_clock():
+    class Source:
+        def __init__(self, events):
+            self.events = events
+
+        def run_events(self, run_id, after_seq=0, kinds=None):
+            from receipt_core.workspace.runs import RunEvent
+
+            return [RunEvent(run_id, i + 1, e.kind, e.to_json(), at) for i, (e, at) in enumerate(self.events)
+                    if i + 1 > after_seq]
+
+    events = [(StepEvent(step=s, epoch=1, loss=1.0 / s, task_losses={}, lr=0.1, phase=1), T0 + s)
+              for s in (1, 2)] + [(progress(2, 2.0, total=4, epochs=2), T0 + 2.01),
+                                   (EvalEvent(step=2, epoch=1, val_loss=0.4, task_val_losses={},
+                                              metrics={"fields": {"micro_f1": 0.5}}, phase=1), T0 + 5)]
+    feed = RunFeed("r", started_at=T0)
+    feed.poll(Source(events))
+    curves = feed.curves()
+    assert list(curves.train_loss.columns) == list(CURVE_COLUMNS)
+    assert curves.train_loss["wall_s"].tolist() == [0.0, 1.0]
+    assert curves.metrics.iloc[0][["step", "epoch", "wall_s", "value"]].tolist() == [2, 1.0, 4.0, 0.5]
+    assert status_line(curves.timing, T0 + 9).elapsed_s >= 9
