@@ -1,10 +1,12 @@
 """The study's reading: each of the design's claims judged against the measured rows, and the best row.
 
-A difference counts only when it is larger than 0.005 and than the seeds' spread (see :func:`_margin`).
+A difference counts only when it is larger than 0.005 and than the seeds' spread (see :func:`_margin`, after
+``evaluation.noise``, the one home of that rule).
 """
 
 from __future__ import annotations
 
+from ..evaluation.noise import clear_winner, margin
 from .result import Claim, ConfigSummary, StudyResult
 from .settings import REFERENCE
 
@@ -15,7 +17,7 @@ METRIC_LABELS = {"fields.micro_f1": "field micro-F1", "quantity.word_f1": "quant
 
 def _margin(a: ConfigSummary, b: ConfigSummary, key: str) -> float:
     """How far apart two rows must be on ``key`` to call a difference: the larger of 0.005 and the runs' spread."""
-    return max(0.005, a.spread(key).std + b.spread(key).std)
+    return margin(a.spread(key).std, b.spread(key).std)
 
 
 def _compare(a: ConfigSummary, b: ConfigSummary, key: str) -> tuple[int, str]:
@@ -98,7 +100,10 @@ def read_claims(result: StudyResult) -> list[Claim]:
 
 
 def best_summary(result: StudyResult) -> ConfigSummary | None:
-    """The multi-task row with the highest field micro-F1 + item quantity accuracy."""
+    """The multi-task row with the highest field micro-F1 + item quantity accuracy, when its lead clears the noise
+    rule (``evaluation.noise.clear_winner``: no worse than any other row on either metric and measurably better on
+    one); None when no row stands out (or only one ran)."""
     rows = [s for s in result.summaries if s.runs and not s.config.is_reference]
-    return max(rows, key=lambda s: s.spread("fields.micro_f1").mean + s.spread("quantity.item_accuracy").mean,
-               default=None)
+    keys = ("fields.micro_f1", "quantity.item_accuracy")
+    winner = clear_winner({i: [(s.spread(k).mean, s.spread(k).std) for k in keys] for i, s in enumerate(rows)})
+    return None if winner is None else rows[winner]

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping
 
+from ..evaluation.noise import NOISE_NOTE
 from ..training.events import HEADLINE_METRICS
 from .reading import best_summary
 from .result import Spread, StudyResult
@@ -15,8 +16,9 @@ TABLE_COLUMNS = ("configuration", "field micro-F1", "quantity word F1", "item qu
                  "training s", "epochs", "trainable parameters")
 TABLE_NOTE = ("Item quantity accuracy counts every item (answering 1 everywhere already scores high); the column after "
               "it counts only items whose gold quantity is not 1. Training seconds are the budget's clock; the bold "
-              "row is the best multi-task configuration.")
-READING_NOTE = "Differences smaller than 0.005 (or than the seeds' spread, with repeats) count as no difference."
+              "row is the best multi-task configuration, marked only when it beats every other beyond the noise "
+              "rule below (no row is when none does).")
+READING_NOTE = NOISE_NOTE
 
 
 @dataclass(frozen=True)
@@ -24,7 +26,7 @@ class TableRow:
     """One configuration as the report's table shows it (means over the seeds; None where every run failed)."""
 
     configuration: str
-    best: bool  # the best multi-task configuration (bold in the report)
+    best: bool  # the best multi-task configuration, when it clears the noise rule (bold in the report)
     metrics: Mapping[str, Spread]  # HEADLINE_METRICS key -> spread; empty when every run failed
     train_s: float | None
     epochs: float | None
