@@ -1,5 +1,6 @@
-"""Runs: every run with its settings, cost and best scores; overlaid curves; cost vs quality; download; delete;
-resume. Studies: open a scenario study's folder and see its report (table, reading, charts)."""
+"""Runs: every run with its best scores first (the best marked only beyond the noise rule), name, tags and notes;
+overlaid curves by step, epoch or wall-clock with smoothing; cost vs quality; its settings as a diff against the
+defaults or another run; download; delete; resume. Studies: open a scenario study's folder and see its report (table, reading, charts)."""
 
 from __future__ import annotations
 
@@ -9,19 +10,26 @@ import streamlit as st
 from receipt_core.data.files import zip_folder
 from receipt_core.datasets.splits import split_documents
 from receipt_core.model.checkpoint import has_checkpoint
-from receipt_core.plots.figures import cost_quality_figure, curve_figure
+from receipt_core.evaluation.noise import NOISE_NOTE
+from receipt_core.plots.figures import CURVE_AXES, SERIES_COLORS, cost_quality_figure, curve_figure
 from receipt_core.plots.study_tables import claim_lines, study_table_rows
+from receipt_core.study.reading import METRIC_LABELS
 from receipt_core.training.events import HEADLINE_METRICS
-from receipt_core.training.run_feed import RunFeed
-from receipt_core.training.run_summary import run_metrics_rows, run_summary
+from receipt_core.training.run_feed import CURVE_COLUMNS, RunFeed
+from receipt_core.training.run_settings import settings_diff
+from receipt_core.training.run_summary import clear_best_run, run_metrics_rows, run_summary
 from receipt_core.training.slot import JobBusyError
 from receipt_core.study.table import READING_NOTE, TABLE_NOTE
+from receipt_core.workspace.run_labels import MAX_NAME, MAX_NOTES, display_name, run_labels, set_run_label
 from receipt_core.study.view import find_studies, open_study, workspace_studies_dir
 from receipt_core.training.runs import resume_run
 from ui.literal import literal
 from ui.shared import require_router, friendly, job_slot, user_errors, workspace
 
 OPENED_STUDY_KEY = "studies_opened"  # the study shown in the Studies tab (a path, as typed or picked)
+DEFAULTS = "the defaults"
+RUN_COLUMNS = ["best", "name", *[f"best {m}" for m in HEADLINE_METRICS], "status", "scenario", "tags",
+               "trainable parameters", "wall time (s)", "steps", "backbone", "run"]
 
 require_router()
 st.title("Runs")
@@ -55,7 +63,8 @@ with studies_tab:  # drawn first: a study opens even in a workspace without runs
                 st.code(study.command, language="bash")
             st.dataframe(pd.DataFrame(study_table_rows(study)), hide_index=True, key="studies_table",
                          width="stretch")
-            st.caption(TABLE_NOTE + (f" Here it is marked ★: **{study.best}**." if study.best else ""))
+            marked = next((row.configuration for row in study.rows if row.best), None)
+            st.caption(TABLE_NOTE + (f" Here it is marked ★: {literal(marked)}." if marked else ""))
             st.markdown("**Reading**")
             st.markdown("\n".join(f"- {line}" for line in claim_lines(study))
                         or "Too few configurations ran to judge any of the design's claims.")
@@ -75,18 +84,40 @@ with runs_tab:
     if not runs:
         st.info("No runs yet: start one on the Train page.")
         st.stop()
+    labels_by_id = run_labels(ws)
+    names = {run.id: display_name(run, labels_by_id) for run in runs}
+    repeated = {n for n in names.values() if list(names.values()).count(n) > 1}
+    labels = {run_id: f"{name} · {run_id[-6:]}" if name in repeated else name for run_id, name in names.items()}
 
     with user_errors("Summarising the runs"):
-        table = pd.DataFrame([run_summary(ws, run) for run in runs])
-        st.dataframe(table, hide_index=True, key="runs_table", width="stretch",
-                     column_config={"wall time (s)": st.column_config.NumberColumn(format="%.1f"),
-                                    **{f"best {m}": st.column_config.NumberColumn(format="%.3f")
-                                       for m in HEADLINE_METRICS}})
+        rows = [run_summary(ws, run) for run in runs]
+        best = clear_best_run(rows)
+        table = pd.DataFrame(rows)
+        table["name"] = table["run"].map(labels)
+        table["tags"] = table["run"].map(lambda i: ", ".join(labels_by_id[i].tags) if i in labels_by_id else "")
+        table["best"] = (table["run"] == best).map({True: "★", False: ""})
+        sort_by = st.selectbox("Sort by", list(HEADLINE_METRICS), format_func=METRIC_LABELS.get, key="runs_sort")
+        table = table.sort_values(f"best {sort_by}", ascending=False, na_position="last", kind="stable")
+        st.dataframe(table, hide_index=True, key="runs_table", width="stretch", column_order=RUN_COLUMNS,
+                     column_config={
+                         "best": st.column_config.TextColumn("", width=30, help="The best run, marked only when it "
+                                                             "beats every other beyond the noise rule below"),
+                         "name": st.column_config.TextColumn("name", width="medium"),
+                         **{f"best {m}": st.column_config.NumberColumn(METRIC_LABELS[m], format="%.3f", width=90,
+                                                                       help=f"best {m} over the run's evaluations")
+                            for m in HEADLINE_METRICS},
+                         "trainable parameters": st.column_config.NumberColumn(format="compact"),
+                         "wall time (s)": st.column_config.NumberColumn(format="%.1f")})
+        st.caption(("★ marks the best run by field micro-F1 and item quantity accuracy. " if best else
+                    "No run is marked best: none beats every other beyond the noise rule. ") + NOISE_NOTE)
 
     st.subheader("Compare runs")
-    labels = {run.id: f"{run.id} · {run.name}" for run in runs}
     chosen = st.multiselect("Runs to overlay", list(labels), default=list(labels)[:3], format_func=labels.get,
-                            key="runs_compare")
+                            key="runs_compare", max_selections=len(SERIES_COLORS))
+    a1, a2 = st.columns(2)
+    x_axis = a1.radio("Plot by", list(CURVE_AXES), format_func=CURVE_AXES.get, horizontal=True, key="runs_x")
+    smoothing = a2.slider("Smoothing", 0.0, 0.95, 0.0, 0.05, key="runs_smoothing",
+                          help="Exponential moving average of each curve (the measured points stay, faint)")
     if chosen:
         with user_errors("Drawing the curves"):
             feeds = {}
@@ -96,9 +127,9 @@ with runs_tab:
                 feeds[run_id] = feed.curves()
 
             def overlay(frame_of, series: str) -> pd.DataFrame:
-                parts = [frame_of(c)[frame_of(c)["series"] == series].assign(series=run_id)
+                parts = [frame_of(c)[frame_of(c)["series"] == series].assign(series=labels[run_id])
                          for run_id, c in feeds.items()]
-                return pd.concat(parts) if parts else pd.DataFrame(columns=["step", "series", "value"])
+                return pd.concat(parts) if parts else pd.DataFrame(columns=list(CURVE_COLUMNS))
 
             charts = [("training loss (total)", lambda c: c.train_loss, "total", "loss"),
                       ("validation loss (total)", lambda c: c.val_loss, "total", "loss"),
@@ -106,8 +137,8 @@ with runs_tab:
                       ("quantity item accuracy", lambda c: c.metrics, "quantity.item_accuracy", "accuracy")]
             columns = st.columns(2)
             for i, (title, frame_of, series, y_title) in enumerate(charts):
-                columns[i % 2].plotly_chart(curve_figure(overlay(frame_of, series), title, y_title,
-                                                         uirevision=f"runs-{i}"),
+                columns[i % 2].plotly_chart(curve_figure(overlay(frame_of, series), title, y_title, x=x_axis,
+                                                         smoothing=smoothing, uirevision=f"runs-{i}-{x_axis}"),
                                             key=f"runs_overlay_{i}", width="stretch")
 
     st.subheader("Cost vs quality")
@@ -115,19 +146,45 @@ with runs_tab:
     cost = c1.selectbox("Cost", ["trainable parameters", "wall time (s)"], key="runs_cost")
     quality = c2.selectbox("Quality", [f"best {m}" for m in HEADLINE_METRICS], key="runs_quality")
     with user_errors("Drawing cost vs quality"):
-        points = table[["run", "scenario", cost, quality]].copy()
+        points = table[["name", "scenario", cost, quality]].copy()
         points["scenario"] = points["scenario"].fillna("?")
         if points.dropna().empty:
             st.caption("No finished evaluation yet.")
         else:
-            st.plotly_chart(cost_quality_figure(points, cost, quality, cost, quality), key="runs_cost_quality",
-                            width="stretch")
+            st.plotly_chart(cost_quality_figure(points, cost, quality, cost, quality, label="name"),
+                            key="runs_cost_quality", width="stretch")
 
     st.subheader("One run")
     run_id = st.selectbox("Run", list(labels), format_func=labels.get, key="runs_one")
     run = next(r for r in runs if r.id == run_id)
-    settings = ", ".join(f"{k}={v}" for k, v in run.config.items())
-    st.caption(f"Status **{run.status}** · settings: {literal(settings)}")
+    st.caption(f"Status **{run.status}** · run id `{run.id}` · started as “{literal(run.name)}”")
+    label = labels_by_id.get(run_id)
+    with st.form(f"runs_label_form_{run_id}", border=False):
+        n1, n2 = st.columns([2, 3])
+        new_name = n1.text_input("Name", value=label.name if label else "", key=f"runs_name_{run_id}",
+                                 placeholder=run.name, max_chars=MAX_NAME)
+        new_tags = n2.text_input("Tags (comma-separated)", value=", ".join(label.tags) if label else "",
+                                 key=f"runs_tags_{run_id}", placeholder="baseline, demo")
+        new_notes = st.text_area("Notes", value=label.notes if label else "", key=f"runs_notes_{run_id}",
+                                 max_chars=MAX_NOTES, height=80)
+        if st.form_submit_button("Save name, tags and notes", key="runs_label_save"):
+            with user_errors("Saving the run's name"):
+                set_run_label(ws, run_id, name=new_name, tags=new_tags, notes=new_notes)
+                st.toast("Saved")
+                st.rerun()
+
+    others = [r for r in labels if r != run_id]
+    against = st.selectbox("Settings compared with", [DEFAULTS] + others, key="runs_against",
+                           format_func=lambda i: i if i == DEFAULTS else labels[i])
+    with user_errors("Comparing the settings"):
+        baseline = None if against == DEFAULTS else next(r for r in runs if r.id == against).config
+        changes = settings_diff(run.config, baseline)
+        if changes:
+            other_title = "default" if baseline is None else "other run"
+            st.dataframe(pd.DataFrame([{"setting": c.setting, "this run": c.value, other_title: c.baseline}
+                                       for c in changes]), hide_index=True, key="runs_settings", width="stretch")
+        else:
+            st.caption("Same settings." if baseline is not None else "Every setting is the default.")
     if run.summary.get("error"):
         st.error(f"This run failed: {literal(run.summary['error'])}")
     d1, d2, d3 = st.columns(3)

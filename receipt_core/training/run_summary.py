@@ -6,10 +6,14 @@ event as its class (``event_from_json``) and dispatches on the class.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Any, Mapping, Protocol, Sequence
 
+from ..evaluation.noise import clear_winner
 from .events import (EvalEvent, FinishedEvent, HEADLINE_METRICS, PhaseEvent, ProgressEvent, StepEvent,
-                     event_from_json, flatten_metrics)
+                     event_from_json, flatten_metrics, headline)
+
+BEST_BY = ("fields.micro_f1", "quantity.item_accuracy")  # what "best run" weighs, as the study's best row does
 
 
 class _EventSource(Protocol):  # receipt_core.workspace.store.Workspace
@@ -21,12 +25,14 @@ def _events(source: _EventSource, run_id: str, kinds: list[str]) -> list:
 
 
 def run_summary(source: _EventSource, run) -> dict[str, Any]:
-    """One row of the Runs table for ``run`` (a workspace RunRecord): settings, trainable parameters (the most of
-    any phase), wall time, steps and the best value of each of ``HEADLINE_METRICS`` (``best <name>``)."""
+    """One row of the Runs table for ``run`` (a workspace RunRecord): its name, the best value of each of
+    ``HEADLINE_METRICS`` (``best <name>``) first, then status, settings, trainable parameters (the most of any
+    phase), wall time and steps."""
     config = run.config
-    row: dict[str, Any] = {"run": run.id, "name": run.name, "status": run.status, "backbone": config.get("backbone"),
-                           "scenario": config.get("scenario"), "trainable parameters": None, "total parameters": None,
-                           "wall time (s)": None, "steps": None}
+    row: dict[str, Any] = {"run": run.id, "name": run.name, **{f"best {name}": None for name in HEADLINE_METRICS},
+                           "status": run.status, "scenario": config.get("scenario"), "backbone": config.get("backbone"),
+                           "trainable parameters": None, "total parameters": None, "wall time (s)": None,
+                           "steps": None}
     best: dict[str, float] = {}
     for event in _events(source, run.id, [PhaseEvent.kind, EvalEvent.kind, ProgressEvent.kind, FinishedEvent.kind]):
         if isinstance(event, PhaseEvent):
@@ -42,6 +48,32 @@ def run_summary(source: _EventSource, run) -> dict[str, Any]:
             row["steps"] = event.step
     row.update({f"best {name}": best.get(name) for name in HEADLINE_METRICS})
     return row
+
+
+def clear_best_run(rows: Sequence[Mapping[str, Any]]) -> str | None:
+    """The ``run`` of the row that beats every other on ``BEST_BY`` beyond the study's noise rule
+    (``evaluation.noise``), or None when no run stands out (rows missing a metric take no part)."""
+    scores = {row["run"]: [(row[f"best {name}"], 0.0) for name in BEST_BY] for row in rows
+              if all(row.get(f"best {name}") is not None for name in BEST_BY)}
+    return clear_winner(scores)
+
+
+@dataclass(frozen=True)
+class LastEvaluation:
+    """A run's latest validation: where it was taken and its headline metrics (flattened names)."""
+
+    step: int
+    epoch: int
+    metrics: Mapping[str, float]
+
+
+def last_evaluation(source: _EventSource, run_id: str) -> LastEvaluation | None:
+    """The run's last EvalEvent as headline metrics, or None when it never evaluated."""
+    evaluations = _events(source, run_id, [EvalEvent.kind])
+    if not evaluations:
+        return None
+    last = evaluations[-1]
+    return LastEvaluation(step=last.step, epoch=last.epoch, metrics=headline(last.metrics))
 
 
 def run_metrics_rows(source: _EventSource, run_id: str) -> list[dict[str, Any]]:

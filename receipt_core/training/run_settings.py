@@ -1,0 +1,77 @@
+"""A run's settings as differences: against the defaults of its kind, or against another run — never a raw dump.
+
+A run's stored config holds its hyperparameters plus bookkeeping: the ids of every training and evaluation
+document (hundreds of them). :func:`settings_diff` shows only the settings that differ, and the documents as a
+count with how many the two sides share.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from .config import TrainConfig
+from .runs import RUN_KIND
+
+DOCUMENT_ID_KEYS = ("train_ids", "eval_ids")
+
+
+@dataclass(frozen=True)
+class SettingChange:
+    setting: str
+    value: str  # this run's, as text
+    baseline: str  # the defaults' or the other run's, as text ("–" when it has none)
+
+
+def default_settings(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The defaults of the config's kind of run (two-head ``TrainConfig``, reference, pre-training), as JSON."""
+    kind = config.get(RUN_KIND, "receipt")
+    if kind == "reference":
+        from .reference import ReferenceConfig
+
+        return _json(dataclasses.asdict(ReferenceConfig()))
+    if kind == "pretrain":
+        from .pretrain import PretrainConfig
+
+        return _json(dataclasses.asdict(PretrainConfig()))
+    return _json(TrainConfig().to_json())
+
+
+def settings_diff(config: Mapping[str, Any], baseline: Mapping[str, Any] | None = None) -> list[SettingChange]:
+    """The settings of ``config`` that differ from ``baseline`` (default: :func:`default_settings`), in the
+    config's order; document id lists are compared as sets and shown as counts."""
+    against = default_settings(config) if baseline is None else baseline
+    against_defaults = baseline is None
+    changes = []
+    for key in dict.fromkeys([*config, *([] if against_defaults else against)]):
+        mine, theirs = config.get(key), against.get(key)
+        if key in DOCUMENT_ID_KEYS:
+            if against_defaults or mine == theirs:
+                continue
+            shared = len(set(mine or ()) & set(theirs or ()))
+            changes.append(SettingChange(key, f"{len(mine or ())} documents ({shared} shared)",
+                                         f"{len(theirs or ())} documents"))
+            continue
+        if against_defaults and key not in against:
+            if key not in ("train_documents", "eval_documents"):
+                continue  # bookkeeping (the run's kind, dataset notes) is not a setting
+        if _json(mine) != _json(theirs):
+            changes.append(SettingChange(key, _text(mine, key in config), _text(theirs, key in against)))
+    return changes
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json(v) for v in value]
+    return value
+
+
+def _text(value: Any, present: bool) -> str:
+    if not present:
+        return "–"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value) if value else "(none)"
+    return "(none)" if value is None else str(value)

@@ -1,0 +1,102 @@
+"""A run's name, tags and notes as the user gave them on the Runs page, stored beside the run in the workspace.
+
+A ``run_labels`` table (created on first use, idempotently, so older workspaces gain it without a migration) holds
+one row per labelled run; deleting the run deletes its labels (``ON DELETE CASCADE``). The run's own ``name``
+column keeps what it was started as (e.g. ``tiny · full``); :func:`display_name` prefers the user's name.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+
+from .database import NotFoundError, WorkspaceError, dumps
+
+MAX_NAME = 80
+MAX_TAG = 40
+MAX_TAGS = 20
+MAX_NOTES = 4000
+
+_TABLE = """
+CREATE TABLE IF NOT EXISTS run_labels (
+    run_id TEXT PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    tags TEXT NOT NULL,
+    notes TEXT NOT NULL,
+    updated_at REAL NOT NULL
+)
+"""
+
+
+@dataclass(frozen=True)
+class RunLabel:
+    run_id: str
+    name: str  # "" when the user gave none
+    tags: tuple[str, ...]
+    notes: str
+
+
+def _ensure_table(conn) -> None:
+    conn.execute(_TABLE)
+
+
+def _clean_tags(tags) -> tuple[str, ...]:
+    if isinstance(tags, str):
+        tags = tags.split(",")
+    cleaned = tuple(dict.fromkeys(t for t in (" ".join(str(tag).split()) for tag in tags) if t))
+    if len(cleaned) > MAX_TAGS:
+        raise WorkspaceError(f"a run takes at most {MAX_TAGS} tags, got {len(cleaned)}")
+    long = [t for t in cleaned if len(t) > MAX_TAG]
+    if long:
+        raise WorkspaceError(f"a tag is at most {MAX_TAG} characters; shorten {long[0][:MAX_TAG]!r}…")
+    return cleaned
+
+
+def set_run_label(workspace, run_id: str, name: str | None = None, tags=None, notes: str | None = None) -> RunLabel:
+    """Set a run's name, tags (a list, or one comma-separated string) and/or notes; what is None stays as it was.
+
+    Names and tags are stripped and their inner whitespace collapsed; tags lose duplicates. Too long a value is
+    refused with :class:`WorkspaceError`, an unknown run with :class:`NotFoundError`."""
+    if name is not None:
+        name = " ".join(str(name).split())
+        if len(name) > MAX_NAME:
+            raise WorkspaceError(f"a run name is at most {MAX_NAME} characters, got {len(name)}")
+    clean_tags = None if tags is None else _clean_tags(tags)
+    if notes is not None:
+        notes = str(notes).strip()
+        if len(notes) > MAX_NOTES:
+            raise WorkspaceError(f"run notes are at most {MAX_NOTES} characters, got {len(notes)}")
+    with workspace._write() as conn:
+        _ensure_table(conn)
+        if conn.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone() is None:
+            raise NotFoundError(f"no run {run_id!r} in the workspace")
+        row = conn.execute("SELECT * FROM run_labels WHERE run_id = ?", (run_id,)).fetchone()
+        current = _label(row) if row is not None else RunLabel(run_id, "", (), "")
+        label = RunLabel(run_id, current.name if name is None else name,
+                         current.tags if clean_tags is None else clean_tags,
+                         current.notes if notes is None else notes)
+        conn.execute("INSERT INTO run_labels (run_id, name, tags, notes, updated_at) VALUES (?, ?, ?, ?, ?) "
+                     "ON CONFLICT(run_id) DO UPDATE SET name = excluded.name, tags = excluded.tags, "
+                     "notes = excluded.notes, updated_at = excluded.updated_at",
+                     (run_id, label.name, dumps(list(label.tags), "run tags"), label.notes, time.time()))
+    return label
+
+
+def run_labels(workspace) -> dict[str, RunLabel]:
+    """Every labelled run's label, by run id (runs without one are absent)."""
+    with workspace._read() as conn:
+        if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'run_labels'").fetchone() is None:
+            return {}  # nothing labelled yet in this workspace
+        rows = conn.execute("SELECT * FROM run_labels").fetchall()
+    return {row["run_id"]: _label(row) for row in rows}
+
+
+def display_name(run, labels: dict[str, RunLabel]) -> str:
+    """The name to show for ``run`` (a RunRecord): the user's name when it has one, else the name it started as."""
+    label = labels.get(run.id)
+    return label.name if label is not None and label.name else run.name
+
+
+def _label(row) -> RunLabel:
+    return RunLabel(run_id=row["run_id"], name=row["name"], tags=tuple(json.loads(row["tags"])), notes=row["notes"])
