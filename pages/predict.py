@@ -1,19 +1,28 @@
-"""Predict: OCR an uploaded receipt (or take one from the workspace) and run a trained run's model on it."""
+"""Predict: OCR uploaded receipts (one or many) or take one from the workspace, run a trained run's model on them,
+and show how far to trust the output: the run's validation quality beside it, a confidence per item, and the
+words under a confidence threshold marked as uncertain. CSV and JSON downloads hold every receipt's items."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import pandas as pd
 import streamlit as st
 
-from receipt_core.plots.figures import prediction_figure
-from receipt_core.data.images import ImageLoadError, load_image
+from receipt_core.evaluation.confidence import (DEFAULT_UNCERTAIN_BELOW, items_table, quality_note, scored_items,
+                                                uncertain_words)
 from receipt_core.ocr.engine import OcrCache, ocr_many
+from receipt_core.plots.figures import FIGURE_HEIGHT, prediction_figure, tall_figure_height
+from receipt_core.study.reading import METRIC_LABELS
+from receipt_core.training.run_summary import last_evaluation
 from ui.actions import document_image
-from ui.shared import require_router, current_dataset, friendly, loaded_run, run_label, runs_with_checkpoints, user_errors, workspace
+from ui.literal import literal
+from ui.shared import (require_router, current_dataset, loaded_run, run_label, runs_with_checkpoints, user_errors,
+                       workspace)
 
 UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "tif", "tiff", "bmp", "gif", "pdf"]
+RESULTS_KEY = "predict_results"  # (cache key, [(receipt name, document, image, DocumentPrediction)])
 
 require_router()
 st.title("Predict")
@@ -25,27 +34,47 @@ if not runs:
 
 by_id = {r.id: r for r in runs}
 run = by_id[st.selectbox("Run", list(by_id), format_func=lambda i: run_label(by_id[i]), key="predict_run")]
-source = st.radio("Receipt", ["Upload an image", "A receipt from the workspace"], horizontal=True,
+
+with user_errors("Reading the run's validation"):
+    evaluation = last_evaluation(ws, run.id)
+    note = quality_note(evaluation.metrics if evaluation else None)
+    if evaluation is not None:
+        st.caption(f"Validation of this run at step {evaluation.step} (epoch {evaluation.epoch}):")
+        columns = st.columns(max(len(evaluation.metrics), 1))
+        for column, (name, value) in zip(columns, evaluation.metrics.items()):
+            column.metric(METRIC_LABELS.get(name, name), f"{value:.3f}")
+    {"low": st.warning, "unknown": st.warning, "fair": st.info}.get(note.level, st.caption)(note.message)
+
+threshold = st.slider("Uncertain below (confidence)", 0.0, 1.0, DEFAULT_UNCERTAIN_BELOW, 0.05,
+                      key="predict_threshold",
+                      help="A word whose answer the model gave with less probability than this is marked uncertain "
+                           "(dotted outline, and listed); an item's confidence is its least confident word's")
+source = st.radio("Receipts", ["Upload images", "A receipt from the workspace"], horizontal=True,
                   key="predict_source")
 
-doc, image = None, None
-if source == "Upload an image":
-    upload = st.file_uploader("Receipt image", type=UPLOAD_TYPES, key="predict_upload")
-    if upload is not None:
-        data = upload.getvalue()
-        try:
-            loaded = load_image(data, upload.name)
-        except ImageLoadError as error:
-            st.error(friendly(error))
-            st.stop()
-        if loaded.note:
-            st.info(loaded.note)
-        with user_errors("OCR"), st.spinner("Reading the receipt with Tesseract…"):
-            result = ocr_many([(upload.name, data)], workers=1, cache=OcrCache(ws.home / "ocr-cache"))[0]
-            if result.error:
-                st.error(result.error)
-            else:
-                doc, image = result.document, loaded.image
+inputs: list[tuple[str, object, object]] = []  # (receipt name, document, image)
+if source == "Upload images":
+    uploads = st.file_uploader("Receipt images (one or many)", type=UPLOAD_TYPES, accept_multiple_files=True,
+                               key="predict_upload")
+    if uploads:
+        named: dict[str, bytes] = {}
+        for i, upload in enumerate(uploads):
+            named[upload.name if upload.name not in named else f"{upload.name} ({i + 1})"] = upload.getvalue()
+        with user_errors("OCR"), st.spinner(f"Reading {len(named)} receipt(s) with Tesseract…"):
+            results = ocr_many(list(named.items()), workers=min(len(named), 2), cache=OcrCache(ws.home / "ocr-cache"))
+            problems = [f"{r.name}: {r.error}" for r in results if r.error]
+            if problems:
+                st.error(f"{len(problems)} file(s) could not be read:")
+                st.code("\n".join(problems), language=None)
+            for result in results:
+                if result.error is None:
+                    if result.image is not None and result.image.note:
+                        st.info(f"{literal(result.name)}: {literal(result.image.note)}")
+                    if not result.document.words:
+                        st.warning(f"Tesseract found no words in {literal(result.name)} (blank or unreadable), so "
+                                   "there is nothing to predict there.")
+                    else:
+                        inputs.append((result.name, result.document, result.image.image if result.image else None))
 else:
     dataset = current_dataset()
     ids = [s.id for s in ws.list_documents(dataset)] if dataset else []
@@ -54,25 +83,60 @@ else:
     else:
         doc_id = st.selectbox(f"Receipt from '{dataset}'", ids, key="predict_doc")
         doc = ws.get_document(doc_id)
-        image = document_image(ws, doc)
+        inputs.append((doc_id, doc, document_image(ws, doc)))
 
-if doc is not None:
-    if not doc.words:
-        st.warning("Tesseract found no words in this image (blank or unreadable), so there is nothing to predict.")
-        st.stop()
-    with user_errors("Prediction"), st.spinner("Running the model…"):
-        prediction = loaded_run(run.id).predictor().predict([doc])[0].to_json()
-        left, right = st.columns([3, 2])
-        left.plotly_chart(prediction_figure(doc.width, doc.height, prediction, image, title=f"{run.name}"),
-                          key="predict_figure", width="stretch")
+if inputs:
+    key = (run.id, tuple((name, hashlib.sha256(json.dumps(doc.to_json(), sort_keys=True).encode()).hexdigest())
+                         for name, doc, _ in inputs))
+    cached = st.session_state.get(RESULTS_KEY)
+    with user_errors("Prediction"):
+        if cached is None or cached[0] != key:  # a threshold change redraws without running the model again
+            with st.spinner(f"Running the model on {len(inputs)} receipt(s)…"):
+                predictions = loaded_run(run.id).predictor().predict([doc for _, doc, _ in inputs])
+            cached = (key, [(name, doc, image, p) for (name, doc, image), p in zip(inputs, predictions)])
+            st.session_state[RESULTS_KEY] = cached
+        results = cached[1]
+        scored = [(name, scored_items(doc, p, threshold)) for name, doc, _, p in results]
+
+        all_items = pd.DataFrame(items_table(scored), columns=["receipt", "name", "quantity", "unit_price", "price",
+                                                               "confidence", "uncertain_words"])
+        everything = {"run": run.id, "uncertain_below": threshold,
+                      "documents": [{**p.to_json(), "receipt": name, "items": [i.to_json() for i in items]}
+                                    for (name, _, _, p), (_, items) in zip(results, scored)]}
+        d1, d2 = st.columns(2)
+        d1.download_button(f"Download all items (CSV, {len(results)} receipt(s))",
+                           all_items.to_csv(index=False).encode("utf-8"), file_name="predicted-items.csv",
+                           mime="text/csv", key="predict_csv", width="stretch")
+        d2.download_button("Download everything (JSON)", json.dumps(everything, indent=1).encode("utf-8"),
+                           file_name="predictions.json", mime="application/json", key="predict_json",
+                           width="stretch")
+
+        names = [name for name, *_ in results]
+        shown = st.selectbox("Receipt shown", names, key="predict_shown") if len(names) > 1 else names[0]
+        index = names.index(shown)
+        name, doc, image, prediction = results[index]
+        items = scored[index][1]
+        large = st.toggle("Large view", key="predict_large", help="A tall figure to read a long receipt; drag to "
+                                                                  "zoom, double-click to zoom out")
+        figure = prediction_figure(doc.width, doc.height, prediction.to_json(), image, title=run.name,
+                                   uncertain_below=threshold,
+                                   figure_height=tall_figure_height(doc.width, doc.height) if large else FIGURE_HEIGHT)
+        left, right = (st.container(), st.container()) if large else st.columns([3, 2])
+        left.plotly_chart(figure, key="predict_figure", width="stretch")
         with right:
             st.markdown("**Items**")
-            items = pd.DataFrame(prediction["items"], columns=["name", "quantity", "unit_price", "price"])
-            st.dataframe(items, hide_index=True, key="predict_items", width="stretch")
-            fields = pd.DataFrame([w for w in prediction["words"] if w["field"] != "OTHER" or w["quantity"]],
+            st.dataframe(pd.DataFrame([i.to_json() for i in items],
+                                      columns=["name", "quantity", "unit_price", "price", "confidence",
+                                               "uncertain_words"]),
+                         hide_index=True, key="predict_items", width="stretch",
+                         column_config={"confidence": st.column_config.ProgressColumn(
+                             "confidence", min_value=0.0, max_value=1.0, format="%.2f",
+                             help="The least confident of the item's words")})
+            doubtful = uncertain_words(prediction, threshold)
+            st.markdown(f"**Uncertain words** (confidence under {threshold:.2f}): {len(doubtful)}")
+            st.dataframe(pd.DataFrame(doubtful, columns=["word", "text", "answer", "confidence"]), hide_index=True,
+                         key="predict_uncertain", width="stretch", height=200)
+            fields = pd.DataFrame([w for w in prediction.to_json()["words"] if w["field"] != "OTHER" or w["quantity"]],
                                   columns=["text", "field", "field_score", "quantity", "quantity_value"])
             st.markdown("**Labelled words**")
             st.dataframe(fields, hide_index=True, key="predict_words", width="stretch", height=320)
-            st.download_button("Download JSON", json.dumps({"documents": [prediction]}, indent=1).encode("utf-8"),
-                               file_name=f"{doc.id}-prediction.json", mime="application/json",
-                               key="predict_json")

@@ -1,0 +1,117 @@
+"""How far to trust a prediction: a confidence per word and per item, the uncertain words, and what a run's
+validation scores say about its output.
+
+A word's confidence is the probability of the answer it got: the quantity head's probability for a quantity word,
+the field head's probability of its field for any other word. An item's confidence is the lowest confidence of
+the words it was assembled from (its name, price and quantity words, on its line and on a continuation line below
+it, as ``data.items.assemble_items`` groups them): an item is as doubtful as its most doubtful part.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+ITEM_FIELDS = ("ITEM_NAME", "ITEM_UNIT_PRICE", "ITEM_PRICE")
+DEFAULT_UNCERTAIN_BELOW = 0.5
+LOW_FIELD_F1 = 0.5  # under this validation field micro-F1 the output is mostly wrong
+FAIR_FIELD_F1 = 0.8  # under this, a good share of it is
+
+
+@dataclass(frozen=True)
+class ScoredItem:
+    """An item with how sure the model was of it."""
+
+    name: str
+    quantity: float
+    unit_price: float | None
+    price: float | None
+    confidence: float  # the lowest confidence of its words (0-1)
+    uncertain_words: int  # its words under the threshold
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "quantity": self.quantity, "unit_price": self.unit_price, "price": self.price,
+                "confidence": round(self.confidence, 4), "uncertain_words": self.uncertain_words}
+
+
+def word_confidence(word) -> float:
+    """The probability of the answer ``word`` (a ``model.predict.WordPrediction``) got."""
+    if word.quantity:
+        return float(getattr(word, "quantity_score", word.field_score))
+    return float(word.field_score)
+
+
+def scored_items(doc, prediction, uncertain_below: float = DEFAULT_UNCERTAIN_BELOW) -> list[ScoredItem]:
+    """``prediction.items`` (a ``DocumentPrediction`` of ``doc``) each with its confidence.
+
+    Words go to items by receipt line as ``assemble_items`` built them: the item's own line, and the following
+    lines without an item name up to the next item's line (the two-line layout)."""
+    words = prediction.words
+    if len(words) != len(doc.words):
+        raise ValueError(f"the prediction has {len(words)} words but document {doc.id!r} has {len(doc.words)}")
+    lines: dict[int, list[int]] = {}
+    for index, word in enumerate(doc.words):
+        lines.setdefault(word.line_id, []).append(index)
+    item_lines = {getattr(item, "line_id", None) for item in prediction.items}
+    owner: dict[int, int] = {}  # line id -> the item line it belongs to
+    current = None
+    for line_id in lines:
+        if line_id in item_lines:
+            current = line_id
+        if current is not None:
+            owner[line_id] = current
+    parts: dict[int, list[int]] = {}
+    for line_id, indices in lines.items():
+        if line_id in owner:
+            parts.setdefault(owner[line_id], []).extend(
+                i for i in indices if words[i].quantity or words[i].field in ITEM_FIELDS)
+    items = []
+    for item in prediction.items:
+        scores = [word_confidence(words[i]) for i in parts.get(getattr(item, "line_id", None), [])]
+        items.append(ScoredItem(name=item.name, quantity=item.quantity, unit_price=item.unit_price, price=item.price,
+                                confidence=min(scores) if scores else 0.0,
+                                uncertain_words=sum(score < uncertain_below for score in scores)))
+    return items
+
+
+def uncertain_words(prediction, uncertain_below: float = DEFAULT_UNCERTAIN_BELOW,
+                    labelled_only: bool = True) -> list[dict[str, Any]]:
+    """The words whose confidence is under ``uncertain_below``, as rows (index, text, answer, confidence); with
+    ``labelled_only`` only words given a field other than OTHER or marked as quantities."""
+    rows = []
+    for index, word in enumerate(prediction.words):
+        if labelled_only and word.field == "OTHER" and not word.quantity:
+            continue
+        confidence = word_confidence(word)
+        if confidence < uncertain_below:
+            rows.append({"word": index, "text": word.text, "answer": "QUANTITY" if word.quantity else word.field,
+                         "confidence": round(confidence, 4)})
+    return rows
+
+
+@dataclass(frozen=True)
+class QualityNote:
+    level: str  # "low", "fair", "good", "unknown"
+    message: str
+
+
+def quality_note(metrics: Mapping[str, float] | None) -> QualityNote:
+    """What a run's last validation (headline metrics, flattened names) says about trusting its output."""
+    f1 = (metrics or {}).get("fields.micro_f1")
+    if f1 is None:
+        return QualityNote("unknown", "This run never finished an evaluation, so how good its output is is unknown: "
+                                      "treat every item as a guess.")
+    if f1 < LOW_FIELD_F1:
+        return QualityNote("low", f"Field micro-F1 on its validation receipts was {f1:.2f}: fewer than half of the "
+                                  "words it labels are labelled right, so header lines, totals and prices will show "
+                                  "up as items and real items will be missed. Train longer or on more receipts "
+                                  "before relying on these items.")
+    if f1 < FAIR_FIELD_F1:
+        return QualityNote("fair", f"Field micro-F1 on its validation receipts was {f1:.2f}: about one labelled word "
+                                   f"in {max(2, round(1 / (1 - f1)))} is wrong; check the uncertain words.")
+    return QualityNote("good", f"Field micro-F1 on its validation receipts was {f1:.2f}.")
+
+
+def items_table(results: Sequence[tuple[str, Sequence[ScoredItem]]]) -> list[dict[str, Any]]:
+    """One row per item of every receipt (``(receipt name, items)`` pairs): the CSV of a batch prediction."""
+    return [{"receipt": source, **item.to_json()} for source, items in results for item in items]
