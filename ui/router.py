@@ -1,8 +1,15 @@
-"""The app's script (what app.py runs for every browser session): page config, st.navigation over pages/, sidebar."""
+"""The app's script (what app.py runs for every browser session): page config, st.navigation over pages/, sidebar.
+
+The sidebar is drawn before the page (the pages read its dataset choice, and a page that stops early still has it)
+and brought up to date after a page that ran to its end: a dataset the page created or selected replaces "No data
+yet" with the dataset list at once. Its training line is a fragment that refreshes itself while a job is live, so
+"running"/"paused" follow the job without a page rerun.
+"""
 
 from __future__ import annotations
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from receipt_core.training.threads import configure_torch_threads
 from ui.shared import DATASET_KEY, PENDING_DATASET_KEY, ROUTED_KEY, job_slot, user_errors, workspace
@@ -24,30 +31,70 @@ def run_router() -> None:
              for path, title, icon, url in PAGES]
     page = st.navigation(pages)
     st.session_state[ROUTED_KEY] = True
-    sidebar()
-    page.run()
+    datasets = sidebar()
+    page.run()  # st.stop() and st.rerun() end the run here, with the sidebar as drawn above
+    with st.sidebar:
+        refresh_datasets(datasets)
 
 
-def sidebar() -> None:
+def sidebar() -> DeltaGenerator | None:
+    """The workspace, the dataset choice and the training slot's state. Returns the placeholder that says "No data
+    yet" (None when the dataset list was drawn), for :func:`refresh_datasets`."""
+    placeholder = None
     with st.sidebar:
         ws = workspace()
         st.caption(f"Workspace: `{ws.home}`")
         with user_errors("Reading the workspace"):
             names = [d.name for d in ws.datasets()]
-            pending = st.session_state.pop(PENDING_DATASET_KEY, None)
-            if pending in names:
-                st.session_state[DATASET_KEY] = pending
             if names:
-                if st.session_state.get(DATASET_KEY) not in names:
-                    st.session_state[DATASET_KEY] = names[0]
-                st.selectbox("Dataset", names, key=DATASET_KEY, help="The dataset the pages work on")
+                dataset_choice(names)
             else:
                 st.session_state.pop(DATASET_KEY, None)
-                st.info("No data yet: load the real receipts (CORD sample) or generate demo receipts on Home, or upload on Data.")
-        active = job_slot().current()
-        if active is None:
-            st.caption("Training: idle")
-        else:
-            icon = {"running": ":green[:material/play_circle:]", "paused": ":orange[:material/pause_circle:]",
-                    "failed": ":red[:material/error:]"}.get(active.status, ":material/stop_circle:")
-            st.caption(f"Training: {icon} run `{active.run_id}` — {active.status}")
+                placeholder = st.empty()
+                placeholder.info(NO_DATA)
+        live = job_slot().busy() is not None
+        st.fragment(run_every=SIDEBAR_REFRESH_S if live else None)(training_status)()
+    return placeholder
+
+
+NO_DATA = "No data yet: load the real receipts (CORD sample) or generate demo receipts on Home, or upload on Data."
+
+
+def dataset_choice(names: list[str]) -> None:
+    """The sidebar's dataset selectbox; a dataset a page asked for (``select_dataset``) is selected first."""
+    pending = st.session_state.pop(PENDING_DATASET_KEY, None)
+    if pending in names:
+        st.session_state[DATASET_KEY] = pending
+    if st.session_state.get(DATASET_KEY) not in names:
+        st.session_state[DATASET_KEY] = names[0]
+    st.selectbox("Dataset", names, key=DATASET_KEY, help="The dataset the pages work on")
+
+
+def refresh_datasets(placeholder: DeltaGenerator | None) -> None:
+    """After the page ran: when the sidebar said "No data yet" and the page stored data, show the datasets now."""
+    if placeholder is None:
+        return  # the list was drawn; a new dataset joins it (selected, if the page asked) at the next rerun
+    with user_errors("Reading the workspace"):
+        names = [d.name for d in workspace().datasets()]
+        if names:
+            with placeholder.container():
+                dataset_choice(names)
+
+
+SIDEBAR_REFRESH_S = 2.0
+
+
+def training_status() -> None:
+    """One caption: the server's job and its state now ("pausing…" from the click until the step ends, then
+    "paused"). The fragment refreshes while the job is live, and stops at the session's next full rerun."""
+    active = job_slot().current()
+    if active is None:
+        st.caption("Training: idle")
+        return
+    status = active.status
+    if active.is_live and status == "running" and active.job.control.should_pause:
+        status = "pausing…"
+    icon = {"running": ":green[:material/play_circle:]", "paused": ":orange[:material/pause_circle:]",
+            "pausing…": ":orange[:material/pause_circle:]", "failed": ":red[:material/error:]",
+            "finished": ":green[:material/check_circle:]"}.get(status, ":material/stop_circle:")
+    st.caption(f"Training: {icon} run `{active.run_id}` — {status}")

@@ -96,8 +96,10 @@ def guide_for(preset: str) -> ScenarioGuide:
 
 
 def guide_markdown(preset: str) -> str:
-    """The guide as short Markdown: what it implies, then advantages and disadvantages."""
+    """The guide as short Markdown (Streamlit's): what it implies, then advantages and disadvantages, marked with
+    Material icons (``:material/add:``, ``:material/remove:``), which the app's own icon font draws in any browser
+    (emoji need an emoji font)."""
     guide = guide_for(preset)
-    pros = "\n".join(f"- ➕ {text}" for text in guide.advantages)
-    cons = "\n".join(f"- ➖ {text}" for text in guide.disadvantages)
+    pros = "\n".join(f"- :green[:material/add:] {text}" for text in guide.advantages)
+    cons = "\n".join(f"- :red[:material/remove:] {text}" for text in guide.disadvantages)
     return f"**{guide.title}.** {guide.implies}\n\n{pros}\n{cons}"
