@@ -1,0 +1,356 @@
+"""Issue 19 items 2-5 and 7 on the pages (AppTest) and in the core they call: runs with names, tags and notes,
+headline metrics first and sorted, settings as a diff, curves by step/epoch/wall-clock with smoothing, "best" only
+beyond the noise rule (runs and studies); a live sidebar and one status line; Predict with the run's validation,
+item confidences, uncertain words and batch downloads; OCR workers that do not run the app; icons that render.
+
+The trained run is test_app_pages' module fixture (the `tiny` backbone, 2 epochs on 4 generated receipts)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from types import SimpleNamespace
+
+import plotly.io
+import pytest
+
+from receipt_core.data.document import Document, Word
+from receipt_core.data.items import Item
+from receipt_core.evaluation.confidence import quality_note, scored_items, uncertain_words
+from receipt_core.evaluation.noise import clear_winner
+from receipt_core.model.predict import DocumentPrediction, WordPrediction
+from receipt_core.training.events import EvalEvent, FinishedEvent, PhaseEvent, ProgressEvent, StatusEvent
+from receipt_core.training.run_summary import clear_best_run
+from receipt_core.workspace.run_labels import display_name, run_labels, set_run_label
+from receipt_core.workspace.store import Workspace
+from tests.test_app_pages import (app, demo_env, demo_home, fake_generation, fake_ocr, fresh_job_slot,  # noqa: F401
+                                  no_errors, trained_run)
+
+
+def _values(array) -> list[float]:
+    """A Plotly JSON array: a list, or a typed array (``{"dtype", "bdata"}``, base64) as plotly.js reads it."""
+    if isinstance(array, dict):
+        import base64
+
+        import numpy as np
+
+        return np.frombuffer(base64.b64decode(array["bdata"]), dtype=array["dtype"]).tolist()
+    return list(array)
+
+
+def frame_with(at, *columns: str):
+    """The first table on the page with these columns (read-only dataframes carry no key in AppTest)."""
+    return next(d.value for d in at.dataframe if set(columns) <= set(d.value.columns))
+
+
+def _eval(step: int, f1: float, items: float) -> EvalEvent:
+    return EvalEvent(step=step, epoch=1, val_loss=1.0, task_val_losses={}, phase=1,
+                     metrics={"fields": {"micro_f1": f1}, "quantity": {"item_accuracy": items, "word_f1": 0.5}})
+
+
+def _stored_run(ws: Workspace, name: str, f1: float, items: float, scenario: str = "full") -> str:
+    run_id = ws.create_run(name, {"backbone": "tiny", "scenario": scenario, "epochs": 2, "run_kind": "receipt",
+                                  "train_ids": [f"doc-{i}" for i in range(100)], "eval_ids": ["e1"],
+                                  "train_documents": 100, "eval_documents": 1})
+    ws.append_run_event(run_id, "phase", PhaseEvent(step=0, epoch=0, phase=1, trainable_groups=("heads",),
+                                                    trainable_parameters=1000, total_parameters=5000,
+                                                    reason="start").to_json())
+    ws.append_run_event(run_id, "eval", _eval(4, f1, items).to_json())
+    ws.append_run_event(run_id, "finished", FinishedEvent(step=4, epoch=2, reason="completed", elapsed_s=3.0,
+                                                          metrics={}, checkpoint=None).to_json())
+    ws.set_run_status(run_id, "finished")
+    return run_id
+
+
+# --- noise rule ----------------------------------------------------------------------------------------
+
+
+def test_best_is_marked_only_beyond_the_noise_rule():
+    assert clear_winner({"a": [(0.5002, 0.0), (0.7, 0.0)], "b": [(0.5, 0.0), (0.7, 0.0)]}) is None  # 0.0002
+    assert clear_winner({"a": [(0.60, 0.0), (0.7, 0.0)], "b": [(0.5, 0.0), (0.7, 0.0)]}) == "a"
+    assert clear_winner({"a": [(0.60, 0.06), (0.7, 0.0)], "b": [(0.5, 0.05), (0.7, 0.0)]}) is None  # seeds' spread
+    assert clear_winner({"a": [(0.70, 0.0), (0.5, 0.0)], "b": [(0.5, 0.0), (0.6, 0.0)]}) is None  # worse on one
+    assert clear_winner({"a": [(0.7, 0.0), (0.7, 0.0)]}) is None  # nothing to beat
+    rows = [{"run": "x", "best fields.micro_f1": 0.5002, "best quantity.item_accuracy": 0.9},
+            {"run": "y", "best fields.micro_f1": 0.5, "best quantity.item_accuracy": 0.9},
+            {"run": "z", "best fields.micro_f1": None, "best quantity.item_accuracy": None}]
+    assert clear_best_run(rows) is None
+    rows[0]["best fields.micro_f1"] = 0.6
+    assert clear_best_run(rows) == "x"
+
+
+def test_the_study_stars_no_best_row_on_a_0_0002_difference():
+    from receipt_core.study.reading import best_summary
+    from receipt_core.study.result import Spread
+
+    def summary(name, f1, items):
+        values = {"fields.micro_f1": f1, "quantity.item_accuracy": items}
+        return SimpleNamespace(runs=(1,), config=SimpleNamespace(name=name, is_reference=False),
+                               spread=lambda key: Spread.of([values[key]]))
+
+    close = SimpleNamespace(summaries=(summary("full", 0.8002, 0.9), summary("phased", 0.8, 0.9)))
+    assert best_summary(close) is None
+    clear = SimpleNamespace(summaries=(summary("full", 0.85, 0.9), summary("phased", 0.8, 0.9)))
+    assert best_summary(clear).config.name == "full"
+
+
+# --- run labels ------------------------------------------------------------------------------------------
+
+
+def test_run_labels_are_stored_cleaned_and_go_with_the_run(workspace_home):
+    ws = Workspace(workspace_home)
+    run_id = ws.create_run("tiny · full", {"backbone": "tiny"})
+    assert run_labels(ws) == {}
+    set_run_label(ws, run_id, name="  baseline   run ", tags="demo, ,demo, cpu ")
+    set_run_label(ws, run_id, notes="first try")  # the rest stays
+    label = run_labels(ws)[run_id]
+    assert (label.name, label.tags, label.notes) == ("baseline run", ("demo", "cpu"), "first try")
+    assert display_name(ws.get_run(run_id), run_labels(ws)) == "baseline run"
+    from receipt_core.workspace.database import NotFoundError, WorkspaceError
+
+    with pytest.raises(NotFoundError):
+        set_run_label(ws, "20990101-000000-abcdef", name="x")
+    with pytest.raises(WorkspaceError, match="at most"):
+        set_run_label(ws, run_id, name="x" * 200)
+    ws.set_run_status(run_id, "finished")
+    ws.delete_run(run_id)
+    assert run_labels(ws) == {}
+
+
+# --- Runs page -------------------------------------------------------------------------------------------
+
+
+def test_runs_page_names_sorts_diffs_and_marks_best_beyond_noise(workspace_home):
+    ws = Workspace(workspace_home)
+    low = _stored_run(ws, "tiny · full", 0.5, 0.7)
+    high = _stored_run(ws, "tiny · full", 0.5002, 0.7, scenario="freeze-backbone")
+    at = app("runs")
+    no_errors(at)
+    table = at.dataframe[0].value
+    assert table["run"].tolist() == [high, low]  # sorted by field micro-F1, highest first
+    assert set(table["best"]) == {""}  # 0.0002 apart: no best
+    assert "No run is marked best" in " ".join(c.value for c in at.caption)
+    assert table["name"].nunique() == 2  # two "tiny · full" runs told apart
+
+    at.selectbox(key="runs_one").set_value(low).run()
+    at.text_input(key=f"runs_name_{low}").set_value("my baseline")
+    at.text_input(key=f"runs_tags_{low}").set_value("demo, cpu")
+    at.button(key="runs_label_save").click().run()
+    no_errors(at)
+    assert run_labels(ws)[low].tags == ("demo", "cpu")
+    table = at.dataframe[0].value
+    assert table.set_index("run").loc[low, "name"] == "my baseline"
+    assert table.set_index("run").loc[low, "tags"] == "demo, cpu"
+
+    settings = frame_with(at, "setting", "this run")
+    assert "train_ids" not in settings["setting"].tolist() and "backbone" in settings["setting"].tolist()
+    at.selectbox(key="runs_against").set_value(high).run()
+    assert frame_with(at, "setting", "this run")["setting"].tolist() == ["scenario"]
+
+    set_run_label(ws, high, name="")  # and a clear winner gets its star
+    better = _stored_run(ws, "tiny · phased", 0.9, 0.9, scenario="phased")
+    at = app("runs")
+    table = at.dataframe[0].value
+    assert table.iloc[0]["run"] == better and table.iloc[0]["best"] == "★"
+
+
+def test_runs_page_plots_curves_by_epoch_and_wall_clock_with_smoothing(demo_env, trained_run):
+    at = app("runs", dataset="demo")
+    at.multiselect(key="runs_compare").set_value([trained_run]).run()
+    for axis in ("epoch", "wall_s"):
+        at.radio(key="runs_x").set_value(axis).run()
+        at.slider(key="runs_smoothing").set_value(0.5).run()
+        no_errors(at)
+        chart = next(c for c in at.get("plotly_chart") if c.key == "runs_overlay_0")
+        figure = plotly.io.from_json(chart.proto.spec)
+        assert figure.layout.xaxis.title.text == {"epoch": "epoch", "wall_s": "wall-clock seconds"}[axis]
+        xs = [x for trace in figure.data for x in _values(trace.x)]
+        assert xs and max(xs) > 0
+        assert len(figure.data) == 2  # faint measured points under the smoothed line
+    table = at.dataframe[0].value
+    assert list(table.columns)[:2] == ["run", "name"]  # the frame; the page's column_order puts metrics first
+    order = at.dataframe[0].proto.column_order
+    assert list(order[:6]) == ["best", "name", "best fields.micro_f1", "best quantity.word_f1",
+                               "best quantity.item_accuracy", "best quantity.item_accuracy_not_one"]
+
+
+# --- sidebar and status --------------------------------------------------------------------------------
+
+
+def _router_with(monkeypatch, page_body) -> "AppTest":
+    """The real router (ui/router.run_router) over one stand-in page whose ``run`` is ``page_body``."""
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setattr(st, "Page", lambda *args, **kwargs: None)
+    monkeypatch.setattr(st, "navigation", lambda pages: SimpleNamespace(run=page_body))
+
+    def script():
+        from ui.router import run_router
+
+        run_router()
+
+    at = AppTest.from_function(script, default_timeout=60)
+    at.run()
+    return at
+
+
+def test_the_sidebar_shows_data_the_page_just_made(workspace_home, monkeypatch):
+    """'No data yet' after demo receipts were generated: the sidebar ran before the page made them."""
+    from ui.shared import select_dataset
+
+    def page():
+        ws = Workspace(workspace_home)
+        for name in ("cord-sample-dev", "demo"):
+            ws.save_documents(name, [Document(id=f"{name}-1", width=10, height=10, words=())])
+        select_dataset("demo")
+
+    at = _router_with(monkeypatch, page)
+    assert not at.exception
+    assert not any("No data yet" in i.value for i in at.sidebar.info)
+    choice = at.sidebar.selectbox(key="dataset")
+    assert choice.options == ["cord-sample-dev", "demo"] and choice.value == "demo"
+
+
+def test_a_page_that_stops_early_keeps_its_sidebar(workspace_home, monkeypatch):
+    import streamlit as st
+
+    at = _router_with(monkeypatch, st.stop)
+    assert not at.exception and any("No data yet" in i.value for i in at.sidebar.info)
+
+
+class _FakeJob:
+    """A job as the slot sees it, paused mid-run (no thread)."""
+
+    def __init__(self, status: str = "paused") -> None:
+        self.status = status
+        self.is_alive = True
+        self.control = SimpleNamespace(should_pause=status == "paused")
+
+    def stop(self) -> None:
+        self.is_alive = False
+
+    def join(self, timeout=None) -> bool:
+        return True
+
+
+def test_the_sidebar_and_status_line_say_paused_and_elapsed_stands(workspace_home):
+    from ui.shared import job_slot
+
+    ws = Workspace(workspace_home)
+    run_id = ws.create_run("tiny · full", {"backbone": "tiny"})
+    for step in range(1, 4):
+        ws.append_run_event(run_id, "progress", ProgressEvent(step=step, total_steps=100, epoch=0, epochs=5,
+                                                              elapsed_s=float(step), steps_per_s=1.0,
+                                                              items_per_s=2.0, eta_s=5.0).to_json())
+    ws.append_run_event(run_id, "status", StatusEvent(step=3, status="paused").to_json())
+    job = _FakeJob("paused")
+    job_slot().start(lambda: (run_id, job), description="tiny · full")
+    at = app()  # (AppTest draws the router's sidebar on a session's first run only)
+    assert any("paused" in c.value and run_id in c.value for c in at.sidebar.caption)
+    at.switch_page("pages/train.py").run()
+    line = at.get("progress")[0].proto.text
+    assert "step 3/100" in line and "epoch 0.1/5" in line and "paused" in line and "ETA" not in line
+    time.sleep(1.2)
+    at.run()
+    assert at.get("progress")[0].proto.text == line  # paused: the elapsed time stands still
+    job.stop()
+
+
+# --- Predict ---------------------------------------------------------------------------------------------
+
+
+def _prediction() -> tuple[Document, DocumentPrediction]:
+    words = [Word("2", (0, 0, 5, 5), line_id=1), Word("TEA", (6, 0, 20, 5), line_id=1),
+             Word("10.000", (30, 0, 50, 5), line_id=1), Word("TOTAL", (0, 10, 20, 15), line_id=2),
+             Word("RICE", (0, 20, 20, 25), line_id=3), Word("5.000", (30, 20, 50, 25), line_id=4)]
+    doc = Document(id="d", width=60, height=30, words=tuple(words))
+    answers = [("OTHER", 0.2, True, 0.9), ("ITEM_NAME", 0.8, False, 0.1), ("ITEM_PRICE", 0.6, False, 0.0),
+               ("TOTAL", 0.3, False, 0.0), ("ITEM_NAME", 0.95, False, 0.0), ("ITEM_PRICE", 0.4, False, 0.0)]
+    predicted = tuple(WordPrediction(w.text, w.box, field, score, quantity, 2.0 if quantity else None, q)
+                      for w, (field, score, quantity, q) in zip(words, answers))
+    items = (Item("TEA", 2.0, None, 10000.0, line_id=1), Item("RICE", 1.0, None, 5000.0, line_id=3))
+    return doc, DocumentPrediction("d", predicted, items)
+
+
+def test_item_confidence_is_its_least_confident_word():
+    doc, prediction = _prediction()
+    tea, rice = scored_items(doc, prediction, uncertain_below=0.5)
+    assert tea.confidence == pytest.approx(0.6)  # quantity 0.9 (its quantity probability), name 0.8, price 0.6
+    assert rice.confidence == pytest.approx(0.4) and rice.uncertain_words == 1  # its price on the line below
+    assert [w["text"] for w in uncertain_words(prediction, 0.5)] == ["TOTAL", "5.000"]
+    assert [w["text"] for w in uncertain_words(prediction, 0.7)] == ["10.000", "TOTAL", "5.000"]
+    assert quality_note({"fields.micro_f1": 0.2}).level == "low"
+    assert "fewer than half" in quality_note({"fields.micro_f1": 0.2}).message
+    assert quality_note(None).level == "unknown" and quality_note({"fields.micro_f1": 0.9}).level == "good"
+
+
+def test_predict_shows_validation_confidence_and_downloads_a_batch(demo_env, trained_run, synth_receipts, fake_ocr):
+    at = app("predict", dataset="demo")
+    at.selectbox(key="predict_run").set_value(trained_run).run()
+    shown = " ".join(m.label for m in at.metric)
+    assert "field micro-F1" in shown
+    assert at.warning or at.info  # what the tiny run's validation means for its output
+    files = [(f"receipt {i}.jpg", synth_receipts[i].image_bytes, "image/jpeg") for i in (4, 5)]
+    at.file_uploader(key="predict_upload").set_value(files).run()
+    no_errors(at)
+    assert len(fake_ocr) == 2
+    items = frame_with(at, "name", "confidence", "uncertain_words")
+    assert {"confidence", "uncertain_words"} <= set(items.columns)
+    assert items["confidence"].between(0, 1).all()
+    downloads = {b.key: b for b in at.get("download_button")}
+    assert {"predict_csv", "predict_json"} <= set(downloads)
+    at.selectbox(key="predict_shown").set_value("receipt 5.jpg").run()
+    no_errors(at)
+    at.slider(key="predict_threshold").set_value(1.0).run()  # everything is uncertain under 1.0
+    labelled = frame_with(at, "field_score", "quantity_value")
+    assert len(frame_with(at, "word", "answer")) == len(labelled)
+    at.toggle(key="predict_large").set_value(True).run()
+    figure = plotly.io.from_json(next(c for c in at.get("plotly_chart") if c.key == "predict_figure").proto.spec)
+    assert figure.layout.height > 720
+    assert len(fake_ocr) == 2  # redraws reuse the OCR and the predictions
+
+
+def test_predict_batch_downloads_hold_every_receipt():
+    from receipt_core.evaluation.confidence import items_table
+
+    doc, prediction = _prediction()
+    rows = items_table([("a.jpg", scored_items(doc, prediction)), ("b.jpg", scored_items(doc, prediction))])
+    assert [r["receipt"] for r in rows] == ["a.jpg", "a.jpg", "b.jpg", "b.jpg"]
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    assert buffer.getvalue().count("\n") == 5
+
+
+# --- logs and icons ----------------------------------------------------------------------------------------
+
+
+def test_a_spawned_worker_does_not_run_the_app():
+    """multiprocessing's spawn re-imports the main module (app.py while a page runs) in each OCR worker."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parent.parent
+    probe = ("import sys, types\n"
+             "from concurrent.futures import ProcessPoolExecutor\n"
+             "from multiprocessing import get_context\n"
+             f"main = types.ModuleType('__main__'); main.__file__ = {str(repo / 'app.py')!r}\n"
+             "sys.modules['__main__'] = main\n"
+             "with ProcessPoolExecutor(1, mp_context=get_context('spawn')) as pool:\n"
+             "    print(pool.submit(eval, \"sorted(k for k in ('streamlit', 'ui.router') "
+             "if k in __import__('sys').modules)\").result())\n")
+    out = subprocess.run([sys.executable, "-c", probe], cwd=repo, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]" and "ScriptRunContext" not in out.stderr
+
+
+def test_scenario_guide_icons_are_material_icons():
+    from receipt_core.model.scenario_guide import guide_markdown
+
+    text = guide_markdown("freeze-backbone")
+    assert ":material/add:" in text and ":material/remove:" in text
+    assert "➕" not in text and "➖" not in text
