@@ -4,7 +4,10 @@ FinishedEvent says; and the RunFeed carrying it with step/epoch/wall-clock curve
 
 from __future__ import annotations
 
-from receipt_core.training.events import EvalEvent, FinishedEvent, ProgressEvent, StatusEvent, StepEvent
+import pytest
+
+from receipt_core.training.events import (EvalEvent, FinishedEvent, PhaseEvent, ProgressEvent, StatusEvent,
+                                          StepEvent)
 from receipt_core.training.run_feed import CURVE_COLUMNS, RunFeed
 from receipt_core.training.run_status import RunClock, format_seconds, status_line
 
@@ -16,16 +19,18 @@ def progress(step: int, elapsed: float, total: int = 40, epochs: int = 4, comple
                          steps_per_s=1.0, items_per_s=2.0, eta_s=3.0)
 
 
-def test_elapsed_keeps_moving_between_events_and_never_lags_the_wall_clock():
+def test_elapsed_keeps_moving_between_events_and_never_lags_the_loops_clock():
     clock = RunClock(started_at=T0)
-    assert status_line(clock.timing(), T0 + 4).elapsed_s == 4  # loading the backbone: no event yet, still ticking
-    clock.add(progress(1, 5.0), T0 + 5.01)
+    assert status_line(clock.timing(), T0 + 4).elapsed_s == 0  # loading the backbone: the loop's clock has not begun
+    clock.add(PhaseEvent(step=0, epoch=0, phase=1, trainable_groups=(), trainable_parameters=1, total_parameters=2,
+                         reason=""), T0 + 5)  # the loop's clock starts (T0 + 4.9) just before its first event
+    clock.add(progress(1, 5.1), T0 + 10.01)
     shown = []
-    for now in (T0 + 6, T0 + 20, T0 + 33):  # a long evaluation: no progress event for 28 s
+    for now in (T0 + 11, T0 + 20, T0 + 33):  # a long evaluation: no progress event for 23 s
         line = status_line(clock.timing(), now)
-        assert line.elapsed_s >= now - T0 - 0.05, (now - T0, line.elapsed_s)
+        assert line.elapsed_s >= now - (T0 + 4.9) - 0.05, (now - T0, line.elapsed_s)
         shown.append(line.elapsed_s)
-    assert shown == sorted(shown) and shown[-1] > 32
+    assert shown == sorted(shown) and shown[-1] > 28
 
 
 def test_paused_time_stands_still_and_resuming_starts_the_clock_again():
@@ -70,11 +75,14 @@ def test_no_eta_until_the_rate_is_measured_then_it_counts_down():
     assert status_line(clock.timing(), T0 + 58, budget_s=65).eta_s == 7  # the budget ends it first
 
 
-def test_a_resumed_run_does_not_tick_through_the_downtime():
-    clock = RunClock(started_at=T0 + 10_000)  # this launch, hours after the crashed process's last event
+def test_a_resumed_run_does_not_tick_through_the_downtime_or_stay_stopped():
+    clock = RunClock(started_at=T0 + 10_000)  # this launch, hours after the earlier process's last event
     clock.add(progress(5, 50.0), T0 + 50)
-    line = status_line(clock.timing(), T0 + 10_003)
-    assert line.elapsed_s == 53
+    clock.add(FinishedEvent(step=5, epoch=0, reason="stopped", elapsed_s=51.0, metrics={}, checkpoint=None), T0 + 51)
+    assert status_line(clock.timing(), T0 + 10_003).elapsed_s == 51  # loading again: stands at the old end
+    clock.add(progress(6, 52.0), T0 + 10_020)  # the resumed loop's clock: 51 at its start, one step later
+    line = status_line(clock.timing(), T0 + 10_021)
+    assert not line.ended and line.status == "running" and line.elapsed_s == 53
 
 
 def test_a_run_that_ended_without_a_finished_event_stands_at_its_last_event():
@@ -108,4 +116,4 @@ def test_run_feed_gives_curves_by_step_epoch_and_wall_clock_and_the_clock():
     assert list(curves.train_loss.columns) == list(CURVE_COLUMNS)
     assert curves.train_loss["wall_s"].tolist() == [0.0, 1.0]
     assert curves.metrics.iloc[0][["step", "epoch", "wall_s", "value"]].tolist() == [2, 1.0, 4.0, 0.5]
-    assert status_line(curves.timing, T0 + 9).elapsed_s >= 9
+    assert status_line(curves.timing, T0 + 9).elapsed_s == pytest.approx(9 - 0.01)  # the loop: 2.0 at T0 + 2.01

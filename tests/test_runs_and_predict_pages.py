@@ -354,3 +354,28 @@ def test_scenario_guide_icons_are_material_icons():
     text = guide_markdown("freeze-backbone")
     assert ":material/add:" in text and ":material/remove:" in text
     assert "➕" not in text and "➖" not in text
+
+
+def test_a_real_run_replayed_event_by_event_keeps_one_consistent_status_line(demo_env, trained_run):
+    """The trained tiny run's stored events, read one at a time as a live tab would: elapsed never behind the
+    clock nor going back, the epoch never going back, and the end equal to the FinishedEvent."""
+    from receipt_core.training.events import event_from_json
+    from receipt_core.training.run_status import RunClock, status_line
+
+    records = demo_env.run_events(trained_run)
+    started = demo_env.get_run(trained_run).created_at
+    clock = RunClock(started_at=started)
+    elapsed, epochs = [], []
+    for record, following in zip(records, [*records[1:], None]):
+        clock.add(event_from_json(record.kind, record.payload), record.created_at)
+        now = following.created_at if following else record.created_at  # until the next event arrives
+        line = status_line(clock.timing(), now)
+        elapsed.append(line.elapsed_s)
+        epochs.append(line.epoch)
+        if record.kind == "progress":  # never behind the loop's own clock (storage latency aside)
+            assert line.elapsed_s >= record.payload["elapsed_s"] - 0.05
+    assert epochs == sorted(epochs)
+    assert all(b >= a - 0.05 for a, b in zip(elapsed, elapsed[1:])), elapsed  # never back (beyond latency)
+    finished = next(event_from_json(r.kind, r.payload) for r in records if r.kind == "finished")
+    end = status_line(clock.timing(), time.time() + 100, live=False)
+    assert end.ended and end.elapsed_s == finished.elapsed_s and end.epoch == 2.0 and end.fraction == 1.0

@@ -66,7 +66,7 @@ def live_view() -> None:
         st.error(f"Training failed: {literal(curves.error)}")
     for message in curves.messages:
         st.warning(message)
-    _progress(curves, live, _budget_s(ws, active.run_id))
+    _progress(curves, live, _budget_s(ws, active.run_id), active.started_at)
     _charts(curves, active.run_id)
     _predictions(curves, ws)
 
@@ -88,15 +88,16 @@ def _budget_s(ws, run_id: str) -> float | None:
     return float(minutes) * 60 if isinstance(minutes, (int, float)) and minutes else None
 
 
-def _progress(curves: RunCurves, live: bool, budget_s: float | None) -> None:
+def _progress(curves: RunCurves, live: bool, budget_s: float | None, started_at: float) -> None:
     """One status line from the run's clock (training/run_status.py): step, epoch, elapsed and ETA agree."""
-    line = status_line(curves.timing, time.time(), live=live, budget_s=budget_s)
+    now = time.time()
+    line = status_line(curves.timing, now, live=live, budget_s=budget_s)
     trainable = (f" · trainable {fmt_params(curves.trainable_parameters)} of {fmt_params(curves.total_parameters)} "
                  "parameters" if curves.total_parameters else "")
     if curves.progress is None and curves.finished is None:
-        if live:
-            st.progress(0.0, text=f"Loading the backbone and encoding receipts… elapsed {fmt_seconds(line.elapsed_s)}"
-                        f"; the first loss point follows.{trainable}")
+        if live:  # before the loop's clock starts: how long the loading has taken so far
+            st.progress(0.0, text=f"Loading the backbone and encoding receipts ({fmt_seconds(now - started_at)} so "
+                        f"far)… the first loss point follows.{trainable}")
         return
     st.progress(line.fraction, text=line.text() + trainable)
     if curves.finished:

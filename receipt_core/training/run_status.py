@@ -2,9 +2,12 @@
 
 The loop measures its own elapsed time (paused time excluded) and reports it in each ``ProgressEvent``; between
 those events (a long evaluation, building the feature cache, loading the backbone) nothing arrives. The clock here
-is therefore anchored on the stored events' wall times (``RunEvent.created_at``): while the run is running the
-elapsed time is the last anchor plus the wall time since, so it keeps moving; a ``paused`` status freezes it and
-``running`` starts it again; the ``FinishedEvent``'s elapsed time is the final word.
+is therefore anchored on the stored events' wall times (``RunEvent.created_at``): the clock starts at the run's first
+event (the loop starts its own clock just before it; loading the backbone before that is not training time) and,
+while the run is running, the elapsed time is the last anchor plus the wall time since, so it keeps moving; each
+progress event brings it up to the loop's own reading (never back, unless the two differ by more than storage
+latency: another process's clock, after a resume); a ``paused`` status freezes it and ``running`` starts it
+again; the ``FinishedEvent``'s elapsed time is the final word.
 
 :class:`RunClock` folds events (with their wall times) as they are read; :meth:`RunClock.timing` gives a frozen
 :class:`RunTiming`; :func:`status_line` turns it and ``now`` into a :class:`RunStatusLine`. The epoch shown is the
@@ -41,7 +44,7 @@ class RunTiming:
     last_progress_at: float | None  # its wall time
     windows_per_s: float | None
     finished_elapsed_s: float | None  # the FinishedEvent's elapsed time
-    started_at: float | None  # wall time this process launched the run (a resume: later than old events)
+    started_at: float | None  # wall time this server launched the run (a resume: later than the old events)
     last_event_at: float | None
 
 
@@ -88,8 +91,8 @@ class RunStatusLine:
 class RunClock:
     """Folds a run's events and their wall times into a :class:`RunTiming`.
 
-    ``started_at`` is when this server launched the run (``time.time()``): before the first event the clock runs
-    from there, and events older than it (an earlier process's, before a resume) do not tick through the gap.
+    ``started_at`` is when this server launched the run (``time.time()``): events older than it are an earlier
+    process's (a resumed run), whose clock stopped at its last event; it runs again from this launch's first event.
     """
 
     def __init__(self, started_at: float | None = None) -> None:
@@ -99,8 +102,8 @@ class RunClock:
         self._total = 0
         self._epochs = 0
         self._epoch_done = 0.0
-        self._anchor = (0.0, started_at)
-        self._ticking = started_at is not None
+        self._anchor: tuple[float, float | None] = (0.0, None)
+        self._ticking = False
         self._first: tuple[int, float] | None = None
         self._last: tuple[int, float] | None = None
         self._last_at: float | None = None
@@ -112,13 +115,18 @@ class RunClock:
         elapsed, anchor_at = self._anchor
         if not self._ticking or anchor_at is None:
             return elapsed
-        if self.started_at is not None and anchor_at < self.started_at <= at:
-            anchor_at = self.started_at  # the earlier process's events: the gap before this launch is downtime
         return elapsed + max(at - anchor_at, 0.0)
 
     def add(self, event: Event, at: float) -> None:
         """Fold in ``event``, stored at wall time ``at``."""
         self._status = run_status(event, self._status)
+        if self._anchor[1] is None:
+            self._anchor, self._ticking = (0.0, at), True  # the loop's clock started just before its first event
+        elif self.started_at is not None and self._anchor[1] < self.started_at <= at:
+            # this launch's first event after an earlier process's: that clock stopped at its last event, and
+            # how that process ended (stopped, failed) is over
+            self._anchor, self._ticking = (self._elapsed_at(self._last_event_at or at), at), True
+            self._finished, self._status = None, run_status(event, "running")
         self._last_event_at = at if self._last_event_at is None else max(self._last_event_at, at)
         if isinstance(event, ProgressEvent):
             running = self._elapsed_at(at)
@@ -165,11 +173,10 @@ def status_line(timing: RunTiming, now: float, live: bool = True, budget_s: floa
     elif timing.anchor_at is None:
         elapsed = 0.0
     else:
-        anchor_at = timing.anchor_at
-        if timing.started_at is not None and anchor_at < timing.started_at:
-            anchor_at = timing.started_at
-        until = now if not ended else (timing.last_event_at or now)
-        elapsed = timing.anchor_elapsed_s + (max(until - anchor_at, 0.0) if timing.ticking else 0.0)
+        until = now
+        if ended or (timing.started_at is not None and timing.anchor_at < timing.started_at):
+            until = timing.last_event_at or now  # stands at the last event (of the earlier process, if resumed)
+        elapsed = timing.anchor_elapsed_s + (max(until - timing.anchor_at, 0.0) if timing.ticking else 0.0)
     eta, estimating = None, False
     if not ended:
         eta = _eta(timing, now, elapsed, budget_s)
