@@ -1,7 +1,7 @@
 """One status line for a run: step, epoch, elapsed time, ETA and throughput that agree and move together.
 
 The loop measures its own elapsed time (paused time excluded) and reports it in each ``ProgressEvent``; between
-those events (a long evaluation, building the feature cache, loading the backbone) nothing arrives. The clock here
+those events (a long evaluation, building the feature cache) nothing arrives. The clock here
 is therefore anchored on the stored events' wall times (``RunEvent.created_at``): the clock starts at the run's first
 event (the loop starts its own clock just before it; loading the backbone before that is not training time) and,
 while the run is running, the elapsed time is the last anchor plus the wall time since, so it keeps moving; each
