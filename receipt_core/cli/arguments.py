@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from ..datasets import FORMATS
 from ..model.encoding import BOX_MODES
@@ -89,22 +89,24 @@ def add_config_options(parser: argparse.ArgumentParser, config_class: type, skip
         parser.add_argument("--" + item.name.replace("_", "-"), **kwargs)
 
 
-def config_from_args(config_class: type, args: argparse.Namespace, **settings: Any) -> Any:
+def config_from_args(config_class: type, args: argparse.Namespace, build: Callable[..., Any] | None = None,
+                     **settings: Any) -> Any:
     """``config_class`` from the options given on the command line (the rest keep their defaults) plus
-    ``settings``; a value the config refuses is the command's one-line error."""
+    ``settings``, made by ``build`` when given (e.g. ``TrainConfig.for_scenario``'s per-scenario defaults); a
+    value the config refuses is the command's one-line error."""
     from .main import CommandError
 
     given = {item.name: getattr(args, item.name) for item in dataclasses.fields(config_class)
              if hasattr(args, item.name)}
     given = {name: tuple(value) if isinstance(value, list) else value for name, value in given.items()}
     try:
-        return config_class(**{**given, **settings})
+        return (build or config_class)(**{**given, **settings})
     except ValueError as error:
         raise CommandError(str(error)) from None
 
 
-def add_box_arguments(parser: argparse.ArgumentParser, scope: str = "") -> None:
+def add_box_arguments(parser: argparse.ArgumentParser, scope: str = "", default: str | None = "word") -> None:
     """``--boxes word|line|row`` for commands whose settings are not a config dataclass (the study)."""
-    parser.add_argument("--boxes", choices=BOX_MODES, default="word",
+    parser.add_argument("--boxes", choices=BOX_MODES, default=default,
                         help="the box each word is encoded with: its own (word), its OCR line's, as LayoutLMv3 and "
                              "LiLT do (line), or its own left/right edges with its line's top/bottom (row)" + scope)

@@ -19,6 +19,9 @@ from ..training.schedules import LR_SCHEDULES
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    from ..training.config import TrainConfig
+
+    TRAIN_DEFAULTS = TrainConfig()
     study = subparsers.add_parser(
         "study", help="compare freeze scenarios, backbones and a plain reference",
         description="Train every configuration on the same data, seed and time budget; write DIR/report.md, "
@@ -28,28 +31,34 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     study.add_argument("--train", required=True, metavar="DATA", help="training data: a folder or workspace dataset")
     study.add_argument("--eval", required=True, metavar="DATA", help="evaluation data: a folder or workspace dataset")
     add_format_argument(study)
-    study.add_argument("--budget-minutes", type=positive_float, default=3.0, metavar="M",
-                       help="training-time budget per run (default 3)")
+    study.add_argument("--budget-minutes", type=positive_float, default=10.0, metavar="M",
+                       help="training-time budget per run (default 10)")
     study.add_argument("--repeats", type=positive_int, default=1, metavar="R",
                        help="runs per configuration with seeds S, S+1, …; the table shows mean ± std")
     study.add_argument("--backbone-scenarios", nargs="+", default=None, metavar="BACKBONE:SCENARIO",
                        help="configurations to run instead of the defaults, e.g. layout-minilm:full "
                             "text-minilm:full reference:layout-minilm")
-    study.add_argument("--epochs", type=positive_int, default=50, metavar="N",
-                       help="upper bound on epochs (the budget normally stops a run first)")
-    study.add_argument("--batch-size", type=positive_int, default=16, metavar="B")
-    study.add_argument("--lr", type=positive_float, default=2e-4, metavar="LR")
-    study.add_argument("--decay-factor", type=float, default=1.0, metavar="F",
-                       help="discriminative rates: each lower group's rate is the one above / F (1 = one rate)")
-    study.add_argument("--loss-weighting", choices=("fixed", "uncertainty"), default="fixed")
-    study.add_argument("--lr-schedule", choices=LR_SCHEDULES, default="constant",
-                       help="every run's rate: constant, or linear (warm up, then decay to 0 at the budget's end)")
-    study.add_argument("--warmup", type=fraction, default=0.06, metavar="FRACTION",
-                       help="linear schedule: the fraction of the run spent warming up (default 0.06)")
-    add_box_arguments(study, scope="; every run, the reference too")
+    study.add_argument("--epochs", type=positive_int, default=None, metavar="N",
+                       help=f"epochs per run, unless the budget ends it first (default: train's, {TRAIN_DEFAULTS.epochs})")
+    study.add_argument("--batch-size", type=positive_int, default=None, metavar="B",
+                       help=f"(default: train's, {TRAIN_DEFAULTS.batch_size})")
+    study.add_argument("--lr", type=positive_float, default=None, metavar="LR",
+                       help=f"(default: train's, {TRAIN_DEFAULTS.lr}; a scenario's own head rate stays)")
+    study.add_argument("--decay-factor", type=float, default=None, metavar="F",
+                       help="discriminative rates: each lower group's rate is the one above / F (1 = one rate; "
+                            f"default: train's, {TRAIN_DEFAULTS.decay_factor})")
+    study.add_argument("--loss-weighting", choices=("fixed", "uncertainty"), default=None,
+                       help=f"(default: train's, {TRAIN_DEFAULTS.loss_weighting})")
+    study.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=None,
+                       help="every run's rate: constant, or linear (warm up, then decay to 0 at the run's end; "
+                            f"default: train's, {TRAIN_DEFAULTS.lr_schedule})")
+    study.add_argument("--warmup", type=fraction, default=None, metavar="FRACTION",
+                       help=f"linear schedule: the fraction of the run spent warming up (default: train's, {TRAIN_DEFAULTS.warmup})")
+    add_box_arguments(study, scope=f"; every run, the reference too (default: train's, {TRAIN_DEFAULTS.boxes})",
+                      default=None)
     study.add_argument("--freeze", nargs="+", default=[], metavar="GROUP",
                        help="groups frozen in every multi-task run on top of its scenario (e.g. embeddings.text)")
-    study.add_argument("--max-length", type=positive_int, default=512, metavar="TOKENS")
+    study.add_argument("--max-length", type=positive_int, default=None, metavar="TOKENS")
     study.add_argument("--seed", type=int, default=0, metavar="S")
     study.add_argument("--out", required=True, type=Path, metavar="DIR")
     add_workspace_argument(study)
@@ -62,7 +71,7 @@ def run_study_command(args: argparse.Namespace) -> int:
     from ..study.settings import StudySettings, default_configs, parse_config
     from ..study.table import markdown_table
 
-    if args.decay_factor < 1:
+    if args.decay_factor is not None and args.decay_factor < 1:
         raise CommandError(f"--decay-factor must be 1 or more, got {args.decay_factor}")
     if (args.out / "study.json").exists() or (args.out / "runs").exists():
         raise CommandError(f"{args.out} already holds a study; choose an empty --out folder")

@@ -12,7 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..training.config import TrainConfig
+from ..training.config import SCENARIO_DEFAULTS, TrainConfig
 from ..training.reference import ReferenceConfig
 from .arguments import add_config_options, add_format_argument, add_workspace_argument, config_from_args
 from .foreground import run_in_foreground
@@ -24,7 +24,10 @@ from .sources import load_documents, load_training_documents
 def register(subparsers: argparse._SubParsersAction) -> None:
     train = subparsers.add_parser(
         "train", help="fine-tune the multi-task model", description="Fine-tune the field and quantity heads (and "
-        "whatever the freeze scenario lets train); writes RUN_DIR/model.safetensors and RUN_DIR/run.json.")
+        "whatever the freeze scenario lets train); writes RUN_DIR/model.safetensors and RUN_DIR/run.json.",
+        epilog="Scenario defaults: " + "; ".join(f"{scenario}: " + " ".join(
+            f"--{name.replace('_', '-')} {value}" for name, value in settings.items())
+            for scenario, settings in SCENARIO_DEFAULTS.items()) + " (options given override them).")
     train.add_argument("--train", required=True, nargs="+", metavar="DATA",
                        help="training data: one or more folders or workspace datasets, trained on together (each "
                             "folder's format is --format, or recognised from its files)")
@@ -66,7 +69,8 @@ def run_train(args: argparse.Namespace) -> int:
     configure_torch_threads(accelerator.num_processes)  # one thread per physical core, split between processes
     is_main = accelerator.is_main_process
     by_patience_only = getattr(args, "patience", None) and not hasattr(args, "epochs_per_phase")
-    config = config_from_args(TrainConfig, args, cache_frozen=args.feature_cache, save_every_epoch=args.save_every_epoch,
+    config = config_from_args(TrainConfig, args, build=_scenario_config, cache_frozen=args.feature_cache,
+                              save_every_epoch=args.save_every_epoch,
                               **({"epochs_per_phase": None} if by_patience_only else {}))
     train_docs = load_training_documents(args.train, args.format, args.workspace, quiet=not is_main)
     eval_docs = load_documents(args.eval, args.format, args.workspace, role="--eval", quiet=not is_main)
@@ -128,6 +132,11 @@ def check_run_folder(run_dir: Path, resume: bool) -> None:
         run_dir.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise CommandError(f"cannot create the run folder {run_dir}: {error.strerror or error}") from None
+
+
+def _scenario_config(**settings) -> TrainConfig:
+    """The run's config: the scenario's own defaults under the options given (``TrainConfig.for_scenario``)."""
+    return TrainConfig.for_scenario(settings.pop("scenario", TrainConfig().scenario), **settings)
 
 
 def _accelerator():

@@ -120,13 +120,14 @@ def _run_multitask(config: StudyConfig, settings: StudySettings, seed: int, trai
     from ..training.job import TrainingJob
     from ..training.receipt_task import build_task
 
-    train_config = TrainConfig(backbone=config.backbone, scenario=config.scenario, freeze=settings.freeze,
-                               phased_top_k=settings.phased_top_k, epochs_per_phase=settings.epochs_per_phase,
-                               epochs=settings.epochs, max_minutes=settings.budget_minutes,
-                               batch_size=settings.batch_size, lr=settings.lr, decay_factor=settings.decay_factor,
-                               loss_weighting=settings.loss_weighting, seed=seed, max_length=settings.max_length,
-                               lr_schedule=settings.lr_schedule, warmup=settings.warmup,
-                               boxes=settings.boxes)
+    # the scenario's own defaults (TrainConfig.for_scenario), under the settings every configuration shares
+    train_config = TrainConfig.for_scenario(
+        config.scenario, backbone=config.backbone, freeze=settings.freeze, phased_top_k=settings.phased_top_k,
+        epochs_per_phase=settings.epochs_per_phase, epochs=settings.epochs, max_minutes=settings.budget_minutes,
+        batch_size=settings.batch_size, lr=settings.lr, decay_factor=settings.decay_factor,
+        loss_weighting=settings.loss_weighting, seed=seed, max_length=settings.max_length,
+        lr_schedule=settings.lr_schedule, warmup=settings.warmup, boxes=settings.boxes,
+        **settings.scenario_overrides(config.scenario))
     if (run_dir / RUN_FILE).exists():
         raise ValueError(f"{run_dir} already holds a checkpoint; give the study an empty --out folder")
     collector = _Collector()

@@ -58,31 +58,51 @@ def parse_config(spec: str) -> StudyConfig:
 
 @dataclass(frozen=True)
 class StudySettings:
-    """Hyperparameters shared by every configuration (the reference uses lr, batch size, seed and budget)."""
+    """Settings shared by every configuration (the reference uses epochs, batch size, lr, schedule, boxes, seed and
+    budget). A training setting left None takes ``TrainConfig``'s default, the one home of training defaults, and
+    each multi-task run also gets its scenario's own defaults (``TrainConfig.for_scenario``) unless a setting here
+    was given explicitly (``given``)."""
 
-    budget_minutes: float | None = 3.0
-    epochs: int = 50  # an upper bound: the budget normally ends a run first
+    budget_minutes: float | None = 10.0
+    epochs: int | None = None  # None: TrainConfig's (the budget may end a run first)
     repeats: int = 1
     seed: int = 0
-    batch_size: int = 16
-    lr: float = 2e-4
-    decay_factor: float = 1.0
-    loss_weighting: str = "fixed"
-    max_length: int = 512
+    batch_size: int | None = None
+    lr: float | None = None
+    decay_factor: float | None = None
+    loss_weighting: str | None = None
+    max_length: int | None = None
     freeze: tuple[str, ...] = ()  # extra groups frozen in every multi-task run (e.g. embeddings.text)
-    phased_top_k: int = 2
-    epochs_per_phase: int = 1
-    lr_schedule: str = "constant"  # every run, the reference included
-    warmup: float = 0.06
-    boxes: str = "word"  # encoding.BOX_MODES; every run, the reference included
+    phased_top_k: int | None = None
+    epochs_per_phase: int | None = None
+    lr_schedule: str | None = None  # every run, the reference included
+    warmup: float | None = None
+    boxes: str | None = None  # encoding.BOX_MODES; every run, the reference included
+    given: tuple[str, ...] = ()  # the settings the user set (filled in: the ones passed as not None)
 
     def __post_init__(self) -> None:
+        from ..training.config import TrainConfig
+
         object.__setattr__(self, "freeze", tuple(self.freeze))
+        defaults = TrainConfig()
+        given = set(self.given)
+        for name in _TRAINING_SETTINGS:
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, getattr(defaults, name))
+            elif not self.given:
+                given.add(name)
+        object.__setattr__(self, "given", tuple(sorted(given)))
         if self.repeats < 1:
             raise ValueError(f"repeats must be at least 1, got {self.repeats}")
         if self.budget_minutes is not None and not self.budget_minutes > 0:
             raise ValueError(f"the budget must be above 0 minutes, got {self.budget_minutes}")
         check_box_mode(self.boxes)
+
+    def scenario_overrides(self, scenario: str) -> dict[str, Any]:
+        """The scenario's own defaults (``SCENARIO_DEFAULTS``) that no setting given here overrides."""
+        from ..training.config import SCENARIO_DEFAULTS
+
+        return {k: v for k, v in SCENARIO_DEFAULTS.get(scenario, {}).items() if k not in self.given}
 
     def to_json(self) -> dict[str, Any]:
         return {"budget_minutes": self.budget_minutes, "epochs": self.epochs, "repeats": self.repeats,
@@ -90,3 +110,8 @@ class StudySettings:
                 "loss_weighting": self.loss_weighting, "max_length": self.max_length, "freeze": list(self.freeze),
                 "phased_top_k": self.phased_top_k, "epochs_per_phase": self.epochs_per_phase,
                 "lr_schedule": self.lr_schedule, "warmup": self.warmup, "boxes": self.boxes}
+
+
+_TRAINING_SETTINGS = ("epochs", "batch_size", "lr", "decay_factor", "loss_weighting", "max_length", "phased_top_k",
+                      "epochs_per_phase", "lr_schedule", "warmup", "boxes")
+"""StudySettings fields that are TrainConfig settings: None takes TrainConfig's default."""
