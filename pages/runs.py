@@ -223,8 +223,9 @@ with runs_tab:
             share = r3.slider("Held-out share", 0.1, 0.5, 0.25, 0.05, key="runs_resume_share")
             if st.button("Resume", key="runs_resume", disabled=not names):
                 with user_errors("Resuming the run"):
-                    chosen_eval = None if eval_set == hold_out_label else ws.load_documents(eval_set)
-                    train_docs, eval_docs = split_documents(ws.load_documents(train_set), chosen_eval, share)
+                    chosen_eval = None if eval_set == hold_out_label else ws.evaluation_documents(eval_set).documents
+                    train_docs, eval_docs = split_documents(ws.training_documents(train_set).documents, chosen_eval,
+                                                            share)
 
                     def launch():
                         return run_id, resume_run(ws, run_id, train_docs, eval_docs)

@@ -157,8 +157,15 @@ with st.expander("Run settings", expanded=busy is None):
     start = st.button("Start", type="primary", key="train_start", disabled=not datasets or not backbone)
     if start:
         with user_errors("Starting the run"):
-            docs = ws.load_documents(train_set)
-            chosen_eval = None if eval_choice == HOLD_OUT else ws.load_documents(eval_choice)
+            if kind == PRETRAIN:  # masked words need no labels: every receipt serves
+                docs = ws.load_documents(train_set)
+            else:  # only receipts labelled by a person or an import train and evaluate (data/review.py)
+                labelled = ws.training_documents(train_set)
+                docs = labelled.documents
+                if labelled.left_out:
+                    st.toast(labelled.note("train"))
+            chosen_eval = None if eval_choice == HOLD_OUT or kind == PRETRAIN \
+                else ws.evaluation_documents(eval_choice).documents
             budget = float(max_minutes) or None
             if kind == PRETRAIN:
                 config = PretrainConfig(backbone=backbone, epochs=int(epochs), max_minutes=budget,

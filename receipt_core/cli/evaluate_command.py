@@ -87,7 +87,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         fmt = detect_format(path) if args.format == "auto" else args.format
         metrics = evaluate_dataset_from_images(predictor, path, fmt, cache_folder=args.ocr_cache)
     else:
-        docs = load_documents(args.data, args.format, args.workspace, role="--data")
+        docs = load_documents(args.data, args.format, args.workspace, role="--data", labels="eval")
         if args.erase_layout:
             docs = [doc.without_layout() for doc in docs]
         predictions = predictor.predict(docs)
