@@ -8,7 +8,8 @@ import torch
 from receipt_core.model.backbones import load_backbone
 from receipt_core.data.document import Document, Word
 from receipt_core.model.encoding import DocumentEncoder, collate
-from receipt_core.model.freeze import (PRESETS, FreezePlan, PhasedSchedule, PhaseTracker, group_names,
+from receipt_core.training.state import TrainerState
+from receipt_core.model.freeze import (PRESETS, FreezePlan, PhasedSchedule, end_phase_epoch, group_names,
                                  optimizer_param_groups, parameter_groups)
 from receipt_core.model.multitask import build_model
 from receipt_core.data.schema import DEFAULT_SCHEMA
@@ -191,13 +192,22 @@ def test_phased_schedule_unfreezes_top_layers_then_everything(batch):
         _assert_only_trainable_groups_changed(before, model, plan)
 
 
-def test_phase_tracker_by_epochs_and_by_patience():
-    tracker = PhaseTracker(PhasedSchedule(epochs_per_phase=2))
-    assert [tracker.end_epoch(None) for _ in range(6)] == [False, True, False, True, False, False]
-    assert tracker.phase == 3
-    patient = PhaseTracker(PhasedSchedule(epochs_per_phase=None, patience=2))
-    moves = [patient.end_epoch(loss) for loss in (1.0, 0.9, 0.95, 0.92, 0.8, 0.7, 0.75, 0.71)]
-    assert moves == [False, False, False, True, False, False, False, True] and patient.phase == 3
+def _epochs(schedule, losses):
+    """end_phase_epoch after each epoch, on the trainer's own state (the one home of phase progress)."""
+    state, moves = TrainerState(), []
+    for loss in losses:
+        state.epoch += 1
+        moves.append(end_phase_epoch(schedule, state, loss))
+    return moves, state
+
+
+def test_phase_progress_by_epochs_and_by_patience():
+    moves, state = _epochs(PhasedSchedule(epochs_per_phase=2), [None] * 6)
+    assert moves == [False, True, False, True, False, False] and state.phase == 3
+    assert state.phase_started_epoch == 4
+    moves, state = _epochs(PhasedSchedule(epochs_per_phase=None, patience=2),
+                           (1.0, 0.9, 0.95, 0.92, 0.8, 0.7, 0.75, 0.71))
+    assert moves == [False, False, False, True, False, False, False, True] and state.phase == 3
     with pytest.raises(ValueError, match="needs epochs_per_phase or patience"):
         PhasedSchedule(epochs_per_phase=None, patience=None)
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Iterable, Mapping, Sequence
+from typing import Iterable, Mapping, Protocol, Sequence
 
 from torch import nn
 
@@ -216,30 +216,32 @@ class PhasedSchedule:
         return self.patience is not None and evals_without_improvement >= self.patience
 
 
-@dataclass
-class PhaseTracker:
-    """Mutable progress through a PhasedSchedule: call ``end_epoch`` after each epoch's evaluation."""
+class PhaseProgress(Protocol):
+    """Where a phased run stands; ``training.state.TrainerState`` is the one home of these fields."""
 
-    schedule: PhasedSchedule
-    phase: int = 1
-    epochs_in_phase: int = 0
-    best_loss: float = math.inf
-    evals_without_improvement: int = 0
+    phase: int
+    epoch: int  # epochs completed
+    phase_started_epoch: int
+    best_val_loss: float | None
+    evals_without_improvement: int
 
-    def end_epoch(self, validation_loss: float | None) -> bool:
-        """Record an epoch (and its validation loss, if evaluated); True when this moved to the next phase."""
-        self.epochs_in_phase += 1
-        if validation_loss is not None:
-            if validation_loss < self.best_loss:
-                self.best_loss, self.evals_without_improvement = validation_loss, 0
-            else:
-                self.evals_without_improvement += 1
-        if self.phase < self.schedule.num_phases and self.schedule.should_advance(
-                self.epochs_in_phase, self.evals_without_improvement):
-            self.phase += 1
-            self.epochs_in_phase, self.best_loss, self.evals_without_improvement = 0, math.inf, 0
-            return True
-        return False
+
+def end_phase_epoch(schedule: PhasedSchedule, progress: PhaseProgress, validation_loss: float | None) -> bool:
+    """Record the end of an epoch (``progress.epoch`` already counts it) and its validation loss, if evaluated;
+    True when this moved ``progress`` to the next phase (which then starts at this epoch, with no best loss)."""
+    if validation_loss is not None:
+        if progress.best_val_loss is None or validation_loss < progress.best_val_loss:
+            progress.best_val_loss, progress.evals_without_improvement = validation_loss, 0
+        else:
+            progress.evals_without_improvement += 1
+    epochs_in_phase = progress.epoch - progress.phase_started_epoch
+    if progress.phase < schedule.num_phases and schedule.should_advance(epochs_in_phase,
+                                                                        progress.evals_without_improvement):
+        progress.phase += 1
+        progress.phase_started_epoch = progress.epoch
+        progress.best_val_loss, progress.evals_without_improvement = None, 0
+        return True
+    return False
 
 
 def optimizer_param_groups(model: nn.Module, base_lr: float, decay_factor: float = 2.6,

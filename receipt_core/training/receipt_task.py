@@ -34,7 +34,7 @@ from ..data.document import Document
 from ..model.encoding import DocumentEncoder, collate, length_grouped_batches
 from ..model.feature_cache import PrefixFeatureCache, cached_forward
 from ..model.heads import word_starts
-from ..model.freeze import (HEAD_GROUPS, FreezePlan, PhasedSchedule, PhaseTracker, group_names, group_of,
+from ..model.freeze import (HEAD_GROUPS, FreezePlan, PhasedSchedule, end_phase_epoch, group_names, group_of,
                             optimizer_param_groups)
 from ..data.schema import DEFAULT_SCHEMA, LabelSchema
 from .events import EvalEvent, Event, PhaseEvent, PredictionEvent, flatten_metrics
@@ -81,13 +81,6 @@ class ReceiptTask:
         self.groups = group_names(model)
         self.schedule = (PhasedSchedule(config.phased_top_k, config.epochs_per_phase, config.patience)
                          if config.scenario == "phased" else None)
-        self.tracker = PhaseTracker(self.schedule) if self.schedule is not None else None
-        if self.tracker is not None and state is not None:
-            self.tracker.phase = state.phase
-            self.tracker.epochs_in_phase = state.epoch - state.phase_started_epoch
-            self.tracker.evals_without_improvement = state.evals_without_improvement
-            if state.best_val_loss is not None:
-                self.tracker.best_loss = state.best_val_loss
         self.plan = self._plan_for(state.phase if state is not None else 1)
         self.plan.apply(model)
         self._untrained = self._untrained_groups(frozen_tensors)
@@ -298,20 +291,15 @@ class ReceiptTask:
         return event, follow_ups
 
     def after_evaluation(self, state: TrainerState, evaluation: EvalEvent, end_of_epoch: bool) -> list[Event]:
-        if evaluation.val_loss is not None and self.tracker is None and (
+        if evaluation.val_loss is not None and self.schedule is None and (
                 state.best_val_loss is None or evaluation.val_loss < state.best_val_loss):
             state.best_val_loss = evaluation.val_loss
-        if self.tracker is None or not end_of_epoch or state.epoch >= self.config.epochs:
+        if self.schedule is None or not end_of_epoch or state.epoch >= self.config.epochs:
             return []  # (no phase change after the last epoch: nothing would train in it)
-        epochs_done = self.tracker.epochs_in_phase + 1
+        epochs_done = state.epoch - state.phase_started_epoch
         by_epochs = self.schedule.epochs_per_phase is not None and epochs_done >= self.schedule.epochs_per_phase
-        advanced = self.tracker.end_epoch(evaluation.val_loss)
-        state.evals_without_improvement = self.tracker.evals_without_improvement
-        state.best_val_loss = None if self.tracker.best_loss == float("inf") else self.tracker.best_loss
-        if not advanced:
+        if not end_phase_epoch(self.schedule, state, evaluation.val_loss):  # the phase lives in the state alone
             return []
-        state.phase = self.tracker.phase
-        state.phase_started_epoch = state.epoch
         self.plan = self._plan_for(state.phase)
         self.plan.apply(self.model)
         self._untrained = {g for g in self._untrained if not self.plan.trainable[g]}  # these train from now on
