@@ -25,7 +25,8 @@ from receipt_core.training.job import TrainingJob
 from recorded_job import RecordedJob
 from receipt_core.training.receipt_task import build_resumed_task, build_task
 
-CONFIG = TrainConfig(backbone="tiny", scenario="full", epochs=1, batch_size=4, lr=3e-3, seed=3)
+# a constant rate: a linear schedule ends with the run, so a 1-epoch run would not be the first half of a 2-epoch one
+CONFIG = TrainConfig(backbone="tiny", scenario="full", epochs=1, batch_size=4, lr=3e-3, seed=3, lr_schedule="constant")
 
 
 @pytest.fixture(scope="module")
