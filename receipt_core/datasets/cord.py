@@ -15,9 +15,9 @@ from typing import Any, Mapping
 from ..data.document import Box, Document, Word, reading_order
 from ..data.quantity import parse_quantity
 from ..data.schema import CORD_CATEGORIES, OTHER, LabelSchema
-from .report import DatasetImportError, ImportReport, make_report
+from .report import DatasetImportError, ImportReport, RecordCollector
 from ._common import (DEFAULT_LIMITS, ImportLimits, RecordError, box_on_page, file_sha256, inside, number, page_size,
-                      read_record_file, record_problem, storable, too_many_words)
+                      read_record_file, storable, too_many_words)
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 _QUAD_KEYS = (("x1", "y1"), ("x2", "y2"), ("x3", "y3"), ("x4", "y4"))
@@ -40,28 +40,11 @@ def cord_files(path: Path) -> list[Path]:
 
 def load_cord(path: Path, schema: LabelSchema, limits: ImportLimits = DEFAULT_LIMITS) -> ImportReport:
     root = path if path.is_dir() else path.parent
-    documents: list[Document] = []
-    images: dict[str, Path] = {}
-    problems: list[str] = []
-    seen: set[str] = set()
+    records = RecordCollector()
     for file in cord_files(path):
         name = _relative(file, root)
-        notes: list[str] = []
-        try:  # any failure of this one receipt is its problem line; the next file still imports
-            doc, image = _cord_file(file, root, name, schema, limits, notes)
-        except Exception as error:  # noqa: BLE001 - isolate the record
-            problems.extend(f"{name}: {note}" for note in notes)
-            problems.append(f"{name}: {record_problem(error)}; skipped")
-            continue
-        problems.extend(f"{name}: {note}" for note in notes)
-        if doc.id in seen:
-            problems.append(f"{name}: document id {doc.id!r} was already imported from another file; skipped")
-            continue
-        seen.add(doc.id)
-        if image is not None:
-            images[doc.id] = image
-        documents.append(doc)
-    return make_report(documents, images, problems)
+        records.add(name, lambda notes, file=file, name=name: _cord_file(file, root, name, schema, limits, notes))
+    return records.report()
 
 
 def _cord_file(file: Path, root: Path, name: str, schema: LabelSchema, limits: ImportLimits,

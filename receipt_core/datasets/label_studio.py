@@ -34,8 +34,8 @@ from ..data.files import atomic_write
 from ..data.quantity import parse_quantity
 from ..data.schema import OTHER, QUANTITY, LabelSchema
 from ._common import (DEFAULT_LIMITS, MAX_QUANTITY, ImportLimits, RecordError, box_on_page, image_suffix, inside,
-                      number, page_size, parse_record, record_problem, shown, storable, too_many_words)
-from .report import DatasetImportError, ImportReport, make_report
+                      number, page_size, parse_record, shown, storable, too_many_words)
+from .report import DatasetImportError, ImportReport, RecordCollector
 
 TASKS_FILE = "tasks.json"
 CONFIG_FILE = "label_config.xml"
@@ -159,34 +159,17 @@ def load_label_studio(path: Path, schema: LabelSchema, limits: ImportLimits = DE
         folder, files = path, sorted(p for p in path.glob("*.json"))
         if not files:
             raise DatasetImportError(f"no Label Studio JSON files (*.json) in {path}")
-    documents: list[Document] = []
-    images: dict[str, Path] = {}
-    problems: list[str] = []
-    seen: set[str] = set()
+    records = RecordCollector()
     for file in files:
         try:
             tasks = _read_tasks(file, folder, limits)
         except RecordError as error:
-            problems.append(f"{file.name}: {error}; skipped")
+            records.problem(f"{file.name}: {error}; skipped")
             continue
         for i, task in enumerate(tasks):
-            where = f"{file.name} task {i + 1}"
-            notes: list[str] = []
-            try:  # any failure of this one task is its problem line; the next task still imports
-                doc, image = _task_document(task, i + 1, folder, schema, limits, notes)
-            except Exception as error:  # noqa: BLE001 - isolate the record
-                problems.extend(f"{where}: {note}" for note in notes)
-                problems.append(f"{where}: {record_problem(error)}; skipped")
-                continue
-            problems.extend(f"{where}: {note}" for note in notes)
-            if doc.id in seen:
-                problems.append(f"{where}: document id {doc.id!r} was already imported; skipped")
-                continue
-            seen.add(doc.id)
-            if image is not None:
-                images[doc.id] = image
-            documents.append(doc)
-    return make_report(documents, images, problems)
+            records.add(f"{file.name} task {i + 1}",
+                        lambda notes, task=task, i=i: _task_document(task, i + 1, folder, schema, limits, notes))
+    return records.report()
 
 
 def _read_tasks(file: Path, folder: Path, limits: ImportLimits) -> list[Any]:

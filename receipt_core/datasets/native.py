@@ -22,9 +22,9 @@ from typing import Any, Iterable, Mapping
 from ..data.document import Document
 from ..data.files import atomic_write
 from ..data.schema import LabelSchema
-from .report import DatasetImportError, ImportReport, make_report
+from .report import DatasetImportError, ImportReport, RecordCollector
 from ._common import (DEFAULT_LIMITS, MAX_QUANTITY, ImportLimits, RecordError, shown, box_on_page, file_sha256,
-                      image_suffix, inside, number, page_size, read_record_file, record_problem, storable,
+                      image_suffix, inside, number, page_size, read_record_file, storable,
                       too_many_words)
 
 IMAGE_FOLDER = "images"
@@ -40,27 +40,10 @@ def load_native(path: Path, schema: LabelSchema, limits: ImportLimits = DEFAULT_
         folder, files = path, sorted(path.glob("*.json"))
         if not files:
             raise DatasetImportError(f"no native document files (*.json) in {path}")
-    documents: list[Document] = []
-    images: dict[str, Path] = {}
-    problems: list[str] = []
-    seen: set[str] = set()
+    records = RecordCollector()
     for file in files:
-        notes: list[str] = []
-        try:  # any failure of this one document is its problem line; the next file still imports
-            doc, image = _native_file(file, folder, schema, limits, notes)
-        except Exception as error:  # noqa: BLE001 - isolate the record
-            problems.extend(f"{file.name}: {note}" for note in notes)
-            problems.append(f"{file.name}: {record_problem(error)}; skipped")
-            continue
-        problems.extend(f"{file.name}: {note}" for note in notes)
-        if doc.id in seen:
-            problems.append(f"{file.name}: document id {doc.id!r} was already imported from another file; skipped")
-            continue
-        seen.add(doc.id)
-        if image is not None:
-            images[doc.id] = image
-        documents.append(doc)
-    return make_report(documents, images, problems)
+        records.add(file.name, lambda notes, file=file: _native_file(file, folder, schema, limits, notes))
+    return records.report()
 
 
 def _native_file(file: Path, folder: Path, schema: LabelSchema, limits: ImportLimits,

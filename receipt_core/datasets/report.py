@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Iterable, Mapping
+from typing import Callable, Iterable, Mapping
 
 from ..data.document import Document
 
@@ -32,3 +32,44 @@ def make_report(documents: Iterable[Document], images: Mapping[str, Path], probl
             counts[label] = counts.get(label, 0) + n
     return ImportReport(documents=documents, images=MappingProxyType(dict(images)), problems=tuple(problems),
                         label_counts=MappingProxyType(dict(sorted(counts.items()))))
+
+
+class RecordCollector:
+    """The one loop every importer runs over its records: each record is read in isolation — any failure of it
+    becomes one ``problem`` line and the next record still imports —, its notes are kept, and a document id seen
+    before is skipped. ``report()`` is the ImportReport of what was collected."""
+
+    def __init__(self) -> None:
+        self.documents: list[Document] = []
+        self.images: dict[str, Path] = {}
+        self.problems: list[str] = []
+        self._seen: set[str] = set()
+
+    def add(self, where: str, read: Callable[[list[str]], tuple[Document, Path | None]],
+            noted_where: Callable[[Document], str] | None = None) -> None:
+        """Read one record with ``read(notes)`` → (document, image file or None); ``where`` names it in problem
+        lines (``noted_where(doc)`` for the notes of a record that was read, when it can say more)."""
+        from ._common import record_problem
+
+        notes: list[str] = []
+        try:
+            doc, image = read(notes)
+        except Exception as error:  # noqa: BLE001 - isolate the record
+            self.problems.extend(f"{where}: {note}" for note in notes)
+            self.problems.append(f"{where}: {record_problem(error)}; skipped")
+            return
+        place = noted_where(doc) if noted_where is not None else where
+        self.problems.extend(f"{place}: {note}" for note in notes)
+        if doc.id in self._seen:
+            self.problems.append(f"{where}: document id {doc.id!r} was already imported; skipped")
+            return
+        self._seen.add(doc.id)
+        if image is not None:
+            self.images[doc.id] = image
+        self.documents.append(doc)
+
+    def problem(self, line: str) -> None:
+        self.problems.append(line)
+
+    def report(self) -> ImportReport:
+        return make_report(self.documents, self.images, self.problems)

@@ -15,9 +15,9 @@ from typing import Any, Iterator, Mapping
 from ..data.document import Box, Document, Word, reading_order
 from ..data.quantity import parse_quantity
 from ..data.schema import OTHER, LabelSchema
-from .report import DatasetImportError, ImportReport, make_report
+from .report import DatasetImportError, ImportReport, RecordCollector
 from ._common import (DEFAULT_LIMITS, ImportLimits, RecordError, box_on_page, file_sha256, number, page_size,
-                      parse_record, record_problem, storable, too_many_words)
+                      parse_record, storable, too_many_words)
 
 SPLIT_FILES = ("train.txt", "dev.txt", "test.txt")
 
@@ -53,33 +53,16 @@ def read_class_list(path: Path) -> list[str]:
 def load_wildreceipt(path: Path, schema: LabelSchema, limits: ImportLimits = DEFAULT_LIMITS) -> ImportReport:
     folder, files = wildreceipt_files(path)
     classes = read_class_list(folder / "class_list.txt")
-    documents: list[Document] = []
-    images: dict[str, Path] = {}
-    problems: list[str] = []
-    seen: set[str] = set()
+    records = RecordCollector()
     for file in files:
         try:
-            lines = _lines(file, limits)
-            for number_, line in lines:
+            for number_, line in _lines(file, limits):
                 where = f"{file.name} line {number_}"
-                notes: list[str] = []
-                try:  # any failure of this one receipt is its problem line; the next line still imports
-                    doc, image = _receipt(line, folder, classes, schema, limits, notes)
-                except Exception as error:  # noqa: BLE001 - isolate the record
-                    problems.extend(f"{where}: {note}" for note in notes)
-                    problems.append(f"{where}: {record_problem(error)}; skipped")
-                    continue
-                problems.extend(f"{where} ({doc.meta['file']}): {note}" for note in notes)
-                if doc.id in seen:
-                    problems.append(f"{where}: document id {doc.id!r} was already imported; skipped")
-                    continue
-                seen.add(doc.id)
-                if image is not None:
-                    images[doc.id] = image
-                documents.append(doc)
+                records.add(where, lambda notes, line=line: _receipt(line, folder, classes, schema, limits, notes),
+                            noted_where=lambda doc, where=where: f"{where} ({doc.meta['file']})")
         except (OSError, UnicodeDecodeError) as error:
-            problems.append(f"{file.name}: not a readable text file ({error}); the rest of it skipped")
-    return make_report(documents, images, problems)
+            records.problem(f"{file.name}: not a readable text file ({error}); the rest of it skipped")
+    return records.report()
 
 
 def _lines(file: Path, limits: ImportLimits) -> Iterator[tuple[int, str]]:
