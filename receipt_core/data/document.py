@@ -259,21 +259,13 @@ def word_from_json(raw: Any, where: str, legacy_source: str | None = None) -> Wo
     confidence = raw.get("confidence")
     if confidence is not None and not isinstance(confidence, (int, float)):
         raise DocumentFormatError(f"{where}: confidence must be a number or null")
-    value = raw.get("quantity_value")
-    if value is not None and not isinstance(value, (int, float)):
-        raise DocumentFormatError(f"{where}: quantity_value must be a number or null")
+    field, is_quantity, value = _label_from_json(raw, where)
     group = raw.get("group_id")
     if group is not None and (not isinstance(group, int) or isinstance(group, bool)):
         raise DocumentFormatError(f"{where}: group_id must be an integer or null")
     line_id = raw.get("line_id", 0)
     if not isinstance(line_id, int) or isinstance(line_id, bool):
         raise DocumentFormatError(f"{where}: line_id must be an integer, got {line_id!r}")
-    field = raw.get("field", OTHER)
-    if not isinstance(field, str):
-        raise DocumentFormatError(f"{where}: field must be a label name, got {field!r}")
-    is_quantity = raw.get("quantity", False)
-    if not isinstance(is_quantity, bool):
-        raise DocumentFormatError(f"{where}: quantity must be true or false, got {is_quantity!r}")
     source = raw["label_source"] if "label_source" in raw else legacy_source
     if source is not None and source not in LABEL_SOURCES:
         raise DocumentFormatError(f"{where}: label_source must be one of {', '.join(LABEL_SOURCES)} or null, "
@@ -292,6 +284,20 @@ def word_from_json(raw: Any, where: str, legacy_source: str | None = None) -> Wo
                 label_source=source, label_run=run, label_score=score, suggestion=suggestion)
 
 
+def _label_from_json(raw: Mapping[str, Any], where: str) -> tuple[str, bool, float | int | None]:
+    """The ``field``, ``quantity`` and ``quantity_value`` of a word (or of a suggestion), each of its own type."""
+    field = raw.get("field", OTHER)
+    if not isinstance(field, str):
+        raise DocumentFormatError(f"{where}: field must be a label name, got {field!r}")
+    is_quantity = raw.get("quantity", False)
+    if not isinstance(is_quantity, bool):
+        raise DocumentFormatError(f"{where}: quantity must be true or false, got {is_quantity!r}")
+    value = raw.get("quantity_value")
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+        raise DocumentFormatError(f"{where}: quantity_value must be a number or null")
+    return field, is_quantity, value
+
+
 def _score(value: Any, what: str) -> float | None:
     if value is None:
         return None
@@ -303,15 +309,7 @@ def _score(value: Any, what: str) -> float | None:
 def _suggestion_from_json(raw: Any, where: str) -> Suggestion:
     if not isinstance(raw, Mapping):
         raise DocumentFormatError(f"{where}: must be an object or null")
-    field = raw.get("field", OTHER)
-    if not isinstance(field, str):
-        raise DocumentFormatError(f"{where}: field must be a label name, got {field!r}")
-    is_quantity = raw.get("quantity", False)
-    if not isinstance(is_quantity, bool):
-        raise DocumentFormatError(f"{where}: quantity must be true or false, got {is_quantity!r}")
-    value = raw.get("quantity_value")
-    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
-        raise DocumentFormatError(f"{where}: quantity_value must be a number or null")
+    field, is_quantity, value = _label_from_json(raw, where)
     run = raw.get("run", "")
     if not isinstance(run, str):
         raise DocumentFormatError(f"{where}: run must be a string")
