@@ -18,6 +18,7 @@ import pytest
 from benchmarks.live_app import (CHROMIUM, POINTS_JS, chart_points, choose, chromium_page, live_server, open_page,
                                  set_number, wait_idle)
 from benchmarks.live_app import CHROMIUM_ARGS, free_port, wait_healthy  # noqa: F401 - test_reliability.py imports these
+from receipt_core.training.config import TrainConfig
 from receipt_core.workspace.store import Workspace
 from receipt_core.datasets.synth import generate_dataset
 
@@ -119,7 +120,7 @@ def test_full_flow_in_a_real_browser(server, page):
     page.get_by_text("Labelled words").wait_for(timeout=120_000)
     page.locator(".js-plotly-plot").first.wait_for()
     wait_idle(page)
-    assert page.get_by_role("button", name="Download JSON").is_visible()
+    assert page.get_by_role("button", name="Download everything (JSON)").is_visible()
     shot(page, "predict")
 
 
@@ -128,7 +129,7 @@ def test_demo_path_on_the_default_backbone_reaches_a_loss_point(server, page):
     """The newcomer's path: a dozen demo receipts on Home, then Start on Train with every default.
 
     Measures, in the browser, the seconds from clicking Start to the first point on a loss chart (the figure
-    quoted in the README), and checks that the default backbone is `layout-minilm`.
+    quoted in the README), and checks that the default backbone is TrainConfig's (`text-minilm`: the study's best).
     """
     url, home = server
     open_page(page, url, "")
@@ -141,7 +142,8 @@ def test_demo_path_on_the_default_backbone_reaches_a_loss_point(server, page):
     wait_idle(page)
 
     open_page(page, url, "train")
-    assert page.get_by_role("combobox", name="Backbone", exact=True).first.input_value() == "layout-minilm"
+    default_backbone = TrainConfig().backbone
+    assert page.get_by_role("combobox", name="Backbone", exact=True).first.input_value() == default_backbone
     wait_idle(page, timeout=120_000)  # the first visit counts the backbone's parameters once per server
     ws = Workspace(home)
     previous = {run.id for run in ws.list_runs()}
@@ -157,16 +159,16 @@ def test_demo_path_on_the_default_backbone_reaches_a_loss_point(server, page):
     run_id = new[0]
     with open(ARTIFACTS / "timings.txt", "a") as out:
         out.write(f"demo: generate 12 receipts: {demo_seconds:.1f}s\n"
-                  f"layout-minilm: Start to the first loss point on the chart: {first_point:.1f}s\n")
+                  f"{default_backbone}: Start to the first loss point on the chart: {first_point:.1f}s\n")
     deadline = time.monotonic() + 600
     while not ws.run_events(run_id, kinds=["prediction"]):  # the first evaluation: a screenshot with predictions
         assert time.monotonic() < deadline, "no evaluation within 10 minutes"
         time.sleep(1)
     page.get_by_text("Live predictions", exact=True).wait_for(timeout=30_000)
     page.wait_for_timeout(2500)  # one more live refresh
-    shot(page, "train-layout-minilm")
+    shot(page, "train-default")
     if os.environ.get("UPDATE_SCREENSHOT") == "1":
-        shutil.copyfile(ARTIFACTS / "train-layout-minilm.png", REPO / "assets" / "screenshot.png")
+        shutil.copyfile(ARTIFACTS / "train-default.png", REPO / "assets" / "screenshot.png")
     page.get_by_role("button", name="Stop", exact=True).click()
     page.get_by_text("Finished (stopped)").wait_for(timeout=300_000)
-    assert Workspace(home).list_runs()[0].config["backbone"] == "layout-minilm"
+    assert Workspace(home).list_runs()[0].config["backbone"] == default_backbone

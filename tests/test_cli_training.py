@@ -87,7 +87,7 @@ def test_pretrain_pauses_on_ctrl_z_and_stops_on_ctrl_c(cord_folders, tmp_path):
     out = tmp_path / "pt"
     process = subprocess.Popen(
         [sys.executable, "-m", "receipt_core", "pretrain", "--data", str(train), "--format", "cord", "--backbone",
-         "tiny", "--epochs", "200", "--batch-size", "1", "--out", str(out)],
+         "tiny", "--epochs", "100000", "--batch-size", "1", "--out", str(out)],  # never ends by itself
         cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"})
     lines: list[str] = []

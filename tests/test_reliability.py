@@ -29,6 +29,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from receipt_core.cli.main import main
 from receipt_core.data.document import Document, Word
+from receipt_core.model.checkpoint import checkpoint_step
 from receipt_core.workspace.store import Workspace
 from ui.literal import literal
 
@@ -826,8 +827,9 @@ def test_sigkill_of_the_server_while_training_and_saving_loses_nothing_and_the_r
             allowed = {label} | ({in_flight[2]} if in_flight and in_flight[:2] == (doc_id, index) else set())
             assert stored in allowed, (doc_id, index, stored, allowed)
         assert ws.get_run(run_id).status == "running"  # as the killed server left it
-        checkpoint = json.loads((ws.run_dir(run_id) / "run.json").read_text())
-        saved_step = checkpoint["state"]["global_step"]
+        # the step the run resumes from: a save the kill interrupted after its files were written rolls forward
+        # when the checkpoint is read (checkpoint.read_run_info), so read it the way resuming will
+        saved_step = checkpoint_step(ws.run_dir(run_id))
         assert saved_step > 0
 
         # restart: the first page view marks the run interrupted, and the Runs page shows it so

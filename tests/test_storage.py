@@ -283,3 +283,21 @@ def test_many_threads_opening_a_fresh_workspace_at_once(tmp_path, round_):
         w.join()
     assert errors == []
     assert len(Workspace(home).load_documents("d")) == 8
+
+
+def test_dropping_events_at_a_resume_never_reuses_a_sequence_number(tmp_path):
+    """A reader's cursor (RunFeed.last_seq) may stand on the last event the crashed attempt logged: the resumed
+    run's events must come after it, or the reader would never see them."""
+    ws = Workspace(tmp_path / "ws")
+    run_id = ws.create_run("resume", {})
+    for step in range(1, 7):
+        ws.append_run_event(run_id, "step", {"step": step})
+    cursor = ws.run_events(run_id)[-1].seq
+    assert ws.drop_run_events_after(run_id, 4) == 2
+    ws.append_run_event(run_id, "step", {"step": 5})  # the resumed run
+    after = ws.run_events(run_id, after_seq=cursor)
+    assert [(e.kind, e.payload.get("step")) for e in after] == [("step", 5)]
+    steps = [e.payload["step"] for e in ws.run_events(run_id, kinds=["step"])]
+    assert steps == [1, 2, 3, 4, 5]  # one point per step
+    note = [e for e in ws.run_events(run_id, kinds=["status"])]
+    assert len(note) == 1 and "dropped" in note[0].payload["message"]

@@ -127,7 +127,7 @@ def wait_for(reader: queue.Queue, predicate, timeout: float = 20.0) -> list:
 
 def test_every_listener_and_queue_gets_the_same_events_and_the_loss_falls():
     task = RegressionTask(batches=10)
-    config = TrainConfig(epochs=3, batch_size=16, grad_clip=None)
+    config = TrainConfig(epochs=3, batch_size=16, grad_clip=None, lr_schedule="constant")  # the task's own rate
     job = RecordedJob(lambda: (task, None), config)
     first, second = [], []
     job.add_listener(first.append)

@@ -110,9 +110,18 @@ class RunStore(Database):
         with self._write() as conn:
             if conn.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone() is None:
                 raise NotFoundError(f"no run {run_id!r} in the workspace")
-            return conn.execute(
+            top = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM run_events WHERE run_id = ?", (run_id,)).fetchone()[0]
+            dropped = conn.execute(
                 "DELETE FROM run_events WHERE run_id = ? AND json_type(payload, '$.step') = 'integer' "
                 "AND json_extract(payload, '$.step') > ? AND kind != 'failed'", (run_id, step)).rowcount
+            left = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM run_events WHERE run_id = ?", (run_id,)).fetchone()[0]
+            if dropped and left < top:  # sequence numbers are never reused: a reader's cursor may stand at `top`
+                note = {"step": step, "status": "running",
+                        "message": f"resumed from the checkpoint at step {step}; {dropped} event(s) logged after "
+                                   "it by the earlier attempt were dropped"}
+                conn.execute("INSERT INTO run_events (run_id, seq, kind, payload, created_at) VALUES (?, ?, ?, ?, ?)",
+                             (run_id, top, "status", dumps(note, "status event"), time.time()))
+            return dropped
 
     def set_run_status(self, run_id: str, status: str, summary: Mapping[str, Any] | None = None) -> None:
         """Change a run's status (and replace its summary when given). Going live makes this process the owner."""
