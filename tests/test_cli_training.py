@@ -89,7 +89,10 @@ def test_pretrain_pauses_on_ctrl_z_and_stops_on_ctrl_c(cord_folders, tmp_path):
         [sys.executable, "-m", "receipt_core", "pretrain", "--data", str(train), "--format", "cord", "--backbone",
          "tiny", "--epochs", "100000", "--batch-size", "1", "--out", str(out)],  # never ends by itself
         cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        # as in a terminal: a test run started in the background (`make test &`) hands its children SIGINT
+        # ignored, and Python then never turns Ctrl-C into KeyboardInterrupt
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.extend(process.stderr), daemon=True)
     reader.start()
