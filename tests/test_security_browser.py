@@ -1,0 +1,61 @@
+"""Issue 17, defects 1 and 2 against a real server in real Chromium: a dataset name typed into the Data page cannot
+write outside the workspace, and a stored dataset name is shown as text, never as Markdown."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from benchmarks.live_app import CHROMIUM, chromium_page, live_server, open_page, wait_idle
+from receipt_core.data.document import Document, Word
+from receipt_core.workspace.store import Workspace
+
+pytestmark = pytest.mark.browser
+
+NAME = "__bold__ receipts"  # a name the workspace accepts that Markdown would render bold
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (make setup-test does)", pytrace=False)
+    home = tmp_path_factory.mktemp("security") / "workspace"
+    doc = Document(id="r1", width=400, height=600, words=(Word(text="TOTAL", box=(10, 10, 60, 30)),))
+    Workspace.open(home).save_documents(NAME, [doc])
+    with live_server(home, tmp_path_factory.mktemp("log") / "streamlit.log", stop_grace=20) as live:
+        yield live.url, home
+
+
+def test_a_dataset_name_is_shown_as_text_not_markdown(server):
+    url, _ = server
+    with chromium_page() as page:
+        open_page(page, url, "data")
+        page.get_by_role("tab", name="Receipts").click()
+        wait_idle(page)
+        body = page.locator('[data-testid="stMain"]')
+        assert NAME in body.inner_text()  # the underscores are still there: not turned into bold
+        assert body.locator("strong", has_text="bold").count() == 0
+
+
+def test_a_dataset_name_that_leads_outside_is_refused_and_writes_nothing(server, tmp_path):
+    url, home = server
+    escape = tmp_path / "x" / "escape"
+    image = tmp_path / "receipt.png"
+    from PIL import Image
+
+    Image.new("RGB", (300, 400), "white").save(image)
+    with chromium_page() as page:
+        open_page(page, url, "data")
+        box = page.get_by_label("Store into dataset")
+        box.fill(f"../../../../..{escape}")
+        box.press("Enter")
+        wait_idle(page)
+        page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(image))
+        wait_idle(page)
+        page.get_by_role("button", name="OCR and store").click()
+        wait_idle(page, timeout=120_000)
+        text = page.locator('[data-testid="stMain"]').inner_text()
+    assert "dataset name" in text.lower(), text[-600:]
+    assert not escape.exists() and not (tmp_path / "x").exists()
+    assert [d.name for d in Workspace(home).datasets()] == [NAME]
