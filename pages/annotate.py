@@ -93,7 +93,7 @@ with left:
 with right:
     counts = doc.label_counts()
     st.caption(f"{len(doc.words)} words · " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
-               + (f" · ⚠️ {len(low)} with OCR confidence < {LOW_CONFIDENCE:.0f}" if low else ""))
+               + (f" · :material/warning: {len(low)} with OCR confidence < {LOW_CONFIDENCE:.0f}" if low else ""))
     if doc.words:
         with st.container(border=True):
             st.caption("Click a word on the receipt, or pick it here:")
