@@ -180,11 +180,6 @@ class PrefixFeatureCache:
                 and (windows is self.windows or windows_fingerprint(windows) == self.data_fingerprint)
                 and prefix_fingerprint(model, prefix_layers) == self.weights_fingerprint)
 
-    def hidden(self, index: int) -> torch.Tensor:
-        """Window ``index``'s cached output of the prefix's top, (rows, H) float32: one row per token, or per word
-        (first sub-token, in order) when ``words_only``."""
-        return self._block(index)[:, -1].float()
-
     def _block(self, index: int) -> torch.Tensor:
         start, end = int(self._offsets[index]), int(self._offsets[index + 1])
         block = self._storage[start:end]

@@ -31,10 +31,11 @@ from torch import nn
 
 from ..data.document import Document
 from ..model.backbones import DEFAULT_BACKBONE, load_backbone
-from ..model.encoding import BOX_MODES, DocumentEncoder, check_box_mode, collate, length_grouped_batches
+from ..model.encoding import BOX_MODES, DocumentEncoder, check_box_mode, collate
 from ..model.masked_words import MaskedWordHead, mask_tokens
 from .events import EvalEvent, Event, FinishedEvent, PhaseEvent
 from .config import option
+from .batching import epoch_batches
 from .loop import Trainer
 from .schedules import LR_SCHEDULES
 from .state import TrainerState
@@ -149,8 +150,7 @@ class PretrainTask:
                            reason="layout pre-training: masked words over boxes")]
 
     def train_batches(self, epoch: int) -> list[tuple[int, ...]]:
-        return [tuple(indices) for indices in
-                length_grouped_batches(self.windows, self.config.batch_size, seed=self.config.seed * 100_003 + epoch)]
+        return epoch_batches(self.windows, self.config.batch_size, self.config.seed, epoch)
 
     def training_step(self, batch: tuple[int, ...]) -> StepOutput:
         self.model.train()

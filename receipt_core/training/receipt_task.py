@@ -31,12 +31,13 @@ from ..model.multitask import build_model
 from ..model.checkpoint import (CheckpointError, load_checkpoint, optimizer_from_tensors, optimizer_to_tensors,
                          save_checkpoint)
 from ..data.document import Document
-from ..model.encoding import DocumentEncoder, collate, length_grouped_batches
+from ..model.encoding import DocumentEncoder, collate
 from ..model.feature_cache import PrefixFeatureCache, cached_forward
 from ..model.heads import word_starts
 from ..model.freeze import (HEAD_GROUPS, FreezePlan, PhasedSchedule, end_phase_epoch, group_names, group_of,
                             optimizer_param_groups)
 from ..data.schema import DEFAULT_SCHEMA, LabelSchema
+from .batching import epoch_batches
 from .events import EvalEvent, Event, PhaseEvent, PredictionEvent, flatten_metrics
 from .task import StepOutput
 from .config import TrainConfig
@@ -156,8 +157,7 @@ class ReceiptTask:
         return [self._phase_event(state, reason)]
 
     def train_batches(self, epoch: int) -> list[ReceiptBatch]:
-        batches = length_grouped_batches(self.train_windows, self.config.batch_size,
-                                         seed=self.config.seed * 100_003 + epoch)
+        batches = epoch_batches(self.train_windows, self.config.batch_size, self.config.seed, epoch)
         world = int(getattr(self.accelerator, "num_processes", 1) or 1)
         if world > 1:  # every process takes the same number of batches (the remainder is dropped)
             rank = int(self.accelerator.process_index)
@@ -252,13 +252,6 @@ class ReceiptTask:
         if weight_sum == 0:
             return None, {}, probabilities
         return loss_sum / weight_sum, {name: value / weight_sum for name, value in totals.items()}, probabilities
-
-    def validation_losses(self) -> tuple[float | None, dict[str, float]]:
-        """Mean losses over the evaluation windows (weighted by labelled tokens per batch)."""
-        if not self.eval_windows:
-            return None, {}
-        val_loss, task_losses, _ = self.evaluation_pass()
-        return val_loss, task_losses
 
     def evaluate(self, state: TrainerState) -> tuple[EvalEvent, list[Event]]:
         val_loss, task_losses, metrics = None, {}, {}

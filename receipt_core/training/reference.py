@@ -21,11 +21,12 @@ import torch
 from ..data.document import Document
 from ..data.schema import DEFAULT_SCHEMA, LabelSchema
 from ..model.backbones import DEFAULT_BACKBONE
-from ..model.encoding import BOX_MODES, DocumentEncoder, check_box_mode, length_grouped_batches
+from ..model.encoding import BOX_MODES, DocumentEncoder, check_box_mode
 from ..model.reference import build_reference_model, predict_reference, reference_batch
 from .events import EvalEvent, Event, FinishedEvent, PhaseEvent, ProgressEvent, StepEvent
 from .events import flatten_metrics, headline
 from .config import option
+from .batching import epoch_batches
 from .loop import Trainer
 from .schedules import LR_SCHEDULES
 from .state import TrainerState
@@ -114,8 +115,7 @@ class ReferenceTask:
                            reason="reference tagger: every parameter trains")]
 
     def train_batches(self, epoch: int) -> list[tuple[int, ...]]:
-        return [tuple(indices) for indices in
-                length_grouped_batches(self.windows, self.config.batch_size, seed=self.config.seed * 100_003 + epoch)]
+        return epoch_batches(self.windows, self.config.batch_size, self.config.seed, epoch)
 
     def training_step(self, batch: tuple[int, ...]) -> StepOutput:
         self.model.train()
