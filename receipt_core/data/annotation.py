@@ -7,7 +7,9 @@
   words nobody has labelled; a person's or a dataset's label is never touched. :func:`accept_suggestions` makes
   suggestions labels (per word, per receipt, or only those scoring at least ``min_score``) with
   ``label_source="model"``, and :func:`reject_suggestions` drops them.
-- :func:`least_confident` picks the receipt whose prediction is least sure, to label next.
+- :func:`set_group` puts a word into an item (``group_id``) or takes it out; :func:`new_group_id` is a free number.
+- :func:`least_confident` picks the receipt whose prediction is least sure, to label next, and
+  :func:`least_sure_words` says why: the words the model is least sure of.
 
 Every change function returns an :class:`AnnotationResult`: the new document plus one :class:`WordChange`
 (index, word before, word after) per word it changed — what the workspace's undo history stores — and a line per
@@ -125,6 +127,36 @@ def reject_suggestions(doc: Document, indices: Collection[int] | None = None) ->
     updates = [(i, dataclasses.replace(doc.words[i], suggestion=None)) for i in _indices(doc, indices)
                if doc.words[i].suggestion is not None]
     return _result(doc, updates)
+
+
+def set_group(doc: Document, index: int, group_id: int | None) -> AnnotationResult:
+    """Word ``index`` made part of item ``group_id`` (None: of no item); its label and provenance stay."""
+    if group_id is not None and (isinstance(group_id, bool) or not isinstance(group_id, int) or group_id < 0):
+        raise AnnotationError(f"an item number is a whole number from 0, got {group_id!r}")
+    return _result(doc, [(index, dataclasses.replace(_word(doc, index), group_id=group_id))])
+
+
+def new_group_id(doc: Document) -> int:
+    """An item number no word of ``doc`` uses yet."""
+    return max((w.group_id for w in doc.words if w.group_id is not None), default=-1) + 1
+
+
+@dataclass(frozen=True)
+class UnsureWord:
+    index: int
+    text: str
+    answer: str  # the label the model gave (a field or QUANTITY)
+    score: float  # its probability, 0-1
+
+
+def least_sure_words(prediction: Mapping[str, Any], count: int = 5) -> list[UnsureWord]:
+    """The ``count`` words of a prediction (``DocumentPrediction.to_json()``) with the lowest field score, least
+    sure first: why :func:`least_confident` chose its receipt."""
+    words = [UnsureWord(index=i, text=str(w.get("text", "")),
+                        answer=QUANTITY if w.get("quantity") else str(w.get("field", OTHER)),
+                        score=float(w.get("field_score", 1.0)))
+             for i, w in enumerate(prediction.get("words", ()))]
+    return sorted(words, key=lambda w: (w.score, w.index))[:max(count, 0)]
 
 
 def least_confident(predictions: Mapping[str, Mapping[str, Any]], exclude: set[str] = frozenset()) -> str | None:

@@ -6,6 +6,10 @@ changed word (its JSON before and after) under one *action* number. :meth:`Annot
 action not yet undone (of one document, or of the whole workspace) and puts every word back — refusing, and
 changing nothing, when a word has changed since (an import replaced the document, or an edit without history),
 so an undo never clobbers later work. Marking a receipt done (or not) is an action too, with ``word_index`` null.
+
+Corrections of the OCR (:mod:`receipt_core.data.corrections`: text, delete, split, merge, add) change which words
+there are, so their history row holds the whole word list before and after (``word_index`` null, kind
+``correct``); undoing one puts the list back when nothing changed since.
 """
 
 from __future__ import annotations
@@ -15,15 +19,17 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Collection, Mapping
 
+from ..data import corrections
 from ..data.annotation import (AnnotationError, AnnotationResult, accept_suggestions, label_word,
-                               reject_suggestions, suggest_from_prediction)
+                               reject_suggestions, set_group, suggest_from_prediction)
+from ..data.corrections import Correction, CorrectionError
 from ..data.document import Document, word_from_json, word_to_json
 from ..data.review import LabelledDocuments, evaluation_documents, labelled_documents
 from ..data.schema import DEFAULT_SCHEMA, LabelSchema
 from .database import Database, NotFoundError, WorkspaceError, dumps
 from .documents import write_document
 
-HISTORY_KINDS = ("label", "suggest", "accept", "reject", "review")
+HISTORY_KINDS = ("label", "suggest", "accept", "reject", "review", "group", "correct")
 
 
 @dataclass(frozen=True)
@@ -31,8 +37,8 @@ class HistoryEntry:
     action: int  # the entries of one user action share it
     doc_id: str
     kind: str  # one of HISTORY_KINDS
-    word_index: int | None  # None for a review change
-    before: Mapping[str, Any]  # the word's JSON (or {"reviewed": bool}) before the change
+    word_index: int | None  # None for a review change or a correction
+    before: Mapping[str, Any]  # the word's JSON ({"reviewed": bool}, or {"words": [...]}) before the change
     after: Mapping[str, Any]
     undone: bool
     created_at: float
@@ -45,7 +51,7 @@ class Undone:
     action: int
     doc_id: str
     kind: str
-    words: int  # how many words it put back (0 for a review change)
+    words: int  # how many words it put back (0 for a review change; a correction: the words now)
 
 
 class AnnotationStore(Database):
@@ -85,6 +91,30 @@ class AnnotationStore(Database):
     def reject_suggestions(self, doc_id: str, indices: Collection[int] | None = None) -> AnnotationResult:
         """Suggestions of words ``indices`` (None: the whole receipt) dropped."""
         return self._change(doc_id, "reject", lambda doc: reject_suggestions(doc, indices))
+
+    def set_group(self, doc_id: str, index: int, group_id: int | None) -> AnnotationResult:
+        """Word ``index`` put into item ``group_id`` (None: out of any item); undoable."""
+        return self._change(doc_id, "group", lambda doc: set_group(doc, index, group_id))
+
+    def edit_word_text(self, doc_id: str, index: int, text: str) -> Correction:
+        """The OCR's text of word ``index`` corrected to ``text``; undoable."""
+        return self._correct(doc_id, lambda doc: corrections.edit_text(doc, index, text))
+
+    def delete_word(self, doc_id: str, index: int) -> Correction:
+        """Word ``index`` removed (the OCR read something that is not a word); undoable."""
+        return self._correct(doc_id, lambda doc: corrections.delete_word(doc, index))
+
+    def split_word(self, doc_id: str, index: int, parts: list[str] | None = None) -> Correction:
+        """Word ``index`` split into ``parts`` (None: at its spaces); undoable."""
+        return self._correct(doc_id, lambda doc: corrections.split_word(doc, index, parts))
+
+    def merge_with_next(self, doc_id: str, index: int) -> Correction:
+        """Word ``index`` and the next merged into one; undoable."""
+        return self._correct(doc_id, lambda doc: corrections.merge_with_next(doc, index))
+
+    def add_word(self, doc_id: str, text: str, box: list[float]) -> Correction:
+        """A word the OCR missed, with its box in page pixels; undoable."""
+        return self._correct(doc_id, lambda doc: corrections.add_word(doc, text, box))
 
     def set_reviewed(self, doc_id: str, reviewed: bool = True) -> None:
         """Mark a receipt done (reviewed by a person), or take the mark back; undoable."""
@@ -146,6 +176,15 @@ class AnnotationStore(Database):
                 conn.execute("UPDATE documents SET reviewed = ?, updated_at = ? WHERE id = ?",
                              (int(bool(json.loads(entries[0]["before"])["reviewed"])), time.time(), target))
                 words = 0
+            elif kind == "correct":
+                doc = Document.from_json(json.loads(row["json"]))
+                entry = entries[0]
+                if [word_to_json(w) for w in doc.words] != json.loads(entry["after"])["words"]:
+                    raise WorkspaceError(f"cannot undo the last correction on {target!r}: its words have changed "
+                                         "since; nothing was undone")
+                restored = [word_from_json(w, f"history of {target!r}") for w in json.loads(entry["before"])["words"]]
+                write_document(conn, doc.with_words(restored), row["dataset"])
+                words = len(restored)
             else:
                 doc = Document.from_json(json.loads(row["json"]))
                 restored = list(doc.words)
@@ -175,6 +214,26 @@ class AnnotationStore(Database):
                 write_document(conn, result.document, row["dataset"])
                 _record(conn, doc_id, kind, [(c.index, word_to_json(c.before), word_to_json(c.after))
                                              for c in result.changes])
+        return result
+
+
+    def _correct(self, doc_id: str, rule: Callable[[Document], Correction]) -> Correction:
+        """:meth:`_change` for a correction: the whole word list goes to the history (CorrectionError becomes
+        WorkspaceError)."""
+        with self._write() as conn:
+            row = conn.execute("SELECT dataset, json FROM documents WHERE id = ?", (doc_id,)).fetchone()
+            if row is None:
+                raise NotFoundError(f"no document {doc_id!r} in the workspace")
+            doc = Document.from_json(json.loads(row["json"]))
+            try:
+                result = rule(doc)
+            except CorrectionError as error:
+                raise WorkspaceError(str(error)) from None
+            if result.document.words != doc.words:
+                write_document(conn, result.document, row["dataset"])
+                _record(conn, doc_id, "correct", [(None, {"words": [word_to_json(w) for w in doc.words]},
+                                                   {"words": [word_to_json(w) for w in result.document.words],
+                                                    "summary": result.summary})])
         return result
 
 

@@ -1,0 +1,171 @@
+"""Corrections of what the OCR read: a word's text, a word too many, two words read as one or one read as two, a
+word it missed. Each function takes a document and returns a :class:`Correction`: the new document (never the
+old one changed) and one line saying what changed, which the workspace keeps in its undo history.
+
+Rules every correction follows:
+
+- a corrected word keeps its label, its provenance, its line and its item (``group_id``); a quantity word's value
+  is read again from its new text (when the text holds no number the old value stays, for the person to fix);
+- text a person typed has no OCR confidence (``confidence`` None: it is not Tesseract's reading any more);
+- boxes stay inside the page and are never empty; a split divides the box by the parts' lengths;
+- a word added by hand joins the receipt line its box overlaps most (else a new line) and sits in reading order.
+
+Every refusal is a :class:`CorrectionError` (a ValueError) whose message says what to do instead.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Sequence
+
+from .document import Box, Document, Word
+from .quantity import parse_quantity
+
+MAX_WORD_CHARS = 200  # a word longer than this is a line pasted by mistake
+
+
+class CorrectionError(ValueError):
+    """A correction that cannot be made as asked; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class Correction:
+    document: Document
+    summary: str  # "word 4: text '2x' -> '2 x'"; shown to the person and kept in the history
+
+
+def edit_text(doc: Document, index: int, text: str) -> Correction:
+    """Word ``index`` with ``text`` (stripped; not empty) as a person typed it."""
+    word = _word(doc, index)
+    new_text = _text(text)
+    if new_text == word.text:
+        return Correction(doc, f"word {index}: text unchanged")
+    return Correction(_replace(doc, index, [_retyped(word, new_text)]),
+                      f"word {index}: text {word.text!r} -> {new_text!r}")
+
+
+def delete_word(doc: Document, index: int) -> Correction:
+    """The document without word ``index`` (a smudge or a stamp the OCR read as text)."""
+    word = _word(doc, index)
+    return Correction(_replace(doc, index, []), f"word {index} {word.text!r} deleted")
+
+
+def split_word(doc: Document, index: int, parts: Sequence[str] | None = None) -> Correction:
+    """Word ``index`` as several words: ``parts`` (None: its text split at spaces), left to right, each with its
+    share of the box by length. Every part keeps the word's label and item."""
+    word = _word(doc, index)
+    pieces = [_text(p) for p in (word.text.split() if parts is None else parts)]
+    if len(pieces) < 2:
+        raise CorrectionError(f"word {index} {word.text!r}: a split needs at least two parts; type them separated "
+                              "by spaces")
+    x0, y0, x1, y1 = word.box
+    total = sum(len(p) for p in pieces)
+    words, left = [], x0
+    for piece in pieces:
+        right = left + (x1 - x0) * len(piece) / total
+        words.append(_retyped(dataclasses.replace(word, box=(left, y0, right, y1)), piece))
+        left = right
+    return Correction(_replace(doc, index, words),
+                      f"word {index} {word.text!r} split into {', '.join(repr(p) for p in pieces)}")
+
+
+def merge_with_next(doc: Document, index: int) -> Correction:
+    """Word ``index`` and the next one as one word: texts joined by a space, boxes united. The merged word keeps
+    the first word's label when it has one, else the second's; its item likewise."""
+    first = _word(doc, index)
+    if index + 1 >= len(doc.words):
+        raise CorrectionError(f"word {index} {first.text!r} is the last word; there is no next word to merge with")
+    second = doc.words[index + 1]
+    labelled = first if first.is_labelled or not second.is_labelled else second
+    box = (min(first.box[0], second.box[0]), min(first.box[1], second.box[1]),
+           max(first.box[2], second.box[2]), max(first.box[3], second.box[3]))
+    merged = dataclasses.replace(labelled, box=box, line_id=first.line_id,
+                                 group_id=first.group_id if first.group_id is not None else second.group_id,
+                                 suggestion=first.suggestion or second.suggestion)
+    merged = _retyped(merged, f"{first.text} {second.text}")
+    words = list(doc.words)
+    words[index:index + 2] = [merged]
+    return Correction(doc.with_words(words), f"words {index} {first.text!r} and {index + 1} {second.text!r} merged")
+
+
+def add_word(doc: Document, text: str, box: Sequence[float]) -> Correction:
+    """A word the OCR missed: ``text`` in ``box`` (x0, y0, x1, y1 in page pixels, clamped to the page), unlabelled,
+    placed on the line its box overlaps most (else a new line) in reading order."""
+    new_text = _text(text)
+    placed = _page_box(doc, box)
+    line_id = _line_of(doc, placed)
+    word = Word(text=new_text, box=placed, confidence=None, line_id=line_id)
+    words = list(doc.words)
+    position = _position(words, word)
+    words.insert(position, word)
+    return Correction(doc.with_words(words), f"word {new_text!r} added as word {position}")
+
+
+def _word(doc: Document, index: int) -> Word:
+    if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(doc.words):
+        raise CorrectionError(f"document {doc.id!r} has {len(doc.words)} words; there is no word {index!r}")
+    return doc.words[index]
+
+
+def _text(text: str) -> str:
+    cleaned = " ".join(str(text).split())
+    if not cleaned:
+        raise CorrectionError("a word needs some text; to remove a word, delete it")
+    if len(cleaned) > MAX_WORD_CHARS:
+        raise CorrectionError(f"a word of {len(cleaned)} characters is too long (at most {MAX_WORD_CHARS}); "
+                              "split it into words")
+    return cleaned
+
+
+def _retyped(word: Word, text: str) -> Word:
+    """``word`` with ``text`` typed by a person: no OCR confidence; a quantity's value read from the new text."""
+    value = word.quantity_value
+    if word.is_quantity:
+        parsed = parse_quantity(text)
+        value = parsed if parsed is not None else value
+    return dataclasses.replace(word, text=text, confidence=None, quantity_value=value)
+
+
+def _replace(doc: Document, index: int, replacement: list[Word]) -> Document:
+    words = list(doc.words)
+    words[index:index + 1] = replacement
+    return doc.with_words(words)
+
+
+def _page_box(doc: Document, box: Sequence[float]) -> Box:
+    if len(box) != 4:
+        raise CorrectionError(f"a box is four numbers x0, y0, x1, y1; got {len(box)}")
+    try:
+        x0, y0, x1, y1 = (float(v) for v in box)
+    except (TypeError, ValueError):
+        raise CorrectionError(f"a box is four numbers x0, y0, x1, y1; got {list(box)!r}") from None
+    x0, x1 = sorted((min(max(x0, 0.0), doc.width), min(max(x1, 0.0), doc.width)))
+    y0, y1 = sorted((min(max(y0, 0.0), doc.height), min(max(y1, 0.0), doc.height)))
+    if x1 - x0 < 1 or y1 - y0 < 1:
+        raise CorrectionError(f"the box {[round(v) for v in box]} covers no area of the {doc.width}x{doc.height} "
+                              "page; draw it over the word")
+    return (x0, y0, x1, y1)
+
+
+def _line_of(doc: Document, box: Box) -> int:
+    """The line whose words overlap ``box`` vertically the most (at least half its height), else a new line."""
+    height = box[3] - box[1]
+    best, best_overlap = None, 0.5 * height
+    for word in doc.words:
+        overlap = min(box[3], word.box[3]) - max(box[1], word.box[1])
+        if overlap > best_overlap:
+            best, best_overlap = word.line_id, overlap
+    if best is not None:
+        return best
+    return max((w.line_id for w in doc.words), default=-1) + 1
+
+
+def _position(words: list[Word], new: Word) -> int:
+    """Where ``new`` goes: after the last word of its line left of it; on a new line, before the first word below."""
+    same_line = [i for i, w in enumerate(words) if w.line_id == new.line_id]
+    if same_line:
+        left = [i for i in same_line if words[i].center[0] <= new.center[0]]
+        return (left[-1] + 1) if left else same_line[0]
+    below = [i for i, w in enumerate(words) if w.center[1] > new.center[1]]
+    return below[0] if below else len(words)

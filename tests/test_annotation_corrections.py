@@ -1,0 +1,100 @@
+"""Corrections of the OCR (text, delete, split, merge, add), item grouping and the least-sure words: the pure rules
+on a document, and the workspace that stores them with an undo history."""
+
+from __future__ import annotations
+
+import pytest
+
+from receipt_core.data.annotation import least_sure_words, new_group_id, set_group, AnnotationError
+from receipt_core.data.corrections import CorrectionError, add_word, delete_word, edit_text, merge_with_next, split_word
+from receipt_core.data.document import Document, Word
+from receipt_core.workspace.database import WorkspaceError
+from receipt_core.workspace.store import Workspace
+
+
+def _doc() -> Document:
+    return Document(id="r1", width=400, height=200, words=(
+        Word("ICE TEA", (10, 10, 110, 30), confidence=80.0, line_id=0, field="ITEM_NAME", group_id=0),
+        Word("2x", (120, 10, 150, 30), confidence=40.0, line_id=0, is_quantity=True, quantity_value=2.0, group_id=0),
+        Word("20.000", (300, 10, 380, 30), line_id=0),
+        Word("TOTAL", (10, 60, 80, 80), line_id=1),
+        Word("20.000", (300, 60, 380, 80), line_id=1, field="TOTAL")))
+
+
+def test_text_edit_keeps_the_label_and_reads_a_quantity_again():
+    fixed = edit_text(_doc(), 1, " 3 x ").document
+    word = fixed.words[1]
+    assert (word.text, word.is_quantity, word.quantity_value, word.group_id, word.confidence) == ("3 x", True, 3.0, 0,
+                                                                                                   None)
+    assert fixed.words[0] == _doc().words[0]
+    with pytest.raises(CorrectionError, match="delete it"):
+        edit_text(_doc(), 1, "   ")
+    with pytest.raises(CorrectionError, match="no word 9"):
+        edit_text(_doc(), 9, "x")
+
+
+def test_split_divides_the_box_by_length_and_merge_unites_it():
+    split = split_word(_doc(), 0).document
+    assert [w.text for w in split.words[:2]] == ["ICE", "TEA"]
+    assert split.words[0].box == (10, 10, 60, 30) and split.words[1].box == (60, 10, 110, 30)
+    assert all(w.field == "ITEM_NAME" and w.group_id == 0 for w in split.words[:2]) and len(split.words) == 6
+    with pytest.raises(CorrectionError, match="two parts"):
+        split_word(_doc(), 1)
+
+    merged = merge_with_next(split, 0).document
+    assert merged.words[0].text == "ICE TEA" and merged.words[0].box == (10, 10, 110, 30)
+    assert merged.words[0].field == "ITEM_NAME" and len(merged.words) == 5
+    # the unlabelled TOTAL word takes the labelled amount's label when merged with it
+    assert merge_with_next(_doc(), 3).document.words[3].field == "TOTAL"
+    with pytest.raises(CorrectionError, match="last word"):
+        merge_with_next(_doc(), 4)
+
+
+def test_an_added_word_joins_its_line_in_reading_order_and_stays_on_the_page():
+    added = add_word(_doc(), "Rp", (260, 12, 290, 28)).document
+    assert added.words[2].text == "Rp" and added.words[2].line_id == 0 and not added.words[2].is_labelled
+    below = add_word(_doc(), "THANK YOU", (10, 150, 500, 170)).document
+    assert below.words[-1].line_id == 2 and below.words[-1].box == (10, 150, 400, 170)  # clamped to the page
+    with pytest.raises(CorrectionError, match="covers no area"):
+        add_word(_doc(), "x", (500, 500, 600, 600))
+    assert [w.text for w in delete_word(_doc(), 2).document.words] == ["ICE TEA", "2x", "TOTAL", "20.000"]
+
+
+def test_groups_and_the_least_sure_words():
+    doc = set_group(_doc(), 2, new_group_id(_doc())).document
+    assert doc.words[2].group_id == 1 and doc.words[2].label_source is None
+    assert set_group(doc, 2, None).document.words[2].group_id is None
+    with pytest.raises(AnnotationError, match="whole number"):
+        set_group(doc, 2, -1)
+    prediction = {"words": [{"text": "a", "field": "TOTAL", "field_score": 0.9},
+                            {"text": "b", "field": "OTHER", "quantity": True, "field_score": 0.2},
+                            {"text": "c", "field": "TAX", "field_score": 0.5}]}
+    assert [(w.index, w.answer, w.score) for w in least_sure_words(prediction, 2)] == [(1, "QUANTITY", 0.2),
+                                                                                        (2, "TAX", 0.5)]
+
+
+def test_the_workspace_stores_every_correction_and_undoes_it(tmp_path):
+    ws = Workspace(tmp_path / "ws")
+    ws.save_documents("d", [_doc()])
+    ws.edit_word_text("r1", 1, "3x")
+    ws.split_word("r1", 0)
+    ws.add_word("r1", "Rp", [260, 12, 290, 28])
+    ws.set_group("r1", 4, 0)
+    assert [w.text for w in ws.get_document("r1").words] == ["ICE", "TEA", "3x", "Rp", "20.000", "TOTAL", "20.000"]
+    assert ws.get_document("r1").words[4].group_id == 0
+    history = ws.history("r1")
+    assert [h.kind for h in history] == ["group", "correct", "correct", "correct"]
+    assert "split" in history[2].after["summary"]
+    assert ws.undo("r1").kind == "group"
+    assert ws.undo("r1").kind == "correct"
+    assert ws.undo("r1").kind == "correct"
+    assert [w.text for w in ws.get_document("r1").words] == ["ICE TEA", "3x", "20.000", "TOTAL", "20.000"]
+    ws.merge_with_next("r1", 3)
+    ws.delete_word("r1", 0)
+    # a change without history since the last correction: its undo is refused and changes nothing
+    changed = ws.get_document("r1")
+    ws.replace_document(changed.with_words(changed.words[1:]))
+    with pytest.raises(WorkspaceError, match="changed since"):
+        ws.undo("r1")
+    with pytest.raises(WorkspaceError, match="no word 40"):
+        ws.delete_word("r1", 40)
