@@ -14,6 +14,7 @@ from receipt_core.ocr.engine import OcrCache, ocr_many
 from ui.actions import document_image, export_zip, store_ocr_results
 from ui.literal import literal
 from ui.shared import require_router, DATASET_KEY, current_dataset, select_dataset, user_errors, workspace
+from ui.zip_import import zip_import_section
 
 UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "tif", "tiff", "bmp", "gif", "pdf"]  # pdf: to say why not
 
@@ -73,6 +74,7 @@ with view_tab:
                                 key="data_words", height=640)
 
 with import_tab:
+    zip_import_section(ws)
     st.write("Import a labelled dataset folder that is on this server: CORD v1 (`…/cord/train/json`), "
              "WildReceipt (`train.txt`/`dev.txt` or its folder), or a native folder written by Export.")
     fmt = st.selectbox("Format", FORMATS, key="import_format")

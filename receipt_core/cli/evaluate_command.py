@@ -11,8 +11,9 @@ from typing import Any, Mapping, Sequence
 
 from .arguments import add_format_argument, add_workspace_argument
 from .main import CommandError
-from .sources import detect_format, load_documents
+from .sources import load_documents
 from ..data.document import Document
+from ..datasets.detect import detect_format
 from ..training.events import flatten_metrics
 
 
@@ -29,6 +30,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--ocr-cache", type=Path, metavar="DIR",
                           help="with --from-images: keep the OCR results in DIR and reuse them (e.g. "
                                "<workspace>/ocr-cache, where import --from-images keeps its own)")
+    evaluate.add_argument("--errors", action="store_true",
+                          help="with --from-images: sort every field miss and quantity-segment miss into one cause "
+                               "(OCR never read it, OCR misread it, wrong label, wrong grouping) with counts and "
+                               "examples (receipt_core/evaluation/error_analysis.py)")
     evaluate.add_argument("--item-errors", action="store_true",
                           help="also list every item whose predicted quantity is wrong, with its words' gold and "
                                "predicted labels (not with --from-images)")
@@ -71,21 +76,28 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
     if args.ocr_cache is not None and not args.from_images:
         raise CommandError("--ocr-cache only applies with --from-images (the OCR of DATA's images)")
+    if args.errors and not args.from_images:
+        raise CommandError("--errors sorts the misses of an end-to-end run; it needs --from-images "
+                           "(for gold words, --item-errors lists the wrong items)")
     if args.item_errors and args.from_images:
         raise CommandError("--item-errors needs gold words to compare with; it does not apply with --from-images")
     if args.erase_layout and args.from_images:
         raise CommandError("--erase-layout applies to DATA's words; it does not apply with --from-images")
     loaded = _load_run(args.run_dir, args.workspace)
     predictor = loaded.predictor(reconcile=not args.no_reconcile)
-    errors = None
+    errors = breakdown = None
     if args.from_images:
-        from ..evaluation.end_to_end import evaluate_dataset_from_images
+        from ..evaluation.end_to_end import run_dataset_from_images, score_run
+        from ..evaluation.error_analysis import analyse_run
 
         path = Path(args.data).expanduser()
         if not path.exists():
             raise CommandError(f"--from-images needs a dataset folder or file with images; {path} does not exist")
         fmt = detect_format(path) if args.format == "auto" else args.format
-        metrics = evaluate_dataset_from_images(predictor, path, fmt, cache_folder=args.ocr_cache)
+        run = run_dataset_from_images(predictor, path, fmt, cache_folder=args.ocr_cache)
+        metrics = score_run(run)
+        if args.errors:
+            breakdown = analyse_run(run)
     else:
         docs = load_documents(args.data, args.format, args.workspace, role="--data", labels="eval")
         if args.erase_layout:
@@ -97,6 +109,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
     if args.json:
         if errors is not None:
             metrics = {**metrics, "item_errors": [e.to_json() for e in errors]}
+        if breakdown is not None:
+            metrics = {**metrics, "errors": breakdown.to_json()}
         print(json.dumps(metrics, indent=1, ensure_ascii=False, allow_nan=False, default=_json_default))
     else:
         for key, value in metric_lines(metrics).items():
@@ -106,7 +120,26 @@ def run_evaluate(args: argparse.Namespace) -> int:
                   f"predicted field, ^ predicted quantity]")
             for error in errors:
                 print(f"  {error.describe()}")
+        if breakdown is not None:
+            print()
+            for line in breakdown_lines(breakdown):
+                print(line)
     return 0
+
+
+def breakdown_lines(breakdown) -> list[str]:
+    """The error breakdown as printed lines: per task, each cause's count, share and examples."""
+    lines = ["misses by cause (each miss in exactly one; receipt_core/evaluation/error_analysis.py)"]
+    for title, task in (("fields (OCR words with a wrong field + field segments no OCR word reads)",
+                         breakdown.fields),
+                        ("quantity segments (wrong end to end)", breakdown.quantities)):
+        lines.append(f"{title}: {task.misses}")
+        for cause in task.causes:
+            share = cause.count / task.misses if task.misses else 0.0
+            cer = f", mean CER {cause.mean_cer:.2f}" if cause.mean_cer is not None else ""
+            lines.append(f"  {cause.cause.value:12s} {cause.count:5d} ({share:6.1%}{cer})  {cause.cause.explanation}")
+            lines.extend(f"      e.g. {example.describe()}" for example in cause.examples)
+    return lines
 
 
 def metric_lines(metrics: Mapping[str, Any]) -> dict[str, Any]:

@@ -6,7 +6,6 @@ Training and evaluation see only receipts with labels from people or imports
 
 from __future__ import annotations
 
-import json
 import sys
 from collections import Counter
 from pathlib import Path
@@ -15,33 +14,11 @@ from typing import Sequence
 from .main import CommandError
 from ..data.document import Document
 from ..data.review import NoLabelsError, evaluation_documents, labelled_documents
-from ..datasets import FORMATS, load_dataset
+from ..datasets import load_dataset
+from ..datasets.detect import detect_format
 
 MAX_WARNINGS_SHOWN = 10
 LABEL_RULES = ("any", "train", "eval")  # what load_documents keeps: everything, labelled receipts, or refuses none
-
-
-def detect_format(path: Path) -> str:
-    """cord, wildreceipt or native, from a dataset folder's (or file's) contents."""
-    if path.is_file():
-        if path.suffix == ".txt":
-            return "wildreceipt"
-        files = [path]
-    else:
-        if list(path.glob("*.txt")) and not list(path.glob("*.json")):
-            return "wildreceipt"
-        files = sorted(path.glob("*.json"))[:3] or sorted(path.glob("json/*.json"))[:3] or sorted(
-            path.glob("*/json/*.json"))[:3]
-    for file in files:
-        try:
-            data = json.loads(file.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-            continue
-        if isinstance(data, dict) and "valid_line" in data:
-            return "cord"
-        if isinstance(data, dict) and (data.get("format") == "receipt-mtl/document" or "words" in data):
-            return "native"
-    raise CommandError(f"cannot tell the format of {path}; give --format {'|'.join(FORMATS)}")
 
 
 def load_documents(data: str, format: str, workspace: Path | None, role: str = "data",

@@ -1,0 +1,66 @@
+"""Which dataset format a folder or file holds, from its contents: the one home of format recognition, used by the
+command line (``--format auto``) and by a zip uploaded on the Data page.
+
+A folder (or file) is
+
+- ``wildreceipt``: a ``.txt`` file, or a folder with ``class_list.txt`` or with ``*.txt`` files and no ``*.json``;
+- ``cord``: JSON with a ``valid_line`` list, in the folder, its ``json/`` or its ``<split>/json/``;
+- ``native``: JSON written by Export (``"format": "receipt-mtl/document"``, or a ``words`` list);
+- ``label-studio``: a JSON list of tasks, or one task (an object with ``data`` and ``annotations`` or
+  ``predictions``).
+
+At most three JSON files are read, each bounded by :class:`~._common.ImportLimits` (size, nesting, no NaN).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping
+
+from ._common import DEFAULT_LIMITS, RecordError, read_record_file
+from .report import DatasetImportError
+
+FORMATS_SHOWN = "cord, wildreceipt, native or label-studio"
+_SAMPLED_FILES = 3
+
+
+def detect_format(path: Path) -> str:
+    """``cord``, ``wildreceipt``, ``native`` or ``label-studio``, from a dataset folder's (or file's) contents;
+    DatasetImportError when none fits (the message names the layouts looked for)."""
+    path = Path(path)
+    if path.is_file():
+        if path.suffix == ".txt":
+            return "wildreceipt"
+        files = [path]
+    elif path.is_dir():
+        if (path / "class_list.txt").is_file() or (any(path.glob("*.txt")) and not any(path.glob("*.json"))):
+            return "wildreceipt"
+        files = (sorted(path.glob("*.json"))[:_SAMPLED_FILES] or sorted(path.glob("json/*.json"))[:_SAMPLED_FILES]
+                 or sorted(path.glob("*/json/*.json"))[:_SAMPLED_FILES])
+    else:
+        raise DatasetImportError(f"{path} does not exist")
+    for file in files:
+        try:
+            found = json_format(read_record_file(file, DEFAULT_LIMITS))
+        except RecordError:
+            continue
+        if found is not None:
+            return found
+    looked = "no .json file" if not files else f"none of {', '.join(f.name for f in files)} is"
+    raise DatasetImportError(f"cannot tell the format of {path}: {looked} a CORD, native or Label Studio record "
+                             f"and there is no WildReceipt class_list.txt; choose the format ({FORMATS_SHOWN})")
+
+
+def json_format(data: Any) -> str | None:
+    """The format one parsed JSON record belongs to, or None."""
+    if isinstance(data, Mapping):
+        if "valid_line" in data:
+            return "cord"
+        if data.get("format") == "receipt-mtl/document" or "words" in data:
+            return "native"
+        if isinstance(data.get("data"), Mapping) and ("annotations" in data or "predictions" in data):
+            return "label-studio"
+    if isinstance(data, list) and data and all(isinstance(task, Mapping) and isinstance(task.get("data"), Mapping)
+                                               for task in data[:_SAMPLED_FILES]):
+        return "label-studio"
+    return None

@@ -1,0 +1,231 @@
+"""A labelled dataset uploaded as one zip: checked, extracted into a private temporary folder, its format recognised
+(or given) and read by the format's own importer, then stored in the workspace.
+
+The zip is checked whole before a byte is written, and refused (:class:`ZipImportError`, naming the entry) when
+any entry
+
+- leads outside the folder: an absolute path (``/etc/x``, ``C:\\x``), a ``..`` part, a backslash or a NUL;
+- is not a plain file or folder (a symbolic link, a device) or is encrypted;
+- appears twice;
+
+or when the zip holds more than :attr:`ZipLimits.max_files` files, more than :attr:`ZipLimits.max_total_bytes`
+once uncompressed (the sizes the zip declares, and extraction stops at them: a zip bomb is refused by its
+uncompressed size, not after filling the disk), or an entry over :attr:`ZipLimits.ratio_floor_bytes` that
+compresses more than :attr:`ZipLimits.max_ratio` times (no receipt, JSON or image does).
+
+Archive clutter (``__MACOSX/``, ``.DS_Store``, ``._*`` files) is skipped. When everything sits in one top folder
+(a zipped folder), the dataset is that folder. The importers then apply their own per-record limits
+(:class:`~._common.ImportLimits`): a bad record is one problem line and the rest imports.
+"""
+
+from __future__ import annotations
+
+import shutil
+import stat
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, BinaryIO, Mapping
+
+from ..workspace.database import WorkspaceError
+from ..workspace.names import check_dataset_name
+from . import FORMATS, default_dataset_name, import_into_workspace, load_dataset
+from .detect import detect_format
+from .report import DatasetImportError
+
+if TYPE_CHECKING:
+    from ..workspace.store import Workspace
+
+AUTO = "auto"
+_CLUTTER_FOLDERS = {"__MACOSX"}
+_CLUTTER_FILES = {".DS_Store", "Thumbs.db"}
+_COPY_CHUNK = 1024 * 1024
+
+
+class ZipImportError(ValueError):
+    """The upload is refused as a whole: not a zip, unsafe, too large, or no dataset found in it."""
+
+
+@dataclass(frozen=True)
+class ZipLimits:
+    """What an uploaded zip may hold."""
+
+    max_files: int = 50_000  # files (folders not counted); CORD's train split is 800 JSON + 800 images
+    max_total_bytes: int = 2 * 1024 ** 3  # uncompressed, all files together
+    max_ratio: int = 100  # uncompressed / compressed size of one entry …
+    ratio_floor_bytes: int = 1024 * 1024  # … checked for entries larger than this (tiny files compress oddly)
+
+    def __post_init__(self) -> None:
+        for name in ("max_files", "max_total_bytes", "max_ratio", "ratio_floor_bytes"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"ZipLimits.{name} must be a whole number of at least 1, got {value!r}")
+
+
+DEFAULT_ZIP_LIMITS = ZipLimits()
+
+
+@dataclass(frozen=True)
+class ZipImportResult:
+    """What an uploaded zip gave: the dataset it went into, the format read, and the importer's report."""
+
+    dataset: str
+    format: str
+    format_detected: bool  # True when the format was recognised, False when it was given
+    files: int  # files extracted from the zip
+    documents: int  # documents stored
+    images: int  # of which with an image
+    label_counts: Mapping[str, int]  # annotation label -> words, over the documents stored
+    problems: tuple[str, ...]  # one line per record that was skipped or changed, as the importer said
+
+
+def import_zip(workspace: "Workspace", upload: BinaryIO | Path, file_name: str, format: str = AUTO, dataset: str = "",
+               limits: ZipLimits = DEFAULT_ZIP_LIMITS, temp_root: Path | None = None) -> ZipImportResult:
+    """Check and extract ``upload`` (a zip file or binary stream named ``file_name``), read its dataset in
+    ``format`` (``"auto"``: recognised from the contents) and store it as ``dataset`` (empty: named after the
+    zip). Nothing is stored when the zip is refused or holds no usable document (ZipImportError)."""
+    if format != AUTO and format not in FORMATS:
+        raise ZipImportError(f"unknown dataset format {format!r}; choose auto or one of {', '.join(FORMATS)}")
+    if dataset:
+        check_dataset_name(dataset)  # before the work, not after
+    with tempfile.TemporaryDirectory(prefix="zip-import-", dir=temp_root) as tmp:
+        folder = Path(tmp) / "dataset"
+        files = extract_zip(upload, folder, limits)
+        root = dataset_root(folder)
+
+        def in_zip(message: str) -> str:  # the temporary folder means nothing to the user; the zip does
+            return message.replace(str(root), file_name).replace(str(folder), file_name)
+
+        try:
+            found = detect_format(root) if format == AUTO else format
+            report = load_dataset(root, found)
+        except DatasetImportError as error:
+            raise ZipImportError(in_zip(str(error))) from None
+        problems = tuple(in_zip(problem) for problem in report.problems)
+        if not report.documents:
+            shown = "; ".join(problems[:3]) or "no records"
+            raise ZipImportError(f"no usable {found} documents in {file_name} ({len(problems)} problem(s): {shown})")
+        name = dataset or zip_dataset_name(file_name, found)
+        saved = import_into_workspace(workspace, name, report)  # reads the images before the folder goes
+    return ZipImportResult(dataset=name, format=found, format_detected=format == AUTO, files=files, documents=saved,
+                           images=len(report.images), label_counts=report.label_counts, problems=problems)
+
+
+def extract_zip(upload: BinaryIO | Path, folder: Path, limits: ZipLimits = DEFAULT_ZIP_LIMITS) -> int:
+    """Extract the files of a checked zip into ``folder`` (created, must not exist); returns how many."""
+    try:
+        archive = zipfile.ZipFile(upload)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as error:
+        raise ZipImportError(f"not a readable zip file ({error})") from None
+    with archive:
+        entries = checked_entries(archive.infolist(), limits)
+        folder.mkdir(parents=True)
+        root = folder.resolve()
+        for info, parts in entries:
+            target = root.joinpath(*parts)
+            if not target.resolve().is_relative_to(root):  # checked_entries makes this impossible; never trust one check
+                raise ZipImportError(f"zip entry {info.filename!r} would lead outside the folder; refused")
+            try:
+                (target if info.is_dir() else target.parent).mkdir(parents=True, exist_ok=True)
+            except OSError as error:  # e.g. "a" is a file and "a/b" wants it as a folder
+                raise ZipImportError(f"zip entry {info.filename!r} cannot be placed ({error.strerror or error})") \
+                    from None
+            if not info.is_dir():
+                _copy_bounded(archive, info, target)
+    return sum(1 for info, _ in entries if not info.is_dir())
+
+
+def checked_entries(infos: list[zipfile.ZipInfo], limits: ZipLimits) -> list[tuple[zipfile.ZipInfo, tuple[str, ...]]]:
+    """The entries to extract with their path parts, clutter left out; ZipImportError for the first unsafe one or
+    when the zip as a whole is over ``limits``."""
+    entries: list[tuple[zipfile.ZipInfo, tuple[str, ...]]] = []
+    seen: set[tuple[str, ...]] = set()
+    files, total = 0, 0
+    for info in infos:
+        parts = safe_parts(info.filename)
+        if _is_clutter(parts):
+            continue
+        kind = stat.S_IFMT(info.external_attr >> 16)
+        if kind == stat.S_IFLNK:
+            raise ZipImportError(f"zip entry {info.filename!r} is a symbolic link; links are refused (zip the files "
+                                 f"themselves)")
+        if kind not in (0, stat.S_IFREG, stat.S_IFDIR):
+            raise ZipImportError(f"zip entry {info.filename!r} is not a plain file or folder; refused")
+        if info.flag_bits & 0x1:
+            raise ZipImportError(f"zip entry {info.filename!r} is encrypted; upload a zip without a password")
+        if parts in seen:
+            raise ZipImportError(f"zip entry {info.filename!r} appears twice; refused")
+        seen.add(parts)
+        if not info.is_dir():
+            files += 1
+            total += info.file_size
+            if files > limits.max_files:
+                raise ZipImportError(f"the zip holds more than {limits.max_files:,} files; split the dataset")
+            if total > limits.max_total_bytes:
+                raise ZipImportError(f"the zip holds over {limits.max_total_bytes:,} bytes once uncompressed; "
+                                     f"split the dataset")
+            if (info.file_size > limits.ratio_floor_bytes
+                    and info.file_size > limits.max_ratio * max(info.compress_size, 1)):
+                raise ZipImportError(f"zip entry {info.filename!r} expands {info.file_size:,} bytes from "
+                                     f"{info.compress_size:,} (over {limits.max_ratio}x): refused as a zip bomb")
+        entries.append((info, parts))
+    if files == 0:
+        raise ZipImportError("the zip holds no files")
+    return entries
+
+
+def safe_parts(name: str) -> tuple[str, ...]:
+    """The path parts of a zip entry name, or ZipImportError when it could lead outside the folder."""
+    if "\x00" in name or "\\" in name:
+        raise ZipImportError(f"zip entry {name!r} has a backslash or NUL in its name; refused")
+    path = PurePosixPath(name)
+    if path.is_absolute() or (path.parts and path.parts[0].endswith(":")):
+        raise ZipImportError(f"zip entry {name!r} is an absolute path; refused")
+    parts = tuple(part for part in path.parts if part not in ("", "."))
+    if ".." in parts:
+        raise ZipImportError(f"zip entry {name!r} leads out of the folder ('..'); refused")
+    if not parts:
+        raise ZipImportError(f"zip entry {name!r} has no name; refused")
+    return parts
+
+
+def dataset_root(folder: Path) -> Path:
+    """The dataset inside an extracted zip: the folder itself, or the one folder everything sits in (repeatedly),
+    short of CORD's ``json/`` (the CORD importer names a record by its path from the folder above, as it does for
+    a folder on the server)."""
+    while True:
+        children = list(folder.iterdir())
+        if len(children) != 1 or not children[0].is_dir() or children[0].is_symlink() or children[0].name == "json":
+            return folder
+        folder = children[0]
+
+
+def zip_dataset_name(file_name: str, format: str) -> str:
+    """The dataset a zip goes into when none is given: the zip's name without ``.zip`` when that is a valid
+    dataset name (``cord-sample.zip`` -> ``cord-sample``), else one derived from it and the format."""
+    stem = PurePosixPath(file_name.replace("\\", "/")).name.removesuffix(".zip").removesuffix(".ZIP")
+    try:
+        return check_dataset_name(stem)
+    except WorkspaceError:
+        return default_dataset_name(Path(stem or "upload"), format)
+
+
+def _is_clutter(parts: tuple[str, ...]) -> bool:
+    return parts[0] in _CLUTTER_FOLDERS or parts[-1] in _CLUTTER_FILES or parts[-1].startswith("._")
+
+
+def _copy_bounded(archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path) -> None:
+    """Write one entry, never more bytes than it declares (zipfile stops there too and checks the CRC)."""
+    written = 0
+    try:
+        with archive.open(info) as source, open(target, "xb") as out:
+            while chunk := source.read(_COPY_CHUNK):
+                written += len(chunk)
+                if written > info.file_size:
+                    raise ZipImportError(f"zip entry {info.filename!r} is larger than it declares; refused")
+                out.write(chunk)
+    except (zipfile.BadZipFile, EOFError, NotImplementedError, RuntimeError) as error:
+        raise ZipImportError(f"zip entry {info.filename!r} cannot be read ({error})") from None
+    except OSError as error:
+        raise ZipImportError(f"zip entry {info.filename!r} cannot be written ({error.strerror or error})") from None

@@ -1,0 +1,193 @@
+"""A dataset uploaded as a zip (datasets/zip_import.py): real CORD sample files, a WildReceipt file with its images,
+the CLI's native and Label Studio exports round-trip; a hostile zip (``..``, an absolute path, a link, a bomb, too
+many files) is refused whole and stores nothing; format recognition (datasets/detect.py) is the CLI's too."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import stat
+import zipfile
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from receipt_core.cli.main import main
+from receipt_core.datasets import load_dataset
+from receipt_core.datasets.detect import detect_format
+from receipt_core.datasets.report import DatasetImportError
+from receipt_core.datasets.zip_import import (ZipImportError, ZipLimits, dataset_root, extract_zip, import_zip,
+                                              zip_dataset_name)
+from receipt_core.workspace.database import WorkspaceError
+from receipt_core.workspace.store import Workspace
+
+CORD_SAMPLE = Path(__file__).resolve().parent.parent / "assets" / "cord-sample"
+WILDRECEIPT = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "wildreceipt"
+
+
+def _zip(files: dict[str, bytes], links: dict[str, str] | None = None) -> io.BytesIO:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+        for name, target in (links or {}).items():
+            info = zipfile.ZipInfo(name)
+            info.external_attr = (stat.S_IFLNK | 0o777) << 16
+            archive.writestr(info, target)
+    buffer.seek(0)
+    return buffer
+
+
+def _zip_folder(folder: Path, prefix: str = "") -> io.BytesIO:
+    return _zip({prefix + file.relative_to(folder).as_posix(): file.read_bytes()
+                 for file in sorted(folder.rglob("*")) if file.is_file()})
+
+
+def _png(width: int, height: int) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), "white").save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def ws(tmp_path) -> Workspace:
+    return Workspace.open(tmp_path / "ws")
+
+
+def test_a_zipped_cord_folder_imports_as_the_folder_does(ws):
+    upload = _zip_folder(CORD_SAMPLE / "dev", prefix="cord-sample/dev/")  # one top folder, as a zipped folder is
+    direct = load_dataset(CORD_SAMPLE / "dev", "cord")
+
+    result = import_zip(ws, upload, "cord-sample.zip")
+
+    assert (result.dataset, result.format, result.format_detected) == ("cord-sample", "cord", True)
+    assert result.files == len(list((CORD_SAMPLE / "dev" / "json").glob("*.json")))
+    assert result.documents == len(direct.documents) > 0
+    assert dict(result.label_counts) == dict(direct.label_counts)
+    assert result.problems == direct.problems
+    assert {d.id: d for d in ws.load_documents("cord-sample")} == {d.id: d for d in direct.documents}
+
+
+def test_the_format_can_be_given_and_a_wrong_one_stores_nothing(ws):
+    files = {f"json/{p.name}": p.read_bytes() for p in sorted((CORD_SAMPLE / "dev" / "json").glob("*.json"))[:3]}
+
+    result = import_zip(ws, _zip(files), "three.zip", format="cord", dataset="picked")
+    assert (result.dataset, result.documents, result.format_detected) == ("picked", 3, False)
+
+    with pytest.raises(ZipImportError, match=r"no native document files \(\*.json\) in three.zip$"):
+        import_zip(ws, _zip(files), "three.zip", format="native", dataset="wrong")
+    with pytest.raises(ZipImportError, match="no usable native documents in flat.zip .3 problem"):
+        import_zip(ws, _zip({name.removeprefix("json/"): data for name, data in files.items()}), "flat.zip",
+                   format="native", dataset="wrong")
+    assert [d.name for d in ws.datasets()] == ["picked"]
+
+
+@pytest.mark.parametrize("fmt", ["native", "label-studio"])
+def test_the_clis_export_with_an_image_comes_back_through_a_zip(fmt, ws, tmp_path, monkeypatch, capsys):
+    docs = load_dataset(CORD_SAMPLE / "dev", "cord").documents[:4]
+    first = docs[0]
+    sha = ws.put_image(_png(first.width, first.height), ".png")
+    ws.save_documents("cord-dev", [dataclasses.replace(first, image_sha256=sha), *docs[1:]])
+    monkeypatch.setenv("RECEIPT_STUDIO_HOME", str(ws.home))
+    assert main(["export", "--format", fmt, "--out", str(tmp_path / "export"), "--dataset", "cord-dev"]) == 0
+    assert "exported 4 documents (1 with images)" in capsys.readouterr().out
+    stored = ws.load_documents("cord-dev")
+    ws.delete_dataset("cord-dev")
+
+    result = import_zip(ws, _zip_folder(tmp_path / "export", prefix="my-export/"), "my-export.zip")
+
+    assert (result.format, result.documents, result.images, result.problems) == (fmt, 4, 1, ())
+    assert ws.load_documents("my-export") == stored
+    assert ws.image_path(sha) is not None
+
+
+def test_a_wildreceipt_file_imports_with_its_images(ws):
+    lines = (WILDRECEIPT / "train.txt").read_text(encoding="utf-8").splitlines()[:2]
+    records = [json.loads(line) for line in lines]
+    files = {"wild/class_list.txt": (WILDRECEIPT / "class_list.txt").read_bytes(),
+             "wild/train.txt": "\n".join(lines).encode()}
+    files.update({f"wild/{r['file_name']}": _png(r["width"], r["height"]) for r in records})
+
+    result = import_zip(ws, _zip(files), "wild.zip")
+
+    assert (result.format, result.documents, result.images) == ("wildreceipt", 2, 2)
+    assert all(doc.image_sha256 and ws.image_path(doc.image_sha256) for doc in ws.load_documents("wild"))
+
+
+@pytest.mark.parametrize("name, match", [("../evil.json", r"leads out of the folder \('\.\.'\)"),
+                                         ("data/../../evil.json", r"leads out of the folder"),
+                                         ("/etc/evil.json", "is an absolute path"),
+                                         ("C:/evil.json", "is an absolute path"),
+                                         ("data\\..\\evil.json", "backslash")])
+def test_an_entry_leading_outside_refuses_the_whole_zip(name, match, ws, tmp_path):
+    good = (CORD_SAMPLE / "dev" / "json" / "receipt_00235.json").read_bytes()
+    upload = _zip({"json/receipt_00235.json": good, name: good})
+
+    with pytest.raises(ZipImportError, match=match):
+        import_zip(ws, upload, "evil.zip", temp_root=tmp_path)
+    assert ws.datasets() == [] and not (tmp_path / "evil.json").exists()
+    assert list(tmp_path.glob("zip-import-*")) == []  # the temporary folder is gone too
+
+
+def test_a_symbolic_link_is_refused(ws, tmp_path):
+    upload = _zip({"json/a.json": b"{}"}, links={"json/b.json": "/etc/passwd"})
+    with pytest.raises(ZipImportError, match="is a symbolic link"):
+        import_zip(ws, upload, "link.zip")
+    with pytest.raises(ZipImportError, match="is a symbolic link"):
+        extract_zip(_zip({}, links={"x": "../../outside"}), tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_zip_bomb_is_refused_by_its_uncompressed_size_before_extraction(ws, tmp_path):
+    zeros = b"\0" * (3 * 1024 * 1024)  # deflates about 1000x
+    with pytest.raises(ZipImportError, match="over 100x.*zip bomb"):
+        import_zip(ws, _zip({"bomb.json": zeros}), "bomb.zip")
+    small = ZipLimits(max_total_bytes=1024 * 1024, max_ratio=10_000)
+    with pytest.raises(ZipImportError, match="over 1,048,576 bytes once uncompressed"):
+        extract_zip(_zip({"a.json": zeros}), tmp_path / "out", small)
+    with pytest.raises(ZipImportError, match="more than 3 files"):
+        extract_zip(_zip({f"{i}.json": b"{}" for i in range(4)}), tmp_path / "out", ZipLimits(max_files=3))
+    assert not (tmp_path / "out").exists()
+
+
+def test_what_is_not_a_usable_zip_is_refused_with_its_reason(ws, tmp_path):
+    with pytest.raises(ZipImportError, match="not a readable zip file"):
+        import_zip(ws, io.BytesIO(b"PK\x03\x04 not really"), "broken.zip")
+    with pytest.raises(ZipImportError, match="holds no files"):
+        import_zip(ws, _zip({"__MACOSX/._a.json": b"x", ".DS_Store": b"x"}), "clutter.zip")
+    with pytest.raises(ZipImportError, match="appears twice"):
+        import_zip(ws, _zip({"a.json": b"{}", "./a.json": b"{}"}), "twice.zip")
+    with pytest.raises(ZipImportError, match="cannot tell the format of notes.zip: no .json file"):
+        import_zip(ws, _zip({"notes.md": b"hello"}), "notes.zip")
+    with pytest.raises(WorkspaceError, match="contains '/'"):
+        import_zip(ws, _zip({"a.json": b"{}"}), "a.zip", dataset="../x")
+    assert ws.datasets() == []
+
+
+def test_the_dataset_is_the_one_folder_everything_sits_in(tmp_path):
+    (tmp_path / "a" / "b" / "json").mkdir(parents=True)
+    assert dataset_root(tmp_path) == tmp_path / "a" / "b"  # CORD's json/ stays below the dataset
+    (tmp_path / "a" / "b" / "image").mkdir()
+    assert dataset_root(tmp_path) == tmp_path / "a" / "b"
+    assert zip_dataset_name("cord-sample.zip", "cord") == "cord-sample"
+    assert zip_dataset_name("my receipts (2).zip", "cord") == "cord-my-receipts-2"
+
+
+def test_formats_are_recognised_for_the_cli_and_the_upload_alike(tmp_path):
+    assert detect_format(CORD_SAMPLE) == "cord"
+    assert detect_format(CORD_SAMPLE / "dev" / "json" / "receipt_00235.json") == "cord"
+    docs = load_dataset(CORD_SAMPLE / "dev", "cord").documents[:2]
+    from receipt_core.datasets import export_documents
+
+    for fmt, expected in (("native", "native"), ("label-studio", "label-studio")):
+        export_documents(docs, tmp_path / fmt, fmt)
+        assert detect_format(tmp_path / fmt) == expected
+    (tmp_path / "wild").mkdir()
+    (tmp_path / "wild" / "class_list.txt").write_text("0 Ignore\n")
+    assert detect_format(tmp_path / "wild") == "wildreceipt"
+    (tmp_path / "odd").mkdir()
+    (tmp_path / "odd" / "x.json").write_text("[1, 2]")
+    with pytest.raises(DatasetImportError, match=r"none of x.json is a CORD, native or Label Studio record"):
+        detect_format(tmp_path / "odd")

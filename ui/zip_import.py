@@ -1,0 +1,52 @@
+"""Data → Import: a dataset uploaded as a zip (the checks, extraction and importers live in
+receipt_core.datasets.zip_import); this renders the uploader, the format choice and the import report."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from receipt_core.datasets import FORMATS
+from receipt_core.datasets.zip_import import AUTO, DEFAULT_ZIP_LIMITS, ZipImportResult, import_zip
+from receipt_core.workspace.store import Workspace
+from ui.literal import literal
+from ui.shared import select_dataset, user_errors
+
+MAX_PROBLEMS_SHOWN = 200
+FORMAT_HELP = ("auto: recognised from the files. cord: CORD v1 JSON (receipt_XXXXX.json, in json/ or "
+               "<split>/json/). wildreceipt: class_list.txt with train.txt/dev.txt/test.txt and the image files "
+               "they name. native: a zip made by Export. label-studio: a Label Studio JSON export (tasks.json and "
+               "its images/).")
+
+
+def zip_import_section(workspace: Workspace) -> None:
+    """The uploader, the format (auto or given), the dataset name, the Import button and the last import's report."""
+    st.subheader("Upload a zip")
+    st.write(f"A zipped dataset: CORD JSON, WildReceipt with its images, a native export, or a Label Studio "
+             f"export. Links, paths leading outside the zip and zips over {DEFAULT_ZIP_LIMITS.max_files:,} files or "
+             f"{DEFAULT_ZIP_LIMITS.max_total_bytes / 1024 ** 3:g} GiB uncompressed are refused.")
+    upload = st.file_uploader("Dataset zip", type=["zip"], key="zip_import_file")
+    format_col, name_col = st.columns(2)
+    fmt = format_col.selectbox("Format of the zip", [AUTO, *FORMATS], key="zip_import_format", help=FORMAT_HELP)
+    name = name_col.text_input("Dataset name (empty: the zip's name)", key="zip_import_name")
+    if st.button("Import zip", type="primary", disabled=upload is None, key="zip_import_button"):
+        st.session_state.pop("zip_import_result", None)
+        with user_errors("Import of the zip"), st.spinner("Checking and importing the zip…"):
+            result = import_zip(workspace, upload, upload.name, fmt, name.strip())
+            st.session_state["zip_import_result"] = result
+            select_dataset(result.dataset)
+    result = st.session_state.get("zip_import_result")
+    if result is not None:
+        _report(result)
+
+
+def _report(result: ZipImportResult) -> None:
+    how = "recognised" if result.format_detected else "as chosen"
+    st.success(f"Imported {result.documents} documents ({result.images} with images, from {result.files} files) "
+               f"as {result.format} ({how}) into dataset {literal(result.dataset)}.")
+    if result.label_counts:
+        st.dataframe(pd.DataFrame({"label": list(result.label_counts), "words": list(result.label_counts.values())}),
+                     hide_index=True, key="zip_import_labels")
+    if result.problems:
+        with st.expander(f"{len(result.problems)} warning(s): records skipped or changed"):
+            st.code("\n".join(result.problems[:MAX_PROBLEMS_SHOWN]), language=None)
