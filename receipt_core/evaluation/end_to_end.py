@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
-from ..data.document import Document
+from ..data.document import Document, Word
 from ..data.quantity import parse_quantity
 from ..data.schema import OTHER
 from ..ocr.segments import assign_to_segments, ocr_gold_images
@@ -57,11 +57,7 @@ def score_document(gold: Document, prediction) -> SegmentScore:
     segments (``gold.words``, in the same pixel frame)."""
     segments = gold.words
     words = prediction.words
-    owner = assign_to_segments(segments, [w.box for w in words])
-    members: dict[int, list[int]] = {}
-    for index, segment in enumerate(owner):
-        if segment is not None:
-            members.setdefault(segment, []).append(index)
+    owner, members = segment_members(segments, words)
     tp = predicted = actual = 0
     for word, segment in zip(words, owner):
         gold_field = segments[segment].field if segment is not None else OTHER
@@ -72,18 +68,10 @@ def score_document(gold: Document, prediction) -> SegmentScore:
     actual += sum(1 for i, s in enumerate(segments) if s.field != OTHER and i not in members)
     quantity_segments = quantity_correct = 0
     for i, segment in enumerate(segments):
-        if not segment.is_quantity:
-            continue
-        quantity_segments += 1
-        flagged = [words[j] for j in members.get(i, []) if words[j].quantity]
-        if not flagged:
-            continue
-        gold_value = segment.quantity_value if segment.quantity_value is not None else parse_quantity(segment.text)
-        if gold_value is None:
-            quantity_correct += 1
-            continue
-        guess = flagged[0].quantity_value if flagged[0].quantity_value is not None else parse_quantity(flagged[0].text)
-        quantity_correct += guess is not None and math.isclose(float(guess), float(gold_value), abs_tol=_TOLERANCE)
+        if segment.is_quantity:
+            quantity_segments += 1
+            flagged = [words[j] for j in members.get(i, []) if words[j].quantity]
+            quantity_correct += quantity_read_right(segment, flagged)
     flagged_words = [segment for word, segment in zip(words, owner) if word.quantity]
     return SegmentScore(
         field_true_positives=tp, field_predicted=predicted, field_actual=actual,
@@ -91,6 +79,34 @@ def score_document(gold: Document, prediction) -> SegmentScore:
         quantity_words_predicted=len(flagged_words),
         quantity_words_in_segments=sum(1 for s in flagged_words if s is not None and segments[s].is_quantity),
         segments=len(segments), segments_seen=len(members))
+
+
+def segment_members(segments: Sequence[Word], words) -> tuple[list[int | None], dict[int, list[int]]]:
+    """Each word's gold segment (:func:`assign_to_segments`) and, per segment index, its words' indices in order."""
+    owner = assign_to_segments(segments, [w.box for w in words])
+    members: dict[int, list[int]] = {}
+    for index, segment in enumerate(owner):
+        if segment is not None:
+            members.setdefault(segment, []).append(index)
+    return owner, members
+
+
+def gold_quantity(segment: Word) -> float | None:
+    """A gold quantity segment's value: its annotated one, else the number its text prints (None if none)."""
+    return segment.quantity_value if segment.quantity_value is not None else parse_quantity(segment.text)
+
+
+def quantity_read_right(segment: Word, flagged: Sequence) -> bool:
+    """Whether a gold quantity segment is right end to end, given its words predicted as quantities in reading
+    order: the first one's value (its ``quantity_value``, else its text's) is the gold value; when the gold text
+    holds no value, any flagged word counts."""
+    if not flagged:
+        return False
+    gold_value = gold_quantity(segment)
+    if gold_value is None:
+        return True
+    guess = flagged[0].quantity_value if flagged[0].quantity_value is not None else parse_quantity(flagged[0].text)
+    return guess is not None and math.isclose(float(guess), float(gold_value), abs_tol=_TOLERANCE)
 
 
 def summarize(score: SegmentScore) -> dict[str, float | int]:
@@ -109,15 +125,24 @@ def summarize(score: SegmentScore) -> dict[str, float | int]:
     }
 
 
-def evaluate_from_images(predictor, gold_docs: Sequence[Document], images: Mapping[str, Path], settings=None,
-                         workers: int | None = None, progress: Callable[[int, int], None] | None = None,
-                         cache_folder: Path | None = None) -> dict:
-    """OCR every gold document's image, predict on the OCR words, and score against the gold segments.
+@dataclass(frozen=True)
+class EndToEndRun:
+    """What an end-to-end evaluation saw: the gold documents, the OCR of each image Tesseract could read, and
+    the predictions over those OCR words (both keyed by gold document id)."""
 
-    ``images`` maps document id → image file (``ImportReport.images``). Returns :func:`summarize`'s figures
-    plus ``documents``, ``ocr_settings`` and ``ocr_errors`` (images Tesseract could not read count as receipts
-    where every gold segment was missed).
-    """
+    gold_docs: tuple[Document, ...]
+    ocr_docs: Mapping[str, Document]
+    predictions: Mapping[str, object]  # gold id → predict.DocumentPrediction over ocr_docs[gold id]
+    ocr_errors: tuple[str, ...]  # "<id>: <reason>" per image Tesseract could not read
+    ocr_settings_name: str
+    ocr_settings_key: str
+
+
+def run_from_images(predictor, gold_docs: Sequence[Document], images: Mapping[str, Path], settings=None,
+                    workers: int | None = None, progress: Callable[[int, int], None] | None = None,
+                    cache_folder: Path | None = None) -> EndToEndRun:
+    """OCR every gold document's image and predict on the OCR words. ``images`` maps document id → image file
+    (``ImportReport.images``)."""
     from ..ocr.engine import RECEIPT_OCR
 
     settings = settings or RECEIPT_OCR
@@ -127,16 +152,31 @@ def evaluate_from_images(predictor, gold_docs: Sequence[Document], images: Mappi
                          "needs a dataset with pixels, such as WildReceipt")
     ocr_docs, errors = ocr_gold_images(gold_docs, images, settings, workers=workers, progress=progress,
                                        cache_folder=cache_folder)
-    read = [gold for gold in gold_docs if gold.id in ocr_docs]
-    predictions = predictor.predict([ocr_docs[gold.id] for gold in read])  # in the order of ``read``
+    read = [gold.id for gold in gold_docs if gold.id in ocr_docs]
+    predictions = predictor.predict([ocr_docs[doc_id] for doc_id in read])  # in the order of ``read``
+    return EndToEndRun(gold_docs=tuple(gold_docs), ocr_docs=ocr_docs,
+                       predictions=dict(zip(read, predictions, strict=True)), ocr_errors=tuple(errors),
+                       ocr_settings_name=settings.name, ocr_settings_key=settings.key())
+
+
+def score_run(run: EndToEndRun) -> dict:
+    """:func:`summarize`'s figures of a run plus ``documents``, ``ocr_settings`` and ``ocr_errors`` (images
+    Tesseract could not read count as receipts where every gold segment was missed)."""
     total = SegmentScore()
-    for gold, prediction in zip(read, predictions, strict=True):
-        total = total + score_document(gold, prediction)
-    for gold in gold_docs:
-        if gold.id not in ocr_docs:
-            total = total + _all_missed(gold)
-    return {**summarize(total), "documents": len(gold_docs), "ocr_settings": settings.name,
-            "ocr_settings_key": settings.key(), "ocr_errors": errors}
+    for gold in run.gold_docs:
+        prediction = run.predictions.get(gold.id)
+        total = total + (score_document(gold, prediction) if prediction is not None else _all_missed(gold))
+    return {**summarize(total), "documents": len(run.gold_docs), "ocr_settings": run.ocr_settings_name,
+            "ocr_settings_key": run.ocr_settings_key, "ocr_errors": list(run.ocr_errors)}
+
+
+def evaluate_from_images(predictor, gold_docs: Sequence[Document], images: Mapping[str, Path], settings=None,
+                         workers: int | None = None, progress: Callable[[int, int], None] | None = None,
+                         cache_folder: Path | None = None) -> dict:
+    """OCR every gold document's image, predict on the OCR words, and score against the gold segments
+    (:func:`run_from_images`, then :func:`score_run`)."""
+    return score_run(run_from_images(predictor, gold_docs, images, settings=settings, workers=workers,
+                                     progress=progress, cache_folder=cache_folder))
 
 
 def _all_missed(gold: Document) -> SegmentScore:
@@ -144,10 +184,10 @@ def _all_missed(gold: Document) -> SegmentScore:
                         quantity_segments=sum(w.is_quantity for w in gold.words), segments=len(gold.words))
 
 
-def evaluate_dataset_from_images(predictor, path: Path, format: str, settings=None,
-                                 progress: Callable[[int, int], None] | None = None,
-                                 cache_folder: Path | None = None) -> dict:
-    """:func:`evaluate_from_images` over a dataset folder/file (e.g. WildReceipt ``dev.txt``)."""
+def run_dataset_from_images(predictor, path: Path, format: str, settings=None,
+                            progress: Callable[[int, int], None] | None = None,
+                            cache_folder: Path | None = None) -> EndToEndRun:
+    """:func:`run_from_images` over a dataset folder/file with images (e.g. WildReceipt ``dev.txt``)."""
     from ..datasets import load_dataset
 
     report = load_dataset(Path(path), format)
@@ -157,5 +197,13 @@ def evaluate_dataset_from_images(predictor, path: Path, format: str, settings=No
         raise ValueError(f"{path} has no images ({format} data without pixels); --from-images needs a dataset "
                          "with image files, such as WildReceipt")
     docs = [doc for doc in report.documents if doc.id in report.images]
-    return evaluate_from_images(predictor, docs, report.images, settings=settings, progress=progress,
-                                cache_folder=cache_folder)
+    return run_from_images(predictor, docs, report.images, settings=settings, progress=progress,
+                           cache_folder=cache_folder)
+
+
+def evaluate_dataset_from_images(predictor, path: Path, format: str, settings=None,
+                                 progress: Callable[[int, int], None] | None = None,
+                                 cache_folder: Path | None = None) -> dict:
+    """:func:`evaluate_from_images` over a dataset folder/file (e.g. WildReceipt ``dev.txt``)."""
+    return score_run(run_dataset_from_images(predictor, path, format, settings=settings, progress=progress,
+                                             cache_folder=cache_folder))
