@@ -181,3 +181,20 @@ def test_on_real_photos_a_perfect_labeller_leaves_only_ocr_and_split_misses(wild
     assert result.quantities.misses == wrong_quantities
     misread = next(c for c in result.quantities.causes if c.cause is Cause.OCR_MISREAD)
     assert all(0 < m.cer for m in misread.examples)
+
+
+def test_the_command_prints_every_cause_with_examples_and_refuses_errors_without_pixels(tmp_path, capsys):
+    from receipt_core.cli.evaluate_command import breakdown_lines
+    from receipt_core.cli.main import main
+
+    ocr = _read(("C0FFEE", (10, 10, 100, 30)), ("2", (121, 11, 134, 29)), ("7.00", (300, 10, 360, 30)))
+    misses = document_misses(GOLD, ocr, _predicted(ocr, ("OTHER", False), ("OTHER", False), ("TOTAL", False)))
+    lines = breakdown_lines(breakdown(misses))
+    assert lines[1] == "fields (OCR words with a wrong field + field segments no OCR word reads): 3"
+    for cause in Cause:
+        assert sum(line.lstrip().startswith(cause.value) for line in lines) == 2  # one line per task
+    assert "mean CER 0.17" in "\n".join(lines)
+    assert any("e.g. receipt-1: gold 'COFFEE' = ITEM_NAME; read 'C0FFEE' (CER 0.17); predicted OTHER" in line
+               for line in lines)
+    assert main(["evaluate", str(tmp_path), "--data", str(tmp_path), "--errors"]) == 2
+    assert "--errors sorts the misses of an end-to-end run; it needs --from-images" in capsys.readouterr().err
