@@ -14,6 +14,7 @@ from receipt_core.model.freeze import PRESETS, FreezePlan, hand_toggles
 from receipt_core.model.scenario_guide import guide_markdown
 from receipt_core.model.heads import HEAD_KINDS, LAYER_MIXES
 from receipt_core.training.config import TrainConfig
+from receipt_core.training.estimate import PlannedRun, estimate_run_time, planned_train_receipts
 from receipt_core.training.pretrain import PretrainConfig
 from receipt_core.training.reference import ReferenceConfig
 from receipt_core.training.runs import start_pretrain_run, start_reference_run, start_run
@@ -25,6 +26,7 @@ from ui.shared import current_dataset, friendly, group_sizes, job_slot, require_
 HOLD_OUT = "(hold out part of the training dataset)"
 LOCAL = "local folder…"
 TWO_HEAD, REFERENCE, PRETRAIN = "Two-head model", "Reference tagger", "Layout pre-training"
+RUN_KINDS = {TWO_HEAD: "receipt", REFERENCE: "reference", PRETRAIN: "pretrain"}  # a stored run's RUN_KIND
 KIND_HELP = {TWO_HEAD: "The project's model: one backbone, a field head and a quantity head, with freeze scenarios.",
              REFERENCE: "The plain baseline a user would write: transformers' LayoutLMForTokenClassification, one "
                         "tagger for fields and quantities, every parameter trained.",
@@ -154,7 +156,18 @@ with st.expander("Run settings", expanded=busy is None):
         watch = st.selectbox("Live predictions for", preview_ids or [None], key="train_watch",
                              help="An evaluation receipt whose predictions are drawn at each evaluation")
 
-    start = st.button("Start", type="primary", key="train_start", disabled=not datasets or not backbone)
+    start_col, estimate_col = st.columns([1, 7], vertical_alignment="center")
+    start = start_col.button("Start", type="primary", key="train_start", disabled=not datasets or not backbone)
+    if datasets and backbone:
+        with user_errors("Estimating the run's time"):
+            receipts = planned_train_receipts(
+                ws.list_documents(train_set), None if eval_choice == HOLD_OUT or kind == PRETRAIN
+                else ws.list_documents(eval_choice), hold_out, labelled_only=kind != PRETRAIN)
+            plan = PlannedRun(kind=RUN_KINDS[kind], backbone=backbone, scenario=preset if kind == TWO_HEAD else None,
+                              train_receipts=receipts, epochs=int(epochs), batch_size=int(batch_size),
+                              max_minutes=float(max_minutes) or None)
+            if receipts:  # none: Start says why
+                estimate_col.caption(estimate_run_time(ws, plan).text())
     if start:
         with user_errors("Starting the run"):
             if kind == PRETRAIN:  # masked words need no labels: every receipt serves

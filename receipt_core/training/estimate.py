@@ -1,0 +1,162 @@
+"""How long a run will take, said before Start: from the throughput earlier runs in the workspace measured, else
+a rough guess per backbone, labelled as such.
+
+The unit is the **receipt-epoch**: one training receipt seen once. A run's cost per receipt-epoch is its loop's
+elapsed time (``ProgressEvent``/``FinishedEvent.elapsed_s``: paused time excluded, evaluations and checkpoints
+included, loading the backbone not) over the receipt-epochs its steps made
+(``steps done / steps per epoch × training receipts``). Earlier runs count when they are of the same kind
+(two-head, reference, pre-training), backbone and, for the two-head model, scenario; the :data:`MAX_RUNS_USED` most
+recent of them are pooled (total seconds over total receipt-epochs). A planned run then costs
+``receipts × epochs × seconds per receipt-epoch``, capped by its time budget, in
+``ceil(receipts / batch size)`` steps an epoch (a receipt longer than one window makes more).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Iterable, Protocol, Sequence
+
+from ..datasets.splits import split_documents
+from .events import Event, FinishedEvent, ProgressEvent, event_from_json
+from .runs import RUN_KIND
+
+MAX_RUNS_USED = 3
+FROZEN_BACKBONE_SCENARIOS = ("freeze-backbone", "freeze-all")  # the backbone runs once, through the feature cache
+
+# Rough guesses, seconds per receipt-epoch on the 2-core machine this project is measured on, used only before a
+# workspace has a run to measure. minilm: the README's scenario study (2026-11-29, 600 CORD train receipts,
+# 12 epochs, evaluation on dev included): text-minilm · full 249 s, layout-minilm · full 251 s, freeze-backbone
+# 35 s, i.e. 0.035 and 0.005. tiny: 200 CORD sample receipts, 3 epochs, 23.3 s (2026-12-01, the machine shared).
+ROUGH_SECONDS_PER_RECEIPT_EPOCH = {"layout-minilm": 0.035, "text-minilm": 0.035, "tiny": 0.039}
+ROUGH_FROZEN_BACKBONE = {"layout-minilm": 0.005, "text-minilm": 0.005}
+
+
+class _RunSource(Protocol):  # receipt_core.workspace.store.Workspace
+    def list_runs(self) -> list: ...
+
+    def run_events(self, run_id: str, after_seq: int = 0, kinds=None) -> list: ...
+
+
+@dataclass(frozen=True)
+class PlannedRun:
+    """What the Train page is about to start."""
+
+    kind: str  # "receipt" (two-head), "reference" or "pretrain": the run config's RUN_KIND
+    backbone: str
+    scenario: str | None  # two-head runs only
+    train_receipts: int
+    epochs: int
+    batch_size: int
+    max_minutes: float | None = None
+
+
+@dataclass(frozen=True)
+class MeasuredCost:
+    """What one earlier run measured."""
+
+    run_id: str
+    seconds: float
+    receipt_epochs: float
+
+
+@dataclass(frozen=True)
+class TimeEstimate:
+    seconds: float
+    epochs: int
+    steps_per_epoch: int
+    measured_runs: int  # earlier runs the rate comes from; 0: a rough guess
+    seconds_per_receipt_epoch: float
+    budget_bound: bool  # the time budget ends the run before its epochs
+
+    def text(self) -> str:
+        """``about 4 min for 12 epochs of 75 steps`` plus where the figure comes from."""
+        if self.epochs == 0:
+            return "no training epochs: the run only evaluates"
+        minutes = self.seconds / 60
+        about = f"about {minutes:.0f} min" if minutes >= 1.5 else f"about {max(self.seconds, 1):.0f} s"
+        plan = (f"{self.epochs} epoch{'s' if self.epochs != 1 else ''} of {self.steps_per_epoch} "
+                f"step{'s' if self.steps_per_epoch != 1 else ''}")
+        line = f"{about}: the time budget ends it before {plan}" if self.budget_bound else f"{about} for {plan}"
+        if self.measured_runs:
+            runs = "run" if self.measured_runs == 1 else "runs"
+            return (f"{line} (measured: {self.seconds_per_receipt_epoch:.3f} s per receipt and epoch in "
+                    f"{self.measured_runs} earlier {runs} like it)")
+        return (f"{line} (rough guess: no earlier run like it in this workspace; "
+                f"{self.seconds_per_receipt_epoch:.3f} s per receipt and epoch on a 2-core machine)")
+
+
+def planned_train_receipts(summaries: Sequence, eval_summaries: Sequence | None, hold_out: float,
+                           labelled_only: bool = True) -> int:
+    """How many receipts a run started now would train on: the dataset's receipts (workspace DocumentSummary),
+    with ``labelled_only`` those with a label from a person or an import (as Start takes them), less the held-out
+    share when there is no evaluation dataset; 0 when the split is not possible (Start then says why)."""
+    chosen = [s for s in summaries if s.labelled_words > 0] if labelled_only else list(summaries)
+    try:
+        return len(split_documents(chosen, eval_summaries, hold_out)[0])
+    except ValueError:
+        return 0
+
+
+def measured_cost(run_id: str, events: Iterable[Event], train_receipts: int) -> MeasuredCost | None:
+    """One run's seconds and receipt-epochs from its progress and finished events, or None when it made no step."""
+    steps_per_epoch, step, seconds = None, 0, 0.0
+    for event in events:
+        if isinstance(event, ProgressEvent):
+            if event.total_steps and event.epochs:
+                steps_per_epoch = event.total_steps / event.epochs
+            step, seconds = event.step, event.elapsed_s
+        elif isinstance(event, FinishedEvent):
+            step, seconds = event.step, event.elapsed_s
+    if not steps_per_epoch or step <= 0 or seconds <= 0 or train_receipts <= 0:
+        return None
+    return MeasuredCost(run_id=run_id, seconds=seconds, receipt_epochs=step / steps_per_epoch * train_receipts)
+
+
+def matches(config, plan: PlannedRun) -> bool:
+    """Whether a stored run's config is a run like ``plan`` (kind, backbone, the two-head model's scenario)."""
+    if config.get(RUN_KIND, "receipt") != plan.kind or config.get("backbone") != plan.backbone:
+        return False
+    return plan.kind != "receipt" or config.get("scenario") == plan.scenario
+
+
+def measured_costs(source: _RunSource, plan: PlannedRun) -> list[MeasuredCost]:
+    """The costs of the most recent runs like ``plan`` that made a step (at most MAX_RUNS_USED)."""
+    costs: list[MeasuredCost] = []
+    for run in source.list_runs():  # newest first
+        if len(costs) == MAX_RUNS_USED:
+            break
+        if not matches(run.config, plan):
+            continue
+        records = source.run_events(run.id, kinds=[ProgressEvent.kind, FinishedEvent.kind])
+        cost = measured_cost(run.id, (event_from_json(r.kind, r.payload) for r in records),
+                             int(run.config.get("train_documents") or 0))
+        if cost is not None:
+            costs.append(cost)
+    return costs
+
+
+def rough_seconds_per_receipt_epoch(plan: PlannedRun) -> float:
+    """The documented guess for a backbone (a local folder: as the MiniLM backbones)."""
+    if plan.kind == "receipt" and plan.scenario in FROZEN_BACKBONE_SCENARIOS and plan.backbone in ROUGH_FROZEN_BACKBONE:
+        return ROUGH_FROZEN_BACKBONE[plan.backbone]
+    return ROUGH_SECONDS_PER_RECEIPT_EPOCH.get(plan.backbone, ROUGH_SECONDS_PER_RECEIPT_EPOCH["text-minilm"])
+
+
+def estimate(plan: PlannedRun, costs: Sequence[MeasuredCost]) -> TimeEstimate:
+    """The planned run's time from measured ``costs`` (pooled), else from the rough guess."""
+    if costs:
+        rate = sum(c.seconds for c in costs) / sum(c.receipt_epochs for c in costs)
+    else:
+        rate = rough_seconds_per_receipt_epoch(plan)
+    seconds = rate * plan.train_receipts * plan.epochs
+    budget = plan.max_minutes * 60 if plan.max_minutes else None
+    bound = budget is not None and budget < seconds
+    return TimeEstimate(seconds=budget if bound else seconds, epochs=plan.epochs,
+                        steps_per_epoch=math.ceil(plan.train_receipts / plan.batch_size), measured_runs=len(costs),
+                        seconds_per_receipt_epoch=rate, budget_bound=bound)
+
+
+def estimate_run_time(source: _RunSource, plan: PlannedRun) -> TimeEstimate:
+    """:func:`estimate` from the runs of the workspace ``source``."""
+    return estimate(plan, measured_costs(source, plan))

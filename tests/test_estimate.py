@@ -1,0 +1,135 @@
+"""The time estimate before Start (training/estimate.py): the arithmetic on events recorded in a workspace, which
+runs count, the time budget, and the rough guess labelled as one when no run was measured."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from receipt_core.training.estimate import (MAX_RUNS_USED, PlannedRun, estimate, estimate_run_time, measured_cost,
+                                            rough_seconds_per_receipt_epoch)
+from receipt_core.training.events import FinishedEvent, ProgressEvent, StatusEvent
+from receipt_core.training.runs import RUN_KIND
+from receipt_core.workspace.store import Workspace
+
+RECEIPTS, BATCH, EPOCHS = 40, 8, 2
+STEPS_PER_EPOCH = math.ceil(RECEIPTS / BATCH)
+
+
+def _progress(step: int, elapsed: float, epochs: int = EPOCHS) -> ProgressEvent:
+    return ProgressEvent(step=step, total_steps=STEPS_PER_EPOCH * epochs, epoch=(step - 1) // STEPS_PER_EPOCH,
+                         epochs=epochs, elapsed_s=elapsed, steps_per_s=1.0, items_per_s=float(BATCH), eta_s=None)
+
+
+def _record(ws: Workspace, config: dict, events) -> str:
+    run_id = ws.create_run("r", {RUN_KIND: "receipt", "backbone": "tiny", "scenario": "full",
+                                 "train_documents": RECEIPTS, **config})
+    for event in events:
+        ws.append_run_event(run_id, event.kind, event.to_json())
+    return run_id
+
+
+def _plan(**changes) -> PlannedRun:
+    values = dict(kind="receipt", backbone="tiny", scenario="full", train_receipts=100, epochs=3, batch_size=8)
+    return PlannedRun(**{**values, **changes})
+
+
+@pytest.fixture
+def ws(tmp_path) -> Workspace:
+    return Workspace.open(tmp_path / "ws")
+
+
+def test_a_runs_cost_is_its_elapsed_time_over_the_receipt_epochs_its_steps_made():
+    steps = [_progress(step, 1.5 * step) for step in range(1, 2 * STEPS_PER_EPOCH + 1)]
+    finished = FinishedEvent(step=steps[-1].step, epoch=EPOCHS, reason="completed", elapsed_s=steps[-1].elapsed_s + 4,
+                             metrics={}, checkpoint=None)  # the last evaluation and save count too
+
+    cost = measured_cost("a", [*steps, finished], RECEIPTS)
+
+    assert cost.seconds == finished.elapsed_s
+    assert cost.receipt_epochs == pytest.approx(EPOCHS * RECEIPTS)
+    half = measured_cost("b", steps[:STEPS_PER_EPOCH // 2 + 1], RECEIPTS)  # stopped inside the first epoch
+    assert half.receipt_epochs == pytest.approx((STEPS_PER_EPOCH // 2 + 1) / STEPS_PER_EPOCH * RECEIPTS)
+    assert measured_cost("c", [StatusEvent(step=0, status="running")], RECEIPTS) is None  # failed before a step
+
+
+def test_runs_like_the_plan_are_pooled_and_others_ignored(ws):
+    completed = [_progress(s, 2.0 * s) for s in range(1, STEPS_PER_EPOCH * EPOCHS + 1)]
+    stopped = [_progress(s, 3.0 * s) for s in range(1, 4)]
+    _record(ws, {}, completed)
+    _record(ws, {}, stopped)
+    _record(ws, {"scenario": "freeze-backbone"}, [_progress(1, 100.0)])  # another scenario
+    _record(ws, {RUN_KIND: "reference"}, [_progress(1, 100.0)])  # another kind
+    _record(ws, {"backbone": "text-minilm"}, [_progress(1, 100.0)])  # another backbone
+    _record(ws, {}, [])  # never made a step
+
+    result = estimate_run_time(ws, _plan())
+
+    seconds = completed[-1].elapsed_s + stopped[-1].elapsed_s
+    receipt_epochs = EPOCHS * RECEIPTS + 3 / STEPS_PER_EPOCH * RECEIPTS
+    assert result.measured_runs == 2
+    assert result.seconds_per_receipt_epoch == pytest.approx(seconds / receipt_epochs)
+    assert result.seconds == pytest.approx(seconds / receipt_epochs * 100 * 3)
+    assert result.steps_per_epoch == math.ceil(100 / 8)
+    assert result.text().startswith(f"about {result.seconds:.0f} s for 3 epochs of 13 steps (measured: ")
+    assert "in 2 earlier runs like it" in result.text()
+    reference = estimate_run_time(ws, _plan(kind="reference", scenario=None))
+    assert reference.measured_runs == 1
+    assert reference.seconds_per_receipt_epoch == pytest.approx(100.0 / (RECEIPTS / STEPS_PER_EPOCH))
+
+
+def test_only_the_most_recent_runs_count(ws):
+    for rate in range(1, MAX_RUNS_USED + 2):  # oldest first: the first one recorded is left out
+        _record(ws, {}, [_progress(STEPS_PER_EPOCH, rate * 10.0)])
+    result = estimate_run_time(ws, _plan())
+    rates = range(2, MAX_RUNS_USED + 2)
+    assert result.measured_runs == MAX_RUNS_USED
+    assert result.seconds_per_receipt_epoch == pytest.approx(sum(r * 10.0 for r in rates) / (MAX_RUNS_USED * RECEIPTS))
+
+
+def test_the_time_budget_caps_the_estimate():
+    plan = _plan(max_minutes=1.0, train_receipts=10_000)
+    result = estimate(plan, [])
+    assert result.budget_bound and result.seconds == 60.0
+    assert result.text().startswith("about 60 s: the time budget ends it before 3 epochs of 1250 steps")
+    assert not estimate(_plan(max_minutes=600.0), []).budget_bound
+
+
+def test_without_a_measured_run_the_estimate_is_a_labelled_rough_guess():
+    result = estimate(_plan(backbone="text-minilm", train_receipts=600, epochs=12), [])
+    assert result.measured_runs == 0
+    assert result.seconds == pytest.approx(rough_seconds_per_receipt_epoch(_plan(backbone="text-minilm")) * 600 * 12)
+    assert result.text().startswith(f"about {result.seconds / 60:.0f} min for 12 epochs of 75 steps (rough guess: ")
+    frozen = _plan(backbone="text-minilm", scenario="freeze-backbone")
+    assert rough_seconds_per_receipt_epoch(frozen) < rough_seconds_per_receipt_epoch(_plan(backbone="text-minilm"))
+    assert estimate(_plan(epochs=0), []).text() == "no training epochs: the run only evaluates"
+
+
+def test_the_train_page_shows_the_estimate_next_to_start(workspace_home):
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    from receipt_core.datasets import import_into_workspace, load_dataset
+
+    repo = Path(__file__).resolve().parent.parent
+    ws = Workspace.open(workspace_home)
+    import_into_workspace(ws, "cord-dev", load_dataset(repo / "assets" / "cord-sample" / "dev", "cord"))
+    at = AppTest.from_file(str(repo / "app.py"), default_timeout=120)
+    at.session_state["train_backbone"] = "tiny"  # no MiniLM to read for the toggles
+    at.run()
+    at.switch_page("pages/train.py").run()
+    assert not at.exception and not at.error, [e.value for e in [*at.exception, *at.error]]
+    receipts = len(ws.list_documents("cord-dev")) - round(len(ws.list_documents("cord-dev")) * 0.25)
+    epochs, batch = at.number_input(key="train_epochs").value, at.number_input(key="train_batch").value
+    guess = [c.value for c in at.caption if "rough guess" in c.value]
+    assert guess and guess[0].startswith("about ") and f"for {epochs} epochs of {math.ceil(receipts / batch)} steps" \
+        in guess[0]
+
+    _record(ws, {"train_documents": RECEIPTS}, [_progress(STEPS_PER_EPOCH, 12.0, epochs=1)])
+    at.number_input(key="train_epochs").set_value(1).run()
+    measured = [c.value for c in at.caption if "(measured:" in c.value]
+    seconds = 12.0 / RECEIPTS * receipts
+    assert measured == [f"about {seconds:.0f} s for 1 epoch of {math.ceil(receipts / batch)} steps (measured: "
+                        f"{12.0 / RECEIPTS:.3f} s per receipt and epoch in 1 earlier run like it)"]
