@@ -11,12 +11,33 @@ from receipt_core.data.review import STATUSES
 from receipt_core.datasets import FORMATS, default_dataset_name, import_into_workspace, load_dataset
 from receipt_core.plots.figures import document_figure
 from receipt_core.ocr.engine import OcrCache, ocr_many
-from ui.actions import document_image, export_zip, store_ocr_results
+from receipt_core.datasets import EXPORT_FORMATS
+from receipt_core.datasets.export_zip import export_zip_bytes, export_zip_name
+from ui.actions import document_image, store_ocr_results
 from ui.literal import literal
 from ui.shared import require_router, DATASET_KEY, current_dataset, select_dataset, user_errors, workspace
 from ui.zip_import import zip_import_section
 
 UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "tif", "tiff", "bmp", "gif", "pdf"]  # pdf: to say why not
+
+EXPORT_HELP = {"native": "this tool's own format: every label with who gave it, suggestions, items",
+               "cord": "CORD v1 style JSON (valid_line groups by item), for tools that read CORD",
+               "label-studio": "Label Studio tasks (OCR template: rectangles, transcriptions, labels) with "
+                               "label_config.xml; suggestions become predictions"}
+
+
+def export_section(ws, dataset: str) -> None:
+    """Export the dataset as a zip in the chosen format (built by receipt_core.datasets.export_zip)."""
+    with user_errors("Export"):
+        fmt = st.radio("Export format", EXPORT_FORMATS, key="export_format", horizontal=True,
+                       captions=[EXPORT_HELP[f] for f in EXPORT_FORMATS])
+        if st.button("Prepare export (zip)", key="export_prepare"):
+            st.session_state["export_zip"] = (dataset, fmt, export_zip_bytes(ws, dataset, fmt))
+        prepared = st.session_state.get("export_zip")
+        if prepared and prepared[:2] == (dataset, fmt):
+            st.download_button("Download zip", prepared[2], file_name=export_zip_name(dataset, fmt),
+                               mime="application/zip", key="export_download")
+
 
 require_router()
 st.title("Data")
@@ -109,13 +130,7 @@ with manage_tab:
             st.bar_chart(counts, x="label", y="words", color="dataset", stack=False)
     if dataset is not None:
         st.subheader(f"Dataset {literal(dataset)}")
-        with user_errors("Export"):
-            if st.button("Prepare export (native format, zip)", key="export_prepare"):
-                st.session_state["export_zip"] = (dataset, export_zip(ws, dataset))
-            prepared = st.session_state.get("export_zip")
-            if prepared and prepared[0] == dataset:
-                st.download_button("Download zip", prepared[1], file_name=f"{dataset}.zip",
-                                   mime="application/zip", key="export_download")
+        export_section(ws, dataset)
         confirm = st.checkbox(f"Yes, delete every document of {literal(dataset)}", key="delete_confirm")
         if st.button("Delete dataset", disabled=not confirm, key="delete_dataset"):
             with user_errors("Deleting the dataset"):

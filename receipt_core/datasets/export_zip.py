@@ -1,0 +1,61 @@
+"""A dataset of the workspace as one zip, in any export format (what Data → Export downloads).
+
+The zip holds one folder named after the dataset (``workspace`` for every document), written by
+:func:`receipt_core.datasets.export_documents` in the chosen format — native files, CORD-style JSON, or a Label
+Studio ``tasks.json`` with its labeling configuration — plus the receipts' images. Unzipped, the folder imports
+back with ``import`` / Data → Import in the same format (native and Label Studio; CORD-style keeps labels, boxes and
+items but not provenance).
+"""
+
+from __future__ import annotations
+
+import io
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..workspace.names import check_dataset_name, path_inside
+from ..workspace.database import WorkspaceError
+from . import EXPORT_FORMATS, export_documents
+
+if TYPE_CHECKING:
+    from ..workspace.store import Workspace
+
+
+def export_zip_name(dataset: str | None, format: str) -> str:
+    """The download's file name: ``<dataset>-<format>.zip``."""
+    return f"{_folder_name(dataset)}-{format}.zip"
+
+
+def export_zip_bytes(workspace: "Workspace", dataset: str | None, format: str) -> bytes:
+    """``dataset`` (None: every document) in ``format`` (one of ``EXPORT_FORMATS``) as zip bytes."""
+    if format not in EXPORT_FORMATS:
+        raise ValueError(f"unknown export format {format!r}; choose one of {', '.join(EXPORT_FORMATS)}")
+    docs = workspace.load_documents(dataset)
+    if not docs:
+        raise WorkspaceError(f"dataset {dataset!r} has no documents to export")
+    images = {}
+    for doc in docs:
+        path = workspace.image_path(doc.image_sha256) if doc.image_sha256 else None
+        if path is not None:
+            images[doc.id] = path
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = path_inside(Path(tmp), _folder_name(dataset))
+        export_documents(docs, folder, format, images=images)
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for file in sorted(folder.rglob("*")):
+                if file.is_file():
+                    archive.write(file, file.relative_to(folder.parent))
+    return buffer.getvalue()
+
+
+def _folder_name(dataset: str | None) -> str:
+    """The dataset's name when it is a valid one (names stored before names were checked may not be)."""
+    if dataset is None:
+        return "workspace"
+    try:
+        return check_dataset_name(dataset)
+    except WorkspaceError:
+        return "dataset"

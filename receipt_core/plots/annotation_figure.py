@@ -1,0 +1,113 @@
+"""The Annotate page's receipt: every box an outline, so no box ever hides the text it labels.
+
+- a word somebody labelled: a solid outline in its label's colour (a quantity word in the QUANTITY colour, its
+  value in the hover);
+- a word nobody labelled: a thin grey outline; with a model suggestion waiting, a *dashed* outline in the
+  suggested label's colour (legend "suggested LABEL"), the run and score in the hover;
+- an item (words sharing a ``group_id``): a dotted frame around its words, named "item N";
+- low OCR confidence: a magenta dotted outline; the selected word: a thick black frame just outside its box.
+
+Clicking a word selects it (invisible centre markers carry the word index); box-selecting an area gives the box
+of a word to add. Pure Plotly, no Streamlit.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import plotly.graph_objects as go
+from PIL import Image
+
+from ..data.document import Document, Word
+from ..data.schema import DEFAULT_SCHEMA, LabelSchema
+from .figures import (FIGURE_HEIGHT, LOW_CONFIDENCE, OTHER_COLOR, BoxMark, _display_image, _escape, _outline,
+                      _write_words, label_colors)
+
+ITEM_COLOR = "#6A3D9A"
+SELECTED_MARGIN = 3.0  # page pixels between a selected word's box and its frame
+
+
+def annotation_figure(doc: Document, image: Image.Image | None = None, selected: int | None = None,
+                      schema: LabelSchema = DEFAULT_SCHEMA, figure_height: int = FIGURE_HEIGHT) -> go.Figure:
+    """The receipt with its labels, suggestions, items and the selected word (see the module docstring)."""
+    colors = label_colors(schema)
+    fig = go.Figure()
+    if image is not None:
+        fig.add_layout_image(source=_display_image(image), xref="x", yref="y", x=0, y=0, sizex=doc.width,
+                             sizey=doc.height, xanchor="left", yanchor="top", sizing="stretch", layer="below")
+    else:
+        fig.add_shape(type="rect", x0=0, y0=0, x1=doc.width, y1=doc.height, line=dict(color="#999999", width=1),
+                      fillcolor="white", layer="below")
+    indexed = list(enumerate(doc.words))
+    for label in schema.annotation_labels:
+        labelled = [w for _, w in indexed if w.is_labelled and w.annotation_label == label]
+        if labelled:
+            _boxes(fig, [w.box for w in labelled], colors.get(label, "#000000"), label, width=2)
+        suggested = [w for _, w in indexed if not w.is_labelled and w.suggestion is not None
+                     and w.suggestion.annotation_label == label]
+        if suggested:
+            _boxes(fig, [w.box for w in suggested], colors.get(label, "#000000"), f"suggested {label}", width=1.5,
+                   dash="dash")
+    plain = [w for _, w in indexed if not w.is_labelled and w.suggestion is None]
+    if plain:
+        _boxes(fig, [w.box for w in plain], OTHER_COLOR, "not labelled", width=1)
+    for group_id, words in sorted(_items(doc.words).items()):
+        x0, y0 = min(w.box[0] for w in words), min(w.box[1] for w in words)
+        x1, y1 = max(w.box[2] for w in words), max(w.box[3] for w in words)
+        pad = SELECTED_MARGIN * 2
+        _boxes(fig, [(x0 - pad, y0 - pad, x1 + pad, y1 + pad)], ITEM_COLOR, f"item {group_id}", width=1, dash="dot",
+               legend="items")
+    low = [w for _, w in indexed if w.confidence is not None and w.confidence < LOW_CONFIDENCE]
+    if low:
+        _boxes(fig, [w.box for w in low], "#FF00FF", "low OCR confidence", width=1, dash="dot")
+    if selected is not None and 0 <= selected < len(doc.words):
+        x0, y0, x1, y1 = doc.words[selected].box
+        m = SELECTED_MARGIN
+        _boxes(fig, [(x0 - m, y0 - m, x1 + m, y1 + m)], "#000000", f"word {selected}", width=3)
+    fig.add_trace(go.Scatter(  # invisible centres carry the hover text and make words clickable
+        x=[w.center[0] for w in doc.words], y=[w.center[1] for w in doc.words], mode="markers",
+        marker=dict(size=8, color="#000000", opacity=0.01), showlegend=False, name="words",
+        customdata=list(range(len(doc.words))), hovertext=[word_hover(i, w) for i, w in indexed], hoverinfo="text"))
+    if image is None:
+        _write_words(fig, [BoxMark(index=i, text=w.text, box=w.box, label=w.annotation_label) for i, w in indexed],
+                     doc.height, figure_height)
+    fig.update_xaxes(range=[0, doc.width], visible=False, constrain="domain")
+    fig.update_yaxes(range=[doc.height, 0], visible=False, scaleanchor="x", scaleratio=1)
+    fig.update_layout(height=figure_height, margin=dict(l=0, r=0, t=10, b=0), plot_bgcolor="white",
+                      legend=dict(orientation="h", y=-0.02, yanchor="top"), uirevision=f"annotate-{doc.id}",
+                      dragmode="zoom", hovermode="closest")
+    return fig
+
+
+def word_hover(index: int, word: Word) -> str:
+    """What hovering a word says: its text, its label and who gave it, a waiting suggestion, OCR confidence."""
+    label = word.annotation_label if word.is_labelled else "not labelled"
+    parts = [f"#{index} <b>{_escape(word.text)}</b>", f"{label} ({word.label_source})" if word.is_labelled else label]
+    if word.is_quantity:
+        parts.append(f"quantity {word.quantity_value if word.quantity_value is not None else '— (type it)'}")
+    if word.label_source == "model":
+        parts.append(f"accepted from {_escape(word.label_run or '?')}, score {word.label_score or 0:.2f}")
+    if word.suggestion is not None:
+        parts.append(f"suggested {word.suggestion.annotation_label} {word.suggestion.score:.2f} by "
+                     f"{_escape(word.suggestion.run)}")
+    if word.group_id is not None:
+        parts.append(f"item {word.group_id}")
+    if word.confidence is not None:
+        parts.append(f"OCR confidence {word.confidence:.0f}")
+    return "<br>".join(parts)
+
+
+def _items(words: Sequence[Word]) -> dict[int, list[Word]]:
+    groups: dict[int, list[Word]] = {}
+    for word in words:
+        if word.group_id is not None:
+            groups.setdefault(word.group_id, []).append(word)
+    return groups
+
+
+def _boxes(fig: go.Figure, boxes, color: str, name: str, width: float, dash: str = "solid",
+           legend: str | None = None) -> None:
+    xs, ys = _outline(boxes)
+    fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line=dict(color=color, width=width, dash=dash), name=name,
+                             legendgroup=legend or name, hoverinfo="skip"))
+

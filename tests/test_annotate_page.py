@@ -1,0 +1,133 @@
+"""The Annotate page and Data → Export through AppTest: suggestions with their own buttons, undo, status, URL,
+corrections, items, keyboard presses applied in order; the export zip in each format. Fast: CORD receipts
+stripped of their labels, suggestions stored from a hand-made prediction (no model)."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import zipfile
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from receipt_core.data.document import Document
+from receipt_core.datasets import load_dataset
+from receipt_core.datasets.export_zip import export_zip_bytes
+from receipt_core.workspace.store import Workspace
+from ui.annotate_keys import apply_keys, label_keys, new_presses
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _unlabelled(doc: Document) -> Document:
+    return doc.with_words(dataclasses.replace(w, field="OTHER", is_quantity=False, quantity_value=None,
+                                              label_source=None, group_id=None) for w in doc.words)
+
+
+def _prediction(doc: Document, field: str = "TOTAL", score: float = 0.9) -> dict:
+    return {"id": doc.id, "words": [{"text": w.text, "box": list(w.box), "field": field, "field_score": score,
+                                     "quantity": False} for w in doc.words]}
+
+
+@pytest.fixture
+def receipts(cord_dev, workspace_home) -> Workspace:
+    ws = Workspace(workspace_home)
+    ws.save_documents("receipts", [_unlabelled(d) for d in cord_dev[:3]])
+    ws.save_documents("gold", list(cord_dev[3:5]))
+    return ws
+
+
+def _app(receipt: str) -> AppTest:
+    """Annotate on dataset "receipts" (the sidebar's choice: the dataset in the URL is the browser test's), with
+    ``receipt`` asked for in the URL."""
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
+    at.session_state["dataset"] = "receipts"
+    at.query_params["receipt"] = receipt
+    at.run()
+    at.switch_page("pages/annotate.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_suggestions_accept_undo_and_status(receipts):
+    doc = receipts.load_documents("receipts")[0]
+    receipts.update_word(doc.id, 0, "SUBTOTAL")
+    receipts.store_suggestions(doc.id, _prediction(doc), "run-x")
+    at = _app(doc.id)
+    assert at.selectbox(key="annotate_doc").value == doc.id
+    assert "in progress (1)" in at.selectbox(key="annotate_status").format_func("in progress")
+    at.selectbox(key=f"annotate_word_{doc.id}").set_value(1).run()
+    assert any("suggested" in m.value and "TOTAL" in m.value for m in at.markdown)
+    at.button(key="annotate_accept_word").click().run()
+    word = receipts.get_document(doc.id).words[1]
+    assert (word.field, word.label_source, word.label_run) == ("TOTAL", "model", "run-x")
+    at.button(key="annotate_undo").click().run()
+    assert receipts.get_document(doc.id).words[1].suggestion is not None
+    at.slider(key="annotate_min_score").set_value(0.95).run()
+    at.button(key="annotate_accept_above").click().run()
+    assert receipts.get_document(doc.id).labelled_words == 1  # 0.9 < 0.95: nothing accepted
+    at.button(key="annotate_accept_all").click().run()
+    saved = receipts.get_document(doc.id)
+    assert saved.words[0].field == "SUBTOTAL" and saved.words[0].label_source == "person"  # never replaced
+    assert all(w.field == "TOTAL" for w in saved.words[1:])
+    assert at.dataframe is not None and not at.exception
+
+    at.button(key="annotate_done").click().run()
+    assert receipts.status_counts("receipts")["done"] == 1
+    assert "done (1)" in at.selectbox(key="annotate_status").format_func("done")
+    at.button(key="annotate_undone").click().run()
+    assert receipts.status_counts("receipts")["done"] == 0
+
+
+def test_corrections_items_and_the_url(receipts):
+    doc = receipts.load_documents("receipts")[1]
+    at = _app(doc.id)
+    at.text_input(key=f"annotate_text_{doc.id}_0_0").set_value("FIXED").run()
+    at.button(key="annotate_save_text").click().run()
+    assert receipts.get_document(doc.id).words[0].text == "FIXED"
+    version = at.session_state[f"annotate_version_{doc.id}"]
+    at.selectbox(key=f"annotate_item_{doc.id}_0_{version}").set_value(0).run()
+    assert receipts.get_document(doc.id).words[0].group_id == 0
+    at.button(key="annotate_merge").click().run()
+    assert receipts.get_document(doc.id).words[0].text.startswith("FIXED ")
+    at.button(key="annotate_undo").click().run()
+    assert receipts.get_document(doc.id).words[0].text == "FIXED"
+    assert (at.query_params["dataset"], at.query_params["receipt"]) == ("receipts", doc.id)
+    at.button(key="annotate_next").click().run()
+    assert at.query_params["receipt"] != doc.id
+    assert not at.exception
+
+
+def test_keys_label_in_order_and_a_press_is_handled_once(receipts):
+    doc = receipts.load_documents("receipts")[2]
+    keys = label_keys()
+    assert keys["0"] == "OTHER" and keys["q"] == "QUANTITY" and keys["8"] == "TOTAL" and keys["c"] == "CHANGE"
+    pressed = {"token": "t", "pressed": [{"seq": 1, "key": "8"}, {"seq": 2, "key": "q"}]}
+    fresh, ack = new_presses(pressed, None)
+    assert fresh == ["8", "q"] and ack == {"token": "t", "seq": 2}
+    assert new_presses(pressed, ack)[0] == []  # a trigger sent again is not applied twice
+    outcome = apply_keys(receipts, doc.id, 0, len(doc.words), [*fresh, "ArrowUp", "z", "n"])
+    saved = receipts.get_document(doc.id)
+    assert saved.words[0].field == "TOTAL" and not saved.words[1].is_labelled  # z undid the quantity
+    assert outcome.index == 1 and outcome.next_receipt and outcome.messages == ["undid the last label"]
+
+
+def test_export_zip_in_every_format_reimports(receipts, tmp_path):
+    data = export_zip_bytes(receipts, "gold", "label-studio")
+    zipfile.ZipFile(io.BytesIO(data)).extractall(tmp_path)
+    back = load_dataset(tmp_path / "gold", "label-studio").documents
+    gold = receipts.load_documents("gold")
+    assert [[(w.text, w.annotation_label, w.box) for w in d.words] for d in back] == [
+        [(w.text, w.annotation_label, w.box) for w in d.words] for d in gold]
+    for fmt in ("native", "cord"):
+        assert zipfile.ZipFile(io.BytesIO(export_zip_bytes(receipts, "gold", fmt))).namelist()
+
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
+    at.session_state["dataset"] = "gold"
+    at.run()
+    at.switch_page("pages/data.py").run()
+    at.radio(key="export_format").set_value("cord").run()
+    at.button(key="export_prepare").click().run()
+    assert not at.exception and any(b.key == "export_download" for b in at.get("download_button"))

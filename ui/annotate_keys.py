@@ -1,0 +1,118 @@
+"""Keyboard labelling on the Annotate page: the key map, the listener component, and what a key press does.
+
+The listener is a Streamlit custom component (``st.components.v2``, inline JavaScript read from
+``ui/components/keyboard/keys.js``; nothing is fetched from the network). It is not sandboxed in an iframe, so it
+hears key presses anywhere on the page, and it lives inside the word editor's fragment, so a key press reruns only
+that fragment. :func:`apply_keys` is plain Python (no Streamlit): what a sequence of presses does to the workspace.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import streamlit as st
+
+from receipt_core.data.schema import DEFAULT_SCHEMA, QUANTITY, LabelSchema
+from receipt_core.workspace.store import Workspace, WorkspaceError
+
+NEXT_WORD, PREVIOUS_WORD, NEXT_RECEIPT, ACCEPT, UNDO = "next word", "previous word", "next receipt", "accept", "undo"
+ACTION_KEYS = {"ArrowDown": NEXT_WORD, "j": NEXT_WORD, "ArrowUp": PREVIOUS_WORD, "k": PREVIOUS_WORD,
+               "n": NEXT_RECEIPT, "a": ACCEPT, "z": UNDO}
+COMPONENT_NAME = "receipt_annotate_keys"
+_JS = (Path(__file__).parent / "components" / "keyboard" / "keys.js").read_text(encoding="utf-8")
+
+
+def label_keys(schema: LabelSchema = DEFAULT_SCHEMA) -> dict[str, str]:
+    """A key per annotation label: ``0`` for OTHER, ``1``–``9`` for the next nine fields, then each remaining
+    field's first free letter of its name, and ``q`` for QUANTITY (keys of actions are never used)."""
+    keys = {"0": schema.fields[0], "q": QUANTITY}
+    for digit, label in zip("123456789", schema.fields[1:10]):
+        keys[digit] = label
+    taken = set(keys) | set(ACTION_KEYS)
+    for label in schema.fields[10:]:
+        letter = next((c for c in label.lower() if c.isalpha() and c not in taken), None)
+        if letter is not None:
+            keys[letter] = label
+            taken.add(letter)
+    return keys
+
+
+def key_help(schema: LabelSchema = DEFAULT_SCHEMA) -> str:
+    """The key map in one line, for a caption."""
+    labels = " · ".join(f"{key} {label}" for key, label in label_keys(schema).items())
+    return (f"Keys: {labels} — ↓/j next word · ↑/k previous word · a accept the suggestion · z undo · "
+            "n next receipt. A label key saves and moves to the next word.")
+
+
+@dataclass
+class KeyOutcome:
+    index: int  # the selected word after the presses
+    next_receipt: bool = False
+    changed: bool = False  # something was saved or undone
+    messages: list[str] = field(default_factory=list)
+
+
+def apply_keys(ws: Workspace, doc_id: str, index: int, words: int, keys: Sequence[str],
+               schema: LabelSchema = DEFAULT_SCHEMA) -> KeyOutcome:
+    """Apply key presses in order to word ``index`` of ``doc_id`` (``words`` words): a label key labels the word
+    and moves on, accept takes its suggestion and moves on, undo takes back the last change of the receipt."""
+    by_key = label_keys(schema)
+    outcome = KeyOutcome(index=index)
+    for key in keys:
+        action = ACTION_KEYS.get(key)
+        try:
+            if key in by_key and words:
+                ws.update_word(doc_id, outcome.index, by_key[key], schema=schema)
+                outcome.changed = True
+                outcome.index = min(outcome.index + 1, words - 1)
+            elif action == NEXT_WORD and words:
+                outcome.index = min(outcome.index + 1, words - 1)
+            elif action == PREVIOUS_WORD:
+                outcome.index = max(outcome.index - 1, 0)
+            elif action == ACCEPT and words:
+                result = ws.accept_suggestions(doc_id, [outcome.index])
+                outcome.messages.extend(result.skipped)
+                if not result.changes and not result.skipped:
+                    outcome.messages.append(f"word {outcome.index} has no suggestion to accept")
+                outcome.changed = outcome.changed or bool(result.changes)
+                outcome.index = min(outcome.index + 1, words - 1)
+            elif action == UNDO:
+                undone = ws.undo(doc_id)
+                outcome.messages.append("nothing to undo on this receipt" if undone is None
+                                        else f"undid the last {undone.kind}")
+                outcome.changed = outcome.changed or undone is not None
+            elif action == NEXT_RECEIPT:
+                outcome.next_receipt = True
+                break
+        except WorkspaceError as error:
+            outcome.messages.append(str(error))
+    return outcome
+
+
+_component = st.components.v2.component(COMPONENT_NAME, js=_JS)
+
+
+def keyboard_listener(key: str, acknowledged: Mapping[str, Any] | None, schema: LabelSchema = DEFAULT_SCHEMA,
+                      on_keys=None) -> None:
+    """Mount the listener (one per page, invisible). ``acknowledged`` ({"token", "seq"}) tells it which presses
+    Python has handled; ``on_keys`` runs (a callback, before the fragment redraws) when keys arrive."""
+    ack = acknowledged or {}
+    _component(key=key, data={"keys": sorted(set(label_keys(schema)) | set(ACTION_KEYS)),
+                              "ack_token": ack.get("token"), "ack": ack.get("seq", 0)},
+               on_keys_change=on_keys or (lambda: None), height=0)
+
+
+def new_presses(trigger: Any, acknowledged: Mapping[str, Any] | None) -> tuple[list[str], dict[str, Any] | None]:
+    """The keys in a trigger value ({"token", "pressed": [{"seq", "key"}]}) not handled yet, and the new
+    acknowledgement; ([], the old one) for anything else."""
+    if not isinstance(trigger, Mapping) or not isinstance(trigger.get("pressed"), list):
+        return [], dict(acknowledged) if acknowledged else None
+    token = str(trigger.get("token", ""))
+    done = int(acknowledged["seq"]) if acknowledged and acknowledged.get("token") == token else 0
+    fresh = [p for p in trigger["pressed"] if isinstance(p, Mapping) and isinstance(p.get("seq"), int)
+             and p["seq"] > done and isinstance(p.get("key"), str)]
+    fresh.sort(key=lambda p: p["seq"])
+    last = fresh[-1]["seq"] if fresh else done
+    return [p["key"] for p in fresh], {"token": token, "seq": last}

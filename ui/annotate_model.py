@@ -1,0 +1,120 @@
+"""The Annotate page with a trained run: suggestions for a receipt, the next least-confident receipt and why, and
+the loop — retraining the suggestion heads when a receipt is marked done (``training/suggestion_heads.py``)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from receipt_core.data.annotation import least_confident, least_sure_words
+from receipt_core.data.review import NoLabelsError
+from receipt_core.training.slot import JobBusyError
+from receipt_core.training.suggestion_heads import start_suggestion_retrain
+from ui.annotate_editor import NEXT_DOC_KEY, version_key
+from ui.literal import literal
+from ui.shared import friendly, job_slot, loaded_run, run_label, runs_with_checkpoints, user_errors, workspace
+
+RUN_KEY = "annotate_run"
+RETRAIN_KEY = "annotate_retrain"  # the opt-in checkbox
+RETRAINING_KEY = "annotate_retraining"  # the run id of the retraining started from this session
+REASON_KEY = "annotate_reason"  # (doc id, the words the run is least sure of)
+
+
+def model_section(doc_id: str, dataset: str) -> None:
+    """Suggest labels for ``doc_id`` from a run, jump to the least-confident receipt, retrain on reviewed ones."""
+    st.subheader("Use a trained run")
+    runs = runs_with_checkpoints()
+    if not runs:
+        st.caption("Train a run first: its predictions can pre-fill labels as suggestions and point you to the "
+                   "receipts it is least sure about.")
+        return
+    by_id = {r.id: r for r in runs}
+    pending = st.session_state.pop("annotate_run_next", None)
+    if pending in by_id:
+        st.session_state[RUN_KEY] = pending
+    run = by_id[st.selectbox("Run", list(by_id), format_func=lambda i: run_label(by_id[i]), key=RUN_KEY)]
+    a, b = st.columns(2)
+    if a.button("Suggest labels for this receipt from the run", key="annotate_prefill",
+                help="Stored as suggestions on the words nobody labelled; your labels are never replaced."):
+        with user_errors("Suggesting labels"), st.spinner("Predicting…"):
+            prediction = loaded_run(run.id).predictor().predict([workspace().get_document(doc_id)])[0]
+            result = workspace().store_suggestions(doc_id, prediction.to_json(), run.id)
+            st.session_state[version_key(doc_id)] = st.session_state.get(version_key(doc_id), 0) + 1
+            st.session_state["annotate_notice"] = f"{len(result.changes)} suggestion(s) stored from run {run.id}."
+            st.rerun()
+    if b.button("Go to the next least-confident receipt", key="annotate_least"):
+        with user_errors("Ranking receipts by confidence"), st.spinner("Predicting every receipt of the dataset…"):
+            _go_to_least_confident(run.id, dataset)
+    reason = st.session_state.get(REASON_KEY)
+    if reason and reason[0] == doc_id:
+        st.caption(f"Why this receipt: run {literal(run.id)} is least sure of these words (lowest field score):")
+        st.dataframe(pd.DataFrame([{"word": w.index, "text": w.text, "its answer": w.answer,
+                                    "score": round(w.score, 3)} for w in reason[1]]),
+                     hide_index=True, key="annotate_reason_table")
+    st.checkbox("When I mark a receipt done, retrain the suggestion heads on the reviewed receipts (a short "
+                "frozen-backbone run in the background), then re-rank", key=RETRAIN_KEY)
+    if st.session_state.get(RETRAINING_KEY):
+        st.fragment(run_every=2.0)(_retraining_status)(dataset)
+
+
+def _go_to_least_confident(run_id: str, dataset: str) -> None:
+    cache_key = ("annotate_scores", run_id, dataset)
+    if st.session_state.get("annotate_scores_key") != cache_key:
+        docs = workspace().load_documents(dataset)
+        predictions = loaded_run(run_id).predictor().predict(docs)
+        st.session_state["annotate_scores"] = {p.doc_id: p.to_json() for p in predictions}
+        st.session_state["annotate_scores_key"] = cache_key
+        st.session_state["annotate_visited"] = set()
+    visited = st.session_state["annotate_visited"]
+    scores = st.session_state["annotate_scores"]
+    target = least_confident(scores, exclude=visited)
+    if target is None:
+        st.info("Every receipt has been visited in confidence order; starting over.")
+        visited.clear()
+        return
+    visited.add(target)
+    st.session_state[REASON_KEY] = (target, least_sure_words(scores[target]))
+    st.session_state[NEXT_DOC_KEY] = target
+    st.rerun()
+
+
+def retrain_after_done(dataset: str, doc_id: str) -> None:
+    """Called when ``doc_id`` is marked done: start the retraining if the annotator opted in; a busy job slot or
+    no reviewed receipt is said, never queued silently."""
+    if not st.session_state.get(RETRAIN_KEY):
+        return
+    run_id = st.session_state.get(RUN_KEY)
+    runs = {r.id: r for r in runs_with_checkpoints()}
+    backbone = runs[run_id].config.get("backbone") if run_id in runs else None
+    if backbone is None:
+        st.session_state["annotate_notice"] = "Choose a run first: retraining uses its backbone."
+        return
+    try:
+        retraining = start_suggestion_retrain(workspace(), job_slot(), dataset, backbone)
+    except JobBusyError as error:
+        st.session_state["annotate_notice"] = f"Not retrained: {friendly(error)}"
+        return
+    except NoLabelsError as error:
+        st.session_state["annotate_notice"] = f"Not retrained: {friendly(error)}"
+        return
+    st.session_state[RETRAINING_KEY] = retraining.active.run_id
+    st.session_state["annotate_notice"] = (f"Retraining the suggestion heads on {retraining.receipts} reviewed "
+                                           f"receipt(s) as run {retraining.active.run_id}.")
+
+
+def _retraining_status(dataset: str) -> None:
+    """While the retraining runs: its status; when it has ended: use it and re-rank (one full rerun)."""
+    run_id = st.session_state.get(RETRAINING_KEY)
+    record = workspace().get_run(run_id)
+    if record.status in ("running", "paused"):
+        st.caption(f":material/autorenew: Retraining the suggestion heads: run {literal(run_id)} {record.status}…")
+        return
+    st.session_state.pop(RETRAINING_KEY, None)
+    if record.status == "finished" and run_id in {r.id for r in runs_with_checkpoints()}:
+        st.session_state["annotate_run_next"] = run_id
+        st.session_state.pop("annotate_scores_key", None)  # re-rank with the new run at the next ranking
+        st.session_state["annotate_notice"] = (f"Retrained run {run_id} is ready: suggestions and the "
+                                               "least-confident ranking now use it.")
+    else:
+        st.session_state["annotate_notice"] = f"Retraining run {run_id} ended {record.status}; nothing changed."
+    st.rerun()
