@@ -1,6 +1,7 @@
 """Runs: every run with its best scores first (the best marked only beyond the noise rule), name, tags and notes;
 overlaid curves by step, epoch or wall-clock with smoothing; cost vs quality; its settings as a diff against the
-defaults or another run; download; delete; resume. Studies: open a scenario study's folder and see its report (table, reading, charts)."""
+defaults or another run; download; delete; resume. Studies: start a scenario study in the background (its progress,
+then its report), or open a study's folder and see its report (table, reading, charts)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ from receipt_core.workspace.run_labels import MAX_NAME, MAX_NOTES, display_name,
 from receipt_core.study.view import find_studies, open_study, workspace_studies_dir
 from receipt_core.training.runs import resume_run
 from ui.literal import literal
+from ui.race_study import STUDY_REFRESH_S, study_form, study_progress
+from ui.race_track import race_track
 from ui.shared import require_router, friendly, job_slot, user_errors, workspace
 
 OPENED_STUDY_KEY = "studies_opened"  # the study shown in the Studies tab (a path, as typed or picked)
@@ -38,6 +41,10 @@ runs_tab, studies_tab = st.tabs(["Runs", "Studies"])
 
 with studies_tab:  # drawn first: a study opens even in a workspace without runs (the Runs tab stops early then)
     studies_dir = workspace_studies_dir(ws.home)
+    studying = race_track().live() is not None
+    with st.expander("Start a study here", expanded=False):
+        study_form([d.name for d in ws.datasets()])
+    st.fragment(run_every=STUDY_REFRESH_S if studying else None)(study_progress)(OPENED_STUDY_KEY)
     st.caption("A scenario study is the folder written by `python -m receipt_core study ... --out DIR`; write it "
                "into (or copy it to) the workspace's studies folder to open it here:")
     st.code(str(studies_dir), language=None)

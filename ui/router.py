@@ -3,7 +3,7 @@
 The sidebar is drawn before the page (the pages read its dataset choice, and a page that stops early still has it)
 and brought up to date after a page that ran to its end: a dataset the page created or selected replaces "No data
 yet" with the dataset list at once. Its training line is a fragment that refreshes itself while a job is live, so
-"running"/"paused" follow the job without a page rerun.
+"running"/"paused" follow the job without a page rerun; a race in progress adds its count of runs.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from receipt_core.training.threads import configure_torch_threads
+from ui.literal import literal
+from ui.race_track import race_track
 from ui.shared import DATASET_KEY, PENDING_DATASET_KEY, ROUTED_KEY, job_slot, user_errors, workspace
 
 PAGES = (
@@ -19,6 +21,7 @@ PAGES = (
     ("pages/data.py", "Data", ":material/folder_open:", "data"),
     ("pages/annotate.py", "Annotate", ":material/edit:", "annotate"),
     ("pages/train.py", "Train", ":material/model_training:", "train"),
+    ("pages/race.py", "Race", ":material/sports_score:", "race"),
     ("pages/runs.py", "Runs", ":material/insights:", "runs"),
     ("pages/predict.py", "Predict", ":material/online_prediction:", "predict"),
 )
@@ -52,7 +55,7 @@ def sidebar() -> DeltaGenerator | None:
                 st.session_state.pop(DATASET_KEY, None)
                 placeholder = st.empty()
                 placeholder.info(NO_DATA)
-        live = job_slot().busy() is not None
+        live = job_slot().busy() is not None or race_track().live() is not None
         st.fragment(run_every=SIDEBAR_REFRESH_S if live else None)(training_status)()
     return placeholder
 
@@ -87,6 +90,10 @@ SIDEBAR_REFRESH_S = 2.0
 def training_status() -> None:
     """One caption: the server's job and its state now ("pausing…" from the click until the step ends, then
     "paused"). The fragment refreshes while the job is live, and stops at the session's next full rerun."""
+    race = race_track().live()
+    if race is not None:
+        record = race.record
+        st.caption(f"Race {literal(race.name)}: {record.done} of {len(record.entries)} runs ended")
     active = job_slot().current()
     if active is None:
         st.caption("Training: idle")

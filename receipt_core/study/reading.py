@@ -30,7 +30,7 @@ def _compare(a: ConfigSummary, b: ConfigSummary, key: str) -> tuple[int, str]:
 def read_claims(result: StudyResult) -> list[Claim]:
     """The design's claims, each judged against the measured rows (``not measured`` when a row is missing)."""
     rows = {(s.config.backbone, s.config.scenario): s for s in result.summaries if s.runs}
-    layout = next((s.config.backbone for s in result.summaries if s.config.scenario == "freeze-all"), "layout-minilm")
+    layout = _scenario_backbone(result)
     text = next((s.config.backbone for s in result.summaries
                  if not s.config.is_reference and s.config.backbone != layout), "text-minilm")
     get = lambda backbone, scenario: rows.get((backbone, scenario))  # noqa: E731
@@ -67,7 +67,7 @@ def read_claims(result: StudyResult) -> list[Claim]:
                                 f"{_compare(one, full, key)[1]} (vs full). {why}"))
     for scenario in ("full", "freeze-backbone"):
         a, b = get(layout, scenario), get(text, scenario)
-        if a and b:
+        if a and b and layout != text:
             s1, n1 = _compare(a, b, f1)
             s2, n2 = _compare(a, b, items)
             if s1 * s2 < 0:
@@ -97,6 +97,16 @@ def read_claims(result: StudyResult) -> list[Claim]:
         claims.append(Claim("The two-head model beats the plain combined tagger.", verdict,
                             f"best configuration ({best.config.name}) vs {reference.config.name}: {n1}; {n2}."))
     return claims
+
+
+def _scenario_backbone(result: StudyResult) -> str:
+    """The backbone whose rows answer the freeze questions: the one freeze-all ran on; else the only multi-task
+    backbone (a scenario race runs one); else layout-minilm, the design's."""
+    backbones = list(dict.fromkeys(s.config.backbone for s in result.summaries if not s.config.is_reference))
+    frozen = [s.config.backbone for s in result.summaries if s.config.scenario == "freeze-all"]
+    if frozen:
+        return frozen[0]
+    return backbones[0] if len(backbones) == 1 else "layout-minilm"
 
 
 def best_summary(result: StudyResult) -> ConfigSummary | None:

@@ -88,8 +88,9 @@ def _thin(points: Sequence[tuple[int, float, float]], limit: int = 400) -> tuple
     return tuple(thinned)
 
 
-class _Collector:
-    """Listener gathering what the study keeps from a multi-task run's events."""
+class RunCollector:
+    """Listener gathering what the study keeps from a run's events (a multi-task run's, or the reference's when it
+    runs as a workspace run)."""
 
     def __init__(self) -> None:
         self.losses: list[tuple[int, float, float]] = []
@@ -113,52 +114,66 @@ class _Collector:
                                      **headline(event.metrics)})
 
 
-def _run_multitask(config: StudyConfig, settings: StudySettings, seed: int, train_docs: Sequence[Document],
-                   eval_docs: Sequence[Document], run_dir: Path) -> RunResult:
-    from ..model.checkpoint import RUN_FILE
+def train_config(config: StudyConfig, settings: StudySettings, seed: int):
+    """The ``TrainConfig`` of a multi-task configuration's run: the scenario's own defaults
+    (``TrainConfig.for_scenario``) under the settings every configuration shares."""
     from ..training.config import TrainConfig
-    from ..training.job import TrainingJob
-    from ..training.receipt_task import build_task
 
-    # the scenario's own defaults (TrainConfig.for_scenario), under the settings every configuration shares
-    train_config = TrainConfig.for_scenario(
+    return TrainConfig.for_scenario(
         config.scenario, backbone=config.backbone, freeze=settings.freeze, phased_top_k=settings.phased_top_k,
         epochs_per_phase=settings.epochs_per_phase, epochs=settings.epochs, max_minutes=settings.budget_minutes,
         batch_size=settings.batch_size, lr=settings.lr, decay_factor=settings.decay_factor,
         loss_weighting=settings.loss_weighting, seed=seed, max_length=settings.max_length,
         lr_schedule=settings.lr_schedule, warmup=settings.warmup, boxes=settings.boxes,
         **settings.scenario_overrides(config.scenario))
+
+
+def reference_config(config: StudyConfig, settings: StudySettings, seed: int) -> ReferenceConfig:
+    """The ``ReferenceConfig`` of the plain reference's run under the study's shared settings."""
+    return ReferenceConfig(backbone=config.backbone, epochs=settings.epochs, max_minutes=settings.budget_minutes,
+                           batch_size=settings.batch_size, lr=settings.lr, seed=seed, max_length=settings.max_length,
+                           lr_schedule=settings.lr_schedule, warmup=settings.warmup, boxes=settings.boxes)
+
+
+def run_result(config: StudyConfig, seed: int, job, collector: RunCollector, wall_s: float,
+               run_dir: Path | None) -> RunResult:
+    """What the study keeps of a finished :class:`~receipt_core.training.job.TrainingJob` whose events went to
+    ``collector``; RuntimeError with the run's message when it failed."""
+    result = job.result
+    if isinstance(result, FailedEvent) or result is None:
+        raise RuntimeError(result.error if result is not None else "the training thread ended without a result")
+    state = job.trainer.state
+    epochs = state.epoch + (state.step_in_epoch / state.steps_per_epoch if state.steps_per_epoch else 0.0)
+    return RunResult(config=config, seed=seed, metrics=headline(result.metrics), train_s=result.elapsed_s,
+                     wall_s=wall_s, trainable_parameters=collector.trainable, total_parameters=collector.total,
+                     steps=result.step, epochs=epochs, finished=result.reason,
+                     evaluations=tuple(collector.evaluations), losses=_thin(collector.losses),
+                     run_dir=None if run_dir is None else str(run_dir), phases=tuple(collector.phases))
+
+
+def _run_multitask(config: StudyConfig, settings: StudySettings, seed: int, train_docs: Sequence[Document],
+                   eval_docs: Sequence[Document], run_dir: Path) -> RunResult:
+    from ..model.checkpoint import RUN_FILE
+    from ..training.job import TrainingJob
+    from ..training.receipt_task import build_task
+
+    config_of_run = train_config(config, settings, seed)
     if (run_dir / RUN_FILE).exists():
         raise ValueError(f"{run_dir} already holds a checkpoint; give the study an empty --out folder")
-    collector = _Collector()
+    collector = RunCollector()
     started = time.monotonic()
-    job = TrainingJob(lambda: build_task(train_config, train_docs, eval_docs, run_dir), train_config,
+    job = TrainingJob(lambda: build_task(config_of_run, train_docs, eval_docs, run_dir), config_of_run,
                       name=config.name)
     job.add_listener(collector)
     job.start()
     job.join()
-    wall = time.monotonic() - started
-    result = job.result
-    if isinstance(result, FailedEvent) or result is None:
-        raise RuntimeError(result.error if result is not None else "the training thread ended without a result")
-    metrics = headline(result.metrics)
-    state = job.trainer.state
-    epochs = state.epoch + (state.step_in_epoch / state.steps_per_epoch if state.steps_per_epoch else 0.0)
-    return RunResult(config=config, seed=seed, metrics=metrics, train_s=result.elapsed_s, wall_s=wall,
-                     trainable_parameters=collector.trainable, total_parameters=collector.total, steps=result.step,
-                     epochs=epochs, finished=result.reason, evaluations=tuple(collector.evaluations),
-                     losses=_thin(collector.losses), run_dir=str(run_dir), phases=tuple(collector.phases))
+    return run_result(config, seed, job, collector, time.monotonic() - started, run_dir)
 
 
 def _run_reference(config: StudyConfig, settings: StudySettings, seed: int, train_docs: Sequence[Document],
                    eval_docs: Sequence[Document], log: Callable[[str], None]) -> RunResult:
-    reference_config = ReferenceConfig(backbone=config.backbone, epochs=settings.epochs,
-                                       max_minutes=settings.budget_minutes, batch_size=settings.batch_size,
-                                       lr=settings.lr, seed=seed, max_length=settings.max_length,
-                                       lr_schedule=settings.lr_schedule, warmup=settings.warmup,
-                                       boxes=settings.boxes)
     started = time.monotonic()
-    result = train_reference(reference_config, train_docs, eval_docs, on_log=lambda line: log("    " + line))
+    result = train_reference(reference_config(config, settings, seed), train_docs, eval_docs, on_log=lambda line: log("    " + line))
     metrics = headline(result.metrics)
     return RunResult(config=config, seed=seed, metrics=metrics, train_s=result.train_s,
                      wall_s=time.monotonic() - started, trainable_parameters=result.trainable_parameters,

@@ -116,7 +116,7 @@ def result_from_json(data: Mapping[str, Any]) -> StudyResult:
     for number, entry in enumerate(data["configurations"], 1):
         config = StudyConfig(str(entry["backbone"]), str(entry["scenario"]))
         try:
-            runs = tuple(_run(config, run) for run in entry["runs"])
+            runs = tuple(run_from_json(config, run) for run in entry["runs"])
         except KeyError as error:
             raise ValueError(f"configuration {number} ({config.name}) has a run without {error}") from None
         summaries.append(ConfigSummary(config, runs))
@@ -128,7 +128,8 @@ def result_from_json(data: Mapping[str, Any]) -> StudyResult:
                        notes=tuple(str(n) for n in data.get("notes", ())))
 
 
-def _run(config: StudyConfig, run: Mapping[str, Any]) -> RunResult:
+def run_from_json(config: StudyConfig, run: Mapping[str, Any]) -> RunResult:
+    """One run of ``config`` from its ``RunResult.to_json()`` (a study.json run, or a race's finished run)."""
     curves = run.get("curves") or {}
     return RunResult(config=config, seed=int(run["seed"]),
                      metrics={k: float(v) for k, v in run["metrics"].items()},
@@ -164,5 +165,5 @@ def workspace_studies_dir(home: Path) -> Path:
     return Path(home) / STUDIES_FOLDER
 
 
-__all__ = ["OpenedStudy", "StudyEntry", "StudyFileError", "open_study", "result_from_json", "find_studies",
-           "workspace_studies_dir", "STUDIES_FOLDER"]
+__all__ = ["OpenedStudy", "StudyEntry", "StudyFileError", "open_study", "result_from_json", "run_from_json",
+           "find_studies", "workspace_studies_dir", "STUDIES_FOLDER"]

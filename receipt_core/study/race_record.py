@@ -1,0 +1,237 @@
+"""A study run from the dashboard, as it stands: its plan, each run's place in it, and the file that keeps them.
+
+A *race* is a scenario study whose configurations train one after another through the server's job slot, each
+as a workspace run (so it is watched live, paused and stopped like any run): the Race page's scenario race and a
+study started from Runs → Studies are both races. Its state lives in ``<workspace>/studies/<name>/race.json``,
+rewritten after every change, so a reloaded page, a second tab and a restarted server all read it there. When
+the last run ends, the study's own files (``study.json``, ``report.md``, ``report.html``,
+:func:`receipt_core.study.files.write_study`) are written into the same folder, and the Studies tab opens it like
+any study.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import re
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Mapping
+
+from .result import ConfigSummary, RunResult, StudyResult
+from .settings import StudyConfig, StudySettings
+from .view import run_from_json
+
+RACE_FILE = "race.json"
+RACE_FORMAT = "receipt-mtl/race"
+RACE_VERSION = 1
+DEFAULT_RACE_SCENARIOS = ("freeze-backbone", "phased", "full")
+"""The race's default line-up: the cheap scenario, the gradual one and the expensive one (the design's argument)."""
+RACE_KINDS = ("race", "study")  # which page started it: the Race page, or Runs → Studies
+ENTRY_STATUSES = ("waiting", "running", "finished", "stopped", "failed", "skipped")
+RACE_STATUSES = ("running", "finished", "stopped", "failed", "interrupted")
+MAX_NAME = 80
+_NAME = re.compile(r"[A-Za-z0-9_.\-]+")
+
+
+class RaceFileError(ValueError):
+    """A race folder whose race.json cannot be read; the message says which file and what is wrong."""
+
+
+def check_race_name(name: str) -> str:
+    """``name`` if it can name a study folder (1–80 letters, digits, ``-``, ``_``, ``.``; not starting with ``.``),
+    else ValueError saying what to change."""
+    if not name:
+        raise ValueError("the study needs a folder name, such as 'race-1' or 'cord-scenarios'")
+    if len(name) > MAX_NAME:
+        raise ValueError(f"the folder name is {len(name)} characters long; at most {MAX_NAME} are allowed")
+    if not _NAME.fullmatch(name) or name.startswith("."):
+        raise ValueError(f"the folder name {name!r} may hold only letters, digits, '-', '_' and '.', and must not "
+                         "start with '.'")
+    return name
+
+
+def now_text() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
+
+
+@dataclass(frozen=True)
+class RacePlan:
+    """What a race trains: its configurations (each ``settings.repeats`` times), the settings they share, and its
+    data by dataset name (``eval_data`` None: the last ``hold_out`` share of the training dataset)."""
+
+    configs: tuple[StudyConfig, ...]
+    settings: StudySettings
+    train_data: str
+    eval_data: str | None = None
+    hold_out: float = 0.25
+    kind: str = "race"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "configs", tuple(self.configs))
+        if not self.configs:
+            raise ValueError("choose at least one configuration to train")
+        names = [c.name for c in self.configs]
+        if len(set(names)) != len(names):
+            raise ValueError(f"configurations repeat: {', '.join(names)}")
+        if self.kind not in RACE_KINDS:
+            raise ValueError(f"a race is started from {' or '.join(RACE_KINDS)}, not {self.kind!r}")
+        if not 0 < self.hold_out < 1:
+            raise ValueError(f"the held-out share must be between 0 and 1, got {self.hold_out}")
+
+    def entries(self) -> tuple["RaceEntry", ...]:
+        """Every run of the race in order, waiting: each configuration with seeds ``seed``, ``seed + 1`` …"""
+        return tuple(RaceEntry(config, self.settings.seed + repeat)
+                     for config in self.configs for repeat in range(self.settings.repeats))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"configs": [{"backbone": c.backbone, "scenario": c.scenario} for c in self.configs],
+                "settings": self.settings.to_json(), "given": list(self.settings.given),
+                "train_data": self.train_data, "eval_data": self.eval_data, "hold_out": self.hold_out,
+                "kind": self.kind}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> "RacePlan":
+        stored = dict(data["settings"])
+        settings = StudySettings(**{**stored, "freeze": tuple(stored.get("freeze", ())),
+                                    "given": tuple(data.get("given", ()))})
+        return cls(configs=tuple(StudyConfig(str(c["backbone"]), str(c["scenario"])) for c in data["configs"]),
+                   settings=settings, train_data=str(data["train_data"]), eval_data=data.get("eval_data"),
+                   hold_out=float(data.get("hold_out", 0.25)), kind=str(data.get("kind", "race")))
+
+
+@dataclass(frozen=True)
+class RaceEntry:
+    """One run of the race: its configuration and seed, its workspace run once started, and how it ended."""
+
+    config: StudyConfig
+    seed: int
+    status: str = "waiting"  # ENTRY_STATUSES
+    run_id: str | None = None
+    result: RunResult | None = None  # a run that finished or was stopped: what the study keeps of it
+    error: str | None = None  # a failed run's message, or why it was skipped
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    def to_json(self) -> dict[str, Any]:
+        return {"backbone": self.config.backbone, "scenario": self.config.scenario, "seed": self.seed,
+                "status": self.status, "run_id": self.run_id, "error": self.error,
+                "result": None if self.result is None else self.result.to_json()}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> "RaceEntry":
+        config = StudyConfig(str(data["backbone"]), str(data["scenario"]))
+        result = data.get("result")
+        return cls(config=config, seed=int(data["seed"]), status=str(data["status"]), run_id=data.get("run_id"),
+                   result=None if result is None else run_from_json(config, result), error=data.get("error"))
+
+
+@dataclass(frozen=True)
+class RaceRecord:
+    """A race as it stands (what race.json holds)."""
+
+    name: str  # its folder's name under the studies folder
+    plan: RacePlan
+    entries: tuple[RaceEntry, ...]
+    status: str = "running"  # RACE_STATUSES
+    started: str = ""
+    finished: str = ""
+    error: str | None = None  # why the race as a whole ended early
+    train_documents: int = 0
+    eval_documents: int = 0
+
+    @property
+    def is_live(self) -> bool:
+        return self.status == "running"
+
+    @property
+    def current(self) -> RaceEntry | None:
+        """The entry training now (None between runs and after the race)."""
+        return next((e for e in self.entries if e.status == "running"), None)
+
+    @property
+    def done(self) -> int:
+        """Entries that have ended (finished, stopped, failed or skipped)."""
+        return sum(e.status not in ("waiting", "running") for e in self.entries)
+
+    def with_entry(self, index: int, **changes: Any) -> "RaceRecord":
+        entries = list(self.entries)
+        entries[index] = replace(entries[index], **changes)
+        return replace(self, entries=tuple(entries))
+
+    def study(self) -> StudyResult:
+        """The runs that ended with a result, as a study (what the study's reading, table and figures read);
+        the failed and skipped ones as its notes."""
+        summaries = tuple(ConfigSummary(config, tuple(e.result for e in self.entries
+                                                      if e.config == config and e.result is not None))
+                          for config in self.plan.configs)
+        notes = tuple(f"{e.name} (seed {e.seed}) {e.status}: {e.error}" for e in self.entries
+                      if e.status in ("failed", "skipped") and e.error)
+        eval_data = self.plan.eval_data or f"{self.plan.hold_out:.0%} held out of {self.plan.train_data}"
+        return StudyResult(settings=self.plan.settings, summaries=summaries, train_data=self.plan.train_data,
+                           eval_data=eval_data, train_documents=self.train_documents,
+                           eval_documents=self.eval_documents, started=self.started, finished=self.finished,
+                           notes=notes)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"format": RACE_FORMAT, "version": RACE_VERSION, "name": self.name, "plan": self.plan.to_json(),
+                "status": self.status, "started": self.started, "finished": self.finished, "error": self.error,
+                "train_documents": self.train_documents, "eval_documents": self.eval_documents,
+                "entries": [e.to_json() for e in self.entries]}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> "RaceRecord":
+        return cls(name=str(data["name"]), plan=RacePlan.from_json(data["plan"]),
+                   entries=tuple(RaceEntry.from_json(e) for e in data["entries"]), status=str(data["status"]),
+                   started=str(data.get("started", "")), finished=str(data.get("finished", "")),
+                   error=data.get("error"), train_documents=int(data.get("train_documents", 0)),
+                   eval_documents=int(data.get("eval_documents", 0)))
+
+
+def write_record(folder: Path, record: RaceRecord) -> None:
+    """``folder/race.json``, replaced whole (a reader never sees half a file)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / (RACE_FILE + ".tmp")
+    tmp.write_text(json.dumps(record.to_json(), indent=1, ensure_ascii=False), encoding="utf-8")
+    tmp.replace(folder / RACE_FILE)
+
+
+def load_record(folder: Path) -> RaceRecord:
+    """The race in ``folder``; :class:`RaceFileError` when its race.json is missing, damaged or from a newer
+    version."""
+    path = Path(folder) / RACE_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RaceFileError(f"{path} does not exist: {Path(folder).name} was not started from the dashboard") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise RaceFileError(f"cannot read {path}: {error}") from None
+    if not isinstance(data, Mapping) or data.get("format") != RACE_FORMAT:
+        raise RaceFileError(f"{path} is not a race file (its format is not {RACE_FORMAT!r})")
+    if data.get("version") != RACE_VERSION:
+        raise RaceFileError(f"{path} is race format version {data.get('version')!r}; this project reads "
+                            f"version {RACE_VERSION}")
+    try:
+        return RaceRecord.from_json(data)
+    except (KeyError, TypeError, ValueError) as error:
+        raise RaceFileError(f"{path} is damaged ({error}); start the race again") from None
+
+
+def find_races(studies_dir: Path, kind: str | None = None) -> list[RaceRecord]:
+    """The races under ``studies_dir`` (of ``kind`` when given), newest first; unreadable ones are left out."""
+    folder = Path(studies_dir)
+    if not folder.is_dir():
+        return []
+    found = []
+    for child in folder.iterdir():
+        if (child / RACE_FILE).is_file():
+            try:
+                record = load_record(child)
+            except RaceFileError:
+                continue
+            if kind is None or record.plan.kind == kind:
+                found.append(record)
+    return sorted(found, key=lambda r: (r.started, r.name), reverse=True)

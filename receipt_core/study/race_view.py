@@ -1,0 +1,98 @@
+"""A race as the dashboard draws it: its runs' curves overlaid, and each run's cost beside its quality.
+
+No Streamlit here. :class:`RaceFeed` keeps one :class:`~receipt_core.training.run_feed.RunFeed` per run of a race
+(a cursor into the run's stored events, so a refresh reads only what is new); :func:`race_curves` overlays the
+runs' training loss and validation scores, one series per configuration, with the step, epoch and wall-clock
+columns of the run feed; :func:`race_rows` is the table of cost (trainable parameters, seconds, steps, epochs)
+beside quality (the headline metrics): a finished run's from its result, a running run's as of its last
+evaluation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import pandas as pd
+
+from ..training.events import HEADLINE_METRICS
+from ..training.run_feed import CURVE_COLUMNS, RunCurves, RunFeed
+from .race_record import RaceEntry, RaceRecord
+from .reading import METRIC_LABELS
+
+RACE_CHARTS = (("training loss", "loss", "total"), ("field micro-F1", "F1", "fields.micro_f1"),
+               ("item quantity accuracy", "accuracy", "quantity.item_accuracy"))
+"""(title, y axis, series) of the overlaid charts: the training loss, and the two headline scores."""
+
+
+class RaceFeed:
+    """The run feeds of one race's runs; each session keeps its own (``poll`` reads only the new events)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._feeds: dict[str, RunFeed] = {}
+
+    def poll(self, source, record: RaceRecord) -> dict[str, RunCurves]:
+        """Every started run's curves (run id → RunCurves), brought up to date."""
+        curves = {}
+        for entry in record.entries:
+            if entry.run_id is None:
+                continue
+            feed = self._feeds.setdefault(entry.run_id, RunFeed(entry.run_id))
+            feed.poll(source)
+            curves[entry.run_id] = feed.curves()
+        return curves
+
+
+def entry_label(record: RaceRecord, entry: RaceEntry) -> str:
+    """A run's name in the race's legends and table: its configuration, and its seed when there are repeats."""
+    return entry.name + (f" (seed {entry.seed})" if record.plan.settings.repeats > 1 else "")
+
+
+def race_curves(record: RaceRecord, curves: Mapping[str, RunCurves], series: str) -> pd.DataFrame:
+    """One chart's overlay: ``series`` (``total`` for the training loss, else a metric such as
+    ``fields.micro_f1``) of every started run, relabelled by configuration (columns ``CURVE_COLUMNS``)."""
+    parts = []
+    for entry in record.entries:
+        run = curves.get(entry.run_id or "")
+        if run is None:
+            continue
+        frame = run.train_loss if series == "total" else run.metrics
+        parts.append(frame[frame["series"] == series].assign(series=entry_label(record, entry)))
+    parts = [p for p in parts if not p.empty]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=list(CURVE_COLUMNS))
+
+
+def race_rows(record: RaceRecord, curves: Mapping[str, RunCurves]) -> list[dict[str, Any]]:
+    """One row per run: status, cost (trainable parameters and their share, training and wall seconds, steps,
+    epochs) and quality (the headline metrics; None where not measured yet)."""
+    rows = []
+    for entry in record.entries:
+        row: dict[str, Any] = {"configuration": entry_label(record, entry), "status": entry.status,
+                               "trainable parameters": None, "share trained": None, "training s": None,
+                               "wall s": None, "steps": None, "epochs": None,
+                               **{METRIC_LABELS[m]: None for m in HEADLINE_METRICS}}
+        result, run = entry.result, curves.get(entry.run_id or "")
+        if result is not None:
+            row.update({"trainable parameters": result.trainable_parameters,
+                        "share trained": _share(result.trainable_parameters, result.total_parameters),
+                        "training s": result.train_s, "wall s": result.wall_s, "steps": result.steps,
+                        "epochs": result.epochs,
+                        **{METRIC_LABELS[m]: result.metrics.get(m) for m in HEADLINE_METRICS}})
+        elif run is not None:
+            row.update({"trainable parameters": run.trainable_parameters,
+                        "share trained": _share(run.trainable_parameters, run.total_parameters),
+                        "training s": run.progress.elapsed_s if run.progress else None,
+                        "steps": run.progress.step if run.progress else None,
+                        **{METRIC_LABELS[m]: _latest(run.metrics, m) for m in HEADLINE_METRICS}})
+        rows.append(row)
+    return rows
+
+
+def _share(trainable: int | None, total: int | None) -> float | None:
+    return trainable / total if trainable is not None and total else None
+
+
+def _latest(metrics: pd.DataFrame, name: str) -> float | None:
+    values = metrics[metrics["series"] == name]["value"]
+    return float(values.iloc[-1]) if len(values) else None

@@ -1,0 +1,231 @@
+"""The race: a study's configurations trained one after another through the server's one job slot, its state in
+race.json, the study written when it ends, and the Race page drawing it.
+
+The orchestration runs real `tiny` runs on eight CORD receipts (one epoch each, a few seconds in all); the record,
+reading, table and page tests need no training.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from receipt_core.datasets.demo import CORD_SAMPLE_TRAIN, add_cord_sample
+from receipt_core.study.race import RaceBusyError, RaceTrack
+from receipt_core.study.race_record import (RACE_FILE, RaceEntry, RacePlan, RaceRecord, check_race_name,
+                                            find_races, load_record, write_record)
+from receipt_core.study.race_view import RaceFeed, race_curves, race_rows
+from receipt_core.study.reading import read_claims
+from receipt_core.study.result import ConfigSummary, RunResult, StudyResult
+from receipt_core.study.settings import StudyConfig, StudySettings
+from receipt_core.study.view import open_study
+from receipt_core.training.events import EvalEvent, FinishedEvent, PhaseEvent, ProgressEvent, StepEvent
+from receipt_core.training.run_feed import RunFeed
+from receipt_core.training.slot import JobBusyError, JobSlot
+from receipt_core.workspace.store import Workspace
+
+REPO = Path(__file__).resolve().parent.parent
+SCENARIOS = ("freeze-backbone", "phased", "full")
+
+
+@pytest.fixture
+def small_workspace(tmp_path) -> Workspace:
+    """Eight labelled CORD receipts as dataset 'small' (the race holds the last quarter out)."""
+    ws = Workspace(tmp_path / "workspace")
+    add_cord_sample(ws)
+    ws.save_documents("small", ws.load_documents(CORD_SAMPLE_TRAIN)[:8])
+    return ws
+
+
+def plan(epochs: int = 1, scenarios=SCENARIOS, kind: str = "race") -> RacePlan:
+    return RacePlan(configs=tuple(StudyConfig("tiny", s) for s in scenarios),
+                    settings=StudySettings(epochs=epochs, budget_minutes=None, batch_size=4), train_data="small",
+                    kind=kind)
+
+
+def result(scenario: str, f1: float, items: float, trainable: int, backbone: str = "text-minilm") -> RunResult:
+    return RunResult(config=StudyConfig(backbone, scenario), seed=0,
+                     metrics={"fields.micro_f1": f1, "quantity.item_accuracy": items}, train_s=30.0, wall_s=40.0,
+                     trainable_parameters=trainable, total_parameters=1000, steps=10, epochs=2.0,
+                     finished="time budget", evaluations=({"step": 10, "epoch": 2, "elapsed_s": 30.0,
+                                                           "fields.micro_f1": f1},),
+                     losses=((1, 1.0, 2.0), (10, 30.0, 1.0)))
+
+
+def test_a_race_trains_each_scenario_in_turn_through_the_slot_and_ends_with_the_study(small_workspace):
+    ws = small_workspace
+    track, slot = RaceTrack(ws), JobSlot()
+    race, notes = track.start(slot, plan(), "race-1")
+    assert race.join(120) and notes == []
+    record = load_record(track.studies_dir / "race-1")  # what a reloaded page reads
+    assert record.status == "finished" and record.done == 3
+    assert [(e.config.scenario, e.status) for e in record.entries] == [(s, "finished") for s in SCENARIOS]
+    runs = {run.id: run for run in ws.list_runs()}
+    assert set(runs) == {e.run_id for e in record.entries}
+    # one after another: each run's first event comes after the previous run's last
+    spans = [(ws.run_events(e.run_id)[0].created_at, ws.run_events(e.run_id)[-1].created_at) for e in record.entries]
+    assert all(earlier[1] <= later[0] for earlier, later in zip(spans, spans[1:]))
+    # each scenario with its own defaults (TrainConfig.for_scenario), named after the race, noted with it
+    backbone_run = runs[record.entries[0].run_id]
+    assert backbone_run.config["head_lr"] == 3e-3 and backbone_run.config["layer_mix"] == "top"
+    assert runs[record.entries[2].run_id].config["head_lr"] is None
+    assert backbone_run.name == "race-1 · tiny · freeze-backbone" and backbone_run.config["study"] == "race-1"
+    # cost beside quality, from the runs themselves
+    costs = {e.config.scenario: e.result.trainable_parameters for e in record.entries}
+    assert 0 < costs["freeze-backbone"] < costs["full"] and costs["phased"] < costs["full"]  # phased: phase 1 still
+    # the study's files, and its reading is read_claims of the race's runs
+    study = open_study("race-1", within=track.studies_dir)
+    assert [c.claim for c in study.claims] == [c.claim for c in read_claims(record.study())]
+    assert {c.claim for c in study.claims} == {"Freezing the backbone is cheap and good.",
+                                               "Phased unfreezing is best."}
+    assert study.result.train_documents == 6 and study.result.eval_documents == 2
+    assert slot.busy() is None
+
+
+def test_stop_ends_the_current_run_and_skips_the_rest_and_the_track_refuses_a_second_race(small_workspace):
+    track, slot = RaceTrack(small_workspace), JobSlot()
+    race, _ = track.start(slot, plan(epochs=500), "race-stop")
+    deadline = time.monotonic() + 60
+    while race.record.current is None or not small_workspace.run_events(race.record.current.run_id,
+                                                                        kinds=["step"]):
+        assert time.monotonic() < deadline, "the first run never stepped"
+        time.sleep(0.1)
+    with pytest.raises(RaceBusyError, match="race-stop is running"):
+        track.start(slot, plan(), "race-2")
+    with pytest.raises(RaceBusyError, match="not running"):
+        track.stop("race-2")  # a stale tab's race
+    track.stop("race-stop")
+    assert race.join(60)
+    record = load_record(track.studies_dir / "race-stop")
+    assert record.status == "stopped"
+    assert [e.status for e in record.entries] == ["stopped", "skipped", "skipped"]
+    assert record.entries[1].error == "the race was stopped" and record.entries[1].run_id is None
+    assert len(small_workspace.list_runs()) == 1
+    assert (track.studies_dir / "race-stop" / "study.json").is_file()  # the stopped run's result is kept
+    assert not (track.studies_dir / "race-2").exists()
+
+
+def test_a_race_refuses_a_busy_slot_a_taken_name_and_a_bad_name_changing_nothing(small_workspace, tmp_path):
+    track = RaceTrack(small_workspace)
+
+    class Busy:  # the slot's live job, as ActiveJob shows it
+        run_id, description, status, is_live, started_at = "run-x", "tiny · full", "running", True, time.time()
+
+    slot = JobSlot()
+    slot._active = Busy()  # noqa: SLF001 - a run someone else started
+    with pytest.raises(JobBusyError, match="run-x"):
+        track.start(slot, plan(), "race-busy")
+    (track.studies_dir / "taken").mkdir(parents=True)
+    with pytest.raises(ValueError, match="exists already"):
+        track.start(JobSlot(), plan(), "taken")
+    for bad in ("../out", ".hidden", "a b", "x" * 81, ""):
+        with pytest.raises(ValueError):
+            check_race_name(bad)
+    with pytest.raises(ValueError, match="configurations repeat"):
+        plan(scenarios=("full", "full"))
+    assert find_races(track.studies_dir) == [] and small_workspace.list_runs() == []
+
+
+def test_a_race_left_running_by_a_dead_server_reads_as_interrupted(tmp_path):
+    ws = Workspace(tmp_path / "workspace")
+    folder = ws.home / "studies" / "old"
+    record = RaceRecord(name="old", plan=plan(), entries=plan().entries(), started="2026-12-01T10:00:00+00:00")
+    write_record(folder, dataclasses.replace(record, entries=(dataclasses.replace(record.entries[0],
+                                                                                   status="running"),
+                                                               *record.entries[1:])))
+    RaceTrack(ws)  # a new server
+    reread = load_record(folder)
+    assert reread.status == "interrupted" and "server stopped" in reread.error
+
+
+def test_race_json_round_trips_and_a_damaged_one_says_so(tmp_path):
+    record = RaceRecord(name="r", plan=plan(kind="study"), entries=plan().entries(), started="2026-12-01T10:00:00")
+    record = record.with_entry(0, status="finished", run_id="run-1", result=result("freeze-backbone", 0.5, 0.4, 10,
+                                                                                   backbone="tiny"))
+    record = record.with_entry(1, status="failed", run_id="run-2", error="loss became NaN")
+    write_record(tmp_path, record)
+    assert load_record(tmp_path) == record
+    assert record.study().notes == ("tiny · phased (seed 0) failed: loss became NaN",)
+    (tmp_path / RACE_FILE).write_text(json.dumps({"format": "receipt-mtl/race", "version": 1, "name": "r"}))
+    with pytest.raises(ValueError, match="damaged"):
+        load_record(tmp_path)
+
+
+def test_the_reading_judges_a_one_backbone_race_on_that_backbone():
+    rows = (ConfigSummary(StudyConfig("text-minilm", "freeze-backbone"), (result("freeze-backbone", 0.80, 0.5, 10),)),
+            ConfigSummary(StudyConfig("text-minilm", "phased"), (result("phased", 0.90, 0.6, 500),)),
+            ConfigSummary(StudyConfig("text-minilm", "full"), (result("full", 0.95, 0.7, 1000),)))
+    study = StudyResult(settings=StudySettings(), summaries=rows, train_data="t", eval_data="e", train_documents=9,
+                        eval_documents=3)
+    claims = {c.claim: c for c in read_claims(study)}
+    assert set(claims) == {"Freezing the backbone is cheap and good.", "Phased unfreezing is best."}
+    assert claims["Freezing the backbone is cheap and good."].verdict == "did not hold"  # 0.15 F1 behind
+    assert "1.00% of the parameters" in claims["Freezing the backbone is cheap and good."].evidence
+    assert claims["Phased unfreezing is best."].verdict == "did not hold"
+
+
+def test_the_board_overlays_each_run_and_puts_cost_beside_quality():
+    record = RaceRecord(name="r", plan=plan(), entries=plan().entries())
+    record = record.with_entry(0, status="finished", run_id="a", result=result("freeze-backbone", 0.5, 0.4, 10,
+                                                                              backbone="tiny"))
+    record = record.with_entry(1, status="running", run_id="b")
+    feeds = {}
+    for run_id, losses in (("a", (2.0, 1.5)), ("b", (2.2, 1.9, 1.7))):
+        feed = RunFeed(run_id)
+        feed.add(PhaseEvent(step=0, epoch=0, phase=1, trainable_groups=("heads",), trainable_parameters=40,
+                            total_parameters=1000, reason="start"), 100.0)
+        for step, loss in enumerate(losses, 1):
+            feed.add(StepEvent(step=step, epoch=1, loss=loss, task_losses={}, lr=1e-3, phase=1), 100.0 + step)
+        feed.add(ProgressEvent(step=len(losses), total_steps=10, epoch=0, epochs=1, elapsed_s=2.5, steps_per_s=1.0,
+                               items_per_s=4.0, eta_s=5.0), 103.0)
+        feed.add(EvalEvent(step=len(losses), epoch=1, val_loss=1.0, task_val_losses={},
+                           metrics={"fields": {"micro_f1": 0.25}}, phase=1), 104.0)
+        feeds[run_id] = feed.curves()
+    loss = race_curves(record, feeds, "total")
+    assert list(dict.fromkeys(loss["series"])) == ["tiny · freeze-backbone", "tiny · phased"]
+    assert len(loss) == 5 and loss["wall_s"].notna().all()
+    assert race_curves(record, feeds, "fields.micro_f1")["value"].tolist() == [0.25, 0.25]
+    rows = pd.DataFrame(race_rows(record, feeds)).set_index("configuration")
+    assert rows.loc["tiny · freeze-backbone", "trainable parameters"] == 10  # the result, not the live feed
+    assert rows.loc["tiny · freeze-backbone", "field micro-F1"] == 0.5
+    assert rows.loc["tiny · phased", "trainable parameters"] == 40
+    assert rows.loc["tiny · phased", "share trained"] == pytest.approx(0.04)
+    assert rows.loc["tiny · phased", "field micro-F1"] == 0.25 and rows.loc["tiny · phased", "status"] == "running"
+    assert rows.loc["tiny · full"].drop(["status"]).isna().all()
+
+
+def test_the_race_page_shows_a_finished_race_with_its_reading(workspace_home):
+    from receipt_core.study.files import write_study
+
+    ws = Workspace(workspace_home)
+    configs = tuple(StudyConfig("text-minilm", s) for s in SCENARIOS)
+    race_plan = RacePlan(configs=configs, settings=StudySettings(budget_minutes=1.0), train_data="small")
+    record = RaceRecord(name="done-race", plan=race_plan, entries=race_plan.entries(), status="finished",
+                        started="2026-12-01T10:00:00+00:00", train_documents=9, eval_documents=3)
+    for index, (scenario, f1, trainable) in enumerate((("freeze-backbone", 0.8, 10), ("phased", 0.9, 500),
+                                                       ("full", 0.95, 1000))):
+        record = record.with_entry(index, status="finished", result=result(scenario, f1, 0.6, trainable))
+    folder = ws.home / "studies" / "done-race"
+    write_record(folder, record)
+    write_study(record.study(), folder)
+    from ui.race_track import _race_track
+
+    _race_track.clear()
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
+    at.run()
+    at.switch_page("pages/race.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    text = " ".join(m.value for m in at.markdown)
+    assert "Race ` done-race ` — finished" in text
+    assert "Freezing the backbone is cheap and good." in text and "Phased unfreezing is best." in text
+    table = at.dataframe[0].value  # the cost-beside-quality table
+    assert table["configuration"].tolist() == [f"text-minilm · {s}" for s in SCENARIOS]
+    assert table["trainable parameters"].tolist() == [10, 500, 1000]
+    assert at.button(key="race_stop").disabled

@@ -1,0 +1,167 @@
+"""The Race page's parts: the start form, and the board (progress, overlaid curves, cost beside quality, and at the
+end the study's reading). The board reads the race's record and its runs' stored events, never the race's
+thread; the Studies tab's progress line (:func:`race_progress`) is the board's first line."""
+
+from __future__ import annotations
+
+import time
+
+import pandas as pd
+import streamlit as st
+
+from receipt_core.model.backbones import BACKBONE_NAMES
+from receipt_core.model.freeze import PRESETS
+from receipt_core.plots.figures import CURVE_AXES, curve_figure
+from receipt_core.plots.study_tables import claim_lines
+from receipt_core.study.race import RaceBusyError
+from receipt_core.study.race_record import DEFAULT_RACE_SCENARIOS, RacePlan, RaceRecord, find_races
+from receipt_core.study.race_view import RACE_CHARTS, RaceFeed, race_curves, race_rows
+from receipt_core.study.settings import StudyConfig, StudySettings
+from receipt_core.study.table import READING_NOTE
+from receipt_core.study.view import open_study
+from receipt_core.training.config import TrainConfig
+from receipt_core.training.run_feed import RunCurves
+from receipt_core.training.run_status import status_line
+from ui.literal import literal
+from ui.race_track import race_track, start_race
+from ui.shared import current_dataset, friendly, user_errors, workspace
+
+HOLD_OUT = "(hold out part of the training dataset)"
+SHOWN_KEY = "race_shown"  # the race the board shows (its name); the newest when unset
+FEED_KEY = "race_feed"
+STATUS_ICONS = {"running": ":green[:material/play_circle:]", "finished": ":green[:material/check_circle:]",
+                "stopped": ":material/stop_circle:", "failed": ":red[:material/error:]",
+                "interrupted": ":orange[:material/warning:]"}
+
+
+def data_choice(datasets: list[str], key: str) -> tuple[str, str | None, float]:
+    """Training dataset, evaluation dataset (None: hold out) and the held-out share, as the Train page asks."""
+    columns = st.columns(3)
+    default = current_dataset()
+    train = columns[0].selectbox("Training dataset", datasets, key=f"{key}_train",
+                                 index=datasets.index(default) if default in datasets else 0)
+    evaluation = columns[1].selectbox("Evaluation dataset", [HOLD_OUT] + datasets, key=f"{key}_eval")
+    share = columns[2].slider("Held-out share", 0.1, 0.5, 0.25, 0.05, key=f"{key}_share",
+                              disabled=evaluation != HOLD_OUT)
+    return train, None if evaluation == HOLD_OUT else evaluation, share
+
+
+def race_form(datasets: list[str]) -> None:
+    """Scenarios, backbone, data, budget per run; Start race."""
+    if not datasets:
+        st.info("No data yet: load the real receipts (CORD sample) or generate demo receipts on Home first.")
+        return
+    defaults = TrainConfig()
+    top = st.columns([3, 1])
+    scenarios = top[0].multiselect("Scenarios", PRESETS, default=list(DEFAULT_RACE_SCENARIOS), key="race_scenarios",
+                                   help="Each trains with its own defaults (the Train page's for that scenario), "
+                                        "one after another, on the same data and time budget")
+    backbone = top[1].selectbox("Backbone", BACKBONE_NAMES, index=BACKBONE_NAMES.index(defaults.backbone),
+                                key="race_backbone", help="tiny: small and random, for an instant demo")
+    train, evaluation, share = data_choice(datasets, "race")
+    settings_columns = st.columns(3)
+    seconds = settings_columns[0].number_input("Time budget per run, seconds", 5, 3600, 60, step=5,
+                                               key="race_seconds", help="Training time, evaluations included; "
+                                               "each run also evaluates and saves when its budget ends")
+    seed = settings_columns[1].number_input("Seed", 0, 1_000_000, defaults.seed, key="race_seed")
+    name = settings_columns[2].text_input("Name (a folder under the studies folder)", key="race_name",
+                                          placeholder="race-<date>-<time>")
+    if st.button("Start race", type="primary", key="race_start", disabled=not scenarios):
+        with user_errors("Starting the race"):
+            plan = RacePlan(configs=tuple(StudyConfig(backbone, s) for s in scenarios),
+                            settings=StudySettings(budget_minutes=int(seconds) / 60, seed=int(seed)),
+                            train_data=train, eval_data=evaluation, hold_out=share, kind="race")
+            st.session_state[SHOWN_KEY] = start_race(plan, name)
+            st.rerun()
+
+
+def race_board() -> None:
+    """The race shown (the newest unless one was picked): drawn in a fragment that refreshes while it runs."""
+    track = race_track()
+    names = [r.name for r in find_races(track.studies_dir)]
+    live = track.live()
+    if live is not None and live.name not in names:
+        names.insert(0, live.name)
+    if not names:
+        st.info("No race yet: choose the scenarios above and press **Start race**.")
+        return
+    if st.session_state.get(SHOWN_KEY) not in names:
+        st.session_state[SHOWN_KEY] = names[0]
+    name = st.selectbox("Race", names, key=SHOWN_KEY) if len(names) > 1 else names[0]
+    record = track.record(name)
+    was_live = st.session_state.get("race_was_live")
+    st.session_state["race_was_live"] = record.is_live
+    if was_live and not record.is_live:
+        st.rerun(scope="app")  # the form opens again and the fragment stops refreshing
+    feed = st.session_state.get(FEED_KEY)
+    if feed is None or feed.name != name:
+        feed = st.session_state[FEED_KEY] = RaceFeed(name)
+    curves = feed.poll(workspace(), record)
+
+    header = st.columns([5, 1])
+    header[0].markdown(f"### {STATUS_ICONS.get(record.status, '')} Race {literal(record.name)} — {record.status}")
+    if header[1].button("Stop race", key="race_stop", disabled=not record.is_live, type="primary", width="stretch"):
+        try:
+            track.stop(record.name)
+            st.toast("Stopping the race after this step…")
+        except RaceBusyError as error:
+            st.warning(friendly(error))
+    race_progress(record, curves)
+    if record.error:
+        st.error(f"The race ended early: {literal(record.error)}")
+    axis = st.radio("Plot by", ["wall_s", "step", "epoch"], format_func=CURVE_AXES.get, horizontal=True,
+                    key="race_x", help="Wall-clock seconds since each run's start: what a scenario costs in time")
+    columns = st.columns(len(RACE_CHARTS))
+    for column, (title, y_title, series) in zip(columns, RACE_CHARTS):
+        column.plotly_chart(curve_figure(race_curves(record, curves, series), title, y_title, x=axis,
+                                         uirevision=f"race-{name}-{series}-{axis}"),
+                            key=f"race_chart_{series}", width="stretch")
+    st.markdown("**Cost beside quality**")
+    st.dataframe(pd.DataFrame(race_rows(record, curves)), hide_index=True, key="race_table", width="stretch",
+                 column_config={"trainable parameters": st.column_config.NumberColumn(format="localized"),
+                                "share trained": st.column_config.NumberColumn(format="percent"),
+                                "training s": st.column_config.NumberColumn(format="%.1f"),
+                                "wall s": st.column_config.NumberColumn(format="%.1f"),
+                                "epochs": st.column_config.NumberColumn(format="%.2f")})
+    if not record.is_live:
+        race_reading(record)
+
+
+def race_progress(record: RaceRecord, curves: dict[str, RunCurves]) -> None:
+    """A progress bar over the race's runs, with the running one's status line (the Train page's)."""
+    total = len(record.entries)
+    current = record.current
+    if current is None:
+        text = f"{record.done} of {total} runs ended" + ("" if record.is_live else f" · {record.status}")
+        st.progress(record.done / total, text=text)
+        return
+    number = record.entries.index(current) + 1
+    run = curves.get(current.run_id or "")
+    budget = record.plan.settings.budget_minutes
+    line = status_line(run.timing, time.time(), live=True, budget_s=budget * 60 if budget else None) \
+        if run is not None else None
+    detail = line.text() if line is not None and run.progress is not None else "loading the backbone…"
+    st.progress((record.done + (line.fraction if line is not None else 0.0)) / total,
+                text=f"Run {number} of {total}: {current.name} — {detail}")
+
+
+def race_reading(record: RaceRecord) -> None:
+    """At the end: the study's reading of the claims, its quality-vs-cost figure, and where its report is."""
+    track = race_track()
+    if not track.has_study(record.name):
+        st.caption("No run of this race ended with a result, so there is no reading.")
+        return
+    with user_errors("Opening the race's study"):
+        study = open_study(record.name, within=track.studies_dir)
+        st.markdown("**Reading of the design's claims**")
+        st.markdown("\n".join(f"- {line}" for line in claim_lines(study))
+                    or "Too few scenarios ran to judge any of the design's claims.")
+        st.caption(READING_NOTE)
+        for note in study.notes:
+            st.warning(literal(note))
+        st.plotly_chart(study.quality_cost_figure(), key="race_cost_quality", width="stretch")
+        st.caption(f"The race's full report is under Runs → Studies → {literal(record.name)}.")
+        report = study.report_path("html")
+        if report is not None:
+            st.download_button(f"Download {report.name}", report.read_bytes(), file_name=f"{record.name}.html",
+                               mime="text/html", key="race_report")
