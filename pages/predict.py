@@ -13,7 +13,8 @@ import streamlit as st
 from receipt_core.evaluation.confidence import (DEFAULT_UNCERTAIN_BELOW, items_table, quality_note, scored_items,
                                                 uncertain_words)
 from receipt_core.ocr.engine import OcrCache, ocr_many
-from receipt_core.plots.figures import FIGURE_HEIGHT, prediction_figure, tall_figure_height
+from receipt_core.plots.figures import FIGURE_HEIGHT, LOW_CONFIDENCE, prediction_figure, tall_figure_height
+from receipt_core.plots.overlay import MODEL_LAYER, OCR_LAYER, confidence_marks, overlay_counts, overlay_figure
 from receipt_core.study.reading import METRIC_LABELS
 from receipt_core.training.run_summary import last_evaluation
 from ui.actions import document_image
@@ -21,6 +22,8 @@ from ui.literal import literal
 from ui.shared import (require_router, current_dataset, loaded_run, run_label, runs_with_checkpoints, user_errors,
                        workspace)
 
+OVERLAYS = {"labels": (), "OCR confidence": (OCR_LAYER,), "model confidence": (MODEL_LAYER,),
+            "both": (OCR_LAYER, MODEL_LAYER)}
 UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "tif", "tiff", "bmp", "gif", "pdf"]
 RESULTS_KEY = "predict_results"  # (cache key, [(receipt name, document, image, DocumentPrediction)])
 
@@ -118,9 +121,21 @@ if inputs:
         items = scored[index][1]
         large = st.toggle("Large view", key="predict_large", help="A tall figure to read a long receipt; drag to "
                                                                   "zoom, double-click to zoom out")
-        figure = prediction_figure(doc.width, doc.height, prediction.to_json(), image, title=run.name,
-                                   uncertain_below=threshold,
-                                   figure_height=tall_figure_height(doc.width, doc.height) if large else FIGURE_HEIGHT)
+        overlay = st.radio("Overlay", list(OVERLAYS), horizontal=True, key="predict_overlay",
+                           help=f"Where the photo went wrong: words Tesseract read with confidence under "
+                                f"{LOW_CONFIDENCE:g} get a solid orange outline, words whose answer the model gave "
+                                f"with probability under the threshold a dashed blue frame")
+        height = tall_figure_height(doc.width, doc.height) if large else FIGURE_HEIGHT
+        if OVERLAYS[overlay]:
+            counts = overlay_counts(confidence_marks(doc, prediction, unsure_below=threshold))
+            st.caption(f"{counts.low_ocr} of {counts.ocr_scored} OCR'd words read with low confidence, "
+                       f"{counts.unsure} of {counts.words} words the model is unsure of, {counts.both} both"
+                       + ("" if counts.ocr_scored else " (these words did not come from the OCR: no OCR confidence)"))
+            figure = overlay_figure(doc, prediction, image, layers=OVERLAYS[overlay], unsure_below=threshold,
+                                    title=run.name, figure_height=height)
+        else:
+            figure = prediction_figure(doc.width, doc.height, prediction.to_json(), image, title=run.name,
+                                       uncertain_below=threshold, figure_height=height)
         left, right = (st.container(), st.container()) if large else st.columns([3, 2])
         left.plotly_chart(figure, key="predict_figure", width="stretch")
         with right:

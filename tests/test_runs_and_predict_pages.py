@@ -309,6 +309,11 @@ def test_predict_shows_validation_confidence_and_downloads_a_batch(demo_env, tra
     at.toggle(key="predict_large").set_value(True).run()
     figure = plotly.io.from_json(next(c for c in at.get("plotly_chart") if c.key == "predict_figure").proto.spec)
     assert figure.layout.height > 720
+    at.radio(key="predict_overlay").set_value("both").run()  # the confidence overlay (plots/overlay.py)
+    no_errors(at)
+    figure = plotly.io.from_json(next(c for c in at.get("plotly_chart") if c.key == "predict_figure").proto.spec)
+    assert any((t.name or "").startswith("model unsure (< 1.00)") for t in figure.data)
+    assert any("words the model is unsure of" in c.value for c in at.caption)
     assert len(fake_ocr) == 2  # redraws reuse the OCR and the predictions
 
 

@@ -1,0 +1,140 @@
+"""The confidence overlay: where a photo went wrong, word by word.
+
+Two doubts, drawn so they can be told apart at a glance and shown together:
+
+- **low OCR confidence** (Tesseract's word confidence under ``LOW_CONFIDENCE``, 0-100): a thick *solid* orange
+  outline on the word's box — the text itself may be wrong;
+- **model unsure** (the probability of the answer the word got under the threshold, 0-1; ``evaluation.confidence
+  .word_confidence``): a *dashed* blue outline drawn just outside the box — the label may be wrong.
+
+Every other word keeps a thin grey outline. The hover of each word gives its text, its answer and both
+confidences. Words from a dataset carry no OCR confidence (``None``): they are never marked as low OCR confidence.
+Pure Plotly, no Streamlit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import plotly.graph_objects as go
+from PIL import Image
+
+from ..data.document import Document
+from ..data.schema import QUANTITY
+from ..evaluation.confidence import DEFAULT_UNCERTAIN_BELOW, word_confidence
+from .figures import FIGURE_HEIGHT, LOW_CONFIDENCE, _display_image, _escape, _outline, _write_words
+
+OCR_LAYER = "ocr"
+MODEL_LAYER = "model"
+LAYERS = (OCR_LAYER, MODEL_LAYER)
+WORD_COLOR = "#9A9A9A"
+LOW_OCR_COLOR = "#E69F00"  # Okabe-Ito orange
+UNSURE_COLOR = "#0072B2"  # Okabe-Ito blue
+UNSURE_MARGIN = 3.0  # page pixels between a word's box and its dashed frame, so both marks show on one word
+
+
+@dataclass(frozen=True)
+class ConfidenceMark:
+    """One word with both confidences and whether each counts as low."""
+
+    index: int
+    text: str
+    box: tuple[float, float, float, float]
+    answer: str  # the predicted field, or QUANTITY
+    model_confidence: float  # 0-1, the probability of ``answer``
+    ocr_confidence: float | None  # 0-100, None for words that did not come from the OCR
+    low_ocr: bool
+    unsure: bool
+
+
+@dataclass(frozen=True)
+class OverlayCounts:
+    words: int
+    ocr_scored: int  # words with an OCR confidence
+    low_ocr: int
+    unsure: int
+    both: int  # low OCR confidence and model unsure
+
+
+def confidence_marks(doc: Document, prediction, low_ocr_below: float = LOW_CONFIDENCE,
+                     unsure_below: float = DEFAULT_UNCERTAIN_BELOW) -> list[ConfidenceMark]:
+    """Each word of ``doc`` with its OCR confidence and the confidence of its answer in ``prediction`` (a
+    ``model.predict.DocumentPrediction`` of ``doc``)."""
+    if len(prediction.words) != len(doc.words):
+        raise ValueError(f"the prediction has {len(prediction.words)} words but document {doc.id!r} has "
+                         f"{len(doc.words)}; overlay the prediction of that very document")
+    marks = []
+    for index, (word, guess) in enumerate(zip(doc.words, prediction.words)):
+        confidence = word_confidence(guess)
+        marks.append(ConfidenceMark(
+            index=index, text=word.text, box=tuple(float(v) for v in word.box),
+            answer=QUANTITY if guess.quantity else guess.field, model_confidence=confidence,
+            ocr_confidence=word.confidence,
+            low_ocr=word.confidence is not None and word.confidence < low_ocr_below,
+            unsure=confidence < unsure_below))
+    return marks
+
+
+def overlay_counts(marks: Sequence[ConfidenceMark]) -> OverlayCounts:
+    return OverlayCounts(words=len(marks), ocr_scored=sum(m.ocr_confidence is not None for m in marks),
+                         low_ocr=sum(m.low_ocr for m in marks), unsure=sum(m.unsure for m in marks),
+                         both=sum(m.low_ocr and m.unsure for m in marks))
+
+
+def overlay_figure(doc: Document, prediction, image: Image.Image | None = None, layers: Sequence[str] = LAYERS,
+                   low_ocr_below: float = LOW_CONFIDENCE, unsure_below: float = DEFAULT_UNCERTAIN_BELOW,
+                   title: str = "", figure_height: int = FIGURE_HEIGHT) -> go.Figure:
+    """The receipt with the doubts of ``layers`` (``OCR_LAYER``, ``MODEL_LAYER`` or both) marked as the module
+    docstring says, over its image or a blank page with the words written."""
+    unknown = [layer for layer in layers if layer not in LAYERS]
+    if unknown:
+        raise ValueError(f"unknown overlay layer {unknown[0]!r}; choose from {', '.join(LAYERS)}")
+    if doc.width <= 0 or doc.height <= 0:
+        raise ValueError(f"a receipt page must have a positive size, got {doc.width}x{doc.height}")
+    marks = confidence_marks(doc, prediction, low_ocr_below, unsure_below)
+    fig = go.Figure()
+    if image is not None:
+        fig.add_layout_image(source=_display_image(image), xref="x", yref="y", x=0, y=0, sizex=doc.width,
+                             sizey=doc.height, xanchor="left", yanchor="top", sizing="stretch", layer="below")
+    else:
+        fig.add_shape(type="rect", x0=0, y0=0, x1=doc.width, y1=doc.height, line=dict(color="#999999", width=1),
+                      fillcolor="white", layer="below")
+        _write_words(fig, marks, doc.height, figure_height)
+    _add_outline(fig, [m.box for m in marks], "word", dict(color=WORD_COLOR, width=1))
+    if OCR_LAYER in layers:
+        _add_outline(fig, [m.box for m in marks if m.low_ocr], f"low OCR confidence (< {low_ocr_below:g})",
+                     dict(color=LOW_OCR_COLOR, width=3, dash="solid"))
+    if MODEL_LAYER in layers:
+        _add_outline(fig, [_grown(m.box, UNSURE_MARGIN) for m in marks if m.unsure],
+                     f"model unsure (< {unsure_below:.2f})", dict(color=UNSURE_COLOR, width=2, dash="dash"))
+    fig.add_trace(go.Scatter(  # invisible centres carry the hover text
+        x=[(m.box[0] + m.box[2]) / 2 for m in marks], y=[(m.box[1] + m.box[3]) / 2 for m in marks],
+        mode="markers", marker=dict(size=6, color=WORD_COLOR, opacity=0.01), showlegend=False,
+        hovertext=[_hover(m) for m in marks], hoverinfo="text", name="words"))
+    fig.update_xaxes(range=[0, doc.width], visible=False, constrain="domain")
+    fig.update_yaxes(range=[doc.height, 0], visible=False, scaleanchor="x", scaleratio=1)
+    fig.update_layout(title=title or None, height=figure_height, margin=dict(l=0, r=0, t=40 if title else 10, b=0),
+                      plot_bgcolor="white", legend=dict(orientation="h", y=-0.02, yanchor="top"),
+                      uirevision=f"overlay-{doc.id}", dragmode="zoom", hovermode="closest")
+    return fig
+
+
+def _add_outline(fig: go.Figure, boxes: Sequence[tuple[float, float, float, float]], name: str, line: dict) -> None:
+    if boxes:
+        xs, ys = _outline(boxes)
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line=line, name=f"{name}: {len(boxes)}",
+                                 hoverinfo="skip"))
+
+
+def _grown(box: tuple[float, float, float, float], margin: float) -> tuple[float, float, float, float]:
+    return (box[0] - margin, box[1] - margin, box[2] + margin, box[3] + margin)
+
+
+def _hover(mark: ConfidenceMark) -> str:
+    parts = [f"#{mark.index} <b>{_escape(mark.text)}</b>",
+             f"{mark.answer}, model {mark.model_confidence:.2f}"
+             + (" (unsure)" if mark.unsure else "")]
+    if mark.ocr_confidence is not None:
+        parts.append(f"OCR confidence {mark.ocr_confidence:.0f}" + (" (low)" if mark.low_ocr else ""))
+    return "<br>".join(parts)

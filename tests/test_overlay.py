@@ -1,0 +1,75 @@
+"""The confidence overlay: low-OCR-confidence words and words the model is unsure of, each with its own outline."""
+
+from __future__ import annotations
+
+import pytest
+
+from receipt_core.data.document import Document, Word
+from receipt_core.model.predict import DocumentPrediction, WordPrediction
+from receipt_core.plots.overlay import (LOW_OCR_COLOR, MODEL_LAYER, OCR_LAYER, UNSURE_COLOR, UNSURE_MARGIN,
+                                        OverlayCounts, confidence_marks, overlay_counts, overlay_figure)
+
+DOC = Document(id="photo", width=300, height=200, words=(
+    Word("C0FFEE", (10, 10, 100, 30), confidence=41.0),  # misread: low OCR confidence and the model unsure
+    Word("2", (120, 10, 135, 30), confidence=95.0),  # quantity, the quantity head unsure
+    Word("7.00", (200, 10, 260, 30), confidence=55.0),  # low OCR confidence only
+    Word("TOTAL", (10, 100, 90, 120), confidence=93.0),  # sure on both counts
+))
+PREDICTION = DocumentPrediction(doc_id="photo", items=(), words=(
+    WordPrediction("C0FFEE", DOC.words[0].box, "ITEM_NAME", 0.31, False, None, 0.1),
+    WordPrediction("2", DOC.words[1].box, "OTHER", 0.9, True, 2.0, 0.45),  # field score high, quantity score not
+    WordPrediction("7.00", DOC.words[2].box, "ITEM_PRICE", 0.97, False, None, 0.0),
+    WordPrediction("TOTAL", DOC.words[3].box, "TOTAL", 0.99, False, None, 0.0),
+))
+
+
+def _traces(figure, prefix):
+    return [t for t in figure.data if (t.name or "").startswith(prefix)]
+
+
+def test_marks_say_which_word_is_doubtful_and_why():
+    marks = confidence_marks(DOC, PREDICTION, low_ocr_below=60, unsure_below=0.5)
+    assert [(m.low_ocr, m.unsure) for m in marks] == [(True, True), (False, True), (True, False), (False, False)]
+    assert marks[1].answer == "QUANTITY" and marks[1].model_confidence == pytest.approx(0.45)
+    assert overlay_counts(marks) == OverlayCounts(words=4, ocr_scored=4, low_ocr=2, unsure=2, both=1)
+
+
+def test_the_two_doubts_have_distinct_outlines_and_the_toggle_picks_them():
+    figure = overlay_figure(DOC, PREDICTION, layers=(OCR_LAYER, MODEL_LAYER), low_ocr_below=60, unsure_below=0.5)
+    (ocr,) = _traces(figure, "low OCR confidence (< 60): 2")
+    (model,) = _traces(figure, "model unsure (< 0.50): 2")
+    assert (ocr.line.color, ocr.line.dash) == (LOW_OCR_COLOR, "solid")
+    assert (model.line.color, model.line.dash) == (UNSURE_COLOR, "dash")
+    assert ocr.line.width > model.line.width
+    # the unsure frame lies just outside the box, so a word with both doubts shows both
+    assert min(x for x in model.x if x is not None) == DOC.words[0].box[0] - UNSURE_MARGIN
+    assert min(x for x in ocr.x if x is not None) == DOC.words[0].box[0]
+    only_ocr = overlay_figure(DOC, PREDICTION, layers=(OCR_LAYER,))
+    assert _traces(only_ocr, "low OCR") and not _traces(only_ocr, "model unsure")
+    only_model = overlay_figure(DOC, PREDICTION, layers=(MODEL_LAYER,))
+    assert _traces(only_model, "model unsure") and not _traces(only_model, "low OCR")
+
+
+def test_hover_gives_both_confidences_and_text_is_escaped():
+    doc = Document(id="d", width=100, height=50, words=(Word("<b>1</b>", (0, 0, 40, 20), confidence=30.0),))
+    prediction = DocumentPrediction(doc_id="d", items=(), words=(
+        WordPrediction("<b>1</b>", doc.words[0].box, "TOTAL", 0.2, False, None, 0.0),))
+    (hover,) = next(t for t in overlay_figure(doc, prediction).data if t.name == "words").hovertext
+    assert hover.startswith("#0 <b>&lt;b&gt;1&lt;/b&gt;</b><br>")  # the word's text is shown as text
+    assert "TOTAL, model 0.20 (unsure)" in hover and "OCR confidence 30 (low)" in hover
+
+
+def test_words_without_an_ocr_confidence_are_never_low_ocr():
+    doc = Document(id="gold", width=100, height=50, words=(Word("TEA", (0, 0, 40, 20)),))
+    prediction = DocumentPrediction(doc_id="gold", items=(), words=(
+        WordPrediction("TEA", doc.words[0].box, "ITEM_NAME", 0.9, False, None, 0.0),))
+    counts = overlay_counts(confidence_marks(doc, prediction))
+    assert (counts.ocr_scored, counts.low_ocr) == (0, 0)
+    assert not _traces(overlay_figure(doc, prediction), "low OCR")
+
+
+def test_a_prediction_of_another_document_or_an_unknown_layer_is_refused():
+    with pytest.raises(ValueError, match="overlay the prediction of that very document"):
+        overlay_figure(DOC, DocumentPrediction(doc_id="x", words=(), items=()))
+    with pytest.raises(ValueError, match="unknown overlay layer 'pixels'; choose from ocr, model"):
+        overlay_figure(DOC, PREDICTION, layers=("pixels",))
