@@ -28,7 +28,7 @@ from ..data.document import Document
 from .encoding import DocumentEncoder, collate, merge_word_scores
 from .heads import word_starts
 from ..data.items import Item, assemble_items
-from ..data.quantity import parse_quantity
+from .quantity_column import parsed_values
 from .reconcile import reconcile_quantities
 from ..data.schema import DEFAULT_SCHEMA, OTHER, LabelSchema
 
@@ -85,11 +85,13 @@ def document_prediction(doc: Document, fields: Sequence[str], flags: Sequence[bo
     word i's final answer, ``quantity_scores[i]`` its quantity probability. The two-head predictor and the
     reference tagger both finish here."""
     if reconcile:
-        fields, flags = reconcile_quantities(doc.words, fields, flags, best_fields)
+        fields, flags, values = reconcile_quantities(doc.words, fields, flags, best_fields)
+    else:
+        values = parsed_values(doc.words, flags)
     words = tuple(WordPrediction(
         text=word.text, box=tuple(float(v) for v in word.box), field=fields[i],
         field_score=float(field_score(i, fields[i], flags[i])), quantity=bool(flags[i]),
-        quantity_value=parse_quantity(word.text) if flags[i] else None, quantity_score=float(quantity_scores[i]))
+        quantity_value=values[i], quantity_score=float(quantity_scores[i]))
         for i, word in enumerate(doc.words))
     items = assemble_items(doc.words, [w.field for w in words], [w.quantity for w in words],
                            [w.quantity_value for w in words])

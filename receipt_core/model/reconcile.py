@@ -15,7 +15,9 @@ model's output):
   ``1,000``, a percentage discount). So when a line's unit price and price (as decoded) disagree with its
   quantity (1 when none is flagged) and another number on the line fits, that number becomes the quantity.
 
-Both rules only act on lines whose decoding is inconsistent; a consistent line is never changed.
+Both rules only act on lines whose decoding is inconsistent; a consistent line is never changed. Receipts that
+print no unit price (WildReceipt) are then settled by their quantity column (``quantity_column``): garbled
+quantities (``|`` for 1) read back, and price rows without a quantity given the number in the column.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from ..data.document import Word
 from ..data.items import last_amount, parse_price
 from ..data.quantity import parse_quantity
 from ..data.schema import OTHER
+from .quantity_column import parsed_values, same_row, settle_by_column
 
 _PRICE_TOLERANCE = 0.01  # relative: 2 × 10,000 against 20,000 printed, rounding included
 _UNIT_PRICE = "ITEM_UNIT_PRICE"
@@ -35,8 +38,10 @@ _PRICE = "ITEM_PRICE"
 
 
 def reconcile_quantities(words: Sequence[Word], fields: Sequence[str], flags: Sequence[bool],
-                         best_fields: Sequence[str]) -> tuple[list[str], list[bool]]:
-    """Each word's field and quantity flag after the column rule, then the arithmetic rule (module docstring).
+                         best_fields: Sequence[str]) -> tuple[list[str], list[bool], list[float | None]]:
+    """Each word's field, quantity flag and quantity value after the column rule, the arithmetic rule and the
+    quantity column's rules (module docstring); the value is None for a word that is not a quantity or whose
+    text holds none.
 
     ``fields`` and ``flags`` are the per-word decoding; ``best_fields[i]`` is word i's most likely field when it
     is not a quantity (what a word becomes when it loses its quantity flag). Lines are ``Word.line_id`` groups.
@@ -51,7 +56,9 @@ def reconcile_quantities(words: Sequence[Word], fields: Sequence[str], flags: Se
     _keep_column_quantity(words, fields, flags, best_fields, list(lines.values()))
     for indices in lines.values():
         _fit_arithmetic(words, fields, flags, best_fields, indices)
-    return fields, flags
+    values = parsed_values(words, flags)
+    settle_by_column(words, fields, flags, values)
+    return fields, flags, values
 
 
 def _flagged_values(words: Sequence[Word], flags: Sequence[bool], indices: Sequence[int]) -> list[tuple[int, float]]:
@@ -76,20 +83,13 @@ def _unflag(index: int, fields: list[str], flags: list[bool], best_fields: Seque
     fields[index] = best_fields[index]
 
 
-def _same_row(a: Word, b: Word) -> bool:
-    """Whether two words sit on one printed row: their vertical extents overlap by half the shorter one (an
-    annotated or OCR line can hold several rows of a tilted receipt)."""
-    overlap = min(a.box[3], b.box[3]) - max(a.box[1], b.box[1])
-    return overlap >= 0.5 * min(a.box[3] - a.box[1], b.box[3] - b.box[1])
-
-
 def _row_conflicts(words: Sequence[Word], flagged: Sequence[tuple[int, float]]) -> list[list[tuple[int, float]]]:
     """Groups of flagged words that share a printed row and disagree on the value (each word in one group)."""
     conflicts, seen = [], set()
     for index, _ in flagged:
         if index in seen:
             continue
-        row = [(i, v) for i, v in flagged if i not in seen and _same_row(words[index], words[i])]
+        row = [(i, v) for i, v in flagged if i not in seen and same_row(words[index], words[i])]
         if len(_distinct([v for _, v in row])) > 1:
             conflicts.append(row)
             seen.update(i for i, _ in row)
