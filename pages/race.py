@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from receipt_core.study.race_record import find_races
 from ui.race_track import race_track
 from ui.race_view import race_board, race_form
 from ui.shared import require_router, workspace
@@ -17,7 +18,8 @@ st.title("Scenario race")
 st.caption("What freezing buys and costs, measured: each scenario trains on the same receipts with the same time "
            "budget, one after another; the cheap ones get through more epochs, the expensive ones learn more per "
            "step. Each run is an ordinary run (watch it on Train, find it on Runs).")
-live = race_track().live()
-with st.expander("Start a race", expanded=live is None):
+track = race_track()
+live = track.live()
+with st.expander("Start a race", expanded=not find_races(track.studies_dir)):  # folded once there is a race to show
     race_form([d.name for d in workspace().datasets()])
 st.fragment(run_every=RACE_REFRESH_S if live is not None else None)(race_board)()

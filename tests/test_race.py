@@ -111,8 +111,9 @@ def test_stop_ends_the_current_run_and_skips_the_rest_and_the_track_refuses_a_se
     assert not (track.studies_dir / "race-2").exists()
 
 
-def test_a_race_refuses_a_busy_slot_a_taken_name_and_a_bad_name_changing_nothing(small_workspace, tmp_path):
-    track = RaceTrack(small_workspace)
+def test_a_race_refuses_a_busy_slot_a_taken_name_and_a_bad_name_changing_nothing(tmp_path):
+    ws = Workspace(tmp_path / "workspace")  # refused before its documents are read
+    track = RaceTrack(ws)
 
     class Busy:  # the slot's live job, as ActiveJob shows it
         run_id, description, status, is_live, started_at = "run-x", "tiny · full", "running", True, time.time()
@@ -129,7 +130,7 @@ def test_a_race_refuses_a_busy_slot_a_taken_name_and_a_bad_name_changing_nothing
             check_race_name(bad)
     with pytest.raises(ValueError, match="configurations repeat"):
         plan(scenarios=("full", "full"))
-    assert find_races(track.studies_dir) == [] and small_workspace.list_runs() == []
+    assert find_races(track.studies_dir) == [] and ws.list_runs() == []
 
 
 def test_a_race_left_running_by_a_dead_server_reads_as_interrupted(tmp_path):
@@ -142,6 +143,7 @@ def test_a_race_left_running_by_a_dead_server_reads_as_interrupted(tmp_path):
     RaceTrack(ws)  # a new server
     reread = load_record(folder)
     assert reread.status == "interrupted" and "server stopped" in reread.error
+    assert [e.status for e in reread.entries] == ["interrupted", "waiting", "waiting"] and reread.done == 1
 
 
 def test_race_json_round_trips_and_a_damaged_one_says_so(tmp_path):

@@ -14,7 +14,7 @@ from receipt_core.model.freeze import PRESETS
 from receipt_core.plots.figures import CURVE_AXES, curve_figure
 from receipt_core.plots.study_tables import claim_lines
 from receipt_core.study.race import RaceBusyError
-from receipt_core.study.race_record import DEFAULT_RACE_SCENARIOS, RacePlan, RaceRecord, find_races
+from receipt_core.study.race_record import DEFAULT_RACE_SCENARIOS, RaceFileError, RacePlan, RaceRecord, find_races
 from receipt_core.study.race_view import RACE_CHARTS, RaceFeed, race_curves, race_rows
 from receipt_core.study.settings import StudyConfig, StudySettings
 from receipt_core.study.table import READING_NOTE
@@ -88,7 +88,11 @@ def race_board() -> None:
     if st.session_state.get(SHOWN_KEY) not in names:
         st.session_state[SHOWN_KEY] = names[0]
     name = st.selectbox("Race", names, key=SHOWN_KEY) if len(names) > 1 else names[0]
-    record = track.record(name)
+    try:
+        record = track.record(name)
+    except RaceFileError as error:  # deleted or damaged since the list was read
+        st.error(f"Reading the race failed: {literal(friendly(error))}")
+        return
     was_live = st.session_state.get("race_was_live")
     st.session_state["race_was_live"] = record.is_live
     if was_live and not record.is_live:
@@ -130,9 +134,11 @@ def race_board() -> None:
 def race_progress(record: RaceRecord, curves: dict[str, RunCurves]) -> None:
     """A progress bar over the race's runs, with the running one's status line (the Train page's)."""
     total = len(record.entries)
-    current = record.current
+    current = record.current if record.is_live else None
     if current is None:
-        text = f"{record.done} of {total} runs ended" + ("" if record.is_live else f" · {record.status}")
+        waiting = next((e for e in record.entries if e.status == "waiting"), None) if record.is_live else None
+        text = f"{record.done} of {total} runs ended · " + (
+            record.status if waiting is None else f"next: {waiting.name}, as soon as the job slot is free")
         st.progress(record.done / total, text=text)
         return
     number = record.entries.index(current) + 1

@@ -78,10 +78,13 @@ class Race:
         self._stopping.set()
         current = self.record.current
         if current is not None and current.run_id is not None:
-            try:
-                self.slot.control(current.run_id, "stop")
-            except JobBusyError:
-                pass  # it ended meanwhile
+            self._stop_run(current.run_id)
+
+    def _stop_run(self, run_id: str) -> None:
+        try:
+            self.slot.control(run_id, "stop")
+        except JobBusyError:
+            pass  # it ended meanwhile
 
     def join(self, timeout: float | None = None) -> bool:
         return self._done.wait(timeout) if self._thread is not None else True
@@ -116,6 +119,8 @@ class Race:
             self._update(self.record.with_entry(index, status="skipped", error="the race was stopped"))
             return
         self._update(self.record.with_entry(index, status="running", run_id=job.run_id))
+        if self._stopping.is_set():  # Stop race came between the launch and the line above
+            self._stop_run(job.run_id)
         job.join()
         try:
             result = run_result(entry.config, entry.seed, job, collector, time.monotonic() - started,
@@ -195,6 +200,10 @@ class RaceTrack:
         self._race: Race | None = None
         for record in find_races(self.studies_dir):
             if record.is_live:
+                for index, entry in enumerate(record.entries):
+                    if entry.status == "running":
+                        record = record.with_entry(index, status="interrupted",
+                                                   error="the server stopped during this run; resume it on Runs")
                 write_record(self.studies_dir / record.name, replace(
                     record, status="interrupted", error="the server stopped while the race ran"))
 

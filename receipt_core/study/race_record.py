@@ -28,7 +28,7 @@ RACE_VERSION = 1
 DEFAULT_RACE_SCENARIOS = ("freeze-backbone", "phased", "full")
 """The race's default line-up: the cheap scenario, the gradual one and the expensive one (the design's argument)."""
 RACE_KINDS = ("race", "study")  # which page started it: the Race page, or Runs → Studies
-ENTRY_STATUSES = ("waiting", "running", "finished", "stopped", "failed", "skipped")
+ENTRY_STATUSES = ("waiting", "running", "finished", "stopped", "failed", "skipped", "interrupted")
 RACE_STATUSES = ("running", "finished", "stopped", "failed", "interrupted")
 MAX_NAME = 80
 _NAME = re.compile(r"[A-Za-z0-9_.\-]+")
@@ -153,7 +153,7 @@ class RaceRecord:
 
     @property
     def done(self) -> int:
-        """Entries that have ended (finished, stopped, failed or skipped)."""
+        """Entries that have ended (finished, stopped, failed, skipped or interrupted)."""
         return sum(e.status not in ("waiting", "running") for e in self.entries)
 
     def with_entry(self, index: int, **changes: Any) -> "RaceRecord":
@@ -168,7 +168,7 @@ class RaceRecord:
                                                       if e.config == config and e.result is not None))
                           for config in self.plan.configs)
         notes = tuple(f"{e.name} (seed {e.seed}) {e.status}: {e.error}" for e in self.entries
-                      if e.status in ("failed", "skipped") and e.error)
+                      if e.status in ("failed", "skipped", "interrupted") and e.error)
         eval_data = self.plan.eval_data or f"{self.plan.hold_out:.0%} held out of {self.plan.train_data}"
         return StudyResult(settings=self.plan.settings, summaries=summaries, train_data=self.plan.train_data,
                            eval_data=eval_data, train_documents=self.train_documents,

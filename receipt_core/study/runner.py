@@ -173,7 +173,8 @@ def _run_multitask(config: StudyConfig, settings: StudySettings, seed: int, trai
 def _run_reference(config: StudyConfig, settings: StudySettings, seed: int, train_docs: Sequence[Document],
                    eval_docs: Sequence[Document], log: Callable[[str], None]) -> RunResult:
     started = time.monotonic()
-    result = train_reference(reference_config(config, settings, seed), train_docs, eval_docs, on_log=lambda line: log("    " + line))
+    result = train_reference(reference_config(config, settings, seed), train_docs, eval_docs,
+                             on_log=lambda line: log("    " + line))
     metrics = headline(result.metrics)
     return RunResult(config=config, seed=seed, metrics=metrics, train_s=result.train_s,
                      wall_s=time.monotonic() - started, trainable_parameters=result.trainable_parameters,
