@@ -231,3 +231,16 @@ def test_the_race_page_shows_a_finished_race_with_its_reading(workspace_home):
     assert table["configuration"].tolist() == [f"text-minilm · {s}" for s in SCENARIOS]
     assert table["trainable parameters"].tolist() == [10, 500, 1000]
     assert at.button(key="race_stop").disabled
+
+
+def test_the_race_page_on_an_empty_workspace_says_what_to_do(workspace_home):
+    from ui.race_track import _race_track
+
+    _race_track.clear()
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
+    at.run()
+    at.switch_page("pages/race.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [i.value for i in at.info] == [
+        "No data yet: load the real receipts (CORD sample) or generate demo receipts on Home first.",
+        "No race yet: choose the scenarios above and press **Start race**."]
