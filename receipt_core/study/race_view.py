@@ -23,6 +23,10 @@ from .reading import METRIC_LABELS
 RACE_CHARTS = (("training loss", "loss", "total"), ("field micro-F1", "F1", "fields.micro_f1"),
                ("item quantity accuracy", "accuracy", "quantity.item_accuracy"))
 """(title, y axis, series) of the overlaid charts: the training loss, and the two headline scores."""
+RACE_COLUMNS = ("configuration", "status", METRIC_LABELS["fields.micro_f1"], METRIC_LABELS["quantity.item_accuracy"],
+                "trainable parameters", "share trained", "training s", "epochs", "steps", "wall s",
+                *(METRIC_LABELS[m] for m in HEADLINE_METRICS if m not in ("fields.micro_f1", "quantity.item_accuracy")))
+"""The table's columns: the two headline scores beside the main costs first, so they show without scrolling."""
 
 
 class RaceFeed:
@@ -68,10 +72,8 @@ def race_rows(record: RaceRecord, curves: Mapping[str, RunCurves]) -> list[dict[
     epochs) and quality (the headline metrics; None where not measured yet)."""
     rows = []
     for entry in record.entries:
-        row: dict[str, Any] = {"configuration": entry_label(record, entry), "status": entry.status,
-                               "trainable parameters": None, "share trained": None, "training s": None,
-                               "wall s": None, "steps": None, "epochs": None,
-                               **{METRIC_LABELS[m]: None for m in HEADLINE_METRICS}}
+        row: dict[str, Any] = dict.fromkeys(RACE_COLUMNS)
+        row.update({"configuration": entry_label(record, entry), "status": entry.status})
         result, run = entry.result, curves.get(entry.run_id or "")
         if result is not None:
             row.update({"trainable parameters": result.trainable_parameters,
