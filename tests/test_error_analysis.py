@@ -83,6 +83,8 @@ def test_a_split_segment_with_the_right_label_on_another_part_is_grouping():
                                                    ("OTHER", True)))
     assert _causes(misses, FIELD) == [("KOREANRESTAURANT", Cause.GROUPING)]
     assert _causes(misses, QUANTITY) == [("2x", Cause.GROUPING)]  # "x" is flagged first and prints no value
+    assert misses[0].describe() == ("receipt-2: gold 'KOREANRESTAURANT' = ITEM_NAME; read 'KOREANRESTAURANT'; "
+                                    "word 'RESTAURANT' predicted OTHER")
 
 
 def test_a_quantity_read_as_its_value_without_its_marker_counts_as_read():

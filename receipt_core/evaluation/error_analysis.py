@@ -64,21 +64,23 @@ class Miss:
     cause: Cause
     doc_id: str
     gold_text: str  # the gold segment's text; "" for a word that lies in no gold segment
-    read_text: str  # what the OCR read: the word (field misses) or the segment's words joined (quantity misses)
+    read_text: str  # what the OCR read there: the segment's OCR words joined (the word itself outside segments)
     gold_label: str  # the gold field, or the gold quantity value
     predicted_label: str  # the predicted field, or what the model flagged in the segment
     cer: float | None = None  # with OCR_MISREAD: the segment's character error rate
+    word: str = ""  # field misses: the OCR word that got the wrong field
 
     def describe(self) -> str:
         read = "nothing" if self.cause is Cause.OCR_MISSED else repr(self.read_text)
         cer = f" (CER {self.cer:.2f})" if self.cer is not None else ""
+        word = f"word {self.word!r} " if self.word and self.word != self.read_text else ""
         return (f"{self.doc_id}: gold {self.gold_text!r} = {self.gold_label}; read {read}{cer}; "
-                f"predicted {self.predicted_label}")
+                f"{word}predicted {self.predicted_label}")
 
     def to_json(self) -> dict:
         return {"task": self.task, "cause": self.cause.value, "doc_id": self.doc_id, "gold_text": self.gold_text,
-                "read_text": self.read_text, "gold_label": self.gold_label, "predicted_label": self.predicted_label,
-                "cer": self.cer}
+                "read_text": self.read_text, "word": self.word, "gold_label": self.gold_label,
+                "predicted_label": self.predicted_label, "cer": self.cer}
 
 
 @dataclass(frozen=True)
@@ -224,7 +226,8 @@ def _field_misses(doc_id: str, segments: Sequence[Word], words: Sequence[Word], 
         else:
             cause = Cause.LABEL
         misses.append(Miss(task=FIELD, cause=cause, doc_id=doc_id, gold_text=segments[s].text if s is not None else "",
-                           read_text=word.text, gold_label=gold_field, predicted_label=guess.field, cer=cer))
+                           read_text=read[s] if s is not None else word.text, gold_label=gold_field,
+                           predicted_label=guess.field, cer=cer, word=word.text))
     return misses
 
 
