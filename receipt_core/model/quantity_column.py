@@ -7,7 +7,7 @@ printed row with an item price. Two rules read quantities back from that layout 
 
 - **Garbled quantities read back.** Tesseract often reads a thin ``1`` as ``|``, ``]``, ``l`` or ``I`` (81 of the
   gold ``1`` segments it misread on WildReceipt train). A word the model flagged as a quantity whose text holds
-  number, on a row without another quantity, gets the whole number its look-alike glyphs spell
+  no number, on a row without another quantity, gets the whole number its look-alike glyphs spell
   (``data.quantity.read_back_quantity``) when it lies in the column of the receipt's other quantities, or when
   that value times another number on its row is the row's price.
 - **The column fills its gaps.** On a row with an item price and no quantity, a word the model left ``OTHER``
@@ -109,10 +109,8 @@ def _others_in_column(words: Sequence[Word], flags: Sequence[bool], column: Colu
 def _row_fits(words: Sequence[Word], fields: Sequence[str], index: int, quantity: float,
               prices: Sequence[int]) -> bool:
     """Whether ``quantity`` times a number on word ``index``'s row (not the price itself) is the row's price."""
-    for p in prices:
+    for p in prices:  # each a price above zero (``_charged``)
         price = parse_price(words[p].text)
-        if price is None or price <= 0:
-            continue
         for j, word in enumerate(words):
             if j in (index, p) or fields[j] == PRICE or not same_row(words[index], word):
                 continue
