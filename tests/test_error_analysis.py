@@ -8,7 +8,8 @@ import pytest
 from receipt_core.data.document import Document, Word
 from receipt_core.evaluation.end_to_end import EndToEndRun, score_document, score_run, summarize
 from receipt_core.evaluation.error_analysis import (
-    FIELD, QUANTITY, Cause, analyse_run, breakdown, character_error_rate, document_misses, unread_document_misses)
+    FIELD, QUANTITY, Cause, analyse_run, breakdown, character_error_rate, document_misses, perfect_labels,
+    unread_document_misses)
 from receipt_core.model.predict import DocumentPrediction, WordPrediction
 
 
@@ -139,24 +140,13 @@ def test_a_prediction_of_another_document_is_refused():
 DEV_RECEIPTS = 2  # the first dev receipts that print quantities; OCR'd in one process, a few seconds each
 
 
-class _SegmentOracle:
-    """Labels every OCR word with its gold segment's label (``project_segment_labels``), as a perfect model
-    would, its quantity value read from its own text: what is left to miss is the OCR's doing, or a split.
-    ``run_from_images`` hands it the OCR documents in the gold documents' order."""
-
-    def __init__(self, gold_docs):
-        self.gold_docs = tuple(gold_docs)
+class _SaysOther:
+    """A model that labels nothing: every OCR word OTHER, no quantity."""
 
     def predict(self, docs):
-        from receipt_core.datasets.from_images import project_segment_labels
-
-        predictions = []
-        for gold, doc in zip(self.gold_docs, docs, strict=True):
-            labelled = project_segment_labels(gold, doc)
-            predictions.append(DocumentPrediction(doc_id=doc.id, items=(), words=tuple(
-                WordPrediction(text=w.text, box=w.box, field=w.field, field_score=1.0, quantity=w.is_quantity,
-                               quantity_value=None) for w in labelled.words)))
-        return predictions
+        return [DocumentPrediction(doc_id=doc.id, items=(), words=tuple(
+            WordPrediction(text=w.text, box=w.box, field="OTHER", field_score=1.0, quantity=False, quantity_value=None)
+            for w in doc.words)) for doc in docs]
 
 
 @pytest.mark.ocr
@@ -167,10 +157,13 @@ def test_on_real_photos_a_perfect_labeller_leaves_only_ocr_and_split_misses(wild
     report = wildreceipt_dev_report
     gold_docs = [d for d in report.documents if d.id in report.images and any(w.is_quantity for w in d.words)]
     gold_docs = gold_docs[:DEV_RECEIPTS]
-    run = run_from_images(_SegmentOracle(gold_docs), gold_docs, report.images, workers=1)
+    run = run_from_images(_SaysOther(), gold_docs, report.images, workers=1)
     assert not run.ocr_errors
-    result = analyse_run(run)
-    metrics = score_run(run)
+    nothing = analyse_run(run)  # labelling nothing misses every field segment and every quantity
+    assert nothing.quantities.misses == sum(w.is_quantity for d in gold_docs for w in d.words)
+    perfect = perfect_labels(run)
+    result = analyse_run(perfect)
+    metrics = score_run(perfect)
     assert result.fields.count(Cause.LABEL) == result.quantities.count(Cause.LABEL) == 0
     # every field word carries its segment's field, so the only field misses are the segments the OCR never read
     assert result.fields.misses == result.fields.count(Cause.OCR_MISSED) > 0
@@ -180,7 +173,7 @@ def test_on_real_photos_a_perfect_labeller_leaves_only_ocr_and_split_misses(wild
                              for o in run.ocr_docs[d.id].words))
     assert result.fields.misses == unread
     wrong_quantities = round(metrics["quantity.segments"] * (1 - metrics["quantity.segment_accuracy"]))
-    assert result.quantities.misses == wrong_quantities
+    assert result.quantities.misses == wrong_quantities < nothing.quantities.misses
     misread = next(c for c in result.quantities.causes if c.cause is Cause.OCR_MISREAD)
     assert all(0 < m.cer for m in misread.examples)
 

@@ -33,7 +33,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--errors", action="store_true",
                           help="with --from-images: sort every field miss and quantity-segment miss into one cause "
                                "(OCR never read it, OCR misread it, wrong label, wrong grouping) with counts and "
-                               "examples (receipt_core/evaluation/error_analysis.py)")
+                               "examples, and score a perfect labeller on the same OCR: the ceiling the OCR leaves "
+                               "(receipt_core/evaluation/error_analysis.py)")
     evaluate.add_argument("--item-errors", action="store_true",
                           help="also list every item whose predicted quantity is wrong, with its words' gold and "
                                "predicted labels (not with --from-images)")
@@ -85,10 +86,10 @@ def run_evaluate(args: argparse.Namespace) -> int:
         raise CommandError("--erase-layout applies to DATA's words; it does not apply with --from-images")
     loaded = _load_run(args.run_dir, args.workspace)
     predictor = loaded.predictor(reconcile=not args.no_reconcile)
-    errors = breakdown = None
+    errors = breakdown = ceiling = None
     if args.from_images:
         from ..evaluation.end_to_end import run_dataset_from_images, score_run
-        from ..evaluation.error_analysis import analyse_run
+        from ..evaluation.error_analysis import analyse_run, perfect_labels
 
         path = Path(args.data).expanduser()
         if not path.exists():
@@ -98,6 +99,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
         metrics = score_run(run)
         if args.errors:
             breakdown = analyse_run(run)
+            perfect = score_run(perfect_labels(run))
+            ceiling = {name: perfect[name] for name in CEILING_METRICS}
     else:
         docs = load_documents(args.data, args.format, args.workspace, role="--data", labels="eval")
         if args.erase_layout:
@@ -110,7 +113,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         if errors is not None:
             metrics = {**metrics, "item_errors": [e.to_json() for e in errors]}
         if breakdown is not None:
-            metrics = {**metrics, "errors": breakdown.to_json()}
+            metrics = {**metrics, "errors": breakdown.to_json(), "ocr_ceiling": ceiling}
         print(json.dumps(metrics, indent=1, ensure_ascii=False, allow_nan=False, default=_json_default))
     else:
         for key, value in metric_lines(metrics).items():
@@ -124,7 +127,13 @@ def run_evaluate(args: argparse.Namespace) -> int:
             print()
             for line in breakdown_lines(breakdown):
                 print(line)
+            print("\nthe ceiling this OCR leaves: a perfect labeller's scores on the same OCR words")
+            for name, value in ceiling.items():
+                print(f"  {name:38s} {value:.4f}")
     return 0
+
+
+CEILING_METRICS = ("fields.micro_f1", "quantity.segment_accuracy")
 
 
 def breakdown_lines(breakdown) -> list[str]:

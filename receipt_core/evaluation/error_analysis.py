@@ -14,6 +14,10 @@ for the gold segment its box centre falls in. Causes, checked in this order:
   several OCR words and another part of it carries the right field, or the first word flagged as the quantity is not the
   one printing its value (``x`` flagged before ``2``).
 
+The OCR's share is also measured directly: :func:`perfect_labels` gives the run a perfect labeller would have made
+on the same OCR words (each word its gold segment's label, quantity values reconciled as the model's are), and its
+scores are the ceiling this OCR leaves any model.
+
 Field misses are counted per OCR word, as the F1 counts them: a word whose predicted field differs from its
 segment's (``OTHER`` outside every segment) when either is not ``OTHER``, plus one miss per gold field segment
 no OCR word reads. A word in no gold segment that the model gave a field is a ``label`` miss. Quantity misses
@@ -23,13 +27,15 @@ correct ones.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Iterable, Sequence
 
 from ..data.document import Document, Word
 from ..data.quantity import parse_quantity
 from ..data.schema import OTHER
+from ..datasets.from_images import project_segment_labels
+from ..model.predict import document_prediction
 from .end_to_end import EndToEndRun, gold_quantity, quantity_read_right, segment_members
 
 FIELD = "field"
@@ -178,6 +184,23 @@ def breakdown(misses: Iterable[Miss], examples: int = 3) -> ErrorBreakdown:
 
 def analyse_run(run: EndToEndRun, examples: int = 3) -> ErrorBreakdown:
     return breakdown(run_misses(run), examples)
+
+
+def perfect_labels(run: EndToEndRun) -> EndToEndRun:
+    """``run`` with the predictions a perfect labeller would make on its OCR words: each word the label of the gold
+    segment its centre falls in (``datasets.from_images.project_segment_labels``, as training from images labels
+    them), its quantity value read from its own text and reconciled as the model's are. What it still misses, the
+    OCR lost."""
+    predictions = {}
+    for gold in run.gold_docs:
+        if gold.id not in run.predictions:
+            continue
+        ocr = run.ocr_docs[gold.id]
+        labelled = project_segment_labels(gold, ocr).words
+        fields = [w.field for w in labelled]
+        predictions[gold.id] = document_prediction(ocr, fields, [w.is_quantity for w in labelled], fields,
+                                                   lambda i, field, quantity: 1.0, [1.0] * len(labelled))
+    return replace(run, predictions=predictions)
 
 
 def _task_breakdown(task: str, misses: Sequence[Miss], examples: int) -> TaskBreakdown:
