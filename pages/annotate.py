@@ -18,7 +18,7 @@ DOC_KEY = "annotate_doc"
 require_router()
 st.title("Annotate")
 ws = workspace()
-restore_from_url([d.name for d in ws.datasets()], NEXT_DOC_KEY)
+restore_from_url([d.name for d in ws.datasets()], NEXT_DOC_KEY, widget_key="annotate_status")
 dataset = current_dataset()
 if dataset is None:
     st.info("No data yet: generate demo receipts on Home, or upload on Data.")

@@ -58,7 +58,7 @@ def test_suggestions_accept_undo_and_status(receipts):
     at = _app(doc.id)
     assert at.selectbox(key="annotate_doc").value == doc.id
     assert "in progress (1)" in at.selectbox(key="annotate_status").format_func("in progress")
-    at.selectbox(key=f"annotate_word_{doc.id}").set_value(1).run()
+    at.selectbox(key=f"annotate_word_{doc.id}_0").set_value(1).run()
     assert any("suggested" in m.value and "TOTAL" in m.value for m in at.markdown)
     at.button(key="annotate_accept_word").click().run()
     word = receipts.get_document(doc.id).words[1]

@@ -314,7 +314,7 @@ def test_annotate_saves_a_word_and_moves_between_receipts(demo_env):
     doc_id = at.selectbox(key="annotate_doc").value
     before = demo_env.get_document(doc_id)
     index = next(i for i, w in enumerate(before.words) if w.annotation_label != "TOTAL")
-    at.selectbox(key=f"annotate_word_{doc_id}").set_value(index).run()
+    at.selectbox(key=f"annotate_word_{doc_id}_0").set_value(index).run()  # the picker names the word it shows
     label_box = next(s for s in at.selectbox if s.key.startswith(f"annotate_label_{doc_id}_{index}_"))
     label_box.set_value("TOTAL").run()
     at.button(key="annotate_save_word").click().run()

@@ -27,7 +27,14 @@ MESSAGES_KEY = "annotate_messages"
 
 
 def word_key(doc_id: str) -> str:
-    return f"annotate_word_{doc_id}"
+    """The selected word of receipt ``doc_id`` (plain session state, not a widget's: a key pressed while the page
+    is still redrawing would otherwise come back with the word picker's old value and label the wrong word)."""
+    return f"annotate_cursor_{doc_id}"
+
+
+def word_picker_key(doc_id: str, index: int) -> str:
+    """The word picker's key names the word it shows, so a picker value from before a jump is never taken."""
+    return f"annotate_word_{doc_id}_{index}"
 
 
 def version_key(doc_id: str) -> str:
@@ -125,8 +132,11 @@ def _word_panel(doc: Document) -> None:
         return
     version = st.session_state.get(version_key(doc.id), 0)
     with st.container(border=True):
-        index = st.selectbox("Word", range(len(doc.words)), key=word_key(doc.id),
-                             format_func=lambda i: f"#{i} {doc.words[i].text}")
+        index = st.session_state.get(word_key(doc.id), 0)
+        picker = word_picker_key(doc.id, index)
+        st.selectbox("Word", range(len(doc.words)), index=index, key=picker,
+                     format_func=lambda i: f"#{i} {doc.words[i].text}",
+                     on_change=_pick, args=(doc.id, index, picker))
         word = doc.words[index]
         labels = list(SCHEMA.annotation_labels)
         top = st.columns(2, vertical_alignment="bottom")
@@ -155,6 +165,13 @@ def _word_panel(doc: Document) -> None:
         _item(doc, index, version)
         st.caption(key_help(SCHEMA))
     _corrections(doc, index)
+
+
+def _pick(doc_id: str, shown: int, picker: str) -> None:
+    """The word picker's choice, taken only from the picker of the word selected now: the browser may send a
+    picker from before a few key presses again, whose value would jump back."""
+    if st.session_state.get(word_key(doc_id), 0) == shown:
+        st.session_state[word_key(doc_id)] = st.session_state[picker]
 
 
 def _act(doc: Document, change, advance: bool = False) -> None:

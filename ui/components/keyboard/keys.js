@@ -1,9 +1,13 @@
 // Keyboard shortcuts of the Annotate page: a key press becomes a trigger value for Python, without a full-page rerun
 // (the component sits in the word editor's fragment, so only the fragment reruns).
 //
-// Keys pressed while a rerun is still under way are not lost: every press gets a sequence number and stays
-// "pending" until Python acknowledges it (data.ack for this page load's token); each trigger carries every pending
-// press, so a trigger that replaced an earlier one before Python read it still delivers both.
+// One listener per page load, installed once on the document: the component mounts again on every rerun, and a
+// listener per mount would, between a mount and the previous one's cleanup, hear a key twice or not at all. Each
+// mount only hands the listener its current setTriggerValue and keys.
+//
+// Keys pressed while a rerun is under way are not lost: every press gets a sequence number and stays pending until
+// Python acknowledges it (data.ack for this page load's token); each trigger carries every pending press, and a
+// mount that still sees unacknowledged presses sends them again. Python applies each sequence number once.
 // Typing in a text field, a number field or a select never counts as a shortcut.
 export default function (component) {
   const { data, setTriggerValue } = component;
@@ -12,17 +16,25 @@ export default function (component) {
   if (data && data.ack_token === state.token) {
     state.pending = state.pending.filter((press) => press.seq > data.ack);
   }
-  const wanted = new Set((data && data.keys) || []);
-  const onKey = (event) => {
-    if (event.ctrlKey || event.metaKey || event.altKey || event.repeat) return;
-    const target = event.target;
-    if (target && (target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName))) return;
-    if (!wanted.has(event.key)) return;
-    event.preventDefault();
-    state.seq += 1;
-    state.pending.push({ seq: state.seq, key: event.key });
-    setTriggerValue("keys", { token: state.token, pressed: state.pending.slice() });
+  const mount = {};
+  state.owner = mount;
+  state.wanted = new Set((data && data.keys) || []);
+  state.send = () => setTriggerValue("keys", { token: state.token, pressed: state.pending.slice() });
+  if (!state.listening) {
+    state.listening = true;
+    document.addEventListener("keydown", (event) => {
+      if (!state.send || event.ctrlKey || event.metaKey || event.altKey || event.repeat) return;
+      const target = event.target;
+      if (target && (target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName))) return;
+      if (!state.wanted.has(event.key)) return;
+      event.preventDefault();
+      state.seq += 1;
+      state.pending.push({ seq: state.seq, key: event.key });
+      state.send();
+    });
+  }
+  if (state.pending.length) state.send();  // presses heard while no mount was there to send them
+  return () => {
+    if (state.owner === mount) state.send = null;  // the page left Annotate: keys are not shortcuts any more
   };
-  document.addEventListener("keydown", onKey);
-  return () => document.removeEventListener("keydown", onKey);
 }

@@ -1,0 +1,209 @@
+"""Annotate in a real headless Chromium against one live server (issue 18): keyboard labelling against the dropdowns
+(both timed per word, printed), a person's label surviving pre-fill, accept and undo, status counts, a text
+correction that persists, a reload that keeps the dataset and receipt, a Label Studio export that re-imports.
+
+The workspace holds CORD dev receipts with their labels taken off (so there is something to label) and one `tiny`
+run trained in-process before the server starts (a checkpoint to pre-fill from). Tests run in file order on one
+page: each leaves the workspace as the next expects.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from benchmarks.live_app import CHROMIUM, chromium_page, choose, live_server, open_page, wait_idle
+from receipt_core.data.document import Document
+from receipt_core.datasets import load_dataset
+from receipt_core.training.config import TrainConfig
+from receipt_core.training.runs import start_run
+from receipt_core.workspace.store import Workspace
+
+pytestmark = pytest.mark.browser
+
+REPO = Path(__file__).resolve().parent.parent
+ARTIFACTS = REPO / "test-artifacts"
+KEYS = ["1", "1", "q", "3", "0", "1", "2", "3", "8", "9"]  # ten words, by the page's key map
+EXPECTED = ["ITEM_NAME", "ITEM_NAME", "QUANTITY", "ITEM_PRICE", "OTHER", "ITEM_NAME", "ITEM_UNIT_PRICE", "ITEM_PRICE",
+            "TOTAL", "PAYMENT"]
+
+
+def _unlabelled(doc: Document) -> Document:
+    return doc.with_words(dataclasses.replace(w, field="OTHER", is_quantity=False, quantity_value=None,
+                                              label_source=None, group_id=None) for w in doc.words)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, cord_dev):
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (make setup-test does)", pytrace=False)
+    home = tmp_path_factory.mktemp("annotate") / "workspace"
+    ws = Workspace(home)
+    roomy = [d for d in cord_dev if 16 <= len(d.words) <= 40]
+    ws.save_documents("receipts", [_unlabelled(d) for d in roomy[:4]])
+    ws.save_documents("second", [_unlabelled(d) for d in roomy[4:6]])
+    job = start_run(ws, TrainConfig(backbone="tiny", epochs=1, batch_size=4, save_every_epoch=False),
+                    roomy[6:10], roomy[6:8], name="tiny for pre-fill")
+    assert job.join(180) and job.status == "finished", job.status
+    with live_server(home, tmp_path_factory.mktemp("log") / "streamlit.log", stop_grace=20) as live:
+        yield live.url, ws
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    ARTIFACTS.mkdir(exist_ok=True)
+    with chromium_page(default_timeout_ms=30_000) as page:
+        yield page
+
+
+def _wait_for(predicate, timeout: float = 30.0, why=lambda: ""):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"not true within {timeout}s {why()}")
+
+
+def _label(ws: Workspace, doc_id: str, index: int) -> str | None:
+    word = ws.get_document(doc_id).words[index]
+    return word.annotation_label if word.is_labelled else None
+
+
+def test_ten_words_from_the_keyboard_alone_and_faster_than_the_dropdowns(server, page):
+    url, ws = server
+    doc_id = ws.list_documents("receipts")[0].id
+    open_page(page, url, f"annotate?dataset=receipts&receipt={doc_id}")
+
+    # today's path: pick the word, pick the label, Save (three words)
+    started = time.monotonic()
+    for index in range(3):
+        choose(page, "Word", f"#{index} ", exact=False)
+        choose(page, "Label", "TOTAL")
+        page.get_by_role("button", name="Save word").click()
+        page.get_by_text(f" · {index + 1} labelled · ").wait_for()  # the editor redrawn from the saved receipt
+        wait_idle(page)
+        assert _label(ws, doc_id, index) == "TOTAL"
+    dropdown_s = (time.monotonic() - started) / 3
+
+    # the keyboard alone: word 3 on, a label key each (it saves and moves to the next word)
+    choose(page, "Word", "#3 ", exact=False)
+    page.locator("h1").first.click()  # focus off the select box, as after any click on the page
+    started = time.monotonic()
+    for key in KEYS:
+        page.keyboard.press(key)
+        page.wait_for_timeout(30)
+    _wait_for(lambda: [_label(ws, doc_id, 3 + i) for i in range(10)] == EXPECTED, timeout=30, why=lambda: (
+        f"labels {[_label(ws, doc_id, i) for i in range(16)]}, history "
+        f"{[(h.kind, h.word_index, h.undone) for h in ws.history(doc_id)][:14]}"))
+    page.get_by_text(f" · {3 + len(KEYS)} labelled · ").wait_for()
+    wait_idle(page)
+    keyboard_s = (time.monotonic() - started) / len(KEYS)
+    quantity = ws.get_document(doc_id).words[5]
+    assert quantity.is_quantity and all(w.label_source == "person" for w in ws.get_document(doc_id).words[:13])
+    line = (f"time per labelled word in the browser: keyboard {keyboard_s:.2f} s, dropdowns + Save {dropdown_s:.2f} s "
+            f"({dropdown_s / keyboard_s:.1f}x)")
+    print(line)
+    (ARTIFACTS / "annotate-timings.txt").write_text(line + "\n")
+    page.screenshot(path=str(ARTIFACTS / "annotate-keyboard.png"), full_page=True)
+    assert keyboard_s < dropdown_s
+
+
+def test_a_persons_label_survives_prefill_then_accept_and_undo(server, page):
+    url, ws = server
+    doc_id = ws.list_documents("receipts")[1].id
+    open_page(page, url, f"annotate?dataset=receipts&receipt={doc_id}")
+    page.locator("h1").first.click()
+    page.keyboard.press("8")  # word 0: TOTAL, by a person
+    _wait_for(lambda: _label(ws, doc_id, 0) == "TOTAL")
+    wait_idle(page)
+    page.get_by_role("button", name="Suggest labels for this receipt from the run").click()
+    _wait_for(lambda: ws.get_document(doc_id).suggested_words > 0, timeout=90)
+    wait_idle(page)
+    doc = ws.get_document(doc_id)
+    assert doc.words[0].annotation_label == "TOTAL" and doc.words[0].label_source == "person"
+    assert doc.words[0].suggestion is None and doc.suggested_words == len(doc.words) - 1
+
+    # the label key moved the selection to word 1, which now shows the run's suggestion
+    assert page.get_by_role("combobox", name="Word", exact=True).first.input_value().startswith("#1 ")
+    page.get_by_text("suggested", exact=True).first.wait_for()
+    page.get_by_role("button", name="Accept this word").click()
+    _wait_for(lambda: ws.get_document(doc_id).words[1].label_source == "model")
+    page.get_by_text(" · 2 labelled · ").wait_for()
+    wait_idle(page)
+    page.get_by_role("button", name="Undo last change").click()
+    page.get_by_text(" · 1 labelled · ").wait_for()
+    wait_idle(page)
+    word = ws.get_document(doc_id).words[1]
+    assert not word.is_labelled and word.suggestion is not None
+
+
+def test_status_counts_change_as_receipts_are_reviewed(server, page):
+    url, ws = server
+    doc_id = ws.list_documents("receipts")[1].id
+    open_page(page, url, f"annotate?dataset=receipts&receipt={doc_id}")
+    status = page.get_by_role("combobox", name="Status", exact=True).first
+    assert ws.status_counts("receipts")["done"] == 0
+    page.get_by_role("button", name="Mark done").click()
+    _wait_for(lambda: ws.status_counts("receipts")["done"] == 1)
+    wait_idle(page)
+    status.click()
+    page.get_by_role("option", name="done (1)", exact=True).wait_for()
+    page.keyboard.press("Escape")
+    page.screenshot(path=str(ARTIFACTS / "annotate-done.png"), full_page=True)
+    page.get_by_role("button", name="Back to in progress").click()
+    _wait_for(lambda: ws.status_counts("receipts")["done"] == 0)
+    wait_idle(page)
+
+
+def test_a_text_correction_persists_and_a_reload_keeps_dataset_and_receipt(server, page):
+    url, ws = server
+    second = ws.list_documents("second")[1].id
+    open_page(page, url, f"annotate?dataset=second&receipt={second}")
+    expect(page.get_by_role("combobox", name="Dataset", exact=True).first).to_have_value("second")  # after a rerun
+    wait_idle(page)
+    page.get_by_text("Corrections (text, delete, split, merge, add a word)").click()
+    field = page.get_by_label("Text of the selected word", exact=True)
+    field.fill("CORRECTED")
+    field.press("Tab")
+    wait_idle(page)
+    page.get_by_role("button", name="Save text").click()
+    _wait_for(lambda: ws.get_document(second).words[0].text == "CORRECTED")
+    wait_idle(page)
+
+    page.reload()
+    page.wait_for_selector("h1")
+    wait_idle(page)
+    expect(page.get_by_role("combobox", name="Dataset", exact=True).first).to_have_value("second")
+    wait_idle(page)
+    assert second in page.url and "dataset=second" in page.url
+    assert second in page.get_by_role("combobox", name="Receipt", exact=True).first.input_value()
+    assert page.get_by_role("combobox", name="Word", exact=True).first.input_value() == "#0 CORRECTED"
+    page.screenshot(path=str(ARTIFACTS / "annotate-reload.png"), full_page=True)
+
+
+def test_a_label_studio_export_reimports_with_the_same_labels_and_boxes(server, page, tmp_path):
+    url, ws = server
+    open_page(page, url, "data?")
+    choose(page, "Dataset", "receipts")
+    page.get_by_role("tab", name="Export & delete").click()
+    page.get_by_text("label-studio", exact=True).click()
+    wait_idle(page)
+    page.get_by_role("button", name="Prepare export (zip)").click()
+    wait_idle(page)
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download zip").click()
+    data = Path(download.value.path()).read_bytes()
+    zipfile.ZipFile(io.BytesIO(data)).extractall(tmp_path)
+    back = {d.id: d for d in load_dataset(tmp_path / "receipts", "label-studio").documents}
+    for doc in ws.load_documents("receipts"):
+        again = back[doc.id]
+        assert [(w.text, w.annotation_label if w.is_labelled else None, w.label_source) for w in again.words] == [
+            (w.text, w.annotation_label if w.is_labelled else None, w.label_source) for w in doc.words]
+        assert all(abs(a - b) < 0.01 for x, y in zip(again.words, doc.words) for a, b in zip(x.box, y.box))
