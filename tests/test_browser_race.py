@@ -122,7 +122,7 @@ def test_race_screenshot_on_the_cord_sample_with_the_default_backbone(server, pa
     choose(page, "Training dataset", CORD_SAMPLE_TRAIN)
     choose(page, "Evaluation dataset", CORD_SAMPLE_DEV)
     assert page.get_by_role("combobox", name="Backbone", exact=True).first.input_value() == TrainConfig().backbone
-    set_number(page, "Time budget per run, seconds", int(os.environ.get("RACE_SECONDS", "90")))
+    set_number(page, "Time budget per run, seconds", int(os.environ.get("RACE_SECONDS", "300")))
     page.get_by_label("Name (a folder under the studies folder)", exact=True).fill("cord-sample-race")
     page.get_by_role("button", name="Start race").click()
     page.get_by_text("Reading of the design's claims").wait_for(timeout=1_800_000)
