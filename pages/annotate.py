@@ -76,7 +76,7 @@ else:
 nav[4].caption(f"{ids.index(doc_id) + 1} of {len(ids)} · **{summary.status}**")
 
 position = ids.index(doc_id)
-word_editor(doc_id, ids[(position + 1) % len(ids)] if len(ids) > 1 else None)
+word_editor(doc_id, ids[(position + 1) % len(ids)] if len(ids) > 1 else None, summary.status)
 
 st.divider()
 model_section(doc_id, dataset)

@@ -12,6 +12,7 @@ import streamlit as st
 
 from receipt_core.data.annotation import AnnotationError, new_group_id, word_edit
 from receipt_core.data.document import Document
+from receipt_core.data.review import receipt_status
 from receipt_core.data.schema import DEFAULT_SCHEMA, QUANTITY
 from receipt_core.plots.annotation_figure import annotation_figure
 from receipt_core.plots.figures import LOW_CONFIDENCE
@@ -51,13 +52,17 @@ def _say(*messages: str) -> None:
 
 
 @st.fragment
-def word_editor(doc_id: str, next_doc_id: str | None) -> None:
-    """The editor of receipt ``doc_id``; ``next_doc_id`` is where "next receipt" (key ``n``) goes."""
+def word_editor(doc_id: str, next_doc_id: str | None, status: str) -> None:
+    """The editor of receipt ``doc_id`` (whose status the page shows as ``status``); ``next_doc_id`` is where
+    "next receipt" (key ``n``) goes. A change that moves the receipt to another status reruns the whole page, so
+    the picker and its counts follow; every other change reruns only the editor."""
     ws = workspace()
     if st.session_state.pop("annotate_go_next", False) and next_doc_id is not None:
         st.session_state[NEXT_DOC_KEY] = next_doc_id
         st.rerun(scope="app")
     doc = ws.get_document(doc_id)
+    if receipt_status(doc, ws.is_reviewed(doc_id)) != status:
+        st.rerun(scope="app")
     keyboard_listener(KEYS_KEY, st.session_state.get("annotate_keys_ack"), SCHEMA,
                       on_keys=lambda: _on_keys(doc_id, len(doc.words)))
     if st.session_state.get(word_key(doc_id), 0) >= max(len(doc.words), 1):
