@@ -63,7 +63,8 @@ class LoadedRun:
         from .encoding import DocumentEncoder, stored_box_mode
 
         return DocumentEncoder(self.tokenizer, self.schema, max_length=int(self.config.get("max_length", 512)),
-                               stride=int(self.config.get("stride", 128)), uses_layout=self.uses_layout,
+                               stride=int(self.config.get("stride", 128)),
+                               uses_layout=bool(getattr(self.model, "needs_boxes", self.uses_layout)),
                                boxes=stored_box_mode(self.config))
 
     def predictor(self, reconcile: bool = True):

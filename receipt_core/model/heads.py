@@ -140,6 +140,8 @@ class ContextualHead(nn.Module):
         layer = nn.TransformerEncoderLayer(size, attention_heads(size), dim_feedforward=2 * size,
                                            dropout=settings.dropout, activation="gelu", batch_first=True,
                                            norm_first=True)
+        layer.dropout, layer.dropout1, layer.dropout2 = (FastDropout(settings.dropout) for _ in range(3))
+        layer.self_attn.dropout = 0.0  # attention-weight dropout draws a bernoulli mask per weight: dropped
         self.encoder = nn.TransformerEncoder(layer, settings.depth, enable_nested_tensor=False)
         self.classify = nn.Sequential(nn.LayerNorm(size), nn.Linear(size, num_classes))
 

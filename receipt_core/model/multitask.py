@@ -88,6 +88,12 @@ class MultiTaskModel(nn.Module):
         return len(self.backbone.encoder.layer)
 
     @property
+    def needs_boxes(self) -> bool:
+        """Whether the windows must carry the words' boxes: the backbone reads them (layout), or a contextual
+        head does (its box features work over a text-only backbone too; ``embed`` zeroes them for that one)."""
+        return bool(self.uses_layout) or (self.head_settings.kind == "contextual" and self.head_settings.boxes)
+
+    @property
     def reads_all_layers(self) -> bool:
         """Whether the heads read every layer's output (a layer mix), not only the last."""
         return self.head_settings.mixes_layers

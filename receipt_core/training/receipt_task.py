@@ -75,7 +75,7 @@ class ReceiptTask:
         self.train_docs = tuple(train_docs)
         self.eval_docs = tuple(eval_docs)
         self.encoder = DocumentEncoder(tokenizer, schema, max_length=config.max_length, stride=config.stride,
-                                       uses_layout=bool(model.uses_layout), boxes=config.boxes)
+                                       uses_layout=bool(model.needs_boxes), boxes=config.boxes)
         self.train_windows = self.encoder.encode_many(self.train_docs)
         self._eval_doc_windows = [self.encoder.encode(doc) for doc in self.eval_docs]
         self.eval_windows = [window for windows in self._eval_doc_windows for window in windows]
