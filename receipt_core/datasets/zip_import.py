@@ -20,7 +20,6 @@ Archive clutter (``__MACOSX/``, ``.DS_Store``, ``._*`` files) is skipped. When e
 
 from __future__ import annotations
 
-import shutil
 import stat
 import tempfile
 import zipfile
@@ -124,7 +123,7 @@ def extract_zip(upload: BinaryIO | Path, folder: Path, limits: ZipLimits = DEFAU
         root = folder.resolve()
         for info, parts in entries:
             target = root.joinpath(*parts)
-            if not target.resolve().is_relative_to(root):  # checked_entries makes this impossible; never trust one check
+            if not target.resolve().is_relative_to(root):  # checked_entries rules this out; a second check is cheap
                 raise ZipImportError(f"zip entry {info.filename!r} would lead outside the folder; refused")
             try:
                 (target if info.is_dir() else target.parent).mkdir(parents=True, exist_ok=True)
