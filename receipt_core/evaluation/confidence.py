@@ -113,5 +113,11 @@ def quality_note(metrics: Mapping[str, float] | None) -> QualityNote:
 
 
 def items_table(results: Sequence[tuple[str, Sequence[ScoredItem]]]) -> list[dict[str, Any]]:
-    """One row per item of every receipt (``(receipt name, items)`` pairs): the CSV of a batch prediction."""
-    return [{"receipt": source, **item.to_json()} for source, items in results for item in items]
+    """One row per item of every receipt (``(receipt name, items)`` pairs): the CSV of a batch prediction. A
+    receipt with no item has one row with its name alone, so the CSV accounts for every receipt predicted."""
+    rows: list[dict[str, Any]] = []
+    for source, items in results:
+        rows.extend({"receipt": source, **item.to_json()} for item in items)
+        if not items:
+            rows.append({"receipt": source})
+    return rows
