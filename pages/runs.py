@@ -119,8 +119,10 @@ with runs_tab:
                     "No run is marked best: none beats every other beyond the noise rule. ") + NOISE_NOTE)
 
     st.subheader("Compare runs")
-    chosen = st.multiselect("Runs to overlay", list(labels), default=list(labels)[:3], format_func=labels.get,
+    chosen = st.multiselect("Runs to overlay", list(labels), default=list(labels)[:3],
+                            format_func=lambda run_id: labels.get(run_id, run_id),  # a label from before a rename
                             key="runs_compare", max_selections=len(SERIES_COLORS))
+    chosen = [run_id for run_id in chosen if run_id in labels]
     a1, a2 = st.columns(2)
     x_axis = a1.radio("Plot by", list(CURVE_AXES), format_func=CURVE_AXES.get, horizontal=True, key="runs_x")
     smoothing = a2.slider("Smoothing", 0.0, 0.95, 0.0, 0.05, key="runs_smoothing",
