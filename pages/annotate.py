@@ -7,7 +7,8 @@ from __future__ import annotations
 import streamlit as st
 
 from receipt_core.data.review import DONE, IN_PROGRESS, STATUSES
-from ui.annotate_editor import NEXT_DOC_KEY, word_editor
+from ui.annotate_editor import word_editor
+from ui.annotate_state import NEXT_DOC_KEY, NOTICE_KEY
 from ui.annotate_model import model_section, retrain_after_done
 from ui.annotate_url import restore_from_url, write_to_url
 from ui.literal import literal
@@ -55,7 +56,7 @@ def _review(doc_id: str, done: bool) -> None:
     try:
         ws.set_reviewed(doc_id, done)
     except Exception as error:  # noqa: BLE001 - shown on the page
-        st.session_state["annotate_notice"] = f"Could not change the status: {friendly(error)}"
+        st.session_state[NOTICE_KEY] = f"Could not change the status: {friendly(error)}"
         return
     if done:
         retrain_after_done(dataset, doc_id)

@@ -131,3 +131,22 @@ def test_export_zip_in_every_format_reimports(receipts, tmp_path):
     at.radio(key="export_format").set_value("cord").run()
     at.button(key="export_prepare").click().run()
     assert not at.exception and any(b.key == "export_download" for b in at.get("download_button"))
+
+
+def test_the_overlay_outlines_every_box_and_dashes_suggestions(cord_dev):
+    from receipt_core.data.document import Suggestion
+    from receipt_core.plots.annotation_figure import annotation_figure
+
+    doc = cord_dev[0]
+    words = list(_unlabelled(doc).words)
+    words[0] = words[0].with_annotation("QUANTITY")
+    words[1] = dataclasses.replace(words[1], group_id=0,
+                                   suggestion=Suggestion("TOTAL", False, None, run="run-x", score=0.71))
+    fig = annotation_figure(doc.with_words(words), selected=1)
+    lines = [t for t in fig.data if t.mode == "lines"]
+    assert lines and all(t.fill in (None, "none") for t in fig.data)  # no box is filled: text stays readable
+    by_name = {t.name: t for t in lines}
+    assert by_name["suggested TOTAL"].line.dash == "dash" and by_name["QUANTITY"].line.dash in (None, "solid")
+    assert {"item 0", "word 1", "not labelled"} <= set(by_name)
+    hover = next(t for t in fig.data if t.name == "words").hovertext[1]
+    assert "suggested TOTAL 0.71 by run-x" in hover and "item 0" in hover

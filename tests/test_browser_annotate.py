@@ -124,7 +124,8 @@ def test_a_persons_label_survives_prefill_then_accept_and_undo(server, page):
     _wait_for(lambda: _label(ws, doc_id, 0) == "TOTAL")
     wait_idle(page)
     page.get_by_role("button", name="Suggest labels for this receipt from the run").click()
-    _wait_for(lambda: ws.get_document(doc_id).suggested_words > 0, timeout=90)
+    _wait_for(lambda: ws.get_document(doc_id).suggested_words > 0, timeout=90,
+              why=lambda: page.screenshot(path=str(ARTIFACTS / "annotate-prefill-failed.png"), full_page=True) and "")
     wait_idle(page)
     doc = ws.get_document(doc_id)
     assert doc.words[0].annotation_label == "TOTAL" and doc.words[0].label_source == "person"

@@ -10,7 +10,7 @@ from receipt_core.data.annotation import least_confident, least_sure_words
 from receipt_core.data.review import NoLabelsError
 from receipt_core.training.slot import JobBusyError
 from receipt_core.training.suggestion_heads import start_suggestion_retrain
-from ui.annotate_editor import NEXT_DOC_KEY, version_key
+from ui.annotate_state import NEXT_DOC_KEY, NOTICE_KEY, bump
 from ui.literal import literal
 from ui.shared import friendly, job_slot, loaded_run, run_label, runs_with_checkpoints, user_errors, workspace
 
@@ -39,8 +39,8 @@ def model_section(doc_id: str, dataset: str) -> None:
         with user_errors("Suggesting labels"), st.spinner("Predicting…"):
             prediction = loaded_run(run.id).predictor().predict([workspace().get_document(doc_id)])[0]
             result = workspace().store_suggestions(doc_id, prediction.to_json(), run.id)
-            st.session_state[version_key(doc_id)] = st.session_state.get(version_key(doc_id), 0) + 1
-            st.session_state["annotate_notice"] = f"{len(result.changes)} suggestion(s) stored from run {run.id}."
+            bump(doc_id)
+            st.session_state[NOTICE_KEY] = f"{len(result.changes)} suggestion(s) stored from run {run.id}."
             st.rerun()
     if b.button("Go to the next least-confident receipt", key="annotate_least"):
         with user_errors("Ranking receipts by confidence"), st.spinner("Predicting every receipt of the dataset…"):
@@ -87,18 +87,18 @@ def retrain_after_done(dataset: str, doc_id: str) -> None:
     runs = {r.id: r for r in runs_with_checkpoints()}
     backbone = runs[run_id].config.get("backbone") if run_id in runs else None
     if backbone is None:
-        st.session_state["annotate_notice"] = "Choose a run first: retraining uses its backbone."
+        st.session_state[NOTICE_KEY] = "Choose a run first: retraining uses its backbone."
         return
     try:
         retraining = start_suggestion_retrain(workspace(), job_slot(), dataset, backbone)
     except JobBusyError as error:
-        st.session_state["annotate_notice"] = f"Not retrained: {friendly(error)}"
+        st.session_state[NOTICE_KEY] = f"Not retrained: {friendly(error)}"
         return
     except NoLabelsError as error:
-        st.session_state["annotate_notice"] = f"Not retrained: {friendly(error)}"
+        st.session_state[NOTICE_KEY] = f"Not retrained: {friendly(error)}"
         return
     st.session_state[RETRAINING_KEY] = retraining.active.run_id
-    st.session_state["annotate_notice"] = (f"Retraining the suggestion heads on {retraining.receipts} reviewed "
+    st.session_state[NOTICE_KEY] = (f"Retraining the suggestion heads on {retraining.receipts} reviewed "
                                            f"receipt(s) as run {retraining.active.run_id}.")
 
 
@@ -113,8 +113,8 @@ def _retraining_status(dataset: str) -> None:
     if record.status == "finished" and run_id in {r.id for r in runs_with_checkpoints()}:
         st.session_state["annotate_run_next"] = run_id
         st.session_state.pop("annotate_scores_key", None)  # re-rank with the new run at the next ranking
-        st.session_state["annotate_notice"] = (f"Retrained run {run_id} is ready: suggestions and the "
+        st.session_state[NOTICE_KEY] = (f"Retrained run {run_id} is ready: suggestions and the "
                                                "least-confident ranking now use it.")
     else:
-        st.session_state["annotate_notice"] = f"Retraining run {run_id} ended {record.status}; nothing changed."
+        st.session_state[NOTICE_KEY] = f"Retraining run {run_id} ended {record.status}; nothing changed."
     st.rerun()

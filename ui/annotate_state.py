@@ -1,0 +1,53 @@
+"""The Annotate page's per-session view state, in one place: the selected word of each receipt, the version that
+redraws its widgets from the saved receipt, the receipt to jump to, and the lines to say after a change; plus
+:func:`act`, the one way a button runs a workspace change."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from receipt_core.data.document import Document
+from ui.shared import friendly, workspace
+
+NEXT_DOC_KEY = "annotate_doc_next"  # a receipt to select at the next full rerun
+MESSAGES_KEY = "annotate_messages"  # warnings to show once
+NOTICE_KEY = "annotate_notice"  # one line of news to show once
+
+
+def word_key(doc_id: str) -> str:
+    """The selected word of receipt ``doc_id`` (plain session state, not a widget's: a key pressed while the page
+    is still redrawing would otherwise come back with the word picker's old value and label the wrong word)."""
+    return f"annotate_cursor_{doc_id}"
+
+
+def word_picker_key(doc_id: str, index: int) -> str:
+    """The word picker's key names the word it shows, so a picker value from before a jump is never taken."""
+    return f"annotate_word_{doc_id}_{index}"
+
+
+def version_key(doc_id: str) -> str:
+    return f"annotate_version_{doc_id}"
+
+
+def bump(doc_id: str) -> None:
+    """Fresh widgets (label, table) from the saved document at the next draw."""
+    st.session_state[version_key(doc_id)] = st.session_state.get(version_key(doc_id), 0) + 1
+
+
+def say(*messages: str) -> None:
+    st.session_state.setdefault(MESSAGES_KEY, []).extend(messages)
+
+
+def act(doc: Document, change, advance: bool = False) -> None:
+    """A button's callback: one workspace change on ``doc`` (a function of the workspace), what it skipped or
+    why it failed said on the page; ``advance`` moves to the next word."""
+    try:
+        result = change(workspace())
+    except Exception as error:  # noqa: BLE001 - shown on the page, the editor stays usable
+        say(friendly(error))
+        return
+    say(*getattr(result, "skipped", ()))
+    if advance:
+        st.session_state[word_key(doc.id)] = min(st.session_state.get(word_key(doc.id), 0) + 1,
+                                                 max(len(doc.words) - 1, 0))
+    bump(doc.id)

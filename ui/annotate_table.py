@@ -1,0 +1,69 @@
+"""The Annotate page's word table: every word with its label, who gave it, the suggestion waiting (label, score,
+run), its item, quantity value and OCR confidence. Label and quantity value are edited in place and saved at once."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from receipt_core.data.annotation import AnnotationError, word_edit
+from receipt_core.data.document import Document
+from receipt_core.data.schema import DEFAULT_SCHEMA
+from ui.annotate_state import bump, say, version_key
+from ui.shared import friendly, workspace
+
+SCHEMA = DEFAULT_SCHEMA
+
+
+def word_table(doc: Document) -> None:
+    """Every word: label, who gave it, the suggestion waiting (run and score), item, quantity, OCR confidence.
+    Label and quantity value are editable; each edit is saved at once (and reruns only the fragment)."""
+    version = st.session_state.get(version_key(doc.id), 0)
+    editor_key = f"annotate_editor_{doc.id}_{version}"
+    table = pd.DataFrame({
+        "text": [w.text for w in doc.words],
+        "label": [w.annotation_label for w in doc.words],
+        "source": [w.label_source or "—" for w in doc.words],
+        "suggested": [f"{w.suggestion.annotation_label} {w.suggestion.score:.2f} ({w.suggestion.run})"
+                      if w.suggestion is not None else "" for w in doc.words],
+        "item": [w.group_id for w in doc.words],
+        "quantity value": [w.quantity_value for w in doc.words],
+        "OCR confidence": [w.confidence for w in doc.words],
+    })
+    st.data_editor(
+        table, key=editor_key, height=420, width="stretch", num_rows="fixed",
+        disabled=["text", "source", "suggested", "item", "OCR confidence"],
+        column_config={
+            "label": st.column_config.SelectboxColumn("label", options=list(SCHEMA.annotation_labels), required=True),
+            "source": st.column_config.TextColumn("source", help="Who gave the label: person, model (an accepted "
+                                                  "suggestion) or import; — when nobody has"),
+            "suggested": st.column_config.TextColumn("suggested", help="A model's label waiting for you: "
+                                                     "label, score, run"),
+            "quantity value": st.column_config.NumberColumn("quantity value", min_value=0.0, step=0.5,
+                                                            help="Only for QUANTITY words"),
+            "OCR confidence": st.column_config.ProgressColumn("OCR confidence", min_value=0, max_value=100,
+                                                              format="%.0f"),
+        },
+        on_change=_save_edits, args=(doc.id, editor_key))
+    st.caption("Every change in the table is saved as soon as you leave the cell.")
+
+
+def _save_edits(doc_id: str, key: str) -> None:
+    """Save every edited row of the word table (a callback: runs before the fragment redraws)."""
+    edits = st.session_state.get(key, {}).get("edited_rows", {})
+    ws = workspace()
+    saved = ws.get_document(doc_id)
+    messages = []
+    for row, change in edits.items():
+        index = int(row)
+        word = saved.words[index]
+        try:
+            edit = word_edit(word, {column.replace(" ", "_"): value for column, value in change.items()
+                                    if column in ("label", "quantity value")})
+            ws.update_word(doc_id, index, edit.label, edit.quantity_value)
+        except AnnotationError as error:
+            messages.append(f"word {index} ({word.text!r}): {error}; not saved")
+        except Exception as error:  # noqa: BLE001 - shown on the page
+            messages.append(f"word {index}: {friendly(error)}")
+    bump(doc_id)
+    say(*messages)
