@@ -51,6 +51,10 @@ def test_a_garbled_quantity_reads_back_by_its_rows_arithmetic_when_there_is_no_c
         words = _receipt(_row(465, "10417", text, price, total, 0))
         fields, flags = _decode(words, {f"{text}@465": True})
         assert reconcile_quantities(words, fields, flags, fields)[2][1] == value
+    words = _receipt(_row(465, "10417", "|", "8.99", "8.99", 0))  # the unit price read as a price as well
+    fields, flags = _decode(words, {"|@465": True})
+    fields[2] = "ITEM_PRICE"
+    assert reconcile_quantities(words, fields, flags, fields)[2][1] == 1.0
     words = _receipt(_row(465, "10417", "S", "0.99", "3.96", 0))  # 5 x 0.99 is not 3.96: no reason to read back
     fields, flags = _decode(words, {"S@465": True})
     assert reconcile_quantities(words, fields, flags, fields)[2][1] is None

@@ -108,11 +108,11 @@ def _others_in_column(words: Sequence[Word], flags: Sequence[bool], column: Colu
 
 def _row_fits(words: Sequence[Word], fields: Sequence[str], index: int, quantity: float,
               prices: Sequence[int]) -> bool:
-    """Whether ``quantity`` times a number on word ``index``'s row (not the price itself) is the row's price."""
+    """Whether ``quantity`` times another number on word ``index``'s row is the row's price."""
     for p in prices:  # each a price above zero (``_charged``)
         price = parse_price(words[p].text)
         for j, word in enumerate(words):
-            if j in (index, p) or fields[j] == PRICE or not same_row(words[index], word):
+            if j in (index, p) or not same_row(words[index], word):  # a unit price may be read as a price
                 continue
             unit = parse_price(word.text)
             if unit is not None and unit > 0 and math.isclose(quantity * unit, price, rel_tol=_PRICE_TOLERANCE):
