@@ -143,3 +143,37 @@ def test_a_contextual_head_reads_the_boxes_over_a_text_only_backbone(docs, tmp_p
                            task.model.embed(batch["input_ids"], moved))
     linear, _ = build_task(TrainConfig(backbone="text-minilm", epochs=0), docs[:2], docs[:2], tmp_path / "linear")
     assert not linear.model.needs_boxes and all(tuple(b) == (0, 0, 0, 0) for b in linear.train_windows[0].bbox[1:-1])
+
+
+def test_heads_only_steps_run_on_one_thread_and_the_count_comes_back(docs, tmp_path):
+    """While the whole backbone is frozen and cached, a step is only the heads' small kernels: the run trains them on
+    one intra-op thread (threads.intra_op_threads); phase 2 of phased gets the entry point's count back, and so
+    does the process when the task closes. The cache fill (the backbone's forward) keeps every thread."""
+    from receipt_core.model import feature_cache
+    from receipt_core.training.loop import Trainer
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        config = TrainConfig.for_scenario("phased", backbone="tiny", epochs=2, epochs_per_phase=1, batch_size=4,
+                                          head="contextual", head_size=64)
+        task, _ = build_task(config, docs, docs, tmp_path / "run")
+        threads_by_phase: dict[int, set[int]] = {}
+        step = task.training_step
+        task.training_step = lambda batch: (threads_by_phase.setdefault(trainer.state.phase, set()).add(
+            torch.get_num_threads()), step(batch))[1]
+        fills = []
+        build = feature_cache.PrefixFeatureCache.build
+        feature_cache.PrefixFeatureCache.build = classmethod(
+            lambda cls, *a, **k: (fills.append(torch.get_num_threads()), build(*a, **k))[1])
+        try:
+            trainer = Trainer(task, config, emit=lambda event: None)
+            trainer.train()
+        finally:
+            feature_cache.PrefixFeatureCache.build = build
+            task.close()
+        assert threads_by_phase == {1: {1}, 2: {2}}
+        assert fills and set(fills) == {2}
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)

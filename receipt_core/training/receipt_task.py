@@ -15,6 +15,7 @@ Workspace runs of this task (what the dashboard calls) are started in :mod:`rece
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -42,6 +43,7 @@ from .events import EvalEvent, Event, PhaseEvent, PredictionEvent, flatten_metri
 from .task import StepOutput
 from .config import TrainConfig
 from .state import TrainerState
+from .threads import HEADS_ONLY_THREADS, intra_op_threads
 
 RNG_KEY = "rng.torch_cpu"
 FLOAT32_CACHE_BYTES = 512 << 20  # a frozen-prefix cache up to this size keeps float32 (exact); larger ones float16
@@ -97,6 +99,9 @@ class ReceiptTask:
         self._resumed = state is not None
         self._prefix_cache: PrefixFeatureCache | None = None
         self._eval_cache: PrefixFeatureCache | None = None
+        self._threads = torch.get_num_threads()  # what the entry point chose (threads.configure_torch_threads)
+        self._heads_only_scope = ExitStack()  # one intra-op thread while only heads train over cached features
+        self._on_one_thread = False
 
     # -- freeze plan --
 
@@ -154,7 +159,18 @@ class ReceiptTask:
         else:
             torch.manual_seed(self.config.seed)  # the job runs inside fork_rng: the caller's RNG is restored
         reason = "resumed" if self._resumed else ("phase 1: heads only" if self.schedule else "start")
+        self._fit_threads_to_plan()
         return [self._phase_event(state, reason)]
+
+    def _fit_threads_to_plan(self) -> None:
+        """One intra-op thread while the whole backbone is frozen and cached (each step is only the heads' small
+        kernels: see ``threads.intra_op_threads``), the entry point's count otherwise."""
+        heads_only = self.config.cache_frozen and self.plan.frozen_prefix_layers() == self.model.num_layers
+        if heads_only and not self._on_one_thread:
+            self._heads_only_scope.enter_context(intra_op_threads(HEADS_ONLY_THREADS))
+        elif not heads_only and self._on_one_thread:
+            self._heads_only_scope.close()
+        self._on_one_thread = heads_only
 
     def train_batches(self, epoch: int) -> list[ReceiptBatch]:
         batches = epoch_batches(self.train_windows, self.config.batch_size, self.config.seed, epoch)
@@ -209,11 +225,14 @@ class ReceiptTask:
             states = prefix + 1 if self.model.reads_all_layers else 1
             floats = sum(len(w) for w in windows) * states * self.model.backbone.config.hidden_size
             dtype = torch.float32 if floats * 4 <= FLOAT32_CACHE_BYTES else torch.float16
-            cache = PrefixFeatureCache.build(self.model, windows, prefix, self.encoder.pad_token_id,
-                                             batch_size=self.config.batch_size, dtype=dtype)
+            with intra_op_threads(self._threads):  # the frozen backbone's forward: every core
+                cache = PrefixFeatureCache.build(self.model, windows, prefix, self.encoder.pad_token_id,
+                                                 batch_size=self.config.batch_size, dtype=dtype)
         return cache
 
     def close(self) -> None:
+        self._heads_only_scope.close()
+        self._on_one_thread = False
         for cache in (self._prefix_cache, self._eval_cache):
             if cache is not None:
                 cache.close()
@@ -295,6 +314,7 @@ class ReceiptTask:
             return []
         self.plan = self._plan_for(state.phase)
         self.plan.apply(self.model)
+        self._fit_threads_to_plan()
         self._untrained = {g for g in self._untrained if not self.plan.trainable[g]}  # these train from now on
         why = f"{epochs_done} epoch(s) done" if by_epochs else "validation loss stopped improving"
         labels = {2: f"phase 2: heads + top {self.schedule.top_k} encoder layers", 3: "phase 3: everything"}

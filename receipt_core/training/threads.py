@@ -9,6 +9,8 @@ importing this module changes nothing.
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
+from typing import Iterator
 
 
 def physical_cores() -> int:
@@ -57,3 +59,27 @@ def configure_torch_threads(processes: int | None = None) -> int:
     if torch.get_num_threads() != threads:
         torch.set_num_threads(threads)
     return threads
+
+
+HEADS_ONLY_THREADS = 1  # intra-op threads while a run trains only heads over cached features
+
+
+@contextmanager
+def intra_op_threads(threads: int) -> Iterator[None]:
+    """Run the block with ``torch.set_num_threads(threads)``, then put the count back.
+
+    Why a run changes it at all (:data:`HEADS_ONLY_THREADS`): a step over a frozen backbone's cached features is
+    only the heads, many small kernels. With two OpenMP threads each kernel waits for both, and with anything else
+    running on the machine (the dashboard's browser, another process) that wait dominates: one epoch of the
+    contextual heads over CORD train took 19–35 s on two threads and 3–4.5 s on one, at a load average of 5–6 on
+    2 cores. The count is process-wide in PyTorch, so whatever else the process computes meanwhile gets it too."""
+    import torch
+
+    before = torch.get_num_threads()
+    if before != threads:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        if torch.get_num_threads() != before:
+            torch.set_num_threads(before)
