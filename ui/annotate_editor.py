@@ -199,8 +199,8 @@ def _undo(doc: Document) -> None:
     except Exception as error:  # noqa: BLE001 - shown on the page
         say(friendly(error))
         return
-    st.session_state[NOTICE_KEY] = ("Nothing to undo on this receipt." if undone is None else
-                                           f"Undid the last {undone.kind} ({undone.words} word(s)).")
+    st.session_state[NOTICE_KEY] = ("Nothing to undo on this receipt." if undone is None
+                                    else f"Undid the last {undone.kind} ({undone.words} word(s)).")
     bump(doc.id)
 
 

@@ -9,7 +9,6 @@ import streamlit as st
 from receipt_core.data.annotation import least_confident, least_sure_words
 from receipt_core.data.review import NoLabelsError
 from receipt_core.training.slot import JobBusyError
-from receipt_core.training.suggestion_heads import start_suggestion_retrain
 from ui.annotate_state import NEXT_DOC_KEY, NOTICE_KEY, bump
 from ui.literal import literal
 from ui.shared import friendly, job_slot, loaded_run, run_label, runs_with_checkpoints, user_errors, workspace
@@ -89,6 +88,8 @@ def retrain_after_done(dataset: str, doc_id: str) -> None:
     if backbone is None:
         st.session_state[NOTICE_KEY] = "Choose a run first: retraining uses its backbone."
         return
+    from receipt_core.training.suggestion_heads import start_suggestion_retrain  # imports torch: only when used
+
     try:
         retraining = start_suggestion_retrain(workspace(), job_slot(), dataset, backbone)
     except JobBusyError as error:
