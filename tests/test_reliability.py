@@ -538,7 +538,8 @@ def test_one_session_annotates_while_another_trains_and_a_second_start_is_refuse
     steps_before = len(cord_env.run_events(active.run_id, kinds=["step"]))
     for index in range(min(12, len(words))):
         label = labels[index % len(labels)]
-        annotator.selectbox(key=f"annotate_word_{doc_id}").set_value(index).run()
+        picker = next(s for s in annotator.selectbox if s.key.startswith(f"annotate_word_{doc_id}_"))  # keyed by word
+        picker.set_value(index).run()
         box = next(s for s in annotator.selectbox if s.key.startswith(f"annotate_label_{doc_id}_{index}_"))
         box.set_value(label).run()
         annotator.button(key="annotate_save_word").click().run()
