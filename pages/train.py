@@ -33,6 +33,19 @@ KIND_HELP = {TWO_HEAD: "The project's model: one backbone, a field head and a qu
              PRETRAIN: "LayoutLM's masked-word task over boxes on the training receipts, no labels needed: saves a "
                        "backbone that 'local folder…' then fine-tunes."}
 
+# the two-head settings whose default a scenario may set (SCENARIO_DEFAULTS): a new scenario draws them afresh
+SCENARIO_SETTING_KEYS = ("train_epochs", "train_batch", "train_lr", "train_lr_schedule", "train_boxes", "train_decay",
+                         "train_weighting", "train_head", "train_head_size", "train_head_depth", "train_head_boxes",
+                         "train_top_k", "train_epochs_per_phase", "train_patience")
+
+
+def _forget_settings() -> None:
+    """On a change of scenario (a callback: runs before the page redraws), forget the settings a user saw for the
+    last one, so every widget takes the new scenario's own default (a keyed widget otherwise keeps its value)."""
+    for key in SCENARIO_SETTING_KEYS:
+        st.session_state.pop(key, None)
+
+
 require_router()
 st.title("Train")
 ws = workspace()
@@ -73,7 +86,9 @@ with st.expander("Run settings", expanded=busy is None):
     preset, freeze, unfreeze = "full", (), ()
     if kind == TWO_HEAD:
         preset = model_cols[1].selectbox("Scenario", PRESETS, index=PRESETS.index(defaults.scenario),
-                                         key="train_preset")
+                                         key="train_preset", on_change=_forget_settings,
+                                         help="Picking a scenario puts every setting below back to that "
+                                              "scenario's own defaults")
         defaults = TrainConfig.for_scenario(preset)  # a scenario's own defaults (e.g. the heads' rate)
         sizes: tuple[tuple[str, int], ...] = ()
         if backbone:
@@ -130,7 +145,7 @@ with st.expander("Run settings", expanded=busy is None):
                                       index=["fixed", "uncertainty"].index(defaults.loss_weighting))
         eval_every = more[3].number_input("Evaluate every N steps (0 = each epoch)", 0, 10_000, defaults.eval_every,
                                           key="train_eval_every")
-        heads = st.columns(5)
+        heads = st.columns(6)
         head = heads[0].selectbox("Heads", HEAD_KINDS, index=HEAD_KINDS.index(defaults.head), key="train_head",
                                   help="linear: one word at a time; contextual: a small transformer over the "
                                        "receipt's words and their boxes")
@@ -139,9 +154,11 @@ with st.expander("Run settings", expanded=busy is None):
                                        "mix of every layer, starting on the last one or evenly")
         head_size = heads[2].number_input("Contextual head width", 8, 1024, defaults.head_size, step=64,
                                           key="train_head_size", disabled=head != "contextual")
-        head_boxes = heads[3].toggle("Box features in the head", value=defaults.head_boxes, key="train_head_boxes",
+        head_depth = heads[3].number_input("Contextual head layers", 1, 4, defaults.head_depth,
+                                           key="train_head_depth", disabled=head != "contextual")
+        head_boxes = heads[4].toggle("Box features in the head", value=defaults.head_boxes, key="train_head_boxes",
                                      disabled=head != "contextual")
-        head_lr = heads[4].number_input("Head learning rate (0 = as above)", 0.0, 1.0, defaults.head_lr or 0.0,
+        head_lr = heads[5].number_input("Head learning rate (0 = as above)", 0.0, 1.0, defaults.head_lr or 0.0,
                                         format="%.0e", step=1e-4, key=f"train_head_lr_{preset}")
     if kind == PRETRAIN:
         mask_probability = more[1].number_input("Masked share of words", 0.01, 0.5, defaults.mask_probability,
@@ -211,7 +228,8 @@ with st.expander("Run settings", expanded=busy is None):
                         batch_size=int(batch_size), lr=float(lr), decay_factor=float(decay),
                         loss_weighting=weighting, seed=int(seed), eval_every=int(eval_every),
                         watch=(watch_id,) if watch_id else (), lr_schedule=lr_schedule, boxes=boxes, head=head,
-                        layer_mix=layer_mix, head_size=int(head_size), head_boxes=bool(head_boxes),
+                        layer_mix=layer_mix, head_size=int(head_size), head_depth=int(head_depth),
+                        head_boxes=bool(head_boxes),
                         head_lr=float(head_lr) or None)
 
                     def launch():

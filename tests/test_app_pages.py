@@ -22,6 +22,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from receipt_core.data.document import Document, Word
+from receipt_core.training.config import TrainConfig
 from receipt_core.workspace.store import Workspace
 from tests.conftest import require_shared_data
 from ui.literal import literal
@@ -517,3 +518,23 @@ def test_runs_resumes_an_interrupted_run_from_its_checkpoint(demo_env, trained_r
     assert demo_env.get_run(trained_run).status == "finished"
     kinds = [e.kind for e in demo_env.run_events(trained_run, after_seq=events_before)]
     assert "phase" in kinds and kinds[-1] == "finished"
+
+
+def test_picking_a_scenario_gives_every_setting_that_scenario_s_defaults(demo_env):
+    """The page's path reaches what `train --scenario S` does: a keyed widget keeps its value across reruns, so
+    picking a scenario forgets the settings drawn for the last one and each takes the new scenario's default."""
+    at = app("train", "demo")
+    at.selectbox(key="train_backbone").set_value("tiny").run()
+    at.number_input(key="train_epochs").set_value(3).run()
+    at.selectbox(key="train_preset").set_value("freeze-backbone").run()
+    no_errors(at)
+    expected = TrainConfig.for_scenario("freeze-backbone")
+    assert at.number_input(key="train_epochs").value == expected.epochs == 20
+    assert at.selectbox(key="train_head").value == expected.head == "contextual"
+    assert at.number_input(key="train_head_depth").value == expected.head_depth
+    assert at.number_input(key="train_head_size").value == expected.head_size
+    assert at.selectbox(key="train_boxes").value == expected.boxes
+    assert at.number_input(key="train_head_lr_freeze-backbone").value == expected.head_lr
+    at.selectbox(key="train_preset").set_value("full").run()
+    assert at.number_input(key="train_epochs").value == TrainConfig().epochs
+    assert at.selectbox(key="train_head").value == TrainConfig().head
