@@ -119,13 +119,14 @@ def train_config(config: StudyConfig, settings: StudySettings, seed: int):
     (``TrainConfig.for_scenario``) under the settings every configuration shares."""
     from ..training.config import TrainConfig
 
-    return TrainConfig.for_scenario(
-        config.scenario, backbone=config.backbone, freeze=settings.freeze, phased_top_k=settings.phased_top_k,
-        epochs_per_phase=settings.epochs_per_phase, epochs=settings.epochs, max_minutes=settings.budget_minutes,
-        batch_size=settings.batch_size, lr=settings.lr, decay_factor=settings.decay_factor,
-        loss_weighting=settings.loss_weighting, seed=seed, max_length=settings.max_length,
-        lr_schedule=settings.lr_schedule, warmup=settings.warmup, boxes=settings.boxes,
-        **settings.scenario_overrides(config.scenario))
+    shared = dict(backbone=config.backbone, freeze=settings.freeze, phased_top_k=settings.phased_top_k,
+                  epochs_per_phase=settings.epochs_per_phase, epochs=settings.epochs,
+                  max_minutes=settings.budget_minutes, batch_size=settings.batch_size, lr=settings.lr,
+                  decay_factor=settings.decay_factor, loss_weighting=settings.loss_weighting, seed=seed,
+                  max_length=settings.max_length, lr_schedule=settings.lr_schedule, warmup=settings.warmup,
+                  boxes=settings.boxes)
+    # a scenario's own default wins over a shared setting the user did not give (which is TrainConfig's default)
+    return TrainConfig.for_scenario(config.scenario, **{**shared, **settings.scenario_overrides(config.scenario)})
 
 
 def reference_config(config: StudyConfig, settings: StudySettings, seed: int) -> ReferenceConfig:
