@@ -151,8 +151,15 @@ class TrainConfig:
         return cls(**values)
 
 
+CAPABLE_HEADS: Mapping[str, Any] = {"head": "contextual", "head_size": 128, "head_depth": 2, "layer_mix": "top",
+                                    "boxes": "row", "head_lr": 3e-3}
+"""Heads that learn over a frozen backbone: a small contextual head (2 transformer layers of width 128 over the
+words and their row boxes: own x, line's y) reading a mix of every layer, at their own, higher rate."""
+
 SCENARIO_DEFAULTS: Mapping[str, Mapping[str, Any]] = {
-    # the heads alone learn on a frozen backbone: they get their own, higher rate and read every layer
-    "freeze-backbone": {"head_lr": 3e-3, "layer_mix": "top"},
+    # the heads alone learn on a frozen backbone; each epoch costs seconds over the cached features, so 20 of them
+    "freeze-backbone": {**CAPABLE_HEADS, "epochs": 20},
+    # phase 1 trains the same heads on the cached features, so the later phases start from good heads
+    "phased": {**CAPABLE_HEADS, "epochs_per_phase": 2},
 }
 """Settings a scenario wants other than ``TrainConfig``'s defaults (measured: README "Scenario study")."""
