@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # receipt_core,
 
 from common import REPO_ROOT, Figure, Sizes, load_average, machine  # noqa: E402
 
-BENCHMARKS = ("cache", "epoch", "phased", "hf", "ocr", "memory", "dashboard")
+BENCHMARKS = ("cache", "epoch", "quality", "phased", "hf", "ocr", "memory", "dashboard")
 
 
 def run_benchmark(name: str, sizes: Sizes, args: argparse.Namespace) -> list[Figure]:
@@ -31,6 +31,9 @@ def run_benchmark(name: str, sizes: Sizes, args: argparse.Namespace) -> list[Fig
     if name == "epoch":
         from epoch_speed import epoch_cost
         return [epoch_cost(sizes)]
+    if name == "quality":
+        from time_to_quality import time_to_quality
+        return time_to_quality(sizes)
     if name == "phased":
         from training_speed import phase_two_steps
         return [phase_two_steps(sizes)]
