@@ -30,7 +30,7 @@ ARTIFACTS = REPO / "test-artifacts"
 SCENARIO = "freeze-backbone"
 TARGET_F1 = 0.85
 WITHIN_EPOCHS = 8  # the target is reached within the run's first evaluations
-REACH_TIMEOUT_S = 360.0  # Start → target: loading MiniLM and filling the frozen backbone's cache take ~40 s on 2 cores
+REACH_TIMEOUT_S = 360.0  # Start → target: loading MiniLM and filling the frozen cache take ~40 s on 2 cores
 FINISH_TIMEOUT_S = 240.0  # after the target, the rest of the run may finish; otherwise Stop ends it
 METRIC = "fields.micro_f1"
 # The field micro-F1 points of the Train page's "Field labels: validation metrics" chart as plotly drew them
