@@ -7,7 +7,7 @@ import contextlib
 
 import streamlit as st
 
-from receipt_core.datasets.splits import split_documents
+from receipt_core.datasets.splits import paired_datasets, split_documents
 from receipt_core.model.backbones import BACKBONE_NAMES, DEFAULT_BACKBONE
 from receipt_core.model.encoding import BOX_MODES
 from receipt_core.model.freeze import PRESETS, FreezePlan, hand_toggles
@@ -33,17 +33,24 @@ KIND_HELP = {TWO_HEAD: "The project's model: one backbone, a field head and a qu
              PRETRAIN: "LayoutLM's masked-word task over boxes on the training receipts, no labels needed: saves a "
                        "backbone that 'local folder…' then fine-tunes."}
 
-# the two-head settings whose default a scenario may set (SCENARIO_DEFAULTS): a new scenario draws them afresh
-SCENARIO_SETTING_KEYS = ("train_epochs", "train_batch", "train_lr", "train_lr_schedule", "train_boxes", "train_decay",
-                         "train_weighting", "train_head", "train_head_size", "train_head_depth", "train_head_boxes",
-                         "train_top_k", "train_epochs_per_phase", "train_patience")
+# the two-head settings whose default a scenario may set (SCENARIO_DEFAULTS), by widget key
+SCENARIO_SETTINGS = {"train_epochs": lambda c: c.epochs, "train_batch": lambda c: c.batch_size,
+                     "train_lr": lambda c: c.lr, "train_lr_schedule": lambda c: c.lr_schedule,
+                     "train_boxes": lambda c: c.boxes, "train_decay": lambda c: c.decay_factor,
+                     "train_weighting": lambda c: c.loss_weighting, "train_head": lambda c: c.head,
+                     "train_head_size": lambda c: c.head_size, "train_head_depth": lambda c: c.head_depth,
+                     "train_head_boxes": lambda c: c.head_boxes, "train_top_k": lambda c: c.phased_top_k,
+                     "train_epochs_per_phase": lambda c: c.epochs_per_phase or 0,
+                     "train_patience": lambda c: c.patience or 0}
 
 
-def _forget_settings() -> None:
-    """On a change of scenario (a callback: runs before the page redraws), forget the settings a user saw for the
-    last one, so every widget takes the new scenario's own default (a keyed widget otherwise keeps its value)."""
-    for key in SCENARIO_SETTING_KEYS:
-        st.session_state.pop(key, None)
+def _scenario_defaults() -> None:
+    """On a change of scenario (a callback: runs before the page redraws), set every scenario-dependent setting to
+    the new scenario's own default. A keyed widget keeps the value the browser holds otherwise: removing the key
+    was not enough, the browser sent the old value back."""
+    defaults = TrainConfig.for_scenario(st.session_state["train_preset"])
+    for key, value in SCENARIO_SETTINGS.items():
+        st.session_state[key] = value(defaults)
 
 
 require_router()
@@ -61,10 +68,12 @@ with st.expander("Run settings", expanded=busy is None):
     defaults = {TWO_HEAD: TrainConfig(), REFERENCE: ReferenceConfig(), PRETRAIN: PretrainConfig()}[kind]
     per_kind = "" if kind == TWO_HEAD else "_reference" if kind == REFERENCE else "_pretrain"  # own defaults
     data_cols = st.columns(3)
-    default = current_dataset()
+    default_train, default_eval = paired_datasets(datasets, current_dataset())
     train_set = data_cols[0].selectbox("Training dataset", datasets, key="train_dataset",
-                                       index=datasets.index(default) if default in datasets else 0)
-    eval_choice = data_cols[1].selectbox("Evaluation dataset", [HOLD_OUT] + datasets, key="train_eval",
+                                       index=datasets.index(default_train) if default_train in datasets else 0)
+    eval_options = [HOLD_OUT] + datasets
+    eval_choice = data_cols[1].selectbox("Evaluation dataset", eval_options, key="train_eval",
+                                         index=eval_options.index(default_eval) if default_eval else 0,
                                          disabled=kind == PRETRAIN)
     hold_out = data_cols[2].slider("Held-out share", 0.1, 0.5, 0.25, 0.05, key="train_hold_out",
                                    disabled=eval_choice != HOLD_OUT or kind == PRETRAIN)
@@ -86,7 +95,7 @@ with st.expander("Run settings", expanded=busy is None):
     preset, freeze, unfreeze = "full", (), ()
     if kind == TWO_HEAD:
         preset = model_cols[1].selectbox("Scenario", PRESETS, index=PRESETS.index(defaults.scenario),
-                                         key="train_preset", on_change=_forget_settings,
+                                         key="train_preset", on_change=_scenario_defaults,
                                          help="Picking a scenario puts every setting below back to that "
                                               "scenario's own defaults")
         defaults = TrainConfig.for_scenario(preset)  # a scenario's own defaults (e.g. the heads' rate)

@@ -22,3 +22,27 @@ def split_documents(docs: Sequence[T], eval_docs: Sequence[T] | None, hold_out: 
                          "at least 2 (or choose an evaluation dataset)")
     n_eval = min(max(1, round(len(docs) * hold_out)), len(docs) - 1)
     return list(docs[:-n_eval]), list(docs[-n_eval:])
+
+
+TRAIN_SUFFIX = "-train"
+EVAL_SUFFIXES = ("-dev", "-eval", "-test", "-val")
+
+
+def paired_datasets(names: Sequence[str], chosen: str | None) -> tuple[str | None, str | None]:
+    """The training and evaluation datasets a Train page should start from, given the dataset in view.
+
+    Datasets named as a pair (``cord-sample-train`` / ``cord-sample-dev``) train on the ``-train`` one and evaluate
+    on its sibling, whichever of the two is in view; any other dataset trains on itself with no evaluation set
+    (None: hold part of it out)."""
+    if chosen not in names:
+        chosen = names[0] if names else None
+    if chosen is None:
+        return None, None
+    for suffix in EVAL_SUFFIXES:
+        if chosen.endswith(suffix) and chosen[: -len(suffix)] + TRAIN_SUFFIX in names:
+            return chosen[: -len(suffix)] + TRAIN_SUFFIX, chosen
+    if chosen.endswith(TRAIN_SUFFIX):
+        stem = chosen[: -len(TRAIN_SUFFIX)]
+        sibling = next((stem + suffix for suffix in EVAL_SUFFIXES if stem + suffix in names), None)
+        return chosen, sibling
+    return chosen, None

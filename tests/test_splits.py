@@ -1,0 +1,21 @@
+"""Which datasets the Train page starts from: a -train/-dev pair trains on one and evaluates on the other."""
+
+from __future__ import annotations
+
+from receipt_core.datasets.splits import paired_datasets
+
+NAMES = ["cord-sample-dev", "cord-sample-train", "demo", "shop-train", "shop-test"]
+
+
+def test_a_named_pair_trains_on_train_and_evaluates_on_its_sibling_whichever_is_in_view():
+    assert paired_datasets(NAMES, "cord-sample-dev") == ("cord-sample-train", "cord-sample-dev")
+    assert paired_datasets(NAMES, "cord-sample-train") == ("cord-sample-train", "cord-sample-dev")
+    assert paired_datasets(NAMES, "shop-train") == ("shop-train", "shop-test")
+    # nothing in view: the first name, here the dev half of a pair, still trains on its train half
+    assert paired_datasets(NAMES, None) == ("cord-sample-train", "cord-sample-dev")
+
+
+def test_any_other_dataset_trains_on_itself_and_holds_part_out():
+    assert paired_datasets(NAMES, "demo") == ("demo", None)
+    assert paired_datasets(["lonely-dev"], "lonely-dev") == ("lonely-dev", None)
+    assert paired_datasets([], None) == (None, None)
