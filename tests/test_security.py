@@ -14,12 +14,13 @@ import pytest
 
 from receipt_core.cli.main import main
 from receipt_core.data.document import Document, Word
+from receipt_core.datasets.export_zip import export_zip_bytes
 from receipt_core.model.checkpoint import RUN_FILE, CheckpointError, load_checkpoint, read_run_info
 from receipt_core.model.checkpoint import checkpoint_step
 from receipt_core.model.run_manifest import MANIFEST_KEY, signed_run_info
 from receipt_core.ocr.engine import OcrResult
 from receipt_core.workspace.store import Workspace, WorkspaceError
-from ui.actions import export_zip, store_ocr_results
+from ui.actions import store_ocr_results
 from ui.literal import literal
 
 REPO = Path(__file__).resolve().parent.parent
@@ -54,7 +55,7 @@ def test_export_zip_of_a_legacy_path_like_dataset_writes_only_inside_its_tempora
     name = ws.datasets()[0].name
     monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
     (tmp_path / "tmp").mkdir()
-    data = export_zip(ws, name)
+    data = export_zip_bytes(ws, name, "native")
     assert not escape.exists() and not (tmp_path / "x").exists()
     names = zipfile.ZipFile(__import__("io").BytesIO(data)).namelist()
     assert names == ["dataset/r1.json"]

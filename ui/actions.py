@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
-import io
-import tempfile
-import zipfile
 from dataclasses import dataclass
-from pathlib import Path
 
 from PIL import Image
 
-from receipt_core.datasets.native import save_native
 from receipt_core.data.document import Document
 from receipt_core.data.images import load_image
 from receipt_core.ocr.engine import OcrResult
-from receipt_core.workspace.store import Workspace, WorkspaceError, check_dataset_name, path_inside
+from receipt_core.workspace.store import Workspace, check_dataset_name
 
 _SUFFIXES = {"JPEG": ".jpg", "PNG": ".png", "GIF": ".gif", "BMP": ".bmp", "TIFF": ".tif", "WEBP": ".webp"}
 
@@ -67,31 +62,3 @@ def document_image(workspace: Workspace, doc: Document) -> Image.Image | None:
     if path is None:
         return None
     return load_image(path.read_bytes(), path.name).image
-
-
-def export_zip(workspace: Workspace, dataset: str | None) -> bytes:
-    """A dataset (or every document) as a zipped native folder: ``<id>.json`` files plus ``images/``.
-
-    The folder inside the zip is named after the dataset only when the name is a valid dataset name (names
-    stored before names were checked may not be), and it is always a folder inside the temporary one.
-    """
-    docs = workspace.load_documents(dataset)
-    images = {}
-    for doc in docs:
-        if doc.image_sha256 is not None:
-            path = workspace.image_path(doc.image_sha256)
-            if path is not None:
-                images[doc.id] = path
-    with tempfile.TemporaryDirectory() as tmp:
-        try:
-            name = check_dataset_name(dataset) if dataset is not None else "workspace"
-        except WorkspaceError:
-            name = "dataset"
-        folder = path_inside(Path(tmp), name)
-        save_native(docs, folder, images=images)
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-            for file in sorted(folder.rglob("*")):
-                if file.is_file():
-                    archive.write(file, file.relative_to(folder.parent))
-    return buffer.getvalue()

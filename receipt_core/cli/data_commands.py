@@ -11,7 +11,8 @@ from pathlib import Path
 from .arguments import add_workspace_argument, positive_int
 from .main import CommandError
 from ..datasets import (DEFAULT_LIMITS, EXPORT_FORMATS, FORMATS, DatasetImportError, ImportLimits,
-                        default_dataset_name, export_documents, import_into_workspace, load_dataset)
+                        default_dataset_name, import_into_workspace, load_dataset)
+from ..datasets.export_zip import export_folder
 from ..datasets.native import save_native
 from ..workspace.store import Workspace, check_dataset_name
 
@@ -168,13 +169,8 @@ def run_export(args: argparse.Namespace) -> int:
     documents = workspace.load_documents(args.dataset)
     if not documents:
         raise CommandError(f"the workspace {workspace.home} holds no documents to export")
-    images = {}
-    for doc in documents:
-        path = workspace.image_path(doc.image_sha256) if doc.image_sha256 else None
-        if path is not None:
-            images[doc.id] = path
-    written = export_documents(documents, args.out, args.format, images=images)
-    print(f"exported {written} documents ({len(images)} with images) as {args.format} to {args.out}")
+    written, with_images = export_folder(workspace, documents, args.out, args.format)
+    print(f"exported {written} documents ({with_images} with images) as {args.format} to {args.out}")
     return 0
 
 

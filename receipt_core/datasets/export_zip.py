@@ -1,4 +1,5 @@
-"""A dataset of the workspace as one zip, in any export format (what Data → Export downloads).
+"""A dataset of the workspace exported in any export format: into a folder (the ``export`` command,
+:func:`export_folder`) or as one zip (what Data → Export downloads, :func:`export_zip_bytes`).
 
 The zip holds one folder named after the dataset (``workspace`` for every document), written by
 :func:`receipt_core.datasets.export_documents` in the chosen format — native files, CORD-style JSON, or a Label
@@ -13,8 +14,9 @@ import io
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Sequence
 
+from ..data.document import Document
 from ..workspace.names import check_dataset_name, path_inside
 from ..workspace.database import WorkspaceError
 from . import EXPORT_FORMATS, export_documents
@@ -35,20 +37,27 @@ def export_zip_bytes(workspace: "Workspace", dataset: str | None, format: str) -
     docs = workspace.load_documents(dataset)
     if not docs:
         raise WorkspaceError(f"dataset {dataset!r} has no documents to export")
-    images = {}
-    for doc in docs:
-        path = workspace.image_path(doc.image_sha256) if doc.image_sha256 else None
-        if path is not None:
-            images[doc.id] = path
     with tempfile.TemporaryDirectory() as tmp:
         folder = path_inside(Path(tmp), _folder_name(dataset))
-        export_documents(docs, folder, format, images=images)
+        export_folder(workspace, docs, folder, format)
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
             for file in sorted(folder.rglob("*")):
                 if file.is_file():
                     archive.write(file, file.relative_to(folder.parent))
     return buffer.getvalue()
+
+
+def export_folder(workspace: "Workspace", documents: Sequence[Document], folder: Path, format: str
+                  ) -> tuple[int, int]:
+    """Write ``documents`` with the images the workspace holds for them into ``folder`` in ``format``
+    (:func:`receipt_core.datasets.export_documents`); returns how many documents and how many images."""
+    images = {}
+    for doc in documents:
+        path = workspace.image_path(doc.image_sha256) if doc.image_sha256 else None
+        if path is not None:
+            images[doc.id] = path
+    return export_documents(documents, folder, format, images=images), len(images)
 
 
 def _folder_name(dataset: str | None) -> str:

@@ -20,7 +20,7 @@ from PIL import Image
 
 from ..data.document import Document, Word
 from ..data.schema import DEFAULT_SCHEMA, LabelSchema
-from .figures import (FIGURE_HEIGHT, LOW_CONFIDENCE, OTHER_COLOR, BoxMark, _display_image, _escape, _outline,
+from .figures import (FIGURE_HEIGHT, LOW_CONFIDENCE, OTHER_COLOR, BoxMark, _escape, _outline, _page_background,
                       _write_words, label_colors)
 
 ITEM_COLOR = "#6A3D9A"
@@ -32,12 +32,7 @@ def annotation_figure(doc: Document, image: Image.Image | None = None, selected:
     """The receipt with its labels, suggestions, items and the selected word (see the module docstring)."""
     colors = label_colors(schema)
     fig = go.Figure()
-    if image is not None:
-        fig.add_layout_image(source=_display_image(image), xref="x", yref="y", x=0, y=0, sizex=doc.width,
-                             sizey=doc.height, xanchor="left", yanchor="top", sizing="stretch", layer="below")
-    else:
-        fig.add_shape(type="rect", x0=0, y0=0, x1=doc.width, y1=doc.height, line=dict(color="#999999", width=1),
-                      fillcolor="white", layer="below")
+    _page_background(fig, doc.width, doc.height, image)
     indexed = list(enumerate(doc.words))
     for label in schema.annotation_labels:
         labelled = [w for _, w in indexed if w.is_labelled and w.annotation_label == label]

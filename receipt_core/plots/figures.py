@@ -93,12 +93,7 @@ def receipt_figure(width: int, height: int, marks: Sequence[BoxMark], image: Ima
         raise ValueError(f"a receipt page must have a positive size, got {width}x{height}")
     colors = label_colors(schema)
     fig = go.Figure()
-    if image is not None:
-        fig.add_layout_image(source=_display_image(image), xref="x", yref="y", x=0, y=0, sizex=width, sizey=height,
-                             xanchor="left", yanchor="top", sizing="stretch", layer="below")
-    else:
-        fig.add_shape(type="rect", x0=0, y0=0, x1=width, y1=height, line=dict(color="#999999", width=1),
-                      fillcolor="white", layer="below")
+    _page_background(fig, width, height, image)
 
     by_label: dict[str, list[BoxMark]] = {}
     for mark in marks:
@@ -169,6 +164,17 @@ def prediction_figure(width: int, height: int, prediction: Mapping[str, Any], im
 def tall_figure_height(width: int, height: int, screen_width: int = 900, most: int = 2400) -> int:
     """Screen pixels that show a ``width`` × ``height`` page about ``screen_width`` wide (a large view), capped."""
     return int(min(most, max(FIGURE_HEIGHT, screen_width * height / max(width, 1))))
+
+
+def _page_background(fig: go.Figure, width: float, height: float, image: Image.Image | None) -> None:
+    """Under everything: the receipt's image stretched over the ``width`` × ``height`` page, or without one a
+    blank white page with a thin grey border."""
+    if image is not None:
+        fig.add_layout_image(source=_display_image(image), xref="x", yref="y", x=0, y=0, sizex=width, sizey=height,
+                             xanchor="left", yanchor="top", sizing="stretch", layer="below")
+    else:
+        fig.add_shape(type="rect", x0=0, y0=0, x1=width, y1=height, line=dict(color="#999999", width=1),
+                      fillcolor="white", layer="below")
 
 
 def _display_image(image: Image.Image) -> Image.Image:

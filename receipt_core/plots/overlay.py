@@ -23,7 +23,7 @@ from PIL import Image
 from ..data.document import Document
 from ..data.schema import QUANTITY
 from ..evaluation.confidence import DEFAULT_UNCERTAIN_BELOW, word_confidence
-from .figures import FIGURE_HEIGHT, LOW_CONFIDENCE, _display_image, _escape, _outline, _write_words
+from .figures import FIGURE_HEIGHT, LOW_CONFIDENCE, _escape, _outline, _page_background, _write_words
 
 OCR_LAYER = "ocr"
 MODEL_LAYER = "model"
@@ -94,12 +94,8 @@ def overlay_figure(doc: Document, prediction, image: Image.Image | None = None, 
         raise ValueError(f"a receipt page must have a positive size, got {doc.width}x{doc.height}")
     marks = confidence_marks(doc, prediction, low_ocr_below, unsure_below)
     fig = go.Figure()
-    if image is not None:
-        fig.add_layout_image(source=_display_image(image), xref="x", yref="y", x=0, y=0, sizex=doc.width,
-                             sizey=doc.height, xanchor="left", yanchor="top", sizing="stretch", layer="below")
-    else:
-        fig.add_shape(type="rect", x0=0, y0=0, x1=doc.width, y1=doc.height, line=dict(color="#999999", width=1),
-                      fillcolor="white", layer="below")
+    _page_background(fig, doc.width, doc.height, image)
+    if image is None:
         _write_words(fig, marks, doc.height, figure_height)
     _add_outline(fig, [m.box for m in marks], "word", dict(color=WORD_COLOR, width=1))
     if OCR_LAYER in layers:
