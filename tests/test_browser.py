@@ -15,33 +15,28 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.live_app import (CHROMIUM, POINTS_JS, chart_points, choose, chromium_page, live_server, open_page,
-                                 set_number, wait_idle)
-from benchmarks.live_app import CHROMIUM_ARGS, free_port, wait_healthy  # noqa: F401 - test_reliability.py imports these
+from benchmarks.live_app import POINTS_JS, chart_points, choose, open_page, set_number, wait_idle
+from benchmarks.live_app import CHROMIUM, CHROMIUM_ARGS, free_port, wait_healthy  # noqa: F401 - test_reliability's
 from receipt_core.training.config import TrainConfig
 from receipt_core.workspace.store import Workspace
 from receipt_core.datasets.synth import generate_dataset
+from tests.browser_fixtures import ARTIFACTS, browser_page, browser_server
 
 pytestmark = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parent.parent
-ARTIFACTS = REPO / "test-artifacts"
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """A live server on a free loopback port with its own empty workspace; yields (url, workspace home)."""
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (make setup-test does)", pytrace=False)
-    home = tmp_path_factory.mktemp("browser") / "workspace"
-    with live_server(home, tmp_path_factory.mktemp("log") / "streamlit.log", stop_grace=20) as live:
-        yield live.url, home
+    with browser_server(tmp_path_factory, "browser") as served:
+        yield served
 
 
 @pytest.fixture(scope="module")
 def page(server):
-    ARTIFACTS.mkdir(exist_ok=True)
-    with chromium_page(default_timeout_ms=30_000) as page:
+    with browser_page() as page:
         yield page
 
 

@@ -18,17 +18,16 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from benchmarks.live_app import CHROMIUM, chromium_page, choose, live_server, open_page, wait_idle
+from benchmarks.live_app import choose, open_page, wait_idle
 from receipt_core.data.document import Document
 from receipt_core.datasets import load_dataset
 from receipt_core.training.config import TrainConfig
 from receipt_core.training.runs import start_run
 from receipt_core.workspace.store import Workspace
+from tests.browser_fixtures import ARTIFACTS, browser_page, browser_server
 
 pytestmark = pytest.mark.browser
 
-REPO = Path(__file__).resolve().parent.parent
-ARTIFACTS = REPO / "test-artifacts"
 KEYS = ["1", "1", "q", "3", "0", "1", "2", "3", "8", "9"]  # ten words, by the page's key map
 EXPECTED = ["ITEM_NAME", "ITEM_NAME", "QUANTITY", "ITEM_PRICE", "OTHER", "ITEM_NAME", "ITEM_UNIT_PRICE", "ITEM_PRICE",
             "TOTAL", "PAYMENT"]
@@ -41,9 +40,12 @@ def _unlabelled(doc: Document) -> Document:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, cord_dev):
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (make setup-test does)", pytrace=False)
-    home = tmp_path_factory.mktemp("annotate") / "workspace"
+    """A live server over two datasets of unlabelled CORD dev receipts and one `tiny` run; yields (url, workspace)."""
+    with browser_server(tmp_path_factory, "annotate", seed=lambda home: _seed(home, cord_dev)) as (url, home):
+        yield url, Workspace(home)
+
+
+def _seed(home: Path, cord_dev: list[Document]) -> None:
     ws = Workspace(home)
     roomy = [d for d in cord_dev if 16 <= len(d.words) <= 40]
     ws.save_documents("receipts", [_unlabelled(d) for d in roomy[:4]])
@@ -51,14 +53,11 @@ def server(tmp_path_factory, cord_dev):
     job = start_run(ws, TrainConfig(backbone="tiny", epochs=1, batch_size=4, save_every_epoch=False),
                     roomy[6:10], roomy[6:8], name="tiny for pre-fill")
     assert job.join(180) and job.status == "finished", job.status
-    with live_server(home, tmp_path_factory.mktemp("log") / "streamlit.log", stop_grace=20) as live:
-        yield live.url, ws
 
 
 @pytest.fixture(scope="module")
 def page(server):
-    ARTIFACTS.mkdir(exist_ok=True)
-    with chromium_page(default_timeout_ms=30_000) as page:
+    with browser_page() as page:
         yield page
 
 

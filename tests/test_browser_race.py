@@ -14,16 +14,16 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.live_app import CHROMIUM, VIEWPORT, choose, chromium_page, live_server, open_page, set_number, wait_idle
+from benchmarks.live_app import VIEWPORT, choose, open_page, set_number, wait_idle
 from receipt_core.datasets.demo import CORD_SAMPLE_DEV, CORD_SAMPLE_TRAIN, add_cord_sample
 from receipt_core.study.race_record import DEFAULT_RACE_SCENARIOS, find_races
 from receipt_core.training.config import TrainConfig
 from receipt_core.workspace.store import Workspace
+from tests.browser_fixtures import ARTIFACTS, browser_page, browser_server
 
 pytestmark = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parent.parent
-ARTIFACTS = REPO / "test-artifacts"
 DATASET = "small"
 
 # The traces of each Plotly chart that hold points: [[trace name, points], …] per chart, in page order.
@@ -34,20 +34,19 @@ TRACES_JS = """() => Array.from(document.querySelectorAll('.js-plotly-plot')).ma
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """A live server whose workspace holds eight labelled CORD receipts as 'small' (and the CORD sample itself)."""
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (make setup-test does)", pytrace=False)
-    home = tmp_path_factory.mktemp("race") / "workspace"
+    with browser_server(tmp_path_factory, "race", seed=_seed) as served:
+        yield served
+
+
+def _seed(home: Path) -> None:
     ws = Workspace(home)
     add_cord_sample(ws)
     ws.save_documents(DATASET, [d for d in ws.load_documents(CORD_SAMPLE_TRAIN)[:8]])
-    with live_server(home, tmp_path_factory.mktemp("log") / "streamlit.log", stop_grace=20) as live:
-        yield live.url, home
 
 
 @pytest.fixture(scope="module")
 def page(server):
-    ARTIFACTS.mkdir(exist_ok=True)
-    with chromium_page(default_timeout_ms=30_000) as page:
+    with browser_page() as page:
         yield page
 
 

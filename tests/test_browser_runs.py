@@ -18,7 +18,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from benchmarks.live_app import CHROMIUM, choose, chromium_page, live_server, open_page, set_number, wait_idle
+from benchmarks.live_app import choose, open_page, set_number, wait_idle
 from receipt_core.datasets import load_dataset
 from receipt_core.datasets.synth import available_fonts
 from receipt_core.study.reading import METRIC_LABELS
@@ -26,6 +26,7 @@ from receipt_core.training.events import HEADLINE_METRICS, FinishedEvent
 from receipt_core.training.run_summary import run_summary
 from receipt_core.workspace.run_labels import run_labels
 from receipt_core.workspace.store import Workspace
+from tests.browser_fixtures import browser_page, browser_server
 
 pytestmark = pytest.mark.browser
 
@@ -48,16 +49,13 @@ WATCH_STATUS_JS = """() => {
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (make setup-test does)", pytrace=False)
-    home = tmp_path_factory.mktemp("browser-runs") / "workspace"
-    with live_server(home, tmp_path_factory.mktemp("log") / "streamlit.log", stop_grace=20) as live:
-        yield live.url, home
+    with browser_server(tmp_path_factory, "browser-runs") as served:
+        yield served
 
 
 @pytest.fixture(scope="module")
 def page(server):
-    with chromium_page(default_timeout_ms=30_000) as page:
+    with browser_page() as page:
         yield page
 
 

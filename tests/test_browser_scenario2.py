@@ -12,21 +12,19 @@ from __future__ import annotations
 
 import re
 import time
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from benchmarks.live_app import CHROMIUM, choose, chromium_page, live_server, open_page, wait_idle
+from benchmarks.live_app import choose, open_page, wait_idle
 from receipt_core.datasets.demo import CORD_SAMPLE_DEV, CORD_SAMPLE_TRAIN
 from receipt_core.training.config import TrainConfig
 from receipt_core.training.events import EvalEvent, event_from_json, flatten_metrics
 from receipt_core.workspace.store import Workspace
+from tests.browser_fixtures import ARTIFACTS, browser_page, browser_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-REPO = Path(__file__).resolve().parent.parent
-ARTIFACTS = REPO / "test-artifacts"
 SCENARIO = "freeze-backbone"
 TARGET_F1 = 0.85
 WITHIN_EPOCHS = 8  # the target is reached within the run's first evaluations
@@ -59,17 +57,13 @@ SHOWN = {}  # what one test read from the page for the next ones (the tests run 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (make setup-test does)", pytrace=False)
-    home = tmp_path_factory.mktemp("browser-scenario2") / "workspace"
-    with live_server(home, tmp_path_factory.mktemp("log") / "streamlit.log", stop_grace=20) as live:
-        yield live.url, home
+    with browser_server(tmp_path_factory, "browser-scenario2") as served:
+        yield served
 
 
 @pytest.fixture(scope="module")
 def page(server):
-    ARTIFACTS.mkdir(exist_ok=True)
-    with chromium_page(default_timeout_ms=30_000) as page:
+    with browser_page() as page:
         yield page
 
 

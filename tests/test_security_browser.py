@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.live_app import CHROMIUM, chromium_page, live_server, open_page, wait_idle
+from benchmarks.live_app import chromium_page, open_page, wait_idle
 from receipt_core.data.document import Document, Word
 from receipt_core.workspace.store import Workspace
+from tests.browser_fixtures import browser_server
 
 pytestmark = pytest.mark.browser
 
@@ -18,13 +19,13 @@ NAME = "__bold__ receipts"  # a name the workspace accepts that Markdown would r
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (make setup-test does)", pytrace=False)
-    home = tmp_path_factory.mktemp("security") / "workspace"
+    with browser_server(tmp_path_factory, "security", seed=_seed) as served:
+        yield served
+
+
+def _seed(home: Path) -> None:
     doc = Document(id="r1", width=400, height=600, words=(Word(text="TOTAL", box=(10, 10, 60, 30)),))
     Workspace.open(home).save_documents(NAME, [doc])
-    with live_server(home, tmp_path_factory.mktemp("log") / "streamlit.log", stop_grace=20) as live:
-        yield live.url, home
 
 
 def test_a_dataset_name_is_shown_as_text_not_markdown(server):
