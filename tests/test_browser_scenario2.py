@@ -29,7 +29,7 @@ SCENARIO = "freeze-backbone"
 TARGET_F1 = 0.85
 WITHIN_EPOCHS = 8  # the target is reached within the run's first evaluations
 REACH_TIMEOUT_S = 360.0  # Start → target: loading MiniLM and filling the frozen cache take ~40 s on 2 cores
-FINISH_TIMEOUT_S = 240.0  # after the target, the rest of the run may finish; otherwise Stop ends it
+FINISH_TIMEOUT_S = 0.0  # after the target Stop ends the run (it evaluates and saves): the suite stays short
 METRIC = "fields.micro_f1"
 # The field micro-F1 points of the Train page's "Field labels: validation metrics" chart as plotly drew them
 # ([[step, value], …]), and the status line under the run's header.
@@ -200,7 +200,11 @@ def test_predict_shows_the_items_of_a_dev_receipt(server, page):
     run_id = SHOWN.get("run")
     if run_id is None:
         pytest.skip("the scenario 2 run did not get trained")
-    open_page(page, url, "predict")
+    try:  # the first visit imports the page's modules and loads the run: slow on a loaded 2-core machine
+        open_page(page, url, "predict", timeout=180_000)
+    except Exception:
+        page.screenshot(path=str(ARTIFACTS / "scenario2-predict-timeout.png"), full_page=True)
+        raise
     assert run_id[-6:] in widget_value(page, "predict_run"), "Predict does not offer the scenario 2 run"
     page.locator('[data-testid="stSidebarUserContent"]').get_by_role("combobox", name="Dataset").click()
     page.get_by_role("option", name=CORD_SAMPLE_DEV, exact=True).click()
