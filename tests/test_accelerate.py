@@ -34,7 +34,8 @@ def test_two_process_phased_run(tmp_path):
         [str(accelerate), "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
          "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", "0",
          "-m", "receipt_core", "train", "--train", str(data.parent), "--eval", str(data.parent), "--format", "cord",
-         "--backbone", "tiny", "--scenario", "phased", "--phased-top-k", "1", "--epochs", "3", "--batch-size", "2",
+         "--backbone", "tiny", "--scenario", "phased", "--phased-top-k", "1", "--epochs-per-phase", "1", "--epochs", "3",
+         "--batch-size", "2",
          "--lr", "3e-3", "--out", str(run_dir)],
         cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]

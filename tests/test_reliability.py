@@ -848,7 +848,7 @@ def test_sigkill_of_the_server_while_training_and_saving_loses_nothing_and_the_r
             big = tmp_path / "scan 600dpi.png"
             big.write_bytes(b"\x89PNG\r\n\x1a\n" + os.urandom(41 * 1024 * 1024))
             open_page(page, url, "data")
-            page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(big))
+            page.locator('.st-key-upload_files input[type="file"]').set_input_files(str(big))
             page.get_by_text("File must be 40.0MB or smaller").wait_for()
             assert "uploads" not in {d.name for d in ws.datasets()}
 

@@ -52,7 +52,7 @@ def test_a_dataset_name_that_leads_outside_is_refused_and_writes_nothing(server,
         box.fill(f"../../../../..{escape}")
         box.press("Enter")
         wait_idle(page)
-        page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(image))
+        page.locator('.st-key-upload_files input[type="file"]').set_input_files(str(image))
         wait_idle(page)
         page.get_by_role("button", name="OCR and store").click()
         wait_idle(page, timeout=120_000)
