@@ -33,24 +33,22 @@ KIND_HELP = {TWO_HEAD: "The project's model: one backbone, a field head and a qu
              PRETRAIN: "LayoutLM's masked-word task over boxes on the training receipts, no labels needed: saves a "
                        "backbone that 'local folder…' then fine-tunes."}
 
-# the two-head settings whose default a scenario may set (SCENARIO_DEFAULTS), by widget key
-SCENARIO_SETTINGS = {"train_epochs": lambda c: c.epochs, "train_batch": lambda c: c.batch_size,
-                     "train_lr": lambda c: c.lr, "train_lr_schedule": lambda c: c.lr_schedule,
-                     "train_boxes": lambda c: c.boxes, "train_decay": lambda c: c.decay_factor,
-                     "train_weighting": lambda c: c.loss_weighting, "train_head": lambda c: c.head,
-                     "train_head_size": lambda c: c.head_size, "train_head_depth": lambda c: c.head_depth,
-                     "train_head_boxes": lambda c: c.head_boxes, "train_top_k": lambda c: c.phased_top_k,
-                     "train_epochs_per_phase": lambda c: c.epochs_per_phase or 0,
-                     "train_patience": lambda c: c.patience or 0}
+# the two-head settings whose default a scenario may set (SCENARIO_DEFAULTS): widget key -> TrainConfig field
+SCENARIO_SETTINGS = {"train_epochs": "epochs", "train_batch": "batch_size", "train_lr": "lr",
+                     "train_lr_schedule": "lr_schedule", "train_boxes": "boxes", "train_decay": "decay_factor",
+                     "train_weighting": "loss_weighting", "train_head": "head", "train_head_size": "head_size",
+                     "train_head_depth": "head_depth", "train_head_boxes": "head_boxes", "train_top_k": "phased_top_k",
+                     "train_epochs_per_phase": "epochs_per_phase", "train_patience": "patience"}
 
 
 def _scenario_defaults() -> None:
     """On a change of scenario (a callback: runs before the page redraws), set every scenario-dependent setting to
-    the new scenario's own default. A keyed widget keeps the value the browser holds otherwise: removing the key
-    was not enough, the browser sent the old value back."""
+    the new scenario's own default (a number input shows an unset one as 0). A keyed widget keeps the value the
+    browser holds otherwise: removing the key was not enough, the browser sent the old value back."""
     defaults = TrainConfig.for_scenario(st.session_state["train_preset"])
-    for key, value in SCENARIO_SETTINGS.items():
-        st.session_state[key] = value(defaults)
+    for key, field in SCENARIO_SETTINGS.items():
+        value = getattr(defaults, field)
+        st.session_state[key] = 0 if value is None else value
 
 
 require_router()

@@ -64,7 +64,7 @@ class LoadedRun:
 
         return DocumentEncoder(self.tokenizer, self.schema, max_length=int(self.config.get("max_length", 512)),
                                stride=int(self.config.get("stride", 128)),
-                               uses_layout=bool(getattr(self.model, "needs_boxes", self.uses_layout)),
+                               uses_layout=bool(self.model.needs_boxes),
                                boxes=stored_box_mode(self.config))
 
     def predictor(self, reconcile: bool = True):

@@ -15,7 +15,6 @@ Workspace runs of this task (what the dashboard calls) are started in :mod:`rece
 
 from __future__ import annotations
 
-from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -100,8 +99,6 @@ class ReceiptTask:
         self._prefix_cache: PrefixFeatureCache | None = None
         self._eval_cache: PrefixFeatureCache | None = None
         self._threads = torch.get_num_threads()  # what the entry point chose (threads.configure_torch_threads)
-        self._heads_only_scope = ExitStack()  # one intra-op thread while only heads train over cached features
-        self._on_one_thread = False
 
     # -- freeze plan --
 
@@ -166,11 +163,7 @@ class ReceiptTask:
         """One intra-op thread while the whole backbone is frozen and cached (each step is only the heads' small
         kernels: see ``threads.intra_op_threads``), the entry point's count otherwise."""
         heads_only = self.config.cache_frozen and self.plan.frozen_prefix_layers() == self.model.num_layers
-        if heads_only and not self._on_one_thread:
-            self._heads_only_scope.enter_context(intra_op_threads(HEADS_ONLY_THREADS))
-        elif not heads_only and self._on_one_thread:
-            self._heads_only_scope.close()
-        self._on_one_thread = heads_only
+        _set_threads(HEADS_ONLY_THREADS if heads_only else self._threads)
 
     def train_batches(self, epoch: int) -> list[ReceiptBatch]:
         batches = epoch_batches(self.train_windows, self.config.batch_size, self.config.seed, epoch)
@@ -231,8 +224,7 @@ class ReceiptTask:
         return cache
 
     def close(self) -> None:
-        self._heads_only_scope.close()
-        self._on_one_thread = False
+        _set_threads(self._threads)
         for cache in (self._prefix_cache, self._eval_cache):
             if cache is not None:
                 cache.close()
@@ -329,6 +321,11 @@ class ReceiptTask:
         save_checkpoint(self.run_dir, self.model, info, training_state=tensors, tokenizer=self.tokenizer,
                         frozen=self.frozen_reference())
         return str(self.run_dir)
+
+
+def _set_threads(threads: int) -> None:
+    if torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
 
 
 def default_device() -> torch.device:
