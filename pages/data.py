@@ -10,10 +10,9 @@ import streamlit as st
 from receipt_core.data.review import STATUSES
 from receipt_core.datasets import FORMATS, default_dataset_name, import_into_workspace, load_dataset
 from receipt_core.plots.figures import document_figure
-from receipt_core.ocr.engine import OcrCache, ocr_many
 from receipt_core.datasets import EXPORT_FORMATS
 from receipt_core.datasets.export_zip import export_zip_bytes, export_zip_name
-from ui.actions import document_image, store_ocr_results
+from ui.actions import document_image, ocr_and_store
 from ui.literal import literal
 from ui.shared import require_router, DATASET_KEY, current_dataset, select_dataset, user_errors, workspace
 from ui.zip_import import zip_import_section
@@ -58,9 +57,8 @@ with upload_tab:
             for i, file in enumerate(files):
                 name = file.name if file.name not in uploads else f"{file.name} ({i + 1})"
                 uploads[name] = file.getvalue()
-            results = ocr_many(list(uploads.items()), cache=OcrCache(ws.home / "ocr-cache"),
-                               progress=lambda done, total: bar.progress(done / total, text=f"OCR {done}/{total}"))
-            report = store_ocr_results(ws, target.strip(), results, uploads)
+            report = ocr_and_store(ws, target.strip(), uploads,
+                                   progress=lambda done, total: bar.progress(done / total, text=f"OCR {done}/{total}"))
             if report.saved:
                 st.success(f"Stored {len(report.saved)} receipt(s) in dataset {literal(target.strip())}.")
                 select_dataset(target.strip())

@@ -20,7 +20,7 @@ from receipt_core.model.checkpoint import checkpoint_step
 from receipt_core.model.run_manifest import MANIFEST_KEY, signed_run_info
 from receipt_core.ocr.engine import OcrResult
 from receipt_core.workspace.store import Workspace, WorkspaceError
-from ui.actions import store_ocr_results
+from ui.actions import ocr_and_store, store_ocr_results
 from ui.literal import literal
 
 REPO = Path(__file__).resolve().parent.parent
@@ -42,6 +42,20 @@ def test_upload_into_a_path_like_dataset_stores_nothing_and_export_stays_in_its_
     with pytest.raises(WorkspaceError, match="dataset name"):
         store_ocr_results(ws, name, [result], {"r.png": b"\x89PNG\r\n\x1a\nfake"})
     assert ws.list_documents() == [] and list(ws.images_dir.iterdir()) == []
+
+
+def test_a_refused_dataset_name_is_refused_before_any_ocr(workspace_home, monkeypatch):
+    """The Data page's path: a name the workspace refuses costs no OCR time and writes nothing."""
+    import ui.actions
+
+    def no_ocr(*args, **kwargs):
+        raise AssertionError("OCR ran for a dataset name that is refused")
+
+    monkeypatch.setattr(ui.actions, "ocr_many", no_ocr)
+    ws = Workspace(workspace_home)
+    with pytest.raises(WorkspaceError, match="dataset name"):
+        ocr_and_store(ws, "../../x", {"r.png": b"\x89PNG\r\n\x1a\nfake"})
+    assert ws.list_documents() == [] and not (ws.home / "ocr-cache").exists()
 
 
 def test_export_zip_of_a_legacy_path_like_dataset_writes_only_inside_its_temporary_folder(workspace_home, tmp_path,

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from PIL import Image
 
 from receipt_core.data.document import Document
 from receipt_core.data.images import load_image
-from receipt_core.ocr.engine import OcrResult
+from receipt_core.ocr.engine import OcrCache, OcrResult, ocr_many
 from receipt_core.workspace.store import Workspace, check_dataset_name
 
 _SUFFIXES = {"JPEG": ".jpg", "PNG": ".png", "GIF": ".gif", "BMP": ".bmp", "TIFF": ".tif", "WEBP": ".webp"}
@@ -52,6 +53,17 @@ def store_ocr_results(workspace: Workspace, dataset: str, results: list[OcrResul
     if docs:
         workspace.save_documents(dataset, docs)
     return IngestReport(saved=tuple(d.id for d in docs), problems=tuple(problems), notes=tuple(notes))
+
+
+def ocr_and_store(workspace: Workspace, dataset: str, uploads: dict[str, bytes],
+                  progress: Callable[[int, int], None] | None = None) -> IngestReport:
+    """OCR the uploads (name -> bytes) and store them in ``dataset``.
+
+    The dataset name is checked first, so a name the workspace refuses costs no OCR and stores nothing.
+    """
+    check_dataset_name(dataset)
+    results = ocr_many(list(uploads.items()), cache=OcrCache(workspace.home / "ocr-cache"), progress=progress)
+    return store_ocr_results(workspace, dataset, results, uploads)
 
 
 def document_image(workspace: Workspace, doc: Document) -> Image.Image | None:
