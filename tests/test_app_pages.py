@@ -25,6 +25,7 @@ from receipt_core.data.document import Document, Word
 from receipt_core.training.config import TrainConfig
 from receipt_core.workspace.store import Workspace
 from tests.conftest import require_shared_data
+import ui.actions
 from ui.literal import literal
 
 REPO = Path(__file__).resolve().parent.parent
@@ -111,6 +112,7 @@ def fake_ocr(monkeypatch, synth_receipts):
 
     monkeypatch.setattr(engine, "ocr_image", ocr_image)
     monkeypatch.setattr(engine, "ocr_many", ocr_many)
+    monkeypatch.setattr(ui.actions, "ocr_many", ocr_many)
     return calls
 
 
