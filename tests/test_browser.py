@@ -72,6 +72,10 @@ def test_full_flow_in_a_real_browser(server, page):
     choose(page, "Label", "TOTAL")
     page.get_by_role("button", name="Save word").click()
     wait_idle(page)
+    # The save is stored before the reload (under load the click's rerun may start after wait_idle looked).
+    deadline = time.monotonic() + 30
+    while ws.get_document(doc_id).words[1].field != "TOTAL" and time.monotonic() < deadline:
+        page.wait_for_timeout(200)
     page.reload()
     page.wait_for_selector("h1")
     wait_idle(page)
