@@ -1,6 +1,7 @@
 """Corrections of what the OCR read: a word's text, a word too many, two words read as one or one read as two, a
-word it missed. Each function takes a document and returns a :class:`Correction`: the new document (never the
-old one changed) and one line saying what changed, which the workspace keeps in its undo history.
+word it missed, a region read again. Each function takes a document and returns a :class:`Correction`: the new
+document (never the old one changed) and one line saying what changed, which the workspace keeps in its undo
+history.
 
 Rules every correction follows:
 
@@ -8,7 +9,10 @@ Rules every correction follows:
   is read again from its new text (when the text holds no number the old value stays, for the person to fix);
 - text a person typed has no OCR confidence (``confidence`` None: it is not Tesseract's reading any more);
 - boxes stay inside the page and are never empty; a split divides the box by the parts' lengths;
-- a word added by hand joins the receipt line its box overlaps most (else a new line) and sits in reading order.
+- a word added by hand joins the receipt line its box overlaps most (else a new line) and sits in reading order;
+- words read again in a region (:func:`replace_region`) replace the words whose box centre lies in it, and are
+  placed as added words are: unlabelled, no suggestion, no item; they keep Tesseract's confidence (they are its
+  reading), so the overlay can still flag a doubtful one.
 
 Every refusal is a :class:`CorrectionError` (a ValueError) whose message says what to do instead.
 """
@@ -102,6 +106,32 @@ def add_word(doc: Document, text: str, box: Sequence[float]) -> Correction:
     return Correction(doc.with_words(words), f"word {new_text!r} added as word {position}")
 
 
+def replace_region(doc: Document, box: Sequence[float], words: Sequence[Word]) -> Correction:
+    """The words whose box centre lies in ``box`` (x0, y0, x1, y1 in page pixels, clamped to the page) replaced by
+    ``words``, read again there (``receipt_core.ocr.region.read_region``; boxes in page pixels). Every word outside
+    keeps its place, label and item. Each new word is placed as :func:`add_word` places one (its line, reading
+    order), unlabelled, with its OCR confidence kept. Refused when ``words`` is empty: nothing was read, so nothing
+    is replaced."""
+    region = _page_box(doc, box)
+    shown = [round(v) for v in region]
+    if not words:
+        raise CorrectionError(f"nothing was read in the region {shown}; nothing changed. Draw the box a little "
+                              "larger around the words, or add them one by one")
+    kept = [w for w in doc.words if not _inside(w.center, region)]
+    removed = len(doc.words) - len(kept)
+    placed, texts = doc.with_words(kept), []
+    for read in sorted(words, key=lambda w: (w.line_id, w.box[0])):
+        new_box = _page_box(doc, read.box)
+        word = Word(text=_text(read.text), box=new_box, confidence=read.confidence, line_id=_line_of(placed, new_box))
+        listed = list(placed.words)
+        listed.insert(_position(listed, word), word)
+        placed = placed.with_words(listed)
+        texts.append(word.text)
+    read_as = " ".join(texts)
+    read_as = read_as if len(read_as) <= 80 else read_as[:79] + "…"
+    return Correction(placed, f"region {shown} read again: {removed} word(s) replaced by {len(texts)}: {read_as!r}")
+
+
 def _word(doc: Document, index: int) -> Word:
     if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(doc.words):
         raise CorrectionError(f"document {doc.id!r} has {len(doc.words)} words; there is no word {index!r}")
@@ -146,6 +176,10 @@ def _page_box(doc: Document, box: Sequence[float]) -> Box:
         raise CorrectionError(f"the box {[round(v) for v in box]} covers no area of the {doc.width}x{doc.height} "
                               "page; draw it over the word")
     return (x0, y0, x1, y1)
+
+
+def _inside(point: tuple[float, float], box: Box) -> bool:
+    return box[0] <= point[0] <= box[2] and box[1] <= point[1] <= box[3]
 
 
 def _line_of(doc: Document, box: Box) -> int:

@@ -7,9 +7,9 @@ action not yet undone (of one document, or of the whole workspace) and puts ever
 changing nothing, when a word has changed since (an import replaced the document, or an edit without history),
 so an undo never clobbers later work. Marking a receipt done (or not) is an action too, with ``word_index`` null.
 
-Corrections of the OCR (:mod:`receipt_core.data.corrections`: text, delete, split, merge, add) change which words
-there are, so their history row holds the whole word list before and after (``word_index`` null, kind
-``correct``); undoing one puts the list back when nothing changed since.
+Corrections of the OCR (:mod:`receipt_core.data.corrections`: text, delete, split, merge, add, a region read
+again) change which words there are, so their history row holds the whole word list before and after
+(``word_index`` null, kind ``correct``); undoing one puts the list back when nothing changed since.
 """
 
 from __future__ import annotations
@@ -17,13 +17,13 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Collection, Mapping
+from typing import Any, Callable, Collection, Mapping, Sequence
 
 from ..data import corrections
 from ..data.annotation import (AnnotationError, AnnotationResult, accept_suggestions, label_word,
                                reject_suggestions, set_group, suggest_from_prediction)
 from ..data.corrections import Correction, CorrectionError
-from ..data.document import Document, word_from_json, word_to_json
+from ..data.document import Document, Word, word_from_json, word_to_json
 from ..data.review import LabelledDocuments, evaluation_documents, labelled_documents
 from ..data.schema import DEFAULT_SCHEMA, LabelSchema
 from .database import Database, NotFoundError, WorkspaceError, dumps
@@ -115,6 +115,11 @@ class AnnotationStore(Database):
     def add_word(self, doc_id: str, text: str, box: list[float]) -> Correction:
         """A word the OCR missed, with its box in page pixels; undoable."""
         return self._correct(doc_id, lambda doc: corrections.add_word(doc, text, box))
+
+    def replace_region(self, doc_id: str, box: list[float], words: Sequence[Word]) -> Correction:
+        """The words whose centre lies in ``box`` (page pixels) replaced by ``words`` read again there; undoable.
+        The OCR (``receipt_core.ocr.region.read_region``) runs before this call, never under the write lock."""
+        return self._correct(doc_id, lambda doc: corrections.replace_region(doc, box, words))
 
     def set_reviewed(self, doc_id: str, reviewed: bool = True) -> None:
         """Mark a receipt done (reviewed by a person), or take the mark back; undoable."""
