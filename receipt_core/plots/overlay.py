@@ -9,19 +9,24 @@ Two doubts, drawn so they can be told apart at a glance and shown together:
 
 Every other word keeps a thin grey outline. The hover of each word gives its text, its answer and both
 confidences. Words from a dataset carry no OCR confidence (``None``): they are never marked as low OCR confidence.
-Pure Plotly, no Streamlit.
+
+Predict overlays a fresh prediction (:func:`confidence_marks`, :func:`overlay_figure`). Annotate overlays its own
+receipt figure (:func:`add_overlay` on ``annotation_figure``), with the model's confidence taken from what is at
+hand (:func:`annotation_marks`): a prediction of the receipt as it is now (:func:`prediction_scores`), else what
+the words store (:func:`stored_scores`: a waiting suggestion's score, an accepted suggestion's ``label_score``).
+A word without a model score (``model_confidence`` None) is never marked as unsure. Pure Plotly, no Streamlit.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Mapping, Sequence
 
 import plotly.graph_objects as go
 from PIL import Image
 
-from ..data.document import Document
-from ..data.schema import QUANTITY
+from ..data.document import MODEL, Document
+from ..data.schema import OTHER, QUANTITY
 from ..evaluation.confidence import DEFAULT_UNCERTAIN_BELOW, word_confidence
 from .figures import FIGURE_HEIGHT, LOW_CONFIDENCE, _escape, _outline, _page_background, _write_words
 
@@ -41,8 +46,8 @@ class ConfidenceMark:
     index: int
     text: str
     box: tuple[float, float, float, float]
-    answer: str  # the predicted field, or QUANTITY
-    model_confidence: float  # 0-1, the probability of ``answer``
+    answer: str  # the predicted field, or QUANTITY ("" without a model score)
+    model_confidence: float | None  # 0-1, the probability of ``answer``; None: no model score for this word
     ocr_confidence: float | None  # 0-100, None for words that did not come from the OCR
     low_ocr: bool
     unsure: bool
@@ -76,6 +81,52 @@ def confidence_marks(doc: Document, prediction, low_ocr_below: float = LOW_CONFI
     return marks
 
 
+WordScore = tuple[str, float]  # (the model's answer for a word, its probability 0-1)
+
+
+def stored_scores(doc: Document) -> list[WordScore | None]:
+    """The model's confidence each word of ``doc`` stores: a waiting suggestion's score, else the score of the
+    suggestion a person accepted (``label_score``); None for a word no model has scored."""
+    scores: list[WordScore | None] = []
+    for word in doc.words:
+        if word.suggestion is not None:
+            scores.append((word.suggestion.annotation_label, word.suggestion.score))
+        elif word.label_source == MODEL and word.label_score is not None:
+            scores.append((word.annotation_label, word.label_score))
+        else:
+            scores.append(None)
+    return scores
+
+
+def prediction_scores(doc: Document, prediction: Mapping[str, Any]) -> list[WordScore] | None:
+    """Each word's answer and field score in ``prediction`` (``DocumentPrediction.to_json()``), or None when the
+    prediction is not of ``doc`` as it is now (other words: corrected since, or another receipt)."""
+    words = prediction.get("words", ())
+    if len(words) != len(doc.words) or any(str(p.get("text", "")) != w.text for p, w in zip(words, doc.words)):
+        return None
+    return [(QUANTITY if p.get("quantity") else str(p.get("field", OTHER)), float(p.get("field_score", 0.0)))
+            for p in words]
+
+
+def annotation_marks(doc: Document, scores: Sequence[WordScore | None] | None = None,
+                     low_ocr_below: float = LOW_CONFIDENCE,
+                     unsure_below: float = DEFAULT_UNCERTAIN_BELOW) -> list[ConfidenceMark]:
+    """Each word of ``doc`` with its OCR confidence and, from ``scores`` (one per word; None: the scores the words
+    store, :func:`stored_scores`), the model's answer and confidence when it has one."""
+    scores = stored_scores(doc) if scores is None else list(scores)
+    if len(scores) != len(doc.words):
+        raise ValueError(f"{len(scores)} model scores for the {len(doc.words)} words of document {doc.id!r}")
+    marks = []
+    for index, (word, score) in enumerate(zip(doc.words, scores)):
+        answer, confidence = score if score is not None else ("", None)
+        marks.append(ConfidenceMark(
+            index=index, text=word.text, box=tuple(float(v) for v in word.box), answer=answer,
+            model_confidence=confidence, ocr_confidence=word.confidence,
+            low_ocr=word.confidence is not None and word.confidence < low_ocr_below,
+            unsure=confidence is not None and confidence < unsure_below))
+    return marks
+
+
 def overlay_counts(marks: Sequence[ConfidenceMark]) -> OverlayCounts:
     return OverlayCounts(words=len(marks), ocr_scored=sum(m.ocr_confidence is not None for m in marks),
                          low_ocr=sum(m.low_ocr for m in marks), unsure=sum(m.unsure for m in marks),
@@ -87,9 +138,6 @@ def overlay_figure(doc: Document, prediction, image: Image.Image | None = None, 
                    title: str = "", figure_height: int = FIGURE_HEIGHT) -> go.Figure:
     """The receipt with the doubts of ``layers`` (``OCR_LAYER``, ``MODEL_LAYER`` or both) marked as the module
     docstring says, over its image or a blank page with the words written."""
-    unknown = [layer for layer in layers if layer not in LAYERS]
-    if unknown:
-        raise ValueError(f"unknown overlay layer {unknown[0]!r}; choose from {', '.join(LAYERS)}")
     if doc.width <= 0 or doc.height <= 0:
         raise ValueError(f"a receipt page must have a positive size, got {doc.width}x{doc.height}")
     marks = confidence_marks(doc, prediction, low_ocr_below, unsure_below)
@@ -98,12 +146,7 @@ def overlay_figure(doc: Document, prediction, image: Image.Image | None = None, 
     if image is None:
         _write_words(fig, marks, doc.height, figure_height)
     _add_outline(fig, [m.box for m in marks], "word", dict(color=WORD_COLOR, width=1))
-    if OCR_LAYER in layers:
-        _add_outline(fig, [m.box for m in marks if m.low_ocr], f"low OCR confidence (< {low_ocr_below:g})",
-                     dict(color=LOW_OCR_COLOR, width=3, dash="solid"))
-    if MODEL_LAYER in layers:
-        _add_outline(fig, [_grown(m.box, UNSURE_MARGIN) for m in marks if m.unsure],
-                     f"model unsure (< {unsure_below:.2f})", dict(color=UNSURE_COLOR, width=2, dash="dash"))
+    add_overlay(fig, marks, layers, low_ocr_below, unsure_below)
     fig.add_trace(go.Scatter(  # invisible centres carry the hover text
         x=[(m.box[0] + m.box[2]) / 2 for m in marks], y=[(m.box[1] + m.box[3]) / 2 for m in marks],
         mode="markers", marker=dict(size=6, color=WORD_COLOR, opacity=0.01), showlegend=False,
@@ -113,6 +156,29 @@ def overlay_figure(doc: Document, prediction, image: Image.Image | None = None, 
     fig.update_layout(title=title or None, height=figure_height, margin=dict(l=0, r=0, t=40 if title else 10, b=0),
                       plot_bgcolor="white", legend=dict(orientation="h", y=-0.02, yanchor="top"),
                       uirevision=f"overlay-{doc.id}", dragmode="zoom", hovermode="closest")
+    return fig
+
+
+def add_overlay(fig: go.Figure, marks: Sequence[ConfidenceMark], layers: Sequence[str] = LAYERS,
+                low_ocr_below: float = LOW_CONFIDENCE, unsure_below: float = DEFAULT_UNCERTAIN_BELOW,
+                hover_trace: str | None = None) -> go.Figure:
+    """The outlines of ``layers`` for ``marks`` drawn over ``fig`` (a receipt figure in page pixels, y down), as the
+    module docstring says; they take no hover and no click, so a figure's clickable words stay clickable. With
+    ``hover_trace``, the trace of that name (one point per word, in order) gets each word's model confidence added
+    to its hover when the model layer is on. Returns ``fig``."""
+    unknown = [layer for layer in layers if layer not in LAYERS]
+    if unknown:
+        raise ValueError(f"unknown overlay layer {unknown[0]!r}; choose from {', '.join(LAYERS)}")
+    if OCR_LAYER in layers:
+        _add_outline(fig, [m.box for m in marks if m.low_ocr], f"low OCR confidence (< {low_ocr_below:g})",
+                     dict(color=LOW_OCR_COLOR, width=3, dash="solid"))
+    if MODEL_LAYER in layers:
+        _add_outline(fig, [_grown(m.box, UNSURE_MARGIN) for m in marks if m.unsure],
+                     f"model unsure (< {unsure_below:.2f})", dict(color=UNSURE_COLOR, width=2, dash="dash"))
+        trace = next((t for t in fig.data if hover_trace is not None and t.name == hover_trace), None)
+        if trace is not None and trace.hovertext is not None and len(trace.hovertext) == len(marks):
+            trace.hovertext = [text + (f"<br>{_model_line(m)}" if m.model_confidence is not None else "")
+                               for text, m in zip(trace.hovertext, marks)]
     return fig
 
 
@@ -128,9 +194,13 @@ def _grown(box: tuple[float, float, float, float], margin: float) -> tuple[float
 
 
 def _hover(mark: ConfidenceMark) -> str:
-    parts = [f"#{mark.index} <b>{_escape(mark.text)}</b>",
-             f"{mark.answer}, model {mark.model_confidence:.2f}"
-             + (" (unsure)" if mark.unsure else "")]
+    parts = [f"#{mark.index} <b>{_escape(mark.text)}</b>"]
+    if mark.model_confidence is not None:
+        parts.append(_model_line(mark))
     if mark.ocr_confidence is not None:
         parts.append(f"OCR confidence {mark.ocr_confidence:.0f}" + (" (low)" if mark.low_ocr else ""))
     return "<br>".join(parts)
+
+
+def _model_line(mark: ConfidenceMark) -> str:
+    return f"{mark.answer}, model {mark.model_confidence:.2f}" + (" (unsure)" if mark.unsure else "")
