@@ -209,3 +209,40 @@ def test_a_label_studio_export_reimports_with_the_same_labels_and_boxes(server, 
         assert [(w.text, w.annotation_label if w.is_labelled else None, w.label_source) for w in again.words] == [
             (w.text, w.annotation_label if w.is_labelled else None, w.label_source) for w in doc.words]
         assert all(abs(a - b) < 0.01 for x, y in zip(again.words, doc.words) for a, b in zip(x.box, y.box))
+
+
+def test_a_box_drawn_over_a_photo_with_the_overlay_on_is_read_again_with_ocr(server, page):
+    """A rendered receipt photo whose first OCR misread two words: the overlay marks them, a box dragged over the
+    line with Box select (overlay on) is read again by the real Tesseract, and the words change."""
+    from tests.test_annotate_overlay import photo_receipt
+
+    url, ws = server
+    data, doc = photo_receipt()
+    ws.save_documents("photos", [dataclasses.replace(doc, image_sha256=ws.put_image(data, ".png"))])
+    open_page(page, url, f"annotate?dataset=photos&receipt={doc.id}")
+    page.get_by_text("low-confidence OCR words", exact=True).click()
+    page.get_by_text("low OCR confidence (< 60): 2").first.wait_for()  # the overlay's legend entry
+    wait_idle(page)
+
+    chart = page.locator(".js-plotly-plot").first
+    chart.hover()
+    chart.locator('[data-title="Box Select"]').click()
+
+    def at(x: float, y: float) -> tuple[float, float]:  # page pixels to the screen, by the chart's own axes
+        return tuple(chart.evaluate("""(gd, [x, y]) => { const r = gd.getBoundingClientRect(), l = gd._fullLayout;
+            return [r.left + l.xaxis._offset + l.xaxis.l2p(x), r.top + l.yaxis._offset + l.yaxis.l2p(y)]; }""",
+                                    [x, y]))
+
+    page.mouse.move(*at(12, 12))
+    page.mouse.down()
+    page.mouse.move(*at(130, 30), steps=5)
+    page.mouse.move(*at(250, 42), steps=5)
+    page.mouse.up()
+    wait_idle(page)
+    page.get_by_text("Corrections (text, delete, split, merge, add a word)").click()
+    expect(page.get_by_label("x1", exact=True)).not_to_have_value("0.00")  # the drawn box came through
+    page.get_by_role("button", name="Read this region again with OCR").click()
+    _wait_for(lambda: [w.text for w in ws.get_document(doc.id).words] == "CAFE LATTE 2 45.000 TOTAL 45.000".split(),
+              why=lambda: [w.text for w in ws.get_document(doc.id).words])
+    page.get_by_text("read again: 4 word(s) replaced by 4").wait_for()
+    page.screenshot(path=str(ARTIFACTS / "annotate-region-reread.png"), full_page=True)

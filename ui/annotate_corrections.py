@@ -1,18 +1,23 @@
-"""Corrections on the Annotate page: the selected word's text, split, merge with the next, delete; a word the OCR
-missed, with its box drawn on the receipt (Box select) or typed. The rules live in receipt_core.data.corrections
-and the workspace keeps each one undoable; this only wires the widgets."""
+"""Corrections on the Annotate page: the selected word's text, split, merge with the next, delete; in a box drawn
+on the receipt (Box select) or typed, a word the OCR missed, or the region read again with OCR
+(ui/annotate_region.py). The rules live in receipt_core.data.corrections and the workspace keeps each one undoable;
+this only wires the widgets."""
 
 from __future__ import annotations
 
 import streamlit as st
 
 from receipt_core.data.document import Document
+from ui.annotate_region import DRAWN_BOX_KEY, reread_button
 from ui.annotate_state import act, version_key
+
+TITLE = "Corrections (text, delete, split, merge, add a word) · read a region again with OCR"
 
 
 def corrections(doc: Document, index: int | None) -> None:
-    """Fix what the OCR read: the selected word's text, delete, split, merge with the next; add a missed word."""
-    with st.expander("Corrections (text, delete, split, merge, add a word)"):
+    """Fix what the OCR read: the selected word's text, delete, split, merge with the next; in a box, add a missed
+    word or read the region again."""
+    with st.expander(TITLE):
         version = st.session_state.get(version_key(doc.id), 0)
         if index is not None:
             word = doc.words[index]
@@ -28,19 +33,23 @@ def corrections(doc: Document, index: int | None) -> None:
                      on_click=act, args=(doc, lambda ws: ws.merge_with_next(doc.id, index)))
             d.button("Delete word", key="annotate_delete", width="stretch", on_click=act,
                      args=(doc, lambda ws: ws.delete_word(doc.id, index)))
-        st.markdown("**Add a word the OCR missed**")
-        drawn = st.session_state.get("annotate_drawn_box") or (0.0, 0.0, 0.0, 0.0)
-        new_text_key = f"annotate_new_text_{doc.id}_{version}"
-        st.text_input("Its text", key=new_text_key)
+        st.markdown("**A box on the receipt**: drag over it with *Box select* (the chart's toolbar), or type it")
+        drawn = st.session_state.get(DRAWN_BOX_KEY) or (0.0, 0.0, 0.0, 0.0)
         cols = st.columns(4)
         box_keys = [f"annotate_new_{name}_{doc.id}_{version}_{drawn}" for name in ("x0", "y0", "x1", "y1")]
         for i, name in enumerate(("x0", "y0", "x1", "y1")):
             cols[i].number_input(name, value=float(round(drawn[i])), min_value=0.0, step=1.0, key=box_keys[i],
                                  help="Page pixels, from the top-left corner")
+        st.markdown("**Add a word the OCR missed** in the box")
+        new_text_key = f"annotate_new_text_{doc.id}_{version}"
+        st.text_input("Its text", key=new_text_key)
         st.button("Add word", key="annotate_add_word", on_click=_add, args=(doc, new_text_key, box_keys))
+        st.markdown("**Or read the box again with OCR**: the words whose centre lies in it are replaced by what "
+                    "Tesseract reads there alone")
+        reread_button(doc, box_keys)
 
 
 def _add(doc: Document, text_key: str, box_keys: list[str]) -> None:
-    st.session_state.pop("annotate_drawn_box", None)
+    st.session_state.pop(DRAWN_BOX_KEY, None)
     act(doc, lambda ws: ws.add_word(doc.id, st.session_state.get(text_key, ""),
                                      [st.session_state[k] for k in box_keys]))

@@ -18,6 +18,8 @@ from receipt_core.plots.figures import LOW_CONFIDENCE
 from ui.actions import document_image
 from ui.annotate_corrections import corrections
 from ui.annotate_keys import apply_keys, key_help, keyboard_listener, new_presses
+from ui.annotate_overlay import overlay_choice
+from ui.annotate_region import DRAWN_BOX_KEY
 from ui.annotate_state import (MESSAGES_KEY, NEXT_DOC_KEY, NOTICE_KEY, act, bump, say, version_key,
                                word_key, word_picker_key)
 from ui.annotate_table import word_table
@@ -78,29 +80,32 @@ def _on_keys(doc_id: str, words: int) -> None:
 
 def _figure(doc: Document) -> None:
     ws = workspace()
+    overlay = overlay_choice(doc)
     with user_errors("Drawing the receipt"):
         chart_key = f"annotate_figure_{doc.id}"
-        st.plotly_chart(annotation_figure(doc, document_image(ws, doc),
-                                          selected=st.session_state.get(word_key(doc.id))),
-                        key=chart_key, width="stretch", on_select=lambda: _on_select(doc.id, chart_key),
-                        selection_mode=("points", "box"))
+        figure = annotation_figure(doc, document_image(ws, doc), selected=st.session_state.get(word_key(doc.id)))
+        st.plotly_chart(overlay.draw(figure), key=chart_key, width="stretch",
+                        on_select=lambda: _on_select(doc, chart_key), selection_mode=("points", "box"))
     if not doc.has_image:
         st.caption("This receipt has no image (imported words and boxes only): drawn on a blank page.")
-    st.caption("Click a word to select it. To add a word the OCR missed, choose *Box select* in the chart's "
-               "toolbar and drag over it, then type its text under *Corrections*.")
+    st.caption("Click a word to select it. To add a word the OCR missed or read a region again with OCR, choose "
+               "*Box select* in the chart's toolbar and drag over it, then use *Corrections*.")
 
 
-def _on_select(doc_id: str, chart_key: str) -> None:
-    """A click selects a word; a box drawn with Box select becomes the box of a word to add."""
+def _on_select(doc: Document, chart_key: str) -> None:
+    """A click selects a word; a box drawn with Box select becomes the box of a word to add or a region to read
+    (the part of it on the page: a drag may start beside the receipt)."""
     selection = (st.session_state.get(chart_key) or {}).get("selection") or {}
     points = [p.get("customdata") for p in selection.get("points", []) if p.get("customdata") is not None]
     if points:
-        st.session_state[word_key(doc_id)] = int(points[0])
+        st.session_state[word_key(doc.id)] = int(points[0])
     boxes = selection.get("box") or []
     if boxes:
         xs, ys = boxes[0].get("x", []), boxes[0].get("y", [])
         if len(xs) >= 2 and len(ys) >= 2:
-            st.session_state["annotate_drawn_box"] = (min(xs), min(ys), max(xs), max(ys))
+            x0, x1 = (min(max(v, 0.0), float(doc.width)) for v in (min(xs), max(xs)))
+            y0, y1 = (min(max(v, 0.0), float(doc.height)) for v in (min(ys), max(ys)))
+            st.session_state[DRAWN_BOX_KEY] = (x0, y0, x1, y1)
 
 
 def _word_panel(doc: Document) -> None:

@@ -17,6 +17,7 @@ RUN_KEY = "annotate_run"
 RETRAIN_KEY = "annotate_retrain"  # the opt-in checkbox
 RETRAINING_KEY = "annotate_retraining"  # the run id of the retraining started from this session
 REASON_KEY = "annotate_reason"  # (doc id, the words the run is least sure of)
+PREDICTION_KEY = "annotate_prediction"  # doc id -> (run id, its latest prediction's JSON) from "Suggest labels"
 
 
 def model_section(doc_id: str, dataset: str) -> None:
@@ -36,8 +37,9 @@ def model_section(doc_id: str, dataset: str) -> None:
     if a.button("Suggest labels for this receipt from the run", key="annotate_prefill",
                 help="Stored as suggestions on the words nobody labelled; your labels are never replaced."):
         with user_errors("Suggesting labels"), st.spinner("Predicting…"):
-            prediction = loaded_run(run.id).predictor().predict([workspace().get_document(doc_id)])[0]
-            result = workspace().store_suggestions(doc_id, prediction.to_json(), run.id)
+            prediction = loaded_run(run.id).predictor().predict([workspace().get_document(doc_id)])[0].to_json()
+            st.session_state.setdefault(PREDICTION_KEY, {})[doc_id] = (run.id, prediction)  # for the overlay
+            result = workspace().store_suggestions(doc_id, prediction, run.id)
             bump(doc_id)
             st.session_state[NOTICE_KEY] = f"{len(result.changes)} suggestion(s) stored from run {run.id}."
             st.rerun()
@@ -54,6 +56,20 @@ def model_section(doc_id: str, dataset: str) -> None:
                 "frozen-backbone run in the background), then re-rank", key=RETRAIN_KEY)
     if st.session_state.get(RETRAINING_KEY):
         st.fragment(run_every=2.0)(_retraining_status)(dataset)
+
+
+def latest_prediction(doc_id: str) -> tuple[str, dict] | None:
+    """The run id and prediction JSON of the latest prediction of ``doc_id`` made on this page in this session
+    (suggesting labels for it, else ranking its dataset by confidence); None when there is none. It is of the
+    receipt as it was then: the caller checks it still matches the words."""
+    suggested = (st.session_state.get(PREDICTION_KEY) or {}).get(doc_id)
+    if suggested is not None:
+        return suggested
+    ranked = st.session_state.get("annotate_scores_key")
+    scores = st.session_state.get("annotate_scores") or {}
+    if ranked and doc_id in scores:
+        return ranked[1], scores[doc_id]
+    return None
 
 
 def _go_to_least_confident(run_id: str, dataset: str) -> None:

@@ -1,0 +1,154 @@
+"""The Annotate page's overlay and its region re-read, through AppTest: the overlay choice draws Predict's outlines
+over the receipt (the model's only once a run has scored it), a receipt without OCR confidences or without an image
+says so, and a box read again with the real Tesseract replaces the words in it, undoably."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+from pathlib import Path
+
+import plotly.io
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+from streamlit.testing.v1 import AppTest
+
+from receipt_core.data.document import Document, Word
+from receipt_core.plots.overlay import annotation_marks, prediction_scores, stored_scores
+from receipt_core.workspace.store import Workspace
+
+REPO = Path(__file__).resolve().parent.parent
+FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf"
+LINES = ["CAFE LATTE 2 45.000", "TOTAL 45.000"]
+MISREAD = {"LATTE": ("LAT7E", 31.0), "2": ("Z", 44.0)}  # what the first OCR got wrong, and its confidence
+
+
+def photo_receipt() -> tuple[bytes, Document]:
+    """A rendered receipt (PNG bytes) and its document as a poor OCR read it: two words wrong, low confidence."""
+    font = ImageFont.truetype(FONT, 14)
+    image = Image.new("RGB", (400, 200), (245, 240, 228))
+    draw = ImageDraw.Draw(image)
+    words = []
+    for row, line in enumerate(LINES):
+        x, y = 20.0, 20.0 + 40 * row
+        for text in line.split():
+            box = tuple(float(v) for v in draw.textbbox((x, y), text, font=font))
+            draw.text((x, y), text, font=font, fill=(35, 30, 30))
+            shown, confidence = MISREAD.get(text, (text, 92.0))
+            words.append(Word(shown, box, confidence=confidence, line_id=row))
+            x = box[2] + draw.textlength(" ", font=font)
+    data = io.BytesIO()
+    image.save(data, format="PNG")
+    return data.getvalue(), Document(id="photo-1", width=400, height=200, words=tuple(words))
+
+
+@pytest.fixture
+def workspace(cord_dev, workspace_home) -> Workspace:
+    ws = Workspace(workspace_home)
+    data, doc = photo_receipt()
+    sha = ws.put_image(data, ".png")
+    ws.save_documents("photos", [dataclasses.replace(doc, image_sha256=sha)])
+    ws.save_documents("imported", [cord_dev[0]])
+    return ws
+
+
+def _app(dataset: str, receipt: str) -> AppTest:
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
+    at.session_state["dataset"] = dataset
+    at.query_params["receipt"] = receipt
+    at.run()
+    at.switch_page("pages/annotate.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _figure(at: AppTest, doc_id: str):
+    chart = next(c for c in at.get("plotly_chart") if c.key == f"annotate_figure_{doc_id}")
+    return plotly.io.from_json(chart.proto.spec)
+
+
+def _names(figure) -> list[str]:
+    return [t.name or "" for t in figure.data]
+
+
+def _captions(at: AppTest) -> str:
+    return "\n".join(c.value for c in at.caption)
+
+
+def test_the_overlay_marks_low_ocr_words_then_the_models_doubts_and_words_stay_clickable(workspace):
+    doc = workspace.get_document("photo-1")
+    at = _app("photos", doc.id)
+    overlay = at.radio(key="annotate_overlay")
+    assert overlay.options == ["labels only", "low-confidence OCR words"]  # no run has scored this receipt yet
+    assert not any(n.startswith("low OCR confidence (<") for n in _names(_figure(at, doc.id)))
+    overlay.set_value("low-confidence OCR words").run()
+    figure = _figure(at, doc.id)
+    assert "low OCR confidence (< 60): 2" in _names(figure)
+    assert "2 of 6 OCR'd words read with confidence under 60" in _captions(at)
+    assert "suggest labels from a run below first" in _captions(at)
+    words = next(t for t in figure.data if t.name == "words")
+    assert list(words.customdata) == list(range(len(doc.words)))  # the clickable centres are still there
+
+    prediction = {"id": doc.id, "words": [{"text": w.text, "box": list(w.box), "field": "ITEM_NAME",
+                                           "field_score": 0.3 if w.confidence < 60 else 0.9, "quantity": False}
+                                          for w in doc.words]}
+    workspace.store_suggestions(doc.id, prediction, "run-x")
+    at.run()
+    assert at.radio(key="annotate_overlay").options == ["labels only", "low-confidence OCR words",
+                                                       "words the model is unsure of", "both"]
+    at.radio(key="annotate_overlay").set_value("both").run()
+    names = _names(_figure(at, doc.id))
+    assert "low OCR confidence (< 60): 2" in names and "model unsure (< 0.50): 2" in names
+    assert "2 of 6 scored words the model is unsure of" in _captions(at) and "2 both" in _captions(at)
+    hover = next(t for t in _figure(at, doc.id).data if t.name == "words").hovertext[1]
+    assert "ITEM_NAME, model 0.30 (unsure)" in hover and "OCR confidence 31" in hover
+    assert not at.exception
+
+
+def test_a_receipt_without_ocr_confidences_or_image_says_so_and_cannot_be_read_again(workspace, cord_dev):
+    doc = cord_dev[0]
+    at = _app("imported", doc.id)
+    at.radio(key="annotate_overlay").set_value("low-confidence OCR words").run()
+    assert "no OCR confidence on this receipt" in _captions(at)
+    assert not any(n.startswith("low OCR confidence (<") for n in _names(_figure(at, doc.id)))
+    button = at.button(key="annotate_reread")
+    assert button.disabled and "no image" in button.help
+    assert "there are no pixels to read again" in _captions(at)
+    assert not at.exception
+
+
+@pytest.mark.ocr
+def test_a_box_read_again_replaces_its_words_and_blank_paper_changes_nothing(workspace):
+    doc = workspace.get_document("photo-1")
+    at = _app("photos", doc.id)
+    assert not at.button(key="annotate_reread").disabled
+    at.session_state["annotate_drawn_box"] = (15.0, 15.0, 250.0, 40.0)  # as Box select over the first line sets it
+    at.run()
+    at.button(key="annotate_reread").click().run()
+    saved = workspace.get_document(doc.id)
+    assert [w.text for w in saved.words] == "CAFE LATTE 2 45.000 TOTAL 45.000".split()
+    assert saved.words[4:] == doc.words[4:]  # the second line is outside the box
+    assert any("Read again: region [15, 15, 250, 40] read again: 4 word(s) replaced by 4" in i.value for i in at.info)
+
+    at.session_state["annotate_drawn_box"] = (250.0, 120.0, 390.0, 190.0)  # blank paper
+    at.run()
+    at.button(key="annotate_reread").click().run()
+    assert workspace.get_document(doc.id).words == saved.words
+    assert any("Tesseract read nothing in the region [250, 120, 390, 190]: nothing changed" in i.value for i in at.info)
+
+    at.button(key="annotate_undo").click().run()
+    assert workspace.get_document(doc.id).words == doc.words
+    assert not at.exception
+
+
+def test_the_model_scores_come_from_a_matching_prediction_else_from_the_words(workspace):
+    doc = workspace.get_document("photo-1")
+    prediction = {"words": [{"text": w.text, "field": "TOTAL", "field_score": 0.2, "quantity": i == 2}
+                            for i, w in enumerate(doc.words)]}
+    scores = prediction_scores(doc, prediction)
+    assert scores[0] == ("TOTAL", 0.2) and scores[2] == ("QUANTITY", 0.2)
+    corrected = doc.with_words([dataclasses.replace(doc.words[0], text="CAF3"), *doc.words[1:]])
+    assert prediction_scores(corrected, prediction) is None  # a prediction of the words before a correction
+    assert stored_scores(doc) == [None] * len(doc.words)
+    marks = annotation_marks(doc)
+    assert not any(m.unsure for m in marks) and [m.low_ocr for m in marks].count(True) == 2

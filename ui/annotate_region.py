@@ -1,0 +1,75 @@
+"""Read a region of the receipt again with OCR, on the Annotate page: the box drawn with Box select (or typed) is
+cropped from the receipt's image and read by Tesseract alone (:func:`receipt_core.ocr.region.read_region`), and the
+words read replace the words whose centre lies in the box, as one undoable correction
+(:meth:`~receipt_core.workspace.annotations.AnnotationStore.replace_region`). Tesseract runs in the button's
+callback, before the write, in the script's own thread.
+"""
+
+from __future__ import annotations
+
+import statistics
+
+import streamlit as st
+
+from receipt_core.data.document import Document, Word
+from receipt_core.ocr.region import read_region
+from ui.actions import document_image
+from ui.annotate_state import NOTICE_KEY, act, say
+from ui.shared import friendly, workspace
+
+DRAWN_BOX_KEY = "annotate_drawn_box"  # the box drawn with Box select, in page pixels (ui/annotate_editor.py)
+REREAD_KEY = "annotate_reread"
+
+
+def unreadable_reason(doc: Document) -> str | None:
+    """Why ``doc`` has no region to read again (no image, or its image is gone), or None."""
+    if not doc.has_image:
+        return "This receipt has no image (imported words and boxes only): there are no pixels to read again."
+    if workspace().image_path(doc.image_sha256) is None:
+        return "This receipt's image is no longer in the workspace: upload the photo again to read it."
+    return None
+
+
+def reread_button(doc: Document, box_keys: list[str]) -> None:
+    """The button that reads the box of ``box_keys`` (x0, y0, x1, y1 number inputs) again; disabled, with the
+    reason said, when the receipt has no image."""
+    reason = unreadable_reason(doc)
+    st.button("Read this region again with OCR", key=REREAD_KEY, disabled=reason is not None, on_click=_reread,
+              args=(doc, box_keys), help=reason or "Tesseract reads the box alone (upscaled, as one line or one "
+                                                  "block); its words replace those whose centre lies in the box. "
+                                                  "Undo last change puts them back.")
+    if reason:
+        st.caption(reason)
+
+
+def read_box(doc: Document, box: list[float]) -> tuple[Word, ...]:
+    """The words Tesseract reads in ``box`` (page pixels) of ``doc``'s image; the receipt's typical word height
+    tells one line from a block."""
+    image = document_image(workspace(), doc)
+    if image is None:
+        raise ValueError(unreadable_reason(doc) or "this receipt has no image to read")
+    heights = [w.box[3] - w.box[1] for w in doc.words if w.box[3] > w.box[1]]
+    return read_region(image, box, page_size=(doc.width, doc.height),
+                       line_height=statistics.median(heights) if heights else None)
+
+
+def _reread(doc: Document, box_keys: list[str]) -> None:
+    box = [float(st.session_state.get(k) or 0.0) for k in box_keys]
+    shown = [round(v) for v in box]
+    try:
+        words = read_box(doc, box)
+    except Exception as error:  # noqa: BLE001 - shown on the page, the editor stays usable
+        say(f"Could not read the region {shown} again: {friendly(error)}")
+        return
+    if not words:
+        st.session_state[NOTICE_KEY] = (f"Tesseract read nothing in the region {shown}: nothing changed. Draw the "
+                                        "box a little larger around the words, or add them one by one.")
+        return
+
+    def replace(ws):
+        correction = ws.replace_region(doc.id, box, words)
+        st.session_state[NOTICE_KEY] = f"Read again: {correction.summary}. Undo last change puts the old words back."
+        st.session_state.pop(DRAWN_BOX_KEY, None)
+        return correction
+
+    act(doc, replace)
