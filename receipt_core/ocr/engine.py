@@ -17,28 +17,24 @@ import os
 import tempfile
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Callable, Sequence
 
-import pytesseract
-from PIL import Image, ImageOps
+from PIL import Image
 
 from ..data.document import Document, DocumentFormatError, Word, reading_order
 from ..data.images import ImageLoadError, LoadedImage, load_image
+from .merge import MergeOptions, OcrWord, merge_passes
+from .preprocess import prepare
+from .second_pass import RereadOptions, reread_doubtful
+from .tesseract import INSTALL_HINT, OcrError, TesseractNotFoundError, run_tesseract, tesseract_input, words_from_data
+
+__all__ = ["INSTALL_HINT", "OcrCache", "OcrError", "OcrResult", "OcrSettings", "RECEIPT_OCR", "TESSERACT_DEFAULT",
+           "TesseractNotFoundError", "init_ocr_worker", "ocr_image", "ocr_many"]
 
 TESSERACT_TIMEOUT_S = 300  # one receipt takes seconds; a pathological image must not hang a batch forever
-INSTALL_HINT = ("Install it with `sudo apt-get install tesseract-ocr` (Debian/Ubuntu) or `brew install tesseract` "
-                "(macOS), or run `make run`, which installs it when it is missing.")
-
-
-class TesseractNotFoundError(RuntimeError):
-    """The tesseract binary is not installed or not on PATH."""
-
-
-class OcrError(RuntimeError):
-    """Tesseract ran but failed on this image; the message carries Tesseract's own error."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +45,21 @@ class OcrSettings:
     mapped back to the original pixels. Receipt text height scales with the receipt's width, so the width
     is the right thing to normalise. ``thresholding``: Tesseract's ``thresholding_method`` (0 legacy Otsu,
     1 Leptonica Otsu, 2 Sauvola); None leaves Tesseract's default.
+
+    Options added after the first choice (docs/OCR.md, "Steps after the first choice"; each is off by default and
+    left out of :meth:`key` while off, so settings that do not use it keep their cache keys):
+
+    * ``illumination``: divide by a blurred estimate of the paper's brightness (shadows, uneven light);
+    * ``deskew``: rotate the photo so text rows are horizontal (projection profiles);
+    * ``dpi``: the resolution Tesseract is told (``--dpi``); without it Tesseract assumes 70, which changes
+      how psm 11 finds sparse text (psm 6 reads the same words either way);
+    * ``more_psms``: further page segmentations of the same prepared image, each merged into the words so far
+      (:mod:`receipt_core.ocr.merge`): its words where nothing was found, and its reading of overlapping words
+      when it is ``merge_margin`` points more confident; added words need ``merge_min_confidence``;
+    * ``reread_below`` / ``reread_numbers_below``: crops of words under that confidence (of number-like words
+      only, digits whitelisted) re-read in one extra call each (:mod:`receipt_core.ocr.second_pass`);
+    * ``image_format``: how the prepared page reaches Tesseract: ``PNG`` (pytesseract compresses one per
+      call) or ``PNM`` (written once, uncompressed, read by every pass; the same pixels, so the same words).
     """
 
     name: str
@@ -63,21 +74,43 @@ class OcrSettings:
     thresholding: int | None = None
     preserve_interword_spaces: bool = False
     order: str = "geometric"  # "geometric": reading_order(); "tesseract": Tesseract's own order and line ids
+    illumination: bool = False
+    deskew: bool = False
+    dpi: int | None = None
+    more_psms: tuple[int, ...] = ()
+    merge_margin: float | None = 20.0  # None: only add words where the passes so far found nothing
+    merge_min_confidence: float = 0.0
+    reread_below: float | None = None
+    reread_numbers_below: float | None = None
+    image_format: str = "PNG"
 
     def __post_init__(self) -> None:
         if self.order not in ("geometric", "tesseract"):
             raise ValueError(f"OcrSettings.order must be 'geometric' or 'tesseract', got {self.order!r}")
-        if self.psm not in range(14):
-            raise ValueError(f"OcrSettings.psm must be a Tesseract page segmentation mode 0-13, got {self.psm}")
+        for psm in (self.psm, *self.more_psms):
+            if psm not in range(14):
+                raise ValueError(f"OcrSettings.psm must be a Tesseract page segmentation mode 0-13, got {psm}")
+        if self.image_format not in ("PNG", "PNM"):
+            raise ValueError(f"OcrSettings.image_format must be 'PNG' or 'PNM', got {self.image_format!r}")
 
     def key(self) -> str:
-        """A short hash of every setting (the name excluded), for cache keys."""
+        """A short hash of every setting (the name excluded), for cache keys. Options added after the first
+        choice are left out while at their default, so settings that do not use them keep their old keys."""
         values = asdict(self)
         values.pop("name")
+        for field in fields(self):
+            if field.name in _LATER_OPTIONS and values[field.name] == field.default:
+                values.pop(field.name)
         return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:16]
 
     def tesseract_config(self) -> str:
-        parts = [f"--psm {self.psm}", f"--oem {self.oem}"]
+        """The Tesseract options of the first pass."""
+        return self.pass_config(self.psm)
+
+    def pass_config(self, psm: int) -> str:
+        parts = [f"--psm {psm}", f"--oem {self.oem}"]
+        if self.dpi is not None:
+            parts.append(f"--dpi {self.dpi}")
         if not self.dictionaries:
             parts += ["-c load_system_dawg=0", "-c load_freq_dawg=0"]
         if self.thresholding is not None:
@@ -85,6 +118,10 @@ class OcrSettings:
         if self.preserve_interword_spaces:
             parts.append("-c preserve_interword_spaces=1")
         return " ".join(parts)
+
+
+_LATER_OPTIONS = frozenset({"illumination", "deskew", "dpi", "more_psms", "merge_margin",
+                            "merge_min_confidence", "reread_below", "reread_numbers_below", "image_format"})
 
 
 # Plain `pytesseract.image_to_data(image)`: no preprocessing, Tesseract's defaults and its own word order.
@@ -99,61 +136,41 @@ RECEIPT_OCR = OcrSettings(name="receipt", psm=6, dictionaries=False, min_width=1
 def ocr_image(image: LoadedImage, settings: OcrSettings = RECEIPT_OCR, doc_id: str | None = None,
               source: str = "") -> Document:
     """OCR one loaded image: words (no empty or −1-confidence rows) in reading order, boxes in original pixels."""
-    prepared, scale = _prepare(image.image, settings)
-    try:
-        data = pytesseract.image_to_data(prepared, lang=settings.lang, config=settings.tesseract_config(),
-                                         output_type=pytesseract.Output.DICT, timeout=TESSERACT_TIMEOUT_S)
-    except pytesseract.TesseractNotFoundError:
-        raise TesseractNotFoundError(
-            f"the tesseract binary was not found (looked for {pytesseract.pytesseract.tesseract_cmd!r}). "
-            + INSTALL_HINT) from None
-    except pytesseract.TesseractError as error:
-        raise OcrError(f"tesseract failed on this image: {error.message or error.status}") from None
-    except RuntimeError as error:  # pytesseract's timeout
-        if "timeout" not in str(error).lower():
-            raise
-        raise OcrError(f"tesseract took longer than {TESSERACT_TIMEOUT_S} s on this image and was stopped") from None
-    words = _words_from_data(data, scale, image.width, image.height)
+    prepared = prepare(image.image, grayscale=settings.grayscale, autocontrast=settings.autocontrast,
+                       illumination=settings.illumination, deskew=settings.deskew, min_width=settings.min_width,
+                       max_scale=settings.max_scale)
+    merge = MergeOptions(word_margin=settings.merge_margin, min_confidence=settings.merge_min_confidence)
+    with tesseract_input(prepared.image, settings.image_format) as page:
+        found = _read(page, settings, settings.psm)
+        for psm in settings.more_psms:
+            found = merge_passes(found, _read(page, settings, psm), merge)
+    for below, numbers in ((settings.reread_below, False), (settings.reread_numbers_below, True)):
+        if below is not None:
+            found = reread_doubtful(prepared.image, found, lambda crops, psm, extra: _read(crops, settings, psm, extra),
+                                    RereadOptions(below=below, numbers=numbers))
+    words = [_to_word(w, prepared.geometry.to_original) for w in found]
     if settings.order == "geometric":
         words = reading_order(words)
-    meta = {"ocr_settings": settings.name, "ocr_settings_key": settings.key(), "ocr_scale": round(scale, 4)}
+    meta = {"ocr_settings": settings.name, "ocr_settings_key": settings.key(),
+            "ocr_scale": round(prepared.geometry.scale, 4)}
+    if prepared.geometry.angle:
+        meta["ocr_deskew_degrees"] = prepared.geometry.angle
     if image.note:
         meta["image_note"] = image.note
     return Document(id=doc_id or f"ocr-{image.sha256[:12]}", width=image.width, height=image.height,
                     words=tuple(words), image_sha256=image.sha256, source=source, meta=meta)
 
 
-def _prepare(image: Image.Image, settings: OcrSettings) -> tuple[Image.Image, float]:
-    if settings.grayscale and image.mode != "L":
-        image = image.convert("L")
-    if settings.autocontrast:
-        image = ImageOps.autocontrast(image, cutoff=1)
-    scale = 1.0
-    if settings.min_width and image.width < settings.min_width:
-        scale = min(settings.min_width / image.width, settings.max_scale)
-        size = (round(image.width * scale), round(image.height * scale))
-        scale = size[0] / image.width  # the exact factor after rounding, for mapping boxes back
-        image = image.resize(size, Image.Resampling.LANCZOS)
-    return image, scale
+def _read(image: Image.Image | str, settings: OcrSettings, psm: int, extra: str = "") -> list[OcrWord]:
+    """One Tesseract page segmentation: its words in Tesseract's order, boxes in the pixels of ``image``."""
+    config = settings.pass_config(psm) + (f" {extra}" if extra else "")
+    return words_from_data(run_tesseract(image, settings.lang, config, TESSERACT_TIMEOUT_S))
 
 
-def _words_from_data(data: dict, scale: float, width: int, height: int) -> list[Word]:
-    words: list[Word] = []
-    line_ids: dict[tuple[int, int, int], int] = {}
-    for i, text in enumerate(data["text"]):
-        text = (text or "").strip()
-        confidence = float(data["conf"][i])
-        if not text or confidence < 0:
-            continue
-        key = (int(data["block_num"][i]), int(data["par_num"][i]), int(data["line_num"][i]))
-        line_id = line_ids.setdefault(key, len(line_ids))
-        left, top = data["left"][i] / scale, data["top"][i] / scale
-        right, bottom = left + data["width"][i] / scale, top + data["height"][i] / scale
-        # Rounded as the native JSON stores them, so an OCR'd document equals its own round trip.
-        box = (round(max(0.0, left), 2), round(max(0.0, top), 2), round(min(float(width), right), 2),
-               round(min(float(height), bottom), 2))
-        words.append(Word(text=text, box=box, confidence=confidence, line_id=line_id))
-    return words
+def _to_word(word: OcrWord, to_original: Callable) -> Word:
+    # Rounded as the native JSON stores them, so an OCR'd document equals its own round trip.
+    box = tuple(round(v, 2) for v in to_original(word.box))
+    return Word(text=word.text, box=box, confidence=word.confidence, line_id=word.line)
 
 
 class OcrCache:
