@@ -127,10 +127,16 @@ _LATER_OPTIONS = frozenset({"illumination", "deskew", "dpi", "more_psms", "merge
 # Plain `pytesseract.image_to_data(image)`: no preprocessing, Tesseract's defaults and its own word order.
 TESSERACT_DEFAULT = OcrSettings(name="tesseract-default", order="tesseract")
 # Chosen on WildReceipt dev (docs/OCR.md): see benchmarks/ocr_quality.py for every variant measured.
-# Sauvola thresholding (thresholding_method=2) read the same 1451 vs 1450 of 1990 WildReceipt dev segments, but
-# turned the textured CORD receipt_00001 photo into noise (415 garbage words, no prices); without it that photo
-# reads its prices. So Tesseract's default thresholding is kept.
-RECEIPT_OCR = OcrSettings(name="receipt", psm=6, dictionaries=False, min_width=1500, grayscale=True)
+# First choice: psm 6, no dictionaries, upscale to >=1500 px, grayscale (1450/1990 segments). Sauvola thresholding
+# (thresholding_method=2) read 1451 but turned the textured CORD receipt_00001 photo into noise, so Tesseract's
+# default thresholding is kept. Steps since (issue #20), each measured in one run against the first choice:
+# illumination normalisation and deskew, 1000 px (enough once the paper is even), a psm 11 pass merged in by
+# geometry and confidence and told 96 dpi, and the page written once uncompressed (PNM) instead of a PNG per pass:
+# 1683/1990 = 84.6% of segments, in 1.48x the first choice's time per receipt (docs/OCR.md). Not kept: a third pass
+# (psm 4: +13 segments at 2.7x the time) and crop re-reads of doubtful or number-like words (-9 / +3).
+RECEIPT_OCR = OcrSettings(name="receipt", psm=6, dictionaries=False, min_width=1000, grayscale=True,
+                          illumination=True, deskew=True, dpi=96, more_psms=(11,), merge_margin=20.0,
+                          merge_min_confidence=50.0, image_format="PNM")
 
 
 def ocr_image(image: LoadedImage, settings: OcrSettings = RECEIPT_OCR, doc_id: str | None = None,

@@ -16,7 +16,8 @@ Box = tuple[float, float, float, float]
 
 @dataclass(frozen=True)
 class OcrWord:
-    """One word of one pass: box in original pixels, Tesseract's confidence (0-100), and its line within the pass."""
+    """One word of one pass: its box in the pixels of the image the pass read, Tesseract's confidence (0-100),
+    and its line (numbered within the pass; merged words keep or get distinct numbers)."""
 
     text: str
     box: Box
@@ -36,10 +37,6 @@ def overlap(a: Box, b: Box) -> float:
     """Intersection over the smaller box's area: 1.0 when one box lies inside the other."""
     smaller = min(_area(a), _area(b))
     return _intersection(a, b) / smaller if smaller > 0 else 0.0
-
-
-def _union(boxes: list[Box]) -> Box:
-    return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
 
 
 def mean_confidence(words: list[OcrWord]) -> float:
