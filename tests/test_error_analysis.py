@@ -166,7 +166,8 @@ def test_on_real_photos_a_perfect_labeller_leaves_only_ocr_and_split_misses(wild
     metrics = score_run(perfect)
     assert result.fields.count(Cause.LABEL) == result.quantities.count(Cause.LABEL) == 0
     # every field word carries its segment's field, so the only field misses are the segments the OCR never read
-    assert result.fields.misses == result.fields.count(Cause.OCR_MISSED) > 0
+    # (with RECEIPT_OCR's second pass there may be none on these receipts: the count below is what the OCR left)
+    assert result.fields.misses == result.fields.count(Cause.OCR_MISSED)
     assert metrics["fields.micro_precision"] == 1.0
     unread = sum(1 for d in gold_docs for w in d.words if w.field != "OTHER"
                  and not any(w.box[0] <= o.center[0] <= w.box[2] and w.box[1] <= o.center[1] <= w.box[3]
