@@ -8,15 +8,13 @@ import contextlib
 import streamlit as st
 
 from receipt_core.datasets.splits import paired_datasets, split_documents
-from receipt_core.model.backbones import BACKBONE_NAMES, DEFAULT_BACKBONE
-from receipt_core.model.encoding import BOX_MODES
+from receipt_core.model.backbone_names import BACKBONE_NAMES, DEFAULT_BACKBONE
+from receipt_core.data.boxes import BOX_MODES
 from receipt_core.model.freeze import PRESETS, FreezePlan, hand_toggles
 from receipt_core.model.scenario_guide import guide_markdown
-from receipt_core.model.heads import HEAD_KINDS, LAYER_MIXES
-from receipt_core.training.config import TrainConfig
+from receipt_core.model.head_settings import HEAD_KINDS, LAYER_MIXES
+from receipt_core.training.config import PretrainConfig, ReferenceConfig, TrainConfig
 from receipt_core.training.estimate import PlannedRun, estimate_run_time, planned_train_receipts
-from receipt_core.training.pretrain import PretrainConfig
-from receipt_core.training.reference import ReferenceConfig
 from receipt_core.training.runs import start_pretrain_run, start_reference_run, start_run
 from receipt_core.training.schedules import LR_SCHEDULES
 from receipt_core.training.slot import JobBusyError

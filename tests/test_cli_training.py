@@ -18,8 +18,7 @@ import pytest
 from conftest import REPO_ROOT, require_shared_data
 from receipt_core.cli.main import build_parser
 from receipt_core.training.config import TrainConfig
-from receipt_core.training.pretrain import PretrainConfig
-from receipt_core.training.reference import ReferenceConfig
+from receipt_core.training.config import PretrainConfig, ReferenceConfig
 
 
 def _help(command: str) -> str:

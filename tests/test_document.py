@@ -56,7 +56,8 @@ def test_annotation_label_splits_quantity_into_both_heads_targets():
 
 def test_without_layout_keeps_words_labels_and_lines_but_not_positions():
     from receipt_core.model.backbones import load_backbone
-    from receipt_core.model.encoding import BOX_MODES, DocumentEncoder
+    from receipt_core.data.boxes import BOX_MODES
+    from receipt_core.model.encoding import DocumentEncoder
 
     doc = _doc().relabel(1, QUANTITY, 3.0)
     erased = doc.without_layout()

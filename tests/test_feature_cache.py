@@ -154,7 +154,7 @@ def test_cached_epoch_is_much_faster_with_minilm():
 def test_a_whole_backbone_cache_keeps_word_rows_and_gives_the_token_cache_s_losses_and_logits(setup):
     """Freeze-backbone: the word-row cache (a third of the rows) gives the same loss and the same logits at every
     word's first sub-token as a cache of every token, for linear and contextual heads, in train and eval mode."""
-    from receipt_core.model.heads import HeadSettings
+    from receipt_core.model.head_settings import HeadSettings
 
     encoder, windows = setup
     for head in (HeadSettings(), HeadSettings(kind="contextual", layer_mix="top", size=64, depth=1)):

@@ -16,7 +16,8 @@ from receipt_core.model.checkpoint import MODEL_FILE, RUN_FILE, CheckpointError,
 from receipt_core.model.encoding import DocumentEncoder, collate
 from receipt_core.model.feature_cache import PrefixFeatureCache, cached_forward
 from receipt_core.model.freeze import FreezePlan, group_names, optimizer_param_groups
-from receipt_core.model.heads import HeadSettings, LayerMix, word_starts
+from receipt_core.model.head_settings import HeadSettings
+from receipt_core.model.heads import LayerMix, word_starts
 from receipt_core.model.multitask import build_model
 from receipt_core.model.run_manifest import signed_run_info
 from receipt_core.training.config import TrainConfig

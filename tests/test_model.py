@@ -12,7 +12,7 @@ from receipt_core.model.backbones import load_backbone
 from receipt_core.data.document import Document, Word
 from receipt_core.model.encoding import DocumentEncoder, collate
 from receipt_core.model.multitask import MultiTaskModel, build_model
-from receipt_core.data.schema import DEFAULT_SCHEMA, OTHER
+from receipt_core.data.schema import DEFAULT_SCHEMA
 
 
 def _docs() -> list[Document]:

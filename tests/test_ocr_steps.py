@@ -13,7 +13,8 @@ from PIL import Image, ImageDraw, ImageFont
 from receipt_core.data.images import load_image
 from receipt_core.datasets.synth import available_fonts
 from receipt_core.ocr.engine import RECEIPT_OCR, OcrSettings, ocr_image
-from receipt_core.ocr.merge import MergeOptions, OcrWord, add_missing, choose_by_confidence, merge_passes, overlap
+from receipt_core.data.boxes import overlap
+from receipt_core.ocr.merge import MergeOptions, OcrWord, add_missing, choose_by_confidence, merge_passes
 from receipt_core.ocr.preprocess import Geometry, estimate_skew, normalise_illumination, prepare
 from receipt_core.ocr.second_pass import NUMBER_LIKE, RereadOptions, doubtful_runs, reread_doubtful
 

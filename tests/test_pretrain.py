@@ -10,7 +10,8 @@ from conftest import require_shared_data
 from receipt_core.model.backbones import load_backbone
 from receipt_core.cli.main import main as cli_main
 from receipt_core.model.masked_words import mask_tokens
-from receipt_core.training.pretrain import PRETRAIN_INFO, PretrainConfig, pretrain_layout
+from receipt_core.training.config import PretrainConfig
+from receipt_core.training.pretrain import PRETRAIN_INFO, pretrain_layout
 
 
 @pytest.fixture(scope="module")

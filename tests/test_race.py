@@ -18,14 +18,14 @@ from streamlit.testing.v1 import AppTest
 
 from receipt_core.datasets.demo import CORD_SAMPLE_TRAIN, add_cord_sample
 from receipt_core.study.race import RaceBusyError, RaceTrack
-from receipt_core.study.race_record import (RACE_FILE, RaceEntry, RacePlan, RaceRecord, check_race_name,
+from receipt_core.study.race_record import (RACE_FILE, RacePlan, RaceRecord, check_race_name,
                                             find_races, load_record, write_record)
-from receipt_core.study.race_view import RaceFeed, race_curves, race_rows
+from receipt_core.study.race_view import race_curves, race_rows
 from receipt_core.study.reading import read_claims
 from receipt_core.study.result import ConfigSummary, RunResult, StudyResult
 from receipt_core.study.settings import StudyConfig, StudySettings
 from receipt_core.study.view import open_study
-from receipt_core.training.events import EvalEvent, FinishedEvent, PhaseEvent, ProgressEvent, StepEvent
+from receipt_core.training.events import EvalEvent, PhaseEvent, ProgressEvent, StepEvent
 from receipt_core.training.run_feed import RunFeed
 from receipt_core.training.slot import JobBusyError, JobSlot
 from receipt_core.workspace.store import Workspace

@@ -11,8 +11,7 @@ from conftest import require_shared_data
 from receipt_core.datasets import load_dataset
 from receipt_core.training.events import (EvalEvent, FinishedEvent, PhaseEvent, StatusEvent, StepEvent,
                                           event_from_json)
-from receipt_core.training.pretrain import PretrainConfig
-from receipt_core.training.reference import ReferenceConfig
+from receipt_core.training.config import PretrainConfig, ReferenceConfig
 from receipt_core.training.run_feed import RunFeed
 from receipt_core.training.runs import (PRETRAINED_BACKBONE_DIR, RUN_KIND, resume_run, start_pretrain_run,
                                         start_reference_run)

@@ -19,7 +19,7 @@ from torch import nn
 
 from conftest import require_shared_data
 from receipt_core.model.checkpoint import CheckpointError, load_checkpoint
-from receipt_core.model.encoding import stored_box_mode
+from receipt_core.data.boxes import stored_box_mode
 from receipt_core.datasets import load_dataset
 from receipt_core.model.freeze import parameter_groups
 from receipt_core.workspace.store import Workspace

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from receipt_core.model.backbones import BACKBONE_NAMES
+from receipt_core.model.backbone_names import BACKBONE_NAMES
 from receipt_core.model.freeze import PRESETS
 from receipt_core.study.race_record import RacePlan, find_races
 from receipt_core.study.race_view import RaceFeed

@@ -9,7 +9,7 @@ import time
 import pandas as pd
 import streamlit as st
 
-from receipt_core.model.backbones import BACKBONE_NAMES
+from receipt_core.model.backbone_names import BACKBONE_NAMES
 from receipt_core.model.freeze import PRESETS
 from receipt_core.plots.figures import CURVE_AXES, curve_figure
 from receipt_core.plots.study_tables import claim_lines

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from ..datasets import FORMATS
-from ..model.encoding import BOX_MODES
+from ..data.boxes import BOX_MODES
 
 FORMAT_CHOICES = ("auto", *FORMATS)
 FORMAT_HELP = "format of DATA folders (default: recognised from the files)"

@@ -11,10 +11,13 @@ from __future__ import annotations
 import signal
 import sys
 import threading
+from typing import TYPE_CHECKING
 
 from ..training.events import FailedEvent, FinishedEvent
-from ..training.job import TrainingJob
 from .main import CommandError
+
+if TYPE_CHECKING:  # the job's module loads torch; the command modules import this one at start-up
+    from ..training.job import TrainingJob
 
 
 def run_in_foreground(job: TrainingJob, what: str = "training") -> FinishedEvent:

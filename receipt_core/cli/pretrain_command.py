@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..training.pretrain import PretrainConfig
+from ..training.config import PretrainConfig
 from .arguments import add_config_options, add_format_argument, add_workspace_argument, config_from_args
 from .foreground import run_in_foreground
 from .main import CommandError

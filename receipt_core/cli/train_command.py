@@ -12,8 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..training.config import SCENARIO_DEFAULTS, TrainConfig
-from ..training.reference import ReferenceConfig
+from ..training.config import SCENARIO_DEFAULTS, ReferenceConfig, TrainConfig
 from .arguments import add_config_options, add_format_argument, add_workspace_argument, config_from_args
 from .foreground import run_in_foreground
 from .main import CommandError

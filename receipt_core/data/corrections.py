@@ -23,6 +23,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Sequence
 
+from .boxes import union
 from .document import Box, Document, Word
 from .quantity import parse_quantity
 
@@ -82,9 +83,7 @@ def merge_with_next(doc: Document, index: int) -> Correction:
         raise CorrectionError(f"word {index} {first.text!r} is the last word; there is no next word to merge with")
     second = doc.words[index + 1]
     labelled = first if first.is_labelled or not second.is_labelled else second
-    box = (min(first.box[0], second.box[0]), min(first.box[1], second.box[1]),
-           max(first.box[2], second.box[2]), max(first.box[3], second.box[3]))
-    merged = dataclasses.replace(labelled, box=box, line_id=first.line_id,
+    merged = dataclasses.replace(labelled, box=union((first.box, second.box)), line_id=first.line_id,
                                  group_id=first.group_id if first.group_id is not None else second.group_id,
                                  suggestion=first.suggestion or second.suggestion)
     merged = _retyped(merged, f"{first.text} {second.text}")

@@ -12,16 +12,14 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from dataclasses import dataclass
 from pathlib import Path
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Iterable, Mapping
 
 from ..data.document import Document
 from ..data.schema import DEFAULT_SCHEMA, LabelSchema
 from ..workspace.names import check_dataset_name
 from ._common import DEFAULT_LIMITS, ImportLimits, image_suffix
-from .report import DatasetImportError, ImportReport, make_report
+from .report import DatasetImportError, ImportReport
 
 if TYPE_CHECKING:
     from ..workspace.store import Workspace

@@ -27,6 +27,7 @@ from typing import Callable, Sequence
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
+from ..data.boxes import intersection_area
 from ..data.document import Document, Word
 from ..data.images import load_image
 from ..ocr.engine import RECEIPT_OCR, OcrSettings, init_ocr_worker, ocr_image
@@ -291,10 +292,6 @@ def _rotate_box(box, angle: float, old_size: tuple[int, int], new_size: tuple[in
 # --- labels by overlap ---------------------------------------------------------------------------------
 
 
-def _intersection(a, b) -> float:
-    return max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-
-
 def attach_labels(ocr_words: Sequence[Word], rendered: Sequence[Word], min_cover: float = 0.3) -> list[Word]:
     """Each OCR word takes the labels of the rendered token it overlaps most (if that covers ``min_cover``
     of the OCR word's box); OCR words over nothing rendered (noise, separators) are ``OTHER``."""
@@ -303,7 +300,7 @@ def attach_labels(ocr_words: Sequence[Word], rendered: Sequence[Word], min_cover
         area = max((word.box[2] - word.box[0]) * (word.box[3] - word.box[1]), 1.0)
         best, best_overlap = None, 0.0
         for token in rendered:
-            overlap = _intersection(word.box, token.box)
+            overlap = intersection_area(word.box, token.box)
             if overlap > best_overlap:
                 best, best_overlap = token, overlap
         if best is not None and best_overlap / area >= min_cover:

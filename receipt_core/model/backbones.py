@@ -36,10 +36,8 @@ from torch import nn
 from transformers import (AutoTokenizer, LayoutLMConfig, LayoutLMForTokenClassification, LayoutLMModel,
                           PreTrainedTokenizerFast)
 
+from .backbone_names import BACKBONE_NAMES, DEFAULT_BACKBONE
 from .freeze import LAYOUT_TABLES
-
-DEFAULT_BACKBONE = "layout-minilm"
-BACKBONE_NAMES = ("layout-minilm", "text-minilm", "tiny")
 
 MINILM_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 

@@ -30,7 +30,7 @@ from safetensors.torch import load_file, save_file
 from ..data.schema import LabelSchema
 from ..data.files import file_sha256 as sha256_file
 from .frozen_weights import FrozenReference, rebuild_frozen
-from .heads import HeadSettings
+from .head_settings import HeadSettings
 from .run_manifest import CheckpointError, parse_run_file, safe_file_entry, signed_run_info, validate_run_info
 
 RUN_FORMAT = "receipt-mtl/run"
@@ -60,7 +60,8 @@ class LoadedRun:
 
     def encoder(self):
         """A DocumentEncoder matching the one the model was trained with."""
-        from .encoding import DocumentEncoder, stored_box_mode
+        from ..data.boxes import stored_box_mode
+        from .encoding import DocumentEncoder
 
         return DocumentEncoder(self.tokenizer, self.schema, max_length=int(self.config.get("max_length", 512)),
                                stride=int(self.config.get("stride", 128)),

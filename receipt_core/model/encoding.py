@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Sequence
 
 import numpy as np
 import torch
 
+from ..data.boxes import check_box_mode, layout_boxes
 from ..data.document import Document
 from ..data.schema import DEFAULT_SCHEMA, LabelSchema
 
@@ -29,11 +30,6 @@ SEP_BOX = (1000, 1000, 1000, 1000)
 PAD_BOX = (0, 0, 0, 0)
 
 Box4 = tuple[int, int, int, int]
-
-# Which box each word's tokens get: its own ("word"); its OCR line's, the union of the line's word boxes, as
-# LayoutLMv3 and LiLT do ("line"); or its own left and right edges with its line's top and bottom ("row"), so
-# that the words of a line share one row while each keeps its column.
-BOX_MODES = ("word", "line", "row")
 
 
 @dataclass(frozen=True)
@@ -74,45 +70,6 @@ def normalize_box(box: Sequence[float], width: float, height: float) -> Box4:
 
 def _scale(value: float, size: float) -> int:
     return min(1000, max(0, int(round(1000.0 * value / size))))
-
-
-def line_boxes_of(doc: Document) -> list[tuple[float, float, float, float]]:
-    """Each word's OCR line box: the union of the boxes of all words sharing its ``line_id``."""
-    union: dict[int, list[float]] = {}
-    for word in doc.words:
-        x0, y0, x1, y1 = word.box
-        box = union.setdefault(word.line_id, [x0, y0, x1, y1])
-        box[0], box[1], box[2], box[3] = min(box[0], x0), min(box[1], y0), max(box[2], x1), max(box[3], y1)
-    return [tuple(union[word.line_id]) for word in doc.words]
-
-
-def row_boxes_of(doc: Document) -> list[tuple[float, float, float, float]]:
-    """Each word's own left and right edges with its OCR line's top and bottom."""
-    return [(word.box[0], line[1], word.box[2], line[3]) for word, line in zip(doc.words, line_boxes_of(doc))]
-
-
-def check_box_mode(boxes: str) -> str:
-    """``boxes`` itself when it is one of ``BOX_MODES``; a ValueError naming the choices otherwise."""
-    if boxes not in BOX_MODES:
-        raise ValueError(f"unknown box mode {boxes!r}; choose one of {', '.join(BOX_MODES)}")
-    return boxes
-
-
-def layout_boxes(doc: Document, boxes: str) -> list[tuple[float, float, float, float]]:
-    """The pixel box each word of ``doc`` is encoded with, for one of ``BOX_MODES``."""
-    if check_box_mode(boxes) == "line":
-        return line_boxes_of(doc)
-    if boxes == "row":
-        return row_boxes_of(doc)
-    return [word.box for word in doc.words]
-
-
-def stored_box_mode(settings: Mapping[str, Any]) -> str:
-    """The box mode recorded in a run's or a study's settings. Files written before there were three modes
-    say ``"line_boxes": true|false`` instead of ``"boxes"``."""
-    if "boxes" in settings:
-        return check_box_mode(settings["boxes"])
-    return "line" if settings.get("line_boxes") else "word"
 
 
 class DocumentEncoder:

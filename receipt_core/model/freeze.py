@@ -17,12 +17,12 @@ head) in eval mode, so dropout is off there even after a later ``model.train()``
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Iterable, Mapping, Protocol, Sequence
+from typing import TYPE_CHECKING, Iterable, Mapping, Protocol, Sequence
 
-from torch import nn
+if TYPE_CHECKING:  # annotations only: the presets and group names are read without loading torch
+    from torch import nn
 
 PRESETS = ("freeze-all", "freeze-backbone", "freeze-fields-head", "freeze-quantity-head", "full", "phased")
 HEAD_GROUPS = ("head.fields", "head.quantity")

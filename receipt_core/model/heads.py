@@ -1,8 +1,8 @@
 """The task heads over the backbone: what each head reads (the last layer, or a learned mix of every layer's
 output) and what it is (a per-token classifier, or a small contextual encoder over the words and their boxes).
 
-:class:`HeadSettings` is the head part of a model's shape; a checkpoint stores it (``to_json``) and an old
-checkpoint without it rebuilds the original head (``linear`` on the last layer)::
+:class:`HeadSettings` (``head_settings.py``) is the head part of a model's shape; a checkpoint stores it
+(``to_json``) and an old checkpoint without it rebuilds the original head (``linear`` on the last layer)::
 
     linear       dropout → Linear (→ GELU → dropout → Linear with ``hidden``), one position at a time
     contextual   project the word's features to ``size``, add an MLP of its box (x0, y0, x1, y1, w, h, 0…1)
@@ -20,65 +20,16 @@ Each task has its own head (mix included), so freezing one head leaves the other
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
-from typing import Any, Mapping, Sequence
+from typing import Sequence
 
 import torch
 from torch import nn
 
 from .dropout import FastDropout
+from .head_settings import HeadSettings, attention_heads
 
-HEAD_KINDS = ("linear", "contextual")
-LAYER_MIXES = ("off", "top", "uniform")
 TOP_WEIGHT = 0.9  # layer_mix="top": the last layer's starting share of the mix
-MAX_SIZE, MAX_DEPTH = 1024, 4  # a contextual head stays small (and a run.json cannot ask for a huge one)
 BOX_FEATURES = 6  # x0, y0, x1, y1, width, height of the word's 0–1000 box, scaled to 0–1
-
-
-@dataclass(frozen=True)
-class HeadSettings:
-    """The shape of both task heads (see the module docstring)."""
-
-    kind: str = "linear"
-    layer_mix: str = "off"
-    size: int = 256  # contextual: width of its encoder
-    depth: int = 1  # contextual: transformer encoder layers
-    boxes: bool = True  # contextual: add box features to each word
-    hidden: int = 0  # linear: an MLP hidden layer of this width (0: a single Linear)
-    dropout: float = 0.1
-
-    def __post_init__(self) -> None:
-        if self.kind not in HEAD_KINDS:
-            raise ValueError(f"head must be one of {', '.join(HEAD_KINDS)}, got {self.kind!r}")
-        if self.layer_mix not in LAYER_MIXES:
-            raise ValueError(f"layer mix must be one of {', '.join(LAYER_MIXES)}, got {self.layer_mix!r}")
-        if not 8 <= self.size <= MAX_SIZE or self.size % attention_heads(self.size):
-            raise ValueError(f"head size must be a whole number from 8 to {MAX_SIZE} divisible by "
-                             f"{attention_heads(self.size)}, got {self.size}")
-        if not 1 <= self.depth <= MAX_DEPTH:
-            raise ValueError(f"head depth must be 1 to {MAX_DEPTH} layers, got {self.depth}")
-        if not 0 <= self.hidden <= 16_384:
-            raise ValueError(f"head hidden width must be 0 to 16384, got {self.hidden}")
-        if not 0 <= self.dropout < 1:
-            raise ValueError(f"head dropout must be in [0, 1), got {self.dropout}")
-
-    @property
-    def mixes_layers(self) -> bool:
-        return self.layer_mix != "off"
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any] | None) -> "HeadSettings":
-        """Back from ``to_json``; missing keys take the original head's values (old checkpoints)."""
-        data = dict(data or {})
-        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
-
-
-def attention_heads(size: int) -> int:
-    """Attention heads of a contextual head of width ``size``: 64-wide heads, at least one, at most 8."""
-    return max(1, min(8, size // 64))
 
 
 class LayerMix(nn.Module):

@@ -28,7 +28,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from .encoding import IGNORE_INDEX
-from .heads import HeadSettings, LinearHead, build_head, gather_words, scatter_words
+from .head_settings import HeadSettings
+from .heads import LinearHead, build_head, gather_words, scatter_words
 
 LOSS_WEIGHTINGS = ("fixed", "uncertainty")
 TASKS = ("fields", "quantity")

@@ -231,7 +231,7 @@ def _frozen(run_dir: Path, info: Mapping[str, Any]) -> str | None:
     frozen = info.get("frozen")
     if frozen is None:
         return None
-    from .backbones import BACKBONE_NAMES
+    from .backbone_names import BACKBONE_NAMES
 
     if not isinstance(frozen, Mapping) or frozen.get("backbone") not in BACKBONE_NAMES:
         return f"'frozen.backbone' must be one of {', '.join(BACKBONE_NAMES)}"

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-Box = tuple[float, float, float, float]
+from ..data.boxes import overlap
+from ..data.document import Box
 
 
 @dataclass(frozen=True)
@@ -23,20 +24,6 @@ class OcrWord:
     box: Box
     confidence: float
     line: int
-
-
-def _area(box: Box) -> float:
-    return max(box[2] - box[0], 0.0) * max(box[3] - box[1], 0.0)
-
-
-def _intersection(a: Box, b: Box) -> float:
-    return max(min(a[2], b[2]) - max(a[0], b[0]), 0.0) * max(min(a[3], b[3]) - max(a[1], b[1]), 0.0)
-
-
-def overlap(a: Box, b: Box) -> float:
-    """Intersection over the smaller box's area: 1.0 when one box lies inside the other."""
-    smaller = min(_area(a), _area(b))
-    return _intersection(a, b) / smaller if smaller > 0 else 0.0
 
 
 def mean_confidence(words: list[OcrWord]) -> float:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageFilter, ImageOps
 
-Box = tuple[float, float, float, float]
+from ..data.document import Box
 
 
 @dataclass(frozen=True)

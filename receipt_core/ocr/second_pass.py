@@ -16,7 +16,9 @@ from typing import Callable, Sequence
 
 from PIL import Image
 
-from .merge import Box, OcrWord, mean_confidence
+from ..data.boxes import union
+from ..data.document import Box
+from .merge import OcrWord, mean_confidence
 
 # (image, page segmentation mode, extra Tesseract options) -> the words read in it, boxes in its pixels
 Reader = Callable[[Image.Image, int, str], list[OcrWord]]
@@ -80,17 +82,13 @@ def doubtful_runs(words: Sequence[OcrWord], below: float, max_gap: float, number
     return runs
 
 
-def _union(boxes: Sequence[Box]) -> Box:
-    return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
-
-
 def _layout(image: Image.Image, words: Sequence[OcrWord], runs: list[tuple[int, ...]],
             options: RereadOptions) -> tuple[Image.Image, list[_Placed]]:
     """The crops of ``runs`` scaled to ``options.height`` and stacked on a white canvas, a crop's height apart."""
     crops: list[tuple[Image.Image, _Placed]] = []
     top = options.height
     for run in runs:
-        x0, y0, x1, y1 = _union([words[i].box for i in run])
+        x0, y0, x1, y1 = union(words[i].box for i in run)
         pad = options.pad * (y1 - y0)
         source = (max(0.0, x0 - 2 * pad), max(0.0, y0 - pad), min(float(image.width), x1 + 2 * pad),
                   min(float(image.height), y1 + pad))

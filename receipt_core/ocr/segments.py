@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
+from ..data.boxes import area
 from ..data.document import Document, Word
 
 
@@ -19,17 +20,13 @@ def _inside(point: tuple[float, float], box) -> bool:
     return box[0] <= x <= box[2] and box[1] <= y <= box[3]
 
 
-def _area(box) -> float:
-    return max(box[2] - box[0], 0.0) * max(box[3] - box[1], 0.0)
-
-
 def assign_to_segments(segments: Sequence[Word], boxes: Sequence[Sequence[float]]) -> list[int | None]:
     """For each predicted word box, the index of the gold segment holding its centre (smallest one), or None."""
     assigned: list[int | None] = []
     for box in boxes:
         centre = ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2)
         holders = [i for i, s in enumerate(segments) if _inside(centre, s.box)]
-        assigned.append(min(holders, key=lambda i: _area(segments[i].box)) if holders else None)
+        assigned.append(min(holders, key=lambda i: area(segments[i].box)) if holders else None)
     return assigned
 
 

@@ -10,7 +10,6 @@ evaluation.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Mapping
 
 import pandas as pd

@@ -23,7 +23,8 @@ from typing import Any, Callable, Sequence
 
 from ..data.document import Document
 from ..training.events import EvalEvent, Event, FailedEvent, PhaseEvent, ProgressEvent, StepEvent, headline
-from ..training.reference import ReferenceConfig, train_reference
+from ..training.config import ReferenceConfig
+from ..training.reference import train_reference
 from .result import ConfigSummary, RunResult, StudyResult
 from .settings import StudyConfig, StudySettings
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..model.encoding import check_box_mode
+from ..data.boxes import check_box_mode
 
 REFERENCE = "reference"
 LAYOUT_SCENARIOS = ("freeze-all", "freeze-backbone", "freeze-fields-head", "freeze-quantity-head", "phased", "full")
@@ -77,7 +77,7 @@ class StudySettings:
     epochs_per_phase: int | None = None
     lr_schedule: str | None = None  # every run, the reference included
     warmup: float | None = None
-    boxes: str | None = None  # encoding.BOX_MODES; every run, the reference included
+    boxes: str | None = None  # data.boxes.BOX_MODES; every run, the reference included
     given: tuple[str, ...] = ()  # the settings the user set (filled in: the ones passed as not None)
 
     def __post_init__(self) -> None:

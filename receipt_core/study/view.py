@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-from ..model.encoding import stored_box_mode
+from ..data.boxes import stored_box_mode
 from .files import StudyFileError, load_study
 from .reading import read_claims
 from .result import Claim, ConfigSummary, RunResult, StudyResult

@@ -1,9 +1,11 @@
-"""Every setting of a receipt training run, with its default, in one frozen dataclass.
+"""Every setting of every kind of run, with its default: the one home of training defaults.
 
-:class:`TrainConfig` is the one home of the training defaults: the CLI builds its ``train`` options from it, the
-Train page and the study read it, and a checkpoint stores it (``to_json``) so a run can be rebuilt and resumed.
-The generic loop reads only the fields of :class:`~receipt_core.training.loop.LoopSettings`; the receipt task
-reads the rest.
+:class:`TrainConfig` is a two-head receipt run, :class:`ReferenceConfig` the plain reference tagger and
+:class:`PretrainConfig` layout pre-training. The CLI builds ``train``, ``reference`` and ``pretrain``'s options
+from their ``option`` fields, the Train page and the study read them, and a checkpoint stores them (``to_json``)
+so a run can be rebuilt and resumed. The generic loop reads only the fields of
+:class:`~receipt_core.training.loop.LoopSettings`; each task reads the rest. Pure Python: the CLI reads the
+defaults without loading torch.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ import math
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
-from ..model.encoding import BOX_MODES, check_box_mode, stored_box_mode
+from ..data.boxes import BOX_MODES, check_box_mode, stored_box_mode
+from ..model.backbone_names import DEFAULT_BACKBONE
 from ..model.freeze import PRESETS
-from ..model.heads import HEAD_KINDS, LAYER_MIXES, HeadSettings
+from ..model.head_settings import HEAD_KINDS, LAYER_MIXES, HeadSettings
 from .schedules import LR_SCHEDULES
 
 
@@ -163,3 +166,82 @@ SCENARIO_DEFAULTS: Mapping[str, Mapping[str, Any]] = {
     "phased": {**CAPABLE_HEADS, "epochs_per_phase": 2},
 }
 """Settings a scenario wants other than ``TrainConfig``'s defaults (measured: README "Scenario study")."""
+
+
+@dataclass(frozen=True)
+class ReferenceConfig:
+    """Every setting of a reference run, with its default (the ``reference`` command's options come from here)."""
+
+    backbone: str = option(DEFAULT_BACKBONE, "layout-minilm, text-minilm, tiny, or a local LayoutLM folder",
+                           kind="str", metavar="NAME|PATH")
+    epochs: int = option(50, "epochs to train", kind="non_negative_int", metavar="N")
+    max_minutes: float | None = option(None, "training-time budget in minutes, evaluations included",
+                                       kind="positive_float", metavar="M")
+    batch_size: int = option(8, "windows per step", kind="positive_int", metavar="B")
+    lr: float = option(5e-5, "learning rate of every parameter", kind="positive_float", metavar="LR")
+    weight_decay: float = 0.01
+    seed: int = option(0, "seed of the classifier's initial weights, dropout and batch order", kind="int",
+                       metavar="S")
+    max_length: int = option(512, "tokens per window", kind="positive_int", metavar="TOKENS")
+    stride: int = 128
+    lr_schedule: str = option("constant", "constant, or linear: warm up, then decay to 0 at the run's end",
+                              kind="str", choices=LR_SCHEDULES)
+    warmup: float = option(0.06, "linear schedule: the fraction of the run spent warming up", kind="fraction",
+                           metavar="FRACTION")
+    boxes: str = option("word", "the box each word is encoded with (see train --help)", kind="str",
+                        choices=BOX_MODES)
+    grad_clip: float | None = 1.0
+    eval_every: int = 0  # evaluate every N steps; 0 = after each epoch
+    save_every_epoch: bool = True
+
+    def __post_init__(self) -> None:
+        if self.epochs < 0 or self.batch_size < 1:
+            raise ValueError(f"epochs must be >= 0 and batch size >= 1, got {self.epochs} and {self.batch_size}")
+        if not (self.lr >= 0 and math.isfinite(self.lr)):
+            raise ValueError(f"learning rate must be a finite number >= 0, got {self.lr}")
+        if self.max_minutes is not None and not self.max_minutes > 0:
+            raise ValueError(f"max minutes must be > 0 when given, got {self.max_minutes}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"learning-rate schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
+        check_box_mode(self.boxes)
+
+
+@dataclass(frozen=True)
+class PretrainConfig:
+    """Every setting of a pre-training run, with its default (the ``pretrain`` command's options come from here)."""
+
+    backbone: str = option(DEFAULT_BACKBONE, "the layout backbone to start from (a name or a local folder)",
+                           kind="str", metavar="NAME|PATH")
+    epochs: int = option(10, "epochs over the documents", kind="positive_int", metavar="N")
+    max_minutes: float | None = option(None, "training-time budget in minutes; the learning-rate schedule ends "
+                                       "with it", kind="positive_float", metavar="M")
+    batch_size: int = option(16, "windows per step", kind="positive_int", metavar="B")
+    lr: float = option(1e-4, "learning rate", kind="positive_float", metavar="LR")
+    lr_schedule: str = option("linear", "constant, or linear: warm up, then decay to 0 at the run's end",
+                              kind="str", choices=LR_SCHEDULES)
+    warmup: float = option(0.06, "linear schedule: the fraction of the run spent warming up", kind="fraction",
+                           metavar="FRACTION")
+    weight_decay: float = 0.01
+    mask_probability: float = option(0.15, "share of the tokens hidden", kind="fraction", metavar="P")
+    seed: int = option(0, "seed of the masking, dropout and batch order", kind="int", metavar="S")
+    max_length: int = 512
+    boxes: str = option("word", "the box each word is encoded with (see train --help)", kind="str",
+                        choices=BOX_MODES)
+    grad_clip: float | None = 1.0
+    eval_every: int = 0  # report the masked-word loss every N steps; 0 = after each epoch
+    save_every_epoch: bool = True
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1:
+            raise ValueError(f"epochs must be at least 1, got {self.epochs}")
+        if self.batch_size < 1:
+            raise ValueError(f"batch size must be at least 1, got {self.batch_size}")
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            raise ValueError(f"learning rate must be a finite number above 0, got {self.lr}")
+        if self.max_minutes is not None and not self.max_minutes > 0:
+            raise ValueError(f"max minutes must be above 0 when given, got {self.max_minutes}")
+        if not 0 < self.mask_probability < 1:
+            raise ValueError(f"mask probability must be in (0, 1), got {self.mask_probability}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"learning-rate schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
+        check_box_mode(self.boxes)

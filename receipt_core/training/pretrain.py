@@ -20,7 +20,6 @@ Nothing here needs labels: any document set serves (generated receipts, the word
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Sequence
@@ -30,59 +29,17 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..data.document import Document
-from ..model.backbones import DEFAULT_BACKBONE, load_backbone
-from ..model.encoding import BOX_MODES, DocumentEncoder, check_box_mode, collate
+from ..model.backbones import load_backbone
+from ..model.encoding import DocumentEncoder, collate
 from ..model.masked_words import MaskedWordHead, mask_tokens
 from .events import EvalEvent, Event, FinishedEvent, PhaseEvent
-from .config import option
+from .config import PretrainConfig
 from .batching import epoch_batches
 from .loop import Trainer
-from .schedules import LR_SCHEDULES
 from .state import TrainerState
 from .task import StepOutput
 
 PRETRAIN_INFO = "pretrain.json"
-
-
-@dataclass(frozen=True)
-class PretrainConfig:
-    """Every setting of a pre-training run, with its default (the ``pretrain`` command's options come from here)."""
-
-    backbone: str = option(DEFAULT_BACKBONE, "the layout backbone to start from (a name or a local folder)",
-                           kind="str", metavar="NAME|PATH")
-    epochs: int = option(10, "epochs over the documents", kind="positive_int", metavar="N")
-    max_minutes: float | None = option(None, "training-time budget in minutes; the learning-rate schedule ends "
-                                       "with it", kind="positive_float", metavar="M")
-    batch_size: int = option(16, "windows per step", kind="positive_int", metavar="B")
-    lr: float = option(1e-4, "learning rate", kind="positive_float", metavar="LR")
-    lr_schedule: str = option("linear", "constant, or linear: warm up, then decay to 0 at the run's end",
-                              kind="str", choices=LR_SCHEDULES)
-    warmup: float = option(0.06, "linear schedule: the fraction of the run spent warming up", kind="fraction",
-                           metavar="FRACTION")
-    weight_decay: float = 0.01
-    mask_probability: float = option(0.15, "share of the tokens hidden", kind="fraction", metavar="P")
-    seed: int = option(0, "seed of the masking, dropout and batch order", kind="int", metavar="S")
-    max_length: int = 512
-    boxes: str = option("word", "the box each word is encoded with (see train --help)", kind="str",
-                        choices=BOX_MODES)
-    grad_clip: float | None = 1.0
-    eval_every: int = 0  # report the masked-word loss every N steps; 0 = after each epoch
-    save_every_epoch: bool = True
-
-    def __post_init__(self) -> None:
-        if self.epochs < 1:
-            raise ValueError(f"epochs must be at least 1, got {self.epochs}")
-        if self.batch_size < 1:
-            raise ValueError(f"batch size must be at least 1, got {self.batch_size}")
-        if not (self.lr > 0 and math.isfinite(self.lr)):
-            raise ValueError(f"learning rate must be a finite number above 0, got {self.lr}")
-        if self.max_minutes is not None and not self.max_minutes > 0:
-            raise ValueError(f"max minutes must be above 0 when given, got {self.max_minutes}")
-        if not 0 < self.mask_probability < 1:
-            raise ValueError(f"mask probability must be in (0, 1), got {self.mask_probability}")
-        if self.lr_schedule not in LR_SCHEDULES:
-            raise ValueError(f"learning-rate schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
-        check_box_mode(self.boxes)
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,8 @@ import torch
 # transformers' lazily loaded classes in its own thread, before any trainer thread exists. Two threads
 # resolving them at once (a resumed run loading its checkpoint while the Train page imports) raced into
 # "ImportError: cannot import name 'AutoTokenizer' from 'transformers'".
-from ..model.backbones import BACKBONE_NAMES, load_backbone
+from ..model.backbone_names import BACKBONE_NAMES
+from ..model.backbones import load_backbone
 from ..model.frozen_weights import FrozenReference, frozen_reference
 from ..model.multitask import build_model
 from ..model.checkpoint import (CheckpointError, load_checkpoint, optimizer_from_tensors, optimizer_to_tensors,

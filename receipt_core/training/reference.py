@@ -9,7 +9,6 @@ watch it like any run.
 
 from __future__ import annotations
 
-import math
 import os
 import shutil
 from dataclasses import dataclass, field
@@ -20,57 +19,17 @@ import torch
 
 from ..data.document import Document
 from ..data.schema import DEFAULT_SCHEMA, LabelSchema
-from ..model.backbones import DEFAULT_BACKBONE
-from ..model.encoding import BOX_MODES, DocumentEncoder, check_box_mode
+from ..model.encoding import DocumentEncoder
 from ..model.reference import build_reference_model, predict_reference, reference_batch
 from .events import EvalEvent, Event, FinishedEvent, PhaseEvent, ProgressEvent, StepEvent
 from .events import flatten_metrics, headline
-from .config import option
+from .config import ReferenceConfig
 from .batching import epoch_batches
 from .loop import Trainer
-from .schedules import LR_SCHEDULES
 from .state import TrainerState
 from .task import StepOutput
 
 REFERENCE_DIR = "reference"  # the tagger's transformers directory inside a run folder
-
-
-@dataclass(frozen=True)
-class ReferenceConfig:
-    """Every setting of a reference run, with its default (the ``reference`` command's options come from here)."""
-
-    backbone: str = option(DEFAULT_BACKBONE, "layout-minilm, text-minilm, tiny, or a local LayoutLM folder",
-                           kind="str", metavar="NAME|PATH")
-    epochs: int = option(50, "epochs to train", kind="non_negative_int", metavar="N")
-    max_minutes: float | None = option(None, "training-time budget in minutes, evaluations included",
-                                       kind="positive_float", metavar="M")
-    batch_size: int = option(8, "windows per step", kind="positive_int", metavar="B")
-    lr: float = option(5e-5, "learning rate of every parameter", kind="positive_float", metavar="LR")
-    weight_decay: float = 0.01
-    seed: int = option(0, "seed of the classifier's initial weights, dropout and batch order", kind="int",
-                       metavar="S")
-    max_length: int = option(512, "tokens per window", kind="positive_int", metavar="TOKENS")
-    stride: int = 128
-    lr_schedule: str = option("constant", "constant, or linear: warm up, then decay to 0 at the run's end",
-                              kind="str", choices=LR_SCHEDULES)
-    warmup: float = option(0.06, "linear schedule: the fraction of the run spent warming up", kind="fraction",
-                           metavar="FRACTION")
-    boxes: str = option("word", "the box each word is encoded with (see train --help)", kind="str",
-                        choices=BOX_MODES)
-    grad_clip: float | None = 1.0
-    eval_every: int = 0  # evaluate every N steps; 0 = after each epoch
-    save_every_epoch: bool = True
-
-    def __post_init__(self) -> None:
-        if self.epochs < 0 or self.batch_size < 1:
-            raise ValueError(f"epochs must be >= 0 and batch size >= 1, got {self.epochs} and {self.batch_size}")
-        if not (self.lr >= 0 and math.isfinite(self.lr)):
-            raise ValueError(f"learning rate must be a finite number >= 0, got {self.lr}")
-        if self.max_minutes is not None and not self.max_minutes > 0:
-            raise ValueError(f"max minutes must be > 0 when given, got {self.max_minutes}")
-        if self.lr_schedule not in LR_SCHEDULES:
-            raise ValueError(f"learning-rate schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
-        check_box_mode(self.boxes)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from .config import TrainConfig
+from .config import PretrainConfig, ReferenceConfig, TrainConfig
 from .runs import RUN_KIND
 
 DOCUMENT_ID_KEYS = ("train_ids", "eval_ids")
@@ -28,12 +28,8 @@ def default_settings(config: Mapping[str, Any]) -> dict[str, Any]:
     """The defaults of the config's kind of run (two-head ``TrainConfig``, reference, pre-training), as JSON."""
     kind = config.get(RUN_KIND, "receipt")
     if kind == "reference":
-        from .reference import ReferenceConfig
-
         return _json(dataclasses.asdict(ReferenceConfig()))
     if kind == "pretrain":
-        from .pretrain import PretrainConfig
-
         return _json(dataclasses.asdict(PretrainConfig()))
     return _json(TrainConfig().to_json())
 

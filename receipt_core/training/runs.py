@@ -13,12 +13,12 @@ from typing import Any, Callable, Mapping, Sequence
 from ..data.document import Document
 from ..data.schema import DEFAULT_SCHEMA, LabelSchema
 from ..model.checkpoint import CheckpointError, checkpoint_step, has_checkpoint
-from .config import TrainConfig
+from .config import PretrainConfig, ReferenceConfig, TrainConfig
 from .events import Event
 from .job import StoreListener, TrainingJob
-from .pretrain import PretrainConfig, PretrainTask
+from .pretrain import PretrainTask
 from .receipt_task import build_resumed_task, build_task
-from .reference import ReferenceConfig, ReferenceTask
+from .reference import ReferenceTask
 
 RUN_KIND = "run_kind"  # key in a workspace run's config: "receipt" (absent in older runs), "reference", "pretrain"
 PRETRAINED_BACKBONE_DIR = "backbone"  # where a pre-training run saves its backbone, inside its run folder
