@@ -103,6 +103,13 @@ class OcrSettings:
                 values.pop(field.name)
         return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:16]
 
+    def one_plain_pass(self, **changes) -> "OcrSettings":
+        """These settings with every whole-page step off (illumination, deskew, further page segmentations,
+        crop re-reads), plus ``changes``: how a crop the user drew is read. A whole-page step added later is
+        switched off here, next to its field."""
+        return replace(self, illumination=False, deskew=False, more_psms=(), reread_below=None,
+                       reread_numbers_below=None, **changes)
+
     def tesseract_config(self) -> str:
         """The Tesseract options of the first pass."""
         return self.pass_config(self.psm)

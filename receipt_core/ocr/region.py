@@ -26,6 +26,7 @@ from typing import Sequence
 import numpy as np
 from PIL import Image, ImageOps
 
+from ..data.boxes import clip
 from ..data.document import Box, Word
 from ..data.images import LoadedImage
 from .engine import RECEIPT_OCR, OcrSettings, ocr_image
@@ -101,8 +102,8 @@ def read_region(image: Image.Image, box: Sequence[float], page_size: tuple[int, 
                          sha256=hashlib.sha256(framed.tobytes()).hexdigest(), format="crop")
     # One pass, no whole-page steps: the crop is already upright and small, and on 300 WildReceipt segments read
     # as regions the page's illumination and deskew steps read 223 against 226 without them.
-    region_settings = dataclasses.replace(settings, name=f"{settings.name}-region", psm=plan.psm, min_width=0,
-                                          grayscale=True, illumination=False, deskew=False, more_psms=())
+    region_settings = settings.one_plain_pass(name=f"{settings.name}-region", psm=plan.psm, min_width=0,
+                                              grayscale=True)
     read = ocr_image(loaded, region_settings)
     sx, sy = _page_to_image(image.size, page_size)
     x_scale, y_scale = crop.width / (plan.crop[2] - plan.crop[0]), crop.height / (plan.crop[3] - plan.crop[1])
@@ -118,9 +119,9 @@ def read_region(image: Image.Image, box: Sequence[float], page_size: tuple[int, 
         def page_y(y: float) -> float:
             return ((y - BORDER_PX) / y_scale + plan.crop[1]) / sy
 
-        mapped = _clip((page_x(x0), page_y(y0), page_x(x1), page_y(y1)), region)
-        if mapped is not None:
-            words.append(dataclasses.replace(word, box=mapped))
+        mapped = clip((page_x(x0), page_y(y0), page_x(x1), page_y(y1)), region)
+        if mapped is not None:  # rounded as the native JSON stores boxes
+            words.append(dataclasses.replace(word, box=tuple(round(v, 2) for v in mapped)))
     return tuple(words)
 
 
@@ -138,12 +139,3 @@ def _page_to_image(image_size: tuple[int, int], page_size: tuple[int, int] | Non
     if page_size[0] <= 0 or page_size[1] <= 0:
         raise RegionError(f"a page must have a positive size, got {page_size[0]}x{page_size[1]}")
     return image_size[0] / page_size[0], image_size[1] / page_size[1]
-
-
-def _clip(box: Box, region: Box) -> Box | None:
-    """``box`` cut to ``region``, rounded as the native JSON stores boxes; None when nothing of it is inside."""
-    x0, y0 = max(box[0], region[0]), max(box[1], region[1])
-    x1, y1 = min(box[2], region[2]), min(box[3], region[3])
-    if x1 - x0 < 1 or y1 - y0 < 1:
-        return None
-    return (round(x0, 2), round(y0, 2), round(x1, 2), round(y1, 2))
