@@ -113,7 +113,8 @@ def _word_panel(doc: Document) -> None:
     low = sum(1 for w in doc.words if w.confidence is not None and w.confidence < LOW_CONFIDENCE)
     st.caption(f"{len(doc.words)} words · {doc.labelled_words} labelled · {doc.suggested_words} suggested · "
                + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
-               + (f" · :material/warning: {low} with OCR confidence < {LOW_CONFIDENCE:.0f}" if low else ""))
+               + (f" · :material/warning: {low} with OCR confidence < {LOW_CONFIDENCE:.0f} (Overlay: low OCR confidence "
+                  "outlines them)" if low else ""))
     if not doc.words:
         st.info("This receipt has no words: add the ones the OCR missed under Corrections.")
         corrections(doc, None)

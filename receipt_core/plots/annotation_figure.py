@@ -5,7 +5,10 @@
 - a word nobody labelled: a thin grey outline; with a model suggestion waiting, a *dashed* outline in the
   suggested label's colour (legend "suggested LABEL"), the run and score in the hover;
 - an item (words sharing a ``group_id``): a dotted frame around its words, named "item N";
-- low OCR confidence: a magenta dotted outline; the selected word: a thick black frame just outside its box.
+- the selected word: a thick black frame just outside its box.
+
+Low OCR confidence and the model's doubt are the overlay's marks (``overlay.add_overlay``), drawn on top of
+this figure when the annotator asks for them.
 
 Clicking a word selects it (invisible centre markers carry the word index); box-selecting an area gives the box
 of a word to add. Pure Plotly, no Streamlit.
@@ -18,9 +21,10 @@ from typing import Sequence
 import plotly.graph_objects as go
 from PIL import Image
 
+from ..data.boxes import union
 from ..data.document import Document, Word
 from ..data.schema import DEFAULT_SCHEMA, LabelSchema
-from .figures import (FIGURE_HEIGHT, LOW_CONFIDENCE, OTHER_COLOR, BoxMark, _escape, _outline, _page_background,
+from .figures import (FIGURE_HEIGHT, OTHER_COLOR, BoxMark, _escape, _outline, _page_background,
                       _write_words, label_colors)
 
 ITEM_COLOR = "#6A3D9A"
@@ -47,14 +51,10 @@ def annotation_figure(doc: Document, image: Image.Image | None = None, selected:
     if plain:
         _boxes(fig, [w.box for w in plain], OTHER_COLOR, "not labelled", width=1)
     for group_id, words in sorted(_items(doc.words).items()):
-        x0, y0 = min(w.box[0] for w in words), min(w.box[1] for w in words)
-        x1, y1 = max(w.box[2] for w in words), max(w.box[3] for w in words)
+        x0, y0, x1, y1 = union(w.box for w in words)
         pad = SELECTED_MARGIN * 2
         _boxes(fig, [(x0 - pad, y0 - pad, x1 + pad, y1 + pad)], ITEM_COLOR, f"item {group_id}", width=1, dash="dot",
                legend="items")
-    low = [w for _, w in indexed if w.confidence is not None and w.confidence < LOW_CONFIDENCE]
-    if low:
-        _boxes(fig, [w.box for w in low], "#FF00FF", "low OCR confidence", width=1, dash="dot")
     if selected is not None and 0 <= selected < len(doc.words):
         x0, y0, x1, y1 = doc.words[selected].box
         m = SELECTED_MARGIN
