@@ -18,7 +18,7 @@ from receipt_core.plots.figures import LOW_CONFIDENCE
 from ui.actions import document_image
 from ui.annotate_corrections import corrections
 from ui.annotate_keys import apply_keys, key_help, keyboard_listener, new_presses
-from ui.annotate_overlay import overlay_choice
+from ui.annotate_overlay import LOW_OCR, overlay_choice
 from ui.annotate_region import DRAWN_BOX_KEY
 from ui.annotate_state import (MESSAGES_KEY, NEXT_DOC_KEY, NOTICE_KEY, act, bump, say, version_key,
                                word_key, word_picker_key)
@@ -113,7 +113,7 @@ def _word_panel(doc: Document) -> None:
     low = sum(1 for w in doc.words if w.confidence is not None and w.confidence < LOW_CONFIDENCE)
     st.caption(f"{len(doc.words)} words · {doc.labelled_words} labelled · {doc.suggested_words} suggested · "
                + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
-               + (f" · :material/warning: {low} with OCR confidence < {LOW_CONFIDENCE:.0f} (Overlay: low OCR confidence "
+               + (f" · :material/warning: {low} with OCR confidence < {LOW_CONFIDENCE:.0f} (Overlay → {LOW_OCR} "
                   "outlines them)" if low else ""))
     if not doc.words:
         st.info("This receipt has no words: add the ones the OCR missed under Corrections.")

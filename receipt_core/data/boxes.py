@@ -38,6 +38,11 @@ def union(boxes: Iterable[Sequence[float]]) -> Box:
     return (min(x0s), min(y0s), max(x1s), max(y1s))
 
 
+def contains(box: Sequence[float], point: Sequence[float]) -> bool:
+    """Whether ``point`` (x, y) lies in ``box``, edges included."""
+    return box[0] <= point[0] <= box[2] and box[1] <= point[1] <= box[3]
+
+
 def clip(box: Sequence[float], region: Sequence[float], min_side: float = 1.0) -> Box | None:
     """The part of ``box`` inside ``region``; None when it is thinner than ``min_side`` either way."""
     x0, y0 = max(box[0], region[0]), max(box[1], region[1])

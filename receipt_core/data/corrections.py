@@ -23,7 +23,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Sequence
 
-from .boxes import union
+from .boxes import contains, union
 from .document import Box, Document, Word
 from .quantity import parse_quantity
 
@@ -116,7 +116,7 @@ def replace_region(doc: Document, box: Sequence[float], words: Sequence[Word]) -
     if not words:
         raise CorrectionError(f"nothing was read in the region {shown}; nothing changed. Draw the box a little "
                               "larger around the words, or add them one by one")
-    kept = [w for w in doc.words if not _inside(w.center, region)]
+    kept = [w for w in doc.words if not contains(region, w.center)]
     removed = len(doc.words) - len(kept)
     placed, texts = doc.with_words(kept), []
     for read in sorted(words, key=lambda w: (w.line_id, w.box[0])):
@@ -175,10 +175,6 @@ def _page_box(doc: Document, box: Sequence[float]) -> Box:
         raise CorrectionError(f"the box {[round(v) for v in box]} covers no area of the {doc.width}x{doc.height} "
                               "page; draw it over the word")
     return (x0, y0, x1, y1)
-
-
-def _inside(point: tuple[float, float], box: Box) -> bool:
-    return box[0] <= point[0] <= box[2] and box[1] <= point[1] <= box[3]
 
 
 def _line_of(doc: Document, box: Box) -> int:

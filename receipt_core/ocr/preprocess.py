@@ -48,6 +48,15 @@ class Prepared:
     geometry: Geometry
 
 
+def _shrunk(gray: Image.Image, longest: int) -> Image.Image:
+    """A copy at most ``longest`` pixels on its longer side (the image itself when it is smaller)."""
+    factor = max(gray.width, gray.height) / longest
+    if factor <= 1:
+        return gray
+    return gray.resize((max(1, round(gray.width / factor)), max(1, round(gray.height / factor))),
+                       Image.Resampling.BILINEAR)
+
+
 def normalise_illumination(gray: Image.Image) -> Image.Image:
     """Divide by a smooth estimate of the paper's brightness, so shadows and uneven light become white paper
     and faint print keeps its contrast to the paper around it.
@@ -55,10 +64,7 @@ def normalise_illumination(gray: Image.Image) -> Image.Image:
     The paper's brightness is the local maximum (ink is darker than paper) over a window about 1/24 of the
     image's shorter side, blurred; computed on a copy at most 256 pixels long for speed.
     """
-    small_side = 256
-    factor = max(gray.width, gray.height) / small_side
-    small = gray.resize((max(1, round(gray.width / factor)), max(1, round(gray.height / factor))),
-                        Image.Resampling.BILINEAR) if factor > 1 else gray
+    small = _shrunk(gray, 256)
     window = max(3, (min(small.width, small.height) // 24) | 1)
     background = small.filter(ImageFilter.MaxFilter(window)).filter(ImageFilter.GaussianBlur(window))
     background = background.resize(gray.size, Image.Resampling.BILINEAR)
@@ -74,9 +80,7 @@ def estimate_skew(gray: Image.Image, max_angle: float = 6.0, step: float = 0.5) 
     Dark pixels (ink) of a small copy are rotated through candidate angles; the angle whose row sums vary
     most has the text rows aligned with the pixel rows. 0.0 when no angle is clearly better.
     """
-    factor = max(gray.width, gray.height) / 600
-    small = gray.resize((max(1, round(gray.width / factor)), max(1, round(gray.height / factor))),
-                        Image.Resampling.BILINEAR) if factor > 1 else gray
+    small = _shrunk(gray, 600)
     pixels = np.asarray(small, dtype=np.float32)
     local = np.asarray(small.filter(ImageFilter.BoxBlur(7)), dtype=np.float32)
     ink = Image.fromarray(((pixels < local - 12) * 255).astype(np.uint8), mode="L")

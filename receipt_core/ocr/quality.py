@@ -13,6 +13,7 @@ from difflib import SequenceMatcher
 from pathlib import Path
 from typing import Mapping, Sequence
 
+from ..data.boxes import contains
 from ..data.document import Box, Document
 
 MATCH_THRESHOLD = 0.8
@@ -44,8 +45,7 @@ def gold_receipts(documents: Sequence[Document], images: Mapping[str, Path]) -> 
 
 
 def segment_read(document: Document, segment: GoldSegment, threshold: float = MATCH_THRESHOLD) -> bool:
-    x0, y0, x1, y1 = segment.box
-    inside = [w.text for w in document.words if x0 <= w.center[0] <= x1 and y0 <= w.center[1] <= y1]
+    inside = [w.text for w in document.words if contains(segment.box, w.center)]
     joined = "".join(inside).lower()
     return SequenceMatcher(None, joined, segment.text.lower()).ratio() >= threshold
 

@@ -11,13 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
-from ..data.boxes import area
+from ..data.boxes import area, contains
 from ..data.document import Document, Word
-
-
-def _inside(point: tuple[float, float], box) -> bool:
-    x, y = point
-    return box[0] <= x <= box[2] and box[1] <= y <= box[3]
 
 
 def assign_to_segments(segments: Sequence[Word], boxes: Sequence[Sequence[float]]) -> list[int | None]:
@@ -25,7 +20,7 @@ def assign_to_segments(segments: Sequence[Word], boxes: Sequence[Sequence[float]
     assigned: list[int | None] = []
     for box in boxes:
         centre = ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2)
-        holders = [i for i, s in enumerate(segments) if _inside(centre, s.box)]
+        holders = [i for i, s in enumerate(segments) if contains(s.box, centre)]
         assigned.append(min(holders, key=lambda i: area(segments[i].box)) if holders else None)
     return assigned
 
