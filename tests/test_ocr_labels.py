@@ -14,7 +14,7 @@ from conftest import require_shared_data
 from receipt_core.cli.main import main
 from receipt_core.datasets import load_dataset
 from receipt_core.ocr.engine import RECEIPT_OCR
-from receipt_core.datasets.from_images import ocr_projected_report, project_segment_labels
+from receipt_core.datasets.from_images import ocr_projected_report, ocr_reading_id, project_segment_labels
 from receipt_core.data.quantity import parse_quantity
 from receipt_core.data.schema import DEFAULT_SCHEMA, OTHER
 from receipt_core.workspace.store import Workspace
@@ -72,7 +72,7 @@ def _holder(segments, centre):
 def test_every_ocr_word_carries_the_label_of_the_gold_segment_it_lies_in(projected, wildreceipt_subset):
     gold, report, _ = projected
     assert report.problems == gold.problems  # every image read, no page-size mismatch
-    assert [d.id for d in report.documents] == [d.id for d in gold.documents]
+    assert [d.id for d in report.documents] == [ocr_reading_id(d.id) for d in gold.documents]
     raw = _raw_segments(wildreceipt_subset)
     fields, quantity_words, in_segments, words = set(), 0, 0, 0
     for doc, gold_doc in zip(report.documents, gold.documents):
@@ -143,6 +143,13 @@ def test_import_from_images_stores_the_projected_documents_and_reuses_the_ocr_ca
     assert main(args + ["--dataset", "again"]) == 0  # the second import reads the cache: no entry rewritten
     assert [p.stat().st_mtime_ns for p in cached] == stamps
     assert [d.words for d in Workspace.open(home).load_documents("again")] == [d.words for d in stored]
+    # the gold annotations of the same receipts are other documents: importing them replaces no OCR reading
+    capsys.readouterr()
+    assert main(["import", str(wildreceipt_subset / "train.txt"), "--format", "wildreceipt", "--dataset", "gold",
+                 "--workspace", str(home)]) == 0
+    assert "were already in the workspace" not in capsys.readouterr().out
+    sizes = {d.name: d.documents for d in Workspace.open(home).datasets()}
+    assert sizes == {"again": len(RECEIPT_LINES), "gold": len(RECEIPT_LINES)}
 
 
 def test_import_from_images_needs_pixels(tmp_path, capsys):
@@ -153,7 +160,7 @@ def test_import_from_images_needs_pixels(tmp_path, capsys):
     assert "error: --from-images:" in err and "has no images (cord data without pixels)" in err
 
 
-def test_train_takes_several_datasets_and_refuses_one_given_twice(projected, tmp_path, capsys):
+def test_train_takes_several_datasets_and_refuses_one_given_twice(projected, wildreceipt_subset, tmp_path, capsys):
     _, report, _ = projected
     home = tmp_path / "ws"
     Workspace.open(home).save_documents("wr-ocr", report.documents)
@@ -168,6 +175,9 @@ def test_train_takes_several_datasets_and_refuses_one_given_twice(projected, tmp
     assert f"train mix: wr-ocr {len(report.documents)}, {cord.parent} 2" in err
     assert f"train: {len(report.documents) + 2} documents" in err
     assert json.loads((tmp_path / "run" / "run.json").read_text())["state"]["global_step"] > 0
+    gold = str(wildreceipt_subset / "train.txt")  # the same receipts' gold annotations mix with their OCR reading
+    assert main(base + ["--train", "wr-ocr", gold, "--epochs", "0", "--out", str(tmp_path / "mixed")]) == 0
+    assert f"train mix: wr-ocr {len(report.documents)}, {gold} {len(report.documents)}" in capsys.readouterr().err
     assert main(base + ["--train", "wr-ocr", "wr-ocr", "--out", str(tmp_path / "run2")]) == 2
     err = capsys.readouterr().err
     assert "is twice in 'wr-ocr'" in err and "Traceback" not in err

@@ -859,8 +859,15 @@ def test_sigkill_of_the_server_while_training_and_saving_loses_nothing_and_the_r
             page.get_by_text("Status interrupted").first.wait_for()
             page.get_by_text("Resume this run from its last checkpoint").click()
             page.get_by_role("button", name="Resume", exact=True).click()
-            resumed = poll(lambda: [e.payload["step"] for e in ws.run_events(run_id, after_seq=last_seq,
-                                                                              kinds=["step"])], 120, "resumed steps")
+            try:
+                resumed = poll(lambda: [e.payload["step"] for e in ws.run_events(run_id, after_seq=last_seq,
+                                                                                  kinds=["step"])], 120, "resumed steps")
+            except AssertionError as error:  # say what the page and the server showed instead
+                alerts = page.locator('[data-testid="stAlert"], [data-testid="stException"]').all_inner_texts()
+                events = [e.kind for e in ws.run_events(run_id, after_seq=last_seq)]
+                raise AssertionError(f"{error}; run status {ws.get_run(run_id).status}, events since {events[-10:]}, "
+                                     f"page alerts {alerts}, url {page.url}, server log tail "
+                                     f"{server_log.read_text()[-2000:]!r}") from None
             assert resumed[0] == saved_step + 1
             assert ws.get_run(run_id).status == "running"
             page.wait_for_url("**/train")

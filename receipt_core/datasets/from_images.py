@@ -7,6 +7,10 @@ falls in, matched exactly as :mod:`receipt_core.evaluation.end_to_end` scores (t
 centre): the segment's field, or for a quantity segment a quantity word with the segment's gold value. A word in
 no segment (text the annotators skipped, or an empty-text ``Ignore`` box) is ``OTHER``. Gold segments that the
 OCR did not read at all are simply absent from the training document.
+
+A receipt read from its image is another document than its gold annotation: it takes the gold id plus
+``OCR_READING_SUFFIX``, so the two readings of the same receipts can live side by side in a workspace and be
+trained on together (``train --train wildreceipt-train wildreceipt-train-ocr``).
 """
 
 from __future__ import annotations
@@ -19,6 +23,13 @@ from .report import ImportReport, make_report
 from ..data.document import Document
 from ..ocr.segments import assign_to_segments, ocr_gold_images
 from ..data.schema import OTHER
+
+OCR_READING_SUFFIX = "-ocr"
+
+
+def ocr_reading_id(gold_id: str) -> str:
+    """The id of a receipt's OCR reading: its gold id plus ``-ocr``."""
+    return gold_id + OCR_READING_SUFFIX
 
 
 def project_segment_labels(gold: Document, ocr: Document) -> Document:
@@ -48,7 +59,8 @@ def project_segment_labels(gold: Document, ocr: Document) -> Document:
 def ocr_projected_report(report: ImportReport, settings=None, workers: int | None = None,
                          progress: Callable[[int, int], None] | None = None,
                          cache_folder: Path | None = None) -> ImportReport:
-    """An imported dataset's documents rebuilt from their images: OCR words labelled by :func:`project_segment_labels`.
+    """An imported dataset's documents rebuilt from their images: OCR words labelled by :func:`project_segment_labels`,
+    each under :func:`ocr_reading_id` of its gold id.
 
     Documents without an image, images Tesseract cannot read and page-size mismatches are listed in
     ``problems`` (after the import's own) and left out. ``settings`` defaults to ``RECEIPT_OCR``; OCR runs in
@@ -63,13 +75,15 @@ def ocr_projected_report(report: ImportReport, settings=None, workers: int | Non
     ocr_docs, errors = ocr_gold_images(report.documents, report.images, settings, workers=workers,
                                        progress=progress, cache_folder=cache_folder)
     problems += [f"{error}; skipped" for error in errors]
-    documents = []
+    documents, images = [], {}
     for gold in report.documents:
         if gold.id not in ocr_docs:
             continue
         try:
-            documents.append(project_segment_labels(gold, ocr_docs[gold.id]))
+            projected = project_segment_labels(gold, ocr_docs[gold.id])
         except ValueError as error:
             problems.append(f"{error}; skipped")
-    images = {doc.id: report.images[doc.id] for doc in documents}
+            continue
+        documents.append(dataclasses.replace(projected, id=ocr_reading_id(gold.id)))
+        images[documents[-1].id] = report.images[gold.id]
     return make_report(documents, images, problems)
