@@ -50,7 +50,7 @@ def _seed(home: Path, cord_dev: list[Document]) -> None:
     roomy = [d for d in cord_dev if 16 <= len(d.words) <= 40]
     ws.save_documents("receipts", [_unlabelled(d) for d in roomy[:4]])
     ws.save_documents("second", [_unlabelled(d) for d in roomy[4:6]])
-    job = start_run(ws, TrainConfig(backbone="tiny", epochs=1, batch_size=4, save_every_epoch=False),
+    job = start_run(ws, TrainConfig(scenario="full", backbone="tiny", epochs=1, batch_size=4, save_every_epoch=False),
                     roomy[6:10], roomy[6:8], name="tiny for pre-fill")
     assert job.join(180) and job.status == "finished", job.status
 

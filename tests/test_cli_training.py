@@ -51,6 +51,20 @@ def test_options_left_out_keep_the_dataclass_default_and_given_ones_reach_the_co
     assert config == dataclasses.replace(TrainConfig(), lr=3e-4, freeze=("embeddings", "encoder.0"), boxes="row")
 
 
+def test_train_with_no_flags_runs_the_phased_plan_with_its_capable_heads():
+    """The product's default (README "End to end from pixels"): phased, level with full fine-tuning on CORD and
+    ahead of it on photos; `train` with no flags builds exactly `train --scenario phased`'s config."""
+    from receipt_core.cli.arguments import config_from_args
+    from receipt_core.cli.train_command import _scenario_config
+
+    parser = build_parser()
+    no_flags = config_from_args(TrainConfig, parser.parse_args(["train", "--train", "x", "--eval", "y", "--out", "z"]),
+                                build=_scenario_config)
+    assert no_flags == TrainConfig.for_scenario("phased") == TrainConfig.for_scenario(TrainConfig().scenario)
+    assert (no_flags.scenario, no_flags.backbone, no_flags.head, no_flags.epochs_per_phase) == \
+        ("phased", "text-minilm", "contextual", 2)
+
+
 @pytest.fixture(scope="module")
 def cord_folders(tmp_path_factory) -> tuple[Path, Path]:
     root = tmp_path_factory.mktemp("cord")

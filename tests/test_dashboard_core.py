@@ -26,7 +26,7 @@ def blocking_job(release: threading.Event, name: str) -> TrainingJob:
     def build():
         release.wait(10)
         raise RuntimeError(f"{name}: released")
-    return TrainingJob(build, TrainConfig(backbone="tiny"), name=name)
+    return TrainingJob(build, TrainConfig(scenario="full", backbone="tiny"), name=name)
 
 
 def test_slot_lets_exactly_one_of_many_concurrent_starts_through():

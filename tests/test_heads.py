@@ -142,7 +142,8 @@ def test_a_contextual_head_reads_the_boxes_over_a_text_only_backbone(docs, tmp_p
         moved = batch["bbox"] // 2
         assert torch.equal(task.model.embed(batch["input_ids"], batch["bbox"]),
                            task.model.embed(batch["input_ids"], moved))
-    linear, _ = build_task(TrainConfig(backbone="text-minilm", epochs=0), docs[:2], docs[:2], tmp_path / "linear")
+    linear, _ = build_task(TrainConfig(scenario="full", backbone="text-minilm", epochs=0), docs[:2], docs[:2],
+                           tmp_path / "linear")
     assert not linear.model.needs_boxes and all(tuple(b) == (0, 0, 0, 0) for b in linear.train_windows[0].bbox[1:-1])
 
 

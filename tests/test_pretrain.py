@@ -62,7 +62,7 @@ def test_pretraining_lowers_the_loss_teaches_layout_and_saves_a_loadable_backbon
     from receipt_core.training.job import TrainingJob
     from receipt_core.training.receipt_task import build_task
 
-    train_config = TrainConfig(backbone=str(tmp_path / "pretrained"), epochs=1, batch_size=4, lr=1e-3)
+    train_config = TrainConfig(scenario="full", backbone=str(tmp_path / "pretrained"), epochs=1, batch_size=4, lr=1e-3)
     job = TrainingJob(lambda: build_task(train_config, cord_docs[:8], cord_docs[8:10], tmp_path / "run"),
                       train_config)
     job.start()

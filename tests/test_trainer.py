@@ -127,7 +127,8 @@ def wait_for(reader: queue.Queue, predicate, timeout: float = 20.0) -> list:
 
 def test_every_listener_and_queue_gets_the_same_events_and_the_loss_falls():
     task = RegressionTask(batches=10)
-    config = TrainConfig(epochs=3, batch_size=16, grad_clip=None, lr_schedule="constant")  # the task's own rate
+    # the task's own rate
+    config = TrainConfig(scenario="full", epochs=3, batch_size=16, grad_clip=None, lr_schedule="constant")
     job = RecordedJob(lambda: (task, None), config)
     first, second = [], []
     job.add_listener(first.append)
@@ -157,7 +158,7 @@ def test_every_listener_and_queue_gets_the_same_events_and_the_loss_falls():
 
 def test_stop_from_another_thread_takes_effect_within_one_step():
     task = RegressionTask(batches=1000, step_delay=0.02)
-    job = RecordedJob(lambda: (task, None), TrainConfig(epochs=1, batch_size=16))
+    job = RecordedJob(lambda: (task, None), TrainConfig(scenario="full", epochs=1, batch_size=16))
     reader = job.subscribe()
     job.start()
     wait_for(reader, lambda e: isinstance(e, StepEvent) and e.step >= 3)
@@ -175,7 +176,7 @@ def test_stop_from_another_thread_takes_effect_within_one_step():
 
 def test_pause_holds_the_thread_and_resume_continues():
     task = RegressionTask(batches=40, step_delay=0.01)
-    job = RecordedJob(lambda: (task, None), TrainConfig(epochs=1, batch_size=16))
+    job = RecordedJob(lambda: (task, None), TrainConfig(scenario="full", epochs=1, batch_size=16))
     reader = job.subscribe()
     job.start()
     wait_for(reader, lambda e: isinstance(e, StepEvent) and e.step >= 2)
@@ -195,7 +196,7 @@ def test_pause_holds_the_thread_and_resume_continues():
 
 def test_stop_while_paused_ends_the_run():
     task = RegressionTask(batches=200, step_delay=0.01)
-    job = RecordedJob(lambda: (task, None), TrainConfig(epochs=1, batch_size=16))
+    job = RecordedJob(lambda: (task, None), TrainConfig(scenario="full", epochs=1, batch_size=16))
     reader = job.subscribe()
     job.pause()
     job.start()
@@ -207,7 +208,7 @@ def test_stop_while_paused_ends_the_run():
 
 def test_an_exception_in_the_thread_becomes_a_failed_event_with_its_message():
     task = RegressionTask(batches=10, fail_at=3)
-    job = RecordedJob(lambda: (task, None), TrainConfig(epochs=1, batch_size=16))
+    job = RecordedJob(lambda: (task, None), TrainConfig(scenario="full", epochs=1, batch_size=16))
     seen = []
     job.add_listener(seen.append)
     job.start()
@@ -232,7 +233,7 @@ def test_a_failing_build_reaches_listeners_too():
 
 def test_a_poisoned_batch_stops_the_run_before_the_step_is_applied():
     task = RegressionTask(batches=10, poison_batch=4)
-    job = RecordedJob(lambda: (task, None), TrainConfig(epochs=1, batch_size=16))
+    job = RecordedJob(lambda: (task, None), TrainConfig(scenario="full", epochs=1, batch_size=16))
     seen = []
     before = {}
 
@@ -240,7 +241,8 @@ def test_a_poisoned_batch_stops_the_run_before_the_step_is_applied():
         def on_step_end(self, state, control, event):
             before.update({k: v.clone() for k, v in task.model.state_dict().items()})
 
-    job = RecordedJob(lambda: (task, None), TrainConfig(epochs=1, batch_size=16), callbacks=[Snapshot()])
+    job = RecordedJob(lambda: (task, None),
+                      TrainConfig(scenario="full", epochs=1, batch_size=16), callbacks=[Snapshot()])
     job.add_listener(seen.append)
     job.start()
     assert job.join(timeout=10)
@@ -262,7 +264,8 @@ def test_callbacks_steer_through_control_only():
                 control.should_save = True
 
     task = RegressionTask(batches=50)
-    job = RecordedJob(lambda: (task, None), TrainConfig(epochs=1, batch_size=16), callbacks=[StopAtFive()])
+    job = RecordedJob(lambda: (task, None),
+                      TrainConfig(scenario="full", epochs=1, batch_size=16), callbacks=[StopAtFive()])
     job.start()
     assert job.join(timeout=10)
     assert job.result.reason == "stopped" and job.result.step == 5
@@ -273,7 +276,7 @@ def test_callbacks_steer_through_control_only():
 
 def test_time_budget_ends_the_run():
     task = RegressionTask(batches=10_000, step_delay=0.01)
-    job = RecordedJob(lambda: (task, None), TrainConfig(epochs=1, batch_size=16, max_minutes=0.5 / 60))
+    job = RecordedJob(lambda: (task, None), TrainConfig(scenario="full", epochs=1, batch_size=16, max_minutes=0.5 / 60))
     started = time.monotonic()
     job.start()
     assert job.join(timeout=20)
@@ -283,7 +286,7 @@ def test_time_budget_ends_the_run():
 
 def test_nothing_trainable_evaluates_and_says_so():
     task = RegressionTask(batches=10, freeze=True)
-    job = RecordedJob(lambda: (task, None), TrainConfig(epochs=3, batch_size=16))
+    job = RecordedJob(lambda: (task, None), TrainConfig(scenario="full", epochs=3, batch_size=16))
     job.start()
     assert job.join(timeout=10)
     history = job.history()
@@ -301,7 +304,7 @@ def test_seeded_runs_repeat_and_leave_the_global_rng_alone():
             built.append(RegressionTask(batches=6))
             return built[0], None
 
-        job = RecordedJob(build, TrainConfig(epochs=2, batch_size=16))
+        job = RecordedJob(build, TrainConfig(scenario="full", epochs=2, batch_size=16))
         job.start()
         job.join()
         return built[0].model.linear.weight.detach().clone()
@@ -320,9 +323,9 @@ def test_config_round_trips_and_rejects_nonsense():
                          watch=("a", "b"), task_weights=(1.0, 0.5))
     assert TrainConfig.from_json(config.to_json()) == config
     with pytest.raises(ValueError, match="batch size"):
-        TrainConfig(batch_size=0)
+        TrainConfig(scenario="full", batch_size=0)
     with pytest.raises(ValueError, match="learning rate"):
-        TrainConfig(lr=float("nan"))
+        TrainConfig(scenario="full", lr=float("nan"))
     with pytest.raises(ValueError, match="unknown training settings"):
         TrainConfig.from_json({"epochz": 3})
     state = TrainerState(global_step=7, best_val_loss=float("inf"))
@@ -487,7 +490,7 @@ def test_workspace_run_stores_every_event_and_resumes_under_the_same_id(cord, wo
 
 def test_a_failed_workspace_run_is_marked_failed_with_its_message(workspace_home):
     workspace = Workspace.open(workspace_home)
-    job = start_run(workspace, TrainConfig(backbone="no-such-backbone"), [], [])
+    job = start_run(workspace, TrainConfig(scenario="full", backbone="no-such-backbone"), [], [])
     assert job.join(timeout=60)
     run = workspace.get_run(job.run_id)
     assert run.status == "failed"
@@ -527,7 +530,7 @@ def test_a_full_disk_while_saving_fails_the_run_with_a_clear_message():
             return super().save(state)
 
     task = FullDisk(batches=4)
-    job = RecordedJob(lambda: (task, None), TrainConfig(epochs=3, batch_size=16))
+    job = RecordedJob(lambda: (task, None), TrainConfig(scenario="full", epochs=3, batch_size=16))
     job.start()
     assert job.join(timeout=10)
     failed = job.result
@@ -569,7 +572,7 @@ def test_store_listener_keeps_the_run_status_in_step_with_the_buttons(workspace_
     workspace = Workspace.open(workspace_home)
     run_id = workspace.create_run("regression", {"epochs": 1})
     task = RegressionTask(batches=300, step_delay=0.01)
-    job = RecordedJob(lambda: (task, None), TrainConfig(epochs=1, batch_size=16), run_id=run_id)
+    job = RecordedJob(lambda: (task, None), TrainConfig(scenario="full", epochs=1, batch_size=16), run_id=run_id)
     job.add_listener(StoreListener(workspace, run_id))
     reader = job.subscribe()
     job.start()
@@ -615,14 +618,14 @@ def test_linear_schedule_warms_up_then_decays_to_zero_at_the_end():
     with pytest.raises(ValueError, match="cosine"):
         lr_multiplier("cosine", 0.5, 0.1)
     with pytest.raises(ValueError, match="schedule"):
-        TrainConfig(lr_schedule="cosine")
+        TrainConfig(scenario="full", lr_schedule="cosine")
     with pytest.raises(ValueError, match="warmup"):
-        TrainConfig(warmup=1.0)
+        TrainConfig(scenario="full", warmup=1.0)
 
 
 def test_the_trainer_applies_the_linear_schedule_by_steps():
     task = RegressionTask(batches=10)
-    job = run_job(task, TrainConfig(epochs=2, lr_schedule="linear", warmup=0.2))
+    job = run_job(task, TrainConfig(scenario="full", epochs=2, lr_schedule="linear", warmup=0.2))
     assert job.join(timeout=30)
     rates = [e.lr for e in job.history() if isinstance(e, StepEvent)]
     assert len(rates) == 20
@@ -635,7 +638,7 @@ def test_the_trainer_applies_the_linear_schedule_by_steps():
 
 def test_a_budgeted_run_decays_its_rate_with_the_clock():
     task = RegressionTask(batches=10, step_delay=0.03)
-    job = run_job(task, TrainConfig(epochs=1000, max_minutes=0.02, lr_schedule="linear", warmup=0.0))
+    job = run_job(task, TrainConfig(scenario="full", epochs=1000, max_minutes=0.02, lr_schedule="linear", warmup=0.0))
     assert job.join(timeout=30)
     rates = [e.lr for e in job.history() if isinstance(e, StepEvent)]
     assert job.result.reason == "time budget"
@@ -667,25 +670,27 @@ def test_line_boxes_and_the_schedule_are_kept_with_the_checkpoint(cord, tmp_path
 
 def test_settings_written_before_box_modes_still_load():
     """Runs and studies saved when the only choice was ``line_boxes: true|false`` keep their boxes."""
-    legacy = TrainConfig(backbone="tiny").to_json()
+    legacy = TrainConfig(scenario="full", backbone="tiny").to_json()
     del legacy["boxes"]
     assert TrainConfig.from_json({**legacy, "line_boxes": True}).boxes == "line"
     assert TrainConfig.from_json({**legacy, "line_boxes": False}).boxes == "word"
     assert stored_box_mode({"line_boxes": True}) == "line" and stored_box_mode({}) == "word"
     assert stored_box_mode({"boxes": "row", "line_boxes": True}) == "row"
     with pytest.raises(ValueError, match="unknown box mode"):
-        TrainConfig(backbone="tiny", boxes="lines")
+        TrainConfig(scenario="full", backbone="tiny", boxes="lines")
 
 
 def test_save_every_epoch_off_writes_one_checkpoint_at_the_end_and_one_when_stopped():
     task = RegressionTask(batches=5)
-    job = RecordedJob(lambda: (task, None), TrainConfig(epochs=3, batch_size=16, save_every_epoch=False))
+    job = RecordedJob(lambda: (task, None),
+                      TrainConfig(scenario="full", epochs=3, batch_size=16, save_every_epoch=False))
     job.start()
     assert job.join(timeout=60) and job.result.reason == "completed"
     assert task.saved == [15]  # only the end of the run
 
     task = RegressionTask(batches=1000, step_delay=0.01)
-    job = RecordedJob(lambda: (task, None), TrainConfig(epochs=3, batch_size=16, save_every_epoch=False))
+    job = RecordedJob(lambda: (task, None),
+                      TrainConfig(scenario="full", epochs=3, batch_size=16, save_every_epoch=False))
     reader = job.subscribe()
     job.start()
     wait_for(reader, lambda e: isinstance(e, StepEvent) and e.step >= 3)

@@ -10,7 +10,7 @@ from ..data.boxes import check_box_mode
 
 REFERENCE = "reference"
 LAYOUT_SCENARIOS = ("freeze-all", "freeze-backbone", "freeze-fields-head", "freeze-quantity-head", "phased", "full")
-TEXT_SCENARIOS = ("freeze-backbone", "full")
+TEXT_SCENARIOS = ("freeze-backbone", "phased", "full")  # phased: the default of train and the Train page
 
 
 @dataclass(frozen=True)
