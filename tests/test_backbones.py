@@ -68,6 +68,30 @@ def test_tiny_is_small_deterministic_and_uses_real_tokenizer():
     assert torch.equal(torch.rand(3), expected)
 
 
+def test_tiny_weights_do_not_depend_on_other_threads_drawing_random_numbers():
+    """A page building the backbone while a run trains (dropout draws from the global generator) used to get other
+    tiny weights than the seed's, and the resume of a frozen-backbone run then refused them (hash mismatch)."""
+    import threading
+
+    expected = load_backbone("tiny").model.state_dict()
+    done = threading.Event()
+
+    def draw():
+        while not done.is_set():
+            torch.rand(1000)
+
+    other = threading.Thread(target=draw)
+    other.start()
+    try:
+        built = [load_backbone("tiny").model.state_dict() for _ in range(3)]
+    finally:
+        done.set()
+        other.join()
+    for state in built:
+        for name, tensor in expected.items():
+            assert torch.equal(state[name], tensor), name
+
+
 def test_local_directory_round_trip(tmp_path):
     tiny = load_backbone("tiny")
     tiny.model.save_pretrained(tmp_path)

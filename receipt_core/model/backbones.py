@@ -132,12 +132,27 @@ def layoutlm_from_bert(folder: Path, expected_sha256: str = MINILM_SHA256) -> La
 
 
 def tiny_layoutlm(seed: int = 0, vocab_size: int = 30522) -> LayoutLMModel:
-    """A small random LayoutLM (hidden 64, 2 layers, 2 heads) over the MiniLM vocabulary."""
+    """A small random LayoutLM (hidden 64, 2 layers, 2 heads) over the MiniLM vocabulary.
+
+    Its weights come from a generator of its own seeded with ``seed`` (the distribution of LayoutLM's own
+    initialisation), not from the global random state: another thread drawing random numbers meanwhile — a
+    training run's dropout, a page building the same backbone — cannot change them, so a checkpoint that keeps
+    the frozen tiny backbone out by reference (``frozen_weights``) finds the same bytes when it is resumed."""
     config = LayoutLMConfig(vocab_size=vocab_size, hidden_size=64, num_hidden_layers=2, num_attention_heads=2,
                             intermediate_size=128, max_position_embeddings=512)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        return layoutlm_from_config(config)
+    with torch.random.fork_rng(devices=[]):  # the constructor's own initialisation draws from the global state
+        model = layoutlm_from_config(config)
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, parameter in model.named_parameters():
+            if name.endswith("bias"):
+                parameter.zero_()
+            elif "LayerNorm" in name:
+                parameter.fill_(1.0)
+            else:
+                parameter.normal_(0.0, config.initializer_range, generator=generator)
+        model.embeddings.word_embeddings.weight[config.pad_token_id].zero_()
+    return model
 
 
 def layoutlm_from_config(config: LayoutLMConfig) -> LayoutLMModel:
