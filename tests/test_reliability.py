@@ -860,8 +860,8 @@ def test_sigkill_of_the_server_while_training_and_saving_loses_nothing_and_the_r
             page.get_by_text("Resume this run from its last checkpoint").click()
             page.get_by_role("button", name="Resume", exact=True).click()
             try:
-                resumed = poll(lambda: [e.payload["step"] for e in ws.run_events(run_id, after_seq=last_seq,
-                                                                                  kinds=["step"])], 120, "resumed steps")
+                resumed = poll(lambda: [e.payload["step"] for e in ws.run_events(
+                    run_id, after_seq=last_seq, kinds=["step"])], 120, "resumed steps")
             except AssertionError as error:  # say what the page and the server showed instead
                 alerts = page.locator('[data-testid="stAlert"], [data-testid="stException"]').all_inner_texts()
                 events = [e.kind for e in ws.run_events(run_id, after_seq=last_seq)]

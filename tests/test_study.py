@@ -72,7 +72,8 @@ def test_study_writes_every_configuration_with_real_numbers(study_dir):
         assert run["steps"] > 0 and len(run["curves"]["loss"]) == run["steps"]
     assert {c["claim"] for c in data["claims"]} >= {"Freezing everything learns nothing.",
                                                     "The two-head model beats the plain combined tagger."}
-    # a best row only when its lead clears the noise rule (evaluation/noise.clear_winner); two tiny epochs may leave none
+    # a best row only when its lead clears the noise rule (evaluation/noise.clear_winner); two tiny epochs may
+    # leave none
     assert data["best"] in [*names, None] and data["settings"]["budget_minutes"] == 1
 
 

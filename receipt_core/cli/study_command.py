@@ -27,7 +27,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Train every configuration on the same data, seed and time budget; write DIR/report.md, "
                     "DIR/report.html and DIR/study.json. Default configurations: freeze-all, freeze-backbone, "
                     "freeze-fields-head, freeze-quantity-head, phased and full on layout-minilm; freeze-backbone, "
-                    "phased (train's default) and full on text-minilm; the plain LayoutLMForTokenClassification reference.")
+                    "phased (train's default) and full on text-minilm; the plain LayoutLMForTokenClassification "
+                    "reference.")
     study.add_argument("--train", required=True, metavar="DATA", help="training data: a folder or workspace dataset")
     study.add_argument("--eval", required=True, metavar="DATA", help="evaluation data: a folder or workspace dataset")
     add_format_argument(study)

@@ -84,6 +84,7 @@ def ocr_projected_report(report: ImportReport, settings=None, workers: int | Non
         except ValueError as error:
             problems.append(f"{error}; skipped")
             continue
-        documents.append(dataclasses.replace(projected, id=ocr_reading_id(gold.id)))
-        images[documents[-1].id] = report.images[gold.id]
+        reading = dataclasses.replace(projected, id=ocr_reading_id(gold.id))
+        documents.append(reading)
+        images[reading.id] = report.images[gold.id]
     return make_report(documents, images, problems)
