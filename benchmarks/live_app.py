@@ -143,6 +143,20 @@ def choose(page, label: str, option: str, exact: bool = True) -> None:
     wait_idle(page)
 
 
+def open_expander(page, label: str) -> None:
+    """Open the expander whose title holds ``label`` and wait until it has finished opening: its content slides open over a
+    few hundred milliseconds, and a click on a button that is still sliding can be lost (seen on the Runs page's
+    Resume, about one try in five). Waits until the expander's box keeps the same size for 300 ms."""
+    expander = page.locator('[data-testid="stExpander"]').filter(has=page.locator("summary", has_text=label)).first
+    expander.locator("summary", has_text=label).first.click()
+    page.wait_for_function(
+        """element => new Promise(resolve => {
+            const height = element.getBoundingClientRect().height;
+            setTimeout(() => resolve(element.querySelector('details')?.open
+                                     && element.getBoundingClientRect().height === height), 300);
+        })""", arg=expander.element_handle(), polling=100)
+
+
 def set_number(page, label: str, value) -> None:
     field = page.get_by_label(label, exact=True)
     field.fill(str(value))

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from benchmarks.live_app import choose, open_page, wait_idle
+from benchmarks.live_app import choose, open_expander, open_page, wait_idle
 from receipt_core.data.document import Document
 from receipt_core.datasets import load_dataset
 from receipt_core.training.config import TrainConfig
@@ -170,7 +170,7 @@ def test_a_text_correction_persists_and_a_reload_keeps_dataset_and_receipt(serve
     open_page(page, url, f"annotate?dataset=second&receipt={second}")
     expect(page.get_by_role("combobox", name="Dataset", exact=True).first).to_have_value("second")  # after a rerun
     wait_idle(page)
-    page.get_by_text("Corrections (text, delete, split, merge, add a word)").click()
+    open_expander(page, "Corrections (text, delete, split, merge, add a word)")
     field = page.get_by_label("Text of the selected word", exact=True)
     field.fill("CORRECTED")
     field.press("Tab")
@@ -239,7 +239,7 @@ def test_a_box_drawn_over_a_photo_with_the_overlay_on_is_read_again_with_ocr(ser
     page.mouse.move(*at(250, 42), steps=5)
     page.mouse.up()
     wait_idle(page)
-    page.get_by_text("Corrections (text, delete, split, merge, add a word)").click()
+    open_expander(page, "Corrections (text, delete, split, merge, add a word)")
 
     def x1_values() -> list[str]:  # the box fields are keyed by the drawn box: the old ones go at the rerun's end
         return page.get_by_label("x1", exact=True).evaluate_all("fields => fields.map(f => f.value)")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.live_app import VIEWPORT, choose, open_page, set_number, wait_idle
+from benchmarks.live_app import VIEWPORT, choose, open_expander, open_page, set_number, wait_idle
 from receipt_core.datasets.demo import CORD_SAMPLE_DEV, CORD_SAMPLE_TRAIN, add_cord_sample
 from receipt_core.study.race_record import DEFAULT_RACE_SCENARIOS, find_races
 from receipt_core.training.config import TrainConfig
@@ -85,7 +85,7 @@ def test_a_study_started_from_the_studies_tab_shows_progress_then_its_report(ser
     url, home = server
     open_page(page, url, "runs")
     page.get_by_role("tab", name="Studies").click()
-    page.get_by_text("Start a study here").click()
+    open_expander(page, "Start a study here")
     configurations = page.locator('[data-testid="stMultiSelect"]').filter(has_text="Configurations")
     configurations.get_by_role("button", name="Clear all").click()
     wait_idle(page)

@@ -781,6 +781,7 @@ def test_sigkill_of_the_server_while_training_and_saving_loses_nothing_and_the_r
 
     from playwright.sync_api import sync_playwright
 
+    from benchmarks.live_app import open_expander
     from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, choose, open_page, set_number
 
     home = tmp_path / "workspace"
@@ -857,7 +858,7 @@ def test_sigkill_of_the_server_while_training_and_saving_loses_nothing_and_the_r
             open_page(page, url, "runs")
             select_run(page, run_id)
             page.get_by_text("Status interrupted").first.wait_for()
-            page.get_by_text("Resume this run from its last checkpoint").click()
+            open_expander(page, "Resume this run from its last checkpoint")
             page.get_by_role("button", name="Resume", exact=True).click()
             try:
                 resumed = poll(lambda: [e.payload["step"] for e in ws.run_events(
