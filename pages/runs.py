@@ -1,6 +1,6 @@
 """Runs: every run with its best scores first (the best marked only beyond the noise rule), name, tags and notes;
 overlaid curves by step, epoch or wall-clock with smoothing; cost vs quality; its settings as a diff against the
-defaults or another run; download; delete; resume. Studies: start a scenario study in the background (its progress,
+defaults of its scenario or another run; download; delete; resume. Studies: start a scenario study in the background (its progress,
 then its report), or open a study's folder and see its report (table, reading, charts)."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from receipt_core.plots.study_tables import claim_lines, study_table_rows
 from receipt_core.study.reading import METRIC_LABELS
 from receipt_core.training.events import HEADLINE_METRICS
 from receipt_core.training.run_feed import CURVE_COLUMNS, RunFeed
-from receipt_core.training.run_settings import settings_diff
+from receipt_core.training.run_settings import defaults_title, settings_diff
 from receipt_core.training.run_summary import clear_best_run, run_metrics_rows, run_summary
 from receipt_core.training.slot import JobBusyError
 from receipt_core.study.table import READING_NOTE, TABLE_NOTE
@@ -189,11 +189,12 @@ with runs_tab:
         baseline = None if against == DEFAULTS else next(r for r in runs if r.id == against).config
         changes = settings_diff(run.config, baseline)
         if changes:
-            other_title = "default" if baseline is None else "other run"
+            other_title = defaults_title(run.config) if baseline is None else "other run"
             st.dataframe(pd.DataFrame([{"setting": c.setting, "this run": c.value, other_title: c.baseline}
                                        for c in changes]), hide_index=True, key="runs_settings", width="stretch")
         else:
-            st.caption("Same settings." if baseline is not None else "Every setting is the default.")
+            st.caption("Same settings." if baseline is not None else
+                       f"Same settings as the {literal(defaults_title(run.config))}.")
     if run.summary.get("error"):
         st.error(f"This run failed: {literal(run.summary['error'])}")
     d1, d2, d3 = st.columns(3)

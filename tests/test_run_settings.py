@@ -1,0 +1,59 @@
+"""A run's settings on the Runs page: differences from the defaults of the run's own scenario (or kind), or from
+another run, never a raw dump of the stored config."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from receipt_core.training.config import CAPABLE_HEADS, ReferenceConfig, TrainConfig
+from receipt_core.training.run_settings import defaults_title, settings_diff
+from receipt_core.training.runs import RUN_KIND
+
+
+def stored(config: TrainConfig, train_ids=("a", "b", "c"), eval_ids=("d",)) -> dict:
+    """A two-head run's config as the workspace stores it (training.runs.start_run)."""
+    return {**config.to_json(), RUN_KIND: "receipt", "train_documents": len(train_ids),
+            "eval_documents": len(eval_ids), "train_ids": list(train_ids), "eval_ids": list(eval_ids)}
+
+
+COUNTS = {"train_documents", "eval_documents"}  # shown beside the defaults, which have no documents
+
+
+def rows(changes) -> list[tuple[str, str, str]]:
+    return [(c.setting, c.value, c.baseline) for c in changes if c.setting not in COUNTS]
+
+
+def test_a_run_started_with_its_scenarios_defaults_differs_only_in_its_documents():
+    for scenario in ("phased", "freeze-backbone", "full"):
+        config = stored(TrainConfig.for_scenario(scenario))
+        changes = settings_diff(config)
+        assert [(c.setting, c.value, c.baseline) for c in changes] == [("train_documents", "3", "–"),
+                                                                         ("eval_documents", "1", "–")], scenario
+        assert defaults_title(config) == f"{scenario} defaults"
+
+
+def test_a_changed_setting_is_shown_against_its_scenarios_default_not_the_bare_configs():
+    changes = settings_diff(stored(TrainConfig.for_scenario("phased", epochs=20, seed=3)))
+    assert rows(changes) == [("epochs", "20", "12"), ("seed", "3", "0")]
+    # the heads phased brings (contextual, head rate 3e-3) are its defaults, so they are not listed
+    assert not {c.setting for c in changes} & set(CAPABLE_HEADS)
+    # a full fine-tuning run that asks for the contextual head lists it against full's linear default
+    full = settings_diff(stored(TrainConfig.for_scenario("full", head="contextual")))
+    assert rows(full) == [("head", "contextual", "linear")]
+
+
+def test_reference_runs_compare_with_the_reference_defaults():
+    config = {**dataclasses.asdict(ReferenceConfig(epochs=7)), RUN_KIND: "reference", "train_documents": 2,
+              "eval_documents": 1, "train_ids": ["a", "b"], "eval_ids": ["c"]}
+    assert rows(settings_diff(config)) == [("epochs", "7", "50")]
+    assert defaults_title(config) == "reference defaults"
+
+
+def test_against_another_run_the_documents_are_counts_with_how_many_are_shared():
+    mine = stored(TrainConfig.for_scenario("phased"), train_ids=("a", "b", "c"))
+    theirs = stored(TrainConfig.for_scenario("full"), train_ids=("b", "c", "x", "y"))
+    changes = {c.setting: c for c in settings_diff(mine, theirs)}
+    assert changes["scenario"].value == "phased" and changes["scenario"].baseline == "full"
+    assert changes["head"].value == "contextual" and changes["head"].baseline == "linear"
+    assert changes["train_ids"].value == "3 documents (2 shared)" and changes["train_ids"].baseline == "4 documents"
+    assert "eval_ids" not in changes  # the same evaluation documents
