@@ -52,8 +52,8 @@ def test_options_left_out_keep_the_dataclass_default_and_given_ones_reach_the_co
 
 
 def test_train_with_no_flags_runs_the_phased_plan_with_its_capable_heads():
-    """The product's default (README "End to end from pixels"): phased, level with full fine-tuning on CORD and
-    ahead of it on photos; `train` with no flags builds exactly `train --scenario phased`'s config."""
+    """The product's default (README "Command line"): phased, level with full fine-tuning on CORD and ahead of it
+    on photos, phase 2 unfreezing 2 layers; `train` with no flags builds exactly `train --scenario phased`'s config."""
     from receipt_core.cli.arguments import config_from_args
     from receipt_core.cli.train_command import _scenario_config
 
@@ -61,8 +61,8 @@ def test_train_with_no_flags_runs_the_phased_plan_with_its_capable_heads():
     no_flags = config_from_args(TrainConfig, parser.parse_args(["train", "--train", "x", "--eval", "y", "--out", "z"]),
                                 build=_scenario_config)
     assert no_flags == TrainConfig.for_scenario("phased") == TrainConfig.for_scenario(TrainConfig().scenario)
-    assert (no_flags.scenario, no_flags.backbone, no_flags.head, no_flags.epochs_per_phase) == \
-        ("phased", "text-minilm", "contextual", 2)
+    assert (no_flags.scenario, no_flags.backbone, no_flags.head, no_flags.epochs_per_phase, no_flags.phased_top_k) == \
+        ("phased", "text-minilm", "contextual", 2, 2)
 
 
 @pytest.fixture(scope="module")

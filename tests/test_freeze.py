@@ -202,14 +202,14 @@ def _epochs(schedule, losses):
 
 
 def test_phase_progress_by_epochs_and_by_patience():
-    moves, state = _epochs(PhasedSchedule(epochs_per_phase=2), [None] * 6)
+    moves, state = _epochs(PhasedSchedule(top_k=2, epochs_per_phase=2), [None] * 6)
     assert moves == [False, True, False, True, False, False] and state.phase == 3
     assert state.phase_started_epoch == 4
-    moves, state = _epochs(PhasedSchedule(epochs_per_phase=None, patience=2),
+    moves, state = _epochs(PhasedSchedule(top_k=2, epochs_per_phase=None, patience=2),
                            (1.0, 0.9, 0.95, 0.92, 0.8, 0.7, 0.75, 0.71))
     assert moves == [False, False, False, True, False, False, False, True] and state.phase == 3
     with pytest.raises(ValueError, match="needs epochs_per_phase or patience"):
-        PhasedSchedule(epochs_per_phase=None, patience=None)
+        PhasedSchedule(top_k=2, epochs_per_phase=None, patience=None)
 
 
 def test_discriminative_learning_rates_cover_every_group_once():

@@ -184,7 +184,7 @@ class PhasedSchedule:
     validation loss, whichever comes first of those configured (at least one must be).
     """
 
-    top_k: int = 2
+    top_k: int  # the run's TrainConfig.phased_top_k
     epochs_per_phase: int | None = 1
     patience: int | None = None
     num_phases: int = field(default=3, init=False)
