@@ -144,9 +144,9 @@ def choose(page, label: str, option: str, exact: bool = True) -> None:
 
 
 def open_expander(page, label: str) -> None:
-    """Open the expander whose title holds ``label`` and wait until it has finished opening: its content slides open over a
-    few hundred milliseconds, and a click on a button that is still sliding can be lost (seen on the Runs page's
-    Resume, about one try in five). Waits until the expander's box keeps the same size for 300 ms."""
+    """Open the expander whose title holds ``label`` and wait until it has finished opening: its content slides
+    open over a few hundred milliseconds, and a click on a button that is still sliding can be lost (seen on the
+    Runs page's Resume, one try in three to six). Waits until the expander's box keeps the same size for 300 ms."""
     expander = page.locator('[data-testid="stExpander"]').filter(has=page.locator("summary", has_text=label)).first
     expander.locator("summary", has_text=label).first.click()
     page.wait_for_function(

@@ -1,7 +1,7 @@
 """Runs: every run with its best scores first (the best marked only beyond the noise rule), name, tags and notes;
 overlaid curves by step, epoch or wall-clock with smoothing; cost vs quality; its settings as a diff against the
-defaults of its scenario or another run; download; delete; resume. Studies: start a scenario study in the background (its progress,
-then its report), or open a study's folder and see its report (table, reading, charts)."""
+defaults of its scenario or another run; download; delete; resume. Studies: start a scenario study in the
+background (its progress, then its report), or open a study's folder and see its report (table, reading, charts)."""
 
 from __future__ import annotations
 

@@ -24,24 +24,27 @@ class SettingChange:
     baseline: str  # the defaults' or the other run's, as text ("–" when it has none)
 
 
+def _defaults_name(config: Mapping[str, Any]) -> str:
+    """Whose defaults ``config`` is compared with: "reference", "pretrain", or a two-head run's own scenario."""
+    kind = config.get(RUN_KIND, "receipt")
+    return kind if kind in ("reference", "pretrain") else str(config.get("scenario", TrainConfig.scenario))
+
+
 def default_settings(config: Mapping[str, Any]) -> dict[str, Any]:
     """The defaults of the config's kind of run, as JSON: reference, pre-training, or a two-head run's own
     scenario (``TrainConfig.for_scenario``: a phased run started with every default differs from nothing, although
     its heads are not the bare ``TrainConfig``'s)."""
-    kind = config.get(RUN_KIND, "receipt")
-    if kind == "reference":
+    name = _defaults_name(config)
+    if name == "reference":
         return _json(dataclasses.asdict(ReferenceConfig()))
-    if kind == "pretrain":
+    if name == "pretrain":
         return _json(dataclasses.asdict(PretrainConfig()))
-    return _json(TrainConfig.for_scenario(str(config.get("scenario", TrainConfig.scenario))).to_json())
+    return _json(TrainConfig.for_scenario(name).to_json())
 
 
 def defaults_title(config: Mapping[str, Any]) -> str:
     """What :func:`default_settings` of ``config`` are, in words: "phased defaults", "reference defaults"…"""
-    kind = config.get(RUN_KIND, "receipt")
-    if kind in ("reference", "pretrain"):
-        return f"{kind} defaults"
-    return f"{config.get('scenario', TrainConfig.scenario)} defaults"
+    return f"{_defaults_name(config)} defaults"
 
 
 def settings_diff(config: Mapping[str, Any], baseline: Mapping[str, Any] | None = None) -> list[SettingChange]:
