@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 
 from benchmarks.live_app import POINTS_JS, chart_points, choose, open_page, set_number, wait_idle
-from benchmarks.live_app import CHROMIUM, CHROMIUM_ARGS, free_port, wait_healthy  # noqa: F401 - test_reliability's
 from receipt_core.training.config import TrainConfig
 from receipt_core.workspace.store import Workspace
 from receipt_core.datasets.synth import generate_dataset

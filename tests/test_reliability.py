@@ -717,7 +717,7 @@ ANNOTATION_WRITER = textwrap.dedent("""
 
 def start_server(home: Path, log_path: Path) -> tuple[subprocess.Popen, str]:
     """``streamlit run app.py`` on a free loopback port with ``home`` as its workspace, in its own process group."""
-    from tests.test_browser import free_port, wait_healthy
+    from benchmarks.live_app import free_port, wait_healthy
 
     port = free_port()
     env = dict(os.environ, RECEIPT_STUDIO_HOME=str(home), PYTHONUNBUFFERED="1")
@@ -765,7 +765,7 @@ def last_saves(log_path: Path) -> tuple[dict[tuple[str, int], str], int, tuple[s
 
 def select_run(page, run_id: str) -> None:
     """Make ``run_id`` the Runs page's "One run" choice (typing filters the options; Enter takes the match)."""
-    from tests.test_browser import wait_idle
+    from benchmarks.live_app import wait_idle
 
     run_box = page.get_by_role("combobox", name="Run", exact=True).first
     if run_id not in run_box.input_value():
@@ -782,7 +782,7 @@ def test_sigkill_of_the_server_while_training_and_saving_loses_nothing_and_the_r
     from playwright.sync_api import sync_playwright
 
     from benchmarks.live_app import open_expander
-    from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, choose, open_page, set_number
+    from benchmarks.live_app import CHROMIUM, CHROMIUM_ARGS, choose, open_page, set_number
 
     home = tmp_path / "workspace"
     shutil.copytree(cord_home, home)

@@ -215,8 +215,7 @@ class PrefixFeatureCache:
     def close(self) -> None:
         """Release the storage (and delete the file of a disk-backed cache)."""
         if self.path is not None:
-            storage, self._storage = self._storage, torch.empty((0, self.states_per_token, self.hidden_size))
-            del storage
+            self._storage = torch.empty((0, self.states_per_token, self.hidden_size))  # drops the file's mapping
             self.path.unlink(missing_ok=True)
             self.path = None
 
