@@ -121,7 +121,7 @@ def test_ocr_prints_native_documents_and_reports_bad_files(shared_data, tmp_path
     errors = [line for line in err.splitlines() if line.startswith("error: ")]
     assert len(errors) == 2 and "Traceback" not in err
     assert any(str(fake) in line and "not an image" in line for line in errors)
-    assert any("missing.png: No such file or directory" in line for line in errors)
+    assert any("missing.png' cannot be read (No such file or directory)" in line for line in errors)
 
 
 @pytest.mark.slow

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from ui.host_check import ALLOWED_HOSTS_ENV, allowed_hosts
+from ui.host_check import ALLOWED_HOSTS_ENV, allowed_hosts, loopback_origin_allowed
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -37,12 +37,12 @@ def http_status(port: int, host: str, path: str = "/_stcore/health") -> int:
         conn.close()
 
 
-def websocket_status(port: int, host: str) -> str:
-    """The status line the server answers a WebSocket handshake with, Origin matching the Host (as a rebinding
-    page's browser would send it)."""
+def websocket_status(port: int, host: str, origin: str | None = None) -> str:
+    """The status line the server answers a WebSocket handshake with; Origin matches the Host (as a rebinding
+    page's browser would send it) unless ``origin`` is given."""
     key = base64.b64encode(os.urandom(16)).decode()
     request = (f"GET /_stcore/stream HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-               f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\nOrigin: http://{host}\r\n"
+               f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\nOrigin: {origin or 'http://' + host}\r\n"
                f"Sec-WebSocket-Protocol: streamlit\r\n\r\n")
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
         sock.sendall(request.encode())
@@ -102,3 +102,22 @@ def test_the_allowed_hosts_setting_is_checked():
     for bad in ("*", "http://x.example", "x.example:8501", "a b"):
         with pytest.raises(ValueError, match=ALLOWED_HOSTS_ENV):
             allowed_hosts({ALLOWED_HOSTS_ENV: bad})
+
+
+def test_a_page_on_another_loopback_port_cannot_open_the_live_connection(server):
+    """Cookies ignore ports, so a notebook or dev server on localhost:9999 would otherwise drive the app."""
+    assert websocket_status(server, f"localhost:{server}", origin="http://localhost:9999") == "HTTP/1.1 403 Forbidden"
+    assert websocket_status(server, f"127.0.0.1:{server}", origin="http://[::1]:9999") == "HTTP/1.1 403 Forbidden"
+    assert websocket_status(server, f"localhost:{server}",
+                            origin=f"http://127.0.0.1:{server}") == "HTTP/1.1 101 Switching Protocols"
+
+
+def test_the_loopback_origin_rule():
+    assert loopback_origin_allowed(None, "localhost:8501")
+    assert loopback_origin_allowed("http://localhost:8501", "127.0.0.1:8501")
+    assert loopback_origin_allowed("http://localhost", "localhost")  # default ports on both sides
+    assert loopback_origin_allowed("https://demo.example.lan", "demo.example.lan")  # a reverse proxy's name
+    assert not loopback_origin_allowed("http://localhost:9999", "localhost:8501")
+    assert not loopback_origin_allowed("http://localhost", "localhost:8501")
+    assert not loopback_origin_allowed("http://localhost:8501", "demo.example.lan")
+    assert not loopback_origin_allowed("http://localhost:99999", "localhost:8501")  # not a port at all

@@ -9,6 +9,11 @@ Streamlit sees the request. app.py installs it through ``st.App``.
 Allowed: ``localhost``, ``127.0.0.1``, ``[::1]`` (any port), plus the names in ``$RECEIPT_STUDIO_ALLOWED_HOSTS``
 (comma-separated, e.g. ``demo.example.lan,*.corp.example``): the name a reverse proxy forwards, or the machine's
 address when it serves a LAN.
+
+A page served from another port of this machine (a notebook, another dev server) is a different origin with the
+same host name, and browsers send it this server's cookies, XSRF cookie included. :class:`LoopbackOriginMiddleware`
+refuses (403) a request or WebSocket handshake whose ``Origin`` is a loopback address on another port than the one
+the request came to, so such a page cannot open the app's live connection or upload to it.
 """
 
 from __future__ import annotations
@@ -16,9 +21,12 @@ from __future__ import annotations
 import os
 import re
 from typing import Mapping
+from urllib.parse import urlsplit
 
 ALLOWED_HOSTS_ENV = "RECEIPT_STUDIO_ALLOWED_HOSTS"
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+_LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")  # as urlsplit gives the host name (no brackets)
+_DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 _HOST_NAME = re.compile(r"^(\*\.)?[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$|^\[[0-9A-Fa-f:.]+\]$")
 
 
@@ -70,8 +78,50 @@ class ForbiddenHostMiddleware:
                                                                                                    forbid)
 
 
+def loopback_origin_allowed(origin: str | None, host: str | None) -> bool:
+    """False when ``origin`` (the request's Origin header) is a loopback address on another port than ``host``
+    (its Host header) names, or names a loopback origin while ``host`` is not one; True otherwise (no Origin,
+    ``null``, or a non-loopback Origin, which Streamlit's own origin check and the Host allowlist judge)."""
+    if not origin or origin == "null":
+        return True
+    try:
+        parsed = urlsplit(origin)
+        origin_port = parsed.port or _DEFAULT_PORTS.get(parsed.scheme)
+    except ValueError:
+        return False
+    if (parsed.hostname or "").lower() not in _LOOPBACK_NAMES:
+        return True
+    try:
+        requested = urlsplit(f"//{host or ''}")
+        host_name, host_port = (requested.hostname or "").lower(), requested.port
+    except ValueError:
+        return False
+    return host_name in _LOOPBACK_NAMES and origin_port == (host_port or _DEFAULT_PORTS.get(parsed.scheme))
+
+
+class LoopbackOriginMiddleware:
+    """403 Forbidden for a request or WebSocket handshake from a page on another loopback port
+    (:func:`loopback_origin_allowed`)."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            headers = {key.decode("latin-1").lower(): value.decode("latin-1") for key, value in scope["headers"]}
+            if not loopback_origin_allowed(headers.get("origin"), headers.get("host")):
+                from starlette.responses import PlainTextResponse
+
+                await PlainTextResponse("Forbidden: this page's origin is another port of this machine",
+                                        status_code=403)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 def host_middleware(environ: Mapping[str, str] | None = None) -> list:
-    """The middleware list for ``st.App``: the Host allowlist over :func:`allowed_hosts`."""
+    """The middleware list for ``st.App``: the Host allowlist over :func:`allowed_hosts`, then the loopback
+    origin check."""
     from starlette.middleware import Middleware
 
-    return [Middleware(ForbiddenHostMiddleware, allowed_hosts=allowed_hosts(environ))]
+    return [Middleware(ForbiddenHostMiddleware, allowed_hosts=allowed_hosts(environ)),
+            Middleware(LoopbackOriginMiddleware)]

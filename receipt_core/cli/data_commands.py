@@ -10,6 +10,7 @@ from pathlib import Path
 
 from .arguments import add_workspace_argument, positive_int
 from .main import CommandError
+from ..data.images import ImageLoadError, read_image_file
 from ..datasets import (DEFAULT_LIMITS, EXPORT_FORMATS, FORMATS, DatasetImportError, ImportLimits,
                         default_dataset_name, import_into_workspace, load_dataset)
 from ..datasets.export_zip import export_folder
@@ -72,9 +73,9 @@ def run_ocr(args: argparse.Namespace) -> int:
     items, errors = [], []
     for path in args.images:
         try:
-            items.append((str(path), path.read_bytes()))
-        except OSError as error:
-            errors.append((str(path), error.strerror or str(error)))
+            items.append((str(path), read_image_file(path)))
+        except ImageLoadError as error:
+            errors.append((str(path), str(error)))  # each message names its file
     results = ocr_many(items, progress=_progress("ocr")) if items else []
     documents = []
     for result in results:
@@ -93,8 +94,8 @@ def run_ocr(args: argparse.Namespace) -> int:
                                                                    else ""))
             for line in _lines(doc):
                 print(line)
-    for name, message in errors:
-        print(f"error: {name}: {message}", file=sys.stderr)
+    for _, message in errors:
+        print(f"error: {message}", file=sys.stderr)
     return 2 if errors else 0
 
 

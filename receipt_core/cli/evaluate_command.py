@@ -13,6 +13,7 @@ from .arguments import add_format_argument, add_workspace_argument
 from .main import CommandError
 from .sources import load_documents
 from ..data.document import Document
+from ..data.images import ImageLoadError, read_image_file
 from ..datasets.detect import detect_format
 from ..training.events import flatten_metrics
 
@@ -192,8 +193,8 @@ def run_predict(args: argparse.Namespace) -> int:
             print(f"== {data['id']}: {len(data['words'])} words, {len(data['items'])} items")
             for item in data["items"]:
                 print(f"  {item['quantity']:>6} × {item['name']}  unit {item['unit_price']}  price {item['price']}")
-    for name, message in errors:
-        print(f"error: {name}: {message}", file=sys.stderr)
+    for _, message in errors:
+        print(f"error: {message}", file=sys.stderr)
     return 2 if errors else 0
 
 
@@ -203,9 +204,9 @@ def _ocr_images(paths: Sequence[Path]) -> tuple[list[Document], list[tuple[str, 
     items, errors = [], []
     for path in paths:
         try:
-            items.append((str(path), path.read_bytes()))
-        except OSError as error:
-            errors.append((str(path), error.strerror or str(error)))
+            items.append((str(path), read_image_file(path)))
+        except ImageLoadError as error:
+            errors.append((str(path), str(error)))  # each message names its file
     docs = []
     for result in (ocr_many(items) if items else []):
         if result.error is not None:

@@ -37,7 +37,8 @@ def run_in_foreground(job: TrainingJob, what: str = "training") -> FinishedEvent
         restore()
     result = job.result
     if isinstance(result, FailedEvent):
-        raise CommandError(f"{what} failed at step {result.step}: {result.error}")
+        when = f"at step {result.step}" if result.step else "before a step completed"
+        raise CommandError(f"{what} failed {when}: {result.error}")
     if result is None:
         raise CommandError(f"{what} ended without a result")
     return result

@@ -1,9 +1,11 @@
 """Safe image loading for uploads: refuse what cannot be a receipt photo, with a message that says why.
 
-Every upload (UI, CLI, synthetic generator) enters through :func:`load_image`, which
+Every upload (UI, CLI, synthetic generator) enters through :func:`load_image` (a file named on the command line
+through :func:`read_image_file` first, which bounds its size before reading it), which
 
 * refuses empty files, PDFs, non-images and truncated files with a specific :class:`ImageLoadError`;
-* reads the pixel count from the file header and refuses a decompression bomb *before* decoding any pixels;
+* reads the pixel count from the file header and refuses a decompression bomb *before* decoding any pixels
+  (and a side longer than Tesseract reads);
 * restricts decoding to ordinary raster formats (no EPS/PostScript or other exotic plugins);
 * normalises what it accepts to mode ``RGB`` or ``L``: EXIF orientation applied, CMYK converted, 16-bit
   scaled down to 8-bit, palette and transparent images flattened onto white (transparent pixels would
@@ -15,8 +17,10 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+import stat
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -25,6 +29,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 ALLOWED_FORMATS = ("JPEG", "PNG", "GIF", "BMP", "TIFF", "WEBP")
 MIN_SIDE = 8  # pixels: a smaller image cannot hold a legible character, even upscaled
 DEFAULT_MAX_PIXELS = 40_000_000  # a 12-megapixel phone photo is ~12M; a flatbed scan at 600 dpi ~35M
+MAX_SIDE = 100_000  # pixels on one side: Tesseract's image reader (Leptonica) refuses a longer side
+MAX_IMAGE_BYTES = 40 * 1024 * 1024  # one image file, as the dashboard's upload limit (.streamlit/config.toml)
 
 
 class ImageLoadError(ValueError):
@@ -39,6 +45,21 @@ class LoadedImage:
     sha256: str  # of the raw uploaded bytes
     format: str  # Pillow's format name: JPEG, PNG, GIF, ...
     note: str = ""  # something the user should know about how the file was read (e.g. first GIF frame)
+
+
+def read_image_file(path: Path) -> bytes:
+    """The bytes of an image file on disk, or :class:`ImageLoadError` before anything is read when ``path`` is not
+    a regular file (``/dev/zero``, a folder) or is larger than :data:`MAX_IMAGE_BYTES`."""
+    try:
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise ImageLoadError(f"{str(path)!r} is not a regular file; give an image file")
+        if info.st_size > MAX_IMAGE_BYTES:
+            raise ImageLoadError(f"{str(path)!r} is {info.st_size:,} bytes, over the limit of {MAX_IMAGE_BYTES:,} "
+                                 f"for one image; shrink or re-encode it (e.g. as JPEG)")
+        return path.read_bytes()
+    except OSError as error:
+        raise ImageLoadError(f"{str(path)!r} cannot be read ({error.strerror or error})") from None
 
 
 def load_image(data: bytes, name: str = "", max_pixels: int = DEFAULT_MAX_PIXELS) -> LoadedImage:
@@ -68,6 +89,9 @@ def load_image(data: bytes, name: str = "", max_pixels: int = DEFAULT_MAX_PIXELS
     width, height = image.size  # from the header: nothing decoded yet
     if width * height > max_pixels:
         raise ImageLoadError(_too_many_pixels(label, width * height, max_pixels, (width, height)))
+    if max(width, height) > MAX_SIDE:
+        raise ImageLoadError(f"{label} is {width:,}×{height:,} pixels; OCR reads at most {MAX_SIDE:,} pixels on a "
+                             f"side. Split the receipt into parts and upload those.")
     if min(width, height) < MIN_SIDE:
         raise ImageLoadError(f"{label} is {width}×{height} pixels, too small to contain legible text "
                              f"(each side must be at least {MIN_SIDE} pixels).")

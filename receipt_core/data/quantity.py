@@ -15,6 +15,11 @@ _QUANTITY_SHAPE = re.compile(
 )
 
 
+MAX_QUANTITY = 1_000_000_000.0
+"""No quantity is larger: a longer number (``99999999999999999999``) is a code or noise, and importers bound a stored
+``quantity_value`` by the same figure."""
+
+
 def parse_quantity(text: str) -> float | None:
     """The numeric quantity a word or phrase prints, or None when it holds no number that can be one.
 
@@ -39,7 +44,7 @@ def parse_quantity(text: str) -> float | None:
         value = float(number)
     except ValueError:
         return None
-    return value
+    return value if value <= MAX_QUANTITY else None
 
 
 # Glyphs Tesseract reads in place of a digit on receipt photos. Counted on WildReceipt train (225 receipts OCR'd with

@@ -12,17 +12,18 @@ from __future__ import annotations
 import json
 import math
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
 from ..data.document import Box, Document, DocumentFormatError
 from ..data.files import file_sha256
+from ..data.quantity import MAX_QUANTITY
 from .bounded_json import BoundedJSONError, json_depth, loads_bounded
 
 MAX_PAGE_SIDE = 100_000  # pixels; a 600 dpi scan of a 4 m receipt roll is ~95,000
 MAX_COORDINATE = 10_000_000.0  # pixels, before clamping to the page
-MAX_QUANTITY = 1_000_000_000.0
 MAX_ID_LENGTH = 300
 _MAGIC = ((b"\x89PNG\r\n\x1a\n", ".png"), (b"\xff\xd8\xff", ".jpg"), (b"GIF8", ".gif"), (b"BM", ".bmp"),
           (b"II*\x00", ".tif"), (b"MM\x00*", ".tif"))
@@ -113,11 +114,18 @@ def record_problem(error: BaseException) -> str:
 
 
 def storable(doc: Document) -> Document:
-    """``doc`` if it can be stored (strict JSON, an id, bounded page), else RecordError."""
+    """``doc`` if it can be stored (strict JSON in UTF-8, an id without control characters, bounded page), else
+    RecordError."""
     if not doc.id.strip() or len(doc.id) > MAX_ID_LENGTH:
         raise RecordError(f"the document id must be 1 to {MAX_ID_LENGTH} characters, got {shown(doc.id)}")
+    if any(unicodedata.category(c) == "Cc" for c in doc.id):
+        raise RecordError(f"the document id {shown(doc.id)} holds a control character (a newline, tab or NUL)")
     try:
-        json.dumps(doc.to_json(), allow_nan=False)
+        json.dumps(doc.to_json(), allow_nan=False, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as error:  # a lone surrogate ("\ud800" in the JSON): no UTF-8 text can hold it
+        lone = shown(error.object[error.start:error.end])
+        raise RecordError(f"the document holds text that is not valid Unicode ({lone} is half of a surrogate "
+                          "pair)") from None
     except (TypeError, ValueError) as error:
         raise RecordError(f"the document cannot be stored as JSON ({error})") from None
     return doc

@@ -11,7 +11,8 @@ any entry
 or when the zip holds more than :attr:`ZipLimits.max_files` files, more than :attr:`ZipLimits.max_total_bytes`
 once uncompressed (the sizes the zip declares, and extraction stops at them: a zip bomb is refused by its
 uncompressed size, not after filling the disk), or an entry over :attr:`ZipLimits.ratio_floor_bytes` that
-compresses more than :attr:`ZipLimits.max_ratio` times (no receipt, JSON or image does).
+compresses more than :attr:`ZipLimits.max_ratio` times, or files that do so all together (no receipt, JSON or
+image does), or an entry more than :attr:`ZipLimits.max_depth` folders deep.
 
 Archive clutter (``__MACOSX/``, ``.DS_Store``, ``._*`` files) is skipped. When everything sits in one top folder
 (a zipped folder), the dataset is that folder. The importers then apply their own per-record limits
@@ -52,11 +53,12 @@ class ZipLimits:
 
     max_files: int = 50_000  # files (folders not counted); CORD's train split is 800 JSON + 800 images
     max_total_bytes: int = 2 * 1024 ** 3  # uncompressed, all files together
-    max_ratio: int = 100  # uncompressed / compressed size of one entry …
-    ratio_floor_bytes: int = 1024 * 1024  # … checked for entries larger than this (tiny files compress oddly)
+    max_ratio: int = 100  # uncompressed / compressed size of one entry, and of all entries together …
+    ratio_floor_bytes: int = 1024 * 1024  # … checked above this size (tiny files compress oddly)
+    max_depth: int = 32  # folder levels of one entry's path
 
     def __post_init__(self) -> None:
-        for name in ("max_files", "max_total_bytes", "max_ratio", "ratio_floor_bytes"):
+        for name in ("max_files", "max_total_bytes", "max_ratio", "ratio_floor_bytes", "max_depth"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"ZipLimits.{name} must be a whole number of at least 1, got {value!r}")
@@ -140,9 +142,12 @@ def checked_entries(infos: list[zipfile.ZipInfo], limits: ZipLimits) -> list[tup
     when the zip as a whole is over ``limits``."""
     entries: list[tuple[zipfile.ZipInfo, tuple[str, ...]]] = []
     seen: set[tuple[str, ...]] = set()
-    files, total = 0, 0
+    files, total, compressed = 0, 0, 0
     for info in infos:
         parts = safe_parts(info.filename)
+        if len(parts) > limits.max_depth:
+            raise ZipImportError(f"zip entry {info.filename[:80]!r}… lies {len(parts)} folders deep, over "
+                                 f"{limits.max_depth}; refused")
         if _is_clutter(parts):
             continue
         kind = stat.S_IFMT(info.external_attr >> 16)
@@ -159,6 +164,7 @@ def checked_entries(infos: list[zipfile.ZipInfo], limits: ZipLimits) -> list[tup
         if not info.is_dir():
             files += 1
             total += info.file_size
+            compressed += info.compress_size
             if files > limits.max_files:
                 raise ZipImportError(f"the zip holds more than {limits.max_files:,} files; split the dataset")
             if total > limits.max_total_bytes:
@@ -171,6 +177,9 @@ def checked_entries(infos: list[zipfile.ZipInfo], limits: ZipLimits) -> list[tup
         entries.append((info, parts))
     if files == 0:
         raise ZipImportError("the zip holds no files")
+    if total > limits.ratio_floor_bytes and total > limits.max_ratio * max(compressed, 1):  # many small bombs
+        raise ZipImportError(f"the zip's files expand to {total:,} bytes from {compressed:,} (over "
+                             f"{limits.max_ratio}x): refused as a zip bomb")
     return entries
 
 

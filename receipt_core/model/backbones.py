@@ -36,9 +36,13 @@ from torch import nn
 from transformers import (AutoTokenizer, LayoutLMConfig, LayoutLMForTokenClassification, LayoutLMModel,
                           PreTrainedTokenizerFast)
 
+from ..datasets.bounded_json import BoundedJSONError, loads_bounded
 from .backbone_names import BACKBONE_NAMES, DEFAULT_BACKBONE
 from .freeze import LAYOUT_TABLES
+from .run_manifest import backbone_config_problem
 
+_MAX_CONFIG_CHARS = 1024 * 1024  # a LayoutLM config.json is about 1 kB
+_MAX_CONFIG_DEPTH = 32
 MINILM_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 
 
@@ -219,12 +223,21 @@ def _load_directory(path: Path) -> Backbone:
     if not config_file.is_file():
         raise BackboneError(f"{path} is not a transformers checkpoint: it has no config.json")
     try:
-        model_type = json.loads(config_file.read_text()).get("model_type")
-    except json.JSONDecodeError as error:
-        raise BackboneError(f"{config_file} is not valid JSON: {error}") from None
+        if config_file.stat().st_size > 4 * _MAX_CONFIG_CHARS:
+            raise BoundedJSONError(f"it is {config_file.stat().st_size:,} bytes, far over a config's size")
+        config = loads_bounded(config_file.read_text(encoding="utf-8"), _MAX_CONFIG_CHARS, _MAX_CONFIG_DEPTH)
+    except (BoundedJSONError, OSError, UnicodeDecodeError) as error:
+        raise BackboneError(f"{config_file} is not a readable JSON config: {error}") from None
+    if not isinstance(config, dict):
+        raise BackboneError(f"{config_file} must hold a JSON object (a transformers config), not a "
+                            f"{type(config).__name__}")
+    model_type = config.get("model_type")
     if model_type != "layoutlm":
         raise BackboneError(f"{path} holds a {model_type!r} checkpoint; only LayoutLM (model_type 'layoutlm', "
                             "e.g. microsoft/layoutlm-base-uncased) can serve as a backbone")
+    problem = backbone_config_problem(config, "config.json")
+    if problem:  # before from_pretrained allocates what the config asks for
+        raise BackboneError(f"{path} cannot serve as a backbone: {problem}")
     try:
         model = LayoutLMModel.from_pretrained(str(path), local_files_only=True, trust_remote_code=False)
         tokenizer = _tokenizer(path)

@@ -159,21 +159,27 @@ def _model(run_dir: Path, info: Mapping[str, Any]) -> str | None:
 
 
 def _backbone_config(run_dir: Path, info: Mapping[str, Any]) -> str | None:
-    config = info.get("backbone_config")
+    return backbone_config_problem(info.get("backbone_config"), "backbone_config")
+
+
+def backbone_config_problem(config: object, where: str) -> str | None:
+    """Why a LayoutLM config (a run's ``backbone_config``, a model folder's ``config.json``; ``where`` names it in
+    the message) cannot be built within bounds, or None: every size a whole number in range and the whole model
+    under :data:`MAX_BACKBONE_PARAMETERS`, checked before a tensor is allocated."""
     if not isinstance(config, Mapping):
-        return "'backbone_config' must be an object"
+        return f"'{where}' must be an object"
     for key, (low, high) in _BACKBONE_INTS.items():
         if key in config or key in ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads",
                                     "intermediate_size"):
-            problem = _int(config, key, low, high, "backbone_config")
+            problem = _int(config, key, low, high, where)
             if problem:
                 return problem
     hidden, heads = config["hidden_size"], config["num_attention_heads"]
     if hidden % heads:
-        return f"'backbone_config.hidden_size' ({hidden}) is not a multiple of num_attention_heads ({heads})"
+        return f"'{where}.hidden_size' ({hidden}) is not a multiple of num_attention_heads ({heads})"
     parameters = _backbone_parameters(config)
     if parameters > MAX_BACKBONE_PARAMETERS:
-        return (f"'backbone_config' describes a backbone of {parameters:,} parameters, over the limit of "
+        return (f"'{where}' describes a backbone of {parameters:,} parameters, over the limit of "
                 f"{MAX_BACKBONE_PARAMETERS:,}")
     return None
 

@@ -13,6 +13,7 @@ import numpy as np
 from PIL import Image, ImageFilter, ImageOps
 
 from ..data.document import Box
+from ..data.images import DEFAULT_MAX_PIXELS, MAX_SIDE
 
 
 @dataclass(frozen=True)
@@ -109,8 +110,11 @@ def prepare(image: Image.Image, grayscale: bool = False, autocontrast: bool = Fa
         image = image.rotate(angle, resample=Image.Resampling.BICUBIC, fillcolor=255)
     scale = 1.0
     if min_width and image.width < min_width:
-        scale = min(min_width / image.width, max_scale)
-        size = (round(image.width * scale), round(image.height * scale))
-        scale = size[0] / image.width  # the exact factor after rounding, for mapping boxes back
-        image = image.resize(size, Image.Resampling.LANCZOS)
+        # never past the pixel and side limits of an upload: a 250 x 99,000 strip would become 396 M pixels
+        budget = min(math.sqrt(DEFAULT_MAX_PIXELS / (image.width * image.height)), MAX_SIDE / max(image.size))
+        scale = max(1.0, min(min_width / image.width, max_scale, budget))
+        if scale > 1.0:
+            size = (round(image.width * scale), round(image.height * scale))
+            scale = size[0] / image.width  # the exact factor after rounding, for mapping boxes back
+            image = image.resize(size, Image.Resampling.LANCZOS)
     return Prepared(image=image, geometry=Geometry(width=width, height=height, scale=scale, angle=angle))

@@ -23,9 +23,10 @@ from PIL import Image
 
 from ..data.boxes import union
 from ..data.document import Document, Word
+from ..data.markup import escape_markup
 from ..data.schema import DEFAULT_SCHEMA, LabelSchema
-from .figures import (FIGURE_HEIGHT, OTHER_COLOR, BoxMark, _escape, _outline, _page_background,
-                      _write_words, label_colors)
+from .figures import (FIGURE_HEIGHT, OTHER_COLOR, BoxMark, _outline, _page_background, _write_words,
+                      label_colors)
 
 ITEM_COLOR = "#6A3D9A"
 SELECTED_MARGIN = 3.0  # page pixels between a selected word's box and its frame
@@ -77,14 +78,15 @@ def annotation_figure(doc: Document, image: Image.Image | None = None, selected:
 def word_hover(index: int, word: Word) -> str:
     """What hovering a word says: its text, its label and who gave it, a waiting suggestion, OCR confidence."""
     label = word.annotation_label if word.is_labelled else "not labelled"
-    parts = [f"#{index} <b>{_escape(word.text)}</b>", f"{label} ({word.label_source})" if word.is_labelled else label]
+    parts = [f"#{index} <b>{escape_markup(word.text)}</b>",
+             f"{label} ({word.label_source})" if word.is_labelled else label]
     if word.is_quantity:
         parts.append(f"quantity {word.quantity_value if word.quantity_value is not None else '— (type it)'}")
     if word.label_source == "model":
-        parts.append(f"accepted from {_escape(word.label_run or '?')}, score {word.label_score or 0:.2f}")
+        parts.append(f"accepted from {escape_markup(word.label_run or '?')}, score {word.label_score or 0:.2f}")
     if word.suggestion is not None:
         parts.append(f"suggested {word.suggestion.annotation_label} {word.suggestion.score:.2f} by "
-                     f"{_escape(word.suggestion.run)}")
+                     f"{escape_markup(word.suggestion.run)}")
     if word.group_id is not None:
         parts.append(f"item {word.group_id}")
     if word.confidence is not None:

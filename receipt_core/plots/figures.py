@@ -20,6 +20,7 @@ import plotly.graph_objects as go
 from PIL import Image
 
 from ..data.document import Document
+from ..data.markup import escape_markup
 from ..data.schema import DEFAULT_SCHEMA, OTHER, QUANTITY, LabelSchema
 
 FIGURE_HEIGHT = 720  # pixels on screen for a receipt figure
@@ -137,7 +138,8 @@ def receipt_figure(width: int, height: int, marks: Sequence[BoxMark], image: Ima
 
     fig.update_xaxes(range=[0, width], visible=False, constrain="domain")
     fig.update_yaxes(range=[height, 0], visible=False, scaleanchor="x", scaleratio=1)
-    fig.update_layout(title=title or None, height=figure_height, margin=dict(l=0, r=0, t=40 if title else 10, b=0),
+    fig.update_layout(title=escape_markup(title) if title else None, height=figure_height,
+                      margin=dict(l=0, r=0, t=40 if title else 10, b=0),
                       plot_bgcolor="white", legend=dict(orientation="h", y=-0.02, yanchor="top"),
                       uirevision=uirevision, dragmode="zoom", hovermode="closest")
     return fig
@@ -200,14 +202,10 @@ def _alpha(hex_color: str, alpha: float) -> str:
 
 
 def _hover(mark: BoxMark) -> str:
-    parts = [f"#{mark.index} <b>{_escape(mark.text)}</b>", mark.label]
+    parts = [f"#{mark.index} <b>{escape_markup(mark.text)}</b>", mark.label]
     if mark.score is not None:
         parts.append(f"{mark.score_name} {mark.score:.2f}" if mark.score <= 1 else f"{mark.score_name} {mark.score:.0f}")
     return "<br>".join(parts)
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _write_words(fig: go.Figure, marks: Sequence[BoxMark], page_height: int, figure_height: int) -> None:
@@ -217,7 +215,7 @@ def _write_words(fig: go.Figure, marks: Sequence[BoxMark], page_height: int, fig
     scale = figure_height / page_height  # screen pixels per page pixel, roughly (the page fills the height)
     fig.add_trace(go.Scatter(
         x=[(m.box[0] + m.box[2]) / 2 for m in marks], y=[(m.box[1] + m.box[3]) / 2 for m in marks],
-        mode="text", text=[_escape(m.text) for m in marks],
+        mode="text", text=[escape_markup(m.text) for m in marks],
         textfont=dict(size=[max(5, min(18, 0.7 * (m.box[3] - m.box[1]) * scale)) for m in marks], color="#222222"),
         hoverinfo="skip", showlegend=False))
 
@@ -259,18 +257,19 @@ def curve_figure(points: pd.DataFrame, title: str, y_title: str, phases: Sequenc
     """
     fig = go.Figure()
     if not points.empty:
-        for i, (name, group) in enumerate(points.dropna(subset=[x]).groupby("series", sort=False)):
+        for i, (series, group) in enumerate(points.dropna(subset=[x]).groupby("series", sort=False)):
+            name = escape_markup(series)  # a run's name on the Runs page
             group = group.sort_values(x)
             color = SERIES_COLORS[i % len(SERIES_COLORS)]
             mode = "lines+markers" if len(group) < 40 else "lines"
             if smoothing > 0 and len(group) > 2:
-                fig.add_trace(go.Scatter(x=group[x], y=group["value"], mode="lines", name=str(name),
-                                         legendgroup=str(name), showlegend=False, opacity=0.3,
+                fig.add_trace(go.Scatter(x=group[x], y=group["value"], mode="lines", name=name,
+                                         legendgroup=name, showlegend=False, opacity=0.3,
                                          line=dict(color=color, width=1), hoverinfo="skip"))
                 fig.add_trace(go.Scatter(x=group[x], y=smooth(group["value"].tolist(), smoothing), mode="lines",
-                                         name=str(name), legendgroup=str(name), line=dict(color=color, width=2)))
+                                         name=name, legendgroup=name, line=dict(color=color, width=2)))
             else:
-                fig.add_trace(go.Scatter(x=group[x], y=group["value"], mode=mode, name=str(name),
+                fig.add_trace(go.Scatter(x=group[x], y=group["value"], mode=mode, name=name,
                                          line=dict(color=color), marker=dict(size=5, color=color)))
     for step, phase in phases:
         if phase > 1:
@@ -281,7 +280,8 @@ def curve_figure(points: pd.DataFrame, title: str, y_title: str, phases: Sequenc
             fig.add_annotation(x=at, y=1, xref="x", yref="paper", yanchor="top", xanchor="left", showarrow=False,
                                text=f"phase {phase}", font=dict(size=11, color="#333333"),
                                bgcolor="rgba(255,255,255,0.85)")
-    fig.update_layout(title=title, height=340, margin=dict(l=10, r=10, t=40, b=10), uirevision=uirevision,
+    fig.update_layout(title=escape_markup(title), height=340, margin=dict(l=10, r=10, t=40, b=10),
+                      uirevision=uirevision,
                       legend=dict(orientation="h", y=-0.25, yanchor="top", x=0, xanchor="left"),
                       xaxis_title=CURVE_AXES.get(x, x), yaxis_title=y_title)
     if log_y:
@@ -319,11 +319,12 @@ def cost_quality_figure(runs: pd.DataFrame, cost: str, quality: str, cost_title:
         middle = (position.min() + position.max()) / 2
         side = position.map(lambda v: "top right" if v <= middle else "top left")
     for i, (scenario, group) in enumerate(data.groupby("scenario", sort=True)):
-        fig.add_trace(go.Scatter(x=group[cost], y=group[quality], mode="markers+text", text=group[label],
-                                 textposition=side[group.index].tolist(), name=str(scenario), cliponaxis=False,
+        fig.add_trace(go.Scatter(x=group[cost], y=group[quality], mode="markers+text",
+                                 text=group[label].map(escape_markup),
+                                 textposition=side[group.index].tolist(), name=escape_markup(scenario), cliponaxis=False,
                                  marker=dict(size=12, color=SERIES_COLORS[i % len(SERIES_COLORS)]),
                                  hovertemplate="%{text}<br>" + cost_title + " %{x:,}<br>" + quality_title
-                                 + " %{y:.3f}<extra>" + str(scenario) + "</extra>"))
+                                 + " %{y:.3f}<extra>" + escape_markup(scenario) + "</extra>"))
     if log_x:
         fig.update_xaxes(type="log")
     fig.update_layout(height=420, margin=dict(l=60, r=60, t=60, b=40), xaxis_title=cost_title,

@@ -26,9 +26,10 @@ import plotly.graph_objects as go
 from PIL import Image
 
 from ..data.document import MODEL, Document
+from ..data.markup import escape_markup
 from ..data.schema import OTHER, QUANTITY
 from ..evaluation.confidence import DEFAULT_UNCERTAIN_BELOW, word_confidence
-from .figures import FIGURE_HEIGHT, LOW_CONFIDENCE, _escape, _outline, _page_background, _write_words
+from .figures import FIGURE_HEIGHT, LOW_CONFIDENCE, _outline, _page_background, _write_words
 
 OCR_LAYER = "ocr"
 MODEL_LAYER = "model"
@@ -153,7 +154,8 @@ def overlay_figure(doc: Document, prediction, image: Image.Image | None = None, 
         hovertext=[_hover(m) for m in marks], hoverinfo="text", name="words"))
     fig.update_xaxes(range=[0, doc.width], visible=False, constrain="domain")
     fig.update_yaxes(range=[doc.height, 0], visible=False, scaleanchor="x", scaleratio=1)
-    fig.update_layout(title=title or None, height=figure_height, margin=dict(l=0, r=0, t=40 if title else 10, b=0),
+    fig.update_layout(title=escape_markup(title) if title else None, height=figure_height,
+                      margin=dict(l=0, r=0, t=40 if title else 10, b=0),
                       plot_bgcolor="white", legend=dict(orientation="h", y=-0.02, yanchor="top"),
                       uirevision=f"overlay-{doc.id}", dragmode="zoom", hovermode="closest")
     return fig
@@ -194,7 +196,7 @@ def _grown(box: tuple[float, float, float, float], margin: float) -> tuple[float
 
 
 def _hover(mark: ConfidenceMark) -> str:
-    parts = [f"#{mark.index} <b>{_escape(mark.text)}</b>"]
+    parts = [f"#{mark.index} <b>{escape_markup(mark.text)}</b>"]
     if mark.model_confidence is not None:
         parts.append(_model_line(mark))
     if mark.ocr_confidence is not None:

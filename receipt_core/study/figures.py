@@ -11,6 +11,7 @@ import math
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from ..data.markup import escape_markup
 from .result import StudyResult
 
 COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
@@ -28,15 +29,16 @@ def quality_cost_figure(result: StudyResult) -> go.Figure:
                                                            "item quantity accuracy vs training time"))
     for index, s in enumerate(rows):
         trainable = s.spread("trainable_parameters").mean
+        name = escape_markup(s.config.name)
         colour = COLOURS[index % len(COLOURS)]  # the configuration's colour in both panels and in the curves
         for col, key in _COST_PANELS:
             figure.add_trace(go.Scatter(
-                x=[s.spread("train_s").mean], y=[s.spread(key).mean], mode="markers+text", name=s.config.name,
-                text=[s.config.name], textposition="top center", cliponaxis=False, legendgroup=s.config.name,
+                x=[s.spread("train_s").mean], y=[s.spread(key).mean], mode="markers+text", name=name,
+                text=[name], textposition="top center", cliponaxis=False, legendgroup=name,
                 showlegend=col == 1,
                 error_y={"type": "data", "array": [s.spread(key).std], "visible": len(s.runs) > 1, "color": colour},
                 marker={"size": 8 + 22 * math.sqrt(trainable / max(largest, 1)), "color": colour},
-                hovertext=f"{s.config.name}: {int(trainable):,} trainable parameters"),
+                hovertext=f"{name}: {int(trainable):,} trainable parameters"),
                 row=1, col=col)
     figure.update_xaxes(title_text="training seconds")
     figure.update_layout(title="Quality vs cost (marker size: trainable parameters)", height=520)
@@ -50,14 +52,15 @@ def curves_figure(result: StudyResult) -> go.Figure:
                                                            "quantity word F1", "training loss"))
     for index, s in enumerate(s for s in result.summaries if s.runs):
         run = s.runs[0]
+        name = escape_markup(s.config.name)
         colour = COLOURS[index % len(COLOURS)]
         for (r, c), key in _CURVE_PANELS:
             points = [e for e in run.evaluations if key in e]
             figure.add_trace(go.Scatter(x=[e["elapsed_s"] for e in points], y=[e[key] for e in points],
-                                        mode="lines+markers", name=s.config.name, legendgroup=s.config.name,
+                                        mode="lines+markers", name=name, legendgroup=name,
                                         showlegend=(r, c) == (1, 1), line={"color": colour}), row=r, col=c)
         figure.add_trace(go.Scatter(x=[p[1] for p in run.losses], y=[p[2] for p in run.losses], mode="lines",
-                                    name=s.config.name, legendgroup=s.config.name, showlegend=False,
+                                    name=name, legendgroup=name, showlegend=False,
                                     line={"color": colour}), row=2, col=2)
     figure.update_xaxes(title_text="training seconds")
     figure.update_layout(title=f"Curves (seed {result.settings.seed})", height=800)

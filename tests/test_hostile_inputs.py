@@ -1,0 +1,160 @@
+"""Inputs an adversarial probe sent (stop 20): names that Plotly would read as links, text that is not Unicode,
+zips that expand from many small entries or nest deep, model folders whose config asks for huge tensors, image
+files that are not files or too long on a side. Each is refused with one line naming it, or shown as text."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from PIL import Image
+
+from receipt_core.cli.main import main
+from receipt_core.data.document import Document, Word
+from receipt_core.data.images import MAX_IMAGE_BYTES, ImageLoadError, load_image, read_image_file
+from receipt_core.data.markup import escape_markup
+from receipt_core.data.quantity import parse_quantity
+from receipt_core.datasets import load_dataset
+from receipt_core.datasets.zip_import import ZipImportError, ZipLimits, checked_entries
+from receipt_core.model.backbones import BackboneError, load_backbone
+from receipt_core.ocr.preprocess import prepare
+from receipt_core.plots.figures import cost_quality_figure, curve_figure, document_figure
+from receipt_core.training.events import is_score_metric
+
+LINK = '<a href="https://evil.example/p">CLICK</a>'
+
+
+def _no_live_markup(figure) -> None:
+    text = figure.to_json()
+    assert "<a href" not in text and "&lt;a href=" in text
+
+
+def test_a_document_id_or_run_name_reaches_every_figure_as_text():
+    doc = Document(id=f"plotly-{LINK}", width=100, height=100,
+                   words=(Word(text="x", box=(10, 10, 20, 20)),))
+    _no_live_markup(document_figure(doc, title=doc.id))
+    curves = pd.DataFrame({"step": [1, 2], "series": [LINK, LINK], "value": [0.5, 0.6]})
+    _no_live_markup(curve_figure(curves, f"loss of {LINK}", "loss"))
+    runs = pd.DataFrame({"run": [LINK], "scenario": [LINK], "cost": [10.0], "quality": [0.9]})
+    _no_live_markup(cost_quality_figure(runs, "cost", "quality", "cost", "quality"))
+    assert escape_markup("a & b <i>") == "a &amp; b &lt;i&gt;"
+
+
+def test_counts_stay_off_the_score_charts():
+    assert is_score_metric("fields.micro_f1") and is_score_metric("quantity.item_accuracy")
+    assert not any(is_score_metric(name) for name in ("fields.words", "quantity.items", "quantity.items_not_one",
+                                                      "documents", "quantity.words"))
+
+
+def _cord_record(text: str, quantity: str = "1") -> dict:
+    def word(t: str, x: int) -> dict:
+        return {"text": t, "quad": {"x1": x, "y1": 10, "x2": x + 40, "y2": 10, "x3": x + 40, "y3": 30,
+                                    "x4": x, "y4": 30}, "is_key": 0, "row_id": 1}
+    return {"valid_line": [{"category": "menu.cnt", "group_id": 1, "words": [word(quantity, 10)]},
+                           {"category": "menu.nm", "group_id": 1, "words": [word(text, 60)]}],
+            "meta": {"version": "1.0.0", "split": "train", "image_id": 1, "image_size": {"width": 200,
+                                                                                          "height": 100}}}
+
+
+def test_a_lone_surrogate_skips_its_record_and_the_rest_imports(tmp_path):
+    folder = tmp_path / "json"
+    folder.mkdir()
+    (folder / "receipt_00001.json").write_text(json.dumps(_cord_record("Nasi")), encoding="utf-8")
+    (folder / "receipt_00002.json").write_text(json.dumps(_cord_record("Mie\ud800")), encoding="utf-8")
+    report = load_dataset(folder, "cord")
+    assert [doc.id for doc in report.documents] == ["cord-receipt_00001"]
+    assert any("receipt_00002" in p and "not valid Unicode" in p and "skipped" in p for p in report.problems)
+
+
+def test_a_quantity_past_a_billion_is_no_quantity_and_exports_back(tmp_path, workspace_home, capsys):
+    assert parse_quantity("9" * 38) is None and parse_quantity("12") == 12.0
+    folder = tmp_path / "json"
+    folder.mkdir()
+    (folder / "receipt_00001.json").write_text(json.dumps(_cord_record("Nasi", "9" * 38)), encoding="utf-8")
+    assert main(["import", "--format", "cord", str(folder), "--dataset", "huge"]) == 0
+    assert main(["export", "--out", str(tmp_path / "out"), "--dataset", "huge"]) == 0
+    assert main(["import", "--format", "native", str(tmp_path / "out"), "--dataset", "again"]) == 0
+    assert "problem" not in capsys.readouterr().err
+
+
+def test_a_document_id_with_a_control_character_is_skipped(tmp_path):
+    good = Document(id="fine", width=100, height=100, words=(Word(text="x", box=(1, 1, 9, 9)),))
+    bad = Document(id="bad\nline", width=100, height=100, words=(Word(text="x", box=(1, 1, 9, 9)),))
+    (tmp_path / "good.json").write_text(json.dumps(good.to_json()), encoding="utf-8")
+    (tmp_path / "bad.json").write_text(json.dumps(bad.to_json()), encoding="utf-8")
+    report = load_dataset(tmp_path, "native")
+    assert [doc.id for doc in report.documents] == ["fine"]
+    assert any("control character" in p for p in report.problems)
+
+
+def _infos(entries: dict[str, bytes]) -> list[zipfile.ZipInfo]:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+    return zipfile.ZipFile(io.BytesIO(buffer.getvalue())).infolist()
+
+
+def test_many_small_zip_bombs_and_deep_folders_are_refused_before_extraction():
+    small_bombs = _infos({f"zeros/{i}.json": b"0" * 200_000 for i in range(20)})  # each under the per-entry floor
+    with pytest.raises(ZipImportError, match="files expand to 4,000,000 bytes .* zip bomb"):
+        checked_entries(small_bombs, ZipLimits())
+    deep = _infos({"d/" * 40 + "receipt_00001.json": b"{}"})
+    with pytest.raises(ZipImportError, match="41 folders deep, over 32"):
+        checked_entries(deep, ZipLimits())
+    checked_entries(_infos({"json/receipt_00001.json": json.dumps(_cord_record("Nasi")).encode()}), ZipLimits())
+
+
+def _model_folder(tmp_path: Path, config: object, name: str) -> Path:
+    folder = tmp_path / name
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps(config), encoding="utf-8")
+    return folder
+
+
+def test_a_model_folder_asking_for_huge_tensors_is_refused_before_anything_is_allocated(tmp_path, tiny_backbone):
+    config = {**tiny_backbone.model.config.to_dict(), "model_type": "layoutlm", "intermediate_size": 200_000_000}
+    with pytest.raises(BackboneError, match="intermediate_size' must be a whole number from 1 to 16,384"):
+        load_backbone(str(_model_folder(tmp_path, config, "huge")))
+    with pytest.raises(BackboneError, match="must hold a JSON object"):
+        load_backbone(str(_model_folder(tmp_path, [], "list")))
+    deep = tmp_path / "deep"
+    deep.mkdir()
+    (deep / "config.json").write_text("[" * 10_000 + "]" * 10_000)
+    with pytest.raises(BackboneError, match="not a readable JSON config: .*nests"):
+        load_backbone(str(deep))
+
+
+def test_an_image_path_that_is_not_a_file_or_too_big_is_refused_before_reading(tmp_path):
+    with pytest.raises(ImageLoadError, match="not a regular file"):
+        read_image_file(Path("/dev/zero"))
+    big = tmp_path / "big.png"
+    with open(big, "wb") as out:
+        out.truncate(MAX_IMAGE_BYTES + 1)  # sparse: no disk used
+    with pytest.raises(ImageLoadError, match="over the limit"):
+        read_image_file(big)
+    with pytest.raises(ImageLoadError, match="cannot be read"):
+        read_image_file(tmp_path / "missing.png")
+
+
+def test_a_side_tesseract_cannot_read_is_refused_and_a_narrow_strip_is_not_blown_up():
+    buffer = io.BytesIO()
+    Image.new("L", (10, 120_000), 255).save(buffer, format="PNG")
+    with pytest.raises(ImageLoadError, match="at most 100,000 pixels on a side"):
+        load_image(buffer.getvalue(), "tall.png")
+    strip = Image.new("L", (250, 90_000), 255)
+    prepared = prepare(strip, min_width=1000, max_scale=4.0)
+    assert max(prepared.image.size) <= 100_000 and prepared.image.width * prepared.image.height <= 40_000_000
+
+
+def test_the_ocr_command_names_each_bad_file_once(tmp_path, capsys):
+    fake = tmp_path / "fake.png"
+    fake.write_text("not an image")
+    assert main(["ocr", str(fake), "/dev/zero"]) == 2
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 2
+    assert all(line.count(str(fake)) + line.count("/dev/zero") == 1 for line in errors), errors
