@@ -12,7 +12,7 @@ from ui.annotate_state import NEXT_DOC_KEY, NOTICE_KEY
 from ui.annotate_model import model_section, retrain_after_done
 from ui.annotate_url import restore_from_url, write_to_url
 from ui.literal import literal
-from ui.shared import current_dataset, friendly, require_router, workspace
+from ui.shared import NO_DATA, current_dataset, friendly, require_router, workspace
 
 DOC_KEY = "annotate_doc"
 
@@ -22,7 +22,7 @@ ws = workspace()
 restore_from_url([d.name for d in ws.datasets()], NEXT_DOC_KEY, widget_key="annotate_status")
 dataset = current_dataset()
 if dataset is None:
-    st.info("No data yet: generate demo receipts on Home, or upload on Data.")
+    st.info(NO_DATA)
     st.stop()
 
 counts = ws.status_counts(dataset)

@@ -27,10 +27,11 @@ from receipt_core.training.runs import resume_run
 from ui.literal import literal
 from ui.race_study import STUDY_REFRESH_S, study_form, study_progress
 from ui.race_track import race_track
-from ui.shared import require_router, friendly, job_slot, user_errors, workspace
+from ui.shared import HOLD_OUT, require_router, friendly, job_slot, user_errors, workspace
 
 OPENED_STUDY_KEY = "studies_opened"  # the study shown in the Studies tab (a path, as typed or picked)
 DEFAULTS = "the defaults"
+OWN_RECEIPTS = "(the receipts it trained and evaluated on)"
 RUN_COLUMNS = ["best", "name", *[f"best {m}" for m in HEADLINE_METRICS], "status", "scenario", "tags",
                "trainable parameters", "wall time (s)", "steps", "backbone", "run"]
 
@@ -110,8 +111,10 @@ with runs_tab:
                          "best": st.column_config.TextColumn("", width=30, help="The best run, marked only when it "
                                                              "beats every other beyond the noise rule below"),
                          "name": st.column_config.TextColumn("name", width="medium"),
-                         **{f"best {m}": st.column_config.NumberColumn(METRIC_LABELS[m], format="%.3f", width=90,
-                                                                       help=f"best {m} over the run's evaluations")
+                         **{f"best {m}": st.column_config.NumberColumn(f"best {METRIC_LABELS[m]}", format="%.3f",
+                                                                       width=90, help=f"the best {m} over the run's "
+                                                                       "evaluations, each metric on its own (Predict "
+                                                                       "shows the last checkpoint's)")
                             for m in HEADLINE_METRICS},
                          "trainable parameters": st.column_config.NumberColumn(format="compact"),
                          "wall time (s)": st.column_config.NumberColumn(format="%.1f")})
@@ -224,18 +227,23 @@ with runs_tab:
     if run.status in ("interrupted", "stopped", "failed") and saved and not live_here:
         with st.expander("Resume this run from its last checkpoint"):
             st.caption(f"It trained on {run.config.get('train_documents', '?')} receipts and evaluated on "
-                       f"{run.config.get('eval_documents', '?')}; choose the same data to continue where it stopped.")
+                       f"{run.config.get('eval_documents', '?')}; continue on the same receipts (their current "
+                       "labels), or choose datasets.")
             names = [d.name for d in ws.datasets()]
-            hold_out_label = "(hold out part of the training dataset)"
+            own = [OWN_RECEIPTS] if run.config.get("train_ids") else []  # older runs did not record their ids
             r1, r2, r3 = st.columns(3)
-            train_set = r1.selectbox("Training dataset", names, key="runs_resume_train")
-            eval_set = r2.selectbox("Evaluation dataset", [hold_out_label] + names, key="runs_resume_eval")
-            share = r3.slider("Held-out share", 0.1, 0.5, 0.25, 0.05, key="runs_resume_share")
-            if st.button("Resume", key="runs_resume", disabled=not names):
+            train_set = r1.selectbox("Training dataset", own + names, key="runs_resume_train")
+            eval_set = r2.selectbox("Evaluation dataset", [HOLD_OUT] + names, key="runs_resume_eval",
+                                    disabled=train_set == OWN_RECEIPTS)
+            share = r3.slider("Held-out share", 0.1, 0.5, 0.25, 0.05, key="runs_resume_share",
+                              disabled=train_set == OWN_RECEIPTS or eval_set != HOLD_OUT)
+            if st.button("Resume", key="runs_resume", disabled=not (own or names)):
                 with user_errors("Resuming the run"):
-                    chosen_eval = None if eval_set == hold_out_label else ws.evaluation_documents(eval_set).documents
-                    train_docs, eval_docs = split_documents(ws.training_documents(train_set).documents, chosen_eval,
-                                                            share)
+                    train_docs = eval_docs = None  # None: resume_run reads the run's own receipts back by id
+                    if train_set != OWN_RECEIPTS:
+                        chosen_eval = None if eval_set == HOLD_OUT else ws.evaluation_documents(eval_set).documents
+                        train_docs, eval_docs = split_documents(ws.training_documents(train_set).documents,
+                                                                chosen_eval, share)
 
                     def launch():
                         return run_id, resume_run(ws, run_id, train_docs, eval_docs)

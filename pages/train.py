@@ -4,6 +4,7 @@ settings; Start/Pause/Stop; live charts. Every default comes from the run's conf
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 
 import streamlit as st
 
@@ -12,16 +13,16 @@ from receipt_core.model.backbone_names import BACKBONE_NAMES, DEFAULT_BACKBONE
 from receipt_core.data.boxes import BOX_MODES
 from receipt_core.model.freeze import PRESETS, FreezePlan, hand_toggles
 from receipt_core.model.scenario_guide import guide_markdown
-from receipt_core.model.head_settings import HEAD_KINDS, LAYER_MIXES
+from receipt_core.model.head_settings import HEAD_KINDS, LAYER_MIXES, HeadSettings
 from receipt_core.training.config import PretrainConfig, ReferenceConfig, TrainConfig
 from receipt_core.training.estimate import PlannedRun, estimate_run_time, planned_train_receipts
 from receipt_core.training.runs import start_pretrain_run, start_reference_run, start_run
 from receipt_core.training.schedules import LR_SCHEDULES
 from receipt_core.training.slot import JobBusyError
 from ui.live_run import live_view
-from ui.shared import current_dataset, friendly, group_sizes, job_slot, require_router, user_errors, workspace
+from ui.shared import (HOLD_OUT, NO_DATA, current_dataset, friendly, group_sizes, job_slot, require_router,
+                       user_errors, workspace)
 
-HOLD_OUT = "(hold out part of the training dataset)"
 LOCAL = "local folder…"
 TWO_HEAD, REFERENCE, PRETRAIN = "Two-head model", "Reference tagger", "Layout pre-training"
 RUN_KINDS = {TWO_HEAD: "receipt", REFERENCE: "reference", PRETRAIN: "pretrain"}  # a stored run's RUN_KIND
@@ -49,6 +50,19 @@ def _scenario_defaults() -> None:
         st.session_state[key] = 0 if value is None else value
 
 
+def _head_settings(defaults: TrainConfig, preset: str) -> HeadSettings:
+    """The heads the settings below ask for (their widgets' values from the last rerun, else the scenario's
+    defaults), so the parameter counts above them count the heads the run will build."""
+    state = st.session_state
+    config = dataclasses.replace(
+        defaults, head=state.get("train_head", defaults.head),
+        layer_mix=state.get(f"train_layer_mix_{preset}", defaults.layer_mix),
+        head_size=int(state.get("train_head_size", defaults.head_size)),
+        head_depth=int(state.get("train_head_depth", defaults.head_depth)),
+        head_boxes=bool(state.get("train_head_boxes", defaults.head_boxes)))
+    return config.head_settings()
+
+
 require_router()
 st.title("Train")
 ws = workspace()
@@ -58,7 +72,7 @@ datasets = [d.name for d in ws.datasets()]
 
 with st.expander("Run settings", expanded=busy is None):
     if not datasets:
-        st.info("No data yet: generate demo receipts on Home first.")
+        st.info(NO_DATA)
     kind = st.radio("What to train", (TWO_HEAD, REFERENCE, PRETRAIN), horizontal=True, key="train_kind")
     st.caption(KIND_HELP[kind])
     defaults = {TWO_HEAD: TrainConfig(), REFERENCE: ReferenceConfig(), PRETRAIN: PretrainConfig()}[kind]
@@ -100,7 +114,7 @@ with st.expander("Run settings", expanded=busy is None):
         sizes: tuple[tuple[str, int], ...] = ()
         if backbone:
             with user_errors("Reading the backbone"):
-                sizes = group_sizes(backbone)
+                sizes = group_sizes(backbone, _head_settings(defaults, preset))
         if sizes:
             plan = FreezePlan.preset(preset, [name for name, _ in sizes])
             st.markdown("**Trainable parameter groups** (toggles override the scenario)")
@@ -118,7 +132,7 @@ with st.expander("Run settings", expanded=busy is None):
             note = " (phase 1; later phases unfreeze more)" if preset == "phased" else ""
             st.metric("Trainable parameters" + note,
                       f"{toggles.trainable_parameters:,} / {toggles.total_parameters:,}",
-                      f"{100 * toggles.share:.3g}% of the model", delta_color="off", delta_arrow="off")
+                      f"{100 * toggles.share:.4g}% of the model", delta_color="off", delta_arrow="off")
         phase_cols = st.columns(3)
         top_k = phase_cols[0].number_input("Phase 2: top encoder layers", 1, 24, defaults.phased_top_k,
                                            key="train_top_k", disabled=preset != "phased")

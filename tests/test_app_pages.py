@@ -370,11 +370,14 @@ def test_annotate_prefills_and_finds_the_least_confident_receipt(demo_env, train
 
 
 def test_train_toggles_update_trainable_parameters_live(demo_env):
+    """The counts are those of the heads the scenario builds (freeze-backbone: contextual heads), not linear ones."""
+    from receipt_core.training.config import TrainConfig
     from ui.shared import group_sizes
 
     at = app("train", dataset="demo")
     at.selectbox(key="train_backbone").set_value("tiny").run()
-    sizes = dict(group_sizes("tiny"))
+    sizes = dict(group_sizes("tiny", TrainConfig.for_scenario("freeze-backbone").head_settings()))
+    assert sizes["head.fields"] > dict(group_sizes("tiny"))["head.fields"]
     total = sum(sizes.values())
     at.selectbox(key="train_preset").set_value("freeze-backbone").run()
     no_errors(at)
@@ -511,6 +514,8 @@ def test_runs_resumes_an_interrupted_run_from_its_checkpoint(demo_env, trained_r
     at = app("runs", dataset="demo")
     at.selectbox(key="runs_one").set_value(trained_run).run()
     assert any(b.key == "runs_resume" for b in at.button)
+    # the run's own receipts come first: Resume with no choice continues on the data it trained on
+    assert at.selectbox(key="runs_resume_train").value == "(the receipts it trained and evaluated on)"
     at.selectbox(key="runs_resume_train").set_value("demo").run()
     at.button(key="runs_resume").click().run()
     assert not at.exception
@@ -520,6 +525,29 @@ def test_runs_resumes_an_interrupted_run_from_its_checkpoint(demo_env, trained_r
     assert demo_env.get_run(trained_run).status == "finished"
     kinds = [e.kind for e in demo_env.run_events(trained_run, after_seq=events_before)]
     assert "phase" in kinds and kinds[-1] == "finished"
+
+
+def test_the_train_form_follows_the_sidebar_dataset(tmp_path, monkeypatch):
+    """Picking another dataset in the sidebar points Train's training and evaluation choice at it (and at its
+    evaluation sibling): Start never trains on a dataset other than the one in view."""
+    ws = Workspace(tmp_path / "workspace")
+    for name in ("a-train", "a-dev", "b"):
+        ws.save_documents(name, [Document(id=f"{name}-{i}", width=100, height=100,
+                                          words=(Word(text="x", box=(1, 1, 9, 9)),)) for i in range(4)])
+    monkeypatch.setenv("RECEIPT_STUDIO_HOME", str(ws.home))
+    at = app("train", dataset="b")
+    assert at.selectbox(key="train_dataset").value == "b"
+    # AppTest draws the router's sidebar on a session's first run only: a new session, whose Train form still
+    # holds "b" from before, picks another dataset in the sidebar
+    again = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT)
+    again.session_state["dataset"] = "b"
+    again.session_state["train_dataset"], again.session_state["train_eval"] = "b", "a-dev"
+    again.run()
+    again.sidebar.selectbox(key="dataset").set_value("a-dev")
+    again.switch_page("pages/train.py").run()
+    no_errors(again)
+    assert (again.selectbox(key="train_dataset").value, again.selectbox(key="train_eval").value) == (
+        "a-train", "a-dev")
 
 
 def test_picking_a_scenario_gives_every_setting_that_scenario_s_defaults(demo_env):

@@ -242,5 +242,5 @@ def test_the_race_page_on_an_empty_workspace_says_what_to_do(workspace_home):
     at.switch_page("pages/race.py").run()
     assert not at.exception, [e.value for e in at.exception]
     assert [i.value for i in at.info] == [
-        "No data yet: load the real receipts (CORD sample) or generate demo receipts on Home first.",
+        "No data yet: load the real receipts (CORD sample) or generate demo receipts on Home, or upload on Data.",
         "No race yet: choose the scenarios above and press **Start race**."]

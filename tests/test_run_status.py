@@ -117,3 +117,18 @@ def test_run_feed_gives_curves_by_step_epoch_and_wall_clock_and_the_clock():
     assert curves.train_loss["wall_s"].tolist() == [0.0, 1.0]
     assert curves.metrics.iloc[0][["step", "epoch", "wall_s", "value"]].tolist() == [2, 1.0, 4.0, 0.5]
     assert status_line(curves.timing, T0 + 9).elapsed_s == pytest.approx(9 - 0.01)  # the loop: 2.0 at T0 + 2.01
+
+
+def test_a_run_resumed_in_the_same_session_reads_running_and_drops_the_old_end():
+    """Stop, then Resume on the Runs page: the Train page's feed has folded the stop; the resumed loop's first
+    phase event makes it "running" again, with no stale "Finished (stopped)" box."""
+    feed = RunFeed("r1")
+    phase = PhaseEvent(step=0, epoch=0, phase=1, trainable_groups=("head.fields",), trainable_parameters=10,
+                       total_parameters=100, reason="start")
+    feed.add(phase, created_at=100.0)
+    feed.add(FinishedEvent(step=5, epoch=1, reason="stopped", elapsed_s=5.0, metrics={}, checkpoint="x"),
+             created_at=105.0)
+    assert feed.curves().status == "stopped" and feed.curves().finished is not None
+    feed.add(PhaseEvent(step=5, epoch=1, phase=1, trainable_groups=("head.fields",), trainable_parameters=10,
+                        total_parameters=100, reason="resumed"), created_at=200.0)
+    assert feed.curves().status == "running" and feed.curves().finished is None

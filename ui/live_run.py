@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from receipt_core.plots.figures import FIGURE_HEIGHT, curve_figure, prediction_figure, tall_figure_height
-from receipt_core.training.events import HEADLINE_METRICS, headline
+from receipt_core.training.events import HEADLINE_METRICS, headline, is_score_metric
 from ui.literal import literal
 from receipt_core.training.run_feed import RunCurves, RunFeed
 from receipt_core.training.run_status import status_line
@@ -103,7 +103,7 @@ def _progress(curves: RunCurves, live: bool, budget_s: float | None, started_at:
     if curves.finished:
         shown = headline(curves.finished.metrics)
         st.success(f"Finished ({curves.finished.reason}) after {fmt_seconds(curves.finished.elapsed_s)}"
-                   + "".join(f" · {k} {v:.3f}" for k, v in shown.items() if k in HEADLINE_METRICS[:3]))
+                   + "".join(f" · {k} {v:.3f}" for k, v in shown.items() if k in HEADLINE_METRICS))
 
 
 def _charts(curves: RunCurves, run_id: str) -> None:
@@ -111,7 +111,7 @@ def _charts(curves: RunCurves, run_id: str) -> None:
     its training and validation loss, and its validation metrics."""
     tasks = [t for t in dict.fromkeys(curves.train_loss["series"]) if t != "total"] or ["total"]
     metric_names = [m for m in dict.fromkeys(curves.metrics["series"])
-                    if not m.endswith(("val_loss", "loss_weight")) and m.split(".")[0] != "documents"]
+                    if not m.endswith(("val_loss", "loss_weight")) and is_score_metric(m)]
     columns = st.columns(len(tasks))
     for column, task in zip(columns, tasks):
         title = TITLES.get(task, task)

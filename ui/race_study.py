@@ -16,7 +16,7 @@ from receipt_core.study.settings import REFERENCE, StudyConfig, StudySettings, d
 from ui.literal import literal
 from ui.race_track import race_track, start_race
 from ui.race_view import data_choice, race_progress
-from ui.shared import user_errors, workspace
+from ui.shared import NO_DATA, user_errors, workspace
 
 STUDY_REFRESH_S = 2.0
 CONFIG_OPTIONS = tuple([StudyConfig(b, s) for b in BACKBONE_NAMES for s in PRESETS]
@@ -27,7 +27,7 @@ FEED_KEY = "study_feed"
 def study_form(datasets: list[str]) -> None:
     """Configurations, data, budget, repeats, seed and folder name; Start study."""
     if not datasets:
-        st.info("No data yet: load the real receipts (CORD sample) or generate demo receipts on Home first.")
+        st.info(NO_DATA)
         return
     defaults = StudySettings()
     configs = st.multiselect("Configurations", CONFIG_OPTIONS, default=list(default_configs()),

@@ -9,6 +9,7 @@ import time
 import pandas as pd
 import streamlit as st
 
+from receipt_core.datasets.splits import paired_datasets
 from receipt_core.model.backbone_names import BACKBONE_NAMES
 from receipt_core.model.freeze import PRESETS
 from receipt_core.plots.figures import CURVE_AXES, curve_figure
@@ -24,9 +25,8 @@ from receipt_core.training.run_feed import RunCurves
 from receipt_core.training.run_status import status_line
 from ui.literal import literal
 from ui.race_track import race_track, start_race
-from ui.shared import current_dataset, friendly, user_errors, workspace
+from ui.shared import HOLD_OUT, NO_DATA, current_dataset, friendly, user_errors, workspace
 
-HOLD_OUT = "(hold out part of the training dataset)"
 SHOWN_KEY = "race_shown"  # the race the board shows (its name); the newest when unset
 FEED_KEY = "race_feed"
 STATUS_ICONS = {"running": ":green[:material/play_circle:]", "finished": ":green[:material/check_circle:]",
@@ -37,10 +37,12 @@ STATUS_ICONS = {"running": ":green[:material/play_circle:]", "finished": ":green
 def data_choice(datasets: list[str], key: str) -> tuple[str, str | None, float]:
     """Training dataset, evaluation dataset (None: hold out) and the held-out share, as the Train page asks."""
     columns = st.columns(3)
-    default = current_dataset()
+    default_train, default_eval = paired_datasets(datasets, current_dataset())  # as the Train page pairs them
     train = columns[0].selectbox("Training dataset", datasets, key=f"{key}_train",
-                                 index=datasets.index(default) if default in datasets else 0)
-    evaluation = columns[1].selectbox("Evaluation dataset", [HOLD_OUT] + datasets, key=f"{key}_eval")
+                                 index=datasets.index(default_train) if default_train in datasets else 0)
+    options = [HOLD_OUT] + datasets
+    evaluation = columns[1].selectbox("Evaluation dataset", options, key=f"{key}_eval",
+                                      index=options.index(default_eval) if default_eval in options else 0)
     share = columns[2].slider("Held-out share", 0.1, 0.5, 0.25, 0.05, key=f"{key}_share",
                               disabled=evaluation != HOLD_OUT)
     return train, None if evaluation == HOLD_OUT else evaluation, share
@@ -49,7 +51,7 @@ def data_choice(datasets: list[str], key: str) -> tuple[str, str | None, float]:
 def race_form(datasets: list[str]) -> None:
     """Scenarios, backbone, data, budget per run; Start race."""
     if not datasets:
-        st.info("No data yet: load the real receipts (CORD sample) or generate demo receipts on Home first.")
+        st.info(NO_DATA)
         return
     defaults = TrainConfig()
     top = st.columns([3, 1])

@@ -14,7 +14,8 @@ from streamlit.delta_generator import DeltaGenerator
 from receipt_core.training.threads import configure_torch_threads
 from ui.literal import literal
 from ui.race_track import race_track
-from ui.shared import DATASET_KEY, PENDING_DATASET_KEY, ROUTED_KEY, job_slot, user_errors, workspace
+from ui.shared import (DATASET_KEY, NO_DATA, PENDING_DATASET_KEY, ROUTED_KEY, follow_dataset, job_slot,
+                       user_errors, workspace)
 
 PAGES = (
     ("pages/home.py", "Home", ":material/home:", "home"),
@@ -60,17 +61,16 @@ def sidebar() -> DeltaGenerator | None:
     return placeholder
 
 
-NO_DATA = "No data yet: load the real receipts (CORD sample) or generate demo receipts on Home, or upload on Data."
-
-
 def dataset_choice(names: list[str]) -> None:
     """The sidebar's dataset selectbox; a dataset a page asked for (``select_dataset``) is selected first."""
     pending = st.session_state.pop(PENDING_DATASET_KEY, None)
     if pending in names:
         st.session_state[DATASET_KEY] = pending
+        follow_dataset(pending, names)
     if st.session_state.get(DATASET_KEY) not in names:
         st.session_state[DATASET_KEY] = names[0]
-    st.selectbox("Dataset", names, key=DATASET_KEY, help="The dataset the pages work on")
+    st.selectbox("Dataset", names, key=DATASET_KEY, help="The dataset the pages work on (Train starts from it)",
+                 on_change=lambda: follow_dataset(st.session_state.get(DATASET_KEY), names))
 
 
 def refresh_datasets(placeholder: DeltaGenerator | None) -> None:

@@ -15,6 +15,7 @@ from typing import Iterator
 
 import streamlit as st
 
+from receipt_core.model.head_settings import HeadSettings
 from receipt_core.training.slot import JobSlot
 from receipt_core.workspace.store import HOME_ENV, Workspace
 from ui.literal import literal
@@ -24,6 +25,10 @@ log = logging.getLogger("receipt_studio")
 DATASET_KEY = "dataset"  # session-state key of the sidebar's dataset choice
 ROUTED_KEY = "routed_by_app"  # set by app.py: this session's pages run inside the router
 PENDING_DATASET_KEY = "dataset_next"  # a dataset to select at the next rerun (set after the sidebar ran)
+NO_DATA = "No data yet: load the real receipts (CORD sample) or generate demo receipts on Home, or upload on Data."
+HOLD_OUT = "(hold out part of the training dataset)"  # the evaluation choice of the Train page, race and study
+# (training, evaluation) selectbox keys of the forms that start from the sidebar's dataset: Train, race, study
+DATASET_FOLLOWERS = (("train_dataset", "train_eval"), ("race_train", "race_eval"), ("study_train", "study_eval"))
 
 
 def workspace_home() -> Path:
@@ -54,6 +59,20 @@ def select_dataset(name: str) -> None:
     """Make ``name`` the sidebar's dataset from the next rerun on (the sidebar widget exists already in this one,
     unless it said "No data yet": then the router shows the list with ``name`` selected right after the page)."""
     st.session_state[PENDING_DATASET_KEY] = name
+
+
+def follow_dataset(name: str | None, names: list[str]) -> None:
+    """Point the Train page's, the race's and the study's data choice at ``name`` (the sidebar's new dataset) and
+    its evaluation sibling, so a form never trains on another dataset than the one the sidebar shows. Runs as the
+    sidebar's on_change callback (before the page draws its widgets)."""
+    from receipt_core.datasets.splits import paired_datasets
+
+    train, evaluation = paired_datasets(names, name)
+    if train is None:
+        return
+    for train_key, eval_key in DATASET_FOLLOWERS:
+        st.session_state[train_key] = train
+        st.session_state[eval_key] = evaluation or HOLD_OUT
 
 
 def current_dataset() -> str | None:
@@ -129,14 +148,15 @@ def run_label(run) -> str:
 
 
 @st.cache_resource(show_spinner="Counting the backbone's parameters…", max_entries=4)
-def group_sizes(backbone: str) -> tuple[tuple[str, int], ...]:
-    """(group name, parameters) of the multi-task model on ``backbone``, bottom to top; built once per server."""
+def group_sizes(backbone: str, head: HeadSettings = HeadSettings()) -> tuple[tuple[str, int], ...]:
+    """(group name, parameters) of the multi-task model on ``backbone`` with ``head``'s heads, bottom to top; built
+    once per server and head shape."""
     from receipt_core.model.backbones import load_backbone
     from receipt_core.model.freeze import FreezePlan, group_names
     from receipt_core.model.multitask import build_model
     from receipt_core.data.schema import DEFAULT_SCHEMA
 
-    model = build_model(load_backbone(backbone), DEFAULT_SCHEMA.num_fields)
+    model = build_model(load_backbone(backbone), DEFAULT_SCHEMA.num_fields, head=head)
     plan = FreezePlan.preset("full", group_names(model))
     return tuple((report.name, report.parameters) for report in plan.report(model))
 

@@ -149,11 +149,24 @@ HEADLINE_METRICS = ("fields.micro_f1", "quantity.word_f1", "quantity.item_accura
 """The metrics a run is judged by, in the order tables show them (the evaluation's flattened names)."""
 
 
+COUNT_METRICS = ("documents", "words", "items", "items_not_one", "segments")
+"""The last parts of the metric names that count things (``fields.words``) rather than score them (0 to 1)."""
+
+
+def is_score_metric(name: str) -> bool:
+    """True for a score (``fields.micro_f1``), false for a count (``fields.words``, ``documents``): charts of
+    scores plot only the first kind, so a word count does not squash the 0–1 axis."""
+    return name.rsplit(".", 1)[-1] not in COUNT_METRICS
+
+
 def run_status(event: Event, current: str) -> str:
     """A run's status after ``event``: "running", "paused", "finished", "stopped" or "failed"
-    (``current`` when the event does not change it)."""
+    (``current`` when the event does not change it). A phase event comes only from a running loop (its start, a
+    resume from a checkpoint included, or a phase change), so it means "running"."""
     if isinstance(event, StatusEvent) and event.status in ("running", "paused"):
         return event.status
+    if isinstance(event, PhaseEvent):
+        return "running"
     if isinstance(event, FinishedEvent):
         return "stopped" if event.reason == "stopped" else "finished"
     if isinstance(event, FailedEvent):

@@ -101,6 +101,7 @@ class RunFeed:
         elif isinstance(event, PhaseEvent):
             self._phases.append((event.step, event.phase))
             self._trainable, self._total = event.trainable_parameters, event.total_parameters
+            self._finished, self._error = None, None  # the loop runs (again): an earlier end was before a resume
         elif isinstance(event, ProgressEvent):
             self._progress = event
             if event.total_steps and event.epochs:
