@@ -14,10 +14,10 @@ from receipt_core.datasets import EXPORT_FORMATS
 from receipt_core.datasets.export_zip import export_zip_bytes, export_zip_name
 from ui.actions import document_image, ocr_and_store
 from ui.literal import literal
-from ui.shared import require_router, DATASET_KEY, current_dataset, select_dataset, user_errors, workspace
+from ui.shared import (DATASET_KEY, PDF_NOTE, UPLOAD_TYPES, current_dataset, require_router, select_dataset,
+                       user_errors, workspace)
 from ui.zip_import import zip_import_section
 
-UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "tif", "tiff", "bmp", "gif", "pdf"]  # pdf: to say why not
 
 EXPORT_HELP = {"native": "this tool's own format: every label with who gave it, suggestions, items",
                "cord": "CORD v1 style JSON (valid_line groups by item), for tools that read CORD",
@@ -49,7 +49,8 @@ with upload_tab:
     st.write("Upload receipt photos or scans (JPG, PNG, WebP, TIFF, BMP, GIF). Each is read by Tesseract; "
              "words and boxes become a document you can annotate. Files are stored by content hash.")
     target = st.text_input("Store into dataset", value="uploads", key="upload_dataset")
-    files = st.file_uploader("Receipt images", type=UPLOAD_TYPES, accept_multiple_files=True, key="upload_files")
+    files = st.file_uploader("Receipt images", type=UPLOAD_TYPES, accept_multiple_files=True, key="upload_files",
+                             help=PDF_NOTE)
     if st.button("OCR and store", type="primary", disabled=not files, key="ocr_uploads"):
         bar = st.progress(0.0, text="Reading receipts…")
         with user_errors("OCR of the uploads"):

@@ -19,12 +19,11 @@ from receipt_core.study.reading import METRIC_LABELS
 from receipt_core.training.run_summary import last_evaluation
 from ui.actions import document_image
 from ui.literal import literal
-from ui.shared import (require_router, current_dataset, loaded_run, run_label, runs_with_checkpoints, user_errors,
-                       workspace)
+from ui.shared import (PDF_NOTE, UPLOAD_TYPES, current_dataset, loaded_run, require_router, run_label,
+                       runs_with_checkpoints, user_errors, workspace)
 
 OVERLAYS = {"labels": (), "OCR confidence": (OCR_LAYER,), "model confidence": (MODEL_LAYER,),
             "both": (OCR_LAYER, MODEL_LAYER)}
-UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "tif", "tiff", "bmp", "gif", "pdf"]
 RESULTS_KEY = "predict_results"  # (cache key, [(receipt name, document, image, DocumentPrediction)])
 
 require_router()
@@ -58,7 +57,7 @@ source = st.radio("Receipts", ["Upload images", "A receipt from the workspace"],
 inputs: list[tuple[str, object, object]] = []  # (receipt name, document, image)
 if source == "Upload images":
     uploads = st.file_uploader("Receipt images (one or many)", type=UPLOAD_TYPES, accept_multiple_files=True,
-                               key="predict_upload")
+                               key="predict_upload", help=PDF_NOTE)
     if uploads:
         named: dict[str, bytes] = {}
         for i, upload in enumerate(uploads):

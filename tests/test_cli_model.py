@@ -168,7 +168,7 @@ def test_predict_reports_a_bad_image_and_keeps_the_good_ones(trained, receipt_im
     assert main(["predict", str(run_dir), str(receipt_image[0]), str(bad), "--json"]) == 2
     captured = capsys.readouterr()
     assert len(json.loads(captured.out)["documents"]) == 1
-    assert f"error: {bad}:" in captured.err
+    assert f"error: '{bad}' is not an image" in captured.err
 
 
 def test_workspace_dataset_names_work_as_data_and_resume_continues(cord_folders, tmp_path, capsys):

@@ -141,7 +141,7 @@ def test_each_bad_image_is_one_specific_error_line_with_exit_code_2(name, seeded
     elapsed = time.perf_counter() - started
     out, err = capsys.readouterr()
     lines = [line for line in err.splitlines() if line.strip() and not line.startswith("ocr: ")]
-    assert len(lines) == 1 and lines[0].startswith(f"error: {path}: "), err
+    assert len(lines) == 1 and lines[0].startswith(f"error: '{path}' "), err  # the file named once
     assert expected in lines[0] and "Traceback" not in err + out
     assert out.strip() == ""
     assert snapshot(seeded_home) == before
@@ -171,7 +171,7 @@ def test_odd_and_bad_images_in_one_real_cli_process(seeded_home, tmp_path):
     errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
     assert len(errors) == len(bad_images()), result.stderr
     for name, (_, expected) in bad_images().items():
-        line = next(e for e in errors if e.startswith(f"error: {folder / name}: "))
+        line = next(e for e in errors if e.startswith(f"error: '{folder / name}' "))
         assert expected in line
     sections = _ocr_sections(result.stdout)
     for name, path in paths.items():
