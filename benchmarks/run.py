@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # receipt_core,
 
 from common import REPO_ROOT, Figure, Sizes, load_average, machine  # noqa: E402
 
-BENCHMARKS = ("cache", "epoch", "quality", "phased", "hf", "ocr", "memory", "dashboard")
+BENCHMARKS = ("cache", "epoch", "quality", "phased", "hf", "ocr", "memory", "dashboard", "watched")
 
 
 def run_benchmark(name: str, sizes: Sizes, args: argparse.Namespace) -> list[Figure]:
@@ -49,6 +49,9 @@ def run_benchmark(name: str, sizes: Sizes, args: argparse.Namespace) -> list[Fig
     if name == "dashboard":
         from dashboard import dashboard_figures
         return dashboard_figures(sizes, clicks=1 if sizes.quick else 3)
+    if name == "watched":
+        from watched_training import watched_training
+        return watched_training(sizes)
     raise ValueError(f"unknown benchmark {name!r}; known: {', '.join(BENCHMARKS)}")
 
 

@@ -265,5 +265,5 @@ with st.expander("Run settings", expanded=busy is None):
                 st.error(friendly(error))
 
 st.divider()
-refresh = 1.0 if slot.busy() is not None else 5.0
+refresh = 2.0 if slot.busy() is not None else 5.0
 st.fragment(run_every=refresh)(live_view)()

@@ -25,6 +25,7 @@ FIGURES = ("Scenario 2 (freeze-backbone) epoch after the first: cached vs uncach
            "Peak RSS of training (tiny, full fine-tuning)",
            "Dashboard: click Start → first loss point on the chart",
            "Dashboard: page response to a click while training runs",
+           "Dashboard vs CLI: one run watched live in the browser, time per run",
            *(f"Start → CORD dev field micro-F1 ≥ 0.00: {scenario}" for scenario in ("freeze-backbone", "phased", "full")))
 
 
