@@ -25,11 +25,15 @@ MAX_RUNS_USED = 3
 FROZEN_BACKBONE_SCENARIOS = ("freeze-backbone", "freeze-all")  # the backbone runs once, through the feature cache
 
 # Rough guesses, seconds per receipt-epoch on the 2-core machine this project is measured on, used only before a
-# workspace has a run to measure. minilm: the README's scenario study (2026-11-29, 600 CORD train receipts,
-# 12 epochs, evaluation on dev included): text-minilm · full 249 s, layout-minilm · full 251 s, freeze-backbone
-# 35 s, i.e. 0.035 and 0.005. tiny: 200 CORD sample receipts, 3 epochs, 23.3 s (2026-12-01, the machine shared).
+# workspace has a run to measure. minilm full: the README's scenario study (2026-11-29, 600 CORD train receipts,
+# 12 epochs, evaluation on dev included): text-minilm 249 s, layout-minilm 251 s, i.e. 0.035. phased with its
+# defaults: 352–390 s for the same 7,200 receipt-epochs (2026-12-01), and 146 s for the CORD sample's 200 x 12
+# through the dashboard (2026-12-02), i.e. 0.05–0.06. freeze-backbone with its contextual heads: 122–180 s for
+# 600 x 20 (the cache fill included), i.e. 0.012. tiny: 200 CORD sample receipts, 3 epochs, 23.3 s (2026-12-01,
+# the machine shared).
 ROUGH_SECONDS_PER_RECEIPT_EPOCH = {"layout-minilm": 0.035, "text-minilm": 0.035, "tiny": 0.039}
-ROUGH_FROZEN_BACKBONE = {"layout-minilm": 0.005, "text-minilm": 0.005}
+ROUGH_PHASED = {"layout-minilm": 0.055, "text-minilm": 0.055}
+ROUGH_FROZEN_BACKBONE = {"layout-minilm": 0.012, "text-minilm": 0.012}
 
 
 class _RunSource(Protocol):  # receipt_core.workspace.store.Workspace
@@ -137,9 +141,12 @@ def measured_costs(source: _RunSource, plan: PlannedRun) -> list[MeasuredCost]:
 
 
 def rough_seconds_per_receipt_epoch(plan: PlannedRun) -> float:
-    """The documented guess for a backbone (a local folder: as the MiniLM backbones)."""
+    """The documented guess for a backbone and scenario (a local folder: as the MiniLM backbones)."""
     if plan.kind == "receipt" and plan.scenario in FROZEN_BACKBONE_SCENARIOS and plan.backbone in ROUGH_FROZEN_BACKBONE:
         return ROUGH_FROZEN_BACKBONE[plan.backbone]
+    if plan.kind == "receipt" and plan.scenario == "phased":
+        fallback = ROUGH_SECONDS_PER_RECEIPT_EPOCH.get(plan.backbone, ROUGH_PHASED["text-minilm"])  # tiny: its own
+        return ROUGH_PHASED.get(plan.backbone, fallback)
     return ROUGH_SECONDS_PER_RECEIPT_EPOCH.get(plan.backbone, ROUGH_SECONDS_PER_RECEIPT_EPOCH["text-minilm"])
 
 
