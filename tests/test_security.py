@@ -91,6 +91,9 @@ def test_literal_wraps_any_text_in_one_code_span_it_cannot_leave():
         assert fence not in [run for run in re.findall(r"`+", inner)], shown
         assert "\n" not in shown
         assert inner.strip() == " ".join(text.split())
+    # a right-to-left override would show "invoice\u202egnp.exe" as "invoiceexe.png": its escape is shown instead
+    assert literal("invoice\u202egnp.exe") == "` invoice\\u202egnp.exe `"
+    assert "\u2066" not in literal("a\u2066b")
 
 
 def test_the_data_page_shows_a_markdown_dataset_name_as_text(workspace_home):
