@@ -7,8 +7,6 @@ module only wires widgets to those calls and keeps per-session view state (the s
 
 from __future__ import annotations
 
-from collections import Counter
-
 import streamlit as st
 
 from receipt_core.data.annotation import new_group_id
@@ -111,7 +109,7 @@ def _on_select(doc: Document, chart_key: str) -> None:
 
 
 def _word_panel(doc: Document) -> None:
-    counts = Counter(w.annotation_label for w in doc.words if w.is_labelled)  # an unlabelled word is no OTHER yet
+    counts = doc.label_counts(labelled_only=True)
     low = sum(1 for w in doc.words if w.confidence is not None and w.confidence < LOW_CONFIDENCE)
     st.caption(f"{len(doc.words)} words · {doc.labelled_words} labelled · {doc.suggested_words} suggested · "
                + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))

@@ -108,7 +108,9 @@ class LoopbackOriginMiddleware:
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] in ("http", "websocket"):
-            headers = {key.decode("latin-1").lower(): value.decode("latin-1") for key, value in scope["headers"]}
+            from starlette.datastructures import Headers
+
+            headers = Headers(scope=scope)
             if not loopback_origin_allowed(headers.get("origin"), headers.get("host")):
                 from starlette.responses import PlainTextResponse
 

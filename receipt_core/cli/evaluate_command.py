@@ -178,7 +178,7 @@ def run_predict(args: argparse.Namespace) -> int:
     if bool(args.data) == bool(args.images):
         raise CommandError("give either --data DATA or one or more IMAGE files")
     loaded = _load_run(args.run_dir, args.workspace)
-    errors: list[tuple[str, str]] = []
+    errors: list[str] = []
     if args.data:
         docs = load_documents(args.data, args.format, args.workspace, role="--data")
     else:
@@ -193,12 +193,13 @@ def run_predict(args: argparse.Namespace) -> int:
             print(f"== {data['id']}: {len(data['words'])} words, {len(data['items'])} items")
             for item in data["items"]:
                 print(f"  {item['quantity']:>6} × {item['name']}  unit {item['unit_price']}  price {item['price']}")
-    for _, message in errors:
+    for message in errors:
         print(f"error: {message}", file=sys.stderr)
     return 2 if errors else 0
 
 
-def _ocr_images(paths: Sequence[Path]) -> tuple[list[Document], list[tuple[str, str]]]:
+def _ocr_images(paths: Sequence[Path]) -> tuple[list[Document], list[str]]:
+    """The OCR'd documents of ``paths`` and one message per file that could not be read (each names its file)."""
     from ..ocr.engine import ocr_many
 
     items, errors = [], []
@@ -206,11 +207,11 @@ def _ocr_images(paths: Sequence[Path]) -> tuple[list[Document], list[tuple[str, 
         try:
             items.append((str(path), read_image_file(path)))
         except ImageLoadError as error:
-            errors.append((str(path), str(error)))  # each message names its file
+            errors.append(str(error))
     docs = []
     for result in (ocr_many(items) if items else []):
         if result.error is not None:
-            errors.append((result.name, result.error))
+            errors.append(result.error)
         else:
             docs.append(result.document)
     return docs, errors

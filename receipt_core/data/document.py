@@ -162,9 +162,13 @@ class Document:
         page = (0.0, 0.0, float(self.width), float(self.height))
         return self.with_words(dataclasses.replace(w, box=page) for w in self.words)
 
-    def label_counts(self) -> dict[str, int]:
+    def label_counts(self, labelled_only: bool = False) -> dict[str, int]:
+        """Words per annotation label; with ``labelled_only``, only the words someone or something labelled (an
+        unlabelled word reads as OTHER otherwise)."""
         counts: dict[str, int] = {}
         for word in self.words:
+            if labelled_only and not word.is_labelled:
+                continue
             counts[word.annotation_label] = counts.get(word.annotation_label, 0) + 1
         return counts
 

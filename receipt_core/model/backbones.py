@@ -223,8 +223,9 @@ def _load_directory(path: Path) -> Backbone:
     if not config_file.is_file():
         raise BackboneError(f"{path} is not a transformers checkpoint: it has no config.json")
     try:
-        if config_file.stat().st_size > 4 * _MAX_CONFIG_CHARS:
-            raise BoundedJSONError(f"it is {config_file.stat().st_size:,} bytes, far over a config's size")
+        size = config_file.stat().st_size
+        if size > 4 * _MAX_CONFIG_CHARS:  # refused before it is read
+            raise BoundedJSONError(f"it is {size:,} bytes, far over a config's size")
         config = loads_bounded(config_file.read_text(encoding="utf-8"), _MAX_CONFIG_CHARS, _MAX_CONFIG_DEPTH)
     except (BoundedJSONError, OSError, UnicodeDecodeError) as error:
         raise BackboneError(f"{config_file} is not a readable JSON config: {error}") from None

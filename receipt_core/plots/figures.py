@@ -321,7 +321,8 @@ def cost_quality_figure(runs: pd.DataFrame, cost: str, quality: str, cost_title:
     for i, (scenario, group) in enumerate(data.groupby("scenario", sort=True)):
         fig.add_trace(go.Scatter(x=group[cost], y=group[quality], mode="markers+text",
                                  text=group[label].map(escape_markup),
-                                 textposition=side[group.index].tolist(), name=escape_markup(scenario), cliponaxis=False,
+                                 textposition=side[group.index].tolist(), name=escape_markup(scenario),
+                                 cliponaxis=False,
                                  marker=dict(size=12, color=SERIES_COLORS[i % len(SERIES_COLORS)]),
                                  hovertemplate="%{text}<br>" + cost_title + " %{x:,}<br>" + quality_title
                                  + " %{y:.3f}<extra>" + escape_markup(scenario) + "</extra>"))
