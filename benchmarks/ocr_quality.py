@@ -346,8 +346,8 @@ def write_markdown(path: Path, scores: list[Score], receipts: int, workers: int,
             "| receipts | one process s | all cores s | speed-up | cached re-OCR ms/receipt |", "|---|---|---|---|---|",
             f"| {speed.receipts} | {speed.one_process_s:.1f} | {speed.all_cores_s:.1f} ({speed.workers} processes) "
             f"| {speed.speedup:.2f}× | {speed.cached_ms_per_receipt:.1f} |", "",
-            "One process runs Tesseract with its default OpenMP threads; the pool runs one single-threaded "
-            "Tesseract per core (`OMP_THREAD_LIMIT=1`), which wastes less time on thread contention. The cached "
+            "Every Tesseract call runs single-threaded (`OMP_THREAD_LIMIT=1`, `receipt_core/ocr/tesseract.py`); "
+            "one process OCRs the receipts one after another, the pool one receipt per core. The cached "
             "run reads the OCR'd documents from an `OcrCache` folder keyed by image SHA-256 and settings "
             "(`keep_images=False`: no image decoding).", ""]
     path.write_text("\n".join(lines), encoding="utf-8")

@@ -1,9 +1,9 @@
 """Parallel and cached OCR: ``ocr_many`` over generated receipt images on all cores vs one process, and a
 re-OCR of the same images from an ``OcrCache``.
 
-"One process" is ``ocr_many(workers=1)``: Tesseract in this process with its own default OpenMP threads, which
-is what a plain loop over ``ocr_image`` gives. "All cores" is the default pool (one spawned, single-threaded
-Tesseract per core). The cached figure is the call the Data page makes (``keep_images=True``: each image is
+"One process" is ``ocr_many(workers=1)``: the receipts one after another in this process, what a plain loop over
+``ocr_image`` gives. "All cores" is the default pool (one spawned process per core). Every Tesseract call is
+single-threaded on both sides (``receipt_core/ocr/tesseract.py``). The cached figure is the call the Data page makes (``keep_images=True``: each image is
 decoded again for display); the cost without decoding (``keep_images=False``) is given beside it.
 """
 
@@ -43,9 +43,8 @@ def ocr_figures(sizes: Sizes, repeats: int) -> list[Figure]:
     figures = [Figure(f"OCR of {len(items)} receipts: all cores vs one process", f"{speedup:.2f}×",
                       "≥ 1.7× on 2 cores", speedup >= 1.7 if cores >= 2 else None,
                       f"generated receipt images (seed 7), {cores} logical CPUs; median {slow:.1f} s one process vs "
-                      f"{fast:.1f} s all cores over {repeats} run(s) each. One process = Tesseract with its default OpenMP "
-                      "threads (what a plain loop gives); the pool = one single-threaded Tesseract per core, which "
-                      "also avoids OpenMP's contention, the more so on a loaded machine")]
+                      f"{fast:.1f} s all cores over {repeats} run(s) each. One process = the receipts one after another "
+                      "(what a plain loop gives); the pool = one process per core; Tesseract single-threaded in both")]
     with tempfile.TemporaryDirectory(prefix="bench-ocr-cache-") as folder:
         cache = OcrCache(Path(folder))
         ocr_many(items, cache=cache, keep_images=False)  # fills the cache

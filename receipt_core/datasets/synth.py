@@ -30,7 +30,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 from ..data.boxes import intersection_area
 from ..data.document import Document, Word
 from ..data.images import load_image
-from ..ocr.engine import RECEIPT_OCR, OcrSettings, init_ocr_worker, ocr_image
+from ..ocr.engine import RECEIPT_OCR, OcrSettings, ocr_image
 from ..data.schema import OTHER
 
 FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/truetype/liberation"))
@@ -353,7 +353,7 @@ def generate_dataset(count: int, seed: int = 0, progress: Callable[[int, int], N
             if progress:
                 progress(index + 1, count)
         return [r for r in receipts if r is not None]
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=init_ocr_worker) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
         futures = [pool.submit(_generate_job, seed, index) for index in range(count)]
         for done, future in enumerate(futures, start=1):
             receipts[done - 1] = future.result()

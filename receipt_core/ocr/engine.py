@@ -32,7 +32,7 @@ from .second_pass import RereadOptions, reread_doubtful
 from .tesseract import INSTALL_HINT, OcrError, TesseractNotFoundError, run_tesseract, tesseract_input, words_from_data
 
 __all__ = ["INSTALL_HINT", "OcrCache", "OcrError", "OcrResult", "OcrSettings", "RECEIPT_OCR", "TESSERACT_DEFAULT",
-           "TesseractNotFoundError", "init_ocr_worker", "ocr_image", "ocr_many"]
+           "TesseractNotFoundError", "ocr_image", "ocr_many"]
 
 TESSERACT_TIMEOUT_S = 300  # one receipt takes seconds; a pathological image must not hang a batch forever
 
@@ -266,8 +266,7 @@ def ocr_many(items: Sequence[tuple[str, bytes]], settings: OcrSettings = RECEIPT
         outcomes = ((i, _ocr_job(items[i][0], items[i][1], settings)) for i in pending)
         _collect(outcomes, documents, errors, cache, settings, progress, done, total)
     else:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
-                                 initializer=init_ocr_worker) as pool:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
             futures = {pool.submit(_ocr_job, items[i][0], items[i][1], settings): i for i in pending}
             outcomes = ((futures[f], _outcome(f, items[futures[f]][0])) for f in as_completed(futures))
             _collect(outcomes, documents, errors, cache, settings, progress, done, total)
@@ -305,13 +304,6 @@ def _outcome(future, name: str) -> tuple[dict | None, str | None, bool]:
 
 def _doc_id(sha: str) -> str:
     return f"ocr-{sha[:12]}"
-
-
-def init_ocr_worker() -> None:
-    """Process-pool initializer for OCR workers (also used by the synthetic generator)."""
-    # One Tesseract thread per process: the pool already uses every core, and OpenMP threads on top of
-    # it only add contention.
-    os.environ["OMP_THREAD_LIMIT"] = "1"
 
 
 def _ocr_job(name: str, data: bytes, settings: OcrSettings) -> tuple[dict | None, str | None, bool]:

@@ -1,12 +1,22 @@
-"""One Tesseract call: ``pytesseract.image_to_data`` with this project's errors, and its rows as :class:`OcrWord`.
+"""One Tesseract call: the ``tesseract`` binary's TSV as pytesseract's ``image_to_data`` dict, this project's
+errors, and its rows as :class:`OcrWord`.
 
-Several passes over one prepared page share one uncompressed file (:func:`tesseract_input`): pytesseract would
-otherwise write a PNG per call, and PNG compression of a 1000×2000 page costs about a third of a psm 6 pass.
+Tesseract runs with ``OMP_THREAD_LIMIT=1``. Its OpenMP threads nest, and on a 2-core machine they fight each
+other: one receipt page took 2.05 s with Tesseract's default threading and 0.46 s with one thread, and the
+engine's several passes over one receipt 7.5 s against 1.2 s. Parallelism comes from OCR'ing receipts in separate
+processes instead (``engine.ocr_many``). pytesseract offers no way to give one call its own environment, and
+setting the variable in this process would also cap PyTorch's OpenMP threads when torch is loaded later, so the
+binary is started here with the environment it needs; pytesseract still names the binary
+(``pytesseract.pytesseract.tesseract_cmd``) and parses its TSV (``file_to_dict``, as ``image_to_data`` does).
+
+Several passes over one prepared page share one file written once (:func:`tesseract_input`).
 """
 
 from __future__ import annotations
 
 import os
+import shlex
+import subprocess
 import tempfile
 from contextlib import contextmanager
 from typing import Iterator
@@ -29,34 +39,58 @@ class OcrError(RuntimeError):
 
 
 @contextmanager
-def tesseract_input(image: Image.Image, image_format: str) -> Iterator[Image.Image | str]:
-    """What each pass hands pytesseract: the image itself for ``PNG`` (pytesseract writes a PNG per call), or
-    for ``PNM`` the path of one uncompressed PGM/PPM file written here once. Both carry the same pixels and no
-    resolution, so Tesseract reads the same words from either."""
-    if image_format == "PNG":
-        yield image
-        return
+def tesseract_input(image: Image.Image, image_format: str) -> Iterator[str]:
+    """The path of one file holding ``image`` for every pass over it: a PNG for ``PNG``, an uncompressed PGM/PPM
+    for ``PNM`` (PNG compression of a 1000×2000 page costs about a third of a psm 6 pass). Both carry the same
+    pixels and no resolution, so Tesseract reads the same words from either."""
     with tempfile.TemporaryDirectory(prefix="receipt-ocr-") as folder:
-        path = os.path.join(folder, "page.pgm" if image.mode == "L" else "page.ppm")
-        image.convert("L" if image.mode == "L" else "RGB").save(path, format="PPM")
-        yield path
+        yield _write_page(image, folder, image_format)
+
+
+def _write_page(image: Image.Image, folder: str, image_format: str) -> str:
+    if "A" in image.getbands():  # as pytesseract does: transparency becomes white paper
+        background = Image.new("RGB", image.size, (255, 255, 255))
+        background.paste(image, (0, 0), image.getchannel("A"))
+        image = background
+    mode = "L" if image.mode in ("L", "1") else "RGB"
+    if image_format == "PNG":
+        path = os.path.join(folder, "page.png")
+        image.convert(mode).save(path, format="PNG")
+    else:
+        path = os.path.join(folder, "page.pgm" if mode == "L" else "page.ppm")
+        image.convert(mode).save(path, format="PPM")
+    return path
+
+
+def tesseract_environment() -> dict[str, str]:
+    """This process's environment with one OpenMP thread for Tesseract, unless the user chose a limit."""
+    return {**os.environ, "OMP_THREAD_LIMIT": os.environ.get("OMP_THREAD_LIMIT") or "1"}
 
 
 def run_tesseract(image: Image.Image | str, lang: str, config: str, timeout: float) -> dict:
-    """``pytesseract.image_to_data`` as a dict, its failures as :class:`TesseractNotFoundError`/:class:`OcrError`."""
+    """Tesseract's TSV for ``image`` (a page path from :func:`tesseract_input`, or an image such as a crop) as the
+    dict ``pytesseract.image_to_data`` returns; failures as :class:`TesseractNotFoundError`/:class:`OcrError`."""
+    if isinstance(image, str):
+        return _run(image, lang, config, timeout)
+    with tempfile.TemporaryDirectory(prefix="receipt-ocr-") as folder:
+        return _run(_write_page(image, folder, "PNG"), lang, config, timeout)
+
+
+def _run(path: str, lang: str, config: str, timeout: float) -> dict:
+    binary = pytesseract.pytesseract.tesseract_cmd
+    command = [binary, path, "stdout", "-l", lang, *shlex.split(config), "-c", "tessedit_create_tsv=1"]
     try:
-        return pytesseract.image_to_data(image, lang=lang, config=config, output_type=pytesseract.Output.DICT,
-                                         timeout=timeout)
-    except pytesseract.TesseractNotFoundError:
-        raise TesseractNotFoundError(
-            f"the tesseract binary was not found (looked for {pytesseract.pytesseract.tesseract_cmd!r}). "
-            + INSTALL_HINT) from None
-    except pytesseract.TesseractError as error:
-        raise OcrError(f"tesseract failed on this image: {error.message or error.status}") from None
-    except RuntimeError as error:  # pytesseract's timeout
-        if "timeout" not in str(error).lower():
-            raise
+        done = subprocess.run(command, capture_output=True, timeout=timeout or None, env=tesseract_environment(),
+                              check=False)
+    except (FileNotFoundError, NotADirectoryError, PermissionError):
+        raise TesseractNotFoundError(f"the tesseract binary was not found (looked for {binary!r}). "
+                                     + INSTALL_HINT) from None
+    except subprocess.TimeoutExpired:
         raise OcrError(f"tesseract took longer than {timeout} s on this image and was stopped") from None
+    if done.returncode != 0:
+        message = " ".join(done.stderr.decode("utf-8", "replace").split()) or f"exit status {done.returncode}"
+        raise OcrError(f"tesseract failed on this image: {message}")
+    return pytesseract.pytesseract.file_to_dict(done.stdout.decode("utf-8", "replace"), "\t", -1)
 
 
 def words_from_data(data: dict) -> list[OcrWord]:
