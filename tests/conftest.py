@@ -23,6 +23,34 @@ SYNTH_SEED = 7
 SYNTH_COUNT = 6
 
 
+def pytest_configure(config):
+    """On pytest-xdist workers (``make test`` runs two), each worker's PyTorch gets its share of the physical
+    cores, as two local training processes would (``configure_torch_threads``), instead of each taking all."""
+    workers = os.environ.get("PYTEST_XDIST_WORKER_COUNT", "")
+    if workers.isdigit() and int(workers) > 1:
+        from receipt_core.training.threads import configure_torch_threads
+
+        configure_torch_threads(processes=int(workers))
+
+
+def _weight(item) -> int:
+    """0 for modules driving a real browser (the longest: a live server each), 1 for other slow ones, 2 else."""
+    if item.get_closest_marker("browser"):
+        return 0
+    return 1 if item.get_closest_marker("slow") else 2
+
+
+def pytest_collection_modifyitems(config, items):
+    """Heaviest modules first, so that with ``--dist loadfile --no-loadscope-reorder`` (``make test``) the long
+    ones start at once on the workers and the many short ones fill in after them, instead of one long module
+    starting last and running alone. Within a module the order is kept."""
+    weight: dict[str, int] = {}
+    for item in items:
+        module = item.nodeid.split("::")[0]
+        weight[module] = min(weight.get(module, 2), _weight(item))
+    items.sort(key=lambda item: weight[item.nodeid.split("::")[0]])
+
+
 def require_shared_data(*parts: str) -> Path:
     """Path into ../shared/data, failing (not skipping) with a clear message when it is absent."""
     path = SHARED_DATA.joinpath(*parts)
