@@ -231,3 +231,35 @@ def test_valid_dataset_names_and_a_default_from_an_odd_folder_name(workspace_hom
     (folder / "good.json").write_text(json.dumps(native("good")))
     assert main(["import", "--format", "native", str(folder)]) == 0
     assert "native-Bons-M-rz-2024" in {d.name for d in ws.datasets()}
+
+
+def test_json_with_a_utf8_byte_order_mark_imports_and_utf16_is_one_problem_saying_save_as_utf8(tmp_path):
+    """Windows editors write a BOM before UTF-8 JSON; json.loads alone refuses it ("Unexpected UTF-8 BOM")."""
+    folder = tmp_path / "native"
+    folder.mkdir()
+    (folder / "bom.json").write_bytes(b"\xef\xbb\xbf" + json.dumps(native("bom")).encode("utf-8"))
+    (folder / "wide.json").write_bytes(json.dumps(native("wide")).encode("utf-16"))
+    report = load_dataset(folder, "native")
+    assert [d.id for d in report.documents] == ["bom"]
+    assert len(report.problems) == 1 and "wide.json" in report.problems[0]
+    assert "save it as UTF-8" in report.problems[0]
+    cord_folder = tmp_path / "cord"
+    cord_folder.mkdir()
+    (cord_folder / "receipt.json").write_bytes(b"\xef\xbb\xbf" + json.dumps(cord()).encode("utf-8"))
+    assert [w.text for w in load_dataset(cord_folder, "cord").documents[0].words] == ["Nasi"]
+
+
+def test_a_wildreceipt_annotation_file_with_a_byte_order_mark_imports(shared_data, tmp_path):
+    folder = tmp_path / "wild"
+    folder.mkdir()
+    source = shared_data / "wildreceipt"
+    (folder / "class_list.txt").write_bytes(b"\xef\xbb\xbf" + (source / "class_list.txt").read_bytes())
+    first = (source / "dev.txt").read_text(encoding="utf-8").splitlines()[0]
+    (folder / "dev.txt").write_bytes(b"\xef\xbb\xbf" + first.encode("utf-8") + b"\n")
+    plain = tmp_path / "plain" / "wild"
+    plain.mkdir(parents=True)
+    (plain / "class_list.txt").write_bytes((source / "class_list.txt").read_bytes())
+    (plain / "dev.txt").write_text(first + "\n", encoding="utf-8")
+    with_bom, without = load_dataset(folder, "wildreceipt"), load_dataset(plain, "wildreceipt")
+    assert len(with_bom.documents) == 1 and with_bom.problems == without.problems  # (no images copied: noted)
+    assert [w.field for w in with_bom.documents[0].words] == [w.field for w in without.documents[0].words]

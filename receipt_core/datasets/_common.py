@@ -52,16 +52,20 @@ DEFAULT_LIMITS = ImportLimits()
 
 
 def read_record_file(file: Path, limits: ImportLimits) -> Any:
-    """The JSON in ``file``, or RecordError: too large, unreadable, too deeply nested, NaN/Infinity, not JSON."""
+    """The JSON in ``file``, or RecordError: too large, unreadable, too deeply nested, NaN/Infinity, not JSON.
+
+    UTF-8 with or without a byte-order mark (Windows editors and Excel write one; RFC 8259 lets a reader ignore
+    it); any other encoding is refused with a message saying to save the file as UTF-8."""
     try:
         size = file.stat().st_size
         if size > limits.max_record_bytes:
             raise RecordError(f"the file is {size:,} bytes, over the limit of {limits.max_record_bytes:,}")
-        text = file.read_text(encoding="utf-8")
+        text = file.read_text(encoding="utf-8-sig")
     except OSError as error:
         raise RecordError(f"not a readable JSON file ({error.strerror or error})") from None
     except UnicodeDecodeError as error:
-        raise RecordError(f"not a readable JSON file (not UTF-8 text: {error.reason} at byte {error.start})") from None
+        raise RecordError(f"not a readable JSON file (not UTF-8 text: {error.reason} at byte {error.start}; "
+                          "save it as UTF-8)") from None
     return parse_record(text, limits, invalid="not a readable JSON file")
 
 

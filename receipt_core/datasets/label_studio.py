@@ -179,11 +179,11 @@ def _read_tasks(file: Path, folder: Path, limits: ImportLimits) -> list[Any]:
         size = file.stat().st_size
         if size > MAX_FILE_BYTES:
             raise RecordError(f"the file is {size:,} bytes, over the limit of {MAX_FILE_BYTES:,}")
-        text = file.read_text(encoding="utf-8")
+        text = file.read_text(encoding="utf-8-sig")
     except OSError as error:
         raise RecordError(f"not a readable JSON file ({error.strerror or error})") from None
     except UnicodeDecodeError as error:
-        raise RecordError(f"not a readable JSON file (not UTF-8 text: {error.reason})") from None
+        raise RecordError(f"not a readable JSON file (not UTF-8 text: {error.reason}; save it as UTF-8)") from None
     data = parse_record(text, ImportLimits(limits.max_words, MAX_FILE_BYTES, limits.max_depth),
                         invalid="not a readable JSON file")
     if isinstance(data, Mapping):

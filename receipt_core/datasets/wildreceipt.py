@@ -36,7 +36,7 @@ def wildreceipt_files(path: Path) -> tuple[Path, list[Path]]:
 def read_class_list(path: Path) -> list[str]:
     """Label names by id (line index). Tolerates the official ``<id> <name>`` form as well as bare names."""
     names = []
-    for i, line in enumerate(path.read_text(encoding="utf-8").splitlines()):
+    for i, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines()):
         parts = line.split()
         if not parts:
             continue
@@ -68,7 +68,7 @@ def load_wildreceipt(path: Path, schema: LabelSchema, limits: ImportLimits = DEF
 def _lines(file: Path, limits: ImportLimits) -> Iterator[tuple[int, str]]:
     """(line number, text) of the non-empty lines, streamed; a line longer than a record may be is cut short (its
     JSON then fails to parse and the line is one problem)."""
-    with open(file, encoding="utf-8") as handle:
+    with open(file, encoding="utf-8-sig") as handle:
         for number_, line in enumerate(iter(lambda: handle.readline(limits.max_record_bytes + 1), ""), start=1):
             if len(line) > limits.max_record_bytes:
                 rest = line
