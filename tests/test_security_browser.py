@@ -60,3 +60,18 @@ def test_a_dataset_name_that_leads_outside_is_refused_and_writes_nothing(server,
     assert "dataset name" in text.lower(), text[-600:]
     assert not escape.exists() and not (tmp_path / "x").exists()
     assert [d.name for d in Workspace(home).datasets()] == [NAME]
+
+
+def test_every_page_loads_without_asking_any_other_host(server):
+    """No internet at run time: a page load must not fetch from a CDN (a Material tab icon made every load ask
+    fonts.gstatic.com, which fails offline)."""
+    url, _ = server
+    elsewhere: list[str] = []
+    with chromium_page() as page:
+        page.on("request", lambda request: elsewhere.append(request.url)
+                if not request.url.startswith((url, "data:", "blob:")) else None)
+        for path in ("", "data", "annotate", "train", "race", "runs", "predict"):
+            open_page(page, url, path)
+        icon = page.locator('link[rel="shortcut icon"], link[rel="icon"]').first.get_attribute("href")
+    assert elsewhere == [], elsewhere
+    assert icon and (icon.startswith(url) or not icon.startswith("http")), icon

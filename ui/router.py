@@ -8,6 +8,8 @@ yet" with the dataset list at once. Its training line is a fragment that refresh
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
@@ -16,6 +18,10 @@ from ui.literal import literal
 from ui.race_track import race_track
 from ui.shared import (DATASET_KEY, NO_DATA, PENDING_DATASET_KEY, ROUTED_KEY, follow_dataset, job_slot,
                        user_errors, workspace)
+
+# The browser tab's icon, served by this server: a Material or emoji icon here makes every page load fetch it
+# from fonts.gstatic.com, which an offline machine cannot reach.
+TAB_ICON = Path(__file__).resolve().parent.parent / "assets" / "icon.png"
 
 PAGES = (
     ("pages/home.py", "Home", ":material/home:", "home"),
@@ -30,7 +36,7 @@ PAGES = (
 
 def run_router() -> None:
     configure_torch_threads()  # one intra-op thread per physical core for the training thread; a no-op once set
-    st.set_page_config(page_title="Receipt MTL Studio", page_icon=":material/receipt_long:", layout="wide")
+    st.set_page_config(page_title="Receipt MTL Studio", page_icon=str(TAB_ICON), layout="wide")
     pages = [st.Page(path, title=title, icon=icon, url_path=url, default=url == "home")
              for path, title, icon, url in PAGES]
     page = st.navigation(pages)
