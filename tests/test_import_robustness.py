@@ -263,3 +263,36 @@ def test_a_wildreceipt_annotation_file_with_a_byte_order_mark_imports(shared_dat
     with_bom, without = load_dataset(folder, "wildreceipt"), load_dataset(plain, "wildreceipt")
     assert len(with_bom.documents) == 1 and with_bom.problems == without.problems  # (no images copied: noted)
     assert [w.field for w in with_bom.documents[0].words] == [w.field for w in without.documents[0].words]
+
+
+@pytest.mark.parametrize("format", ["native", "cord", "label-studio"])
+def test_a_named_pipe_called_json_in_the_folder_is_one_problem_not_a_hang(format, tmp_path):
+    """Opening a FIFO waits for a writer forever: the import hung, in the CLI and on the Data page."""
+    folder = tmp_path / format
+    folder.mkdir()
+    if format == "label-studio":
+        good = {"data": {"ocr": "x.png"}, "annotations": []}  # a task without an image: a problem, not a hang
+        (folder / "a.json").write_text(json.dumps([good]))
+    else:
+        (folder / "a.json").write_text(json.dumps(native("good") if format == "native" else cord()))
+    os.mkfifo(folder / "pipe.json")
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(1) as pool:
+        result = pool.apply_async(_import_problems, (str(folder), format))
+        problems = result.get(timeout=60)  # the hang made this time out
+    assert any("pipe.json" in p and "not a regular file" in p for p in problems), problems
+
+
+def _import_problems(folder: str, format: str) -> list[str]:
+    return list(load_dataset(Path(folder), format).problems)
+
+
+def test_a_wildreceipt_class_list_that_is_not_utf8_names_the_file(tmp_path):
+    from receipt_core.datasets import DatasetImportError
+
+    (tmp_path / "class_list.txt").write_bytes(b"\xff\xfe0 Ignore\n")
+    (tmp_path / "dev.txt").write_text("")
+    with pytest.raises(DatasetImportError, match=r"class_list\.txt is not UTF-8 text .*save it as UTF-8"):
+        load_dataset(tmp_path, "wildreceipt")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import stat
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,13 +52,22 @@ class ImportLimits:
 DEFAULT_LIMITS = ImportLimits()
 
 
+def regular_file_size(file: Path) -> int:
+    """``file``'s size in bytes when it is a regular file (links followed), else RecordError: reading a named pipe
+    named ``*.json`` would wait for a writer forever, and a device may never end."""
+    info = file.stat()
+    if not stat.S_ISREG(info.st_mode):
+        raise RecordError("not a regular file (a pipe, device or folder); skipped")
+    return info.st_size
+
+
 def read_record_file(file: Path, limits: ImportLimits) -> Any:
     """The JSON in ``file``, or RecordError: too large, unreadable, too deeply nested, NaN/Infinity, not JSON.
 
     UTF-8 with or without a byte-order mark (Windows editors and Excel write one; RFC 8259 lets a reader ignore
     it); any other encoding is refused with a message saying to save the file as UTF-8."""
     try:
-        size = file.stat().st_size
+        size = regular_file_size(file)
         if size > limits.max_record_bytes:
             raise RecordError(f"the file is {size:,} bytes, over the limit of {limits.max_record_bytes:,}")
         text = file.read_text(encoding="utf-8-sig")

@@ -34,7 +34,7 @@ from ..data.files import atomic_write
 from ..data.quantity import parse_quantity
 from ..data.schema import OTHER, QUANTITY, LabelSchema
 from ._common import (DEFAULT_LIMITS, MAX_QUANTITY, ImportLimits, RecordError, box_on_page, image_suffix, inside,
-                      number, page_size, parse_record, shown, storable, too_many_words)
+                      number, page_size, parse_record, regular_file_size, shown, storable, too_many_words)
 from .report import DatasetImportError, ImportReport, RecordCollector
 
 TASKS_FILE = "tasks.json"
@@ -176,7 +176,7 @@ def _read_tasks(file: Path, folder: Path, limits: ImportLimits) -> list[Any]:
     if not inside(folder, file):
         raise RecordError("it is a link to a file outside the folder imported")
     try:
-        size = file.stat().st_size
+        size = regular_file_size(file)
         if size > MAX_FILE_BYTES:
             raise RecordError(f"the file is {size:,} bytes, over the limit of {MAX_FILE_BYTES:,}")
         text = file.read_text(encoding="utf-8-sig")

@@ -36,7 +36,14 @@ def wildreceipt_files(path: Path) -> tuple[Path, list[Path]]:
 def read_class_list(path: Path) -> list[str]:
     """Label names by id (line index). Tolerates the official ``<id> <name>`` form as well as bare names."""
     names = []
-    for i, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines()):
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise DatasetImportError(f"{path} is not UTF-8 text ({error.reason} at byte {error.start}); "
+                                 "save it as UTF-8") from None
+    except OSError as error:
+        raise DatasetImportError(f"{path} cannot be read ({error.strerror or error})") from None
+    for i, line in enumerate(text.splitlines()):
         parts = line.split()
         if not parts:
             continue
