@@ -80,7 +80,7 @@ with studies_tab:  # drawn first: a study opens even in a workspace without runs
                         or "Too few configurations ran to judge any of the design's claims.")
             st.caption(READING_NOTE)
             for note in study.notes:
-                st.warning(note)
+                st.warning(literal(note))
             st.plotly_chart(study.quality_cost_figure(), key="studies_cost", width="stretch")
             st.plotly_chart(study.curves_figure(), key="studies_curves", width="stretch")
             downloads = [(kind, path) for kind in ("html", "markdown") if (path := study.report_path(kind))]

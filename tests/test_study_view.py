@@ -233,3 +233,25 @@ def test_the_dashboard_opens_studies_only_inside_the_studies_folder(tmp_path):
         with pytest.raises(StudyFileError, match="studies open from") as caught:
             open_study(outside, within=studies)
         assert "does not exist" not in str(caught.value) and "not valid" not in str(caught.value)
+
+
+def test_a_studys_notes_and_data_paths_show_as_text_not_markdown(study_dir, workspace_home):
+    """Found by a probe: a note in a copied study.json rendered as a live link, and a data path holding a backtick
+    closed the intro's code span early (a real `study --train 'd`[CLICK](…)`'` did it, no file editing needed)."""
+    from receipt_core.data.markup import code_span
+
+    evil = workspace_studies_dir(workspace_home) / "evil"
+    shutil.copytree(study_dir, evil)
+    data = _json(evil)
+    note = "run failed: [NOTELINK](http://evil.example/note) **bold** :red[RED]"
+    path = "/tmp/d`[CLICK](http://evil.example/)`x"
+    data["notes"] = [note]
+    data["data"]["train"] = path
+    (evil / "study.json").write_text(json.dumps(data), encoding="utf-8")
+    at = _runs_page()
+    at.button(key="studies_pick_evil").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [w.value for w in at.warning] == [code_span(note)]
+    intro = next(m.value for m in at.markdown if m.value.startswith("Train:"))
+    assert intro.startswith(f"Train: {code_span(path)} (")
+    assert code_span(path).startswith("`` ")  # one backtick more than the path's longest run

@@ -6,6 +6,7 @@ can be tested without a server.
 
 from __future__ import annotations
 
+from ..data.markup import escape_markdown
 from ..study.table import TABLE_COLUMNS
 
 VERDICT_COLOURS = {"held": "green", "did not hold": "red", "mixed": "orange", "not measured": "gray"}
@@ -20,5 +21,5 @@ def study_table_rows(study) -> list[dict]:
 def claim_lines(study) -> list[str]:
     """The study's reading, one Markdown line per claim: claim, verdict (coloured, Streamlit Markdown) and its
     numbers, as in report.md."""
-    return [f"**{c.claim}** :{VERDICT_COLOURS.get(c.verdict, 'gray')}[**{c.verdict.capitalize()}**]: {c.evidence}"
+    return [f"**{c.claim}** :{VERDICT_COLOURS.get(c.verdict, 'gray')}[**{c.verdict.capitalize()}**]: {escape_markdown(c.evidence)}"
             for c in study.claims]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
+from ..data.markup import code_block, escape_markdown
 from .figures import curves_figure, quality_cost_figure
 from .reading import read_claims
 from .result import StudyResult
@@ -14,16 +15,16 @@ from .table import READING_NOTE, TABLE_COLUMNS, TABLE_NOTE, markdown_table, sett
 def markdown_report(result: StudyResult) -> str:
     parts = ["# Scenario study", "", settings_paragraph(result), ""]
     if result.command:
-        parts += ["Command:", "", "```", result.command, "```", ""]
+        parts += ["Command:", "", *code_block(result.command), ""]
     parts += [markdown_table(result), "", TABLE_NOTE, "", "## Reading", ""]
     claims = read_claims(result)
     if not claims:
         parts.append("Too few configurations ran to judge any of the design's claims.")
     for claim in claims:
-        parts.append(f"- **{claim.claim}** {claim.verdict.capitalize()}: {claim.evidence}")
+        parts.append(f"- **{claim.claim}** {claim.verdict.capitalize()}: {escape_markdown(claim.evidence)}")
     parts += ["", READING_NOTE]
     if result.notes:
-        parts += ["", "## Problems", ""] + [f"- {note}" for note in result.notes]
+        parts += ["", "## Problems", ""] + [f"- {escape_markdown(note)}" for note in result.notes]
     return "\n".join(parts) + "\n"
 
 

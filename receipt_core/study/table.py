@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping
 
+from ..data.markup import code_span, escape_markdown
 from ..evaluation.noise import NOISE_NOTE
 from ..training.events import HEADLINE_METRICS
 from .reading import best_summary
@@ -62,9 +63,10 @@ def markdown_table(result: StudyResult) -> str:
     lines = ["| " + " | ".join(TABLE_COLUMNS) + " |", "|" + "---|" * len(TABLE_COLUMNS)]
     for row in table_rows(result):
         if row.failed:
-            lines.append(f"| {row.configuration} | failed |" + " |" * (len(TABLE_COLUMNS) - 2))
+            lines.append(f"| {escape_markdown(row.configuration)} | failed |" + " |" * (len(TABLE_COLUMNS) - 2))
             continue
         cells = list(row.cells())
+        cells[0] = escape_markdown(cells[0])  # a configuration names its backbone, which may be a folder path
         if row.best:
             cells[0] = f"**{cells[0]}**"
         lines.append("| " + " | ".join(cells) + " |")
@@ -79,11 +81,12 @@ def settings_paragraph(result: StudyResult) -> str:
     schedule = (f"linear: {settings.warmup:.0%} warm-up, then down to 0" if settings.lr_schedule == "linear"
                 else settings.lr_schedule)
     boxes = f"{settings.boxes} boxes"
-    return (f"Train: `{result.train_data}` ({result.train_documents} documents); evaluation: `{result.eval_data}` "
+    return (f"Train: {code_span(result.train_data)} ({result.train_documents} documents); evaluation: "
+            f"{code_span(result.eval_data)} "
             f"({result.eval_documents} documents). Budget per run: {budget} of training (evaluation after each "
             f"epoch counts), at most {settings.epochs} epochs; batch size {settings.batch_size}, learning rate "
             f"{settings.lr:g} ({schedule}), discriminative decay {settings.decay_factor:g}, "
             f"{settings.loss_weighting} loss weighting, {boxes}"
-            + (f", always frozen: {', '.join(settings.freeze)}" if settings.freeze else "")
+            + (f", always frozen: {', '.join(code_span(name) for name in settings.freeze)}" if settings.freeze else "")
             + f"; seed {settings.seed}; {spread}. Started {result.started}, finished {result.finished}.")
 
