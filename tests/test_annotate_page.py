@@ -150,3 +150,17 @@ def test_the_overlay_outlines_every_box_and_dashes_suggestions(cord_dev):
     assert {"item 0", "word 1", "not labelled"} <= set(by_name)
     hover = next(t for t in fig.data if t.name == "words").hovertext[1]
     assert "suggested TOTAL 0.71 by run-x" in hover and "item 0" in hover
+
+
+def test_a_selected_word_sent_back_as_text_or_out_of_range_does_not_crash_the_editor(receipts):
+    """Found in a walkthrough: after "Read this region again with OCR" and Undo, the browser sent the word
+    picker's value back as text and the editor raised TypeError ('>=' between str and int)."""
+    doc = receipts.load_documents("receipts")[0]
+    at = _app(doc.id)
+    for bad in ("31", len(doc.words) + 5, -3, None):
+        at.session_state[f"annotate_cursor_{doc.id}"] = bad
+        at.run()
+        assert not at.exception, (bad, [e.value for e in at.exception])
+        index = at.session_state[f"annotate_cursor_{doc.id}"]
+        assert isinstance(index, int) and 0 <= index < len(doc.words)
+        assert at.selectbox(key=f"annotate_word_{doc.id}_{index}").value == index

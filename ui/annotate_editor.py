@@ -20,8 +20,8 @@ from ui.annotate_corrections import corrections
 from ui.annotate_keys import apply_keys, key_help, keyboard_listener, new_presses
 from ui.annotate_overlay import LOW_OCR, overlay_choice
 from ui.annotate_region import DRAWN_BOX_KEY
-from ui.annotate_state import (MESSAGES_KEY, NEXT_DOC_KEY, NOTICE_KEY, act, bump, say, version_key,
-                               word_key, word_picker_key)
+from ui.annotate_state import (MESSAGES_KEY, NEXT_DOC_KEY, NOTICE_KEY, act, bump, say, selected_word,
+                               version_key, word_key, word_picker_key)
 from ui.annotate_table import word_table
 from ui.literal import literal
 from ui.shared import friendly, user_errors, workspace
@@ -45,8 +45,7 @@ def word_editor(doc_id: str, next_doc_id: str | None, status: str) -> None:
         st.rerun(scope="app")
     keyboard_listener(KEYS_KEY, st.session_state.get("annotate_keys_ack"), SCHEMA,
                       on_keys=lambda: _on_keys(doc_id, len(doc.words)))
-    if st.session_state.get(word_key(doc_id), 0) >= max(len(doc.words), 1):
-        st.session_state[word_key(doc_id)] = max(len(doc.words) - 1, 0)
+    selected_word(doc_id, len(doc.words))  # in range (and an index) before anything reads it
     left, right = st.columns([5, 4])
     with left:
         _figure(doc)
@@ -69,7 +68,7 @@ def _on_keys(doc_id: str, words: int) -> None:
     st.session_state["annotate_keys_ack"] = ack
     if not keys:
         return
-    outcome = apply_keys(workspace(), doc_id, st.session_state.get(word_key(doc_id), 0), words, keys, SCHEMA)
+    outcome = apply_keys(workspace(), doc_id, selected_word(doc_id, words), words, keys, SCHEMA)
     st.session_state[word_key(doc_id)] = outcome.index
     if outcome.changed:
         bump(doc_id)
@@ -121,7 +120,7 @@ def _word_panel(doc: Document) -> None:
         return
     version = st.session_state.get(version_key(doc.id), 0)
     with st.container(border=True):
-        index = st.session_state.get(word_key(doc.id), 0)
+        index = selected_word(doc.id, len(doc.words))
         picker = word_picker_key(doc.id, index)
         st.selectbox("Word", range(len(doc.words)), index=index, key=picker,
                      format_func=lambda i: f"#{i} {doc.words[i].text}",
@@ -159,8 +158,9 @@ def _word_panel(doc: Document) -> None:
 def _pick(doc_id: str, shown: int, picker: str) -> None:
     """The word picker's choice, taken only from the picker of the word selected now: the browser may send a
     picker from before a few key presses again, whose value would jump back."""
-    if st.session_state.get(word_key(doc_id), 0) == shown:
-        st.session_state[word_key(doc_id)] = st.session_state[picker]
+    chosen = st.session_state[picker]
+    if st.session_state.get(word_key(doc_id), 0) == shown and isinstance(chosen, int):
+        st.session_state[word_key(doc_id)] = chosen
 
 
 def _item(doc: Document, index: int, version: int) -> None:

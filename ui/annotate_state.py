@@ -20,6 +20,18 @@ def word_key(doc_id: str) -> str:
     return f"annotate_cursor_{doc_id}"
 
 
+def selected_word(doc_id: str, count: int) -> int:
+    """The selected word of receipt ``doc_id`` as an index into its ``count`` words, put back in range (and stored)
+    when the receipt changed under it or the stored value is not an index at all: after a region was read again
+    and then undone, the browser sent the word picker's value back as text and the editor crashed comparing it."""
+    value = st.session_state.get(word_key(doc_id), 0)
+    index = value if isinstance(value, int) and not isinstance(value, bool) else 0
+    index = min(max(index, 0), max(count - 1, 0))
+    if value is not index:
+        st.session_state[word_key(doc_id)] = index
+    return index
+
+
 def word_picker_key(doc_id: str, index: int) -> str:
     """The word picker's key names the word it shows, so a picker value from before a jump is never taken."""
     return f"annotate_word_{doc_id}_{index}"
@@ -48,6 +60,5 @@ def act(doc: Document, change, advance: bool = False) -> None:
         return
     say(*getattr(result, "skipped", ()))
     if advance:
-        st.session_state[word_key(doc.id)] = min(st.session_state.get(word_key(doc.id), 0) + 1,
-                                                 max(len(doc.words) - 1, 0))
+        st.session_state[word_key(doc.id)] = min(selected_word(doc.id, len(doc.words)) + 1, max(len(doc.words) - 1, 0))
     bump(doc.id)
