@@ -569,3 +569,45 @@ def test_picking_a_scenario_gives_every_setting_that_scenario_s_defaults(demo_en
     at.selectbox(key="train_preset").set_value("full").run()
     assert at.number_input(key="train_epochs").value == TrainConfig().epochs
     assert at.selectbox(key="train_head").value == TrainConfig().head
+
+
+def test_a_tick_to_delete_one_dataset_does_not_carry_over_to_the_next_one_the_page_shows(workspace_home):
+    """Found in a walkthrough: an import selects its new dataset at the next rerun, so ticking "delete every
+    document of A" (the page still showed A) switched the page to B with the box still ticked, and Delete
+    removed B."""
+    ws = Workspace(workspace_home)
+    for name in ("alpha", "beta"):
+        ws.save_documents(name, [Document(id=f"{name}-1", width=100, height=100,
+                                          words=(Word(text="TOTAL", box=(1, 1, 20, 10)),))])
+    at = app("data", dataset="alpha")
+    at.checkbox(key="delete_confirm_alpha").check().run()
+    assert not at.button(key="delete_dataset").disabled
+    at.session_state["dataset"] = "beta"  # the sidebar's dataset changes under the tick
+    at.run()
+    no_errors(at)
+    assert not at.checkbox(key="delete_confirm_beta").value and at.button(key="delete_dataset").disabled
+    assert {d.name for d in ws.datasets()} == {"alpha", "beta"}
+
+
+def _sidebar_after_an_import() -> None:
+    import streamlit as st
+
+    from ui.router import dataset_choice
+    from ui.shared import select_dataset
+
+    dataset_choice(["alpha", "beta", "gamma"])
+    if st.button("Import", key="import_beta"):  # as the Data page does after an import into "beta"
+        select_dataset("beta")
+
+
+def test_a_dataset_picked_in_the_sidebar_wins_over_the_one_an_import_left_pending(workspace_home):
+    """Found in a walkthrough: right after an import, the person picked another dataset in the sidebar, and the
+    import's dataset replaced that pick at the same rerun."""
+    at = AppTest.from_function(_sidebar_after_an_import, default_timeout=TIMEOUT).run()
+    assert at.selectbox(key="dataset").value == "alpha"
+    at.button(key="import_beta").click().run()
+    at.selectbox(key="dataset").set_value("gamma").run()
+    assert at.selectbox(key="dataset").value == "gamma"
+    at.button(key="import_beta").click().run()
+    at.run()  # no pick in between: the import's dataset is selected
+    assert at.selectbox(key="dataset").value == "beta"

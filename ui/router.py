@@ -76,7 +76,14 @@ def dataset_choice(names: list[str]) -> None:
     if st.session_state.get(DATASET_KEY) not in names:
         st.session_state[DATASET_KEY] = names[0]
     st.selectbox("Dataset", names, key=DATASET_KEY, help="The dataset the pages work on (Train starts from it)",
-                 on_change=lambda: follow_dataset(st.session_state.get(DATASET_KEY), names))
+                 on_change=_chosen, args=(names,))
+
+
+def _chosen(names: list[str]) -> None:
+    """The person picked a dataset in the sidebar: it wins over one a page asked for before (an import's new
+    dataset would otherwise replace this pick at this very rerun), and the pages' data choices follow it."""
+    st.session_state.pop(PENDING_DATASET_KEY, None)
+    follow_dataset(st.session_state.get(DATASET_KEY), names)
 
 
 def refresh_datasets(placeholder: DeltaGenerator | None) -> None:
