@@ -12,6 +12,7 @@ import streamlit as st
 
 from receipt_core.evaluation.confidence import (DEFAULT_UNCERTAIN_BELOW, items_table, quality_note, scored_items,
                                                 uncertain_words)
+from receipt_core.data.markup import spreadsheet_csv
 from receipt_core.ocr.engine import OcrCache, ocr_many
 from receipt_core.plots.figures import FIGURE_HEIGHT, LOW_CONFIDENCE, prediction_figure, tall_figure_height
 from receipt_core.plots.overlay import MODEL_LAYER, OCR_LAYER, confidence_marks, overlay_counts, overlay_figure
@@ -107,7 +108,7 @@ if inputs:
                                     for (name, _, _, p), (_, items) in zip(results, scored)]}
         d1, d2 = st.columns(2)
         d1.download_button(f"Download all items (CSV, {len(results)} receipt(s))",
-                           all_items.to_csv(index=False).encode("utf-8"), file_name="predicted-items.csv",
+                           spreadsheet_csv(all_items), file_name="predicted-items.csv",
                            mime="text/csv", key="predict_csv", width="stretch")
         d2.download_button("Download everything (JSON)", json.dumps(everything, indent=1).encode("utf-8"),
                            file_name="predictions.json", mime="application/json", key="predict_json",

@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from receipt_core.data.files import zip_folder
+from receipt_core.data.markup import spreadsheet_csv
 from receipt_core.datasets.splits import split_documents
 from receipt_core.model.checkpoint import has_checkpoint
 from receipt_core.evaluation.noise import NOISE_NOTE
@@ -214,7 +215,7 @@ with runs_tab:
     saved = has_checkpoint(folder)
     with user_errors("Preparing downloads"):
         rows = run_metrics_rows(ws, run_id)
-        d1.download_button("Metrics CSV", pd.DataFrame(rows).to_csv(index=False).encode("utf-8"),
+        d1.download_button("Metrics CSV", spreadsheet_csv(pd.DataFrame(rows)),
                            file_name=f"{run_id}-metrics.csv", mime="text/csv", key="runs_csv", disabled=not rows)
         if d2.button("Prepare checkpoint zip", disabled=not saved, key="runs_zip_prepare"):
             st.session_state["runs_zip_bytes"] = (run_id, zip_folder(folder))

