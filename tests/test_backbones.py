@@ -103,6 +103,20 @@ def test_local_directory_round_trip(tmp_path):
         assert torch.equal(tensor, original[name]), name
 
 
+def test_a_checkpoint_folder_without_a_usable_tokenizer_says_so(tmp_path):
+    """Found by a probe: config.json and weights without tokenizer files failed with "stat: path should be
+    string … not NoneType"; a tokenizer.json that is a named pipe would have hung."""
+    import os
+
+    tiny = load_backbone("tiny")
+    tiny.model.save_pretrained(tmp_path)
+    with pytest.raises(BackboneError, match=r"has no usable tokenizer: it needs tokenizer\.json or vocab\.txt"):
+        load_backbone(str(tmp_path))
+    os.mkfifo(tmp_path / "tokenizer.json")
+    with pytest.raises(BackboneError, match="has no usable tokenizer"):
+        load_backbone(str(tmp_path))
+
+
 def test_errors_are_specific(tmp_path):
     with pytest.raises(BackboneError, match="unknown backbone 'nope'"):
         load_backbone("nope")

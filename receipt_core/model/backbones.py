@@ -218,6 +218,9 @@ def _tokenizer(folder: Path) -> PreTrainedTokenizerFast:
     return tokenizer
 
 
+TOKENIZER_FILES = ("tokenizer.json", "vocab.txt")  # a fast tokenizer's file, or the WordPiece vocabulary it is built from
+
+
 def _load_directory(path: Path) -> Backbone:
     config_file = path / "config.json"
     if not config_file.is_file():
@@ -239,6 +242,10 @@ def _load_directory(path: Path) -> Backbone:
     problem = backbone_config_problem(config, "config.json")
     if problem:  # before from_pretrained allocates what the config asks for
         raise BackboneError(f"{path} cannot serve as a backbone: {problem}")
+    tokenizer_files = [path / name for name in TOKENIZER_FILES if (path / name).exists()]
+    if not any(file.is_file() for file in tokenizer_files) or not all(file.is_file() for file in tokenizer_files):
+        raise BackboneError(f"{path} has no usable tokenizer: it needs {' or '.join(TOKENIZER_FILES)} as regular "
+                            "files beside config.json (save_pretrained writes them with the model)")
     try:
         model = LayoutLMModel.from_pretrained(str(path), local_files_only=True, trust_remote_code=False)
         tokenizer = _tokenizer(path)
