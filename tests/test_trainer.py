@@ -194,6 +194,22 @@ def test_pause_holds_the_thread_and_resume_continues():
     assert job.trainer.state.elapsed_s < 0.4 + 40 * 0.01 + 5
 
 
+def test_the_rate_after_a_pause_counts_only_training_time():
+    """Found in a walkthrough: 112 windows/s before a minute's pause, 10 after it (the window spanned the pause)."""
+    task = RegressionTask(batches=60, step_delay=0.01)
+    job = RecordedJob(lambda: (task, None), TrainConfig(scenario="full", epochs=1, batch_size=16))
+    reader = job.subscribe()
+    job.start()
+    wait_for(reader, lambda e: isinstance(e, StepEvent) and e.step >= 40)  # the last 50 steps' window spans the pause
+    threading.Thread(target=job.pause).start()
+    wait_for(reader, lambda e: isinstance(e, StatusEvent) and e.status == "paused")
+    time.sleep(2.0)  # three times as long as the 60 steps take
+    threading.Thread(target=job.resume).start()
+    events = wait_for(reader, lambda e: isinstance(e, FinishedEvent))
+    last = [e for e in events if isinstance(e, ProgressEvent)][-1]
+    assert last.steps_per_s > 30, last  # ~100 at 0.01 s a step; about 25 with the pause inside the window
+
+
 def test_stop_while_paused_ends_the_run():
     task = RegressionTask(batches=200, step_delay=0.01)
     job = RecordedJob(lambda: (task, None), TrainConfig(scenario="full", epochs=1, batch_size=16))

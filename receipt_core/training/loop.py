@@ -130,7 +130,7 @@ class Trainer:
             self.accelerator.wait_for_everyone()
 
     def _progress(self) -> ProgressEvent:
-        now = time.monotonic()
+        now = self._elapsed()  # the run's clock: a pause must not lower the rate (or stretch the ETA)
         self._window.append((now, self.state.global_step, self.state.items_seen))
         self._window = self._window[-50:]
         t0, s0, i0 = self._window[0]
