@@ -51,7 +51,10 @@ def read_claims(result: StudyResult) -> list[Claim]:
         gap = full.spread(f1).mean - backbone_only.spread(f1).mean
         verdict = "held" if sign >= 0 else ("mixed" if gap < 0.05 else "did not hold")
         claims.append(Claim("Freezing the backbone is cheap and good.", verdict,
-                            f"it trains {cheaper:.2%} of the parameters and gets through "
+                            f"it trains {cheaper:.2%} as many parameters as full fine-tuning "
+                            f"({int(backbone_only.spread('trainable_parameters').mean):,} vs "
+                            f"{int(full.spread('trainable_parameters').mean):,}; the table gives each scenario's share "
+                            "of its own model) and gets through "
                             f"{backbone_only.spread('epochs').mean:.1f} epochs vs {full.spread('epochs').mean:.1f} "
                             f"in the same budget; {numbers}; {_compare(backbone_only, full, items)[1]} "
                             "(freeze-backbone vs full)."))
