@@ -27,7 +27,7 @@ def selected_word(doc_id: str, count: int) -> int:
     value = st.session_state.get(word_key(doc_id), 0)
     index = value if isinstance(value, int) and not isinstance(value, bool) else 0
     index = min(max(index, 0), max(count - 1, 0))
-    if value is not index:
+    if type(value) is not int or value != index:
         st.session_state[word_key(doc_id)] = index
     return index
 
@@ -60,5 +60,6 @@ def act(doc: Document, change, advance: bool = False) -> None:
         return
     say(*getattr(result, "skipped", ()))
     if advance:
-        st.session_state[word_key(doc.id)] = min(selected_word(doc.id, len(doc.words)) + 1, max(len(doc.words) - 1, 0))
+        last = max(len(doc.words) - 1, 0)
+        st.session_state[word_key(doc.id)] = min(selected_word(doc.id, len(doc.words)) + 1, last)
     bump(doc.id)

@@ -34,7 +34,7 @@ from ..data.files import atomic_write
 from ..data.quantity import parse_quantity
 from ..data.schema import OTHER, QUANTITY, LabelSchema
 from ._common import (DEFAULT_LIMITS, MAX_QUANTITY, ImportLimits, RecordError, box_on_page, image_suffix, inside,
-                      number, page_size, parse_record, regular_file_size, shown, storable, too_many_words)
+                      number, page_size, read_record_file, shown, storable, too_many_words)
 from .report import DatasetImportError, ImportReport, RecordCollector
 
 TASKS_FILE = "tasks.json"
@@ -175,17 +175,7 @@ def load_label_studio(path: Path, schema: LabelSchema, limits: ImportLimits = DE
 def _read_tasks(file: Path, folder: Path, limits: ImportLimits) -> list[Any]:
     if not inside(folder, file):
         raise RecordError("it is a link to a file outside the folder imported")
-    try:
-        size = regular_file_size(file)
-        if size > MAX_FILE_BYTES:
-            raise RecordError(f"the file is {size:,} bytes, over the limit of {MAX_FILE_BYTES:,}")
-        text = file.read_text(encoding="utf-8-sig")
-    except OSError as error:
-        raise RecordError(f"not a readable JSON file ({error.strerror or error})") from None
-    except UnicodeDecodeError as error:
-        raise RecordError(f"not a readable JSON file (not UTF-8 text: {error.reason}; save it as UTF-8)") from None
-    data = parse_record(text, ImportLimits(limits.max_words, MAX_FILE_BYTES, limits.max_depth),
-                        invalid="not a readable JSON file")
+    data = read_record_file(file, ImportLimits(limits.max_words, MAX_FILE_BYTES, limits.max_depth))
     if isinstance(data, Mapping):
         return [data]
     if not isinstance(data, list):

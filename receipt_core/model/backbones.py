@@ -218,7 +218,7 @@ def _tokenizer(folder: Path) -> PreTrainedTokenizerFast:
     return tokenizer
 
 
-TOKENIZER_FILES = ("tokenizer.json", "vocab.txt")  # a fast tokenizer's file, or the WordPiece vocabulary it is built from
+TOKENIZER_FILES = ("tokenizer.json", "vocab.txt")  # a fast tokenizer's file, or the vocabulary it is built from
 
 
 def _load_directory(path: Path) -> Backbone:
@@ -242,8 +242,8 @@ def _load_directory(path: Path) -> Backbone:
     problem = backbone_config_problem(config, "config.json")
     if problem:  # before from_pretrained allocates what the config asks for
         raise BackboneError(f"{path} cannot serve as a backbone: {problem}")
-    tokenizer_files = [path / name for name in TOKENIZER_FILES if (path / name).exists()]
-    if not any(file.is_file() for file in tokenizer_files) or not all(file.is_file() for file in tokenizer_files):
+    present = [path / name for name in TOKENIZER_FILES if (path / name).exists()]
+    if not present or not all(file.is_file() for file in present):  # none, or a pipe/folder that would block
         raise BackboneError(f"{path} has no usable tokenizer: it needs {' or '.join(TOKENIZER_FILES)} as regular "
                             "files beside config.json (save_pretrained writes them with the model)")
     try:

@@ -21,5 +21,5 @@ def study_table_rows(study) -> list[dict]:
 def claim_lines(study) -> list[str]:
     """The study's reading, one Markdown line per claim: claim, verdict (coloured, Streamlit Markdown) and its
     numbers, as in report.md."""
-    return [f"**{c.claim}** :{VERDICT_COLOURS.get(c.verdict, 'gray')}[**{c.verdict.capitalize()}**]: {escape_markdown(c.evidence)}"
-            for c in study.claims]
+    return [f"**{c.claim}** :{VERDICT_COLOURS.get(c.verdict, 'gray')}[**{c.verdict.capitalize()}**]: "
+            f"{escape_markdown(c.evidence)}" for c in study.claims]
