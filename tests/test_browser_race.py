@@ -8,6 +8,7 @@ the default backbone on the real CORD sample and saves the page as assets/race.p
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 from pathlib import Path
@@ -41,7 +42,8 @@ def server(tmp_path_factory):
 def _seed(home: Path) -> None:
     ws = Workspace(home)
     add_cord_sample(ws)
-    ws.save_documents(DATASET, [d for d in ws.load_documents(CORD_SAMPLE_TRAIN)[:8]])
+    copies = [dataclasses.replace(d, id=f"{DATASET}-{d.id}") for d in ws.load_documents(CORD_SAMPLE_TRAIN)[:8]]
+    ws.save_documents(DATASET, copies)  # copies under their own ids: a document belongs to one dataset
 
 
 @pytest.fixture(scope="module")

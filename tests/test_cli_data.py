@@ -86,12 +86,17 @@ def test_import_and_export_through_python_dash_m(shared_data, tmp_path):
 
     ws = Workspace(home)
     stored = ws.load_documents("wildreceipt-dev")
+    # document ids are unique in a workspace: the export imported under another name would move the receipts
+    # out of their dataset and replace their labels, so it is refused whole, naming the dataset that holds them
     done = _cli("import", "--format", "native", str(out), "--dataset", "again", home=home)
+    assert done.returncode == 2
+    assert "50 of these receipts" in done.stderr and "already in dataset 'wildreceipt-dev'" in done.stderr
+    assert [d.name for d in ws.datasets()] == ["wildreceipt-dev"]
+    # imported into their own dataset, they replace the stored ones, and the output says so
+    done = _cli("import", "--format", "native", str(out), "--dataset", "wildreceipt-dev", home=home)
     assert done.returncode == 0, done.stderr
-    # document ids are unique in a workspace: re-importing them under another name moves them, and says so
-    assert "50 of these documents were already in the workspace (dataset 'wildreceipt-dev')" in done.stdout
-    assert [d.name for d in ws.datasets()] == ["again"]
-    assert sorted(ws.load_documents("again"), key=lambda d: d.id) == sorted(stored, key=lambda d: d.id)
+    assert "50 of these documents were already in 'wildreceipt-dev': they were replaced" in done.stdout
+    assert sorted(ws.load_documents("wildreceipt-dev"), key=lambda d: d.id) == sorted(stored, key=lambda d: d.id)
     assert ws.integrity_check() == "ok"
 
     done = _cli("import", "--format", "cord", str(tmp_path / "missing"), home=home)

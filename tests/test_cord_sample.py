@@ -15,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 from receipt_core.datasets import import_into_workspace, load_dataset
 from receipt_core.datasets.demo import (CORD_SAMPLE_DEV, CORD_SAMPLE_TRAIN, CordSampleError, add_cord_sample,
                                         cord_sample_path)
+from receipt_core.workspace.documents import DocumentsInAnotherDatasetError
 from receipt_core.workspace.store import Workspace
 from tests.conftest import require_shared_data
 
@@ -111,8 +112,10 @@ def test_add_cord_sample_leaves_a_full_cord_import_where_it_is(workspace_home):
 def test_add_cord_sample_refuses_to_move_documents_of_another_dataset(workspace_home):
     ws = Workspace(workspace_home)
     add_cord_sample(ws)
-    ws.save_documents("mine", ws.load_documents(CORD_SAMPLE_DEV))  # e.g. re-imported from an export: same ids
-    with pytest.raises(CordSampleError, match="already in dataset.*mine"):
+    exported = ws.load_documents(CORD_SAMPLE_DEV)
+    ws.delete_dataset(CORD_SAMPLE_DEV)
+    ws.save_documents("mine", exported)  # e.g. an export imported as 'mine' after the sample was deleted: same ids
+    with pytest.raises(DocumentsInAnotherDatasetError, match="50 of these receipts .* already in dataset 'mine'"):
         add_cord_sample(ws)
     assert {d.name: d.documents for d in ws.datasets()} == {CORD_SAMPLE_TRAIN: 200, "mine": 50}
 

@@ -77,7 +77,7 @@ def test_a_quantity_past_a_billion_is_no_quantity_and_exports_back(tmp_path, wor
     (folder / "receipt_00001.json").write_text(json.dumps(_cord_record("Nasi", "9" * 38)), encoding="utf-8")
     assert main(["import", "--format", "cord", str(folder), "--dataset", "huge"]) == 0
     assert main(["export", "--out", str(tmp_path / "out"), "--dataset", "huge"]) == 0
-    assert main(["import", "--format", "native", str(tmp_path / "out"), "--dataset", "again"]) == 0
+    assert main(["import", "--format", "native", str(tmp_path / "out"), "--dataset", "huge"]) == 0
     assert "problem" not in capsys.readouterr().err
 
 

@@ -128,11 +128,13 @@ def test_cli_exports_every_format_and_imports_label_studio(cord_dev_report, tmp_
     for fmt in EXPORT_FORMATS:
         assert main(["export", "--format", fmt, "--out", str(tmp_path / fmt), "--dataset", "cord-dev"]) == 0
         assert f"exported 10 documents (0 with images) as {fmt}" in capsys.readouterr().out
-    assert main(["import", "--format", "label-studio", str(tmp_path / "label-studio" / TASKS_FILE),
-                 "--dataset", "from-ls"]) == 0
-    assert "imported 10 documents" in capsys.readouterr().out  # same ids: they now belong to from-ls
-    assert ws.load_documents("from-ls") == exported
-    assert ws.load_documents("from-ls")[0].words[0].label_source == "person"
+    tasks = str(tmp_path / "label-studio" / TASKS_FILE)
+    assert main(["import", "--format", "label-studio", tasks, "--dataset", "from-ls"]) == 2  # same ids: not moved
+    assert "10 of these receipts" in capsys.readouterr().err and ws.load_documents("from-ls") == []
+    assert main(["import", "--format", "label-studio", tasks, "--dataset", "cord-dev"]) == 0  # the round trip
+    assert "imported 10 documents" in capsys.readouterr().out
+    assert ws.load_documents("cord-dev") == exported
+    assert ws.load_documents("cord-dev")[0].words[0].label_source == "person"
     assert main(["export", "--format", "pdf", "--out", str(tmp_path / "x")]) == 2
     assert "invalid choice: 'pdf'" in capsys.readouterr().err
 

@@ -39,7 +39,8 @@ def small_workspace(tmp_path) -> Workspace:
     """Eight labelled CORD receipts as dataset 'small' (the race holds the last quarter out)."""
     ws = Workspace(tmp_path / "workspace")
     add_cord_sample(ws)
-    ws.save_documents("small", ws.load_documents(CORD_SAMPLE_TRAIN)[:8])
+    copies = [dataclasses.replace(d, id=f"small-{d.id}") for d in ws.load_documents(CORD_SAMPLE_TRAIN)[:8]]
+    ws.save_documents("small", copies)  # copies under their own ids: a document belongs to one dataset
     return ws
 
 

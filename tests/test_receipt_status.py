@@ -120,3 +120,24 @@ def test_an_upload_keeps_its_file_name_as_source_and_can_be_found_by_it(tmp_path
     doc = ws.get_document("ocr-ef674b636916")
     assert doc.source == "Lunch 12-03.jpg" and doc.meta["file_name"] == "Lunch 12-03.jpg"
     assert [s.title for s in ws.list_documents(search="lunch")] == ["Lunch 12-03.jpg · ocr-ef674b636916"]
+
+
+def test_an_image_uploaded_again_keeps_its_labels_and_never_moves_to_another_dataset(tmp_path):
+    from receipt_core.ocr.engine import OcrResult
+    from ui.actions import store_ocr_results
+
+    ws = Workspace(tmp_path / "ws")
+    upload = {"Lunch.jpg": b"\x89PNG fake bytes"}
+    first = OcrResult(name="Lunch.jpg", document=_upload("ocr-ef674b636916"), image=None, error=None)
+    assert store_ocr_results(ws, "uploads", [first], upload).saved == ("ocr-ef674b636916",)
+    labelled = ws.update_word("ocr-ef674b636916", 0, "TOTAL")
+
+    again = store_ocr_results(ws, "uploads", [first], upload)
+    assert again.saved == () and again.problems == ()
+    assert again.notes == ("Lunch.jpg: this image is already in the dataset as ocr-ef674b636916; kept as it was, "
+                           "with its labels",)
+    elsewhere = store_ocr_results(ws, "other", [first], upload)
+    assert elsewhere.saved == () and len(elsewhere.problems) == 1
+    assert "already in dataset 'uploads' as ocr-ef674b636916" in elsewhere.problems[0]
+    assert ws.get_document("ocr-ef674b636916") == labelled
+    assert [(d.name, d.documents) for d in ws.datasets()] == [("uploads", 1)]

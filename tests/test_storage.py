@@ -19,6 +19,7 @@ import pytest
 from receipt_core.datasets import import_into_workspace
 from receipt_core.data.document import Document, Word
 from receipt_core.data.schema import OTHER, QUANTITY
+from receipt_core.workspace.documents import DocumentsInAnotherDatasetError
 from receipt_core.workspace.store import IMAGE_GRACE_S, NotFoundError, Workspace, WorkspaceError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -83,6 +84,27 @@ def test_documents_save_load_update_replace_delete(tmp_path, cord_train_report):
     with pytest.raises(NotFoundError, match="no dataset 'cord'"):
         ws.delete_dataset("cord")
     assert ws.integrity_check() == "ok"
+
+
+def test_a_document_is_never_moved_to_another_dataset_by_storing_it_there(tmp_path):
+    ws = Workspace(tmp_path / "ws")
+    ws.save_documents("mine", [_doc("a"), _doc("b")])
+    labelled = ws.update_word("a", 0, "TOTAL")
+    with pytest.raises(DocumentsInAnotherDatasetError) as refused:
+        ws.save_documents("theirs", [_doc("new"), _doc("a"), _doc("b")])
+    assert dict(refused.value.elsewhere) == {"a": "mine", "b": "mine"}
+    assert str(refused.value) == (
+        "2 of these receipts (for example 'a') are already in dataset 'mine'; a receipt belongs to one dataset, "
+        "and storing it as 'theirs' would move it out and replace its labels, so nothing was stored. Store them "
+        "into 'mine' to update them there, or delete them from it first")
+    assert [(d.name, d.documents) for d in ws.datasets()] == [("mine", 2)]  # not even "new"
+    assert ws.get_document("a") == labelled
+    assert ws.datasets_of(["a", "new", "b"]) == {"a": "mine", "b": "mine"}
+    ws.save_documents("mine", [_doc("a", words=3)])  # in its own dataset a document is replaced
+    assert len(ws.get_document("a").words) == 3
+    many = [_doc(f"d{i}", words=1) for i in range(1200)]  # more ids than one query binds
+    ws.save_documents("big", many)
+    assert len(ws.datasets_of(d.id for d in many)) == 1200
 
 
 def test_concurrent_writers_never_see_database_locked_and_lose_no_update(tmp_path):

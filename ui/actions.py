@@ -27,18 +27,31 @@ def store_ocr_results(workspace: Workspace, dataset: str, results: list[OcrResul
                       uploads: dict[str, bytes]) -> IngestReport:
     """Store OCR'd uploads: image by content hash first, then all documents in one transaction.
 
-    A file that failed (not an image, too big, …) is reported and nothing of it is stored. ``uploads`` maps
-    each result's name to its bytes (the names are only shown and searched, never used as file names): each
-    document keeps its upload's name as its ``source`` and ``meta["file_name"]``, which exports keep too. A dataset name the
-    workspace refuses (``check_dataset_name``) stores nothing at all, not even the images.
+    A file that failed (not an image, too big, …) is reported and nothing of it is stored. An image already in
+    the workspace is never stored again: in ``dataset`` its receipt is kept with its labels (a note), in another
+    dataset it stays there (a problem). ``uploads`` maps each result's name to its bytes (the names are only
+    shown and searched, never used as file names): each document keeps its upload's name as its ``source`` and
+    ``meta["file_name"]``, which exports keep too. A dataset name the workspace refuses (``check_dataset_name``)
+    stores nothing at all, not even the images.
     """
     check_dataset_name(dataset)
     docs: list[Document] = []
     problems: list[str] = []
     notes: list[str] = []
+    stored = workspace.datasets_of(r.document.id for r in results if r.document is not None)
     for result in results:
         if result.error is not None or result.document is None:
             problems.append(f"{result.name}: {result.error or 'no document was produced'}")
+            continue
+        held = stored.get(result.document.id)
+        if held == dataset:
+            notes.append(f"{result.name}: this image is already in the dataset as {result.document.id}; kept as it "
+                         "was, with its labels")
+            continue
+        if held is not None:
+            problems.append(f"{result.name}: this image is already in dataset {held!r} as {result.document.id}; a "
+                            "receipt belongs to one dataset, so it was not stored again (delete it there first to "
+                            "move it)")
             continue
         fmt = result.image.format if result.image is not None else "PNG"
         sha = workspace.put_image(uploads[result.name], _SUFFIXES.get(fmt, ".img"))

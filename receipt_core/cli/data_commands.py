@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections import Counter
 from pathlib import Path
 
 from .arguments import add_workspace_argument, positive_int
@@ -125,17 +124,13 @@ def run_import(args: argparse.Namespace) -> int:
     if not report.documents:
         raise CommandError(f"nothing imported from {args.path}: no usable {args.format} documents "
                            f"({len(report.problems)} problems above)")
-    ids = {doc.id for doc in report.documents}
-    previous = Counter(s.dataset for s in workspace.list_documents() if s.id in ids)
+    replaced = len(workspace.datasets_of(doc.id for doc in report.documents))  # of this dataset, or refused below
     saved = import_into_workspace(workspace, dataset, report)
     words = sum(len(doc.words) for doc in report.documents)
     print(f"imported {saved} documents ({words} words, {len(report.images)} with images) into dataset "
           f"{dataset!r} of {workspace.home}")
-    if previous:
-        where = ", ".join(f"{name!r}" for name in sorted(previous))
-        label = "dataset" if len(previous) == 1 else "datasets"
-        print(f"{sum(previous.values())} of these documents were already in the workspace ({label} {where}); "
-              f"they were replaced, and now belong to {dataset!r}")
+    if replaced:
+        print(f"{replaced} of these documents were already in {dataset!r}: they were replaced by the imported ones")
     for label, count in report.label_counts.items():
         print(f"  {label:<16} {count}")
     if report.problems:

@@ -45,8 +45,7 @@ def add_demo_receipts(workspace: "Workspace", count: int, seed: int = 0, dataset
 
 
 class CordSampleError(WorkspaceError):
-    """The CORD sample cannot be stored: its files are missing, or its document ids are taken; the message says
-    which and what to do."""
+    """The CORD sample cannot be stored: its files are missing; the message says which and what to do."""
 
 
 @dataclass(frozen=True)
@@ -71,8 +70,9 @@ def add_cord_sample(workspace: "Workspace", root: Path | None = None) -> tuple[S
     Idempotent and loses nothing: a sample dataset that is already in the workspace is left exactly as it is
     (with any label corrections made since), and only a missing one is stored. Document ids carry the prefix
     ``cord-sample-``, so the same receipts imported from the full CORD (ids ``cord-…``) stay in their dataset.
-    Raises :class:`CordSampleError` when the sample's folder is missing or one of its ids belongs to another
-    dataset (it would be moved, so nothing is stored).
+    Raises :class:`CordSampleError` when the sample's folder is missing, and the workspace's
+    ``DocumentsInAnotherDatasetError`` when one of a split's ids belongs to another dataset (that split is not
+    stored: its receipts would be moved out).
     """
     root = cord_sample_path() if root is None else Path(root)
     missing = [root / folder / "json" for folder, _ in CORD_SAMPLE_SPLITS if not (root / folder / "json").is_dir()]
@@ -86,7 +86,6 @@ def add_cord_sample(workspace: "Workspace", root: Path | None = None) -> tuple[S
             results.append(SampleDataset(name=name, documents=existing[name], added=False))
             continue
         report = _with_sample_ids(load_dataset(root / folder, "cord"))
-        _refuse_taken_ids(workspace, name, report.documents)
         saved = import_into_workspace(workspace, name, report)
         results.append(SampleDataset(name=name, documents=saved, added=True, problems=report.problems))
     return tuple(results)
@@ -99,11 +98,3 @@ def _with_sample_ids(report: ImportReport) -> ImportReport:
 
     return make_report([dataclasses.replace(doc, id=sample_id(doc.id)) for doc in report.documents],
                        {sample_id(doc_id): image for doc_id, image in report.images.items()}, report.problems)
-
-
-def _refuse_taken_ids(workspace: "Workspace", dataset: str, documents: tuple[Document, ...]) -> None:
-    ids = {doc.id for doc in documents}
-    taken = sorted({s.dataset for s in workspace.list_documents() if s.id in ids})
-    if taken:
-        raise CordSampleError(f"documents with the CORD sample's ids are already in dataset(s) {', '.join(taken)}; "
-                              f"storing {dataset} would move them out. Delete or rename those documents first")

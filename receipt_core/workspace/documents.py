@@ -65,6 +65,26 @@ class DatasetSummary:
     status_counts: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))  # every status, 0 too
 
 _STATUS_SQL = f"CASE WHEN reviewed THEN '{DONE}' ELSE label_status END"
+_IDS_PER_QUERY = 500  # below SQLite's limit on bound parameters
+
+
+class DocumentsInAnotherDatasetError(WorkspaceError):
+    """Documents asked to be stored in one dataset while their ids are in another. A document belongs to one
+    dataset, so storing them would move them out of it and replace their labels: nothing is stored.
+    ``elsewhere`` maps each such id to the dataset that holds it."""
+
+    def __init__(self, dataset: str, elsewhere: Mapping[str, str]):
+        self.dataset = dataset
+        self.elsewhere = MappingProxyType(dict(elsewhere))
+        holders = sorted(set(self.elsewhere.values()))
+        example = min(self.elsewhere)
+        where = ", ".join(repr(name) for name in holders[:5]) + (f" and {len(holders) - 5} more" if len(holders) > 5
+                                                                 else "")
+        super().__init__(
+            f"{len(self.elsewhere)} of these receipts (for example {example!r}) are already in dataset "
+            f"{where}; a receipt belongs to one dataset, and storing it as {dataset!r} would move it out and "
+            f"replace its labels, so nothing was stored. Store them into {holders[0]!r} to update them there, or "
+            "delete them from it first")
 
 
 class DocumentStore(Database):
@@ -126,11 +146,17 @@ class DocumentStore(Database):
         """Insert or replace documents into ``dataset`` in one transaction; returns how many.
 
         The name must pass :func:`~receipt_core.workspace.names.check_dataset_name`, and every document an id.
+        A document whose id is in another dataset is never moved: :class:`DocumentsInAnotherDatasetError` is
+        raised and nothing is stored.
         """
         dataset = check_dataset_name(dataset)
         now = time.time()
         rows = [_document_row(doc, dataset, now) for doc in docs]  # serialise before taking the write lock
         with self._write() as conn:
+            elsewhere = {doc_id: held for doc_id, held in _datasets_of(conn, [row[0] for row in rows]).items()
+                         if held != dataset}
+            if elsewhere:
+                raise DocumentsInAnotherDatasetError(dataset, elsewhere)
             conn.executemany(
                 "INSERT INTO documents (id, dataset, json, words, width, height, image_sha256, source, label_counts,"
                 " updated_at, label_status, labelled_words, suggested_words) "
@@ -141,6 +167,11 @@ class DocumentStore(Database):
                 "label_status = excluded.label_status, labelled_words = excluded.labelled_words, "
                 "suggested_words = excluded.suggested_words", rows)
         return len(rows)
+
+    def datasets_of(self, ids: Iterable[str]) -> dict[str, str]:
+        """The dataset of each of ``ids`` that is in the workspace (id -> dataset); ids not stored are left out."""
+        with self._read() as conn:
+            return _datasets_of(conn, list(ids))
 
     def get_document(self, doc_id: str) -> Document:
         with self._read() as conn:
@@ -251,3 +282,12 @@ def write_document(conn, doc: Document, dataset: str) -> None:
     conn.execute("UPDATE documents SET json = ?, words = ?, width = ?, height = ?, image_sha256 = ?, source = ?, "
                  "label_counts = ?, updated_at = ?, label_status = ?, labelled_words = ?, suggested_words = ? "
                  "WHERE id = ?", values[2:] + (doc.id,))
+
+
+def _datasets_of(conn, ids: list[str]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for start in range(0, len(ids), _IDS_PER_QUERY):
+        chunk = ids[start:start + _IDS_PER_QUERY]
+        query = f"SELECT id, dataset FROM documents WHERE id IN ({','.join('?' * len(chunk))})"
+        found.update({row[0]: row[1] for row in conn.execute(query, chunk)})
+    return found
