@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from receipt_core.datasets import DatasetImportError, default_dataset_name, load_dataset
-from receipt_core.datasets.native import document_file_name, save_native
+from receipt_core.datasets import DatasetImportError, default_dataset_name, export_documents, load_dataset
+from receipt_core.datasets.native import save_native
 from receipt_core.data.document import Document, Word
 from receipt_core.data.schema import DEFAULT_SCHEMA, OTHER, QUANTITY
 
@@ -194,12 +194,30 @@ def test_native_file_names_never_escape_the_folder(tmp_path):
     written = save_native(docs, out, images={"Käse-Bon №5": b"\x89PNG\r\n\x1a\n fake png bytes"})
     assert len(written) == len(ids) == len(set(written))
     assert all(p.parent == out and re.fullmatch(r"[A-Za-z0-9._-]+\.json", p.name) for p in written)
-    assert document_file_name("plain-id") == "plain-id.json"
+    assert out / "plain-id.json" in written
     assert not list(tmp_path.glob("*.json")) and not (tmp_path / "evil.json").exists()
     again = load_dataset(out, "native")
     assert sorted(d.id for d in again.documents) == sorted(ids)
     kase = next(d for d in again.documents if d.id == "Käse-Bon №5")
     assert again.images[kase.id].name == f"{kase.image_sha256}.png"
+
+
+@pytest.mark.parametrize("fmt", ["native", "cord"])
+def test_ids_whose_file_names_would_collide_all_export_and_import_back(fmt, tmp_path):
+    words = (Word(text="Nasi", box=(1, 2, 30, 12), field="TOTAL"),)
+    hashed = "x_y-" + hashlib.sha256("x y".encode()).hexdigest()[:10]  # what the id "x y" is written as
+    ids = ["x y", hashed, "Receipt", "receipt", "cord-a", "a"]  # the last four collide where case is ignored
+    docs = [Document(id=i, width=100, height=50, words=words) for i in ids]
+    assert export_documents(docs, tmp_path / "out", fmt) == len(ids)
+    files = sorted(p.name.lower() for p in (tmp_path / "out").rglob("*.json"))
+    assert len(files) == len(set(files)) == len(ids)
+    again = load_dataset(tmp_path / "out", fmt)
+    assert again.problems == () and len(again.documents) == len(ids)
+    if fmt == "native":
+        assert sorted(d.id for d in again.documents) == sorted(ids)
+    with pytest.raises(ValueError, match="appears twice"):
+        export_documents(docs[:1] * 2, tmp_path / "twice", fmt)
+    assert not (tmp_path / "twice").exists()  # refused before anything was written
 
 
 def test_save_native_refuses_an_image_that_does_not_match_the_document(tmp_path):

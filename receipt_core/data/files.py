@@ -5,9 +5,13 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import re
 import secrets
 import zipfile
 from pathlib import Path
+from typing import Iterable
+
+_SAFE_STEM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,100}$")
 
 
 def file_sha256(path: Path) -> str:
@@ -46,3 +50,29 @@ def zip_folder(folder: Path) -> bytes:
             if file.is_file() and not file.name.startswith("."):
                 archive.write(file, file.relative_to(Path(folder).parent))
     return buffer.getvalue()
+
+
+def file_stems(names: Iterable[str], strip_prefix: str = "") -> dict[str, str]:
+    """One file stem per name (a document id), unique even where file names ignore case, for an export folder.
+
+    A name without ``strip_prefix`` that is a safe file name is its own stem; any other is sanitised and given a
+    hash of the real name, and so is one whose stem another name took first (``x y`` -> ``x_y-<hash>``, so an id
+    ``x_y-<that hash>`` can never overwrite it). Raises ValueError, before anything is written, for a name given
+    twice."""
+    stems: dict[str, str] = {}
+    taken: set[str] = set()
+    for name in names:
+        if name in stems:
+            raise ValueError(f"document id {name!r} appears twice")
+        stem = name.removeprefix(strip_prefix)
+        if not _SAFE_STEM.match(stem) or stem.lower() in taken:
+            digest = hashlib.sha256(name.encode("utf-8")).hexdigest()
+            safe = re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("._")[:60] or "document"
+            stem = f"{safe}-{digest[:10]}"
+            if stem.lower() in taken:
+                stem = f"{safe}-{digest}"
+        if stem.lower() in taken:
+            raise ValueError(f"document id {name!r} gives a file name another id took: {stem!r}")
+        taken.add(stem.lower())
+        stems[name] = stem
+    return stems

@@ -11,14 +11,12 @@ elsewhere: all categories the importer maps back onto the same labels.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import re
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from ..data.document import Document, Word
-from ..data.files import atomic_write
+from ..data.files import atomic_write, file_stems
 from ..data.schema import OTHER, LabelSchema
 from ._common import image_suffix
 
@@ -62,14 +60,13 @@ def save_cord(docs: Iterable[Document], folder: Path, schema: LabelSchema,
               images: Mapping[str, Path] | None = None) -> list[Path]:
     """Write ``docs`` as ``folder/json/<name>.json`` and their images as ``folder/image/<name>.<ext>``; the name is
     the document id without a ``cord-`` prefix, made a safe file name. Returns the JSON files."""
+    docs = list(docs)
+    stems = file_stems((doc.id for doc in docs), strip_prefix="cord-")  # every name settled before a file is written
     folder = Path(folder)
     images = images or {}
-    written, used = [], set()
+    written = []
     for doc in docs:
-        name = _file_stem(doc.id)
-        if name in used:
-            raise ValueError(f"document id {doc.id!r} gives the file name {name!r} twice")
-        used.add(name)
+        name = stems[doc.id]
         path = folder / "json" / f"{name}.json"
         atomic_write(path, json.dumps(cord_json(doc, schema), ensure_ascii=False, indent=1).encode("utf-8"))
         written.append(path)
@@ -78,12 +75,3 @@ def save_cord(docs: Iterable[Document], folder: Path, schema: LabelSchema,
             data = image.read_bytes()
             atomic_write(folder / "image" / f"{name}{image_suffix(image, data)}", data)
     return written
-
-
-def _file_stem(doc_id: str) -> str:
-    """The id without ``cord-`` when it is a safe file name, else a sanitised one plus a hash of the real id."""
-    stem = doc_id.removeprefix("cord-")
-    if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,100}", stem):
-        return stem
-    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("._")[:60] or "document"
-    return f"{safe}-{hashlib.sha256(doc_id.encode('utf-8')).hexdigest()[:10]}"

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from ..data.document import Document
-from ..data.files import atomic_write
+from ..data.files import atomic_write, file_stems
 from ..data.schema import LabelSchema
 from .report import DatasetImportError, ImportReport, RecordCollector
 from ._common import (DEFAULT_LIMITS, MAX_QUANTITY, ImportLimits, RecordError, shown, box_on_page, file_sha256,
@@ -28,7 +28,6 @@ from ._common import (DEFAULT_LIMITS, MAX_QUANTITY, ImportLimits, RecordError, s
                       too_many_words)
 
 IMAGE_FOLDER = "images"
-_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,100}$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -129,11 +128,12 @@ def save_native(docs: Iterable[Document], folder: Path,
     an image but no ``image_sha256`` gets the image's hash; a document whose ``image_sha256`` disagrees with the
     image bytes is refused with ValueError. Returns the document files.
     """
+    docs = list(docs)
+    stems = file_stems(doc.id for doc in docs)  # every name settled before a file is written
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     images = images or {}
     written: list[Path] = []
-    used: set[str] = set()
     for doc in docs:
         image = images.get(doc.id)
         if image is not None:
@@ -146,22 +146,10 @@ def save_native(docs: Iterable[Document], folder: Path,
             target = folder / IMAGE_FOLDER / f"{sha}{image_suffix(image if isinstance(image, Path) else Path(), data)}"
             if not target.exists():
                 atomic_write(target, data)
-        name = document_file_name(doc.id)
-        if name in used:
-            raise ValueError(f"document id {doc.id!r} appears twice")
-        used.add(name)
-        path = folder / name
+        path = folder / f"{stems[doc.id]}.json"
         atomic_write(path, json.dumps(doc.to_json(), ensure_ascii=False, indent=1).encode("utf-8"))
         written.append(path)
     return written
-
-
-def document_file_name(doc_id: str) -> str:
-    """``<id>.json`` when the id is a safe file name, else a sanitised id plus a hash of the real id."""
-    if _SAFE_NAME.match(doc_id) and doc_id not in (".", ".."):
-        return f"{doc_id}.json"
-    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", doc_id).strip("._")[:60] or "document"
-    return f"{safe}-{hashlib.sha256(doc_id.encode('utf-8')).hexdigest()[:10]}.json"
 
 
 def _on_page(doc: Document, notes: list[str]) -> Document:
