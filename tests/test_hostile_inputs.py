@@ -99,6 +99,29 @@ def _infos(entries: dict[str, bytes]) -> list[zipfile.ZipInfo]:
     return zipfile.ZipFile(io.BytesIO(buffer.getvalue())).infolist()
 
 
+def test_label_studio_tasks_with_ids_or_coordinates_of_the_wrong_type_import_what_is_usable(tmp_path):
+    from receipt_core.datasets import export_documents
+
+    doc = Document("r1", 100, 50, (Word("A", (1, 1, 20, 10), field="TOTAL", group_id=0),
+                                   Word("B", (30, 1, 50, 10), group_id=0)))
+    export_documents([doc], tmp_path / "ok", "label-studio")
+    task = json.loads((tmp_path / "ok" / "tasks.json").read_text())[0]
+    linked = json.loads(json.dumps(task)) | {"data": task["data"] | {"receipt_id": "linked"}}
+    linked["annotations"][0]["result"].append({"type": "relation", "from_id": ["w0"], "to_id": {"w": 1}})
+    moved = json.loads(json.dumps(task)) | {"data": task["data"] | {"receipt_id": "moved"}}
+    for result in moved["annotations"][0]["result"]:
+        if result.get("id") == "w0" and "x" in result.get("value", {}):
+            result["value"]["x"] = "abc"
+    listed = task | {"annotations": 5, "data": task["data"] | {"receipt_id": "listed"}}
+    (tmp_path / "tasks.json").write_text(json.dumps([linked, moved, listed]))
+    report = load_dataset(tmp_path / "tasks.json", "label-studio")
+    assert [d.id for d in report.documents] == ["linked", "moved"]
+    assert [w.group_id for w in report.documents[0].words] == [0, 0]  # the bad relation is ignored, not fatal
+    assert [w.text for w in report.documents[1].words] == ["B"]
+    assert report.problems == ("tasks.json task 2: region w0: x must be a number, got 'abc'; dropped",
+                               "tasks.json task 3: annotations and predictions must be lists; skipped")
+
+
 def test_many_small_zip_bombs_and_deep_folders_are_refused_before_extraction():
     small_bombs = _infos({f"zeros/{i}.json": b"0" * 200_000 for i in range(20)})  # each under the per-entry floor
     with pytest.raises(ZipImportError, match="files expand to 4,000,000 bytes .* zip bomb"):

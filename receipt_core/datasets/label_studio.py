@@ -188,10 +188,10 @@ def _task_document(task: Any, number_: int, folder: Path, schema: LabelSchema, l
     if not isinstance(task, Mapping) or not isinstance(task.get("data", {}), Mapping):
         raise RecordError("a task must be an object with a data object")
     data = task.get("data", {})
-    annotations = [a for a in task.get("annotations") or [] if isinstance(a, Mapping) and not a.get("was_cancelled")]
-    predictions = [p for p in task.get("predictions") or [] if isinstance(p, Mapping)]
     if not isinstance(task.get("annotations") or [], list) or not isinstance(task.get("predictions") or [], list):
         raise RecordError("annotations and predictions must be lists")
+    annotations = [a for a in task.get("annotations") or [] if isinstance(a, Mapping) and not a.get("was_cancelled")]
+    predictions = [p for p in task.get("predictions") or [] if isinstance(p, Mapping)]
     base = annotations[-1] if annotations else (predictions[0] if predictions else None)
     if base is None or not isinstance(base.get("result"), list):
         raise RecordError("the task has no annotation or prediction with a result list")
@@ -236,7 +236,7 @@ def _regions(results: list[Mapping], width: int, height: int, schema: LabelSchem
         if not isinstance(rid, str) or not isinstance(value, Mapping) or kind == "relation":
             continue
         region = regions.setdefault(rid, {})
-        if "box" not in region and "x" in value:
+        if "box" not in region and not region.get("dropped") and "x" in value:
             try:
                 region["box"] = _box(value, width, height, notes, rid)
             except RecordError as error:
@@ -298,7 +298,8 @@ def _groups(results: list[Mapping], regions: Mapping[str, Mapping]) -> dict[str,
     linked = False
     for result in results:
         a, b = result.get("from_id"), result.get("to_id")
-        if result.get("type") == "relation" and a in parent and b in parent:
+        if result.get("type") == "relation" and isinstance(a, str) and isinstance(b, str) and a in parent \
+                and b in parent:
             parent[root(a)] = root(b)
             linked = True
     if not linked:
