@@ -9,6 +9,7 @@ import streamlit as st
 
 from receipt_core.data.review import STATUSES
 from receipt_core.datasets import FORMATS, default_dataset_name, import_into_workspace, load_dataset
+from receipt_core.datasets.detect import AUTO, resolve_format
 from receipt_core.plots.figures import document_figure
 from receipt_core.datasets import EXPORT_FORMATS
 from receipt_core.datasets.export_zip import export_zip_bytes, export_zip_name
@@ -96,8 +97,10 @@ with view_tab:
 with import_tab:
     zip_import_section(ws)
     st.write("Import a labelled dataset folder that is on this server: CORD v1 (`…/cord/train/json`), "
-             "WildReceipt (`train.txt`/`dev.txt` or its folder), or a native folder written by Export.")
-    fmt = st.selectbox("Format", FORMATS, key="import_format")
+             "WildReceipt (`train.txt`/`dev.txt` or its folder), a native folder written by Export, or a Label "
+             "Studio JSON export.")
+    chosen = st.selectbox("Format", [AUTO, *FORMATS], key="import_format",
+                          help="auto: recognised from the files (CORD, WildReceipt, native or Label Studio)")
     path_text = st.text_input("Folder or file on the server", key="import_path",
                               placeholder="/work/shared/data/cord/dev/json")
     name_text = st.text_input("Dataset name (empty: derived from the path)", key="import_name")
@@ -106,11 +109,12 @@ with import_tab:
             path = Path(path_text.strip()).expanduser()
             if not path.exists():
                 raise FileNotFoundError(f"{path} does not exist on the server")
+            fmt = resolve_format(path, chosen)
             report = load_dataset(path, fmt)
             if report.documents:
                 name = name_text.strip() or default_dataset_name(path, fmt)
                 saved = import_into_workspace(ws, name, report)
-                st.success(f"Imported {saved} documents into dataset {literal(name)}.")
+                st.success(f"Imported {saved} {fmt} documents into dataset {literal(name)}.")
                 select_dataset(name)
             else:  # every record was bad: say so, and show why (not a success with 0 documents)
                 st.error(f"Nothing imported from {literal(path)}: no usable {fmt} documents "

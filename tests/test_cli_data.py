@@ -41,14 +41,17 @@ def test_import_cord_prints_counts_and_problems(shared_data, workspace_home, cap
     ws = Workspace.open()
     assert [(d.name, d.documents) for d in ws.datasets()] == [("cord-train", 600)]
 
-    assert main(["import", "--format", "cord", "--dataset", "dev", str(shared_data / "cord" / "dev")]) == 0
+    assert main(["import", "--dataset", "dev", str(shared_data / "cord" / "dev")]) == 0  # --format auto
     assert {d.name: d.documents for d in Workspace.open().datasets()} == {"cord-train": 600, "dev": 100}
+    assert main(["import", str(shared_data / "cord" / "dev" / "json")]) == 2  # the same receipts: not moved
+    assert "already in dataset 'dev'" in capsys.readouterr().err
 
 
 def test_user_errors_are_one_line_with_exit_code_2(tmp_path, workspace_home, capsys):
     cases = [
         (["import", "--format", "cord", str(tmp_path / "nowhere")], "does not exist"),
         (["import", "--format", "native", str(tmp_path)], "no native document files"),
+        (["import", str(tmp_path)], f"cannot tell the format of {tmp_path}: it holds no .json file"),
         (["export", "--out", str(tmp_path / "out")], "holds no documents to export"),
         (["export", "--out", str(tmp_path / "out"), "--dataset", "nope"], "no dataset 'nope'"),
     ]

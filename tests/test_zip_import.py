@@ -159,8 +159,10 @@ def test_what_is_not_a_usable_zip_is_refused_with_its_reason(ws, tmp_path):
         import_zip(ws, _zip({"__MACOSX/._a.json": b"x", ".DS_Store": b"x"}), "clutter.zip")
     with pytest.raises(ZipImportError, match="appears twice"):
         import_zip(ws, _zip({"a.json": b"{}", "./a.json": b"{}"}), "twice.zip")
-    with pytest.raises(ZipImportError, match="cannot tell the format of notes.zip: no .json file"):
-        import_zip(ws, _zip({"notes.md": b"hello"}), "notes.zip")
+    for notes in ("notes.md", "notes.txt"):  # a .txt is not WildReceipt unless named as its splits are
+        with pytest.raises(ZipImportError, match="cannot tell the format of notes.zip: it holds no .json file .* and "
+                                                 "no WildReceipt train.txt, dev.txt, test.txt or class_list.txt"):
+            import_zip(ws, _zip({notes: b"hello"}), "notes.zip")
     with pytest.raises(WorkspaceError, match="contains '/'"):
         import_zip(ws, _zip({"a.json": b"{}"}), "a.zip", dataset="../x")
     assert ws.datasets() == []

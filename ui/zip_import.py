@@ -7,7 +7,8 @@ import pandas as pd
 import streamlit as st
 
 from receipt_core.datasets import FORMATS
-from receipt_core.datasets.zip_import import AUTO, DEFAULT_ZIP_LIMITS, ZipImportResult, import_zip
+from receipt_core.datasets.detect import AUTO
+from receipt_core.datasets.zip_import import DEFAULT_ZIP_LIMITS, ZipImportResult, import_zip
 from receipt_core.workspace.store import Workspace
 from ui.literal import literal
 from ui.shared import select_dataset, user_errors

@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from ..datasets import FORMATS
+from ..datasets.detect import AUTO
 from ..data.boxes import BOX_MODES
 
-FORMAT_CHOICES = ("auto", *FORMATS)
+FORMAT_CHOICES = (AUTO, *FORMATS)
 FORMAT_HELP = "format of DATA folders (default: recognised from the files)"
 WORKSPACE_HELP = "workspace for dataset names (default: $RECEIPT_STUDIO_HOME, else ./workspace)"
 
@@ -55,7 +56,7 @@ def _number(text: str, kind: type) -> Any:
 
 def add_format_argument(parser: argparse.ArgumentParser, help: str = FORMAT_HELP) -> None:
     """``--format auto|cord|wildreceipt|native`` for the DATA folders (read by :func:`.sources.load_documents`)."""
-    parser.add_argument("--format", choices=FORMAT_CHOICES, default="auto", help=help)
+    parser.add_argument("--format", choices=FORMAT_CHOICES, default=AUTO, help=help)
 
 
 def add_workspace_argument(parser: argparse.ArgumentParser, help: str = WORKSPACE_HELP) -> None:

@@ -7,11 +7,12 @@ import json
 import sys
 from pathlib import Path
 
-from .arguments import add_workspace_argument, positive_int
+from .arguments import add_format_argument, add_workspace_argument, positive_int
 from .main import CommandError
 from ..data.images import ImageLoadError, read_image_file
-from ..datasets import (DEFAULT_LIMITS, EXPORT_FORMATS, FORMATS, DatasetImportError, ImportLimits,
+from ..datasets import (DEFAULT_LIMITS, EXPORT_FORMATS, DatasetImportError, ImportLimits,
                         default_dataset_name, import_into_workspace, load_dataset)
+from ..datasets.detect import resolve_format
 from ..datasets.export_zip import export_folder
 from ..datasets.native import save_native
 from ..workspace.store import Workspace, check_dataset_name
@@ -38,7 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                 description="Import CORD v1, WildReceipt, native documents or a Label Studio JSON "
                                             "export into the workspace.")
     imp.add_argument("path", type=Path, metavar="PATH")
-    imp.add_argument("--format", choices=FORMATS, required=True)
+    add_format_argument(imp, help="format of PATH (default: recognised from its files)")
     imp.add_argument("--dataset", metavar="NAME", help="workspace dataset name: 1-100 letters, digits, spaces, "
                      "'-', '_' or '.' (default: from the path, plus '-ocr' with --from-images)")
     imp.add_argument("--max-words", type=positive_int, default=DEFAULT_LIMITS.max_words, metavar="N",
@@ -110,19 +111,21 @@ def run_synth(args: argparse.Namespace) -> int:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    dataset = args.dataset if args.dataset is not None else (
-        default_dataset_name(args.path, args.format) + ("-ocr" if args.from_images else ""))
-    check_dataset_name(dataset)  # before reading anything: a bad name is one error line, exit 2
+    if args.dataset is not None:
+        check_dataset_name(args.dataset)  # before reading anything: a bad name is one error line, exit 2
     try:
-        report = load_dataset(args.path, args.format, limits=ImportLimits(max_words=args.max_words))
+        fmt = resolve_format(args.path, args.format)
+        report = load_dataset(args.path, fmt, limits=ImportLimits(max_words=args.max_words))
     except DatasetImportError as error:
         raise CommandError(str(error)) from None
+    dataset = args.dataset if args.dataset is not None else (
+        default_dataset_name(args.path, fmt) + ("-ocr" if args.from_images else ""))
     workspace = Workspace.open(args.workspace)
     if args.from_images:
-        report = _ocr_projected(report, args, workspace)
+        report = _ocr_projected(report, args.path, fmt, workspace)
     _print_problems(report.problems)
     if not report.documents:
-        raise CommandError(f"nothing imported from {args.path}: no usable {args.format} documents "
+        raise CommandError(f"nothing imported from {args.path}: no usable {fmt} documents "
                            f"({len(report.problems)} problems above)")
     replaced = len(workspace.datasets_of(doc.id for doc in report.documents))  # of this dataset, or refused below
     saved = import_into_workspace(workspace, dataset, report)
@@ -138,12 +141,12 @@ def run_import(args: argparse.Namespace) -> int:
     return 0
 
 
-def _ocr_projected(report, args: argparse.Namespace, workspace: Workspace):
+def _ocr_projected(report, path: Path, fmt: str, workspace: Workspace):
     from ..ocr.engine import RECEIPT_OCR
     from ..datasets.from_images import ocr_projected_report
 
     if not report.images:
-        raise CommandError(f"--from-images: {args.path} has no images ({args.format} data without pixels); it needs "
+        raise CommandError(f"--from-images: {path} has no images ({fmt} data without pixels); it needs "
                            "a dataset with image files, such as WildReceipt")
     print(f"OCR of {len(report.images)} images with the {RECEIPT_OCR.name!r} settings "
           f"({RECEIPT_OCR.tesseract_config()}, grayscale {RECEIPT_OCR.grayscale}, "

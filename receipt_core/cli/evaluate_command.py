@@ -14,7 +14,7 @@ from .main import CommandError
 from .sources import load_documents
 from ..data.document import Document
 from ..data.images import ImageLoadError, read_image_file
-from ..datasets.detect import detect_format
+from ..datasets.detect import resolve_format
 from ..training.events import flatten_metrics
 
 
@@ -95,7 +95,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         path = Path(args.data).expanduser()
         if not path.exists():
             raise CommandError(f"--from-images needs a dataset folder or file with images; {path} does not exist")
-        fmt = detect_format(path) if args.format == "auto" else args.format
+        fmt = resolve_format(path, args.format)
         run = run_dataset_from_images(predictor, path, fmt, cache_folder=args.ocr_cache)
         metrics = score_run(run)
         if args.errors:

@@ -15,7 +15,7 @@ from .main import CommandError
 from ..data.document import Document
 from ..data.review import NoLabelsError, evaluation_documents, labelled_documents
 from ..datasets import load_dataset
-from ..datasets.detect import detect_format
+from ..datasets.detect import resolve_format
 
 MAX_WARNINGS_SHOWN = 10
 LABEL_RULES = ("any", "train", "eval")  # what load_documents keeps: everything, labelled receipts, or refuses none
@@ -34,7 +34,7 @@ def load_documents(data: str, format: str, workspace: Path | None, role: str = "
         raise ValueError(f"labels must be one of {', '.join(LABEL_RULES)}, got {rule!r}")
     path = Path(data).expanduser()
     if path.exists():
-        fmt = detect_format(path) if format == "auto" else format
+        fmt = resolve_format(path, format)
         report = load_dataset(path, fmt)
         for problem in [] if quiet else report.problems[:MAX_WARNINGS_SHOWN]:
             print(f"warning: {problem}", file=sys.stderr)

@@ -3,7 +3,7 @@ command line (``--format auto``) and by a zip uploaded on the Data page.
 
 A folder (or file) is
 
-- ``wildreceipt``: a ``.txt`` file, or a folder with ``class_list.txt`` or with ``*.txt`` files and no ``*.json``;
+- ``wildreceipt``: a ``.txt`` file, or a folder with ``class_list.txt``, ``train.txt``, ``dev.txt`` or ``test.txt``;
 - ``cord``: JSON with a ``valid_line`` list, in the folder, its ``json/`` or its ``<split>/json/``;
 - ``native``: JSON written by Export (``"format": "receipt-mtl/document"``, or a ``words`` list);
 - ``label-studio``: a JSON list of tasks, or one task (an object with ``data`` and ``annotations`` or
@@ -19,9 +19,16 @@ from typing import Any, Mapping
 
 from ._common import DEFAULT_LIMITS, RecordError, read_record_file
 from .report import DatasetImportError
+from .wildreceipt import SPLIT_FILES
 
+AUTO = "auto"  # the format choice that means "recognise it from the files"
 FORMATS_SHOWN = "cord, wildreceipt, native or label-studio"
 _SAMPLED_FILES = 3
+
+
+def resolve_format(path: Path, format: str) -> str:
+    """``format``, or the one :func:`detect_format` recognises in ``path`` when it is :data:`AUTO`."""
+    return detect_format(path) if format == AUTO else format
 
 
 def detect_format(path: Path) -> str:
@@ -33,7 +40,7 @@ def detect_format(path: Path) -> str:
             return "wildreceipt"
         files = [path]
     elif path.is_dir():
-        if (path / "class_list.txt").is_file() or (any(path.glob("*.txt")) and not any(path.glob("*.json"))):
+        if any((path / name).is_file() for name in ("class_list.txt", *SPLIT_FILES)):
             return "wildreceipt"
         files = (sorted(path.glob("*.json"))[:_SAMPLED_FILES] or sorted(path.glob("json/*.json"))[:_SAMPLED_FILES]
                  or sorted(path.glob("*/json/*.json"))[:_SAMPLED_FILES])
@@ -46,9 +53,13 @@ def detect_format(path: Path) -> str:
             continue
         if found is not None:
             return found
-    looked = "no .json file" if not files else f"none of {', '.join(f.name for f in files)} is"
-    raise DatasetImportError(f"cannot tell the format of {path}: {looked} a CORD, native or Label Studio record "
-                             f"and there is no WildReceipt class_list.txt; choose the format ({FORMATS_SHOWN})")
+    wildreceipt = f"no WildReceipt {', '.join(SPLIT_FILES)} or class_list.txt"
+    if not files:
+        raise DatasetImportError(f"cannot tell the format of {path}: it holds no .json file (CORD, native or Label "
+                                 f"Studio) and {wildreceipt}, so no dataset this app reads ({FORMATS_SHOWN})")
+    raise DatasetImportError(f"cannot tell the format of {path}: none of {', '.join(f.name for f in files)} is a "
+                             f"CORD, native or Label Studio record and there is {wildreceipt}; choose the format "
+                             f"({FORMATS_SHOWN})")
 
 
 def json_format(data: Any) -> str | None:

@@ -31,13 +31,12 @@ from typing import TYPE_CHECKING, BinaryIO, Mapping
 from ..workspace.database import WorkspaceError
 from ..workspace.names import check_dataset_name
 from . import FORMATS, default_dataset_name, import_into_workspace, load_dataset
-from .detect import detect_format
+from .detect import AUTO, resolve_format
 from .report import DatasetImportError
 
 if TYPE_CHECKING:
     from ..workspace.store import Workspace
 
-AUTO = "auto"
 _CLUTTER_FOLDERS = {"__MACOSX"}
 _CLUTTER_FILES = {".DS_Store", "Thumbs.db"}
 _COPY_CHUNK = 1024 * 1024
@@ -99,7 +98,7 @@ def import_zip(workspace: "Workspace", upload: BinaryIO | Path, file_name: str, 
             return message.replace(str(root), file_name).replace(str(folder), file_name)
 
         try:
-            found = detect_format(root) if format == AUTO else format
+            found = resolve_format(root, format)
             report = load_dataset(root, found)
         except DatasetImportError as error:
             raise ZipImportError(in_zip(str(error))) from None
