@@ -110,10 +110,13 @@ def _on_select(doc: Document, chart_key: str) -> None:
 def _word_panel(doc: Document) -> None:
     counts = doc.label_counts(labelled_only=True)
     low = sum(1 for w in doc.words if w.confidence is not None and w.confidence < LOW_CONFIDENCE)
-    st.caption(f"{len(doc.words)} words · {doc.labelled_words} labelled · {doc.suggested_words} suggested · "
-               + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
-               + (f" · :material/warning: {low} with OCR confidence < {LOW_CONFIDENCE:.0f} (Overlay → {LOW_OCR} "
-                  "outlines them)" if low else ""))
+    parts = [f"{len(doc.words)} words", f"{doc.labelled_words} labelled", f"{doc.suggested_words} suggested"]
+    if counts:
+        parts.append(", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    if low:
+        parts.append(f":material/warning: {low} with OCR confidence < {LOW_CONFIDENCE:.0f} (Overlay → {LOW_OCR} "
+                     "outlines them)")
+    st.caption(" · ".join(parts))
     if not doc.words:
         st.info("This receipt has no words: add the ones the OCR missed under Corrections.")
         corrections(doc, None)
