@@ -13,7 +13,6 @@ from pathlib import Path
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from receipt_core.training.threads import configure_torch_threads
 from ui.literal import literal
 from ui.race_track import race_track
 from ui.shared import (DATASET_KEY, NO_DATA, PENDING_DATASET_KEY, ROUTED_KEY, follow_dataset, job_slot,
@@ -35,7 +34,6 @@ PAGES = (
 
 
 def run_router() -> None:
-    configure_torch_threads()  # one intra-op thread per physical core for the training thread; a no-op once set
     st.set_page_config(page_title="Receipt MTL Studio", page_icon=str(TAB_ICON), layout="wide")
     pages = [st.Page(path, title=title, icon=icon, url_path=url, default=url == "home")
              for path, title, icon, url in PAGES]

@@ -24,7 +24,6 @@ from typing import Any, Callable, Sequence
 from ..data.document import Document
 from ..training.events import EvalEvent, Event, FailedEvent, PhaseEvent, ProgressEvent, StepEvent, headline
 from ..training.config import ReferenceConfig
-from ..training.reference import train_reference
 from .result import ConfigSummary, RunResult, StudyResult
 from .settings import StudyConfig, StudySettings
 
@@ -174,6 +173,8 @@ def _run_multitask(config: StudyConfig, settings: StudySettings, seed: int, trai
 
 def _run_reference(config: StudyConfig, settings: StudySettings, seed: int, train_docs: Sequence[Document],
                    eval_docs: Sequence[Document], log: Callable[[str], None]) -> RunResult:
+    from ..training.reference import train_reference  # torch: imported when a reference run starts, not with the UI
+
     started = time.monotonic()
     result = train_reference(reference_config(config, settings, seed), train_docs, eval_docs,
                              on_log=lambda line: log("    " + line))

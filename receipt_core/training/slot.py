@@ -14,6 +14,8 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from .threads import configure_torch_threads
+
 
 class JobBusyError(RuntimeError):
     """A second training run was requested while one is in progress on this server."""
@@ -57,11 +59,14 @@ class JobSlot:
         """Run ``launch()`` (which creates the run and returns ``(run_id, started TrainingJob)``) if the slot is free.
 
         The check and the launch happen under one lock, so of two concurrent callers exactly one launches and
-        the other gets JobBusyError. If ``launch`` raises, the slot stays free and the error propagates.
+        the other gets JobBusyError. If ``launch`` raises, the slot stays free and the error propagates. PyTorch
+        gets one intra-op thread per physical core first (``configure_torch_threads``; a no-op once set), so a
+        server that never trains never imports torch for it.
         """
         with self._lock:
             if self._active is not None and self._active.is_live:
                 raise JobBusyError(busy_message(self._active))
+            configure_torch_threads()
             run_id, job = launch()
             self._active = ActiveJob(run_id=run_id, job=job, started_at=time.time(), description=description)
             return self._active

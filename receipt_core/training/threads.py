@@ -2,8 +2,8 @@
 
 Hyper-threads share a core's vector units, so intra-op threads beyond the physical cores only add contention;
 two data-parallel processes on one machine should split the cores rather than each take all of them. Entry
-points (the CLI's ``train``, the dashboard, the benchmarks) call :func:`configure_torch_threads` once at start;
-importing this module changes nothing.
+points (the CLI's ``train``, the dashboard's job slot as a job starts, the benchmarks) call
+:func:`configure_torch_threads`; importing this module changes nothing.
 """
 
 from __future__ import annotations
