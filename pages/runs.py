@@ -33,7 +33,7 @@ from ui.shared import HOLD_OUT, require_router, friendly, job_slot, user_errors,
 OPENED_STUDY_KEY = "studies_opened"  # the study shown in the Studies tab (a path, as typed or picked)
 DEFAULTS = "the defaults"
 OWN_RECEIPTS = "(the receipts it trained and evaluated on)"
-RENAMED_KEY = "runs_renamed"  # set by Save: the next run refreshes the run pickers' labels
+RENAMED_KEY = "runs_renamed"  # the run id Save stored: the next run refreshes the pickers and says so
 RUN_PICKERS = ("runs_compare", "runs_one", "runs_against")
 RUN_COLUMNS = ["best", "name", *[f"best {m}" for m in HEADLINE_METRICS], "status", "scenario", "tags",
                "trainable parameters", "wall time (s)", "steps", "backbone", "run"]
@@ -99,9 +99,11 @@ with runs_tab:
     names = {run.id: display_name(run, labels_by_id) for run in runs}
     repeated = {n for n in names.values() if list(names.values()).count(n) > 1}
     labels = {run_id: f"{name} · {run_id[-6:]}" if name in repeated else name for run_id, name in names.items()}
-    if st.session_state.pop(RENAMED_KEY, False):
+    renamed = st.session_state.pop(RENAMED_KEY, None)
+    if renamed:
         # a run was renamed: the run pickers hold their choice as the old label text, so set each choice again (by
         # run id) before they are drawn and they show the new names
+        st.toast(f"Saved the name, tags and notes of {literal(labels.get(renamed, renamed))}")  # after the rerun
         for key in RUN_PICKERS:
             if key in st.session_state:
                 st.session_state[key] = st.session_state[key]
@@ -191,8 +193,7 @@ with runs_tab:
         if st.form_submit_button("Save name, tags and notes", key="runs_label_save"):
             with user_errors("Saving the run's name"):
                 set_run_label(ws, run_id, name=new_name, tags=new_tags, notes=new_notes)
-                st.session_state[RENAMED_KEY] = True
-                st.toast("Saved")
+                st.session_state[RENAMED_KEY] = run_id
                 st.rerun()
 
     others = [r for r in labels if r != run_id]

@@ -142,6 +142,7 @@ def test_runs_page_names_sorts_diffs_and_marks_best_beyond_noise(workspace_home)
     table = at.dataframe[0].value
     assert table.set_index("run").loc[low, "name"] == "my baseline"
     assert table.set_index("run").loc[low, "tags"] == "demo, cpu"
+    assert [t.value for t in at.toast] == ["Saved the name, tags and notes of `my baseline`"]  # drawn after the rerun
 
     settings = frame_with(at, "setting", "this run")
     assert "train_ids" not in settings["setting"].tolist() and "backbone" in settings["setting"].tolist()
