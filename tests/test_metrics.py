@@ -31,7 +31,7 @@ def test_field_metrics_known_answer():
     assert m["per_label"]["TOTAL"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 1, "predicted": 1}
     assert OTHER not in m["per_label"]
     assert m["accuracy"] == pytest.approx(3 / 6)
-    assert field_metrics([OTHER, OTHER], [OTHER, OTHER])["micro_f1"] == 0.0  # nothing to find
+    assert field_metrics([OTHER, OTHER], [OTHER, OTHER])["micro_f1"] is None  # nothing to find, nothing scored
     assert set(field_metrics(gold, pred, DEFAULT_SCHEMA.fields)["per_label"]) == set(DEFAULT_SCHEMA.fields[1:])
 
 
@@ -191,3 +191,16 @@ def test_predictor_json_shape_and_word_order():
     # evaluating the model's own predictions gives well-formed numbers
     result = evaluate_predictions([doc], predictions[:1])
     assert 0.0 <= result["fields.micro_f1"] <= 1.0 and result["quantity.items"] == 3
+
+
+def test_a_score_with_nothing_to_score_is_none_and_no_chart_or_table_sees_it():
+    from receipt_core.training.events import headline
+
+    unlabelled = Document("u", 100, 40, (Word("Lunch", (1, 1, 30, 10)), Word("12.00", (40, 1, 70, 10))))
+    metrics = evaluate_predictions([unlabelled], [_oracle(unlabelled)])
+    assert metrics["fields.micro_f1"] is None and metrics["quantity.items"] == 0
+    assert metrics["quantity.item_accuracy"] is None and metrics["quantity.item_accuracy_not_one"] is None
+    assert headline(metrics) == {"quantity.word_f1": 0.0}  # no "1.000" to rank against a real evaluation
+    wrong = dataclasses.replace(_oracle(unlabelled), words=tuple(
+        dataclasses.replace(w, field="TOTAL") for w in _oracle(unlabelled).words))
+    assert evaluate_predictions([unlabelled], [wrong])["fields.micro_f1"] == 0.0  # a false alarm is scored

@@ -24,6 +24,7 @@ from receipt_core.training.events import EvalEvent, FinishedEvent, PhaseEvent, P
 from receipt_core.training.run_summary import clear_best_run
 from receipt_core.workspace.run_labels import display_name, run_labels, set_run_label
 from receipt_core.workspace.store import Workspace
+from ui.literal import literal
 from tests.test_app_pages import (app, demo_env, demo_home, fake_generation, fake_ocr, fresh_job_slot,  # noqa: F401
                                   no_errors, trained_run)
 
@@ -142,7 +143,7 @@ def test_runs_page_names_sorts_diffs_and_marks_best_beyond_noise(workspace_home)
     table = at.dataframe[0].value
     assert table.set_index("run").loc[low, "name"] == "my baseline"
     assert table.set_index("run").loc[low, "tags"] == "demo, cpu"
-    assert [t.value for t in at.toast] == ["Saved the name, tags and notes of `my baseline`"]  # drawn after the rerun
+    assert [t.value for t in at.toast] == [f"Saved the name, tags and notes of {literal('my baseline')}"]  # after the rerun
 
     settings = frame_with(at, "setting", "this run")
     assert "train_ids" not in settings["setting"].tolist() and "backbone" in settings["setting"].tolist()

@@ -118,7 +118,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
         print(json.dumps(metrics, indent=1, ensure_ascii=False, allow_nan=False, default=_json_default))
     else:
         for key, value in metric_lines(metrics).items():
-            print(f"{key:40s} {value:.4f}" if isinstance(value, float) else f"{key:40s} {value}")
+            shown = f"{value:.4f}" if isinstance(value, float) else "n/a (nothing to score)" if value is None else value
+            print(f"{key:40s} {shown}")
         if errors is not None:
             print(f"\n{len(errors)} item(s) with a wrong quantity; each word: text [gold field, * gold quantity | "
                   f"predicted field, ^ predicted quantity]")

@@ -10,6 +10,11 @@ the value of its first gold quantity word (1 when none); its predicted quantity 
 predicted quantity word within the same words (1 when none). Because most items have quantity 1 (answering
 1 everywhere scores about 0.85 on CORD), the same accuracy is also reported on items whose gold quantity is
 not 1.
+
+A score with nothing to score is None, never a number: item accuracy over receipts with no gold item, the
+"not 1" accuracy without such an item, field F1 when neither the gold nor the prediction has a field word. A
+run evaluated on two unlabelled uploads thus shows no "1.000" to be ranked against real evaluations (charts,
+tables and "best" skip None).
 """
 
 from __future__ import annotations
@@ -57,6 +62,8 @@ def field_metrics(gold: Sequence[str], predicted: Sequence[str], labels: Sequenc
         per_label[label] = {"precision": precision, "recall": recall, "f1": f1, "support": support.get(label, 0),
                             "predicted": guessed.get(label, 0)}
     precision, recall, f1 = _prf(sum(tp.values()), sum(guessed.values()), sum(support.values()))
+    if not sum(support.values()) and not sum(guessed.values()):
+        precision = recall = f1 = None  # no field word on either side: nothing to score
     accuracy = sum(g == p for g, p in zip(gold, predicted)) / len(gold) if gold else 0.0
     return {"micro_precision": precision, "micro_recall": recall, "micro_f1": f1, "accuracy": accuracy,
             "words": len(gold), "per_label": per_label}
@@ -115,8 +122,8 @@ def quantity_metrics(gold_docs: Sequence[Document], predicted_flags: Sequence[Se
                 correct_not_one += hit
     precision, recall, f1 = _prf(tp, predicted, actual)
     return {"word_precision": precision, "word_recall": recall, "word_f1": f1, "words": actual,
-            "item_accuracy": correct / items if items else 0.0, "items": items,
-            "item_accuracy_not_one": correct_not_one / items_not_one if items_not_one else 0.0,
+            "item_accuracy": correct / items if items else None, "items": items,
+            "item_accuracy_not_one": correct_not_one / items_not_one if items_not_one else None,
             "items_not_one": items_not_one}
 
 

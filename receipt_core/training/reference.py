@@ -165,8 +165,9 @@ def train_reference(config: ReferenceConfig, train_docs: Sequence[Document], eva
             from ..evaluation.metrics import evaluate_predictions
 
             plain = evaluate_predictions(eval_docs, task.predict(eval_docs, reconcile=False))
-            on_log(f"reference without reconciling: fields.micro_f1 {plain['fields.micro_f1']:.4f}, "
-                   f"quantity.item_accuracy {plain['quantity.item_accuracy']:.4f}")
+            shown = headline(plain)
+            on_log(f"reference without reconciling: fields.micro_f1 {shown.get('fields.micro_f1', float('nan')):.4f}, "
+                   f"quantity.item_accuracy {shown.get('quantity.item_accuracy', float('nan')):.4f}")
     state = trainer.state
     epochs = state.epoch + (state.step_in_epoch / state.steps_per_epoch if state.steps_per_epoch else 0.0)
     return ReferenceResult(metrics=dict(finished.metrics), train_s=finished.elapsed_s, steps=finished.step,
