@@ -95,6 +95,19 @@ def test_loopback_and_configured_hosts_reach_the_app(server, host):
     assert websocket_status(server, f"{host}:{server}") == "HTTP/1.1 101 Switching Protocols"
 
 
+def test_no_other_site_may_frame_the_app(server):
+    for path in ("/", "/_stcore/health", "/train"):
+        conn = http.client.HTTPConnection("127.0.0.1", server, timeout=10)
+        try:
+            conn.request("GET", path, headers={"Host": f"localhost:{server}"})
+            response = conn.getresponse()
+            assert response.status == 200, path
+            assert response.getheader("X-Frame-Options") == "SAMEORIGIN", path
+            assert response.getheader("Content-Security-Policy") == "frame-ancestors 'self'", path
+        finally:
+            conn.close()
+
+
 def test_the_allowed_hosts_setting_is_checked():
     assert allowed_hosts({}) == ["localhost", "127.0.0.1", "[::1]"]
     assert allowed_hosts({ALLOWED_HOSTS_ENV: " Demo.Example.lan , *.corp.example,"})[3:] == [

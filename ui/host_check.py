@@ -121,9 +121,11 @@ class LoopbackOriginMiddleware:
 
 
 def host_middleware(environ: Mapping[str, str] | None = None) -> list:
-    """The middleware list for ``st.App``: the Host allowlist over :func:`allowed_hosts`, then the loopback
-    origin check."""
+    """The middleware list for ``st.App``: the Host allowlist over :func:`allowed_hosts`, the loopback origin
+    check, and the refusal to be framed by another site (:mod:`ui.frame_guard`)."""
     from starlette.middleware import Middleware
 
+    from ui.frame_guard import FrameGuardMiddleware
+
     return [Middleware(ForbiddenHostMiddleware, allowed_hosts=allowed_hosts(environ)),
-            Middleware(LoopbackOriginMiddleware)]
+            Middleware(LoopbackOriginMiddleware), Middleware(FrameGuardMiddleware)]
