@@ -60,6 +60,21 @@ def _cord_record(text: str, quantity: str = "1") -> dict:
                                                                                           "height": 100}}}
 
 
+def test_a_negative_quantity_or_a_megabyte_word_skips_its_record_and_the_rest_imports(tmp_path):
+    good = Document(id="good", width=100, height=50, words=(Word(text="2x", box=(1, 2, 30, 12)),))
+    records = {"good": good.to_json(), "negative": good.to_json() | {"id": "negative"},
+               "huge": good.to_json() | {"id": "huge"}}
+    records["negative"]["words"] = [records["negative"]["words"][0] | {"quantity": True, "quantity_value": -5}]
+    records["huge"]["words"] = [records["huge"]["words"][0] | {"text": "A" * 1_000_000}]
+    for name, data in records.items():
+        (tmp_path / f"{name}.json").write_text(json.dumps(data), encoding="utf-8")
+    report = load_dataset(tmp_path, "native")
+    assert [doc.id for doc in report.documents] == ["good"]
+    assert sorted(report.problems) == [
+        "huge.json: word 0 has 1,000,000 characters, over the limit of 500 for one word; skipped",
+        "negative.json: word 0: 'quantity_value' is -5; a quantity is not negative; skipped"]
+
+
 def test_a_lone_surrogate_skips_its_record_and_the_rest_imports(tmp_path):
     folder = tmp_path / "json"
     folder.mkdir()

@@ -134,7 +134,8 @@ def _word_panel(doc: Document) -> None:
         label_key = f"annotate_label_{doc.id}_{index}_{version}"
         value_key = f"annotate_value_{doc.id}_{index}_{version}"
         label = top[0].selectbox("Label", labels, index=labels.index(word.annotation_label), key=label_key)
-        top[1].number_input("Quantity", value=word.quantity_value, min_value=0.0, step=1.0,
+        shown_value = word.quantity_value if word.quantity_value is None or word.quantity_value >= 0 else None
+        top[1].number_input("Quantity", value=shown_value, min_value=0.0, step=1.0,
                             disabled=label != QUANTITY, key=value_key, help="Read from the word's text when left empty")
         source = (f"labelled by {word.label_source}" + (f" (run {word.label_run}, score {word.label_score:.2f})"
                                                          if word.label_source == "model" else "")

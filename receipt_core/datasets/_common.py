@@ -26,6 +26,7 @@ from .bounded_json import BoundedJSONError, json_depth, loads_bounded
 MAX_PAGE_SIDE = 100_000  # pixels; a 600 dpi scan of a 4 m receipt roll is ~95,000
 MAX_COORDINATE = 10_000_000.0  # pixels, before clamping to the page
 MAX_ID_LENGTH = 300
+MAX_WORD_CHARS = 500  # characters in one word's text: a receipt word (a WildReceipt line, even) is far shorter
 _MAGIC = ((b"\x89PNG\r\n\x1a\n", ".png"), (b"\xff\xd8\xff", ".jpg"), (b"GIF8", ".gif"), (b"BM", ".bmp"),
           (b"II*\x00", ".tif"), (b"MM\x00*", ".tif"))
 
@@ -100,6 +101,14 @@ def number(value: object, what: str, bound: float = MAX_COORDINATE) -> float:
     return value
 
 
+def quantity_number(value: object, what: str) -> float:
+    """A stored item quantity: a number from 0 to ``MAX_QUANTITY``, or RecordError naming ``what``."""
+    quantity = number(value, what, MAX_QUANTITY)
+    if quantity < 0:
+        raise RecordError(f"{what} is {shown(value)}; a quantity is not negative")
+    return quantity
+
+
 def page_size(width: object, height: object, what: str) -> tuple[int, int]:
     """A page size in whole pixels, 1 to ``MAX_PAGE_SIDE`` each, or RecordError."""
     w, h = number(width, f"{what} width", MAX_PAGE_SIDE), number(height, f"{what} height", MAX_PAGE_SIDE)
@@ -128,10 +137,14 @@ def record_problem(error: BaseException) -> str:
 
 
 def storable(doc: Document) -> Document:
-    """``doc`` if it can be stored (strict JSON in UTF-8, an id without control characters, bounded page), else
-    RecordError."""
+    """``doc`` if it can be stored (strict JSON in UTF-8, an id without control characters, bounded page and word
+    texts), else RecordError."""
     if not doc.id.strip() or len(doc.id) > MAX_ID_LENGTH:
         raise RecordError(f"the document id must be 1 to {MAX_ID_LENGTH} characters, got {shown(doc.id)}")
+    for index, word in enumerate(doc.words):
+        if len(word.text) > MAX_WORD_CHARS:
+            raise RecordError(f"word {index} has {len(word.text):,} characters, over the limit of {MAX_WORD_CHARS} "
+                              "for one word")
     if any(unicodedata.category(c) == "Cc" for c in doc.id):
         raise RecordError(f"the document id {shown(doc.id)} holds a control character (a newline, tab or NUL)")
     try:
@@ -190,4 +203,5 @@ def shown(value: object) -> str:
 
 __all__ = ["MAX_COORDINATE", "MAX_PAGE_SIDE", "MAX_QUANTITY", "DEFAULT_LIMITS", "ImportLimits", "RecordError",
            "box_on_page", "file_sha256", "image_suffix", "inside", "json_depth", "number", "page_size",
+           "quantity_number",
            "parse_record", "read_record_file", "record_problem", "shown", "storable", "too_many_words"]

@@ -33,8 +33,8 @@ from ..data.document import IMPORT, LABEL_SOURCES, Document, Suggestion, Word, r
 from ..data.files import atomic_write
 from ..data.quantity import parse_quantity
 from ..data.schema import OTHER, QUANTITY, LabelSchema
-from ._common import (DEFAULT_LIMITS, MAX_QUANTITY, ImportLimits, RecordError, box_on_page, image_suffix, inside,
-                      number, page_size, read_record_file, shown, storable, too_many_words)
+from ._common import (DEFAULT_LIMITS, ImportLimits, RecordError, box_on_page, image_suffix, inside, number,
+                      page_size, quantity_number, read_record_file, shown, storable, too_many_words)
 from .report import DatasetImportError, ImportReport, RecordCollector
 
 TASKS_FILE = "tasks.json"
@@ -328,7 +328,7 @@ def _word(region: Mapping[str, Any], group: int | None, labelled: bool) -> Word:
 
 def _quantity(value: Any, text: str) -> float | None:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return number(value, "quantity", MAX_QUANTITY)
+        return quantity_number(value, "quantity")
     return parse_quantity(text)
 
 

@@ -23,9 +23,8 @@ from ..data.document import Document
 from ..data.files import atomic_write, file_stems
 from ..data.schema import LabelSchema
 from .report import DatasetImportError, ImportReport, RecordCollector
-from ._common import (DEFAULT_LIMITS, MAX_QUANTITY, ImportLimits, RecordError, shown, box_on_page, file_sha256,
-                      image_suffix, inside, number, page_size, read_record_file, storable,
-                      too_many_words)
+from ._common import (DEFAULT_LIMITS, ImportLimits, RecordError, shown, box_on_page, file_sha256, image_suffix,
+                      inside, number, page_size, quantity_number, read_record_file, storable, too_many_words)
 
 IMAGE_FOLDER = "images"
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -108,7 +107,7 @@ def check_native_record(data: Any, limits: ImportLimits = DEFAULT_LIMITS) -> Non
         if word.get("confidence") is not None:
             number(word["confidence"], f"{where}: 'confidence'", 1000.0)
         if word.get("quantity_value") is not None:
-            number(word["quantity_value"], f"{where}: 'quantity_value'", MAX_QUANTITY)
+            quantity_number(word["quantity_value"], f"{where}: 'quantity_value'")
         if "field" in word and not isinstance(word["field"], str):
             raise RecordError(f"{where}: 'field' must be a string, got {shown(word['field'])}")
 
