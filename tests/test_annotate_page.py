@@ -164,3 +164,21 @@ def test_a_selected_word_sent_back_as_text_or_out_of_range_does_not_crash_the_ed
         index = at.session_state[f"annotate_cursor_{doc.id}"]
         assert isinstance(index, int) and 0 <= index < len(doc.words)
         assert at.selectbox(key=f"annotate_word_{doc.id}_{index}").value == index
+
+
+def test_a_receipt_deleted_in_another_session_is_said_so_not_a_crash(receipts, monkeypatch):
+    from receipt_core.workspace.database import NotFoundError
+
+    doc = receipts.load_documents("receipts")[0]
+    at = _app(doc.id)
+    get_document = Workspace.get_document
+
+    def deleted_meanwhile(self, doc_id):  # the picker listed it; another session deletes it before the editor reads it
+        if doc_id == doc.id:
+            raise NotFoundError(f"no document {doc_id!r} in the workspace")
+        return get_document(self, doc_id)
+
+    monkeypatch.setattr(Workspace, "get_document", deleted_meanwhile)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("no longer in the workspace" in w.value for w in at.warning)

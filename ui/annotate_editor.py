@@ -15,6 +15,7 @@ from receipt_core.data.review import receipt_status
 from receipt_core.data.schema import DEFAULT_SCHEMA, QUANTITY
 from receipt_core.plots.annotation_figure import annotation_figure
 from receipt_core.plots.figures import LOW_CONFIDENCE
+from receipt_core.workspace.database import NotFoundError
 from ui.actions import document_image
 from ui.annotate_corrections import corrections
 from ui.annotate_keys import apply_keys, key_help, keyboard_listener, new_presses
@@ -39,8 +40,16 @@ def word_editor(doc_id: str, next_doc_id: str | None, status: str) -> None:
     if st.session_state.pop("annotate_go_next", False) and next_doc_id is not None:
         st.session_state[NEXT_DOC_KEY] = next_doc_id
         st.rerun(scope="app")
-    doc = ws.get_document(doc_id)
-    if receipt_status(doc, ws.is_reviewed(doc_id)) != status:
+    try:
+        doc = ws.get_document(doc_id)
+        reviewed = ws.is_reviewed(doc_id)
+    except NotFoundError:  # deleted from another tab or session since the page drew its picker
+        st.warning("This receipt is no longer in the workspace: it was deleted in another tab or session. "
+                   "Nothing was saved to it.")
+        if st.button("Show the receipts that are left", key="annotate_deleted_reload"):
+            st.rerun(scope="app")
+        return
+    if receipt_status(doc, reviewed) != status:
         st.session_state[NEXT_DOC_KEY] = doc_id  # stay on this receipt whatever the picker last sent
         st.rerun(scope="app")
     keyboard_listener(KEYS_KEY, st.session_state.get("annotate_keys_ack"), SCHEMA,
