@@ -11,7 +11,7 @@ from ui.annotate_editor import word_editor
 from ui.annotate_state import NEXT_DOC_KEY, NOTICE_KEY
 from ui.annotate_model import model_section, retrain_after_done
 from ui.annotate_url import restore_from_url, write_to_url
-from ui.literal import literal
+from ui.literal import literal, plain
 from ui.shared import NO_DATA, current_dataset, friendly, require_router, workspace
 
 DOC_KEY = "annotate_doc"
@@ -65,7 +65,8 @@ def _review(doc_id: str, done: bool) -> None:
 nav = st.columns([1, 1, 4, 2, 2], vertical_alignment="center")
 nav[0].button("◀ Previous", on_click=_move, args=(-1,), key="annotate_prev", width="stretch")
 nav[1].button("Next ▶", on_click=_move, args=(1,), key="annotate_next", width="stretch")
-doc_id = nav[2].selectbox("Receipt", ids, key=DOC_KEY, label_visibility="collapsed", format_func=titles.get)
+doc_id = nav[2].selectbox("Receipt", ids, key=DOC_KEY, label_visibility="collapsed",
+                          format_func=lambda i: plain(titles.get(i, i)))
 summary = summaries[ids.index(doc_id)]
 write_to_url(dataset, doc_id)
 if summary.status == DONE:

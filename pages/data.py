@@ -14,7 +14,7 @@ from receipt_core.plots.figures import document_figure
 from receipt_core.datasets import EXPORT_FORMATS
 from receipt_core.datasets.export_zip import export_zip_bytes, export_zip_name
 from ui.actions import document_image, ocr_and_store
-from ui.literal import literal
+from ui.literal import literal, plain
 from ui.shared import (DATASET_KEY, PDF_NOTE, UPLOAD_TYPES, current_dataset, require_router, select_dataset,
                        user_errors, workspace)
 from ui.zip_import import zip_import_section
@@ -47,7 +47,8 @@ dataset = current_dataset()
 upload_tab, view_tab, import_tab, manage_tab = st.tabs(["Upload & OCR", "Receipts", "Import", "Export & delete"])
 
 with upload_tab:
-    st.write("Upload receipt photos or scans (JPG, PNG, WebP, TIFF, BMP, GIF). Each is read by Tesseract; "
+    st.write("Upload receipt photos or scans (JPG, PNG, WebP, TIFF, BMP, GIF; a PDF is answered with how to turn its "
+             "page into an image). Each is read by Tesseract; "
              "words and boxes become a document you can annotate. Files are stored by content hash.")
     target = st.text_input("Store into dataset", value="uploads", key="upload_dataset")
     files = st.file_uploader("Receipt images", type=UPLOAD_TYPES, accept_multiple_files=True, key="upload_files",
@@ -66,10 +67,10 @@ with upload_tab:
                 select_dataset(target.strip())
             if report.notes:
                 st.info(f"{len(report.notes)} note(s):")
-                st.code("\n".join(report.notes), language=None)
+                st.code(plain("\n".join(report.notes)), language=None)
             if report.problems:
                 st.error(f"{len(report.problems)} file(s) not stored:")
-                st.code("\n".join(report.problems), language=None)
+                st.code(plain("\n".join(report.problems)), language=None)
 
 with view_tab:
     if dataset is None:
@@ -85,7 +86,7 @@ with view_tab:
             summaries = ws.list_documents(dataset, status=None if status == "all" else status, search=search)
             if summaries:
                 titles = {s.id: s.title for s in summaries}  # an upload shows its file name
-                doc_id = st.selectbox("Receipt", list(titles), key="data_doc", format_func=titles.get)
+                doc_id = st.selectbox("Receipt", list(titles), key="data_doc", format_func=lambda i: plain(titles[i]))
                 doc = ws.get_document(doc_id)
                 left, right = st.columns([3, 2])
                 left.plotly_chart(document_figure(doc, document_image(ws, doc), title=doc.id), key="data_figure",
@@ -121,7 +122,7 @@ with import_tab:
                          f"({len(report.problems)} problem(s) below).")
             if report.problems:
                 with st.expander(f"{len(report.problems)} problem(s) reported", expanded=not report.documents):
-                    st.code("\n".join(report.problems[:200]))
+                    st.code(plain("\n".join(report.problems[:200])), language=None)
 
 with manage_tab:
     with user_errors("Reading the datasets"):

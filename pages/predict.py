@@ -18,8 +18,9 @@ from receipt_core.plots.figures import FIGURE_HEIGHT, LOW_CONFIDENCE, prediction
 from receipt_core.plots.overlay import MODEL_LAYER, OCR_LAYER, confidence_marks, overlay_counts, overlay_figure
 from receipt_core.study.reading import METRIC_LABELS
 from receipt_core.training.run_summary import last_evaluation
+from receipt_core.workspace.run_labels import run_labels
 from ui.actions import document_image
-from ui.literal import literal
+from ui.literal import literal, plain
 from ui.shared import (PDF_NOTE, UPLOAD_TYPES, current_dataset, loaded_run, require_router, run_label,
                        runs_with_checkpoints, user_errors, workspace)
 
@@ -36,7 +37,9 @@ if not runs:
     st.stop()
 
 by_id = {r.id: r for r in runs}
-run = by_id[st.selectbox("Run", list(by_id), format_func=lambda i: run_label(by_id[i]), key="predict_run")]
+labels = run_labels(ws)  # the names given on Runs
+names = {i: run_label(r, labels) for i, r in by_id.items()}
+run = by_id[st.selectbox("Run", list(by_id), format_func=names.get, key="predict_run")]
 
 with user_errors("Reading the run's validation"):
     evaluation = last_evaluation(ws, run.id)
@@ -68,7 +71,7 @@ if source == "Upload images":
             problems = [f"{r.name}: {r.error}" for r in results if r.error]
             if problems:
                 st.error(f"{len(problems)} file(s) could not be read:")
-                st.code("\n".join(problems), language=None)
+                st.code(plain("\n".join(problems)), language=None)
             for result in results:
                 if result.error is None:
                     if result.image is not None and result.image.note:

@@ -132,6 +132,9 @@ def test_an_image_uploaded_again_keeps_its_labels_and_never_moves_to_another_dat
     assert store_ocr_results(ws, "uploads", [first], upload).saved == ("ocr-ef674b636916",)
     labelled = ws.update_word("ocr-ef674b636916", 0, "TOTAL")
 
+    twice = OcrResult(name="Lunch copy.jpg", document=first.document, image=None, error=None)
+    once = store_ocr_results(ws, "fresh", [first, twice], upload | {"Lunch copy.jpg": upload["Lunch.jpg"]})
+    assert once.saved == () and len(once.problems) == 2  # both name the image already in "uploads"
     again = store_ocr_results(ws, "uploads", [first], upload)
     assert again.saved == () and again.problems == ()
     assert again.notes == ("Lunch.jpg: this image is already in the dataset as ocr-ef674b636916; kept as it was, "
@@ -141,3 +144,16 @@ def test_an_image_uploaded_again_keeps_its_labels_and_never_moves_to_another_dat
     assert "already in dataset 'uploads' as ocr-ef674b636916" in elsewhere.problems[0]
     assert ws.get_document("ocr-ef674b636916") == labelled
     assert [(d.name, d.documents) for d in ws.datasets()] == [("uploads", 1)]
+
+
+def test_the_same_image_twice_in_one_upload_is_stored_once_and_counted_once(tmp_path):
+    from receipt_core.ocr.engine import OcrResult
+    from ui.actions import store_ocr_results
+
+    ws = Workspace(tmp_path / "ws")
+    doc = _upload("ocr-ef674b636916")
+    results = [OcrResult(name=name, document=doc, image=None, error=None) for name in ("a.jpg", "b.jpg")]
+    report = store_ocr_results(ws, "uploads", results, {"a.jpg": b"\x89PNG same", "b.jpg": b"\x89PNG same"})
+    assert report.saved == ("ocr-ef674b636916",) and report.problems == ()
+    assert report.notes == ("b.jpg: the same image as a.jpg in this upload; stored once",)
+    assert ws.get_document("ocr-ef674b636916").source == "a.jpg"

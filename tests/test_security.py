@@ -96,6 +96,21 @@ def test_literal_wraps_any_text_in_one_code_span_it_cannot_leave():
     assert "\u2066" not in literal("a\u2066b")
 
 
+def test_a_file_name_with_a_right_to_left_override_shows_its_escape_in_pickers_and_problem_lists(workspace_home):
+    from streamlit.testing.v1 import AppTest
+
+    from ui.literal import plain
+
+    assert plain("invoice\u202efdp.exe.png\x00\nnext\tcell") == "invoice\\u202efdp.exe.png\\x00\nnext\tcell"
+    ws = Workspace(workspace_home)
+    ws.save_documents("rtl", [Document(id="ocr-1", width=10, height=10, words=(), source="invoice\u202efdp.exe.png")])
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
+    at.run()
+    at.switch_page("pages/data.py").run()
+    picker = at.selectbox(key="data_doc")
+    assert picker.format_func("ocr-1") == "invoice\\u202efdp.exe.png · ocr-1"
+
+
 def test_the_data_page_shows_a_markdown_dataset_name_as_text(workspace_home):
     """Data → Receipts (caption) and Export (subheader) with a legacy dataset named like a Markdown link."""
     from streamlit.testing.v1 import AppTest

@@ -39,11 +39,15 @@ def store_ocr_results(workspace: Workspace, dataset: str, results: list[OcrResul
     problems: list[str] = []
     notes: list[str] = []
     stored = workspace.datasets_of(r.document.id for r in results if r.document is not None)
+    batch: dict[str, str] = {}  # document id -> the upload's name that stored it
     for result in results:
         if result.error is not None or result.document is None:
             problems.append(f"{result.name}: {result.error or 'no document was produced'}")
             continue
         held = stored.get(result.document.id)
+        if result.document.id in batch:
+            notes.append(f"{result.name}: the same image as {batch[result.document.id]} in this upload; stored once")
+            continue
         if held == dataset:
             notes.append(f"{result.name}: this image is already in the dataset as {result.document.id}; kept as it "
                          "was, with its labels")
@@ -58,6 +62,7 @@ def store_ocr_results(workspace: Workspace, dataset: str, results: list[OcrResul
         doc = dataclasses.replace(result.document, image_sha256=sha, source=result.name,
                                   meta={**result.document.meta, "file_name": result.name})
         docs.append(doc)
+        batch[doc.id] = result.name
         if not doc.words:
             notes.append(f"{result.name}: Tesseract found no words (a blank or unreadable image); stored with "
                          "zero words")

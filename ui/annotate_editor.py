@@ -24,7 +24,7 @@ from ui.annotate_region import DRAWN_BOX_KEY
 from ui.annotate_state import (MESSAGES_KEY, NEXT_DOC_KEY, NOTICE_KEY, act, bump, say, selected_word,
                                version_key, word_key, word_picker_key)
 from ui.annotate_table import word_table
-from ui.literal import literal
+from ui.literal import literal, plain
 from ui.shared import friendly, user_errors, workspace
 
 SCHEMA = DEFAULT_SCHEMA
@@ -135,7 +135,7 @@ def _word_panel(doc: Document) -> None:
         index = selected_word(doc.id, len(doc.words))
         picker = word_picker_key(doc.id, index)
         st.selectbox("Word", range(len(doc.words)), index=index, key=picker,
-                     format_func=lambda i: f"#{i} {doc.words[i].text}",
+                     format_func=lambda i: plain(f"#{i} {doc.words[i].text}"),
                      on_change=_pick, args=(doc.id, index, picker))
         word = doc.words[index]
         labels = list(SCHEMA.annotation_labels)
@@ -187,7 +187,7 @@ def _item(doc: Document, index: int, version: int) -> None:
         if group is None:
             return "no item"
         members = [w.text for w in doc.words if w.group_id == group]
-        return f"item {group}: " + " ".join(members)[:60] if members else f"item {group} (new)"
+        return plain(f"item {group}: " + " ".join(members)[:60]) if members else f"item {group} (new)"
 
     key = f"annotate_item_{doc.id}_{index}_{version}"
     st.selectbox("Item", options, index=options.index(word.group_id), format_func=name, key=key,

@@ -11,6 +11,7 @@ from receipt_core.data.review import NoLabelsError
 from receipt_core.training.slot import JobBusyError
 from ui.annotate_state import NEXT_DOC_KEY, NOTICE_KEY, bump
 from ui.literal import literal
+from receipt_core.workspace.run_labels import run_labels
 from ui.shared import friendly, job_slot, loaded_run, run_label, runs_with_checkpoints, user_errors, workspace
 
 RUN_KEY = "annotate_run"
@@ -32,7 +33,9 @@ def model_section(doc_id: str, dataset: str) -> None:
     pending = st.session_state.pop("annotate_run_next", None)
     if pending in by_id:
         st.session_state[RUN_KEY] = pending
-    run = by_id[st.selectbox("Run", list(by_id), format_func=lambda i: run_label(by_id[i]), key=RUN_KEY)]
+    labels = run_labels(workspace())  # the names given on Runs
+    names = {i: run_label(r, labels) for i, r in by_id.items()}
+    run = by_id[st.selectbox("Run", list(by_id), format_func=names.get, key=RUN_KEY)]
     a, b = st.columns(2)
     if a.button("Suggest labels for this receipt from the run", key="annotate_prefill",
                 help="Stored as suggestions on the words nobody labelled; your labels are never replaced."):

@@ -8,10 +8,16 @@ image the browser fetches. :func:`literal` wraps such text in a code span, where
 
 from __future__ import annotations
 
-from receipt_core.data.markup import code_span
+from receipt_core.data.markup import code_span, visible_text
 
 
 def literal(text: object) -> str:
     """``text`` as a Markdown code span showing it verbatim (:func:`receipt_core.data.markup.code_span`: whitespace
     runs, newlines included, become one space; a bidirectional control character, its escape such as ``\\u202e``)."""
     return code_span(text)
+
+
+def plain(text: object) -> str:
+    """``text`` for a widget that shows plain text, not Markdown (a selectbox option, ``st.code``): control and
+    bidirectional characters as their escapes (:func:`receipt_core.data.markup.visible_text`)."""
+    return visible_text(text)

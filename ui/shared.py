@@ -18,7 +18,7 @@ import streamlit as st
 from receipt_core.model.head_settings import HeadSettings
 from receipt_core.training.slot import JobSlot
 from receipt_core.workspace.store import HOME_ENV, Workspace
-from ui.literal import literal
+from ui.literal import literal, plain
 
 log = logging.getLogger("receipt_studio")
 
@@ -145,8 +145,12 @@ def runs_with_checkpoints() -> list:
     return [run for run in ws.list_runs() if has_checkpoint(ws.runs_dir / run.id)]
 
 
-def run_label(run) -> str:
-    return f"{run.id} · {run.name} · {run.status}"
+def run_label(run, labels: dict) -> str:
+    """A run picker's option: id, the name to show (the user's, from Runs: ``labels`` as ``run_labels`` gives
+    them) and status, as plain text."""
+    from receipt_core.workspace.run_labels import display_name
+
+    return plain(f"{run.id} · {display_name(run, labels)} · {run.status}")
 
 
 @st.cache_resource(show_spinner="Counting the backbone's parameters…", max_entries=4)

@@ -10,7 +10,7 @@ from receipt_core.datasets import FORMATS
 from receipt_core.datasets.detect import AUTO
 from receipt_core.datasets.zip_import import DEFAULT_ZIP_LIMITS, ZipImportResult, import_zip
 from receipt_core.workspace.store import Workspace
-from ui.literal import literal
+from ui.literal import literal, plain
 from ui.shared import select_dataset, user_errors
 
 MAX_PROBLEMS_SHOWN = 200
@@ -50,4 +50,4 @@ def _report(result: ZipImportResult) -> None:
                      hide_index=True, key="zip_import_labels")
     if result.problems:
         with st.expander(f"{len(result.problems)} warning(s): records skipped or changed"):
-            st.code("\n".join(result.problems[:MAX_PROBLEMS_SHOWN]), language=None)
+            st.code(plain("\n".join(result.problems[:MAX_PROBLEMS_SHOWN])), language=None)

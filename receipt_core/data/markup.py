@@ -23,6 +23,16 @@ def escape_markup(text: object) -> str:
 _BIDI_CONTROLS = {code: f"\\u{code:04x}" for code in (0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A))}
 
 
+_OTHER_CONTROLS = {code: f"\\x{code:02x}" for code in (*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F)}
+
+
+def visible_text(text: object) -> str:
+    """``text`` for a widget that shows plain text (a picker's options, a table cell, a code block): bidirectional
+    controls and other control characters (newline and tab kept) as their escapes, so a file name
+    ``invoice\u202egnp.exe.png`` cannot show as ``invoicegnp.exe.png`` reversed."""
+    return str(text).translate(_BIDI_CONTROLS).translate(_OTHER_CONTROLS)
+
+
 def code_span(text: object) -> str:
     """``text`` as a Markdown code span showing it verbatim: fenced by one backtick more than its longest run of
     backticks, so a path holding `` ` `` cannot close the span early and turn what follows into a link. Whitespace
