@@ -146,7 +146,8 @@ with st.expander("Run settings", expanded=busy is None):
     epochs = hp[0].number_input("Epochs", 0 if kind != PRETRAIN else 1, 200, defaults.epochs,
                                 key=f"train_epochs{per_kind}")
     batch_size = hp[1].number_input("Batch size", 1, 64, defaults.batch_size, key=f"train_batch{per_kind}")
-    lr = hp[2].number_input("Learning rate", 0.0, 1.0, defaults.lr, format="%.0e", step=1e-5, key=f"train_lr{per_kind}")
+    lr = hp[2].number_input("Learning rate", 1e-7, 1.0, defaults.lr, format="%.0e", step=1e-5,
+                            key=f"train_lr{per_kind}", help="Above 0: a rate of 0 trains nothing")
     max_minutes = hp[3].number_input("Time budget, minutes (0 = none)", 0.0, 600.0, defaults.max_minutes or 0.0,
                                      key="train_minutes")
     seed = hp[4].number_input("Seed", 0, 1_000_000, defaults.seed, key="train_seed")
@@ -180,7 +181,7 @@ with st.expander("Run settings", expanded=busy is None):
         head_boxes = heads[4].toggle("Box features in the head", value=defaults.head_boxes, key="train_head_boxes",
                                      disabled=head != "contextual")
         head_lr = heads[5].number_input("Head learning rate (0 = as above)", 0.0, 1.0, defaults.head_lr or 0.0,
-                                        format="%.0e", step=1e-4, key=f"train_head_lr_{preset}")
+                                        format="%g", step=1e-4, key=f"train_head_lr_{preset}")
     if kind == PRETRAIN:
         mask_probability = more[1].number_input("Masked share of words", 0.01, 0.5, defaults.mask_probability,
                                                 step=0.01, key="train_mask_probability")

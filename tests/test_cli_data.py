@@ -52,6 +52,7 @@ def test_user_errors_are_one_line_with_exit_code_2(tmp_path, workspace_home, cap
         (["import", "--format", "cord", str(tmp_path / "nowhere")], "does not exist"),
         (["import", "--format", "native", str(tmp_path)], "no native document files"),
         (["import", str(tmp_path)], f"cannot tell the format of {tmp_path}: it holds no .json file"),
+        (["synth", "--out", str(tmp_path / "s"), "--count", "99999999999"], "over the 10,000 receipts"),
         (["export", "--out", str(tmp_path / "out")], "holds no documents to export"),
         (["export", "--out", str(tmp_path / "out"), "--dataset", "nope"], "no dataset 'nope'"),
     ]

@@ -317,3 +317,15 @@ def test_train_out_onto_a_file_fails_at_once_before_loading_anything(tmp_path, c
     assert err.strip().splitlines() == [f"error: --out {target} is a file, not a folder; choose a new or empty "
                                         "folder for the run"]
     assert target.read_text() == "not a folder"
+
+
+def test_train_out_into_a_folder_of_other_files_is_refused_before_loading_anything(tmp_path, capsys, monkeypatch):
+    import receipt_core.cli.sources as sources
+
+    monkeypatch.setattr(sources, "load_training_documents", lambda *a, **k: pytest.fail("documents were loaded"))
+    (tmp_path / "photos").mkdir()
+    (tmp_path / "photos" / "IMG_1.jpg").write_bytes(b"mine")
+    assert main(["train", "--train", str(tmp_path), "--eval", str(tmp_path), "--format", "native", "--backbone",
+                 "tiny", "--out", str(tmp_path / "photos")]) == 2
+    assert "is not empty" in capsys.readouterr().err
+    assert [p.name for p in (tmp_path / "photos").iterdir()] == ["IMG_1.jpg"]

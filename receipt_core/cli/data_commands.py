@@ -31,7 +31,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     synth = subparsers.add_parser("synth", help="generate synthetic labelled receipts",
                                   description="Render receipts, OCR them and write a native dataset folder.")
     synth.add_argument("--out", type=Path, required=True, metavar="DIR")
-    synth.add_argument("--count", type=positive_int, required=True, metavar="N")
+    synth.add_argument("--count", type=positive_int, required=True, metavar="N",
+                       help="receipts to generate (at most 10,000)")
     synth.add_argument("--seed", type=int, default=0, metavar="S")
     synth.set_defaults(handler=run_synth)
 
@@ -100,8 +101,12 @@ def run_ocr(args: argparse.Namespace) -> int:
 
 
 def run_synth(args: argparse.Namespace) -> int:
-    from ..datasets.synth import generate_dataset
+    from ..datasets.synth import MAX_GENERATED, generate_dataset
 
+    if args.count > MAX_GENERATED:
+        raise CommandError(f"--count {args.count:,} is over the {MAX_GENERATED:,} receipts one call generates")
+    if args.out.exists() and not args.out.is_dir():
+        raise CommandError(f"{args.out} is a file; --out needs a folder (new or empty)")
     receipts = generate_dataset(args.count, seed=args.seed, progress=_progress("synth"))
     written = save_native([r.document for r in receipts], args.out,
                           images={r.document.id: r.image_bytes for r in receipts})

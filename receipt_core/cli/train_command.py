@@ -127,6 +127,9 @@ def check_run_folder(run_dir: Path, resume: bool) -> None:
     if not resume and has_checkpoint(run_dir):
         raise CommandError(f"{run_dir} already holds a checkpoint; pass --resume to continue it or choose another "
                            "--out")
+    if not resume and run_dir.is_dir() and any(run_dir.iterdir()):
+        raise CommandError(f"--out {run_dir} is not empty: a run writes its checkpoint files there and would mix "
+                           "them with what it holds; choose a new or empty folder")
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
     except OSError as error:

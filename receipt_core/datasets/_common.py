@@ -58,7 +58,7 @@ def regular_file_size(file: Path) -> int:
     named ``*.json`` would wait for a writer forever, and a device may never end."""
     info = file.stat()
     if not stat.S_ISREG(info.st_mode):
-        raise RecordError("not a regular file (a pipe, device or folder); skipped")
+        raise RecordError("not a regular file (a pipe, device or folder)")
     return info.st_size
 
 

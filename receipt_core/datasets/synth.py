@@ -336,6 +336,9 @@ def _generate_job(seed: int, index: int) -> SyntheticReceipt:
     return generate_receipt(seed, index)
 
 
+MAX_GENERATED = 10_000  # receipts one call generates (about a second each per core): more is a typo, not a plan
+
+
 def generate_dataset(count: int, seed: int = 0, progress: Callable[[int, int], None] | None = None,
                      workers: int | None = None) -> list[SyntheticReceipt]:
     """``count`` receipts in index order, rendered and OCR'd in parallel processes (all cores by default).
@@ -343,8 +346,8 @@ def generate_dataset(count: int, seed: int = 0, progress: Callable[[int, int], N
     Worker processes are *spawned* (safe next to Streamlit's and torch's threads, unlike fork), so a plain
     script calling this with ``workers > 1`` needs the usual ``if __name__ == "__main__":`` guard.
     """
-    if count < 0:
-        raise ValueError(f"count must be >= 0, got {count}")
+    if not 0 <= count <= MAX_GENERATED:
+        raise ValueError(f"count must be 0 to {MAX_GENERATED:,} receipts, got {count:,}")
     workers = max(1, min(workers or os.cpu_count() or 1, count or 1))
     receipts: list[SyntheticReceipt | None] = [None] * count
     if workers == 1:
