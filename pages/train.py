@@ -8,7 +8,7 @@ import dataclasses
 
 import streamlit as st
 
-from receipt_core.datasets.splits import paired_datasets, split_documents
+from receipt_core.datasets.splits import evaluation_notes, paired_datasets, split_documents
 from receipt_core.model.backbone_names import BACKBONE_NAMES, DEFAULT_BACKBONE
 from receipt_core.data.boxes import BOX_MODES
 from receipt_core.model.freeze import PRESETS, FreezePlan, hand_toggles
@@ -187,11 +187,15 @@ with st.expander("Run settings", expanded=busy is None):
                                                 step=0.01, key="train_mask_probability")
 
     preview_ids = []
-    if datasets and kind == TWO_HEAD:
+    if datasets and kind != PRETRAIN:
         with contextlib.suppress(ValueError):  # too few receipts: Start explains it
             summaries = ws.list_documents(train_set)
             eval_summaries = None if eval_choice == HOLD_OUT else ws.list_documents(eval_choice)
-            preview_ids = [s.id for s in split_documents(summaries, eval_summaries, hold_out)[1]]
+            train_part, eval_part = split_documents(summaries, eval_summaries, hold_out)
+            preview_ids = [s.id for s in eval_part]
+            for note in evaluation_notes([s.id for s in train_part], preview_ids):
+                st.warning(note[0].upper() + note[1:] + ".")
+    if datasets and kind == TWO_HEAD:
         watch = st.selectbox("Live predictions for", preview_ids or [None], key="train_watch",
                              help="An evaluation receipt whose predictions are drawn at each evaluation")
 

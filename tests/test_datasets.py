@@ -213,8 +213,7 @@ def test_ids_whose_file_names_would_collide_all_export_and_import_back(fmt, tmp_
     assert len(files) == len(set(files)) == len(ids)
     again = load_dataset(tmp_path / "out", fmt)
     assert again.problems == () and len(again.documents) == len(ids)
-    if fmt == "native":
-        assert sorted(d.id for d in again.documents) == sorted(ids)
+    assert sorted(d.id for d in again.documents) == sorted(ids)  # CORD keeps them in meta.id
     with pytest.raises(ValueError, match="appears twice"):
         export_documents(docs[:1] * 2, tmp_path / "twice", fmt)
     assert not (tmp_path / "twice").exists()  # refused before anything was written

@@ -70,7 +70,11 @@ def test_items_come_from_relations_when_a_tool_drops_the_group_numbers(cord_dev,
     assert partition(back) == partition(doc) and partition(doc)
 
 
-def test_cord_export_reimports_with_the_same_labels_and_items(cord_dev, tmp_path):
+def test_cord_export_reimports_with_the_same_ids_labels_and_items(cord_dev, tmp_path):
+    uploaded = Document("ocr-5e1f", 100, 40, (Word("2x", (1, 1, 20, 10)),), source="IMG_1.jpg")
+    export_documents([uploaded], tmp_path / "upload", "cord")
+    (back,) = load_dataset(tmp_path / "upload", "cord").documents
+    assert (back.id, back.source) == ("ocr-5e1f", "IMG_1.jpg")  # not cord-ocr-5e1f: the same receipt, not a new one
     export_documents(cord_dev, tmp_path / "cord", "cord")
     again = load_dataset(tmp_path / "cord", "cord")
     assert again.problems == () and [d.id for d in again.documents] == [d.id for d in cord_dev]

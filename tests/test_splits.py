@@ -19,3 +19,16 @@ def test_any_other_dataset_trains_on_itself_and_holds_part_out():
     assert paired_datasets(NAMES, "demo") == ("demo", None)
     assert paired_datasets(["lonely-dev"], "lonely-dev") == ("lonely-dev", None)
     assert paired_datasets([], None) == (None, None)
+
+
+def test_evaluation_notes_warn_of_training_receipts_and_of_too_few():
+    from receipt_core.datasets.splits import evaluation_notes
+
+    train = [f"r{i}" for i in range(30)]
+    assert evaluation_notes(train, [f"d{i}" for i in range(10)]) == ()
+    same = evaluation_notes(train, train[:12])
+    assert same == ("12 of the 12 evaluation receipts are also training receipts: the scores will look better "
+                    "than on receipts the model never saw; evaluate on another dataset",)
+    (few,) = evaluation_notes(train, ["d1"])
+    assert few.startswith("only 1 evaluation receipt(s)")
+    assert evaluation_notes(train, []) == ()  # no evaluation at all is said elsewhere

@@ -62,6 +62,7 @@ def run_train(args: argparse.Namespace) -> int:
     from ..training.job import TrainingJob
     from ..training.receipt_task import build_resumed_task, build_task
     from ..training.threads import configure_torch_threads
+    from ..datasets.splits import evaluation_notes
 
     check_run_folder(args.out, resume=args.resume)  # in a second, before any document or model is loaded
     accelerator = _accelerator()
@@ -74,6 +75,8 @@ def run_train(args: argparse.Namespace) -> int:
     train_docs = load_training_documents(args.train, args.format, args.workspace, quiet=not is_main)
     eval_docs = load_documents(args.eval, args.format, args.workspace, role="--eval", quiet=not is_main)
     if is_main:
+        for note in evaluation_notes([d.id for d in train_docs], [d.id for d in eval_docs]):
+            print(f"warning: {note}", file=sys.stderr)
         print(f"train: {len(train_docs)} documents, eval: {len(eval_docs)} documents; backbone {config.backbone}, "
               f"scenario {config.scenario}" + (f", {accelerator.num_processes} processes"
                                                if accelerator.num_processes > 1 else ""),

@@ -89,8 +89,14 @@ def cord_document(data: Any, doc_id: str, name: str, schema: LabelSchema, notes:
     for key in ("image_id", "split"):
         if isinstance(meta.get(key), (int, str)):
             doc_meta[key] = meta[key]
+    # a file this project exported names its document (meta.id, meta.source): importing it back keeps the id, so
+    # the receipts are recognised as the ones already stored, not added a second time under cord-<file>
+    exported_id, exported_source = meta.get("id"), meta.get("source")
+    if isinstance(exported_id, str) and exported_id.strip():
+        doc_id = exported_id
+    source = exported_source if isinstance(exported_source, str) and exported_source else f"cord:{name}"
     return Document(id=doc_id, width=width, height=height, words=tuple(reading_order(words)),
-                    source=f"cord:{name}", meta=doc_meta).as_imported()
+                    source=source, meta=doc_meta).as_imported()
 
 
 def _line_words(line: Any, i: int, width: int, height: int, schema: LabelSchema, notes: list[str]) -> list[Word]:

@@ -24,6 +24,23 @@ def split_documents(docs: Sequence[T], eval_docs: Sequence[T] | None, hold_out: 
     return list(docs[:-n_eval]), list(docs[-n_eval:])
 
 
+MIN_EVAL_RECEIPTS = 10  # below this, one receipt moves a score by more than the differences runs are told apart by
+
+
+def evaluation_notes(train_ids: Sequence[str], eval_ids: Sequence[str]) -> tuple[str, ...]:
+    """What makes a run's scores misleading before it starts: evaluation receipts that are also training ones,
+    or too few of them (warnings for the CLI and the Train page; the run is not refused)."""
+    notes = []
+    shared = len(set(train_ids) & set(eval_ids))
+    if shared:
+        notes.append(f"{shared} of the {len(eval_ids)} evaluation receipts are also training receipts: the scores "
+                     "will look better than on receipts the model never saw; evaluate on another dataset")
+    if 0 < len(eval_ids) < MIN_EVAL_RECEIPTS:
+        notes.append(f"only {len(eval_ids)} evaluation receipt(s): one receipt moves the scores by a lot, so "
+                     f"compare runs on a larger evaluation set (at least {MIN_EVAL_RECEIPTS})")
+    return tuple(notes)
+
+
 TRAIN_SUFFIX = "-train"
 EVAL_SUFFIXES = ("-dev", "-eval", "-test", "-val")
 
