@@ -19,7 +19,7 @@ from receipt_core.study.reading import METRIC_LABELS
 from receipt_core.training.events import HEADLINE_METRICS
 from receipt_core.training.run_feed import CURVE_COLUMNS, RunFeed
 from receipt_core.training.run_settings import defaults_title, settings_diff
-from receipt_core.training.run_summary import clear_best_run, run_metrics_rows, run_summary
+from receipt_core.training.run_summary import clear_best_runs, run_metrics_rows, run_summary
 from receipt_core.training.slot import JobBusyError
 from receipt_core.study.table import READING_NOTE, TABLE_NOTE
 from receipt_core.workspace.run_labels import MAX_NAME, MAX_NOTES, display_name, run_labels, set_run_label
@@ -35,7 +35,7 @@ DEFAULTS = "the defaults"
 OWN_RECEIPTS = "(the receipts it trained and evaluated on)"
 RENAMED_KEY = "runs_renamed"  # the run id Save stored: the next run refreshes the pickers and says so
 RUN_PICKERS = ("runs_compare", "runs_one", "runs_against")
-RUN_COLUMNS = ["best", "name", *[f"best {m}" for m in HEADLINE_METRICS], "status", "scenario", "tags",
+RUN_COLUMNS = ["best", "name", *[f"best {m}" for m in HEADLINE_METRICS], "eval receipts", "status", "scenario", "tags",
                "trainable parameters", "wall time (s)", "steps", "backbone", "run"]
 
 require_router()
@@ -110,27 +110,32 @@ with runs_tab:
 
     with user_errors("Summarising the runs"):
         rows = [run_summary(ws, run) for run in runs]
-        best = clear_best_run(rows)
+        best = clear_best_runs(rows)
         table = pd.DataFrame(rows)
         table["name"] = table["run"].map(labels)
         table["tags"] = table["run"].map(lambda i: ", ".join(labels_by_id[i].tags) if i in labels_by_id else "")
-        table["best"] = (table["run"] == best).map({True: "★", False: ""})
+        table["best"] = table["run"].map(lambda run_id: "★" if run_id in best else "")
         sort_by = st.selectbox("Sort by", list(HEADLINE_METRICS), format_func=METRIC_LABELS.get, key="runs_sort")
         table = table.sort_values(f"best {sort_by}", ascending=False, na_position="last", kind="stable")
         st.dataframe(table, hide_index=True, key="runs_table", width="stretch", column_order=RUN_COLUMNS,
                      column_config={
                          "best": st.column_config.TextColumn("", width=30, help="The best run, marked only when it "
-                                                             "beats every other beyond the noise rule below"),
+                                                             "beats every other run evaluated on the same receipts "
+                                                             "beyond the noise rule below"),
                          "name": st.column_config.TextColumn("name", width="medium"),
                          **{f"best {m}": st.column_config.NumberColumn(f"best {METRIC_LABELS[m]}", format="%.3f",
                                                                        width=90, help=f"the best {m} over the run's "
                                                                        "evaluations, each metric on its own (Predict "
                                                                        "shows the last checkpoint's)")
                             for m in HEADLINE_METRICS},
+                         "eval receipts": st.column_config.NumberColumn(
+                             "eval receipts", width=70, help="Receipts the run was evaluated on: scores on "
+                             "different receipts are not compared for ★"),
                          "trainable parameters": st.column_config.NumberColumn(format="compact"),
                          "wall time (s)": st.column_config.NumberColumn(format="%.1f")})
-        st.caption(("★ marks the best run by field micro-F1 and item quantity accuracy. " if best else
-                    "No run is marked best: none beats every other beyond the noise rule. ") + NOISE_NOTE)
+        st.caption(("★ marks the best run by field micro-F1 and item quantity accuracy among the runs evaluated on "
+                    "the same receipts. " if best else "No run is marked best: none beats every other run evaluated "
+                    "on the same receipts beyond the noise rule. ") + NOISE_NOTE)
 
     st.subheader("Compare runs")
     chosen = st.multiselect("Runs to overlay", list(labels), default=list(labels)[:3],

@@ -21,7 +21,7 @@ from receipt_core.evaluation.confidence import quality_note, scored_items, uncer
 from receipt_core.evaluation.noise import clear_winner
 from receipt_core.model.predict import DocumentPrediction, WordPrediction
 from receipt_core.training.events import EvalEvent, FinishedEvent, PhaseEvent, ProgressEvent, StatusEvent
-from receipt_core.training.run_summary import clear_best_run
+from receipt_core.training.run_summary import clear_best_runs
 from receipt_core.workspace.run_labels import display_name, run_labels, set_run_label
 from receipt_core.workspace.store import Workspace
 from ui.literal import literal
@@ -73,12 +73,16 @@ def test_best_is_marked_only_beyond_the_noise_rule():
     assert clear_winner({"a": [(0.60, 0.06), (0.7, 0.0)], "b": [(0.5, 0.05), (0.7, 0.0)]}) is None  # seeds' spread
     assert clear_winner({"a": [(0.70, 0.0), (0.5, 0.0)], "b": [(0.5, 0.0), (0.6, 0.0)]}) is None  # worse on one
     assert clear_winner({"a": [(0.7, 0.0), (0.7, 0.0)]}) is None  # nothing to beat
-    rows = [{"run": "x", "best fields.micro_f1": 0.5002, "best quantity.item_accuracy": 0.9},
-            {"run": "y", "best fields.micro_f1": 0.5, "best quantity.item_accuracy": 0.9},
-            {"run": "z", "best fields.micro_f1": None, "best quantity.item_accuracy": None}]
-    assert clear_best_run(rows) is None
+    rows = [{"run": "x", "eval set": "dev", "best fields.micro_f1": 0.5002, "best quantity.item_accuracy": 0.9},
+            {"run": "y", "eval set": "dev", "best fields.micro_f1": 0.5, "best quantity.item_accuracy": 0.9},
+            {"run": "z", "eval set": "dev", "best fields.micro_f1": None, "best quantity.item_accuracy": None}]
+    assert clear_best_runs(rows) == set()
     rows[0]["best fields.micro_f1"] = 0.6
-    assert clear_best_run(rows) == "x"
+    assert clear_best_runs(rows) == {"x"}
+    # a run scored on two other receipts is never compared with them, however high its numbers
+    rows.append({"run": "tiny", "eval set": "two uploads", "best fields.micro_f1": 1.0,
+                 "best quantity.item_accuracy": 1.0})
+    assert clear_best_runs(rows) == {"x"}
 
 
 def test_the_study_stars_no_best_row_on_a_0_0002_difference():

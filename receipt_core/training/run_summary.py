@@ -6,6 +6,7 @@ event as its class (``event_from_json``) and dispatches on the class.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Any, Mapping, Protocol, Sequence
 
@@ -29,7 +30,9 @@ def run_summary(source: _EventSource, run) -> dict[str, Any]:
     ``HEADLINE_METRICS`` (``best <name>``) first, then status, settings, trainable parameters (the most of any
     phase), wall time and steps."""
     config = run.config
+    eval_ids = config.get("eval_ids") or []
     row: dict[str, Any] = {"run": run.id, "name": run.name, **{f"best {name}": None for name in HEADLINE_METRICS},
+                           "eval receipts": len(eval_ids) or None, "eval set": eval_set_key(eval_ids),
                            "status": run.status, "scenario": config.get("scenario"), "backbone": config.get("backbone"),
                            "trainable parameters": None, "total parameters": None, "wall time (s)": None,
                            "steps": None}
@@ -50,12 +53,22 @@ def run_summary(source: _EventSource, run) -> dict[str, Any]:
     return row
 
 
-def clear_best_run(rows: Sequence[Mapping[str, Any]]) -> str | None:
-    """The ``run`` of the row that beats every other on ``BEST_BY`` beyond the study's noise rule
-    (``evaluation.noise``), or None when no run stands out (rows missing a metric take no part)."""
-    scores = {row["run"]: [(row[f"best {name}"], 0.0) for name in BEST_BY] for row in rows
-              if all(row.get(f"best {name}") is not None for name in BEST_BY)}
-    return clear_winner(scores)
+def eval_set_key(eval_ids: Sequence[str]) -> str | None:
+    """Which receipts a run was evaluated on, as a short key (equal keys: the same receipts); None for none."""
+    if not eval_ids:
+        return None
+    return hashlib.sha256("\n".join(sorted(eval_ids)).encode("utf-8")).hexdigest()[:12]
+
+
+def clear_best_runs(rows: Sequence[Mapping[str, Any]]) -> set[str]:
+    """The ``run`` of each row that beats every other run evaluated on the same receipts (``eval set``) on
+    ``BEST_BY`` beyond the study's noise rule (``evaluation.noise``); scores on different receipts are never
+    compared, and rows missing a metric take no part. Empty when no run stands out."""
+    groups: dict[Any, dict[str, list[tuple[float, float]]]] = {}
+    for row in rows:
+        if row.get("eval set") is not None and all(row.get(f"best {name}") is not None for name in BEST_BY):
+            groups.setdefault(row["eval set"], {})[row["run"]] = [(row[f"best {name}"], 0.0) for name in BEST_BY]
+    return {winner for scores in groups.values() if (winner := clear_winner(scores)) is not None}
 
 
 @dataclass(frozen=True)
