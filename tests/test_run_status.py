@@ -132,3 +132,17 @@ def test_a_run_resumed_in_the_same_session_reads_running_and_drops_the_old_end()
     feed.add(PhaseEvent(step=5, epoch=1, phase=1, trainable_groups=("head.fields",), trainable_parameters=10,
                         total_parameters=100, reason="resumed"), created_at=200.0)
     assert feed.curves().status == "running" and feed.curves().finished is None
+
+
+def test_a_resume_read_by_the_feed_of_the_earlier_launch_keeps_the_clock_moving():
+    """Walkthrough: Runs → Resume of a run the Train page had watched until its stop; the session's clock did not
+    know the new launch, so it stood at the old end ("running after 3m 01s" for 126 steps)."""
+    clock = RunClock(started_at=T0)  # the first launch's start
+    clock.add(progress(5, 50.0), T0 + 50)
+    clock.add(FinishedEvent(step=5, epoch=0, reason="stopped", elapsed_s=51.0, metrics={}, checkpoint=None), T0 + 51)
+    clock.add(PhaseEvent(step=5, epoch=0, phase=1, trainable_groups=("heads",), trainable_parameters=1,
+                         total_parameters=2, reason="resumed"), T0 + 900)
+    line = status_line(clock.timing(), T0 + 910)
+    assert not line.ended and line.status == "running" and line.elapsed_s == 61  # 51 + 10 s of this launch
+    clock.add(progress(6, 62.0), T0 + 911)
+    assert status_line(clock.timing(), T0 + 915).elapsed_s == pytest.approx(66)

@@ -27,8 +27,10 @@ TITLES = {"fields": "Field labels", "quantity": "Quantities", "tags": "Reference
 
 
 def feed_for(run_id: str, started_at: float | None = None) -> RunFeed:
+    """This session's feed of the run's launch that started at ``started_at``: a run resumed under the same id is
+    a new launch, read afresh (its clock runs again; the earlier launch's end is over)."""
     feed = st.session_state.get(FEED_KEY)
-    if feed is None or feed.run_id != run_id:
+    if feed is None or feed.run_id != run_id or feed.started_at != started_at:
         feed = RunFeed(run_id, started_at=started_at)
         st.session_state[FEED_KEY] = feed
     return feed

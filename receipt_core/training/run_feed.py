@@ -55,6 +55,7 @@ class RunFeed:
 
     def __init__(self, run_id: str, started_at: float | None = None) -> None:
         self.run_id = run_id
+        self.started_at = started_at  # this launch of the run (a resumed run is launched again)
         self.last_seq = 0
         self._clock = RunClock(started_at)
         self._first_at: float | None = None

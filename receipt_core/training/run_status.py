@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .events import Event, FailedEvent, FinishedEvent, ProgressEvent, StatusEvent, run_status
+from .events import Event, FailedEvent, FinishedEvent, PhaseEvent, ProgressEvent, StatusEvent, run_status
 
 ETA_MIN_STEPS = 5  # steps after the first one before the rate counts as measured
 ETA_MIN_FRACTION = 0.05  # ... and at least this share of all steps done
@@ -127,6 +127,10 @@ class RunClock:
             # how that process ended (stopped, failed) is over
             self._anchor, self._ticking = (self._elapsed_at(self._last_event_at or at), at), True
             self._finished, self._status = None, run_status(event, "running")
+        elif self._finished is not None and isinstance(event, (PhaseEvent, ProgressEvent)):
+            # the loop is running again after its end (a resume, read by a clock that does not know this launch's
+            # start): the end is over, and the clock runs from the old end
+            self._anchor, self._ticking, self._finished = (self._finished, at), True, None
         self._last_event_at = at if self._last_event_at is None else max(self._last_event_at, at)
         if isinstance(event, ProgressEvent):
             running = self._elapsed_at(at)
