@@ -63,7 +63,8 @@ with studies_tab:  # drawn first: a study opens even in a workspace without runs
     p1, p2 = st.columns([5, 1], vertical_alignment="bottom")
     typed = p1.text_input("Study folder name (inside the studies folder)", key="studies_path",
                           placeholder="my-study")
-    if p2.button("Open", key="studies_open", width="stretch"):
+    if p2.button("Open", key="studies_open", width="stretch", disabled=not typed.strip(),
+                 help="Type a study folder's name first (or pick one above)"):
         st.session_state[OPENED_STUDY_KEY] = typed
     if (opened := st.session_state.get(OPENED_STUDY_KEY)) is not None:
         with user_errors("Opening the study"):

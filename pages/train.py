@@ -30,7 +30,7 @@ KIND_HELP = {TWO_HEAD: "The project's model: one backbone, a field head and a qu
              REFERENCE: "The plain baseline a user would write: transformers' LayoutLMForTokenClassification, one "
                         "tagger for fields and quantities, every parameter trained.",
              PRETRAIN: "LayoutLM's masked-word task over boxes on the training receipts, no labels needed: saves a "
-                       "backbone that 'local folder…' then fine-tunes."}
+                       "backbone folder, which a later run fine-tunes (Backbone → local folder…)."}
 
 # the two-head settings whose default a scenario may set (SCENARIO_DEFAULTS): widget key -> TrainConfig field
 SCENARIO_SETTINGS = {"train_epochs": "epochs", "train_batch": "batch_size", "train_lr": "lr",

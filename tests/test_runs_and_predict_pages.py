@@ -292,6 +292,7 @@ def test_item_confidence_is_its_least_confident_word():
     assert quality_note({"fields.micro_f1": 0.2}).level == "low"
     assert "fewer than half" in quality_note({"fields.micro_f1": 0.2}).message
     assert quality_note(None).level == "unknown" and quality_note({"fields.micro_f1": 0.9}).level == "good"
+    assert "roughly 4 field words in 10 are wrong or missed" in quality_note({"fields.micro_f1": 0.58}).message
 
 
 def test_predict_shows_validation_confidence_and_downloads_a_batch(demo_env, trained_run, synth_receipts, fake_ocr):

@@ -131,7 +131,7 @@ def test_a_run_missing_a_field_is_reported_as_damage(study_dir, tmp_path):
     _write(tmp_path / "study.json", json.dumps(data))
     with pytest.raises(StudyFileError, match=r"damaged .*tiny · freeze-backbone.* 'metrics'"):
         open_study(tmp_path)
-    with pytest.raises(StudyFileError, match="no path given"):
+    with pytest.raises(StudyFileError, match="no study named"):
         open_study("  ")
 
 

@@ -107,8 +107,9 @@ def quality_note(metrics: Mapping[str, float] | None) -> QualityNote:
                                   "up as items and real items will be missed. Train longer or on more receipts "
                                   "before relying on these items.")
     if f1 < FAIR_FIELD_F1:
-        return QualityNote("fair", f"Field micro-F1 on its validation receipts was {f1:.2f}: about one labelled word "
-                                   f"in {max(2, round(1 / (1 - f1)))} is wrong; check the uncertain words.")
+        return QualityNote("fair", f"Field micro-F1 on its validation receipts was {f1:.2f}: roughly "
+                                   f"{max(1, round((1 - f1) * 10))} field words in 10 are wrong or missed; check the "
+                                   "uncertain words.")
     return QualityNote("good", f"Field micro-F1 on its validation receipts was {f1:.2f}.")
 
 

@@ -80,7 +80,7 @@ GUIDES: tuple[ScenarioGuide, ...] = (
         advantages=("Heads settle before gradients reach the backbone, which protects pre-training.",
                     "Early phases are cheap (frozen-prefix cache); often matches full fine-tuning for less time."),
         disadvantages=("More settings to choose (k, epochs or patience per phase).",
-                       "Total run is longer than scenario 2 alone."),
+                       "Total run is longer than freeze-backbone alone."),
     ),
 )
 

@@ -83,7 +83,8 @@ def open_study(path: Path | str, within: Path | None = None) -> OpenedStudy:
     and anything that resolves outside it is refused before the file system is asked about it, so the page cannot
     be used to probe which server paths exist."""
     if not str(path).strip():
-        raise StudyFileError("no path given; type the folder written by `python -m receipt_core study ... --out DIR`")
+        raise StudyFileError("no study named: pick one of the studies listed, or type the name of a study folder "
+                             "(one a race or a study wrote)")
     path = Path(str(path).strip()).expanduser()
     if within is not None:
         root = Path(within).resolve()
