@@ -134,8 +134,13 @@ with st.expander("Run settings", expanded=busy is None):
                       f"{toggles.trainable_parameters:,} / {toggles.total_parameters:,}",
                       f"{100 * toggles.share:.4g}% of the model", delta_color="off", delta_arrow="off")
         phase_cols = st.columns(3)
-        top_k = phase_cols[0].number_input("Phase 2: top encoder layers", 1, 24, defaults.phased_top_k,
-                                           key="train_top_k", disabled=preset != "phased")
+        layers = sum(1 for name, _ in sizes if name.startswith("encoder.")) or 24
+        if st.session_state.get("train_top_k", 0) > layers:  # a smaller backbone than the last one
+            st.session_state["train_top_k"] = layers
+        top_k_value = {} if "train_top_k" in st.session_state else {"value": min(defaults.phased_top_k, layers)}
+        top_k = phase_cols[0].number_input("Phase 2: top encoder layers", 1, layers, key="train_top_k",
+                                           disabled=preset != "phased", help=f"Of this backbone's {layers}",
+                                           **top_k_value)
         epochs_per_phase = phase_cols[1].number_input("Epochs per phase (0 = by patience only)", 0, 50,
                                                       defaults.epochs_per_phase or 0, key="train_epochs_per_phase",
                                                       disabled=preset != "phased")
