@@ -1,4 +1,4 @@
-"""Receipt MTL Studio: the router (st.navigation over pages/) and the shared sidebar.
+"""Receipt MTL Studio: the router (st.navigation over app_pages/) and the shared sidebar.
 
 Run with ``make run`` (or ``.venv/bin/streamlit run app.py``). Server settings are in .streamlit/config.toml.
 

@@ -57,7 +57,7 @@ def _app(dataset: str, receipt: str) -> AppTest:
     at.session_state["dataset"] = dataset
     at.query_params["receipt"] = receipt
     at.run()
-    at.switch_page("pages/annotate.py").run()
+    at.switch_page("app_pages/annotate.py").run()
     assert not at.exception, [e.value for e in at.exception]
     return at
 

@@ -46,7 +46,7 @@ def _app(receipt: str) -> AppTest:
     at.session_state["dataset"] = "receipts"
     at.query_params["receipt"] = receipt
     at.run()
-    at.switch_page("pages/annotate.py").run()
+    at.switch_page("app_pages/annotate.py").run()
     assert not at.exception, [e.value for e in at.exception]
     return at
 
@@ -127,7 +127,7 @@ def test_export_zip_in_every_format_reimports(receipts, tmp_path):
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
     at.session_state["dataset"] = "gold"
     at.run()
-    at.switch_page("pages/data.py").run()
+    at.switch_page("app_pages/data.py").run()
     at.radio(key="export_format").set_value("cord").run()
     at.button(key="export_prepare").click().run()
     assert not at.exception and any(b.key == "export_download" for b in at.get("download_button"))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -27,6 +28,7 @@ class _Running:
     def __init__(self) -> None:
         self.release = threading.Event()
         self.status = "running"
+        self.control = SimpleNamespace(should_pause=False)  # what the sidebar's status line reads
 
     @property
     def is_alive(self) -> bool:
@@ -91,7 +93,7 @@ def test_marking_done_on_the_page_retrains_or_says_the_slot_is_busy(reviewed):
         at.session_state["dataset"] = "loop"
         at.query_params["receipt"] = doc.id
         at.run()
-        at.switch_page("pages/annotate.py").run()
+        at.switch_page("app_pages/annotate.py").run()
         at.checkbox(key="annotate_retrain").check().run()
         at.button(key="annotate_done").click().run()
         assert reviewed.is_reviewed(doc.id)

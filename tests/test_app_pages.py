@@ -39,7 +39,7 @@ def app(page: str | None = None, dataset: str | None = None) -> AppTest:
         at.session_state["dataset"] = dataset
     at.run()
     if page and page != "home":
-        at.switch_page(f"pages/{page}.py").run()
+        at.switch_page(f"app_pages/{page}.py").run()
     assert not at.exception, [e.value for e in at.exception]
     return at
 
@@ -544,7 +544,7 @@ def test_the_train_form_follows_the_sidebar_dataset(tmp_path, monkeypatch):
     again.session_state["train_dataset"], again.session_state["train_eval"] = "b", "a-dev"
     again.run()
     again.sidebar.selectbox(key="dataset").set_value("a-dev")
-    again.switch_page("pages/train.py").run()
+    again.switch_page("app_pages/train.py").run()
     no_errors(again)
     assert (again.selectbox(key="train_dataset").value, again.selectbox(key="train_eval").value) == (
         "a-train", "a-dev")

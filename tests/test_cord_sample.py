@@ -145,18 +145,17 @@ def test_home_button_loads_the_sample_and_the_pages_offer_it(workspace_home):
                                              f"Stored 50 receipts as dataset '{CORD_SAMPLE_DEV}'."]
     assert {d.name: d.documents for d in Workspace(workspace_home).datasets()} == {
         CORD_SAMPLE_TRAIN: 200, CORD_SAMPLE_DEV: 50}
-    assert at.session_state["dataset_next"] == CORD_SAMPLE_TRAIN  # the sidebar picks it at the next rerun
+    assert at.sidebar.selectbox(key="dataset").value == CORD_SAMPLE_TRAIN  # the sidebar shows it at once
 
     at.button(key="load_cord_sample").click().run()  # again: says they are there, stores nothing
     assert not at.error and not at.success
     assert len([i for i in at.info if "left as it is" in i.value]) == 2
 
-    # AppTest draws the router's sidebar on a session's first run only, so a new session shows what it offers
-    fresh = _app()
+    fresh = _app()  # a new session offers both
     picker = fresh.sidebar.selectbox(key="dataset")
     assert set(picker.options) == {CORD_SAMPLE_TRAIN, CORD_SAMPLE_DEV}
     picker.set_value(CORD_SAMPLE_TRAIN)
-    fresh.switch_page("pages/train.py").run()
+    fresh.switch_page("app_pages/train.py").run()
     assert not fresh.exception, [e.value for e in fresh.exception]
     assert fresh.selectbox(key="train_dataset").value == CORD_SAMPLE_TRAIN
     assert CORD_SAMPLE_DEV in fresh.selectbox(key="train_eval").options

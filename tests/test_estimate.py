@@ -122,7 +122,7 @@ def test_the_train_page_shows_the_estimate_next_to_start(workspace_home):
     at = AppTest.from_file(str(repo / "app.py"), default_timeout=120)
     at.session_state["train_backbone"] = "tiny"  # no MiniLM to read for the toggles
     at.run()
-    at.switch_page("pages/train.py").run()
+    at.switch_page("app_pages/train.py").run()
     assert not at.exception and not at.error, [e.value for e in [*at.exception, *at.error]]
     receipts = len(ws.list_documents("cord-dev")) - round(len(ws.list_documents("cord-dev")) * 0.25)
     epochs, batch = at.number_input(key="train_epochs").value, at.number_input(key="train_batch").value

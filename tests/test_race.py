@@ -222,7 +222,7 @@ def test_the_race_page_shows_a_finished_race_with_its_reading(workspace_home):
     _race_track.clear()
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
     at.run()
-    at.switch_page("pages/race.py").run()
+    at.switch_page("app_pages/race.py").run()
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
     text = " ".join(m.value for m in at.markdown)
@@ -240,8 +240,10 @@ def test_the_race_page_on_an_empty_workspace_says_what_to_do(workspace_home):
     _race_track.clear()
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
     at.run()
-    at.switch_page("pages/race.py").run()
+    at.switch_page("app_pages/race.py").run()
     assert not at.exception, [e.value for e in at.exception]
-    assert [i.value for i in at.info] == [
+    assert [i.value for i in at.sidebar.info] == [
+        "No data yet: load the real receipts (CORD sample) or generate demo receipts on Home, or upload on Data."]
+    assert [i.value for i in at.main.info] == [
         "No data yet: load the real receipts (CORD sample) or generate demo receipts on Home, or upload on Data.",
         "No race yet: choose the scenarios above and press **Start race**."]

@@ -257,7 +257,7 @@ def test_the_sidebar_and_status_line_say_paused_and_elapsed_stands(workspace_hom
     job_slot().start(lambda: (run_id, job), description="tiny · full")
     at = app()  # (AppTest draws the router's sidebar on a session's first run only)
     assert any("paused" in c.value and run_id in c.value for c in at.sidebar.caption)
-    at.switch_page("pages/train.py").run()
+    at.switch_page("app_pages/train.py").run()
     line = at.get("progress")[0].proto.text
     assert "step 3/100" in line and "epoch 0.1/5" in line and "paused" in line and "ETA" not in line
     time.sleep(1.2)

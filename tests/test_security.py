@@ -106,7 +106,7 @@ def test_a_file_name_with_a_right_to_left_override_shows_its_escape_in_pickers_a
     ws.save_documents("rtl", [Document(id="ocr-1", width=10, height=10, words=(), source="invoice\u202efdp.exe.png")])
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
     at.run()
-    at.switch_page("pages/data.py").run()
+    at.switch_page("app_pages/data.py").run()
     picker = at.selectbox(key="data_doc")
     assert picker.format_func("ocr-1") == "invoice\\u202efdp.exe.png · ocr-1"
 
@@ -120,7 +120,7 @@ def test_the_data_page_shows_a_markdown_dataset_name_as_text(workspace_home):
     with ws._write() as conn:
         conn.execute("UPDATE documents SET dataset = ?", (MARKDOWN_NAME,))
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
-    at.switch_page("pages/data.py")
+    at.switch_page("app_pages/data.py")
     at.run()
     assert not at.exception
     shown = [e.value for e in at.caption] + [e.value for e in at.subheader]

@@ -166,7 +166,7 @@ def _write(path: Path, text: str) -> Path:
 def _runs_page() -> AppTest:
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
     at.run()
-    at.switch_page("pages/runs.py").run()
+    at.switch_page("app_pages/runs.py").run()
     assert not at.exception, [e.value for e in at.exception]
     return at
 

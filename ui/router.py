@@ -1,4 +1,4 @@
-"""The app's script (what app.py runs for every browser session): page config, st.navigation over pages/, sidebar.
+"""The app's script (what app.py runs for every browser session): page config, st.navigation over app_pages/, sidebar.
 
 The sidebar is drawn before the page (the pages read its dataset choice, and a page that stops early still has it)
 and brought up to date after a page that ran to its end: a dataset the page created or selected replaces "No data
@@ -23,13 +23,13 @@ from ui.shared import (DATASET_KEY, NO_DATA, PENDING_DATASET_KEY, ROUTED_KEY, fo
 TAB_ICON = Path(__file__).resolve().parent.parent / "assets" / "icon.png"
 
 PAGES = (
-    ("pages/home.py", "Home", ":material/home:", "home"),
-    ("pages/data.py", "Data", ":material/folder_open:", "data"),
-    ("pages/annotate.py", "Annotate", ":material/edit:", "annotate"),
-    ("pages/train.py", "Train", ":material/model_training:", "train"),
-    ("pages/race.py", "Race", ":material/sports_score:", "race"),
-    ("pages/runs.py", "Runs", ":material/insights:", "runs"),
-    ("pages/predict.py", "Predict", ":material/online_prediction:", "predict"),
+    ("app_pages/home.py", "Home", ":material/home:", "home"),
+    ("app_pages/data.py", "Data", ":material/folder_open:", "data"),
+    ("app_pages/annotate.py", "Annotate", ":material/edit:", "annotate"),
+    ("app_pages/train.py", "Train", ":material/model_training:", "train"),
+    ("app_pages/race.py", "Race", ":material/sports_score:", "race"),
+    ("app_pages/runs.py", "Runs", ":material/insights:", "runs"),
+    ("app_pages/predict.py", "Predict", ":material/online_prediction:", "predict"),
 )
 
 

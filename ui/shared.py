@@ -170,10 +170,11 @@ def group_sizes(backbone: str, head: HeadSettings = HeadSettings()) -> tuple[tup
 def require_router() -> None:
     """Make sure this page runs inside app.py's router (sidebar, wide layout), whatever URL opened it.
 
-    A ``pages/`` folder makes Streamlit start in its legacy multipage mode, where opening ``/train`` on a fresh
-    server runs ``pages/train.py`` alone until some session has run app.py's ``st.navigation``. Every page
-    calls this first: in that mode it switches the server to ``st.navigation`` (what app.py's first run does
-    anyway) and reruns, so app.py routes the request.
+    The pages live in ``app_pages/``, not ``pages/``: a ``pages/`` folder made Streamlit start in its legacy
+    multipage mode, listing the raw file names in the sidebar on a fresh server until app.py's first run, and
+    running ``pages/train.py`` alone when ``/train`` was opened first. Every page still calls this first: run
+    outside the router all the same, it switches the server to ``st.navigation`` and reruns, so app.py routes
+    the request.
     """
     from streamlit.runtime.pages_manager import PagesManager
 
