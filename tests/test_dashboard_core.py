@@ -166,6 +166,8 @@ def test_cost_quality_figure_uses_a_log_axis_for_parameter_counts():
     fig = cost_quality_figure(runs, "cost", "quality", "trainable parameters", "F1")
     assert sum(len(t.x) for t in fig.data) == 2
     assert fig.layout.xaxis.type == "log"
+    same = cost_quality_figure(runs.assign(cost=[2_316_365] * 3), "cost", "quality", "trainable parameters", "F1")
+    assert same.layout.xaxis.range == (2_316_365 * 0.5, 2_316_365 * 1.5)  # not a zoom into a rounding error
 
 
 def test_every_preset_has_a_guide():

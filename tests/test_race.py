@@ -198,7 +198,7 @@ def test_the_board_overlays_each_run_and_puts_cost_beside_quality():
     assert rows.loc["tiny · freeze-backbone", "trainable parameters"] == 10  # the result, not the live feed
     assert rows.loc["tiny · freeze-backbone", "field micro-F1"] == 0.5
     assert rows.loc["tiny · phased", "trainable parameters"] == 40
-    assert rows.loc["tiny · phased", "share trained"] == pytest.approx(0.04)
+    assert rows.loc["tiny · phased", "share of own model trained"] == pytest.approx(0.04)
     assert rows.loc["tiny · phased", "field micro-F1"] == 0.25 and rows.loc["tiny · phased", "status"] == "running"
     assert rows.loc["tiny · full"].drop(["status"]).isna().all()
 

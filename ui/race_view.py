@@ -127,7 +127,9 @@ def race_board() -> None:
     st.markdown("**Cost beside quality**")
     st.dataframe(pd.DataFrame(race_rows(record, curves)), hide_index=True, key="race_table", width="stretch",
                  column_config={"trainable parameters": st.column_config.NumberColumn(format="localized"),
-                                "share trained": st.column_config.NumberColumn(format="percent"),
+                                "share of own model trained": st.column_config.NumberColumn(
+                                    format="percent", help="Trainable parameters over the run's own model, its heads "
+                                    "included (the reading compares the counts with full fine-tuning's)"),
                                 "training s": st.column_config.NumberColumn(format="%.1f"),
                                 "wall s": st.column_config.NumberColumn(format="%.1f"),
                                 "epochs": st.column_config.NumberColumn(format="%.2f")})

@@ -328,6 +328,11 @@ def cost_quality_figure(runs: pd.DataFrame, cost: str, quality: str, cost_title:
                                  + " %{y:.3f}<extra>" + escape_markup(scenario) + "</extra>"))
     if log_x:
         fig.update_xaxes(type="log")
+    elif len(data) and data[cost].max() - data[cost].min() <= 1e-9 * max(abs(data[cost].max()), 1.0):
+        # every run costs the same: Plotly would zoom into a rounding error and tick 2.316364M, 2.3163645M, …
+        center = float(data[cost].max())
+        half = max(abs(center) * 0.5, 1.0)
+        fig.update_xaxes(range=[center - half, center + half], tickformat="~s")
     fig.update_layout(height=420, margin=dict(l=60, r=60, t=60, b=40), xaxis_title=cost_title,
                       yaxis_title=quality_title, uirevision=uirevision, title=f"{quality_title} vs {cost_title}")
     return fig

@@ -23,7 +23,7 @@ RACE_CHARTS = (("training loss", "loss", "total"), ("field micro-F1", "F1", "fie
                ("item quantity accuracy", "accuracy", "quantity.item_accuracy"))
 """(title, y axis, series) of the overlaid charts: the training loss, and the two headline scores."""
 RACE_COLUMNS = ("configuration", "status", METRIC_LABELS["fields.micro_f1"], METRIC_LABELS["quantity.item_accuracy"],
-                "trainable parameters", "share trained", "training s", "epochs", "steps", "wall s",
+                "trainable parameters", "share of own model trained", "training s", "epochs", "steps", "wall s",
                 *(METRIC_LABELS[m] for m in HEADLINE_METRICS if m not in ("fields.micro_f1", "quantity.item_accuracy")))
 """The table's columns: the two headline scores beside the main costs first, so they show without scrolling."""
 
@@ -76,13 +76,13 @@ def race_rows(record: RaceRecord, curves: Mapping[str, RunCurves]) -> list[dict[
         result, run = entry.result, curves.get(entry.run_id or "")
         if result is not None:
             row.update({"trainable parameters": result.trainable_parameters,
-                        "share trained": _share(result.trainable_parameters, result.total_parameters),
+                        "share of own model trained": _share(result.trainable_parameters, result.total_parameters),
                         "training s": result.train_s, "wall s": result.wall_s, "steps": result.steps,
                         "epochs": result.epochs,
                         **{METRIC_LABELS[m]: result.metrics.get(m) for m in HEADLINE_METRICS}})
         elif run is not None:
             row.update({"trainable parameters": run.trainable_parameters,
-                        "share trained": _share(run.trainable_parameters, run.total_parameters),
+                        "share of own model trained": _share(run.trainable_parameters, run.total_parameters),
                         "training s": run.progress.elapsed_s if run.progress else None,
                         "steps": run.progress.step if run.progress else None,
                         **{METRIC_LABELS[m]: _latest(run.metrics, m) for m in HEADLINE_METRICS}})

@@ -10,6 +10,7 @@ from typing import Mapping
 from ..data.markup import code_span, escape_markdown
 from ..evaluation.noise import NOISE_NOTE
 from ..training.events import HEADLINE_METRICS
+from ..training.run_status import format_seconds
 from .reading import best_summary
 from .result import Spread, StudyResult
 
@@ -76,7 +77,8 @@ def markdown_table(result: StudyResult) -> str:
 def settings_paragraph(result: StudyResult) -> str:
     """The report's first paragraph: data, budget, hyperparameters, seeds, when it ran."""
     settings = result.settings
-    budget = f"{settings.budget_minutes:g} minutes" if settings.budget_minutes is not None else "no time limit"
+    budget = (format_seconds(settings.budget_minutes * 60) if settings.budget_minutes is not None
+              else "no time limit")  # 20s, 3m 00s: not "0.333333 minutes"
     spread = f"mean ± sample std over {settings.repeats} seeds" if settings.repeats > 1 else "one seed"
     schedule = (f"linear: {settings.warmup:.0%} warm-up, then down to 0" if settings.lr_schedule == "linear"
                 else settings.lr_schedule)
