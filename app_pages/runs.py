@@ -266,7 +266,7 @@ with runs_tab:
                         return run_id, resume_run(ws, run_id, train_docs, eval_docs)
 
                     try:
-                        job_slot().start(launch, description=f"resumed · {run.name}")
-                        st.switch_page("pages/train.py")
+                        job_slot().start(launch, description=f"resumed · {labels[run.id]}")
+                        st.switch_page("app_pages/train.py")
                     except JobBusyError as error:
                         st.error(friendly(error))
