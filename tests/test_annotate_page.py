@@ -147,7 +147,7 @@ def test_the_overlay_outlines_every_box_and_dashes_suggestions(cord_dev):
     assert lines and all(t.fill in (None, "none") for t in fig.data)  # no box is filled: text stays readable
     by_name = {t.name: t for t in lines}
     assert by_name["suggested TOTAL"].line.dash == "dash" and by_name["QUANTITY"].line.dash in (None, "solid")
-    assert {"item 0", "word 1", "not labelled"} <= set(by_name)
+    assert {"items (1)", "word 1", "not labelled"} <= set(by_name)
     hover = next(t for t in fig.data if t.name == "words").hovertext[1]
     assert "suggested TOTAL 0.71 by run-x" in hover and "item 0" in hover
 

@@ -51,11 +51,12 @@ def annotation_figure(doc: Document, image: Image.Image | None = None, selected:
     plain = [w for _, w in indexed if not w.is_labelled and w.suggestion is None]
     if plain:
         _boxes(fig, [w.box for w in plain], OTHER_COLOR, "not labelled", width=1)
-    for group_id, words in sorted(_items(doc.words).items()):
-        x0, y0, x1, y1 = union(w.box for w in words)
-        pad = SELECTED_MARGIN * 2
-        _boxes(fig, [(x0 - pad, y0 - pad, x1 + pad, y1 + pad)], ITEM_COLOR, f"item {group_id}", width=1, dash="dot",
-               legend="items")
+    items = sorted(_items(doc.words).items())
+    if items:  # one legend entry for every item frame: a receipt of 20 items listed "item 3 … item 19" taller
+        pad = SELECTED_MARGIN * 2  # than the receipt itself
+        frames = [(x0 - pad, y0 - pad, x1 + pad, y1 + pad)
+                  for x0, y0, x1, y1 in (union(w.box for w in words) for _, words in items)]
+        _boxes(fig, frames, ITEM_COLOR, f"items ({len(items)})", width=1, dash="dot", legend="items")
     if selected is not None and 0 <= selected < len(doc.words):
         x0, y0, x1, y1 = doc.words[selected].box
         m = SELECTED_MARGIN
