@@ -60,6 +60,7 @@ def test_suggestions_accept_undo_and_status(receipts):
     assert "in progress (1)" in at.selectbox(key="annotate_status").format_func("in progress")
     at.selectbox(key=f"annotate_word_{doc.id}_0").set_value(1).run()
     assert any("suggested" in m.value and "TOTAL" in m.value for m in at.markdown)
+    assert next(s for s in at.selectbox if s.label == "Label").value == "TOTAL"  # Save word confirms what it shows
     at.button(key="annotate_accept_word").click().run()
     word = receipts.get_document(doc.id).words[1]
     assert (word.field, word.label_source, word.label_run) == ("TOTAL", "model", "run-x")

@@ -142,8 +142,12 @@ def _word_panel(doc: Document) -> None:
         top = st.columns(2, vertical_alignment="bottom")
         label_key = f"annotate_label_{doc.id}_{index}_{version}"
         value_key = f"annotate_value_{doc.id}_{index}_{version}"
-        label = top[0].selectbox("Label", labels, index=labels.index(word.annotation_label), key=label_key)
-        shown_value = word.quantity_value if word.quantity_value is None or word.quantity_value >= 0 else None
+        # an unlabelled word with a suggestion offers the suggestion: Save word then confirms what the page shows
+        suggested = word.suggestion if not word.is_labelled else None
+        offered = suggested.annotation_label if suggested is not None else word.annotation_label
+        label = top[0].selectbox("Label", labels, index=labels.index(offered), key=label_key)
+        value = suggested.quantity_value if suggested is not None else word.quantity_value
+        shown_value = value if value is None or value >= 0 else None
         top[1].number_input("Quantity", value=shown_value, min_value=0.0, step=1.0,
                             disabled=label != QUANTITY, key=value_key, help="Read from the word's text when left empty")
         source = (f"labelled by {word.label_source}" + (f" (run {word.label_run}, score {word.label_score:.2f})"
