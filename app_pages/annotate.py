@@ -62,7 +62,7 @@ def _review(doc_id: str, done: bool) -> None:
         retrain_after_done(dataset, doc_id)
 
 
-nav = st.columns([1, 1, 4, 2, 2], vertical_alignment="center")
+nav = st.columns([1.4, 1.2, 3.4, 2, 2], vertical_alignment="center")  # room for "◀ Previous" uncut
 nav[0].button("◀ Previous", on_click=_move, args=(-1,), key="annotate_prev", width="stretch")
 nav[1].button("Next ▶", on_click=_move, args=(1,), key="annotate_next", width="stretch")
 doc_id = nav[2].selectbox("Receipt", ids, key=DOC_KEY, label_visibility="collapsed",

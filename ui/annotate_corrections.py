@@ -23,7 +23,7 @@ def corrections(doc: Document, index: int | None) -> None:
             word = doc.words[index]
             text_key = f"annotate_text_{doc.id}_{index}_{version}"
             st.text_input("Text of the selected word", value=word.text, key=text_key)
-            a, b, c, d = st.columns(4)
+            (a, b), (c, d) = st.columns(2), st.columns(2)  # two by two: four in the editor's column cut each label
             a.button("Save text", key="annotate_save_text", width="stretch", on_click=act,
                      args=(doc, lambda ws: ws.edit_word_text(doc.id, index, st.session_state[text_key])))
             b.button("Split at spaces", key="annotate_split", width="stretch", on_click=act,
