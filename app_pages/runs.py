@@ -125,7 +125,7 @@ with runs_tab:
                                                              "beyond the noise rule below"),
                          "name": st.column_config.TextColumn("name", width="medium"),
                          **{f"best {m}": st.column_config.NumberColumn(f"best {METRIC_LABELS[m]}", format="%.3f",
-                                                                       width=90, help=f"the best {m} over the run's "
+                                                                       width=125, help=f"the best {m} over the run's "
                                                                        "evaluations, each metric on its own (Predict "
                                                                        "shows the last checkpoint's)")
                             for m in HEADLINE_METRICS},
