@@ -133,13 +133,25 @@ def wait_idle(page, timeout: float = 60_000) -> None:
         }""", timeout=timeout)
 
 
-def choose(page, label: str, option: str, exact: bool = True) -> None:
-    """Pick ``option`` (its whole text, or with ``exact=False`` a part of it) in the selectbox labelled ``label``."""
-    page.get_by_role("combobox", name=label, exact=True).first.click()
-    if exact:
-        page.get_by_role("option", name=option, exact=True).first.click()
-    else:
-        page.get_by_role("option").filter(has_text=option).first.click()
+def choose(page, label: str, option: str, exact: bool = True, tries: int = 5) -> None:
+    """Pick ``option`` (its whole text, or with ``exact=False`` a part of it) in the selectbox labelled ``label``,
+    opening the list again when a rerun closed it before the option could be clicked (a component that reports
+    back after a rerun, or a busy machine, reruns the page a moment after it looked idle)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+    wanted = (page.get_by_role("option", name=option, exact=True) if exact
+              else page.get_by_role("option").filter(has_text=option)).first
+    for attempt in range(tries):
+        wait_idle(page)
+        page.get_by_role("combobox", name=label, exact=True).first.click()
+        try:
+            wanted.wait_for(timeout=5_000)
+            wanted.click(timeout=5_000)
+            break
+        except PlaywrightTimeoutError:
+            if attempt == tries - 1:
+                raise
+            page.keyboard.press("Escape")
     wait_idle(page)
 
 

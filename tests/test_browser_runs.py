@@ -16,7 +16,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from PIL import Image, ImageDraw, ImageFont
-from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from benchmarks.live_app import choose, open_page, set_number, wait_idle
 from receipt_core.datasets import load_dataset
@@ -87,24 +86,6 @@ def wait_until(page, condition, what: str, timeout: float = 30.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, f"waited {timeout:.0f} s for {what}"
         page.wait_for_timeout(300)
-
-
-def pick(page, label: str, option: str) -> None:
-    """Pick the option holding ``option`` in the selectbox ``label``, opening it again when a rerun closed it (a
-    busy machine reruns late)."""
-    wanted = page.get_by_role("option").filter(has_text=option).first
-    for _ in range(5):
-        wait_idle(page)
-        page.get_by_role("combobox", name=label, exact=True).first.click()
-        try:
-            wanted.wait_for(timeout=5_000)
-            wanted.click(timeout=5_000)
-            break
-        except PlaywrightTimeoutError:
-            page.keyboard.press("Escape")
-    else:
-        pytest.fail(f"could not pick {option!r} in {label!r}")
-    wait_idle(page)
 
 
 def runs_table(page) -> pd.DataFrame:
@@ -198,7 +179,7 @@ def test_runs_are_named_and_sorted_by_a_metric(server, page):
     first = runs[1]
 
     open_page(page, url, "runs")
-    pick(page, "Run", first.id[-6:])  # both started as "tiny · full": told apart by their ids
+    choose(page, "Run", first.id[-6:], exact=False)  # both started as "tiny · full": told apart by their ids
     page.get_by_text(first.id).first.wait_for()  # its own form, not the one of the run shown before
     page.locator('input[aria-label="Name"]:visible').fill("two epochs")
     page.locator('input[aria-label="Tags (comma-separated)"]:visible').fill("demo, slow")
@@ -217,7 +198,7 @@ def test_runs_are_named_and_sorted_by_a_metric(server, page):
 
     rows = [run_summary(ws, run) for run in runs]
     for metric in (HEADLINE_METRICS[2], HEADLINE_METRICS[0]):
-        pick(page, "Sort by", METRIC_LABELS[metric])
+        choose(page, "Sort by", METRIC_LABELS[metric], exact=False)
         table = runs_table(page)
         ranked = sorted(rows, key=lambda row: -row[f"best {metric}"])  # stable: ties keep the page's order
         assert list(table["run"]) == [row["run"] for row in ranked], (metric, table)
