@@ -14,20 +14,21 @@ from receipt_core.datasets.splits import split_documents
 from receipt_core.model.checkpoint import has_checkpoint
 from receipt_core.evaluation.noise import NOISE_NOTE
 from receipt_core.plots.figures import CURVE_AXES, SERIES_COLORS, cost_quality_figure, curve_figure
-from receipt_core.plots.study_tables import claim_lines, study_table_rows
+from receipt_core.plots.study_tables import study_table_rows
 from receipt_core.study.reading import METRIC_LABELS
 from receipt_core.training.events import HEADLINE_METRICS
 from receipt_core.training.run_feed import CURVE_COLUMNS, RunFeed
 from receipt_core.training.run_settings import defaults_title, settings_diff
 from receipt_core.training.run_summary import clear_best_runs, run_metrics_rows, run_summary
 from receipt_core.training.slot import JobBusyError
-from receipt_core.study.table import READING_NOTE, TABLE_NOTE
+from receipt_core.study.table import TABLE_NOTE
 from receipt_core.workspace.run_labels import MAX_NAME, MAX_NOTES, display_name, run_labels, set_run_label
 from receipt_core.study.view import find_studies, open_study, workspace_studies_dir
 from receipt_core.training.runs import resume_run
 from ui.literal import literal
 from ui.race_study import STUDY_REFRESH_S, study_form, study_progress
 from ui.race_track import race_track
+from ui.race_view import study_reading
 from ui.shared import HOLD_OUT, require_router, friendly, job_slot, user_errors, workspace
 
 OPENED_STUDY_KEY = "studies_opened"  # the study shown in the Studies tab (a path, as typed or picked)
@@ -78,12 +79,7 @@ with studies_tab:  # drawn first: a study opens even in a workspace without runs
             marked = next((row.configuration for row in study.rows if row.best), None)
             st.caption(TABLE_NOTE + (f" Here it is marked ★: {literal(marked)}." if marked else ""))
             st.markdown("**Reading**")
-            st.markdown("\n".join(f"- {line}" for line in claim_lines(study))
-                        or "Too few configurations ran to judge any of the design's claims.")
-            st.caption(READING_NOTE)
-            for note in study.notes:
-                st.warning(literal(note))
-            st.plotly_chart(study.quality_cost_figure(), key="studies_cost", width="stretch")
+            study_reading(study, "studies_cost", "Too few configurations ran to judge any of the design's claims.")
             st.plotly_chart(study.curves_figure(), key="studies_curves", width="stretch")
             downloads = [(kind, path) for kind in ("html", "markdown") if (path := study.report_path(kind))]
             for column, (kind, path) in zip(st.columns(max(len(downloads), 1)), downloads):

@@ -166,14 +166,19 @@ def race_reading(record: RaceRecord) -> None:
     with user_errors("Opening the race's study"):
         study = open_study(record.name, within=track.studies_dir)
         st.markdown("**Reading of the design's claims**")
-        st.markdown("\n".join(f"- {line}" for line in claim_lines(study))
-                    or "Too few scenarios ran to judge any of the design's claims.")
-        st.caption(READING_NOTE)
-        for note in study.notes:
-            st.warning(literal(note))
-        st.plotly_chart(study.quality_cost_figure(), key="race_cost_quality", width="stretch")
+        study_reading(study, "race_cost_quality", "Too few scenarios ran to judge any of the design's claims.")
         st.caption(f"The race's full report is under Runs → Studies → {literal(record.name)}.")
         report = study.report_path("html")
         if report is not None:
             st.download_button(f"Download {report.name}", report.read_bytes(), file_name=f"{record.name}.html",
                                mime="text/html", key="race_report")
+
+
+def study_reading(study, chart_key: str, too_few: str) -> None:
+    """A study's (or race's) reading of the design's claims, its notes and its cost-vs-quality chart; ``too_few``
+    when no claim could be judged."""
+    st.markdown("\n".join(f"- {line}" for line in claim_lines(study)) or too_few)
+    st.caption(READING_NOTE)
+    for note in study.notes:
+        st.warning(literal(note))
+    st.plotly_chart(study.quality_cost_figure(), key=chart_key, width="stretch")
