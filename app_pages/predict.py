@@ -38,8 +38,8 @@ if not runs:
 
 by_id = {r.id: r for r in runs}
 labels = run_labels(ws)  # the names given on Runs
-names = {i: run_label(r, labels) for i, r in by_id.items()}
-run = by_id[st.selectbox("Run", list(by_id), format_func=names.get, key="predict_run")]
+run_names = {i: run_label(r, labels) for i, r in by_id.items()}
+run = by_id[st.selectbox("Run", list(by_id), format_func=run_names.get, key="predict_run")]
 
 with user_errors("Reading the run's validation"):
     evaluation = last_evaluation(ws, run.id)
@@ -87,7 +87,7 @@ else:
     if not ids:
         st.info("The workspace has no receipts yet.")
     else:
-        doc_id = st.selectbox(f"Receipt from '{dataset}'", ids, key="predict_doc")
+        doc_id = st.selectbox(f"Receipt from {literal(dataset)}", ids, key="predict_doc", format_func=plain)
         doc = ws.get_document(doc_id)
         inputs.append((doc_id, doc, document_image(ws, doc)))
 
