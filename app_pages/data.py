@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 import streamlit as st
 
@@ -16,7 +14,7 @@ from receipt_core.datasets.export_zip import export_zip_bytes, export_zip_name
 from ui.actions import document_image, ocr_and_store
 from ui.literal import literal, plain
 from ui.shared import (DATASET_KEY, PDF_NOTE, UPLOAD_TYPES, current_dataset, require_router, select_dataset,
-                       user_errors, workspace)
+                       server_folders, user_errors, workspace)
 from ui.zip_import import zip_import_section
 
 
@@ -99,7 +97,8 @@ with import_tab:
     zip_import_section(ws)
     st.write("Import a labelled dataset folder that is on this server: CORD v1 (`…/cord/train/json`), "
              "WildReceipt (`train.txt`/`dev.txt` or its folder), a native folder written by Export, or a Label "
-             "Studio JSON export.")
+             "Studio JSON export. The server reads only inside its data folders: "
+             + ", ".join(literal(str(root)) for root in server_folders().roots) + ".")
     chosen = st.selectbox("Format", [AUTO, *FORMATS], key="import_format",
                           help="auto: recognised from the files (CORD, WildReceipt, native or Label Studio)")
     path_text = st.text_input("Folder or file on the server", key="import_path",
@@ -107,7 +106,7 @@ with import_tab:
     name_text = st.text_input("Dataset name (empty: derived from the path)", key="import_name")
     if st.button("Import", disabled=not path_text.strip(), key="import_button"):
         with user_errors("Import"), st.spinner("Importing…"):
-            path = Path(path_text.strip()).expanduser()
+            path = server_folders().resolve(path_text)
             if not path.exists():
                 raise FileNotFoundError(f"{path} does not exist on the server")
             fmt = resolve_format(path, chosen)

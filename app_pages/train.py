@@ -21,7 +21,7 @@ from receipt_core.training.schedules import LR_SCHEDULES
 from receipt_core.training.slot import JobBusyError
 from ui.live_run import live_view
 from ui.shared import (HOLD_OUT, NO_DATA, current_dataset, friendly, group_sizes, job_slot, require_router,
-                       user_errors, workspace)
+                       server_folders, user_errors, workspace)
 
 LOCAL = "local folder…"
 TWO_HEAD, REFERENCE, PRETRAIN = "Two-head model", "Reference tagger", "Layout pre-training"
@@ -100,7 +100,13 @@ with st.expander("Run settings", expanded=busy is None):
                               "above the layout one (field F1 0.962 vs 0.957, README).")
     backbone = backbone_choice
     if backbone_choice == LOCAL:
-        backbone = model_cols[0].text_input("LayoutLM folder on the server", key="train_backbone_dir").strip()
+        typed_folder = model_cols[0].text_input("LayoutLM folder on the server", key="train_backbone_dir",
+                                                help="Inside the server's data folders (the workspace, assets/, "
+                                                     "the shared data)")
+        backbone = ""
+        if typed_folder.strip():
+            with user_errors("Reading the backbone"):
+                backbone = str(server_folders().resolve(typed_folder))
 
     preset, freeze, unfreeze = "full", (), ()
     if kind == TWO_HEAD:

@@ -295,7 +295,7 @@ def test_data_imports_cord_and_draws_receipts_without_pixels(workspace_home):
 
 def test_data_import_of_a_missing_folder_says_so(workspace_home):
     at = app("data")
-    at.text_input(key="import_path").set_value("/no/such/folder").run()
+    at.text_input(key="import_path").set_value(str(workspace_home / "no such folder")).run()
     at.button(key="import_button").click().run()
     assert not at.exception
     assert any("does not exist" in e.value for e in at.error)
@@ -421,6 +421,17 @@ def test_train_runs_live_and_a_second_start_from_another_session_is_refused(demo
     assert demo_env.get_run(active.run_id).status == "stopped"
     second.run()
     assert any("Finished (stopped)" in s.value for s in second.success)
+
+
+def test_the_train_page_reads_a_layoutlm_folder_only_inside_the_server_folders(demo_env, tmp_path):
+    from tests.test_app_pages import app
+
+    at = app("train", dataset="demo")
+    at.selectbox(key="train_backbone").set_value("local folder…").run()
+    at.text_input(key="train_backbone_dir").set_value(str(tmp_path)).run()
+    assert not at.exception
+    assert any("reads server paths only inside" in e.value for e in at.main.error)
+    assert at.button(key="train_start").disabled
 
 
 def test_train_shows_the_trainer_error_and_stays_usable(demo_env):

@@ -364,8 +364,10 @@ def test_every_image_case_through_the_data_page_upload(workspace_home):
     assert not (workspace_home.parent / "animated.gif").exists()
 
 
-def test_the_data_page_import_of_only_bad_json_says_nothing_was_imported_and_why(seeded_home, tmp_path):
+def test_the_data_page_import_of_only_bad_json_says_nothing_was_imported_and_why(seeded_home, tmp_path, monkeypatch):
     from tests.test_app_pages import app
+
+    monkeypatch.setenv("RECEIPT_STUDIO_SERVER_FOLDERS", str(tmp_path))
 
     folder = tmp_path / "cord bad"
     folder.mkdir()
@@ -415,13 +417,15 @@ def cord_env(cord_home, monkeypatch) -> Workspace:
     job_slot.clear()
 
 
-def test_an_exception_in_the_trainer_thread_reaches_the_page_and_the_app_stays_usable(cord_env, tmp_path):
+def test_an_exception_in_the_trainer_thread_reaches_the_page_and_the_app_stays_usable(cord_env, tmp_path,
+                                                                                       monkeypatch):
     """A local backbone folder that reads fine when the page counts its parameters, then loses its weights
     before Start: the failure happens inside the trainer thread, and the page shows its message."""
     from receipt_core.model.backbones import load_backbone
     from tests.test_app_pages import app, start_tiny_run, wait_for
     from ui.shared import job_slot
 
+    monkeypatch.setenv("RECEIPT_STUDIO_SERVER_FOLDERS", str(tmp_path))
     folder = tmp_path / "my layoutlm"
     backbone = load_backbone("tiny")
     backbone.model.save_pretrained(folder)

@@ -329,3 +329,54 @@ def test_train_out_into_a_folder_of_other_files_is_refused_before_loading_anythi
                  "tiny", "--out", str(tmp_path / "photos")]) == 2
     assert "is not empty" in capsys.readouterr().err
     assert [p.name for p in (tmp_path / "photos").iterdir()] == ["IMG_1.jpg"]
+
+
+# --- a server path typed on a page (Data → Import, Train's LayoutLM folder) ---------------------------------
+
+
+def test_server_folders_keep_a_typed_path_inside_them_whatever_it_names(tmp_path):
+    from receipt_core.workspace.server_folders import (SERVER_FOLDERS_ENV, OutsideServerFoldersError,
+                                                        ServerFolders)
+
+    home = tmp_path / "workspace"
+    (home / "import" / "cord").mkdir(parents=True)
+    (home / "link-out").symlink_to("/etc")
+    folders = ServerFolders.for_workspace(home, environ={})
+    assert folders.roots[0] == home.resolve()
+    assert folders.resolve(f"  {home}/import/cord ") == home / "import" / "cord"
+    assert folders.resolve(f"{home}/not-yet") == home / "not-yet"  # inside: its absence is the next check's to say
+    refusals = set()
+    for typed in ("/etc/passwd", "/no/such/folder", f"{home}/../outside", f"{home}/link-out/passwd", "~nobody-x/y",
+                  "", "a\x00b"):
+        with pytest.raises(OutsideServerFoldersError) as refused:
+            folders.resolve(typed)
+        refusals.add(str(refused.value))
+    assert len(refusals - {"type the path of a folder or file on the server"}) == 1  # one message: nothing told
+    assert SERVER_FOLDERS_ENV in next(iter(refusals - {"type the path of a folder or file on the server"}))
+    only = ServerFolders.for_workspace(home, environ={SERVER_FOLDERS_ENV: f"{tmp_path}/models{os.pathsep} "})
+    assert only.roots == ((tmp_path / "models").resolve(),)
+    with pytest.raises(OutsideServerFoldersError):
+        only.resolve(str(home))
+
+
+def test_the_data_page_imports_only_inside_the_server_folders(workspace_home, tmp_path):
+    from streamlit.testing.v1 import AppTest
+
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "tasks.json").write_text("[]")
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
+    at.run()
+    at.switch_page("app_pages/data.py").run()
+    errors = []
+    for typed in (str(outside), "/etc/passwd", "/no/such/folder"):
+        at.text_input(key="import_path").set_value(typed).run()
+        at.button(key="import_button").click().run()
+        assert not at.exception and not at.success
+        errors.append([e.value for e in at.main.error])
+    assert errors[0] == errors[1] == errors[2] and len(errors[0]) == 1, errors  # the same whatever the path
+    assert "reads server paths only inside" in errors[0][0] and str(workspace_home.resolve()) in errors[0][0]
+    at.text_input(key="import_path").set_value(str(workspace_home / "missing")).run()
+    at.button(key="import_button").click().run()
+    assert any("does not exist" in e.value for e in at.main.error)
+

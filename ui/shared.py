@@ -17,6 +17,7 @@ import streamlit as st
 
 from receipt_core.model.head_settings import HeadSettings
 from receipt_core.training.slot import JobSlot
+from receipt_core.workspace.server_folders import ServerFolders
 from receipt_core.workspace.store import HOME_ENV, Workspace
 from ui.literal import literal, plain
 
@@ -49,6 +50,11 @@ def _workspace(home: str) -> Workspace:
 def workspace() -> Workspace:
     """The workspace of this server (RECEIPT_STUDIO_HOME, else ./workspace), opened once per folder."""
     return _workspace(str(workspace_home()))
+
+
+def server_folders() -> ServerFolders:
+    """The folders a path typed on a page may point into (the workspace, assets/, the shared data)."""
+    return ServerFolders.for_workspace(workspace_home())
 
 
 @st.cache_resource(show_spinner=False)

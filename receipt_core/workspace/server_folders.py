@@ -1,0 +1,60 @@
+"""The folders the dashboard may read when a user types a server path (Data → Import, Train's LayoutLM folder).
+
+Anyone who reaches the app can type a path, so a typed path is checked against a short list of folders before the
+file system is asked anything about it: a path outside them gets the same refusal whether it exists or not, and
+symlinks are followed before the check, so a link inside a folder cannot point out of it. The CLI is the user's
+own shell and reads any path it is given.
+
+The folders are ``RECEIPT_STUDIO_SERVER_FOLDERS`` (separated by ``os.pathsep``) when it is set; otherwise the
+workspace, this checkout's ``assets/`` and the shared data folder beside the checkout (``../shared/data``) when it
+is there.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+SERVER_FOLDERS_ENV = "RECEIPT_STUDIO_SERVER_FOLDERS"
+_CHECKOUT = Path(__file__).resolve().parents[2]
+
+
+class OutsideServerFoldersError(ValueError):
+    """A typed path that resolves outside every folder the dashboard reads from."""
+
+
+@dataclass(frozen=True)
+class ServerFolders:
+    roots: tuple[Path, ...]  # resolved folders; a typed path must resolve inside one of them
+
+    @classmethod
+    def for_workspace(cls, home: Path, environ: Mapping[str, str] = os.environ) -> "ServerFolders":
+        listed = environ.get(SERVER_FOLDERS_ENV, "")
+        if listed.strip():
+            roots = [Path(part.strip()).expanduser() for part in listed.split(os.pathsep) if part.strip()]
+        else:
+            shared = _CHECKOUT.parent / "shared" / "data"
+            roots = [Path(home), _CHECKOUT / "assets", *([shared] if shared.is_dir() else [])]
+        return cls(tuple(dict.fromkeys(root.resolve() for root in roots)))
+
+    def resolve(self, typed: str) -> Path:
+        """``typed`` (absolute, ``~``, or relative to the server's working folder) as a resolved path inside one
+        of the folders; :class:`OutsideServerFoldersError` otherwise, before anything is read."""
+        text = typed.strip()
+        if not text or "\x00" in text:
+            raise OutsideServerFoldersError("type the path of a folder or file on the server")
+        try:
+            path = Path(text).expanduser().resolve()
+        except (OSError, RuntimeError, ValueError):  # an unknown ~user, a symlink loop, a name too long
+            path = None
+        if path is not None and any(path.is_relative_to(root) for root in self.roots):
+            return path
+        raise OutsideServerFoldersError(
+            f"the dashboard reads server paths only inside {self.listing()}: put the folder there (or upload it "
+            f"as a zip), or start the app with {SERVER_FOLDERS_ENV} naming the folders it may read "
+            f"(separated by {os.pathsep!r}); the command line reads any path")
+
+    def listing(self) -> str:
+        return ", ".join(str(root) for root in self.roots)
