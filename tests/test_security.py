@@ -380,3 +380,18 @@ def test_the_data_page_imports_only_inside_the_server_folders(workspace_home, tm
     at.button(key="import_button").click().run()
     assert any("does not exist" in e.value for e in at.main.error)
 
+
+
+def test_a_users_error_is_one_log_line_and_a_bug_keeps_its_traceback(caplog):
+    from receipt_core.workspace.server_folders import OutsideServerFoldersError
+    from ui.shared import user_errors
+
+    with caplog.at_level("WARNING", logger="receipt_studio"):
+        with user_errors("Import"):
+            raise OutsideServerFoldersError("the dashboard reads server paths only inside /w")
+        with user_errors("Drawing"):
+            raise ZeroDivisionError("division by zero")
+    user, bug = [r for r in caplog.records if r.name == "receipt_studio"]
+    assert (user.levelname, user.getMessage(), user.exc_info) == (
+        "WARNING", "Import failed: the dashboard reads server paths only inside /w", None)
+    assert bug.levelname == "ERROR" and bug.exc_info is not None and bug.exc_info[0] is ZeroDivisionError

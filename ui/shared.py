@@ -15,6 +15,7 @@ from typing import Iterator
 
 import streamlit as st
 
+from receipt_core.errors import is_user_error
 from receipt_core.model.head_settings import HeadSettings
 from receipt_core.training.slot import JobSlot
 from receipt_core.workspace.server_folders import ServerFolders
@@ -92,11 +93,15 @@ def current_dataset() -> str | None:
 
 @contextlib.contextmanager
 def user_errors(action: str) -> Iterator[None]:
-    """Show any exception as one readable error line (never a traceback); the traceback goes to the server log."""
+    """Show any exception as one readable error line (never a traceback). The server log gets the traceback of a
+    bug and one line for a user's error (``receipt_core.errors.is_user_error``)."""
     try:
         yield
     except Exception as error:  # noqa: BLE001 - the page must stay usable whatever failed
-        log.exception("%s failed", action)
+        if is_user_error(error):  # bad input, a missing file, a busy slot: one line, no traceback to wade through
+            log.warning("%s failed: %s", action, friendly(error))
+        else:
+            log.exception("%s failed", action)
         st.error(f"{action} failed: {literal(friendly(error))}")
 
 

@@ -13,6 +13,8 @@ import os
 import sys
 from typing import Sequence
 
+from ..errors import is_user_error
+
 # Command modules in help order (imported by name: they import CommandError from here).
 COMMAND_MODULES = ("receipt_core.cli.data_commands", "receipt_core.cli.train_command",
                    "receipt_core.cli.evaluate_command", "receipt_core.cli.study_command",
@@ -50,17 +52,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"error: {describe_error(error)}", file=sys.stderr)
         return EXIT_USER_ERROR if is_user_error(error) else EXIT_INTERNAL_ERROR
-
-
-def is_user_error(error: BaseException) -> bool:
-    """Errors caused by the input or the environment (fixable by the user), as opposed to bugs.
-
-    Besides ValueError and OSError, that is this package's own error classes (WorkspaceError,
-    TesseractNotFoundError, NotFoundError …), whatever they derive from.
-    """
-    if isinstance(error, (CommandError, ValueError, OSError)):
-        return True
-    return type(error).__module__.startswith("receipt_core.")
 
 
 def describe_error(error: BaseException) -> str:
