@@ -421,6 +421,7 @@ def test_train_runs_live_and_a_second_start_from_another_session_is_refused(demo
     assert demo_env.get_run(active.run_id).status == "stopped"
     second.run()
     assert any("Finished (stopped)" in s.value for s in second.success)
+    assert not any(b.key in ("train_pause", "train_stop") for b in second.button)  # nothing left to pause or stop
 
 
 def test_the_train_page_reads_a_layoutlm_folder_only_inside_the_server_folders(demo_env, tmp_path):

@@ -58,11 +58,12 @@ def live_view() -> None:
             "failed": ":red[:material/error:]", "stopped": ":material/stop_circle:",
             "finished": ":green[:material/check_circle:]"}.get(status, ":material/radio_button_unchecked:")
     header[0].markdown(f"### {icon} Run `{active.run_id}` — {status}\n{literal(active.description)}")
-    paused = active.job.status == "paused" or active.job.control.should_pause
-    if header[1].button("Resume" if paused else "Pause", disabled=not live, key="train_pause", width="stretch"):
-        _control(active.run_id, "resume" if paused else "pause")
-    if header[2].button("Stop", disabled=not live, key="train_stop", type="primary", width="stretch"):
-        _control(active.run_id, "stop")
+    if live:  # an ended run has nothing to pause or stop: no dead buttons beside it
+        paused = active.job.status == "paused" or active.job.control.should_pause
+        if header[1].button("Resume" if paused else "Pause", key="train_pause", width="stretch"):
+            _control(active.run_id, "resume" if paused else "pause")
+        if header[2].button("Stop", key="train_stop", type="primary", width="stretch"):
+            _control(active.run_id, "stop")
 
     if curves.error:
         st.error(f"Training failed: {literal(curves.error)}")
