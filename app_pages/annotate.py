@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from receipt_core.data.review import DONE, IN_PROGRESS, STATUSES
+from receipt_core.data.review import DONE, IN_PROGRESS, STATUSES, done_warning
 from ui.annotate_editor import word_editor
-from ui.annotate_state import NEXT_DOC_KEY, NOTICE_KEY
+from ui.annotate_state import MESSAGES_KEY, NEXT_DOC_KEY, NOTICE_KEY
 from ui.annotate_model import model_section, retrain_after_done
 from ui.annotate_url import restore_from_url, write_to_url
 from ui.literal import literal, plain
@@ -59,6 +59,9 @@ def _review(doc_id: str, done: bool) -> None:
         st.session_state[NOTICE_KEY] = f"Could not change the status: {friendly(error)}"
         return
     if done:
+        warning = done_warning(ws.get_document(doc_id))
+        if warning:
+            st.session_state.setdefault(MESSAGES_KEY, []).append(f"Receipt {doc_id} marked done. {warning}")
         retrain_after_done(dataset, doc_id)
 
 

@@ -77,6 +77,7 @@ def test_suggestions_accept_undo_and_status(receipts):
 
     at.button(key="annotate_done").click().run()
     assert receipts.status_counts("receipts")["done"] == 1
+    assert not any("marked done" in w.value for w in at.warning)  # every word labelled: nothing to warn of
     assert "done (1)" in at.selectbox(key="annotate_status").format_func("done")
     at.button(key="annotate_undone").click().run()
     assert receipts.status_counts("receipts")["done"] == 0
@@ -183,3 +184,15 @@ def test_a_receipt_deleted_in_another_session_is_said_so_not_a_crash(receipts, m
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert any("no longer in the workspace" in w.value for w in at.warning)
+
+
+def test_marking_done_with_suggestions_nobody_accepted_says_they_train_as_other(receipts):
+    doc = receipts.load_documents("receipts")[1]
+    receipts.update_word(doc.id, 0, "SUBTOTAL")
+    receipts.store_suggestions(doc.id, _prediction(doc), "run-x")
+    at = _app(doc.id)
+    at.button(key="annotate_done").click().run()
+    assert receipts.status_counts("receipts")["done"] == 1  # the mark is the annotator's call: it is kept
+    warned = [w.value for w in at.warning if "marked done" in w.value]
+    assert len(warned) == 1 and doc.id in warned[0] and "train as OTHER" in warned[0], warned
+    assert f"{len(doc.words) - 1} word(s) still have a suggestion nobody accepted" in warned[0]

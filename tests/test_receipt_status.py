@@ -4,6 +4,7 @@ labelled receipts, and an evaluation set without labels is refused."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
 
@@ -157,3 +158,22 @@ def test_the_same_image_twice_in_one_upload_is_stored_once_and_counted_once(tmp_
     assert report.saved == ("ocr-ef674b636916",) and report.problems == ()
     assert report.notes == ("b.jpg: the same image as a.jpg in this upload; stored once",)
     assert ws.get_document("ocr-ef674b636916").source == "a.jpg"
+
+
+def test_a_done_warning_names_pending_suggestions_or_a_mostly_unlabelled_receipt():
+    from receipt_core.data.document import Suggestion
+    from receipt_core.data.review import done_warning
+
+    words = [Word(text=t, box=(0, 0, 1, 1)) for t in ("TOTAL", "9.50", "thanks", "bye")]
+    assert "4 of 4 words have no label" in done_warning(_doc(words))
+    labelled = [words[0].with_annotation("TOTAL"), words[1].with_annotation("TOTAL"), words[2], words[3]]
+    assert done_warning(_doc(labelled)) is None  # half labelled: the rest are plausibly OTHER
+    other = Suggestion(field="OTHER", is_quantity=False, quantity_value=None, score=0.9, run="r")
+    field = Suggestion(field="TOTAL", is_quantity=False, quantity_value=None, score=0.9, run="r")
+    assert done_warning(_doc([*labelled[:3], dataclasses.replace(words[3], suggestion=other)])) is None
+    warning = done_warning(_doc([*labelled[:3], dataclasses.replace(words[3], suggestion=field)]))
+    assert warning.startswith("1 word(s) still have a suggestion nobody accepted (for example 'bye' → TOTAL)")
+
+
+def _doc(words) -> Document:
+    return Document(id="r", width=10, height=10, words=tuple(words))

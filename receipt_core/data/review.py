@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from .document import Document
+from .schema import OTHER
 
 UNLABELLED, IN_PROGRESS, DONE = "unlabelled", "in progress", "done"
 STATUSES = (UNLABELLED, IN_PROGRESS, DONE)
@@ -45,6 +46,21 @@ def receipt_status(doc: Document, reviewed: bool = False) -> str:
     if reviewed or (doc.words and all(w.label_source == "import" for w in doc.words)):
         return DONE
     return IN_PROGRESS if doc.labelled_words else UNLABELLED
+
+
+def done_warning(doc: Document) -> str | None:
+    """What a person should know when marking ``doc`` done, or None: a done receipt trains every word nobody
+    labelled as ``OTHER``, so pending suggestions of a field or quantity, or a receipt mostly unlabelled, are said."""
+    unlabelled = [w for w in doc.words if not w.is_labelled]
+    pending = [w for w in unlabelled if w.suggestion is not None and w.suggestion.annotation_label != OTHER]
+    if pending:
+        return (f"{len(pending)} word(s) still have a suggestion nobody accepted (for example "
+                f"{pending[0].text!r} → {pending[0].suggestion.annotation_label}): as done they train as OTHER. "
+                "Accept or label them, or take the done mark back.")
+    if doc.words and len(unlabelled) * 2 > len(doc.words):
+        return (f"{len(unlabelled)} of {len(doc.words)} words have no label: as done they train as OTHER. "
+                "If some are fields or quantities, label them, or take the done mark back.")
+    return None
 
 
 def check_status(status: str) -> str:
