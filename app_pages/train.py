@@ -11,6 +11,7 @@ import streamlit as st
 from receipt_core.datasets.splits import evaluation_notes, paired_datasets, split_documents
 from receipt_core.model.backbone_names import BACKBONE_NAMES, DEFAULT_BACKBONE
 from receipt_core.data.boxes import BOX_MODES
+from receipt_core.data.review import UNLABELLED
 from receipt_core.model.freeze import PRESETS, FreezePlan, hand_toggles
 from receipt_core.model.scenario_guide import guide_markdown
 from receipt_core.model.head_settings import HEAD_KINDS, LAYER_MIXES, HeadSettings
@@ -203,8 +204,9 @@ with st.expander("Run settings", expanded=busy is None):
             summaries = ws.list_documents(train_set)
             eval_summaries = None if eval_choice == HOLD_OUT else ws.list_documents(eval_choice)
             train_part, eval_part = split_documents(summaries, eval_summaries, hold_out)
-            preview_ids = [s.id for s in eval_part]
-            for note in evaluation_notes([s.id for s in train_part], preview_ids):
+            # a receipt without a label is left out of training and scoring alike: count and watch the others
+            preview_ids = [s.id for s in eval_part if s.status != UNLABELLED]
+            for note in evaluation_notes([s.id for s in train_part if s.status != UNLABELLED], preview_ids):
                 st.warning(note[0].upper() + note[1:] + ".")
     if datasets and kind == TWO_HEAD:
         watch = st.selectbox("Live predictions for", preview_ids or [None], key="train_watch",

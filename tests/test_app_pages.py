@@ -562,6 +562,27 @@ def test_the_train_form_follows_the_sidebar_dataset(tmp_path, monkeypatch):
         "a-train", "a-dev")
 
 
+def test_the_train_page_warns_with_the_receipts_a_run_would_score_not_the_unlabelled_ones(tmp_path, monkeypatch):
+    """Unlabelled receipts are left out of training and scoring: 3 labelled evaluation receipts among 20 is a
+    3-receipt evaluation set, and an unlabelled receipt in both sets is no overlap."""
+    ws = Workspace(tmp_path / "workspace")
+
+    def receipts(prefix: str, labelled: int, unlabelled: int) -> list[Document]:
+        word = Word(text="x", box=(1, 1, 9, 9))
+        return [Document(id=f"{prefix}{i}", width=100, height=100,
+                         words=(word.with_annotation("TOTAL") if i < labelled else word,))
+                for i in range(labelled + unlabelled)]
+
+    ws.save_documents("shop-train", receipts("t", 12, 0))
+    ws.save_documents("shop-dev", receipts("d", 3, 17))
+    monkeypatch.setenv("RECEIPT_STUDIO_HOME", str(ws.home))
+    at = app("train", dataset="shop-train")
+    no_errors(at)
+    assert at.selectbox(key="train_eval").value == "shop-dev"
+    assert [w.value for w in at.warning] == ["Only 3 evaluation receipt(s): one receipt moves the scores by a lot, "
+                                             "so compare runs on a larger evaluation set (at least 10)."]
+    assert at.selectbox(key="train_watch").options == ["d0", "d1", "d2"]
+
 def test_picking_a_scenario_gives_every_setting_that_scenario_s_defaults(demo_env):
     """The page's path reaches what `train --scenario S` does: a keyed widget keeps its value across reruns, so
     picking a scenario forgets the settings drawn for the last one and each takes the new scenario's default."""
