@@ -58,8 +58,8 @@ def phase_two_steps(sizes: Sizes) -> Figure:
             for seconds, ends in zip(timer.epoch_seconds[1:], timer.step_ends[1:]):
                 into.append(seconds / len(ends))  # mean step time of that epoch
     slow, fast = median(full_steps), median(phased_steps)
-    detail = (f"{sizes.backbone} ({layers} layers), top {top_k} layers + heads trainable (the groups of phased "
-              f"phase 2) with the prefix cache, {len(documents)} CORD receipts, batch {sizes.batch_size}; median "
-              f"step {slow * 1000:.0f} ms full vs {fast * 1000:.0f} ms phase 2 ({len(full_steps)} epochs each)")
+    detail = (f"{sizes.backbone} ({layers} layers), top {top_k} layers + heads trainable (phased phase 2 under a "
+              f"budget that ends its plan early) with the prefix cache, {len(documents)} CORD receipts, batch "
+              f"{sizes.batch_size}; median step {slow * 1000:.0f} ms full vs {fast * 1000:.0f} ms phase 2 ({len(full_steps)} epochs each)")
     return ratio_figure("Phased, phase 2 (top 2 layers trainable): step time vs full fine-tuning", slow, fast, 2.5,
                         detail)

@@ -602,7 +602,8 @@ def test_picking_a_scenario_gives_every_setting_that_scenario_s_defaults(demo_en
     assert at.selectbox(key="train_boxes").value == expected.boxes
     assert at.number_input(key="train_head_lr_freeze-backbone").value == expected.head_lr
     at.selectbox(key="train_preset").set_value("phased").run()
-    assert at.number_input(key="train_top_k").max == 2  # the tiny backbone has two encoder layers
+    assert at.selectbox(key="train_top_k").options[1:] == ["1", "2"]  # the tiny backbone has two encoder layers
+    assert at.selectbox(key="train_top_k").value is None  # auto: decided for the run (TrainConfig.for_training_set)
     at.selectbox(key="train_preset").set_value("full").run()
     assert at.number_input(key="train_epochs").value == TrainConfig().epochs
     assert at.selectbox(key="train_head").value == TrainConfig().head

@@ -52,8 +52,9 @@ def test_options_left_out_keep_the_dataclass_default_and_given_ones_reach_the_co
 
 
 def test_train_with_no_flags_runs_the_phased_plan_with_its_capable_heads():
-    """The product's default (README "Command line"): phased, level with full fine-tuning on CORD and ahead of it
-    on photos, phase 2 unfreezing 2 layers; `train` with no flags builds exactly `train --scenario phased`'s config."""
+    """The product's default (README "Command line"): phased, above full fine-tuning on CORD and ahead of it
+    on photos, phase 2's depth decided for the run; `train` with no flags builds exactly `train --scenario
+    phased`'s config."""
     from receipt_core.cli.arguments import config_from_args
     from receipt_core.cli.train_command import _scenario_config
 
@@ -62,7 +63,14 @@ def test_train_with_no_flags_runs_the_phased_plan_with_its_capable_heads():
                                 build=_scenario_config)
     assert no_flags == TrainConfig.for_scenario("phased") == TrainConfig.for_scenario(TrainConfig().scenario)
     assert (no_flags.scenario, no_flags.backbone, no_flags.head, no_flags.epochs_per_phase, no_flags.phased_top_k) == \
-        ("phased", "text-minilm", "contextual", 2, 2)
+        ("phased", "text-minilm", "contextual", 2, None)
+    # phase 2's depth is decided for the run: 3 layers when the plan fits its budget, 2 when the budget cuts it
+    assert no_flags.for_training_set(600).phased_top_k == 3  # CORD train, no budget
+    budget = config_from_args(TrainConfig, parser.parse_args(["train", "--train", "x", "--eval", "y", "--out", "z",
+                                                              "--max-minutes", "10"]), build=_scenario_config)
+    assert budget.for_training_set(700).phased_top_k == 3  # CORD train + dev: 12 x 700 receipt-epochs fit 10 min
+    assert budget.for_training_set(1242).phased_top_k == 2  # WildReceipt gold + OCR + CORD train does not
+    assert dataclasses.replace(budget, phased_top_k=1).for_training_set(1242).phased_top_k == 1  # asked: kept
 
 
 @pytest.fixture(scope="module")

@@ -74,13 +74,16 @@ def run_train(args: argparse.Namespace) -> int:
                               **({"epochs_per_phase": None} if by_patience_only else {}))
     train_docs = load_training_documents(args.train, args.format, args.workspace, quiet=not is_main)
     eval_docs = load_documents(args.eval, args.format, args.workspace, role="--eval", quiet=not is_main)
+    if not args.resume:
+        config = config.for_training_set(len(train_docs))  # phase 2's depth, when left open (resume: the saved one)
     if is_main:
         for note in evaluation_notes([d.id for d in train_docs], [d.id for d in eval_docs]):
             print(f"warning: {note}", file=sys.stderr)
+        depth = (f" (phase 2: top {config.phased_top_k} layers)"
+                 if config.scenario == "phased" and config.phased_top_k else "")
+        processes = f", {accelerator.num_processes} processes" if accelerator.num_processes > 1 else ""
         print(f"train: {len(train_docs)} documents, eval: {len(eval_docs)} documents; backbone {config.backbone}, "
-              f"scenario {config.scenario}" + (f", {accelerator.num_processes} processes"
-                                               if accelerator.num_processes > 1 else ""),
-              file=sys.stderr, flush=True)
+              f"scenario {config.scenario}{depth}{processes}", file=sys.stderr, flush=True)
     run_dir = args.out
     if args.resume:
         build = lambda: build_resumed_task(run_dir, train_docs, eval_docs, config, accelerator=accelerator)  # noqa: E731

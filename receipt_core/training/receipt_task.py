@@ -15,6 +15,8 @@ Workspace runs of this task (what the dashboard calls) are started in :mod:`rece
 
 from __future__ import annotations
 
+import dataclasses
+
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -66,6 +68,7 @@ class ReceiptTask:
                  optimizer_meta: Mapping[str, Any] | None = None, frozen_tensors: Sequence[str] | None = None) -> None:
         if not train_docs:
             raise ValueError("the training set has no documents; import or generate receipts first")
+        config = config.for_training_set(len(train_docs))  # phase 2's depth, when left open
         self.config = config
         self.model = model
         self.tokenizer = tokenizer
@@ -361,6 +364,8 @@ def build_resumed_task(run_dir: Path, train_docs: Sequence[Document], eval_docs:
     saved = TrainConfig.from_json(loaded.config)
     if config is None:
         config = saved
+    elif config.phased_top_k is None:  # left open: the depth the checkpoint trained with
+        config = dataclasses.replace(config, phased_top_k=saved.phased_top_k)
     for name in ("backbone", "scenario", "freeze", "unfreeze", "loss_weighting", "task_weights", "max_length",
                  "stride", "phased_top_k", "batch_size", "seed", "lr", "decay_factor", "weight_decay", "lr_schedule",
                  "warmup", "boxes", "head", "layer_mix", "head_size", "head_depth", "head_boxes", "head_lr"):

@@ -37,6 +37,7 @@ def start_run(workspace, config: TrainConfig, train_docs: Sequence[Document], ev
     The caller (one job per server) keeps it.
     """
     name = name or f"{config.backbone} · {config.scenario}"
+    config = config.for_training_set(len(train_docs))
     run_config = {**config.to_json(), RUN_KIND: "receipt", **_document_ids(train_docs, eval_docs),
                   **dict(notes or {})}
     run_id = workspace.create_run(name, run_config)
