@@ -19,7 +19,7 @@ DOC_KEY = "annotate_doc"
 require_router()
 st.title("Annotate")
 ws = workspace()
-restore_from_url([d.name for d in ws.datasets()], NEXT_DOC_KEY, widget_key="annotate_status")
+restore_from_url(NEXT_DOC_KEY, widget_key="annotate_status")
 dataset = current_dataset()
 if dataset is None:
     st.info(NO_DATA)
@@ -71,7 +71,7 @@ nav[1].button("Next ▶", on_click=_move, args=(1,), key="annotate_next", width=
 doc_id = nav[2].selectbox("Receipt", ids, key=DOC_KEY, label_visibility="collapsed",
                           format_func=lambda i: plain(titles.get(i, i)))
 summary = summaries[ids.index(doc_id)]
-write_to_url(dataset, doc_id)
+write_to_url(doc_id)
 if summary.status == DONE:
     nav[3].button("Back to in progress", key="annotate_undone", on_click=_review, args=(doc_id, False),
                   width="stretch", help=f"Take back the done mark (it becomes {IN_PROGRESS} or unlabelled)")

@@ -1,6 +1,7 @@
 """Annotate in a real headless Chromium against one live server (issue 18): keyboard labelling against the dropdowns
 (both timed per word, printed), a person's label surviving pre-fill, accept and undo, status counts, a text
-correction that persists, a reload that keeps the dataset and receipt, a Label Studio export that re-imports.
+correction that persists, a reload that keeps the dataset and receipt (and the sidebar's dataset in the URL on every
+page), a Label Studio export that re-imports.
 
 The workspace holds CORD dev receipts with their labels taken off (so there is something to label) and one `tiny`
 run trained in-process before the server starts (a checkpoint to pre-fill from). Tests run in file order on one
@@ -189,6 +190,29 @@ def test_a_text_correction_persists_and_a_reload_keeps_dataset_and_receipt(serve
     assert page.get_by_role("combobox", name="Word", exact=True).first.input_value() == "#0 CORRECTED"
     page.screenshot(path=str(ARTIFACTS / "annotate-reload.png"), full_page=True)
 
+
+def test_the_sidebar_dataset_lives_in_the_url_across_pages_and_a_reload(server, page):
+    """Every page, not only Annotate: a reload, a bookmark or a switch of page keeps the dataset in view."""
+    url, _ = server
+    open_page(page, url, "train?dataset=second")
+    dataset_box = page.get_by_role("combobox", name="Dataset", exact=True).first
+    expect(dataset_box).to_have_value("second")
+    wait_idle(page)
+    page.get_by_role("link", name="Data").first.click()
+    page.wait_for_url("**/data**")
+    wait_idle(page)
+    expect(dataset_box).to_have_value("second")
+    assert "dataset=second" in page.url
+    page.reload()
+    page.wait_for_selector("h1")
+    wait_idle(page)
+    expect(page.get_by_role("combobox", name="Dataset", exact=True).first).to_have_value("second")
+    choose(page, "Dataset", "receipts")
+    wait_idle(page)
+    page.reload()
+    page.wait_for_selector("h1")
+    wait_idle(page)
+    expect(page.get_by_role("combobox", name="Dataset", exact=True).first).to_have_value("receipts")
 
 def test_a_label_studio_export_reimports_with_the_same_labels_and_boxes(server, page, tmp_path):
     url, ws = server

@@ -66,15 +66,17 @@ def sidebar() -> DeltaGenerator | None:
 
 
 def dataset_choice(names: list[str]) -> None:
-    """The sidebar's dataset selectbox; a dataset a page asked for (``select_dataset``) is selected first."""
+    """The sidebar's dataset selectbox, kept in the URL; a dataset a page asked for (``select_dataset``) is
+    selected first."""
     pending = st.session_state.pop(PENDING_DATASET_KEY, None)
     if pending in names:
         st.session_state[DATASET_KEY] = pending
         follow_dataset(pending, names)
-    if st.session_state.get(DATASET_KEY) not in names:
-        st.session_state[DATASET_KEY] = names[0]
+    elif DATASET_KEY in st.session_state and st.session_state[DATASET_KEY] not in names:
+        del st.session_state[DATASET_KEY]  # deleted since: the URL's dataset, else the first
+    # bound to the URL (?dataset=NAME): a reload, a bookmark or a shared link opens the same dataset on any page
     st.selectbox("Dataset", names, key=DATASET_KEY, help="The dataset the pages work on (Train starts from it)",
-                 on_change=_chosen, args=(names,))
+                 on_change=_chosen, args=(names,), bind="query-params")
 
 
 def _chosen(names: list[str]) -> None:
