@@ -16,7 +16,7 @@ from receipt_core.model.freeze import PRESETS, FreezePlan, hand_toggles
 from receipt_core.model.scenario_guide import guide_markdown
 from receipt_core.model.head_settings import HEAD_KINDS, LAYER_MIXES, HeadSettings
 from receipt_core.training.config import (DEEP_PHASE_TWO, SHALLOW_PHASE_TWO, PretrainConfig, ReferenceConfig,
-                                          TrainConfig)
+                                          TrainConfig, phase_two_depth)
 from receipt_core.training.estimate import PlannedRun, estimate_run_time, planned_train_receipts
 from receipt_core.training.runs import start_pretrain_run, start_reference_run, start_run
 from receipt_core.training.schedules import LR_SCHEDULES
@@ -229,7 +229,12 @@ with st.expander("Run settings", expanded=busy is None):
                               train_receipts=receipts, epochs=int(epochs), batch_size=int(batch_size),
                               max_minutes=float(max_minutes) or None)
             if receipts:  # none: Start says why
-                estimate_col.caption(estimate_run_time(ws, plan).text())
+                depth = ""
+                if kind == TWO_HEAD and preset == "phased" and top_k is None:
+                    depth = (f" Phase 2 (auto): the top "
+                             f"{min(phase_two_depth(int(epochs), receipts, plan.max_minutes), layers)} encoder "
+                             "layers.")
+                estimate_col.caption(estimate_run_time(ws, plan).text() + depth)
     if start:
         with user_errors("Starting the run"):
             if kind == PRETRAIN:  # masked words need no labels: every receipt serves

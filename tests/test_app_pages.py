@@ -604,6 +604,7 @@ def test_picking_a_scenario_gives_every_setting_that_scenario_s_defaults(demo_en
     at.selectbox(key="train_preset").set_value("phased").run()
     assert at.selectbox(key="train_top_k").options[1:] == ["1", "2"]  # the tiny backbone has two encoder layers
     assert at.selectbox(key="train_top_k").value is None  # auto: decided for the run (TrainConfig.for_training_set)
+    assert any("Phase 2 (auto): the top 2 encoder layers." in c.value for c in at.caption)  # all the tiny one has
     at.selectbox(key="train_preset").set_value("full").run()
     assert at.number_input(key="train_epochs").value == TrainConfig().epochs
     assert at.selectbox(key="train_head").value == TrainConfig().head
