@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from receipt_core.data.files import zip_folder
-from receipt_core.data.markup import spreadsheet_csv
+from receipt_core.data.markup import escape_markdown, spreadsheet_csv
 from receipt_core.datasets.splits import split_documents
 from receipt_core.model.checkpoint import has_checkpoint
 from receipt_core.evaluation.noise import NOISE_NOTE
@@ -25,7 +25,7 @@ from receipt_core.study.table import TABLE_NOTE
 from receipt_core.workspace.run_labels import MAX_NAME, MAX_NOTES, display_name, run_labels, set_run_label
 from receipt_core.study.view import find_studies, open_study, workspace_studies_dir
 from receipt_core.training.runs import resume_run
-from ui.literal import literal
+from ui.literal import literal, plain
 from ui.race_study import STUDY_REFRESH_S, study_form, study_progress
 from ui.race_track import race_track
 from ui.race_view import study_reading
@@ -57,7 +57,9 @@ with studies_tab:  # drawn first: a study opens even in a workspace without runs
     if found:
         pick_columns = st.columns(min(len(found), 4))
         for i, entry in enumerate(found):
-            if pick_columns[i % 4].button(entry.name, key=f"studies_pick_{entry.name}", width="stretch"):
+            # a button label is Markdown: a folder named "[x](https://…)" would show as "x"
+            if pick_columns[i % 4].button(escape_markdown(plain(entry.name)), key=f"studies_pick_{entry.name}",
+                                          width="stretch"):
                 st.session_state[OPENED_STUDY_KEY] = str(entry.folder)
     else:
         st.caption(f"No study folders in `{studies_dir}` yet.")
@@ -93,7 +95,7 @@ with runs_tab:
         st.info("No runs yet: start one on the Train page.")
         st.stop()
     labels_by_id = run_labels(ws)
-    names = {run.id: display_name(run, labels_by_id) for run in runs}
+    names = {run.id: plain(display_name(run, labels_by_id)) for run in runs}  # RTL and control chars as escapes
     repeated = {n for n in names.values() if list(names.values()).count(n) > 1}
     labels = {run_id: f"{name} · {run_id[-6:]}" if name in repeated else name for run_id, name in names.items()}
     renamed = st.session_state.pop(RENAMED_KEY, None)
@@ -110,7 +112,8 @@ with runs_tab:
         best = clear_best_runs(rows)
         table = pd.DataFrame(rows)
         table["name"] = table["run"].map(labels)
-        table["tags"] = table["run"].map(lambda i: ", ".join(labels_by_id[i].tags) if i in labels_by_id else "")
+        table["tags"] = table["run"].map(
+            lambda i: plain(", ".join(labels_by_id[i].tags)) if i in labels_by_id else "")
         table["best"] = table["run"].map(lambda run_id: "★" if run_id in best else "")
         sort_by = st.selectbox("Sort by", list(HEADLINE_METRICS), format_func=METRIC_LABELS.get, key="runs_sort")
         table = table.sort_values(f"best {sort_by}", ascending=False, na_position="last", kind="stable")

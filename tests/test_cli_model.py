@@ -198,6 +198,11 @@ def test_workspace_dataset_names_work_as_data_and_resume_continues(cord_folders,
      "unknown backbone 'gpt-17'"),
     (["evaluate", "{tmp}", "--data", "{train}", "--json"], "is not a checkpoint folder: it has no run.json"),
     (["predict", "{tmp}"], "give either --data DATA or one or more IMAGE files"),
+    # found by a probe: trained to the end, then its checkpoint could never be loaded (run.json allows 8-8,192)
+    (["train", "--train", "{train}", "--eval", "{train}", "--backbone", "tiny", "--max-length", "99999999",
+      "--out", "{tmp}/r"], "max length must be from 8 to 8,192, got 99,999,999"),
+    (["reference", "--train", "{train}", "--eval", "{train}", "--backbone", "tiny", "--max-length", "4",
+      "--out", "{tmp}/r"], "max length must be from 8 to 8,192, got 4"),
 ])
 def test_user_errors_are_one_line_messages(argv, message, cord_folders, tmp_path, capsys):
     argv = [a.format(tmp=tmp_path, train=cord_folders[0]) for a in argv]

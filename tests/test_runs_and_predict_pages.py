@@ -393,3 +393,15 @@ def test_a_real_run_replayed_event_by_event_keeps_one_consistent_status_line(dem
     finished = next(event_from_json(r.kind, r.payload) for r in records if r.kind == "finished")
     end = status_line(clock.timing(), time.time() + 100, live=False)
     assert end.ended and end.elapsed_s == finished.elapsed_s and end.epoch == 2.0 and end.fraction == 1.0
+
+
+def test_runs_page_shows_a_right_to_left_override_in_a_run_name_and_tag_as_its_escape(workspace_home):
+    """Found by a probe: U+202E in a run name reversed the text around it in the table and the overlay chips."""
+    ws = Workspace(workspace_home)
+    run_id = _stored_run(ws, "plain", 0.5, 0.5)
+    set_run_label(ws, run_id, name="invoice\u202egnp.exe", tags="t\u202eag")
+    at = app("runs")
+    no_errors(at)
+    table = frame_with(at, "name", "tags")
+    assert list(table["name"]) == ["invoice\\u202egnp.exe"] and list(table["tags"]) == ["t\\u202eag"]
+    assert at.multiselect(key="runs_compare").format_func(run_id) == "invoice\\u202egnp.exe"

@@ -255,3 +255,41 @@ def test_a_studys_notes_and_data_paths_show_as_text_not_markdown(study_dir, work
     intro = next(m.value for m in at.markdown if m.value.startswith("Train:"))
     assert intro.startswith(f"Train: {code_span(path)} (")
     assert code_span(path).startswith("`` ")  # one backtick more than the path's longest run
+
+
+def test_a_copied_studys_dates_settings_and_folder_name_cannot_carry_markup(study_dir, workspace_home):
+    """Found by a probe: "started"/"finished" went into the intro as raw Markdown (a live link, a remote image the
+    browser fetched); a folder named like a link showed as its text on its picker button."""
+    from receipt_core.data.markup import escape_markdown
+
+    studies = workspace_studies_dir(workspace_home)
+    evil = studies / "[x](https:evil.example)"
+    shutil.copytree(study_dir, evil)
+    data = _json(evil)
+    data["started"] = "[click me](https://evil.example/x) ![img](https://evil.example/i.png) <img src=x>"
+    data["finished"] = "**bold** :red[RED] invoice\u202egnp"
+    (evil / "study.json").write_text(json.dumps(data), encoding="utf-8")
+    at = _runs_page()
+    button = at.button(key=f"studies_pick_{evil.name}")
+    assert button.label == escape_markdown(evil.name) == "\\[x\\](https:evil.example)"
+    button.click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    intro = next(m.value for m in at.markdown if m.value.startswith("Train:"))
+    assert "Started \\[click me\\](https://evil.example/x) !\\[img\\](https://evil.example/i.png) \\<img src=x\\>," in intro
+    assert "finished \\*\\*bold\\*\\* :red\\[RED\\] invoice\\\\u202egnp." in intro
+    for setting, value in (("lr_schedule", "[l](https://evil.example)"), ("loss_weighting", "<b>x</b>")):
+        broken = {**data, "settings": {**data["settings"], setting: value}}
+        (evil / "study.json").write_text(json.dumps(broken), encoding="utf-8")
+        with pytest.raises(StudyFileError, match="damaged"):
+            open_study(evil)
+
+
+def test_a_study_file_nested_deep_or_a_name_too_long_is_one_clear_refusal(tmp_path):
+    deep = tmp_path / "deep"
+    deep.mkdir()
+    (deep / "study.json").write_text("[" * 200_000 + "]" * 200_000, encoding="utf-8")
+    with pytest.raises(StudyFileError, match="nests 200,000 levels deep"):
+        open_study(deep)
+    for name in ("a" * 5000, "x\x00y"):
+        with pytest.raises(StudyFileError, match="not a study folder's name"):
+            open_study(name, within=tmp_path)

@@ -48,8 +48,9 @@ _BACKBONE_INTS = {
     "num_attention_heads": (1, 64), "intermediate_size": (1, 16_384), "max_position_embeddings": (1, 8_192),
     "max_2d_position_embeddings": (1, 8_192), "type_vocab_size": (0, 16),
 }
-# model settings (MultiTaskModel arguments) -> check
-_CONFIG_INTS = {"max_length": (8, 8_192), "stride": (0, 8_192), "batch_size": (1, 65_536), "epochs": (0, 1_000_000),
+# run settings -> (smallest, largest) whole number: a run's config (training/config.py) refuses values outside these
+# before training, so every checkpoint saved passes this check when it is loaded
+CONFIG_INT_BOUNDS = {"max_length": (8, 8_192), "stride": (0, 8_192), "batch_size": (1, 65_536), "epochs": (0, 1_000_000),
                 "seed": (-(2 ** 63), 2 ** 63 - 1)}
 
 
@@ -196,7 +197,7 @@ def _config(run_dir: Path, info: Mapping[str, Any]) -> str | None:
     config = info.get("config", {})
     if not isinstance(config, Mapping):
         return "'config' must be an object"
-    for key, (low, high) in _CONFIG_INTS.items():
+    for key, (low, high) in CONFIG_INT_BOUNDS.items():
         if key in config:
             problem = _int(config, key, low, high, "config")
             if problem:

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any, Mapping
 
+from ..datasets.bounded_json import json_depth
 from ..training.events import HEADLINE_METRICS
 from .reading import best_summary, read_claims
 from .report import html_report, markdown_report
@@ -60,6 +61,10 @@ class StudyFileError(ValueError):
     """A path that does not hold a readable scenario study; the message says what is wrong and what to do."""
 
 
+MAX_STUDY_FILE_BYTES = 64 * 1024 * 1024  # a ten-configuration, three-seed study is well under 1 MB
+MAX_STUDY_DEPTH = 32  # study.json nests about 6 levels deep
+
+
 def load_study(path: Path) -> dict[str, Any]:
     """Read a ``study.json`` (or the folder holding one), checking its format tag and version.
 
@@ -75,14 +80,24 @@ def load_study(path: Path) -> dict[str, Any]:
             raise StudyFileError(f"{path} holds no study.json, so it is not a study folder; give {made_by}")
         path = path / "study.json"
     try:
+        if path.stat().st_size > MAX_STUDY_FILE_BYTES:
+            raise StudyFileError(f"{path} is {path.stat().st_size:,} bytes, over the {MAX_STUDY_FILE_BYTES:,} a study "
+                                 "file may have; it is not a study this project wrote")
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise StudyFileError(f"cannot read {path}: {getattr(error, 'strerror', None) or error}") from None
+    depth = json_depth(text)  # json.loads recurses once per level: a file nested 200,000 deep would crash it
+    if depth > MAX_STUDY_DEPTH:
+        raise StudyFileError(f"{path} nests {depth:,} levels deep, over the {MAX_STUDY_DEPTH} a study file has; it "
+                             "is not a study this project wrote")
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:
         raise StudyFileError(f"{path} is not valid JSON ({error.msg} at line {error.lineno}, column {error.colno}); "
                              "it may have been cut off while copying — copy it again or rerun the study") from None
+    except ValueError as error:  # e.g. an integer of more than 4,300 digits
+        raise StudyFileError(f"{path} is not a study this project wrote: {' '.join(str(error).split())[:200]}") \
+            from None
     found = data.get("format") if isinstance(data, Mapping) else None
     if found != STUDY_FORMAT:
         raise StudyFileError(f"{path} is not a scenario study: its \"format\" is {found!r}, expected "

@@ -97,6 +97,12 @@ class StudySettings:
         if self.budget_minutes is not None and not self.budget_minutes > 0:
             raise ValueError(f"the budget must be above 0 minutes, got {self.budget_minutes}")
         check_box_mode(self.boxes)
+        from ..training.schedules import LR_SCHEDULES
+
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"learning-rate schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
+        if self.loss_weighting not in ("fixed", "uncertainty"):
+            raise ValueError(f"loss weighting must be 'fixed' or 'uncertainty', got {self.loss_weighting!r}")
 
     def scenario_overrides(self, scenario: str) -> dict[str, Any]:
         """The scenario's own defaults (``SCENARIO_DEFAULTS``) that no setting given here overrides."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping
 
-from ..data.markup import code_span, escape_markdown
+from ..data.markup import code_span, escape_markdown, visible_text
 from ..evaluation.noise import NOISE_NOTE
 from ..training.events import HEADLINE_METRICS
 from ..training.run_status import format_seconds
@@ -83,6 +83,7 @@ def settings_paragraph(result: StudyResult) -> str:
     schedule = (f"linear: {settings.warmup:.0%} warm-up, then down to 0" if settings.lr_schedule == "linear"
                 else settings.lr_schedule)
     boxes = f"{settings.boxes} boxes"
+    started, finished = (escape_markdown(visible_text(when)) for when in (result.started, result.finished))
     return (f"Train: {code_span(result.train_data)} ({result.train_documents} documents); evaluation: "
             f"{code_span(result.eval_data)} "
             f"({result.eval_documents} documents). Budget per run: {budget} of training (evaluation after each "
@@ -90,5 +91,5 @@ def settings_paragraph(result: StudyResult) -> str:
             f"{settings.lr:g} ({schedule}), discriminative decay {settings.decay_factor:g}, "
             f"{settings.loss_weighting} loss weighting, {boxes}"
             + (f", always frozen: {', '.join(code_span(name) for name in settings.freeze)}" if settings.freeze else "")
-            + f"; seed {settings.seed}; {spread}. Started {result.started}, finished {result.finished}.")
+            + f"; seed {settings.seed}; {spread}. Started {started}, finished {finished}.")
 

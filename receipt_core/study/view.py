@@ -85,7 +85,11 @@ def open_study(path: Path | str, within: Path | None = None) -> OpenedStudy:
     if not str(path).strip():
         raise StudyFileError("no study named: pick one of the studies listed, or type the name of a study folder "
                              "(one a race or a study wrote)")
-    path = Path(str(path).strip()).expanduser()
+    text = str(path).strip()
+    if "\x00" in text or len(text) > 4096 or any(len(part) > 255 for part in Path(text).parts):
+        raise StudyFileError("that is not a study folder's name (too long, or it holds a NUL character): pick one "
+                             "of the studies listed, or type the name of a study folder")
+    path = Path(text).expanduser()
     if within is not None:
         root = Path(within).resolve()
         path = (root / path).resolve()

@@ -19,6 +19,7 @@ from ..data.boxes import BOX_MODES, check_box_mode, stored_box_mode
 from ..model.backbone_names import DEFAULT_BACKBONE
 from ..model.freeze import PRESETS
 from ..model.head_settings import HEAD_KINDS, LAYER_MIXES, HeadSettings
+from ..model.run_manifest import CONFIG_INT_BOUNDS
 from .schedules import LR_SCHEDULES
 
 
@@ -31,6 +32,15 @@ def option(default: Any, help: str, kind: str | None = None, choices: Sequence[s
     ``option`` are not offered on the command line."""
     return dataclasses.field(default=default, metadata={"help": help, "kind": kind, "choices": choices,
                                                         "metavar": metavar})
+
+
+def check_int_bounds(config: Any) -> None:
+    """ValueError for a whole-number setting outside what a checkpoint may hold (``CONFIG_INT_BOUNDS``): a run
+    that trained with ``max_length`` 99999999 saved a checkpoint nothing could load again."""
+    for name, (low, high) in CONFIG_INT_BOUNDS.items():
+        value = getattr(config, name, None)
+        if value is not None and not low <= value <= high:
+            raise ValueError(f"{name.replace('_', ' ')} must be from {low:,} to {high:,}, got {value:,}")
 
 
 @dataclass(frozen=True)
@@ -128,12 +138,13 @@ class TrainConfig:
         if not 0 <= self.warmup < 1:
             raise ValueError(f"warmup must be a fraction in [0, 1), got {self.warmup}")
         check_box_mode(self.boxes)
+        check_int_bounds(self)
 
     def for_training_set(self, train_receipts: int) -> "TrainConfig":
         """These settings for a run on ``train_receipts`` receipts: phase 2's depth decided
-        (:func:`phase_two_depth`) when it was left open. Every fresh run passes through here, so a run's record
-        and its checkpoint hold the depth it trained with."""
-        if self.phased_top_k is not None:
+        (:func:`phase_two_depth`) when a phased run left it open. Every fresh run passes through here, so a phased
+        run's record and its checkpoint hold the depth it trained with."""
+        if self.phased_top_k is not None or self.scenario != "phased":
             return self
         return dataclasses.replace(self, phased_top_k=phase_two_depth(self.epochs, train_receipts,
                                                                       self.max_minutes))
@@ -237,6 +248,7 @@ class ReferenceConfig:
         if self.lr_schedule not in LR_SCHEDULES:
             raise ValueError(f"learning-rate schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
         check_box_mode(self.boxes)
+        check_int_bounds(self)
 
 
 @dataclass(frozen=True)
@@ -278,3 +290,4 @@ class PretrainConfig:
         if self.lr_schedule not in LR_SCHEDULES:
             raise ValueError(f"learning-rate schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
         check_box_mode(self.boxes)
+        check_int_bounds(self)

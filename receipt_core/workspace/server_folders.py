@@ -45,6 +45,9 @@ class ServerFolders:
         text = typed.strip()
         if not text or "\x00" in text:
             raise OutsideServerFoldersError("type the path of a folder or file on the server")
+        if len(text) > 4096 or any(len(part) > 255 for part in Path(text).parts):
+            raise OutsideServerFoldersError("that path is longer than a file system allows (a name over 255 "
+                                            "characters, or over 4,096 in all)")
         try:
             path = Path(text).expanduser().resolve()
         except (OSError, RuntimeError, ValueError):  # an unknown ~user, a symlink loop, a name too long
