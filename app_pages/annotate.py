@@ -33,7 +33,9 @@ search = filters[1].text_input("Search by file name or id", key="annotate_search
 filters[2].caption(f"{literal(dataset)}: " + " · ".join(f"{s} {n}" for s, n in counts.items()))
 summaries = ws.list_documents(dataset, status=None if status == "all" else status, search=search or None)
 ids = [s.id for s in summaries]
-titles = {s.id: f"{s.title} · {s.status}" for s in summaries}  # an upload shows its file name
+# an upload shows its file name. No status in it: Streamlit keeps a selectbox's choice as the option's text, so a
+# text that changed (Mark done) left the picker holding a string that is no receipt id, and Next crashed
+titles = {s.id: s.title for s in summaries}
 if not ids:
     st.info(f"No receipt of {literal(dataset)} matches" + (f" the status {status}" if status != "all" else "")
             + (f" and {literal(search)}" if search else "") + ".")
@@ -48,8 +50,9 @@ if st.session_state.get(DOC_KEY) not in ids:
 
 
 def _move(step: int) -> None:
-    current = ids.index(st.session_state[DOC_KEY])
-    st.session_state[DOC_KEY] = ids[(current + step) % len(ids)]
+    current = st.session_state.get(DOC_KEY)
+    position = ids.index(current) if current in ids else -1  # not a receipt of this list: start from its ends
+    st.session_state[DOC_KEY] = ids[(position + step) % len(ids)]
 
 
 def _review(doc_id: str, done: bool) -> None:

@@ -196,3 +196,17 @@ def test_marking_done_with_suggestions_nobody_accepted_says_they_train_as_other(
     warned = [w.value for w in at.warning if "marked done" in w.value]
     assert len(warned) == 1 and doc.id in warned[0] and "train as OTHER" in warned[0], warned
     assert f"{len(doc.words) - 1} word(s) still have a suggestion nobody accepted" in warned[0]
+
+
+def test_next_after_mark_done_moves_on(receipts):
+    """Found in a walkthrough: the picker's option text held the status, so after Mark done Streamlit kept the old
+    text as the choice and Next crashed the page ("… is not in list")."""
+    ids = [s.id for s in receipts.list_documents("receipts")]
+    at = _app(ids[0])
+    at.button(key="annotate_done").click().run()
+    at.button(key="annotate_next").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.selectbox(key="annotate_doc").value == ids[1]
+    at.button(key="annotate_undone").click().run() if any(b.key == "annotate_undone" for b in at.button) else None
+    at.button(key="annotate_prev").click().run()
+    assert not at.exception and at.selectbox(key="annotate_doc").value == ids[0]

@@ -191,6 +191,30 @@ def test_a_text_correction_persists_and_a_reload_keeps_dataset_and_receipt(serve
     page.screenshot(path=str(ARTIFACTS / "annotate-reload.png"), full_page=True)
 
 
+def test_next_and_previous_after_mark_done_move_between_receipts(server, page):
+    """Found in a walkthrough: the picker's option text held the status; Streamlit keeps a selectbox's choice as
+    that text, so after Mark done the choice was no receipt id and Next crashed the page."""
+    url, ws = server
+    first, second = [s.id for s in ws.list_documents("receipts")][:2]
+    open_page(page, url, f"annotate?dataset=receipts&receipt={first}")
+    page.get_by_role("button", name="Mark done").click()
+    _wait_for(lambda: ws.status_counts("receipts")["done"] >= 1)
+    wait_idle(page)
+    page.get_by_role("button", name="Next ▶").click()
+    wait_idle(page)
+    expect(page.get_by_text("This app has encountered an error")).to_have_count(0)
+    _wait_for(lambda: f"receipt={second}" in page.url, why=lambda: page.url)
+    page.get_by_role("button", name="◀ Previous").click()
+    wait_idle(page)
+    _wait_for(lambda: f"receipt={first}" in page.url, why=lambda: page.url)
+    page.get_by_role("button", name="Back to in progress").click()
+    _wait_for(lambda: ws.get_document(first) is not None and ws.status_counts("receipts")["done"] == 0)
+    wait_idle(page)
+    page.get_by_role("button", name="Next ▶").click()
+    wait_idle(page)
+    expect(page.get_by_text("This app has encountered an error")).to_have_count(0)
+    _wait_for(lambda: f"receipt={second}" in page.url, why=lambda: page.url)
+
 def test_the_sidebar_dataset_lives_in_the_url_across_pages_and_a_reload(server, page):
     """Every page, not only Annotate: a reload, a bookmark or a switch of page keeps the dataset in view."""
     url, _ = server

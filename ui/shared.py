@@ -157,11 +157,12 @@ def runs_with_checkpoints() -> list:
 
 
 def run_label(run, labels: dict) -> str:
-    """A run picker's option: id, the name to show (the user's, from Runs: ``labels`` as ``run_labels`` gives
-    them) and status, as plain text."""
+    """A run picker's option: id and the name to show (the user's, from Runs: ``labels`` as ``run_labels`` gives
+    them), as plain text. Not the status: Streamlit keeps a selectbox's choice as the option's text, so a label that
+    changed when the run finished would leave the picker holding a string that is no run id."""
     from receipt_core.workspace.run_labels import display_name
 
-    return plain(f"{run.id} · {display_name(run, labels)} · {run.status}")
+    return plain(f"{run.id} · {display_name(run, labels)}")
 
 
 @st.cache_resource(show_spinner="Counting the backbone's parameters…", max_entries=4)
