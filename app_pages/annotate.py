@@ -12,7 +12,7 @@ from ui.annotate_state import MESSAGES_KEY, NEXT_DOC_KEY, NOTICE_KEY
 from ui.annotate_model import model_section, retrain_after_done
 from ui.annotate_url import restore_from_url, write_to_url
 from ui.literal import literal, plain
-from ui.shared import NO_DATA, current_dataset, friendly, require_router, workspace
+from ui.shared import NO_DATA, current_dataset, forget_stale_choice, friendly, require_router, workspace
 
 DOC_KEY = "annotate_doc"
 
@@ -27,8 +27,10 @@ if dataset is None:
 
 counts = ws.status_counts(dataset)
 filters = st.columns([2, 3, 4], vertical_alignment="bottom")
-status = filters[0].selectbox("Status", ["all", *STATUSES], key="annotate_status",
-                              format_func=lambda s: f"{s} ({sum(counts.values()) if s == 'all' else counts[s]})")
+# the counts are in the caption beside it, not in the options: Streamlit keeps a selectbox's choice as its option's
+# text, so a count in it that changed (a receipt marked done, another dataset) left a choice that is no status
+forget_stale_choice("annotate_status", ["all", *STATUSES])
+status = filters[0].selectbox("Status", ["all", *STATUSES], key="annotate_status")
 search = filters[1].text_input("Search by file name or id", key="annotate_search")
 filters[2].caption(f"{literal(dataset)}: " + " · ".join(f"{s} {n}" for s, n in counts.items()))
 summaries = ws.list_documents(dataset, status=None if status == "all" else status, search=search or None)

@@ -29,7 +29,7 @@ from ui.literal import literal, plain
 from ui.race_study import STUDY_REFRESH_S, study_form, study_progress
 from ui.race_track import race_track
 from ui.race_view import study_reading
-from ui.shared import HOLD_OUT, require_router, friendly, job_slot, user_errors, workspace
+from ui.shared import HOLD_OUT, forget_stale_choice, friendly, job_slot, require_router, user_errors, workspace
 
 OPENED_STUDY_KEY = "studies_opened"  # the study shown in the Studies tab (a path, as typed or picked)
 DEFAULTS = "the defaults"
@@ -183,6 +183,7 @@ with runs_tab:
                             key="runs_cost_quality", width="stretch")
 
     st.subheader("One run")
+    forget_stale_choice("runs_one", labels)  # a run renamed in another tab, or deleted
     run_id = st.selectbox("Run", list(labels), format_func=labels.get, key="runs_one")
     run = next(r for r in runs if r.id == run_id)
     st.caption(f"Status **{run.status}** · run id `{run.id}` · started as “{literal(run.name)}”")
@@ -202,6 +203,7 @@ with runs_tab:
                 st.rerun()
 
     others = [r for r in labels if r != run_id]
+    forget_stale_choice("runs_against", [DEFAULTS] + others)
     against = st.selectbox("Settings compared with", [DEFAULTS] + others, key="runs_against",
                            format_func=lambda i: i if i == DEFAULTS else labels[i])
     with user_errors("Comparing the settings"):

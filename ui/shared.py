@@ -156,6 +156,14 @@ def runs_with_checkpoints() -> list:
     return [run for run in ws.list_runs() if has_checkpoint(ws.runs_dir / run.id)]
 
 
+def forget_stale_choice(key: str, options) -> None:
+    """Call before drawing the selectbox ``key``. Streamlit keeps a selectbox's choice as its option's text, so
+    when that text changed (a run renamed in another tab) the choice comes back as a string that is none of the
+    options, and code using it as an id fails. Such a choice is forgotten: the picker starts from its default."""
+    if key in st.session_state and st.session_state[key] not in options:
+        del st.session_state[key]
+
+
 def run_label(run, labels: dict) -> str:
     """A run picker's option: id and the name to show (the user's, from Runs: ``labels`` as ``run_labels`` gives
     them), as plain text. Not the status: Streamlit keeps a selectbox's choice as the option's text, so a label that
