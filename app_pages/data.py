@@ -13,8 +13,8 @@ from receipt_core.datasets import EXPORT_FORMATS
 from receipt_core.datasets.export_zip import export_zip_bytes, export_zip_name
 from ui.actions import document_image, ocr_and_store
 from ui.literal import literal, plain
-from ui.shared import (DATASET_KEY, PDF_NOTE, UPLOAD_TYPES, current_dataset, require_router, select_dataset,
-                       server_folders, user_errors, workspace)
+from ui.shared import (PDF_NOTE, UPLOAD_TYPES, current_dataset, flash, require_router, server_folders, show_dataset_now,
+                       show_flash, user_errors, workspace)
 from ui.zip_import import zip_import_section
 
 
@@ -61,14 +61,17 @@ with upload_tab:
             report = ocr_and_store(ws, target.strip(), uploads,
                                    progress=lambda done, total: bar.progress(done / total, text=f"OCR {done}/{total}"))
             if report.saved:
-                st.success(f"Stored {len(report.saved)} receipt(s) in dataset {literal(target.strip())}.")
-                select_dataset(target.strip())
+                flash("upload", "success", f"Stored {len(report.saved)} receipt(s) in dataset "
+                                           f"{literal(target.strip())}.")
             if report.notes:
-                st.info(f"{len(report.notes)} note(s):")
-                st.code(plain("\n".join(report.notes)), language=None)
+                flash("upload", "info", f"{len(report.notes)} note(s):")
+                flash("upload", "code", plain("\n".join(report.notes)))
             if report.problems:
-                st.error(f"{len(report.problems)} file(s) not stored:")
-                st.code(plain("\n".join(report.problems)), language=None)
+                flash("upload", "error", f"{len(report.problems)} file(s) not stored:")
+                flash("upload", "code", plain("\n".join(report.problems)))
+            if report.saved:
+                show_dataset_now(target.strip())  # the sidebar and the tabs show the receipts at once
+    show_flash("upload")
 
 with view_tab:
     if dataset is None:
@@ -114,14 +117,19 @@ with import_tab:
             if report.documents:
                 name = name_text.strip() or default_dataset_name(path, fmt)
                 saved = import_into_workspace(ws, name, report)
-                st.success(f"Imported {saved} {fmt} documents into dataset {literal(name)}.")
-                select_dataset(name)
-            else:  # every record was bad: say so, and show why (not a success with 0 documents)
-                st.error(f"Nothing imported from {literal(path)}: no usable {fmt} documents "
-                         f"({len(report.problems)} problem(s) below).")
+                flash("import", "success", f"Imported {saved} {fmt} documents into dataset {literal(name)}.")
+                if report.problems:
+                    flash("import", "warning", f"{len(report.problems)} problem(s) reported (those records were "
+                                               "skipped):")
+                    flash("import", "code", plain("\n".join(report.problems[:200])))
+                show_dataset_now(name)  # the sidebar shows the new dataset at once
+            # every record was bad: say so, and show why (not a success with 0 documents)
+            st.error(f"Nothing imported from {literal(path)}: no usable {fmt} documents "
+                     f"({len(report.problems)} problem(s) below).")
             if report.problems:
-                with st.expander(f"{len(report.problems)} problem(s) reported", expanded=not report.documents):
+                with st.expander(f"{len(report.problems)} problem(s) reported", expanded=True):
                     st.code(plain("\n".join(report.problems[:200])), language=None)
+    show_flash("import")
 
 with manage_tab:
     with user_errors("Reading the datasets"):
@@ -141,7 +149,7 @@ with manage_tab:
         if st.button("Delete dataset", disabled=not confirm, key="delete_dataset"):
             with user_errors("Deleting the dataset"):
                 removed = ws.delete_dataset(dataset)
-                st.session_state.pop(DATASET_KEY, None)
                 st.session_state.pop(confirm_key, None)
-                st.success(f"Deleted {removed} documents.")
-                st.rerun()
+                flash("manage", "success", f"Deleted dataset {literal(dataset)} ({removed} documents).")
+                show_dataset_now(None)  # the sidebar moves to a dataset that is left, at once
+    show_flash("manage")

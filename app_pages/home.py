@@ -7,7 +7,7 @@ import streamlit as st
 
 from receipt_core.datasets.demo import (CORD_SAMPLE_DEV, CORD_SAMPLE_TRAIN, DEMO_DATASET, add_cord_sample,
                                         add_demo_receipts)
-from ui.shared import require_router, select_dataset, user_errors, workspace
+from ui.shared import flash, require_router, show_dataset_now, show_flash, user_errors, workspace
 
 require_router()
 st.title("Receipt MTL Studio")
@@ -37,9 +37,11 @@ with st.container(border=True):
 
         with user_errors("Generating demo receipts"):
             docs = add_demo_receipts(ws, int(count), seed=int(seed), progress=progress)
-            select_dataset(DEMO_DATASET)
-            bar.progress(1.0, text=f"Done: {len(docs)} demo receipts in dataset '{DEMO_DATASET}'")
-            st.success(f"Generated {len(docs)} receipts. Next: **Train** → Start, or **Annotate** to look at them.")
+            flash("demo", "success", f"Generated {len(docs)} receipts into dataset `{DEMO_DATASET}`. Next: **Train** "
+                                     "→ Start, or **Annotate** to look at them.")
+            show_dataset_now(DEMO_DATASET)  # the sidebar shows it at once
+    with right:
+        show_flash("demo")
 
 with st.container(border=True):
     st.subheader("Real receipts")
@@ -53,18 +55,20 @@ with st.container(border=True):
     if left.button("Real receipts (CORD sample)", type="primary", key="load_cord_sample"):
         with user_errors("Loading the CORD sample"), st.spinner("Reading the CORD sample…"):
             loaded = add_cord_sample(ws)
-            select_dataset(CORD_SAMPLE_TRAIN)
             for sample in loaded:
                 if sample.added:
-                    st.success(f"Stored {sample.documents} receipts as dataset '{sample.name}'.")
+                    flash("cord", "success", f"Stored {sample.documents} receipts as dataset '{sample.name}'.")
                 else:
-                    st.info(f"Dataset '{sample.name}' is already in the workspace ({sample.documents} receipts); "
-                            "left as it is.")
+                    flash("cord", "info", f"Dataset '{sample.name}' is already in the workspace ({sample.documents} "
+                                          "receipts); left as it is.")
                 if sample.problems:
-                    with st.expander(f"{len(sample.problems)} problem(s) reading '{sample.name}'"):
-                        st.code("\n".join(sample.problems[:200]))
-            st.write(f"Next: **Train** → training dataset `{CORD_SAMPLE_TRAIN}`, evaluation dataset "
-                     f"`{CORD_SAMPLE_DEV}` → Start.")
+                    flash("cord", "warning", f"{len(sample.problems)} problem(s) reading `{sample.name}`:")
+                    flash("cord", "code", "\n".join(sample.problems[:200]))
+            flash("cord", "info", f"Next: **Train** → training dataset `{CORD_SAMPLE_TRAIN}`, evaluation dataset "
+                                  f"`{CORD_SAMPLE_DEV}` → Start.")
+            show_dataset_now(CORD_SAMPLE_TRAIN)  # the sidebar shows it at once
+    with right:
+        show_flash("cord")
 
 st.subheader("Workspace")
 with user_errors("Reading the workspace"):

@@ -11,6 +11,7 @@ page: each leaves the workspace as the next expects.
 from __future__ import annotations
 
 import dataclasses
+import json
 import io
 import time
 import zipfile
@@ -299,3 +300,34 @@ def test_a_box_drawn_over_a_photo_with_the_overlay_on_is_read_again_with_ocr(ser
               why=lambda: [w.text for w in ws.get_document(doc.id).words])
     page.get_by_text("read again: 4 word(s) replaced by 4").wait_for()
     page.screenshot(path=str(ARTIFACTS / "annotate-region-reread.png"), full_page=True)
+
+
+def test_an_import_shows_its_dataset_at_once_and_a_delete_moves_the_sidebar_off_it(server, page, tmp_path):
+    """Found in a walkthrough: the sidebar showed an imported dataset only from the user's next click (a click on a
+    delete tick was swallowed by that switch), and after Delete it kept the deleted dataset, with no message."""
+    url, ws = server
+    incoming = ws.home / "incoming-folder"
+    incoming.mkdir()
+    for doc in ws.load_documents("second"):
+        (incoming / f"{doc.id}.json").write_text(json.dumps({**doc.to_json(), "id": f"new-{doc.id}"}))
+    open_page(page, url, "data")
+    page.get_by_role("tab", name="Import").click()
+    for label, value in (("Folder or file on the server", str(incoming)),
+                         ("Dataset name (empty: derived from the path)", "incoming")):
+        page.get_by_label(label).fill(value)
+        page.get_by_label(label).press("Enter")
+        wait_idle(page)
+    page.get_by_role("button", name="Import", exact=True).click()
+    _wait_for(lambda: "incoming" in [d.name for d in ws.datasets()])
+    wait_idle(page)
+    expect(page.get_by_role("combobox", name="Dataset", exact=True).first).to_have_value("incoming")
+    expect(page.get_by_text("Imported 2 native documents into dataset")).to_be_visible()
+
+    page.get_by_role("tab", name="Export & delete").click()
+    page.get_by_text("Yes, delete every document of").click()
+    wait_idle(page)
+    page.get_by_role("button", name="Delete dataset").click()
+    _wait_for(lambda: "incoming" not in [d.name for d in ws.datasets()])
+    wait_idle(page)
+    expect(page.get_by_role("combobox", name="Dataset", exact=True).first).not_to_have_value("incoming")
+    expect(page.get_by_text("Deleted dataset")).to_be_visible()

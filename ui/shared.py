@@ -70,6 +70,37 @@ def select_dataset(name: str) -> None:
     st.session_state[PENDING_DATASET_KEY] = name
 
 
+def show_dataset_now(name: str | None) -> None:
+    """Select ``name`` in the sidebar (None: the first dataset left) and rerun at once, so the sidebar and the page
+    show it together, not from the user's next click on. What the page had to say goes through :func:`flash`."""
+    if name is None:
+        names = [d.name for d in workspace().datasets()]
+        st.session_state.pop(DATASET_KEY, None)
+        if not names:
+            st.rerun()
+        name = names[0]
+    select_dataset(name)
+    st.rerun()
+
+
+FLASH_KEY = "flash_messages"  # area -> [(kind, text)], shown once where the action was, after a rerun
+
+
+def flash(area: str, kind: str, text: str) -> None:
+    """Keep a message for :func:`show_flash` (``kind``: success, info, warning, error, or code for a plain block)
+    across the rerun an action ends with. ``text`` is shown as written: quote user text with ``literal``."""
+    st.session_state.setdefault(FLASH_KEY, {}).setdefault(area, []).append((kind, text))
+
+
+def show_flash(area: str) -> None:
+    """The messages :func:`flash` kept for ``area``, once."""
+    for kind, text in st.session_state.get(FLASH_KEY, {}).pop(area, []):
+        if kind == "code":
+            st.code(text, language=None)
+        else:
+            getattr(st, kind)(text)
+
+
 def follow_dataset(name: str | None, names: list[str]) -> None:
     """Point the Train page's, the race's and the study's data choice at ``name`` (the sidebar's new dataset) and
     its evaluation sibling, so a form never trains on another dataset than the one the sidebar shows. Runs as the

@@ -11,7 +11,7 @@ from receipt_core.datasets.detect import AUTO
 from receipt_core.datasets.zip_import import DEFAULT_ZIP_LIMITS, ZipImportResult, import_zip
 from receipt_core.workspace.store import Workspace
 from ui.literal import literal, plain
-from ui.shared import select_dataset, user_errors
+from ui.shared import show_dataset_now, user_errors
 
 MAX_PROBLEMS_SHOWN = 200
 FORMAT_HELP = ("auto: recognised from the files. cord: CORD v1 JSON (receipt_XXXXX.json, in json/ or "
@@ -34,8 +34,8 @@ def zip_import_section(workspace: Workspace) -> None:
         st.session_state.pop("zip_import_result", None)
         with user_errors("Import of the zip"), st.spinner("Checking and importing the zip…"):
             result = import_zip(workspace, upload, upload.name, fmt, name.strip())
-            st.session_state["zip_import_result"] = result
-            select_dataset(result.dataset)
+            st.session_state["zip_import_result"] = result  # the report below stays until the next import
+            show_dataset_now(result.dataset)  # the sidebar shows the new dataset at once
     result = st.session_state.get("zip_import_result")
     if result is not None:
         _report(result)
