@@ -22,7 +22,7 @@ from receipt_core.workspace.run_labels import run_labels
 from ui.actions import document_image
 from ui.literal import literal, plain
 from ui.shared import (PDF_NOTE, UPLOAD_TYPES, current_dataset, forget_stale_choice, loaded_run, require_router,
-                       run_label, runs_with_checkpoints, user_errors, workspace)
+                       run_label, runs_with_checkpoints, starting_run, user_errors, workspace)
 
 OVERLAYS = {"labels": (), "OCR confidence": (OCR_LAYER,), "model confidence": (MODEL_LAYER,),
             "both": (OCR_LAYER, MODEL_LAYER)}
@@ -40,7 +40,8 @@ by_id = {r.id: r for r in runs}
 labels = run_labels(ws)  # the names given on Runs
 run_names = {i: run_label(r, labels) for i, r in by_id.items()}
 forget_stale_choice("predict_run", by_id)
-run = by_id[st.selectbox("Run", list(by_id), format_func=run_names.get, key="predict_run")]
+run = by_id[st.selectbox("Run", list(by_id), format_func=run_names.get, key="predict_run",
+                         **starting_run("predict_run", runs))]
 
 with user_errors("Reading the run's validation"):
     evaluation = last_evaluation(ws, run.id)

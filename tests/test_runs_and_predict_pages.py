@@ -405,3 +405,27 @@ def test_runs_page_shows_a_right_to_left_override_in_a_run_name_and_tag_as_its_e
     table = frame_with(at, "name", "tags")
     assert list(table["name"]) == ["invoice\\u202egnp.exe"] and list(table["tags"]) == ["t\\u202eag"]
     assert at.multiselect(key="runs_compare").format_func(run_id) == "invoice\\u202egnp.exe"
+
+
+def test_run_pickers_start_on_the_starred_run_not_the_newest(workspace_home):
+    """Found in a walkthrough: after a race, Predict and Annotate opened on its newest run, its weakest scenario."""
+    from streamlit.testing.v1 import AppTest
+
+    ws = Workspace(workspace_home)
+    _stored_run(ws, "tiny · full", 0.5, 0.7)
+    better = _stored_run(ws, "tiny · phased", 0.9, 0.9, scenario="phased")
+    _stored_run(ws, "tiny · full", 0.3, 0.6)  # the newest
+
+    def script():
+        import streamlit as st
+
+        from ui.shared import starting_run, workspace
+
+        runs = workspace().list_runs()
+        st.write(f"{runs[starting_run('picker', runs)['index']].id}")
+        st.session_state["picker"] = runs[0].id
+        st.write(f"{starting_run('picker', runs)}")  # once the picker has a choice, it keeps it
+
+    at = AppTest.from_function(script, default_timeout=60).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [m.value for m in at.markdown] == [better, "{}"]

@@ -187,6 +187,18 @@ def runs_with_checkpoints() -> list:
     return [run for run in ws.list_runs() if has_checkpoint(ws.runs_dir / run.id)]
 
 
+def starting_run(key: str, runs: list) -> dict:
+    """The ``index`` a run picker ``key`` starts on, as keyword arguments (none once the picker has a choice): the
+    run Runs marks ★ (it beats every run evaluated on the same receipts beyond the noise rule), else the newest. A
+    race leaves its weakest scenario newest; a newcomer should not get that one by default."""
+    if key in st.session_state:
+        return {}
+    from receipt_core.training.run_summary import clear_best_runs, run_summary
+
+    best = clear_best_runs([run_summary(workspace(), run) for run in runs])
+    return {"index": next((i for i, run in enumerate(runs) if run.id in best), 0)}
+
+
 def forget_stale_choice(key: str, options) -> None:
     """Call before drawing the selectbox ``key``. Streamlit keeps a selectbox's choice as its option's text, so
     when that text changed (a run renamed in another tab) the choice comes back as a string that is none of the
