@@ -52,7 +52,7 @@ def test_options_left_out_keep_the_dataclass_default_and_given_ones_reach_the_co
 
 
 def test_train_with_no_flags_runs_the_phased_plan_with_its_capable_heads():
-    """The product's default (README "Command line"): phased, above full fine-tuning on CORD and ahead of it
+    """The product's default (README "Command line"): phased, level with full fine-tuning on CORD and ahead of it
     on photos, phase 2's depth decided for the run; `train` with no flags builds exactly `train --scenario
     phased`'s config."""
     from receipt_core.cli.arguments import config_from_args
