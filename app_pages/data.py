@@ -49,8 +49,10 @@ with upload_tab:
              "page into an image). Each is read by Tesseract; "
              "words and boxes become a document you can annotate. Files are stored by content hash.")
     target = st.text_input("Store into dataset", value="uploads", key="upload_dataset")
-    files = st.file_uploader("Receipt images", type=UPLOAD_TYPES, accept_multiple_files=True, key="upload_files",
-                             help=PDF_NOTE)
+    # a new key after each stored upload empties the uploader: pressing the button again would read the same files
+    upload_round = st.session_state.get("upload_round", 0)
+    files = st.file_uploader("Receipt images", type=UPLOAD_TYPES, accept_multiple_files=True,
+                             key="upload_files" if not upload_round else f"upload_files_{upload_round}", help=PDF_NOTE)
     if st.button("OCR and store", type="primary", disabled=not files, key="ocr_uploads"):
         bar = st.progress(0.0, text="Reading receipts…")
         with user_errors("OCR of the uploads"):
@@ -70,6 +72,7 @@ with upload_tab:
                 flash("upload", "error", f"{len(report.problems)} file(s) not stored:")
                 flash("upload", "code", plain("\n".join(report.problems)))
             if report.saved:
+                st.session_state["upload_round"] = st.session_state.get("upload_round", 0) + 1
                 show_dataset_now(target.strip())  # the sidebar and the tabs show the receipts at once
     show_flash("upload")
 
@@ -94,7 +97,13 @@ with view_tab:
                                   width="stretch")
                 right.dataframe(pd.DataFrame([{"text": w.text, "label": w.annotation_label,
                                                "confidence": w.confidence} for w in doc.words]),
-                                key="data_words", height=640)
+                                key="data_words", height=640,
+                                column_config={"confidence": st.column_config.NumberColumn(
+                                    "confidence", help="Tesseract's confidence; empty for words from a dataset")})
+            else:
+                st.info(f"No receipt of {literal(dataset)} matches"
+                        + (f" the status {status}" if status != "all" else "")
+                        + (f" and {literal(search)}" if search else "") + ".")
 
 with import_tab:
     zip_import_section(ws)

@@ -267,9 +267,13 @@ def _upload_good_and_bad_images(workspace_home, receipt):
     assert "scan.pdf" in errors and "PDF" in errors
     assert "Traceback" not in errors
     assert any("Stored 2 receipt(s)" in s.value for s in at.success)
+    assert at.sidebar.selectbox(key="dataset").value == "uploads"  # at once, not from the next click
+    assert at.file_uploader(key="upload_files_1").value in (None, [])  # emptied: Start again reads nothing twice
     ws = Workspace(workspace_home)
     docs = ws.load_documents("uploads")
     assert len(docs) == 2
+    at.text_input(key="data_search").set_value("no such receipt").run()
+    assert any("No receipt of" in i.value and "no such receipt" in i.value for i in at.info)
     stored = sorted(p.name for p in ws.images_dir.iterdir() if p.is_file())
     assert all(len(name.split(".")[0]) == 64 for name in stored), stored  # by content hash, never by name
 
@@ -420,7 +424,7 @@ def test_train_runs_live_and_a_second_start_from_another_session_is_refused(demo
     assert active.job.status == "stopped"
     assert demo_env.get_run(active.run_id).status == "stopped"
     second.run()
-    assert any("Finished (stopped)" in s.value for s in second.success)
+    assert any("Finished (stopped)" in s.value for s in second.info)
     assert not any(b.key in ("train_pause", "train_stop") for b in second.button)  # nothing left to pause or stop
 
 

@@ -108,7 +108,7 @@ def race_board() -> None:
 
     header = st.columns([5, 1])
     header[0].markdown(f"### {STATUS_ICONS.get(record.status, '')} Race {literal(record.name)} — {record.status}")
-    if header[1].button("Stop race", key="race_stop", disabled=not record.is_live, type="primary", width="stretch"):
+    if record.is_live and header[1].button("Stop race", key="race_stop", type="primary", width="stretch"):
         try:
             track.stop(record.name)
             st.toast("Stopping the race after this step…")
