@@ -63,6 +63,18 @@ def require_shared_data(*parts: str) -> Path:
     return path
 
 
+@pytest.fixture(autouse=True)
+def _keep_main_module():
+    """AppTest.from_function runs its temporary script as ``__main__``; a later test in the same process whose
+    OCR pool spawns workers would make each worker re-import that script (and fail). Put the real one back."""
+    import sys
+
+    main = sys.modules.get("__main__")
+    yield
+    if main is not None:
+        sys.modules["__main__"] = main
+
+
 @pytest.fixture
 def shared_data() -> Path:
     return require_shared_data()
