@@ -151,8 +151,8 @@ with st.expander("Run settings", expanded=busy is None):
             "index": depths.index(min(defaults.phased_top_k, layers) if defaults.phased_top_k else None)}
         top_k = phase_cols[0].selectbox(
             "Phase 2: top encoder layers", depths, key="train_top_k", disabled=preset != "phased",
-            format_func=lambda k: (f"auto: {DEEP_PHASE_TWO}, or {SHALLOW_PHASE_TWO} when the budget ends the run "
-                                   "early" if k is None else str(k)),
+            format_func=lambda k: (f"auto ({DEEP_PHASE_TWO}; {SHALLOW_PHASE_TWO} on a tight budget)" if k is None
+                                   else str(k)),
             help=f"Of this backbone's {layers}. auto: {DEEP_PHASE_TWO} layers score higher when the run has time "
                  f"for its epochs, {SHALLOW_PHASE_TWO} when a time budget cuts it short (README)", **top_k_index)
         epochs_per_phase = phase_cols[1].number_input("Epochs per phase (0 = by patience only)", 0, 50,
@@ -197,8 +197,10 @@ with st.expander("Run settings", expanded=busy is None):
                                           key="train_head_size", disabled=head != "contextual")
         head_depth = heads[3].number_input("Contextual head layers", 1, 4, defaults.head_depth,
                                            key="train_head_depth", disabled=head != "contextual")
-        head_boxes = heads[4].toggle("Box features in the head", value=defaults.head_boxes, key="train_head_boxes",
-                                     disabled=head != "contextual")
+        head_boxes = heads[4].toggle("Head boxes", value=defaults.head_boxes, key="train_head_boxes",
+                                     disabled=head != "contextual",
+                                     help="The contextual head also reads each word's box: where layout enters "
+                                          "when the backbone is frozen")
         head_lr = heads[5].number_input("Head learning rate (0 = as above)", 0.0, 1.0, defaults.head_lr or 0.0,
                                         format="%g", step=1e-4, key=f"train_head_lr_{preset}")
     if kind == PRETRAIN:
