@@ -124,12 +124,12 @@ with runs_tab:
                                                              "beyond the noise rule below"),
                          "name": st.column_config.TextColumn("name", width="medium"),
                          **{f"best {m}": st.column_config.NumberColumn(f"best {METRIC_LABELS[m]}", format="%.3f",
-                                                                       width=125, help=f"the best {m} over the run's "
+                                                                       width=175, help=f"the best {m} over the run's "
                                                                        "evaluations, each metric on its own (Predict "
                                                                        "shows the last checkpoint's)")
                             for m in HEADLINE_METRICS},
                          "eval receipts": st.column_config.NumberColumn(
-                             "eval receipts", width=70, help="Receipts the run was evaluated on: scores on "
+                             "eval receipts", width=100, help="Receipts the run was evaluated on: scores on "
                              "different receipts are not compared for ★"),
                          "trainable parameters": st.column_config.NumberColumn(format="compact"),
                          "wall time (s)": st.column_config.NumberColumn(format="%.1f")})
