@@ -95,11 +95,13 @@ with view_tab:
                 left, right = st.columns([3, 2])
                 left.plotly_chart(document_figure(doc, document_image(ws, doc), title=doc.id), key="data_figure",
                                   width="stretch")
-                right.dataframe(pd.DataFrame([{"text": w.text, "label": w.annotation_label,
-                                               "confidence": w.confidence} for w in doc.words]),
-                                key="data_words", height=640,
+                words = pd.DataFrame([{"text": w.text, "label": w.annotation_label, "confidence": w.confidence}
+                                      for w in doc.words])
+                if words.empty or words["confidence"].isna().all():  # a dataset's words: no OCR confidence to show
+                    words = words.drop(columns="confidence", errors="ignore")
+                right.dataframe(words, key="data_words", height=640,
                                 column_config={"confidence": st.column_config.NumberColumn(
-                                    "confidence", help="Tesseract's confidence; empty for words from a dataset")})
+                                    "confidence", help="Tesseract's confidence in the word (0-100)")})
             else:
                 st.info(f"No receipt of {literal(dataset)} matches"
                         + (f" the status {status}" if status != "all" else "")

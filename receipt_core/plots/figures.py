@@ -117,11 +117,13 @@ def receipt_figure(width: int, height: int, marks: Sequence[BoxMark], image: Ima
     quantity = [m for m in marks if m.quantity]
     if quantity:
         xs, ys = _outline(m.box for m in quantity)
-        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line=dict(color=QUANTITY_OUTLINE, width=3),
+        # 2 px and a small marker: on a receipt drawn small (CORD words without pixels) 3 px and a 7 px cross
+        # turned "1 x" into a dark blob
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line=dict(color=QUANTITY_OUTLINE, width=2),
                                  name="quantity word", hoverinfo="skip"))
         fig.add_trace(go.Scatter(x=[m.box[0] for m in quantity], y=[m.box[1] for m in quantity], mode="markers",
-                                 marker=dict(symbol="x-thin", size=7, line=dict(width=2, color=QUANTITY_OUTLINE)), showlegend=False,
-                                 hoverinfo="skip"))
+                                 marker=dict(symbol="x-thin", size=5, line=dict(width=1.5, color=QUANTITY_OUTLINE)),
+                                 showlegend=False, hoverinfo="skip"))
     flagged = [m for m in marks if m.flagged]
     if flagged:
         xs, ys = _outline(m.box for m in flagged)
