@@ -69,7 +69,10 @@ def test_suggestions_accept_undo_and_status(receipts):
     at.slider(key="annotate_min_score").set_value(0.95).run()
     at.button(key="annotate_accept_above").click().run()
     assert receipts.get_document(doc.id).labelled_words == 1  # 0.9 < 0.95: nothing accepted
+    assert [t.value for t in at.toast] == ["0 suggestion(s) accepted"]
     at.button(key="annotate_accept_all").click().run()
+    assert [t.value for t in at.toast] == [f"{len(doc.words) - 1} suggestion(s) accepted (Undo last change takes "
+                                           "them back)"]
     saved = receipts.get_document(doc.id)
     assert saved.words[0].field == "SUBTOTAL" and saved.words[0].label_source == "person"  # never replaced
     assert all(w.field == "TOTAL" for w in saved.words[1:])

@@ -208,11 +208,12 @@ def _receipt_suggestions(doc: Document) -> None:
         minimum = st.slider("Accept those scoring at least", 0.0, 1.0, 0.8, 0.05, key="annotate_min_score")
         a, b, c = st.columns(3)
         a.button("Accept all", key="annotate_accept_all", width="stretch", on_click=act,
-                 args=(doc, lambda ws: ws.accept_suggestions(doc.id)))
+                 args=(doc, lambda ws: ws.accept_suggestions(doc.id)), kwargs={"done": "accepted"})
         b.button(f"Accept ≥ {minimum:.2f}", key="annotate_accept_above", width="stretch", on_click=act,
-                 args=(doc, lambda ws: ws.accept_suggestions(doc.id, None, st.session_state["annotate_min_score"])))
+                 args=(doc, lambda ws: ws.accept_suggestions(doc.id, None, st.session_state["annotate_min_score"])),
+                 kwargs={"done": "accepted"})
         c.button("Reject all", key="annotate_reject_all", width="stretch", on_click=act,
-                 args=(doc, lambda ws: ws.reject_suggestions(doc.id)))
+                 args=(doc, lambda ws: ws.reject_suggestions(doc.id)), kwargs={"done": "rejected"})
         st.button("Undo last change", key="annotate_undo", icon=":material/undo:", on_click=_undo, args=(doc,))
 
 

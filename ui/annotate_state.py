@@ -50,14 +50,18 @@ def say(*messages: str) -> None:
     st.session_state.setdefault(MESSAGES_KEY, []).extend(messages)
 
 
-def act(doc: Document, change, advance: bool = False) -> None:
+def act(doc: Document, change, advance: bool = False, done: str | None = None) -> None:
     """A button's callback: one workspace change on ``doc`` (a function of the workspace), what it skipped or
-    why it failed said on the page; ``advance`` moves to the next word."""
+    why it failed said on the page; ``advance`` moves to the next word; ``done`` ("accepted") names what a
+    many-word action did, and a toast counts it."""
     try:
         result = change(workspace())
     except Exception as error:  # noqa: BLE001 - shown on the page, the editor stays usable
         say(friendly(error))
         return
+    if done is not None:
+        changed = len(getattr(result, "changes", ()))
+        st.toast(f"{changed} suggestion(s) {done}" + (" (Undo last change takes them back)" if changed else ""))
     say(*getattr(result, "skipped", ()))
     if advance:
         last = max(len(doc.words) - 1, 0)
