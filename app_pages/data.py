@@ -153,8 +153,8 @@ with manage_tab:
     if dataset is not None:
         st.subheader(f"Dataset {literal(dataset)}")
         export_section(ws, dataset)
-        # The tick belongs to this dataset: if the sidebar's dataset changes (an import selects its new one at the
-        # next rerun), the box is a new, unticked one instead of a tick that now deletes another dataset.
+        # The tick belongs to this dataset: if the sidebar's dataset changes (an import selects its new one), the box
+        # is a new, unticked one instead of a tick that now deletes another dataset.
         confirm_key = f"delete_confirm_{dataset}"
         confirm = st.checkbox(f"Yes, delete every document of {literal(dataset)}", key=confirm_key)
         if st.button("Delete dataset", disabled=not confirm, key="delete_dataset"):

@@ -18,11 +18,10 @@ from receipt_core.plots.figures import FIGURE_HEIGHT, LOW_CONFIDENCE, prediction
 from receipt_core.plots.overlay import MODEL_LAYER, OCR_LAYER, confidence_marks, overlay_counts, overlay_figure
 from receipt_core.study.reading import METRIC_LABELS
 from receipt_core.training.run_summary import last_evaluation
-from receipt_core.workspace.run_labels import run_labels
 from ui.actions import document_image
 from ui.literal import literal, plain
-from ui.shared import (PDF_NOTE, UPLOAD_TYPES, current_dataset, forget_stale_choice, loaded_run, require_router,
-                       run_label, runs_with_checkpoints, starting_run, user_errors, workspace)
+from ui.shared import (PDF_NOTE, UPLOAD_TYPES, current_dataset, loaded_run, require_router, run_picker,
+                       runs_with_checkpoints, user_errors, workspace)
 
 OVERLAYS = {"labels": (), "OCR confidence": (OCR_LAYER,), "model confidence": (MODEL_LAYER,),
             "both": (OCR_LAYER, MODEL_LAYER)}
@@ -36,12 +35,7 @@ if not runs:
     st.info("No trained run with a checkpoint yet: train one on the Train page first.")
     st.stop()
 
-by_id = {r.id: r for r in runs}
-labels = run_labels(ws)  # the names given on Runs
-run_names = {i: run_label(r, labels) for i, r in by_id.items()}
-forget_stale_choice("predict_run", by_id)
-run = by_id[st.selectbox("Run", list(by_id), format_func=run_names.get, key="predict_run",
-                         **starting_run("predict_run", runs))]
+run = run_picker(runs, "predict_run")
 
 with user_errors("Reading the run's validation"):
     evaluation = last_evaluation(ws, run.id)

@@ -417,9 +417,16 @@ def test_run_pickers_start_on_the_starred_run_not_the_newest(workspace_home, mon
     import ui.shared
 
     # not AppTest.from_function: its script becomes __main__, and the OCR pool's spawned workers of later tests in
-    # this process re-import __main__
-    monkeypatch.setattr(ui.shared.st, "session_state", {})
+    # this process re-import __main__. The picker's selectbox is stood in for: it returns the option it starts on.
+    state: dict = {}
+    monkeypatch.setattr(ui.shared.st, "session_state", state)
+    drawn = []
+    monkeypatch.setattr(ui.shared.st, "selectbox", lambda label, options, format_func, key, index=0: drawn.append(
+        [format_func(o) for o in options]) or state.setdefault(key, options[index]))
     runs = ws.list_runs()
-    assert runs[ui.shared.starting_run("picker", runs)["index"]].id == better
-    ui.shared.st.session_state["picker"] = runs[0].id
-    assert ui.shared.starting_run("picker", runs) == {}  # once the picker has a choice, it keeps it
+    assert ui.shared.run_picker(runs, "picker").id == better
+    assert drawn[0][1] == f"{better} · tiny · phased"  # id and name, no status
+    state["picker"] = runs[0].id
+    assert ui.shared.run_picker(runs, "picker").id == runs[0].id  # once the picker has a choice, it keeps it
+    state["picker"] = f"{runs[0].id} · tiny · full · running"  # a stale option text, as the browser sends it back
+    assert ui.shared.run_picker(runs, "picker").id == better

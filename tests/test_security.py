@@ -347,13 +347,15 @@ def test_server_folders_keep_a_typed_path_inside_them_whatever_it_names(tmp_path
     assert folders.resolve(f"{home}/not-yet") == home / "not-yet"  # inside: its absence is the next check's to say
     refusals = set()
     for typed in ("/etc/passwd", "/no/such/folder", f"{home}/../outside", f"{home}/link-out/passwd", "~nobody-x/y",
-                  "", "a\x00b"):
+                  ""):
         with pytest.raises(OutsideServerFoldersError) as refused:
             folders.resolve(typed)
         refusals.add(str(refused.value))
     assert len(refusals - {"type the path of a folder or file on the server"}) == 1  # one message: nothing told
     assert SERVER_FOLDERS_ENV in next(iter(refusals - {"type the path of a folder or file on the server"}))
-    with pytest.raises(OutsideServerFoldersError, match="longer than a file system allows"):
+    with pytest.raises(OutsideServerFoldersError, match="cannot name a file"):
+        folders.resolve(f"{home}/a\x00b")
+    with pytest.raises(OutsideServerFoldersError, match="cannot name a file"):
         folders.resolve(f"{home}/{'a' * 300}")  # inside, but the file system would answer "[Errno 36]"
     only = ServerFolders.for_workspace(home, environ={SERVER_FOLDERS_ENV: f"{tmp_path}/models{os.pathsep} "})
     assert only.roots == ((tmp_path / "models").resolve(),)

@@ -11,9 +11,7 @@ from receipt_core.data.review import NoLabelsError
 from receipt_core.training.slot import JobBusyError
 from ui.annotate_state import NEXT_DOC_KEY, NOTICE_KEY, bump
 from ui.literal import literal
-from receipt_core.workspace.run_labels import run_labels
-from ui.shared import (forget_stale_choice, friendly, job_slot, loaded_run, run_label, runs_with_checkpoints,
-                       starting_run, user_errors, workspace)
+from ui.shared import friendly, job_slot, loaded_run, run_picker, runs_with_checkpoints, user_errors, workspace
 
 RUN_KEY = "annotate_run"
 RETRAIN_KEY = "annotate_retrain"  # the opt-in checkbox
@@ -30,15 +28,10 @@ def model_section(doc_id: str, dataset: str) -> None:
         st.caption("Train a run first: its predictions can pre-fill labels as suggestions and point you to the "
                    "receipts it is least sure about.")
         return
-    by_id = {r.id: r for r in runs}
     pending = st.session_state.pop("annotate_run_next", None)
-    if pending in by_id:
+    if pending in {run.id for run in runs}:
         st.session_state[RUN_KEY] = pending
-    labels = run_labels(workspace())  # the names given on Runs
-    names = {i: run_label(r, labels) for i, r in by_id.items()}
-    forget_stale_choice(RUN_KEY, by_id)
-    run = by_id[st.selectbox("Run", list(by_id), format_func=names.get, key=RUN_KEY,
-                             **starting_run(RUN_KEY, runs))]
+    run = run_picker(runs, RUN_KEY)
     a, b = st.columns(2)
     if a.button("Suggest labels for this receipt from the run", key="annotate_prefill",
                 help="Stored as suggestions on the words nobody labelled; your labels are never replaced."):

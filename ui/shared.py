@@ -75,8 +75,8 @@ def show_dataset_now(name: str | None) -> None:
     show it together, not from the user's next click on. What the page had to say goes through :func:`flash`."""
     if name is None:
         names = [d.name for d in workspace().datasets()]
-        st.session_state.pop(DATASET_KEY, None)
-        if not names:
+        if not names:  # nothing left: the sidebar says "No data yet"
+            st.session_state.pop(DATASET_KEY, None)
             st.rerun()
         name = names[0]
     select_dataset(name)
@@ -187,18 +187,6 @@ def runs_with_checkpoints() -> list:
     return [run for run in ws.list_runs() if has_checkpoint(ws.runs_dir / run.id)]
 
 
-def starting_run(key: str, runs: list) -> dict:
-    """The ``index`` a run picker ``key`` starts on, as keyword arguments (none once the picker has a choice): the
-    run Runs marks ★ (it beats every run evaluated on the same receipts beyond the noise rule), else the newest. A
-    race leaves its weakest scenario newest; a newcomer should not get that one by default."""
-    if key in st.session_state:
-        return {}
-    from receipt_core.training.run_summary import clear_best_runs, run_summary
-
-    best = clear_best_runs([run_summary(workspace(), run) for run in runs])
-    return {"index": next((i for i, run in enumerate(runs) if run.id in best), 0)}
-
-
 def forget_stale_choice(key: str, options) -> None:
     """Call before drawing the selectbox ``key``. Streamlit keeps a selectbox's choice as its option's text, so
     when that text changed (a run renamed in another tab) the choice comes back as a string that is none of the
@@ -207,13 +195,24 @@ def forget_stale_choice(key: str, options) -> None:
         del st.session_state[key]
 
 
-def run_label(run, labels: dict) -> str:
-    """A run picker's option: id and the name to show (the user's, from Runs: ``labels`` as ``run_labels`` gives
-    them), as plain text. Not the status: Streamlit keeps a selectbox's choice as the option's text, so a label that
-    changed when the run finished would leave the picker holding a string that is no run id."""
-    from receipt_core.workspace.run_labels import display_name
+def run_picker(runs: list, key: str):
+    """A selectbox over ``runs`` (newest first, as ``runs_with_checkpoints`` lists them) showing each run's id and
+    the name Runs gives it; returns the chosen run. Its first choice is the run Runs marks ★ (it beats every run
+    evaluated on the same receipts beyond the noise rule), else the newest: a race leaves its weakest scenario
+    newest. The options' text holds no status: Streamlit keeps a choice as its option's text, so a text that
+    changed when a run finished would leave a choice that is no run id (``forget_stale_choice``)."""
+    from receipt_core.training.run_summary import clear_best_runs, run_summary
+    from receipt_core.workspace.run_labels import display_name, run_labels
 
-    return plain(f"{run.id} · {display_name(run, labels)}")
+    by_id = {run.id: run for run in runs}
+    labels = run_labels(workspace())  # the names given on Runs
+    names = {run.id: plain(f"{run.id} · {display_name(run, labels)}") for run in runs}
+    forget_stale_choice(key, by_id)
+    first = {}
+    if key not in st.session_state:
+        best = clear_best_runs([run_summary(workspace(), run) for run in runs])
+        first = {"index": next((i for i, run in enumerate(runs) if run.id in best), 0)}
+    return by_id[st.selectbox("Run", list(by_id), format_func=names.get, key=key, **first)]
 
 
 @st.cache_resource(show_spinner="Counting the backbone's parameters…", max_entries=4)

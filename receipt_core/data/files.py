@@ -76,3 +76,14 @@ def file_stems(names: Iterable[str], strip_prefix: str = "") -> dict[str, str]:
         taken.add(stem.lower())
         stems[name] = stem
     return stems
+
+
+MAX_NAME_CHARS, MAX_PATH_CHARS = 255, 4096  # what Linux file systems take: one name, and a whole path
+
+
+def fits_a_file_system(text: str) -> bool:
+    """Whether ``text`` could name a file at all: no NUL, no name over 255 characters, at most 4,096 in all. A
+    typed path that fails this is refused before the file system is asked (which would answer ``[Errno 36]`` or
+    "embedded null byte")."""
+    return ("\x00" not in text and len(text) <= MAX_PATH_CHARS
+            and all(len(part) <= MAX_NAME_CHARS for part in Path(text).parts))

@@ -50,8 +50,8 @@ _BACKBONE_INTS = {
 }
 # run settings -> (smallest, largest) whole number: a run's config (training/config.py) refuses values outside these
 # before training, so every checkpoint saved passes this check when it is loaded
-CONFIG_INT_BOUNDS = {"max_length": (8, 8_192), "stride": (0, 8_192), "batch_size": (1, 65_536), "epochs": (0, 1_000_000),
-                "seed": (-(2 ** 63), 2 ** 63 - 1)}
+CONFIG_INT_BOUNDS = {"max_length": (8, 8_192), "stride": (0, 8_192), "batch_size": (1, 65_536),
+                     "epochs": (0, 1_000_000), "seed": (-(2 ** 63), 2 ** 63 - 1)}
 
 
 def canonical_sha256(info: Mapping[str, Any]) -> str:

@@ -80,9 +80,10 @@ def load_study(path: Path) -> dict[str, Any]:
             raise StudyFileError(f"{path} holds no study.json, so it is not a study folder; give {made_by}")
         path = path / "study.json"
     try:
-        if path.stat().st_size > MAX_STUDY_FILE_BYTES:
-            raise StudyFileError(f"{path} is {path.stat().st_size:,} bytes, over the {MAX_STUDY_FILE_BYTES:,} a study "
-                                 "file may have; it is not a study this project wrote")
+        size = path.stat().st_size
+        if size > MAX_STUDY_FILE_BYTES:
+            raise StudyFileError(f"{path} is {size:,} bytes, over the {MAX_STUDY_FILE_BYTES:,} a study file may have; "
+                                 "it is not a study this project wrote")
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise StudyFileError(f"cannot read {path}: {getattr(error, 'strerror', None) or error}") from None

@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..data.boxes import check_box_mode
 
 REFERENCE = "reference"
 LAYOUT_SCENARIOS = ("freeze-all", "freeze-backbone", "freeze-fields-head", "freeze-quantity-head", "phased", "full")
@@ -96,13 +95,8 @@ class StudySettings:
             raise ValueError(f"repeats must be at least 1, got {self.repeats}")
         if self.budget_minutes is not None and not self.budget_minutes > 0:
             raise ValueError(f"the budget must be above 0 minutes, got {self.budget_minutes}")
-        check_box_mode(self.boxes)
-        from ..training.schedules import LR_SCHEDULES
-
-        if self.lr_schedule not in LR_SCHEDULES:
-            raise ValueError(f"learning-rate schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
-        if self.loss_weighting not in ("fixed", "uncertainty"):
-            raise ValueError(f"loss weighting must be 'fixed' or 'uncertainty', got {self.loss_weighting!r}")
+        # the training settings every run shares, checked where every run's are (a copied study.json may say anything)
+        TrainConfig(**{name: getattr(self, name) for name in _TRAINING_SETTINGS})
 
     def scenario_overrides(self, scenario: str) -> dict[str, Any]:
         """The scenario's own defaults (``SCENARIO_DEFAULTS``) that no setting given here overrides."""

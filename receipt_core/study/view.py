@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ..data.boxes import stored_box_mode
+from ..data.files import fits_a_file_system
 from .files import StudyFileError, load_study
 from .reading import read_claims
 from .result import Claim, ConfigSummary, RunResult, StudyResult
@@ -86,7 +87,7 @@ def open_study(path: Path | str, within: Path | None = None) -> OpenedStudy:
         raise StudyFileError("no study named: pick one of the studies listed, or type the name of a study folder "
                              "(one a race or a study wrote)")
     text = str(path).strip()
-    if "\x00" in text or len(text) > 4096 or any(len(part) > 255 for part in Path(text).parts):
+    if not fits_a_file_system(text):
         raise StudyFileError("that is not a study folder's name (too long, or it holds a NUL character): pick one "
                              "of the studies listed, or type the name of a study folder")
     path = Path(text).expanduser()

@@ -16,7 +16,6 @@ Workspace runs of this task (what the dashboard calls) are started in :mod:`rece
 from __future__ import annotations
 
 import dataclasses
-
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
+from ..data.files import fits_a_file_system
+
 SERVER_FOLDERS_ENV = "RECEIPT_STUDIO_SERVER_FOLDERS"
 _CHECKOUT = Path(__file__).resolve().parents[2]
 
@@ -43,11 +45,11 @@ class ServerFolders:
         """``typed`` (absolute, ``~``, or relative to the server's working folder) as a resolved path inside one
         of the folders; :class:`OutsideServerFoldersError` otherwise, before anything is read."""
         text = typed.strip()
-        if not text or "\x00" in text:
+        if not text:
             raise OutsideServerFoldersError("type the path of a folder or file on the server")
-        if len(text) > 4096 or any(len(part) > 255 for part in Path(text).parts):
-            raise OutsideServerFoldersError("that path is longer than a file system allows (a name over 255 "
-                                            "characters, or over 4,096 in all)")
+        if not fits_a_file_system(text):
+            raise OutsideServerFoldersError("that path cannot name a file: it holds a NUL character, or a name over "
+                                            "255 characters, or over 4,096 in all")
         try:
             path = Path(text).expanduser().resolve()
         except (OSError, RuntimeError, ValueError):  # an unknown ~user, a symlink loop, a name too long
