@@ -178,3 +178,30 @@ def test_every_preset_has_a_guide():
         assert guide.title in guide_markdown(preset)
     with pytest.raises(ValueError, match="known: freeze-all"):
         guide_for("freeze-nothing")
+
+
+def test_the_live_view_rebuilds_a_chart_only_when_its_points_or_phases_change(monkeypatch):
+    """The Train page's live view refreshes every few seconds in the process that trains: a chart whose points
+    did not change is shown from the figure built before, not built again."""
+    from ui import live_run
+
+    shown, builds = [], []
+    monkeypatch.setattr(live_run.st, "session_state", {})
+    monkeypatch.setattr(live_run.st, "plotly_chart", lambda figure, key, width: shown.append((key, figure)))
+
+    def build():
+        builds.append(1)
+        return curve_figure(points, "Field labels: loss", "loss")
+
+    points = pd.DataFrame({"step": [1, 2], "epoch": [0.5, 1.0], "wall_s": [0.1, 0.2], "series": ["train"] * 2,
+                           "value": [2.0, 1.5]})
+    live_run._chart("loss", points, ("run-1", ()), build)
+    live_run._chart("loss", points.copy(), ("run-1", ()), build)
+    assert len(builds) == 1 and shown[0][1] is shown[1][1]
+    points = pd.concat([points, pd.DataFrame({"step": [3], "epoch": [1.5], "wall_s": [0.3], "series": ["train"],
+                                              "value": [1.2]})], ignore_index=True)
+    live_run._chart("loss", points, ("run-1", ()), build)  # a new point
+    live_run._chart("loss", points, ("run-1", ((3, 2),)), build)  # phase 2 began
+    live_run._chart("loss", points, ("run-2", ((3, 2),)), build)  # another run with the same numbers
+    assert len(builds) == 4
+    assert len(shown[-1][1].data[0].x) == 3

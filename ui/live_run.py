@@ -8,8 +8,10 @@ from the script thread.
 from __future__ import annotations
 
 import time
+from typing import Callable
 
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
 from receipt_core.plots.figures import FIGURE_HEIGHT, curve_figure, prediction_figure, tall_figure_height
@@ -22,6 +24,7 @@ from ui.actions import document_image
 from ui.shared import fmt_params, fmt_seconds, friendly, job_slot, workspace
 
 FEED_KEY = "train_feed"
+FIGURES_KEY = "train_chart_figures"  # chart key → (what it was built from, figure)
 TITLES = {"fields": "Field labels", "quantity": "Quantities", "tags": "Reference tagger",
           "masked_words": "Masked words"}
 
@@ -124,15 +127,27 @@ def _charts(curves: RunCurves, run_id: str) -> None:
                 curves.train_loss[curves.train_loss["series"] == task].assign(series="train"),
                 curves.val_loss[curves.val_loss["series"] == task].assign(series="validation"),
             ])
-            st.plotly_chart(curve_figure(losses, f"{title}: loss", "loss", curves.phases,
-                                         uirevision=f"{run_id}-{task}-loss"),
-                            key=f"train_chart_{task}_loss", width="stretch")
+            _chart(f"train_chart_{task}_loss", losses, (run_id, curves.phases),
+                   lambda: curve_figure(losses, f"{title}: loss", "loss", curves.phases,
+                                        uirevision=f"{run_id}-{task}-loss"))
             own = [m for m in metric_names if m.split(".")[0] == task] if len(tasks) > 1 else metric_names
             if own:
                 metrics = curves.metrics[curves.metrics["series"].isin(own)]
-                st.plotly_chart(curve_figure(metrics, f"{title}: validation metrics", "score", curves.phases,
-                                             uirevision=f"{run_id}-{task}-metrics"),
-                                key=f"train_chart_{task}_metrics", width="stretch")
+                _chart(f"train_chart_{task}_metrics", metrics, (run_id, curves.phases),
+                       lambda: curve_figure(metrics, f"{title}: validation metrics", "score", curves.phases,
+                                            uirevision=f"{run_id}-{task}-metrics"))
+
+
+def _chart(key: str, points: pd.DataFrame, context: tuple, build: Callable[[], go.Figure]) -> None:
+    """``st.plotly_chart`` of ``build()``, rebuilt only when ``points`` (or the run and its phases) changed.
+
+    The view refreshes every few seconds in the process that trains, and building a figure holds the GIL the
+    training thread needs; most refreshes bring no new validation point, and none once the run has ended."""
+    signature = (context, len(points), int(pd.util.hash_pandas_object(points, index=False).sum()))
+    memo = st.session_state.setdefault(FIGURES_KEY, {})
+    if key not in memo or memo[key][0] != signature:
+        memo[key] = (signature, build())
+    st.plotly_chart(memo[key][1], key=key, width="stretch")
 
 
 def _predictions(curves: RunCurves, ws) -> None:
