@@ -134,12 +134,12 @@ with import_tab:
                                                "skipped):")
                     flash("import", "code", plain("\n".join(report.problems[:200])))
                 show_dataset_now(name)  # the sidebar shows the new dataset at once
-            # every record was bad: say so, and show why (not a success with 0 documents)
-            st.error(f"Nothing imported from {literal(path)}: no usable {fmt} documents "
-                     f"({len(report.problems)} problem(s) below).")
-            if report.problems:
-                with st.expander(f"{len(report.problems)} problem(s) reported", expanded=True):
-                    st.code(plain("\n".join(report.problems[:200])), language=None)
+            else:  # every record was bad: say so, and show why (not a success with 0 documents)
+                st.error(f"Nothing imported from {literal(path)}: no usable {fmt} documents "
+                         f"({len(report.problems)} problem(s) below).")
+                if report.problems:
+                    with st.expander(f"{len(report.problems)} problem(s) reported", expanded=True):
+                        st.code(plain("\n".join(report.problems[:200])), language=None)
     show_flash("import")
 
 with manage_tab:
