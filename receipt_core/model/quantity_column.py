@@ -64,8 +64,8 @@ def settle_by_column(words: Sequence[Word], fields: list[str], flags: list[bool]
                      values: list[float | None]) -> None:
     """Apply both rules (module docstring) in place: ``values[i]`` is flagged word i's quantity (None when its text
     holds none), ``fields``/``flags`` the decoding after the other reconciling rules."""
-    price_rows = {i: [j for j, w in enumerate(words) if fields[j] == PRICE and _charged(w) and same_row(words[i], w)]
-                  for i in range(len(words))}
+    charged = [j for j, w in enumerate(words) if fields[j] == PRICE and _charged(w)]  # parsed once, not per word
+    price_rows = {i: [j for j in charged if same_row(words[i], words[j])] for i in range(len(words))}
     column = _column([words[i] for i in range(len(words)) if flags[i] and price_rows[i]])
     for i, word in enumerate(words):
         if not flags[i] or values[i] is not None or _row_has_quantity(words, flags, values, i):
