@@ -28,7 +28,7 @@ with st.container(border=True):
     seed = left.number_input("Seed", min_value=0, max_value=10_000, value=0, step=1, key="demo_seed")
     right.write("Synthetic receipts rendered with real fonts, blur and noise, then read by Tesseract exactly "
                 "like an upload; gold labels come from the renderer. They are stored as the "
-                f"`{DEMO_DATASET}` dataset.")
+                f"`{DEMO_DATASET}` dataset; receipts already there are kept, not generated again.")
     if right.button("Generate demo receipts", type="primary", key="generate_demo"):
         bar = right.progress(0.0, text="Rendering and OCR-ing receipts…")
 
@@ -36,9 +36,16 @@ with st.container(border=True):
             bar.progress(done / max(total, 1), text=f"Rendered and OCR'd {done}/{total} receipts")
 
         with user_errors("Generating demo receipts"):
-            docs = add_demo_receipts(ws, int(count), seed=int(seed), progress=progress)
-            flash("demo", "success", f"Generated {len(docs)} receipts into dataset `{DEMO_DATASET}`. Next: **Train** "
-                                     "→ Start, or **Annotate** to look at them.")
+            added = add_demo_receipts(ws, int(count), seed=int(seed), progress=progress)
+            where = f"dataset `{DEMO_DATASET}`"
+            if not added.generated:
+                done = f"All {added.kept} receipts of seed {int(seed)} are in {where} already; kept as they are."
+            elif added.kept:
+                done = (f"Generated {added.generated} receipts into {where}; the other {added.kept} were there "
+                        "already and were kept as they are, with any label changes.")
+            else:
+                done = f"Generated {added.generated} receipts into {where}."
+            flash("demo", "success", f"{done} Next: **Train** → Start, or **Annotate** to look at them.")
             show_dataset_now(DEMO_DATASET)  # the sidebar shows it at once
     with right:
         show_flash("demo")

@@ -118,21 +118,26 @@ def fake_ocr(monkeypatch, synth_receipts):
 
 @pytest.fixture
 def fake_generation(monkeypatch, synth_receipts):
-    """``generate_dataset`` as the demo data calls it, answered from the session's generated receipts; records
-    each (count, seed) asked for."""
+    """``generate_receipts`` as the demo data calls it, answered from the session's generated receipts (renamed to
+    the asked-for seed's ids); records each (indexes, seed) asked for."""
     from receipt_core.datasets import demo
+    from receipt_core.datasets.synth import synth_id
 
-    calls: list[tuple[int, int]] = []
+    calls: list[tuple[tuple[int, ...], int]] = []
 
-    def generate_dataset(count, seed=0, progress=None, workers=None):
-        calls.append((count, seed))
-        receipts = list(synth_receipts[:count])
-        for done in range(1, len(receipts) + 1):
+    def generate_receipts(seed, indexes, progress=None, workers=None):
+        indexes = tuple(indexes)
+        calls.append((indexes, seed))
+        receipts = []
+        for index in indexes:
+            receipt = synth_receipts[index % len(synth_receipts)]
+            receipts.append(dataclasses.replace(
+                receipt, document=dataclasses.replace(receipt.document, id=synth_id(seed, index))))
             if progress:
-                progress(done, count)
+                progress(len(receipts), len(indexes))
         return receipts
 
-    monkeypatch.setattr(demo, "generate_dataset", generate_dataset)
+    monkeypatch.setattr(demo, "generate_receipts", generate_receipts)
     return calls
 
 
@@ -208,7 +213,26 @@ def test_every_page_renders_on_an_empty_workspace(page, workspace_home):
 
 def test_home_generates_demo_receipts_with_images(workspace_home, fake_generation):
     _generate_two_demo_receipts(workspace_home)
-    assert fake_generation == [(2, 0)]  # the page's count and seed reached the generator
+    assert fake_generation == [((0, 1), 0)]  # the page's count and seed reached the generator
+
+
+def test_home_generates_only_the_demo_receipts_that_are_missing_and_keeps_the_labels_of_the_others(
+        workspace_home, fake_generation):
+    _generate_two_demo_receipts(workspace_home)
+    ws = Workspace(workspace_home)
+    first = ws.load_documents("demo")[0]
+    ws.update_word(first.id, 0, "TOTAL")
+    at = app("home")
+    at.number_input(key="demo_count").set_value(4).run()
+    at.button(key="generate_demo").click().run(timeout=60)
+    no_errors(at)
+    assert fake_generation[-1] == ((2, 3), 0)  # receipts 0 and 1 were not generated again
+    assert any("Generated 2 receipts" in s.value and "the other 2 were there already" in s.value for s in at.success)
+    assert len(ws.load_documents("demo")) == 4
+    assert ws.get_document(first.id).words[0].field == "TOTAL"  # the label change survived
+    at.button(key="generate_demo").click().run(timeout=60)
+    assert fake_generation[-1] == ((), 0)
+    assert any("All 4 receipts of seed 0 are in dataset" in s.value for s in at.success)
 
 
 @pytest.mark.slow

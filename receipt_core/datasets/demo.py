@@ -1,6 +1,7 @@
 """Data a new user can start from, stored in a workspace with one call (Home's two buttons).
 
-* the demo dataset: synthetic receipts rendered, OCR'd and stored (``add_demo_receipts``, "Generate demo receipts");
+* the demo dataset: synthetic receipts rendered, OCR'd and stored (``add_demo_receipts``, "Generate demo receipts";
+  receipts already there are kept, not generated again);
 * the CORD sample: 250 real CORD v1 receipts (CC BY 4.0) that ship with the app in ``assets/cord-sample/``,
   stored as a train and a dev dataset (``add_cord_sample``, "Real receipts (CORD sample)").
 """
@@ -14,9 +15,10 @@ from typing import TYPE_CHECKING, Callable
 
 from ..data.document import Document
 from ..workspace.database import WorkspaceError
+from ..workspace.documents import DocumentsInAnotherDatasetError
 from . import import_into_workspace, load_dataset
 from .report import ImportReport, make_report
-from .synth import generate_dataset
+from .synth import MAX_GENERATED, generate_receipts, synth_id
 
 if TYPE_CHECKING:
     from ..workspace.store import Workspace
@@ -28,20 +30,48 @@ CORD_SAMPLE_SPLITS = (("train", CORD_SAMPLE_TRAIN), ("dev", CORD_SAMPLE_DEV))  #
 CORD_SAMPLE_ID_PREFIX = "cord-sample-"  # not CORD's own "cord-": an import of the full CORD keeps its documents
 
 
-def add_demo_receipts(workspace: "Workspace", count: int, seed: int = 0, dataset: str = DEMO_DATASET,
-                      progress: Callable[[int, int], None] | None = None) -> list[Document]:
-    """Generate ``count`` receipts for ``seed`` (``synth.generate_dataset``) and store them as ``dataset``.
+@dataclass(frozen=True)
+class DemoReceipts:
+    """What :func:`add_demo_receipts` did: every asked-for document as the workspace now holds it, in index order,
+    and how many of them it generated (the rest were stored already and kept)."""
 
-    Each image is stored first (by content hash), then every document in one transaction, so a stored document
-    never points at a missing image. Returns the stored documents; ``progress(done, total)`` follows generation.
+    documents: tuple[Document, ...]
+    generated: int
+
+    @property
+    def kept(self) -> int:
+        return len(self.documents) - self.generated
+
+
+def add_demo_receipts(workspace: "Workspace", count: int, seed: int = 0, dataset: str = DEMO_DATASET,
+                      progress: Callable[[int, int], None] | None = None) -> DemoReceipts:
+    """Receipts 0 … ``count`` − 1 of ``seed`` (``synth.generate_receipts``) in ``dataset``.
+
+    Loses nothing and repeats no work: a receipt already stored in ``dataset`` (the same seed and index give the
+    same id) is kept as it is, with any label changes made since, and only the missing ones are generated.
+    Each new image is stored first (by content hash), then the new documents in one transaction, so a stored
+    document never points at a missing image. ``progress(done, total)`` follows the generation. Raises the
+    workspace's ``DocumentsInAnotherDatasetError``, before generating anything, when one of the ids belongs to
+    another dataset.
     """
-    documents = []
-    for receipt in generate_dataset(count, seed=seed, progress=progress):
+    if not 0 <= count <= MAX_GENERATED:
+        raise ValueError(f"count must be 0 to {MAX_GENERATED:,} receipts, got {count:,}")
+    ids = [synth_id(seed, index) for index in range(count)]
+    held = workspace.datasets_of(ids)
+    elsewhere = {doc_id: name for doc_id, name in held.items() if name != dataset}
+    if elsewhere:
+        raise DocumentsInAnotherDatasetError(dataset, elsewhere)
+    missing = [index for index, doc_id in enumerate(ids) if doc_id not in held]
+    new = []
+    for receipt in generate_receipts(seed, missing, progress=progress):
         sha = workspace.put_image(receipt.image_bytes, "." + receipt.image_format.lower().replace("jpeg", "jpg"))
         doc = receipt.document
-        documents.append(doc if doc.image_sha256 == sha else dataclasses.replace(doc, image_sha256=sha))
-    workspace.save_documents(dataset, documents)
-    return documents
+        new.append(doc if doc.image_sha256 == sha else dataclasses.replace(doc, image_sha256=sha))
+    if new:
+        workspace.save_documents(dataset, new)
+    fresh = {doc.id: doc for doc in new}
+    documents = tuple(fresh[doc_id] if doc_id in fresh else workspace.get_document(doc_id) for doc_id in ids)
+    return DemoReceipts(documents=documents, generated=len(new))
 
 
 class CordSampleError(WorkspaceError):

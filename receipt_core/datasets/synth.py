@@ -314,6 +314,11 @@ def attach_labels(ocr_words: Sequence[Word], rendered: Sequence[Word], min_cover
 # --- public API ----------------------------------------------------------------------------------------
 
 
+def synth_id(seed: int, index: int) -> str:
+    """The document id of generated receipt ``index`` of ``seed``: the same receipt always has the same id."""
+    return f"synth-{seed}-{index:05d}"
+
+
 def generate_receipt(seed: int, index: int = 0, settings: OcrSettings = RECEIPT_OCR) -> SyntheticReceipt:
     """One synthetic receipt; the same (seed, index) always gives the same receipt, image and OCR."""
     rng = random.Random(seed * 1_000_003 + index)
@@ -323,7 +328,7 @@ def generate_receipt(seed: int, index: int = 0, settings: OcrSettings = RECEIPT_
     image, placed = _render(rng, lines, width_chars, font)
     image_bytes, rendered = _degrade(rng, image, placed)
     loaded = load_image(image_bytes, f"synth-{seed}-{index}.jpg")
-    doc_id = f"synth-{seed}-{index:05d}"
+    doc_id = synth_id(seed, index)
     ocr = ocr_image(loaded, settings, doc_id=doc_id, source=f"synth:seed={seed}")
     meta = dict(ocr.meta, receipt=receipt, font=font_name)
     document = Document(id=doc_id, width=ocr.width, height=ocr.height, words=tuple(attach_labels(ocr.words, rendered)),
@@ -341,25 +346,36 @@ MAX_GENERATED = 10_000  # receipts one call generates (about a second each per c
 
 def generate_dataset(count: int, seed: int = 0, progress: Callable[[int, int], None] | None = None,
                      workers: int | None = None) -> list[SyntheticReceipt]:
-    """``count`` receipts in index order, rendered and OCR'd in parallel processes (all cores by default).
+    """``count`` receipts in index order (:func:`generate_receipts` over indexes 0 … count − 1)."""
+    if not 0 <= count <= MAX_GENERATED:
+        raise ValueError(f"count must be 0 to {MAX_GENERATED:,} receipts, got {count:,}")
+    return generate_receipts(seed, range(count), progress=progress, workers=workers)
+
+
+def generate_receipts(seed: int, indexes: Sequence[int], progress: Callable[[int, int], None] | None = None,
+                      workers: int | None = None) -> list[SyntheticReceipt]:
+    """The receipts ``indexes`` of ``seed``, in that order, rendered and OCR'd in parallel processes (all cores
+    by default); ``progress(done, total)`` after each.
 
     Worker processes are *spawned* (safe next to Streamlit's and torch's threads, unlike fork), so a plain
     script calling this with ``workers > 1`` needs the usual ``if __name__ == "__main__":`` guard.
     """
-    if not 0 <= count <= MAX_GENERATED:
-        raise ValueError(f"count must be 0 to {MAX_GENERATED:,} receipts, got {count:,}")
-    workers = max(1, min(workers or os.cpu_count() or 1, count or 1))
-    receipts: list[SyntheticReceipt | None] = [None] * count
+    indexes = list(indexes)
+    if len(indexes) > MAX_GENERATED or any(not 0 <= index < MAX_GENERATED for index in indexes):
+        raise ValueError(f"receipt indexes must be 0 to {MAX_GENERATED - 1:,}, at most {MAX_GENERATED:,} of them")
+    total = len(indexes)
+    workers = max(1, min(workers or os.cpu_count() or 1, total or 1))
+    receipts: list[SyntheticReceipt] = []
     if workers == 1:
-        for index in range(count):
-            receipts[index] = generate_receipt(seed, index)
+        for index in indexes:
+            receipts.append(generate_receipt(seed, index))
             if progress:
-                progress(index + 1, count)
-        return [r for r in receipts if r is not None]
+                progress(len(receipts), total)
+        return receipts
     with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-        futures = [pool.submit(_generate_job, seed, index) for index in range(count)]
-        for done, future in enumerate(futures, start=1):
-            receipts[done - 1] = future.result()
+        futures = [pool.submit(_generate_job, seed, index) for index in indexes]
+        for future in futures:
+            receipts.append(future.result())
             if progress:
-                progress(done, count)
-    return [r for r in receipts if r is not None]
+                progress(len(receipts), total)
+    return receipts
