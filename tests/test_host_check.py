@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from ui.host_check import ALLOWED_HOSTS_ENV, allowed_hosts, loopback_origin_allowed
+from ui.host_check import ALLOWED_HOSTS_ENV, allowed_hosts, origin_allowed
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -117,20 +117,54 @@ def test_the_allowed_hosts_setting_is_checked():
             allowed_hosts({ALLOWED_HOSTS_ENV: bad})
 
 
-def test_a_page_on_another_loopback_port_cannot_open_the_live_connection(server):
-    """Cookies ignore ports, so a notebook or dev server on localhost:9999 would otherwise drive the app."""
-    assert websocket_status(server, f"localhost:{server}", origin="http://localhost:9999") == "HTTP/1.1 403 Forbidden"
-    assert websocket_status(server, f"127.0.0.1:{server}", origin="http://[::1]:9999") == "HTTP/1.1 403 Forbidden"
+def test_a_page_on_another_port_of_this_machine_cannot_open_the_live_connection(server):
+    """Cookies ignore ports, so a notebook or dev server on this machine would otherwise drive the app, whether
+    its page is opened as localhost, 0.0.0.0 or the machine's own address (Streamlit's own check lets the last two
+    through on any port)."""
+    forbidden = "HTTP/1.1 403 Forbidden"
+    assert websocket_status(server, f"localhost:{server}", origin="http://localhost:9999") == forbidden
+    assert websocket_status(server, f"127.0.0.1:{server}", origin="http://[::1]:9999") == forbidden
+    assert websocket_status(server, f"localhost:{server}", origin="http://0.0.0.0:9999") == forbidden
+    assert websocket_status(server, f"localhost:{server}", origin=f"http://{_machine_address()}:9999") == forbidden
+    assert websocket_status(server, f"localhost:{server}", origin="https://evil.example") == forbidden
     assert websocket_status(server, f"localhost:{server}",
+                            origin=f"http://localhost:{server}") == "HTTP/1.1 101 Switching Protocols"
+    assert websocket_status(server, f"127.0.0.1:{server}",
                             origin=f"http://127.0.0.1:{server}") == "HTTP/1.1 101 Switching Protocols"
 
 
-def test_the_loopback_origin_rule():
-    assert loopback_origin_allowed(None, "localhost:8501")
-    assert loopback_origin_allowed("http://localhost:8501", "127.0.0.1:8501")
-    assert loopback_origin_allowed("http://localhost", "localhost")  # default ports on both sides
-    assert loopback_origin_allowed("https://demo.example.lan", "demo.example.lan")  # a reverse proxy's name
-    assert not loopback_origin_allowed("http://localhost:9999", "localhost:8501")
-    assert not loopback_origin_allowed("http://localhost", "localhost:8501")
-    assert not loopback_origin_allowed("http://localhost:8501", "demo.example.lan")
-    assert not loopback_origin_allowed("http://localhost:99999", "localhost:8501")  # not a port at all
+def _machine_address() -> str:
+    """An address of this machine other than loopback (what ``hostname -I`` lists first), or a documentation one."""
+    import socket
+
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.connect(("192.0.2.1", 9))  # no packet is sent: this only picks the outgoing interface
+            return probe.getsockname()[0]
+    except OSError:
+        return "192.0.2.2"
+
+
+def test_the_same_origin_rule():
+    assert origin_allowed(None, "localhost:8501")
+    assert origin_allowed("null", "localhost:8501")  # Streamlit refuses it itself
+    assert origin_allowed("http://localhost:8501", "localhost:8501")
+    assert origin_allowed("http://[::1]:8501", "[::1]:8501")
+    assert origin_allowed("http://localhost", "localhost")  # default ports on both sides
+    assert origin_allowed("https://demo.example.lan", "demo.example.lan")  # a reverse proxy passing Host on
+    assert origin_allowed("http://192.168.1.5:8501", "192.168.1.5:8501")  # served to a LAN, opened by address
+    # a proxy that rewrites Host: the configured name, on its scheme's default port only
+    assert origin_allowed("https://demo.example.lan", "localhost:8501", ["localhost", "demo.example.lan"])
+    assert origin_allowed("https://a.corp.example", "localhost:8501", ["*.corp.example"])
+    assert not origin_allowed("https://demo.example.lan:9999", "localhost:8501", ["demo.example.lan"])
+    assert not origin_allowed("https://corp.example.evil", "localhost:8501", ["*.corp.example"])
+    assert not origin_allowed("http://localhost", "localhost:8501", ["localhost"])  # loopback names need the port
+    assert not origin_allowed("http://localhost:8501", "127.0.0.1:8501")  # another origin, though the same server
+    assert not origin_allowed("http://localhost:9999", "localhost:8501")
+    assert not origin_allowed("http://0.0.0.0:9999", "localhost:8501")
+    assert not origin_allowed("http://192.168.1.5:9999", "localhost:8501")
+    assert not origin_allowed("http://192.168.1.5:9999", "192.168.1.5:8501")
+    assert not origin_allowed("https://evil.example", "localhost:8501")
+    assert not origin_allowed("http://localhost:8501", "demo.example.lan")
+    assert not origin_allowed("http://localhost:99999", "localhost:8501")  # not a port at all
+    assert not origin_allowed("garbage", "localhost:8501")

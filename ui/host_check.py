@@ -10,22 +10,22 @@ Allowed: ``localhost``, ``127.0.0.1``, ``[::1]`` (any port), plus the names in `
 (comma-separated, e.g. ``demo.example.lan,*.corp.example``): the name a reverse proxy forwards, or the machine's
 address when it serves a LAN.
 
-A page served from another port of this machine (a notebook, another dev server) is a different origin with the
-same host name, and browsers send it this server's cookies, XSRF cookie included. :class:`LoopbackOriginMiddleware`
-refuses (403) a request or WebSocket handshake whose ``Origin`` is a loopback address on another port than the one
-the request came to, so such a page cannot open the app's live connection or upload to it.
+A page served from another port of this machine (a notebook, another dev server), whether it is opened as
+``localhost``, ``0.0.0.0`` or the machine's own address, is a different origin, and browsers send it this
+server's cookies, XSRF cookie included (cookies ignore ports). :class:`SameOriginMiddleware` refuses (403) a
+request or WebSocket handshake whose ``Origin`` is not the app's own, so such a page cannot open the app's live
+connection or upload to it.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from typing import Mapping
+from typing import Mapping, Sequence
 from urllib.parse import urlsplit
 
 ALLOWED_HOSTS_ENV = "RECEIPT_STUDIO_ALLOWED_HOSTS"
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
-_LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")  # as urlsplit gives the host name (no brackets)
 _DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 _HOST_NAME = re.compile(r"^(\*\.)?[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$|^\[[0-9A-Fa-f:.]+\]$")
 
@@ -78,54 +78,69 @@ class ForbiddenHostMiddleware:
                                                                                                    forbid)
 
 
-def loopback_origin_allowed(origin: str | None, host: str | None) -> bool:
-    """False when ``origin`` (the request's Origin header) is a loopback address on another port than ``host``
-    (its Host header) names, or names a loopback origin while ``host`` is not one; True otherwise (no Origin,
-    ``null``, or a non-loopback Origin, which Streamlit's own origin check and the Host allowlist judge)."""
+def origin_allowed(origin: str | None, host: str | None, allowed: Sequence[str] = ()) -> bool:
+    """Whether a request whose ``Origin`` header is ``origin`` and whose ``Host`` header is ``host`` may reach the
+    app: True without an Origin (not a browser page) or with ``null`` (Streamlit refuses those itself); else only
+    when the Origin is the app's own (the host name and port the request came to; a missing port is the Origin
+    scheme's default), or a name of ``allowed`` that is not a loopback name, on its scheme's default port (a
+    reverse proxy that rewrites Host). A page on another port of this machine — localhost, 0.0.0.0, the machine's
+    own address — is another origin and is refused, as is any other site."""
     if not origin or origin == "null":
         return True
     try:
         parsed = urlsplit(origin)
+        origin_name = (parsed.hostname or "").lower()
         origin_port = parsed.port or _DEFAULT_PORTS.get(parsed.scheme)
-    except ValueError:
-        return False
-    if (parsed.hostname or "").lower() not in _LOOPBACK_NAMES:
-        return True
-    try:
         requested = urlsplit(f"//{host or ''}")
         host_name, host_port = (requested.hostname or "").lower(), requested.port
     except ValueError:
         return False
-    return host_name in _LOOPBACK_NAMES and origin_port == (host_port or _DEFAULT_PORTS.get(parsed.scheme))
+    if not origin_name or origin_port is None:
+        return False
+    if origin_name == host_name and origin_port == (host_port or _DEFAULT_PORTS.get(parsed.scheme)):
+        return True
+    if origin_port != _DEFAULT_PORTS.get(parsed.scheme):
+        return False
+    return any(_matches(origin_name, name) for name in allowed if name not in LOOPBACK_HOSTS)
 
 
-class LoopbackOriginMiddleware:
-    """403 Forbidden for a request or WebSocket handshake from a page on another loopback port
-    (:func:`loopback_origin_allowed`)."""
+def _matches(name: str, pattern: str) -> bool:
+    """``name`` against an allowed-hosts entry (``*.example.lan`` matches any name under it, as Starlette's)."""
+    pattern = pattern.strip("[]")
+    return name.endswith(pattern[1:]) if pattern.startswith("*.") else name == pattern
 
-    def __init__(self, app) -> None:
+
+class SameOriginMiddleware:
+    """403 Forbidden for a request or WebSocket handshake sent by a page of another origin (:func:`origin_allowed`).
+
+    Streamlit's own check lets any port of localhost, 0.0.0.0 and the machine's addresses open its WebSocket, and
+    cookies ignore ports, so without this a notebook or dev server on this machine could drive the app."""
+
+    def __init__(self, app, allowed_hosts: Sequence[str] = ()) -> None:
         self.app = app
+        self.allowed_hosts = tuple(allowed_hosts)
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] in ("http", "websocket"):
             from starlette.datastructures import Headers
 
             headers = Headers(scope=scope)
-            if not loopback_origin_allowed(headers.get("origin"), headers.get("host")):
+            if not origin_allowed(headers.get("origin"), headers.get("host"), self.allowed_hosts):
                 from starlette.responses import PlainTextResponse
 
-                await PlainTextResponse("Forbidden: this page's origin is another port of this machine",
+                await PlainTextResponse("Forbidden: this request comes from a page of another origin",
                                         status_code=403)(scope, receive, send)
                 return
         await self.app(scope, receive, send)
 
 
 def host_middleware(environ: Mapping[str, str] | None = None) -> list:
-    """The middleware list for ``st.App``: the Host allowlist over :func:`allowed_hosts`, the loopback origin
-    check, and the refusal to be framed by another site (:mod:`ui.frame_guard`)."""
+    """The middleware list for ``st.App``: the Host allowlist over :func:`allowed_hosts`, the same-origin check,
+    and the refusal to be framed by another site (:mod:`ui.frame_guard`)."""
     from starlette.middleware import Middleware
 
     from ui.frame_guard import FrameGuardMiddleware
 
-    return [Middleware(ForbiddenHostMiddleware, allowed_hosts=allowed_hosts(environ)),
-            Middleware(LoopbackOriginMiddleware), Middleware(FrameGuardMiddleware)]
+    hosts = allowed_hosts(environ)
+    return [Middleware(ForbiddenHostMiddleware, allowed_hosts=hosts),
+            Middleware(SameOriginMiddleware, allowed_hosts=hosts), Middleware(FrameGuardMiddleware)]
