@@ -152,6 +152,29 @@ def test_a_zip_bomb_is_refused_by_its_uncompressed_size_before_extraction(ws, tm
     assert not (tmp_path / "out").exists()
 
 
+def test_folder_entries_cost_no_work_and_too_many_entries_or_folders_are_refused_before_extraction(ws, tmp_path):
+    """Found by the adversarial probe: a 4 MB zip of 50,000 empty folder entries plus one file took 79 s (a mkdir
+    and rmdir each), and a 40 MB upload holds about 460,000 of them."""
+    import time
+
+    empty_folders = {f"{i:x}/": b"" for i in range(2_000)}
+    out = tmp_path / "out"
+    assert extract_zip(_zip({**empty_folders, "data/a.json": b"{}"}), out) == 1
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) == ["data", "data/a.json"]  # none made
+    many = _zip({**{f"{i:x}/": b"" for i in range(100_001)}, "a.json": b"{}"})
+    started = time.monotonic()
+    with pytest.raises(ZipImportError, match="holds 100,002 entries, over 100,000"):
+        import_zip(ws, many, "folders.zip")
+    assert time.monotonic() - started < 10
+    spread = _zip({f"d{i}/a.json": b"{}" for i in range(11)})
+    with pytest.raises(ZipImportError, match="lie in more than 10 folders"):
+        extract_zip(spread, tmp_path / "spread", ZipLimits(max_folders=10))
+    deep = _zip({"/".join(f"d{i}" for i in range(11)) + "/a.json": b"{}"})  # 11 nested folders for one file
+    with pytest.raises(ZipImportError, match="lie in more than 10 folders"):
+        extract_zip(deep, tmp_path / "deep", ZipLimits(max_folders=10))
+    assert not (tmp_path / "spread").exists() and not (tmp_path / "deep").exists() and ws.datasets() == []
+
+
 def test_what_is_not_a_usable_zip_is_refused_with_its_reason(ws, tmp_path):
     with pytest.raises(ZipImportError, match="not a readable zip file"):
         import_zip(ws, io.BytesIO(b"PK\x03\x04 not really"), "broken.zip")

@@ -55,9 +55,12 @@ class ZipLimits:
     max_ratio: int = 100  # uncompressed / compressed size of one entry, and of all entries together …
     ratio_floor_bytes: int = 1024 * 1024  # … checked above this size (tiny files compress oddly)
     max_depth: int = 32  # folder levels of one entry's path
+    max_entries: int = 100_000  # entries of any kind (folder entries cost a central-directory record each)
+    max_folders: int = 10_000  # distinct folders the files lie in (each is created on the server's disk)
 
     def __post_init__(self) -> None:
-        for name in ("max_files", "max_total_bytes", "max_ratio", "ratio_floor_bytes", "max_depth"):
+        for name in ("max_files", "max_total_bytes", "max_ratio", "ratio_floor_bytes", "max_depth", "max_entries",
+                     "max_folders"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"ZipLimits.{name} must be a whole number of at least 1, got {value!r}")
@@ -122,25 +125,29 @@ def extract_zip(upload: BinaryIO | Path, folder: Path, limits: ZipLimits = DEFAU
         entries = checked_entries(archive.infolist(), limits)
         folder.mkdir(parents=True)
         root = folder.resolve()
-        for info, parts in entries:
+        files = [(info, parts) for info, parts in entries if not info.is_dir()]  # folders come with their files
+        for info, parts in files:
             target = root.joinpath(*parts)
             if not target.resolve().is_relative_to(root):  # checked_entries rules this out; a second check is cheap
                 raise ZipImportError(f"zip entry {info.filename!r} would lead outside the folder; refused")
             try:
-                (target if info.is_dir() else target.parent).mkdir(parents=True, exist_ok=True)
+                target.parent.mkdir(parents=True, exist_ok=True)
             except OSError as error:  # e.g. "a" is a file and "a/b" wants it as a folder
                 raise ZipImportError(f"zip entry {info.filename!r} cannot be placed ({error.strerror or error})") \
                     from None
-            if not info.is_dir():
-                _copy_bounded(archive, info, target)
-    return sum(1 for info, _ in entries if not info.is_dir())
+            _copy_bounded(archive, info, target)
+    return len(files)
 
 
 def checked_entries(infos: list[zipfile.ZipInfo], limits: ZipLimits) -> list[tuple[zipfile.ZipInfo, tuple[str, ...]]]:
     """The entries to extract with their path parts, clutter left out; ZipImportError for the first unsafe one or
     when the zip as a whole is over ``limits``."""
+    if len(infos) > limits.max_entries:
+        raise ZipImportError(f"the zip holds {len(infos):,} entries, over {limits.max_entries:,}; refused (zip the "
+                             "dataset's files without empty folders, or split it)")
     entries: list[tuple[zipfile.ZipInfo, tuple[str, ...]]] = []
     seen: set[tuple[str, ...]] = set()
+    folders: set[tuple[str, ...]] = set()
     files, total, compressed = 0, 0, 0
     for info in infos:
         parts = safe_parts(info.filename)
@@ -161,6 +168,10 @@ def checked_entries(infos: list[zipfile.ZipInfo], limits: ZipLimits) -> list[tup
             raise ZipImportError(f"zip entry {info.filename!r} appears twice; refused")
         seen.add(parts)
         if not info.is_dir():
+            folders.update(parts[:depth] for depth in range(1, len(parts)))
+            if len(folders) > limits.max_folders:
+                raise ZipImportError(f"the zip's files lie in more than {limits.max_folders:,} folders; refused "
+                                     "(split the dataset)")
             files += 1
             total += info.file_size
             compressed += info.compress_size
