@@ -315,8 +315,44 @@ def test_train_out_onto_a_file_fails_at_once_before_loading_anything(tmp_path, c
                  "--out", str(target)]) == 2
     err = capsys.readouterr().err
     assert err.strip().splitlines() == [f"error: --out {target} is a file, not a folder; choose a new or empty "
-                                        "folder for the run"]
+                                        "folder"]
     assert target.read_text() == "not a folder"
+
+
+@pytest.mark.parametrize("command", [
+    ["reference", "--train", "DATA", "--eval", "DATA", "--backbone", "tiny", "--epochs", "1"],
+    ["pretrain", "--data", "DATA", "--backbone", "tiny", "--epochs", "1"],
+    ["study", "--train", "DATA", "--eval", "DATA"]])
+def test_every_command_that_trains_refuses_out_onto_a_file_before_training(command, tmp_path, capsys):
+    """Found by the adversarial probe: reference and pretrain trained to the end, then failed to save."""
+    data = tmp_path / "data"
+    data.mkdir()
+    target = tmp_path / "model.bin"
+    target.write_text("not a folder")
+    argv = [str(data) if arg == "DATA" else arg for arg in command] + ["--format", "native", "--out", str(target)]
+    assert main(argv) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"error: --out {target} is a file, not a folder; choose a new or empty folder"]
+    assert target.read_text() == "not a folder"
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["train", "--epochs", "-1"], "error: argument --epochs: must be 0 or more, got -1 (see: python -m receipt_core "
+                                  "train --help)"),
+    (["study", "--repeats", "0"], "error: argument --repeats: must be at least 1, got 0 (see: python -m "
+                                  "receipt_core study --help)"),
+    (["nosuch"], "error: argument COMMAND: invalid choice: 'nosuch'")])
+def test_a_usage_error_is_one_line_without_the_usage_block(argv, message, capsys):
+    """Found by the adversarial probe: argparse printed its ~20-line usage block before the error."""
+    assert main(argv) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(message), lines
+
+
+def test_a_special_file_is_named_as_such_not_as_missing(capsys):
+    assert main(["import", "/dev/null"]) == 2
+    assert capsys.readouterr().err.strip() == ("error: /dev/null is not a folder or a regular file; give a dataset "
+                                               "folder or file")
 
 
 def test_train_out_into_a_folder_of_other_files_is_refused_before_loading_anything(tmp_path, capsys, monkeypatch):

@@ -111,3 +111,18 @@ def add_box_arguments(parser: argparse.ArgumentParser, scope: str = "", default:
     parser.add_argument("--boxes", choices=BOX_MODES, default=default,
                         help="the box each word is encoded with: its own (word), its OCR line's, as LayoutLMv3 and "
                              "LiLT do (line), or its own left/right edges with its line's top/bottom (row)" + scope)
+
+
+def make_out_folder(path: Path, create: bool = True) -> None:
+    """``CommandError`` unless ``path`` (an ``--out``) is a folder or can be one: a file there is refused, a missing
+    folder is made (unless ``create`` is False). Commands call it before loading anything, so a mistyped ``--out``
+    fails in a second, not when the trained model is saved."""
+    from .main import CommandError
+
+    if path.exists() and not path.is_dir():
+        raise CommandError(f"--out {path} is a file, not a folder; choose a new or empty folder")
+    if create:
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise CommandError(f"cannot create the folder {path}: {error.strerror or error}") from None

@@ -27,8 +27,16 @@ class CommandError(Exception):
     """A failure the user can fix; its message is printed as ``error: <message>``."""
 
 
+class OneLineErrorParser(argparse.ArgumentParser):
+    """argparse's parser whose usage errors are one line, as every other error (not the whole usage block first);
+    the subcommands' parsers are of the same class, so ``train --epochs -1`` answers in one line too."""
+
+    def error(self, message: str):  # noqa: D401 - argparse's hook
+        self.exit(EXIT_USER_ERROR, f"error: {message} (see: {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m receipt_core",
+    parser = OneLineErrorParser(prog="python -m receipt_core",
                                      description="Receipt MTL Studio: receipts in, multi-task model out.")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMAND_MODULES:

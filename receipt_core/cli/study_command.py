@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from .arguments import (add_box_arguments, add_format_argument, add_workspace_argument, fraction, positive_float,
-                        positive_int)
+                        make_out_folder, positive_int)
 from .main import CommandError
 from .sources import load_documents
 from ..training.schedules import LR_SCHEDULES
@@ -76,6 +76,7 @@ def run_study_command(args: argparse.Namespace) -> int:
         raise CommandError(f"--decay-factor must be 1 or more, got {args.decay_factor}")
     if (args.out / "study.json").exists() or (args.out / "runs").exists():
         raise CommandError(f"{args.out} already holds a study; choose an empty --out folder")
+    make_out_folder(args.out)
     try:
         configs = ([parse_config(spec) for spec in args.backbone_scenarios] if args.backbone_scenarios
                    else list(default_configs()))

@@ -35,6 +35,8 @@ def load_dataset(path: Path, format: str, schema: LabelSchema = DEFAULT_SCHEMA,
     path = Path(path).resolve()
     if not path.exists():
         raise DatasetImportError(f"{path} does not exist")
+    if not (path.is_dir() or path.is_file()):
+        raise DatasetImportError(f"{path} is not a folder or a regular file; give a dataset folder or file")
     if format == "cord":
         from .cord import load_cord
         return load_cord(path, schema, limits)

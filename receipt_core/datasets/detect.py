@@ -44,6 +44,8 @@ def detect_format(path: Path) -> str:
             return "wildreceipt"
         files = (sorted(path.glob("*.json"))[:_SAMPLED_FILES] or sorted(path.glob("json/*.json"))[:_SAMPLED_FILES]
                  or sorted(path.glob("*/json/*.json"))[:_SAMPLED_FILES])
+    elif path.exists():
+        raise DatasetImportError(f"{path} is not a folder or a regular file; give a dataset folder or file")
     else:
         raise DatasetImportError(f"{path} does not exist")
     for file in files:
