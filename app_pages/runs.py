@@ -138,7 +138,11 @@ with runs_tab:
                     "on the same receipts beyond the noise rule. ") + NOISE_NOTE)
 
     st.subheader("Compare runs")
-    chosen = st.multiselect("Runs to overlay", list(labels), default=list(labels)[:3],
+    # the choice lives in session state (first the three newest runs, then the user's, runs deleted since dropped);
+    # a default= beside a value set through the state (a rename sets it again) made Streamlit log a warning
+    st.session_state["runs_compare"] = ([run_id for run_id in st.session_state["runs_compare"] if run_id in labels]
+                                        if "runs_compare" in st.session_state else list(labels)[:3])
+    chosen = st.multiselect("Runs to overlay", list(labels),
                             format_func=lambda run_id: labels.get(run_id, run_id),  # a label from before a rename
                             key="runs_compare", max_selections=len(SERIES_COLORS))
     chosen = [run_id for run_id in chosen if run_id in labels]
