@@ -13,8 +13,8 @@ from receipt_core.datasets import EXPORT_FORMATS
 from receipt_core.datasets.export_zip import export_zip_bytes, export_zip_name
 from ui.actions import document_image, ocr_and_store
 from ui.literal import literal, plain
-from ui.shared import (PDF_NOTE, UPLOAD_TYPES, current_dataset, flash, require_router, server_folders, show_dataset_now,
-                       show_flash, user_errors, workspace)
+from ui.shared import (PDF_NOTE, UPLOAD_TYPES, current_dataset, dataset_name_input, flash, require_router,
+                       server_folders, show_dataset_now, show_flash, user_errors, workspace)
 from ui.zip_import import zip_import_section
 
 
@@ -48,23 +48,23 @@ with upload_tab:
     st.write("Upload receipt photos or scans (JPG, PNG, WebP, TIFF, BMP, GIF; a PDF is answered with how to turn its "
              "page into an image). Each is read by Tesseract; "
              "words and boxes become a document you can annotate. Files are stored by content hash.")
-    target = st.text_input("Store into dataset", value="uploads", key="upload_dataset")
+    target, target_ok = dataset_name_input("Store into dataset", key="upload_dataset", value="uploads")
     # a new key after each stored upload empties the uploader: pressing the button again would read the same files
     upload_round = st.session_state.get("upload_round", 0)
     files = st.file_uploader("Receipt images", type=UPLOAD_TYPES, accept_multiple_files=True,
                              key="upload_files" if not upload_round else f"upload_files_{upload_round}", help=PDF_NOTE)
-    if st.button("OCR and store", type="primary", disabled=not files, key="ocr_uploads"):
+    if st.button("OCR and store", type="primary", disabled=not files or not target_ok, key="ocr_uploads"):
         bar = st.progress(0.0, text="Reading receipts…")
         with user_errors("OCR of the uploads"):
             uploads: dict[str, bytes] = {}
             for i, file in enumerate(files):
                 name = file.name if file.name not in uploads else f"{file.name} ({i + 1})"
                 uploads[name] = file.getvalue()
-            report = ocr_and_store(ws, target.strip(), uploads,
+            report = ocr_and_store(ws, target, uploads,
                                    progress=lambda done, total: bar.progress(done / total, text=f"OCR {done}/{total}"))
             if report.saved:
                 flash("upload", "success", f"Stored {len(report.saved)} receipt(s) in dataset "
-                                           f"{literal(target.strip())}.")
+                                           f"{literal(target)}.")
             if report.notes:
                 flash("upload", "info", f"{len(report.notes)} note(s):")
                 flash("upload", "code", plain("\n".join(report.notes)))
@@ -73,7 +73,7 @@ with upload_tab:
                 flash("upload", "code", plain("\n".join(report.problems)))
             if report.saved:
                 st.session_state["upload_round"] = st.session_state.get("upload_round", 0) + 1
-                show_dataset_now(target.strip())  # the sidebar and the tabs show the receipts at once
+                show_dataset_now(target)  # the sidebar and the tabs show the receipts at once
     show_flash("upload")
 
 with view_tab:
@@ -117,8 +117,9 @@ with import_tab:
                           help="auto: recognised from the files (CORD, WildReceipt, native or Label Studio)")
     path_text = st.text_input("Folder or file on the server", key="import_path",
                               placeholder="/work/shared/data/cord/dev/json")
-    name_text = st.text_input("Dataset name (empty: derived from the path)", key="import_name")
-    if st.button("Import", disabled=not path_text.strip(), key="import_button"):
+    name_text, name_ok = dataset_name_input("Dataset name (empty: derived from the path)", key="import_name",
+                                            allow_empty=True)
+    if st.button("Import", disabled=not path_text.strip() or not name_ok, key="import_button"):
         with user_errors("Import"), st.spinner("Importing…"):
             path = server_folders().resolve(path_text)
             if not path.exists():
@@ -126,12 +127,11 @@ with import_tab:
             fmt = resolve_format(path, chosen)
             report = load_dataset(path, fmt)
             if report.documents:
-                name = name_text.strip() or default_dataset_name(path, fmt)
+                name = name_text or default_dataset_name(path, fmt)
                 saved = import_into_workspace(ws, name, report)
                 flash("import", "success", f"Imported {saved} {fmt} documents into dataset {literal(name)}.")
                 if report.problems:
-                    flash("import", "warning", f"{len(report.problems)} problem(s) reported (those records were "
-                                               "skipped):")
+                    flash("import", "warning", report.problems_heading())
                     flash("import", "code", plain("\n".join(report.problems[:200])))
                 show_dataset_now(name)  # the sidebar shows the new dataset at once
             else:  # every record was bad: say so, and show why (not a success with 0 documents)

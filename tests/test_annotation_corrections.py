@@ -85,9 +85,12 @@ def test_the_workspace_stores_every_correction_and_undoes_it(tmp_path):
     history = ws.history("r1")
     assert [h.kind for h in history] == ["group", "correct", "correct", "correct"]
     assert "split" in history[2].after["summary"]
-    assert ws.undo("r1").kind == "group"
-    assert ws.undo("r1").kind == "correct"
-    assert ws.undo("r1").kind == "correct"
+    undone = ws.undo("r1")
+    assert undone.kind == "group" and undone.describe() == "Undid the last item change (1 word)."
+    undone = ws.undo("r1")  # what was undone, not "the last correct (7 word(s))" (found in a walkthrough)
+    assert undone.kind == "correct" and undone.describe() == "Undid the last correction: word 'Rp' added as word 3."
+    undone = ws.undo("r1")
+    assert undone.describe().startswith("Undid the last correction: ") and "split" in undone.summary
     assert [w.text for w in ws.get_document("r1").words] == ["ICE TEA", "3x", "20.000", "TOTAL", "20.000"]
     ws.merge_with_next("r1", 3)
     ws.delete_word("r1", 0)

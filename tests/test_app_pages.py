@@ -329,6 +329,23 @@ def test_data_import_of_a_missing_folder_says_so(workspace_home):
     assert any("does not exist" in e.value for e in at.error)
 
 
+def test_data_checks_a_dataset_name_at_the_field_before_any_work(workspace_home):
+    """Found in a walkthrough: a bad name was reported after the OCR button as "OCR of the uploads failed", with an
+    empty progress bar left on the page; the field had no length limit."""
+    at = app("data")
+    hostile = "**bold** <b>x</b> [link](http://a)"
+    at.text_input(key="upload_dataset").set_value(hostile).run()
+    assert at.button(key="ocr_uploads").disabled
+    assert any("contains" in e.value and "`" in e.value for e in at.error)  # said at once, as literal text
+    assert at.text_input(key="upload_dataset").max_chars == 100
+    at.text_input(key="import_name").set_value("../escape").run()
+    assert at.button(key="import_button").disabled
+    at.text_input(key="import_name").set_value("").run()  # empty: named after the path
+    at.text_input(key="zip_import_name").set_value(" ok name ").run()  # stripped, then valid
+    at.text_input(key="upload_dataset").set_value("uploads").run()
+    assert not at.error and not at.exception
+
+
 def test_data_exports_a_zip(demo_env):
     at = app("data", dataset="demo")
     at.button(key="export_prepare").click().run()

@@ -168,6 +168,7 @@ def test_status_counts_change_as_receipts_are_reviewed(server, page):
 def test_a_text_correction_persists_and_a_reload_keeps_dataset_and_receipt(server, page):
     url, ws = server
     second = ws.list_documents("second")[1].id
+    original = ws.get_document(second).words[0].text
     open_page(page, url, f"annotate?dataset=second&receipt={second}")
     expect(page.get_by_role("combobox", name="Dataset", exact=True).first).to_have_value("second")  # after a rerun
     wait_idle(page)
@@ -189,6 +190,14 @@ def test_a_text_correction_persists_and_a_reload_keeps_dataset_and_receipt(serve
     assert second in page.get_by_role("combobox", name="Receipt", exact=True).first.input_value()
     assert page.get_by_role("combobox", name="Word", exact=True).first.input_value() == "#0 CORRECTED"
     page.screenshot(path=str(ARTIFACTS / "annotate-reload.png"), full_page=True)
+
+    # Undo puts the old text back, the word picker shows it (it kept the undone text), the notice says what it undid
+    # (it said "the last correct (44 word(s))"): both found in a walkthrough
+    page.get_by_role("button", name="Undo last change").click()
+    _wait_for(lambda: ws.get_document(second).words[0].text == original)
+    wait_idle(page)
+    expect(page.get_by_role("combobox", name="Word", exact=True).first).to_have_value(f"#0 {original}")
+    expect(page.get_by_text(f"Undid the last correction: word 0: text {original!r} -> 'CORRECTED'.")).to_be_visible()
 
 
 def test_next_and_previous_after_mark_done_move_between_receipts(server, page):

@@ -139,7 +139,8 @@ def test_the_status_line_moves_with_the_clock_during_a_tiny_run(server, page):
     url, home = server
     open_page(page, url, "train")
     page.evaluate(WATCH_STATUS_JS)
-    start_tiny_run(page, epochs=16, batch_size=3)  # 3 steps an epoch, 16 epochs: the line is sampled every 2 s
+    start_tiny_run(page, epochs=60, batch_size=3)  # 3 steps an epoch: long enough to sample the line (every 2 s)
+    # at least 5 times on a quiet machine too (16 epochs took 4 s there)
     page.wait_for_function("() => window.statusLines.some(([_, text]) => text.includes('finished after'))",
                            timeout=240_000)
     samples = page.evaluate("() => window.statusLines")

@@ -18,6 +18,7 @@ from receipt_core.cli.main import main
 from receipt_core.data.document import Document, Word
 from receipt_core.datasets import DEFAULT_LIMITS, ImportLimits, load_dataset
 from receipt_core.workspace.store import Workspace, WorkspaceError
+from receipt_core.datasets.report import make_report
 
 DEEP = 100_000
 
@@ -297,3 +298,16 @@ def test_a_wildreceipt_class_list_that_is_not_utf8_names_the_file(tmp_path):
     (tmp_path / "dev.txt").write_text("")
     with pytest.raises(DatasetImportError, match=r"class_list\.txt is not UTF-8 text .*save it as UTF-8"):
         load_dataset(tmp_path, "wildreceipt")
+
+
+def test_the_problem_heading_tells_skipped_records_from_notes_on_imported_ones(wildreceipt_dev_report):
+    """Found in a walkthrough: importing WildReceipt dev said "29 problem(s) reported (those records were
+    skipped)" above 29 notes on receipts that were all imported ("N segment(s) with empty text dropped")."""
+    report = wildreceipt_dev_report
+    assert len(report.documents) == 50 and report.problems and report.skipped == 0
+    assert report.problems_heading() == (f"{len(report.problems)} problem(s) reported: {len(report.problems)} "
+                                         "note(s) on records that were imported:")
+    mixed = make_report(report.documents, {}, ("a.json: not JSON; skipped", "b.json: box clamped"))
+    assert mixed.skipped == 1
+    assert mixed.problems_heading() == ("2 problem(s) reported: 1 record(s) skipped, 1 note(s) on records that "
+                                        "were imported:")

@@ -133,7 +133,7 @@ def _word_panel(doc: Document) -> None:
     version = st.session_state.get(version_key(doc.id), 0)
     with st.container(border=True):
         index = selected_word(doc.id, len(doc.words))
-        picker = word_picker_key(doc.id, index)
+        picker = word_picker_key(doc.id, index, version)
         st.selectbox("Word", range(len(doc.words)), index=index, key=picker,
                      format_func=lambda i: plain(f"#{i} {doc.words[i].text}"),
                      on_change=_pick, args=(doc.id, index, picker))
@@ -223,8 +223,7 @@ def _undo(doc: Document) -> None:
     except Exception as error:  # noqa: BLE001 - shown on the page
         say(friendly(error))
         return
-    st.session_state[NOTICE_KEY] = ("Nothing to undo on this receipt." if undone is None
-                                    else f"Undid the last {undone.kind} ({undone.words} word(s)).")
+    st.session_state[NOTICE_KEY] = "Nothing to undo on this receipt." if undone is None else undone.describe()
     bump(doc.id)
 
 

@@ -80,8 +80,7 @@ def apply_keys(ws: Workspace, doc_id: str, index: int, words: int, keys: Sequenc
                 outcome.index = min(outcome.index + 1, words - 1)
             elif action == UNDO:
                 undone = ws.undo(doc_id)
-                outcome.messages.append("nothing to undo on this receipt" if undone is None
-                                        else f"undid the last {undone.kind}")
+                outcome.messages.append("nothing to undo on this receipt" if undone is None else undone.describe())
                 outcome.changed = outcome.changed or undone is not None
             elif action == NEXT_RECEIPT:
                 outcome.next_receipt = True

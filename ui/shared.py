@@ -19,6 +19,8 @@ from receipt_core.errors import is_user_error
 from receipt_core.model.head_settings import HeadSettings
 from receipt_core.training.slot import JobSlot
 from receipt_core.workspace.server_folders import ServerFolders
+from receipt_core.workspace.database import WorkspaceError
+from receipt_core.workspace.names import MAX_DATASET_NAME, check_dataset_name
 from receipt_core.workspace.store import HOME_ENV, Workspace
 from ui.literal import literal, plain
 
@@ -113,6 +115,21 @@ def follow_dataset(name: str | None, names: list[str]) -> None:
     for train_key, eval_key in DATASET_FOLLOWERS:
         st.session_state[train_key] = train
         st.session_state[eval_key] = evaluation or HOLD_OUT
+
+
+def dataset_name_input(label: str, key: str, value: str = "", allow_empty: bool = False,
+                       placeholder: str | None = None) -> tuple[str, bool]:
+    """A text field for a dataset name, checked as it is typed (the workspace's one rule): what it holds
+    (stripped), and whether a button may use it. A bad name is said under the field at once, not after the work."""
+    name = st.text_input(label, value=value, key=key, max_chars=MAX_DATASET_NAME, placeholder=placeholder).strip()
+    if not name and allow_empty:
+        return name, True
+    try:
+        check_dataset_name(name)
+    except WorkspaceError as error:
+        st.error(literal(str(error)))
+        return name, False
+    return name, True
 
 
 def current_dataset() -> str | None:

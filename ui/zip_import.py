@@ -11,7 +11,7 @@ from receipt_core.datasets.detect import AUTO
 from receipt_core.datasets.zip_import import DEFAULT_ZIP_LIMITS, ZipImportResult, import_zip
 from receipt_core.workspace.store import Workspace
 from ui.literal import literal, plain
-from ui.shared import show_dataset_now, user_errors
+from ui.shared import dataset_name_input, show_dataset_now, user_errors
 
 MAX_PROBLEMS_SHOWN = 200
 FORMAT_HELP = ("auto: recognised from the files. cord: CORD v1 JSON (receipt_XXXXX.json, in json/ or "
@@ -29,11 +29,13 @@ def zip_import_section(workspace: Workspace) -> None:
     upload = st.file_uploader("Dataset zip", type=["zip"], key="zip_import_file")
     format_col, name_col = st.columns(2)
     fmt = format_col.selectbox("Format of the zip", [AUTO, *FORMATS], key="zip_import_format", help=FORMAT_HELP)
-    name = name_col.text_input("Dataset name (empty: the zip's name)", key="zip_import_name")
-    if st.button("Import zip", type="primary", disabled=upload is None, key="zip_import_button"):
+    with name_col:
+        name, name_ok = dataset_name_input("Dataset name (empty: the zip's name)", key="zip_import_name",
+                                           allow_empty=True)
+    if st.button("Import zip", type="primary", disabled=upload is None or not name_ok, key="zip_import_button"):
         st.session_state.pop("zip_import_result", None)
         with user_errors("Import of the zip"), st.spinner("Checking and importing the zip…"):
-            result = import_zip(workspace, upload, upload.name, fmt, name.strip())
+            result = import_zip(workspace, upload, upload.name, fmt, name)
             st.session_state["zip_import_result"] = result  # the report below stays until the next import
             show_dataset_now(result.dataset)  # the sidebar shows the new dataset at once
     result = st.session_state.get("zip_import_result")

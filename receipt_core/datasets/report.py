@@ -22,6 +22,19 @@ class ImportReport:
     problems: tuple[str, ...]  # "<file>: <reason>", one per bad record
     label_counts: Mapping[str, int]  # annotation label (fields + QUANTITY) -> words, over all documents
 
+    @property
+    def skipped(self) -> int:
+        """How many of the problems left a record out (``…; skipped``); the others are notes on records that were
+        imported (a box clamped, an empty segment dropped)."""
+        return sum(1 for problem in self.problems if problem.endswith("; skipped"))
+
+    def problems_heading(self) -> str:
+        """One line above the problem list: how many records it left out and how many it imported with a note."""
+        noted = len(self.problems) - self.skipped
+        parts = ([f"{self.skipped} record(s) skipped"] if self.skipped else []) + (
+            [f"{noted} note(s) on records that were imported"] if noted else [])
+        return f"{len(self.problems)} problem(s) reported: " + ", ".join(parts) + ":"
+
 
 def make_report(documents: Iterable[Document], images: Mapping[str, Path], problems: Iterable[str]) -> ImportReport:
     """An ImportReport with label counts summed over the documents' words."""

@@ -52,6 +52,22 @@ class Undone:
     doc_id: str
     kind: str
     words: int  # how many words it put back (0 for a review change; a correction: the words now)
+    summary: str = ""  # a correction's own description ("word 4: text '2x' -> '2 x'")
+
+    def describe(self) -> str:
+        """One line for the person who pressed Undo: what was undone, on how many words."""
+        what = UNDO_NAMES.get(self.kind, self.kind)
+        if self.summary:
+            return f"Undid the last {what}: {self.summary}."
+        if self.kind == "review":
+            return f"Undid the last {what}."
+        return f"Undid the last {what} ({self.words} word{'' if self.words == 1 else 's'})."
+
+
+UNDO_NAMES = {"label": "label change", "suggest": "pre-fill", "accept": "acceptance of suggestions",
+              "reject": "rejection of suggestions", "review": "review mark", "group": "item change",
+              "correct": "correction"}
+"""What each history kind is called when it is undone."""
 
 
 class AnnotationStore(Database):
@@ -174,6 +190,7 @@ class AnnotationStore(Database):
             entries = conn.execute("SELECT * FROM annotation_history WHERE action = ? ORDER BY id DESC",
                                    (action,)).fetchall()
             target, kind = entries[0]["doc_id"], entries[0]["kind"]
+            summary = ""
             row = conn.execute("SELECT dataset, json FROM documents WHERE id = ?", (target,)).fetchone()
             if row is None:
                 raise NotFoundError(f"no document {target!r} in the workspace")
@@ -190,6 +207,7 @@ class AnnotationStore(Database):
                 restored = [word_from_json(w, f"history of {target!r}") for w in json.loads(entry["before"])["words"]]
                 write_document(conn, doc.with_words(restored), row["dataset"])
                 words = len(restored)
+                summary = str(json.loads(entry["after"]).get("summary") or "")
             else:
                 doc = Document.from_json(json.loads(row["json"]))
                 restored = list(doc.words)
@@ -202,7 +220,7 @@ class AnnotationStore(Database):
                 write_document(conn, doc.with_words(restored), row["dataset"])
                 words = len(entries)
             conn.execute("UPDATE annotation_history SET undone = 1 WHERE action = ?", (action,))
-        return Undone(action=action, doc_id=target, kind=kind, words=words)
+        return Undone(action=action, doc_id=target, kind=kind, words=words, summary=summary)
 
     def _change(self, doc_id: str, kind: str, rule: Callable[[Document], AnnotationResult]) -> AnnotationResult:
         """Read ``doc_id``, apply ``rule`` and store the document and its history, all in one write transaction;
