@@ -50,10 +50,11 @@ def plan(epochs: int = 1, scenarios=SCENARIOS, kind: str = "race") -> RacePlan:
                     kind=kind)
 
 
-def result(scenario: str, f1: float, items: float, trainable: int, backbone: str = "text-minilm") -> RunResult:
+def result(scenario: str, f1: float, items: float, trainable: int, backbone: str = "text-minilm",
+           epochs: float = 2.0) -> RunResult:
     return RunResult(config=StudyConfig(backbone, scenario), seed=0,
                      metrics={"fields.micro_f1": f1, "quantity.item_accuracy": items}, train_s=30.0, wall_s=40.0,
-                     trainable_parameters=trainable, total_parameters=1000, steps=10, epochs=2.0,
+                     trainable_parameters=trainable, total_parameters=1000, steps=10, epochs=epochs,
                      finished="time budget", evaluations=({"step": 10, "epoch": 2, "elapsed_s": 30.0,
                                                            "fields.micro_f1": f1},),
                      losses=((1, 1.0, 2.0), (10, 30.0, 1.0)))
@@ -145,6 +146,27 @@ def test_a_race_left_running_by_a_dead_server_reads_as_interrupted(tmp_path):
     reread = load_record(folder)
     assert reread.status == "interrupted" and "server stopped" in reread.error
     assert [e.status for e in reread.entries] == ["interrupted", "waiting", "waiting"] and reread.done == 1
+
+
+def test_freezing_the_backbone_is_cheap_only_when_its_epochs_are_faster_in_time():
+    """Found in a walkthrough: the claim "held" on a race where freeze-backbone got through 7.9 epochs in the
+    budget against full fine-tuning's 10.8; fewer trainable parameters were taken as cheap."""
+    def claim(frozen_epochs: float, full_epochs: float, frozen_f1: float = 0.90):
+        rows = (ConfigSummary(StudyConfig("tiny", "freeze-backbone"),
+                              (result("freeze-backbone", frozen_f1, 0.8, 10, epochs=frozen_epochs),)),
+                ConfigSummary(StudyConfig("tiny", "full"), (result("full", 0.90, 0.8, 1000, epochs=full_epochs),)))
+        study = StudyResult(settings=StudySettings(), summaries=rows, train_data="t", eval_data="e",
+                            train_documents=9, eval_documents=3)
+        return next(c for c in read_claims(study) if c.claim == "Freezing the backbone is cheap and good.")
+
+    slower = claim(7.9, 10.8)
+    assert slower.verdict == "mixed"
+    assert "an epoch takes 3.80 s of training vs 2.78 s (cheaper in parameters, not in time), 7.9 epochs vs 10.8" \
+        in slower.evidence
+    faster = claim(30.0, 10.0)
+    assert faster.verdict == "held" and "not in time" not in faster.evidence
+    assert claim(30.0, 10.0, frozen_f1=0.70).verdict == "did not hold"  # fast but 0.2 F1 behind
+    assert claim(30.0, 10.0, frozen_f1=0.87).verdict == "mixed"  # behind by less than 0.05
 
 
 def test_race_json_round_trips_and_a_damaged_one_says_so(tmp_path):
