@@ -20,8 +20,8 @@ from receipt_core.study.reading import METRIC_LABELS
 from receipt_core.training.run_summary import last_evaluation
 from ui.actions import document_image
 from ui.literal import literal, plain
-from ui.shared import (PDF_NOTE, UPLOAD_TYPES, current_dataset, loaded_run, require_router, run_picker,
-                       runs_with_checkpoints, user_errors, workspace)
+from ui.shared import (PDF_NOTE, UPLOAD_TYPES, current_dataset, loaded_run, require_router, run_display_name,
+                       run_picker, runs_with_checkpoints, user_errors, workspace)
 
 OVERLAYS = {"labels": (), "OCR confidence": (OCR_LAYER,), "model confidence": (MODEL_LAYER,),
             "both": (OCR_LAYER, MODEL_LAYER)}
@@ -36,12 +36,14 @@ if not runs:
     st.stop()
 
 run = run_picker(runs, "predict_run")
+run_name = run_display_name(run)  # the name given on Runs, as the picker shows it
 
 with user_errors("Reading the run's validation"):
     evaluation = last_evaluation(ws, run.id)
     note = quality_note(evaluation.metrics if evaluation else None)
     if evaluation is not None:
-        st.caption(f"Validation of this run at step {evaluation.step} (epoch {evaluation.epoch}):")
+        st.caption(f"Validation of this run at step {evaluation.step}, after {evaluation.epoch} complete "
+                   f"epoch{'' if evaluation.epoch == 1 else 's'}:")
         columns = st.columns(max(len(evaluation.metrics), 1))
         for column, (name, value) in zip(columns, evaluation.metrics.items()):
             column.metric(METRIC_LABELS.get(name, name), f"{value:.3f}")
@@ -131,9 +133,9 @@ if inputs:
                        f"{counts.unsure} of {counts.words} words the model is unsure of, {counts.both} both"
                        + ("" if counts.ocr_scored else " (these words did not come from the OCR: no OCR confidence)"))
             figure = overlay_figure(doc, prediction, image, layers=OVERLAYS[overlay], unsure_below=threshold,
-                                    title=run.name, figure_height=height)
+                                    title=run_name, figure_height=height)
         else:
-            figure = prediction_figure(doc.width, doc.height, prediction.to_json(), image, title=run.name,
+            figure = prediction_figure(doc.width, doc.height, prediction.to_json(), image, title=run_name,
                                        uncertain_below=threshold, figure_height=height)
         left, right = (st.container(), st.container()) if large else st.columns([3, 2])
         left.plotly_chart(figure, key="predict_figure", width="stretch")

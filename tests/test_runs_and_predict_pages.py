@@ -7,6 +7,8 @@ The trained run is test_app_pages' module fixture (the `tiny` backbone, 2 epochs
 
 from __future__ import annotations
 
+import re
+
 import csv
 import io
 import time
@@ -324,6 +326,16 @@ def test_predict_shows_validation_confidence_and_downloads_a_batch(demo_env, tra
     assert any((t.name or "").startswith("model unsure (< 1.00)") for t in figure.data)
     assert any("words the model is unsure of" in c.value for c in at.caption)
     assert len(fake_ocr) == 2  # redraws reuse the OCR and the predictions
+    assert any(re.match(r"Validation of this run at step \d+, after \d+ complete epochs?:", c.value)
+               for c in at.caption)  # whole epochs, not an epoch index the Train page's progress contradicts
+
+    # a walkthrough renamed the run on Runs; the picture's title kept the name it was started with
+    from receipt_core.workspace.run_labels import set_run_label
+    set_run_label(demo_env, trained_run, name="renamed on Runs")
+    at.run()
+    figure = plotly.io.from_json(next(c for c in at.get("plotly_chart") if c.key == "predict_figure").proto.spec)
+    assert "renamed on Runs" in figure.layout.title.text
+    set_run_label(demo_env, trained_run, name="")
 
 
 def test_predict_batch_downloads_hold_every_receipt():

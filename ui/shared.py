@@ -232,6 +232,13 @@ def run_picker(runs: list, key: str):
     return by_id[st.selectbox("Run", list(by_id), format_func=names.get, key=key, **first)]
 
 
+def run_display_name(run) -> str:
+    """The run's name as Runs shows it: the name given there, else the one it was started with."""
+    from receipt_core.workspace.run_labels import display_name, run_labels
+
+    return display_name(run, run_labels(workspace()))
+
+
 @st.cache_resource(show_spinner="Counting the backbone's parameters…", max_entries=4)
 def group_sizes(backbone: str, head: HeadSettings = HeadSettings()) -> tuple[tuple[str, int], ...]:
     """(group name, parameters) of the multi-task model on ``backbone`` with ``head``'s heads, bottom to top; built
