@@ -9,6 +9,7 @@ import io
 import zipfile
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -214,3 +215,16 @@ def test_next_after_mark_done_moves_on(receipts):
     at.button(key="annotate_prev").click().run()
     assert not at.exception and at.selectbox(key="annotate_doc").value == ids[0]
 
+
+
+def test_the_word_table_leaves_an_unlabelled_word_s_label_empty_not_other(receipts):
+    """Found in a walkthrough: a fresh OCR'd receipt's table said OTHER for every word while the summary said
+    "4 labelled", so unlabelled words and words labelled OTHER could not be told apart."""
+    doc = receipts.load_documents("receipts")[0]
+    receipts.update_word(doc.id, 1, "OTHER")
+    at = _app(doc.id)
+    labels = [None if pd.isna(label) else label for label in at.data_editor[0].value["label"]]
+    assert labels == [None, "OTHER"] + [None] * (len(doc.words) - 2)
+    receipts.update_word(doc.id, 0, "TOTAL")
+    at.run()
+    assert list(at.data_editor[0].value["label"])[:2] == ["TOTAL", "OTHER"]

@@ -22,7 +22,7 @@ def word_table(doc: Document) -> None:
     editor_key = f"annotate_editor_{doc.id}_{version}"
     table = pd.DataFrame({
         "text": [w.text for w in doc.words],
-        "label": [w.annotation_label for w in doc.words],
+        "label": [w.annotation_label if w.is_labelled else None for w in doc.words],  # empty: nobody labelled it
         "source": [w.label_source or "—" for w in doc.words],
         "suggested": [f"{w.suggestion.annotation_label} {w.suggestion.score:.2f} ({w.suggestion.run})"
                       if w.suggestion is not None else "" for w in doc.words],
@@ -34,7 +34,9 @@ def word_table(doc: Document) -> None:
         table, key=editor_key, height=420, width="stretch", num_rows="fixed",
         disabled=["text", "source", "suggested", "item", "OCR confidence"],
         column_config={
-            "label": st.column_config.SelectboxColumn("label", options=list(SCHEMA.annotation_labels), required=True),
+            "label": st.column_config.SelectboxColumn("label", options=list(SCHEMA.annotation_labels),
+                                                      help="Empty: not labelled yet (once other words of the "
+                                                           "receipt are, it trains as OTHER)"),
             "source": st.column_config.TextColumn("source", help="Who gave the label: person, model (an accepted "
                                                   "suggestion) or import; — when nobody has"),
             "suggested": st.column_config.TextColumn("suggested", help="A model's label waiting for you: "
@@ -57,9 +59,12 @@ def _save_edits(doc_id: str, key: str) -> None:
     for row, change in edits.items():
         index = int(row)
         word = saved.words[index]
+        changes = {column.replace(" ", "_"): value for column, value in change.items()
+                   if column in ("label", "quantity value") and not (column == "label" and value is None)}
+        if not changes:  # a label cell emptied: there is no "unlabelled" to save, the word keeps its label
+            continue
         try:
-            edit = word_edit(word, {column.replace(" ", "_"): value for column, value in change.items()
-                                    if column in ("label", "quantity value")})
+            edit = word_edit(word, changes)
             ws.update_word(doc_id, index, edit.label, edit.quantity_value)
         except AnnotationError as error:
             messages.append(f"word {index} ({word.text!r}): {error}; not saved")
