@@ -82,7 +82,8 @@ with view_tab:
     else:
         with user_errors("Showing the receipts"):
             counts = ws.status_counts(dataset)
-            st.caption(f"Dataset {literal(dataset)}: {sum(counts.values())} receipts · "
+            total = sum(counts.values())
+            st.caption(f"Dataset {literal(dataset)}: {total} receipt{'' if total == 1 else 's'} · "
                        + " · ".join(f"{status} {n}" for status, n in counts.items()))
             find, only = st.columns([3, 1])
             search = find.text_input("Search by file name or id", key="data_search")
@@ -139,7 +140,7 @@ with import_tab:
                          f"({len(report.problems)} problem(s) below).")
                 if report.problems:
                     with st.expander(f"{len(report.problems)} problem(s) reported", expanded=True):
-                        st.code(plain("\n".join(report.problems[:200])), language=None)
+                        st.code(plain("\n".join(report.problems[:200])), language=None, wrap_lines=True)
     show_flash("import")
 
 with manage_tab:

@@ -69,7 +69,7 @@ if source == "Upload images":
             problems = [f"{r.name}: {r.error}" for r in results if r.error]
             if problems:
                 st.error(f"{len(problems)} file(s) could not be read:")
-                st.code(plain("\n".join(problems)), language=None)
+                st.code(plain("\n".join(problems)), language=None, wrap_lines=True)
             for result in results:
                 if result.error is None:
                     if result.image is not None and result.image.note:

@@ -22,8 +22,8 @@ from receipt_core.training.runs import start_pretrain_run, start_reference_run, 
 from receipt_core.training.schedules import LR_SCHEDULES
 from receipt_core.training.slot import JobBusyError
 from ui.live_run import live_view
-from ui.shared import (HOLD_OUT, NO_DATA, current_dataset, friendly, group_sizes, job_slot, require_router,
-                       server_folders, user_errors, workspace)
+from ui.shared import (HOLD_OUT, NO_DATA, current_dataset, fmt_params, friendly, group_sizes, job_slot,
+                       require_router, server_folders, user_errors, workspace)
 
 LOCAL = "local folder…"
 TWO_HEAD, REFERENCE, PRETRAIN = "Two-head model", "Reference tagger", "Layout pre-training"
@@ -128,8 +128,9 @@ with st.expander("Run settings", expanded=busy is None):
             plan = FreezePlan.preset(preset, [name for name, _ in sizes])
             st.markdown("**Trainable parameter groups** (toggles override the scenario)")
             toggle_cols = st.columns(4)
-            chosen = {name: toggle_cols[i % 4].toggle(f"{name} · {count:,}", value=plan.trainable[name],
-                                                      key=f"train_toggle_{backbone}_{preset}_{name}")
+            chosen = {name: toggle_cols[i % 4].toggle(f"{name} · {fmt_params(count)}", value=plan.trainable[name],
+                                                      key=f"train_toggle_{backbone}_{preset}_{name}",
+                                                      help=f"{count:,} parameters")
                       for i, (name, count) in enumerate(sizes)}
             toggles = hand_toggles(plan, sizes, chosen)
             freeze, unfreeze = toggles.freeze, toggles.unfreeze

@@ -98,7 +98,7 @@ def show_flash(area: str) -> None:
     """The messages :func:`flash` kept for ``area``, once."""
     for kind, text in st.session_state.get(FLASH_KEY, {}).pop(area, []):
         if kind == "code":
-            st.code(text, language=None)
+            st.code(text, language=None, wrap_lines=True)
         else:
             getattr(st, kind)(text)
 

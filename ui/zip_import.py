@@ -52,4 +52,4 @@ def _report(result: ZipImportResult) -> None:
                      hide_index=True, key="zip_import_labels")
     if result.problems:
         with st.expander(f"{len(result.problems)} warning(s): records skipped or changed"):
-            st.code(plain("\n".join(result.problems[:MAX_PROBLEMS_SHOWN])), language=None)
+            st.code(plain("\n".join(result.problems[:MAX_PROBLEMS_SHOWN])), language=None, wrap_lines=True)
