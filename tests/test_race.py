@@ -269,3 +269,22 @@ def test_the_race_page_on_an_empty_workspace_says_what_to_do(workspace_home):
     assert [i.value for i in at.main.info] == [
         "No data yet: load the real receipts (CORD sample) or generate demo receipts on Home, or upload on Data.",
         "No race yet: choose the scenarios above and press **Start race**."]
+
+
+def test_the_quality_cost_figure_plots_seconds_per_epoch_when_a_budget_gave_every_run_the_same_time():
+    """Found in a walkthrough: a race's bubble chart had an x axis from 10.12 to 10.16 s, which says nothing."""
+    from receipt_core.study.figures import quality_cost_figure
+
+    def figure(epochs: tuple[float, float], train_s: tuple[float, float]):
+        rows = tuple(ConfigSummary(StudyConfig("tiny", scenario), (dataclasses.replace(
+            result(scenario, 0.9, 0.8, 10, epochs=e), train_s=t),)) for scenario, e, t in
+            zip(("freeze-backbone", "full"), epochs, train_s))
+        return quality_cost_figure(StudyResult(settings=StudySettings(), summaries=rows, train_data="t",
+                                               eval_data="e", train_documents=9, eval_documents=3))
+
+    budget = figure((8.0, 10.0), (10.12, 10.16))
+    assert budget.layout.xaxis.title.text.startswith("training seconds per epoch")
+    assert [trace.x[0] for trace in budget.data[::2]] == pytest.approx([10.12 / 8, 10.16 / 10])
+    free = figure((3.0, 3.0), (20.0, 60.0))
+    assert free.layout.xaxis.title.text == "training seconds"
+    assert [trace.x[0] for trace in free.data[::2]] == [20.0, 60.0]
