@@ -9,11 +9,13 @@ assets/screenshot.png (the README's), which a plain test run leaves alone.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import time
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from benchmarks.live_app import POINTS_JS, chart_points, choose, open_page, set_number, wait_idle
 from receipt_core.training.config import TrainConfig
@@ -68,9 +70,12 @@ def test_full_flow_in_a_real_browser(server, page):
     open_page(page, url, "annotate")
     doc_id = ws.load_documents("demo")[0].id
     choose(page, "Word", "#1 ", exact=False)
-    choose(page, "Label", "TOTAL")
-    # The save is stored before the reload; a click that landed while a rerun redrew the button is clicked again.
+    expect(page.get_by_role("combobox", name="Word", exact=True).first).to_have_value(re.compile(r"^#1 "))
+    # The save is stored before the reload. On a loaded machine the label can be picked in the panel of the word
+    # shown before the rerun that selects #1 has redrawn it (seen with three test workers): then word #1's own
+    # panel still offers OTHER, so each try picks the label again before Save word.
     for _ in range(3):
+        choose(page, "Label", "TOTAL")
         page.get_by_role("button", name="Save word").click()
         wait_idle(page)
         deadline = time.monotonic() + 10
@@ -78,7 +83,7 @@ def test_full_flow_in_a_real_browser(server, page):
             page.wait_for_timeout(200)
         if ws.get_document(doc_id).words[1].field == "TOTAL":
             break
-        assert page.get_by_role("combobox", name="Label", exact=True).first.input_value() == "TOTAL"
+    assert ws.get_document(doc_id).words[1].field == "TOTAL"
     page.reload()
     page.wait_for_selector("h1")
     wait_idle(page)
