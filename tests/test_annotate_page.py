@@ -228,3 +228,25 @@ def test_the_word_table_leaves_an_unlabelled_word_s_label_empty_not_other(receip
     receipts.update_word(doc.id, 0, "TOTAL")
     at.run()
     assert list(at.data_editor[0].value["label"])[:2] == ["TOTAL", "OTHER"]
+
+
+def test_the_item_picker_names_cord_s_subtotal_and_total_groups_as_groups_not_items(receipts):
+    """A walkthrough left alone before: CORD numbers every line group, so the Item picker offered "item 5:
+    SUBTOTAL 46,000" beside the receipt's real items."""
+    from receipt_core.data.annotation import is_item_group
+
+    gold = next(d for d in receipts.load_documents("gold")
+                if any(w.group_id is not None and w.field in ("SUBTOTAL", "TOTAL") for w in d.words))
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
+    at.session_state["dataset"] = "gold"
+    at.query_params["receipt"] = gold.id
+    at.run()
+    at.switch_page("app_pages/annotate.py").run()
+    assert not at.exception
+    picker = next(s for s in at.selectbox if s.key.startswith(f"annotate_item_{gold.id}_"))
+    groups = sorted({w.group_id for w in gold.words if w.group_id is not None})
+    named = picker.options[1:-1]  # "no item", the groups, then a new item
+    assert len(named) == len(groups)
+    for group, text in zip(groups, named):
+        assert text.startswith(f"item {group}: " if is_item_group(gold, group) else f"group {group}: "), text
+    assert any(text.startswith("group ") for text in named) and any(text.startswith("item ") for text in named)

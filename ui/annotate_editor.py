@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from receipt_core.data.annotation import new_group_id
+from receipt_core.data.annotation import is_item_group, new_group_id
 from receipt_core.data.document import Document
 from receipt_core.data.review import receipt_status
 from receipt_core.data.schema import DEFAULT_SCHEMA, QUANTITY
@@ -191,11 +191,15 @@ def _item(doc: Document, index: int, version: int) -> None:
         if group is None:
             return "no item"
         members = [w.text for w in doc.words if w.group_id == group]
-        return plain(f"item {group}: " + " ".join(members)[:60]) if members else f"item {group} (new)"
+        if not members:
+            return f"item {group} (new)"
+        kind = "item" if is_item_group(doc, group) else "group"  # CORD numbers its subtotal and total lines too
+        return plain(f"{kind} {group}: " + " ".join(members)[:60])
 
     key = f"annotate_item_{doc.id}_{index}_{version}"
     st.selectbox("Item", options, index=options.index(word.group_id), format_func=name, key=key,
-                 help="Words of one item: its name, quantity, unit price and price; changing it saves at once",
+                 help="Words of one item: its name, quantity, unit price and price; changing it saves at once. A "
+                      "'group' holds no item word (CORD also numbers its subtotal and total lines)",
                  on_change=lambda: act(doc, lambda ws: ws.set_group(doc.id, index, st.session_state[key])))
 
 

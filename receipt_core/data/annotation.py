@@ -141,6 +141,15 @@ def new_group_id(doc: Document) -> int:
     return max((w.group_id for w in doc.words if w.group_id is not None), default=-1) + 1
 
 
+ITEM_FIELDS = ("ITEM_NAME", "ITEM_UNIT_PRICE", "ITEM_PRICE")
+
+
+def is_item_group(doc: Document, group_id: int) -> bool:
+    """Whether the words of ``group_id`` make an item: one of them is an item's name, unit price, price or
+    quantity. CORD numbers every line group, its subtotal and total lines too; those groups are not items."""
+    return any(w.group_id == group_id and (w.field in ITEM_FIELDS or w.is_quantity) for w in doc.words)
+
+
 @dataclass(frozen=True)
 class UnsureWord:
     index: int
