@@ -157,6 +157,9 @@ def test_the_same_origin_rule():
     assert origin_allowed("https://demo.example.lan", "localhost:8501", ["localhost", "demo.example.lan"])
     assert origin_allowed("https://a.corp.example", "localhost:8501", ["*.corp.example"])
     assert not origin_allowed("https://demo.example.lan:9999", "localhost:8501", ["demo.example.lan"])
+    # nginx's `proxy_set_header Host $host` drops the port of a proxy listening on 8080
+    assert origin_allowed("http://demo.example.lan:8080", "demo.example.lan", ["localhost", "demo.example.lan"])
+    assert not origin_allowed("http://demo.example.lan:8080", "demo.example.lan")  # only a configured name
     assert not origin_allowed("https://corp.example.evil", "localhost:8501", ["*.corp.example"])
     assert not origin_allowed("http://localhost", "localhost:8501", ["localhost"])  # loopback names need the port
     assert not origin_allowed("http://localhost:8501", "127.0.0.1:8501")  # another origin, though the same server

@@ -83,7 +83,8 @@ def origin_allowed(origin: str | None, host: str | None, allowed: Sequence[str] 
     app: True without an Origin (not a browser page) or with ``null`` (Streamlit refuses those itself); else only
     when the Origin is the app's own (the host name and port the request came to; a missing port is the Origin
     scheme's default), or a name of ``allowed`` that is not a loopback name, on its scheme's default port (a
-    reverse proxy that rewrites Host). A page on another port of this machine — localhost, 0.0.0.0, the machine's
+    reverse proxy that rewrites Host) or on any port when the Host it forwards names it without one (nginx's
+    ``$host``). A page on another port of this machine — localhost, 0.0.0.0, the machine's
     own address — is another origin and is refused, as is any other site."""
     if not origin or origin == "null":
         return True
@@ -99,9 +100,12 @@ def origin_allowed(origin: str | None, host: str | None, allowed: Sequence[str] 
         return False
     if origin_name == host_name and origin_port == (host_port or _DEFAULT_PORTS.get(parsed.scheme)):
         return True
+    configured = [name for name in allowed if name not in LOOPBACK_HOSTS]
+    if origin_name == host_name and host_port is None and any(_matches(host_name, name) for name in configured):
+        return True  # a proxy that forwards Host without its port (nginx's $host) on a port of its own
     if origin_port != _DEFAULT_PORTS.get(parsed.scheme):
         return False
-    return any(_matches(origin_name, name) for name in allowed if name not in LOOPBACK_HOSTS)
+    return any(_matches(origin_name, name) for name in configured)
 
 
 def _matches(name: str, pattern: str) -> bool:
