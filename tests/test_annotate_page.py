@@ -18,6 +18,7 @@ from receipt_core.datasets import load_dataset
 from receipt_core.datasets.export_zip import export_zip_bytes
 from receipt_core.workspace.store import Workspace
 from ui.annotate_keys import apply_keys, label_keys, new_presses
+from ui.annotate_state import word_picker_key
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -59,7 +60,7 @@ def test_suggestions_accept_undo_and_status(receipts):
     at = _app(doc.id)
     assert at.selectbox(key="annotate_doc").value == doc.id
     assert any("in progress 1" in c.value for c in at.caption)
-    at.selectbox(key=f"annotate_word_{doc.id}_0").set_value(1).run()
+    at.selectbox(key=word_picker_key(doc.id, 0)).set_value(1).run()
     assert any("suggested" in m.value and "TOTAL" in m.value for m in at.markdown)
     assert next(s for s in at.selectbox if s.label == "Label").value == "TOTAL"  # Save word confirms what it shows
     at.button(key="annotate_accept_word").click().run()
@@ -169,7 +170,7 @@ def test_a_selected_word_sent_back_as_text_or_out_of_range_does_not_crash_the_ed
         assert not at.exception, (bad, [e.value for e in at.exception])
         index = at.session_state[f"annotate_cursor_{doc.id}"]
         assert isinstance(index, int) and 0 <= index < len(doc.words)
-        assert at.selectbox(key=f"annotate_word_{doc.id}_{index}").value == index
+        assert at.selectbox(key=word_picker_key(doc.id, index)).value == index
 
 
 def test_a_receipt_deleted_in_another_session_is_said_so_not_a_crash(receipts, monkeypatch):

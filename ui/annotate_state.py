@@ -34,9 +34,9 @@ def selected_word(doc_id: str, count: int) -> int:
 
 def word_picker_key(doc_id: str, index: int, version: int = 0) -> str:
     """The word picker's key names the word it shows, so a picker value from before a jump is never taken, and the
-    receipt's version (after its first change), so the picker shows the words' text as saved: after an Undo it
-    kept showing the undone text, which Streamlit holds as the choice's label."""
-    return f"annotate_word_{doc_id}_{index}" + (f"_v{version}" if version else "")
+    receipt's version, so the picker shows the words' text as saved: after an Undo it kept showing the undone text,
+    which Streamlit holds as the choice's label."""
+    return f"annotate_word_{doc_id}_{index}_v{version}"
 
 
 def version_key(doc_id: str) -> str:

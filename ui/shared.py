@@ -117,11 +117,10 @@ def follow_dataset(name: str | None, names: list[str]) -> None:
         st.session_state[eval_key] = evaluation or HOLD_OUT
 
 
-def dataset_name_input(label: str, key: str, value: str = "", allow_empty: bool = False,
-                       placeholder: str | None = None) -> tuple[str, bool]:
+def dataset_name_input(label: str, key: str, value: str = "", allow_empty: bool = False) -> tuple[str, bool]:
     """A text field for a dataset name, checked as it is typed (the workspace's one rule): what it holds
     (stripped), and whether a button may use it. A bad name is said under the field at once, not after the work."""
-    name = st.text_input(label, value=value, key=key, max_chars=MAX_DATASET_NAME, placeholder=placeholder).strip()
+    name = st.text_input(label, value=value, key=key, max_chars=MAX_DATASET_NAME).strip()
     if not name and allow_empty:
         return name, True
     try:

@@ -11,7 +11,8 @@ import sys
 from pathlib import Path
 
 from ..training.config import PretrainConfig
-from .arguments import add_config_options, add_format_argument, add_workspace_argument, config_from_args, make_out_folder
+from .arguments import (add_config_options, add_format_argument, add_workspace_argument, config_from_args,
+                        make_out_folder)
 from .foreground import run_in_foreground
 from .main import CommandError
 from .progress import ProgressPrinter

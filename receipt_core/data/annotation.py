@@ -25,7 +25,7 @@ from typing import Any, Collection, Mapping
 
 from .document import MODEL, Document, Suggestion, Word
 from .quantity import parse_quantity
-from .schema import DEFAULT_SCHEMA, OTHER, QUANTITY, LabelSchema
+from .schema import DEFAULT_SCHEMA, ITEM_FIELDS, OTHER, QUANTITY, LabelSchema
 
 
 class AnnotationError(ValueError):
@@ -139,9 +139,6 @@ def set_group(doc: Document, index: int, group_id: int | None) -> AnnotationResu
 def new_group_id(doc: Document) -> int:
     """An item number no word of ``doc`` uses yet."""
     return max((w.group_id for w in doc.words if w.group_id is not None), default=-1) + 1
-
-
-ITEM_FIELDS = ("ITEM_NAME", "ITEM_UNIT_PRICE", "ITEM_PRICE")
 
 
 def is_item_group(doc: Document, group_id: int) -> bool:

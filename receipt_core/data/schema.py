@@ -13,6 +13,7 @@ from typing import Mapping
 
 OTHER = "OTHER"
 QUANTITY = "QUANTITY"
+ITEM_FIELDS = ("ITEM_NAME", "ITEM_UNIT_PRICE", "ITEM_PRICE")  # the fields of an item's words (a quantity besides)
 
 
 @dataclass(frozen=True)

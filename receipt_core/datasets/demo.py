@@ -18,7 +18,7 @@ from ..workspace.database import WorkspaceError
 from ..workspace.documents import DocumentsInAnotherDatasetError
 from . import import_into_workspace, load_dataset
 from .report import ImportReport, make_report
-from .synth import MAX_GENERATED, generate_receipts, synth_id
+from .synth import check_count, generate_receipts, synth_id
 
 if TYPE_CHECKING:
     from ..workspace.store import Workspace
@@ -54,8 +54,7 @@ def add_demo_receipts(workspace: "Workspace", count: int, seed: int = 0, dataset
     workspace's ``DocumentsInAnotherDatasetError``, before generating anything, when one of the ids belongs to
     another dataset.
     """
-    if not 0 <= count <= MAX_GENERATED:
-        raise ValueError(f"count must be 0 to {MAX_GENERATED:,} receipts, got {count:,}")
+    check_count(count)
     ids = [synth_id(seed, index) for index in range(count)]
     held = workspace.datasets_of(ids)
     elsewhere = {doc_id: name for doc_id, name in held.items() if name != dataset}
@@ -69,8 +68,9 @@ def add_demo_receipts(workspace: "Workspace", count: int, seed: int = 0, dataset
         new.append(doc if doc.image_sha256 == sha else dataclasses.replace(doc, image_sha256=sha))
     if new:
         workspace.save_documents(dataset, new)
-    fresh = {doc.id: doc for doc in new}
-    documents = tuple(fresh[doc_id] if doc_id in fresh else workspace.get_document(doc_id) for doc_id in ids)
+    stored = {doc.id: doc for doc in workspace.load_documents(dataset)} if len(new) < len(ids) else {}
+    stored.update((doc.id, doc) for doc in new)
+    documents = tuple(stored[doc_id] for doc_id in ids)
     return DemoReceipts(documents=documents, generated=len(new))
 
 

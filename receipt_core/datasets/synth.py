@@ -344,11 +344,16 @@ def _generate_job(seed: int, index: int) -> SyntheticReceipt:
 MAX_GENERATED = 10_000  # receipts one call generates (about a second each per core): more is a typo, not a plan
 
 
+def check_count(count: int) -> None:
+    """ValueError unless ``count`` receipts may be generated in one call (0 to :data:`MAX_GENERATED`)."""
+    if not 0 <= count <= MAX_GENERATED:
+        raise ValueError(f"count must be 0 to {MAX_GENERATED:,} receipts, got {count:,}")
+
+
 def generate_dataset(count: int, seed: int = 0, progress: Callable[[int, int], None] | None = None,
                      workers: int | None = None) -> list[SyntheticReceipt]:
     """``count`` receipts in index order (:func:`generate_receipts` over indexes 0 … count − 1)."""
-    if not 0 <= count <= MAX_GENERATED:
-        raise ValueError(f"count must be 0 to {MAX_GENERATED:,} receipts, got {count:,}")
+    check_count(count)
     return generate_receipts(seed, range(count), progress=progress, workers=workers)
 
 

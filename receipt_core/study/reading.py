@@ -103,7 +103,7 @@ def _cheap_and_good(backbone_only: ConfigSummary, full: ConfigSummary) -> Claim:
     claim "held" on a race where it got through 7.9 epochs against full's 10.8)."""
     f1, items = "fields.micro_f1", "quantity.item_accuracy"
     share = backbone_only.spread("trainable_parameters").mean / max(full.spread("trainable_parameters").mean, 1)
-    per_epoch = [row.spread("train_s").mean / max(row.spread("epochs").mean, 1e-9) for row in (backbone_only, full)]
+    per_epoch = [row.seconds_per_epoch() for row in (backbone_only, full)]
     cheap = per_epoch[0] <= FASTER * per_epoch[1]
     sign, numbers = _compare(backbone_only, full, f1)
     gap = full.spread(f1).mean - backbone_only.spread(f1).mean

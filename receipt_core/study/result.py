@@ -66,6 +66,10 @@ class ConfigSummary:
             return Spread.of([getattr(r, key) for r in self.runs])
         return Spread.of([r.metrics.get(key, 0.0) for r in self.runs])
 
+    def seconds_per_epoch(self) -> float:
+        """Mean training seconds over mean epochs: what an epoch of this configuration costs."""
+        return self.spread("train_s").mean / max(self.spread("epochs").mean, 1e-9)
+
 
 @dataclass(frozen=True)
 class Claim:

@@ -17,7 +17,8 @@ from .result import Spread, StudyResult
 TABLE_COLUMNS = ("configuration", "field micro-F1", "quantity word F1", "item quantity acc.", "item acc. (qty ≠ 1)",
                  "training s", "epochs", "trainable parameters")
 TABLE_NOTE = ("Scores are each run's final evaluation, the model it saved (the Runs page's \"best\" columns take each "
-              "metric's best over a run's evaluations, so they can be higher). Item quantity accuracy counts every item (answering 1 everywhere already scores high); the column after "
+              "metric's best over a run's evaluations, so they can be higher). Item quantity accuracy counts every "
+              "item (answering 1 everywhere already scores high); the column after "
               "it counts only items whose gold quantity is not 1. Training seconds are the budget's clock; the bold "
               "row is the best multi-task configuration, marked only when it beats every other beyond the noise "
               "rule below (no row is when none does).")
