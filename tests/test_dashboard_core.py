@@ -205,3 +205,41 @@ def test_the_live_view_rebuilds_a_chart_only_when_its_points_or_phases_change(mo
     live_run._chart("loss", points, ("run-2", ((3, 2),)), build)  # another run with the same numbers
     assert len(builds) == 4
     assert len(shown[-1][1].data[0].x) == 3
+
+
+def test_while_a_run_trains_the_watched_receipt_is_redrawn_at_most_every_few_seconds(monkeypatch):
+    """The watched receipt's figure (its image and a box per word) is the live view's costliest redraw; a short
+    epoch brings a new prediction every refresh. While the run trains, a newer prediction waits until the figure
+    is PREDICTION_REDRAW_S old, and the items table stays of the step the figure shows; once the run has ended
+    the last prediction is drawn at once."""
+    from types import SimpleNamespace
+
+    from receipt_core.training.events import PredictionEvent
+    from ui import live_run
+
+    clock, built, tables = [100.0], [], []
+    fake_st = SimpleNamespace(
+        session_state={}, subheader=lambda *a, **k: None, toggle=lambda *a, **k: False,
+        columns=lambda spec: (SimpleNamespace(plotly_chart=lambda figure, key, width: None),
+                              SimpleNamespace(caption=lambda text: None,
+                                              dataframe=lambda table, **k: tables.append(table))))
+    monkeypatch.setattr(live_run, "st", fake_st)
+    monkeypatch.setattr(live_run.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(live_run, "document_image", lambda ws, doc: None)
+    monkeypatch.setattr(live_run, "prediction_figure", lambda *a, title, **k: built.append(title) or title)
+    ws = SimpleNamespace(get_document=lambda doc_id: SimpleNamespace(width=100, height=200))
+
+    def show(step: int, live: bool = True) -> None:
+        item = {"name": f"item at {step}", "quantity": "1", "unit_price": None, "price": "2"}
+        event = PredictionEvent(step=step, epoch=step, doc_id="r1", prediction={"items": [item]})
+        live_run._predictions(SimpleNamespace(predictions={"r1": event}), ws, live)
+
+    show(1)
+    clock[0] += 2.0
+    show(2)  # a newer prediction two seconds later: the figure and its items stay at step 1
+    assert built == ["r1 at step 1"] and tables[-1]["name"].tolist() == ["item at 1"]
+    clock[0] += live_run.PREDICTION_REDRAW_S
+    show(3)
+    assert built == ["r1 at step 1", "r1 at step 3"] and tables[-1]["name"].tolist() == ["item at 3"]
+    show(4, live=False)  # the run ended: its last prediction is drawn at once
+    assert built[-1] == "r1 at step 4" and tables[-1]["name"].tolist() == ["item at 4"]

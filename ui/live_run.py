@@ -8,6 +8,7 @@ from the script thread.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Callable
 
 import pandas as pd
@@ -15,7 +16,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from receipt_core.plots.figures import FIGURE_HEIGHT, curve_figure, prediction_figure, tall_figure_height
-from receipt_core.training.events import HEADLINE_METRICS, headline, is_score_metric
+from receipt_core.training.events import HEADLINE_METRICS, PredictionEvent, headline, is_score_metric
 from ui.literal import literal
 from receipt_core.training.run_feed import RunCurves, RunFeed
 from receipt_core.training.run_status import status_line
@@ -25,6 +26,10 @@ from ui.shared import fmt_params, fmt_seconds, friendly, job_slot, workspace
 
 FEED_KEY = "train_feed"
 FIGURES_KEY = "train_chart_figures"  # chart key → (what it was built from, figure)
+PREDICTION_KEY = "train_prediction_drawn"  # the watched receipt's figure as last drawn (_DrawnPrediction)
+# While a run trains, the watched receipt's figure (its image and a box per word: the page's costliest redraw, on the
+# server and in the browser) is redrawn at most this often; a short epoch would otherwise redraw it every refresh.
+PREDICTION_REDRAW_S = 6.0
 TITLES = {"fields": "Field labels", "quantity": "Quantities", "tags": "Reference tagger",
           "masked_words": "Masked words"}
 
@@ -74,7 +79,7 @@ def live_view() -> None:
         st.warning(message)
     _progress(curves, live, _budget_s(ws, active.run_id), active.started_at)
     _charts(curves, active.run_id)
-    _predictions(curves, ws)
+    _predictions(curves, ws, live)
 
 
 def _control(run_id: str, action: str) -> None:
@@ -150,19 +155,34 @@ def _chart(key: str, points: pd.DataFrame, context: tuple, build: Callable[[], g
     st.plotly_chart(memo[key][1], key=key, width="stretch")
 
 
-def _predictions(curves: RunCurves, ws) -> None:
+@dataclass(frozen=True)
+class _DrawnPrediction:
+    """The watched receipt's figure as last drawn, with the prediction it shows."""
+    doc_id: str
+    large: bool
+    event: PredictionEvent
+    figure: go.Figure
+    drawn_at: float  # time.monotonic()
+
+    def shows(self, doc_id: str, event: PredictionEvent, large: bool) -> bool:
+        return (self.doc_id, self.large, self.event.step, self.event.epoch) == (doc_id, large, event.step, event.epoch)
+
+
+def _predictions(curves: RunCurves, ws, live: bool) -> None:
     if not curves.predictions:
         return
     st.subheader("Live predictions")
     ids = sorted(curves.predictions)
     doc_id = st.selectbox("Watched receipt", ids, key="train_watch_view") if len(ids) > 1 else ids[0]
     event = curves.predictions[doc_id]
-    prediction = event.prediction
     large = st.toggle("Large view", key="train_prediction_large",
                       help="A tall figure to read a long receipt; drag to zoom, double-click to zoom out")
-    cache_key = (doc_id, event.step, event.epoch, large)
-    cached = st.session_state.get("train_prediction_cache")
-    if cached is None or cached[0] != cache_key:  # redraw (and re-encode the image) only for a new prediction
+    drawn: _DrawnPrediction | None = st.session_state.get(PREDICTION_KEY)
+    if drawn is not None and (drawn.doc_id, drawn.large) == (doc_id, large) and live \
+            and time.monotonic() - drawn.drawn_at < PREDICTION_REDRAW_S:
+        event = drawn.event  # a newer prediction shows at the next redraw; figure and items stay of one step
+    prediction = event.prediction
+    if drawn is None or not drawn.shows(doc_id, event, large):  # redraw (and re-encode the image) when it changed
         try:
             doc = ws.get_document(doc_id)
         except Exception as error:  # noqa: BLE001 - the document may have been deleted meanwhile
@@ -171,10 +191,10 @@ def _predictions(curves: RunCurves, ws) -> None:
         figure = prediction_figure(doc.width, doc.height, prediction, document_image(ws, doc),
                                    title=f"{doc_id} at step {event.step}",
                                    figure_height=tall_figure_height(doc.width, doc.height) if large else FIGURE_HEIGHT)
-        cached = (cache_key, figure)
-        st.session_state["train_prediction_cache"] = cached
+        drawn = _DrawnPrediction(doc_id, large, event, figure, time.monotonic())
+        st.session_state[PREDICTION_KEY] = drawn
     left, right = (st.container(), st.container()) if large else st.columns([3, 2])
-    left.plotly_chart(cached[1], key="train_prediction_figure", width="stretch")
+    left.plotly_chart(drawn.figure, key="train_prediction_figure", width="stretch")
     items = pd.DataFrame(prediction.get("items") or [], columns=["name", "quantity", "unit_price", "price"])
     right.caption("Items assembled from the predicted fields and quantities")
     right.dataframe(items, hide_index=True, key="train_prediction_items", width="stretch")
