@@ -139,8 +139,10 @@ def test_the_status_line_moves_with_the_clock_during_a_tiny_run(server, page):
     url, home = server
     open_page(page, url, "train")
     page.evaluate(WATCH_STATUS_JS)
-    start_tiny_run(page, epochs=60, batch_size=3)  # 3 steps an epoch: long enough to sample the line (every 2 s)
-    # at least 5 times on a quiet machine too (16 epochs took 4 s there)
+    # a 12-second time budget (and more epochs than fit in it, 3 steps each): long enough to sample the line, drawn
+    # every 2 s, at least 5 times on any machine, and no longer
+    set_number(page, "Time budget, minutes (0 = none)", 0.2)
+    start_tiny_run(page, epochs=200, batch_size=3)
     page.wait_for_function("() => window.statusLines.some(([_, text]) => text.includes('finished after'))",
                            timeout=240_000)
     samples = page.evaluate("() => window.statusLines")
@@ -166,7 +168,8 @@ def test_the_status_line_moves_with_the_clock_during_a_tiny_run(server, page):
             assert wall - CLOCK_TOLERANCE_S <= seconds(shown[1]) <= wall + 2.0, (text, wall)
     assert len(samples) >= 5, samples
     assert steps == sorted(steps) and epochs == sorted(epochs), samples
-    assert steps[-1] == finished.step and epochs[-1] == finished.epoch
+    # the budget ends the run inside an epoch: the line shows the fraction, FinishedEvent counts complete epochs
+    assert steps[-1] == finished.step and int(epochs[-1]) == finished.epoch and finished.reason == "time budget"
 
 
 def test_runs_are_named_and_sorted_by_a_metric(server, page):
