@@ -17,9 +17,13 @@ if __name__ == "__mp_main__":
     # the pages there is what filled the server log with "missing ScriptRunContext" on every OCR batch.
     pass
 elif __name__ != "__main__":  # imported by `streamlit run` (or uvicorn) as the server, not run as the script
+    import os
+
     import streamlit as st
     from ui.host_check import host_middleware
+    from ui.warm_up import IMPORT_AHEAD_ENV
 
+    os.environ[IMPORT_AHEAD_ENV] = "1"  # this process serves pages: import the model stack ahead (ui/warm_up.py)
     app = st.App(__file__, middleware=host_middleware())
 else:
     from ui.router import run_router

@@ -15,6 +15,7 @@ from streamlit.delta_generator import DeltaGenerator
 
 from ui.literal import literal
 from ui.race_track import race_track
+from ui.warm_up import model_stack_import
 from ui.shared import (DATASET_KEY, NO_DATA, PENDING_DATASET_KEY, ROUTED_KEY, follow_dataset, job_slot,
                        user_errors, workspace)
 
@@ -40,9 +41,12 @@ def run_router() -> None:
     page = st.navigation(pages)
     st.session_state[ROUTED_KEY] = True
     datasets = sidebar()
+    stack = model_stack_import()
+    stack.wait()  # a page may import PyTorch: not while the background import runs (ui/warm_up.py)
     page.run()  # st.stop() and st.rerun() end the run here, with the sidebar as drawn above
     with st.sidebar:
         refresh_datasets(datasets)
+    stack.start()  # after the first page a server drew: its next pages find the model stack imported
 
 
 def sidebar() -> DeltaGenerator | None:
