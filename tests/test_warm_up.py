@@ -1,32 +1,82 @@
-"""The server imports the model stack ahead (ui/warm_up.py): only in a real server, once, and a page that needs it
-waits for the rest of the import instead of racing it."""
+"""The server imports the model stack ahead (ui/warm_up.py): only in a real server, once, never beside a page run
+(a package imported from two threads at once can come out half-initialised), and a page that needs it waits only
+for the rest of the import."""
 
 from __future__ import annotations
 
+import sys
+import threading
 import time
+
+import pytest
 
 from ui import warm_up
 
 
-def test_outside_a_server_nothing_is_imported_ahead(monkeypatch):
-    monkeypatch.delenv(warm_up.IMPORT_AHEAD_ENV, raising=False)
+@pytest.fixture
+def imports(monkeypatch):
+    """The background import as recorded (start, end) times; it takes 0.3 s."""
+    done: list[tuple[float, float]] = []
+
+    def slow_import():
+        started = time.monotonic()
+        time.sleep(0.3)
+        done.append((started, time.monotonic()))
+
+    monkeypatch.setattr(warm_up, "_load_model_stack", slow_import)
+    monkeypatch.setenv(warm_up.IMPORT_AHEAD_ENV, "1")
+    return done
+
+
+def test_outside_a_server_nothing_is_imported_ahead(monkeypatch, imports):
+    monkeypatch.delenv(warm_up.IMPORT_AHEAD_ENV)
     ahead = warm_up.ModelStackImport()
     ahead.start()
-    assert ahead._thread is None
-    ahead.wait()  # nothing started: nothing to wait for
+    with ahead.page_run():  # nothing started: nothing to wait for
+        pass
+    time.sleep(0.1)
+    assert imports == []
 
 
-def test_in_a_server_the_import_starts_once_and_a_page_that_needs_it_cuts_the_delay(monkeypatch):
-    monkeypatch.setenv(warm_up.IMPORT_AHEAD_ENV, "1")
+def test_a_page_that_needs_the_stack_cuts_the_delay_and_waits_for_the_import(monkeypatch, imports):
     monkeypatch.setattr(warm_up, "START_DELAY_S", 60.0)
     ahead = warm_up.ModelStackImport()
     ahead.start()
-    thread = ahead._thread
-    ahead.start()
-    assert ahead._thread is thread and thread.is_alive()  # one import per server, waiting out its delay
+    ahead.start()  # one import per server
     started = time.monotonic()
-    ahead.wait()  # a page needs PyTorch now: the delay ends and the page waits for the import itself
-    assert not thread.is_alive() and time.monotonic() - started < 30
-    import sys
+    with ahead.page_run():
+        entered = time.monotonic()
+    assert len(imports) == 1 and imports[0][1] <= entered  # once, and done before the page ran
+    assert entered < started + 30  # not the 60 s delay
 
+
+def test_the_import_waits_for_a_page_already_running_and_the_next_page_waits_for_it(monkeypatch, imports):
+    """Another session's page that began before the import was started: the import starts after it ends."""
+    monkeypatch.setattr(warm_up, "START_DELAY_S", 0.0)
+    ahead = warm_up.ModelStackImport()
+    page_left = threading.Event()
+    spans = []
+
+    def other_session_page():
+        with ahead.page_run():
+            began = time.monotonic()
+            page_left.wait(10)
+            spans.append((began, time.monotonic()))
+
+    other = threading.Thread(target=other_session_page)
+    other.start()
+    time.sleep(0.1)
+    ahead.start()  # the first session's page has ended: the import is started
+    time.sleep(0.5)
+    assert imports == []  # the other page still runs
+    page_left.set()
+    other.join(10)
+    with ahead.page_run():  # a page after that waits for the import
+        entered = time.monotonic()
+    assert len(imports) == 1
+    assert spans[0][1] <= imports[0][0] and imports[0][1] <= entered
+
+
+def test_the_real_import_loads_pytorch_and_layoutlm():
+    warm_up._load_model_stack()
     assert "torch" in sys.modules and "transformers.models.layoutlm.modeling_layoutlm" in sys.modules

@@ -15,9 +15,9 @@ from streamlit.delta_generator import DeltaGenerator
 
 from ui.literal import literal
 from ui.race_track import race_track
-from ui.warm_up import model_stack_import
 from ui.shared import (DATASET_KEY, NO_DATA, PENDING_DATASET_KEY, ROUTED_KEY, follow_dataset, job_slot,
                        user_errors, workspace)
+from ui.warm_up import model_stack_import
 
 # The browser tab's icon, served by this server: a Material or emoji icon here makes every page load fetch it
 # from fonts.gstatic.com, which an offline machine cannot reach.
@@ -42,8 +42,8 @@ def run_router() -> None:
     st.session_state[ROUTED_KEY] = True
     datasets = sidebar()
     stack = model_stack_import()
-    stack.wait()  # a page may import PyTorch: not while the background import runs (ui/warm_up.py)
-    page.run()  # st.stop() and st.rerun() end the run here, with the sidebar as drawn above
+    with stack.page_run():  # a page may import PyTorch: never beside the background import (ui/warm_up.py)
+        page.run()  # st.stop() and st.rerun() end the run here, with the sidebar as drawn above
     with st.sidebar:
         refresh_datasets(datasets)
     stack.start()  # after the first page a server drew: its next pages find the model stack imported

@@ -8,8 +8,9 @@ Only a real server does (``app.py`` sets :data:`IMPORT_AHEAD_ENV` when ``streaml
 process that runs pages with AppTest, the tests' own imports would race the thread.
 
 A package imported from two threads at once can come out half-initialised (seen: ``cannot import name
-'AutoTokenizer' from 'transformers'`` on a page opened one second after Home), so the router waits for the import
-to end before it runs any page; the wait is only for what is left of the import.
+'AutoTokenizer' from 'transformers'`` on a page opened one second after Home). So the import and the page runs
+never overlap: a page run waits for an import under way (only for what is left of it), and the import waits
+until the page runs already going (another session's, say) have ended.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import importlib
 import logging
 import os
 import threading
+from contextlib import contextmanager
+from typing import Iterator
 
 import streamlit as st
 
@@ -27,38 +30,58 @@ START_DELAY_S = 2.0  # cut short when a page needs the model stack sooner
 
 
 class ModelStackImport:
-    """The server's one background import: started once, waited for before a page runs."""
+    """The server's one background import: started once, never running beside a page."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._state = threading.Condition()
         self._needed = threading.Event()
         self._thread: threading.Thread | None = None
+        self._done = False
+        self._pages_running = 0
 
     def start(self) -> None:
         if os.environ.get(IMPORT_AHEAD_ENV) != "1":
             return
-        with self._lock:
+        with self._state:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._import, name="model-stack-import", daemon=True)
                 self._thread.start()
 
-    def wait(self) -> None:
-        thread = self._thread
-        if thread is not None:
-            self._needed.set()
-            thread.join()
+    @contextmanager
+    def page_run(self) -> Iterator[None]:
+        """Around a page run: first waits for an import that was started, and keeps one from starting meanwhile."""
+        with self._state:
+            if self._thread is not None and not self._done:
+                self._needed.set()  # the page wants the packages now: no delay
+                self._state.wait_for(lambda: self._done)
+            self._pages_running += 1
+        try:
+            yield
+        finally:
+            with self._state:
+                self._pages_running -= 1
+                self._state.notify_all()
 
     def _import(self) -> None:
         self._needed.wait(START_DELAY_S)
-        try:
-            importlib.import_module("torch")
-            getattr(importlib.import_module("transformers"), "LayoutLMModel")  # transformers loads models lazily
+        with self._state:
+            self._state.wait_for(lambda: self._pages_running == 0)
+        try:  # no page runs now, and none starts until _done
+            _load_model_stack()
         except Exception:  # noqa: BLE001 - the page that needs the package reports the failure where it is seen
             LOGGER.warning("importing the model stack in the background failed", exc_info=True)
+        finally:
+            with self._state:
+                self._done = True
+                self._state.notify_all()
+
+
+def _load_model_stack() -> None:
+    importlib.import_module("torch")
+    getattr(importlib.import_module("transformers"), "LayoutLMModel")  # transformers loads its models lazily
 
 
 @st.cache_resource(show_spinner=False)
 def model_stack_import() -> ModelStackImport:
     """This server's :class:`ModelStackImport` (Streamlit's resource cache: one per server process)."""
     return ModelStackImport()
-
