@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 from ..data.schema import ITEM_FIELDS
+
 DEFAULT_UNCERTAIN_BELOW = 0.5
 LOW_FIELD_F1 = 0.5  # under this validation field micro-F1 the output is mostly wrong
 FAIR_FIELD_F1 = 0.8  # under this, a good share of it is

@@ -40,7 +40,8 @@ def quality_cost_figure(result: StudyResult) -> go.Figure:
         colour = COLOURS[index % len(COLOURS)]  # the configuration's colour in both panels and in the curves
         for col, key in _COST_PANELS:
             figure.add_trace(go.Scatter(
-                x=[s.seconds_per_epoch() if per_epoch else s.spread("train_s").mean], y=[s.spread(key).mean], mode="markers+text", name=name,
+                x=[s.seconds_per_epoch() if per_epoch else s.spread("train_s").mean], y=[s.spread(key).mean],
+                mode="markers+text", name=name,
                 text=[name], textposition="top center", cliponaxis=False, legendgroup=name,
                 showlegend=col == 1,
                 error_y={"type": "data", "array": [s.spread(key).std], "visible": len(s.runs) > 1, "color": colour},
