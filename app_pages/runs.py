@@ -29,7 +29,8 @@ from ui.literal import literal, plain
 from ui.race_study import STUDY_REFRESH_S, study_form, study_progress
 from ui.race_track import race_track
 from ui.race_view import study_reading
-from ui.shared import HOLD_OUT, forget_stale_choice, friendly, job_slot, require_router, user_errors, workspace
+from ui.shared import HOLD_OUT, forget_stale_choice, friendly, go_to_page, job_slot, require_router, user_errors, \
+    workspace
 
 OPENED_STUDY_KEY = "studies_opened"  # the study shown in the Studies tab (a path, as typed or picked)
 DEFAULTS = "the defaults"
@@ -272,6 +273,6 @@ with runs_tab:
 
                     try:
                         job_slot().start(launch, description=f"resumed · {labels[run.id]}")
-                        st.switch_page("app_pages/train.py")
+                        go_to_page("app_pages/train.py")
                     except JobBusyError as error:
                         st.error(friendly(error))

@@ -103,6 +103,13 @@ def show_flash(area: str) -> None:
             getattr(st, kind)(text)
 
 
+def go_to_page(page: str) -> None:
+    """``st.switch_page`` that keeps the sidebar's dataset. Streamlit's own clears every query parameter and refuses
+    to when one is bound to a widget (the sidebar's ``?dataset=``), so it would fail whenever a dataset other than
+    the first is chosen; an empty mapping clears only the unbound ones, and the bound dataset goes along."""
+    st.switch_page(page, query_params={})
+
+
 def follow_dataset(name: str | None, names: list[str]) -> None:
     """Point the Train page's, the race's and the study's data choice at ``name`` (the sidebar's new dataset) and
     its evaluation sibling, so a form never trains on another dataset than the one the sidebar shows. Runs as the
