@@ -9,7 +9,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from receipt_core.data.annotation import AnnotationError, WordEdit, least_confident, suggest_from_prediction, word_edit
+from receipt_core.data.annotation import AnnotationError, WordEdit, label_word, least_confident, suggest_from_prediction, \
+    word_edit
 from receipt_core.data.document import Document, Word
 from receipt_core.data.files import zip_folder
 from receipt_core.datasets.splits import split_documents
@@ -30,6 +31,26 @@ def test_a_quantity_value_needs_the_label_quantity():
     assert word_edit(NAME, {"label": "QUANTITY"}) == WordEdit("QUANTITY", None)  # read from the text when saved
     assert word_edit(NAME, {"label": "OTHER", "quantity_value": None}) == WordEdit("OTHER", None)
     assert word_edit(QTY, {}) == WordEdit("QUANTITY", 2.0)
+
+
+@pytest.mark.parametrize("value", [1e15, 1e308, float("inf"), float("nan"), -1.0])
+def test_a_typed_quantity_outside_what_the_importers_read_back_is_refused(value, tmp_path):
+    """A value the importers would refuse (over 1,000,000,000, not finite, negative) is never saved: it would make
+    the receipt drop out of its own dataset's export when imported again."""
+    with pytest.raises(AnnotationError, match="a quantity value must be a number from 0 to 1,000,000,000"):
+        word_edit(QTY, {"quantity_value": value})
+    doc = Document("r1", 100, 100, (QTY, NAME))
+    with pytest.raises(AnnotationError, match="from 0 to 1,000,000,000"):
+        label_word(doc, 0, "QUANTITY", value)
+    from receipt_core.workspace.database import WorkspaceError
+    from receipt_core.workspace.store import Workspace
+
+    ws = Workspace(tmp_path / "ws")
+    ws.save_documents("d", [doc])
+    with pytest.raises(WorkspaceError, match="from 0 to 1,000,000,000"):
+        ws.update_word("r1", 0, "QUANTITY", value)
+    assert ws.get_document("r1").words[0].quantity_value == 2.0
+    assert word_edit(QTY, {"quantity_value": 1e9}) == WordEdit("QUANTITY", 1e9)  # the bound itself is fine
 
 
 def test_suggestions_never_replace_a_label_and_refuse_another_document():

@@ -11,6 +11,7 @@ import streamlit as st
 
 from receipt_core.data.annotation import is_item_group, new_group_id
 from receipt_core.data.document import Document
+from receipt_core.data.quantity import MAX_QUANTITY
 from receipt_core.data.review import receipt_status
 from receipt_core.data.schema import DEFAULT_SCHEMA, QUANTITY
 from receipt_core.plots.annotation_figure import annotation_figure
@@ -147,8 +148,8 @@ def _word_panel(doc: Document) -> None:
         offered = suggested.annotation_label if suggested is not None else word.annotation_label
         label = top[0].selectbox("Label", labels, index=labels.index(offered), key=label_key)
         value = suggested.quantity_value if suggested is not None else word.quantity_value
-        shown_value = value if value is None or value >= 0 else None
-        top[1].number_input("Quantity", value=shown_value, min_value=0.0, step=1.0,
+        shown_value = value if value is None or 0 <= value <= MAX_QUANTITY else None
+        top[1].number_input("Quantity", value=shown_value, min_value=0.0, max_value=MAX_QUANTITY, step=1.0,
                             disabled=label != QUANTITY, key=value_key, help="Read from the word's text when left empty")
         source = (f"labelled by {word.label_source}" + (f" (run {word.label_run}, score {word.label_score:.2f})"
                                                          if word.label_source == "model" else "")

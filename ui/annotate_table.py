@@ -8,6 +8,7 @@ import streamlit as st
 
 from receipt_core.data.annotation import AnnotationError, word_edit
 from receipt_core.data.document import Document
+from receipt_core.data.quantity import MAX_QUANTITY
 from receipt_core.data.schema import DEFAULT_SCHEMA
 from ui.annotate_state import bump, say, version_key
 from ui.shared import friendly, workspace
@@ -41,7 +42,7 @@ def word_table(doc: Document) -> None:
                                                   "suggestion) or import; — when nobody has"),
             "suggested": st.column_config.TextColumn("suggested", help="A model's label waiting for you: "
                                                      "label, score, run"),
-            "quantity value": st.column_config.NumberColumn("quantity value", min_value=0.0, step=0.5,
+            "quantity value": st.column_config.NumberColumn("quantity value", min_value=0.0, max_value=MAX_QUANTITY, step=0.5,
                                                             help="Only for QUANTITY words"),
             "OCR confidence": st.column_config.ProgressColumn("OCR confidence", min_value=0, max_value=100,
                                                               format="%.0f"),

@@ -20,11 +20,12 @@ the dashboard keeps between reruns).
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from typing import Any, Collection, Mapping
 
 from .document import MODEL, Document, Suggestion, Word
-from .quantity import parse_quantity
+from .quantity import MAX_QUANTITY, parse_quantity
 from .schema import DEFAULT_SCHEMA, ITEM_FIELDS, OTHER, QUANTITY, LabelSchema
 
 
@@ -63,7 +64,18 @@ def word_edit(word: Word, changes: Mapping[str, Any]) -> WordEdit:
     if label != QUANTITY and changes.get("quantity_value") is not None:
         raise AnnotationError(f"a quantity value needs the label {QUANTITY}")
     value = changes.get("quantity_value", word.quantity_value)
-    return WordEdit(label=label, quantity_value=value if label == QUANTITY else None)
+    return WordEdit(label=label, quantity_value=checked_quantity(value) if label == QUANTITY else None)
+
+
+def checked_quantity(value: float | None) -> float | None:
+    """A typed quantity value as saved: a number from 0 to ``MAX_QUANTITY`` (what every importer reads back), or
+    AnnotationError. None stays None (the value is read from the word's text)."""
+    if value is None:
+        return None
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) \
+            or not 0 <= value <= MAX_QUANTITY:
+        raise AnnotationError(f"a quantity value must be a number from 0 to {MAX_QUANTITY:,.0f}, got {value!r}")
+    return float(value)
 
 
 def label_word(doc: Document, index: int, label: str, quantity_value: float | None = None,
@@ -73,7 +85,7 @@ def label_word(doc: Document, index: int, label: str, quantity_value: float | No
     unknown label or a missing word."""
     if label not in schema.annotation_labels:
         raise AnnotationError(f"unknown label {label!r}; choose one of {', '.join(schema.annotation_labels)}")
-    return _result(doc, [(index, _word(doc, index).with_annotation(label, quantity_value))])
+    return _result(doc, [(index, _word(doc, index).with_annotation(label, checked_quantity(quantity_value)))])
 
 
 def suggest_from_prediction(doc: Document, prediction: Mapping[str, Any], run_id: str) -> AnnotationResult:
