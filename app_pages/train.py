@@ -124,6 +124,8 @@ with st.expander("Run settings", expanded=busy is None):
         if backbone:
             with user_errors("Reading the backbone"):
                 sizes = group_sizes(backbone, _head_settings(defaults, preset))
+            if not sizes:
+                backbone = ""  # unreadable (the error above says why): Start stays off, no failed run is recorded
         if sizes:
             plan = FreezePlan.preset(preset, [name for name, _ in sizes])
             st.markdown("**Trainable parameter groups** (toggles override the scenario)")
@@ -161,6 +163,11 @@ with st.expander("Run settings", expanded=busy is None):
                                                       disabled=preset != "phased")
         patience = phase_cols[2].number_input("Patience in evaluations (0 = off)", 0, 20, defaults.patience or 0,
                                               key="train_patience", disabled=preset != "phased")
+    elif backbone_choice == LOCAL and backbone:  # the reference and pre-training read the same folder
+        readable = False
+        with user_errors("Reading the backbone"):
+            readable = bool(group_sizes(backbone))
+        backbone = backbone if readable else ""
 
     hp = st.columns(6)
     epochs = hp[0].number_input("Epochs", 0 if kind != PRETRAIN else 1, 200, defaults.epochs,
