@@ -598,6 +598,25 @@ def test_runs_resumes_an_interrupted_run_from_its_checkpoint(demo_env, trained_r
     assert "phase" in kinds and kinds[-1] == "finished"
 
 
+def test_the_train_and_race_forms_keep_their_settings_across_a_visit_to_another_page(demo_env):
+    """Streamlit deletes the value of a widget a run did not draw: Train came back with its defaults after a visit
+    to Home. The forms now keep what the person set (ui/kept_settings.py)."""
+    at = app("train", dataset="demo")
+    at.selectbox(key="train_preset").set_value("freeze-backbone").run()
+    at.number_input(key="train_epochs").set_value(5).run()
+    at.number_input(key="train_seed").set_value(7).run()
+    at.switch_page("app_pages/race.py").run()
+    at.number_input(key="race_seconds").set_value(45).run()
+    for page in ("home", "runs", "train"):
+        at.switch_page(f"app_pages/{page}.py").run()
+        no_errors(at)
+    assert at.selectbox(key="train_preset").value == "freeze-backbone"
+    assert (at.number_input(key="train_epochs").value, at.number_input(key="train_seed").value) == (5, 7)
+    at.switch_page("app_pages/race.py").run()
+    no_errors(at)
+    assert at.number_input(key="race_seconds").value == 45
+
+
 def test_the_train_form_follows_the_sidebar_dataset(tmp_path, monkeypatch):
     """Picking another dataset in the sidebar points Train's training and evaluation choice at it (and at its
     evaluation sibling): Start never trains on a dataset other than the one in view."""
