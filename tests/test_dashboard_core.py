@@ -107,6 +107,11 @@ def test_run_feed_reads_only_new_events_and_builds_chart_tables(tmp_path):
     assert curves.phases == ((0, 1), (1, 2))
     assert curves.trainable_parameters == 20 and curves.status == "failed" and curves.error == "loss became NaN"
     assert curves.last_seq == 5
+    # a resume announces the phase it continues in: no second "phase 2" line where it resumed
+    store(PhaseEvent(step=1, epoch=1, phase=2, trainable_groups=("heads", "layer.5"), trainable_parameters=20,
+                     total_parameters=40, reason="resumed"))
+    feed.poll(ws)
+    assert feed.curves().phases == ((0, 1), (1, 2)) and feed.curves().error is None
 
 
 def test_flatten_metrics_keeps_numbers_and_skips_per_label_tables():

@@ -100,7 +100,8 @@ class RunFeed:
             self._val.extend((*at, task, value) for task, value in event.task_val_losses.items())
             self._metrics.extend((*at, name, value) for name, value in flatten_metrics(event.metrics).items())
         elif isinstance(event, PhaseEvent):
-            self._phases.append((event.step, event.phase))
+            if not self._phases or self._phases[-1][1] != event.phase:  # a resume announces its phase again
+                self._phases.append((event.step, event.phase))
             self._trainable, self._total = event.trainable_parameters, event.total_parameters
             self._finished, self._error = None, None  # the loop runs (again): an earlier end was before a resume
         elif isinstance(event, ProgressEvent):
