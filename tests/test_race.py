@@ -195,6 +195,28 @@ def test_the_reading_judges_a_one_backbone_race_on_that_backbone():
     assert claims["Phased unfreezing is best."].verdict == "did not hold"
 
 
+def test_a_phased_run_that_never_left_phase_one_gets_no_verdict_on_phased():
+    """Found by a walkthrough: a 10-second race declared phased best (0.735 vs 0.728) although phased never got past
+    its heads-only phase and trained exactly what freeze-backbone trained."""
+    def phased(reached: int) -> RunResult:
+        phases = tuple({"step": step, "phase": phase, "trainable_parameters": 10 * phase, "reason": "start"}
+                       for step, phase in ((0, 1), (5, 2))[:reached])
+        return dataclasses.replace(result("phased", 0.735, 0.6, 10), phases=phases)
+
+    def reading(run: RunResult):
+        rows = (ConfigSummary(StudyConfig("text-minilm", "freeze-backbone"),
+                              (result("freeze-backbone", 0.728, 0.6, 10),)),
+                ConfigSummary(StudyConfig("text-minilm", "phased"), (run,)))
+        study = StudyResult(settings=StudySettings(), summaries=rows, train_data="t", eval_data="e",
+                            train_documents=9, eval_documents=3)
+        return next(c for c in read_claims(study) if c.claim == "Phased unfreezing is best.")
+
+    stuck = reading(phased(1))
+    assert stuck.verdict == "not measured" and "never got past phase 1" in stuck.evidence
+    assert reading(phased(2)).verdict == "held"
+    assert reading(result("phased", 0.735, 0.6, 10)).verdict == "held"  # a study file from before phases were kept
+
+
 def test_the_board_overlays_each_run_and_puts_cost_beside_quality():
     record = RaceRecord(name="r", plan=plan(), entries=plan().entries())
     record = record.with_entry(0, status="finished", run_id="a", result=result("freeze-backbone", 0.5, 0.4, 10,

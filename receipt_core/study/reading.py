@@ -76,9 +76,15 @@ def read_claims(result: StudyResult) -> list[Claim]:
         phased = max(phased_rows, key=lambda s: s.spread(f1).mean)  # the better backbone's, when both ran
         best = max(others, key=lambda s: s.spread(f1).mean)
         sign, numbers = _compare(phased, best, f1)
-        claims.append(Claim("Phased unfreezing is best.", "held" if sign >= 0 else "did not hold",
-                            f"phased ({phased.config.name}) vs the best other scenario ({best.config.name}): "
-                            f"{numbers}; {_compare(phased, best, items)[1]}."))
+        evidence = (f"phased ({phased.config.name}) vs the best other scenario ({best.config.name}): "
+                    f"{numbers}; {_compare(phased, best, items)[1]}.")
+        if _never_unfroze(phased):
+            claims.append(Claim("Phased unfreezing is best.", "not measured",
+                                f"{evidence} But phased never got past phase 1 (the heads only) in its budget: it "
+                                "trained what freeze-backbone trains, so this cannot say whether unfreezing pays. "
+                                "Give it more time, or fewer epochs per phase."))
+        else:
+            claims.append(Claim("Phased unfreezing is best.", "held" if sign >= 0 else "did not hold", evidence))
     references = [s for s in result.summaries if s.runs and s.config.is_reference]
     multitask = [s for s in result.summaries if s.runs and not s.config.is_reference]
     if references and multitask:
@@ -90,6 +96,12 @@ def read_claims(result: StudyResult) -> list[Claim]:
         claims.append(Claim("The two-head model beats the plain combined tagger.", verdict,
                             f"best configuration ({best.config.name}) vs {reference.config.name}: {n1}; {n2}."))
     return claims
+
+
+def _never_unfroze(phased: ConfigSummary) -> bool:
+    """Whether every phased run ended in phase 1 (runs recorded before phases were kept say nothing)."""
+    recorded = [run.phases for run in phased.runs if run.phases]
+    return bool(recorded) and all(max(int(p.get("phase", 1)) for p in phases) <= 1 for phases in recorded)
 
 
 FASTER = 0.9  # "cheap" in time: an epoch costs at most this share of full fine-tuning's
