@@ -310,3 +310,30 @@ def test_the_quality_cost_figure_plots_seconds_per_epoch_when_a_budget_gave_ever
     free = figure((3.0, 3.0), (20.0, 60.0))
     assert free.layout.xaxis.title.text == "training seconds"
     assert [trace.x[0] for trace in free.data[::2]] == [20.0, 60.0]
+
+
+def test_the_report_header_names_the_settings_each_scenario_replaced():
+    """Found by a walkthrough: the header said "at most 12 epochs … line boxes" while freeze-backbone trained 20
+    epochs over row boxes (its own defaults)."""
+    from receipt_core.study.table import settings_paragraph
+
+    rows = tuple(ConfigSummary(StudyConfig("text-minilm", s), (result(s, 0.7, 0.5, 10),))
+                 for s in ("freeze-backbone", "phased", "full"))
+
+    def header(**settings) -> str:
+        return settings_paragraph(StudyResult(settings=StudySettings(**settings), summaries=rows, train_data="t",
+                                              eval_data="e", train_documents=9, eval_documents=3))
+
+    text = header(budget_minutes=1.0)
+    assert "at most 12 epochs" in text and "line boxes" in text
+    own = text.split("Each scenario's own defaults replace these where the study did not set them: ")[1]
+    assert "freeze-backbone: contextual heads (2 layers of width 128)" in own and "at most 20 epochs" in own
+    assert "phased: " in own and "2 epochs per phase, row boxes" in own and "full:" not in own
+    given = header(budget_minutes=1.0, boxes="word", epochs=3)  # set by the person: no scenario replaces them
+    assert "row boxes" not in given and "at most 20 epochs" not in given and "at most 3 epochs" in given
+    # a study.json keeps which settings were given, so a reopened study's header says the same
+    for settings in (StudySettings(budget_minutes=1.0), StudySettings(budget_minutes=1.0, boxes="word")):
+        stored = settings.to_json()
+        again = StudySettings(**{**stored, "freeze": tuple(stored["freeze"]), "given": tuple(stored["given"])})
+        assert again.given == settings.given
+        assert again.scenario_overrides("freeze-backbone") == settings.scenario_overrides("freeze-backbone")

@@ -86,15 +86,15 @@ class RacePlan:
 
     def to_json(self) -> dict[str, Any]:
         return {"configs": [{"backbone": c.backbone, "scenario": c.scenario} for c in self.configs],
-                "settings": self.settings.to_json(), "given": list(self.settings.given),
+                "settings": self.settings.to_json(),
                 "train_data": self.train_data, "eval_data": self.eval_data, "hold_out": self.hold_out,
                 "kind": self.kind}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> "RacePlan":
         stored = dict(data["settings"])
-        settings = StudySettings(**{**stored, "freeze": tuple(stored.get("freeze", ())),
-                                    "given": tuple(data.get("given", ()))})
+        given = stored.get("given", data.get("given", ()))  # races of 12-02 kept it beside the settings
+        settings = StudySettings(**{**stored, "freeze": tuple(stored.get("freeze", ())), "given": tuple(given)})
         return cls(configs=tuple(StudyConfig(str(c["backbone"]), str(c["scenario"])) for c in data["configs"]),
                    settings=settings, train_data=str(data["train_data"]), eval_data=data.get("eval_data"),
                    hold_out=float(data.get("hold_out", 0.25)), kind=str(data.get("kind", "race")))

@@ -77,18 +77,19 @@ class StudySettings:
     lr_schedule: str | None = None  # every run, the reference included
     warmup: float | None = None
     boxes: str | None = None  # data.boxes.BOX_MODES; every run, the reference included
-    given: tuple[str, ...] = ()  # the settings the user set (filled in: the ones passed as not None)
+    # the settings the user set; None: the ones passed as not None (a study.json stores the list, empty or not)
+    given: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         from ..training.config import TrainConfig
 
         object.__setattr__(self, "freeze", tuple(self.freeze))
         defaults = TrainConfig()
-        given = set(self.given)
+        given = set(self.given or ())
         for name in _TRAINING_SETTINGS:
             if getattr(self, name) is None:
                 object.__setattr__(self, name, getattr(defaults, name))
-            elif not self.given:
+            elif self.given is None:
                 given.add(name)
         object.__setattr__(self, "given", tuple(sorted(given)))
         if self.repeats < 1:
@@ -109,7 +110,8 @@ class StudySettings:
                 "seed": self.seed, "batch_size": self.batch_size, "lr": self.lr, "decay_factor": self.decay_factor,
                 "loss_weighting": self.loss_weighting, "max_length": self.max_length, "freeze": list(self.freeze),
                 "phased_top_k": self.phased_top_k, "epochs_per_phase": self.epochs_per_phase,
-                "lr_schedule": self.lr_schedule, "warmup": self.warmup, "boxes": self.boxes}
+                "lr_schedule": self.lr_schedule, "warmup": self.warmup, "boxes": self.boxes,
+                "given": list(self.given)}  # which settings the scenarios' own defaults could not replace
 
 
 _TRAINING_SETTINGS = ("epochs", "batch_size", "lr", "decay_factor", "loss_weighting", "max_length", "phased_top_k",

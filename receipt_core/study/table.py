@@ -93,5 +93,38 @@ def settings_paragraph(result: StudyResult) -> str:
             f"{settings.lr:g} ({schedule}), discriminative decay {settings.decay_factor:g}, "
             f"{settings.loss_weighting} loss weighting, {boxes}"
             + (f", always frozen: {', '.join(code_span(name) for name in settings.freeze)}" if settings.freeze else "")
-            + f"; seed {settings.seed}; {spread}. Started {started}, finished {finished}.")
+            + f"; seed {settings.seed}; {spread}." + _scenario_defaults_sentence(result)
+            + f" Started {started}, finished {finished}.")
+
+
+def _scenario_defaults_sentence(result: StudyResult) -> str:
+    """Which of the settings above a scenario's own defaults replaced (``StudySettings.scenario_overrides``):
+    a freeze-backbone run trains 20 epochs of contextual heads over row boxes, whatever the line above says."""
+    scenarios = dict.fromkeys(s.config.scenario for s in result.summaries if not s.config.is_reference)
+    parts = [f"{scenario}: {_describe(overrides)}" for scenario in scenarios
+             if (overrides := result.settings.scenario_overrides(scenario))]
+    return (" Each scenario's own defaults replace these where the study did not set them: " + "; ".join(parts)
+            + ".") if parts else ""
+
+
+def _describe(overrides: dict) -> str:
+    named = dict(overrides)
+    words = []
+    if "head" in named:
+        head = named.pop("head")
+        shape = (f" ({named.pop('head_depth', '?')} layers of width {named.pop('head_size', '?')})"
+                 if head == "contextual" else "")
+        words.append(f"{head} heads{shape}")
+    if "layer_mix" in named:
+        words.append(f"over a layer mix ({named.pop('layer_mix')})")
+    if "head_lr" in named:
+        words.append(f"head learning rate {named.pop('head_lr'):g}")
+    if "epochs" in named:
+        words.append(f"at most {named.pop('epochs')} epochs")
+    if "epochs_per_phase" in named:
+        words.append(f"{named.pop('epochs_per_phase')} epochs per phase")
+    if "boxes" in named:
+        words.append(f"{named.pop('boxes')} boxes")
+    words += [f"{name.replace('_', ' ')} {value}" for name, value in named.items()]
+    return ", ".join(words)
 

@@ -117,7 +117,8 @@ def result_from_json(data: Mapping[str, Any]) -> StudyResult:
     known = {f.name for f in dataclasses.fields(StudySettings)}
     stored = dict(data.get("settings") or {})
     stored["boxes"] = stored_box_mode(stored)
-    settings = StudySettings(**{k: (tuple(v) if k == "freeze" else v) for k, v in stored.items() if k in known})
+    settings = StudySettings(**{k: (tuple(v) if k in ("freeze", "given") else v) for k, v in stored.items()
+                                if k in known})
     summaries = []
     for number, entry in enumerate(data["configurations"], 1):
         config = StudyConfig(str(entry["backbone"]), str(entry["scenario"]))
