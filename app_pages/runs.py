@@ -147,6 +147,8 @@ with runs_tab:
                             format_func=lambda run_id: labels.get(run_id, run_id),  # a label from before a rename
                             key="runs_compare", max_selections=len(SERIES_COLORS))
     chosen = [run_id for run_id in chosen if run_id in labels]
+    # one colour per overlaid run, the same in every chart below (a run with no point yet in one chart included)
+    run_colors = {labels[run_id]: SERIES_COLORS[i % len(SERIES_COLORS)] for i, run_id in enumerate(chosen)}
     a1, a2 = st.columns(2)
     x_axis = a1.radio("Plot by", list(CURVE_AXES), format_func=CURVE_AXES.get, horizontal=True, key="runs_x")
     smoothing = a2.slider("Smoothing", 0.0, 0.95, 0.0, 0.05, key="runs_smoothing",
@@ -171,7 +173,8 @@ with runs_tab:
             columns = st.columns(2)
             for i, (title, frame_of, series, y_title) in enumerate(charts):
                 columns[i % 2].plotly_chart(curve_figure(overlay(frame_of, series), title, y_title, x=x_axis,
-                                                         smoothing=smoothing, uirevision=f"runs-{i}-{x_axis}"),
+                                                         smoothing=smoothing, uirevision=f"runs-{i}-{x_axis}",
+                                                         colors=run_colors),
                                             key=f"runs_overlay_{i}", width="stretch")
 
     st.subheader("Cost vs quality")
@@ -184,8 +187,11 @@ with runs_tab:
         if points.dropna().empty:
             st.caption("No finished evaluation yet.")
         else:
-            st.plotly_chart(cost_quality_figure(points, cost, quality, cost, quality, label="name"),
+            st.plotly_chart(cost_quality_figure(points, cost, quality, cost, quality, label="name",
+                                                colors=run_colors),
                             key="runs_cost_quality", width="stretch")
+            st.caption("Each run overlaid above keeps its colour here (the others are grey); the marker's shape "
+                       "tells the scenario.")
 
     st.subheader("One run")
     forget_stale_choice("runs_one", labels)  # a run renamed in another tab, or deleted

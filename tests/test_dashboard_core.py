@@ -175,6 +175,22 @@ def test_cost_quality_figure_uses_a_log_axis_for_parameter_counts():
     assert same.layout.xaxis.range == (2_316_365 * 0.5, 2_316_365 * 1.5)  # not a zoom into a rounding error
 
 
+def test_the_runs_page_charts_give_a_run_one_colour_in_every_chart():
+    """Found by a walkthrough: the overlay charts coloured runs in selection order and the cost chart by scenario, so
+    phased was blue in one and orange in the other; and a run with no point yet in one chart shifted the others."""
+    colors = {"run a": "#111111", "run b": "#222222"}
+    curves = pd.DataFrame({"step": [1, 2, 1, 2], "x": [1, 2, 1, 2], "series": ["run b"] * 2 + ["run a"] * 2,
+                           "value": [0.5, 0.6, 0.7, 0.8]})
+    fig = curve_figure(curves, "F1", "F1", x="x", colors=colors)
+    assert {t.name: t.line.color for t in fig.data} == {"run b": "#222222", "run a": "#111111"}
+    runs = pd.DataFrame({"name": ["run a", "run b", "run c"], "scenario": ["phased", "freeze-backbone", "phased"],
+                         "cost": [10, 20, 30], "quality": [0.4, 0.8, 0.9]})
+    cost = cost_quality_figure(runs, "cost", "quality", "cost", "F1", label="name", colors=colors)
+    by_scenario = {t.name: (t.marker.symbol, tuple(t.marker.color)) for t in cost.data}
+    assert by_scenario["phased"][1] == ("#111111", "#9E9E9E") and by_scenario["freeze-backbone"][1] == ("#222222",)
+    assert by_scenario["phased"][0] != by_scenario["freeze-backbone"][0]
+
+
 def test_every_preset_has_a_guide():
     assert [g.preset for g in GUIDES] == list(PRESETS)
     for preset in PRESETS:

@@ -228,6 +228,8 @@ def _write_words(fig: go.Figure, marks: Sequence[BoxMark], page_height: int, fig
 SERIES_COLORS = ("#4E79A7", "#F28E2B", "#E15759", "#76B7B2", "#59A14F", "#EDC948", "#B07AA1", "#FF9DA7",
                  "#9C755F", "#BAB0AC")
 """Tableau 10: a qualitative palette whose ten colours stay apart (lines of up to ten runs, scenarios' points)."""
+SCENARIO_SYMBOLS = ("circle", "square", "diamond", "triangle-up", "cross", "x", "star", "hexagon")
+UNCOLOURED_RUN = "#9E9E9E"  # a run the page draws in no colour elsewhere
 
 CURVE_AXES = {"step": "step", "epoch": "epoch", "wall_s": "wall-clock seconds"}
 
@@ -247,7 +249,7 @@ def smooth(values: Sequence[float], weight: float) -> list[float]:
 
 def curve_figure(points: pd.DataFrame, title: str, y_title: str, phases: Sequence[tuple[int, int]] = (),
                  uirevision: str = "curves", x: str = "step", log_y: bool = False,
-                 smoothing: float = 0.0) -> go.Figure:
+                 smoothing: float = 0.0, colors: Mapping[str, str] | None = None) -> go.Figure:
     """Lines of ``points`` (columns ``x``, ``series``, ``value``; ``step`` too for phase markers on another
     axis), one per series in :data:`SERIES_COLORS`, phase starts as dashed lines.
 
@@ -265,7 +267,7 @@ def curve_figure(points: pd.DataFrame, title: str, y_title: str, phases: Sequenc
         for i, (series, group) in enumerate(points.dropna(subset=[x]).groupby("series", sort=False)):
             name = escape_markup(series)  # a run's name on the Runs page
             group = group.sort_values(x)
-            color = SERIES_COLORS[i % len(SERIES_COLORS)]
+            color = (colors or {}).get(series) or SERIES_COLORS[i % len(SERIES_COLORS)]
             mode = "lines+markers" if len(group) < 40 else "lines"
             xs, values = group[x].to_numpy(), group["value"].to_numpy()
             if smoothing > 0 and len(group) > 2:
@@ -308,9 +310,12 @@ def _x_at_step(points: pd.DataFrame, step: int, x: str) -> float | None:
 
 
 def cost_quality_figure(runs: pd.DataFrame, cost: str, quality: str, cost_title: str, quality_title: str,
-                        uirevision: str = "cost-quality", label: str = "run") -> go.Figure:
+                        uirevision: str = "cost-quality", label: str = "run",
+                        colors: Mapping[str, str] | None = None) -> go.Figure:
     """One point per run (columns ``label``, ``scenario``, ``cost``, ``quality``), coloured by scenario in
-    :data:`SERIES_COLORS`, each labelled with its ``label`` column.
+    :data:`SERIES_COLORS`, each labelled with its ``label`` column. With ``colors`` (label → colour: the runs
+    another chart on the page draws in those colours) a point takes its run's colour, grey when it has none, and
+    the scenario is told by the marker's shape instead.
 
     Labels lean away from the nearer side (right of the points in the left half, left of them in the right half)
     and are not clipped at the axes, and the margins leave them room, so none is cut off. The cost axis is
@@ -331,7 +336,9 @@ def cost_quality_figure(runs: pd.DataFrame, cost: str, quality: str, cost_title:
                                  text=group[label].map(escape_markup),
                                  textposition=side[group.index].tolist(), name=escape_markup(scenario),
                                  cliponaxis=False,
-                                 marker=dict(size=12, color=SERIES_COLORS[i % len(SERIES_COLORS)]),
+                                 marker=dict(size=12, color=SERIES_COLORS[i % len(SERIES_COLORS)]) if colors is None
+                                 else dict(size=12, symbol=SCENARIO_SYMBOLS[i % len(SCENARIO_SYMBOLS)],
+                                           color=[colors.get(name, UNCOLOURED_RUN) for name in group[label]]),
                                  hovertemplate="%{text}<br>" + cost_title + " %{x:,}<br>" + quality_title
                                  + " %{y:.3f}<extra>" + escape_markup(scenario) + "</extra>"))
     if log_x:
