@@ -129,11 +129,12 @@ with import_tab:
             report = load_dataset(path, fmt)
             if report.documents:
                 name = name_text or default_dataset_name(path, fmt)
-                saved = import_into_workspace(ws, name, report)
-                flash("import", "success", f"Imported {saved} {fmt} documents into dataset {literal(name)}.")
-                if report.problems:
-                    flash("import", "warning", report.problems_heading())
-                    flash("import", "code", plain("\n".join(report.problems[:200])))
+                stored = import_into_workspace(ws, name, report)
+                flash("import", "success", f"Imported {len(stored.documents)} {fmt} documents into dataset "
+                      f"{literal(name)} ({len(stored.images)} with images).")
+                if stored.problems:
+                    flash("import", "warning", stored.problems_heading())
+                    flash("import", "code", plain("\n".join(stored.problems[:200])))
                 show_dataset_now(name)  # the sidebar shows the new dataset at once
             else:  # every record was bad: say so, and show why (not a success with 0 documents)
                 st.error(f"Nothing imported from {literal(path)}: no usable {fmt} documents "

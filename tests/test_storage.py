@@ -43,7 +43,7 @@ def test_open_uses_the_environment_and_creates_a_wal_database(workspace_home):
 def test_documents_save_load_update_replace_delete(tmp_path, cord_train_report):
     ws = Workspace(tmp_path / "ws")
     report = cord_train_report  # conftest: CORD train parsed once per session
-    assert import_into_workspace(ws, "cord", report) == 600
+    assert len(import_into_workspace(ws, "cord", report).documents) == 600
     ws.save_documents("mine", [_doc("a"), _doc("b", words=3)])
 
     assert ws.load_documents("cord") == list(report.documents)

@@ -9,11 +9,9 @@ from dataclasses import dataclass
 from PIL import Image
 
 from receipt_core.data.document import Document
-from receipt_core.data.images import load_image
+from receipt_core.data.images import FORMAT_SUFFIXES, load_image
 from receipt_core.ocr.engine import OcrCache, OcrResult, ocr_many
 from receipt_core.workspace.store import Workspace, check_dataset_name
-
-_SUFFIXES = {"JPEG": ".jpg", "PNG": ".png", "GIF": ".gif", "BMP": ".bmp", "TIFF": ".tif", "WEBP": ".webp"}
 
 
 @dataclass(frozen=True)
@@ -58,7 +56,7 @@ def store_ocr_results(workspace: Workspace, dataset: str, results: list[OcrResul
                             "move it)")
             continue
         fmt = result.image.format if result.image is not None else "PNG"
-        sha = workspace.put_image(uploads[result.name], _SUFFIXES.get(fmt, ".img"))
+        sha = workspace.put_image(uploads[result.name], FORMAT_SUFFIXES.get(fmt, ".img"))
         doc = dataclasses.replace(result.document, image_sha256=sha, source=result.name,
                                   meta={**result.document.meta, "file_name": result.name})
         docs.append(doc)

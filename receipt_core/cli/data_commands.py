@@ -133,16 +133,17 @@ def run_import(args: argparse.Namespace) -> int:
         raise CommandError(f"nothing imported from {args.path}: no usable {fmt} documents "
                            f"({len(report.problems)} problems above)")
     replaced = len(workspace.datasets_of(doc.id for doc in report.documents))  # of this dataset, or refused below
-    saved = import_into_workspace(workspace, dataset, report)
-    words = sum(len(doc.words) for doc in report.documents)
-    print(f"imported {saved} documents ({words} words, {len(report.images)} with images) into dataset "
-          f"{dataset!r} of {workspace.home}")
+    stored = import_into_workspace(workspace, dataset, report)
+    _print_problems(stored.problems[len(report.problems):])  # the images refused or noted while storing
+    words = sum(len(doc.words) for doc in stored.documents)
+    print(f"imported {len(stored.documents)} documents ({words} words, {len(stored.images)} with images) into "
+          f"dataset {dataset!r} of {workspace.home}")
     if replaced:
         print(f"{replaced} of these documents were already in {dataset!r}: they were replaced by the imported ones")
-    for label, count in report.label_counts.items():
+    for label, count in stored.label_counts.items():
         print(f"  {label:<16} {count}")
-    if report.problems:
-        print(f"{len(report.problems)} problems (see stderr)")
+    if stored.problems:
+        print(f"{len(stored.problems)} problems (see stderr)")
     return 0
 
 

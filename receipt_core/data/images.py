@@ -27,6 +27,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 # Ordinary raster formats a phone or scanner produces; Pillow's other plugins are not offered uploads.
 ALLOWED_FORMATS = ("JPEG", "PNG", "GIF", "BMP", "TIFF", "WEBP")
+# The suffix an image of each allowed format is stored under in the workspace (uploads and imports alike).
+FORMAT_SUFFIXES = {"JPEG": ".jpg", "PNG": ".png", "GIF": ".gif", "BMP": ".bmp", "TIFF": ".tif", "WEBP": ".webp"}
 MIN_SIDE = 8  # pixels: a smaller image cannot hold a legible character, even upscaled
 DEFAULT_MAX_PIXELS = 40_000_000  # a 12-megapixel phone photo is ~12M; a flatbed scan at 600 dpi ~35M
 MAX_SIDE = 100_000  # pixels on one side: Tesseract's image reader (Leptonica) refuses a longer side

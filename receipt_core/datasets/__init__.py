@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Iterable, Mapping
 from ..data.document import Document
 from ..data.schema import DEFAULT_SCHEMA, LabelSchema
 from ..workspace.names import check_dataset_name
-from ._common import DEFAULT_LIMITS, ImportLimits, image_suffix
-from .report import DatasetImportError, ImportReport
+from ._common import DEFAULT_LIMITS, ImportLimits
+from .report import DatasetImportError, ImportReport, make_report
 
 if TYPE_CHECKING:
     from ..workspace.store import Workspace
@@ -82,22 +82,38 @@ def default_dataset_name(path: Path, format: str) -> str:
     return format if stem in ("", format) else f"{format}-{stem}"
 
 
-def import_into_workspace(workspace: "Workspace", dataset: str, report: ImportReport) -> int:
-    """Store a report's images (by content hash) and then its documents as ``dataset``; returns documents saved.
+def import_into_workspace(workspace: "Workspace", dataset: str, report: ImportReport) -> ImportReport:
+    """Store a report's images (by content hash) and then its documents as ``dataset``; returns the report of what
+    was stored: the documents as saved, the images kept, and the report's problems plus one per image refused or
+    noted.
 
-    Images go first so a stored document never points at an image that is not there yet; the documents are
-    written in one transaction, so an interrupted import leaves either all of them or none. ``dataset`` is
-    checked (``workspace.check_dataset_name``) before anything is stored.
+    Each image is checked as an upload is (:mod:`.imported_images`): one that is not a decodable raster image
+    within the upload limits is not stored and its document is saved without pixels, with a problem line naming
+    the file and why. Images go first so a stored document never points at an image that is not there yet; the
+    documents are written in one transaction, so an interrupted import leaves either all of them or none.
+    ``dataset`` is checked (``workspace.check_dataset_name``) before anything is stored.
     """
+    from ..data.images import ImageLoadError
+    from .imported_images import read_imported_image, size_mismatch
+
     check_dataset_name(dataset)
-    documents = []
+    documents, images, problems = [], {}, list(report.problems)
     for doc in report.documents:
-        image = report.images.get(doc.id)
-        if image is not None:
-            data = image.read_bytes()
-            sha = workspace.put_image(data, image_suffix(image, data))
-            if doc.image_sha256 != sha:
-                doc = dataclasses.replace(doc, image_sha256=sha)
+        path = report.images.get(doc.id)
+        if path is not None:
+            try:
+                image = read_imported_image(path)
+            except ImageLoadError as error:
+                problems.append(f"document {doc.id!r}: {str(error).rstrip('.')}; imported without pixels")
+                doc = dataclasses.replace(doc, image_sha256=None)
+            else:
+                note = size_mismatch(doc, image, path.name)
+                if note:
+                    problems.append(f"document {doc.id!r}: {note}")
+                sha = workspace.put_image(image.data, image.suffix)
+                if doc.image_sha256 != sha:
+                    doc = dataclasses.replace(doc, image_sha256=sha)
+                images[doc.id] = path
         documents.append(doc)
     workspace.save_documents(dataset, documents)
-    return len(documents)
+    return make_report(documents, images, problems)

@@ -116,8 +116,9 @@ def add_cord_sample(workspace: "Workspace", root: Path | None = None) -> tuple[S
             results.append(SampleDataset(name=name, documents=existing[name], added=False))
             continue
         report = _with_sample_ids(load_dataset(root / folder, "cord"))
-        saved = import_into_workspace(workspace, name, report)
-        results.append(SampleDataset(name=name, documents=saved, added=True, problems=report.problems))
+        stored = import_into_workspace(workspace, name, report)
+        results.append(SampleDataset(name=name, documents=len(stored.documents), added=True,
+                                     problems=stored.problems))
     return tuple(results)
 
 

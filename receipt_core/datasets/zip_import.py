@@ -105,14 +105,16 @@ def import_zip(workspace: "Workspace", upload: BinaryIO | Path, file_name: str, 
             report = load_dataset(root, found)
         except DatasetImportError as error:
             raise ZipImportError(in_zip(str(error))) from None
-        problems = tuple(in_zip(problem) for problem in report.problems)
         if not report.documents:
+            problems = tuple(in_zip(problem) for problem in report.problems)
             shown = "; ".join(problems[:3]) or "no records"
             raise ZipImportError(f"no usable {found} documents in {file_name} ({len(problems)} problem(s): {shown})")
         name = dataset or zip_dataset_name(file_name, found)
-        saved = import_into_workspace(workspace, name, report)  # reads the images before the folder goes
-    return ZipImportResult(dataset=name, format=found, format_detected=format == AUTO, files=files, documents=saved,
-                           images=len(report.images), label_counts=report.label_counts, problems=problems)
+        stored = import_into_workspace(workspace, name, report)  # reads the images before the folder goes
+    return ZipImportResult(dataset=name, format=found, format_detected=format == AUTO, files=files,
+                           documents=len(stored.documents), images=len(stored.images),
+                           label_counts=stored.label_counts,
+                           problems=tuple(in_zip(problem) for problem in stored.problems))
 
 
 def extract_zip(upload: BinaryIO | Path, folder: Path, limits: ZipLimits = DEFAULT_ZIP_LIMITS) -> int:
