@@ -123,7 +123,7 @@ with st.expander("Run settings", expanded=busy is None):
         sizes: tuple[tuple[str, int], ...] = ()
         if backbone:
             with user_errors("Reading the backbone"):
-                sizes = group_sizes(backbone, _head_settings(defaults, preset))
+                sizes = group_sizes(backbone, _head_settings(defaults, preset), defaults.max_length)
             if not sizes:
                 backbone = ""  # unreadable (the error above says why): Start stays off, no failed run is recorded
         if sizes:
@@ -166,7 +166,7 @@ with st.expander("Run settings", expanded=busy is None):
     elif backbone_choice == LOCAL and backbone:  # the reference and pre-training read the same folder
         readable = False
         with user_errors("Reading the backbone"):
-            readable = bool(group_sizes(backbone))
+            readable = bool(group_sizes(backbone, max_length=defaults.max_length))
         backbone = backbone if readable else ""
 
     hp = st.columns(6)

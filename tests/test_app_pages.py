@@ -487,6 +487,30 @@ def test_the_train_page_reads_a_layoutlm_folder_only_inside_the_server_folders(d
     assert at.button(key="train_start").disabled
 
 
+@pytest.mark.parametrize("config, message", [
+    ({"vocab_size": 100}, "has 30,522 tokens but config.json's vocab_size is 100"),
+    ({"max_position_embeddings": 8}, "has 8 token positions"),  # the page's windows are 512 tokens
+])
+def test_train_says_why_a_local_folder_does_not_fit(config, message, demo_env, tmp_path, monkeypatch):
+    from transformers import LayoutLMConfig, LayoutLMModel
+
+    from receipt_core.model.backbones import load_backbone
+
+    monkeypatch.setenv("RECEIPT_STUDIO_SERVER_FOLDERS", str(tmp_path))
+    folder = tmp_path / "layoutlm"
+    LayoutLMModel(LayoutLMConfig(hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64,
+                                 **config)).save_pretrained(folder)
+    load_backbone("tiny").tokenizer.save_pretrained(folder)
+
+    at = app("train", dataset="demo")
+    at.selectbox(key="train_backbone").set_value("local folder…").run()
+    at.text_input(key="train_backbone_dir").set_value(str(folder)).run()
+
+    assert not at.exception
+    errors = " ".join(e.value for e in at.error)
+    assert "Reading the backbone failed" in errors and message in errors and "Traceback" not in errors
+
+
 def test_train_shows_the_trainer_error_and_stays_usable(demo_env):
     from ui.shared import job_slot
 

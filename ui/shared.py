@@ -246,15 +246,17 @@ def run_display_name(run) -> str:
 
 
 @st.cache_resource(show_spinner="Counting the backbone's parameters…", max_entries=4)
-def group_sizes(backbone: str, head: HeadSettings = HeadSettings()) -> tuple[tuple[str, int], ...]:
+def group_sizes(backbone: str, head: HeadSettings = HeadSettings(),
+                max_length: int | None = None) -> tuple[tuple[str, int], ...]:
     """(group name, parameters) of the multi-task model on ``backbone`` with ``head``'s heads, bottom to top; built
-    once per server and head shape."""
+    once per server and head shape. With ``max_length``, a backbone too short for such windows is refused here
+    (BackboneError), as training would refuse it."""
     from receipt_core.model.backbones import load_backbone
     from receipt_core.model.freeze import FreezePlan, group_names
     from receipt_core.model.multitask import build_model
     from receipt_core.data.schema import DEFAULT_SCHEMA
 
-    model = build_model(load_backbone(backbone), DEFAULT_SCHEMA.num_fields, head=head)
+    model = build_model(load_backbone(backbone, max_length=max_length), DEFAULT_SCHEMA.num_fields, head=head)
     plan = FreezePlan.preset("full", group_names(model))
     return tuple((report.name, report.parameters) for report in plan.report(model))
 

@@ -7,7 +7,10 @@
   every token the box ``[0, 0, 0, 0]``), the text-only baseline.
 - ``tiny``: a small randomly initialised LayoutLM (hidden 64, 2 layers, 2 heads) with the real MiniLM
   tokenizer, for fast tests and instant demos; deterministic for a seed.
-- a local directory holding a transformers LayoutLM checkpoint, loaded offline; remote code is never run.
+- a local directory holding a transformers LayoutLM checkpoint, loaded offline; remote code is never run. It is
+  checked before anything is built: its config's sizes are bounded, its activation is one transformers knows, its
+  2-D position tables cover boxes 0–1000, its tokenizer's ids fit the vocabulary, and a damaged tokenizer or
+  weights file is named in the error.
 
 LayoutLM declares only eager attention; its attention layers call transformers' shared attention
 functions, so we switch them to PyTorch's fused ``scaled_dot_product_attention`` ("sdpa"), which gives
@@ -35,9 +38,11 @@ from safetensors.torch import load_file
 from torch import nn
 from transformers import (AutoTokenizer, LayoutLMConfig, LayoutLMForTokenClassification, LayoutLMModel,
                           PreTrainedTokenizerFast)
+from transformers.activations import ACT2FN
 
 from ..datasets.bounded_json import BoundedJSONError, loads_bounded
 from .backbone_names import BACKBONE_NAMES, DEFAULT_BACKBONE
+from .encoding import BOX_SCALE
 from .freeze import LAYOUT_TABLES
 from .run_manifest import backbone_config_problem
 
@@ -66,12 +71,20 @@ class Backbone:
         return len(self.model.encoder.layer)
 
 
-def load_backbone(name_or_path: str = DEFAULT_BACKBONE, seed: int = 0) -> Backbone:
+def load_backbone(name_or_path: str = DEFAULT_BACKBONE, seed: int = 0, max_length: int | None = None) -> Backbone:
     """Build the backbone called ``name_or_path`` (one of BACKBONE_NAMES, or a local LayoutLM directory).
 
     ``seed`` only matters for ``tiny``, whose weights are random: the same seed gives the same weights,
-    without touching the caller's global random state.
+    without touching the caller's global random state. ``max_length`` (the tokens per window a run will encode)
+    refuses a backbone with fewer positions, before training rather than at its first step.
     """
+    backbone = _build(name_or_path, seed)
+    if max_length is not None:
+        check_positions(backbone, max_length)
+    return backbone
+
+
+def _build(name_or_path: str, seed: int) -> Backbone:
     if name_or_path in ("layout-minilm", "text-minilm"):
         folder = minilm_path()
         model = layoutlm_from_bert(folder)
@@ -85,6 +98,17 @@ def load_backbone(name_or_path: str = DEFAULT_BACKBONE, seed: int = 0) -> Backbo
         return _load_directory(path)
     raise BackboneError(f"unknown backbone {name_or_path!r}: use one of {', '.join(BACKBONE_NAMES)} or a "
                         "local directory holding a transformers LayoutLM checkpoint (config.json + weights)")
+
+
+def check_positions(backbone: Backbone, max_length: int) -> None:
+    """BackboneError when windows of ``max_length`` tokens need more positions than ``backbone`` has (LayoutLM
+    looks each token's position up in a table of ``max_position_embeddings`` rows)."""
+    positions = int(backbone.model.config.max_position_embeddings)
+    if max_length > positions:
+        raise BackboneError(f"backbone {backbone.name!r} has {positions:,} token positions (max_position_embeddings "
+                            f"in its config) but a window holds up to {max_length:,} tokens (max_length): lower "
+                            f"max_length (--max-length) to at most {positions:,}, or use a model with at least "
+                            f"{max_length:,} positions")
 
 
 def minilm_path() -> Path:
@@ -219,6 +243,9 @@ def _tokenizer(folder: Path) -> PreTrainedTokenizerFast:
 
 
 TOKENIZER_FILES = ("tokenizer.json", "vocab.txt")  # a fast tokenizer's file, or the vocabulary it is built from
+TOKENIZER_JSON_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json")
+WEIGHTS_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
+                 "pytorch_model.bin.index.json")  # what from_pretrained reads, in its order
 
 
 def _load_directory(path: Path) -> Backbone:
@@ -239,17 +266,78 @@ def _load_directory(path: Path) -> Backbone:
     if model_type != "layoutlm":
         raise BackboneError(f"{path} holds a {model_type!r} checkpoint; only LayoutLM (model_type 'layoutlm', "
                             "e.g. microsoft/layoutlm-base-uncased) can serve as a backbone")
-    problem = backbone_config_problem(config, "config.json")
+    problem = backbone_config_problem(config, "config.json") or _layout_config_problem(config)
     if problem:  # before from_pretrained allocates what the config asks for
         raise BackboneError(f"{path} cannot serve as a backbone: {problem}")
     present = [path / name for name in TOKENIZER_FILES if (path / name).exists()]
     if not present or not all(file.is_file() for file in present):  # none, or a pipe/folder that would block
         raise BackboneError(f"{path} has no usable tokenizer: it needs {' or '.join(TOKENIZER_FILES)} as regular "
                             "files beside config.json (save_pretrained writes them with the model)")
-    try:
-        model = LayoutLMModel.from_pretrained(str(path), local_files_only=True, trust_remote_code=False)
-        tokenizer = _tokenizer(path)
-    except OSError as error:
-        raise BackboneError(f"cannot load the LayoutLM checkpoint in {path}: {error}") from None
+    tokenizer = _folder_tokenizer(path)
+    if len(tokenizer) > config["vocab_size"]:  # a token id past the embedding table fails at the first step
+        raise BackboneError(f"{path} cannot serve as a backbone: its tokenizer ({present[0].name}) has "
+                            f"{len(tokenizer):,} tokens but config.json's vocab_size is {config['vocab_size']:,}, "
+                            f"so token ids from {config['vocab_size']:,} up have no embedding; put the tokenizer "
+                            "the model was trained with beside it (tokenizer.save_pretrained(folder))")
+    model = _folder_model(path)
     _finish(model)
     return Backbone(name=str(path), model=model, tokenizer=tokenizer, uses_layout=True)
+
+
+def _layout_config_problem(config: dict) -> str | None:
+    """Why a bounded LayoutLM config.json cannot encode this project's input, or None: an activation transformers
+    does not know (it fails building the model), or 2-D position tables too short for boxes 0–1000."""
+    defaults = LayoutLMConfig()
+    activation = config.get("hidden_act", defaults.hidden_act)
+    if not isinstance(activation, str) or activation not in ACT2FN:
+        known = ", ".join(name for name in ("gelu", "gelu_new", "relu", "silu") if name in ACT2FN)
+        return (f"config.json's hidden_act {activation!r} is not an activation transformers knows ({known}, …); "
+                "set it to the one the model was trained with (LayoutLM and BERT use \"gelu\")")
+    tables = config.get("max_2d_position_embeddings", defaults.max_2d_position_embeddings)
+    if tables < BOX_SCALE + 1:
+        return (f"config.json's max_2d_position_embeddings is {tables:,}, but boxes are page coordinates from 0 to "
+                f"{BOX_SCALE}, which need at least {BOX_SCALE + 1:,} rows in each 2-D position table (LayoutLM "
+                "checkpoints have 1,024); use a LayoutLM model whose layout tables cover them")
+    return None
+
+
+def _folder_tokenizer(path: Path) -> PreTrainedTokenizerFast:
+    """The folder's tokenizer, or BackboneError naming the file that could not be parsed (the tokenizers library
+    raises a bare Exception for a truncated tokenizer.json, the json module a ValueError for its settings)."""
+    try:
+        return _tokenizer(path)
+    except BackboneError:
+        raise
+    except Exception as error:  # noqa: BLE001 - any parse failure of a user's file is that file's problem
+        raise BackboneError(f"cannot read the tokenizer in {path}: {_damaged_tokenizer_file(path)} is damaged or "
+                            f"not a tokenizer file ({_one_line(error)}); copy it again, or save the tokenizer there "
+                            "with tokenizer.save_pretrained(folder)") from None
+
+
+def _damaged_tokenizer_file(path: Path) -> str:
+    """The first of the folder's tokenizer JSON files that is not JSON, else the file the tokenizer is built from."""
+    for name in TOKENIZER_JSON_FILES:
+        if (path / name).is_file():
+            try:
+                json.loads((path / name).read_text(encoding="utf-8"))
+            except (ValueError, OSError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+                return name
+    return next(name for name in TOKENIZER_FILES if (path / name).is_file())
+
+
+def _folder_model(path: Path) -> LayoutLMModel:
+    """The folder's LayoutLM weights, or BackboneError naming the weights file that would not load (a truncated
+    or oversized safetensors header, a pickle, weights of another shape than config.json describes)."""
+    try:
+        return LayoutLMModel.from_pretrained(str(path), local_files_only=True, trust_remote_code=False)
+    except Exception as error:  # noqa: BLE001 - safetensors and torch raise their own types for a damaged file
+        present = [name for name in WEIGHTS_FILES if (path / name).exists()]
+        named = " / ".join(present) if present else f"no weights file ({' or '.join(WEIGHTS_FILES)})"
+        raise BackboneError(f"cannot load the LayoutLM checkpoint in {path}: {named}: {_one_line(error)}; copy "
+                            "the weights again, or save the model there with model.save_pretrained(folder)"
+                            ) from None
+
+
+def _one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split())
+    return (text[:300] + "…" if len(text) > 300 else text) or type(error).__name__

@@ -25,8 +25,9 @@ from ..data.document import Document
 from ..data.schema import DEFAULT_SCHEMA, LabelSchema
 
 IGNORE_INDEX = -100
+BOX_SCALE = 1000  # boxes are LayoutLM page coordinates from 0 to BOX_SCALE
 CLS_BOX = (0, 0, 0, 0)
-SEP_BOX = (1000, 1000, 1000, 1000)
+SEP_BOX = (BOX_SCALE, BOX_SCALE, BOX_SCALE, BOX_SCALE)
 PAD_BOX = (0, 0, 0, 0)
 
 Box4 = tuple[int, int, int, int]
@@ -69,7 +70,7 @@ def normalize_box(box: Sequence[float], width: float, height: float) -> Box4:
 
 
 def _scale(value: float, size: float) -> int:
-    return min(1000, max(0, int(round(1000.0 * value / size))))
+    return min(BOX_SCALE, max(0, int(round(BOX_SCALE * value / size))))
 
 
 class DocumentEncoder:

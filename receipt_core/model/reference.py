@@ -31,8 +31,10 @@ def combined_labels(window: EncodedWindow, schema: LabelSchema = DEFAULT_SCHEMA)
     return tuple(quantity_class if q == 1 else f for f, q in zip(window.field_labels, window.quantity_labels))
 
 
-def build_reference_model(backbone_name: str, schema: LabelSchema = DEFAULT_SCHEMA, seed: int = 0):
-    """``(LayoutLMForTokenClassification, tokenizer, uses_layout)`` carrying the named backbone's weights.
+def build_reference_model(backbone_name: str, schema: LabelSchema = DEFAULT_SCHEMA, seed: int = 0,
+                          max_length: int | None = None):
+    """``(LayoutLMForTokenClassification, tokenizer, uses_layout)`` carrying the named backbone's weights (refused
+    when windows of ``max_length`` tokens need more positions than it has).
 
     The classifier on top is initialised from ``seed``; the encoder weights are copied from
     ``backbones.load_backbone`` so both models start from identical encoders, with the same fused attention
@@ -40,7 +42,7 @@ def build_reference_model(backbone_name: str, schema: LabelSchema = DEFAULT_SCHE
     """
     from .backbones import layoutlm_tagger, load_backbone
 
-    backbone = load_backbone(backbone_name, seed=seed)
+    backbone = load_backbone(backbone_name, seed=seed, max_length=max_length)
     return layoutlm_tagger(backbone, len(tag_names(schema)), seed=seed), backbone.tokenizer, backbone.uses_layout
 
 

@@ -77,7 +77,7 @@ class PretrainTask:
         self.config = config
         self.out_dir = out_dir
         self.documents = len(documents)
-        backbone = load_backbone(config.backbone, seed=config.seed)
+        backbone = load_backbone(config.backbone, seed=config.seed, max_length=config.max_length)
         if not backbone.uses_layout:
             raise ValueError(f"backbone {config.backbone!r} reads no boxes; layout pre-training needs a layout "
                              "backbone")

@@ -342,7 +342,7 @@ def default_device() -> torch.device:
 def build_task(config: TrainConfig, train_docs: Sequence[Document], eval_docs: Sequence[Document], run_dir: Path,
                schema: LabelSchema = DEFAULT_SCHEMA, accelerator: Any = None) -> tuple[ReceiptTask, None]:
     """A fresh task: the backbone by name (seeded), new heads, the scenario's freeze plan."""
-    backbone = load_backbone(config.backbone, seed=config.seed)
+    backbone = load_backbone(config.backbone, seed=config.seed, max_length=config.max_length)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)  # the heads' initial weights depend on the seed only
         model = build_model(backbone, schema.num_fields, loss_weighting=config.loss_weighting,

@@ -57,7 +57,8 @@ class ReferenceTask:
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.eval_docs = tuple(eval_docs)
         torch.manual_seed(config.seed)
-        self.model, self.tokenizer, self.uses_layout = build_reference_model(config.backbone, schema, config.seed)
+        self.model, self.tokenizer, self.uses_layout = build_reference_model(config.backbone, schema, config.seed,
+                                                                            config.max_length)
         self.encoder = DocumentEncoder(self.tokenizer, schema, max_length=config.max_length, stride=config.stride,
                                        uses_layout=self.uses_layout, boxes=config.boxes)
         self.windows = self.encoder.encode_many(train_docs)
