@@ -7,6 +7,8 @@ import streamlit as st
 
 from receipt_core.datasets.demo import (CORD_SAMPLE_DEV, CORD_SAMPLE_TRAIN, DEMO_DATASET, add_cord_sample,
                                         add_demo_receipts)
+from receipt_core.data.document import NOT_LABELLED
+from receipt_core.data.schema import OTHER
 from ui.shared import flash, require_router, show_dataset_now, show_flash, user_errors, workspace
 
 require_router()
@@ -83,7 +85,8 @@ with user_errors("Reading the workspace"):
     runs = ws.list_runs()
     documents = sum(d.documents for d in datasets)
     words = sum(d.words for d in datasets)
-    labelled = sum(n for d in datasets for label, n in d.label_counts.items() if label != "OTHER")
+    labelled = sum(n for d in datasets for label, n in d.label_counts.items()
+                   if label not in (OTHER, NOT_LABELLED))
     a, b, c, d = st.columns(4)
     a.metric("Documents", documents)
     b.metric("Words", words)

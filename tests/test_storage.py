@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from receipt_core.datasets import import_into_workspace
-from receipt_core.data.document import Document, Word
+from receipt_core.data.document import NOT_LABELLED, Document, Word
 from receipt_core.data.schema import OTHER, QUANTITY
 from receipt_core.workspace.documents import DocumentsInAnotherDatasetError
 from receipt_core.workspace.store import IMAGE_GRACE_S, NotFoundError, Workspace, WorkspaceError
@@ -51,7 +51,7 @@ def test_documents_save_load_update_replace_delete(tmp_path, cord_train_report):
     summaries = {d.name: d for d in ws.datasets()}
     assert summaries["cord"].documents == 600 and summaries["cord"].words == 14530
     assert dict(summaries["cord"].label_counts) == dict(report.label_counts)
-    assert summaries["mine"].label_counts == {OTHER: 8}
+    assert summaries["mine"].label_counts == {NOT_LABELLED: 8}  # words nobody labelled are not counted as OTHER
     listed = ws.list_documents("mine")
     assert [(s.id, s.words, s.dataset) for s in listed] == [("a", 5, "mine"), ("b", 3, "mine")]
 
@@ -64,7 +64,7 @@ def test_documents_save_load_update_replace_delete(tmp_path, cord_train_report):
     assert updated == ws.get_document("a")
     assert updated.words[2].is_quantity and updated.words[2].quantity_value == 3.0 and updated.words[2].field == OTHER
     assert ws.update_word("a", 2, "TOTAL").words[2].annotation_label == "TOTAL"
-    assert {d.name: d for d in ws.datasets()}["mine"].label_counts == {OTHER: 7, "TOTAL": 1}
+    assert {d.name: d for d in ws.datasets()}["mine"].label_counts == {NOT_LABELLED: 7, "TOTAL": 1}
     with pytest.raises(WorkspaceError, match="unknown label 'PRICE'"):
         ws.update_word("a", 0, "PRICE")
     with pytest.raises(WorkspaceError, match="has 5 words; there is no word 5"):
@@ -323,3 +323,20 @@ def test_dropping_events_at_a_resume_never_reuses_a_sequence_number(tmp_path):
     assert steps == [1, 2, 3, 4, 5]  # one point per step
     note = [e for e in ws.run_events(run_id, kinds=["status"])]
     assert len(note) == 1 and "dropped" in note[0].payload["message"]
+
+
+def test_a_workspace_from_before_schema_3_recounts_its_labels_on_open(tmp_path):
+    """label_counts of schema 2 counted the words nobody labelled as OTHER (Home and Data showed 217 OTHER words on
+    an upload where one was labelled OTHER); opening the workspace counts them again."""
+    import json
+    import sqlite3
+
+    ws = Workspace(tmp_path / "ws")
+    ws.save_documents("mine", [_doc("a"), _doc("b", words=3)])
+    ws.update_word("a", 0, "TOTAL")
+    with sqlite3.connect(ws.database) as conn:  # as a schema-2 workspace stored them
+        conn.execute("UPDATE documents SET label_counts = ?", (json.dumps({OTHER: 8}),))
+        conn.execute("PRAGMA user_version = 2")
+    conn.close()
+    assert {d.name: d for d in Workspace(tmp_path / "ws").datasets()}["mine"].label_counts == {
+        NOT_LABELLED: 7, "TOTAL": 1}

@@ -42,6 +42,7 @@ FORMAT_VERSION = 1
 
 PERSON, MODEL, IMPORT = "person", "model", "import"
 LABEL_SOURCES = (PERSON, MODEL, IMPORT)
+NOT_LABELLED = "not labelled"  # Document.label_counts' key for the words nobody labelled
 _DATASET_SOURCES = ("cord:", "wildreceipt:", "synth:")
 
 Box = tuple[float, float, float, float]
@@ -163,13 +164,14 @@ class Document:
         return self.with_words(dataclasses.replace(w, box=page) for w in self.words)
 
     def label_counts(self, labelled_only: bool = False) -> dict[str, int]:
-        """Words per annotation label; with ``labelled_only``, only the words someone or something labelled (an
-        unlabelled word reads as OTHER otherwise)."""
+        """Words per annotation label, the words nobody labelled under :data:`NOT_LABELLED` (they are not OTHER: an
+        OCR'd upload has every word there until someone labels it); with ``labelled_only``, without them."""
         counts: dict[str, int] = {}
         for word in self.words:
-            if labelled_only and not word.is_labelled:
+            if not word.is_labelled and labelled_only:
                 continue
-            counts[word.annotation_label] = counts.get(word.annotation_label, 0) + 1
+            label = word.annotation_label if word.is_labelled else NOT_LABELLED
+            counts[label] = counts.get(label, 0) + 1
         return counts
 
     def validate(self, schema: LabelSchema) -> None:

@@ -20,7 +20,9 @@ from pathlib import Path
 from typing import Any, Iterator
 
 DATABASE_NAME = "workspace.sqlite3"
-SCHEMA_VERSION = 2  # 2: receipt status columns and the annotation history (added to a version-1 file on open)
+# 2: receipt status columns and the annotation history (added to a version-1 file on open); 3: label_counts keep
+# the words nobody labelled apart (they were counted as OTHER), recounted on open
+SCHEMA_VERSION = 3
 BUSY_TIMEOUT_MS = 30_000
 
 _TABLES = """
@@ -155,6 +157,8 @@ class Database:
                 conn.execute(f"ALTER TABLE documents ADD COLUMN {name} {_ADDED_DOCUMENT_COLUMNS[name]}")
             if missing:
                 _backfill_status(conn)
+            if version < 3:
+                _recount_labels(conn)
             conn.execute("CREATE INDEX IF NOT EXISTS documents_status ON documents(dataset, reviewed, label_status)")
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             conn.commit()
@@ -199,6 +203,19 @@ def _backfill_status(conn: sqlite3.Connection) -> None:
             continue  # left unlabelled; get_document reports the problem when the document is opened
         conn.execute("UPDATE documents SET label_status = ?, labelled_words = ?, suggested_words = ? WHERE id = ?",
                      (receipt_status(doc), doc.labelled_words, doc.suggested_words, row["id"]))
+
+
+def _recount_labels(conn: sqlite3.Connection) -> None:
+    """The label_counts of documents stored before schema 3, counted again from their words."""
+    from ..data.document import Document
+
+    for row in conn.execute("SELECT id, json FROM documents").fetchall():
+        try:
+            doc = Document.from_json(json.loads(row["json"]))
+        except ValueError:
+            continue  # get_document reports the problem when the document is opened
+        conn.execute("UPDATE documents SET label_counts = ? WHERE id = ?",
+                     (json.dumps(doc.label_counts(), sort_keys=True), row["id"]))
 
 
 def dumps(value: Any, what: str) -> str:
