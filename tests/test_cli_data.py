@@ -145,3 +145,33 @@ def test_synth_writes_a_native_dataset_with_images(tmp_path, capsys):
     for doc in report.documents:
         assert doc.words and hashlib.sha256(report.images[doc.id].read_bytes()).hexdigest() == doc.image_sha256
     assert report.label_counts.get("ITEM_NAME", 0) > 0 and report.label_counts.get("TOTAL", 0) > 0
+
+
+def test_synth_refuses_a_non_empty_out_before_generating(tmp_path, capsys, monkeypatch):
+    import receipt_core.datasets.synth as synth
+
+    monkeypatch.setattr(synth, "generate_dataset", lambda *a, **k: pytest.fail("receipts were generated"))
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "synth-0-00000.json").write_text('{"precious": true}')
+    assert main(["synth", "--out", str(out), "--count", "1"]) == 2
+    assert _one_error_line(capsys.readouterr().err) == (
+        f"error: --out {out} is not empty (it holds synth-0-00000.json); choose a new or empty folder, or pass "
+        "--force to write into it (files of the same name are replaced)")
+    assert [p.name for p in out.iterdir()] == ["synth-0-00000.json"]
+    assert (out / "synth-0-00000.json").read_text() == '{"precious": true}'
+
+
+@pytest.mark.ocr
+def test_synth_writes_into_a_new_or_empty_folder_and_into_a_used_one_with_force(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    for out in (tmp_path / "new", tmp_path / "empty"):
+        assert main(["synth", "--out", str(out), "--count", "1"]) == 0, capsys.readouterr().err
+        assert len(load_dataset(out, "native").documents) == 1
+    used = tmp_path / "used"
+    used.mkdir()
+    (used / "synth-0-00000.json").write_text('{"precious": true}')
+    (used / "notes.txt").write_text("mine")
+    assert main(["synth", "--out", str(used), "--count", "1", "--force"]) == 0, capsys.readouterr().err
+    assert json.loads((used / "synth-0-00000.json").read_text())["format"] == "receipt-mtl/document"
+    assert (used / "notes.txt").read_text() == "mine"

@@ -221,3 +221,32 @@ def test_a_tampered_checkpoint_is_refused_by_evaluate(trained, cord_folders, tmp
     assert main(["evaluate", str(copy), "--data", str(cord_folders[1]), "--json"]) == 2
     err = capsys.readouterr().err
     assert "SHA-256" in err and "refusing to load it" in err
+
+
+def test_study_out_refuses_other_files_unless_forced_and_never_reuses_a_study(cord_folders, tmp_path, capsys,
+                                                                               monkeypatch):
+    import receipt_core.cli.study_command as study_command
+
+    train = str(cord_folders[0])
+    argv = ["study", "--train", train, "--eval", train, "--format", "cord", "--backbone-scenarios", "tiny:freeze-all",
+            "--epochs", "1", "--workspace", str(tmp_path / "ws"), "--out"]
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "report.html").write_text("my report")
+    with monkeypatch.context() as patch:
+        patch.setattr(study_command, "load_documents", lambda *a, **k: pytest.fail("documents were loaded"))
+        assert main(argv + [str(mine)]) == 2
+    err = capsys.readouterr().err
+    assert f"error: --out {mine} is not empty (it holds report.html); choose a new or empty folder, or pass --force" \
+        in err
+    assert [p.name for p in mine.iterdir()] == ["report.html"] and (mine / "report.html").read_text() == "my report"
+
+    (tmp_path / "empty").mkdir()
+    assert main(argv + [str(tmp_path / "empty")]) == 0, capsys.readouterr().err
+    (mine / "notes.txt").write_text("mine")
+    assert main(argv + [str(mine), "--force"]) == 0, capsys.readouterr().err
+    assert "<!DOCTYPE html>" in (mine / "report.html").read_text() and (mine / "notes.txt").read_text() == "mine"
+    assert (mine / "study.json").is_file()
+    capsys.readouterr()
+    assert main(argv + [str(mine), "--force"]) == 2  # a study's own runs are never mixed with another's
+    assert "already holds a study" in capsys.readouterr().err

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import itertools
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -126,3 +127,25 @@ def make_out_folder(path: Path, create: bool = True) -> None:
             path.mkdir(parents=True, exist_ok=True)
         except OSError as error:
             raise CommandError(f"cannot create the folder {path}: {error.strerror or error}") from None
+
+
+FORCE_HELP = "write into DIR even when it is not empty (files of the same name are replaced)"
+
+
+def add_force_argument(parser: argparse.ArgumentParser) -> None:
+    """``--force``: let :func:`check_empty_out_folder` pass a folder that already holds files."""
+    parser.add_argument("--force", action="store_true", help=FORCE_HELP)
+
+
+def check_empty_out_folder(path: Path, force: bool) -> None:
+    """``CommandError`` unless ``path`` (an ``--out``) is a new or empty folder, or ``force`` is set: a command that
+    writes files of fixed names (``export``, ``synth``, ``study``) would otherwise replace the user's files of those
+    names without a word. A file at ``path`` is refused as by :func:`make_out_folder`; nothing is created."""
+    from .main import CommandError
+
+    make_out_folder(path, create=False)
+    held = sorted(entry.name for entry in itertools.islice(path.iterdir(), 4)) if not force and path.is_dir() else []
+    if held:
+        shown = ", ".join(held[:3]) + (", …" if len(held) > 3 else "")
+        raise CommandError(f"--out {path} is not empty (it holds {shown}); choose a new or empty folder, or pass "
+                           "--force to write into it (files of the same name are replaced)")

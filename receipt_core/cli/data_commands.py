@@ -7,7 +7,8 @@ import json
 import sys
 from pathlib import Path
 
-from .arguments import add_format_argument, add_workspace_argument, positive_int
+from .arguments import (add_force_argument, add_format_argument, add_workspace_argument, check_empty_out_folder,
+                        positive_int)
 from .main import CommandError
 from ..data.images import ImageLoadError, read_image_file
 from ..datasets import (DEFAULT_LIMITS, EXPORT_FORMATS, DatasetImportError, ImportLimits,
@@ -34,6 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     synth.add_argument("--count", type=positive_int, required=True, metavar="N",
                        help="receipts to generate (at most 10,000)")
     synth.add_argument("--seed", type=int, default=0, metavar="S")
+    add_force_argument(synth)
     synth.set_defaults(handler=run_synth)
 
     imp = subparsers.add_parser("import", help="import a labelled dataset into the workspace",
@@ -62,8 +64,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="native keeps everything (provenance, suggestions); label-studio puts people's and "
                              "imports' labels in annotations and model suggestions in predictions (default: native)")
     export.add_argument("--dataset", metavar="NAME", help="only this dataset (default: every document)")
-    export.add_argument("--force", action="store_true",
-                        help="write into DIR even when it is not empty (files of the same name are replaced)")
+    add_force_argument(export)
     add_workspace_argument(export, help=WORKSPACE_FOLDER_HELP)
     export.set_defaults(handler=run_export)
 
@@ -105,8 +106,7 @@ def run_synth(args: argparse.Namespace) -> int:
 
     if args.count > MAX_GENERATED:
         raise CommandError(f"--count {args.count:,} is over the {MAX_GENERATED:,} receipts one call generates")
-    if args.out.exists() and not args.out.is_dir():
-        raise CommandError(f"{args.out} is a file; --out needs a folder (new or empty)")
+    check_empty_out_folder(args.out, args.force)  # before minutes of rendering and OCR
     receipts = generate_dataset(args.count, seed=args.seed, progress=_progress("synth"))
     written = save_native([r.document for r in receipts], args.out,
                           images={r.document.id: r.image_bytes for r in receipts})
@@ -162,11 +162,7 @@ def _ocr_projected(report, path: Path, fmt: str, workspace: Workspace):
 
 
 def run_export(args: argparse.Namespace) -> int:
-    if args.out.exists() and not args.out.is_dir():
-        raise CommandError(f"{args.out} is a file; --out needs a folder (new or empty)")
-    if not args.force and args.out.is_dir() and any(args.out.iterdir()):
-        raise CommandError(f"{args.out} is not empty; export into a new or empty folder, or pass --force to write "
-                           f"into it (files of the same name are replaced)")
+    check_empty_out_folder(args.out, args.force)
     workspace = Workspace.open(args.workspace)
     if args.dataset is not None and args.dataset not in {d.name for d in workspace.datasets()}:
         known = ", ".join(d.name for d in workspace.datasets()) or "none"

@@ -11,8 +11,8 @@ import shlex
 import sys
 from pathlib import Path
 
-from .arguments import (add_box_arguments, add_format_argument, add_workspace_argument, fraction, positive_float,
-                        make_out_folder, positive_int)
+from .arguments import (add_box_arguments, add_force_argument, add_format_argument, add_workspace_argument,
+                        check_empty_out_folder, fraction, make_out_folder, positive_float, positive_int)
 from .main import CommandError
 from .sources import load_documents
 from ..training.schedules import LR_SCHEDULES
@@ -62,6 +62,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     study.add_argument("--max-length", type=positive_int, default=None, metavar="TOKENS")
     study.add_argument("--seed", type=int, default=0, metavar="S")
     study.add_argument("--out", required=True, type=Path, metavar="DIR")
+    add_force_argument(study)
     add_workspace_argument(study)
     study.set_defaults(handler=run_study_command)
 
@@ -76,6 +77,7 @@ def run_study_command(args: argparse.Namespace) -> int:
         raise CommandError(f"--decay-factor must be 1 or more, got {args.decay_factor}")
     if (args.out / "study.json").exists() or (args.out / "runs").exists():
         raise CommandError(f"{args.out} already holds a study; choose an empty --out folder")
+    check_empty_out_folder(args.out, args.force)  # report.md, report.html: a user's files of those names stay
     make_out_folder(args.out)
     try:
         configs = ([parse_config(spec) for spec in args.backbone_scenarios] if args.backbone_scenarios
