@@ -44,6 +44,51 @@ def test_a_document_id_or_run_name_reaches_every_figure_as_text():
     assert escape_markup("a & b <i>") == "a &amp; b &lt;i&gt;"
 
 
+def _figure_strings(value) -> list[str]:
+    """Every string a figure shows (titles, legend names, hovers, written words); ``uirevision`` is an identity
+    Plotly compares, never shown."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [text for key, item in value.items() if key != "uirevision" for text in _figure_strings(item)]
+    if isinstance(value, (list, tuple)):
+        return [text for item in value for text in _figure_strings(item)]
+    return []
+
+
+def test_invisible_and_direction_changing_characters_reach_every_receipt_figure_as_escapes(tmp_path):
+    """Found in a walkthrough: an imported word "\u202eRTL" was drawn as "LTR" and "zero\u200bwidth" as "zerowidth"
+    on Annotate's chart, while the word picker showed the escapes."""
+    from receipt_core.datasets.native import save_native
+    from receipt_core.model.predict import DocumentPrediction, WordPrediction
+    from receipt_core.plots.annotation_figure import annotation_figure
+    from receipt_core.plots.figures import prediction_figure
+    from receipt_core.plots.overlay import overlay_figure
+
+    texts = ("\u202eRTL", "zero\u200bwidth", "a\u2060b\ufeffc\u200c\u200d", "\u2066iso\u2069", "soft\xadhyphen")
+    words = tuple(Word(text=text, box=(10, 10 + 20 * i, 60, 25 + 20 * i)) for i, text in enumerate(texts))
+    save_native([Document(id="doc\u200b-\u202e1", width=100, height=120, words=words)], tmp_path / "in")
+    (doc,) = load_dataset(tmp_path / "in", "native").documents  # imported as a user's file would be
+    assert [w.text for w in doc.words] == list(texts)
+    escaped = ["\\u202eRTL", "zero\\u200bwidth", "a\\u2060b\\ufeffc\\u200c\\u200d", "\\u2066iso\\u2069",
+               "soft\\u00adhyphen"]
+    prediction = DocumentPrediction(doc.id, tuple(WordPrediction(w.text, w.box, "OTHER", 0.9, False, None)
+                                                  for w in doc.words), ())
+    run_name = "run \u202eeman"
+    for figure in (annotation_figure(doc), document_figure(doc, title=doc.id),
+                   prediction_figure(doc.width, doc.height, prediction.to_json(), title=run_name),
+                   overlay_figure(doc, prediction, title=run_name)):
+        strings = _figure_strings(figure.to_plotly_json())
+        assert [text for text in strings if not text.isprintable()] == []
+        shown = " ".join(strings)
+        for text in escaped:
+            assert f"<b>{text}</b>" in shown  # each word's hover
+    written = next(t for t in annotation_figure(doc).data if t.mode == "text")  # the words drawn on a blank page
+    assert list(written.text) == escaped
+    assert document_figure(doc, title=doc.id).layout.title.text == "doc\\u200b-\\u202e1"
+    assert overlay_figure(doc, prediction, title=run_name).layout.title.text == "run \\u202eeman"
+
+
 def test_counts_stay_off_the_score_charts():
     assert is_score_metric("fields.micro_f1") and is_score_metric("quantity.item_accuracy")
     assert not any(is_score_metric(name) for name in ("fields.words", "quantity.items", "quantity.items_not_one",

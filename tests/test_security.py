@@ -96,6 +96,18 @@ def test_literal_wraps_any_text_in_one_code_span_it_cannot_leave():
     assert "\u2066" not in literal("a\u2066b")
 
 
+def test_zero_width_and_other_invisible_characters_show_as_escapes_in_plain_and_literal_text():
+    """"zero\u200bwidth" showed as "zerowidth": every format character (Unicode Cf) is shown as its escape, as the
+    bidirectional controls already were; other text (accents, CJK, emoji) is kept."""
+    from ui.literal import plain
+
+    for char in ("\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad", "\u061c", "\u2066"):
+        assert plain(f"zero{char}width") == f"zero\\u{ord(char):04x}width"
+        assert literal(f"zero{char}width") == f"` zero\\u{ord(char):04x}width `"
+    assert plain("tag\U000e0041") == "tag\\U000e0041"
+    assert plain("café 中文 🧾\u00a0x") == "café 中文 🧾\u00a0x"
+
+
 def test_a_file_name_with_a_right_to_left_override_shows_its_escape_in_pickers_and_problem_lists(workspace_home):
     from streamlit.testing.v1 import AppTest
 

@@ -13,11 +13,13 @@ from receipt_core.data.markup import code_span, visible_text
 
 def literal(text: object) -> str:
     """``text`` as a Markdown code span showing it verbatim (:func:`receipt_core.data.markup.code_span`: whitespace
-    runs, newlines included, become one space; a bidirectional control character, its escape such as ``\\u202e``)."""
+    runs, newlines included, become one space; an invisible or bidirectional control character, its escape such as
+    ``\\u202e`` or ``\\u200b``)."""
     return code_span(text)
 
 
 def plain(text: object) -> str:
-    """``text`` for a widget that shows plain text, not Markdown (a selectbox option, ``st.code``): control and
-    bidirectional characters as their escapes (:func:`receipt_core.data.markup.visible_text`)."""
+    """``text`` for a widget that shows plain text, not Markdown (a selectbox option, ``st.code``): control,
+    bidirectional and zero-width characters (Unicode Cc and Cf) as their escapes
+    (:func:`receipt_core.data.markup.visible_text`)."""
     return visible_text(text)

@@ -4,40 +4,60 @@ Plotly reads ``<a href>``, ``<b>``, ``<br>`` and HTML entities in titles, legend
 document id, run name or word text that holds them would become a live link or formatting. Every such string goes
 through :func:`escape_markup` before it reaches a figure. Markdown that this package writes (a study's report and
 the paragraph the Studies page shows) puts such strings in a :func:`code_span`. (Other Streamlit text is kept
-literal by ``ui/literal.py``, which calls :func:`code_span`.) CSV downloads go through :func:`spreadsheet_csv`,
-so a spreadsheet never reads a name as a formula.
+literal by ``ui/literal.py``, which calls :func:`code_span`.) All of them show characters that are invisible or
+reorder their neighbours (bidirectional controls, zero-width characters) as escapes through :func:`visible_text`.
+CSV downloads go through :func:`spreadsheet_csv`, so a spreadsheet never reads a name as a formula.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 
 
 def escape_markup(text: object) -> str:
-    """``text`` as Plotly shows it verbatim (``&``, ``<`` and ``>`` as entities)."""
-    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """``text`` as Plotly shows it verbatim: invisible characters as their escapes (:func:`visible_text`), then
+    ``&``, ``<`` and ``>`` as entities."""
+    return visible_text(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-# Bidirectional controls reorder the text around them even inside a code span (``invoice\u202egnp.exe`` shows as
-# ``invoiceexe.png``), so they are shown as their escapes instead.
-_BIDI_CONTROLS = {code: f"\\u{code:04x}" for code in (0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A))}
-
-
-_OTHER_CONTROLS = {code: f"\\x{code:02x}" for code in (*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F)}
+# :func:`visible_text` escapes the characters that change how the text around them shows, or show as nothing:
+# control characters (Unicode category Cc; newline and tab are kept) and format characters (Cf). Cf holds the
+# bidirectional controls, which reorder the text around them even inside a code span or a Plotly label
+# (``invoice\u202egnp.exe`` shows as ``invoiceexe.png``), the zero-width space, joiners, word joiner and
+# byte-order mark (``zero\u200bwidth`` shows as ``zerowidth``), the soft hyphen, tag characters, ….
+_KEPT = "\n\t"
 
 
 def visible_text(text: object) -> str:
-    """``text`` for a widget that shows plain text (a picker's options, a table cell, a code block): bidirectional
-    controls and other control characters (newline and tab kept) as their escapes, so a file name
-    ``invoice\u202egnp.exe.png`` cannot show as ``invoicegnp.exe.png`` reversed."""
-    return str(text).translate(_BIDI_CONTROLS).translate(_OTHER_CONTROLS)
+    """``text`` with every character that would show as nothing or rearrange its neighbours as its escape: control
+    characters as ``\\x1b``, format characters (bidirectional controls, zero-width characters, …) as ``\\u202e``
+    or ``\\U000e0041``; newline and tab are kept. The one place user text is made visible: widgets that show
+    plain text (a picker's options, a table cell, a code block) call it directly, :func:`code_span` and
+    :func:`escape_markup` (every Plotly figure) through it, so a file name ``invoice\\u202egnp.exe.png`` cannot
+    show as ``invoicegnp.exe.png`` reversed, nor ``zero\\u200bwidth`` as ``zerowidth``."""
+    text = str(text)
+    if text.isprintable():  # no Cc or Cf in it: the common case, without a look at each character
+        return text
+    return "".join(_escaped(char) if char not in _KEPT else char for char in text)
+
+
+def _escaped(char: str) -> str:
+    """``char`` itself, or its escape when it is invisible (``\\x1b``, ``\\u200b``, ``\\U000e0041``)."""
+    category, code = unicodedata.category(char), ord(char)
+    if category == "Cc":
+        return f"\\x{code:02x}"
+    if category == "Cf":
+        return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+    return char
 
 
 def code_span(text: object) -> str:
     """``text`` as a Markdown code span showing it verbatim: fenced by one backtick more than its longest run of
     backticks, so a path holding `` ` `` cannot close the span early and turn what follows into a link. Whitespace
-    runs (newlines included) become one space; a bidirectional control character shows as its escape (``\\u202e``)."""
-    flat = " ".join(str(text).translate(_BIDI_CONTROLS).split()) or " "
+    runs (newlines included) become one space; an invisible character shows as its escape (:func:`visible_text`:
+    ``\\u202e``, ``\\u200b``)."""
+    flat = visible_text(" ".join(str(text).split())) or " "
     longest = max((len(run) for run in re.findall(r"`+", flat)), default=0)
     fence = "`" * (longest + 1)
     return f"{fence} {flat} {fence}"

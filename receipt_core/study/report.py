@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from ..data.markup import code_block, escape_markdown
+from ..data.markup import code_block, escape_markdown, escape_markup
 from .figures import curves_figure, quality_cost_figure
 from .reading import read_claims
 from .result import StudyResult
@@ -35,10 +35,10 @@ def html_report(result: StudyResult) -> str:
     columns = list(zip(*(row.cells() for row in rows))) if rows else [()] * len(TABLE_COLUMNS)
     table = go.Figure(go.Table(header={"values": list(TABLE_COLUMNS)}, cells={"values": [list(c) for c in columns]}))
     table.update_layout(height=120 + 30 * len(rows), margin={"t": 10, "b": 10})
-    claims = "".join(f"<li><b>{_escape(c.claim)}</b> {_escape(c.verdict)}: {_escape(c.evidence)}</li>"
+    claims = "".join(f"<li><b>{escape_markup(c.claim)}</b> {escape_markup(c.verdict)}: {escape_markup(c.evidence)}</li>"
                      for c in read_claims(result))
-    body = [f"<h1>Scenario study</h1><p>Train {_escape(result.train_data)} ({result.train_documents} documents), "
-            f"evaluation {_escape(result.eval_data)} ({result.eval_documents} documents); budget "
+    body = [f"<h1>Scenario study</h1><p>Train {escape_markup(result.train_data)} ({result.train_documents} documents), "
+            f"evaluation {escape_markup(result.eval_data)} ({result.eval_documents} documents); budget "
             f"{result.settings.budget_minutes} min per run.</p>",
             table.to_html(full_html=False, include_plotlyjs=True),
             f"<h2>Reading</h2><ul>{claims}</ul>",
@@ -47,8 +47,4 @@ def html_report(result: StudyResult) -> str:
     return ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>Scenario study</title></head>"
             "<body style='font-family: sans-serif; max-width: 1200px; margin: auto'>" + "".join(body)
             + "</body></html>")
-
-
-def _escape(text: str) -> str:
-    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
