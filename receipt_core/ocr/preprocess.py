@@ -95,6 +95,18 @@ def estimate_skew(gray: Image.Image, max_angle: float = 6.0, step: float = 0.5) 
     return best if scores[best] > 1.02 * scores[0.0] else 0.0
 
 
+def upscale_limit(width: int, height: int, margin: int = 0) -> float:
+    """The largest factor a ``width`` × ``height`` image may be enlarged by before OCR: the OCR's pixel budget, the
+    limits an upload is held to (:data:`DEFAULT_MAX_PIXELS` pixels, :data:`MAX_SIDE` on a side), counted with
+    ``margin`` pixels added on every side after the enlargement. Under 1 when the image is over the budget already.
+    The page OCR (:func:`prepare`) and a region read again (``region.plan_region``) both stop here."""
+    area, edge = width * height, 2 * margin
+    # (width·s + edge) · (height·s + edge) <= DEFAULT_MAX_PIXELS, solved for s
+    half_b = edge * (width + height) / 2
+    pixels = (math.sqrt(half_b * half_b + area * (DEFAULT_MAX_PIXELS - edge * edge)) - half_b) / area
+    return min(pixels, (MAX_SIDE - edge) / max(width, height))
+
+
 def prepare(image: Image.Image, grayscale: bool = False, autocontrast: bool = False, illumination: bool = False,
             deskew: bool = False, min_width: int = 0, max_scale: float = 4.0) -> Prepared:
     """The image Tesseract reads, and how to map its boxes back to ``image``'s pixels."""
@@ -111,8 +123,7 @@ def prepare(image: Image.Image, grayscale: bool = False, autocontrast: bool = Fa
     scale = 1.0
     if min_width and image.width < min_width:
         # never past the pixel and side limits of an upload: a 250 x 99,000 strip would become 396 M pixels
-        budget = min(math.sqrt(DEFAULT_MAX_PIXELS / (image.width * image.height)), MAX_SIDE / max(image.size))
-        scale = max(1.0, min(min_width / image.width, max_scale, budget))
+        scale = max(1.0, min(min_width / image.width, max_scale, upscale_limit(*image.size)))
         if scale > 1.0:
             size = (round(image.width * scale), round(image.height * scale))
             scale = size[0] / image.width  # the exact factor after rounding, for mapping boxes back

@@ -6,7 +6,9 @@ The crop is read alone, which is what makes a second reading better than the fir
 - made grey and framed by a plain border of the paper's own brightness (Tesseract reads text touching the edge of
   an image badly);
 - upscaled so its text stands about ``TARGET_TEXT_PX`` tall (small print on a phone photo is often 10-15 pixels
-  high, under what Tesseract reads well), at most ``MAX_SCALE`` times;
+  high, under what Tesseract reads well), at most ``MAX_SCALE`` times, and never past the page OCR's pixel budget
+  (``preprocess.upscale_limit``): a 2000 × 2000 crop of 8-pixel text would otherwise be read as 64 M pixels, for
+  two minutes and 430 MB in one Tesseract call;
 - read with a single-line page segmentation (``--psm 7``) when it holds one line of text, else as one uniform block
   (``--psm 6``): a crop under ``SINGLE_LINE_HEIGHTS`` text lines tall is one line. The text height is the receipt's
   typical word height when the caller knows it (``line_height``), else the crop's shape decides: a crop at least
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import math
 from typing import Sequence
 
 import numpy as np
@@ -30,6 +33,7 @@ from ..data.boxes import clip
 from ..data.document import Box, Word
 from ..data.images import LoadedImage
 from .engine import RECEIPT_OCR, OcrSettings, ocr_image
+from .preprocess import upscale_limit
 
 SINGLE_LINE_PSM = 7
 BLOCK_PSM = 6
@@ -49,11 +53,13 @@ class RegionError(ValueError):
 
 @dataclasses.dataclass(frozen=True)
 class RegionPlan:
-    """How a region is read: its crop in image pixels, the page segmentation and the upscale factor."""
+    """How a region is read: its crop in image pixels, the page segmentation, the upscale factor and the crop's
+    size once upscaled (before its border)."""
 
     crop: tuple[int, int, int, int]  # x0, y0, x1, y1 in image pixels
     psm: int
     scale: float
+    size: tuple[int, int]
 
 
 def plan_region(image_size: tuple[int, int], box: Sequence[float], page_size: tuple[int, int] | None = None,
@@ -77,8 +83,11 @@ def plan_region(image_size: tuple[int, int], box: Sequence[float], page_size: tu
         single = crop_w >= SINGLE_LINE_RATIO * crop_h
     if not text_px:
         text_px = crop_h if single else crop_h / 3  # a block without a hint: assume about three lines
-    scale = min(MAX_SCALE, max(1.0, TARGET_TEXT_PX / max(text_px, 1.0)))
-    return RegionPlan(crop=crop, psm=SINGLE_LINE_PSM if single else BLOCK_PSM, scale=scale)
+    wanted = min(MAX_SCALE, max(1.0, TARGET_TEXT_PX / max(text_px, 1.0)))
+    scale = min(wanted, upscale_limit(crop_w, crop_h, margin=BORDER_PX))
+    to_pixels = round if scale == wanted else math.floor  # cut to the budget: not a pixel past it
+    size = (max(1, to_pixels(crop_w * scale)), max(1, to_pixels(crop_h * scale)))
+    return RegionPlan(crop=crop, psm=SINGLE_LINE_PSM if single else BLOCK_PSM, scale=scale, size=size)
 
 
 def read_region(image: Image.Image, box: Sequence[float], page_size: tuple[int, int] | None = None,
@@ -90,9 +99,8 @@ def read_region(image: Image.Image, box: Sequence[float], page_size: tuple[int, 
     tuple when nothing legible is there; the engine's errors (Tesseract missing or failing) pass through."""
     plan = plan_region(image.size, box, page_size, line_height)
     crop = image.crop(plan.crop).convert("L")
-    scaled = (max(1, round(crop.width * plan.scale)), max(1, round(crop.height * plan.scale)))
-    if scaled != crop.size:
-        crop = crop.resize(scaled, Image.Resampling.LANCZOS)
+    if plan.size != crop.size:
+        crop = crop.resize(plan.size, Image.Resampling.LANCZOS)
     pixels = np.asarray(crop)
     paper = int(np.percentile(pixels, 90))  # the paper's brightness: most pixels are paper
     if np.mean(pixels < paper - INK_CONTRAST) < MIN_INK_SHARE:
