@@ -8,9 +8,9 @@ from PIL import Image, ImageDraw, ImageFont
 
 from receipt_core.data.corrections import CorrectionError, replace_region
 from receipt_core.data.document import Document, Suggestion, Word
-from receipt_core.data.images import DEFAULT_MAX_PIXELS, MAX_SIDE
-from receipt_core.ocr.region import (BLOCK_PSM, BORDER_PX, MAX_SCALE, SINGLE_LINE_PSM, RegionError, plan_region,
-                                     read_region)
+from receipt_core.data.images import MAX_SIDE
+from receipt_core.ocr.region import (BLOCK_PSM, BORDER_PX, MAX_SCALE, REGION_MAX_PIXELS, SINGLE_LINE_PSM, RegionError,
+                                     plan_region, read_region)
 from receipt_core.workspace.store import Workspace
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf"
@@ -87,14 +87,17 @@ def test_the_crop_shape_picks_one_line_or_a_block_and_the_upscale():
         plan_region((400, 200), (10, 10, "a", 40))
 
 
-def test_a_large_region_is_upscaled_only_as_far_as_the_page_ocr_pixel_budget():
+def test_a_large_region_is_read_within_the_region_pixel_budget():
     """Found by a probe: a 2000 x 2000 region of 8-pixel text was upscaled 4x to 64 M pixels and held one Tesseract
-    call for two minutes and 430 MB. The page OCR's budget (40 M pixels, 100,000 on a side) bounds it now."""
-    big = plan_region((3000, 3000), (0, 0, 2000, 2000), line_height=8)
+    call for two minutes and 430 MB; at the page OCR's 40 M pixels it still ran into Tesseract's time limit. A
+    region has its own budget (4 M pixels); a crop already larger is scaled down to it."""
+    big = plan_region((3000, 3000), (0, 0, 1000, 1000), line_height=8)
     framed = [side + 2 * BORDER_PX for side in big.size]
-    assert framed[0] * framed[1] <= DEFAULT_MAX_PIXELS
-    assert framed[0] * framed[1] > 0.99 * DEFAULT_MAX_PIXELS  # cut to the budget, not further
-    assert 1 < big.scale < MAX_SCALE and big.crop == (0, 0, 2000, 2000)
+    assert framed[0] * framed[1] <= REGION_MAX_PIXELS
+    assert framed[0] * framed[1] > 0.99 * REGION_MAX_PIXELS  # cut to the budget, not further
+    assert 1 < big.scale < MAX_SCALE and big.crop == (0, 0, 1000, 1000)
+    page = plan_region((6000, 6000), (0, 0, 6000, 6000), line_height=8)  # a whole large photo: scaled down
+    assert page.scale < 1 and (page.size[0] + 2 * BORDER_PX) * (page.size[1] + 2 * BORDER_PX) <= REGION_MAX_PIXELS
     strip = plan_region((60_000, 100), (0, 0, 60_000, 10))  # a long strip hits the side limit first
     assert strip.size[0] + 2 * BORDER_PX <= MAX_SIDE and strip.scale < MAX_SCALE
     # a small region keeps its full upscale, sized as before

@@ -95,15 +95,16 @@ def estimate_skew(gray: Image.Image, max_angle: float = 6.0, step: float = 0.5) 
     return best if scores[best] > 1.02 * scores[0.0] else 0.0
 
 
-def upscale_limit(width: int, height: int, margin: int = 0) -> float:
+def upscale_limit(width: int, height: int, margin: int = 0, max_pixels: int = DEFAULT_MAX_PIXELS) -> float:
     """The largest factor a ``width`` × ``height`` image may be enlarged by before OCR: the OCR's pixel budget, the
-    limits an upload is held to (:data:`DEFAULT_MAX_PIXELS` pixels, :data:`MAX_SIDE` on a side), counted with
-    ``margin`` pixels added on every side after the enlargement. Under 1 when the image is over the budget already.
-    The page OCR (:func:`prepare`) and a region read again (``region.plan_region``) both stop here."""
+    limits an upload is held to (``max_pixels``, :data:`DEFAULT_MAX_PIXELS` unless told, and :data:`MAX_SIDE` on
+    a side), counted with ``margin`` pixels added on every side after the enlargement. Under 1 when the image is
+    over the budget already. The page OCR (:func:`prepare`) and a region read again (``region.plan_region``, with
+    its own smaller budget) both stop here."""
     area, edge = width * height, 2 * margin
-    # (width·s + edge) · (height·s + edge) <= DEFAULT_MAX_PIXELS, solved for s
+    # (width·s + edge) · (height·s + edge) <= max_pixels, solved for s
     half_b = edge * (width + height) / 2
-    pixels = (math.sqrt(half_b * half_b + area * (DEFAULT_MAX_PIXELS - edge * edge)) - half_b) / area
+    pixels = (math.sqrt(half_b * half_b + area * (max_pixels - edge * edge)) - half_b) / area
     return min(pixels, (MAX_SIDE - edge) / max(width, height))
 
 

@@ -6,9 +6,10 @@ The crop is read alone, which is what makes a second reading better than the fir
 - made grey and framed by a plain border of the paper's own brightness (Tesseract reads text touching the edge of
   an image badly);
 - upscaled so its text stands about ``TARGET_TEXT_PX`` tall (small print on a phone photo is often 10-15 pixels
-  high, under what Tesseract reads well), at most ``MAX_SCALE`` times, and never past the page OCR's pixel budget
-  (``preprocess.upscale_limit``): a 2000 × 2000 crop of 8-pixel text would otherwise be read as 64 M pixels, for
-  two minutes and 430 MB in one Tesseract call;
+  high, under what Tesseract reads well), at most ``MAX_SCALE`` times, and never past ``REGION_MAX_PIXELS``
+  (``preprocess.upscale_limit``; a larger crop is scaled down to it): a 2000 × 2000 crop of 8-pixel text was read
+  as 64 M pixels, for two minutes and 430 MB in one Tesseract call, and the page OCR's own 40 M-pixel budget still
+  ran into Tesseract's 300 s time limit. A person boxes a few words or lines, which fit many times over;
 - read with a single-line page segmentation (``--psm 7``) when it holds one line of text, else as one uniform block
   (``--psm 6``): a crop under ``SINGLE_LINE_HEIGHTS`` text lines tall is one line. The text height is the receipt's
   typical word height when the caller knows it (``line_height``), else the crop's shape decides: a crop at least
@@ -39,6 +40,7 @@ SINGLE_LINE_PSM = 7
 BLOCK_PSM = 6
 TARGET_TEXT_PX = 32.0  # a word box (ascender to descender) this tall reads best; taller reads worse on real photos
 MAX_SCALE = 4.0
+REGION_MAX_PIXELS = 4_000_000  # about 2000 × 2000 once upscaled: a few lines of receipt text fit many times over
 SINGLE_LINE_HEIGHTS = 1.7  # a crop under this many text heights tall holds one line
 SINGLE_LINE_RATIO = 4.0  # without a text height: a crop this many times wider than tall is one line
 BORDER_PX = 12  # plain border around the upscaled crop
@@ -84,7 +86,7 @@ def plan_region(image_size: tuple[int, int], box: Sequence[float], page_size: tu
     if not text_px:
         text_px = crop_h if single else crop_h / 3  # a block without a hint: assume about three lines
     wanted = min(MAX_SCALE, max(1.0, TARGET_TEXT_PX / max(text_px, 1.0)))
-    scale = min(wanted, upscale_limit(crop_w, crop_h, margin=BORDER_PX))
+    scale = min(wanted, upscale_limit(crop_w, crop_h, margin=BORDER_PX, max_pixels=REGION_MAX_PIXELS))
     to_pixels = round if scale == wanted else math.floor  # cut to the budget: not a pixel past it
     size = (max(1, to_pixels(crop_w * scale)), max(1, to_pixels(crop_h * scale)))
     return RegionPlan(crop=crop, psm=SINGLE_LINE_PSM if single else BLOCK_PSM, scale=scale, size=size)
