@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import zipfile
 from pathlib import Path
 
@@ -42,6 +43,25 @@ def test_a_document_id_or_run_name_reaches_every_figure_as_text():
     runs = pd.DataFrame({"run": [LINK], "scenario": [LINK], "cost": [10.0], "quality": [0.9]})
     _no_live_markup(cost_quality_figure(runs, "cost", "quality", "cost", "quality"))
     assert escape_markup("a & b <i>") == "a &amp; b &lt;i&gt;"
+
+
+def test_a_backbone_folder_name_reaches_the_study_report_table_as_text():
+    """The HTML report's table is a Plotly table, whose cells read tags: a configuration names its backbone, which
+    may be a folder whose name holds a link."""
+    from receipt_core.study.report import html_report
+    from receipt_core.study.result import ConfigSummary, RunResult, StudyResult
+    from receipt_core.study.settings import StudyConfig, StudySettings
+
+    config = StudyConfig(f"/data/{LINK}", "full")
+    run = RunResult(config=config, seed=0, metrics={"fields.micro_f1": 0.5}, train_s=1.0, wall_s=2.0,
+                    trainable_parameters=10, total_parameters=10, steps=1, epochs=1.0, finished="completed",
+                    evaluations=(), losses=())
+    page = html_report(StudyResult(settings=StudySettings(), summaries=(ConfigSummary(config, (run,)),),
+                                   train_data="t", eval_data="e", train_documents=1, eval_documents=1))
+    # (the embedded plotly.js holds links of its own, and Plotly's JSON writes "<" as \u003c and "/" as \u002f:
+    # look for this one, in either spelling)
+    live = re.compile(r'(<|\\u003c)a href=\\?"https:(\\u002f|/)(\\u002f|/)evil')
+    assert live.search(page) is None and "&lt;a href=" in page
 
 
 def _figure_strings(value) -> list[str]:

@@ -33,7 +33,9 @@ def html_report(result: StudyResult) -> str:
     overlaid curves."""
     rows = table_rows(result)
     columns = list(zip(*(row.cells() for row in rows))) if rows else [()] * len(TABLE_COLUMNS)
-    table = go.Figure(go.Table(header={"values": list(TABLE_COLUMNS)}, cells={"values": [list(c) for c in columns]}))
+    # Plotly reads tags in a table cell (<a href>, <b>): a configuration names its backbone, which may be a folder
+    cells = [[escape_markup(str(value)) for value in column] for column in columns]
+    table = go.Figure(go.Table(header={"values": list(TABLE_COLUMNS)}, cells={"values": cells}))
     table.update_layout(height=120 + 30 * len(rows), margin={"t": 10, "b": 10})
     claims = "".join(f"<li><b>{escape_markup(c.claim)}</b> {escape_markup(c.verdict)}: {escape_markup(c.evidence)}</li>"
                      for c in read_claims(result))
