@@ -163,6 +163,8 @@ def test_curve_figure_marks_phases_and_keeps_uirevision():
     assert fig.layout.uirevision == "run-1"
     empty = curve_figure(points.iloc[0:0], "loss", "loss")
     assert not empty.data
+    # not Plotly's -1 to 4 (a race's F1 chart before its first evaluation showed it), and it says why it is empty
+    assert empty.layout.yaxis.range == (0, 1) and [a.text for a in empty.layout.annotations] == ["no points yet"]
 
 
 def test_cost_quality_figure_uses_a_log_axis_for_parameter_counts():

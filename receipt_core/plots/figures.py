@@ -295,6 +295,10 @@ def curve_figure(points: pd.DataFrame, title: str, y_title: str, phases: Sequenc
                   xaxis=dict(title=dict(text=CURVE_AXES.get(x, x))),
                   yaxis=dict(title=dict(text=y_title), **({"type": "log"} if log_y else {})),
                   shapes=shapes, annotations=annotations)
+    if not traces:  # Plotly's empty axes run from -1 to 4: say what is coming instead
+        layout["xaxis"]["range"], layout["yaxis"]["range"] = [0, 1], [0, 1]
+        layout["annotations"] = [dict(x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
+                                      text="no points yet", font=dict(size=13, color="#777777"))]
     fig = go.Figure(data=traces, layout=layout)
     return fig
 
