@@ -396,12 +396,16 @@ def test_annotate_saves_a_word_and_moves_between_receipts(demo_env):
 def test_annotate_prefills_and_finds_the_least_confident_receipt(demo_env, trained_run):
     at = app("annotate", dataset="demo")
     at.selectbox(key="annotate_run").set_value(trained_run).run()
+    opened = at.selectbox(key="annotate_doc").value
     at.button(key="annotate_least").click().run()
     no_errors(at)
     target = at.selectbox(key="annotate_doc").value
     scores = at.session_state["annotate_scores"]
     means = {d: sum(w["field_score"] for w in p["words"]) / len(p["words"]) for d, p in scores.items()}
-    assert target == min(means, key=means.get)
+    done = {s.id for s in demo_env.list_documents("demo") if s.status == "done"}
+    # the least sure of the receipts not done (else of all: imported gold is done, and worth a spot-check), other
+    # than the one open (it never "goes" to where it is)
+    assert target == min((set(means) - done - {opened}) or (set(means) - {opened}), key=means.get)
 
     # every word but the first unlabelled: the run's labels arrive as suggestions there, the first keeps its label
     before = demo_env.get_document(target)

@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from receipt_core.data.annotation import least_confident, least_sure_words
-from receipt_core.data.review import NoLabelsError
+from receipt_core.data.review import DONE, NoLabelsError
 from receipt_core.training.slot import JobBusyError
 from ui.annotate_state import NEXT_DOC_KEY, NOTICE_KEY, bump
 from ui.literal import literal
@@ -44,7 +44,7 @@ def model_section(doc_id: str, dataset: str) -> None:
             st.rerun()
     if b.button("Go to the next least-confident receipt", key="annotate_least"):
         with user_errors("Ranking receipts by confidence"), st.spinner("Predicting every receipt of the dataset…"):
-            _go_to_least_confident(run.id, dataset)
+            _go_to_least_confident(run.id, dataset, doc_id)
     reason = st.session_state.get(REASON_KEY)
     if reason and reason[0] == doc_id:
         st.caption(f"Why this receipt: run {literal(run.id)} is least sure of these words (lowest field score):")
@@ -71,7 +71,10 @@ def latest_prediction(doc_id: str) -> tuple[str, dict] | None:
     return None
 
 
-def _go_to_least_confident(run_id: str, dataset: str) -> None:
+def _go_to_least_confident(run_id: str, dataset: str, current: str) -> None:
+    """Open the receipt the run is least sure of among those not shown yet, the one open now included (a
+    walkthrough pressed the button and stayed on the receipt it had just marked done): first those not done, then,
+    to spot-check imported gold labels (done as imported), the done ones."""
     cache_key = ("annotate_scores", run_id, dataset)
     if st.session_state.get("annotate_scores_key") != cache_key:
         docs = workspace().load_documents(dataset)
@@ -80,10 +83,12 @@ def _go_to_least_confident(run_id: str, dataset: str) -> None:
         st.session_state["annotate_scores_key"] = cache_key
         st.session_state["annotate_visited"] = set()
     visited = st.session_state["annotate_visited"]
+    visited.add(current)
     scores = st.session_state["annotate_scores"]
-    target = least_confident(scores, exclude=visited)
+    done = {s.id for s in workspace().list_documents(dataset) if s.status == DONE}
+    target = least_confident(scores, exclude=visited | done) or least_confident(scores, exclude=visited)
     if target is None:
-        st.info("Every receipt has been visited in confidence order; starting over.")
+        st.info("Every receipt has been shown in confidence order; the next press starts over.")
         visited.clear()
         return
     visited.add(target)
