@@ -143,3 +143,17 @@ def test_pretrain_pauses_on_ctrl_z_and_stops_on_ctrl_c(cord_folders, tmp_path):
     assert "finished (stopped)" in "".join(lines)
     assert "saved the pre-trained backbone" in process.stdout.read()  # the result line goes to stdout
     assert (out / "config.json").is_file() and (out / "pretrain.json").is_file()
+
+
+@pytest.mark.parametrize("command", ["reference", "pretrain"])
+def test_reference_and_pretrain_refuse_an_out_folder_holding_other_files(command, tmp_path, capsys):
+    """Like train: a run's checkpoint files would mix with (and replace) a user's files of the same names."""
+    from receipt_core.cli.main import main
+
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "notes.txt").write_text("precious")
+    data = ["--data", str(tmp_path)] if command == "pretrain" else ["--train", str(tmp_path), "--eval", str(tmp_path)]
+    assert main([command, *data, "--backbone", "tiny", "--out", str(out)]) == 2
+    assert f"--out {out} is not empty" in capsys.readouterr().err
+    assert (out / "notes.txt").read_text() == "precious" and [p.name for p in out.iterdir()] == ["notes.txt"]

@@ -149,3 +149,21 @@ def check_empty_out_folder(path: Path, force: bool) -> None:
         shown = ", ".join(held[:3]) + (", …" if len(held) > 3 else "")
         raise CommandError(f"--out {path} is not empty (it holds {shown}); choose a new or empty folder, or pass "
                            "--force to write into it (files of the same name are replaced)")
+
+
+def check_run_folder(run_dir: Path, resume: bool) -> None:
+    """CommandError unless ``run_dir`` can take a run: a folder (made now if missing) without a checkpoint, or
+    with one when resuming. Run before anything is loaded, so a bad ``--out`` fails at once, not after an epoch."""
+    from ..model.checkpoint import has_checkpoint
+    from .main import CommandError
+
+    make_out_folder(run_dir, create=False)
+    if resume and not has_checkpoint(run_dir):
+        raise CommandError(f"--resume: {run_dir} holds no checkpoint to continue")
+    if not resume and has_checkpoint(run_dir):
+        raise CommandError(f"{run_dir} already holds a checkpoint; pass --resume to continue it or choose another "
+                           "--out")
+    if not resume and run_dir.is_dir() and any(run_dir.iterdir()):
+        raise CommandError(f"--out {run_dir} is not empty: a run writes its checkpoint files there and would mix "
+                           "them with what it holds; choose a new or empty folder")
+    make_out_folder(run_dir)

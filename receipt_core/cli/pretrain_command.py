@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 
 from ..training.config import PretrainConfig
-from .arguments import (add_config_options, add_format_argument, add_workspace_argument, config_from_args,
-                        make_out_folder)
+from .arguments import (add_config_options, add_format_argument, add_workspace_argument, check_run_folder,
+                        config_from_args)
 from .foreground import run_in_foreground
 from .main import CommandError
 from .progress import ProgressPrinter
@@ -43,7 +43,7 @@ def run_pretrain_command(args: argparse.Namespace) -> int:
     config = config_from_args(PretrainConfig, args)
     if (args.out / "config.json").exists():
         raise CommandError(f"{args.out} already holds a checkpoint; choose an empty output folder")
-    make_out_folder(args.out)
+    check_run_folder(args.out, resume=False)  # nor a user's other files: they would mix with the checkpoint
     documents = [doc for data in args.data
                  for doc in load_documents(data, args.format, args.workspace, role="--data")]
     print(f"pretrain: {len(documents)} documents from {len(args.data)} source(s); backbone {config.backbone}",

@@ -13,8 +13,8 @@ import sys
 from pathlib import Path
 
 from ..training.config import SCENARIO_DEFAULTS, ReferenceConfig, TrainConfig
-from .arguments import (add_config_options, add_format_argument, add_workspace_argument, config_from_args,
-                        make_out_folder)
+from .arguments import (add_config_options, add_format_argument, add_workspace_argument, check_run_folder,
+                        config_from_args)
 from .foreground import run_in_foreground
 from .main import CommandError
 from .progress import ProgressPrinter
@@ -111,7 +111,7 @@ def run_reference(args: argparse.Namespace) -> int:
     run_dir = args.out
     if (run_dir / REFERENCE_DIR).exists() or (run_dir / RUN_FILE).exists():
         raise CommandError(f"{run_dir} already holds a trained model; choose another --out")
-    make_out_folder(run_dir)
+    check_run_folder(run_dir, resume=False)  # nor a user's other files: they would mix with the checkpoint
     train_docs = load_training_documents(args.train, args.format, args.workspace)
     eval_docs = load_documents(args.eval, args.format, args.workspace, role="--eval")
     print(f"reference: {len(train_docs)} train / {len(eval_docs)} eval documents; backbone {config.backbone}",
@@ -121,23 +121,6 @@ def run_reference(args: argparse.Namespace) -> int:
     job.add_listener(ProgressPrinter())
     run_in_foreground(job, "the reference")
     return 0
-
-
-def check_run_folder(run_dir: Path, resume: bool) -> None:
-    """CommandError unless ``run_dir`` can take a run: a folder (made now if missing) without a checkpoint, or
-    with one when resuming. Run before anything is loaded, so a bad ``--out`` fails at once, not after an epoch."""
-    from ..model.checkpoint import has_checkpoint
-
-    make_out_folder(run_dir, create=False)
-    if resume and not has_checkpoint(run_dir):
-        raise CommandError(f"--resume: {run_dir} holds no checkpoint to continue")
-    if not resume and has_checkpoint(run_dir):
-        raise CommandError(f"{run_dir} already holds a checkpoint; pass --resume to continue it or choose another "
-                           "--out")
-    if not resume and run_dir.is_dir() and any(run_dir.iterdir()):
-        raise CommandError(f"--out {run_dir} is not empty: a run writes its checkpoint files there and would mix "
-                           "them with what it holds; choose a new or empty folder")
-    make_out_folder(run_dir)
 
 
 def _scenario_config(**settings) -> TrainConfig:
