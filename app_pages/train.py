@@ -12,7 +12,7 @@ from receipt_core.datasets.splits import evaluation_notes, paired_datasets, spli
 from receipt_core.model.backbone_names import BACKBONE_NAMES, DEFAULT_BACKBONE
 from receipt_core.data.boxes import BOX_MODES
 from receipt_core.data.review import UNLABELLED
-from receipt_core.model.freeze import PRESETS, FreezePlan, hand_toggles
+from receipt_core.model.freeze import PRESETS, FreezePlan, PhasedSchedule, hand_toggles
 from receipt_core.model.scenario_guide import guide_markdown
 from receipt_core.model.head_settings import HEAD_KINDS, LAYER_MIXES, HeadSettings
 from receipt_core.training.config import (DEEP_PHASE_TWO, SHALLOW_PHASE_TWO, PretrainConfig, ReferenceConfig,
@@ -182,6 +182,14 @@ with st.expander("Run settings", expanded=busy is None):
                                   index=LR_SCHEDULES.index(defaults.lr_schedule),
                                   help="linear: warm up over the first 6% of the run, then decay to 0 at its end "
                                        "(the last epoch, or the time budget when that comes first)")
+    if kind == TWO_HEAD and preset == "phased" and epochs_per_phase:
+        reached = PhasedSchedule(1, int(epochs_per_phase)).phases_within(int(epochs))
+        if reached < 3:
+            missed = ("phase 2 (the top layers) and phase 3 (everything) never start" if reached == 1
+                      else "phase 3 (everything) never starts")
+            st.warning(f"With {int(epochs)} epochs and {int(epochs_per_phase)} per phase this run ends in phase "
+                       f"{reached}: {missed}. Give it at least {2 * int(epochs_per_phase) + 1} epochs, or fewer "
+                       "epochs per phase.")
     more = st.columns(4)
     boxes = more[0].selectbox("Boxes", BOX_MODES, key="train_boxes", index=BOX_MODES.index(defaults.boxes),
                               help="The box each word is encoded with: its own (word), its OCR line's, as "

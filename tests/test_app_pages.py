@@ -645,6 +645,18 @@ def test_the_train_and_race_forms_keep_their_settings_across_a_visit_to_another_
     assert at.number_input(key="race_seconds").value == 45
 
 
+def test_train_warns_when_the_phased_plan_would_never_reach_its_later_phases(demo_env):
+    """Found by a walkthrough: phased with 3 epochs and 2 per phase never reached phase 3, and nothing said so."""
+    at = app("train", dataset="demo")
+    at.number_input(key="train_epochs_per_phase").set_value(2).run()
+    at.number_input(key="train_epochs").set_value(3).run()
+    warned = [w.value for w in at.warning if "never start" in w.value]
+    assert warned == ["With 3 epochs and 2 per phase this run ends in phase 2: phase 3 (everything) never starts. "
+                      "Give it at least 5 epochs, or fewer epochs per phase."]
+    at.number_input(key="train_epochs").set_value(5).run()
+    assert not [w for w in at.warning if "never start" in w.value]
+
+
 def test_the_train_form_follows_the_sidebar_dataset(tmp_path, monkeypatch):
     """Picking another dataset in the sidebar points Train's training and evaluation choice at it (and at its
     evaluation sibling): Start never trains on a dataset other than the one in view."""

@@ -224,3 +224,11 @@ def test_discriminative_learning_rates_cover_every_group_once():
     ids = [id(p) for g in groups for p in g["params"]]
     assert len(ids) == len(set(ids)) == len(list(model.parameters()))
     assert optimizer_param_groups(model, 1e-3, fresh_groups=())[1]["lr"] == pytest.approx(1e-3 / 2.6 ** 3)
+
+
+def test_phases_within_counts_the_phases_a_run_of_so_many_epochs_starts():
+    from receipt_core.model.freeze import PhasedSchedule
+
+    two = PhasedSchedule(2, epochs_per_phase=2)
+    assert [two.phases_within(e) for e in (0, 1, 2, 3, 4, 5, 12)] == [0, 1, 1, 2, 2, 3, 3]
+    assert PhasedSchedule(2, epochs_per_phase=None, patience=2).phases_within(3) == 3  # by patience: unknown

@@ -210,6 +210,13 @@ class PhasedSchedule:
         top = set(layers[-self.top_k:])
         return FreezePlan({g: g in HEAD_GROUPS or g in top for g in group_names})
 
+    def phases_within(self, epochs: int) -> int:
+        """How many phases a run of ``epochs`` epochs starts by the epoch rule alone (a patience may start them
+        sooner; a time budget may stop the run before)."""
+        if self.epochs_per_phase is None or epochs < 1:
+            return self.num_phases if epochs >= 1 else 0
+        return min(self.num_phases, 1 + (epochs - 1) // self.epochs_per_phase)
+
     def should_advance(self, epochs_in_phase: int, evals_without_improvement: int) -> bool:
         if self.epochs_per_phase is not None and epochs_in_phase >= self.epochs_per_phase:
             return True
