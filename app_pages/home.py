@@ -3,6 +3,7 @@ of the workspace."""
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from receipt_core.datasets.demo import (CORD_SAMPLE_DEV, CORD_SAMPLE_TRAIN, DEMO_DATASET, add_cord_sample,
@@ -93,7 +94,8 @@ with user_errors("Reading the workspace"):
     c.metric("Labelled words (not OTHER)", labelled)
     d.metric("Runs", len(runs))
     if datasets:
-        st.dataframe([{"dataset": s.name, "documents": s.documents, "words": s.words,
-                       **dict(s.label_counts)} for s in datasets], hide_index=True, key="home_datasets")
+        per_label = pd.DataFrame([{"dataset": s.name, "documents": s.documents, "words": s.words,
+                                   **dict(s.label_counts)} for s in datasets])
+        st.dataframe(per_label.fillna(0).convert_dtypes(), hide_index=True, key="home_datasets")  # 0, not None
     else:
         st.info("The workspace is empty.")

@@ -136,7 +136,9 @@ with runs_tab:
                          "wall time (s)": st.column_config.NumberColumn(format="%.1f")})
         st.caption(("★ marks the best run by field micro-F1 and item quantity accuracy among the runs evaluated on "
                     "the same receipts. " if best else "No run is marked best: none beats every other run evaluated "
-                    "on the same receipts beyond the noise rule. ") + NOISE_NOTE)
+                    "on the same receipts beyond the noise rule. ") + NOISE_NOTE
+                   + " Each \"best\" column is that metric's best evaluation on its own, so one row may mix "
+                   "evaluations; Train and Predict show the final model's scores.")
 
     st.subheader("Compare runs")
     # the choice lives in session state (first the three newest runs, then the user's, runs deleted since dropped);
