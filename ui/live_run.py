@@ -18,6 +18,7 @@ import streamlit as st
 from receipt_core.plots.figures import FIGURE_HEIGHT, curve_figure, prediction_figure, tall_figure_height
 from receipt_core.training.events import HEADLINE_METRICS, PredictionEvent, headline, is_score_metric
 from ui.literal import literal
+from receipt_core.study.reading import METRIC_LABELS
 from receipt_core.training.run_feed import RunCurves, RunFeed
 from receipt_core.training.run_status import status_line
 from receipt_core.training.slot import JobBusyError
@@ -138,6 +139,7 @@ def _charts(curves: RunCurves, run_id: str) -> None:
             own = [m for m in metric_names if m.split(".")[0] == task] if len(tasks) > 1 else metric_names
             if own:
                 metrics = curves.metrics[curves.metrics["series"].isin(own)]
+                metrics = metrics.assign(series=metrics["series"].map(lambda m: METRIC_LABELS.get(m, m)))  # as Runs
                 _chart(f"train_chart_{task}_metrics", metrics, (run_id, curves.phases),
                        lambda: curve_figure(metrics, f"{title}: validation metrics", "score", curves.phases,
                                             uirevision=f"{run_id}-{task}-metrics"))
