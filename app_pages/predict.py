@@ -133,9 +133,9 @@ if inputs:
                        f"{counts.unsure} of {counts.words} words the model is unsure of, {counts.both} both"
                        + ("" if counts.ocr_scored else " (these words did not come from the OCR: no OCR confidence)"))
             figure = overlay_figure(doc, prediction, image, layers=OVERLAYS[overlay], unsure_below=threshold,
-                                    title=run_name, figure_height=height)
+                                    title=f"{doc.source or doc.id} · {run_name}", figure_height=height)
         else:
-            figure = prediction_figure(doc.width, doc.height, prediction.to_json(), image, title=run_name,
+            figure = prediction_figure(doc.width, doc.height, prediction.to_json(), image, title=f"{doc.source or doc.id} · {run_name}",
                                        uncertain_below=threshold, figure_height=height)
         left, right = (st.container(), st.container()) if large else st.columns([3, 2])
         left.plotly_chart(figure, key="predict_figure", width="stretch")

@@ -131,6 +131,9 @@ def test_document_figure_on_a_blank_page_draws_boxes_text_quantity_and_low_confi
     fig = document_figure(sample_doc())
     names = [t.name for t in fig.data]
     assert {"QUANTITY", "ITEM_NAME", "ITEM_PRICE", "quantity word", "low confidence"} <= set(names)
+    # the dark outline belongs to QUANTITY's legend entry: a second entry beside it read as a colour never drawn
+    outline = next(t for t in fig.data if t.name == "quantity word")
+    assert outline.showlegend is False and outline.legendgroup == "QUANTITY"
     texts = [t for t in fig.data if t.mode == "text"]
     assert texts and list(texts[0].text) == ["2x", "COFFEE", "4.00"]
     boxes = next(t for t in fig.data if t.name == "ITEM_NAME" and t.mode == "lines")

@@ -119,11 +119,12 @@ def receipt_figure(width: int, height: int, marks: Sequence[BoxMark], image: Ima
         xs, ys = _outline(m.box for m in quantity)
         # 2 px and a small marker: on a receipt drawn small (CORD words without pixels) 3 px and a 7 px cross
         # turned "1 x" into a dark blob
+        # part of QUANTITY's legend entry (its toggle hides both), not an entry of its own beside it
         fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line=dict(color=QUANTITY_OUTLINE, width=2),
-                                 name="quantity word", hoverinfo="skip"))
+                                 name="quantity word", legendgroup=QUANTITY, showlegend=False, hoverinfo="skip"))
         fig.add_trace(go.Scatter(x=[m.box[0] for m in quantity], y=[m.box[1] for m in quantity], mode="markers",
                                  marker=dict(symbol="x-thin", size=5, line=dict(width=1.5, color=QUANTITY_OUTLINE)),
-                                 showlegend=False, hoverinfo="skip"))
+                                 legendgroup=QUANTITY, showlegend=False, hoverinfo="skip"))
     flagged = [m for m in marks if m.flagged]
     if flagged:
         xs, ys = _outline(m.box for m in flagged)
