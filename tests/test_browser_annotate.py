@@ -197,7 +197,8 @@ def test_a_text_correction_persists_and_a_reload_keeps_dataset_and_receipt(serve
     _wait_for(lambda: ws.get_document(second).words[0].text == original)
     wait_idle(page)
     expect(page.get_by_role("combobox", name="Word", exact=True).first).to_have_value(f"#0 {original}")
-    expect(page.get_by_text(f"Undid the last correction: word 0: text {original!r} -> 'CORRECTED'.")).to_be_visible()
+    expect(page.get_by_text(f"Undid the last correction, which was word 0: text {original!r} -> 'CORRECTED'; "
+                            "the receipt is as it was before it.")).to_be_visible()
 
 
 def test_next_and_previous_after_mark_done_move_between_receipts(server, page):

@@ -84,6 +84,8 @@ def _on_keys(doc_id: str, words: int) -> None:
         bump(doc_id)
     if outcome.next_receipt:
         st.session_state["annotate_go_next"] = True
+    if outcome.notice:
+        st.session_state[NOTICE_KEY] = outcome.notice  # as the Undo button's
     say(*outcome.messages)
 
 

@@ -51,7 +51,8 @@ class KeyOutcome:
     index: int  # the selected word after the presses
     next_receipt: bool = False
     changed: bool = False  # something was saved or undone
-    messages: list[str] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)  # what went wrong or was left alone (warnings)
+    notice: str | None = None  # what an undo took back (information, not a warning)
 
 
 def apply_keys(ws: Workspace, doc_id: str, index: int, words: int, keys: Sequence[str],
@@ -80,7 +81,7 @@ def apply_keys(ws: Workspace, doc_id: str, index: int, words: int, keys: Sequenc
                 outcome.index = min(outcome.index + 1, words - 1)
             elif action == UNDO:
                 undone = ws.undo(doc_id)
-                outcome.messages.append("nothing to undo on this receipt" if undone is None else undone.describe())
+                outcome.notice = "Nothing to undo on this receipt." if undone is None else undone.describe()
                 outcome.changed = outcome.changed or undone is not None
             elif action == NEXT_RECEIPT:
                 outcome.next_receipt = True

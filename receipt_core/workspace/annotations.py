@@ -58,7 +58,7 @@ class Undone:
         """One line for the person who pressed Undo: what was undone, on how many words."""
         what = UNDO_NAMES.get(self.kind, self.kind)
         if self.summary:
-            return f"Undid the last {what}: {self.summary}."
+            return f"Undid the last {what}, which was {self.summary}; the receipt is as it was before it."
         if self.kind == "review":
             return f"Undid the last {what}."
         return f"Undid the last {what} ({self.words} word{'' if self.words == 1 else 's'})."
