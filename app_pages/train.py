@@ -97,9 +97,12 @@ with st.expander("Run settings", expanded=busy is None):
                                               help="layout-minilm: MiniLM-L6 with 2-D layout embeddings; "
                                                    "text-minilm: the same without layout; tiny: small and random, "
                                                    "for instant demos")
-    if kind == TWO_HEAD:
-        model_cols[0].caption("Default text-minilm: in the scenario study on CORD dev the text-only backbone scored "
-                              "above the layout one (field F1 0.962 vs 0.957, README).")
+    if backbone_choice == "tiny":
+        model_cols[0].caption("tiny: a small, randomly initialised backbone (no pretrained weights) that trains in "
+                              "seconds: for trying the dashboard, not for a useful model.")
+    elif kind == TWO_HEAD:
+        model_cols[0].caption(f"Default {default_backbone}: in the scenario study on CORD dev the text-only backbone "
+                              "scored above the layout one (field F1 0.962 vs 0.957, README).")
     backbone = backbone_choice
     if backbone_choice == LOCAL:
         typed_folder = model_cols[0].text_input("LayoutLM folder on the server", key="train_backbone_dir",
@@ -116,9 +119,9 @@ with st.expander("Run settings", expanded=busy is None):
                                          key="train_preset", on_change=_scenario_defaults,
                                          help="Picking a scenario puts every setting below back to that "
                                               "scenario's own defaults")
-        model_cols[1].caption("Default phased: level with full fine-tuning on CORD dev (field F1 0.965 vs 0.962 "
-                              "over three seeds, within the noise rule) and ahead of it on WildReceipt photos "
-                              "(0.767 vs 0.735), for less training (README).")
+        model_cols[1].caption(f"Default {TrainConfig().scenario}: level with full fine-tuning on CORD dev (field "
+                              "F1 0.965 vs 0.962 over three seeds, within the noise rule) and ahead of it on "
+                              "WildReceipt photos (0.767 vs 0.735), for less training (README).")
         defaults = TrainConfig.for_scenario(preset)  # a scenario's own defaults (e.g. the heads' rate)
         sizes: tuple[tuple[str, int], ...] = ()
         if backbone:
