@@ -7,7 +7,7 @@ import pytest
 
 from receipt_core.data.annotation import least_sure_words, new_group_id, set_group, AnnotationError
 from receipt_core.data.corrections import CorrectionError, add_word, delete_word, edit_text, merge_with_next, split_word
-from receipt_core.data.document import Document, Word
+from receipt_core.data.document import MAX_WORD_CHARS, Document, Word
 from receipt_core.workspace.database import WorkspaceError
 from receipt_core.workspace.store import Workspace
 
@@ -31,6 +31,10 @@ def test_text_edit_keeps_the_label_and_reads_a_quantity_again():
         edit_text(_doc(), 1, "   ")
     with pytest.raises(CorrectionError, match="no word 9"):
         edit_text(_doc(), 9, "x")
+    # one limit for a person's text and an import's (a word an import accepts can be typed back as it was)
+    assert edit_text(_doc(), 0, "x" * MAX_WORD_CHARS).document.words[0].text == "x" * MAX_WORD_CHARS
+    with pytest.raises(CorrectionError, match=f"at most {MAX_WORD_CHARS}"):
+        edit_text(_doc(), 0, "x" * (MAX_WORD_CHARS + 1))
 
 
 def test_split_divides_the_box_by_length_and_merge_unites_it():

@@ -24,10 +24,9 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from .boxes import contains, union
-from .document import Box, Document, Word
+from .document import MAX_WORD_CHARS, Box, Document, Word
 from .quantity import parse_quantity
 
-MAX_WORD_CHARS = 200  # a word longer than this is a line pasted by mistake
 
 
 class CorrectionError(ValueError):

@@ -43,6 +43,9 @@ FORMAT_VERSION = 1
 PERSON, MODEL, IMPORT = "person", "model", "import"
 LABEL_SOURCES = (PERSON, MODEL, IMPORT)
 NOT_LABELLED = "not labelled"  # Document.label_counts' key for the words nobody labelled
+# characters in one word's text, for an import and a person's correction alike: a receipt word (a WildReceipt line,
+# even) is far shorter; longer is a line pasted by mistake or a hostile file
+MAX_WORD_CHARS = 500
 _DATASET_SOURCES = ("cord:", "wildreceipt:", "synth:")
 
 Box = tuple[float, float, float, float]

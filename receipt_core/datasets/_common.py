@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from ..data.document import Box, Document, DocumentFormatError
+from ..data.document import MAX_WORD_CHARS, Box, Document, DocumentFormatError
 from ..data.files import file_sha256
 from ..data.quantity import MAX_QUANTITY
 from .bounded_json import BoundedJSONError, json_depth, loads_bounded
@@ -26,7 +26,6 @@ from .bounded_json import BoundedJSONError, json_depth, loads_bounded
 MAX_PAGE_SIDE = 100_000  # pixels; a 600 dpi scan of a 4 m receipt roll is ~95,000
 MAX_COORDINATE = 10_000_000.0  # pixels, before clamping to the page
 MAX_ID_LENGTH = 300
-MAX_WORD_CHARS = 500  # characters in one word's text: a receipt word (a WildReceipt line, even) is far shorter
 _MAGIC = ((b"\x89PNG\r\n\x1a\n", ".png"), (b"\xff\xd8\xff", ".jpg"), (b"GIF8", ".gif"), (b"BM", ".bmp"),
           (b"II*\x00", ".tif"), (b"MM\x00*", ".tif"))
 
