@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from receipt_core.data.document import NOT_LABELLED
 from receipt_core.data.review import STATUSES
 from receipt_core.datasets import FORMATS, default_dataset_name, import_into_workspace, load_dataset
 from receipt_core.datasets.detect import AUTO, resolve_format
@@ -96,7 +97,8 @@ with view_tab:
                 left, right = st.columns([3, 2])
                 left.plotly_chart(document_figure(doc, document_image(ws, doc), title=doc.id), key="data_figure",
                                   width="stretch")
-                words = pd.DataFrame([{"text": w.text, "label": w.annotation_label, "confidence": w.confidence}
+                words = pd.DataFrame([{"text": w.text, "label": w.annotation_label if w.is_labelled else NOT_LABELLED,
+                                       "confidence": w.confidence}
                                       for w in doc.words])
                 if words.empty or words["confidence"].isna().all():  # a dataset's words: no OCR confidence to show
                     words = words.drop(columns="confidence", errors="ignore")
