@@ -22,7 +22,7 @@ import plotly.graph_objects as go
 from PIL import Image
 
 from ..data.boxes import union
-from ..data.document import Document, Word
+from ..data.document import NOT_LABELLED, Document, Word
 from ..data.markup import escape_markup
 from ..data.schema import DEFAULT_SCHEMA, LabelSchema
 from .figures import (FIGURE_HEIGHT, OTHER_COLOR, BoxMark, _outline, _page_background, _write_words,
@@ -50,7 +50,8 @@ def annotation_figure(doc: Document, image: Image.Image | None = None, selected:
                    dash="dash")
     plain = [w for _, w in indexed if not w.is_labelled and w.suggestion is None]
     if plain:
-        _boxes(fig, [w.box for w in plain], OTHER_COLOR, "not labelled", width=1)
+        # dotted: OTHER is a label someone gave, in the same grey; nobody's label must not look like it
+        _boxes(fig, [w.box for w in plain], OTHER_COLOR, NOT_LABELLED, width=1, dash="dot")
     items = sorted(_items(doc.words).items())
     if items:  # one legend entry for every item frame: a receipt of 20 items listed "item 3 … item 19" taller
         pad = SELECTED_MARGIN * 2  # than the receipt itself
@@ -78,7 +79,7 @@ def annotation_figure(doc: Document, image: Image.Image | None = None, selected:
 
 def word_hover(index: int, word: Word) -> str:
     """What hovering a word says: its text, its label and who gave it, a waiting suggestion, OCR confidence."""
-    label = word.annotation_label if word.is_labelled else "not labelled"
+    label = word.annotation_label if word.is_labelled else NOT_LABELLED
     parts = [f"#{index} <b>{escape_markup(word.text)}</b>",
              f"{label} ({word.label_source})" if word.is_labelled else label]
     if word.is_quantity:
