@@ -146,8 +146,8 @@ if inputs:
                                                "uncertain_words"]),
                          hide_index=True, key="predict_items", width="stretch",
                          column_config={"confidence": st.column_config.ProgressColumn(
-                             "confidence", min_value=0.0, max_value=1.0, format="%.2f",
-                             help="The least confident of the item's words")})
+                             "confidence", min_value=0.0, max_value=1.0, format="%.2f", color="auto",
+                             help="The least confident of the item's words (green above 0.5, red below)")})
             doubtful = uncertain_words(prediction, threshold)
             st.markdown(f"**Uncertain words** (confidence under {threshold:.2f}): {len(doubtful)}")
             st.dataframe(pd.DataFrame(doubtful, columns=["word", "text", "answer", "confidence"]), hide_index=True,
