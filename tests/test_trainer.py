@@ -652,6 +652,21 @@ def test_the_trainer_applies_the_linear_schedule_by_steps():
     assert task.optimizer.param_groups[0]["base_lr"] == 0.05
 
 
+def test_a_run_resumed_on_other_receipts_counts_its_steps_and_its_schedule_from_them():
+    """Found by a walkthrough: stopped after 3 epochs of 10 steps and resumed on a dataset of 5 steps an epoch, a
+    6-epoch run showed "step 114/42", and its linear rate was already 0 (every later step learned nothing)."""
+    task = RegressionTask(batches=5)
+    resumed = TrainerState(global_step=30, epoch=3, step_in_epoch=0, steps_per_epoch=10, total_steps=60)
+    job = RecordedJob(lambda: (task, resumed), TrainConfig(scenario="full", epochs=6, lr_schedule="linear",
+                                                          warmup=0.0))
+    job.start()
+    assert job.join(timeout=30)
+    progress = [e for e in job.history() if isinstance(e, ProgressEvent)]
+    assert {e.total_steps for e in progress} == {45} and progress[-1].step == 45  # 30 before, then 3 epochs of 5
+    rates = [e.lr for e in job.history() if isinstance(e, StepEvent)]
+    assert len(rates) == 15 and all(rate > 0 for rate in rates[:-1]) and rates[-1] == pytest.approx(0.0, abs=1e-12)
+
+
 def test_a_budgeted_run_decays_its_rate_with_the_clock():
     task = RegressionTask(batches=10, step_delay=0.03)
     job = run_job(task, TrainConfig(scenario="full", epochs=1000, max_minutes=0.02, lr_schedule="linear", warmup=0.0))

@@ -196,7 +196,11 @@ class Trainer:
         while state.epoch < config.epochs:
             batches = task.train_batches(state.epoch)
             state.steps_per_epoch = len(batches)
-            state.total_steps = state.steps_per_epoch * config.epochs
+            # the steps already taken before this epoch, plus this many for each epoch left: the same as
+            # steps_per_epoch * epochs, unless a resume brought other receipts (found by a walkthrough: a resume on
+            # a smaller dataset showed "step 114/42", and its linear rate had reached 0 before it began)
+            done_before = state.global_step - min(state.step_in_epoch, state.global_step)
+            state.total_steps = done_before + state.steps_per_epoch * (config.epochs - state.epoch)
             for index in range(state.step_in_epoch, len(batches)):
                 self._pause_point()
                 if self._agree(self.control.should_stop):
