@@ -12,7 +12,8 @@ from ui.annotate_state import MESSAGES_KEY, NEXT_DOC_KEY, NOTICE_KEY
 from ui.annotate_model import model_section, retrain_after_done
 from ui.annotate_url import restore_from_url, write_to_url
 from ui.literal import literal, plain
-from ui.shared import NO_DATA, current_dataset, forget_stale_choice, friendly, require_router, workspace
+from ui.shared import (NO_DATA, current_dataset, forget_stale_choice, friendly, no_receipt_matches, require_router,
+                       workspace)
 
 DOC_KEY = "annotate_doc"
 
@@ -39,8 +40,7 @@ ids = [s.id for s in summaries]
 # text that changed (Mark done) left the picker holding a string that is no receipt id, and Next crashed
 titles = {s.id: s.title for s in summaries}
 if not ids:
-    st.info(f"No receipt of {literal(dataset)} matches" + (f" the status {status}" if status != "all" else "")
-            + (f" and {literal(search)}" if search else "") + ".")
+    st.info(no_receipt_matches(dataset, status, search))
     st.stop()
 
 # Jumps (previous/next/least confident/URL) happen before the selectbox below is drawn.

@@ -14,8 +14,8 @@ from receipt_core.datasets import EXPORT_FORMATS
 from receipt_core.datasets.export_zip import export_zip_bytes, export_zip_name
 from ui.actions import document_image, ocr_and_store
 from ui.literal import literal, plain
-from ui.shared import (PDF_NOTE, UPLOAD_TYPES, current_dataset, dataset_name_input, flash, require_router,
-                       server_folders, show_dataset_now, show_flash, user_errors, workspace)
+from ui.shared import (PDF_NOTE, UPLOAD_TYPES, current_dataset, dataset_name_input, flash, no_receipt_matches,
+                       require_router, server_folders, show_dataset_now, show_flash, user_errors, workspace)
 from ui.zip_import import zip_import_section
 
 
@@ -106,9 +106,7 @@ with view_tab:
                                 column_config={"confidence": st.column_config.NumberColumn(
                                     "confidence", help="Tesseract's confidence in the word (0-100)")})
             else:
-                st.info(f"No receipt of {literal(dataset)} matches"
-                        + (f" the status {status}" if status != "all" else "")
-                        + (f" and {literal(search)}" if search else "") + ".")
+                st.info(no_receipt_matches(dataset, status, search))
 
 with import_tab:
     zip_import_section(ws)

@@ -159,6 +159,13 @@ def user_errors(action: str) -> Iterator[None]:
         st.error(f"{action} failed: {literal(friendly(error))}")
 
 
+def no_receipt_matches(dataset: str, status: str, search: str) -> str:
+    """What a receipt picker says when its status and search filters leave nothing (Annotate, Data)."""
+    filters = ([f"the status {status}"] if status != "all" else []) + ([f"the search {literal(search)}"] if search
+                                                                         else [])
+    return f"No receipt of {literal(dataset)} matches {' and '.join(filters) or 'these filters'}."
+
+
 def friendly(error: BaseException) -> str:
     message = " ".join(str(error).split())
     return message or type(error).__name__
