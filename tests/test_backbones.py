@@ -120,6 +120,12 @@ def test_a_checkpoint_folder_without_a_usable_tokenizer_says_so(tmp_path):
 def test_errors_are_specific(tmp_path):
     with pytest.raises(BackboneError, match="unknown backbone 'nope'"):
         load_backbone("nope")
+    # a path is a folder that is missing, not an unknown name (found by a walkthrough)
+    with pytest.raises(BackboneError, match="the backbone folder .*nope' does not exist"):
+        load_backbone(str(tmp_path / "models" / "nope"))
+    (tmp_path / "weights.bin").write_bytes(b"x")
+    with pytest.raises(BackboneError, match="is a file, not a folder"):
+        load_backbone(str(tmp_path / "weights.bin"))
     with pytest.raises(BackboneError, match="no config.json"):
         load_backbone(str(tmp_path))
     (tmp_path / "config.json").write_text('{"model_type": "bert"}')

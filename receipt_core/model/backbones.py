@@ -96,6 +96,11 @@ def _build(name_or_path: str, seed: int) -> Backbone:
     path = Path(name_or_path).expanduser()
     if path.is_dir():
         return _load_directory(path)
+    if path.exists() or "/" in name_or_path or "\\" in name_or_path:  # meant as a folder, not as a name
+        what = "is a file, not a folder" if path.exists() else "does not exist"
+        raise BackboneError(f"the backbone folder {str(path)!r} {what}: give the folder that holds a transformers "
+                            "LayoutLM checkpoint (config.json + weights), or one of "
+                            f"{', '.join(BACKBONE_NAMES)}")
     raise BackboneError(f"unknown backbone {name_or_path!r}: use one of {', '.join(BACKBONE_NAMES)} or a "
                         "local directory holding a transformers LayoutLM checkpoint (config.json + weights)")
 
