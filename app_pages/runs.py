@@ -182,15 +182,17 @@ with runs_tab:
     st.subheader("Cost vs quality")
     c1, c2 = st.columns(2)
     cost = c1.selectbox("Cost", ["trainable parameters", "wall time (s)"], key="runs_cost")
-    quality = c2.selectbox("Quality", [f"best {m}" for m in HEADLINE_METRICS], key="runs_quality")
+    quality = c2.selectbox("Quality", [f"best {m}" for m in HEADLINE_METRICS], key="runs_quality",
+                           format_func=lambda column: f"best {METRIC_LABELS[column.removeprefix('best ')]}")
     with user_errors("Drawing cost vs quality"):
         points = table[["name", "scenario", cost, quality]].copy()
         points["scenario"] = points["scenario"].fillna("?")
         if points.dropna().empty:
             st.caption("No finished evaluation yet.")
         else:
-            st.plotly_chart(cost_quality_figure(points, cost, quality, cost, quality, label="name",
-                                                colors=run_colors),
+            st.plotly_chart(cost_quality_figure(points, cost, quality, cost,
+                                                f"best {METRIC_LABELS[quality.removeprefix('best ')]}",
+                                                label="name", colors=run_colors),
                             key="runs_cost_quality", width="stretch")
             st.caption("Each run overlaid above keeps its colour here (the others are grey); the marker's shape "
                        "tells the scenario.")

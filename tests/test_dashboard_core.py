@@ -191,9 +191,14 @@ def test_the_runs_page_charts_give_a_run_one_colour_in_every_chart():
     runs = pd.DataFrame({"name": ["run a", "run b", "run c"], "scenario": ["phased", "freeze-backbone", "phased"],
                          "cost": [10, 20, 30], "quality": [0.4, 0.8, 0.9]})
     cost = cost_quality_figure(runs, "cost", "quality", "cost", "F1", label="name", colors=colors)
-    by_scenario = {t.name: (t.marker.symbol, tuple(t.marker.color)) for t in cost.data}
-    assert by_scenario["phased"][1] == ("#111111", "#9E9E9E") and by_scenario["freeze-backbone"][1] == ("#222222",)
-    assert by_scenario["phased"][0] != by_scenario["freeze-backbone"][0]
+    points = {t.name: (t.marker.symbol, tuple(t.marker.color)) for t in cost.data if t.x[0] is not None}
+    assert points["phased"][1] == ("#111111", "#9E9E9E") and points["freeze-backbone"][1] == ("#222222",)
+    assert points["phased"][0] != points["freeze-backbone"][0]
+    # the legend shows each scenario's shape in grey (not the colour of its first run), once
+    legend = [(t.name, t.marker.symbol, t.marker.color) for t in cost.data if t.showlegend is not False]
+    assert sorted(legend) == sorted([("phased", points["phased"][0], "#9E9E9E"),
+                                     ("freeze-backbone", points["freeze-backbone"][0], "#9E9E9E")])
+    assert cost.layout.yaxis.range[1] == 1.05  # a score keeps its scale
 
 
 def test_every_preset_has_a_guide():

@@ -116,7 +116,8 @@ def _progress(curves: RunCurves, live: bool, budget_s: float | None, started_at:
         shown = headline(curves.finished.metrics)
         box = st.info if curves.finished.reason == "stopped" else st.success  # a stop is the user's, not a success
         box(f"Finished ({curves.finished.reason}) after {fmt_seconds(curves.finished.elapsed_s)}"
-                   + "".join(f" · {k} {v:.3f}" for k, v in shown.items() if k in HEADLINE_METRICS))
+                   + "".join(f" · {METRIC_LABELS.get(k, k)} {v:.3f}" for k, v in shown.items()
+                             if k in HEADLINE_METRICS))
 
 
 def _charts(curves: RunCurves, run_id: str) -> None:

@@ -345,7 +345,14 @@ def cost_quality_figure(runs: pd.DataFrame, cost: str, quality: str, cost_title:
                                  else dict(size=12, symbol=SCENARIO_SYMBOLS[i % len(SCENARIO_SYMBOLS)],
                                            color=[colors.get(name, UNCOLOURED_RUN) for name in group[label]]),
                                  hovertemplate="%{text}<br>" + cost_title + " %{x:,}<br>" + quality_title
-                                 + " %{y:.3f}<extra>" + escape_markup(scenario) + "</extra>"))
+                                 + " %{y:.3f}<extra>" + escape_markup(scenario) + "</extra>",
+                                 showlegend=colors is None))
+        if colors is not None:  # the legend tells the scenario by shape alone: a grey marker, not a run's colour
+            fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=escape_markup(scenario),
+                                     marker=dict(size=12, symbol=SCENARIO_SYMBOLS[i % len(SCENARIO_SYMBOLS)],
+                                                 color=UNCOLOURED_RUN), hoverinfo="skip"))
+    if len(data) and data[quality].between(0, 1).all():  # a score: its whole scale, not 0-1.5 around one point
+        fig.update_yaxes(range=[min(0.0, float(data[quality].min())) - 0.02, 1.05])
     if log_x:
         fig.update_xaxes(type="log")
     elif len(data) and data[cost].max() - data[cost].min() <= 1e-9 * max(abs(data[cost].max()), 1.0):

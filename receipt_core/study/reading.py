@@ -12,7 +12,10 @@ from .settings import REFERENCE
 
 METRIC_LABELS = {"fields.micro_f1": "field micro-F1", "quantity.word_f1": "quantity word F1",
                  "quantity.item_accuracy": "item quantity acc.",
-                 "quantity.item_accuracy_not_one": "item qty acc. (qty ≠ 1)"}
+                 "quantity.item_accuracy_not_one": "item qty acc. (qty ≠ 1)",
+                 "fields.micro_precision": "field micro-precision", "fields.micro_recall": "field micro-recall",
+                 "fields.accuracy": "field accuracy", "quantity.word_precision": "quantity word precision",
+                 "quantity.word_recall": "quantity word recall"}
 
 
 def _margin(a: ConfigSummary, b: ConfigSummary, key: str) -> float:
