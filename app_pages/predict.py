@@ -81,11 +81,13 @@ if source == "Upload images":
                         inputs.append((result.name, result.document, result.image.image if result.image else None))
 else:
     dataset = current_dataset()
-    ids = [s.id for s in ws.list_documents(dataset)] if dataset else []
+    titles = {s.id: s.title for s in ws.list_documents(dataset)} if dataset else {}  # "file · id", as Annotate
+    ids = list(titles)
     if not ids:
         st.info("The workspace has no receipts yet.")
     else:
-        doc_id = st.selectbox(f"Receipt from {literal(dataset)}", ids, key="predict_doc", format_func=plain)
+        doc_id = st.selectbox(f"Receipt from {literal(dataset)}", ids, key="predict_doc",
+                              format_func=lambda i: plain(titles.get(i, i)))
         doc = ws.get_document(doc_id)
         inputs.append((doc_id, doc, document_image(ws, doc)))
 
