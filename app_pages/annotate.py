@@ -76,7 +76,7 @@ nav[1].button("Next ▶", on_click=_move, args=(1,), key="annotate_next", width=
 doc_id = nav[2].selectbox("Receipt", ids, key=DOC_KEY, label_visibility="collapsed",
                           format_func=lambda i: plain(titles.get(i, i)))
 summary = summaries[ids.index(doc_id)]
-write_to_url(doc_id)
+write_to_url(doc_id, implied=status == "all" and not search and doc_id == ids[0])
 if summary.status == DONE:
     nav[3].button("Back to in progress", key="annotate_undone", on_click=_review, args=(doc_id, False),
                   width="stretch", help=f"Take back the done mark (it becomes {IN_PROGRESS} or unlabelled)")

@@ -252,3 +252,20 @@ def test_the_item_picker_names_cord_s_subtotal_and_total_groups_as_groups_not_it
     for group, text in zip(groups, named):
         assert text.startswith(f"item {group}: " if is_item_group(gold, group) else f"group {group}: "), text
     assert any(text.startswith("group ") for text in named) and any(text.startswith("item ") for text in named)
+
+
+def test_opening_annotate_on_its_first_receipt_adds_no_receipt_to_the_url(receipts):
+    """Streamlit pushes a browser-history entry for each query parameter a page sets, so writing the receipt a
+    fresh page opens anyway made the browser's Back take two presses to leave Annotate (found by a walkthrough).
+    The URL gets the receipt once the person moves to another."""
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
+    at.session_state["dataset"] = "receipts"
+    at.run()
+    at.switch_page("app_pages/annotate.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    first = at.selectbox(key="annotate_doc").value
+    assert "receipt" not in at.query_params
+    at.button(key="annotate_next").click().run()
+    assert at.query_params["receipt"] == at.selectbox(key="annotate_doc").value != first
+    at.button(key="annotate_prev").click().run()
+    assert at.query_params["receipt"] == first  # once written, it follows the picker

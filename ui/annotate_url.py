@@ -23,7 +23,12 @@ def restore_from_url(next_doc_key: str, widget_key: str) -> None:
     st.session_state[next_doc_key] = asked
 
 
-def write_to_url(doc_id: str) -> None:
+def write_to_url(doc_id: str, implied: bool = False) -> None:
+    """Put ``doc_id`` in the URL. ``implied``: it is the receipt a fresh page opens anyway (the dataset's first,
+    no filter); a URL without a receipt is left so, since Streamlit pushes a history entry for every query parameter
+    a page sets, and the browser's Back then took two presses to leave Annotate (found by a walkthrough)."""
     st.session_state[WRITTEN_KEY] = doc_id
-    if st.query_params.get(RECEIPT_PARAM) != doc_id:
-        st.query_params[RECEIPT_PARAM] = doc_id
+    current = st.query_params.get(RECEIPT_PARAM)
+    if current == doc_id or (implied and current is None):
+        return
+    st.query_params[RECEIPT_PARAM] = doc_id
