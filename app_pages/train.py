@@ -49,7 +49,7 @@ def _scenario_defaults() -> None:
     defaults = TrainConfig.for_scenario(st.session_state["train_preset"])
     for key, field in SCENARIO_SETTINGS.items():
         value = getattr(defaults, field)
-        st.session_state[key] = value if key == "train_top_k" or value is not None else 0  # top k: None is "auto"
+        st.session_state[key] = value if value is not None else 0  # a number input's unset; top k: 0 is "auto"
 
 
 def _head_settings(defaults: TrainConfig, preset: str) -> HeadSettings:
@@ -152,12 +152,14 @@ with st.expander("Run settings", expanded=busy is None):
         layers = sum(1 for name, _ in sizes if name.startswith("encoder.")) or 24
         if (st.session_state.get("train_top_k") or 0) > layers:  # a smaller backbone than the last one
             st.session_state["train_top_k"] = layers
-        depths = [None, *range(1, layers + 1)]  # None: auto (TrainConfig.for_training_set decides)
+        # 0: auto (TrainConfig.for_training_set decides). Not None: Streamlit takes a None value for no choice at all
+        # and drew "Choose an option" (found by a walkthrough)
+        depths = [0, *range(1, layers + 1)]
         top_k_index = {} if "train_top_k" in st.session_state else {
-            "index": depths.index(min(defaults.phased_top_k, layers) if defaults.phased_top_k else None)}
+            "index": depths.index(min(defaults.phased_top_k, layers) if defaults.phased_top_k else 0)}
         top_k = phase_cols[0].selectbox(
             "Phase 2: top encoder layers", depths, key="train_top_k", disabled=preset != "phased",
-            format_func=lambda k: (f"auto ({DEEP_PHASE_TWO}; {SHALLOW_PHASE_TWO} on a tight budget)" if k is None
+            format_func=lambda k: (f"auto ({DEEP_PHASE_TWO}; {SHALLOW_PHASE_TWO} on a tight budget)" if not k
                                    else str(k)),
             help=f"Of this backbone's {layers}. auto: {DEEP_PHASE_TWO} layers score higher when the run has time "
                  f"for its epochs, {SHALLOW_PHASE_TWO} when a time budget cuts it short (README)", **top_k_index)
@@ -252,7 +254,7 @@ with st.expander("Run settings", expanded=busy is None):
                               max_minutes=float(max_minutes) or None)
             if receipts:  # none: Start says why
                 depth = ""
-                if kind == TWO_HEAD and preset == "phased" and top_k is None:
+                if kind == TWO_HEAD and preset == "phased" and not top_k:
                     depth = (f" Phase 2 (auto): the top "
                              f"{min(phase_two_depth(int(epochs), receipts, plan.max_minutes), layers)} encoder "
                              "layers.")
@@ -295,7 +297,7 @@ with st.expander("Run settings", expanded=busy is None):
                     watch_id = watch if watch in eval_ids else eval_ids[0] if eval_ids else None
                     config = TrainConfig(
                         backbone=backbone, scenario=preset, freeze=tuple(freeze), unfreeze=tuple(unfreeze),
-                        phased_top_k=top_k, epochs_per_phase=int(epochs_per_phase) or None,
+                        phased_top_k=top_k or None, epochs_per_phase=int(epochs_per_phase) or None,
                         patience=int(patience) or None, epochs=int(epochs), max_minutes=budget,
                         batch_size=int(batch_size), lr=float(lr), decay_factor=float(decay),
                         loss_weighting=weighting, seed=int(seed), eval_every=int(eval_every),

@@ -723,7 +723,9 @@ def test_picking_a_scenario_gives_every_setting_that_scenario_s_defaults(demo_en
     assert at.number_input(key="train_head_lr_freeze-backbone").value == expected.head_lr
     at.selectbox(key="train_preset").set_value("phased").run()
     assert at.selectbox(key="train_top_k").options[1:] == ["1", "2"]  # the tiny backbone has two encoder layers
-    assert at.selectbox(key="train_top_k").value is None  # auto: decided for the run (TrainConfig.for_training_set)
+    # auto (0, decided for the run by TrainConfig.for_training_set), and chosen: a None value drew "Choose an option"
+    assert at.selectbox(key="train_top_k").value == 0 and at.selectbox(key="train_top_k").index == 0
+    assert at.selectbox(key="train_top_k").options[0].startswith("auto (")
     assert any("Phase 2 (auto): the top 2 encoder layers." in c.value for c in at.caption)  # all the tiny one has
     at.selectbox(key="train_preset").set_value("full").run()
     assert at.number_input(key="train_epochs").value == TrainConfig().epochs
