@@ -146,3 +146,18 @@ def test_a_resume_read_by_the_feed_of_the_earlier_launch_keeps_the_clock_moving(
     assert not line.ended and line.status == "running" and line.elapsed_s == 61  # 51 + 10 s of this launch
     clock.add(progress(6, 62.0), T0 + 911)
     assert status_line(clock.timing(), T0 + 915).elapsed_s == pytest.approx(66)
+
+
+def test_a_new_phase_measures_the_rate_again():
+    """Phase 1 of phased trains the heads over cached features, much faster than phase 2: an ETA from the whole
+    run's mean rate said 'ETA 0s' at step 50 of 75."""
+    clock = RunClock(started_at=T0)
+    for step in range(1, 51):  # phase 1: 0.1 s a step
+        clock.add(progress(step, 0.1 * step, total=75, epochs=3), T0 + 0.1 * step)
+    clock.add(PhaseEvent(step=50, epoch=2, phase=2, trainable_groups=(), trainable_parameters=2, total_parameters=2,
+                         reason="phase 2"), T0 + 5.0)
+    assert status_line(clock.timing(), T0 + 5.0).estimating  # phase 2's rate is not known yet: no ETA, not 0s
+    for step in range(51, 61):  # phase 2: 2 s a step
+        clock.add(progress(step, 5.0 + 2 * (step - 50), total=75, epochs=3), T0 + 5.0 + 2 * (step - 50))
+    line = status_line(clock.timing(), T0 + 25.0)
+    assert line.eta_s == pytest.approx(15 * 2.0, rel=0.01)  # 15 steps left at phase 2's rate, not phase 1's

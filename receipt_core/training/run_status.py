@@ -143,6 +143,11 @@ class RunClock:
             self._last, self._last_at = (event.step, event.elapsed_s), at
             self._windows = event.items_per_s
             self._note_epoch()
+        elif isinstance(event, PhaseEvent):
+            # a new phase changes what a step costs (phased: the heads over cached features, then the top layers,
+            # then everything): the rate is measured again from this phase's first progress. The whole run's mean
+            # showed "ETA 0s" at step 50 of 75 on the fast phase-1 steps (found by a walkthrough)
+            self._first = None
         elif isinstance(event, StatusEvent) and event.status in ("running", "paused"):
             self._anchor = (self._elapsed_at(at), at)
             self._ticking = event.status == "running"
