@@ -16,7 +16,7 @@ from receipt_core.data.markup import spreadsheet_csv
 from receipt_core.ocr.engine import OcrCache, ocr_many
 from receipt_core.plots.figures import FIGURE_HEIGHT, LOW_CONFIDENCE, prediction_figure, tall_figure_height
 from receipt_core.plots.overlay import MODEL_LAYER, OCR_LAYER, confidence_marks, overlay_counts, overlay_figure
-from receipt_core.study.reading import METRIC_LABELS
+from receipt_core.training.events import METRIC_LABELS
 from receipt_core.training.run_summary import last_evaluation
 from ui.actions import document_image
 from ui.literal import literal, plain
@@ -129,15 +129,16 @@ if inputs:
                                 f"{LOW_CONFIDENCE:g} get a solid orange outline, words whose answer the model gave "
                                 f"with probability under the threshold a dashed blue frame")
         height = tall_figure_height(doc.width, doc.height) if large else FIGURE_HEIGHT
+        title = f"{doc.source or doc.id} · {run_name}"  # the receipt (an upload's file name) and the run
         if OVERLAYS[overlay]:
             counts = overlay_counts(confidence_marks(doc, prediction, unsure_below=threshold))
             st.caption(f"{counts.low_ocr} of {counts.ocr_scored} OCR'd words read with low confidence, "
                        f"{counts.unsure} of {counts.words} words the model is unsure of, {counts.both} both"
                        + ("" if counts.ocr_scored else " (these words did not come from the OCR: no OCR confidence)"))
             figure = overlay_figure(doc, prediction, image, layers=OVERLAYS[overlay], unsure_below=threshold,
-                                    title=f"{doc.source or doc.id} · {run_name}", figure_height=height)
+                                    title=title, figure_height=height)
         else:
-            figure = prediction_figure(doc.width, doc.height, prediction.to_json(), image, title=f"{doc.source or doc.id} · {run_name}",
+            figure = prediction_figure(doc.width, doc.height, prediction.to_json(), image, title=title,
                                        uncertain_below=threshold, figure_height=height)
         left, right = (st.container(), st.container()) if large else st.columns([3, 2])
         left.plotly_chart(figure, key="predict_figure", width="stretch")

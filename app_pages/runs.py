@@ -15,8 +15,7 @@ from receipt_core.model.checkpoint import has_checkpoint
 from receipt_core.evaluation.noise import NOISE_NOTE
 from receipt_core.plots.figures import CURVE_AXES, SERIES_COLORS, cost_quality_figure, curve_figure
 from receipt_core.plots.study_tables import study_table_rows
-from receipt_core.study.reading import METRIC_LABELS
-from receipt_core.training.events import HEADLINE_METRICS
+from receipt_core.training.events import HEADLINE_METRICS, METRIC_LABELS
 from receipt_core.training.run_feed import CURVE_COLUMNS, RunFeed
 from receipt_core.training.run_settings import defaults_title, settings_diff
 from receipt_core.training.run_summary import clear_best_runs, run_metrics_rows, run_summary

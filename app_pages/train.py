@@ -188,12 +188,13 @@ with st.expander("Run settings", expanded=busy is None):
                                   help="linear: warm up over the first 6% of the run, then decay to 0 at its end "
                                        "(the last epoch, or the time budget when that comes first)")
     if kind == TWO_HEAD and preset == "phased" and epochs_per_phase:
-        reached = PhasedSchedule(1, int(epochs_per_phase)).phases_within(int(epochs))
-        if reached < 3:
+        schedule = PhasedSchedule(1, int(epochs_per_phase))
+        reached = schedule.phases_within(int(epochs))
+        if reached < schedule.num_phases:
             missed = ("phase 2 (the top layers) and phase 3 (everything) never start" if reached == 1
                       else "phase 3 (everything) never starts")
             st.warning(f"With {int(epochs)} epochs and {int(epochs_per_phase)} per phase this run ends in phase "
-                       f"{reached}: {missed}. Give it at least {2 * int(epochs_per_phase) + 1} epochs, or fewer "
+                       f"{reached}: {missed}. Give it at least {schedule.epochs_for_every_phase()} epochs, or fewer "
                        "epochs per phase.")
     more = st.columns(4)
     boxes = more[0].selectbox("Boxes", BOX_MODES, key="train_boxes", index=BOX_MODES.index(defaults.boxes),

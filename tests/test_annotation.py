@@ -9,8 +9,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from receipt_core.data.annotation import AnnotationError, WordEdit, label_word, least_confident, suggest_from_prediction, \
-    word_edit
+from receipt_core.data.annotation import (AnnotationError, WordEdit, label_word, least_confident,
+                                          suggest_from_prediction, word_edit)
 from receipt_core.data.document import Document, Word
 from receipt_core.data.files import zip_folder
 from receipt_core.datasets.splits import split_documents

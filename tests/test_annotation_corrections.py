@@ -92,8 +92,9 @@ def test_the_workspace_stores_every_correction_and_undoes_it(tmp_path):
     undone = ws.undo("r1")
     assert undone.kind == "group" and undone.describe() == "Undid the last item change (1 word)."
     undone = ws.undo("r1")  # what was undone, not "the last correct (7 word(s))" (found in a walkthrough)
-    assert undone.kind == "correct" and undone.describe() == ("Undid the last correction, which was word 'Rp' added as word 3; the "
-                                                            "receipt is as it was before it.")
+    assert undone.kind == "correct"
+    assert undone.describe() == ("Undid the last correction, which was word 'Rp' added as word 3; the receipt is "
+                                 "as it was before it.")
     undone = ws.undo("r1")
     assert undone.describe().startswith("Undid the last correction, which was ") and "split" in undone.summary
     assert [w.text for w in ws.get_document("r1").words] == ["ICE TEA", "3x", "20.000", "TOTAL", "20.000"]

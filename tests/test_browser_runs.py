@@ -20,8 +20,7 @@ from PIL import Image, ImageDraw, ImageFont
 from benchmarks.live_app import choose, open_page, set_number, wait_idle
 from receipt_core.datasets import load_dataset
 from receipt_core.datasets.synth import available_fonts
-from receipt_core.study.reading import METRIC_LABELS
-from receipt_core.training.events import HEADLINE_METRICS, FinishedEvent
+from receipt_core.training.events import HEADLINE_METRICS, METRIC_LABELS, FinishedEvent
 from receipt_core.training.run_summary import run_summary
 from receipt_core.workspace.run_labels import run_labels
 from receipt_core.workspace.store import Workspace

@@ -18,9 +18,8 @@ import pytest
 
 from benchmarks.live_app import choose, open_page, wait_idle
 from receipt_core.datasets.demo import CORD_SAMPLE_DEV, CORD_SAMPLE_TRAIN
-from receipt_core.study.reading import METRIC_LABELS
 from receipt_core.training.config import TrainConfig
-from receipt_core.training.events import EvalEvent, event_from_json, flatten_metrics
+from receipt_core.training.events import METRIC_LABELS, EvalEvent, event_from_json, flatten_metrics
 from receipt_core.workspace.store import Workspace
 from tests.browser_fixtures import ARTIFACTS, browser_page, browser_server
 

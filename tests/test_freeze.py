@@ -232,3 +232,4 @@ def test_phases_within_counts_the_phases_a_run_of_so_many_epochs_starts():
     two = PhasedSchedule(2, epochs_per_phase=2)
     assert [two.phases_within(e) for e in (0, 1, 2, 3, 4, 5, 12)] == [0, 1, 1, 2, 2, 3, 3]
     assert PhasedSchedule(2, epochs_per_phase=None, patience=2).phases_within(3) == 3  # by patience: unknown
+    assert two.epochs_for_every_phase() == 5 and two.phases_within(two.epochs_for_every_phase()) == 3

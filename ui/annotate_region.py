@@ -68,7 +68,8 @@ def _reread(doc: Document, box_keys: list[str]) -> None:
 
     def replace(ws):
         correction = ws.replace_region(doc.id, box, words)
-        st.session_state[NOTICE_KEY] = f"{correction.summary[0].upper()}{correction.summary[1:]}. Undo last change puts the old words back."
+        summary = correction.summary[:1].upper() + correction.summary[1:]
+        st.session_state[NOTICE_KEY] = f"{summary}. Undo last change puts the old words back."
         st.session_state.pop(DRAWN_BOX_KEY, None)
         return correction
 

@@ -16,9 +16,8 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from receipt_core.plots.figures import FIGURE_HEIGHT, curve_figure, prediction_figure, tall_figure_height
-from receipt_core.training.events import HEADLINE_METRICS, PredictionEvent, headline, is_score_metric
+from receipt_core.training.events import HEADLINE_METRICS, METRIC_LABELS, PredictionEvent, headline, is_score_metric
 from ui.literal import literal
-from receipt_core.study.reading import METRIC_LABELS
 from receipt_core.training.run_feed import RunCurves, RunFeed
 from receipt_core.training.run_status import status_line
 from receipt_core.training.slot import JobBusyError

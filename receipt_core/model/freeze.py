@@ -217,6 +217,10 @@ class PhasedSchedule:
             return self.num_phases if epochs >= 1 else 0
         return min(self.num_phases, 1 + (epochs - 1) // self.epochs_per_phase)
 
+    def epochs_for_every_phase(self) -> int | None:
+        """The fewest epochs in which the epoch rule starts the last phase (None: phases end by patience only)."""
+        return None if self.epochs_per_phase is None else (self.num_phases - 1) * self.epochs_per_phase + 1
+
     def should_advance(self, epochs_in_phase: int, evals_without_improvement: int) -> bool:
         if self.epochs_per_phase is not None and epochs_in_phase >= self.epochs_per_phase:
             return True

@@ -17,7 +17,7 @@ import pandas as pd
 from ..training.events import HEADLINE_METRICS
 from ..training.run_feed import CURVE_COLUMNS, RunCurves, RunFeed
 from .race_record import RaceEntry, RaceRecord
-from .reading import METRIC_LABELS
+from ..training.events import METRIC_LABELS
 
 RACE_CHARTS = (("training loss", "loss", "total"), ("field micro-F1", "F1", "fields.micro_f1"),
                ("item quantity accuracy", "accuracy", "quantity.item_accuracy"))

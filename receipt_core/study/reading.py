@@ -7,15 +7,9 @@ A difference counts only when it is larger than 0.005 and than the seeds' spread
 from __future__ import annotations
 
 from ..evaluation.noise import clear_winner, margin
+from ..training.events import METRIC_LABELS
 from .result import Claim, ConfigSummary, StudyResult
 from .settings import REFERENCE
-
-METRIC_LABELS = {"fields.micro_f1": "field micro-F1", "quantity.word_f1": "quantity word F1",
-                 "quantity.item_accuracy": "item quantity acc.",
-                 "quantity.item_accuracy_not_one": "item qty acc. (qty ≠ 1)",
-                 "fields.micro_precision": "field micro-precision", "fields.micro_recall": "field micro-recall",
-                 "fields.accuracy": "field accuracy", "quantity.word_precision": "quantity word precision",
-                 "quantity.word_recall": "quantity word recall"}
 
 
 def _margin(a: ConfigSummary, b: ConfigSummary, key: str) -> float:

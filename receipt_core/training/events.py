@@ -148,6 +148,14 @@ def event_from_json(kind: str, payload: Mapping[str, Any]) -> Event:
 HEADLINE_METRICS = ("fields.micro_f1", "quantity.word_f1", "quantity.item_accuracy", "quantity.item_accuracy_not_one")
 """The metrics a run is judged by, in the order tables show them (the evaluation's flattened names)."""
 
+METRIC_LABELS = {"fields.micro_f1": "field micro-F1", "quantity.word_f1": "quantity word F1",
+                 "quantity.item_accuracy": "item quantity acc.",
+                 "quantity.item_accuracy_not_one": "item qty acc. (qty ≠ 1)",
+                 "fields.micro_precision": "field micro-precision", "fields.micro_recall": "field micro-recall",
+                 "fields.accuracy": "field accuracy", "quantity.word_precision": "quantity word precision",
+                 "quantity.word_recall": "quantity word recall"}
+"""What every page, table and report calls a metric (the flattened name is the key)."""
+
 
 COUNT_METRICS = ("documents", "words", "items", "items_not_one", "segments")
 """The last parts of the metric names that count things (``fields.words``) rather than score them (0 to 1)."""
