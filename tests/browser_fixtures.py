@@ -38,3 +38,18 @@ def browser_page() -> Iterator:
     ARTIFACTS.mkdir(exist_ok=True)
     with chromium_page(default_timeout_ms=30_000) as page:
         yield page
+
+
+def download_table_csv(page, table) -> Path:
+    """The CSV that a data frame's own "Download as CSV" toolbar button saves (the grid is a canvas).
+
+    The button shows while the pointer is over the table, and a pointer click on it can land on the grid's scroller
+    or on a neighbour while the page still lays out (a CI run waited 30 s for that), so the click is dispatched to
+    the button itself, as the browser does for a keyboard press on it."""
+    page.evaluate("() => { window.showSaveFilePicker = undefined; }")  # the plain download, not a save dialog
+    table.hover()
+    button = table.get_by_role("button", name="Download as CSV")
+    button.wait_for(state="attached")
+    with page.expect_download() as download:
+        button.dispatch_event("click")
+    return Path(download.value.path())

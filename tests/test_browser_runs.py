@@ -24,7 +24,7 @@ from receipt_core.training.events import HEADLINE_METRICS, METRIC_LABELS, Finish
 from receipt_core.training.run_summary import run_summary
 from receipt_core.workspace.run_labels import run_labels
 from receipt_core.workspace.store import Workspace
-from tests.browser_fixtures import browser_page, browser_server
+from tests.browser_fixtures import browser_page, browser_server, download_table_csv
 
 pytestmark = pytest.mark.browser
 
@@ -89,12 +89,8 @@ def wait_until(page, condition, what: str, timeout: float = 30.0) -> None:
 
 def runs_table(page) -> pd.DataFrame:
     """The Runs table as shown, in its order, through its own "Download as CSV" button (the grid is a canvas)."""
-    page.evaluate("() => { window.showSaveFilePicker = undefined; }")  # the plain download, not a save dialog
     table = page.locator('[data-testid="stDataFrame"]').first
-    table.hover()
-    with page.expect_download() as download:
-        table.get_by_role("button", name="Download as CSV").click()
-    return pd.read_csv(download.value.path(), encoding="utf-8-sig")
+    return pd.read_csv(download_table_csv(page, table), encoding="utf-8-sig")
 
 
 def receipt_image(lines: list[str]) -> bytes:

@@ -21,7 +21,7 @@ from receipt_core.datasets.demo import CORD_SAMPLE_DEV, CORD_SAMPLE_TRAIN
 from receipt_core.training.config import TrainConfig
 from receipt_core.training.events import METRIC_LABELS, EvalEvent, event_from_json, flatten_metrics
 from receipt_core.workspace.store import Workspace
-from tests.browser_fixtures import ARTIFACTS, browser_page, browser_server
+from tests.browser_fixtures import ARTIFACTS, browser_page, browser_server, download_table_csv
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -218,11 +218,7 @@ def test_predict_shows_the_items_of_a_dev_receipt(server, page):
     no_exception(page)
     page.screenshot(path=str(ARTIFACTS / "scenario2-predict.png"), full_page=True)
 
-    page.evaluate("() => { window.showSaveFilePicker = undefined; }")  # the plain download, not a save dialog
-    table.hover()
-    with page.expect_download() as download:
-        table.get_by_role("button", name="Download as CSV").click()
-    items = pd.read_csv(download.value.path(), encoding="utf-8-sig")
+    items = pd.read_csv(download_table_csv(page, table), encoding="utf-8-sig")
     print(f"\nPredict, {receipt} ({CORD_SAMPLE_DEV}) with run {run_id}:\n{items.to_string()}")
     with (ARTIFACTS / "scenario2-timings.txt").open("a") as out:
         out.write(f"Predict, {receipt} ({CORD_SAMPLE_DEV}):\n{items.to_string()}\n")
