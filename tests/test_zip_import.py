@@ -85,22 +85,28 @@ def test_the_format_can_be_given_and_a_wrong_one_stores_nothing(ws):
 
 
 @pytest.mark.parametrize("fmt", ["native", "label-studio"])
-def test_the_clis_export_with_an_image_comes_back_through_a_zip(fmt, ws, tmp_path, monkeypatch, capsys):
+def test_the_clis_export_with_an_image_and_a_done_mark_comes_back_through_a_zip(fmt, ws, tmp_path, monkeypatch,
+                                                                               capsys):
     docs = load_dataset(CORD_SAMPLE / "dev", "cord").documents[:4]
     first = docs[0]
     sha = ws.put_image(_png(first.width, first.height), ".png")
     ws.save_documents("cord-dev", [dataclasses.replace(first, image_sha256=sha), *docs[1:]])
+    ws.set_reviewed(docs[1].id)  # a person's done mark travels in the document's meta and comes back
     monkeypatch.setenv("RECEIPT_STUDIO_HOME", str(ws.home))
     assert main(["export", "--format", fmt, "--out", str(tmp_path / "export"), "--dataset", "cord-dev"]) == 0
     assert "exported 4 documents (1 with images)" in capsys.readouterr().out
     stored = ws.load_documents("cord-dev")
     ws.delete_dataset("cord-dev")
+    before = len(ws.history())
 
     result = import_zip(ws, _zip_folder(tmp_path / "export", prefix="my-export/"), "my-export.zip")
 
     assert (result.format, result.documents, result.images, result.problems) == (fmt, 4, 1, ())
     assert ws.load_documents("my-export") == stored
     assert ws.image_path(sha) is not None
+    assert ws.reviewed_ids("my-export") == {docs[1].id}
+    assert ws.status_counts("my-export")["done"] == 4  # CORD's words are gold: done without the mark too
+    assert len(ws.history()) == before  # an import is no undoable action, and neither is the mark it carries
 
 
 def test_a_wildreceipt_file_imports_with_its_images(ws):

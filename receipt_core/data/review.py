@@ -13,6 +13,7 @@ receipts without any such label (an unlabelled receipt is not a receipt of ``OTH
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Iterable
 
@@ -21,6 +22,24 @@ from .schema import OTHER
 
 UNLABELLED, IN_PROGRESS, DONE = "unlabelled", "in progress", "done"
 STATUSES = (UNLABELLED, IN_PROGRESS, DONE)
+REVIEWED_META = "reviewed"  # an exported document's ``meta`` key: true when a person marked the receipt done
+
+
+def with_reviewed_meta(doc: Document, reviewed: bool) -> Document:
+    """``doc`` as an export writes it: ``meta["reviewed"]`` true when a person marked it done, else absent."""
+    meta = {k: v for k, v in doc.meta.items() if k != REVIEWED_META}
+    if reviewed:
+        meta[REVIEWED_META] = True
+    return dataclasses.replace(doc, meta=meta)
+
+
+def without_reviewed_meta(doc: Document) -> tuple[Document, bool]:
+    """An imported ``doc`` without its ``meta["reviewed"]`` key, and whether that key said it was marked done
+    (only a JSON ``true`` does)."""
+    if REVIEWED_META not in doc.meta:
+        return doc, False
+    reviewed = doc.meta[REVIEWED_META] is True
+    return dataclasses.replace(doc, meta={k: v for k, v in doc.meta.items() if k != REVIEWED_META}), reviewed
 
 
 class NoLabelsError(ValueError):

@@ -91,14 +91,19 @@ def import_into_workspace(workspace: "Workspace", dataset: str, report: ImportRe
     within the upload limits is not stored and its document is saved without pixels, with a problem line naming
     the file and why. Images go first so a stored document never points at an image that is not there yet; the
     documents are written in one transaction, so an interrupted import leaves either all of them or none.
+    A document whose ``meta["reviewed"]`` is true (an export's done mark) is stored without that key and marked done.
     ``dataset`` is checked (``workspace.check_dataset_name``) before anything is stored.
     """
     from ..data.images import ImageLoadError
+    from ..data.review import without_reviewed_meta
     from .imported_images import read_imported_image, size_mismatch
 
     check_dataset_name(dataset)
-    documents, images, problems = [], {}, list(report.problems)
+    documents, images, problems, reviewed = [], {}, list(report.problems), []
     for doc in report.documents:
+        doc, marked = without_reviewed_meta(doc)
+        if marked:
+            reviewed.append(doc.id)
         path = report.images.get(doc.id)
         if path is not None:
             try:
@@ -116,4 +121,5 @@ def import_into_workspace(workspace: "Workspace", dataset: str, report: ImportRe
                 images[doc.id] = path
         documents.append(doc)
     workspace.save_documents(dataset, documents)
+    workspace.mark_imported_reviewed(reviewed)
     return make_report(documents, images, problems)

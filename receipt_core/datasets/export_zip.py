@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
 from ..data.document import Document
+from ..data.review import with_reviewed_meta
 from ..workspace.names import check_dataset_name, path_inside
 from ..workspace.database import WorkspaceError
 from . import EXPORT_FORMATS, export_documents
@@ -51,7 +52,10 @@ def export_zip_bytes(workspace: "Workspace", dataset: str | None, format: str) -
 def export_folder(workspace: "Workspace", documents: Sequence[Document], folder: Path, format: str
                   ) -> tuple[int, int]:
     """Write ``documents`` with the images the workspace holds for them into ``folder`` in ``format``
-    (:func:`receipt_core.datasets.export_documents`); returns how many documents and how many images."""
+    (:func:`receipt_core.datasets.export_documents`); returns how many documents and how many images. Native and
+    Label Studio keep a person's done mark in each document's ``meta["reviewed"]``, which an import sets again."""
+    reviewed = workspace.reviewed_ids()
+    documents = [with_reviewed_meta(doc, doc.id in reviewed) for doc in documents]
     images = {}
     for doc in documents:
         path = workspace.image_path(doc.image_sha256) if doc.image_sha256 else None

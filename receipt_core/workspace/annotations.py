@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Collection, Mapping, Sequence
+from typing import Any, Callable, Collection, Iterable, Mapping, Sequence
 
 from ..data import corrections
 from ..data.annotation import (AnnotationError, AnnotationResult, accept_suggestions, label_word,
@@ -148,6 +148,21 @@ class AnnotationStore(Database):
             conn.execute("UPDATE documents SET reviewed = ?, updated_at = ? WHERE id = ?",
                          (int(reviewed), time.time(), doc_id))
             _record(conn, doc_id, "review", [(None, {"reviewed": not reviewed}, {"reviewed": reviewed})])
+
+    def reviewed_ids(self, dataset: str | None = None) -> set[str]:
+        """The ids of the receipts a person marked done, of one dataset or all."""
+        query, args = "SELECT id FROM documents WHERE reviewed", ()
+        if dataset is not None:
+            query, args = query + " AND dataset = ?", (dataset,)
+        with self._read() as conn:
+            return {row["id"] for row in conn.execute(query, args)}
+
+    def mark_imported_reviewed(self, doc_ids: Iterable[str]) -> None:
+        """The done mark an import carried (``meta["reviewed"]``), set on those stored receipts. Not an undoable
+        action: the import that brought the receipts is not one either."""
+        ids = list(doc_ids)
+        with self._write() as conn:
+            conn.executemany("UPDATE documents SET reviewed = 1 WHERE id = ?", [(i,) for i in ids])
 
     def is_reviewed(self, doc_id: str) -> bool:
         with self._read() as conn:
