@@ -395,6 +395,23 @@ def test_annotate_saves_a_word_and_moves_between_receipts(demo_env):
     assert at.selectbox(key="annotate_doc").value == doc_id
 
 
+def test_annotate_shows_no_label_for_a_word_nobody_labelled_and_saves_none_until_one_is_chosen(demo_env):
+    doc = demo_env.load_documents("demo")[0]
+    demo_env.replace_document(doc.with_words([dataclasses.replace(doc.words[0], field="OTHER", label_source=None),
+                                              *doc.words[1:]]))
+    at = app("annotate", dataset="demo")
+    at.selectbox(key="annotate_doc").set_value(doc.id).run()
+    label_box = next(s for s in at.selectbox if s.key.startswith(f"annotate_label_{doc.id}_0_"))
+    assert label_box.value is None and label_box.placeholder == "not labelled: choose one"  # not OTHER
+    assert at.button(key="annotate_save_word").disabled
+    label_box.set_value("OTHER").run()
+    assert not at.button(key="annotate_save_word").disabled
+    at.button(key="annotate_save_word").click().run()
+    no_errors(at)
+    word = demo_env.get_document(doc.id).words[0]
+    assert (word.field, word.label_source) == ("OTHER", "person")
+
+
 def test_annotate_prefills_and_finds_the_least_confident_receipt(demo_env, trained_run):
     at = app("annotate", dataset="demo")
     at.selectbox(key="annotate_run").set_value(trained_run).run()

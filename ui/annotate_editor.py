@@ -147,8 +147,10 @@ def _word_panel(doc: Document) -> None:
         value_key = f"annotate_value_{doc.id}_{index}_{version}"
         # an unlabelled word with a suggestion offers the suggestion: Save word then confirms what the page shows
         suggested = word.suggestion if not word.is_labelled else None
-        offered = suggested.annotation_label if suggested is not None else word.annotation_label
-        label = top[0].selectbox("Label", labels, index=labels.index(offered), key=label_key)
+        offered = (suggested.annotation_label if suggested is not None
+                   else word.annotation_label if word.is_labelled else None)  # nobody's label: none shown, not OTHER
+        label = top[0].selectbox("Label", labels, index=None if offered is None else labels.index(offered),
+                                 key=label_key, placeholder="not labelled: choose one")
         value = suggested.quantity_value if suggested is not None else word.quantity_value
         shown_value = value if value is None or 0 <= value <= MAX_QUANTITY else None
         top[1].number_input("Quantity", value=shown_value, min_value=0.0, max_value=MAX_QUANTITY, step=1.0,
@@ -159,6 +161,7 @@ def _word_panel(doc: Document) -> None:
         bottom = st.columns(2, vertical_alignment="center")
         bottom[0].caption(literal(source))
         bottom[1].button("Save word", type="primary", key="annotate_save_word", width="stretch", on_click=act,
+                         disabled=label is None, help="Choose a label first" if label is None else None,
                          args=(doc, lambda ws: ws.update_word(doc.id, index, st.session_state[label_key],
                                                               st.session_state[value_key])))
         if word.suggestion is not None:
