@@ -12,6 +12,7 @@ from receipt_core.datasets.detect import AUTO, resolve_format
 from receipt_core.plots.figures import document_figure
 from receipt_core.datasets import EXPORT_FORMATS
 from receipt_core.datasets.export_zip import export_zip_bytes, export_zip_name
+from receipt_core.wording import counted
 from ui.actions import document_image, ocr_and_store
 from ui.literal import literal, plain
 from ui.shared import (PDF_NOTE, UPLOAD_TYPES, current_dataset, dataset_name_input, flash, no_receipt_matches,
@@ -64,13 +65,13 @@ with upload_tab:
             report = ocr_and_store(ws, target, uploads,
                                    progress=lambda done, total: bar.progress(done / total, text=f"OCR {done}/{total}"))
             if report.saved:
-                flash("upload", "success", f"Stored {len(report.saved)} receipt(s) in dataset "
+                flash("upload", "success", f"Stored {counted(len(report.saved), 'receipt')} in dataset "
                                            f"{literal(target)}.")
             if report.notes:
-                flash("upload", "info", f"{len(report.notes)} note(s):")
+                flash("upload", "info", f"{counted(len(report.notes), 'note')}:")
                 flash("upload", "code", plain("\n".join(report.notes)))
             if report.problems:
-                flash("upload", "error", f"{len(report.problems)} file(s) not stored:")
+                flash("upload", "error", f"{counted(len(report.problems), 'file')} not stored:")
                 flash("upload", "code", plain("\n".join(report.problems)))
             if report.saved:
                 st.session_state["upload_round"] = st.session_state.get("upload_round", 0) + 1
@@ -138,9 +139,9 @@ with import_tab:
                 show_dataset_now(name)  # the sidebar shows the new dataset at once
             else:  # every record was bad: say so, and show why (not a success with 0 documents)
                 st.error(f"Nothing imported from {literal(path)}: no usable {fmt} documents "
-                         f"({len(report.problems)} problem(s) below).")
+                         f"({counted(len(report.problems), 'problem')} below).")
                 if report.problems:
-                    with st.expander(f"{len(report.problems)} problem(s) reported", expanded=True):
+                    with st.expander(f"{counted(len(report.problems), 'problem')} reported", expanded=True):
                         st.code(plain("\n".join(report.problems[:200])), language=None, wrap_lines=True)
     show_flash("import")
 

@@ -10,6 +10,7 @@ from receipt_core.datasets.demo import (CORD_SAMPLE_DEV, CORD_SAMPLE_TRAIN, DEMO
                                         add_demo_receipts)
 from receipt_core.data.document import NOT_LABELLED
 from receipt_core.data.schema import OTHER
+from receipt_core.wording import counted
 from ui.shared import flash, require_router, show_dataset_now, show_flash, user_errors, workspace
 
 require_router()
@@ -72,7 +73,7 @@ with st.container(border=True):
                     flash("cord", "info", f"Dataset '{sample.name}' is already in the workspace ({sample.documents} "
                                           "receipts); left as it is.")
                 if sample.problems:
-                    flash("cord", "warning", f"{len(sample.problems)} problem(s) reading `{sample.name}`:")
+                    flash("cord", "warning", f"{counted(len(sample.problems), 'problem')} reading `{sample.name}`:")
                     flash("cord", "code", "\n".join(sample.problems[:200]))
             flash("cord", "info", f"Next: **Train** → training dataset `{CORD_SAMPLE_TRAIN}`, evaluation dataset "
                                   f"`{CORD_SAMPLE_DEV}` → Start.")

@@ -18,6 +18,7 @@ from receipt_core.plots.figures import FIGURE_HEIGHT, LOW_CONFIDENCE, prediction
 from receipt_core.plots.overlay import MODEL_LAYER, OCR_LAYER, confidence_marks, overlay_counts, overlay_figure
 from receipt_core.training.events import METRIC_LABELS
 from receipt_core.training.run_summary import last_evaluation
+from receipt_core.wording import counted
 from ui.actions import document_image
 from ui.literal import literal, plain
 from ui.shared import (PDF_NOTE, UPLOAD_TYPES, current_dataset, loaded_run, require_router, run_display_name,
@@ -64,11 +65,11 @@ if source == "Upload images":
         named: dict[str, bytes] = {}
         for i, upload in enumerate(uploads):
             named[upload.name if upload.name not in named else f"{upload.name} ({i + 1})"] = upload.getvalue()
-        with user_errors("OCR"), st.spinner(f"Reading {len(named)} receipt(s) with Tesseract…"):
+        with user_errors("OCR"), st.spinner(f"Reading {counted(len(named), 'receipt')} with Tesseract…"):
             results = ocr_many(list(named.items()), workers=min(len(named), 2), cache=OcrCache(ws.home / "ocr-cache"))
             problems = [f"{r.name}: {r.error}" for r in results if r.error]
             if problems:
-                st.error(f"{len(problems)} file(s) could not be read:")
+                st.error(f"{counted(len(problems), 'file')} could not be read:")
                 st.code(plain("\n".join(problems)), language=None, wrap_lines=True)
             for result in results:
                 if result.error is None:
@@ -97,7 +98,7 @@ if inputs:
     cached = st.session_state.get(RESULTS_KEY)
     with user_errors("Prediction"):
         if cached is None or cached[0] != key:  # a threshold change redraws without running the model again
-            with st.spinner(f"Running the model on {len(inputs)} receipt(s)…"):
+            with st.spinner(f"Running the model on {counted(len(inputs), 'receipt')}…"):
                 predictions = loaded_run(run.id).predictor().predict([doc for _, doc, _ in inputs])
             cached = (key, [(name, doc, image, p) for (name, doc, image), p in zip(inputs, predictions)])
             st.session_state[RESULTS_KEY] = cached
@@ -110,7 +111,7 @@ if inputs:
                       "documents": [{**p.to_json(), "receipt": name, "items": [i.to_json() for i in items]}
                                     for (name, _, _, p), (_, items) in zip(results, scored)]}
         d1, d2 = st.columns(2)
-        d1.download_button(f"Download all items (CSV, {len(results)} receipt(s))",
+        d1.download_button(f"Download all items (CSV, {counted(len(results), 'receipt')})",
                            spreadsheet_csv(all_items), file_name="predicted-items.csv",
                            mime="text/csv", key="predict_csv", width="stretch")
         d2.download_button("Download everything (JSON)", json.dumps(everything, indent=1).encode("utf-8"),

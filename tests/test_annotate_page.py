@@ -71,9 +71,9 @@ def test_suggestions_accept_undo_and_status(receipts):
     at.slider(key="annotate_min_score").set_value(0.95).run()
     at.button(key="annotate_accept_above").click().run()
     assert receipts.get_document(doc.id).labelled_words == 1  # 0.9 < 0.95: nothing accepted
-    assert [t.value for t in at.toast] == ["0 suggestion(s) accepted"]
+    assert [t.value for t in at.toast] == ["0 suggestions accepted"]
     at.button(key="annotate_accept_all").click().run()
-    assert [t.value for t in at.toast] == [f"{len(doc.words) - 1} suggestion(s) accepted (Undo last change takes "
+    assert [t.value for t in at.toast] == [f"{len(doc.words) - 1} suggestions accepted (Undo last change takes "
                                            "them back)"]
     saved = receipts.get_document(doc.id)
     assert saved.words[0].field == "SUBTOTAL" and saved.words[0].label_source == "person"  # never replaced
@@ -201,7 +201,7 @@ def test_marking_done_with_suggestions_nobody_accepted_says_they_train_as_other(
     assert receipts.status_counts("receipts")["done"] == 1  # the mark is the annotator's call: it is kept
     warned = [w.value for w in at.warning if "marked done" in w.value]
     assert len(warned) == 1 and doc.id in warned[0] and "train as OTHER" in warned[0], warned
-    assert f"{len(doc.words) - 1} word(s) still have a suggestion nobody accepted" in warned[0]
+    assert f"{len(doc.words) - 1} words with a suggestion nobody accepted" in warned[0]
 
 
 def test_next_after_mark_done_moves_on(receipts):

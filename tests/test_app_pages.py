@@ -289,15 +289,15 @@ def _upload_good_and_bad_images(workspace_home, receipt):
     at.text_input(key="upload_dataset").set_value("uploads").run()
     at.button(key="ocr_uploads").click().run(timeout=180)
     assert not at.exception
-    assert [e.value for e in at.error] == ["3 file(s) not stored:"]
-    assert "1 note(s):" in [i.value for i in at.info]
+    assert [e.value for e in at.error] == ["3 files not stored:"]
+    assert "1 note:" in [i.value for i in at.info]
     notes, errors = (c.value for c in at.code)  # one line per file, shown verbatim: the notes, then the problems
     assert "blank.png" in notes and "no words" in notes
     assert "empty.png" in errors and "0 bytes" in errors
     assert "notes.png" in errors
     assert "scan.pdf" in errors and "PDF" in errors
     assert "Traceback" not in errors
-    assert any("Stored 2 receipt(s)" in s.value for s in at.success)
+    assert any("Stored 2 receipts" in s.value for s in at.success)
     assert at.sidebar.selectbox(key="dataset").value == "uploads"  # at once, not from the next click
     assert at.file_uploader(key="upload_files_1").value in (None, [])  # emptied: Start again reads nothing twice
     ws = Workspace(workspace_home)
@@ -397,7 +397,8 @@ def test_annotate_saves_a_word_and_moves_between_receipts(demo_env):
 
 def test_annotate_shows_no_label_for_a_word_nobody_labelled_and_saves_none_until_one_is_chosen(demo_env):
     doc = demo_env.load_documents("demo")[0]
-    demo_env.replace_document(doc.with_words([dataclasses.replace(doc.words[0], field="OTHER", label_source=None),
+    demo_env.replace_document(doc.with_words([dataclasses.replace(doc.words[0], field="OTHER", label_source=None,
+                                                                  is_quantity=False, suggestion=None),
                                               *doc.words[1:]]))
     at = app("annotate", dataset="demo")
     at.selectbox(key="annotate_doc").set_value(doc.id).run()
@@ -716,7 +717,7 @@ def test_the_train_page_warns_with_the_receipts_a_run_would_score_not_the_unlabe
     at = app("train", dataset="shop-train")
     no_errors(at)
     assert at.selectbox(key="train_eval").value == "shop-dev"
-    assert [w.value for w in at.warning] == ["Only 3 evaluation receipt(s): one receipt moves the scores by a lot, "
+    assert [w.value for w in at.warning] == ["Only 3 evaluation receipts: one receipt moves the scores by a lot, "
                                              "so compare runs on a larger evaluation set (at least 10)."]
     assert at.selectbox(key="train_watch").options == ["d0", "d1", "d2"]
 
@@ -729,7 +730,7 @@ def test_picking_a_scenario_gives_every_setting_that_scenario_s_defaults(demo_en
     at.selectbox(key="train_preset").set_value("freeze-backbone").run()
     no_errors(at)
     # no "set via the Session State API" warning; the few demo receipts do get the small-evaluation-set one
-    assert [w.value for w in at.warning] == ["Only 1 evaluation receipt(s): one receipt moves the scores by a lot, "
+    assert [w.value for w in at.warning] == ["Only 1 evaluation receipt: one receipt moves the scores by a lot, "
                                              "so compare runs on a larger evaluation set (at least 10)."]
     expected = TrainConfig.for_scenario("freeze-backbone")
     assert at.number_input(key="train_epochs").value == expected.epochs == 20

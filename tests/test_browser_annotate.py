@@ -307,7 +307,7 @@ def test_a_box_drawn_over_a_photo_with_the_overlay_on_is_read_again_with_ocr(ser
     page.get_by_role("button", name="Read this region again with OCR").click()
     _wait_for(lambda: [w.text for w in ws.get_document(doc.id).words] == "CAFE LATTE 2 45.000 TOTAL 45.000".split(),
               why=lambda: [w.text for w in ws.get_document(doc.id).words])
-    page.get_by_text("read again: 4 word(s) replaced by 4").wait_for()
+    page.get_by_text("read again: 4 words replaced by 4").wait_for()
     page.screenshot(path=str(ARTIFACTS / "annotate-region-reread.png"), full_page=True)
 
 

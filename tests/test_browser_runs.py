@@ -216,7 +216,7 @@ def test_two_uploads_are_predicted_at_once_and_the_csv_holds_both(server, page, 
     open_page(page, url, "predict")
     page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(
         [str(tmp_path / name) for name in names])
-    button = page.get_by_role("button", name="Download all items (CSV, 2 receipt(s))")
+    button = page.get_by_role("button", name="Download all items (CSV, 2 receipts)")
     button.wait_for(timeout=120_000)
     wait_idle(page)
     with page.expect_download() as download:

@@ -14,6 +14,7 @@ from conftest import REPO_ROOT, require_shared_data
 from receipt_core.cli.main import main
 from receipt_core.datasets import load_dataset
 from receipt_core.workspace.store import Workspace
+from receipt_core.wording import counted
 
 TRAIN_FILES = 6
 
@@ -83,7 +84,7 @@ def test_evaluate_lists_the_items_it_counts_wrong(trained, cord_folders, capsys)
         assert set(error) == {"doc_id", "gold", "predicted", "words"} and error["gold"] != error["predicted"]
     assert main(args) == 0
     text = capsys.readouterr().out
-    assert f"{wrong} item(s) with a wrong quantity" in text
+    assert f"{counted(wrong, 'item')} with a wrong quantity" in text
     assert main(args + ["--from-images"]) == 2
     assert "does not apply with --from-images" in capsys.readouterr().err
 

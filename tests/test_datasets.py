@@ -145,7 +145,7 @@ def test_every_wildreceipt_file_imports_with_the_raw_label_counts(shared_data, s
     assert expected_receipts == receipts and len(report.documents) == receipts
     assert dict(report.label_counts) == dict(expected)
     assert sum(report.label_counts.values()) == words
-    dropped = sum(int(re.search(r"(\d+) segment\(s\) with empty text", p).group(1)) for p in report.problems)
+    dropped = sum(int(re.search(r"(\d+) segments? with empty text", p).group(1)) for p in report.problems)
     assert dropped == empty and len(report.problems) == sum(1 for p in report.problems if "empty text" in p)
     assert set(report.images) == {doc.id for doc in report.documents}
     for doc in report.documents:
@@ -353,10 +353,10 @@ def test_malformed_wildreceipt_lines_each_give_a_specific_problem(tmp_path, shar
     report = load_dataset(tmp_path, "wildreceipt")
     problems = "\n".join(report.problems)
     assert "dev.txt line 1: not valid JSON" in problems
-    assert "dev.txt line 2: missing required key(s) height, width; skipped" in problems
+    assert "dev.txt line 2: missing required keys height, width; skipped" in problems
     assert "annotations[1]: box must be 8 numbers" in problems
     assert "annotations[2] '??': unknown label id 99; its word is OTHER" in problems
-    assert "1 segment(s) with empty text dropped" in problems
+    assert "1 segment with empty text dropped" in problems
     assert "annotations[4]: label must be an integer class id, got '13'" in problems
     assert "image '../../../etc/passwd' is not a file inside" in problems
     assert len(report.documents) == 2

@@ -172,7 +172,7 @@ def test_a_done_warning_names_pending_suggestions_or_a_mostly_unlabelled_receipt
     field = Suggestion(field="TOTAL", is_quantity=False, quantity_value=None, score=0.9, run="r")
     assert done_warning(_doc([*labelled[:3], dataclasses.replace(words[3], suggestion=other)])) is None
     warning = done_warning(_doc([*labelled[:3], dataclasses.replace(words[3], suggestion=field)]))
-    assert warning.startswith("1 word(s) still have a suggestion nobody accepted (for example 'bye' → TOTAL)")
+    assert warning.startswith("1 word with a suggestion nobody accepted (for example 'bye' → TOTAL)")
 
 
 def _doc(words) -> Document:

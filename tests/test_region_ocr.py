@@ -42,7 +42,7 @@ def test_words_inside_the_region_are_replaced_and_the_rest_untouched():
     assert all(not w.is_labelled and w.suggestion is None and w.group_id is None for w in new)  # as added words
     assert [w.confidence for w in new] == [95.0, 88.0, 93.0]  # Tesseract's reading: its confidence kept
     assert all(w.line_id == 0 for w in new)  # they join the receipt line their boxes overlap
-    assert "2 word(s) replaced by 3" in result.summary and "'LATTE 2 45.000'" in result.summary
+    assert "2 words replaced by 3" in result.summary and "'LATTE 2 45.000'" in result.summary
 
 
 def test_a_region_read_on_a_new_line_and_the_refusals():

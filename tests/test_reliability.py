@@ -31,6 +31,7 @@ from receipt_core.cli.main import main
 from receipt_core.data.document import Document, Word
 from receipt_core.model.checkpoint import checkpoint_step
 from receipt_core.workspace.store import Workspace
+from receipt_core.wording import counted
 from ui.literal import literal
 
 REPO = Path(__file__).resolve().parent.parent
@@ -346,13 +347,13 @@ def test_every_image_case_through_the_data_page_upload(workspace_home):
     at.file_uploader(key="upload_files").set_value(uploads).run()
     at.button(key="ocr_uploads").click().run(timeout=300)
     assert not at.exception
-    assert [e.value for e in at.error] == [f"{len(bad)} file(s) not stored:"]
+    assert [e.value for e in at.error] == [f"{counted(len(bad), 'file')} not stored:"]
     notes, errors = (c.value.splitlines() for c in at.code)  # one line per file, shown verbatim (st.code)
     assert len(errors) == len(bad), errors
     for name, (_, expected) in bad.items():
         assert any(e.startswith(f"{name}: ") and expected in e for e in errors), (name, errors)
     assert not any("Traceback" in e for e in errors)
-    assert any(f"Stored {len(good)} receipt(s)" in s.value for s in at.success), [s.value for s in at.success]
+    assert any(f"Stored {counted(len(good), 'receipt')}" in s.value for s in at.success), [s.value for s in at.success]
     assert any("only the first frame was read" in note for note in notes)
     ws = Workspace(workspace_home)
     docs = ws.load_documents("uploads")
@@ -381,7 +382,7 @@ def test_the_data_page_import_of_only_bad_json_says_nothing_was_imported_and_why
     at.button(key="import_button").click().run()
     assert not at.exception and not at.success, [s.value for s in at.success]
     assert [e.value for e in at.error] == [f"Nothing imported from {literal(folder)}: no usable cord documents "
-                                           "(3 problem(s) below)."]
+                                           "(3 problems below)."]
     problems = at.code[0].value
     assert "no_meta.json: missing required key meta.image_size" in problems
     assert "text_number.json: valid_line[0].words[0] (menu.nm): text must be a string, got int" in problems

@@ -30,5 +30,5 @@ def test_evaluation_notes_warn_of_training_receipts_and_of_too_few():
     assert same == ("12 of the 12 evaluation receipts are also training receipts: the scores will look better "
                     "than on receipts the model never saw; evaluate on another dataset",)
     (few,) = evaluation_notes(train, ["d1"])
-    assert few.startswith("only 1 evaluation receipt(s)")
+    assert few.startswith("only 1 evaluation receipt:")
     assert evaluation_notes(train, []) == ()  # no evaluation at all is said elsewhere

@@ -17,6 +17,7 @@ from receipt_core.data.schema import DEFAULT_SCHEMA, QUANTITY
 from receipt_core.plots.annotation_figure import annotation_figure
 from receipt_core.plots.figures import LOW_CONFIDENCE
 from receipt_core.workspace.database import NotFoundError
+from receipt_core.wording import counted
 from ui.actions import document_image
 from ui.annotate_corrections import corrections
 from ui.annotate_keys import apply_keys, key_help, keyboard_listener, new_presses
@@ -214,7 +215,7 @@ def _receipt_suggestions(doc: Document) -> None:
         st.button("Undo last change", key="annotate_undo", icon=":material/undo:", on_click=_undo, args=(doc,))
         return
     with st.container(border=True):
-        st.caption(f"{doc.suggested_words} suggestion(s) waiting on this receipt")
+        st.caption(f"{counted(doc.suggested_words, 'suggestion')} waiting on this receipt")
         minimum = st.slider("Accept those scoring at least", 0.0, 1.0, 0.8, 0.05, key="annotate_min_score")
         a, b, c = st.columns(3)
         a.button("Accept all", key="annotate_accept_all", width="stretch", on_click=act,

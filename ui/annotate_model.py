@@ -9,6 +9,7 @@ import streamlit as st
 from receipt_core.data.annotation import least_confident, least_sure_words
 from receipt_core.data.review import DONE, NoLabelsError
 from receipt_core.training.slot import JobBusyError
+from receipt_core.wording import counted
 from ui.annotate_state import NEXT_DOC_KEY, NOTICE_KEY, bump
 from ui.literal import literal
 from ui.shared import friendly, job_slot, loaded_run, run_picker, runs_with_checkpoints, user_errors, workspace
@@ -40,7 +41,7 @@ def model_section(doc_id: str, dataset: str) -> None:
             st.session_state.setdefault(PREDICTION_KEY, {})[doc_id] = (run.id, prediction)  # for the overlay
             result = workspace().store_suggestions(doc_id, prediction, run.id)
             bump(doc_id)
-            st.session_state[NOTICE_KEY] = f"{len(result.changes)} suggestion(s) stored from run {run.id}."
+            st.session_state[NOTICE_KEY] = f"{counted(len(result.changes), 'suggestion')} stored from run {run.id}."
             st.rerun()
     if b.button("Go to the next least-confident receipt", key="annotate_least"):
         with user_errors("Ranking receipts by confidence"), st.spinner("Predicting every receipt of the dataset…"):
@@ -119,8 +120,8 @@ def retrain_after_done(dataset: str, doc_id: str) -> None:
         st.session_state[NOTICE_KEY] = f"Not retrained: {friendly(error)}"
         return
     st.session_state[RETRAINING_KEY] = retraining.active.run_id
-    st.session_state[NOTICE_KEY] = (f"Retraining the suggestion heads on {retraining.receipts} reviewed "
-                                           f"receipt(s) as run {retraining.active.run_id}.")
+    st.session_state[NOTICE_KEY] = (f"Retraining the suggestion heads on {counted(retraining.receipts, 'reviewed receipt')} "
+                                           f"as run {retraining.active.run_id}.")
 
 
 def _retraining_status(dataset: str) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import streamlit as st
 
 from receipt_core.data.document import Document
+from receipt_core.wording import counted
 from ui.shared import friendly, workspace
 
 NEXT_DOC_KEY = "annotate_doc_next"  # a receipt to select at the next full rerun
@@ -63,7 +64,7 @@ def act(doc: Document, change, advance: bool = False, done: str | None = None) -
         return
     if done is not None:
         changed = len(getattr(result, "changes", ()))
-        st.toast(f"{changed} suggestion(s) {done}" + (" (Undo last change takes them back)" if changed else ""))
+        st.toast(f"{counted(changed, 'suggestion')} {done}" + (" (Undo last change takes them back)" if changed else ""))
     say(*getattr(result, "skipped", ()))
     if advance:
         last = max(len(doc.words) - 1, 0)

@@ -10,6 +10,7 @@ from receipt_core.datasets import FORMATS
 from receipt_core.datasets.detect import AUTO
 from receipt_core.datasets.zip_import import DEFAULT_ZIP_LIMITS, ZipImportResult, import_zip
 from receipt_core.workspace.store import Workspace
+from receipt_core.wording import counted
 from ui.literal import literal, plain
 from ui.shared import dataset_name_input, show_dataset_now, user_errors
 
@@ -51,5 +52,5 @@ def _report(result: ZipImportResult) -> None:
         st.dataframe(pd.DataFrame({"label": list(result.label_counts), "words": list(result.label_counts.values())}),
                      hide_index=True, key="zip_import_labels")
     if result.problems:
-        with st.expander(f"{len(result.problems)} warning(s): records skipped or changed"):
+        with st.expander(f"{counted(len(result.problems), 'warning')}: records skipped or changed"):
             st.code(plain("\n".join(result.problems[:MAX_PROBLEMS_SHOWN])), language=None, wrap_lines=True)

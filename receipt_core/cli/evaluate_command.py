@@ -16,6 +16,7 @@ from ..data.document import Document
 from ..data.images import ImageLoadError, read_image_file
 from ..datasets.detect import resolve_format
 from ..training.events import flatten_metrics
+from ..wording import counted
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -121,7 +122,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
             shown = f"{value:.4f}" if isinstance(value, float) else "n/a (nothing to score)" if value is None else value
             print(f"{key:40s} {shown}")
         if errors is not None:
-            print(f"\n{len(errors)} item(s) with a wrong quantity; each word: text [gold field, * gold quantity | "
+            print(f"\n{counted(len(errors), 'item')} with a wrong quantity; each word: text [gold field, * gold quantity | "
                   f"predicted field, ^ predicted quantity]")
             for error in errors:
                 print(f"  {error.describe()}")

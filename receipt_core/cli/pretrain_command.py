@@ -17,6 +17,7 @@ from .foreground import run_in_foreground
 from .main import CommandError
 from .progress import ProgressPrinter
 from .sources import load_documents
+from ..wording import counted
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -46,7 +47,7 @@ def run_pretrain_command(args: argparse.Namespace) -> int:
     check_run_folder(args.out, resume=False)  # nor a user's other files: they would mix with the checkpoint
     documents = [doc for data in args.data
                  for doc in load_documents(data, args.format, args.workspace, role="--data")]
-    print(f"pretrain: {len(documents)} documents from {len(args.data)} source(s); backbone {config.backbone}",
+    print(f"pretrain: {len(documents)} documents from {counted(len(args.data), 'source')}; backbone {config.backbone}",
           file=sys.stderr, flush=True)
     tasks: list[PretrainTask] = []
 

@@ -16,6 +16,7 @@ from .arguments import (add_box_arguments, add_force_argument, add_format_argume
 from .main import CommandError
 from .sources import load_documents
 from ..training.schedules import LR_SCHEDULES
+from ..wording import counted
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -92,7 +93,7 @@ def run_study_command(args: argparse.Namespace) -> int:
     train_docs = load_documents(args.train, args.format, args.workspace, role="--train")
     eval_docs = load_documents(args.eval, args.format, args.workspace, role="--eval")
     runs = len(configs) * settings.repeats
-    print(f"study: {len(configs)} configurations × {settings.repeats} seed(s) = {runs} runs of at most "
+    print(f"study: {len(configs)} configurations × {counted(settings.repeats, 'seed')} = {runs} runs of at most "
           f"{settings.budget_minutes:g} min training; train {len(train_docs)} documents, eval {len(eval_docs)}",
           file=sys.stderr, flush=True)
     command = "python -m receipt_core " + " ".join(shlex.quote(a) for a in sys.argv[1:]) \

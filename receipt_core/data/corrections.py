@@ -26,6 +26,7 @@ from typing import Sequence
 from .boxes import contains, union
 from .document import MAX_WORD_CHARS, Box, Document, Word
 from .quantity import parse_quantity
+from ..wording import counted
 
 
 
@@ -127,7 +128,7 @@ def replace_region(doc: Document, box: Sequence[float], words: Sequence[Word]) -
         texts.append(word.text)
     read_as = " ".join(texts)
     read_as = read_as if len(read_as) <= 80 else read_as[:79] + "…"
-    return Correction(placed, f"region {shown} read again: {removed} word(s) replaced by {len(texts)}: {read_as!r}")
+    return Correction(placed, f"region {shown} read again: {counted(removed, 'word')} replaced by {len(texts)}: {read_as!r}")
 
 
 def _word(doc: Document, index: int) -> Word:

@@ -19,6 +19,7 @@ from typing import Iterable
 
 from .document import Document
 from .schema import OTHER
+from ..wording import counted
 
 UNLABELLED, IN_PROGRESS, DONE = "unlabelled", "in progress", "done"
 STATUSES = (UNLABELLED, IN_PROGRESS, DONE)
@@ -73,7 +74,7 @@ def done_warning(doc: Document) -> str | None:
     unlabelled = [w for w in doc.words if not w.is_labelled]
     pending = [w for w in unlabelled if w.suggestion is not None and w.suggestion.annotation_label != OTHER]
     if pending:
-        return (f"{len(pending)} word(s) still have a suggestion nobody accepted (for example "
+        return (f"{counted(len(pending), 'word')} with a suggestion nobody accepted (for example "
                 f"{pending[0].text!r} → {pending[0].suggestion.annotation_label}): as done they train as OTHER. "
                 "Accept or label them, or take the done mark back.")
     if doc.words and len(unlabelled) * 2 > len(doc.words):

@@ -9,6 +9,7 @@ from types import MappingProxyType
 from typing import Callable, Iterable, Mapping
 
 from ..data.document import Document
+from ..wording import counted
 
 
 class DatasetImportError(ValueError):
@@ -31,9 +32,9 @@ class ImportReport:
     def problems_heading(self) -> str:
         """One line above the problem list: how many records it left out and how many it imported with a note."""
         noted = len(self.problems) - self.skipped
-        parts = ([f"{self.skipped} record(s) skipped"] if self.skipped else []) + (
-            [f"{noted} note(s) on records that were imported"] if noted else [])
-        return f"{len(self.problems)} problem(s) reported: " + ", ".join(parts) + ":"
+        parts = ([f"{counted(self.skipped, 'record')} skipped"] if self.skipped else []) + (
+            [f"{counted(noted, 'note')} on records that were imported"] if noted else [])
+        return f"{counted(len(self.problems), 'problem')} reported: " + ", ".join(parts) + ":"
 
 
 def make_report(documents: Iterable[Document], images: Mapping[str, Path], problems: Iterable[str]) -> ImportReport:

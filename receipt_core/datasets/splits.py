@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Sequence, TypeVar
+from ..wording import counted
 
 T = TypeVar("T")  # a Document, or anything listed in the same order (e.g. a workspace DocumentSummary)
 
@@ -18,7 +19,7 @@ def split_documents(docs: Sequence[T], eval_docs: Sequence[T] | None, hold_out: 
             raise ValueError("the training dataset is empty")
         return list(docs), list(eval_docs)
     if len(docs) < 2:
-        raise ValueError(f"the training dataset has {len(docs)} receipt(s); holding some out for evaluation needs "
+        raise ValueError(f"the training dataset has {counted(len(docs), 'receipt')}; holding some out for evaluation needs "
                          "at least 2 (or choose an evaluation dataset)")
     n_eval = min(max(1, round(len(docs) * hold_out)), len(docs) - 1)
     return list(docs[:-n_eval]), list(docs[-n_eval:])
@@ -36,7 +37,7 @@ def evaluation_notes(train_ids: Sequence[str], eval_ids: Sequence[str]) -> tuple
         notes.append(f"{shared} of the {len(eval_ids)} evaluation receipts are also training receipts: the scores "
                      "will look better than on receipts the model never saw; evaluate on another dataset")
     if 0 < len(eval_ids) < MIN_EVAL_RECEIPTS:
-        notes.append(f"only {len(eval_ids)} evaluation receipt(s): one receipt moves the scores by a lot, so "
+        notes.append(f"only {counted(len(eval_ids), 'evaluation receipt')}: one receipt moves the scores by a lot, so "
                      f"compare runs on a larger evaluation set (at least {MIN_EVAL_RECEIPTS})")
     return tuple(notes)
 

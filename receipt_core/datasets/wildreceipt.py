@@ -18,6 +18,7 @@ from ..data.schema import OTHER, LabelSchema
 from .report import DatasetImportError, ImportReport, RecordCollector
 from ._common import (DEFAULT_LIMITS, ImportLimits, RecordError, box_on_page, file_sha256, number, page_size,
                       parse_record, storable, too_many_words)
+from ..wording import counted
 
 SPLIT_FILES = ("train.txt", "dev.txt", "test.txt")
 
@@ -104,7 +105,7 @@ def wildreceipt_document(record: Any, classes: list[str], schema: LabelSchema, n
         raise RecordError(f"a receipt must be a JSON object, got {type(record).__name__}")
     missing = [k for k in ("file_name", "height", "width", "annotations") if k not in record]
     if missing:
-        raise RecordError(f"missing required key(s) {', '.join(missing)}")
+        raise RecordError(f"missing required {'key' if len(missing) == 1 else 'keys'} {', '.join(missing)}")
     file_name = record["file_name"]
     if not isinstance(file_name, str) or not file_name.strip():
         raise RecordError("file_name must be a non-empty string")
@@ -136,7 +137,7 @@ def wildreceipt_document(record: Any, classes: list[str], schema: LabelSchema, n
         words.append(Word(text=text, box=box, field=field, is_quantity=is_quantity,
                           quantity_value=parse_quantity(text) if is_quantity else None))
     if empty:
-        notes.append(f"{empty} segment(s) with empty text dropped")
+        notes.append(f"{counted(empty, 'segment')} with empty text dropped")
     if not words:
         raise RecordError("no usable words")
     stem = Path(file_name).stem

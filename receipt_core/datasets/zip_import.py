@@ -33,6 +33,7 @@ from ..workspace.names import check_dataset_name
 from . import FORMATS, default_dataset_name, import_into_workspace, load_dataset
 from .detect import AUTO, resolve_format
 from .report import DatasetImportError
+from ..wording import counted
 
 if TYPE_CHECKING:
     from ..workspace.store import Workspace
@@ -108,7 +109,7 @@ def import_zip(workspace: "Workspace", upload: BinaryIO | Path, file_name: str, 
         if not report.documents:
             problems = tuple(in_zip(problem) for problem in report.problems)
             shown = "; ".join(problems[:3]) or "no records"
-            raise ZipImportError(f"no usable {found} documents in {file_name} ({len(problems)} problem(s): {shown})")
+            raise ZipImportError(f"no usable {found} documents in {file_name} ({counted(len(problems), 'problem')}: {shown})")
         name = dataset or zip_dataset_name(file_name, found)
         stored = import_into_workspace(workspace, name, report)  # reads the images before the folder goes
     return ZipImportResult(dataset=name, format=found, format_detected=format == AUTO, files=files,

@@ -25,6 +25,7 @@ from ..data.document import Document, Word
 from ..data.quantity import parse_quantity
 from ..data.schema import OTHER
 from ..ocr.segments import assign_to_segments, ocr_gold_images
+from ..wording import counted
 
 _TOLERANCE = 1e-6
 
@@ -148,8 +149,8 @@ def run_from_images(predictor, gold_docs: Sequence[Document], images: Mapping[st
     settings = settings or RECEIPT_OCR
     missing = [doc.id for doc in gold_docs if doc.id not in images]
     if missing:
-        raise ValueError(f"{len(missing)} document(s) have no image (e.g. {missing[0]!r}); end-to-end evaluation "
-                         "needs a dataset with pixels, such as WildReceipt")
+        raise ValueError(f"{counted(len(missing), 'document')} without an image (e.g. {missing[0]!r}); "
+                         "end-to-end evaluation needs a dataset with pixels, such as WildReceipt")
     ocr_docs, errors = ocr_gold_images(gold_docs, images, settings, workers=workers, progress=progress,
                                        cache_folder=cache_folder)
     read = [gold.id for gold in gold_docs if gold.id in ocr_docs]

@@ -45,6 +45,7 @@ from .task import StepOutput
 from .config import TrainConfig
 from .state import TrainerState
 from .threads import HEADS_ONLY_THREADS, intra_op_threads
+from ..wording import counted
 
 RNG_KEY = "rng.torch_cpu"
 FLOAT32_CACHE_BYTES = 512 << 20  # a frozen-prefix cache up to this size keeps float32 (exact); larger ones float16
@@ -311,7 +312,7 @@ class ReceiptTask:
         self.plan.apply(self.model)
         self._fit_threads_to_plan()
         self._untrained = {g for g in self._untrained if not self.plan.trainable[g]}  # these train from now on
-        why = f"{epochs_done} epoch(s) done" if by_epochs else "validation loss stopped improving"
+        why = f"{counted(epochs_done, 'epoch')} done" if by_epochs else "validation loss stopped improving"
         labels = {2: f"phase 2: heads + top {self.schedule.top_k} encoder layers", 3: "phase 3: everything"}
         return [self._phase_event(state, f"{labels.get(state.phase, f'phase {state.phase}')} ({why})")]
 

@@ -19,6 +19,7 @@ from .job import StoreListener, TrainingJob
 from .pretrain import PretrainTask
 from .receipt_task import build_resumed_task, build_task
 from .reference import ReferenceTask
+from ..wording import counted
 
 RUN_KIND = "run_kind"  # key in a workspace run's config: "receipt" (absent in older runs), "reference", "pretrain"
 PRETRAINED_BACKBONE_DIR = "backbone"  # where a pre-training run saves its backbone, inside its run folder
@@ -82,7 +83,7 @@ def _documents_by_id(workspace, run_id: str, ids: Sequence[str] | None) -> list[
     by_id = {doc.id: doc for doc in workspace.load_documents()}
     missing = [doc_id for doc_id in ids if doc_id not in by_id]
     if missing:
-        raise ValueError(f"{len(missing)} document(s) of run {run_id!r} are no longer in the workspace "
+        raise ValueError(f"{counted(len(missing), 'document')} of run {run_id!r} no longer in the workspace "
                          f"(e.g. {missing[0]!r}); pass the documents to resume_run")
     return [by_id[doc_id] for doc_id in ids]
 

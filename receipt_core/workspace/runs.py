@@ -19,6 +19,7 @@ from types import MappingProxyType
 from typing import Any, Mapping, Sequence
 
 from .database import Database, NotFoundError, WorkspaceError, dumps
+from ..wording import counted
 
 RUN_STATUSES = ("running", "paused", "finished", "stopped", "failed", "interrupted")
 LIVE_STATUSES = ("running", "paused")
@@ -117,7 +118,7 @@ class RunStore(Database):
             left = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM run_events WHERE run_id = ?", (run_id,)).fetchone()[0]
             if dropped and left < top:  # sequence numbers are never reused: a reader's cursor may stand at `top`
                 note = {"step": step, "status": "running",
-                        "message": f"resumed from the checkpoint at step {step}; {dropped} event(s) logged after "
+                        "message": f"resumed from the checkpoint at step {step}; {counted(dropped, 'event')} logged after "
                                    "it by the earlier attempt were dropped"}
                 conn.execute("INSERT INTO run_events (run_id, seq, kind, payload, created_at) VALUES (?, ?, ?, ?, ?)",
                              (run_id, top, "status", dumps(note, "status event"), time.time()))
