@@ -128,8 +128,11 @@ def test_errors_are_specific(tmp_path):
         load_backbone(str(tmp_path / "weights.bin"))
     with pytest.raises(BackboneError, match="no config.json"):
         load_backbone(str(tmp_path))
+    (tmp_path / "config.json").write_text('{}')  # said as such, not as "holds a None checkpoint"
+    with pytest.raises(BackboneError, match="config.json names no model_type; only LayoutLM"):
+        load_backbone(str(tmp_path))
     (tmp_path / "config.json").write_text('{"model_type": "bert"}')
-    with pytest.raises(BackboneError, match="only LayoutLM"):
+    with pytest.raises(BackboneError, match="holds a 'bert' checkpoint; only LayoutLM"):
         load_backbone(str(tmp_path))
 
 

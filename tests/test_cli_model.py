@@ -197,6 +197,13 @@ def test_workspace_dataset_names_work_as_data_and_resume_continues(cord_folders,
       "--out", "{tmp}/r"], "unknown freeze group 'encoder.9'"),
     (["train", "--train", "{train}", "--eval", "{train}", "--backbone", "gpt-17", "--out", "{tmp}/r"],
      "unknown backbone 'gpt-17'"),
+    # a missing backbone folder is said before any data is read (--train names nothing here) or folder made
+    (["train", "--train", "nowhere-dataset", "--eval", "x", "--backbone", "{tmp}/no-such-model", "--out",
+      "{tmp}/r"], "--backbone: the backbone folder '{tmp}/no-such-model' does not exist"),
+    (["pretrain", "--data", "nowhere-dataset", "--backbone", "{tmp}", "--out", "{tmp}/r"],
+     "--backbone: {tmp} is not a transformers checkpoint: it has no config.json"),
+    (["study", "--train", "nowhere-dataset", "--eval", "x", "--backbone-scenarios", "{tmp}/gone:full", "--out",
+      "{tmp}/r"], "configuration '{tmp}/gone:full': the backbone folder '{tmp}/gone' does not exist"),
     (["evaluate", "{tmp}", "--data", "{train}", "--json"], "is not a checkpoint folder: it has no run.json"),
     (["predict", "{tmp}"], "give either --data DATA or one or more IMAGE files"),
     # found by a probe: trained to the end, then its checkpoint could never be loaded (run.json allows 8-8,192)
@@ -209,7 +216,9 @@ def test_user_errors_are_one_line_messages(argv, message, cord_folders, tmp_path
     argv = [a.format(tmp=tmp_path, train=cord_folders[0]) for a in argv]
     assert main(argv + ["--workspace", str(tmp_path / "ws")] if argv[0] != "predict" else argv) == 2
     err = capsys.readouterr().err
-    assert message in err and "Traceback" not in err
+    assert message.format(tmp=tmp_path) in err and "Traceback" not in err
+    if "backbone" in message:  # refused before anything was made
+        assert not (tmp_path / "r").exists()
 
 
 def test_a_tampered_checkpoint_is_refused_by_evaluate(trained, cord_folders, tmp_path, capsys):

@@ -151,6 +151,17 @@ def check_empty_out_folder(path: Path, force: bool) -> None:
                            "--force to write into it (files of the same name are replaced)")
 
 
+def check_backbone_source(name_or_path: str) -> None:
+    """CommandError when ``--backbone`` names no backbone (an unknown name, a missing folder, a folder without
+    config.json): said in a second, before any document is read or any folder made."""
+    from ..model.backbone_names import backbone_source_problem
+    from .main import CommandError
+
+    problem = backbone_source_problem(name_or_path)
+    if problem:
+        raise CommandError(f"--backbone: {problem}")
+
+
 def check_run_folder(run_dir: Path, resume: bool) -> None:
     """CommandError unless ``run_dir`` can take a run: a folder (made now if missing) without a checkpoint, or
     with one when resuming. Run before anything is loaded, so a bad ``--out`` fails at once, not after an epoch."""

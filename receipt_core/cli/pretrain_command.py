@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 
 from ..training.config import PretrainConfig
-from .arguments import (add_config_options, add_format_argument, add_workspace_argument, check_run_folder,
-                        config_from_args)
+from .arguments import (add_config_options, add_format_argument, add_workspace_argument, check_backbone_source,
+                        check_run_folder, config_from_args)
 from .foreground import run_in_foreground
 from .main import CommandError
 from .progress import ProgressPrinter
@@ -42,6 +42,7 @@ def run_pretrain_command(args: argparse.Namespace) -> int:
 
     configure_torch_threads()
     config = config_from_args(PretrainConfig, args)
+    check_backbone_source(config.backbone)
     if (args.out / "config.json").exists():
         raise CommandError(f"{args.out} already holds a checkpoint; choose an empty output folder")
     check_run_folder(args.out, resume=False)  # nor a user's other files: they would mix with the checkpoint

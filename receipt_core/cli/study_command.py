@@ -79,12 +79,12 @@ def run_study_command(args: argparse.Namespace) -> int:
     if (args.out / "study.json").exists() or (args.out / "runs").exists():
         raise CommandError(f"{args.out} already holds a study; choose an empty --out folder")
     check_empty_out_folder(args.out, args.force)  # report.md, report.html: a user's files of those names stay
-    make_out_folder(args.out)
     try:
         configs = ([parse_config(spec) for spec in args.backbone_scenarios] if args.backbone_scenarios
                    else list(default_configs()))
     except ValueError as error:
         raise CommandError(str(error)) from None
+    make_out_folder(args.out)
     settings = StudySettings(budget_minutes=args.budget_minutes, epochs=args.epochs, repeats=args.repeats,
                              seed=args.seed, batch_size=args.batch_size, lr=args.lr, decay_factor=args.decay_factor,
                              loss_weighting=args.loss_weighting, max_length=args.max_length,

@@ -13,8 +13,8 @@ import sys
 from pathlib import Path
 
 from ..training.config import SCENARIO_DEFAULTS, ReferenceConfig, TrainConfig
-from .arguments import (add_config_options, add_format_argument, add_workspace_argument, check_run_folder,
-                        config_from_args)
+from .arguments import (add_config_options, add_format_argument, add_workspace_argument, check_backbone_source,
+                        check_run_folder, config_from_args)
 from .foreground import run_in_foreground
 from .main import CommandError
 from .progress import ProgressPrinter
@@ -65,14 +65,16 @@ def run_train(args: argparse.Namespace) -> int:
     from ..training.threads import configure_torch_threads
     from ..datasets.splits import evaluation_notes
 
-    check_run_folder(args.out, resume=args.resume)  # in a second, before any document or model is loaded
-    accelerator = _accelerator()
-    configure_torch_threads(accelerator.num_processes)  # one thread per physical core, split between processes
-    is_main = accelerator.is_main_process
     by_patience_only = getattr(args, "patience", None) and not hasattr(args, "epochs_per_phase")
     config = config_from_args(TrainConfig, args, build=_scenario_config, cache_frozen=args.feature_cache,
                               save_every_epoch=args.save_every_epoch,
                               **({"epochs_per_phase": None} if by_patience_only else {}))
+    if not args.resume:  # (resume: the checkpoint's own backbone)
+        check_backbone_source(config.backbone)
+    check_run_folder(args.out, resume=args.resume)  # in a second, before any document or model is loaded
+    accelerator = _accelerator()
+    configure_torch_threads(accelerator.num_processes)  # one thread per physical core, split between processes
+    is_main = accelerator.is_main_process
     train_docs = load_training_documents(args.train, args.format, args.workspace, quiet=not is_main)
     eval_docs = load_documents(args.eval, args.format, args.workspace, role="--eval", quiet=not is_main)
     if not args.resume:
@@ -108,6 +110,7 @@ def run_reference(args: argparse.Namespace) -> int:
 
     configure_torch_threads()
     config = config_from_args(ReferenceConfig, args)
+    check_backbone_source(config.backbone)
     run_dir = args.out
     if (run_dir / REFERENCE_DIR).exists() or (run_dir / RUN_FILE).exists():
         raise CommandError(f"{run_dir} already holds a trained model; choose another --out")

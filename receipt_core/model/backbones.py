@@ -41,7 +41,7 @@ from transformers import (AutoTokenizer, LayoutLMConfig, LayoutLMForTokenClassif
 from transformers.activations import ACT2FN
 
 from ..datasets.bounded_json import BoundedJSONError, loads_bounded
-from .backbone_names import BACKBONE_NAMES, DEFAULT_BACKBONE
+from .backbone_names import DEFAULT_BACKBONE, backbone_source_problem
 from .encoding import BOX_SCALE
 from .freeze import LAYOUT_TABLES
 from .run_manifest import backbone_config_problem
@@ -93,16 +93,10 @@ def _build(name_or_path: str, seed: int) -> Backbone:
     if name_or_path == "tiny":
         return Backbone(name="tiny", model=tiny_layoutlm(seed=seed), tokenizer=_tokenizer(minilm_path()),
                         uses_layout=True)
-    path = Path(name_or_path).expanduser()
-    if path.is_dir():
-        return _load_directory(path)
-    if path.exists() or "/" in name_or_path or "\\" in name_or_path:  # meant as a folder, not as a name
-        what = "is a file, not a folder" if path.exists() else "does not exist"
-        raise BackboneError(f"the backbone folder {str(path)!r} {what}: give the folder that holds a transformers "
-                            "LayoutLM checkpoint (config.json + weights), or one of "
-                            f"{', '.join(BACKBONE_NAMES)}")
-    raise BackboneError(f"unknown backbone {name_or_path!r}: use one of {', '.join(BACKBONE_NAMES)} or a "
-                        "local directory holding a transformers LayoutLM checkpoint (config.json + weights)")
+    problem = backbone_source_problem(name_or_path)
+    if problem:
+        raise BackboneError(problem)
+    return _load_directory(Path(name_or_path).expanduser())
 
 
 def check_positions(backbone: Backbone, max_length: int) -> None:
@@ -254,9 +248,7 @@ WEIGHTS_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_m
 
 
 def _load_directory(path: Path) -> Backbone:
-    config_file = path / "config.json"
-    if not config_file.is_file():
-        raise BackboneError(f"{path} is not a transformers checkpoint: it has no config.json")
+    config_file = path / "config.json"  # there: backbone_source_problem checked
     try:
         size = config_file.stat().st_size
         if size > 4 * _MAX_CONFIG_CHARS:  # refused before it is read
@@ -268,6 +260,9 @@ def _load_directory(path: Path) -> Backbone:
         raise BackboneError(f"{config_file} must hold a JSON object (a transformers config), not a "
                             f"{type(config).__name__}")
     model_type = config.get("model_type")
+    if model_type is None:
+        raise BackboneError(f"{config_file} names no model_type; only LayoutLM (model_type 'layoutlm', e.g. "
+                            "microsoft/layoutlm-base-uncased) can serve as a backbone")
     if model_type != "layoutlm":
         raise BackboneError(f"{path} holds a {model_type!r} checkpoint; only LayoutLM (model_type 'layoutlm', "
                             "e.g. microsoft/layoutlm-base-uncased) can serve as a backbone")

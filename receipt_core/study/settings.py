@@ -42,17 +42,20 @@ def default_configs(layout_backbone: str = "layout-minilm",
 
 def parse_config(spec: str) -> StudyConfig:
     """``BACKBONE:SCENARIO`` (e.g. ``text-minilm:full``) or ``reference:BACKBONE`` → StudyConfig."""
+    from ..model.backbone_names import backbone_source_problem
     from ..model.freeze import PRESETS
 
     head, sep, tail = spec.partition(":")
     if not sep or not head or not tail:
         raise ValueError(f"configuration {spec!r} must look like BACKBONE:SCENARIO (e.g. layout-minilm:full) or "
                          "reference:BACKBONE")
-    if head == REFERENCE:
-        return StudyConfig(tail, REFERENCE)
-    if tail not in PRESETS:
+    backbone, scenario = (tail, REFERENCE) if head == REFERENCE else (head, tail)
+    if scenario != REFERENCE and scenario not in PRESETS:
         raise ValueError(f"configuration {spec!r}: unknown scenario {tail!r}; choose one of {', '.join(PRESETS)}")
-    return StudyConfig(head, tail)
+    problem = backbone_source_problem(backbone)  # before the first run, not when this one's turn comes
+    if problem:
+        raise ValueError(f"configuration {spec!r}: {problem}")
+    return StudyConfig(backbone, scenario)
 
 
 @dataclass(frozen=True)
