@@ -9,10 +9,10 @@ import dataclasses
 import streamlit as st
 
 from receipt_core.datasets.splits import evaluation_notes, paired_datasets, split_documents
-from receipt_core.model.backbone_names import BACKBONE_NAMES, DEFAULT_BACKBONE
+from receipt_core.model.backbone_names import BACKBONE_NAMES, DEFAULT_BACKBONE, TEXT_ONLY_BACKBONES
 from receipt_core.data.boxes import BOX_MODES
 from receipt_core.data.review import UNLABELLED
-from receipt_core.model.freeze import PRESETS, FreezePlan, PhasedSchedule, hand_toggles
+from receipt_core.model.freeze import LAYOUT_GROUP, PRESETS, FreezePlan, PhasedSchedule, hand_toggles
 from receipt_core.model.scenario_guide import guide_markdown
 from receipt_core.model.head_settings import HEAD_KINDS, LAYER_MIXES, HeadSettings
 from receipt_core.training.config import (DEEP_PHASE_TWO, SHALLOW_PHASE_TWO, PretrainConfig, ReferenceConfig,
@@ -133,9 +133,13 @@ with st.expander("Run settings", expanded=busy is None):
             plan = FreezePlan.preset(preset, [name for name, _ in sizes])
             st.markdown("**Trainable parameter groups** (toggles override the scenario)")
             toggle_cols = st.columns(4)
-            chosen = {name: toggle_cols[i % 4].toggle(f"{name} · {fmt_params(count)}", value=plan.trainable[name],
-                                                      key=f"train_toggle_{backbone}_{preset}_{name}",
-                                                      help=f"{count:,} parameters")
+            blind = LAYOUT_GROUP if backbone in TEXT_ONLY_BACKBONES else None  # its 2-D tables see no boxes
+            chosen = {name: toggle_cols[i % 4].toggle(
+                          f"{name} · {fmt_params(count)}", value=plan.trainable[name], disabled=name == blind,
+                          key=f"train_toggle_{backbone}_{preset}_{name}",
+                          help=f"{count:,} parameters" + (f"; {backbone} gives every word the box [0, 0, 0, 0], so "
+                                                          "these 2-D tables see no layout: left as the scenario "
+                                                          "sets them" if name == blind else ""))
                       for i, (name, count) in enumerate(sizes)}
             toggles = hand_toggles(plan, sizes, chosen)
             freeze, unfreeze = toggles.freeze, toggles.unfreeze

@@ -465,6 +465,16 @@ def test_train_toggles_update_trainable_parameters_live(demo_env):
     assert any("custom" in m.value and "encoder.1" in m.value for m in at.markdown)  # the hand toggle shows
 
 
+def test_train_offers_no_layout_toggle_for_a_backbone_that_reads_no_boxes(demo_env):
+    at = app("train", dataset="demo")
+    at.selectbox(key="train_backbone").set_value("text-minilm").run()
+    no_errors(at)
+    preset = at.selectbox(key="train_preset").value
+    layout = at.toggle(key=f"train_toggle_text-minilm_{preset}_embeddings.layout")
+    assert layout.disabled and "see no layout" in layout.help
+    assert not at.toggle(key=f"train_toggle_text-minilm_{preset}_embeddings.text").disabled
+
+
 @pytest.mark.slow
 def test_train_runs_live_and_a_second_start_from_another_session_is_refused(demo_env):
     from ui.shared import job_slot

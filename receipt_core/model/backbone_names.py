@@ -8,6 +8,7 @@ from pathlib import Path
 
 DEFAULT_BACKBONE = "layout-minilm"
 BACKBONE_NAMES = ("layout-minilm", "text-minilm", "tiny")
+TEXT_ONLY_BACKBONES = ("text-minilm",)  # every token gets the box [0, 0, 0, 0]: the 2-D tables see no layout
 
 
 def backbone_source_problem(name_or_path: str) -> str | None:

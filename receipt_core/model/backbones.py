@@ -41,7 +41,7 @@ from transformers import (AutoTokenizer, LayoutLMConfig, LayoutLMForTokenClassif
 from transformers.activations import ACT2FN
 
 from ..datasets.bounded_json import BoundedJSONError, loads_bounded
-from .backbone_names import DEFAULT_BACKBONE, backbone_source_problem
+from .backbone_names import DEFAULT_BACKBONE, TEXT_ONLY_BACKBONES, backbone_source_problem
 from .encoding import BOX_SCALE
 from .freeze import LAYOUT_TABLES
 from .run_manifest import backbone_config_problem
@@ -89,7 +89,7 @@ def _build(name_or_path: str, seed: int) -> Backbone:
         folder = minilm_path()
         model = layoutlm_from_bert(folder)
         return Backbone(name=name_or_path, model=model, tokenizer=_tokenizer(folder),
-                        uses_layout=name_or_path == "layout-minilm")
+                        uses_layout=name_or_path not in TEXT_ONLY_BACKBONES)
     if name_or_path == "tiny":
         return Backbone(name="tiny", model=tiny_layoutlm(seed=seed), tokenizer=_tokenizer(minilm_path()),
                         uses_layout=True)

@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # annotations only: the presets and group names are read with
 PRESETS = ("freeze-all", "freeze-backbone", "freeze-fields-head", "freeze-quantity-head", "full", "phased")
 HEAD_GROUPS = ("head.fields", "head.quantity")
 EMBEDDING_GROUPS = ("embeddings.text", "embeddings.layout")
+LAYOUT_GROUP = EMBEDDING_GROUPS[1]
 LAYOUT_TABLES = ("x_position_embeddings", "y_position_embeddings", "h_position_embeddings",
                  "w_position_embeddings")
 """LayoutLM's four 2-D position tables (``embeddings.<name>``): the group ``embeddings.layout``."""
@@ -41,7 +42,7 @@ def group_of(parameter_name: str) -> str:
         return "head.quantity"
     if parts[0] == "backbone" and len(parts) > 2:
         if parts[1] == "embeddings":
-            return "embeddings.layout" if parts[2] in LAYOUT_TABLES else "embeddings.text"
+            return LAYOUT_GROUP if parts[2] in LAYOUT_TABLES else "embeddings.text"
         if parts[1] == "encoder" and parts[2] == "layer" and len(parts) > 3 and parts[3].isdigit():
             return f"encoder.{parts[3]}"
     raise ValueError(f"parameter {parameter_name!r} belongs to no freeze group; extend freeze.group_of")
@@ -256,7 +257,7 @@ def end_phase_epoch(schedule: PhasedSchedule, progress: PhaseProgress, validatio
 
 
 def optimizer_param_groups(model: nn.Module, base_lr: float, decay_factor: float = 2.6,
-                           fresh_groups: Iterable[str] = ("embeddings.layout",),
+                           fresh_groups: Iterable[str] = (LAYOUT_GROUP,),
                            head_lr: float | None = None) -> list[dict]:
     """One optimizer group per freeze group — frozen ones included, so unfreezing later takes effect.
 
