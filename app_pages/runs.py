@@ -13,7 +13,7 @@ from receipt_core.data.markup import escape_markdown, spreadsheet_csv
 from receipt_core.datasets.splits import split_documents
 from receipt_core.model.checkpoint import has_checkpoint
 from receipt_core.evaluation.noise import NOISE_NOTE
-from receipt_core.plots.figures import CURVE_AXES, SERIES_COLORS, cost_quality_figure, curve_figure
+from receipt_core.plots.figures import CURVE_AXES, SERIES_COLORS, cost_quality_figure, curve_figure, kept_series_colors
 from receipt_core.plots.study_tables import study_table_rows
 from receipt_core.training.events import HEADLINE_METRICS, METRIC_LABELS
 from receipt_core.training.run_feed import CURVE_COLUMNS, RunFeed
@@ -35,6 +35,7 @@ OPENED_STUDY_KEY = "studies_opened"  # the study shown in the Studies tab (a pat
 DEFAULTS = "the defaults"
 OWN_RECEIPTS = "(the receipts it trained and evaluated on)"
 RENAMED_KEY = "runs_renamed"  # the run id Save stored: the next run refreshes the pickers and says so
+RUN_COLORS_KEY = "runs_colors"  # run id -> its colour in the overlaid charts, kept while the choice changes
 RUN_PICKERS = ("runs_compare", "runs_one", "runs_against")
 RUN_COLUMNS = ["best", "name", *[f"best {m}" for m in HEADLINE_METRICS], "eval receipts", "status", "scenario", "tags",
                "trainable parameters", "wall time (s)", "steps", "backbone", "run"]
@@ -148,8 +149,10 @@ with runs_tab:
                             format_func=lambda run_id: labels.get(run_id, run_id),  # a label from before a rename
                             key="runs_compare", max_selections=len(SERIES_COLORS))
     chosen = [run_id for run_id in chosen if run_id in labels]
-    # one colour per overlaid run, the same in every chart below (a run with no point yet in one chart included)
-    run_colors = {labels[run_id]: SERIES_COLORS[i % len(SERIES_COLORS)] for i, run_id in enumerate(chosen)}
+    # one colour per overlaid run, the same in every chart below (a run with no point yet in one chart included),
+    # and the same while other runs are added or removed
+    st.session_state[RUN_COLORS_KEY] = kept_series_colors(chosen, st.session_state.get(RUN_COLORS_KEY, {}))
+    run_colors = {labels[run_id]: color for run_id, color in st.session_state[RUN_COLORS_KEY].items()}
     a1, a2 = st.columns(2)
     x_axis = a1.radio("Plot by", list(CURVE_AXES), format_func=CURVE_AXES.get, horizontal=True, key="runs_x")
     smoothing = a2.slider("Smoothing", 0.0, 0.95, 0.0, 0.05, key="runs_smoothing",

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from receipt_core.data.document import Document, Word
-from receipt_core.plots.figures import (cost_quality_figure, curve_figure, document_figure, label_colors,
-                                  prediction_figure)
+from receipt_core.plots.figures import (SERIES_COLORS, cost_quality_figure, curve_figure, document_figure,
+                                  kept_series_colors, label_colors, prediction_figure)
 from receipt_core.model.freeze import PRESETS
 from receipt_core.training.events import EvalEvent, FailedEvent, PhaseEvent, StepEvent, flatten_metrics
 from receipt_core.training.run_feed import RunFeed
@@ -199,6 +199,16 @@ def test_the_runs_page_charts_give_a_run_one_colour_in_every_chart():
     assert sorted(legend) == sorted([("phased", points["phased"][0], "#9E9E9E"),
                                      ("freeze-backbone", points["freeze-backbone"][0], "#9E9E9E")])
     assert cost.layout.yaxis.range[1] == 1.05  # a score keeps its scale
+
+
+def test_a_run_keeps_its_colour_while_others_are_added_or_removed():
+    """Found by a walkthrough: colours followed the selection's order, so removing the first run recoloured all."""
+    first = kept_series_colors(["a", "b", "c"], {})
+    assert list(first.values()) == list(SERIES_COLORS[:3])
+    second = kept_series_colors(["b", "c", "d"], first)  # a removed, d added: d takes the colour a left
+    assert (second["b"], second["c"], second["d"]) == (first["b"], first["c"], first["a"])
+    assert len(set(kept_series_colors(list("abcdefghij"), second).values())) == 10
+    assert kept_series_colors(["x", "y"], {"x": "#4E79A7", "y": "#4E79A7"}) == {"x": "#4E79A7", "y": "#F28E2B"}
 
 
 def test_every_preset_has_a_guide():

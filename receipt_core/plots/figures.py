@@ -232,6 +232,24 @@ SERIES_COLORS = ("#4E79A7", "#F28E2B", "#E15759", "#76B7B2", "#59A14F", "#EDC948
 SCENARIO_SYMBOLS = ("circle", "square", "diamond", "triangle-up", "cross", "x", "star", "hexagon")
 UNCOLOURED_RUN = "#9E9E9E"  # a run the page draws in no colour elsewhere
 
+
+def kept_series_colors(chosen: Sequence[str], kept: Mapping[str, str]) -> dict[str, str]:
+    """A colour of ``SERIES_COLORS`` for each of ``chosen`` (at most ten): a run keeps the colour ``kept`` gave it,
+    and a newly chosen run takes the first colour no other chosen run holds, so adding or removing one run never
+    recolours the others."""
+    colors = {key: kept[key] for key in chosen if kept.get(key) in SERIES_COLORS}
+    taken: set[str] = set()
+    for key in chosen:  # two kept runs with one colour (never from this function): the later one is given another
+        if key in colors and colors[key] in taken:
+            del colors[key]
+        elif key in colors:
+            taken.add(colors[key])
+    free = [color for color in SERIES_COLORS if color not in taken]
+    for key in chosen:
+        if key not in colors:
+            colors[key] = free.pop(0) if free else UNCOLOURED_RUN
+    return {key: colors[key] for key in chosen}
+
 CURVE_AXES = {"step": "step", "epoch": "epoch", "wall_s": "wall-clock seconds"}
 
 
