@@ -106,6 +106,11 @@ def test_zero_width_and_other_invisible_characters_show_as_escapes_in_plain_and_
         assert literal(f"zero{char}width") == f"` zero\\u{ord(char):04x}width `"
     assert plain("tag\U000e0041") == "tag\\U000e0041"
     assert plain("café 中文 🧾\u00a0x") == "café 中文 🧾\u00a0x"
+    # a joiner between two non-ASCII characters does its job (an emoji sequence, a Devanagari or Persian word) and
+    # stays; between Latin letters, at an end or beside a space it hides something and shows as its escape
+    for kept in ("👩\u200d💻", "क्\u200dष", "می\u200cخواهم"):
+        assert plain(kept) == kept and literal(kept) == f"` {kept} `"
+    assert plain("\u200d👩 \u200d💻\u200d") == "\\u200d👩 \\u200d💻\\u200d"
 
 
 def test_a_file_name_with_a_right_to_left_override_shows_its_escape_in_pickers_and_problem_lists(workspace_home):

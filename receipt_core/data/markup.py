@@ -26,6 +26,8 @@ def escape_markup(text: object) -> str:
 # bidirectional controls, which reorder the text around them even inside a code span or a Plotly label
 # (``invoice\u202egnp.exe`` shows as ``invoiceexe.png``), the zero-width space, joiners, word joiner and
 # byte-order mark (``zero\u200bwidth`` shows as ``zerowidth``), the soft hyphen, tag characters, ….
+# The joiners are kept where they join two non-ASCII characters (:func:`_joins`): emoji sequences and Indic
+# or Persian words need them.
 _KEPT = "\n\t"
 
 
@@ -39,7 +41,20 @@ def visible_text(text: object) -> str:
     text = str(text)
     if text.isprintable():  # no Cc or Cf in it: the common case, without a look at each character
         return text
-    return "".join(_escaped(char) if char not in _KEPT else char for char in text)
+    return "".join(char if char in _KEPT or _joins(text, i) else _escaped(char) for i, char in enumerate(text))
+
+
+_JOINERS = "\u200c\u200d"  # zero-width non-joiner and joiner
+
+
+def _joins(text: str, i: int) -> bool:
+    """Whether ``text[i]`` is a joiner doing its job: between two characters that are neither ASCII nor space, as in
+    an emoji sequence (👩‍💻) or Indic and Persian words, where escaping it would change the word. Between Latin
+    letters it hides nothing a reader needs and is escaped (``pay\u200dpal``)."""
+    if text[i] not in _JOINERS or i == 0 or i == len(text) - 1:
+        return False
+    before, after = text[i - 1], text[i + 1]
+    return all(not c.isascii() and not c.isspace() and c not in _JOINERS for c in (before, after))
 
 
 def _escaped(char: str) -> str:
