@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from receipt_core.data.document import NOT_LABELLED
+from receipt_core.data.images import MAX_IMAGES_PER_UPLOAD
 from receipt_core.data.review import STATUSES
 from receipt_core.datasets import FORMATS, default_dataset_name, import_into_workspace, load_dataset
 from receipt_core.datasets.detect import AUTO, resolve_format
@@ -55,7 +56,12 @@ with upload_tab:
     upload_round = st.session_state.get("upload_round", 0)
     files = st.file_uploader("Receipt images", type=UPLOAD_TYPES, accept_multiple_files=True,
                              key="upload_files" if not upload_round else f"upload_files_{upload_round}", help=PDF_NOTE)
-    if st.button("OCR and store", type="primary", disabled=not files or not target_ok, key="ocr_uploads"):
+    too_many = len(files or ()) > MAX_IMAGES_PER_UPLOAD
+    if too_many:
+        st.error(f"{len(files)} images chosen; one upload reads at most {MAX_IMAGES_PER_UPLOAD} (each takes a few "
+                 "seconds of OCR). Remove some and store the rest in another round, or import a dataset zip.")
+    if st.button("OCR and store", type="primary", disabled=not files or not target_ok or too_many,
+                 key="ocr_uploads"):
         bar = st.progress(0.0, text="Reading receipts…")
         with user_errors("OCR of the uploads"):
             uploads: dict[str, bytes] = {}

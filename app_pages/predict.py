@@ -13,6 +13,7 @@ import streamlit as st
 from receipt_core.evaluation.confidence import (DEFAULT_UNCERTAIN_BELOW, items_table, quality_note, scored_items,
                                                 uncertain_words)
 from receipt_core.data.markup import spreadsheet_csv
+from receipt_core.data.images import MAX_IMAGES_PER_PREDICTION
 from receipt_core.ocr.engine import OcrCache, ocr_many
 from receipt_core.plots.figures import FIGURE_HEIGHT, LOW_CONFIDENCE, prediction_figure, tall_figure_height
 from receipt_core.plots.overlay import MODEL_LAYER, OCR_LAYER, confidence_marks, overlay_counts, overlay_figure
@@ -61,7 +62,11 @@ inputs: list[tuple[str, object, object]] = []  # (receipt name, document, image)
 if source == "Upload images":
     uploads = st.file_uploader("Receipt images (one or many)", type=UPLOAD_TYPES, accept_multiple_files=True,
                                key="predict_upload", help=PDF_NOTE)
-    if uploads:
+    if len(uploads or ()) > MAX_IMAGES_PER_PREDICTION:
+        st.error(f"{len(uploads)} images chosen; Predict reads and shows at most {MAX_IMAGES_PER_PREDICTION} at a "
+                 "time. Remove some, or store them through Data → Upload & OCR and pick them here one by one (the "
+                 "CLI's predict reads any number).")
+    elif uploads:
         named: dict[str, bytes] = {}
         for i, upload in enumerate(uploads):
             named[upload.name if upload.name not in named else f"{upload.name} ({i + 1})"] = upload.getvalue()

@@ -271,6 +271,22 @@ def test_data_upload_ocrs_good_images_and_explains_bad_ones(workspace_home, synt
     assert any([w.text for w in d.words] == [w.text for w in synth_receipts[4].document.words] for d in stored)
 
 
+def test_too_many_images_at_once_are_refused_before_any_ocr(demo_env, trained_run, fake_ocr):
+    from receipt_core.data.images import MAX_IMAGES_PER_PREDICTION, MAX_IMAGES_PER_UPLOAD
+
+    at = app("data")
+    at.file_uploader(key="upload_files").set_value(
+        [(f"r{i}.png", png_bytes(), "image/png") for i in range(MAX_IMAGES_PER_UPLOAD + 1)]).run()
+    assert at.button(key="ocr_uploads").disabled
+    assert f"{MAX_IMAGES_PER_UPLOAD + 1} images chosen; one upload reads at most" in at.error[0].value
+    at = app("predict", dataset="demo")
+    at.selectbox(key="predict_run").set_value(trained_run).run()
+    at.file_uploader(key="predict_upload").set_value(
+        [(f"r{i}.png", png_bytes(), "image/png") for i in range(MAX_IMAGES_PER_PREDICTION + 1)]).run()
+    assert f"Predict reads and shows at most {MAX_IMAGES_PER_PREDICTION}" in at.error[0].value
+    assert fake_ocr == []
+
+
 @pytest.mark.slow
 @pytest.mark.ocr
 def test_data_upload_with_real_tesseract(workspace_home, synth_receipts):

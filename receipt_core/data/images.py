@@ -33,6 +33,8 @@ MIN_SIDE = 8  # pixels: a smaller image cannot hold a legible character, even up
 DEFAULT_MAX_PIXELS = 40_000_000  # a 12-megapixel phone photo is ~12M; a flatbed scan at 600 dpi ~35M
 MAX_SIDE = 100_000  # pixels on one side: Tesseract's image reader (Leptonica) refuses a longer side
 MAX_IMAGE_BYTES = 40 * 1024 * 1024  # one image file, as the dashboard's upload limit (.streamlit/config.toml)
+MAX_IMAGES_PER_UPLOAD = 100  # images one upload reads into a dataset (each OCR takes seconds: ~5 min on 2 cores)
+MAX_IMAGES_PER_PREDICTION = 20  # images Predict reads and runs at once, shown on one page
 
 
 class ImageLoadError(ValueError):
