@@ -18,9 +18,14 @@ from receipt_core.datasets import load_dataset
 from receipt_core.datasets.export_zip import export_zip_bytes
 from receipt_core.workspace.store import Workspace
 from ui.annotate_keys import apply_keys, label_keys, new_presses
-from ui.annotate_state import word_picker_key
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+def _keyed(widgets, prefix: str):
+    """The one widget whose key starts with ``prefix`` (keys end in the view's version, see ``view_version``)."""
+    [widget] = [w for w in widgets if w.key and w.key.startswith(prefix)]
+    return widget
 
 
 def _unlabelled(doc: Document) -> Document:
@@ -60,7 +65,7 @@ def test_suggestions_accept_undo_and_status(receipts):
     at = _app(doc.id)
     assert at.selectbox(key="annotate_doc").value == doc.id
     assert any("in progress 1" in c.value for c in at.caption)
-    at.selectbox(key=word_picker_key(doc.id, 0)).set_value(1).run()
+    _keyed(at.selectbox, f"annotate_word_{doc.id}_0_v").set_value(1).run()
     assert any("suggested" in m.value and "TOTAL" in m.value for m in at.markdown)
     assert next(s for s in at.selectbox if s.label == "Label").value == "TOTAL"  # Save word confirms what it shows
     at.button(key="annotate_accept_word").click().run()
@@ -91,11 +96,10 @@ def test_suggestions_accept_undo_and_status(receipts):
 def test_corrections_items_and_the_url(receipts):
     doc = receipts.load_documents("receipts")[1]
     at = _app(doc.id)
-    at.text_input(key=f"annotate_text_{doc.id}_0_0").set_value("FIXED").run()
+    _keyed(at.text_input, f"annotate_text_{doc.id}_0_").set_value("FIXED").run()
     at.button(key="annotate_save_text").click().run()
     assert receipts.get_document(doc.id).words[0].text == "FIXED"
-    version = at.session_state[f"annotate_version_{doc.id}"]
-    at.selectbox(key=f"annotate_item_{doc.id}_0_{version}").set_value(0).run()
+    _keyed(at.selectbox, f"annotate_item_{doc.id}_0_").set_value(0).run()
     assert receipts.get_document(doc.id).words[0].group_id == 0
     at.button(key="annotate_merge").click().run()
     assert receipts.get_document(doc.id).words[0].text.startswith("FIXED ")
@@ -171,7 +175,7 @@ def test_a_selected_word_sent_back_as_text_or_out_of_range_does_not_crash_the_ed
         assert not at.exception, (bad, [e.value for e in at.exception])
         index = at.session_state[f"annotate_cursor_{doc.id}"]
         assert isinstance(index, int) and 0 <= index < len(doc.words)
-        assert at.selectbox(key=word_picker_key(doc.id, index)).value == index
+        assert _keyed(at.selectbox, f"annotate_word_{doc.id}_{index}_v").value == index
 
 
 def test_a_receipt_deleted_in_another_session_is_said_so_not_a_crash(receipts, monkeypatch):
@@ -190,6 +194,39 @@ def test_a_receipt_deleted_in_another_session_is_said_so_not_a_crash(receipts, m
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert any("no longer in the workspace" in w.value for w in at.warning)
+
+
+def test_a_change_to_a_word_another_session_has_moved_is_refused_not_put_on_another_word(receipts):
+    """Found by a probe: session B had word #1 open while session A deleted word #0; B's Save then labelled the
+    word that had moved to #1. Every index-addressed change now carries the words as the page showed them."""
+    from receipt_core.workspace.store import ReceiptChangedError
+
+    doc = receipts.load_documents("receipts")[0]
+    at = _app(doc.id)
+    _keyed(at.selectbox, f"annotate_word_{doc.id}_0_v").set_value(1).run()
+    _keyed(at.selectbox, f"annotate_label_{doc.id}_1_").set_value("TOTAL").run()
+    shown = receipts.get_document(doc.id)
+    receipts.delete_word(doc.id, 0)  # another session, between B's pick and B's press
+    at.button(key="annotate_save_word").click().run()
+    assert any("was changed in another session" in w.value and "nothing was saved" in w.value for w in at.warning)
+    after = receipts.get_document(doc.id)
+    assert after.words == shown.words[1:]  # no word got B's label
+    assert _keyed(at.selectbox, f"annotate_label_{doc.id}_1_").value is None  # redrawn for the word there now
+
+    # the store refuses the same for every index-addressed change, the word table's and the keys' included
+    seen = shown.word_layout
+    for change in (lambda: receipts.update_word(doc.id, 0, "TOTAL", seen=seen),
+                   lambda: receipts.set_group(doc.id, 0, 3, seen=seen),
+                   lambda: receipts.accept_suggestions(doc.id, [0], seen=seen),
+                   lambda: receipts.delete_word(doc.id, 0, seen=seen),
+                   lambda: receipts.edit_word_text(doc.id, 0, "x", seen=seen)):
+        with pytest.raises(ReceiptChangedError, match=r"word #0 is now .*nothing was saved"):
+            change()
+    outcome = apply_keys(receipts, doc.id, 0, len(after.words), ["1"], seen=seen)
+    assert outcome.messages and "changed in another session" in outcome.messages[0] and not outcome.changed
+    assert receipts.get_document(doc.id).words == after.words
+    receipts.update_word(doc.id, 0, "TOTAL", seen=after.word_layout)  # the words as they are now: saved
+    assert receipts.get_document(doc.id).words[0].field == "TOTAL"
 
 
 def test_marking_done_with_suggestions_nobody_accepted_says_they_train_as_other(receipts):

@@ -26,7 +26,6 @@ from receipt_core.training.config import TrainConfig
 from receipt_core.workspace.store import Workspace
 from tests.conftest import require_shared_data
 import ui.actions
-from ui.annotate_state import word_picker_key
 from ui.literal import literal
 
 REPO = Path(__file__).resolve().parent.parent
@@ -387,7 +386,8 @@ def test_annotate_saves_a_word_and_moves_between_receipts(demo_env):
     doc_id = at.selectbox(key="annotate_doc").value
     before = demo_env.get_document(doc_id)
     index = next(i for i, w in enumerate(before.words) if w.annotation_label != "TOTAL")
-    at.selectbox(key=word_picker_key(doc_id, 0)).set_value(index).run()  # the picker names the word it shows
+    picker = next(s for s in at.selectbox if s.key.startswith(f"annotate_word_{doc_id}_0_v"))  # names its word
+    picker.set_value(index).run()
     label_box = next(s for s in at.selectbox if s.key.startswith(f"annotate_label_{doc_id}_{index}_"))
     label_box.set_value("TOTAL").run()
     at.button(key="annotate_save_word").click().run()

@@ -9,7 +9,7 @@ import streamlit as st
 
 from receipt_core.data.document import Document
 from ui.annotate_region import DRAWN_BOX_KEY, reread_button
-from ui.annotate_state import act, version_key
+from ui.annotate_state import act, view_version
 
 TITLE = "Corrections (text, delete, split, merge, add a word) · read a region again with OCR"
 
@@ -18,21 +18,22 @@ def corrections(doc: Document, index: int | None) -> None:
     """Fix what the OCR read: the selected word's text, delete, split, merge with the next; in a box, add a missed
     word or read the region again."""
     with st.expander(TITLE):
-        version = st.session_state.get(version_key(doc.id), 0)
+        version = view_version(doc)
         if index is not None:
             word = doc.words[index]
             text_key = f"annotate_text_{doc.id}_{index}_{version}"
             st.text_input("Text of the selected word", value=word.text, key=text_key)
             (a, b), (c, d) = st.columns(2), st.columns(2)  # two by two: four in the editor's column cut each label
+            seen = doc.word_layout  # the words as shown: a change after another session's is refused, not misplaced
             a.button("Save text", key="annotate_save_text", width="stretch", on_click=act,
-                     args=(doc, lambda ws: ws.edit_word_text(doc.id, index, st.session_state[text_key])))
+                     args=(doc, lambda ws: ws.edit_word_text(doc.id, index, st.session_state[text_key], seen=seen)))
             b.button("Split at spaces", key="annotate_split", width="stretch", on_click=act,
-                     args=(doc, lambda ws: ws.split_word(doc.id, index, st.session_state[text_key].split())),
+                     args=(doc, lambda ws: ws.split_word(doc.id, index, st.session_state[text_key].split(), seen=seen)),
                      help="Type the parts separated by spaces in the text box first")
             c.button("Merge with next", key="annotate_merge", width="stretch", disabled=index + 1 >= len(doc.words),
-                     on_click=act, args=(doc, lambda ws: ws.merge_with_next(doc.id, index)))
+                     on_click=act, args=(doc, lambda ws: ws.merge_with_next(doc.id, index, seen=seen)))
             d.button("Delete word", key="annotate_delete", width="stretch", on_click=act,
-                     args=(doc, lambda ws: ws.delete_word(doc.id, index)))
+                     args=(doc, lambda ws: ws.delete_word(doc.id, index, seen=seen)))
         st.markdown("**A box on the receipt**: drag over it with *Box select* (the chart's toolbar), or type it")
         drawn = st.session_state.get(DRAWN_BOX_KEY) or (0.0, 0.0, 0.0, 0.0)
         cols = st.columns(4)

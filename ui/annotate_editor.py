@@ -24,7 +24,7 @@ from ui.annotate_keys import apply_keys, key_help, keyboard_listener, new_presse
 from ui.annotate_overlay import LOW_OCR, overlay_choice
 from ui.annotate_region import DRAWN_BOX_KEY
 from ui.annotate_state import (MESSAGES_KEY, NEXT_DOC_KEY, NOTICE_KEY, act, bump, say, selected_word,
-                               version_key, word_key, word_picker_key)
+                               view_version, word_key, word_picker_key)
 from ui.annotate_table import word_table
 from ui.literal import literal, plain
 from ui.shared import friendly, user_errors, workspace
@@ -55,7 +55,7 @@ def word_editor(doc_id: str, next_doc_id: str | None, status: str) -> None:
         st.session_state[NEXT_DOC_KEY] = doc_id  # stay on this receipt whatever the picker last sent
         st.rerun(scope="app")
     keyboard_listener(KEYS_KEY, st.session_state.get("annotate_keys_ack"), SCHEMA,
-                      on_keys=lambda: _on_keys(doc_id, len(doc.words)))
+                      on_keys=lambda: _on_keys(doc))
     selected_word(doc_id, len(doc.words))  # in range (and an index) before anything reads it
     left, right = st.columns([5, 4])
     with left:
@@ -71,15 +71,17 @@ def word_editor(doc_id: str, next_doc_id: str | None, status: str) -> None:
     word_table(doc)
 
 
-def _on_keys(doc_id: str, words: int) -> None:
-    """Key presses from the listener (a callback: runs before the fragment redraws)."""
+def _on_keys(doc: Document) -> None:
+    """Key presses from the listener (a callback: runs before the fragment redraws) on ``doc`` as shown."""
+    doc_id, words = doc.id, len(doc.words)
     value = st.session_state.get(KEYS_KEY) or {}
     keys, ack = new_presses(value.get("keys") if hasattr(value, "get") else None,
                             st.session_state.get("annotate_keys_ack"))
     st.session_state["annotate_keys_ack"] = ack
     if not keys:
         return
-    outcome = apply_keys(workspace(), doc_id, selected_word(doc_id, words), words, keys, SCHEMA)
+    outcome = apply_keys(workspace(), doc_id, selected_word(doc_id, words), words, keys, SCHEMA,
+                         seen=doc.word_layout)
     st.session_state[word_key(doc_id)] = outcome.index
     if outcome.changed:
         bump(doc_id)
@@ -134,7 +136,7 @@ def _word_panel(doc: Document) -> None:
         st.info("This receipt has no words: add the ones the OCR missed under Corrections.")
         corrections(doc, None)
         return
-    version = st.session_state.get(version_key(doc.id), 0)
+    version = view_version(doc)
     with st.container(border=True):
         index = selected_word(doc.id, len(doc.words))
         picker = word_picker_key(doc.id, index, version)
@@ -164,16 +166,16 @@ def _word_panel(doc: Document) -> None:
         bottom[1].button("Save word", type="primary", key="annotate_save_word", width="stretch", on_click=act,
                          disabled=label is None, help="Choose a label first" if label is None else None,
                          args=(doc, lambda ws: ws.update_word(doc.id, index, st.session_state[label_key],
-                                                              st.session_state[value_key])))
+                                                              st.session_state[value_key], seen=doc.word_layout)))
         if word.suggestion is not None:
             s = word.suggestion
             st.markdown(f":violet-badge[suggested] **{s.annotation_label}** · score {s.score:.2f} · run "
                         f"{literal(s.run)}")
             a, r = st.columns(2)
             a.button("Accept this word", key="annotate_accept_word", width="stretch", on_click=act,
-                     args=(doc, lambda ws: ws.accept_suggestions(doc.id, [index]), True))
+                     args=(doc, lambda ws: ws.accept_suggestions(doc.id, [index], seen=doc.word_layout), True))
             r.button("Reject this suggestion", key="annotate_reject_word", width="stretch", on_click=act,
-                     args=(doc, lambda ws: ws.reject_suggestions(doc.id, [index])))
+                     args=(doc, lambda ws: ws.reject_suggestions(doc.id, [index], seen=doc.word_layout)))
         _item(doc, index, version)
         st.caption(key_help(SCHEMA))
     corrections(doc, index)
@@ -207,7 +209,8 @@ def _item(doc: Document, index: int, version: int) -> None:
     st.selectbox("Item", options, index=options.index(word.group_id), format_func=name, key=key,
                  help="Words of one item: its name, quantity, unit price and price; changing it saves at once. A "
                       "'group' holds no item word (CORD also numbers its subtotal and total lines)",
-                 on_change=lambda: act(doc, lambda ws: ws.set_group(doc.id, index, st.session_state[key])))
+                 on_change=lambda: act(doc, lambda ws: ws.set_group(doc.id, index, st.session_state[key],
+                                                                    seen=doc.word_layout)))
 
 
 def _receipt_suggestions(doc: Document) -> None:

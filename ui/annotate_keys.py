@@ -14,6 +14,7 @@ from typing import Any, Mapping, Sequence
 
 import streamlit as st
 
+from receipt_core.data.document import WordLayout
 from receipt_core.data.schema import DEFAULT_SCHEMA, QUANTITY, LabelSchema
 from receipt_core.workspace.store import Workspace, WorkspaceError
 
@@ -56,16 +57,18 @@ class KeyOutcome:
 
 
 def apply_keys(ws: Workspace, doc_id: str, index: int, words: int, keys: Sequence[str],
-               schema: LabelSchema = DEFAULT_SCHEMA) -> KeyOutcome:
+               schema: LabelSchema = DEFAULT_SCHEMA, seen: WordLayout | None = None) -> KeyOutcome:
     """Apply key presses in order to word ``index`` of ``doc_id`` (``words`` words): a label key labels the word
-    and moves on, accept takes its suggestion and moves on, undo takes back the last change of the receipt."""
+    and moves on, accept takes its suggestion and moves on, undo takes back the last change of the receipt.
+    ``seen``: the receipt's words as the page showed them; a label or accept after another session changed them
+    is refused (``ReceiptChangedError``, said in ``messages``) rather than put on another word."""
     by_key = label_keys(schema)
     outcome = KeyOutcome(index=index)
     for key in keys:
         action = ACTION_KEYS.get(key)
         try:
             if key in by_key and words:
-                ws.update_word(doc_id, outcome.index, by_key[key], schema=schema)
+                ws.update_word(doc_id, outcome.index, by_key[key], schema=schema, seen=seen)
                 outcome.changed = True
                 outcome.index = min(outcome.index + 1, words - 1)
             elif action == NEXT_WORD and words:
@@ -73,7 +76,7 @@ def apply_keys(ws: Workspace, doc_id: str, index: int, words: int, keys: Sequenc
             elif action == PREVIOUS_WORD:
                 outcome.index = max(outcome.index - 1, 0)
             elif action == ACCEPT and words:
-                result = ws.accept_suggestions(doc_id, [outcome.index])
+                result = ws.accept_suggestions(doc_id, [outcome.index], seen=seen)
                 outcome.messages.extend(result.skipped)
                 if not result.changes and not result.skipped:
                     outcome.messages.append(f"word {outcome.index} has no suggestion to accept")
@@ -81,6 +84,8 @@ def apply_keys(ws: Workspace, doc_id: str, index: int, words: int, keys: Sequenc
                 outcome.index = min(outcome.index + 1, words - 1)
             elif action == UNDO:
                 undone = ws.undo(doc_id)
+                if undone is not None and seen is not None:  # this session's own undo: its words are the ones now
+                    seen = ws.get_document(doc_id).word_layout
                 outcome.notice = "Nothing to undo on this receipt." if undone is None else undone.describe()
                 outcome.changed = outcome.changed or undone is not None
             elif action == NEXT_RECEIPT:

@@ -4,6 +4,8 @@ redraws its widgets from the saved receipt, the receipt to jump to, and the line
 
 from __future__ import annotations
 
+import hashlib
+
 import streamlit as st
 
 from receipt_core.data.document import Document
@@ -33,7 +35,7 @@ def selected_word(doc_id: str, count: int) -> int:
     return index
 
 
-def word_picker_key(doc_id: str, index: int, version: int = 0) -> str:
+def word_picker_key(doc_id: str, index: int, version: str) -> str:
     """The word picker's key names the word it shows, so a picker value from before a jump is never taken, and the
     receipt's version, so the picker shows the words' text as saved: after an Undo it kept showing the undone text,
     which Streamlit holds as the choice's label."""
@@ -42,6 +44,14 @@ def word_picker_key(doc_id: str, index: int, version: int = 0) -> str:
 
 def version_key(doc_id: str) -> str:
     return f"annotate_version_{doc_id}"
+
+
+def view_version(doc: Document) -> str:
+    """What the editor's widget keys carry so they redraw from the saved receipt: this session's change count
+    (:func:`bump`) and a digest of the receipt's words, so after another session added, deleted or re-read words
+    a label picked for the word that was at an index is not kept for the word there now."""
+    digest = hashlib.blake2s(repr(doc.word_layout).encode(), digest_size=4).hexdigest()
+    return f"{st.session_state.get(version_key(doc.id), 0)}-{digest}"
 
 
 def bump(doc_id: str) -> None:

@@ -7,10 +7,11 @@ import pandas as pd
 import streamlit as st
 
 from receipt_core.data.annotation import AnnotationError, word_edit
-from receipt_core.data.document import Document
+from receipt_core.data.document import Document, WordLayout
 from receipt_core.data.quantity import MAX_QUANTITY
 from receipt_core.data.schema import DEFAULT_SCHEMA
-from ui.annotate_state import bump, say, version_key
+from receipt_core.workspace.annotations import ReceiptChangedError, as_seen
+from ui.annotate_state import bump, say, view_version
 from ui.shared import friendly, workspace
 
 SCHEMA = DEFAULT_SCHEMA
@@ -19,7 +20,7 @@ SCHEMA = DEFAULT_SCHEMA
 def word_table(doc: Document) -> None:
     """Every word: label, who gave it, the suggestion waiting (run and score), item, quantity, OCR confidence.
     Label and quantity value are editable; each edit is saved at once (and reruns only the fragment)."""
-    version = st.session_state.get(version_key(doc.id), 0)
+    version = view_version(doc)
     editor_key = f"annotate_editor_{doc.id}_{version}"
     table = pd.DataFrame({
         "text": [w.text for w in doc.words],
@@ -48,16 +49,23 @@ def word_table(doc: Document) -> None:
             "OCR confidence": st.column_config.ProgressColumn("OCR confidence", min_value=0, max_value=100,
                                                               format="%.0f", color="auto"),
         },
-        on_change=_save_edits, args=(doc.id, editor_key))
+        on_change=_save_edits, args=(doc.id, editor_key, doc.word_layout))
     st.caption("Every change in the table is saved as soon as you leave the cell.")
 
 
-def _save_edits(doc_id: str, key: str) -> None:
-    """Save every edited row of the word table (a callback: runs before the fragment redraws)."""
+def _save_edits(doc_id: str, key: str, seen: WordLayout) -> None:
+    """Save every edited row of the word table (a callback: runs before the fragment redraws), each to the word it
+    showed (``seen``: the receipt's words as drawn; after another session changed them, nothing is saved)."""
     edits = st.session_state.get(key, {}).get("edited_rows", {})
     ws = workspace()
     saved = ws.get_document(doc_id)
     messages = []
+    try:
+        as_seen(saved, seen)  # the rows' indices point at the words drawn, not at another session's since
+    except ReceiptChangedError as error:
+        bump(doc_id)
+        say(str(error))
+        return
     for row, change in edits.items():
         index = int(row)
         word = saved.words[index]
@@ -67,7 +75,10 @@ def _save_edits(doc_id: str, key: str) -> None:
             continue
         try:
             edit = word_edit(word, changes)
-            ws.update_word(doc_id, index, edit.label, edit.quantity_value)
+            ws.update_word(doc_id, index, edit.label, edit.quantity_value, seen=seen)
+        except ReceiptChangedError as error:
+            messages.append(str(error))
+            break
         except AnnotationError as error:
             messages.append(f"word {index} ({word.text!r}): {error}; not saved")
         except Exception as error:  # noqa: BLE001 - shown on the page

@@ -49,6 +49,7 @@ MAX_WORD_CHARS = 500
 _DATASET_SOURCES = ("cord:", "wildreceipt:", "synth:")
 
 Box = tuple[float, float, float, float]
+WordLayout = tuple[tuple[str, Box], ...]  # each word's text and box, in order (Document.word_layout)
 
 
 class DocumentFormatError(ValueError):
@@ -151,6 +152,12 @@ class Document:
         """Every word's label marked as gold from a dataset (``label_source`` ``"import"``), OTHER words too."""
         return self.with_words(dataclasses.replace(w, label_source=IMPORT, label_run=None, label_score=None)
                                for w in self.words)
+
+    @property
+    def word_layout(self) -> WordLayout:
+        """Each word's text and box, in order: what a word's index points at. Labels leave it as it is; a correction
+        (a word added, deleted, split, merged, read again) changes it, and with it what each index means."""
+        return tuple((w.text, tuple(w.box)) for w in self.words)
 
     @property
     def labelled_words(self) -> int:

@@ -23,7 +23,7 @@ from ..data import corrections
 from ..data.annotation import (AnnotationError, AnnotationResult, accept_suggestions, label_word,
                                reject_suggestions, set_group, suggest_from_prediction)
 from ..data.corrections import Correction, CorrectionError
-from ..data.document import Document, Word, word_from_json, word_to_json
+from ..data.document import Document, Word, WordLayout, word_from_json, word_to_json
 from ..data.review import LabelledDocuments, evaluation_documents, labelled_documents
 from ..data.schema import DEFAULT_SCHEMA, LabelSchema
 from .database import Database, NotFoundError, WorkspaceError, dumps
@@ -74,11 +74,16 @@ class AnnotationStore(Database):
     """The annotation half of :class:`~receipt_core.workspace.store.Workspace`."""
 
     def update_word(self, doc_id: str, index: int, label: str, quantity_value: float | None = None,
-                    schema: LabelSchema = DEFAULT_SCHEMA) -> Document:
+                    schema: LabelSchema = DEFAULT_SCHEMA, seen: WordLayout | None = None) -> Document:
         """A person's label for one word (a field, or ``QUANTITY``: its value typed, else read from its text), in
         one transaction with its history entry; returns the saved document. Read, change and write happen under
-        one write lock, so two annotators editing different words of one document never lose each other's change."""
-        return self._change(doc_id, "label", lambda doc: label_word(doc, index, label, quantity_value, schema)).document
+        one write lock, so two annotators editing different words of one document never lose each other's change.
+
+        ``seen`` (every index-addressed change takes it): the receipt's ``word_layout`` as the person saw it; when
+        another session has since added, deleted or re-read words, so that ``index`` may name another word,
+        :class:`ReceiptChangedError` is raised and nothing is saved."""
+        return self._change(doc_id, "label", lambda doc: label_word(doc, index, label, quantity_value, schema),
+                            seen).document
 
     def store_suggestions(self, doc_id: str, prediction: Mapping[str, Any], run_id: str) -> AnnotationResult:
         """Run ``run_id``'s prediction (``DocumentPrediction.to_json()``) kept as suggestions on the words nobody
@@ -86,10 +91,10 @@ class AnnotationStore(Database):
         return self._change(doc_id, "suggest", lambda doc: suggest_from_prediction(doc, prediction, run_id))
 
     def accept_suggestions(self, doc_id: str, indices: Collection[int] | None = None,
-                           min_score: float = 0.0) -> AnnotationResult:
+                           min_score: float = 0.0, seen: WordLayout | None = None) -> AnnotationResult:
         """Suggestions of words ``indices`` (None: the whole receipt) scoring at least ``min_score`` become labels
-        (``label_source="model"``); ``skipped`` says which were not and why."""
-        return self._change(doc_id, "accept", lambda doc: accept_suggestions(doc, indices, min_score))
+        (``label_source="model"``); ``skipped`` says which were not and why. ``seen``: as for :meth:`update_word`."""
+        return self._change(doc_id, "accept", lambda doc: accept_suggestions(doc, indices, min_score), seen)
 
     def accept_dataset_suggestions(self, dataset: str, min_score: float) -> tuple[int, int]:
         """Every suggestion scoring at least ``min_score`` in ``dataset`` accepted, one undoable action per receipt;
@@ -104,29 +109,34 @@ class AnnotationStore(Database):
             words += len(result.changes)
         return receipts, words
 
-    def reject_suggestions(self, doc_id: str, indices: Collection[int] | None = None) -> AnnotationResult:
-        """Suggestions of words ``indices`` (None: the whole receipt) dropped."""
-        return self._change(doc_id, "reject", lambda doc: reject_suggestions(doc, indices))
+    def reject_suggestions(self, doc_id: str, indices: Collection[int] | None = None,
+                           seen: WordLayout | None = None) -> AnnotationResult:
+        """Suggestions of words ``indices`` (None: the whole receipt) dropped. ``seen``: as for :meth:`update_word`."""
+        return self._change(doc_id, "reject", lambda doc: reject_suggestions(doc, indices), seen)
 
-    def set_group(self, doc_id: str, index: int, group_id: int | None) -> AnnotationResult:
-        """Word ``index`` put into item ``group_id`` (None: out of any item); undoable."""
-        return self._change(doc_id, "group", lambda doc: set_group(doc, index, group_id))
+    def set_group(self, doc_id: str, index: int, group_id: int | None,
+                  seen: WordLayout | None = None) -> AnnotationResult:
+        """Word ``index`` put into item ``group_id`` (None: out of any item); undoable. ``seen``: as for
+        :meth:`update_word`."""
+        return self._change(doc_id, "group", lambda doc: set_group(doc, index, group_id), seen)
 
-    def edit_word_text(self, doc_id: str, index: int, text: str) -> Correction:
-        """The OCR's text of word ``index`` corrected to ``text``; undoable."""
-        return self._correct(doc_id, lambda doc: corrections.edit_text(doc, index, text))
+    def edit_word_text(self, doc_id: str, index: int, text: str, seen: WordLayout | None = None) -> Correction:
+        """The OCR's text of word ``index`` corrected to ``text``; undoable. ``seen``: as for :meth:`update_word`."""
+        return self._correct(doc_id, lambda doc: corrections.edit_text(doc, index, text), seen)
 
-    def delete_word(self, doc_id: str, index: int) -> Correction:
-        """Word ``index`` removed (the OCR read something that is not a word); undoable."""
-        return self._correct(doc_id, lambda doc: corrections.delete_word(doc, index))
+    def delete_word(self, doc_id: str, index: int, seen: WordLayout | None = None) -> Correction:
+        """Word ``index`` removed (the OCR read something that is not a word); undoable. ``seen``: as for
+        :meth:`update_word`."""
+        return self._correct(doc_id, lambda doc: corrections.delete_word(doc, index), seen)
 
-    def split_word(self, doc_id: str, index: int, parts: list[str] | None = None) -> Correction:
-        """Word ``index`` split into ``parts`` (None: at its spaces); undoable."""
-        return self._correct(doc_id, lambda doc: corrections.split_word(doc, index, parts))
+    def split_word(self, doc_id: str, index: int, parts: list[str] | None = None,
+                   seen: WordLayout | None = None) -> Correction:
+        """Word ``index`` split into ``parts`` (None: at its spaces); undoable. ``seen``: as for :meth:`update_word`."""
+        return self._correct(doc_id, lambda doc: corrections.split_word(doc, index, parts), seen)
 
-    def merge_with_next(self, doc_id: str, index: int) -> Correction:
-        """Word ``index`` and the next merged into one; undoable."""
-        return self._correct(doc_id, lambda doc: corrections.merge_with_next(doc, index))
+    def merge_with_next(self, doc_id: str, index: int, seen: WordLayout | None = None) -> Correction:
+        """Word ``index`` and the next merged into one; undoable. ``seen``: as for :meth:`update_word`."""
+        return self._correct(doc_id, lambda doc: corrections.merge_with_next(doc, index), seen)
 
     def add_word(self, doc_id: str, text: str, box: list[float]) -> Correction:
         """A word the OCR missed, with its box in page pixels; undoable."""
@@ -237,15 +247,18 @@ class AnnotationStore(Database):
             conn.execute("UPDATE annotation_history SET undone = 1 WHERE action = ?", (action,))
         return Undone(action=action, doc_id=target, kind=kind, words=words, summary=summary)
 
-    def _change(self, doc_id: str, kind: str, rule: Callable[[Document], AnnotationResult]) -> AnnotationResult:
+    def _change(self, doc_id: str, kind: str, rule: Callable[[Document], AnnotationResult],
+                seen: WordLayout | None = None) -> AnnotationResult:
         """Read ``doc_id``, apply ``rule`` and store the document and its history, all in one write transaction;
-        AnnotationError from the rule becomes WorkspaceError."""
+        AnnotationError from the rule becomes WorkspaceError; ReceiptChangedError when ``seen`` is given and the
+        receipt's words are no longer those."""
         with self._write() as conn:
             row = conn.execute("SELECT dataset, json FROM documents WHERE id = ?", (doc_id,)).fetchone()
             if row is None:
                 raise NotFoundError(f"no document {doc_id!r} in the workspace")
+            doc = as_seen(Document.from_json(json.loads(row["json"])), seen)
             try:
-                result = rule(Document.from_json(json.loads(row["json"])))
+                result = rule(doc)
             except AnnotationError as error:
                 raise WorkspaceError(str(error)) from None
             if result.changes:
@@ -255,14 +268,15 @@ class AnnotationStore(Database):
         return result
 
 
-    def _correct(self, doc_id: str, rule: Callable[[Document], Correction]) -> Correction:
+    def _correct(self, doc_id: str, rule: Callable[[Document], Correction],
+                 seen: WordLayout | None = None) -> Correction:
         """:meth:`_change` for a correction: the whole word list goes to the history (CorrectionError becomes
         WorkspaceError)."""
         with self._write() as conn:
             row = conn.execute("SELECT dataset, json FROM documents WHERE id = ?", (doc_id,)).fetchone()
             if row is None:
                 raise NotFoundError(f"no document {doc_id!r} in the workspace")
-            doc = Document.from_json(json.loads(row["json"]))
+            doc = as_seen(Document.from_json(json.loads(row["json"])), seen)
             try:
                 result = rule(doc)
             except CorrectionError as error:
@@ -273,6 +287,24 @@ class AnnotationStore(Database):
                                                    {"words": [word_to_json(w) for w in result.document.words],
                                                     "summary": result.summary})])
         return result
+
+
+class ReceiptChangedError(WorkspaceError):
+    """An index-addressed change to a receipt whose words another session has changed since the person saw them:
+    the index may name another word now, so nothing was saved."""
+
+
+def as_seen(doc: Document, seen: WordLayout | None) -> Document:
+    """``doc`` when its words are those ``seen`` (or nothing was said), else ReceiptChangedError naming the first
+    word that differs."""
+    now = doc.word_layout
+    if seen is None or now == tuple(seen):
+        return doc
+    first = next((i for i, (a, b) in enumerate(zip(seen, now)) if a != b), None)
+    what = (f"word #{first} is now {now[first][0]!r}, not {seen[first][0]!r}" if first is not None
+            else f"it has {len(now)} words, not {len(seen)}")
+    raise ReceiptChangedError(f"receipt {doc.id!r} was changed in another session since this page showed it "
+                              f"({what}); nothing was saved. The page now shows it as it is: make the change again.")
 
 
 def _record(conn, doc_id: str, kind: str, entries: list[tuple[int | None, Mapping, Mapping]]) -> None:
