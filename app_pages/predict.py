@@ -72,7 +72,7 @@ if source == "Upload images":
             named[upload.name if upload.name not in named else f"{upload.name} ({i + 1})"] = upload.getvalue()
         with user_errors("OCR"), st.spinner(f"Reading {counted(len(named), 'receipt')} with Tesseract…"):
             results = ocr_many(list(named.items()), workers=min(len(named), 2), cache=OcrCache(ws.home / "ocr-cache"))
-            problems = [f"{r.name}: {r.error}" for r in results if r.error]
+            problems = [r.error for r in results if r.error]  # each names its file
             if problems:
                 st.error(f"{counted(len(problems), 'file')} could not be read:")
                 st.code(plain("\n".join(problems)), language=None, wrap_lines=True)

@@ -351,7 +351,7 @@ def test_every_image_case_through_the_data_page_upload(workspace_home):
     notes, errors = (c.value.splitlines() for c in at.code)  # one line per file, shown verbatim (st.code)
     assert len(errors) == len(bad), errors
     for name, (_, expected) in bad.items():
-        assert any(e.startswith(f"{name}: ") and expected in e for e in errors), (name, errors)
+        assert any(e.startswith(f"{name!r} ") and expected in e for e in errors), (name, errors)  # named once
     assert not any("Traceback" in e for e in errors)
     assert any(f"Stored {counted(len(good), 'receipt')}" in s.value for s in at.success), [s.value for s in at.success]
     assert any("only the first frame was read" in note for note in notes)

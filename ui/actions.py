@@ -40,7 +40,7 @@ def store_ocr_results(workspace: Workspace, dataset: str, results: list[OcrResul
     batch: dict[str, str] = {}  # document id -> the upload's name that stored it
     for result in results:
         if result.error is not None or result.document is None:
-            problems.append(f"{result.name}: {result.error or 'no document was produced'}")
+            problems.append(result.error or f"{result.name}: no document was produced")  # the error names it
             continue
         held = stored.get(result.document.id)
         if result.document.id in batch:

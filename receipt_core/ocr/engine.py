@@ -228,7 +228,7 @@ class OcrResult:
     name: str
     document: Document | None
     image: LoadedImage | None
-    error: str | None
+    error: str | None  # one line that names the file itself ("'x.png' is an empty file …", "x.png: tesseract …")
 
 
 def ocr_many(items: Sequence[tuple[str, bytes]], settings: OcrSettings = RECEIPT_OCR, workers: int | None = None,

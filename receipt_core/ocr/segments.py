@@ -39,5 +39,5 @@ def ocr_gold_images(gold_docs: Sequence[Document], images: Mapping[str, Path], s
     cache = OcrCache(cache_folder) if cache_folder is not None else None
     results = ocr_many(items, settings, workers=workers, progress=progress, cache=cache, keep_images=False)
     ocr_docs = {r.name: r.document for r in results if r.document is not None}
-    errors = [f"{r.name}: {r.error}" for r in results if r.error is not None]
+    errors = [r.error for r in results if r.error is not None]  # each names its file
     return ocr_docs, errors
