@@ -260,3 +260,13 @@ def test_study_out_refuses_other_files_unless_forced_and_never_reuses_a_study(co
     capsys.readouterr()
     assert main(argv + [str(mine), "--force"]) == 2  # a study's own runs are never mixed with another's
     assert "already holds a study" in capsys.readouterr().err
+
+
+def test_synth_refuses_an_out_folder_it_cannot_make_before_it_renders(tmp_path, capsys, monkeypatch):
+    """Found by a probe: synth rendered and OCR'd every receipt, then failed on --out below a file."""
+    import receipt_core.datasets.synth as synth
+
+    (tmp_path / "a-file").write_text("x")
+    monkeypatch.setattr(synth, "generate_dataset", lambda *a, **k: pytest.fail("rendered before --out was checked"))
+    assert main(["synth", "--out", str(tmp_path / "a-file" / "sub"), "--count", "3"]) == 2
+    assert f"cannot create the folder {tmp_path / 'a-file' / 'sub'}: Not a directory" in capsys.readouterr().err

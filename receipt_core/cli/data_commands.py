@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from .arguments import (add_force_argument, add_format_argument, add_workspace_argument, check_empty_out_folder,
-                        positive_int)
+                        make_out_folder, positive_int)
 from .main import CommandError
 from ..data.images import ImageLoadError, read_image_file
 from ..datasets import (DEFAULT_LIMITS, EXPORT_FORMATS, DatasetImportError, ImportLimits,
@@ -107,6 +107,7 @@ def run_synth(args: argparse.Namespace) -> int:
     if args.count > MAX_GENERATED:
         raise CommandError(f"--count {args.count:,} is over the {MAX_GENERATED:,} receipts one call generates")
     check_empty_out_folder(args.out, args.force)  # before minutes of rendering and OCR
+    make_out_folder(args.out)  # ... and so is a folder that cannot be made (a file on its path, no permission)
     receipts = generate_dataset(args.count, seed=args.seed, progress=_progress("synth"))
     written = save_native([r.document for r in receipts], args.out,
                           images={r.document.id: r.image_bytes for r in receipts})
@@ -170,6 +171,7 @@ def run_export(args: argparse.Namespace) -> int:
     documents = workspace.load_documents(args.dataset)
     if not documents:
         raise CommandError(f"the workspace {workspace.home} holds no documents to export")
+    make_out_folder(args.out)
     written, with_images = export_folder(workspace, documents, args.out, args.format)
     print(f"exported {written} documents ({with_images} with images) as {args.format} to {args.out}")
     return 0
