@@ -270,3 +270,11 @@ def test_synth_refuses_an_out_folder_it_cannot_make_before_it_renders(tmp_path, 
     monkeypatch.setattr(synth, "generate_dataset", lambda *a, **k: pytest.fail("rendered before --out was checked"))
     assert main(["synth", "--out", str(tmp_path / "a-file" / "sub"), "--count", "3"]) == 2
     assert f"cannot create the folder {tmp_path / 'a-file' / 'sub'}: Not a directory" in capsys.readouterr().err
+
+
+def test_an_error_line_keeps_the_spaces_inside_a_quoted_name():
+    """Found by a probe: 'cord  dev' was printed as 'cord dev' (every whitespace run squeezed)."""
+    from receipt_core.cli.main import describe_error
+
+    error = ValueError("already in dataset 'cord  dev';\n  storing it as 'cord dev' would move it")
+    assert describe_error(error) == "already in dataset 'cord  dev'; storing it as 'cord dev' would move it"

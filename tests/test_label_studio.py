@@ -104,6 +104,8 @@ def test_hostile_tasks_are_reported_one_by_one(tmp_path):
         {"id": 5, "data": {"ocr": "../../etc/passwd"}, "annotations": [{"result": [
             region, {**label, "value": {**region["value"], "labels": ["NOT_A_LABEL"]}}, text]}]},
         {"id": 6, "data": {}, "predictions": [{"model_version": "m1", "score": 0.6, "result": [region, label, text]}]},
+        {"id": 7, "data": {}, "annotations": [{"result": [  # a name where a list belongs: said so (found by a probe)
+            region, {**label, "value": {**region["value"], "labels": "TOTAL"}}, text]}]},
     ]
     (tmp_path / "tasks.json").write_text(json.dumps(tasks))
     (tmp_path / "broken.json").write_text("[" * 100)
@@ -113,9 +115,11 @@ def test_hostile_tasks_are_reported_one_by_one(tmp_path):
     assert "tasks.json task 2: a task must be an object" in problems
     assert "tasks.json task 3: the original image width is an integer of 401 digits" in problems
     assert "tasks.json task 4: the task has no annotation or prediction" in problems
-    assert "task 5: region a: label ['NOT_A_LABEL'] is not in schema" in problems and "task 5: image '../../etc/passwd'" in problems
+    assert "task 5: region a: label 'NOT_A_LABEL' is not in schema" in problems
+    assert "task 5: image '../../etc/passwd'" in problems
+    assert """task 7: region a: labels must be a list of label names such as ["TOTAL"], got 'TOTAL'""" in problems
     by_id = {d.id: d for d in report.documents}
-    assert set(by_id) == {"ok", "label-studio-5", "label-studio-6"}
+    assert set(by_id) == {"ok", "label-studio-5", "label-studio-6", "label-studio-7"}
     ok = by_id["ok"].words[0]
     assert (ok.annotation_label, ok.quantity_value, ok.label_source, ok.box) == ("QUANTITY", 2.0, "import",
                                                                                  (10.0, 5.0, 30.0, 15.0))

@@ -44,6 +44,27 @@ def test_upload_into_a_path_like_dataset_stores_nothing_and_export_stays_in_its_
     assert ws.list_documents() == [] and list(ws.images_dir.iterdir()) == []
 
 
+@pytest.mark.parametrize("name, message", [
+    ("café", "contains 'é'; use only ASCII letters (A-Z, a-z)"),  # é is a letter, just not an ASCII one
+    ("cafe\u0301", "name 'cafe\\u0301' contains U+0301;"),  # a combining mark shown as its code, not on a quote
+    ("cord  dev", "holds two spaces in a row, which show as one"),  # would look like 'cord dev' on every page
+])
+def test_a_refused_dataset_name_says_what_is_wrong_in_characters_a_reader_can_see(name, message):
+    """Found by a probe."""
+    from receipt_core.workspace.names import check_dataset_name
+
+    with pytest.raises(WorkspaceError) as refused:
+        check_dataset_name(name)
+    assert message in str(refused.value)
+
+
+def test_a_workspace_path_that_is_a_file_is_said_to_be_a_file(tmp_path):
+    (tmp_path / "ws").write_text("not a folder")
+    with pytest.raises(WorkspaceError, match="the workspace folder .*ws is a file, not a folder; point "
+                                             "RECEIPT_STUDIO_HOME"):
+        Workspace(tmp_path / "ws")
+
+
 def test_a_refused_dataset_name_is_refused_before_any_ocr(workspace_home, monkeypatch):
     """The Data page's path: a name the workspace refuses costs no OCR time and writes nothing."""
     import ui.actions

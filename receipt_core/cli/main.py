@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import re
 import sys
 from typing import Sequence
 
@@ -67,7 +68,7 @@ def describe_error(error: BaseException) -> str:
     if isinstance(error, OSError) and error.strerror:
         where = f"{error.filename}: " if error.filename else ""
         return f"{where}{error.strerror}"
-    message = " ".join(str(error).split()) or type(error).__name__
+    message = re.sub(r"\s*[\r\n]+\s*", " ", str(error)).strip() or type(error).__name__  # one line; '  ' kept
     if is_user_error(error):
         return message
     return f"unexpected {type(error).__name__}: {message} (set RECEIPT_DEBUG=1 to see the traceback)"

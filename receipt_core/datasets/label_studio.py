@@ -249,8 +249,12 @@ def _regions(results: list[Mapping], width: int, height: int, schema: LabelSchem
             if isinstance(names, list) and names and names[0] in schema.annotation_labels:
                 region["label"] = names[0]
                 region["meta"] = result.get("meta") if isinstance(result.get("meta"), Mapping) else {}
+            elif not isinstance(names, list) or not names:
+                notes.append(f"region {rid}: {kind} must be a list of label names such as [\"TOTAL\"], got "
+                             f"{shown(names)}; left unlabelled")
             else:
-                notes.append(f"region {rid}: label {shown(names)} is not in schema {schema.name!r}; left unlabelled")
+                notes.append(f"region {rid}: label {shown(names[0])} is not in schema {schema.name!r}; left "
+                             "unlabelled")
         elif kind == "number" and result.get("from_name") in (QUANTITY_TAG, GROUP):
             region[result["from_name"]] = value.get("number")
     usable = {}

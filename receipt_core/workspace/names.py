@@ -8,6 +8,7 @@ entry point (CLI, pages, importers).
 from __future__ import annotations
 
 import re
+import unicodedata
 from pathlib import Path
 
 from .database import WorkspaceError
@@ -19,8 +20,9 @@ _DATASET_NAME = re.compile(r"[A-Za-z0-9 _.\-]+")
 def check_dataset_name(name: object) -> str:
     """``name`` if it is a valid dataset name, else WorkspaceError saying what is wrong with it.
 
-    Valid: 1–100 of letters, digits, space, ``-``, ``_`` and ``.``, not starting with ``.`` or a space and not
-    ending with a space. So no path separator, no control character (newline, tab), no Markdown or HTML.
+    Valid: 1–100 of ASCII letters, digits, space, ``-``, ``_`` and ``.``, not starting with ``.`` or a space, not
+    ending with a space, without two spaces in a row. So no path separator, no control character (newline, tab), no
+    Markdown or HTML.
     """
     if not isinstance(name, str):
         raise WorkspaceError(f"a dataset name must be text, got {type(name).__name__}")
@@ -31,12 +33,28 @@ def check_dataset_name(name: object) -> str:
                              f"allowed")
     bad = sorted({ch for ch in name if not _DATASET_NAME.fullmatch(ch)})
     if bad:
-        shown = ", ".join(repr(ch) for ch in bad[:5])
-        raise WorkspaceError(f"the dataset name {name!r} contains {shown}; use only letters, digits, spaces, "
-                             f"'-', '_' and '.'")
+        shown = ", ".join(_shown_char(ch) for ch in bad[:5])
+        raise WorkspaceError(f"the dataset name {_shown_name(name)} contains {shown}; use only ASCII letters "
+                             "(A-Z, a-z), digits, spaces, '-', '_' and '.'")
     if name.startswith(".") or name != name.strip():
         raise WorkspaceError(f"the dataset name {name!r} must not start with '.' nor start or end with a space")
+    if "  " in name:  # a page shows two spaces as one: 'cord  dev' would look like 'cord dev'
+        raise WorkspaceError(f"the dataset name {name!r} holds two spaces in a row, which show as one; use one")
     return name
+
+
+def _shown_char(ch: str) -> str:
+    """A refused character as a reader can see it: ``'é'``, or ``U+0301`` for a combining mark or an invisible one
+    (which would sit on the quote or show as nothing)."""
+    if unicodedata.category(ch)[0] in "MC" or not ch.isprintable():
+        return f"U+{ord(ch):04X}"
+    return repr(ch)
+
+
+def _shown_name(name: str) -> str:
+    """``name`` quoted, its combining and invisible characters as ``\\u`` escapes."""
+    return "'" + "".join(f"\\u{ord(ch):04x}" if unicodedata.category(ch)[0] in "MC" or not ch.isprintable()
+                         else ch for ch in name) + "'"
 
 
 def path_inside(folder: Path, *parts: str) -> Path:
