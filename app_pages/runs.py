@@ -207,12 +207,13 @@ with runs_tab:
     label = labels_by_id.get(run_id)
     with st.form(f"runs_label_form_{run_id}", border=False):
         n1, n2 = st.columns([2, 3])
+        # no max_chars: Streamlit drops a pasted text over it whole (found by a probe); Save says what is too long
         new_name = n1.text_input("Name", value=label.name if label else "", key=f"runs_name_{run_id}",
-                                 placeholder=run.name, max_chars=MAX_NAME)
+                                 placeholder=run.name, help=f"At most {MAX_NAME} characters")
         new_tags = n2.text_input("Tags (comma-separated)", value=", ".join(label.tags) if label else "",
                                  key=f"runs_tags_{run_id}", placeholder="baseline, demo")
         new_notes = st.text_area("Notes", value=label.notes if label else "", key=f"runs_notes_{run_id}",
-                                 max_chars=MAX_NOTES, height=80)
+                                 height=80, help=f"At most {MAX_NOTES:,} characters")
         if st.form_submit_button("Save name, tags and notes", key="runs_label_save"):
             with user_errors("Saving the run's name"):
                 set_run_label(ws, run_id, name=new_name, tags=new_tags, notes=new_notes)

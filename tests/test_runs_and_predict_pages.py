@@ -141,6 +141,10 @@ def test_runs_page_names_sorts_diffs_and_marks_best_beyond_noise(workspace_home)
     assert table["name"].nunique() == 2  # two "tiny · full" runs told apart
 
     at.selectbox(key="runs_one").set_value(low).run()
+    at.text_input(key=f"runs_name_{low}").set_value("n" * 81)  # over the limit: said, and the name kept as it was
+    at.button(key="runs_label_save").click().run()
+    assert any("a run name is at most 80 characters, got 81" in e.value for e in at.error)
+    assert low not in run_labels(ws) or run_labels(ws)[low].name != "n" * 81
     at.text_input(key=f"runs_name_{low}").set_value("my baseline")
     at.text_input(key=f"runs_tags_{low}").set_value("demo, cpu")
     at.button(key="runs_label_save").click().run()

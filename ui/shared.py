@@ -20,7 +20,7 @@ from receipt_core.model.head_settings import HeadSettings
 from receipt_core.training.slot import JobSlot
 from receipt_core.workspace.server_folders import ServerFolders
 from receipt_core.workspace.database import WorkspaceError
-from receipt_core.workspace.names import MAX_DATASET_NAME, check_dataset_name
+from receipt_core.workspace.names import check_dataset_name
 from receipt_core.workspace.store import HOME_ENV, Workspace
 from ui.literal import literal, plain
 
@@ -127,7 +127,8 @@ def follow_dataset(name: str | None, names: list[str]) -> None:
 def dataset_name_input(label: str, key: str, value: str = "", allow_empty: bool = False) -> tuple[str, bool]:
     """A text field for a dataset name, checked as it is typed (the workspace's one rule): what it holds
     (stripped), and whether a button may use it. A bad name is said under the field at once, not after the work."""
-    name = st.text_input(label, value=value, key=key, max_chars=MAX_DATASET_NAME).strip()
+    # no max_chars: Streamlit drops a pasted text over it whole; the check below says the length instead
+    name = st.text_input(label, value=value, key=key).strip()
     if not name and allow_empty:
         return name, True
     try:
