@@ -92,6 +92,7 @@ NATIVE_CASES = {
     "quantity-text": (native_text("x", word_quantity="false"), "'quantity' must be true or false"),
     "empty-id": (native_text(""), "'id' must be a non-empty string"),
     "blank-id": (native_text("   "), "'id' must be a non-empty string"),
+    "id-ending-in-a-space": (native_text("nat-abc "), "starts or ends with a space"),  # beside 'nat-abc' (a probe)
     "huge-box": (native_text("x", word_box=Raw("[1e400, 10, 60, 20]")), "box value is inf, outside"),
     "group-id-huge": (native_text("x", word_group_id=10 ** 30), "'group_id' must be a whole number"),
 }

@@ -136,8 +136,8 @@ def record_problem(error: BaseException) -> str:
 
 
 def storable(doc: Document) -> Document:
-    """``doc`` if it can be stored (strict JSON in UTF-8, an id without control characters, bounded page and word
-    texts), else RecordError."""
+    """``doc`` if it can be stored (strict JSON in UTF-8, an id without control characters or spaces at its ends,
+    bounded page and word texts), else RecordError."""
     if not doc.id.strip() or len(doc.id) > MAX_ID_LENGTH:
         raise RecordError(f"the document id must be 1 to {MAX_ID_LENGTH} characters, got {shown(doc.id)}")
     for index, word in enumerate(doc.words):
@@ -146,6 +146,8 @@ def storable(doc: Document) -> Document:
                               "for one word")
     if any(unicodedata.category(c) == "Cc" for c in doc.id):
         raise RecordError(f"the document id {shown(doc.id)} holds a control character (a newline, tab or NUL)")
+    if doc.id != doc.id.strip():  # 'r1 ' beside 'r1' would be two receipts that every picker shows alike
+        raise RecordError(f"the document id {shown(doc.id)} starts or ends with a space; remove it")
     try:
         json.dumps(doc.to_json(), allow_nan=False, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError as error:  # a lone surrogate ("\ud800" in the JSON): no UTF-8 text can hold it
