@@ -105,7 +105,8 @@ def load_image(data: bytes, name: str = "", max_pixels: int = DEFAULT_MAX_PIXELS
     frames = getattr(image, "n_frames", 1)
     if frames > 1:
         image.seek(0)
-        note = f"animated {file_format} with {frames} frames: only the first frame was read"
+        kind, part = ("multi-page TIFF", "page") if file_format == "TIFF" else (f"animated {file_format}", "frame")
+        note = f"{kind} with {frames} {part}s: only the first {part} was read"
     try:
         image.load()
     except OSError as error:
