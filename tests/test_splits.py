@@ -32,3 +32,7 @@ def test_evaluation_notes_warn_of_training_receipts_and_of_too_few():
     (few,) = evaluation_notes(train, ["d1"])
     assert few.startswith("only 1 evaluation receipt:")
     assert evaluation_notes(train, []) == ()  # no evaluation at all is said elsewhere
+    # found by a walkthrough: the CORD sample's dev receipts imported again from CORD (ids cord-…) trained on them
+    cord = [f"cord-receipt_{i:05d}" for i in range(12)]
+    sample = [f"cord-sample-receipt_{i:05d}" for i in range(12)]
+    assert evaluation_notes(cord, sample)[0].startswith("12 of the 12 evaluation receipts are also training")

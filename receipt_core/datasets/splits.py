@@ -30,9 +30,10 @@ MIN_EVAL_RECEIPTS = 10  # below this, one receipt moves a score by more than the
 
 def evaluation_notes(train_ids: Sequence[str], eval_ids: Sequence[str]) -> tuple[str, ...]:
     """What makes a run's scores misleading before it starts: evaluation receipts that are also training ones,
-    or too few of them (warnings for the CLI and the Train page; the run is not refused)."""
+    or too few of them (warnings for the CLI and the Train page; the run is not refused). A receipt of the CORD
+    sample (``cord-sample-receipt_00003``) is the same receipt as CORD's own (``cord-receipt_00003``)."""
     notes = []
-    shared = len(set(train_ids) & set(eval_ids))
+    shared = len({_receipt(i) for i in train_ids} & {_receipt(i) for i in eval_ids})
     if shared:
         notes.append(f"{shared} of the {len(eval_ids)} evaluation receipts are also training receipts: the scores "
                      "will look better than on receipts the model never saw; evaluate on another dataset")
@@ -40,6 +41,14 @@ def evaluation_notes(train_ids: Sequence[str], eval_ids: Sequence[str]) -> tuple
         notes.append(f"only {counted(len(eval_ids), 'evaluation receipt')}: one receipt moves the scores by a lot, so "
                      f"compare runs on a larger evaluation set (at least {MIN_EVAL_RECEIPTS})")
     return tuple(notes)
+
+
+def _receipt(doc_id: str) -> str:
+    """One name per receipt whatever dataset holds it: the CORD sample renames CORD's ``cord-`` ids (so an import
+    of the full CORD stays a dataset of its own), which names the same receipt twice."""
+    from .demo import CORD_SAMPLE_ID_PREFIX
+
+    return "cord-" + doc_id.removeprefix(CORD_SAMPLE_ID_PREFIX) if doc_id.startswith(CORD_SAMPLE_ID_PREFIX) else doc_id
 
 
 TRAIN_SUFFIX = "-train"
