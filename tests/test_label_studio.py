@@ -28,6 +28,8 @@ def _mixed(doc: Document) -> Document:
                                        label_source=None)
     words[2] = dataclasses.replace(words[2], suggestion=Suggestion("TAX", False, None, "run-7", 0.4))
     words[3] = dataclasses.replace(words[3], suggestion=Suggestion("OTHER", True, 3.0, "run-8", 0.9))
+    for i, confidence in ((4, 91.5), (5, 12.0)):  # an OCR'd receipt's (found lost by a walkthrough)
+        words[i] = dataclasses.replace(words[i], confidence=confidence)
     return doc.with_words(words)
 
 
@@ -45,7 +47,8 @@ def test_native_to_label_studio_to_native_keeps_every_word_on_real_receipts(cord
 
     back = load_dataset(tmp_path / "ls", "label-studio")
     assert back.problems == () and len(back.documents) == 45
-    assert list(back.documents) == docs  # text, box, field, quantity + value, group, provenance, suggestions, order
+    assert list(back.documents) == docs  # text, box, confidence, field, quantity + value, group, provenance,
+    # suggestions, order
     words = sum(len(d.words) for d in docs)
     assert words == sum(len(d.words) for d in back.documents) > 1000
     assert back.documents[40].source == "IMG_2041 receipt.jpg"

@@ -14,7 +14,7 @@ which a one-word item also has; on import, tasks without it take their items fro
 People's and imports' labels go to the task's ``annotations``; model suggestions go to ``predictions``, one per run
 (``model_version`` is the run id, each region's ``score`` the suggestion's). A labelled region's ``meta`` carries
 the word's provenance (``label_source``, ``label_run``, ``label_score``); a region without it imports as gold
-(``"import"``). :func:`label_config` is the labeling configuration to create the matching project.
+(``"import"``). A textarea region's ``meta`` carries the OCR's confidence in the word (``ocr_confidence``, 0–100). :func:`label_config` is the labeling configuration to create the matching project.
 
 The importer reads one exported JSON file (a list of tasks, or one task) or a folder of them; each bad task is
 one problem line and the rest imports (bounded JSON, numbers in range, boxes clamped to the page).
@@ -42,6 +42,7 @@ CONFIG_FILE = "label_config.xml"
 IMAGE_FOLDER = "images"
 IMAGE, BBOX, LABEL, TEXT, QUANTITY_TAG, GROUP = "image", "bbox", "label", "transcription", "quantity", "group"
 ITEM_RELATION = "item"
+OCR_CONFIDENCE = "ocr_confidence"  # a textarea region's meta key: the word's OCR confidence (0–100)
 MAX_FILE_BYTES = 512 * 1024 * 1024  # a whole export (many tasks); each task is bounded by ImportLimits too
 
 
@@ -100,7 +101,10 @@ def document_task(doc: Document, task_id: int, image_ref: str | None) -> dict[st
             labelled["meta"] = {"label_source": word.label_source, "label_run": word.label_run,
                                 "label_score": word.label_score}
             annotation.append(labelled)
-        annotation.append(_result(rid, TEXT, "textarea", geometry, {"text": [word.text]}, doc))
+        text = _result(rid, TEXT, "textarea", geometry, {"text": [word.text]}, doc)
+        if word.confidence is not None:  # the OCR's, 0–100: Annotate's low-confidence overlay reads it back
+            text["meta"] = {OCR_CONFIDENCE: word.confidence}
+        annotation.append(text)
         if word.is_quantity and word.quantity_value is not None:
             annotation.append(_result(rid, QUANTITY_TAG, "number", geometry, {"number": word.quantity_value}, doc))
         if word.group_id is not None:
@@ -244,6 +248,10 @@ def _regions(results: list[Mapping], width: int, height: int, schema: LabelSchem
                 region["dropped"] = True
         if kind == "textarea" and isinstance(value.get("text"), list) and value["text"]:
             region["text"] = " ".join(str(t) for t in value["text"] if isinstance(t, str)).strip()
+            meta = result.get("meta")
+            confidence = meta.get(OCR_CONFIDENCE) if isinstance(meta, Mapping) else None
+            if isinstance(confidence, (int, float)) and not isinstance(confidence, bool) and 0 <= confidence <= 100:
+                region[OCR_CONFIDENCE] = float(confidence)
         elif kind in ("labels", "rectanglelabels"):
             names = value.get("labels", value.get("rectanglelabels"))
             if isinstance(names, list) and names and names[0] in schema.annotation_labels:
@@ -316,7 +324,7 @@ def _groups(results: list[Mapping], regions: Mapping[str, Mapping]) -> dict[str,
 
 
 def _word(region: Mapping[str, Any], group: int | None, labelled: bool) -> Word:
-    word = Word(text=region["text"], box=region["box"], group_id=group)
+    word = Word(text=region["text"], box=region["box"], group_id=group, confidence=region.get(OCR_CONFIDENCE))
     label = region.get("label") if labelled else None
     if label is None:
         return word
