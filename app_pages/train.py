@@ -3,15 +3,13 @@ settings; Start/Pause/Stop; live charts. Every default comes from the run's conf
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 
 import streamlit as st
 
-from receipt_core.datasets.splits import evaluation_notes, paired_datasets, split_documents
+from receipt_core.datasets.splits import paired_datasets, split_documents
 from receipt_core.model.backbone_names import BACKBONE_NAMES, DEFAULT_BACKBONE, TEXT_ONLY_BACKBONES
 from receipt_core.data.boxes import BOX_MODES
-from receipt_core.data.review import UNLABELLED
 from receipt_core.model.freeze import LAYOUT_GROUP, PRESETS, FreezePlan, PhasedSchedule, hand_toggles
 from receipt_core.model.scenario_guide import guide_markdown
 from receipt_core.model.head_settings import HEAD_KINDS, LAYER_MIXES, HeadSettings
@@ -22,8 +20,8 @@ from receipt_core.training.runs import start_pretrain_run, start_reference_run, 
 from receipt_core.training.schedules import LR_SCHEDULES
 from receipt_core.training.slot import JobBusyError
 from ui.live_run import live_view
-from ui.shared import (HOLD_OUT, NO_DATA, current_dataset, fmt_params, friendly, group_sizes, job_slot,
-                       require_router, server_folders, user_errors, workspace)
+from ui.shared import (HOLD_OUT, NO_DATA, current_dataset, evaluation_preview, fmt_params, friendly, group_sizes,
+                       job_slot, require_router, server_folders, user_errors, workspace)
 
 LOCAL = "local folder…"
 TWO_HEAD, REFERENCE, PRETRAIN = "Two-head model", "Reference tagger", "Layout pre-training"
@@ -235,14 +233,7 @@ with st.expander("Run settings", expanded=busy is None):
 
     preview_ids = []
     if datasets and kind != PRETRAIN:
-        with contextlib.suppress(ValueError):  # too few receipts: Start explains it
-            summaries = ws.list_documents(train_set)
-            eval_summaries = None if eval_choice == HOLD_OUT else ws.list_documents(eval_choice)
-            train_part, eval_part = split_documents(summaries, eval_summaries, hold_out)
-            # a receipt without a label is left out of training and scoring alike: count and watch the others
-            preview_ids = [s.id for s in eval_part if s.status != UNLABELLED]
-            for note in evaluation_notes([s.id for s in train_part if s.status != UNLABELLED], preview_ids):
-                st.warning(note[0].upper() + note[1:] + ".")
+        preview_ids = [s.id for s in evaluation_preview(train_set, eval_choice, hold_out)]  # one may be watched
     if datasets and kind == TWO_HEAD:
         watch = st.selectbox("Live predictions for", preview_ids or [None], key="train_watch",
                              help="An evaluation receipt whose predictions are drawn at each evaluation")

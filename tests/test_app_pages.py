@@ -749,6 +749,10 @@ def test_the_train_page_warns_with_the_receipts_a_run_would_score_not_the_unlabe
     assert [w.value for w in at.warning] == ["Only 3 evaluation receipts: one receipt moves the scores by a lot, "
                                              "so compare runs on a larger evaluation set (at least 10)."]
     assert at.selectbox(key="train_watch").options == ["d0", "d1", "d2"]
+    # the race and the study forms say it too: a race's verdicts on 3 receipts are noise (found by a walkthrough)
+    at.switch_page("app_pages/race.py").run()
+    assert [w.value for w in at.warning].count("Only 3 evaluation receipts: one receipt moves the scores by a lot, "
+                                               "so compare runs on a larger evaluation set (at least 10).") >= 1
 
 def test_picking_a_scenario_gives_every_setting_that_scenario_s_defaults(demo_env):
     """The page's path reaches what `train --scenario S` does: a keyed widget keeps its value across reruns, so

@@ -25,7 +25,7 @@ from receipt_core.training.run_feed import RunCurves
 from receipt_core.training.run_status import status_line
 from ui.literal import literal
 from ui.race_track import race_track, start_race
-from ui.shared import HOLD_OUT, NO_DATA, current_dataset, friendly, user_errors, workspace
+from ui.shared import HOLD_OUT, NO_DATA, current_dataset, evaluation_preview, friendly, user_errors, workspace
 
 SHOWN_KEY = "race_shown"  # the race the board shows (its name); the newest when unset
 FEED_KEY = "race_feed"
@@ -45,6 +45,7 @@ def data_choice(datasets: list[str], key: str) -> tuple[str, str | None, float]:
                                       index=options.index(default_eval) if default_eval in options else 0)
     share = columns[2].slider("Held-out share", 0.1, 0.5, 0.25, 0.05, key=f"{key}_share",
                               disabled=evaluation != HOLD_OUT)
+    evaluation_preview(train, evaluation, share)  # too few evaluation receipts make its verdicts noise: said here
     return train, None if evaluation == HOLD_OUT else evaluation, share
 
 

@@ -139,6 +139,24 @@ def dataset_name_input(label: str, key: str, value: str = "", allow_empty: bool 
     return name, True
 
 
+def evaluation_preview(train: str, evaluation: str | None, share: float) -> list:
+    """The evaluation receipts (workspace summaries) a run on these datasets would score, with a warning on the
+    page for each thing that would make its scores misleading (training receipts among them, too few of them);
+    empty when the split is refused (Start says why)."""
+    from receipt_core.data.review import UNLABELLED
+    from receipt_core.datasets.splits import planned_split
+
+    ws = workspace()
+    try:
+        scored, notes = planned_split(ws.list_documents(train), None if evaluation in (None, HOLD_OUT)
+                                      else ws.list_documents(evaluation), share, lambda s: s.status != UNLABELLED)
+    except ValueError:
+        return []
+    for note in notes:
+        st.warning(note[0].upper() + note[1:] + ".")
+    return scored
+
+
 def current_dataset() -> str | None:
     """The dataset chosen in the sidebar, else the first one (None when the workspace has none)."""
     names = [d.name for d in workspace().datasets()]

@@ -43,6 +43,16 @@ def evaluation_notes(train_ids: Sequence[str], eval_ids: Sequence[str]) -> tuple
     return tuple(notes)
 
 
+def planned_split(summaries: Sequence[T], eval_summaries: Sequence[T] | None, hold_out: float,
+                  is_labelled) -> tuple[list[T], tuple[str, ...]]:
+    """The evaluation receipts a run on these datasets would score (``split_documents``, less those
+    ``is_labelled`` says have no label) and :func:`evaluation_notes` on them, before it starts; ValueError when the
+    split itself is refused (too few receipts: starting says why)."""
+    train_part, eval_part = split_documents(summaries, eval_summaries, hold_out)
+    scored = [s for s in eval_part if is_labelled(s)]  # an unlabelled receipt is neither trained nor scored
+    return scored, evaluation_notes([s.id for s in train_part if is_labelled(s)], [s.id for s in scored])
+
+
 def _receipt(doc_id: str) -> str:
     """One name per receipt whatever dataset holds it: the CORD sample renames CORD's ``cord-`` ids (so an import
     of the full CORD stays a dataset of its own), which names the same receipt twice."""
