@@ -137,7 +137,7 @@ with import_tab:
             if report.documents:
                 name = name_text or default_dataset_name(path, fmt)
                 stored = import_into_workspace(ws, name, report)
-                flash("import", "success", f"Imported {len(stored.documents)} {fmt} documents into dataset "
+                flash("import", "success", f"Imported {counted(len(stored.documents), fmt + ' document')} into dataset "
                       f"{literal(name)} ({len(stored.images)} with images).")
                 if stored.problems:
                     flash("import", "warning", stored.problems_heading())

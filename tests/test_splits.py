@@ -36,3 +36,13 @@ def test_evaluation_notes_warn_of_training_receipts_and_of_too_few():
     cord = [f"cord-receipt_{i:05d}" for i in range(12)]
     sample = [f"cord-sample-receipt_{i:05d}" for i in range(12)]
     assert evaluation_notes(cord, sample)[0].startswith("12 of the 12 evaluation receipts are also training")
+
+
+def test_a_new_session_shows_a_training_dataset_rather_than_its_evaluation_sibling():
+    """Found by a walkthrough: cord-sample-dev sorts first, so a new session showed (and offered to delete) it."""
+    from receipt_core.datasets.splits import first_dataset
+
+    assert first_dataset(["cord-sample-dev", "cord-sample-train", "demo"]) == "cord-sample-train"
+    assert first_dataset(["demo", "shop-dev"]) == "demo"
+    assert first_dataset(["lonely-dev"]) == "lonely-dev"
+    assert first_dataset([]) is None

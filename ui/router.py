@@ -13,6 +13,7 @@ from pathlib import Path
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
+from receipt_core.datasets.splits import first_dataset
 from ui.kept_settings import keep_settings
 from ui.literal import literal
 from ui.race_track import race_track
@@ -82,7 +83,7 @@ def dataset_choice(names: list[str]) -> None:
         del st.session_state[DATASET_KEY]  # deleted since: the URL's dataset, else the first
     # bound to the URL (?dataset=NAME): a reload, a bookmark or a shared link opens the same dataset on any page
     st.selectbox("Dataset", names, key=DATASET_KEY, help="The dataset the pages work on (Train starts from it)",
-                 on_change=_chosen, args=(names,), bind="query-params")
+                 index=names.index(first_dataset(names)), on_change=_chosen, args=(names,), bind="query-params")
 
 
 def _chosen(names: list[str]) -> None:

@@ -159,9 +159,11 @@ def evaluation_preview(train: str, evaluation: str | None, share: float) -> list
 
 def current_dataset() -> str | None:
     """The dataset chosen in the sidebar, else the first one (None when the workspace has none)."""
+    from receipt_core.datasets.splits import first_dataset
+
     names = [d.name for d in workspace().datasets()]
     chosen = st.session_state.get(DATASET_KEY)
-    return chosen if chosen in names else (names[0] if names else None)
+    return chosen if chosen in names else first_dataset(names)
 
 
 @contextlib.contextmanager

@@ -46,7 +46,8 @@ def zip_import_section(workspace: Workspace) -> None:
 
 def _report(result: ZipImportResult) -> None:
     how = "recognised" if result.format_detected else "as chosen"
-    st.success(f"Imported {result.documents} documents ({result.images} with images, from {result.files} files) "
+    st.success(f"Imported {counted(result.documents, 'document')} ({result.images} with images, from "
+               f"{counted(result.files, 'file')}) "
                f"as {result.format} ({how}) into dataset {literal(result.dataset)}.")
     if result.label_counts:
         st.dataframe(pd.DataFrame({"label": list(result.label_counts), "words": list(result.label_counts.values())}),

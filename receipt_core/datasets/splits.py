@@ -65,6 +65,12 @@ TRAIN_SUFFIX = "-train"
 EVAL_SUFFIXES = ("-dev", "-eval", "-test", "-val")
 
 
+def first_dataset(names: Sequence[str]) -> str | None:
+    """The dataset a new session shows: the first by name, or its training sibling when it is an evaluation set
+    (``cord-sample-dev`` sorts before ``cord-sample-train``: showing it would offer to delete the evaluation set)."""
+    return paired_datasets(names, names[0])[0] if names else None
+
+
 def paired_datasets(names: Sequence[str], chosen: str | None) -> tuple[str | None, str | None]:
     """The training and evaluation datasets a Train page should start from, given the dataset in view.
 

@@ -81,8 +81,8 @@ class DocumentsInAnotherDatasetError(WorkspaceError):
         where = ", ".join(repr(name) for name in holders[:5]) + (f" and {len(holders) - 5} more" if len(holders) > 5
                                                                  else "")
         super().__init__(
-            f"{len(self.elsewhere)} of these receipts (for example {example!r}) are already in dataset "
-            f"{where}; a receipt belongs to one dataset, and storing it as {dataset!r} would move it out and "
+            f"{len(self.elsewhere)} of these receipts (for example {example!r}) "
+            f"{'is' if len(self.elsewhere) == 1 else 'are'} already in dataset {where}; a receipt belongs to one dataset, and storing it as {dataset!r} would move it out and "
             f"replace its labels, so nothing was stored. Store them into {holders[0]!r} to update them there, or "
             "delete them from it first")
 
