@@ -235,6 +235,8 @@ with st.expander("Run settings", expanded=busy is None):
     if datasets and kind != PRETRAIN:
         preview_ids = [s.id for s in evaluation_preview(train_set, eval_choice, hold_out)]  # one may be watched
     if datasets and kind == TWO_HEAD:
+        if st.session_state.get("train_watch") not in (preview_ids or [None]):
+            st.session_state.pop("train_watch", None)  # kept from other data: show (and watch) the first receipt
         watch = st.selectbox("Live predictions for", preview_ids or [None], key="train_watch",
                              help="An evaluation receipt whose predictions are drawn at each evaluation")
 

@@ -749,6 +749,11 @@ def test_the_train_page_warns_with_the_receipts_a_run_would_score_not_the_unlabe
     assert [w.value for w in at.warning] == ["Only 3 evaluation receipts: one receipt moves the scores by a lot, "
                                              "so compare runs on a larger evaluation set (at least 10)."]
     assert at.selectbox(key="train_watch").options == ["d0", "d1", "d2"]
+    at.selectbox(key="train_watch").set_value("d2").run()
+    at.switch_page("app_pages/home.py").run()  # the form's settings are kept (ui/kept_settings.py), the watch too
+    at.switch_page("app_pages/train.py").run()
+    at.selectbox(key="train_eval").set_value("(hold out part of the training dataset)").run()
+    assert at.selectbox(key="train_watch").value == "t9"  # not a placeholder over a receipt of the old choice
     # the race and the study forms say it too: a race's verdicts on 3 receipts are noise (found by a walkthrough)
     at.switch_page("app_pages/race.py").run()
     assert [w.value for w in at.warning].count("Only 3 evaluation receipts: one receipt moves the scores by a lot, "
