@@ -306,3 +306,14 @@ def test_opening_annotate_on_its_first_receipt_adds_no_receipt_to_the_url(receip
     assert at.query_params["receipt"] == at.selectbox(key="annotate_doc").value != first
     at.button(key="annotate_prev").click().run()
     assert at.query_params["receipt"] == first  # once written, it follows the picker
+
+
+def test_a_link_to_a_receipt_or_dataset_that_is_not_there_says_so(receipts):
+    """Found by a walkthrough: annotate?dataset=nope&receipt=zzz opened another dataset's first receipt silently."""
+    at = _app("zzz")
+    assert any("Receipt ` zzz ` is not in dataset ` receipts `; showing another." == i.value for i in at.info), \
+        [i.value for i in at.info]
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
+    at.query_params["dataset"] = "nope"
+    at.run()
+    assert any("Dataset ` nope ` from the link is not in this workspace" in i.value for i in at.sidebar.info)

@@ -81,6 +81,9 @@ def dataset_choice(names: list[str]) -> None:
         follow_dataset(pending, names)
     elif DATASET_KEY in st.session_state and st.session_state[DATASET_KEY] not in names:
         del st.session_state[DATASET_KEY]  # deleted since: the URL's dataset, else the first
+    asked = st.query_params.get(DATASET_KEY)
+    if asked is not None and asked not in names:  # a link or bookmark naming a dataset not (or no longer) here
+        st.info(f"Dataset {literal(asked)} from the link is not in this workspace; showing another.")
     # bound to the URL (?dataset=NAME): a reload, a bookmark or a shared link opens the same dataset on any page
     st.selectbox("Dataset", names, key=DATASET_KEY, help="The dataset the pages work on (Train starts from it)",
                  index=names.index(first_dataset(names)), on_change=_chosen, args=(names,), bind="query-params")
