@@ -44,10 +44,18 @@ def _scenario_defaults() -> None:
     """On a change of scenario (a callback: runs before the page redraws), set every scenario-dependent setting to
     the new scenario's own default (a number input shows an unset one as 0). A keyed widget keeps the value the
     browser holds otherwise: removing the key was not enough, the browser sent the old value back."""
-    defaults = TrainConfig.for_scenario(st.session_state["train_preset"])
+    preset = st.session_state["train_preset"]
+    defaults = TrainConfig.for_scenario(preset)
+    changed = []
     for key, field in SCENARIO_SETTINGS.items():
         value = getattr(defaults, field)
-        st.session_state[key] = value if value is not None else 0  # a number input's unset; top k: 0 is "auto"
+        value = value if value is not None else 0  # a number input's unset; top k: 0 is "auto"
+        if key in st.session_state and st.session_state[key] != value:
+            changed.append(f"{field.replace('_', ' ')} {value:g}" if isinstance(value, float) else
+                           f"{field.replace('_', ' ')} {value}")
+        st.session_state[key] = value
+    if changed:  # a value the person typed is replaced: said, not done silently (found by a walkthrough)
+        st.toast(f"{preset}'s own defaults: " + ", ".join(changed[:6]) + (" …" if len(changed) > 6 else ""))
 
 
 def _head_settings(defaults: TrainConfig, preset: str) -> HeadSettings:

@@ -772,6 +772,8 @@ def test_picking_a_scenario_gives_every_setting_that_scenario_s_defaults(demo_en
                                              "so compare runs on a larger evaluation set (at least 10)."]
     expected = TrainConfig.for_scenario("freeze-backbone")
     assert at.number_input(key="train_epochs").value == expected.epochs == 20
+    assert [t.value for t in at.toast] and "freeze-backbone's own defaults: " in at.toast[0].value  # said
+    assert "epochs 20" in at.toast[0].value  # the 3 typed above is replaced, and the page says so
     assert at.selectbox(key="train_head").value == expected.head == "contextual"
     assert at.number_input(key="train_head_depth").value == expected.head_depth
     assert at.number_input(key="train_head_size").value == expected.head_size
