@@ -264,7 +264,7 @@ with st.expander("Run settings", expanded=busy is None):
                     depth = (f" Phase 2 (auto): the top "
                              f"{min(phase_two_depth(int(epochs), receipts, plan.max_minutes), layers)} encoder "
                              "layers.")
-                estimate_col.caption(estimate_run_time(ws, plan).text() + depth)
+                estimate_col.caption(estimate_run_time(ws, plan).text() + ("." if depth else "") + depth)
     if start:
         with user_errors("Starting the run"):
             if kind == PRETRAIN:  # masked words need no labels: every receipt serves

@@ -134,7 +134,8 @@ def dataset_name_input(label: str, key: str, value: str = "", allow_empty: bool 
     try:
         check_dataset_name(name)
     except WorkspaceError as error:
-        st.error(literal(str(error)))
+        message = str(error)
+        st.error(literal(message[:1].upper() + message[1:]))
         return name, False
     return name, True
 
