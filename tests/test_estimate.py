@@ -137,5 +137,5 @@ def test_the_train_page_shows_the_estimate_next_to_start(workspace_home):
     measured = [c.value for c in at.caption if "(measured:" in c.value]
     seconds = 12.0 / RECEIPTS * receipts
     assert measured == [f"about {seconds:.0f} s for 1 epoch of {math.ceil(receipts / batch)} steps (measured: "
-                        f"{12.0 / RECEIPTS:.3f} s per receipt and epoch in 1 earlier run like it) Phase 2 (auto): "
+                        f"{12.0 / RECEIPTS:.3f} s per receipt and epoch in 1 earlier run like it). Phase 2 (auto): "
                         "the top 2 encoder layers."]  # all the tiny backbone has
