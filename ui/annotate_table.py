@@ -28,9 +28,10 @@ def word_table(doc: Document) -> None:
         "source": [w.label_source or "—" for w in doc.words],
         "suggested": [f"{w.suggestion.annotation_label} {w.suggestion.score:.2f} ({w.suggestion.run})"
                       if w.suggestion is not None else "" for w in doc.words],
-        "item": [w.group_id for w in doc.words],
-        "quantity value": [w.quantity_value for w in doc.words],
-        "OCR confidence": [w.confidence for w in doc.words],
+        # nullable dtypes: a column of nothing but None (a receipt without items) showed "None" in every cell
+        "item": pd.array([w.group_id for w in doc.words], dtype="Int64"),
+        "quantity value": pd.array([w.quantity_value for w in doc.words], dtype="Float64"),
+        "OCR confidence": pd.array([w.confidence for w in doc.words], dtype="Float64"),
     })
     st.data_editor(
         table, key=editor_key, height=420, width="stretch", num_rows="fixed",
