@@ -73,6 +73,19 @@ def test_deskew_finds_the_rotation_and_leaves_a_straight_receipt_alone():
     assert prepared.geometry.angle == pytest.approx(4.0, abs=0.6) and prepared.image.width == 600
 
 
+def test_deskew_reads_a_long_till_roll_on_its_middle_and_leaves_a_straight_one_alone():
+    """Found by a probe: a straight 384 × 14,000 px roll was shrunk whole to 16 × 600 px for the estimate, which
+    said 3.5°, and the rotation turned its top and bottom off the page (no word above y 3,200)."""
+    font = ImageFont.truetype(str(available_fonts()[0]), 22)
+    roll = Image.new("L", (384, 14_000), 255)
+    draw = ImageDraw.Draw(roll)
+    for row in range(460):
+        draw.text((12, 20 + 30 * row), f"1x ITEM{row:03d}  {row % 9 + 1}.00", font=font, fill=0)
+    assert estimate_skew(roll) == 0.0
+    tilted = roll.rotate(2.0, resample=Image.Resampling.BICUBIC, fillcolor=255)
+    assert estimate_skew(tilted) == pytest.approx(-2.0, abs=0.6)
+
+
 def _word(text: str, box, confidence: float, line: int = 0) -> OcrWord:
     return OcrWord(text=text, box=tuple(float(v) for v in box), confidence=confidence, line=line)
 
