@@ -211,7 +211,14 @@ def test_a_change_to_a_word_another_session_has_moved_is_refused_not_put_on_anot
     assert any("was changed in another session" in w.value and "nothing was saved" in w.value for w in at.warning)
     after = receipts.get_document(doc.id)
     assert after.words == shown.words[1:]  # no word got B's label
-    assert _keyed(at.selectbox, f"annotate_label_{doc.id}_1_").value is None  # redrawn for the word there now
+    # the selection follows the word B had open (now #0), so making the change again lands on it (a probe found
+    # it stayed on #1, the word that slid in, and the second try labelled that one)
+    assert at.session_state[f"annotate_cursor_{doc.id}"] == 0
+    assert any(f"The word you had open, {shown.words[1].text!r}, is now #0" in w.value for w in at.warning)
+    _keyed(at.selectbox, f"annotate_label_{doc.id}_0_").set_value("TOTAL").run()
+    at.button(key="annotate_save_word").click().run()
+    assert receipts.get_document(doc.id).words[0] == shown.words[1].with_annotation("TOTAL")
+    receipts.undo(doc.id)
 
     # the store refuses the same for every index-addressed change, the word table's and the keys' included
     seen = shown.word_layout
@@ -222,8 +229,9 @@ def test_a_change_to_a_word_another_session_has_moved_is_refused_not_put_on_anot
                    lambda: receipts.edit_word_text(doc.id, 0, "x", seen=seen)):
         with pytest.raises(ReceiptChangedError, match=r"word #0 is now .*nothing was saved"):
             change()
-    outcome = apply_keys(receipts, doc.id, 0, len(after.words), ["1"], seen=seen)
-    assert outcome.messages and "changed in another session" in outcome.messages[0] and not outcome.changed
+    outcome = apply_keys(receipts, doc.id, 0, len(after.words), ["1", "2"], seen=seen)
+    assert outcome.stale and not outcome.changed and len(outcome.messages) == 1  # the second press never ran
+    assert "changed in another session" in outcome.messages[0]
     assert receipts.get_document(doc.id).words == after.words
     receipts.update_word(doc.id, 0, "TOTAL", seen=after.word_layout)  # the words as they are now: saved
     assert receipts.get_document(doc.id).words[0].field == "TOTAL"

@@ -23,8 +23,8 @@ from ui.annotate_corrections import corrections
 from ui.annotate_keys import apply_keys, key_help, keyboard_listener, new_presses
 from ui.annotate_overlay import LOW_OCR, overlay_choice
 from ui.annotate_region import DRAWN_BOX_KEY
-from ui.annotate_state import (MESSAGES_KEY, NEXT_DOC_KEY, NOTICE_KEY, act, bump, say, selected_word,
-                               view_version, word_key, word_picker_key)
+from ui.annotate_state import (MESSAGES_KEY, NEXT_DOC_KEY, NOTICE_KEY, act, bump, follow_selected_word, say,
+                               selected_word, view_version, word_key, word_picker_key)
 from ui.annotate_table import word_table
 from ui.literal import literal, plain
 from ui.shared import friendly, user_errors, workspace
@@ -89,7 +89,7 @@ def _on_keys(doc: Document) -> None:
         st.session_state["annotate_go_next"] = True
     if outcome.notice:
         st.session_state[NOTICE_KEY] = outcome.notice  # as the Undo button's
-    say(*outcome.messages)
+    say(*outcome.messages, *(follow_selected_word(doc) if outcome.stale else ()))
 
 
 def _figure(doc: Document) -> None:

@@ -16,7 +16,7 @@ import streamlit as st
 
 from receipt_core.data.document import WordLayout
 from receipt_core.data.schema import DEFAULT_SCHEMA, QUANTITY, LabelSchema
-from receipt_core.workspace.store import Workspace, WorkspaceError
+from receipt_core.workspace.store import ReceiptChangedError, Workspace, WorkspaceError
 
 NEXT_WORD, PREVIOUS_WORD, NEXT_RECEIPT, ACCEPT, UNDO = "next word", "previous word", "next receipt", "accept", "undo"
 ACTION_KEYS = {"ArrowDown": NEXT_WORD, "j": NEXT_WORD, "ArrowUp": PREVIOUS_WORD, "k": PREVIOUS_WORD,
@@ -54,6 +54,7 @@ class KeyOutcome:
     changed: bool = False  # something was saved or undone
     messages: list[str] = field(default_factory=list)  # what went wrong or was left alone (warnings)
     notice: str | None = None  # what an undo took back (information, not a warning)
+    stale: bool = False  # refused: another session changed the receipt's words since the page showed them
 
 
 def apply_keys(ws: Workspace, doc_id: str, index: int, words: int, keys: Sequence[str],
@@ -91,6 +92,10 @@ def apply_keys(ws: Workspace, doc_id: str, index: int, words: int, keys: Sequenc
             elif action == NEXT_RECEIPT:
                 outcome.next_receipt = True
                 break
+        except ReceiptChangedError as error:
+            outcome.messages.append(str(error))
+            outcome.stale = True
+            break  # the presses after it were meant for the words as shown
         except WorkspaceError as error:
             outcome.messages.append(str(error))
     return outcome

@@ -10,6 +10,7 @@ import streamlit as st
 
 from receipt_core.data.document import Document
 from receipt_core.wording import counted
+from receipt_core.workspace.annotations import ReceiptChangedError
 from ui.shared import friendly, workspace
 
 NEXT_DOC_KEY = "annotate_doc_next"  # a receipt to select at the next full rerun
@@ -59,6 +60,27 @@ def bump(doc_id: str) -> None:
     st.session_state[version_key(doc_id)] = st.session_state.get(version_key(doc_id), 0) + 1
 
 
+def follow_selected_word(shown: Document) -> list[str]:
+    """After another session changed the receipt under the page (``shown``: the receipt as the page drew it), keep
+    the selection on the word the person had open, wherever it is now, so making the change again lands on it;
+    returns a line to say where it went, or that it is gone."""
+    index = selected_word(shown.id, len(shown.words))
+    if not shown.words:
+        return []
+    word = shown.word_layout[index]
+    try:
+        now = workspace().get_document(shown.id).word_layout
+    except Exception:  # noqa: BLE001 - deleted since: the page says so when it redraws
+        return []
+    if index < len(now) and now[index] == word:
+        return []
+    moved = [i for i, seen in enumerate(now) if seen == word]
+    if moved:
+        st.session_state[word_key(shown.id)] = moved[0]
+        return [f"The word you had open, {word[0]!r}, is now #{moved[0]}: it stays selected."]
+    return [f"The word you had open, {word[0]!r}, is no longer on this receipt."]
+
+
 def say(*messages: str) -> None:
     st.session_state.setdefault(MESSAGES_KEY, []).extend(messages)
 
@@ -69,6 +91,9 @@ def act(doc: Document, change, advance: bool = False, done: str | None = None) -
     many-word action did, and a toast counts it."""
     try:
         result = change(workspace())
+    except ReceiptChangedError as error:
+        say(friendly(error), *follow_selected_word(doc))
+        return
     except Exception as error:  # noqa: BLE001 - shown on the page, the editor stays usable
         say(friendly(error))
         return

@@ -65,7 +65,8 @@ GUIDES: tuple[ScenarioGuide, ...] = (
     ScenarioGuide(
         preset="full",
         title="Full fine-tuning",
-        implies="Every parameter trains, with discriminative learning rates (lower layers learn more slowly).",
+        implies="Every parameter trains: by default at one rate for the whole backbone (the heads at their own); a "
+                "discriminative factor above 1 makes lower layers learn more slowly.",
         advantages=("Highest ceiling given enough data.",
                     "Both tasks shape the shared representation."),
         disadvantages=("Slowest per step and most memory.",

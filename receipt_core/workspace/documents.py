@@ -84,7 +84,7 @@ class DocumentsInAnotherDatasetError(WorkspaceError):
             f"{len(self.elsewhere)} of these receipts (for example {example!r}) "
             f"{'is' if len(self.elsewhere) == 1 else 'are'} already in dataset {where}; a receipt belongs to one dataset, and storing it as {dataset!r} would move it out and "
             f"replace its labels, so nothing was stored. Store them into {holders[0]!r} to update them there, or "
-            "delete them from it first")
+            "delete them from it first.")
 
 
 class DocumentStore(Database):
