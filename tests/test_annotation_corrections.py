@@ -90,7 +90,9 @@ def test_the_workspace_stores_every_correction_and_undoes_it(tmp_path):
     assert [h.kind for h in history] == ["group", "correct", "correct", "correct"]
     assert "split" in history[2].after["summary"]
     undone = ws.undo("r1")
-    assert undone.kind == "group" and undone.describe() == "Undid the last item change (1 word)."
+    assert undone.kind == "group" and undone.describe() == (
+        f"Undid the last item change, which was word #4 {ws.get_document('r1').words[4].text!r}; the receipt is as it "
+        "was before it.")
     undone = ws.undo("r1")  # what was undone, not "the last correct (7 word(s))" (found in a walkthrough)
     assert undone.kind == "correct"
     assert undone.describe() == ("Undid the last correction, which was word 'Rp' added as word 3; the receipt is "

@@ -244,6 +244,9 @@ class AnnotationStore(Database):
                     restored[index] = word_from_json(json.loads(entry["before"]), f"history of word {index}")
                 write_document(conn, doc.with_words(restored), row["dataset"])
                 words = len(entries)
+                if words <= 3:  # which words, so an undo of a change made in another session is recognised
+                    summary = ", ".join(f"word #{e['word_index']} {restored[e['word_index']].text!r}"
+                                        for e in entries)
             conn.execute("UPDATE annotation_history SET undone = 1 WHERE action = ?", (action,))
         return Undone(action=action, doc_id=target, kind=kind, words=words, summary=summary)
 
