@@ -11,7 +11,7 @@ from receipt_core.data.review import STATUSES
 from receipt_core.datasets import FORMATS, default_dataset_name, import_into_workspace, load_dataset
 from receipt_core.datasets.detect import AUTO, resolve_format
 from receipt_core.plots.figures import document_figure
-from receipt_core.datasets import EXPORT_FORMATS
+from receipt_core.datasets import EXPORT_FORMATS, EXPORT_LOSSES
 from receipt_core.datasets.export_zip import export_zip_bytes, export_zip_name
 from receipt_core.wording import counted
 from ui.actions import document_image, ocr_and_store
@@ -32,6 +32,8 @@ def export_section(ws, dataset: str) -> None:
     with user_errors("Export"):
         fmt = st.radio("Export format", EXPORT_FORMATS, key="export_format", horizontal=True,
                        captions=[EXPORT_HELP[f] for f in EXPORT_FORMATS])
+        if fmt in EXPORT_LOSSES:
+            st.warning(EXPORT_LOSSES[fmt] + ".")
         if st.button("Prepare export (zip)", key="export_prepare"):
             st.session_state["export_zip"] = (dataset, fmt, export_zip_bytes(ws, dataset, fmt))
         prepared = st.session_state.get("export_zip")

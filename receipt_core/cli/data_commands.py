@@ -11,11 +11,12 @@ from .arguments import (add_force_argument, add_format_argument, add_workspace_a
                         make_out_folder, positive_int)
 from .main import CommandError
 from ..data.images import ImageLoadError, read_image_file
-from ..datasets import (DEFAULT_LIMITS, EXPORT_FORMATS, DatasetImportError, ImportLimits,
+from ..datasets import (DEFAULT_LIMITS, EXPORT_FORMATS, EXPORT_LOSSES, DatasetImportError, ImportLimits,
                         default_dataset_name, import_into_workspace, load_dataset)
 from ..datasets.detect import resolve_format
 from ..datasets.export_zip import export_folder
 from ..datasets.native import save_native
+from ..wording import counted
 from ..workspace.store import Workspace, check_dataset_name
 
 MAX_PROBLEMS_SHOWN = 20
@@ -173,7 +174,9 @@ def run_export(args: argparse.Namespace) -> int:
         raise CommandError(f"the workspace {workspace.home} holds no documents to export")
     make_out_folder(args.out)
     written, with_images = export_folder(workspace, documents, args.out, args.format)
-    print(f"exported {written} documents ({with_images} with images) as {args.format} to {args.out}")
+    print(f"exported {counted(written, 'document')} ({with_images} with images) as {args.format} to {args.out}")
+    if args.format in EXPORT_LOSSES:
+        print(f"note: {EXPORT_LOSSES[args.format]}", file=sys.stderr)
     return 0
 
 

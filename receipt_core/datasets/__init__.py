@@ -26,6 +26,10 @@ if TYPE_CHECKING:
 
 FORMATS = ("cord", "wildreceipt", "native", "label-studio")
 EXPORT_FORMATS = ("native", "cord", "label-studio")
+EXPORT_LOSSES = {"cord": "CORD keeps the labels only: a word nobody labelled becomes gold OTHER, and suggestions, OCR "
+                         "confidences, who gave each label and done marks are not kept (native and label-studio keep "
+                         "them)"}
+"""What an export format leaves out, said before a user relies on the files."""
 
 
 def load_dataset(path: Path, format: str, schema: LabelSchema = DEFAULT_SCHEMA,
