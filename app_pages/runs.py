@@ -214,7 +214,9 @@ with runs_tab:
                                  key=f"runs_tags_{run_id}", placeholder="baseline, demo")
         new_notes = st.text_area("Notes", value=label.notes if label else "", key=f"runs_notes_{run_id}",
                                  height=80, help=f"At most {MAX_NOTES:,} characters")
-        if st.form_submit_button("Save name, tags and notes", key="runs_label_save"):
+        # keyed by run: a press in a form whose run another tab deleted meanwhile saves nothing, rather than the
+        # values of the run the picker moved to (found by a probe: it said "Saved … of" another run)
+        if st.form_submit_button("Save name, tags and notes", key=f"runs_label_save_{run_id}"):
             with user_errors("Saving the run's name"):
                 set_run_label(ws, run_id, name=new_name, tags=new_tags, notes=new_notes)
                 st.session_state[RENAMED_KEY] = run_id

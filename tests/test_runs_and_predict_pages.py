@@ -142,12 +142,12 @@ def test_runs_page_names_sorts_diffs_and_marks_best_beyond_noise(workspace_home)
 
     at.selectbox(key="runs_one").set_value(low).run()
     at.text_input(key=f"runs_name_{low}").set_value("n" * 81)  # over the limit: said, and the name kept as it was
-    at.button(key="runs_label_save").click().run()
+    at.button(key=f"runs_label_save_{low}").click().run()
     assert any("a run name is at most 80 characters, got 81" in e.value for e in at.error)
     assert low not in run_labels(ws) or run_labels(ws)[low].name != "n" * 81
     at.text_input(key=f"runs_name_{low}").set_value("my baseline")
     at.text_input(key=f"runs_tags_{low}").set_value("demo, cpu")
-    at.button(key="runs_label_save").click().run()
+    at.button(key=f"runs_label_save_{low}").click().run()
     no_errors(at)
     assert run_labels(ws)[low].tags == ("demo", "cpu")
     table = at.dataframe[0].value
@@ -167,6 +167,15 @@ def test_runs_page_names_sorts_diffs_and_marks_best_beyond_noise(workspace_home)
     at = app("runs")
     table = at.dataframe[0].value
     assert table.iloc[0]["run"] == better and table.iloc[0]["best"] == "★"
+
+    # a Save pressed in a form whose run another tab deleted saves nothing, and says no "Saved … of" another run
+    at.selectbox(key="runs_one").set_value(low).run()
+    at.text_input(key=f"runs_name_{low}").set_value("an edit of a run about to go")
+    labels_before = run_labels(ws)
+    ws.delete_run(low)  # another tab
+    at.button(key=f"runs_label_save_{low}").click().run()
+    assert not at.exception and not [t.value for t in at.toast if t.value.startswith("Saved")]
+    assert run_labels(ws) == {k: v for k, v in labels_before.items() if k != low}
 
 
 def test_runs_page_plots_curves_by_epoch_and_wall_clock_with_smoothing(demo_env, trained_run):
