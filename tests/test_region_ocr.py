@@ -44,7 +44,7 @@ def test_words_inside_the_region_are_replaced_and_the_rest_untouched():
     assert all(w.line_id == 0 for w in new)  # they join the receipt line their boxes overlap
     assert "2 words replaced by 3" in result.summary and "'LATTE 2 45.000'" in result.summary
     # LAT7E's label goes with it (perhaps given in another session since the box was drawn: a probe), and it is said
-    assert result.summary.endswith("; 1 labelled word lost its label (Undo puts it back)")
+    assert result.summary.endswith("; 1 labelled word lost its label")
 
 
 def test_a_region_read_on_a_new_line_and_the_refusals():

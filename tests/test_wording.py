@@ -5,3 +5,10 @@ def test_a_count_agrees_with_its_noun():
     assert [counted(n, "receipt") for n in (0, 1, 2)] == ["0 receipts", "1 receipt", "2 receipts"]
     assert counted(1, "evaluation receipt") == "1 evaluation receipt"
     assert counted(3, "index", "indices") == "3 indices"
+
+
+def test_a_core_message_begins_as_a_sentence_and_keeps_the_rest():
+    from receipt_core.wording import as_sentence
+
+    assert as_sentence("the dataset name 'café' contains 'é'") == "The dataset name 'café' contains 'é'"
+    assert as_sentence("") == ""

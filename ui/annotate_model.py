@@ -120,8 +120,8 @@ def retrain_after_done(dataset: str, doc_id: str) -> None:
         st.session_state[NOTICE_KEY] = f"Not retrained: {friendly(error)}"
         return
     st.session_state[RETRAINING_KEY] = retraining.active.run_id
-    st.session_state[NOTICE_KEY] = (f"Retraining the suggestion heads on {counted(retraining.receipts, 'reviewed receipt')} "
-                                           f"as run {retraining.active.run_id}.")
+    receipts = counted(retraining.receipts, "reviewed receipt")
+    st.session_state[NOTICE_KEY] = f"Retraining the suggestion heads on {receipts} as run {retraining.active.run_id}."
 
 
 def _retraining_status(dataset: str) -> None:

@@ -13,6 +13,7 @@ import streamlit as st
 
 from receipt_core.data.document import Document, Word
 from receipt_core.ocr.region import read_region
+from receipt_core.wording import as_sentence
 from ui.actions import document_image
 from ui.annotate_state import NOTICE_KEY, act, say
 from ui.shared import friendly, workspace
@@ -68,7 +69,7 @@ def _reread(doc: Document, box_keys: list[str]) -> None:
 
     def replace(ws):
         correction = ws.replace_region(doc.id, box, words)
-        summary = correction.summary[:1].upper() + correction.summary[1:]
+        summary = as_sentence(correction.summary)
         st.session_state[NOTICE_KEY] = f"{summary}. Undo last change puts the old words back."
         st.session_state.pop(DRAWN_BOX_KEY, None)
         return correction

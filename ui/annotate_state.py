@@ -99,7 +99,8 @@ def act(doc: Document, change, advance: bool = False, done: str | None = None) -
         return
     if done is not None:
         changed = len(getattr(result, "changes", ()))
-        st.toast(f"{counted(changed, 'suggestion')} {done}" + (" (Undo last change takes them back)" if changed else ""))
+        st.toast(f"{counted(changed, 'suggestion')} {done}"
+                 + (" (Undo last change takes them back)" if changed else ""))
     say(*getattr(result, "skipped", ()))
     if advance:
         last = max(len(doc.words) - 1, 0)

@@ -22,6 +22,7 @@ from receipt_core.workspace.server_folders import ServerFolders
 from receipt_core.workspace.database import WorkspaceError
 from receipt_core.workspace.names import check_dataset_name
 from receipt_core.workspace.store import HOME_ENV, Workspace
+from receipt_core.wording import as_sentence
 from ui.literal import literal, plain
 
 log = logging.getLogger("receipt_studio")
@@ -135,7 +136,7 @@ def dataset_name_input(label: str, key: str, value: str = "", allow_empty: bool 
         check_dataset_name(name)
     except WorkspaceError as error:
         message = str(error)
-        st.error(literal(message[:1].upper() + message[1:]))
+        st.error(literal(as_sentence(message)))
         return name, False
     return name, True
 
@@ -154,7 +155,7 @@ def evaluation_preview(train: str, evaluation: str | None, share: float) -> list
     except ValueError:
         return []
     for note in notes:
-        st.warning(note[0].upper() + note[1:] + ".")
+        st.warning(as_sentence(note) + ".")
     return scored
 
 

@@ -122,8 +122,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
             shown = f"{value:.4f}" if isinstance(value, float) else "n/a (nothing to score)" if value is None else value
             print(f"{key:40s} {shown}")
         if errors is not None:
-            print(f"\n{counted(len(errors), 'item')} with a wrong quantity; each word: text [gold field, * gold quantity | "
-                  f"predicted field, ^ predicted quantity]")
+            print(f"\n{counted(len(errors), 'item')} with a wrong quantity; each word: text [gold field, * gold "
+                  f"quantity | predicted field, ^ predicted quantity]")
             for error in errors:
                 print(f"  {error.describe()}")
         if breakdown is not None:

@@ -129,9 +129,9 @@ def replace_region(doc: Document, box: Sequence[float], words: Sequence[Word]) -
     read_as = " ".join(texts)
     read_as = read_as if len(read_as) <= 80 else read_as[:79] + "…"
     labelled = sum(1 for w in doc.words if w.is_labelled and contains(region, w.center))
-    lost = (f"; {counted(labelled, 'labelled word')} lost "
-            + ("its label (Undo puts it back)" if labelled == 1 else "their labels (Undo puts them back)")
-            if labelled else "")  # perhaps labelled in another session since the box was drawn: said
+    # perhaps labelled in another session since the box was drawn: said (Undo puts the old words back)
+    lost = (f"; {counted(labelled, 'labelled word')} lost {'its label' if labelled == 1 else 'their labels'}"
+            if labelled else "")
     return Correction(placed, f"region {shown} read again: {counted(removed, 'word')} replaced by {len(texts)}: "
                               f"{read_as!r}{lost}")
 

@@ -14,7 +14,8 @@ which a one-word item also has; on import, tasks without it take their items fro
 People's and imports' labels go to the task's ``annotations``; model suggestions go to ``predictions``, one per run
 (``model_version`` is the run id, each region's ``score`` the suggestion's). A labelled region's ``meta`` carries
 the word's provenance (``label_source``, ``label_run``, ``label_score``); a region without it imports as gold
-(``"import"``). A textarea region's ``meta`` carries the OCR's confidence in the word (``ocr_confidence``, 0–100). :func:`label_config` is the labeling configuration to create the matching project.
+(``"import"``). A textarea region's ``meta`` carries the OCR's confidence in the word (``ocr_confidence``,
+0–100). :func:`label_config` is the labeling configuration to create the matching project.
 
 The importer reads one exported JSON file (a list of tasks, or one task) or a folder of them; each bad task is
 one problem line and the rest imports (bounded JSON, numbers in range, boxes clamped to the page).

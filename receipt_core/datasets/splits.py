@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Sequence, TypeVar
+
 from ..wording import counted
 
 T = TypeVar("T")  # a Document, or anything listed in the same order (e.g. a workspace DocumentSummary)
@@ -19,8 +20,8 @@ def split_documents(docs: Sequence[T], eval_docs: Sequence[T] | None, hold_out: 
             raise ValueError("the training dataset is empty")
         return list(docs), list(eval_docs)
     if len(docs) < 2:
-        raise ValueError(f"the training dataset has {counted(len(docs), 'receipt')}; holding some out for evaluation needs "
-                         "at least 2 (or choose an evaluation dataset)")
+        raise ValueError(f"the training dataset has {counted(len(docs), 'receipt')}; holding some out for evaluation "
+                         "needs at least 2 (or choose an evaluation dataset)")
     n_eval = min(max(1, round(len(docs) * hold_out)), len(docs) - 1)
     return list(docs[:-n_eval]), list(docs[-n_eval:])
 

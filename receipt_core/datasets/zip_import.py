@@ -109,7 +109,8 @@ def import_zip(workspace: "Workspace", upload: BinaryIO | Path, file_name: str, 
         if not report.documents:
             problems = tuple(in_zip(problem) for problem in report.problems)
             shown = "; ".join(problems[:3]) or "no records"
-            raise ZipImportError(f"no usable {found} documents in {file_name} ({counted(len(problems), 'problem')}: {shown})")
+            raise ZipImportError(f"no usable {found} documents in {file_name} "
+                                 f"({counted(len(problems), 'problem')}: {shown})")
         name = dataset or zip_dataset_name(file_name, found)
         stored = import_into_workspace(workspace, name, report)  # reads the images before the folder goes
     return ZipImportResult(dataset=name, format=found, format_detected=format == AUTO, files=files,

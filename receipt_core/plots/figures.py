@@ -250,6 +250,7 @@ def kept_series_colors(chosen: Sequence[str], kept: Mapping[str, str]) -> dict[s
             colors[key] = free.pop(0) if free else UNCOLOURED_RUN
     return {key: colors[key] for key in chosen}
 
+
 CURVE_AXES = {"step": "step", "epoch": "epoch", "wall_s": "wall-clock seconds"}
 
 

@@ -82,9 +82,9 @@ class DocumentsInAnotherDatasetError(WorkspaceError):
                                                                  else "")
         super().__init__(
             f"{len(self.elsewhere)} of these receipts (for example {example!r}) "
-            f"{'is' if len(self.elsewhere) == 1 else 'are'} already in dataset {where}; a receipt belongs to one dataset, and storing it as {dataset!r} would move it out and "
-            f"replace its labels, so nothing was stored. Store them into {holders[0]!r} to update them there, or "
-            "delete them from it first.")
+            f"{'is' if len(self.elsewhere) == 1 else 'are'} already in dataset {where}; a receipt belongs to one "
+            f"dataset, and storing it as {dataset!r} would move it out and replace its labels, so nothing was "
+            f"stored. Store them into {holders[0]!r} to update them there, or delete them from it first.")
 
 
 class DocumentStore(Database):

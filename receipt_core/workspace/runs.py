@@ -118,8 +118,8 @@ class RunStore(Database):
             left = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM run_events WHERE run_id = ?", (run_id,)).fetchone()[0]
             if dropped and left < top:  # sequence numbers are never reused: a reader's cursor may stand at `top`
                 note = {"step": step, "status": "running",
-                        "message": f"resumed from the checkpoint at step {step}; {counted(dropped, 'event')} logged after "
-                                   "it by the earlier attempt were dropped"}
+                        "message": f"resumed from the checkpoint at step {step}; {counted(dropped, 'event')} logged "
+                                   "after it by the earlier attempt were dropped"}
                 conn.execute("INSERT INTO run_events (run_id, seq, kind, payload, created_at) VALUES (?, ?, ?, ?, ?)",
                              (run_id, top, "status", dumps(note, "status event"), time.time()))
             return dropped

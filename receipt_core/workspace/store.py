@@ -39,12 +39,11 @@ class Workspace(AnnotationStore, DocumentStore, RunStore):
         self.database = self.home / DATABASE_NAME
         self.images_dir = self.home / "images"
         self.runs_dir = self.home / "runs"
-        for folder in (self.home, self.images_dir, self.runs_dir):
-            if folder.exists() and not folder.is_dir():
-                raise WorkspaceError(f"the workspace folder {folder} is a file, not a folder; point "
-                                     f"{HOME_ENV} (or --workspace) at a folder")
         try:
             for folder in (self.home, self.images_dir, self.runs_dir):
+                if folder.exists() and not folder.is_dir():
+                    raise WorkspaceError(f"the workspace folder {folder} is a file, not a folder; point "
+                                         f"{HOME_ENV} (or --workspace) at a folder")
                 folder.mkdir(parents=True, exist_ok=True)
         except OSError as error:
             raise WorkspaceError(f"cannot create the workspace folder {self.home}: {error.strerror}") from None
