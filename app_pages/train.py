@@ -81,24 +81,27 @@ datasets = [d.name for d in ws.datasets()]
 with st.expander("Run settings", expanded=busy is None):
     if not datasets:
         st.info(NO_DATA)
-    kind = st.radio("What to train", (TWO_HEAD, REFERENCE, PRETRAIN), horizontal=True, key="train_kind")
+    kind = st.radio("What to train", (TWO_HEAD, REFERENCE, PRETRAIN), horizontal=True,
+                    persist_state="session", key="train_kind")
     st.caption(KIND_HELP[kind])
     defaults = {TWO_HEAD: TrainConfig(), REFERENCE: ReferenceConfig(), PRETRAIN: PretrainConfig()}[kind]
     per_kind = "" if kind == TWO_HEAD else "_reference" if kind == REFERENCE else "_pretrain"  # own defaults
     data_cols = st.columns(3)
     default_train, default_eval = paired_datasets(datasets, current_dataset())
-    train_set = data_cols[0].selectbox("Training dataset", datasets, key="train_dataset",
+    train_set = data_cols[0].selectbox("Training dataset", datasets, persist_state="session", key="train_dataset",
                                        index=datasets.index(default_train) if default_train in datasets else 0)
     eval_options = [HOLD_OUT] + datasets
-    eval_choice = data_cols[1].selectbox("Evaluation dataset", eval_options, key="train_eval",
+    eval_choice = data_cols[1].selectbox("Evaluation dataset", eval_options, persist_state="session", key="train_eval",
                                          index=eval_options.index(default_eval) if default_eval else 0,
                                          disabled=kind == PRETRAIN)
-    hold_out = data_cols[2].slider("Held-out share", 0.1, 0.5, 0.25, 0.05, key="train_hold_out",
+    hold_out = data_cols[2].slider("Held-out share", 0.1, 0.5, 0.25, 0.05,
+                                   persist_state="session", key="train_hold_out",
                                    disabled=eval_choice != HOLD_OUT or kind == PRETRAIN)
 
     model_cols = st.columns([2, 3])
     default_backbone = defaults.backbone if defaults.backbone in BACKBONE_NAMES else DEFAULT_BACKBONE
-    backbone_choice = model_cols[0].selectbox("Backbone", list(BACKBONE_NAMES) + [LOCAL], key=f"train_backbone{per_kind}",
+    backbone_choice = model_cols[0].selectbox("Backbone", list(BACKBONE_NAMES) + [LOCAL],
+                                              persist_state="session", key=f"train_backbone{per_kind}",
                                               index=list(BACKBONE_NAMES).index(default_backbone),
                                               help="layout-minilm: MiniLM-L6 with 2-D layout embeddings; "
                                                    "text-minilm: the same without layout; tiny: small and random, "
@@ -111,7 +114,8 @@ with st.expander("Run settings", expanded=busy is None):
                               "scored above the layout one (field F1 0.962 vs 0.957, README).")
     backbone = backbone_choice
     if backbone_choice == LOCAL:
-        typed_folder = model_cols[0].text_input("LayoutLM folder on the server", key="train_backbone_dir",
+        typed_folder = model_cols[0].text_input("LayoutLM folder on the server",
+                                                persist_state="session", key="train_backbone_dir",
                                                 help="Inside the server's data folders (the workspace, assets/, "
                                                      "the shared data)")
         backbone = ""
@@ -122,7 +126,7 @@ with st.expander("Run settings", expanded=busy is None):
     preset, freeze, unfreeze = "full", (), ()
     if kind == TWO_HEAD:
         preset = model_cols[1].selectbox("Scenario", PRESETS, index=PRESETS.index(defaults.scenario),
-                                         key="train_preset", on_change=_scenario_defaults,
+                                         persist_state="session", key="train_preset", on_change=_scenario_defaults,
                                          help="Picking a scenario puts every setting below back to that "
                                               "scenario's own defaults")
         if preset == TrainConfig().scenario:  # said of the default only: under another scenario it read as its own
@@ -143,7 +147,7 @@ with st.expander("Run settings", expanded=busy is None):
             blind = LAYOUT_GROUP if backbone in TEXT_ONLY_BACKBONES else None  # its 2-D tables see no boxes
             chosen = {name: toggle_cols[i % 4].toggle(
                           f"{name} · {fmt_params(count)}", value=plan.trainable[name], disabled=name == blind,
-                          key=f"train_toggle_{backbone}_{preset}_{name}",
+                          persist_state="session", key=f"train_toggle_{backbone}_{preset}_{name}",
                           help=f"{count:,} parameters" + (f"; {backbone} gives every word the box [0, 0, 0, 0], so "
                                                           "these 2-D tables see no layout: left as the scenario "
                                                           "sets them" if name == blind else ""))
@@ -169,16 +173,19 @@ with st.expander("Run settings", expanded=busy is None):
         top_k_index = {} if "train_top_k" in st.session_state else {
             "index": depths.index(min(defaults.phased_top_k, layers) if defaults.phased_top_k else 0)}
         top_k = phase_cols[0].selectbox(
-            "Phase 2: top encoder layers", depths, key="train_top_k", disabled=preset != "phased",
+            "Phase 2: top encoder layers", depths,
+            persist_state="session", key="train_top_k", disabled=preset != "phased",
             format_func=lambda k: (f"auto ({DEEP_PHASE_TWO}; {SHALLOW_PHASE_TWO} on a tight budget)" if not k
                                    else str(k)),
             help=f"Of this backbone's {layers}. auto: {DEEP_PHASE_TWO} layers score higher when the run has time "
                  f"for its epochs, {SHALLOW_PHASE_TWO} when a time budget cuts it short (README)", **top_k_index)
         epochs_per_phase = phase_cols[1].number_input("Epochs per phase (0 = by patience only)", 0, 50,
-                                                      defaults.epochs_per_phase or 0, key="train_epochs_per_phase",
+                                                      defaults.epochs_per_phase or 0,
+                                                      persist_state="session", key="train_epochs_per_phase",
                                                       disabled=preset != "phased")
         patience = phase_cols[2].number_input("Patience in evaluations (0 = off)", 0, 20, defaults.patience or 0,
-                                              key="train_patience", disabled=preset != "phased")
+                                              persist_state="session", key="train_patience",
+                                              disabled=preset != "phased")
     elif backbone_choice == LOCAL and backbone:  # the reference and pre-training read the same folder
         readable = False
         with user_errors("Reading the backbone"):
@@ -187,14 +194,18 @@ with st.expander("Run settings", expanded=busy is None):
 
     hp = st.columns(6)
     epochs = hp[0].number_input("Epochs", 0 if kind != PRETRAIN else 1, 200, defaults.epochs,
-                                key=f"train_epochs{per_kind}")
-    batch_size = hp[1].number_input("Batch size", 1, 64, defaults.batch_size, key=f"train_batch{per_kind}")
+                                persist_state="session", key=f"train_epochs{per_kind}")
+    batch_size = hp[1].number_input("Batch size", 1, 64, defaults.batch_size,
+                                    persist_state="session", key=f"train_batch{per_kind}")
     lr = hp[2].number_input("Learning rate", 1e-7, 1.0, defaults.lr, format="%.0e", step=1e-5,
-                            key=f"train_lr{per_kind}", help="Above 0: a rate of 0 trains nothing")
+
+                            persist_state="session", key=f"train_lr{per_kind}",
+                            help="Above 0: a rate of 0 trains nothing")
     max_minutes = hp[3].number_input("Time budget, minutes (0 = none)", 0.0, 600.0, defaults.max_minutes or 0.0,
-                                     key="train_minutes")
-    seed = hp[4].number_input("Seed", 0, 1_000_000, defaults.seed, key="train_seed")
-    lr_schedule = hp[5].selectbox("Learning-rate schedule", LR_SCHEDULES, key=f"train_lr_schedule{per_kind}",
+                                     persist_state="session", key="train_minutes")
+    seed = hp[4].number_input("Seed", 0, 1_000_000, defaults.seed, persist_state="session", key="train_seed")
+    lr_schedule = hp[5].selectbox("Learning-rate schedule", LR_SCHEDULES,
+                                  persist_state="session", key=f"train_lr_schedule{per_kind}",
                                   index=LR_SCHEDULES.index(defaults.lr_schedule),
                                   help="linear: warm up over the first 6% of the run, then decay to 0 at its end "
                                        "(the last epoch, or the time budget when that comes first)")
@@ -208,37 +219,47 @@ with st.expander("Run settings", expanded=busy is None):
                        f"{reached}: {missed}. Give it at least {schedule.epochs_for_every_phase()} epochs, or fewer "
                        "epochs per phase.")
     more = st.columns(4)
-    boxes = more[0].selectbox("Boxes", BOX_MODES, key="train_boxes", index=BOX_MODES.index(defaults.boxes),
+    boxes = more[0].selectbox("Boxes", BOX_MODES,
+                              persist_state="session", key="train_boxes", index=BOX_MODES.index(defaults.boxes),
                               help="The box each word is encoded with: its own (word), its OCR line's, as "
                                    "LayoutLMv3 and LiLT do (line), or its own left and right edges with its line's "
                                    "top and bottom (row: one row per line, each word keeps its column)")
     if kind == TWO_HEAD:
         decay = more[1].number_input("Discriminative factor", 1.0, 10.0, defaults.decay_factor, step=0.1,
-                                     key="train_decay", help="Each lower layer's rate is the one above divided by this")
-        weighting = more[2].selectbox("Loss weighting", ["fixed", "uncertainty"], key="train_weighting",
+
+                                     persist_state="session", key="train_decay",
+                                     help="Each lower layer's rate is the one above divided by this")
+        weighting = more[2].selectbox("Loss weighting", ["fixed", "uncertainty"],
+                                      persist_state="session", key="train_weighting",
                                       index=["fixed", "uncertainty"].index(defaults.loss_weighting))
         eval_every = more[3].number_input("Evaluate every N steps (0 = each epoch)", 0, 10_000, defaults.eval_every,
-                                          key="train_eval_every")
+                                          persist_state="session", key="train_eval_every")
         heads = st.columns(6)
-        head = heads[0].selectbox("Heads", HEAD_KINDS, index=HEAD_KINDS.index(defaults.head), key="train_head",
+        head = heads[0].selectbox("Heads", HEAD_KINDS, index=HEAD_KINDS.index(defaults.head),
+                                  persist_state="session", key="train_head",
                                   help="linear: one word at a time; contextual: a small transformer over the "
                                        "receipt's words and their boxes")
         layer_mix = heads[1].selectbox("Heads read", LAYER_MIXES, index=LAYER_MIXES.index(defaults.layer_mix),
-                                       key=f"train_layer_mix_{preset}", help="off: the last layer; top / uniform: a learned "
+
+                                       persist_state="session", key=f"train_layer_mix_{preset}",
+                                       help="off: the last layer; top / uniform: a learned "
                                        "mix of every layer, starting on the last one or evenly")
         head_size = heads[2].number_input("Contextual head width", 8, 1024, defaults.head_size, step=64,
-                                          key="train_head_size", disabled=head != "contextual")
+                                          persist_state="session", key="train_head_size", disabled=head != "contextual")
         head_depth = heads[3].number_input("Contextual head layers", 1, 4, defaults.head_depth,
-                                           key="train_head_depth", disabled=head != "contextual")
-        head_boxes = heads[4].toggle("Head boxes", value=defaults.head_boxes, key="train_head_boxes",
+
+                                           persist_state="session", key="train_head_depth",
+                                           disabled=head != "contextual")
+        head_boxes = heads[4].toggle("Head boxes", value=defaults.head_boxes,
+                                     persist_state="session", key="train_head_boxes",
                                      disabled=head != "contextual",
                                      help="The contextual head also reads each word's box: where layout enters "
                                           "when the backbone is frozen")
         head_lr = heads[5].number_input("Head learning rate (0 = as above)", 0.0, 1.0, defaults.head_lr or 0.0,
-                                        format="%g", step=1e-4, key=f"train_head_lr_{preset}")
+                                        format="%g", step=1e-4, persist_state="session", key=f"train_head_lr_{preset}")
     if kind == PRETRAIN:
         mask_probability = more[1].number_input("Masked share of words", 0.01, 0.5, defaults.mask_probability,
-                                                step=0.01, key="train_mask_probability")
+                                                step=0.01, persist_state="session", key="train_mask_probability")
 
     preview_ids = []
     if datasets and kind != PRETRAIN:
@@ -246,7 +267,7 @@ with st.expander("Run settings", expanded=busy is None):
     if datasets and kind == TWO_HEAD:
         if st.session_state.get("train_watch") not in (preview_ids or [None]):
             st.session_state.pop("train_watch", None)  # kept from other data: show (and watch) the first receipt
-        watch = st.selectbox("Live predictions for", preview_ids or [None], key="train_watch",
+        watch = st.selectbox("Live predictions for", preview_ids or [None], persist_state="session", key="train_watch",
                              help="An evaluation receipt whose predictions are drawn at each evaluation")
 
     start_col, estimate_col = st.columns([1, 7], vertical_alignment="center")

@@ -677,7 +677,7 @@ def test_runs_resumes_an_interrupted_run_from_its_checkpoint(demo_env, trained_r
 
 def test_the_train_and_race_forms_keep_their_settings_across_a_visit_to_another_page(demo_env):
     """Streamlit deletes the value of a widget a run did not draw: Train came back with its defaults after a visit
-    to Home. The forms now keep what the person set (ui/kept_settings.py)."""
+    to Home. The forms' settings now persist for the session (Streamlit's persist_state="session")."""
     at = app("train", dataset="demo")
     at.selectbox(key="train_preset").set_value("freeze-backbone").run()
     at.number_input(key="train_epochs").set_value(5).run()
@@ -750,7 +750,7 @@ def test_the_train_page_warns_with_the_receipts_a_run_would_score_not_the_unlabe
                                              "so compare runs on a larger evaluation set (at least 10)."]
     assert at.selectbox(key="train_watch").options == ["d0", "d1", "d2"]
     at.selectbox(key="train_watch").set_value("d2").run()
-    at.switch_page("app_pages/home.py").run()  # the form's settings are kept (ui/kept_settings.py), the watch too
+    at.switch_page("app_pages/home.py").run()  # the form's settings persist for the session, the watch too
     at.switch_page("app_pages/train.py").run()
     at.selectbox(key="train_eval").set_value("(hold out part of the training dataset)").run()
     assert at.selectbox(key="train_watch").value == "t9"  # not a placeholder over a receipt of the old choice

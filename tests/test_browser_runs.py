@@ -224,3 +224,34 @@ def test_two_uploads_are_predicted_at_once_and_the_csv_holds_both(server, page, 
     table = pd.read_csv(download.value.path())  # a receipt where the model found no item has a row of its own
     assert set(table["receipt"]) == set(names), table
     assert {"name", "quantity", "confidence"} <= set(table.columns)
+
+
+def test_the_train_and_race_forms_keep_their_settings_across_page_visits(server, page):
+    """Two walkthroughs saw the Train form come back with its defaults after visits to other pages. Each setting now
+    persists for the session (Streamlit's persist_state="session"): set on Train and Race, then kept across the
+    sidebar's Home, Runs, Data and Race links, with a finished run's live view drawn on Train in between."""
+    url, _ = server
+    open_page(page, url, "train")
+    choose(page, "Scenario", "freeze-backbone")
+    set_number(page, "Epochs", 7)
+    set_number(page, "Seed", 11)
+
+    headings = {"Home": "Receipt MTL Studio", "Race": "Scenario race"}
+
+    def visit(title: str) -> None:
+        page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=title, exact=True).click()
+        heading = headings.get(title, title)
+        page.wait_for_function(f"() => document.querySelector('h1')?.innerText.includes({heading!r})")
+        wait_idle(page)
+        no_exception(page)
+
+    for title in ("Home", "Runs", "Race"):
+        visit(title)
+    set_number(page, "Time budget per run, seconds", 45)
+    for title in ("Data", "Train"):
+        visit(title)
+    assert page.get_by_role("combobox", name="Scenario", exact=True).first.input_value() == "freeze-backbone"
+    assert page.get_by_label("Epochs", exact=True).input_value() == "7"
+    assert page.get_by_label("Seed", exact=True).input_value() == "11"
+    visit("Race")
+    assert page.get_by_label("Time budget per run, seconds", exact=True).input_value() == "45"

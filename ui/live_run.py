@@ -175,9 +175,10 @@ def _predictions(curves: RunCurves, ws, live: bool) -> None:
         return
     st.subheader("Live predictions")
     ids = sorted(curves.predictions)
-    doc_id = st.selectbox("Watched receipt", ids, key="train_watch_view") if len(ids) > 1 else ids[0]
+    doc_id = st.selectbox("Watched receipt", ids,
+                          persist_state="session", key="train_watch_view") if len(ids) > 1 else ids[0]
     event = curves.predictions[doc_id]
-    large = st.toggle("Large view", key="train_prediction_large",
+    large = st.toggle("Large view", persist_state="session", key="train_prediction_large",
                       help="A tall figure to read a long receipt; drag to zoom, double-click to zoom out")
     drawn: _DrawnPrediction | None = st.session_state.get(PREDICTION_KEY)
     if drawn is not None and (drawn.doc_id, drawn.large) == (doc_id, large) and live \

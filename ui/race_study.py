@@ -31,16 +31,18 @@ def study_form(datasets: list[str]) -> None:
         return
     defaults = StudySettings()
     configs = st.multiselect("Configurations", CONFIG_OPTIONS, default=list(default_configs()),
-                             format_func=lambda c: c.name, key="study_configs",
+                             format_func=lambda c: c.name, persist_state="session", key="study_configs",
                              help="The study's default: six scenarios on layout-minilm, two on text-minilm and the "
                                   "plain reference tagger (as `python -m receipt_core study`)")
     train, evaluation, share = data_choice(datasets, "study")
     columns = st.columns(4)
     minutes = columns[0].number_input("Time budget per run, minutes", 0.05, 600.0, float(defaults.budget_minutes),
-                                      step=0.5, key="study_minutes")
-    repeats = columns[1].number_input("Seeds per configuration", 1, 10, defaults.repeats, key="study_repeats")
-    seed = columns[2].number_input("First seed", 0, 1_000_000, defaults.seed, key="study_seed")
-    name = columns[3].text_input("Folder name", key="study_name", placeholder="study-<date>-<time>")
+                                      step=0.5, persist_state="session", key="study_minutes")
+    repeats = columns[1].number_input("Seeds per configuration", 1, 10, defaults.repeats,
+                                      persist_state="session", key="study_repeats")
+    seed = columns[2].number_input("First seed", 0, 1_000_000, defaults.seed, persist_state="session", key="study_seed")
+    name = columns[3].text_input("Folder name",
+                                 persist_state="session", key="study_name", placeholder="study-<date>-<time>")
     runs = len(configs) * int(repeats)
     st.caption(f"{runs} runs of at most {minutes:g} min training each, one after another in the server's job slot "
                "(each also loads its backbone, evaluates and saves).")

@@ -38,12 +38,12 @@ def data_choice(datasets: list[str], key: str) -> tuple[str, str | None, float]:
     """Training dataset, evaluation dataset (None: hold out) and the held-out share, as the Train page asks."""
     columns = st.columns(3)
     default_train, default_eval = paired_datasets(datasets, current_dataset())  # as the Train page pairs them
-    train = columns[0].selectbox("Training dataset", datasets, key=f"{key}_train",
+    train = columns[0].selectbox("Training dataset", datasets, persist_state="session", key=f"{key}_train",
                                  index=datasets.index(default_train) if default_train in datasets else 0)
     options = [HOLD_OUT] + datasets
-    evaluation = columns[1].selectbox("Evaluation dataset", options, key=f"{key}_eval",
+    evaluation = columns[1].selectbox("Evaluation dataset", options, persist_state="session", key=f"{key}_eval",
                                       index=options.index(default_eval) if default_eval in options else 0)
-    share = columns[2].slider("Held-out share", 0.1, 0.5, 0.25, 0.05, key=f"{key}_share",
+    share = columns[2].slider("Held-out share", 0.1, 0.5, 0.25, 0.05, persist_state="session", key=f"{key}_share",
                               disabled=evaluation != HOLD_OUT)
     evaluation_preview(train, evaluation, share)  # too few evaluation receipts make its verdicts noise: said here
     return train, None if evaluation == HOLD_OUT else evaluation, share
@@ -56,20 +56,25 @@ def race_form(datasets: list[str]) -> None:
         return
     defaults = TrainConfig()
     top = st.columns([3, 1])
-    scenarios = top[0].multiselect("Scenarios", PRESETS, default=list(DEFAULT_RACE_SCENARIOS), key="race_scenarios",
+    scenarios = top[0].multiselect("Scenarios", PRESETS, default=list(DEFAULT_RACE_SCENARIOS),
+                                   persist_state="session", key="race_scenarios",
                                    help="Each trains with its own defaults (the Train page's for that scenario), "
                                         "one after another, on the same data and time budget")
     backbone = top[1].selectbox("Backbone", BACKBONE_NAMES, index=BACKBONE_NAMES.index(defaults.backbone),
-                                key="race_backbone", help="tiny: small and random, for an instant demo")
+
+                                persist_state="session", key="race_backbone",
+                                help="tiny: small and random, for an instant demo")
     train, evaluation, share = data_choice(datasets, "race")
     settings_columns = st.columns(3)
     seconds = settings_columns[0].number_input(
-        "Time budget per run, seconds", 5, 3600, 120, step=5, key="race_seconds",
+        "Time budget per run, seconds", 5, 3600, 120, step=5, persist_state="session", key="race_seconds",
         help="Training time, evaluations included; each run also evaluates and saves when its budget ends. A frozen "
              "backbone first computes its features once, inside its budget: give it longer than that (a minute or "
              "more for MiniLM on a few hundred receipts on 2 cores) to see it pull ahead")
-    seed = settings_columns[1].number_input("Seed", 0, 1_000_000, defaults.seed, key="race_seed")
-    name = settings_columns[2].text_input("Name (a folder under the studies folder)", key="race_name",
+    seed = settings_columns[1].number_input("Seed", 0, 1_000_000, defaults.seed,
+                                            persist_state="session", key="race_seed")
+    name = settings_columns[2].text_input("Name (a folder under the studies folder)",
+                                          persist_state="session", key="race_name",
                                           placeholder="race-<date>-<time>")
     if st.button("Start race", type="primary", key="race_start", disabled=not scenarios):
         with user_errors("Starting the race"):
@@ -92,7 +97,7 @@ def race_board() -> None:
         return
     if st.session_state.get(SHOWN_KEY) not in names:
         st.session_state[SHOWN_KEY] = names[0]
-    name = st.selectbox("Race", names, key=SHOWN_KEY) if len(names) > 1 else names[0]
+    name = st.selectbox("Race", names, persist_state="session", key=SHOWN_KEY) if len(names) > 1 else names[0]
     try:
         record = track.record(name)
     except RaceFileError as error:  # deleted or damaged since the list was read
@@ -119,7 +124,9 @@ def race_board() -> None:
     if record.error:
         st.error(f"The race ended early: {literal(record.error)}")
     axis = st.radio("Plot by", ["wall_s", "step", "epoch"], format_func=CURVE_AXES.get, horizontal=True,
-                    key="race_x", help="Wall-clock seconds since each run's start: what a scenario costs in time")
+
+                    persist_state="session", key="race_x",
+                    help="Wall-clock seconds since each run's start: what a scenario costs in time")
     columns = st.columns(len(RACE_CHARTS))
     for column, (title, y_title, series) in zip(columns, RACE_CHARTS):
         column.plotly_chart(curve_figure(race_curves(record, curves, series), title, y_title, x=axis,

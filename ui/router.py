@@ -14,7 +14,6 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from receipt_core.datasets.splits import first_dataset
-from ui.kept_settings import keep_settings
 from ui.literal import literal
 from ui.race_track import race_track
 from ui.shared import (DATASET_KEY, NO_DATA, PENDING_DATASET_KEY, ROUTED_KEY, follow_dataset, job_slot,
@@ -42,7 +41,6 @@ def run_router() -> None:
              for path, title, icon, url in PAGES]
     page = st.navigation(pages)
     st.session_state[ROUTED_KEY] = True
-    keep_settings()  # before anything draws: a form the person left keeps its values (ui/kept_settings.py)
     datasets = sidebar()
     stack = model_stack_import()
     with stack.page_run():  # a page may import PyTorch: never beside the background import (ui/warm_up.py)
