@@ -9,8 +9,10 @@ from receipt_core.model.backbones import load_backbone
 from receipt_core.data.document import Document, Word
 from receipt_core.model.encoding import DocumentEncoder, collate
 from receipt_core.training.state import TrainerState
-from receipt_core.model.freeze import (PRESETS, FreezePlan, PhasedSchedule, end_phase_epoch, group_names,
-                                 optimizer_param_groups, parameter_groups)
+from receipt_core.model.freeze import (PRESETS, TOGGLE_PREFIXES, FreezePlan, PhasedSchedule, end_phase_epoch,
+                                       group_names, group_names_for, optimizer_param_groups, parameter_groups,
+                                       toggle_name_problem)
+from receipt_core.training.config import TrainConfig
 from receipt_core.model.multitask import build_model
 from receipt_core.data.schema import DEFAULT_SCHEMA
 
@@ -129,6 +131,20 @@ def test_hand_toggles_override_a_preset(batch):
         plan.with_toggles(freeze=["encoder.9"])
     with pytest.raises(ValueError, match="unknown freeze preset"):
         FreezePlan.preset("freeze-some", names)
+
+
+def test_a_toggle_name_is_checked_before_a_model_loads_and_agrees_with_the_plan():
+    """Every name a plan expands passes the name-only check; a name no model has fails it, as does TrainConfig."""
+    names = group_names_for(12)
+    plan = FreezePlan.preset("full", names)
+    for toggle in (*names, *TOGGLE_PREFIXES):
+        assert plan.expand(toggle) and toggle_name_problem(toggle) is None, toggle
+    for toggle in ("encodr", "heads", "encoder.", "encoder.x", "encoder.1.2", "head.field", "", "backbone.0",
+                   "encoder.\u0661"):
+        assert "unknown freeze group" in toggle_name_problem(toggle), toggle
+        with pytest.raises(ValueError, match="unknown freeze group"):
+            TrainConfig(freeze=(toggle,))
+    assert TrainConfig(unfreeze=("encoder.40",)).unfreeze == ("encoder.40",)  # its depth is checked at load
 
 
 def test_report_counts_parameters_per_group():

@@ -163,7 +163,7 @@ def check_backbone_source(name_or_path: str) -> None:
 
 
 def check_run_folder(run_dir: Path, resume: bool) -> None:
-    """CommandError unless ``run_dir`` can take a run: a folder (made now if missing) without a checkpoint, or
+    """CommandError unless ``run_dir`` can take a run: a folder (or one that can be made) without a checkpoint, or
     with one when resuming. Run before anything is loaded, so a bad ``--out`` fails at once, not after an epoch."""
     from ..model.checkpoint import has_checkpoint
     from .main import CommandError
@@ -177,4 +177,7 @@ def check_run_folder(run_dir: Path, resume: bool) -> None:
     if not resume and run_dir.is_dir() and any(run_dir.iterdir()):
         raise CommandError(f"--out {run_dir} is not empty: a run writes its checkpoint files there and would mix "
                            "them with what it holds; choose a new or empty folder")
-    make_out_folder(run_dir)
+    made = [folder for folder in (run_dir, *run_dir.parents) if not folder.exists()]  # deepest first
+    make_out_folder(run_dir)  # a folder that cannot be made fails now ...
+    for folder in made:  # ... but the run makes it when it saves: one that fails first leaves no empty folders
+        folder.rmdir()

@@ -48,6 +48,23 @@ def group_of(parameter_name: str) -> str:
     raise ValueError(f"parameter {parameter_name!r} belongs to no freeze group; extend freeze.group_of")
 
 
+TOGGLE_PREFIXES = ("backbone", "embeddings", "encoder", "head")
+"""The names a toggle may give besides a group's own: ``backbone`` (every embedding and encoder group) and the
+first part of a group's name (every group under it)."""
+
+
+def toggle_name_problem(toggle: str) -> str | None:
+    """Why ``toggle`` can name no group of any model (None when it may): checked from the name alone, before a
+    model is loaded. Whether ``encoder.N`` exists depends on the backbone's depth and is checked when it loads."""
+    parts = toggle.split(".")
+    if toggle in TOGGLE_PREFIXES or toggle in EMBEDDING_GROUPS or toggle in HEAD_GROUPS:
+        return None
+    if len(parts) == 2 and parts[0] == "encoder" and parts[1].isascii() and parts[1].isdigit():
+        return None
+    return (f"unknown freeze group {toggle!r}: give a group (embeddings.text, embeddings.layout, encoder.0 … "
+            f"encoder.N-1, head.fields, head.quantity) or one of {', '.join(TOGGLE_PREFIXES)}")
+
+
 def group_names_for(num_layers: int) -> tuple[str, ...]:
     return (*EMBEDDING_GROUPS, *(f"encoder.{i}" for i in range(num_layers)), *HEAD_GROUPS)
 

@@ -17,7 +17,7 @@ from typing import Any, Mapping, Sequence
 
 from ..data.boxes import BOX_MODES, check_box_mode, stored_box_mode
 from ..model.backbone_names import DEFAULT_BACKBONE
-from ..model.freeze import PRESETS
+from ..model.freeze import PRESETS, toggle_name_problem
 from ..model.head_settings import HEAD_KINDS, LAYER_MIXES, HeadSettings
 from ..model.run_manifest import CONFIG_INT_BOUNDS
 from .schedules import LR_SCHEDULES
@@ -121,6 +121,10 @@ class TrainConfig:
         if self.head_lr is not None and not (self.head_lr > 0 and math.isfinite(self.head_lr)):
             raise ValueError(f"head learning rate must be a finite number > 0 when given, got {self.head_lr}")
         self.head_settings()  # refuses a bad head kind, mix, size or depth
+        for toggle in (*self.freeze, *self.unfreeze):  # a misspelt group fails here, not after the data has loaded
+            problem = toggle_name_problem(toggle)
+            if problem:
+                raise ValueError(problem)
         if self.epochs < 0:
             raise ValueError(f"epochs must be >= 0, got {self.epochs}")
         if self.batch_size < 1:
