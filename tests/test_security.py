@@ -79,6 +79,27 @@ def test_a_refused_dataset_name_is_refused_before_any_ocr(workspace_home, monkey
     assert ws.list_documents() == [] and not (ws.home / "ocr-cache").exists()
 
 
+def test_a_name_that_differs_from_a_stored_dataset_only_in_case_is_refused_before_any_ocr(workspace_home,
+                                                                                          monkeypatch):
+    """Found by a probe: 'Demo' beside 'demo' read as one name on every page (and is one folder on macOS)."""
+    import ui.actions
+
+    def no_ocr(*args, **kwargs):
+        raise AssertionError("OCR ran for a dataset name that is refused")
+
+    ws = Workspace(workspace_home)
+    ws.save_documents("demo", [doc("r1")])
+    monkeypatch.setattr(ui.actions, "ocr_many", no_ocr)
+    message = "already has a dataset 'demo', and 'DEMO' differs from it only in letter case"
+    with pytest.raises(WorkspaceError, match=message):
+        ocr_and_store(ws, "DEMO", {"r.png": b"\x89PNG\r\n\x1a\nfake"})
+    with pytest.raises(WorkspaceError, match=message):
+        ws.save_documents("DEMO", [doc("r2")])
+    assert [d.name for d in ws.datasets()] == ["demo"] and ws.check_dataset_name("demo") == "demo"
+    ws.save_documents("demo", [doc("r2")])  # the same name adds to it
+    assert len(ws.load_documents("demo")) == 2
+
+
 def test_export_zip_of_a_legacy_path_like_dataset_writes_only_inside_its_temporary_folder(workspace_home, tmp_path,
                                                                                           monkeypatch):
     """A dataset stored before names were checked (written straight into the database) still exports safely."""

@@ -11,7 +11,7 @@ from PIL import Image
 from receipt_core.data.document import Document
 from receipt_core.data.images import FORMAT_SUFFIXES, load_image
 from receipt_core.ocr.engine import OcrCache, OcrResult, ocr_many
-from receipt_core.workspace.store import Workspace, check_dataset_name
+from receipt_core.workspace.store import Workspace
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ def store_ocr_results(workspace: Workspace, dataset: str, results: list[OcrResul
     ``meta["file_name"]``, which exports keep too. A dataset name the workspace refuses (``check_dataset_name``)
     stores nothing at all, not even the images.
     """
-    check_dataset_name(dataset)
+    workspace.check_dataset_name(dataset)
     docs: list[Document] = []
     problems: list[str] = []
     notes: list[str] = []
@@ -77,7 +77,7 @@ def ocr_and_store(workspace: Workspace, dataset: str, uploads: dict[str, bytes],
 
     The dataset name is checked first, so a name the workspace refuses costs no OCR and stores nothing.
     """
-    check_dataset_name(dataset)
+    workspace.check_dataset_name(dataset)
     results = ocr_many(list(uploads.items()), cache=OcrCache(workspace.home / "ocr-cache"), progress=progress)
     return store_ocr_results(workspace, dataset, results, uploads)
 

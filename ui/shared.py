@@ -20,7 +20,6 @@ from receipt_core.model.head_settings import HeadSettings
 from receipt_core.training.slot import JobSlot
 from receipt_core.workspace.server_folders import ServerFolders
 from receipt_core.workspace.database import WorkspaceError
-from receipt_core.workspace.names import check_dataset_name
 from receipt_core.workspace.store import HOME_ENV, Workspace
 from receipt_core.wording import as_sentence
 from ui.literal import literal, plain
@@ -133,7 +132,7 @@ def dataset_name_input(label: str, key: str, value: str = "", allow_empty: bool 
     if not name and allow_empty:
         return name, True
     try:
-        check_dataset_name(name)
+        workspace().check_dataset_name(name)
     except WorkspaceError as error:
         message = str(error)
         st.error(literal(as_sentence(message)))

@@ -128,6 +128,7 @@ def run_import(args: argparse.Namespace) -> int:
     dataset = args.dataset if args.dataset is not None else (
         default_dataset_name(args.path, fmt) + ("-ocr" if args.from_images else ""))
     workspace = Workspace.open(args.workspace)
+    workspace.check_dataset_name(dataset)  # before any OCR: a twin in letter case of a stored dataset
     if args.from_images:
         report = _ocr_projected(report, args.path, fmt, workspace)
     _print_problems(report.problems)

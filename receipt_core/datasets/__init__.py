@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Iterable, Mapping
 
 from ..data.document import Document
 from ..data.schema import DEFAULT_SCHEMA, LabelSchema
-from ..workspace.names import check_dataset_name
 from ._common import DEFAULT_LIMITS, ImportLimits
 from .report import DatasetImportError, ImportReport, make_report
 
@@ -102,7 +101,7 @@ def import_into_workspace(workspace: "Workspace", dataset: str, report: ImportRe
     from ..data.review import without_reviewed_meta
     from .imported_images import read_imported_image, size_mismatch
 
-    check_dataset_name(dataset)
+    workspace.check_dataset_name(dataset)
     documents, images, problems, reviewed = [], {}, list(report.problems), []
     for doc in report.documents:
         doc, marked = without_reviewed_meta(doc)

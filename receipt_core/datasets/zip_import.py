@@ -92,7 +92,7 @@ def import_zip(workspace: "Workspace", upload: BinaryIO | Path, file_name: str, 
     if format != AUTO and format not in FORMATS:
         raise ZipImportError(f"unknown dataset format {format!r}; choose auto or one of {', '.join(FORMATS)}")
     if dataset:
-        check_dataset_name(dataset)  # before the work, not after
+        workspace.check_dataset_name(dataset)  # before the work, not after
     with tempfile.TemporaryDirectory(prefix="zip-import-", dir=temp_root) as tmp:
         folder = Path(tmp) / "dataset"
         files = extract_zip(upload, folder, limits)

@@ -142,6 +142,13 @@ class DocumentStore(Database):
 
     # --- documents --------------------------------------------------------------------------------------
 
+    def check_dataset_name(self, name: object) -> str:
+        """``name`` if this workspace can store a dataset under it: a valid name (:func:`.names.check_dataset_name`)
+        that is not another stored dataset's name in other letter case. WorkspaceError otherwise. Callers check
+        before any work (OCR, an import); :meth:`save_documents` checks again when it stores."""
+        with self._read() as conn:
+            return _checked_dataset_name(conn, name)
+
     def save_documents(self, dataset: str, docs: Iterable[Document]) -> int:
         """Insert or replace documents into ``dataset`` in one transaction; returns how many.
 
@@ -153,6 +160,7 @@ class DocumentStore(Database):
         now = time.time()
         rows = [_document_row(doc, dataset, now) for doc in docs]  # serialise before taking the write lock
         with self._write() as conn:
+            _checked_dataset_name(conn, dataset)
             elsewhere = {doc_id: held for doc_id, held in _datasets_of(conn, [row[0] for row in rows]).items()
                          if held != dataset}
             if elsewhere:
@@ -282,6 +290,17 @@ def write_document(conn, doc: Document, dataset: str) -> None:
     conn.execute("UPDATE documents SET json = ?, words = ?, width = ?, height = ?, image_sha256 = ?, source = ?, "
                  "label_counts = ?, updated_at = ?, label_status = ?, labelled_words = ?, suggested_words = ? "
                  "WHERE id = ?", values[2:] + (doc.id,))
+
+
+def _checked_dataset_name(conn, name: object) -> str:
+    name = check_dataset_name(name)
+    twin = conn.execute("SELECT dataset FROM documents WHERE dataset != ? AND lower(dataset) = lower(?) LIMIT 1",
+                        (name, name)).fetchone()
+    if twin is not None:
+        raise WorkspaceError(f"the workspace already has a dataset {twin[0]!r}, and {name!r} differs from it only in "
+                             f"letter case: the two would read as one name (and be one folder on macOS and "
+                             f"Windows); use {twin[0]!r} to add to it, or another name")
+    return name
 
 
 def _datasets_of(conn, ids: list[str]) -> dict[str, str]:
