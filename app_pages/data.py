@@ -11,6 +11,7 @@ from receipt_core.data.review import STATUSES
 from receipt_core.datasets import FORMATS, default_dataset_name, import_into_workspace, load_dataset
 from receipt_core.datasets.detect import AUTO, resolve_format
 from receipt_core.plots.figures import document_figure
+from receipt_core.training.run_documents import live_runs_reading
 from receipt_core.datasets import EXPORT_FORMATS, EXPORT_LOSSES
 from receipt_core.datasets.export_zip import export_zip_bytes, export_zip_name
 from receipt_core.wording import counted
@@ -167,6 +168,11 @@ with manage_tab:
         # The tick belongs to this dataset: if the sidebar's dataset changes (an import selects its new one), the box
         # is a new, unticked one instead of a tick that now deletes another dataset.
         confirm_key = f"delete_confirm_{dataset}"
+        for reader in live_runs_reading(ws, dataset):
+            st.warning(f"Run {literal(reader.name)} (`{reader.run_id}`) is training on "
+                       f"{counted(reader.receipts, 'receipt')} of this dataset. Deleting it lets the run go on with "
+                       "the receipts it loaded, but it can then never be resumed, and Runs no longer finds its "
+                       "receipts: stop it first, or let it finish.")
         confirm = st.checkbox(f"Yes, delete every document of {literal(dataset)}", key=confirm_key)
         if st.button("Delete dataset", disabled=not confirm, key="delete_dataset"):
             with user_errors("Deleting the dataset"):

@@ -380,6 +380,23 @@ def test_data_exports_a_zip(demo_env):
     assert any(b.key == "export_download" for b in at.get("download_button"))
 
 
+def test_data_warns_before_deleting_a_dataset_a_live_run_reads(workspace_home):
+    """A left-alone finding: deleting a dataset under a live run said nothing, and the run could then never be
+    resumed. A run of this process recorded as running reads 2 of the dataset's 3 receipts (and one of another's)."""
+    ws = Workspace(workspace_home)
+    ws.save_documents("mine", [Document(id=f"m{i}", width=50, height=50, words=(Word(text="x", box=(1, 1, 9, 9)),))
+                               for i in range(3)])
+    run_id = ws.create_run("tiny · full", {"train_ids": ["m0", "other-1"], "eval_ids": ["m2"]})
+    at = app("data", dataset="mine")
+    warned = [w.value for w in at.warning if "training on" in w.value]
+    assert warned == [f"Run {literal('tiny · full')} (`{run_id}`) is training on 2 receipts of this dataset. "
+                      "Deleting it lets the run go on with the receipts it loaded, but it can then never be resumed, "
+                      "and Runs no longer finds its receipts: stop it first, or let it finish."]
+    ws.set_run_status(run_id, "stopped")
+    at = app("data", dataset="mine")
+    assert not [w for w in at.warning if "training on" in w.value]
+
+
 # --- Annotate ------------------------------------------------------------------------------------------
 
 

@@ -12,9 +12,8 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from .config import PretrainConfig, ReferenceConfig, TrainConfig
+from .run_documents import DOCUMENT_ID_KEYS
 from .runs import RUN_KIND
-
-DOCUMENT_ID_KEYS = ("train_ids", "eval_ids")
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from .config import PretrainConfig, ReferenceConfig, TrainConfig
 from .events import Event
 from .job import StoreListener, TrainingJob
 from .pretrain import PretrainTask
+from .run_documents import document_ids
 from .receipt_task import build_resumed_task, build_task
 from .reference import ReferenceTask
 from ..wording import counted
@@ -39,7 +40,7 @@ def start_run(workspace, config: TrainConfig, train_docs: Sequence[Document], ev
     """
     name = name or f"{config.backbone} · {config.scenario}"
     config = config.for_training_set(len(train_docs))
-    run_config = {**config.to_json(), RUN_KIND: "receipt", **_document_ids(train_docs, eval_docs),
+    run_config = {**config.to_json(), RUN_KIND: "receipt", **document_ids(train_docs, eval_docs),
                   **dict(notes or {})}
     run_id = workspace.create_run(name, run_config)
     run_dir = workspace.run_dir(run_id)
@@ -95,18 +96,13 @@ def _start(workspace, run_id: str, job: TrainingJob, listeners: Sequence[Callabl
     return job.start()
 
 
-def _document_ids(train_docs: Sequence[Document], eval_docs: Sequence[Document]) -> dict[str, Any]:
-    return {"train_documents": len(train_docs), "eval_documents": len(eval_docs),
-            "train_ids": [doc.id for doc in train_docs], "eval_ids": [doc.id for doc in eval_docs]}
-
-
 def start_reference_run(workspace, config: ReferenceConfig, train_docs: Sequence[Document],
                         eval_docs: Sequence[Document], name: str | None = None, schema: LabelSchema = DEFAULT_SCHEMA,
                         listeners: Sequence[Callable[[Event], None]] = (),
                         notes: Mapping[str, Any] | None = None) -> TrainingJob:
     """A workspace run of the plain reference tagger, in the background (its model goes to ``run_dir/reference``)."""
     name = name or f"reference ({config.backbone})"
-    run_config = {**dataclasses.asdict(config), RUN_KIND: "reference", **_document_ids(train_docs, eval_docs),
+    run_config = {**dataclasses.asdict(config), RUN_KIND: "reference", **document_ids(train_docs, eval_docs),
                   **dict(notes or {})}
     run_id = workspace.create_run(name, run_config)
     run_dir = workspace.run_dir(run_id)
