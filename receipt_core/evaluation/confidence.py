@@ -111,7 +111,8 @@ def quality_note(metrics: Mapping[str, float] | None) -> QualityNote:
         return QualityNote("fair", f"Field micro-F1 on its validation receipts was {f1:.2f}: roughly "
                                    f"{max(1, round((1 - f1) * 10))} field words in 10 are wrong or missed; check the "
                                    "uncertain words.")
-    return QualityNote("good", f"Field micro-F1 on its validation receipts was {f1:.2f}.")
+    return QualityNote("good", "Most field words on its validation receipts were labelled right (the scores "
+                               "above); the uncertain words below are the ones to check.")
 
 
 def items_table(results: Sequence[tuple[str, Sequence[ScoredItem]]]) -> list[dict[str, Any]]:
