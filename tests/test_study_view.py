@@ -271,10 +271,11 @@ def test_a_copied_studys_dates_settings_and_folder_name_cannot_carry_markup(stud
     (evil / "study.json").write_text(json.dumps(data), encoding="utf-8")
     at = _runs_page()
     button = at.button(key=f"studies_pick_{evil.name}")
-    assert button.label == escape_markdown(evil.name) == "\\[x\\](https:evil.example)"
+    assert button.label == escape_markdown(evil.name) == "\\[x\\](https:\u2060evil.example)"
     button.click().run()
     assert not at.exception, [e.value for e in at.exception]
     intro = next(m.value for m in at.markdown if m.value.startswith("Train:"))
+    intro = intro.replace("\u2060", "")  # the word joiners that keep a URL or :red[ inert (escape_markdown)
     assert "Started \\[click me\\](https://evil.example/x) !\\[img\\](https://evil.example/i.png) \\<img src=x\\>," in intro
     assert "finished \\*\\*bold\\*\\* :red\\[RED\\] invoice\\\\u202egnp." in intro
     for setting, value in (("lr_schedule", "[l](https://evil.example)"), ("loss_weighting", "<b>x</b>")):
@@ -293,3 +294,28 @@ def test_a_study_file_nested_deep_or_a_name_too_long_is_one_clear_refusal(tmp_pa
     for name in ("a" * 5000, "x\x00y"):
         with pytest.raises(StudyFileError, match="not a study folder's name"):
             open_study(name, within=tmp_path)
+
+
+def test_a_copied_study_whose_seed_is_not_a_number_is_refused_as_damaged(tmp_path):
+    """Found by a probe: the seed went into the report's first paragraph unchecked, Markdown and all."""
+    from tests.test_security_browser import HOSTILE_STUDY
+
+    for seed in ("1 ![pixel](http://127.0.0.1:9/seed.png)", 1.5, True):
+        folder = tmp_path / f"s{len(str(seed))}"
+        folder.mkdir()
+        data = {**HOSTILE_STUDY, "settings": {**HOSTILE_STUDY["settings"], "seed": seed}}
+        (folder / "study.json").write_text(json.dumps(data), encoding="utf-8")
+        with pytest.raises(StudyFileError, match="is damaged \\(seed must be a whole number"):
+            open_study(folder)
+
+
+def test_escaped_markdown_keeps_bare_links_colours_and_codes_inert():
+    """Streamlit makes links of bare URLs and e-mail addresses, colour of :red[…] and emoji or icons of :codes:
+    after the Markdown is parsed, where a backslash no longer counts: a word joiner breaks each."""
+    from receipt_core.data.markup import escape_markdown
+
+    shown = escape_markdown("see http://x.example www.x.example a@b.example :red[x] :smile: :material/home:")
+    assert shown.replace("\u2060", "") == ("see http://x.example www.x.example a@b.example :red\\[x\\] :smile: "
+                                           ":material/home:")
+    for live in ("http://", "www.", "a@b", ":red", ":smile", ":material"):
+        assert live not in shown

@@ -83,10 +83,19 @@ def code_span(text: object) -> str:
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_\[\]<>|~&$])")
 
 
+# What Streamlit turns into markup after the Markdown is parsed, where a backslash no longer counts: a bare URL,
+# ``www.`` or an e-mail address becomes a live link, ``:red[…]`` coloured text, ``:smile:`` an emoji and
+# ``:material/home:`` an icon. An invisible word joiner after each ``:`` and ``@`` and inside ``www.`` breaks them.
+_WORD_JOINER = "\u2060"
+_AFTER_MARKUP = re.compile(r"([:@]|(?i:www)(?=\.))")
+
+
 def escape_markdown(text: object) -> str:
     """``text`` as Markdown that renders it verbatim mid-line (newlines become spaces): every character that could
-    start a link, image, emphasis, code, HTML, a table cell break or math is backslash-escaped."""
-    return _MARKDOWN_SPECIALS.sub(r"\\\1", " ".join(str(text).splitlines()))
+    start a link, image, emphasis, code, HTML, a table cell break or math is backslash-escaped, and a word joiner
+    keeps a bare URL, an e-mail address, a colour directive, an emoji or icon code from becoming one."""
+    escaped = _MARKDOWN_SPECIALS.sub(r"\\\1", " ".join(str(text).splitlines()))
+    return _AFTER_MARKUP.sub(lambda match: match.group(1) + _WORD_JOINER, escaped)
 
 
 def code_block(text: str) -> list[str]:

@@ -20,6 +20,7 @@ def study_table_rows(study) -> list[dict]:
 
 def claim_lines(study) -> list[str]:
     """The study's reading, one Markdown line per claim: claim, verdict (coloured, Streamlit Markdown) and its
-    numbers, as in report.md."""
-    return [f"**{c.claim}** :{VERDICT_COLOURS.get(c.verdict, 'gray')}[**{c.verdict.capitalize()}**]: "
-            f"{escape_markdown(c.evidence)}" for c in study.claims]
+    numbers, as in report.md. Each is text read from a study.json, which a person may have copied from anyone:
+    shown verbatim (:func:`~receipt_core.data.markup.escape_markdown`), only the colour comes from a fixed list."""
+    return [f"**{escape_markdown(c.claim)}** :{VERDICT_COLOURS.get(c.verdict, 'gray')}"
+            f"[**{escape_markdown(c.verdict.capitalize())}**]: {escape_markdown(c.evidence)}" for c in study.claims]

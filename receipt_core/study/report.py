@@ -21,7 +21,8 @@ def markdown_report(result: StudyResult) -> str:
     if not claims:
         parts.append("Too few configurations ran to judge any of the design's claims.")
     for claim in claims:
-        parts.append(f"- **{claim.claim}** {claim.verdict.capitalize()}: {escape_markdown(claim.evidence)}")
+        parts.append(f"- **{escape_markdown(claim.claim)}** {escape_markdown(claim.verdict.capitalize())}: "
+                     f"{escape_markdown(claim.evidence)}")
     parts += ["", READING_NOTE]
     if result.notes:
         parts += ["", "## Problems", ""] + [f"- {escape_markdown(note)}" for note in result.notes]

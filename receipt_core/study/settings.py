@@ -95,6 +95,10 @@ class StudySettings:
             elif self.given is None:
                 given.add(name)
         object.__setattr__(self, "given", tuple(sorted(given)))
+        for name in ("repeats", "seed"):  # shown in the report's first paragraph: a copied study.json may say anything
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise ValueError(f"{name} must be a whole number, got {value!r}")
         if self.repeats < 1:
             raise ValueError(f"repeats must be at least 1, got {self.repeats}")
         if self.budget_minutes is not None and not self.budget_minutes > 0:
