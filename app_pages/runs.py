@@ -17,6 +17,7 @@ from receipt_core.plots.figures import CURVE_AXES, SERIES_COLORS, cost_quality_f
 from receipt_core.plots.study_tables import study_table_rows
 from receipt_core.training.events import HEADLINE_METRICS, METRIC_LABELS
 from receipt_core.training.run_feed import CURVE_COLUMNS, RunFeed
+from receipt_core.training.run_documents import missing_run_documents
 from receipt_core.training.run_settings import defaults_title, settings_diff
 from receipt_core.training.run_summary import clear_best_runs, run_metrics_rows, run_summary
 from receipt_core.training.slot import JobBusyError
@@ -24,6 +25,7 @@ from receipt_core.study.table import TABLE_NOTE
 from receipt_core.workspace.run_labels import MAX_NAME, MAX_NOTES, display_name, run_labels, set_run_label
 from receipt_core.study.view import find_studies, open_study, workspace_studies_dir
 from receipt_core.training.runs import resume_run
+from receipt_core.wording import counted
 from ui.literal import literal, plain
 from ui.race_study import STUDY_REFRESH_S, study_form, study_progress
 from ui.race_track import race_track
@@ -269,6 +271,11 @@ with runs_tab:
                        "labels), or choose datasets.")
             names = [d.name for d in ws.datasets()]
             own = [OWN_RECEIPTS] if run.config.get("train_ids") else []  # older runs did not record their ids
+            if own and (gone := missing_run_documents(ws, run.config)):
+                own = []
+                st.caption(f"Its own receipts cannot be used: {counted(len(gone), 'receipt')} of them "
+                           f"{'was' if len(gone) == 1 else 'were'} deleted since it started. Choose a dataset to "
+                           "continue on.")
             r1, r2, r3 = st.columns(3)
             train_set = r1.selectbox("Training dataset", own + names, key="runs_resume_train")
             eval_set = r2.selectbox("Evaluation dataset", [HOLD_OUT] + names, key="runs_resume_eval",

@@ -95,3 +95,21 @@ def test_pretraining_runs_stops_and_saves_a_backbone_as_a_workspace_run(receipts
     assert steps and set(steps[0].task_losses) == {"masked_words"}
     evals = [e for e in seen if isinstance(e, EvalEvent)]
     assert evals and 0 <= evals[-1].metrics["masked_words.accuracy"] <= 1
+
+
+def test_a_run_whose_receipts_were_deleted_says_to_resume_it_on_a_dataset(workspace_home):
+    """Found by a probe: Resume after the run's dataset was deleted said "pass the documents to resume_run"."""
+    from receipt_core.data.document import Document, Word
+    from receipt_core.training.run_documents import missing_run_documents
+
+    ws = Workspace.open(workspace_home)
+    ws.save_documents("kept", [Document(id="k1", width=50, height=50, words=(Word(text="x", box=(1, 1, 9, 9)),))])
+    run_id = ws.create_run("tiny · full", {"train_ids": ["k1", "gone-1", "gone-2"], "eval_ids": ["gone-3"]})
+    ws.set_run_status(run_id, "stopped")
+    (ws.run_dir(run_id) / "run.json").write_text("{}")  # a checkpoint as far as resume_run first looks
+    assert missing_run_documents(ws, ws.get_run(run_id).config) == ["gone-1", "gone-2", "gone-3"]
+    with pytest.raises(ValueError) as refused:
+        resume_run(ws, run_id)
+    assert str(refused.value) == (f"2 receipts of run {run_id!r} are no longer in the workspace (for example "
+                                  "'gone-1': deleted since it started): resume it on a dataset instead (Runs: choose a "
+                                  "training dataset; CLI: train --resume with --train and --eval)")

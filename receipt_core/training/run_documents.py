@@ -18,6 +18,14 @@ def document_ids(train_docs: Sequence[Document], eval_docs: Sequence[Document]) 
             DOCUMENT_ID_KEYS[0]: [doc.id for doc in train_docs], DOCUMENT_ID_KEYS[1]: [doc.id for doc in eval_docs]}
 
 
+def missing_run_documents(workspace, config) -> list[str]:
+    """The ids a run's config records (:data:`DOCUMENT_ID_KEYS`) that the workspace no longer holds: deleted since
+    the run started, so a resume on its own receipts cannot find them."""
+    ids = [doc_id for key in DOCUMENT_ID_KEYS for doc_id in config.get(key) or ()]
+    held = workspace.datasets_of(ids)
+    return [doc_id for doc_id in ids if doc_id not in held]
+
+
 @dataclass(frozen=True)
 class RunReadingDataset:
     """A live run (training or paused) whose training or evaluation receipts include some of a dataset's."""

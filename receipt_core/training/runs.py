@@ -80,12 +80,15 @@ def resume_run(workspace, run_id: str, train_docs: Sequence[Document] | None = N
 
 def _documents_by_id(workspace, run_id: str, ids: Sequence[str] | None) -> list[Document]:
     if ids is None:
-        raise ValueError(f"run {run_id!r} does not record its documents; pass them to resume_run")
+        raise ValueError(f"run {run_id!r} does not record which receipts it trained on (an older run): resume it on "
+                         "a dataset (Runs: choose a training dataset; CLI: train --resume with --train and --eval)")
     by_id = {doc.id: doc for doc in workspace.load_documents()}
     missing = [doc_id for doc_id in ids if doc_id not in by_id]
     if missing:
-        raise ValueError(f"{counted(len(missing), 'document')} of run {run_id!r} no longer in the workspace "
-                         f"(e.g. {missing[0]!r}); pass the documents to resume_run")
+        verb = "is" if len(missing) == 1 else "are"
+        raise ValueError(f"{counted(len(missing), 'receipt')} of run {run_id!r} {verb} no longer in the workspace "
+                         f"(for example {missing[0]!r}: deleted since it started): resume it on a dataset instead "
+                         "(Runs: choose a training dataset; CLI: train --resume with --train and --eval)")
     return [by_id[doc_id] for doc_id in ids]
 
 
