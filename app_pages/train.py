@@ -193,7 +193,7 @@ with st.expander("Run settings", expanded=busy is None):
         backbone = backbone if readable else ""
 
     hp = st.columns(6)
-    epochs = hp[0].number_input("Epochs", 0 if kind != PRETRAIN else 1, 200, defaults.epochs,
+    epochs = hp[0].number_input("Epochs", 1, 200, defaults.epochs,
                                 persist_state="session", key=f"train_epochs{per_kind}")
     batch_size = hp[1].number_input("Batch size", 1, 64, defaults.batch_size,
                                     persist_state="session", key=f"train_batch{per_kind}")

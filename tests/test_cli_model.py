@@ -214,6 +214,9 @@ def test_workspace_dataset_names_work_as_data_and_resume_continues(cord_folders,
       "--out", "{tmp}/r"], "max length must be from 8 to 8,192, got 99,999,999"),
     (["reference", "--train", "{train}", "--eval", "{train}", "--backbone", "tiny", "--max-length", "4",
       "--out", "{tmp}/r"], "max length must be from 8 to 8,192, got 4"),
+    # found by a probe: 0 epochs trained, evaluated and saved nothing, then said "completed; checkpoint None"
+    (["train", "--train", "{train}", "--eval", "{train}", "--backbone", "tiny", "--epochs", "0", "--out", "{tmp}/r"],
+     "epochs must be at least 1, got 0"),
 ])
 def test_user_errors_are_one_line_messages(argv, message, cord_folders, tmp_path, capsys):
     argv = [a.format(tmp=tmp_path, train=cord_folders[0]) for a in argv]

@@ -132,7 +132,7 @@ def test_a_contextual_head_reads_the_boxes_over_a_text_only_backbone(docs, tmp_p
     """text-minilm's encoder gets zero boxes (the text-only baseline), but a contextual head's box features still see
     each word's real box: the windows carry them and only the backbone's embedding zeroes them."""
     config = TrainConfig.for_scenario("freeze-backbone", backbone="text-minilm", head="contextual", head_size=64,
-                                      epochs=0)
+                                      epochs=1)
     task, _ = build_task(config, docs[:2], docs[:2], tmp_path / "run")
     assert not task.model.uses_layout and task.model.needs_boxes
     window = task.train_windows[0]
@@ -142,7 +142,7 @@ def test_a_contextual_head_reads_the_boxes_over_a_text_only_backbone(docs, tmp_p
         moved = batch["bbox"] // 2
         assert torch.equal(task.model.embed(batch["input_ids"], batch["bbox"]),
                            task.model.embed(batch["input_ids"], moved))
-    linear, _ = build_task(TrainConfig(scenario="full", backbone="text-minilm", epochs=0), docs[:2], docs[:2],
+    linear, _ = build_task(TrainConfig(scenario="full", backbone="text-minilm", epochs=1), docs[:2], docs[:2],
                            tmp_path / "linear")
     assert not linear.model.needs_boxes and all(tuple(b) == (0, 0, 0, 0) for b in linear.train_windows[0].bbox[1:-1])
 

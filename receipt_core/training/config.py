@@ -125,8 +125,8 @@ class TrainConfig:
             problem = toggle_name_problem(toggle)
             if problem:
                 raise ValueError(problem)
-        if self.epochs < 0:
-            raise ValueError(f"epochs must be >= 0, got {self.epochs}")
+        if self.epochs < 1:  # 0 ran nothing, evaluated nothing and saved nothing, then said "completed" (a probe)
+            raise ValueError(f"epochs must be at least 1, got {self.epochs}")
         if self.batch_size < 1:
             raise ValueError(f"batch size must be >= 1, got {self.batch_size}")
         if not (self.lr >= 0 and math.isfinite(self.lr)):
@@ -243,8 +243,8 @@ class ReferenceConfig:
     save_every_epoch: bool = True
 
     def __post_init__(self) -> None:
-        if self.epochs < 0 or self.batch_size < 1:
-            raise ValueError(f"epochs must be >= 0 and batch size >= 1, got {self.epochs} and {self.batch_size}")
+        if self.epochs < 1 or self.batch_size < 1:
+            raise ValueError(f"epochs and batch size must be at least 1, got {self.epochs} and {self.batch_size}")
         if not (self.lr >= 0 and math.isfinite(self.lr)):
             raise ValueError(f"learning rate must be a finite number >= 0, got {self.lr}")
         if self.max_minutes is not None and not self.max_minutes > 0:

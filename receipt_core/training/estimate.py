@@ -76,8 +76,6 @@ class TimeEstimate:
 
     def text(self) -> str:
         """``about 4 min for 12 epochs of 75 steps`` plus where the figure comes from."""
-        if self.epochs == 0:
-            return "no training epochs: the run only evaluates"
         minutes = self.seconds / 60
         about = f"about {minutes:.0f} min" if minutes >= 1.5 else f"about {max(self.seconds, 1):.0f} s"
         plan = (f"{self.epochs} epoch{'s' if self.epochs != 1 else ''} of {self.steps_per_epoch} "
