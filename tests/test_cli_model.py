@@ -168,8 +168,11 @@ def test_predict_reports_a_bad_image_and_keeps_the_good_ones(trained, receipt_im
     bad.write_text("this is not an image")
     assert main(["predict", str(run_dir), str(receipt_image[0]), str(bad), "--json"]) == 2
     captured = capsys.readouterr()
-    assert len(json.loads(captured.out)["documents"]) == 1
+    printed = json.loads(captured.out)
+    assert len(printed["documents"]) == 1
     assert f"error: '{bad}' is not an image" in captured.err
+    # a script reading stdout alone sees the failure too (a probe: it saw {"documents": []} when all failed)
+    assert len(printed["errors"]) == 1 and printed["errors"][0].startswith(f"'{bad}' is not an image")
 
 
 def test_workspace_dataset_names_work_as_data_and_resume_continues(cord_folders, tmp_path, capsys):
@@ -225,6 +228,15 @@ def test_user_errors_are_one_line_messages(argv, message, cord_folders, tmp_path
     assert message.format(tmp=tmp_path) in err and "Traceback" not in err
     # nothing is left behind: a run makes its folder when it first saves (before, a run that failed left it empty)
     assert not (tmp_path / "r").exists()
+
+
+def test_an_ocr_cache_that_is_a_file_is_said_to_be_a_file(cord_folders, tmp_path, capsys):
+    """Found by a probe: it said "error: …/afile: File exists"."""
+    (tmp_path / "afile").write_text("x")
+    argv = ["evaluate", str(tmp_path), "--data", str(cord_folders[1]), "--from-images", "--ocr-cache",
+            str(tmp_path / "afile")]
+    assert main(argv) == 2
+    assert f"--ocr-cache {tmp_path / 'afile'} is a file, not a folder" in capsys.readouterr().err
 
 
 def test_a_tampered_checkpoint_is_refused_by_evaluate(trained, cord_folders, tmp_path, capsys):

@@ -73,6 +73,21 @@ def test_items_come_from_relations_when_a_tool_drops_the_group_numbers(cord_dev,
     assert partition(back) == partition(doc) and partition(doc)
 
 
+def test_a_group_number_too_large_for_a_float_falls_back_to_the_relations(cord_dev, tmp_path):
+    """Found by a probe: a group of 1 followed by 400 zeros skipped the task as "unexpected OverflowError"."""
+    doc = cord_dev[0]
+    export_documents([doc], tmp_path / "ls", "label-studio")
+    tasks = json.loads((tmp_path / "ls" / TASKS_FILE).read_text())
+    for result in tasks[0]["annotations"][0]["result"]:
+        if result.get("from_name") == "group":
+            result["value"]["number"] = 10 ** 400
+    (tmp_path / "ls" / TASKS_FILE).write_text(json.dumps(tasks))
+    report = load_dataset(tmp_path / "ls", "label-studio")
+    assert report.problems == () and [d.id for d in report.documents] == [doc.id]
+    assert sum(w.group_id is not None for w in report.documents[0].words) == sum(w.group_id is not None
+                                                                                  for w in doc.words)
+
+
 def test_cord_export_reimports_with_the_same_ids_labels_and_items(cord_dev, tmp_path):
     uploaded = Document("ocr-5e1f", 100, 40, (Word("2x", (1, 1, 20, 10)),), source="IMG_1.jpg")
     export_documents([uploaded], tmp_path / "upload", "cord")

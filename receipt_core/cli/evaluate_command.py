@@ -79,6 +79,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
     if args.ocr_cache is not None and not args.from_images:
         raise CommandError("--ocr-cache only applies with --from-images (the OCR of DATA's images)")
+    if args.ocr_cache is not None and args.ocr_cache.exists() and not args.ocr_cache.is_dir():
+        raise CommandError(f"--ocr-cache {args.ocr_cache} is a file, not a folder; give a folder (made if missing)")
     if args.errors and not args.from_images:
         raise CommandError("--errors sorts the misses of an end-to-end run; it needs --from-images "
                            "(for gold words, --item-errors lists the wrong items)")
@@ -187,8 +189,9 @@ def run_predict(args: argparse.Namespace) -> int:
         docs, errors = _ocr_images(args.images)
     predictions = loaded.predictor().predict(docs) if docs else []
     if args.json:
-        print(json.dumps({"documents": [p.to_json() for p in predictions]}, indent=1, ensure_ascii=False,
-                         default=_json_default))
+        # the files that failed are in the JSON too: a script reading stdout alone sees them, not an empty result
+        print(json.dumps({"documents": [p.to_json() for p in predictions], "errors": errors}, indent=1,
+                         ensure_ascii=False, default=_json_default))
     else:
         for prediction in predictions:
             data = prediction.to_json()

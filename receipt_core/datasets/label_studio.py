@@ -298,7 +298,7 @@ def _groups(results: list[Mapping], regions: Mapping[str, Mapping]) -> dict[str,
     """Region id -> item number: the ``group`` Number tag, else items joined by relations (numbered from 0)."""
     explicit = {rid: int(r[GROUP]) for rid, r in regions.items()
                 if isinstance(r.get(GROUP), (int, float)) and not isinstance(r.get(GROUP), bool)
-                and float(r[GROUP]).is_integer() and 0 <= r[GROUP] <= 10 ** 9}
+                and 0 <= r[GROUP] <= 10 ** 9 and float(r[GROUP]).is_integer()}  # in range first: float(10**400) fails
     if explicit:
         return explicit
     parent = {rid: rid for rid in regions}
