@@ -677,9 +677,11 @@ def test_a_pickled_weights_file_is_never_unpickled(tmp_path):
     (folder / "pytorch_model.bin").write_bytes(pickle.dumps({"weights": Payload()}))
     from receipt_core.model.backbones import BackboneError
 
-    with pytest.raises(BackboneError, match="cannot load the LayoutLM checkpoint"):
+    with pytest.raises(BackboneError, match="cannot load the LayoutLM checkpoint") as refused:
         load_backbone(str(folder))
     assert not marker.exists(), "a pickle in a model folder was executed"
+    # said as what it is (a probe saw transformers' "from a TF 2.0 checkpoint, please set from_tf=True")
+    assert "weights-only loader refused it" in str(refused.value) and "from_tf" not in str(refused.value)
 
 
 def test_server_settings_keep_loopback_xsrf_an_upload_limit_and_no_tracebacks():

@@ -333,9 +333,12 @@ def _folder_model(path: Path) -> LayoutLMModel:
     except Exception as error:  # noqa: BLE001 - safetensors and torch raise their own types for a damaged file
         present = [name for name in WEIGHTS_FILES if (path / name).exists()]
         named = " / ".join(present) if present else f"no weights file ({' or '.join(WEIGHTS_FILES)})"
-        raise BackboneError(f"cannot load the LayoutLM checkpoint in {path}: {named}: {_one_line(error)}; copy "
-                            "the weights again, or save the model there with model.save_pretrained(folder)"
-                            ) from None
+        reason = _one_line(error)
+        if "pytorch_model.bin" in present and "from_tf" in str(error):  # transformers' guess, wrong for a pickle
+            reason = ("torch's weights-only loader refused it: the pickle holds more than tensors, so it is not "
+                      "unpickled (a damaged or hostile file, or one saved with objects in it)")
+        raise BackboneError(f"cannot load the LayoutLM checkpoint in {path}: {named}: {reason}; copy the weights "
+                            "again, or save the model there with model.save_pretrained(folder)") from None
 
 
 def _one_line(error: BaseException) -> str:
