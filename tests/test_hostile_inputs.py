@@ -293,3 +293,7 @@ def test_csv_downloads_show_formula_like_text_as_text_and_keep_numbers():
     rows = list(csv.DictReader(io.StringIO(spreadsheet_csv(frame).decode("utf-8"))))
     assert rows[0]["receipt"].startswith("'=HYPERLINK(") and rows[0]["name"] == "'+SUM(A1)"
     assert rows[0]["note"] == "'@cmd" and rows[0]["plain"] == "TEA - large" and rows[0]["price"] == "-4.5"
+    # a second probe: after leading spaces (a no-break space too), and | or % (DDE, macros in some spreadsheets)
+    frame = pd.DataFrame([{"a": "  =1+1", "b": "\u00a0=cmd", "c": "|calc", "d": "%x", "e": " 12 % off"}])
+    rows = list(csv.DictReader(io.StringIO(spreadsheet_csv(frame).decode("utf-8"))))
+    assert rows[0] == {"a": "'  =1+1", "b": "'\u00a0=cmd", "c": "'|calc", "d": "'%x", "e": " 12 % off"}

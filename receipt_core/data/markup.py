@@ -105,14 +105,18 @@ def code_block(text: str) -> list[str]:
     return [fence, text, fence]
 
 
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_STARTS = ("=", "+", "-", "@", "|", "%", "\t", "\r")
 
 
 def spreadsheet_text(value: object) -> object:
-    """A CSV cell as a spreadsheet shows it verbatim: text starting like a formula (``=``, ``+``, ``-``, ``@``, tab,
-    carriage return) gets a leading apostrophe, as OWASP advises against CSV injection (a file named
-    ``=HYPERLINK(…).png`` would otherwise become a live formula in Excel or LibreOffice). Numbers pass unchanged."""
-    return f"'{value}" if isinstance(value, str) and value.startswith(_FORMULA_STARTS) else value
+    """A CSV cell as a spreadsheet shows it verbatim: text starting like a formula (``=``, ``+``, ``-``, ``@``, and
+    ``|`` and ``%`` for the spreadsheets that read DDE or macros from them; tab, carriage return), also after leading
+    spaces (a no-break space included, which some spreadsheets skip), gets a leading apostrophe, as OWASP advises
+    against CSV injection (a file named ``=HYPERLINK(…).png`` would otherwise become a live formula in Excel or
+    LibreOffice). Numbers pass unchanged."""
+    if not isinstance(value, str):
+        return value
+    return f"'{value}" if value.lstrip(" \u00a0").startswith(_FORMULA_STARTS) else value
 
 
 def spreadsheet_csv(frame) -> bytes:
