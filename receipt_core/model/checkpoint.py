@@ -261,7 +261,8 @@ def verify_files(run_dir: Path, info: Mapping[str, Any]) -> None:
     for name, expected in files.items():
         path = run_dir / name
         if not path.is_file():
-            raise CheckpointError(f"{path} is missing; the checkpoint is incomplete")
+            what = "is missing" if not path.exists() else "is not a regular file (a folder, pipe or device)"
+            raise CheckpointError(f"{path} {what}; the checkpoint is incomplete")
         actual = sha256_file(path)
         if actual != expected:
             raise CheckpointError(f"{path} has SHA-256 {actual[:16]}…, but run.json records {str(expected)[:16]}…: "
