@@ -106,6 +106,17 @@ def test_corrections_items_and_the_url(receipts):
     at.button(key="annotate_undo").click().run()
     assert receipts.get_document(doc.id).words[0].text == "FIXED"
     assert (at.query_params["dataset"], at.query_params["receipt"]) == ("receipts", doc.id)
+    # a walkthrough: "Add word" kept the selected index, so the selection slid onto another word; now the word
+    # added is selected and the page says so
+    at.session_state[f"annotate_cursor_{doc.id}"] = 5
+    at.run()
+    for name, value in (("x0", 1), ("y0", 1), ("x1", 30), ("y1", 10)):
+        _keyed(at.number_input, f"annotate_new_{name}_{doc.id}_").set_value(value).run()
+    _keyed(at.text_input, f"annotate_new_text_{doc.id}_").set_value("MISSED").run()
+    at.button(key="annotate_add_word").click().run()
+    position = [w.text for w in receipts.get_document(doc.id).words].index("MISSED")
+    assert at.session_state[f"annotate_cursor_{doc.id}"] == position
+    assert any(f"added as word {position}; it is selected" in m.value for m in at.info), [m.value for m in at.info]
     at.button(key="annotate_next").click().run()
     assert at.query_params["receipt"] != doc.id
     assert not at.exception

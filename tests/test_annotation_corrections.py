@@ -52,10 +52,16 @@ def test_split_divides_the_box_by_length_and_merge_unites_it():
     assert merge_with_next(_doc(), 3).document.words[3].field == "TOTAL"
     with pytest.raises(CorrectionError, match="last word"):
         merge_with_next(_doc(), 4)
+    # a walkthrough merged '100' and ',000' into '100 ,000': no space before closing punctuation
+    pieces = Document(id="p", width=400, height=100, words=(Word(text="100", box=(10, 10, 40, 30)),
+                                                            Word(text=",000", box=(40, 10, 80, 30))))
+    assert merge_with_next(pieces, 0).document.words[0].text == "100,000"
 
 
 def test_an_added_word_joins_its_line_in_reading_order_and_stays_on_the_page():
-    added = add_word(_doc(), "Rp", (260, 12, 290, 28)).document
+    correction = add_word(_doc(), "Rp", (260, 12, 290, 28))
+    added = correction.document
+    assert correction.focus == 2  # the page selects the new word (it kept the index: the next word)
     assert added.words[2].text == "Rp" and added.words[2].line_id == 0 and not added.words[2].is_labelled
     below = add_word(_doc(), "THANK YOU", (10, 150, 500, 170)).document
     assert below.words[-1].line_id == 2 and below.words[-1].box == (10, 150, 400, 170)  # clamped to the page

@@ -176,7 +176,7 @@ def test_train_takes_several_datasets_and_refuses_one_given_twice(projected, wil
     assert f"train: {len(report.documents) + 2} documents" in err
     assert json.loads((tmp_path / "run" / "run.json").read_text())["state"]["global_step"] > 0
     gold = str(wildreceipt_subset / "train.txt")  # the same receipts' gold annotations mix with their OCR reading
-    assert main(base + ["--train", "wr-ocr", gold, "--epochs", "0", "--out", str(tmp_path / "mixed")]) == 0
+    assert main(base + ["--train", "wr-ocr", gold, "--epochs", "1", "--out", str(tmp_path / "mixed")]) == 0
     assert f"train mix: wr-ocr {len(report.documents)}, {gold} {len(report.documents)}" in capsys.readouterr().err
     assert main(base + ["--train", "wr-ocr", "wr-ocr", "--out", str(tmp_path / "run2")]) == 2
     err = capsys.readouterr().err

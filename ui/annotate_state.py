@@ -9,7 +9,7 @@ import hashlib
 import streamlit as st
 
 from receipt_core.data.document import Document
-from receipt_core.wording import counted
+from receipt_core.wording import as_sentence, counted
 from receipt_core.workspace.annotations import ReceiptChangedError
 from ui.shared import friendly, workspace
 
@@ -102,6 +102,9 @@ def act(doc: Document, change, advance: bool = False, done: str | None = None) -
         st.toast(f"{counted(changed, 'suggestion')} {done}"
                  + (" (Undo last change takes them back)" if changed else ""))
     say(*getattr(result, "skipped", ()))
+    if (focus := getattr(result, "focus", None)) is not None:  # a word added before the selection moves it on
+        st.session_state[word_key(doc.id)] = focus
+        st.session_state[NOTICE_KEY] = f"{as_sentence(result.summary)}; it is selected."
     if advance:
         last = max(len(doc.words) - 1, 0)
         st.session_state[word_key(doc.id)] = min(selected_word(doc.id, len(doc.words)) + 1, last)

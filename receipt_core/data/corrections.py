@@ -38,6 +38,7 @@ class CorrectionError(ValueError):
 class Correction:
     document: Document
     summary: str  # "word 4: text '2x' -> '2 x'"; shown to the person and kept in the history
+    focus: int | None = None  # the word to select after the change (a word added: the others move past it)
 
 
 def edit_text(doc: Document, index: int, text: str) -> Correction:
@@ -76,8 +77,9 @@ def split_word(doc: Document, index: int, parts: Sequence[str] | None = None) ->
 
 
 def merge_with_next(doc: Document, index: int) -> Correction:
-    """Word ``index`` and the next one as one word: texts joined by a space, boxes united. The merged word keeps
-    the first word's label when it has one, else the second's; its item likewise."""
+    """Word ``index`` and the next one as one word: texts joined by a space (none before closing punctuation such as
+    ``,000`` or ``%``, nor after an opening one), boxes united. The merged word keeps the first word's label when it
+    has one, else the second's; its item likewise."""
     first = _word(doc, index)
     if index + 1 >= len(doc.words):
         raise CorrectionError(f"word {index} {first.text!r} is the last word; there is no next word to merge with")
@@ -86,10 +88,17 @@ def merge_with_next(doc: Document, index: int) -> Correction:
     merged = dataclasses.replace(labelled, box=union((first.box, second.box)), line_id=first.line_id,
                                  group_id=first.group_id if first.group_id is not None else second.group_id,
                                  suggestion=first.suggestion or second.suggestion)
-    merged = _retyped(merged, f"{first.text} {second.text}")
+    merged = _retyped(merged, _joined(first.text, second.text))
     words = list(doc.words)
     words[index:index + 2] = [merged]
     return Correction(doc.with_words(words), f"words {index} {first.text!r} and {index + 1} {second.text!r} merged")
+
+
+def _joined(first: str, second: str) -> str:
+    """Two OCR tokens as one text: '100' and ',000' are '100,000' (a walkthrough got '100 ,000'), 'Bintang' and
+    'Bremer' are 'Bintang Bremer'."""
+    glued = second.startswith(tuple(",.:;%)]}")) or first.endswith(tuple("([{$#@"))
+    return f"{first}{second}" if glued else f"{first} {second}"
 
 
 def add_word(doc: Document, text: str, box: Sequence[float]) -> Correction:
@@ -102,7 +111,7 @@ def add_word(doc: Document, text: str, box: Sequence[float]) -> Correction:
     words = list(doc.words)
     position = _position(words, word)
     words.insert(position, word)
-    return Correction(doc.with_words(words), f"word {new_text!r} added as word {position}")
+    return Correction(doc.with_words(words), f"word {new_text!r} added as word {position}", focus=position)
 
 
 def replace_region(doc: Document, box: Sequence[float], words: Sequence[Word]) -> Correction:
