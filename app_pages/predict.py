@@ -10,8 +10,8 @@ import json
 import pandas as pd
 import streamlit as st
 
-from receipt_core.evaluation.confidence import (DEFAULT_UNCERTAIN_BELOW, items_table, quality_note, scored_items,
-                                                uncertain_words)
+from receipt_core.evaluation.confidence import (DEFAULT_UNCERTAIN_BELOW, answered_words, items_table, quality_note,
+                                                scored_items, uncertain_words)
 from receipt_core.data.markup import spreadsheet_csv
 from receipt_core.data.images import MAX_IMAGES_PER_PREDICTION
 from receipt_core.ocr.engine import OcrCache, ocr_many
@@ -157,11 +157,13 @@ if inputs:
                          column_config={"confidence": st.column_config.ProgressColumn(
                              "confidence", min_value=0.0, max_value=1.0, format="%.2f", color="auto",
                              help="The least confident of the item's words (green above 0.5, red below)")})
+            columns = ["word", "text", "answer", "confidence", "quantity_value"]
             doubtful = uncertain_words(prediction, threshold)
             st.markdown(f"**Uncertain words** (confidence under {threshold:.2f}): {len(doubtful)}")
-            st.dataframe(pd.DataFrame(doubtful, columns=["word", "text", "answer", "confidence"]), hide_index=True,
-                         key="predict_uncertain", width="stretch", height=200)
-            fields = pd.DataFrame([w for w in prediction.to_json()["words"] if w["field"] != "OTHER" or w["quantity"]],
-                                  columns=["text", "field", "field_score", "quantity", "quantity_value"])
-            st.markdown("**Labelled words**")
-            st.dataframe(fields, hide_index=True, key="predict_words", width="stretch", height=320)
+            if doubtful:  # sized to its rows: a fixed height drew empty rows under one word
+                st.dataframe(pd.DataFrame(doubtful, columns=columns), hide_index=True, key="predict_uncertain",
+                             width="stretch", height="auto" if len(doubtful) <= 8 else 320)
+            labelled = answered_words(prediction)
+            st.markdown("**Labelled words** (confidence: the probability of the answer shown)")
+            st.dataframe(pd.DataFrame(labelled, columns=columns), hide_index=True, key="predict_words",
+                         width="stretch", height="auto" if len(labelled) <= 8 else 320)

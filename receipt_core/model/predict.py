@@ -46,7 +46,7 @@ class WordPrediction:
     def to_json(self) -> dict:
         return {"text": self.text, "box": [round(v, 2) for v in self.box], "field": self.field,
                 "field_score": round(self.field_score, 4), "quantity": self.quantity,
-                "quantity_value": self.quantity_value}
+                "quantity_score": round(self.quantity_score, 4), "quantity_value": self.quantity_value}
 
 
 @dataclass(frozen=True)
