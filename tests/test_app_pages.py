@@ -397,6 +397,21 @@ def test_data_warns_before_deleting_a_dataset_a_live_run_reads(workspace_home):
     assert not [w for w in at.warning if "training on" in w.value]
 
 
+def test_deleting_the_dataset_in_the_url_does_not_blame_a_link(workspace_home):
+    """Found by a walkthrough: after Delete, the sidebar said "Dataset … from the link is not in this workspace",
+    though the person had followed no link: the URL still named the dataset the page had just deleted."""
+    ws = Workspace(workspace_home)
+    for name in ("a", "b"):
+        ws.save_documents(name, [Document(id=f"{name}{i}", width=50, height=50,
+                                          words=(Word(text="x", box=(1, 1, 9, 9)),)) for i in range(2)])
+    at = app("data", url_dataset="b")
+    at.checkbox(key="delete_confirm_b").check().run()
+    at.button(key="delete_dataset").click().run()
+    assert [s.value for s in at.success] == [f"Deleted dataset {literal('b')} (2 documents)."]
+    assert not [i.value for i in at.sidebar.info if "from the link" in i.value]
+    assert at.sidebar.selectbox(key="dataset").value == "a"
+
+
 # --- Annotate ------------------------------------------------------------------------------------------
 
 
