@@ -40,6 +40,9 @@ def test_a_changed_setting_is_shown_against_its_scenarios_default_not_the_bare_c
     # a full fine-tuning run that asks for the contextual head lists it against full's linear default
     full = settings_diff(stored(TrainConfig.for_scenario("full", head="contextual")))
     assert rows(full) == [("head", "contextual", "linear")]
+    # a race's 20 s budget: a walkthrough read max_minutes 0.3333333333333333
+    raced = settings_diff(stored(TrainConfig.for_scenario("full", max_minutes=20 / 60)))
+    assert rows(raced) == [("max_minutes", "0.3333", "(none)")]
 
 
 def test_reference_runs_compare_with_the_reference_defaults():

@@ -81,5 +81,7 @@ def _text(value: Any, present: bool) -> str:
     if not present:
         return "–"
     if isinstance(value, (list, tuple)):
-        return ", ".join(str(v) for v in value) if value else "(none)"
+        return ", ".join(_text(v, True) for v in value) if value else "(none)"
+    if isinstance(value, float):  # a race's 20 s budget is 0.3333333333333333 minutes: shown as 0.3333
+        return f"{value:.4g}"
     return "(none)" if value is None else str(value)
