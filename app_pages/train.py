@@ -274,9 +274,9 @@ with st.expander("Run settings", expanded=busy is None):
     start = start_col.button("Start", type="primary", key="train_start", disabled=not datasets or not backbone)
     if datasets and backbone:
         with user_errors("Estimating the run's time"):
-            receipts = planned_train_receipts(
-                ws.list_documents(train_set), None if eval_choice == HOLD_OUT or kind == PRETRAIN
-                else ws.list_documents(eval_choice), hold_out, labelled_only=kind != PRETRAIN)
+            receipts = len(ws.list_documents(train_set)) if kind == PRETRAIN else planned_train_receipts(
+                ws.list_documents(train_set), None if eval_choice == HOLD_OUT else ws.list_documents(eval_choice),
+                hold_out)  # pre-training reads every receipt: no label needed, none held out (as Start does)
             plan = PlannedRun(kind=RUN_KINDS[kind], backbone=backbone, scenario=preset if kind == TWO_HEAD else None,
                               train_receipts=receipts, epochs=int(epochs), batch_size=int(batch_size),
                               max_minutes=float(max_minutes) or None)

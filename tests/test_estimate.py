@@ -138,3 +138,10 @@ def test_the_train_page_shows_the_estimate_next_to_start(workspace_home):
     assert measured == [f"about {seconds:.0f} s for 1 epoch of {math.ceil(receipts / batch)} steps (measured: "
                         f"{12.0 / RECEIPTS:.3f} s per receipt and epoch in 1 earlier run like it). Phase 2 (auto): "
                         "the top 2 encoder layers."]  # all the tiny backbone has
+    # layout pre-training reads every receipt, none held out (a walkthrough: the estimate said 10 steps an epoch
+    # where the run made 13)
+    at.radio(key="train_kind").set_value("Layout pre-training").run()
+    everything = len(ws.list_documents("cord-dev"))
+    batch = at.number_input(key="train_batch_pretrain").value
+    assert any(f"epochs of {math.ceil(everything / batch)} steps" in c.value for c in at.caption), \
+        [c.value for c in at.caption]

@@ -89,12 +89,11 @@ class TimeEstimate:
                 f"{self.seconds_per_receipt_epoch:.3f} s per receipt and epoch on a 2-core machine)")
 
 
-def planned_train_receipts(summaries: Sequence, eval_summaries: Sequence | None, hold_out: float,
-                           labelled_only: bool = True) -> int:
-    """How many receipts a run started now would train on: the dataset's receipts (workspace DocumentSummary),
-    with ``labelled_only`` those with a label from a person or an import (as Start takes them), less the held-out
+def planned_train_receipts(summaries: Sequence, eval_summaries: Sequence | None, hold_out: float) -> int:
+    """How many receipts a two-head or reference run started now would train on: the dataset's receipts
+    (workspace DocumentSummary) with a label from a person or an import (as Start takes them), less the held-out
     share when there is no evaluation dataset; 0 when the split is not possible (Start then says why)."""
-    chosen = [s for s in summaries if s.labelled_words > 0] if labelled_only else list(summaries)
+    chosen = [s for s in summaries if s.labelled_words > 0]
     try:
         return len(split_documents(chosen, eval_summaries, hold_out)[0])
     except ValueError:
