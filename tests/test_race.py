@@ -337,3 +337,23 @@ def test_the_report_header_names_the_settings_each_scenario_replaced():
         again = StudySettings(**{**stored, "freeze": tuple(stored["freeze"]), "given": tuple(stored["given"])})
         assert again.given == settings.given
         assert again.scenario_overrides("freeze-backbone") == settings.scenario_overrides("freeze-backbone")
+
+
+def test_a_race_name_is_checked_as_it_is_typed(workspace_home):
+    """Found by a walkthrough: '../evil *x*' was refused only after Start race; Data checks names as typed."""
+    from receipt_core.data.document import Document, Word
+    from ui.literal import literal
+    from ui.race_track import _race_track
+
+    _race_track.clear()
+    Workspace.open(workspace_home).save_documents("d", [Document(id=f"d{i}", width=50, height=50, words=(
+        Word(text="x", box=(1, 1, 9, 9), field="TOTAL"),)) for i in range(4)])
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
+    at.run()
+    at.switch_page("app_pages/race.py").run()
+    at.text_input(key="race_name").set_value("../evil *x*").run()
+    assert at.button(key="race_start").disabled
+    assert [e.value for e in at.error] == [literal(
+        "The folder name '../evil *x*' may hold only letters, digits, '-', '_' and '.', and must not start with '.'")]
+    at.text_input(key="race_name").set_value("race-1").run()
+    assert not at.button(key="race_start").disabled and not at.error

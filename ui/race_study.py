@@ -15,7 +15,7 @@ from receipt_core.study.race_view import RaceFeed
 from receipt_core.study.settings import REFERENCE, StudyConfig, StudySettings, default_configs
 from ui.literal import literal
 from ui.race_track import race_track, start_race
-from ui.race_view import data_choice, race_progress
+from ui.race_view import data_choice, race_progress, study_name_ok
 from ui.shared import NO_DATA, user_errors, workspace
 
 STUDY_REFRESH_S = 2.0
@@ -46,7 +46,8 @@ def study_form(datasets: list[str]) -> None:
     runs = len(configs) * int(repeats)
     st.caption(f"{runs} runs of at most {minutes:g} min training each, one after another in the server's job slot "
                "(each also loads its backbone, evaluates and saves).")
-    if st.button("Start study", type="primary", key="study_start", disabled=not configs):
+    named = study_name_ok(name)
+    if st.button("Start study", type="primary", key="study_start", disabled=not configs or not named):
         with user_errors("Starting the study"):
             plan = RacePlan(configs=tuple(configs), settings=StudySettings(budget_minutes=float(minutes),
                                                                            repeats=int(repeats), seed=int(seed)),

@@ -15,7 +15,8 @@ from receipt_core.model.freeze import PRESETS
 from receipt_core.plots.figures import CURVE_AXES, curve_figure
 from receipt_core.plots.study_tables import claim_lines
 from receipt_core.study.race import RaceBusyError
-from receipt_core.study.race_record import DEFAULT_RACE_SCENARIOS, RaceFileError, RacePlan, RaceRecord, find_races
+from receipt_core.study.race_record import (DEFAULT_RACE_SCENARIOS, RaceFileError, RacePlan, RaceRecord,
+                                           check_race_name, find_races)
 from receipt_core.study.race_view import RACE_CHARTS, RaceFeed, race_curves, race_rows
 from receipt_core.study.settings import StudyConfig, StudySettings
 from receipt_core.study.table import READING_NOTE
@@ -23,6 +24,7 @@ from receipt_core.study.view import open_study
 from receipt_core.training.config import TrainConfig
 from receipt_core.training.run_feed import RunCurves
 from receipt_core.training.run_status import status_line
+from receipt_core.wording import as_sentence
 from ui.literal import literal
 from ui.race_track import race_track, start_race
 from ui.shared import HOLD_OUT, NO_DATA, current_dataset, evaluation_preview, friendly, user_errors, workspace
@@ -32,6 +34,19 @@ FEED_KEY = "race_feed"
 STATUS_ICONS = {"running": ":green[:material/play_circle:]", "finished": ":green[:material/check_circle:]",
                 "stopped": ":material/stop_circle:", "failed": ":red[:material/error:]",
                 "interrupted": ":orange[:material/warning:]"}
+
+
+def study_name_ok(name: str) -> bool:
+    """Whether the race's or study's typed folder name (empty: one is made) can be used; what is wrong is said
+    under the field at once, as the Data page does for a dataset name, not after Start."""
+    if not name.strip():
+        return True
+    try:
+        check_race_name(name.strip())
+    except ValueError as error:
+        st.error(literal(as_sentence(str(error))))
+        return False
+    return True
 
 
 def data_choice(datasets: list[str], key: str) -> tuple[str, str | None, float]:
@@ -76,7 +91,8 @@ def race_form(datasets: list[str]) -> None:
     name = settings_columns[2].text_input("Name (a folder under the studies folder)",
                                           persist_state="session", key="race_name",
                                           placeholder="race-<date>-<time>")
-    if st.button("Start race", type="primary", key="race_start", disabled=not scenarios):
+    named = study_name_ok(name)
+    if st.button("Start race", type="primary", key="race_start", disabled=not scenarios or not named):
         with user_errors("Starting the race"):
             plan = RacePlan(configs=tuple(StudyConfig(backbone, s) for s in scenarios),
                             settings=StudySettings(budget_minutes=int(seconds) / 60, seed=int(seed)),
