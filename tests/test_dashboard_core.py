@@ -155,6 +155,16 @@ def test_figures_over_an_image_and_from_a_prediction():
     assert {"QUANTITY", "ITEM_NAME", "quantity word", "low confidence"} <= {t.name for t in fig.data}
     assert not [t for t in fig.data if t.mode == "text"]
     assert set(label_colors(DEFAULT_SCHEMA)) == set(DEFAULT_SCHEMA.annotation_labels)
+    # the quantity word is drawn with the quantity head's score when the prediction has it (its field score is
+    # OTHER's): 0.3 flagged it low-confidence before
+    scored = {**prediction, "words": [{**prediction["words"][0], "quantity_score": 0.8}, prediction["words"][1]]}
+    assert "low confidence" not in {t.name for t in prediction_figure(200, 120, scored).data}
+    # a word nobody labelled is "not labelled" in the legend, as in the word table and label counts, not OTHER
+    from receipt_core.data.document import Document, Word
+    from receipt_core.plots.figures import document_figure
+
+    doc = Document(id="u", width=200, height=120, words=(Word(text="x", box=(1, 1, 9, 9)),))
+    assert {t.name for t in document_figure(doc).data if t.showlegend is not False} == {"not labelled"}
 
 
 def test_curve_figure_marks_phases_and_keeps_uirevision():

@@ -19,7 +19,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from PIL import Image
 
-from ..data.document import Document
+from ..data.document import NOT_LABELLED, Document
 from ..data.markup import escape_markup
 from ..data.schema import DEFAULT_SCHEMA, OTHER, QUANTITY, LabelSchema
 
@@ -31,6 +31,7 @@ LOW_CONFIDENCE = 60.0  # Tesseract confidence below which a word is flagged for 
 _PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#F0E442", "#8C564B",
             "#17BECF", "#BCBD22", "#7F7F7F", "#9467BD")
 OTHER_COLOR = "#B0B0B0"
+NOT_LABELLED_COLOR = "#D9D9D9"  # lighter than OTHER: a word nobody labelled yet is not OTHER
 QUANTITY_COLOR = "#D62728"
 QUANTITY_OUTLINE = "#111111"
 
@@ -59,8 +60,10 @@ class BoxMark:
 
 
 def document_marks(doc: Document, low_confidence: float = LOW_CONFIDENCE) -> list[BoxMark]:
-    """Marks for a document's own labels (annotation view); low-OCR-confidence words are flagged."""
-    return [BoxMark(index=i, text=w.text, box=w.box, label=w.annotation_label, quantity=w.is_quantity,
+    """Marks for a document's own labels (annotation view), a word nobody labelled as "not labelled" (as the label
+    counts and the word table say, not OTHER); low-OCR-confidence words are flagged."""
+    return [BoxMark(index=i, text=w.text, box=w.box, label=w.annotation_label if w.is_labelled else NOT_LABELLED,
+                    quantity=w.is_quantity,
                     score=w.confidence, score_name="OCR confidence",
                     flagged=w.confidence is not None and w.confidence < low_confidence)
             for i, w in enumerate(doc.words)]
@@ -74,10 +77,11 @@ def prediction_marks(prediction: Mapping[str, Any], uncertain_below: float = 0.5
     marks = []
     for i, word in enumerate(prediction.get("words", ())):
         quantity = bool(word.get("quantity"))
-        score = word.get("field_score")
+        # a quantity word's answer is the quantity head's: its field score is OTHER's (what the tables show too)
+        score = word.get("quantity_score", word.get("field_score")) if quantity else word.get("field_score")
         marks.append(BoxMark(index=i, text=str(word.get("text", "")), box=tuple(word["box"]),
                              label=QUANTITY if quantity else str(word.get("field", OTHER)), quantity=quantity,
-                             score=score, score_name="field score",
+                             score=score, score_name="quantity score" if quantity else "field score",
                              flagged=score is not None and score < uncertain_below))
     return marks
 
@@ -92,7 +96,7 @@ def receipt_figure(width: int, height: int, marks: Sequence[BoxMark], image: Ima
     """
     if width <= 0 or height <= 0:
         raise ValueError(f"a receipt page must have a positive size, got {width}x{height}")
-    colors = label_colors(schema)
+    colors = {**label_colors(schema), NOT_LABELLED: NOT_LABELLED_COLOR}
     fig = go.Figure()
     _page_background(fig, width, height, image)
 
