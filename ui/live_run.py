@@ -124,7 +124,7 @@ def _charts(curves: RunCurves, run_id: str) -> None:
     its training and validation loss, and its validation metrics."""
     tasks = [t for t in dict.fromkeys(curves.train_loss["series"]) if t != "total"] or ["total"]
     metric_names = [m for m in dict.fromkeys(curves.metrics["series"])
-                    if not m.endswith(("val_loss", "loss_weight")) and is_score_metric(m)]
+                    if not m.endswith(("loss", "loss_weight")) and is_score_metric(m)]  # losses: the loss chart
     columns = st.columns(len(tasks))
     for column, task in zip(columns, tasks):
         title = TITLES.get(task, task)

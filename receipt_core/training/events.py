@@ -153,7 +153,8 @@ METRIC_LABELS = {"fields.micro_f1": "field micro-F1", "quantity.word_f1": "quant
                  "quantity.item_accuracy_not_one": "item qty acc. (qty ≠ 1)",
                  "fields.micro_precision": "field micro-precision", "fields.micro_recall": "field micro-recall",
                  "fields.accuracy": "field accuracy", "quantity.word_precision": "quantity word precision",
-                 "quantity.word_recall": "quantity word recall"}
+                 "quantity.word_recall": "quantity word recall", "masked_words.accuracy": "masked-word accuracy",
+                 "masked_words.loss": "masked-word loss"}
 """What every page, table and report calls a metric (the flattened name is the key)."""
 
 
