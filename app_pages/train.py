@@ -108,7 +108,8 @@ with st.expander("Run settings", expanded=busy is None):
                                                    "for instant demos")
     if backbone_choice == "tiny":
         model_cols[0].caption("tiny: a small, randomly initialised backbone (no pretrained weights) that trains in "
-                              "seconds: for trying the dashboard, not for a useful model.")
+                              "seconds: for trying the dashboard, not for a useful model. What the scenario guide "
+                              "says of a pre-trained backbone does not hold for it: frozen, it is a random one.")
     elif kind == TWO_HEAD:
         model_cols[0].caption(f"Default {default_backbone}: in the scenario study on CORD dev the text-only backbone "
                               "scored above the layout one (field F1 0.962 vs 0.957, README).")
@@ -155,8 +156,9 @@ with st.expander("Run settings", expanded=busy is None):
             toggles = hand_toggles(plan, sizes, chosen)
             freeze, unfreeze = toggles.freeze, toggles.unfreeze
             if toggles.is_custom:
-                model_cols[1].markdown(f"**custom** (from *{preset}*): frees "
-                                       f"{', '.join(unfreeze) or 'nothing'}; freezes {', '.join(freeze) or 'nothing'}")
+                model_cols[1].markdown(f"**custom**: *{preset}* with {', '.join(unfreeze) or 'no group'} also "
+                                       f"trained and {', '.join(freeze) or 'no group'} also frozen (the toggles "
+                                       "below)")
             else:
                 model_cols[1].markdown(guide_markdown(preset))
             note = " (phase 1; later phases unfreeze more)" if preset == "phased" else ""
