@@ -151,10 +151,11 @@ def test_a_race_left_running_by_a_dead_server_reads_as_interrupted(tmp_path):
 def test_freezing_the_backbone_is_cheap_only_when_its_epochs_are_faster_in_time():
     """Found in a walkthrough: the claim "held" on a race where freeze-backbone got through 7.9 epochs in the
     budget against full fine-tuning's 10.8; fewer trainable parameters were taken as cheap."""
-    def claim(frozen_epochs: float, full_epochs: float, frozen_f1: float = 0.90):
-        rows = (ConfigSummary(StudyConfig("tiny", "freeze-backbone"),
+    def claim(frozen_epochs: float, full_epochs: float, frozen_f1: float = 0.90, backbone: str = "text-minilm"):
+        rows = (ConfigSummary(StudyConfig(backbone, "freeze-backbone"),
                               (result("freeze-backbone", frozen_f1, 0.8, 10, epochs=frozen_epochs),)),
-                ConfigSummary(StudyConfig("tiny", "full"), (result("full", 0.90, 0.8, 1000, epochs=full_epochs),)))
+                ConfigSummary(StudyConfig(backbone, "full"),
+                              (result("full", 0.90, 0.8, 1000, epochs=full_epochs),)))
         study = StudyResult(settings=StudySettings(), summaries=rows, train_data="t", eval_data="e",
                             train_documents=9, eval_documents=3)
         return next(c for c in read_claims(study) if c.claim == "Freezing the backbone is cheap and good.")
@@ -167,6 +168,9 @@ def test_freezing_the_backbone_is_cheap_only_when_its_epochs_are_faster_in_time(
     assert faster.verdict == "held" and "not in time" not in faster.evidence
     assert claim(30.0, 10.0, frozen_f1=0.70).verdict == "did not hold"  # fast but 0.2 F1 behind
     assert claim(30.0, 10.0, frozen_f1=0.87).verdict == "mixed"  # behind by less than 0.05
+    # a walkthrough read "held" off the tiny backbone, which is random: frozen, it says nothing of a pre-trained one
+    random = claim(30.0, 10.0, backbone="tiny")
+    assert random.verdict == "not measured" and "tiny is randomly initialised" in random.evidence
 
 
 def test_race_json_round_trips_and_a_damaged_one_says_so(tmp_path):

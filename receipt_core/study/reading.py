@@ -42,7 +42,11 @@ def read_claims(result: StudyResult) -> list[Claim]:
                             f"{_compare(frozen, full, f1)[1]} and {_compare(frozen, full, items)[1]} "
                             "(untrained heads vs full fine-tuning)."))
     backbone_only = get(layout, "freeze-backbone")
-    if backbone_only and full:
+    if backbone_only and full and layout == "tiny":  # a walkthrough read "held" off a random backbone
+        claims.append(Claim("Freezing the backbone is cheap and good.", "not measured",
+                            "tiny is randomly initialised: frozen, it is a random feature extractor, while the claim "
+                            "is about a pre-trained backbone. Race layout-minilm or text-minilm to judge it."))
+    elif backbone_only and full:
         claims.append(_cheap_and_good(backbone_only, full))
     for scenario, key, task in (("freeze-fields-head", f1, "field"), ("freeze-quantity-head", items, "quantity")):
         one = get(layout, scenario)
