@@ -307,9 +307,12 @@ def test_the_item_picker_names_cord_s_subtotal_and_total_groups_as_groups_not_it
     groups = sorted({w.group_id for w in gold.words if w.group_id is not None})
     named = picker.options[1:-1]  # "no item", the groups, then a new item
     assert len(named) == len(groups)
-    for group, text in zip(groups, named):
-        assert text.startswith(f"item {group}: " if is_item_group(gold, group) else f"group {group}: "), text
-    assert any(text.startswith("group ") for text in named) and any(text.startswith("item ") for text in named)
+    items = [g for g in groups if is_item_group(gold, g)]
+    for group, text in zip(groups, named):  # items numbered 1…n as the "items (n)" legend counts them
+        assert text.startswith("item " if group in items else "group: "), text
+    numbers = sorted(int(text.split()[1]) for text in named if text.startswith("item "))
+    assert numbers == list(range(1, len(items) + 1)) and all(f" of {len(items)}: " in t for t in named if "item" in t)
+    assert any(text.startswith("group: ") for text in named)
 
 
 def test_opening_annotate_on_its_first_receipt_adds_no_receipt_to_the_url(receipts):

@@ -196,14 +196,21 @@ def _item(doc: Document, index: int, version: int) -> None:
     fresh = new_group_id(doc)
     options = [None, *groups, fresh]
 
+    # items numbered 1…n in reading order, as the receipt's "items (n)" legend counts them: CORD's own group ids
+    # (a walkthrough saw "item 32" on a receipt of 5 items) stay the stored values only
+    first_word = {group: min(i for i, w in enumerate(doc.words) if w.group_id == group) for group in groups}
+    items = sorted((g for g in groups if is_item_group(doc, g)), key=first_word.get)
+    number = {group: n for n, group in enumerate(items, start=1)}
+
     def name(group: int | None) -> str:
         if group is None:
             return "no item"
         members = [w.text for w in doc.words if w.group_id == group]
         if not members:
-            return f"item {group} (new)"
-        kind = "item" if is_item_group(doc, group) else "group"  # CORD numbers its subtotal and total lines too
-        return plain(f"{kind} {group}: " + " ".join(members)[:60])
+            return f"item {len(items) + 1} (new)"
+        if group not in number:  # CORD groups its subtotal and total lines too: no item word among them
+            return plain("group: " + " ".join(members)[:60])
+        return plain(f"item {number[group]} of {len(items)}: " + " ".join(members)[:60])
 
     key = f"annotate_item_{doc.id}_{index}_{version}"
     st.selectbox("Item", options, index=options.index(word.group_id), format_func=name, key=key,
