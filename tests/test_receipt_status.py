@@ -173,6 +173,11 @@ def test_a_done_warning_names_pending_suggestions_or_a_mostly_unlabelled_receipt
     assert done_warning(_doc([*labelled[:3], dataclasses.replace(words[3], suggestion=other)])) is None
     warning = done_warning(_doc([*labelled[:3], dataclasses.replace(words[3], suggestion=field)]))
     assert warning.startswith("1 word with a suggestion nobody accepted (for example 'bye' → TOTAL)")
+    # quantities in no item (a walkthrough): the item scores cannot count them
+    counted_words = [words[0].with_annotation("TOTAL"), words[1].with_annotation("QUANTITY", 2.0),
+                     dataclasses.replace(words[2].with_annotation("QUANTITY", 1.0), group_id=0), words[3]]
+    assert done_warning(_doc(counted_words)).startswith("1 of 2 QUANTITY words belong to no item (for example "
+                                                        "'9.50')")
 
 
 def _doc(words) -> Document:

@@ -80,6 +80,12 @@ def done_warning(doc: Document) -> str | None:
     if doc.words and len(unlabelled) * 2 > len(doc.words):
         return (f"{len(unlabelled)} of {len(doc.words)} words have no label: as done they train as OTHER. "
                 "If some are fields or quantities, label them, or take the done mark back.")
+    quantities = [w for w in doc.words if w.is_labelled and w.is_quantity]
+    loose = [w for w in quantities if w.group_id is None]
+    if loose:  # a walkthrough marked done a receipt where 2 of 3 quantities belonged to no item, and heard nothing
+        return (f"{len(loose)} of {len(quantities)} QUANTITY words belong to no item (for example {loose[0].text!r}): "
+                "the item scores cannot count them. Pick each one's item (the Item box), or take the done mark "
+                "back.")
     return None
 
 
