@@ -175,10 +175,12 @@ def test_predictor_json_shape_and_word_order():
         assert data["id"] == source.id and set(data) == {"id", "words", "items"}
         assert [w["text"] for w in data["words"]] == [w.text for w in source.words]
         for word in data["words"]:
-            assert set(word) == {"text", "box", "field", "field_score", "quantity", "quantity_value"}
+            assert set(word) == {"text", "box", "field", "field_score", "quantity", "quantity_score",
+                                 "quantity_value"}
             assert word["field"] in DEFAULT_SCHEMA.fields and 0.0 < word["field_score"] <= 1.0
             assert (word["quantity_value"] is None) or word["quantity"]
             assert not word["quantity"] or word["field"] == OTHER  # the schema: quantity words are OTHER
+            assert 0.0 <= word["quantity_score"] <= 1.0  # the probability a quantity word's answer has
         for item in data["items"]:
             assert set(item) == {"name", "quantity", "unit_price", "price"}
     one_at_a_time = Predictor(model, encoder, DEFAULT_SCHEMA, batch_size=1).predict([doc, long_doc])
