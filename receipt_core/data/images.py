@@ -73,7 +73,7 @@ def load_image(data: bytes, name: str = "", max_pixels: int = DEFAULT_MAX_PIXELS
         raise ImageLoadError(f"{label} is an empty file (0 bytes); upload the receipt image again.")
     if data.lstrip()[:5] == b"%PDF-":
         raise ImageLoadError(f"{label} is a PDF; PDFs are not supported. Export the receipt page as a PNG or "
-                             f"JPEG image (e.g. `pdftoppm -png -r 200 file.pdf page`) and upload that.")
+                             "JPEG image (for example with: pdftoppm -png -r 200 file.pdf page) and upload that.")
     try:
         with warnings.catch_warnings():
             # We enforce our own (lower) pixel limit below; Pillow's warning would only be noise.
