@@ -164,7 +164,7 @@ def test_the_overlay_outlines_every_box_and_dashes_suggestions(cord_dev):
 
     doc = cord_dev[0]
     words = list(_unlabelled(doc).words)
-    words[0] = words[0].with_annotation("QUANTITY")
+    words[0] = dataclasses.replace(words[0].with_annotation("QUANTITY"), group_id=0)  # an item: it has a quantity
     words[1] = dataclasses.replace(words[1], group_id=0,
                                    suggestion=Suggestion("TOTAL", False, None, run="run-x", score=0.71))
     fig = annotation_figure(doc.with_words(words), selected=1)
@@ -313,6 +313,10 @@ def test_the_item_picker_names_cord_s_subtotal_and_total_groups_as_groups_not_it
     numbers = sorted(int(text.split()[1]) for text in named if text.startswith("item "))
     assert numbers == list(range(1, len(items) + 1)) and all(f" of {len(items)}: " in t for t in named if "item" in t)
     assert any(text.startswith("group: ") for text in named)
+    # the overlay's legend counts the same items (a walkthrough saw "items (24)" beside "item 1 of 22")
+    from receipt_core.plots.annotation_figure import annotation_figure
+
+    assert f"items ({len(items)})" in {t.name for t in annotation_figure(gold).data}
 
 
 def test_opening_annotate_on_its_first_receipt_adds_no_receipt_to_the_url(receipts):

@@ -21,6 +21,7 @@ from typing import Sequence
 import plotly.graph_objects as go
 from PIL import Image
 
+from ..data.annotation import is_item_group
 from ..data.boxes import union
 from ..data.document import NOT_LABELLED, Document, Word
 from ..data.markup import escape_markup
@@ -52,7 +53,9 @@ def annotation_figure(doc: Document, image: Image.Image | None = None, selected:
     if plain:
         # dotted: OTHER is a label someone gave, in the same grey; nobody's label must not look like it
         _boxes(fig, [w.box for w in plain], OTHER_COLOR, NOT_LABELLED, width=1, dash="dot")
-    items = sorted(_items(doc.words).items())
+    # items only, as the Item picker numbers them: CORD's subtotal and total groups are not items (a walkthrough saw
+    # "items (24)" beside "item 1 of 22")
+    items = sorted((group, words) for group, words in _items(doc.words).items() if is_item_group(doc, group))
     if items:  # one legend entry for every item frame: a receipt of 20 items listed "item 3 … item 19" taller
         pad = SELECTED_MARGIN * 2  # than the receipt itself
         frames = [(x0 - pad, y0 - pad, x1 + pad, y1 + pad)
