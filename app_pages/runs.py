@@ -10,7 +10,7 @@ import streamlit as st
 
 from receipt_core.data.files import zip_folder
 from receipt_core.data.markup import escape_markdown, spreadsheet_csv
-from receipt_core.datasets.splits import split_documents
+from receipt_core.datasets.splits import split_labelled
 from receipt_core.model.checkpoint import has_checkpoint
 from receipt_core.evaluation.noise import NOISE_NOTE
 from receipt_core.plots.figures import CURVE_AXES, SERIES_COLORS, cost_quality_figure, curve_figure, kept_series_colors
@@ -287,8 +287,8 @@ with runs_tab:
                     train_docs = eval_docs = None  # None: resume_run reads the run's own receipts back by id
                     if train_set != OWN_RECEIPTS:
                         chosen_eval = None if eval_set == HOLD_OUT else ws.evaluation_documents(eval_set).documents
-                        train_docs, eval_docs = split_documents(ws.training_documents(train_set).documents,
-                                                                chosen_eval, share)
+                        train_docs, eval_docs = split_labelled(ws.training_documents(train_set), chosen_eval,
+                                                               share)
 
                     def launch():
                         return run_id, resume_run(ws, run_id, train_docs, eval_docs)

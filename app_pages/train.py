@@ -7,7 +7,7 @@ import dataclasses
 
 import streamlit as st
 
-from receipt_core.datasets.splits import paired_datasets, split_documents
+from receipt_core.datasets.splits import paired_datasets, split_labelled
 from receipt_core.model.backbone_names import BACKBONE_NAMES, DEFAULT_BACKBONE, TEXT_ONLY_BACKBONES
 from receipt_core.data.boxes import BOX_MODES
 from receipt_core.model.freeze import LAYOUT_GROUP, PRESETS, FreezePlan, PhasedSchedule, hand_toggles
@@ -311,7 +311,7 @@ with st.expander("Run settings", expanded=busy is None):
                     job = start_pretrain_run(ws, config, docs)
                     return job.run_id, job
             else:
-                train_docs, eval_docs = split_documents(docs, chosen_eval, hold_out)
+                train_docs, eval_docs = split_labelled(labelled, chosen_eval, hold_out)
                 description = (f"{backbone} · {preset if kind == TWO_HEAD else 'reference tagger'} · "
                                f"{len(train_docs)} train / {len(eval_docs)} eval receipts")
                 if kind == REFERENCE:

@@ -46,3 +46,19 @@ def test_a_new_session_shows_a_training_dataset_rather_than_its_evaluation_sibli
     assert first_dataset(["demo", "shop-dev"]) == "demo"
     assert first_dataset(["lonely-dev"]) == "lonely-dev"
     assert first_dataset([]) is None
+
+
+def test_a_split_refused_for_want_of_labelled_receipts_names_the_unlabelled_ones():
+    """Found by a walkthrough: a race on a dataset of one unlabelled photo said "the training dataset has 0
+    receipts", though it held one."""
+    import pytest
+
+    from receipt_core.data.review import LabelledDocuments
+    from receipt_core.datasets.splits import split_labelled
+
+    with pytest.raises(ValueError) as refused:
+        split_labelled(LabelledDocuments(documents=(), left_out=("photo-1",)), None, 0.25)
+    assert str(refused.value) == (
+        "the training dataset has 0 receipts; holding some out for evaluation needs at least 2 (or choose an "
+        "evaluation dataset). The training dataset: 1 of 1 receipts have no label from a person or an import and "
+        "are left out: label them on Annotate (or accept a run's suggestions there) first")

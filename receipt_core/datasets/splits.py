@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Sequence, TypeVar
 
-from ..wording import counted
+from ..data.document import Document
+from ..data.review import LabelledDocuments
+from ..wording import as_sentence, counted
 
 T = TypeVar("T")  # a Document, or anything listed in the same order (e.g. a workspace DocumentSummary)
 
@@ -24,6 +26,20 @@ def split_documents(docs: Sequence[T], eval_docs: Sequence[T] | None, hold_out: 
                          "needs at least 2 (or choose an evaluation dataset)")
     n_eval = min(max(1, round(len(docs) * hold_out)), len(docs) - 1)
     return list(docs[:-n_eval]), list(docs[-n_eval:])
+
+
+def split_labelled(labelled: LabelledDocuments, eval_docs: Sequence[T] | None,
+                   hold_out: float) -> tuple[list[Document], list[T]]:
+    """:func:`split_documents` of a dataset's labelled receipts (``Workspace.training_documents``), its refusal
+    naming the receipts left out for want of a label: a dataset of one unlabelled photo said "the training dataset
+    has 0 receipts" (a walkthrough)."""
+    try:
+        return split_documents(labelled.documents, eval_docs, hold_out)
+    except ValueError as error:
+        if not labelled.left_out:
+            raise
+        raise ValueError(f"{error}. {as_sentence(labelled.note('the training dataset'))}: label them on Annotate "
+                         "(or accept a run's suggestions there) first") from None
 
 
 MIN_EVAL_RECEIPTS = 10  # below this, one receipt moves a score by more than the differences runs are told apart by

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ..data.document import Document
-from ..datasets.splits import split_documents
+from ..datasets.splits import split_labelled
 from ..training.slot import JobBusyError, JobSlot, busy_message
 from .files import write_study
 from .race_record import (RacePlan, RaceRecord, check_race_name, find_races, load_record, now_text,
@@ -182,7 +182,7 @@ def race_documents(workspace, plan: RacePlan) -> tuple[list[Document], list[Docu
         chosen_eval = evaluation.documents
         if evaluation.left_out:
             notes.append(evaluation.note("eval"))
-    train_docs, eval_docs = split_documents(labelled.documents, chosen_eval, plan.hold_out)
+    train_docs, eval_docs = split_labelled(labelled, chosen_eval, plan.hold_out)
     if not eval_docs:
         raise ValueError(f"the evaluation set of {plan.train_data!r} is empty; choose an evaluation dataset")
     return train_docs, eval_docs, notes
