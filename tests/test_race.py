@@ -219,6 +219,13 @@ def test_a_phased_run_that_never_left_phase_one_gets_no_verdict_on_phased():
     assert stuck.verdict == "not measured" and "never got past phase 1" in stuck.evidence
     assert reading(phased(2)).verdict == "held"
     assert reading(result("phased", 0.735, 0.6, 10)).verdict == "held"  # a study file from before phases were kept
+    # on the random tiny backbone the claim is not judged (a second walkthrough: "Held" off one tiny seed)
+    rows = (ConfigSummary(StudyConfig("tiny", "freeze-backbone"), (result("freeze-backbone", 0.728, 0.6, 10),)),
+            ConfigSummary(StudyConfig("tiny", "phased"), (phased(2),)))
+    study = StudyResult(settings=StudySettings(), summaries=rows, train_data="t", eval_data="e", train_documents=9,
+                        eval_documents=3)
+    tiny = next(c for c in read_claims(study) if c.claim == "Phased unfreezing is best.")
+    assert tiny.verdict == "not measured" and "tiny is randomly initialised" in tiny.evidence
 
 
 def test_the_board_overlays_each_run_and_puts_cost_beside_quality():

@@ -74,7 +74,8 @@ def race_form(datasets: list[str]) -> None:
     scenarios = top[0].multiselect("Scenarios", PRESETS, default=list(DEFAULT_RACE_SCENARIOS),
                                    persist_state="session", key="race_scenarios",
                                    help="Each trains with its own defaults (the Train page's for that scenario), "
-                                        "one after another, on the same data and time budget")
+                                        "one after another, on the same data and time budget; the budget is a "
+                                        "cap: a run also ends when its scenario's epochs are done")
     backbone = top[1].selectbox("Backbone", BACKBONE_NAMES, index=BACKBONE_NAMES.index(defaults.backbone),
 
                                 persist_state="session", key="race_backbone",

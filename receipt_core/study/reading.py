@@ -43,9 +43,7 @@ def read_claims(result: StudyResult) -> list[Claim]:
                             "(untrained heads vs full fine-tuning)."))
     backbone_only = get(layout, "freeze-backbone")
     if backbone_only and full and layout == "tiny":  # a walkthrough read "held" off a random backbone
-        claims.append(Claim("Freezing the backbone is cheap and good.", "not measured",
-                            "tiny is randomly initialised: frozen, it is a random feature extractor, while the claim "
-                            "is about a pre-trained backbone. Race layout-minilm or text-minilm to judge it."))
+        claims.append(Claim("Freezing the backbone is cheap and good.", "not measured", RANDOM_TINY))
     elif backbone_only and full:
         claims.append(_cheap_and_good(backbone_only, full))
     for scenario, key, task in (("freeze-fields-head", f1, "field"), ("freeze-quantity-head", items, "quantity")):
@@ -79,7 +77,10 @@ def read_claims(result: StudyResult) -> list[Claim]:
         sign, numbers = _compare(phased, best, f1)
         evidence = (f"phased ({phased.config.name}) vs the best other scenario ({best.config.name}): "
                     f"{numbers}; {_compare(phased, best, items)[1]}.")
-        if _never_unfroze(phased):
+        if phased.config.backbone == "tiny":  # as for freeze-backbone: the claim is about a pre-trained backbone
+            claims.append(Claim("Phased unfreezing is best.", "not measured",
+                                f"{evidence} But {RANDOM_TINY}"))
+        elif _never_unfroze(phased):
             claims.append(Claim("Phased unfreezing is best.", "not measured",
                                 f"{evidence} But phased never got past phase 1 (the heads only) in its budget: it "
                                 "trained what freeze-backbone trains, so this cannot say whether unfreezing pays. "
@@ -97,6 +98,10 @@ def read_claims(result: StudyResult) -> list[Claim]:
         claims.append(Claim("The two-head model beats the plain combined tagger.", verdict,
                             f"best configuration ({best.config.name}) vs {reference.config.name}: {n1}; {n2}."))
     return claims
+
+
+RANDOM_TINY = ("tiny is randomly initialised: frozen, it is a random feature extractor, while the claim is about a "
+               "pre-trained backbone. Race layout-minilm or text-minilm to judge it.")
 
 
 def _never_unfroze(phased: ConfigSummary) -> bool:
