@@ -18,6 +18,7 @@ from receipt_core.ocr.engine import OcrCache, ocr_many
 from receipt_core.plots.figures import FIGURE_HEIGHT, LOW_CONFIDENCE, prediction_figure, tall_figure_height
 from receipt_core.plots.overlay import MODEL_LAYER, OCR_LAYER, confidence_marks, overlay_counts, overlay_figure
 from receipt_core.training.events import METRIC_LABELS
+from receipt_core.training.run_documents import trained_on_photos
 from receipt_core.training.run_summary import last_evaluation
 from receipt_core.wording import counted
 from ui.actions import document_image
@@ -96,6 +97,11 @@ else:
                               format_func=lambda i: plain(titles.get(i, i)))
         doc = ws.get_document(doc_id)
         inputs.append((doc_id, doc, document_image(ws, doc)))
+
+if inputs and source == "Upload images" and trained_on_photos(ws, run.config) is False:
+    st.info("This run trained only on receipts without photos (words typed by annotators, as CORD's), so its "
+            "validation scores above do not carry over to a photo: the OCR's misreadings and a photo's tilt come on "
+            "top. For photos, train on OCR'd ones too (Data → Upload & OCR, or `import --from-images`).")
 
 if inputs:
     key = (run.id, tuple((name, hashlib.sha256(json.dumps(doc.to_json(), sort_keys=True).encode()).hexdigest())

@@ -113,3 +113,18 @@ def test_a_run_whose_receipts_were_deleted_says_to_resume_it_on_a_dataset(worksp
     assert str(refused.value) == (f"2 receipts of run {run_id!r} are no longer in the workspace (for example "
                                   "'gone-1': deleted since it started): resume it on a dataset instead (Runs: choose a "
                                   "training dataset; CLI: train --resume with --train and --eval)")
+
+
+def test_a_run_says_whether_it_trained_on_photos(workspace_home):
+    """A second walkthrough: a run trained on CORD's typed words showed 'field micro-F1 0.937' beside confident
+    nonsense on a phone photo; Predict now says when the run never saw an OCR'd photo."""
+    from receipt_core.data.document import Document, Word
+    from receipt_core.training.run_documents import trained_on_photos
+
+    ws = Workspace.open(workspace_home)
+    word = (Word(text="x", box=(1, 1, 9, 9)),)
+    ws.save_documents("typed", [Document(id="t1", width=50, height=50, words=word)])
+    ws.save_documents("photos", [Document(id="p1", width=50, height=50, words=word, image_sha256="ab" * 32)])
+    assert trained_on_photos(ws, {"train_ids": ["t1"]}) is False
+    assert trained_on_photos(ws, {"train_ids": ["t1", "p1"]}) is True
+    assert trained_on_photos(ws, {}) is None and trained_on_photos(ws, {"train_ids": ["gone"]}) is None

@@ -26,6 +26,14 @@ def missing_run_documents(workspace, config) -> list[str]:
     return [doc_id for doc_id in ids if doc_id not in held]
 
 
+def trained_on_photos(workspace, config) -> bool | None:
+    """Whether any of a run's training receipts came with an image (an OCR'd upload or photo dataset) rather than
+    words typed by annotators (CORD's); None when the run does not record its receipts or none is left."""
+    ids = set(config.get(DOCUMENT_ID_KEYS[0]) or ())
+    held = [summary for summary in workspace.list_documents() if summary.id in ids] if ids else []
+    return any(summary.image_sha256 for summary in held) if held else None
+
+
 @dataclass(frozen=True)
 class RunReadingDataset:
     """A live run (training or paused) whose training or evaluation receipts include some of a dataset's."""
