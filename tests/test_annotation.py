@@ -57,12 +57,13 @@ def test_suggestions_never_replace_a_label_and_refuse_another_document():
     unlabelled = Word("4", (50, 0, 60, 10))
     doc = Document("r1", 100, 20, (QTY, NAME, unlabelled))
     prediction = {"words": [{"field": "OTHER", "quantity": False}, {"field": "OTHER", "quantity": False},
-                            {"field": "OTHER", "quantity": True, "field_score": 0.6}]}
+                            {"field": "OTHER", "quantity": True, "field_score": 0.6, "quantity_score": 0.97}]}
     result = suggest_from_prediction(doc, prediction, "run-1")
     assert result.document.words[:2] == doc.words[:2]  # labelled words keep their label, no suggestion
     assert [c.index for c in result.changes] == [2]
     suggestion = result.document.words[2].suggestion
     assert (suggestion.annotation_label, suggestion.quantity_value, suggestion.run) == ("QUANTITY", 4.0, "run-1")
+    assert suggestion.score == 0.97  # the quantity head's, as Predict shows it (its field score is OTHER's)
     with pytest.raises(AnnotationError, match="1 words but document 'r1' has 3"):
         suggest_from_prediction(doc, {"words": prediction["words"][:1]}, "run-1")
 

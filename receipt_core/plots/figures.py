@@ -19,6 +19,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from PIL import Image
 
+from ..data.annotation import answer_score
 from ..data.document import NOT_LABELLED, Document
 from ..data.markup import escape_markup
 from ..data.schema import DEFAULT_SCHEMA, OTHER, QUANTITY, LabelSchema
@@ -77,8 +78,7 @@ def prediction_marks(prediction: Mapping[str, Any], uncertain_below: float = 0.5
     marks = []
     for i, word in enumerate(prediction.get("words", ())):
         quantity = bool(word.get("quantity"))
-        # a quantity word's answer is the quantity head's: its field score is OTHER's (what the tables show too)
-        score = word.get("quantity_score", word.get("field_score")) if quantity else word.get("field_score")
+        score = answer_score(word) if "field_score" in word else None  # a quantity word's: the quantity head's
         marks.append(BoxMark(index=i, text=str(word.get("text", "")), box=tuple(word["box"]),
                              label=QUANTITY if quantity else str(word.get("field", OTHER)), quantity=quantity,
                              score=score, score_name="quantity score" if quantity else "field score",

@@ -25,6 +25,7 @@ from typing import Any, Mapping, Sequence
 import plotly.graph_objects as go
 from PIL import Image
 
+from ..data.annotation import answer_score
 from ..data.document import MODEL, Document
 from ..data.markup import escape_markup
 from ..data.schema import OTHER, QUANTITY
@@ -105,8 +106,7 @@ def prediction_scores(doc: Document, prediction: Mapping[str, Any]) -> list[Word
     words = prediction.get("words", ())
     if len(words) != len(doc.words) or any(str(p.get("text", "")) != w.text for p, w in zip(words, doc.words)):
         return None
-    return [(QUANTITY if p.get("quantity") else str(p.get("field", OTHER)), float(p.get("field_score", 0.0)))
-            for p in words]
+    return [(QUANTITY if p.get("quantity") else str(p.get("field", OTHER)), answer_score(p)) for p in words]
 
 
 def annotation_marks(doc: Document, scores: Sequence[WordScore | None] | None = None,
