@@ -221,7 +221,8 @@ def test_a_change_to_a_word_another_session_has_moved_is_refused_not_put_on_anot
     shown = receipts.get_document(doc.id)
     receipts.delete_word(doc.id, 0)  # another session, between B's pick and B's press
     at.button(key="annotate_save_word").click().run()
-    assert any("was changed in another session" in w.value and "nothing was saved" in w.value for w in at.warning)
+    assert any("was changed since this page showed it" in w.value and "nothing was saved" in w.value
+               for w in at.warning)
     after = receipts.get_document(doc.id)
     assert after.words == shown.words[1:]  # no word got B's label
     # the selection follows the word B had open (now #0), so making the change again lands on it (a probe found
@@ -244,7 +245,7 @@ def test_a_change_to_a_word_another_session_has_moved_is_refused_not_put_on_anot
             change()
     outcome = apply_keys(receipts, doc.id, 0, len(after.words), ["1", "2"], seen=seen)
     assert outcome.stale and not outcome.changed and len(outcome.messages) == 1  # the second press never ran
-    assert "changed in another session" in outcome.messages[0]
+    assert "changed since this page showed it" in outcome.messages[0]
     assert receipts.get_document(doc.id).words == after.words
     receipts.update_word(doc.id, 0, "TOTAL", seen=after.word_layout)  # the words as they are now: saved
     assert receipts.get_document(doc.id).words[0].field == "TOTAL"

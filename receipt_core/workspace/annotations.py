@@ -306,8 +306,11 @@ def as_seen(doc: Document, seen: WordLayout | None) -> Document:
     first = next((i for i, (a, b) in enumerate(zip(seen, now)) if a != b), None)
     what = (f"word #{first} is now {now[first][0]!r}, not {seen[first][0]!r}" if first is not None
             else f"it has {len(now)} words, not {len(seen)}")
-    raise ReceiptChangedError(f"receipt {doc.id!r} was changed in another session since this page showed it "
-                              f"({what}); nothing was saved. The page now shows it as it is: make the change again.")
+    # "another session" alone misled a walkthrough: a click that lands while the page is still redrawing after the
+    # person's own last change carries the words from before it, and is refused the same way
+    raise ReceiptChangedError(f"receipt {doc.id!r} was changed since this page showed it ({what}), in another "
+                              "session or by your own last change before the page had redrawn; nothing was saved. "
+                              "The page now shows it as it is: make the change again.")
 
 
 def _record(conn, doc_id: str, kind: str, entries: list[tuple[int | None, Mapping, Mapping]]) -> None:
