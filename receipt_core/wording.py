@@ -1,7 +1,10 @@
 """Wording of the messages users read: counts that agree (``counted(3, "receipt")`` is "3 receipts", never
-"3 receipt(s)"), and a message from the core (lower case, for the middle of a CLI line) begun as a sentence."""
+"3 receipt(s)"), a message from the core (lower case, for the middle of a CLI line) begun as a sentence, and a
+stored timestamp as a person reads it."""
 
 from __future__ import annotations
+
+import datetime as _dt
 
 
 def counted(n: int, singular: str, plural: str | None = None) -> str:
@@ -12,3 +15,15 @@ def counted(n: int, singular: str, plural: str | None = None) -> str:
 def as_sentence(message: str) -> str:
     """``message`` with its first letter in upper case (the rest as it is: it may quote names)."""
     return message[:1].upper() + message[1:]
+
+
+def readable_time(stamp: str) -> str:
+    """An ISO 8601 timestamp as stored (``2026-12-03T14:46:31+00:00``) as a person reads it (``2026-12-03 14:46
+    UTC``); any other text as it is (a copied file may hold anything)."""
+    try:
+        when = _dt.datetime.fromisoformat(stamp)
+    except (TypeError, ValueError):
+        return stamp
+    if when.tzinfo is not None:
+        return when.astimezone(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return when.strftime("%Y-%m-%d %H:%M")

@@ -11,6 +11,7 @@ from ..data.markup import code_span, escape_markdown, visible_text
 from ..evaluation.noise import NOISE_NOTE
 from ..training.events import HEADLINE_METRICS
 from ..training.run_status import format_seconds
+from ..wording import readable_time
 from .reading import best_summary
 from .result import Spread, StudyResult
 
@@ -85,7 +86,8 @@ def settings_paragraph(result: StudyResult) -> str:
     schedule = (f"linear: {settings.warmup:.0%} warm-up, then down to 0" if settings.lr_schedule == "linear"
                 else settings.lr_schedule)
     boxes = f"{settings.boxes} boxes"
-    started, finished = (escape_markdown(visible_text(when)) for when in (result.started, result.finished))
+    started, finished = (escape_markdown(visible_text(readable_time(when)))
+                         for when in (result.started, result.finished))
     return (f"Train: {code_span(result.train_data)} ({result.train_documents} documents); evaluation: "
             f"{code_span(result.eval_data)} "
             f"({result.eval_documents} documents). Budget per run: {budget} of training (evaluation after each "
