@@ -346,3 +346,26 @@ def test_a_link_to_a_receipt_or_dataset_that_is_not_there_says_so(receipts):
     at.query_params["dataset"] = "nope"
     at.run()
     assert any("Dataset ` nope ` from the link is not in this workspace" in i.value for i in at.sidebar.info)
+
+
+def test_undo_takes_back_only_a_change_the_page_showed(receipts):
+    """Found by a probe: session B's Undo (button or z) took back session A's label or delete, which B never saw.
+    Undo now carries the receipt's latest change as the page showed it; a press's own change stays its to undo."""
+    from receipt_core.workspace.annotations import ReceiptChangedError
+
+    doc = receipts.load_documents("receipts")[0]
+    shown = receipts.latest_action(doc.id)  # B's page
+    receipts.update_word(doc.id, 0, "TOTAL")  # A labels
+    with pytest.raises(ReceiptChangedError, match="Undo would take back a change you have not seen"):
+        receipts.undo(doc.id, seen_action=shown)
+    assert receipts.get_document(doc.id).words[0].field == "TOTAL"
+    outcome = apply_keys(receipts, doc.id, 0, len(doc.words), ["z"], seen=doc.word_layout, seen_action=shown)
+    assert outcome.stale and "not seen" in outcome.messages[0]
+    assert receipts.get_document(doc.id).words[0].field == "TOTAL"
+    # a label and its undo in one batch of presses: the undo takes back that label
+    fresh = receipts.latest_action(doc.id)
+    keys = [k for k, label in label_keys().items() if label == "TAX"]
+    outcome = apply_keys(receipts, doc.id, 1, len(doc.words), [keys[0], "z"], seen=doc.word_layout,
+                         seen_action=fresh)
+    assert not outcome.messages and not receipts.get_document(doc.id).words[1].is_labelled
+    assert receipts.undo(doc.id, seen_action=fresh) is not None  # A's label, now that the page shows it

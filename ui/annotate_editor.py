@@ -54,8 +54,9 @@ def word_editor(doc_id: str, next_doc_id: str | None, status: str) -> None:
     if receipt_status(doc, reviewed) != status:
         st.session_state[NEXT_DOC_KEY] = doc_id  # stay on this receipt whatever the picker last sent
         st.rerun(scope="app")
+    seen_action = ws.latest_action(doc_id)  # what Undo (the button, the z key) may take back
     keyboard_listener(KEYS_KEY, st.session_state.get("annotate_keys_ack"), SCHEMA,
-                      on_keys=lambda: _on_keys(doc))
+                      on_keys=lambda: _on_keys(doc, seen_action))
     selected_word(doc_id, len(doc.words))  # in range (and an index) before anything reads it
     left, right = st.columns([5, 4])
     with left:
@@ -71,7 +72,7 @@ def word_editor(doc_id: str, next_doc_id: str | None, status: str) -> None:
     word_table(doc)
 
 
-def _on_keys(doc: Document) -> None:
+def _on_keys(doc: Document, seen_action: int | None) -> None:
     """Key presses from the listener (a callback: runs before the fragment redraws) on ``doc`` as shown."""
     doc_id, words = doc.id, len(doc.words)
     value = st.session_state.get(KEYS_KEY) or {}
@@ -81,7 +82,7 @@ def _on_keys(doc: Document) -> None:
     if not keys:
         return
     outcome = apply_keys(workspace(), doc_id, selected_word(doc_id, words), words, keys, SCHEMA,
-                         seen=doc.word_layout)
+                         seen=doc.word_layout, seen_action=seen_action)
     st.session_state[word_key(doc_id)] = outcome.index
     if outcome.changed:
         bump(doc_id)
@@ -222,7 +223,8 @@ def _item(doc: Document, index: int, version: int) -> None:
 
 def _receipt_suggestions(doc: Document) -> None:
     if not doc.suggested_words:
-        st.button("Undo last change", key="annotate_undo", icon=":material/undo:", on_click=_undo, args=(doc,))
+        st.button("Undo last change", key="annotate_undo", icon=":material/undo:", on_click=_undo,
+                  args=(doc, workspace().latest_action(doc.id)))
         return
     with st.container(border=True):
         st.caption(f"{counted(doc.suggested_words, 'suggestion')} waiting on this receipt")
@@ -235,14 +237,17 @@ def _receipt_suggestions(doc: Document) -> None:
                  kwargs={"done": "accepted"})
         c.button("Reject all", key="annotate_reject_all", width="stretch", on_click=act,
                  args=(doc, lambda ws: ws.reject_suggestions(doc.id)), kwargs={"done": "rejected"})
-        st.button("Undo last change", key="annotate_undo", icon=":material/undo:", on_click=_undo, args=(doc,))
+        st.button("Undo last change", key="annotate_undo", icon=":material/undo:", on_click=_undo,
+                  args=(doc, workspace().latest_action(doc.id)))
 
 
-def _undo(doc: Document) -> None:
+def _undo(doc: Document, seen_action: int | None) -> None:
+    """Undo the receipt's latest change, only when it is the one the page showed (``seen_action``)."""
     try:
-        undone = workspace().undo(doc.id)
+        undone = workspace().undo(doc.id, seen_action=seen_action)
     except Exception as error:  # noqa: BLE001 - shown on the page
         say(friendly(error))
+        bump(doc.id)  # redraw from the receipt as it is now
         return
     st.session_state[NOTICE_KEY] = "Nothing to undo on this receipt." if undone is None else undone.describe()
     bump(doc.id)

@@ -16,7 +16,7 @@ import streamlit as st
 
 from receipt_core.data.document import WordLayout
 from receipt_core.data.schema import DEFAULT_SCHEMA, QUANTITY, LabelSchema
-from receipt_core.workspace.store import ReceiptChangedError, Workspace, WorkspaceError
+from receipt_core.workspace.store import ANY_ACTION, ReceiptChangedError, Workspace, WorkspaceError
 
 NEXT_WORD, PREVIOUS_WORD, NEXT_RECEIPT, ACCEPT, UNDO = "next word", "previous word", "next receipt", "accept", "undo"
 ACTION_KEYS = {"ArrowDown": NEXT_WORD, "j": NEXT_WORD, "ArrowUp": PREVIOUS_WORD, "k": PREVIOUS_WORD,
@@ -58,11 +58,14 @@ class KeyOutcome:
 
 
 def apply_keys(ws: Workspace, doc_id: str, index: int, words: int, keys: Sequence[str],
-               schema: LabelSchema = DEFAULT_SCHEMA, seen: WordLayout | None = None) -> KeyOutcome:
+               schema: LabelSchema = DEFAULT_SCHEMA, seen: WordLayout | None = None,
+               seen_action: int | None = ANY_ACTION) -> KeyOutcome:
     """Apply key presses in order to word ``index`` of ``doc_id`` (``words`` words): a label key labels the word
     and moves on, accept takes its suggestion and moves on, undo takes back the last change of the receipt.
     ``seen``: the receipt's words as the page showed them; a label or accept after another session changed them
-    is refused (``ReceiptChangedError``, said in ``messages``) rather than put on another word."""
+    is refused (``ReceiptChangedError``, said in ``messages``) rather than put on another word. ``seen_action``:
+    the receipt's latest change as the page showed it; an undo of a change made since elsewhere is refused too (a
+    change these presses made is theirs to undo)."""
     by_key = label_keys(schema)
     outcome = KeyOutcome(index=index)
     for key in keys:
@@ -71,6 +74,7 @@ def apply_keys(ws: Workspace, doc_id: str, index: int, words: int, keys: Sequenc
             if key in by_key and words:
                 ws.update_word(doc_id, outcome.index, by_key[key], schema=schema, seen=seen)
                 outcome.changed = True
+                seen_action = ws.latest_action(doc_id) if seen_action != ANY_ACTION else seen_action
                 outcome.index = min(outcome.index + 1, words - 1)
             elif action == NEXT_WORD and words:
                 outcome.index = min(outcome.index + 1, words - 1)
@@ -83,10 +87,12 @@ def apply_keys(ws: Workspace, doc_id: str, index: int, words: int, keys: Sequenc
                     outcome.messages.append(f"word {outcome.index} has no suggestion to accept")
                 outcome.changed = outcome.changed or bool(result.changes)
                 outcome.index = min(outcome.index + 1, words - 1)
+                seen_action = ws.latest_action(doc_id) if seen_action != ANY_ACTION else seen_action
             elif action == UNDO:
-                undone = ws.undo(doc_id)
+                undone = ws.undo(doc_id, seen_action=seen_action)
                 if undone is not None and seen is not None:  # this session's own undo: its words are the ones now
                     seen = ws.get_document(doc_id).word_layout
+                seen_action = ws.latest_action(doc_id) if seen_action != ANY_ACTION else seen_action
                 outcome.notice = "Nothing to undo on this receipt." if undone is None else undone.describe()
                 outcome.changed = outcome.changed or undone is not None
             elif action == NEXT_RECEIPT:

@@ -32,6 +32,9 @@ from .documents import write_document
 HISTORY_KINDS = ("label", "suggest", "accept", "reject", "review", "group", "correct")
 
 
+ANY_ACTION = -1  # Workspace.undo's seen_action when the caller does not say which change it saw
+
+
 @dataclass(frozen=True)
 class HistoryEntry:
     action: int  # the entries of one user action share it
@@ -202,14 +205,28 @@ class AnnotationStore(Database):
                              before=json.loads(r["before"]), after=json.loads(r["after"]), undone=bool(r["undone"]),
                              created_at=r["created_at"]) for r in rows]
 
-    def undo(self, doc_id: str | None = None) -> Undone | None:
+    def latest_action(self, doc_id: str) -> int | None:
+        """The number of the receipt's latest change not yet undone (None: none): what a page that offers Undo
+        passes back as ``seen_action``."""
+        with self._read() as conn:
+            return conn.execute("SELECT MAX(action) FROM annotation_history WHERE undone = 0 AND doc_id = ?",
+                                (doc_id,)).fetchone()[0]
+
+    def undo(self, doc_id: str | None = None, seen_action: int | None = ANY_ACTION) -> Undone | None:
         """Undo the latest action not yet undone, of ``doc_id`` or of the whole workspace; None when there is none.
-        WorkspaceError, changing nothing, when a word has changed since that action."""
+        WorkspaceError, changing nothing, when a word has changed since that action. ``seen_action``: the receipt's
+        latest action as the page showed it (:meth:`latest_action`); when another came since, ReceiptChangedError
+        and nothing is undone (a probe: Undo in one session took back another session's change it never saw)."""
         with self._write() as conn:
             query, args = "SELECT MAX(action) FROM annotation_history WHERE undone = 0", ()
             if doc_id is not None:
                 query, args = query + " AND doc_id = ?", (doc_id,)
             action = conn.execute(query, args).fetchone()[0]
+            if seen_action != ANY_ACTION and action != seen_action:
+                raise ReceiptChangedError(
+                    f"receipt {doc_id!r} was changed since this page showed it, in another session or by your own "
+                    "last change before the page had redrawn: Undo would take back a change you have not seen; "
+                    "nothing was undone. The page now shows it as it is.")
             if action is None:
                 return None
             entries = conn.execute("SELECT * FROM annotation_history WHERE action = ? ORDER BY id DESC",

@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .annotations import HISTORY_KINDS, AnnotationStore, HistoryEntry, ReceiptChangedError, Undone
+from .annotations import ANY_ACTION, HISTORY_KINDS, AnnotationStore, HistoryEntry, ReceiptChangedError, Undone
 from .database import BUSY_TIMEOUT_MS, DATABASE_NAME, SCHEMA_VERSION, NotFoundError, WorkspaceError
 from .documents import IMAGE_GRACE_S, DatasetSummary, DocumentStore, DocumentSummary
 from .names import MAX_DATASET_NAME, check_dataset_name, path_inside
@@ -26,7 +26,8 @@ from .runs import LIVE_STATUSES, RUN_STATUSES, RunEvent, RunRecord, RunStore
 
 HOME_ENV = "RECEIPT_STUDIO_HOME"
 
-__all__ = ["BUSY_TIMEOUT_MS", "DATABASE_NAME", "HISTORY_KINDS", "HOME_ENV", "HistoryEntry", "IMAGE_GRACE_S", "Undone", "LIVE_STATUSES", "MAX_DATASET_NAME",
+__all__ = ["ANY_ACTION", "BUSY_TIMEOUT_MS", "DATABASE_NAME", "HISTORY_KINDS", "HOME_ENV", "HistoryEntry",
+           "IMAGE_GRACE_S", "Undone", "LIVE_STATUSES", "MAX_DATASET_NAME",
            "RUN_STATUSES", "SCHEMA_VERSION", "DatasetSummary", "DocumentSummary", "NotFoundError", "RunEvent",
            "ReceiptChangedError", "RunRecord", "Workspace", "WorkspaceError", "check_dataset_name", "path_inside"]
 
