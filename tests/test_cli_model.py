@@ -217,6 +217,13 @@ def test_workspace_dataset_names_work_as_data_and_resume_continues(cord_folders,
       "--out", "{tmp}/r"], "max length must be from 8 to 8,192, got 99,999,999"),
     (["reference", "--train", "{train}", "--eval", "{train}", "--backbone", "tiny", "--max-length", "4",
       "--out", "{tmp}/r"], "max length must be from 8 to 8,192, got 4"),
+    # found by a second probe: a 1e308-minute study trained to the end, then overflowed writing its report
+    (["study", "--train", "{train}", "--eval", "{train}", "--budget-minutes", "1e308", "--backbone-scenarios",
+      "tiny:full", "--out", "{tmp}/r"], "the budget in minutes must be above 0 and at most 10,000 (about a week)"),
+    (["study", "--train", "{train}", "--eval", "{train}", "--repeats", "99999999", "--out", "{tmp}/r"],
+     "repeats must be from 1 to 20, got 99,999,999"),
+    (["train", "--train", "{train}", "--eval", "{train}", "--backbone", "tiny", "--max-minutes", "1e308", "--out",
+      "{tmp}/r"], "max minutes must be above 0 and at most 10,000"),
     # found by a probe: 0 epochs trained, evaluated and saved nothing, then said "completed; checkpoint None"
     (["train", "--train", "{train}", "--eval", "{train}", "--backbone", "tiny", "--epochs", "0", "--out", "{tmp}/r"],
      "epochs must be at least 1, got 0"),

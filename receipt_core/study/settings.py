@@ -84,7 +84,7 @@ class StudySettings:
     given: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
-        from ..training.config import TrainConfig
+        from ..training.config import TrainConfig, check_budget
 
         object.__setattr__(self, "freeze", tuple(self.freeze))
         defaults = TrainConfig()
@@ -99,10 +99,9 @@ class StudySettings:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool):
                 raise ValueError(f"{name} must be a whole number, got {value!r}")
-        if self.repeats < 1:
-            raise ValueError(f"repeats must be at least 1, got {self.repeats}")
-        if self.budget_minutes is not None and not self.budget_minutes > 0:
-            raise ValueError(f"the budget must be above 0 minutes, got {self.budget_minutes}")
+        if not 1 <= self.repeats <= MAX_REPEATS:
+            raise ValueError(f"repeats must be from 1 to {MAX_REPEATS}, got {self.repeats:,}")
+        check_budget(self.budget_minutes, "the budget in minutes")
         # the training settings every run shares, checked where every run's are (a copied study.json may say anything)
         TrainConfig(**{name: getattr(self, name) for name in _TRAINING_SETTINGS})
 
@@ -121,6 +120,7 @@ class StudySettings:
                 "given": list(self.given)}  # which settings the scenarios' own defaults could not replace
 
 
+MAX_REPEATS = 20  # seeds per configuration: more is a typo (99,999,999 started and ran)
 _TRAINING_SETTINGS = ("epochs", "batch_size", "lr", "decay_factor", "loss_weighting", "max_length", "phased_top_k",
                       "epochs_per_phase", "lr_schedule", "warmup", "boxes")
 """StudySettings fields that are TrainConfig settings: None takes TrainConfig's default."""

@@ -43,6 +43,15 @@ def check_int_bounds(config: Any) -> None:
             raise ValueError(f"{name.replace('_', ' ')} must be from {low:,} to {high:,}, got {value:,}")
 
 
+MAX_BUDGET_MINUTES = 10_000.0  # about a week: a time budget above it is a typo (1e308 overflowed the report)
+
+
+def check_budget(minutes: float | None, what: str = "max minutes") -> None:
+    """ValueError unless ``minutes`` (a time budget; None: none) is a number above 0 and at most a week."""
+    if minutes is not None and not 0 < minutes <= MAX_BUDGET_MINUTES:
+        raise ValueError(f"{what} must be above 0 and at most {MAX_BUDGET_MINUTES:,.0f} (about a week) when given, "
+                         f"got {minutes:g}")
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Every hyperparameter of a two-head run, with its default: the one home of training defaults.
@@ -131,8 +140,7 @@ class TrainConfig:
             raise ValueError(f"batch size must be >= 1, got {self.batch_size}")
         if not (self.lr >= 0 and math.isfinite(self.lr)):
             raise ValueError(f"learning rate must be a finite number >= 0, got {self.lr}")
-        if self.max_minutes is not None and not self.max_minutes > 0:
-            raise ValueError(f"max minutes must be > 0 when given, got {self.max_minutes}")
+        check_budget(self.max_minutes)
         if self.loss_weighting not in ("fixed", "uncertainty"):
             raise ValueError(f"loss weighting must be 'fixed' or 'uncertainty', got {self.loss_weighting!r}")
         if self.decay_factor < 1:
@@ -247,8 +255,7 @@ class ReferenceConfig:
             raise ValueError(f"epochs and batch size must be at least 1, got {self.epochs} and {self.batch_size}")
         if not (self.lr >= 0 and math.isfinite(self.lr)):
             raise ValueError(f"learning rate must be a finite number >= 0, got {self.lr}")
-        if self.max_minutes is not None and not self.max_minutes > 0:
-            raise ValueError(f"max minutes must be > 0 when given, got {self.max_minutes}")
+        check_budget(self.max_minutes)
         if self.lr_schedule not in LR_SCHEDULES:
             raise ValueError(f"learning-rate schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
         check_box_mode(self.boxes)
@@ -287,8 +294,7 @@ class PretrainConfig:
             raise ValueError(f"batch size must be at least 1, got {self.batch_size}")
         if not (self.lr > 0 and math.isfinite(self.lr)):
             raise ValueError(f"learning rate must be a finite number above 0, got {self.lr}")
-        if self.max_minutes is not None and not self.max_minutes > 0:
-            raise ValueError(f"max minutes must be above 0 when given, got {self.max_minutes}")
+        check_budget(self.max_minutes)
         if not 0 < self.mask_probability < 1:
             raise ValueError(f"mask probability must be in (0, 1), got {self.mask_probability}")
         if self.lr_schedule not in LR_SCHEDULES:
