@@ -115,3 +115,17 @@ def test_the_workspace_stores_every_correction_and_undoes_it(tmp_path):
         ws.undo("r1")
     with pytest.raises(WorkspaceError, match="no word 40"):
         ws.delete_word("r1", 40)
+
+
+def test_corrections_keep_to_the_import_bounds_and_say_a_huge_box_briefly():
+    """Found by a second probe: a split into 20,000 parts made a receipt no import would take, a NUL went into a
+    word's text, and a box of 1e308 was said in a 1,312-character message."""
+    from receipt_core.data.document import MAX_DOCUMENT_WORDS
+
+    with pytest.raises(CorrectionError, match=f"over the {MAX_DOCUMENT_WORDS:,} a receipt may hold"):
+        split_word(_doc(), 0, ["x"] * MAX_DOCUMENT_WORDS)
+    with pytest.raises(CorrectionError, match="control character"):
+        edit_text(_doc(), 0, "a\x00b")
+    with pytest.raises(CorrectionError) as huge:
+        add_word(_doc(), "x", (1e308, 1e308, 1e308, 1e308))
+    assert "[1e+308, 1e+308, 1e+308, 1e+308] covers no area" in str(huge.value) and len(str(huge.value)) < 200

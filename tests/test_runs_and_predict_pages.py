@@ -120,6 +120,13 @@ def test_run_labels_are_stored_cleaned_and_go_with_the_run(workspace_home):
         set_run_label(ws, "20990101-000000-abcdef", name="x")
     with pytest.raises(WorkspaceError, match="at most"):
         set_run_label(ws, run_id, name="x" * 200)
+    for field in ("name", "notes"):  # a second probe stored a NUL; notes keep their newlines
+        with pytest.raises(WorkspaceError, match="control character"):
+            set_run_label(ws, run_id, **{field: "a\x00b"})
+    with pytest.raises(WorkspaceError, match="a tag cannot hold a control character"):
+        set_run_label(ws, run_id, tags=["ok", "\x1b[31m"])
+    set_run_label(ws, run_id, notes="line one\nline two")
+    assert run_labels(ws)[run_id].notes == "line one\nline two"
     ws.set_run_status(run_id, "finished")
     ws.delete_run(run_id)
     assert run_labels(ws) == {}

@@ -20,11 +20,12 @@ Every refusal is a :class:`CorrectionError` (a ValueError) whose message says wh
 from __future__ import annotations
 
 import dataclasses
+import unicodedata
 from dataclasses import dataclass
 from typing import Sequence
 
 from .boxes import contains, union
-from .document import MAX_WORD_CHARS, Box, Document, Word
+from .document import MAX_DOCUMENT_WORDS, MAX_WORD_CHARS, Box, Document, Word
 from .quantity import parse_quantity
 from ..wording import counted
 
@@ -111,7 +112,8 @@ def add_word(doc: Document, text: str, box: Sequence[float]) -> Correction:
     words = list(doc.words)
     position = _position(words, word)
     words.insert(position, word)
-    return Correction(doc.with_words(words), f"word {new_text!r} added as word {position}", focus=position)
+    return Correction(doc.with_words(_within_limit(words)), f"word {new_text!r} added as word {position}",
+                      focus=position)
 
 
 def replace_region(doc: Document, box: Sequence[float], words: Sequence[Word]) -> Correction:
@@ -127,6 +129,7 @@ def replace_region(doc: Document, box: Sequence[float], words: Sequence[Word]) -
                               "larger around the words, or add them one by one")
     kept = [w for w in doc.words if not contains(region, w.center)]
     removed = len(doc.words) - len(kept)
+    _within_limit([*kept, *words])
     placed, texts = doc.with_words(kept), []
     for read in sorted(words, key=lambda w: (w.line_id, w.box[0])):
         new_box = _page_box(doc, read.box)
@@ -155,6 +158,9 @@ def _text(text: str) -> str:
     cleaned = " ".join(str(text).split())
     if not cleaned:
         raise CorrectionError("a word needs some text; to remove a word, delete it")
+    if not cleaned.isprintable() and any(unicodedata.category(ch) == "Cc" for ch in cleaned):
+        raise CorrectionError("a word's text cannot hold a control character (such as NUL); type it without, as an "
+                              "import refuses it too")
     if len(cleaned) > MAX_WORD_CHARS:
         raise CorrectionError(f"a word of {len(cleaned)} characters is too long (at most {MAX_WORD_CHARS}); "
                               "split it into words")
@@ -173,7 +179,16 @@ def _retyped(word: Word, text: str) -> Word:
 def _replace(doc: Document, index: int, replacement: list[Word]) -> Document:
     words = list(doc.words)
     words[index:index + 1] = replacement
-    return doc.with_words(words)
+    return doc.with_words(_within_limit(words))
+
+
+def _within_limit(words: list[Word]) -> list[Word]:
+    """``words`` when a receipt may hold that many (:data:`MAX_DOCUMENT_WORDS`, what an import takes): a probe split
+    one word into 20,000 and trained on a receipt no import would have let in."""
+    if len(words) > MAX_DOCUMENT_WORDS:
+        raise CorrectionError(f"that would give the receipt {len(words):,} words, over the {MAX_DOCUMENT_WORDS:,} a "
+                              "receipt may hold; nothing changed")
+    return words
 
 
 def _page_box(doc: Document, box: Sequence[float]) -> Box:
@@ -186,8 +201,9 @@ def _page_box(doc: Document, box: Sequence[float]) -> Box:
     x0, x1 = sorted((min(max(x0, 0.0), doc.width), min(max(x1, 0.0), doc.width)))
     y0, y1 = sorted((min(max(y0, 0.0), doc.height), min(max(y1, 0.0), doc.height)))
     if x1 - x0 < 1 or y1 - y0 < 1:
-        raise CorrectionError(f"the box {[round(v) for v in box]} covers no area of the {doc.width}x{doc.height} "
-                              "page; draw it over the word")
+        shown = [f"{v:.6g}" for v in (float(v) for v in box)]  # 1e308 as itself, not 309 digits (a probe)
+        raise CorrectionError(f"the box [{', '.join(shown)}] covers no area of the {doc.width}x{doc.height} page; "
+                              "draw it over the word")
     return (x0, y0, x1, y1)
 
 

@@ -46,6 +46,7 @@ NOT_LABELLED = "not labelled"  # Document.label_counts' key for the words nobody
 # characters in one word's text, for an import and a person's correction alike: a receipt word (a WildReceipt line,
 # even) is far shorter; longer is a line pasted by mistake or a hostile file
 MAX_WORD_CHARS = 500
+MAX_DOCUMENT_WORDS = 20_000  # words per receipt: what an import takes by default, and what corrections keep to
 _DATASET_SOURCES = ("cord:", "wildreceipt:", "synth:")
 
 Box = tuple[float, float, float, float]

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from ..data.document import MAX_WORD_CHARS, Box, Document, DocumentFormatError
+from ..data.document import MAX_DOCUMENT_WORDS, MAX_WORD_CHARS, Box, Document, DocumentFormatError
 from ..data.files import file_sha256
 from ..data.quantity import MAX_QUANTITY
 from .bounded_json import BoundedJSONError, json_depth, loads_bounded
@@ -38,7 +38,7 @@ class RecordError(ValueError):
 class ImportLimits:
     """What one imported record may hold; a record over a limit is one problem line, the rest imports."""
 
-    max_words: int = 20_000  # words (CORD words, WildReceipt segments, native words) per document
+    max_words: int = MAX_DOCUMENT_WORDS  # words (CORD words, WildReceipt segments, native words) per document
     max_record_bytes: int = 32 * 1024 * 1024  # one JSON file (CORD, native) or one WildReceipt line
     max_depth: int = 32  # JSON nesting; the formats need 5
 

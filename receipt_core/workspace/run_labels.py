@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+import unicodedata
 from dataclasses import dataclass
 
 from .database import NotFoundError, WorkspaceError, dumps
@@ -41,10 +42,19 @@ def _ensure_table(conn) -> None:
     conn.execute(_TABLE)
 
 
+def _without_controls(text: str, what: str) -> str:
+    """``text`` unless it holds a control character (NUL, escape…; newlines in notes are fine), which a probe
+    stored in a run name: refused, as an import refuses one in a receipt's text."""
+    if any(unicodedata.category(ch) == "Cc" and ch not in "\n\r\t" for ch in text):
+        raise WorkspaceError(f"{what} cannot hold a control character (such as NUL); type it without")
+    return text
+
+
 def _clean_tags(tags) -> tuple[str, ...]:
     if isinstance(tags, str):
         tags = tags.split(",")
-    cleaned = tuple(dict.fromkeys(t for t in (" ".join(str(tag).split()) for tag in tags) if t))
+    cleaned = tuple(dict.fromkeys(t for t in (" ".join(_without_controls(str(tag), "a tag").split())
+                                              for tag in tags) if t))
     if len(cleaned) > MAX_TAGS:
         raise WorkspaceError(f"a run takes at most {MAX_TAGS} tags, got {len(cleaned)}")
     long = [t for t in cleaned if len(t) > MAX_TAG]
@@ -59,12 +69,12 @@ def set_run_label(workspace, run_id: str, name: str | None = None, tags=None, no
     Names and tags are stripped and their inner whitespace collapsed; tags lose duplicates. Too long a value is
     refused with :class:`WorkspaceError`, an unknown run with :class:`NotFoundError`."""
     if name is not None:
-        name = " ".join(str(name).split())
+        name = " ".join(_without_controls(str(name), "a run name").split())
         if len(name) > MAX_NAME:
             raise WorkspaceError(f"a run name is at most {MAX_NAME} characters, got {len(name)}")
     clean_tags = None if tags is None else _clean_tags(tags)
     if notes is not None:
-        notes = str(notes).strip()
+        notes = _without_controls(str(notes), "run notes").strip()
         if len(notes) > MAX_NOTES:
             raise WorkspaceError(f"run notes are at most {MAX_NOTES} characters, got {len(notes)}")
     with workspace._write() as conn:
