@@ -48,7 +48,7 @@ wanted = st.session_state.pop(NEXT_DOC_KEY, None)
 if wanted in ids:
     st.session_state[DOC_KEY] = wanted
 elif wanted is not None:  # a link's receipt that is not there: say so, not open another one silently
-    st.info(f"Receipt {literal(wanted)} is not in dataset {literal(dataset)}"
+    st.info(f"Receipt {literal(wanted, limit=80)} is not in dataset {literal(dataset)}"
             + (" under this status or search" if status != "all" or search else "") + "; showing another.")
 if st.session_state.get(DOC_KEY) not in ids:
     st.session_state[DOC_KEY] = ids[0]

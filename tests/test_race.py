@@ -365,6 +365,7 @@ def test_a_race_name_is_checked_as_it_is_typed(workspace_home):
     at.text_input(key="race_name").set_value("../evil *x*").run()
     assert at.button(key="race_start").disabled
     assert [e.value for e in at.error] == [literal(
-        "The folder name '../evil *x*' may hold only letters, digits, '-', '_' and '.', and must not start with '.'")]
+        "The folder name '../evil *x*' may hold only ASCII letters (A-Z, a-z), digits, '-', '_' and '.', and must not "
+        "start with '.'")]
     at.text_input(key="race_name").set_value("race-1").run()
     assert not at.button(key="race_start").disabled and not at.error

@@ -11,11 +11,13 @@ from __future__ import annotations
 from receipt_core.data.markup import code_span, visible_text
 
 
-def literal(text: object) -> str:
+def literal(text: object, limit: int | None = None) -> str:
     """``text`` as a Markdown code span showing it verbatim (:func:`receipt_core.data.markup.code_span`: whitespace
     runs, newlines included, become one space; an invisible or bidirectional control character, its escape such as
-    ``\\u202e`` or ``\\u200b``)."""
-    return code_span(text)
+    ``\\u202e`` or ``\\u200b``). With ``limit``, text longer than that is cut there and ends in "…" (a value from a
+    link, which may be 20,000 characters long)."""
+    text = str(text)
+    return code_span(text if limit is None or len(text) <= limit else text[:limit] + "…")
 
 
 def plain(text: object) -> str:

@@ -46,8 +46,8 @@ def check_race_name(name: str) -> str:
     if len(name) > MAX_NAME:
         raise ValueError(f"the folder name is {len(name)} characters long; at most {MAX_NAME} are allowed")
     if not _NAME.fullmatch(name) or name.startswith("."):
-        raise ValueError(f"the folder name {name!r} may hold only letters, digits, '-', '_' and '.', and must not "
-                         "start with '.'")
+        raise ValueError(f"the folder name {name!r} may hold only ASCII letters (A-Z, a-z), digits, '-', '_' and "
+                         "'.', and must not start with '.'")
     return name
 
 
