@@ -40,14 +40,16 @@ class Workspace(AnnotationStore, DocumentStore, RunStore):
         self.database = self.home / DATABASE_NAME
         self.images_dir = self.home / "images"
         self.runs_dir = self.home / "runs"
-        try:
-            for folder in (self.home, self.images_dir, self.runs_dir):
-                if folder.exists() and not folder.is_dir():
-                    raise WorkspaceError(f"the workspace folder {folder} is a file, not a folder; point "
-                                         f"{HOME_ENV} (or --workspace) at a folder")
+        for folder in (self.home, self.images_dir, self.runs_dir):
+            if folder.exists() and not folder.is_dir():
+                raise WorkspaceError(f"the workspace folder {folder} is a file, not a folder; point "
+                                     f"{HOME_ENV} (or --workspace) at a folder")
+            try:
                 folder.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise WorkspaceError(f"cannot create the workspace folder {self.home}: {error.strerror}") from None
+            except OSError as error:  # /proc exists but its images/ cannot be made: not "cannot create /proc"
+                raise WorkspaceError(f"cannot use {self.home} as the workspace folder: making {folder} failed "
+                                     f"({error.strerror or error}); point {HOME_ENV} (or --workspace) at a folder "
+                                     "you can write to") from None
         self._create_schema()
 
     @classmethod
