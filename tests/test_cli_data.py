@@ -52,10 +52,14 @@ def test_user_errors_are_one_line_with_exit_code_2(tmp_path, workspace_home, cap
         (["import", "--format", "cord", str(tmp_path / "nowhere")], "does not exist"),
         (["import", "--format", "native", str(tmp_path)], "no native document files"),
         (["import", str(tmp_path)], f"cannot tell the format of {tmp_path}: it holds no .json file"),
+        # a second probe: auto mode hid why a JSON file could not be read
+        (["import", str(tmp_path / "odd" / "latin1.json")], "(latin1.json: not a readable JSON file (not UTF-8 text"),
         (["synth", "--out", str(tmp_path / "s"), "--count", "99999999999"], "over the 10,000 receipts"),
         (["export", "--out", str(tmp_path / "out")], "holds no documents to export"),
         (["export", "--out", str(tmp_path / "out"), "--dataset", "nope"], "no dataset 'nope'"),
     ]
+    (tmp_path / "odd").mkdir()
+    (tmp_path / "odd" / "latin1.json").write_bytes('{"words": ["café"]}'.encode("latin-1"))
     for argv, message in cases:
         assert main(argv) == 2, argv
         assert message in _one_error_line(capsys.readouterr().err)

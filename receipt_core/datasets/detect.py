@@ -48,10 +48,12 @@ def detect_format(path: Path) -> str:
         raise DatasetImportError(f"{path} is not a folder or a regular file; give a dataset folder or file")
     else:
         raise DatasetImportError(f"{path} does not exist")
+    unreadable: list[str] = []  # why a file could not be read (not UTF-8, not JSON…): said, not swallowed
     for file in files:
         try:
             found = json_format(read_record_file(file, DEFAULT_LIMITS))
-        except RecordError:
+        except RecordError as error:
+            unreadable.append(f"{file.name}: {error}")
             continue
         if found is not None:
             return found
@@ -59,9 +61,10 @@ def detect_format(path: Path) -> str:
     if not files:
         raise DatasetImportError(f"cannot tell the format of {path}: it holds no .json file (CORD, native or Label "
                                  f"Studio) and {wildreceipt}, so no dataset this app reads ({FORMATS_SHOWN})")
+    reasons = f" ({'; '.join(unreadable[:3])})" if unreadable else ""
     raise DatasetImportError(f"cannot tell the format of {path}: none of {', '.join(f.name for f in files)} is a "
-                             f"CORD, native or Label Studio record and there is {wildreceipt}; choose the format "
-                             f"({FORMATS_SHOWN})")
+                             f"CORD, native or Label Studio record{reasons} and there is {wildreceipt}; choose the "
+                             f"format ({FORMATS_SHOWN})")
 
 
 def json_format(data: Any) -> str | None:
