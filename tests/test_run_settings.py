@@ -60,3 +60,10 @@ def test_against_another_run_the_documents_are_counts_with_how_many_are_shared()
     assert changes["head"].value == "contextual" and changes["head"].baseline == "linear"
     assert changes["train_ids"].value == "3 documents (2 shared)" and changes["train_ids"].baseline == "4 documents"
     assert "eval_ids" not in changes  # the same evaluation documents
+    # phased-only settings: a full run has none (a walkthrough read "epochs_per_phase 2 vs 1" against full)
+    mine = stored(TrainConfig.for_scenario("phased", epochs_per_phase=2))
+    theirs = stored(TrainConfig.for_scenario("full"))
+    changes = {c.setting: c for c in settings_diff(mine, theirs)}
+    assert (changes["epochs_per_phase"].value, changes["epochs_per_phase"].baseline) == ("2", "–")
+    full_a, full_b = stored(TrainConfig.for_scenario("full")), stored(TrainConfig.for_scenario("full", patience=3))
+    assert "patience" not in {c.setting for c in settings_diff(full_a, full_b)}

@@ -64,9 +64,22 @@ def settings_diff(config: Mapping[str, Any], baseline: Mapping[str, Any] | None 
         if against_defaults and key not in against:
             if key not in ("train_documents", "eval_documents"):
                 continue  # bookkeeping (the run's kind, dataset notes) is not a setting
-        if _json(mine) != _json(theirs):
-            changes.append(SettingChange(key, _text(mine, key in config), _text(theirs, key in against)))
+        mine_shown, theirs_shown = _text(mine, key in config), _text(theirs, key in against)
+        if key in PHASED_ONLY:  # a walkthrough read "epochs_per_phase 2 vs 1" against a full run, which has no phases
+            mine_shown = mine_shown if _phased(config) else "–"
+            theirs_shown = theirs_shown if _phased(against) else "–"
+            if mine_shown == theirs_shown:
+                continue
+        if _json(mine) != _json(theirs) or key in PHASED_ONLY:
+            changes.append(SettingChange(key, mine_shown, theirs_shown))
     return changes
+
+
+PHASED_ONLY = ("epochs_per_phase", "phased_top_k", "patience")  # settings only the phased plan reads
+
+
+def _phased(config: Mapping[str, Any]) -> bool:
+    return config.get(RUN_KIND, "receipt") == "receipt" and config.get("scenario") == "phased"
 
 
 def _json(value: Any) -> Any:
