@@ -28,6 +28,11 @@ def test_status_is_read_from_the_words_and_done_is_a_persons_mark(cord_dev, tmp_
     assert receipt_status(_upload("u").relabel(1, "TOTAL")) == IN_PROGRESS
     assert receipt_status(_upload("u"), reviewed=True) == DONE
     assert receipt_status(cord_dev[0]) == DONE  # gold on every word
+    # a person's correction of imported gold keeps it done, as a text correction does (a second walkthrough saw a
+    # label change reopen it); a word left unlabelled (one added) or a model's label does not
+    assert receipt_status(cord_dev[0].relabel(0, "TOTAL")) == DONE
+    unlabelled = cord_dev[0].with_words([*cord_dev[0].words, _upload("x").words[0]])
+    assert receipt_status(unlabelled) == IN_PROGRESS
 
     ws = Workspace(tmp_path / "ws")
     ws.save_documents("uploads", [_upload("a", "IMG_2041.jpg"), _upload("b", "scan Käse.png"), _upload("c")])

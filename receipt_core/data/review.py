@@ -17,7 +17,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Iterable
 
-from .document import Document
+from .document import IMPORT, PERSON, Document
 from .schema import OTHER
 from ..wording import counted
 
@@ -61,9 +61,12 @@ class LabelledDocuments:
 
 
 def receipt_status(doc: Document, reviewed: bool = False) -> str:
-    """``done`` when ``reviewed`` or every word is gold from an import, else ``in progress`` when some word is
-    labelled, else ``unlabelled``."""
-    if reviewed or (doc.words and all(w.label_source == "import" for w in doc.words)):
+    """``done`` when ``reviewed`` or the receipt came as gold from an import and every word still has a label from
+    it or from a person (a person's correction of imported gold keeps it done, as a text correction did: a second
+    walkthrough saw a label change reopen it), else ``in progress`` when some word is labelled, else
+    ``unlabelled``."""
+    sources = {w.label_source for w in doc.words}
+    if reviewed or (doc.words and IMPORT in sources and sources <= {IMPORT, PERSON}):
         return DONE
     return IN_PROGRESS if doc.labelled_words else UNLABELLED
 
