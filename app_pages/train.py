@@ -222,7 +222,8 @@ with st.expander("Run settings", expanded=busy is None):
                        "epochs per phase.")
     more = st.columns(4)
     boxes = more[0].selectbox("Boxes", BOX_MODES,
-                              persist_state="session", key="train_boxes", index=BOX_MODES.index(defaults.boxes),
+                              persist_state="session", key=f"train_boxes{per_kind}",
+                              index=BOX_MODES.index(defaults.boxes),  # per kind: the reference's is word
                               help="The box each word is encoded with: its own (word), its OCR line's, as "
                                    "LayoutLMv3 and LiLT do (line), or its own left and right edges with its line's "
                                    "top and bottom (row: one row per line, each word keeps its column)")

@@ -68,15 +68,19 @@ _KINDS = {"positive_int": positive_int, "non_negative_int": non_negative_int, "p
           "fraction": fraction, "int": int, "str": str, "names": str}
 
 
-def add_config_options(parser: argparse.ArgumentParser, config_class: type, skip: Sequence[str] = ()) -> None:
+def add_config_options(parser: argparse.ArgumentParser, config_class: type, skip: Sequence[str] = (),
+                       shown_defaults: Any = None) -> None:
     """One ``--option`` per field of ``config_class`` made with ``training.config.option``: its type, choices and
-    help come from the field, and its default is the dataclass's (shown in the help). An option left out of the
-    command line stays out of ``args``, so :func:`config_from_args` takes the dataclass's own default."""
+    help come from the field, and its default is the dataclass's, or ``shown_defaults``' (a config as a run with no
+    option gets it: ``train``'s default scenario brings its own heads and boxes), shown in the help. An option left
+    out of the command line stays out of ``args``, so :func:`config_from_args` takes the default."""
     for item in dataclasses.fields(config_class):
         meta = item.metadata
         if "help" not in meta or item.name in skip:
             continue
-        default = item.default
+        default = item.default if shown_defaults is None else getattr(shown_defaults, item.name)
+        if isinstance(default, bool) and meta["choices"] and "on" in meta["choices"]:
+            default = "on" if default else "off"  # --head-boxes on|off said "(default: True)"
         shown = "none" if default in (None, ()) else " ".join(default) if isinstance(default, tuple) else default
         kwargs: dict[str, Any] = {"dest": item.name, "default": argparse.SUPPRESS,
                                   "help": f"{meta['help']} (default: {shown})"}

@@ -56,8 +56,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                             f"default: train's, {TRAIN_DEFAULTS.lr_schedule})")
     study.add_argument("--warmup", type=fraction, default=None, metavar="FRACTION",
                        help=f"linear schedule: the fraction of the run spent warming up (default: train's, {TRAIN_DEFAULTS.warmup})")
-    add_box_arguments(study, scope=f"; every run, the reference too (default: train's, {TRAIN_DEFAULTS.boxes})",
-                      default=None)
+    add_box_arguments(study, scope=f"; every run, the reference too (default: as train, each scenario's own: "
+                                   f"{TRAIN_DEFAULTS.boxes} unless the scenario sets another, as phased and "
+                                   "freeze-backbone set row)", default=None)
     study.add_argument("--freeze", nargs="+", default=[], metavar="GROUP",
                        help="groups frozen in every multi-task run on top of its scenario (e.g. embeddings.text)")
     study.add_argument("--max-length", type=positive_int, default=None, metavar="TOKENS")

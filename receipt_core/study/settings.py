@@ -34,7 +34,7 @@ class StudyConfig:
 
 def default_configs(layout_backbone: str = "layout-minilm",
                     text_backbone: str = "text-minilm") -> tuple[StudyConfig, ...]:
-    """The design's questions: six scenarios on the layout backbone, two on the text-only one, the reference."""
+    """The design's questions: six scenarios on the layout backbone, three on the text-only one, the reference."""
     return (*(StudyConfig(layout_backbone, s) for s in LAYOUT_SCENARIOS),
             *(StudyConfig(text_backbone, s) for s in TEXT_SCENARIOS),
             StudyConfig(layout_backbone, REFERENCE))
