@@ -130,6 +130,10 @@ def test_keys_label_in_order_and_a_press_is_handled_once(receipts):
     fresh, ack = new_presses(pressed, None)
     assert fresh == ["8", "q"] and ack == {"token": "t", "seq": 2}
     assert new_presses(pressed, ack)[0] == []  # a trigger sent again is not applied twice
+    # a crafted message of many presses is cut to what a person could press between two reruns (a probe)
+    flood = {"token": "f", "pressed": [{"seq": i, "key": "8"} for i in range(1, 100_001)]}
+    cut, flood_ack = new_presses(flood, None)
+    assert len(cut) == 50 and flood_ack == {"token": "f", "seq": 100_000}
     outcome = apply_keys(receipts, doc.id, 0, len(doc.words), [*fresh, "ArrowUp", "z", "n"])
     saved = receipts.get_document(doc.id)
     assert saved.words[0].field == "TOTAL" and not saved.words[1].is_labelled  # z undid the quantity

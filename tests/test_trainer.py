@@ -728,3 +728,33 @@ def test_save_every_epoch_off_writes_one_checkpoint_at_the_end_and_one_when_stop
     job.stop()
     assert job.join(timeout=60) and job.result.reason == "stopped"
     assert task.saved == [job.result.step]  # a stopped run still keeps where it stopped
+
+
+def test_a_fresh_slot_finds_the_job_still_running_after_a_cache_clear():
+    """Found by a probe: Streamlit's "clear cache" message (any client may send it) dropped the cached slot; a new
+    one said idle, a second run started beside the first, and no page could stop the first."""
+    import threading
+
+    from receipt_core.training.slot import JobBusyError, JobSlot
+
+    release = threading.Event()
+
+    class _Job:  # what the slot reads of a TrainingJob
+        name, run_id, started_at, status = "tiny · full", "20261203-000000-abcdef", 0.0, "running"
+
+        @property
+        def is_alive(self) -> bool:
+            return not release.is_set()
+
+    thread = threading.Thread(target=release.wait, daemon=True)
+    thread.training_job = _Job()
+    thread.start()
+    try:
+        fresh = JobSlot()
+        assert fresh.busy() is not None and fresh.busy().run_id == "20261203-000000-abcdef"
+        with pytest.raises(JobBusyError, match="a run is in progress: 20261203-000000-abcdef"):
+            fresh.start(lambda: ("other", None))
+    finally:
+        release.set()
+        thread.join(5)
+    assert JobSlot().busy() is None

@@ -22,6 +22,7 @@ NEXT_WORD, PREVIOUS_WORD, NEXT_RECEIPT, ACCEPT, UNDO = "next word", "previous wo
 ACTION_KEYS = {"ArrowDown": NEXT_WORD, "j": NEXT_WORD, "ArrowUp": PREVIOUS_WORD, "k": PREVIOUS_WORD,
                "n": NEXT_RECEIPT, "a": ACCEPT, "z": UNDO}
 COMPONENT_NAME = "receipt_annotate_keys"
+MAX_PRESSES_PER_RUN = 50  # key presses handled per rerun (a probe: the component took a list of any length)
 _JS = (Path(__file__).parent / "components" / "keyboard" / "keys.js").read_text(encoding="utf-8")
 
 
@@ -131,4 +132,5 @@ def new_presses(trigger: Any, acknowledged: Mapping[str, Any] | None) -> tuple[l
              and p["seq"] > done and isinstance(p.get("key"), str)]
     fresh.sort(key=lambda p: p["seq"])
     last = fresh[-1]["seq"] if fresh else done
-    return [p["key"] for p in fresh], {"token": token, "seq": last}
+    # no person presses more between two reruns; a crafted message of a million presses would be a million writes
+    return [p["key"] for p in fresh[:MAX_PRESSES_PER_RUN]], {"token": token, "seq": last}

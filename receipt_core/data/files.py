@@ -41,6 +41,35 @@ def atomic_write(path: Path, data: bytes) -> None:
         raise
 
 
+def new_file_mode() -> int:
+    """The mode a new file gets under this process's umask (``0o666 & ~umask``), read without setting the umask
+    (``os.umask`` is process-wide, and a server runs threads); 0o644 where ``/proc`` says nothing."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return 0o666 & ~int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    return 0o644
+
+
+def with_user_umask(*paths: Path) -> None:
+    """Give files (and folders, recursively) that a library wrote privately — safetensors' ``save_file`` makes
+    0600 files, ``tempfile.mkdtemp`` 0700 folders — the modes the user's umask gives any new one (a walkthrough
+    found a checkpoint's weights at 0600, against the README's reliability table)."""
+    file_mode = new_file_mode()
+    folder_mode = file_mode | ((file_mode & 0o444) >> 2)  # the umask's x bits follow its r bits (0o644 -> 0o755)
+    for path in paths:
+        path = Path(path)
+        if path.is_dir():
+            os.chmod(path, folder_mode)
+            for child in path.rglob("*"):
+                if not child.is_symlink():
+                    os.chmod(child, folder_mode if child.is_dir() else file_mode)
+        elif path.is_file():
+            os.chmod(path, file_mode)
+
+
 def zip_folder(folder: Path) -> bytes:
     """A folder (e.g. a run's checkpoint) as zip bytes, paths relative to the folder's parent; hidden files
     (``.name``, such as a save's temporaries) are left out."""

@@ -28,7 +28,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from ..data.schema import LabelSchema
-from ..data.files import file_sha256 as sha256_file
+from ..data.files import file_sha256 as sha256_file, with_user_umask
 from .frozen_weights import FrozenReference, rebuild_frozen
 from .head_settings import HeadSettings
 from .run_manifest import CheckpointError, parse_run_file, safe_file_entry, signed_run_info, validate_run_info
@@ -90,6 +90,7 @@ def _write_tmp_tensors(path: Path, tensors: Mapping[str, torch.Tensor], metadata
     tmp = path.with_name(path.name + TMP)
     save_file({k: v.detach().cpu().contiguous().clone() for k, v in tensors.items()}, str(tmp),
               metadata=dict(metadata) if metadata else None)
+    with_user_umask(tmp)  # save_file writes 0600
     _fsync(tmp)
     return tmp
 
@@ -184,6 +185,7 @@ def _save_tokenizer(run_dir: Path, tokenizer) -> None:
     staging = Path(tempfile.mkdtemp(prefix=".tokenizer-", dir=run_dir))
     try:
         tokenizer.save_pretrained(str(staging))
+        with_user_umask(staging)  # mkdtemp made it 0700
         target = run_dir / TOKENIZER_DIR
         if target.exists():
             shutil.rmtree(target)

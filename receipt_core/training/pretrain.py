@@ -29,6 +29,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..data.document import Document
+from ..data.files import with_user_umask
 from ..model.backbones import load_backbone
 from ..model.encoding import DocumentEncoder, collate
 from ..model.masked_words import MaskedWordHead, mask_tokens
@@ -148,6 +149,7 @@ class PretrainTask:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.backbone.save_pretrained(str(self.out_dir), safe_serialization=True)
         self.tokenizer.save_pretrained(str(self.out_dir))
+        with_user_umask(self.out_dir)  # safetensors writes its weights 0600
         return str(self.out_dir)
 
     def result(self, finished: FinishedEvent, state: TrainerState) -> PretrainResult:

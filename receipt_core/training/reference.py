@@ -19,6 +19,7 @@ import torch
 
 from ..data.document import Document
 from ..data.schema import DEFAULT_SCHEMA, LabelSchema
+from ..data.files import with_user_umask
 from ..model.encoding import DocumentEncoder
 from ..model.reference import build_reference_model, predict_reference, reference_batch
 from .events import EvalEvent, Event, FinishedEvent, PhaseEvent, ProgressEvent, StepEvent
@@ -109,6 +110,7 @@ class ReferenceTask:
         shutil.rmtree(staging, ignore_errors=True)
         self.model.save_pretrained(str(staging), safe_serialization=True)
         self.tokenizer.save_pretrained(str(staging))
+        with_user_umask(staging)  # safetensors writes its weights 0600
         if target.exists():
             old = self.run_dir / f".{REFERENCE_DIR}.old"
             shutil.rmtree(old, ignore_errors=True)

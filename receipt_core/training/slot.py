@@ -48,7 +48,25 @@ class JobSlot:
     def current(self) -> ActiveJob | None:
         """The running job, or the last one that ran on this server (None before the first)."""
         with self._lock:
+            self._adopt_running()
             return self._active
+
+    def _adopt_running(self) -> None:
+        """Take on a training job still running in this process that this slot does not hold (under the lock).
+
+        Streamlit's "clear cache" message (any client may send it) drops every ``st.cache_resource``, the slot the
+        pages keep included: a probe then saw "Training: idle", started a second run beside the first, and no page
+        could stop the first. A job's thread carries the job, so a fresh slot finds it again and refuses a second
+        Start, and Pause and Stop reach it."""
+        if self._active is not None and self._active.is_live:
+            return
+        for thread in threading.enumerate():
+            job = getattr(thread, "training_job", None)
+            if job is not None and job.is_alive and getattr(job, "run_id", None):
+                self._active = ActiveJob(run_id=job.run_id, job=job,
+                                         started_at=getattr(job, "started_at", time.time()),
+                                         description=job.name)
+                return
 
     def busy(self) -> ActiveJob | None:
         """The live job, if any."""
@@ -64,6 +82,7 @@ class JobSlot:
         server that never trains never imports torch for it.
         """
         with self._lock:
+            self._adopt_running()
             if self._active is not None and self._active.is_live:
                 raise JobBusyError(busy_message(self._active))
             configure_torch_threads()
