@@ -109,3 +109,25 @@ def test_atomic_write_gives_the_file_the_umask_permissions_not_0600(tmp_path):
         os.umask(old)
     assert (tmp_path / "a.json").stat().st_mode & 0o777 == 0o644
     assert [p.name for p in tmp_path.iterdir()] == ["a.json"]
+
+
+def test_a_checkpoint_a_library_wrote_privately_gets_the_umask_permissions(tmp_path):
+    """Found by a walkthrough: a checkpoint's model.safetensors and tokenizer/ were 0600 and 0700 (safetensors'
+    save_file, tempfile.mkdtemp), against the README's reliability table."""
+    import os
+
+    import torch
+    from safetensors.torch import save_file
+
+    from receipt_core.data.files import with_user_umask
+
+    old = os.umask(0o022)
+    try:
+        folder = tmp_path / "tokenizer"
+        folder.mkdir(mode=0o700)
+        save_file({"a": torch.zeros(2)}, str(folder / "model.safetensors"))
+        assert (folder / "model.safetensors").stat().st_mode & 0o777 == 0o600  # what the library does
+        with_user_umask(folder)
+    finally:
+        os.umask(old)
+    assert (folder.stat().st_mode & 0o777, (folder / "model.safetensors").stat().st_mode & 0o777) == (0o755, 0o644)
