@@ -41,8 +41,10 @@ class ProgressPrinter:
         elif isinstance(event, StatusEvent):
             self._print(f"note: {event.message}" if event.message else f"status: {event.status}")
         elif isinstance(event, FinishedEvent):
-            self._print(f"finished ({event.reason}) at step {event.step} after {event.elapsed_s:.1f}s; "
-                        f"checkpoint {event.checkpoint}")
+            # a resumed run that had already done its epochs trains and saves nothing ("checkpoint None" before)
+            saved = (f"checkpoint {event.checkpoint}" if event.checkpoint else
+                     "nothing new was trained or saved (a resumed run past its epochs: give a larger --epochs)")
+            self._print(f"finished ({event.reason}) at step {event.step} after {event.elapsed_s:.1f}s; {saved}")
 
     def _print_step(self, progress: ProgressEvent) -> None:
         step = self._last_step
