@@ -187,3 +187,21 @@ def test_length_grouped_batches_cover_every_window_once_and_reduce_padding(token
     random.Random(7).shuffle(order)
     naive = [order[i:i + 4] for i in range(0, len(order), 4)]
     assert padding(batches) < padding(naive) / 2
+
+
+def test_a_receipt_longer_than_the_model_is_windowed_without_transformers_warning(tokenizer):
+    """Found by a walkthrough: evaluate --from-images printed transformers' "Token indices sequence length is longer
+    than the specified maximum … will result in indexing errors" for a receipt the encoder cuts into windows."""
+    import io
+    import logging
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    logging.getLogger("transformers").addHandler(handler)
+    try:
+        doc = Document(id="long", width=1000, height=1000,
+                       words=tuple(Word(text=f"w{i}", box=(1, 1, 9, 9)) for i in range(1200)))
+        windows = DocumentEncoder(tokenizer).encode(doc)
+    finally:
+        logging.getLogger("transformers").removeHandler(handler)
+    assert len(windows) > 1 and "longer than" not in stream.getvalue()

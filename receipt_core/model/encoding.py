@@ -116,7 +116,10 @@ class DocumentEncoder:
         per_word: list[list[int]] = [[] for _ in texts]
         if not texts:
             return per_word
-        encoding = self.tokenizer(texts, is_split_into_words=True, add_special_tokens=False, truncation=False)
+        # a whole receipt, cut into windows afterwards: verbose=False keeps transformers from warning that it is
+        # longer than the model's 512 positions ("… will result in indexing errors"), which no window is
+        encoding = self.tokenizer(texts, is_split_into_words=True, add_special_tokens=False, truncation=False,
+                                  verbose=False)
         for token_id, word in zip(encoding["input_ids"], encoding.word_ids()):
             if word is not None:
                 per_word[word].append(token_id)
