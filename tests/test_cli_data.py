@@ -179,3 +179,19 @@ def test_synth_writes_into_a_new_or_empty_folder_and_into_a_used_one_with_force(
     assert main(["synth", "--out", str(used), "--count", "1", "--force"]) == 0, capsys.readouterr().err
     assert json.loads((used / "synth-0-00000.json").read_text())["format"] == "receipt-mtl/document"
     assert (used / "notes.txt").read_text() == "mine"
+
+
+def test_a_reader_that_stops_reading_ends_the_command_quietly(tmp_path):
+    """Found by a walkthrough: `ocr IMG | head` ended with "error: Broken pipe". A closed stdout is the reader's
+    choice: exit 141 (128 + SIGPIPE) as Unix tools do, with nothing said."""
+    import subprocess
+    import sys
+
+    script = ("import sys\nfrom receipt_core.cli import data_commands\n"
+              "def cut_off(args):\n    raise BrokenPipeError(32, 'Broken pipe')\n"
+              "data_commands.run_ocr = cut_off\nfrom receipt_core.cli.main import main\n"
+              "sys.exit(main(['ocr', 'receipt.png']))\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO_ROOT,
+                          env={**os.environ, "RECEIPT_STUDIO_HOME": str(tmp_path / "ws"), "PYTHONPATH": str(REPO_ROOT)},
+                          timeout=120)
+    assert (done.returncode, done.stderr) == (141, ""), done.stderr

@@ -56,6 +56,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `ocr IMG | head`: the reader stopped reading, as it meant to; no "error: Broken pipe"
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # nor another one when Python flushes stdout at exit
+        return 141  # 128 + SIGPIPE, what a Unix tool cut off by a pipe exits with
     except Exception as error:  # noqa: BLE001 - the one place that turns every failure into a message
         if os.environ.get("RECEIPT_DEBUG") == "1":
             raise
