@@ -63,7 +63,7 @@ def word_editor(doc_id: str, next_doc_id: str | None, status: str) -> None:
         _figure(doc)
     with right:
         _word_panel(doc)
-        _receipt_suggestions(doc)
+        _receipt_suggestions(doc, seen_action)
         notice = st.session_state.pop(NOTICE_KEY, None)
         if notice:
             st.info(literal(notice))  # it may quote a dataset name or an error
@@ -221,10 +221,10 @@ def _item(doc: Document, index: int, version: int) -> None:
                                                                     seen=doc.word_layout)))
 
 
-def _receipt_suggestions(doc: Document) -> None:
+def _receipt_suggestions(doc: Document, seen_action: int | None) -> None:
     if not doc.suggested_words:
         st.button("Undo last change", key="annotate_undo", icon=":material/undo:", on_click=_undo,
-                  args=(doc, workspace().latest_action(doc.id)))
+                  args=(doc, seen_action))
         return
     with st.container(border=True):
         st.caption(f"{counted(doc.suggested_words, 'suggestion')} waiting on this receipt")
@@ -238,7 +238,7 @@ def _receipt_suggestions(doc: Document) -> None:
         c.button("Reject all", key="annotate_reject_all", width="stretch", on_click=act,
                  args=(doc, lambda ws: ws.reject_suggestions(doc.id)), kwargs={"done": "rejected"})
         st.button("Undo last change", key="annotate_undo", icon=":material/undo:", on_click=_undo,
-                  args=(doc, workspace().latest_action(doc.id)))
+                  args=(doc, seen_action))
 
 
 def _undo(doc: Document, seen_action: int | None) -> None:

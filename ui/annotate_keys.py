@@ -75,7 +75,7 @@ def apply_keys(ws: Workspace, doc_id: str, index: int, words: int, keys: Sequenc
             if key in by_key and words:
                 ws.update_word(doc_id, outcome.index, by_key[key], schema=schema, seen=seen)
                 outcome.changed = True
-                seen_action = ws.latest_action(doc_id) if seen_action != ANY_ACTION else seen_action
+                seen_action = _own_change(ws, doc_id, seen_action)
                 outcome.index = min(outcome.index + 1, words - 1)
             elif action == NEXT_WORD and words:
                 outcome.index = min(outcome.index + 1, words - 1)
@@ -88,12 +88,12 @@ def apply_keys(ws: Workspace, doc_id: str, index: int, words: int, keys: Sequenc
                     outcome.messages.append(f"word {outcome.index} has no suggestion to accept")
                 outcome.changed = outcome.changed or bool(result.changes)
                 outcome.index = min(outcome.index + 1, words - 1)
-                seen_action = ws.latest_action(doc_id) if seen_action != ANY_ACTION else seen_action
+                seen_action = _own_change(ws, doc_id, seen_action)
             elif action == UNDO:
                 undone = ws.undo(doc_id, seen_action=seen_action)
                 if undone is not None and seen is not None:  # this session's own undo: its words are the ones now
                     seen = ws.get_document(doc_id).word_layout
-                seen_action = ws.latest_action(doc_id) if seen_action != ANY_ACTION else seen_action
+                seen_action = _own_change(ws, doc_id, seen_action)
                 outcome.notice = "Nothing to undo on this receipt." if undone is None else undone.describe()
                 outcome.changed = outcome.changed or undone is not None
             elif action == NEXT_RECEIPT:
@@ -119,6 +119,11 @@ def keyboard_listener(key: str, acknowledged: Mapping[str, Any] | None, schema: 
     _component(key=key, data={"keys": sorted(set(label_keys(schema)) | set(ACTION_KEYS)),
                               "ack_token": ack.get("token"), "ack": ack.get("seq", 0)},
                on_keys_change=on_keys or (lambda: None), height=0)
+
+
+def _own_change(ws: Workspace, doc_id: str, seen_action: int | None) -> int | None:
+    """After a press changed the receipt (or undid a change), the latest change is one these presses may undo."""
+    return seen_action if seen_action == ANY_ACTION else ws.latest_action(doc_id)
 
 
 def new_presses(trigger: Any, acknowledged: Mapping[str, Any] | None) -> tuple[list[str], dict[str, Any] | None]:

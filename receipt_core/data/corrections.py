@@ -20,11 +20,11 @@ Every refusal is a :class:`CorrectionError` (a ValueError) whose message says wh
 from __future__ import annotations
 
 import dataclasses
-import unicodedata
 from dataclasses import dataclass
 from typing import Sequence
 
 from .boxes import contains, union
+from .markup import holds_control_character
 from .document import MAX_DOCUMENT_WORDS, MAX_WORD_CHARS, Box, Document, Word
 from .quantity import parse_quantity
 from ..wording import counted
@@ -158,9 +158,8 @@ def _text(text: str) -> str:
     cleaned = " ".join(str(text).split())
     if not cleaned:
         raise CorrectionError("a word needs some text; to remove a word, delete it")
-    if not cleaned.isprintable() and any(unicodedata.category(ch) == "Cc" for ch in cleaned):
-        raise CorrectionError("a word's text cannot hold a control character (such as NUL); type it without, as an "
-                              "import refuses it too")
+    if holds_control_character(cleaned):
+        raise CorrectionError("a word's text cannot hold a control character (such as NUL); type it without")
     if len(cleaned) > MAX_WORD_CHARS:
         raise CorrectionError(f"a word of {len(cleaned)} characters is too long (at most {MAX_WORD_CHARS}); "
                               "split it into words")

@@ -31,6 +31,12 @@ def escape_markup(text: object) -> str:
 _KEPT = "\n\t"
 
 
+def holds_control_character(text: str, allowed: str = "") -> bool:
+    """Whether ``text`` holds a control character (Unicode Cc: NUL, escape, newline…) other than those ``allowed``:
+    the one rule an import applies to a document id and a person's edit to a word's text or a run's label."""
+    return not text.isprintable() and any(unicodedata.category(ch) == "Cc" and ch not in allowed for ch in text)
+
+
 def visible_text(text: object) -> str:
     """``text`` with every character that would show as nothing or rearrange its neighbours as its escape: control
     characters as ``\\x1b``, format characters (bidirectional controls, zero-width characters, …) as ``\\u202e``

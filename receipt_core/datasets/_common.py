@@ -13,13 +13,13 @@ import json
 import math
 import re
 import stat
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
 from ..data.document import MAX_DOCUMENT_WORDS, MAX_WORD_CHARS, Box, Document, DocumentFormatError
 from ..data.files import file_sha256
+from ..data.markup import holds_control_character
 from ..data.quantity import MAX_QUANTITY
 from .bounded_json import BoundedJSONError, json_depth, loads_bounded
 
@@ -144,7 +144,7 @@ def storable(doc: Document) -> Document:
         if len(word.text) > MAX_WORD_CHARS:
             raise RecordError(f"word {index} has {len(word.text):,} characters, over the limit of {MAX_WORD_CHARS} "
                               "for one word")
-    if any(unicodedata.category(c) == "Cc" for c in doc.id):
+    if holds_control_character(doc.id):
         raise RecordError(f"the document id {shown(doc.id)} holds a control character (a newline, tab or NUL)")
     if doc.id != doc.id.strip():  # 'r1 ' beside 'r1' would be two receipts that every picker shows alike
         raise RecordError(f"the document id {shown(doc.id)} starts or ends with a space; remove it")

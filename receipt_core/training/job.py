@@ -104,7 +104,7 @@ class TrainingJob:
             if self._thread is not None:
                 raise RuntimeError(f"job {self.name!r} was already started (status {self._status})")
             self._thread = threading.Thread(target=self._run, name=f"trainer-{self.name}", daemon=True)
-            self._thread.training_job = self  # found again from the thread list (JobSlot.adopt_running)
+            self._thread.training_job = self  # found again from the thread list (JobSlot._adopt_running)
             self.started_at = time.time()
             self._status = "running"
         self._thread.start()

@@ -209,8 +209,7 @@ class AnnotationStore(Database):
         """The number of the receipt's latest change not yet undone (None: none): what a page that offers Undo
         passes back as ``seen_action``."""
         with self._read() as conn:
-            return conn.execute("SELECT MAX(action) FROM annotation_history WHERE undone = 0 AND doc_id = ?",
-                                (doc_id,)).fetchone()[0]
+            return _latest_action(conn, doc_id)
 
     def undo(self, doc_id: str | None = None, seen_action: int | None = ANY_ACTION) -> Undone | None:
         """Undo the latest action not yet undone, of ``doc_id`` or of the whole workspace; None when there is none.
@@ -218,10 +217,7 @@ class AnnotationStore(Database):
         latest action as the page showed it (:meth:`latest_action`); when another came since, ReceiptChangedError
         and nothing is undone (a probe: Undo in one session took back another session's change it never saw)."""
         with self._write() as conn:
-            query, args = "SELECT MAX(action) FROM annotation_history WHERE undone = 0", ()
-            if doc_id is not None:
-                query, args = query + " AND doc_id = ?", (doc_id,)
-            action = conn.execute(query, args).fetchone()[0]
+            action = _latest_action(conn, doc_id)
             if seen_action != ANY_ACTION and action != seen_action:
                 raise ReceiptChangedError(
                     f"receipt {doc_id!r} was changed since this page showed it, in another session or by your own "
@@ -328,6 +324,14 @@ def as_seen(doc: Document, seen: WordLayout | None) -> Document:
     raise ReceiptChangedError(f"receipt {doc.id!r} was changed since this page showed it ({what}), in another "
                               "session or by your own last change before the page had redrawn; nothing was saved. "
                               "The page now shows it as it is: make the change again.")
+
+
+def _latest_action(conn, doc_id: str | None) -> int | None:
+    """The latest action not yet undone, of ``doc_id`` or (None) of the whole workspace."""
+    query, args = "SELECT MAX(action) FROM annotation_history WHERE undone = 0", ()
+    if doc_id is not None:
+        query, args = query + " AND doc_id = ?", (doc_id,)
+    return conn.execute(query, args).fetchone()[0]
 
 
 def _record(conn, doc_id: str, kind: str, entries: list[tuple[int | None, Mapping, Mapping]]) -> None:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import json
 import time
-import unicodedata
 from dataclasses import dataclass
 
+from ..data.markup import holds_control_character
 from .database import NotFoundError, WorkspaceError, dumps
 
 MAX_NAME = 80
@@ -45,7 +45,7 @@ def _ensure_table(conn) -> None:
 def _without_controls(text: str, what: str) -> str:
     """``text`` unless it holds a control character (NUL, escape…; newlines in notes are fine), which a probe
     stored in a run name: refused, as an import refuses one in a receipt's text."""
-    if any(unicodedata.category(ch) == "Cc" and ch not in "\n\r\t" for ch in text):
+    if holds_control_character(text, allowed="\n\r\t"):
         raise WorkspaceError(f"{what} cannot hold a control character (such as NUL); type it without")
     return text
 
