@@ -17,7 +17,7 @@ from receipt_core.plots.figures import CURVE_AXES, SERIES_COLORS, cost_quality_f
 from receipt_core.plots.study_tables import study_table_rows
 from receipt_core.training.events import HEADLINE_METRICS, METRIC_LABELS
 from receipt_core.training.run_feed import CURVE_COLUMNS, RunFeed
-from receipt_core.training.run_documents import missing_run_documents
+from receipt_core.training.run_documents import missing_run_documents, train_ids
 from receipt_core.training.run_settings import defaults_title, settings_diff
 from receipt_core.training.run_summary import clear_best_runs, run_metrics_rows, run_summary
 from receipt_core.training.slot import JobBusyError
@@ -270,7 +270,7 @@ with runs_tab:
                        f"{run.config.get('eval_documents', '?')}; continue on the same receipts (their current "
                        "labels), or choose datasets.")
             names = [d.name for d in ws.datasets()]
-            own = [OWN_RECEIPTS] if run.config.get("train_ids") else []  # older runs did not record their ids
+            own = [OWN_RECEIPTS] if train_ids(run.config) else []  # older runs did not record their ids
             if own and (gone := missing_run_documents(ws, run.config)):
                 own = []
                 st.caption(f"Its own receipts cannot be used: {counted(len(gone), 'receipt')} of them "

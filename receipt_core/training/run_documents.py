@@ -9,19 +9,30 @@ from typing import Any, Sequence
 from ..data.document import Document
 from ..workspace.runs import LIVE_STATUSES
 
-DOCUMENT_ID_KEYS = ("train_ids", "eval_ids")  # keys of a run's config: its training and evaluation receipts
+TRAIN_IDS_KEY, EVAL_IDS_KEY = "train_ids", "eval_ids"  # keys of a run's config: its training and evaluation receipts
+DOCUMENT_ID_KEYS = (TRAIN_IDS_KEY, EVAL_IDS_KEY)
+
+
+def train_ids(config) -> list[str]:
+    """The ids of the receipts a run trained on, as its config records them ([] for runs older than the record)."""
+    return list(config.get(TRAIN_IDS_KEY) or ())
+
+
+def eval_ids(config) -> list[str]:
+    """The ids of the receipts a run evaluated on, as its config records them ([] when none or not recorded)."""
+    return list(config.get(EVAL_IDS_KEY) or ())
 
 
 def document_ids(train_docs: Sequence[Document], eval_docs: Sequence[Document]) -> dict[str, Any]:
     """What a run's config records of its receipts: their counts and ids (a resume reads them back by id)."""
     return {"train_documents": len(train_docs), "eval_documents": len(eval_docs),
-            DOCUMENT_ID_KEYS[0]: [doc.id for doc in train_docs], DOCUMENT_ID_KEYS[1]: [doc.id for doc in eval_docs]}
+            TRAIN_IDS_KEY: [doc.id for doc in train_docs], EVAL_IDS_KEY: [doc.id for doc in eval_docs]}
 
 
 def missing_run_documents(workspace, config) -> list[str]:
     """The ids a run's config records (:data:`DOCUMENT_ID_KEYS`) that the workspace no longer holds: deleted since
     the run started, so a resume on its own receipts cannot find them."""
-    ids = [doc_id for key in DOCUMENT_ID_KEYS for doc_id in config.get(key) or ()]
+    ids = train_ids(config) + eval_ids(config)
     held = workspace.datasets_of(ids)
     return [doc_id for doc_id in ids if doc_id not in held]
 
@@ -29,9 +40,8 @@ def missing_run_documents(workspace, config) -> list[str]:
 def trained_on_photos(workspace, config) -> bool | None:
     """Whether any of a run's training receipts came with an image (an OCR'd upload or photo dataset) rather than
     words typed by annotators (CORD's); None when the run does not record its receipts or none is left."""
-    ids = set(config.get(DOCUMENT_ID_KEYS[0]) or ())
-    held = [summary for summary in workspace.list_documents() if summary.id in ids] if ids else []
-    return any(summary.image_sha256 for summary in held) if held else None
+    held = workspace.datasets_of(train_ids(config))
+    return bool(workspace.with_images(held)) if held else None
 
 
 @dataclass(frozen=True)
@@ -49,7 +59,7 @@ def live_runs_reading(workspace, dataset: str) -> list[RunReadingDataset]:
     readers = []
     for run in workspace.list_runs():
         if run.status in LIVE_STATUSES:
-            used = ids.intersection(doc_id for key in DOCUMENT_ID_KEYS for doc_id in run.config.get(key) or ())
+            used = ids.intersection(train_ids(run.config) + eval_ids(run.config))
             if used:
                 readers.append(RunReadingDataset(run.id, run.name, len(used)))
     return readers

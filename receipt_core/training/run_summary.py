@@ -13,6 +13,7 @@ from typing import Any, Mapping, Protocol, Sequence
 from ..evaluation.noise import clear_winner
 from .events import (EvalEvent, FinishedEvent, HEADLINE_METRICS, PhaseEvent, ProgressEvent, StepEvent,
                      event_from_json, flatten_metrics, headline)
+from .run_documents import eval_ids
 
 BEST_BY = ("fields.micro_f1", "quantity.item_accuracy")  # what "best run" weighs, as the study's best row does
 
@@ -30,9 +31,9 @@ def run_summary(source: _EventSource, run) -> dict[str, Any]:
     ``HEADLINE_METRICS`` (``best <name>``) first, then status, settings, trainable parameters (the most of any
     phase), wall time and steps."""
     config = run.config
-    eval_ids = config.get("eval_ids") or []
+    evaluated_on = eval_ids(config)
     row: dict[str, Any] = {"run": run.id, "name": run.name, **{f"best {name}": None for name in HEADLINE_METRICS},
-                           "eval receipts": len(eval_ids) or None, "eval set": eval_set_key(eval_ids),
+                           "eval receipts": len(evaluated_on) or None, "eval set": eval_set_key(evaluated_on),
                            "status": run.status, "scenario": config.get("scenario"), "backbone": config.get("backbone"),
                            "trainable parameters": None, "total parameters": None, "wall time (s)": None,
                            "steps": None}

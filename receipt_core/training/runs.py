@@ -17,7 +17,7 @@ from .config import PretrainConfig, ReferenceConfig, TrainConfig
 from .events import Event
 from .job import StoreListener, TrainingJob
 from .pretrain import PretrainTask
-from .run_documents import document_ids
+from .run_documents import document_ids, eval_ids, train_ids
 from .receipt_task import build_resumed_task, build_task
 from .reference import ReferenceTask
 from ..wording import counted
@@ -64,9 +64,9 @@ def resume_run(workspace, run_id: str, train_docs: Sequence[Document] | None = N
     if not has_checkpoint(run_dir):
         raise CheckpointError(f"run {run_id!r} has no checkpoint yet; start a new run instead")
     if train_docs is None:
-        train_docs = _documents_by_id(workspace, run_id, run.config.get("train_ids"))
+        train_docs = _documents_by_id(workspace, run_id, train_ids(run.config) or None)
     if eval_docs is None:
-        eval_docs = _documents_by_id(workspace, run_id, run.config.get("eval_ids") or [])
+        eval_docs = _documents_by_id(workspace, run_id, eval_ids(run.config))
     if config is None:
         config = TrainConfig.from_json({k: v for k, v in run.config.items()
                                         if k in {f.name for f in dataclasses.fields(TrainConfig)}})

@@ -181,6 +181,18 @@ class DocumentStore(Database):
         with self._read() as conn:
             return _datasets_of(conn, list(ids))
 
+    def with_images(self, ids: Iterable[str]) -> set[str]:
+        """The ids among ``ids`` stored with an image (an OCR'd upload or a photo dataset's receipt)."""
+        ids = list(ids)
+        found: set[str] = set()
+        with self._read() as conn:
+            for start in range(0, len(ids), _IDS_PER_QUERY):
+                chunk = ids[start:start + _IDS_PER_QUERY]
+                query = (f"SELECT id FROM documents WHERE image_sha256 IS NOT NULL AND image_sha256 != '' "
+                         f"AND id IN ({','.join('?' * len(chunk))})")
+                found.update(row[0] for row in conn.execute(query, chunk))
+        return found
+
     def get_document(self, doc_id: str) -> Document:
         with self._read() as conn:
             row = conn.execute("SELECT json FROM documents WHERE id = ?", (doc_id,)).fetchone()
