@@ -42,7 +42,7 @@ def test_two_process_phased_run(tmp_path):
     err = result.stderr
     assert err.count("train: 8 documents, eval: 8 documents; backbone tiny, scenario phased (phase 2: top 1 layers), "
                      "2 processes") == 1
-    assert "phase 2: heads + top 1 encoder layers" in err and "phase 3: everything" in err
+    assert "phase 2: heads + top 1 encoder layer (" in err and "phase 3: everything" in err
     info = json.loads((run_dir / "run.json").read_text())
     assert info["processes"] == 2
     # 8 documents in batches of 2 = 4 batches per epoch, shared by 2 processes: 2 steps per epoch

@@ -313,7 +313,8 @@ class ReceiptTask:
         self._fit_threads_to_plan()
         self._untrained = {g for g in self._untrained if not self.plan.trainable[g]}  # these train from now on
         why = f"{counted(epochs_done, 'epoch')} done" if by_epochs else "validation loss stopped improving"
-        labels = {2: f"phase 2: heads + top {self.schedule.top_k} encoder layers", 3: "phase 3: everything"}
+        layers = sum(1 for group, trains in self.plan.trainable.items() if trains and group.startswith("encoder."))
+        labels = {2: f"phase 2: heads + top {counted(layers, 'encoder layer')}", 3: "phase 3: everything"}
         return [self._phase_event(state, f"{labels.get(state.phase, f'phase {state.phase}')} ({why})")]
 
     def save(self, state: TrainerState) -> str:
