@@ -17,7 +17,7 @@ from receipt_core.datasets.export_zip import export_zip_bytes, export_zip_name
 from receipt_core.wording import counted
 from ui.actions import document_image, ocr_and_store
 from ui.literal import literal, plain
-from ui.shared import (PDF_NOTE, UPLOAD_TYPES, current_dataset, dataset_name_input, flash, no_receipt_matches,
+from ui.shared import (NO_VALUE, PDF_NOTE, UPLOAD_TYPES, current_dataset, dataset_name_input, flash, no_receipt_matches,
                        require_router, server_folders, show_dataset_now, show_flash, user_errors, workspace)
 from ui.zip_import import zip_import_section
 
@@ -112,7 +112,7 @@ with view_tab:
                                       for w in doc.words])
                 if words.empty or words["confidence"].isna().all():  # a dataset's words: no OCR confidence to show
                     words = words.drop(columns="confidence", errors="ignore")
-                right.dataframe(words, key="data_words", height=640,
+                right.dataframe(words, key="data_words", placeholder=NO_VALUE, height=640,
                                 column_config={"confidence": st.column_config.NumberColumn(
                                     "confidence", help="Tesseract's confidence in the word (0-100)")})
             else:

@@ -11,7 +11,7 @@ from receipt_core.datasets.demo import (CORD_SAMPLE_DEV, CORD_SAMPLE_TRAIN, DEMO
 from receipt_core.data.document import NOT_LABELLED
 from receipt_core.data.schema import OTHER
 from receipt_core.wording import counted
-from ui.shared import flash, require_router, show_dataset_now, show_flash, user_errors, workspace
+from ui.shared import NO_VALUE, flash, require_router, show_dataset_now, show_flash, user_errors, workspace
 
 require_router()
 st.title("Receipt MTL Studio")
@@ -97,6 +97,7 @@ with user_errors("Reading the workspace"):
     if datasets:
         per_label = pd.DataFrame([{"dataset": s.name, "documents": s.documents, "words": s.words,
                                    **dict(s.label_counts)} for s in datasets])
-        st.dataframe(per_label.fillna(0).convert_dtypes(), hide_index=True, key="home_datasets")  # 0, not None
+        st.dataframe(per_label.fillna(0).convert_dtypes(), hide_index=True, key="home_datasets",  # 0, not None
+                     placeholder=NO_VALUE)
     else:
         st.info("The workspace is empty.")

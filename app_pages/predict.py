@@ -23,8 +23,8 @@ from receipt_core.training.run_summary import last_evaluation
 from receipt_core.wording import counted
 from ui.actions import document_image
 from ui.literal import literal, plain
-from ui.shared import (PDF_NOTE, UPLOAD_TYPES, current_dataset, loaded_run, require_router, run_display_name,
-                       run_picker, runs_with_checkpoints, user_errors, workspace)
+from ui.shared import (NO_VALUE, PDF_NOTE, UPLOAD_TYPES, current_dataset, loaded_run, require_router,
+                       run_display_name, run_picker, runs_with_checkpoints, user_errors, workspace)
 
 OVERLAYS = {"labels": (), "OCR confidence": (OCR_LAYER,), "model confidence": (MODEL_LAYER,),
             "both": (OCR_LAYER, MODEL_LAYER)}
@@ -159,7 +159,7 @@ if inputs:
             st.dataframe(pd.DataFrame([i.to_json() for i in items],
                                       columns=["name", "quantity", "unit_price", "price", "confidence",
                                                "uncertain_words"]),
-                         hide_index=True, key="predict_items", width="stretch",
+                         hide_index=True, key="predict_items", placeholder=NO_VALUE, width="stretch",
                          column_config={"confidence": st.column_config.ProgressColumn(
                              "confidence", min_value=0.0, max_value=1.0, format="%.2f", color="auto",
                              help="The least confident of the item's words (green above 0.5, red below)")})
@@ -168,8 +168,8 @@ if inputs:
             st.markdown(f"**Uncertain words** (confidence under {threshold:.2f}): {len(doubtful)}")
             if doubtful:  # sized to its rows: a fixed height drew empty rows under one word
                 st.dataframe(pd.DataFrame(doubtful, columns=columns), hide_index=True, key="predict_uncertain",
-                             width="stretch", height="auto" if len(doubtful) <= 8 else 320)
+                             placeholder=NO_VALUE, width="stretch", height="auto" if len(doubtful) <= 8 else 320)
             labelled = answered_words(prediction)
             st.markdown("**Labelled words** (confidence: the probability of the answer shown)")
             st.dataframe(pd.DataFrame(labelled, columns=columns), hide_index=True, key="predict_words",
-                         width="stretch", height="auto" if len(labelled) <= 8 else 320)
+                         placeholder=NO_VALUE, width="stretch", height="auto" if len(labelled) <= 8 else 320)

@@ -30,8 +30,8 @@ from ui.literal import literal, plain
 from ui.race_study import STUDY_REFRESH_S, study_form, study_progress
 from ui.race_track import race_track
 from ui.race_view import study_reading
-from ui.shared import HOLD_OUT, forget_stale_choice, friendly, go_to_page, job_slot, require_router, user_errors, \
-    workspace
+from ui.shared import HOLD_OUT, NO_VALUE, forget_stale_choice, friendly, go_to_page, job_slot, require_router, \
+    user_errors, workspace
 
 OPENED_STUDY_KEY = "studies_opened"  # the study shown in the Studies tab (a path, as typed or picked)
 DEFAULTS = "the defaults"
@@ -80,7 +80,7 @@ with studies_tab:  # drawn first: a study opens even in a workspace without runs
             if study.command:
                 st.code(study.command, language="bash")
             st.dataframe(pd.DataFrame(study_table_rows(study)), hide_index=True, key="studies_table",
-                         width="stretch")
+                         placeholder=NO_VALUE, width="stretch")
             marked = next((row.configuration for row in study.rows if row.best), None)
             st.caption(TABLE_NOTE + (f" Here it is marked ★: {literal(marked)}." if marked else ""))
             st.markdown("**Reading**")
@@ -120,7 +120,8 @@ with runs_tab:
         table["best"] = table["run"].map(lambda run_id: "★" if run_id in best else "")
         sort_by = st.selectbox("Sort by", list(HEADLINE_METRICS), format_func=METRIC_LABELS.get, key="runs_sort")
         table = table.sort_values(f"best {sort_by}", ascending=False, na_position="last", kind="stable")
-        st.dataframe(table, hide_index=True, key="runs_table", width="stretch", column_order=RUN_COLUMNS,
+        st.dataframe(table, hide_index=True, key="runs_table", placeholder=NO_VALUE, width="stretch",
+                     column_order=RUN_COLUMNS,
                      column_config={
                          "best": st.column_config.TextColumn("", width=30, help="The best run, marked only when it "
                                                              "beats every other run evaluated on the same receipts "
@@ -234,7 +235,8 @@ with runs_tab:
         if changes:
             other_title = defaults_title(run.config) if baseline is None else "other run"
             st.dataframe(pd.DataFrame([{"setting": c.setting, "this run": c.value, other_title: c.baseline}
-                                       for c in changes]), hide_index=True, key="runs_settings", width="stretch")
+                                       for c in changes]), hide_index=True, key="runs_settings", placeholder=NO_VALUE,
+                         width="stretch")
         else:
             st.caption("Same settings." if baseline is not None else
                        f"Same settings as the {literal(defaults_title(run.config))}.")

@@ -27,6 +27,7 @@ from receipt_core.workspace.store import Workspace
 from tests.conftest import require_shared_data
 import ui.actions
 from ui.literal import literal
+from ui.shared import NO_VALUE
 
 REPO = Path(__file__).resolve().parent.parent
 PAGES = ("home", "data", "annotate", "train", "runs", "predict")
@@ -53,6 +54,8 @@ def app(page: str | None = None, dataset: str | None = None, url_dataset: str | 
 def no_errors(at: AppTest) -> None:
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
+    # a missing value reads "—" in every table, not Streamlit's grey "None" (a walkthrough read it as a label)
+    assert all(frame.proto.placeholder == NO_VALUE for frame in at.dataframe), [f.proto.key for f in at.dataframe]
 
 
 def wait_for(predicate, timeout: float = 60.0, every: float = 0.2):

@@ -195,3 +195,17 @@ def test_a_reader_that_stops_reading_ends_the_command_quietly(tmp_path):
                           env={**os.environ, "RECEIPT_STUDIO_HOME": str(tmp_path / "ws"), "PYTHONPATH": str(REPO_ROOT)},
                           timeout=120)
     assert (done.returncode, done.stderr) == (141, ""), done.stderr
+
+
+def test_every_option_of_every_command_says_what_it_is_for():
+    """`train --help` listed `--out RUN_DIR` with no word on what goes there (nor did synth, export, evaluate,
+    study): every option and argument of every command now carries its help."""
+    import argparse
+
+    from receipt_core.cli.main import build_parser
+
+    commands = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)).choices
+    silent = [f"{name} {action.option_strings[0] if action.option_strings else action.dest}"
+              for name, command in commands.items() for action in command._actions
+              if not isinstance(action, argparse._HelpAction) and not action.help]
+    assert silent == []

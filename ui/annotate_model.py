@@ -12,7 +12,8 @@ from receipt_core.training.slot import JobBusyError
 from receipt_core.wording import counted
 from ui.annotate_state import NEXT_DOC_KEY, NOTICE_KEY, bump
 from ui.literal import literal
-from ui.shared import friendly, job_slot, loaded_run, run_picker, runs_with_checkpoints, user_errors, workspace
+from ui.shared import (NO_VALUE, friendly, job_slot, loaded_run, run_picker, runs_with_checkpoints, user_errors,
+                       workspace)
 
 RUN_KEY = "annotate_run"
 RETRAIN_KEY = "annotate_retrain"  # the opt-in checkbox
@@ -51,7 +52,7 @@ def model_section(doc_id: str, dataset: str) -> None:
         st.caption(f"Why this receipt: run {literal(run.id)} is least sure of these words (lowest field score):")
         st.dataframe(pd.DataFrame([{"word": w.index, "text": w.text, "its answer": w.answer,
                                     "score": round(w.score, 3)} for w in reason[1]]),
-                     hide_index=True, key="annotate_reason_table")
+                     hide_index=True, key="annotate_reason_table", placeholder=NO_VALUE)
     st.checkbox("When I mark a receipt done, retrain the suggestion heads on the reviewed receipts (a short "
                 "frozen-backbone run in the background), then re-rank", key=RETRAIN_KEY)
     if st.session_state.get(RETRAINING_KEY):

@@ -12,7 +12,7 @@ from receipt_core.data.quantity import MAX_QUANTITY
 from receipt_core.data.schema import DEFAULT_SCHEMA
 from receipt_core.workspace.annotations import ReceiptChangedError, as_seen
 from ui.annotate_state import bump, say, view_version
-from ui.shared import friendly, workspace
+from ui.shared import NO_VALUE, friendly, workspace
 
 SCHEMA = DEFAULT_SCHEMA
 
@@ -24,7 +24,7 @@ def word_table(doc: Document) -> None:
     editor_key = f"annotate_editor_{doc.id}_{version}"
     table = pd.DataFrame({
         "text": [w.text for w in doc.words],
-        "label": [w.annotation_label if w.is_labelled else None for w in doc.words],  # empty: nobody labelled it
+        "label": [w.annotation_label if w.is_labelled else None for w in doc.words],  # None: nobody labelled it
         "source": [w.label_source or "—" for w in doc.words],
         "suggested": [f"{w.suggestion.annotation_label} {w.suggestion.score:.2f} ({w.suggestion.run})"
                       if w.suggestion is not None else "" for w in doc.words],
@@ -34,11 +34,11 @@ def word_table(doc: Document) -> None:
         "OCR confidence": pd.array([w.confidence for w in doc.words], dtype="Float64"),
     })
     st.data_editor(
-        table, key=editor_key, height=420, width="stretch", num_rows="fixed",
+        table, key=editor_key, placeholder=NO_VALUE, height=420, width="stretch", num_rows="fixed",
         disabled=["text", "source", "suggested", "item", "OCR confidence"],
         column_config={
             "label": st.column_config.SelectboxColumn("label", options=list(SCHEMA.annotation_labels),
-                                                      help="Empty: not labelled yet (once other words of the "
+                                                      help="—: not labelled yet (once other words of the "
                                                            "receipt are, it trains as OTHER)"),
             "source": st.column_config.TextColumn("source", help="Who gave the label: person, model (an accepted "
                                                   "suggestion) or import; — when nobody has"),

@@ -22,7 +22,7 @@ from receipt_core.training.run_feed import RunCurves, RunFeed
 from receipt_core.training.run_status import status_line
 from receipt_core.training.slot import JobBusyError
 from ui.actions import document_image
-from ui.shared import fmt_params, fmt_seconds, friendly, job_slot, workspace
+from ui.shared import NO_VALUE, fmt_params, fmt_seconds, friendly, job_slot, workspace
 
 FEED_KEY = "train_feed"
 FIGURES_KEY = "train_chart_figures"  # chart key → (what it was built from, figure)
@@ -200,4 +200,4 @@ def _predictions(curves: RunCurves, ws, live: bool) -> None:
     left.plotly_chart(drawn.figure, key="train_prediction_figure", width="stretch")
     items = pd.DataFrame(prediction.get("items") or [], columns=["name", "quantity", "unit_price", "price"])
     right.caption("Items assembled from the predicted fields and quantities")
-    right.dataframe(items, hide_index=True, key="train_prediction_items", width="stretch")
+    right.dataframe(items, hide_index=True, key="train_prediction_items", placeholder=NO_VALUE, width="stretch")

@@ -27,7 +27,8 @@ from receipt_core.training.run_status import status_line
 from receipt_core.wording import as_sentence
 from ui.literal import literal
 from ui.race_track import race_track, start_race
-from ui.shared import HOLD_OUT, NO_DATA, current_dataset, evaluation_preview, friendly, user_errors, workspace
+from ui.shared import (HOLD_OUT, NO_DATA, NO_VALUE, current_dataset, evaluation_preview, friendly, user_errors,
+                       workspace)
 
 SHOWN_KEY = "race_shown"  # the race the board shows (its name); the newest when unset
 FEED_KEY = "race_feed"
@@ -150,7 +151,8 @@ def race_board() -> None:
                                          uirevision=f"race-{name}-{series}-{axis}"),
                             key=f"race_chart_{series}", width="stretch")
     st.markdown("**Cost beside quality**")
-    st.dataframe(pd.DataFrame(race_rows(record, curves)), hide_index=True, key="race_table", width="stretch",
+    st.dataframe(pd.DataFrame(race_rows(record, curves)), hide_index=True, key="race_table", placeholder=NO_VALUE,
+                 width="stretch",
                  column_config={"trainable parameters": st.column_config.NumberColumn(format="localized"),
                                 "share of own model trained": st.column_config.NumberColumn(
                                     format="percent", help="Trainable parameters over the run's own model, its heads "

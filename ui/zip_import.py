@@ -12,7 +12,7 @@ from receipt_core.datasets.zip_import import DEFAULT_ZIP_LIMITS, ZipImportResult
 from receipt_core.workspace.store import Workspace
 from receipt_core.wording import counted
 from ui.literal import literal, plain
-from ui.shared import dataset_name_input, show_dataset_now, user_errors
+from ui.shared import NO_VALUE, dataset_name_input, show_dataset_now, user_errors
 
 MAX_PROBLEMS_SHOWN = 200
 FORMAT_HELP = ("auto: recognised from the files. cord: CORD v1 JSON (receipt_XXXXX.json, in json/ or "
@@ -51,7 +51,7 @@ def _report(result: ZipImportResult) -> None:
                f"as {result.format} ({how}) into dataset {literal(result.dataset)}.")
     if result.label_counts:
         st.dataframe(pd.DataFrame({"label": list(result.label_counts), "words": list(result.label_counts.values())}),
-                     hide_index=True, key="zip_import_labels")
+                     hide_index=True, key="zip_import_labels", placeholder=NO_VALUE)
     if result.problems:
         with st.expander(f"{counted(len(result.problems), 'warning')}: records skipped or changed"):
             st.code(plain("\n".join(result.problems[:MAX_PROBLEMS_SHOWN])), language=None, wrap_lines=True)

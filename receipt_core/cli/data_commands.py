@@ -26,23 +26,28 @@ WORKSPACE_FOLDER_HELP = "workspace folder (default: $RECEIPT_STUDIO_HOME, else .
 def register(subparsers: argparse._SubParsersAction) -> None:
     ocr = subparsers.add_parser("ocr", help="OCR receipt images with Tesseract",
                                 description="OCR receipt images; prints their words, or native documents with --json.")
-    ocr.add_argument("images", nargs="+", type=Path, metavar="IMAGE")
+    ocr.add_argument("images", nargs="+", type=Path, metavar="IMAGE", help="receipt images (JPEG, PNG, WebP, TIFF, "
+                     "BMP, GIF); an unreadable one is reported and the rest still run")
     ocr.add_argument("--json", action="store_true", help='print {"documents": [native documents], "errors": [...]}')
     ocr.set_defaults(handler=run_ocr)
 
     synth = subparsers.add_parser("synth", help="generate synthetic labelled receipts",
                                   description="Render receipts, OCR them and write a native dataset folder.")
-    synth.add_argument("--out", type=Path, required=True, metavar="DIR")
+    synth.add_argument("--out", type=Path, required=True, metavar="DIR",
+                       help="a new or empty folder for the dataset (native: one JSON per receipt + images/)")
     synth.add_argument("--count", type=positive_int, required=True, metavar="N",
                        help="receipts to generate (at most 10,000)")
-    synth.add_argument("--seed", type=int, default=0, metavar="S")
+    synth.add_argument("--seed", type=int, default=0, metavar="S",
+                       help="seed of the generated receipts: the same seed gives the same receipts (default: 0)")
     add_force_argument(synth)
     synth.set_defaults(handler=run_synth)
 
     imp = subparsers.add_parser("import", help="import a labelled dataset into the workspace",
                                 description="Import CORD v1, WildReceipt, native documents or a Label Studio JSON "
                                             "export into the workspace.")
-    imp.add_argument("path", type=Path, metavar="PATH")
+    imp.add_argument("path", type=Path, metavar="PATH",
+                     help="the dataset: a folder (CORD, WildReceipt, native or a Label Studio export), a JSON file, "
+                     "or a WildReceipt annotation .txt")
     add_format_argument(imp, help="format of PATH (default: recognised from its files)")
     imp.add_argument("--dataset", metavar="NAME", help="workspace dataset name: 1-100 letters, digits, spaces, "
                      "'-', '_' or '.' (default: from the path, plus '-ocr' with --from-images)")
@@ -60,7 +65,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                    description="Write workspace documents (and their images) as a native folder, "
                                                "CORD v1 style JSON (json/ + image/) or a Label Studio JSON export "
                                                "(tasks.json + images/ + label_config.xml).")
-    export.add_argument("--out", type=Path, required=True, metavar="DIR")
+    export.add_argument("--out", type=Path, required=True, metavar="DIR",
+                        help="a new or empty folder for the export")
     export.add_argument("--format", choices=EXPORT_FORMATS, default="native",
                         help="native keeps everything (provenance, suggestions); label-studio puts people's and "
                              "imports' labels in annotations and model suggestions in predictions (default: native)")

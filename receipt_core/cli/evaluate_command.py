@@ -22,8 +22,9 @@ from ..wording import counted
 def register(subparsers: argparse._SubParsersAction) -> None:
     evaluate = subparsers.add_parser("evaluate", help="score a trained run on labelled data",
                                      description="Field and quantity metrics of a run's model on DATA.")
-    evaluate.add_argument("run_dir", type=Path, metavar="RUN_DIR")
-    evaluate.add_argument("--data", required=True, metavar="DATA")
+    evaluate.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a run folder that train wrote (--out)")
+    evaluate.add_argument("--data", required=True, metavar="DATA",
+                          help="labelled data to score on: a folder or workspace dataset")
     add_format_argument(evaluate)
     evaluate.add_argument("--json", action="store_true", help="print the metrics as JSON")
     evaluate.add_argument("--from-images", action="store_true",
@@ -52,11 +53,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     predict = subparsers.add_parser("predict", help="predict fields, quantities and items",
                                     description="Run a trained model on a dataset's documents or on receipt images "
                                                 "(OCR'd with Tesseract).")
-    predict.add_argument("run_dir", type=Path, metavar="RUN_DIR")
-    predict.add_argument("images", nargs="*", type=Path, metavar="IMAGE")
+    predict.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a run folder that train wrote (--out)")
+    predict.add_argument("images", nargs="*", type=Path, metavar="IMAGE",
+                         help="receipt images to OCR and predict on (or --data)")
     predict.add_argument("--data", metavar="DATA", help="predict on a dataset's documents instead of images")
     add_format_argument(predict)
-    predict.add_argument("--json", action="store_true", help='print {"documents": [...]}')
+    predict.add_argument("--json", action="store_true", help='print {"documents": [...], "errors": [...]}')
     add_workspace_argument(predict)
     predict.set_defaults(handler=run_predict)
 

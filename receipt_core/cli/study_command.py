@@ -61,9 +61,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                    "freeze-backbone set row)", default=None)
     study.add_argument("--freeze", nargs="+", default=[], metavar="GROUP",
                        help="groups frozen in every multi-task run on top of its scenario (e.g. embeddings.text)")
-    study.add_argument("--max-length", type=positive_int, default=None, metavar="TOKENS")
-    study.add_argument("--seed", type=int, default=0, metavar="S")
-    study.add_argument("--out", required=True, type=Path, metavar="DIR")
+    study.add_argument("--max-length", type=positive_int, default=None, metavar="TOKENS",
+                       help="tokens per window, every run (default: train's)")
+    study.add_argument("--seed", type=int, default=0, metavar="S",
+                       help="the first repeat's seed; repeat k uses seed + k (default: 0)")
+    study.add_argument("--out", required=True, type=Path, metavar="DIR",
+                       help="a new or empty folder for study.json, the report and each run's checkpoint (runs/)")
     add_force_argument(study)
     add_workspace_argument(study)
     study.set_defaults(handler=run_study_command)

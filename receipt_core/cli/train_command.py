@@ -40,7 +40,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--no-feature-cache", dest="feature_cache", action="store_false",
                        help="run frozen bottom layers every step instead of caching their output once per window "
                             "(same losses, much slower; for comparison)")
-    train.add_argument("--out", required=True, type=Path, metavar="RUN_DIR")
+    train.add_argument("--out", required=True, type=Path, metavar="RUN_DIR",
+                       help="a new or empty folder for the checkpoint (with --resume: the run's folder); predict and "
+                            "evaluate read it (a run trained here is not listed on the dashboard's Runs page)")
     add_workspace_argument(train)
     train.set_defaults(handler=run_train)
 
