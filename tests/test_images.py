@@ -6,6 +6,7 @@ import io
 import struct
 import time
 import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -45,6 +46,18 @@ def test_truncated_jpeg_says_truncated():
     full = _encode(_receipt_like(), "JPEG", quality=90)
     with pytest.raises(ImageLoadError, match=r"'cut.jpg' is a truncated JPEG file.*Upload the complete file"):
         load_image(full[: len(full) // 2], "cut.jpg")
+
+
+@pytest.mark.parametrize("name", ["tiff-jpeg-missing-dimensions.tif", "tiff-lzw-missing-dimensions.tif",
+                                  "gif-index-out-of-range.gif"])
+def test_a_file_pillow_trips_over_is_refused_as_damaged(name):
+    """A fuzzer's finds (tests/damaged_images/): Pillow raised TypeError or IndexError on them, which passed the
+    upload checks and aborted a whole import or OCR batch with "unexpected IndexError"."""
+    data = (Path(__file__).parent / "damaged_images" / name).read_bytes()
+    kind = "GIF" if name.endswith(".gif") else "TIFF"
+    with pytest.raises(ImageLoadError) as refused:
+        load_image(data, name)
+    assert str(refused.value) == f"'{name}' is a damaged {kind} file. Upload the complete file again."
 
 
 def test_text_file_named_png_is_not_an_image():

@@ -1,7 +1,7 @@
-"""An import's image files pass the upload checks (datasets/imported_images.py): an SVG, a decompression bomb and a
-truncated PNG are not stored (their documents import without pixels, one problem line each, naming the file), a
-good PNG is stored as .png, and an image that does not fit its document's page is kept with a note. Through the
-CLI's ``import`` and the zip upload, which share ``import_into_workspace``."""
+"""An import's image files pass the upload checks (datasets/imported_images.py): an SVG, a decompression bomb, a
+truncated PNG and a GIF Pillow trips over are not stored (their documents import without pixels, one problem line
+each, naming the file), a good PNG is stored as .png, and an image that does not fit its document's page is kept
+with a note. Through the CLI's ``import`` and the zip upload, which share ``import_into_workspace``."""
 
 from __future__ import annotations
 
@@ -52,6 +52,9 @@ CASES = {
     "truncated": (".png", png(200, 100)[:60], (200, 100)),
     "good": (".png", png(200, 100), (200, 100)),
     "thumbnail": (".png", png(10, 10), (800, 1200)),
+    # Pillow's GIF parser raises IndexError on it (a fuzzer's find): it aborted the whole import
+    "damaged": (".gif", (Path(__file__).parent / "damaged_images" / "gif-index-out-of-range.gif").read_bytes(),
+                (120, 80)),
 }
 
 
@@ -84,6 +87,7 @@ def check_stored(ws: Workspace, problems: list[str]) -> None:
     assert "900,000,000 pixels, over the limit of 40,000,000" in about("bomb")
     assert about("bomb").endswith("; imported without pixels")
     assert "truncated PNG" in about("truncated") and about("truncated").endswith("; imported without pixels")
+    assert "is a damaged GIF file" in about("damaged") and about("damaged").endswith("; imported without pixels")
     assert "is 10×10 pixels but the document's page is 800×1200" in about("thumbnail")
     assert "under a quarter of the page's pixels" in about("thumbnail")
     assert not [p for p in problems if "'good'" in p]
@@ -96,8 +100,8 @@ def test_the_cli_import_stores_only_images_that_pass_the_upload_checks(workspace
 
     out, err = capsys.readouterr()
     assert code == 0 and "Traceback" not in out + err, out + err
-    assert "imported 5 documents (5 words, 2 with images)" in out
-    assert "4 problems (see stderr)" in out
+    assert "imported 6 documents (6 words, 2 with images)" in out
+    assert "5 problems (see stderr)" in out
     check_stored(Workspace(workspace_home), [line.removeprefix("problem: ") for line in err.splitlines()])
 
 
@@ -113,7 +117,7 @@ def test_the_zip_import_stores_only_images_that_pass_the_upload_checks(tmp_path)
 
     result = import_zip(ws, buffer, "export.zip", dataset="svgtest")
 
-    assert (result.documents, result.images) == (5, 2)
+    assert (result.documents, result.images) == (len(CASES), 2)
     check_stored(ws, list(result.problems))
     assert not [p for p in result.problems if str(tmp_path) in p]  # the zip named, not the temporary folder
 

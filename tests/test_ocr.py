@@ -123,6 +123,22 @@ def test_a_bad_image_in_a_parallel_batch_gets_its_own_error():
     assert seen[-1] == (4, 4) and len(seen) == 4
 
 
+def test_a_narrow_strip_in_a_batch_is_read_and_the_other_images_with_it():
+    """A probe: a word Tesseract found past the bottom of an 8×20000 strip came back as a box with y0 > y1, and
+    the batch's other images (read fine) were all lost with it. Each box is now clipped on both sides."""
+    strip = Image.new("L", (8, 20000), 255)
+    draw = ImageDraw.Draw(strip)
+    for y in range(0, 20000, 40):
+        draw.text((0, y), "1x", fill=0)
+    items = [("good.png", _small_receipt_png()), ("strip.png", _png(strip))]
+    results = ocr_many(items, workers=1)
+    assert [r.error for r in results] == [None, None]
+    assert "TOTAL" in [w.text for w in results[0].document.words]
+    for word in results[1].document.words:
+        x0, y0, x1, y1 = word.box
+        assert 0 <= x0 < x1 <= 8 and 0 <= y0 < y1 <= 20000, word
+
+
 def test_missing_tesseract_binary_says_how_to_install(monkeypatch, tmp_path):
     loaded = load_image(_small_receipt_png())
     monkeypatch.setattr(pytesseract.pytesseract, "tesseract_cmd", str(tmp_path / "no-such-tesseract"))

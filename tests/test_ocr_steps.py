@@ -54,6 +54,9 @@ def test_geometry_maps_a_rotated_and_scaled_point_back():
     x0, y0, x1, y1 = geometry.to_original((2 * xs[0], 2 * ys[0], 2 * xs[0] + 2, 2 * ys[0] + 2))
     assert x0 <= 301 and x1 >= 299 and y0 <= 51 and y1 >= 49 and x1 - x0 < 3
     assert Geometry(width=400, height=300, scale=2.0).to_original((-10, 0, 900, 700)) == (0.0, 0.0, 400.0, 300.0)
+    # a box wholly past an edge is clipped on both sides, never to x0 > x1 (a probe's 8×20000 strip failed a batch)
+    assert Geometry(width=8, height=20000).to_original((2, 20005, 9, 20010)) == (2.0, 20000.0, 8.0, 20000.0)
+    assert Geometry(width=8, height=100).to_original((-5, -9, -1, -2)) == (0.0, 0.0, 0.0, 0.0)
 
 
 def test_illumination_normalisation_whitens_a_shadow_and_keeps_the_ink():

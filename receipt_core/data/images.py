@@ -87,8 +87,10 @@ def load_image(data: bytes, name: str = "", max_pixels: int = DEFAULT_MAX_PIXELS
         raise ImageLoadError(f"{label} is not an image Pillow can read (supported: "
                              f"{', '.join(ALLOWED_FORMATS)}); the file may be a document or text file "
                              f"with an image extension.") from None
-    except (OSError, SyntaxError, ValueError) as error:
-        raise ImageLoadError(f"{label} could not be read as an image: {error}") from None
+    except Exception as error:  # noqa: BLE001 - OSError, SyntaxError, ValueError, but damaged headers also raise
+        # TypeError, IndexError or struct.error from Pillow's parsers (a fuzzer found them): each is this file's fault
+        raise ImageLoadError(f"{label} could not be read as an image{_reason(error)}; the file is probably "
+                             "damaged. Upload the complete file again.") from None
 
     width, height = image.size  # from the header: nothing decoded yet
     if width * height > max_pixels:
@@ -102,24 +104,31 @@ def load_image(data: bytes, name: str = "", max_pixels: int = DEFAULT_MAX_PIXELS
 
     file_format = image.format or "unknown"
     note = ""
-    frames = getattr(image, "n_frames", 1)
-    if frames > 1:
-        image.seek(0)
-        kind, part = ("multi-page TIFF", "page") if file_format == "TIFF" else (f"animated {file_format}", "frame")
-        note = f"{kind} with {frames} {part}s: only the first {part} was read"
     try:
+        frames = getattr(image, "n_frames", 1)
+        if frames > 1:
+            image.seek(0)
+            kind, part = ("multi-page TIFF", "page") if file_format == "TIFF" else (f"animated {file_format}", "frame")
+            note = f"{kind} with {frames} {part}s: only the first {part} was read"
         image.load()
+        image = ImageOps.exif_transpose(image) or image
+        image = _normalise_mode(image)
     except OSError as error:
         kind = "truncated" if "truncated" in str(error).lower() else "damaged"
         raise ImageLoadError(f"{label} is a {kind} {file_format} file ({error}); it was probably cut off "
                              f"during upload or copy. Upload the complete file again.") from None
-    except (SyntaxError, ValueError) as error:
-        raise ImageLoadError(f"{label} is a damaged {file_format} file: {error}") from None
-
-    image = ImageOps.exif_transpose(image) or image
-    image = _normalise_mode(image)
+    except Exception as error:  # noqa: BLE001 - a damaged file's decoder may raise anything (see Image.open above)
+        raise ImageLoadError(f"{label} is a damaged {file_format} file{_reason(error)}. Upload the complete "
+                             "file again.") from None
     return LoadedImage(image=image, width=image.width, height=image.height,
                        sha256=hashlib.sha256(data).hexdigest(), format=file_format, note=note)
+
+
+def _reason(error: Exception) -> str:
+    """Pillow's own words for a decoding failure (" (…)"), or nothing when its parser tripped over the damage with a
+    programming error's words ("index out of range") that would only confuse."""
+    text = str(error).strip()
+    return f" ({text})" if isinstance(error, (OSError, SyntaxError, ValueError)) and text else ""
 
 
 def _too_many_pixels(label: str, pixels: int | None, max_pixels: int, size: tuple[int, int] | None = None) -> str:

@@ -161,7 +161,8 @@ def ocr_image(image: LoadedImage, settings: OcrSettings = RECEIPT_OCR, doc_id: s
         if below is not None:
             found = reread_doubtful(prepared.image, found, lambda crops, psm, extra: _read(crops, settings, psm, extra),
                                     RereadOptions(below=below, numbers=numbers))
-    words = [_to_word(w, prepared.geometry.to_original) for w in found]
+    words = [word for word in (_to_word(w, prepared.geometry.to_original) for w in found)
+             if word.box[2] > word.box[0] and word.box[3] > word.box[1]]  # none wholly off the page
     if settings.order == "geometric":
         words = reading_order(words)
     meta = {"ocr_settings": settings.name, "ocr_settings_key": settings.key(),
@@ -310,7 +311,9 @@ def _ocr_job(name: str, data: bytes, settings: OcrSettings) -> tuple[dict | None
     """Worker side: (document JSON, None, False) or (None, message, is_missing_binary)."""
     try:
         image = load_image(data, name)
-        return ocr_image(image, settings, doc_id=_doc_id(image.sha256), source=name).to_json(), None, False
+        document = ocr_image(image, settings, doc_id=_doc_id(image.sha256), source=name).to_json()
+        Document.from_json(document)  # checked here, where a bad one fails this file only, not the whole batch
+        return document, None, False
     except ImageLoadError as error:
         return None, str(error), False
     except TesseractNotFoundError as error:

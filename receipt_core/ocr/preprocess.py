@@ -27,7 +27,8 @@ class Geometry:
     angle: float = 0.0
 
     def to_original(self, box: Box) -> Box:
-        """A box of the prepared image as the axis-aligned box of its corners in original pixels, clipped."""
+        """A box of the prepared image as the axis-aligned box of its corners in original pixels, clipped to the
+        page on both sides (a word Tesseract found past an edge of a scaled strip came back with x0 > x1)."""
         x0, y0, x1, y1 = (v / self.scale for v in box)
         if self.angle:
             cx, cy = self.width / 2, self.height / 2
@@ -40,7 +41,9 @@ class Geometry:
                 xs.append(cx + dx * cos - dy * sin)
                 ys.append(cy + dx * sin + dy * cos)
             x0, y0, x1, y1 = min(xs), min(ys), max(xs), max(ys)
-        return (max(0.0, x0), max(0.0, y0), min(float(self.width), x1), min(float(self.height), y1))
+        width, height = float(self.width), float(self.height)
+        return (min(max(0.0, x0), width), min(max(0.0, y0), height), min(max(0.0, x1), width),
+                min(max(0.0, y1), height))
 
 
 @dataclass(frozen=True)
