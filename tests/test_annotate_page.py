@@ -380,3 +380,15 @@ def test_undo_takes_back_only_a_change_the_page_showed(receipts):
                          seen_action=fresh)
     assert not outcome.messages and not receipts.get_document(doc.id).words[1].is_labelled
     assert receipts.undo(doc.id, seen_action=fresh) is not None  # A's label, now that the page shows it
+
+
+def test_a_receipt_opened_for_the_first_time_frames_its_selected_word(receipts):
+    """A walkthrough: the Word picker said "#0" but the figure framed no word until the first key press (the
+    default selection was never stored, and the figure reads the stored one)."""
+    import json
+
+    doc = receipts.load_documents("receipts")[0]
+    at = _app(doc.id)
+    [chart] = [c for c in at.get("plotly_chart") if c.key == f"annotate_figure_{doc.id}"]
+    names = {trace.get("name") for trace in json.loads(chart.proto.spec)["data"]}
+    assert "word 0" in names, names

@@ -28,10 +28,10 @@ def selected_word(doc_id: str, count: int) -> int:
     """The selected word of receipt ``doc_id`` as an index into its ``count`` words, put back in range (and stored)
     when the receipt changed under it or the stored value is not an index at all: after a region was read again
     and then undone, the browser sent the word picker's value back as text and the editor crashed comparing it."""
-    value = st.session_state.get(word_key(doc_id), 0)
+    value = st.session_state.get(word_key(doc_id))
     index = value if isinstance(value, int) and not isinstance(value, bool) else 0
     index = min(max(index, 0), max(count - 1, 0))
-    if type(value) is not int or value != index:
+    if type(value) is not int or value != index:  # stored when first shown too: the figure frames what it reads
         st.session_state[word_key(doc_id)] = index
     return index
 

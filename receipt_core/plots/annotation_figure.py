@@ -2,7 +2,7 @@
 
 - a word somebody labelled: a solid outline in its label's colour (a quantity word in the QUANTITY colour, its
   value in the hover);
-- a word nobody labelled: a thin grey outline; with a model suggestion waiting, a *dashed* outline in the
+- a word nobody labelled: a dotted grey outline; with a model suggestion waiting, a *dashed* outline in the
   suggested label's colour (legend "suggested LABEL"), the run and score in the hover;
 - an item (words sharing a ``group_id``): a dotted frame around its words, named "item N";
 - the selected word: a thick black frame just outside its box.
@@ -52,7 +52,7 @@ def annotation_figure(doc: Document, image: Image.Image | None = None, selected:
     plain = [w for _, w in indexed if not w.is_labelled and w.suggestion is None]
     if plain:
         # dotted: OTHER is a label someone gave, in the same grey; nobody's label must not look like it
-        _boxes(fig, [w.box for w in plain], OTHER_COLOR, NOT_LABELLED, width=1, dash="dot")
+        _boxes(fig, [w.box for w in plain], OTHER_COLOR, NOT_LABELLED, width=1.5, dash="dot")
     # items only, as the Item picker numbers them: CORD's subtotal and total groups are not items (a walkthrough saw
     # "items (24)" beside "item 1 of 22")
     items = sorted((group, words) for group, words in _items(doc.words).items() if is_item_group(doc, group))

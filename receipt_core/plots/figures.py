@@ -31,8 +31,9 @@ LOW_CONFIDENCE = 60.0  # Tesseract confidence below which a word is flagged for 
 # Colour-blind-friendly qualitative palette (Okabe-Ito, then Tableau) — OTHER is a quiet grey.
 _PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#F0E442", "#8C564B",
             "#17BECF", "#BCBD22", "#7F7F7F", "#9467BD")
-OTHER_COLOR = "#B0B0B0"
-NOT_LABELLED_COLOR = "#D9D9D9"  # lighter than OTHER: a word nobody labelled yet is not OTHER
+# greys dark enough to see on white receipt paper (a walkthrough could not find #B0B0B0 outlines on a photo)
+OTHER_COLOR = "#7A7A7A"
+NOT_LABELLED_COLOR = "#A8A8A8"  # lighter than OTHER: a word nobody labelled yet is not OTHER
 QUANTITY_COLOR = "#D62728"
 QUANTITY_OUTLINE = "#111111"
 
