@@ -185,3 +185,38 @@ def test_a_document_without_words_or_size_in_label_studio_is_refused(tmp_path):
     (tmp_path / TASKS_FILE).write_text(json.dumps([task]))
     report = load_dataset(tmp_path / TASKS_FILE, "label-studio")
     assert not report.documents and "no page size" in report.problems[0]
+
+
+@pytest.mark.parametrize("fmt", ["label-studio", "native"])
+def test_an_export_back_without_its_images_folder_keeps_the_photos_the_workspace_holds(fmt, tmp_path):
+    """A walkthrough: Label Studio's own JSON export has no images/ folder, so re-importing it into the dataset it
+    came from stored every receipt without its photo, although the workspace held each one by the hash the task
+    names. Now the stored image is kept; a workspace without it still imports the words, with one note each."""
+    import io
+    import shutil
+
+    from PIL import Image
+
+    from receipt_core.datasets import import_into_workspace
+    from receipt_core.datasets.export_zip import export_folder
+
+    ws = Workspace.open(tmp_path / "ws")
+    buffer = io.BytesIO()
+    Image.new("RGB", (200, 100), "white").save(buffer, "PNG")
+    sha = ws.put_image(buffer.getvalue(), ".png")
+    doc = Document(id="photo-1", width=200, height=100, image_sha256=sha,
+                   words=(Word(text="TOTAL", box=(10, 10, 60, 20), field="TOTAL", label_source="person"),))
+    ws.save_documents("photos", [doc])
+    export_folder(ws, ws.load_documents("photos"), tmp_path / "out", fmt)
+    shutil.rmtree(tmp_path / "out" / "images")
+    source = tmp_path / "out" / TASKS_FILE if fmt == "label-studio" else tmp_path / "out"
+
+    stored = import_into_workspace(ws, "photos", load_dataset(source, fmt))
+    assert stored.problems == () and ws.load_documents("photos")[0].image_sha256 == sha
+
+    elsewhere = Workspace.open(tmp_path / "other")
+    stored = import_into_workspace(elsewhere, "photos", load_dataset(source, fmt))
+    assert elsewhere.load_documents("photos")[0].image_sha256 is None
+    [problem] = stored.problems
+    assert problem.endswith(f"image {sha[:12]}… is not in the import's images/ folder (or its bytes do not match its "
+                            "name); imported without pixels")

@@ -12,6 +12,13 @@ from pathlib import Path
 from typing import Iterable
 
 _SAFE_STEM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,100}$")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def is_sha256(text: object) -> bool:
+    """Whether ``text`` is a SHA-256 digest as this project writes them (64 lowercase hex digits): a stored image's
+    name, a checkpoint file's hash."""
+    return isinstance(text, str) and _SHA256.fullmatch(text) is not None
 
 
 def file_sha256(path: Path) -> str:

@@ -95,6 +95,8 @@ def import_into_workspace(workspace: "Workspace", dataset: str, report: ImportRe
     the file and why. Images go first so a stored document never points at an image that is not there yet; the
     documents are written in one transaction, so an interrupted import leaves either all of them or none.
     A document whose ``meta["reviewed"]`` is true (an export's done mark) is stored without that key and marked done.
+    A document naming an image the import does not hold (``report.missing_images``: a Label Studio export of ours
+    without its images/ folder) keeps it when the workspace already stores that image, and its problem line goes.
     ``dataset`` is checked (``workspace.check_dataset_name``) before anything is stored.
     """
     from ..data.images import ImageLoadError
@@ -107,8 +109,11 @@ def import_into_workspace(workspace: "Workspace", dataset: str, report: ImportRe
         doc, marked = without_reviewed_meta(doc)
         if marked:
             reviewed.append(doc.id)
-        path = report.images.get(doc.id)
-        if path is not None:
+        path, missing = report.images.get(doc.id), report.missing_images.get(doc.id)
+        if missing is not None and workspace.image_path(missing.sha256) is not None:
+            doc = dataclasses.replace(doc, image_sha256=missing.sha256)  # stored by content hash: the same bytes
+            problems.remove(missing.problem)
+        elif path is not None:
             try:
                 image = read_imported_image(path)
             except ImageLoadError as error:

@@ -26,12 +26,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Iterable, Mapping
 from xml.sax.saxutils import quoteattr
 
 from ..data.document import IMPORT, LABEL_SOURCES, Document, Suggestion, Word, reading_order
-from ..data.files import atomic_write
+from ..data.files import atomic_write, is_sha256
 from ..data.quantity import parse_quantity
 from ..data.schema import OTHER, QUANTITY, LabelSchema
 from ._common import (DEFAULT_LIMITS, ImportLimits, RecordError, box_on_page, image_suffix, inside, number,
@@ -189,7 +189,7 @@ def _read_tasks(file: Path, folder: Path, limits: ImportLimits) -> list[Any]:
 
 
 def _task_document(task: Any, number_: int, folder: Path, schema: LabelSchema, limits: ImportLimits,
-                   notes: list[str]) -> tuple[Document, Path | None]:
+                   notes: list[str]) -> tuple[Document, Path | str | None]:
     if not isinstance(task, Mapping) or not isinstance(task.get("data", {}), Mapping):
         raise RecordError("a task must be an object with a data object")
     data = task.get("data", {})
@@ -215,7 +215,8 @@ def _task_document(task: Any, number_: int, folder: Path, schema: LabelSchema, l
     doc_id = data.get("receipt_id") if isinstance(data.get("receipt_id"), str) and data["receipt_id"].strip() \
         else f"label-studio-{task.get('id', number_)}"
     image = _image(data.get("ocr", data.get("image")), folder, notes)
-    source = data.get("source") if isinstance(data.get("source"), str) else (image.name if image else "label-studio")
+    source = data.get("source") if isinstance(data.get("source"), str) else (
+        image.name if isinstance(image, Path) else "label-studio")
     meta = dict(data["meta"]) if isinstance(data.get("meta"), Mapping) else {}
     doc = Document(id=str(doc_id), width=width, height=height, words=tuple(reading_order(words.values())),
                    source=source, meta=meta)
@@ -365,15 +366,19 @@ def _add_suggestions(prediction: Mapping, words: dict[str, Word], width: int, he
             run=run, score=min(max(score, 0.0), 1.0)))
 
 
-def _image(ref: Any, folder: Path, notes: list[str]) -> Path | None:
-    """The task's image when ``ref`` is a path to a file inside the imported folder, else None (noted)."""
+def _image(ref: Any, folder: Path, notes: list[str]) -> Path | str | None:
+    """The task's image when ``ref`` is a path to a file inside the imported folder; else the SHA-256 its file name
+    gives (this project's export names images by content hash, and the workspace may hold that image: a Label
+    Studio export comes back without our images/ folder); else None (noted)."""
     if ref is None:
         return None
     if not isinstance(ref, str) or "://" in ref or ref.startswith("/data/"):
         notes.append(f"image {shown(ref)} is not a file beside the export; imported without pixels")
         return None
     candidate = folder / ref
-    if not candidate.is_file() or not inside(folder, candidate):
-        notes.append(f"image {shown(ref)} is not a file inside {folder.name}/; imported without pixels")
-        return None
-    return candidate
+    if candidate.is_file() and inside(folder, candidate):
+        return candidate
+    if is_sha256(named := PurePosixPath(ref).name.split(".")[0]):
+        return named  # RecordCollector.add notes it unless the workspace holds it
+    notes.append(f"image {shown(ref)} is not a file inside {folder.name}/; imported without pixels")
+    return None

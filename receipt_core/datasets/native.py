@@ -15,19 +15,17 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import re
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from ..data.document import Document
-from ..data.files import atomic_write, file_stems
+from ..data.files import atomic_write, file_stems, is_sha256
 from ..data.schema import LabelSchema
 from .report import DatasetImportError, ImportReport, RecordCollector
 from ._common import (DEFAULT_LIMITS, ImportLimits, RecordError, shown, box_on_page, file_sha256, image_suffix,
                       inside, number, page_size, quantity_number, read_record_file, storable, too_many_words)
 
 IMAGE_FOLDER = "images"
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 def load_native(path: Path, schema: LabelSchema, limits: ImportLimits = DEFAULT_LIMITS) -> ImportReport:
@@ -45,8 +43,9 @@ def load_native(path: Path, schema: LabelSchema, limits: ImportLimits = DEFAULT_
 
 
 def _native_file(file: Path, folder: Path, schema: LabelSchema, limits: ImportLimits,
-                 notes: list[str]) -> tuple[Document, Path | None]:
-    """One native document file as (document, its image or None); RecordError (or any error) when unusable."""
+                 notes: list[str]) -> tuple[Document, Path | str | None]:
+    """One native document file as (document, its image, or the hash of one it names that is not in the folder,
+    or None); RecordError (or any error) when unusable."""
     if not inside(folder, file):
         raise RecordError("it is a link to a file outside the folder imported")
     data = read_record_file(file, limits)
@@ -57,10 +56,8 @@ def _native_file(file: Path, folder: Path, schema: LabelSchema, limits: ImportLi
     if doc.image_sha256 is None:
         return doc, None
     image = _find_image(folder / IMAGE_FOLDER, doc.image_sha256)
-    if image is None or not inside(folder, image):
-        notes.append(f"image {doc.image_sha256[:12]}… is not in {IMAGE_FOLDER}/ (or its bytes do not match the "
-                     f"hash); imported without pixels")
-        return dataclasses.replace(doc, image_sha256=None), None
+    if image is None or not inside(folder, image):  # the workspace may hold it (RecordCollector.add)
+        return dataclasses.replace(doc, image_sha256=None), doc.image_sha256
     return doc, image
 
 
@@ -171,7 +168,7 @@ def _on_page(doc: Document, notes: list[str]) -> Document:
 
 
 def _find_image(folder: Path, sha: str) -> Path | None:
-    if not _SHA256.match(sha) or not folder.is_dir():
+    if not is_sha256(sha) or not folder.is_dir():
         return None
     for candidate in sorted(folder.glob(f"{sha}.*")):
         if candidate.is_file() and file_sha256(candidate) == sha:

@@ -3,7 +3,7 @@ and the error for a path that holds no dataset at all."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Callable, Iterable, Mapping
@@ -17,11 +17,22 @@ class DatasetImportError(ValueError):
 
 
 @dataclass(frozen=True)
+class MissingImage:
+    """An image a record names by its content hash that the import does not hold: a Label Studio or native export
+    copied without its images/ folder. The workspace may hold it already (images are stored by content hash), so
+    :func:`~receipt_core.datasets.import_into_workspace` keeps it then, and drops ``problem`` from the report."""
+    sha256: str
+    problem: str  # the report's problem line about it ("<file>: image … is not in images/; imported without pixels")
+
+
+@dataclass(frozen=True)
 class ImportReport:
     documents: tuple[Document, ...]
     images: Mapping[str, Path]  # doc id -> image file, for documents whose dataset has pixels
     problems: tuple[str, ...]  # "<file>: <reason>", one per bad record
     label_counts: Mapping[str, int]  # annotation label (fields + QUANTITY) -> words, over all documents
+    # doc id -> the image it names that the import does not hold
+    missing_images: Mapping[str, MissingImage] = field(default_factory=lambda: MappingProxyType({}))
 
     @property
     def skipped(self) -> int:
@@ -37,7 +48,8 @@ class ImportReport:
         return f"{counted(len(self.problems), 'problem')} reported: " + ", ".join(parts) + ":"
 
 
-def make_report(documents: Iterable[Document], images: Mapping[str, Path], problems: Iterable[str]) -> ImportReport:
+def make_report(documents: Iterable[Document], images: Mapping[str, Path], problems: Iterable[str],
+                missing_images: Mapping[str, MissingImage] | None = None) -> ImportReport:
     """An ImportReport with label counts summed over the documents' words."""
     documents = tuple(documents)
     counts: dict[str, int] = {}
@@ -45,7 +57,8 @@ def make_report(documents: Iterable[Document], images: Mapping[str, Path], probl
         for label, n in doc.label_counts().items():
             counts[label] = counts.get(label, 0) + n
     return ImportReport(documents=documents, images=MappingProxyType(dict(images)), problems=tuple(problems),
-                        label_counts=MappingProxyType(dict(sorted(counts.items()))))
+                        label_counts=MappingProxyType(dict(sorted(counts.items()))),
+                        missing_images=MappingProxyType(dict(missing_images or {})))
 
 
 class RecordCollector:
@@ -56,13 +69,15 @@ class RecordCollector:
     def __init__(self) -> None:
         self.documents: list[Document] = []
         self.images: dict[str, Path] = {}
+        self.missing_images: dict[str, MissingImage] = {}
         self.problems: list[str] = []
         self._seen: set[str] = set()
 
-    def add(self, where: str, read: Callable[[list[str]], tuple[Document, Path | None]],
+    def add(self, where: str, read: Callable[[list[str]], tuple[Document, Path | str | None]],
             noted_where: Callable[[Document], str] | None = None) -> None:
-        """Read one record with ``read(notes)`` → (document, image file or None); ``where`` names it in problem
-        lines (``noted_where(doc)`` for the notes of a record that was read, when it can say more)."""
+        """Read one record with ``read(notes)`` → (document, its image file, or the SHA-256 of an image it names
+        that the import does not hold, or None); ``where`` names it in problem lines (``noted_where(doc)`` for the
+        notes of a record that was read, when it can say more)."""
         from ._common import record_problem
 
         notes: list[str] = []
@@ -78,7 +93,12 @@ class RecordCollector:
             self.problems.append(f"{where}: document id {doc.id!r} was already imported; skipped")
             return
         self._seen.add(doc.id)
-        if image is not None:
+        if isinstance(image, str):
+            line = (f"{place}: image {image[:12]}… is not in the import's images/ folder (or its bytes do not match "
+                    "its name); imported without pixels")
+            self.problems.append(line)
+            self.missing_images[doc.id] = MissingImage(image, line)
+        elif image is not None:
             self.images[doc.id] = image
         self.documents.append(doc)
 
@@ -86,4 +106,4 @@ class RecordCollector:
         self.problems.append(line)
 
     def report(self) -> ImportReport:
-        return make_report(self.documents, self.images, self.problems)
+        return make_report(self.documents, self.images, self.problems, self.missing_images)

@@ -25,6 +25,7 @@ import re
 from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Mapping
 
+from ..data.files import is_sha256
 from ..datasets.bounded_json import BoundedJSONError, loads_bounded
 
 
@@ -39,7 +40,6 @@ MAX_RUN_FILE_CHARS = 16 * 1024 * 1024
 MAX_RUN_FILE_DEPTH = 32
 MAX_FILES = 1_000
 MAX_BACKBONE_PARAMETERS = 1_000_000_000  # LayoutLM-large has 343 M; the loader allocates 4 bytes per parameter
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _FILE_NAME = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
 
 # backbone_config key -> (smallest, largest) whole number
@@ -131,9 +131,9 @@ def _files(run_dir: Path, info: Mapping[str, Any]) -> str | None:
     for name, digest in files.items():
         if not safe_file_entry(run_dir, name):
             return f"'files' names {_short(name)}, which is not a plain file name inside the run folder"
-        if not isinstance(digest, str) or not _SHA256.match(digest):
+        if not is_sha256(digest):
             return f"'files' gives {_short(digest)} as the SHA-256 of {name}, which is not 64 hex digits"
-    if not isinstance(info.get("sha256"), str) or not _SHA256.match(info["sha256"]):
+    if not is_sha256(info.get("sha256")):
         return "'sha256' must be 64 hex digits"
     return None
 
@@ -246,7 +246,7 @@ def _frozen(run_dir: Path, info: Mapping[str, Any]) -> str | None:
     if not isinstance(tensors, list) or not 0 < len(tensors) <= 100_000 or not all(
             isinstance(t, str) and t.startswith("backbone.") and len(t) <= 200 for t in tensors):
         return "'frozen.tensors' must be a list of backbone tensor names"
-    if not isinstance(frozen.get("sha256"), str) or not _SHA256.match(frozen["sha256"]):
+    if not is_sha256(frozen.get("sha256")):
         return "'frozen.sha256' must be 64 hex digits"
     return _int(frozen, "seed", -(2 ** 63), 2 ** 63 - 1, "frozen")
 

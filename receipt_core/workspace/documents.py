@@ -25,14 +25,13 @@ from types import MappingProxyType
 from typing import Iterable, Mapping
 
 from ..data.document import Document
-from ..data.files import atomic_write
+from ..data.files import atomic_write, is_sha256
 from ..data.review import DONE, STATUSES, check_status, receipt_status
 from .database import Database, NotFoundError, WorkspaceError, dumps
 from .names import check_dataset_name
 
 IMAGE_GRACE_S = 3600.0  # an unreferenced image younger than this may belong to a document not saved yet
 
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _SUFFIX = re.compile(r"^\.[a-z0-9]{1,5}$")
 
 
@@ -112,7 +111,7 @@ class DocumentStore(Database):
 
     def image_path(self, sha: str) -> Path | None:
         """The stored image file for a hash, or None. Anything but a 64-hex hash is simply not found."""
-        if not isinstance(sha, str) or not _SHA256.match(sha):
+        if not is_sha256(sha):
             return None
         for candidate in self.images_dir.glob(f"{sha}.*"):
             if candidate.is_file():
@@ -131,7 +130,7 @@ class DocumentStore(Database):
             name = path.name
             sha = name.split(".", 1)[0]
             interrupted_write = name.startswith(".") and name.endswith(".tmp")
-            orphan = _SHA256.match(sha) is not None and sha not in referenced
+            orphan = is_sha256(sha) and sha not in referenced
             if not (interrupted_write or orphan) or not path.is_file():
                 continue
             with contextlib.suppress(FileNotFoundError):
