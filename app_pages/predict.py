@@ -10,8 +10,8 @@ import json
 import pandas as pd
 import streamlit as st
 
-from receipt_core.evaluation.confidence import (DEFAULT_UNCERTAIN_BELOW, answered_words, items_table, quality_note,
-                                                scored_items, uncertain_words)
+from receipt_core.evaluation.confidence import (DEFAULT_UNCERTAIN_BELOW, LINE_ARITHMETIC, answered_words, items_table,
+                                                quality_note, scored_items, uncertain_words)
 from receipt_core.data.markup import spreadsheet_csv
 from receipt_core.data.images import MAX_IMAGES_PER_PREDICTION
 from receipt_core.ocr.engine import OcrCache, ocr_many
@@ -163,13 +163,15 @@ if inputs:
                          column_config={"confidence": st.column_config.ProgressColumn(
                              "confidence", min_value=0.0, max_value=1.0, format="%.2f", color="auto",
                              help="The least confident of the item's words (green above 0.5, red below)")})
-            columns = ["word", "text", "answer", "confidence", "quantity_value"]
+            columns = ["word", "text", "answer", "confidence", "quantity_value", "answered by"]
             doubtful = uncertain_words(prediction, threshold)
             st.markdown(f"**Uncertain words** (confidence under {threshold:.2f}): {len(doubtful)}")
             if doubtful:  # sized to its rows: a fixed height drew empty rows under one word
                 st.dataframe(pd.DataFrame(doubtful, columns=columns), hide_index=True, key="predict_uncertain",
                              placeholder=NO_VALUE, width="stretch", height="auto" if len(doubtful) <= 8 else 320)
             labelled = answered_words(prediction)
-            st.markdown("**Labelled words** (confidence: the probability of the answer shown)")
+            st.markdown("**Labelled words** (confidence: the model's probability of the answer shown; "
+                        f"\"{LINE_ARITHMETIC}\": the line's numbers, quantity × unit price = price, settled it "
+                        "against the model's own answer)")
             st.dataframe(pd.DataFrame(labelled, columns=columns), hide_index=True, key="predict_words",
                          placeholder=NO_VALUE, width="stretch", height="auto" if len(labelled) <= 8 else 320)

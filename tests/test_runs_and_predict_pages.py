@@ -314,7 +314,7 @@ def test_item_confidence_is_its_least_confident_word():
     # the labelled-words table shows the score the uncertain count uses: the quantity word "2" has field_score 0.2
     # (OTHER) but its answer, QUANTITY, 0.9 (a walkthrough saw 0.05 listed beside an uncertain count without it)
     assert answered_words(prediction)[0] == {"word": 0, "text": "2", "answer": "QUANTITY", "confidence": 0.9,
-                                             "quantity_value": 2.0}
+                                             "quantity_value": 2.0, "answered by": "model"}
     assert prediction.to_json()["words"][0]["quantity_score"] == 0.9  # and the JSON download carries it
     assert quality_note({"fields.micro_f1": 0.2}).level == "low"
     assert "fewer than half" in quality_note({"fields.micro_f1": 0.2}).message

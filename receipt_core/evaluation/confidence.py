@@ -15,6 +15,7 @@ from typing import Any, Mapping, Sequence
 from ..data.schema import ITEM_FIELDS
 
 DEFAULT_UNCERTAIN_BELOW = 0.5
+LINE_ARITHMETIC = "line arithmetic"  # who answered a word that reconciling settled (model/reconcile.py)
 LOW_FIELD_F1 = 0.5  # under this validation field micro-F1 the output is mostly wrong
 FAIR_FIELD_F1 = 0.8  # under this, a good share of it is
 
@@ -77,11 +78,13 @@ def scored_items(doc, prediction, uncertain_below: float = DEFAULT_UNCERTAIN_BEL
 
 def answered_words(prediction, labelled_only: bool = True,
                    uncertain_below: float | None = None) -> list[dict[str, Any]]:
-    """The words as rows (index, text, answer, confidence, quantity value): the answer is QUANTITY for a word the
-    quantity head claimed, else its field, and the confidence is the probability of that answer
+    """The words as rows (index, text, answer, confidence, quantity value, answered by): the answer is QUANTITY for
+    a word the quantity head claimed, else its field, and the confidence is the model's probability of that answer
     (:func:`word_confidence`: a walkthrough saw a quantity word listed with its field head's 0.05 while the
     uncertain count used the quantity head's score). With ``labelled_only`` only words given a field other than
-    OTHER or marked as quantities; with ``uncertain_below`` only those less sure than it."""
+    OTHER or marked as quantities; with ``uncertain_below`` only those less sure than it. "answered by" is
+    :data:`LINE_ARITHMETIC` where reconciling set the answer against the model's own (a walkthrough read QUANTITY
+    beside a confidence of 0.01), else "model"."""
     rows = []
     for index, word in enumerate(prediction.words):
         if labelled_only and word.field == "OTHER" and not word.quantity:
@@ -89,7 +92,8 @@ def answered_words(prediction, labelled_only: bool = True,
         confidence = word_confidence(word)
         if uncertain_below is None or confidence < uncertain_below:
             rows.append({"word": index, "text": word.text, "answer": "QUANTITY" if word.quantity else word.field,
-                         "confidence": round(confidence, 4), "quantity_value": word.quantity_value})
+                         "confidence": round(confidence, 4), "quantity_value": word.quantity_value,
+                         "answered by": LINE_ARITHMETIC if getattr(word, "reconciled", False) else "model"})
     return rows
 
 

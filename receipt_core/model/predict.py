@@ -42,11 +42,13 @@ class WordPrediction:
     quantity: bool
     quantity_value: float | None
     quantity_score: float = 0.0
+    reconciled: bool = False  # its answer was set by its line's arithmetic (reconcile), not by the heads' decoding
 
     def to_json(self) -> dict:
         return {"text": self.text, "box": [round(v, 2) for v in self.box], "field": self.field,
                 "field_score": round(self.field_score, 4), "quantity": self.quantity,
-                "quantity_score": round(self.quantity_score, 4), "quantity_value": self.quantity_value}
+                "quantity_score": round(self.quantity_score, 4), "quantity_value": self.quantity_value,
+                "reconciled": self.reconciled}
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,7 @@ def document_prediction(doc: Document, fields: Sequence[str], flags: Sequence[bo
     lines (unless ``reconcile`` is False). ``field_score(i, field, is_quantity)`` is the probability shown for
     word i's final answer, ``quantity_scores[i]`` its quantity probability. The two-head predictor and the
     reference tagger both finish here."""
+    decoded = list(zip(fields, flags))
     if reconcile:
         fields, flags, values = reconcile_quantities(doc.words, fields, flags, best_fields)
     else:
@@ -91,7 +94,8 @@ def document_prediction(doc: Document, fields: Sequence[str], flags: Sequence[bo
     words = tuple(WordPrediction(
         text=word.text, box=tuple(float(v) for v in word.box), field=fields[i],
         field_score=float(field_score(i, fields[i], flags[i])), quantity=bool(flags[i]),
-        quantity_value=values[i], quantity_score=float(quantity_scores[i]))
+        quantity_value=values[i], quantity_score=float(quantity_scores[i]),
+        reconciled=(fields[i], bool(flags[i])) != (decoded[i][0], bool(decoded[i][1])))
         for i, word in enumerate(doc.words))
     items = assemble_items(doc.words, [w.field for w in words], [w.quantity for w in words],
                            [w.quantity_value for w in words])
