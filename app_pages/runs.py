@@ -234,9 +234,9 @@ with runs_tab:
         changes = settings_diff(run.config, baseline)
         if changes:
             other_title = defaults_title(run.config) if baseline is None else "other run"
-            st.dataframe(pd.DataFrame([{"setting": c.setting, "this run": c.value, other_title: c.baseline}
-                                       for c in changes]), hide_index=True, key="runs_settings", placeholder=NO_VALUE,
-                         width="stretch")
+            st.dataframe(pd.DataFrame([{"setting": c.setting, "this run": c.value, other_title: c.baseline,
+                                        "what it is": c.about} for c in changes]),
+                         hide_index=True, key="runs_settings", placeholder=NO_VALUE, width="stretch")
         else:
             st.caption("Same settings." if baseline is not None else
                        f"Same settings as the {literal(defaults_title(run.config))}.")

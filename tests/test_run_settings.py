@@ -42,7 +42,13 @@ def test_a_changed_setting_is_shown_against_its_scenarios_default_not_the_bare_c
     assert rows(full) == [("head", "contextual", "linear")]
     # a race's 20 s budget: a walkthrough read max_minutes 0.3333333333333333
     raced = settings_diff(stored(TrainConfig.for_scenario("full", max_minutes=20 / 60)))
-    assert rows(raced) == [("max_minutes", "0.3333", "(none)")]
+    assert rows(raced) == [("max_minutes", "0.3333", "no budget")]
+    # what None means, and what each setting is (a walkthrough read phased_top_k "3" against "(none)")
+    auto = settings_diff(stored(TrainConfig.for_scenario("phased", phased_top_k=3)))
+    assert rows(auto) == [("phased_top_k", "3", "auto (3, or 2 under a budget)")]
+    assert auto[0].about.startswith("phased: encoder layers unfrozen in phase 2")
+    # the receipt the Train page watched is not a setting
+    assert settings_diff(stored(TrainConfig.for_scenario("full", watch=("d",))))[2:] == []
 
 
 def test_reference_runs_compare_with_the_reference_defaults():

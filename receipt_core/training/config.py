@@ -24,14 +24,15 @@ from .schedules import LR_SCHEDULES
 
 
 def option(default: Any, help: str, kind: str | None = None, choices: Sequence[str] | None = None,
-           metavar: str | None = None) -> Any:
+           metavar: str | None = None, unset: str | None = None) -> Any:
     """A config field that the CLI offers as ``--name-with-dashes``: its default and help live here, once.
 
     ``kind`` names the argument type the CLI parses it with (``positive_int``, ``non_negative_int``,
     ``positive_float``, ``fraction``, ``int``, ``str``, ``names`` for a list of names); fields made without
-    ``option`` are not offered on the command line."""
+    ``option`` are not offered on the command line. ``unset`` says in a few words what None means for a field
+    that may be None (the Runs page's settings table shows it: "(none)" read as a missing value)."""
     return dataclasses.field(default=default, metadata={"help": help, "kind": kind, "choices": choices,
-                                                        "metavar": metavar})
+                                                        "metavar": metavar, "unset": unset})
 
 
 def check_int_bounds(config: Any) -> None:
@@ -75,19 +76,20 @@ class TrainConfig:
                                        metavar="GROUP")
     phased_top_k: int | None = option(None, "phased: encoder layers unfrozen in phase 2 (none: 3, or 2 when "
                                       "--max-minutes will end the run before its epochs; README)",
-                                      kind="positive_int", metavar="K")
+                                      kind="positive_int", metavar="K", unset="auto (3, or 2 under a budget)")
     epochs_per_phase: int | None = option(1, "phased: a phase ends after N epochs (none: by --patience only)",
-                                          kind="positive_int", metavar="N")
+                                          kind="positive_int", metavar="N", unset="by patience only")
     patience: int | None = option(None, "phased: a phase also ends after N evaluations without a better "
-                                  "validation loss", kind="positive_int", metavar="N")
+                                  "validation loss", kind="positive_int", metavar="N", unset="off")
     epochs: int = option(12, "epochs to train", kind="non_negative_int", metavar="N")
     max_minutes: float | None = option(None, "training-time budget in minutes (paused time does not count); the "
-                                       "run evaluates and saves when it ends", kind="positive_float", metavar="M")
+                                       "run evaluates and saves when it ends", kind="positive_float", metavar="M",
+                                       unset="no budget")
     batch_size: int = option(8, "windows per step", kind="positive_int", metavar="B")
     lr: float = option(3e-4, "learning rate of the top group", kind="positive_float", metavar="LR")
     head_lr: float | None = option(None, "learning rate of the heads and their layer mix (none: --lr); the "
                                    "backbone keeps --lr and its discriminative decay", kind="positive_float",
-                                   metavar="LR")
+                                   metavar="LR", unset="as lr")
     head: str = option("linear", "the task heads: linear (one word at a time), or contextual (a small transformer "
                        "over the window's words and their boxes)", kind="str", choices=HEAD_KINDS)
     layer_mix: str = option("off", "what the heads read: the last layer (off), or a learned mix of every layer's "
@@ -232,7 +234,7 @@ class ReferenceConfig:
                            kind="str", metavar="NAME|PATH")
     epochs: int = option(50, "epochs to train", kind="non_negative_int", metavar="N")
     max_minutes: float | None = option(None, "training-time budget in minutes, evaluations included",
-                                       kind="positive_float", metavar="M")
+                                       kind="positive_float", metavar="M", unset="no budget")
     batch_size: int = option(8, "windows per step", kind="positive_int", metavar="B")
     lr: float = option(5e-5, "learning rate of every parameter", kind="positive_float", metavar="LR")
     weight_decay: float = 0.01
@@ -270,7 +272,7 @@ class PretrainConfig:
                            kind="str", metavar="NAME|PATH")
     epochs: int = option(10, "epochs over the documents", kind="positive_int", metavar="N")
     max_minutes: float | None = option(None, "training-time budget in minutes; the learning-rate schedule ends "
-                                       "with it", kind="positive_float", metavar="M")
+                                       "with it", kind="positive_float", metavar="M", unset="no budget")
     batch_size: int = option(16, "windows per step", kind="positive_int", metavar="B")
     lr: float = option(1e-4, "learning rate", kind="positive_float", metavar="LR")
     lr_schedule: str = option("linear", "constant, or linear: warm up, then decay to 0 at the run's end",

@@ -21,6 +21,11 @@ class SettingChange:
     setting: str
     value: str  # this run's, as text
     baseline: str  # the defaults' or the other run's, as text ("–" when it has none)
+    about: str = ""  # what the setting is: its option's help ("" for one that has none)
+
+
+NOT_SETTINGS = ("watch",)  # bookkeeping in a run's config: the receipt the Train page showed live
+DOCUMENT_COUNTS = {"train_documents": "receipts trained on", "eval_documents": "receipts evaluated on"}
 
 
 def _defaults_name(config: Mapping[str, Any]) -> str:
@@ -48,31 +53,44 @@ def defaults_title(config: Mapping[str, Any]) -> str:
 
 def settings_diff(config: Mapping[str, Any], baseline: Mapping[str, Any] | None = None) -> list[SettingChange]:
     """The settings of ``config`` that differ from ``baseline`` (default: :func:`default_settings`), in the
-    config's order; document id lists are compared as sets and shown as counts."""
+    config's order, each with what it is; document id lists are compared as sets and shown as counts, and a None
+    shows what it means for that setting ("no budget", "auto …")."""
     against = default_settings(config) if baseline is None else baseline
     against_defaults = baseline is None
+    fields = _option_fields(config)
     changes = []
     for key in dict.fromkeys([*config, *([] if against_defaults else against)]):
         mine, theirs = config.get(key), against.get(key)
+        about = DOCUMENT_COUNTS.get(key) or (fields[key].metadata.get("help", "") if key in fields else "")
+        if key in NOT_SETTINGS:
+            continue
         if key in DOCUMENT_ID_KEYS:
             if against_defaults or mine == theirs:
                 continue
             shared = len(set(mine or ()) & set(theirs or ()))
             changes.append(SettingChange(key, f"{len(mine or ())} documents ({shared} shared)",
-                                         f"{len(theirs or ())} documents"))
+                                         f"{len(theirs or ())} documents", "the receipts' ids"))
             continue
         if against_defaults and key not in against:
-            if key not in ("train_documents", "eval_documents"):
+            if key not in DOCUMENT_COUNTS:
                 continue  # bookkeeping (the run's kind, dataset notes) is not a setting
-        mine_shown, theirs_shown = _text(mine, key in config), _text(theirs, key in against)
+        unset = fields[key].metadata.get("unset") if key in fields else None
+        mine_shown, theirs_shown = _text(mine, key in config, unset), _text(theirs, key in against, unset)
         if key in PHASED_ONLY:  # a walkthrough read "epochs_per_phase 2 vs 1" against a full run, which has no phases
             mine_shown = mine_shown if _phased(config) else "–"
             theirs_shown = theirs_shown if _phased(against) else "–"
             if mine_shown == theirs_shown:
                 continue
         if _json(mine) != _json(theirs) or key in PHASED_ONLY:
-            changes.append(SettingChange(key, mine_shown, theirs_shown))
+            changes.append(SettingChange(key, mine_shown, theirs_shown, about))
     return changes
+
+
+def _option_fields(config: Mapping[str, Any]) -> dict[str, dataclasses.Field]:
+    """The fields of the config class of ``config``'s kind of run, by name (their help and what None means)."""
+    kind = _defaults_name(config)
+    cls = ReferenceConfig if kind == "reference" else PretrainConfig if kind == "pretrain" else TrainConfig
+    return {field.name: field for field in dataclasses.fields(cls)}
 
 
 PHASED_ONLY = ("epochs_per_phase", "phased_top_k", "patience")  # settings only the phased plan reads
@@ -90,11 +108,13 @@ def _json(value: Any) -> Any:
     return value
 
 
-def _text(value: Any, present: bool) -> str:
+def _text(value: Any, present: bool, unset: str | None = None) -> str:
     if not present:
         return "–"
     if isinstance(value, (list, tuple)):
         return ", ".join(_text(v, True) for v in value) if value else "(none)"
     if isinstance(value, float):  # a race's 20 s budget is 0.3333333333333333 minutes: shown as 0.3333
         return f"{value:.4g}"
-    return "(none)" if value is None else str(value)
+    if value is None:
+        return unset or "(none)"  # a walkthrough read phased_top_k "3" against "(none)" where none means auto
+    return str(value)
