@@ -73,20 +73,21 @@ def _review(doc_id: str, done: bool) -> None:
         retrain_after_done(dataset, doc_id)
 
 
-nav = st.columns([1.4, 1.2, 3.4, 2, 2], vertical_alignment="center")  # room for "◀ Previous" uncut
-nav[0].button("◀ Previous", on_click=_move, args=(-1,), key="annotate_prev", width="stretch")
-nav[1].button("Next ▶", on_click=_move, args=(1,), key="annotate_next", width="stretch")
-doc_id = nav[2].selectbox("Receipt", ids, key=DOC_KEY, label_visibility="collapsed",
-                          format_func=lambda i: plain(titles.get(i, i)))
+# one row that wraps on a narrow window (columns cut "◀ Previous" to "◀…" and "Mark done" to "Back …" at 900 px)
+nav = st.container(horizontal=True, vertical_alignment="center")
+nav.button("◀ Previous", on_click=_move, args=(-1,), key="annotate_prev")
+nav.button("Next ▶", on_click=_move, args=(1,), key="annotate_next")
+doc_id = nav.selectbox("Receipt", ids, key=DOC_KEY, label_visibility="collapsed", width=280,
+                       format_func=lambda i: plain(titles.get(i, i)))
 summary = summaries[ids.index(doc_id)]
 write_to_url(doc_id, implied=status == "all" and not search and doc_id == ids[0])
 if summary.status == DONE:
-    nav[3].button("Back to in progress", key="annotate_undone", on_click=_review, args=(doc_id, False),
-                  width="stretch", help=f"Take back the done mark (it becomes {IN_PROGRESS} or unlabelled)")
+    nav.button("Back to in progress", key="annotate_undone", on_click=_review, args=(doc_id, False),
+               help=f"Take back the done mark (it becomes {IN_PROGRESS} or unlabelled)")
 else:
-    nav[3].button("Mark done", key="annotate_done", type="primary", on_click=_review, args=(doc_id, True),
-                  width="stretch", help="Reviewed by a person: every word's label checked")
-nav[4].caption(f"{ids.index(doc_id) + 1} of {len(ids)} · **{summary.status}**")
+    nav.button("Mark done", key="annotate_done", type="primary", on_click=_review, args=(doc_id, True),
+               help="Reviewed by a person: every word's label checked")
+nav.caption(f"{ids.index(doc_id) + 1} of {len(ids)} · **{summary.status}**", width="content")
 
 position = ids.index(doc_id)
 word_editor(doc_id, ids[(position + 1) % len(ids)] if len(ids) > 1 else None, summary.status)

@@ -146,28 +146,28 @@ def _word_panel(doc: Document) -> None:
                      on_change=_pick, args=(doc.id, index, picker))
         word = doc.words[index]
         labels = list(SCHEMA.annotation_labels)
-        top = st.columns(2, vertical_alignment="bottom")
+        top = st.container(horizontal=True, vertical_alignment="bottom")  # wraps where two columns cut "Label"
         label_key = f"annotate_label_{doc.id}_{index}_{version}"
         value_key = f"annotate_value_{doc.id}_{index}_{version}"
         # an unlabelled word with a suggestion offers the suggestion: Save word then confirms what the page shows
         suggested = word.suggestion if not word.is_labelled else None
         offered = (suggested.annotation_label if suggested is not None
                    else word.annotation_label if word.is_labelled else None)  # nobody's label: none shown, not OTHER
-        label = top[0].selectbox("Label", labels, index=None if offered is None else labels.index(offered),
-                                 key=label_key, placeholder="not labelled: choose one")
+        label = top.selectbox("Label", labels, width=190, index=None if offered is None else labels.index(offered),
+                              key=label_key, placeholder="not labelled: choose one")
         value = suggested.quantity_value if suggested is not None else word.quantity_value
         shown_value = value if value is None or 0 <= value <= MAX_QUANTITY else None
-        top[1].number_input("Quantity", value=shown_value, min_value=0.0, max_value=MAX_QUANTITY, step=1.0,
-                            disabled=label != QUANTITY, key=value_key, help="Read from the word's text when left empty")
+        top.number_input("Quantity", width=120, value=shown_value, min_value=0.0, max_value=MAX_QUANTITY, step=1.0,
+                         disabled=label != QUANTITY, key=value_key, help="Read from the word's text when left empty")
         source = (f"labelled by {word.label_source}" + (f" (run {word.label_run}, score {word.label_score:.2f})"
                                                          if word.label_source == "model" else "")
                   if word.is_labelled else "not labelled yet")
-        bottom = st.columns(2, vertical_alignment="center")
-        bottom[0].caption(literal(source))
-        bottom[1].button("Save word", type="primary", key="annotate_save_word", width="stretch", on_click=act,
-                         disabled=label is None, help="Choose a label first" if label is None else None,
-                         args=(doc, lambda ws: ws.update_word(doc.id, index, st.session_state[label_key],
-                                                              st.session_state[value_key], seen=doc.word_layout)))
+        bottom = st.container(horizontal=True, vertical_alignment="center")
+        bottom.caption(literal(source), width="content")
+        bottom.button("Save word", type="primary", key="annotate_save_word", on_click=act,
+                      disabled=label is None, help="Choose a label first" if label is None else None,
+                      args=(doc, lambda ws: ws.update_word(doc.id, index, st.session_state[label_key],
+                                                           st.session_state[value_key], seen=doc.word_layout)))
         if word.suggestion is not None:
             s = word.suggestion
             st.markdown(f":violet-badge[suggested] **{s.annotation_label}** · score {s.score:.2f} · run "
