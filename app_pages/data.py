@@ -11,14 +11,15 @@ from receipt_core.data.review import STATUSES
 from receipt_core.datasets import FORMATS, default_dataset_name, import_into_workspace, load_dataset
 from receipt_core.datasets.detect import AUTO, resolve_format
 from receipt_core.plots.figures import document_figure
-from receipt_core.training.run_documents import live_runs_reading
+from receipt_core.training.run_documents import live_runs_reading, live_runs_reading_receipts
 from receipt_core.datasets import EXPORT_FORMATS, EXPORT_LOSSES
 from receipt_core.datasets.export_zip import export_zip_bytes, export_zip_name
 from receipt_core.wording import counted
 from ui.actions import document_image, ocr_and_store
 from ui.literal import literal, plain
-from ui.shared import (NO_VALUE, PDF_NOTE, UPLOAD_TYPES, current_dataset, dataset_name_input, flash, no_receipt_matches,
-                       require_router, server_folders, show_dataset_now, show_flash, user_errors, workspace)
+from ui.shared import (NO_VALUE, PDF_NOTE, UPLOAD_TYPES, current_dataset, dataset_name_input, flash,
+                       forget_stale_choice, no_receipt_matches, require_router, server_folders, show_dataset_now,
+                       show_flash, user_errors, workspace)
 from ui.zip_import import zip_import_section
 
 
@@ -41,6 +42,22 @@ def export_section(ws, dataset: str) -> None:
         if prepared and prepared[:2] == (dataset, fmt):
             st.download_button("Download zip", prepared[2], file_name=export_zip_name(dataset, fmt),
                                mime="application/zip", key="export_download")
+
+
+def _delete_receipt(doc_id: str, title: str, dataset: str) -> None:
+    """Delete the receipt shown, after a tick that belongs to it (a walkthrough found no way to drop one bad photo
+    short of deleting the whole dataset)."""
+    with st.expander("Delete this receipt"):
+        for reader in live_runs_reading_receipts(ws, [doc_id]):
+            st.warning(f"Run {literal(reader.name)} (`{reader.run_id}`) trains or evaluates on this receipt: it goes "
+                       "on with the copy it loaded, but it can then never be resumed on its own receipts.")
+        confirm = st.checkbox(f"Yes, delete {literal(title)} with its labels", key=f"delete_receipt_confirm_{doc_id}")
+        if st.button("Delete receipt", disabled=not confirm, key="delete_receipt"):
+            with user_errors("Deleting the receipt"):
+                ws.delete_document(doc_id)
+                st.session_state.pop(f"delete_receipt_confirm_{doc_id}", None)
+                flash("receipts", "success", f"Deleted receipt {literal(title)} from dataset {literal(dataset)}.")
+                st.rerun()
 
 
 require_router()
@@ -102,6 +119,7 @@ with view_tab:
             summaries = ws.list_documents(dataset, status=None if status == "all" else status, search=search)
             if summaries:
                 titles = {s.id: s.title for s in summaries}  # an upload shows its file name
+                forget_stale_choice("data_doc", list(titles))  # a receipt just deleted is no choice any more
                 doc_id = st.selectbox("Receipt", list(titles), key="data_doc", format_func=lambda i: plain(titles[i]))
                 doc = ws.get_document(doc_id)
                 left, right = st.columns([3, 2])
@@ -115,8 +133,10 @@ with view_tab:
                 right.dataframe(words, key="data_words", placeholder=NO_VALUE, height=640,
                                 column_config={"confidence": st.column_config.NumberColumn(
                                     "confidence", help="Tesseract's confidence in the word (0-100)")})
+                _delete_receipt(doc_id, titles[doc_id], dataset)
             else:
                 st.info(no_receipt_matches(dataset, status, search))
+        show_flash("receipts")
 
 with import_tab:
     zip_import_section(ws)

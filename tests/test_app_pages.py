@@ -348,6 +348,23 @@ def test_data_imports_cord_and_draws_receipts_without_pixels(workspace_home):
     assert any(c.value.startswith(f"Dataset {literal('cord-dev')}:") for c in at.caption)
 
 
+def test_data_deletes_one_receipt_after_its_own_tick(workspace_home):
+    """A walkthrough found no way to drop one bad photo short of deleting its whole dataset."""
+    ws = Workspace.open(workspace_home)
+    word = (Word(text="TOTAL", box=(1, 1, 9, 9), field="TOTAL"),)
+    ws.save_documents("mixed", [Document(id=f"r{i}", width=50, height=50, words=word) for i in range(3)])
+    at = app("data", dataset="mixed")
+    at.selectbox(key="data_doc").set_value("r1").run()
+    assert at.button(key="delete_receipt").disabled  # nothing is deleted without the tick
+    at.checkbox(key="delete_receipt_confirm_r1").check().run()
+    at.button(key="delete_receipt").click().run()
+    no_errors(at)
+    assert [s.id for s in ws.list_documents("mixed")] == ["r0", "r2"]
+    assert any("Deleted receipt" in s.value and "r1" in s.value for s in at.success)
+    assert at.selectbox(key="data_doc").value == "r0"  # the picker moved on, no stale choice
+    assert not at.checkbox(key="delete_receipt_confirm_r0").value  # the next receipt's tick is its own
+
+
 def test_data_import_of_a_missing_folder_says_so(workspace_home):
     at = app("data")
     at.text_input(key="import_path").set_value(str(workspace_home / "no such folder")).run()
@@ -395,6 +412,10 @@ def test_data_warns_before_deleting_a_dataset_a_live_run_reads(workspace_home):
     assert warned == [f"Run {literal('tiny · full')} (`{run_id}`) is training on 2 receipts of this dataset. "
                       "Deleting it lets the run go on with the receipts it loaded, but it can then never be resumed, "
                       "and Runs no longer finds its receipts: stop it first, or let it finish."]
+    at.selectbox(key="data_doc").set_value("m2").run()  # one receipt the run evaluates on: asked before it goes
+    assert [w.value for w in at.warning if "trains or evaluates on this receipt" in w.value]
+    at.selectbox(key="data_doc").set_value("m1").run()
+    assert not [w.value for w in at.warning if "trains or evaluates on this receipt" in w.value]
     ws.set_run_status(run_id, "stopped")
     at = app("data", dataset="mine")
     assert not [w for w in at.warning if "training on" in w.value]

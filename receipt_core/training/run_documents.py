@@ -4,7 +4,7 @@ dataset's receipts (the Data page warns before such a dataset is deleted). Light
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Iterable, Sequence
 
 from ..data.document import Document
 from ..workspace.runs import LIVE_STATUSES
@@ -55,7 +55,13 @@ class RunReadingDataset:
 def live_runs_reading(workspace, dataset: str) -> list[RunReadingDataset]:
     """The live runs that read receipts of ``dataset``: deleting it leaves them training on the receipts they
     loaded, but they can no longer be resumed, and Runs no longer finds those receipts."""
-    ids = {summary.id for summary in workspace.list_documents(dataset)}
+    return live_runs_reading_receipts(workspace, [summary.id for summary in workspace.list_documents(dataset)])
+
+
+def live_runs_reading_receipts(workspace, doc_ids: Iterable[str]) -> list[RunReadingDataset]:
+    """The live runs whose training or evaluation receipts include any of ``doc_ids`` (see :func:`live_runs_reading`;
+    the Data page asks before one receipt is deleted too)."""
+    ids = set(doc_ids)
     readers = []
     for run in workspace.list_runs():
         if run.status in LIVE_STATUSES:
