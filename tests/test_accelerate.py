@@ -40,8 +40,8 @@ def test_two_process_phased_run(tmp_path):
         cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     err = result.stderr
-    assert err.count("train: 8 documents, eval: 8 documents; backbone tiny, scenario phased (phase 2: top 1 layers), "
-                     "2 processes") == 1
+    assert err.count("train: 8 documents, eval: 8 documents; backbone tiny, scenario phased (phase 2: up to the top "
+                     "1 encoder layer), 2 processes") == 1
     assert "phase 2: heads + top 1 encoder layer (" in err and "phase 3: everything" in err
     info = json.loads((run_dir / "run.json").read_text())
     assert info["processes"] == 2

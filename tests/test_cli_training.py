@@ -149,6 +149,56 @@ def test_pretrain_pauses_on_ctrl_z_and_stops_on_ctrl_c(cord_folders, tmp_path):
     assert (out / "config.json").is_file() and (out / "pretrain.json").is_file()
 
 
+@pytest.mark.slow
+def test_a_second_ctrl_c_aborts_at_once_without_a_crash(cord_folders, tmp_path):
+    """A probe: two Ctrl-Cs 50 ms apart ended 3 times in 4 in "terminate called without an active exception" and
+    SIGABRT, the interpreter shutting down around the training thread. The second press now ends the process at
+    once with exit 130 and says what is left (or, when the stop had already saved, the run exits as stopped)."""
+    train, dev = cord_folders
+    process = subprocess.Popen(
+        [sys.executable, "-m", "receipt_core", "train", "--train", str(train), "--eval", str(dev), "--format", "cord",
+         "--backbone", "tiny", "--scenario", "full", "--epochs", "100000", "--out", str(tmp_path / "run")],
+        cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"}, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(process.stderr), daemon=True)
+    reader.start()
+    try:
+        deadline = time.monotonic() + 120
+        while sum(line.startswith("eval ") for line in lines) < 2:  # a checkpoint is on disk
+            assert time.monotonic() < deadline and process.poll() is None, "".join(lines[-5:])
+            time.sleep(0.05)
+        process.send_signal(signal.SIGINT)
+        time.sleep(0.05)
+        process.send_signal(signal.SIGINT)
+        code = process.wait(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    reader.join(timeout=5)
+    err = "".join(lines)
+    assert "terminate called" not in err and "Traceback" not in err, err[-2000:]
+    assert (code, "aborted: training stopped without saving" in err) in ((130, True), (0, False)), (code, err[-500:])
+
+
+def test_a_second_run_into_a_folder_another_run_holds_is_refused(cord_folders, tmp_path, capsys):
+    """A probe: two trains started together on one new --out both found it empty and wrote their checkpoints over
+    each other's. A run holds its folder (an exclusive lock) while it runs; the other is refused."""
+    from receipt_core.cli.main import main
+    from receipt_core.cli.run_folder import run_folder_held
+
+    train, dev = cord_folders
+    out = tmp_path / "new" / "run"
+    with run_folder_held(out, resume=False):
+        code = main(["train", "--train", str(train), "--eval", str(dev), "--format", "cord", "--backbone", "tiny",
+                     "--epochs", "1", "--out", str(out)])
+    assert code == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        f"error: --out {out} is in use by another run (a train, reference or pretrain writing there now); wait for "
+        "it to end, or choose another folder")
+    assert not (tmp_path / "new").exists()  # the holder saved nothing: the folders made for it are gone
+
+
 @pytest.mark.parametrize("command", ["reference", "pretrain"])
 def test_reference_and_pretrain_refuse_an_out_folder_holding_other_files(command, tmp_path, capsys):
     """Like train: a run's checkpoint files would mix with (and replace) a user's files of the same names."""

@@ -14,6 +14,7 @@ from ..training.config import PretrainConfig
 from .arguments import (add_config_options, add_format_argument, add_workspace_argument, check_backbone_source,
                         check_run_folder, config_from_args)
 from .foreground import run_in_foreground
+from .run_folder import run_folder_held
 from .main import CommandError
 from .progress import ProgressPrinter
 from .sources import load_documents
@@ -58,7 +59,8 @@ def run_pretrain_command(args: argparse.Namespace) -> int:
 
     job = TrainingJob(build, config, name=str(args.out))
     job.add_listener(ProgressPrinter())
-    finished = run_in_foreground(job, "pre-training")
+    with run_folder_held(args.out, resume=False):
+        finished = run_in_foreground(job, "pre-training")
     try:
         result = tasks[0].result(finished, job.trainer.state)
     except ValueError as error:

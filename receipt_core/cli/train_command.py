@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import argparse
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 
 from ..training.config import SCENARIO_DEFAULTS, ReferenceConfig, TrainConfig
+from ..wording import counted
 from .arguments import (add_config_options, add_format_argument, add_workspace_argument, check_backbone_source,
                         check_run_folder, config_from_args)
 from .foreground import run_in_foreground
 from .main import CommandError
 from .progress import ProgressPrinter
+from .run_folder import run_folder_held
 from .sources import load_documents, load_training_documents
 
 
@@ -84,7 +87,7 @@ def run_train(args: argparse.Namespace) -> int:
     if is_main:
         for note in evaluation_notes([d.id for d in train_docs], [d.id for d in eval_docs]):
             print(f"warning: {note}", file=sys.stderr)
-        depth = (f" (phase 2: top {config.phased_top_k} layers)"
+        depth = (f" (phase 2: up to the top {counted(config.phased_top_k, 'encoder layer')})"  # backbone not loaded
                  if config.scenario == "phased" and config.phased_top_k else "")
         processes = f", {accelerator.num_processes} processes" if accelerator.num_processes > 1 else ""
         print(f"train: {len(train_docs)} documents, eval: {len(eval_docs)} documents; backbone {config.backbone}, "
@@ -100,7 +103,8 @@ def run_train(args: argparse.Namespace) -> int:
     job = TrainingJob(build, config, accelerator=accelerator, name=str(run_dir))
     if is_main:
         job.add_listener(ProgressPrinter())
-    run_in_foreground(job, "training")
+    with run_folder_held(run_dir, resume=args.resume) if is_main else nullcontext():  # only the main process saves
+        run_in_foreground(job, "training")
     return 0
 
 
@@ -124,7 +128,8 @@ def run_reference(args: argparse.Namespace) -> int:
     job = TrainingJob(lambda: (ReferenceTask(config, train_docs, eval_docs, run_dir), None), config,
                       name=str(run_dir))
     job.add_listener(ProgressPrinter())
-    run_in_foreground(job, "the reference")
+    with run_folder_held(run_dir, resume=False):
+        run_in_foreground(job, "the reference")
     return 0
 
 
