@@ -39,6 +39,8 @@ if not runs:
     st.stop()
 
 run = run_picker(runs, "predict_run")
+if run is None:  # the run chosen before is gone: a press in this rerun does nothing
+    st.stop()
 run_name = run_display_name(run)  # the name given on Runs, as the picker shows it
 
 with user_errors("Reading the run's validation"):

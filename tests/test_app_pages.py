@@ -517,6 +517,28 @@ def test_annotate_prefills_and_finds_the_least_confident_receipt(demo_env, train
     assert all(w.label_source is None and w.annotation_label == "OTHER" for w in doc.words[1:])
 
 
+def test_a_button_pressed_after_its_run_was_deleted_elsewhere_uses_no_other_run(demo_env, trained_run):
+    """A probe: tab B chose run X, tab C deleted X, and B's "Suggest labels" then stored suggestions from another
+    run nobody chose. The press now does nothing and says the chosen run is gone."""
+    import shutil
+
+    copy = demo_env.create_run("copy of the tiny run", dict(demo_env.get_run(trained_run).config))
+    shutil.copytree(demo_env.run_dir(trained_run), demo_env.run_dir(copy), dirs_exist_ok=True)
+    demo_env.set_run_status(copy, "finished")
+    at = app("annotate", dataset="demo")
+    at.selectbox(key="annotate_run").set_value(copy).run()
+    doc_id = at.selectbox(key="annotate_doc").value
+    before = demo_env.get_document(doc_id)
+    demo_env.delete_run(copy)  # in another tab
+    at.button(key="annotate_prefill").click().run()
+    assert not at.exception
+    assert any("is gone (deleted, perhaps in another tab), so nothing was done with it" in w.value
+               for w in at.warning), [w.value for w in at.warning]
+    assert demo_env.get_document(doc_id) == before  # no suggestion from the run left
+    at.run()
+    assert at.selectbox(key="annotate_run").value == trained_run and not at.warning  # chosen again, no notice
+
+
 # --- Train ---------------------------------------------------------------------------------------------
 
 

@@ -34,6 +34,8 @@ def model_section(doc_id: str, dataset: str) -> None:
     if pending in {run.id for run in runs}:
         st.session_state[RUN_KEY] = pending
     run = run_picker(runs, RUN_KEY)
+    if run is None:  # the run chosen before is gone: a press in this rerun does nothing
+        return
     a, b = st.columns(2)
     if a.button("Suggest labels for this receipt from the run", key="annotate_prefill",
                 help="Stored as suggestions on the words nobody labelled; your labels are never replaced."):

@@ -250,7 +250,9 @@ def forget_stale_choice(key: str, options) -> None:
 
 def run_picker(runs: list, key: str):
     """A selectbox over ``runs`` (newest first, as ``runs_with_checkpoints`` lists them) showing each run's id and
-    the name Runs gives it; returns the chosen run. Its first choice is the run Runs marks ★ (it beats every run
+    the name Runs gives it; returns the chosen run, or None (with a warning) in the rerun in which the run chosen
+    before was found deleted: a button pressed in that rerun acted with another run nobody chose (a probe:
+    "suggestions stored from run …" of a run it had not picked), so the caller does nothing then. Its first choice is the run Runs marks ★ (it beats every run
     evaluated on the same receipts beyond the noise rule), else the newest: a race leaves its weakest scenario
     newest. The options' text holds no status: Streamlit keeps a choice as its option's text, so a text that
     changed when a run finished would leave a choice that is no run id (``forget_stale_choice``)."""
@@ -260,12 +262,18 @@ def run_picker(runs: list, key: str):
     by_id = {run.id: run for run in runs}
     labels = run_labels(workspace())  # the names given on Runs
     names = {run.id: plain(f"{run.id} · {display_name(run, labels)}") for run in runs}
+    gone = st.session_state[key] if key in st.session_state and st.session_state[key] not in by_id else None
     forget_stale_choice(key, by_id)
     first = {}
     if key not in st.session_state:
         best = clear_best_runs([run_summary(workspace(), run) for run in runs])
         first = {"index": next((i for i, run in enumerate(runs) if run.id in best), 0)}
-    return by_id[st.selectbox("Run", list(by_id), format_func=names.get, key=key, **first)]
+    chosen = by_id[st.selectbox("Run", list(by_id), format_func=names.get, key=key, **first)]
+    if gone is not None:
+        st.warning(f"The run you had chosen, {literal(str(gone))}, is gone (deleted, perhaps in another tab), so "
+                   "nothing was done with it. Check the run now chosen, then press again.")
+        return None
+    return chosen
 
 
 def run_display_name(run) -> str:
