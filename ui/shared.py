@@ -252,10 +252,12 @@ def run_picker(runs: list, key: str):
     """A selectbox over ``runs`` (newest first, as ``runs_with_checkpoints`` lists them) showing each run's id and
     the name Runs gives it; returns the chosen run, or None (with a warning) in the rerun in which the run chosen
     before was found deleted: a button pressed in that rerun acted with another run nobody chose (a probe:
-    "suggestions stored from run …" of a run it had not picked), so the caller does nothing then. Its first choice is the run Runs marks ★ (it beats every run
-    evaluated on the same receipts beyond the noise rule), else the newest: a race leaves its weakest scenario
-    newest. The options' text holds no status: Streamlit keeps a choice as its option's text, so a text that
-    changed when a run finished would leave a choice that is no run id (``forget_stale_choice``)."""
+    "suggestions stored from run …" of a run it had not picked), so the caller does nothing then.
+
+    Its first choice is the run Runs marks ★ (it beats every run evaluated on the same receipts beyond the noise
+    rule), else the newest: a race leaves its weakest scenario newest. The options' text holds no status:
+    Streamlit keeps a choice as its option's text, so a text that changed when a run finished would leave a choice
+    that is no run id (``forget_stale_choice``)."""
     from receipt_core.training.run_summary import clear_best_runs, run_summary
     from receipt_core.workspace.run_labels import display_name, run_labels
 
