@@ -261,6 +261,7 @@ with runs_tab:
     if d3.button("Delete run", disabled=not confirm or live_here, key="runs_delete"):
         with user_errors("Deleting the run"):
             ws.delete_run(run_id)
+            job_slot().forget(run_id)  # the Train page and the sidebar stop showing it
             st.toast(f"Deleted run {run_id}")
             st.rerun()
     if live_here:

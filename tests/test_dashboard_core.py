@@ -77,8 +77,14 @@ def test_slot_stays_free_when_launch_fails_and_control_checks_the_run_id():
         slot.control("run-a", "explode")
     slot.control("run-a", "stop")
     assert slot.current().job.control.should_stop
+    slot.forget("run-a")  # still live: kept (Runs refuses to delete a live run)
+    assert slot.current().run_id == "run-a"
     release.set()
     slot.current().job.join(10)
+    slot.forget("run-b")  # another run's deletion leaves it
+    assert slot.current().run_id == "run-a"
+    slot.forget("run-a")  # its run deleted: the Train page and the sidebar stop showing it as "stopped"
+    assert slot.current() is None
 
 
 def test_run_feed_reads_only_new_events_and_builds_chart_tables(tmp_path):

@@ -90,6 +90,13 @@ class JobSlot:
             self._active = ActiveJob(run_id=run_id, job=job, started_at=time.time(), description=description)
             return self._active
 
+    def forget(self, run_id: str) -> None:
+        """Let go of the last job when it is ``run_id``'s and has ended: its run was deleted, and the Train page and
+        the sidebar kept showing it as "stopped" (a probe). A live job is kept: Runs refuses to delete its run."""
+        with self._lock:
+            if self._active is not None and self._active.run_id == run_id and not self._active.is_live:
+                self._active = None
+
     def control(self, run_id: str, action: str) -> None:
         """Pause, resume or stop the job of ``run_id``; refuses when that run is not the one running here.
 
