@@ -753,6 +753,26 @@ def test_runs_resumes_an_interrupted_run_from_its_checkpoint(demo_env, trained_r
     assert "phase" in kinds and kinds[-1] == "finished"
 
 
+def test_resuming_a_run_with_a_damaged_model_file_is_refused_and_leaves_the_run_as_it_was(demo_env, trained_run):
+    """A probe: a truncated model.safetensors was found only by the job's thread, which turned the stopped run
+    into a failed one, replaced its summary, and left Train showing both outcomes. Resume now checks every file's
+    hash first."""
+    import shutil
+
+    from receipt_core.model.checkpoint import CheckpointError
+    from receipt_core.training.runs import resume_run
+
+    copy = demo_env.create_run("damaged copy", dict(demo_env.get_run(trained_run).config))
+    shutil.copytree(demo_env.run_dir(trained_run), demo_env.run_dir(copy), dirs_exist_ok=True)
+    demo_env.set_run_status(copy, "stopped", {"note": "as it was"})
+    model = demo_env.run_dir(copy) / "model.safetensors"
+    model.write_bytes(model.read_bytes()[:1000])
+    with pytest.raises(CheckpointError, match=r"model\.safetensors has SHA-256 .* refusing to load it"):
+        resume_run(demo_env, copy)
+    run = demo_env.get_run(copy)
+    assert (run.status, dict(run.summary)) == ("stopped", {"note": "as it was"})
+
+
 def test_the_train_and_race_forms_keep_their_settings_across_a_visit_to_another_page(demo_env):
     """Streamlit deletes the value of a widget a run did not draw: Train came back with its defaults after a visit
     to Home. The forms' settings now persist for the session (Streamlit's persist_state="session")."""
