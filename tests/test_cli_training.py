@@ -211,3 +211,20 @@ def test_reference_and_pretrain_refuse_an_out_folder_holding_other_files(command
     assert main([command, *data, "--backbone", "tiny", "--out", str(out)]) == 2
     assert f"--out {out} is not empty" in capsys.readouterr().err
     assert (out / "notes.txt").read_text() == "precious" and [p.name for p in out.iterdir()] == ["notes.txt"]
+
+
+def test_a_budget_that_ends_before_the_first_step_is_said_to_have_trained_nothing():
+    """A probe: --max-minutes 1e-7 finished at step 0 and saved an untrained model with exit 0, saying only
+    "finished (time budget) at step 0"."""
+    import io
+
+    from receipt_core.cli.progress import ProgressPrinter
+    from receipt_core.training.events import FinishedEvent
+
+    stream = io.StringIO()
+    printer = ProgressPrinter(stream)
+    printer(FinishedEvent(step=0, epoch=0, reason="time budget", elapsed_s=0.1, metrics={}, checkpoint="/tmp/run"))
+    assert stream.getvalue().splitlines()[-1] == ("warning: the time budget ended before the first step, so the "
+                                                  "checkpoint holds an untrained model; give --max-minutes more time")
+    printer(FinishedEvent(step=3, epoch=0, reason="time budget", elapsed_s=9.0, metrics={}, checkpoint="/tmp/run"))
+    assert "warning" not in stream.getvalue().splitlines()[-1]

@@ -45,6 +45,9 @@ class ProgressPrinter:
             saved = (f"checkpoint {event.checkpoint}" if event.checkpoint else
                      "nothing new was trained or saved (a resumed run past its epochs: give a larger --epochs)")
             self._print(f"finished ({event.reason}) at step {event.step} after {event.elapsed_s:.1f}s; {saved}")
+            if event.reason == "time budget" and event.step == 0:  # a probe's --max-minutes 1e-7 said only this
+                self._print("warning: the time budget ended before the first step, so the checkpoint holds an "
+                            "untrained model; give --max-minutes more time")
 
     def _print_step(self, progress: ProgressEvent) -> None:
         step = self._last_step
