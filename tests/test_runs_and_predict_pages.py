@@ -164,8 +164,8 @@ def test_runs_page_names_sorts_diffs_and_marks_best_beyond_noise(workspace_home)
 
     settings = frame_with(at, "setting", "this run")
     assert "train_ids" not in settings["setting"].tolist() and "backbone" in settings["setting"].tolist()
-    assert list(settings.columns) == ["setting", "this run", "full defaults"]  # the run's own scenario's defaults
-    assert settings.set_index("setting").loc["epochs"].tolist() == ["2", "12"]
+    assert list(settings.columns) == ["setting", "this run", "full defaults", "what it is"]  # its own defaults
+    assert settings.set_index("setting").loc["epochs"].tolist() == ["2", "12", "epochs to train"]
     at.selectbox(key="runs_against").set_value(high).run()
     assert frame_with(at, "setting", "this run")["setting"].tolist() == ["scenario"]
 

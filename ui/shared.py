@@ -264,7 +264,10 @@ def run_picker(runs: list, key: str):
     by_id = {run.id: run for run in runs}
     labels = run_labels(workspace())  # the names given on Runs
     names = {run.id: plain(f"{run.id} · {display_name(run, labels)}") for run in runs}
-    gone = st.session_state[key] if key in st.session_state and st.session_state[key] not in by_id else None
+    stored = st.session_state.get(key)
+    # a run deleted since; not an old option text the browser sent back ("<id> · name · status"), whose run is here
+    gone = stored if stored is not None and stored not in by_id and str(stored).split(" · ")[0] not in by_id \
+        else None
     forget_stale_choice(key, by_id)
     first = {}
     if key not in st.session_state:

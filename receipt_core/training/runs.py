@@ -63,13 +63,13 @@ def resume_run(workspace, run_id: str, train_docs: Sequence[Document] | None = N
         raise CheckpointError(f"run {run_id!r} is a {run.config[RUN_KIND]} run; only two-head receipt runs resume")
     if not has_checkpoint(run_dir):
         raise CheckpointError(f"run {run_id!r} has no checkpoint yet; start a new run instead")
-    # every file's hash before anything changes: a damaged model file found by the job's thread turned a stopped run
-    # into a failed one and replaced its summary (a probe); refused here, the run stays as it was
-    verify_files(run_dir, read_run_info(run_dir))
     if train_docs is None:
         train_docs = _documents_by_id(workspace, run_id, train_ids(run.config) or None)
     if eval_docs is None:
         eval_docs = _documents_by_id(workspace, run_id, eval_ids(run.config))
+    # every file's hash before anything changes: a damaged model file found by the job's thread turned a stopped run
+    # into a failed one and replaced its summary (a probe); refused here, the run stays as it was
+    verify_files(run_dir, read_run_info(run_dir))
     if config is None:
         config = TrainConfig.from_json({k: v for k, v in run.config.items()
                                         if k in {f.name for f in dataclasses.fields(TrainConfig)}})
