@@ -137,6 +137,8 @@ def test_hostile_tasks_are_reported_one_by_one(tmp_path):
     assert "task 5: image '../../etc/passwd'" in problems
     assert """task 7: region a: labels must be a list of label names such as ["TOTAL"], got 'TOTAL'""" in problems
     by_id = {d.id: d for d in report.documents}
+    five = next(i for i in by_id if i.startswith("label-studio-5-"))  # task id and a hash of its image's file name
+    by_id["label-studio-5"] = by_id.pop(five)
     assert set(by_id) == {"ok", "label-studio-5", "label-studio-6", "label-studio-7"}
     ok = by_id["ok"].words[0]
     assert (ok.annotation_label, ok.quantity_value, ok.label_source, ok.box) == ("QUANTITY", 2.0, "import",
@@ -220,3 +222,104 @@ def test_an_export_back_without_its_images_folder_keeps_the_photos_the_workspace
     [problem] = stored.problems
     assert problem.endswith(f"image {sha[:12]}… is not in the import's images/ folder (or its bytes do not match its "
                             "name); imported without pixels")
+
+
+def _ls_region(rid: str, text: str, label: str | None, value: dict, kind: str = "rectangle") -> list[dict]:
+    """One word as Label Studio's OCR template exports it: a shape, its labels and its transcription, one id."""
+    base = {"id": rid, "to_name": "image", "original_width": 800, "original_height": 1200, "image_rotation": 0}
+    results = [{**base, "from_name": "bbox" if kind == "rectangle" else "poly", "type": kind, "value": value},
+               {**base, "from_name": "transcription", "type": "textarea", "value": {**value, "text": [text]}}]
+    if label is not None:
+        results.append({**base, "from_name": "label", "type": "labels", "value": {**value, "labels": [label]}})
+    return results
+
+
+def _ls_task(task_id: int, results: list[dict], image: str | None = None, **annotation) -> dict:
+    return {"id": task_id, "data": {"ocr": image} if image else {}, "completed_by": 1,
+            "annotations": [{"id": 10 + task_id, "result": results, "was_cancelled": False, **annotation}]}
+
+
+def test_genuine_label_studio_exports_import_as_its_documentation_describes(tmp_path):
+    """A conformance review against Label Studio's documented export: rotation turns the box about its top-left
+    corner in pixels, polygons from the OCR template are words, the ground-truth (else the latest) annotation gives
+    the labels, only 'item' relations make items, tasks of two projects do not collide on their ids, and JSON-MIN
+    and CSV exports are refused with what to export instead."""
+    import re
+
+    from receipt_core.datasets.detect import resolve_format
+    from receipt_core.datasets.report import DatasetImportError
+
+    upright = {"x": 10, "y": 10, "width": 10, "height": 2, "rotation": 0}
+    rotated = _ls_region("r", "ROTATED", "TOTAL", {"x": 50, "y": 50, "width": 10, "height": 2, "rotation": 90})
+    polygon = _ls_region("p", "9.99", "ITEM_PRICE", {"points": [[10, 20], [20, 20], [20, 22], [10, 22]]}, "polygon")
+    pair = _ls_region("k", "Total", None, upright) + _ls_region(
+        "v", "12.00", "TOTAL", {**upright, "x": 30}) + [{"from_id": "k", "to_id": "v", "type": "relation",
+                                                         "direction": "right", "labels": ["key-value"]}]
+    older = _ls_region("a", "12.00", "SUBTOTAL", upright)
+    newer = _ls_region("a", "12.00", "TOTAL", upright)
+    tasks = [_ls_task(1, rotated + polygon + pair, image="/data/upload/1/1a2b3c4d-receipt.jpg"),
+             {"id": 2, "data": {}, "annotations": [
+                 {"id": 21, "result": newer, "updated_at": "2024-06-02T10:00:00Z"},
+                 {"id": 22, "result": older, "updated_at": "2024-05-01T10:00:00Z"}]},
+             {"id": 3, "data": {}, "annotations": [
+                 {"id": 31, "result": newer, "ground_truth": True, "updated_at": "2024-05-01T10:00:00Z"},
+                 {"id": 32, "result": older, "updated_at": "2024-06-02T10:00:00Z"}]}]
+    (tmp_path / "project-1.json").write_text(json.dumps(tasks))
+    report = load_dataset(tmp_path / "project-1.json", "label-studio")
+    docs = {d.id: d for d in report.documents}
+    first = next(d for i, d in docs.items() if i.startswith("label-studio-1-"))
+    words = {w.text: w for w in first.words}
+    assert words["ROTATED"].box == (376.0, 600.0, 400.0, 680.0)  # 80×24 px turned a quarter about (400, 600)
+    assert words["9.99"].box == (80.0, 240.0, 160.0, 264.0) and words["9.99"].annotation_label == "ITEM_PRICE"
+    assert words["Total"].group_id is None and words["12.00"].group_id is None  # a key-value link is no item
+    assert [w.annotation_label for w in docs["label-studio-2"].words] == ["TOTAL"]  # the latest updated
+    assert [w.annotation_label for w in docs["label-studio-3"].words] == ["TOTAL"]  # the ground truth
+    assert any("2 annotations; labels from the ground-truth one (id 31)" in p for p in report.problems)
+
+    other = tmp_path / "other"  # another project's task 1, on another photo: its own receipt
+    other.mkdir()
+    (other / "project-2.json").write_text(json.dumps([_ls_task(1, newer, image="/data/upload/2/9f8e7d6c-b.jpg")]))
+    [second] = load_dataset(other, "label-studio").documents
+    assert second.id.startswith("label-studio-1-") and second.id != first.id
+
+    minimal = tmp_path / "min"
+    minimal.mkdir()
+    (minimal / "project-1-min.json").write_text(json.dumps([{"ocr": "/data/upload/1/x.jpg", "id": 1,
+                                                             "annotator": 1, "annotation_id": 11,
+                                                             "transcription": ["12.00"]}]))
+    (minimal / "project-1.csv").write_text("ocr,id,annotator\n/data/upload/1/x.jpg,1,1\n")
+    hint = "export the project from Label Studio as JSON (its JSON-MIN and CSV exports keep no box"
+    [problem] = load_dataset(minimal, "label-studio").problems
+    assert "a JSON-MIN row?" in problem and hint in problem
+    for path in (minimal, minimal / "project-1.csv"):
+        with pytest.raises(DatasetImportError, match=re.escape(hint)):
+            resolve_format(path, "auto")
+    with pytest.raises(DatasetImportError, match=re.escape(hint)):
+        load_dataset(minimal / "project-1.csv", "label-studio")
+
+
+@pytest.mark.parametrize("reference", ["/data/upload/1/1a2b3c4d-{sha}.png",
+                                       "/data/local-files/?d=export/images/{sha}.png",
+                                       "https://files.example/receipts/{sha}.png"])
+def test_the_photo_comes_back_through_label_studios_own_image_references(reference, tmp_path):
+    """Label Studio shows an image only by URL: uploaded (its key before our hash-named file), local storage or
+    http. A task coming back with such a reference keeps the photo the workspace holds under that hash."""
+    import io
+
+    from PIL import Image
+
+    from receipt_core.datasets import import_into_workspace
+    from receipt_core.datasets.export_zip import export_folder
+
+    ws = Workspace.open(tmp_path / "ws")
+    buffer = io.BytesIO()
+    Image.new("RGB", (200, 100), "white").save(buffer, "PNG")
+    sha = ws.put_image(buffer.getvalue(), ".png")
+    ws.save_documents("photos", [Document(id="photo-1", width=200, height=100, image_sha256=sha, words=(
+        Word(text="TOTAL", box=(10, 10, 60, 20), field="TOTAL", label_source="person"),))])
+    export_folder(ws, ws.load_documents("photos"), tmp_path / "out", "label-studio")
+    tasks = json.loads((tmp_path / "out" / TASKS_FILE).read_text())
+    tasks[0]["data"]["ocr"] = reference.format(sha=sha)
+    (tmp_path / "back.json").write_text(json.dumps(tasks))
+    stored = import_into_workspace(ws, "photos", load_dataset(tmp_path / "back.json", "label-studio"))
+    assert stored.problems == () and ws.load_documents("photos")[0].image_sha256 == sha

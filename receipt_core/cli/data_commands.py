@@ -137,13 +137,19 @@ def run_import(args: argparse.Namespace) -> int:
     workspace.check_dataset_name(dataset)  # before any OCR: a twin in letter case of a stored dataset
     if args.from_images:
         report = _ocr_projected(report, args.path, fmt, workspace)
-    _print_problems(report.problems)
     if not report.documents:
+        _print_problems(report.problems)
         raise CommandError(f"nothing imported from {args.path}: no usable {fmt} documents "
                            f"({len(report.problems)} problems above)")
     replaced = len(workspace.datasets_of(doc.id for doc in report.documents))  # of this dataset, or refused below
-    stored = import_into_workspace(workspace, dataset, report)
-    _print_problems(stored.problems[len(report.problems):])  # the images refused or noted while storing
+    try:
+        stored = import_into_workspace(workspace, dataset, report)
+    except Exception:
+        _print_problems(report.problems)  # what was wrong with the records, then why nothing was stored
+        raise
+    # after storing: an image the import lacks but the workspace holds is no problem any more, and images refused or
+    # noted while storing are added
+    _print_problems(stored.problems)
     words = sum(len(doc.words) for doc in stored.documents)
     print(f"imported {len(stored.documents)} documents ({words} words, {len(stored.images)} with images) into "
           f"dataset {dataset!r} of {workspace.home}")

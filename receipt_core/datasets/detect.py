@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ._common import DEFAULT_LIMITS, RecordError, read_record_file
+from .label_studio import EXPORT_HINT
 from .report import DatasetImportError
 from .wildreceipt import SPLIT_FILES
 
@@ -38,6 +39,9 @@ def detect_format(path: Path) -> str:
     if path.is_file():
         if path.suffix == ".txt":
             return "wildreceipt"
+        if path.suffix.lower() in (".csv", ".tsv"):  # Label Studio's CSV export, most likely
+            raise DatasetImportError(f"{path.name} is a {path.suffix[1:].upper()} file, which no dataset format here "
+                                     f"is; for Label Studio, {EXPORT_HINT}")
         files = [path]
     elif path.is_dir():
         if any((path / name).is_file() for name in ("class_list.txt", *SPLIT_FILES)):
@@ -51,12 +55,15 @@ def detect_format(path: Path) -> str:
     unreadable: list[str] = []  # why a file could not be read (not UTF-8, not JSON…): said, not swallowed
     for file in files:
         try:
-            found = json_format(read_record_file(file, DEFAULT_LIMITS))
+            data = read_record_file(file, DEFAULT_LIMITS)
         except RecordError as error:
             unreadable.append(f"{file.name}: {error}")
             continue
+        found = json_format(data)
         if found is not None:
             return found
+        if _label_studio_min(data):
+            raise DatasetImportError(f"{file.name} looks like Label Studio's JSON-MIN export: {EXPORT_HINT}")
     wildreceipt = f"no WildReceipt {', '.join(SPLIT_FILES)} or class_list.txt"
     if not files:
         raise DatasetImportError(f"cannot tell the format of {path}: it holds no .json file (CORD, native or Label "
@@ -65,6 +72,13 @@ def detect_format(path: Path) -> str:
     raise DatasetImportError(f"cannot tell the format of {path}: none of {', '.join(f.name for f in files)} is a "
                              f"CORD, native or Label Studio record{reasons} and there is {wildreceipt}; choose the "
                              f"format ({FORMATS_SHOWN})")
+
+
+def _label_studio_min(data: Any) -> bool:
+    """Whether parsed JSON is a Label Studio JSON-MIN export: flat rows naming their annotation, no ``data``."""
+    return isinstance(data, list) and bool(data) and all(
+        isinstance(row, Mapping) and "data" not in row and ("annotation_id" in row or "annotator" in row)
+        for row in data[:_SAMPLED_FILES])
 
 
 def json_format(data: Any) -> str | None:

@@ -24,26 +24,32 @@ one problem line and the rest imports (bounded JSON, numbers in range, boxes cla
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import math
+import re
 from pathlib import Path, PurePosixPath
 from typing import Any, Iterable, Mapping
 from xml.sax.saxutils import quoteattr
 
 from ..data.document import IMPORT, LABEL_SOURCES, Document, Suggestion, Word, reading_order
-from ..data.files import atomic_write, is_sha256
+from ..data.files import atomic_write
 from ..data.quantity import parse_quantity
 from ..data.schema import OTHER, QUANTITY, LabelSchema
 from ._common import (DEFAULT_LIMITS, ImportLimits, RecordError, box_on_page, image_suffix, inside, number,
                       page_size, quantity_number, read_record_file, shown, storable, too_many_words)
 from .report import DatasetImportError, ImportReport, RecordCollector
+from ..wording import counted
 
 TASKS_FILE = "tasks.json"
 CONFIG_FILE = "label_config.xml"
 IMAGE_FOLDER = "images"
 IMAGE, BBOX, LABEL, TEXT, QUANTITY_TAG, GROUP = "image", "bbox", "label", "transcription", "quantity", "group"
 ITEM_RELATION = "item"
+_SHA256_IN_NAME = re.compile(r"(?<![0-9a-f])[0-9a-f]{64}(?![0-9a-f])")
 OCR_CONFIDENCE = "ocr_confidence"  # a textarea region's meta key: the word's OCR confidence (0–100)
+EXPORT_HINT = ("export the project from Label Studio as JSON (its JSON-MIN and CSV exports keep no box and "
+               "transcription per region)")
 MAX_FILE_BYTES = 512 * 1024 * 1024  # a whole export (many tasks); each task is bounded by ImportLimits too
 
 
@@ -116,6 +122,8 @@ def document_task(doc: Document, task_id: int, image_ref: str | None) -> dict[st
             region = _result(rid, LABEL, "labels", geometry, {"labels": [suggestion.annotation_label]}, doc)
             region["score"] = suggestion.score
             results = predictions.setdefault(suggestion.run, [])
+            # one result per tag, as Label Studio's OCR pre-annotation example: Rectangle, Labels and TextArea
+            results.append(_result(rid, BBOX, "rectangle", geometry, {}, doc))
             results.append(region)
             results.append(_result(rid, TEXT, "textarea", geometry, {"text": [word.text]}, doc))
             if suggestion.is_quantity and suggestion.quantity_value is not None:
@@ -158,6 +166,8 @@ def _mean(values: Iterable[float]) -> float:
 
 def load_label_studio(path: Path, schema: LabelSchema, limits: ImportLimits = DEFAULT_LIMITS) -> ImportReport:
     """Read a Label Studio JSON export (a file, or a folder of ``*.json`` files); each bad task is reported."""
+    if path.is_file() and path.suffix.lower() in (".csv", ".tsv"):
+        raise DatasetImportError(f"{path.name} is a {path.suffix[1:].upper()} file: {EXPORT_HINT}")
     if path.is_file():
         folder, files = path.parent, [path]
     else:
@@ -190,16 +200,22 @@ def _read_tasks(file: Path, folder: Path, limits: ImportLimits) -> list[Any]:
 
 def _task_document(task: Any, number_: int, folder: Path, schema: LabelSchema, limits: ImportLimits,
                    notes: list[str]) -> tuple[Document, Path | str | None]:
+    if isinstance(task, Mapping) and not {"data", "annotations", "predictions"} & set(task):
+        raise RecordError(f"not a Label Studio task (no data, annotations or predictions; a JSON-MIN row?): "
+                          f"{EXPORT_HINT}")
     if not isinstance(task, Mapping) or not isinstance(task.get("data", {}), Mapping):
         raise RecordError("a task must be an object with a data object")
     data = task.get("data", {})
     if not isinstance(task.get("annotations") or [], list) or not isinstance(task.get("predictions") or [], list):
         raise RecordError("annotations and predictions must be lists")
-    annotations = [a for a in task.get("annotations") or [] if isinstance(a, Mapping) and not a.get("was_cancelled")]
+    given = [a for a in task.get("annotations") or [] if isinstance(a, Mapping)]
+    annotations = [a for a in given if not a.get("was_cancelled")]
     predictions = [p for p in task.get("predictions") or [] if isinstance(p, Mapping)]
-    base = annotations[-1] if annotations else (predictions[0] if predictions else None)
+    base = _chosen_annotation(annotations, notes) if annotations else (predictions[0] if predictions else None)
     if base is None or not isinstance(base.get("result"), list):
-        raise RecordError("the task has no annotation or prediction with a result list")
+        cancelled = f" ({counted(len(given), 'annotation')}, all cancelled; drafts are not read)" \
+            if given and not annotations else ""
+        raise RecordError(f"the task has no annotation or prediction with a result list{cancelled}")
     results = [r for r in base["result"] if isinstance(r, Mapping)]
     if (error := too_many_words(len(results), limits)) is not None:
         raise error
@@ -212,9 +228,10 @@ def _task_document(task: Any, number_: int, folder: Path, schema: LabelSchema, l
     words = {rid: _word(region, groups.get(rid), labelled) for rid, region in regions.items()}
     for prediction in predictions:
         _add_suggestions(prediction, words, width, height, schema, notes)
+    ref = data.get("ocr", data.get("image"))
     doc_id = data.get("receipt_id") if isinstance(data.get("receipt_id"), str) and data["receipt_id"].strip() \
-        else f"label-studio-{task.get('id', number_)}"
-    image = _image(data.get("ocr", data.get("image")), folder, notes)
+        else _task_receipt_id(task.get("id", number_), ref)
+    image = _image(ref, folder, notes)
     source = data.get("source") if isinstance(data.get("source"), str) else (
         image.name if isinstance(image, Path) else "label-studio")
     meta = dict(data["meta"]) if isinstance(data.get("meta"), Mapping) else {}
@@ -222,6 +239,34 @@ def _task_document(task: Any, number_: int, folder: Path, schema: LabelSchema, l
                    source=source, meta=meta)
     doc.validate(schema)
     return storable(doc), image
+
+
+def _chosen_annotation(annotations: list[Mapping], notes: list[str]) -> Mapping:
+    """The annotation a task's words and labels come from: the ground-truth one, else the latest updated (or
+    created), else the last listed; with several, a note says which (a probe: the older of two won by position)."""
+    if len(annotations) == 1:
+        return annotations[0]
+    truth = [a for a in annotations if a.get("ground_truth") is True]
+    pool = truth or annotations
+    chosen = max(enumerate(pool), key=lambda item: (_when(item[1]), item[0]))[1]
+    why = "the ground-truth one" if truth else "the latest updated" if _when(chosen) else "the last listed"
+    notes.append(f"{len(annotations)} annotations; labels from {why} (id {shown(chosen.get('id'))})")
+    return chosen
+
+
+def _when(annotation: Mapping) -> str:
+    """An annotation's updated_at (else created_at) as Label Studio writes them (ISO 8601, so they sort as text)."""
+    stamp = annotation.get("updated_at") or annotation.get("created_at")
+    return stamp if isinstance(stamp, str) else ""
+
+
+def _task_receipt_id(task_id: Any, ref: Any) -> str:
+    """A receipt id for a task without this project's ``receipt_id``: Label Studio numbers tasks per instance, so two
+    projects' task 1 collided and one replaced the other's receipt (a probe). The image's file name (Label Studio
+    prefixes an upload's with a random key) tells them apart and stays the same in a later export of the project."""
+    name = PurePosixPath(ref.split("?d=")[-1]).name if isinstance(ref, str) and ref.strip() else ""
+    suffix = f"-{hashlib.sha256(name.encode('utf-8')).hexdigest()[:8]}" if name else ""
+    return f"label-studio-{task_id}{suffix}"
 
 
 def _page(data: Mapping, results: list[Mapping]) -> tuple[int, int]:
@@ -242,7 +287,7 @@ def _regions(results: list[Mapping], width: int, height: int, schema: LabelSchem
         if not isinstance(rid, str) or not isinstance(value, Mapping) or kind == "relation":
             continue
         region = regions.setdefault(rid, {})
-        if "box" not in region and not region.get("dropped") and "x" in value:
+        if "box" not in region and not region.get("dropped") and ("x" in value or "points" in value):
             try:
                 region["box"] = _box(value, width, height, notes, rid)
             except RecordError as error:
@@ -254,8 +299,8 @@ def _regions(results: list[Mapping], width: int, height: int, schema: LabelSchem
             confidence = meta.get(OCR_CONFIDENCE) if isinstance(meta, Mapping) else None
             if isinstance(confidence, (int, float)) and not isinstance(confidence, bool) and 0 <= confidence <= 100:
                 region[OCR_CONFIDENCE] = float(confidence)
-        elif kind in ("labels", "rectanglelabels"):
-            names = value.get("labels", value.get("rectanglelabels"))
+        elif kind in ("labels", "rectanglelabels", "polygonlabels"):
+            names = value.get("labels", value.get(kind))
             if isinstance(names, list) and names and names[0] in schema.annotation_labels:
                 region["label"] = names[0]
                 region["meta"] = result.get("meta") if isinstance(result.get("meta"), Mapping) else {}
@@ -279,16 +324,37 @@ def _regions(results: list[Mapping], width: int, height: int, schema: LabelSchem
 
 
 def _box(value: Mapping, width: int, height: int, notes: list[str], rid: str):
-    x, y = number(value.get("x"), "x"), number(value.get("y"), "y")
-    w, h = number(value.get("width"), "width"), number(value.get("height"), "height")
+    """A rectangle's or a polygon's box in page pixels (Label Studio gives percent of the image)."""
+    if "points" in value:
+        return _polygon_box(value["points"], width, height, notes, rid)
+    # x, y: the top-left corner before rotation; the rotation turns the box about that corner. Width and height
+    # become pixels before turning: turning the percent offsets mixed units on a page that is not square (a probe
+    # read a 24×80 px box as 16×120)
+    x, y = number(value.get("x"), "x") * width / 100, number(value.get("y"), "y") * height / 100
+    w = number(value.get("width"), "width") * width / 100
+    h = number(value.get("height"), "height") * height / 100
     angle = number(value.get("rotation", 0) or 0, "rotation", 360.0)
     corners = [(0.0, 0.0), (w, 0.0), (w, h), (0.0, h)]
     if angle:
         notes.append(f"region {rid}: rotated {angle:g}°; stored as the upright box around it")
         c, s = math.cos(math.radians(angle)), math.sin(math.radians(angle))
         corners = [(dx * c - dy * s, dx * s + dy * c) for dx, dy in corners]
-    xs = [round((x + dx) * width / 100, 2) for dx, _ in corners]
-    ys = [round((y + dy) * height / 100, 2) for _, dy in corners]
+    return _on_page([round(x + dx, 2) for dx, _ in corners], [round(y + dy, 2) for _, dy in corners], width,
+                    height, notes, rid)
+
+
+def _polygon_box(points: Any, width: int, height: int, notes: list[str], rid: str):
+    """A polygon's box: its points are [x, y] in percent of the image (Label Studio's OCR template draws both)."""
+    if not isinstance(points, list) or len(points) < 3 or not all(isinstance(p, list) and len(p) == 2
+                                                                   for p in points):
+        raise RecordError(f"a polygon's points must be a list of at least 3 [x, y] pairs, got {shown(points)}")
+    xs = [round(number(px, "x") * width / 100, 2) for px, _ in points]
+    ys = [round(number(py, "y") * height / 100, 2) for _, py in points]
+    notes.append(f"region {rid}: a polygon; stored as the upright box around it")
+    return _on_page(xs, ys, width, height, notes, rid)
+
+
+def _on_page(xs: list[float], ys: list[float], width: int, height: int, notes: list[str], rid: str):
     box, clamped = box_on_page(xs, ys, width, height)
     if clamped:
         notes.append(f"region {rid}: box extends outside the {width}x{height} page; clamped")
@@ -312,8 +378,8 @@ def _groups(results: list[Mapping], regions: Mapping[str, Mapping]) -> dict[str,
     linked = False
     for result in results:
         a, b = result.get("from_id"), result.get("to_id")
-        if result.get("type") == "relation" and isinstance(a, str) and isinstance(b, str) and a in parent \
-                and b in parent:
+        if result.get("type") == "relation" and _is_item_link(result) and isinstance(a, str) and isinstance(b, str) \
+                and a in parent and b in parent:
             parent[root(a)] = root(b)
             linked = True
     if not linked:
@@ -323,6 +389,13 @@ def _groups(results: list[Mapping], regions: Mapping[str, Mapping]) -> dict[str,
     for rid in regions:
         members.setdefault(root(rid), []).append(rid)
     return {rid: roots.setdefault(r, len(roots)) for r, rids in members.items() if len(rids) > 1 for rid in rids}
+
+
+def _is_item_link(relation: Mapping) -> bool:
+    """A relation of the ``item`` kind this project's label config declares (other projects link keys to values,
+    for example: such a relation made its two words one item)."""
+    labels = relation.get("labels")
+    return isinstance(labels, list) and ITEM_RELATION in labels
 
 
 def _word(region: Mapping[str, Any], group: int | None, labelled: bool) -> Word:
@@ -367,18 +440,20 @@ def _add_suggestions(prediction: Mapping, words: dict[str, Word], width: int, he
 
 
 def _image(ref: Any, folder: Path, notes: list[str]) -> Path | str | None:
-    """The task's image when ``ref`` is a path to a file inside the imported folder; else the SHA-256 its file name
-    gives (this project's export names images by content hash, and the workspace may hold that image: a Label
-    Studio export comes back without our images/ folder); else None (noted)."""
+    """The task's image: a file inside the imported folder that ``ref`` names; else the SHA-256 its file name holds
+    (this project's export names images by content hash, and Label Studio keeps that name behind its upload key,
+    ``/data/upload/1/1a2b3c4d-<sha256>.png``, or in a local-files reference): the workspace may hold that image;
+    else None (noted)."""
     if ref is None:
         return None
-    if not isinstance(ref, str) or "://" in ref or ref.startswith("/data/"):
-        notes.append(f"image {shown(ref)} is not a file beside the export; imported without pixels")
-        return None
-    candidate = folder / ref
-    if candidate.is_file() and inside(folder, candidate):
-        return candidate
-    if is_sha256(named := PurePosixPath(ref).name.split(".")[0]):
-        return named  # RecordCollector.add notes it unless the workspace holds it
-    notes.append(f"image {shown(ref)} is not a file inside {folder.name}/; imported without pixels")
+    local = isinstance(ref, str) and "://" not in ref and not ref.startswith("/data/")
+    if local:
+        candidate = folder / ref
+        if candidate.is_file() and inside(folder, candidate):
+            return candidate
+    named = _SHA256_IN_NAME.search(PurePosixPath(ref.split("?d=")[-1]).name) if isinstance(ref, str) else None
+    if named is not None:
+        return named.group(0)  # RecordCollector.add notes it unless the workspace holds it
+    where = f"inside {folder.name}/" if local else "beside the export"
+    notes.append(f"image {shown(ref)} is not a file {where}; imported without pixels")
     return None
