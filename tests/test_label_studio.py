@@ -276,6 +276,16 @@ def test_genuine_label_studio_exports_import_as_its_documentation_describes(tmp_
     assert [w.annotation_label for w in docs["label-studio-3"].words] == ["TOTAL"]  # the ground truth
     assert any("2 annotations; labels from the ground-truth one (id 31)" in p for p in report.problems)
 
+    odd = tmp_path / "odd"  # an image under another key, and two labels on one region: both said
+    odd.mkdir()
+    two_labels = _ls_region("t", "12.00", "TOTAL", upright)
+    two_labels[2]["value"]["labels"] = ["TOTAL", "ITEM_PRICE"]
+    task = {**_ls_task(1, two_labels), "data": {"img": "/data/upload/3/a.jpg"}}
+    (odd / "project-3.json").write_text(json.dumps([task]))
+    problems = load_dataset(odd, "label-studio").problems
+    assert any("not data.img; imported without pixels" in p for p in problems), problems
+    assert any("labels 'TOTAL', 'ITEM_PRICE'; kept the first" in p for p in problems), problems
+
     other = tmp_path / "other"  # another project's task 1, on another photo: its own receipt
     other.mkdir()
     (other / "project-2.json").write_text(json.dumps([_ls_task(1, newer, image="/data/upload/2/9f8e7d6c-b.jpg")]))

@@ -46,6 +46,7 @@ CONFIG_FILE = "label_config.xml"
 IMAGE_FOLDER = "images"
 IMAGE, BBOX, LABEL, TEXT, QUANTITY_TAG, GROUP = "image", "bbox", "label", "transcription", "quantity", "group"
 ITEM_RELATION = "item"
+IMAGE_NAME = re.compile(r"\.(jpe?g|png|webp|tiff?|bmp|gif)(\?|$)", re.IGNORECASE)  # a value naming an image file
 _SHA256_IN_NAME = re.compile(r"(?<![0-9a-f])[0-9a-f]{64}(?![0-9a-f])")
 OCR_CONFIDENCE = "ocr_confidence"  # a textarea region's meta key: the word's OCR confidence (0–100)
 EXPORT_HINT = ("export the project from Label Studio as JSON (its JSON-MIN and CSV exports keep no box and "
@@ -229,6 +230,10 @@ def _task_document(task: Any, number_: int, folder: Path, schema: LabelSchema, l
     for prediction in predictions:
         _add_suggestions(prediction, words, width, height, schema, notes)
     ref = data.get("ocr", data.get("image"))
+    if ref is None and (elsewhere := [k for k, v in data.items()  # a URL or path, not our data.source file name
+                                      if k != "source" and isinstance(v, str) and "/" in v and IMAGE_NAME.search(v)]):
+        notes.append(f"the image is read from data.ocr (or data.image), not data.{elsewhere[0]}; imported without "
+                     "pixels")
     doc_id = data.get("receipt_id") if isinstance(data.get("receipt_id"), str) and data["receipt_id"].strip() \
         else _task_receipt_id(task.get("id", number_), ref)
     image = _image(ref, folder, notes)
@@ -303,6 +308,8 @@ def _regions(results: list[Mapping], width: int, height: int, schema: LabelSchem
             names = value.get("labels", value.get(kind))
             if isinstance(names, list) and names and names[0] in schema.annotation_labels:
                 region["label"] = names[0]
+                if len(names) > 1:  # a word has one label here; Labels choice="multiple" allows several
+                    notes.append(f"region {rid}: labels {', '.join(shown(n) for n in names)}; kept the first")
                 region["meta"] = result.get("meta") if isinstance(result.get("meta"), Mapping) else {}
             elif not isinstance(names, list) or not names:
                 notes.append(f"region {rid}: {kind} must be a list of label names such as [\"TOTAL\"], got "
