@@ -59,3 +59,15 @@ def test_a_run_without_events_has_an_empty_row(tmp_path):
     row = run_summary(ws, run)
     assert row["steps"] is None and row["trainable parameters"] is None
     assert run_metrics_rows(ws, run.id) == []
+
+
+def test_the_runs_page_stars_no_run_on_one_item_of_its_evaluation():
+    """A demo walkthrough: one item of 150 (0.0067) cleared the 0.005 floor and starred a run from one seed."""
+    from receipt_core.training.run_summary import EVAL_ITEMS, clear_best_runs
+
+    def row(run, items_right, items=150):
+        return {"run": run, "eval set": "same", "best fields.micro_f1": 0.9, EVAL_ITEMS: items,
+                "best quantity.item_accuracy": items_right / items}
+
+    assert clear_best_runs([row("a", 145), row("b", 144)]) == set()
+    assert clear_best_runs([row("a", 146), row("b", 144)]) == {"a"}

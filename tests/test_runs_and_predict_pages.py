@@ -93,7 +93,8 @@ def test_the_study_stars_no_best_row_on_a_0_0002_difference():
 
     def summary(name, f1, items):
         values = {"fields.micro_f1": f1, "quantity.item_accuracy": items}
-        return SimpleNamespace(runs=(1,), config=SimpleNamespace(name=name, is_reference=False),
+        return SimpleNamespace(runs=(SimpleNamespace(metrics={}),),
+                               config=SimpleNamespace(name=name, is_reference=False),
                                spread=lambda key: Spread.of([values[key]]))
 
     close = SimpleNamespace(summaries=(summary("full", 0.8002, 0.9), summary("phased", 0.8, 0.9)))

@@ -3,6 +3,8 @@ end-to-end (from pixels) scoring against gold segments on hand-made and real OCR
 
 from __future__ import annotations
 
+import dataclasses
+
 import json
 import math
 
@@ -194,3 +196,28 @@ def test_a_word_in_nested_segments_counts_for_the_smallest_and_a_wrong_value_is_
     assert metrics["quantity.segment_accuracy"] == 0.0  # flagged, but the value 1 is not 4
     assert metrics["quantity.word_precision"] == 1.0  # it sits in the quantity segment, not the line
     assert metrics["fields.micro_recall"] == 0.0  # the ITEM_NAME segment got no word of its own
+
+
+def test_a_one_seed_lead_of_one_item_or_of_two_frozen_backbones_is_not_a_verdict():
+    """A demo walkthrough: the study said "layout beats text-only (freeze-backbone): held" from one seed each, on
+    3 items of 150, although frozen the two backbones compute the same features; one item (0.0067) cleared the
+    0.005 floor; and "phased is best" read "did not hold" while phased led on items."""
+    def summary(backbone, scenario, f1, items, scored=150):
+        run = _run(StudyConfig(backbone, scenario), 0, f1, items, 5)
+        run = dataclasses.replace(run, metrics={**run.metrics, "quantity.items": scored})
+        return ConfigSummary(StudyConfig(backbone, scenario), (run,))
+
+    result = StudyResult(settings=StudySettings(repeats=1), train_data="t", eval_data="e", train_documents=1,
+                         eval_documents=1, summaries=(
+        summary("layout-minilm", "freeze-backbone", 0.901, 0.980),
+        summary("text-minilm", "freeze-backbone", 0.898, 0.960),
+        summary("layout-minilm", "full", 0.930, 145 / 150), summary("text-minilm", "full", 0.930, 144 / 150),
+        summary("layout-minilm", "phased", 0.918, 0.987)))
+    claims = {c.claim: c for c in read_claims(result)}
+    frozen = claims["A layout-aware backbone beats a text-only one (freeze-backbone)."]
+    assert frozen.verdict == "not measured" and "compute the same features" in frozen.evidence
+    full = claims["A layout-aware backbone beats a text-only one (full)."]
+    assert full.verdict == "did not hold"  # 145 vs 144 of 150 items: one item is no difference
+    assert full.evidence.endswith("One seed each: indicative only; repeats measure the spread.")
+    phased = claims["Phased unfreezing is best."]  # 0.918 vs 0.930 on fields, 0.987 vs 0.9667 on items
+    assert phased.verdict == "mixed", phased.evidence

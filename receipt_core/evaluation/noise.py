@@ -1,7 +1,8 @@
 """When a difference between two scores counts: the noise rule the study's reading uses, one home for every view.
 
-Two scores differ only when they are further apart than :func:`margin`: the larger of :data:`NOISE_FLOOR` and
-the sum of their spreads (sample standard deviations over seeds; 0 for a single run). A "best" is marked only
+Two scores differ only when they are further apart than :func:`margin`: the larger of :data:`NOISE_FLOOR`, the
+sum of their spreads (sample standard deviations over seeds; 0 for a single run) and, for item accuracy, one item
+of the evaluation set (:func:`one_item`). A "best" is marked only
 when :func:`clear_winner` finds one: no worse than any other on every metric, and measurably better than each on
 at least one.
 """
@@ -11,28 +12,37 @@ from __future__ import annotations
 from typing import Hashable, Mapping, Sequence, TypeVar
 
 NOISE_FLOOR = 0.005
-NOISE_NOTE = (f"Differences smaller than {NOISE_FLOOR} (or than the seeds' spread, with repeats) count as no "
-              "difference.")
+NOISE_NOTE = (f"Differences smaller than {NOISE_FLOOR} (or than the seeds' spread, with repeats, or than one item "
+              "of the evaluation set for item accuracy) count as no difference.")
 
 K = TypeVar("K", bound=Hashable)
 
 
-def margin(std_a: float = 0.0, std_b: float = 0.0) -> float:
-    """How far apart two scores must be to call a difference: the larger of 0.005 and their spreads' sum."""
-    return max(NOISE_FLOOR, (std_a or 0.0) + (std_b or 0.0))
+def margin(std_a: float = 0.0, std_b: float = 0.0, floor: float = 0.0) -> float:
+    """How far apart two scores must be to call a difference: the larger of 0.005, their spreads' sum and
+    ``floor`` (the metric's own resolution: more than one item of the evaluation set for item accuracy)."""
+    return max(NOISE_FLOOR, (std_a or 0.0) + (std_b or 0.0), floor)
 
 
-def compare(a: float, b: float, std_a: float = 0.0, std_b: float = 0.0) -> int:
+def compare(a: float, b: float, std_a: float = 0.0, std_b: float = 0.0, floor: float = 0.0) -> int:
     """+1 when ``a`` is measurably higher, -1 when ``b`` is, 0 within noise."""
-    return 0 if abs(a - b) < margin(std_a, std_b) else (1 if a > b else -1)
+    return 0 if abs(a - b) < margin(std_a, std_b, floor) else (1 if a > b else -1)
 
 
-def clear_winner(scores: Mapping[K, Sequence[tuple[float, float]]]) -> K | None:
+def one_item(items: Sequence[object]) -> float:
+    """The floor for item accuracy over evaluations of ``items`` items each: a difference of one item is no
+    difference (one of 150 is 0.0067, over the 0.005 floor); 0 when a count is missing."""
+    counts = [n for n in items if isinstance(n, (int, float)) and not isinstance(n, bool) and n > 0]
+    return 1.0 / min(counts) + 1e-9 if counts and len(counts) == len(items) else 0.0
+
+
+def clear_winner(scores: Mapping[K, Sequence[tuple[float, float]]], floors: Sequence[float] = ()) -> K | None:
     """The candidate that beats every other beyond noise, or None.
 
-    ``scores`` maps each candidate to one ``(mean, std)`` per metric, in the same order for all. The leader (highest
-    sum of means) wins when, against each other candidate, it is within noise or better on every metric and
-    measurably better on at least one. Fewer than two candidates: no winner (nothing was compared).
+    ``scores`` maps each candidate to one ``(mean, std)`` per metric, in the same order for all; ``floors`` gives
+    each metric's own smallest difference (:func:`one_item`), 0 when left out. The leader (highest sum of means)
+    wins when, against each other candidate, it is within noise or better on every metric and measurably better on
+    at least one. Fewer than two candidates: no winner (nothing was compared).
     """
     if len(scores) < 2:
         return None
@@ -40,7 +50,8 @@ def clear_winner(scores: Mapping[K, Sequence[tuple[float, float]]]) -> K | None:
     for other, theirs in scores.items():
         if other == leader:
             continue
-        signs = [compare(m, n, s, t) for (m, s), (n, t) in zip(scores[leader], theirs)]
+        signs = [compare(m, n, s, t, floors[i] if i < len(floors) else 0.0)
+                 for i, ((m, s), (n, t)) in enumerate(zip(scores[leader], theirs))]
         if min(signs) < 0 or max(signs) <= 0:
             return None
     return leader

@@ -9,13 +9,17 @@ from typing import Any, Mapping, Sequence
 
 from .settings import StudyConfig, StudySettings
 
+ITEMS_SCORED = "quantity.items"  # how many items item accuracy is over: one of them is the smallest difference
+
+
 @dataclass(frozen=True)
 class RunResult:
     """One training run of one configuration and seed."""
 
     config: StudyConfig
     seed: int
-    metrics: Mapping[str, float]  # the headline metrics (training.events.HEADLINE_METRICS) of the final model
+    metrics: Mapping[str, float]  # the headline metrics (training.events.HEADLINE_METRICS) of the final model, and
+    # ITEMS_SCORED (runs recorded before it was kept lack it)
     train_s: float  # training time (the budget's clock)
     wall_s: float  # the whole run: loading, encoding, training, evaluating, saving
     trainable_parameters: int  # at the end of the run (phased: the last phase)

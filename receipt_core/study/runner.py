@@ -22,9 +22,10 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from ..data.document import Document
-from ..training.events import EvalEvent, Event, FailedEvent, PhaseEvent, ProgressEvent, StepEvent, headline
+from ..training.events import (EvalEvent, Event, FailedEvent, PhaseEvent, ProgressEvent, StepEvent, flatten_metrics,
+                               headline)
 from ..training.config import ReferenceConfig
-from .result import ConfigSummary, RunResult, StudyResult
+from .result import ITEMS_SCORED, ConfigSummary, RunResult, StudyResult
 from .settings import StudyConfig, StudySettings
 
 
@@ -136,6 +137,12 @@ def reference_config(config: StudyConfig, settings: StudySettings, seed: int) ->
                            lr_schedule=settings.lr_schedule, warmup=settings.warmup, boxes=settings.boxes)
 
 
+def scored_metrics(metrics) -> dict[str, float]:
+    """What a study keeps of a run's final evaluation: the headline metrics, and how many items they scored."""
+    flat = flatten_metrics(metrics)
+    return {**headline(flat), **({ITEMS_SCORED: flat[ITEMS_SCORED]} if ITEMS_SCORED in flat else {})}
+
+
 def run_result(config: StudyConfig, seed: int, job, collector: RunCollector, wall_s: float,
                run_dir: Path | None) -> RunResult:
     """What the study keeps of a finished :class:`~receipt_core.training.job.TrainingJob` whose events went to
@@ -145,7 +152,7 @@ def run_result(config: StudyConfig, seed: int, job, collector: RunCollector, wal
         raise RuntimeError(result.error if result is not None else "the training thread ended without a result")
     state = job.trainer.state
     epochs = state.epoch + (state.step_in_epoch / state.steps_per_epoch if state.steps_per_epoch else 0.0)
-    return RunResult(config=config, seed=seed, metrics=headline(result.metrics), train_s=result.elapsed_s,
+    return RunResult(config=config, seed=seed, metrics=scored_metrics(result.metrics), train_s=result.elapsed_s,
                      wall_s=wall_s, trainable_parameters=collector.trainable, total_parameters=collector.total,
                      steps=result.step, epochs=epochs, finished=result.reason,
                      evaluations=tuple(collector.evaluations), losses=_thin(collector.losses),
@@ -178,7 +185,7 @@ def _run_reference(config: StudyConfig, settings: StudySettings, seed: int, trai
     started = time.monotonic()
     result = train_reference(reference_config(config, settings, seed), train_docs, eval_docs,
                              on_log=lambda line: log("    " + line))
-    metrics = headline(result.metrics)
+    metrics = scored_metrics(result.metrics)
     return RunResult(config=config, seed=seed, metrics=metrics, train_s=result.train_s,
                      wall_s=time.monotonic() - started, trainable_parameters=result.trainable_parameters,
                      total_parameters=result.total_parameters, steps=result.steps, epochs=result.epochs,

@@ -10,12 +10,13 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any, Mapping, Protocol, Sequence
 
-from ..evaluation.noise import clear_winner
+from ..evaluation.noise import clear_winner, one_item
 from .events import (EvalEvent, FinishedEvent, HEADLINE_METRICS, PhaseEvent, ProgressEvent, StepEvent,
                      event_from_json, flatten_metrics, headline)
 from .run_documents import eval_ids
 
 BEST_BY = ("fields.micro_f1", "quantity.item_accuracy")  # what "best run" weighs, as the study's best row does
+EVAL_ITEMS = "eval items"  # its evaluation's item count: one item is the smallest item-accuracy difference
 
 
 class _EventSource(Protocol):  # receipt_core.workspace.store.Workspace
@@ -36,7 +37,7 @@ def run_summary(source: _EventSource, run) -> dict[str, Any]:
                            "eval receipts": len(evaluated_on) or None, "eval set": eval_set_key(evaluated_on),
                            "status": run.status, "scenario": config.get("scenario"), "backbone": config.get("backbone"),
                            "trainable parameters": None, "total parameters": None, "wall time (s)": None,
-                           "steps": None}
+                           "steps": None, EVAL_ITEMS: None}
     best: dict[str, float] = {}
     for event in _events(source, run.id, [PhaseEvent.kind, EvalEvent.kind, ProgressEvent.kind, FinishedEvent.kind]):
         if isinstance(event, PhaseEvent):
@@ -44,6 +45,7 @@ def run_summary(source: _EventSource, run) -> dict[str, Any]:
             row["total parameters"] = event.total_parameters
         elif isinstance(event, EvalEvent):
             metrics = flatten_metrics(event.metrics)
+            row[EVAL_ITEMS] = metrics.get("quantity.items", row[EVAL_ITEMS])
             for name in HEADLINE_METRICS:
                 if name in metrics:
                     best[name] = max(best.get(name, float("-inf")), metrics[name])
@@ -69,7 +71,9 @@ def clear_best_runs(rows: Sequence[Mapping[str, Any]]) -> set[str]:
     for row in rows:
         if row.get("eval set") is not None and all(row.get(f"best {name}") is not None for name in BEST_BY):
             groups.setdefault(row["eval set"], {})[row["run"]] = [(row[f"best {name}"], 0.0) for name in BEST_BY]
-    return {winner for scores in groups.values() if (winner := clear_winner(scores)) is not None}
+    items = {row["run"]: row.get(EVAL_ITEMS) for row in rows}
+    return {winner for scores in groups.values()
+            if (winner := clear_winner(scores, (0.0, one_item([items[run] for run in scores])))) is not None}
 
 
 @dataclass(frozen=True)
