@@ -599,6 +599,11 @@ def test_train_runs_live_and_a_second_start_from_another_session_is_refused(demo
     assert {"train_chart_fields_metrics", "train_chart_quantity_metrics", "train_prediction_figure"} <= charts
     assert list(second.dataframe[-1].value.columns) == ["name", "quantity", "unit_price", "price"]
     second.button(key="train_stop").click().run()
+    if active.job.is_alive:  # evaluating and saving before it ends: said, and nothing left to press (a walkthrough
+        # read "running … ETA 2s" for 15 s after Stop)
+        from ui.shared import STOPPING
+        assert any(STOPPING in m.value for m in second.markdown), [m.value for m in second.markdown][:3]
+        assert not any(b.key in ("train_pause", "train_stop") for b in second.button)
     assert active.job.join(60)
     assert active.job.status == "stopped"
     assert demo_env.get_run(active.run_id).status == "stopped"

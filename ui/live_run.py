@@ -22,7 +22,7 @@ from receipt_core.training.run_feed import RunCurves, RunFeed
 from receipt_core.training.run_status import status_line
 from receipt_core.training.slot import JobBusyError
 from ui.actions import document_image
-from ui.shared import NO_VALUE, fmt_params, fmt_seconds, friendly, job_slot, workspace
+from ui.shared import NO_VALUE, STOPPING, fmt_params, fmt_seconds, friendly, job_slot, workspace
 
 FEED_KEY = "train_feed"
 FIGURES_KEY = "train_chart_figures"  # chart key → (what it was built from, figure)
@@ -61,23 +61,27 @@ def live_view() -> None:
         st.rerun(scope="app")  # the settings form and the fragment's refresh rate change with the job
 
     status = curves.status or active.status
+    stopping = live and active.job.control.should_stop  # a stop evaluates and saves first: seconds, not a step
+    if stopping:  # a walkthrough read "running … ETA 2s" for 15 s after pressing Stop
+        status = STOPPING
     header = st.columns([4, 1, 1])
     icon = {"running": ":green[:material/play_circle:]", "paused": ":orange[:material/pause_circle:]",
-            "failed": ":red[:material/error:]", "stopped": ":material/stop_circle:",
+            "failed": ":red[:material/error:]", "stopped": ":material/stop_circle:", STOPPING: ":material/stop_circle:",
             "finished": ":green[:material/check_circle:]"}.get(status, ":material/radio_button_unchecked:")
     header[0].markdown(f"### {icon} Run `{active.run_id}` — {status}\n{literal(active.description)}")
-    if live:  # an ended run has nothing to pause or stop: no dead buttons beside it
+    if live and not stopping:  # an ended (or ending) run has nothing to pause or stop: no dead buttons beside it
         paused = active.job.status == "paused" or active.job.control.should_pause
-        if header[1].button("Resume" if paused else "Pause", key="train_pause", width="stretch"):
-            _control(active.run_id, "resume" if paused else "pause")
-        if header[2].button("Stop", key="train_stop", type="primary", width="stretch"):
-            _control(active.run_id, "stop")
+        # callbacks: they act before the next run draws the header, which then shows "paused" or "stopping…"
+        header[1].button("Resume" if paused else "Pause", key="train_pause", width="stretch", on_click=_control,
+                         args=(active.run_id, "resume" if paused else "pause"))
+        header[2].button("Stop", key="train_stop", type="primary", width="stretch", on_click=_control,
+                         args=(active.run_id, "stop"))
 
     if curves.error:
         st.error(f"Training failed: {literal(curves.error)}")
     for message in curves.messages:
         st.warning(message)
-    _progress(curves, live, _budget_s(ws, active.run_id), active.started_at)
+    _progress(curves, live and not stopping, _budget_s(ws, active.run_id), active.started_at)  # no ETA then
     _charts(curves, active.run_id)
     _predictions(curves, ws, live)
 

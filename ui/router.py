@@ -16,7 +16,7 @@ from streamlit.delta_generator import DeltaGenerator
 from receipt_core.datasets.splits import first_dataset
 from ui.literal import literal
 from ui.race_track import race_track
-from ui.shared import (DATASET_KEY, NO_DATA, PENDING_DATASET_KEY, ROUTED_KEY, follow_dataset, job_slot,
+from ui.shared import (DATASET_KEY, NO_DATA, PENDING_DATASET_KEY, ROUTED_KEY, STOPPING, follow_dataset, job_slot,
                        user_errors, workspace)
 from ui.warm_up import model_stack_import
 
@@ -122,9 +122,12 @@ def training_status() -> None:
         st.caption("Training: idle")
         return
     status = active.status
-    if active.is_live and status == "running" and active.job.control.should_pause:
+    if active.is_live and active.job.control.should_stop:
+        status = STOPPING
+    elif active.is_live and status == "running" and active.job.control.should_pause:
         status = "pausing…"
     icon = {"running": ":green[:material/play_circle:]", "paused": ":orange[:material/pause_circle:]",
             "pausing…": ":orange[:material/pause_circle:]", "failed": ":red[:material/error:]",
+            STOPPING: ":material/stop_circle:",
             "finished": ":green[:material/check_circle:]"}.get(status, ":material/stop_circle:")
     st.caption(f"Training: {icon} run `{active.run_id}` — {status}")
