@@ -221,3 +221,20 @@ def test_a_one_seed_lead_of_one_item_or_of_two_frozen_backbones_is_not_a_verdict
     assert full.evidence.endswith("One seed each: indicative only; repeats measure the spread.")
     phased = claims["Phased unfreezing is best."]  # 0.918 vs 0.930 on fields, 0.987 vs 0.9667 on items
     assert phased.verdict == "mixed", phased.evidence
+
+
+def test_a_configuration_keeps_its_colour_in_every_figure_when_another_failed():
+    """A demo walkthrough saw full red in the race's curves and green in its cost chart: colours went by the
+    position among the configurations that produced runs. They go by the configuration now, in every figure."""
+    from receipt_core.study.figures import COLOURS, config_colours, curves_figure, quality_cost_figure
+
+    configs = [StudyConfig("text-minilm", s) for s in ("freeze-backbone", "phased", "full")]
+    summaries = (ConfigSummary(configs[0], (_run(configs[0], 0, 0.9, 0.9, 5),)), ConfigSummary(configs[1], ()),
+                 ConfigSummary(configs[2], (_run(configs[2], 0, 0.93, 0.95, 100),)))
+    result = StudyResult(settings=StudySettings(), summaries=summaries, train_data="t", eval_data="e",
+                         train_documents=1, eval_documents=1)
+    assert config_colours(result)["text-minilm · full"] == COLOURS[2]
+    for figure in (quality_cost_figure(result), curves_figure(result)):
+        drawn = {trace.name: trace.marker.color if trace.mode == "markers+text" else trace.line.color
+                 for trace in figure.data}
+        assert drawn["text-minilm · full"] == COLOURS[2] and drawn["text-minilm · freeze-backbone"] == COLOURS[0]

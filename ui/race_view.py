@@ -17,7 +17,8 @@ from receipt_core.plots.study_tables import claim_lines
 from receipt_core.study.race import RaceBusyError
 from receipt_core.study.race_record import (DEFAULT_RACE_SCENARIOS, RaceFileError, RacePlan, RaceRecord,
                                            check_race_name, find_races)
-from receipt_core.study.race_view import RACE_CHARTS, RaceFeed, race_curves, race_rows
+from receipt_core.study.figures import config_colours
+from receipt_core.study.race_view import RACE_CHARTS, RaceFeed, entry_label, race_curves, race_rows
 from receipt_core.study.settings import StudyConfig, StudySettings
 from receipt_core.study.table import READING_NOTE
 from receipt_core.study.view import open_study
@@ -146,9 +147,11 @@ def race_board() -> None:
                     persist_state="session", key="race_x",
                     help="Wall-clock seconds since each run's start: what a scenario costs in time")
     columns = st.columns(len(RACE_CHARTS))
+    colours = config_colours(record.study())  # each configuration's colour, as in the cost chart below
+    by_run = {entry_label(record, entry): colours[entry.config.name] for entry in record.entries}
     for column, (title, y_title, series) in zip(columns, RACE_CHARTS):
         column.plotly_chart(curve_figure(race_curves(record, curves, series), title, y_title, x=axis,
-                                         uirevision=f"race-{name}-{series}-{axis}"),
+                                         uirevision=f"race-{name}-{series}-{axis}", colors=by_run),
                             key=f"race_chart_{series}", width="stretch")
     st.markdown("**Cost beside quality**")
     st.dataframe(pd.DataFrame(race_rows(record, curves)), hide_index=True, key="race_table", placeholder=NO_VALUE,

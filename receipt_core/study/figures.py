@@ -21,6 +21,12 @@ SAME_TIME = 1.1  # training times within this factor of each other: the budget d
 _CURVE_PANELS = (((1, 1), "fields.micro_f1"), ((1, 2), "quantity.item_accuracy"), ((2, 1), "quantity.word_f1"))
 
 
+def config_colours(result: StudyResult) -> dict[str, str]:
+    """Each configuration's colour, by its place in the study (failed ones keep theirs), the same in every figure
+    and in a race's live curves (a walkthrough saw full red in the curves and green in the cost chart)."""
+    return {s.config.name: COLOURS[i % len(COLOURS)] for i, s in enumerate(result.summaries)}
+
+
 def quality_cost_figure(result: StudyResult) -> go.Figure:
     """Field micro-F1 and item quantity accuracy against training seconds, one marker per configuration
     (error bars: the seeds' std; marker size: trainable parameters); against training seconds per epoch when every
@@ -34,10 +40,11 @@ def quality_cost_figure(result: StudyResult) -> go.Figure:
     cost = "seconds per epoch" if per_epoch else "training time"
     figure = make_subplots(rows=1, cols=2, subplot_titles=(f"field micro-F1 vs {cost}",
                                                            f"item quantity accuracy vs {cost}"))
-    for index, s in enumerate(rows):
+    colours = config_colours(result)
+    for s in rows:
         trainable = s.spread("trainable_parameters").mean
         name = escape_markup(s.config.name)
-        colour = COLOURS[index % len(COLOURS)]  # the configuration's colour in both panels and in the curves
+        colour = colours[s.config.name]  # the configuration's colour in both panels and in the curves
         for col, key in _COST_PANELS:
             figure.add_trace(go.Scatter(
                 x=[s.seconds_per_epoch() if per_epoch else s.spread("train_s").mean], y=[s.spread(key).mean],
@@ -59,10 +66,11 @@ def curves_figure(result: StudyResult) -> go.Figure:
     overlaid per configuration (each configuration's first seed)."""
     figure = make_subplots(rows=2, cols=2, subplot_titles=("field micro-F1", "item quantity accuracy",
                                                            "quantity word F1", "training loss"))
-    for index, s in enumerate(s for s in result.summaries if s.runs):
+    colours = config_colours(result)
+    for s in (s for s in result.summaries if s.runs):
         run = s.runs[0]
         name = escape_markup(s.config.name)
-        colour = COLOURS[index % len(COLOURS)]
+        colour = colours[s.config.name]
         for (r, c), key in _CURVE_PANELS:
             points = [e for e in run.evaluations if key in e]
             figure.add_trace(go.Scatter(x=[e["elapsed_s"] for e in points], y=[e[key] for e in points],
@@ -76,4 +84,4 @@ def curves_figure(result: StudyResult) -> go.Figure:
     return figure
 
 
-__all__ = ["quality_cost_figure", "curves_figure", "COLOURS"]
+__all__ = ["quality_cost_figure", "curves_figure", "config_colours", "COLOURS"]
