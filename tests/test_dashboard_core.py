@@ -300,3 +300,12 @@ def test_while_a_run_trains_the_watched_receipt_is_redrawn_at_most_every_few_sec
     assert built == ["r1 at step 1", "r1 at step 3"] and tables[-1]["name"].tolist() == ["item at 3"]
     show(4, live=False)  # the run ended: its last prediction is drawn at once
     assert built[-1] == "r1 at step 4" and tables[-1]["name"].tolist() == ["item at 4"]
+
+
+def test_a_share_of_the_model_never_rounds_a_frozen_head_away():
+    """A walkthrough read "100% of the model" for freeze-quantity-head (24,142,475 of 24,143,245 parameters)."""
+    from ui.shared import fmt_share
+
+    assert fmt_share(24_142_475 / 24_143_245) == "99.9968"
+    assert fmt_share(666_011 / 24_143_245) == "2.759"
+    assert (fmt_share(1.0), fmt_share(0.0)) == ("100", "0")

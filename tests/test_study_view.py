@@ -319,3 +319,6 @@ def test_escaped_markdown_keeps_bare_links_colours_and_codes_inert():
                                            ":material/home:")
     for live in ("http://", "www.", "a@b", ":red", ":smile", ":material"):
         assert live not in shown
+    # a time, a colon before a space, an @ alone keep no invisible character (a walkthrough copied "17:<joiner>19")
+    assert escape_markdown("17:19 UTC (full): field @ 3") == "17:19 UTC (full): field @ 3"
+    assert ":100:" not in escape_markdown("good :100:")  # an emoji code of digits stays inert

@@ -195,6 +195,17 @@ def friendly(error: BaseException) -> str:
     return message or type(error).__name__
 
 
+def fmt_share(share: float) -> str:
+    """A share (0–1) as a percentage of 4 significant digits, or more where that would round a part to 0 or 100
+    (a walkthrough read "100% of the model" with a head frozen)."""
+    for digits in (4, 6, 8):
+        text = f"{100 * share:.{digits}g}"
+        if (0 < share < 1) and float(text) in (0.0, 100.0):
+            continue
+        return text
+    return text
+
+
 def fmt_params(n: int | None) -> str:
     if n is None:
         return "–"

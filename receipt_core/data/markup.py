@@ -91,9 +91,11 @@ _MARKDOWN_SPECIALS = re.compile(r"([\\`*_\[\]<>|~&$])")
 
 # What Streamlit turns into markup after the Markdown is parsed, where a backslash no longer counts: a bare URL,
 # ``www.`` or an e-mail address becomes a live link, ``:red[…]`` coloured text, ``:smile:`` an emoji and
-# ``:material/home:`` an icon. An invisible word joiner after each ``:`` and ``@`` and inside ``www.`` breaks them.
+# ``:material/home:`` an icon. An invisible word joiner breaks them: after a ``:`` that a letter, digit or ``/``
+# follows (not in a time such as 17:19, where a digit comes before it too), after an ``@`` before a word, and inside
+# ``www.``. (A joiner after every ``:`` got into copied times and labels: "17:<word joiner>19 UTC".)
 _WORD_JOINER = "\u2060"
-_AFTER_MARKUP = re.compile(r"([:@]|(?i:www)(?=\.))")
+_AFTER_MARKUP = re.compile(r"((?<!\d):(?=[\w/])|@(?=\w)|(?i:www)(?=\.))")
 
 
 def escape_markdown(text: object) -> str:

@@ -44,22 +44,24 @@ GUIDES: tuple[ScenarioGuide, ...] = (
     ScenarioGuide(
         preset="freeze-fields-head",
         title="Scenario 3a — freeze the field head",
-        implies="The backbone and the quantity head train; the field head keeps its weights. Shows how "
-                "learning one task moves the shared representation under the other task's fixed head.",
+        implies="The backbone and the quantity head train; the field head keeps the weights it starts with "
+                "(random, in a new run). Shows how learning one task moves the shared representation under the "
+                "other task's fixed head.",
         advantages=("Isolates the quantity task while keeping the backbone adaptable.",
                     "Useful when field labels are trusted and quantity labels are new."),
-        disadvantages=("Field predictions can drift or degrade as the shared backbone moves "
-                       "(negative transfer made visible).",
+        disadvantages=("Field predictions stay as poor as the frozen head starts, unless the moving backbone "
+                       "learns to feed it (the study saw that happen: README).",
                        "As costly per step as full fine-tuning."),
     ),
     ScenarioGuide(
         preset="freeze-quantity-head",
         title="Scenario 3b — freeze the quantity head",
-        implies="The backbone and the field head train; the quantity head keeps its weights. The mirror "
-                "of 3a.",
+        implies="The backbone and the field head train; the quantity head keeps the weights it starts with "
+                "(random, in a new run). The mirror of 3a.",
         advantages=("Isolates the field task while keeping the backbone adaptable.",
                     "Shows whether field training helps or hurts quantity extraction."),
-        disadvantages=("Quantity predictions can degrade as the backbone moves.",
+        disadvantages=("Quantity predictions stay as poor as the frozen head starts, unless the moving backbone "
+                       "learns to feed it.",
                        "As costly per step as full fine-tuning."),
     ),
     ScenarioGuide(
