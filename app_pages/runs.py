@@ -250,7 +250,8 @@ with runs_tab:
         d1.download_button("Metrics CSV", spreadsheet_csv(pd.DataFrame(rows)),
                            file_name=f"{run_id}-metrics.csv", mime="text/csv", key="runs_csv", disabled=not rows)
         if d2.button("Prepare checkpoint zip", disabled=not saved, key="runs_zip_prepare"):
-            st.session_state["runs_zip_bytes"] = (run_id, zip_folder(folder))
+            with st.spinner("Zipping the checkpoint (about 100–200 MB)…"):  # seconds with nothing shown before
+                st.session_state["runs_zip_bytes"] = (run_id, zip_folder(folder))
         prepared = st.session_state.get("runs_zip_bytes")
         if prepared and prepared[0] == run_id:
             d2.download_button("Download checkpoint", prepared[1], file_name=f"{run_id}.zip", mime="application/zip",

@@ -193,7 +193,11 @@ def test_the_reading_judges_a_one_backbone_race_on_that_backbone():
     study = StudyResult(settings=StudySettings(), summaries=rows, train_data="t", eval_data="e", train_documents=9,
                         eval_documents=3)
     claims = {c.claim: c for c in read_claims(study)}
-    assert set(claims) == {"Freezing the backbone is cheap and good.", "Phased unfreezing is best."}
+    assert set(claims) == {"Freezing the backbone is cheap and good.", "Phased unfreezing is best.",
+                           "A layout-aware backbone beats a text-only one."}
+    # a demo walkthrough: a race of one backbone was silent on the stakeholder's layout question
+    layout = claims["A layout-aware backbone beats a text-only one."]
+    assert layout.verdict == "not measured" and layout.evidence.startswith("only text-minilm ran here")
     assert claims["Freezing the backbone is cheap and good."].verdict == "did not hold"  # 0.15 F1 behind
     assert "1.00% as many parameters as full fine-tuning" in claims["Freezing the backbone is cheap and good."].evidence
     assert claims["Phased unfreezing is best."].verdict == "did not hold"

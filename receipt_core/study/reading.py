@@ -78,6 +78,11 @@ def read_claims(result: StudyResult) -> list[Claim]:
                 claims.append(Claim(claim, "not measured", f"{layout} vs {text}: {n1}; {n2}. {SAME_FEATURES}"))
                 continue
             claims.append(Claim(claim, _verdict(s1, s2), f"{layout} vs {text}: {n1}; {n2}.{_indicative(a, b)}"))
+    backbones = {s.config.backbone for s in result.summaries if s.runs and not s.config.is_reference}
+    if len(backbones) == 1 and layout != "tiny":  # a race runs one backbone: the stakeholder's question still stands
+        claims.append(Claim("A layout-aware backbone beats a text-only one.", "not measured",
+                            f"only {layout} ran here; run layout-minilm and text-minilm in one study (Runs → "
+                            "Studies) to compare them, fine-tuned (full or phased)."))
     phased_rows = [s for s in result.summaries if s.runs and s.config.scenario == "phased"]
     others = [s for s in result.summaries if s.runs and s.config.scenario not in ("phased", REFERENCE)]
     if phased_rows and others:
