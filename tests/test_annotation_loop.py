@@ -28,7 +28,7 @@ class _Running:
     def __init__(self) -> None:
         self.release = threading.Event()
         self.status = "running"
-        self.control = SimpleNamespace(should_pause=False)  # what the sidebar's status line reads
+        self.control = SimpleNamespace(should_pause=False, should_stop=False)  # what the sidebar's status line reads
 
     @property
     def is_alive(self) -> bool:

@@ -257,7 +257,7 @@ class _FakeJob:
     def __init__(self, status: str = "paused") -> None:
         self.status = status
         self.is_alive = True
-        self.control = SimpleNamespace(should_pause=status == "paused")
+        self.control = SimpleNamespace(should_pause=status == "paused", should_stop=False)
 
     def stop(self) -> None:
         self.is_alive = False

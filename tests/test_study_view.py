@@ -309,6 +309,30 @@ def test_a_copied_study_whose_seed_is_not_a_number_is_refused_as_damaged(tmp_pat
             open_study(folder)
 
 
+@pytest.mark.parametrize("metrics, run, why", [
+    ({"fields.micro_f1": float("nan")}, {}, "metric fields.micro_f1 is nan, not a finite number"),
+    ({"fields.micro_f1": 0.5, "quantity.items": -5}, {}, "metric quantity.items is -5, not a positive count"),
+    ({"fields.micro_f1": 0.5, "quantity.items": 0}, {}, "metric quantity.items is 0, not a positive count"),
+    ({"fields.micro_f1": 7.0}, {}, "metric fields.micro_f1 is 7.0, outside 0–1"),
+    ({"fields.micro_f1": 0.5}, {"trainable_parameters": -10 ** 18}, "trainable_parameters is -1000000000000000000"),
+    ({"fields.micro_f1": 0.5}, {"trainable_parameters": float("inf")}, "trainable_parameters is inf"),
+    ({"fields.micro_f1": 10 ** 400}, {}, "int too large to convert to float"),
+])
+def test_a_hand_edited_study_with_impossible_numbers_is_damaged_not_a_verdict(metrics, run, why, tmp_path):
+    """A probe: a copied study.json with a count of items of -5 or 0 took away the one-item margin and turned a
+    "mixed" reading into "held"; NaN read "did not hold: nan vs nan"; 1e999 or -1e18 parameters raised
+    OverflowError or "math domain error" as "Opening the study failed"."""
+    from tests.test_security_browser import HOSTILE_STUDY
+
+    data = json.loads(json.dumps(HOSTILE_STUDY))
+    data.pop("claims")  # the reading is computed from the numbers
+    data["configurations"][0]["runs"][0].update({"metrics": metrics, **run})
+    (tmp_path / "study.json").write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(StudyFileError, match="is damaged") as refused:
+        open_study(tmp_path)
+    assert why in str(refused.value)
+
+
 def test_escaped_markdown_keeps_bare_links_colours_and_codes_inert():
     """Streamlit makes links of bare URLs and e-mail addresses, colour of :red[…] and emoji or icons of :codes:
     after the Markdown is parsed, where a backslash no longer counts: a word joiner breaks each."""

@@ -10,6 +10,7 @@ folders under a folder (the dashboard looks in ``<workspace>/studies/``).
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
@@ -18,7 +19,7 @@ from ..data.boxes import stored_box_mode
 from ..data.files import fits_a_file_system
 from .files import StudyFileError, load_study
 from .reading import read_claims
-from .result import Claim, ConfigSummary, RunResult, StudyResult
+from .result import ITEMS_SCORED, Claim, ConfigSummary, RunResult, StudyResult
 from .settings import StudyConfig, StudySettings
 from .table import TableRow, settings_paragraph, table_rows
 
@@ -103,7 +104,7 @@ def open_study(path: Path | str, within: Path | None = None) -> OpenedStudy:
     try:
         result = result_from_json(data)
         claims = tuple(_claim(c) for c in data["claims"]) if "claims" in data else tuple(read_claims(result))
-    except (KeyError, TypeError, ValueError, AttributeError) as error:
+    except (KeyError, TypeError, ValueError, AttributeError, ArithmeticError) as error:  # 1e999 parameters: overflow
         detail = f"missing {error}" if isinstance(error, KeyError) else str(error)
         raise StudyFileError(f"{where} is damaged ({detail}); copy it again from the study's folder or rerun "
                              "the study") from None
@@ -139,15 +140,40 @@ def run_from_json(config: StudyConfig, run: Mapping[str, Any]) -> RunResult:
     """One run of ``config`` from its ``RunResult.to_json()`` (a study.json run, or a race's finished run)."""
     curves = run.get("curves") or {}
     return RunResult(config=config, seed=int(run["seed"]),
-                     metrics={k: float(v) for k, v in run["metrics"].items()},
-                     train_s=float(run["train_s"]), wall_s=float(run.get("wall_s", run["train_s"])),
-                     trainable_parameters=int(run["trainable_parameters"]),
-                     total_parameters=int(run.get("total_parameters", 0)), steps=int(run.get("steps", 0)),
-                     epochs=float(run["epochs"]), finished=str(run.get("finished", "")),
+                     metrics={k: _metric(k, v) for k, v in run["metrics"].items()},
+                     train_s=_count("train_s", run["train_s"]),
+                     wall_s=_count("wall_s", run.get("wall_s", run["train_s"])),
+                     trainable_parameters=int(_count("trainable_parameters", run["trainable_parameters"])),
+                     total_parameters=int(_count("total_parameters", run.get("total_parameters", 0))),
+                     steps=int(_count("steps", run.get("steps", 0))), epochs=_count("epochs", run["epochs"]),
+                     finished=str(run.get("finished", "")),
                      evaluations=tuple(dict(e) for e in curves.get("eval", ())),
                      losses=tuple((int(p["step"]), float(p["elapsed_s"]), float(p["loss"]))
                                   for p in curves.get("loss", ())),
                      run_dir=run.get("run_dir"), phases=tuple(dict(p) for p in run.get("phases", ())))
+
+
+def _metric(name: str, value: Any) -> float:
+    """A run's metric as the study wrote it: a finite number (a score in [0, 1]; an item count a positive whole
+    number); ValueError otherwise, so a hand-edited NaN or a count of -5 reads "damaged", never as a verdict (a
+    probe: a count of 0 took away the one-item margin and turned "mixed" into "held")."""
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"metric {name} is {value!r}, not a finite number")
+    if name == ITEMS_SCORED and (number < 1 or not number.is_integer()):
+        raise ValueError(f"metric {name} is {value!r}, not a positive count of items")
+    if name != ITEMS_SCORED and not 0 <= number <= 1:
+        raise ValueError(f"metric {name} is {value!r}, outside 0–1")
+    return number
+
+
+def _count(name: str, value: Any) -> float:
+    """A run's seconds, parameters, steps or epochs: a finite number not below 0 (a probe's -10**18 parameters
+    broke the cost chart with "math domain error")."""
+    number = float(value)
+    if not math.isfinite(number) or number < 0:
+        raise ValueError(f"{name} is {value!r}, not a finite number of at least 0")
+    return number
 
 
 def _claim(entry: Mapping[str, Any]) -> Claim:
