@@ -56,7 +56,11 @@ def _delete_receipt(doc_id: str, title: str, dataset: str) -> None:
             with user_errors("Deleting the receipt"):
                 ws.delete_document(doc_id)
                 st.session_state.pop(f"delete_receipt_confirm_{doc_id}", None)
-                flash("receipts", "success", f"Deleted receipt {literal(title)} from dataset {literal(dataset)}.")
+                last = not ws.list_documents(dataset)
+                flash("receipts", "success", f"Deleted receipt {literal(title)} from dataset {literal(dataset)}"
+                      + (": it was its last receipt, so the dataset is gone too." if last else "."))
+                if last:  # the sidebar moves on at once (it said the dataset "from the link" was missing)
+                    show_dataset_now(None)
                 st.rerun()
 
 

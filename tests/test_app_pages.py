@@ -934,3 +934,20 @@ def test_a_dataset_picked_in_the_sidebar_wins_over_the_one_an_import_left_pendin
     router._chosen(["alpha", "beta", "gamma"])
     assert "dataset_next" not in state and state["dataset"] == "gamma"
     assert state["train_dataset"] == "gamma"  # the pages' data choices follow the pick
+
+
+def test_deleting_a_datasets_last_receipt_says_the_dataset_went_and_blames_no_link(workspace_home):
+    """A probe: after its last receipt was deleted the sidebar said "Dataset lonely from the link is not in this
+    workspace", though no link was followed."""
+    ws = Workspace.open(workspace_home)
+    word = (Word(text="TOTAL", box=(1, 1, 9, 9), field="TOTAL"),)
+    ws.save_documents("lonely", [Document(id="only", width=50, height=50, words=word)])
+    ws.save_documents("other", [Document(id="o1", width=50, height=50, words=word)])
+    at = app("data", dataset="lonely")
+    at.checkbox(key="delete_receipt_confirm_only").check().run()
+    at.button(key="delete_receipt").click().run()
+    no_errors(at)
+    assert any("it was its last receipt, so the dataset is gone too" in s.value for s in at.success)
+    assert not [i for i in at.info if "from the link" in i.value], [i.value for i in at.info]
+    at.run()
+    assert not [i for i in at.info if "from the link" in i.value], [i.value for i in at.info]

@@ -209,3 +209,15 @@ def test_every_option_of_every_command_says_what_it_is_for():
               for name, command in commands.items() for action in command._actions
               if not isinstance(action, argparse._HelpAction) and not action.help]
     assert silent == []
+
+
+def test_an_out_folder_that_is_a_dangling_link_or_a_pipe_is_named_for_what_it_is(tmp_path, capsys):
+    """A probe: a dangling symlink as --out said "cannot create the folder …: File exists", a FIFO "is a file"."""
+    link = tmp_path / "dangling"
+    link.symlink_to(tmp_path / "nowhere")
+    assert main(["synth", "--out", str(link), "--count", "1"]) == 2
+    assert f"--out {link} is a symbolic link to {tmp_path / 'nowhere'}, which does not exist" in capsys.readouterr().err
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    assert main(["synth", "--out", str(pipe), "--count", "1"]) == 2
+    assert f"--out {pipe} is not a regular file (a pipe, socket or device), not a folder" in capsys.readouterr().err

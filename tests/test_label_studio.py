@@ -333,3 +333,32 @@ def test_the_photo_comes_back_through_label_studios_own_image_references(referen
     (tmp_path / "back.json").write_text(json.dumps(tasks))
     stored = import_into_workspace(ws, "photos", load_dataset(tmp_path / "back.json", "label-studio"))
     assert stored.problems == () and ws.load_documents("photos")[0].image_sha256 == sha
+
+
+def test_odd_but_readable_label_studio_tasks_keep_their_words(tmp_path):
+    """A probe: a prediction score of 10**400 raised OverflowError and lost the task; a ground-truth annotation with
+    a broken result lost a task with three usable ones; was_cancelled "false" (text) counted as cancelled; a
+    5000-character image reference failed with "File name too long"; a 41 MB export was refused by detection."""
+    from receipt_core.datasets.detect import detect_format
+
+    upright = {"x": 10, "y": 10, "width": 10, "height": 2, "rotation": 0}
+    word = _ls_region("a", "12.00", "TOTAL", upright)
+    guess = [{**r, "score": 10 ** 400} for r in _ls_region("a", "12.00", "SUBTOTAL", upright)]
+    tasks = [
+        {"id": 1, "data": {}, "predictions": [{"model_version": "m", "result": guess}]},
+        {"id": 2, "data": {}, "annotations": [{"id": 21, "result": "notalist", "ground_truth": True},
+                                               {"id": 22, "result": word, "was_cancelled": "false"}]},
+        {"id": 3, "data": {"ocr": "x" * 5000 + ".png"}, "annotations": [{"id": 31, "result": word}]},
+    ]
+    (tmp_path / "project.json").write_text(json.dumps(tasks))
+    report = load_dataset(tmp_path / "project.json", "label-studio")
+    by_task = {d.id.split("-")[2]: d for d in report.documents}
+    assert set(by_task) == {"1", "2", "3"}, report.problems
+    assert by_task["1"].words[0].suggestion.score == 1.0  # a score past 1 is read as 1
+    assert by_task["2"].words[0].annotation_label == "TOTAL"
+    assert any("is not a file inside" in p for p in report.problems)  # the long reference: without pixels
+
+    big = tmp_path / "big"
+    big.mkdir()
+    (big / "export.json").write_text("[" + json.dumps(tasks[1]) + " " * (33 * 1024 * 1024) + "]")
+    assert detect_format(big) == "label-studio"

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import itertools
+import os
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -124,8 +125,12 @@ def make_out_folder(path: Path, create: bool = True) -> None:
     fails in a second, not when the trained model is saved."""
     from .main import CommandError
 
+    if path.is_symlink() and not path.exists():  # "cannot create the folder …: File exists" said nothing useful
+        raise CommandError(f"--out {path} is a symbolic link to {os.readlink(path)}, which does not exist; choose a "
+                           "new or empty folder")
     if path.exists() and not path.is_dir():
-        raise CommandError(f"--out {path} is a file, not a folder; choose a new or empty folder")
+        what = "a file" if path.is_file() else "not a regular file (a pipe, socket or device)"
+        raise CommandError(f"--out {path} is {what}, not a folder; choose a new or empty folder")
     if create:
         try:
             path.mkdir(parents=True, exist_ok=True)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ._common import DEFAULT_LIMITS, RecordError, read_record_file
-from .label_studio import EXPORT_HINT
+from .label_studio import EXPORT_HINT, MAX_FILE_BYTES as LS_MAX_FILE_BYTES
 from .report import DatasetImportError
 from .wildreceipt import SPLIT_FILES
 
@@ -57,6 +57,8 @@ def detect_format(path: Path) -> str:
         try:
             data = read_record_file(file, DEFAULT_LIMITS)
         except RecordError as error:
+            if _large_label_studio_export(file):  # one file of many tasks: its loader allows far more than a record
+                return "label-studio"
             unreadable.append(f"{file.name}: {error}")
             continue
         found = json_format(data)
@@ -72,6 +74,20 @@ def detect_format(path: Path) -> str:
     raise DatasetImportError(f"cannot tell the format of {path}: none of {', '.join(f.name for f in files)} is a "
                              f"CORD, native or Label Studio record{reasons} and there is {wildreceipt}; choose the "
                              f"format ({FORMATS_SHOWN})")
+
+
+def _large_label_studio_export(file: Path) -> bool:
+    """Whether ``file``, too large to read as one record, starts like a Label Studio JSON export: a list of tasks
+    with ``data`` and annotations or predictions (a probe's 41 MB export was refused "over the limit" by detection
+    alone, while ``--format label-studio`` imported it)."""
+    try:
+        if file.stat().st_size <= DEFAULT_LIMITS.max_record_bytes or file.stat().st_size > LS_MAX_FILE_BYTES:
+            return False
+        with file.open("rb") as handle:
+            head = handle.read(65536).decode("utf-8-sig", errors="ignore").lstrip()
+    except OSError:
+        return False
+    return head.startswith("[") and '"data"' in head and ('"annotations"' in head or '"predictions"' in head)
 
 
 def _label_studio_min(data: Any) -> bool:

@@ -210,7 +210,9 @@ def _task_document(task: Any, number_: int, folder: Path, schema: LabelSchema, l
     if not isinstance(task.get("annotations") or [], list) or not isinstance(task.get("predictions") or [], list):
         raise RecordError("annotations and predictions must be lists")
     given = [a for a in task.get("annotations") or [] if isinstance(a, Mapping)]
-    annotations = [a for a in given if not a.get("was_cancelled")]
+    # only those that can give words compete (a ground-truth one with a broken result lost the whole task), and only
+    # a true was_cancelled cancels (the text "false" did)
+    annotations = [a for a in given if a.get("was_cancelled") is not True and isinstance(a.get("result"), list)]
     predictions = [p for p in task.get("predictions") or [] if isinstance(p, Mapping)]
     base = _chosen_annotation(annotations, notes) if annotations else (predictions[0] if predictions else None)
     if base is None or not isinstance(base.get("result"), list):
@@ -438,12 +440,21 @@ def _add_suggestions(prediction: Mapping, words: dict[str, Word], width: int, he
         label = region.get("label")
         if word is None or label is None or word.is_labelled:
             continue
-        score = next((r.get("score") for r in results if r.get("id") == rid and "score" in r), default)
-        score = float(score) if isinstance(score, (int, float)) and not isinstance(score, bool) else 0.0
+        score = _probability(next((r.get("score") for r in results if r.get("id") == rid and "score" in r), default))
         value = _quantity(region.get(QUANTITY_TAG), word.text) if label == QUANTITY else None
         words[rid] = dataclasses.replace(word, suggestion=Suggestion(
             field=OTHER if label == QUANTITY else label, is_quantity=label == QUANTITY, quantity_value=value,
-            run=run, score=min(max(score, 0.0), 1.0)))
+            run=run, score=score))
+
+
+def _probability(value: Any) -> float:
+    """A prediction's score as a probability: a number clamped to 0–1; 0 for anything else (10**400 raised
+    OverflowError and lost the task)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return 0.0
+    if isinstance(value, int):
+        return 1.0 if value >= 1 else 0.0
+    return min(max(value, 0.0), 1.0) if math.isfinite(value) else 0.0
 
 
 def _image(ref: Any, folder: Path, notes: list[str]) -> Path | str | None:
@@ -456,8 +467,11 @@ def _image(ref: Any, folder: Path, notes: list[str]) -> Path | str | None:
     local = isinstance(ref, str) and "://" not in ref and not ref.startswith("/data/")
     if local:
         candidate = folder / ref
-        if candidate.is_file() and inside(folder, candidate):
-            return candidate
+        try:
+            if candidate.is_file() and inside(folder, candidate):
+                return candidate
+        except OSError:  # a name too long for the file system: no such file (a probe's 5000 characters lost the task)
+            pass
     named = _SHA256_IN_NAME.search(PurePosixPath(ref.split("?d=")[-1]).name) if isinstance(ref, str) else None
     if named is not None:
         return named.group(0)  # RecordCollector.add notes it unless the workspace holds it
