@@ -147,6 +147,25 @@ def test_pretrain_pauses_on_ctrl_z_and_stops_on_ctrl_c(cord_folders, tmp_path):
     assert "finished (stopped)" in "".join(lines)
     assert "saved the pre-trained backbone" in process.stdout.read()  # the result line goes to stdout
     assert (out / "config.json").is_file() and (out / "pretrain.json").is_file()
+    from receipt_core.model.backbone_names import unfinished_pretraining
+
+    assert unfinished_pretraining(str(out)) is None  # stopped, with its summary: finished
+
+
+def test_a_killed_pretraining_is_named_unfinished_when_train_uses_it(tmp_path, capsys):
+    """A probe: a pretrain killed with kill -9 left config.json and weights that train --backbone took without a
+    word. Its epoch saves mark it unfinished until the summary is written; train warns."""
+    from receipt_core.cli.arguments import check_backbone_source
+
+    folder = tmp_path / "pt"
+    folder.mkdir()
+    (folder / "config.json").write_text("{}")
+    (folder / "pretrain.json").write_text('{"format": "receipt-mtl/pretrain", "result": null, '
+                                          '"unfinished_at_epoch": 84}')
+    check_backbone_source(str(folder))
+    assert capsys.readouterr().err.strip() == (f"warning: --backbone: {folder} holds an unfinished pre-training (it "
+                                               "ended without its summary, after epoch 84): its weights are those "
+                                               "of its last save")
 
 
 @pytest.mark.slow

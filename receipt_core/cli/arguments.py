@@ -9,6 +9,7 @@ import argparse
 import dataclasses
 import itertools
 import os
+import sys
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -163,12 +164,14 @@ def check_empty_out_folder(path: Path, force: bool) -> None:
 def check_backbone_source(name_or_path: str) -> None:
     """CommandError when ``--backbone`` names no backbone (an unknown name, a missing folder, a folder without
     config.json): said in a second, before any document is read or any folder made."""
-    from ..model.backbone_names import backbone_source_problem
+    from ..model.backbone_names import backbone_source_problem, unfinished_pretraining
     from .main import CommandError
 
     problem = backbone_source_problem(name_or_path)
     if problem:
         raise CommandError(f"--backbone: {problem}")
+    if note := unfinished_pretraining(name_or_path):
+        print(f"warning: --backbone: {note}", file=sys.stderr, flush=True)
 
 
 def check_run_folder(run_dir: Path, resume: bool) -> None:

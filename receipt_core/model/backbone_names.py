@@ -4,11 +4,26 @@ transformers."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 DEFAULT_BACKBONE = "layout-minilm"
 BACKBONE_NAMES = ("layout-minilm", "text-minilm", "tiny")
 TEXT_ONLY_BACKBONES = ("text-minilm",)  # every token gets the box [0, 0, 0, 0]: the 2-D tables see no layout
+
+
+def unfinished_pretraining(name_or_path: str) -> str | None:
+    """A note when ``name_or_path`` is a ``pretrain`` output whose run never finished (killed: its pretrain.json has
+    no result), else None. A probe's killed pre-training left a folder ``train --backbone`` took without a word."""
+    info = Path(name_or_path).expanduser() / "pretrain.json"
+    try:
+        data = json.loads(info.read_text(encoding="utf-8")) if info.is_file() else None
+    except (OSError, ValueError):
+        return None
+    if isinstance(data, dict) and data.get("result") is None and "unfinished_at_epoch" in data:
+        return (f"{name_or_path} holds an unfinished pre-training (it ended without its summary, after epoch "
+                f"{data['unfinished_at_epoch']}): its weights are those of its last save")
+    return None
 
 
 def backbone_source_problem(name_or_path: str) -> str | None:

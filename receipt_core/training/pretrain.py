@@ -149,6 +149,10 @@ class PretrainTask:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.backbone.save_pretrained(str(self.out_dir), safe_serialization=True)
         self.tokenizer.save_pretrained(str(self.out_dir))
+        if not (self.out_dir / PRETRAIN_INFO).is_file():  # until result() writes the summary: unfinished
+            (self.out_dir / PRETRAIN_INFO).write_text(json.dumps(
+                {"format": "receipt-mtl/pretrain", "version": 1, "config": asdict(self.config), "result": None,
+                 "unfinished_at_epoch": state.epoch}, indent=2), encoding="utf-8")
         with_user_umask(self.out_dir)  # safetensors writes its weights 0600
         return str(self.out_dir)
 
