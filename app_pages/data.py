@@ -123,7 +123,8 @@ with view_tab:
             summaries = ws.list_documents(dataset, status=None if status == "all" else status, search=search)
             if summaries:
                 titles = {s.id: s.title for s in summaries}  # an upload shows its file name
-                forget_stale_choice("data_doc", list(titles))  # a receipt just deleted is no choice any more
+                # a receipt just deleted, or of the dataset shown before, is no choice any more: the first one is
+                forget_stale_choice("data_doc", list(titles), default=next(iter(titles)))
                 doc_id = st.selectbox("Receipt", list(titles), key="data_doc", format_func=lambda i: plain(titles[i]))
                 doc = ws.get_document(doc_id)
                 left, right = st.columns([3, 2])

@@ -18,7 +18,7 @@ from receipt_core.ocr.engine import OcrCache, ocr_many
 from receipt_core.plots.figures import FIGURE_HEIGHT, LOW_CONFIDENCE, prediction_figure, tall_figure_height
 from receipt_core.plots.overlay import MODEL_LAYER, OCR_LAYER, confidence_marks, overlay_counts, overlay_figure
 from receipt_core.training.events import METRIC_LABELS
-from receipt_core.training.run_documents import trained_on_photos
+from receipt_core.training.run_documents import train_ids, trained_on_photos
 from receipt_core.training.run_summary import last_evaluation
 from receipt_core.wording import counted
 from ui.actions import document_image
@@ -99,6 +99,9 @@ else:
                               format_func=lambda i: plain(titles.get(i, i)))
         doc = ws.get_document(doc_id)
         inputs.append((doc_id, doc, document_image(ws, doc)))
+        if doc_id in train_ids(run.config):  # a walkthrough read 0.99 confidences off a receipt it had trained on
+            st.info("The run trained on this receipt: what it predicts here shows what it learned, not how it does "
+                    "on receipts it has not seen (pick one of its evaluation dataset for that).")
 
 if inputs and source == "Upload images" and trained_on_photos(ws, run.config) is False:
     st.info("This run trained only on receipts without photos (words typed by annotators, as CORD's), so its "

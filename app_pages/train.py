@@ -16,6 +16,7 @@ from receipt_core.model.head_settings import HEAD_KINDS, LAYER_MIXES, HeadSettin
 from receipt_core.training.config import (DEEP_PHASE_TWO, SHALLOW_PHASE_TWO, PretrainConfig, ReferenceConfig,
                                           TrainConfig, phase_two_depth)
 from receipt_core.training.estimate import PlannedRun, estimate_run_time, planned_train_receipts
+from receipt_core.training.run_settings import PHASED_ONLY
 from receipt_core.training.runs import start_pretrain_run, start_reference_run, start_run
 from receipt_core.training.schedules import LR_SCHEDULES
 from receipt_core.training.slot import JobBusyError
@@ -50,7 +51,8 @@ def _scenario_defaults() -> None:
     for key, field in SCENARIO_SETTINGS.items():
         value = getattr(defaults, field)
         value = value if value is not None else 0  # a number input's unset; top k: 0 is "auto"
-        if key in st.session_state and st.session_state[key] != value:
+        shown = preset == "phased" or field not in PHASED_ONLY  # freeze-backbone has no "epochs per phase" to tell
+        if shown and key in st.session_state and st.session_state[key] != value:
             changed.append(f"{field.replace('_', ' ')} {value:g}" if isinstance(value, float) else
                            f"{field.replace('_', ' ')} {value}")
         st.session_state[key] = value

@@ -877,6 +877,7 @@ def test_picking_a_scenario_gives_every_setting_that_scenario_s_defaults(demo_en
     assert at.number_input(key="train_epochs").value == expected.epochs == 20
     assert [t.value for t in at.toast] and "freeze-backbone's own defaults: " in at.toast[0].value  # said
     assert "epochs 20" in at.toast[0].value  # the 3 typed above is replaced, and the page says so
+    assert "per phase" not in at.toast[0].value  # a walkthrough read "epochs per phase 1" for freeze-backbone
     assert at.selectbox(key="train_head").value == expected.head == "contextual"
     assert at.number_input(key="train_head_depth").value == expected.head_depth
     assert at.number_input(key="train_head_size").value == expected.head_size
@@ -951,3 +952,19 @@ def test_deleting_a_datasets_last_receipt_says_the_dataset_went_and_blames_no_li
     assert not [i for i in at.info if "from the link" in i.value], [i.value for i in at.info]
     at.run()
     assert not [i for i in at.info if "from the link" in i.value], [i.value for i in at.info]
+
+
+def test_predict_on_a_receipt_the_run_trained_on_says_so(demo_env, trained_run):
+    """A walkthrough read 0.99 confidences and clean items off one of the run's own training receipts, with nothing
+    to say the run had seen it."""
+    trained = demo_env.get_run(trained_run).config["train_ids"]
+    at = app("predict", dataset="demo")
+    at.selectbox(key="predict_run").set_value(trained_run).run()
+    at.radio(key="predict_source").set_value("A receipt from the workspace").run()
+    at.selectbox(key="predict_doc").set_value(trained[0]).run()
+    no_errors(at)
+    assert any("The run trained on this receipt" in i.value for i in at.info)
+    others = [s.id for s in demo_env.list_documents("demo") if s.id not in trained]
+    if others:
+        at.selectbox(key="predict_doc").set_value(others[0]).run()
+        assert not any("The run trained on this receipt" in i.value for i in at.info)

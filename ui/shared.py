@@ -252,12 +252,17 @@ def runs_with_checkpoints() -> list:
     return [run for run in ws.list_runs() if has_checkpoint(ws.runs_dir / run.id)]
 
 
-def forget_stale_choice(key: str, options) -> None:
+def forget_stale_choice(key: str, options, default=None) -> None:
     """Call before drawing the selectbox ``key``. Streamlit keeps a selectbox's choice as its option's text, so
     when that text changed (a run renamed in another tab) the choice comes back as a string that is none of the
-    options, and code using it as an id fails. Such a choice is forgotten: the picker starts from its default."""
+    options, and code using it as an id fails. Such a choice is forgotten: the picker starts from its default, or
+    is set to ``default`` when given (only a value the page sets reaches the browser: a removed key left the
+    browser showing the old choice, a receipt just deleted or of another dataset, over the one drawn)."""
     if key in st.session_state and st.session_state[key] not in options:
-        del st.session_state[key]
+        if default is None:
+            del st.session_state[key]
+        else:
+            st.session_state[key] = default
 
 
 def run_picker(runs: list, key: str):
