@@ -126,7 +126,7 @@ with runs_tab:
                          "best": st.column_config.TextColumn("", width=30, help="The best run, marked only when it "
                                                              "beats every other run evaluated on the same receipts "
                                                              "beyond the noise rule below"),
-                         "name": st.column_config.TextColumn("name", width="medium"),
+                         "name": st.column_config.TextColumn("name", width="large"),  # a race run's scenario ends it
                          **{f"best {m}": st.column_config.NumberColumn(f"best {METRIC_LABELS[m]}", format="%.3f",
                                                                        width=175, help=f"the best {m} over the run's "
                                                                        "evaluations, each metric on its own (Predict "
