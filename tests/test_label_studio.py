@@ -215,6 +215,7 @@ def test_an_export_back_without_its_images_folder_keeps_the_photos_the_workspace
 
     stored = import_into_workspace(ws, "photos", load_dataset(source, fmt))
     assert stored.problems == () and ws.load_documents("photos")[0].image_sha256 == sha
+    assert len(stored.images) == 1  # counted as imported with its image (a probe read "0 with images")
 
     elsewhere = Workspace.open(tmp_path / "other")
     stored = import_into_workspace(elsewhere, "photos", load_dataset(source, fmt))
@@ -362,3 +363,15 @@ def test_odd_but_readable_label_studio_tasks_keep_their_words(tmp_path):
     big.mkdir()
     (big / "export.json").write_text("[" + json.dumps(tasks[1]) + " " * (33 * 1024 * 1024) + "]")
     assert detect_format(big) == "label-studio"
+
+
+def test_a_bad_item_number_is_noted_not_dropped_silently(tmp_path):
+    """A probe: group numbers of 10**400 and -1.5 vanished without a word."""
+    base = {"id": "a", "to_name": "image", "original_width": 800, "original_height": 1200}
+    value = {"x": 10, "y": 10, "width": 10, "height": 2}
+    results = _ls_region("a", "TEA", "ITEM_NAME", value) + [
+        {**base, "from_name": "group", "type": "number", "value": {**value, "number": -1.5}}]
+    (tmp_path / "t.json").write_text(json.dumps([_ls_task(1, results)]))
+    report = load_dataset(tmp_path / "t.json", "label-studio")
+    assert report.documents[0].words[0].group_id is None
+    assert any("region a: item number -1.5 is not a whole number from 0; in no item" in p for p in report.problems)

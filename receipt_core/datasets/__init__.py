@@ -110,9 +110,11 @@ def import_into_workspace(workspace: "Workspace", dataset: str, report: ImportRe
         if marked:
             reviewed.append(doc.id)
         path, missing = report.images.get(doc.id), report.missing_images.get(doc.id)
-        if missing is not None and workspace.image_path(missing.sha256) is not None:
+        held = workspace.image_path(missing.sha256) if missing is not None else None
+        if held is not None:
             doc = dataclasses.replace(doc, image_sha256=missing.sha256)  # stored by content hash: the same bytes
             problems.remove(missing.problem)
+            images[doc.id] = held  # counted among the receipts imported with images
         elif path is not None:
             try:
                 image = read_imported_image(path)

@@ -226,7 +226,7 @@ def _task_document(task: Any, number_: int, folder: Path, schema: LabelSchema, l
     regions = _regions(results, width, height, schema, notes)
     if not regions:
         raise RecordError("no usable word regions (a rectangle with a transcription)")
-    groups = _groups(results, regions)
+    groups = _groups(results, regions, notes)
     labelled = base is not None and base in annotations
     words = {rid: _word(region, groups.get(rid), labelled) for rid, region in regions.items()}
     for prediction in predictions:
@@ -370,12 +370,19 @@ def _on_page(xs: list[float], ys: list[float], width: int, height: int, notes: l
     return box
 
 
-def _groups(results: list[Mapping], regions: Mapping[str, Mapping]) -> dict[str, int]:
-    """Region id -> item number: the ``group`` Number tag, else items joined by relations (numbered from 0)."""
+def _groups(results: list[Mapping], regions: Mapping[str, Mapping], notes: list[str]) -> dict[str, int]:
+    """Region id -> item number: the ``group`` Number tag, else items joined by relations (numbered from 0). A
+    group number that is no whole number from 0 to 10**9 is noted and leaves its word out of any item."""
     explicit = {rid: int(r[GROUP]) for rid, r in regions.items()
                 if isinstance(r.get(GROUP), (int, float)) and not isinstance(r.get(GROUP), bool)
                 and 0 <= r[GROUP] <= 10 ** 9 and float(r[GROUP]).is_integer()}  # in range first: float(10**400) fails
+    unreadable = [rid for rid, region in regions.items() if region.get(GROUP) is not None and rid not in explicit]
+
+    def note_unreadable() -> None:
+        notes.extend(f"region {rid}: item number {shown(regions[rid][GROUP])} is not a whole number from 0; in no "
+                     "item" for rid in unreadable)
     if explicit:
+        note_unreadable()
         return explicit
     parent = {rid: rid for rid in regions}
 
@@ -391,7 +398,8 @@ def _groups(results: list[Mapping], regions: Mapping[str, Mapping]) -> dict[str,
                 and a in parent and b in parent:
             parent[root(a)] = root(b)
             linked = True
-    if not linked:
+    if not linked:  # with relations the items come from them, and a bad number costs nothing
+        note_unreadable()
         return {}
     roots: dict[str, int] = {}
     members: dict[str, list[str]] = {}
