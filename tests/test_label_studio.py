@@ -13,7 +13,7 @@ import pytest
 from receipt_core.cli.main import main
 from receipt_core.data.document import Document, Suggestion, Word
 from receipt_core.datasets import EXPORT_FORMATS, export_documents, load_dataset
-from receipt_core.datasets.label_studio import CONFIG_FILE, TASKS_FILE
+from receipt_core.datasets.label_studio_template import CONFIG_FILE, TASKS_FILE
 from receipt_core.workspace.store import Workspace
 
 

@@ -68,7 +68,7 @@ def export_documents(documents: Iterable[Document], folder: Path, format: str,
         from .cord_export import save_cord
         save_cord(documents, folder, schema, images)
     elif format == "label-studio":
-        from .label_studio import save_label_studio
+        from .label_studio_export import save_label_studio
         save_label_studio(documents, folder, schema, images)
     else:
         raise ValueError(f"unknown export format {format!r}; choose one of {', '.join(EXPORT_FORMATS)}")

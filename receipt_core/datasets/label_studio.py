@@ -1,168 +1,30 @@
-"""Label Studio JSON, in and out, following its OCR labeling template: one task per receipt, one region per word.
-
-A word is one region id shared by the results of the template's tags (all on the image ``image``)::
-
-    rectangle  from "bbox"           value {x, y, width, height, rotation}   (percent of the image)
-    labels     from "label"          value {…, "labels": ["TOTAL"]}          only when the word is labelled
-    textarea   from "transcription"  value {…, "text": ["2x"]}
-    number     from "quantity"       value {…, "number": 2.0}                a quantity's value
-    number     from "group"          value {…, "number": 3}                  the word's item (``group_id``)
-
-plus a ``relation`` (label ``item``) from each word of an item to the next, so Label Studio draws the item. The
-item grouping travels in the per-region ``Number`` tag ``group`` (Label Studio's ``perRegion`` classification),
-which a one-word item also has; on import, tasks without it take their items from the relations instead.
-People's and imports' labels go to the task's ``annotations``; model suggestions go to ``predictions``, one per run
-(``model_version`` is the run id, each region's ``score`` the suggestion's). A labelled region's ``meta`` carries
-the word's provenance (``label_source``, ``label_run``, ``label_score``); a region without it imports as gold
-(``"import"``). A textarea region's ``meta`` carries the OCR's confidence in the word (``ocr_confidence``,
-0–100). :func:`label_config` is the labeling configuration to create the matching project.
-
-The importer reads one exported JSON file (a list of tasks, or one task) or a folder of them; each bad task is
-one problem line and the rest imports (bounded JSON, numbers in range, boxes clamped to the page).
-"""
+"""Label Studio JSON in: one exported JSON file (a list of tasks, or one task) or a folder of them, in the shape
+:mod:`.label_studio_template` describes, this project's export or Label Studio's own of such a project. Each bad
+task is one problem line and the rest imports (bounded JSON, numbers in range, boxes clamped to the page)."""
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 import math
 import re
 from pathlib import Path, PurePosixPath
-from typing import Any, Iterable, Mapping
-from xml.sax.saxutils import quoteattr
+from typing import Any, Mapping
 
 from ..data.document import IMPORT, LABEL_SOURCES, Document, Suggestion, Word, reading_order
-from ..data.files import atomic_write
 from ..data.quantity import parse_quantity
 from ..data.schema import OTHER, QUANTITY, LabelSchema
-from ._common import (DEFAULT_LIMITS, ImportLimits, RecordError, box_on_page, image_suffix, inside, number,
-                      page_size, quantity_number, read_record_file, shown, storable, too_many_words)
+from ._common import (DEFAULT_LIMITS, ImportLimits, RecordError, box_on_page, inside, number, page_size,
+                      quantity_number, read_record_file, shown, storable, too_many_words)
+from .label_studio_template import GROUP, ITEM_RELATION, OCR_CONFIDENCE, QUANTITY_TAG
 from .report import DatasetImportError, ImportReport, RecordCollector
 from ..wording import counted
 
-TASKS_FILE = "tasks.json"
-CONFIG_FILE = "label_config.xml"
-IMAGE_FOLDER = "images"
-IMAGE, BBOX, LABEL, TEXT, QUANTITY_TAG, GROUP = "image", "bbox", "label", "transcription", "quantity", "group"
-ITEM_RELATION = "item"
 IMAGE_NAME = re.compile(r"\.(jpe?g|png|webp|tiff?|bmp|gif)(\?|$)", re.IGNORECASE)  # a value naming an image file
 _SHA256_IN_NAME = re.compile(r"(?<![0-9a-f])[0-9a-f]{64}(?![0-9a-f])")
-OCR_CONFIDENCE = "ocr_confidence"  # a textarea region's meta key: the word's OCR confidence (0–100)
 EXPORT_HINT = ("export the project from Label Studio as JSON (its JSON-MIN and CSV exports keep no box and "
                "transcription per region)")
 MAX_FILE_BYTES = 512 * 1024 * 1024  # a whole export (many tasks); each task is bounded by ImportLimits too
-
-
-def label_config(schema: LabelSchema) -> str:
-    """The Label Studio labeling configuration (the OCR template plus quantity and item tags) for ``schema``."""
-    labels = "\n".join(f"    <Label value={quoteattr(label)}/>" for label in schema.annotation_labels)
-    return (f'<View>\n  <Image name="{IMAGE}" value="$ocr" zoom="true"/>\n'
-            f'  <Labels name="{LABEL}" toName="{IMAGE}">\n{labels}\n  </Labels>\n'
-            f'  <Rectangle name="{BBOX}" toName="{IMAGE}" strokeWidth="1"/>\n'
-            f'  <TextArea name="{TEXT}" toName="{IMAGE}" editable="true" perRegion="true" required="true" '
-            f'maxSubmissions="1" rows="1" placeholder="Recognized Text" displayMode="region-list"/>\n'
-            f'  <Number name="{QUANTITY_TAG}" toName="{IMAGE}" perRegion="true" min="0" step="0.5"/>\n'
-            f'  <Number name="{GROUP}" toName="{IMAGE}" perRegion="true" min="0"/>\n'
-            f'  <Relations>\n    <Relation value="{ITEM_RELATION}"/>\n  </Relations>\n</View>\n')
-
-
-# --- export ---------------------------------------------------------------------------------------------------
-
-
-def save_label_studio(docs: Iterable[Document], folder: Path, schema: LabelSchema,
-                      images: Mapping[str, Path] | None = None) -> Path:
-    """Write ``docs`` as ``folder/tasks.json`` (+ ``images/`` named by content hash, + ``label_config.xml``);
-    returns the tasks file. A task's ``data.ocr`` is the image's path relative to the folder (null without one)."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    images = images or {}
-    tasks = []
-    for number_, doc in enumerate(docs, start=1):
-        image_ref = None
-        image = images.get(doc.id)
-        if image is not None:
-            data = image.read_bytes()
-            name = f"{doc.image_sha256 or number_}{image_suffix(image, data)}"
-            target = folder / IMAGE_FOLDER / name
-            if not target.exists():
-                atomic_write(target, data)
-            image_ref = f"{IMAGE_FOLDER}/{name}"
-        tasks.append(document_task(doc, number_, image_ref))
-    atomic_write(folder / CONFIG_FILE, label_config(schema).encode("utf-8"))
-    path = folder / TASKS_FILE
-    atomic_write(path, json.dumps(tasks, ensure_ascii=False, indent=1, allow_nan=False).encode("utf-8"))
-    return path
-
-
-def document_task(doc: Document, task_id: int, image_ref: str | None) -> dict[str, Any]:
-    """One document as a Label Studio task (see the module docstring)."""
-    annotation: list[dict[str, Any]] = []
-    predictions: dict[str, list[dict[str, Any]]] = {}
-    groups: dict[int, list[str]] = {}
-    for index, word in enumerate(doc.words):
-        rid = f"w{index}"
-        geometry = _percent(word.box, doc.width, doc.height)
-        annotation.append(_result(rid, BBOX, "rectangle", geometry, {}, doc))
-        if word.is_labelled:
-            labelled = _result(rid, LABEL, "labels", geometry, {"labels": [word.annotation_label]}, doc)
-            labelled["meta"] = {"label_source": word.label_source, "label_run": word.label_run,
-                                "label_score": word.label_score}
-            annotation.append(labelled)
-        text = _result(rid, TEXT, "textarea", geometry, {"text": [word.text]}, doc)
-        if word.confidence is not None:  # the OCR's, 0–100: Annotate's low-confidence overlay reads it back
-            text["meta"] = {OCR_CONFIDENCE: word.confidence}
-        annotation.append(text)
-        if word.is_quantity and word.quantity_value is not None:
-            annotation.append(_result(rid, QUANTITY_TAG, "number", geometry, {"number": word.quantity_value}, doc))
-        if word.group_id is not None:
-            annotation.append(_result(rid, GROUP, "number", geometry, {"number": word.group_id}, doc))
-            groups.setdefault(word.group_id, []).append(rid)
-        suggestion = word.suggestion
-        if suggestion is not None:
-            region = _result(rid, LABEL, "labels", geometry, {"labels": [suggestion.annotation_label]}, doc)
-            region["score"] = suggestion.score
-            results = predictions.setdefault(suggestion.run, [])
-            # one result per tag, as Label Studio's OCR pre-annotation example: Rectangle, Labels and TextArea
-            results.append(_result(rid, BBOX, "rectangle", geometry, {}, doc))
-            results.append(region)
-            results.append(_result(rid, TEXT, "textarea", geometry, {"text": [word.text]}, doc))
-            if suggestion.is_quantity and suggestion.quantity_value is not None:
-                results.append(_result(rid, QUANTITY_TAG, "number", geometry,
-                                       {"number": suggestion.quantity_value}, doc))
-    for rids in groups.values():
-        annotation.extend({"from_id": a, "to_id": b, "type": "relation", "direction": "right",
-                           "labels": [ITEM_RELATION]} for a, b in zip(rids, rids[1:]))
-    task: dict[str, Any] = {
-        "id": task_id,
-        "data": {"ocr": image_ref, "receipt_id": doc.id, "source": doc.source, "width": doc.width,
-                 "height": doc.height, "meta": dict(doc.meta)},
-        "annotations": [{"result": annotation, "ground_truth": False, "was_cancelled": False}],
-    }
-    if predictions:
-        task["predictions"] = [{"model_version": run, "result": results,
-                                "score": _mean(r["score"] for r in results if "score" in r)}
-                               for run, results in predictions.items()]
-    return task
-
-
-def _percent(box, width: int, height: int) -> dict[str, float]:
-    x0, y0, x1, y1 = box
-    return {"x": x0 / width * 100, "y": y0 / height * 100, "width": (x1 - x0) / width * 100,
-            "height": (y1 - y0) / height * 100, "rotation": 0}
-
-
-def _result(rid: str, from_name: str, kind: str, geometry: Mapping, extra: Mapping, doc: Document) -> dict:
-    return {"id": rid, "from_name": from_name, "to_name": IMAGE, "type": kind, "original_width": doc.width,
-            "original_height": doc.height, "image_rotation": 0, "value": {**geometry, **extra}}
-
-
-def _mean(values: Iterable[float]) -> float:
-    values = list(values)
-    return sum(values) / len(values) if values else 0.0
-
-
-# --- import ---------------------------------------------------------------------------------------------------
 
 
 def load_label_studio(path: Path, schema: LabelSchema, limits: ImportLimits = DEFAULT_LIMITS) -> ImportReport:

@@ -1,0 +1,108 @@
+"""Workspace documents as a Label Studio JSON export: ``tasks.json`` (one task per receipt, in the shape
+:mod:`.label_studio_template` describes), the images named by content hash under ``images/``, and
+``label_config.xml`` to create the matching project."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from ..data.document import Document
+from ..data.files import atomic_write
+from ..data.schema import LabelSchema
+from ._common import image_suffix
+from .label_studio_template import (BBOX, CONFIG_FILE, GROUP, IMAGE, IMAGE_FOLDER, ITEM_RELATION, LABEL,
+                                    OCR_CONFIDENCE, QUANTITY_TAG, TASKS_FILE, TEXT, label_config)
+
+
+def save_label_studio(docs: Iterable[Document], folder: Path, schema: LabelSchema,
+                      images: Mapping[str, Path] | None = None) -> Path:
+    """Write ``docs`` as ``folder/tasks.json`` (+ ``images/`` named by content hash, + ``label_config.xml``);
+    returns the tasks file. A task's ``data.ocr`` is the image's path relative to the folder (null without one)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    images = images or {}
+    tasks = []
+    for number_, doc in enumerate(docs, start=1):
+        image_ref = None
+        image = images.get(doc.id)
+        if image is not None:
+            data = image.read_bytes()
+            name = f"{doc.image_sha256 or number_}{image_suffix(image, data)}"
+            target = folder / IMAGE_FOLDER / name
+            if not target.exists():
+                atomic_write(target, data)
+            image_ref = f"{IMAGE_FOLDER}/{name}"
+        tasks.append(document_task(doc, number_, image_ref))
+    atomic_write(folder / CONFIG_FILE, label_config(schema).encode("utf-8"))
+    path = folder / TASKS_FILE
+    atomic_write(path, json.dumps(tasks, ensure_ascii=False, indent=1, allow_nan=False).encode("utf-8"))
+    return path
+
+
+def document_task(doc: Document, task_id: int, image_ref: str | None) -> dict[str, Any]:
+    """One document as a Label Studio task (see the module docstring)."""
+    annotation: list[dict[str, Any]] = []
+    predictions: dict[str, list[dict[str, Any]]] = {}
+    groups: dict[int, list[str]] = {}
+    for index, word in enumerate(doc.words):
+        rid = f"w{index}"
+        geometry = _percent(word.box, doc.width, doc.height)
+        annotation.append(_result(rid, BBOX, "rectangle", geometry, {}, doc))
+        if word.is_labelled:
+            labelled = _result(rid, LABEL, "labels", geometry, {"labels": [word.annotation_label]}, doc)
+            labelled["meta"] = {"label_source": word.label_source, "label_run": word.label_run,
+                                "label_score": word.label_score}
+            annotation.append(labelled)
+        text = _result(rid, TEXT, "textarea", geometry, {"text": [word.text]}, doc)
+        if word.confidence is not None:  # the OCR's, 0–100: Annotate's low-confidence overlay reads it back
+            text["meta"] = {OCR_CONFIDENCE: word.confidence}
+        annotation.append(text)
+        if word.is_quantity and word.quantity_value is not None:
+            annotation.append(_result(rid, QUANTITY_TAG, "number", geometry, {"number": word.quantity_value}, doc))
+        if word.group_id is not None:
+            annotation.append(_result(rid, GROUP, "number", geometry, {"number": word.group_id}, doc))
+            groups.setdefault(word.group_id, []).append(rid)
+        suggestion = word.suggestion
+        if suggestion is not None:
+            region = _result(rid, LABEL, "labels", geometry, {"labels": [suggestion.annotation_label]}, doc)
+            region["score"] = suggestion.score
+            results = predictions.setdefault(suggestion.run, [])
+            # one result per tag, as Label Studio's OCR pre-annotation example: Rectangle, Labels and TextArea
+            results.append(_result(rid, BBOX, "rectangle", geometry, {}, doc))
+            results.append(region)
+            results.append(_result(rid, TEXT, "textarea", geometry, {"text": [word.text]}, doc))
+            if suggestion.is_quantity and suggestion.quantity_value is not None:
+                results.append(_result(rid, QUANTITY_TAG, "number", geometry,
+                                       {"number": suggestion.quantity_value}, doc))
+    for rids in groups.values():
+        annotation.extend({"from_id": a, "to_id": b, "type": "relation", "direction": "right",
+                           "labels": [ITEM_RELATION]} for a, b in zip(rids, rids[1:]))
+    task: dict[str, Any] = {
+        "id": task_id,
+        "data": {"ocr": image_ref, "receipt_id": doc.id, "source": doc.source, "width": doc.width,
+                 "height": doc.height, "meta": dict(doc.meta)},
+        "annotations": [{"result": annotation, "ground_truth": False, "was_cancelled": False}],
+    }
+    if predictions:
+        task["predictions"] = [{"model_version": run, "result": results,
+                                "score": _mean(r["score"] for r in results if "score" in r)}
+                               for run, results in predictions.items()]
+    return task
+
+
+def _percent(box, width: int, height: int) -> dict[str, float]:
+    x0, y0, x1, y1 = box
+    return {"x": x0 / width * 100, "y": y0 / height * 100, "width": (x1 - x0) / width * 100,
+            "height": (y1 - y0) / height * 100, "rotation": 0}
+
+
+def _result(rid: str, from_name: str, kind: str, geometry: Mapping, extra: Mapping, doc: Document) -> dict:
+    return {"id": rid, "from_name": from_name, "to_name": IMAGE, "type": kind, "original_width": doc.width,
+            "original_height": doc.height, "image_rotation": 0, "value": {**geometry, **extra}}
+
+
+def _mean(values: Iterable[float]) -> float:
+    values = list(values)
+    return sum(values) / len(values) if values else 0.0

@@ -1,0 +1,48 @@
+"""The Label Studio labeling template this project writes and reads: one task per receipt, one region per word.
+
+A word is one region id shared by the results of the template's tags (all on the image ``image``)::
+
+    rectangle  from "bbox"           value {x, y, width, height, rotation}   (percent of the image)
+    labels     from "label"          value {…, "labels": ["TOTAL"]}          only when the word is labelled
+    textarea   from "transcription"  value {…, "text": ["2x"]}
+    number     from "quantity"       value {…, "number": 2.0}                a quantity's value
+    number     from "group"          value {…, "number": 3}                  the word's item (``group_id``)
+
+plus a ``relation`` (label ``item``) from each word of an item to the next, so Label Studio draws the item. The
+item grouping travels in the per-region ``Number`` tag ``group`` (Label Studio's ``perRegion`` classification),
+which a one-word item also has; on import, tasks without it take their items from the relations instead.
+People's and imports' labels go to the task's ``annotations``; model suggestions go to ``predictions``, one per run
+(``model_version`` is the run id, each region's ``score`` the suggestion's). A labelled region's ``meta`` carries
+the word's provenance (``label_source``, ``label_run``, ``label_score``); a region without it imports as gold
+(``"import"``). A textarea region's ``meta`` carries the OCR's confidence in the word (``ocr_confidence``,
+0–100). :func:`label_config` is the labeling configuration to create the matching project.
+
+``label_studio_export`` writes tasks in this shape and ``label_studio`` reads them (and Label Studio's own JSON
+export of such a project).
+"""
+
+from __future__ import annotations
+
+from xml.sax.saxutils import quoteattr
+
+from ..data.schema import LabelSchema
+
+TASKS_FILE = "tasks.json"
+CONFIG_FILE = "label_config.xml"
+IMAGE_FOLDER = "images"
+IMAGE, BBOX, LABEL, TEXT, QUANTITY_TAG, GROUP = "image", "bbox", "label", "transcription", "quantity", "group"
+ITEM_RELATION = "item"
+OCR_CONFIDENCE = "ocr_confidence"  # a textarea region's meta key: the word's OCR confidence (0–100)
+
+
+def label_config(schema: LabelSchema) -> str:
+    """The Label Studio labeling configuration (the OCR template plus quantity and item tags) for ``schema``."""
+    labels = "\n".join(f"    <Label value={quoteattr(label)}/>" for label in schema.annotation_labels)
+    return (f'<View>\n  <Image name="{IMAGE}" value="$ocr" zoom="true"/>\n'
+            f'  <Labels name="{LABEL}" toName="{IMAGE}">\n{labels}\n  </Labels>\n'
+            f'  <Rectangle name="{BBOX}" toName="{IMAGE}" strokeWidth="1"/>\n'
+            f'  <TextArea name="{TEXT}" toName="{IMAGE}" editable="true" perRegion="true" required="true" '
+            f'maxSubmissions="1" rows="1" placeholder="Recognized Text" displayMode="region-list"/>\n'
+            f'  <Number name="{QUANTITY_TAG}" toName="{IMAGE}" perRegion="true" min="0" step="0.5"/>\n'
+            f'  <Number name="{GROUP}" toName="{IMAGE}" perRegion="true" min="0"/>\n'
+            f'  <Relations>\n    <Relation value="{ITEM_RELATION}"/>\n  </Relations>\n</View>\n')
