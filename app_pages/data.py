@@ -123,8 +123,7 @@ with view_tab:
             summaries = ws.list_documents(dataset, status=None if status == "all" else status, search=search)
             if summaries:
                 titles = {s.id: s.title for s in summaries}  # an upload shows its file name
-                # a receipt just deleted, or of the dataset shown before, is no choice any more: the first one is
-                forget_stale_choice("data_doc", list(titles), default=next(iter(titles)))
+                forget_stale_choice("data_doc", titles)  # a receipt just deleted, or of the dataset shown before
                 doc_id = st.selectbox("Receipt", list(titles), key="data_doc", format_func=lambda i: plain(titles[i]))
                 doc = ws.get_document(doc_id)
                 left, right = st.columns([3, 2])

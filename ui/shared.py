@@ -255,14 +255,15 @@ def runs_with_checkpoints() -> list:
 def forget_stale_choice(key: str, options, default=None) -> None:
     """Call before drawing the selectbox ``key``. Streamlit keeps a selectbox's choice as its option's text, so
     when that text changed (a run renamed in another tab) the choice comes back as a string that is none of the
-    options, and code using it as an id fails. Such a choice is forgotten: the picker starts from its default, or
-    is set to ``default`` when given (only a value the page sets reaches the browser: a removed key left the
-    browser showing the old choice, a receipt just deleted or of another dataset, over the one drawn)."""
+    options, and code using it as an id fails; a choice can also be gone (a receipt deleted, another dataset).
+    Such a choice is replaced by ``default`` (the first option when not given): only a value the page sets reaches
+    the browser, and a removed key left it showing the old choice over the one drawn (a walkthrough)."""
     if key in st.session_state and st.session_state[key] not in options:
-        if default is None:
+        choices = list(options)
+        if default is None and not choices:
             del st.session_state[key]
         else:
-            st.session_state[key] = default
+            st.session_state[key] = choices[0] if default is None else default
 
 
 def run_picker(runs: list, key: str):
@@ -285,12 +286,10 @@ def run_picker(runs: list, key: str):
     # a run deleted since; not an old option text the browser sent back ("<id> · name · status"), whose run is here
     gone = stored if stored is not None and stored not in by_id and str(stored).split(" · ")[0] not in by_id \
         else None
-    forget_stale_choice(key, by_id)
-    first = {}
-    if key not in st.session_state:
-        best = clear_best_runs([run_summary(workspace(), run) for run in runs])
-        first = {"index": next((i for i, run in enumerate(runs) if run.id in best), 0)}
-    chosen = by_id[st.selectbox("Run", list(by_id), format_func=names.get, key=key, **first)]
+    if st.session_state.get(key) not in by_id:  # first shown, or its choice is gone: the ★ run, else the newest
+        best = clear_best_runs([run_summary(workspace(), run) for run in runs])  # (set, not removed: see
+        st.session_state[key] = next((run.id for run in runs if run.id in best), runs[0].id)  # forget_stale_choice)
+    chosen = by_id[st.selectbox("Run", list(by_id), format_func=names.get, key=key)]
     if gone is not None:
         st.warning(f"The run you had chosen, {literal(str(gone))}, is gone (deleted, perhaps in another tab), so "
                    "nothing was done with it. Check the run now chosen, then press again.")

@@ -81,7 +81,7 @@ def _large_label_studio_export(file: Path) -> bool:
     with ``data`` and annotations or predictions (a probe's 41 MB export was refused "over the limit" by detection
     alone, while ``--format label-studio`` imported it)."""
     try:
-        if file.stat().st_size <= DEFAULT_LIMITS.max_record_bytes or file.stat().st_size > LS_MAX_FILE_BYTES:
+        if not DEFAULT_LIMITS.max_record_bytes < file.stat().st_size <= LS_MAX_FILE_BYTES:
             return False
         with file.open("rb") as handle:
             head = handle.read(65536).decode("utf-8-sig", errors="ignore").lstrip()

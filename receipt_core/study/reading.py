@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from ..evaluation.noise import clear_winner, margin, one_item
 from ..model.backbone_names import TEXT_ONLY_BACKBONES
-from ..training.events import METRIC_LABELS
-from .result import ITEMS_SCORED, Claim, ConfigSummary, StudyResult
+from ..training.events import ITEMS_SCORED, METRIC_LABELS
+from .result import Claim, ConfigSummary, StudyResult
 from .settings import REFERENCE
 
 

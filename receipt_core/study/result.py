@@ -9,8 +9,6 @@ from typing import Any, Mapping, Sequence
 
 from .settings import StudyConfig, StudySettings
 
-ITEMS_SCORED = "quantity.items"  # how many items item accuracy is over: one of them is the smallest difference
-
 
 @dataclass(frozen=True)
 class RunResult:
@@ -19,7 +17,7 @@ class RunResult:
     config: StudyConfig
     seed: int
     metrics: Mapping[str, float]  # the headline metrics (training.events.HEADLINE_METRICS) of the final model, and
-    # ITEMS_SCORED (runs recorded before it was kept lack it)
+    # training.events.ITEMS_SCORED (runs recorded before it was kept lack it)
     train_s: float  # training time (the budget's clock)
     wall_s: float  # the whole run: loading, encoding, training, evaluating, saving
     trainable_parameters: int  # at the end of the run (phased: the last phase)

@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from ..data.document import Document
-from ..training.events import (EvalEvent, Event, FailedEvent, PhaseEvent, ProgressEvent, StepEvent, flatten_metrics,
-                               headline)
+from ..training.events import (ITEMS_SCORED, EvalEvent, Event, FailedEvent, PhaseEvent, ProgressEvent, StepEvent,
+                               flatten_metrics, headline)
 from ..training.config import ReferenceConfig
-from .result import ITEMS_SCORED, ConfigSummary, RunResult, StudyResult
+from .result import ConfigSummary, RunResult, StudyResult
 from .settings import StudyConfig, StudySettings
 
 

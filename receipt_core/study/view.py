@@ -17,9 +17,10 @@ from typing import Any, Mapping
 
 from ..data.boxes import stored_box_mode
 from ..data.files import fits_a_file_system
+from ..training.events import ITEMS_SCORED
 from .files import StudyFileError, load_study
 from .reading import read_claims
-from .result import ITEMS_SCORED, Claim, ConfigSummary, RunResult, StudyResult
+from .result import Claim, ConfigSummary, RunResult, StudyResult
 from .settings import StudyConfig, StudySettings
 from .table import TableRow, settings_paragraph, table_rows
 

@@ -53,6 +53,7 @@ def check_budget(minutes: float | None, what: str = "max minutes") -> None:
         raise ValueError(f"{what} must be above 0 and at most {MAX_BUDGET_MINUTES:,.0f} (about a week) when given, "
                          f"got {minutes:g}")
 
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Every hyperparameter of a two-head run, with its default: the one home of training defaults.

@@ -145,6 +145,7 @@ def event_from_json(kind: str, payload: Mapping[str, Any]) -> Event:
 
 # --- reading events ---------------------------------------------------------------------------------------
 
+ITEMS_SCORED = "quantity.items"  # how many items item accuracy is over: one of them is its smallest difference
 HEADLINE_METRICS = ("fields.micro_f1", "quantity.word_f1", "quantity.item_accuracy", "quantity.item_accuracy_not_one")
 """The metrics a run is judged by, in the order tables show them (the evaluation's flattened names)."""
 

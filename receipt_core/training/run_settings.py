@@ -34,15 +34,16 @@ def _defaults_name(config: Mapping[str, Any]) -> str:
     return kind if kind in ("reference", "pretrain") else str(config.get("scenario", TrainConfig.scenario))
 
 
+_OTHER_KINDS = {"reference": ReferenceConfig, "pretrain": PretrainConfig}  # else TrainConfig
+
+
 def default_settings(config: Mapping[str, Any]) -> dict[str, Any]:
     """The defaults of the config's kind of run, as JSON: reference, pre-training, or a two-head run's own
     scenario (``TrainConfig.for_scenario``: a phased run started with every default differs from nothing, although
     its heads are not the bare ``TrainConfig``'s)."""
     name = _defaults_name(config)
-    if name == "reference":
-        return _json(dataclasses.asdict(ReferenceConfig()))
-    if name == "pretrain":
-        return _json(dataclasses.asdict(PretrainConfig()))
+    if name in _OTHER_KINDS:
+        return _json(dataclasses.asdict(_OTHER_KINDS[name]()))
     return _json(TrainConfig.for_scenario(name).to_json())
 
 
@@ -60,10 +61,10 @@ def settings_diff(config: Mapping[str, Any], baseline: Mapping[str, Any] | None 
     fields = _option_fields(config)
     changes = []
     for key in dict.fromkeys([*config, *([] if against_defaults else against)]):
-        mine, theirs = config.get(key), against.get(key)
-        about = DOCUMENT_COUNTS.get(key) or (fields[key].metadata.get("help", "") if key in fields else "")
         if key in NOT_SETTINGS:
             continue
+        mine, theirs = config.get(key), against.get(key)
+        about = DOCUMENT_COUNTS.get(key) or (fields[key].metadata.get("help", "") if key in fields else "")
         if key in DOCUMENT_ID_KEYS:
             if against_defaults or mine == theirs:
                 continue
@@ -88,8 +89,7 @@ def settings_diff(config: Mapping[str, Any], baseline: Mapping[str, Any] | None 
 
 def _option_fields(config: Mapping[str, Any]) -> dict[str, dataclasses.Field]:
     """The fields of the config class of ``config``'s kind of run, by name (their help and what None means)."""
-    kind = _defaults_name(config)
-    cls = ReferenceConfig if kind == "reference" else PretrainConfig if kind == "pretrain" else TrainConfig
+    cls = _OTHER_KINDS.get(_defaults_name(config), TrainConfig)
     return {field.name: field for field in dataclasses.fields(cls)}
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Protocol, Sequence
 
 from ..evaluation.noise import clear_winner, one_item
-from .events import (EvalEvent, FinishedEvent, HEADLINE_METRICS, PhaseEvent, ProgressEvent, StepEvent,
+from .events import (EvalEvent, FinishedEvent, HEADLINE_METRICS, ITEMS_SCORED, PhaseEvent, ProgressEvent, StepEvent,
                      event_from_json, flatten_metrics, headline)
 from .run_documents import eval_ids
 
@@ -45,7 +45,7 @@ def run_summary(source: _EventSource, run) -> dict[str, Any]:
             row["total parameters"] = event.total_parameters
         elif isinstance(event, EvalEvent):
             metrics = flatten_metrics(event.metrics)
-            row[EVAL_ITEMS] = metrics.get("quantity.items", row[EVAL_ITEMS])
+            row[EVAL_ITEMS] = metrics.get(ITEMS_SCORED, row[EVAL_ITEMS])
             for name in HEADLINE_METRICS:
                 if name in metrics:
                     best[name] = max(best.get(name, float("-inf")), metrics[name])
