@@ -55,9 +55,14 @@ def test_user_errors_are_one_line_with_exit_code_2(tmp_path, workspace_home, cap
         # a second probe: auto mode hid why a JSON file could not be read
         (["import", str(tmp_path / "odd" / "latin1.json")], "(latin1.json: not a readable JSON file (not UTF-8 text"),
         (["synth", "--out", str(tmp_path / "s"), "--count", "99999999999"], "over the 10,000 receipts"),
-        (["export", "--out", str(tmp_path / "out")], "holds no documents to export"),
-        (["export", "--out", str(tmp_path / "out"), "--dataset", "nope"], "no dataset 'nope'"),
+        (["export", "--out", str(tmp_path / "out")], f"there is no workspace at {workspace_home} (no "
+                                                     "workspace.sqlite3 in it); check RECEIPT_STUDIO_HOME"),
+        (["export", "--out", str(tmp_path / "out"), "--workspace", str(tmp_path / "empty")],
+         "holds no documents to export"),
+        (["export", "--out", str(tmp_path / "out"), "--workspace", str(tmp_path / "empty"), "--dataset", "nope"],
+         "no dataset 'nope'"),
     ]
+    Workspace.open(tmp_path / "empty")
     (tmp_path / "odd").mkdir()
     (tmp_path / "odd" / "latin1.json").write_bytes('{"words": ["café"]}'.encode("latin-1"))
     for argv, message in cases:

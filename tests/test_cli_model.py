@@ -195,7 +195,7 @@ def test_workspace_dataset_names_work_as_data_and_resume_continues(cord_folders,
 
 @pytest.mark.parametrize("argv, message", [
     (["train", "--train", "nowhere-dataset", "--eval", "x", "--backbone", "tiny", "--out", "{tmp}/r"],
-     "--train 'nowhere-dataset' is neither a folder nor a dataset of the workspace"),
+     "--train 'nowhere-dataset' is neither a folder nor a dataset: there is no workspace at {tmp}/ws"),
     (["train", "--train", "{train}", "--eval", "{train}", "--backbone", "tiny", "--freeze", "encoder.9",
       "--out", "{tmp}/r"], "unknown freeze group 'encoder.9'"),
     # a name no model has is refused before any data is read (--train names nothing here)
@@ -235,6 +235,25 @@ def test_user_errors_are_one_line_messages(argv, message, cord_folders, tmp_path
     assert message.format(tmp=tmp_path) in err and "Traceback" not in err
     # nothing is left behind: a run makes its folder when it first saves (before, a run that failed left it empty)
     assert not (tmp_path / "r").exists()
+
+
+def test_a_mistyped_workspace_is_refused_and_not_made(cord_folders, tmp_path, capsys):
+    """Commands that read a workspace refuse one that was never made, and leave nothing behind; before, a mistyped
+    ``--workspace`` made an empty one and said only "datasets: none"."""
+    missing = tmp_path / "wrokspace"
+    for argv in (["export", "--out", str(tmp_path / "out")],
+                 ["evaluate", "abc123", "--data", str(cord_folders[0])],
+                 ["train", "--train", "cord-small", "--eval", "cord-small", "--backbone", "tiny", "--out",
+                  str(tmp_path / "run")]):
+        assert main([*argv, "--workspace", str(missing)]) == 2
+        err = capsys.readouterr().err
+        assert f"there is no workspace at {missing} (no workspace.sqlite3 in it); check --workspace" in err, err
+    assert not missing.exists() and not (tmp_path / "out").exists() and not (tmp_path / "run").exists()
+    # a workspace that exists but lacks the dataset still lists what it holds
+    Workspace.open(missing).save_documents("cord-small", load_dataset(cord_folders[0], "cord").documents)
+    assert main(["train", "--train", "cord-smal", "--eval", "cord-small", "--backbone", "tiny", "--workspace",
+                 str(missing), "--out", str(tmp_path / "run")]) == 2
+    assert "is neither a folder nor a dataset of the workspace" in capsys.readouterr().err
 
 
 def test_an_ocr_cache_that_is_a_file_is_said_to_be_a_file(cord_folders, tmp_path, capsys):

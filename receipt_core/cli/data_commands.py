@@ -178,7 +178,7 @@ def _ocr_projected(report, path: Path, fmt: str, workspace: Workspace):
 
 def run_export(args: argparse.Namespace) -> int:
     check_empty_out_folder(args.out, args.force)
-    workspace = Workspace.open(args.workspace)
+    workspace = Workspace.open_existing(args.workspace)
     if args.dataset is not None and args.dataset not in {d.name for d in workspace.datasets()}:
         known = ", ".join(d.name for d in workspace.datasets()) or "none"
         raise CommandError(f"no dataset {args.dataset!r} in {workspace.home} (datasets: {known})")

@@ -67,12 +67,14 @@ def _load_run(run_dir: Path, workspace: Path | None):
     from ..model.checkpoint import load_checkpoint
 
     if not run_dir.is_dir() and not run_dir.is_absolute() and len(run_dir.parts) == 1:
-        from ..workspace.store import NotFoundError, Workspace
+        from ..workspace.store import NotFoundError, Workspace, WorkspaceError
 
         try:  # a workspace run id
-            run_dir = Workspace.open(workspace).run_dir(str(run_dir))
+            run_dir = Workspace.open_existing(workspace).run_dir(str(run_dir))
         except NotFoundError:
             raise CommandError(f"{run_dir} is neither a checkpoint folder nor a workspace run id") from None
+        except WorkspaceError as error:
+            raise CommandError(f"{run_dir} is neither a checkpoint folder nor a run id: {error}") from None
     return load_checkpoint(run_dir)
 
 

@@ -43,9 +43,12 @@ def load_documents(data: str, format: str, workspace: Path | None, role: str = "
                   file=sys.stderr)
         documents = list(report.documents)
     else:
-        from ..workspace.store import Workspace
+        from ..workspace.store import Workspace, WorkspaceError
 
-        ws = Workspace.open(workspace)
+        try:
+            ws = Workspace.open_existing(workspace)
+        except WorkspaceError as error:  # a mistyped path, or a mistyped --workspace: say both, make nothing
+            raise CommandError(f"{role} {data!r} is neither a folder nor a dataset: {error}") from None
         names = [summary.name for summary in ws.datasets()]
         if data not in names:
             raise CommandError(f"{role} {data!r} is neither a folder nor a dataset of the workspace {ws.home} "
