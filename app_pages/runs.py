@@ -17,7 +17,7 @@ from receipt_core.plots.figures import CURVE_AXES, SERIES_COLORS, cost_quality_f
 from receipt_core.plots.study_tables import study_table_rows
 from receipt_core.training.events import HEADLINE_METRICS, METRIC_LABELS
 from receipt_core.training.run_feed import CURVE_COLUMNS, RunFeed
-from receipt_core.training.run_documents import missing_run_documents, train_ids
+from receipt_core.training.run_documents import missing_run_documents, started_on_command_line, train_ids
 from receipt_core.training.run_settings import defaults_title, settings_diff
 from receipt_core.training.run_summary import clear_best_runs, run_metrics_rows, run_summary
 from receipt_core.training.slot import JobBusyError
@@ -93,6 +93,7 @@ with studies_tab:  # drawn first: a study opens even in a workspace without runs
                                        key=f"studies_download_{kind}")
 
 with runs_tab:
+    ws.mark_interrupted_runs()  # a run of another process (`train` on the command line) killed since
     runs = ws.list_runs()
     if not runs:
         st.info("No runs yet: start one on the Train page.")
@@ -207,6 +208,13 @@ with runs_tab:
     run_id = st.selectbox("Run", list(labels), format_func=labels.get, key="runs_one")
     run = next(r for r in runs if r.id == run_id)
     st.caption(f"Status **{run.status}** · run id `{run.id}` · started as “{literal(run.name)}”")
+    if run.live_in_another_process():
+        i1, i2 = st.columns([5, 1], vertical_alignment="center")
+        i1.info(f"This run is {run.status} in another process (pid {run.pid}"
+                f"{', started on the command line' if started_on_command_line(run.config) else ''}): Ctrl-Z pauses "
+                "it and Ctrl-C stops it in its terminal. Its curves above hold the points logged so far.")
+        if i2.button("Refresh", key="runs_refresh", width="stretch", help="Read its newest points"):
+            st.rerun()
     label = labels_by_id.get(run_id)
     with st.form(f"runs_label_form_{run_id}", border=False):
         n1, n2 = st.columns([2, 3])
@@ -258,8 +266,10 @@ with runs_tab:
                                key="runs_zip")
     active = job_slot().busy()
     live_here = active is not None and active.run_id == run_id
-    confirm = d3.checkbox("Yes, delete this run", key=f"runs_delete_confirm_{run_id}", disabled=live_here)
-    if d3.button("Delete run", disabled=not confirm or live_here, key="runs_delete"):
+    live_elsewhere = run.live_in_another_process()
+    confirm = d3.checkbox("Yes, delete this run", key=f"runs_delete_confirm_{run_id}",
+                          disabled=live_here or live_elsewhere)
+    if d3.button("Delete run", disabled=not confirm or live_here or live_elsewhere, key="runs_delete"):
         with user_errors("Deleting the run"):
             ws.delete_run(run_id)
             job_slot().forget(run_id)  # the Train page and the sidebar stop showing it
@@ -267,6 +277,8 @@ with runs_tab:
             st.rerun()
     if live_here:
         d3.caption("Stop the run on the Train page before deleting it.")
+    if live_elsewhere:
+        d3.caption("Stop the run in its process before deleting it.")
 
     if run.status in ("interrupted", "stopped", "failed") and saved and not live_here:
         with st.expander("Resume this run from its last checkpoint"):
@@ -277,9 +289,10 @@ with runs_tab:
             own = [OWN_RECEIPTS] if train_ids(run.config) else []  # older runs did not record their ids
             if own and (gone := missing_run_documents(ws, run.config)):
                 own = []
+                why = ("not in the workspace: `train` read them from a folder, or they were deleted since"
+                       if started_on_command_line(run.config) else "deleted since it started")
                 st.caption(f"Its own receipts cannot be used: {counted(len(gone), 'receipt')} of them "
-                           f"{'was' if len(gone) == 1 else 'were'} deleted since it started. Choose a dataset to "
-                           "continue on.")
+                           f"{'was' if len(gone) == 1 else 'were'} {why}. Choose a dataset to continue on.")
             r1, r2, r3 = st.columns(3)
             train_set = r1.selectbox("Training dataset", own + names, key="runs_resume_train")
             eval_set = r2.selectbox("Evaluation dataset", [HOLD_OUT] + names, key="runs_resume_eval",

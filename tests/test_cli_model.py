@@ -193,6 +193,35 @@ def test_workspace_dataset_names_work_as_data_and_resume_continues(cord_folders,
     assert json.loads((run_dir / "run.json").read_text())["state"]["global_step"] == 4
 
 
+def test_train_reference_and_pretrain_without_out_keep_their_run_in_the_workspace(cord_folders, tmp_path, capsys):
+    """Without ``--out`` a run is a workspace run, as the dashboard starts them: the Runs page lists it, and
+    ``evaluate`` reads it by its id (before, a run trained on the command line never reached the dashboard)."""
+    workspace = tmp_path / "ws"
+    common = ["--backbone", "tiny", "--epochs", "1", "--workspace", str(workspace)]
+    data = ["--train", str(cord_folders[0]), "--eval", str(cord_folders[0])]
+    assert main(["train", *data, *common, "--batch-size", "3"]) == 0
+    err = capsys.readouterr().err
+    ws = Workspace.open(workspace)
+    (run,) = ws.list_runs()
+    assert f"run {run.id} is kept in the workspace: the dashboard's Runs page lists it" in err
+    assert run.status == "finished" and run.name == "tiny · phased" and not run.live_in_another_process()
+    assert run.config["started_from"] == "command line" and run.config["train_data"] == [str(cord_folders[0])]
+    assert run.config["train_ids"] and run.summary["reason"] == "completed"
+    assert [e.kind for e in ws.run_events(run.id)].count("eval") == 1  # its curves, as the Runs page reads them
+    assert main(["evaluate", run.id, "--data", str(cord_folders[0]), "--json", "--workspace", str(workspace)]) == 0
+    scored = json.loads(capsys.readouterr().out)
+    last_eval = ws.run_events(run.id, kinds=["eval"])[-1].payload["metrics"]
+    assert scored["documents"] == 6 and scored["fields.micro_f1"] == pytest.approx(last_eval["fields.micro_f1"])
+    assert main(["reference", *data, *common]) == 0
+    assert main(["pretrain", "--data", str(cord_folders[0]), *common]) == 0
+    capsys.readouterr()
+    kinds = {r.config["run_kind"]: r for r in ws.list_runs()}
+    assert set(kinds) == {"receipt", "reference", "pretrain"} and {r.status for r in kinds.values()} == {"finished"}
+    assert (ws.run_dir(kinds["pretrain"].id) / "backbone" / "config.json").is_file()
+    assert main(["train", *data, *common, "--resume"]) == 2
+    assert "--resume continues the run in --out RUN_DIR: give it" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("argv, message", [
     (["train", "--train", "nowhere-dataset", "--eval", "x", "--backbone", "tiny", "--out", "{tmp}/r"],
      "--train 'nowhere-dataset' is neither a folder nor a dataset: there is no workspace at {tmp}/ws"),

@@ -110,9 +110,9 @@ def test_a_run_whose_receipts_were_deleted_says_to_resume_it_on_a_dataset(worksp
     assert missing_run_documents(ws, ws.get_run(run_id).config) == ["gone-1", "gone-2", "gone-3"]
     with pytest.raises(ValueError) as refused:
         resume_run(ws, run_id)
-    assert str(refused.value) == (f"2 receipts of run {run_id!r} are no longer in the workspace (for example "
-                                  "'gone-1': deleted since it started): resume it on a dataset instead (Runs: choose a "
-                                  "training dataset; CLI: train --resume with --train and --eval)")
+    assert str(refused.value) == (f"2 receipts of run {run_id!r} are not in the workspace (for example "
+                                  "'gone-1': deleted since it started, or read from a folder by `train` on the command "
+                                  "line): resume it on a dataset instead (Runs: choose a training dataset)")
 
 
 def test_a_run_says_whether_it_trained_on_photos(workspace_home):

@@ -469,3 +469,39 @@ def test_run_pickers_start_on_the_starred_run_not_the_newest(workspace_home, mon
     assert ui.shared.run_picker(runs, "picker").id == runs[0].id  # once the picker has a choice, it keeps it
     state["picker"] = f"{runs[0].id} · tiny · full · running"  # a stale option text, as the browser sends it back
     assert ui.shared.run_picker(runs, "picker").id == better
+
+
+def test_a_run_of_another_process_is_steered_there_and_marked_interrupted_once_that_process_is_gone(workspace_home):
+    """``train`` without ``--out`` keeps its run in the workspace: Runs lists it while it trains, says where it is
+    paused and stopped, refuses to delete it, and marks it interrupted once its process is gone (killed while the
+    app was up: before, it stayed "running" until the server restarted)."""
+    import subprocess
+    import sys
+
+    import psutil
+
+    ws = Workspace(workspace_home)
+    run_id = _stored_run(ws, "tiny · phased", 0.5, 0.7, scenario="phased")
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    try:
+        with ws._write() as conn:  # as `train` in that process would have left it
+            conn.execute("UPDATE runs SET status = 'running', pid = ?, process_started = ?, config = json_set(config, "
+                         "'$.started_from', 'command line') WHERE id = ?",
+                         (other.pid, psutil.Process(other.pid).create_time(), run_id))
+        assert ws.get_run(run_id).live_in_another_process()
+        at = app("runs")
+        no_errors(at)
+        note = next(i.value for i in at.info if "another process" in i.value)
+        assert f"running in another process (pid {other.pid}, started on the command line)" in note
+        assert "Ctrl-Z pauses it and Ctrl-C stops it in its terminal" in note
+        assert at.checkbox(key=f"runs_delete_confirm_{run_id}").disabled
+        assert at.button(key="runs_delete").disabled
+        at.button(key="runs_refresh").click().run()
+        assert ws.get_run(run_id).status == "running"
+    finally:
+        other.kill()
+        other.wait()
+    at.run()
+    assert ws.get_run(run_id).status == "interrupted"
+    assert not [i for i in at.info if "another process" in i.value]
+    assert not at.checkbox(key=f"runs_delete_confirm_{run_id}").disabled

@@ -18,6 +18,8 @@ from .run_folder import run_folder_held
 from .main import CommandError
 from .progress import ProgressPrinter
 from .sources import load_documents
+from .workspace_run import (RUN_WORKSPACE_HELP, WORKSPACE_RUN_HELP, command_line_notes, open_run_workspace,
+                            run_in_workspace)
 from ..wording import counted
 
 
@@ -31,8 +33,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                           help="one or more folders or workspace datasets (their labels are not used)")
     add_format_argument(pretrain, help="format of DATA folders (default: recognised from each folder's files)")
     add_config_options(pretrain, PretrainConfig)
-    pretrain.add_argument("--out", required=True, type=Path, metavar="DIR", help="an empty folder for the backbone")
-    add_workspace_argument(pretrain)
+    pretrain.add_argument("--out", type=Path, metavar="DIR", help="an empty folder for the backbone. "
+                          + WORKSPACE_RUN_HELP + " (its backbone is in the run's folder, backbone/)")
+    add_workspace_argument(pretrain, help=RUN_WORKSPACE_HELP)
     pretrain.set_defaults(handler=run_pretrain_command)
 
 
@@ -44,25 +47,27 @@ def run_pretrain_command(args: argparse.Namespace) -> int:
     configure_torch_threads()
     config = config_from_args(PretrainConfig, args)
     check_backbone_source(config.backbone)
-    if (args.out / "config.json").exists():
+    if args.out is not None and (args.out / "config.json").exists():
         raise CommandError(f"{args.out} already holds a checkpoint; choose an empty output folder")
-    check_run_folder(args.out, resume=False)  # nor a user's other files: they would mix with the checkpoint
+    if args.out is not None:
+        check_run_folder(args.out, resume=False)  # nor a user's other files: they would mix with the checkpoint
     documents = [doc for data in args.data
                  for doc in load_documents(data, args.format, args.workspace, role="--data")]
     print(f"pretrain: {len(documents)} documents from {counted(len(args.data), 'source')}; backbone {config.backbone}",
           file=sys.stderr, flush=True)
-    tasks: list[PretrainTask] = []
+    if args.out is None:
+        from ..training.runs import new_pretrain_run
 
-    def build():
-        tasks.append(PretrainTask(config, documents, args.out))
-        return tasks[0], None
-
-    job = TrainingJob(build, config, name=str(args.out))
-    job.add_listener(ProgressPrinter())
-    with run_folder_held(args.out, resume=False):
-        finished = run_in_foreground(job, "pre-training")
+        job = new_pretrain_run(open_run_workspace(args.workspace), config, documents, listeners=[ProgressPrinter()],
+                               notes=command_line_notes(args.data))
+        finished = run_in_workspace(job, "pre-training")
+    else:
+        job = TrainingJob(lambda: (PretrainTask(config, documents, args.out), None), config, name=str(args.out))
+        job.add_listener(ProgressPrinter())
+        with run_folder_held(args.out, resume=False):
+            finished = run_in_foreground(job, "pre-training")
     try:
-        result = tasks[0].result(finished, job.trainer.state)
+        result = job.trainer.task.result(finished, job.trainer.state)
     except ValueError as error:
         raise CommandError(str(error)) from None
     print(f"saved the pre-trained backbone in {result.out_dir} ({result.steps} steps, {result.epochs:.1f} epochs, "

@@ -22,12 +22,15 @@ from .main import CommandError
 from .progress import ProgressPrinter
 from .run_folder import run_folder_held
 from .sources import load_documents, load_training_documents
+from .workspace_run import (RUN_WORKSPACE_HELP, WORKSPACE_RUN_HELP, command_line_notes, open_run_workspace,
+                            run_in_workspace)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     train = subparsers.add_parser(
         "train", help="fine-tune the multi-task model", description="Fine-tune the field and quantity heads (and "
-        "whatever the freeze scenario lets train); writes RUN_DIR/model.safetensors and RUN_DIR/run.json.",
+        "whatever the freeze scenario lets train); writes RUN_DIR/model.safetensors and RUN_DIR/run.json, or keeps "
+        "the run in the workspace when there is no --out.",
         epilog="Scenario defaults: " + "; ".join(f"{scenario}: " + " ".join(
             f"--{name.replace('_', '-')} {value}" for name, value in settings.items())
             for scenario, settings in SCENARIO_DEFAULTS.items()) + " (options given override them).")
@@ -43,10 +46,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--no-feature-cache", dest="feature_cache", action="store_false",
                        help="run frozen bottom layers every step instead of caching their output once per window "
                             "(same losses, much slower; for comparison)")
-    train.add_argument("--out", required=True, type=Path, metavar="RUN_DIR",
+    train.add_argument("--out", type=Path, metavar="RUN_DIR",
                        help="a new or empty folder for the checkpoint (with --resume: the run's folder); predict and "
-                            "evaluate read it (a run trained here is not listed on the dashboard's Runs page)")
-    add_workspace_argument(train)
+                            "evaluate read it. " + WORKSPACE_RUN_HELP)
+    add_workspace_argument(train, help=RUN_WORKSPACE_HELP)
     train.set_defaults(handler=run_train)
 
     reference = subparsers.add_parser(
@@ -58,8 +61,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     reference.add_argument("--eval", required=True, metavar="DATA", help="evaluation data")
     add_format_argument(reference)
     add_config_options(reference, ReferenceConfig)
-    reference.add_argument("--out", required=True, type=Path, metavar="RUN_DIR", help="an empty folder")
-    add_workspace_argument(reference)
+    reference.add_argument("--out", type=Path, metavar="RUN_DIR", help="an empty folder. " + WORKSPACE_RUN_HELP)
+    add_workspace_argument(reference, help=RUN_WORKSPACE_HELP)
     reference.set_defaults(handler=run_reference)
 
 
@@ -76,8 +79,14 @@ def run_train(args: argparse.Namespace) -> int:
                               **({"epochs_per_phase": None} if by_patience_only else {}))
     if not args.resume:  # (resume: the checkpoint's own backbone)
         check_backbone_source(config.backbone)
-    check_run_folder(args.out, resume=args.resume)  # in a second, before any document or model is loaded
+    if args.out is None and args.resume:
+        raise CommandError("--resume continues the run in --out RUN_DIR: give it (a run kept in the workspace is "
+                           "resumed from the dashboard's Runs page)")
+    if args.out is not None:
+        check_run_folder(args.out, resume=args.resume)  # in a second, before any document or model is loaded
     accelerator = _accelerator()
+    if args.out is None and accelerator.num_processes > 1:
+        raise CommandError("a run of several processes writes to --out RUN_DIR: give it")
     configure_torch_threads(accelerator.num_processes)  # one thread per physical core, split between processes
     is_main = accelerator.is_main_process
     train_docs = load_training_documents(args.train, args.format, args.workspace, quiet=not is_main)
@@ -92,6 +101,13 @@ def run_train(args: argparse.Namespace) -> int:
         processes = f", {accelerator.num_processes} processes" if accelerator.num_processes > 1 else ""
         print(f"train: {len(train_docs)} documents, eval: {len(eval_docs)} documents; backbone {config.backbone}, "
               f"scenario {config.scenario}{depth}{processes}", file=sys.stderr, flush=True)
+    if args.out is None:
+        from ..training.runs import new_run
+
+        job = new_run(open_run_workspace(args.workspace), config, train_docs, eval_docs, listeners=[ProgressPrinter()],
+                      notes=command_line_notes(args.train, args.eval))
+        run_in_workspace(job, "training")
+        return 0
     run_dir = args.out
     if args.resume:
         build = lambda: build_resumed_task(run_dir, train_docs, eval_docs, config, accelerator=accelerator)  # noqa: E731
@@ -118,13 +134,21 @@ def run_reference(args: argparse.Namespace) -> int:
     config = config_from_args(ReferenceConfig, args)
     check_backbone_source(config.backbone)
     run_dir = args.out
-    if (run_dir / REFERENCE_DIR).exists() or (run_dir / RUN_FILE).exists():
+    if run_dir is not None and ((run_dir / REFERENCE_DIR).exists() or (run_dir / RUN_FILE).exists()):
         raise CommandError(f"{run_dir} already holds a trained model; choose another --out")
-    check_run_folder(run_dir, resume=False)  # nor a user's other files: they would mix with the checkpoint
+    if run_dir is not None:
+        check_run_folder(run_dir, resume=False)  # nor a user's other files: they would mix with the checkpoint
     train_docs = load_training_documents(args.train, args.format, args.workspace)
     eval_docs = load_documents(args.eval, args.format, args.workspace, role="--eval")
     print(f"reference: {len(train_docs)} train / {len(eval_docs)} eval documents; backbone {config.backbone}",
           file=sys.stderr, flush=True)
+    if run_dir is None:
+        from ..training.runs import new_reference_run
+
+        run_in_workspace(new_reference_run(open_run_workspace(args.workspace), config, train_docs, eval_docs,
+                                           listeners=[ProgressPrinter()],
+                                           notes=command_line_notes(args.train, args.eval)), "the reference")
+        return 0
     job = TrainingJob(lambda: (ReferenceTask(config, train_docs, eval_docs, run_dir), None), config,
                       name=str(run_dir))
     job.add_listener(ProgressPrinter())

@@ -1,5 +1,6 @@
 """Which receipts a workspace run reads: the ids its config records when it starts, and the live runs that read a
-dataset's receipts (the Data page warns before such a dataset is deleted). Light: no model code is imported."""
+dataset's receipts (the Data page warns before such a dataset is deleted); and whether the command line started
+it. Light: no model code is imported."""
 
 from __future__ import annotations
 
@@ -11,6 +12,13 @@ from ..workspace.runs import LIVE_STATUSES
 
 TRAIN_IDS_KEY, EVAL_IDS_KEY = "train_ids", "eval_ids"  # keys of a run's config: its training and evaluation receipts
 DOCUMENT_ID_KEYS = (TRAIN_IDS_KEY, EVAL_IDS_KEY)
+STARTED_FROM_KEY = "started_from"  # key of a run's config: "command line" for a run `train` keeps in the workspace
+COMMAND_LINE = "command line"
+
+
+def started_on_command_line(config) -> bool:
+    """Whether the run was started by ``train``/``reference``/``pretrain`` without ``--out``."""
+    return config.get(STARTED_FROM_KEY) == COMMAND_LINE
 
 
 def train_ids(config) -> list[str]:

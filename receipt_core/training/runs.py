@@ -1,7 +1,8 @@
 """Workspace runs: a run record, a run folder, a store listener and a started background job, for each kind of
 run the dashboard and the CLI start — the two-head receipt model (:func:`start_run`, :func:`resume_run`), the plain
 reference tagger (:func:`start_reference_run`) and layout pre-training (:func:`start_pretrain_run`). Every kind
-runs through the one loop, so every kind is watched, paused and stopped the same way.
+runs through the one loop, so every kind is watched, paused and stopped the same way. The ``new_*`` functions make
+the same run without starting its job: the CLI runs it in the foreground, and the dashboard lists it.
 """
 
 from __future__ import annotations
@@ -28,15 +29,14 @@ PRETRAINED_BACKBONE_DIR = "backbone"  # where a pre-training run saves its backb
 
 
 
-def start_run(workspace, config: TrainConfig, train_docs: Sequence[Document], eval_docs: Sequence[Document],
-              name: str | None = None, schema: LabelSchema = DEFAULT_SCHEMA,
-              listeners: Sequence[Callable[[Event], None]] = (), notes: Mapping[str, Any] | None = None
-              ) -> TrainingJob:
-    """Create a workspace run, and start a background job whose events are stored under it.
+def new_run(workspace, config: TrainConfig, train_docs: Sequence[Document], eval_docs: Sequence[Document],
+            name: str | None = None, schema: LabelSchema = DEFAULT_SCHEMA,
+            listeners: Sequence[Callable[[Event], None]] = (), notes: Mapping[str, Any] | None = None) -> TrainingJob:
+    """Create a workspace run, and the job whose events are stored under it, not started yet (the CLI runs it in
+    the foreground: ``train`` without ``--out``).
 
     The run's config records the hyperparameters, the documents' ids (so :func:`resume_run` can find them
-    again) and any ``notes`` (e.g. dataset names). The job is returned started; ``job.run_id`` names the run.
-    The caller (one job per server) keeps it.
+    again) and any ``notes`` (e.g. dataset names); ``job.run_id`` names the run.
     """
     name = name or f"{config.backbone} · {config.scenario}"
     config = config.for_training_set(len(train_docs))
@@ -46,7 +46,15 @@ def start_run(workspace, config: TrainConfig, train_docs: Sequence[Document], ev
     run_dir = workspace.run_dir(run_id)
     job = TrainingJob(lambda: build_task(config, train_docs, eval_docs, run_dir, schema), config, name=name,
                       run_id=run_id)
-    return _start(workspace, run_id, job, listeners)
+    return _stored(workspace, run_id, job, listeners)
+
+
+def start_run(workspace, config: TrainConfig, train_docs: Sequence[Document], eval_docs: Sequence[Document],
+              name: str | None = None, schema: LabelSchema = DEFAULT_SCHEMA,
+              listeners: Sequence[Callable[[Event], None]] = (), notes: Mapping[str, Any] | None = None
+              ) -> TrainingJob:
+    """:func:`new_run`, started in the background; the caller (one job per server) keeps it."""
+    return new_run(workspace, config, train_docs, eval_docs, name, schema, listeners, notes).start()
 
 
 def resume_run(workspace, run_id: str, train_docs: Sequence[Document] | None = None,
@@ -78,7 +86,7 @@ def resume_run(workspace, run_id: str, train_docs: Sequence[Document] | None = N
     # the steps logged after the checkpoint are trained again: their old events go (one point per step)
     workspace.drop_run_events_after(run_id, checkpoint_step(run_dir))
     workspace.set_run_status(run_id, "running")
-    return _start(workspace, run_id, job, listeners)
+    return _stored(workspace, run_id, job, listeners).start()
 
 
 def _documents_by_id(workspace, run_id: str, ids: Sequence[str] | None) -> list[Document]:
@@ -89,24 +97,26 @@ def _documents_by_id(workspace, run_id: str, ids: Sequence[str] | None) -> list[
     missing = [doc_id for doc_id in ids if doc_id not in by_id]
     if missing:
         verb = "is" if len(missing) == 1 else "are"
-        raise ValueError(f"{counted(len(missing), 'receipt')} of run {run_id!r} {verb} no longer in the workspace "
-                         f"(for example {missing[0]!r}: deleted since it started): resume it on a dataset instead "
-                         "(Runs: choose a training dataset; CLI: train --resume with --train and --eval)")
+        raise ValueError(f"{counted(len(missing), 'receipt')} of run {run_id!r} {verb} not in the workspace "
+                         f"(for example {missing[0]!r}: deleted since it started, or read from a folder by `train` "
+                         "on the command line): resume it on a dataset instead "
+                         "(Runs: choose a training dataset)")
     return [by_id[doc_id] for doc_id in ids]
 
 
-def _start(workspace, run_id: str, job: TrainingJob, listeners: Sequence[Callable[[Event], None]]) -> TrainingJob:
+def _stored(workspace, run_id: str, job: TrainingJob, listeners: Sequence[Callable[[Event], None]]) -> TrainingJob:
+    """``job`` with its events stored under the workspace run, then handed to ``listeners``."""
     job.add_listener(StoreListener(workspace, run_id))
     for listener in listeners:
         job.add_listener(listener)
-    return job.start()
+    return job
 
 
-def start_reference_run(workspace, config: ReferenceConfig, train_docs: Sequence[Document],
-                        eval_docs: Sequence[Document], name: str | None = None, schema: LabelSchema = DEFAULT_SCHEMA,
-                        listeners: Sequence[Callable[[Event], None]] = (),
-                        notes: Mapping[str, Any] | None = None) -> TrainingJob:
-    """A workspace run of the plain reference tagger, in the background (its model goes to ``run_dir/reference``)."""
+def new_reference_run(workspace, config: ReferenceConfig, train_docs: Sequence[Document],
+                      eval_docs: Sequence[Document], name: str | None = None, schema: LabelSchema = DEFAULT_SCHEMA,
+                      listeners: Sequence[Callable[[Event], None]] = (),
+                      notes: Mapping[str, Any] | None = None) -> TrainingJob:
+    """A workspace run of the plain reference tagger, not started (its model goes to ``run_dir/reference``)."""
     name = name or f"reference ({config.backbone})"
     run_config = {**dataclasses.asdict(config), RUN_KIND: "reference", **document_ids(train_docs, eval_docs),
                   **dict(notes or {})}
@@ -114,18 +124,33 @@ def start_reference_run(workspace, config: ReferenceConfig, train_docs: Sequence
     run_dir = workspace.run_dir(run_id)
     job = TrainingJob(lambda: (ReferenceTask(config, train_docs, eval_docs, run_dir, schema), None), config,
                       name=name, run_id=run_id)
-    return _start(workspace, run_id, job, listeners)
+    return _stored(workspace, run_id, job, listeners)
 
 
-def start_pretrain_run(workspace, config: PretrainConfig, documents: Sequence[Document], name: str | None = None,
-                       listeners: Sequence[Callable[[Event], None]] = (),
-                       notes: Mapping[str, Any] | None = None) -> TrainingJob:
-    """A workspace run of layout pre-training, in the background; the backbone goes to
-    ``run_dir/backbone``, which ``--backbone DIR`` and the Train page's local backbone load."""
+def start_reference_run(workspace, config: ReferenceConfig, train_docs: Sequence[Document],
+                        eval_docs: Sequence[Document], name: str | None = None, schema: LabelSchema = DEFAULT_SCHEMA,
+                        listeners: Sequence[Callable[[Event], None]] = (),
+                        notes: Mapping[str, Any] | None = None) -> TrainingJob:
+    """:func:`new_reference_run`, started in the background."""
+    return new_reference_run(workspace, config, train_docs, eval_docs, name, schema, listeners, notes).start()
+
+
+def new_pretrain_run(workspace, config: PretrainConfig, documents: Sequence[Document], name: str | None = None,
+                     listeners: Sequence[Callable[[Event], None]] = (),
+                     notes: Mapping[str, Any] | None = None) -> TrainingJob:
+    """A workspace run of layout pre-training, not started; the backbone goes to ``run_dir/backbone``, which
+    ``--backbone DIR`` and the Train page's local backbone load."""
     name = name or f"pre-training ({config.backbone})"
     run_config = {**dataclasses.asdict(config), RUN_KIND: "pretrain", "train_documents": len(documents),
                   **dict(notes or {})}
     run_id = workspace.create_run(name, run_config)
     out_dir = Path(workspace.run_dir(run_id)) / PRETRAINED_BACKBONE_DIR
     job = TrainingJob(lambda: (PretrainTask(config, documents, out_dir), None), config, name=name, run_id=run_id)
-    return _start(workspace, run_id, job, listeners)
+    return _stored(workspace, run_id, job, listeners)
+
+
+def start_pretrain_run(workspace, config: PretrainConfig, documents: Sequence[Document], name: str | None = None,
+                       listeners: Sequence[Callable[[Event], None]] = (),
+                       notes: Mapping[str, Any] | None = None) -> TrainingJob:
+    """:func:`new_pretrain_run`, started in the background."""
+    return new_pretrain_run(workspace, config, documents, name, listeners, notes).start()

@@ -37,6 +37,13 @@ class RunRecord:
     created_at: float
     updated_at: float
     pid: int | None
+    process_started: float | None = None  # the owning process's start time (a reused pid is not the owner)
+
+    def live_in_another_process(self) -> bool:
+        """Running or paused in a process other than this one that still runs (``train`` on the command line, or
+        another server on the same workspace): only that process can pause or stop it."""
+        return (self.status in LIVE_STATUSES and self.pid is not None and self.pid != os.getpid()
+                and _process_alive(self.pid, self.process_started))
 
 
 @dataclass(frozen=True)
@@ -167,8 +174,13 @@ class RunStore(Database):
         """Mark runs left "running"/"paused" by a process that no longer exists as "interrupted"; returns their ids.
 
         The app calls this on start-up: after a crash (SIGKILL, power cut) those runs have no trainer any
-        more. A run owned by a live process (this one included) is left alone.
+        more; the Runs page calls it too, for a run of the command line killed while the app was up. A run owned
+        by a live process (this one included) is left alone. Writes only when there is a run to mark.
         """
+        with self._read() as conn:
+            rows = conn.execute("SELECT pid, process_started FROM runs WHERE status IN ('running', 'paused')")
+            if all(_process_alive(row["pid"], row["process_started"]) for row in rows.fetchall()):
+                return []
         marked = []
         with self._write() as conn:
             rows = conn.execute("SELECT id, pid, process_started FROM runs WHERE status IN ('running', 'paused')")
@@ -184,7 +196,8 @@ def _run_record(row: sqlite3.Row) -> RunRecord:
     return RunRecord(id=row["id"], name=row["name"], status=row["status"],
                      config=MappingProxyType(json.loads(row["config"])),
                      summary=MappingProxyType(json.loads(row["summary"])),
-                     created_at=row["created_at"], updated_at=row["updated_at"], pid=row["pid"])
+                     created_at=row["created_at"], updated_at=row["updated_at"], pid=row["pid"],
+                     process_started=row["process_started"])
 
 
 def _this_process() -> tuple[int, float | None]:

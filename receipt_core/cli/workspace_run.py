@@ -1,0 +1,44 @@
+"""Runs the command line keeps in the workspace: ``train``, ``reference`` and ``pretrain`` without ``--out`` store
+their run there as the dashboard does, so the dashboard's Runs page lists it (curves, settings, the checkpoint to
+download, resuming) and ``predict``/``evaluate`` read it by its run id. The terminal still steers it: Ctrl-Z pauses,
+Ctrl-C stops.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Sequence
+
+from ..training.run_documents import COMMAND_LINE, STARTED_FROM_KEY
+from .foreground import run_in_foreground
+
+if TYPE_CHECKING:  # the job's module loads torch; the command modules import this one at start-up
+    from ..training.events import FinishedEvent
+    from ..training.job import TrainingJob
+    from ..workspace.store import Workspace
+
+RUN_WORKSPACE_HELP = ("workspace for dataset names, and where the run is kept without --out (default: "
+                      "$RECEIPT_STUDIO_HOME, else ./workspace)")
+WORKSPACE_RUN_HELP = ("Without --out the run is kept in the workspace (--workspace): the dashboard's Runs page lists "
+                      "it, and predict and evaluate read it by its run id")
+
+
+def open_run_workspace(home: Path | None) -> Workspace:
+    """The workspace a run is kept in (made when missing: a first run may come before any import)."""
+    from ..workspace.store import Workspace
+
+    return Workspace.open(home)
+
+
+def command_line_notes(train: Sequence[str], evaluation: str | None = None) -> dict[str, object]:
+    """What the run's config records of its command: where it came from and the data it named."""
+    return {STARTED_FROM_KEY: COMMAND_LINE, "train_data": [str(source) for source in train],
+            **({"eval_data": str(evaluation)} if evaluation is not None else {})}
+
+
+def run_in_workspace(job: TrainingJob, what: str) -> FinishedEvent:
+    """Run a job made by ``training.runs.new_*`` in the foreground, saying first where its run is kept."""
+    print(f"run {job.run_id} is kept in the workspace: the dashboard's Runs page lists it, and predict and evaluate "
+          f"read it as {job.run_id}", file=sys.stderr, flush=True)
+    return run_in_foreground(job, what)
