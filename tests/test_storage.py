@@ -340,3 +340,52 @@ def test_a_workspace_from_before_schema_3_recounts_its_labels_on_open(tmp_path):
     conn.close()
     assert {d.name: d for d in Workspace(tmp_path / "ws").datasets()}["mine"].label_counts == {
         NOT_LABELLED: 7, "TOTAL": 1}
+
+
+def test_a_damaged_or_unwritable_database_is_said_plainly_in_the_cli_and_the_app(tmp_path, monkeypatch):
+    """A probe: random bytes or a truncated file as the database said "unexpected DatabaseError: file is not a
+    database" (exit 1) and every page showed Streamlit's redacted error; a read-only workspace, "unexpected
+    OperationalError: attempt to write a readonly database"."""
+    from receipt_core.cli.main import main
+    from tests.test_app_pages import app
+    from ui.literal import literal
+
+    noise = tmp_path / "noise"
+    noise.mkdir()
+    (noise / "workspace.sqlite3").write_bytes(os.urandom(20_000))
+    truncated = tmp_path / "truncated"
+    ws = Workspace(truncated)
+    ws.save_documents("demo", [_doc(f"d{i}", words=200) for i in range(40)])
+    with sqlite3.connect(ws.database) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    with open(ws.database, "r+b") as file:
+        file.truncate(8192)
+    for home, reason in ((noise, "file is not a database"), (truncated, "database disk image is malformed")):
+        expected = (f"the workspace database {home / 'workspace.sqlite3'} is damaged ({reason}): restore it from a "
+                    "backup, or move it aside to start an empty workspace in that folder")
+        with pytest.raises(WorkspaceError) as said:
+            Workspace(home).list_runs()
+        assert str(said.value) == expected
+        assert main(["export", "--workspace", str(home), "--out", str(tmp_path / "out")]) == 2
+        monkeypatch.setenv("RECEIPT_STUDIO_HOME", str(home))
+        for page in ("home", "runs"):
+            at = app(page)
+            assert not at.exception
+            assert [e.value for e in at.error] == [f"The workspace cannot be used: {literal(expected)}. Then reload "
+                                                   "this page."]
+
+    writable = tmp_path / "read-only"
+    Workspace(writable).save_documents("demo", [_doc("d1")])
+    for path in (writable, *writable.iterdir()):
+        path.chmod(0o555 if path.is_dir() else 0o444)
+    try:  # as root only dropped capabilities make the mode bits count
+        prefix = ["setpriv", "--bounding-set=-all", "--inh-caps=-all"] if os.geteuid() == 0 else []
+        done = subprocess.run([*prefix, sys.executable, "-m", "receipt_core", "export", "--workspace", str(writable),
+                               "--out", str(tmp_path / "out")], cwd=REPO_ROOT, capture_output=True, text=True,
+                              timeout=120)
+    finally:
+        for path in (writable, *writable.iterdir()):
+            path.chmod(0o755 if path.is_dir() else 0o644)
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.startswith(f"error: the workspace {writable} cannot be written (attempt to write a readonly "
+                                  "database): every command and the app write to its database"), done.stderr

@@ -14,6 +14,7 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from receipt_core.datasets.splits import first_dataset
+from receipt_core.workspace.store import WorkspaceError
 from ui.literal import literal
 from ui.race_track import race_track
 from ui.shared import (DATASET_KEY, NO_DATA, PENDING_DATASET_KEY, ROUTED_KEY, STOPPING, follow_dataset, job_slot,
@@ -41,6 +42,11 @@ def run_router() -> None:
              for path, title, icon, url in PAGES]
     page = st.navigation(pages)
     st.session_state[ROUTED_KEY] = True
+    try:
+        workspace()
+    except WorkspaceError as error:  # a damaged or read-only database: every page would fail on it
+        st.error(f"The workspace cannot be used: {literal(str(error))}. Then reload this page.")
+        st.stop()
     datasets = sidebar()
     stack = model_stack_import()
     with stack.page_run():  # a page may import PyTorch: never beside the background import (ui/warm_up.py)

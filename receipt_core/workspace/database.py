@@ -105,7 +105,8 @@ class Database:
     def _read(self) -> Iterator[sqlite3.Connection]:
         conn = self._connect()
         try:
-            yield conn
+            with self._said_plainly():
+                yield conn
         finally:
             conn.close()
 
@@ -114,15 +115,35 @@ class Database:
         """One write transaction on a fresh connection: committed on success, rolled back on any error."""
         conn = self._connect()
         try:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.rollback()
-                raise
-            conn.commit()
+            with self._said_plainly():
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield conn
+                except BaseException:
+                    conn.rollback()
+                    raise
+                conn.commit()
         finally:
             conn.close()
+
+    @contextlib.contextmanager
+    def _said_plainly(self) -> Iterator[None]:
+        """A database file that is damaged, or that this process may not write, as a WorkspaceError saying what
+        to do; before, the CLI said "unexpected DatabaseError: file is not a database" (exit 1) and every page of
+        the app showed Streamlit's redacted error (a probe)."""
+        try:
+            yield
+        except sqlite3.DatabaseError as error:
+            text, code = str(error), (getattr(error, "sqlite_errorcode", None) or 0) & 0xFF  # primary of extended
+            if code in (sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT) or "not a database" in text \
+                    or "malformed" in text:
+                raise WorkspaceError(f"the workspace database {self.database} is damaged ({text}): restore it from "
+                                     "a backup, or move it aside to start an empty workspace in that folder") from None
+            if code == sqlite3.SQLITE_READONLY or "readonly" in text:
+                raise WorkspaceError(f"the workspace {self.home} cannot be written ({text}): every command and the "
+                                     "app write to its database, even to read it; make the folder and "
+                                     f"{DATABASE_NAME} writable, or copy the workspace somewhere writable") from None
+            raise
 
     def _connect(self) -> sqlite3.Connection:
         try:
@@ -131,39 +152,48 @@ class Database:
         except sqlite3.OperationalError as error:
             raise WorkspaceError(f"cannot open the workspace database {self.database}: {error}") from None
         conn.row_factory = sqlite3.Row
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        conn.execute("PRAGMA foreign_keys = ON")
-        conn.execute("PRAGMA synchronous = NORMAL")
+        try:
+            with self._said_plainly():
+                conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+                conn.execute("PRAGMA foreign_keys = ON")
+                conn.execute("PRAGMA synchronous = NORMAL")
+        except BaseException:
+            conn.close()
+            raise
         return conn
 
     def _create_schema(self) -> None:
         conn = self._connect()
         try:
-            mode = self._switch_to_wal(conn)
-            if mode.lower() != "wal":
-                raise WorkspaceError(f"the workspace database {self.database} cannot use WAL mode (got {mode}); "
-                                     f"put the workspace on a local disk")
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if version > SCHEMA_VERSION:
-                raise WorkspaceError(f"the workspace {self.home} was written by a newer version (schema {version}, "
-                                     f"this code knows {SCHEMA_VERSION}); upgrade or use another workspace")
-            conn.execute("BEGIN IMMEDIATE")
-            for statement in _TABLES.split(";"):
-                if statement.strip():
-                    conn.execute(statement)
-            columns = {row["name"] for row in conn.execute("PRAGMA table_info(documents)")}
-            missing = [name for name in _ADDED_DOCUMENT_COLUMNS if name not in columns]
-            for name in missing:
-                conn.execute(f"ALTER TABLE documents ADD COLUMN {name} {_ADDED_DOCUMENT_COLUMNS[name]}")
-            if missing:
-                _backfill_status(conn)
-            if version < 3:
-                _recount_labels(conn)
-            conn.execute("CREATE INDEX IF NOT EXISTS documents_status ON documents(dataset, reviewed, label_status)")
-            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            conn.commit()
+            with self._said_plainly():
+                self._create_tables(conn)
         finally:
             conn.close()
+
+    def _create_tables(self, conn: sqlite3.Connection) -> None:
+        mode = self._switch_to_wal(conn)
+        if mode.lower() != "wal":
+            raise WorkspaceError(f"the workspace database {self.database} cannot use WAL mode (got {mode}); "
+                                 f"put the workspace on a local disk")
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise WorkspaceError(f"the workspace {self.home} was written by a newer version (schema {version}, "
+                                 f"this code knows {SCHEMA_VERSION}); upgrade or use another workspace")
+        conn.execute("BEGIN IMMEDIATE")
+        for statement in _TABLES.split(";"):
+            if statement.strip():
+                conn.execute(statement)
+        columns = {row["name"] for row in conn.execute("PRAGMA table_info(documents)")}
+        missing = [name for name in _ADDED_DOCUMENT_COLUMNS if name not in columns]
+        for name in missing:
+            conn.execute(f"ALTER TABLE documents ADD COLUMN {name} {_ADDED_DOCUMENT_COLUMNS[name]}")
+        if missing:
+            _backfill_status(conn)
+        if version < 3:
+            _recount_labels(conn)
+        conn.execute("CREATE INDEX IF NOT EXISTS documents_status ON documents(dataset, reviewed, label_status)")
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        conn.commit()
 
     def _switch_to_wal(self, conn: sqlite3.Connection) -> str:
         """``PRAGMA journal_mode = WAL``, retried while another connection holds the lock.
@@ -177,8 +207,10 @@ class Database:
             try:
                 return conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             except sqlite3.OperationalError as error:
-                busy = getattr(error, "sqlite_errorcode", None) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
-                if not busy or time.monotonic() > deadline:
+                code = (getattr(error, "sqlite_errorcode", None) or 0) & 0xFF
+                if code == sqlite3.SQLITE_READONLY:
+                    raise  # said plainly by the caller
+                if code not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) or time.monotonic() > deadline:
                     raise WorkspaceError(f"cannot open the workspace database {self.database}: {error}") from None
                 time.sleep(delay)
                 delay = min(delay * 2, 0.1)
