@@ -104,6 +104,9 @@ def test_no_other_site_may_frame_the_app(server):
             assert response.status == 200, path
             assert response.getheader("X-Frame-Options") == "SAMEORIGIN", path
             assert response.getheader("Content-Security-Policy") == "frame-ancestors 'self'", path
+            # a probe: no nosniff anywhere (a served file could be run as the type a browser guessed)
+            assert response.getheader("X-Content-Type-Options") == "nosniff", path
+            assert response.getheader("Referrer-Policy") == "same-origin", path
         finally:
             conn.close()
 

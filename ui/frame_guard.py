@@ -5,11 +5,15 @@ A page on any other origin could load the app in a transparent ``<iframe>`` and 
 checks (:mod:`ui.host_check`) let it through. Every HTTP response therefore says who may frame it:
 ``X-Frame-Options: SAMEORIGIN`` and ``Content-Security-Policy: frame-ancestors 'self'``. The app itself may frame
 its own pages (Streamlit draws components in same-origin iframes); nobody else may.
+
+Two more headers go with them: ``X-Content-Type-Options: nosniff`` (a served file is never run as a script or
+style its type does not say it is) and ``Referrer-Policy: same-origin`` (no page address leaves for another site).
 """
 
 from __future__ import annotations
 
-FRAME_HEADERS = ((b"x-frame-options", b"SAMEORIGIN"), (b"content-security-policy", b"frame-ancestors 'self'"))
+FRAME_HEADERS = ((b"x-frame-options", b"SAMEORIGIN"), (b"content-security-policy", b"frame-ancestors 'self'"),
+                 (b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"same-origin"))
 
 
 class FrameGuardMiddleware:
