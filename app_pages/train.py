@@ -13,7 +13,7 @@ from receipt_core.data.boxes import BOX_MODES
 from receipt_core.model.freeze import LAYOUT_GROUP, PRESETS, FreezePlan, PhasedSchedule, hand_toggles
 from receipt_core.model.scenario_guide import guide_markdown
 from receipt_core.model.head_settings import HEAD_KINDS, LAYER_MIXES, HeadSettings
-from receipt_core.training.config import (DEEP_PHASE_TWO, SHALLOW_PHASE_TWO, PretrainConfig, ReferenceConfig,
+from receipt_core.training.config import (DEEP_PHASE_TWO, MAX_LR, SHALLOW_PHASE_TWO, PretrainConfig, ReferenceConfig,
                                           TrainConfig, phase_two_depth)
 from receipt_core.training.estimate import PlannedRun, estimate_run_time, planned_train_receipts
 from receipt_core.training.run_settings import PHASED_ONLY
@@ -202,7 +202,7 @@ with st.expander("Run settings", expanded=busy is None):
                                 persist_state="session", key=f"train_epochs{per_kind}")
     batch_size = hp[1].number_input("Batch size", 1, 64, defaults.batch_size,
                                     persist_state="session", key=f"train_batch{per_kind}")
-    lr = hp[2].number_input("Learning rate", 1e-7, 1.0, defaults.lr, format="%.0e", step=1e-5,
+    lr = hp[2].number_input("Learning rate", 1e-7, MAX_LR, defaults.lr, format="%.0e", step=1e-5,
 
                             persist_state="session", key=f"train_lr{per_kind}",
                             help="Above 0: a rate of 0 trains nothing")
@@ -261,7 +261,7 @@ with st.expander("Run settings", expanded=busy is None):
                                      disabled=head != "contextual",
                                      help="The contextual head also reads each word's box: where layout enters "
                                           "when the backbone is frozen")
-        head_lr = heads[5].number_input("Head learning rate (0 = as above)", 0.0, 1.0, defaults.head_lr or 0.0,
+        head_lr = heads[5].number_input("Head learning rate (0 = as above)", 0.0, MAX_LR, defaults.head_lr or 0.0,
                                         format="%g", step=1e-4, persist_state="session", key=f"train_head_lr_{preset}")
     if kind == PRETRAIN:
         mask_probability = more[1].number_input("Masked share of words", 0.01, 0.5, defaults.mask_probability,

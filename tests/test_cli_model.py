@@ -253,6 +253,11 @@ def test_train_reference_and_pretrain_without_out_keep_their_run_in_the_workspac
      "repeats must be from 1 to 20, got 99,999,999"),
     (["train", "--train", "{train}", "--eval", "{train}", "--backbone", "tiny", "--max-minutes", "1e308", "--out",
       "{tmp}/r"], "max minutes must be above 0 and at most 10,000"),
+    # found by a probe: a rate of 1e30 overflowed the weights, and the first save failed on the NaN it evaluated
+    (["train", "--train", "{train}", "--eval", "{train}", "--backbone", "tiny", "--head-lr", "1e30", "--out",
+      "{tmp}/r"], "head learning rate must be a number above 0 and at most 1, got 1e+30"),
+    (["reference", "--train", "{train}", "--eval", "{train}", "--backbone", "tiny", "--lr", "2", "--out", "{tmp}/r"],
+     "learning rate must be a number from 0 to 1, got 2"),
     # found by a probe: 0 epochs trained, evaluated and saved nothing, then said "completed; checkpoint None"
     (["train", "--train", "{train}", "--eval", "{train}", "--backbone", "tiny", "--epochs", "0", "--out", "{tmp}/r"],
      "epochs must be at least 1, got 0"),

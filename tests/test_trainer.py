@@ -453,22 +453,50 @@ def test_freeze_all_evaluates_and_says_no_parameter_can_learn(cord, tmp_path):
     assert load_checkpoint(tmp_path / "run").state["global_step"] == 0
 
 
+def test_a_non_finite_validation_loss_fails_the_run_before_anything_is_stored_or_saved():
+    """A probe: weights that overflowed after a step still gave a finite training loss at that step, then the
+    evaluation's NaN reached the checkpoint's JSON, which failed with "Out of range float values are not JSON
+    compliant" after writing half a checkpoint."""
+
+    class Overflowed(RegressionTask):
+        def evaluate(self, state):
+            evaluation, follow_ups = super().evaluate(state)
+            return dataclasses.replace(evaluation, val_loss=float("inf"), task_val_losses={"a": float("nan")}), \
+                follow_ups
+
+    task = Overflowed(batches=4)
+    job = RecordedJob(lambda: (task, None), TrainConfig(scenario="full", epochs=1, batch_size=16))
+    seen = []
+    job.add_listener(seen.append)
+    job.start()
+    assert job.join(timeout=10)
+    failed = seen[-1]
+    assert isinstance(failed, FailedEvent) and failed.error_type == "NonFiniteLossError"
+    assert failed.error == ("the validation loss became non-finite at step 4 (epoch 1): the steps before it "
+                            "overflowed the weights, so nothing was saved from them. Lower the learning rate (and "
+                            "the heads' rate)")
+    assert not any(isinstance(e, EvalEvent) for e in seen) and task.saved == []
+
+
 def test_diverging_loss_stops_with_a_clear_error_and_keeps_the_last_good_checkpoint(cord, tmp_path):
     train_docs, _ = cord
 
-    class SaveAfterFirstStep(Callback):
+    class SaveAfterFirstStepThenOverflow(Callback):
         def on_step_end(self, state, control, event):
             if state.global_step == 1:
                 control.should_save = True
+            if state.global_step == 2:  # after that save: weights as a rate of 1e30 would leave them (the config
+                with torch.no_grad():  # refuses a rate above 1), so the logits overflow at the next step
+                    for parameter in job.trainer.task.model.parameters():
+                        parameter.mul_(1e30)
 
-    # A learning rate of 1e30 makes the weights huge after one step and the logits overflow at the next.
-    config = TrainConfig(backbone="tiny", scenario="full", epochs=2, batch_size=4, lr=1e30, grad_clip=None)
-    job = receipt_job(config, train_docs, (), tmp_path / "run", callbacks=[SaveAfterFirstStep()])
+    config = TrainConfig(backbone="tiny", scenario="full", epochs=2, batch_size=4, lr=1e-3, grad_clip=None)
+    job = receipt_job(config, train_docs, (), tmp_path / "run", callbacks=[SaveAfterFirstStepThenOverflow()])
     job.start()
     assert job.join(timeout=120)
     failed = job.result
     assert isinstance(failed, FailedEvent) and failed.error_type == "NonFiniteLossError"
-    assert failed.error.startswith("the training loss became non-finite at step 2 (epoch 1): loss=nan")
+    assert failed.error.startswith("the training loss became non-finite at step 3 (epoch 1): loss=")
     assert "Lower the learning rate" in failed.error and str(tmp_path / "run") in failed.error
     assert failed.checkpoint == str(tmp_path / "run")
     kept = load_checkpoint(tmp_path / "run")  # hashes verified: the failure wrote nothing

@@ -11,7 +11,6 @@ defaults without loading torch.
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
@@ -45,6 +44,16 @@ def check_int_bounds(config: Any) -> None:
 
 
 MAX_BUDGET_MINUTES = 10_000.0  # about a week: a time budget above it is a typo (1e308 overflowed the report)
+
+
+MAX_LR = 1.0  # the Train page's bound too: a rate above it overflows the weights in a step (a probe: --head-lr 1e30)
+
+
+def check_lr(lr: float | None, what: str = "learning rate", zero_ok: bool = True) -> None:
+    """ValueError unless ``lr`` (None: not given) is a finite number from 0 (or above 0) to :data:`MAX_LR`."""
+    if lr is not None and not ((0 <= lr if zero_ok else 0 < lr) and lr <= MAX_LR):
+        span = f"from 0 to {MAX_LR:g}" if zero_ok else f"above 0 and at most {MAX_LR:g}"
+        raise ValueError(f"{what} must be a number {span}, got {lr:g}")
 
 
 def check_budget(minutes: float | None, what: str = "max minutes") -> None:
@@ -130,8 +139,7 @@ class TrainConfig:
             if self.head_boxes not in ("on", "off"):
                 raise ValueError(f"head boxes must be on or off, got {self.head_boxes!r}")
             object.__setattr__(self, "head_boxes", self.head_boxes == "on")
-        if self.head_lr is not None and not (self.head_lr > 0 and math.isfinite(self.head_lr)):
-            raise ValueError(f"head learning rate must be a finite number > 0 when given, got {self.head_lr}")
+        check_lr(self.head_lr, "head learning rate", zero_ok=False)
         self.head_settings()  # refuses a bad head kind, mix, size or depth
         for toggle in (*self.freeze, *self.unfreeze):  # a misspelt group fails here, not after the data has loaded
             problem = toggle_name_problem(toggle)
@@ -141,8 +149,7 @@ class TrainConfig:
             raise ValueError(f"epochs must be at least 1, got {self.epochs}")
         if self.batch_size < 1:
             raise ValueError(f"batch size must be >= 1, got {self.batch_size}")
-        if not (self.lr >= 0 and math.isfinite(self.lr)):
-            raise ValueError(f"learning rate must be a finite number >= 0, got {self.lr}")
+        check_lr(self.lr)
         check_budget(self.max_minutes)
         if self.loss_weighting not in ("fixed", "uncertainty"):
             raise ValueError(f"loss weighting must be 'fixed' or 'uncertainty', got {self.loss_weighting!r}")
@@ -256,8 +263,7 @@ class ReferenceConfig:
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch_size < 1:
             raise ValueError(f"epochs and batch size must be at least 1, got {self.epochs} and {self.batch_size}")
-        if not (self.lr >= 0 and math.isfinite(self.lr)):
-            raise ValueError(f"learning rate must be a finite number >= 0, got {self.lr}")
+        check_lr(self.lr)
         check_budget(self.max_minutes)
         if self.lr_schedule not in LR_SCHEDULES:
             raise ValueError(f"learning-rate schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
@@ -295,8 +301,7 @@ class PretrainConfig:
             raise ValueError(f"epochs must be at least 1, got {self.epochs}")
         if self.batch_size < 1:
             raise ValueError(f"batch size must be at least 1, got {self.batch_size}")
-        if not (self.lr > 0 and math.isfinite(self.lr)):
-            raise ValueError(f"learning rate must be a finite number above 0, got {self.lr}")
+        check_lr(self.lr, zero_ok=False)
         check_budget(self.max_minutes)
         if not 0 < self.mask_probability < 1:
             raise ValueError(f"mask probability must be in (0, 1), got {self.mask_probability}")

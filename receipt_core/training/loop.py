@@ -148,6 +148,12 @@ class Trainer:
 
     def _evaluate(self, end_of_epoch: bool) -> EvalEvent:
         evaluation, follow_ups = self.task.evaluate(self.state)
+        losses = [evaluation.val_loss, *evaluation.task_val_losses.values()]
+        if any(loss is not None and not math.isfinite(loss) for loss in losses):  # before it is stored or saved
+            raise NonFiniteLossError(
+                f"the validation loss became non-finite at step {self.state.global_step} (epoch {evaluation.epoch}): "
+                "the steps before it overflowed the weights, so nothing was saved from them. Lower the learning "
+                "rate (and the heads' rate)")
         self.state.last_metrics = dict(evaluation.metrics)
         self.emit(evaluation)
         for event in follow_ups:
