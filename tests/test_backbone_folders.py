@@ -70,7 +70,7 @@ def test_layout_tables_too_short_for_boxes_are_refused(tmp_path, tokenizer):
 def test_an_unknown_activation_is_refused(tmp_path, tokenizer):
     path = folder(tmp_path, tokenizer)
     edit_config(path, hidden_act="nonexistent")
-    with pytest.raises(BackboneError, match=r"hidden_act 'nonexistent' is not an activation transformers knows"):
+    with pytest.raises(BackboneError, match=r"hidden_act' 'nonexistent' is not an activation transformers knows"):
         load_backbone(str(path))
 
 

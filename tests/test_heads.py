@@ -47,6 +47,11 @@ def test_head_settings_refuse_bad_values_and_old_json_means_the_linear_head():
         HeadSettings(kind="lstm")
     with pytest.raises(ValueError, match="head size"):
         HeadSettings(kind="contextual", size=100_000)
+    with pytest.raises(ValueError) as said:  # a probe read "divisible by 1" for -1
+        HeadSettings(kind="contextual", size=-1)
+    assert str(said.value) == "head size must be a whole number from 8 to 1024, got -1"
+    with pytest.raises(ValueError, match="head size 129 must be divisible by its 2 attention heads"):
+        HeadSettings(kind="contextual", size=129)
     assert HeadSettings.from_json(None) == HeadSettings()
     assert TrainConfig(head="contextual", head_boxes="off").head_settings().boxes is False
 

@@ -266,6 +266,9 @@ HOSTILE_RUN_VALUES = {
     "fields-huge": ("model.num_fields", 10 ** 30, "num_fields"),
     "layout-text": ("model.uses_layout", "yes", "uses_layout"),
     "step-negative": ("state.global_step", -1, "global_step"),
+    # a probe: a bare "unexpected KeyError: 'bogus'" from building the model
+    "activation-unknown": ("backbone_config.hidden_act", "bogus", "'backbone_config.hidden_act' 'bogus' is not an "
+                           "activation transformers knows"),
 }
 
 

@@ -38,13 +38,12 @@ from safetensors.torch import load_file
 from torch import nn
 from transformers import (AutoTokenizer, LayoutLMConfig, LayoutLMForTokenClassification, LayoutLMModel,
                           PreTrainedTokenizerFast)
-from transformers.activations import ACT2FN
 
 from ..datasets.bounded_json import BoundedJSONError, loads_bounded
 from .backbone_names import DEFAULT_BACKBONE, TEXT_ONLY_BACKBONES, backbone_source_problem
 from .encoding import BOX_SCALE
 from .freeze import LAYOUT_TABLES
-from .run_manifest import backbone_config_problem
+from .run_manifest import activation_problem, backbone_config_problem
 
 _MAX_CONFIG_CHARS = 1024 * 1024  # a LayoutLM config.json is about 1 kB
 _MAX_CONFIG_DEPTH = 32
@@ -288,11 +287,9 @@ def _layout_config_problem(config: dict) -> str | None:
     """Why a bounded LayoutLM config.json cannot encode this project's input, or None: an activation transformers
     does not know (it fails building the model), or 2-D position tables too short for boxes 0–1000."""
     defaults = LayoutLMConfig()
-    activation = config.get("hidden_act", defaults.hidden_act)
-    if not isinstance(activation, str) or activation not in ACT2FN:
-        known = ", ".join(name for name in ("gelu", "gelu_new", "relu", "silu") if name in ACT2FN)
-        return (f"config.json's hidden_act {activation!r} is not an activation transformers knows ({known}, …); "
-                "set it to the one the model was trained with (LayoutLM and BERT use \"gelu\")")
+    problem = activation_problem(config.get("hidden_act", defaults.hidden_act), "config.json's hidden_act")
+    if problem:
+        return problem
     tables = config.get("max_2d_position_embeddings", defaults.max_2d_position_embeddings)
     if tables < BOX_SCALE + 1:
         return (f"config.json's max_2d_position_embeddings is {tables:,}, but boxes are page coordinates from 0 to "

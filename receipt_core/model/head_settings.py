@@ -32,9 +32,11 @@ class HeadSettings:
             raise ValueError(f"head must be one of {', '.join(HEAD_KINDS)}, got {self.kind!r}")
         if self.layer_mix not in LAYER_MIXES:
             raise ValueError(f"layer mix must be one of {', '.join(LAYER_MIXES)}, got {self.layer_mix!r}")
-        if not 8 <= self.size <= MAX_SIZE or self.size % attention_heads(self.size):
-            raise ValueError(f"head size must be a whole number from 8 to {MAX_SIZE} divisible by "
-                             f"{attention_heads(self.size)}, got {self.size}")
+        if not 8 <= self.size <= MAX_SIZE:
+            raise ValueError(f"head size must be a whole number from 8 to {MAX_SIZE}, got {self.size}")
+        if self.size % attention_heads(self.size):
+            raise ValueError(f"head size {self.size} must be divisible by its {attention_heads(self.size)} attention "
+                             f"heads (one per 64 of width, at most 8)")
         if not 1 <= self.depth <= MAX_DEPTH:
             raise ValueError(f"head depth must be 1 to {MAX_DEPTH} layers, got {self.depth}")
         if not 0 <= self.hidden <= 16_384:

@@ -178,11 +178,27 @@ def backbone_config_problem(config: object, where: str) -> str | None:
     hidden, heads = config["hidden_size"], config["num_attention_heads"]
     if hidden % heads:
         return f"'{where}.hidden_size' ({hidden}) is not a multiple of num_attention_heads ({heads})"
+    if "hidden_act" in config:  # an unknown one failed building the model with a bare KeyError (a probe)
+        problem = activation_problem(config["hidden_act"], f"'{where}.hidden_act'")
+        if problem:
+            return problem
     parameters = _backbone_parameters(config)
     if parameters > MAX_BACKBONE_PARAMETERS:
         return (f"'{where}' describes a backbone of {parameters:,} parameters, over the limit of "
                 f"{MAX_BACKBONE_PARAMETERS:,}")
     return None
+
+
+def activation_problem(activation: object, where: str) -> str | None:
+    """Why ``activation`` (a config's ``hidden_act``; ``where`` names it) is not one transformers can build, or
+    None."""
+    from transformers.activations import ACT2FN
+
+    if isinstance(activation, str) and activation in ACT2FN:
+        return None
+    known = ", ".join(name for name in ("gelu", "gelu_new", "relu", "silu") if name in ACT2FN)
+    return (f"{where} {_short(activation)} is not an activation transformers knows ({known}, …); set it to the one "
+            "the model was trained with (LayoutLM and BERT use \"gelu\")")
 
 
 def _backbone_parameters(config: Mapping[str, Any]) -> int:
