@@ -166,10 +166,15 @@ def test_predict_reports_a_bad_image_and_keeps_the_good_ones(trained, receipt_im
     run_dir, _ = trained
     bad = tmp_path / "notes.png"
     bad.write_text("this is not an image")
-    assert main(["predict", str(run_dir), str(receipt_image[0]), str(bad), "--json"]) == 2
+    copy = tmp_path / "copy\nof it.png"  # the same image under another name, listed after the bad file
+    copy.write_bytes(receipt_image[0].read_bytes())
+    assert main(["predict", str(run_dir), str(receipt_image[0]), str(bad), str(copy), "--json"]) == 2
     captured = capsys.readouterr()
     printed = json.loads(captured.out)
-    assert len(printed["documents"]) == 1
+    # each prediction names its file (a probe: copies shared one id, and a failed file shifted the order)
+    assert [d["file"] for d in printed["documents"]] == [str(receipt_image[0]), str(copy)]
+    assert main(["predict", str(run_dir), str(copy)]) == 0
+    assert capsys.readouterr().out.startswith(f"== {printed['documents'][1]['id']} ({json.dumps(str(copy))}): ")
     assert f"error: '{bad}' is not an image" in captured.err
     # a script reading stdout alone sees the failure too (a probe: it saw {"documents": []} when all failed)
     assert len(printed["errors"]) == 1 and printed["errors"][0].startswith(f"'{bad}' is not an image")

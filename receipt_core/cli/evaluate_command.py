@@ -192,14 +192,18 @@ def run_predict(args: argparse.Namespace) -> int:
     else:
         docs, errors = _ocr_images(args.images)
     predictions = loaded.predictor().predict(docs) if docs else []
+    # each image's prediction names its file: the id is the image's hash, so copies of one image shared it and a
+    # file that failed left the others' order (a probe could not tell which prediction was which file's)
+    files = [doc.source for doc in docs] if args.images else [None] * len(docs)
+    documents = [{**({"file": file} if file is not None else {}), **p.to_json()} for p, file in zip(predictions, files)]
     if args.json:
         # the files that failed are in the JSON too: a script reading stdout alone sees them, not an empty result
-        print(json.dumps({"documents": [p.to_json() for p in predictions], "errors": errors}, indent=1,
-                         ensure_ascii=False, default=_json_default))
+        print(json.dumps({"documents": documents, "errors": errors}, indent=1, ensure_ascii=False,
+                         default=_json_default))
     else:
-        for prediction in predictions:
-            data = prediction.to_json()
-            print(f"== {data['id']}: {len(data['words'])} words, {len(data['items'])} items")
+        for data in documents:
+            where = f" ({json.dumps(data['file'], ensure_ascii=False)})" if "file" in data else ""
+            print(f"== {data['id']}{where}: {len(data['words'])} words, {len(data['items'])} items")
             for item in data["items"]:
                 print(f"  {item['quantity']:>6} × {item['name']}  unit {item['unit_price']}  price {item['price']}")
     for message in errors:
