@@ -361,3 +361,10 @@ def test_an_error_line_keeps_the_spaces_inside_a_quoted_name():
 
     error = ValueError("already in dataset 'cord  dev';\n  storing it as 'cord dev' would move it")
     assert describe_error(error) == "already in dataset 'cord  dev'; storing it as 'cord dev' would move it"
+
+
+def test_evaluate_from_images_on_a_dataset_name_says_what_to_do(trained, capsys):
+    run_dir, _ = trained
+    assert main(["evaluate", str(run_dir), "--data", "small", "--from-images"]) == 2
+    assert ("--from-images needs a dataset folder or file with images; small is neither (a workspace dataset's "
+            "receipts are already read: evaluate them without --from-images)") in capsys.readouterr().err

@@ -124,6 +124,9 @@ def test_hostile_tasks_are_reported_one_by_one(tmp_path):
         {"id": 6, "data": {}, "predictions": [{"model_version": "m1", "score": 0.6, "result": [region, label, text]}]},
         {"id": 7, "data": {}, "annotations": [{"result": [  # a name where a list belongs: said so (found by a probe)
             region, {**label, "value": {**region["value"], "labels": "TOTAL"}}, text]}]},
+        # ids that are no task number: a probe got the receipt ids "label-studio-{'a': 1}" and "label-studio-1e+308"
+        {"id": {"a": 1}, "data": {}, "annotations": [{"result": [region, label, text]}]},
+        {"id": 1e308, "data": {}, "annotations": [{"result": [region, label, text]}]},
     ]
     (tmp_path / "tasks.json").write_text(json.dumps(tasks))
     (tmp_path / "broken.json").write_text("[" * 100)
@@ -136,6 +139,8 @@ def test_hostile_tasks_are_reported_one_by_one(tmp_path):
     assert "task 5: region a: label 'NOT_A_LABEL' is not in schema" in problems
     assert "task 5: image '../../etc/passwd'" in problems
     assert """task 7: region a: labels must be a list of label names such as ["TOTAL"], got 'TOTAL'""" in problems
+    assert "task 8: the task id must be a whole number or text (Label Studio numbers its tasks), got dict" in problems
+    assert "task 9: the task id must be a whole number or text (Label Studio numbers its tasks), got float" in problems
     by_id = {d.id: d for d in report.documents}
     five = next(i for i in by_id if i.startswith("label-studio-5-"))  # task id and a hash of its image's file name
     by_id["label-studio-5"] = by_id.pop(five)

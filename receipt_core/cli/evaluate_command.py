@@ -101,7 +101,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
         path = Path(args.data).expanduser()
         if not path.exists():
-            raise CommandError(f"--from-images needs a dataset folder or file with images; {path} does not exist")
+            raise CommandError(f"--from-images needs a dataset folder or file with images; {path} is neither (a "
+                               "workspace dataset's receipts are already read: evaluate them without --from-images)")
         fmt = resolve_format(path, args.format)
         run = run_dataset_from_images(predictor, path, fmt, cache_folder=args.ocr_cache)
         metrics = score_run(run)

@@ -133,6 +133,10 @@ def _task_receipt_id(task_id: Any, ref: Any) -> str:
     """A receipt id for a task without this project's ``receipt_id``: Label Studio numbers tasks per instance, so two
     projects' task 1 collided and one replaced the other's receipt (a probe). The image's file name (Label Studio
     prefixes an upload's with a random key) tells them apart and stays the same in a later export of the project."""
+    if isinstance(task_id, bool) or not isinstance(task_id, (int, str)) or not str(task_id).strip():
+        # a probe: {"a": 1} became the receipt id "label-studio-{'a': 1}", and 1e308 "label-studio-1e+308"
+        raise RecordError(f"the task id must be a whole number or text (Label Studio numbers its tasks), got "
+                          f"{type(task_id).__name__} {str(task_id)[:40]!r}")
     name = PurePosixPath(ref.split("?d=")[-1]).name if isinstance(ref, str) and ref.strip() else ""
     suffix = f"-{hashlib.sha256(name.encode('utf-8')).hexdigest()[:8]}" if name else ""
     return f"label-studio-{task_id}{suffix}"
