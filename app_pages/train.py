@@ -285,7 +285,8 @@ with st.expander("Run settings", expanded=busy is None):
                 hold_out)  # pre-training reads every receipt: no label needed, none held out (as Start does)
             plan = PlannedRun(kind=RUN_KINDS[kind], backbone=backbone, scenario=preset if kind == TWO_HEAD else None,
                               train_receipts=receipts, epochs=int(epochs), batch_size=int(batch_size),
-                              max_minutes=float(max_minutes) or None)
+                              max_minutes=float(max_minutes) or None, freeze=tuple(freeze), unfreeze=tuple(unfreeze),
+                              trainable_parameters=toggles.trainable_parameters if kind == TWO_HEAD and sizes else None)
             if receipts:  # none: Start says why
                 depth = ""
                 if kind == TWO_HEAD and preset == "phased" and not top_k:

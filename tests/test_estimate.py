@@ -145,3 +145,23 @@ def test_the_train_page_shows_the_estimate_next_to_start(workspace_home):
     batch = at.number_input(key="train_batch_pretrain").value
     assert any(f"epochs of {math.ceil(everything / batch)} steps" in c.value for c in at.caption), \
         [c.value for c in at.caption]
+
+
+def test_a_run_that_trains_nothing_is_one_evaluation_and_hand_toggles_are_their_own_runs(ws):
+    """A walkthrough: freeze-all showed "about 2 min for 12 epochs" before a run that evaluated for a second, and
+    switching encoder.5 on over freeze-backbone left the frozen backbone's estimate in place."""
+    nothing = estimate(_plan(scenario="freeze-all", trainable_parameters=0), [])
+    assert nothing.evaluation_only and nothing.text().startswith("no training: no group can learn, so Start "
+                                                                 "evaluates the model once")
+    assert not estimate(_plan(scenario="freeze-all", trainable_parameters=10, unfreeze=("head",)), []).evaluation_only
+    frozen = _plan(backbone="text-minilm", scenario="freeze-backbone")
+    toggled = _plan(backbone="text-minilm", scenario="freeze-backbone", unfreeze=("encoder.5",))
+    assert rough_seconds_per_receipt_epoch(toggled) == rough_seconds_per_receipt_epoch(_plan(backbone="text-minilm"))
+    assert rough_seconds_per_receipt_epoch(_plan(backbone="text-minilm", scenario="freeze-backbone",
+                                                 unfreeze=("head.fields",))) == rough_seconds_per_receipt_epoch(frozen)
+    _record(ws, {"backbone": "text-minilm", "scenario": "freeze-backbone"}, [_progress(STEPS_PER_EPOCH, 5.0)])
+    assert estimate_run_time(ws, frozen).measured_runs == 1
+    assert estimate_run_time(ws, toggled).measured_runs == 0  # a plain run says nothing of the toggled one's cost
+    _record(ws, {"backbone": "text-minilm", "scenario": "freeze-backbone", "unfreeze": ["encoder.5"]},
+            [_progress(STEPS_PER_EPOCH, 50.0)])
+    assert estimate_run_time(ws, toggled).seconds_per_receipt_epoch == pytest.approx(50.0 / RECEIPTS)

@@ -5,8 +5,8 @@ The unit is the **receipt-epoch**: one training receipt seen once. A run's cost 
 elapsed time (``ProgressEvent``/``FinishedEvent.elapsed_s``: paused time excluded, evaluations and checkpoints
 included, loading the backbone not) over the receipt-epochs its steps made
 (``steps done / steps per epoch × training receipts``). Earlier runs count when they are of the same kind
-(two-head, reference, pre-training), backbone and, for the two-head model, scenario; the :data:`MAX_RUNS_USED` most
-recent of them are pooled (total seconds over total receipt-epochs). A planned run then costs
+(two-head, reference, pre-training), backbone and, for the two-head model, scenario and hand toggles; the
+:data:`MAX_RUNS_USED` most recent of them are pooled (total seconds over total receipt-epochs). A planned run then costs
 ``receipts × epochs × seconds per receipt-epoch``, capped by its time budget, in
 ``ceil(receipts / batch size)`` steps an epoch (a receipt longer than one window makes more).
 """
@@ -54,6 +54,13 @@ class PlannedRun:
     epochs: int
     batch_size: int
     max_minutes: float | None = None
+    freeze: tuple[str, ...] = ()  # the hand toggles over the scenario (two-head runs only)
+    unfreeze: tuple[str, ...] = ()
+    trainable_parameters: int | None = None  # 0: nothing can learn (freeze-all): Start evaluates once and ends
+
+    @property
+    def trains_nothing(self) -> bool:
+        return self.kind == "receipt" and self.trainable_parameters == 0
 
 
 @dataclass(frozen=True)
@@ -73,9 +80,13 @@ class TimeEstimate:
     measured_runs: int  # earlier runs the rate comes from; 0: a rough guess
     seconds_per_receipt_epoch: float
     budget_bound: bool  # the time budget ends the run before its epochs
+    evaluation_only: bool = False  # nothing can learn: one evaluation pass, no epochs
 
     def text(self) -> str:
         """``about 4 min for 12 epochs of 75 steps`` plus where the figure comes from."""
+        if self.evaluation_only:
+            return ("no training: no group can learn, so Start evaluates the model once (seconds for a few hundred "
+                    "receipts) and the run ends")
         minutes = self.seconds / 60
         about = f"about {minutes:.0f} min" if minutes >= 1.5 else f"about {max(self.seconds, 1):.0f} s"
         plan = (f"{self.epochs} epoch{'s' if self.epochs != 1 else ''} of {self.steps_per_epoch} "
@@ -119,7 +130,9 @@ def matches(config, plan: PlannedRun) -> bool:
     """Whether a stored run's config is a run like ``plan`` (kind, backbone, the two-head model's scenario)."""
     if config.get(RUN_KIND, "receipt") != plan.kind or config.get("backbone") != plan.backbone:
         return False
-    return plan.kind != "receipt" or config.get("scenario") == plan.scenario
+    return plan.kind != "receipt" or (config.get("scenario") == plan.scenario
+                                      and tuple(config.get("freeze") or ()) == tuple(plan.freeze)
+                                      and tuple(config.get("unfreeze") or ()) == tuple(plan.unfreeze))
 
 
 def measured_costs(source: _RunSource, plan: PlannedRun) -> list[MeasuredCost]:
@@ -139,8 +152,12 @@ def measured_costs(source: _RunSource, plan: PlannedRun) -> list[MeasuredCost]:
 
 
 def rough_seconds_per_receipt_epoch(plan: PlannedRun) -> float:
-    """The documented guess for a backbone and scenario (a local folder: as the MiniLM backbones)."""
-    if plan.kind == "receipt" and plan.scenario in FROZEN_BACKBONE_SCENARIOS and plan.backbone in ROUGH_FROZEN_BACKBONE:
+    """The documented guess for a backbone and scenario (a local folder: as the MiniLM backbones). A backbone group
+    switched on by hand over a frozen scenario is guessed as full fine-tuning: the cache no longer skips the
+    backbone's pass (a walkthrough saw "about 48 s" stay put when it switched encoder.5 on)."""
+    unfrozen_backbone = any(not name.startswith("head") for name in plan.unfreeze)
+    if plan.kind == "receipt" and plan.scenario in FROZEN_BACKBONE_SCENARIOS and plan.backbone in ROUGH_FROZEN_BACKBONE \
+            and not unfrozen_backbone:
         return ROUGH_FROZEN_BACKBONE[plan.backbone]
     if plan.kind == "receipt" and plan.scenario == "phased":
         fallback = ROUGH_SECONDS_PER_RECEIPT_EPOCH.get(plan.backbone, ROUGH_PHASED["text-minilm"])  # tiny: its own
@@ -150,6 +167,9 @@ def rough_seconds_per_receipt_epoch(plan: PlannedRun) -> float:
 
 def estimate(plan: PlannedRun, costs: Sequence[MeasuredCost]) -> TimeEstimate:
     """The planned run's time from measured ``costs`` (pooled), else from the rough guess."""
+    if plan.trains_nothing:  # a walkthrough read "about 2 min for 12 epochs" before a run that evaluated for 1 s
+        return TimeEstimate(seconds=0.0, epochs=0, steps_per_epoch=0, measured_runs=0, seconds_per_receipt_epoch=0.0,
+                            budget_bound=False, evaluation_only=True)
     if costs:
         rate = sum(c.seconds for c in costs) / sum(c.receipt_epochs for c in costs)
     else:
