@@ -128,3 +128,15 @@ def test_a_run_says_whether_it_trained_on_photos(workspace_home):
     assert trained_on_photos(ws, {"train_ids": ["t1"]}) is False
     assert trained_on_photos(ws, {"train_ids": ["t1", "p1"]}) is True
     assert trained_on_photos(ws, {}) is None and trained_on_photos(ws, {"train_ids": ["gone"]}) is None
+
+
+def test_a_run_with_hand_toggles_is_named_with_them():
+    """A walkthrough: a freeze-backbone run with encoder.5 switched on was named "text-minilm · freeze-backbone",
+    like a plain one with a third of its trainable parameters."""
+    from receipt_core.training.config import TrainConfig
+    from receipt_core.training.runs import default_run_name
+
+    assert default_run_name(TrainConfig(backbone="tiny", scenario="full")) == "tiny · full"
+    toggled = TrainConfig(backbone="text-minilm", scenario="freeze-backbone", unfreeze=("encoder.5",),
+                          freeze=("head.quantity",))
+    assert default_run_name(toggled) == "text-minilm · freeze-backbone +encoder.5 −head.quantity"

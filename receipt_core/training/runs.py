@@ -38,7 +38,7 @@ def new_run(workspace, config: TrainConfig, train_docs: Sequence[Document], eval
     The run's config records the hyperparameters, the documents' ids (so :func:`resume_run` can find them
     again) and any ``notes`` (e.g. dataset names); ``job.run_id`` names the run.
     """
-    name = name or f"{config.backbone} · {config.scenario}"
+    name = name or default_run_name(config)
     config = config.for_training_set(len(train_docs))
     run_config = {**config.to_json(), RUN_KIND: "receipt", **document_ids(train_docs, eval_docs),
                   **dict(notes or {})}
@@ -47,6 +47,13 @@ def new_run(workspace, config: TrainConfig, train_docs: Sequence[Document], eval
     job = TrainingJob(lambda: build_task(config, train_docs, eval_docs, run_dir, schema), config, name=name,
                       run_id=run_id)
     return _stored(workspace, run_id, job, listeners)
+
+
+def default_run_name(config: TrainConfig) -> str:
+    """``backbone · scenario``, with the hand toggles after it (``+encoder.5 −head.quantity``): a toggled run kept
+    its scenario's name and could not be told from a plain one on Runs (a walkthrough)."""
+    toggles = [f"+{group}" for group in config.unfreeze] + [f"−{group}" for group in config.freeze]
+    return " ".join([f"{config.backbone} · {config.scenario}", *toggles])
 
 
 def start_run(workspace, config: TrainConfig, train_docs: Sequence[Document], eval_docs: Sequence[Document],
