@@ -8,7 +8,7 @@ import streamlit as st
 
 from receipt_core.data.review import DONE, IN_PROGRESS, STATUSES, done_warning
 from ui.annotate_editor import word_editor
-from ui.annotate_state import MESSAGES_KEY, NEXT_DOC_KEY, NOTICE_KEY
+from ui.annotate_state import DONE_WARNING_KEY, NEXT_DOC_KEY, NOTICE_KEY
 from ui.annotate_model import model_section, retrain_after_done
 from ui.annotate_url import restore_from_url, write_to_url
 from ui.literal import literal, plain
@@ -69,7 +69,7 @@ def _review(doc_id: str, done: bool) -> None:
     if done:
         warning = done_warning(ws.get_document(doc_id))
         if warning:
-            st.session_state.setdefault(MESSAGES_KEY, []).append(f"Receipt {doc_id} marked done. {warning}")
+            st.session_state[DONE_WARNING_KEY] = f"Receipt {doc_id} marked done. {warning}"
         retrain_after_done(dataset, doc_id)
 
 
@@ -88,6 +88,8 @@ else:
     nav.button("Mark done", key="annotate_done", type="primary", on_click=_review, args=(doc_id, True),
                help="Reviewed by a person: every word's label checked")
 nav.caption(f"{ids.index(doc_id) + 1} of {len(ids)} · **{summary.status}**", width="content")
+if (done_note := st.session_state.pop(DONE_WARNING_KEY, None)) is not None:  # under the button pressed: among the
+    st.warning(literal(done_note))  # word panel's messages it sat below the fold (a walkthrough)
 
 position = ids.index(doc_id)
 word_editor(doc_id, ids[(position + 1) % len(ids)] if len(ids) > 1 else None, summary.status)

@@ -265,6 +265,9 @@ def test_marking_done_with_suggestions_nobody_accepted_says_they_train_as_other(
     warned = [w.value for w in at.warning if "marked done" in w.value]
     assert len(warned) == 1 and doc.id in warned[0] and "train as OTHER" in warned[0], warned
     assert f"{len(doc.words) - 1} words with a suggestion nobody accepted" in warned[0]
+    # right under the row with Mark done, before the receipt and its word panel (it sat below the fold there)
+    top = [getattr(element, "value", None) for element in at.main.children.values()]
+    assert warned[0] in top, top
 
 
 def test_next_after_mark_done_moves_on(receipts):
