@@ -21,8 +21,8 @@ from receipt_core.training.runs import start_pretrain_run, start_reference_run, 
 from receipt_core.training.schedules import LR_SCHEDULES
 from receipt_core.training.slot import JobBusyError
 from ui.live_run import live_view
-from ui.shared import (HOLD_OUT, NO_DATA, current_dataset, evaluation_preview, fmt_params, fmt_share, friendly,
-                       group_sizes, job_slot, require_router, server_folders, user_errors, workspace)
+from ui.shared import (HOLD_OUT, NO_DATA, current_dataset, evaluation_preview, fmt_params, fmt_share,
+                       forget_stale_choice, friendly, group_sizes, job_slot, require_router, server_folders, user_errors, workspace)
 
 LOCAL = "local folder…"
 TWO_HEAD, REFERENCE, PRETRAIN = "Two-head model", "Reference tagger", "Layout pre-training"
@@ -271,8 +271,9 @@ with st.expander("Run settings", expanded=busy is None):
     if datasets and kind != PRETRAIN:
         preview_ids = [s.id for s in evaluation_preview(train_set, eval_choice, hold_out)]  # one may be watched
     if datasets and kind == TWO_HEAD:
-        if st.session_state.get("train_watch") not in (preview_ids or [None]):
-            st.session_state.pop("train_watch", None)  # kept from other data: show (and watch) the first receipt
+        # kept from other data: show (and watch) the first receipt; set, not removed, or the browser kept showing
+        # the old receipt over the one drawn (a walkthrough)
+        forget_stale_choice("train_watch", preview_ids or [None])
         watch = st.selectbox("Live predictions for", preview_ids or [None], persist_state="session", key="train_watch",
                              help="An evaluation receipt whose predictions are drawn at each evaluation")
 
