@@ -48,6 +48,9 @@ def test_upload_into_a_path_like_dataset_stores_nothing_and_export_stays_in_its_
     ("café", "contains 'é'; use only ASCII letters (A-Z, a-z)"),  # é is a letter, just not an ASCII one
     ("cafe\u0301", "name 'cafe\\u0301' contains U+0301;"),  # a combining mark shown as its code, not on a quote
     ("cord  dev", "holds two spaces in a row, which show as one"),  # would look like 'cord dev' on every page
+    # every bad character, not the first five (a walkthrough fixed five and was refused again)
+    ("**ds** [a](http://x) :red[x] <b>b</b>", "contains '(', ')', '*', '/', ':', '<', '>', '[', ']'; use only"),
+    ("!\"#$%&'()*+,/:;<=>?", "contains '!', '\"', '#', '$', '%', '&', \"'\", '(', ')', '*', '+', ',' and 7 more;"),
 ])
 def test_a_refused_dataset_name_says_what_is_wrong_in_characters_a_reader_can_see(name, message):
     """Found by a probe."""
