@@ -22,7 +22,7 @@ from receipt_core.training.schedules import LR_SCHEDULES
 from receipt_core.training.slot import JobBusyError
 from ui.live_run import live_view
 from ui.shared import (HOLD_OUT, NO_DATA, current_dataset, evaluation_preview, fmt_params, fmt_share,
-                       forget_stale_choice, friendly, group_sizes, job_slot, require_router, server_folders, user_errors, workspace)
+                       forget_stale_choice, friendly, group_sizes, pair_evaluation, job_slot, require_router, server_folders, user_errors, workspace)
 
 LOCAL = "local folder…"
 TWO_HEAD, REFERENCE, PRETRAIN = "Two-head model", "Reference tagger", "Layout pre-training"
@@ -91,7 +91,8 @@ with st.expander("Run settings", expanded=busy is None):
     data_cols = st.columns(3)
     default_train, default_eval = paired_datasets(datasets, current_dataset())
     train_set = data_cols[0].selectbox("Training dataset", datasets, persist_state="session", key="train_dataset",
-                                       index=datasets.index(default_train) if default_train in datasets else 0)
+                                       index=datasets.index(default_train) if default_train in datasets else 0,
+                                       on_change=pair_evaluation, args=("train_dataset", "train_eval", datasets))
     eval_options = [HOLD_OUT] + datasets
     eval_choice = data_cols[1].selectbox("Evaluation dataset", eval_options, persist_state="session", key="train_eval",
                                          index=eval_options.index(default_eval) if default_eval else 0,

@@ -27,7 +27,7 @@ from receipt_core.workspace.store import Workspace
 from tests.conftest import require_shared_data
 import ui.actions
 from ui.literal import literal
-from ui.shared import NO_VALUE
+from ui.shared import HOLD_OUT, NO_VALUE
 
 REPO = Path(__file__).resolve().parent.parent
 PAGES = ("home", "data", "annotate", "train", "runs", "predict")
@@ -968,3 +968,24 @@ def test_predict_on_a_receipt_the_run_trained_on_says_so(demo_env, trained_run):
     if others:
         at.selectbox(key="predict_doc").set_value(others[0]).run()
         assert not any("The run trained on this receipt" in i.value for i in at.info)
+
+
+def test_picking_a_forms_training_dataset_pairs_its_evaluation_set(tmp_path, monkeypatch):
+    """A walkthrough picked cord-sample-train in the race form and was left on a held-out share; the Train page's and
+    the race's training pickers now pair the sibling dev set, as the sidebar does."""
+    from receipt_core.data.document import Document, Word
+
+    ws = Workspace(tmp_path / "ws")
+    doc = lambda i: Document(id=i, width=100, height=100, words=(Word(text="x", box=(1, 1, 9, 9)),))  # noqa: E731
+    for name in ("alpha", "shop-train", "shop-dev"):
+        ws.save_documents(name, [doc(f"{name}-{i}") for i in range(3)])
+    monkeypatch.setenv("RECEIPT_STUDIO_HOME", str(ws.home))
+    for page, train_key, eval_key in (("train", "train_dataset", "train_eval"), ("race", "race_train", "race_eval")):
+        at = app(page, dataset="alpha")
+        assert at.selectbox(key=eval_key).value == HOLD_OUT
+        at.selectbox(key=train_key).set_value("shop-train").run()
+        assert at.selectbox(key=eval_key).value == "shop-dev", page
+        at.selectbox(key=train_key).set_value("shop-dev").run()  # no sibling: its own set cannot evaluate it
+        assert at.selectbox(key=eval_key).value == HOLD_OUT, page
+        at.selectbox(key=train_key).set_value("alpha").run()
+        assert at.selectbox(key=eval_key).value == HOLD_OUT, page

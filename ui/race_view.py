@@ -28,8 +28,8 @@ from receipt_core.training.run_status import status_line
 from receipt_core.wording import as_sentence
 from ui.literal import literal
 from ui.race_track import race_track, start_race
-from ui.shared import (HOLD_OUT, NO_DATA, NO_VALUE, current_dataset, evaluation_preview, friendly, user_errors,
-                       workspace)
+from ui.shared import (HOLD_OUT, NO_DATA, NO_VALUE, current_dataset, evaluation_preview, friendly, pair_evaluation,
+                       user_errors, workspace)
 
 SHOWN_KEY = "race_shown"  # the race the board shows (its name); the newest when unset
 FEED_KEY = "race_feed"
@@ -56,7 +56,8 @@ def data_choice(datasets: list[str], key: str) -> tuple[str, str | None, float]:
     columns = st.columns(3)
     default_train, default_eval = paired_datasets(datasets, current_dataset())  # as the Train page pairs them
     train = columns[0].selectbox("Training dataset", datasets, persist_state="session", key=f"{key}_train",
-                                 index=datasets.index(default_train) if default_train in datasets else 0)
+                                 index=datasets.index(default_train) if default_train in datasets else 0,
+                                 on_change=pair_evaluation, args=(f"{key}_train", f"{key}_eval", datasets))
     options = [HOLD_OUT] + datasets
     evaluation = columns[1].selectbox("Evaluation dataset", options, persist_state="session", key=f"{key}_eval",
                                       index=options.index(default_eval) if default_eval in options else 0)

@@ -126,6 +126,21 @@ def follow_dataset(name: str | None, names: list[str]) -> None:
         st.session_state[eval_key] = evaluation or HOLD_OUT
 
 
+def pair_evaluation(train_key: str, eval_key: str, names: list[str]) -> None:
+    """On_change of a form's training dataset: its evaluation choice follows to the dataset's sibling
+    (``cord-sample-train`` → ``cord-sample-dev``), as the sidebar's choice does; without one it is kept, unless it
+    is the training dataset itself (then part is held out). A walkthrough picked the race's training dataset and
+    was left evaluating on a held-out share although its dev set was there."""
+    from receipt_core.datasets.splits import paired_datasets
+
+    train = st.session_state.get(train_key)
+    paired_train, evaluation = paired_datasets(names, train)
+    if evaluation is not None and paired_train == train:  # (a dev set picked to train on has no sibling to follow)
+        st.session_state[eval_key] = evaluation
+    elif st.session_state.get(eval_key) == train:
+        st.session_state[eval_key] = HOLD_OUT
+
+
 def dataset_name_input(label: str, key: str, value: str = "", allow_empty: bool = False) -> tuple[str, bool]:
     """A text field for a dataset name, checked as it is typed (the workspace's one rule): what it holds
     (stripped), and whether a button may use it. A bad name is said under the field at once, not after the work."""
