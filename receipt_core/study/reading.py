@@ -161,7 +161,8 @@ def _cheap_and_good(backbone_only: ConfigSummary, full: ConfigSummary) -> Claim:
     return Claim("Freezing the backbone is cheap and good.", verdict,
                  f"it trains {share:.2%} as many parameters as full fine-tuning "
                  f"({int(backbone_only.spread('trainable_parameters').mean):,} vs "
-                 f"{int(full.spread('trainable_parameters').mean):,}); an epoch takes {per_epoch[0]:.2f} s of "
+                 f"{int(full.spread('trainable_parameters').mean):,}; a table's share of its own model differs "
+                 f"where the two scenarios' heads do); an epoch takes {per_epoch[0]:.2f} s of "
                  f"training vs {per_epoch[1]:.2f} s"
                  f"{time_note}, {backbone_only.spread('epochs').mean:.1f} epochs vs "
                  f"{full.spread('epochs').mean:.1f}; {numbers}; {_compare(backbone_only, full, items)[1]} "
