@@ -325,6 +325,8 @@ def test_the_quality_cost_figure_plots_seconds_per_epoch_when_a_budget_gave_ever
     free = figure((3.0, 3.0), (20.0, 60.0))
     assert free.layout.xaxis.title.text == "training seconds"
     assert [trace.x[0] for trace in free.data[::2]] == [20.0, 60.0]
+    # labels lean into the panel: centred on the leftmost point it was cut at the axis (a walkthrough)
+    assert [trace.textposition for trace in free.data[::2]] == ["top right", "top left"]
 
 
 def test_the_report_header_names_the_settings_each_scenario_replaced():
