@@ -194,6 +194,13 @@ def test_cost_quality_figure_uses_a_log_axis_for_parameter_counts():
     assert fig.layout.xaxis.type == "log"
     same = cost_quality_figure(runs.assign(cost=[2_316_365] * 3), "cost", "quality", "trainable parameters", "F1")
     assert same.layout.xaxis.range == (2_316_365 * 0.5, 2_316_365 * 1.5)  # not a zoom into a rounding error
+    # labels of runs a few thousandths apart take turns around their points (a walkthrough read them over each
+    # other); a run alone keeps its side
+    close = pd.DataFrame({"run": ["a", "b", "c", "d"], "scenario": ["freeze-backbone"] * 3 + ["full"],
+                          "cost": [666_011, 666_011, 666_011, 24_000_000], "quality": [0.570, 0.571, 0.574, 0.9]})
+    positions = {text: position for t in cost_quality_figure(close, "cost", "quality", "p", "F1").data
+                 for text, position in zip(t.text, t.textposition)}
+    assert positions == {"a": "top right", "b": "bottom right", "c": "top left", "d": "top left"}
 
 
 def test_the_runs_page_charts_give_a_run_one_colour_in_every_chart():

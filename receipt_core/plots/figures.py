@@ -338,6 +338,22 @@ def _x_at_step(points: pd.DataFrame, step: int, x: str) -> float | None:
     return None if after.empty else float(after.sort_values("step")[x].iloc[0])
 
 
+def _apart(side: pd.Series, x: pd.Series, y: pd.Series) -> pd.Series:
+    """Labels of points close together (within 5 % of the x span and 0.04 in quality) take turns above and below
+    their points, then on the other side: three freeze-backbone runs a few thousandths apart printed their names
+    over each other (a walkthrough)."""
+    x_near = max(float(x.max() - x.min()), 1e-12) * 0.05
+    side = side.copy()
+    placed: list[tuple[float, float]] = []
+    for index in y.sort_values(kind="stable").index:
+        near = sum(1 for px, py in placed if abs(px - x[index]) <= x_near and abs(py - y[index]) <= 0.04)
+        lean = side[index].split()[1]
+        other = "left" if lean == "right" else "right"
+        side[index] = (f"top {lean}", f"bottom {lean}", f"top {other}", f"bottom {other}")[near % 4]
+        placed.append((float(x[index]), float(y[index])))
+    return side
+
+
 def cost_quality_figure(runs: pd.DataFrame, cost: str, quality: str, cost_title: str, quality_title: str,
                         uirevision: str = "cost-quality", label: str = "run",
                         colors: Mapping[str, str] | None = None) -> go.Figure:
@@ -360,6 +376,7 @@ def cost_quality_figure(runs: pd.DataFrame, cost: str, quality: str, cost_title:
         position = xs.map(math.log10) if log_x else xs
         middle = (position.min() + position.max()) / 2
         side = position.map(lambda v: "top right" if v <= middle else "top left")
+        side = _apart(side, position, data[quality].astype(float))
     for i, (scenario, group) in enumerate(data.groupby("scenario", sort=True)):
         fig.add_trace(go.Scatter(x=group[cost], y=group[quality], mode="markers+text",
                                  text=group[label].map(escape_markup),
