@@ -22,7 +22,8 @@ from receipt_core.training.schedules import LR_SCHEDULES
 from receipt_core.training.slot import JobBusyError
 from ui.live_run import live_view
 from ui.shared import (HOLD_OUT, NO_DATA, current_dataset, evaluation_preview, fmt_params, fmt_share,
-                       forget_stale_choice, friendly, group_sizes, pair_evaluation, job_slot, require_router, server_folders, user_errors, workspace)
+                       forget_stale_choice, friendly, group_sizes, job_slot, pair_evaluation, require_router,
+                       server_folders, user_errors, workspace)
 
 LOCAL = "local folder…"
 TWO_HEAD, REFERENCE, PRETRAIN = "Two-head model", "Reference tagger", "Layout pre-training"

@@ -156,8 +156,8 @@ def rough_seconds_per_receipt_epoch(plan: PlannedRun) -> float:
     switched on by hand over a frozen scenario is guessed as full fine-tuning: the cache no longer skips the
     backbone's pass (a walkthrough saw "about 48 s" stay put when it switched encoder.5 on)."""
     unfrozen_backbone = any(not name.startswith("head") for name in plan.unfreeze)
-    if plan.kind == "receipt" and plan.scenario in FROZEN_BACKBONE_SCENARIOS and plan.backbone in ROUGH_FROZEN_BACKBONE \
-            and not unfrozen_backbone:
+    frozen = plan.scenario in FROZEN_BACKBONE_SCENARIOS and not unfrozen_backbone
+    if plan.kind == "receipt" and frozen and plan.backbone in ROUGH_FROZEN_BACKBONE:
         return ROUGH_FROZEN_BACKBONE[plan.backbone]
     if plan.kind == "receipt" and plan.scenario == "phased":
         fallback = ROUGH_SECONDS_PER_RECEIPT_EPOCH.get(plan.backbone, ROUGH_PHASED["text-minilm"])  # tiny: its own
