@@ -222,13 +222,18 @@ def test_stop_while_paused_ends_the_run():
     assert job.result.reason == "stopped" and task.steps == 0
 
 
-def test_an_exception_in_the_thread_becomes_a_failed_event_with_its_message():
-    task = RegressionTask(batches=10, fail_at=3)
+def _run_to_its_end(task: RegressionTask) -> tuple[RecordedJob, list]:
+    """``task`` run by a job for one epoch of batch 16, with every event it emitted."""
     job = RecordedJob(lambda: (task, None), TrainConfig(scenario="full", epochs=1, batch_size=16))
     seen = []
     job.add_listener(seen.append)
     job.start()
     assert job.join(timeout=10)
+    return job, seen
+
+
+def test_an_exception_in_the_thread_becomes_a_failed_event_with_its_message():
+    job, seen = _run_to_its_end(RegressionTask(batches=10, fail_at=3))
     failed = seen[-1]
     assert isinstance(failed, FailedEvent) and job.status == "failed"
     assert failed.error == "disk quota exceeded while reading batch 3"
@@ -465,11 +470,7 @@ def test_a_non_finite_validation_loss_fails_the_run_before_anything_is_stored_or
                 follow_ups
 
     task = Overflowed(batches=4)
-    job = RecordedJob(lambda: (task, None), TrainConfig(scenario="full", epochs=1, batch_size=16))
-    seen = []
-    job.add_listener(seen.append)
-    job.start()
-    assert job.join(timeout=10)
+    _, seen = _run_to_its_end(task)
     failed = seen[-1]
     assert isinstance(failed, FailedEvent) and failed.error_type == "NonFiniteLossError"
     assert failed.error == ("the validation loss became non-finite at step 4 (epoch 1): the steps before it "
