@@ -89,7 +89,7 @@ with st.expander("Run settings", expanded=busy is None):
     st.caption(KIND_HELP[kind])
     defaults = {TWO_HEAD: TrainConfig(), REFERENCE: ReferenceConfig(), PRETRAIN: PretrainConfig()}[kind]
     per_kind = "" if kind == TWO_HEAD else "_reference" if kind == REFERENCE else "_pretrain"  # own defaults
-    data_cols = st.columns(3)
+    data_cols = st.columns([2, 2, 1])  # dataset names need the width: at 900 px both read "cord-sample…"
     default_train, default_eval = paired_datasets(datasets, current_dataset())
     train_set = data_cols[0].selectbox("Training dataset", datasets, persist_state="session", key="train_dataset",
                                        index=datasets.index(default_train) if default_train in datasets else 0,

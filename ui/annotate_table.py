@@ -42,8 +42,8 @@ def word_table(doc: Document) -> None:
                                                            "receipt are, it trains as OTHER)"),
             "source": st.column_config.TextColumn("source", help="Who gave the label: person, model (an accepted "
                                                   "suggestion) or import; — when nobody has"),
-            "suggested": st.column_config.TextColumn("suggested", help="A model's label waiting for you: "
-                                                     "label, score, run"),
+            "suggested": st.column_config.TextColumn("suggested", width="medium", help="A model's label waiting "
+                                                     "for you: label, score, run"),
             "quantity value": st.column_config.NumberColumn("quantity value", min_value=0.0, max_value=MAX_QUANTITY,
                                                             step=0.5, help="Only for QUANTITY words"),
             # green above 50, red below (the app's primary colour, red, read as an alarm even at 96)

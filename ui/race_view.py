@@ -53,7 +53,7 @@ def study_name_ok(name: str) -> bool:
 
 def data_choice(datasets: list[str], key: str) -> tuple[str, str | None, float]:
     """Training dataset, evaluation dataset (None: hold out) and the held-out share, as the Train page asks."""
-    columns = st.columns(3)
+    columns = st.columns([2, 2, 1])  # as the Train page: room for the datasets' names
     default_train, default_eval = paired_datasets(datasets, current_dataset())  # as the Train page pairs them
     train = columns[0].selectbox("Training dataset", datasets, persist_state="session", key=f"{key}_train",
                                  index=datasets.index(default_train) if default_train in datasets else 0,
