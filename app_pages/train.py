@@ -20,10 +20,11 @@ from receipt_core.training.run_settings import PHASED_ONLY
 from receipt_core.training.runs import start_pretrain_run, start_reference_run, start_run
 from receipt_core.training.schedules import LR_SCHEDULES
 from receipt_core.training.slot import JobBusyError
+from ui.literal import literal
 from ui.live_run import live_view
 from ui.shared import (HOLD_OUT, NO_DATA, current_dataset, evaluation_preview, fmt_params, fmt_share,
                        forget_stale_choice, friendly, group_sizes, job_slot, pair_evaluation, require_router,
-                       server_folders, user_errors, workspace)
+                       run_display_name, server_folders, user_errors, workspace)
 
 LOCAL = "local folder…"
 TWO_HEAD, REFERENCE, PRETRAIN = "Two-head model", "Reference tagger", "Layout pre-training"
@@ -279,6 +280,11 @@ with st.expander("Run settings", expanded=busy is None):
         watch = st.selectbox("Live predictions for", preview_ids or [None], persist_state="session", key="train_watch",
                              help="An evaluation receipt whose predictions are drawn at each evaluation")
 
+    elsewhere = [run for run in ws.list_runs() if run.live_in_another_process()]  # `train` on the command line
+    if elsewhere:
+        st.caption(f"Run {literal(run_display_name(elsewhere[0]))} is {elsewhere[0].status} in another process (pid "
+                   f"{elsewhere[0].pid}){' and ' + str(len(elsewhere) - 1) + ' more' if len(elsewhere) > 1 else ''}: "
+                   "a run started here shares the CPU cores with it, and both go slower than the estimate says.")
     start_col, estimate_col = st.columns([1, 7], vertical_alignment="center")
     start = start_col.button("Start", type="primary", key="train_start", disabled=not datasets or not backbone)
     if datasets and backbone:

@@ -498,6 +498,9 @@ def test_a_run_of_another_process_is_steered_there_and_marked_interrupted_once_t
         assert at.button(key="runs_delete").disabled
         at.button(key="runs_refresh").click().run()
         assert ws.get_run(run_id).status == "running"
+        train = app("train")  # a run started now shares the cores with it: said before Start
+        assert any(f"is running in another process (pid {other.pid}): a run started here shares the CPU cores"
+                   in c.value for c in train.caption), [c.value for c in train.caption]
     finally:
         other.kill()
         other.wait()
