@@ -218,11 +218,15 @@ def test_train_reference_and_pretrain_without_out_keep_their_run_in_the_workspac
     last_eval = ws.run_events(run.id, kinds=["eval"])[-1].payload["metrics"]
     assert scored["documents"] == 6 and scored["fields.micro_f1"] == pytest.approx(last_eval["fields.micro_f1"])
     assert main(["reference", *data, *common]) == 0
+    assert "Runs page lists it, and its scores on --eval are printed after each epoch" in capsys.readouterr().err
     assert main(["pretrain", "--data", str(cord_folders[0]), *common]) == 0
-    capsys.readouterr()
+    assert "Runs page lists it, and train --backbone reads the backbone it saves" in capsys.readouterr().err
     kinds = {r.config["run_kind"]: r for r in ws.list_runs()}
     assert set(kinds) == {"receipt", "reference", "pretrain"} and {r.status for r in kinds.values()} == {"finished"}
     assert (ws.run_dir(kinds["pretrain"].id) / "backbone" / "config.json").is_file()
+    for kind, said in (("reference", "the reference tagger"), ("pretrain", "layout pre-training")):
+        assert main(["evaluate", kinds[kind].id, "--data", str(cord_folders[0]), "--workspace", str(workspace)]) == 2
+        assert (f"run {kinds[kind].id} is a run of {said}, whose" in capsys.readouterr().err)
     assert main(["train", *data, *common, "--resume"]) == 2
     assert "--resume continues the run in --out RUN_DIR: give it" in capsys.readouterr().err
 

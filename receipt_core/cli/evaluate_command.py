@@ -67,10 +67,17 @@ def _load_run(run_dir: Path, workspace: Path | None):
     from ..model.checkpoint import load_checkpoint
 
     if not run_dir.is_dir() and not run_dir.is_absolute() and len(run_dir.parts) == 1:
+        from ..training.runs import RUN_KIND
         from ..workspace.store import NotFoundError, Workspace, WorkspaceError
 
         try:  # a workspace run id
-            run_dir = Workspace.open_existing(workspace).run_dir(str(run_dir))
+            store = Workspace.open_existing(workspace)
+            kind = store.get_run(str(run_dir)).config.get(RUN_KIND, "receipt")
+            if kind != "receipt":  # a walkthrough got "it has no run.json" for a reference run's id
+                what = {"reference": "the reference tagger, whose scores its run printed after each epoch",
+                        "pretrain": "layout pre-training, whose backbone `train --backbone` reads"}.get(kind, kind)
+                raise CommandError(f"run {run_dir} is a run of {what}; predict and evaluate read two-head runs")
+            run_dir = store.run_dir(str(run_dir))
         except NotFoundError:
             raise CommandError(f"{run_dir} is neither a checkpoint folder nor a workspace run id") from None
         except WorkspaceError as error:

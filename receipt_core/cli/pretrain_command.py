@@ -60,7 +60,8 @@ def run_pretrain_command(args: argparse.Namespace) -> int:
 
         job = new_pretrain_run(open_run_workspace(args.workspace), config, documents, listeners=[ProgressPrinter()],
                                notes=command_line_notes(args.data))
-        finished = run_in_workspace(job, "pre-training")
+        finished = run_in_workspace(job, "pre-training", reads_it="train --backbone reads the backbone it saves "
+                                                                  "(its folder is printed at the end)")
     else:
         job = TrainingJob(lambda: (PretrainTask(config, documents, args.out), None), config, name=str(args.out))
         job.add_listener(ProgressPrinter())

@@ -147,7 +147,9 @@ def run_reference(args: argparse.Namespace) -> int:
 
         run_in_workspace(new_reference_run(open_run_workspace(args.workspace), config, train_docs, eval_docs,
                                            listeners=[ProgressPrinter()],
-                                           notes=command_line_notes(args.train, args.eval)), "the reference")
+                                           notes=command_line_notes(args.train, args.eval)), "the reference",
+                         reads_it="its scores on --eval are printed after each epoch (the tagger is in the run's "
+                                  "folder, reference/)")
         return 0
     job = TrainingJob(lambda: (ReferenceTask(config, train_docs, eval_docs, run_dir), None), config,
                       name=str(run_dir))

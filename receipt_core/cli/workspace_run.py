@@ -37,8 +37,10 @@ def command_line_notes(train: Sequence[str], evaluation: str | None = None) -> d
             **({"eval_data": str(evaluation)} if evaluation is not None else {})}
 
 
-def run_in_workspace(job: TrainingJob, what: str) -> FinishedEvent:
-    """Run a job made by ``training.runs.new_*`` in the foreground, saying first where its run is kept."""
-    print(f"run {job.run_id} is kept in the workspace: the dashboard's Runs page lists it, and predict and evaluate "
-          f"read it as {job.run_id}", file=sys.stderr, flush=True)
+def run_in_workspace(job: TrainingJob, what: str, reads_it: str | None = None) -> FinishedEvent:
+    """Run a job made by ``training.runs.new_*`` in the foreground, saying first where its run is kept and what
+    reads it (default: predict and evaluate, by the run's id: true of two-head runs only)."""
+    reads_it = reads_it or f"predict and evaluate read it as {job.run_id}"
+    print(f"run {job.run_id} is kept in the workspace: the dashboard's Runs page lists it, and {reads_it}",
+          file=sys.stderr, flush=True)
     return run_in_foreground(job, what)
