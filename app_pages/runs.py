@@ -210,9 +210,12 @@ with runs_tab:
     st.caption(f"Status **{run.status}** · run id `{run.id}` · started as “{literal(run.name)}”")
     if run.live_in_another_process():
         i1, i2 = st.columns([5, 1], vertical_alignment="center")
+        steer = ("Ctrl-Z in its terminal resumes it" if run.status == "paused" else
+                 "Ctrl-Z in its terminal pauses it")
         i1.info(f"This run is {run.status} in another process (pid {run.pid}"
-                f"{', started on the command line' if started_on_command_line(run.config) else ''}): Ctrl-Z pauses "
-                "it and Ctrl-C stops it in its terminal. Its curves above hold the points logged so far.")
+                f"{', started on the command line' if started_on_command_line(run.config) else ''}): {steer}, and "
+                f"Ctrl-C there (or `kill {run.pid}`) stops it after saving. Its curves above hold the points logged "
+                "so far.")
         if i2.button("Refresh", key="runs_refresh", width="stretch", help="Read its newest points"):
             st.rerun()
     label = labels_by_id.get(run_id)

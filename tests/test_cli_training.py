@@ -200,6 +200,43 @@ def test_a_second_ctrl_c_aborts_at_once_without_a_crash(cord_folders, tmp_path):
     assert (code, "aborted: training stopped without saving" in err) in ((130, True), (0, False)), (code, err[-500:])
 
 
+@pytest.mark.slow
+def test_sigterm_and_an_inherited_ignored_sigint_still_stop_a_workspace_run_after_its_save(cord_folders, tmp_path):
+    """A walkthrough started ``train … &`` from a script: SIGINT came in ignored, so ``kill -INT`` did nothing, and
+    ``kill`` (SIGTERM) ended the run without its save. Both now stop it as Ctrl-C does: evaluated, saved, "stopped"
+    on the Runs page."""
+    from receipt_core.workspace.store import Workspace
+
+    train, dev = cord_folders
+    workspace = tmp_path / "ws"
+    for number in (signal.SIGINT, signal.SIGTERM):
+        process = subprocess.Popen(
+            [sys.executable, "-m", "receipt_core", "train", "--train", str(train), "--eval", str(dev), "--format",
+             "cord", "--backbone", "tiny", "--scenario", "full", "--epochs", "100000", "--workspace", str(workspace)],
+            cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))  # as `cmd &` in a script leaves it
+        lines: list[str] = []
+        reader = threading.Thread(target=lambda: lines.extend(process.stderr), daemon=True)
+        reader.start()
+        try:
+            deadline = time.monotonic() + 120
+            while not any(line.startswith("eval ") for line in lines):
+                assert time.monotonic() < deadline and process.poll() is None, "".join(lines[-5:])
+                time.sleep(0.05)
+            process.send_signal(number)
+            code = process.wait(timeout=120)
+        finally:
+            if process.poll() is None:
+                process.kill()
+        reader.join(timeout=5)
+        err = "".join(lines)
+        assert code == 0 and "interrupted: stopping training after the current step" in err, (number, err[-800:])
+        assert "finished (stopped)" in err and "Traceback" not in err
+        run = Workspace(workspace).list_runs()[0]
+        assert run.status == "stopped" and (workspace / "runs" / run.id / "run.json").is_file()
+
+
 def test_a_second_run_into_a_folder_another_run_holds_is_refused(cord_folders, tmp_path, capsys):
     """A probe: two trains started together on one new --out both found it empty and wrote their checkpoints over
     each other's. A run holds its folder (an exclusive lock) while it runs; the other is refused."""

@@ -493,13 +493,21 @@ def test_a_run_of_another_process_is_steered_there_and_marked_interrupted_once_t
         no_errors(at)
         note = next(i.value for i in at.info if "another process" in i.value)
         assert f"running in another process (pid {other.pid}, started on the command line)" in note
-        assert "Ctrl-Z pauses it and Ctrl-C stops it in its terminal" in note
+        assert (f"Ctrl-Z in its terminal pauses it, and Ctrl-C there (or `kill {other.pid}`) stops it after "
+                "saving") in note
+        ws.set_run_status(run_id, "paused")  # (its pid becomes this process's: put the other one back)
+        with ws._write() as conn:
+            conn.execute("UPDATE runs SET pid = ?, process_started = ? WHERE id = ?",
+                         (other.pid, psutil.Process(other.pid).create_time(), run_id))
+        at.run()
+        assert any("paused in another process" in i.value and "Ctrl-Z in its terminal resumes it" in i.value
+                   for i in at.info)
         assert at.checkbox(key=f"runs_delete_confirm_{run_id}").disabled
         assert at.button(key="runs_delete").disabled
         at.button(key="runs_refresh").click().run()
-        assert ws.get_run(run_id).status == "running"
+        assert ws.get_run(run_id).status == "paused"  # left alone: its process lives
         train = app("train")  # a run started now shares the cores with it: said before Start
-        assert any(f"is running in another process (pid {other.pid}): a run started here shares the CPU cores"
+        assert any(f"is paused in another process (pid {other.pid}): a run started here shares the CPU cores"
                    in c.value for c in train.caption), [c.value for c in train.caption]
     finally:
         other.kill()

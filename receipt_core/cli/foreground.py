@@ -2,8 +2,8 @@
 
 Every kind of run (``train``, ``reference``, ``pretrain``) is a :class:`~receipt_core.training.job.TrainingJob`
 of the one loop, so the terminal steers them all the same way: Ctrl-Z pauses at the next step boundary (and a
-second Ctrl-Z resumes; paused time does not count against the budget), Ctrl-C stops after the current step
-(the run evaluates and saves first), a second Ctrl-C aborts.
+second Ctrl-Z resumes; paused time does not count against the budget), Ctrl-C (or SIGTERM, ``kill PID``) stops
+after the current step (the run evaluates and saves first), a second one aborts.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ def run_in_foreground(job: TrainingJob, what: str = "training") -> FinishedEvent
     """Start ``job``, wait for it while Ctrl-Z pauses/resumes and Ctrl-C stops it; its FinishedEvent, or
     CommandError carrying the failure's message."""
     restore = _pause_on_ctrl_z(job)
+    restore_stop = _stop_on_interrupt_or_terminate()
     job.start()
     try:
         while not job.join(timeout=0.5):
@@ -41,6 +42,7 @@ def run_in_foreground(job: TrainingJob, what: str = "training") -> FinishedEvent
         _ignore_ctrl_c()  # saved and stopped: a late second press must not break the process's exit with a traceback
     finally:
         restore()
+        restore_stop()
     result = job.result
     if isinstance(result, FailedEvent):
         when = f"at step {result.step}" if result.step else "before a step completed"
@@ -60,15 +62,31 @@ def _abort(what: str) -> None:
     os._exit(130)
 
 
+def _stop_on_interrupt_or_terminate():
+    """SIGINT (Ctrl-C) and SIGTERM (``kill PID``) both stop the run after its step, evaluated and saved; returns
+    the undo. SIGINT is set even when the process inherited it ignored (a shell script's ``train … &``: a walkthrough
+    found ``kill -INT`` did nothing), and SIGTERM no longer ends the run without its save."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def interrupt(signum, frame) -> None:
+        raise KeyboardInterrupt
+
+    previous = {number: signal.signal(number, interrupt) for number in (signal.SIGINT, signal.SIGTERM)}
+    return lambda: [signal.signal(number, handler) for number, handler in previous.items()]
+
+
 def _abort_on_ctrl_c(what: str) -> None:
-    """Make the next SIGINT (Ctrl-C) abort at once (:func:`_abort`); the command ends after this job."""
+    """Make the next SIGINT (Ctrl-C) or SIGTERM abort at once (:func:`_abort`); the command ends after this job."""
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGINT, lambda signum, frame: _abort(what))
+        for number in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(number, lambda signum, frame: _abort(what))
 
 
 def _ignore_ctrl_c() -> None:
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        for number in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(number, signal.SIG_IGN)
 
 
 def _pause_on_ctrl_z(job: TrainingJob):
