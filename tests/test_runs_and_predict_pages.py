@@ -506,6 +506,8 @@ def test_a_run_of_another_process_is_steered_there_and_marked_interrupted_once_t
         assert at.button(key="runs_delete").disabled
         at.button(key="runs_refresh").click().run()
         assert ws.get_run(run_id).status == "paused"  # left alone: its process lives
+        sidebar = [c.value for c in at.sidebar.caption]
+        assert f"Training: none here; run `{run_id}` is paused in another process" in sidebar, sidebar
         train = app("train")  # a run started now shares the cores with it: said before Start
         assert any(f"is paused in another process (pid {other.pid}): a run started here shares the CPU cores"
                    in c.value for c in train.caption), [c.value for c in train.caption]

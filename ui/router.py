@@ -125,7 +125,12 @@ def training_status() -> None:
         st.caption(f"Race {literal(race.name)}: {record.done} of {len(record.entries)} runs ended")
     active = job_slot().current()
     if active is None:
-        st.caption("Training: idle")
+        # a run of another process (`train` on the command line) trains in this workspace all the same: said, not
+        # "idle" beside a run Runs lists as running (a walkthrough)
+        elsewhere = [run for run in workspace().list_runs() if run.live_in_another_process()]
+        st.caption("Training: idle" if not elsewhere else
+                   f"Training: none here; run `{elsewhere[0].id}` is {elsewhere[0].status} in another process"
+                   + (f" (and {len(elsewhere) - 1} more)" if len(elsewhere) > 1 else ""))
         return
     status = active.status
     if active.is_live and active.job.control.should_stop:
