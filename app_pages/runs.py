@@ -192,7 +192,7 @@ with runs_tab:
                            format_func=lambda column: f"best {METRIC_LABELS[column.removeprefix('best ')]}")
     with user_errors("Drawing cost vs quality"):
         points = table[["name", "scenario", cost, quality]].copy()
-        points["scenario"] = points["scenario"].fillna("?")
+        points["scenario"] = points["scenario"].fillna("reference tagger")  # the one scored kind with no scenario
         if points.dropna().empty:
             st.caption("No finished evaluation yet.")
         else:

@@ -217,6 +217,10 @@ def test_the_runs_page_charts_give_a_run_one_colour_in_every_chart():
     points = {t.name: (t.marker.symbol, tuple(t.marker.color)) for t in cost.data if t.x[0] is not None}
     assert points["phased"][1] == ("#111111", "#9E9E9E") and points["freeze-backbone"][1] == ("#222222",)
     assert points["phased"][0] != points["freeze-backbone"][0]
+    # only the overlaid (coloured) runs are labelled; the grey one is named on hover (a walkthrough read thirteen
+    # labels over each other)
+    labels = {name: text for t in cost.data if t.x[0] is not None for name, text in zip(t.customdata, t.text)}
+    assert labels == {"run a": "run a", "run b": "run b", "run c": ""}
     # the legend shows each scenario's shape in grey (not the colour of its first run), once
     legend = [(t.name, t.marker.symbol, t.marker.color) for t in cost.data if t.showlegend is not False]
     assert sorted(legend) == sorted([("phased", points["phased"][0], "#9E9E9E"),

@@ -360,7 +360,8 @@ def cost_quality_figure(runs: pd.DataFrame, cost: str, quality: str, cost_title:
     """One point per run (columns ``label``, ``scenario``, ``cost``, ``quality``), coloured by scenario in
     :data:`SERIES_COLORS`, each labelled with its ``label`` column. With ``colors`` (label → colour: the runs
     another chart on the page draws in those colours) a point takes its run's colour, grey when it has none, and
-    the scenario is told by the marker's shape instead.
+    the scenario is told by the marker's shape instead; only the coloured runs are labelled then (every point
+    names its run on hover).
 
     Labels lean away from the nearer side (right of the points in the left half, left of them in the right half)
     and are not clipped at the axes, and the margins leave them room, so none is cut off. The cost axis is
@@ -378,14 +379,18 @@ def cost_quality_figure(runs: pd.DataFrame, cost: str, quality: str, cost_title:
         side = position.map(lambda v: "top right" if v <= middle else "top left")
         side = _apart(side, position, data[quality].astype(float))
     for i, (scenario, group) in enumerate(data.groupby("scenario", sort=True)):
+        names = group[label].map(escape_markup)
+        # with colours, only the runs overlaid above are labelled (the grey ones by hover): thirteen labels in one
+        # corner printed over each other (a walkthrough)
+        shown = names if colors is None else names.where(group[label].isin(list(colors)), "")
         fig.add_trace(go.Scatter(x=group[cost], y=group[quality], mode="markers+text",
-                                 text=group[label].map(escape_markup),
+                                 text=shown, customdata=names,
                                  textposition=side[group.index].tolist(), name=escape_markup(scenario),
                                  cliponaxis=False,
                                  marker=dict(size=12, color=SERIES_COLORS[i % len(SERIES_COLORS)]) if colors is None
                                  else dict(size=12, symbol=SCENARIO_SYMBOLS[i % len(SCENARIO_SYMBOLS)],
                                            color=[colors.get(name, UNCOLOURED_RUN) for name in group[label]]),
-                                 hovertemplate="%{text}<br>" + cost_title + " %{x:,}<br>" + quality_title
+                                 hovertemplate="%{customdata}<br>" + cost_title + " %{x:,}<br>" + quality_title
                                  + " %{y:.3f}<extra>" + escape_markup(scenario) + "</extra>",
                                  showlegend=colors is None))
         if colors is not None:  # the legend tells the scenario by shape alone: a grey marker, not a run's colour
