@@ -260,7 +260,10 @@ with runs_tab:
         rows = run_metrics_rows(ws, run_id)
         d1.download_button("Metrics CSV", spreadsheet_csv(pd.DataFrame(rows)),
                            file_name=f"{run_id}-metrics.csv", mime="text/csv", key="runs_csv", disabled=not rows)
-        if d2.button("Prepare checkpoint zip", disabled=not saved, key="runs_zip_prepare"):
+        saving = run.status == "running"  # its files change at each save: a zip taken then mixed two saves (a probe)
+        if d2.button("Prepare checkpoint zip", disabled=not saved or saving, key="runs_zip_prepare",
+                     help="Pause or stop the run first: while it trains, a save may rewrite the files being zipped"
+                     if saving else None):
             with st.spinner("Zipping the checkpoint (about 100–200 MB)…"):  # seconds with nothing shown before
                 st.session_state["runs_zip_bytes"] = (run_id, zip_folder(folder))
         prepared = st.session_state.get("runs_zip_bytes")

@@ -93,6 +93,7 @@ def test_zip_folder_keeps_paths_under_the_folder_name_and_skips_hidden_files(tmp
     (run / "run.json").write_text("{}")
     (run / "tokenizer" / "vocab.txt").write_text("a")
     (run / ".model.safetensors.tmp").write_text("half")
+    (run / "model.safetensors.tmp").write_text("half of a save a crash stopped")  # found in a zip by a probe
     names = zipfile.ZipFile(io.BytesIO(zip_folder(run))).namelist()
     assert names == ["run-1/run.json", "run-1/tokenizer/vocab.txt"]
 

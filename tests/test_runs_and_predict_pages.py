@@ -489,12 +489,14 @@ def test_a_run_of_another_process_is_steered_there_and_marked_interrupted_once_t
                          "'$.started_from', 'command line') WHERE id = ?",
                          (other.pid, psutil.Process(other.pid).create_time(), run_id))
         assert ws.get_run(run_id).live_in_another_process()
+        (ws.run_dir(run_id) / "run.json").write_text("{}")  # a checkpoint, as far as the page looks
         at = app("runs")
         no_errors(at)
         note = next(i.value for i in at.info if "another process" in i.value)
         assert f"running in another process (pid {other.pid}, started on the command line)" in note
         assert (f"Ctrl-Z in its terminal pauses it, and Ctrl-C there (or `kill {other.pid}`) stops it after "
                 "saving") in note
+        assert at.button(key="runs_zip_prepare").disabled  # a zip taken while it saves mixed two saves (a probe)
         ws.set_run_status(run_id, "paused")  # (its pid becomes this process's: put the other one back)
         with ws._write() as conn:
             conn.execute("UPDATE runs SET pid = ?, process_started = ? WHERE id = ?",
@@ -504,6 +506,7 @@ def test_a_run_of_another_process_is_steered_there_and_marked_interrupted_once_t
                    for i in at.info)
         assert at.checkbox(key=f"runs_delete_confirm_{run_id}").disabled
         assert at.button(key="runs_delete").disabled
+        assert not at.button(key="runs_zip_prepare").disabled  # paused: no save rewrites its files
         at.button(key="runs_refresh").click().run()
         assert ws.get_run(run_id).status == "paused"  # left alone: its process lives
         sidebar = [c.value for c in at.sidebar.caption]
@@ -518,3 +521,4 @@ def test_a_run_of_another_process_is_steered_there_and_marked_interrupted_once_t
     assert ws.get_run(run_id).status == "interrupted"
     assert not [i for i in at.info if "another process" in i.value]
     assert not at.checkbox(key=f"runs_delete_confirm_{run_id}").disabled
+    assert not at.button(key="runs_zip_prepare").disabled

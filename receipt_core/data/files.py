@@ -79,11 +79,11 @@ def with_user_umask(*paths: Path) -> None:
 
 def zip_folder(folder: Path) -> bytes:
     """A folder (e.g. a run's checkpoint) as zip bytes, paths relative to the folder's parent; hidden files
-    (``.name``, such as a save's temporaries) are left out."""
+    (``.name``) and temporaries (``name.tmp``: a save a crash interrupted) are left out."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for file in sorted(Path(folder).rglob("*")):
-            if file.is_file() and not file.name.startswith("."):
+            if file.is_file() and not file.name.startswith(".") and file.suffix != ".tmp":
                 archive.write(file, file.relative_to(Path(folder).parent))
     return buffer.getvalue()
 
