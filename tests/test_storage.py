@@ -389,3 +389,13 @@ def test_a_damaged_or_unwritable_database_is_said_plainly_in_the_cli_and_the_app
     assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
     assert done.stderr.startswith(f"error: the workspace {writable} cannot be written (attempt to write a readonly "
                                   "database): every command and the app write to its database"), done.stderr
+    # on a read-only mount SQLite cannot make its WAL files and says "unable to open database file" (a probe got
+    # "unexpected OperationalError"); a private mount namespace makes one where the machine allows it (root)
+    if os.geteuid() == 0 and subprocess.run(["unshare", "--mount", "true"], capture_output=True).returncode == 0:
+        script = (f"mount --bind '{writable}' '{writable}' && mount -o remount,bind,ro '{writable}' && "
+                  f"'{sys.executable}' -m receipt_core export --workspace '{writable}' --out '{tmp_path / 'out'}'")
+        done = subprocess.run(["unshare", "--mount", "sh", "-c", script], cwd=REPO_ROOT, capture_output=True,
+                              text=True, timeout=120)
+        assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+        assert done.stderr.startswith(f"error: the workspace {writable} cannot be written (unable to open database "
+                                      "file): every command and the app write to its database"), done.stderr

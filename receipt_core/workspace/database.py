@@ -139,10 +139,13 @@ class Database:
                     or "malformed" in text:
                 raise WorkspaceError(f"the workspace database {self.database} is damaged ({text}): restore it from "
                                      "a backup, or move it aside to start an empty workspace in that folder") from None
-            if code == sqlite3.SQLITE_READONLY or "readonly" in text:
+            # CANTOPEN: a read-only mount, where SQLite cannot make its WAL files (a probe: "unexpected
+            # OperationalError: unable to open database file" on a read-only tmpfs)
+            if code in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN) or "readonly" in text:
                 raise WorkspaceError(f"the workspace {self.home} cannot be written ({text}): every command and the "
                                      "app write to its database, even to read it; make the folder and "
-                                     f"{DATABASE_NAME} writable, or copy the workspace somewhere writable") from None
+                                     f"{DATABASE_NAME} writable (a read-only disk or mount cannot hold a workspace), "
+                                     "or copy the workspace somewhere writable") from None
             raise
 
     def _connect(self) -> sqlite3.Connection:
