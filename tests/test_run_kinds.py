@@ -3,6 +3,7 @@ through the stored events, paused, resumed and stopped like a two-head run (tiny
 
 from __future__ import annotations
 
+import os
 import threading
 
 import pytest
@@ -140,3 +141,35 @@ def test_a_run_with_hand_toggles_is_named_with_them():
     toggled = TrainConfig(backbone="text-minilm", scenario="freeze-backbone", unfreeze=("encoder.5",),
                           freeze=("head.quantity",))
     assert default_run_name(toggled) == "text-minilm · freeze-backbone +encoder.5 −head.quantity"
+
+
+def test_a_run_a_live_process_trains_cannot_be_resumed_a_second_time(workspace_home):
+    """A probe: a second process resumed a run another was already resuming; both trained into one folder and one
+    log (104 steps twice, two "finished" events). Claiming the run is one transaction, refused while its trainer
+    lives, and the refused resume changes nothing."""
+    import subprocess
+    import sys
+
+    import psutil
+
+    from receipt_core.workspace.store import WorkspaceError
+
+    ws = Workspace.open(workspace_home)
+    run_id = ws.create_run("tiny · full", {"train_ids": [], "eval_ids": []})
+    ws.append_run_event(run_id, "step", {"step": 9})
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        with ws._write() as conn:
+            conn.execute("UPDATE runs SET status = 'running', pid = ?, process_started = ? WHERE id = ?",
+                         (other.pid, psutil.Process(other.pid).create_time(), run_id))
+        with pytest.raises(WorkspaceError, match=f"run '{run_id}' is already running in another process "
+                                                 f"\\(pid {other.pid}\\); only one trainer may continue a run"):
+            ws.claim_run(run_id)
+        assert ws.get_run(run_id).pid == other.pid and len(ws.run_events(run_id)) == 1
+    finally:
+        other.kill()
+        other.wait()
+    ws.claim_run(run_id)  # its trainer is gone: this process takes it
+    assert ws.get_run(run_id).status == "running" and ws.get_run(run_id).pid == os.getpid()
+    with pytest.raises(WorkspaceError, match="is already running in this process"):
+        ws.claim_run(run_id)

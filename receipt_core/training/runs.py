@@ -90,9 +90,9 @@ def resume_run(workspace, run_id: str, train_docs: Sequence[Document] | None = N
                                         if k in {f.name for f in dataclasses.fields(TrainConfig)}})
     job = TrainingJob(lambda: build_resumed_task(run_dir, train_docs, eval_docs, config), config, name=run.name,
                       run_id=run_id)
+    workspace.claim_run(run_id)  # refused when a live process trains it already, before anything changes
     # the steps logged after the checkpoint are trained again: their old events go (one point per step)
     workspace.drop_run_events_after(run_id, checkpoint_step(run_dir))
-    workspace.set_run_status(run_id, "running")
     return _stored(workspace, run_id, job, listeners).start()
 
 

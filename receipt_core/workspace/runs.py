@@ -131,6 +131,22 @@ class RunStore(Database):
                              (run_id, top, "status", dumps(note, "status event"), time.time()))
             return dropped
 
+    def claim_run(self, run_id: str) -> None:
+        """Make this process the run's trainer ("running"), in one write transaction; WorkspaceError when a live
+        process (this one included) already trains it. Two servers (or a server and ``train``) pressing Resume
+        on one run both trained into its folder and its log (a probe: 104 steps logged twice, two "finished")."""
+        pid, started = _this_process()
+        with self._write() as conn:
+            row = conn.execute("SELECT status, pid, process_started FROM runs WHERE id = ?", (run_id,)).fetchone()
+            if row is None:
+                raise NotFoundError(f"no run {run_id!r} in the workspace")
+            if row["status"] in LIVE_STATUSES and _process_alive(row["pid"], row["process_started"]):
+                where = "this process" if row["pid"] == pid else f"another process (pid {row['pid']})"
+                raise WorkspaceError(f"run {run_id!r} is already {row['status']} in {where}; only one trainer may "
+                                     "continue a run")
+            conn.execute("UPDATE runs SET status = 'running', pid = ?, process_started = ?, updated_at = ? "
+                         "WHERE id = ?", (pid, started, time.time(), run_id))
+
     def set_run_status(self, run_id: str, status: str, summary: Mapping[str, Any] | None = None) -> None:
         """Change a run's status (and replace its summary when given). Going live makes this process the owner."""
         if status not in RUN_STATUSES:
