@@ -59,6 +59,8 @@ def test_user_errors_are_one_line_with_exit_code_2(tmp_path, workspace_home, cap
                                                      "workspace.sqlite3 in it); check RECEIPT_STUDIO_HOME"),
         (["export", "--out", str(tmp_path / "out"), "--workspace", str(tmp_path / "empty")],
          "holds no documents to export"),
+        # a probe: '' wrote the workspace's files into the current folder
+        (["export", "--out", str(tmp_path / "out"), "--workspace", ""], "argument --workspace: give a folder"),
         (["export", "--out", str(tmp_path / "out"), "--workspace", str(tmp_path / "empty"), "--dataset", "nope"],
          "no dataset 'nope'"),
     ]

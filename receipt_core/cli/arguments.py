@@ -62,8 +62,17 @@ def add_format_argument(parser: argparse.ArgumentParser, help: str = FORMAT_HELP
     parser.add_argument("--format", choices=FORMAT_CHOICES, default=AUTO, help=help)
 
 
+def workspace_folder(text: str) -> Path:
+    """``--workspace``'s type: a folder; an empty value is refused (``Path("")`` is the current folder, and a
+    probe's ``--workspace ''`` wrote the workspace's files straight into it)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("give a folder (an empty value would put the workspace's files in the "
+                                         "current folder; leave --workspace out for the default)")
+    return Path(text)
+
+
 def add_workspace_argument(parser: argparse.ArgumentParser, help: str = WORKSPACE_HELP) -> None:
-    parser.add_argument("--workspace", type=Path, metavar="DIR", help=help)
+    parser.add_argument("--workspace", type=workspace_folder, metavar="DIR", help=help)
 
 
 _KINDS = {"positive_int": positive_int, "non_negative_int": non_negative_int, "positive_float": positive_float,
