@@ -255,6 +255,9 @@ def test_train_reference_and_pretrain_without_out_keep_their_run_in_the_workspac
       "--out", "{tmp}/r"], "max length must be from 8 to 8,192, got 99,999,999"),
     (["reference", "--train", "{train}", "--eval", "{train}", "--backbone", "tiny", "--max-length", "4",
       "--out", "{tmp}/r"], "max length must be from 8 to 8,192, got 4"),
+    # a probe: 8-131 passed, then failed after loading on the windows' overlap, which no option sets
+    (["train", "--train", "{train}", "--eval", "{train}", "--backbone", "tiny", "--max-length", "100",
+      "--out", "{tmp}/r"], "max length must be at least 132 tokens, as consecutive windows overlap by 128, got 100"),
     # found by a second probe: a 1e308-minute study trained to the end, then overflowed writing its report
     (["study", "--train", "{train}", "--eval", "{train}", "--budget-minutes", "1e308", "--backbone-scenarios",
       "tiny:full", "--out", "{tmp}/r"], "the budget in minutes must be above 0 and at most 10,000 (about a week)"),

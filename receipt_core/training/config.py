@@ -41,6 +41,11 @@ def check_int_bounds(config: Any) -> None:
         value = getattr(config, name, None)
         if value is not None and not low <= value <= high:
             raise ValueError(f"{name.replace('_', ' ')} must be from {low:,} to {high:,}, got {value:,}")
+    max_length, stride = getattr(config, "max_length", None), getattr(config, "stride", None)
+    if max_length is not None and stride is not None and not stride < max_length - 3:  # as DocumentEncoder needs
+        # a probe: --max-length 8 passed the bounds above, then failed after loading on a stride it cannot set
+        raise ValueError(f"max length must be at least {stride + 4:,} tokens, as consecutive windows overlap by "
+                         f"{stride:,}, got {max_length:,}")
 
 
 MAX_BUDGET_MINUTES = 10_000.0  # about a week: a time budget above it is a typo (1e308 overflowed the report)
