@@ -224,6 +224,9 @@ def test_train_reference_and_pretrain_without_out_keep_their_run_in_the_workspac
     kinds = {r.config["run_kind"]: r for r in ws.list_runs()}
     assert set(kinds) == {"receipt", "reference", "pretrain"} and {r.status for r in kinds.values()} == {"finished"}
     assert (ws.run_dir(kinds["pretrain"].id) / "backbone" / "config.json").is_file()
+    fresh = ws.create_run("tiny · full", {"run_kind": "receipt"})  # started, not saved yet
+    assert main(["predict", fresh, "--data", str(cord_folders[0]), "--workspace", str(workspace)]) == 2
+    assert f"run {fresh} has no checkpoint yet: it saves after each epoch" in capsys.readouterr().err
     for kind, said in (("reference", "the reference tagger"), ("pretrain", "layout pre-training")):
         assert main(["evaluate", kinds[kind].id, "--data", str(cord_folders[0]), "--workspace", str(workspace)]) == 2
         assert (f"run {kinds[kind].id} is a run of {said}, whose" in capsys.readouterr().err)
@@ -272,7 +275,7 @@ def test_train_reference_and_pretrain_without_out_keep_their_run_in_the_workspac
      "learning rate must be a number from 0 to 1, got 2"),
     # found by a probe: 0 epochs trained, evaluated and saved nothing, then said "completed; checkpoint None"
     (["train", "--train", "{train}", "--eval", "{train}", "--backbone", "tiny", "--epochs", "0", "--out", "{tmp}/r"],
-     "epochs must be at least 1, got 0"),
+     "argument --epochs: must be at least 1, got 0"),
 ])
 def test_user_errors_are_one_line_messages(argv, message, cord_folders, tmp_path, capsys):
     argv = [a.format(tmp=tmp_path, train=cord_folders[0]) for a in argv]

@@ -64,7 +64,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _load_run(run_dir: Path, workspace: Path | None):
-    from ..model.checkpoint import load_checkpoint
+    from ..model.checkpoint import has_checkpoint, load_checkpoint
 
     if not run_dir.is_dir() and not run_dir.is_absolute() and len(run_dir.parts) == 1:
         from ..training.runs import RUN_KIND
@@ -78,6 +78,9 @@ def _load_run(run_dir: Path, workspace: Path | None):
                         "pretrain": "layout pre-training, whose backbone `train --backbone` reads"}.get(kind, kind)
                 raise CommandError(f"run {run_dir} is a run of {what}; predict and evaluate read two-head runs")
             run_dir = store.run_dir(str(run_dir))
+            if not has_checkpoint(run_dir):  # a probe read "not a checkpoint folder: it has no run.json" for it
+                raise CommandError(f"run {run_dir.name} has no checkpoint yet: it saves after each epoch (or when "
+                                   "stopped); try again then")
         except NotFoundError:
             raise CommandError(f"{run_dir} is neither a checkpoint folder nor a workspace run id") from None
         except WorkspaceError as error:

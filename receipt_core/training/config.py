@@ -96,7 +96,7 @@ class TrainConfig:
                                           kind="positive_int", metavar="N", unset="by patience only")
     patience: int | None = option(None, "phased: a phase also ends after N evaluations without a better "
                                   "validation loss", kind="positive_int", metavar="N", unset="off")
-    epochs: int = option(12, "epochs to train", kind="non_negative_int", metavar="N")
+    epochs: int = option(12, "epochs to train", kind="positive_int", metavar="N")
     max_minutes: float | None = option(None, "training-time budget in minutes (paused time does not count); the "
                                        "run evaluates and saves when it ends", kind="positive_float", metavar="M",
                                        unset="no budget")
@@ -245,7 +245,7 @@ class ReferenceConfig:
 
     backbone: str = option(DEFAULT_BACKBONE, "layout-minilm, text-minilm, tiny, or a local LayoutLM folder",
                            kind="str", metavar="NAME|PATH")
-    epochs: int = option(50, "epochs to train", kind="non_negative_int", metavar="N")
+    epochs: int = option(50, "epochs to train", kind="positive_int", metavar="N")
     max_minutes: float | None = option(None, "training-time budget in minutes, evaluations included",
                                        kind="positive_float", metavar="M", unset="no budget")
     batch_size: int = option(8, "windows per step", kind="positive_int", metavar="B")
