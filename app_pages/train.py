@@ -22,7 +22,7 @@ from receipt_core.training.schedules import LR_SCHEDULES
 from receipt_core.training.slot import JobBusyError
 from ui.literal import literal
 from ui.live_run import live_view
-from ui.shared import (HOLD_OUT, NO_DATA, current_dataset, evaluation_preview, fmt_params, fmt_share,
+from ui.shared import (HOLD_OUT, NO_DATA, current_dataset, evaluation_preview, field_row, fmt_params, fmt_share,
                        forget_stale_choice, friendly, group_sizes, job_slot, pair_evaluation, require_router,
                        run_display_name, server_folders, user_errors, workspace)
 
@@ -171,7 +171,7 @@ with st.expander("Run settings", expanded=busy is None):
             st.metric("Trainable parameters" + note,
                       f"{toggles.trainable_parameters:,} / {toggles.total_parameters:,}",
                       f"{fmt_share(toggles.share)}% of the model", delta_color="off", delta_arrow="off")
-        phase_cols = st.columns(3)
+        phase_cols = field_row(3, width=260)
         layers = sum(1 for name, _ in sizes if name.startswith("encoder.")) or 24
         if (st.session_state.get("train_top_k") or 0) > layers:  # a smaller backbone than the last one
             st.session_state["train_top_k"] = layers
@@ -200,7 +200,7 @@ with st.expander("Run settings", expanded=busy is None):
             readable = bool(group_sizes(backbone, max_length=defaults.max_length))
         backbone = backbone if readable else ""
 
-    hp = st.columns(6)
+    hp = field_row(6)
     epochs = hp[0].number_input("Epochs", 1, 200, defaults.epochs,
                                 persist_state="session", key=f"train_epochs{per_kind}")
     batch_size = hp[1].number_input("Batch size", 1, 64, defaults.batch_size,
@@ -226,7 +226,7 @@ with st.expander("Run settings", expanded=busy is None):
             st.warning(f"With {int(epochs)} epochs and {int(epochs_per_phase)} per phase this run ends in phase "
                        f"{reached}: {missed}. Give it at least {schedule.epochs_for_every_phase()} epochs, or fewer "
                        "epochs per phase.")
-    more = st.columns(4)
+    more = field_row(4)
     boxes = more[0].selectbox("Boxes", BOX_MODES,
                               persist_state="session", key=f"train_boxes{per_kind}",
                               index=BOX_MODES.index(defaults.boxes),  # per kind: the reference's is word
@@ -243,7 +243,7 @@ with st.expander("Run settings", expanded=busy is None):
                                       index=["fixed", "uncertainty"].index(defaults.loss_weighting))
         eval_every = more[3].number_input("Evaluate every N steps (0 = each epoch)", 0, 10_000, defaults.eval_every,
                                           persist_state="session", key="train_eval_every")
-        heads = st.columns(6)
+        heads = field_row(6)
         head = heads[0].selectbox("Heads", HEAD_KINDS, index=HEAD_KINDS.index(defaults.head),
                                   persist_state="session", key="train_head",
                                   help="linear: one word at a time; contextual: a small transformer over the "
@@ -285,7 +285,7 @@ with st.expander("Run settings", expanded=busy is None):
         st.caption(f"Run {literal(run_display_name(elsewhere[0]))} is {elsewhere[0].status} in another process (pid "
                    f"{elsewhere[0].pid}){' and ' + str(len(elsewhere) - 1) + ' more' if len(elsewhere) > 1 else ''}: "
                    "a run started here shares the CPU cores with it, and both go slower than the estimate says.")
-    start_col, estimate_col = st.columns([1, 7], vertical_alignment="center")
+    start_col = estimate_col = st.container(horizontal=True, vertical_alignment="center")  # Start never shrinks
     start = start_col.button("Start", type="primary", key="train_start", disabled=not datasets or not backbone)
     if datasets and backbone:
         with user_errors("Estimating the run's time"):

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Iterator
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from receipt_core.errors import is_user_error
 from receipt_core.model.head_settings import HeadSettings
@@ -124,6 +125,13 @@ def follow_dataset(name: str | None, names: list[str]) -> None:
     for train_key, eval_key in DATASET_FOLLOWERS:
         st.session_state[train_key] = train
         st.session_state[eval_key] = evaluation or HOLD_OUT
+
+
+def field_row(count: int, width: int = 180) -> list[DeltaGenerator]:
+    """``count`` slots of ``width`` pixels in one row that wraps, for a row of settings: ``st.columns`` shrank six
+    fields to a few letters each at 900 px ("Learni/ng rate", a select showing "c"; a walkthrough)."""
+    row = st.container(horizontal=True, gap="small")
+    return [row.container(width=width) for _ in range(count)]
 
 
 def pair_evaluation(train_key: str, eval_key: str, names: list[str]) -> None:
