@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from receipt_core.data.markup import escape_markdown
 from receipt_core.data.review import DONE, IN_PROGRESS, STATUSES, done_warning
 from ui.annotate_editor import word_editor
 from ui.annotate_state import DONE_WARNING_KEY, NEXT_DOC_KEY, NOTICE_KEY
@@ -89,7 +90,7 @@ else:
                help="Reviewed by a person: every word's label checked")
 nav.caption(f"{ids.index(doc_id) + 1} of {len(ids)} · **{summary.status}**", width="content")
 if (done_note := st.session_state.pop(DONE_WARNING_KEY, None)) is not None:  # under the button pressed: among the
-    st.warning(literal(done_note))  # word panel's messages it sat below the fold (a walkthrough)
+    st.warning(escape_markdown(done_note))  # word panel's messages it sat below the fold; as text, not code
 
 position = ids.index(doc_id)
 word_editor(doc_id, ids[(position + 1) % len(ids)] if len(ids) > 1 else None, summary.status)

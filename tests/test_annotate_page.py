@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+
+from receipt_core.data.markup import escape_markdown
 from streamlit.testing.v1 import AppTest
 
 from receipt_core.data.document import Document
@@ -263,7 +265,8 @@ def test_marking_done_with_suggestions_nobody_accepted_says_they_train_as_other(
     at.button(key="annotate_done").click().run()
     assert receipts.status_counts("receipts")["done"] == 1  # the mark is the annotator's call: it is kept
     warned = [w.value for w in at.warning if "marked done" in w.value]
-    assert len(warned) == 1 and doc.id in warned[0] and "train as OTHER" in warned[0], warned
+    assert len(warned) == 1 and escape_markdown(doc.id) in warned[0] and "train as OTHER" in warned[0], warned
+    assert not warned[0].startswith("`")  # text, as the other alerts, not a code span (a walkthrough)
     assert f"{len(doc.words) - 1} words with a suggestion nobody accepted" in warned[0]
     # right under the row with Mark done, before the receipt and its word panel (it sat below the fold there)
     top = [getattr(element, "value", None) for element in at.main.children.values()]
