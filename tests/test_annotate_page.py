@@ -11,11 +11,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
-from receipt_core.data.markup import escape_markdown
 from streamlit.testing.v1 import AppTest
 
 from receipt_core.data.document import Document
+from receipt_core.data.markup import escape_markdown
 from receipt_core.datasets import load_dataset
 from receipt_core.datasets.export_zip import export_zip_bytes
 from receipt_core.workspace.store import Workspace
