@@ -17,7 +17,7 @@ from receipt_core.training.config import (DEEP_PHASE_TWO, MAX_LR, SHALLOW_PHASE_
                                           TrainConfig, phase_two_depth)
 from receipt_core.training.estimate import PlannedRun, estimate_run_time, planned_train_receipts
 from receipt_core.training.run_settings import PHASED_ONLY
-from receipt_core.training.runs import start_pretrain_run, start_reference_run, start_run
+from receipt_core.training.runs import default_run_name, start_pretrain_run, start_reference_run, start_run
 from receipt_core.training.schedules import LR_SCHEDULES
 from receipt_core.training.slot import JobBusyError
 from ui.literal import literal
@@ -349,6 +349,9 @@ with st.expander("Run settings", expanded=busy is None):
                         layer_mix=layer_mix, head_size=int(head_size), head_depth=int(head_depth),
                         head_boxes=bool(head_boxes),
                         head_lr=float(head_lr) or None)
+                    # its hand toggles too, as the run's name on Runs has them (a walkthrough)
+                    description = (f"{default_run_name(config)} · {len(train_docs)} train / {len(eval_docs)} eval "
+                                   "receipts")
 
                     def launch():
                         job = start_run(ws, config, train_docs, eval_docs)
