@@ -402,7 +402,7 @@ def test_every_command_that_trains_refuses_out_onto_a_file_before_training(comma
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["train", "--epochs", "-1"], "error: argument --epochs: must be 0 or more, got -1 (see: python -m receipt_core "
+    (["train", "--epochs", "-1"], "error: argument --epochs: must be at least 1, got -1 (see: python -m receipt_core "
                                   "train --help)"),
     (["study", "--repeats", "0"], "error: argument --repeats: must be at least 1, got 0 (see: python -m "
                                   "receipt_core study --help)"),
