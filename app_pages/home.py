@@ -27,7 +27,7 @@ ws = workspace()
 
 with st.container(border=True):
     st.subheader("Demo data")
-    left, right = st.columns([1, 3])
+    left, right = st.columns([2, 5])  # room for the fields at 900 px (a walkthrough)
     count = left.number_input("Receipts", min_value=2, max_value=200, value=12, step=2, key="demo_count")
     seed = left.number_input("Seed", min_value=0, max_value=10_000, value=0, step=1, key="demo_seed")
     right.write("Synthetic receipts rendered with real fonts, blur and noise, then read by Tesseract exactly "
@@ -56,14 +56,14 @@ with st.container(border=True):
 
 with st.container(border=True):
     st.subheader("Real receipts")
-    left, right = st.columns([1, 3])
-    right.write("250 receipts photographed in Indonesian shops and restaurants, with the words, boxes, field labels "
-                "and item quantities their authors annotated (no images). They are stored as two datasets: "
-                f"`{CORD_SAMPLE_TRAIN}` (200) to train on and `{CORD_SAMPLE_DEV}` (50) to evaluate on.")
-    right.caption("A sample of CORD v1 (Park et al., 2019, NAVER Clova: *CORD: A Consolidated Receipt Dataset for "
-                  "Post-OCR Parsing*), licensed [CC BY 4.0](https://creativecommons.org/licenses/by/4.0/); files "
-                  "selected, none edited (`assets/cord-sample/ATTRIBUTION.md`).")
-    if left.button("Real receipts (CORD sample)", type="primary", key="load_cord_sample"):
+    st.write("250 receipts photographed in Indonesian shops and restaurants, with the words, boxes, field labels "
+             "and item quantities their authors annotated (no images). They are stored as two datasets: "
+             f"`{CORD_SAMPLE_TRAIN}` (200) to train on and `{CORD_SAMPLE_DEV}` (50) to evaluate on.")
+    st.caption("A sample of CORD v1 (Park et al., 2019, NAVER Clova: *CORD: A Consolidated Receipt Dataset for "
+               "Post-OCR Parsing*), licensed [CC BY 4.0](https://creativecommons.org/licenses/by/4.0/); files "
+               "selected, none edited (`assets/cord-sample/ATTRIBUTION.md`).")
+    # under the text, at its own width: in a column it was cut to "Real rece…" at 900 px (a walkthrough)
+    if st.button("Real receipts (CORD sample)", type="primary", key="load_cord_sample"):
         with user_errors("Loading the CORD sample"), st.spinner("Reading the CORD sample…"):
             loaded = add_cord_sample(ws)
             for sample in loaded:
@@ -78,8 +78,7 @@ with st.container(border=True):
             flash("cord", "info", f"Next: **Train** → training dataset `{CORD_SAMPLE_TRAIN}`, evaluation dataset "
                                   f"`{CORD_SAMPLE_DEV}` → Start.")
             show_dataset_now(CORD_SAMPLE_TRAIN)  # the sidebar shows it at once
-    with right:
-        show_flash("cord")
+    show_flash("cord")
 
 st.subheader("Workspace")
 with user_errors("Reading the workspace"):

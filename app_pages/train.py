@@ -90,7 +90,7 @@ with st.expander("Run settings", expanded=busy is None):
     st.caption(KIND_HELP[kind])
     defaults = {TWO_HEAD: TrainConfig(), REFERENCE: ReferenceConfig(), PRETRAIN: PretrainConfig()}[kind]
     per_kind = "" if kind == TWO_HEAD else "_reference" if kind == REFERENCE else "_pretrain"  # own defaults
-    data_cols = st.columns([2, 2, 1])  # dataset names need the width: at 900 px both read "cord-sample…"
+    data_cols = field_row(3, width=230)  # dataset names need the width: columns cut them to "cord-sample…"
     default_train, default_eval = paired_datasets(datasets, current_dataset())
     train_set = data_cols[0].selectbox("Training dataset", datasets, persist_state="session", key="train_dataset",
                                        index=datasets.index(default_train) if default_train in datasets else 0,
@@ -150,9 +150,9 @@ with st.expander("Run settings", expanded=busy is None):
         if sizes:
             plan = FreezePlan.preset(preset, [name for name, _ in sizes])
             st.markdown("**Trainable parameter groups** (toggles override the scenario)")
-            toggle_cols = st.columns(4)
+            toggle_cols = field_row(len(sizes), width=220)  # four columns cut each name to "e…" at 900 px
             blind = LAYOUT_GROUP if backbone in TEXT_ONLY_BACKBONES else None  # its 2-D tables see no boxes
-            chosen = {name: toggle_cols[i % 4].toggle(
+            chosen = {name: toggle_cols[i].toggle(
                           f"{name} · {fmt_params(count)}", value=plan.trainable[name], disabled=name == blind,
                           persist_state="session", key=f"train_toggle_{backbone}_{preset}_{name}",
                           help=f"{count:,} parameters" + (f"; {backbone} gives every word the box [0, 0, 0, 0], so "
@@ -171,7 +171,7 @@ with st.expander("Run settings", expanded=busy is None):
             st.metric("Trainable parameters" + note,
                       f"{toggles.trainable_parameters:,} / {toggles.total_parameters:,}",
                       f"{fmt_share(toggles.share)}% of the model", delta_color="off", delta_arrow="off")
-        phase_cols = field_row(3, width=260)
+        phase_cols = field_row(3, width=240)
         layers = sum(1 for name, _ in sizes if name.startswith("encoder.")) or 24
         if (st.session_state.get("train_top_k") or 0) > layers:  # a smaller backbone than the last one
             st.session_state["train_top_k"] = layers
@@ -187,13 +187,16 @@ with st.expander("Run settings", expanded=busy is None):
                                    else str(k)),
             help=f"Of this backbone's {layers}. auto: {DEEP_PHASE_TWO} layers score higher when the run has time "
                  f"for its epochs, {SHALLOW_PHASE_TWO} when a time budget cuts it short (README)", **top_k_index)
-        epochs_per_phase = phase_cols[1].number_input("Epochs per phase (0 = by patience only)", 0, 50,
+        epochs_per_phase = phase_cols[1].number_input("Epochs per phase", 0, 50,
                                                       defaults.epochs_per_phase or 0,
                                                       persist_state="session", key="train_epochs_per_phase",
-                                                      disabled=preset != "phased")
-        patience = phase_cols[2].number_input("Patience in evaluations (0 = off)", 0, 20, defaults.patience or 0,
+                                                      disabled=preset != "phased",
+                                                      help="0: a phase ends by patience only")
+        patience = phase_cols[2].number_input("Patience (evaluations)", 0, 20, defaults.patience or 0,
                                               persist_state="session", key="train_patience",
-                                              disabled=preset != "phased")
+                                              disabled=preset != "phased",
+                                              help="A phase also ends after this many evaluations without a lower "
+                                                   "validation loss; 0: off")
     elif backbone_choice == LOCAL and backbone:  # the reference and pre-training read the same folder
         readable = False
         with user_errors("Reading the backbone"):
@@ -209,8 +212,8 @@ with st.expander("Run settings", expanded=busy is None):
 
                             persist_state="session", key=f"train_lr{per_kind}",
                             help="Above 0: a rate of 0 trains nothing")
-    max_minutes = hp[3].number_input("Time budget, minutes (0 = none)", 0.0, 600.0, defaults.max_minutes or 0.0,
-                                     persist_state="session", key="train_minutes")
+    max_minutes = hp[3].number_input("Time budget (minutes)", 0.0, 600.0, defaults.max_minutes or 0.0,
+                                     persist_state="session", key="train_minutes", help="0: none")
     seed = hp[4].number_input("Seed", 0, 1_000_000, defaults.seed, persist_state="session", key="train_seed")
     lr_schedule = hp[5].selectbox("Learning-rate schedule", LR_SCHEDULES,
                                   persist_state="session", key=f"train_lr_schedule{per_kind}",
@@ -241,8 +244,9 @@ with st.expander("Run settings", expanded=busy is None):
         weighting = more[2].selectbox("Loss weighting", ["fixed", "uncertainty"],
                                       persist_state="session", key="train_weighting",
                                       index=["fixed", "uncertainty"].index(defaults.loss_weighting))
-        eval_every = more[3].number_input("Evaluate every N steps (0 = each epoch)", 0, 10_000, defaults.eval_every,
-                                          persist_state="session", key="train_eval_every")
+        eval_every = more[3].number_input("Evaluate every N steps", 0, 10_000, defaults.eval_every,
+                                          persist_state="session", key="train_eval_every",
+                                          help="0: after each epoch")
         heads = field_row(6)
         head = heads[0].selectbox("Heads", HEAD_KINDS, index=HEAD_KINDS.index(defaults.head),
                                   persist_state="session", key="train_head",
@@ -264,8 +268,9 @@ with st.expander("Run settings", expanded=busy is None):
                                      disabled=head != "contextual",
                                      help="The contextual head also reads each word's box: where layout enters "
                                           "when the backbone is frozen")
-        head_lr = heads[5].number_input("Head learning rate (0 = as above)", 0.0, MAX_LR, defaults.head_lr or 0.0,
-                                        format="%g", step=1e-4, persist_state="session", key=f"train_head_lr_{preset}")
+        head_lr = heads[5].number_input("Head learning rate", 0.0, MAX_LR, defaults.head_lr or 0.0,
+                                        format="%g", step=1e-4, persist_state="session", key=f"train_head_lr_{preset}",
+                                        help="0: the learning rate above")
     if kind == PRETRAIN:
         mask_probability = more[1].number_input("Masked share of words", 0.01, 0.5, defaults.mask_probability,
                                                 step=0.01, persist_state="session", key="train_mask_probability")

@@ -28,8 +28,8 @@ from receipt_core.training.run_status import status_line
 from receipt_core.wording import as_sentence
 from ui.literal import literal
 from ui.race_track import race_track, start_race
-from ui.shared import (HOLD_OUT, NO_DATA, NO_VALUE, current_dataset, evaluation_preview, friendly, pair_evaluation,
-                       user_errors, workspace)
+from ui.shared import (HOLD_OUT, NO_DATA, NO_VALUE, current_dataset, evaluation_preview, field_row, friendly,
+                       pair_evaluation, user_errors, workspace)
 
 SHOWN_KEY = "race_shown"  # the race the board shows (its name); the newest when unset
 FEED_KEY = "race_feed"
@@ -53,7 +53,7 @@ def study_name_ok(name: str) -> bool:
 
 def data_choice(datasets: list[str], key: str) -> tuple[str, str | None, float]:
     """Training dataset, evaluation dataset (None: hold out) and the held-out share, as the Train page asks."""
-    columns = st.columns([2, 2, 1])  # as the Train page: room for the datasets' names
+    columns = field_row(3, width=230)  # as the Train page: room for the datasets' names
     default_train, default_eval = paired_datasets(datasets, current_dataset())  # as the Train page pairs them
     train = columns[0].selectbox("Training dataset", datasets, persist_state="session", key=f"{key}_train",
                                  index=datasets.index(default_train) if default_train in datasets else 0,

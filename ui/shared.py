@@ -296,10 +296,10 @@ def run_picker(runs: list, key: str):
     "suggestions stored from run …" of a run it had not picked), so the caller does nothing then.
 
     Its first choice is the run Runs marks ★ (it beats every run evaluated on the same receipts beyond the noise
-    rule), else the newest: a race leaves its weakest scenario newest. The options' text holds no status:
-    Streamlit keeps a choice as its option's text, so a text that changed when a run finished would leave a choice
-    that is no run id (``forget_stale_choice``)."""
-    from receipt_core.training.run_summary import clear_best_runs, run_summary
+    rule), else the one with the highest field F1, else the newest: a race leaves its weakest scenario newest. The
+    options' text holds no status: Streamlit keeps a choice as its option's text, so a text that changed when a run
+    finished would leave a choice that is no run id (``forget_stale_choice``)."""
+    from receipt_core.training.run_summary import BEST_BY, clear_best_runs, run_summary
     from receipt_core.workspace.run_labels import display_name, run_labels
 
     by_id = {run.id: run for run in runs}
@@ -309,9 +309,13 @@ def run_picker(runs: list, key: str):
     # a run deleted since; not an old option text the browser sent back ("<id> · name · status"), whose run is here
     gone = stored if stored is not None and stored not in by_id and str(stored).split(" · ")[0] not in by_id \
         else None
-    if st.session_state.get(key) not in by_id:  # first shown, or its choice is gone: the ★ run, else the newest
-        best = clear_best_runs([run_summary(workspace(), run) for run in runs])  # (set, not removed: see
-        st.session_state[key] = next((run.id for run in runs if run.id in best), runs[0].id)  # forget_stale_choice)
+    if st.session_state.get(key) not in by_id:  # first shown, or its choice is gone (set, not removed: see
+        summaries = [run_summary(workspace(), run) for run in runs]  # forget_stale_choice)
+        best = clear_best_runs(summaries)
+        field = f"best {BEST_BY[0]}"  # without a ★, the highest field F1: the newest was a race's weakest (a demo)
+        scored = [(row[field], row["run"]) for row in summaries if row.get(field) is not None]
+        st.session_state[key] = next((run.id for run in runs if run.id in best),
+                                     max(scored)[1] if scored else runs[0].id)
     chosen = by_id[st.selectbox("Run", list(by_id), format_func=names.get, key=key)]
     if gone is not None:
         st.warning(f"The run you had chosen, {literal(str(gone))}, is gone (deleted, perhaps in another tab), so "
