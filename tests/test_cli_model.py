@@ -227,6 +227,15 @@ def test_train_reference_and_pretrain_without_out_keep_their_run_in_the_workspac
     fresh = ws.create_run("tiny · full", {"run_kind": "receipt"})  # started, not saved yet
     assert main(["predict", fresh, "--data", str(cord_folders[0]), "--workspace", str(workspace)]) == 2
     assert f"run {fresh} has no checkpoint yet: it saves after each epoch" in capsys.readouterr().err
+    with ws._write() as conn:  # its process died before the first save (a probe was told to try again)
+        conn.execute("UPDATE runs SET pid = 999999999 WHERE id = ?", (fresh,))
+    assert main(["evaluate", fresh, "--data", str(cord_folders[0]), "--workspace", str(workspace)]) == 2
+    assert f"run {fresh} ended (interrupted) before its first save: it has no checkpoint" in capsys.readouterr().err
+    # a folder holding other files is no workspace to keep a run in (a probe built one inside a checkpoint)
+    run_folder = ws.run_dir(run.id)
+    assert main(["train", *data, "--backbone", "tiny", "--epochs", "1", "--workspace", str(run_folder)]) == 2
+    assert "holds other files but no workspace (workspace.sqlite3)" in capsys.readouterr().err
+    assert not (run_folder / "workspace.sqlite3").exists()
     for kind, said in (("reference", "the reference tagger"), ("pretrain", "layout pre-training")):
         assert main(["evaluate", kinds[kind].id, "--data", str(cord_folders[0]), "--workspace", str(workspace)]) == 2
         assert (f"run {kinds[kind].id} is a run of {said}, whose" in capsys.readouterr().err)
@@ -272,7 +281,7 @@ def test_train_reference_and_pretrain_without_out_keep_their_run_in_the_workspac
     (["train", "--train", "{train}", "--eval", "{train}", "--backbone", "tiny", "--head-lr", "1e30", "--out",
       "{tmp}/r"], "head learning rate must be a number above 0 and at most 1, got 1e+30"),
     (["reference", "--train", "{train}", "--eval", "{train}", "--backbone", "tiny", "--lr", "2", "--out", "{tmp}/r"],
-     "learning rate must be a number from 0 to 1, got 2"),
+     "learning rate must be a number from 0 to 1, got 2.0"),
     # found by a probe: 0 epochs trained, evaluated and saved nothing, then said "completed; checkpoint None"
     (["train", "--train", "{train}", "--eval", "{train}", "--backbone", "tiny", "--epochs", "0", "--out", "{tmp}/r"],
      "argument --epochs: must be at least 1, got 0"),

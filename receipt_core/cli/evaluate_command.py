@@ -79,8 +79,12 @@ def _load_run(run_dir: Path, workspace: Path | None):
                 raise CommandError(f"run {run_dir} is a run of {what}; predict and evaluate read two-head runs")
             run_dir = store.run_dir(str(run_dir))
             if not has_checkpoint(run_dir):  # a probe read "not a checkpoint folder: it has no run.json" for it
-                raise CommandError(f"run {run_dir.name} has no checkpoint yet: it saves after each epoch (or when "
-                                   "stopped); try again then")
+                store.mark_interrupted_runs()  # a run whose process died will never save: not "try again"
+                if store.get_run(run_dir.name).status in ("running", "paused"):
+                    raise CommandError(f"run {run_dir.name} has no checkpoint yet: it saves after each epoch (or "
+                                       "when stopped); try again then")
+                raise CommandError(f"run {run_dir.name} ended ({store.get_run(run_dir.name).status}) before its "
+                                   "first save: it has no checkpoint to read")
         except NotFoundError:
             raise CommandError(f"{run_dir} is neither a checkpoint folder nor a workspace run id") from None
         except WorkspaceError as error:

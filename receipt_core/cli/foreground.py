@@ -26,11 +26,13 @@ def run_in_foreground(job: TrainingJob, what: str = "training") -> FinishedEvent
     CommandError carrying the failure's message."""
     restore = _pause_on_ctrl_z(job)
     restore_stop = _stop_on_interrupt_or_terminate()
-    job.start()
+    stopped = False
     try:
+        _start_unsignalled(job)  # a signal in the first instant crashed with SIGABRT outside this try (a probe)
         while not job.join(timeout=0.5):
             pass
     except KeyboardInterrupt:
+        stopped = True
         _abort_on_ctrl_c(what)  # first thing: a second press 50 ms later must find it set
         print(f"interrupted: stopping {what} after the current step (press Ctrl-C again to abort)", file=sys.stderr,
               flush=True)
@@ -42,22 +44,38 @@ def run_in_foreground(job: TrainingJob, what: str = "training") -> FinishedEvent
         _ignore_ctrl_c()  # saved and stopped: a late second press must not break the process's exit with a traceback
     finally:
         restore()
-        restore_stop()
+        if not stopped:  # after a stop, a late signal stays ignored: the run saved, its exit code must say so
+            restore_stop()
     result = job.result
     if isinstance(result, FailedEvent):
         when = f"at step {result.step}" if result.step else "before a step completed"
         raise CommandError(f"{what} failed {when}: {result.error}")
     if result is None:
-        raise CommandError(f"{what} ended without a result")
+        raise CommandError(f"{what} was stopped before it started; nothing was saved" if stopped
+                           else f"{what} ended without a result")
     return result
+
+
+def _start_unsignalled(job: TrainingJob) -> None:
+    """``job.start()`` with SIGINT and SIGTERM held until it returns (then delivered, to the stop above): one
+    landing between the thread's creation and its start left a job that never ends to wait on."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    if threading.current_thread() is not threading.main_thread():
+        job.start()
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        job.start()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _abort(what: str) -> None:
     """A second Ctrl-C: end the process now, without the step, evaluation and save the first one waits for.
     ``os._exit``: returning through the interpreter's shutdown with the job's thread inside PyTorch ended in
     "terminate called without an active exception" and SIGABRT (a probe: 3 of 4 double Ctrl-Cs)."""
-    print(f"aborted: {what} stopped without saving; the last checkpoint written before is what is left "
-          "(train --resume continues it)", file=sys.stderr, flush=True)
+    print(f"aborted: {what} stopped without saving; what it saved before, if anything, is what is left (a "
+          "train --out folder: train --resume; a workspace run: Resume on the Runs page)", file=sys.stderr, flush=True)
     sys.stdout.flush()
     os._exit(130)
 

@@ -25,9 +25,17 @@ WORKSPACE_RUN_HELP = ("Without --out the run is kept in the workspace (--workspa
 
 
 def open_run_workspace(home: Path | None) -> Workspace:
-    """The workspace a run is kept in (made when missing: a first run may come before any import)."""
+    """The workspace a run is kept in (made when missing: a first run may come before any import). A folder that
+    holds other files but no workspace is refused: a probe's ``--workspace`` at a run folder built a workspace
+    inside that checkpoint."""
+    from ..workspace.database import DATABASE_NAME
     from ..workspace.store import Workspace
 
+    if home is not None and home.is_dir() and not (home / DATABASE_NAME).exists() and any(home.iterdir()):
+        from .main import CommandError
+
+        raise CommandError(f"--workspace {home} holds other files but no workspace ({DATABASE_NAME}); give a new or "
+                           "empty folder, or an existing workspace")
     return Workspace.open(home)
 
 

@@ -58,7 +58,7 @@ def check_lr(lr: float | None, what: str = "learning rate", zero_ok: bool = True
     """ValueError unless ``lr`` (None: not given) is a finite number from 0 (or above 0) to :data:`MAX_LR`."""
     if lr is not None and not ((0 <= lr if zero_ok else 0 < lr) and lr <= MAX_LR):
         span = f"from 0 to {MAX_LR:g}" if zero_ok else f"above 0 and at most {MAX_LR:g}"
-        raise ValueError(f"{what} must be a number {span}, got {lr:g}")
+        raise ValueError(f"{what} must be a number {span}, got {lr!r}")  # (:g read 1.0000001 as "1")
 
 
 def check_budget(minutes: float | None, what: str = "max minutes") -> None:
