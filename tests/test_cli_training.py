@@ -11,7 +11,9 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -168,6 +170,21 @@ def test_a_killed_pretraining_is_named_unfinished_when_train_uses_it(tmp_path, c
                                                "of its last save")
 
 
+@contextmanager
+def _stderr_lines(process: subprocess.Popen) -> Iterator[list[str]]:
+    """The lines ``process`` writes to stderr, read as they come; the process is killed if the block leaves it
+    running."""
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(process.stderr), daemon=True)
+    reader.start()
+    try:
+        yield lines
+    finally:
+        if process.poll() is None:
+            process.kill()
+        reader.join(timeout=5)
+
+
 @pytest.mark.slow
 def test_a_second_ctrl_c_aborts_at_once_without_a_crash(cord_folders, tmp_path):
     """A probe: two Ctrl-Cs 50 ms apart ended 3 times in 4 in "terminate called without an active exception" and
@@ -179,10 +196,7 @@ def test_a_second_ctrl_c_aborts_at_once_without_a_crash(cord_folders, tmp_path):
          "--backbone", "tiny", "--scenario", "full", "--epochs", "100000", "--out", str(tmp_path / "run")],
         cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"}, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.extend(process.stderr), daemon=True)
-    reader.start()
-    try:
+    with _stderr_lines(process) as lines:
         deadline = time.monotonic() + 120
         while sum(line.startswith("eval ") for line in lines) < 2:  # a checkpoint is on disk
             assert time.monotonic() < deadline and process.poll() is None, "".join(lines[-5:])
@@ -191,10 +205,6 @@ def test_a_second_ctrl_c_aborts_at_once_without_a_crash(cord_folders, tmp_path):
         time.sleep(0.05)
         process.send_signal(signal.SIGINT)
         code = process.wait(timeout=120)
-    finally:
-        if process.poll() is None:
-            process.kill()
-    reader.join(timeout=5)
     err = "".join(lines)
     assert "terminate called" not in err and "Traceback" not in err, err[-2000:]
     assert (code, "aborted: training stopped without saving" in err) in ((130, True), (0, False)), (code, err[-500:])
@@ -216,10 +226,7 @@ def test_sigterm_and_an_inherited_ignored_sigint_still_stop_a_workspace_run_afte
             cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))  # as `cmd &` in a script leaves it
-        lines: list[str] = []
-        reader = threading.Thread(target=lambda: lines.extend(process.stderr), daemon=True)
-        reader.start()
-        try:
+        with _stderr_lines(process) as lines:
             deadline = time.monotonic() + 120
             while not any(line.startswith("eval ") for line in lines):
                 assert time.monotonic() < deadline and process.poll() is None, "".join(lines[-5:])
@@ -230,10 +237,6 @@ def test_sigterm_and_an_inherited_ignored_sigint_still_stop_a_workspace_run_afte
                 time.sleep(0.01)
             process.send_signal(number)  # must not turn the saved run's exit into "killed" (a probe: 143)
             code = process.wait(timeout=120)
-        finally:
-            if process.poll() is None:
-                process.kill()
-        reader.join(timeout=5)
         err = "".join(lines)
         assert code == 0 and "interrupted: stopping training after the current step" in err, (number, err[-800:])
         assert "finished (stopped)" in err and "Traceback" not in err
