@@ -224,6 +224,10 @@ def test_train_reference_and_pretrain_without_out_keep_their_run_in_the_workspac
     kinds = {r.config["run_kind"]: r for r in ws.list_runs()}
     assert set(kinds) == {"receipt", "reference", "pretrain"} and {r.status for r in kinds.values()} == {"finished"}
     assert (ws.run_dir(kinds["pretrain"].id) / "backbone" / "config.json").is_file()
+    pretrain_folder = ws.run_dir(kinds["pretrain"].id)  # given for its backbone: the folder to give is named
+    assert main(["train", *data, "--backbone", str(pretrain_folder), "--workspace", str(workspace)]) == 2
+    assert (f"it has no config.json; a pre-training run keeps its backbone in {pretrain_folder / 'backbone'}: give "
+            "that folder") in capsys.readouterr().err
     fresh = ws.create_run("tiny · full", {"run_kind": "receipt"})  # started, not saved yet
     assert main(["predict", fresh, "--data", str(cord_folders[0]), "--workspace", str(workspace)]) == 2
     assert f"run {fresh} has no checkpoint yet: it saves after each epoch" in capsys.readouterr().err

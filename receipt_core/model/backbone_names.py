@@ -12,6 +12,8 @@ BACKBONE_NAMES = ("layout-minilm", "text-minilm", "tiny")
 TEXT_ONLY_BACKBONES = ("text-minilm",)  # every token gets the box [0, 0, 0, 0]: the 2-D tables see no layout
 
 
+PRETRAINED_BACKBONE_DIR = "backbone"  # where a pre-training run saves its backbone, inside its run folder
+
 def unfinished_pretraining(name_or_path: str) -> str | None:
     """A note when ``name_or_path`` is a ``pretrain`` output whose run never finished (killed: its pretrain.json has
     no result), else None. A probe's killed pre-training left a folder ``train --backbone`` took without a word."""
@@ -34,7 +36,10 @@ def backbone_source_problem(name_or_path: str) -> str | None:
     path = Path(name_or_path).expanduser()
     if path.is_dir():
         if not (path / "config.json").is_file():
-            return f"{path} is not a transformers checkpoint: it has no config.json"
+            inside = path / PRETRAINED_BACKBONE_DIR  # a pre-training run's folder, given for its backbone (a probe)
+            hint = f"; a pre-training run keeps its backbone in {inside}: give that folder" \
+                if (inside / "config.json").is_file() else ""
+            return f"{path} is not a transformers checkpoint: it has no config.json{hint}"
         return None
     if path.exists() or "/" in name_or_path or "\\" in name_or_path:  # meant as a folder, not as a name
         what = "is a file, not a folder" if path.exists() else "does not exist"

@@ -13,6 +13,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 from ..data.document import Document
 from ..data.schema import DEFAULT_SCHEMA, LabelSchema
+from ..model.backbone_names import PRETRAINED_BACKBONE_DIR
 from ..model.checkpoint import CheckpointError, checkpoint_step, has_checkpoint, read_run_info, verify_files
 from .config import PretrainConfig, ReferenceConfig, TrainConfig
 from .events import Event
@@ -24,7 +25,6 @@ from .reference import ReferenceTask
 from ..wording import counted
 
 RUN_KIND = "run_kind"  # key in a workspace run's config: "receipt" (absent in older runs), "reference", "pretrain"
-PRETRAINED_BACKBONE_DIR = "backbone"  # where a pre-training run saves its backbone, inside its run folder
 
 
 
