@@ -208,7 +208,8 @@ with runs_tab:
     run_id = st.selectbox("Run", list(labels), format_func=labels.get, key="runs_one")
     run = next(r for r in runs if r.id == run_id)
     st.caption(f"Status **{run.status}** · run id `{run.id}` · started as “{literal(run.name)}”")
-    if run.live_in_another_process():
+    live_elsewhere = run.live_in_another_process()  # (`train` on the command line; only it can pause or stop it)
+    if live_elsewhere:
         i1, i2 = st.columns([5, 1], vertical_alignment="center")
         steer = ("Ctrl-Z in its terminal resumes it" if run.status == "paused" else
                  "Ctrl-Z in its terminal pauses it")
@@ -272,7 +273,6 @@ with runs_tab:
                                key="runs_zip")
     active = job_slot().busy()
     live_here = active is not None and active.run_id == run_id
-    live_elsewhere = run.live_in_another_process()
     confirm = d3.checkbox("Yes, delete this run", key=f"runs_delete_confirm_{run_id}",
                           disabled=live_here or live_elsewhere)
     if d3.button("Delete run", disabled=not confirm or live_here or live_elsewhere, key="runs_delete"):

@@ -285,7 +285,7 @@ with st.expander("Run settings", expanded=busy is None):
         watch = st.selectbox("Live predictions for", preview_ids or [None], persist_state="session", key="train_watch",
                              help="An evaluation receipt whose predictions are drawn at each evaluation")
 
-    elsewhere = [run for run in ws.list_runs() if run.live_in_another_process()]  # `train` on the command line
+    elsewhere = ws.runs_in_other_processes()  # `train` on the command line
     if elsewhere:
         st.caption(f"Run {literal(run_display_name(elsewhere[0]))} is {elsewhere[0].status} in another process (pid "
                    f"{elsewhere[0].pid}){' and ' + str(len(elsewhere) - 1) + ' more' if len(elsewhere) > 1 else ''}: "

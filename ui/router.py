@@ -127,7 +127,7 @@ def training_status() -> None:
     if active is None:
         # a run of another process (`train` on the command line) trains in this workspace all the same: said, not
         # "idle" beside a run Runs lists as running (a walkthrough)
-        elsewhere = [run for run in workspace().list_runs() if run.live_in_another_process()]
+        elsewhere = workspace().runs_in_other_processes()
         st.caption("Training: idle" if not elsewhere else
                    f"Training: none here; run `{elsewhere[0].id}` is {elsewhere[0].status} in another process"
                    + (f" (and {len(elsewhere) - 1} more)" if len(elsewhere) > 1 else ""))

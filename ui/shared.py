@@ -275,18 +275,18 @@ def runs_with_checkpoints() -> list:
     return [run for run in ws.list_runs() if has_checkpoint(ws.runs_dir / run.id)]
 
 
-def forget_stale_choice(key: str, options, default=None) -> None:
+def forget_stale_choice(key: str, options) -> None:
     """Call before drawing the selectbox ``key``. Streamlit keeps a selectbox's choice as its option's text, so
     when that text changed (a run renamed in another tab) the choice comes back as a string that is none of the
     options, and code using it as an id fails; a choice can also be gone (a receipt deleted, another dataset).
-    Such a choice is replaced by ``default`` (the first option when not given): only a value the page sets reaches
-    the browser, and a removed key left it showing the old choice over the one drawn (a walkthrough)."""
+    Such a choice is replaced by the first option: only a value the page sets reaches the browser, and a removed
+    key left it showing the old choice over the one drawn (a walkthrough)."""
     if key in st.session_state and st.session_state[key] not in options:
         choices = list(options)
-        if default is None and not choices:
-            del st.session_state[key]
+        if choices:
+            st.session_state[key] = choices[0]
         else:
-            st.session_state[key] = choices[0] if default is None else default
+            del st.session_state[key]
 
 
 def run_picker(runs: list, key: str):
@@ -309,7 +309,7 @@ def run_picker(runs: list, key: str):
     # a run deleted since; not an old option text the browser sent back ("<id> · name · status"), whose run is here
     gone = stored if stored is not None and stored not in by_id and str(stored).split(" · ")[0] not in by_id \
         else None
-    if st.session_state.get(key) not in by_id:  # first shown, or its choice is gone (set, not removed: see
+    if stored not in by_id:  # first shown, or its choice is gone (set, not removed: see
         summaries = [run_summary(workspace(), run) for run in runs]  # forget_stale_choice)
         best = clear_best_runs(summaries)
         field = f"best {BEST_BY[0]}"  # without a ★, the highest field F1: the newest was a race's weakest (a demo)

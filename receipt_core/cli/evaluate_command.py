@@ -68,7 +68,7 @@ def _load_run(run_dir: Path, workspace: Path | None):
 
     if not run_dir.is_dir() and not run_dir.is_absolute() and len(run_dir.parts) == 1:
         from ..training.runs import RUN_KIND
-        from ..workspace.store import NotFoundError, Workspace, WorkspaceError
+        from ..workspace.store import LIVE_STATUSES, NotFoundError, Workspace, WorkspaceError
 
         try:  # a workspace run id
             store = Workspace.open_existing(workspace)
@@ -80,11 +80,12 @@ def _load_run(run_dir: Path, workspace: Path | None):
             run_dir = store.run_dir(str(run_dir))
             if not has_checkpoint(run_dir):  # a probe read "not a checkpoint folder: it has no run.json" for it
                 store.mark_interrupted_runs()  # a run whose process died will never save: not "try again"
-                if store.get_run(run_dir.name).status in ("running", "paused"):
+                status = store.get_run(run_dir.name).status
+                if status in LIVE_STATUSES:
                     raise CommandError(f"run {run_dir.name} has no checkpoint yet: it saves after each epoch (or "
                                        "when stopped); try again then")
-                raise CommandError(f"run {run_dir.name} ended ({store.get_run(run_dir.name).status}) before its "
-                                   "first save: it has no checkpoint to read")
+                raise CommandError(f"run {run_dir.name} ended ({status}) before its first save: it has no "
+                                   "checkpoint to read")
         except NotFoundError:
             raise CommandError(f"{run_dir} is neither a checkpoint folder nor a workspace run id") from None
         except WorkspaceError as error:

@@ -174,6 +174,10 @@ class RunStore(Database):
             rows = conn.execute("SELECT * FROM runs ORDER BY created_at DESC, id DESC").fetchall()
         return [_run_record(row) for row in rows]
 
+    def runs_in_other_processes(self) -> list[RunRecord]:
+        """The runs training (or paused) in another live process: ``train`` on the command line, another server."""
+        return [run for run in self.list_runs() if run.live_in_another_process()]
+
     def delete_run(self, run_id: str) -> None:
         """Delete a run, its events and its checkpoint folder. A run still live in some process is refused."""
         with self._write() as conn:

@@ -55,18 +55,21 @@ class Workspace(AnnotationStore, DocumentStore, RunStore):
     @classmethod
     def open(cls, home: Path | None = None) -> "Workspace":
         """The workspace at ``home``, else ``$RECEIPT_STUDIO_HOME``, else ``./workspace``."""
-        if home is None:
-            home = Path(os.environ.get(HOME_ENV) or "workspace")
-        return cls(home)
+        return cls(_home(home))
 
     @classmethod
     def open_existing(cls, home: Path | None = None) -> "Workspace":
         """As :meth:`open`, for a command that reads a workspace: one that was never made (a mistyped
         ``--workspace``) is refused instead of created empty."""
-        workspace_home = Path(home if home is not None else (os.environ.get(HOME_ENV) or "workspace"))
+        workspace_home = _home(home)
         if not (workspace_home / DATABASE_NAME).is_file():
             where = "--workspace" if home is not None else (f"{HOME_ENV}" if os.environ.get(HOME_ENV) else
                                                             f"the default ./workspace ({HOME_ENV} is not set)")
             raise WorkspaceError(f"there is no workspace at {workspace_home} (no {DATABASE_NAME} in it); check "
                                  f"{where}, or import a dataset there first")
         return cls(workspace_home)
+
+
+def _home(home: Path | None) -> Path:
+    """``home``, else ``$RECEIPT_STUDIO_HOME``, else ``./workspace``."""
+    return Path(home) if home is not None else Path(os.environ.get(HOME_ENV) or "workspace")
