@@ -68,7 +68,8 @@ def test_suggestions_accept_undo_and_status(receipts):
     assert any("in progress 1" in c.value for c in at.caption)
     _keyed(at.selectbox, f"annotate_word_{doc.id}_0_v").set_value(1).run()
     assert any("suggested" in m.value and "TOTAL" in m.value for m in at.markdown)
-    assert next(s for s in at.selectbox if s.label == "Label").value == "TOTAL"  # Save word confirms what it shows
+    label_box = next(s for s in at.selectbox if s.label == "Label")  # the word's own label: none yet
+    assert label_box.value is None and label_box.placeholder.startswith("suggested TOTAL: accept below")
     at.button(key="annotate_accept_word").click().run()
     word = receipts.get_document(doc.id).words[1]
     assert (word.field, word.label_source, word.label_run) == ("TOTAL", "model", "run-x")
@@ -178,7 +179,8 @@ def test_the_overlay_outlines_every_box_and_dashes_suggestions(cord_dev):
     by_name = {t.name: t for t in lines}
     assert by_name["suggested TOTAL"].line.dash == "dash" and by_name["QUANTITY"].line.dash in (None, "solid")
     assert {"items (1)", "word 1", "not labelled"} <= set(by_name)
-    hover = next(t for t in fig.data if t.name == "words").hovertext[1]
+    words = next(t for t in fig.data if t.name == "words")
+    hover = words.hovertext[list(words.customdata).index(1)]  # word 1's (each box has points along it)
     assert "suggested TOTAL 0.71 by run-x" in hover and "item 0" in hover
 
 
@@ -222,10 +224,9 @@ def test_a_change_to_a_word_another_session_has_moved_is_refused_not_put_on_anot
     doc = receipts.load_documents("receipts")[0]
     at = _app(doc.id)
     _keyed(at.selectbox, f"annotate_word_{doc.id}_0_v").set_value(1).run()
-    _keyed(at.selectbox, f"annotate_label_{doc.id}_1_").set_value("TOTAL").run()
     shown = receipts.get_document(doc.id)
-    receipts.delete_word(doc.id, 0)  # another session, between B's pick and B's press
-    at.button(key="annotate_save_word").click().run()
+    receipts.delete_word(doc.id, 0)  # another session, between B's pick of the word and of its label
+    _keyed(at.selectbox, f"annotate_label_{doc.id}_1_").set_value("TOTAL").run()
     assert any("was changed since this page showed it" in w.value and "nothing was saved" in w.value
                for w in at.warning)
     after = receipts.get_document(doc.id)
@@ -235,7 +236,6 @@ def test_a_change_to_a_word_another_session_has_moved_is_refused_not_put_on_anot
     assert at.session_state[f"annotate_cursor_{doc.id}"] == 0
     assert any(f"The word you had open, {shown.words[1].text!r}, is now #0" in w.value for w in at.warning)
     _keyed(at.selectbox, f"annotate_label_{doc.id}_0_").set_value("TOTAL").run()
-    at.button(key="annotate_save_word").click().run()
     assert receipts.get_document(doc.id).words[0] == shown.words[1].with_annotation("TOTAL")
     receipts.undo(doc.id)
 

@@ -448,8 +448,7 @@ def test_annotate_saves_a_word_and_moves_between_receipts(demo_env):
     picker = next(s for s in at.selectbox if s.key.startswith(f"annotate_word_{doc_id}_0_v"))  # names its word
     picker.set_value(index).run()
     label_box = next(s for s in at.selectbox if s.key.startswith(f"annotate_label_{doc_id}_{index}_"))
-    label_box.set_value("TOTAL").run()
-    at.button(key="annotate_save_word").click().run()
+    label_box.set_value("TOTAL").run()  # saved as soon as it is chosen: no button to forget
     no_errors(at)
     after = demo_env.get_document(doc_id)
     assert after.words[index].field == "TOTAL"
@@ -459,8 +458,9 @@ def test_annotate_saves_a_word_and_moves_between_receipts(demo_env):
     # a quantity with its value
     qty_box = next(s for s in at.selectbox if s.key.startswith(f"annotate_label_{doc_id}_{index}_"))
     qty_box.set_value("QUANTITY").run()
+    word = demo_env.get_document(doc_id).words[index]
+    assert word.is_quantity and word.field == "OTHER"  # saved at once, its value read from its text
     next(n for n in at.number_input if n.key.startswith(f"annotate_value_{doc_id}_{index}_")).set_value(3.0).run()
-    at.button(key="annotate_save_word").click().run()
     word = demo_env.get_document(doc_id).words[index]
     assert word.is_quantity and word.quantity_value == 3.0 and word.field == "OTHER"
 
@@ -479,10 +479,8 @@ def test_annotate_shows_no_label_for_a_word_nobody_labelled_and_saves_none_until
     at.selectbox(key="annotate_doc").set_value(doc.id).run()
     label_box = next(s for s in at.selectbox if s.key.startswith(f"annotate_label_{doc.id}_0_"))
     assert label_box.value is None and label_box.placeholder == "not labelled: choose one"  # not OTHER
-    assert at.button(key="annotate_save_word").disabled
-    label_box.set_value("OTHER").run()
-    assert not at.button(key="annotate_save_word").disabled
-    at.button(key="annotate_save_word").click().run()
+    assert demo_env.get_document(doc.id).words[0].label_source is None
+    label_box.set_value("OTHER").run()  # choosing OTHER is a person's label, saved at once
     no_errors(at)
     word = demo_env.get_document(doc.id).words[0]
     assert (word.field, word.label_source) == ("OTHER", "person")

@@ -54,7 +54,7 @@ def test_hover_gives_both_confidences_and_text_is_escaped():
     doc = Document(id="d", width=100, height=50, words=(Word("<b>1</b>", (0, 0, 40, 20), confidence=30.0),))
     prediction = DocumentPrediction(doc_id="d", items=(), words=(
         WordPrediction("<b>1</b>", doc.words[0].box, "TOTAL", 0.2, False, None, 0.0),))
-    (hover,) = next(t for t in overlay_figure(doc, prediction).data if t.name == "words").hovertext
+    (hover,) = set(next(t for t in overlay_figure(doc, prediction).data if t.name == "words").hovertext)
     assert hover.startswith("#0 <b>&lt;b&gt;1&lt;/b&gt;</b><br>")  # the word's text is shown as text
     assert "TOTAL, model 0.20 (unsure)" in hover and "OCR confidence 30 (low)" in hover
 

@@ -546,8 +546,7 @@ def test_one_session_annotates_while_another_trains_and_a_second_start_is_refuse
         picker = next(s for s in annotator.selectbox if s.key.startswith(f"annotate_word_{doc_id}_"))  # keyed by word
         picker.set_value(index).run()
         box = next(s for s in annotator.selectbox if s.key.startswith(f"annotate_label_{doc_id}_{index}_"))
-        box.set_value(label).run()
-        annotator.button(key="annotate_save_word").click().run()
+        box.set_value(label).run()  # saved as soon as it is chosen
         saved[index] = label
     assert active.is_live  # the saves really overlapped the training run
     assert len(cord_env.run_events(active.run_id, kinds=["step"])) > steps_before

@@ -149,25 +149,25 @@ def _word_panel(doc: Document) -> None:
         top = st.container(horizontal=True, vertical_alignment="bottom")  # wraps where two columns cut "Label"
         label_key = f"annotate_label_{doc.id}_{index}_{version}"
         value_key = f"annotate_value_{doc.id}_{index}_{version}"
-        # an unlabelled word with a suggestion offers the suggestion: Save word then confirms what the page shows
-        suggested = word.suggestion if not word.is_labelled else None
-        offered = (suggested.annotation_label if suggested is not None
-                   else word.annotation_label if word.is_labelled else None)  # nobody's label: none shown, not OTHER
+        # the word's own label, saved as soon as it is chosen (a walkthrough lost a label picked here and left
+        # without pressing a Save button, while the label keys and the table saved at once); a suggestion is not
+        # shown as if it were the label: "Accept this word" below takes it
+        offered = word.annotation_label if word.is_labelled else None  # nobody's label: none shown, not OTHER
+        placeholder = (f"suggested {word.suggestion.annotation_label}: accept below or choose"
+                       if word.suggestion is not None else "not labelled: choose one")
         label = top.selectbox("Label", labels, width=190, index=None if offered is None else labels.index(offered),
-                              key=label_key, placeholder="not labelled: choose one")
-        value = suggested.quantity_value if suggested is not None else word.quantity_value
+                              key=label_key, placeholder=placeholder, help="Saved as soon as it is chosen",
+                              on_change=_save_word, args=(doc, index, label_key, value_key))
+        value = word.quantity_value if word.is_labelled else None
         shown_value = value if value is None or 0 <= value <= MAX_QUANTITY else None
         top.number_input("Quantity", width=120, value=shown_value, min_value=0.0, max_value=MAX_QUANTITY, step=1.0,
-                         disabled=label != QUANTITY, key=value_key, help="Read from the word's text when left empty")
+                         disabled=label != QUANTITY, key=value_key, on_change=_save_word,
+                         args=(doc, index, label_key, value_key),
+                         help="Saved as soon as it is typed; read from the word's text when left empty")
         source = (f"labelled by {word.label_source}" + (f" (run {word.label_run}, score {word.label_score:.2f})"
                                                          if word.label_source == "model" else "")
                   if word.is_labelled else "not labelled yet")
-        bottom = st.container(horizontal=True, vertical_alignment="center")
-        bottom.caption(literal(source), width="content")
-        bottom.button("Save word", type="primary", key="annotate_save_word", on_click=act,
-                      disabled=label is None, help="Choose a label first" if label is None else None,
-                      args=(doc, lambda ws: ws.update_word(doc.id, index, st.session_state[label_key],
-                                                           st.session_state[value_key], seen=doc.word_layout)))
+        st.caption(literal(source))
         if word.suggestion is not None:
             s = word.suggestion
             st.markdown(f":violet-badge[suggested] **{s.annotation_label}** · score {s.score:.2f} · run "
@@ -180,6 +180,16 @@ def _word_panel(doc: Document) -> None:
         _item(doc, index, version)
         st.caption(key_help(SCHEMA))
     corrections(doc, index)
+
+
+def _save_word(doc: Document, index: int, label_key: str, value_key: str) -> None:
+    """The Label or Quantity widget's change saved at once: the chosen label, and the typed value when it is
+    ``QUANTITY`` (empty: read from the word's text)."""
+    label = st.session_state.get(label_key)
+    if label is None:
+        return
+    value = st.session_state.get(value_key) if label == QUANTITY else None
+    act(doc, lambda ws: ws.update_word(doc.id, index, label, value, seen=doc.word_layout))
 
 
 def _pick(doc_id: str, shown: int, picker: str) -> None:

@@ -10,7 +10,7 @@
 Low OCR confidence and the model's doubt are the overlay's marks (``overlay.add_overlay``), drawn on top of
 this figure when the annotator asks for them.
 
-Clicking a word selects it (invisible centre markers carry the word index); box-selecting an area gives the box
+Clicking a word selects it (invisible points along its box carry the word index, ``click_targets``); box-selecting an area gives the box
 of a word to add. Pure Plotly, no Streamlit.
 """
 
@@ -26,6 +26,7 @@ from ..data.boxes import union
 from ..data.document import NOT_LABELLED, Document, Word
 from ..data.markup import escape_markup
 from ..data.schema import DEFAULT_SCHEMA, LabelSchema
+from .click_targets import click_targets
 from .figures import (FIGURE_HEIGHT, OTHER_COLOR, BoxMark, _outline, _page_background, _write_words,
                       label_colors)
 
@@ -65,10 +66,11 @@ def annotation_figure(doc: Document, image: Image.Image | None = None, selected:
         x0, y0, x1, y1 = doc.words[selected].box
         m = SELECTED_MARGIN
         _boxes(fig, [(x0 - m, y0 - m, x1 + m, y1 + m)], "#000000", f"word {selected}", width=3)
-    fig.add_trace(go.Scatter(  # invisible centres carry the hover text and make words clickable
-        x=[w.center[0] for w in doc.words], y=[w.center[1] for w in doc.words], mode="markers",
-        marker=dict(size=8, color="#000000", opacity=0.01), showlegend=False, name="words",
-        customdata=list(range(len(doc.words))), hovertext=[word_hover(i, w) for i, w in indexed], hoverinfo="text"))
+    targets = click_targets([w.box for w in doc.words], range(len(doc.words)),
+                            [word_hover(i, w) for i, w in indexed])
+    fig.add_trace(go.Scatter(  # invisible points along each box carry the hover text and make words clickable
+        x=targets.x, y=targets.y, mode="markers", marker=dict(size=8, color="#000000", opacity=0.01),
+        showlegend=False, name="words", customdata=targets.index, hovertext=targets.hover, hoverinfo="text"))
     if image is None:
         _write_words(fig, [BoxMark(index=i, text=w.text, box=w.box, label=w.annotation_label) for i, w in indexed],
                      doc.height, figure_height)

@@ -23,6 +23,7 @@ from ..data.annotation import answer_score
 from ..data.document import NOT_LABELLED, Document
 from ..data.markup import escape_markup
 from ..data.schema import DEFAULT_SCHEMA, OTHER, QUANTITY, LabelSchema
+from .click_targets import click_targets
 
 FIGURE_HEIGHT = 720  # pixels on screen for a receipt figure
 MAX_IMAGE_SIDE = 1400  # the background image is downscaled to this before it is sent to the browser
@@ -113,10 +114,10 @@ def receipt_figure(width: int, height: int, marks: Sequence[BoxMark], image: Ima
         fig.add_trace(go.Scatter(
             x=xs, y=ys, mode="lines", fill="toself", fillcolor=_alpha(color, 0.18 if image is not None else 0.12),
             line=dict(color=color, width=1.5), name=label, legendgroup=label, hoverinfo="skip"))
-        fig.add_trace(go.Scatter(  # invisible centres carry the hover text and make words clickable
-            x=[(m.box[0] + m.box[2]) / 2 for m in group], y=[(m.box[1] + m.box[3]) / 2 for m in group],
-            mode="markers", marker=dict(size=6, color=color, opacity=0.01), legendgroup=label, showlegend=False,
-            customdata=[m.index for m in group], hovertext=[_hover(m) for m in group], hoverinfo="text",
+        targets = click_targets([m.box for m in group], [m.index for m in group], [_hover(m) for m in group])
+        fig.add_trace(go.Scatter(  # invisible points along each box carry the hover text and make words clickable
+            x=targets.x, y=targets.y, mode="markers", marker=dict(size=6, color=color, opacity=0.01),
+            legendgroup=label, showlegend=False, customdata=targets.index, hovertext=targets.hover, hoverinfo="text",
             name=label))
 
     quantity = [m for m in marks if m.quantity]

@@ -30,6 +30,7 @@ from ..data.document import MODEL, Document
 from ..data.markup import escape_markup
 from ..data.schema import OTHER, QUANTITY
 from ..evaluation.confidence import DEFAULT_UNCERTAIN_BELOW, word_confidence
+from .click_targets import click_targets
 from .figures import FIGURE_HEIGHT, LOW_CONFIDENCE, _outline, _page_background, _write_words
 
 OCR_LAYER = "ocr"
@@ -148,10 +149,10 @@ def overlay_figure(doc: Document, prediction, image: Image.Image | None = None, 
         _write_words(fig, marks, doc.height, figure_height)
     _add_outline(fig, [m.box for m in marks], "word", dict(color=WORD_COLOR, width=1))
     add_overlay(fig, marks, layers, low_ocr_below, unsure_below)
-    fig.add_trace(go.Scatter(  # invisible centres carry the hover text
-        x=[(m.box[0] + m.box[2]) / 2 for m in marks], y=[(m.box[1] + m.box[3]) / 2 for m in marks],
-        mode="markers", marker=dict(size=6, color=WORD_COLOR, opacity=0.01), showlegend=False,
-        hovertext=[_hover(m) for m in marks], hoverinfo="text", name="words"))
+    targets = click_targets([m.box for m in marks], range(len(marks)), [_hover(m) for m in marks])
+    fig.add_trace(go.Scatter(  # invisible points along each box carry the hover text
+        x=targets.x, y=targets.y, mode="markers", marker=dict(size=6, color=WORD_COLOR, opacity=0.01),
+        showlegend=False, customdata=targets.index, hovertext=targets.hover, hoverinfo="text", name="words"))
     fig.update_xaxes(range=[0, doc.width], visible=False, constrain="domain")
     fig.update_yaxes(range=[doc.height, 0], visible=False, scaleanchor="x", scaleratio=1)
     fig.update_layout(title=escape_markup(title) if title else None, height=figure_height,
@@ -166,8 +167,9 @@ def add_overlay(fig: go.Figure, marks: Sequence[ConfidenceMark], layers: Sequenc
                 hover_trace: str | None = None) -> go.Figure:
     """The outlines of ``layers`` for ``marks`` drawn over ``fig`` (a receipt figure in page pixels, y down), as the
     module docstring says; they take no hover and no click, so a figure's clickable words stay clickable. With
-    ``hover_trace``, the trace of that name (one point per word, in order) gets each word's model confidence added
-    to its hover when the model layer is on. Returns ``fig``."""
+    ``hover_trace``, the trace of that name (points whose ``customdata`` is their word's index, as
+    ``click_targets`` makes them) gets each word's model confidence added to its hover when the model layer is on.
+    Returns ``fig``."""
     unknown = [layer for layer in layers if layer not in LAYERS]
     if unknown:
         raise ValueError(f"unknown overlay layer {unknown[0]!r}; choose from {', '.join(LAYERS)}")
@@ -178,9 +180,10 @@ def add_overlay(fig: go.Figure, marks: Sequence[ConfidenceMark], layers: Sequenc
         _add_outline(fig, [_grown(m.box, UNSURE_MARGIN) for m in marks if m.unsure],
                      f"model unsure (< {unsure_below:.2f})", dict(color=UNSURE_COLOR, width=2, dash="dash"))
         trace = next((t for t in fig.data if hover_trace is not None and t.name == hover_trace), None)
-        if trace is not None and trace.hovertext is not None and len(trace.hovertext) == len(marks):
-            trace.hovertext = [text + (f"<br>{_model_line(m)}" if m.model_confidence is not None else "")
-                               for text, m in zip(trace.hovertext, marks)]
+        if trace is not None and trace.hovertext is not None and trace.customdata is not None:
+            trace.hovertext = [text + (f"<br>{_model_line(marks[i])}" if 0 <= i < len(marks)
+                                       and marks[i].model_confidence is not None else "")
+                               for text, i in zip(trace.hovertext, trace.customdata)]
     return fig
 
 
