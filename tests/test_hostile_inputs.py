@@ -198,8 +198,8 @@ def test_label_studio_tasks_with_ids_or_coordinates_of_the_wrong_type_import_wha
     assert [d.id for d in report.documents] == ["linked", "moved"]
     assert [w.group_id for w in report.documents[0].words] == [0, 0]  # the bad relation is ignored, not fatal
     assert [w.text for w in report.documents[1].words] == ["B"]
-    assert report.problems == ("tasks.json task 2: region w0: x must be a number, got 'abc'; dropped",
-                               "tasks.json task 3: annotations and predictions must be lists; skipped")
+    assert report.problems == ("tasks.json task 2 (id 1): region w0: x must be a number, got 'abc'; dropped",
+                               "tasks.json task 3 (id 1): annotations and predictions must be lists; skipped")
 
 
 def test_many_small_zip_bombs_and_deep_folders_are_refused_before_extraction():

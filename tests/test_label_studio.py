@@ -134,11 +134,11 @@ def test_hostile_tasks_are_reported_one_by_one(tmp_path):
     problems = "\n".join(report.problems)
     assert "broken.json: not a readable JSON file (it nests 100 levels deep" in problems
     assert "tasks.json task 2: a task must be an object" in problems
-    assert "tasks.json task 3: the original image width is an integer of 401 digits" in problems
-    assert "tasks.json task 4: the task has no annotation or prediction" in problems
-    assert "task 5: region a: label 'NOT_A_LABEL' is not in schema" in problems
-    assert "task 5: image '../../etc/passwd'" in problems
-    assert """task 7: region a: labels must be a list of label names such as ["TOTAL"], got 'TOTAL'""" in problems
+    assert "tasks.json task 3 (id 3): the original image width is an integer of 401 digits" in problems
+    assert "tasks.json task 4 (id 4): the task has no annotation or prediction" in problems
+    assert "task 5 (id 5): region a: label 'NOT_A_LABEL' is not in schema" in problems
+    assert "task 5 (id 5): image '../../etc/passwd'" in problems
+    assert """task 7 (id 7): region a: labels must be a list of label names such as ["TOTAL"], got 'TOTAL'""" in problems
     assert "task 8: the task id must be a whole number or text (Label Studio numbers its tasks), got dict" in problems
     assert "task 9: the task id must be a whole number or text (Label Studio numbers its tasks), got float" in problems
     by_id = {d.id: d for d in report.documents}
@@ -339,6 +339,41 @@ def test_the_photo_comes_back_through_label_studios_own_image_references(referen
     (tmp_path / "back.json").write_text(json.dumps(tasks))
     stored = import_into_workspace(ws, "photos", load_dataset(tmp_path / "back.json", "label-studio"))
     assert stored.problems == () and ws.load_documents("photos")[0].image_sha256 == sha
+
+
+def test_an_uploaded_photo_beside_the_export_or_in_its_images_folder_is_found_by_its_name(tmp_path):
+    """A walkthrough zipped a Label Studio export with its photos beside it: the tasks name them by Label Studio's
+    upload path (``/data/upload/1/<key>-<name>``), and every one was imported without pixels. The file of that name,
+    or of the name uploaded (before the key), at the top of the folder or in ``images/``, is now the photo."""
+    import io
+
+    from PIL import Image
+
+    def photo(path: Path, colour: str) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        buffer = io.BytesIO()
+        Image.new("RGB", (200, 100), colour).save(buffer, "JPEG")
+        path.write_bytes(buffer.getvalue())
+
+    region = _ls_region("w", "12.00", "TOTAL", {"x": 10, "y": 10, "width": 10, "height": 5, "rotation": 0})
+    tasks = [_ls_task(100, region, image="/data/upload/1/8f2e1c3a-receipt%20one.jpeg"),
+             _ls_task(101, region, image="/data/upload/1/0badcafe-two.jpg"),
+             _ls_task(102, region, image="http://localhost:8080/data/local-files/?d=photos/three.jpg"),
+             _ls_task(103, region, image="/data/upload/1/deadbeef-missing.jpg")]
+    (tmp_path / "project-1-export.json").write_text(json.dumps(tasks))
+    photo(tmp_path / "receipt one.jpeg", "white")  # the name uploaded, beside the export
+    photo(tmp_path / "images" / "0badcafe-two.jpg", "grey")  # the name Label Studio stored, in images/
+    photo(tmp_path / "images" / "three.jpg", "black")
+    (tmp_path / "images" / "missing.jpg").mkdir()  # a folder of that name is no photo
+    report = load_dataset(tmp_path, "label-studio")
+    paths = {doc.id.split("-")[2]: report.images.get(doc.id) for doc in report.documents}
+    assert paths["100"] == tmp_path / "receipt one.jpeg"
+    assert paths["101"] == tmp_path / "images" / "0badcafe-two.jpg"
+    assert paths["102"] == tmp_path / "images" / "three.jpg"
+    assert paths["103"] is None
+    assert [p for p in report.problems if "without pixels" in p] == [  # named by its place and its id too
+        "project-1-export.json task 4 (id 103): image '/data/upload/1/deadbeef-missing.jpg' is not a file beside "
+        "the export; imported without pixels"]
 
 
 def test_odd_but_readable_label_studio_tasks_keep_their_words(tmp_path):

@@ -9,6 +9,7 @@ import hashlib
 import math
 import re
 from pathlib import Path, PurePosixPath
+from urllib.parse import unquote
 from typing import Any, Mapping
 
 from ..data.document import IMPORT, LABEL_SOURCES, Document, Suggestion, Word, reading_order
@@ -45,9 +46,17 @@ def load_label_studio(path: Path, schema: LabelSchema, limits: ImportLimits = DE
             records.problem(f"{file.name}: {error}; skipped")
             continue
         for i, task in enumerate(tasks):
-            records.add(f"{file.name} task {i + 1}",
+            records.add(_task_name(file, i + 1, task),
                         lambda notes, task=task, i=i: _task_document(task, i + 1, folder, schema, limits, notes))
     return records.report()
+
+
+def _task_name(file: Path, number_: int, task: Any) -> str:
+    """How a problem names a task: its place in the file, and its Label Studio id, by which Label Studio finds it
+    (a walkthrough read "task 1" for the task with id 100)."""
+    task_id = task.get("id") if isinstance(task, Mapping) else None
+    known = isinstance(task_id, (int, str)) and not isinstance(task_id, bool) and str(task_id) != ""
+    return f"{file.name} task {number_}" + (f" (id {shown(task_id)})" if known else "")
 
 
 def _read_tasks(file: Path, folder: Path, limits: ImportLimits) -> list[Any]:
@@ -335,7 +344,8 @@ def _image(ref: Any, folder: Path, notes: list[str]) -> Path | str | None:
     """The task's image: a file inside the imported folder that ``ref`` names; else the SHA-256 its file name holds
     (this project's export names images by content hash, and Label Studio keeps that name behind its upload key,
     ``/data/upload/1/1a2b3c4d-<sha256>.png``, or in a local-files reference): the workspace may hold that image;
-    else None (noted)."""
+    else, for a Label Studio path or URL, a file of that name (or of the name uploaded, before Label Studio's
+    ``1a2b3c4d-`` key) beside the export or in its ``images/``; else None (noted)."""
     if ref is None:
         return None
     local = isinstance(ref, str) and "://" not in ref and not ref.startswith("/data/")
@@ -346,9 +356,32 @@ def _image(ref: Any, folder: Path, notes: list[str]) -> Path | str | None:
                 return candidate
         except OSError:  # a name too long for the file system: no such file (a probe's 5000 characters lost the task)
             pass
-    named = _SHA256_IN_NAME.search(PurePosixPath(ref.split("?d=")[-1]).name) if isinstance(ref, str) else None
+    file_name = PurePosixPath(unquote(ref.split("?d=")[-1].split("?")[0])).name if isinstance(ref, str) else ""
+    named = _SHA256_IN_NAME.search(file_name)
+    if named is None and not local and (found := _by_file_name(file_name, folder)) is not None:
+        return found
     if named is not None:
         return named.group(0)  # RecordCollector.add notes it unless the workspace holds it
     where = f"inside {folder.name}/" if local else "beside the export"
     notes.append(f"image {shown(ref)} is not a file {where}; imported without pixels")
+    return None
+
+
+_UPLOAD_KEY = re.compile(r"^[0-9a-f]{8}-(?=.)")  # Label Studio's prefix of an uploaded file's name
+
+
+def _by_file_name(file_name: str, folder: Path) -> Path | None:
+    """A file named ``file_name`` (or that name without Label Studio's upload key) at the top of ``folder`` or in
+    its ``images/``: where a person puts the images of an export made with uploaded files (a walkthrough's zip held
+    them there, and every task was imported without pixels)."""
+    if not file_name or file_name in (".", ".."):
+        return None
+    for name in dict.fromkeys((file_name, _UPLOAD_KEY.sub("", file_name))):
+        for place in (folder, folder / "images"):
+            candidate = place / name
+            try:
+                if candidate.is_file() and inside(folder, candidate):
+                    return candidate
+            except OSError:  # a name too long for the file system
+                continue
     return None
