@@ -14,15 +14,18 @@ from ui.annotate_model import model_section, retrain_after_done
 from ui.annotate_url import restore_from_url, write_to_url
 from ui.literal import literal, plain
 from ui.shared import (NO_DATA, current_dataset, forget_stale_choice, friendly, no_receipt_matches, require_router,
-                       workspace)
+                       select_dataset, workspace)
 
 DOC_KEY = "annotate_doc"
+MOVED_KEY = "annotate_moved_dataset"  # why the sidebar moved to another dataset (said once)
 
 require_router()
 st.title("Annotate")
 ws = workspace()
 restore_from_url(NEXT_DOC_KEY, widget_key="annotate_status")
 dataset = current_dataset()
+if (moved := st.session_state.pop(MOVED_KEY, None)) is not None:
+    st.info(moved)  # its names as code spans
 if dataset is None:
     st.info(NO_DATA)
     st.stop()
@@ -48,6 +51,14 @@ if not ids:
 wanted = st.session_state.pop(NEXT_DOC_KEY, None)
 if wanted in ids:
     st.session_state[DOC_KEY] = wanted
+elif wanted is not None and (holder := ws.datasets_of([wanted]).get(wanted)) not in (None, dataset):
+    # a link to a receipt of another dataset (a link copied without its ?dataset=, or one naming another): its
+    # dataset opens, not a receipt of the sidebar's (a walkthrough labelled the wrong dataset without noticing)
+    select_dataset(holder)
+    st.session_state[NEXT_DOC_KEY] = wanted
+    st.session_state[MOVED_KEY] = (f"Receipt {literal(wanted, limit=80)} is in dataset {literal(holder)}: the "
+                                   "sidebar now shows that dataset.")
+    st.rerun()
 elif wanted is not None:  # a link's receipt that is not there: say so, not open another one silently
     st.info(f"Receipt {literal(wanted, limit=80)} is not in dataset {literal(dataset)}"
             + (" under this status or search" if status != "all" or search else "") + "; showing another.")

@@ -216,6 +216,26 @@ def test_a_receipt_deleted_in_another_session_is_said_so_not_a_crash(receipts, m
     assert any("no longer in the workspace" in w.value for w in at.warning)
 
 
+def test_a_link_to_a_receipt_of_another_dataset_opens_that_dataset(receipts):
+    """A walkthrough opened ``/annotate?receipt=ID`` (a link without its dataset) in a fresh browser: the sidebar's
+    first dataset was shown, "is not in dataset …; showing another", and the person labelled the wrong receipts.
+    The receipt's own dataset now opens, and the page says so."""
+    gold = receipts.load_documents("gold")[1]
+    at = _app(gold.id)  # the sidebar is on "receipts"
+    assert not at.exception
+    assert at.session_state["dataset"] == "gold" and at.selectbox(key="annotate_doc").value == gold.id
+    assert any("is in dataset ` gold `: the sidebar now shows that dataset" in i.value for i in at.info), \
+        [i.value for i in at.info]
+    assert not any("showing another" in i.value for i in at.info)
+    at.run()  # said once
+    assert not any("the sidebar now shows" in i.value for i in at.info)
+    assert at.selectbox(key="annotate_doc").value == gold.id
+
+    missing = _app("no-such-receipt")  # nowhere in the workspace: said, and another receipt shown as before
+    assert any("is not in dataset ` receipts `; showing another" in i.value for i in missing.info), \
+        [i.value for i in missing.info]
+
+
 def test_a_change_to_a_word_another_session_has_moved_is_refused_not_put_on_another_word(receipts):
     """Found by a probe: session B had word #1 open while session A deleted word #0; B's Save then labelled the
     word that had moved to #1. Every index-addressed change now carries the words as the page showed them."""
