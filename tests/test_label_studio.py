@@ -55,6 +55,36 @@ def test_native_to_label_studio_to_native_keeps_every_word_on_real_receipts(cord
     assert sum(w.group_id is not None for d in back.documents for w in d.words) > 900
 
 
+def test_a_receipt_nobody_labelled_goes_to_label_studio_as_a_prediction_so_its_task_is_not_completed(cord_dev,
+                                                                                                        tmp_path):
+    """A walkthrough exported 7 receipts, 6 of them never labelled: every task carried an annotation, so Label
+    Studio counted all 7 completed and its queue skipped them. Only a receipt with a label or a done mark is an
+    annotation now; the others carry their words as the "ocr" prediction (and a run's suggestions after it), and
+    come back the same."""
+    from receipt_core.data.review import with_reviewed_meta
+
+    def unlabelled(doc: Document, **changes) -> Document:
+        return doc.with_words([dataclasses.replace(w, field="OTHER", is_quantity=False, quantity_value=None,
+                                                   label_source=None, **changes) for w in doc.words])
+
+    labelled, done_blank = cord_dev[0], with_reviewed_meta(unlabelled(cord_dev[1]), True)
+    ocr_only = unlabelled(cord_dev[2], confidence=77.0)
+    suggested = unlabelled(cord_dev[3])
+    suggested = suggested.with_words([dataclasses.replace(suggested.words[0], suggestion=Suggestion(
+        "TOTAL", False, None, "run-9", 0.8)), *suggested.words[1:]])
+    docs = [labelled, done_blank, ocr_only, suggested]
+    export_documents(docs, tmp_path / "ls", "label-studio")
+    tasks = json.loads((tmp_path / "ls" / TASKS_FILE).read_text())
+    assert ["annotations" in t for t in tasks] == [True, True, False, False]
+    assert [[p["model_version"] for p in t.get("predictions", [])] for t in tasks] == [[], [], ["ocr"],
+                                                                                       ["ocr", "run-9"]]
+    words = tasks[2]["predictions"][0]["result"]
+    assert "labels" not in {r["type"] for r in words}  # the OCR's boxes and text (and CORD's items), no label
+    assert len([r for r in words if r["type"] == "rectangle"]) == len(ocr_only.words)
+    back = load_dataset(tmp_path / "ls", "label-studio")
+    assert back.problems == () and list(back.documents) == docs
+
+
 def test_items_come_from_relations_when_a_tool_drops_the_group_numbers(cord_dev, tmp_path):
     doc = cord_dev[0]
     export_documents([doc], tmp_path / "ls", "label-studio")
@@ -186,7 +216,7 @@ def test_a_document_without_words_or_size_in_label_studio_is_refused(tmp_path):
     doc = Document("w", 10, 10, (Word("a", (1, 1, 2, 2)),))
     export_documents([doc], tmp_path, "label-studio")
     task = json.loads((tmp_path / TASKS_FILE).read_text())[0]
-    for result in task["annotations"][0]["result"]:
+    for result in task["predictions"][0]["result"]:  # nobody labelled it: its words are the OCR's prediction
         result.pop("original_width", None)
     task["data"].pop("width")
     (tmp_path / TASKS_FILE).write_text(json.dumps([task]))

@@ -1,6 +1,10 @@
 """Workspace documents as a Label Studio JSON export: ``tasks.json`` (one task per receipt, in the shape
 :mod:`.label_studio_template` describes), the images named by content hash under ``images/``, and
-``label_config.xml`` to create the matching project."""
+``label_config.xml`` to create the matching project.
+
+A receipt with a label or a done mark is an *annotation* (Label Studio counts its task completed); one nobody has
+labelled yet carries its words as a *prediction* (``model_version`` "ocr"), as Label Studio's OCR pre-annotation
+example does, so its task waits in the labelling queue. A run's suggestions are further predictions."""
 
 from __future__ import annotations
 
@@ -10,10 +14,14 @@ from typing import Any, Iterable, Mapping
 
 from ..data.document import Document
 from ..data.files import atomic_write
+from ..data.review import REVIEWED_META
 from ..data.schema import LabelSchema
 from ._common import image_suffix
 from .label_studio_template import (BBOX, CONFIG_FILE, GROUP, IMAGE, IMAGE_FOLDER, ITEM_RELATION, LABEL,
                                     OCR_CONFIDENCE, QUANTITY_TAG, TASKS_FILE, TEXT, label_config)
+
+
+OCR_MODEL_VERSION = "ocr"  # the prediction holding an unlabelled receipt's words
 
 
 def save_label_studio(docs: Iterable[Document], folder: Path, schema: LabelSchema,
@@ -83,12 +91,16 @@ def document_task(doc: Document, task_id: int, image_ref: str | None) -> dict[st
         "id": task_id,
         "data": {"ocr": image_ref, "receipt_id": doc.id, "source": doc.source, "width": doc.width,
                  "height": doc.height, "meta": dict(doc.meta)},
-        "annotations": [{"result": annotation, "ground_truth": False, "was_cancelled": False}],
     }
-    if predictions:
-        task["predictions"] = [{"model_version": run, "result": results,
-                                "score": _mean(r["score"] for r in results if "score" in r)}
-                               for run, results in predictions.items()]
+    runs = [{"model_version": run, "result": results, "score": _mean(r["score"] for r in results if "score" in r)}
+            for run, results in predictions.items()]
+    if doc.labelled_words or doc.meta.get(REVIEWED_META) is True:
+        task["annotations"] = [{"result": annotation, "ground_truth": False, "was_cancelled": False}]
+    else:  # nobody's work yet: the OCR's words as a pre-annotation, so Label Studio queues the task as not done
+        # (a walkthrough saw every receipt counted completed); an import reads its words from this first prediction
+        runs.insert(0, {"model_version": OCR_MODEL_VERSION, "result": annotation, "score": 0.0})
+    if runs:
+        task["predictions"] = runs
     return task
 
 
