@@ -404,6 +404,7 @@ def test_undo_takes_back_only_a_change_the_page_showed(receipts):
     outcome = apply_keys(receipts, doc.id, 1, len(doc.words), [keys[0], "z"], seen=doc.word_layout,
                          seen_action=fresh)
     assert not outcome.messages and not receipts.get_document(doc.id).words[1].is_labelled
+    assert outcome.index == 1  # the label key had moved on to word 2; z shows the word it put back (a walkthrough)
     assert receipts.undo(doc.id, seen_action=fresh) is not None  # A's label, now that the page shows it
 
 

@@ -56,6 +56,7 @@ class Undone:
     kind: str
     words: int  # how many words it put back (0 for a review change; a correction: the words now)
     summary: str = ""  # a correction's own description ("word 4: text '2x' -> '2 x'")
+    first_word: int | None = None  # the first word a label, suggestion or item change put back (where to look)
 
     def describe(self) -> str:
         """One line for the person who pressed Undo: what was undone, on how many words."""
@@ -261,7 +262,9 @@ class AnnotationStore(Database):
                     summary = ", ".join(f"word #{e['word_index']} {restored[e['word_index']].text!r}"
                                         for e in entries)
             conn.execute("UPDATE annotation_history SET undone = 1 WHERE action = ?", (action,))
-        return Undone(action=action, doc_id=target, kind=kind, words=words, summary=summary)
+        first = min((e["word_index"] for e in entries if e["word_index"] is not None), default=None)
+        return Undone(action=action, doc_id=target, kind=kind, words=words, summary=summary,
+                      first_word=first if kind not in ("review", "correct") else None)
 
     def _change(self, doc_id: str, kind: str, rule: Callable[[Document], AnnotationResult],
                 seen: WordLayout | None = None) -> AnnotationResult:
