@@ -22,7 +22,9 @@ from receipt_core.training.run_settings import defaults_title, settings_diff
 from receipt_core.training.run_summary import clear_best_runs, run_metrics_rows, run_summary
 from receipt_core.training.slot import JobBusyError
 from receipt_core.study.table import TABLE_NOTE
-from receipt_core.workspace.run_labels import MAX_NAME, MAX_NOTES, display_name, run_labels, set_run_label
+from receipt_core.workspace.runs import is_run_id
+from receipt_core.workspace.run_labels import (MAX_NAME, MAX_NOTES, display_name, distinct_labels, run_labels,
+                                              set_run_label)
 from receipt_core.study.view import find_studies, open_study, workspace_studies_dir
 from receipt_core.training.runs import resume_run
 from receipt_core.wording import counted
@@ -100,8 +102,7 @@ with runs_tab:
         st.stop()
     labels_by_id = run_labels(ws)
     names = {run.id: plain(display_name(run, labels_by_id)) for run in runs}  # RTL and control chars as escapes
-    repeated = {n for n in names.values() if list(names.values()).count(n) > 1}
-    labels = {run_id: f"{name} · {run_id[-6:]}" if name in repeated else name for run_id, name in names.items()}
+    labels = distinct_labels(names)
     renamed = st.session_state.pop(RENAMED_KEY, None)
     if renamed:
         # a run was renamed: the run pickers hold their choice as the old label text, so set each choice again (by
@@ -204,8 +205,13 @@ with runs_tab:
                        "tells the scenario.")
 
     st.subheader("One run")
+    chosen_before = st.session_state.get("runs_one")
     forget_stale_choice("runs_one", labels)  # a run renamed in another tab, or deleted
     run_id = st.selectbox("Run", list(labels), format_func=labels.get, key="runs_one")
+    if is_run_id(chosen_before) and chosen_before not in labels:  # not a rename: the run is gone (a probe saw the
+        # picker move to another run without a word, and its Save say "Saved … of" a run nobody had chosen)
+        st.warning(f"The run you had chosen, {literal(chosen_before)}, is gone (deleted, perhaps in another tab); "
+                   f"this is {literal(labels[run_id])}. What you had typed for the gone run was not saved.")
     run = next(r for r in runs if r.id == run_id)
     st.caption(f"Status **{run.status}** · run id `{run.id}` · started as “{literal(run.name)}”")
     live_elsewhere = run.live_in_another_process()  # (`train` on the command line; only it can pause or stop it)

@@ -24,7 +24,7 @@ from receipt_core.evaluation.noise import clear_winner
 from receipt_core.model.predict import DocumentPrediction, WordPrediction
 from receipt_core.training.events import EvalEvent, FinishedEvent, PhaseEvent, ProgressEvent, StatusEvent
 from receipt_core.training.run_summary import clear_best_runs
-from receipt_core.workspace.run_labels import display_name, run_labels, set_run_label
+from receipt_core.workspace.run_labels import distinct_labels, display_name, run_labels, set_run_label
 from receipt_core.workspace.store import Workspace
 from ui.literal import literal
 from tests.test_app_pages import (app, demo_env, demo_home, fake_generation, fake_ocr, fresh_job_slot,  # noqa: F401
@@ -184,6 +184,32 @@ def test_runs_page_names_sorts_diffs_and_marks_best_beyond_noise(workspace_home)
     at.button(key=f"runs_label_save_{low}").click().run()
     assert not at.exception and not [t.value for t in at.toast if t.value.startswith("Saved")]
     assert run_labels(ws) == {k: v for k, v in labels_before.items() if k != low}
+    assert any(f"The run you had chosen, {literal(low)}, is gone" in w.value for w in at.warning)  # said (a probe)
+    at.run()
+    assert not any("is gone" in w.value for w in at.warning)  # once
+
+    # a name that is another run's shown label: still two labels, and two curves (a probe saw one of each)
+    twin = _stored_run(ws, "tiny · phased", 0.8, 0.9, scenario="phased")  # two alike: told apart by their ids
+    labels_now = app("runs").dataframe[0].value.set_index("run")["name"]
+    assert labels_now[better] == f"tiny · phased · {better[-6:]}"
+    set_run_label(ws, high, name=labels_now[better])
+    at = app("runs")
+    names = at.dataframe[0].value.set_index("run")["name"]
+    assert names[high] != names[better] and names.nunique() == len(names) == 3
+    at.multiselect(key="runs_compare").set_value([high, better]).run()
+    chart = next(c for c in at.get("plotly_chart") if c.key == "runs_overlay_2")  # fields micro-F1
+    assert {names[high], names[better]} <= {t.name for t in plotly.io.from_json(chart.proto.spec).data}  # a curve each
+
+
+def test_run_labels_are_distinct_whatever_the_names():
+    ids = ["20261203-000000-aaaaaa", "20261203-000000-bbbbbb", "20261203-000000-cccccc"]
+    assert distinct_labels(dict(zip(ids, ["a", "b", "c"]))) == dict(zip(ids, ["a", "b", "c"]))
+    assert distinct_labels(dict(zip(ids, ["a", "a", "c"]))) == dict(zip(ids, ["a · aaaaaa", "a · bbbbbb", "c"]))
+    crafted = dict(zip(ids, ["a", "a", "a · bbbbbb"]))  # a name typed to be another run's label
+    labels = distinct_labels(crafted)
+    assert len(set(labels.values())) == 3 and labels[ids[0]] == "a · aaaaaa"
+    hostile = {ids[0]: f"x · {ids[1]}", ids[1]: "x", ids[2]: f"x · {ids[1]}"}
+    assert len(set(distinct_labels(hostile).values())) == 3
 
 
 def test_runs_page_plots_curves_by_epoch_and_wall_clock_with_smoothing(demo_env, trained_run):

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from dataclasses import dataclass
+from typing import Mapping
 
 from ..data.markup import holds_control_character
 from .database import NotFoundError, WorkspaceError, dumps
@@ -106,6 +108,22 @@ def display_name(run, labels: dict[str, RunLabel]) -> str:
     """The name to show for ``run`` (a RunRecord): the user's name when it has one, else the name it started as."""
     label = labels.get(run.id)
     return label.name if label is not None and label.name else run.name
+
+
+def distinct_labels(names: Mapping[str, str]) -> dict[str, str]:
+    """One label per run id, no two alike: a run's name, followed by the end of its id where names repeat, and by
+    its whole id where even that repeats (a probe renamed a run to "tiny · phased · 2ea64a", another run's label:
+    the table showed two alike and the charts, keyed by label, drew only one of them)."""
+    counts = Counter(names.values())
+    labels = {run_id: name if counts[name] == 1 else f"{name} · {run_id[-6:]}" for run_id, name in names.items()}
+    for attempt in range(3):
+        counts = Counter(labels.values())
+        if all(n == 1 for n in counts.values()):
+            break
+        for position, (run_id, label) in enumerate(list(labels.items())):
+            if counts[label] > 1:  # a name built to match another run's id: then its place in the list too
+                labels[run_id] = f"{names[run_id]} · {run_id}" + (f" #{position + 1}" if attempt else "")
+    return labels
 
 
 def _label(row) -> RunLabel:

@@ -27,6 +27,11 @@ LIVE_STATUSES = ("running", "paused")
 _RUN_ID = re.compile(r"^[0-9]{8}-[0-9]{6}-[0-9a-f]{6}$")
 
 
+def is_run_id(value: object) -> bool:
+    """Whether ``value`` is written as a run id is (``20261203-223135-ff99ab``), whether or not that run exists."""
+    return isinstance(value, str) and _RUN_ID.match(value) is not None
+
+
 @dataclass(frozen=True)
 class RunRecord:
     id: str
