@@ -13,8 +13,8 @@ from receipt_core.data.boxes import BOX_MODES
 from receipt_core.model.freeze import LAYOUT_GROUP, PRESETS, FreezePlan, PhasedSchedule, hand_toggles
 from receipt_core.model.scenario_guide import guide_markdown
 from receipt_core.model.head_settings import HEAD_KINDS, LAYER_MIXES, HeadSettings
-from receipt_core.training.config import (DEEP_PHASE_TWO, MAX_LR, SHALLOW_PHASE_TWO, PretrainConfig, ReferenceConfig,
-                                          TrainConfig, phase_two_depth)
+from receipt_core.training.config import (DEEP_PHASE_TWO, MAX_LR, PHASE_END_NEEDED, SHALLOW_PHASE_TWO, PretrainConfig,
+                                          ReferenceConfig, TrainConfig, phase_two_depth)
 from receipt_core.training.estimate import PlannedRun, estimate_run_time, planned_train_receipts
 from receipt_core.training.run_settings import PHASED_ONLY
 from receipt_core.training.runs import default_run_name, start_pretrain_run, start_reference_run, start_run
@@ -291,7 +291,11 @@ with st.expander("Run settings", expanded=busy is None):
                    f"{elsewhere[0].pid}){' and ' + str(len(elsewhere) - 1) + ' more' if len(elsewhere) > 1 else ''}: "
                    "a run started here shares the CPU cores with it, and both go slower than the estimate says.")
     start_col = estimate_col = st.container(horizontal=True, vertical_alignment="center")  # Start never shrinks
-    start = start_col.button("Start", type="primary", key="train_start", disabled=not datasets or not backbone)
+    phase_end_missing = kind == TWO_HEAD and preset == "phased" and not epochs_per_phase and not patience
+    if phase_end_missing:
+        st.error(f"{PHASE_END_NEEDED[0].upper()}{PHASE_END_NEEDED[1:]}: set one of them above.")
+    start = start_col.button("Start", type="primary", key="train_start",
+                             disabled=not datasets or not backbone or phase_end_missing)
     if datasets and backbone:
         with user_errors("Estimating the run's time"):
             receipts = len(ws.list_documents(train_set)) if kind == PRETRAIN else planned_train_receipts(

@@ -806,6 +806,19 @@ def test_train_warns_when_the_phased_plan_would_never_reach_its_later_phases(dem
     at.number_input(key="train_epochs").set_value(5).run()
     assert not [w for w in at.warning if "never start" in w.value]
 
+    # no way to end a phase (0 epochs per phase, patience off): said, and Start is off; a probe's Start made a run
+    # that failed at once and stayed in the list
+    runs_before = len(demo_env.list_runs())
+    at.number_input(key="train_epochs_per_phase").set_value(0).run()
+    at.number_input(key="train_patience").set_value(0).run()
+    assert any("The phased plan needs a way to end each phase" in e.value for e in at.error)
+    assert at.button(key="train_start").disabled and len(demo_env.list_runs()) == runs_before
+    at.number_input(key="train_patience").set_value(2).run()  # by patience alone
+    assert not at.error and not at.button(key="train_start").disabled
+    with pytest.raises(ValueError, match="the phased plan needs a way to end each phase"):
+        TrainConfig(scenario="phased", epochs_per_phase=None, patience=None)
+    assert TrainConfig(scenario="full", epochs_per_phase=None).epochs_per_phase is None  # only phased needs one
+
 
 def test_the_train_form_follows_the_sidebar_dataset(tmp_path, monkeypatch):
     """Picking another dataset in the sidebar points Train's training and evaluation choice at it (and at its

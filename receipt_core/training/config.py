@@ -48,6 +48,9 @@ def check_int_bounds(config: Any) -> None:
                          f"{stride:,}, got {max_length:,}")
 
 
+PHASE_END_NEEDED = ("the phased plan needs a way to end each phase: epochs per phase of at least 1, or a patience "
+                    "of at least 1 (or both)")
+
 MAX_BUDGET_MINUTES = 10_000.0  # about a week: a time budget above it is a typo (1e308 overflowed the report)
 
 
@@ -92,7 +95,8 @@ class TrainConfig:
     phased_top_k: int | None = option(None, "phased: encoder layers unfrozen in phase 2 (none: 3, or 2 when "
                                       "--max-minutes will end the run before its epochs; README)",
                                       kind="positive_int", metavar="K", unset="auto (3, or 2 under a budget)")
-    epochs_per_phase: int | None = option(1, "phased: a phase ends after N epochs (none: by --patience only)",
+    epochs_per_phase: int | None = option(1, "phased: a phase ends after N epochs (to end phases by patience "
+                                          "alone, give --patience and leave this out)",
                                           kind="positive_int", metavar="N", unset="by patience only")
     patience: int | None = option(None, "phased: a phase also ends after N evaluations without a better "
                                   "validation loss", kind="positive_int", metavar="N", unset="off")
@@ -166,6 +170,8 @@ class TrainConfig:
             raise ValueError(f"warmup must be a fraction in [0, 1), got {self.warmup}")
         check_box_mode(self.boxes)
         check_int_bounds(self)
+        if self.scenario == "phased" and self.epochs_per_phase is None and self.patience is None:
+            raise ValueError(PHASE_END_NEEDED)  # before a run is made (a probe's run failed at once, in the list)
 
     def for_training_set(self, train_receipts: int) -> "TrainConfig":
         """These settings for a run on ``train_receipts`` receipts: phase 2's depth decided
