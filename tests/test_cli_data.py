@@ -224,6 +224,11 @@ def test_an_out_folder_that_is_a_dangling_link_or_a_pipe_is_named_for_what_it_is
     link.symlink_to(tmp_path / "nowhere")
     assert main(["synth", "--out", str(link), "--count", "1"]) == 2
     assert f"--out {link} is a symbolic link to {tmp_path / 'nowhere'}, which does not exist" in capsys.readouterr().err
+    (tmp_path / "loop1").symlink_to("loop2")  # a second probe: a loop was said to point at a missing target
+    (tmp_path / "loop2").symlink_to("loop1")
+    assert main(["synth", "--out", str(tmp_path / "loop1"), "--count", "1"]) == 2
+    assert (f"--out {tmp_path / 'loop1'} is a symbolic link to loop2, which leads round a loop of links to no file "
+            "or folder") in capsys.readouterr().err
     pipe = tmp_path / "pipe"
     os.mkfifo(pipe)
     assert main(["synth", "--out", str(pipe), "--count", "1"]) == 2

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import errno
 import itertools
 import os
 import sys
@@ -136,8 +137,16 @@ def make_out_folder(path: Path, create: bool = True) -> None:
     from .main import CommandError
 
     if path.is_symlink() and not path.exists():  # "cannot create the folder …: File exists" said nothing useful
-        raise CommandError(f"--out {path} is a symbolic link to {os.readlink(path)}, which does not exist; choose a "
-                           "new or empty folder")
+        try:
+            path.resolve(strict=True)
+            why = "which does not exist"
+        except RuntimeError:  # a loop (Python before 3.13)
+            why = "which leads round a loop of links to no file or folder"
+        except OSError as error:  # ELOOP on 3.13, or ENOENT: the link's target is missing
+            why = ("which leads round a loop of links to no file or folder" if error.errno == errno.ELOOP
+                   else "which does not exist")
+        raise CommandError(f"--out {path} is a symbolic link to {os.readlink(path)}, {why}; choose a new or empty "
+                           "folder")
     if path.exists() and not path.is_dir():
         what = "a file" if path.is_file() else "not a regular file (a pipe, socket or device)"
         raise CommandError(f"--out {path} is {what}, not a folder; choose a new or empty folder")
