@@ -83,6 +83,8 @@ def test_a_receipt_nobody_labelled_goes_to_label_studio_as_a_prediction_so_its_t
     assert len([r for r in words if r["type"] == "rectangle"]) == len(ocr_only.words)
     back = load_dataset(tmp_path / "ls", "label-studio")
     assert back.problems == () and list(back.documents) == docs
+    readme = (tmp_path / "ls" / "README.txt").read_text()  # how to open it there, photos included (a walkthrough)
+    assert "paste label_config.xml" in readme and '"/data/local-files/?d=ls/images/"' in readme
 
 
 def test_items_come_from_relations_when_a_tool_drops_the_group_numbers(cord_dev, tmp_path):

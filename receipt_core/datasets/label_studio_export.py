@@ -1,6 +1,6 @@
 """Workspace documents as a Label Studio JSON export: ``tasks.json`` (one task per receipt, in the shape
 :mod:`.label_studio_template` describes), the images named by content hash under ``images/``, and
-``label_config.xml`` to create the matching project.
+``label_config.xml`` to create the matching project, and ``README.txt`` saying how (photos included).
 
 A receipt with a label or a done mark is an *annotation* (Label Studio counts its task completed); one nobody has
 labelled yet carries its words as a *prediction* (``model_version`` "ocr"), as Label Studio's OCR pre-annotation
@@ -18,7 +18,8 @@ from ..data.review import REVIEWED_META
 from ..data.schema import LabelSchema
 from ._common import image_suffix
 from .label_studio_template import (BBOX, CONFIG_FILE, GROUP, IMAGE, IMAGE_FOLDER, ITEM_RELATION, LABEL,
-                                    OCR_CONFIDENCE, QUANTITY_TAG, TASKS_FILE, TEXT, label_config)
+                                    OCR_CONFIDENCE, QUANTITY_TAG, README_FILE, TASKS_FILE, TEXT, export_readme,
+                                    label_config)
 
 
 OCR_MODEL_VERSION = "ocr"  # the prediction holding an unlabelled receipt's words
@@ -44,6 +45,7 @@ def save_label_studio(docs: Iterable[Document], folder: Path, schema: LabelSchem
             image_ref = f"{IMAGE_FOLDER}/{name}"
         tasks.append(document_task(doc, number_, image_ref))
     atomic_write(folder / CONFIG_FILE, label_config(schema).encode("utf-8"))
+    atomic_write(folder / README_FILE, export_readme(folder.name).encode("utf-8"))  # a walkthrough: no word on images
     path = folder / TASKS_FILE
     atomic_write(path, json.dumps(tasks, ensure_ascii=False, indent=1, allow_nan=False).encode("utf-8"))
     return path

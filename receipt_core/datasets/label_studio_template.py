@@ -11,8 +11,10 @@ A word is one region id shared by the results of the template's tags (all on the
 plus a ``relation`` (label ``item``) from each word of an item to the next, so Label Studio draws the item. The
 item grouping travels in the per-region ``Number`` tag ``group`` (Label Studio's ``perRegion`` classification),
 which a one-word item also has; on import, tasks without it take their items from the relations instead.
-People's and imports' labels go to the task's ``annotations``; model suggestions go to ``predictions``, one per run
-(``model_version`` is the run id, each region's ``score`` the suggestion's). A labelled region's ``meta`` carries
+A receipt with a label or a done mark goes to the task's ``annotations``; one nobody has labelled carries its words as
+the first of its ``predictions`` (``model_version`` "ocr"), so Label Studio does not count it completed; model
+suggestions go to further ``predictions``, one per run (``model_version`` is the run id, each region's ``score``
+the suggestion's). A labelled region's ``meta`` carries
 the word's provenance (``label_source``, ``label_run``, ``label_score``); a region without it imports as gold
 (``"import"``). A textarea region's ``meta`` carries the OCR's confidence in the word (``ocr_confidence``,
 0–100). :func:`label_config` is the labeling configuration to create the matching project.
@@ -30,6 +32,7 @@ from ..data.schema import LabelSchema
 TASKS_FILE = "tasks.json"
 CONFIG_FILE = "label_config.xml"
 IMAGE_FOLDER = "images"
+README_FILE = "README.txt"  # how to open the export in Label Studio, images included
 IMAGE, BBOX, LABEL, TEXT, QUANTITY_TAG, GROUP = "image", "bbox", "label", "transcription", "quantity", "group"
 ITEM_RELATION = "item"
 OCR_CONFIDENCE = "ocr_confidence"  # a textarea region's meta key: the word's OCR confidence (0–100)
@@ -46,3 +49,21 @@ def label_config(schema: LabelSchema) -> str:
             f'  <Number name="{QUANTITY_TAG}" toName="{IMAGE}" perRegion="true" min="0" step="0.5"/>\n'
             f'  <Number name="{GROUP}" toName="{IMAGE}" perRegion="true" min="0"/>\n'
             f'  <Relations>\n    <Relation value="{ITEM_RELATION}"/>\n  </Relations>\n</View>\n')
+
+
+def export_readme(folder_name: str) -> str:
+    """The export's README.txt: how to make the Label Studio project, show its photos and bring it back."""
+    return f"""Receipt MTL Studio: a Label Studio export
+
+1. Create a project. Settings -> Labeling Interface -> Code: paste {CONFIG_FILE}.
+2. Photos: Label Studio shows an image only by URL, and {TASKS_FILE} names each one {IMAGE_FOLDER}/<sha256>.<ext>.
+   To see them, start Label Studio with LABEL_STUDIO_LOCAL_FILES_SERVING_ENABLED=true and
+   LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT set to the folder that holds this one, add a Local Files storage for
+   {folder_name}/{IMAGE_FOLDER}, and in {TASKS_FILE} replace each "{IMAGE_FOLDER}/" in data.ocr by
+   "/data/local-files/?d={folder_name}/{IMAGE_FOLDER}/".
+3. Import {TASKS_FILE}. Receipts with a label or a done mark come as annotations (completed tasks); receipts nobody
+   labelled come as the "ocr" prediction, so they wait in the labelling queue; a run's suggestions are further
+   predictions.
+4. Back: export the project as JSON (not JSON-MIN or CSV) and import it on the Data page or with
+   `python -m receipt_core import`; put this {IMAGE_FOLDER}/ folder beside the export to keep the photos.
+"""
