@@ -170,7 +170,8 @@ def test_hostile_tasks_are_reported_one_by_one(tmp_path):
     assert "tasks.json task 4 (id 4): the task has no annotation or prediction" in problems
     assert "task 5 (id 5): region a: label 'NOT_A_LABEL' is not in schema" in problems
     assert "task 5 (id 5): image '../../etc/passwd'" in problems
-    assert """task 7 (id 7): region a: labels must be a list of label names such as ["TOTAL"], got 'TOTAL'""" in problems
+    assert ("""task 7 (id 7): region a: labels must be a list of label names such as ["TOTAL"], got 'TOTAL'"""
+            in problems)
     assert "task 8: the task id must be a whole number or text (Label Studio numbers its tasks), got dict" in problems
     assert "task 9: the task id must be a whole number or text (Label Studio numbers its tasks), got float" in problems
     by_id = {d.id: d for d in report.documents}
@@ -381,7 +382,7 @@ def test_an_uploaded_photo_beside_the_export_or_in_its_images_folder_is_found_by
 
     from PIL import Image
 
-    def photo(path: Path, colour: str) -> None:
+    def photo(path, colour: str) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         buffer = io.BytesIO()
         Image.new("RGB", (200, 100), colour).save(buffer, "JPEG")

@@ -195,7 +195,7 @@ def test_runs_page_names_sorts_diffs_and_marks_best_beyond_noise(workspace_home)
     set_run_label(ws, high, name=labels_now[better])
     at = app("runs")
     names = at.dataframe[0].value.set_index("run")["name"]
-    assert names[high] != names[better] and names.nunique() == len(names) == 3
+    assert names[high] != names[better] != names[twin] and names.nunique() == len(names) == 3
     at.multiselect(key="runs_compare").set_value([high, better]).run()
     chart = next(c for c in at.get("plotly_chart") if c.key == "runs_overlay_2")  # fields micro-F1
     assert {names[high], names[better]} <= {t.name for t in plotly.io.from_json(chart.proto.spec).data}  # a curve each

@@ -10,8 +10,8 @@
 Low OCR confidence and the model's doubt are the overlay's marks (``overlay.add_overlay``), drawn on top of
 this figure when the annotator asks for them.
 
-Clicking a word selects it (invisible points along its box carry the word index, ``click_targets``); box-selecting an area gives the box
-of a word to add. Pure Plotly, no Streamlit.
+Clicking a word selects it (invisible points along its box carry the word index, ``click_targets``);
+box-selecting an area gives the box of a word to add. Pure Plotly, no Streamlit.
 """
 
 from __future__ import annotations
