@@ -22,6 +22,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from receipt_core.data.document import Document, Word
+from receipt_core.data.quantity import parse_quantity
 from receipt_core.training.config import TrainConfig
 from receipt_core.workspace.store import Workspace
 from tests.conftest import require_shared_data
@@ -463,6 +464,12 @@ def test_annotate_saves_a_word_and_moves_between_receipts(demo_env):
     next(n for n in at.number_input if n.key.startswith(f"annotate_value_{doc_id}_{index}_")).set_value(3.0).run()
     word = demo_env.get_document(doc_id).words[index]
     assert word.is_quantity and word.quantity_value == 3.0 and word.field == "OTHER"
+    value_box = next(n for n in at.number_input if n.key.startswith(f"annotate_value_{doc_id}_{index}_"))
+    assert value_box.value == 3.0
+    value_box.set_value(None).run()  # emptied: read from the text again (a probe could not empty it)
+    word = demo_env.get_document(doc_id).words[index]
+    assert word.is_quantity and word.quantity_value == parse_quantity(word.text)
+    assert not [w for w in at.warning if "Session State" in w.value]
 
     at.button(key="annotate_next").click().run()
     assert at.selectbox(key="annotate_doc").value != doc_id

@@ -160,7 +160,11 @@ def _word_panel(doc: Document) -> None:
                               on_change=_save_word, args=(doc, index, label_key, value_key))
         value = word.quantity_value if word.is_labelled else None
         shown_value = value if value is None or 0 <= value <= MAX_QUANTITY else None
-        top.number_input("Quantity", width=120, value=shown_value, min_value=0.0, max_value=MAX_QUANTITY, step=1.0,
+        # drawn with value None (its stored value put in the state first): a field Streamlit starts with a number
+        # cannot be emptied, and an empty field is how a typed value goes back to the one read from the text (a probe)
+        if value_key not in st.session_state:
+            st.session_state[value_key] = shown_value
+        top.number_input("Quantity", width=120, value=None, min_value=0.0, max_value=MAX_QUANTITY, step=1.0,
                          disabled=label != QUANTITY, key=value_key, on_change=_save_word,
                          args=(doc, index, label_key, value_key),
                          help="Saved as soon as it is typed; read from the word's text when left empty")
