@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from receipt_core.cli.main import main
+from receipt_core.training.config import TrainConfig
 from receipt_core.datasets import load_dataset
 from receipt_core.workspace.store import Workspace
 
@@ -216,6 +217,16 @@ def test_every_option_of_every_command_says_what_it_is_for():
               for name, command in commands.items() for action in command._actions
               if not isinstance(action, argparse._HelpAction) and not action.help]
     assert silent == []
+
+    # the defaults shown are the default scenario's; the epilog says where every other scenario's differ (a
+    # walkthrough read contextual heads in the help and expected them of --scenario full)
+    epilog = " ".join(commands["train"].epilog.split())
+    assert epilog.startswith(f"The defaults shown are those of --scenario {TrainConfig().scenario}.")
+    assert ("freeze-all, freeze-fields-head, freeze-quantity-head, full: no --head-lr (as lr) --head linear "
+            "--layer-mix off --boxes line;") in epilog
+    full = TrainConfig.for_scenario("full")
+    assert (full.head, full.layer_mix, full.boxes, full.head_lr) == ("linear", "off", "line", None)
+    assert f"freeze-backbone: --epochs {TrainConfig.for_scenario('freeze-backbone').epochs}" in epilog
 
 
 def test_an_out_folder_that_is_a_dangling_link_or_a_pipe_is_named_for_what_it_is(tmp_path, capsys):

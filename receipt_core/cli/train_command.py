@@ -9,11 +9,13 @@ writes the checkpoint.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from contextlib import nullcontext
 from pathlib import Path
 
-from ..training.config import SCENARIO_DEFAULTS, ReferenceConfig, TrainConfig
+from ..model.freeze import PRESETS
+from ..training.config import ReferenceConfig, TrainConfig
 from ..wording import counted
 from .arguments import (add_config_options, add_format_argument, add_workspace_argument, check_backbone_source,
                         check_run_folder, config_from_args)
@@ -31,9 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "train", help="fine-tune the multi-task model", description="Fine-tune the field and quantity heads (and "
         "whatever the freeze scenario lets train); writes RUN_DIR/model.safetensors and RUN_DIR/run.json, or keeps "
         "the run in the workspace when there is no --out.",
-        epilog="Scenario defaults: " + "; ".join(f"{scenario}: " + " ".join(
-            f"--{name.replace('_', '-')} {value}" for name, value in settings.items())
-            for scenario, settings in SCENARIO_DEFAULTS.items()) + " (options given override them).")
+        epilog=_scenario_defaults_note())
     train.add_argument("--train", required=True, nargs="+", metavar="DATA",
                        help="training data: one or more folders or workspace datasets, trained on together (each "
                             "folder's format is --format, or recognised from its files)")
@@ -157,6 +157,36 @@ def run_reference(args: argparse.Namespace) -> int:
     with run_folder_held(run_dir, resume=False):
         run_in_foreground(job, "the reference")
     return 0
+
+
+_PHASED_ONLY = ("phased_top_k", "epochs_per_phase", "patience")  # settings only the phased plan reads
+_CONTEXTUAL_ONLY = ("head_size", "head_depth", "head_boxes")  # settings only a contextual head reads
+
+
+def _scenario_defaults_note() -> str:
+    """What each other scenario's run starts from, where it differs from the defaults shown (the default scenario's):
+    a probe read contextual heads in the help and expected them of ``--scenario full``, which trains linear ones."""
+    shown = TrainConfig.for_scenario(TrainConfig().scenario)
+    changes: dict[str, list[str]] = {}
+    for scenario in PRESETS:
+        if scenario == shown.scenario:
+            continue
+        config = TrainConfig.for_scenario(scenario)
+        unused = {"scenario", *(_PHASED_ONLY if scenario != "phased" else ()),
+                  *(_CONTEXTUAL_ONLY if config.head != "contextual" else ())}
+        flags = " ".join(_flag(item, getattr(config, item.name)) for item in dataclasses.fields(TrainConfig)
+                         if item.name not in unused and getattr(config, item.name) != getattr(shown, item.name))
+        changes.setdefault(flags or "the same", []).append(scenario)
+    return (f"The defaults shown are those of --scenario {shown.scenario}. Other scenarios start from: "
+            + "; ".join(f"{', '.join(scenarios)}: {flags}" for flags, scenarios in changes.items())
+            + " (options given override them).")
+
+
+def _flag(item: dataclasses.Field, value) -> str:
+    name = "--" + item.name.replace("_", "-")
+    if value is None:
+        return f"no {name} ({item.metadata.get('unset') or 'none'})"
+    return f"{name} {' '.join(value) if isinstance(value, tuple) else value}"
 
 
 def _scenario_config(**settings) -> TrainConfig:
