@@ -7,6 +7,7 @@ The trained run is test_app_pages' module fixture (the `tiny` backbone, 2 epochs
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import csv
@@ -338,6 +339,10 @@ def test_item_confidence_is_its_least_confident_word():
     assert rice.confidence == pytest.approx(0.4) and rice.uncertain_words == 1  # its price on the line below
     assert [w["text"] for w in uncertain_words(prediction, 0.5)] == ["TOTAL", "5.000"]
     assert [w["text"] for w in uncertain_words(prediction, 0.7)] == ["10.000", "TOTAL", "5.000"]
+    doubted = dataclasses.replace(prediction, words=(*prediction.words[:5], dataclasses.replace(
+        prediction.words[5], field="OTHER", field_score=0.43)))  # a price the model doubts is OTHER: listed too
+    assert [(w["text"], w["answer"]) for w in uncertain_words(doubted, 0.5)] == [("TOTAL", "TOTAL"),
+                                                                                ("5.000", "OTHER")]
     # the labelled-words table shows the score the uncertain count uses: the quantity word "2" has field_score 0.2
     # (OTHER) but its answer, QUANTITY, 0.9 (a walkthrough saw 0.05 listed beside an uncertain count without it)
     assert answered_words(prediction)[0] == {"word": 0, "text": "2", "answer": "QUANTITY", "confidence": 0.9,
@@ -367,9 +372,11 @@ def test_predict_shows_validation_confidence_and_downloads_a_batch(demo_env, tra
     at.selectbox(key="predict_shown").set_value("receipt 5.jpg").run()
     no_errors(at)
     at.slider(key="predict_threshold").set_value(1.0).run()  # everything is uncertain under 1.0
-    # the same rows with the same confidences (no uncertain table at all when the run labelled no word)
-    *uncertain, labelled = [d.value for d in at.dataframe if {"answer", "confidence"} <= set(d.value.columns)]
-    assert uncertain[0].equals(labelled) if uncertain else labelled.empty
+    # every word (OTHER ones too, as the overlay counts them); its labelled ones the same rows with the same
+    # confidences as the labelled-words table
+    uncertain, labelled = [d.value for d in at.dataframe if {"answer", "confidence"} <= set(d.value.columns)]
+    assert len(uncertain) >= len(labelled)
+    assert uncertain[uncertain["answer"] != "OTHER"].reset_index(drop=True).equals(labelled.reset_index(drop=True))
     at.toggle(key="predict_large").set_value(True).run()
     figure = plotly.io.from_json(next(c for c in at.get("plotly_chart") if c.key == "predict_figure").proto.spec)
     assert figure.layout.height > 720

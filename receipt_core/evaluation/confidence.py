@@ -98,8 +98,10 @@ def answered_words(prediction, labelled_only: bool = True,
 
 
 def uncertain_words(prediction, uncertain_below: float = DEFAULT_UNCERTAIN_BELOW,
-                    labelled_only: bool = True) -> list[dict[str, Any]]:
-    """The words whose confidence is under ``uncertain_below``, as :func:`answered_words` gives them."""
+                    labelled_only: bool = False) -> list[dict[str, Any]]:
+    """The words whose confidence is under ``uncertain_below``, as :func:`answered_words` gives them: OTHER ones
+    too, as the overlay counts them (a walkthrough saw "9 words the model is unsure of" over a table of 6 that left
+    out a price the model doubted was OTHER)."""
     return answered_words(prediction, labelled_only, uncertain_below)
 
 
