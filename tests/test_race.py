@@ -166,6 +166,10 @@ def test_freezing_the_backbone_is_cheap_only_when_its_epochs_are_faster_in_time(
         in slower.evidence
     faster = claim(30.0, 10.0)
     assert faster.verdict == "held" and "not in time" not in faster.evidence
+    # one run a side: said, as every claim that compares scores says it (a walkthrough read a race's verdict
+    # without it)
+    assert faster.evidence.endswith("(freeze-backbone vs full). One seed each: indicative only; repeats measure "
+                                    "the spread.")
     assert claim(30.0, 10.0, frozen_f1=0.70).verdict == "did not hold"  # fast but 0.2 F1 behind
     assert claim(30.0, 10.0, frozen_f1=0.87).verdict == "mixed"  # behind by less than 0.05
     # a walkthrough read "held" off the tiny backbone, which is random: frozen, it says nothing of a pre-trained one

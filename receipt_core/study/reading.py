@@ -24,7 +24,8 @@ def _margin(a: ConfigSummary, b: ConfigSummary, key: str) -> float:
 
 
 def _indicative(*rows: ConfigSummary) -> str:
-    """What the evidence adds when a side ran once: one seed says nothing of the run-to-run spread."""
+    """What the evidence adds when a side ran once: one seed says nothing of the run-to-run spread. Every claim that
+    compares scores says it (a walkthrough read a race's "cheap and good" verdict, one seed a side, without it)."""
     return (" One seed each: indicative only; repeats measure the spread." if any(len(row.runs) < 2 for row in rows)
             else "")
 
@@ -67,7 +68,7 @@ def read_claims(result: StudyResult) -> list[Claim]:
                    "backbone.")
             claims.append(Claim(f"Freezing the {task} head locks in its errors.", "held" if stuck else "did not hold",
                                 f"{scenario}: {_compare(one, frozen, key)[1]} (vs freeze-all); "
-                                f"{_compare(one, full, key)[1]} (vs full). {why}"))
+                                f"{_compare(one, full, key)[1]} (vs full). {why}{_indicative(one, frozen, full)}"))
     for scenario in ("full", "freeze-backbone", "phased"):
         a, b = get(layout, scenario), get(text, scenario)
         if a and b and layout != text:
@@ -112,7 +113,8 @@ def read_claims(result: StudyResult) -> list[Claim]:
         s2, n2 = _compare(best, reference, items)
         verdict = "held" if s1 > 0 and s2 > 0 else ("did not hold" if s1 < 0 or s2 < 0 else "mixed")
         claims.append(Claim("The two-head model beats the plain combined tagger.", verdict,
-                            f"best configuration ({best.config.name}) vs {reference.config.name}: {n1}; {n2}."))
+                            f"best configuration ({best.config.name}) vs {reference.config.name}: {n1}; {n2}."
+                            f"{_indicative(best, reference)}"))
     return claims
 
 
@@ -166,7 +168,7 @@ def _cheap_and_good(backbone_only: ConfigSummary, full: ConfigSummary) -> Claim:
                  f"training vs {per_epoch[1]:.2f} s"
                  f"{time_note}, {backbone_only.spread('epochs').mean:.1f} epochs vs "
                  f"{full.spread('epochs').mean:.1f}; {numbers}; {_compare(backbone_only, full, items)[1]} "
-                 "(freeze-backbone vs full).")
+                 f"(freeze-backbone vs full).{_indicative(backbone_only, full)}")
 
 
 def _scenario_backbone(result: StudyResult) -> str:
