@@ -186,11 +186,17 @@ class Document:
         return counts
 
     def validate(self, schema: LabelSchema) -> None:
-        """Raise DocumentFormatError if a word's field is outside the schema or a box is inverted."""
+        """Raise DocumentFormatError if a word's field, or the field a suggestion offers it, is outside the schema,
+        or a box is inverted. (A probe imported a suggestion of "NOPE": accepted, it became a label that failed
+        training and made the dataset's export unimportable.)"""
         for i, word in enumerate(self.words):
             if word.field not in schema.fields:
                 raise DocumentFormatError(f"document {self.id!r} word {i}: field {word.field!r} is not in "
                                           f"schema {schema.name!r} ({', '.join(schema.fields)})")
+            if word.suggestion is not None and word.suggestion.field not in schema.fields:
+                raise DocumentFormatError(f"document {self.id!r} word {i}: the suggested field "
+                                          f"{word.suggestion.field!r} is not in schema {schema.name!r} "
+                                          f"({', '.join(schema.fields)})")
             x0, y0, x1, y1 = word.box
             if x1 < x0 or y1 < y0:
                 raise DocumentFormatError(f"document {self.id!r} word {i}: box {word.box} has x1<x0 or y1<y0")
