@@ -25,9 +25,10 @@ if TYPE_CHECKING:
 
 FORMATS = ("cord", "wildreceipt", "native", "label-studio")
 EXPORT_FORMATS = ("native", "cord", "label-studio")
-EXPORT_LOSSES = {"cord": "CORD keeps the labels only: a word nobody labelled becomes gold OTHER, and suggestions, OCR "
-                         "confidences, who gave each label and done marks are not kept (native and label-studio keep "
-                         "them)"}
+EXPORT_LOSSES = {"cord": "CORD keeps the labels only: a word nobody labelled becomes gold OTHER, an item's quantity "
+                         "words become one line whose value is read back from its text (a typed value is lost), and "
+                         "suggestions, OCR confidences, who gave each label and done marks are not kept (native and "
+                         "label-studio keep them)"}
 """What an export format leaves out, said before a user relies on the files."""
 
 
