@@ -241,6 +241,7 @@ def test_malformed_native_files_each_give_a_specific_problem(tmp_path):
         "width-text.json": _native("width-text", width="wide"),
         "bad-field.json": _native("bad-field", words=[{"text": "a", "box": [1, 1, 2, 2], "field": "PRICE!"}]),
         # a probe: accepted, a suggestion of a label the schema lacks failed training and the export's import
+        "long-source.json": _native("long-source", source="x" * 1_000_000),
         "bad-suggestion.json": _native("bad-suggestion", words=[{"text": "a", "box": [1, 1, 2, 2], "suggestion": {
             "field": "NOPE", "score": 0.5, "run": "r"}}]),
         "inverted.json": _native("inverted", words=[{"text": "a", "box": [5, 5, 1, 1]}]),
@@ -267,6 +268,7 @@ def test_malformed_native_files_each_give_a_specific_problem(tmp_path):
     assert "'width' must be int, got str" in problem("width-text.json")
     assert "'PRICE!' is not in schema" in problem("bad-field.json")
     assert "word 0: the suggested field 'NOPE' is not in schema" in problem("bad-suggestion.json")
+    assert "source (its file name) has 1,000,000 characters, over the limit of 1,000" in problem("long-source.json")
     assert "x1 < x0" in problem("inverted.json")
     assert "must be a JSON object, got list" in problem("list.json")
     assert "outside the 200x100 page; clamped" in problem("partly-off.json")

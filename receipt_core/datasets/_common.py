@@ -26,6 +26,7 @@ from .bounded_json import BoundedJSONError, json_depth, loads_bounded
 MAX_PAGE_SIDE = 100_000  # pixels; a 600 dpi scan of a 4 m receipt roll is ~95,000
 MAX_COORDINATE = 10_000_000.0  # pixels, before clamping to the page
 MAX_ID_LENGTH = 300
+MAX_SOURCE_LENGTH = 1000  # a file name or path; every picker and search shows it (a probe stored 1,000,000)
 _MAGIC = ((b"\x89PNG\r\n\x1a\n", ".png"), (b"\xff\xd8\xff", ".jpg"), (b"GIF8", ".gif"), (b"BM", ".bmp"),
           (b"II*\x00", ".tif"), (b"MM\x00*", ".tif"))
 
@@ -137,13 +138,16 @@ def record_problem(error: BaseException) -> str:
 
 def storable(doc: Document) -> Document:
     """``doc`` if it can be stored (strict JSON in UTF-8, an id without control characters or spaces at its ends,
-    bounded page and word texts), else RecordError."""
+    bounded page, word and source texts), else RecordError."""
     if not doc.id.strip() or len(doc.id) > MAX_ID_LENGTH:
         raise RecordError(f"the document id must be 1 to {MAX_ID_LENGTH} characters, got {shown(doc.id)}")
     for index, word in enumerate(doc.words):
         if len(word.text) > MAX_WORD_CHARS:
             raise RecordError(f"word {index} has {len(word.text):,} characters, over the limit of {MAX_WORD_CHARS} "
                               "for one word")
+    if len(doc.source) > MAX_SOURCE_LENGTH:
+        raise RecordError(f"the document's source (its file name) has {len(doc.source):,} characters, over the limit "
+                          f"of {MAX_SOURCE_LENGTH:,}")
     if holds_control_character(doc.id):
         raise RecordError(f"the document id {shown(doc.id)} holds a control character (a newline, tab or NUL)")
     if doc.id != doc.id.strip():  # 'r1 ' beside 'r1' would be two receipts that every picker shows alike
