@@ -414,3 +414,22 @@ def test_default_dataset_names(shared_data):
     assert default_dataset_name(shared_data / "cord" / "dev", "cord") == "cord-dev"
     assert default_dataset_name(shared_data / "wildreceipt" / "dev.txt", "wildreceipt") == "wildreceipt-dev"
     assert default_dataset_name(shared_data / "wildreceipt", "wildreceipt") == "wildreceipt"
+
+
+def test_a_wildreceipt_line_that_is_not_utf8_costs_that_line_only(shared_data, tmp_path):
+    """A probe: one byte that is not UTF-8 in dev.txt skipped every line after it. Each line is decoded on its own
+    now; a UTF-16 file is still one problem that says to save it as UTF-8."""
+    import shutil
+
+    lines = (shared_data / "wildreceipt" / "dev.txt").read_text(encoding="utf-8").splitlines()[:3]
+    shutil.copy(shared_data / "wildreceipt" / "class_list.txt", tmp_path / "class_list.txt")
+    bad = lines[1].encode().replace(b'"text"', b'"t\xe4xt"', 1)
+    (tmp_path / "dev.txt").write_bytes(b"\xef\xbb\xbf" + lines[0].encode() + b"\n" + bad + b"\n" + lines[2].encode())
+    report = load_dataset(tmp_path / "dev.txt", "wildreceipt")
+    assert len(report.documents) == 2
+    assert [p for p in report.problems if "UTF-8" in p] == [
+        "dev.txt line 2: not UTF-8 text (invalid continuation byte at byte 203); skipped"]
+    (tmp_path / "dev.txt").write_bytes("\n".join(lines).encode("utf-16"))
+    report = load_dataset(tmp_path / "dev.txt", "wildreceipt")
+    assert not report.documents and report.problems == (
+        "dev.txt: not a readable text file (it is UTF-16 text: save it as UTF-8); the rest of it skipped",)

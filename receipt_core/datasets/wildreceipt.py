@@ -8,6 +8,7 @@ boxes, so the segment is kept whole. Image paths are relative to the WildReceipt
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
 from pathlib import Path
 from typing import Any, Iterator, Mapping
@@ -66,25 +67,37 @@ def load_wildreceipt(path: Path, schema: LabelSchema, limits: ImportLimits = DEF
         try:
             for number_, line in _lines(file, limits):
                 where = f"{file.name} line {number_}"
+                if isinstance(line, UnicodeDecodeError):  # this line only (a probe lost the rest of the file)
+                    records.problem(f"{where}: not UTF-8 text ({line.reason} at byte {line.start}); skipped")
+                    continue
                 records.add(where, lambda notes, line=line: _receipt(line, folder, classes, schema, limits, notes),
                             noted_where=lambda doc, where=where: f"{where} ({doc.meta['file']})")
-        except (OSError, UnicodeDecodeError) as error:
+        except OSError as error:
             records.problem(f"{file.name}: not a readable text file ({error}); the rest of it skipped")
     return records.report()
 
 
-def _lines(file: Path, limits: ImportLimits) -> Iterator[tuple[int, str]]:
-    """(line number, text) of the non-empty lines, streamed; a line longer than a record may be is cut short (its
-    JSON then fails to parse and the line is one problem)."""
-    with open(file, encoding="utf-8-sig") as handle:
-        for number_, line in enumerate(iter(lambda: handle.readline(limits.max_record_bytes + 1), ""), start=1):
-            if len(line) > limits.max_record_bytes:
-                rest = line
-                while rest and not rest.endswith("\n"):  # skip the remainder of the over-long line
+def _lines(file: Path, limits: ImportLimits) -> Iterator[tuple[int, str | UnicodeDecodeError]]:
+    """(line number, text) of the non-empty lines, streamed, each decoded as UTF-8 on its own (a line that is not
+    comes as its UnicodeDecodeError); a line longer than a record may be is cut short (its JSON then fails to parse
+    and the line is one problem)."""
+    with open(file, "rb") as handle:
+        for number_, raw in enumerate(iter(lambda: handle.readline(limits.max_record_bytes + 1), b""), start=1):
+            if len(raw) > limits.max_record_bytes:
+                rest = raw
+                while rest and not rest.endswith(b"\n"):  # skip the remainder of the over-long line
                     rest = handle.readline(limits.max_record_bytes + 1)
+            if number_ == 1 and raw.startswith(codecs.BOM_UTF8):
+                raw = raw[len(codecs.BOM_UTF8):]
+            elif number_ == 1 and raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+                raise OSError("it is UTF-16 text: save it as UTF-8")
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as error:
+                yield number_, error
+                continue
+            if len(raw) > limits.max_record_bytes or line.strip():
                 yield number_, line  # over the limit: parse_record refuses it by size
-            elif line.strip():
-                yield number_, line
 
 
 def _receipt(line: str, folder: Path, classes: list[str], schema: LabelSchema, limits: ImportLimits,
