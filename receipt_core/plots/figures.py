@@ -341,12 +341,13 @@ def _x_at_step(points: pd.DataFrame, step: int, x: str) -> float | None:
 
 def _apart(side: pd.Series, x: pd.Series, y: pd.Series) -> pd.Series:
     """Labels of points close together (within 5 % of the x span and 0.04 in quality) take turns above, below and
-    level with their points, on the side they lean to: three freeze-backbone runs a few thousandths apart printed
-    their names over each other (a walkthrough)."""
+    level with their points, on the side they lean to, from the highest point down: three freeze-backbone runs a few
+    thousandths apart printed their names over each other (a walkthrough)."""
     x_near = max(float(x.max() - x.min()), 1e-12) * 0.05
     side = side.copy()
     placed: list[tuple[float, float]] = []
-    for index in y.sort_values(kind="stable").index:
+    for index in y.sort_values(ascending=False, kind="stable").index:  # highest first: its label goes above, the
+        # next one's below (lowest first put the lower point's label above the higher one's: they crossed)
         near = sum(1 for px, py in placed if abs(px - x[index]) <= x_near and abs(py - y[index]) <= 0.04)
         lean = side[index].split()[1]  # kept: a label flipped to the other side was cut at the axis (a walkthrough)
         side[index] = (f"top {lean}", f"bottom {lean}", f"middle {lean}")[near % 3]
