@@ -27,8 +27,8 @@ from ..data.document import NOT_LABELLED, Document, Word
 from ..data.markup import escape_markup
 from ..data.schema import DEFAULT_SCHEMA, LabelSchema
 from .click_targets import click_targets
-from .figures import (FIGURE_HEIGHT, OTHER_COLOR, BoxMark, _outline, _page_background, _write_words,
-                      label_colors)
+from .figures import (FIGURE_HEIGHT, OTHER_COLOR, TOOLBAR_ROOM, BoxMark, _outline, _page_background,
+                      _write_words, label_colors)
 
 ITEM_COLOR = "#6A3D9A"
 SELECTED_MARGIN = 3.0  # page pixels between a selected word's box and its frame
@@ -76,7 +76,7 @@ def annotation_figure(doc: Document, image: Image.Image | None = None, selected:
                      doc.height, figure_height)
     fig.update_xaxes(range=[0, doc.width], visible=False, constrain="domain")
     fig.update_yaxes(range=[doc.height, 0], visible=False, scaleanchor="x", scaleratio=1)
-    fig.update_layout(height=figure_height, margin=dict(l=0, r=0, t=10, b=0), plot_bgcolor="white",
+    fig.update_layout(height=figure_height, margin=dict(l=0, r=0, t=TOOLBAR_ROOM, b=0), plot_bgcolor="white",
                       legend=dict(orientation="h", y=-0.02, yanchor="top"), uirevision=f"annotate-{doc.id}",
                       dragmode="zoom", hovermode="closest")
     return fig

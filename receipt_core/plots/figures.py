@@ -33,6 +33,18 @@ LOW_CONFIDENCE = 60.0  # Tesseract confidence below which a word is flagged for 
 _PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#F0E442", "#8C564B",
             "#17BECF", "#BCBD22", "#7F7F7F", "#9467BD")
 # greys dark enough to see on white receipt paper (a walkthrough could not find #B0B0B0 outlines on a photo)
+TOOLBAR_ROOM = 30  # pixels Plotly's toolbar takes at a figure's top right: titles and receipts start below it
+TITLED_TOP = TOOLBAR_ROOM + 28  # a titled figure's top margin: the toolbar, then the title's line
+
+
+def figure_title(text: str) -> dict:
+    """A figure's title, on the left and under the toolbar: centred at the top, the toolbar's icons covered it
+    ("field m[icons]F1" in a walkthrough's screenshots of Train, Race and Predict). Goes with a top margin of
+    :data:`TITLED_TOP`."""
+    return dict(text=escape_markup(text), x=0, xref="paper", xanchor="left", y=1, yref="container", yanchor="top",
+                pad=dict(t=TOOLBAR_ROOM))
+
+
 OTHER_COLOR = "#7A7A7A"
 NOT_LABELLED_COLOR = "#A8A8A8"  # lighter than OTHER: a word nobody labelled yet is not OTHER
 QUANTITY_COLOR = "#D62728"
@@ -147,8 +159,8 @@ def receipt_figure(width: int, height: int, marks: Sequence[BoxMark], image: Ima
 
     fig.update_xaxes(range=[0, width], visible=False, constrain="domain")
     fig.update_yaxes(range=[height, 0], visible=False, scaleanchor="x", scaleratio=1)
-    fig.update_layout(title=escape_markup(title) if title else None, height=figure_height,
-                      margin=dict(l=0, r=0, t=40 if title else 10, b=0),
+    fig.update_layout(title=figure_title(title) if title else None, height=figure_height,
+                      margin=dict(l=0, r=0, t=TITLED_TOP if title else TOOLBAR_ROOM, b=0),
                       plot_bgcolor="white", legend=dict(orientation="h", y=-0.02, yanchor="top"),
                       uirevision=uirevision, dragmode="zoom", hovermode="closest")
     return fig
@@ -316,7 +328,7 @@ def curve_figure(points: pd.DataFrame, title: str, y_title: str, phases: Sequenc
             annotations.append(dict(x=at, y=1, xref="x", yref="paper", yanchor="top", xanchor="left",
                                     showarrow=False, text=f"phase {phase}", font=dict(size=11, color="#333333"),
                                     bgcolor="rgba(255,255,255,0.85)"))
-    layout = dict(title=dict(text=escape_markup(title)), height=340, margin=dict(l=10, r=10, t=40, b=10),
+    layout = dict(title=figure_title(title), height=340, margin=dict(l=10, r=10, t=TITLED_TOP, b=10),
                   uirevision=uirevision, legend=dict(orientation="h", y=-0.25, yanchor="top", x=0, xanchor="left"),
                   xaxis=dict(title=dict(text=CURVE_AXES.get(x, x))),
                   yaxis=dict(title=dict(text=y_title), **({"type": "log"} if log_y else {})),

@@ -31,7 +31,8 @@ from ..data.markup import escape_markup
 from ..data.schema import OTHER, QUANTITY
 from ..evaluation.confidence import DEFAULT_UNCERTAIN_BELOW, word_confidence
 from .click_targets import click_targets
-from .figures import FIGURE_HEIGHT, LOW_CONFIDENCE, _outline, _page_background, _write_words
+from .figures import (FIGURE_HEIGHT, LOW_CONFIDENCE, TITLED_TOP, TOOLBAR_ROOM, _outline, _page_background,
+                      _write_words, figure_title)
 
 OCR_LAYER = "ocr"
 MODEL_LAYER = "model"
@@ -155,8 +156,8 @@ def overlay_figure(doc: Document, prediction, image: Image.Image | None = None, 
         showlegend=False, customdata=targets.index, hovertext=targets.hover, hoverinfo="text", name="words"))
     fig.update_xaxes(range=[0, doc.width], visible=False, constrain="domain")
     fig.update_yaxes(range=[doc.height, 0], visible=False, scaleanchor="x", scaleratio=1)
-    fig.update_layout(title=escape_markup(title) if title else None, height=figure_height,
-                      margin=dict(l=0, r=0, t=40 if title else 10, b=0),
+    fig.update_layout(title=figure_title(title) if title else None, height=figure_height,
+                      margin=dict(l=0, r=0, t=TITLED_TOP if title else TOOLBAR_ROOM, b=0),
                       plot_bgcolor="white", legend=dict(orientation="h", y=-0.02, yanchor="top"),
                       uirevision=f"overlay-{doc.id}", dragmode="zoom", hovermode="closest")
     return fig
