@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from receipt_core.data.document import Document, Word
-from receipt_core.plots.figures import (SERIES_COLORS, cost_quality_figure, curve_figure, document_figure,
-                                  kept_series_colors, label_colors, prediction_figure)
+from receipt_core.plots.figures import document_figure, label_colors, prediction_figure
+from receipt_core.plots.run_charts import SERIES_COLORS, cost_quality_figure, curve_figure, kept_series_colors
 from receipt_core.model.freeze import PRESETS
 from receipt_core.training.events import EvalEvent, FailedEvent, PhaseEvent, StepEvent, flatten_metrics
 from receipt_core.training.run_feed import RunFeed

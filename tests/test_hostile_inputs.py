@@ -23,7 +23,8 @@ from receipt_core.datasets import load_dataset
 from receipt_core.datasets.zip_import import ZipImportError, ZipLimits, checked_entries
 from receipt_core.model.backbones import BackboneError, load_backbone
 from receipt_core.ocr.preprocess import prepare
-from receipt_core.plots.figures import cost_quality_figure, curve_figure, document_figure
+from receipt_core.plots.figures import document_figure
+from receipt_core.plots.run_charts import cost_quality_figure, curve_figure
 from receipt_core.training.events import is_score_metric
 
 LINK = '<a href="https://evil.example/p">CLICK</a>'

@@ -15,7 +15,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from receipt_core.plots.figures import FIGURE_HEIGHT, curve_figure, prediction_figure, tall_figure_height
+from receipt_core.plots.figures import FIGURE_HEIGHT, prediction_figure, tall_figure_height
+from receipt_core.plots.run_charts import curve_figure
 from receipt_core.training.events import HEADLINE_METRICS, METRIC_LABELS, PredictionEvent, headline, is_score_metric
 from ui.literal import literal
 from receipt_core.training.run_feed import RunCurves, RunFeed

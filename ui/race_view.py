@@ -12,7 +12,7 @@ import streamlit as st
 from receipt_core.datasets.splits import paired_datasets
 from receipt_core.model.backbone_names import BACKBONE_NAMES
 from receipt_core.model.freeze import PRESETS
-from receipt_core.plots.figures import CURVE_AXES, curve_figure
+from receipt_core.plots.run_charts import CURVE_AXES, curve_figure
 from receipt_core.plots.study_tables import claim_lines
 from receipt_core.study.race import RaceBusyError
 from receipt_core.study.race_record import (DEFAULT_RACE_SCENARIOS, RaceFileError, RacePlan, RaceRecord,

@@ -27,8 +27,8 @@ from ..data.document import NOT_LABELLED, Document, Word
 from ..data.markup import escape_markup
 from ..data.schema import DEFAULT_SCHEMA, LabelSchema
 from .click_targets import click_targets
-from .figures import (FIGURE_HEIGHT, OTHER_COLOR, TOOLBAR_ROOM, BoxMark, _outline, _page_background,
-                      _write_words, label_colors)
+from .chart_layout import TOOLBAR_ROOM
+from .figures import FIGURE_HEIGHT, OTHER_COLOR, BoxMark, _outline, _page_background, _write_words, label_colors
 
 ITEM_COLOR = "#6A3D9A"
 SELECTED_MARGIN = 3.0  # page pixels between a selected word's box and its frame

@@ -31,8 +31,8 @@ from ..data.markup import escape_markup
 from ..data.schema import OTHER, QUANTITY
 from ..evaluation.confidence import DEFAULT_UNCERTAIN_BELOW, word_confidence
 from .click_targets import click_targets
-from .figures import (FIGURE_HEIGHT, LOW_CONFIDENCE, TITLED_TOP, TOOLBAR_ROOM, _outline, _page_background,
-                      _write_words, figure_title)
+from .chart_layout import TITLED_TOP, TOOLBAR_ROOM, figure_title
+from .figures import FIGURE_HEIGHT, LOW_CONFIDENCE, _outline, _page_background, _write_words
 
 OCR_LAYER = "ocr"
 MODEL_LAYER = "model"
