@@ -41,6 +41,7 @@ OWN_RECEIPTS = "(the receipts it trained and evaluated on)"
 RENAMED_KEY = "runs_renamed"  # the run id Save stored: the next run refreshes the pickers and says so
 RUN_COLORS_KEY = "runs_colors"  # run id -> its colour in the overlaid charts, kept while the choice changes
 RUN_PICKERS = ("runs_compare", "runs_one", "runs_against")
+DELETED_HERE_KEY = "runs_deleted_here"  # the run this session's Delete button took away (said by its toast)
 RUN_COLUMNS = ["best", "name", *[f"best {m}" for m in HEADLINE_METRICS], "eval receipts", "status", "scenario", "tags",
                "trainable parameters", "wall time (s)", "steps", "backbone", "run"]
 
@@ -208,8 +209,10 @@ with runs_tab:
     chosen_before = st.session_state.get("runs_one")
     forget_stale_choice("runs_one", labels)  # a run renamed in another tab, or deleted
     run_id = st.selectbox("Run", list(labels), format_func=labels.get, key="runs_one")
-    if is_run_id(chosen_before) and chosen_before not in labels:  # not a rename: the run is gone (a probe saw the
-        # picker move to another run without a word, and its Save say "Saved … of" a run nobody had chosen)
+    deleted_here = st.session_state.pop(DELETED_HERE_KEY, None)
+    # not a rename, nor this page's own Delete: the run is gone (a probe saw the picker move to another run without a
+    # word, and its Save say "Saved … of" a run nobody had chosen)
+    if is_run_id(chosen_before) and chosen_before not in labels and chosen_before != deleted_here:
         st.warning(f"The run you had chosen, {literal(chosen_before)}, is gone (deleted, perhaps in another tab); "
                    f"this is {literal(labels[run_id])}. What you had typed for the gone run was not saved.")
     run = next(r for r in runs if r.id == run_id)
@@ -285,6 +288,7 @@ with runs_tab:
         with user_errors("Deleting the run"):
             ws.delete_run(run_id)
             job_slot().forget(run_id)  # the Train page and the sidebar stop showing it
+            st.session_state[DELETED_HERE_KEY] = run_id  # not "gone, perhaps in another tab" (a walkthrough)
             st.toast(f"Deleted run {run_id}")
             st.rerun()
     if live_here:
