@@ -135,7 +135,8 @@ with view_tab:
                 if words.empty or words["confidence"].isna().all():  # a dataset's words: no OCR confidence to show
                     words = words.drop(columns="confidence", errors="ignore")
                 right.dataframe(words, key="data_words", placeholder=NO_VALUE, height=640,
-                                column_config={"confidence": st.column_config.NumberColumn(
+                                column_config={"label": st.column_config.TextColumn("label", width=150),  # was cut
+                                               "confidence": st.column_config.NumberColumn(
                                     "confidence", help="Tesseract's confidence in the word (0-100)")})
                 _delete_receipt(doc_id, titles[doc_id], dataset)
             else:

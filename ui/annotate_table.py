@@ -37,12 +37,12 @@ def word_table(doc: Document) -> None:
         table, key=editor_key, placeholder=NO_VALUE, height=420, width="stretch", num_rows="fixed",
         disabled=["text", "source", "suggested", "item", "OCR confidence"],
         column_config={
-            "label": st.column_config.SelectboxColumn("label", options=list(SCHEMA.annotation_labels),
+            "label": st.column_config.SelectboxColumn("label", options=list(SCHEMA.annotation_labels), width=150,
                                                       help="—: not labelled yet (once other words of the "
                                                            "receipt are, it trains as OTHER)"),
             "source": st.column_config.TextColumn("source", help="Who gave the label: person, model (an accepted "
                                                   "suggestion) or import; — when nobody has"),
-            "suggested": st.column_config.TextColumn("suggested", width="medium", help="A model's label waiting "
+            "suggested": st.column_config.TextColumn("suggested", width="small", help="A model's label waiting "
                                                      "for you: label, score, run"),
             "quantity value": st.column_config.NumberColumn("quantity value", min_value=0.0, max_value=MAX_QUANTITY,
                                                             step=0.5, help="Only for QUANTITY words"),

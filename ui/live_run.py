@@ -205,4 +205,9 @@ def _predictions(curves: RunCurves, ws, live: bool) -> None:
     left.plotly_chart(drawn.figure, key="train_prediction_figure", width="stretch")
     items = pd.DataFrame(prediction.get("items") or [], columns=["name", "quantity", "unit_price", "price"])
     right.caption("Items assembled from the predicted fields and quantities")
-    right.dataframe(items, hide_index=True, key="train_prediction_items", placeholder=NO_VALUE, width="stretch")
+    # numbers written whole and with separators: 59000.0 in a narrow column was cut to "5900" (a walkthrough)
+    right.dataframe(items, hide_index=True, key="train_prediction_items", placeholder=NO_VALUE, width="stretch",
+                    column_config={"name": st.column_config.TextColumn("name", width="medium"),
+                                   "quantity": st.column_config.NumberColumn("quantity", format="%g"),
+                                   **{column: st.column_config.NumberColumn(column, format="localized")
+                                      for column in ("unit_price", "price")}})
