@@ -81,7 +81,8 @@ def _review(doc_id: str, done: bool) -> None:
     if done:
         warning = done_warning(ws.get_document(doc_id))
         if warning:
-            st.session_state[DONE_WARNING_KEY] = f"Receipt {doc_id} marked done. {warning}"
+            # named as the picker names it: the file name of an upload (a walkthrough read an id it saw nowhere)
+            st.session_state[DONE_WARNING_KEY] = f"Receipt {titles.get(doc_id, doc_id)} marked done. {warning}"
         retrain_after_done(dataset, doc_id)
 
 

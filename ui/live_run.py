@@ -49,7 +49,9 @@ def live_view() -> None:
     """Draw the current (or last) job of this server; reruns the whole page when the job ends."""
     active = job_slot().current()
     if active is None:
-        st.info("No training run on this server yet. Choose settings above and press **Start**.")
+        st.info("No training run on this server yet. Choose settings above and press **Start**."
+                if workspace().datasets() else "No training run on this server yet: load or make receipts first "
+                "(see above), then Start trains on them.")  # Start is off without data (a walkthrough)
         return
     ws = workspace()
     feed = feed_for(active.run_id, active.started_at)

@@ -113,7 +113,8 @@ def race_board() -> None:
     if live is not None and live.name not in names:
         names.insert(0, live.name)
     if not names:
-        st.info("No race yet: choose the scenarios above and press **Start race**.")
+        st.info("No race yet: choose the scenarios above and press **Start race**." if workspace().datasets()
+                else "No race yet: a race needs receipts (see above).")  # no form without data (a walkthrough)
         return
     if st.session_state.get(SHOWN_KEY) not in names:
         st.session_state[SHOWN_KEY] = names[0]
