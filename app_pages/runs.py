@@ -140,9 +140,11 @@ with runs_tab:
                              "different receipts are not compared for ★"),
                          "trainable parameters": st.column_config.NumberColumn(format="compact"),
                          "wall time (s)": st.column_config.NumberColumn(format="%.1f")})
+        scored = sum(1 for row in rows if row.get(f"best {HEADLINE_METRICS[0]}") is not None)
         st.caption(("★ marks the best run by field micro-F1 and item quantity accuracy among the runs evaluated on "
                     "the same receipts. " if best else "No run is marked best: none beats every other run evaluated "
-                    "on the same receipts beyond the noise rule. ") + NOISE_NOTE
+                    "on the same receipts beyond the noise rule. " if scored > 1 else "★ marks the best run once "
+                    "two or more runs are evaluated on the same receipts. ") + NOISE_NOTE
                    + " Each \"best\" column is that metric's best evaluation on its own, so one row may mix "
                    "evaluations; Train and Predict show the final model's scores.")
 

@@ -140,6 +140,8 @@ def test_run_labels_are_stored_cleaned_and_go_with_the_run(workspace_home):
 def test_runs_page_names_sorts_diffs_and_marks_best_beyond_noise(workspace_home):
     ws = Workspace(workspace_home)
     low = _stored_run(ws, "tiny · full", 0.5, 0.7)
+    alone = " ".join(c.value for c in app("runs").caption)  # one run: nothing to beat (a walkthrough)
+    assert "★ marks the best run once two or more runs are evaluated" in alone and "No run is marked" not in alone
     high = _stored_run(ws, "tiny · full", 0.5002, 0.7, scenario="freeze-backbone")
     at = app("runs")
     no_errors(at)
