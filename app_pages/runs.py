@@ -83,7 +83,8 @@ with studies_tab:  # drawn first: a study opens even in a workspace without runs
             if study.command:
                 st.code(study.command, language="bash")
             st.dataframe(pd.DataFrame(study_table_rows(study)), hide_index=True, key="studies_table",
-                         placeholder=NO_VALUE, width="stretch")
+                         placeholder=NO_VALUE, width="stretch",
+                         column_config={"best": st.column_config.TextColumn("", width=30)})
             marked = next((row.configuration for row in study.rows if row.best), None)
             st.caption(TABLE_NOTE + (f" Here it is marked ★: {literal(marked)}." if marked else ""))
             st.markdown("**Reading**")

@@ -102,5 +102,6 @@ def test_study_table_rows_and_claim_lines():
     row = SimpleNamespace(cells=lambda: tuple(f"cell{i}" for i in range(len(TABLE_COLUMNS))), best=True)
     study = SimpleNamespace(rows=[row], claims=[SimpleNamespace(claim="Freezing saves time", verdict="held",
                                                                  evidence="2x faster")])
-    assert study_table_rows(study) == [{**{c: f"cell{i}" for i, c in enumerate(TABLE_COLUMNS)}, "best": "★"}]
+    assert study_table_rows(study) == [{"best": "★", **{c: f"cell{i}" for i, c in enumerate(TABLE_COLUMNS)}}]
+    assert list(study_table_rows(study)[0])[0] == "best"  # first: last, it was off a laptop's screen
     assert claim_lines(study) == ["**Freezing saves time** :green[**Held**]: 2x faster"]
