@@ -11,7 +11,7 @@ from receipt_core.data.review import DONE, IN_PROGRESS, STATUSES, done_warning
 from ui.annotate_editor import word_editor
 from ui.annotate_state import DONE_WARNING_KEY, NEXT_DOC_KEY, NOTICE_KEY
 from ui.annotate_model import model_section, retrain_after_done
-from ui.annotate_url import restore_from_url, write_to_url
+from ui.annotate_url import FIRST_RECEIPT, restore_from_url, write_to_url
 from ui.literal import literal, plain
 from ui.shared import (NO_DATA, current_dataset, forget_stale_choice, friendly, no_receipt_matches, require_router,
                        select_dataset, workspace)
@@ -49,7 +49,9 @@ if not ids:
 
 # Jumps (previous/next/least confident/URL) happen before the selectbox below is drawn.
 wanted = st.session_state.pop(NEXT_DOC_KEY, None)
-if wanted in ids:
+if wanted == FIRST_RECEIPT:  # Back to the URL the page opened with
+    st.session_state[DOC_KEY] = ids[0]
+elif wanted in ids:
     st.session_state[DOC_KEY] = wanted
 elif wanted is not None and (holder := ws.datasets_of([wanted]).get(wanted)) not in (None, dataset):
     # a link to a receipt of another dataset (a link copied without its ?dataset=, or one naming another): its

@@ -13,11 +13,21 @@ WRITTEN_KEY = "annotate_url_written"  # the receipt this session last put in the
 RECEIPT_PARAM = "receipt"
 
 
+FIRST_RECEIPT = ""  # asked for by a URL without a receipt reached with Back: the list's first (no id is empty)
+
+
 def restore_from_url(next_doc_key: str, widget_key: str) -> None:
     """When the URL names a receipt the page did not write, or the page's widget ``widget_key`` (drawn on every run
-    of the page) has no value yet: ask for the URL's receipt (ignored if the dataset has no such receipt)."""
+    of the page) has no value yet: ask for the URL's receipt (ignored if the dataset has no such receipt). Back to
+    the URL the page opened with, which names no receipt (the first is implied), asks for :data:`FIRST_RECEIPT`: the
+    page rewrote the URL to the receipt it still showed, and that Back press was lost (a walkthrough)."""
     asked = st.query_params.get(RECEIPT_PARAM)
-    if asked is None or (asked == st.session_state.get(WRITTEN_KEY) and widget_key in st.session_state):
+    if asked is None:
+        if _history_navigation() and st.session_state.get(WRITTEN_KEY) is not None:
+            st.session_state[WRITTEN_KEY] = None
+            st.session_state[next_doc_key] = FIRST_RECEIPT
+        return
+    if asked == st.session_state.get(WRITTEN_KEY) and widget_key in st.session_state:
         return
     st.session_state[WRITTEN_KEY] = asked
     st.session_state[next_doc_key] = asked
@@ -32,3 +42,11 @@ def write_to_url(doc_id: str, implied: bool = False) -> None:
     if current == doc_id or (implied and current is None):
         return
     st.query_params[RECEIPT_PARAM] = doc_id
+
+
+def _history_navigation() -> bool:
+    """Whether this run came from the browser's Back or Forward (Streamlit's script run context says so)."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return bool(ctx is not None and getattr(ctx, "is_history_navigation", False))
