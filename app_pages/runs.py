@@ -13,7 +13,8 @@ from receipt_core.data.markup import escape_markdown, spreadsheet_csv
 from receipt_core.datasets.splits import split_labelled
 from receipt_core.model.checkpoint import has_checkpoint
 from receipt_core.evaluation.noise import NOISE_NOTE
-from receipt_core.plots.run_charts import CURVE_AXES, SERIES_COLORS, cost_quality_figure, curve_figure, kept_series_colors
+from receipt_core.plots.run_charts import (CURVE_AXES, SERIES_COLORS, cost_quality_figure, curve_figure,
+                                           kept_series_colors)
 from receipt_core.plots.study_tables import study_table_rows
 from receipt_core.training.events import HEADLINE_METRICS, METRIC_LABELS
 from receipt_core.training.run_feed import CURVE_COLUMNS, RunFeed
