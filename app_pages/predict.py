@@ -165,7 +165,8 @@ if inputs:
                                       columns=["name", "quantity", "unit_price", "price", "confidence",
                                                "uncertain_words"]),
                          hide_index=True, key="predict_items", placeholder=NO_VALUE, width="stretch",
-                         column_config={"name": st.column_config.TextColumn("name", width="medium"),  # large: prices off screen
+                         # "name" medium: large pushed the prices off a laptop's screen
+                         column_config={"name": st.column_config.TextColumn("name", width="medium"),
                                         "confidence": st.column_config.ProgressColumn(
                              "confidence", min_value=0.0, max_value=1.0, format="%.2f", color="auto",
                              help="The least confident of the item's words (green above 0.5, red below)")})
