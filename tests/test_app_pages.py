@@ -216,6 +216,9 @@ def test_every_page_renders_on_an_empty_workspace(page, workspace_home):
         assert at.get(kind) and any(w.key == key for w in at.get(kind))
     else:  # pages that need data say so instead of failing
         assert sidebar_text or at.caption
+    if page == "train":  # Start is off without data: the live view does not tell a newcomer to press it
+        assert at.button(key="train_start").disabled
+        assert "receipts first" in sidebar_text and "press **Start**" not in sidebar_text
 
 
 # --- Home ----------------------------------------------------------------------------------------------

@@ -288,8 +288,11 @@ def test_while_a_run_trains_the_watched_receipt_is_redrawn_at_most_every_few_sec
     from ui import live_run
 
     clock, built, tables = [100.0], [], []
+    import streamlit
+
     fake_st = SimpleNamespace(
         session_state={}, subheader=lambda *a, **k: None, toggle=lambda *a, **k: False,
+        column_config=streamlit.column_config,
         columns=lambda spec: (SimpleNamespace(plotly_chart=lambda figure, key, width: None),
                               SimpleNamespace(caption=lambda text: None,
                                               dataframe=lambda table, **k: tables.append(table))))

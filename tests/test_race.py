@@ -309,7 +309,7 @@ def test_the_race_page_on_an_empty_workspace_says_what_to_do(workspace_home):
         "No data yet: load the real receipts (CORD sample) or generate demo receipts on Home, or upload on Data."]
     assert [i.value for i in at.main.info] == [
         "No data yet: load the real receipts (CORD sample) or generate demo receipts on Home, or upload on Data.",
-        "No race yet: choose the scenarios above and press **Start race**."]
+        "No race yet: a race needs receipts (see above)."]  # no form to point at (a walkthrough)
 
 
 def test_the_quality_cost_figure_plots_seconds_per_epoch_when_a_budget_gave_every_run_the_same_time():
