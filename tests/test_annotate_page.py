@@ -69,7 +69,7 @@ def test_suggestions_accept_undo_and_status(receipts):
     _keyed(at.selectbox, f"annotate_word_{doc.id}_0_v").set_value(1).run()
     assert any("suggested" in m.value and "TOTAL" in m.value for m in at.markdown)
     label_box = next(s for s in at.selectbox if s.label == "Label")  # the word's own label: none yet
-    assert label_box.value is None and label_box.placeholder.startswith("suggested TOTAL: accept below")
+    assert label_box.value is None and label_box.placeholder == "suggested TOTAL"  # Accept takes it
     at.button(key="annotate_accept_word").click().run()
     word = receipts.get_document(doc.id).words[1]
     assert (word.field, word.label_source, word.label_run) == ("TOTAL", "model", "run-x")

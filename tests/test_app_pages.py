@@ -488,7 +488,7 @@ def test_annotate_shows_no_label_for_a_word_nobody_labelled_and_saves_none_until
     at = app("annotate", dataset="demo")
     at.selectbox(key="annotate_doc").set_value(doc.id).run()
     label_box = next(s for s in at.selectbox if s.key.startswith(f"annotate_label_{doc.id}_0_"))
-    assert label_box.value is None and label_box.placeholder == "not labelled: choose one"  # not OTHER
+    assert label_box.value is None and label_box.placeholder == "choose a label"  # not OTHER
     assert demo_env.get_document(doc.id).words[0].label_source is None
     label_box.set_value("OTHER").run()  # choosing OTHER is a person's label, saved at once
     no_errors(at)

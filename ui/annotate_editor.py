@@ -153,8 +153,9 @@ def _word_panel(doc: Document) -> None:
         # without pressing a Save button, while the label keys and the table saved at once); a suggestion is not
         # shown as if it were the label: "Accept this word" below takes it
         offered = word.annotation_label if word.is_labelled else None  # nobody's label: none shown, not OTHER
-        placeholder = (f"suggested {word.suggestion.annotation_label}: accept below or choose"
-                       if word.suggestion is not None else "not labelled: choose one")
+        # short: the box is 190 px wide ("not labelled: choose one" lost its last word at 1280 px, a walkthrough)
+        placeholder = (f"suggested {word.suggestion.annotation_label}" if word.suggestion is not None
+                       else "choose a label")
         label = top.selectbox("Label", labels, width=190, index=None if offered is None else labels.index(offered),
                               key=label_key, placeholder=placeholder, help="Saved as soon as it is chosen",
                               on_change=_save_word, args=(doc, index, label_key, value_key))
