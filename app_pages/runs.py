@@ -23,7 +23,6 @@ from receipt_core.training.run_settings import defaults_title, settings_diff
 from receipt_core.training.run_summary import clear_best_runs, run_metrics_rows, run_summary
 from receipt_core.training.slot import JobBusyError
 from receipt_core.study.table import TABLE_NOTE
-from receipt_core.workspace.runs import is_run_id
 from receipt_core.workspace.run_labels import (MAX_NAME, MAX_NOTES, display_name, distinct_labels, run_labels,
                                               set_run_label)
 from receipt_core.study.view import find_studies, open_study, workspace_studies_dir
@@ -34,7 +33,7 @@ from ui.race_study import STUDY_REFRESH_S, study_form, study_progress
 from ui.race_track import race_track
 from ui.race_view import study_reading
 from ui.shared import HOLD_OUT, NO_VALUE, forget_stale_choice, friendly, go_to_page, job_slot, require_router, \
-    user_errors, workspace
+    user_errors, vanished_run, workspace
 
 OPENED_STUDY_KEY = "studies_opened"  # the study shown in the Studies tab (a path, as typed or picked)
 DEFAULTS = "the defaults"
@@ -210,14 +209,13 @@ with runs_tab:
                        "tells the scenario.")
 
     st.subheader("One run")
-    chosen_before = st.session_state.get("runs_one")
+    gone = vanished_run("runs_one", labels)
     forget_stale_choice("runs_one", labels)  # a run renamed in another tab, or deleted
     run_id = st.selectbox("Run", list(labels), format_func=labels.get, key="runs_one")
-    deleted_here = st.session_state.pop(DELETED_HERE_KEY, None)
-    # not a rename, nor this page's own Delete: the run is gone (a probe saw the picker move to another run without a
-    # word, and its Save say "Saved … of" a run nobody had chosen)
-    if is_run_id(chosen_before) and chosen_before not in labels and chosen_before != deleted_here:
-        st.warning(f"The run you had chosen, {literal(chosen_before)}, is gone (deleted, perhaps in another tab); "
+    # not this page's own Delete: said (a probe saw the picker move to another run without a word, and its Save say
+    # "Saved … of" a run nobody had chosen)
+    if gone is not None and gone != st.session_state.pop(DELETED_HERE_KEY, None):
+        st.warning(f"The run you had chosen, {literal(gone)}, is gone (deleted, perhaps in another tab); "
                    f"this is {literal(labels[run_id])}. What you had typed for the gone run was not saved.")
     run = next(r for r in runs if r.id == run_id)
     st.caption(f"Status **{run.status}** · run id `{run.id}` · started as “{literal(run.name)}”")

@@ -265,8 +265,8 @@ def _undo(doc: Document, seen_action: int | None) -> None:
         bump(doc.id)  # redraw from the receipt as it is now
         return
     st.session_state[NOTICE_KEY] = "Nothing to undo on this receipt." if undone is None else undone.describe()
-    if undone is not None and undone.first_word is not None and undone.first_word < len(doc.words):
-        st.session_state[word_key(doc.id)] = undone.first_word  # the word put back is the one shown
+    if undone is not None and (shown := undone.word_to_show(len(doc.words))) is not None:
+        st.session_state[word_key(doc.id)] = shown  # the word put back is the one shown
     bump(doc.id)
 
 

@@ -95,8 +95,8 @@ def apply_keys(ws: Workspace, doc_id: str, index: int, words: int, keys: Sequenc
                     seen = ws.get_document(doc_id).word_layout
                 seen_action = _own_change(ws, doc_id, seen_action)
                 outcome.notice = "Nothing to undo on this receipt." if undone is None else undone.describe()
-                if undone is not None and undone.first_word is not None and undone.first_word < words:
-                    outcome.index = undone.first_word  # the word put back is the one shown (a walkthrough)
+                if undone is not None and (shown := undone.word_to_show(words)) is not None:
+                    outcome.index = shown  # the word put back is the one shown (a walkthrough)
                 outcome.changed = outcome.changed or undone is not None
             elif action == NEXT_RECEIPT:
                 outcome.next_receipt = True

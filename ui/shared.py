@@ -289,6 +289,19 @@ def forget_stale_choice(key: str, options) -> None:
             del st.session_state[key]
 
 
+def vanished_run(key: str, run_ids) -> str | None:
+    """The run the selectbox ``key`` had chosen when that run is no longer among ``run_ids`` (deleted, perhaps in
+    another tab); None when its choice is one of them, an old option text of one (the browser may send back
+    "<id> · name" or a name from before a rename), or nothing. Call before ``forget_stale_choice`` replaces it."""
+    from receipt_core.workspace.runs import is_run_id
+
+    stored = st.session_state.get(key)
+    if stored is None or stored in run_ids:
+        return None
+    run_id = str(stored).split(" · ")[0]
+    return run_id if is_run_id(run_id) and run_id not in run_ids else None
+
+
 def run_picker(runs: list, key: str):
     """A selectbox over ``runs`` (newest first, as ``runs_with_checkpoints`` lists them) showing each run's id and
     the name Runs gives it; returns the chosen run, or None (with a warning) in the rerun in which the run chosen
@@ -306,9 +319,7 @@ def run_picker(runs: list, key: str):
     labels = run_labels(workspace())  # the names given on Runs
     names = {run.id: plain(f"{run.id} · {display_name(run, labels)}") for run in runs}
     stored = st.session_state.get(key)
-    # a run deleted since; not an old option text the browser sent back ("<id> · name · status"), whose run is here
-    gone = stored if stored is not None and stored not in by_id and str(stored).split(" · ")[0] not in by_id \
-        else None
+    gone = vanished_run(key, by_id)
     if stored not in by_id:  # first shown, or its choice is gone (set, not removed: see
         summaries = [run_summary(workspace(), run) for run in runs]  # forget_stale_choice)
         best = clear_best_runs(summaries)
@@ -318,7 +329,7 @@ def run_picker(runs: list, key: str):
                                      max(scored)[1] if scored else runs[0].id)
     chosen = by_id[st.selectbox("Run", list(by_id), format_func=names.get, key=key)]
     if gone is not None:
-        st.warning(f"The run you had chosen, {literal(str(gone))}, is gone (deleted, perhaps in another tab), so "
+        st.warning(f"The run you had chosen, {literal(gone)}, is gone (deleted, perhaps in another tab), so "
                    "nothing was done with it. Check the run now chosen, then press again.")
         return None
     return chosen

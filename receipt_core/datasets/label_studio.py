@@ -9,15 +9,15 @@ import hashlib
 import math
 import re
 from pathlib import Path, PurePosixPath
-from urllib.parse import unquote
 from typing import Any, Mapping
+from urllib.parse import unquote
 
 from ..data.document import IMPORT, LABEL_SOURCES, Document, Suggestion, Word, reading_order
 from ..data.quantity import parse_quantity
 from ..data.schema import OTHER, QUANTITY, LabelSchema
 from ._common import (DEFAULT_LIMITS, ImportLimits, RecordError, box_on_page, inside, number, page_size,
                       quantity_number, read_record_file, shown, storable, too_many_words)
-from .label_studio_template import GROUP, ITEM_RELATION, OCR_CONFIDENCE, QUANTITY_TAG
+from .label_studio_template import GROUP, IMAGE_FOLDER, ITEM_RELATION, OCR_CONFIDENCE, QUANTITY_TAG
 from .report import DatasetImportError, ImportReport, RecordCollector
 from ..wording import counted
 
@@ -377,7 +377,7 @@ def _by_file_name(file_name: str, folder: Path) -> Path | None:
     if not file_name or file_name in (".", ".."):
         return None
     for name in dict.fromkeys((file_name, _UPLOAD_KEY.sub("", file_name))):
-        for place in (folder, folder / "images"):
+        for place in (folder, folder / IMAGE_FOLDER):
             candidate = place / name
             try:
                 if candidate.is_file() and inside(folder, candidate):

@@ -91,8 +91,8 @@ def _lines(file: Path, limits: ImportLimits) -> Iterator[tuple[int, str | Unicod
                 raw = raw[len(codecs.BOM_UTF8):]
             elif number_ == 1 and raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
                 raise OSError("it is UTF-16 text: save it as UTF-8")
-            try:
-                line = raw.decode("utf-8")
+            try:  # an over-long line cut mid-character is refused for its size, not its encoding
+                line = raw.decode("utf-8", errors="replace" if len(raw) > limits.max_record_bytes else "strict")
             except UnicodeDecodeError as error:
                 yield number_, error
                 continue

@@ -14,6 +14,7 @@ TEXT_ONLY_BACKBONES = ("text-minilm",)  # every token gets the box [0, 0, 0, 0]:
 
 PRETRAINED_BACKBONE_DIR = "backbone"  # where a pre-training run saves its backbone, inside its run folder
 
+
 def unfinished_pretraining(name_or_path: str) -> str | None:
     """A note when ``name_or_path`` is a ``pretrain`` output whose run never finished (killed: its pretrain.json has
     no result), else None. A probe's killed pre-training left a folder ``train --backbone`` took without a word."""

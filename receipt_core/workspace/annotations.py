@@ -58,6 +58,11 @@ class Undone:
     summary: str = ""  # a correction's own description ("word 4: text '2x' -> '2 x'")
     first_word: int | None = None  # the first word a label, suggestion or item change put back (where to look)
 
+    def word_to_show(self, words: int) -> int | None:
+        """The word the editor should select after this undo (the first it put back, when the receipt of ``words``
+        words still has it), so the person sees what came back; None to leave the selection."""
+        return self.first_word if self.first_word is not None and self.first_word < words else None
+
     def describe(self) -> str:
         """One line for the person who pressed Undo: what was undone, on how many words."""
         what = UNDO_NAMES.get(self.kind, self.kind)
