@@ -327,6 +327,18 @@ def test_an_ocr_cache_that_is_a_file_is_said_to_be_a_file(cord_folders, tmp_path
     assert f"--ocr-cache {tmp_path / 'afile'} is a file, not a folder" in capsys.readouterr().err
 
 
+def test_an_ocr_cache_folder_holding_other_files_is_refused_and_left_alone(cord_folders, tmp_path, capsys):
+    """Found by a probe: ``--ocr-cache /etc`` would have scattered cache files among the system's."""
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    (theirs / "passwd").write_text("root:x:0:0")
+    argv = ["evaluate", str(tmp_path), "--data", str(cord_folders[1]), "--from-images", "--ocr-cache", str(theirs)]
+    assert main(argv) == 2
+    assert (f"--ocr-cache {theirs} already holds 1 file that --ocr-cache did not write (such as 'passwd'); give a "
+            "new or empty folder, or one an earlier --ocr-cache filled") in capsys.readouterr().err
+    assert [p.name for p in theirs.iterdir()] == ["passwd"]
+
+
 def test_a_tampered_checkpoint_is_refused_by_evaluate(trained, cord_folders, tmp_path, capsys):
     run_dir, _ = trained
     copy = tmp_path / "copy"

@@ -105,6 +105,9 @@ def test_cache_hit_returns_the_identical_document_quickly(tmp_path):
     assert [r.document.to_json() for r in first] == [r.document.to_json() for r in second]
     assert elapsed < 0.2, f"cached re-OCR of 2 images took {elapsed:.3f}s"
     assert sorted(p.suffix for p in cache.folder.iterdir()) == [".json", ".json"]  # no temp files left
+    assert cache.foreign_files() == []  # its own entries are recognised: an --ocr-cache folder can be reused
+    (cache.folder / "notes.txt").write_text("mine")
+    assert cache.foreign_files() == ["notes.txt"]
     (cache.folder / next(iter(sorted(p.name for p in cache.folder.iterdir())))).write_text("{broken")
     assert len([r for r in ocr_many(items, workers=1, cache=cache) if r.document]) == 2  # bad entry = miss
 

@@ -110,6 +110,22 @@ def test_evaluate_from_images_rereads_the_receipts(receipts_folder, study_dir, c
     # for that box instead, so coverage can miss a segment or two among hundreds
     assert metrics["ocr.segment_coverage"] >= 0.99
     assert 0.0 <= metrics["fields.micro_f1"] <= 1.0 and metrics["quantity.segments"] > 0
+    assert metrics["documents_without_image"] == 0
+
+
+def test_evaluate_from_images_says_how_many_receipts_had_no_image(synth_receipts, study_dir, tmp_path, capsys):
+    """Found by a probe: on a dataset where most receipts lack an image it silently scored the few with one."""
+    folder = tmp_path / "partly"
+    save_native([r.document for r in synth_receipts], folder,
+                images={r.document.id: r.image_bytes for r in synth_receipts[:2]})
+    capsys.readouterr()
+    assert main(["evaluate", str(study_dir / "runs" / "tiny-full-s0"), "--data", str(folder), "--format", "native",
+                 "--from-images", "--json"]) == 0
+    captured = capsys.readouterr()
+    metrics = json.loads(captured.out)
+    assert metrics["documents"] == 2 and metrics["documents_without_image"] == 4
+    assert f"warning: 4 of 6 receipts in {folder} have no image" in captured.err
+    assert "were not evaluated; the figures cover the 2 with one" in captured.err
 
 
 def test_study_refuses_a_used_folder_and_bad_specs(study_dir, receipts_folder, capsys):

@@ -93,6 +93,16 @@ def _load_run(run_dir: Path, workspace: Path | None):
     return load_checkpoint(run_dir)
 
 
+def _refuse_a_foreign_cache_folder(folder: Path) -> None:
+    from ..ocr.engine import OcrCache
+
+    foreign = OcrCache(folder).foreign_files()
+    if foreign:
+        raise CommandError(f"--ocr-cache {folder} already holds {counted(len(foreign), 'file')} that --ocr-cache "
+                           f"did not write (such as {foreign[0]!r}); give a new or empty folder, or one an earlier "
+                           "--ocr-cache filled")
+
+
 def run_evaluate(args: argparse.Namespace) -> int:
     from ..evaluation.metrics import evaluate_predictions, item_quantity_errors
 
@@ -100,6 +110,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
         raise CommandError("--ocr-cache only applies with --from-images (the OCR of DATA's images)")
     if args.ocr_cache is not None and args.ocr_cache.exists() and not args.ocr_cache.is_dir():
         raise CommandError(f"--ocr-cache {args.ocr_cache} is a file, not a folder; give a folder (made if missing)")
+    if args.ocr_cache is not None:
+        _refuse_a_foreign_cache_folder(args.ocr_cache)
     if args.errors and not args.from_images:
         raise CommandError("--errors sorts the misses of an end-to-end run; it needs --from-images "
                            "(for gold words, --item-errors lists the wrong items)")
@@ -120,6 +132,11 @@ def run_evaluate(args: argparse.Namespace) -> int:
                                "workspace dataset's receipts are already read: evaluate them without --from-images)")
         fmt = resolve_format(path, args.format)
         run = run_dataset_from_images(predictor, path, fmt, cache_folder=args.ocr_cache)
+        if run.without_image:
+            total = len(run.gold_docs) + len(run.without_image)
+            print(f"warning: {len(run.without_image)} of {counted(total, 'receipt')} in {path} have no image "
+                  f"(such as {run.without_image[0]!r}) and were not evaluated; the figures cover the "
+                  f"{len(run.gold_docs)} with one", file=sys.stderr)
         metrics = score_run(run)
         if args.errors:
             breakdown = analyse_run(run)

@@ -17,7 +17,7 @@ for nothing (gold ``OTHER``) when it falls in none.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
@@ -137,6 +137,7 @@ class EndToEndRun:
     ocr_errors: tuple[str, ...]  # "<id>: <reason>" per image Tesseract could not read
     ocr_settings_name: str
     ocr_settings_key: str
+    without_image: tuple[str, ...] = ()  # ids of the dataset's receipts left out: they have no image to read
 
 
 def run_from_images(predictor, gold_docs: Sequence[Document], images: Mapping[str, Path], settings=None,
@@ -161,14 +162,16 @@ def run_from_images(predictor, gold_docs: Sequence[Document], images: Mapping[st
 
 
 def score_run(run: EndToEndRun) -> dict:
-    """:func:`summarize`'s figures of a run plus ``documents``, ``ocr_settings`` and ``ocr_errors`` (images
-    Tesseract could not read count as receipts where every gold segment was missed)."""
+    """:func:`summarize`'s figures of a run plus ``documents``, ``ocr_settings``, ``ocr_errors`` (images
+    Tesseract could not read count as receipts where every gold segment was missed) and
+    ``documents_without_image`` (receipts of the dataset that were not scored at all)."""
     total = SegmentScore()
     for gold in run.gold_docs:
         prediction = run.predictions.get(gold.id)
         total = total + (score_document(gold, prediction) if prediction is not None else _all_missed(gold))
     return {**summarize(total), "documents": len(run.gold_docs), "ocr_settings": run.ocr_settings_name,
-            "ocr_settings_key": run.ocr_settings_key, "ocr_errors": list(run.ocr_errors)}
+            "ocr_settings_key": run.ocr_settings_key, "ocr_errors": list(run.ocr_errors),
+            "documents_without_image": len(run.without_image)}
 
 
 def evaluate_from_images(predictor, gold_docs: Sequence[Document], images: Mapping[str, Path], settings=None,
@@ -198,8 +201,9 @@ def run_dataset_from_images(predictor, path: Path, format: str, settings=None,
         raise ValueError(f"{path} has no images ({format} data without pixels); --from-images needs a dataset "
                          "with image files, such as WildReceipt")
     docs = [doc for doc in report.documents if doc.id in report.images]
-    return run_from_images(predictor, docs, report.images, settings=settings, progress=progress,
-                           cache_folder=cache_folder)
+    run = run_from_images(predictor, docs, report.images, settings=settings, progress=progress,
+                          cache_folder=cache_folder)
+    return replace(run, without_image=tuple(doc.id for doc in report.documents if doc.id not in report.images))
 
 
 def evaluate_dataset_from_images(predictor, path: Path, format: str, settings=None,

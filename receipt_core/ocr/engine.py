@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import tempfile
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -194,8 +195,17 @@ class OcrCache:
     half-written entry; an unreadable entry counts as a miss.
     """
 
+    ENTRY = re.compile(r"(?:[0-9a-f]{64}-[0-9a-f]{16}|\.tmp-.*)\.json")
+
     def __init__(self, folder: Path) -> None:
         self.folder = Path(folder)
+
+    def foreign_files(self) -> list[str]:
+        """Names in the folder that this cache did not write (sorted; empty when the folder is missing), so a
+        caller can refuse to scatter cache files among someone else's."""
+        if not self.folder.is_dir():
+            return []
+        return sorted(entry.name for entry in self.folder.iterdir() if not self.ENTRY.fullmatch(entry.name))
 
     def path(self, sha256: str, settings: OcrSettings) -> Path:
         return self.folder / f"{sha256}-{settings.key()}.json"
