@@ -64,6 +64,12 @@ def test_user_errors_are_one_line_with_exit_code_2(tmp_path, workspace_home, cap
         (["export", "--out", str(tmp_path / "out"), "--workspace", ""], "argument --workspace: give a folder"),
         (["export", "--out", str(tmp_path / "out"), "--workspace", str(tmp_path / "empty"), "--dataset", "nope"],
          "no dataset 'nope'"),
+        # a probe: --force wrote the export into the workspace's own folder and its content-addressed images/
+        (["export", "--force", "--out", str(tmp_path / "empty"), "--workspace", str(tmp_path / "empty")],
+         f"--out {tmp_path / 'empty'} is inside the workspace {tmp_path / 'empty'}, whose files would mix with what "
+         "is written; choose a folder outside it"),
+        (["export", "--out", str(tmp_path / "empty" / "images" / "x"), "--workspace", str(tmp_path / "empty")],
+         "is inside the workspace"),
     ]
     Workspace.open(tmp_path / "empty")
     (tmp_path / "odd").mkdir()
@@ -78,6 +84,7 @@ def test_user_errors_are_one_line_with_exit_code_2(tmp_path, workspace_home, cap
     assert main(["synth", "--out", str(tmp_path), "--count", "0"]) == 2  # argparse usage error
     assert "must be at least 1" in capsys.readouterr().err
     assert not list(workspace_home.glob("images/*"))
+    assert not (tmp_path / "empty" / "images" / "x").exists()
 
 
 @pytest.mark.slow

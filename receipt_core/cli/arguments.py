@@ -179,6 +179,17 @@ def check_empty_out_folder(path: Path, force: bool) -> None:
                            "--force to write into it (files of the same name are replaced)")
 
 
+def check_out_outside_workspace(path: Path, workspace_home: Path) -> None:
+    """``CommandError`` when ``path`` (an ``--out``) is the workspace's folder or lies inside it: files written there
+    would mix with the store's own (``images/`` is content-addressed, ``runs/`` holds checkpoints)."""
+    from .main import CommandError
+
+    out, home = path.expanduser().resolve(), Path(workspace_home).expanduser().resolve()
+    if out == home or home in out.parents:
+        raise CommandError(f"--out {path} is inside the workspace {workspace_home}, whose files would mix with "
+                           "what is written; choose a folder outside it")
+
+
 def check_backbone_source(name_or_path: str) -> None:
     """CommandError when ``--backbone`` names no backbone (an unknown name, a missing folder, a folder without
     config.json): said in a second, before any document is read or any folder made."""

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from .arguments import (add_force_argument, add_format_argument, add_workspace_argument, check_empty_out_folder,
-                        make_out_folder, positive_int)
+                        check_out_outside_workspace, make_out_folder, positive_int)
 from .main import CommandError
 from ..data.images import ImageLoadError, read_image_file
 from ..datasets import (DEFAULT_LIMITS, EXPORT_FORMATS, EXPORT_LOSSES, DatasetImportError, ImportLimits,
@@ -179,6 +179,7 @@ def _ocr_projected(report, path: Path, fmt: str, workspace: Workspace):
 def run_export(args: argparse.Namespace) -> int:
     check_empty_out_folder(args.out, args.force)
     workspace = Workspace.open_existing(args.workspace)
+    check_out_outside_workspace(args.out, workspace.home)
     if args.dataset is not None and args.dataset not in {d.name for d in workspace.datasets()}:
         known = ", ".join(d.name for d in workspace.datasets()) or "none"
         raise CommandError(f"no dataset {args.dataset!r} in {workspace.home} (datasets: {known})")
