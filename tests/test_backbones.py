@@ -9,6 +9,7 @@ import torch
 from transformers import BertModel, LayoutLMModel
 
 from receipt_core.model import backbones
+from receipt_core.model.backbone_names import encoder_layers
 from receipt_core.model.backbones import (BackboneError, layoutlm_from_config, layoutlm_tagger, load_backbone,
                                             minilm_path)
 
@@ -49,12 +50,13 @@ def test_untrained_layout_minilm_equals_minilm_bert_output():
 def test_text_minilm_same_weights_layout_off():
     backbone = load_backbone("text-minilm")
     assert not backbone.uses_layout
-    assert backbone.num_layers == 6 and backbone.hidden_size == 384
+    assert backbone.num_layers == 6 == encoder_layers("text-minilm") == encoder_layers("layout-minilm")
+    assert backbone.hidden_size == 384
 
 
 def test_tiny_is_small_deterministic_and_uses_real_tokenizer():
     first, second, other = load_backbone("tiny"), load_backbone("tiny"), load_backbone("tiny", seed=1)
-    assert first.num_layers == 2 and first.hidden_size == 64
+    assert first.num_layers == 2 == encoder_layers("tiny") and first.hidden_size == 64
     assert first.tokenizer.is_fast and first.tokenizer.vocab_size == 30522
     assert first.tokenizer.tokenize("cappuccino") == ["cap", "##pu", "##cci", "##no"]
     for (name, a), b in zip(first.model.state_dict().items(), second.model.state_dict().values()):
@@ -97,7 +99,7 @@ def test_local_directory_round_trip(tmp_path):
     tiny.model.save_pretrained(tmp_path)
     tiny.tokenizer.save_pretrained(tmp_path)
     loaded = load_backbone(str(tmp_path))
-    assert loaded.uses_layout and loaded.num_layers == 2
+    assert loaded.uses_layout and loaded.num_layers == 2 == encoder_layers(str(tmp_path))
     original = tiny.model.state_dict()
     for name, tensor in loaded.model.state_dict().items():
         assert torch.equal(tensor, original[name]), name

@@ -289,6 +289,10 @@ def test_train_reference_and_pretrain_without_out_keep_their_run_in_the_workspac
     # found by a probe: 0 epochs trained, evaluated and saved nothing, then said "completed; checkpoint None"
     (["train", "--train", "{train}", "--eval", "{train}", "--backbone", "tiny", "--epochs", "0", "--out", "{tmp}/r"],
      "argument --epochs: must be at least 1, got 0"),
+    # found by a probe: phase 2 of 100 layers on a 2-layer backbone was taken without a word
+    (["train", "--train", "nowhere-dataset", "--eval", "x", "--backbone", "tiny", "--phased-top-k", "100", "--out",
+      "{tmp}/r"], "--phased-top-k 100: the backbone tiny has 2 encoder layers; give 1 to 2 (or leave it out: phase 2 "
+                  "then picks its depth)"),
 ])
 def test_user_errors_are_one_line_messages(argv, message, cord_folders, tmp_path, capsys):
     argv = [a.format(tmp=tmp_path, train=cord_folders[0]) for a in argv]

@@ -203,6 +203,18 @@ def check_backbone_source(name_or_path: str) -> None:
         print(f"warning: --backbone: {note}", file=sys.stderr, flush=True)
 
 
+def check_phase_two_depth(top_k: int, backbone: str) -> None:
+    """CommandError when ``--phased-top-k`` asks phase 2 to unfreeze more encoder layers than the backbone has
+    (a probe: 100 on the 2-layer tiny backbone was taken without a word)."""
+    from ..model.backbone_names import encoder_layers
+    from .main import CommandError
+
+    layers = encoder_layers(backbone)
+    if layers is not None and top_k > layers:
+        raise CommandError(f"--phased-top-k {top_k}: the backbone {backbone} has {layers} encoder layers; give 1 to "
+                           f"{layers} (or leave it out: phase 2 then picks its depth)")
+
+
 def check_run_folder(run_dir: Path, resume: bool) -> None:
     """CommandError unless ``run_dir`` can take a run: a folder (or one that can be made) without a checkpoint, or
     with one when resuming. Run before anything is loaded, so a bad ``--out`` fails at once, not after an epoch."""

@@ -18,7 +18,7 @@ from ..model.freeze import PRESETS
 from ..training.config import ReferenceConfig, TrainConfig
 from ..wording import counted
 from .arguments import (add_config_options, add_format_argument, add_workspace_argument, check_backbone_source,
-                        check_run_folder, config_from_args)
+                        check_phase_two_depth, check_run_folder, config_from_args)
 from .foreground import run_in_foreground
 from .main import CommandError
 from .progress import ProgressPrinter
@@ -79,6 +79,8 @@ def run_train(args: argparse.Namespace) -> int:
                               **({"epochs_per_phase": None} if by_patience_only else {}))
     if not args.resume:  # (resume: the checkpoint's own backbone)
         check_backbone_source(config.backbone)
+        if config.scenario == "phased" and config.phased_top_k is not None:
+            check_phase_two_depth(config.phased_top_k, config.backbone)
     if args.out is None and args.resume:
         raise CommandError("--resume continues the run in --out RUN_DIR: give it (a run kept in the workspace is "
                            "resumed from the dashboard's Runs page)")

@@ -10,6 +10,7 @@ from pathlib import Path
 DEFAULT_BACKBONE = "layout-minilm"
 BACKBONE_NAMES = ("layout-minilm", "text-minilm", "tiny")
 TEXT_ONLY_BACKBONES = ("text-minilm",)  # every token gets the box [0, 0, 0, 0]: the 2-D tables see no layout
+NAMED_ENCODER_LAYERS = {"layout-minilm": 6, "text-minilm": 6, "tiny": 2}  # MiniLM-L6; backbones.tiny_layoutlm
 
 
 PRETRAINED_BACKBONE_DIR = "backbone"  # where a pre-training run saves its backbone, inside its run folder
@@ -48,3 +49,16 @@ def backbone_source_problem(name_or_path: str) -> str | None:
                 f"checkpoint (config.json + weights), or one of {', '.join(BACKBONE_NAMES)}")
     return (f"unknown backbone {name_or_path!r}: use one of {', '.join(BACKBONE_NAMES)} or a local directory "
             "holding a transformers LayoutLM checkpoint (config.json + weights)")
+
+
+def encoder_layers(name_or_path: str) -> int | None:
+    """How many encoder layers the backbone has: from the table for a name, from ``num_hidden_layers`` in a
+    folder's config.json; None when that cannot be read (loading the backbone then says why)."""
+    if name_or_path in NAMED_ENCODER_LAYERS:
+        return NAMED_ENCODER_LAYERS[name_or_path]
+    try:
+        layers = json.loads((Path(name_or_path).expanduser() / "config.json").read_text(encoding="utf-8"))
+        layers = layers.get("num_hidden_layers") if isinstance(layers, dict) else None
+    except (OSError, ValueError):
+        return None
+    return layers if isinstance(layers, int) and not isinstance(layers, bool) and layers > 0 else None

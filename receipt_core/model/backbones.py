@@ -40,7 +40,7 @@ from transformers import (AutoTokenizer, LayoutLMConfig, LayoutLMForTokenClassif
                           PreTrainedTokenizerFast)
 
 from ..datasets.bounded_json import BoundedJSONError, loads_bounded
-from .backbone_names import DEFAULT_BACKBONE, TEXT_ONLY_BACKBONES, backbone_source_problem
+from .backbone_names import DEFAULT_BACKBONE, NAMED_ENCODER_LAYERS, TEXT_ONLY_BACKBONES, backbone_source_problem
 from .encoding import BOX_SCALE
 from .freeze import LAYOUT_TABLES
 from .run_manifest import activation_problem, backbone_config_problem
@@ -164,8 +164,8 @@ def tiny_layoutlm(seed: int = 0, vocab_size: int = 30522) -> LayoutLMModel:
     initialisation), not from the global random state: another thread drawing random numbers meanwhile — a
     training run's dropout, a page building the same backbone — cannot change them, so a checkpoint that keeps
     the frozen tiny backbone out by reference (``frozen_weights``) finds the same bytes when it is resumed."""
-    config = LayoutLMConfig(vocab_size=vocab_size, hidden_size=64, num_hidden_layers=2, num_attention_heads=2,
-                            intermediate_size=128, max_position_embeddings=512)
+    config = LayoutLMConfig(vocab_size=vocab_size, hidden_size=64, num_hidden_layers=NAMED_ENCODER_LAYERS["tiny"],
+                            num_attention_heads=2, intermediate_size=128, max_position_embeddings=512)
     with torch.random.fork_rng(devices=[]):  # the constructor's own initialisation draws from the global state
         model = layoutlm_from_config(config)
     generator = torch.Generator().manual_seed(seed)
