@@ -20,7 +20,7 @@ from receipt_core.datasets.demo import CORD_SAMPLE_TRAIN, add_cord_sample
 from receipt_core.study.race import RaceBusyError, RaceTrack
 from receipt_core.study.race_record import (RACE_FILE, RacePlan, RaceRecord, check_race_name,
                                             find_races, load_record, write_record)
-from receipt_core.study.race_view import race_curves, race_rows
+from receipt_core.study.race_view import deleted_runs, race_curves, race_rows
 from receipt_core.study.reading import read_claims
 from receipt_core.study.result import ConfigSummary, RunResult, StudyResult
 from receipt_core.study.settings import StudyConfig, StudySettings
@@ -264,6 +264,13 @@ def test_the_board_overlays_each_run_and_puts_cost_beside_quality():
     assert rows.loc["tiny · phased", "share of own model trained"] == pytest.approx(0.04)
     assert rows.loc["tiny · phased", "field micro-F1"] == 0.25 and rows.loc["tiny · phased", "status"] == "running"
     assert rows.loc["tiny · full"].drop(["status"]).isna().all()
+    # a run deleted on Runs since: the race's figures stay, its status says it is gone (a walkthrough read it as
+    # still there, as its curves vanished)
+    assert deleted_runs(record, {"b"}) == {"a": "tiny · freeze-backbone"}
+    rows = pd.DataFrame(race_rows(record, feeds, deleted_runs(record, {"b"}))).set_index("configuration")
+    assert rows.loc["tiny · freeze-backbone", "status"] == "finished · run deleted"
+    assert rows.loc["tiny · freeze-backbone", "field micro-F1"] == 0.5
+    assert rows.loc["tiny · phased", "status"] == "running"
 
 
 def test_the_race_page_shows_a_finished_race_with_its_reading(workspace_home):
@@ -276,7 +283,8 @@ def test_the_race_page_shows_a_finished_race_with_its_reading(workspace_home):
                         started="2026-12-01T10:00:00+00:00", train_documents=9, eval_documents=3)
     for index, (scenario, f1, trainable) in enumerate((("freeze-backbone", 0.8, 10), ("phased", 0.9, 500),
                                                        ("full", 0.95, 1000))):
-        record = record.with_entry(index, status="finished", result=result(scenario, f1, 0.6, trainable))
+        record = record.with_entry(index, status="finished", result=result(scenario, f1, 0.6, trainable),
+                                   run_id="deleted-run" if scenario == "phased" else None)
     folder = ws.home / "studies" / "done-race"
     write_record(folder, record)
     write_study(record.study(), folder)
@@ -294,6 +302,10 @@ def test_the_race_page_shows_a_finished_race_with_its_reading(workspace_home):
     table = at.dataframe[0].value  # the cost-beside-quality table
     assert table["configuration"].tolist() == [f"text-minilm · {s}" for s in SCENARIOS]
     assert table["trainable parameters"].tolist() == [10, 500, 1000]
+    assert table["status"].tolist() == ["finished", "finished · run deleted", "finished"]
+    deleted = next(c.value for c in at.caption if c.value.startswith("Deleted on Runs since the race:"))
+    assert "text-minilm · phased" in deleted and "phased" in deleted and "freeze-backbone" not in deleted
+    assert deleted.endswith("Their curves are gone; the table and the reading keep the figures the race measured.")
     assert not any(b.key == "race_stop" for b in at.button)  # an ended race has nothing to stop
 
 

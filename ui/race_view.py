@@ -18,7 +18,8 @@ from receipt_core.study.race import RaceBusyError
 from receipt_core.study.race_record import (DEFAULT_RACE_SCENARIOS, RaceFileError, RacePlan, RaceRecord,
                                            check_race_name, find_races)
 from receipt_core.study.figures import config_colours
-from receipt_core.study.race_view import RACE_CHARTS, RaceFeed, entry_label, race_curves, race_rows
+from receipt_core.study.race_view import (RACE_CHARTS, RaceFeed, deleted_runs, entry_label, race_curves,
+                                          race_rows)
 from receipt_core.study.settings import StudyConfig, StudySettings
 from receipt_core.study.table import READING_NOTE
 from receipt_core.study.view import open_study
@@ -132,6 +133,7 @@ def race_board() -> None:
     if feed is None or feed.name != name:
         feed = st.session_state[FEED_KEY] = RaceFeed(name)
     curves = feed.poll(workspace(), record)
+    deleted = deleted_runs(record, {run.id for run in workspace().list_runs()})
 
     header = st.columns([5, 1])
     header[0].markdown(f"### {STATUS_ICONS.get(record.status, '')} Race {literal(record.name)} — {record.status}")
@@ -156,8 +158,8 @@ def race_board() -> None:
                                          uirevision=f"race-{name}-{series}-{axis}", colors=by_run),
                             key=f"race_chart_{series}", width="stretch")
     st.markdown("**Cost beside quality**")
-    st.dataframe(pd.DataFrame(race_rows(record, curves)), hide_index=True, key="race_table", placeholder=NO_VALUE,
-                 width="stretch",
+    st.dataframe(pd.DataFrame(race_rows(record, curves, deleted)), hide_index=True, key="race_table",
+                 placeholder=NO_VALUE, width="stretch",
                  column_config={"trainable parameters": st.column_config.NumberColumn(format="localized"),
                                 "share of own model trained": st.column_config.NumberColumn(
                                     format="percent", help="Trainable parameters over the run's own model, its heads "
@@ -165,6 +167,9 @@ def race_board() -> None:
                                 "training s": st.column_config.NumberColumn(format="%.1f"),
                                 "wall s": st.column_config.NumberColumn(format="%.1f"),
                                 "epochs": st.column_config.NumberColumn(format="%.2f")})
+    if deleted:
+        st.caption(f"Deleted on Runs since the race: {', '.join(map(literal, deleted.values()))}. Their curves are "
+                   "gone; the table and the reading keep the figures the race measured.")
     if not record.is_live:
         race_reading(record)
 

@@ -10,7 +10,7 @@ evaluation.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Collection, Mapping
 
 import pandas as pd
 
@@ -26,6 +26,7 @@ RACE_COLUMNS = ("configuration", "status", METRIC_LABELS["fields.micro_f1"], MET
                 "trainable parameters", "share of own model trained", "training s", "epochs", "steps", "wall s",
                 *(METRIC_LABELS[m] for m in HEADLINE_METRICS if m not in ("fields.micro_f1", "quantity.item_accuracy")))
 """The table's columns: the two headline scores beside the main costs first, so they show without scrolling."""
+DELETED_RUN = "run deleted"  # said after the status of a run deleted since the race: its curves are gone
 
 
 class RaceFeed:
@@ -47,6 +48,12 @@ class RaceFeed:
         return curves
 
 
+def deleted_runs(record: RaceRecord, kept_run_ids: Collection[str]) -> dict[str, str]:
+    """The race's started runs that are no longer among ``kept_run_ids`` (deleted on Runs): run id → label."""
+    return {entry.run_id: entry_label(record, entry) for entry in record.entries
+            if entry.run_id is not None and entry.run_id not in kept_run_ids}
+
+
 def entry_label(record: RaceRecord, entry: RaceEntry) -> str:
     """A run's name in the race's legends and table: its configuration, and its seed when there are repeats."""
     return entry.name + (f" (seed {entry.seed})" if record.plan.settings.repeats > 1 else "")
@@ -66,13 +73,16 @@ def race_curves(record: RaceRecord, curves: Mapping[str, RunCurves], series: str
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=list(CURVE_COLUMNS))
 
 
-def race_rows(record: RaceRecord, curves: Mapping[str, RunCurves]) -> list[dict[str, Any]]:
+def race_rows(record: RaceRecord, curves: Mapping[str, RunCurves],
+              deleted: Collection[str] = ()) -> list[dict[str, Any]]:
     """One row per run: status, cost (trainable parameters and their share, training and wall seconds, steps,
-    epochs) and quality (the headline metrics; None where not measured yet)."""
+    epochs) and quality (the headline metrics; None where not measured yet). A run in ``deleted`` (run ids
+    deleted from the workspace since) keeps the figures the race recorded, and its status says it is gone."""
     rows = []
     for entry in record.entries:
         row: dict[str, Any] = dict.fromkeys(RACE_COLUMNS)
-        row.update({"configuration": entry_label(record, entry), "status": entry.status})
+        status = f"{entry.status} · {DELETED_RUN}" if entry.run_id in deleted else entry.status
+        row.update({"configuration": entry_label(record, entry), "status": status})
         result, run = entry.result, curves.get(entry.run_id or "")
         if result is not None:
             row.update({"trainable parameters": result.trainable_parameters,
