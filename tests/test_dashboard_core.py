@@ -186,6 +186,23 @@ def test_curve_figure_marks_phases_and_keeps_uirevision():
     assert empty.layout.yaxis.range == (0, 1) and [a.text for a in empty.layout.annotations] == ["no points yet"]
 
 
+def test_a_long_legend_gets_room_below_the_axis_title_at_the_narrowest_width():
+    """A walkthrough at 1024 pixels: the x-axis title "step" sat under the first entry of a five-entry legend."""
+    from receipt_core.plots.chart_layout import AXIS_ROOM, LEGEND_ROW, legend_rows
+
+    names = ["field micro-precision", "field micro-recall", "field micro-F1", "field accuracy",
+             "item qty acc. (qty ≠ 1)"]
+    assert legend_rows(["train", "validation"]) == 1 and legend_rows(names) >= 4 and legend_rows(names, 2000) == 1
+    points = pd.DataFrame({"step": [1, 2] * 5, "series": [n for n in names for _ in range(2)], "value": [0.5] * 10})
+    short, long = (curve_figure(points[points["series"].isin(chosen)], "t", "score")
+                   for chosen in (names[:1], names))
+    assert long.layout.legend.yref == "container" and long.layout.legend.yanchor == "bottom"
+    assert long.layout.margin.b >= AXIS_ROOM + LEGEND_ROW * legend_rows(names)
+    # the plot keeps its height: the figure grows by the legend's rows
+    assert long.layout.height - long.layout.margin.b == short.layout.height - short.layout.margin.b
+    assert long.layout.title.xref == "container"  # a long title starts at the figure's edge, not the plot's
+
+
 def test_cost_quality_figure_uses_a_log_axis_for_parameter_counts():
     runs = pd.DataFrame({"run": ["a", "b", "c"], "scenario": ["freeze-backbone", "full", "full"],
                          "cost": [5_000, 24_000_000, None], "quality": [0.4, 0.8, 0.9]})

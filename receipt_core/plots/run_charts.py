@@ -10,7 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from ..data.markup import escape_markup
-from .chart_layout import TITLED_TOP, figure_title
+from .chart_layout import TITLED_TOP, bottom_legend, figure_title
 
 
 SERIES_COLORS = ("#4E79A7", "#F28E2B", "#E15759", "#76B7B2", "#59A14F", "#EDC948", "#B07AA1", "#FF9DA7",
@@ -97,9 +97,10 @@ def curve_figure(points: pd.DataFrame, title: str, y_title: str, phases: Sequenc
             annotations.append(dict(x=at, y=1, xref="x", yref="paper", yanchor="top", xanchor="left",
                                     showarrow=False, text=f"phase {phase}", font=dict(size=11, color="#333333"),
                                     bgcolor="rgba(255,255,255,0.85)"))
-    layout = dict(title=figure_title(title), height=340, margin=dict(l=10, r=10, t=TITLED_TOP, b=10),
-                  uirevision=uirevision, legend=dict(orientation="h", y=-0.25, yanchor="top", x=0, xanchor="left"),
-                  xaxis=dict(title=dict(text=CURVE_AXES.get(x, x))),
+    legend, bottom = bottom_legend([trace["name"] for trace in traces if trace.get("showlegend", True)])
+    layout = dict(title=figure_title(title), height=230 + TITLED_TOP + bottom,
+                  margin=dict(l=10, r=10, t=TITLED_TOP, b=bottom), uirevision=uirevision, legend=legend,
+                  xaxis=dict(title=dict(text=CURVE_AXES.get(x, x), standoff=6)),
                   yaxis=dict(title=dict(text=y_title), **({"type": "log"} if log_y else {})),
                   shapes=shapes, annotations=annotations)
     if not traces:  # Plotly's empty axes run from -1 to 4: say what is coming instead
