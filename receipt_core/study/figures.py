@@ -16,7 +16,7 @@ from .result import StudyResult
 
 COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
            "#17becf")
-_COST_PANELS = ((1, "fields.micro_f1"), (2, "quantity.item_accuracy"))
+_COST_PANELS = ((1, "fields.micro_f1"), (2, "quantity.item_accuracy"))  # (row, metric)
 SAME_TIME = 1.1  # training times within this factor of each other: the budget decided them, not the scenario
 _CURVE_PANELS = (((1, 1), "fields.micro_f1"), ((1, 2), "quantity.item_accuracy"), ((2, 1), "quantity.word_f1"))
 
@@ -37,9 +37,10 @@ def quality_cost_figure(result: StudyResult) -> go.Figure:
     seconds = [s.spread("train_s").mean for s in rows]
     # when a time budget gave every run the same seconds (a race), they say nothing: an epoch's cost does
     per_epoch = len(rows) > 1 and max(seconds) <= SAME_TIME * max(min(seconds), 1e-9)
-    cost = "seconds per epoch" if per_epoch else "training time"
-    figure = make_subplots(rows=1, cols=2, subplot_titles=(f"field micro-F1 vs {cost}",
-                                                           f"item quantity accuracy vs {cost}"))
+    # one panel above the other, the legend below them: side by side, the panels' titles, axis titles and point
+    # labels overlapped on a narrow screen and the legend took half its width (a walkthrough at 414 px)
+    figure = make_subplots(rows=2, cols=1, vertical_spacing=0.2,
+                           subplot_titles=("field micro-F1", "item quantity accuracy"))
     colours = config_colours(result)
     xs = [s.seconds_per_epoch() if per_epoch else s.spread("train_s").mean for s in rows]
     middle = (min(xs) + max(xs)) / 2 if xs else 0.0
@@ -49,19 +50,21 @@ def quality_cost_figure(result: StudyResult) -> go.Figure:
         colour = colours[s.config.name]  # the configuration's colour in both panels and in the curves
         # a label leans into the panel: centred on the leftmost point it was cut to "t-minilm · …" (a walkthrough)
         side = "top center" if len(rows) == 1 else "top right" if x <= middle else "top left"
-        for col, key in _COST_PANELS:
+        for row, key in _COST_PANELS:
             figure.add_trace(go.Scatter(
                 x=[x], y=[s.spread(key).mean],
                 mode="markers+text", name=name,
                 text=[name], textposition=side, cliponaxis=False, legendgroup=name,
-                showlegend=col == 1,
+                showlegend=row == 1,
                 error_y={"type": "data", "array": [s.spread(key).std], "visible": len(s.runs) > 1, "color": colour},
                 marker={"size": 8 + 22 * math.sqrt(trainable / max(largest, 1)), "color": colour},
                 hovertext=f"{name}: {int(trainable):,} trainable parameters"),
-                row=1, col=col)
-    figure.update_xaxes(title_text="training seconds per epoch (the same budget for every run)" if per_epoch
+                row=row, col=1)
+    figure.update_xaxes(title_text="training seconds per epoch (one budget for all)" if per_epoch
                         else "training seconds")
-    figure.update_layout(title="Quality vs cost (marker size: trainable parameters)", height=520)
+    figure.update_layout(title="Quality vs cost", height=760, margin={"l": 40, "r": 20, "t": 70, "b": 40},
+                         legend={"orientation": "h", "yanchor": "top", "y": -0.1, "x": 0,
+                                 "title": {"text": "marker size: trainable parameters", "side": "top"}})
     return figure
 
 
