@@ -19,6 +19,7 @@ from receipt_core.datasets import load_dataset
 from receipt_core.datasets.export_zip import export_zip_bytes
 from receipt_core.workspace.store import Workspace
 from ui.annotate_keys import apply_keys, label_keys, new_presses
+from ui.literal import literal
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -254,7 +255,7 @@ def test_a_change_to_a_word_another_session_has_moved_is_refused_not_put_on_anot
     # the selection follows the word B had open (now #0), so making the change again lands on it (a probe found
     # it stayed on #1, the word that slid in, and the second try labelled that one)
     assert at.session_state[f"annotate_cursor_{doc.id}"] == 0
-    assert any(f"The word you had open, {shown.words[1].text!r}, is now #0" in w.value for w in at.warning)
+    assert any(f"The word you had open, {literal(shown.words[1].text)}, is now #0" in w.value for w in at.warning)
     _keyed(at.selectbox, f"annotate_label_{doc.id}_0_").set_value("TOTAL").run()
     assert receipts.get_document(doc.id).words[0] == shown.words[1].with_annotation("TOTAL")
     receipts.undo(doc.id)

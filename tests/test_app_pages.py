@@ -607,6 +607,8 @@ def test_train_runs_live_and_a_second_start_from_another_session_is_refused(demo
     assert {"train_chart_fields_metrics", "train_chart_quantity_metrics", "train_prediction_figure"} <= charts
     assert list(second.dataframe[-1].value.columns) == ["name", "quantity", "unit_price", "price"]
     second.button(key="train_stop").click().run()
+    # said by the view the press redrew, not by the callback (which logged a warning for every press)
+    assert [t.value for t in second.toast] == ["Stopping after this step…"]
     if active.job.is_alive:  # evaluating and saving before it ends: said, and nothing left to press (a walkthrough
         # read "running … ETA 2s" for 15 s after Stop)
         from ui.shared import STOPPING

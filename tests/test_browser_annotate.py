@@ -196,8 +196,12 @@ def test_a_text_correction_persists_and_a_reload_keeps_dataset_and_receipt(serve
     _wait_for(lambda: ws.get_document(second).words[0].text == original)
     wait_idle(page)
     expect(page.get_by_role("combobox", name="Word", exact=True).first).to_have_value(f"#0 {original}")
-    expect(page.get_by_text(f"Undid the last correction, which was word 0: text {original!r} -> 'CORRECTED'; "
-                            "the receipt is as it was before it.")).to_be_visible()
+    # the prose in the page's font ("->" drawn as an arrow), the words in code font (a walkthrough read all of it in
+    # code font)
+    notice = page.get_by_text(f"Undid the last correction, which was word 0: text {original} → CORRECTED; the "
+                              "receipt is as it was before it.")
+    expect(notice).to_be_visible()
+    assert [code.inner_text().strip() for code in notice.locator("code").all()] == [original, "CORRECTED"]
 
 
 def test_next_and_previous_after_mark_done_move_between_receipts(server, page):

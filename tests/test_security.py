@@ -141,6 +141,21 @@ def test_literal_wraps_any_text_in_one_code_span_it_cannot_leave():
     assert "\u2066" not in literal("a\u2066b")
 
 
+def test_a_notice_shows_its_quotes_as_code_and_its_prose_plain_unless_the_prose_could_be_markup():
+    """A walkthrough read Undo's notice entirely in code font; a user's text stays a code span either way."""
+    from ui.literal import notice_markdown
+
+    assert notice_markdown("Undid the last label change, which was word #1 'TOTAL'; the receipt is as it was "
+                           "before it.") == ("Undid the last label change, which was word #1 ` TOTAL `; the receipt "
+                                             "is as it was before it.")
+    assert notice_markdown(f"word 4: text {MARKDOWN_NAME!r} -> \"it's\"") == \
+        f"word 4: text {literal(MARKDOWN_NAME)} -> ` it's `"
+    # prose that Markdown or Streamlit could read as markup: the whole sentence is one code span
+    for prose in (f"renamed to {MARKDOWN_NAME}", "moved :red[x]", "see https://evil.example/x", "1. first",
+                  "a\n# heading", "a <b>bold</b>", "a :smile: b"):
+        assert notice_markdown(prose) == literal(prose), prose
+
+
 def test_zero_width_and_other_invisible_characters_show_as_escapes_in_plain_and_literal_text():
     """"zero\u200bwidth" showed as "zerowidth": every format character (Unicode Cf) is shown as its escape, as the
     bidirectional controls already were; other text (accents, CJK, emoji) is kept."""

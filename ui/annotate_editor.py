@@ -23,10 +23,10 @@ from ui.annotate_corrections import corrections
 from ui.annotate_keys import apply_keys, key_help, keyboard_listener, new_presses
 from ui.annotate_overlay import LOW_OCR, overlay_choice
 from ui.annotate_region import DRAWN_BOX_KEY
-from ui.annotate_state import (MESSAGES_KEY, NEXT_DOC_KEY, NOTICE_KEY, act, bump, follow_selected_word, say,
-                               selected_word, view_version, word_key, word_picker_key)
+from ui.annotate_state import (MESSAGES_KEY, NEXT_DOC_KEY, NOTICE_KEY, TOAST_KEY, act, bump, follow_selected_word,
+                               say, selected_word, view_version, word_key, word_picker_key)
 from ui.annotate_table import word_table
-from ui.literal import literal, plain
+from ui.literal import literal, notice_markdown, plain
 from ui.shared import friendly, user_errors, workspace
 
 SCHEMA = DEFAULT_SCHEMA
@@ -64,11 +64,13 @@ def word_editor(doc_id: str, next_doc_id: str | None, status: str) -> None:
     with right:
         _word_panel(doc)
         _receipt_suggestions(doc, seen_action)
+        if toast := st.session_state.pop(TOAST_KEY, None):
+            st.toast(toast)
         notice = st.session_state.pop(NOTICE_KEY, None)
         if notice:
-            st.info(literal(notice))  # it may quote a dataset name or an error
+            st.info(notice_markdown(notice))  # it may quote a dataset name, a word or an error
         for message in st.session_state.pop(MESSAGES_KEY, []):
-            st.warning(literal(message))
+            st.warning(notice_markdown(message))
     word_table(doc)
 
 

@@ -17,6 +17,7 @@ NEXT_DOC_KEY = "annotate_doc_next"  # a receipt to select at the next full rerun
 MESSAGES_KEY = "annotate_messages"  # warnings to show once
 DONE_WARNING_KEY = "annotate_done_warning"  # what Mark done left unreviewed, shown once under the button
 NOTICE_KEY = "annotate_notice"  # one line of news to show once
+TOAST_KEY = "annotate_toast"  # a count to show once as a toast
 
 
 def word_key(doc_id: str) -> str:
@@ -100,8 +101,9 @@ def act(doc: Document, change, advance: bool = False, done: str | None = None) -
         return
     if done is not None:
         changed = len(getattr(result, "changes", ()))
-        st.toast(f"{counted(changed, 'suggestion')} {done}"
-                 + (" (Undo last change takes them back)" if changed else ""))
+        # kept for the editor to show: a callback of a button in a fragment must not draw (Streamlit logs a warning)
+        st.session_state[TOAST_KEY] = (f"{counted(changed, 'suggestion')} {done}"
+                                       + (" (Undo last change takes them back)" if changed else ""))
     say(*getattr(result, "skipped", ()))
     if (focus := getattr(result, "focus", None)) is not None:  # a word added before the selection moves it on
         st.session_state[word_key(doc.id)] = focus

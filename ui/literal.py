@@ -8,7 +8,15 @@ image the browser fetches. :func:`literal` wraps such text in a code span, where
 
 from __future__ import annotations
 
+import re
+
 from receipt_core.data.markup import code_span, visible_text
+
+_QUOTED = re.compile(r"'(?:[^'\\\n]|\\.)*'|\"(?:[^\"\\\n]|\\.)*\"")  # a Python repr of a string: 'x', "it's"
+# What Markdown or Streamlit could read as markup outside the quotes: punctuation that formats, links or embeds,
+# a directive or shortcode (":red[", ":smile:"), a bare address, a heading or a list at the start.
+_MARKUP = re.compile(r"[\\`*_\[\]<|~$&@]|:\S|https?:|www\.|^\s*(?:#|\d+[.)]\s|[-+*]\s|>|=)",
+                     re.IGNORECASE | re.MULTILINE)
 
 
 def literal(text: object, limit: int | None = None) -> str:
@@ -25,3 +33,14 @@ def plain(text: object) -> str:
     bidirectional and zero-width characters (Unicode Cc and Cf) as their escapes
     (:func:`receipt_core.data.markup.visible_text`)."""
     return visible_text(text)
+
+
+def notice_markdown(text: object) -> str:
+    """A sentence this app wrote that quotes user text as Python does (``'TOTAL'``, ``"it's"``), as Markdown: each
+    quote a code span (:func:`literal`), the rest plain prose, so a notice no longer reads entirely in code font
+    (a walkthrough of Undo). When the rest holds anything Markdown or Streamlit could take for markup (a user's
+    text that was not quoted, say), the whole sentence is one code span instead."""
+    text = str(text)
+    if _MARKUP.search(_QUOTED.sub("", text)):
+        return literal(text)
+    return _QUOTED.sub(lambda quoted: literal(quoted.group(0)[1:-1]), text)

@@ -27,6 +27,7 @@ from ui.shared import NO_VALUE, STOPPING, fmt_params, fmt_seconds, friendly, job
 
 FEED_KEY = "train_feed"
 FIGURES_KEY = "train_chart_figures"  # chart key → (what it was built from, figure)
+NOTICE_KEY = "train_control_notice"  # what the last Pause/Resume/Stop press has to say: (toast|warning, text)
 PREDICTION_KEY = "train_prediction_drawn"  # the watched receipt's figure as last drawn (_DrawnPrediction)
 # While a run trains, the watched receipt's figure (its image and a box per word: the page's costliest redraw, on the
 # server and in the browser) is redrawn at most this often; a short epoch would otherwise redraw it every refresh.
@@ -80,6 +81,7 @@ def live_view() -> None:
         header[2].button("Stop", key="train_stop", type="primary", width="stretch", on_click=_control,
                          args=(active.run_id, "stop"))
 
+    _show_control_notice()
     if curves.error:
         st.error(f"Training failed: {literal(curves.error)}")
     for message in curves.messages:
@@ -90,12 +92,22 @@ def live_view() -> None:
 
 
 def _control(run_id: str, action: str) -> None:
+    """Pause, Resume or Stop. A callback of a button in a fragment must not draw (Streamlit logs a warning for every
+    press): what it has to say is kept for the fragment's next run, which shows it (:func:`_show_control_notice`)."""
     try:
         job_slot().control(run_id, action)
-        st.toast({"stop": "Stopping after this step…", "pause": "Pausing after this step…",
-                  "resume": "Resumed"}[action])
+        st.session_state[NOTICE_KEY] = ("toast", {"stop": "Stopping after this step…",
+                                                  "pause": "Pausing after this step…", "resume": "Resumed"}[action])
     except JobBusyError as error:
-        st.warning(friendly(error))
+        st.session_state[NOTICE_KEY] = ("warning", friendly(error))
+
+
+def _show_control_notice() -> None:
+    kind, text = st.session_state.pop(NOTICE_KEY, (None, None))
+    if kind == "toast":
+        st.toast(text)
+    elif kind == "warning":
+        st.warning(text)
 
 
 def _budget_s(ws, run_id: str) -> float | None:
