@@ -17,7 +17,7 @@ from receipt_core.datasets.export_zip import export_zip_bytes, export_zip_name
 from receipt_core.wording import counted
 from ui.actions import document_image, ocr_and_store
 from ui.literal import literal, plain
-from ui.shared import (NO_VALUE, PDF_NOTE, UPLOAD_TYPES, current_dataset, dataset_name_input, flash,
+from ui.shared import (NO_VALUE, PDF_NOTE, UPLOAD_TYPES, current_dataset, dataset_name_input, figure_and_tables, flash,
                        forget_stale_choice, no_receipt_matches, require_router, server_folders, show_dataset_now,
                        show_flash, user_errors, workspace)
 from ui.zip_import import zip_import_section
@@ -126,7 +126,7 @@ with view_tab:
                 forget_stale_choice("data_doc", titles)  # a receipt just deleted, or of the dataset shown before
                 doc_id = st.selectbox("Receipt", list(titles), key="data_doc", format_func=lambda i: plain(titles[i]))
                 doc = ws.get_document(doc_id)
-                left, right = st.columns([3, 2])
+                left, right = figure_and_tables()
                 left.plotly_chart(document_figure(doc, document_image(ws, doc), title=doc.id), key="data_figure",
                                   width="stretch")
                 words = pd.DataFrame([{"text": w.text, "label": w.annotation_label if w.is_labelled else NOT_LABELLED,

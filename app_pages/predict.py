@@ -15,7 +15,7 @@ from receipt_core.evaluation.confidence import (DEFAULT_UNCERTAIN_BELOW, LINE_AR
 from receipt_core.data.markup import spreadsheet_csv
 from receipt_core.data.images import MAX_IMAGES_PER_PREDICTION
 from receipt_core.ocr.engine import OcrCache, ocr_many
-from receipt_core.plots.figures import FIGURE_HEIGHT, LOW_CONFIDENCE, prediction_figure, tall_figure_height
+from receipt_core.plots.figures import LOW_CONFIDENCE, page_figure_height, prediction_figure, tall_figure_height
 from receipt_core.plots.overlay import MODEL_LAYER, OCR_LAYER, confidence_marks, overlay_counts, overlay_figure
 from receipt_core.training.events import METRIC_LABELS
 from receipt_core.training.run_documents import train_ids, trained_on_photos
@@ -23,8 +23,8 @@ from receipt_core.training.run_summary import last_evaluation
 from receipt_core.wording import counted
 from ui.actions import document_image
 from ui.literal import literal, plain
-from ui.shared import (NO_VALUE, PDF_NOTE, UPLOAD_TYPES, current_dataset, loaded_run, require_router,
-                       run_display_name, run_picker, runs_with_checkpoints, user_errors, workspace)
+from ui.shared import (NO_VALUE, PDF_NOTE, UPLOAD_TYPES, current_dataset, figure_and_tables, loaded_run,
+                       require_router, run_display_name, run_picker, runs_with_checkpoints, user_errors, workspace)
 
 OVERLAYS = {"labels": (), "OCR confidence": (OCR_LAYER,), "model confidence": (MODEL_LAYER,),
             "both": (OCR_LAYER, MODEL_LAYER)}
@@ -145,7 +145,7 @@ if inputs:
                            help=f"Where the photo went wrong: words Tesseract read with confidence under "
                                 f"{LOW_CONFIDENCE:g} get a solid orange outline, words whose answer the model gave "
                                 f"with probability under the threshold a dashed blue frame")
-        height = tall_figure_height(doc.width, doc.height) if large else FIGURE_HEIGHT
+        height = tall_figure_height(doc.width, doc.height) if large else page_figure_height(doc.width, doc.height)
         title = f"{doc.source or doc.id} · {run_name}"  # the receipt (an upload's file name) and the run
         if OVERLAYS[overlay]:
             counts = overlay_counts(confidence_marks(doc, prediction, unsure_below=threshold))
@@ -157,7 +157,7 @@ if inputs:
         else:
             figure = prediction_figure(doc.width, doc.height, prediction.to_json(), image, title=title,
                                        uncertain_below=threshold, figure_height=height)
-        left, right = (st.container(), st.container()) if large else st.columns([3, 2])
+        left, right = figure_and_tables(stacked=large)
         left.plotly_chart(figure, key="predict_figure", width="stretch")
         with right:
             st.markdown("**Items**")

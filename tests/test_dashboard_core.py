@@ -203,6 +203,18 @@ def test_a_long_legend_gets_room_below_the_axis_title_at_the_narrowest_width():
     assert long.layout.title.xref == "container"  # a long title starts at the figure's edge, not the plot's
 
 
+def test_a_photo_wider_than_tall_gets_a_figure_in_proportion_and_a_receipt_the_full_height():
+    """A walkthrough: a 4:3 photo filled 230 of a 720-pixel figure, blank above and below it."""
+    from receipt_core.plots.figures import FIGURE_HEIGHT, WIDE_PAGE_SHARE, page_figure_height
+
+    def drawn(width: int, height: int) -> int:
+        return document_figure(Document(id="p", width=width, height=height, words=[])).layout.height
+
+    assert drawn(300, 900) == drawn(500, 500) == FIGURE_HEIGHT
+    assert drawn(400, 300) == int(FIGURE_HEIGHT * 0.75) == page_figure_height(400, 300)
+    assert drawn(1000, 100) == int(FIGURE_HEIGHT * WIDE_PAGE_SHARE)  # a strip is not drawn as a sliver
+
+
 def test_cost_quality_figure_uses_a_log_axis_for_parameter_counts():
     runs = pd.DataFrame({"run": ["a", "b", "c"], "scenario": ["freeze-backbone", "full", "full"],
                          "cost": [5_000, 24_000_000, None], "quality": [0.4, 0.8, 0.9]})
@@ -307,13 +319,12 @@ def test_while_a_run_trains_the_watched_receipt_is_redrawn_at_most_every_few_sec
     clock, built, tables = [100.0], [], []
     import streamlit
 
-    fake_st = SimpleNamespace(
-        session_state={}, subheader=lambda *a, **k: None, toggle=lambda *a, **k: False,
-        column_config=streamlit.column_config,
-        columns=lambda spec: (SimpleNamespace(plotly_chart=lambda figure, key, width: None),
-                              SimpleNamespace(caption=lambda text: None,
-                                              dataframe=lambda table, **k: tables.append(table))))
+    fake_st = SimpleNamespace(session_state={}, subheader=lambda *a, **k: None, toggle=lambda *a, **k: False,
+                              column_config=streamlit.column_config)
     monkeypatch.setattr(live_run, "st", fake_st)
+    monkeypatch.setattr(live_run, "figure_and_tables", lambda stacked: (
+        SimpleNamespace(plotly_chart=lambda figure, key, width: None),
+        SimpleNamespace(caption=lambda text: None, dataframe=lambda table, **k: tables.append(table))))
     monkeypatch.setattr(live_run.time, "monotonic", lambda: clock[0])
     monkeypatch.setattr(live_run, "document_image", lambda ws, doc: None)
     monkeypatch.setattr(live_run, "prediction_figure", lambda *a, title, **k: built.append(title) or title)

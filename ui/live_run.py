@@ -15,7 +15,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from receipt_core.plots.figures import FIGURE_HEIGHT, prediction_figure, tall_figure_height
+from receipt_core.plots.figures import prediction_figure, tall_figure_height
 from receipt_core.plots.run_charts import curve_figure
 from receipt_core.training.events import HEADLINE_METRICS, METRIC_LABELS, PredictionEvent, headline, is_score_metric
 from ui.literal import literal
@@ -23,7 +23,8 @@ from receipt_core.training.run_feed import RunCurves, RunFeed
 from receipt_core.training.run_status import status_line
 from receipt_core.training.slot import JobBusyError
 from ui.actions import document_image
-from ui.shared import NO_VALUE, STOPPING, fmt_params, fmt_seconds, friendly, job_slot, workspace
+from ui.shared import (NO_VALUE, STOPPING, figure_and_tables, fmt_params, fmt_seconds, friendly, job_slot,
+                       workspace)
 
 FEED_KEY = "train_feed"
 FIGURES_KEY = "train_chart_figures"  # chart key → (what it was built from, figure)
@@ -212,10 +213,10 @@ def _predictions(curves: RunCurves, ws, live: bool) -> None:
             return
         figure = prediction_figure(doc.width, doc.height, prediction, document_image(ws, doc),
                                    title=f"{doc_id} at step {event.step}",
-                                   figure_height=tall_figure_height(doc.width, doc.height) if large else FIGURE_HEIGHT)
+                                   figure_height=tall_figure_height(doc.width, doc.height) if large else None)
         drawn = _DrawnPrediction(doc_id, large, event, figure, time.monotonic())
         st.session_state[PREDICTION_KEY] = drawn
-    left, right = (st.container(), st.container()) if large else st.columns([3, 2])
+    left, right = figure_and_tables(stacked=large)
     left.plotly_chart(drawn.figure, key="train_prediction_figure", width="stretch")
     items = pd.DataFrame(prediction.get("items") or [], columns=["name", "quantity", "unit_price", "price"])
     right.caption("Items assembled from the predicted fields and quantities")

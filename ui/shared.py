@@ -134,6 +134,20 @@ def field_row(count: int, width: int = 180) -> list[DeltaGenerator]:
     return [row.container(width=width) for _ in range(count)]
 
 
+FIGURE_PANE = 620  # pixels of a receipt's figure beside its tables; on a narrower page the tables go below it
+TABLE_PANE = 500  # pixels of the tables beside a receipt: an items table's five columns fit without scrolling
+
+
+def figure_and_tables(stacked: bool = False) -> tuple[DeltaGenerator, DeltaGenerator]:
+    """Where a receipt's figure and its tables go: side by side when the page has room for both, else the tables
+    under the figure, each as wide as the page allows. ``st.columns([3, 2])`` kept them side by side at any width:
+    at 1024 pixels the items table showed only its names and a photo was 220 pixels wide (a walkthrough)."""
+    if stacked:
+        return st.container(), st.container()
+    row = st.container(horizontal=True, gap="medium")
+    return row.container(width=FIGURE_PANE), row.container(width=TABLE_PANE)
+
+
 def pair_evaluation(train_key: str, eval_key: str, names: list[str]) -> None:
     """On_change of a form's training dataset: its evaluation choice follows to the dataset's sibling
     (``cord-sample-train`` → ``cord-sample-dev``), as the sidebar's choice does; without one it is kept, unless it

@@ -28,15 +28,17 @@ from ..data.markup import escape_markup
 from ..data.schema import DEFAULT_SCHEMA, LabelSchema
 from .click_targets import click_targets
 from .chart_layout import TOOLBAR_ROOM
-from .figures import FIGURE_HEIGHT, OTHER_COLOR, BoxMark, _outline, _page_background, _write_words, label_colors
+from .figures import (OTHER_COLOR, BoxMark, _outline, _page_background, _write_words, label_colors,
+                      page_figure_height)
 
 ITEM_COLOR = "#6A3D9A"
 SELECTED_MARGIN = 3.0  # page pixels between a selected word's box and its frame
 
 
 def annotation_figure(doc: Document, image: Image.Image | None = None, selected: int | None = None,
-                      schema: LabelSchema = DEFAULT_SCHEMA, figure_height: int = FIGURE_HEIGHT) -> go.Figure:
+                      schema: LabelSchema = DEFAULT_SCHEMA, figure_height: int | None = None) -> go.Figure:
     """The receipt with its labels, suggestions, items and the selected word (see the module docstring)."""
+    figure_height = figure_height or page_figure_height(doc.width, doc.height)
     colors = label_colors(schema)
     fig = go.Figure()
     _page_background(fig, doc.width, doc.height, image)

@@ -26,6 +26,7 @@ from .chart_layout import TITLED_TOP, TOOLBAR_ROOM, figure_title
 from .click_targets import click_targets
 
 FIGURE_HEIGHT = 720  # pixels on screen for a receipt figure
+WIDE_PAGE_SHARE = 0.55  # the least share of FIGURE_HEIGHT a page wider than tall gets (page_figure_height)
 MAX_IMAGE_SIDE = 1400  # the background image is downscaled to this before it is sent to the browser
 LOW_CONFIDENCE = 60.0  # Tesseract confidence below which a word is flagged for review
 
@@ -90,14 +91,16 @@ def prediction_marks(prediction: Mapping[str, Any], uncertain_below: float = 0.5
 
 def receipt_figure(width: int, height: int, marks: Sequence[BoxMark], image: Image.Image | None = None,
                    title: str = "", schema: LabelSchema = DEFAULT_SCHEMA, selected: int | None = None,
-                   uirevision: str | None = None, figure_height: int = FIGURE_HEIGHT) -> go.Figure:
+                   uirevision: str | None = None, figure_height: int | None = None) -> go.Figure:
     """A receipt page with word boxes coloured by label, over its image or a blank page with the words written.
+    ``figure_height`` (screen pixels): :func:`page_figure_height` of the page unless given.
 
     ``selected`` (a word index) is drawn with a thick outline. ``uirevision`` keeps the user's zoom across
     redraws of the same receipt.
     """
     if width <= 0 or height <= 0:
         raise ValueError(f"a receipt page must have a positive size, got {width}x{height}")
+    figure_height = figure_height or page_figure_height(width, height)
     colors = {**label_colors(schema), NOT_LABELLED: NOT_LABELLED_COLOR}
     fig = go.Figure()
     _page_background(fig, width, height, image)
@@ -163,13 +166,21 @@ def document_figure(doc: Document, image: Image.Image | None = None, selected: i
 
 def prediction_figure(width: int, height: int, prediction: Mapping[str, Any], image: Image.Image | None = None,
                       schema: LabelSchema = DEFAULT_SCHEMA, title: str = "", uncertain_below: float = 0.5,
-                      figure_height: int = FIGURE_HEIGHT) -> go.Figure:
+                      figure_height: int | None = None) -> go.Figure:
     """A model's prediction for one receipt: boxes coloured by predicted field, quantity words marked, words whose
     field score is under ``uncertain_below`` outlined as uncertain. ``figure_height`` (screen pixels) makes it
     tall enough to read a long receipt (:func:`tall_figure_height`)."""
     return receipt_figure(width, height, prediction_marks(prediction, uncertain_below), image=image, title=title,
                           schema=schema, uirevision=f"prediction-{prediction.get('id', '')}",
                           figure_height=figure_height)
+
+
+def page_figure_height(width: int, height: int) -> int:
+    """Screen pixels for a page drawn beside other things: :data:`FIGURE_HEIGHT` for a receipt taller than wide; for
+    a wider photo, less in proportion (down to :data:`WIDE_PAGE_SHARE` of it), so it does not float in a tall
+    blank figure (a walkthrough's 4:3 photo filled 230 of 720 pixels in a 1024-pixel screen's column)."""
+    ratio = height / max(width, 1)
+    return FIGURE_HEIGHT if ratio >= 1 else int(FIGURE_HEIGHT * max(WIDE_PAGE_SHARE, ratio))
 
 
 def tall_figure_height(width: int, height: int, screen_width: int = 900, most: int = 2400) -> int:

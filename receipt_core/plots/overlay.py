@@ -32,7 +32,7 @@ from ..data.schema import OTHER, QUANTITY
 from ..evaluation.confidence import DEFAULT_UNCERTAIN_BELOW, word_confidence
 from .click_targets import click_targets
 from .chart_layout import TITLED_TOP, TOOLBAR_ROOM, figure_title
-from .figures import FIGURE_HEIGHT, LOW_CONFIDENCE, _outline, _page_background, _write_words
+from .figures import LOW_CONFIDENCE, _outline, _page_background, _write_words, page_figure_height
 
 OCR_LAYER = "ocr"
 MODEL_LAYER = "model"
@@ -138,11 +138,12 @@ def overlay_counts(marks: Sequence[ConfidenceMark]) -> OverlayCounts:
 
 def overlay_figure(doc: Document, prediction, image: Image.Image | None = None, layers: Sequence[str] = LAYERS,
                    low_ocr_below: float = LOW_CONFIDENCE, unsure_below: float = DEFAULT_UNCERTAIN_BELOW,
-                   title: str = "", figure_height: int = FIGURE_HEIGHT) -> go.Figure:
+                   title: str = "", figure_height: int | None = None) -> go.Figure:
     """The receipt with the doubts of ``layers`` (``OCR_LAYER``, ``MODEL_LAYER`` or both) marked as the module
     docstring says, over its image or a blank page with the words written."""
     if doc.width <= 0 or doc.height <= 0:
         raise ValueError(f"a receipt page must have a positive size, got {doc.width}x{doc.height}")
+    figure_height = figure_height or page_figure_height(doc.width, doc.height)
     marks = confidence_marks(doc, prediction, low_ocr_below, unsure_below)
     fig = go.Figure()
     _page_background(fig, doc.width, doc.height, image)
