@@ -11,7 +11,7 @@ from receipt_core.datasets.demo import (CORD_SAMPLE_DEV, CORD_SAMPLE_TRAIN, DEMO
 from receipt_core.data.document import NOT_LABELLED
 from receipt_core.data.schema import OTHER
 from receipt_core.wording import counted
-from ui.shared import NO_VALUE, flash, require_router, show_dataset_now, show_flash, user_errors, workspace
+from ui.shared import NO_VALUE, field_row, flash, require_router, show_dataset_now, show_flash, user_errors, workspace
 
 require_router()
 st.title("Receipt MTL Studio")
@@ -88,15 +88,17 @@ with user_errors("Reading the workspace"):
     words = sum(d.words for d in datasets)
     labelled = sum(n for d in datasets for label, n in d.label_counts.items()
                    if label not in (OTHER, NOT_LABELLED))
-    a, b, c, d = st.columns(4)
+    a, b, c, d = field_row(4, width=200)  # four columns cut "Labelled words (no…" at 1024 px (a walkthrough)
     a.metric("Documents", documents)
     b.metric("Words", words)
-    c.metric("Labelled words (not OTHER)", labelled)
+    c.metric("Labelled words", labelled, help="Words with a label other than OTHER")
     d.metric("Runs", len(runs))
     if datasets:
         per_label = pd.DataFrame([{"dataset": s.name, "documents": s.documents, "words": s.words,
                                    **dict(s.label_counts)} for s in datasets])
         st.dataframe(per_label.fillna(0).convert_dtypes(), hide_index=True, key="home_datasets",  # 0, not None
-                     placeholder=NO_VALUE)
+                     placeholder=NO_VALUE,
+                     # the name whole: "cord-sam" for both cord-sample-dev and -train at 1024 px (a walkthrough)
+                     column_config={"dataset": st.column_config.TextColumn("dataset", width="medium", pinned=True)})
     else:
         st.info("The workspace is empty.")
