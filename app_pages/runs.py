@@ -32,8 +32,8 @@ from ui.literal import literal, plain
 from ui.race_study import STUDY_REFRESH_S, study_form, study_progress
 from ui.race_track import race_track
 from ui.race_view import study_reading
-from ui.shared import HOLD_OUT, NO_VALUE, forget_stale_choice, friendly, go_to_page, job_slot, require_router, \
-    user_errors, vanished_run, workspace
+from ui.shared import EVALUATION_HELP, HOLD_OUT, NO_VALUE, forget_stale_choice, friendly, go_to_page, job_slot, \
+    require_router, user_errors, vanished_run, workspace
 
 OPENED_STUDY_KEY = "studies_opened"  # the study shown in the Studies tab (a path, as typed or picked)
 DEFAULTS = "the defaults"
@@ -314,7 +314,7 @@ with runs_tab:
             r1, r2, r3 = st.columns(3)
             train_set = r1.selectbox("Training dataset", own + names, key="runs_resume_train")
             eval_set = r2.selectbox("Evaluation dataset", [HOLD_OUT] + names, key="runs_resume_eval",
-                                    disabled=train_set == OWN_RECEIPTS)
+                                    disabled=train_set == OWN_RECEIPTS, help=EVALUATION_HELP)
             share = r3.slider("Held-out share", 0.1, 0.5, 0.25, 0.05, key="runs_resume_share",
                               disabled=train_set == OWN_RECEIPTS or eval_set != HOLD_OUT)
             if st.button("Resume", key="runs_resume", disabled=not (own or names)):

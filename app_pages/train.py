@@ -22,8 +22,8 @@ from receipt_core.training.schedules import LR_SCHEDULES
 from receipt_core.training.slot import JobBusyError
 from ui.literal import literal
 from ui.live_run import live_view
-from ui.shared import (HOLD_OUT, NO_DATA, current_dataset, evaluation_preview, field_row, fmt_params, fmt_share,
-                       forget_stale_choice, friendly, group_sizes, job_slot, pair_evaluation, require_router,
+from ui.shared import (EVALUATION_HELP, HOLD_OUT, NO_DATA, current_dataset, evaluation_preview, field_row, fmt_params,
+                       fmt_share, forget_stale_choice, friendly, group_sizes, job_slot, pair_evaluation, require_router,
                        run_display_name, server_folders, user_errors, workspace)
 
 LOCAL = "local folder…"
@@ -98,7 +98,7 @@ with st.expander("Run settings", expanded=busy is None):
     eval_options = [HOLD_OUT] + datasets
     eval_choice = data_cols[1].selectbox("Evaluation dataset", eval_options, persist_state="session", key="train_eval",
                                          index=eval_options.index(default_eval) if default_eval else 0,
-                                         disabled=kind == PRETRAIN)
+                                         disabled=kind == PRETRAIN, help=EVALUATION_HELP)
     hold_out = data_cols[2].slider("Held-out share", 0.1, 0.5, 0.25, 0.05,
                                    persist_state="session", key="train_hold_out",
                                    disabled=eval_choice != HOLD_OUT or kind == PRETRAIN)
@@ -136,10 +136,7 @@ with st.expander("Run settings", expanded=busy is None):
                                          persist_state="session", key="train_preset", on_change=_scenario_defaults,
                                          help="Picking a scenario puts every setting below back to that "
                                               "scenario's own defaults")
-        if preset == TrainConfig().scenario:  # said of the default only: under another scenario it read as its own
-            model_cols[1].caption(f"The default, {preset}: level with full fine-tuning on CORD dev (field F1 0.965 vs "
-                                  "0.962 over three seeds, within the noise rule) and ahead of it on WildReceipt "
-                                  "photos (0.767 vs 0.735), for less training (README).")
+        default_note = model_cols[1].container()  # filled once the toggles say whether the scenario is as it is
         defaults = TrainConfig.for_scenario(preset)  # a scenario's own defaults (e.g. the heads' rate)
         sizes: tuple[tuple[str, int], ...] = ()
         if backbone:
@@ -161,16 +158,21 @@ with st.expander("Run settings", expanded=busy is None):
                       for i, (name, count) in enumerate(sizes)}
             toggles = hand_toggles(plan, sizes, chosen)
             freeze, unfreeze = toggles.freeze, toggles.unfreeze
-            if toggles.is_custom:
-                model_cols[1].markdown(f"**custom**: *{preset}* with {', '.join(unfreeze) or 'no group'} also "
-                                       f"trained and {', '.join(freeze) or 'no group'} also frozen (the toggles "
-                                       "below)")
+            if toggles.is_custom:  # only the changes: "no group also frozen" read as a change (a walkthrough)
+                changes = [f"{', '.join(names)} also {done}" for names, done in ((unfreeze, "trained"),
+                                                                                 (freeze, "frozen")) if names]
+                model_cols[1].markdown(f"**custom**: *{preset}* with {' and '.join(changes)} (the toggles below)")
             else:
                 model_cols[1].markdown(guide_markdown(preset))
             note = " (phase 1; later phases unfreeze more)" if preset == "phased" else ""
             st.metric("Trainable parameters" + note,
                       f"{toggles.trainable_parameters:,} / {toggles.total_parameters:,}",
                       f"{fmt_share(toggles.share)}% of the model", delta_color="off", delta_arrow="off")
+        if preset == TrainConfig().scenario and not freeze and not unfreeze:  # of the default as it is only: under
+            # another scenario, or changed by the toggles, it read as said of that (two walkthroughs)
+            default_note.caption(f"The default, {preset}: level with full fine-tuning on CORD dev (field F1 0.965 vs "
+                                 "0.962 over three seeds, within the noise rule) and ahead of it on WildReceipt "
+                                 "photos (0.767 vs 0.735), for less training (README).")
         phase_cols = field_row(3, width=240)
         layers = sum(1 for name, _ in sizes if name.startswith("encoder.")) or 24
         if (st.session_state.get("train_top_k") or 0) > layers:  # a smaller backbone than the last one

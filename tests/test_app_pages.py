@@ -567,7 +567,15 @@ def test_train_toggles_update_trainable_parameters_live(demo_env):
     assert any("train the heads only" in m.value for m in at.markdown)
     at.toggle(key="train_toggle_tiny_freeze-backbone_encoder.1").set_value(True).run()
     assert at.metric[0].value == f"{heads + sizes['encoder.1']:,} / {total:,}"
-    assert any("custom" in m.value and "encoder.1" in m.value for m in at.markdown)  # the hand toggle shows
+    # the hand toggle shows, and only what changed (a walkthrough read "and no group also frozen")
+    assert "**custom**: *freeze-backbone* with encoder.1 also trained (the toggles below)" in \
+        [m.value for m in at.markdown]
+    # the default scenario's note is of the default as it is, not of a hand-changed one
+    default = at.selectbox(key="train_preset").set_value("phased").run()
+    assert any(c.value.startswith("The default, phased:") for c in default.caption)
+    default.toggle(key="train_toggle_tiny_phased_encoder.1").set_value(True).run()
+    assert not any(c.value.startswith("The default, phased:") for c in default.caption)
+    assert "**custom**: *phased* with encoder.1 also trained (the toggles below)" in [m.value for m in at.markdown]
 
 
 def test_train_offers_no_layout_toggle_for_a_backbone_that_reads_no_boxes(demo_env):
@@ -880,7 +888,7 @@ def test_the_train_page_warns_with_the_receipts_a_run_would_score_not_the_unlabe
     at.selectbox(key="train_watch").set_value("d2").run()
     at.switch_page("app_pages/home.py").run()  # the form's settings persist for the session, the watch too
     at.switch_page("app_pages/train.py").run()
-    at.selectbox(key="train_eval").set_value("(hold out part of the training dataset)").run()
+    at.selectbox(key="train_eval").set_value(HOLD_OUT).run()
     assert at.selectbox(key="train_watch").value == "t9"  # not a placeholder over a receipt of the old choice
     # the race and the study forms say it too: a race's verdicts on 3 receipts are noise (found by a walkthrough)
     at.switch_page("app_pages/race.py").run()

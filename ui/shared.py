@@ -35,7 +35,10 @@ NO_VALUE = "—"  # a table cell without a value (Streamlit's own placeholder is
 NO_DATA = "No data yet: load the real receipts (CORD sample) or generate demo receipts on Home, or upload on Data."
 UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "tif", "tiff", "bmp", "gif", "pdf"]  # pdf: to say why not
 PDF_NOTE = "A PDF is taken only to tell you how to turn its page into an image: OCR reads images."
-HOLD_OUT = "(hold out part of the training dataset)"  # the evaluation choice of the Train page, race and study
+HOLD_OUT = "(held-out share)"  # the evaluation choice of the Train page, race and study: a share of the training
+# dataset, set by the "Held-out share" slider beside it (a longer wording was cut in its 230-pixel field)
+EVALUATION_HELP = (f"The receipts the run is scored on. {HOLD_OUT}: that share of the training dataset (the slider "
+                   "beside) is kept out of training and scored on instead")
 # (training, evaluation) selectbox keys of the forms that start from the sidebar's dataset: Train, race, study
 DATASET_FOLLOWERS = (("train_dataset", "train_eval"), ("race_train", "race_eval"), ("study_train", "study_eval"))
 
