@@ -127,9 +127,10 @@ def test_a_race_refuses_a_busy_slot_a_taken_name_and_a_bad_name_changing_nothing
     (track.studies_dir / "taken").mkdir(parents=True)
     with pytest.raises(ValueError, match="exists already"):
         track.start(JobSlot(), plan(), "taken")
-    for bad in ("../out", ".hidden", "a b", "x" * 81, ""):
+    for bad in ("../out", ".hidden", " lead", "trail ", "two  spaces", "tab\there", "x" * 81, ""):
         with pytest.raises(ValueError):
             check_race_name(bad)
+    assert check_race_name("my race 2") == "my race 2"  # as a dataset's name may (a walkthrough)
     with pytest.raises(ValueError, match="configurations repeat"):
         plan(scenarios=("full", "full"))
     assert find_races(track.studies_dir) == [] and ws.list_runs() == []
@@ -375,7 +376,7 @@ def test_the_report_header_names_the_settings_each_scenario_replaced():
 def test_a_race_name_is_checked_as_it_is_typed(workspace_home):
     """Found by a walkthrough: '../evil *x*' was refused only after Start race; Data checks names as typed."""
     from receipt_core.data.document import Document, Word
-    from ui.literal import literal
+    from ui.literal import notice_markdown
     from ui.race_track import _race_track
 
     _race_track.clear()
@@ -386,8 +387,9 @@ def test_a_race_name_is_checked_as_it_is_typed(workspace_home):
     at.switch_page("app_pages/race.py").run()
     at.text_input(key="race_name").set_value("../evil *x*").run()
     assert at.button(key="race_start").disabled
-    assert [e.value for e in at.error] == [literal(
-        "The folder name '../evil *x*' may hold only ASCII letters (A-Z, a-z), digits, '-', '_' and '.', and must not "
-        "start with '.'")]
+    assert [e.value for e in at.error] == [notice_markdown(
+        "The folder name '../evil *x*' may hold only ASCII letters (A-Z, a-z), digits, spaces, '-', '_' and '.', and "
+        "must not start with '.' nor start or end with a space")]
+    assert at.error[0].value.startswith("The folder name ` ../evil *x* ` may hold")  # the name as code, the rest not
     at.text_input(key="race_name").set_value("race-1").run()
     assert not at.button(key="race_start").disabled and not at.error

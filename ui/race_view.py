@@ -27,10 +27,10 @@ from receipt_core.training.config import TrainConfig
 from receipt_core.training.run_feed import RunCurves
 from receipt_core.training.run_status import status_line
 from receipt_core.wording import as_sentence
-from ui.literal import literal
+from ui.literal import literal, notice_markdown
 from ui.race_track import race_track, start_race
-from ui.shared import (HOLD_OUT, NO_DATA, NO_VALUE, current_dataset, evaluation_preview, field_row, friendly,
-                       pair_evaluation, user_errors, workspace)
+from ui.shared import (EVALUATION_HELP, HOLD_OUT, NO_DATA, NO_VALUE, current_dataset, evaluation_preview, field_row,
+                       friendly, pair_evaluation, user_errors, workspace)
 
 SHOWN_KEY = "race_shown"  # the race the board shows (its name); the newest when unset
 FEED_KEY = "race_feed"
@@ -47,7 +47,7 @@ def study_name_ok(name: str) -> bool:
     try:
         check_race_name(name.strip())
     except ValueError as error:
-        st.error(literal(as_sentence(str(error))))
+        st.error(notice_markdown(as_sentence(str(error))))
         return False
     return True
 
@@ -61,7 +61,8 @@ def data_choice(datasets: list[str], key: str) -> tuple[str, str | None, float]:
                                  on_change=pair_evaluation, args=(f"{key}_train", f"{key}_eval", datasets))
     options = [HOLD_OUT] + datasets
     evaluation = columns[1].selectbox("Evaluation dataset", options, persist_state="session", key=f"{key}_eval",
-                                      index=options.index(default_eval) if default_eval in options else 0)
+                                      index=options.index(default_eval) if default_eval in options else 0,
+                                      help=EVALUATION_HELP)
     share = columns[2].slider("Held-out share", 0.1, 0.5, 0.25, 0.05, persist_state="session", key=f"{key}_share",
                               disabled=evaluation != HOLD_OUT)
     evaluation_preview(train, evaluation, share)  # too few evaluation receipts make its verdicts noise: said here

@@ -31,7 +31,7 @@ RACE_KINDS = ("race", "study")  # which page started it: the Race page, or Runs 
 ENTRY_STATUSES = ("waiting", "running", "finished", "stopped", "failed", "skipped", "interrupted")
 RACE_STATUSES = ("running", "finished", "stopped", "failed", "interrupted")
 MAX_NAME = 80
-_NAME = re.compile(r"[A-Za-z0-9_.\-]+")
+_NAME = re.compile(r"[A-Za-z0-9_. \-]+")
 
 
 class RaceFileError(ValueError):
@@ -39,15 +39,18 @@ class RaceFileError(ValueError):
 
 
 def check_race_name(name: str) -> str:
-    """``name`` if it can name a study folder (1–80 letters, digits, ``-``, ``_``, ``.``; not starting with ``.``),
-    else ValueError saying what to change."""
+    """``name`` if it can name a study folder (1–80 letters, digits, single spaces, ``-``, ``_``, ``.``; not starting
+    with ``.`` nor starting or ending with a space: the rule of a dataset's name, which a walkthrough found took
+    spaces where a race's name did not), else ValueError saying what to change."""
     if not name:
         raise ValueError("the study needs a folder name, such as 'race-1' or 'cord-scenarios'")
     if len(name) > MAX_NAME:
         raise ValueError(f"the folder name is {len(name)} characters long; at most {MAX_NAME} are allowed")
-    if not _NAME.fullmatch(name) or name.startswith("."):
-        raise ValueError(f"the folder name {name!r} may hold only ASCII letters (A-Z, a-z), digits, '-', '_' and "
-                         "'.', and must not start with '.'")
+    if not _NAME.fullmatch(name) or name.startswith(".") or name != name.strip():
+        raise ValueError(f"the folder name {name!r} may hold only ASCII letters (A-Z, a-z), digits, spaces, '-', '_' "
+                         "and '.', and must not start with '.' nor start or end with a space")
+    if "  " in name:  # a page shows two spaces as one
+        raise ValueError(f"the folder name {name!r} holds two spaces in a row, which show as one; use one")
     return name
 
 
