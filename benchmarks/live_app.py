@@ -121,13 +121,29 @@ def open_page(page, url: str, path: str, timeout: float = 60_000) -> None:
     wait_idle(page, timeout=timeout)
 
 
+RERUN_START_MS = 400  # how long an action's rerun may take to start; wait_idle waits that long when none starts
+
+
 def wait_idle(page, timeout: float = 60_000) -> None:
-    """Wait until the app has drawn its sidebar and the script stopped running (no status widget, no skeleton)."""
-    page.wait_for_timeout(400)
+    """Wait until the app has drawn its sidebar and the script stopped running (no status widget, no skeleton).
+
+    An action's rerun starts a moment after it: first wait up to :data:`RERUN_START_MS` for the app's script state
+    (``data-test-script-state`` on ``stApp``, what Streamlit's own browser tests read) to leave ``notRunning``, then
+    for it to return. A fixed 400 ms pause before every check cost the browser tests about a minute in all."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+    try:
+        page.wait_for_function(
+            """() => document.querySelector('[data-testid="stApp"]')?.dataset.testScriptState !== 'notRunning'""",
+            timeout=RERUN_START_MS, polling=20)
+    except PlaywrightTimeoutError:
+        pass  # no rerun started: the page was idle already
     page.wait_for_function(
         """() => {
+            const app = document.querySelector('[data-testid="stApp"]');
             const sidebar = document.querySelector('[data-testid="stSidebarUserContent"]');
-            return sidebar && sidebar.innerText.includes('Workspace:')
+            return app && app.dataset.testScriptState === 'notRunning'
+                && sidebar && sidebar.innerText.includes('Workspace:')
                 && !document.querySelector('[data-testid="stStatusWidget"]')
                 && !document.querySelector('[data-testid="stSkeleton"]');
         }""", timeout=timeout)
