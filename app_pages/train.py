@@ -20,7 +20,7 @@ from receipt_core.training.run_settings import PHASED_ONLY
 from receipt_core.training.runs import default_run_name, start_pretrain_run, start_reference_run, start_run
 from receipt_core.training.schedules import LR_SCHEDULES
 from receipt_core.training.slot import JobBusyError
-from ui.literal import literal
+from ui.literal import literal, notice_markdown
 from ui.live_run import live_view
 from ui.shared import (EVALUATION_HELP, HOLD_OUT, NO_DATA, current_dataset, evaluation_preview, field_row, fmt_params,
                        fmt_share, forget_stale_choice, friendly, group_sizes, job_slot, pair_evaluation, require_router,
@@ -182,11 +182,12 @@ with st.expander("Run settings", expanded=busy is None):
         depths = [0, *range(1, layers + 1)]
         top_k_index = {} if "train_top_k" in st.session_state else {
             "index": depths.index(min(defaults.phased_top_k, layers) if defaults.phased_top_k else 0)}
+        deep, shallow = min(DEEP_PHASE_TWO, layers), min(SHALLOW_PHASE_TWO, layers)  # tiny has 2 (a walkthrough)
+        auto = f"auto ({deep}; {shallow} on a tight budget)" if deep != shallow else f"auto ({deep})"
         top_k = phase_cols[0].selectbox(
             "Phase 2: top encoder layers", depths,
             persist_state="session", key="train_top_k", disabled=preset != "phased",
-            format_func=lambda k: (f"auto ({DEEP_PHASE_TWO}; {SHALLOW_PHASE_TWO} on a tight budget)" if not k
-                                   else str(k)),
+            format_func=lambda k: auto if not k else str(k),
             help=f"Of this backbone's {layers}. auto: {DEEP_PHASE_TWO} layers score higher when the run has time "
                  f"for its epochs, {SHALLOW_PHASE_TWO} when a time budget cuts it short (README)", **top_k_index)
         epochs_per_phase = phase_cols[1].number_input("Epochs per phase", 0, 50,
@@ -373,7 +374,7 @@ with st.expander("Run settings", expanded=busy is None):
                 st.session_state["train_was_live"] = True
                 st.rerun()
             except JobBusyError as error:
-                st.error(friendly(error))
+                st.error(notice_markdown(friendly(error)))  # it names the busy run (a probe)
 
 st.divider()
 refresh = 2.0 if slot.busy() is not None else 5.0

@@ -61,7 +61,7 @@ def test_a_race_of_three_scenarios_overlays_their_curves_and_ends_with_the_readi
     open_page(page, url, "race")
     choose(page, "Training dataset", DATASET)
     choose(page, "Backbone", "tiny")
-    set_number(page, "Time budget per run, seconds", 5)
+    set_number(page, "Seconds per run", 5)
     page.get_by_role("button", name="Start race").click()
     page.get_by_text("Run 1 of 3").first.wait_for(timeout=30_000)  # live progress while it runs
     page.get_by_text("Reading of the design's claims").wait_for(timeout=150_000)
@@ -118,17 +118,17 @@ def test_race_screenshot_on_the_cord_sample_with_the_default_backbone(server, pa
     """The README's picture: the default three scenarios on the default backbone, CORD sample train vs dev."""
     url, home = server
     open_page(page, url, "race")
-    if not page.get_by_text("Time budget per run, seconds").is_visible():
+    if not page.get_by_text("Seconds per run").is_visible():
         page.get_by_text("Start a race").click()  # folded once a race exists
     choose(page, "Training dataset", CORD_SAMPLE_TRAIN)
     choose(page, "Evaluation dataset", CORD_SAMPLE_DEV)
     assert page.get_by_role("combobox", name="Backbone", exact=True).first.input_value() == TrainConfig().backbone
-    set_number(page, "Time budget per run, seconds", int(os.environ.get("RACE_SECONDS", "300")))
+    set_number(page, "Seconds per run", int(os.environ.get("RACE_SECONDS", "300")))
     page.get_by_label("Name (a folder under the studies folder)", exact=True).fill("cord-sample-race")
     page.get_by_role("button", name="Start race").click()
     page.get_by_text("Reading of the design's claims").wait_for(timeout=1_800_000)
     wait_idle(page)
-    if page.get_by_text("Time budget per run, seconds").is_visible():
+    if page.get_by_text("Seconds per run").is_visible():
         page.get_by_text("Start a race").click()  # fold the form: the board is the picture
     page.set_viewport_size({"width": 1500, "height": 1750})  # the app scrolls inside itself: a taller window
     page.wait_for_timeout(2000)

@@ -247,11 +247,11 @@ def test_the_train_and_race_forms_keep_their_settings_across_page_visits(server,
 
     for title in ("Home", "Runs", "Race"):
         visit(title)
-    set_number(page, "Time budget per run, seconds", 45)
+    set_number(page, "Seconds per run", 45)
     for title in ("Data", "Train"):
         visit(title)
     assert page.get_by_role("combobox", name="Scenario", exact=True).first.input_value() == "freeze-backbone"
     assert page.get_by_label("Epochs", exact=True).input_value() == "7"
     assert page.get_by_label("Seed", exact=True).input_value() == "11"
     visit("Race")
-    assert page.get_by_label("Time budget per run, seconds", exact=True).input_value() == "45"
+    assert page.get_by_label("Seconds per run", exact=True).input_value() == "45"

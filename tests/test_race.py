@@ -342,8 +342,11 @@ def test_the_quality_cost_figure_plots_seconds_per_epoch_when_a_budget_gave_ever
     free = figure((3.0, 3.0), (20.0, 60.0))
     assert free.layout.xaxis.title.text == "training seconds"
     assert [trace.x[0] for trace in free.data[::2]] == [20.0, 60.0]
-    # labels lean into the panel: centred on the leftmost point it was cut at the axis (a walkthrough)
-    assert [trace.textposition for trace in free.data[::2]] == ["top right", "top left"]
+    # named by the legend, not by labels beside the points (they ran under other markers and into the titles)
+    assert {trace.mode for trace in free.data} == {"markers"}
+    assert [trace.name for trace in free.data if trace.showlegend] == ["tiny · freeze-backbone", "tiny · full"]
+    # a score's own range with room around it, not Plotly's 0 to 1.5 around a lone point
+    assert free.layout.yaxis.range == pytest.approx((0.88, 0.92))
 
 
 def test_the_report_header_names_the_settings_each_scenario_replaced():

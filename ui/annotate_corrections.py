@@ -10,6 +10,7 @@ import streamlit as st
 from receipt_core.data.document import Document
 from ui.annotate_region import DRAWN_BOX_KEY, reread_button
 from ui.annotate_state import act, view_version
+from ui.shared import field_row
 
 TITLE = "Corrections (text, delete, split, merge, add a word) · read a region again with OCR"
 
@@ -23,20 +24,23 @@ def corrections(doc: Document, index: int | None) -> None:
             word = doc.words[index]
             text_key = f"annotate_text_{doc.id}_{index}_{version}"
             st.text_input("Text of the selected word", value=word.text, key=text_key)
-            (a, b), (c, d) = st.columns(2), st.columns(2)  # two by two: four in the editor's column cut each label
+            # a row that wraps, each button as wide as its label: in columns the editor's narrow column cut them
+            # ("Split at s…", "Merge wit…" at 1024 px, a walkthrough)
+            row = st.container(horizontal=True, gap="small")
             seen = doc.word_layout  # the words as shown: a change after another session's is refused, not misplaced
-            a.button("Save text", key="annotate_save_text", width="stretch", on_click=act,
-                     args=(doc, lambda ws: ws.edit_word_text(doc.id, index, st.session_state[text_key], seen=seen)))
-            b.button("Split at spaces", key="annotate_split", width="stretch", on_click=act,
-                     args=(doc, lambda ws: ws.split_word(doc.id, index, st.session_state[text_key].split(), seen=seen)),
-                     help="Type the parts separated by spaces in the text box first")
-            c.button("Merge with next", key="annotate_merge", width="stretch", disabled=index + 1 >= len(doc.words),
-                     on_click=act, args=(doc, lambda ws: ws.merge_with_next(doc.id, index, seen=seen)))
-            d.button("Delete word", key="annotate_delete", width="stretch", on_click=act,
-                     args=(doc, lambda ws: ws.delete_word(doc.id, index, seen=seen)))
+            row.button("Save text", key="annotate_save_text", on_click=act,
+                       args=(doc, lambda ws: ws.edit_word_text(doc.id, index, st.session_state[text_key], seen=seen)))
+            row.button("Split at spaces", key="annotate_split", on_click=act,
+                       args=(doc, lambda ws: ws.split_word(doc.id, index, st.session_state[text_key].split(),
+                                                           seen=seen)),
+                       help="Type the parts separated by spaces in the text box first")
+            row.button("Merge with next", key="annotate_merge", disabled=index + 1 >= len(doc.words),
+                       on_click=act, args=(doc, lambda ws: ws.merge_with_next(doc.id, index, seen=seen)))
+            row.button("Delete word", key="annotate_delete", on_click=act,
+                       args=(doc, lambda ws: ws.delete_word(doc.id, index, seen=seen)))
         st.markdown("**A box on the receipt**: drag over it with *Box select* (the chart's toolbar), or type it")
         drawn = st.session_state.get(DRAWN_BOX_KEY) or (0.0, 0.0, 0.0, 0.0)
-        cols = st.columns(4)
+        cols = field_row(4, width=110)  # two by two in the editor's column, four across where there is room
         box_keys = [f"annotate_new_{name}_{doc.id}_{version}_{drawn}" for name in ("x0", "y0", "x1", "y1")]
         for i, name in enumerate(("x0", "y0", "x1", "y1")):
             cols[i].number_input(name, value=float(round(drawn[i])), min_value=0.0, step=1.0, key=box_keys[i],

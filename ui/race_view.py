@@ -32,6 +32,7 @@ from ui.race_track import race_track, start_race
 from ui.shared import (EVALUATION_HELP, HOLD_OUT, NO_DATA, NO_VALUE, current_dataset, evaluation_preview, field_row,
                        friendly, pair_evaluation, user_errors, workspace)
 
+RACE_CHART_WIDTH = 440  # pixels of each overlaid chart: three side by side on a wide screen, fewer on a narrow one
 SHOWN_KEY = "race_shown"  # the race the board shows (its name); the newest when unset
 FEED_KEY = "race_feed"
 STATUS_ICONS = {"running": ":green[:material/play_circle:]", "finished": ":green[:material/check_circle:]",
@@ -88,8 +89,9 @@ def race_form(datasets: list[str]) -> None:
     train, evaluation, share = data_choice(datasets, "race")
     settings_columns = st.columns(3)
     seconds = settings_columns[0].number_input(
-        "Time budget per run, seconds", 5, 3600, 120, step=5, persist_state="session", key="race_seconds",
-        help="Training time, evaluations included; each run also evaluates and saves when its budget ends. A frozen "
+        "Seconds per run", 5, 3600, 120, step=5, persist_state="session", key="race_seconds",
+        help="Each run's time budget: training time, evaluations included; each run also evaluates and saves when "
+             "its budget ends. A frozen "
              "backbone first computes its features once, inside its budget: give it longer than that (a minute or "
              "more for MiniLM on a few hundred receipts on 2 cores) to see it pull ahead")
     seed = settings_columns[1].number_input("Seed", 0, 1_000_000, defaults.seed,
@@ -143,7 +145,7 @@ def race_board() -> None:
             track.stop(record.name)
             st.toast("Stopping the race after this step…")
         except RaceBusyError as error:
-            st.warning(friendly(error))
+            st.warning(notice_markdown(friendly(error)))  # it may name a run or race
     race_progress(record, curves)
     if record.error:
         st.error(f"The race ended early: {literal(record.error)}")
@@ -151,7 +153,9 @@ def race_board() -> None:
 
                     persist_state="session", key="race_x",
                     help="Wall-clock seconds since each run's start: what a scenario costs in time")
-    columns = st.columns(len(RACE_CHARTS))
+    # a wrapping row: three columns drew each chart 177 pixels wide at 1024 px and cut its legend (a walkthrough)
+    charts = st.container(horizontal=True, gap="medium")
+    columns = [charts.container(width=RACE_CHART_WIDTH) for _ in RACE_CHARTS]
     colours = config_colours(record.study())  # each configuration's colour, as in the cost chart below
     by_run = {entry_label(record, entry): colours[entry.config.name] for entry in record.entries}
     for column, (title, y_title, series) in zip(columns, RACE_CHARTS):

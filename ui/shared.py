@@ -37,8 +37,8 @@ UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "tif", "tiff", "bmp", "gif", "pdf"
 PDF_NOTE = "A PDF is taken only to tell you how to turn its page into an image: OCR reads images."
 HOLD_OUT = "(held-out share)"  # the evaluation choice of the Train page, race and study: a share of the training
 # dataset, set by the "Held-out share" slider beside it (a longer wording was cut in its 230-pixel field)
-EVALUATION_HELP = (f"The receipts the run is scored on. {HOLD_OUT}: that share of the training dataset (the slider "
-                   "beside) is kept out of training and scored on instead")
+EVALUATION_HELP = (f"The receipts the run is scored on. {HOLD_OUT}: that share of the training dataset (the "
+                   "Held-out share slider) is kept out of training and scored on instead")
 # (training, evaluation) selectbox keys of the forms that start from the sidebar's dataset: Train, race, study
 DATASET_FOLLOWERS = (("train_dataset", "train_eval"), ("race_train", "race_eval"), ("study_train", "study_eval"))
 
@@ -138,7 +138,7 @@ def field_row(count: int, width: int = 180) -> list[DeltaGenerator]:
 
 
 FIGURE_PANE = 620  # pixels of a receipt's figure beside its tables; on a narrower page the tables go below it
-TABLE_PANE = 500  # pixels of the tables beside a receipt: an items table's five columns fit without scrolling
+TABLE_PANE = 680  # pixels of the tables beside a receipt: an items table's six columns fit without scrolling
 
 
 def figure_and_tables(stacked: bool = False) -> tuple[DeltaGenerator, DeltaGenerator]:

@@ -94,12 +94,14 @@ def curve_figure(points: pd.DataFrame, title: str, y_title: str, phases: Sequenc
                 continue
             shapes.append(dict(type="line", x0=at, x1=at, xref="x", y0=0, y1=1, yref="y domain",
                                line=dict(color="#555555", width=1, dash="dash")))
+            # every other label a line lower: phases that start close together printed "phphase 3" (a walkthrough)
             annotations.append(dict(x=at, y=1, xref="x", yref="paper", yanchor="top", xanchor="left",
-                                    showarrow=False, text=f"phase {phase}", font=dict(size=11, color="#333333"),
-                                    bgcolor="rgba(255,255,255,0.85)"))
+                                    yshift=-16 * (len(annotations) % 2), showarrow=False, text=f"phase {phase}",
+                                    font=dict(size=11, color="#333333"), bgcolor="rgba(255,255,255,0.85)"))
     legend, bottom = bottom_legend([trace["name"] for trace in traces if trace.get("showlegend", True)])
     layout = dict(title=figure_title(title), height=230 + TITLED_TOP + bottom,
                   margin=dict(l=10, r=10, t=TITLED_TOP, b=bottom), uirevision=uirevision, legend=legend,
+                  showlegend=True,  # also for one series: Plotly hides a lone trace's name (a race with one run left)
                   xaxis=dict(title=dict(text=CURVE_AXES.get(x, x), standoff=6)),
                   yaxis=dict(title=dict(text=y_title), **({"type": "log"} if log_y else {})),
                   shapes=shapes, annotations=annotations)

@@ -43,18 +43,16 @@ def quality_cost_figure(result: StudyResult) -> go.Figure:
                            subplot_titles=("field micro-F1", "item quantity accuracy"))
     colours = config_colours(result)
     xs = [s.seconds_per_epoch() if per_epoch else s.spread("train_s").mean for s in rows]
-    middle = (min(xs) + max(xs)) / 2 if xs else 0.0
+    # each point is named by its colour in the legend and on hover, not by a label beside it: labels ran under the
+    # other markers and into the panels' titles on a narrow screen (two walkthroughs)
     for s, x in zip(rows, xs):
         trainable = s.spread("trainable_parameters").mean
         name = escape_markup(s.config.name)
         colour = colours[s.config.name]  # the configuration's colour in both panels and in the curves
-        # a label leans into the panel: centred on the leftmost point it was cut to "t-minilm · …" (a walkthrough)
-        side = "top center" if len(rows) == 1 else "top right" if x <= middle else "top left"
         for row, key in _COST_PANELS:
             figure.add_trace(go.Scatter(
                 x=[x], y=[s.spread(key).mean],
-                mode="markers+text", name=name,
-                text=[name], textposition=side, cliponaxis=False, legendgroup=name,
+                mode="markers", name=name, legendgroup=name, cliponaxis=False,
                 showlegend=row == 1,
                 error_y={"type": "data", "array": [s.spread(key).std], "visible": len(s.runs) > 1, "color": colour},
                 marker={"size": 8 + 22 * math.sqrt(trainable / max(largest, 1)), "color": colour},
@@ -62,10 +60,21 @@ def quality_cost_figure(result: StudyResult) -> go.Figure:
                 row=row, col=1)
     figure.update_xaxes(title_text="training seconds per epoch (one budget for all)" if per_epoch
                         else "training seconds")
+    for row, key in _COST_PANELS:  # a score's own range: one run alone was drawn on an axis from 0 to 1.5
+        figure.update_yaxes(range=_score_range([s.spread(key).mean for s in rows]), row=row, col=1)
     figure.update_layout(title="Quality vs cost", height=760, margin={"l": 40, "r": 20, "t": 70, "b": 40},
                          legend={"orientation": "h", "yanchor": "top", "y": -0.1, "x": 0,
                                  "title": {"text": "marker size: trainable parameters", "side": "top"}})
     return figure
+
+
+def _score_range(values: list[float]) -> list[float] | None:
+    """A y range around scores (0–1) with room for the markers, never past 0 or 1.02; None for no scores."""
+    values = [v for v in values if v is not None and math.isfinite(v)]
+    if not values:
+        return None
+    pad = max(0.02, (max(values) - min(values)) * 0.25)
+    return [max(0.0, min(values) - pad), min(1.02, max(values) + pad)]
 
 
 def curves_figure(result: StudyResult) -> go.Figure:
