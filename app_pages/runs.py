@@ -28,7 +28,7 @@ from receipt_core.workspace.run_labels import (MAX_NAME, MAX_NOTES, display_name
 from receipt_core.study.view import find_studies, open_study, workspace_studies_dir
 from receipt_core.training.runs import resume_run
 from receipt_core.wording import counted
-from ui.literal import literal, plain
+from ui.literal import literal, notice_markdown, plain
 from ui.race_study import STUDY_REFRESH_S, study_form, study_progress
 from ui.race_track import race_track
 from ui.race_view import study_reading
@@ -74,7 +74,7 @@ with studies_tab:  # drawn first: a study opens even in a workspace without runs
                           placeholder="my-study")
     if p2.button("Open", key="studies_open", width="stretch", disabled=not typed.strip(),
                  help="Type a study folder's name first (or pick one above)"):
-        st.session_state[OPENED_STUDY_KEY] = typed
+        st.session_state[OPENED_STUDY_KEY] = typed.strip()
     if (opened := st.session_state.get(OPENED_STUDY_KEY)) is not None:
         with user_errors("Opening the study"):
             study = open_study(opened, within=studies_dir)
@@ -332,4 +332,4 @@ with runs_tab:
                         job_slot().start(launch, description=f"resumed · {labels[run.id]}")
                         go_to_page("app_pages/train.py")
                     except JobBusyError as error:
-                        st.error(friendly(error))
+                        st.error(notice_markdown(friendly(error)))  # it names the busy run (a probe)

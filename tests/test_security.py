@@ -150,6 +150,18 @@ def test_a_notice_shows_its_quotes_as_code_and_its_prose_plain_unless_the_prose_
                                              "is as it was before it.")
     assert notice_markdown(f"word 4: text {MARKDOWN_NAME!r} -> \"it's\"") == \
         f"word 4: text {literal(MARKDOWN_NAME)} -> ` it's `"
+    # a quote shows what was typed, not its Python escapes (a probe saw `foo\\` and `it\'s`); prose keeps no
+    # invisible character
+    assert notice_markdown(f"text {'foo' + chr(92)!r} and {chr(39) + 'x'!r}; a\u202eb") == \
+        f"text {literal('foo' + chr(92))} and {literal(chr(39) + 'x')}; a\\u202eb"
+    # a busy slot's message names the run without quotes: a run named like Markdown showed as a live link there
+    from receipt_core.training.slot import ActiveJob, busy_message
+
+    from types import SimpleNamespace
+
+    busy = busy_message(ActiveJob(run_id="r1", job=SimpleNamespace(status="running"), started_at=0.0,
+                                  description=f"resumed · {MARKDOWN_NAME}"))
+    assert notice_markdown(busy) == literal(busy)
     # prose that Markdown or Streamlit could read as markup: the whole sentence is one code span
     for prose in (f"renamed to {MARKDOWN_NAME}", "moved :red[x]", "see https://evil.example/x", "1. first",
                   "a\n# heading", "a <b>bold</b>", "a :smile: b"):

@@ -8,6 +8,7 @@ image the browser fetches. :func:`literal` wraps such text in a code span, where
 
 from __future__ import annotations
 
+import ast
 import re
 
 from receipt_core.data.markup import code_span, visible_text
@@ -43,4 +44,17 @@ def notice_markdown(text: object) -> str:
     text = str(text)
     if _MARKUP.search(_QUOTED.sub("", text)):
         return literal(text)
-    return _QUOTED.sub(lambda quoted: literal(quoted.group(0)[1:-1]), text)
+    parts, end = [], 0
+    for quoted in _QUOTED.finditer(text):
+        parts += [visible_text(text[end:quoted.start()]), literal(_unquoted(quoted.group(0)))]
+        end = quoted.end()
+    return "".join([*parts, visible_text(text[end:])])
+
+
+def _unquoted(quoted: str) -> str:
+    """What a Python repr of a string stands for (``'it\\'s'`` → ``it's``): the text as the user typed it."""
+    try:
+        value = ast.literal_eval(quoted)
+    except (ValueError, SyntaxError):
+        return quoted[1:-1]
+    return value if isinstance(value, str) else quoted[1:-1]

@@ -18,7 +18,7 @@ import streamlit as st
 from receipt_core.plots.figures import prediction_figure, tall_figure_height
 from receipt_core.plots.run_charts import curve_figure
 from receipt_core.training.events import HEADLINE_METRICS, METRIC_LABELS, PredictionEvent, headline, is_score_metric
-from ui.literal import literal
+from ui.literal import literal, notice_markdown
 from receipt_core.training.run_feed import RunCurves, RunFeed
 from receipt_core.training.run_status import status_line
 from receipt_core.training.slot import JobBusyError
@@ -108,7 +108,7 @@ def _show_control_notice() -> None:
     if kind == "toast":
         st.toast(text)
     elif kind == "warning":
-        st.warning(text)
+        st.warning(notice_markdown(text))  # it may name the run that holds the slot
 
 
 def _budget_s(ws, run_id: str) -> float | None:

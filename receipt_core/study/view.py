@@ -88,7 +88,8 @@ def open_study(path: Path | str, within: Path | None = None) -> OpenedStudy:
     if not str(path).strip():
         raise StudyFileError("no study named: pick one of the studies listed, or type the name of a study folder "
                              "(one a race or a study wrote)")
-    text = str(path).strip()
+    text = str(path)  # not stripped: a folder's own name may end in a space (a probe's CLI study); callers strip
+    # what a person typed
     if not fits_a_file_system(text):
         raise StudyFileError("that is not a study folder's name (too long, or it holds a NUL character): pick one "
                              "of the studies listed, or type the name of a study folder")
