@@ -70,6 +70,9 @@ def test_user_errors_are_one_line_with_exit_code_2(tmp_path, workspace_home, cap
          "is written; choose a folder outside it"),
         (["export", "--out", str(tmp_path / "empty" / "images" / "x"), "--workspace", str(tmp_path / "empty")],
          "is inside the workspace"),
+        # a second probe: synth's images in a workspace's store would be pruned as no document names them
+        (["synth", "--out", str(tmp_path / "empty" / "images"), "--count", "1", "--force"],
+         f"--out {tmp_path / 'empty' / 'images'} is inside the workspace {tmp_path / 'empty'}"),
     ]
     Workspace.open(tmp_path / "empty")
     (tmp_path / "odd").mkdir()

@@ -338,9 +338,16 @@ def test_an_ocr_cache_folder_holding_other_files_is_refused_and_left_alone(cord_
     (theirs / "passwd").write_text("root:x:0:0")
     argv = ["evaluate", str(tmp_path), "--data", str(cord_folders[1]), "--from-images", "--ocr-cache", str(theirs)]
     assert main(argv) == 2
-    assert (f"--ocr-cache {theirs} already holds 1 file that --ocr-cache did not write (such as 'passwd'); give a "
-            "new or empty folder, or one an earlier --ocr-cache filled") in capsys.readouterr().err
+    assert (f"--ocr-cache {theirs} already holds 1 entry that --ocr-cache did not write (such as 'passwd'); give "
+            "a new or empty folder, or one an earlier --ocr-cache filled") in capsys.readouterr().err
     assert [p.name for p in theirs.iterdir()] == ["passwd"]
+    # a second probe: these failed only once OCR had started, with "Is a directory" or "Not a directory"
+    named_like_an_entry = tmp_path / "cache"
+    (named_like_an_entry / f"{'a' * 64}-{'b' * 16}.json").mkdir(parents=True)
+    assert main(argv[:-1] + [str(named_like_an_entry)]) == 2
+    assert "already holds 1 entry that --ocr-cache did not write" in capsys.readouterr().err
+    assert main(argv[:-1] + [str(theirs / "passwd" / "x")]) == 2
+    assert f"cannot create the folder {theirs / 'passwd' / 'x'}: Not a directory" in capsys.readouterr().err
 
 
 def test_a_tampered_checkpoint_is_refused_by_evaluate(trained, cord_folders, tmp_path, capsys):

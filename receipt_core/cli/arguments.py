@@ -130,10 +130,10 @@ def add_box_arguments(parser: argparse.ArgumentParser, scope: str = "", default:
                              "LiLT do (line), or its own left/right edges with its line's top/bottom (row)" + scope)
 
 
-def make_out_folder(path: Path, create: bool = True) -> None:
-    """``CommandError`` unless ``path`` (an ``--out``) is a folder or can be one: a file there is refused, a missing
-    folder is made (unless ``create`` is False). Commands call it before loading anything, so a mistyped ``--out``
-    fails in a second, not when the trained model is saved."""
+def make_out_folder(path: Path, create: bool = True, flag: str = "--out") -> None:
+    """``CommandError`` unless ``path`` (an ``--out``, or the option ``flag`` names) is a folder or can be one: a
+    file there is refused, a missing folder is made (unless ``create`` is False). Commands call it before loading
+    anything, so a mistyped ``--out`` fails in a second, not when the trained model is saved."""
     from .main import CommandError
 
     if path.is_symlink() and not path.exists():  # "cannot create the folder …: File exists" said nothing useful
@@ -145,11 +145,11 @@ def make_out_folder(path: Path, create: bool = True) -> None:
         except OSError as error:  # ELOOP on 3.13, or ENOENT: the link's target is missing
             why = ("which leads round a loop of links to no file or folder" if error.errno == errno.ELOOP
                    else "which does not exist")
-        raise CommandError(f"--out {path} is a symbolic link to {os.readlink(path)}, {why}; choose a new or empty "
+        raise CommandError(f"{flag} {path} is a symbolic link to {os.readlink(path)}, {why}; choose a new or empty "
                            "folder")
     if path.exists() and not path.is_dir():
         what = "a file" if path.is_file() else "not a regular file (a pipe, socket or device)"
-        raise CommandError(f"--out {path} is {what}, not a folder; choose a new or empty folder")
+        raise CommandError(f"{flag} {path} is {what}, not a folder; choose a new or empty folder")
     if create:
         try:
             path.mkdir(parents=True, exist_ok=True)
@@ -179,15 +179,21 @@ def check_empty_out_folder(path: Path, force: bool) -> None:
                            "--force to write into it (files of the same name are replaced)")
 
 
-def check_out_outside_workspace(path: Path, workspace_home: Path) -> None:
-    """``CommandError`` when ``path`` (an ``--out``) is the workspace's folder or lies inside it: files written there
-    would mix with the store's own (``images/`` is content-addressed, ``runs/`` holds checkpoints)."""
+def check_out_outside_workspace(path: Path, workspace_home: Path | None = None) -> None:
+    """``CommandError`` when ``path`` (an ``--out``) is ``workspace_home`` or lies inside it, or inside any folder
+    holding a workspace's database: files written there would mix with the store's own (``images/`` is
+    content-addressed and pruned of what no document names; ``runs/`` holds checkpoints). Paths are taken as the
+    writer takes them (no ``~`` expansion: a probe's ``--out`` checked as ``$HOME/…`` was written to ``./~/…``)."""
+    from ..workspace.database import DATABASE_NAME
     from .main import CommandError
 
-    out, home = path.expanduser().resolve(), Path(workspace_home).expanduser().resolve()
-    if out == home or home in out.parents:
-        raise CommandError(f"--out {path} is inside the workspace {workspace_home}, whose files would mix with "
-                           "what is written; choose a folder outside it")
+    out = path.resolve()
+    homes = [Path(workspace_home).resolve()] if workspace_home is not None else []
+    homes += [folder for folder in (out, *out.parents) if (folder / DATABASE_NAME).is_file()]
+    for home in homes:
+        if out == home or home in out.parents:
+            raise CommandError(f"--out {path} is inside the workspace {home}, whose files would mix with what is "
+                               "written; choose a folder outside it")
 
 
 def check_backbone_source(name_or_path: str) -> None:

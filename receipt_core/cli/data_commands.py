@@ -114,6 +114,7 @@ def run_synth(args: argparse.Namespace) -> int:
     if args.count > MAX_GENERATED:
         raise CommandError(f"--count {args.count:,} is over the {MAX_GENERATED:,} receipts one call generates")
     check_empty_out_folder(args.out, args.force)  # before minutes of rendering and OCR
+    check_out_outside_workspace(args.out)  # its images in a workspace's store would be pruned (a probe)
     make_out_folder(args.out)  # ... and so is a folder that cannot be made (a file on its path, no permission)
     receipts = generate_dataset(args.count, seed=args.seed, progress=_progress("synth"))
     written = save_native([r.document for r in receipts], args.out,

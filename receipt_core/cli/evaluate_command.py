@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from .arguments import add_format_argument, add_workspace_argument
+from .arguments import add_format_argument, add_workspace_argument, make_out_folder
 from .main import CommandError
 from .sources import load_documents
 from ..data.document import Document
@@ -98,9 +98,9 @@ def _refuse_a_foreign_cache_folder(folder: Path) -> None:
 
     foreign = OcrCache(folder).foreign_files()
     if foreign:
-        raise CommandError(f"--ocr-cache {folder} already holds {counted(len(foreign), 'file')} that --ocr-cache "
-                           f"did not write (such as {foreign[0]!r}); give a new or empty folder, or one an earlier "
-                           "--ocr-cache filled")
+        raise CommandError(f"--ocr-cache {folder} already holds {counted(len(foreign), 'entry', 'entries')} that "
+                           f"--ocr-cache did not write (such as {foreign[0]!r}); give a new or empty folder, or one an "
+                           "earlier --ocr-cache filled")
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
@@ -108,9 +108,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
     if args.ocr_cache is not None and not args.from_images:
         raise CommandError("--ocr-cache only applies with --from-images (the OCR of DATA's images)")
-    if args.ocr_cache is not None and args.ocr_cache.exists() and not args.ocr_cache.is_dir():
-        raise CommandError(f"--ocr-cache {args.ocr_cache} is a file, not a folder; give a folder (made if missing)")
-    if args.ocr_cache is not None:
+    if args.ocr_cache is not None:  # checked and made before any OCR (a probe's bad folders failed mid-way)
+        make_out_folder(args.ocr_cache, flag="--ocr-cache")
         _refuse_a_foreign_cache_folder(args.ocr_cache)
     if args.errors and not args.from_images:
         raise CommandError("--errors sorts the misses of an end-to-end run; it needs --from-images "
@@ -134,7 +133,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
         run = run_dataset_from_images(predictor, path, fmt, cache_folder=args.ocr_cache)
         if run.without_image:
             total = len(run.gold_docs) + len(run.without_image)
-            print(f"warning: {len(run.without_image)} of {counted(total, 'receipt')} in {path} have no image "
+            have = "has" if len(run.without_image) == 1 else "have"
+            print(f"warning: {len(run.without_image)} of {counted(total, 'receipt')} in {path} {have} no image "
                   f"(such as {run.without_image[0]!r}) and were not evaluated; the figures cover the "
                   f"{len(run.gold_docs)} with one", file=sys.stderr)
         metrics = score_run(run)

@@ -205,7 +205,8 @@ class OcrCache:
         caller can refuse to scatter cache files among someone else's."""
         if not self.folder.is_dir():
             return []
-        return sorted(entry.name for entry in self.folder.iterdir() if not self.ENTRY.fullmatch(entry.name))
+        return sorted(entry.name for entry in self.folder.iterdir()
+                      if not self.ENTRY.fullmatch(entry.name) or not entry.is_file())  # a folder named like one too
 
     def path(self, sha256: str, settings: OcrSettings) -> Path:
         return self.folder / f"{sha256}-{settings.key()}.json"
