@@ -77,6 +77,8 @@ def test_train_with_no_flags_runs_the_phased_plan_with_its_capable_heads():
     assert budget.for_training_set(700).phased_top_k == 3  # CORD train + dev: 12 x 700 receipt-epochs fit 10 min
     assert budget.for_training_set(1242).phased_top_k == 2  # WildReceipt gold + OCR + CORD train does not
     assert dataclasses.replace(budget, phased_top_k=1).for_training_set(1242).phased_top_k == 1  # asked: kept
+    # never deeper than the backbone: tiny has 2 encoder layers (a probe's run recorded 3)
+    assert dataclasses.replace(no_flags, backbone="tiny").for_training_set(600).phased_top_k == 2
 
 
 @pytest.fixture(scope="module")

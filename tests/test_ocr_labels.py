@@ -152,6 +152,19 @@ def test_import_from_images_stores_the_projected_documents_and_reuses_the_ocr_ca
     assert sizes == {"wildreceipt-train-ocr": len(RECEIPT_LINES), "gold": len(RECEIPT_LINES)}
 
 
+def test_an_end_to_end_run_says_why_a_datasets_images_were_not_taken(tmp_path):
+    """A probe linked image_files/ to the shared photos and was told only "wildreceipt data without pixels"."""
+    from receipt_core.evaluation.end_to_end import run_dataset_from_images
+
+    shared = require_shared_data("wildreceipt")
+    (tmp_path / "dev.txt").write_text((shared / "dev.txt").read_text(encoding="utf-8").splitlines()[0] + "\n")
+    shutil.copy(shared / "class_list.txt", tmp_path / "class_list.txt")
+    (tmp_path / "image_files").symlink_to(shared / "image_files")
+    with pytest.raises(ValueError, match=r"has no usable images \(wildreceipt data without pixels: .* is not a file "
+                                         r"inside .*; imported without pixels\)"):
+        run_dataset_from_images(None, tmp_path / "dev.txt", "wildreceipt")
+
+
 def test_import_from_images_needs_pixels(tmp_path, capsys):
     code = main(["import", str(require_shared_data("cord", "dev", "json")), "--format", "cord", "--from-images",
                  "--workspace", str(tmp_path / "ws")])

@@ -83,6 +83,10 @@ def test_reports_show_every_configuration(study_dir):
     markdown = (study_dir / "report.md").read_text(encoding="utf-8")
     html = (study_dir / "report.html").read_text(encoding="utf-8")
     data = json.loads((study_dir / "study.json").read_text(encoding="utf-8"))
+    assert "; budget 1 min per run.</p>" in html
+    from receipt_core.study.report import _budget_text
+
+    assert _budget_text(5 / 60) == "budget 5 s per run" and _budget_text(None) == "no time budget"  # a race's 5 s
     for config in data["configurations"]:
         assert f"| {config['name']} |" in markdown or f"| **{config['name']}** |" in markdown
         assert json.dumps(config["name"])[1:-1] in html  # (plotly writes "·" as \u00b7 in its JSON)
@@ -251,6 +255,6 @@ def test_a_configuration_keeps_its_colour_in_every_figure_when_another_failed():
                          train_documents=1, eval_documents=1)
     assert config_colours(result)["text-minilm · full"] == COLOURS[2]
     for figure in (quality_cost_figure(result), curves_figure(result)):
-        drawn = {trace.name: trace.marker.color if trace.mode == "markers+text" else trace.line.color
+        drawn = {trace.name: trace.marker.color if trace.mode == "markers" else trace.line.color
                  for trace in figure.data}
         assert drawn["text-minilm · full"] == COLOURS[2] and drawn["text-minilm · freeze-backbone"] == COLOURS[0]

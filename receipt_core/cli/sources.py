@@ -16,6 +16,7 @@ from ..data.document import Document
 from ..data.review import NoLabelsError, evaluation_documents, labelled_documents
 from ..datasets import load_dataset
 from ..datasets.detect import resolve_format
+from ..wording import counted
 
 MAX_WARNINGS_SHOWN = 10
 LABEL_RULES = ("any", "train", "eval")  # what load_documents keeps: everything, labelled receipts, or refuses none
@@ -39,7 +40,7 @@ def load_documents(data: str, format: str, workspace: Path | None, role: str = "
         for problem in [] if quiet else report.problems[:MAX_WARNINGS_SHOWN]:
             print(f"warning: {problem}", file=sys.stderr)
         if len(report.problems) > MAX_WARNINGS_SHOWN and not quiet:
-            print(f"warning: … and {len(report.problems) - MAX_WARNINGS_SHOWN} more problems in {path}",
+            print(f"warning: … and {counted(len(report.problems) - MAX_WARNINGS_SHOWN, 'more problem')} in {path}",
                   file=sys.stderr)
         documents = list(report.documents)
     else:

@@ -198,8 +198,10 @@ def run_dataset_from_images(predictor, path: Path, format: str, settings=None,
     if not report.documents:
         raise ValueError(f"{path} holds no documents")
     if not report.images:
-        raise ValueError(f"{path} has no images ({format} data without pixels); --from-images needs a dataset "
-                         "with image files, such as WildReceipt")
+        # the reason the import gave, if it refused them (a probe's images behind a link out of the folder)
+        why = next((f": {problem}" for problem in report.problems if "without pixels" in problem), "")
+        raise ValueError(f"{path} has no usable images ({format} data without pixels{why}); --from-images needs a "
+                         "dataset with image files, such as WildReceipt")
     docs = [doc for doc in report.documents if doc.id in report.images]
     run = run_from_images(predictor, docs, report.images, settings=settings, progress=progress,
                           cache_folder=cache_folder)

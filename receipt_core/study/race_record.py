@@ -49,8 +49,9 @@ def check_race_name(name: str) -> str:
     if not _NAME.fullmatch(name) or name.startswith(".") or name != name.strip():
         raise ValueError(f"the folder name {name!r} may hold only ASCII letters (A-Z, a-z), digits, spaces, '-', '_' "
                          "and '.', and must not start with '.' nor start or end with a space")
-    if "  " in name:  # a page shows two spaces as one
-        raise ValueError(f"the folder name {name!r} holds two spaces in a row, which show as one; use one")
+    if "  " in name:  # a page shows two spaces as one, the name quoted here too: say where they are (a probe)
+        raise ValueError(f"the folder name {name!r} holds two spaces in a row, after "
+                         f"{name[:name.index('  ')]!r}, which show as one; use one")
     return name
 
 

@@ -41,8 +41,8 @@ def html_report(result: StudyResult) -> str:
     claims = "".join(f"<li><b>{escape_markup(c.claim)}</b> {escape_markup(c.verdict)}: {escape_markup(c.evidence)}</li>"
                      for c in read_claims(result))
     body = [f"<h1>Scenario study</h1><p>Train {escape_markup(result.train_data)} ({result.train_documents} documents), "
-            f"evaluation {escape_markup(result.eval_data)} ({result.eval_documents} documents); budget "
-            f"{result.settings.budget_minutes} min per run.</p>",
+            f"evaluation {escape_markup(result.eval_data)} ({result.eval_documents} documents); "
+            f"{_budget_text(result.settings.budget_minutes)}.</p>",
             table.to_html(full_html=False, include_plotlyjs=True),
             f"<h2>Reading</h2><ul>{claims}</ul>",
             quality_cost_figure(result).to_html(full_html=False, include_plotlyjs=False),
@@ -51,3 +51,10 @@ def html_report(result: StudyResult) -> str:
             "<body style='font-family: sans-serif; max-width: 1200px; margin: auto'>" + "".join(body)
             + "</body></html>")
 
+
+
+def _budget_text(minutes: float | None) -> str:
+    """``budget 5 s per run`` / ``budget 10 min per run`` (a race of 5 seconds read "0.08333333333333333 min")."""
+    if not minutes:
+        return "no time budget"
+    return f"budget {minutes * 60:.0f} s per run" if minutes < 1 else f"budget {minutes:g} min per run"

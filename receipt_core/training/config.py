@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 from ..data.boxes import BOX_MODES, check_box_mode, stored_box_mode
-from ..model.backbone_names import DEFAULT_BACKBONE
+from ..model.backbone_names import DEFAULT_BACKBONE, encoder_layers
 from ..model.freeze import PRESETS, toggle_name_problem
 from ..model.head_settings import HEAD_KINDS, LAYER_MIXES, HeadSettings
 from ..model.run_manifest import CONFIG_INT_BOUNDS
@@ -175,12 +175,14 @@ class TrainConfig:
 
     def for_training_set(self, train_receipts: int) -> "TrainConfig":
         """These settings for a run on ``train_receipts`` receipts: phase 2's depth decided
-        (:func:`phase_two_depth`) when a phased run left it open. Every fresh run passes through here, so a phased
-        run's record and its checkpoint hold the depth it trained with."""
+        (:func:`phase_two_depth`, at most the backbone's encoder layers where they are known) when a phased run left
+        it open. Every fresh run passes through here, so a phased run's record and its checkpoint hold the depth it
+        trained with (a probe's tiny run, of 2 layers, recorded 3)."""
         if self.phased_top_k is not None or self.scenario != "phased":
             return self
-        return dataclasses.replace(self, phased_top_k=phase_two_depth(self.epochs, train_receipts,
-                                                                      self.max_minutes))
+        depth = phase_two_depth(self.epochs, train_receipts, self.max_minutes)
+        layers = encoder_layers(self.backbone)
+        return dataclasses.replace(self, phased_top_k=min(depth, layers) if layers else depth)
 
     def head_settings(self) -> HeadSettings:
         """The heads' shape these settings ask for (``heads.HeadSettings``)."""
