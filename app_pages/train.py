@@ -182,14 +182,16 @@ with st.expander("Run settings", expanded=busy is None):
         depths = [0, *range(1, layers + 1)]
         top_k_index = {} if "train_top_k" in st.session_state else {
             "index": depths.index(min(defaults.phased_top_k, layers) if defaults.phased_top_k else 0)}
-        deep, shallow = min(DEEP_PHASE_TWO, layers), min(SHALLOW_PHASE_TWO, layers)  # tiny has 2 (a walkthrough)
-        auto = f"auto ({deep}; {shallow} on a tight budget)" if deep != shallow else f"auto ({deep})"
+        # one label for auto whatever the backbone: a label that changed with it (tiny's "auto (2)") came back from
+        # the widget as that text instead of 0 once the backbone changed
         top_k = phase_cols[0].selectbox(
             "Phase 2: top encoder layers", depths,
             persist_state="session", key="train_top_k", disabled=preset != "phased",
-            format_func=lambda k: auto if not k else str(k),
+            format_func=lambda k: (f"auto ({DEEP_PHASE_TWO}; {SHALLOW_PHASE_TWO} on a tight budget)" if not k
+                                   else str(k)),
             help=f"Of this backbone's {layers}. auto: {DEEP_PHASE_TWO} layers score higher when the run has time "
-                 f"for its epochs, {SHALLOW_PHASE_TWO} when a time budget cuts it short (README)", **top_k_index)
+                 f"for its epochs, {SHALLOW_PHASE_TWO} when a time budget cuts it short (README); never more than "
+                 "the backbone has", **top_k_index)
         epochs_per_phase = phase_cols[1].number_input("Epochs per phase", 0, 50,
                                                       defaults.epochs_per_phase or 0,
                                                       persist_state="session", key="train_epochs_per_phase",
