@@ -9,6 +9,9 @@ with ``load_backbone("tiny")``.
 
 from __future__ import annotations
 
+import base64
+import dataclasses
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -149,14 +152,51 @@ class GeneratedReceipts:
 
 
 @pytest.fixture(scope="session")
-def generated() -> GeneratedReceipts:
-    """The session's generated receipts: real renderer, real Tesseract (in 2 spawned worker processes)."""
+def generated(tmp_path_factory) -> GeneratedReceipts:
+    """The session's generated receipts: real renderer, real Tesseract (in 2 spawned worker processes).
+
+    Made once for the whole run: under pytest-xdist the first worker to need them renders and OCRs them and keeps
+    them as JSON beside the workers' temporary folders (under a lock); the other worker reads that file back."""
+    import fcntl
+
+    shared = tmp_path_factory.getbasetemp().parent  # one folder above every worker's own
+    path = shared / f"generated-{SYNTH_COUNT}-{SYNTH_SEED}.json"
+    with open(shared / f"{path.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if path.is_file():
+            return _generated_from_json(json.loads(path.read_text(encoding="utf-8")))
+        made = _generate()
+        path.write_text(json.dumps(_generated_to_json(made)), encoding="utf-8")
+        return made
+
+
+def _generate() -> GeneratedReceipts:
     from receipt_core.datasets.synth import generate_dataset
 
     progress: list[tuple[int, int]] = []
     receipts = generate_dataset(SYNTH_COUNT, seed=SYNTH_SEED, workers=2,
                                 progress=lambda done, total: progress.append((done, total)))
     return GeneratedReceipts(seed=SYNTH_SEED, receipts=tuple(receipts), progress=tuple(progress))
+
+
+def _generated_to_json(made: GeneratedReceipts) -> dict:
+    # the drawn tokens keep their boxes unrounded (the native format rounds them to 2 decimals)
+    return {"seed": made.seed, "progress": made.progress,
+            "receipts": [{"document": r.document.to_json(), "image": base64.b64encode(r.image_bytes).decode(),
+                          "format": r.image_format, "rendered": [dataclasses.asdict(w) for w in r.rendered]}
+                         for r in made.receipts]}
+
+
+def _generated_from_json(data: dict) -> GeneratedReceipts:
+    from receipt_core.data.document import Document, Word
+    from receipt_core.datasets.synth import SyntheticReceipt
+
+    receipts = tuple(SyntheticReceipt(document=Document.from_json(r["document"]),
+                                      image_bytes=base64.b64decode(r["image"]), image_format=r["format"],
+                                      rendered=tuple(Word(**{**w, "box": tuple(w["box"])}) for w in r["rendered"]))
+                     for r in data["receipts"])
+    return GeneratedReceipts(seed=data["seed"], receipts=receipts,
+                             progress=tuple(tuple(step) for step in data["progress"]))
 
 
 @pytest.fixture(scope="session")

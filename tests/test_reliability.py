@@ -577,7 +577,7 @@ def test_one_session_annotates_while_another_trains_and_a_second_start_is_refuse
 
 def _python_sources() -> list[Path]:
     files = sorted((REPO / "receipt_core").rglob("*.py")) + sorted((REPO / "ui").rglob("*.py"))
-    return files + sorted((REPO / "pages").glob("*.py")) + [REPO / "app.py"]
+    return files + sorted((REPO / "app_pages").glob("*.py")) + [REPO / "app.py"]
 
 
 def _keyword(call, name: str):
