@@ -137,7 +137,8 @@ with view_tab:
                 right.dataframe(words, key="data_words", placeholder=NO_VALUE, height=640,
                                 column_config={"label": st.column_config.TextColumn("label", width=150),  # was cut
                                                "confidence": st.column_config.NumberColumn(
-                                    "confidence", help="Tesseract's confidence in the word (0-100)")})
+                                    # named for what it is: Predict's "confidence" is the model's, 0-1 (a walkthrough)
+                                    "OCR confidence", help="Tesseract's confidence in the word (0-100)")})
                 _delete_receipt(doc_id, titles[doc_id], dataset)
             else:
                 st.info(no_receipt_matches(dataset, status, search))
