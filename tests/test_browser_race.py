@@ -130,7 +130,7 @@ def test_race_screenshot_on_the_cord_sample_with_the_default_backbone(server, pa
     wait_idle(page)
     if page.get_by_text("Seconds per run").is_visible():
         page.get_by_text("Start a race").click()  # fold the form: the board is the picture
-    page.set_viewport_size({"width": 1500, "height": 1750})  # the app scrolls inside itself: a taller window
+    page.set_viewport_size({"width": 1500, "height": 2500})  # the app scrolls inside itself: a taller window
     page.wait_for_timeout(2000)
     page.screenshot(path=str(ARTIFACTS / "race-cord.png"))
     page.set_viewport_size(VIEWPORT)
