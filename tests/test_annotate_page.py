@@ -119,7 +119,7 @@ def test_corrections_items_and_the_url(receipts):
     at.button(key="annotate_add_word").click().run()
     position = [w.text for w in receipts.get_document(doc.id).words].index("MISSED")
     assert at.session_state[f"annotate_cursor_{doc.id}"] == position
-    assert any(f"added as word {position}; it is selected" in m.value for m in at.info), [m.value for m in at.info]
+    assert any(f"added as word #{position}; it is selected" in m.value for m in at.info), [m.value for m in at.info]
     at.button(key="annotate_next").click().run()
     assert at.query_params["receipt"] != doc.id
     assert not at.exception

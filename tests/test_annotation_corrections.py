@@ -101,7 +101,7 @@ def test_the_workspace_stores_every_correction_and_undoes_it(tmp_path):
         "was before it.")
     undone = ws.undo("r1")  # what was undone, not "the last correct (7 word(s))" (found in a walkthrough)
     assert undone.kind == "correct"
-    assert undone.describe() == ("Undid the last correction, which was word 'Rp' added as word 3; the receipt is "
+    assert undone.describe() == ("Undid the last correction, which was word 'Rp' added as word #3; the receipt is "
                                  "as it was before it.")
     undone = ws.undo("r1")
     assert undone.describe().startswith("Undid the last correction, which was ") and "split" in undone.summary

@@ -47,15 +47,15 @@ def edit_text(doc: Document, index: int, text: str) -> Correction:
     word = _word(doc, index)
     new_text = _text(text)
     if new_text == word.text:
-        return Correction(doc, f"word {index}: text unchanged")
+        return Correction(doc, f"word #{index}: text unchanged")
     return Correction(_replace(doc, index, [_retyped(word, new_text)]),
-                      f"word {index}: text {word.text!r} -> {new_text!r}")
+                      f"word #{index}: text {word.text!r} -> {new_text!r}")
 
 
 def delete_word(doc: Document, index: int) -> Correction:
     """The document without word ``index`` (a smudge or a stamp the OCR read as text)."""
     word = _word(doc, index)
-    return Correction(_replace(doc, index, []), f"word {index} {word.text!r} deleted")
+    return Correction(_replace(doc, index, []), f"word #{index} {word.text!r} deleted")
 
 
 def split_word(doc: Document, index: int, parts: Sequence[str] | None = None) -> Correction:
@@ -64,7 +64,7 @@ def split_word(doc: Document, index: int, parts: Sequence[str] | None = None) ->
     word = _word(doc, index)
     pieces = [_text(p) for p in (word.text.split() if parts is None else parts)]
     if len(pieces) < 2:
-        raise CorrectionError(f"word {index} {word.text!r}: a split needs at least two parts; type them separated "
+        raise CorrectionError(f"word #{index} {word.text!r}: a split needs at least two parts; type them separated "
                               "by spaces")
     x0, y0, x1, y1 = word.box
     total = sum(len(p) for p in pieces)
@@ -74,7 +74,7 @@ def split_word(doc: Document, index: int, parts: Sequence[str] | None = None) ->
         words.append(_retyped(dataclasses.replace(word, box=(left, y0, right, y1)), piece))
         left = right
     return Correction(_replace(doc, index, words),
-                      f"word {index} {word.text!r} split into {', '.join(repr(p) for p in pieces)}")
+                      f"word #{index} {word.text!r} split into {', '.join(repr(p) for p in pieces)}")
 
 
 def merge_with_next(doc: Document, index: int) -> Correction:
@@ -83,7 +83,7 @@ def merge_with_next(doc: Document, index: int) -> Correction:
     has one, else the second's; its item likewise."""
     first = _word(doc, index)
     if index + 1 >= len(doc.words):
-        raise CorrectionError(f"word {index} {first.text!r} is the last word; there is no next word to merge with")
+        raise CorrectionError(f"word #{index} {first.text!r} is the last word; there is no next word to merge with")
     second = doc.words[index + 1]
     labelled = first if first.is_labelled or not second.is_labelled else second
     merged = dataclasses.replace(labelled, box=union((first.box, second.box)), line_id=first.line_id,
@@ -112,7 +112,7 @@ def add_word(doc: Document, text: str, box: Sequence[float]) -> Correction:
     words = list(doc.words)
     position = _position(words, word)
     words.insert(position, word)
-    return Correction(doc.with_words(_within_limit(words)), f"word {new_text!r} added as word {position}",
+    return Correction(doc.with_words(_within_limit(words)), f"word {new_text!r} added as word #{position}",
                       focus=position)
 
 
