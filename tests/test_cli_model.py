@@ -293,6 +293,10 @@ def test_train_reference_and_pretrain_without_out_keep_their_run_in_the_workspac
     (["train", "--train", "nowhere-dataset", "--eval", "x", "--backbone", "tiny", "--phased-top-k", "100", "--out",
       "{tmp}/r"], "--phased-top-k 100: the backbone tiny has 2 encoder layers; give 1 to 2 (or leave it out: phase 2 "
                   "then picks its depth)"),
+    # a second probe: a phased-only setting with another scenario was taken without a word (said before the error)
+    (["train", "--train", "nowhere-dataset", "--eval", "x", "--backbone", "tiny", "--scenario", "full",
+      "--phased-top-k", "1", "--patience", "2", "--out", "{tmp}/r"],
+     "warning: --phased-top-k, --patience apply only to --scenario phased; full ignores them"),
 ])
 def test_user_errors_are_one_line_messages(argv, message, cord_folders, tmp_path, capsys):
     argv = [a.format(tmp=tmp_path, train=cord_folders[0]) for a in argv]

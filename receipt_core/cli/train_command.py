@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ..model.freeze import PRESETS
 from ..training.config import ReferenceConfig, TrainConfig
+from ..training.run_settings import PHASED_ONLY
 from ..wording import counted
 from .arguments import (add_config_options, add_format_argument, add_workspace_argument, check_backbone_source,
                         check_phase_two_depth, check_run_folder, config_from_args)
@@ -77,6 +78,10 @@ def run_train(args: argparse.Namespace) -> int:
     config = config_from_args(TrainConfig, args, build=_scenario_config, cache_frozen=args.feature_cache,
                               save_every_epoch=args.save_every_epoch,
                               **({"epochs_per_phase": None} if by_patience_only else {}))
+    ignored = [f"--{name.replace('_', '-')}" for name in PHASED_ONLY if hasattr(args, name)]  # given by the user
+    if config.scenario != "phased" and ignored:  # a probe's --phased-top-k 5 with freeze-backbone said nothing
+        print(f"warning: {', '.join(ignored)} {'applies' if len(ignored) == 1 else 'apply'} only to --scenario "
+              f"phased; {config.scenario} ignores {'it' if len(ignored) == 1 else 'them'}", file=sys.stderr)
     if not args.resume:  # (resume: the checkpoint's own backbone)
         check_backbone_source(config.backbone)
         if config.scenario == "phased" and config.phased_top_k is not None:
@@ -161,7 +166,6 @@ def run_reference(args: argparse.Namespace) -> int:
     return 0
 
 
-_PHASED_ONLY = ("phased_top_k", "epochs_per_phase", "patience")  # settings only the phased plan reads
 _CONTEXTUAL_ONLY = ("head_size", "head_depth", "head_boxes")  # settings only a contextual head reads
 
 
@@ -174,7 +178,7 @@ def _scenario_defaults_note() -> str:
         if scenario == shown.scenario:
             continue
         config = TrainConfig.for_scenario(scenario)
-        unused = {"scenario", *(_PHASED_ONLY if scenario != "phased" else ()),
+        unused = {"scenario", *(PHASED_ONLY if scenario != "phased" else ()),
                   *(_CONTEXTUAL_ONLY if config.head != "contextual" else ())}
         flags = " ".join(_flag(item, getattr(config, item.name)) for item in dataclasses.fields(TrainConfig)
                          if item.name not in unused and getattr(config, item.name) != getattr(shown, item.name))
