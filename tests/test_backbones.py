@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import pytest
@@ -103,6 +104,18 @@ def test_local_directory_round_trip(tmp_path):
     original = tiny.model.state_dict()
     for name, tensor in loaded.model.state_dict().items():
         assert torch.equal(tensor, original[name]), name
+
+
+def test_a_folder_whose_config_names_more_layers_than_its_weights_hold_is_refused(tmp_path):
+    """A probe: config.json of 6 layers over 2 layers' weights trained 4 layers that started from random values."""
+    tiny = load_backbone("tiny")
+    tiny.model.save_pretrained(tmp_path)
+    tiny.tokenizer.save_pretrained(tmp_path)
+    config = json.loads((tmp_path / "config.json").read_text())
+    (tmp_path / "config.json").write_text(json.dumps({**config, "num_hidden_layers": 6}))
+    with pytest.raises(BackboneError, match=r"its weights lack 64 tensor\(s\) config.json asks for \(such as "
+                                            r"'encoder.layer.2.*which would start from random values"):
+        load_backbone(str(tmp_path))
 
 
 def test_a_checkpoint_folder_without_a_usable_tokenizer_says_so(tmp_path):

@@ -326,7 +326,8 @@ def _folder_model(path: Path) -> LayoutLMModel:
     """The folder's LayoutLM weights, or BackboneError naming the weights file that would not load (a truncated
     or oversized safetensors header, a pickle, weights of another shape than config.json describes)."""
     try:
-        return LayoutLMModel.from_pretrained(str(path), local_files_only=True, trust_remote_code=False)
+        model, info = LayoutLMModel.from_pretrained(str(path), local_files_only=True, trust_remote_code=False,
+                                                    output_loading_info=True)
     except Exception as error:  # noqa: BLE001 - safetensors and torch raise their own types for a damaged file
         present = [name for name in WEIGHTS_FILES if (path / name).exists()]
         named = " / ".join(present) if present else f"no weights file ({' or '.join(WEIGHTS_FILES)})"
@@ -336,6 +337,14 @@ def _folder_model(path: Path) -> LayoutLMModel:
                       "unpickled (a damaged or hostile file, or one saved with objects in it)")
         raise BackboneError(f"cannot load the LayoutLM checkpoint in {path}: {named}: {reason}; copy the weights "
                             "again, or save the model there with model.save_pretrained(folder)") from None
+    # transformers starts any tensor the weights lack from random values, with a log line nobody reads: a probe's
+    # config.json of 6 layers over 2 layers' weights trained 4 random layers (the unused pooler is dropped anyway)
+    missing = sorted(key for key in info.get("missing_keys", ()) if not key.startswith("pooler."))
+    if missing:
+        raise BackboneError(f"cannot load the LayoutLM checkpoint in {path}: its weights lack {len(missing):,} "
+                            f"tensor(s) config.json asks for (such as {missing[0]!r}), which would start from random "
+                            "values; put the config.json saved with these weights beside them")
+    return model
 
 
 def _one_line(error: BaseException) -> str:
