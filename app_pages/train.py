@@ -13,10 +13,9 @@ from receipt_core.data.boxes import BOX_MODES
 from receipt_core.model.freeze import LAYOUT_GROUP, PRESETS, FreezePlan, PhasedSchedule, hand_toggles
 from receipt_core.model.scenario_guide import guide_markdown
 from receipt_core.model.head_settings import HEAD_KINDS, LAYER_MIXES, HeadSettings
-from receipt_core.training.config import (DEEP_PHASE_TWO, MAX_LR, PHASE_END_NEEDED, SHALLOW_PHASE_TWO, PretrainConfig,
-                                          ReferenceConfig, TrainConfig, phase_two_depth)
+from receipt_core.training.config import (DEEP_PHASE_TWO, MAX_LR, PHASE_END_NEEDED, PHASED_ONLY, SHALLOW_PHASE_TWO,
+                                          PretrainConfig, ReferenceConfig, TrainConfig, phase_two_depth)
 from receipt_core.training.estimate import PlannedRun, estimate_run_time, planned_train_receipts
-from receipt_core.training.run_settings import PHASED_ONLY
 from receipt_core.training.runs import default_run_name, start_pretrain_run, start_reference_run, start_run
 from receipt_core.training.schedules import LR_SCHEDULES
 from receipt_core.training.slot import JobBusyError

@@ -15,8 +15,7 @@ from contextlib import nullcontext
 from pathlib import Path
 
 from ..model.freeze import PRESETS
-from ..training.config import ReferenceConfig, TrainConfig
-from ..training.run_settings import PHASED_ONLY
+from ..training.config import PHASED_ONLY, ReferenceConfig, TrainConfig
 from ..wording import counted
 from .arguments import (add_config_options, add_format_argument, add_workspace_argument, check_backbone_source,
                         check_phase_two_depth, check_run_folder, config_from_args)

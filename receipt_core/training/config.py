@@ -233,6 +233,8 @@ def phase_two_depth(epochs: int, train_receipts: int, max_minutes: float | None)
     return DEEP_PHASE_TWO
 
 
+PHASED_ONLY = ("epochs_per_phase", "phased_top_k", "patience")  # settings only the phased plan reads
+
 CAPABLE_HEADS: Mapping[str, Any] = {"head": "contextual", "head_size": 128, "head_depth": 2, "layer_mix": "top",
                                     "boxes": "row", "head_lr": 3e-3}
 """Heads that learn over a frozen backbone: a small contextual head (2 transformer layers of width 128 over the

@@ -11,7 +11,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from .config import PretrainConfig, ReferenceConfig, TrainConfig
+from .config import PHASED_ONLY, PretrainConfig, ReferenceConfig, TrainConfig
 from .run_documents import DOCUMENT_ID_KEYS
 from .runs import RUN_KIND
 
@@ -93,7 +93,6 @@ def _option_fields(config: Mapping[str, Any]) -> dict[str, dataclasses.Field]:
     return {field.name: field for field in dataclasses.fields(cls)}
 
 
-PHASED_ONLY = ("epochs_per_phase", "phased_top_k", "patience")  # settings only the phased plan reads
 
 
 def _phased(config: Mapping[str, Any]) -> bool:
