@@ -60,3 +60,33 @@ def test_a_count_out_of_range_is_refused(workspace_home, generation):
     with pytest.raises(ValueError, match="count must be 0 to 10,000"):
         demo.add_demo_receipts(Workspace(workspace_home), 10_001)
     assert generation == []
+
+
+def test_an_interrupted_generation_keeps_the_receipts_it_made_and_the_next_call_makes_the_rest(
+        workspace_home, generation, monkeypatch):
+    ws = Workspace(workspace_home)
+
+    class Reloaded(Exception):
+        """What Streamlit raises into a script whose page was reloaded (its progress callback is the next call)."""
+
+    def progress(done: int, total: int) -> None:
+        if done == 3:
+            raise Reloaded
+
+    patched = demo.generate_receipts  # the fixture's: the session's receipts, renamed
+
+    def generate_with_progress(seed, indexes, progress=None, workers=None):
+        for done, receipt in enumerate(patched(seed, indexes), start=1):
+            yield receipt
+            progress(done, len(indexes))
+
+    with monkeypatch.context() as patch:
+        patch.setattr(demo, "generate_receipts", generate_with_progress)
+        with pytest.raises(Reloaded):
+            demo.add_demo_receipts(ws, 5, seed=1, progress=progress)
+    assert sorted(d.id for d in ws.load_documents(demo.DEMO_DATASET)) == [synth_id(1, i) for i in range(3)]
+
+    again = demo.add_demo_receipts(ws, 5, seed=1)
+    assert generation[-1] == (3, 4)
+    assert (again.generated, again.kept) == (2, 3)
+    assert [d.id for d in again.documents] == [synth_id(1, i) for i in range(5)]

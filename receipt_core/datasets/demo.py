@@ -49,8 +49,9 @@ def add_demo_receipts(workspace: "Workspace", count: int, seed: int = 0, dataset
 
     Loses nothing and repeats no work: a receipt already stored in ``dataset`` (the same seed and index give the
     same id) is kept as it is, with any label changes made since, and only the missing ones are generated.
-    Each new image is stored first (by content hash), then the new documents in one transaction, so a stored
-    document never points at a missing image. ``progress(done, total)`` follows the generation. Raises the
+    Each new receipt is stored as soon as it is made, its image first (by content hash), so a stored document
+    never points at a missing image, and an interrupted call (a reload of the page) keeps the receipts it made:
+    the next call makes only the rest. ``progress(done, total)`` follows the generation. Raises the
     workspace's ``DocumentsInAnotherDatasetError``, before generating anything, when one of the ids belongs to
     another dataset.
     """
@@ -66,8 +67,7 @@ def add_demo_receipts(workspace: "Workspace", count: int, seed: int = 0, dataset
         sha = workspace.put_image(receipt.image_bytes, "." + receipt.image_format.lower().replace("jpeg", "jpg"))
         doc = receipt.document
         new.append(doc if doc.image_sha256 == sha else dataclasses.replace(doc, image_sha256=sha))
-    if new:
-        workspace.save_documents(dataset, new)
+        workspace.save_documents(dataset, new[-1:])
     stored = {doc.id: doc for doc in workspace.load_documents(dataset)} if len(new) < len(ids) else {}
     stored.update((doc.id, doc) for doc in new)
     documents = tuple(stored[doc_id] for doc_id in ids)
