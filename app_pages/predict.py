@@ -14,7 +14,6 @@ from receipt_core.evaluation.confidence import (DEFAULT_UNCERTAIN_BELOW, LINE_AR
                                                 quality_note, scored_items, uncertain_words)
 from receipt_core.data.markup import spreadsheet_csv
 from receipt_core.data.images import MAX_IMAGES_PER_PREDICTION
-from receipt_core.ocr.engine import OcrCache, ocr_many
 from receipt_core.plots.figures import LOW_CONFIDENCE, page_figure_height, prediction_figure, tall_figure_height
 from receipt_core.plots.overlay import MODEL_LAYER, OCR_LAYER, confidence_marks, overlay_counts, overlay_figure
 from receipt_core.training.events import METRIC_LABELS
@@ -23,6 +22,7 @@ from receipt_core.training.run_summary import last_evaluation
 from receipt_core.wording import counted
 from ui.actions import document_image
 from ui.literal import literal, plain
+from ui.predict_uploads import read_uploads
 from ui.shared import (NO_VALUE, PDF_NOTE, UPLOAD_TYPES, current_dataset, figure_and_tables, loaded_run,
                        require_router, run_display_name, run_picker, runs_with_checkpoints, user_errors, workspace)
 
@@ -74,15 +74,15 @@ if source == "Upload images":
         for i, upload in enumerate(uploads):
             named[upload.name if upload.name not in named else f"{upload.name} ({i + 1})"] = upload.getvalue()
         with user_errors("OCR"), st.spinner(f"Reading {counted(len(named), 'receipt')} with Tesseract…"):
-            results = ocr_many(list(named.items()), workers=min(len(named), 2), cache=OcrCache(ws.home / "ocr-cache"))
+            results = read_uploads(ws, named)
             problems = [r.error for r in results if r.error]  # each names its file
             if problems:
                 st.error(f"{counted(len(problems), 'file')} could not be read:")
                 st.code(plain("\n".join(problems)), language=None, wrap_lines=True)
             for result in results:
                 if result.error is None:
-                    if result.image is not None and result.image.note:
-                        st.info(f"{literal(result.name)}: {literal(result.image.note)}")
+                    if result.note:
+                        st.info(f"{literal(result.name)}: {literal(result.note)}")
                     if not result.document.words:
                         st.warning(f"Tesseract found no words in {literal(result.name)} (blank or unreadable), so "
                                    "there is nothing to predict there.")

@@ -3,9 +3,9 @@ re-OCR of the same images from an ``OcrCache``.
 
 "One process" is ``ocr_many(workers=1)``: the receipts one after another in this process, what a plain loop over
 ``ocr_image`` gives. "All cores" is the default pool (one spawned process per core). Every Tesseract call is
-single-threaded on both sides (``receipt_core/ocr/tesseract.py``). The cached figure is the call the Data page
+single-threaded on both sides (``receipt_core/ocr/tesseract.py``). The cached figure is the call the Predict page
 makes (``keep_images=True``: each image is decoded again for display); the cost without decoding
-(``keep_images=False``) is given beside it.
+(``keep_images=False``, what Data → Upload & OCR and the CLI ask for) is given beside it.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def ocr_figures(sizes: Sizes, repeats: int) -> list[Figure]:
                 into.append((time.perf_counter() - start) / len(items) * 1000)
     per_receipt = median(shown)
     figures.append(Figure("Cached re-OCR per receipt", f"{per_receipt:.1f} ms", "< 20 ms", per_receipt < 20,
-                          f"{len(items)} receipts from an OcrCache, images decoded for display as the Data page "
+                          f"{len(items)} receipts from an OcrCache, images decoded for display as the Predict page "
                           f"does; {median(bare):.1f} ms without decoding (keep_images=False); median of "
                           f"{len(shown)} runs"))
     return figures

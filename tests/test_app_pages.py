@@ -27,6 +27,7 @@ from receipt_core.training.config import TrainConfig
 from receipt_core.workspace.store import Workspace
 from tests.conftest import require_shared_data
 import ui.actions
+import ui.predict_uploads
 from ui.literal import literal
 from ui.shared import HOLD_OUT, NO_VALUE
 
@@ -123,6 +124,7 @@ def fake_ocr(monkeypatch, synth_receipts):
     monkeypatch.setattr(engine, "ocr_image", ocr_image)
     monkeypatch.setattr(engine, "ocr_many", ocr_many)
     monkeypatch.setattr(ui.actions, "ocr_many", ocr_many)
+    monkeypatch.setattr(ui.predict_uploads, "ocr_many", ocr_many)
     return calls
 
 

@@ -116,10 +116,12 @@ def test_a_bad_image_in_a_parallel_batch_gets_its_own_error():
     items = [("good.png", _small_receipt_png()), ("empty.jpg", b""), ("notes.png", b"just text"),
              ("tiny.png", _png(Image.new("L", (1, 1), 0)))]
     seen = []
-    results = ocr_many(items, workers=2, progress=lambda done, total: seen.append((done, total)))
+    results = ocr_many(items, workers=2, progress=lambda done, total: seen.append((done, total)), keep_images=True)
     assert [r.name for r in results] == [name for name, _ in items]
     assert results[0].error is None and "TOTAL" in [w.text for w in results[0].document.words]
     assert results[0].image is not None and results[0].image.width == 180
+    assert (results[0].format, results[1].format) == ("PNG", "")  # a failed file has none
+    assert [r.image for r in ocr_many(items[:1], workers=1)] == [None]  # decoded only when asked for
     assert "empty file" in results[1].error and results[1].document is None
     assert "not an image" in results[2].error
     assert "too small" in results[3].error

@@ -356,7 +356,15 @@ def test_item_confidence_is_its_least_confident_word():
     assert "roughly 4 field words in 10 are wrong or missed" in quality_note({"fields.micro_f1": 0.58}).message
 
 
-def test_predict_shows_validation_confidence_and_downloads_a_batch(demo_env, trained_run, synth_receipts, fake_ocr):
+def test_predict_shows_validation_confidence_and_downloads_a_batch(demo_env, trained_run, synth_receipts, fake_ocr,
+                                                                   monkeypatch):
+    import ui.predict_uploads
+
+    reads: list[int] = []  # images read (and decoded for display) per call
+    fixture_ocr_many = ui.predict_uploads.ocr_many
+    monkeypatch.setattr(ui.predict_uploads, "ocr_many",
+                        lambda items, *args, **kwargs: reads.append(len(items)) or fixture_ocr_many(items, *args,
+                                                                                                  **kwargs))
     at = app("predict", dataset="demo")
     at.selectbox(key="predict_run").set_value(trained_run).run()
     shown = " ".join(m.label for m in at.metric)
@@ -388,6 +396,7 @@ def test_predict_shows_validation_confidence_and_downloads_a_batch(demo_env, tra
     assert any((t.name or "").startswith("model unsure (< 1.00)") for t in figure.data)
     assert any("words the model is unsure of" in c.value for c in at.caption)
     assert len(fake_ocr) == 2  # redraws reuse the OCR and the predictions
+    assert reads == [2]  # ... and the decoded photos: a probe's twelve large photos took 2–8 s per click
     assert any(re.match(r"Validation of this run at step \d+, after \d+ complete epochs?:", c.value)
                for c in at.caption)  # whole epochs, not an epoch index the Train page's progress contradicts
 

@@ -55,8 +55,7 @@ def store_ocr_results(workspace: Workspace, dataset: str, results: list[OcrResul
                             "receipt belongs to one dataset, so it was not stored again (delete it there first to "
                             "move it)")
             continue
-        fmt = result.image.format if result.image is not None else "PNG"
-        sha = workspace.put_image(uploads[result.name], FORMAT_SUFFIXES.get(fmt, ".img"))
+        sha = workspace.put_image(uploads[result.name], FORMAT_SUFFIXES.get(result.format, ".img"))
         doc = dataclasses.replace(result.document, image_sha256=sha, source=result.name,
                                   meta={**result.document.meta, "file_name": result.name})
         docs.append(doc)
@@ -64,8 +63,8 @@ def store_ocr_results(workspace: Workspace, dataset: str, results: list[OcrResul
         if not doc.words:
             notes.append(f"{result.name}: Tesseract found no words (a blank or unreadable image); stored with "
                          "zero words")
-        if result.image is not None and result.image.note:
-            notes.append(f"{result.name}: {result.image.note}")
+        if result.note:
+            notes.append(f"{result.name}: {result.note}")
     if docs:
         workspace.save_documents(dataset, docs)
     return IngestReport(saved=tuple(d.id for d in docs), problems=tuple(problems), notes=tuple(notes))

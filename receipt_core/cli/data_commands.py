@@ -91,14 +91,14 @@ def run_ocr(args: argparse.Namespace) -> int:
         if result.error is not None:
             errors.append((result.name, result.error))
         else:
-            documents.append((result.name, result.document, result.image))
+            documents.append((result.name, result.document, result.note))
     if args.json:
         print(json.dumps({"documents": [doc.to_json() for _, doc, _ in documents],
                           "errors": [{"name": name, "error": message} for name, message in errors]},
                          ensure_ascii=False, indent=1))
     else:
-        for name, doc, image in documents:
-            note = f" ({image.note})" if image is not None and image.note else ""
+        for name, doc, note in documents:
+            note = f" ({note})" if note else ""
             print(f"== {name}: {len(doc.words)} words{note}" + ("; the image holds no readable text" if not doc.words
                                                                    else ""))
             for line in _lines(doc):

@@ -103,25 +103,48 @@ def load_image(data: bytes, name: str = "", max_pixels: int = DEFAULT_MAX_PIXELS
                              f"(each side must be at least {MIN_SIDE} pixels).")
 
     file_format = image.format or "unknown"
-    note = ""
     try:
-        frames = getattr(image, "n_frames", 1)
-        if frames > 1:
-            image.seek(0)
-            kind, part = ("multi-page TIFF", "page") if file_format == "TIFF" else (f"animated {file_format}", "frame")
-            note = f"{kind} with {frames} {part}s: only the first {part} was read"
+        note = first_frame_note(image)
+        image.seek(0)
         image.load()
         image = ImageOps.exif_transpose(image) or image
         image = _normalise_mode(image)
     except OSError as error:
-        kind = "truncated" if "truncated" in str(error).lower() else "damaged"
-        raise ImageLoadError(f"{label} is a {kind} {file_format} file ({error}); it was probably cut off "
-                             f"during upload or copy. Upload the complete file again.") from None
+        if "truncated" in str(error).lower():
+            raise ImageLoadError(f"{label} is a truncated {file_format} file ({error}); it was probably cut off "
+                                 "during upload or copy. Upload the complete file again.") from None
+        # damage inside the file (a probe zeroed bytes in a JPEG's middle): nothing says it was cut off
+        raise ImageLoadError(f"{label} is a damaged {file_format} file{_reason(error)}. Upload the complete "
+                             "file again.") from None
     except Exception as error:  # noqa: BLE001 - a damaged file's decoder may raise anything (see Image.open above)
         raise ImageLoadError(f"{label} is a damaged {file_format} file{_reason(error)}. Upload the complete "
                              "file again.") from None
     return LoadedImage(image=image, width=image.width, height=image.height,
                        sha256=hashlib.sha256(data).hexdigest(), format=file_format, note=note)
+
+
+def first_frame_note(image: Image.Image) -> str:
+    """What to tell the user when the opened file holds more than one frame (only the first is read), else "".
+
+    Asks Pillow only whether there is a second frame: counting them walks every one (a crafted GIF of 200,000
+    frames took a second to count, on every page that showed it)."""
+    if not getattr(image, "is_animated", False):
+        return ""
+    if image.format == "TIFF":
+        return "multi-page TIFF: only the first page was read"
+    return f"animated {image.format or 'image'}: only the first frame was read"
+
+
+def image_header(data: bytes) -> tuple[str, str]:
+    """The format (Pillow's name) and :func:`first_frame_note` of an image :func:`load_image` accepted, read from
+    its header without decoding its pixels; ("", "") when the bytes are no image."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS) as image:
+                return image.format or "", first_frame_note(image)
+    except Exception:  # noqa: BLE001 - load_image has refused such a file already, with its own words
+        return "", ""
 
 
 def _reason(error: Exception) -> str:

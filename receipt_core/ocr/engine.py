@@ -26,7 +26,7 @@ from typing import Callable, Sequence
 from PIL import Image
 
 from ..data.document import Document, DocumentFormatError, Word, reading_order
-from ..data.images import ImageLoadError, LoadedImage, load_image
+from ..data.images import ImageLoadError, LoadedImage, image_header, load_image
 from .merge import MergeOptions, OcrWord, merge_passes
 from .preprocess import prepare
 from .second_pass import RereadOptions, reread_doubtful
@@ -239,19 +239,23 @@ class OcrCache:
 class OcrResult:
     name: str
     document: Document | None
-    image: LoadedImage | None
+    image: LoadedImage | None  # decoded only when asked for (``keep_images``)
     error: str | None  # one line that names the file itself ("'x.png' is an empty file …", "x.png: tesseract …")
+    format: str = ""  # Pillow's name of the file's format (JPEG, PNG, …); "" for a file that failed
+    note: str = ""  # how the file was read, when the user should know (only the first frame of an animated GIF)
 
 
 def ocr_many(items: Sequence[tuple[str, bytes]], settings: OcrSettings = RECEIPT_OCR, workers: int | None = None,
              progress: Callable[[int, int], None] | None = None, cache: OcrCache | None = None,
-             keep_images: bool = True) -> list[OcrResult]:
+             keep_images: bool = False) -> list[OcrResult]:
     """OCR many uploads in parallel processes (all cores by default), in input order.
 
     A file that is not a usable image gives an :class:`OcrResult` with ``error`` set and never stops the
-    batch; a missing Tesseract binary raises :class:`TesseractNotFoundError`. Cached results skip OCR;
-    ``keep_images=False`` skips decoding cached images in this process (a cached re-OCR then costs a hash
-    and a JSON read). ``progress(done, total)`` is called in this process after each item.
+    batch; a missing Tesseract binary raises :class:`TesseractNotFoundError`. Cached results skip OCR.
+    The pixels are decoded in this process only with ``keep_images=True`` (for a page that shows them): without
+    it, each result's format and note come from the file's header, so a cached re-OCR costs a hash and a JSON
+    read, and a hundred 36-megapixel uploads are not held decoded at once (a probe saw 2.4 GB for twelve).
+    ``progress(done, total)`` is called in this process after each item.
 
     Worker processes are *spawned* (safe next to Streamlit's and torch's threads, unlike fork), so a plain
     script calling this with ``workers > 1`` needs the usual ``if __name__ == "__main__":`` guard.
@@ -284,10 +288,12 @@ def ocr_many(items: Sequence[tuple[str, bytes]], settings: OcrSettings = RECEIPT
             _collect(outcomes, documents, errors, cache, settings, progress, done, total)
 
     for index, (name, data) in enumerate(items):
-        image = None
-        if keep_images and errors[index] is None:
-            image = load_image(data, name)
-        results[index] = OcrResult(name=name, document=documents[index], image=image, error=errors[index])
+        image, header = None, ("", "")
+        if errors[index] is None:
+            image = load_image(data, name) if keep_images else None
+            header = (image.format, image.note) if image is not None else image_header(data)
+        results[index] = OcrResult(name=name, document=documents[index], image=image, error=errors[index],
+                                   format=header[0], note=header[1])
     return [r for r in results if r is not None]
 
 

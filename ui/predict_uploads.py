@@ -1,0 +1,31 @@
+"""Predict's uploads read once per session: OCR'd and decoded when the files change, not on every rerun.
+
+A slider, an overlay switch or a download reruns the page; before this, each rerun decoded every uploaded photo
+again (a probe's twelve 36-megapixel photos: 2–8 s per click, and the server's memory climbing by gigabytes).
+The session keeps the last upload's results only, replaced when the files change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import streamlit as st
+
+from receipt_core.ocr.engine import OcrCache, OcrResult, ocr_many
+from receipt_core.workspace.store import Workspace
+
+READ_KEY = "predict_read_uploads"  # ((name, sha256) of each upload, [OcrResult]) of the last upload read
+
+
+def read_uploads(workspace: Workspace, named: dict[str, bytes]) -> list[OcrResult]:
+    """``ocr_many`` over the uploads (name -> bytes) with their images decoded for display, reused while the same
+    files, under the same names, stay uploaded."""
+    key = tuple((name, hashlib.sha256(data).hexdigest()) for name, data in named.items())
+    kept = st.session_state.get(READ_KEY)
+    if kept is not None and kept[0] == key:
+        return kept[1]
+    st.session_state.pop(READ_KEY, None)  # the old photos go before the new ones are decoded
+    results = ocr_many(list(named.items()), workers=min(len(named), 2), cache=OcrCache(workspace.home / "ocr-cache"),
+                       keep_images=True)
+    st.session_state[READ_KEY] = (key, results)
+    return results
