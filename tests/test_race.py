@@ -51,11 +51,11 @@ def plan(epochs: int = 1, scenarios=SCENARIOS, kind: str = "race") -> RacePlan:
 
 
 def result(scenario: str, f1: float, items: float, trainable: int, backbone: str = "text-minilm",
-           epochs: float = 2.0) -> RunResult:
+           epochs: float = 2.0, finished: str = "completed") -> RunResult:
     return RunResult(config=StudyConfig(backbone, scenario), seed=0,
                      metrics={"fields.micro_f1": f1, "quantity.item_accuracy": items}, train_s=30.0, wall_s=40.0,
                      trainable_parameters=trainable, total_parameters=1000, steps=10, epochs=epochs,
-                     finished="time budget", evaluations=({"step": 10, "epoch": 2, "elapsed_s": 30.0,
+                     finished=finished, evaluations=({"step": 10, "epoch": 2, "elapsed_s": 30.0,
                                                            "fields.micro_f1": f1},),
                      losses=((1, 1.0, 2.0), (10, 30.0, 1.0)))
 
@@ -152,11 +152,12 @@ def test_a_race_left_running_by_a_dead_server_reads_as_interrupted(tmp_path):
 def test_freezing_the_backbone_is_cheap_only_when_its_epochs_are_faster_in_time():
     """Found in a walkthrough: the claim "held" on a race where freeze-backbone got through 7.9 epochs in the
     budget against full fine-tuning's 10.8; fewer trainable parameters were taken as cheap."""
-    def claim(frozen_epochs: float, full_epochs: float, frozen_f1: float = 0.90, backbone: str = "text-minilm"):
+    def claim(frozen_epochs: float, full_epochs: float, frozen_f1: float = 0.90, backbone: str = "text-minilm",
+              full_finished: str = "completed"):
         rows = (ConfigSummary(StudyConfig(backbone, "freeze-backbone"),
                               (result("freeze-backbone", frozen_f1, 0.8, 10, epochs=frozen_epochs),)),
                 ConfigSummary(StudyConfig(backbone, "full"),
-                              (result("full", 0.90, 0.8, 1000, epochs=full_epochs),)))
+                              (result("full", 0.90, 0.8, 1000, epochs=full_epochs, finished=full_finished),)))
         study = StudyResult(settings=StudySettings(), summaries=rows, train_data="t", eval_data="e",
                             train_documents=9, eval_documents=3)
         return next(c for c in read_claims(study) if c.claim == "Freezing the backbone is cheap and good.")
@@ -172,6 +173,11 @@ def test_freezing_the_backbone_is_cheap_only_when_its_epochs_are_faster_in_time(
     assert faster.evidence.endswith("(freeze-backbone vs full). One seed each: indicative only; repeats measure "
                                     "the spread.")
     assert claim(30.0, 10.0, frozen_f1=0.70).verdict == "did not hold"  # fast but 0.2 F1 behind
+    # a walkthrough read "held" off a 30-second race whose budget stopped full after 2 of its 12 epochs: said
+    cut = claim(30.0, 2.0, full_finished="time budget")
+    assert cut.evidence.endswith("One seed each: indicative only; repeats measure the spread. The time budget ended "
+                                 "text-minilm · full after 2.0 epochs, before the end of its plan: the scores "
+                                 "compare runs at equal training time, not each at its best."), cut.evidence
     assert claim(30.0, 10.0, frozen_f1=0.87).verdict == "mixed"  # behind by less than 0.05
     # a walkthrough read "held" off the tiny backbone, which is random: frozen, it says nothing of a pre-trained one
     random = claim(30.0, 10.0, backbone="tiny")
@@ -272,6 +278,11 @@ def test_the_board_overlays_each_run_and_puts_cost_beside_quality():
     assert rows.loc["tiny · freeze-backbone", "status"] == "finished · run deleted"
     assert rows.loc["tiny · freeze-backbone", "field micro-F1"] == 0.5
     assert rows.loc["tiny · phased", "status"] == "running"
+    # a run the race's budget ended before its planned epochs says so (a walkthrough read "finished" beside runs
+    # that had run their whole plan)
+    cut = record.with_entry(0, status="finished", run_id="a",
+                            result=result("freeze-backbone", 0.5, 0.4, 10, backbone="tiny", finished="time budget"))
+    assert race_rows(cut, feeds)[0]["status"] == "finished (time budget)"
 
 
 def test_the_race_page_shows_a_finished_race_with_its_reading(workspace_home):

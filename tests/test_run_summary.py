@@ -71,3 +71,16 @@ def test_the_runs_page_stars_no_run_on_one_item_of_its_evaluation():
 
     assert clear_best_runs([row("a", 145), row("b", 144)]) == set()
     assert clear_best_runs([row("a", 146), row("b", 144)]) == {"a"}
+
+
+def test_a_run_its_time_budget_ended_says_so_in_its_status(tmp_path):
+    """A walkthrough's 1-minute full run (75 of 300 steps) read "finished" beside runs that had run their plan."""
+    ws = Workspace(tmp_path / "ws")
+    rows = {}
+    for reason, status in (("time budget", "finished"), ("completed", "finished"), ("stopped", "stopped")):
+        run_id = ws.create_run(reason, {"backbone": "tiny", "scenario": "full"})
+        ws.append_run_event(run_id, FinishedEvent.kind, FinishedEvent(step=75, epoch=2, reason=reason, elapsed_s=61.0,
+                                                                      metrics={}, checkpoint=None).to_json())
+        ws.set_run_status(run_id, status)
+        rows[reason] = run_summary(ws, ws.get_run(run_id))["status"]
+    assert rows == {"time budget": "finished (time budget)", "completed": "finished", "stopped": "stopped"}

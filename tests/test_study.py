@@ -148,7 +148,7 @@ def _run(config: StudyConfig, seed: int, f1: float, items: float, trainable: int
                                                         "quantity.item_accuracy": items,
                                                         "quantity.item_accuracy_not_one": items},
                      train_s=60.0, wall_s=70.0, trainable_parameters=trainable, total_parameters=100, steps=10,
-                     epochs=2.0, finished="time budget", evaluations=(), losses=())
+                     epochs=2.0, finished="completed", evaluations=(), losses=())
 
 
 def test_claims_are_judged_from_the_numbers_with_the_seeds_spread():

@@ -16,6 +16,7 @@ import pandas as pd
 
 from ..training.events import HEADLINE_METRICS
 from ..training.run_feed import CURVE_COLUMNS, RunCurves, RunFeed
+from ..training.run_summary import BUDGET_CUT
 from .race_record import RaceEntry, RaceRecord
 from ..training.events import METRIC_LABELS
 
@@ -81,9 +82,11 @@ def race_rows(record: RaceRecord, curves: Mapping[str, RunCurves],
     rows = []
     for entry in record.entries:
         row: dict[str, Any] = dict.fromkeys(RACE_COLUMNS)
-        status = f"{entry.status} · {DELETED_RUN}" if entry.run_id in deleted else entry.status
-        row.update({"configuration": entry_label(record, entry), "status": status})
         result, run = entry.result, curves.get(entry.run_id or "")
+        status = BUDGET_CUT if entry.status == "finished" and result and result.finished == "time budget" \
+            else entry.status  # the race's budget ended it before its planned epochs
+        status = f"{status} · {DELETED_RUN}" if entry.run_id in deleted else status
+        row.update({"configuration": entry_label(record, entry), "status": status})
         if result is not None:
             row.update({"trainable parameters": result.trainable_parameters,
                         "share of own model trained": _share(result.trainable_parameters, result.total_parameters),

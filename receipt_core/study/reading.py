@@ -30,6 +30,22 @@ def _indicative(*rows: ConfigSummary) -> str:
             else "")
 
 
+def _cut_short(*rows: ConfigSummary) -> str:
+    """What the evidence adds when the time budget ended a side's runs before their planned epochs: the scores
+    compare the sides at equal time, not each at its own end (a walkthrough read a 30-second race's "freezing the
+    backbone is cheap and good: held" against full fine-tuning stopped after 2 of its 12 epochs)."""
+    cut = [row for row in rows if any(run.finished == "time budget" for run in row.runs)]
+    if not cut:
+        return ""
+    named = "; ".join(f"{row.config.name} after {row.spread('epochs').mean:.1f} epochs" for row in cut)
+    return (f" The time budget ended {named}, before the end of its plan: the scores compare runs at equal training "
+            "time, not each at its best.")
+
+
+def _caveats(*rows: ConfigSummary) -> str:
+    return _indicative(*rows) + _cut_short(*rows)
+
+
 def _compare(a: ConfigSummary, b: ConfigSummary, key: str) -> tuple[int, str]:
     """(+1 a better, -1 b better, 0 within noise), and the numbers as text."""
     x, y = a.spread(key).mean, b.spread(key).mean
@@ -68,7 +84,7 @@ def read_claims(result: StudyResult) -> list[Claim]:
                    "backbone.")
             claims.append(Claim(f"Freezing the {task} head locks in its errors.", "held" if stuck else "did not hold",
                                 f"{scenario}: {_compare(one, frozen, key)[1]} (vs freeze-all); "
-                                f"{_compare(one, full, key)[1]} (vs full). {why}{_indicative(one, frozen, full)}"))
+                                f"{_compare(one, full, key)[1]} (vs full). {why}{_caveats(one, frozen, full)}"))
     for scenario in ("full", "freeze-backbone", "phased"):
         a, b = get(layout, scenario), get(text, scenario)
         if a and b and layout != text:
@@ -78,7 +94,7 @@ def read_claims(result: StudyResult) -> list[Claim]:
             if scenario == "freeze-backbone" and layout == "layout-minilm" and text in TEXT_ONLY_BACKBONES:
                 claims.append(Claim(claim, "not measured", f"{layout} vs {text}: {n1}; {n2}. {SAME_FEATURES}"))
                 continue
-            claims.append(Claim(claim, _verdict(s1, s2), f"{layout} vs {text}: {n1}; {n2}.{_indicative(a, b)}"))
+            claims.append(Claim(claim, _verdict(s1, s2), f"{layout} vs {text}: {n1}; {n2}.{_caveats(a, b)}"))
     backbones = {s.config.backbone for s in result.summaries if s.runs and not s.config.is_reference}
     if len(backbones) == 1 and layout != "tiny":  # a race runs one backbone: the stakeholder's question still stands
         claims.append(Claim("A layout-aware backbone beats a text-only one.", "not measured",
@@ -103,7 +119,7 @@ def read_claims(result: StudyResult) -> list[Claim]:
                                 "Give it more time, or fewer epochs per phase."))
         else:  # judged on both tasks, as the layout claim is (it read "did not hold" while ahead on items)
             claims.append(Claim("Phased unfreezing is best.", _verdict(sign, item_sign),
-                                evidence + _indicative(phased, best)))
+                                evidence + _caveats(phased, best)))
     references = [s for s in result.summaries if s.runs and s.config.is_reference]
     multitask = [s for s in result.summaries if s.runs and not s.config.is_reference]
     if references and multitask:
@@ -114,7 +130,7 @@ def read_claims(result: StudyResult) -> list[Claim]:
         verdict = "held" if s1 > 0 and s2 > 0 else ("did not hold" if s1 < 0 or s2 < 0 else "mixed")
         claims.append(Claim("The two-head model beats the plain combined tagger.", verdict,
                             f"best configuration ({best.config.name}) vs {reference.config.name}: {n1}; {n2}."
-                            f"{_indicative(best, reference)}"))
+                            f"{_caveats(best, reference)}"))
     return claims
 
 
@@ -168,7 +184,7 @@ def _cheap_and_good(backbone_only: ConfigSummary, full: ConfigSummary) -> Claim:
                  f"training vs {per_epoch[1]:.2f} s"
                  f"{time_note}, {backbone_only.spread('epochs').mean:.1f} epochs vs "
                  f"{full.spread('epochs').mean:.1f}; {numbers}; {_compare(backbone_only, full, items)[1]} "
-                 f"(freeze-backbone vs full).{_indicative(backbone_only, full)}")
+                 f"(freeze-backbone vs full).{_caveats(backbone_only, full)}")
 
 
 def _scenario_backbone(result: StudyResult) -> str:

@@ -16,6 +16,7 @@ from .events import (EvalEvent, FinishedEvent, HEADLINE_METRICS, ITEMS_SCORED, P
 from .run_documents import eval_ids
 
 BEST_BY = ("fields.micro_f1", "quantity.item_accuracy")  # what "best run" weighs, as the study's best row does
+BUDGET_CUT = "finished (time budget)"  # a run its time budget ended before its planned epochs
 EVAL_ITEMS = "eval items"  # its evaluation's item count: one item is the smallest item-accuracy difference
 
 
@@ -52,6 +53,8 @@ def run_summary(source: _EventSource, run) -> dict[str, Any]:
         elif isinstance(event, (ProgressEvent, FinishedEvent)):
             row["wall time (s)"] = event.elapsed_s
             row["steps"] = event.step
+            if isinstance(event, FinishedEvent) and event.reason == "time budget" and run.status == "finished":
+                row["status"] = BUDGET_CUT  # a walkthrough compared it, as "finished", with runs that ran their plan
     row.update({f"best {name}": best.get(name) for name in HEADLINE_METRICS})
     return row
 
