@@ -27,7 +27,7 @@ from receipt_core.workspace.run_labels import (MAX_NAME, MAX_NOTES, display_name
                                               set_run_label)
 from receipt_core.study.view import find_studies, open_study, workspace_studies_dir
 from receipt_core.training.runs import resume_run
-from receipt_core.wording import counted
+from receipt_core.wording import as_sentence, counted
 from ui.literal import literal, notice_markdown, plain
 from ui.race_study import STUDY_REFRESH_S, study_form, study_progress
 from ui.race_track import race_track
@@ -332,4 +332,4 @@ with runs_tab:
                         job_slot().start(launch, description=f"resumed · {labels[run.id]}")
                         go_to_page("app_pages/train.py")
                     except JobBusyError as error:
-                        st.error(notice_markdown(friendly(error)))  # it names the busy run (a probe)
+                        st.error(notice_markdown(as_sentence(friendly(error))))  # it names the busy run (a probe)

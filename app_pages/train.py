@@ -19,6 +19,7 @@ from receipt_core.training.estimate import PlannedRun, estimate_run_time, planne
 from receipt_core.training.runs import default_run_name, start_pretrain_run, start_reference_run, start_run
 from receipt_core.training.schedules import LR_SCHEDULES
 from receipt_core.training.slot import JobBusyError
+from receipt_core.wording import as_sentence
 from ui.literal import literal, notice_markdown
 from ui.live_run import live_view
 from ui.shared import (EVALUATION_HELP, HOLD_OUT, NO_DATA, current_dataset, evaluation_preview, field_row, fmt_params,
@@ -375,7 +376,7 @@ with st.expander("Run settings", expanded=busy is None):
                 st.session_state["train_was_live"] = True
                 st.rerun()
             except JobBusyError as error:
-                st.error(notice_markdown(friendly(error)))  # it names the busy run (a probe)
+                st.error(notice_markdown(as_sentence(friendly(error))))  # it names the busy run (a probe)
 
 st.divider()
 refresh = 2.0 if slot.busy() is not None else 5.0

@@ -142,8 +142,8 @@ def test_keys_label_in_order_and_a_press_is_handled_once(receipts):
     assert saved.words[0].field == "TOTAL" and not saved.words[1].is_labelled  # z undid the quantity
     assert outcome.index == 1 and outcome.next_receipt and outcome.messages == []
     # the word is named: an undo of a change made in another session is recognised (found by a probe)
-    assert outcome.notice == (f"Undid the last label change, which was word #1 {saved.words[1].text!r}; the receipt "
-                              "is as it was before it.")
+    assert outcome.notice == ("Undid the last label or quantity change, which was word #1 "
+                              f"{saved.words[1].text!r}; the receipt is as it was before it.")
 
 
 def test_export_zip_in_every_format_reimports(receipts, tmp_path):

@@ -22,6 +22,7 @@ from ui.literal import literal, notice_markdown
 from receipt_core.training.run_feed import RunCurves, RunFeed
 from receipt_core.training.run_status import status_line
 from receipt_core.training.slot import JobBusyError
+from receipt_core.wording import as_sentence
 from ui.actions import document_image
 from ui.shared import (NO_VALUE, STOPPING, figure_and_tables, fmt_params, fmt_seconds, friendly, job_slot,
                        workspace)
@@ -100,7 +101,7 @@ def _control(run_id: str, action: str) -> None:
         st.session_state[NOTICE_KEY] = ("toast", {"stop": "Stopping after this step…",
                                                   "pause": "Pausing after this step…", "resume": "Resumed"}[action])
     except JobBusyError as error:
-        st.session_state[NOTICE_KEY] = ("warning", friendly(error))
+        st.session_state[NOTICE_KEY] = ("warning", as_sentence(friendly(error)))
 
 
 def _show_control_notice() -> None:

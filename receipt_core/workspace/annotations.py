@@ -73,7 +73,7 @@ class Undone:
         return f"Undid the last {what} ({self.words} word{'' if self.words == 1 else 's'})."
 
 
-UNDO_NAMES = {"label": "label change", "suggest": "pre-fill", "accept": "acceptance of suggestions",
+UNDO_NAMES = {"label": "label or quantity change", "suggest": "pre-fill", "accept": "acceptance of suggestions",
               "reject": "rejection of suggestions", "review": "review mark", "group": "item change",
               "correct": "correction"}
 """What each history kind is called when it is undone."""
