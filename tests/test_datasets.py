@@ -433,3 +433,42 @@ def test_a_wildreceipt_line_that_is_not_utf8_costs_that_line_only(shared_data, t
     report = load_dataset(tmp_path / "dev.txt", "wildreceipt")
     assert not report.documents and report.problems == (
         "dev.txt: not a readable text file (it is UTF-16 text: save it as UTF-8); the rest of it skipped",)
+
+
+def test_a_cord_export_turns_an_exif_rotated_photo_upright_as_its_boxes_are(shared_data, tmp_path):
+    """A probe's photo stored 700×500 with EXIF orientation 6: its JSON said 500×700 with boxes in that frame, and
+    the copied file kept the tag, which CORD's tools and a plain PIL.Image.open ignore."""
+    import io
+
+    from PIL import Image
+
+    from receipt_core.data.images import EXIF_ORIENTATION, load_image
+
+    photo = Image.open(shared_data / "cord" / "train" / "image" / "receipt_00001.png").convert("RGB")
+    stored = photo.transpose(Image.Transpose.ROTATE_90)  # what a phone held sideways writes: the pixels turned…
+    exif = Image.Exif()
+    exif[EXIF_ORIENTATION] = 6  # … and the tag that turns them back
+    buffer = io.BytesIO()
+    stored.save(buffer, "JPEG", quality=95, exif=exif)
+    source = tmp_path / "sideways.jpg"
+    source.write_bytes(buffer.getvalue())
+    upright = load_image(source.read_bytes(), "sideways.jpg")
+    assert (upright.width, upright.height) == photo.size == (864, 1296)
+    doc = Document(id="cord-sideways", width=upright.width, height=upright.height,
+                   words=(Word(text="TOTAL", box=(100, 1100, 300, 1150), field="TOTAL"),), image_sha256="x")
+
+    export_documents([doc], tmp_path / "out", "cord", images={doc.id: source})
+    exported = tmp_path / "out" / "image" / "sideways.jpg"
+    with Image.open(exported) as plain:  # no EXIF applied, as CORD's tools read it
+        assert plain.size == (864, 1296) and plain.getexif().get(EXIF_ORIENTATION, 1) == 1
+        difference = sum(abs(a - b) for a, b in zip(plain.convert("L").resize((54, 81)).getdata(),
+                                                    photo.convert("L").resize((54, 81)).getdata()))
+    assert difference / (54 * 81) < 8  # the same picture, upright (JPEG's loss aside)
+    meta = json.loads((tmp_path / "out" / "json" / "sideways.json").read_text())["meta"]
+    assert meta["image_size"] == {"width": 864, "height": 1296}
+    reimported = load_dataset(tmp_path / "out", "cord").documents[0]
+    assert (reimported.width, reimported.height) == (864, 1296)
+    # a photo without the tag is copied byte for byte
+    plain_source = shared_data / "cord" / "train" / "image" / "receipt_00001.png"
+    export_documents([doc], tmp_path / "out2", "cord", images={doc.id: plain_source})
+    assert (tmp_path / "out2" / "image" / "sideways.png").read_bytes() == plain_source.read_bytes()

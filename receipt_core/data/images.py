@@ -147,6 +147,27 @@ def image_header(data: bytes) -> tuple[str, str]:
         return "", ""
 
 
+def upright_bytes(data: bytes) -> bytes:
+    """The image file with its EXIF orientation turned into its pixels (re-encoded in its own format, no tag), for
+    a reader that ignores the tag, as CORD's tools and a plain ``PIL.Image.open`` do; ``data`` itself when the tag is
+    absent or says upright, or when the bytes are no image. Words' boxes are in the upright frame
+    (:func:`load_image` applies the tag), so a file that kept the tag put them beside their words there."""
+    try:
+        with Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS) as image:
+            if image.getexif().get(EXIF_ORIENTATION, 1) in (1, None):
+                return data
+            file_format = image.format
+            upright = ImageOps.exif_transpose(image)
+            out = io.BytesIO()
+            upright.save(out, format=file_format, **({"quality": 95} if file_format == "JPEG" else {}))
+            return out.getvalue()
+    except Exception:  # noqa: BLE001 - load_image refused such a file when it was stored; kept as it is
+        return data
+
+
+EXIF_ORIENTATION = 0x0112  # the EXIF tag that says how the stored pixels are turned
+
+
 def _reason(error: Exception) -> str:
     """Pillow's own words for a decoding failure (" (…)"), or nothing when its parser tripped over the damage with a
     programming error's words ("index out of range") that would only confuse."""

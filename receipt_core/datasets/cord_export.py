@@ -17,6 +17,7 @@ from typing import Any, Iterable, Mapping
 
 from ..data.document import Document, Word
 from ..data.files import atomic_write, file_stems
+from ..data.images import upright_bytes
 from ..data.schema import OTHER, LabelSchema
 from ._common import image_suffix
 
@@ -72,6 +73,6 @@ def save_cord(docs: Iterable[Document], folder: Path, schema: LabelSchema,
         written.append(path)
         image = images.get(doc.id)
         if image is not None:
-            data = image.read_bytes()
-            atomic_write(folder / "image" / f"{name}{image_suffix(image, data)}", data)
+            data = image.read_bytes()  # turned upright: the JSON's boxes and image_size are (a probe's EXIF photo)
+            atomic_write(folder / "image" / f"{name}{image_suffix(image, data)}", upright_bytes(data))
     return written
