@@ -339,6 +339,9 @@ def test_item_confidence_is_its_least_confident_word():
     tea, rice = scored_items(doc, prediction, uncertain_below=0.5)
     assert tea.confidence == pytest.approx(0.6)  # quantity 0.9 (its quantity probability), name 0.8, price 0.6
     assert rice.confidence == pytest.approx(0.4) and rice.uncertain_words == 1  # its price on the line below
+    # a quantity read on the line, or the implied 1 (a walkthrough could not tell them apart)
+    assert (tea.quantity, tea.quantity_read, rice.quantity, rice.quantity_read) == (2.0, True, 1.0, False)
+    assert rice.to_json()["quantity_read"] is False
     assert [w["text"] for w in uncertain_words(prediction, 0.5)] == ["TOTAL", "5.000"]
     assert [w["text"] for w in uncertain_words(prediction, 0.7)] == ["10.000", "TOTAL", "5.000"]
     doubted = dataclasses.replace(prediction, words=(*prediction.words[:5], dataclasses.replace(

@@ -30,10 +30,12 @@ class ScoredItem:
     price: float | None
     confidence: float  # the lowest confidence of its words (0-1)
     uncertain_words: int  # its words under the threshold
+    quantity_read: bool = True  # False: no quantity word on its lines, so the quantity is the implied 1
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "quantity": self.quantity, "unit_price": self.unit_price, "price": self.price,
-                "confidence": round(self.confidence, 4), "uncertain_words": self.uncertain_words}
+        return {"name": self.name, "quantity": self.quantity, "quantity_read": self.quantity_read,
+                "unit_price": self.unit_price, "price": self.price, "confidence": round(self.confidence, 4),
+                "uncertain_words": self.uncertain_words}
 
 
 def word_confidence(word) -> float:
@@ -69,10 +71,12 @@ def scored_items(doc, prediction, uncertain_below: float = DEFAULT_UNCERTAIN_BEL
                 i for i in indices if words[i].quantity or words[i].field in ITEM_FIELDS)
     items = []
     for item in prediction.items:
-        scores = [word_confidence(words[i]) for i in parts.get(getattr(item, "line_id", None), [])]
+        indices = parts.get(getattr(item, "line_id", None), [])
+        scores = [word_confidence(words[i]) for i in indices]
         items.append(ScoredItem(name=item.name, quantity=item.quantity, unit_price=item.unit_price, price=item.price,
                                 confidence=min(scores) if scores else 0.0,
-                                uncertain_words=sum(score < uncertain_below for score in scores)))
+                                uncertain_words=sum(score < uncertain_below for score in scores),
+                                quantity_read=any(words[i].quantity for i in indices)))
     return items
 
 
