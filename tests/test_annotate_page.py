@@ -419,3 +419,20 @@ def test_a_receipt_opened_for_the_first_time_frames_its_selected_word(receipts):
     [chart] = [c for c in at.get("plotly_chart") if c.key == f"annotate_figure_{doc.id}"]
     names = {trace.get("name") for trace in json.loads(chart.proto.spec)["data"]}
     assert "word 0" in names, names
+
+
+def test_a_table_edit_on_a_receipt_deleted_in_another_session_is_not_a_crash(receipts, monkeypatch):
+    """A probe deleted the receipt in another session, then typed a quantity in this one's word table: Streamlit's
+    redacted error page, and the cell kept the value as if saved. The editor now redraws, and says it is gone."""
+    import ui.annotate_table as table
+
+    doc = receipts.load_documents("receipts")[0]
+    seen = doc.word_layout
+    receipts.delete_document(doc.id)
+    bumped, said = [], []
+    monkeypatch.setattr(table, "workspace", lambda: receipts)
+    monkeypatch.setattr(table, "bump", bumped.append)
+    monkeypatch.setattr(table, "say", lambda *messages: said.extend(messages))
+    monkeypatch.setattr(table.st, "session_state", {"table": {"edited_rows": {"0": {"quantity value": 3.0}}}})
+    table._save_edits(doc.id, "table", seen)  # raised NotFoundError
+    assert bumped == [doc.id] and said == []

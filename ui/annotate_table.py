@@ -11,6 +11,7 @@ from receipt_core.data.document import Document, WordLayout
 from receipt_core.data.quantity import MAX_QUANTITY
 from receipt_core.data.schema import DEFAULT_SCHEMA
 from receipt_core.workspace.annotations import ReceiptChangedError, as_seen
+from receipt_core.workspace.database import NotFoundError
 from ui.annotate_state import bump, say, view_version
 from ui.shared import NO_VALUE, friendly, workspace
 
@@ -59,7 +60,11 @@ def _save_edits(doc_id: str, key: str, seen: WordLayout) -> None:
     showed (``seen``: the receipt's words as drawn; after another session changed them, nothing is saved)."""
     edits = st.session_state.get(key, {}).get("edited_rows", {})
     ws = workspace()
-    saved = ws.get_document(doc_id)
+    try:
+        saved = ws.get_document(doc_id)
+    except NotFoundError:  # deleted in another session since the table was drawn: the editor's redraw says so
+        bump(doc_id)
+        return
     messages = []
     try:
         as_seen(saved, seen)  # the rows' indices point at the words drawn, not at another session's since
