@@ -82,6 +82,7 @@ slot = job_slot()
 busy = slot.busy()
 datasets = [d.name for d in ws.datasets()]
 
+start_refused: str | None = None  # shown under the settings: a collapsed expander hid it (a probe's two sessions)
 with st.expander("Run settings", expanded=busy is None):
     if not datasets:
         st.info(NO_DATA)
@@ -376,8 +377,10 @@ with st.expander("Run settings", expanded=busy is None):
                 st.session_state["train_was_live"] = True
                 st.rerun()
             except JobBusyError as error:
-                st.error(notice_markdown(as_sentence(friendly(error))))  # it names the busy run (a probe)
+                start_refused = as_sentence(friendly(error))  # it names the busy run (a probe)
 
+if start_refused is not None:
+    st.error(notice_markdown(f"Not started. {start_refused}"))
 st.divider()
 refresh = 2.0 if slot.busy() is not None else 5.0
 st.fragment(run_every=refresh)(live_view)()

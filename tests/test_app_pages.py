@@ -603,6 +603,8 @@ def test_train_runs_live_and_a_second_start_from_another_session_is_refused(demo
     second = app("train", dataset="demo")  # another browser session, same server
     start_tiny_run(second, epochs=1)
     assert any("A run is in progress" in e.value and active.run_id in e.value for e in second.error)
+    settings = next(e for e in second.expander if e.label == "Run settings")  # folded while a run trains: the
+    assert not any("A run is in progress" in e.value for e in settings.error)  # refusal is not hidden in it
     assert job_slot().current().run_id == active.run_id
 
     wait_for(lambda: len(demo_env.run_events(active.run_id, kinds=["step"])) >= 3)

@@ -556,7 +556,7 @@ def test_one_session_annotates_while_another_trains_and_a_second_start_is_refuse
     start_tiny_run(other, epochs=1)
     both.append(other)
     refused = [e.value for e in other.error]
-    assert any(e.startswith("A run is in progress: " + active.run_id) for e in refused), refused
+    assert any(e.startswith("Not started. A run is in progress: " + active.run_id) for e in refused), refused
     assert job_slot().current().run_id == active.run_id
 
     job_slot().control(active.run_id, "stop")
