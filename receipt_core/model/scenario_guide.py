@@ -34,11 +34,11 @@ GUIDES: tuple[ScenarioGuide, ...] = (
         title="Scenario 2 — train the heads only",
         implies="The shared backbone stays as pre-trained; only the two small heads learn. The frozen backbone's "
                 "outputs are computed once and reused, so each epoch after the first is very cheap.",
-        advantages=("Fastest training by far; tiny checkpoints' worth of trainable parameters.",
+        advantages=("Fastest training by far: only the heads' parameters train, and a checkpoint stores only them.",
                     "Cannot damage the pre-trained representation (no catastrophic forgetting).",
                     "Good with very few labelled receipts."),
-        disadvantages=("The representation never adapts to receipts: layout cues the backbone was not "
-                       "pre-trained on (the x/y embeddings) stay at zero.",
+        disadvantages=("The representation never adapts to receipts: the backbone's x/y embeddings stay at "
+                       "zero, so layout enters only through the heads' box features (Head boxes).",
                        "Usually the lowest ceiling of the training scenarios."),
     ),
     ScenarioGuide(
