@@ -15,8 +15,9 @@ from receipt_core.training.run_documents import live_runs_reading, live_runs_rea
 from receipt_core.datasets import EXPORT_FORMATS, EXPORT_LOSSES
 from receipt_core.datasets.export_zip import export_zip_bytes, export_zip_name
 from receipt_core.wording import counted
-from ui.actions import document_image, ocr_and_store
+from ui.actions import ocr_and_store
 from ui.literal import literal, plain
+from ui.receipt_images import receipt_display_image
 from ui.shared import (NO_VALUE, PDF_NOTE, UPLOAD_TYPES, current_dataset, dataset_name_input, figure_and_tables, flash,
                        forget_stale_choice, no_receipt_matches, require_router, server_folders, show_dataset_now,
                        show_flash, user_errors, workspace)
@@ -127,7 +128,7 @@ with view_tab:
                 doc_id = st.selectbox("Receipt", list(titles), key="data_doc", format_func=lambda i: plain(titles[i]))
                 doc = ws.get_document(doc_id)
                 left, right = figure_and_tables()
-                left.plotly_chart(document_figure(doc, document_image(ws, doc), title=doc.id), key="data_figure",
+                left.plotly_chart(document_figure(doc, receipt_display_image(ws, doc), title=doc.id), key="data_figure",
                                   width="stretch")
                 words = pd.DataFrame([{"text": w.text, "label": w.annotation_label if w.is_labelled else NOT_LABELLED,
                                        "confidence": w.confidence}

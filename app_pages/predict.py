@@ -20,15 +20,15 @@ from receipt_core.training.events import METRIC_LABELS
 from receipt_core.training.run_documents import train_ids, trained_on_photos
 from receipt_core.training.run_summary import last_evaluation
 from receipt_core.wording import counted
-from ui.actions import document_image
 from ui.literal import literal, plain
 from ui.predict_uploads import read_uploads
+from ui.receipt_images import receipt_display_image
 from ui.shared import (NO_VALUE, PDF_NOTE, UPLOAD_TYPES, current_dataset, figure_and_tables, loaded_run,
                        require_router, run_display_name, run_picker, runs_with_checkpoints, user_errors, workspace)
 
 OVERLAYS = {"labels": (), "OCR confidence": (OCR_LAYER,), "model confidence": (MODEL_LAYER,),
             "both": (OCR_LAYER, MODEL_LAYER)}
-RESULTS_KEY = "predict_results"  # (cache key, [(receipt name, document, image, DocumentPrediction)])
+RESULTS_KEY = "predict_results"  # (cache key, [(receipt name, document, display image, DocumentPrediction)])
 
 require_router()
 st.title("Predict")
@@ -74,7 +74,9 @@ if source == "Upload images":
         for i, upload in enumerate(uploads):
             named[upload.name if upload.name not in named else f"{upload.name} ({i + 1})"] = upload.getvalue()
         with user_errors("OCR"), st.spinner(f"Reading {counted(len(named), 'receipt')} with Tesseract…"):
-            results = read_uploads(ws, named)
+            read = read_uploads(ws, named)
+            results = [result for result, _ in read]
+            shown = {result.name: source for result, source in read}  # each photo's display copy
             problems = [r.error for r in results if r.error]  # each names its file
             if problems:
                 st.error(f"{counted(len(problems), 'file')} could not be read:")
@@ -87,7 +89,7 @@ if source == "Upload images":
                         st.warning(f"Tesseract found no words in {literal(result.name)} (blank or unreadable), so "
                                    "there is nothing to predict there.")
                     else:
-                        inputs.append((result.name, result.document, result.image.image if result.image else None))
+                        inputs.append((result.name, result.document, shown[result.name]))
 else:
     dataset = current_dataset()
     titles = {s.id: s.title for s in ws.list_documents(dataset)} if dataset else {}  # "file · id", as Annotate
@@ -98,7 +100,7 @@ else:
         doc_id = st.selectbox(f"Receipt from {literal(dataset)}", ids, key="predict_doc",
                               format_func=lambda i: plain(titles.get(i, i)))
         doc = ws.get_document(doc_id)
-        inputs.append((doc_id, doc, document_image(ws, doc)))
+        inputs.append((doc_id, doc, receipt_display_image(ws, doc)))
         if doc_id in train_ids(run.config):  # a walkthrough read 0.99 confidences off a receipt it had trained on
             st.info("The run trained on this receipt: what it predicts here shows what it learned, not how it does "
                     "on receipts it has not seen (pick one of its evaluation dataset for that).")

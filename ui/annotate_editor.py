@@ -18,7 +18,6 @@ from receipt_core.plots.annotation_figure import annotation_figure
 from receipt_core.plots.figures import LOW_CONFIDENCE
 from receipt_core.workspace.database import NotFoundError
 from receipt_core.wording import counted
-from ui.actions import document_image
 from ui.annotate_corrections import corrections
 from ui.annotate_keys import apply_keys, key_help, keyboard_listener, new_presses
 from ui.annotate_overlay import LOW_OCR, overlay_choice
@@ -27,6 +26,7 @@ from ui.annotate_state import (MESSAGES_KEY, NEXT_DOC_KEY, NOTICE_KEY, TOAST_KEY
                                say, selected_word, view_version, word_key, word_picker_key)
 from ui.annotate_table import word_table
 from ui.literal import literal, notice_markdown, plain
+from ui.receipt_images import receipt_display_image
 from ui.shared import friendly, user_errors, workspace
 
 SCHEMA = DEFAULT_SCHEMA
@@ -100,7 +100,8 @@ def _figure(doc: Document) -> None:
     overlay = overlay_choice(doc)
     with user_errors("Drawing the receipt"):
         chart_key = f"annotate_figure_{doc.id}"
-        figure = annotation_figure(doc, document_image(ws, doc), selected=st.session_state.get(word_key(doc.id)))
+        figure = annotation_figure(doc, receipt_display_image(ws, doc),
+                                   selected=st.session_state.get(word_key(doc.id)))
         st.plotly_chart(overlay.draw(figure), key=chart_key, width="stretch",
                         on_select=lambda: _on_select(doc, chart_key), selection_mode=("points", "box"))
     if not doc.has_image:

@@ -23,7 +23,7 @@ from receipt_core.training.run_feed import RunCurves, RunFeed
 from receipt_core.training.run_status import status_line
 from receipt_core.training.slot import JobBusyError
 from receipt_core.wording import as_sentence
-from ui.actions import document_image
+from ui.receipt_images import receipt_display_image
 from ui.shared import (NO_VALUE, STOPPING, figure_and_tables, fmt_params, fmt_seconds, friendly, job_slot,
                        workspace)
 
@@ -212,7 +212,7 @@ def _predictions(curves: RunCurves, ws, live: bool) -> None:
         except Exception as error:  # noqa: BLE001 - the document may have been deleted meanwhile
             st.caption(f"Cannot show {literal(doc_id)}: {literal(friendly(error))}")
             return
-        figure = prediction_figure(doc.width, doc.height, prediction, document_image(ws, doc),
+        figure = prediction_figure(doc.width, doc.height, prediction, receipt_display_image(ws, doc),
                                    title=f"{doc_id} at step {event.step}",
                                    figure_height=tall_figure_height(doc.width, doc.height) if large else None)
         drawn = _DrawnPrediction(doc_id, large, event, figure, time.monotonic())

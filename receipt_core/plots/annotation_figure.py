@@ -35,7 +35,7 @@ ITEM_COLOR = "#6A3D9A"
 SELECTED_MARGIN = 3.0  # page pixels between a selected word's box and its frame
 
 
-def annotation_figure(doc: Document, image: Image.Image | None = None, selected: int | None = None,
+def annotation_figure(doc: Document, image: Image.Image | str | None = None, selected: int | None = None,
                       schema: LabelSchema = DEFAULT_SCHEMA, figure_height: int | None = None) -> go.Figure:
     """The receipt with its labels, suggestions, items and the selected word (see the module docstring)."""
     figure_height = figure_height or page_figure_height(doc.width, doc.height)

@@ -12,6 +12,8 @@ they stand out whatever their colour.
 
 from __future__ import annotations
 
+import base64
+import io
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -89,7 +91,7 @@ def prediction_marks(prediction: Mapping[str, Any], uncertain_below: float = 0.5
     return marks
 
 
-def receipt_figure(width: int, height: int, marks: Sequence[BoxMark], image: Image.Image | None = None,
+def receipt_figure(width: int, height: int, marks: Sequence[BoxMark], image: Image.Image | str | None = None,
                    title: str = "", schema: LabelSchema = DEFAULT_SCHEMA, selected: int | None = None,
                    uirevision: str | None = None, figure_height: int | None = None) -> go.Figure:
     """A receipt page with word boxes coloured by label, over its image or a blank page with the words written.
@@ -157,14 +159,15 @@ def receipt_figure(width: int, height: int, marks: Sequence[BoxMark], image: Ima
     return fig
 
 
-def document_figure(doc: Document, image: Image.Image | None = None, selected: int | None = None,
+def document_figure(doc: Document, image: Image.Image | str | None = None, selected: int | None = None,
                     schema: LabelSchema = DEFAULT_SCHEMA, title: str = "") -> go.Figure:
     """The annotation view of a document: its own labels, low OCR confidence flagged."""
     return receipt_figure(doc.width, doc.height, document_marks(doc), image=image, title=title, schema=schema,
                           selected=selected, uirevision=f"doc-{doc.id}")
 
 
-def prediction_figure(width: int, height: int, prediction: Mapping[str, Any], image: Image.Image | None = None,
+def prediction_figure(width: int, height: int, prediction: Mapping[str, Any],
+                      image: Image.Image | str | None = None,
                       schema: LabelSchema = DEFAULT_SCHEMA, title: str = "", uncertain_below: float = 0.5,
                       figure_height: int | None = None) -> go.Figure:
     """A model's prediction for one receipt: boxes coloured by predicted field, quantity words marked, words whose
@@ -188,11 +191,21 @@ def tall_figure_height(width: int, height: int, screen_width: int = 900, most: i
     return int(min(most, max(FIGURE_HEIGHT, screen_width * height / max(width, 1))))
 
 
-def _page_background(fig: go.Figure, width: float, height: float, image: Image.Image | None) -> None:
-    """Under everything: the receipt's image stretched over the ``width`` × ``height`` page, or without one a
-    blank white page with a thin grey border."""
+def display_source(image: Image.Image) -> str:
+    """The image as the browser gets it: at most :data:`MAX_IMAGE_SIDE` pixels on a side, as a JPEG data URI.
+    Plotly's own encoding of a PIL image is a PNG, which cost 0.6–1.1 s per redraw of a phone photo (a probe);
+    a page that redraws one receipt often keeps this string (``ui/receipt_images.py``)."""
+    buffer = io.BytesIO()
+    _display_image(image).convert("RGB").save(buffer, "JPEG", quality=90)
+    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _page_background(fig: go.Figure, width: float, height: float, image: Image.Image | str | None) -> None:
+    """Under everything: the receipt's image (pixels, or :func:`display_source`'s data URI) stretched over the
+    ``width`` × ``height`` page, or without one a blank white page with a thin grey border."""
     if image is not None:
-        fig.add_layout_image(source=_display_image(image), xref="x", yref="y", x=0, y=0, sizex=width, sizey=height,
+        source = image if isinstance(image, str) else display_source(image)
+        fig.add_layout_image(source=source, xref="x", yref="y", x=0, y=0, sizex=width, sizey=height,
                              xanchor="left", yanchor="top", sizing="stretch", layer="below")
     else:
         fig.add_shape(type="rect", x0=0, y0=0, x1=width, y1=height, line=dict(color="#999999", width=1),

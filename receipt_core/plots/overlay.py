@@ -136,7 +136,8 @@ def overlay_counts(marks: Sequence[ConfidenceMark]) -> OverlayCounts:
                          both=sum(m.low_ocr and m.unsure for m in marks))
 
 
-def overlay_figure(doc: Document, prediction, image: Image.Image | None = None, layers: Sequence[str] = LAYERS,
+def overlay_figure(doc: Document, prediction, image: Image.Image | str | None = None,
+                   layers: Sequence[str] = LAYERS,
                    low_ocr_below: float = LOW_CONFIDENCE, unsure_below: float = DEFAULT_UNCERTAIN_BELOW,
                    title: str = "", figure_height: int | None = None) -> go.Figure:
     """The receipt with the doubts of ``layers`` (``OCR_LAYER``, ``MODEL_LAYER`` or both) marked as the module
