@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from receipt_core.data.images import ImageLoadError, image_header, load_image
+from receipt_core.data.images import ALLOWED_FORMATS, ImageLoadError, image_header, load_image
 
 
 def _encode(image: Image.Image, fmt: str, **params) -> bytes:
@@ -182,3 +182,14 @@ def test_damage_inside_a_jpeg_is_not_said_to_be_a_cut_off_upload():
         load_image(zeroed, "zeroed.jpg")
     assert str(refused.value) == "'zeroed.jpg' is a damaged JPEG file (cannot load this image). Upload the complete " \
                                  "file again."
+
+
+def test_the_uploaders_take_every_extension_pillow_gives_the_formats_the_app_reads():
+    """A probe's real JPEG named .JFIF was refused by the uploader ("image/jpeg files are not allowed") before the
+    app could read it; the content is what load_image checks."""
+    from ui.shared import UPLOAD_TYPES
+
+    readable = {ext.lstrip(".") for ext, kind in Image.registered_extensions().items() if kind in ALLOWED_FORMATS}
+    assert set(UPLOAD_TYPES) == readable | {"pdf"}  # pdf: taken only to say how to make an image of it
+    jfif = _encode(_receipt_like(), "JPEG")
+    assert load_image(jfif, "IMG_0001.JFIF").format == "JPEG"

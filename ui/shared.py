@@ -33,7 +33,9 @@ PENDING_DATASET_KEY = "dataset_next"  # a dataset to select at the next rerun (s
 STOPPING = "stopping… (evaluating and saving)"  # a live run's status from the Stop press until it has saved
 NO_VALUE = "—"  # a table cell without a value (Streamlit's own placeholder is a grey "None" or a blank)
 NO_DATA = "No data yet: load the real receipts (CORD sample) or generate demo receipts on Home, or upload on Data."
-UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "tif", "tiff", "bmp", "gif", "pdf"]  # pdf: to say why not
+# every extension Pillow gives the formats load_image reads (the uploader refused a probe's real JPEG named .JFIF);
+# pdf: to say why not
+UPLOAD_TYPES = ["jpg", "jpeg", "jfif", "jpe", "png", "apng", "webp", "tif", "tiff", "bmp", "gif", "pdf"]
 PDF_NOTE = "A PDF is taken only to tell you how to turn its page into an image: OCR reads images."
 HOLD_OUT = "(held-out share)"  # the evaluation choice of the Train page, race and study: a share of the training
 # dataset, set by the "Held-out share" slider beside it (a longer wording was cut in its 230-pixel field)
