@@ -3,9 +3,9 @@ re-OCR of the same images from an ``OcrCache``.
 
 "One process" is ``ocr_many(workers=1)``: the receipts one after another in this process, what a plain loop over
 ``ocr_image`` gives. "All cores" is the default pool (one spawned process per core). Every Tesseract call is
-single-threaded on both sides (``receipt_core/ocr/tesseract.py``). The cached figure is the call the Predict page
-makes (``keep_images=True``: each image is decoded again for display); the cost without decoding
-(``keep_images=False``, what Data → Upload & OCR and the CLI ask for) is given beside it.
+single-threaded on both sides (``receipt_core/ocr/tesseract.py``). The cached figure is the cost a page pays
+that shows the images (``keep_images=True``: each image decoded again, as Predict does for its display copies);
+the cost without decoding (``keep_images=False``, what Data → Upload & OCR and the CLI ask for) is given beside it.
 """
 
 from __future__ import annotations

@@ -162,17 +162,20 @@ def test_large_header_under_pillows_own_limit_is_refused_by_ours_with_its_size()
         load_image(_png_with_header_size(7000, 7000), "big.png")
 
 
-def test_a_gif_of_many_frames_is_read_without_walking_them():
-    """A probe's GIF of 200,000 one-pixel frames took a second per read to count them; only the first is read."""
+def test_a_gif_of_many_frames_is_read_without_walking_them(monkeypatch):
+    """A probe's GIF of 200,000 one-pixel frames took a second per read to count them (Pillow's ``n_frames`` walks
+    every frame); only the first frame is read, and only whether there is a second is asked."""
+    from PIL import GifImagePlugin
+
+    def counted(self):
+        raise AssertionError("n_frames walks every frame")
+
+    monkeypatch.setattr(GifImagePlugin.GifImageFile, "n_frames", property(counted))
     frames = [Image.new("L", (8, 8), shade) for shade in (0, 255, 0)]
-    three = _encode(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=10)
-    second = three.index(b"\x21\xf9\x04", three.index(b"\x21\xf9\x04") + 1)  # each frame's control block
-    third = three.index(b"\x21\xf9\x04", second + 1)
-    data = three[:third] + three[second:third] * 200_000 + three[third:]  # 200,002 frames, 9.6 MB
-    start = time.perf_counter()
+    data = _encode(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=10)
     loaded = load_image(data, "many.gif")
-    assert time.perf_counter() - start < 1.0  # counting the frames took 3.6 s here
     assert loaded.note == "animated GIF: only the first frame was read"
+    assert image_header(data) == ("GIF", loaded.note)
 
 
 def test_damage_inside_a_jpeg_is_not_said_to_be_a_cut_off_upload():

@@ -8,11 +8,11 @@ display copy (``plots.figures.display_source``), not its decoded pixels.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 
 import streamlit as st
 
+from receipt_core.data.images import load_image
 from receipt_core.ocr.engine import OcrCache, OcrResult, ocr_many
 from receipt_core.plots.figures import display_source
 from receipt_core.workspace.store import Workspace
@@ -22,16 +22,14 @@ READ_KEY = "predict_read_uploads"  # ((name, sha256) of each upload, [(OcrResult
 
 def read_uploads(workspace: Workspace, named: dict[str, bytes]) -> list[tuple[OcrResult, str | None]]:
     """``ocr_many`` over the uploads (name -> bytes), each result with its photo's display copy (None for a file
-    that failed) and without its decoded image; reused while the same files, under the same names, stay
-    uploaded."""
+    that failed); reused while the same files, under the same names, stay uploaded."""
     key = tuple((name, hashlib.sha256(data).hexdigest()) for name, data in named.items())
     kept = st.session_state.get(READ_KEY)
     if kept is not None and kept[0] == key:
         return kept[1]
     st.session_state.pop(READ_KEY, None)  # the old photos go before the new ones are decoded
-    results = ocr_many(list(named.items()), workers=min(len(named), 2), cache=OcrCache(workspace.home / "ocr-cache"),
-                       keep_images=True)
-    read = [(dataclasses.replace(result, image=None),
-             display_source(result.image.image) if result.image is not None else None) for result in results]
+    results = ocr_many(list(named.items()), workers=min(len(named), 2), cache=OcrCache(workspace.home / "ocr-cache"))
+    read = [(result, None if result.error is not None else display_source(load_image(named[result.name]).image))
+            for result in results]  # one photo decoded at a time, and let go once its copy is made
     st.session_state[READ_KEY] = (key, read)
     return read

@@ -35,6 +35,7 @@ MAX_SIDE = 32_767  # pixels on one side: Tesseract says "Image too large" for a 
 MAX_IMAGE_BYTES = 40 * 1024 * 1024  # one image file, as the dashboard's upload limit (.streamlit/config.toml)
 MAX_IMAGES_PER_UPLOAD = 100  # images one upload reads into a dataset (each OCR takes seconds: ~5 min on 2 cores)
 MAX_IMAGES_PER_PREDICTION = 20  # images Predict reads and runs at once, shown on one page
+EXIF_ORIENTATION = 0x0112  # the EXIF tag that says how the stored pixels are turned
 
 
 class ImageLoadError(ValueError):
@@ -109,14 +110,11 @@ def load_image(data: bytes, name: str = "", max_pixels: int = DEFAULT_MAX_PIXELS
         image.load()
         image = ImageOps.exif_transpose(image) or image
         image = _normalise_mode(image)
-    except OSError as error:
-        if "truncated" in str(error).lower():
+    except Exception as error:  # noqa: BLE001 - a damaged file's decoder may raise anything (see Image.open above)
+        if isinstance(error, OSError) and "truncated" in str(error).lower():
             raise ImageLoadError(f"{label} is a truncated {file_format} file ({error}); it was probably cut off "
                                  "during upload or copy. Upload the complete file again.") from None
         # damage inside the file (a probe zeroed bytes in a JPEG's middle): nothing says it was cut off
-        raise ImageLoadError(f"{label} is a damaged {file_format} file{_reason(error)}. Upload the complete "
-                             "file again.") from None
-    except Exception as error:  # noqa: BLE001 - a damaged file's decoder may raise anything (see Image.open above)
         raise ImageLoadError(f"{label} is a damaged {file_format} file{_reason(error)}. Upload the complete "
                              "file again.") from None
     return LoadedImage(image=image, width=image.width, height=image.height,
@@ -164,8 +162,6 @@ def upright_bytes(data: bytes) -> bytes:
     except Exception:  # noqa: BLE001 - load_image refused such a file when it was stored; kept as it is
         return data
 
-
-EXIF_ORIENTATION = 0x0112  # the EXIF tag that says how the stored pixels are turned
 
 
 def _reason(error: Exception) -> str:

@@ -16,7 +16,7 @@ import pandas as pd
 
 from ..training.events import HEADLINE_METRICS
 from ..training.run_feed import CURVE_COLUMNS, RunCurves, RunFeed
-from ..training.run_summary import BUDGET_CUT
+from ..training.run_summary import ended_status
 from .race_record import RaceEntry, RaceRecord
 from ..training.events import METRIC_LABELS
 
@@ -83,8 +83,7 @@ def race_rows(record: RaceRecord, curves: Mapping[str, RunCurves],
     for entry in record.entries:
         row: dict[str, Any] = dict.fromkeys(RACE_COLUMNS)
         result, run = entry.result, curves.get(entry.run_id or "")
-        status = BUDGET_CUT if entry.status == "finished" and result and result.finished == "time budget" \
-            else entry.status  # the race's budget ended it before its planned epochs
+        status = ended_status(entry.status, result.finished if result is not None else None)
         status = f"{status} · {DELETED_RUN}" if entry.run_id in deleted else status
         row.update({"configuration": entry_label(record, entry), "status": status})
         if result is not None:

@@ -53,10 +53,17 @@ def run_summary(source: _EventSource, run) -> dict[str, Any]:
         elif isinstance(event, (ProgressEvent, FinishedEvent)):
             row["wall time (s)"] = event.elapsed_s
             row["steps"] = event.step
-            if isinstance(event, FinishedEvent) and event.reason == "time budget" and run.status == "finished":
-                row["status"] = BUDGET_CUT  # a walkthrough compared it, as "finished", with runs that ran their plan
+            if isinstance(event, FinishedEvent):
+                row["status"] = ended_status(run.status, event.reason)
     row.update({f"best {name}": best.get(name) for name in HEADLINE_METRICS})
     return row
+
+
+def ended_status(status: str, reason: str | None) -> str:
+    """A run's status as shown beside others: "finished (time budget)" for a run its time budget ended before its
+    planned epochs (``reason``, the finished event's), which a walkthrough compared, as "finished", with runs that
+    ran their whole plan; else ``status``."""
+    return BUDGET_CUT if status == "finished" and reason == "time budget" else status
 
 
 def eval_set_key(eval_ids: Sequence[str]) -> str | None:
