@@ -277,6 +277,56 @@ def test_a_change_to_a_word_another_session_has_moved_is_refused_not_put_on_anot
     assert receipts.get_document(doc.id).words[0].field == "TOTAL"
 
 
+def test_a_label_another_session_gave_the_same_word_is_not_overwritten_unseen(receipts, monkeypatch):
+    """Two annotators on one word: B's page showed word #0 unlabelled, A labelled it TOTAL, then B's label
+    replaced A's without a word (the words' layout was the same, so the check let it through). A label change now
+    carries the word's label as shown, through the Label picker, the keys and the word table."""
+    import ui.annotate_table as table
+    from receipt_core.workspace.annotations import ReceiptChangedError
+
+    doc = receipts.load_documents("receipts")[0]
+    at = _app(doc.id)  # B's page: word #0 unlabelled
+    receipts.update_word(doc.id, 0, "TOTAL")  # A
+    _keyed(at.selectbox, f"annotate_label_{doc.id}_0_").set_value("TAX").run()
+    said = [w.value for w in at.warning if "nothing was saved" in w.value]
+    assert len(said) == 1 and "is now TOTAL (person), not unlabelled as this page showed it" in said[0], said
+    assert receipts.get_document(doc.id).words[0].field == "TOTAL"  # A's label stands
+    # B's page now shows TOTAL: B's change made again is B's to make
+    _keyed(at.selectbox, f"annotate_label_{doc.id}_0_").set_value("TAX").run()
+    assert receipts.get_document(doc.id).words[0].field == "TAX"
+
+    shown = receipts.get_document(doc.id)  # both pages show TAX on #0, #1 unlabelled
+    receipts.update_word(doc.id, 1, "QUANTITY", 2.0)  # A labels #1
+    tax, total = ([k for k, label in label_keys().items() if label == wanted][0] for wanted in ("TAX", "TOTAL"))
+    outcome = apply_keys(receipts, doc.id, 1, len(shown.words), [total, tax], seen=shown.word_layout,
+                         seen_labels=shown.word_labels)
+    assert outcome.stale and not outcome.changed and len(outcome.messages) == 1
+    assert "is now QUANTITY 2 (person), not unlabelled" in outcome.messages[0]
+    # presses on words nobody else touched: a label and its own relabel in one batch both land
+    outcome = apply_keys(receipts, doc.id, 2, len(shown.words), [total, total],
+                         seen=shown.word_layout, seen_labels=shown.word_labels)
+    assert not outcome.messages and receipts.get_document(doc.id).words[2].field == "TOTAL"
+    assert receipts.get_document(doc.id).words[3].field == "TOTAL"
+    # two annotators editing different words of one receipt still never refuse each other
+    receipts.update_word(doc.id, 5, "SUBTOTAL", seen_labels=shown.word_labels)
+
+    # the word table: an edit of a word labelled since is refused, the other rows' edits saved
+    shown = receipts.get_document(doc.id)
+    receipts.update_word(doc.id, 6, "TAX")  # A
+    messages = []
+    monkeypatch.setattr(table, "workspace", lambda: receipts)
+    monkeypatch.setattr(table, "bump", lambda doc_id: None)
+    monkeypatch.setattr(table, "say", lambda *told: messages.extend(told))
+    monkeypatch.setattr(table.st, "session_state", {"table": {"edited_rows": {"6": {"label": "TOTAL"},
+                                                                              "7": {"label": "TOTAL"}}}})
+    table._save_edits(doc.id, "table", shown.word_layout, shown.word_labels)
+    after = receipts.get_document(doc.id)
+    assert after.words[6].field == "TAX" and after.words[7].field == "TOTAL"
+    assert len(messages) == 1 and "word #6" in messages[0] and "is now TAX (person)" in messages[0]
+    with pytest.raises(ReceiptChangedError):
+        receipts.update_word(doc.id, 6, "TOTAL", seen_labels=shown.word_labels)
+
+
 def test_marking_done_with_suggestions_nobody_accepted_says_they_train_as_other(receipts):
     doc = receipts.load_documents("receipts")[1]
     receipts.update_word(doc.id, 0, "SUBTOTAL")
@@ -434,5 +484,5 @@ def test_a_table_edit_on_a_receipt_deleted_in_another_session_is_not_a_crash(rec
     monkeypatch.setattr(table, "bump", bumped.append)
     monkeypatch.setattr(table, "say", lambda *messages: said.extend(messages))
     monkeypatch.setattr(table.st, "session_state", {"table": {"edited_rows": {"0": {"quantity value": 3.0}}}})
-    table._save_edits(doc.id, "table", seen)  # raised NotFoundError
+    table._save_edits(doc.id, "table", seen, doc.word_labels)  # raised NotFoundError
     assert bumped == [doc.id] and said == []

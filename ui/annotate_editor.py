@@ -84,9 +84,9 @@ def _on_keys(doc: Document, seen_action: int | None) -> None:
     if not keys:
         return
     outcome = apply_keys(workspace(), doc_id, selected_word(doc_id, words), words, keys, SCHEMA,
-                         seen=doc.word_layout, seen_action=seen_action)
+                         seen=doc.word_layout, seen_action=seen_action, seen_labels=doc.word_labels)
     st.session_state[word_key(doc_id)] = outcome.index
-    if outcome.changed:
+    if outcome.changed or outcome.stale:  # a refused press redraws the receipt as it is
         bump(doc_id)
     if outcome.next_receipt:
         st.session_state["annotate_go_next"] = True
@@ -197,7 +197,8 @@ def _save_word(doc: Document, index: int, label_key: str, value_key: str) -> Non
     if label is None:
         return
     value = st.session_state.get(value_key) if label == QUANTITY else None
-    act(doc, lambda ws: ws.update_word(doc.id, index, label, value, seen=doc.word_layout))
+    act(doc, lambda ws: ws.update_word(doc.id, index, label, value, seen=doc.word_layout,
+                                       seen_labels=doc.word_labels))
 
 
 def _pick(doc_id: str, shown: int, picker: str) -> None:

@@ -14,7 +14,7 @@ from typing import Any, Mapping, Sequence
 
 import streamlit as st
 
-from receipt_core.data.document import WordLayout
+from receipt_core.data.document import WordLabel, WordLayout
 from receipt_core.data.schema import DEFAULT_SCHEMA, QUANTITY, LabelSchema
 from receipt_core.workspace.store import ANY_ACTION, ReceiptChangedError, Workspace, WorkspaceError
 
@@ -60,20 +60,23 @@ class KeyOutcome:
 
 def apply_keys(ws: Workspace, doc_id: str, index: int, words: int, keys: Sequence[str],
                schema: LabelSchema = DEFAULT_SCHEMA, seen: WordLayout | None = None,
-               seen_action: int | None = ANY_ACTION) -> KeyOutcome:
+               seen_action: int | None = ANY_ACTION, seen_labels: Sequence[WordLabel] | None = None) -> KeyOutcome:
     """Apply key presses in order to word ``index`` of ``doc_id`` (``words`` words): a label key labels the word
     and moves on, accept takes its suggestion and moves on, undo takes back the last change of the receipt.
     ``seen``: the receipt's words as the page showed them; a label or accept after another session changed them
     is refused (``ReceiptChangedError``, said in ``messages``) rather than put on another word. ``seen_action``:
     the receipt's latest change as the page showed it; an undo of a change made since elsewhere is refused too (a
-    change these presses made is theirs to undo)."""
+    change these presses made is theirs to undo). ``seen_labels``: the words' labels as shown; a label key on a word
+    another session labelled since is refused the same way (these presses' own labels are theirs to change)."""
     by_key = label_keys(schema)
     outcome = KeyOutcome(index=index)
     for key in keys:
         action = ACTION_KEYS.get(key)
         try:
             if key in by_key and words:
-                ws.update_word(doc_id, outcome.index, by_key[key], schema=schema, seen=seen)
+                saved = ws.update_word(doc_id, outcome.index, by_key[key], schema=schema, seen=seen,
+                                       seen_labels=seen_labels)
+                seen_labels = None if seen_labels is None else saved.word_labels
                 outcome.changed = True
                 seen_action = _own_change(ws, doc_id, seen_action)
                 outcome.index = min(outcome.index + 1, words - 1)
@@ -87,12 +90,16 @@ def apply_keys(ws: Workspace, doc_id: str, index: int, words: int, keys: Sequenc
                 if not result.changes and not result.skipped:
                     outcome.messages.append(f"word {outcome.index} has no suggestion to accept")
                 outcome.changed = outcome.changed or bool(result.changes)
+                if seen_labels is not None and result.changes:
+                    seen_labels = result.document.word_labels
                 outcome.index = min(outcome.index + 1, words - 1)
                 seen_action = _own_change(ws, doc_id, seen_action)
             elif action == UNDO:
                 undone = ws.undo(doc_id, seen_action=seen_action)
-                if undone is not None and seen is not None:  # this session's own undo: its words are the ones now
-                    seen = ws.get_document(doc_id).word_layout
+                if undone is not None:  # this session's own undo: its words and labels are the ones now
+                    now = ws.get_document(doc_id)
+                    seen = None if seen is None else now.word_layout
+                    seen_labels = None if seen_labels is None else now.word_labels
                 seen_action = _own_change(ws, doc_id, seen_action)
                 outcome.notice = "Nothing to undo on this receipt." if undone is None else undone.describe()
                 if undone is not None and (shown := undone.word_to_show(words)) is not None:

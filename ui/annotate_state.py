@@ -95,6 +95,7 @@ def act(doc: Document, change, advance: bool = False, done: str | None = None) -
         result = change(workspace())
     except ReceiptChangedError as error:
         say(friendly(error), *follow_selected_word(doc))
+        bump(doc.id)  # the pickers redraw with the receipt as it is, not with the refused choice
         return
     except Exception as error:  # noqa: BLE001 - shown on the page, the editor stays usable
         say(friendly(error))

@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from receipt_core.data.annotation import AnnotationError, word_edit
-from receipt_core.data.document import Document, WordLayout
+from receipt_core.data.document import Document, WordLabel, WordLayout
 from receipt_core.data.quantity import MAX_QUANTITY
 from receipt_core.data.schema import DEFAULT_SCHEMA
 from receipt_core.workspace.annotations import ReceiptChangedError, as_seen
@@ -51,13 +51,14 @@ def word_table(doc: Document) -> None:
             "OCR confidence": st.column_config.ProgressColumn("OCR confidence", min_value=0, max_value=100,
                                                               format="%.0f", color="auto"),
         },
-        on_change=_save_edits, args=(doc.id, editor_key, doc.word_layout))
+        on_change=_save_edits, args=(doc.id, editor_key, doc.word_layout, doc.word_labels))
     st.caption("Every change in the table is saved as soon as you leave the cell.")
 
 
-def _save_edits(doc_id: str, key: str, seen: WordLayout) -> None:
+def _save_edits(doc_id: str, key: str, seen: WordLayout, seen_labels: tuple[WordLabel, ...]) -> None:
     """Save every edited row of the word table (a callback: runs before the fragment redraws), each to the word it
-    showed (``seen``: the receipt's words as drawn; after another session changed them, nothing is saved)."""
+    showed (``seen``: the receipt's words as drawn; after another session changed them, nothing is saved; a word
+    another session labelled since the table showed it (``seen_labels``) keeps that label)."""
     edits = st.session_state.get(key, {}).get("edited_rows", {})
     ws = workspace()
     try:
@@ -81,10 +82,10 @@ def _save_edits(doc_id: str, key: str, seen: WordLayout) -> None:
             continue
         try:
             edit = word_edit(word, changes)
-            ws.update_word(doc_id, index, edit.label, edit.quantity_value, seen=seen)
+            ws.update_word(doc_id, index, edit.label, edit.quantity_value, seen=seen, seen_labels=seen_labels)
         except ReceiptChangedError as error:
             messages.append(str(error))
-            break
+            continue
         except AnnotationError as error:
             messages.append(f"word {index} ({word.text!r}): {error}; not saved")
         except Exception as error:  # noqa: BLE001 - shown on the page

@@ -51,6 +51,7 @@ _DATASET_SOURCES = ("cord:", "wildreceipt:", "synth:")
 
 Box = tuple[float, float, float, float]
 WordLayout = tuple[tuple[str, Box], ...]  # each word's text and box, in order (Document.word_layout)
+WordLabel = tuple[str, float | None, str | None]  # a word's label, quantity value and who gave it (Word.label_state)
 
 
 class DocumentFormatError(ValueError):
@@ -107,6 +108,11 @@ class Word:
         return QUANTITY if self.is_quantity else self.field
 
     @property
+    def label_state(self) -> WordLabel:
+        """What a label change replaces: the annotation label, the quantity value and who gave the label."""
+        return (self.annotation_label, self.quantity_value, self.label_source)
+
+    @property
     def is_labelled(self) -> bool:
         """Whether someone (a person, an accepted suggestion, a dataset) gave this word its label."""
         return self.label_source is not None
@@ -159,6 +165,12 @@ class Document:
         """Each word's text and box, in order: what a word's index points at. Labels leave it as it is; a correction
         (a word added, deleted, split, merged, read again) changes it, and with it what each index means."""
         return tuple((w.text, tuple(w.box)) for w in self.words)
+
+    @property
+    def word_labels(self) -> tuple[WordLabel, ...]:
+        """Each word's :attr:`Word.label_state`, in order: what a page showed, so that a label change made since in
+        another session is not overwritten unseen."""
+        return tuple(w.label_state for w in self.words)
 
     @property
     def labelled_words(self) -> int:

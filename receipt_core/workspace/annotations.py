@@ -23,7 +23,7 @@ from ..data import corrections
 from ..data.annotation import (AnnotationError, AnnotationResult, accept_suggestions, label_word,
                                reject_suggestions, set_group, suggest_from_prediction)
 from ..data.corrections import Correction, CorrectionError
-from ..data.document import Document, Word, WordLayout, word_from_json, word_to_json
+from ..data.document import Document, Word, WordLabel, WordLayout, word_from_json, word_to_json
 from ..data.review import LabelledDocuments, evaluation_documents, labelled_documents
 from ..data.schema import DEFAULT_SCHEMA, LabelSchema
 from .database import Database, NotFoundError, WorkspaceError, dumps
@@ -83,16 +83,19 @@ class AnnotationStore(Database):
     """The annotation half of :class:`~receipt_core.workspace.store.Workspace`."""
 
     def update_word(self, doc_id: str, index: int, label: str, quantity_value: float | None = None,
-                    schema: LabelSchema = DEFAULT_SCHEMA, seen: WordLayout | None = None) -> Document:
+                    schema: LabelSchema = DEFAULT_SCHEMA, seen: WordLayout | None = None,
+                    seen_labels: Sequence[WordLabel] | None = None) -> Document:
         """A person's label for one word (a field, or ``QUANTITY``: its value typed, else read from its text), in
         one transaction with its history entry; returns the saved document. Read, change and write happen under
         one write lock, so two annotators editing different words of one document never lose each other's change.
 
         ``seen`` (every index-addressed change takes it): the receipt's ``word_layout`` as the person saw it; when
         another session has since added, deleted or re-read words, so that ``index`` may name another word,
-        :class:`ReceiptChangedError` is raised and nothing is saved."""
-        return self._change(doc_id, "label", lambda doc: label_word(doc, index, label, quantity_value, schema),
-                            seen).document
+        :class:`ReceiptChangedError` is raised and nothing is saved. ``seen_labels``: the words' labels as the person
+        saw them (``Document.word_labels``); when another session has since labelled this word otherwise, the same
+        (two annotators on one word: the later label replaced the first unseen)."""
+        return self._change(doc_id, "label", lambda doc: label_word(as_labelled(doc, index, seen_labels), index,
+                                                                    label, quantity_value, schema), seen).document
 
     def store_suggestions(self, doc_id: str, prediction: Mapping[str, Any], run_id: str) -> AnnotationResult:
         """Run ``run_id``'s prediction (``DocumentPrediction.to_json()``) kept as suggestions on the words nobody
@@ -332,6 +335,29 @@ def as_seen(doc: Document, seen: WordLayout | None) -> Document:
     raise ReceiptChangedError(f"receipt {doc.id!r} was changed since this page showed it ({what}), in another "
                               "session or by your own last change before the page had redrawn; nothing was saved. "
                               "The page now shows it as it is: make the change again.")
+
+
+def as_labelled(doc: Document, index: int, seen_labels: Sequence[WordLabel] | None) -> Document:
+    """``doc`` when word ``index`` still has the label ``seen_labels`` gave it (or nothing was said), else
+    ReceiptChangedError saying what it is now."""
+    if seen_labels is None or not 0 <= index < min(len(doc.words), len(seen_labels)):
+        return doc
+    word, was = doc.words[index], tuple(seen_labels[index])
+    if word.label_state == was:
+        return doc
+    now = _label_words(word.label_state)
+    raise ReceiptChangedError(f"word #{index} {word.text!r} of receipt {doc.id!r} is now {now}, not "
+                              f"{_label_words(was)} as this page showed it: another session labelled it, or your own "
+                              "last change landed before the page had redrawn; nothing was saved. The page now shows "
+                              "its label: change it again if you still want to.")
+
+
+def _label_words(state: WordLabel) -> str:
+    """A word's label state in words: "unlabelled", "total (person)", "QUANTITY 2 (import)"."""
+    label, value, source = state
+    if source is None:
+        return "unlabelled"
+    return f"{label}{f' {value:g}' if value is not None else ''} ({source})"
 
 
 def _latest_action(conn, doc_id: str | None) -> int | None:
