@@ -9,7 +9,6 @@ import streamlit as st
 from receipt_core.datasets.demo import (CORD_SAMPLE_DEV, CORD_SAMPLE_TRAIN, DEMO_DATASET, add_cord_sample,
                                         add_demo_receipts)
 from receipt_core.data.document import NOT_LABELLED
-from receipt_core.data.schema import OTHER
 from receipt_core.wording import counted
 from ui.shared import NO_VALUE, field_row, flash, require_router, show_dataset_now, show_flash, user_errors, workspace
 
@@ -86,12 +85,12 @@ with user_errors("Reading the workspace"):
     runs = ws.list_runs()
     documents = sum(d.documents for d in datasets)
     words = sum(d.words for d in datasets)
-    labelled = sum(n for d in datasets for label, n in d.label_counts.items()
-                   if label not in (OTHER, NOT_LABELLED))
+    labelled = words - sum(d.label_counts.get(NOT_LABELLED, 0) for d in datasets)  # as Annotate counts them
     a, b, c, d = field_row(4, width=200)  # four columns cut "Labelled words (no…" at 1024 px (a walkthrough)
     a.metric("Documents", documents)
     b.metric("Words", words)
-    c.metric("Labelled words", labelled, help="Words with a label other than OTHER")
+    c.metric("Labelled words", labelled, help="Words someone labelled (a person, an accepted suggestion or an "
+             "imported dataset), OTHER included, as Annotate counts them; the table below has each label's count")
     d.metric("Runs", len(runs))
     if datasets:
         per_label = pd.DataFrame([{"dataset": s.name, "documents": s.documents, "words": s.words,

@@ -226,6 +226,18 @@ def test_every_page_renders_on_an_empty_workspace(page, workspace_home):
 # --- Home ----------------------------------------------------------------------------------------------
 
 
+def test_home_counts_labelled_words_as_annotate_does(workspace_home):
+    """A walkthrough: Home's "Labelled words" left out OTHER where Annotate's "N labelled" counts every word someone
+    labelled; both now count the same words."""
+    words = (Word("TOTAL", (0, 0, 10, 10), field="TOTAL"), Word("thanks", (0, 20, 10, 30), label_source="person"),
+             Word("???", (0, 40, 10, 50)))
+    Workspace(workspace_home).save_documents("mine", [Document("r1", 100, 100, words)])
+    at = app("home")
+    no_errors(at)
+    [metric] = [m for m in at.metric if m.label == "Labelled words"]
+    assert metric.value == "2" and Document("r1", 100, 100, words).labelled_words == 2
+
+
 def test_home_generates_demo_receipts_with_images(workspace_home, fake_generation):
     _generate_two_demo_receipts(workspace_home)
     assert fake_generation == [((0, 1), 0)]  # the page's count and seed reached the generator

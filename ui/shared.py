@@ -36,7 +36,9 @@ NO_DATA = "No data yet: load the real receipts (CORD sample) or generate demo re
 # every extension Pillow gives the formats load_image reads (the uploader refused a probe's real JPEG named .JFIF);
 # pdf: to say why not
 UPLOAD_TYPES = ["jpg", "jpeg", "jfif", "jpe", "png", "apng", "webp", "tif", "tiff", "bmp", "gif", "pdf"]
-PDF_NOTE = "A PDF is taken only to tell you how to turn its page into an image: OCR reads images."
+PDF_NOTE = ("A file is recognised by its name's extension (.jpg, .png, .webp, .tif …): one without an extension is "
+            "refused before it is read; rename it first. A PDF is taken only to tell you how to turn its page into "
+            "an image: OCR reads images.")
 HOLD_OUT = "(held-out share)"  # the evaluation choice of the Train page, race and study: a share of the training
 # dataset, set by the "Held-out share" slider beside it (a longer wording was cut in its 230-pixel field)
 EVALUATION_HELP = (f"The receipts the run is scored on. {HOLD_OUT}: that share of the training dataset (the "
