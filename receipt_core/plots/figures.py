@@ -32,9 +32,11 @@ WIDE_PAGE_SHARE = 0.55  # the least share of FIGURE_HEIGHT a page wider than tal
 MAX_IMAGE_SIDE = 1400  # the background image is downscaled to this before it is sent to the browser
 LOW_CONFIDENCE = 60.0  # Tesseract confidence below which a word is flagged for review
 
-# Colour-blind-friendly qualitative palette (Okabe-Ito, then Tableau) — OTHER is a quiet grey.
-_PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#F0E442", "#8C564B",
-            "#17BECF", "#BCBD22", "#7F7F7F", "#9467BD")
+# Colour-blind-friendly qualitative palette (Okabe-Ito, Paul Tol, Tableau) — OTHER is a quiet grey. In the schema's
+# field order; a walkthrough confused DISCOUNT's vermilion with QUANTITY's red, PAYMENT's cyan with SERVICE's sky
+# blue, and could not see TAX's yellow on receipt paper: wine, purple and olive now, every colour dark enough for white
+_PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#882255", "#56B4E9", "#999933", "#8C564B",
+            "#9467BD", "#332288", "#44AA99", "#BCBD22")
 # greys dark enough to see on white receipt paper (a walkthrough could not find #B0B0B0 outlines on a photo)
 OTHER_COLOR = "#7A7A7A"
 NOT_LABELLED_COLOR = "#A8A8A8"  # lighter than OTHER: a word nobody labelled yet is not OTHER
