@@ -406,7 +406,8 @@ def test_data_checks_a_dataset_name_at_the_field_before_any_work(workspace_home)
     at.text_input(key="import_name").set_value("../escape").run()
     assert at.button(key="import_button").disabled
     at.text_input(key="import_name").set_value("").run()  # empty: named after the path
-    at.text_input(key="zip_import_name").set_value(" ok name ").run()  # stripped, then valid
+    at.text_input(key="zip_import_name").set_value(" ok name ").run()  # stripped, then valid, and said so
+    assert any(c.value == "Saved as ` ok name `: spaces at either end are dropped." for c in at.caption)
     at.text_input(key="upload_dataset").set_value("uploads").run()
     assert not at.error and not at.exception
 

@@ -407,3 +407,6 @@ def test_a_race_name_is_checked_as_it_is_typed(workspace_home):
     assert at.error[0].value.startswith("The folder name ` ../evil *x* ` may hold")  # the name as code, the rest not
     at.text_input(key="race_name").set_value("race-1").run()
     assert not at.button(key="race_start").disabled and not at.error
+    assert not [c for c in at.caption if "Saved as" in c.value]
+    at.text_input(key="race_name").set_value("race-1 ").run()  # a probe: the trailing space went unsaid
+    assert any(c.value == "Saved as ` race-1 `: spaces at either end are dropped." for c in at.caption)

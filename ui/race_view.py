@@ -30,7 +30,7 @@ from receipt_core.wording import as_sentence
 from ui.literal import literal, notice_markdown
 from ui.race_track import race_track, start_race
 from ui.shared import (EVALUATION_HELP, HOLD_OUT, NO_DATA, NO_VALUE, current_dataset, evaluation_preview, field_row,
-                       friendly, pair_evaluation, user_errors, workspace)
+                       friendly, pair_evaluation, trimmed_note, user_errors, workspace)
 
 RACE_CHART_WIDTH = 440  # pixels of each overlaid chart: three side by side on a wide screen, fewer on a narrow one
 SHOWN_KEY = "race_shown"  # the race the board shows (its name); the newest when unset
@@ -50,6 +50,7 @@ def study_name_ok(name: str) -> bool:
     except ValueError as error:
         st.error(notice_markdown(as_sentence(str(error))))
         return False
+    trimmed_note(name, name.strip())
     return True
 
 
