@@ -636,7 +636,7 @@ def test_train_runs_live_and_a_second_start_from_another_session_is_refused(demo
     assert [t.value for t in second.toast] == ["Stopping after this step…"]
     if active.job.is_alive:  # evaluating and saving before it ends: said, and nothing left to press (a walkthrough
         # read "running … ETA 2s" for 15 s after Stop)
-        from ui.shared import STOPPING
+        from ui.run_badge import STOPPING
         assert any(STOPPING in m.value for m in second.markdown), [m.value for m in second.markdown][:3]
         assert not any(b.key in ("train_pause", "train_stop") for b in second.button)
     assert active.job.join(60)

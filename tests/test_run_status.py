@@ -166,3 +166,19 @@ def test_a_new_phase_measures_the_rate_again():
         clock.add(progress(step, 5.0 + 2 * (step - 50), total=75, epochs=3), T0 + 5.0 + 2 * (step - 50))
     line = status_line(clock.timing(), T0 + 25.0)
     assert line.eta_s == pytest.approx(15 * 2.0, rel=0.01)  # 15 steps left at phase 2's rate, not phase 1's
+
+
+def test_a_pause_or_stop_not_reached_yet_is_said_on_every_page_alike():
+    """A walkthrough pressed Pause while the backbone loaded: the button said Resume, the Train header "running".
+    The sidebar and Train now name the state from one place."""
+    from types import SimpleNamespace
+
+    from ui.run_badge import PAUSING, STATUS_ICONS, STOPPING, shown_status
+
+    asked = SimpleNamespace(should_pause=True, should_stop=False)
+    assert shown_status("running", True, asked) == PAUSING
+    assert shown_status("paused", True, asked) == "paused"  # reached
+    assert shown_status("running", False, asked) == "running"  # an ended job has nothing pending
+    assert shown_status("running", True, SimpleNamespace(should_pause=True, should_stop=True)) == STOPPING
+    assert shown_status("running", True, SimpleNamespace(should_pause=False, should_stop=False)) == "running"
+    assert {PAUSING, STOPPING, "running", "paused", "finished", "stopped", "failed"} <= set(STATUS_ICONS)

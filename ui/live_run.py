@@ -24,7 +24,8 @@ from receipt_core.training.run_status import status_line
 from receipt_core.training.slot import JobBusyError
 from receipt_core.wording import as_sentence
 from ui.receipt_images import receipt_display_image
-from ui.shared import (NO_VALUE, STOPPING, figure_and_tables, fmt_params, fmt_seconds, friendly, job_slot,
+from ui.run_badge import STATUS_ICONS, STOPPING, shown_status
+from ui.shared import (NO_VALUE, figure_and_tables, fmt_params, fmt_seconds, friendly, job_slot,
                        workspace)
 
 FEED_KEY = "train_feed"
@@ -66,14 +67,11 @@ def live_view() -> None:
     if was_live and not live:
         st.rerun(scope="app")  # the settings form and the fragment's refresh rate change with the job
 
-    status = curves.status or active.status
-    stopping = live and active.job.control.should_stop  # a stop evaluates and saves first: seconds, not a step
-    if stopping:  # a walkthrough read "running … ETA 2s" for 15 s after pressing Stop
-        status = STOPPING
+    # a stop evaluates and saves first: seconds, not a step (a walkthrough read "running … ETA 2s" for 15 s after Stop)
+    status = shown_status(curves.status or active.status, live, active.job.control)
+    stopping = status == STOPPING
     header = st.columns([4, 1, 1])
-    icon = {"running": ":green[:material/play_circle:]", "paused": ":orange[:material/pause_circle:]",
-            "failed": ":red[:material/error:]", "stopped": ":material/stop_circle:", STOPPING: ":material/stop_circle:",
-            "finished": ":green[:material/check_circle:]"}.get(status, ":material/radio_button_unchecked:")
+    icon = STATUS_ICONS.get(status, ":material/radio_button_unchecked:")
     header[0].markdown(f"### {icon} Run `{active.run_id}` — {status}\n{literal(active.description)}")
     if live and not stopping:  # an ended (or ending) run has nothing to pause or stop: no dead buttons beside it
         paused = active.job.status == "paused" or active.job.control.should_pause

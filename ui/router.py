@@ -17,7 +17,8 @@ from receipt_core.datasets.splits import first_dataset
 from receipt_core.workspace.store import WorkspaceError
 from ui.literal import literal
 from ui.race_track import race_track
-from ui.shared import (DATASET_KEY, NO_DATA, PENDING_DATASET_KEY, ROUTED_KEY, STOPPING, follow_dataset, job_slot,
+from ui.run_badge import STATUS_ICONS, shown_status
+from ui.shared import (DATASET_KEY, NO_DATA, PENDING_DATASET_KEY, ROUTED_KEY, follow_dataset, job_slot,
                        user_errors, workspace)
 from ui.warm_up import model_stack_import
 
@@ -132,13 +133,6 @@ def training_status() -> None:
                    f"Training: none here; run `{elsewhere[0].id}` is {elsewhere[0].status} in another process"
                    + (f" (and {len(elsewhere) - 1} more)" if len(elsewhere) > 1 else ""))
         return
-    status = active.status
-    if active.is_live and active.job.control.should_stop:
-        status = STOPPING
-    elif active.is_live and status == "running" and active.job.control.should_pause:
-        status = "pausing…"
-    icon = {"running": ":green[:material/play_circle:]", "paused": ":orange[:material/pause_circle:]",
-            "pausing…": ":orange[:material/pause_circle:]", "failed": ":red[:material/error:]",
-            STOPPING: ":material/stop_circle:",
-            "finished": ":green[:material/check_circle:]"}.get(status, ":material/stop_circle:")
+    status = shown_status(active.status, active.is_live, active.job.control)
+    icon = STATUS_ICONS.get(status, ":material/stop_circle:")
     st.caption(f"Training: {icon} run `{active.run_id}` — {status}")

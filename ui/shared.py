@@ -30,7 +30,6 @@ log = logging.getLogger("receipt_studio")
 DATASET_KEY = "dataset"  # session-state key of the sidebar's dataset choice
 ROUTED_KEY = "routed_by_app"  # set by app.py: this session's pages run inside the router
 PENDING_DATASET_KEY = "dataset_next"  # a dataset to select at the next rerun (set after the sidebar ran)
-STOPPING = "stopping… (evaluating and saving)"  # a live run's status from the Stop press until it has saved
 NO_VALUE = "—"  # a table cell without a value (Streamlit's own placeholder is a grey "None" or a blank)
 NO_DATA = "No data yet: load the real receipts (CORD sample) or generate demo receipts on Home, or upload on Data."
 # every extension Pillow gives the formats load_image reads (the uploader refused a probe's real JPEG named .JFIF);
