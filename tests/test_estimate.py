@@ -72,11 +72,31 @@ def test_runs_like_the_plan_are_pooled_and_others_ignored(ws):
     assert result.seconds_per_receipt_epoch == pytest.approx(seconds / receipt_epochs)
     assert result.seconds == pytest.approx(seconds / receipt_epochs * 100 * 3)
     assert result.steps_per_epoch == math.ceil(100 / 8)
-    assert result.text().startswith(f"about {result.seconds:.0f} s for 3 epochs of 13 steps (measured: ")
+    # (these events carry more loop time than passed since their runs were made: no start-up figure)
+    assert result.text().startswith(f"about {result.seconds:.0f} s for 3 epochs of 13 steps, after loading the "
+                                    "backbone and encoding the receipts (measured: ")
     assert "in 2 earlier runs like it" in result.text()
     reference = estimate_run_time(ws, _plan(kind="reference", scenario=None))
     assert reference.measured_runs == 1
     assert reference.seconds_per_receipt_epoch == pytest.approx(100.0 / (RECEIPTS / STEPS_PER_EPOCH))
+
+
+def test_the_time_before_the_first_step_is_measured_apart_from_the_loop():
+    """A walkthrough waited 50 s longer than the estimate: the loop's clock starts after the backbone has loaded
+    and the receipts are encoded. The gap from Start to a run's first event is said beside the estimate."""
+    from types import SimpleNamespace
+
+    from receipt_core.training.estimate import MeasuredCost, startup_seconds
+
+    phase = SimpleNamespace(created_at=1050.0, payload={"phase": 1})
+    progress = SimpleNamespace(created_at=1052.0, payload={"elapsed_s": 1.5})
+    assert startup_seconds(1000.0, [phase, progress]) == 50.0
+    assert startup_seconds(1000.0, [progress]) == 50.5  # no phase event: the first progress less its loop time
+    assert startup_seconds(1000.0, []) is None and startup_seconds(2000.0, [phase]) is None  # no start-up: not said
+    costs = [MeasuredCost(str(i), 10.0, 100.0, startup) for i, startup in enumerate((40.0, None, 12.0, 90.0))]
+    result = estimate(_plan(), costs)
+    assert result.startup_s == 40.0  # the median of the runs that measured one
+    assert ", after about 40 s to load the backbone and encode the receipts (measured: " in result.text()
 
 
 def test_only_the_most_recent_runs_count(ws):
@@ -92,7 +112,8 @@ def test_the_time_budget_caps_the_estimate():
     plan = _plan(max_minutes=1.0, train_receipts=10_000)
     result = estimate(plan, [])
     assert result.budget_bound and result.seconds == 60.0
-    assert result.text().startswith("about 60 s: the time budget ends it before 3 epochs of 1250 steps")
+    assert result.text().startswith("about 60 s: the time budget ends it before 3 epochs of 1250 steps, after loading "
+                                    "the backbone and encoding the receipts (rough guess")
     assert not estimate(_plan(max_minutes=600.0), []).budget_bound
 
 
@@ -100,7 +121,8 @@ def test_without_a_measured_run_the_estimate_is_a_labelled_rough_guess():
     result = estimate(_plan(backbone="text-minilm", train_receipts=600, epochs=12), [])
     assert result.measured_runs == 0
     assert result.seconds == pytest.approx(rough_seconds_per_receipt_epoch(_plan(backbone="text-minilm")) * 600 * 12)
-    assert result.text().startswith(f"about {result.seconds / 60:.0f} min for 12 epochs of 75 steps (rough guess: ")
+    assert result.text().startswith(f"about {result.seconds / 60:.0f} min for 12 epochs of 75 steps, after loading the "
+                                    "backbone and encoding the receipts (rough guess: ")
     frozen = _plan(backbone="text-minilm", scenario="freeze-backbone")
     assert rough_seconds_per_receipt_epoch(frozen) < rough_seconds_per_receipt_epoch(_plan(backbone="text-minilm"))
     # phased (the default) measured 0.05-0.06 s per receipt-epoch, slower than full's 0.035 on CORD's short receipts
@@ -135,7 +157,8 @@ def test_the_train_page_shows_the_estimate_next_to_start(workspace_home):
     at.number_input(key="train_epochs").set_value(1).run()
     measured = [c.value for c in at.caption if "(measured:" in c.value]
     seconds = 12.0 / RECEIPTS * receipts
-    assert measured == [f"about {seconds:.0f} s for 1 epoch of {math.ceil(receipts / batch)} steps (measured: "
+    assert measured == [f"about {seconds:.0f} s for 1 epoch of {math.ceil(receipts / batch)} steps, after loading "
+                        "the backbone and encoding the receipts (measured: "
                         f"{12.0 / RECEIPTS:.3f} s per receipt and epoch in 1 earlier run like it). Phase 2 (auto): "
                         "the top 2 encoder layers."]  # all the tiny backbone has
     # layout pre-training reads every receipt, none held out (a walkthrough: the estimate said 10 steps an epoch

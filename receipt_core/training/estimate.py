@@ -8,7 +8,9 @@ included, loading the backbone not) over the receipt-epochs its steps made
 (two-head, reference, pre-training), backbone and, for the two-head model, scenario and hand toggles; the
 :data:`MAX_RUNS_USED` most recent of them are pooled (total seconds over total receipt-epochs). A planned run then costs
 ``receipts × epochs × seconds per receipt-epoch``, capped by its time budget, in
-``ceil(receipts / batch size)`` steps an epoch (a receipt longer than one window makes more).
+``ceil(receipts / batch size)`` steps an epoch (a receipt longer than one window makes more). The time before
+the loop's clock starts (loading the backbone, encoding the receipts) is said apart: the median, over the same
+runs, of the gap between the run's creation (Start) and its first event.
 """
 
 from __future__ import annotations
@@ -19,10 +21,11 @@ from typing import Iterable, Protocol, Sequence
 
 from ..datasets.splits import split_documents
 from .config import PHASED_SECONDS_PER_RECEIPT_EPOCH
-from .events import Event, FinishedEvent, ProgressEvent, event_from_json
+from .events import Event, FinishedEvent, PhaseEvent, ProgressEvent, event_from_json
 from .runs import RUN_KIND
 
 MAX_RUNS_USED = 3
+MAX_STARTUP_S = 3600.0  # a longer gap between Start and the first event is not a start-up (a run made, started later)
 FROZEN_BACKBONE_SCENARIOS = ("freeze-backbone", "freeze-all")  # the backbone runs once, through the feature cache
 
 # Rough guesses, seconds per receipt-epoch on the 2-core machine this project is measured on, used only before a
@@ -70,6 +73,7 @@ class MeasuredCost:
     run_id: str
     seconds: float
     receipt_epochs: float
+    startup_s: float | None = None  # from Start to the loop's clock: the backbone's load, the receipts' encoding
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,7 @@ class TimeEstimate:
     seconds_per_receipt_epoch: float
     budget_bound: bool  # the time budget ends the run before its epochs
     evaluation_only: bool = False  # nothing can learn: one evaluation pass, no epochs
+    startup_s: float | None = None  # measured time before the first step (the most recent like runs' median)
 
     def text(self) -> str:
         """``about 4 min for 12 epochs of 75 steps`` plus where the figure comes from."""
@@ -92,6 +97,10 @@ class TimeEstimate:
         plan = (f"{self.epochs} epoch{'s' if self.epochs != 1 else ''} of {self.steps_per_epoch} "
                 f"step{'s' if self.steps_per_epoch != 1 else ''}")
         line = f"{about}: the time budget ends it before {plan}" if self.budget_bound else f"{about} for {plan}"
+        # the loop's clock starts after the backbone is loaded and the receipts encoded (a walkthrough waited 50 s
+        # more than the estimate under load)
+        line += (f", after about {self.startup_s:.0f} s to load the backbone and encode the receipts"
+                 if self.startup_s is not None else ", after loading the backbone and encoding the receipts")
         if self.measured_runs:
             runs = "run" if self.measured_runs == 1 else "runs"
             return (f"{line} (measured: {self.seconds_per_receipt_epoch:.3f} s per receipt and epoch in "
@@ -111,7 +120,8 @@ def planned_train_receipts(summaries: Sequence, eval_summaries: Sequence | None,
         return 0
 
 
-def measured_cost(run_id: str, events: Iterable[Event], train_receipts: int) -> MeasuredCost | None:
+def measured_cost(run_id: str, events: Iterable[Event], train_receipts: int,
+                  startup_s: float | None = None) -> MeasuredCost | None:
     """One run's seconds and receipt-epochs from its progress and finished events, or None when it made no step."""
     steps_per_epoch, step, seconds = None, 0, 0.0
     for event in events:
@@ -123,7 +133,18 @@ def measured_cost(run_id: str, events: Iterable[Event], train_receipts: int) -> 
             step, seconds = event.step, event.elapsed_s
     if not steps_per_epoch or step <= 0 or seconds <= 0 or train_receipts <= 0:
         return None
-    return MeasuredCost(run_id=run_id, seconds=seconds, receipt_epochs=step / steps_per_epoch * train_receipts)
+    return MeasuredCost(run_id=run_id, seconds=seconds, receipt_epochs=step / steps_per_epoch * train_receipts,
+                        startup_s=startup_s)
+
+
+def startup_seconds(created_at: float, records: Sequence) -> float | None:
+    """From a run's creation (Start) to the start of its loop's clock: the first stored event's wall time less the
+    loop time it carries; None without events, or for a figure no start-up takes (a clock moved, an old run)."""
+    if not records:
+        return None
+    first = records[0]
+    startup = first.created_at - float(first.payload.get("elapsed_s") or 0.0) - created_at
+    return startup if 0.0 <= startup <= MAX_STARTUP_S else None
 
 
 def matches(config, plan: PlannedRun) -> bool:
@@ -143,9 +164,9 @@ def measured_costs(source: _RunSource, plan: PlannedRun) -> list[MeasuredCost]:
             break
         if not matches(run.config, plan):
             continue
-        records = source.run_events(run.id, kinds=[ProgressEvent.kind, FinishedEvent.kind])
+        records = source.run_events(run.id, kinds=[PhaseEvent.kind, ProgressEvent.kind, FinishedEvent.kind])
         cost = measured_cost(run.id, (event_from_json(r.kind, r.payload) for r in records),
-                             int(run.config.get("train_documents") or 0))
+                             int(run.config.get("train_documents") or 0), startup_seconds(run.created_at, records))
         if cost is not None:
             costs.append(cost)
     return costs
@@ -177,9 +198,11 @@ def estimate(plan: PlannedRun, costs: Sequence[MeasuredCost]) -> TimeEstimate:
     seconds = rate * plan.train_receipts * plan.epochs
     budget = plan.max_minutes * 60 if plan.max_minutes else None
     bound = budget is not None and budget < seconds
+    startups = sorted(c.startup_s for c in costs if c.startup_s is not None)
     return TimeEstimate(seconds=budget if bound else seconds, epochs=plan.epochs,
                         steps_per_epoch=math.ceil(plan.train_receipts / plan.batch_size), measured_runs=len(costs),
-                        seconds_per_receipt_epoch=rate, budget_bound=bound)
+                        seconds_per_receipt_epoch=rate, budget_bound=bound,
+                        startup_s=startups[len(startups) // 2] if startups else None)
 
 
 def estimate_run_time(source: _RunSource, plan: PlannedRun) -> TimeEstimate:
