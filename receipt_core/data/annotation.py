@@ -6,7 +6,8 @@
 - :func:`suggest_from_prediction` stores a trained run's prediction as *suggestions* (``Word.suggestion``) on the
   words nobody has labelled; a person's or a dataset's label is never touched. :func:`accept_suggestions` makes
   suggestions labels (per word, per receipt, or only those scoring at least ``min_score``) with
-  ``label_source="model"``, and :func:`reject_suggestions` drops them.
+  ``label_source="model"``, and :func:`reject_suggestions` drops them. Accepted item words join items by line
+  (``item_groups.py``).
 - :func:`set_group` puts a word into an item (``group_id``) or takes it out; :func:`new_group_id` is a free number.
 - :func:`least_confident` picks the receipt whose prediction is least sure, to label next, and
   :func:`least_sure_words` says why: the words the model is least sure of.
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any, Collection, Mapping
 
 from .document import MODEL, Document, Suggestion, Word
+from .item_groups import group_accepted_items
 from .quantity import MAX_QUANTITY, parse_quantity
 from .schema import DEFAULT_SCHEMA, ITEM_FIELDS, OTHER, QUANTITY, LabelSchema
 
@@ -141,7 +143,11 @@ def accept_suggestions(doc: Document, indices: Collection[int] | None = None,
                 continue
         updates.append((index, word.with_annotation(suggestion.annotation_label, value, source=MODEL,
                                                     run=suggestion.run, score=suggestion.score)))
-    return _result(doc, updates, skipped)
+    words = list(doc.words)
+    for index, after in updates:
+        words[index] = after
+    grouped = group_accepted_items(words, {index for index, _ in updates})  # items as the suggestion showed them
+    return _result(doc, [(index, grouped[index]) for index, _ in updates], skipped)
 
 
 def reject_suggestions(doc: Document, indices: Collection[int] | None = None) -> AnnotationResult:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from .document import IMPORT, PERSON, Document
+from .item_groups import group_accepted_items
 from .schema import OTHER
 from ..wording import counted
 
@@ -99,16 +100,18 @@ def check_status(status: str) -> str:
 
 
 def with_suggestions(doc: Document) -> Document:
-    """``doc`` with each unlabelled word's pending suggestion taken as its label (``label_source="model"``)."""
-    words = []
-    for word in doc.words:
+    """``doc`` with each unlabelled word's pending suggestion taken as its label (``label_source="model"``), its
+    item words put into items as accepting them would (``item_groups.py``)."""
+    words, taken = [], set()
+    for index, word in enumerate(doc.words):
         suggestion = word.suggestion
         if word.is_labelled or suggestion is None or (suggestion.is_quantity and suggestion.quantity_value is None):
             words.append(word)
         else:
             words.append(word.with_annotation(suggestion.annotation_label, suggestion.quantity_value, source="model",
                                               run=suggestion.run, score=suggestion.score))
-    return doc.with_words(words)
+            taken.add(index)
+    return doc.with_words(group_accepted_items(words, taken))
 
 
 def labelled_documents(docs: Iterable[Document], use_suggestions: bool = False) -> LabelledDocuments:
