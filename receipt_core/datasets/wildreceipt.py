@@ -63,7 +63,9 @@ def load_wildreceipt(path: Path, schema: LabelSchema, limits: ImportLimits = DEF
     folder, files = wildreceipt_files(path)
     classes = read_class_list(folder / "class_list.txt")
     records = RecordCollector()
+    read_from: list[tuple[str, int]] = []  # each split file and the receipts it gave
     for file in files:
+        before = len(records.documents)
         try:
             for number_, line in _lines(file, limits):
                 where = f"{file.name} line {number_}"
@@ -74,6 +76,12 @@ def load_wildreceipt(path: Path, schema: LabelSchema, limits: ImportLimits = DEF
                             noted_where=lambda doc, where=where: f"{where} ({doc.meta['file']})")
         except OSError as error:
             records.problem(f"{file.name}: not a readable text file ({error}); the rest of it skipped")
+        read_from.append((file.name, len(records.documents) - before))
+    if len(read_from) > 1:  # a folder's splits merge into one dataset: said, so dev is not trained on unawares
+        given = ", ".join(f"{name} {counted(count, 'receipt')}" for name, count in read_from)
+        records.problems.insert(0, f"{folder.name}: {len(read_from)} split files read into one dataset ({given}); "
+                                   "to keep a split apart for evaluation, import its file alone (for example "
+                                   f"{folder / files[-1].name})")  # first: above the records' own notes
     return records.report()
 
 
