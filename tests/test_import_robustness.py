@@ -312,3 +312,79 @@ def test_the_problem_heading_tells_skipped_records_from_notes_on_imported_ones(w
     assert mixed.skipped == 1
     assert mixed.problems_heading() == ("2 problems reported: 1 record skipped, 1 note on records that "
                                         "were imported:")
+
+
+# --- a probe's Label Studio and CORD records (2026-12-04) ------------------------------------------------------
+
+def _ls_region(rid: str, x: float, text: str, label: str | None = None, kinds=("rectangle", "textarea")) -> list:
+    value = {"x": x, "y": 10, "width": 10, "height": 5}
+    results = [{"id": rid, "type": kind, "from_name": "transcription" if kind == "textarea" else "bbox",
+                "original_width": 200, "original_height": 200,
+                "value": {**value, **({"text": [text]} if kind == "textarea" else {})}} for kind in kinds]
+    if label is not None:
+        results.append({"id": rid, "type": "labels", "from_name": "label", "original_width": 200,
+                        "original_height": 200, "value": {**value, "labels": [label]}})
+    return results
+
+
+def _ls_import(tmp_path: Path, tasks: list, limits: ImportLimits = DEFAULT_LIMITS):
+    folder = tmp_path / "ls"
+    folder.mkdir(exist_ok=True)
+    (folder / "tasks.json").write_text(json.dumps(tasks))
+    return load_dataset(folder, "label-studio", limits=limits)
+
+
+def test_two_label_studio_regions_under_one_id_are_said_not_merged(tmp_path):
+    """A probe gave two rectangles the id "a": one word came out, with Coffee's box and Tea's text."""
+    tampered = _ls_region("a", 10, "Coffee", "ITEM_NAME") + _ls_region("a", 50, "Tea", "TOTAL")
+    report = _ls_import(tmp_path, [{"id": 1, "data": {}, "annotations": [{"result": [
+        *tampered, *_ls_region("b", 90, "4.00", "ITEM_PRICE")]}]}])
+    [doc] = report.documents
+    assert [w.text for w in doc.words] == ["4.00"]
+    assert any("region a: two different boxes share this id" in p and p.endswith("dropped") for p in report.problems)
+
+
+def test_a_bad_prediction_costs_its_suggestion_not_the_persons_annotation(tmp_path):
+    """A probe: a prediction's QUANTITY number of -7 skipped the whole task, its good annotation with it."""
+    prediction = _ls_region("q", 50, "2", "QUANTITY") + [{"id": "q", "type": "number", "from_name": "quantity",
+                                                          "value": {"number": -7}}]
+    report = _ls_import(tmp_path, [{"id": 3, "data": {}, "annotations": [{"result": [
+        *_ls_region("n", 10, "Tea", "ITEM_NAME"), *_ls_region("q", 50, "2")]}],
+        "predictions": [{"model_version": "m", "result": prediction}]}])
+    [doc] = report.documents
+    assert [(w.text, w.annotation_label) for w in doc.words] == [("Tea", "ITEM_NAME"), ("2", "OTHER")]
+    assert doc.words[1].suggestion is None
+    assert any("prediction 'm', region q: quantity is -7; a quantity is not negative; suggestion dropped" in p
+               for p in report.problems), report.problems
+
+
+def test_a_label_studio_word_is_counted_once_against_the_word_limit(tmp_path):
+    """This app's own export of a 4,116-word receipt did not import again: each word is 4–5 results (rectangle,
+    transcription, label, numbers), and the limit counted results ("20,578 words")."""
+    results = [r for i in range(4) for r in _ls_region(f"w{i}", 10 + 20 * i, f"w{i}", "OTHER")]
+    assert len(results) == 12
+    report = _ls_import(tmp_path, [{"id": 1, "data": {}, "annotations": [{"result": results}]}],
+                        ImportLimits(max_words=4))
+    assert len(report.documents) == 1 and len(report.documents[0].words) == 4
+    over = _ls_import(tmp_path, [{"id": 1, "data": {}, "annotations": [{"result": results}]}],
+                      ImportLimits(max_words=3))
+    assert not over.documents and any("the document has 4 words, over the limit of 3" in p for p in over.problems)
+
+
+def test_a_quantity_printed_negative_or_in_exponent_form_is_no_count_and_said(tmp_path):
+    """A probe's CORD cnt "-2" was stored as 2 and "1e308" as 1; a Label Studio QUANTITY "-3" as 3."""
+    words = [{"text": text, "quad": {"x1": 10, "y1": 10 + 20 * i, "x2": 30, "y2": 10 + 20 * i, "x3": 30,
+                                     "y3": 20 + 20 * i, "x4": 10, "y4": 20 + 20 * i}}
+             for i, text in enumerate(["-2", "1e308", "3"])]
+    record = {"meta": {"image_size": {"width": 100, "height": 100}}, "valid_line": [
+        {"category": "menu.cnt", "group_id": 1, "words": [word]} for word in words]}
+    (tmp_path / "cord").mkdir()
+    (tmp_path / "cord" / "receipt_1.json").write_text(json.dumps(record))
+    report = load_dataset(tmp_path / "cord", "cord")
+    assert [w.quantity_value for w in report.documents[0].words] == [None, None, 3.0]
+    noted = [p for p in report.problems if "its number is no count" in p]
+    assert len(noted) == 2 and "'-2'" in noted[0] and "'1e308'" in noted[1]
+    ls = _ls_import(tmp_path, [{"id": 1, "data": {}, "annotations": [{"result": _ls_region("q", 10, "-3",
+                                                                                           "QUANTITY")}]}])
+    assert ls.documents[0].words[0].quantity_value is None
+    assert any("region q '-3': labelled as a quantity but its number is no count" in p for p in ls.problems)

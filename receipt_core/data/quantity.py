@@ -14,6 +14,8 @@ _QUANTITY_SHAPE = re.compile(
     re.IGNORECASE,
 )
 
+_EXPONENT = re.compile(r"[eE][+-]?\d")  # right after a number: scientific notation, not a unit
+
 
 MAX_QUANTITY = 1_000_000_000.0
 """No quantity is larger: a longer number (``99999999999999999999``) is a code or noise, and importers bound a stored
@@ -27,6 +29,8 @@ def parse_quantity(text: str) -> float | None:
     (2.0, 2.0, 2.0, 1.5)
     >>> parse_quantity("Qty:2"), parse_quantity("(3)"), parse_quantity("2BT"), parse_quantity("#F11")
     (2.0, 3.0, 2.0, None)
+    >>> parse_quantity("-2"), parse_quantity("1e308"), parse_quantity("2ea")
+    (None, None, 2.0)
     """
     cleaned = text.strip()
     if not cleaned:
@@ -34,6 +38,8 @@ def parse_quantity(text: str) -> float | None:
     match = _QUANTITY_SHAPE.match(cleaned) or _NUMBER.search(cleaned)
     if match is None:
         return None
+    if cleaned[:match.start(1)].endswith("-") or _EXPONENT.match(cleaned, match.end(1)):
+        return None  # "-2" is no count of items, "1e308" no printed one (a probe saw them stored as 2 and 1)
     number = match.group(1)
     # "1,5" is a decimal comma; "1,000" (three digits after the comma) is a thousands separator.
     if "," in number:

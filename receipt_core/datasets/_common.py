@@ -109,6 +109,10 @@ def quantity_number(value: object, what: str) -> float:
     return quantity
 
 
+NO_COUNT = ("labelled as a quantity but its number is no count (a count is a whole or decimal number, not "
+            "negative, not 1e5); imported without a value")  # a note on such a word, after its name and text
+
+
 def page_size(width: object, height: object, what: str) -> tuple[int, int]:
     """A page size in whole pixels, 1 to ``MAX_PAGE_SIDE`` each, or RecordError."""
     w, h = number(width, f"{what} width", MAX_PAGE_SIDE), number(height, f"{what} height", MAX_PAGE_SIDE)

@@ -16,7 +16,7 @@ from ..data.document import Box, Document, Word, reading_order
 from ..data.quantity import parse_quantity
 from ..data.schema import CORD_CATEGORIES, OTHER, LabelSchema
 from .report import DatasetImportError, ImportReport, RecordCollector
-from ._common import (DEFAULT_LIMITS, ImportLimits, RecordError, box_on_page, file_sha256, inside, number, page_size,
+from ._common import (DEFAULT_LIMITS, NO_COUNT, ImportLimits, RecordError, box_on_page, file_sha256, inside, number, page_size,
                       read_record_file, storable, too_many_words)
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
@@ -130,6 +130,8 @@ def _line_words(line: Any, i: int, width: int, height: int, schema: LabelSchema,
         if is_quantity:
             value = parse_quantity(text)
             value = line_value if value is None else value
+            if value is None and any(c.isdigit() for c in text):  # a number, but no count: "-2", "1e308"
+                notes.append(f"{where}.words[{j}] {text!r}: {NO_COUNT}")
         words.append(Word(text=text, box=box, field=field, is_quantity=is_quantity, quantity_value=value,
                           group_id=group_id))
     return words
