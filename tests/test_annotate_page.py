@@ -327,6 +327,29 @@ def test_a_label_another_session_gave_the_same_word_is_not_overwritten_unseen(re
         receipts.update_word(doc.id, 6, "TOTAL", seen_labels=shown.word_labels)
 
 
+def test_a_receipt_with_thousands_of_words_says_so_and_the_figure_leaves_their_text_out(receipts):
+    """A probe imported a receipt of 4,116 words (19,015 another): 9-11 s per key press, most of it the browser
+    writing every word on the blank page. Imports now stop at 5,000 words by default; above 1,000 the page says
+    what it costs and the figure draws boxes only."""
+    import json
+
+    from receipt_core.data.document import Word
+    from receipt_core.plots.figures import WRITTEN_WORDS_MAX
+
+    words = tuple(Word(f"w{i}", (10 + i % 50 * 20, 10 + i // 50 * 12, 28 + i % 50 * 20, 20 + i // 50 * 12),
+                       line_id=i // 50) for i in range(WRITTEN_WORDS_MAX + 1))
+    receipts.save_documents("receipts", [Document("many", 1100, 400, words)])
+    at = _app("many")
+    assert any(f"{WRITTEN_WORDS_MAX + 1:,} words, more than any receipt prints" in w.value for w in at.warning)
+    [chart] = [c for c in at.get("plotly_chart") if c.key == "annotate_figure_many"]
+    assert not [t for t in json.loads(chart.proto.spec)["data"] if t.get("mode") == "text"]
+    small = receipts.load_documents("receipts")[0]
+    at = _app(small.id)
+    assert not any("more than any receipt prints" in w.value for w in at.warning)
+    [chart] = [c for c in at.get("plotly_chart") if c.key == f"annotate_figure_{small.id}"]
+    assert [t for t in json.loads(chart.proto.spec)["data"] if t.get("mode") == "text"]  # a CORD receipt: written
+
+
 def test_marking_done_with_suggestions_nobody_accepted_says_they_train_as_other(receipts):
     doc = receipts.load_documents("receipts")[1]
     receipts.update_word(doc.id, 0, "SUBTOTAL")

@@ -194,7 +194,7 @@ def test_a_document_over_the_word_cap_is_refused_with_the_option_to_raise_it(wor
     assert stored_ids(workspace_home) == {"good"}
     code, problems, output = import_cli(folder, "native", capsys, "--max-words", "60")
     assert code == 0 and not problems and stored_ids(workspace_home) == {"good", "long"}
-    assert DEFAULT_LIMITS.max_words == 20_000
+    assert DEFAULT_LIMITS.max_words == 5_000
     with pytest.raises(ValueError, match="max_words"):
         ImportLimits(max_words=0)
 

@@ -15,7 +15,7 @@ from receipt_core.data.quantity import MAX_QUANTITY
 from receipt_core.data.review import receipt_status
 from receipt_core.data.schema import DEFAULT_SCHEMA, QUANTITY
 from receipt_core.plots.annotation_figure import annotation_figure
-from receipt_core.plots.figures import LOW_CONFIDENCE
+from receipt_core.plots.figures import LOW_CONFIDENCE, WRITTEN_WORDS_MAX
 from receipt_core.workspace.database import NotFoundError
 from receipt_core.wording import counted
 from ui.annotate_corrections import corrections
@@ -136,6 +136,10 @@ def _word_panel(doc: Document) -> None:
         parts.append(f":material/warning: {low} with OCR confidence < {LOW_CONFIDENCE:.0f} (Overlay → {LOW_OCR} "
                      "outlines them)")
     st.caption(" · ".join(parts))
+    if len(doc.words) > WRITTEN_WORDS_MAX:  # a probe's 4,116-word import took 9-11 s per key press
+        st.warning(f"This receipt has {len(doc.words):,} words, more than any receipt prints: each change redraws "
+                   "them all and takes seconds, and the figure draws their boxes without their text (the Word "
+                   "picker and the word table name them).")
     if not doc.words:
         st.info("This receipt has no words: add the ones the OCR missed under Corrections.")
         corrections(doc, None)

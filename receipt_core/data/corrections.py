@@ -112,7 +112,7 @@ def add_word(doc: Document, text: str, box: Sequence[float]) -> Correction:
     words = list(doc.words)
     position = _position(words, word)
     words.insert(position, word)
-    return Correction(doc.with_words(_within_limit(words)), f"word {new_text!r} added as word #{position}",
+    return Correction(doc.with_words(_within_limit(words, doc)), f"word {new_text!r} added as word #{position}",
                       focus=position)
 
 
@@ -129,7 +129,7 @@ def replace_region(doc: Document, box: Sequence[float], words: Sequence[Word]) -
                               "larger around the words, or add them one by one")
     kept = [w for w in doc.words if not contains(region, w.center)]
     removed = len(doc.words) - len(kept)
-    _within_limit([*kept, *words])
+    _within_limit([*kept, *words], doc)
     placed, texts = doc.with_words(kept), []
     for read in sorted(words, key=lambda w: (w.line_id, w.box[0])):
         new_box = _page_box(doc, read.box)
@@ -178,14 +178,16 @@ def _retyped(word: Word, text: str) -> Word:
 def _replace(doc: Document, index: int, replacement: list[Word]) -> Document:
     words = list(doc.words)
     words[index:index + 1] = replacement
-    return doc.with_words(_within_limit(words))
+    return doc.with_words(_within_limit(words, doc))
 
 
-def _within_limit(words: list[Word]) -> list[Word]:
-    """``words`` when a receipt may hold that many (:data:`MAX_DOCUMENT_WORDS`, what an import takes): a probe split
-    one word into 20,000 and trained on a receipt no import would have let in."""
-    if len(words) > MAX_DOCUMENT_WORDS:
-        raise CorrectionError(f"that would give the receipt {len(words):,} words, over the {MAX_DOCUMENT_WORDS:,} a "
+def _within_limit(words: list[Word], doc: Document) -> list[Word]:
+    """``words`` when a receipt may hold that many (:data:`MAX_DOCUMENT_WORDS`, what an import takes by default, or
+    as many as ``doc`` holds already: an import given a higher ``--max-words``): a probe split one word into 20,000
+    and trained on a receipt no import would have let in."""
+    limit = max(MAX_DOCUMENT_WORDS, len(doc.words))
+    if len(words) > limit:
+        raise CorrectionError(f"that would give the receipt {len(words):,} words, over the {limit:,} a "
                               "receipt may hold; nothing changed")
     return words
 

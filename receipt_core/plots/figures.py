@@ -31,6 +31,7 @@ FIGURE_HEIGHT = 720  # pixels on screen for a receipt figure
 WIDE_PAGE_SHARE = 0.55  # the least share of FIGURE_HEIGHT a page wider than tall gets (page_figure_height)
 MAX_IMAGE_SIDE = 1400  # the background image is downscaled to this before it is sent to the browser
 LOW_CONFIDENCE = 60.0  # Tesseract confidence below which a word is flagged for review
+WRITTEN_WORDS_MAX = 1_000  # a blank page's words are written on it only up to this many (a probe's 4,116 froze it)
 
 # Colour-blind-friendly qualitative palette (Okabe-Ito, Paul Tol, Tableau) — OTHER is a quiet grey. In the schema's
 # field order; a walkthrough confused DISCOUNT's vermilion with QUANTITY's red, PAYMENT's cyan with SERVICE's sky
@@ -244,8 +245,9 @@ def _hover(mark: BoxMark) -> str:
 
 
 def _write_words(fig: go.Figure, marks: Sequence[BoxMark], page_height: int, figure_height: int) -> None:
-    """Write each word's text in its box, sized to the box (blank-page view of receipts without pixels)."""
-    if not marks:
+    """Write each word's text in its box, sized to the box (blank-page view of receipts without pixels); not over
+    :data:`WRITTEN_WORDS_MAX` words, which no one reads at the figure's size and the browser draws for seconds."""
+    if not marks or len(marks) > WRITTEN_WORDS_MAX:
         return
     scale = figure_height / page_height  # screen pixels per page pixel, roughly (the page fills the height)
     fig.add_trace(go.Scatter(
