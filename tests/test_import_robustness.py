@@ -388,3 +388,19 @@ def test_a_quantity_printed_negative_or_in_exponent_form_is_no_count_and_said(tm
                                                                                            "QUANTITY")}]}])
     assert ls.documents[0].words[0].quantity_value is None
     assert any("region q '-3': labelled as a quantity but its number is no count" in p for p in ls.problems)
+
+
+def test_word_texts_are_cleaned_as_a_typed_word_must_be_and_said(tmp_path):
+    """A probe imported words holding NUL, a newline, a terminal escape, a tab, DEL and a line separator unsaid;
+    Corrections refuses the same from a person."""
+    texts = ["A\x00B", "A\nB", "\x1b[31mRED\x1b[0m", "tab\there", "\x7f", "a\u2028b", "ok"]
+    words = [{"text": text, "quad": {"x1": 10, "y1": 10 + 20 * i, "x2": 30, "y2": 10 + 20 * i, "x3": 30,
+                                     "y3": 20 + 20 * i, "x4": 10, "y4": 20 + 20 * i}} for i, text in enumerate(texts)]
+    (tmp_path / "cord").mkdir()
+    (tmp_path / "cord" / "r.json").write_text(json.dumps({"meta": {"image_size": {"width": 100, "height": 200}},
+                                                          "valid_line": [{"category": "menu.nm", "words": words}]}))
+    report = load_dataset(tmp_path / "cord", "cord")
+    assert [w.text for w in report.documents[0].words] == ["AB", "A B", "[31mRED[0m", "tab here", "a b", "ok"]
+    assert report.problems == ("r.json: 6 words held line breaks, tabs or control characters, cleaned as a typed "
+                               "word must be (for example word 0 'A\\x00B' → 'AB'); 1 word left without text "
+                               "dropped",)

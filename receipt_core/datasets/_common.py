@@ -9,10 +9,12 @@ and cannot be stored as JSON; see :mod:`.bounded_json`).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import re
 import stat
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -22,6 +24,7 @@ from ..data.files import file_sha256
 from ..data.markup import holds_control_character
 from ..data.quantity import MAX_QUANTITY
 from .bounded_json import BoundedJSONError, json_depth, loads_bounded
+from ..wording import counted
 
 MAX_PAGE_SIDE = 100_000  # pixels; a 600 dpi scan of a 4 m receipt roll is ~95,000
 MAX_COORDINATE = 10_000_000.0  # pixels, before clamping to the page
@@ -130,6 +133,30 @@ def too_many_words(count: int, limits: ImportLimits) -> RecordError | None:
                        f"(raise it with --max-words)")
 
 
+def _clean_word_texts(doc: Document, notes: list[str]) -> Document:
+    """``doc`` with each word's text as a person may type it: whitespace runs (newlines, tabs, line separators) one
+    space, control characters (NUL, escape, delete) removed; a word left without text is dropped. A probe imported
+    "A\\x00B" and "\\x1b[31mRED" unsaid, which Corrections refuses from a person."""
+    words, changed, dropped = [], [], 0
+    for index, word in enumerate(doc.words):
+        text = " ".join(word.text.split())
+        if holds_control_character(text):
+            text = "".join(ch for ch in text if unicodedata.category(ch) != "Cc")
+        if text != word.text:
+            changed.append((index, word.text, text))
+        if not text:
+            dropped += 1
+            continue
+        words.append(word if text == word.text else dataclasses.replace(word, text=text))
+    if not changed:
+        return doc
+    index, before, after = changed[0]
+    notes.append(f"{counted(len(changed), 'word')} held line breaks, tabs or control characters, cleaned as a "
+                 f"typed word must be (for example word {index} {before!r} → {after!r})"
+                 + (f"; {counted(dropped, 'word')} left without text dropped" if dropped else ""))
+    return doc.with_words(words)
+
+
 def record_problem(error: BaseException) -> str:
     """One line saying why a record was skipped: the message of our own errors, the type for anything else."""
     if isinstance(error, (RecordError, DocumentFormatError)):
@@ -140,9 +167,11 @@ def record_problem(error: BaseException) -> str:
     return f"unexpected {type(error).__name__}: {message}" if message else f"unexpected {type(error).__name__}"
 
 
-def storable(doc: Document) -> Document:
+def storable(doc: Document, notes: list[str]) -> Document:
     """``doc`` if it can be stored (strict JSON in UTF-8, an id without control characters or spaces at its ends,
-    bounded page, word and source texts), else RecordError."""
+    bounded page, word and source texts), else RecordError. Word texts are cleaned as a person's edit must be
+    (line breaks and tabs become spaces, other control characters go), said in one note."""
+    doc = _clean_word_texts(doc, notes)
     if not doc.id.strip() or len(doc.id) > MAX_ID_LENGTH:
         raise RecordError(f"the document id must be 1 to {MAX_ID_LENGTH} characters, got {shown(doc.id)}")
     for index, word in enumerate(doc.words):

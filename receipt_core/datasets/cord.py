@@ -52,7 +52,8 @@ def _cord_file(file: Path, root: Path, name: str, schema: LabelSchema, limits: I
     """One CORD file as (document, its image or None); RecordError (or any error) when it cannot be imported."""
     if not inside(root, file):
         raise RecordError("it is a link to a file outside the folder imported")
-    doc = storable(cord_document(read_record_file(file, limits), f"cord-{file.stem}", name, schema, notes, limits))
+    doc = storable(cord_document(read_record_file(file, limits), f"cord-{file.stem}", name, schema, notes, limits),
+                   notes)
     image = _image_for(file)
     if image is not None and not inside(file.parent.parent, image):  # <split>/image/ beside <split>/json/
         notes.append(f"image {image.name} is a link outside the folder imported; imported without pixels")

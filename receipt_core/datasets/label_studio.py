@@ -119,7 +119,7 @@ def _task_document(task: Any, number_: int, folder: Path, schema: LabelSchema, l
     doc = Document(id=str(doc_id), width=width, height=height, words=tuple(reading_order(words.values())),
                    source=source, meta=meta)
     doc.validate(schema)
-    return storable(doc), image
+    return storable(doc, notes), image
 
 
 def _chosen_annotation(annotations: list[Mapping], notes: list[str]) -> Mapping:

@@ -52,7 +52,7 @@ def _native_file(file: Path, folder: Path, schema: LabelSchema, limits: ImportLi
     check_native_record(data, limits)
     doc = Document.from_json(data)
     doc.validate(schema)
-    doc = storable(_on_page(doc, notes))
+    doc = storable(_on_page(doc, notes), notes)
     if doc.image_sha256 is None:
         return doc, None
     image = _find_image(folder / IMAGE_FOLDER, doc.image_sha256)

@@ -112,7 +112,7 @@ def _receipt(line: str, folder: Path, classes: list[str], schema: LabelSchema, l
              notes: list[str]) -> tuple[Document, Path | None]:
     """One WildReceipt line as (document, its image or None); RecordError (or any error) when unusable."""
     record = parse_record(line, limits)
-    doc = storable(wildreceipt_document(record, classes, schema, notes, limits))
+    doc = storable(wildreceipt_document(record, classes, schema, notes, limits), notes)
     image = _image_path(folder, record["file_name"])
     if image is None:
         notes.append(f"image {record['file_name']!r} is not a file inside {folder.name}/; imported without pixels")
