@@ -210,12 +210,14 @@ def test_a_file_over_the_record_size_limit_is_refused_before_it_is_parsed(tmp_pa
 
 
 @pytest.mark.parametrize("name", ["../x", "/tmp/x/escape", "", "a\nb", "a\tb", ".hidden", "x" * 101,
-                                  "[click me](https://evil.example/x)", " padded "])
+                                  "[click me](https://evil.example/x)", " padded ",
+                                  # a probe's export zip held a folder CON/ that Windows cannot extract
+                                  "CON", "nul", "COM1", "aux.txt", "a.", "-x"])
 def test_a_bad_dataset_name_is_one_error_line_exit_2_and_nothing_is_read(name, workspace_home, tmp_path, capsys):
     folder = tmp_path / "native"
     folder.mkdir()
     (folder / "good.json").write_text(json.dumps(native("good")))
-    assert main(["import", "--format", "native", str(folder), "--dataset", name]) == 2
+    assert main(["import", "--format", "native", str(folder), f"--dataset={name}"]) == 2  # "-x" too
     out, err = capsys.readouterr()
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and "dataset name" in lines[0], err
@@ -404,3 +406,14 @@ def test_word_texts_are_cleaned_as_a_typed_word_must_be_and_said(tmp_path):
     assert report.problems == ("r.json: 6 words held line breaks, tabs or control characters, cleaned as a typed "
                                "word must be (for example word 0 'A\\x00B' → 'AB'); 1 word left without text "
                                "dropped",)
+
+
+def test_an_export_never_names_a_file_as_a_windows_device():
+    """A receipt id "CON" (or "nul.txt", "r1.") gave an export file Windows cannot write; such ids get a safe stem
+    with their hash, as ids with odd characters do."""
+    from receipt_core.data.files import file_stems
+
+    stems = file_stems(["CON", "nul.txt", "r1.", "cord-ok"])
+    assert stems["cord-ok"] == "cord-ok"
+    assert all(stems[name] != name and stems[name].split("-")[0] in ("CON", "nul.txt", "r1")
+               for name in ("CON", "nul.txt", "r1.")), stems

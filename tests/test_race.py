@@ -127,9 +127,12 @@ def test_a_race_refuses_a_busy_slot_a_taken_name_and_a_bad_name_changing_nothing
     (track.studies_dir / "taken").mkdir(parents=True)
     with pytest.raises(ValueError, match="exists already"):
         track.start(JobSlot(), plan(), "taken")
-    for bad in ("../out", ".hidden", " lead", "trail ", "two  spaces", "tab\there", "x" * 81, ""):
+    for bad in ("../out", ".hidden", " lead", "trail ", "two  spaces", "tab\there", "x" * 81, "", "CON", "lpt1",
+                "race.", "-x"):
         with pytest.raises(ValueError):
             check_race_name(bad)
+    with pytest.raises(ValueError, match="differs only in letter case"):  # one folder on macOS and Windows
+        track.start(JobSlot(), plan(), "TAKEN")
     assert check_race_name("my race 2") == "my race 2"  # as a dataset's name may (a walkthrough)
     with pytest.raises(ValueError, match="configurations repeat"):
         plan(scenarios=("full", "full"))

@@ -204,6 +204,8 @@ def test_the_dataset_is_the_one_folder_everything_sits_in(tmp_path):
     assert dataset_root(tmp_path) == tmp_path / "a" / "b"
     assert zip_dataset_name("cord-sample.zip", "cord") == "cord-sample"
     assert zip_dataset_name("my receipts (2).zip", "cord") == "cord-my-receipts-2"
+    # from the name's text alone: "..zip" gave the server's working folder's name (a probe)
+    assert [zip_dataset_name(name, "cord") for name in ("..zip", "...zip", "CON.zip")] == ["cord", "cord", "cord-CON"]
 
 
 def test_formats_are_recognised_for_the_cli_and_the_upload_alike(tmp_path):

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Iterable
 
 _SAFE_STEM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,100}$")
+_WINDOWS_DEVICE = re.compile(r"(CON|PRN|AUX|NUL|COM[0-9]|LPT[0-9])(\..*)?", re.IGNORECASE)
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
@@ -88,6 +89,20 @@ def zip_folder(folder: Path) -> bytes:
     return buffer.getvalue()
 
 
+def portable_name_problem(name: str) -> str | None:
+    """Why ``name`` cannot name a file or folder everywhere an export or zip may go, else None: Windows refuses its
+    device names (``CON``, ``NUL``, ``COM1``…, with any extension) and drops a final ``.``; a name starting with
+    ``-`` reads as an option on a command line (``export --dataset -x`` failed). A probe named a dataset ``CON``,
+    and its export zip held a folder Windows cannot extract."""
+    if _WINDOWS_DEVICE.fullmatch(name.strip()):
+        return f"{name.split('.')[0]!r} is a device name Windows reserves (CON, PRN, AUX, NUL, COM0-9, LPT0-9)"
+    if name.endswith("."):
+        return "it ends with '.', which Windows drops from a file name"
+    if name.startswith("-"):
+        return "it starts with '-', which a command line reads as an option"
+    return None
+
+
 def file_stems(names: Iterable[str], strip_prefix: str = "") -> dict[str, str]:
     """One file stem per name (a document id), unique even where file names ignore case, for an export folder.
 
@@ -101,7 +116,7 @@ def file_stems(names: Iterable[str], strip_prefix: str = "") -> dict[str, str]:
         if name in stems:
             raise ValueError(f"document id {name!r} appears twice")
         stem = name.removeprefix(strip_prefix)
-        if not _SAFE_STEM.match(stem) or stem.lower() in taken:
+        if not _SAFE_STEM.match(stem) or portable_name_problem(stem) or stem.lower() in taken:
             digest = hashlib.sha256(name.encode("utf-8")).hexdigest()
             safe = re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("._")[:60] or "document"
             stem = f"{safe}-{digest[:10]}"

@@ -21,6 +21,7 @@ Archive clutter (``__MACOSX/``, ``.DS_Store``, ``._*`` files) is skipped. When e
 
 from __future__ import annotations
 
+import re
 import stat
 import tempfile
 import zipfile
@@ -30,7 +31,7 @@ from typing import TYPE_CHECKING, BinaryIO, Mapping
 
 from ..workspace.database import WorkspaceError
 from ..workspace.names import check_dataset_name
-from . import FORMATS, default_dataset_name, import_into_workspace, load_dataset
+from . import FORMATS, import_into_workspace, load_dataset
 from .detect import AUTO, resolve_format
 from .report import DatasetImportError
 from ..wording import counted
@@ -229,8 +230,9 @@ def zip_dataset_name(file_name: str, format: str) -> str:
     stem = PurePosixPath(file_name.replace("\\", "/")).name.removesuffix(".zip").removesuffix(".ZIP")
     try:
         return check_dataset_name(stem)
-    except WorkspaceError:
-        return default_dataset_name(Path(stem or "upload"), format)
+    except WorkspaceError:  # derived from the text alone: "..zip" gave the server's working folder's name (a probe)
+        safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", stem).strip(".-")[:80]
+        return f"{format}-{safe}" if safe and safe != format else format
 
 
 def _is_clutter(parts: tuple[str, ...]) -> bool:

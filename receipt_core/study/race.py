@@ -230,6 +230,10 @@ class RaceTrack:
             folder = self.studies_dir / name
             if folder.exists():
                 raise ValueError(f"{folder} exists already; choose another name")
+            twins = [p.name for p in self.studies_dir.glob("*") if p.name.lower() == name.lower()]
+            if twins:  # one folder where names ignore case (macOS, Windows): a probe's Race1 beside race1
+                raise ValueError(f"{self.studies_dir / twins[0]} exists already, a name that differs only in letter "
+                                 "case; choose another name")
             train_docs, eval_docs, notes = race_documents(self.workspace, plan)
             record = RaceRecord(name=name, plan=plan, entries=plan.entries(), started=now_text(),
                                 train_documents=len(train_docs), eval_documents=len(eval_docs))

@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Mapping
 
+from ..data.files import portable_name_problem
 from .result import ConfigSummary, RunResult, StudyResult
 from .settings import StudyConfig, StudySettings
 from .view import run_from_json
@@ -52,6 +53,8 @@ def check_race_name(name: str) -> str:
     if "  " in name:  # a page shows two spaces as one, the name quoted here too: say where they are (a probe)
         raise ValueError(f"the folder name {name!r} holds two spaces in a row, after "
                          f"{name[:name.index('  ')]!r}, which show as one; use one")
+    if (problem := portable_name_problem(name)) is not None:
+        raise ValueError(f"the folder name {name!r} cannot name a folder everywhere: {problem}; choose another")
     return name
 
 

@@ -11,6 +11,7 @@ import re
 import unicodedata
 from pathlib import Path
 
+from ..data.files import portable_name_problem
 from .database import WorkspaceError
 
 MAX_DATASET_NAME = 100
@@ -20,8 +21,8 @@ _DATASET_NAME = re.compile(r"[A-Za-z0-9 _.\-]+")
 def check_dataset_name(name: object) -> str:
     """``name`` if it is a valid dataset name, else WorkspaceError saying what is wrong with it.
 
-    Valid: 1–100 of ASCII letters, digits, space, ``-``, ``_`` and ``.``, not starting with ``.`` or a space, not
-    ending with a space, without two spaces in a row. So no path separator, no control character (newline, tab), no
+    Valid: 1–100 of ASCII letters, digits, space, ``-``, ``_`` and ``.``, not starting with ``.``, ``-`` or a space,
+    not ending with a space or ``.``, without two spaces in a row, not a Windows device name (``CON``, ``NUL``…). So no path separator, no control character (newline, tab), no
     Markdown or HTML.
     """
     if not isinstance(name, str):
@@ -41,6 +42,8 @@ def check_dataset_name(name: object) -> str:
         raise WorkspaceError(f"the dataset name {name!r} must not start with '.' nor start or end with a space")
     if "  " in name:  # a page shows two spaces as one: 'cord  dev' would look like 'cord dev'
         raise WorkspaceError(f"the dataset name {name!r} holds two spaces in a row, which show as one; use one")
+    if (problem := portable_name_problem(name)) is not None:  # it names export folders and zip entries
+        raise WorkspaceError(f"the dataset name {name!r} cannot name a folder everywhere: {problem}; choose another")
     return name
 
 
