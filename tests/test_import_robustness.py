@@ -382,8 +382,13 @@ def test_a_quantity_printed_negative_or_in_exponent_form_is_no_count_and_said(tm
         {"category": "menu.cnt", "group_id": 1, "words": [word]} for word in words]}
     (tmp_path / "cord").mkdir()
     (tmp_path / "cord" / "receipt_1.json").write_text(json.dumps(record))
+    record["valid_line"][2]["group_id"] = -1  # dropped unsaid before (Label Studio's importer said it)
+    (tmp_path / "cord" / "receipt_1.json").write_text(json.dumps(record))
     report = load_dataset(tmp_path / "cord", "cord")
     assert [w.quantity_value for w in report.documents[0].words] == [None, None, 3.0]
+    assert [w.group_id for w in report.documents[0].words] == [1, 1, None]
+    assert any("valid_line[2] has group_id -1, not a whole number from 0; its words are in no item" in p
+               for p in report.problems), report.problems
     noted = [p for p in report.problems if "its number is no count" in p]
     assert len(noted) == 2 and "'-2'" in noted[0] and "'1e308'" in noted[1]
     ls = _ls_import(tmp_path, [{"id": 1, "data": {}, "annotations": [{"result": _ls_region("q", 10, "-3",
@@ -417,3 +422,13 @@ def test_an_export_never_names_a_file_as_a_windows_device():
     assert stems["cord-ok"] == "cord-ok"
     assert all(stems[name] != name and stems[name].split("-")[0] in ("CON", "nul.txt", "r1")
                for name in ("CON", "nul.txt", "r1.")), stems
+
+
+def test_a_huge_meta_is_dropped_and_said_not_stored(tmp_path):
+    """A probe's Label Studio tasks each carried 25 MB of data.meta: imported unsaid, the database grew to 80 MB."""
+    task = {"id": 1, "data": {"meta": {"junk": "A" * 100_000}}, "annotations": [{"result": _ls_region("w", 10, "ok")}]}
+    report = _ls_import(tmp_path, [task, {**task, "id": 2, "data": {"meta": {"note": "kept"}}}])
+    big, small = report.documents
+    assert big.meta == {} and small.meta == {"note": "kept"}
+    assert [p for p in report.problems if "meta" in p] == [
+        "tasks.json task 1 (id 1): its meta holds 100,012 bytes, over the 65,536 kept for a receipt; dropped"]

@@ -141,7 +141,7 @@ def run_import(args: argparse.Namespace) -> int:
     if not report.documents:
         _print_problems(report.problems)
         raise CommandError(f"nothing imported from {args.path}: no usable {fmt} documents "
-                           f"({len(report.problems)} problems above)")
+                           f"({counted(len(report.problems), 'problem')} above)")
     replaced = len(workspace.datasets_of(doc.id for doc in report.documents))  # of this dataset, or refused below
     try:
         stored = import_into_workspace(workspace, dataset, report)
@@ -152,14 +152,15 @@ def run_import(args: argparse.Namespace) -> int:
     # noted while storing are added
     _print_problems(stored.problems)
     words = sum(len(doc.words) for doc in stored.documents)
-    print(f"imported {len(stored.documents)} documents ({words} words, {len(stored.images)} with images) into "
+    print(f"imported {counted(len(stored.documents), 'document')} ({counted(words, 'word')}, "
+          f"{len(stored.images)} with images) into "
           f"dataset {dataset!r} of {workspace.home}")
     if replaced:
         print(f"{replaced} of these documents were already in {dataset!r}: they were replaced by the imported ones")
     for label, count in stored.label_counts.items():
         print(f"  {label:<16} {count}")
     if stored.problems:
-        print(f"{len(stored.problems)} problems (see stderr)")
+        print(f"{counted(len(stored.problems), 'problem')} (see stderr)")
     return 0
 
 

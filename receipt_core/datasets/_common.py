@@ -133,6 +133,22 @@ def too_many_words(count: int, limits: ImportLimits) -> RecordError | None:
                        f"(raise it with --max-words)")
 
 
+MAX_META_BYTES = 64 * 1024  # a document's free-form meta (Label Studio data.meta, CORD meta) kept per receipt
+
+
+def _bounded_meta(doc: Document, notes: list[str]) -> Document:
+    """``doc`` with its meta dropped (and said) when its JSON is over :data:`MAX_META_BYTES`: a probe's three tasks
+    with 25 MB each of ``data.meta`` grew the workspace database to 80 MB, copied into every read of them."""
+    try:
+        size = len(json.dumps(doc.meta, ensure_ascii=False).encode("utf-8", "surrogatepass"))
+    except (TypeError, ValueError):
+        return doc  # the JSON check below names what cannot be stored
+    if size <= MAX_META_BYTES:
+        return doc
+    notes.append(f"its meta holds {size:,} bytes, over the {MAX_META_BYTES:,} kept for a receipt; dropped")
+    return dataclasses.replace(doc, meta={})
+
+
 def _clean_word_texts(doc: Document, notes: list[str]) -> Document:
     """``doc`` with each word's text as a person may type it: whitespace runs (newlines, tabs, line separators) one
     space, control characters (NUL, escape, delete) removed; a word left without text is dropped. A probe imported
@@ -171,7 +187,7 @@ def storable(doc: Document, notes: list[str]) -> Document:
     """``doc`` if it can be stored (strict JSON in UTF-8, an id without control characters or spaces at its ends,
     bounded page, word and source texts), else RecordError. Word texts are cleaned as a person's edit must be
     (line breaks and tabs become spaces, other control characters go), said in one note."""
-    doc = _clean_word_texts(doc, notes)
+    doc = _bounded_meta(_clean_word_texts(doc, notes), notes)
     if not doc.id.strip() or len(doc.id) > MAX_ID_LENGTH:
         raise RecordError(f"the document id must be 1 to {MAX_ID_LENGTH} characters, got {shown(doc.id)}")
     for index, word in enumerate(doc.words):
