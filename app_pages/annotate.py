@@ -92,11 +92,17 @@ def _review(doc_id: str, done: bool) -> None:
 nav = st.container(horizontal=True, vertical_alignment="center")
 nav.button("◀ Previous", on_click=_move, args=(-1,), key="annotate_prev")
 nav.button("Next ▶", on_click=_move, args=(1,), key="annotate_next")
-doc_id = nav.selectbox("Receipt", ids, key=DOC_KEY, label_visibility="collapsed", width=280,
+# kept for the session: back from another page by the sidebar (no receipt in its link), the same receipt opens, not
+# the dataset's first (a walkthrough)
+doc_id = nav.selectbox("Receipt", ids, key=DOC_KEY, label_visibility="collapsed", width=280, persist_state="session",
                        format_func=lambda i: plain(titles.get(i, i)))
 summary = summaries[ids.index(doc_id)]
 write_to_url(doc_id, implied=status == "all" and not search and doc_id == ids[0])
-if summary.status == DONE:
+if summary.status == DONE and doc_id not in ws.reviewed_ids(dataset):
+    # done as imported gold (every label from the import or a person): no mark to take back, so no button that did
+    # nothing (a walkthrough pressed it on a CORD receipt)
+    nav.caption("done: imported with its labels, which count as checked", width="content")
+elif summary.status == DONE:
     nav.button("Back to in progress", key="annotate_undone", on_click=_review, args=(doc_id, False),
                help=f"Take back the done mark (it becomes {IN_PROGRESS} or unlabelled)")
 else:

@@ -18,9 +18,9 @@ from receipt_core.wording import counted
 from ui.actions import ocr_and_store
 from ui.literal import literal, plain
 from ui.receipt_images import receipt_display_image
-from ui.shared import (NO_VALUE, PDF_NOTE, UPLOAD_TYPES, current_dataset, dataset_name_input, figure_and_tables, flash,
-                       forget_stale_choice, no_receipt_matches, require_router, server_folders, show_dataset_now,
-                       show_flash, user_errors, workspace)
+from ui.shared import (NO_IMAGE_NOTE, NO_VALUE, PDF_NOTE, UPLOAD_TYPES, current_dataset, dataset_name_input,
+                       figure_and_tables, flash, forget_stale_choice, no_receipt_matches, require_router, server_folders,
+                       show_dataset_now, show_flash, user_errors, workspace)
 from ui.zip_import import zip_import_section
 
 
@@ -128,6 +128,8 @@ with view_tab:
                 doc_id = st.selectbox("Receipt", list(titles), key="data_doc", format_func=lambda i: plain(titles[i]))
                 doc = ws.get_document(doc_id)
                 left, right = figure_and_tables()
+                if not doc.has_image:  # as Annotate says it: a walkthrough read the tiny boxes as a broken photo
+                    left.caption(NO_IMAGE_NOTE)
                 left.plotly_chart(document_figure(doc, receipt_display_image(ws, doc), title=doc.id), key="data_figure",
                                   width="stretch")
                 words = pd.DataFrame([{"text": w.text, "label": w.annotation_label if w.is_labelled else NOT_LABELLED,

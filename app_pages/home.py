@@ -62,7 +62,7 @@ with st.container(border=True):
                "Post-OCR Parsing*), licensed [CC BY 4.0](https://creativecommons.org/licenses/by/4.0/); files "
                "selected, none edited (`assets/cord-sample/ATTRIBUTION.md`).")
     # under the text, at its own width: in a column it was cut to "Real rece…" at 900 px (a walkthrough)
-    if st.button("Real receipts (CORD sample)", type="primary", key="load_cord_sample"):
+    if st.button("Load the real receipts (CORD sample)", type="primary", key="load_cord_sample"):
         with user_errors("Loading the CORD sample"), st.spinner("Reading the CORD sample…"):
             loaded = add_cord_sample(ws)
             for sample in loaded:
@@ -95,6 +95,8 @@ with user_errors("Reading the workspace"):
     if datasets:
         per_label = pd.DataFrame([{"dataset": s.name, "documents": s.documents, "words": s.words,
                                    **dict(s.label_counts)} for s in datasets])
+        st.caption("Each dataset's receipts and words, then its words per label (scroll sideways for every label; "
+                   "\"not labelled\": words nobody labelled yet).")
         st.dataframe(per_label.fillna(0).convert_dtypes(), hide_index=True, key="home_datasets",  # 0, not None
                      placeholder=NO_VALUE,
                      # the name whole: "cord-sam" for both cord-sample-dev and -train at 1024 px (a walkthrough)

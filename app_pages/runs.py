@@ -198,6 +198,13 @@ with runs_tab:
     with user_errors("Drawing cost vs quality"):
         points = table[["name", "scenario", cost, quality]].copy()
         points["scenario"] = points["scenario"].fillna("reference tagger")  # the one scored kind with no scenario
+        # a run that did not train its whole plan says so at its point: a walkthrough read a run it had stopped
+        # half way as the cheaper winner
+        unfinished = table["status"].fillna("") != "finished"
+        marked = points.loc[unfinished, "name"] + " (" + table.loc[unfinished, "status"].fillna("") + ")"
+        run_colors = {**run_colors, **{new: run_colors[old] for old, new in zip(points.loc[unfinished, "name"], marked)
+                                       if old in run_colors}}  # its overlay colour kept
+        points.loc[unfinished, "name"] = marked
         if points.dropna().empty:
             st.caption("No finished evaluation yet.")
         else:

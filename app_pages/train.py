@@ -21,7 +21,7 @@ from receipt_core.training.schedules import LR_SCHEDULES
 from receipt_core.training.slot import JobBusyError
 from receipt_core.wording import as_sentence
 from ui.literal import literal, notice_markdown
-from ui.live_run import live_view
+from ui.live_run import RESULTS_REFRESH_S, live_results, live_view
 from ui.shared import (EVALUATION_HELP, HOLD_OUT, NO_DATA, current_dataset, evaluation_preview, field_row, fmt_params,
                        fmt_share, forget_stale_choice, friendly, group_sizes, job_slot, pair_evaluation, require_router,
                        run_display_name, server_folders, user_errors, workspace)
@@ -83,7 +83,8 @@ busy = slot.busy()
 datasets = [d.name for d in ws.datasets()]
 
 start_refused: str | None = None  # shown under the settings: a collapsed expander hid it (a probe's two sessions)
-with st.expander("Run settings", expanded=busy is None):
+# folded while a run trains or shows its result below: open, it pushed a finished run's summary 2,000 px down
+with st.expander("Run settings", expanded=slot.current() is None):
     if not datasets:
         st.info(NO_DATA)
     kind = st.radio("What to train", (TWO_HEAD, REFERENCE, PRETRAIN), horizontal=True,
@@ -235,51 +236,58 @@ with st.expander("Run settings", expanded=busy is None):
             st.warning(f"With {int(epochs)} epochs and {int(epochs_per_phase)} per phase this run ends in phase "
                        f"{reached}: {missed}. Give it at least {schedule.epochs_for_every_phase()} epochs, or fewer "
                        "epochs per phase.")
-    more = field_row(4)
-    boxes = more[0].selectbox("Boxes", BOX_MODES,
-                              persist_state="session", key=f"train_boxes{per_kind}",
-                              index=BOX_MODES.index(defaults.boxes),  # per kind: the reference's is word
-                              help="The box each word is encoded with: its own (word), its OCR line's, as "
-                                   "LayoutLMv3 and LiLT do (line), or its own left and right edges with its line's "
-                                   "top and bottom (row: one row per line, each word keeps its column)")
-    if kind == TWO_HEAD:
-        decay = more[1].number_input("Discriminative factor", 1.0, 10.0, defaults.decay_factor, step=0.1,
+    # the settings a first run leaves as they are, out of the way (a walkthrough: twenty controls in view, none
+    # marked as advanced); their values are drawn (and read) all the same
+    advanced = st.popover("Advanced settings: boxes, loss, heads", icon=":material/tune:")
+    advanced.caption("Each default is the best measured recipe for the scenario (README, \"Scenario study\").")
+    with advanced:
+        more = field_row(4)
+        boxes = more[0].selectbox("Boxes", BOX_MODES,
+                                  persist_state="session", key=f"train_boxes{per_kind}",
+                                  index=BOX_MODES.index(defaults.boxes),  # per kind: the reference's is word
+                                  help="The box each word is encoded with: its own (word), its OCR line's, as "
+                                       "LayoutLMv3 and LiLT do (line), or its own left and right edges with its "
+                                       "line's top and bottom (row: one row per line, each word keeps its column)")
+        if kind == TWO_HEAD:
+            decay = more[1].number_input("Discriminative factor", 1.0, 10.0, defaults.decay_factor, step=0.1,
 
-                                     persist_state="session", key="train_decay",
-                                     help="Each lower layer's rate is the one above divided by this")
-        weighting = more[2].selectbox("Loss weighting", ["fixed", "uncertainty"],
-                                      persist_state="session", key="train_weighting",
-                                      index=["fixed", "uncertainty"].index(defaults.loss_weighting))
-        eval_every = more[3].number_input("Evaluate every N steps", 0, 10_000, defaults.eval_every,
-                                          persist_state="session", key="train_eval_every",
-                                          help="0: after each epoch")
-        heads = field_row(6)
-        head = heads[0].selectbox("Heads", HEAD_KINDS, index=HEAD_KINDS.index(defaults.head),
-                                  persist_state="session", key="train_head",
-                                  help="linear: one word at a time; contextual: a small transformer over the "
-                                       "receipt's words and their boxes")
-        layer_mix = heads[1].selectbox("Heads read", LAYER_MIXES, index=LAYER_MIXES.index(defaults.layer_mix),
+                                         persist_state="session", key="train_decay",
+                                         help="Each lower layer's rate is the one above divided by this")
+            weighting = more[2].selectbox("Loss weighting", ["fixed", "uncertainty"],
+                                          persist_state="session", key="train_weighting",
+                                          index=["fixed", "uncertainty"].index(defaults.loss_weighting))
+            eval_every = more[3].number_input("Evaluate every N steps", 0, 10_000, defaults.eval_every,
+                                              persist_state="session", key="train_eval_every",
+                                              help="0: after each epoch")
+            heads = field_row(6)
+            head = heads[0].selectbox("Heads", HEAD_KINDS, index=HEAD_KINDS.index(defaults.head),
+                                      persist_state="session", key="train_head",
+                                      help="linear: one word at a time; contextual: a small transformer over the "
+                                           "receipt's words and their boxes")
+            layer_mix = heads[1].selectbox("Heads read", LAYER_MIXES, index=LAYER_MIXES.index(defaults.layer_mix),
 
-                                       persist_state="session", key=f"train_layer_mix_{preset}",
-                                       help="off: the last layer; top / uniform: a learned "
-                                       "mix of every layer, starting on the last one or evenly")
-        head_size = heads[2].number_input("Contextual head width", 8, 1024, defaults.head_size, step=64,
-                                          persist_state="session", key="train_head_size", disabled=head != "contextual")
-        head_depth = heads[3].number_input("Contextual head layers", 1, 4, defaults.head_depth,
+                                           persist_state="session", key=f"train_layer_mix_{preset}",
+                                           help="off: the last layer; top / uniform: a learned "
+                                           "mix of every layer, starting on the last one or evenly")
+            head_size = heads[2].number_input("Contextual head width", 8, 1024, defaults.head_size, step=64,
+                                              persist_state="session", key="train_head_size",
+                                              disabled=head != "contextual")
+            head_depth = heads[3].number_input("Contextual head layers", 1, 4, defaults.head_depth,
 
-                                           persist_state="session", key="train_head_depth",
-                                           disabled=head != "contextual")
-        head_boxes = heads[4].toggle("Head boxes", value=defaults.head_boxes,
-                                     persist_state="session", key="train_head_boxes",
-                                     disabled=head != "contextual",
-                                     help="The contextual head also reads each word's box: where layout enters "
-                                          "when the backbone is frozen")
-        head_lr = heads[5].number_input("Head learning rate", 0.0, MAX_LR, defaults.head_lr or 0.0,
-                                        format="%g", step=1e-4, persist_state="session", key=f"train_head_lr_{preset}",
-                                        help="0: the learning rate above")
-    if kind == PRETRAIN:
-        mask_probability = more[1].number_input("Masked share of words", 0.01, 0.5, defaults.mask_probability,
-                                                step=0.01, persist_state="session", key="train_mask_probability")
+                                               persist_state="session", key="train_head_depth",
+                                               disabled=head != "contextual")
+            head_boxes = heads[4].toggle("Head boxes", value=defaults.head_boxes,
+                                         persist_state="session", key="train_head_boxes",
+                                         disabled=head != "contextual",
+                                         help="The contextual head also reads each word's box: where layout enters "
+                                              "when the backbone is frozen")
+            head_lr = heads[5].number_input("Head learning rate", 0.0, MAX_LR, defaults.head_lr or 0.0,
+                                            format="%g", step=1e-4, persist_state="session",
+                                            key=f"train_head_lr_{preset}",
+                                            help="0: the learning rate above")
+        if kind == PRETRAIN:
+            mask_probability = more[1].number_input("Masked share of words", 0.01, 0.5, defaults.mask_probability,
+                                                    step=0.01, persist_state="session", key="train_mask_probability")
 
     preview_ids = []
     if datasets and kind != PRETRAIN:
@@ -382,5 +390,6 @@ with st.expander("Run settings", expanded=busy is None):
 if start_refused is not None:
     st.error(notice_markdown(f"Not started. {start_refused}"))
 st.divider()
-refresh = 2.0 if slot.busy() is not None else 5.0
-st.fragment(run_every=refresh)(live_view)()
+training = slot.busy() is not None
+st.fragment(run_every=2.0 if training else 5.0)(live_view)()  # status, controls, progress
+st.fragment(run_every=RESULTS_REFRESH_S if training else None)(live_results)()  # charts, predictions

@@ -176,6 +176,8 @@ def open_expander(page, label: str) -> None:
     open over a few hundred milliseconds, and a click on a button that is still sliding can be lost (seen on the
     Runs page's Resume, one try in three to six). Waits until the expander's box keeps the same size for 300 ms."""
     expander = page.locator('[data-testid="stExpander"]').filter(has=page.locator("summary", has_text=label)).first
+    if expander.evaluate("element => Boolean(element.querySelector('details')?.open)"):
+        return  # open already (Train's Run settings is, until a run has been shown): a click would fold it
     expander.locator("summary", has_text=label).first.click()
     page.wait_for_function(
         """element => new Promise(resolve => {

@@ -509,3 +509,31 @@ def test_a_table_edit_on_a_receipt_deleted_in_another_session_is_not_a_crash(rec
     monkeypatch.setattr(table.st, "session_state", {"table": {"edited_rows": {"0": {"quantity value": 3.0}}}})
     table._save_edits(doc.id, "table", seen, doc.word_labels)  # raised NotFoundError
     assert bumped == [doc.id] and said == []
+
+
+def test_back_from_another_page_the_same_receipt_opens(receipts):
+    """A walkthrough left Annotate on the third receipt for Train, came back by the sidebar (whose link names no
+    receipt) and landed on the first. The picker keeps its choice for the session."""
+    ids = [s.id for s in receipts.list_documents("receipts")]
+    at = _app(ids[2])
+    assert at.selectbox(key="annotate_doc").value == ids[2]
+    at.switch_page("app_pages/home.py").run()
+    at.query_params.pop("receipt", None)  # the sidebar's link: /annotate?dataset=…
+    at.switch_page("app_pages/annotate.py").run()
+    assert not at.exception
+    assert at.selectbox(key="annotate_doc").value == ids[2]
+
+
+def test_an_imported_receipt_is_done_without_a_mark_to_take_back(receipts):
+    """A walkthrough pressed "Back to in progress" on a CORD receipt: nothing changed, since imported gold is done
+    by its labels, not by a mark. Such a receipt says why it is done instead."""
+    doc = receipts.load_documents("gold")[0].as_imported()
+    receipts.save_documents("imported", [dataclasses.replace(doc, id="imported-1")])
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
+    at.session_state["dataset"] = "imported"
+    at.query_params["receipt"] = "imported-1"
+    at.run()
+    at.switch_page("app_pages/annotate.py").run()
+    assert not at.exception
+    assert not any(b.key in ("annotate_undone", "annotate_done") for b in at.button)
+    assert any(c.value == "done: imported with its labels, which count as checked" for c in at.caption)

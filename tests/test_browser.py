@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from benchmarks.live_app import POINTS_JS, chart_points, choose, open_page, set_number, wait_idle
+from benchmarks.live_app import POINTS_JS, chart_points, choose, open_expander, open_page, set_number, wait_idle
 from receipt_core.training.config import TrainConfig
 from receipt_core.workspace.store import Workspace
 from receipt_core.datasets.synth import generate_dataset
@@ -96,6 +96,7 @@ def test_full_flow_in_a_real_browser(server, page):
 
     # Train: a tiny run; the loss chart gains points; stop it
     open_page(page, url, "train")
+    open_expander(page, "Run settings")  # open on a server that has shown no run (a no-op then)
     choose(page, "Backbone", "tiny")
     set_number(page, "Epochs", 200)
     set_number(page, "Batch size", 1)
@@ -157,6 +158,7 @@ def test_demo_path_on_the_default_backbone_reaches_a_loss_point(server, page):
     assert all(doc == stored[doc.id] for doc in docs if doc.id in stored)  # kept as they were, labels and all
 
     open_page(page, url, "train")
+    open_expander(page, "Run settings")  # folded: the full flow's run is this server's last
     default_backbone = TrainConfig().backbone
     assert page.get_by_role("combobox", name="Backbone", exact=True).first.input_value() == default_backbone
     wait_idle(page, timeout=120_000)  # the first visit counts the backbone's parameters once per server

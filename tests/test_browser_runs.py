@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from benchmarks.live_app import choose, open_page, set_number, wait_idle
+from benchmarks.live_app import choose, open_expander, open_page, set_number, wait_idle
 from receipt_core.datasets import load_dataset
 from receipt_core.datasets.synth import available_fonts
 from receipt_core.training.events import HEADLINE_METRICS, METRIC_LABELS, FinishedEvent
@@ -69,6 +69,7 @@ def seconds(text: str) -> float:
 
 
 def start_tiny_run(page, epochs: int, batch_size: int) -> None:
+    open_expander(page, "Run settings")  # folded once a run has been shown on this server
     choose(page, "Backbone", "tiny")
     set_number(page, "Epochs", epochs)
     set_number(page, "Batch size", batch_size)
@@ -125,7 +126,8 @@ def test_a_zip_of_cord_json_imports_from_the_data_page(server, page, tmp_path):
     page.get_by_text(f"Imported {len(expected.documents)} documents").wait_for(timeout=60_000)
     wait_idle(page)
 
-    assert "as cord (recognised) into dataset cord-sample" in page.get_by_text("Imported ").first.inner_text()
+    assert "as cord (recognised) into dataset cord-sample" in page.get_by_text(
+        f"Imported {len(expected.documents)} documents").first.inner_text()
     stored = Workspace(home).load_documents("cord-sample")
     assert {doc.id for doc in stored} == {doc.id for doc in expected.documents}
 
@@ -232,6 +234,7 @@ def test_the_train_and_race_forms_keep_their_settings_across_page_visits(server,
     sidebar's Home, Runs, Data and Race links, with a finished run's live view drawn on Train in between."""
     url, _ = server
     open_page(page, url, "train")
+    open_expander(page, "Run settings")  # folded: this server has shown runs
     choose(page, "Scenario", "freeze-backbone")
     set_number(page, "Epochs", 7)
     set_number(page, "Seed", 11)
@@ -250,6 +253,7 @@ def test_the_train_and_race_forms_keep_their_settings_across_page_visits(server,
     set_number(page, "Seconds per run", 45)
     for title in ("Data", "Train"):
         visit(title)
+    open_expander(page, "Run settings")
     assert page.get_by_role("combobox", name="Scenario", exact=True).first.input_value() == "freeze-backbone"
     assert page.get_by_label("Epochs", exact=True).input_value() == "7"
     assert page.get_by_label("Seed", exact=True).input_value() == "11"

@@ -16,7 +16,7 @@ import time
 import pandas as pd
 import pytest
 
-from benchmarks.live_app import choose, open_page, wait_idle
+from benchmarks.live_app import choose, open_expander, open_page, wait_idle
 from receipt_core.datasets.demo import CORD_SAMPLE_DEV, CORD_SAMPLE_TRAIN
 from receipt_core.training.config import TrainConfig
 from receipt_core.training.events import METRIC_LABELS, EvalEvent, event_from_json, flatten_metrics
@@ -100,7 +100,7 @@ def same_setting(shown: str | bool, default) -> bool:
 def test_the_cord_sample_loads_from_home(server, page):
     url, home = server
     open_page(page, url, "")
-    page.get_by_role("button", name="Real receipts (CORD sample)").click()
+    page.get_by_role("button", name="Load the real receipts (CORD sample)").click()
     page.get_by_text(f"Stored 50 receipts as dataset '{CORD_SAMPLE_DEV}'").wait_for(timeout=120_000)
     wait_idle(page)
     no_exception(page)
@@ -113,13 +113,16 @@ def test_scenario_2_with_the_page_defaults_reaches_the_target_f1(server, page):
     url, home = server
     ws = Workspace(home)
     open_page(page, url, "train")
+    open_expander(page, "Run settings")  # folded once a run has been shown on this server
     page.locator(".st-key-train_epochs").wait_for(timeout=120_000)  # after "Counting the backbone's parameters…"
     wait_idle(page)
     choose(page, "Training dataset", CORD_SAMPLE_TRAIN)
     choose(page, "Evaluation dataset", CORD_SAMPLE_DEV)
     choose(page, "Scenario", SCENARIO)
     defaults = TrainConfig.for_scenario(SCENARIO)
+    page.get_by_role("button", name="Advanced settings", exact=False).first.click()  # boxes and heads are in it
     settings = {name: widget_value(page, key) for name, key in SETTING_KEYS.items()}
+    page.keyboard.press("Escape")
     print(f"\nTrain page settings after picking {SCENARIO}: {settings}")
     no_exception(page)
     stale = {name: (shown, getattr(defaults, name)) for name, shown in settings.items()

@@ -27,7 +27,7 @@ from ui.annotate_state import (MESSAGES_KEY, NEXT_DOC_KEY, NOTICE_KEY, TOAST_KEY
 from ui.annotate_table import word_table
 from ui.literal import literal, notice_markdown, plain
 from ui.receipt_images import receipt_display_image
-from ui.shared import friendly, user_errors, workspace
+from ui.shared import NO_IMAGE_NOTE, friendly, user_errors, workspace
 
 SCHEMA = DEFAULT_SCHEMA
 KEYS_KEY = "annotate_keys"  # the keyboard component's key
@@ -105,7 +105,7 @@ def _figure(doc: Document) -> None:
         st.plotly_chart(overlay.draw(figure), key=chart_key, width="stretch",
                         on_select=lambda: _on_select(doc, chart_key), selection_mode=("points", "box"))
     if not doc.has_image:
-        st.caption("This receipt has no image (imported words and boxes only): drawn on a blank page.")
+        st.caption(NO_IMAGE_NOTE)
     st.caption("Click a word to select it. To add a word the OCR missed or read a region again with OCR, choose "
                "*Box select* in the chart's toolbar and drag over it, then use *Corrections*.")
 
@@ -252,14 +252,14 @@ def _receipt_suggestions(doc: Document, seen_action: int | None) -> None:
     with st.container(border=True):
         st.caption(f"{counted(doc.suggested_words, 'suggestion')} waiting on this receipt")
         minimum = st.slider("Accept those scoring at least", 0.0, 1.0, 0.8, 0.05, key="annotate_min_score")
-        a, b, c = st.columns(3)
-        a.button("Accept all", key="annotate_accept_all", width="stretch", on_click=act,
-                 args=(doc, lambda ws: ws.accept_suggestions(doc.id)), kwargs={"done": "accepted"})
-        b.button(f"Accept ≥ {minimum:.2f}", key="annotate_accept_above", width="stretch", on_click=act,
-                 args=(doc, lambda ws: ws.accept_suggestions(doc.id, None, st.session_state["annotate_min_score"])),
-                 kwargs={"done": "accepted"})
-        c.button("Reject all", key="annotate_reject_all", width="stretch", on_click=act,
-                 args=(doc, lambda ws: ws.reject_suggestions(doc.id)), kwargs={"done": "rejected"})
+        row = st.container(horizontal=True)  # buttons at their own width, wrapping: "Accept ≥ 0.80" was cut in a
+        row.button("Accept all", key="annotate_accept_all", width="content", on_click=act,  # third (a walkthrough)
+                   args=(doc, lambda ws: ws.accept_suggestions(doc.id)), kwargs={"done": "accepted"})
+        row.button(f"Accept ≥ {minimum:.2f}", key="annotate_accept_above", width="content", on_click=act,
+                   args=(doc, lambda ws: ws.accept_suggestions(doc.id, None, st.session_state["annotate_min_score"])),
+                   kwargs={"done": "accepted"})
+        row.button("Reject all", key="annotate_reject_all", width="content", on_click=act,
+                   args=(doc, lambda ws: ws.reject_suggestions(doc.id)), kwargs={"done": "rejected"})
         st.button("Undo last change", key="annotate_undo", icon=":material/undo:", on_click=_undo,
                   args=(doc, seen_action))
 

@@ -30,6 +30,7 @@ log = logging.getLogger("receipt_studio")
 DATASET_KEY = "dataset"  # session-state key of the sidebar's dataset choice
 ROUTED_KEY = "routed_by_app"  # set by app.py: this session's pages run inside the router
 PENDING_DATASET_KEY = "dataset_next"  # a dataset to select at the next rerun (set after the sidebar ran)
+NO_IMAGE_NOTE = "This receipt has no image (imported words and boxes only): drawn on a blank page."
 NO_VALUE = "—"  # a table cell without a value (Streamlit's own placeholder is a grey "None" or a blank)
 NO_DATA = "No data yet: load the real receipts (CORD sample) or generate demo receipts on Home, or upload on Data."
 # every extension Pillow gives the formats load_image reads (the uploader refused a probe's real JPEG named .JFIF);
@@ -157,11 +158,13 @@ def figure_and_tables(stacked: bool = False) -> tuple[DeltaGenerator, DeltaGener
 def pair_evaluation(train_key: str, eval_key: str, names: list[str]) -> None:
     """On_change of a form's training dataset: its evaluation choice follows to the dataset's sibling
     (``cord-sample-train`` → ``cord-sample-dev``), as the sidebar's choice does; without one it is kept, unless it
-    is the training dataset itself (then part is held out). A walkthrough picked the race's training dataset and
+    is the training dataset itself (then part is held out). The sidebar's dataset follows the training dataset. A walkthrough picked the race's training dataset and
     was left evaluating on a held-out share although its dev set was there."""
     from receipt_core.datasets.splits import paired_datasets
 
     train = st.session_state.get(train_key)
+    if train in names:  # the sidebar (and the URL) follow: a reload opened the form on the sidebar's old dataset
+        st.session_state[DATASET_KEY] = train  # (a walkthrough's second Start trained on 3 uploads, not CORD)
     paired_train, evaluation = paired_datasets(names, train)
     if evaluation is not None and paired_train == train:  # (a dev set picked to train on has no sibling to follow)
         st.session_state[eval_key] = evaluation

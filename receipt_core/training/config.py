@@ -93,7 +93,7 @@ class TrainConfig:
     unfreeze: tuple[str, ...] = option((), "groups to unfreeze on top of the preset", kind="names",
                                        metavar="GROUP")
     phased_top_k: int | None = option(None, "phased: encoder layers unfrozen in phase 2 (none: 3, or 2 when "
-                                      "--max-minutes will end the run before its epochs; README)",
+                                      "the time budget will end the run before its epochs; README)",
                                       kind="positive_int", metavar="K", unset="auto (3, or 2 under a budget)")
     epochs_per_phase: int | None = option(1, "phased: a phase ends after N epochs (to end phases by patience "
                                           "alone, give --patience and leave this out)",
@@ -106,8 +106,9 @@ class TrainConfig:
                                        unset="no budget")
     batch_size: int = option(8, "windows per step", kind="positive_int", metavar="B")
     lr: float = option(3e-4, "learning rate of the top group", kind="positive_float", metavar="LR")
-    head_lr: float | None = option(None, "learning rate of the heads and their layer mix (none: --lr); the "
-                                   "backbone keeps --lr and its discriminative decay", kind="positive_float",
+    head_lr: float | None = option(None, "learning rate of the heads and their layer mix (none: the learning "
+                                   "rate); the backbone keeps the learning rate and its discriminative decay",
+                                   kind="positive_float",
                                    metavar="LR", unset="as lr")
     head: str = option("linear", "the task heads: linear (one word at a time), or contextual (a small transformer "
                        "over the window's words and their boxes)", kind="str", choices=HEAD_KINDS)
