@@ -32,7 +32,9 @@ from ui.race_track import race_track, start_race
 from ui.shared import (EVALUATION_HELP, HOLD_OUT, NO_DATA, NO_VALUE, current_dataset, evaluation_preview, field_row,
                        friendly, pair_evaluation, trimmed_note, user_errors, workspace)
 
-RACE_CHART_WIDTH = 440  # pixels of each overlaid chart: three side by side on a wide screen, fewer on a narrow one
+# pixels of each overlaid chart: two side by side at 1280 px (440 left one alone, using 55% of the width: a
+# walkthrough), three on a wide screen, one on a narrow one
+RACE_CHART_WIDTH = 400
 SHOWN_KEY = "race_shown"  # the race the board shows (its name); the newest when unset
 FEED_KEY = "race_feed"
 STATUS_ICONS = {"running": ":green[:material/play_circle:]", "finished": ":green[:material/check_circle:]",
@@ -172,7 +174,9 @@ def race_board() -> None:
                                     "included (the reading compares the counts with full fine-tuning's)"),
                                 "training s": st.column_config.NumberColumn(format="%.1f"),
                                 "wall s": st.column_config.NumberColumn(format="%.1f"),
-                                "epochs": st.column_config.NumberColumn(format="%.2f")})
+                                "epochs": st.column_config.NumberColumn(format="%.2f"),
+                                # "finished (time budget)" whole: it was cut to "finished (" (a walkthrough)
+                                "status": st.column_config.TextColumn("status", width="medium")})
     if deleted:
         st.caption(f"Deleted on Runs since the race: {', '.join(map(literal, deleted.values()))}. Their curves are "
                    "gone; the table and the reading keep the figures the race measured.")
