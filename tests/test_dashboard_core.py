@@ -328,7 +328,7 @@ def test_while_a_run_trains_the_watched_receipt_is_redrawn_at_most_every_few_sec
     monkeypatch.setattr(live_run.time, "monotonic", lambda: clock[0])
     monkeypatch.setattr(live_run, "receipt_display_image", lambda ws, doc: None)
     monkeypatch.setattr(live_run, "prediction_figure", lambda *a, title, **k: built.append(title) or title)
-    ws = SimpleNamespace(get_document=lambda doc_id: SimpleNamespace(width=100, height=200))
+    ws = SimpleNamespace(get_document=lambda doc_id: SimpleNamespace(width=100, height=200, words=()))
 
     def show(step: int, live: bool = True) -> None:
         item = {"name": f"item at {step}", "quantity": "1", "unit_price": None, "price": "2"}

@@ -157,6 +157,7 @@ def test_a_quantity_past_a_billion_is_no_quantity_and_exports_back(tmp_path, wor
     folder.mkdir()
     (folder / "receipt_00001.json").write_text(json.dumps(_cord_record("Nasi", "9" * 38)), encoding="utf-8")
     assert main(["import", "--format", "cord", str(folder), "--dataset", "huge"]) == 0
+    assert "its number is no count" in capsys.readouterr().err  # said at the import (a probe: "-2", "1e308")
     assert main(["export", "--out", str(tmp_path / "out"), "--dataset", "huge"]) == 0
     assert main(["import", "--format", "native", str(tmp_path / "out"), "--dataset", "huge"]) == 0
     assert "problem" not in capsys.readouterr().err
