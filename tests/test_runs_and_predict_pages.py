@@ -224,7 +224,8 @@ def test_runs_page_plots_curves_by_epoch_and_wall_clock_with_smoothing(demo_env,
         no_errors(at)
         chart = next(c for c in at.get("plotly_chart") if c.key == "runs_overlay_0")
         figure = plotly.io.from_json(chart.proto.spec)
-        assert figure.layout.xaxis.title.text == {"epoch": "epoch", "wall_s": "wall-clock seconds"}[axis]
+        assert figure.layout.xaxis.title.text == {"epoch": "epoch",
+                                                  "wall_s": "wall-clock seconds (pauses included)"}[axis]
         xs = [x for trace in figure.data for x in _values(trace.x)]
         assert xs and max(xs) > 0
         assert len(figure.data) == 2  # faint measured points under the smoothed line

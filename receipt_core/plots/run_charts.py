@@ -38,7 +38,7 @@ def kept_series_colors(chosen: Sequence[str], kept: Mapping[str, str]) -> dict[s
     return {key: colors[key] for key in chosen}
 
 
-CURVE_AXES = {"step": "step", "epoch": "epoch", "wall_s": "wall-clock seconds"}
+CURVE_AXES = {"step": "step", "epoch": "epoch", "wall_s": "wall-clock seconds (pauses included)"}
 
 
 def smooth(values: Sequence[float], weight: float) -> list[float]:
