@@ -118,10 +118,13 @@ def receipt_figure(width: int, height: int, marks: Sequence[BoxMark], image: Ima
     for label in order:
         group = by_label[label]
         color = colors.get(label, "#000000")
+        # nobody's label: a dotted outline in OTHER's darker grey, as Annotate draws it (a walkthrough could not see
+        # the light grey boxes on white paper)
+        line = dict(color=OTHER_COLOR, width=1.5, dash="dot") if label == NOT_LABELLED else dict(color=color, width=1.5)
         xs, ys = _outline(m.box for m in group)
         fig.add_trace(go.Scatter(
             x=xs, y=ys, mode="lines", fill="toself", fillcolor=_alpha(color, 0.18 if image is not None else 0.12),
-            line=dict(color=color, width=1.5), name=label, legendgroup=label, hoverinfo="skip"))
+            line=line, name=label, legendgroup=label, hoverinfo="skip"))
         targets = click_targets([m.box for m in group], [m.index for m in group], [_hover(m) for m in group])
         fig.add_trace(go.Scatter(  # invisible points along each box carry the hover text and make words clickable
             x=targets.x, y=targets.y, mode="markers", marker=dict(size=6, color=color, opacity=0.01),
