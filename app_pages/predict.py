@@ -178,7 +178,7 @@ if inputs:
                              help="The least confident of the item's words (green above 0.5, red below)")})
             columns = ["word", "text", "answer", "confidence", "quantity_value", "answered by"]
             doubtful = uncertain_words(prediction, threshold)
-            # a walkthrough read "QUANTITY · 0.0072 · line arithmetic" as a contradiction: the low figure is the model's
+            # a walkthrough read "QUANTITY · 0.0072 · line arithmetic" as a contradiction: the figure is the model's
             st.markdown(f"**Uncertain words** (the model's probability of the answer shown is under {threshold:.2f}; "
                         f"\"{LINE_ARITHMETIC}\": the line's numbers gave the answer the model doubted): "
                         f"{len(doubtful)}")

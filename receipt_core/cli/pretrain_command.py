@@ -53,7 +53,8 @@ def run_pretrain_command(args: argparse.Namespace) -> int:
         check_run_folder(args.out, resume=False)  # nor a user's other files: they would mix with the checkpoint
     documents = [doc for data in args.data
                  for doc in load_documents(data, args.format, args.workspace, role="--data")]
-    print(f"pretrain: {counted(len(documents), 'document')} from {counted(len(args.data), 'source')}; backbone {config.backbone}",
+    print(f"pretrain: {counted(len(documents), 'document')} from {counted(len(args.data), 'source')}; "
+          f"backbone {config.backbone}",
           file=sys.stderr, flush=True)
     if args.out is None:
         from ..training.runs import new_pretrain_run

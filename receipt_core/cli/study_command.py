@@ -98,7 +98,8 @@ def run_study_command(args: argparse.Namespace) -> int:
     eval_docs = load_documents(args.eval, args.format, args.workspace, role="--eval")
     runs = len(configs) * settings.repeats
     print(f"study: {len(configs)} configurations × {counted(settings.repeats, 'seed')} = {runs} runs of at most "
-          f"{settings.budget_minutes:g} min training; train {counted(len(train_docs), 'document')}, eval {len(eval_docs)}",
+          f"{settings.budget_minutes:g} min training; train {counted(len(train_docs), 'document')}, "
+          f"eval {len(eval_docs)}",
           file=sys.stderr, flush=True)
     command = "python -m receipt_core " + " ".join(shlex.quote(a) for a in sys.argv[1:]) \
         if len(sys.argv) > 1 and sys.argv[1] == "study" else ""

@@ -105,7 +105,8 @@ def run_train(args: argparse.Namespace) -> int:
         depth = (f" (phase 2: up to the top {counted(config.phased_top_k, 'encoder layer')})"  # backbone not loaded
                  if config.scenario == "phased" and config.phased_top_k else "")
         processes = f", {accelerator.num_processes} processes" if accelerator.num_processes > 1 else ""
-        print(f"train: {counted(len(train_docs), 'document')}, eval: {counted(len(eval_docs), 'document')}; backbone {config.backbone}, "
+        print(f"train: {counted(len(train_docs), 'document')}, eval: {counted(len(eval_docs), 'document')}; "
+              f"backbone {config.backbone}, "
               f"scenario {config.scenario}{depth}{processes}", file=sys.stderr, flush=True)
     if args.out is None:
         from ..training.runs import new_run

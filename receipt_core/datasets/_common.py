@@ -113,7 +113,7 @@ def quantity_number(value: object, what: str) -> float:
 
 
 NO_COUNT = ("labelled as a quantity but its number is no count (a count is a whole or decimal number up to "
-            "1,000,000,000, printed plainly: not -2, not 1e5); imported without a value")  # a note on such a word, after its name and text
+            "1,000,000,000, printed plainly: not -2, not 1e5); imported without a value")  # after the word's place
 
 
 def page_size(width: object, height: object, what: str) -> tuple[int, int]:

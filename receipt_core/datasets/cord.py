@@ -16,8 +16,8 @@ from ..data.document import Box, Document, Word, reading_order
 from ..data.quantity import parse_quantity
 from ..data.schema import CORD_CATEGORIES, OTHER, LabelSchema
 from .report import DatasetImportError, ImportReport, RecordCollector
-from ._common import (DEFAULT_LIMITS, NO_COUNT, ImportLimits, RecordError, box_on_page, file_sha256, inside, number, page_size,
-                      read_record_file, storable, too_many_words)
+from ._common import (DEFAULT_LIMITS, NO_COUNT, ImportLimits, RecordError, box_on_page, file_sha256, inside, number,
+                      page_size, read_record_file, storable, too_many_words)
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 _QUAD_KEYS = (("x1", "y1"), ("x2", "y2"), ("x3", "y3"), ("x4", "y4"))

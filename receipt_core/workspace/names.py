@@ -22,8 +22,8 @@ def check_dataset_name(name: object) -> str:
     """``name`` if it is a valid dataset name, else WorkspaceError saying what is wrong with it.
 
     Valid: 1–100 of ASCII letters, digits, space, ``-``, ``_`` and ``.``, not starting with ``.``, ``-`` or a space,
-    not ending with a space or ``.``, without two spaces in a row, not a Windows device name (``CON``, ``NUL``…). So no path separator, no control character (newline, tab), no
-    Markdown or HTML.
+    not ending with a space or ``.``, without two spaces in a row, not a Windows device name (``CON``, ``NUL``…).
+    So no path separator, no control character (newline, tab), no Markdown or HTML.
     """
     if not isinstance(name, str):
         raise WorkspaceError(f"a dataset name must be text, got {type(name).__name__}")
