@@ -17,8 +17,9 @@ from receipt_core.datasets.export_zip import export_zip_bytes, export_zip_name
 from receipt_core.wording import counted
 from ui.actions import ocr_and_store
 from ui.literal import literal, plain
+from ui.name_fields import dataset_name_input
 from ui.receipt_images import receipt_display_image
-from ui.shared import (NO_IMAGE_NOTE, NO_VALUE, PDF_NOTE, UPLOAD_TYPES, current_dataset, dataset_name_input,
+from ui.shared import (NO_IMAGE_NOTE, NO_VALUE, PDF_NOTE, UPLOAD_TYPES, current_dataset,
                        figure_and_tables, flash, forget_stale_choice, no_receipt_matches, require_router, server_folders,
                        show_dataset_now, show_flash, user_errors, workspace)
 from ui.zip_import import zip_import_section

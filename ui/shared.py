@@ -20,7 +20,6 @@ from receipt_core.errors import is_user_error
 from receipt_core.model.head_settings import HeadSettings
 from receipt_core.training.slot import JobSlot
 from receipt_core.workspace.server_folders import ServerFolders
-from receipt_core.workspace.database import WorkspaceError
 from receipt_core.workspace.store import HOME_ENV, Workspace
 from receipt_core.wording import as_sentence
 from ui.literal import literal, plain
@@ -171,31 +170,6 @@ def pair_evaluation(train_key: str, eval_key: str, names: list[str]) -> None:
         st.session_state[eval_key] = evaluation
     elif st.session_state.get(eval_key) == train:
         st.session_state[eval_key] = HOLD_OUT
-
-
-def dataset_name_input(label: str, key: str, value: str = "", allow_empty: bool = False) -> tuple[str, bool]:
-    """A text field for a dataset name, checked as it is typed (the workspace's one rule): what it holds
-    (stripped), and whether a button may use it. A bad name is said under the field at once, not after the work."""
-    # no max_chars: Streamlit drops a pasted text over it whole; the check below says the length instead
-    typed = st.text_input(label, value=value, key=key)
-    name = typed.strip()
-    if not name and allow_empty:
-        return name, True
-    try:
-        workspace().check_dataset_name(name)
-    except WorkspaceError as error:
-        message = str(error)
-        st.error(literal(as_sentence(message)))
-        return name, False
-    trimmed_note(typed, name)
-    return name, True
-
-
-def trimmed_note(typed: str, name: str) -> None:
-    """Say under a name field when the name used is not the one typed (spaces at either end dropped): a probe saw
-    a race typed with a trailing space saved without it, and nothing said so."""
-    if name and name != typed:
-        st.caption(f"Saved as {literal(name)}: spaces at either end are dropped.")
 
 
 def evaluation_preview(train: str, evaluation: str | None, share: float) -> list:

@@ -1,0 +1,36 @@
+"""Text fields for a name the user types (a dataset's, a race's or a study's): checked as it is typed, under the
+field, and said when the name used is not the one typed."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from receipt_core.wording import as_sentence
+from receipt_core.workspace.database import WorkspaceError
+from ui.literal import literal
+from ui.shared import workspace
+
+
+def dataset_name_input(label: str, key: str, value: str = "", allow_empty: bool = False) -> tuple[str, bool]:
+    """A text field for a dataset name, checked as it is typed (the workspace's one rule): what it holds
+    (stripped), and whether a button may use it. A bad name is said under the field at once, not after the work."""
+    # no max_chars: Streamlit drops a pasted text over it whole; the check below says the length instead
+    typed = st.text_input(label, value=value, key=key)
+    name = typed.strip()
+    if not name and allow_empty:
+        return name, True
+    try:
+        workspace().check_dataset_name(name)
+    except WorkspaceError as error:
+        message = str(error)
+        st.error(literal(as_sentence(message)))
+        return name, False
+    trimmed_note(typed, name)
+    return name, True
+
+
+def trimmed_note(typed: str, name: str) -> None:
+    """Say under a name field when the name used is not the one typed (spaces at either end dropped): a probe saw
+    a race typed with a trailing space saved without it, and nothing said so."""
+    if name and name != typed:
+        st.caption(f"Saved as {literal(name)}: spaces at either end are dropped.")
