@@ -23,8 +23,8 @@ from receipt_core.training.run_feed import RunCurves, RunFeed
 from receipt_core.training.run_status import status_line
 from receipt_core.training.slot import JobBusyError
 from receipt_core.wording import as_sentence
-from ui.receipt_images import receipt_display_image
 from ui.prediction_check import MAX_SHOWN, wrong_words
+from ui.receipt_images import receipt_display_image
 from ui.run_badge import STATUS_ICONS, STOPPING, shown_status
 from ui.shared import (NO_VALUE, figure_and_tables, fmt_params, fmt_seconds, friendly, job_slot,
                        workspace)
@@ -201,6 +201,7 @@ class _DrawnPrediction:
     event: PredictionEvent
     figure: go.Figure
     drawn_at: float  # time.monotonic()
+    check: tuple[int, int, list]  # prediction_check.wrong_words of the receipt as read for the figure
 
     def shows(self, doc_id: str, event: PredictionEvent, large: bool) -> bool:
         return (self.doc_id, self.large, self.event.step, self.event.epoch) == (doc_id, large, event.step, event.epoch)
@@ -230,7 +231,7 @@ def _predictions(curves: RunCurves, ws, live: bool) -> None:
         figure = prediction_figure(doc.width, doc.height, prediction, receipt_display_image(ws, doc),
                                    title=f"{doc_id} at step {event.step}",
                                    figure_height=tall_figure_height(doc.width, doc.height) if large else None)
-        drawn = _DrawnPrediction(doc_id, large, event, figure, time.monotonic())
+        drawn = _DrawnPrediction(doc_id, large, event, figure, time.monotonic(), wrong_words(doc, prediction))
         st.session_state[PREDICTION_KEY] = drawn
     left, right = figure_and_tables(stacked=large)
     left.plotly_chart(drawn.figure, key="train_prediction_figure", width="stretch")
@@ -242,16 +243,12 @@ def _predictions(curves: RunCurves, ws, live: bool) -> None:
                                    "quantity": st.column_config.NumberColumn("quantity", format="%g"),
                                    **{column: st.column_config.NumberColumn(column, format="localized")
                                       for column in ("unit_price", "price")}})
-    _check(right, ws, doc_id, prediction)
+    _check(right, drawn.check)
 
 
-def _check(column, ws, doc_id: str, prediction) -> None:
+def _check(column, check: tuple[int, int, list]) -> None:
     """How many of the receipt's labelled words the prediction got, and the wrong ones (``prediction_check``)."""
-    try:
-        doc = ws.get_document(doc_id)
-    except Exception:  # noqa: BLE001 - deleted meanwhile: the figure above says so
-        return
-    compared, right, wrong = wrong_words(doc, prediction)
+    compared, right, wrong = check
     if not compared:
         return
     column.caption(f"{right} of {compared} labelled words predicted as labelled"

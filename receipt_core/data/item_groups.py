@@ -44,9 +44,6 @@ def group_accepted_items(words: Sequence[Word], accepted: Collection[int]) -> li
 def _item_label(word: Word) -> str | None:
     """The word's item label (a field of an item, or quantity), from its label or, while nobody labelled it, from
     its pending suggestion (a name not accepted yet still starts its line's item); None for any other word."""
-    if word.is_labelled:
-        return QUANTITY if word.is_quantity else (word.field if word.field in ITEM_FIELDS else None)
-    suggestion = word.suggestion
-    if suggestion is None:
-        return None
-    return QUANTITY if suggestion.is_quantity else (suggestion.field if suggestion.field in ITEM_FIELDS else None)
+    label = word.annotation_label if word.is_labelled else (
+        word.suggestion.annotation_label if word.suggestion is not None else None)
+    return label if label in (*ITEM_FIELDS, QUANTITY) else None

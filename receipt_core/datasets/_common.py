@@ -112,8 +112,12 @@ def quantity_number(value: object, what: str) -> float:
     return quantity
 
 
-NO_COUNT = ("labelled as a quantity but its number is no count (a count is a whole or decimal number up to "
-            "1,000,000,000, printed plainly: not -2, not 1e5); imported without a value")  # after the word's place
+def note_no_count(where: str, text: str, value: float | None, notes: list[str]) -> None:
+    """Say when a quantity word prints a number that is no count (``parse_quantity`` refuses "-2", "1e308" and over a
+    billion), so it imports without a value; a word with no digit at all (CORD's "x") is not said."""
+    if value is None and any(c.isdigit() for c in text):
+        notes.append(f"{where} {text!r}: labelled as a quantity but its number is no count (a count is a whole or "
+                     "decimal number up to 1,000,000,000, printed plainly: not -2, not 1e5); imported without a value")
 
 
 def page_size(width: object, height: object, what: str) -> tuple[int, int]:

@@ -16,8 +16,8 @@ from ..data.document import Box, Document, Word, reading_order
 from ..data.quantity import parse_quantity
 from ..data.schema import CORD_CATEGORIES, OTHER, LabelSchema
 from .report import DatasetImportError, ImportReport, RecordCollector
-from ._common import (DEFAULT_LIMITS, NO_COUNT, ImportLimits, RecordError, box_on_page, file_sha256, inside, number,
-                      page_size, read_record_file, storable, too_many_words)
+from ._common import (DEFAULT_LIMITS, ImportLimits, RecordError, box_on_page, file_sha256, inside, note_no_count,
+                      number, page_size, read_record_file, storable, too_many_words)
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 _QUAD_KEYS = (("x1", "y1"), ("x2", "y2"), ("x3", "y3"), ("x4", "y4"))
@@ -133,8 +133,7 @@ def _line_words(line: Any, i: int, width: int, height: int, schema: LabelSchema,
         if is_quantity:
             value = parse_quantity(text)
             value = line_value if value is None else value
-            if value is None and any(c.isdigit() for c in text):  # a number, but no count: "-2", "1e308"
-                notes.append(f"{where}.words[{j}] {text!r}: {NO_COUNT}")
+            note_no_count(f"{where}.words[{j}]", text, value, notes)
         words.append(Word(text=text, box=box, field=field, is_quantity=is_quantity, quantity_value=value,
                           group_id=group_id))
     return words

@@ -15,8 +15,8 @@ from urllib.parse import unquote
 from ..data.document import IMPORT, LABEL_SOURCES, Document, Suggestion, Word, reading_order
 from ..data.quantity import parse_quantity
 from ..data.schema import OTHER, QUANTITY, LabelSchema
-from ._common import (DEFAULT_LIMITS, NO_COUNT, ImportLimits, RecordError, box_on_page, inside, number, page_size,
-                      quantity_number, read_record_file, shown, storable, too_many_words)
+from ._common import (DEFAULT_LIMITS, ImportLimits, RecordError, box_on_page, inside, note_no_count, number,
+                      page_size, quantity_number, read_record_file, shown, storable, too_many_words)
 from .label_studio_template import GROUP, IMAGE_FOLDER, ITEM_RELATION, OCR_CONFIDENCE, QUANTITY_TAG
 from .report import DatasetImportError, ImportReport, RecordCollector
 from ..wording import counted
@@ -182,12 +182,12 @@ def _regions(results: list[Mapping], width: int, height: int, schema: LabelSchem
                 notes.append(f"region {rid}: two different boxes share this id (each region has its own id in "
                              "Label Studio); dropped")
                 region["dropped"] = True
-        if "box" not in region and not region.get("dropped") and ("x" in value or "points" in value):
-            try:
-                region["box"] = _box(value, width, height, notes, rid)
-            except RecordError as error:
-                notes.append(f"region {rid}: {error}; dropped")
-                region["dropped"] = True
+            if "box" not in region and not region.get("dropped"):
+                try:
+                    region["box"] = _box(value, width, height, notes, rid)
+                except RecordError as error:
+                    notes.append(f"region {rid}: {error}; dropped")
+                    region["dropped"] = True
         if kind == "textarea" and isinstance(value.get("text"), list) and value["text"]:
             region["text"] = " ".join(str(t) for t in value["text"] if isinstance(t, str)).strip()
             meta = result.get("meta")
@@ -315,8 +315,8 @@ def _word(rid: str, region: Mapping[str, Any], group: int | None, labelled: bool
     score = float(score) if isinstance(score, (int, float)) and not isinstance(score, bool) and 0 <= score <= 1 \
         else None
     value = _quantity(region.get(QUANTITY_TAG), region["text"]) if label == QUANTITY else None
-    if label == QUANTITY and value is None and any(c.isdigit() for c in region["text"]):
-        notes.append(f"region {rid} {region['text']!r}: {NO_COUNT}")
+    if label == QUANTITY:
+        note_no_count(f"region {rid}", region["text"], value, notes)
     return word.with_annotation(label, value, source=source, run=run, score=score)
 
 
