@@ -147,6 +147,14 @@ with view_tab:
             else:
                 st.info(no_receipt_matches(dataset, status, search))
         show_flash("receipts")
+    # every dataset's label counts side by side, with the receipts (it sat under Export, where a walkthrough missed it)
+    with user_errors("Reading the datasets"):
+        summaries = ws.datasets()
+        if summaries:
+            with st.expander("Words per label, every dataset"):
+                counts = pd.DataFrame([{"dataset": s.name, "label": label, "words": n}
+                                       for s in summaries for label, n in s.label_counts.items()])
+                st.bar_chart(counts, x="label", y="words", color="dataset", stack=False)
 
 with import_tab:
     zip_import_section(ws)
@@ -185,13 +193,6 @@ with import_tab:
     show_flash("import")
 
 with manage_tab:
-    with user_errors("Reading the datasets"):
-        summaries = ws.datasets()
-        if summaries:
-            counts = pd.DataFrame([{"dataset": s.name, "label": label, "words": n}
-                                   for s in summaries for label, n in s.label_counts.items()])
-            st.subheader("Words per label")
-            st.bar_chart(counts, x="label", y="words", color="dataset", stack=False)
     if dataset is not None:
         st.subheader(f"Dataset {literal(dataset)}")
         export_section(ws, dataset)
@@ -210,4 +211,6 @@ with manage_tab:
                 st.session_state.pop(confirm_key, None)
                 flash("manage", "success", f"Deleted dataset {literal(dataset)} ({removed} documents).")
                 show_dataset_now(None)  # the sidebar moves to a dataset that is left, at once
+    else:
+        st.info("No dataset yet: nothing to export or delete.")
     show_flash("manage")

@@ -96,7 +96,7 @@ def _measure(page, url: str, sizes: Sizes, clicks: int) -> tuple[float, list[flo
             wait_idle(page, timeout=120_000)
             _require_training(page, len(responses))
     page.get_by_role("button", name="Stop", exact=True).click()
-    page.get_by_text("Finished (stopped)").wait_for(timeout=300_000)
+    page.get_by_text("Stopped after").wait_for(timeout=300_000)
     return first_point, responses
 
 

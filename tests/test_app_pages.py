@@ -646,7 +646,7 @@ def test_train_runs_live_and_a_second_start_from_another_session_is_refused(demo
     assert active.job.status == "stopped"
     assert demo_env.get_run(active.run_id).status == "stopped"
     second.run()
-    assert any("Finished (stopped)" in s.value for s in second.info)
+    assert any(s.value.startswith("Stopped after") for s in second.info)
     assert not any(b.key in ("train_pause", "train_stop") for b in second.button)  # nothing left to pause or stop
 
 

@@ -148,7 +148,7 @@ def test_scenario_2_with_the_page_defaults_reaches_the_target_f1(server, page):
     reached_s = min(at for f1, at in seen.values() if f1 >= TARGET_F1)
 
     stopped = False
-    finished = page.get_by_text("Finished (")
+    finished = page.get_by_text(re.compile(r"^Finished (its plan|at its time budget) after"))
     deadline = time.monotonic() + FINISH_TIMEOUT_S
     while not finished.count() and time.monotonic() < deadline:
         page.wait_for_timeout(1000)
@@ -158,7 +158,7 @@ def test_scenario_2_with_the_page_defaults_reaches_the_target_f1(server, page):
             seen.setdefault(int(step), (float(f1), time.monotonic() - started))
     if not finished.count():  # a slow machine: stop the run (it saves its checkpoint when it stops)
         page.get_by_role("button", name="Stop", exact=True).click()
-        page.wait_for_function("() => /stopped after/.test(document.body.innerText)", timeout=120_000)
+        page.wait_for_function("() => /Stopped after/.test(document.body.innerText)", timeout=120_000)
         stopped = True
     wait_idle(page)
     total_s = time.monotonic() - started

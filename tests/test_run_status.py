@@ -126,7 +126,7 @@ def test_run_feed_gives_curves_by_step_epoch_and_wall_clock_and_the_clock():
 
 def test_a_run_resumed_in_the_same_session_reads_running_and_drops_the_old_end():
     """Stop, then Resume on the Runs page: the Train page's feed has folded the stop; the resumed loop's first
-    phase event makes it "running" again, with no stale "Finished (stopped)" box."""
+    phase event makes it "running" again, with no stale "Stopped after …" box."""
     feed = RunFeed("r1")
     phase = PhaseEvent(step=0, epoch=0, phase=1, trainable_groups=("head.fields",), trainable_parameters=10,
                        total_parameters=100, reason="start")

@@ -17,7 +17,8 @@ import streamlit as st
 
 from receipt_core.plots.figures import prediction_figure, tall_figure_height
 from receipt_core.plots.run_charts import curve_figure
-from receipt_core.training.events import HEADLINE_METRICS, METRIC_LABELS, PredictionEvent, headline, is_score_metric
+from receipt_core.training.events import (HEADLINE_METRICS, METRIC_LABELS, PredictionEvent, ending, headline,
+                                         is_score_metric)
 from ui.literal import literal, notice_markdown
 from receipt_core.training.run_feed import RunCurves, RunFeed
 from receipt_core.training.run_status import status_line
@@ -150,7 +151,7 @@ def _progress(curves: RunCurves, live: bool, budget_s: float | None, started_at:
     if curves.finished:
         shown = headline(curves.finished.metrics)
         box = st.info if curves.finished.reason == "stopped" else st.success  # a stop is the user's, not a success
-        box(f"Finished ({curves.finished.reason}) after {fmt_seconds(curves.finished.elapsed_s)}"
+        box(f"{ending(curves.finished.reason)} after {fmt_seconds(curves.finished.elapsed_s)}"
                    + "".join(f" · {METRIC_LABELS.get(k, k)} {v:.3f}" for k, v in shown.items()
                              if k in HEADLINE_METRICS))
 

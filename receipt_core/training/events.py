@@ -184,6 +184,16 @@ def run_status(event: Event, current: str) -> str:
     return current
 
 
+ENDINGS = {"completed": "Finished its plan", "stopped": "Stopped", "time budget": "Finished at its time budget",
+           "nothing to train": "Finished with nothing to train"}
+
+
+def ending(reason: str) -> str:
+    """How a run's end reads on a page ("Stopped", "Finished at its time budget"); a walkthrough read
+    "Finished (stopped)" as a contradiction."""
+    return ENDINGS.get(reason, f"Finished ({reason})")
+
+
 def flatten_metrics(metrics: Mapping[str, Any], prefix: str = "", keep_tables: bool = False) -> dict[str, Any]:
     """A (possibly nested) metrics mapping under dotted names (``fields.micro_f1``).
 
