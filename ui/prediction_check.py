@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from receipt_core.data.document import Document
-from receipt_core.data.schema import QUANTITY
+from receipt_core.data.schema import stored_answer
 
 MAX_SHOWN = 12  # wrong words listed; the count says how many there are
 
@@ -23,7 +23,7 @@ def wrong_words(doc: Document, prediction: Mapping[str, Any]) -> tuple[int, int,
     for index, (word, guess) in enumerate(zip(doc.words, predicted)):
         if not word.is_labelled:
             continue
-        answer = QUANTITY if guess.get("quantity") else str(guess.get("field", ""))
+        answer = stored_answer(guess)
         compared += 1
         if answer == word.annotation_label:
             right += 1

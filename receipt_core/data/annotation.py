@@ -28,7 +28,7 @@ from typing import Any, Collection, Mapping
 from .document import MODEL, Document, Suggestion, Word
 from .item_groups import group_accepted_items
 from .quantity import MAX_QUANTITY, parse_quantity
-from .schema import DEFAULT_SCHEMA, ITEM_FIELDS, OTHER, QUANTITY, LabelSchema
+from .schema import DEFAULT_SCHEMA, ITEM_FIELDS, OTHER, QUANTITY, LabelSchema, stored_answer
 
 
 class AnnotationError(ValueError):
@@ -187,7 +187,7 @@ def least_sure_words(prediction: Mapping[str, Any], count: int = 5) -> list[Unsu
     """The ``count`` words of a prediction (``DocumentPrediction.to_json()``) with the lowest field score, least
     sure first: why :func:`least_confident` chose its receipt."""
     words = [UnsureWord(index=i, text=str(w.get("text", "")),
-                        answer=QUANTITY if w.get("quantity") else str(w.get("field", OTHER)),
+                        answer=stored_answer(w),
                         score=float(w.get("field_score", 1.0)))
              for i, w in enumerate(prediction.get("words", ()))]
     return sorted(words, key=lambda w: (w.score, w.index))[:max(count, 0)]

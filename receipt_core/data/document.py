@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
 from .quantity import parse_quantity
-from .schema import OTHER, QUANTITY, LabelSchema
+from .schema import OTHER, QUANTITY, LabelSchema, shown_label
 
 FORMAT_NAME = "receipt-mtl/document"
 FORMAT_VERSION = 1
@@ -72,7 +72,7 @@ class Suggestion:
 
     @property
     def annotation_label(self) -> str:
-        return QUANTITY if self.is_quantity else self.field
+        return shown_label(self.field, self.is_quantity)
 
     def to_json(self) -> dict[str, Any]:
         return {"field": self.field, "quantity": self.is_quantity, "quantity_value": self.quantity_value,
@@ -107,7 +107,7 @@ class Word:
     @property
     def annotation_label(self) -> str:
         """The single label an annotator sees: the field, or ``QUANTITY`` for quantity words."""
-        return QUANTITY if self.is_quantity else self.field
+        return shown_label(self.field, self.is_quantity)
 
     @property
     def label_state(self) -> WordLabel:

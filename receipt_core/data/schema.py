@@ -16,6 +16,17 @@ QUANTITY = "QUANTITY"
 ITEM_FIELDS = ("ITEM_NAME", "ITEM_UNIT_PRICE", "ITEM_PRICE")  # the fields of an item's words (a quantity besides)
 
 
+def shown_label(field_name: str, quantity: bool) -> str:
+    """The one label a word shows for its two answers (the field head's and the quantity head's, or an annotator's
+    field and quantity mark): ``QUANTITY`` where the word is a quantity, else its field."""
+    return QUANTITY if quantity else field_name
+
+
+def stored_answer(word: Mapping) -> str:
+    """:func:`shown_label` of a word of a stored prediction (``{"field": …, "quantity": …}``)."""
+    return shown_label(str(word.get("field", OTHER)), bool(word.get("quantity")))
+
+
 @dataclass(frozen=True)
 class LabelSchema:
     """Field labels plus the mapping of each source dataset's categories onto them."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
-from ..data.schema import ITEM_FIELDS
+from ..data.schema import ITEM_FIELDS, shown_label
 
 DEFAULT_UNCERTAIN_BELOW = 0.5
 LINE_ARITHMETIC = "line arithmetic"  # who answered a word that reconciling settled (model/reconcile.py)
@@ -95,7 +95,7 @@ def answered_words(prediction, labelled_only: bool = True,
             continue
         confidence = word_confidence(word)
         if uncertain_below is None or confidence < uncertain_below:
-            rows.append({"word": index, "text": word.text, "answer": "QUANTITY" if word.quantity else word.field,
+            rows.append({"word": index, "text": word.text, "answer": shown_label(word.field, word.quantity),
                          "confidence": round(confidence, 4), "quantity_value": word.quantity_value,
                          "answered by": LINE_ARITHMETIC if getattr(word, "reconciled", False) else "model"})
     return rows

@@ -23,7 +23,7 @@ from PIL import Image
 from ..data.annotation import answer_score
 from ..data.document import NOT_LABELLED, Document
 from ..data.markup import escape_markup
-from ..data.schema import DEFAULT_SCHEMA, OTHER, QUANTITY, LabelSchema
+from ..data.schema import DEFAULT_SCHEMA, OTHER, QUANTITY, LabelSchema, stored_answer
 from .chart_layout import TITLED_TOP, TOOLBAR_ROOM, figure_title
 from .click_targets import click_targets
 
@@ -88,7 +88,7 @@ def prediction_marks(prediction: Mapping[str, Any], uncertain_below: float = 0.5
         quantity = bool(word.get("quantity"))
         score = answer_score(word) if "field_score" in word else None  # a quantity word's: the quantity head's
         marks.append(BoxMark(index=i, text=str(word.get("text", "")), box=tuple(word["box"]),
-                             label=QUANTITY if quantity else str(word.get("field", OTHER)), quantity=quantity,
+                             label=stored_answer(word), quantity=quantity,
                              score=score, score_name="quantity score" if quantity else "field score",
                              flagged=score is not None and score < uncertain_below))
     return marks

@@ -28,7 +28,7 @@ from PIL import Image
 from ..data.annotation import answer_score
 from ..data.document import MODEL, Document
 from ..data.markup import escape_markup
-from ..data.schema import OTHER, QUANTITY
+from ..data.schema import shown_label, stored_answer
 from ..evaluation.confidence import DEFAULT_UNCERTAIN_BELOW, word_confidence
 from .click_targets import click_targets
 from .chart_layout import TITLED_TOP, TOOLBAR_ROOM, figure_title
@@ -78,7 +78,7 @@ def confidence_marks(doc: Document, prediction, low_ocr_below: float = LOW_CONFI
         confidence = word_confidence(guess)
         marks.append(ConfidenceMark(
             index=index, text=word.text, box=tuple(float(v) for v in word.box),
-            answer=QUANTITY if guess.quantity else guess.field, model_confidence=confidence,
+            answer=shown_label(guess.field, guess.quantity), model_confidence=confidence,
             ocr_confidence=word.confidence,
             low_ocr=word.confidence is not None and word.confidence < low_ocr_below,
             unsure=confidence < unsure_below))
@@ -108,7 +108,7 @@ def prediction_scores(doc: Document, prediction: Mapping[str, Any]) -> list[Word
     words = prediction.get("words", ())
     if len(words) != len(doc.words) or any(str(p.get("text", "")) != w.text for p, w in zip(words, doc.words)):
         return None
-    return [(QUANTITY if p.get("quantity") else str(p.get("field", OTHER)), answer_score(p)) for p in words]
+    return [(stored_answer(p), answer_score(p)) for p in words]
 
 
 def annotation_marks(doc: Document, scores: Sequence[WordScore | None] | None = None,
