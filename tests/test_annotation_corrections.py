@@ -56,6 +56,11 @@ def test_split_divides_the_box_by_length_and_merge_unites_it():
     pieces = Document(id="p", width=400, height=100, words=(Word(text="100", box=(10, 10, 40, 30)),
                                                             Word(text=",000", box=(40, 10, 80, 30))))
     assert merge_with_next(pieces, 0).document.words[0].text == "100,000"
+    # two words that would be one over the word limit stay two: the merged word did not import back (a probe)
+    long = Document(id="l", width=400, height=100, words=(Word(text="x" * 300, box=(10, 10, 40, 30)),
+                                                          Word(text="y" * 300, box=(40, 10, 80, 30))))
+    with pytest.raises(CorrectionError, match=f"601 characters, over the limit of {MAX_WORD_CHARS}"):
+        merge_with_next(long, 0)
 
 
 def test_an_added_word_joins_its_line_in_reading_order_and_stays_on_the_page():

@@ -117,7 +117,7 @@ def test_export_zip_of_a_legacy_path_like_dataset_writes_only_inside_its_tempora
     data = export_zip_bytes(ws, name, "native")
     assert not escape.exists() and not (tmp_path / "x").exists()
     names = zipfile.ZipFile(__import__("io").BytesIO(data)).namelist()
-    assert names == ["dataset/r1.json"]
+    assert names == ["dataset-native/r1.json"]
 
 
 # --- 2. user strings rendered as Markdown -----------------------------------------------------------------------

@@ -109,6 +109,21 @@ def test_the_clis_export_with_an_image_and_a_done_mark_comes_back_through_a_zip(
     assert len(ws.history()) == before  # an import is no undoable action, and neither is the mark it carries
 
 
+@pytest.mark.parametrize("name", ["json", "__MACOSX"])
+def test_a_dataset_named_as_an_import_convention_exports_a_zip_that_imports_back(name, ws):
+    """The zip's folder is named as the zip (``json-native``): named ``json`` it was read as CORD's json/ folder,
+    named ``__MACOSX`` as archive clutter, and the download did not import again (a probe)."""
+    from receipt_core.datasets import EXPORT_FORMATS
+    from receipt_core.datasets.export_zip import export_zip_bytes, export_zip_name
+
+    ws.save_documents(name, load_dataset(CORD_SAMPLE / "dev", "cord").documents[:3])
+    for fmt in EXPORT_FORMATS:
+        data = export_zip_bytes(ws, name, fmt)
+        assert {entry.split("/")[0] for entry in zipfile.ZipFile(io.BytesIO(data)).namelist()} == {f"{name}-{fmt}"}
+        result = import_zip(ws, io.BytesIO(data), export_zip_name(name, fmt), dataset=name)  # updates it
+        assert (result.format, result.documents) == (fmt, 3)
+
+
 def test_a_wildreceipt_file_imports_with_its_images(ws):
     lines = (WILDRECEIPT / "train.txt").read_text(encoding="utf-8").splitlines()[:2]
     records = [json.loads(line) for line in lines]

@@ -89,7 +89,11 @@ def merge_with_next(doc: Document, index: int) -> Correction:
     merged = dataclasses.replace(labelled, box=union((first.box, second.box)), line_id=first.line_id,
                                  group_id=first.group_id if first.group_id is not None else second.group_id,
                                  suggestion=first.suggestion or second.suggestion)
-    merged = _retyped(merged, _joined(first.text, second.text))
+    joined = _joined(first.text, second.text)
+    if len(joined) > MAX_WORD_CHARS:  # a merged word over the limit did not import again after an export (a probe)
+        raise CorrectionError(f"words #{index} and #{index + 1} together have {len(joined)} characters, over the "
+                              f"limit of {MAX_WORD_CHARS} for one word; nothing was merged")
+    merged = _retyped(merged, joined)
     words = list(doc.words)
     words[index:index + 2] = [merged]
     return Correction(doc.with_words(words), f"words {index} {first.text!r} and {index + 1} {second.text!r} merged")

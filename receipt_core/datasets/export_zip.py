@@ -1,8 +1,8 @@
 """A dataset of the workspace exported in any export format: into a folder (the ``export`` command,
 :func:`export_folder`) or as one zip (what Data → Export downloads, :func:`export_zip_bytes`).
 
-The zip holds one folder named after the dataset (``workspace`` for every document), written by
-:func:`receipt_core.datasets.export_documents` in the chosen format — native files, CORD-style JSON, or a Label
+The zip holds one folder named as the zip, ``<dataset>-<format>`` (``workspace-<format>`` for every document),
+written by :func:`receipt_core.datasets.export_documents` in the chosen format — native files, CORD-style JSON, or a Label
 Studio ``tasks.json`` with its labeling configuration — plus the receipts' images. Unzipped, the folder imports
 back with ``import`` / Data → Import in the same format (native and Label Studio; CORD-style keeps labels, boxes and
 items but not provenance).
@@ -39,7 +39,9 @@ def export_zip_bytes(workspace: "Workspace", dataset: str | None, format: str) -
     if not docs:
         raise WorkspaceError(f"dataset {dataset!r} has no documents to export")
     with tempfile.TemporaryDirectory() as tmp:
-        folder = path_inside(Path(tmp), _folder_name(dataset))
+        # named as the zip (``<dataset>-<format>``), not the dataset alone: a dataset named ``json`` or ``__MACOSX``
+        # gave a folder that the zip import reads as CORD's json/ or as archive clutter (a probe)
+        folder = path_inside(Path(tmp), export_zip_name(dataset, format).removesuffix(".zip"))
         export_folder(workspace, docs, folder, format)
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
