@@ -170,6 +170,33 @@ def _first_stem(path: Path) -> str:
     return Path(json.loads(path.read_text().splitlines()[0])["file_name"]).stem
 
 
+def test_cord_splits_that_number_their_files_alike_keep_every_receipt(shared_data, tmp_path, workspace_home):
+    """CORD's release numbers each split from receipt_00000: a dev receipt took the train receipt's id, so a folder
+    of both lost one split and an import of dev beside train was refused whole (a probe). A receipt whose
+    ``meta.split`` is not train carries it in its id; two files that still give one id keep both receipts."""
+    from receipt_core.workspace.store import Workspace
+
+    real = sorted((shared_data / "cord" / "train" / "json").glob("*.json"))[:2]
+    for split, source in (("train", real[0]), ("dev", real[1])):
+        record = json.loads(source.read_text())
+        record["meta"]["split"] = split
+        (tmp_path / "cord" / split / "json").mkdir(parents=True)
+        (tmp_path / "cord" / split / "json" / "receipt_00000.json").write_text(json.dumps(record))
+    both = load_dataset(tmp_path / "cord", "cord")
+    assert sorted(d.id for d in both.documents) == ["cord-dev-receipt_00000", "cord-receipt_00000"]
+    ws = Workspace(workspace_home)
+    ws.save_documents("cord-train", load_dataset(tmp_path / "cord" / "train" / "json", "cord").documents)
+    assert ws.save_documents("cord-dev", load_dataset(tmp_path / "cord" / "dev" / "json", "cord").documents) == 1
+
+    # the same split twice (a copy): the second file's receipt is kept under its own id, and the report says so
+    (tmp_path / "cord" / "dev" / "json" / "receipt_00000.json").write_text((real[1]).read_text())
+    again = load_dataset(tmp_path / "cord", "cord")
+    assert sorted(d.id for d in again.documents) == ["cord-receipt_00000", "cord-receipt_00000-2"]
+    assert [p for p in again.problems if "its file name gives the id" in p] == [
+        "train/json/receipt_00000.json: its file name gives the id 'cord-receipt_00000' of another receipt "
+        "(cord:dev/json/receipt_00000.json); stored as 'cord-receipt_00000-2'"]
+
+
 def test_wildreceipt_folder_imports_both_splits_and_keeps_segments_whole(shared_data):
     report = load_dataset(shared_data / "wildreceipt", "wildreceipt")
     assert len(report.documents) == 371

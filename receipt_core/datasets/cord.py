@@ -9,6 +9,7 @@ their value's category (``is_key``), so they take the value's field, as the sche
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -40,7 +41,7 @@ def cord_files(path: Path) -> list[Path]:
 
 def load_cord(path: Path, schema: LabelSchema, limits: ImportLimits = DEFAULT_LIMITS) -> ImportReport:
     root = path if path.is_dir() else path.parent
-    records = RecordCollector()
+    records = RecordCollector(ids_from_file_names=True)
     for file in cord_files(path):
         name = _relative(file, root)
         records.add(name, lambda notes, file=file, name=name: _cord_file(file, root, name, schema, limits, notes))
@@ -52,8 +53,8 @@ def _cord_file(file: Path, root: Path, name: str, schema: LabelSchema, limits: I
     """One CORD file as (document, its image or None); RecordError (or any error) when it cannot be imported."""
     if not inside(root, file):
         raise RecordError("it is a link to a file outside the folder imported")
-    doc = storable(cord_document(read_record_file(file, limits), f"cord-{file.stem}", name, schema, notes, limits),
-                   notes)
+    data = read_record_file(file, limits)
+    doc = storable(cord_document(data, cord_id(file.stem, data), name, schema, notes, limits), notes)
     image = _image_for(file)
     if image is not None and not inside(file.parent.parent, image):  # <split>/image/ beside <split>/json/
         notes.append(f"image {image.name} is a link outside the folder imported; imported without pixels")
@@ -61,6 +62,18 @@ def _cord_file(file: Path, root: Path, name: str, schema: LabelSchema, limits: I
     if image is not None:
         doc = dataclasses.replace(doc, image_sha256=file_sha256(image))
     return doc, image
+
+
+def cord_id(stem: str, data: Any) -> str:
+    """``cord-<file stem>``, with the receipt's split before the stem when CORD's ``meta.split`` names one other than
+    train (``cord-dev-receipt_00000``): CORD numbers each split's files from ``receipt_00000``, so a dev receipt
+    took a train receipt's id, and an import of dev beside train was refused whole (a probe). Every train
+    receipt keeps the id it always had."""
+    meta = data.get("meta") if isinstance(data, Mapping) else None
+    split = meta.get("split") if isinstance(meta, Mapping) else None
+    if isinstance(split, str) and re.fullmatch(r"[A-Za-z0-9_]{1,20}", split) and split.lower() != "train":
+        return f"cord-{split.lower()}-{stem}"
+    return f"cord-{stem}"
 
 
 def cord_document(data: Any, doc_id: str, name: str, schema: LabelSchema, notes: list[str],

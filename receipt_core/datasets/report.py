@@ -3,7 +3,8 @@ and the error for a path that holds no dataset at all."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from itertools import count
 from pathlib import Path
 from types import MappingProxyType
 from typing import Callable, Iterable, Mapping
@@ -64,14 +65,20 @@ def make_report(documents: Iterable[Document], images: Mapping[str, Path], probl
 class RecordCollector:
     """The one loop every importer runs over its records: each record is read in isolation — any failure of it
     becomes one ``problem`` line and the next record still imports —, its notes are kept, and a document id seen
-    before is skipped. ``report()`` is the ImportReport of what was collected."""
+    before is skipped. ``report()`` is the ImportReport of what was collected.
 
-    def __init__(self) -> None:
+    ``ids_from_file_names``: the format has no document ids, so the importer makes them from file names (CORD's
+    ``receipt_00000.json``, WildReceipt's image name). Two records from different files can then share one; the
+    later one is kept under the id with ``-2`` (``-3``…) added, and a note says so. Before, it was skipped: a folder
+    with two splits that number their files alike lost one split's receipts (a probe)."""
+
+    def __init__(self, ids_from_file_names: bool = False) -> None:
         self.documents: list[Document] = []
         self.images: dict[str, Path] = {}
         self.missing_images: dict[str, MissingImage] = {}
         self.problems: list[str] = []
-        self._seen: set[str] = set()
+        self._seen: dict[str, str] = {}  # document id -> the source it was read from
+        self._ids_from_file_names = ids_from_file_names
 
     def add(self, where: str, read: Callable[[list[str]], tuple[Document, Path | str | None]],
             noted_where: Callable[[Document], str] | None = None) -> None:
@@ -89,10 +96,15 @@ class RecordCollector:
             return
         place = noted_where(doc) if noted_where is not None else where
         self.problems.extend(f"{place}: {note}" for note in notes)
+        if doc.id in self._seen and self._ids_from_file_names and self._seen[doc.id] != doc.source:
+            first_id, first_source = doc.id, self._seen[doc.id]
+            doc = replace(doc, id=next(f"{first_id}-{n}" for n in count(2) if f"{first_id}-{n}" not in self._seen))
+            self.problems.append(f"{place}: its file name gives the id {first_id!r} of another receipt "
+                                 f"({first_source}); stored as {doc.id!r}")
         if doc.id in self._seen:
             self.problems.append(f"{where}: document id {doc.id!r} was already imported; skipped")
             return
-        self._seen.add(doc.id)
+        self._seen[doc.id] = doc.source
         if isinstance(image, str):
             line = (f"{place}: image {image[:12]}… is not in the import's images/ folder (or its bytes do not match "
                     "its name); imported without pixels")

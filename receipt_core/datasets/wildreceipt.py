@@ -62,7 +62,7 @@ def read_class_list(path: Path) -> list[str]:
 def load_wildreceipt(path: Path, schema: LabelSchema, limits: ImportLimits = DEFAULT_LIMITS) -> ImportReport:
     folder, files = wildreceipt_files(path)
     classes = read_class_list(folder / "class_list.txt")
-    records = RecordCollector()
+    records = RecordCollector(ids_from_file_names=True)
     read_from: list[tuple[str, int]] = []  # each split file and the receipts it gave
     for file in files:
         before = len(records.documents)
