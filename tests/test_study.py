@@ -136,6 +136,11 @@ def test_study_refuses_a_used_folder_and_bad_specs(study_dir, receipts_folder, c
     assert main(["study", "--train", str(receipts_folder), "--eval", str(receipts_folder),
                  "--out", str(study_dir)]) == 2
     assert "already holds a study" in capsys.readouterr().err
+    # a refused plan makes no folder (a probe found an empty --out left behind)
+    fresh = study_dir.parent / "fresh-study"
+    assert main(["study", "--train", str(receipts_folder), "--eval", str(receipts_folder), "--out", str(fresh),
+                 "--backbone-scenarios", "tiny:full", "tiny:full"]) == 2
+    assert "configurations repeat: tiny · full" in capsys.readouterr().err and not fresh.exists()
     with pytest.raises(ValueError, match="unknown scenario"):
         parse_config("tiny:freeze-everything")
     with pytest.raises(ValueError, match="BACKBONE:SCENARIO"):

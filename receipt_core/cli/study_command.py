@@ -74,7 +74,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_study_command(args: argparse.Namespace) -> int:
     from ..study.files import write_study
-    from ..study.runner import run_study
+    from ..study.runner import check_study, run_study
     from ..study.settings import StudySettings, default_configs, parse_config
     from ..study.table import markdown_table
 
@@ -92,10 +92,14 @@ def run_study_command(args: argparse.Namespace) -> int:
                              seed=args.seed, batch_size=args.batch_size, lr=args.lr, decay_factor=args.decay_factor,
                              loss_weighting=args.loss_weighting, max_length=args.max_length,
                              freeze=tuple(args.freeze), lr_schedule=args.lr_schedule, warmup=args.warmup,
-                             boxes=args.boxes)  # checked before --out is made: a refusal leaves no empty folder
-    make_out_folder(args.out)
+                             boxes=args.boxes)
     train_docs = load_documents(args.train, args.format, args.workspace, role="--train")
     eval_docs = load_documents(args.eval, args.format, args.workspace, role="--eval")
+    try:
+        check_study(configs, eval_docs)
+    except ValueError as error:
+        raise CommandError(str(error)) from None
+    make_out_folder(args.out)  # after every check: a refusal leaves no empty folder (a probe found one)
     runs = len(configs) * settings.repeats
     print(f"study: {len(configs)} configurations × {counted(settings.repeats, 'seed')} = {runs} runs of at most "
           f"{settings.budget_minutes:g} min training; train {counted(len(train_docs), 'document')}, "

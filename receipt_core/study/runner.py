@@ -29,6 +29,17 @@ from .result import ConfigSummary, RunResult, StudyResult
 from .settings import StudyConfig, StudySettings
 
 
+def check_study(configs: Sequence[StudyConfig], eval_docs: Sequence[Document]) -> None:
+    """ValueError unless the study has configurations, none twice, and documents to evaluate on."""
+    if not configs:
+        raise ValueError("the study needs at least one configuration")
+    names = [c.name for c in configs]
+    if len(set(names)) != len(names):
+        raise ValueError(f"configurations repeat: {', '.join(sorted({n for n in names if names.count(n) > 1}))}")
+    if not eval_docs:
+        raise ValueError("the study needs evaluation documents")
+
+
 def run_study(configs: Sequence[StudyConfig], settings: StudySettings, train_docs: Sequence[Document],
               eval_docs: Sequence[Document], out_dir: Path, log: Callable[[str], None] = lambda line: None,
               train_data: str = "", eval_data: str = "", command: str = "") -> StudyResult:
@@ -36,13 +47,7 @@ def run_study(configs: Sequence[StudyConfig], settings: StudySettings, train_doc
 
     A failing run (e.g. a non-finite loss) is logged and left out of its row; the others continue.
     """
-    if not configs:
-        raise ValueError("the study needs at least one configuration")
-    names = [c.name for c in configs]
-    if len(set(names)) != len(names):
-        raise ValueError(f"configurations repeat: {names}")
-    if not eval_docs:
-        raise ValueError("the study needs evaluation documents")
+    check_study(configs, eval_docs)
     out_dir = Path(out_dir)
     (out_dir / "runs").mkdir(parents=True, exist_ok=True)
     started = _now()
