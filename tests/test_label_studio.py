@@ -448,3 +448,23 @@ def test_a_bad_item_number_is_noted_not_dropped_silently(tmp_path):
     report = load_dataset(tmp_path / "t.json", "label-studio")
     assert report.documents[0].words[0].group_id is None
     assert any("region a: item number -1.5 is not a whole number from 0; in no item" in p for p in report.problems)
+
+
+def test_a_nan_an_odd_region_id_or_a_result_object_cost_only_their_task_with_what_was_wrong(tmp_path):
+    """A probe: a NaN anywhere refused the whole file; a list as a region id gave "unhashable type: 'list'"; an
+    annotation whose result is an object was called cancelled."""
+    value = {"x": 10, "y": 10, "width": 10, "height": 2}
+    good = _ls_task(1, _ls_region("a", "12.00", "TOTAL", value))
+    odd_id = _ls_task(2, [{**r, "id": ["a"]} for r in _ls_region("a", "1.00", "TOTAL", value)])
+    result_object = {"id": 3, "data": {}, "annotations": [{"id": 31, "result": {"a": 1}}]}
+    with_nan = json.dumps(_ls_task(4, _ls_region("a", "2.00", "TOTAL", value))).replace('"width": 10', '"width": NaN')
+    (tmp_path / "t.json").write_text(f"[{json.dumps(good)}, {json.dumps(odd_id)}, {json.dumps(result_object)}, "
+                                     f"{with_nan}]")
+    report = load_dataset(tmp_path / "t.json", "label-studio")
+    assert [d.words[0].text for d in report.documents] == ["12.00"], report.problems
+    problems = "\n".join(report.problems)
+    assert "task 2 (id 2): results whose id is not text (list) dropped" in problems
+    assert "task 3 (id 3): the task has no annotation or prediction with a result list (1 annotation, with a " \
+           "result that is not a list); skipped" in problems
+    assert "task 4 (id 4): it holds NaN, which is not a JSON number; skipped" in problems
+    assert "unhashable" not in problems and "cancelled" not in problems

@@ -65,7 +65,7 @@ def regular_file_size(file: Path) -> int:
     return info.st_size
 
 
-def read_record_file(file: Path, limits: ImportLimits) -> Any:
+def read_record_file(file: Path, limits: ImportLimits, keep_constants: bool = False) -> Any:
     """The JSON in ``file``, or RecordError: too large, unreadable, too deeply nested, NaN/Infinity, not JSON.
 
     UTF-8 with or without a byte-order mark (Windows editors and Excel write one; RFC 8259 lets a reader ignore
@@ -80,13 +80,14 @@ def read_record_file(file: Path, limits: ImportLimits) -> Any:
     except UnicodeDecodeError as error:
         raise RecordError(f"not a readable JSON file (not UTF-8 text: {error.reason} at byte {error.start}; "
                           "save it as UTF-8)") from None
-    return parse_record(text, limits, invalid="not a readable JSON file")
+    return parse_record(text, limits, invalid="not a readable JSON file", keep_constants=keep_constants)
 
 
-def parse_record(text: str, limits: ImportLimits, invalid: str = "not valid JSON") -> Any:
-    """``json.loads`` with the record's size and nesting bounded first and NaN/Infinity refused; RecordError."""
+def parse_record(text: str, limits: ImportLimits, invalid: str = "not valid JSON", keep_constants: bool = False) -> Any:
+    """``json.loads`` with the record's size and nesting bounded first and NaN/Infinity refused (``keep_constants``:
+    read as :class:`~.bounded_json.NotANumber`, for a file of many records); RecordError."""
     try:
-        return loads_bounded(text, limits.max_record_bytes, limits.max_depth)
+        return loads_bounded(text, limits.max_record_bytes, limits.max_depth, keep_constants)
     except BoundedJSONError as error:
         raise RecordError(f"{invalid} ({error})") from None
 

@@ -22,22 +22,42 @@ class BoundedJSONError(ValueError):
     """JSON text over a bound (size, nesting), with a non-JSON constant, or not JSON at all."""
 
 
+class NotANumber(str):
+    """Where ``loads_bounded(..., keep_constants=True)`` read ``NaN``, ``Infinity`` or ``-Infinity``: the
+    constant's name, for a file of many records to refuse only the records that hold one (:func:`first_constant`)."""
+
+
+def first_constant(value: Any) -> NotANumber | None:
+    """The first :class:`NotANumber` anywhere in ``value`` (nested lists and objects), else None; no recursion."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, NotANumber):
+            return item
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return None
+
+
 def json_depth(text: str) -> int:
     """The deepest nesting of ``[``/``{`` in JSON text, without parsing it (strings skipped); linear time."""
     brackets = _NOT_BRACKET.sub("", _STRING.sub("", text))
     return max(itertools.accumulate(1 if char in "[{" else -1 for char in brackets), default=0)
 
 
-def loads_bounded(text: str, max_chars: int, max_depth: int) -> Any:
+def loads_bounded(text: str, max_chars: int, max_depth: int, keep_constants: bool = False) -> Any:
     """``json.loads(text)`` when ``text`` has at most ``max_chars`` characters and ``max_depth`` nesting levels and
-    no ``NaN``/``Infinity``; BoundedJSONError saying which bound or what syntax failed otherwise."""
+    no ``NaN``/``Infinity`` (with ``keep_constants``, each is read as a :class:`NotANumber` for the caller to refuse
+    what holds it); BoundedJSONError saying which bound or what syntax failed otherwise."""
     if len(text) > max_chars:
         raise BoundedJSONError(f"it is {len(text):,} characters long, over the limit of {max_chars:,}")
     depth = json_depth(text)
     if depth > max_depth:
         raise BoundedJSONError(f"it nests {depth:,} levels deep, over the limit of {max_depth}")
     try:
-        return json.loads(text, parse_constant=_refuse_constant)
+        return json.loads(text, parse_constant=NotANumber if keep_constants else _refuse_constant)
     except BoundedJSONError:
         raise
     except json.JSONDecodeError as error:

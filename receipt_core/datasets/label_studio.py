@@ -15,6 +15,7 @@ from urllib.parse import unquote
 from ..data.document import IMPORT, LABEL_SOURCES, Document, Suggestion, Word, reading_order
 from ..data.quantity import parse_quantity
 from ..data.schema import OTHER, QUANTITY, LabelSchema
+from .bounded_json import first_constant
 from ._common import (DEFAULT_LIMITS, ImportLimits, RecordError, box_on_page, inside, note_no_count, number,
                       page_size, quantity_number, read_record_file, shown, storable, too_many_words)
 from .label_studio_template import GROUP, IMAGE_FOLDER, ITEM_RELATION, OCR_CONFIDENCE, QUANTITY_TAG
@@ -62,7 +63,9 @@ def _task_name(file: Path, number_: int, task: Any) -> str:
 def _read_tasks(file: Path, folder: Path, limits: ImportLimits) -> list[Any]:
     if not inside(folder, file):
         raise RecordError("it is a link to a file outside the folder imported")
-    data = read_record_file(file, ImportLimits(limits.max_words, MAX_FILE_BYTES, limits.max_depth))
+    # a NaN costs the task that holds it (_task_document), not the file's every task (a probe)
+    data = read_record_file(file, ImportLimits(limits.max_words, MAX_FILE_BYTES, limits.max_depth),
+                            keep_constants=True)
     if isinstance(data, Mapping):
         return [data]
     if not isinstance(data, list):
@@ -72,6 +75,8 @@ def _read_tasks(file: Path, folder: Path, limits: ImportLimits) -> list[Any]:
 
 def _task_document(task: Any, number_: int, folder: Path, schema: LabelSchema, limits: ImportLimits,
                    notes: list[str]) -> tuple[Document, Path | str | None]:
+    if (constant := first_constant(task)) is not None:
+        raise RecordError(f"it holds {constant}, which is not a JSON number")
     if isinstance(task, Mapping) and not {"data", "annotations", "predictions"} & set(task):
         raise RecordError(f"not a Label Studio task (no data, annotations or predictions; a JSON-MIN row?): "
                           f"{EXPORT_HINT}")
@@ -87,13 +92,19 @@ def _task_document(task: Any, number_: int, folder: Path, schema: LabelSchema, l
     predictions = [p for p in task.get("predictions") or [] if isinstance(p, Mapping)]
     base = _chosen_annotation(annotations, notes) if annotations else (predictions[0] if predictions else None)
     if base is None or not isinstance(base.get("result"), list):
-        cancelled = f" ({counted(len(given), 'annotation')}, all cancelled; drafts are not read)" \
-            if given and not annotations else ""
-        raise RecordError(f"the task has no annotation or prediction with a result list{cancelled}")
+        cancelled = sum(1 for a in given if a.get("was_cancelled") is True)
+        # an annotation whose result is an object read as "all cancelled" (a probe)
+        unread = ("" if not given else
+                  f" ({counted(len(given), 'annotation')}, all cancelled; drafts are not read)" if cancelled == len(given)
+                  else f" ({counted(len(given), 'annotation')}, with a result that is not a list)" if not cancelled
+                  else f" ({counted(len(given), 'annotation')}: {cancelled} cancelled, the rest with a result that is "
+                       "not a list)")
+        raise RecordError(f"the task has no annotation or prediction with a result list{unread}")
     results = [r for r in base["result"] if isinstance(r, Mapping)]
     # a word is one region: its rectangle, labels, transcription and numbers are results sharing its id (counting
     # results refused the re-import of this app's own export of a 4,116-word receipt as "20,578 words")
-    if (error := too_many_words(len({r.get("id") for r in results if r.get("type") != "relation"}), limits)) \
+    # ids of any JSON type: a list as an id raised "unhashable type: 'list'" here (a probe); _regions says it
+    if (error := too_many_words(len({shown(r.get("id")) for r in results if r.get("type") != "relation"}), limits)) \
             is not None:
         raise error
     width, height = _page(data, results)
@@ -167,8 +178,11 @@ def _regions(results: list[Mapping], width: int, height: int, schema: LabelSchem
              notes: list[str]) -> dict[str, dict[str, Any]]:
     """Region id -> {box, text, label, value, meta}, in order of first appearance."""
     regions: dict[str, dict[str, Any]] = {}
+    odd_ids: set[str] = set()
     for result in results:
         rid, value, kind = result.get("id"), result.get("value"), result.get("type")
+        if kind != "relation" and rid is not None and not isinstance(rid, str):
+            odd_ids.add(type(rid).__name__)
         if not isinstance(rid, str) or not isinstance(value, Mapping) or kind == "relation":
             continue
         region = regions.setdefault(rid, {})
@@ -209,6 +223,9 @@ def _regions(results: list[Mapping], width: int, height: int, schema: LabelSchem
                              "unlabelled")
         elif kind == "number" and result.get("from_name") in (QUANTITY_TAG, GROUP):
             region[result["from_name"]] = value.get("number")
+    if odd_ids:
+        notes.append(f"results whose id is not text ({', '.join(sorted(odd_ids))}) dropped: a region's id is a "
+                     "string in Label Studio")
     usable = {}
     for rid, region in regions.items():
         if region.get("dropped"):
