@@ -94,11 +94,10 @@ def _task_document(task: Any, number_: int, folder: Path, schema: LabelSchema, l
     if base is None or not isinstance(base.get("result"), list):
         cancelled = sum(1 for a in given if a.get("was_cancelled") is True)
         # an annotation whose result is an object read as "all cancelled" (a probe)
-        unread = ("" if not given else
-                  f" ({counted(len(given), 'annotation')}, all cancelled; drafts are not read)" if cancelled == len(given)
-                  else f" ({counted(len(given), 'annotation')}, with a result that is not a list)" if not cancelled
-                  else f" ({counted(len(given), 'annotation')}: {cancelled} cancelled, the rest with a result that is "
-                       "not a list)")
+        given_n = counted(len(given), "annotation")
+        unread = ("" if not given else f" ({given_n}, all cancelled; drafts are not read)" if cancelled == len(given)
+                  else f" ({given_n}, with a result that is not a list)" if not cancelled
+                  else f" ({given_n}: {cancelled} cancelled, the rest with a result that is not a list)")
         raise RecordError(f"the task has no annotation or prediction with a result list{unread}")
     results = [r for r in base["result"] if isinstance(r, Mapping)]
     # a word is one region: its rectangle, labels, transcription and numbers are results sharing its id (counting
