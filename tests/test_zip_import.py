@@ -239,3 +239,18 @@ def test_formats_are_recognised_for_the_cli_and_the_upload_alike(tmp_path):
     (tmp_path / "odd" / "x.json").write_text("[1, 2]")
     with pytest.raises(DatasetImportError, match=r"none of x.json is a CORD, native or Label Studio record"):
         detect_format(tmp_path / "odd")
+
+
+def test_the_cli_imports_a_downloaded_zip_as_data_import_does(ws, tmp_path, monkeypatch, capsys):
+    """A probe: ``import export.zip`` said the zip was "not UTF-8 text"; the command reads it as Data → Import."""
+    from receipt_core.datasets.export_zip import export_zip_bytes
+
+    ws.save_documents("gold", load_dataset(CORD_SAMPLE / "dev", "cord").documents[:3])
+    (tmp_path / "gold-native.zip").write_bytes(export_zip_bytes(ws, "gold", "native"))
+    ws.delete_dataset("gold")
+    monkeypatch.setenv("RECEIPT_STUDIO_HOME", str(ws.home))
+    assert main(["import", str(tmp_path / "gold-native.zip")]) == 0
+    assert "imported 3 documents (0 with images) from" in capsys.readouterr().out
+    assert [(d.name, d.documents) for d in ws.datasets()] == [("gold-native", 3)]
+    assert main(["import", str(tmp_path / "gold-native.zip"), "--from-images"]) == 2
+    assert "unzip" in capsys.readouterr().err

@@ -63,6 +63,14 @@ def add_format_argument(parser: argparse.ArgumentParser, help: str = FORMAT_HELP
     parser.add_argument("--format", choices=FORMAT_CHOICES, default=AUTO, help=help)
 
 
+def given_path(text: str) -> Path:
+    """A path argument's type: an empty value is refused (``Path("")`` is the current folder: a probe's
+    ``import ''`` read the current folder as a dataset)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("is empty: give a file or folder")
+    return Path(text)
+
+
 def workspace_folder(text: str) -> Path:
     """``--workspace``'s type: a folder; an empty value is refused (``Path("")`` is the current folder, and a
     probe's ``--workspace ''`` wrote the workspace's files straight into it)."""
@@ -202,6 +210,8 @@ def check_backbone_source(name_or_path: str) -> None:
     from ..model.backbone_names import backbone_source_problem, unfinished_pretraining
     from .main import CommandError
 
+    if not name_or_path.strip():  # "" read the current folder: ". is not a transformers checkpoint" (a probe)
+        raise CommandError("--backbone is empty: give a backbone name (see train --help) or a backbone folder")
     problem = backbone_source_problem(name_or_path)
     if problem:
         raise CommandError(f"--backbone: {problem}")

@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import zipfile
 from pathlib import Path
 
 from .arguments import (add_force_argument, add_format_argument, add_workspace_argument, check_empty_out_folder,
-                        check_out_outside_workspace, make_out_folder, positive_int)
+                        check_out_outside_workspace, given_path, make_out_folder, positive_int)
 from .main import CommandError
 from ..data.images import ImageLoadError, read_image_file
 from ..datasets import (DEFAULT_LIMITS, EXPORT_FORMATS, EXPORT_LOSSES, DatasetImportError, ImportLimits,
@@ -26,14 +27,15 @@ WORKSPACE_FOLDER_HELP = "workspace folder (default: $RECEIPT_STUDIO_HOME, else .
 def register(subparsers: argparse._SubParsersAction) -> None:
     ocr = subparsers.add_parser("ocr", help="OCR receipt images with Tesseract",
                                 description="OCR receipt images; prints their words, or native documents with --json.")
-    ocr.add_argument("images", nargs="+", type=Path, metavar="IMAGE", help="receipt images (JPEG, PNG, WebP, TIFF, "
+    ocr.add_argument("images", nargs="+", type=given_path, metavar="IMAGE",
+                     help="receipt images (JPEG, PNG, WebP, TIFF, "
                      "BMP, GIF); an unreadable one is reported and the rest still run")
     ocr.add_argument("--json", action="store_true", help='print {"documents": [native documents], "errors": [...]}')
     ocr.set_defaults(handler=run_ocr)
 
     synth = subparsers.add_parser("synth", help="generate synthetic labelled receipts",
                                   description="Render receipts, OCR them and write a native dataset folder.")
-    synth.add_argument("--out", type=Path, required=True, metavar="DIR",
+    synth.add_argument("--out", type=given_path, required=True, metavar="DIR",
                        help="a new or empty folder for the dataset (native: one JSON per receipt + images/)")
     synth.add_argument("--count", type=positive_int, required=True, metavar="N",
                        help="receipts to generate (at most 10,000)")
@@ -45,9 +47,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     imp = subparsers.add_parser("import", help="import a labelled dataset into the workspace",
                                 description="Import CORD v1, WildReceipt, native documents or a Label Studio JSON "
                                             "export into the workspace.")
-    imp.add_argument("path", type=Path, metavar="PATH",
+    imp.add_argument("path", type=given_path, metavar="PATH",
                      help="the dataset: a folder (CORD, WildReceipt, native or a Label Studio export), a JSON file, "
-                     "or a WildReceipt annotation .txt")
+                     "a WildReceipt annotation .txt, or a zip of any of these (what Data → Export downloads)")
     add_format_argument(imp, help="format of PATH (default: recognised from its files)")
     imp.add_argument("--dataset", metavar="NAME", help="workspace dataset name: 1-100 letters, digits, spaces, "
                      "'-', '_' or '.' (default: from the path, plus '-ocr' with --from-images)")
@@ -65,7 +67,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                    description="Write workspace documents (and their images) as a native folder, "
                                                "CORD v1 style JSON (json/ + image/) or a Label Studio JSON export "
                                                "(tasks.json + images/ + label_config.xml).")
-    export.add_argument("--out", type=Path, required=True, metavar="DIR",
+    export.add_argument("--out", type=given_path, required=True, metavar="DIR",
                         help="a new or empty folder for the export")
     export.add_argument("--format", choices=EXPORT_FORMATS, default="native",
                         help="native keeps everything (provenance, suggestions); label-studio puts people's and "
@@ -127,6 +129,8 @@ def run_synth(args: argparse.Namespace) -> int:
 def run_import(args: argparse.Namespace) -> int:
     if args.dataset is not None:
         check_dataset_name(args.dataset)  # before reading anything: a bad name is one error line, exit 2
+    if args.path.is_file() and zipfile.is_zipfile(args.path):  # it said "not UTF-8 text" of a zip (a probe)
+        return _import_zip(args)
     try:
         fmt = resolve_format(args.path, args.format)
         report = load_dataset(args.path, fmt, limits=ImportLimits(max_words=args.max_words))
@@ -161,6 +165,24 @@ def run_import(args: argparse.Namespace) -> int:
         print(f"  {label:<16} {count}")
     if stored.problems:
         print(f"{counted(len(stored.problems), 'problem')} (see stderr)")
+    return 0
+
+
+def _import_zip(args: argparse.Namespace) -> int:
+    """``import DATA.zip``: the zip import of Data → Import (checked, extracted to a temporary folder, read)."""
+    from ..datasets.zip_import import ZipImportError, import_zip
+
+    if args.from_images:
+        raise CommandError(f"--from-images reads a folder or an annotation file; unzip {args.path} and import the "
+                           "folder")
+    workspace = Workspace.open(args.workspace)
+    try:
+        result = import_zip(workspace, args.path, args.path.name, args.format, args.dataset or "")
+    except ZipImportError as error:
+        raise CommandError(str(error)) from None
+    _print_problems(result.problems)
+    print(f"imported {counted(result.documents, 'document')} ({result.images} with images) from {args.path} "
+          f"({result.format}) into dataset {result.dataset!r} of {workspace.home}")
     return 0
 
 

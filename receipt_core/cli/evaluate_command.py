@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from .arguments import add_format_argument, add_workspace_argument, make_out_folder
+from .arguments import add_format_argument, add_workspace_argument, given_path, make_out_folder
 from .main import CommandError
 from .sources import load_documents
 from ..data.document import Document
@@ -22,7 +22,7 @@ from ..wording import counted
 def register(subparsers: argparse._SubParsersAction) -> None:
     evaluate = subparsers.add_parser("evaluate", help="score a trained run on labelled data",
                                      description="Field and quantity metrics of a run's model on DATA.")
-    evaluate.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a run folder that train wrote (--out)")
+    evaluate.add_argument("run_dir", type=given_path, metavar="RUN_DIR", help="a run folder that train wrote (--out)")
     evaluate.add_argument("--data", required=True, metavar="DATA",
                           help="labelled data to score on: a folder or workspace dataset")
     add_format_argument(evaluate)
@@ -30,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--from-images", action="store_true",
                           help="end to end: OCR DATA's images, predict, and score against its gold segments "
                                "(a dataset with pixels, e.g. WildReceipt; see receipt_core/evaluation/end_to_end.py)")
-    evaluate.add_argument("--ocr-cache", type=Path, metavar="DIR",
+    evaluate.add_argument("--ocr-cache", type=given_path, metavar="DIR",
                           help="with --from-images: keep the OCR results in DIR and reuse them (e.g. "
                                "<workspace>/ocr-cache, where import --from-images keeps its own)")
     evaluate.add_argument("--errors", action="store_true",
@@ -53,8 +53,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     predict = subparsers.add_parser("predict", help="predict fields, quantities and items",
                                     description="Run a trained model on a dataset's documents or on receipt images "
                                                 "(OCR'd with Tesseract).")
-    predict.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a run folder that train wrote (--out)")
-    predict.add_argument("images", nargs="*", type=Path, metavar="IMAGE",
+    predict.add_argument("run_dir", type=given_path, metavar="RUN_DIR", help="a run folder that train wrote (--out)")
+    predict.add_argument("images", nargs="*", type=given_path, metavar="IMAGE",
                          help="receipt images to OCR and predict on (or --data)")
     predict.add_argument("--data", metavar="DATA", help="predict on a dataset's documents instead of images")
     add_format_argument(predict)

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from ..training.config import PretrainConfig
 from .arguments import (add_config_options, add_format_argument, add_workspace_argument, check_backbone_source,
-                        check_run_folder, config_from_args)
+                        check_run_folder, config_from_args, given_path)
 from .foreground import run_in_foreground
 from .run_folder import run_folder_held
 from .main import CommandError
@@ -33,7 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                           help="one or more folders or workspace datasets (their labels are not used)")
     add_format_argument(pretrain, help="format of DATA folders (default: recognised from each folder's files)")
     add_config_options(pretrain, PretrainConfig)
-    pretrain.add_argument("--out", type=Path, metavar="DIR", help="an empty folder for the backbone. "
+    pretrain.add_argument("--out", type=given_path, metavar="DIR", help="an empty folder for the backbone. "
                           + WORKSPACE_RUN_HELP + " (its backbone is in the run's folder, backbone/)")
     add_workspace_argument(pretrain, help=RUN_WORKSPACE_HELP)
     pretrain.set_defaults(handler=run_pretrain_command)

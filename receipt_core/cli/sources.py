@@ -33,6 +33,8 @@ def load_documents(data: str, format: str, workspace: Path | None, role: str = "
     rule = labels or {"--eval": "eval", "--train": "train"}.get(role, "any")
     if rule not in LABEL_RULES:
         raise ValueError(f"labels must be one of {', '.join(LABEL_RULES)}, got {rule!r}")
+    if not data.strip():  # Path("") is the current folder: "cannot tell the format of ." said nothing (a probe)
+        raise CommandError(f"{role} is empty: give a dataset folder or file, or the name of a workspace dataset")
     path = Path(data).expanduser()
     if path.exists():
         fmt = resolve_format(path, format)

@@ -9,10 +9,9 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
-from pathlib import Path
 
 from .arguments import (add_box_arguments, add_force_argument, add_format_argument, add_workspace_argument,
-                        check_empty_out_folder, fraction, make_out_folder, positive_float, positive_int)
+                        check_empty_out_folder, fraction, given_path, make_out_folder, positive_float, positive_int)
 from .main import CommandError
 from .sources import load_documents
 from ..training.schedules import LR_SCHEDULES
@@ -65,7 +64,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="tokens per window, every run (default: train's)")
     study.add_argument("--seed", type=int, default=0, metavar="S",
                        help="the first repeat's seed; repeat k uses seed + k (default: 0)")
-    study.add_argument("--out", required=True, type=Path, metavar="DIR",
+    study.add_argument("--out", required=True, type=given_path, metavar="DIR",
                        help="a new or empty folder for study.json, the report and each run's checkpoint (runs/)")
     add_force_argument(study)
     add_workspace_argument(study)

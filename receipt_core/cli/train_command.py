@@ -12,13 +12,12 @@ import argparse
 import dataclasses
 import sys
 from contextlib import nullcontext
-from pathlib import Path
 
 from ..model.freeze import PRESETS
 from ..training.config import PHASED_ONLY, ReferenceConfig, TrainConfig
 from ..wording import counted
 from .arguments import (add_config_options, add_format_argument, add_workspace_argument, check_backbone_source,
-                        check_phase_two_depth, check_run_folder, config_from_args)
+                        check_phase_two_depth, check_run_folder, config_from_args, given_path)
 from .foreground import run_in_foreground
 from .main import CommandError
 from .progress import ProgressPrinter
@@ -46,7 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--no-feature-cache", dest="feature_cache", action="store_false",
                        help="run frozen bottom layers every step instead of caching their output once per window "
                             "(same losses, much slower; for comparison)")
-    train.add_argument("--out", type=Path, metavar="RUN_DIR",
+    train.add_argument("--out", type=given_path, metavar="RUN_DIR",
                        help="a new or empty folder for the checkpoint (with --resume: the run's folder); predict and "
                             "evaluate read it. " + WORKSPACE_RUN_HELP)
     add_workspace_argument(train, help=RUN_WORKSPACE_HELP)
@@ -61,7 +60,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     reference.add_argument("--eval", required=True, metavar="DATA", help="evaluation data")
     add_format_argument(reference)
     add_config_options(reference, ReferenceConfig)
-    reference.add_argument("--out", type=Path, metavar="RUN_DIR", help="an empty folder. " + WORKSPACE_RUN_HELP)
+    reference.add_argument("--out", type=given_path, metavar="RUN_DIR", help="an empty folder. " + WORKSPACE_RUN_HELP)
     add_workspace_argument(reference, help=RUN_WORKSPACE_HELP)
     reference.set_defaults(handler=run_reference)
 
