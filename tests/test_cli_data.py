@@ -75,8 +75,10 @@ def test_user_errors_are_one_line_with_exit_code_2(tmp_path, workspace_home, cap
          f"--out {tmp_path / 'empty' / 'images'} is inside the workspace {tmp_path / 'empty'}"),
         # a third probe: '' is the current folder ("cannot tell the format of .")
         (["import", ""], "argument PATH: is empty: give a file or folder"),
-        (["train", "--train", "", "--eval", str(tmp_path), "--backbone", "tiny"], "--train is empty: give a dataset folder or file"),
-        (["train", "--train", str(tmp_path), "--eval", str(tmp_path), "--backbone", ""], "--backbone is empty: give a backbone name"),
+        (["train", "--train", "", "--eval", str(tmp_path), "--backbone", "tiny"],
+         "--train is empty: give a dataset folder or file"),
+        (["train", "--train", str(tmp_path), "--eval", str(tmp_path), "--backbone", ""],
+         "--backbone is empty: give a backbone name"),
         (["import", str(tmp_path / "broken.zip")], "the zip holds no files"),  # read as a zip, not as JSON
     ]
     (tmp_path / "broken.zip").write_bytes(b"PK\x05\x06" + bytes(18))  # an empty archive's end record, no entries
