@@ -84,7 +84,8 @@ def _review(doc_id: str, done: bool) -> None:
         warning = done_warning(ws.get_document(doc_id))
         if warning:
             # named as the picker names it: the file name of an upload (a walkthrough read an id it saw nowhere)
-            st.session_state[DONE_WARNING_KEY] = f"Receipt {titles.get(doc_id, doc_id)} marked done. {warning}"
+            st.session_state[DONE_WARNING_KEY] = (doc_id, f"Receipt {titles.get(doc_id, doc_id)} marked done. "
+                                                          f"{warning}")
         retrain_after_done(dataset, doc_id)
 
 
@@ -109,8 +110,14 @@ else:
     nav.button("Mark done", key="annotate_done", type="primary", on_click=_review, args=(doc_id, True),
                help="Reviewed by a person: every word's label checked")
 nav.caption(f"{ids.index(doc_id) + 1} of {len(ids)} · **{summary.status}**", width="content")
-if (done_note := st.session_state.pop(DONE_WARNING_KEY, None)) is not None:  # under the button pressed: among the
-    st.warning(escape_markdown(done_note))  # word panel's messages it sat below the fold; as text, not code
+# under the button pressed (among the word panel's messages it sat below the fold), as text, not code; kept while
+# the receipt stays open and done: a retraining's end reruns the page a few seconds later, and a walkthrough never saw
+# the warning of a receipt marked done with nothing labelled
+done_note = st.session_state.get(DONE_WARNING_KEY)
+if done_note is not None and (done_note[0] != doc_id or summary.status != DONE):
+    del st.session_state[DONE_WARNING_KEY]
+elif done_note is not None:
+    st.warning(escape_markdown(done_note[1]))
 
 position = ids.index(doc_id)
 word_editor(doc_id, ids[(position + 1) % len(ids)] if len(ids) > 1 else None, summary.status)

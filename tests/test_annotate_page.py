@@ -364,6 +364,12 @@ def test_marking_done_with_suggestions_nobody_accepted_says_they_train_as_other(
     # right under the row with Mark done, before the receipt and its word panel (it sat below the fold there)
     top = [getattr(element, "value", None) for element in at.main.children.values()]
     assert warned[0] in top, top
+    # still said at the next rerun (a retraining's end reruns the page within seconds: a walkthrough never saw it),
+    # gone once the receipt is in progress again
+    at.run()
+    assert [w.value for w in at.warning if "marked done" in w.value] == warned
+    at.button(key="annotate_undone").click().run()
+    assert not [w.value for w in at.warning if "marked done" in w.value]
 
 
 def test_next_after_mark_done_moves_on(receipts):
