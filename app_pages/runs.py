@@ -20,7 +20,7 @@ from receipt_core.training.events import HEADLINE_METRICS, METRIC_LABELS
 from receipt_core.training.run_feed import CURVE_COLUMNS, RunFeed
 from receipt_core.training.run_documents import missing_run_documents, started_on_command_line, train_ids
 from receipt_core.training.run_settings import defaults_title, settings_diff
-from receipt_core.training.run_summary import clear_best_runs, run_metrics_rows, run_summary
+from receipt_core.training.run_summary import OWN_TRAINING, clear_best_runs, run_metrics_rows, run_summary
 from receipt_core.training.slot import JobBusyError
 from receipt_core.study.table import TABLE_NOTE
 from receipt_core.workspace.run_labels import (MAX_NAME, MAX_NOTES, display_name, distinct_labels, run_labels,
@@ -42,7 +42,8 @@ RENAMED_KEY = "runs_renamed"  # the run id Save stored: the next run refreshes t
 RUN_COLORS_KEY = "runs_colors"  # run id -> its colour in the overlaid charts, kept while the choice changes
 RUN_PICKERS = ("runs_compare", "runs_one", "runs_against")
 DELETED_HERE_KEY = "runs_deleted_here"  # the run this session's Delete button took away (said by its toast)
-RUN_COLUMNS = ["best", "name", *[f"best {m}" for m in HEADLINE_METRICS], "eval receipts", "status", "scenario", "tags",
+RUN_COLUMNS = ["best", "name", *[f"best {m}" for m in HEADLINE_METRICS], "eval receipts", OWN_TRAINING, "status",
+               "scenario", "tags",
                "trainable parameters", "wall time (s)", "steps", "backbone", "run"]
 
 require_router()
@@ -123,14 +124,17 @@ with runs_tab:
             lambda i: plain(", ".join(labels_by_id[i].tags)) if i in labels_by_id else "")
         table["best"] = table["run"].map(lambda run_id: "★" if run_id in best else "")
         sort_by = st.selectbox("Sort by", list(HEADLINE_METRICS), format_func=METRIC_LABELS.get, key="runs_sort")
-        table = table.sort_values(f"best {sort_by}", ascending=False, na_position="last", kind="stable")
+        # a run scored on its own training receipts (a retraining on 1 reviewed receipt scored 1.000) goes last
+        table = table.sort_values([OWN_TRAINING, f"best {sort_by}"], ascending=[True, False], na_position="last",
+                                  kind="stable")
         st.dataframe(table, hide_index=True, key="runs_table", placeholder=NO_VALUE, width="stretch",
                      column_order=RUN_COLUMNS,
                      column_config={
                          "best": st.column_config.TextColumn("", width=30, help="The best run, marked only when it "
                                                              "beats every other run evaluated on the same receipts "
                                                              "beyond the noise rule below"),
-                         "name": st.column_config.TextColumn("name", width="large"),  # a race run's scenario ends it
+                         # medium: large pushed the scores off a 1366-pixel screen (a walkthrough saw them blank)
+                         "name": st.column_config.TextColumn("name", width="medium"),
                          **{f"best {m}": st.column_config.NumberColumn(f"best {METRIC_LABELS[m]}", format="%.3f",
                                                                        width=175, help=f"the best {m} over the run's "
                                                                        "evaluations, each metric on its own (Predict "
@@ -139,6 +143,10 @@ with runs_tab:
                          "eval receipts": st.column_config.NumberColumn(
                              "eval receipts", width=100, help="Receipts the run was evaluated on: scores on "
                              "different receipts are not compared for ★"),
+                         OWN_TRAINING: st.column_config.CheckboxColumn(
+                             "on its training receipts", width=110, help="Scored on the receipts it trained on (as "
+                             "Annotate's retraining of the suggestion heads is): its scores say how well it fits them, "
+                             "not how it reads new receipts. Listed after the others."),
                          "trainable parameters": st.column_config.NumberColumn(format="compact"),
                          "wall time (s)": st.column_config.NumberColumn(format="%.1f")})
         scored = sum(1 for row in rows if row.get(f"best {HEADLINE_METRICS[0]}") is not None)

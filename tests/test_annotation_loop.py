@@ -42,10 +42,10 @@ def _unlabelled(doc: Document) -> Document:
 
 @pytest.fixture
 def reviewed(cord_dev, workspace_home) -> Workspace:
-    """Dataset "loop": four receipts nobody labelled, the first two then given labels by a person (not done)."""
+    """Dataset "loop": seven receipts nobody labelled, the first six then given labels by a person (not done)."""
     ws = Workspace(workspace_home)
-    ws.save_documents("loop", [_unlabelled(d) for d in cord_dev[:4]])
-    for doc in cord_dev[:2]:
+    ws.save_documents("loop", [_unlabelled(d) for d in cord_dev[:7]])
+    for doc in cord_dev[:6]:
         for index, word in enumerate(doc.words[:6]):
             ws.update_word(doc.id, index, word.annotation_label)
     return ws
@@ -55,16 +55,20 @@ def test_retraining_learns_on_the_done_receipts_only(reviewed):
     slot = JobSlot()
     with pytest.raises(NoLabelsError, match="mark a labelled receipt done"):
         start_suggestion_retrain(reviewed, slot, "loop", "tiny")
-    for doc in reviewed.load_documents("loop")[:2]:
+    for doc in reviewed.load_documents("loop")[:4]:
         reviewed.set_reviewed(doc.id)
-    reviewed.update_word(reviewed.load_documents("loop")[2].id, 0, "TOTAL")  # labelled, not done: left out
+    # heads learnt from fewer than five receipts would replace the run chosen for suggestions (a walkthrough: one)
+    with pytest.raises(NoLabelsError, match="4 receipts of 'loop' are done; retraining starts at 5"):
+        start_suggestion_retrain(reviewed, slot, "loop", "tiny")
+    reviewed.set_reviewed(reviewed.load_documents("loop")[4].id)
+    reviewed.update_word(reviewed.load_documents("loop")[5].id, 0, "TOTAL")  # labelled, not done: left out
     retraining = start_suggestion_retrain(reviewed, slot, "loop", "tiny", minutes=0.05)
-    assert retraining.receipts == 2
+    assert retraining.receipts == 5
     job = retraining.active.job
     assert job.join(120) and job.status == "finished", job.status
     run = reviewed.get_run(retraining.active.run_id)
     assert run.config["scenario"] == "freeze-backbone" and run.config["head_lr"] == suggestion_config("tiny").head_lr
-    assert sorted(run.config["train_ids"]) == sorted(d.id for d in reviewed.load_documents("loop")[:2])
+    assert sorted(run.config["train_ids"]) == sorted(d.id for d in reviewed.load_documents("loop")[:5])
     assert has_checkpoint(reviewed.run_dir(run.id))
 
     busy = _Running()
@@ -82,7 +86,8 @@ def test_marking_done_on_the_page_retrains_or_says_the_slot_is_busy(reviewed):
     from ui.shared import job_slot
 
     doc = reviewed.load_documents("loop")[0]
-    reviewed.set_reviewed(reviewed.load_documents("loop")[1].id)
+    for other in reviewed.load_documents("loop")[1:6]:
+        reviewed.set_reviewed(other.id)
     job_slot.clear()
     first = start_suggestion_retrain(reviewed, job_slot(), "loop", "tiny", minutes=0.05)  # a run to pick
     assert first.active.job.join(120)
@@ -101,7 +106,7 @@ def test_marking_done_on_the_page_retrains_or_says_the_slot_is_busy(reviewed):
         busy.release.set()
         at.button(key="annotate_undone").click().run()
         at.button(key="annotate_done").click().run()
-        assert any("Retraining the suggestion heads on 2 reviewed" in i.value for i in at.info), [
+        assert any("Retraining the suggestion heads on 6 reviewed" in i.value for i in at.info), [
             i.value for i in at.info]
         active = job_slot().current()
         assert active.run_id != first.active.run_id and active.job.join(120)

@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from receipt_core.data.annotation import least_confident, least_sure_words
-from receipt_core.data.review import DONE, NoLabelsError
+from receipt_core.data.review import DONE, MIN_REVIEWED, NoLabelsError
 from receipt_core.training.slot import JobBusyError
 from receipt_core.wording import counted
 from ui.annotate_state import NEXT_DOC_KEY, NOTICE_KEY, bump
@@ -56,7 +56,8 @@ def model_section(doc_id: str, dataset: str) -> None:
                                     "score": round(w.score, 3)} for w in reason[1]]),
                      hide_index=True, key="annotate_reason_table", placeholder=NO_VALUE)
     st.checkbox("When I mark a receipt done, retrain the suggestion heads on the reviewed receipts (a short "
-                "frozen-backbone run in the background), then re-rank", key=RETRAIN_KEY)
+                f"frozen-backbone run in the background, from {MIN_REVIEWED} done receipts on), then re-rank",
+                key=RETRAIN_KEY)
     if st.session_state.get(RETRAINING_KEY):
         st.fragment(run_every=2.0)(_retraining_status)(dataset)
 

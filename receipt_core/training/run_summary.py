@@ -13,7 +13,7 @@ from typing import Any, Mapping, Protocol, Sequence
 from ..evaluation.noise import clear_winner, one_item
 from .events import (EvalEvent, FinishedEvent, HEADLINE_METRICS, ITEMS_SCORED, PhaseEvent, ProgressEvent, StepEvent,
                      event_from_json, flatten_metrics, headline)
-from .run_documents import eval_ids
+from .run_documents import eval_ids, train_ids
 
 BEST_BY = ("fields.micro_f1", "quantity.item_accuracy")  # what "best run" weighs, as the study's best row does
 BUDGET_CUT = "finished (time budget)"  # a run its time budget ended before its planned epochs
@@ -28,6 +28,9 @@ def _events(source: _EventSource, run_id: str, kinds: list[str]) -> list:
     return [event_from_json(record.kind, record.payload) for record in source.run_events(run_id, kinds=kinds)]
 
 
+OWN_TRAINING = "scored on its training receipts"  # a Runs table column
+
+
 def run_summary(source: _EventSource, run) -> dict[str, Any]:
     """One row of the Runs table for ``run`` (a workspace RunRecord): its name, the best value of each of
     ``HEADLINE_METRICS`` (``best <name>``) first, then status, settings, trainable parameters (the most of any
@@ -36,6 +39,9 @@ def run_summary(source: _EventSource, run) -> dict[str, Any]:
     evaluated_on = eval_ids(config)
     row: dict[str, Any] = {"run": run.id, "name": run.name, **{f"best {name}": None for name in HEADLINE_METRICS},
                            "eval receipts": len(evaluated_on) or None, "eval set": eval_set_key(evaluated_on),
+                           # scored on what it trained on (Annotate's retraining of the suggestion heads): its scores
+                           # say how it fits them, not how it reads new receipts
+                           OWN_TRAINING: bool(evaluated_on) and set(evaluated_on) <= set(train_ids(config)),
                            "status": run.status, "scenario": config.get("scenario"), "backbone": config.get("backbone"),
                            "trainable parameters": None, "total parameters": None, "wall time (s)": None,
                            "steps": None, EVAL_ITEMS: None}

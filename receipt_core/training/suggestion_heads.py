@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..data.review import DONE, NoLabelsError
+from ..data.review import DONE, MIN_REVIEWED, NoLabelsError
+from ..wording import counted
 from .config import TrainConfig
 from .runs import start_run
 from .slot import ActiveJob, JobSlot
@@ -41,6 +42,10 @@ def start_suggestion_retrain(workspace, slot: JobSlot, dataset: str, backbone: s
     docs = [d for d in workspace.training_documents(dataset).documents if d.id in done]
     if not docs:
         raise NoLabelsError(f"no receipt of {dataset!r} is done yet; mark a labelled receipt done first")
+    if len(docs) < MIN_REVIEWED:  # heads trained on one receipt replaced a run that scored 0.94 (a walkthrough)
+        raise NoLabelsError(f"{counted(len(docs), 'receipt')} of {dataset!r} {'is' if len(docs) == 1 else 'are'} done; "
+                            f"retraining starts at {MIN_REVIEWED}, since heads learnt from fewer suggest less well "
+                            "than the run you chose, whose suggestions stay")
     config = suggestion_config(backbone, minutes)
 
     def launch():
