@@ -1061,3 +1061,11 @@ def test_picking_a_forms_training_dataset_pairs_its_evaluation_set(tmp_path, mon
         assert at.selectbox(key=eval_key).value == HOLD_OUT, page
         at.selectbox(key=train_key).set_value("alpha").run()
         assert at.selectbox(key=eval_key).value == HOLD_OUT, page
+        # another training set's sibling gives way too (a walkthrough's demo receipts were scored on CORD's dev set)
+        at.selectbox(key=train_key).set_value("shop-train").run()
+        at.selectbox(key=train_key).set_value("alpha").run()
+        assert at.selectbox(key=eval_key).value == HOLD_OUT, page
+        # an evaluation set of no training set's is the person's choice, kept
+        at.selectbox(key=eval_key).set_value("shop-train").run()
+        at.selectbox(key=train_key).set_value("shop-dev").run()
+        assert at.selectbox(key=eval_key).value == "shop-train", page

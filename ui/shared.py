@@ -157,7 +157,7 @@ def figure_and_tables(stacked: bool = False) -> tuple[DeltaGenerator, DeltaGener
 def pair_evaluation(train_key: str, eval_key: str, names: list[str]) -> None:
     """On_change of a form's training dataset: its evaluation choice follows to the dataset's sibling
     (``cord-sample-train`` → ``cord-sample-dev``), as the sidebar's choice does; without one it is kept, unless it
-    is the training dataset itself (then part is held out). The sidebar's dataset follows the training dataset. A
+    is the training dataset itself or another training dataset's sibling (then part is held out). The sidebar's dataset follows the training dataset. A
     walkthrough picked the race's training dataset and was left evaluating on a held-out share although its dev set
     was there."""
     from receipt_core.datasets.splits import paired_datasets
@@ -166,9 +166,13 @@ def pair_evaluation(train_key: str, eval_key: str, names: list[str]) -> None:
     if train in names:  # the sidebar (and the URL) follow: a reload opened the form on the sidebar's old dataset
         st.session_state[DATASET_KEY] = train  # (a walkthrough's second Start trained on 3 uploads, not CORD)
     paired_train, evaluation = paired_datasets(names, train)
+    chosen = st.session_state.get(eval_key)
+    chosen_for = paired_datasets(names, chosen)[0] if chosen in names else None  # the training set it pairs with
     if evaluation is not None and paired_train == train:  # (a dev set picked to train on has no sibling to follow)
         st.session_state[eval_key] = evaluation
-    elif st.session_state.get(eval_key) == train:
+    elif chosen == train or chosen_for not in (None, chosen, train):
+        # another training dataset's sibling (cord-sample-dev, kept when the demo was picked to train on: a
+        # walkthrough's synthetic receipts were scored on CORD) gives way to a held-out share
         st.session_state[eval_key] = HOLD_OUT
 
 
