@@ -120,9 +120,19 @@ def test_evaluate_predictions_on_cord_dev_baselines(cord_dev):
 @pytest.mark.parametrize("text, value", [("Rp 25.000", 25000.0), ("1.234,50", 1234.5), ("$12.99", 12.99),
                                          ("25,000", 25000.0), ("12,50", 12.5), ("-5.000", -5000.0),
                                          ("1,234.50", 1234.5), ("Rp", None), ("(3.500)", -3500.0),
-                                         ("1.250.000", 1250000.0), ("45.000,-", 45000.0)])
+                                         ("1.250.000", 1250000.0), ("45.000,-", 45000.0), (".99", 0.99),
+                                         ("$.5", 0.5)])
 def test_parse_price(text, value):
     assert parse_price(text) == value
+
+
+def test_a_price_the_ocr_split_at_its_decimal_point_is_read_whole():
+    """A walkthrough's photo: "$8" and ".99", both ITEM_PRICE, gave the item a price of 99."""
+    from receipt_core.data.items import last_amount
+
+    assert last_amount(["$8", ".99"]) == 8.99 and last_amount(["25", ",000"]) == 25000.0
+    assert last_amount(["12.50", "3.00"]) == 3.0  # two whole amounts: the rightmost, as before
+    assert last_amount(["x", ".99"]) == 0.99  # nothing to continue: read alone
 
 
 def test_assemble_items_on_realistic_lines():

@@ -32,7 +32,7 @@ class Item:
 
 def parse_price(text: str) -> float | None:
     """The amount a price word prints, or None: ``Rp 25.000`` → 25000, ``1.234,50`` → 1234.5, ``$12.99`` →
-    12.99, ``25,000`` → 25000, ``12,50`` → 12.5, ``-5.000`` → -5000.
+    12.99, ``25,000`` → 25000, ``12,50`` → 12.5, ``-5.000`` → -5000, ``.99`` → 0.99.
 
     With both separators the last one is the decimal point. With one kind only: repeated, or followed by
     exactly three digits, it separates thousands (receipts in rupiah print ``25.000``); else it is decimal.
@@ -42,6 +42,11 @@ def parse_price(text: str) -> float | None:
         return None
     number = match.group(0).rstrip(".,")
     negative = "-" in text[:match.start()] or (text.strip().startswith("(") and text.strip().endswith(")"))
+    before = text[:match.start()]
+    cents_alone = before.endswith((".", ",")) and not before[:-1].rstrip("$€£¥ ")[-1:].isdigit()
+    if cents_alone and re.fullmatch(r"\d{1,2}", number):
+        value = float("0." + number)  # ".99", a price's cents that OCR read apart: not 99
+        return -value if negative else value
     if "." in number and "," in number:
         decimal = "." if number.rfind(".") > number.rfind(",") else ","
         thousands = "," if decimal == "." else "."
@@ -61,8 +66,16 @@ def parse_price(text: str) -> float | None:
 
 
 def last_amount(texts: Sequence[str]) -> float | None:
-    """The rightmost parseable amount among a line's price words (the line total sits at the right)."""
-    amounts = [a for a in (parse_price(t) for t in texts) if a is not None]
+    """The rightmost parseable amount among a line's price words (the line total sits at the right). A word that
+    starts with a separator and digits continues the word before it when that ends in a digit: OCR read ``$8.99`` as
+    ``$8`` and ``.99``, and the item's price came out as 99 (a walkthrough)."""
+    joined: list[str] = []
+    for text in texts:
+        if joined and re.match(r"[.,]\d", text.strip()) and re.search(r"\d$", joined[-1].strip()):
+            joined[-1] = joined[-1].strip() + text.strip()
+        else:
+            joined.append(text)
+    amounts = [a for a in (parse_price(t) for t in joined) if a is not None]
     return amounts[-1] if amounts else None
 
 
