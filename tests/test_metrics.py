@@ -151,8 +151,9 @@ def test_assemble_items_on_realistic_lines():
             fields.append(field)
             flags.append(qty)
     items = assemble_items(words, fields, flags, [None] * len(words))
-    assert items == [Item("ICED CAPPUCCINO", 2.0, 22000.0, 44000.0, 0), Item("CHEESE CAKE", 3.0, 15000.0, 45000.0, 1),
-                     Item("Air Mineral", 1.0, None, 8000.0, 3)]
+    assert items == [Item("ICED CAPPUCCINO", 2.0, 22000.0, 44000.0, 0, quantity_read=True),
+                     Item("CHEESE CAKE", 3.0, 15000.0, 45000.0, 1, quantity_read=True),
+                     Item("Air Mineral", 1.0, None, 8000.0, 3)]  # no quantity word: the implied 1, not read
     assert items[0].to_json() == {"name": "ICED CAPPUCCINO", "quantity": 2.0, "unit_price": 22000.0, "price": 44000.0}
     with pytest.raises(ValueError, match="one field, flag and value per word"):
         assemble_items(words, fields[:-1], flags, [None] * len(words))

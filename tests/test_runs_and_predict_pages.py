@@ -19,7 +19,7 @@ import plotly.io
 import pytest
 
 from receipt_core.data.document import Document, Word
-from receipt_core.data.items import Item
+from receipt_core.data.items import Item, assemble_items
 from receipt_core.evaluation.confidence import answered_words, quality_note, scored_items, uncertain_words
 from receipt_core.evaluation.noise import clear_winner
 from receipt_core.model.predict import DocumentPrediction, WordPrediction
@@ -331,7 +331,7 @@ def _prediction() -> tuple[Document, DocumentPrediction]:
                ("TOTAL", 0.3, False, 0.0), ("ITEM_NAME", 0.95, False, 0.0), ("ITEM_PRICE", 0.4, False, 0.0)]
     predicted = tuple(WordPrediction(w.text, w.box, field, score, quantity, 2.0 if quantity else None, q)
                       for w, (field, score, quantity, q) in zip(words, answers))
-    items = (Item("TEA", 2.0, None, 10000.0, line_id=1), Item("RICE", 1.0, None, 5000.0, line_id=3))
+    items = (Item("TEA", 2.0, None, 10000.0, line_id=1, quantity_read=True), Item("RICE", 1.0, None, 5000.0, line_id=3))
     return doc, DocumentPrediction("d", predicted, items)
 
 
@@ -343,6 +343,10 @@ def test_item_confidence_is_its_least_confident_word():
     # a quantity read on the line, or the implied 1 (a walkthrough could not tell them apart)
     assert (tea.quantity, tea.quantity_read, rice.quantity, rice.quantity_read) == (2.0, True, 1.0, False)
     assert rice.to_json()["quantity_read"] is False
+    # said as the item was assembled: a quantity word that prints no number ("=") leaves the implied 1 unread
+    equals = [Word("TEA", (0, 0, 20, 5), line_id=1), Word("=", (25, 0, 30, 5), line_id=1)]
+    [item] = assemble_items(equals, ["ITEM_NAME", "OTHER"], [False, True], [None, None])
+    assert (item.quantity, item.quantity_read) == (1.0, False)
     assert [w["text"] for w in uncertain_words(prediction, 0.5)] == ["TOTAL", "5.000"]
     assert [w["text"] for w in uncertain_words(prediction, 0.7)] == ["10.000", "TOTAL", "5.000"]
     doubted = dataclasses.replace(prediction, words=(*prediction.words[:5], dataclasses.replace(

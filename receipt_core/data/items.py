@@ -25,6 +25,7 @@ class Item:
     unit_price: float | None
     price: float | None
     line_id: int = 0
+    quantity_read: bool = False  # a quantity word gave ``quantity``; False: none did, and it is the implied 1
 
     def to_json(self) -> dict:
         return {"name": self.name, "quantity": self.quantity, "unit_price": self.unit_price, "price": self.price}
@@ -105,7 +106,8 @@ def assemble_items(words: Sequence[Word], fields: Sequence[str], quantity_flags:
                 if previous[key] is None:
                     previous[key] = value
     return [Item(name=i["name"], quantity=1.0 if i["quantity"] is None else i["quantity"],
-                 unit_price=i["unit_price"], price=i["price"], line_id=i["line_id"]) for i in items]
+                 unit_price=i["unit_price"], price=i["price"], line_id=i["line_id"],
+                 quantity_read=i["quantity"] is not None) for i in items]
 
 
 def _first_quantity(words: Sequence[Word], indices: Sequence[int], flags: Sequence[bool],

@@ -76,7 +76,9 @@ def scored_items(doc, prediction, uncertain_below: float = DEFAULT_UNCERTAIN_BEL
         items.append(ScoredItem(name=item.name, quantity=item.quantity, unit_price=item.unit_price, price=item.price,
                                 confidence=min(scores) if scores else 0.0,
                                 uncertain_words=sum(score < uncertain_below for score in scores),
-                                quantity_read=any(words[i].quantity for i in indices)))
+                                # as the item was assembled: a quantity word on a later line, or one that
+                                # prints no number ("="), left the implied 1 called "read" (a walkthrough)
+                                quantity_read=getattr(item, "quantity_read", False)))
     return items
 
 
