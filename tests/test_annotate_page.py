@@ -149,7 +149,7 @@ def test_keys_label_in_order_and_a_press_is_handled_once(receipts):
 def test_export_zip_in_every_format_reimports(receipts, tmp_path):
     data = export_zip_bytes(receipts, "gold", "label-studio")
     zipfile.ZipFile(io.BytesIO(data)).extractall(tmp_path)
-    back = load_dataset(tmp_path / "gold", "label-studio").documents
+    back = load_dataset(tmp_path / "gold-label-studio", "label-studio").documents  # named as the zip
     gold = receipts.load_documents("gold")
     assert [[(w.text, w.annotation_label, w.box) for w in d.words] for d in back] == [
         [(w.text, w.annotation_label, w.box) for w in d.words] for d in gold]

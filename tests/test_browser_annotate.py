@@ -280,7 +280,7 @@ def test_a_label_studio_export_reimports_with_the_same_labels_and_boxes(server, 
         page.get_by_role("button", name="Download zip").click()
     data = Path(download.value.path()).read_bytes()
     zipfile.ZipFile(io.BytesIO(data)).extractall(tmp_path)
-    back = {d.id: d for d in load_dataset(tmp_path / "receipts", "label-studio").documents}
+    back = {d.id: d for d in load_dataset(tmp_path / "receipts-label-studio", "label-studio").documents}
     for doc in ws.load_documents("receipts"):
         again = back[doc.id]
         assert [(w.text, w.annotation_label if w.is_labelled else None, w.label_source) for w in again.words] == [

@@ -253,7 +253,9 @@ def _check(column, check: tuple[int, int, list]) -> None:
     if not compared:
         return
     column.caption(f"{right} of {compared} labelled words predicted as labelled"
-                   + (f"; the {min(len(wrong), MAX_SHOWN)} first wrong ones:" if wrong else "."))
+                   + ("; the wrong one:" if len(wrong) == 1 else f"; the {len(wrong)} wrong ones:"
+                      if len(wrong) <= MAX_SHOWN else f"; the first {MAX_SHOWN} of {len(wrong)} wrong ones:"
+                      if wrong else "."))
     if wrong:
         column.dataframe(pd.DataFrame(wrong[:MAX_SHOWN], columns=["word", "text", "predicted", "labelled"]),
                          hide_index=True, key="train_prediction_wrong", width="stretch",

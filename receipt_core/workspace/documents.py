@@ -20,7 +20,7 @@ import os
 import re
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from types import MappingProxyType
 from typing import Iterable, Mapping
 
@@ -51,8 +51,14 @@ class DocumentSummary:
 
     @property
     def title(self) -> str:
-        """What a picker shows: the source (an upload's file name) and the id, or the id alone."""
-        return f"{self.source} · {self.id}" if self.source and self.source != self.id else self.id
+        """What a picker shows: the source's file name (an upload's) and the id, or the id alone when the file name
+        is in it. The whole source went first: a 280-pixel picker showed "cord:json/receipt_00000.json · cord-sam"
+        and "wildreceipt:image_files/Image_28/14/3…", never the id (a walkthrough)."""
+        path = re.sub(r"^(cord|wildreceipt|label-studio|native):", "", self.source or "").replace("\\", "/")
+        name = PurePosixPath(path).name
+        if not name or name == self.id or PurePosixPath(name).stem in self.id:
+            return self.id
+        return f"{name} · {self.id}"
 
 
 @dataclass(frozen=True)
