@@ -6,6 +6,7 @@ import threading
 
 import pandas as pd
 import pytest
+from PIL import Image
 
 from receipt_core.data.document import Document, Word
 from receipt_core.plots.figures import document_figure, label_colors, prediction_figure
@@ -144,8 +145,13 @@ def test_document_figure_on_a_blank_page_draws_boxes_text_quantity_and_low_confi
     assert texts and list(texts[0].text) == ["2x", "COFFEE", "4.00"]
     boxes = next(t for t in fig.data if t.name == "ITEM_NAME" and t.mode == "lines")
     assert list(boxes.x[:5]) == [40, 100, 100, 40, 40]
-    assert fig.layout.yaxis.range == (120, 0) and fig.layout.uirevision == "doc-d1"
+    # without pixels the view is the words and a margin (4 % of the page's longer side, 8 pixels here), not the
+    # whole page: a CORD receipt's words drew tiny at the bottom of an empty figure (a walkthrough)
+    assert fig.layout.yaxis.range == (28, 2) and fig.layout.xaxis.range == (2, 198)
+    assert fig.layout.uirevision == "doc-d1"
     assert not fig.layout.images
+    with_image = document_figure(sample_doc(), image=Image.new("RGB", (200, 120), "white"))
+    assert with_image.layout.yaxis.range == (120, 0) and with_image.layout.xaxis.range == (0, 200)
 
 
 def test_figures_over_an_image_and_from_a_prediction():

@@ -29,7 +29,7 @@ from ..data.schema import DEFAULT_SCHEMA, LabelSchema
 from .click_targets import click_targets
 from .chart_layout import TOOLBAR_ROOM
 from .figures import (OTHER_COLOR, BoxMark, _outline, _page_background, _write_words, label_colors,
-                      page_figure_height)
+                      page_figure_height, page_view)
 
 ITEM_COLOR = "#6A3D9A"
 SELECTED_MARGIN = 3.0  # page pixels between a selected word's box and its frame
@@ -38,7 +38,8 @@ SELECTED_MARGIN = 3.0  # page pixels between a selected word's box and its frame
 def annotation_figure(doc: Document, image: Image.Image | str | None = None, selected: int | None = None,
                       schema: LabelSchema = DEFAULT_SCHEMA, figure_height: int | None = None) -> go.Figure:
     """The receipt with its labels, suggestions, items and the selected word (see the module docstring)."""
-    figure_height = figure_height or page_figure_height(doc.width, doc.height)
+    view = page_view(doc.width, doc.height, (w.box for w in doc.words), image is not None)
+    figure_height = figure_height or page_figure_height(view.width, view.height)
     colors = label_colors(schema)
     fig = go.Figure()
     _page_background(fig, doc.width, doc.height, image)
@@ -75,9 +76,8 @@ def annotation_figure(doc: Document, image: Image.Image | str | None = None, sel
         showlegend=False, name="words", customdata=targets.index, hovertext=targets.hover, hoverinfo="text"))
     if image is None:
         _write_words(fig, [BoxMark(index=i, text=w.text, box=w.box, label=w.annotation_label) for i, w in indexed],
-                     doc.height, figure_height)
-    fig.update_xaxes(range=[0, doc.width], visible=False, constrain="domain")
-    fig.update_yaxes(range=[doc.height, 0], visible=False, scaleanchor="x", scaleratio=1)
+                     view.height, figure_height)
+    view.apply(fig)
     fig.update_layout(height=figure_height, margin=dict(l=0, r=0, t=TOOLBAR_ROOM, b=0), plot_bgcolor="white",
                       legend=dict(orientation="h", y=-0.02, yanchor="top"), uirevision=f"annotate-{doc.id}",
                       dragmode="zoom", hovermode="closest")

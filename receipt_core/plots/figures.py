@@ -105,7 +105,8 @@ def receipt_figure(width: int, height: int, marks: Sequence[BoxMark], image: Ima
     """
     if width <= 0 or height <= 0:
         raise ValueError(f"a receipt page must have a positive size, got {width}x{height}")
-    figure_height = figure_height or page_figure_height(width, height)
+    view = page_view(width, height, (m.box for m in marks), image is not None)
+    figure_height = figure_height or page_figure_height(view.width, view.height)
     colors = {**label_colors(schema), NOT_LABELLED: NOT_LABELLED_COLOR}
     fig = go.Figure()
     _page_background(fig, width, height, image)
@@ -154,10 +155,9 @@ def receipt_figure(width: int, height: int, marks: Sequence[BoxMark], image: Ima
             fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line=dict(color="#000000", width=4),
                                      name=f"word {selected}", hoverinfo="skip"))
     if image is None:
-        _write_words(fig, marks, height, figure_height)
+        _write_words(fig, marks, view.height, figure_height)
 
-    fig.update_xaxes(range=[0, width], visible=False, constrain="domain")
-    fig.update_yaxes(range=[height, 0], visible=False, scaleanchor="x", scaleratio=1)
+    view.apply(fig)
     fig.update_layout(title=figure_title(title) if title else None, height=figure_height,
                       margin=dict(l=0, r=0, t=TITLED_TOP if title else TOOLBAR_ROOM, b=0),
                       plot_bgcolor="white", legend=dict(orientation="h", y=-0.02, yanchor="top"),
@@ -182,6 +182,44 @@ def prediction_figure(width: int, height: int, prediction: Mapping[str, Any],
     return receipt_figure(width, height, prediction_marks(prediction, uncertain_below), image=image, title=title,
                           schema=schema, uirevision=f"prediction-{prediction.get('id', '')}",
                           figure_height=figure_height)
+
+
+@dataclass(frozen=True)
+class PageView:
+    """The part of a page a receipt figure shows, in page pixels."""
+
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+
+    @property
+    def width(self) -> float:
+        return self.x1 - self.x0
+
+    @property
+    def height(self) -> float:
+        return self.y1 - self.y0
+
+    def apply(self, fig: go.Figure) -> None:
+        """Set the figure's axes to this view, one page pixel as wide as it is tall."""
+        fig.update_xaxes(range=[self.x0, self.x1], visible=False, constrain="domain")
+        fig.update_yaxes(range=[self.y1, self.y0], visible=False, scaleanchor="x", scaleratio=1)
+
+
+VIEW_MARGIN = 0.04  # of the page's longer side, around the words of a page without pixels
+
+
+def page_view(width: float, height: float, boxes: Iterable[Sequence[float]], has_image: bool) -> PageView:
+    """The whole page over its image; without pixels, the words' extent and a margin: a CORD receipt's words fill
+    a third of its page, and its blank page drew them tiny at the bottom of an empty figure (a walkthrough)."""
+    boxes = list(boxes)
+    if has_image or not boxes:
+        return PageView(0.0, 0.0, float(width), float(height))
+    margin = VIEW_MARGIN * max(width, height)
+    return PageView(max(0.0, min(b[0] for b in boxes) - margin), max(0.0, min(b[1] for b in boxes) - margin),
+                    min(float(width), max(b[2] for b in boxes) + margin),
+                    min(float(height), max(b[3] for b in boxes) + margin))
 
 
 def page_figure_height(width: int, height: int) -> int:
@@ -247,12 +285,12 @@ def _hover(mark: BoxMark) -> str:
     return "<br>".join(parts)
 
 
-def _write_words(fig: go.Figure, marks: Sequence[BoxMark], page_height: int, figure_height: int) -> None:
+def _write_words(fig: go.Figure, marks: Sequence[BoxMark], page_height: float, figure_height: int) -> None:
     """Write each word's text in its box, sized to the box (blank-page view of receipts without pixels); not over
     :data:`WRITTEN_WORDS_MAX` words, which no one reads at the figure's size and the browser draws for seconds."""
     if not marks or len(marks) > WRITTEN_WORDS_MAX:
         return
-    scale = figure_height / page_height  # screen pixels per page pixel, roughly (the page fills the height)
+    scale = figure_height / page_height  # screen pixels per page pixel, roughly (the view fills the height)
     fig.add_trace(go.Scatter(
         x=[(m.box[0] + m.box[2]) / 2 for m in marks], y=[(m.box[1] + m.box[3]) / 2 for m in marks],
         mode="text", text=[escape_markup(m.text) for m in marks],

@@ -32,7 +32,8 @@ from ..data.schema import shown_label, stored_answer
 from ..evaluation.confidence import DEFAULT_UNCERTAIN_BELOW, word_confidence
 from .click_targets import click_targets
 from .chart_layout import TITLED_TOP, TOOLBAR_ROOM, figure_title
-from .figures import LOW_CONFIDENCE, _outline, _page_background, _write_words, page_figure_height
+from .figures import (LOW_CONFIDENCE, _outline, _page_background, _write_words, page_figure_height,
+                      page_view)
 
 OCR_LAYER = "ocr"
 MODEL_LAYER = "model"
@@ -144,20 +145,20 @@ def overlay_figure(doc: Document, prediction, image: Image.Image | str | None = 
     docstring says, over its image or a blank page with the words written."""
     if doc.width <= 0 or doc.height <= 0:
         raise ValueError(f"a receipt page must have a positive size, got {doc.width}x{doc.height}")
-    figure_height = figure_height or page_figure_height(doc.width, doc.height)
+    view = page_view(doc.width, doc.height, (w.box for w in doc.words), image is not None)
+    figure_height = figure_height or page_figure_height(view.width, view.height)
     marks = confidence_marks(doc, prediction, low_ocr_below, unsure_below)
     fig = go.Figure()
     _page_background(fig, doc.width, doc.height, image)
     if image is None:
-        _write_words(fig, marks, doc.height, figure_height)
+        _write_words(fig, marks, view.height, figure_height)
     _add_outline(fig, [m.box for m in marks], "word", dict(color=WORD_COLOR, width=1))
     add_overlay(fig, marks, layers, low_ocr_below, unsure_below)
     targets = click_targets([m.box for m in marks], range(len(marks)), [_hover(m) for m in marks])
     fig.add_trace(go.Scatter(  # invisible points along each box carry the hover text
         x=targets.x, y=targets.y, mode="markers", marker=dict(size=6, color=WORD_COLOR, opacity=0.01),
         showlegend=False, customdata=targets.index, hovertext=targets.hover, hoverinfo="text", name="words"))
-    fig.update_xaxes(range=[0, doc.width], visible=False, constrain="domain")
-    fig.update_yaxes(range=[doc.height, 0], visible=False, scaleanchor="x", scaleratio=1)
+    view.apply(fig)
     fig.update_layout(title=figure_title(title) if title else None, height=figure_height,
                       margin=dict(l=0, r=0, t=TITLED_TOP if title else TOOLBAR_ROOM, b=0),
                       plot_bgcolor="white", legend=dict(orientation="h", y=-0.02, yanchor="top"),
