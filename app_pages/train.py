@@ -349,8 +349,11 @@ with st.expander("Run settings", expanded=slot.current() is None):
                     return job.run_id, job
             else:
                 train_docs, eval_docs = split_labelled(labelled, chosen_eval, hold_out)
-                description = (f"{backbone} · {preset if kind == TWO_HEAD else 'reference tagger'} · "
-                               f"{len(train_docs)} train / {len(eval_docs)} eval receipts")
+                # the datasets by name: a finished run's header under another dataset's picker read as trained on
+                # that one (a walkthrough)
+                data = (f"{len(train_docs)} train of {train_set} / {len(eval_docs)} eval "
+                        + (f"of {chosen_eval}" if chosen_eval is not None else "held out of it"))
+                description = f"{backbone} · {preset if kind == TWO_HEAD else 'reference tagger'} · {data}"
                 if kind == REFERENCE:
                     config = ReferenceConfig(backbone=backbone, epochs=int(epochs), max_minutes=budget,
                                              batch_size=int(batch_size), lr=float(lr), seed=int(seed),
@@ -373,8 +376,7 @@ with st.expander("Run settings", expanded=slot.current() is None):
                         head_boxes=bool(head_boxes),
                         head_lr=float(head_lr) or None)
                     # its hand toggles too, as the run's name on Runs has them (a walkthrough)
-                    description = (f"{default_run_name(config)} · {len(train_docs)} train / {len(eval_docs)} eval "
-                                   "receipts")
+                    description = f"{default_run_name(config)} · {data}"
 
                     def launch():
                         job = start_run(ws, config, train_docs, eval_docs)

@@ -29,7 +29,7 @@ from ..data.schema import DEFAULT_SCHEMA, LabelSchema
 from .click_targets import click_targets
 from .chart_layout import TOOLBAR_ROOM
 from .figures import (OTHER_COLOR, BoxMark, _outline, _page_background, _write_words, label_colors,
-                      page_figure_height, page_view)
+                      legend_below, page_figure_height, page_view)
 
 ITEM_COLOR = "#6A3D9A"
 SELECTED_MARGIN = 3.0  # page pixels between a selected word's box and its frame
@@ -79,8 +79,8 @@ def annotation_figure(doc: Document, image: Image.Image | str | None = None, sel
                      view.height, figure_height)
     view.apply(fig)
     fig.update_layout(height=figure_height, margin=dict(l=0, r=0, t=TOOLBAR_ROOM, b=0), plot_bgcolor="white",
-                      legend=dict(orientation="h", y=-0.02, yanchor="top"), uirevision=f"annotate-{doc.id}",
-                      dragmode="zoom", hovermode="closest")
+                      uirevision=f"annotate-{doc.id}", dragmode="zoom", hovermode="closest")
+    legend_below(fig)
     return fig
 
 

@@ -24,7 +24,7 @@ from ..data.annotation import answer_score
 from ..data.document import NOT_LABELLED, Document
 from ..data.markup import escape_markup
 from ..data.schema import DEFAULT_SCHEMA, OTHER, QUANTITY, LabelSchema, stored_answer
-from .chart_layout import TITLED_TOP, TOOLBAR_ROOM, figure_title
+from .chart_layout import TITLED_TOP, TOOLBAR_ROOM, figure_title, legend_rows
 from .click_targets import click_targets
 
 FIGURE_HEIGHT = 720  # pixels on screen for a receipt figure
@@ -160,8 +160,8 @@ def receipt_figure(width: int, height: int, marks: Sequence[BoxMark], image: Ima
     view.apply(fig)
     fig.update_layout(title=figure_title(title) if title else None, height=figure_height,
                       margin=dict(l=0, r=0, t=TITLED_TOP if title else TOOLBAR_ROOM, b=0),
-                      plot_bgcolor="white", legend=dict(orientation="h", y=-0.02, yanchor="top"),
-                      uirevision=uirevision, dragmode="zoom", hovermode="closest")
+                      plot_bgcolor="white", uirevision=uirevision, dragmode="zoom", hovermode="closest")
+    legend_below(fig)
     return fig
 
 
@@ -205,6 +205,20 @@ class PageView:
         """Set the figure's axes to this view, one page pixel as wide as it is tall."""
         fig.update_xaxes(range=[self.x0, self.x1], visible=False, constrain="domain")
         fig.update_yaxes(range=[self.y1, self.y0], visible=False, scaleanchor="x", scaleratio=1)
+
+
+RECEIPT_COLUMN = 420  # pixels across a receipt figure's column at 1024 to 1366 pixels (figure_and_tables' left)
+RECEIPT_LEGEND_ROW = 30  # pixels of one row of a receipt figure's legend as the dashboard draws it
+
+
+def legend_below(fig: go.Figure) -> None:
+    """The legend in a bottom margin of its own, sized for its rows in a receipt column, and the figure that much
+    taller. Placed against the plot, Plotly took its rows from the plot as it drew: a walkthrough's four-row legend
+    on Annotate sat over the bottom of the receipt, whose TOTAL and CASH showed again below it."""
+    names = [t.name for t in fig.data if t.showlegend is not False and t.name]
+    bottom = RECEIPT_LEGEND_ROW * legend_rows(names, RECEIPT_COLUMN) + 10 if names else 0
+    fig.update_layout(legend=dict(orientation="h", x=0, xanchor="left", y=-0.01, yanchor="top"), margin_b=bottom,
+                      height=(fig.layout.height or FIGURE_HEIGHT) + bottom)
 
 
 VIEW_MARGIN = 0.04  # of the page's longer side, around the words of a page without pixels

@@ -32,8 +32,8 @@ from ..data.schema import shown_label, stored_answer
 from ..evaluation.confidence import DEFAULT_UNCERTAIN_BELOW, word_confidence
 from .click_targets import click_targets
 from .chart_layout import TITLED_TOP, TOOLBAR_ROOM, figure_title
-from .figures import (LOW_CONFIDENCE, _outline, _page_background, _write_words, page_figure_height,
-                      page_view)
+from .figures import (LOW_CONFIDENCE, _outline, _page_background, _write_words, legend_below,
+                      page_figure_height, page_view)
 
 OCR_LAYER = "ocr"
 MODEL_LAYER = "model"
@@ -161,8 +161,8 @@ def overlay_figure(doc: Document, prediction, image: Image.Image | str | None = 
     view.apply(fig)
     fig.update_layout(title=figure_title(title) if title else None, height=figure_height,
                       margin=dict(l=0, r=0, t=TITLED_TOP if title else TOOLBAR_ROOM, b=0),
-                      plot_bgcolor="white", legend=dict(orientation="h", y=-0.02, yanchor="top"),
-                      uirevision=f"overlay-{doc.id}", dragmode="zoom", hovermode="closest")
+                      plot_bgcolor="white", uirevision=f"overlay-{doc.id}", dragmode="zoom", hovermode="closest")
+    legend_below(fig)
     return fig
 
 
