@@ -34,10 +34,13 @@ FEED_KEY = "train_feed"
 FIGURES_KEY = "train_chart_figures"  # chart key → (what it was built from, figure)
 NOTICE_KEY = "train_control_notice"  # what the last Pause/Resume/Stop press has to say: (toast|warning, text)
 PREDICTION_KEY = "train_prediction_drawn"  # the watched receipt's figure as last drawn (_DrawnPrediction)
+# the charts and predictions while a run trains; the status line keeps its own 2 s. Watched in headless Chromium on
+# the 2 cores, the page cost the training: the dashboard's run took 144.0 and 134.6 s at 6 s, 128.1 and 128.6 s at
+# 10 s (the same run from the command line: 96.7-112.6 s; BENCHMARKS.md)
+RESULTS_REFRESH_S = 10.0
 # While a run trains, the watched receipt's figure (its image and a box per word: the page's costliest redraw, on the
 # server and in the browser) is redrawn at most this often; a short epoch would otherwise redraw it every refresh.
-PREDICTION_REDRAW_S = 6.0
-RESULTS_REFRESH_S = 6.0  # the charts and predictions while a run trains; the status line keeps its own, faster rate
+PREDICTION_REDRAW_S = RESULTS_REFRESH_S
 TITLES = {"fields": "Field labels", "quantity": "Quantities", "tags": "Reference tagger",
           "masked_words": "Masked words"}
 
