@@ -235,6 +235,13 @@ def test_train_reference_and_pretrain_without_out_keep_their_run_in_the_workspac
         conn.execute("UPDATE runs SET pid = 999999999 WHERE id = ?", (fresh,))
     assert main(["evaluate", fresh, "--data", str(cord_folders[0]), "--workspace", str(workspace)]) == 2
     assert f"run {fresh} ended (interrupted) before its first save: it has no checkpoint" in capsys.readouterr().err
+    # a finished run's folder moved away is named so, and not made again empty (a probe)
+    moved = tmp_path / "moved-run"
+    ws.run_dir(run.id).rename(moved)
+    assert main(["evaluate", run.id, "--data", str(cord_folders[0]), "--workspace", str(workspace)]) == 2
+    assert "is gone (moved or deleted); give the folder where its checkpoint is now" in capsys.readouterr().err
+    assert not (workspace / "runs" / run.id).exists()
+    moved.rename(workspace / "runs" / run.id)
     # a folder holding other files is no workspace to keep a run in (a probe built one inside a checkpoint)
     run_folder = ws.run_dir(run.id)
     assert main(["train", *data, "--backbone", "tiny", "--epochs", "1", "--workspace", str(run_folder)]) == 2
