@@ -14,6 +14,7 @@ so it also asks for 200 epochs of batch 1, which the benchmark stops itself.
 
 from __future__ import annotations
 
+import re
 import tempfile
 import time
 from pathlib import Path
@@ -96,7 +97,7 @@ def _measure(page, url: str, sizes: Sizes, clicks: int) -> tuple[float, list[flo
             wait_idle(page, timeout=120_000)
             _require_training(page, len(responses))
     page.get_by_role("button", name="Stop", exact=True).click()
-    page.get_by_text("Stopped after").wait_for(timeout=300_000)
+    page.get_by_text(re.compile(r"^Stopped after")).wait_for(timeout=300_000)
     return first_point, responses
 
 

@@ -110,7 +110,7 @@ def test_full_flow_in_a_real_browser(server, page):
     assert after > before >= 2
     shot(page, "train")
     page.get_by_role("button", name="Stop", exact=True).click()
-    page.get_by_text("Stopped after").wait_for(timeout=90_000)
+    page.get_by_text(re.compile(r"^Stopped after")).wait_for(timeout=90_000)
     runs = ws.list_runs()
     assert runs and runs[0].status == "stopped"
     (ARTIFACTS / "timings.txt").write_text(f"tiny: Start to a loss chart with 2 points: {first_points:.1f}s\n")
@@ -186,5 +186,5 @@ def test_demo_path_on_the_default_backbone_reaches_a_loss_point(server, page):
     if os.environ.get("UPDATE_SCREENSHOT") == "1":
         shutil.copyfile(ARTIFACTS / "train-default.png", REPO / "assets" / "screenshot.png")
     page.get_by_role("button", name="Stop", exact=True).click()
-    page.get_by_text("Stopped after").wait_for(timeout=300_000)
+    page.get_by_text(re.compile(r"^Stopped after")).wait_for(timeout=300_000)
     assert Workspace(home).list_runs()[0].config["backbone"] == default_backbone
