@@ -157,9 +157,9 @@ def figure_and_tables(stacked: bool = False) -> tuple[DeltaGenerator, DeltaGener
 def pair_evaluation(train_key: str, eval_key: str, names: list[str]) -> None:
     """On_change of a form's training dataset: its evaluation choice follows to the dataset's sibling
     (``cord-sample-train`` → ``cord-sample-dev``), as the sidebar's choice does; without one it is kept, unless it
-    is the training dataset itself or another training dataset's sibling (then part is held out). The sidebar's dataset follows the training dataset. A
-    walkthrough picked the race's training dataset and was left evaluating on a held-out share although its dev set
-    was there."""
+    is the training dataset itself or another training dataset's sibling (then part is held out). The sidebar's
+    dataset follows the training dataset. A walkthrough picked the race's training dataset and was left evaluating
+    on a held-out share although its dev set was there."""
     from receipt_core.datasets.splits import paired_datasets
 
     train = st.session_state.get(train_key)

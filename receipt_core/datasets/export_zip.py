@@ -2,8 +2,8 @@
 :func:`export_folder`) or as one zip (what Data → Export downloads, :func:`export_zip_bytes`).
 
 The zip holds one folder named as the zip, ``<dataset>-<format>`` (``workspace-<format>`` for every document),
-written by :func:`receipt_core.datasets.export_documents` in the chosen format — native files, CORD-style JSON, or a Label
-Studio ``tasks.json`` with its labeling configuration — plus the receipts' images. Unzipped, the folder imports
+written by :func:`receipt_core.datasets.export_documents` in the chosen format — native files, CORD-style JSON, or
+a Label Studio ``tasks.json`` with its labeling configuration — plus the receipts' images. Unzipped, the folder imports
 back with ``import`` / Data → Import in the same format (native and Label Studio; CORD-style keeps labels, boxes and
 items but not provenance).
 """

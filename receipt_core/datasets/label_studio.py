@@ -16,8 +16,9 @@ from ..data.document import IMPORT, LABEL_SOURCES, Document, Suggestion, Word, r
 from ..data.quantity import parse_quantity
 from ..data.schema import OTHER, QUANTITY, LabelSchema
 from .bounded_json import first_constant
-from ._common import (DEFAULT_LIMITS, ImportLimits, RecordError, box_on_page, inside, note_no_count, number,
-                      page_size, quantity_number, read_record_file, shown, storable, too_many_words)
+from ._common import (DEFAULT_LIMITS, ImportLimits, RecordError, inside, note_no_count, quantity_number,
+                      read_record_file, shown, storable, too_many_words)
+from .label_studio_geometry import page_of, region_box
 from .label_studio_template import GROUP, IMAGE_FOLDER, ITEM_RELATION, OCR_CONFIDENCE, QUANTITY_TAG
 from .report import DatasetImportError, ImportReport, RecordCollector
 from ..wording import counted
@@ -106,7 +107,7 @@ def _task_document(task: Any, number_: int, folder: Path, schema: LabelSchema, l
     if (error := too_many_words(len({shown(r.get("id")) for r in results if r.get("type") != "relation"}), limits)) \
             is not None:
         raise error
-    width, height = _page(data, results)
+    width, height = page_of(data, results)
     regions = _regions(results, width, height, schema, notes)
     if not regions:
         raise RecordError("no usable word regions (a rectangle with a transcription)")
@@ -164,15 +165,6 @@ def _task_receipt_id(task_id: Any, ref: Any) -> str:
     return f"label-studio-{task_id}{suffix}"
 
 
-def _page(data: Mapping, results: list[Mapping]) -> tuple[int, int]:
-    for result in results:
-        if "original_width" in result and "original_height" in result:
-            return page_size(result["original_width"], result["original_height"], "the original image")
-    if "width" in data and "height" in data:
-        return page_size(data["width"], data["height"], "the page in data")
-    raise RecordError("no page size: no result has original_width/original_height and data has no width/height")
-
-
 def _regions(results: list[Mapping], width: int, height: int, schema: LabelSchema,
              notes: list[str]) -> dict[str, dict[str, Any]]:
     """Region id -> {box, text, label, value, meta}, in order of first appearance."""
@@ -197,7 +189,7 @@ def _regions(results: list[Mapping], width: int, height: int, schema: LabelSchem
                 region["dropped"] = True
             if "box" not in region and not region.get("dropped"):
                 try:
-                    region["box"] = _box(value, width, height, notes, rid)
+                    region["box"] = region_box(value, width, height, notes, rid)
                 except RecordError as error:
                     notes.append(f"region {rid}: {error}; dropped")
                     region["dropped"] = True
@@ -234,44 +226,6 @@ def _regions(results: list[Mapping], width: int, height: int, schema: LabelSchem
             continue
         usable[rid] = region
     return usable
-
-
-def _box(value: Mapping, width: int, height: int, notes: list[str], rid: str):
-    """A rectangle's or a polygon's box in page pixels (Label Studio gives percent of the image)."""
-    if "points" in value:
-        return _polygon_box(value["points"], width, height, notes, rid)
-    # x, y: the top-left corner before rotation; the rotation turns the box about that corner. Width and height
-    # become pixels before turning: turning the percent offsets mixed units on a page that is not square (a probe
-    # read a 24×80 px box as 16×120)
-    x, y = number(value.get("x"), "x") * width / 100, number(value.get("y"), "y") * height / 100
-    w = number(value.get("width"), "width") * width / 100
-    h = number(value.get("height"), "height") * height / 100
-    angle = number(value.get("rotation", 0) or 0, "rotation", 360.0)
-    corners = [(0.0, 0.0), (w, 0.0), (w, h), (0.0, h)]
-    if angle:
-        notes.append(f"region {rid}: rotated {angle:g}°; stored as the upright box around it")
-        c, s = math.cos(math.radians(angle)), math.sin(math.radians(angle))
-        corners = [(dx * c - dy * s, dx * s + dy * c) for dx, dy in corners]
-    return _on_page([round(x + dx, 2) for dx, _ in corners], [round(y + dy, 2) for _, dy in corners], width,
-                    height, notes, rid)
-
-
-def _polygon_box(points: Any, width: int, height: int, notes: list[str], rid: str):
-    """A polygon's box: its points are [x, y] in percent of the image (Label Studio's OCR template draws both)."""
-    if not isinstance(points, list) or len(points) < 3 or not all(isinstance(p, list) and len(p) == 2
-                                                                   for p in points):
-        raise RecordError(f"a polygon's points must be a list of at least 3 [x, y] pairs, got {shown(points)}")
-    xs = [round(number(px, "x") * width / 100, 2) for px, _ in points]
-    ys = [round(number(py, "y") * height / 100, 2) for _, py in points]
-    notes.append(f"region {rid}: a polygon; stored as the upright box around it")
-    return _on_page(xs, ys, width, height, notes, rid)
-
-
-def _on_page(xs: list[float], ys: list[float], width: int, height: int, notes: list[str], rid: str):
-    box, clamped = box_on_page(xs, ys, width, height)
-    if clamped:
-        notes.append(f"region {rid}: box extends outside the {width}x{height} page; clamped")
-    return box
 
 
 def _groups(results: list[Mapping], regions: Mapping[str, Mapping], notes: list[str]) -> dict[str, int]:

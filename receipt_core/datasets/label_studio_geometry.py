@@ -1,0 +1,58 @@
+"""Where a Label Studio region lies on its page: the page's size from a task, and a rectangle's or polygon's box in
+page pixels (Label Studio gives percent of the image, a rotation about the top-left corner, or polygon points)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Mapping
+
+from ..data.document import Box
+from ._common import RecordError, box_on_page, number, page_size, shown
+
+
+def page_of(data: Mapping, results: list[Mapping]) -> tuple[int, int]:
+    """The page's width and height: a result's original image size, else the task data's width and height."""
+    for result in results:
+        if "original_width" in result and "original_height" in result:
+            return page_size(result["original_width"], result["original_height"], "the original image")
+    if "width" in data and "height" in data:
+        return page_size(data["width"], data["height"], "the page in data")
+    raise RecordError("no page size: no result has original_width/original_height and data has no width/height")
+
+
+def region_box(value: Mapping, width: int, height: int, notes: list[str], rid: str) -> Box:
+    """A rectangle's or a polygon's box in page pixels (Label Studio gives percent of the image)."""
+    if "points" in value:
+        return _polygon_box(value["points"], width, height, notes, rid)
+    # x, y: the top-left corner before rotation; the rotation turns the box about that corner. Width and height
+    # become pixels before turning: turning the percent offsets mixed units on a page that is not square (a probe
+    # read a 24×80 px box as 16×120)
+    x, y = number(value.get("x"), "x") * width / 100, number(value.get("y"), "y") * height / 100
+    w = number(value.get("width"), "width") * width / 100
+    h = number(value.get("height"), "height") * height / 100
+    angle = number(value.get("rotation", 0) or 0, "rotation", 360.0)
+    corners = [(0.0, 0.0), (w, 0.0), (w, h), (0.0, h)]
+    if angle:
+        notes.append(f"region {rid}: rotated {angle:g}°; stored as the upright box around it")
+        c, s = math.cos(math.radians(angle)), math.sin(math.radians(angle))
+        corners = [(dx * c - dy * s, dx * s + dy * c) for dx, dy in corners]
+    return _on_page([round(x + dx, 2) for dx, _ in corners], [round(y + dy, 2) for _, dy in corners], width,
+                    height, notes, rid)
+
+
+def _polygon_box(points: Any, width: int, height: int, notes: list[str], rid: str) -> Box:
+    """A polygon's box: its points are [x, y] in percent of the image (Label Studio's OCR template draws both)."""
+    if not isinstance(points, list) or len(points) < 3 or not all(isinstance(p, list) and len(p) == 2
+                                                                   for p in points):
+        raise RecordError(f"a polygon's points must be a list of at least 3 [x, y] pairs, got {shown(points)}")
+    xs = [round(number(px, "x") * width / 100, 2) for px, _ in points]
+    ys = [round(number(py, "y") * height / 100, 2) for _, py in points]
+    notes.append(f"region {rid}: a polygon; stored as the upright box around it")
+    return _on_page(xs, ys, width, height, notes, rid)
+
+
+def _on_page(xs: list[float], ys: list[float], width: int, height: int, notes: list[str], rid: str) -> Box:
+    box, clamped = box_on_page(xs, ys, width, height)
+    if clamped:
+        notes.append(f"region {rid}: box extends outside the {width}x{height} page; clamped")
+    return box
