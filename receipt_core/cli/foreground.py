@@ -33,7 +33,7 @@ def run_in_foreground(job: TrainingJob, what: str = "training") -> FinishedEvent
             pass
     except KeyboardInterrupt:
         stopped = True
-        _abort_on_ctrl_c(what)  # first thing: a second press 50 ms later must find it set
+        _abort_on_ctrl_c(what, job)  # first thing: a second press 50 ms later must find it set
         print(f"interrupted: stopping {what} after the current step (press Ctrl-C again to abort)", file=sys.stderr,
               flush=True)
         job.stop()
@@ -94,11 +94,18 @@ def _stop_on_interrupt_or_terminate():
     return lambda: [signal.signal(number, handler) for number, handler in previous.items()]
 
 
-def _abort_on_ctrl_c(what: str) -> None:
-    """Make the next SIGINT (Ctrl-C) or SIGTERM abort at once (:func:`_abort`); the command ends after this job."""
+def _abort_on_ctrl_c(what: str, job: TrainingJob) -> None:
+    """Make the next SIGINT (Ctrl-C) or SIGTERM abort at once (:func:`_abort`), unless the job has already ended
+    with its save: a press in the instant between the saved run's "finished (stopped)" and the wait returning
+    turned its exit into 130, "aborted … without saving" (seen once in a full test run)."""
+
+    def abort_unless_saved(signum, frame) -> None:
+        if job.status not in ("finished", "stopped"):
+            _abort(what)
+
     if threading.current_thread() is threading.main_thread():
         for number in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(number, lambda signum, frame: _abort(what))
+            signal.signal(number, abort_unless_saved)
 
 
 def _ignore_ctrl_c() -> None:
