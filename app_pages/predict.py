@@ -14,7 +14,7 @@ from receipt_core.evaluation.confidence import (DEFAULT_UNCERTAIN_BELOW, LINE_AR
                                                 quality_note, scored_items, uncertain_words)
 from receipt_core.data.markup import spreadsheet_csv
 from receipt_core.data.images import MAX_IMAGES_PER_PREDICTION
-from receipt_core.plots.figures import LOW_CONFIDENCE, page_figure_height, prediction_figure, tall_figure_height
+from receipt_core.plots.figures import LOW_CONFIDENCE, prediction_figure, tall_figure_height
 from receipt_core.plots.overlay import MODEL_LAYER, OCR_LAYER, confidence_marks, overlay_counts, overlay_figure
 from receipt_core.training.events import METRIC_LABELS
 from receipt_core.training.run_documents import train_ids, trained_on_photos
@@ -147,7 +147,7 @@ if inputs:
                            help=f"Where the photo went wrong: words Tesseract read with confidence under "
                                 f"{LOW_CONFIDENCE:g} get a solid orange outline, words whose answer the model gave "
                                 f"with probability under the threshold a dashed blue frame")
-        height = tall_figure_height(doc.width, doc.height) if large else page_figure_height(doc.width, doc.height)
+        height = tall_figure_height(doc.width, doc.height) if large else None  # None: the figure's own, of its view
         title = f"{doc.source or doc.id} · {run_name}"  # the receipt (an upload's file name) and the run
         if OVERLAYS[overlay]:
             counts = overlay_counts(confidence_marks(doc, prediction, unsure_below=threshold))

@@ -216,7 +216,6 @@ with st.expander("Run settings", expanded=slot.current() is None):
     batch_size = hp[1].number_input("Batch size", 1, 64, defaults.batch_size,
                                     persist_state="session", key=f"train_batch{per_kind}")
     lr = hp[2].number_input("Learning rate", 1e-7, MAX_LR, defaults.lr, format="%.0e", step=1e-5,
-
                             persist_state="session", key=f"train_lr{per_kind}",
                             help="Above 0: a rate of 0 trains nothing")
     max_minutes = hp[3].number_input("Time budget (minutes)", 0.0, 600.0, defaults.max_minutes or 0.0,
@@ -250,7 +249,6 @@ with st.expander("Run settings", expanded=slot.current() is None):
                                        "line's top and bottom (row: one row per line, each word keeps its column)")
         if kind == TWO_HEAD:
             decay = more[1].number_input("Discriminative factor", 1.0, 10.0, defaults.decay_factor, step=0.1,
-
                                          persist_state="session", key="train_decay",
                                          help="Each lower layer's rate is the one above divided by this")
             weighting = more[2].selectbox("Loss weighting", ["fixed", "uncertainty"],
@@ -265,7 +263,6 @@ with st.expander("Run settings", expanded=slot.current() is None):
                                       help="linear: one word at a time; contextual: a small transformer over the "
                                            "receipt's words and their boxes")
             layer_mix = heads[1].selectbox("Heads read", LAYER_MIXES, index=LAYER_MIXES.index(defaults.layer_mix),
-
                                            persist_state="session", key=f"train_layer_mix_{preset}",
                                            help="off: the last layer; top / uniform: a learned "
                                            "mix of every layer, starting on the last one or evenly")
@@ -273,7 +270,6 @@ with st.expander("Run settings", expanded=slot.current() is None):
                                               persist_state="session", key="train_head_size",
                                               disabled=head != "contextual")
             head_depth = heads[3].number_input("Contextual head layers", 1, 4, defaults.head_depth,
-
                                                persist_state="session", key="train_head_depth",
                                                disabled=head != "contextual")
             head_boxes = heads[4].toggle("Head boxes", value=defaults.head_boxes,

@@ -1,9 +1,9 @@
-"""The watched receipt's prediction against its labels (ui/prediction_check.py)."""
+"""The watched receipt's prediction against its labels (receipt_core/evaluation/prediction_check.py)."""
 
 from __future__ import annotations
 
 from receipt_core.data.document import Document, Word
-from ui.prediction_check import wrong_words
+from receipt_core.evaluation.prediction_check import wrong_words
 
 
 def _doc() -> Document:

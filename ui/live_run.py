@@ -24,7 +24,7 @@ from receipt_core.training.run_feed import RunCurves, RunFeed
 from receipt_core.training.run_status import status_line
 from receipt_core.training.slot import JobBusyError
 from receipt_core.wording import as_sentence
-from ui.prediction_check import MAX_SHOWN, wrong_words
+from receipt_core.evaluation.prediction_check import MAX_SHOWN, wrong_words
 from ui.receipt_images import receipt_display_image
 from ui.run_badge import STATUS_ICONS, STOPPING, shown_status
 from ui.shared import (NO_VALUE, figure_and_tables, fmt_params, fmt_seconds, friendly, job_slot,
@@ -55,6 +55,13 @@ def feed_for(run_id: str, started_at: float | None = None) -> RunFeed:
     return feed
 
 
+def _read_feed(active, ws) -> RunCurves:
+    """The curves of ``active``'s run as its stored events give them now (this session's feed, read on)."""
+    feed = feed_for(active.run_id, active.started_at)
+    feed.poll(ws)
+    return feed.curves()
+
+
 def live_view() -> None:
     """Draw the current (or last) job of this server; reruns the whole page when the job ends."""
     active = job_slot().current()
@@ -65,9 +72,7 @@ def live_view() -> None:
                 "(see above), then Start trains on them.")  # Start is off without data (a walkthrough)
         return
     ws = workspace()
-    feed = feed_for(active.run_id, active.started_at)
-    feed.poll(ws)
-    curves = feed.curves()
+    curves = _read_feed(active, ws)
     live = active.is_live
     was_live = st.session_state.get("train_was_live")
     st.session_state["train_was_live"] = live
@@ -105,9 +110,7 @@ def live_results() -> None:
     if active is None:
         return
     ws = workspace()
-    feed = feed_for(active.run_id, active.started_at)
-    feed.poll(ws)
-    curves = feed.curves()
+    curves = _read_feed(active, ws)
     _charts(curves, active.run_id)
     _predictions(curves, ws, active.is_live)
 

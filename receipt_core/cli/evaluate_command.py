@@ -77,16 +77,15 @@ def _load_run(run_dir: Path, workspace: Path | None):
                 what = {"reference": "the reference tagger, whose scores its run printed after each epoch",
                         "pretrain": "layout pre-training, whose backbone `train --backbone` reads"}.get(kind, kind)
                 raise CommandError(f"run {run_dir} is a run of {what}; predict and evaluate read two-head runs")
-            folder = store.runs_dir / str(run_dir)  # not made here: a command that reads made an empty one (a probe)
-            run_dir = folder
+            run_dir = store.run_dir(str(run_dir), create=False)  # reading made an empty one (a probe)
             if not has_checkpoint(run_dir):  # a probe read "not a checkpoint folder: it has no run.json" for it
                 store.mark_interrupted_runs()  # a run whose process died will never save: not "try again"
                 status = store.get_run(run_dir.name).status
                 if status in LIVE_STATUSES:
                     raise CommandError(f"run {run_dir.name} has no checkpoint yet: it saves after each epoch (or "
                                        "when stopped); try again then")
-                if status in ("finished", "stopped") and not folder.is_dir():  # it saved, and the folder went
-                    raise CommandError(f"run {run_dir.name}'s folder {folder} is gone (moved or deleted); give the "
+                if status in ("finished", "stopped") and not run_dir.is_dir():  # it saved, and the folder went
+                    raise CommandError(f"run {run_dir.name}'s folder {run_dir} is gone (moved or deleted); give the "
                                        "folder where its checkpoint is now")
                 raise CommandError(f"run {run_dir.name} ended ({status}) before its first save: it has no "
                                    "checkpoint to read")

@@ -65,6 +65,7 @@ class LabelledDocuments:
 # run that scored 0.94 as the source of suggestions (a walkthrough)
 MIN_REVIEWED = 5
 
+
 def receipt_status(doc: Document, reviewed: bool = False) -> str:
     """``done`` when ``reviewed`` or the receipt came as gold from an import and every word still has a label from
     it or from a person (a person's correction of imported gold keeps it done, as a text correction did: a second

@@ -27,9 +27,8 @@ from ..data.document import NOT_LABELLED, Document, Word
 from ..data.markup import escape_markup
 from ..data.schema import DEFAULT_SCHEMA, LabelSchema
 from .click_targets import click_targets
-from .chart_layout import TOOLBAR_ROOM
 from .figures import (OTHER_COLOR, BoxMark, _outline, _page_background, _write_words, label_colors,
-                      legend_below, page_figure_height, page_view)
+                      lay_out_page, page_figure_height, page_view)
 
 ITEM_COLOR = "#6A3D9A"
 SELECTED_MARGIN = 3.0  # page pixels between a selected word's box and its frame
@@ -77,10 +76,7 @@ def annotation_figure(doc: Document, image: Image.Image | str | None = None, sel
     if image is None:
         _write_words(fig, [BoxMark(index=i, text=w.text, box=w.box, label=w.annotation_label) for i, w in indexed],
                      view.height, figure_height)
-    view.apply(fig)
-    fig.update_layout(height=figure_height, margin=dict(l=0, r=0, t=TOOLBAR_ROOM, b=0), plot_bgcolor="white",
-                      uirevision=f"annotate-{doc.id}", dragmode="zoom", hovermode="closest")
-    legend_below(fig)
+    lay_out_page(fig, view, figure_height, f"annotate-{doc.id}")
     return fig
 
 

@@ -157,11 +157,7 @@ def receipt_figure(width: int, height: int, marks: Sequence[BoxMark], image: Ima
     if image is None:
         _write_words(fig, marks, view.height, figure_height)
 
-    view.apply(fig)
-    fig.update_layout(title=figure_title(title) if title else None, height=figure_height,
-                      margin=dict(l=0, r=0, t=TITLED_TOP if title else TOOLBAR_ROOM, b=0),
-                      plot_bgcolor="white", uirevision=uirevision, dragmode="zoom", hovermode="closest")
-    legend_below(fig)
+    lay_out_page(fig, view, figure_height, uirevision, title)
     return fig
 
 
@@ -201,14 +197,21 @@ class PageView:
     def height(self) -> float:
         return self.y1 - self.y0
 
-    def apply(self, fig: go.Figure) -> None:
-        """Set the figure's axes to this view, one page pixel as wide as it is tall."""
-        fig.update_xaxes(range=[self.x0, self.x1], visible=False, constrain="domain")
-        fig.update_yaxes(range=[self.y1, self.y0], visible=False, scaleanchor="x", scaleratio=1)
 
 
 RECEIPT_COLUMN = 420  # pixels across a receipt figure's column at 1024 to 1366 pixels (figure_and_tables' left)
 RECEIPT_LEGEND_ROW = 30  # pixels of one row of a receipt figure's legend as the dashboard draws it
+
+
+def lay_out_page(fig: go.Figure, view: PageView, figure_height: int, uirevision: str | None, title: str = "") -> None:
+    """The layout every receipt figure shares: its axes on ``view`` (one page pixel as wide as it is tall), its
+    title under the toolbar, zoom kept across redraws (``uirevision``), and its legend below (:func:`legend_below`)."""
+    fig.update_xaxes(range=[view.x0, view.x1], visible=False, constrain="domain")
+    fig.update_yaxes(range=[view.y1, view.y0], visible=False, scaleanchor="x", scaleratio=1)
+    fig.update_layout(title=figure_title(title) if title else None, height=figure_height,
+                      margin=dict(l=0, r=0, t=TITLED_TOP if title else TOOLBAR_ROOM, b=0),
+                      plot_bgcolor="white", uirevision=uirevision, dragmode="zoom", hovermode="closest")
+    legend_below(fig)
 
 
 def legend_below(fig: go.Figure) -> None:

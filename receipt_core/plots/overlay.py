@@ -31,8 +31,7 @@ from ..data.markup import escape_markup
 from ..data.schema import shown_label, stored_answer
 from ..evaluation.confidence import DEFAULT_UNCERTAIN_BELOW, word_confidence
 from .click_targets import click_targets
-from .chart_layout import TITLED_TOP, TOOLBAR_ROOM, figure_title
-from .figures import (LOW_CONFIDENCE, _outline, _page_background, _write_words, legend_below,
+from .figures import (LOW_CONFIDENCE, _outline, _page_background, _write_words, lay_out_page,
                       page_figure_height, page_view)
 
 OCR_LAYER = "ocr"
@@ -158,11 +157,7 @@ def overlay_figure(doc: Document, prediction, image: Image.Image | str | None = 
     fig.add_trace(go.Scatter(  # invisible points along each box carry the hover text
         x=targets.x, y=targets.y, mode="markers", marker=dict(size=6, color=WORD_COLOR, opacity=0.01),
         showlegend=False, customdata=targets.index, hovertext=targets.hover, hoverinfo="text", name="words"))
-    view.apply(fig)
-    fig.update_layout(title=figure_title(title) if title else None, height=figure_height,
-                      margin=dict(l=0, r=0, t=TITLED_TOP if title else TOOLBAR_ROOM, b=0),
-                      plot_bgcolor="white", uirevision=f"overlay-{doc.id}", dragmode="zoom", hovermode="closest")
-    legend_below(fig)
+    lay_out_page(fig, view, figure_height, f"overlay-{doc.id}", title)
     return fig
 
 

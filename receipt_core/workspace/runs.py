@@ -76,13 +76,15 @@ class RunStore(Database):
                          (run_id, str(name), dumps(config, "run config"), pid, started, now, now))
         return run_id
 
-    def run_dir(self, run_id: str) -> Path:
-        """The run's checkpoint folder (created on first use). Only a run of this workspace has one."""
+    def run_dir(self, run_id: str, create: bool = True) -> Path:
+        """The run's checkpoint folder (created on first use, unless ``create`` is False: a command that only reads
+        must not make an empty one). Only a run of this workspace has one."""
         self.get_run(run_id)
         if not isinstance(run_id, str) or not _RUN_ID.match(run_id):
             raise WorkspaceError(f"run id {run_id!r} is not a workspace run id; it has no folder here")
         folder = self.runs_dir / run_id
-        folder.mkdir(parents=True, exist_ok=True)
+        if create:
+            folder.mkdir(parents=True, exist_ok=True)
         return folder
 
     def append_run_event(self, run_id: str, kind: str, payload: Mapping[str, Any]) -> int:

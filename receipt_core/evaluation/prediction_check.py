@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from receipt_core.data.document import Document
-from receipt_core.data.schema import stored_answer
+from ..data.document import Document
+from ..data.schema import stored_answer
 
 MAX_SHOWN = 12  # wrong words listed; the count says how many there are
 
