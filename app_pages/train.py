@@ -74,6 +74,36 @@ def _head_settings(defaults: TrainConfig, preset: str) -> HeadSettings:
         head_boxes=bool(state.get("train_head_boxes", defaults.head_boxes)))
     return config.head_settings()
 
+def _phase_settings(defaults: TrainConfig, layers: int) -> tuple[int, int, int]:
+    """The phased plan's own settings (phase 2's depth, 0 for auto; epochs per phase; patience), drawn in a row."""
+    phase_cols = field_row(3, width=240)
+    if (st.session_state.get("train_top_k") or 0) > layers:  # a smaller backbone than the last one
+        st.session_state["train_top_k"] = layers
+    # 0: auto (TrainConfig.for_training_set decides). Not None: Streamlit takes a None value for no choice at all
+    # and drew "Choose an option" (found by a walkthrough)
+    depths = [0, *range(1, layers + 1)]
+    top_k_index = {} if "train_top_k" in st.session_state else {
+        "index": depths.index(min(defaults.phased_top_k, layers) if defaults.phased_top_k else 0)}
+    # one label for auto whatever the backbone: a label that changed with it (tiny's "auto (2)") came back from
+    # the widget as that text instead of 0 once the backbone changed
+    top_k = phase_cols[0].selectbox(
+        "Phase 2: top encoder layers", depths,
+        persist_state="session", key="train_top_k",
+        format_func=lambda k: (f"auto ({DEEP_PHASE_TWO}; {SHALLOW_PHASE_TWO} on a tight budget)" if not k
+                               else str(k)),
+        help=f"Of this backbone's {layers}. auto: {DEEP_PHASE_TWO} layers score higher when the run has time "
+             f"for its epochs, {SHALLOW_PHASE_TWO} when a time budget cuts it short (README); never more than "
+             "the backbone has", **top_k_index)
+    epochs_per_phase = phase_cols[1].number_input("Epochs per phase", 0, 50,
+                                                  defaults.epochs_per_phase or 0,
+                                                  persist_state="session", key="train_epochs_per_phase",
+                                                  help="0: a phase ends by patience only")
+    patience = phase_cols[2].number_input("Patience (evaluations; 0: off)", 0, 20, defaults.patience or 0,
+                                          persist_state="session", key="train_patience",
+                                          help="A phase also ends after this many evaluations in a row without a "
+                                               "lower validation loss; 0: off, a phase ends by its epochs only")
+    return top_k, epochs_per_phase, patience
+
 
 require_router()
 st.title("Train")
@@ -175,35 +205,10 @@ with st.expander("Run settings", expanded=slot.current() is None):
             default_note.caption(f"The default, {preset}: level with full fine-tuning on CORD dev (field F1 0.965 vs "
                                  "0.962 over three seeds, within the noise rule) and ahead of it on WildReceipt "
                                  "photos (0.767 vs 0.735), for less training (README).")
-        phase_cols = field_row(3, width=240)
         layers = sum(1 for name, _ in sizes if name.startswith("encoder.")) or 24
-        if (st.session_state.get("train_top_k") or 0) > layers:  # a smaller backbone than the last one
-            st.session_state["train_top_k"] = layers
-        # 0: auto (TrainConfig.for_training_set decides). Not None: Streamlit takes a None value for no choice at all
-        # and drew "Choose an option" (found by a walkthrough)
-        depths = [0, *range(1, layers + 1)]
-        top_k_index = {} if "train_top_k" in st.session_state else {
-            "index": depths.index(min(defaults.phased_top_k, layers) if defaults.phased_top_k else 0)}
-        # one label for auto whatever the backbone: a label that changed with it (tiny's "auto (2)") came back from
-        # the widget as that text instead of 0 once the backbone changed
-        top_k = phase_cols[0].selectbox(
-            "Phase 2: top encoder layers", depths,
-            persist_state="session", key="train_top_k", disabled=preset != "phased",
-            format_func=lambda k: (f"auto ({DEEP_PHASE_TWO}; {SHALLOW_PHASE_TWO} on a tight budget)" if not k
-                                   else str(k)),
-            help=f"Of this backbone's {layers}. auto: {DEEP_PHASE_TWO} layers score higher when the run has time "
-                 f"for its epochs, {SHALLOW_PHASE_TWO} when a time budget cuts it short (README); never more than "
-                 "the backbone has", **top_k_index)
-        epochs_per_phase = phase_cols[1].number_input("Epochs per phase", 0, 50,
-                                                      defaults.epochs_per_phase or 0,
-                                                      persist_state="session", key="train_epochs_per_phase",
-                                                      disabled=preset != "phased",
-                                                      help="0: a phase ends by patience only")
-        patience = phase_cols[2].number_input("Patience (evaluations)", 0, 20, defaults.patience or 0,
-                                              persist_state="session", key="train_patience",
-                                              disabled=preset != "phased",
-                                              help="A phase also ends after this many evaluations without a lower "
-                                                   "validation loss; 0: off")
+        top_k, epochs_per_phase, patience = 0, defaults.epochs_per_phase or 0, defaults.patience or 0
+        if preset == "phased":  # drawn for phased only: greyed under another scenario they read as its settings
+            top_k, epochs_per_phase, patience = _phase_settings(defaults, layers)
     elif backbone_choice == LOCAL and backbone:  # the reference and pre-training read the same folder
         readable = False
         with user_errors("Reading the backbone"):

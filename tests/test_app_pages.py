@@ -946,6 +946,8 @@ def test_picking_a_scenario_gives_every_setting_that_scenario_s_defaults(demo_en
     assert [t.value for t in at.toast] and "freeze-backbone's own defaults: " in at.toast[0].value  # said
     assert "epochs 20" in at.toast[0].value  # the 3 typed above is replaced, and the page says so
     assert "per phase" not in at.toast[0].value  # a walkthrough read "epochs per phase 1" for freeze-backbone
+    drawn = {w.key for w in [*at.number_input, *at.selectbox]}  # and saw it greyed on the page: drawn for phased only
+    assert not drawn & {"train_epochs_per_phase", "train_patience", "train_top_k"}
     assert at.selectbox(key="train_head").value == expected.head == "contextual"
     assert at.number_input(key="train_head_depth").value == expected.head_depth
     assert at.number_input(key="train_head_size").value == expected.head_size

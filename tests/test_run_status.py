@@ -61,10 +61,10 @@ def test_the_epoch_never_goes_backwards_and_the_end_matches_the_finished_event()
     assert end.ended and end.eta_s is None and end.elapsed_s == 13.7
     assert "finished after 14s" in end.text() and "elapsed" not in end.text()
     # the rate is the latest window's: said while the run trains, not as if it were the whole run's (a walkthrough)
-    assert "windows/s" not in end.text()
+    assert "samples/s" not in end.text()
     running = RunClock(started_at=T0)
     running.add(progress(3, 3.0), T0 + 3)
-    assert "2.0 windows/s" in status_line(running.timing(), T0 + 4).text()
+    assert "2.0 samples/s" in status_line(running.timing(), T0 + 4).text()
 
 
 def test_no_eta_until_the_rate_is_measured_then_it_counts_down():

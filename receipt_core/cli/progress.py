@@ -58,7 +58,7 @@ class ProgressPrinter:
         eta = "" if progress.eta_s is None else f" ETA {duration(progress.eta_s)}"
         self._print(f"step  {progress.step}/{progress.total_steps} epoch {min(progress.epoch + 1, progress.epochs)}/"
                     f"{progress.epochs}{losses} {progress.steps_per_s:.2f} steps/s "
-                    f"{progress.items_per_s:.1f} windows/s{eta}")
+                    f"{progress.items_per_s:.1f} samples/s{eta}")
 
     def _print(self, line: str) -> None:
         print(line, file=self.stream, flush=True)
