@@ -66,16 +66,21 @@ def test_runs_like_the_plan_are_pooled_and_others_ignored(ws):
 
     result = estimate_run_time(ws, _plan())
 
-    seconds = completed[-1].elapsed_s + stopped[-1].elapsed_s
-    receipt_epochs = EPOCHS * RECEIPTS + 3 / STEPS_PER_EPOCH * RECEIPTS
+    # the first epoch apart from the later ones: both runs' first parts pooled (2 s and 3 s a step), the completed
+    # run's second epoch (2 s a step) apart
+    first_seconds = 2.0 * STEPS_PER_EPOCH + 3.0 * 3
+    first_receipt_epochs = (STEPS_PER_EPOCH + 3) / STEPS_PER_EPOCH * RECEIPTS
+    later_seconds, later_receipt_epochs = 2.0 * STEPS_PER_EPOCH, RECEIPTS
     assert result.measured_runs == 2
-    assert result.seconds_per_receipt_epoch == pytest.approx(seconds / receipt_epochs)
-    assert result.seconds == pytest.approx(seconds / receipt_epochs * 100 * 3)
+    assert result.seconds_per_receipt_epoch == pytest.approx(first_seconds / first_receipt_epochs)
+    assert result.later_epochs_rate == pytest.approx(later_seconds / later_receipt_epochs)
+    assert result.seconds == pytest.approx(100 * (first_seconds / first_receipt_epochs
+                                                  + 2 * later_seconds / later_receipt_epochs))
     assert result.steps_per_epoch == math.ceil(100 / 8)
     # (these events carry more loop time than passed since their runs were made: no start-up figure)
     assert result.text().startswith(f"about {result.seconds:.0f} s for 3 epochs of 13 steps, after loading the "
                                     "backbone and encoding the receipts (measured: ")
-    assert "in 2 earlier runs like it" in result.text()
+    assert "in the first epoch, " in result.text() and "in 2 earlier runs like it" in result.text()
     reference = estimate_run_time(ws, _plan(kind="reference", scenario=None))
     assert reference.measured_runs == 1
     assert reference.seconds_per_receipt_epoch == pytest.approx(100.0 / (RECEIPTS / STEPS_PER_EPOCH))
@@ -188,3 +193,26 @@ def test_a_run_that_trains_nothing_is_one_evaluation_and_hand_toggles_are_their_
     _record(ws, {"backbone": "text-minilm", "scenario": "freeze-backbone", "unfreeze": ["encoder.5"]},
             [_progress(STEPS_PER_EPOCH, 50.0)])
     assert estimate_run_time(ws, toggled).seconds_per_receipt_epoch == pytest.approx(50.0 / RECEIPTS)
+
+
+def test_a_frozen_backbones_first_epoch_is_not_taken_for_every_epoch(ws):
+    """The left-alone item of a walkthrough: freeze-backbone's first epoch fills the feature caches (and its first
+    evaluation the evaluation set's), so a short run pooled as one rate put a 20-epoch run at several times its
+    time. The first epoch is measured apart from the later ones; the phased plan keeps one pooled rate."""
+    first_epoch = [_progress(s, 6.0 * s) for s in range(1, STEPS_PER_EPOCH + 1)]  # 30 s: the caches' fill
+    evaluated = first_epoch[-1].elapsed_s + 10.0  # the first evaluation, with the evaluation set's cache
+    later = [_progress(STEPS_PER_EPOCH + s, evaluated + 0.5 * s) for s in range(1, STEPS_PER_EPOCH + 1)]
+    _record(ws, {"scenario": "freeze-backbone"}, [*first_epoch, *later])
+    plan = _plan(scenario="freeze-backbone", train_receipts=RECEIPTS, epochs=20)
+
+    result = estimate_run_time(ws, plan)
+
+    one_later_epoch = 0.5 * STEPS_PER_EPOCH  # the later steps, 0.5 s each
+    assert result.seconds == pytest.approx(evaluated + 0.5 + 19 * one_later_epoch, rel=0.05)
+    pooled = later[-1].elapsed_s / (2 * RECEIPTS) * RECEIPTS * 20
+    assert pooled > 4 * result.seconds  # what one pooled rate said
+    assert result.text().startswith(f"about {result.seconds:.0f} s for 20 epochs") and "in the first epoch" in \
+        result.text()
+    _record(ws, {"scenario": "phased"}, [*first_epoch, *later])
+    phased = estimate_run_time(ws, _plan(scenario="phased", train_receipts=RECEIPTS, epochs=20))
+    assert phased.later_epochs_rate is None and phased.seconds == pytest.approx(pooled)

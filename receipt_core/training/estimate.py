@@ -8,7 +8,12 @@ included, loading the backbone not) over the receipt-epochs its steps made
 (two-head, reference, pre-training), backbone and, for the two-head model, scenario and hand toggles; the
 :data:`MAX_RUNS_USED` most recent of them are pooled (total seconds over total receipt-epochs). A planned run then costs
 ``receipts × epochs × seconds per receipt-epoch``, capped by its time budget, in
-``ceil(receipts / batch size)`` steps an epoch (a receipt longer than one window makes more). The time before
+``ceil(receipts / batch size)`` steps an epoch (a receipt longer than one window makes more).
+
+The first epoch is measured apart from the later ones, except for the phased plan (whose later phases cost more
+again): with a frozen backbone it also fills the feature caches, and costs several later epochs (a short race run
+of freeze-backbone, pooled as one rate, put a 20-epoch run at 7 times its time). Its end is the first step of the
+second epoch, whose elapsed time holds the first evaluation, less one later step at their mean. The time before
 the loop's clock starts (loading the backbone, encoding the receipts) is said apart: the median, over the same
 runs, of the gap between the run's creation (Start) and its first event.
 """
@@ -74,6 +79,8 @@ class MeasuredCost:
     seconds: float
     receipt_epochs: float
     startup_s: float | None = None  # from Start to the loop's clock: the backbone's load, the receipts' encoding
+    later_seconds: float = 0.0  # the part of seconds and receipt_epochs after the first epoch (and its evaluation)
+    later_receipt_epochs: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -86,6 +93,7 @@ class TimeEstimate:
     budget_bound: bool  # the time budget ends the run before its epochs
     evaluation_only: bool = False  # nothing can learn: one evaluation pass, no epochs
     startup_s: float | None = None  # measured time before the first step (the most recent like runs' median)
+    later_epochs_rate: float | None = None  # s per receipt-epoch after the first, measured apart from it
 
     def text(self) -> str:
         """``about 4 min for 12 epochs of 75 steps`` plus where the figure comes from."""
@@ -103,8 +111,10 @@ class TimeEstimate:
                  if self.startup_s is not None else ", after loading the backbone and encoding the receipts")
         if self.measured_runs:
             runs = "run" if self.measured_runs == 1 else "runs"
-            return (f"{line} (measured: {self.seconds_per_receipt_epoch:.3f} s per receipt and epoch in "
-                    f"{self.measured_runs} earlier {runs} like it)")
+            rate = (f"{self.seconds_per_receipt_epoch:.3f} s per receipt and epoch" if self.later_epochs_rate is None
+                    else f"{self.seconds_per_receipt_epoch:.3f} s per receipt in the first epoch, "
+                         f"{self.later_epochs_rate:.3f} in each later one")
+            return f"{line} (measured: {rate} in {self.measured_runs} earlier {runs} like it)"
         return (f"{line} (rough guess: no earlier run like it in this workspace; "
                 f"{self.seconds_per_receipt_epoch:.3f} s per receipt and epoch on a 2-core machine)")
 
@@ -122,19 +132,28 @@ def planned_train_receipts(summaries: Sequence, eval_summaries: Sequence | None,
 
 def measured_cost(run_id: str, events: Iterable[Event], train_receipts: int,
                   startup_s: float | None = None) -> MeasuredCost | None:
-    """One run's seconds and receipt-epochs from its progress and finished events, or None when it made no step."""
+    """One run's seconds and receipt-epochs from its progress and finished events, or None when it made no step;
+    the part after its first epoch apart (see the module's docstring)."""
     steps_per_epoch, step, seconds = None, 0, 0.0
+    first_end: tuple[int, float] | None = None  # (step, elapsed) at the second epoch's first step
     for event in events:
         if isinstance(event, ProgressEvent):
             if event.total_steps and event.epochs:
                 steps_per_epoch = event.total_steps / event.epochs
             step, seconds = event.step, event.elapsed_s
+            if first_end is None and event.epoch >= 1:
+                first_end = (step, seconds)
         elif isinstance(event, FinishedEvent):
             step, seconds = event.step, event.elapsed_s
     if not steps_per_epoch or step <= 0 or seconds <= 0 or train_receipts <= 0:
         return None
+    later_steps, later_seconds = 0, 0.0
+    if first_end and step > first_end[0] and seconds > first_end[1]:  # the second epoch's first step at their mean
+        mean_step_s = (seconds - first_end[1]) / (step - first_end[0])
+        later_steps, later_seconds = step - first_end[0] + 1, seconds - first_end[1] + mean_step_s
     return MeasuredCost(run_id=run_id, seconds=seconds, receipt_epochs=step / steps_per_epoch * train_receipts,
-                        startup_s=startup_s)
+                        startup_s=startup_s, later_seconds=later_seconds,
+                        later_receipt_epochs=later_steps / steps_per_epoch * train_receipts)
 
 
 def startup_seconds(created_at: float, records: Sequence) -> float | None:
@@ -191,18 +210,25 @@ def estimate(plan: PlannedRun, costs: Sequence[MeasuredCost]) -> TimeEstimate:
     if plan.trains_nothing:  # a walkthrough read "about 2 min for 12 epochs" before a run that evaluated for 1 s
         return TimeEstimate(seconds=0.0, epochs=0, steps_per_epoch=0, measured_runs=0, seconds_per_receipt_epoch=0.0,
                             budget_bound=False, evaluation_only=True)
-    if costs:
-        rate = sum(c.seconds for c in costs) / sum(c.receipt_epochs for c in costs)
+    later = [c for c in costs if c.later_receipt_epochs > 0]
+    later_rate = None
+    if later and plan.epochs > 1 and plan.scenario != "phased":
+        first = [c for c in costs if c.receipt_epochs > c.later_receipt_epochs]
+        rate = (sum(c.seconds - c.later_seconds for c in first)
+                / sum(c.receipt_epochs - c.later_receipt_epochs for c in first))
+        later_rate = sum(c.later_seconds for c in later) / sum(c.later_receipt_epochs for c in later)
+        seconds = plan.train_receipts * (rate + later_rate * (plan.epochs - 1))
     else:
-        rate = rough_seconds_per_receipt_epoch(plan)
-    seconds = rate * plan.train_receipts * plan.epochs
+        rate = (sum(c.seconds for c in costs) / sum(c.receipt_epochs for c in costs) if costs
+                else rough_seconds_per_receipt_epoch(plan))
+        seconds = rate * plan.train_receipts * plan.epochs
     budget = plan.max_minutes * 60 if plan.max_minutes else None
     bound = budget is not None and budget < seconds
     startups = sorted(c.startup_s for c in costs if c.startup_s is not None)
     return TimeEstimate(seconds=budget if bound else seconds, epochs=plan.epochs,
                         steps_per_epoch=math.ceil(plan.train_receipts / plan.batch_size), measured_runs=len(costs),
                         seconds_per_receipt_epoch=rate, budget_bound=bound,
-                        startup_s=startups[len(startups) // 2] if startups else None)
+                        startup_s=startups[len(startups) // 2] if startups else None, later_epochs_rate=later_rate)
 
 
 def estimate_run_time(source: _RunSource, plan: PlannedRun) -> TimeEstimate:
