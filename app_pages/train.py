@@ -353,7 +353,7 @@ with st.expander("Run settings", expanded=slot.current() is None):
                 # the datasets by name: a finished run's header under another dataset's picker read as trained on
                 # that one (a walkthrough)
                 data = (f"{len(train_docs)} train of {train_set} / {len(eval_docs)} eval "
-                        + (f"of {chosen_eval}" if chosen_eval is not None else "held out of it"))
+                        + (f"of {eval_choice}" if chosen_eval is not None else "held out of it"))
                 description = f"{backbone} · {preset if kind == TWO_HEAD else 'reference tagger'} · {data}"
                 if kind == REFERENCE:
                     config = ReferenceConfig(backbone=backbone, epochs=int(epochs), max_minutes=budget,

@@ -183,6 +183,11 @@ def trained_run(demo_home) -> str:
         start_tiny_run(at, epochs=2, schedule="linear", boxes="row")
         active = job_slot().current()
         assert active is not None, [e.value for e in at.error]
+        # the header names the datasets (a walkthrough read the evaluation receipts' Python text there, 300,000
+        # characters of it)
+        eval_choice = at.selectbox(key="train_eval").value
+        assert active.description.endswith(f" eval of {eval_choice}" if eval_choice != HOLD_OUT
+                                           else " eval held out of it"), active.description[:300]
         assert active.job.join(120), "the tiny run did not finish in 120 s"
         assert active.job.status == "finished", active.job.result
         config = Workspace(demo_home).get_run(active.run_id).config  # the page's choices reached the run
@@ -929,6 +934,25 @@ def test_the_train_page_warns_with_the_receipts_a_run_would_score_not_the_unlabe
     at.switch_page("app_pages/race.py").run()
     assert [w.value for w in at.warning].count("Only 3 evaluation receipts: one receipt moves the scores by a lot, "
                                                "so compare runs on a larger evaluation set (at least 10).") >= 1
+
+def test_a_started_runs_header_names_its_evaluation_dataset(tmp_path, monkeypatch):
+    """A walkthrough: with an evaluation dataset picked (the default when one pairs), the run's header printed
+    the evaluation receipts themselves as Python text, 300,000 characters of it, and the page grew 107,000 px."""
+    from ui.shared import job_slot
+
+    ws = Workspace(tmp_path / "workspace")
+    word = Word(text="x", box=(1, 1, 9, 9)).with_annotation("TOTAL")
+    ws.save_documents("shop-train", [Document(id=f"t{i}", width=100, height=100, words=(word,)) for i in range(4)])
+    ws.save_documents("shop-dev", [Document(id=f"d{i}", width=100, height=100, words=(word,)) for i in range(2)])
+    monkeypatch.setenv("RECEIPT_STUDIO_HOME", str(ws.home))
+    at = app("train", dataset="shop-train")
+    assert at.selectbox(key="train_eval").value == "shop-dev"
+    start_tiny_run(at, epochs=1)
+    active = job_slot().current()
+    assert active is not None, [e.value for e in at.error]
+    assert active.description.endswith("4 train of shop-train / 2 eval of shop-dev"), active.description[:300]
+    assert active.job.join(120)
+
 
 def test_picking_a_scenario_gives_every_setting_that_scenario_s_defaults(demo_env):
     """The page's path reaches what `train --scenario S` does: a keyed widget keeps its value across reruns, so
