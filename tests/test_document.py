@@ -2,7 +2,8 @@ import json
 
 import pytest
 
-from receipt_core.data.document import Document, DocumentFormatError, Word, reading_order
+from receipt_core.data.document import Document, DocumentFormatError, Word
+from receipt_core.data.reading_order import reading_order
 from receipt_core.data.quantity import parse_quantity
 from receipt_core.data.schema import DEFAULT_SCHEMA, QUANTITY
 

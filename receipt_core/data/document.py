@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping
 
 from .quantity import parse_quantity
 from .schema import OTHER, QUANTITY, LabelSchema, shown_label
@@ -353,34 +353,3 @@ def _suggestion_from_json(raw: Any, where: str) -> Suggestion:
     score = _score(raw.get("score", 0.0), f"{where}: score")
     return Suggestion(field=field, is_quantity=is_quantity, quantity_value=None if value is None else float(value),
                       run=run, score=score or 0.0)
-
-
-def reading_order(words: Sequence[Word]) -> list[Word]:
-    """Words in geometric reading order (lines top to bottom, words left to right), with line ids renumbered.
-
-    A word joins the current line when its vertical centre lies within the line's vertical extent (the
-    line grows as words join), which tolerates the mild skew of phone photos. Dataset files list words
-    grouped by label; feeding that order to a model leaks the answer, so every importer calls this.
-    """
-    ordered = sorted(words, key=lambda w: (w.center[1], w.box[0]))
-    lines: list[list[Word]] = []
-    extents: list[tuple[float, float]] = []
-    for word in ordered:
-        cy = word.center[1]
-        height = max(word.box[3] - word.box[1], 1.0)
-        for i in range(len(lines) - 1, max(len(lines) - 3, -1), -1):
-            top, bottom = extents[i]
-            line_height = max(bottom - top, 1.0)
-            if top - 0.1 * line_height <= cy <= bottom + 0.1 * line_height and abs(
-                    (top + bottom) / 2 - cy) <= 0.5 * max(line_height, height):
-                lines[i].append(word)
-                extents[i] = (min(top, word.box[1]), max(bottom, word.box[3]))
-                break
-        else:
-            lines.append([word])
-            extents.append((word.box[1], word.box[3]))
-    result: list[Word] = []
-    for line_id, line in enumerate(lines):
-        for word in sorted(line, key=lambda w: w.box[0]):
-            result.append(dataclasses.replace(word, line_id=line_id))
-    return result

@@ -12,7 +12,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Mapping
 from urllib.parse import unquote
 
-from ..data.document import IMPORT, LABEL_SOURCES, Document, Suggestion, Word, reading_order
+from ..data.document import IMPORT, LABEL_SOURCES, Document, Suggestion, Word
+from ..data.reading_order import reading_order
 from ..data.quantity import parse_quantity
 from ..data.schema import OTHER, QUANTITY, LabelSchema
 from .bounded_json import first_constant

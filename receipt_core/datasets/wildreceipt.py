@@ -13,7 +13,8 @@ import dataclasses
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
-from ..data.document import Box, Document, Word, reading_order
+from ..data.document import Box, Document, Word
+from ..data.reading_order import reading_order
 from ..data.quantity import parse_quantity
 from ..data.schema import OTHER, LabelSchema
 from .report import DatasetImportError, ImportReport, RecordCollector

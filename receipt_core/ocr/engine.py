@@ -3,7 +3,7 @@
 ``RECEIPT_OCR`` was chosen by measuring on the real WildReceipt ``dev.txt`` photos (``benchmarks/ocr_quality.py``
 writes the figures to ``docs/OCR.md``); ``TESSERACT_DEFAULT`` is plain ``pytesseract.image_to_data`` for comparison.
 
-Words come out in geometric reading order (:func:`receipt_core.data.document.reading_order`), the order every
+Words come out in geometric reading order (:func:`receipt_core.data.reading_order.reading_order`), the order every
 dataset importer uses: a model trained on imported receipts then sees OCR'd receipts in the same order.
 Tesseract's own order follows its block segmentation, which on receipts often reads a whole column of
 names before the column of prices, splitting a printed row across the sequence.
@@ -25,7 +25,8 @@ from typing import Callable, Sequence
 
 from PIL import Image
 
-from ..data.document import Document, DocumentFormatError, Word, reading_order
+from ..data.document import Document, DocumentFormatError, Word
+from ..data.reading_order import reading_order
 from ..data.images import ImageLoadError, LoadedImage, image_header, load_image
 from .merge import MergeOptions, OcrWord, merge_passes
 from .preprocess import prepare
@@ -214,7 +215,9 @@ class OcrCache:
     def get(self, sha256: str, settings: OcrSettings) -> Document | None:
         path = self.path(sha256, settings)
         try:
-            return Document.from_json(json.loads(path.read_text(encoding="utf-8")))
+            document = Document.from_json(json.loads(path.read_text(encoding="utf-8")))
+            # in today's reading order: an entry written before the order changed reads as a fresh OCR would
+            return document.with_words(reading_order(document.words)) if settings.order == "geometric" else document
         except FileNotFoundError:
             return None
         except (OSError, ValueError, DocumentFormatError):
