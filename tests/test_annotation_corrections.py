@@ -52,6 +52,10 @@ def test_split_divides_the_box_by_length_and_merge_unites_it():
     assert merge_with_next(_doc(), 3).document.words[3].field == "TOTAL"
     with pytest.raises(CorrectionError, match="last word"):
         merge_with_next(_doc(), 4)
+    # a word ending its line does not merge with the next line's first word (a walkthrough's box over three rows)
+    with pytest.raises(CorrectionError, match="'20.000' ends its line: the next word, #3 'TOTAL', is on the line "
+                                              "below; only words of one line merge"):
+        merge_with_next(_doc(), 2)
     # a walkthrough merged '100' and ',000' into '100 ,000': no space before closing punctuation
     pieces = Document(id="p", width=400, height=100, words=(Word(text="100", box=(10, 10, 40, 30)),
                                                             Word(text=",000", box=(40, 10, 80, 30))))

@@ -34,8 +34,11 @@ def corrections(doc: Document, index: int | None) -> None:
                        args=(doc, lambda ws: ws.split_word(doc.id, index, st.session_state[text_key].split(),
                                                            seen=seen)),
                        help="Type the parts separated by spaces in the text box first")
-            row.button("Merge with next", key="annotate_merge", disabled=index + 1 >= len(doc.words),
-                       on_click=act, args=(doc, lambda ws: ws.merge_with_next(doc.id, index, seen=seen)))
+            ends_line = index + 1 >= len(doc.words) or doc.words[index + 1].line_id != word.line_id
+            row.button("Merge with next", key="annotate_merge", disabled=ends_line,
+                       on_click=act, args=(doc, lambda ws: ws.merge_with_next(doc.id, index, seen=seen)),
+                       help="The last word of its line: only words of one line merge" if ends_line
+                       else "This word and the next one on its line, as one word")
             row.button("Delete word", key="annotate_delete", on_click=act,
                        args=(doc, lambda ws: ws.delete_word(doc.id, index, seen=seen)))
         st.markdown("**A box on the receipt**: drag over it with *Box select* (the chart's toolbar), or type it")

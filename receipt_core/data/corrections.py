@@ -85,6 +85,10 @@ def merge_with_next(doc: Document, index: int) -> Correction:
     if index + 1 >= len(doc.words):
         raise CorrectionError(f"word #{index} {first.text!r} is the last word; there is no next word to merge with")
     second = doc.words[index + 1]
+    if second.line_id != first.line_id:  # one box over two printed rows (a walkthrough's 'ICE' + 'AAG' spanned three)
+        raise CorrectionError(f"word #{index} {first.text!r} ends its line: the next word, #{index + 1} "
+                              f"{second.text!r}, is on the line below; only words of one line merge, nothing was "
+                              "merged")
     labelled = first if first.is_labelled or not second.is_labelled else second
     merged = dataclasses.replace(labelled, box=union((first.box, second.box)), line_id=first.line_id,
                                  group_id=first.group_id if first.group_id is not None else second.group_id,
