@@ -432,3 +432,18 @@ def test_a_huge_meta_is_dropped_and_said_not_stored(tmp_path):
     assert big.meta == {} and small.meta == {"note": "kept"}
     assert [p for p in report.problems if "meta" in p] == [
         "tasks.json task 1 (id 1): its meta holds 100,012 bytes, over the 65,536 kept for a receipt; dropped"]
+
+
+def test_a_file_name_with_terminal_escapes_is_printed_escaped(workspace_home, tmp_path, capsys):
+    """A probe: a downloaded dataset's file names reached the terminal raw in the problem lines, so a name could
+    clear the screen, retitle the window or print a fake line of its own."""
+    folder = tmp_path / "json"
+    folder.mkdir()
+    (folder / "receipt_00000.json").write_text(json.dumps(cord()))
+    (folder / "\x1b]0;PWNED\x07\x1b[31mRED.json").write_text(json.dumps(cord()))
+    (folder / "\x1b[2J\nproblem: fake.json").write_text("{bad")
+    code, problems, output = import_cli(folder, "cord", capsys)
+    assert code == 0 and not any(c in output for c in "\x1b\x07"), output
+    assert "problem: \\x1b[2J\\x0aproblem: fake.json: not a readable JSON file" in output
+    assert "the document id 'cord-\\x1b]0;PWNED\\x07\\x1b[31mRED' holds a control character (such as a newline, tab, " \
+           "NUL or escape)" in output

@@ -50,6 +50,16 @@ def visible_text(text: object) -> str:
     return "".join(char if char in _KEPT or _joins(text, i) else _escaped(char) for i, char in enumerate(text))
 
 
+def one_line(text: object) -> str:
+    """:func:`visible_text` with newlines and tabs escaped too: a line a terminal prints (an import's problem line
+    names a file, and a file name ``\x1b]0;PWNED\x07x.json`` retitled the window, a probe), which no name can
+    clear, recolour or break into a fake second line."""
+    text = str(text)
+    if text.isprintable():
+        return text
+    return "".join(char if _joins(text, i) else _escaped(char) for i, char in enumerate(text))
+
+
 _JOINERS = "\u200c\u200d"  # zero-width non-joiner and joiner
 
 

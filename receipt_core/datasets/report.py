@@ -10,6 +10,7 @@ from types import MappingProxyType
 from typing import Callable, Iterable, Mapping
 
 from ..data.document import Document
+from ..data.markup import one_line
 from ..wording import counted
 
 
@@ -51,13 +52,14 @@ class ImportReport:
 
 def make_report(documents: Iterable[Document], images: Mapping[str, Path], problems: Iterable[str],
                 missing_images: Mapping[str, MissingImage] | None = None) -> ImportReport:
-    """An ImportReport with label counts summed over the documents' words."""
+    """An ImportReport with label counts summed over the documents' words; each problem line as one printable line
+    (its file names hold what a file system allows: escapes, newlines)."""
     documents = tuple(documents)
     counts: dict[str, int] = {}
     for doc in documents:
         for label, n in doc.label_counts().items():
             counts[label] = counts.get(label, 0) + n
-    return ImportReport(documents=documents, images=MappingProxyType(dict(images)), problems=tuple(problems),
+    return ImportReport(documents=documents, images=MappingProxyType(dict(images)), problems=tuple(one_line(p) for p in problems),
                         label_counts=MappingProxyType(dict(sorted(counts.items()))),
                         missing_images=MappingProxyType(dict(missing_images or {})))
 
