@@ -674,10 +674,14 @@ def test_the_trainer_applies_the_linear_schedule_by_steps():
     assert job.join(timeout=30)
     rates = [e.lr for e in job.history() if isinstance(e, StepEvent)]
     assert len(rates) == 20
-    assert rates[0] == pytest.approx(0.05 * 1 / 4)  # step 1 of a 4-step warm-up: never a zero rate
-    assert rates[3] == pytest.approx(0.05)  # the peak is the optimizer's own rate
-    assert all(a > b for a, b in zip(rates[3:], rates[4:]))  # then strictly down …
-    assert rates[-1] == pytest.approx(0.0, abs=1e-12)  # … to zero on the last step
+    # each step's rate is the schedule's at the step's middle: (k + 0.5) / 20 of the run for step k
+    assert rates[0] == pytest.approx(0.05 * 0.5 / 4)  # half of step 1 of a 4-step warm-up: never a zero rate
+    assert all(a < b for a, b in zip(rates[:4], rates[1:5]))  # up over the warm-up …
+    assert max(rates) == rates[4] == pytest.approx(0.05 * (1 - 4.5 / 20) / 0.8)  # (the optimizer's rate at 4 steps)
+    assert all(a > b for a, b in zip(rates[4:], rates[5:]))  # then strictly down …
+    # … to its last step, which still learns: at global_step + 1 it had a rate of 0, so a one-step run trained
+    # nothing and said "completed" (a probe)
+    assert rates[-1] == pytest.approx(0.05 * (0.5 / 20) / 0.8)
     assert task.optimizer.param_groups[0]["base_lr"] == 0.05
 
 
@@ -693,7 +697,8 @@ def test_a_run_resumed_on_other_receipts_counts_its_steps_and_its_schedule_from_
     progress = [e for e in job.history() if isinstance(e, ProgressEvent)]
     assert {e.total_steps for e in progress} == {45} and progress[-1].step == 45  # 30 before, then 3 epochs of 5
     rates = [e.lr for e in job.history() if isinstance(e, StepEvent)]
-    assert len(rates) == 15 and all(rate > 0 for rate in rates[:-1]) and rates[-1] == pytest.approx(0.0, abs=1e-12)
+    assert len(rates) == 15 and all(a > b > 0 for a, b in zip(rates, rates[1:])) \
+        and rates[-1] == pytest.approx(0.05 * 0.5 / 45)  # the middle of step 45 of 45
 
 
 def test_a_budgeted_run_decays_its_rate_with_the_clock():

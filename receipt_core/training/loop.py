@@ -258,7 +258,7 @@ class Trainer:
         self.emit(event)
         return event
 
-    def run_progress(self, steps_ahead: int = 0) -> float:
+    def run_progress(self, steps_ahead: float = 0.0) -> float:
         """How far the run is, 0…1: the larger of steps / all steps and training time / the time budget, so a
         budgeted run's schedule ends with its budget or its epochs, whichever comes first. Every process of a
         data-parallel run gets the largest value of any (their clocks differ; their rates must not)."""
@@ -273,10 +273,12 @@ class Trainer:
 
     def _schedule_lr(self) -> None:
         """Set each group's rate to its base rate (kept in the group as ``base_lr``) times the schedule's factor,
-        for the step about to run (step global_step + 1, so a warm-up never applies a zero rate)."""
+        for the step about to run, at its middle (global_step + 0.5): neither the first step of a warm-up nor the
+        last step of the decay gets a rate of 0 (at global_step + 1 the last one did, so a one-step run trained
+        nothing and said "completed", a probe)."""
         if self.config.lr_schedule == "constant":
             return
-        factor = lr_multiplier(self.config.lr_schedule, self.run_progress(steps_ahead=1), self.config.warmup)
+        factor = lr_multiplier(self.config.lr_schedule, self.run_progress(steps_ahead=0.5), self.config.warmup)
         for group in self.task.optimizer.param_groups:
             group["lr"] = group.setdefault("base_lr", group["lr"]) * factor
 
