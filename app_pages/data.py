@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from receipt_core.data.document import NOT_LABELLED
+from receipt_core.data.files import distinct_names
 from receipt_core.data.images import MAX_IMAGES_PER_UPLOAD
 from receipt_core.data.review import STATUSES
 from receipt_core.datasets import FORMATS, default_dataset_name, import_into_workspace, load_dataset
@@ -90,10 +91,7 @@ with upload_tab:
                  key="ocr_uploads"):
         bar = st.progress(0.0, text="Reading receipts…")
         with user_errors("OCR of the uploads"):
-            uploads: dict[str, bytes] = {}
-            for i, file in enumerate(files):
-                name = file.name if file.name not in uploads else f"{file.name} ({i + 1})"
-                uploads[name] = file.getvalue()
+            uploads = dict(zip(distinct_names(f.name for f in files), (f.getvalue() for f in files)))
             report = ocr_and_store(ws, target, uploads,
                                    progress=lambda done, total: bar.progress(done / total, text=f"OCR {done}/{total}"))
             if report.saved:

@@ -12,6 +12,7 @@ import streamlit as st
 
 from receipt_core.evaluation.confidence import (DEFAULT_UNCERTAIN_BELOW, LINE_ARITHMETIC, answered_words, items_table,
                                                 quality_note, scored_items, uncertain_words)
+from receipt_core.data.files import distinct_names
 from receipt_core.data.markup import spreadsheet_csv
 from receipt_core.data.images import MAX_IMAGES_PER_PREDICTION
 from receipt_core.plots.figures import LOW_CONFIDENCE, prediction_figure, tall_figure_height
@@ -70,9 +71,7 @@ if source == "Upload images":
                  "time. Remove some, or store them through Data → Upload & OCR and pick them here one by one (the "
                  "CLI's predict reads any number).")
     elif uploads:
-        named: dict[str, bytes] = {}
-        for i, upload in enumerate(uploads):
-            named[upload.name if upload.name not in named else f"{upload.name} ({i + 1})"] = upload.getvalue()
+        named = dict(zip(distinct_names(u.name for u in uploads), (u.getvalue() for u in uploads)))
         with user_errors("OCR"), st.spinner(f"Reading {counted(len(named), 'receipt')} with Tesseract…"):
             read = read_uploads(ws, named)
             results = [result for result, _ in read]

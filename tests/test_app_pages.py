@@ -296,6 +296,22 @@ def test_data_upload_ocrs_good_images_and_explains_bad_ones(workspace_home, synt
     assert any([w.text for w in d.words] == [w.text for w in synth_receipts[4].document.words] for d in stored)
 
 
+def test_uploads_that_share_a_name_are_each_stored(workspace_home, fake_ocr):
+    """A probe chose three images named d.png, 'd.png (3)' and d.png: the third was renamed onto the second's name
+    and one image was lost, with "Stored 2 receipts" and no note."""
+    from receipt_core.data.files import distinct_names
+
+    assert distinct_names(["d.png", "d (2).png", "d.png", "d.png"]) == ["d.png", "d (2).png", "d (3).png",
+                                                                           "d (4).png"]
+    assert distinct_names(["a", "a", ".env", ".env"]) == ["a", "a (2)", ".env", ".env (2)"]
+    at = app("data")
+    images = [png_bytes(color=color) for color in ("white", "yellow", "pink")]
+    at.file_uploader(key="upload_files").set_value(
+        [(name, data, "image/png") for name, data in zip(("d.png", "d (2).png", "d.png"), images)]).run()
+    at.button(key="ocr_uploads").click().run()
+    assert len(fake_ocr) == 3, fake_ocr
+
+
 def test_too_many_images_at_once_are_refused_before_any_ocr(demo_env, trained_run, fake_ocr):
     from receipt_core.data.images import MAX_IMAGES_PER_PREDICTION, MAX_IMAGES_PER_UPLOAD
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import itertools
 import os
 import re
 import secrets
@@ -127,6 +128,25 @@ def file_stems(names: Iterable[str], strip_prefix: str = "") -> dict[str, str]:
         taken.add(stem.lower())
         stems[name] = stem
     return stems
+
+
+def distinct_names(names: Iterable[str]) -> list[str]:
+    """The names, each repeat given the first free `` (2)``, `` (3)``… before its extension (``d (2).png``): three
+    uploads named ``d.png``, ``d.png (3)`` and ``d.png`` once became two, the third renamed onto the second's name
+    and lost (a probe)."""
+    names = list(names)
+    taken = set(names)
+    seen: set[str] = set()
+    result = []
+    for name in names:
+        if name in seen:
+            stem, dot, extension = name.rpartition(".") if "." in name.lstrip(".") else (name, "", "")
+            name = next(candidate for n in itertools.count(2)
+                        if (candidate := f"{stem} ({n}){dot}{extension}") not in taken)
+            taken.add(name)
+        seen.add(name)
+        result.append(name)
+    return result
 
 
 MAX_NAME_CHARS, MAX_PATH_CHARS = 255, 4096  # what Linux file systems take: one name, and a whole path
