@@ -1,8 +1,18 @@
 """``python -m receipt_core …`` (see :mod:`receipt_core.cli.main`)."""
 
+import signal
 import sys
 
 from .cli.main import main
 
+
+def _interrupt(signum, frame):
+    """SIGTERM (``kill PID``, ``timeout``) as Ctrl-C: the command stops its OCR workers and cleans up, where the
+    default ended it at once and left the workers running with the output pipe open (a probe). ``train`` sets its
+    own handler while a run trains (stop after the step, save)."""
+    raise KeyboardInterrupt
+
+
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, _interrupt)
     sys.exit(main())

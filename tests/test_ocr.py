@@ -205,3 +205,37 @@ def test_a_cache_entry_reads_back_in_todays_reading_order(tmp_path):
     cache.put(Document(id="d", width=300, height=100, words=words, image_sha256="a" * 64), RECEIPT_OCR)
     read = cache.get("a" * 64, RECEIPT_OCR)
     assert [(w.text, w.line_id) for w in read.words] == [("TEA", 0), ("TOTAL", 1), ("9.00", 1)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signal_name, whom", [("SIGINT", "group"), ("SIGTERM", "process")])
+def test_ctrl_c_or_kill_stops_an_ocr_batch_within_seconds(shared_data, tmp_path, signal_name, whom):
+    """A probe: Ctrl-C went on reading the rest of a 321-image batch (its workers took the interrupt image by image,
+    150 s later Tesseract still ran), and `kill PID` left the workers running with the output pipe open."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    import psutil
+
+    log = tmp_path / "out.txt"
+    with open(log, "w") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "receipt_core", "import", "--format", "wildreceipt",
+             str(shared_data / "wildreceipt" / "dev.txt"), "--from-images", "--dataset", "x"],
+            env=dict(os.environ, RECEIPT_STUDIO_HOME=str(tmp_path / "ws")), stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True)
+    deadline = time.monotonic() + 120
+    while "ocr: " not in log.read_text() and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.2)
+    children = psutil.Process(process.pid).children(recursive=True)
+    assert children, "no OCR workers to stop"
+    number = getattr(signal, signal_name)
+    os.killpg(process.pid, number) if whom == "group" else os.kill(process.pid, number)
+    started = time.monotonic()
+    assert process.wait(timeout=60) == 130
+    assert time.monotonic() - started < 20, log.read_text()[-500:]
+    assert "error: interrupted" in log.read_text()
+    gone, alive = psutil.wait_procs(children, timeout=10)
+    assert not alive, [p.cmdline() for p in alive]

@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import re
+import signal
 import tempfile
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -285,10 +286,15 @@ def ocr_many(items: Sequence[tuple[str, bytes]], settings: OcrSettings = RECEIPT
         outcomes = ((i, _ocr_job(items[i][0], items[i][1], settings)) for i in pending)
         _collect(outcomes, documents, errors, cache, settings, progress, done, total)
     else:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
+                                 initializer=_leave_interrupts_to_the_caller) as pool:
             futures = {pool.submit(_ocr_job, items[i][0], items[i][1], settings): i for i in pending}
             outcomes = ((futures[f], _outcome(f, items[futures[f]][0])) for f in as_completed(futures))
-            _collect(outcomes, documents, errors, cache, settings, progress, done, total)
+            try:
+                _collect(outcomes, documents, errors, cache, settings, progress, done, total)
+            except BaseException:  # Ctrl-C, SIGTERM, a missing Tesseract: the queued images are not read
+                pool.shutdown(cancel_futures=True)  # waits for the images being read (a second call would not)
+                raise
 
     for index, (name, data) in enumerate(items):
         image, header = None, ("", "")
@@ -321,6 +327,13 @@ def _outcome(future, name: str) -> tuple[dict | None, str | None, bool]:
         return future.result()
     except BrokenProcessPool as error:
         return None, f"{name}: the OCR worker process stopped unexpectedly ({error}); try this image again", False
+
+
+def _leave_interrupts_to_the_caller() -> None:
+    """Worker side: Ctrl-C reaches the whole process group, and a worker that took it ended its image with an error
+    and went on to the next, so a batch ran to its end after Ctrl-C (a probe waited 150 s). The caller cancels the
+    batch instead; the image a worker is reading finishes."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _doc_id(sha: str) -> str:
