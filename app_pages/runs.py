@@ -100,6 +100,12 @@ with studies_tab:  # drawn first: a study opens even in a workspace without runs
 with runs_tab:
     ws.mark_interrupted_runs()  # a run of another process (`train` on the command line) killed since
     runs = ws.list_runs()
+    for damaged_id, problem in ws.damaged_runs():  # left out of every list; said here, where it can go
+        st.warning(notice_markdown(as_sentence(problem)))
+        if st.button("Delete this damaged run", key=f"runs_delete_damaged_{damaged_id}"):
+            with user_errors("Deleting the run"):
+                ws.delete_run(damaged_id)
+                st.rerun()
     if not runs:
         st.info("No runs yet: start one on the Train page.")
         st.stop()
@@ -306,7 +312,7 @@ with runs_tab:
             ws.delete_run(run_id)
             job_slot().forget(run_id)  # the Train page and the sidebar stop showing it
             st.session_state[DELETED_HERE_KEY] = run_id  # not "gone, perhaps in another tab" (a walkthrough)
-            st.toast(f"Deleted run {run_id}")
+            st.toast(f"Deleted run {literal(names[run_id])}")  # by the name the page shows (a walkthrough)
             st.rerun()
     if live_here:
         d3.caption("Stop the run on the Train page before deleting it.")

@@ -399,3 +399,27 @@ def test_a_damaged_or_unwritable_database_is_said_plainly_in_the_cli_and_the_app
         assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
         assert done.stderr.startswith(f"error: the workspace {writable} cannot be written (unable to open database "
                                       "file): every command and the app write to its database"), done.stderr
+
+
+def test_one_damaged_run_record_is_named_and_leaves_every_page_usable(tmp_path, monkeypatch):
+    """A probe edited one run's config to '[1,2': every page showed Streamlit's redacted error (the sidebar lists
+    the runs) and `predict RUN` said "Expecting ',' delimiter". The run is left out of every list and named on
+    Runs with a way to delete it; asked for by id, it says what is wrong."""
+    from tests.test_app_pages import app
+
+    ws = Workspace(tmp_path / "ws")
+    good = ws.create_run("good", {"scenario": "full"})
+    for damage in ("[1,2", "null"):
+        bad = ws.create_run("bad", {"scenario": "full"})
+        with sqlite3.connect(ws.database) as conn:
+            conn.execute("UPDATE runs SET config = ?, status = 'failed' WHERE id = ?", (damage, bad))
+        assert [r.id for r in ws.list_runs()] == [good]
+        with pytest.raises(WorkspaceError, match=f"run '{bad}': its config in the workspace database is damaged"):
+            ws.get_run(bad)
+        monkeypatch.setenv("RECEIPT_STUDIO_HOME", str(ws.home))
+        for page in ("home", "train", "runs"):
+            at = app(page)
+            assert not at.exception, (page, [e.value for e in at.exception])
+        assert any(bad in w.value and "is damaged" in w.value for w in at.warning), [w.value for w in at.warning]
+        at.button(key=f"runs_delete_damaged_{bad}").click().run()
+        assert ws.damaged_runs() == []

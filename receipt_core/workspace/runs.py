@@ -176,10 +176,29 @@ class RunStore(Database):
         return _run_record(row)
 
     def list_runs(self) -> list[RunRecord]:
-        """Every run, newest first."""
+        """Every run, newest first; a run whose record is damaged is left out (:meth:`damaged_runs` names it): one
+        such row broke every page of the dashboard, whose sidebar lists the runs (a probe)."""
         with self._read() as conn:
             rows = conn.execute("SELECT * FROM runs ORDER BY created_at DESC, id DESC").fetchall()
-        return [_run_record(row) for row in rows]
+        records = []
+        for row in rows:
+            try:
+                records.append(_run_record(row))
+            except DamagedRunError:
+                continue
+        return records
+
+    def damaged_runs(self) -> list[tuple[str, str]]:
+        """(run id, what is wrong) for each run whose stored record cannot be read."""
+        with self._read() as conn:
+            rows = conn.execute("SELECT * FROM runs ORDER BY created_at DESC, id DESC").fetchall()
+        damaged = []
+        for row in rows:
+            try:
+                _run_record(row)
+            except DamagedRunError as error:
+                damaged.append((row["id"], str(error)))
+        return damaged
 
     def runs_in_other_processes(self) -> list[RunRecord]:
         """The runs training (or paused) in another live process: ``train`` on the command line, another server."""
@@ -219,12 +238,28 @@ class RunStore(Database):
         return marked
 
 
+class DamagedRunError(WorkspaceError):
+    """A run's row in the workspace database does not read back (edited by hand, a disk fault)."""
+
+
 def _run_record(row: sqlite3.Row) -> RunRecord:
     return RunRecord(id=row["id"], name=row["name"], status=row["status"],
-                     config=MappingProxyType(json.loads(row["config"])),
-                     summary=MappingProxyType(json.loads(row["summary"])),
+                     config=MappingProxyType(_stored_object(row, "config")),
+                     summary=MappingProxyType(_stored_object(row, "summary")),
                      created_at=row["created_at"], updated_at=row["updated_at"], pid=row["pid"],
                      process_started=row["process_started"])
+
+
+def _stored_object(row: sqlite3.Row, column: str) -> dict:
+    try:
+        value = json.loads(row[column])
+    except (TypeError, ValueError) as error:
+        raise DamagedRunError(f"run {row['id']!r}: its {column} in the workspace database is damaged ({error}); "
+                              "delete the run (Runs page) or restore the database from a backup") from None
+    if not isinstance(value, dict):
+        raise DamagedRunError(f"run {row['id']!r}: its {column} in the workspace database is damaged (not a JSON "
+                              "object); delete the run (Runs page) or restore the database from a backup")
+    return value
 
 
 def _this_process() -> tuple[int, float | None]:
