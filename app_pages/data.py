@@ -94,6 +94,7 @@ with upload_tab:
             uploads = dict(zip(distinct_names(f.name for f in files), (f.getvalue() for f in files)))
             report = ocr_and_store(ws, target, uploads,
                                    progress=lambda done, total: bar.progress(done / total, text=f"OCR {done}/{total}"))
+            bar.empty()  # the result says what was read ("OCR 1/1" stayed beside it, a walkthrough)
             if report.saved:
                 flash("upload", "success", f"Stored {counted(len(report.saved), 'receipt')} in dataset "
                                            f"{literal(target)}.")

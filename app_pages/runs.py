@@ -57,8 +57,9 @@ with studies_tab:  # drawn first: a study opens even in a workspace without runs
     with st.expander("Start a study here", expanded=False):
         study_form([d.name for d in ws.datasets()])
     st.fragment(run_every=STUDY_REFRESH_S if studying else None)(study_progress)(OPENED_STUDY_KEY)
-    st.caption("A scenario study is the folder written by `python -m receipt_core study ... --out DIR`; write it "
-               "into (or copy it to) the workspace's studies folder to open it here:")
+    st.caption("A scenario study is a folder of runs and their report: **Start a study here** (above), a race "
+               "(the Race page) or `python -m receipt_core study ... --out DIR` write one. Each in (or copied to) "
+               "the workspace's studies folder opens here:")
     st.code(str(studies_dir), language=None)
     found = find_studies(studies_dir)
     if found:

@@ -133,7 +133,10 @@ with st.expander("Run settings", expanded=slot.current() is None):
                                          disabled=kind == PRETRAIN, help=EVALUATION_HELP)
     hold_out = data_cols[2].slider("Held-out share", 0.1, 0.5, 0.25, 0.05,
                                    persist_state="session", key="train_hold_out",
-                                   disabled=eval_choice != HOLD_OUT or kind == PRETRAIN)
+                                   disabled=eval_choice != HOLD_OUT or kind == PRETRAIN,
+                                   help="With no evaluation dataset, this share of the training dataset's receipts "
+                                        "is set aside to score the run (greyed while an evaluation dataset is "
+                                        "chosen)")
 
     model_cols = st.columns([2, 3])
     default_backbone = defaults.backbone if defaults.backbone in BACKBONE_NAMES else DEFAULT_BACKBONE
@@ -217,15 +220,19 @@ with st.expander("Run settings", expanded=slot.current() is None):
 
     hp = field_row(6)
     epochs = hp[0].number_input("Epochs", 1, 200, defaults.epochs,
-                                persist_state="session", key=f"train_epochs{per_kind}")
+                                persist_state="session", key=f"train_epochs{per_kind}",
+                                help="Passes over the training receipts; each ends with an evaluation and a save")
     batch_size = hp[1].number_input("Batch size", 1, 64, defaults.batch_size,
-                                    persist_state="session", key=f"train_batch{per_kind}")
+                                    persist_state="session", key=f"train_batch{per_kind}",
+                                    help="Receipts per training step (one step: one weight update)")
     lr = hp[2].number_input("Learning rate", 1e-7, MAX_LR, defaults.lr, format="%.0e", step=1e-5,
                             persist_state="session", key=f"train_lr{per_kind}",
                             help="Above 0: a rate of 0 trains nothing")
     max_minutes = hp[3].number_input("Time budget (minutes)", 0.0, 600.0, defaults.max_minutes or 0.0,
                                      persist_state="session", key="train_minutes", help="0: none")
-    seed = hp[4].number_input("Seed", 0, 1_000_000, defaults.seed, persist_state="session", key="train_seed")
+    seed = hp[4].number_input("Seed", 0, 1_000_000, defaults.seed, persist_state="session", key="train_seed",
+                              help="Fixes the random start (head weights, dropout, receipt order): the same seed and "
+                                   "settings give the same run; compare scenarios over several seeds")
     lr_schedule = hp[5].selectbox("Learning-rate schedule", LR_SCHEDULES,
                                   persist_state="session", key=f"train_lr_schedule{per_kind}",
                                   index=LR_SCHEDULES.index(defaults.lr_schedule),
@@ -258,7 +265,9 @@ with st.expander("Run settings", expanded=slot.current() is None):
                                          help="Each lower layer's rate is the one above divided by this")
             weighting = more[2].selectbox("Loss weighting", ["fixed", "uncertainty"],
                                           persist_state="session", key="train_weighting",
-                                          index=["fixed", "uncertainty"].index(defaults.loss_weighting))
+                                          index=["fixed", "uncertainty"].index(defaults.loss_weighting),
+                                          help="How the two heads' losses add up: fixed weights, or weights the run "
+                                               "learns from each task's noise (Kendall et al., 2018)")
             eval_every = more[3].number_input("Evaluate every N steps", 0, 10_000, defaults.eval_every,
                                               persist_state="session", key="train_eval_every",
                                               help="0: after each epoch")
