@@ -159,6 +159,12 @@ if inputs:
         else:
             figure = prediction_figure(doc.width, doc.height, prediction.to_json(), image, title=title,
                                        uncertain_below=threshold, figure_height=height)
+        read = overlay_counts(confidence_marks(doc, prediction, unsure_below=threshold))
+        if read.poorly_read:  # the model's confidence says nothing of what the OCR made of the photo
+            st.warning(f"Tesseract read {read.low_ocr} of this photo's {read.ocr_scored} words with low confidence "
+                       f"(under {LOW_CONFIDENCE:g}): its items may be misread print or background (a table, a "
+                       "shadow) whatever their confidence says. Check them with the overlay *OCR confidence*; a "
+                       "photo cropped to the receipt, flat and evenly lit reads better.")
         left, right = figure_and_tables(stacked=large)
         left.plotly_chart(figure, key="predict_figure", width="stretch")
         with right:

@@ -1080,6 +1080,21 @@ def test_predict_on_a_receipt_the_run_trained_on_says_so(demo_env, trained_run):
         assert not any("The run trained on this receipt" in i.value for i in at.info)
 
 
+def test_predict_warns_when_the_ocr_read_most_of_a_photo_with_low_confidence(demo_env, trained_run):
+    """A walkthrough: Tesseract read a wooden table's grain as hundreds of words, and Predict listed them as items
+    at confidence 0.99-1.00 with nothing to say the read was poor."""
+    words = tuple(Word(text=f"See{i}", box=(10, 10 + 20 * i, 60, 25 + 20 * i), confidence=30.0 if i % 4 else 90.0)
+                  for i in range(12))
+    demo_env.save_documents("grain", [Document(id="grain-photo", width=200, height=300, words=words)])
+    at = app("predict", dataset="grain")
+    at.selectbox(key="predict_run").set_value(trained_run).run()
+    at.radio(key="predict_source").set_value("A receipt from the workspace").run()
+    no_errors(at)
+    assert any(w.value.startswith("Tesseract read 9 of this photo's 12 words with low confidence (under 60)")
+               for w in at.warning), [w.value for w in at.warning]
+    demo_env.delete_dataset("grain")
+
+
 def test_picking_a_forms_training_dataset_pairs_its_evaluation_set(tmp_path, monkeypatch):
     """A walkthrough picked cord-sample-train in the race form and was left on a held-out share; the Train page's and
     the race's training pickers now pair the sibling dev set, as the sidebar does."""
