@@ -196,6 +196,14 @@ def test_workspace_dataset_names_work_as_data_and_resume_continues(cord_folders,
     err = capsys.readouterr().err
     assert "step  4/4 epoch 2/2" in err and "phase 1: resumed" in err
     assert json.loads((run_dir / "run.json").read_text())["state"]["global_step"] == 4
+    # the run's own settings stand unless given again: a probe resumed a tiny run without --backbone and was told
+    # it had not been trained with text-minilm
+    resumed = ["train", "--train", "cord-small", "--eval", "cord-small", "--workspace", str(workspace),
+               "--out", str(run_dir), "--epochs", "3", "--resume"]
+    assert main(resumed) == 0, capsys.readouterr().err
+    assert json.loads((run_dir / "run.json").read_text())["state"]["global_step"] == 6
+    assert main(resumed[:-3] + ["--epochs", "4", "--backbone", "text-minilm", "--resume"]) == 2
+    assert "with backbone='text-minilm': the checkpoint was trained with backbone='tiny'" in capsys.readouterr().err
 
 
 def test_train_reference_and_pretrain_without_out_keep_their_run_in_the_workspace(cord_folders, tmp_path, capsys):

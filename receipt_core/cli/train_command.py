@@ -66,14 +66,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from ..model.checkpoint import RUN_FILE
+    from ..model.checkpoint import RUN_FILE, read_run_info
     from ..training.job import TrainingJob
     from ..training.receipt_task import build_resumed_task, build_task
     from ..training.threads import configure_torch_threads
     from ..datasets.splits import evaluation_notes
 
     by_patience_only = getattr(args, "patience", None) and not hasattr(args, "epochs_per_phase")
-    config = config_from_args(TrainConfig, args, build=_scenario_config, cache_frozen=args.feature_cache,
+    build = _scenario_config
+    if args.resume and args.out is not None:  # the run's own settings, but for those given here (a probe resumed
+        check_run_folder(args.out, resume=True)  # a tiny run and was told it was not text-minilm)
+        saved = TrainConfig.from_json(read_run_info(args.out)["config"])
+        build = lambda **given: dataclasses.replace(saved, **{"max_minutes": None, **given})  # noqa: E731
+    config = config_from_args(TrainConfig, args, build=build, cache_frozen=args.feature_cache,
                               save_every_epoch=args.save_every_epoch,
                               **({"epochs_per_phase": None} if by_patience_only else {}))
     ignored = [f"--{name.replace('_', '-')}" for name in PHASED_ONLY if hasattr(args, name)]  # given by the user
