@@ -214,3 +214,16 @@ def test_a_crash_between_renames_rolls_forward_to_the_new_checkpoint(checkpoint,
     new = load_checkpoint(run_dir).model.state_dict()
     assert not (run_dir / (RUN_FILE + ".tmp")).exists()
     assert all(torch.equal(new[k], old[k] + 1.0) for k in old if old[k].is_floating_point())
+
+
+def test_a_safetensors_file_that_does_not_parse_is_a_checkpoint_error(tmp_path):
+    """A probe truncated model.safetensors and re-signed run.json over it: "unexpected SafetensorError"."""
+    from safetensors.torch import save_file
+
+    from receipt_core.model.checkpoint import CheckpointError, _tensors
+
+    path = tmp_path / "model.safetensors"
+    save_file({"w": torch.zeros(64, 64)}, str(path))
+    path.write_bytes(path.read_bytes()[:40])
+    with pytest.raises(CheckpointError, match="model.safetensors cannot be read as safetensors .*the file is damaged"):
+        _tensors(path)

@@ -303,7 +303,7 @@ def load_checkpoint(run_dir: Path, with_training_state: bool = False) -> LoadedR
     model = MultiTaskModel(backbone, int(settings["num_fields"]), loss_weighting=settings["loss_weighting"],
                            task_weights=tuple(settings["task_weights"]), uses_layout=bool(settings["uses_layout"]),
                            head=head)
-    tensors = load_file(str(run_dir / MODEL_FILE))
+    tensors = _tensors(run_dir / MODEL_FILE)
     if info.get("frozen") is not None:
         tensors.update(_frozen_tensors(run_dir, info["frozen"], tensors))
     expected = model.state_dict()
@@ -332,7 +332,18 @@ def load_checkpoint(run_dir: Path, with_training_state: bool = False) -> LoadedR
     if not with_training_state:
         return loaded
     extra = run_dir / TRAINING_STATE_FILE
-    return loaded, (load_file(str(extra)) if extra.is_file() else {})
+    return loaded, (_tensors(extra) if extra.is_file() else {})
+
+
+def _tensors(path: Path) -> dict:
+    """A safetensors file's tensors; CheckpointError when it does not parse (truncated, overwritten): a probe that
+    re-signed run.json over a cut model file got "unexpected SafetensorError"."""
+    try:
+        return load_file(str(path))
+    except Exception as error:  # noqa: BLE001 - safetensors raises its own SafetensorError, OSError, ValueError
+        raise CheckpointError(f"{path} cannot be read as safetensors ({type(error).__name__}: "
+                              f"{' '.join(str(error).split())[:200]}): the file is damaged; train the run again or "
+                              "restore the folder from a copy") from None
 
 
 def _describe_head(head: HeadSettings) -> str:
