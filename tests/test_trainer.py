@@ -349,6 +349,9 @@ def test_config_round_trips_and_rejects_nonsense():
         TrainConfig(scenario="full", lr=float("nan"))
     with pytest.raises(ValueError, match="unknown training settings"):
         TrainConfig.from_json({"epochz": 3})
+    with pytest.raises(ValueError, match="head.fields is both frozen and unfrozen: give each group to --freeze or "
+                                         "to --unfreeze, not both"):
+        TrainConfig(scenario="full", freeze=("head.fields",), unfreeze=("head.fields",))
     state = TrainerState(global_step=7, best_val_loss=float("inf"))
     assert TrainerState.from_json(state.to_json()).global_step == 7
 

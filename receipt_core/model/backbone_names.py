@@ -41,6 +41,9 @@ def backbone_source_problem(name_or_path: str) -> str | None:
             inside = path / PRETRAINED_BACKBONE_DIR  # a pre-training run's folder, given for its backbone (a probe)
             hint = f"; a pre-training run keeps its backbone in {inside}: give that folder" \
                 if (inside / "config.json").is_file() else ""
+            if not hint and (path / "run.json").is_file():  # a probe gave a trained run's folder
+                hint = ("; it is a trained run's folder (a checkpoint of the two-head model), not a backbone: "
+                        "continue it with train --resume --out, or give a backbone name or folder")
             return f"{path} is not a transformers checkpoint: it has no config.json{hint}"
         return None
     if path.exists() or "/" in name_or_path or "\\" in name_or_path:  # meant as a folder, not as a name

@@ -155,6 +155,10 @@ class TrainConfig:
             problem = toggle_name_problem(toggle)
             if problem:
                 raise ValueError(problem)
+        both = sorted(set(self.freeze) & set(self.unfreeze))
+        if both:  # unfreeze won silently and the run was named "+head.fields −head.fields" (a probe)
+            raise ValueError(f"{', '.join(both)} {'is' if len(both) == 1 else 'are'} both frozen and unfrozen: give "
+                             "each group to --freeze or to --unfreeze, not both")
         if self.epochs < 1:  # 0 ran nothing, evaluated nothing and saved nothing, then said "completed" (a probe)
             raise ValueError(f"epochs must be at least 1, got {self.epochs}")
         if self.batch_size < 1:
