@@ -179,9 +179,9 @@ with import_tab:
                 stored = import_into_workspace(ws, name, report)
                 flash("import", "success", f"Imported {counted(len(stored.documents), fmt + ' document')} into dataset "
                       f"{literal(name)} ({len(stored.images)} with images).")
-                if stored.problems:
-                    flash("import", "warning", stored.problems_heading())
-                    flash("import", "code", plain("\n".join(stored.problems[:200])))
+                if stored.problems:  # notes alone (an empty segment dropped) are no warning, and fold away
+                    flash("import", "warning" if stored.skipped else "info", stored.problems_heading())
+                    flash("import", "code" if stored.skipped else "folded", plain("\n".join(stored.problems[:200])))
                 show_dataset_now(name)  # the sidebar shows the new dataset at once
             else:  # every record was bad: say so, and show why (not a success with 0 documents)
                 st.error(f"Nothing imported from {literal(path)}: no usable {fmt} documents "

@@ -21,7 +21,7 @@ from receipt_core.model.head_settings import HeadSettings
 from receipt_core.training.slot import JobSlot
 from receipt_core.workspace.server_folders import ServerFolders
 from receipt_core.workspace.store import HOME_ENV, Workspace
-from receipt_core.wording import as_sentence
+from receipt_core.wording import as_sentence, counted
 from ui.literal import literal, plain
 
 log = logging.getLogger("receipt_studio")
@@ -98,8 +98,9 @@ FLASH_KEY = "flash_messages"  # area -> [(kind, text)], shown once where the act
 
 
 def flash(area: str, kind: str, text: str) -> None:
-    """Keep a message for :func:`show_flash` (``kind``: success, info, warning, error, or code for a plain block)
-    across the rerun an action ends with. ``text`` is shown as written: quote user text with ``literal``."""
+    """Keep a message for :func:`show_flash` (``kind``: success, info, warning, error, code for a plain block, or
+    folded for a plain block in a closed expander) across the rerun an action ends with. ``text`` is shown as
+    written: quote user text with ``literal``."""
     st.session_state.setdefault(FLASH_KEY, {}).setdefault(area, []).append((kind, text))
 
 
@@ -108,6 +109,9 @@ def show_flash(area: str) -> None:
     for kind, text in st.session_state.get(FLASH_KEY, {}).pop(area, []):
         if kind == "code":
             st.code(text, language=None, wrap_lines=True)
+        elif kind == "folded":
+            with st.expander(f"Show the {counted(text.count(chr(10)) + 1, 'line')}"):
+                st.code(text, language=None, wrap_lines=True)
         else:
             getattr(st, kind)(text)
 

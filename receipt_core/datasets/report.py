@@ -45,6 +45,8 @@ class ImportReport:
     def problems_heading(self) -> str:
         """One line above the problem list: how many records it left out and how many it imported with a note."""
         noted = len(self.problems) - self.skipped
+        if not self.skipped:  # every record imported: notes, not problems (a walkthrough read "29 problems")
+            return f"{counted(noted, 'note')} on records that were imported:"
         parts = ([f"{counted(self.skipped, 'record')} skipped"] if self.skipped else []) + (
             [f"{counted(noted, 'note')} on records that were imported"] if noted else [])
         return f"{counted(len(self.problems), 'problem')} reported: " + ", ".join(parts) + ":"
