@@ -4,12 +4,12 @@ Dataset files list words grouped by label, and OCR passes list them pass by pass
 leaks the answer or scrambles the rows, so every importer and the OCR call :func:`reading_order`. The line ids it
 gives are also the rows that ``boxes="row"`` encodes (a word keeps its columns and takes its line's top and bottom).
 
-A word joins the line whose nearest word in x, level or followed along the line's slope to the word's column, lies
-closest to the word's centre, within half a line height. Phone photos are tilted and curled, so a row's words drift up or down across the
-page: the slope (fitted to the line's word centres, at most :data:`MAX_SLOPE`) follows them. A line's reach is its
-words' median height, not their union: a union grows with every tilted word that joins, and on WildReceipt's photos
-one such line swallowed the rows below it (28 % of the dev set's OCR words sat in lines taller than 2.5 words, 9 %
-now; CORD train's scans 4.0 % and 0.3 %).
+A word joins the line whose nearest word in x, level or followed along the line's slope to the word's column,
+lies closest to the word's centre, within half a line height. Phone photos are tilted and curled, so a row's words
+drift up or down across the page: the slope (fitted to the line's word centres, at most :data:`MAX_SLOPE`) follows
+them. A line's reach is its words' median height, not their union: a union grows with every tilted word that joins,
+and on WildReceipt's photos one such line swallowed the rows below it (28 % of the dev set's OCR words sat in lines
+taller than 2.5 words, 9 % now; CORD train's scans 4.0 % and 0.2 %).
 """
 
 from __future__ import annotations

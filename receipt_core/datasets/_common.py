@@ -203,7 +203,8 @@ def storable(doc: Document, notes: list[str]) -> Document:
         raise RecordError(f"the document's source (its file name) has {len(doc.source):,} characters, over the limit "
                           f"of {MAX_SOURCE_LENGTH:,}")
     if holds_control_character(doc.id):
-        raise RecordError(f"the document id {shown(doc.id)} holds a control character (such as a newline, tab, NUL or escape)")
+        raise RecordError(f"the document id {shown(doc.id)} holds a control character (such as a newline, tab, NUL "
+                          "or escape)")
     if doc.id != doc.id.strip():  # 'r1 ' beside 'r1' would be two receipts that every picker shows alike
         raise RecordError(f"the document id {shown(doc.id)} starts or ends with a space; remove it")
     try:

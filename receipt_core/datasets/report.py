@@ -61,7 +61,8 @@ def make_report(documents: Iterable[Document], images: Mapping[str, Path], probl
     for doc in documents:
         for label, n in doc.label_counts().items():
             counts[label] = counts.get(label, 0) + n
-    return ImportReport(documents=documents, images=MappingProxyType(dict(images)), problems=tuple(one_line(p) for p in problems),
+    return ImportReport(documents=documents, images=MappingProxyType(dict(images)),
+                        problems=tuple(one_line(p) for p in problems),
                         label_counts=MappingProxyType(dict(sorted(counts.items()))),
                         missing_images=MappingProxyType(dict(missing_images or {})))
 

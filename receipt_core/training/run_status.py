@@ -74,7 +74,8 @@ class RunStatusLine:
             parts.append(f"step {self.step}/{self.total_steps}")
             parts.append(f"epoch {self.epoch:.1f}/{self.epochs}")
         if self.windows_per_s and not self.ended:  # the rate of the latest window: said only while it is current
-            parts.append(f"{self.windows_per_s:.1f} samples/s")  # a sample: one encoded window (a receipt past 512 tokens gives several)
+            # a sample: one encoded window (a receipt past 512 tokens gives several)
+            parts.append(f"{self.windows_per_s:.1f} samples/s")
         if self.ended:
             parts.append(f"{self.status or 'ended'} after {format_seconds(self.elapsed_s)}")
         else:
