@@ -15,4 +15,7 @@ def _interrupt(signum, frame):
 
 if __name__ == "__main__":
     signal.signal(signal.SIGTERM, _interrupt)
+    # Ctrl-C as KeyboardInterrupt even when the parent left SIGINT ignored (a script's `cmd &`, a test runner's
+    # worker), where Python installs no handler: `kill -INT` then did nothing (``train`` sets its own as it trains)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     sys.exit(main())
