@@ -259,7 +259,7 @@ with runs_tab:
         new_name = n1.text_input("Name", value=label.name if label else "", key=f"runs_name_{run_id}",
                                  placeholder=run.name, help=f"At most {MAX_NAME} characters")
         new_tags = n2.text_input("Tags (comma-separated)", value=", ".join(label.tags) if label else "",
-                                 key=f"runs_tags_{run_id}", placeholder="baseline, demo")
+                                 key=f"runs_tags_{run_id}", placeholder="none yet (for example: baseline, demo)")
         new_notes = st.text_area("Notes", value=label.notes if label else "", key=f"runs_notes_{run_id}",
                                  height=80, help=f"At most {MAX_NOTES:,} characters")
         # keyed by run: a press in a form whose run another tab deleted meanwhile saves nothing, rather than the
