@@ -149,8 +149,8 @@ if inputs:
                                 f"with probability under the threshold a dashed blue frame")
         height = tall_figure_height(doc.width, doc.height) if large else None  # None: the figure's own, of its view
         title = f"{doc.source or doc.id} · {run_name}"  # the receipt (an upload's file name) and the run
+        counts = overlay_counts(confidence_marks(doc, prediction, unsure_below=threshold))
         if OVERLAYS[overlay]:
-            counts = overlay_counts(confidence_marks(doc, prediction, unsure_below=threshold))
             st.caption(f"{counts.low_ocr} of {counts.ocr_scored} OCR'd words read with low confidence, "
                        f"{counts.unsure} of {counts.words} words the model is unsure of, {counts.both} both"
                        + ("" if counts.ocr_scored else " (these words did not come from the OCR: no OCR confidence)"))
@@ -159,9 +159,8 @@ if inputs:
         else:
             figure = prediction_figure(doc.width, doc.height, prediction.to_json(), image, title=title,
                                        uncertain_below=threshold, figure_height=height)
-        read = overlay_counts(confidence_marks(doc, prediction, unsure_below=threshold))
-        if read.poorly_read:  # the model's confidence says nothing of what the OCR made of the photo
-            st.warning(f"Tesseract read {read.low_ocr} of this photo's {read.ocr_scored} words with low confidence "
+        if counts.poorly_read:  # the model's confidence says nothing of what the OCR made of the photo
+            st.warning(f"Tesseract read {counts.low_ocr} of this photo's {counts.ocr_scored} words with low confidence "
                        f"(under {LOW_CONFIDENCE:g}): its items may be misread print or background (a table, a "
                        "shadow) whatever their confidence says. Check them with the overlay *OCR confidence*; a "
                        "photo cropped to the receipt, flat and evenly lit reads better.")

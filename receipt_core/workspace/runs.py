@@ -178,27 +178,23 @@ class RunStore(Database):
     def list_runs(self) -> list[RunRecord]:
         """Every run, newest first; a run whose record is damaged is left out (:meth:`damaged_runs` names it): one
         such row broke every page of the dashboard, whose sidebar lists the runs (a probe)."""
-        with self._read() as conn:
-            rows = conn.execute("SELECT * FROM runs ORDER BY created_at DESC, id DESC").fetchall()
-        records = []
-        for row in rows:
-            try:
-                records.append(_run_record(row))
-            except DamagedRunError:
-                continue
-        return records
+        return [read for read in self._read_runs() if isinstance(read, RunRecord)]
 
     def damaged_runs(self) -> list[tuple[str, str]]:
         """(run id, what is wrong) for each run whose stored record cannot be read."""
+        return [(read.run_id, str(read)) for read in self._read_runs() if isinstance(read, DamagedRunError)]
+
+    def _read_runs(self) -> list[RunRecord | DamagedRunError]:
+        """Every run's record, newest first, or the error its damaged row gives."""
         with self._read() as conn:
             rows = conn.execute("SELECT * FROM runs ORDER BY created_at DESC, id DESC").fetchall()
-        damaged = []
+        read: list[RunRecord | DamagedRunError] = []
         for row in rows:
             try:
-                _run_record(row)
+                read.append(_run_record(row))
             except DamagedRunError as error:
-                damaged.append((row["id"], str(error)))
-        return damaged
+                read.append(error)
+        return read
 
     def runs_in_other_processes(self) -> list[RunRecord]:
         """The runs training (or paused) in another live process: ``train`` on the command line, another server."""
@@ -241,6 +237,10 @@ class RunStore(Database):
 class DamagedRunError(WorkspaceError):
     """A run's row in the workspace database does not read back (edited by hand, a disk fault)."""
 
+    def __init__(self, run_id: str, message: str) -> None:
+        super().__init__(message)
+        self.run_id = run_id
+
 
 def _run_record(row: sqlite3.Row) -> RunRecord:
     return RunRecord(id=row["id"], name=row["name"], status=row["status"],
@@ -254,11 +254,12 @@ def _stored_object(row: sqlite3.Row, column: str) -> dict:
     try:
         value = json.loads(row[column])
     except (TypeError, ValueError) as error:
-        raise DamagedRunError(f"run {row['id']!r}: its {column} in the workspace database is damaged ({error}); "
-                              "delete the run (Runs page) or restore the database from a backup") from None
+        value, problem = None, str(error)
+    else:
+        problem = "not a JSON object"
     if not isinstance(value, dict):
-        raise DamagedRunError(f"run {row['id']!r}: its {column} in the workspace database is damaged (not a JSON "
-                              "object); delete the run (Runs page) or restore the database from a backup")
+        raise DamagedRunError(row["id"], f"run {row['id']!r}: its {column} in the workspace database is damaged "
+                              f"({problem}); delete the run (Runs page) or restore the database from a backup")
     return value
 
 
