@@ -125,6 +125,22 @@ def test_a_flipped_byte_is_refused(checkpoint, tmp_path):
         load_checkpoint(run_dir)
 
 
+def test_a_run_copied_without_its_optimizer_state_predicts_but_does_not_resume(checkpoint, tmp_path, cord_docs):
+    """The optimizer and RNG state only matter for resuming: a run folder shared without that file (the largest
+    one) still loads for predict and evaluate, and resuming names the file and what still works."""
+    run_dir = copy_of(checkpoint, tmp_path)
+    (run_dir / TRAINING_STATE_FILE).unlink()
+    loaded = load_checkpoint(run_dir)
+    reference = load_checkpoint(checkpoint)
+    for name, tensor in reference.model.state_dict().items():
+        assert torch.equal(tensor, loaded.model.state_dict()[name]), name
+    with pytest.raises(CheckpointError, match="optimizer and random state.*resume.*can still predict"):
+        load_checkpoint(run_dir, with_training_state=True)
+    (run_dir / TRAINING_STATE_FILE).write_bytes(b"not the saved state")  # present but wrong is still refused
+    with pytest.raises(CheckpointError, match="SHA-256"):
+        build_resumed_task(run_dir, cord_docs, (), CONFIG)
+
+
 def test_weights_from_another_run_are_refused(checkpoint, tmp_path, cord_docs):
     other_dir = tmp_path / "other"
     config = dataclasses.replace(CONFIG, seed=9)
