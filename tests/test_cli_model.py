@@ -281,6 +281,9 @@ def test_train_reference_and_pretrain_without_out_keep_their_run_in_the_workspac
       "{tmp}/r"], "configuration '{tmp}/gone:full': the backbone folder '{tmp}/gone' does not exist"),
     (["evaluate", "{tmp}", "--data", "{train}", "--json"], "is not a checkpoint folder: it has no run.json"),
     (["predict", "{tmp}"], "give either --data DATA or one or more IMAGE files"),
+    # a probe: the image after --data was "unrecognized arguments", which did not say what was wrong
+    (["predict", "{tmp}", "--data", "{train}", "{tmp}/a.png"],
+     "give either --data DATA or IMAGE files, not both (--data {train} and 1 image file)"),
     # found by a probe: trained to the end, then its checkpoint could never be loaded (run.json allows 8-8,192)
     (["train", "--train", "{train}", "--eval", "{train}", "--backbone", "tiny", "--max-length", "99999999",
       "--out", "{tmp}/r"], "max length must be from 8 to 8,192, got 99,999,999"),
@@ -317,9 +320,25 @@ def test_user_errors_are_one_line_messages(argv, message, cord_folders, tmp_path
     argv = [a.format(tmp=tmp_path, train=cord_folders[0]) for a in argv]
     assert main(argv + ["--workspace", str(tmp_path / "ws")] if argv[0] != "predict" else argv) == 2
     err = capsys.readouterr().err
-    assert message.format(tmp=tmp_path) in err and "Traceback" not in err
+    assert message.format(tmp=tmp_path, train=cord_folders[0]) in err and "Traceback" not in err
     # nothing is left behind: a run makes its folder when it first saves (before, a run that failed left it empty)
     assert not (tmp_path / "r").exists()
+
+
+def test_images_given_after_an_option_still_count(capsys):
+    """argparse stops filling a list of positionals at the first option; the images after it join the list."""
+    from receipt_core.cli.main import build_parser, parse_command_line
+
+    args = parse_command_line(build_parser(), ["ocr", "a.png", "--json", "b.png", "c.png"])
+    assert args.images == [Path("a.png"), Path("b.png"), Path("c.png")] and args.json
+    args = parse_command_line(build_parser(), ["predict", "run", "--json", "a.png"])
+    assert args.images == [Path("a.png")]
+    for argv, said in ((["ocr", "a.png", "--jsn", "b.png"], "unrecognized arguments: --jsn b.png"),
+                       (["evaluate", "run", "--data", "d", "extra"], "unrecognized arguments: extra"),
+                       (["ocr", "a.png", "--json", " "], "argument IMAGE: is empty")):
+        with pytest.raises(SystemExit):
+            parse_command_line(build_parser(), argv)
+        assert said in capsys.readouterr().err
 
 
 def test_a_mistyped_workspace_is_refused_and_not_made(cord_folders, tmp_path, capsys):

@@ -219,7 +219,10 @@ def _cells(table: Mapping[str, Any], prefix: str) -> dict[str, Any]:
 
 
 def run_predict(args: argparse.Namespace) -> int:
-    if bool(args.data) == bool(args.images):
+    if args.data and args.images:
+        raise CommandError(f"give either --data DATA or IMAGE files, not both (--data {args.data} and "
+                           f"{len(args.images)} image file{'s' if len(args.images) != 1 else ''})")
+    if not args.data and not args.images:
         raise CommandError("give either --data DATA or one or more IMAGE files")
     loaded = _load_run(args.run_dir, args.workspace)
     errors: list[str] = []

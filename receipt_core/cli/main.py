@@ -15,6 +15,7 @@ import sys
 from typing import Sequence
 
 from ..errors import is_user_error
+from .arguments import given_path
 
 # Command modules in help order (imported by name: they import CommandError from here).
 COMMAND_MODULES = ("receipt_core.cli.data_commands", "receipt_core.cli.train_command",
@@ -45,10 +46,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def parse_command_line(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """``parser.parse_args``, except that image files given after an option still count: argparse stops filling a
+    list of positionals at the first option, so ``predict RUN --data X a.png`` and ``ocr a.png --json b.png`` were
+    refused as "unrecognized arguments: a.png" (a probe); they join the command's images, whose checks (``predict``
+    takes images or ``--data``, not both) then answer."""
+    args, extras = parser.parse_known_args(argv)
+    if not extras:
+        return args
+    images = getattr(args, "images", None)
+    if not isinstance(images, list) or any(text.startswith("-") for text in extras):
+        parser.error(f"unrecognized arguments: {' '.join(extras)}")
+    for text in extras:
+        try:
+            images.append(given_path(text))
+        except argparse.ArgumentTypeError as error:
+            parser.error(f"argument IMAGE: {error}")
+    return args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         parser = build_parser()
-        args = parser.parse_args(argv)
+        args = parse_command_line(parser, argv)
     except SystemExit as exit_:  # argparse's usage errors and --help
         return exit_.code if isinstance(exit_.code, int) else EXIT_USER_ERROR
     try:
