@@ -107,8 +107,12 @@ elif summary.status == DONE:
     nav.button("Back to in progress", key="annotate_undone", on_click=_review, args=(doc_id, False),
                help=f"Take back the done mark (it becomes {IN_PROGRESS} or unlabelled)")
 else:
+    # what marking done would warn about is said on the button too, before it is pressed (a walkthrough heard it
+    # only after the receipt was marked)
+    before_done = done_warning(ws.get_document(doc_id))
     nav.button("Mark done", key="annotate_done", type="primary", on_click=_review, args=(doc_id, True),
-               help="Reviewed by a person: every word's label checked")
+               help="Reviewed by a person: every word's label checked"
+                    + (f". Before you mark it: {escape_markdown(before_done)}" if before_done else ""))
 nav.caption(f"{ids.index(doc_id) + 1} of {len(ids)} · **{summary.status}**", width="content")
 # under the button pressed (among the word panel's messages it sat below the fold), as text, not code; kept while
 # the receipt stays open and done: a retraining's end reruns the page a few seconds later, and a walkthrough never saw

@@ -355,6 +355,9 @@ def test_marking_done_with_suggestions_nobody_accepted_says_they_train_as_other(
     receipts.update_word(doc.id, 0, "SUBTOTAL")
     receipts.store_suggestions(doc.id, _prediction(doc), "run-x")
     at = _app(doc.id)
+    # said on the button before it is pressed, too (a walkthrough heard it only after marking)
+    assert "Before you mark it:" in at.button(key="annotate_done").help
+    assert "train as OTHER" in at.button(key="annotate_done").help
     at.button(key="annotate_done").click().run()
     assert receipts.status_counts("receipts")["done"] == 1  # the mark is the annotator's call: it is kept
     warned = [w.value for w in at.warning if "marked done" in w.value]
