@@ -38,6 +38,7 @@ from ui.shared import EVALUATION_HELP, HOLD_OUT, NO_VALUE, forget_stale_choice, 
 OPENED_STUDY_KEY = "studies_opened"  # the study shown in the Studies tab (a path, as typed or picked)
 DEFAULTS = "the defaults"
 OWN_RECEIPTS = "(the receipts it trained and evaluated on)"
+OWN_EVALUATION = "(the receipts it evaluated on)"
 RENAMED_KEY = "runs_renamed"  # the run id Save stored: the next run refreshes the pickers and says so
 RUN_COLORS_KEY = "runs_colors"  # run id -> its colour in the overlaid charts, kept while the choice changes
 RUN_PICKERS = ("runs_compare", "runs_one", "runs_against")
@@ -335,10 +336,18 @@ with runs_tab:
                            f"{'was' if len(gone) == 1 else 'were'} {why}. Choose a dataset to continue on.")
             r1, r2, r3 = st.columns(3)
             train_set = r1.selectbox("Training dataset", own + names, key="runs_resume_train")
-            eval_set = r2.selectbox("Evaluation dataset", [HOLD_OUT] + names, key="runs_resume_eval",
-                                    disabled=train_set == OWN_RECEIPTS, help=EVALUATION_HELP)
-            share = r3.slider("Held-out share", 0.1, 0.5, 0.25, 0.05, key="runs_resume_share",
-                              disabled=train_set == OWN_RECEIPTS or eval_set != HOLD_OUT)
+            if train_set == OWN_RECEIPTS:
+                # its own evaluation receipts, said as such: a greyed "hold out a share" read as what would happen
+                # (a walkthrough)
+                eval_set = r2.selectbox("Evaluation dataset", [OWN_EVALUATION], key="runs_resume_own_eval",
+                                        disabled=True, help="With its own receipts the run evaluates on its own "
+                                                            "evaluation receipts, as before it stopped")
+                share = 0.25
+            else:
+                eval_set = r2.selectbox("Evaluation dataset", [HOLD_OUT] + names, key="runs_resume_eval",
+                                        help=EVALUATION_HELP)
+                share = r3.slider("Held-out share", 0.1, 0.5, 0.25, 0.05, key="runs_resume_share",
+                                  disabled=eval_set != HOLD_OUT)
             if st.button("Resume", key="runs_resume", disabled=not (own or names)):
                 with user_errors("Resuming the run"):
                     train_docs = eval_docs = None  # None: resume_run reads the run's own receipts back by id

@@ -822,7 +822,11 @@ def test_runs_resumes_an_interrupted_run_from_its_checkpoint(demo_env, trained_r
     assert any(b.key == "runs_resume" for b in at.button)
     # the run's own receipts come first: Resume with no choice continues on the data it trained on
     assert at.selectbox(key="runs_resume_train").value == "(the receipts it trained and evaluated on)"
+    # its evaluation receipts said as its own, not a greyed "hold out a share" (a walkthrough)
+    assert at.selectbox(key="runs_resume_own_eval").value == "(the receipts it evaluated on)"
+    assert not [s for s in at.slider if s.key == "runs_resume_share"]
     at.selectbox(key="runs_resume_train").set_value("demo").run()
+    assert not at.selectbox(key="runs_resume_eval").disabled and at.slider(key="runs_resume_share")
     at.button(key="runs_resume").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert [t.value for t in at.title] == ["Train"] and at.query_params["dataset"] == "resume-url"
