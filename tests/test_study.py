@@ -148,6 +148,42 @@ def test_study_refuses_a_used_folder_and_bad_specs(study_dir, receipts_folder, c
     assert parse_config("reference:layout-minilm") == StudyConfig("layout-minilm", REFERENCE)
 
 
+def test_a_study_stopped_with_ctrl_c_writes_the_runs_that_finished(receipts_folder, tmp_path):
+    """A probe: Ctrl-C in a study's last run lost every finished run, and the folder it left could be neither
+    opened nor given to a new study. Now the finished runs are written, the note says where it stopped, and the
+    exit code is 130."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from conftest import REPO_ROOT
+
+    out = tmp_path / "stopped"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "receipt_core", "study", "--train", str(receipts_folder), "--eval",
+         str(receipts_folder), "--format", "native", "--backbone-scenarios", "tiny:full", "tiny:freeze-backbone",
+         "--epochs", "500", "--budget-minutes", "0.15", "--batch-size", "4", "--out", str(out)],
+        cwd=REPO_ROOT, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    lines = []
+    for line in process.stderr:  # the second configuration's first line: the first run has finished
+        lines.append(line)
+        if line.startswith("[2/2]"):
+            break
+    time.sleep(1.0)
+    process.send_signal(signal.SIGINT)
+    rest = process.stderr.read()
+    assert process.wait(timeout=120) == 130, "".join(lines) + rest
+    data = load_study(out)
+    runs = {c["name"]: len(c["runs"]) for c in data["configurations"]}
+    assert runs == {"tiny · full": 1, "tiny · freeze-backbone": 0}, runs
+    assert data["notes"] == ["interrupted during tiny · freeze-backbone (seed 0): 1 of 2 runs finished; "
+                             "the rest did not run"]
+    assert "interrupted: interrupted during tiny · freeze-backbone" in rest and "Traceback" not in rest
+    assert (out / "report.md").is_file() and "1 of 2 runs finished" in (out / "report.md").read_text()
+
+
 def _run(config: StudyConfig, seed: int, f1: float, items: float, trainable: int) -> RunResult:
     return RunResult(config=config, seed=seed, metrics={"fields.micro_f1": f1, "quantity.word_f1": f1,
                                                         "quantity.item_accuracy": items,

@@ -79,8 +79,11 @@ def run_study_command(args: argparse.Namespace) -> int:
 
     if args.decay_factor is not None and args.decay_factor < 1:
         raise CommandError(f"--decay-factor must be 1 or more, got {args.decay_factor}")
-    if (args.out / "study.json").exists() or (args.out / "runs").exists():
+    if (args.out / "study.json").exists():
         raise CommandError(f"{args.out} already holds a study; choose an empty --out folder")
+    if (args.out / "runs").exists():
+        raise CommandError(f"{args.out} holds the runs/ of a study that never wrote its study.json (stopped before "
+                           "this project wrote one on Ctrl-C); choose an empty --out folder")
     check_empty_out_folder(args.out, args.force)  # report.md, report.html: a user's files of those names stay
     try:
         configs = ([parse_config(spec) for spec in args.backbone_scenarios] if args.backbone_scenarios
@@ -115,4 +118,7 @@ def run_study_command(args: argparse.Namespace) -> int:
     paths = write_study(result, args.out)
     print(markdown_table(result))
     print(f"wrote {paths['markdown']}, {paths['html']} and {paths['json']}", file=sys.stderr)
+    if result.interrupted:  # what finished is written and opens on Studies; the exit code says it was cut short
+        print(f"interrupted: {result.notes[-1]}", file=sys.stderr)
+        return 130
     return 0 if all(s.runs for s in result.summaries) else 2

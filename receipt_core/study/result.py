@@ -92,6 +92,7 @@ class StudyResult:
     started: str = ""
     finished: str = ""
     notes: tuple[str, ...] = ()
+    interrupted: bool = False  # stopped (Ctrl-C) before every planned run; the notes say where
 
     def summary(self, config: StudyConfig) -> ConfigSummary | None:
         return next((s for s in self.summaries if s.config == config), None)

@@ -52,30 +52,39 @@ def run_study(configs: Sequence[StudyConfig], settings: StudySettings, train_doc
     (out_dir / "runs").mkdir(parents=True, exist_ok=True)
     started = _now()
     notes: list[str] = []
-    summaries = []
-    for number, config in enumerate(configs, 1):
-        runs = []
-        for repeat in range(settings.repeats):
-            seed = settings.seed + repeat
-            log(f"[{number}/{len(configs)}] {config.name}, seed {seed}")
-            try:
-                if config.is_reference:
-                    result = _run_reference(config, settings, seed, train_docs, eval_docs, log)
-                else:
-                    result = _run_multitask(config, settings, seed, train_docs, eval_docs,
-                                            out_dir / "runs" / f"{config.slug}-s{seed}")
-            except Exception as error:  # noqa: BLE001 - one broken configuration must not lose the others
-                message = f"{config.name} (seed {seed}) failed: {' '.join(str(error).split())}"
-                notes.append(message)
-                log(message)
-                continue
-            log("    " + ", ".join(f"{k} {v:.4f}" for k, v in result.metrics.items())
-                + f"; {result.train_s:.0f}s training, {result.steps} steps, {result.epochs:.2f} epochs")
-            runs.append(result)
-        summaries.append(ConfigSummary(config, tuple(runs)))
-    return StudyResult(settings=settings, summaries=tuple(summaries), train_data=train_data, eval_data=eval_data,
-                       train_documents=len(train_docs), eval_documents=len(eval_docs), command=command,
-                       started=started, finished=_now(), notes=tuple(notes))
+    runs: dict[StudyConfig, list[RunResult]] = {config: [] for config in configs}
+    planned = [(config, settings.seed + repeat) for config in configs for repeat in range(settings.repeats)]
+    interrupted = False
+    for done, (config, seed) in enumerate(planned):
+        number = configs.index(config) + 1
+        log(f"[{number}/{len(configs)}] {config.name}, seed {seed}")
+        try:
+            if config.is_reference:
+                result = _run_reference(config, settings, seed, train_docs, eval_docs, log)
+            else:
+                result = _run_multitask(config, settings, seed, train_docs, eval_docs,
+                                        out_dir / "runs" / f"{config.slug}-s{seed}")
+        except KeyboardInterrupt:
+            # the runs that finished are kept and written: an hours-long study stopped at its last run lost them
+            # all, and its folder could then be neither opened nor reused (a probe)
+            interrupted = True
+            message = (f"interrupted during {config.name} (seed {seed}): {done} of {len(planned)} runs finished; "
+                       "the rest did not run")
+            notes.append(message)
+            log(message)
+            break
+        except Exception as error:  # noqa: BLE001 - one broken configuration must not lose the others
+            message = f"{config.name} (seed {seed}) failed: {' '.join(str(error).split())}"
+            notes.append(message)
+            log(message)
+            continue
+        log("    " + ", ".join(f"{k} {v:.4f}" for k, v in result.metrics.items())
+            + f"; {result.train_s:.0f}s training, {result.steps} steps, {result.epochs:.2f} epochs")
+        runs[config].append(result)
+    return StudyResult(settings=settings, summaries=tuple(ConfigSummary(c, tuple(runs[c])) for c in configs),
+                       train_data=train_data, eval_data=eval_data, train_documents=len(train_docs),
+                       eval_documents=len(eval_docs), command=command, started=started, finished=_now(),
+                       notes=tuple(notes), interrupted=interrupted)
 
 
 def _now() -> str:
@@ -179,7 +188,12 @@ def _run_multitask(config: StudyConfig, settings: StudySettings, seed: int, trai
                       name=config.name)
     job.add_listener(collector)
     job.start()
-    job.join()
+    try:
+        job.join()
+    except KeyboardInterrupt:  # Ctrl-C: the run stops after its step (not left training behind the study's back)
+        job.stop()
+        job.join()
+        raise
     return run_result(config, seed, job, collector, time.monotonic() - started, run_dir)
 
 
