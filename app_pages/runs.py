@@ -138,11 +138,13 @@ with runs_tab:
         st.dataframe(table, hide_index=True, key="runs_table", placeholder=NO_VALUE, width="stretch",
                      column_order=RUN_COLUMNS,
                      column_config={
-                         "best": st.column_config.TextColumn("", width=30, help="The best run, marked only when it "
+                         "best": st.column_config.TextColumn("", width=30, pinned=True,
+                                                             help="The best run, marked only when it "
                                                              "beats every other run evaluated on the same receipts "
                                                              "beyond the noise rule below"),
-                         # medium: large pushed the scores off a 1366-pixel screen (a walkthrough saw them blank)
-                         "name": st.column_config.TextColumn("name", width="medium"),
+                         # medium: large pushed the scores off a 1366-pixel screen (a walkthrough saw them blank);
+                         # pinned, so the name stays beside the columns scrolled into view (a walkthrough)
+                         "name": st.column_config.TextColumn("name", width="medium", pinned=True),
                          **{f"best {m}": st.column_config.NumberColumn(f"best {METRIC_LABELS[m]}", format="%.3f",
                                                                        width=175, help=f"the best {m} over the run's "
                                                                        "evaluations, each metric on its own (Predict "
@@ -282,7 +284,10 @@ with runs_tab:
             other_title = defaults_title(run.config) if baseline is None else "other run"
             st.dataframe(pd.DataFrame([{"setting": c.setting, "this run": c.value, other_title: c.baseline,
                                         "what it is": c.about} for c in changes]),
-                         hide_index=True, key="runs_settings", placeholder=NO_VALUE, width="stretch")
+                         hide_index=True, key="runs_settings", placeholder=NO_VALUE, width="stretch",
+                         column_config={"setting": st.column_config.TextColumn(pinned=True),
+                                        # the explanation wraps in its cell rather than running off the screen
+                                        "what it is": st.column_config.TextColumn(width="large")})
         else:
             st.caption("Same settings." if baseline is not None else
                        f"Same settings as the {literal(defaults_title(run.config))}.")
