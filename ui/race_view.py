@@ -169,7 +169,9 @@ def race_board() -> None:
     st.markdown("**Cost beside quality**")
     st.dataframe(pd.DataFrame(race_rows(record, curves, deleted)), hide_index=True, key="race_table",
                  placeholder=NO_VALUE, width="stretch",
-                 column_config={"trainable parameters": st.column_config.NumberColumn(format="localized"),
+                 # the configuration pinned: at 1366 px the cost columns scroll and their rows kept no name
+                 column_config={"configuration": st.column_config.TextColumn(pinned=True),
+                                "trainable parameters": st.column_config.NumberColumn(format="localized"),
                                 "share of own model trained": st.column_config.NumberColumn(
                                     format="percent", help="Trainable parameters over the run's own model, its heads "
                                     "included (the reading compares the counts with full fine-tuning's)"),
