@@ -8,13 +8,15 @@ import streamlit as st
 
 from receipt_core.data.markup import escape_markdown
 from receipt_core.data.review import DONE, IN_PROGRESS, STATUSES, done_warning
+from receipt_core.workspace.database import NotFoundError
+from receipt_core.workspace.documents import DamagedDocumentError
 from ui.annotate_editor import word_editor
 from ui.annotate_state import DONE_WARNING_KEY, NEXT_DOC_KEY, NOTICE_KEY
 from ui.annotate_model import model_section, retrain_after_done
 from ui.annotate_url import FIRST_RECEIPT, restore_from_url, write_to_url
 from ui.literal import literal, plain
 from ui.shared import (NO_DATA, current_dataset, forget_stale_choice, friendly, no_receipt_matches, require_router,
-                       select_dataset, workspace)
+                       select_dataset, user_errors, workspace)
 
 DOC_KEY = "annotate_doc"
 MOVED_KEY = "annotate_moved_dataset"  # why the sidebar moved to another dataset (said once)
@@ -99,6 +101,18 @@ doc_id = nav.selectbox("Receipt", ids, key=DOC_KEY, label_visibility="collapsed"
                        format_func=lambda i: plain(titles.get(i, i)))
 summary = summaries[ids.index(doc_id)]
 write_to_url(doc_id, implied=status == "all" and not search and doc_id == ids[0])
+try:
+    opened = ws.get_document(doc_id)
+except DamagedDocumentError as error:  # one unreadable row: said, named, and deletable; the other receipts open
+    st.error(literal(friendly(error)))
+    if st.button("Delete this receipt", key="annotate_delete_damaged"):
+        with user_errors("Deleting the receipt"):
+            ws.delete_document(doc_id)
+            st.session_state.pop(DOC_KEY, None)
+            st.rerun()
+    st.stop()
+except NotFoundError:
+    opened = None  # deleted since the picker was drawn: the editor says so
 if summary.status == DONE and doc_id not in ws.reviewed_ids(dataset):
     # done as imported gold (every label from the import or a person): no mark to take back, so no button that did
     # nothing (a walkthrough pressed it on a CORD receipt)
@@ -109,7 +123,7 @@ elif summary.status == DONE:
 else:
     # what marking done would warn about is said on the button too, before it is pressed (a walkthrough heard it
     # only after the receipt was marked)
-    before_done = done_warning(ws.get_document(doc_id))
+    before_done = done_warning(opened) if opened is not None else None
     nav.button("Mark done", key="annotate_done", type="primary", on_click=_review, args=(doc_id, True),
                help="Reviewed by a person: every word's label checked"
                     + (f". Before you mark it: {escape_markdown(before_done)}" if before_done else ""))

@@ -16,11 +16,12 @@ from receipt_core.training.run_documents import live_runs_reading, live_runs_rea
 from receipt_core.datasets import EXPORT_FORMATS, EXPORT_LOSSES
 from receipt_core.datasets.export_zip import export_zip_bytes, export_zip_name
 from receipt_core.wording import counted
+from receipt_core.workspace.documents import DamagedDocumentError
 from ui.actions import ocr_and_store
 from ui.literal import literal, plain
 from ui.name_fields import dataset_name_input
 from ui.receipt_images import receipt_display_image
-from ui.shared import (NO_IMAGE_NOTE, NO_VALUE, PDF_NOTE, UPLOAD_TYPES, current_dataset,
+from ui.shared import (NO_IMAGE_NOTE, NO_VALUE, PDF_NOTE, UPLOAD_TYPES, current_dataset, friendly,
                        figure_and_tables, flash, forget_stale_choice, no_receipt_matches, require_router, server_folders,
                        show_dataset_now, show_flash, user_errors, workspace)
 from ui.zip_import import zip_import_section
@@ -126,22 +127,31 @@ with view_tab:
                 titles = {s.id: s.title for s in summaries}  # an upload shows its file name
                 forget_stale_choice("data_doc", titles)  # a receipt just deleted, or of the dataset shown before
                 doc_id = st.selectbox("Receipt", list(titles), key="data_doc", format_func=lambda i: plain(titles[i]))
-                doc = ws.get_document(doc_id)
-                left, right = figure_and_tables()
-                if not doc.has_image:  # as Annotate says it: a walkthrough read the tiny boxes as a broken photo
-                    left.caption(NO_IMAGE_NOTE)
-                left.plotly_chart(document_figure(doc, receipt_display_image(ws, doc), title=doc.id), key="data_figure",
-                                  width="stretch")
-                words = pd.DataFrame([{"text": w.text, "label": w.annotation_label if w.is_labelled else NOT_LABELLED,
-                                       "confidence": w.confidence}
-                                      for w in doc.words])
-                if words.empty or words["confidence"].isna().all():  # a dataset's words: no OCR confidence to show
-                    words = words.drop(columns="confidence", errors="ignore")
-                right.dataframe(words, key="data_words", placeholder=NO_VALUE, height=640,
-                                column_config={"label": st.column_config.TextColumn("label", width=150),  # was cut
-                                               "confidence": st.column_config.NumberColumn(
-                                    # named for what it is: Predict's "confidence" is the model's, 0-1 (a walkthrough)
-                                    "OCR confidence", help="Tesseract's confidence in the word (0-100)")})
+                try:
+                    doc = ws.get_document(doc_id)
+                except DamagedDocumentError as error:  # named, and deletable below; the others still open
+                    st.error(literal(friendly(error)))
+                    doc = None
+                if doc is not None:
+                    left, right = figure_and_tables()
+                    # as Annotate says it: a walkthrough read the tiny boxes as a broken photo
+                    if not doc.has_image:
+                        left.caption(NO_IMAGE_NOTE)
+                    left.plotly_chart(document_figure(doc, receipt_display_image(ws, doc), title=doc.id),
+                                      key="data_figure", width="stretch")
+                    words = pd.DataFrame([{"text": w.text,
+                                           "label": w.annotation_label if w.is_labelled else NOT_LABELLED,
+                                           "confidence": w.confidence}
+                                          for w in doc.words])
+                    # a dataset's words: no OCR confidence to show
+                    if words.empty or words["confidence"].isna().all():
+                        words = words.drop(columns="confidence", errors="ignore")
+                    right.dataframe(words, key="data_words", placeholder=NO_VALUE, height=640,
+                                    column_config={"label": st.column_config.TextColumn("label", width=150),  # was cut
+                                                   "confidence": st.column_config.NumberColumn(
+                                        # named for what it is: Predict's "confidence" is the model's, 0-1
+                                        # (a walkthrough)
+                                        "OCR confidence", help="Tesseract's confidence in the word (0-100)")})
                 _delete_receipt(doc_id, titles[doc_id], dataset)
             else:
                 st.info(no_receipt_matches(dataset, status, search))

@@ -546,3 +546,25 @@ def test_an_imported_receipt_is_done_without_a_mark_to_take_back(receipts):
     assert not at.exception
     assert not any(b.key in ("annotate_undone", "annotate_done") for b in at.button)
     assert any(c.value == "done: imported with its labels, which count as checked" for c in at.caption)
+
+
+def test_a_damaged_receipt_row_is_named_and_can_be_deleted(receipts):
+    """A probe: one receipt whose stored JSON no longer read back broke Annotate (and training on its dataset) with
+    an error that named no receipt. The error names it, Annotate offers to delete it, the others still open."""
+    import sqlite3
+
+    from receipt_core.workspace.documents import DamagedDocumentError
+
+    damaged, other = [d.id for d in receipts.load_documents("receipts")][:2]
+    with sqlite3.connect(receipts.database) as conn:
+        conn.execute("UPDATE documents SET json = ? WHERE id = ?", ('{"id": "x", "words": [{"text": 1', damaged))
+    with pytest.raises(DamagedDocumentError, match=f"receipt '{damaged}' in the workspace database is damaged"):
+        receipts.load_documents("receipts")
+    with pytest.raises(DamagedDocumentError, match="delete it .Data and Annotate offer to."):
+        receipts.get_document(damaged)
+    at = _app(damaged)
+    assert any(damaged in e.value and "is damaged" in e.value for e in at.error), [e.value for e in at.error]
+    at.button(key="annotate_delete_damaged").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert damaged not in [s.id for s in receipts.list_documents("receipts")]
+    assert at.selectbox(key="annotate_doc").value == other and not at.error

@@ -404,6 +404,24 @@ def test_data_deletes_one_receipt_after_its_own_tick(workspace_home):
     assert not at.checkbox(key="delete_receipt_confirm_r0").value  # the next receipt's tick is its own
 
 
+def test_data_names_a_damaged_receipt_and_deletes_it(workspace_home):
+    """A receipt whose stored JSON no longer reads back: Data says which one and still offers to delete it."""
+    import sqlite3
+
+    ws = Workspace.open(workspace_home)
+    word = (Word(text="TOTAL", box=(1, 1, 9, 9), field="TOTAL"),)
+    ws.save_documents("mixed", [Document(id=f"r{i}", width=50, height=50, words=word) for i in range(2)])
+    with sqlite3.connect(ws.database) as conn:
+        conn.execute("UPDATE documents SET json = '[]' WHERE id = 'r1'")
+    at = app("data", dataset="mixed")
+    at.selectbox(key="data_doc").set_value("r1").run()
+    assert not at.exception and any("receipt 'r1'" in e.value and "is damaged" in e.value for e in at.error)
+    at.checkbox(key="delete_receipt_confirm_r1").check().run()
+    at.button(key="delete_receipt").click().run()
+    no_errors(at)
+    assert [s.id for s in ws.list_documents("mixed")] == ["r0"]
+
+
 def test_data_import_of_a_missing_folder_says_so(workspace_home):
     at = app("data")
     at.text_input(key="import_path").set_value(str(workspace_home / "no such folder")).run()

@@ -27,7 +27,7 @@ from ..data.document import Document, Word, WordLabel, WordLayout, word_from_jso
 from ..data.review import LabelledDocuments, evaluation_documents, labelled_documents
 from ..data.schema import DEFAULT_SCHEMA, LabelSchema
 from .database import Database, NotFoundError, WorkspaceError, dumps
-from .documents import write_document
+from .documents import stored_document, write_document
 
 HISTORY_KINDS = ("label", "suggest", "accept", "reject", "review", "group", "correct")
 
@@ -246,7 +246,7 @@ class AnnotationStore(Database):
                              (int(bool(json.loads(entries[0]["before"])["reviewed"])), time.time(), target))
                 words = 0
             elif kind == "correct":
-                doc = Document.from_json(json.loads(row["json"]))
+                doc = stored_document(target, row["json"])
                 entry = entries[0]
                 if [word_to_json(w) for w in doc.words] != json.loads(entry["after"])["words"]:
                     raise WorkspaceError(f"cannot undo the last correction on {target!r}: its words have changed "
@@ -256,7 +256,7 @@ class AnnotationStore(Database):
                 words = len(restored)
                 summary = str(json.loads(entry["after"]).get("summary") or "")
             else:
-                doc = Document.from_json(json.loads(row["json"]))
+                doc = stored_document(target, row["json"])
                 restored = list(doc.words)
                 for entry in entries:
                     index = entry["word_index"]
@@ -283,7 +283,7 @@ class AnnotationStore(Database):
             row = conn.execute("SELECT dataset, json FROM documents WHERE id = ?", (doc_id,)).fetchone()
             if row is None:
                 raise NotFoundError(f"no document {doc_id!r} in the workspace")
-            doc = as_seen(Document.from_json(json.loads(row["json"])), seen)
+            doc = as_seen(stored_document(doc_id, row["json"]), seen)
             try:
                 result = rule(doc)
             except AnnotationError as error:
@@ -303,7 +303,7 @@ class AnnotationStore(Database):
             row = conn.execute("SELECT dataset, json FROM documents WHERE id = ?", (doc_id,)).fetchone()
             if row is None:
                 raise NotFoundError(f"no document {doc_id!r} in the workspace")
-            doc = as_seen(Document.from_json(json.loads(row["json"])), seen)
+            doc = as_seen(stored_document(doc_id, row["json"]), seen)
             try:
                 result = rule(doc)
             except CorrectionError as error:

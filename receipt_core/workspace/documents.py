@@ -92,6 +92,27 @@ class DocumentsInAnotherDatasetError(WorkspaceError):
             f"stored. Store them into {holders[0]!r} to update them there, or delete them from it first.")
 
 
+class DamagedDocumentError(WorkspaceError):
+    """A receipt's row in the workspace database does not read back (edited by hand, a disk fault); it names the
+    receipt, so the one row can be deleted and the rest of its dataset used (before, the error named none)."""
+
+    def __init__(self, doc_id: str, message: str) -> None:
+        super().__init__(message)
+        self.doc_id = doc_id
+
+
+def stored_document(doc_id: str, text: str) -> Document:
+    """A document row's JSON as a :class:`Document`; :class:`DamagedDocumentError` naming it when it does not
+    parse or does not follow the native format."""
+    try:
+        return Document.from_json(json.loads(text))
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as error:
+        reason = " ".join(str(error).split())[:300] or type(error).__name__
+        raise DamagedDocumentError(doc_id, f"receipt {doc_id!r} in the workspace database is damaged ({reason}): "
+                                           "delete it (Data and Annotate offer to), or restore the database "
+                                           "from a backup") from None
+
+
 class DocumentStore(Database):
     """The documents and images half of :class:`~receipt_core.workspace.store.Workspace`."""
 
@@ -203,16 +224,16 @@ class DocumentStore(Database):
             row = conn.execute("SELECT json FROM documents WHERE id = ?", (doc_id,)).fetchone()
         if row is None:
             raise NotFoundError(f"no document {doc_id!r} in the workspace")
-        return Document.from_json(json.loads(row["json"]))
+        return stored_document(doc_id, row["json"])
 
     def load_documents(self, dataset: str | None = None) -> list[Document]:
         """Documents in insertion order, of one dataset or all."""
-        query, args = "SELECT json FROM documents", ()
+        query, args = "SELECT id, json FROM documents", ()
         if dataset is not None:
             query, args = query + " WHERE dataset = ?", (dataset,)
         with self._read() as conn:
             rows = conn.execute(query + " ORDER BY rowid", args).fetchall()
-        return [Document.from_json(json.loads(row["json"])) for row in rows]
+        return [stored_document(row["id"], row["json"]) for row in rows]
 
     def list_documents(self, dataset: str | None = None, status: str | None = None,
                        search: str | None = None) -> list[DocumentSummary]:
