@@ -15,14 +15,42 @@ from ui.shared import NO_VALUE, field_row, flash, require_router, show_dataset_n
 require_router()
 st.title("Receipt MTL Studio")
 st.markdown(
-    "Fine-tune one LayoutLM-style model on receipts for **two tasks at once** — a field label per word "
-    "(item name, price, total, …) and **item quantities** — and watch what freezing layers does.  \n"
+    "MTL is multi-task learning: fine-tune one LayoutLM-style model on receipts for **two tasks at once** — a "
+    "field label per word (item name, price, total, …) and **item quantities** — and watch what freezing layers "
+    "does.  \n"
     "Bring receipt images (OCR'd with Tesseract) or datasets, correct labels beside the image, then train, "
     "compare freeze scenarios and predict.  \n"
     "New here? Load the real receipts (CORD sample) or generate demo receipts below, then press **Start** on the "
     "Train page.")
 
 ws = workspace()
+
+# the real receipts first: the better start, and the order the text above names them in (a walkthrough)
+with st.container(border=True):
+    st.subheader("Real receipts")
+    st.write("250 receipts photographed in Indonesian shops and restaurants, with the words, boxes, field labels "
+             "and item quantities their authors annotated (no images). They are stored as two datasets: "
+             f"`{CORD_SAMPLE_TRAIN}` (200) to train on and `{CORD_SAMPLE_DEV}` (50) to evaluate on.")
+    st.caption("A sample of CORD v1 (Park et al., 2019, NAVER Clova: *CORD: A Consolidated Receipt Dataset for "
+               "Post-OCR Parsing*), licensed [CC BY 4.0](https://creativecommons.org/licenses/by/4.0/); files "
+               "selected, none edited (`assets/cord-sample/ATTRIBUTION.md`).")
+    # under the text, at its own width: in a column it was cut to "Real rece…" at 900 px (a walkthrough)
+    if st.button("Load the real receipts (CORD sample)", type="primary", key="load_cord_sample"):
+        with user_errors("Loading the CORD sample"), st.spinner("Reading the CORD sample…"):
+            loaded = add_cord_sample(ws)
+            for sample in loaded:
+                if sample.added:
+                    flash("cord", "success", f"Stored {sample.documents} receipts as dataset '{sample.name}'.")
+                else:
+                    flash("cord", "info", f"Dataset '{sample.name}' is already in the workspace ({sample.documents} "
+                                          "receipts); left as it is.")
+                if sample.problems:
+                    flash("cord", "warning", f"{counted(len(sample.problems), 'problem')} reading `{sample.name}`:")
+                    flash("cord", "code", "\n".join(sample.problems[:200]))
+            flash("cord", "info", f"Next: **Train** → training dataset `{CORD_SAMPLE_TRAIN}`, evaluation dataset "
+                                  f"`{CORD_SAMPLE_DEV}` → Start.")
+            show_dataset_now(CORD_SAMPLE_TRAIN)  # the sidebar shows it at once
+    show_flash("cord")
 
 with st.container(border=True):
     st.subheader("Demo data")
@@ -52,32 +80,6 @@ with st.container(border=True):
             show_dataset_now(DEMO_DATASET)  # the sidebar shows it at once
     with right:
         show_flash("demo")
-
-with st.container(border=True):
-    st.subheader("Real receipts")
-    st.write("250 receipts photographed in Indonesian shops and restaurants, with the words, boxes, field labels "
-             "and item quantities their authors annotated (no images). They are stored as two datasets: "
-             f"`{CORD_SAMPLE_TRAIN}` (200) to train on and `{CORD_SAMPLE_DEV}` (50) to evaluate on.")
-    st.caption("A sample of CORD v1 (Park et al., 2019, NAVER Clova: *CORD: A Consolidated Receipt Dataset for "
-               "Post-OCR Parsing*), licensed [CC BY 4.0](https://creativecommons.org/licenses/by/4.0/); files "
-               "selected, none edited (`assets/cord-sample/ATTRIBUTION.md`).")
-    # under the text, at its own width: in a column it was cut to "Real rece…" at 900 px (a walkthrough)
-    if st.button("Load the real receipts (CORD sample)", type="primary", key="load_cord_sample"):
-        with user_errors("Loading the CORD sample"), st.spinner("Reading the CORD sample…"):
-            loaded = add_cord_sample(ws)
-            for sample in loaded:
-                if sample.added:
-                    flash("cord", "success", f"Stored {sample.documents} receipts as dataset '{sample.name}'.")
-                else:
-                    flash("cord", "info", f"Dataset '{sample.name}' is already in the workspace ({sample.documents} "
-                                          "receipts); left as it is.")
-                if sample.problems:
-                    flash("cord", "warning", f"{counted(len(sample.problems), 'problem')} reading `{sample.name}`:")
-                    flash("cord", "code", "\n".join(sample.problems[:200]))
-            flash("cord", "info", f"Next: **Train** → training dataset `{CORD_SAMPLE_TRAIN}`, evaluation dataset "
-                                  f"`{CORD_SAMPLE_DEV}` → Start.")
-            show_dataset_now(CORD_SAMPLE_TRAIN)  # the sidebar shows it at once
-    show_flash("cord")
 
 st.subheader("Workspace")
 with user_errors("Reading the workspace"):
