@@ -412,6 +412,23 @@ def test_word_texts_are_cleaned_as_a_typed_word_must_be_and_said(tmp_path):
                                "dropped",)
 
 
+def test_ids_that_look_alike_in_two_unicode_forms_are_one_id(tmp_path):
+    """A probe imported 'café' composed and decomposed as two receipts that every picker showed alike; the
+    decomposed one is stored composed (NFC), so it is the same id, which a native import takes once, and both
+    notes say so."""
+    from receipt_core.datasets.native import save_native
+
+    word = (Word(text="TOTAL", box=(1, 1, 9, 9), field="TOTAL"),)
+    folder = tmp_path / "native"
+    save_native([Document(id="caf\u00e9", width=50, height=50, words=word),
+                 Document(id="cafe\u0301", width=50, height=50, words=word)], folder)
+    report = load_dataset(folder, "native")
+    assert [d.id for d in report.documents] == ["caf\u00e9"]
+    assert any("document id 'cafe\\u0301' stored in composed Unicode (NFC) as 'caf\\xe9'" in p
+               for p in report.problems), report.problems
+    assert any("was already imported; skipped" in p for p in report.problems), report.problems
+
+
 def test_an_export_never_names_a_file_as_a_windows_device():
     """A receipt id "CON" (or "nul.txt", "r1.") gave an export file Windows cannot write; such ids get a safe stem
     with their hash, as ids with odd characters do."""
