@@ -308,15 +308,19 @@ def test_malformed_native_files_each_give_a_specific_problem(tmp_path):
     assert "missing key 'words'" in problem("no-words.json")
     assert "'width' must be int, got str" in problem("width-text.json")
     assert "'PRICE!' is not in schema" in problem("bad-field.json")
-    assert "word 0: the suggested field 'NOPE' is not in schema" in problem("bad-suggestion.json")
+    # a model's proposal that does not read costs itself, not the document (a probe: one skipped it whole)
+    assert problem("bad-suggestion.json").startswith(
+        "bad-suggestion.json: 1 suggestion that did not read dropped, the words and their labels kept (for example "
+        "word 0: the suggested field 'NOPE' is not in schema")
     assert "source (its file name) has 1,000,000 characters, over the limit of 1,000" in problem("long-source.json")
     assert "x1 < x0" in problem("inverted.json")
     assert "must be a JSON object, got list" in problem("list.json")
     assert "outside the 200x100 page; clamped" in problem("partly-off.json")
     assert "lies entirely outside the 200x100 page; dropped" in problem("all-off.json")
     assert "already imported" in problem("zz-dupe.json")
-    assert sorted(d.id for d in report.documents) == ["all-off", "good", "partly-off"]
+    assert sorted(d.id for d in report.documents) == ["all-off", "bad-suggestion", "good", "partly-off"]
     by_id = {d.id: d for d in report.documents}
+    assert by_id["bad-suggestion"].words[0].suggestion is None and by_id["bad-suggestion"].words[0].text == "a"
     assert by_id["partly-off"].words[0].box == (150, 50, 200, 90)
     assert [w.text for w in by_id["all-off"].words] == ["kept"]
 

@@ -313,7 +313,7 @@ def word_from_json(raw: Any, where: str, legacy_source: str | None = None) -> Wo
     score = _score(raw.get("label_score"), f"{where}: label_score")
     suggestion = raw.get("suggestion")
     if suggestion is not None:
-        suggestion = _suggestion_from_json(suggestion, f"{where} suggestion")
+        suggestion = suggestion_from_json(suggestion, f"{where} suggestion")
     return Word(text=text, box=(x0, y0, x1, y1),
                 confidence=None if confidence is None else float(confidence),
                 line_id=line_id, field=field, is_quantity=is_quantity,
@@ -343,7 +343,8 @@ def _score(value: Any, what: str) -> float | None:
     return float(value)
 
 
-def _suggestion_from_json(raw: Any, where: str) -> Suggestion:
+def suggestion_from_json(raw: Any, where: str) -> Suggestion:
+    """A word's pending ``suggestion`` object; DocumentFormatError naming ``where`` when it is malformed."""
     if not isinstance(raw, Mapping):
         raise DocumentFormatError(f"{where}: must be an object or null")
     field, is_quantity, value = _label_from_json(raw, where)

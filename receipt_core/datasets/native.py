@@ -18,9 +18,10 @@ import json
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from ..data.document import Document
+from ..data.document import Document, DocumentFormatError, suggestion_from_json
 from ..data.files import atomic_write, file_stems, is_sha256
 from ..data.schema import LabelSchema
+from ..wording import counted
 from .report import DatasetImportError, ImportReport, RecordCollector
 from ._common import (DEFAULT_LIMITS, ImportLimits, RecordError, shown, box_on_page, file_sha256, image_suffix,
                       inside, number, page_size, quantity_number, read_record_file, storable, too_many_words)
@@ -50,7 +51,7 @@ def _native_file(file: Path, folder: Path, schema: LabelSchema, limits: ImportLi
         raise RecordError("it is a link to a file outside the folder imported")
     data = read_record_file(file, limits)
     check_native_record(data, limits)
-    doc = Document.from_json(data)
+    doc = Document.from_json(_without_bad_suggestions(data, schema, notes))
     doc.validate(schema)
     doc = storable(_on_page(doc, notes), notes)
     if doc.image_sha256 is None:
@@ -107,6 +108,30 @@ def check_native_record(data: Any, limits: ImportLimits = DEFAULT_LIMITS) -> Non
             quantity_number(word["quantity_value"], f"{where}: 'quantity_value'")
         if "field" in word and not isinstance(word["field"], str):
             raise RecordError(f"{where}: 'field' must be a string, got {shown(word['field'])}")
+
+
+def _without_bad_suggestions(data: Mapping[str, Any], schema: LabelSchema, notes: list[str]) -> Mapping[str, Any]:
+    """``data`` with every pending suggestion that does not read (a field outside ``schema``, a score that is no
+    number, …) dropped, and said in one note: a model's suggestion is a proposal, and one bad one skipped the whole
+    document with the labels a person gave it (a probe)."""
+    words, bad = [], []
+    for index, word in enumerate(data["words"]):
+        raw = word.get("suggestion")
+        if raw is not None:
+            try:
+                suggestion = suggestion_from_json(raw, f"word {index} suggestion")
+                if suggestion.field not in schema.fields:
+                    raise DocumentFormatError(f"word {index}: the suggested field {suggestion.field!r} is not in "
+                                              f"schema {schema.name!r}")
+            except (DocumentFormatError, TypeError, ValueError) as error:
+                bad.append(str(error))
+                word = {key: value for key, value in word.items() if key != "suggestion"}
+        words.append(word)
+    if not bad:
+        return data
+    notes.append(f"{counted(len(bad), 'suggestion')} that did not read dropped, the words and their labels kept "
+                 f"(for example {bad[0][:200]})")
+    return {**data, "words": words}
 
 
 def _whole(value: object, what: str, nullable: bool) -> None:
