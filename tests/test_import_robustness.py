@@ -429,6 +429,20 @@ def test_ids_that_look_alike_in_two_unicode_forms_are_one_id(tmp_path):
     assert any("was already imported; skipped" in p for p in report.problems), report.problems
 
 
+def test_a_json_object_naming_a_key_twice_is_refused_not_read_one_way(tmp_path):
+    """A probe: {"text": "1", "text": "7"} imported as "7" unsaid (json.loads keeps the last)."""
+    folder = tmp_path / "native"
+    folder.mkdir()
+    good = Document(id="ok", width=50, height=50, words=(Word(text="TOTAL", box=(1, 1, 9, 9), field="TOTAL"),))
+    (folder / "ok.json").write_text(json.dumps(good.to_json()))
+    (folder / "twice.json").write_text('{"id": "twice", "width": 50, "height": 50, "words": '
+                                       '[{"text": "1", "text": "7", "box": [1, 1, 9, 9]}]}')
+    report = load_dataset(folder, "native")
+    assert [d.id for d in report.documents] == ["ok"]
+    assert report.problems == ("twice.json: not a readable JSON file (an object names the key 'text' twice; which "
+                               "one is meant cannot be known, so remove one); skipped",), report.problems
+
+
 def test_an_export_never_names_a_file_as_a_windows_device():
     """A receipt id "CON" (or "nul.txt", "r1.") gave an export file Windows cannot write; such ids get a safe stem
     with their hash, as ids with odd characters do."""

@@ -57,7 +57,8 @@ def loads_bounded(text: str, max_chars: int, max_depth: int, keep_constants: boo
     if depth > max_depth:
         raise BoundedJSONError(f"it nests {depth:,} levels deep, over the limit of {max_depth}")
     try:
-        return json.loads(text, parse_constant=NotANumber if keep_constants else _refuse_constant)
+        return json.loads(text, parse_constant=NotANumber if keep_constants else _refuse_constant,
+                          object_pairs_hook=_object_with_distinct_keys)
     except BoundedJSONError:
         raise
     except json.JSONDecodeError as error:
@@ -66,6 +67,19 @@ def loads_bounded(text: str, max_chars: int, max_depth: int, keep_constants: boo
         raise BoundedJSONError("it nests too deeply") from None
     except ValueError as error:  # e.g. an integer of more than 4,300 digits
         raise BoundedJSONError(" ".join(str(error).split())[:200]) from None
+
+
+def _object_with_distinct_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object as a dict, refused when it names a key twice: ``json.loads`` keeps the last silently, so a
+    file with two ``"text"`` keys (or two ``"id"``\s) imported one reading of it unsaid (a probe)."""
+    data = dict(pairs)
+    if len(data) != len(pairs):
+        seen: set[str] = set()
+        twice = next(key for key, _ in pairs if key in seen or seen.add(key))
+        shown = ascii(twice) if len(twice) <= 60 else ascii(twice[:60]) + "…"
+        raise BoundedJSONError(f"an object names the key {shown} twice; which one is meant cannot be known, so "
+                               "remove one")
+    return data
 
 
 def _refuse_constant(name: str) -> Any:
