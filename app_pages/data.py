@@ -205,6 +205,14 @@ with manage_tab:
     if dataset is not None:
         st.subheader(f"Dataset {literal(dataset)}")
         export_section(ws, dataset)
+        with st.expander("Rename this dataset"):
+            new_name, usable = dataset_name_input("New name", key=f"rename_{dataset}", allow_empty=True)
+            if st.button("Rename", key="rename_dataset", disabled=not (usable and new_name)):
+                with user_errors("Renaming the dataset"):
+                    moved = ws.rename_dataset(dataset, new_name)
+                    flash("manage", "success", f"Renamed dataset {literal(dataset)} to {literal(new_name)} "
+                                               f"({counted(moved, 'receipt')}).")
+                    show_dataset_now(new_name)  # the sidebar follows at once
         # The tick belongs to this dataset: if the sidebar's dataset changes (an import selects its new one), the box
         # is a new, unticked one instead of a tick that now deletes another dataset.
         confirm_key = f"delete_confirm_{dataset}"

@@ -24,7 +24,7 @@ from streamlit.testing.v1 import AppTest
 from receipt_core.data.document import Document, Word
 from receipt_core.data.quantity import parse_quantity
 from receipt_core.training.config import TrainConfig
-from receipt_core.workspace.store import Workspace
+from receipt_core.workspace.store import Workspace, WorkspaceError
 from tests.conftest import require_shared_data
 import ui.actions
 import ui.predict_uploads
@@ -420,6 +420,29 @@ def test_data_names_a_damaged_receipt_and_deletes_it(workspace_home):
     at.button(key="delete_receipt").click().run()
     no_errors(at)
     assert [s.id for s in ws.list_documents("mixed")] == ["r0"]
+
+
+def test_data_renames_a_dataset_and_the_sidebar_follows(workspace_home):
+    """A walkthrough looked for a way to rename a dataset (an upload's "uploads") and found none."""
+    ws = Workspace.open(workspace_home)
+    word = (Word(text="TOTAL", box=(1, 1, 9, 9), field="TOTAL"),)
+    ws.save_documents("uploads", [Document(id=f"u{i}", width=50, height=50, words=word) for i in range(2)])
+    ws.save_documents("other", [Document(id="o1", width=50, height=50, words=word)])
+    at = app("data", dataset="uploads")
+    assert at.button(key="rename_dataset").disabled  # nothing typed yet
+    at.text_input(key="rename_uploads").set_value("other").run()
+    at.button(key="rename_dataset").click().run()
+    assert any("already has a dataset 'other'" in e.value for e in at.error)  # not merged
+    at.text_input(key="rename_uploads").set_value("shop receipts").run()
+    at.button(key="rename_dataset").click().run()
+    no_errors(at)
+    assert sorted(d.name for d in ws.datasets()) == ["other", "shop receipts"]
+    assert [s.id for s in ws.list_documents("shop receipts")] == ["u0", "u1"]
+    assert at.session_state["dataset"] == "shop receipts"
+    assert any("Renamed dataset" in s.value and "2 receipts" in s.value for s in at.success)
+    with pytest.raises(WorkspaceError, match="already has that name"):
+        ws.rename_dataset("other", "other")
+    assert ws.rename_dataset("other", "Other") == 1  # letter case alone may change
 
 
 def test_data_import_of_a_missing_folder_says_so(workspace_home):

@@ -285,6 +285,23 @@ class DocumentStore(Database):
                 raise NotFoundError(f"no document {doc_id!r} in the workspace")
         self.prune_images()
 
+    def rename_dataset(self, name: str, new_name: str) -> int:
+        """Give dataset ``name`` the name ``new_name`` (checked as any dataset name; a change of letter case only is
+        allowed); returns how many documents moved. Refused when ``new_name`` is another dataset's: datasets are not
+        merged by a rename. Runs keep the name they recorded, as they keep their receipts' ids."""
+        with self._write() as conn:
+            if conn.execute("SELECT 1 FROM documents WHERE dataset = ? LIMIT 1", (name,)).fetchone() is None:
+                raise NotFoundError(f"no dataset {name!r} in the workspace")
+            new_name = check_dataset_name(new_name)
+            if new_name == name:
+                raise WorkspaceError(f"dataset {name!r} already has that name; type another one")
+            taken = conn.execute("SELECT dataset FROM documents WHERE dataset != ? AND lower(dataset) = lower(?) "
+                                 "LIMIT 1", (name, new_name)).fetchone()
+            if taken is not None:
+                raise WorkspaceError(f"the workspace already has a dataset {taken[0]!r}; a rename does not merge two "
+                                     "datasets, so choose another name")
+            return conn.execute("UPDATE documents SET dataset = ? WHERE dataset = ?", (new_name, name)).rowcount
+
     def delete_dataset(self, name: str) -> int:
         """Delete every document of a dataset, and the images nothing refers to any more (an image another
         document shares stays; see ``prune_images``); returns how many documents."""
