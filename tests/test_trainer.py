@@ -546,6 +546,24 @@ def test_a_failed_workspace_run_is_marked_failed_with_its_message(workspace_home
     assert workspace.run_events(job.run_id)[-1].kind == "failed"
 
 
+def test_a_run_whose_folder_cannot_be_made_leaves_no_record_and_says_why(workspace_home):
+    """A probe: with runs/ unwritable, Start left a "running" run that was later called "interrupted"."""
+    from receipt_core.training.runs import start_pretrain_run, start_reference_run
+    from receipt_core.training.config import PretrainConfig, ReferenceConfig
+    from receipt_core.workspace.database import WorkspaceError
+
+    workspace = Workspace.open(workspace_home)
+    workspace.runs_dir.mkdir(parents=True, exist_ok=True)
+    workspace.runs_dir.rmdir()
+    workspace.runs_dir.write_text("a file where the runs folder belongs")  # refused even to root, unlike a mode
+    for start in (lambda: start_run(workspace, TrainConfig(scenario="full", backbone="tiny"), [], []),
+                  lambda: start_reference_run(workspace, ReferenceConfig(backbone="tiny"), [], []),
+                  lambda: start_pretrain_run(workspace, PretrainConfig(backbone="tiny"), [])):
+        with pytest.raises(WorkspaceError, match="cannot make the run's folder in .*runs: .*can be written"):
+            start()
+    assert workspace.list_runs() == []
+
+
 def test_frozen_prefix_cache_gives_the_same_training_and_skips_the_frozen_forward(cord, tmp_path):
     train_docs, _ = cord
     results = {}

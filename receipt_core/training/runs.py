@@ -23,6 +23,7 @@ from .run_documents import document_ids, eval_ids, train_ids
 from .receipt_task import build_resumed_task, build_task
 from .reference import ReferenceTask
 from ..wording import counted
+from ..workspace.database import WorkspaceError
 
 RUN_KIND = "run_kind"  # key in a workspace run's config: "receipt" (absent in older runs), "reference", "pretrain"
 
@@ -42,11 +43,23 @@ def new_run(workspace, config: TrainConfig, train_docs: Sequence[Document], eval
     config = config.for_training_set(len(train_docs))
     run_config = {**config.to_json(), RUN_KIND: "receipt", **document_ids(train_docs, eval_docs),
                   **dict(notes or {})}
-    run_id = workspace.create_run(name, run_config)
-    run_dir = workspace.run_dir(run_id)
+    run_id, run_dir = _recorded_run(workspace, name, run_config)
     job = TrainingJob(lambda: build_task(config, train_docs, eval_docs, run_dir, schema), config, name=name,
                       run_id=run_id)
     return _stored(workspace, run_id, job, listeners)
+
+
+def _recorded_run(workspace, name: str, run_config: Mapping[str, Any]) -> tuple[str, Path]:
+    """A new run's record and its folder. When the folder cannot be made, the record goes too and the error says
+    why: nothing started (a probe's read-only runs/ left a "running" row, later called "interrupted")."""
+    run_id = workspace.create_run(name, run_config)
+    try:
+        return run_id, workspace.run_dir(run_id)
+    except OSError as error:
+        workspace.set_run_status(run_id, "failed")  # no longer live, so it can be deleted
+        workspace.delete_run(run_id)
+        raise WorkspaceError(f"cannot make the run's folder in {workspace.runs_dir}: {error.strerror or error}; "
+                             "check that the workspace folder can be written") from None
 
 
 def default_run_name(config: TrainConfig) -> str:
@@ -127,8 +140,7 @@ def new_reference_run(workspace, config: ReferenceConfig, train_docs: Sequence[D
     name = name or f"reference ({config.backbone})"
     run_config = {**dataclasses.asdict(config), RUN_KIND: "reference", **document_ids(train_docs, eval_docs),
                   **dict(notes or {})}
-    run_id = workspace.create_run(name, run_config)
-    run_dir = workspace.run_dir(run_id)
+    run_id, run_dir = _recorded_run(workspace, name, run_config)
     job = TrainingJob(lambda: (ReferenceTask(config, train_docs, eval_docs, run_dir, schema), None), config,
                       name=name, run_id=run_id)
     return _stored(workspace, run_id, job, listeners)
@@ -150,8 +162,8 @@ def new_pretrain_run(workspace, config: PretrainConfig, documents: Sequence[Docu
     name = name or f"pre-training ({config.backbone})"
     run_config = {**dataclasses.asdict(config), RUN_KIND: "pretrain", "train_documents": len(documents),
                   **dict(notes or {})}
-    run_id = workspace.create_run(name, run_config)
-    out_dir = Path(workspace.run_dir(run_id)) / PRETRAINED_BACKBONE_DIR
+    run_id, run_dir = _recorded_run(workspace, name, run_config)
+    out_dir = Path(run_dir) / PRETRAINED_BACKBONE_DIR
     job = TrainingJob(lambda: (PretrainTask(config, documents, out_dir), None), config, name=name, run_id=run_id)
     return _stored(workspace, run_id, job, listeners)
 
