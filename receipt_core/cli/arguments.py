@@ -17,6 +17,7 @@ from typing import Any, Callable, Sequence
 from ..datasets import FORMATS
 from ..datasets.detect import AUTO
 from ..data.boxes import BOX_MODES
+from .errors import CommandError
 
 FORMAT_CHOICES = (AUTO, *FORMATS)
 FORMAT_HELP = "format of DATA folders (default: recognised from the files)"
@@ -120,7 +121,6 @@ def config_from_args(config_class: type, args: argparse.Namespace, build: Callab
     """``config_class`` from the options given on the command line (the rest keep their defaults) plus
     ``settings``, made by ``build`` when given (e.g. ``TrainConfig.for_scenario``'s per-scenario defaults); a
     value the config refuses is the command's one-line error."""
-    from .main import CommandError
 
     given = {item.name: getattr(args, item.name) for item in dataclasses.fields(config_class)
              if hasattr(args, item.name)}
@@ -142,7 +142,6 @@ def make_out_folder(path: Path, create: bool = True, flag: str = "--out") -> Non
     """``CommandError`` unless ``path`` (an ``--out``, or the option ``flag`` names) is a folder or can be one: a
     file there is refused, a missing folder is made (unless ``create`` is False). Commands call it before loading
     anything, so a mistyped ``--out`` fails in a second, not when the trained model is saved."""
-    from .main import CommandError
 
     if path.is_symlink() and not path.exists():  # "cannot create the folder …: File exists" said nothing useful
         try:
@@ -177,7 +176,6 @@ def check_empty_out_folder(path: Path, force: bool) -> None:
     """``CommandError`` unless ``path`` (an ``--out``) is a new or empty folder, or ``force`` is set: a command that
     writes files of fixed names (``export``, ``synth``, ``study``) would otherwise replace the user's files of those
     names without a word. A file at ``path`` is refused as by :func:`make_out_folder`; nothing is created."""
-    from .main import CommandError
 
     make_out_folder(path, create=False)
     held = sorted(entry.name for entry in itertools.islice(path.iterdir(), 4)) if not force and path.is_dir() else []
@@ -193,7 +191,6 @@ def check_out_outside_workspace(path: Path, workspace_home: Path | None = None) 
     content-addressed and pruned of what no document names; ``runs/`` holds checkpoints). Paths are taken as the
     writer takes them (no ``~`` expansion: a probe's ``--out`` checked as ``$HOME/…`` was written to ``./~/…``)."""
     from ..workspace.database import DATABASE_NAME
-    from .main import CommandError
 
     out = path.resolve()
     homes = [Path(workspace_home).resolve()] if workspace_home is not None else []
@@ -208,7 +205,6 @@ def check_backbone_source(name_or_path: str) -> None:
     """CommandError when ``--backbone`` names no backbone (an unknown name, a missing folder, a folder without
     config.json): said in a second, before any document is read or any folder made."""
     from ..model.backbone_names import backbone_source_problem, unfinished_pretraining
-    from .main import CommandError
 
     if not name_or_path.strip():  # "" read the current folder: ". is not a transformers checkpoint" (a probe)
         raise CommandError("--backbone is empty: give a backbone name (see train --help) or a backbone folder")
@@ -223,7 +219,6 @@ def check_phase_two_depth(top_k: int, backbone: str) -> None:
     """CommandError when ``--phased-top-k`` asks phase 2 to unfreeze more encoder layers than the backbone has
     (a probe: 100 on the 2-layer tiny backbone was taken without a word)."""
     from ..model.backbone_names import encoder_layers
-    from .main import CommandError
 
     layers = encoder_layers(backbone)
     if layers is not None and top_k > layers:
@@ -235,7 +230,6 @@ def check_run_folder(run_dir: Path, resume: bool) -> None:
     """CommandError unless ``run_dir`` can take a run: a folder (or one that can be made) without a checkpoint, or
     with one when resuming. Run before anything is loaded, so a bad ``--out`` fails at once, not after an epoch."""
     from ..model.checkpoint import has_checkpoint
-    from .main import CommandError
 
     make_out_folder(run_dir, create=False)
     if resume and not has_checkpoint(run_dir):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .arguments import (add_force_argument, add_format_argument, add_workspace_argument, check_empty_out_folder,
                         check_out_outside_workspace, given_path, make_out_folder, positive_int)
-from .main import CommandError
+from .errors import CommandError
 from ..data.images import ImageLoadError, read_image_file
 from ..datasets import (DEFAULT_LIMITS, EXPORT_FORMATS, EXPORT_LOSSES, DatasetImportError, ImportLimits,
                         default_dataset_name, import_into_workspace, load_dataset)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from .arguments import add_format_argument, add_workspace_argument, given_path, make_out_folder
-from .main import CommandError
+from .errors import CommandError
 from .sources import load_documents
 from ..data.document import Document
 from ..data.images import ImageLoadError, read_image_file

@@ -15,7 +15,7 @@ import threading
 from typing import TYPE_CHECKING
 
 from ..training.events import FailedEvent, FinishedEvent
-from .main import CommandError
+from .errors import CommandError
 
 if TYPE_CHECKING:  # the job's module loads torch; the command modules import this one at start-up
     from ..training.job import TrainingJob

@@ -17,16 +17,12 @@ from typing import Sequence
 from ..errors import is_user_error
 from .arguments import given_path
 
-# Command modules in help order (imported by name: they import CommandError from here).
+# Command modules in help order (imported by name).
 COMMAND_MODULES = ("receipt_core.cli.data_commands", "receipt_core.cli.train_command",
                    "receipt_core.cli.evaluate_command", "receipt_core.cli.study_command",
                    "receipt_core.cli.pretrain_command")
 EXIT_USER_ERROR = 2
 EXIT_INTERNAL_ERROR = 1
-
-
-class CommandError(Exception):
-    """A failure the user can fix; its message is printed as ``error: <message>``."""
 
 
 class OneLineErrorParser(argparse.ArgumentParser):

@@ -14,7 +14,7 @@ from .arguments import (add_config_options, add_format_argument, add_workspace_a
                         check_run_folder, config_from_args, given_path)
 from .foreground import run_in_foreground
 from .run_folder import run_folder_held
-from .main import CommandError
+from .errors import CommandError
 from .progress import ProgressPrinter
 from .sources import load_documents
 from .workspace_run import (RUN_WORKSPACE_HELP, WORKSPACE_RUN_HELP, command_line_notes, open_run_workspace,

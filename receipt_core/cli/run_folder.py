@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Iterator
 
 from .arguments import check_run_folder
-from .main import CommandError
+from .errors import CommandError
 
 
 @contextmanager

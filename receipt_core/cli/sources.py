@@ -11,7 +11,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Sequence
 
-from .main import CommandError
+from .errors import CommandError
 from ..data.document import Document
 from ..data.review import NoLabelsError, evaluation_documents, labelled_documents
 from ..datasets import load_dataset

@@ -12,7 +12,7 @@ import sys
 
 from .arguments import (add_box_arguments, add_force_argument, add_format_argument, add_workspace_argument,
                         check_empty_out_folder, fraction, given_path, make_out_folder, positive_float, positive_int)
-from .main import CommandError
+from .errors import CommandError
 from .sources import load_documents
 from ..training.schedules import LR_SCHEDULES
 from ..wording import counted

@@ -19,7 +19,7 @@ from ..wording import counted
 from .arguments import (add_config_options, add_format_argument, add_workspace_argument, check_backbone_source,
                         check_phase_two_depth, check_run_folder, config_from_args, given_path)
 from .foreground import run_in_foreground
-from .main import CommandError
+from .errors import CommandError
 from .progress import ProgressPrinter
 from .run_folder import run_folder_held
 from .sources import load_documents, load_training_documents

@@ -32,7 +32,7 @@ def open_run_workspace(home: Path | None) -> Workspace:
     from ..workspace.store import Workspace
 
     if home is not None and home.is_dir() and not (home / DATABASE_NAME).exists() and any(home.iterdir()):
-        from .main import CommandError
+        from .errors import CommandError
 
         raise CommandError(f"--workspace {home} holds other files but no workspace ({DATABASE_NAME}); give a new or "
                            "empty folder, or an existing workspace")

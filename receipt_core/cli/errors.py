@@ -1,0 +1,8 @@
+"""The CLI's own error: a failure the user can fix, which ``main`` prints as one ``error: <message>`` line (exit 2).
+Its own module, so that the command modules and the argument helpers raise it without importing the router."""
+
+from __future__ import annotations
+
+
+class CommandError(Exception):
+    """A failure the user can fix; its message is printed as ``error: <message>``."""
