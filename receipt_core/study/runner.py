@@ -55,7 +55,7 @@ def run_study(configs: Sequence[StudyConfig], settings: StudySettings, train_doc
     runs: dict[StudyConfig, list[RunResult]] = {config: [] for config in configs}
     planned = [(config, settings.seed + repeat) for config in configs for repeat in range(settings.repeats)]
     interrupted = False
-    for done, (config, seed) in enumerate(planned):
+    for config, seed in planned:
         number = configs.index(config) + 1
         log(f"[{number}/{len(configs)}] {config.name}, seed {seed}")
         try:
@@ -68,7 +68,8 @@ def run_study(configs: Sequence[StudyConfig], settings: StudySettings, train_doc
             # the runs that finished are kept and written: an hours-long study stopped at its last run lost them
             # all, and its folder could then be neither opened nor reused (a probe)
             interrupted = True
-            message = (f"interrupted during {config.name} (seed {seed}): {done} of {len(planned)} runs finished; "
+            finished = sum(len(kept) for kept in runs.values())
+            message = (f"interrupted during {config.name} (seed {seed}): {finished} of {len(planned)} runs finished; "
                        "the rest did not run")
             notes.append(message)
             log(message)
