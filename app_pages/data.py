@@ -17,7 +17,7 @@ from receipt_core.datasets import EXPORT_FORMATS, EXPORT_LOSSES
 from receipt_core.datasets.export_zip import export_zip_bytes, export_zip_name
 from receipt_core.wording import counted
 from receipt_core.workspace.documents import DamagedDocumentError
-from ui.actions import ocr_and_store
+from ui.actions import ocr_and_store, ocr_projected_import
 from ui.literal import literal, plain
 from ui.name_fields import dataset_name_input
 from ui.receipt_images import receipt_display_image
@@ -177,6 +177,12 @@ with import_tab:
                               placeholder="/work/shared/data/cord/dev/json")
     name_text, name_ok = dataset_name_input("Dataset name (empty: derived from the path)", key="import_name",
                                             allow_empty=True)
+    from_images = st.checkbox("Read the images with OCR", key="import_from_images",
+                              help="Store the words Tesseract reads in each receipt's image, each labelled by the "
+                                   "annotated box it falls in, instead of the annotators' words: training on them "
+                                   "prepares a model for photos (as `import --from-images`; WildReceipt has images, "
+                                   "CORD's annotations do not). Each reading's id is the receipt's plus -ocr, so "
+                                   "both readings can share a dataset.")
     if st.button("Import", disabled=not path_text.strip() or not name_ok, key="import_button"):
         with user_errors("Import"), st.spinner("Importing…"):
             path = server_folders().resolve(path_text)
@@ -184,8 +190,13 @@ with import_tab:
                 raise FileNotFoundError(f"{path} does not exist on the server")
             fmt = resolve_format(path, chosen)
             report = load_dataset(path, fmt)
+            if from_images and report.documents:
+                bar = st.progress(0.0, text="OCR of the images…")
+                report = ocr_projected_import(ws, report, progress=lambda done, total: bar.progress(
+                    done / max(total, 1), text=f"OCR of the images: {done}/{total}"))
+                bar.empty()
             if report.documents:
-                name = name_text or default_dataset_name(path, fmt)
+                name = name_text or default_dataset_name(path, fmt) + ("-ocr" if from_images else "")
                 stored = import_into_workspace(ws, name, report)
                 flash("import", "success", f"Imported {counted(len(stored.documents), fmt + ' document')} into dataset "
                       f"{literal(name)} ({len(stored.images)} with images).")

@@ -194,3 +194,33 @@ def test_train_takes_several_datasets_and_refuses_one_given_twice(projected, wil
     assert main(base + ["--train", "wr-ocr", "wr-ocr", "--out", str(tmp_path / "run2")]) == 2
     err = capsys.readouterr().err
     assert "is twice in 'wr-ocr'" in err and "Traceback" not in err
+
+
+def test_the_data_page_imports_a_dataset_read_from_its_images(projected, wildreceipt_subset, workspace_home):
+    """What `import --from-images` does, from Data → Import: the dashboard could store a WildReceipt dataset only as
+    its annotators' words, so the recipe that prepares a model for photos needed the command line."""
+    from streamlit.testing.v1 import AppTest
+
+    from conftest import REPO_ROOT
+
+    _, report, _ = projected
+    folder = workspace_home / "incoming"  # inside the folders the server reads
+    shutil.copytree(wildreceipt_subset, folder)
+    at = AppTest.from_file(str(REPO_ROOT / "app.py"), default_timeout=180)
+    at.run()
+    at.switch_page("app_pages/data.py").run()
+    at.text_input(key="import_path").set_value(str(folder / "train.txt")).run()
+    at.checkbox(key="import_from_images").check().run()
+    at.button(key="import_button").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert any("into dataset" in s.value and "wildreceipt-train-ocr" in s.value for s in at.success), \
+        [s.value for s in at.success]
+    stored = Workspace.open(workspace_home).load_documents("wildreceipt-train-ocr")
+    assert [d.words for d in stored] == [d.words for d in report.documents]  # the CLI's reading, word for word
+    assert all(d.id.endswith("-ocr") for d in stored)
+    # the annotators' words go into the same dataset beside them: one dataset then trains on both readings
+    at.checkbox(key="import_from_images").uncheck().run()
+    at.text_input(key="import_name").set_value("wildreceipt-train-ocr").run()
+    at.button(key="import_button").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert Workspace.open(workspace_home).datasets()[0].documents == 2 * len(RECEIPT_LINES)

@@ -10,6 +10,7 @@ from PIL import Image
 
 from receipt_core.data.document import Document
 from receipt_core.data.images import FORMAT_SUFFIXES, load_image
+from receipt_core.datasets.report import ImportReport
 from receipt_core.ocr.engine import OcrCache, OcrResult, ocr_many
 from receipt_core.workspace.store import Workspace
 
@@ -79,6 +80,19 @@ def ocr_and_store(workspace: Workspace, dataset: str, uploads: dict[str, bytes],
     workspace.check_dataset_name(dataset)
     results = ocr_many(list(uploads.items()), cache=OcrCache(workspace.home / "ocr-cache"), progress=progress)
     return store_ocr_results(workspace, dataset, results, uploads)
+
+
+def ocr_projected_import(workspace: Workspace, report: ImportReport,
+                         progress: Callable[[int, int], None] | None = None) -> ImportReport:
+    """An imported dataset read again from its images (``import --from-images``): Tesseract's words, each labelled
+    by the gold box it falls in, with the workspace's OCR cache; ValueError when the dataset has no images."""
+    from receipt_core.datasets.from_images import ocr_projected_report
+
+    if not report.images:
+        raise ValueError("these receipts have no images to read (CORD's annotations come without them); import "
+                         "them without \"Read the images with OCR\", or choose a dataset with images, such as "
+                         "WildReceipt")
+    return ocr_projected_report(report, progress=progress, cache_folder=workspace.home / "ocr-cache")
 
 
 def document_image(workspace: Workspace, doc: Document) -> Image.Image | None:
