@@ -71,7 +71,7 @@ def loads_bounded(text: str, max_chars: int, max_depth: int, keep_constants: boo
 
 def _object_with_distinct_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     """A JSON object as a dict, refused when it names a key twice: ``json.loads`` keeps the last silently, so a
-    file with two ``"text"`` keys (or two ``"id"``\s) imported one reading of it unsaid (a probe)."""
+    file with two ``"text"`` keys (or two ids) imported one reading of it unsaid (a probe)."""
     data = dict(pairs)
     if len(data) != len(pairs):
         seen: set[str] = set()
