@@ -190,13 +190,14 @@ with import_tab:
                 raise FileNotFoundError(f"{path} does not exist on the server")
             fmt = resolve_format(path, chosen)
             report = load_dataset(path, fmt)
+            name = name_text or default_dataset_name(path, fmt) + ("-ocr" if from_images else "")
             if from_images and report.documents:
+                ws.check_dataset_name(name)  # before minutes of OCR, as the command line does
                 bar = st.progress(0.0, text="OCR of the images…")
                 report = ocr_projected_import(ws, report, progress=lambda done, total: bar.progress(
                     done / max(total, 1), text=f"OCR of the images: {done}/{total}"))
                 bar.empty()
             if report.documents:
-                name = name_text or default_dataset_name(path, fmt) + ("-ocr" if from_images else "")
                 stored = import_into_workspace(ws, name, report)
                 flash("import", "success", f"Imported {counted(len(stored.documents), fmt + ' document')} into dataset "
                       f"{literal(name)} ({len(stored.images)} with images).")

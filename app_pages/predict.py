@@ -108,7 +108,7 @@ if inputs and source == "Upload images" and trained_on_photos(ws, run.config) is
     st.info("This run trained only on receipts without photos (words typed by annotators, as CORD's), so its "
             "validation scores above do not carry over to a photo: the OCR's misreadings and a photo's tilt come on "
             "top. For photos, train on OCR'd photos too: upload them through Data → Upload & OCR and label them on "
-            "Annotate (for a labelled dataset of photos, the command line's `import --from-images` does both).")
+            "Annotate, or import a labelled dataset of photos with Data → Import's *Read the images with OCR*.")
 
 if inputs:
     key = (run.id, tuple((name, hashlib.sha256(json.dumps(doc.to_json(), sort_keys=True).encode()).hexdigest())

@@ -78,7 +78,7 @@ def ocr_and_store(workspace: Workspace, dataset: str, uploads: dict[str, bytes],
     The dataset name is checked first, so a name the workspace refuses costs no OCR and stores nothing.
     """
     workspace.check_dataset_name(dataset)
-    results = ocr_many(list(uploads.items()), cache=OcrCache(workspace.home / "ocr-cache"), progress=progress)
+    results = ocr_many(list(uploads.items()), cache=OcrCache(workspace.ocr_cache_dir), progress=progress)
     return store_ocr_results(workspace, dataset, results, uploads)
 
 
@@ -92,7 +92,7 @@ def ocr_projected_import(workspace: Workspace, report: ImportReport,
         raise ValueError("these receipts have no images to read (CORD's annotations come without them); import "
                          "them without \"Read the images with OCR\", or choose a dataset with images, such as "
                          "WildReceipt")
-    return ocr_projected_report(report, progress=progress, cache_folder=workspace.home / "ocr-cache")
+    return ocr_projected_report(report, progress=progress, cache_folder=workspace.ocr_cache_dir)
 
 
 def document_image(workspace: Workspace, doc: Document) -> Image.Image | None:

@@ -28,7 +28,7 @@ def read_uploads(workspace: Workspace, named: dict[str, bytes]) -> list[tuple[Oc
     if kept is not None and kept[0] == key:
         return kept[1]
     st.session_state.pop(READ_KEY, None)  # the old photos go before the new ones are decoded
-    results = ocr_many(list(named.items()), workers=min(len(named), 2), cache=OcrCache(workspace.home / "ocr-cache"))
+    results = ocr_many(list(named.items()), workers=min(len(named), 2), cache=OcrCache(workspace.ocr_cache_dir))
     read = [(result, None if result.error is not None else display_source(load_image(named[result.name]).image))
             for result in results]  # one photo decoded at a time, and let go once its copy is made
     st.session_state[READ_KEY] = (key, read)

@@ -197,7 +197,7 @@ def _ocr_projected(report, path: Path, fmt: str, workspace: Workspace):
           f"({RECEIPT_OCR.tesseract_config()}, grayscale {RECEIPT_OCR.grayscale}, "
           f"upscaled to >= {RECEIPT_OCR.min_width} px wide)", file=sys.stderr, flush=True)
     return ocr_projected_report(report, RECEIPT_OCR, progress=_progress("ocr"),
-                                cache_folder=workspace.home / "ocr-cache")
+                                cache_folder=workspace.ocr_cache_dir)
 
 
 def run_export(args: argparse.Namespace) -> int:

@@ -253,12 +253,12 @@ def _roll_forward(run_dir: Path) -> None:
         pass
 
 
-def verify_files(run_dir: Path, info: Mapping[str, Any], needed_for: str = "use") -> None:
+def verify_files(run_dir: Path, info: Mapping[str, Any], training_state: bool = True) -> None:
     """Raise CheckpointError unless every file named in run.json has the recorded SHA-256.
 
-    ``needed_for="predict"`` leaves out the optimizer and RNG state (``training_state.safetensors``): predicting
+    ``training_state=False`` leaves out the optimizer and RNG state (``training_state.safetensors``): predicting
     and scoring do not read it, so a run folder copied without it still loads, and its hundreds of megabytes are
-    not hashed for nothing. Resuming (``"resume"``) needs it and says so when it is gone."""
+    not hashed for nothing. Resuming needs it and says so when it is gone."""
     files = info.get("files")
     if not isinstance(files, Mapping) or MODEL_FILE not in files:
         raise CheckpointError(f"{run_dir / RUN_FILE} lists no file hashes; refusing an unverifiable checkpoint")
@@ -266,7 +266,7 @@ def verify_files(run_dir: Path, info: Mapping[str, Any], needed_for: str = "use"
         raise CheckpointError(f"{run_dir / RUN_FILE} is inconsistent: two different SHA-256 for {MODEL_FILE}")
     for name, expected in files.items():
         path = run_dir / name
-        if name == TRAINING_STATE_FILE and needed_for == "predict":
+        if name == TRAINING_STATE_FILE and not training_state:
             continue
         if not path.is_file():
             what = "is missing" if not path.exists() else "is not a regular file (a folder, pipe or device)"
@@ -294,7 +294,7 @@ def load_checkpoint(run_dir: Path, with_training_state: bool = False) -> LoadedR
 
     run_dir = Path(run_dir)
     info = read_run_info(run_dir)
-    verify_files(run_dir, info, needed_for="resume" if with_training_state else "predict")
+    verify_files(run_dir, info, training_state=with_training_state)
     try:
         schema = LabelSchema.from_json(info["schema"])
         settings = info["model"]

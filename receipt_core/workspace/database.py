@@ -95,6 +95,15 @@ class NotFoundError(WorkspaceError, LookupError):
     """A document, dataset or run id that is not in the workspace."""
 
 
+class DamagedRecordError(WorkspaceError):
+    """A row of the workspace database that does not read back (edited by hand, a disk fault); ``record_id`` names
+    it, so that one row can be deleted while the others are used."""
+
+    def __init__(self, record_id: str, message: str) -> None:
+        super().__init__(message)
+        self.record_id = record_id
+
+
 class Database:
     """The SQLite file at ``database``; holds no connection, so one instance is safe to share between threads."""
 

@@ -27,7 +27,7 @@ from typing import Iterable, Mapping
 from ..data.document import Document
 from ..data.files import atomic_write, is_sha256
 from ..data.review import DONE, STATUSES, check_status, receipt_status
-from .database import Database, NotFoundError, WorkspaceError, dumps
+from .database import Database, DamagedRecordError, NotFoundError, WorkspaceError, dumps
 from .names import check_dataset_name
 
 IMAGE_GRACE_S = 3600.0  # an unreferenced image younger than this may belong to a document not saved yet
@@ -92,13 +92,9 @@ class DocumentsInAnotherDatasetError(WorkspaceError):
             f"stored. Store them into {holders[0]!r} to update them there, or delete them from it first.")
 
 
-class DamagedDocumentError(WorkspaceError):
-    """A receipt's row in the workspace database does not read back (edited by hand, a disk fault); it names the
-    receipt, so the one row can be deleted and the rest of its dataset used (before, the error named none)."""
-
-    def __init__(self, doc_id: str, message: str) -> None:
-        super().__init__(message)
-        self.doc_id = doc_id
+class DamagedDocumentError(DamagedRecordError):
+    """A receipt's row that does not read back; it names the receipt, so the one row can be deleted and the rest of
+    its dataset used (before, the error named none)."""
 
 
 def stored_document(doc_id: str, text: str) -> Document:

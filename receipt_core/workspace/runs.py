@@ -18,7 +18,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping, Sequence
 
-from .database import Database, NotFoundError, WorkspaceError, dumps
+from .database import Database, DamagedRecordError, NotFoundError, WorkspaceError, dumps
 from ..wording import counted
 
 RUN_STATUSES = ("running", "paused", "finished", "stopped", "failed", "interrupted")
@@ -182,7 +182,7 @@ class RunStore(Database):
 
     def damaged_runs(self) -> list[tuple[str, str]]:
         """(run id, what is wrong) for each run whose stored record cannot be read."""
-        return [(read.run_id, str(read)) for read in self._read_runs() if isinstance(read, DamagedRunError)]
+        return [(read.record_id, str(read)) for read in self._read_runs() if isinstance(read, DamagedRunError)]
 
     def _read_runs(self) -> list[RunRecord | DamagedRunError]:
         """Every run's record, newest first, or the error its damaged row gives."""
@@ -234,12 +234,8 @@ class RunStore(Database):
         return marked
 
 
-class DamagedRunError(WorkspaceError):
-    """A run's row in the workspace database does not read back (edited by hand, a disk fault)."""
-
-    def __init__(self, run_id: str, message: str) -> None:
-        super().__init__(message)
-        self.run_id = run_id
+class DamagedRunError(DamagedRecordError):
+    """A run's row that does not read back: left out of every run list, and named on Runs to be deleted."""
 
 
 def _run_record(row: sqlite3.Row) -> RunRecord:

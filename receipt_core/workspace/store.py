@@ -40,6 +40,7 @@ class Workspace(AnnotationStore, DocumentStore, RunStore):
         self.database = self.home / DATABASE_NAME
         self.images_dir = self.home / "images"
         self.runs_dir = self.home / "runs"
+        self.ocr_cache_dir = self.home / "ocr-cache"  # OCR results by image hash and settings, made when first used
         for folder in (self.home, self.images_dir, self.runs_dir):
             if folder.exists() and not folder.is_dir():
                 raise WorkspaceError(f"the workspace folder {folder} is a file, not a folder; point "
