@@ -143,3 +143,27 @@ def test_training_mode_heads_on_labelled_positions_give_the_same_loss(tiny):
     keep = batch["field_labels"] != -100
     assert torch.allclose(trained.field_logits[keep], reference.field_logits[keep], atol=1e-6)
     assert (trained.field_logits[~keep] == 0).all()
+
+
+def test_attention_dropout_reaches_the_fused_attention_only_while_training(tiny, monkeypatch):
+    """``set_attention_dropout`` is what the backbone's attention asks PyTorch for: at 0 the fused CPU kernel
+    runs (no per-weight mask), above 0 the weights are dropped, and eval mode never drops."""
+    seen: list[float] = []
+    real = F.scaled_dot_product_attention
+
+    def recording(*args, **kwargs):
+        seen.append(kwargs.get("dropout_p", 0.0))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(torch.nn.functional, "scaled_dot_product_attention", recording)
+    model = build_model(tiny, DEFAULT_SCHEMA.num_fields)
+    batch = _batch(tiny)
+    layers = model.num_layers
+    for p, mode, expected in ((0.0, True, 0.0), (0.3, True, 0.3), (0.3, False, 0.0)):
+        model.set_attention_dropout(p)
+        model.train(mode)
+        seen.clear()
+        model(**batch)
+        assert seen == [expected] * layers, (p, mode)
+    with pytest.raises(ValueError, match="attention dropout"):
+        model.set_attention_dropout(1.0)

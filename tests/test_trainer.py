@@ -766,6 +766,25 @@ def test_settings_written_before_box_modes_still_load():
         TrainConfig(scenario="full", backbone="tiny", boxes="lines")
 
 
+def test_attention_dropout_is_a_setting_and_left_open_keeps_the_backbone_s_own(cord, tmp_path):
+    """Left open (the default, and what runs recorded before the setting read back as) the backbone keeps its
+    checkpoint's rate (MiniLM's 0.1); a run that asks for another gets it on every attention layer."""
+    legacy = TrainConfig(scenario="full", backbone="tiny").to_json()
+    del legacy["attention_dropout"]
+    assert TrainConfig.from_json(legacy).attention_dropout is None
+    for bad in (1.0, -0.1):
+        with pytest.raises(ValueError, match="attention dropout"):
+            TrainConfig(attention_dropout=bad)
+    train_docs, dev_docs = cord
+    config = TrainConfig(backbone="tiny", scenario="full", epochs=1, batch_size=4, attention_dropout=0.2)
+    task, _ = build_task(config, train_docs[:4], dev_docs[:1], tmp_path / "run")
+    assert {layer.attention.self.attention_dropout for layer in task.model.backbone.encoder.layer} == {0.2}
+    own = build_task(dataclasses.replace(config, attention_dropout=None), train_docs[:4], dev_docs[:1],
+                     tmp_path / "own")[0].model.backbone
+    assert {layer.attention.self.attention_dropout for layer in own.encoder.layer} == {
+        own.config.attention_probs_dropout_prob}
+
+
 def test_save_every_epoch_off_writes_one_checkpoint_at_the_end_and_one_when_stopped():
     task = RegressionTask(batches=5)
     job = RecordedJob(lambda: (task, None),

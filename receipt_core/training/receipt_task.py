@@ -87,6 +87,8 @@ class ReceiptTask:
         self.groups = group_names(model)
         self.schedule = (PhasedSchedule(config.phased_top_k, config.epochs_per_phase, config.patience)
                          if config.scenario == "phased" else None)
+        if config.attention_dropout is not None:
+            model.set_attention_dropout(config.attention_dropout)
         self.plan = self._plan_for(state.phase if state is not None else 1)
         self.plan.apply(model)
         self._untrained = self._untrained_groups(frozen_tensors)
