@@ -168,6 +168,34 @@ def test_a_new_phase_measures_the_rate_again():
     assert line.eta_s == pytest.approx(15 * 2.0, rel=0.01)  # 15 steps left at phase 2's rate, not phase 1's
 
 
+def test_while_a_slower_phase_is_ahead_the_eta_is_said_as_a_floor():
+    """A walkthrough of a phased run read "ETA 1m53s" in phase 1 (heads over cached features, 8 steps/s) and
+    waited 10 minutes: phases 2 and 3 step several times slower. Until the last phase the ETA is said as "at
+    least"; in the last phase, or when the time budget ends the run first, it is the ETA."""
+    def phase(step, number, phases=3):
+        return PhaseEvent(step=step, epoch=0, phase=number, trainable_groups=(), trainable_parameters=1,
+                          total_parameters=2, reason=f"phase {number}", phases=phases)
+
+    clock = RunClock(started_at=T0)
+    clock.add(phase(0, 1), T0)
+    for step in range(1, 21):
+        clock.add(progress(step, 0.1 * step, total=100, epochs=3), T0 + 0.1 * step)
+    line = status_line(clock.timing(), T0 + 2.0)
+    assert line.eta_at_least and line.eta_s == pytest.approx(8.0, rel=0.01)
+    assert "ETA at least 8s (later phases train more layers)" in line.text()
+    assert not status_line(clock.timing(), T0 + 2.0, budget_s=5.0).eta_at_least  # the budget's 3 s left end it
+    clock.add(phase(20, 3), T0 + 2.0)
+    for step in range(21, 41):
+        clock.add(progress(step, 2.0 + (step - 20), total=100, epochs=3), T0 + 2.0 + (step - 20))
+    line = status_line(clock.timing(), T0 + 22.0)
+    assert not line.eta_at_least and "ETA 1m" in line.text() and "at least" not in line.text()
+    one_phase = RunClock(started_at=T0)  # full fine-tuning: one phase, nothing slower ahead
+    one_phase.add(phase(0, 1, phases=1), T0)
+    for step in range(1, 21):
+        one_phase.add(progress(step, 0.1 * step, total=100, epochs=3), T0 + 0.1 * step)
+    assert not status_line(one_phase.timing(), T0 + 2.0).eta_at_least
+
+
 def test_a_pause_or_stop_not_reached_yet_is_said_on_every_page_alike():
     """A walkthrough pressed Pause while the backbone loaded: the button said Resume, the Train header "running".
     The sidebar and Train now name the state from one place."""

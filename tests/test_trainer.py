@@ -8,6 +8,7 @@ backbone over real CORD receipts (from ../shared).
 from __future__ import annotations
 
 import dataclasses
+import io
 import math
 import queue
 import threading
@@ -29,6 +30,7 @@ from receipt_core.training.task import StepOutput
 from receipt_core.training.config import TrainConfig
 from receipt_core.training.job import StoreListener, TrainingJob
 from recorded_job import RecordedJob
+from receipt_core.cli.progress import ProgressPrinter
 from receipt_core.training.receipt_task import build_resumed_task, build_task
 from receipt_core.training.runs import resume_run, start_run
 
@@ -421,10 +423,20 @@ def test_phased_run_changes_phase_and_newly_unfrozen_layers_then_change(cord, tm
             snapshots["end"] = group_snapshot(kept[0].model)
 
     job.add_listener(snapshot)
+    printed = io.StringIO()
+    job.add_listener(ProgressPrinter(printed, interval=0.0))
     job.start()
     assert job.join(timeout=300) and isinstance(job.result, FinishedEvent), job.result
     phases = [e for e in job.history() if isinstance(e, PhaseEvent)]
     assert [p.phase for p in phases] == [1, 2, 3]
+    assert [p.phases_ahead for p in phases] == [2, 1, 0]  # the plan's 3 phases, which a slower one follows
+    # the command line's ETA is this phase's rate over the steps left: a floor while a slower phase is ahead
+    by_phase, phase = {}, 0
+    for line in printed.getvalue().splitlines():
+        phase = int(line.split()[1].rstrip(":")) if line.startswith("phase ") else phase
+        if line.startswith("step ") and " ETA " in line:
+            by_phase.setdefault(phase, []).append("ETA at least" in line and "later phases train more" in line)
+    assert by_phase[1] and all(by_phase[1]) and by_phase[3] and not any(by_phase[3])
     assert phases[0].trainable_groups == ("head.fields", "head.quantity")
     assert phases[1].trainable_groups == ("encoder.1", "head.fields", "head.quantity")
     assert phases[1].reason == "phase 2: heads + top 1 encoder layer (1 epoch done)"  # what it unfroze, not asked

@@ -21,6 +21,7 @@ class ProgressPrinter:
         self.interval = interval
         self._last = 0.0
         self._last_step: StepEvent | None = None
+        self._phases_ahead = 0  # a later, slower phase makes the loop's ETA a floor
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, StepEvent):
@@ -35,6 +36,7 @@ class ProgressPrinter:
             parts = [f"{k} {v:.4f}" for k, v in shown.items()]
             self._print(f"eval  step {event.step} (epoch {event.epoch}): " + ", ".join(parts or ["no eval data"]))
         elif isinstance(event, PhaseEvent):
+            self._phases_ahead = event.phases_ahead
             what = event.reason if event.reason.startswith("phase") else f"phase {event.phase}: {event.reason}"
             self._print(f"{what}; trainable {event.trainable_parameters:,} of "
                         f"{event.total_parameters:,} parameters ({', '.join(event.trainable_groups) or 'none'})")
@@ -56,6 +58,8 @@ class ProgressPrinter:
             tasks = ", ".join(f"{k} {v:.4f}" for k, v in step.task_losses.items())
             losses = f" loss {step.loss:.4f} ({tasks})"
         eta = "" if progress.eta_s is None else f" ETA {duration(progress.eta_s)}"
+        if eta and self._phases_ahead and not progress.eta_is_budget:  # this phase's rate over every step left
+            eta = f" ETA at least {duration(progress.eta_s)} (later phases train more layers)"
         self._print(f"step  {progress.step}/{progress.total_steps} epoch {min(progress.epoch + 1, progress.epochs)}/"
                     f"{progress.epochs}{losses} {progress.steps_per_s:.2f} steps/s "
                     f"{progress.items_per_s:.1f} samples/s{eta}")

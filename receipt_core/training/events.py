@@ -62,6 +62,12 @@ class PhaseEvent(Event):
     trainable_parameters: int
     total_parameters: int
     reason: str
+    phases: int = 1  # the phases the run's plan reaches (phased: up to 3); a later phase trains more, so steps slower
+
+    @property
+    def phases_ahead(self) -> int:
+        """Phases still to come after this one."""
+        return max(self.phases - self.phase, 0)
 
 
 @dataclass(frozen=True)
@@ -84,6 +90,7 @@ class ProgressEvent(Event):
     steps_per_s: float
     items_per_s: float
     eta_s: float | None
+    eta_is_budget: bool = False  # eta_s is what is left of the time budget, which ends the run before its steps
 
 
 @dataclass(frozen=True)

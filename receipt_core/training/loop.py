@@ -139,12 +139,14 @@ class Trainer:
         items_per_s = (self.state.items_seen - i0) / span if span > 0 else 0.0
         remaining = max(self.state.total_steps - self.state.global_step, 0)
         eta = remaining / steps_per_s if steps_per_s > 0 else None
+        by_budget = False
         if self.config.max_minutes is not None:
             budget_left = max(self.config.max_minutes * 60 - self._elapsed(), 0.0)
-            eta = budget_left if eta is None else min(eta, budget_left)
+            by_budget = eta is None or budget_left <= eta
+            eta = budget_left if by_budget else eta
         return ProgressEvent(step=self.state.global_step, total_steps=self.state.total_steps,
                              epoch=self.state.epoch, epochs=self.config.epochs, elapsed_s=self._elapsed(),
-                             steps_per_s=steps_per_s, items_per_s=items_per_s, eta_s=eta)
+                             steps_per_s=steps_per_s, items_per_s=items_per_s, eta_s=eta, eta_is_budget=by_budget)
 
     def _evaluate(self, end_of_epoch: bool) -> EvalEvent:
         evaluation, follow_ups = self.task.evaluate(self.state)

@@ -149,7 +149,8 @@ class ReceiptTask:
         return PhaseEvent(step=state.global_step, epoch=state.epoch, phase=state.phase,
                           trainable_groups=tuple(r.name for r in reports if r.trainable),
                           trainable_parameters=sum(r.trainable_parameters for r in reports),
-                          total_parameters=sum(r.parameters for r in reports), reason=reason)
+                          total_parameters=sum(r.parameters for r in reports), reason=reason,
+                          phases=self.schedule.phases_within(self.config.epochs) if self.schedule else 1)
 
     def can_learn(self) -> bool:
         return self.plan.trainable_parameter_count(self.model) > 0

@@ -46,6 +46,7 @@ class RunTiming:
     finished_elapsed_s: float | None  # the FinishedEvent's elapsed time
     started_at: float | None  # wall time this server launched the run (a resume: later than the old events)
     last_event_at: float | None
+    phases_ahead: int = 0  # phases of the plan still to come: the rate measured in this one is too fast for them
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,7 @@ class RunStatusLine:
     estimating: bool  # running, but the rate is not measured yet
     windows_per_s: float | None
     ended: bool
+    eta_at_least: bool = False  # the ETA is this phase's rate over every step left, and a slower phase follows
 
     @property
     def fraction(self) -> float:
@@ -85,7 +87,8 @@ class RunStatusLine:
             elif self.estimating:
                 parts.append("ETA estimating…")
             elif self.eta_s is not None:
-                parts.append(f"ETA {format_seconds(self.eta_s)}")
+                parts.append(f"ETA {'at least ' if self.eta_at_least else ''}{format_seconds(self.eta_s)}"
+                             + (" (later phases train more layers)" if self.eta_at_least else ""))
         return " · ".join(parts)
 
 
@@ -111,6 +114,7 @@ class RunClock:
         self._windows: float | None = None
         self._finished: float | None = None
         self._last_event_at: float | None = None
+        self._phases_ahead = 0
 
     def _elapsed_at(self, at: float) -> float:
         elapsed, anchor_at = self._anchor
@@ -149,6 +153,7 @@ class RunClock:
             # then everything): the rate is measured again from this phase's first progress. The whole run's mean
             # showed "ETA 0s" at step 50 of 75 on the fast phase-1 steps (found by a walkthrough)
             self._first = None
+            self._phases_ahead = event.phases_ahead
         elif isinstance(event, StatusEvent) and event.status in ("running", "paused"):
             self._anchor = (self._elapsed_at(at), at)
             self._ticking = event.status == "running"
@@ -170,7 +175,7 @@ class RunClock:
                          ticking=self._ticking, first_progress=self._first, last_progress=self._last,
                          last_progress_at=self._last_at, windows_per_s=self._windows,
                          finished_elapsed_s=self._finished, started_at=self.started_at,
-                         last_event_at=self._last_event_at)
+                         last_event_at=self._last_event_at, phases_ahead=self._phases_ahead)
 
 
 def status_line(timing: RunTiming, now: float, live: bool = True, budget_s: float | None = None) -> RunStatusLine:
@@ -187,30 +192,36 @@ def status_line(timing: RunTiming, now: float, live: bool = True, budget_s: floa
         if ended or (timing.started_at is not None and timing.anchor_at < timing.started_at):
             until = timing.last_event_at or now  # stands at the last event (of the earlier process, if resumed)
         elapsed = timing.anchor_elapsed_s + (max(until - timing.anchor_at, 0.0) if timing.ticking else 0.0)
-    eta, estimating = None, False
+    eta, estimating, at_least = None, False, False
     if not ended:
-        eta = _eta(timing, now, elapsed, budget_s)
+        eta, at_least = _eta(timing, now, elapsed, budget_s)
         estimating = eta is None
     status = timing.status or ("running" if live else "")
     return RunStatusLine(status=status, step=timing.step, total_steps=timing.total_steps,
                          epoch=timing.epoch_done, epochs=timing.epochs, elapsed_s=elapsed, eta_s=eta,
-                         estimating=estimating, windows_per_s=timing.windows_per_s, ended=ended)
+                         estimating=estimating, windows_per_s=timing.windows_per_s, ended=ended,
+                         eta_at_least=at_least)
 
 
-def _eta(timing: RunTiming, now: float, elapsed: float, budget_s: float | None) -> float | None:
+def _eta(timing: RunTiming, now: float, elapsed: float, budget_s: float | None) -> tuple[float | None, bool]:
+    """The ETA (None: not measured yet) and whether it is only a floor: every step left at this phase's rate,
+    with a slower phase still to come (phased: phase 1's steps over cached features run several times faster
+    than phase 3's, so a run said "ETA 1m53s" and took 10 minutes). A time budget that ends the run sooner is
+    the ETA itself."""
     first, last = timing.first_progress, timing.last_progress
     if first is None or last is None or not timing.total_steps:
-        return None
+        return None, False
     steps, seconds = last[0] - first[0], last[1] - first[1]
     if steps < ETA_MIN_STEPS or last[0] < ETA_MIN_FRACTION * timing.total_steps or seconds <= 0:
-        return None
+        return None, False
     remaining = max(timing.total_steps - last[0], 0) * seconds / steps
     if timing.ticking and timing.last_progress_at is not None:
         remaining -= max(now - timing.last_progress_at, 0.0)
     eta = max(remaining, 0.0)
-    if budget_s is not None:
-        eta = min(eta, max(budget_s - elapsed, 0.0))
-    return eta
+    at_least = timing.phases_ahead > 0
+    if budget_s is not None and max(budget_s - elapsed, 0.0) <= eta:
+        eta, at_least = max(budget_s - elapsed, 0.0), False
+    return eta, at_least
 
 
 def format_seconds(seconds: float | None) -> str:
