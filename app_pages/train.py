@@ -22,9 +22,10 @@ from receipt_core.training.slot import JobBusyError
 from receipt_core.wording import as_sentence
 from ui.literal import literal, notice_markdown
 from ui.live_run import RESULTS_REFRESH_S, live_results, live_view
-from ui.shared import (EVALUATION_HELP, HOLD_OUT, NO_DATA, current_dataset, evaluation_preview, field_row, fmt_params,
-                       fmt_share, forget_stale_choice, friendly, group_sizes, job_slot, pair_evaluation, require_router,
-                       run_display_name, server_folders, user_errors, workspace)
+from ui.shared import (EVALUATION_HELP, HOLD_OUT, NO_DATA, current_dataset, dataset_summaries, evaluation_preview,
+                       field_row, fmt_params, fmt_share, forget_gone_choices, forget_stale_choice, friendly, group_sizes,
+                       job_slot, pair_evaluation, require_router, run_display_name, server_folders, user_errors,
+                       workspace)
 
 LOCAL = "local folder…"
 TWO_HEAD, REFERENCE, PRETRAIN = "Two-head model", "Reference tagger", "Layout pre-training"
@@ -137,6 +138,15 @@ with st.expander("Run settings", expanded=slot.current() is None):
                                    help="With no evaluation dataset, this share of the training dataset's receipts "
                                         "is set aside to score the run (greyed while an evaluation dataset is "
                                         "chosen)")
+    # `train --train A B` on the page: the WildReceipt recipe trains on the gold words and the OCR reading, kept as
+    # two datasets by an import (README "End to end from pixels")
+    forget_gone_choices("train_also", datasets)
+    also = field_row(1, width=476)[0].multiselect(
+        "Also train on", datasets, persist_state="session", key="train_also", placeholder="no other dataset",
+        help="Other datasets whose labelled receipts join the training dataset's in one run, as `train --train A "
+             "B` does (a receipt is in one dataset only, so none comes twice)")
+    train_sets = [train_set, *(name for name in also if name != train_set)] if train_set else []
+    training_data = " + ".join(train_sets)  # how the run's header names its training data
 
     model_cols = st.columns([2, 3])
     default_backbone = defaults.backbone if defaults.backbone in BACKBONE_NAMES else DEFAULT_BACKBONE
@@ -301,7 +311,7 @@ with st.expander("Run settings", expanded=slot.current() is None):
 
     preview_ids = []
     if datasets and kind != PRETRAIN:
-        preview_ids = [s.id for s in evaluation_preview(train_set, eval_choice, hold_out)]  # one may be watched
+        preview_ids = [s.id for s in evaluation_preview(train_sets, eval_choice, hold_out)]  # one may be watched
     if datasets and kind == TWO_HEAD:
         # kept from other data: show (and watch) the first receipt; set, not removed, or the browser kept showing
         # the old receipt over the one drawn (a walkthrough)
@@ -322,8 +332,9 @@ with st.expander("Run settings", expanded=slot.current() is None):
                              disabled=not datasets or not backbone or phase_end_missing)
     if datasets and backbone:
         with user_errors("Estimating the run's time"):
-            receipts = len(ws.list_documents(train_set)) if kind == PRETRAIN else planned_train_receipts(
-                ws.list_documents(train_set), None if eval_choice == HOLD_OUT else ws.list_documents(eval_choice),
+            summaries = dataset_summaries(ws, train_sets)
+            receipts = len(summaries) if kind == PRETRAIN else planned_train_receipts(
+                summaries, None if eval_choice == HOLD_OUT else ws.list_documents(eval_choice),
                 hold_out)  # pre-training reads every receipt: no label needed, none held out (as Start does)
             plan = PlannedRun(kind=RUN_KINDS[kind], backbone=backbone, scenario=preset if kind == TWO_HEAD else None,
                               train_receipts=receipts, epochs=int(epochs), batch_size=int(batch_size),
@@ -339,9 +350,9 @@ with st.expander("Run settings", expanded=slot.current() is None):
     if start:
         with user_errors("Starting the run"):
             if kind == PRETRAIN:  # masked words need no labels: every receipt serves
-                docs = ws.load_documents(train_set)
+                docs = [doc for name in train_sets for doc in ws.load_documents(name)]
             else:  # only receipts labelled by a person or an import train and evaluate (data/review.py)
-                labelled = ws.training_documents(train_set)
+                labelled = ws.training_documents_of(train_sets)
                 docs = labelled.documents
                 if labelled.left_out:
                     st.toast(labelled.note("train"))
@@ -352,7 +363,7 @@ with st.expander("Run settings", expanded=slot.current() is None):
                 config = PretrainConfig(backbone=backbone, epochs=int(epochs), max_minutes=budget,
                                         batch_size=int(batch_size), lr=float(lr), lr_schedule=lr_schedule,
                                         mask_probability=float(mask_probability), seed=int(seed), boxes=boxes)
-                description = f"{backbone} · layout pre-training · {len(docs)} receipts"
+                description = f"{backbone} · layout pre-training · {len(docs)} receipts of {training_data}"
 
                 def launch():
                     job = start_pretrain_run(ws, config, docs)
@@ -361,7 +372,7 @@ with st.expander("Run settings", expanded=slot.current() is None):
                 train_docs, eval_docs = split_labelled(labelled, chosen_eval, hold_out)
                 # the datasets by name: a finished run's header under another dataset's picker read as trained on
                 # that one (a walkthrough)
-                data = (f"{len(train_docs)} train of {train_set} / {len(eval_docs)} eval "
+                data = (f"{len(train_docs)} train of {training_data} / {len(eval_docs)} eval "
                         + (f"of {eval_choice}" if chosen_eval is not None else "held out of it"))
                 description = f"{backbone} · {preset if kind == TWO_HEAD else 'reference tagger'} · {data}"
                 if kind == REFERENCE:

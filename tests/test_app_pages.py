@@ -1015,6 +1015,36 @@ def test_a_started_runs_header_names_its_evaluation_dataset(tmp_path, monkeypatc
     assert active.job.join(120)
 
 
+def test_train_also_trains_on_other_datasets_as_train_with_two_datasets_does(tmp_path, monkeypatch):
+    """The WildReceipt recipe trains on two datasets (`train --train wildreceipt-train-ocr wildreceipt-train`);
+    the page had one training dataset, so its path could not reach the recipe without importing both readings into
+    one dataset. "Also train on" joins other datasets' labelled receipts; a dataset deleted since is dropped."""
+    from receipt_core.training.run_documents import train_ids
+    from ui.shared import job_slot
+
+    ws = Workspace(tmp_path / "workspace")
+    word = Word(text="x", box=(1, 1, 9, 9)).with_annotation("TOTAL")
+    for name, count in (("gold", 4), ("ocr", 3), ("gone", 2), ("shop-dev", 2)):
+        ws.save_documents(name, [Document(id=f"{name}{i}", width=100, height=100, words=(word,))
+                                 for i in range(count)])
+    ws.save_documents("ocr", [Document(id="ocr-unlabelled", width=100, height=100, words=(Word("y", (1, 1, 9, 9)),))])
+    monkeypatch.setenv("RECEIPT_STUDIO_HOME", str(ws.home))
+    at = app("train", dataset="gold")
+    at.selectbox(key="train_eval").set_value("shop-dev").run()
+    at.multiselect(key="train_also").set_value(["ocr", "gone"]).run()
+    ws.delete_dataset("gone")  # in another tab
+    at.run()
+    no_errors(at)
+    assert at.multiselect(key="train_also").value == ["ocr"]
+    start_tiny_run(at, epochs=1)
+    active = job_slot().current()
+    assert active is not None, [e.value for e in at.error]
+    assert active.description.endswith("7 train of gold + ocr / 2 eval of shop-dev"), active.description[:300]
+    assert active.job.join(120)
+    recorded = train_ids(ws.get_run(active.run_id).config)
+    assert sorted(recorded) == sorted([f"gold{i}" for i in range(4)] + [f"ocr{i}" for i in range(3)])
+
+
 def test_picking_a_scenario_gives_every_setting_that_scenario_s_defaults(demo_env):
     """The page's path reaches what `train --scenario S` does: a keyed widget keeps its value across reruns, so
     picking a scenario forgets the settings drawn for the last one and each takes the new scenario's default."""

@@ -11,7 +11,7 @@ import contextlib
 import logging
 import os
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
@@ -180,22 +180,28 @@ def pair_evaluation(train_key: str, eval_key: str, names: list[str]) -> None:
         st.session_state[eval_key] = HOLD_OUT
 
 
-def evaluation_preview(train: str, evaluation: str | None, share: float) -> list:
-    """The evaluation receipts (workspace summaries) a run on these datasets would score, with a warning on the
-    page for each thing that would make its scores misleading (training receipts among them, too few of them);
-    empty when the split is refused (Start says why)."""
+def evaluation_preview(train: str | Sequence[str], evaluation: str | None, share: float) -> list:
+    """The evaluation receipts (workspace summaries) a run on these datasets (one training dataset, or several
+    together) would score, with a warning on the page for each thing that would make its scores misleading
+    (training receipts among them, too few of them); empty when the split is refused (Start says why)."""
     from receipt_core.data.review import UNLABELLED
     from receipt_core.datasets.splits import planned_split
 
     ws = workspace()
     try:
-        scored, notes = planned_split(ws.list_documents(train), None if evaluation in (None, HOLD_OUT)
+        scored, notes = planned_split(dataset_summaries(ws, train), None if evaluation in (None, HOLD_OUT)
                                       else ws.list_documents(evaluation), share, lambda s: s.status != UNLABELLED)
     except ValueError:
         return []
     for note in notes:
         st.warning(as_sentence(note) + ".")
     return scored
+
+
+def dataset_summaries(ws, datasets: str | Sequence[str]) -> list:
+    """The workspace summaries of one dataset's receipts, or of several datasets' in their order."""
+    names = [datasets] if isinstance(datasets, str) else list(datasets)
+    return [summary for name in names for summary in ws.list_documents(name)]
 
 
 def current_dataset() -> str | None:
@@ -302,6 +308,15 @@ def forget_stale_choice(key: str, options) -> None:
             st.session_state[key] = choices[0]
         else:
             del st.session_state[key]
+
+
+def forget_gone_choices(key: str, options) -> None:
+    """:func:`forget_stale_choice` for a multiselect: call before drawing it; the chosen values that are no longer
+    options (a dataset deleted or renamed in another tab) are dropped, the rest kept in their order."""
+    if key in st.session_state:
+        kept = [value for value in st.session_state[key] if value in options]
+        if kept != list(st.session_state[key]):
+            st.session_state[key] = kept
 
 
 def vanished_run(key: str, run_ids) -> str | None:
