@@ -13,11 +13,10 @@ from receipt_core.datasets import FORMATS, default_dataset_name, import_into_wor
 from receipt_core.datasets.detect import AUTO, resolve_format
 from receipt_core.plots.figures import document_figure
 from receipt_core.training.run_documents import live_runs_reading, live_runs_reading_receipts
-from receipt_core.datasets import EXPORT_FORMATS, EXPORT_LOSSES
-from receipt_core.datasets.export_zip import export_zip_bytes, export_zip_name
 from receipt_core.wording import counted
 from receipt_core.workspace.documents import DamagedDocumentError
 from ui.actions import ocr_and_store, ocr_projected_import
+from ui.dataset_export import export_section
 from ui.literal import literal, plain
 from ui.name_fields import dataset_name_input
 from ui.receipt_images import receipt_display_image
@@ -25,27 +24,6 @@ from ui.shared import (NO_IMAGE_NOTE, NO_VALUE, PDF_NOTE, UPLOAD_TYPES, current_
                        figure_and_tables, flash, forget_stale_choice, no_receipt_matches, require_router, server_folders,
                        show_dataset_now, show_flash, user_errors, workspace)
 from ui.zip_import import zip_import_section
-
-
-EXPORT_HELP = {"native": "this tool's own format: every label with who gave it, suggestions, items",
-               "cord": "CORD v1 style JSON (valid_line groups by item), for tools that read CORD",
-               "label-studio": "Label Studio tasks (OCR template: rectangles, transcriptions, labels) with "
-                               "label_config.xml; suggestions become predictions"}
-
-
-def export_section(ws, dataset: str) -> None:
-    """Export the dataset as a zip in the chosen format (built by receipt_core.datasets.export_zip)."""
-    with user_errors("Export"):
-        fmt = st.radio("Export format", EXPORT_FORMATS, key="export_format", horizontal=True,
-                       captions=[EXPORT_HELP[f] for f in EXPORT_FORMATS])
-        if fmt in EXPORT_LOSSES:
-            st.warning(EXPORT_LOSSES[fmt] + ".")
-        if st.button("Prepare export (zip)", key="export_prepare"):
-            st.session_state["export_zip"] = (dataset, fmt, export_zip_bytes(ws, dataset, fmt))
-        prepared = st.session_state.get("export_zip")
-        if prepared and prepared[:2] == (dataset, fmt):
-            st.download_button("Download zip", prepared[2], file_name=export_zip_name(dataset, fmt),
-                               mime="application/zip", key="export_download")
 
 
 def _delete_receipt(doc_id: str, title: str, dataset: str) -> None:

@@ -481,6 +481,36 @@ def test_data_exports_a_zip(demo_env):
     assert any(b.key == "export_download" for b in at.get("download_button"))
 
 
+def test_a_prepared_export_is_not_offered_once_the_dataset_changed(workspace_home):
+    """A probe prepared a zip, deleted a receipt in another tab, came back and downloaded the zip with the deleted
+    receipt in it: a backup without the latest work. The zip is offered only while the dataset is as it was."""
+    import io
+    import zipfile
+
+    ws = Workspace(workspace_home)
+    word = Word(text="x", box=(1, 1, 9, 9)).with_annotation("TOTAL")
+    ws.save_documents("shop", [Document(id=f"s{i}", width=50, height=50, words=(word,)) for i in range(3)])
+    at = app("data", dataset="shop")
+    at.radio(key="export_format").set_value("native").run()
+    at.button(key="export_prepare").click().run()
+    no_errors(at)
+    download = next(b for b in at.get("download_button") if b.key == "export_download")
+    assert download is not None and any(c.value.startswith("Prepared at ") for c in at.caption)
+    at.switch_page("app_pages/annotate.py").run()
+    ws.delete_document("s2")  # another tab
+    at.switch_page("app_pages/data.py").run()
+    no_errors(at)
+    assert not any(b.key == "export_download" for b in at.get("download_button"))
+    assert any("The dataset changed after the zip was prepared" in i.value for i in at.info)
+    at.button(key="export_prepare").click().run()
+    names = zipfile.ZipFile(io.BytesIO(at.session_state["export_zip"].data)).namelist()
+    assert sorted(n.rsplit("/", 1)[-1] for n in names if n.endswith(".json")) == ["s0.json", "s1.json"]
+    doc = ws.get_document("s0")
+    ws.save_documents("shop", [doc.with_words([doc.words[0].with_annotation("TAX")])])  # a label changed
+    at.run()
+    assert not any(b.key == "export_download" for b in at.get("download_button"))
+
+
 def test_data_warns_before_deleting_a_dataset_a_live_run_reads(workspace_home):
     """A left-alone finding: deleting a dataset under a live run said nothing, and the run could then never be
     resumed. A run of this process recorded as running reads 2 of the dataset's 3 receipts (and one of another's)."""

@@ -281,6 +281,14 @@ class DocumentStore(Database):
                 raise NotFoundError(f"no document {doc_id!r} in the workspace")
         self.prune_images()
 
+    def dataset_state(self, name: str) -> tuple:
+        """A value that changes whenever a receipt of dataset ``name`` is added, deleted, edited (words, labels,
+        suggestions) or marked done or not: what an export prepared earlier is checked against."""
+        with self._read() as conn:
+            row = conn.execute("SELECT COUNT(*), MAX(updated_at), SUM(reviewed), SUM(LENGTH(json)) FROM documents "
+                               "WHERE dataset = ?", (name,)).fetchone()
+        return tuple(row)
+
     def rename_dataset(self, name: str, new_name: str) -> int:
         """Give dataset ``name`` the name ``new_name`` (checked as any dataset name; a change of letter case only is
         allowed); returns how many documents moved. Refused when ``new_name`` is another dataset's: datasets are not
