@@ -24,8 +24,9 @@ from receipt_core.wording import counted
 from ui.literal import literal, plain
 from ui.predict_uploads import read_uploads
 from ui.receipt_images import receipt_display_image
-from ui.shared import (NO_VALUE, PDF_NOTE, UPLOAD_TYPES, current_dataset, figure_and_tables, loaded_run,
-                       require_router, run_display_name, run_picker, runs_with_checkpoints, user_errors, workspace)
+from ui.shared import (NO_VALUE, PDF_NOTE, UPLOAD_TYPES, current_dataset, damaged_checkpoint_note, figure_and_tables,
+                       loaded_run, require_router, run_display_name, run_picker, runs_with_checkpoints, user_errors,
+                       workspace)
 
 OVERLAYS = {"labels": (), "OCR confidence": (OCR_LAYER,), "model confidence": (MODEL_LAYER,),
             "both": (OCR_LAYER, MODEL_LAYER)}
@@ -35,9 +36,14 @@ require_router()
 st.title("Predict")
 ws = workspace()
 runs = runs_with_checkpoints()
+damaged = damaged_checkpoint_note()
 if not runs:
     st.info("No trained run with a checkpoint yet: train one on the Train page first.")
+    if damaged:
+        st.warning(damaged)
     st.stop()
+if damaged:
+    st.warning(damaged)
 
 run = run_picker(runs, "predict_run")
 if run is None:  # the run chosen before is gone: a press in this rerun does nothing

@@ -1185,6 +1185,23 @@ def test_predict_on_a_receipt_the_run_trained_on_says_so(demo_env, trained_run):
         assert not any("The run trained on this receipt" in i.value for i in at.info)
 
 
+def test_a_run_whose_checkpoint_is_damaged_is_named_not_silently_left_out(demo_env, trained_run):
+    """A probe replaced a finished run's run.json by a link to /dev/zero: Predict left the run out of its picker
+    without a word and fell back to a weaker one."""
+    run_file = demo_env.runs_dir / trained_run / "run.json"
+    kept = run_file.read_bytes()
+    run_file.unlink()
+    try:
+        at = app("predict", dataset="demo")
+        no_errors(at)
+        assert any("Left out, their checkpoint is damaged" in w.value and "its run.json is missing" in w.value
+                   for w in at.warning), [w.value for w in at.warning]
+    finally:
+        run_file.write_bytes(kept)
+    at.run()
+    assert not any("checkpoint is damaged" in w.value for w in at.warning)
+
+
 def test_predict_warns_when_the_ocr_read_most_of_a_photo_with_low_confidence(demo_env, trained_run):
     """A walkthrough: Tesseract read a wooden table's grain as hundreds of words, and Predict listed them as items
     at confidence 0.99-1.00 with nothing to say the read was poor."""

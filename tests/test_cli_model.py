@@ -250,6 +250,18 @@ def test_train_reference_and_pretrain_without_out_keep_their_run_in_the_workspac
     assert "is gone (moved or deleted); give the folder where its checkpoint is now" in capsys.readouterr().err
     assert not (workspace / "runs" / run.id).exists()
     moved.rename(workspace / "runs" / run.id)
+    # its run.json gone or replaced, the weights in place: a damaged checkpoint, not "ended before its first save"
+    run_file = ws.run_dir(run.id) / "run.json"
+    kept = run_file.read_bytes()
+    for damage, said in ((lambda: None, "its run.json is missing (its weights, model.safetensors, are"),
+                         (lambda: run_file.symlink_to("/dev/null"), "its run.json is not a regular file")):
+        run_file.unlink(missing_ok=True)
+        damage()
+        assert main(["evaluate", run.id, "--data", str(cord_folders[0]), "--workspace", str(workspace)]) == 2
+        err = capsys.readouterr().err
+        assert "checkpoint in" in err and "is damaged: " + said in err and "before its first save" not in err, err
+    run_file.unlink(missing_ok=True)
+    run_file.write_bytes(kept)
     # a folder holding other files is no workspace to keep a run in (a probe built one inside a checkpoint)
     run_folder = ws.run_dir(run.id)
     assert main(["train", *data, "--backbone", "tiny", "--epochs", "1", "--workspace", str(run_folder)]) == 2

@@ -296,6 +296,20 @@ def runs_with_checkpoints() -> list:
     return [run for run in ws.list_runs() if has_checkpoint(ws.runs_dir / run.id)]
 
 
+def damaged_checkpoint_note() -> str | None:
+    """One line naming the runs left out of :func:`runs_with_checkpoints` because their checkpoint is damaged (a
+    probe's Predict fell back to a weaker run without a word), else None."""
+    from receipt_core.model.checkpoint import damaged_checkpoint
+
+    ws = workspace()
+    damaged = [(run, damaged_checkpoint(ws.runs_dir / run.id)) for run in ws.list_runs()]
+    damaged = [(run, problem) for run, problem in damaged if problem]
+    if not damaged:
+        return None
+    return ("Left out, their checkpoint is damaged (restore the folder, or delete the run on Runs): "
+            + "; ".join(f"{literal(run_display_name(run))} ({problem})" for run, problem in damaged) + ".")
+
+
 def forget_stale_choice(key: str, options) -> None:
     """Call before drawing the selectbox ``key``. Streamlit keeps a selectbox's choice as its option's text, so
     when that text changed (a run renamed in another tab) the choice comes back as a string that is none of the

@@ -64,7 +64,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _load_run(run_dir: Path, workspace: Path | None):
-    from ..model.checkpoint import has_checkpoint, load_checkpoint
+    from ..model.checkpoint import damaged_checkpoint, has_checkpoint, load_checkpoint
 
     if not run_dir.is_dir() and not run_dir.is_absolute() and len(run_dir.parts) == 1:
         from ..training.runs import RUN_KIND
@@ -78,7 +78,8 @@ def _load_run(run_dir: Path, workspace: Path | None):
                         "pretrain": "layout pre-training, whose backbone `train --backbone` reads"}.get(kind, kind)
                 raise CommandError(f"run {run_dir} is a run of {what}; predict and evaluate read two-head runs")
             run_dir = store.run_dir(str(run_dir), create=False)  # reading made an empty one (a probe)
-            if not has_checkpoint(run_dir):  # a probe read "not a checkpoint folder: it has no run.json" for it
+            if not has_checkpoint(run_dir) and not damaged_checkpoint(run_dir):  # a probe read "not a checkpoint
+                # folder: it has no run.json" for it; a damaged one is said by load_checkpoint below
                 store.mark_interrupted_runs()  # a run whose process died will never save: not "try again"
                 status = store.get_run(run_dir.name).status
                 if status in LIVE_STATUSES:

@@ -199,6 +199,21 @@ def has_checkpoint(run_dir: Path) -> bool:
     return (Path(run_dir) / RUN_FILE).is_file()
 
 
+def damaged_checkpoint(run_dir: Path) -> str | None:
+    """What is wrong when ``run_dir`` holds what a save writes but no ``run.json`` to read (deleted, or replaced
+    by a folder, a link to a device, a pipe), else None: a damaged checkpoint, not a run that never saved (a probe
+    read "ended before its first save" for a folder with its weights in place)."""
+    run_dir = Path(run_dir)
+    run_file = run_dir / RUN_FILE
+    if run_file.is_file():
+        return None
+    if os.path.lexists(run_file):
+        return f"its {RUN_FILE} is not a regular file"
+    if (run_dir / MODEL_FILE).exists():
+        return f"its {RUN_FILE} is missing (its weights, {MODEL_FILE}, are there)"
+    return None
+
+
 def read_run_info(run_dir: Path) -> dict[str, Any]:
     """``run.json`` after rolling forward an interrupted save, parsed with bounds and validated against the run
     schema (``run_manifest``); CheckpointError when missing, unreadable, edited or out of range."""
@@ -206,6 +221,10 @@ def read_run_info(run_dir: Path) -> dict[str, Any]:
     run_dir = Path(run_dir)
     _roll_forward(run_dir)
     path = run_dir / RUN_FILE
+    damage = damaged_checkpoint(run_dir)
+    if damage:
+        raise CheckpointError(f"the checkpoint in {run_dir} is damaged: {damage}. Restore the folder from a copy, or "
+                              "delete the run")
     if not path.is_file():
         raise CheckpointError(f"{run_dir} is not a checkpoint folder: it has no {RUN_FILE}")
     info = parse_run_file(path)
