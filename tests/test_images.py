@@ -6,6 +6,7 @@ import io
 import re
 import struct
 import time
+import warnings
 import zlib
 from pathlib import Path
 
@@ -196,3 +197,39 @@ def test_the_uploaders_take_every_extension_pillow_gives_the_formats_the_app_rea
     assert set(UPLOAD_TYPES) == readable | {"pdf"}  # pdf: taken only to say how to make an image of it
     jfif = _encode(_receipt_like(), "JPEG")
     assert load_image(jfif, "IMG_0001.JFIF").format == "JPEG"
+
+
+def test_a_float_image_with_nan_pixels_reads_them_as_paper_without_a_warning():
+    """A probe's float TIFF of NaN with one stripe of ink cast NaN to bytes (a numpy RuntimeWarning, garbage
+    pixels): NaN and infinite pixels now read as the lightest shade, scaled by the finite ones."""
+    values = np.full((60, 80), np.nan, dtype=np.float32)
+    values[20:30, :] = 0.25  # the ink
+    values[40:45, :40] = 0.75  # paper
+    values[50, :] = np.inf
+    data = _encode(Image.fromarray(values, mode="F"), "TIFF")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loaded = load_image(data, "nan.tif")
+    assert loaded.image.mode == "L"
+    assert loaded.image.getpixel((5, 25)) == 0 and loaded.image.getpixel((5, 42)) == 255
+    assert loaded.image.getpixel((5, 5)) == 255 and loaded.image.getpixel((5, 50)) == 255  # NaN, inf: paper
+    nothing = _encode(Image.fromarray(np.full((60, 80), np.nan, dtype=np.float32), mode="F"), "TIFF")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert load_image(nothing, "blank.tif").image.getpixel((5, 5)) == 255
+
+
+def test_a_png_whose_metadata_is_over_the_readers_limit_is_not_called_damaged():
+    """A probe's valid PNG with a zTXt chunk expanding to 50 MB was "probably damaged, upload it again", which
+    cannot help: the message names the metadata and how to drop it."""
+    from PIL import PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    info.add_text("comment", "x" * (PngImagePlugin.MAX_TEXT_CHUNK + 1024), zip=True)
+    data = _encode(Image.new("L", (300, 200), 255), "PNG", pnginfo=info)
+    with pytest.raises(ImageLoadError) as raised:
+        load_image(data, "meta.png")
+    message = str(raised.value)
+    assert "PNG text chunk (metadata)" in message and "without its metadata" in message
+    assert "damaged" not in message
+

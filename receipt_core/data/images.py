@@ -90,6 +90,7 @@ def load_image(data: bytes, name: str = "", max_pixels: int = DEFAULT_MAX_PIXELS
                              f"with an image extension.") from None
     except Exception as error:  # noqa: BLE001 - OSError, SyntaxError, ValueError, but damaged headers also raise
         # TypeError, IndexError or struct.error from Pillow's parsers (a fuzzer found them): each is this file's fault
+        _refuse_oversized_metadata(label, error)
         raise ImageLoadError(f"{label} could not be read as an image{_reason(error)}; the file is probably "
                              "damaged. Upload the complete file again.") from None
 
@@ -111,6 +112,7 @@ def load_image(data: bytes, name: str = "", max_pixels: int = DEFAULT_MAX_PIXELS
         image = ImageOps.exif_transpose(image) or image
         image = _normalise_mode(image)
     except Exception as error:  # noqa: BLE001 - a damaged file's decoder may raise anything (see Image.open above)
+        _refuse_oversized_metadata(label, error)
         if isinstance(error, OSError) and "truncated" in str(error).lower():
             raise ImageLoadError(f"{label} is a truncated {file_format} file ({error}); it was probably cut off "
                                  "during upload or copy. Upload the complete file again.") from None
@@ -199,11 +201,27 @@ def _normalise_mode(image: Image.Image) -> Image.Image:
     return image.convert("RGB")  # CMYK, YCbCr, LAB, HSV, RGBX
 
 
+def _refuse_oversized_metadata(label: str, error: Exception) -> None:
+    """ImageLoadError when ``error`` is Pillow refusing a PNG text chunk (metadata) that expands past its safety
+    limit: the pixels are fine, so "damaged, upload it again" (a probe's 50 MB zTXt chunk) sent the user in a
+    circle."""
+    if isinstance(error, ValueError) and ("MAX_TEXT_CHUNK" in str(error) or "MAX_TEXT_MEMORY" in str(error)):
+        raise ImageLoadError(f"{label} carries a PNG text chunk (metadata) that expands beyond the image reader's "
+                             "safety limit. Save the image again without its metadata (for example with `mogrify "
+                             "-strip`, or an editor's Export as PNG or JPEG) and upload that.") from None
+
+
 def _high_depth_to_l(image: Image.Image) -> Image.Image:
     """Scale a 16-bit or float greyscale image to 8 bits (Pillow's own convert clips at 255)."""
     values = np.asarray(image, dtype=np.float64)
     if image.mode == "F":
-        low, high = float(values.min()), float(values.max())
+        # NaN and infinite pixels carry no shade (a probe's all-NaN TIFF cast NaN to bytes with a numpy warning):
+        # they read as the page's lightest value, and the scale comes from the finite ones
+        finite = np.isfinite(values)
+        if not finite.any():
+            return Image.new("L", image.size, 255)
+        low, high = float(values[finite].min()), float(values[finite].max())
+        values = np.where(finite, values, high)
         scaled = (values - low) / (high - low or 1.0) * 255.0
     else:
         scaled = values / 257.0 if values.max() > 255 else values
