@@ -5,6 +5,9 @@
   (which runs the frozen encoder every step, as a framework without a cache does).
 - Phased, phase 2 (embeddings + all but the top 2 layers frozen): mean step time of an epoch after the first
   vs full fine-tuning on the same batches (same seed, so the same length-grouped batch order).
+- Attention dropout: full fine-tuning's mean step time with the backbone's own attention dropout (MiniLM's 0.1)
+  vs ``attention_dropout=0`` (PyTorch's fused attention), same batches. No target: runs keep the backbone's rate,
+  which scored higher on WildReceipt photos (README); this says what the faster setting buys.
 
 Runs of the two sides alternate, so a change in the machine's load hits both.
 """
@@ -63,3 +66,21 @@ def phase_two_steps(sizes: Sizes) -> Figure:
               f"{sizes.batch_size}; median step {slow * 1000:.0f} ms full vs {fast * 1000:.0f} ms phase 2 ({len(full_steps)} epochs each)")
     return ratio_figure("Phased, phase 2 (top 2 layers trainable): step time vs full fine-tuning", slow, fast, 2.5,
                         detail)
+
+
+def attention_dropout_steps(sizes: Sizes) -> Figure:
+    documents = cord_documents(sizes.compare_docs)
+    epochs = 1 + sizes.timed_epochs
+    own, none = [], []
+    for _ in range(sizes.repeats):
+        for settings, into in ((dict(), own), (dict(attention_dropout=0.0), none)):
+            timer = train_epochs(_config(sizes, scenario="full", epochs=epochs, **settings), documents)
+            for seconds, ends in zip(timer.epoch_seconds[1:], timer.step_ends[1:]):
+                into.append(seconds / len(ends))  # mean step time of that epoch
+    slow, fast = median(own), median(none)
+    detail = (f"{sizes.backbone}, full fine-tuning, {len(documents)} CORD receipts (short windows: the attention's "
+              f"share of a step grows with the window's length), batch {sizes.batch_size}; median step "
+              f"{slow * 1000:.0f} ms with the backbone's own attention dropout vs {fast * 1000:.0f} ms with "
+              f"--attention-dropout 0 ({len(own)} epochs each)")
+    return Figure("Full fine-tuning step: the backbone's attention dropout vs --attention-dropout 0",
+                  f"{slow / fast:.2f}×" if fast > 0 else "—", "", None, detail)

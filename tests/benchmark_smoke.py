@@ -18,6 +18,7 @@ TRAINING_GROUP = {
     "quality": tuple(f"Start → CORD dev field micro-F1 ≥ 0.00: {scenario}"
                      for scenario in ("freeze-backbone", "phased", "full")),
     "phased": ("Phased, phase 2 (top 2 layers trainable): step time vs full fine-tuning",),
+    "attention": ("Full fine-tuning step: the backbone's attention dropout vs --attention-dropout 0",),
     "hf": ("Full fine-tuning throughput vs HF Trainer + LayoutLMForTokenClassification (Trainer defaults",
            "Full fine-tuning throughput vs HF Trainer + LayoutLMForTokenClassification (same + group_by_length"),
     "memory": ("Peak RSS of training (tiny, full fine-tuning)",),
