@@ -1217,6 +1217,32 @@ def test_predict_warns_when_the_ocr_read_most_of_a_photo_with_low_confidence(dem
     demo_env.delete_dataset("grain")
 
 
+def test_a_training_dataset_picked_in_one_form_moves_the_other_forms_with_the_sidebar(tmp_path, monkeypatch):
+    """A walkthrough visited Train, picked `uploads` in the sidebar, then picked cord-sample-train as the race's
+    training dataset: the sidebar moved to it, but Train, back on screen, still said `uploads` (held out), ready to
+    Start on the data the sidebar no longer showed. Runs → Studies' form did the same."""
+    from receipt_core.data.document import Document, Word
+
+    ws = Workspace(tmp_path / "ws")
+    doc = lambda i: Document(id=i, width=100, height=100, words=(Word(text="x", box=(1, 1, 9, 9)),))  # noqa: E731
+    for name in ("uploads", "shop-train", "shop-dev"):
+        ws.save_documents(name, [doc(f"{name}-{i}") for i in range(3)])
+    monkeypatch.setenv("RECEIPT_STUDIO_HOME", str(ws.home))
+    at = app("train", dataset="uploads")
+    assert at.selectbox(key="train_dataset").value == "uploads"
+    at.switch_page("app_pages/race.py").run()
+    at.selectbox(key="race_train").set_value("shop-train").run()
+    assert at.selectbox(key="dataset").value == "shop-train"
+    at.switch_page("app_pages/train.py").run()
+    no_errors(at)
+    assert (at.selectbox(key="train_dataset").value, at.selectbox(key="train_eval").value) == (
+        "shop-train", "shop-dev")
+    assert (at.session_state["study_train"], at.session_state["study_eval"]) == ("shop-train", "shop-dev")
+    at.selectbox(key="train_dataset").set_value("uploads").run()  # and back, from Train
+    at.switch_page("app_pages/race.py").run()
+    assert at.selectbox(key="race_train").value == "uploads"
+
+
 def test_picking_a_forms_training_dataset_pairs_its_evaluation_set(tmp_path, monkeypatch):
     """A walkthrough picked cord-sample-train in the race form and was left on a held-out share; the Train page's and
     the race's training pickers now pair the sibling dev set, as the sidebar does."""

@@ -123,18 +123,20 @@ def go_to_page(page: str) -> None:
     st.switch_page(page, query_params={})
 
 
-def follow_dataset(name: str | None, names: list[str]) -> None:
-    """Point the Train page's, the race's and the study's data choice at ``name`` (the sidebar's new dataset) and
-    its evaluation sibling, so a form never trains on another dataset than the one the sidebar shows. Runs as the
-    sidebar's on_change callback (before the page draws its widgets)."""
+def follow_dataset(name: str | None, names: list[str], but: str | None = None) -> None:
+    """Point the Train page's, the race's and the study's data choice (all but the form whose training key is
+    ``but``) at ``name`` (the sidebar's new dataset) and its evaluation sibling, so a form never trains on another
+    dataset than the one the sidebar shows. Runs in the sidebar's on_change callback and in a form's (before the
+    page draws its widgets)."""
     from receipt_core.datasets.splits import paired_datasets
 
     train, evaluation = paired_datasets(names, name)
     if train is None:
         return
     for train_key, eval_key in DATASET_FOLLOWERS:
-        st.session_state[train_key] = train
-        st.session_state[eval_key] = evaluation or HOLD_OUT
+        if train_key != but:
+            st.session_state[train_key] = train
+            st.session_state[eval_key] = evaluation or HOLD_OUT
 
 
 def field_row(count: int, width: int = 180) -> list[DeltaGenerator]:
@@ -169,6 +171,9 @@ def pair_evaluation(train_key: str, eval_key: str, names: list[str]) -> None:
     train = st.session_state.get(train_key)
     if train in names:  # the sidebar (and the URL) follow: a reload opened the form on the sidebar's old dataset
         st.session_state[DATASET_KEY] = train  # (a walkthrough's second Start trained on 3 uploads, not CORD)
+        # and so do the other forms, as after a pick in the sidebar: a walkthrough picked the race's training
+        # dataset, and Train, back on screen, still showed the one the sidebar had before, ready to Start on it
+        follow_dataset(train, names, but=train_key)
     paired_train, evaluation = paired_datasets(names, train)
     chosen = st.session_state.get(eval_key)
     chosen_for = paired_datasets(names, chosen)[0] if chosen in names else None  # the training set it pairs with
