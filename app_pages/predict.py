@@ -136,10 +136,10 @@ if inputs:
                                     for (name, _, _, p), (_, items) in zip(results, scored)]}
         d1, d2 = st.columns(2)
         d1.download_button(f"Download all items (CSV, {counted(len(results), 'receipt')})",
-                           spreadsheet_csv(all_items), file_name="predicted-items.csv",
+                           spreadsheet_csv(all_items), file_name=f"predicted-items-{run.id}.csv",
                            mime="text/csv", key="predict_csv", width="stretch")
         d2.download_button("Download everything (JSON)", json.dumps(everything, indent=1).encode("utf-8"),
-                           file_name="predictions.json", mime="application/json", key="predict_json",
+                           file_name=f"predictions-{run.id}.json", mime="application/json", key="predict_json",
                            width="stretch")
 
         names = [name for name, *_ in results]

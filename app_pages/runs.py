@@ -32,8 +32,8 @@ from ui.literal import literal, notice_markdown, plain
 from ui.race_study import STUDY_REFRESH_S, study_form, study_progress
 from ui.race_track import race_track
 from ui.race_view import study_reading
-from ui.shared import EVALUATION_HELP, HOLD_OUT, NO_VALUE, forget_stale_choice, friendly, go_to_page, job_slot, \
-    require_router, user_errors, vanished_run, workspace
+from ui.shared import EVALUATION_HELP, HOLD_OUT, NO_VALUE, field_row, forget_stale_choice, friendly, go_to_page, \
+    job_slot, require_router, user_errors, vanished_run, workspace
 
 OPENED_STUDY_KEY = "studies_opened"  # the study shown in the Studies tab (a path, as typed or picked)
 DEFAULTS = "the defaults"
@@ -343,7 +343,9 @@ with runs_tab:
                        if started_on_command_line(run.config) else "deleted since it started")
                 st.caption(f"Its own receipts cannot be used: {counted(len(gone), 'receipt')} of them "
                            f"{'was' if len(gone) == 1 else 'were'} {why}. Choose a dataset to continue on.")
-            r1, r2, r3 = st.columns(3)
+            # wide enough for "(the receipts it trained and evaluated on)": three columns cut it at 1366 px (a
+            # walkthrough)
+            r1, r2, r3 = field_row(3, width=340)
             train_set = r1.selectbox("Training dataset", own + names, key="runs_resume_train")
             if train_set == OWN_RECEIPTS:
                 # its own evaluation receipts, said as such: a greyed "hold out a share" read as what would happen

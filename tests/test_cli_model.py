@@ -138,7 +138,7 @@ def test_predict_on_a_dataset_keeps_the_input_words_in_order(trained, cord_folde
         assert set(word) >= {"text", "box", "field", "field_score", "quantity", "quantity_value"}
         assert word["box"] == list(doc.words[0].box)
         for item in predicted["items"]:
-            assert set(item) == {"name", "quantity", "unit_price", "price"}
+            assert set(item) == {"name", "quantity", "unit_price", "price", "quantity_read"}
 
 
 @pytest.fixture(scope="module")

@@ -350,6 +350,12 @@ def test_while_a_run_trains_the_watched_receipt_is_redrawn_at_most_every_few_sec
     assert built == ["r1 at step 1", "r1 at step 3"] and tables[-1]["name"].tolist() == ["item at 3"]
     show(4, live=False)  # the run ended: its last prediction is drawn at once
     assert built[-1] == "r1 at step 4" and tables[-1]["name"].tolist() == ["item at 4"]
+    # an item whose quantity no word gave shows none, as on Predict (a walkthrough read an invented 1 here)
+    read = {"name": "TEA", "quantity": 2.0, "unit_price": None, "price": 4.0, "quantity_read": True}
+    implied = {"name": "ADES", "quantity": 1.0, "unit_price": None, "price": 3.0, "quantity_read": False}
+    event = PredictionEvent(step=5, epoch=5, doc_id="r1", prediction={"items": [read, implied]})
+    live_run._predictions(SimpleNamespace(predictions={"r1": event}), ws, False)
+    assert tables[-1]["quantity"].tolist()[0] == 2.0 and pd.isna(tables[-1]["quantity"].tolist()[1])
 
 
 def test_a_share_of_the_model_never_rounds_a_frozen_head_away():

@@ -154,7 +154,8 @@ def test_assemble_items_on_realistic_lines():
     assert items == [Item("ICED CAPPUCCINO", 2.0, 22000.0, 44000.0, 0, quantity_read=True),
                      Item("CHEESE CAKE", 3.0, 15000.0, 45000.0, 1, quantity_read=True),
                      Item("Air Mineral", 1.0, None, 8000.0, 3)]  # no quantity word: the implied 1, not read
-    assert items[0].to_json() == {"name": "ICED CAPPUCCINO", "quantity": 2.0, "unit_price": 22000.0, "price": 44000.0}
+    assert items[0].to_json() == {"name": "ICED CAPPUCCINO", "quantity": 2.0, "unit_price": 22000.0, "price": 44000.0,
+                                  "quantity_read": True}
     with pytest.raises(ValueError, match="one field, flag and value per word"):
         assemble_items(words, fields[:-1], flags, [None] * len(words))
 
@@ -193,7 +194,7 @@ def test_predictor_json_shape_and_word_order():
             assert not word["quantity"] or word["field"] == OTHER  # the schema: quantity words are OTHER
             assert 0.0 <= word["quantity_score"] <= 1.0  # the probability a quantity word's answer has
         for item in data["items"]:
-            assert set(item) == {"name", "quantity", "unit_price", "price"}
+            assert set(item) == {"name", "quantity", "unit_price", "price", "quantity_read"}
     one_at_a_time = Predictor(model, encoder, DEFAULT_SCHEMA, batch_size=1).predict([doc, long_doc])
     for batched, alone in zip(predictions, one_at_a_time):  # batching across documents changes nothing
         assert [w.field for w in batched.words] == [w.field for w in alone.words]

@@ -242,8 +242,12 @@ def _predictions(curves: RunCurves, ws, live: bool) -> None:
         st.session_state[PREDICTION_KEY] = drawn
     left, right = figure_and_tables(stacked=large)
     left.plotly_chart(drawn.figure, key="train_prediction_figure", width="stretch")
-    items = pd.DataFrame(prediction.get("items") or [], columns=["name", "quantity", "unit_price", "price"])
-    right.caption("Items assembled from the predicted fields and quantities")
+    # an item with no quantity word read shows none, as on Predict (a walkthrough read an invented "1" here while
+    # the table below said the receipt's "1" was missed); events stored before quantity_read was written show theirs
+    shown = [{**item, "quantity": item.get("quantity") if item.get("quantity_read", True) else None}
+             for item in prediction.get("items") or []]
+    items = pd.DataFrame(shown, columns=["name", "quantity", "unit_price", "price"])
+    right.caption(f"Items assembled from the predicted fields and quantities ({NO_VALUE}: no quantity read, so 1)")
     # numbers written whole and with separators: 59000.0 in a narrow column was cut to "5900" (a walkthrough)
     right.dataframe(items, hide_index=True, key="train_prediction_items", placeholder=NO_VALUE, width="stretch",
                     column_config={"name": st.column_config.TextColumn("name", width="medium"),

@@ -28,7 +28,8 @@ class Item:
     quantity_read: bool = False  # a quantity word gave ``quantity``; False: none did, and it is the implied 1
 
     def to_json(self) -> dict:
-        return {"name": self.name, "quantity": self.quantity, "unit_price": self.unit_price, "price": self.price}
+        return {"name": self.name, "quantity": self.quantity, "unit_price": self.unit_price, "price": self.price,
+                "quantity_read": self.quantity_read}
 
 
 def parse_price(text: str) -> float | None:
