@@ -20,7 +20,9 @@ TABLE_COLUMNS = ("configuration", "field micro-F1", "quantity word F1", "item qu
 TABLE_NOTE = ("Scores are each run's final evaluation, the model it saved (the Runs page's \"best\" columns take each "
               "metric's best over a run's evaluations, so they can be higher). Item quantity accuracy counts every "
               "item (answering 1 everywhere already scores high); the column after "
-              "it counts only items whose gold quantity is not 1. Training seconds are the budget's clock; the bold "
+              "it counts only items whose gold quantity is not 1. Training seconds are the run's own clock, which the "
+              "budget stops, plus the evaluation and checkpoint that close the run (so a run can end a little past "
+              "its budget); the bold "
               "row is the best multi-task configuration, marked only when it beats every other beyond the noise "
               "rule below (no row is when none does).")
 READING_NOTE = NOISE_NOTE
@@ -91,7 +93,7 @@ def settings_paragraph(result: StudyResult) -> str:
     return (f"Train: {code_span(result.train_data)} ({result.train_documents} documents); evaluation: "
             f"{code_span(result.eval_data)} "
             f"({result.eval_documents} documents). Budget per run: {budget} of training (evaluation after each "
-            f"epoch counts), at most {settings.epochs} epochs; batch size {settings.batch_size}, learning rate "
+            f"epoch counts; the evaluation and checkpoint that close a run come on top), at most {settings.epochs} epochs; batch size {settings.batch_size}, learning rate "
             f"{settings.lr:g} ({schedule}), discriminative decay {settings.decay_factor:g}, "
             f"{settings.loss_weighting} loss weighting, {boxes}"
             + (f", always frozen: {', '.join(code_span(name) for name in settings.freeze)}" if settings.freeze else "")
