@@ -43,7 +43,8 @@ def word_table(doc: Document) -> None:
                                                            "receipt are, it trains as OTHER)"),
             "source": st.column_config.TextColumn("source", help="Who gave the label: person, model (an accepted "
                                                   "suggestion) or import; — when nobody has"),
-            "suggested": st.column_config.TextColumn("suggested", width="small", help="A model's label waiting "
+            # wide enough for "ITEM_UNIT_PRICE 0.93": "small" cut it to "ITEM_UNIT_PRI…" at 1366 px (a walkthrough)
+            "suggested": st.column_config.TextColumn("suggested", width=230, help="A model's label waiting "
                                                      "for you: label, score, run"),
             "quantity value": st.column_config.NumberColumn("quantity value", min_value=0.0, max_value=MAX_QUANTITY,
                                                             step=0.5, help="Only for QUANTITY words"),
