@@ -43,7 +43,8 @@ RENAMED_KEY = "runs_renamed"  # the run id Save stored: the next run refreshes t
 RUN_COLORS_KEY = "runs_colors"  # run id -> its colour in the overlaid charts, kept while the choice changes
 RUN_PICKERS = ("runs_compare", "runs_one", "runs_against")
 DELETED_HERE_KEY = "runs_deleted_here"  # the run this session's Delete button took away (said by its toast)
-RUN_COLUMNS = ["best", "name", *[f"best {m}" for m in HEADLINE_METRICS], "eval receipts", OWN_TRAINING, "status",
+# status beside the name: a failed run was a row of "—" whose reason sat off a 1366-pixel screen (a walkthrough)
+RUN_COLUMNS = ["best", "name", "status", *[f"best {m}" for m in HEADLINE_METRICS], "eval receipts", OWN_TRAINING,
                "scenario", "tags",
                "trainable parameters", "wall time (s)", "steps", "backbone", "run"]
 
@@ -160,6 +161,7 @@ with runs_tab:
                              "on its training receipts", width=110, help="Scored on the receipts it trained on (as "
                              "Annotate's retraining of the suggestion heads is): its scores say how well it fits them, "
                              "not how it reads new receipts. Listed after the others."),
+                         "status": st.column_config.TextColumn("status", width=90),
                          "trainable parameters": st.column_config.NumberColumn(format="compact"),
                          "wall time (s)": st.column_config.NumberColumn(format="%.1f")})
         scored = sum(1 for row in rows if row.get(f"best {HEADLINE_METRICS[0]}") is not None)

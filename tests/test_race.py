@@ -77,7 +77,7 @@ def test_a_race_trains_each_scenario_in_turn_through_the_slot_and_ends_with_the_
     backbone_run = runs[record.entries[0].run_id]
     assert backbone_run.config["head_lr"] == 3e-3 and backbone_run.config["layer_mix"] == "top"
     assert runs[record.entries[2].run_id].config["head_lr"] is None
-    assert backbone_run.name == "race-1 · tiny · freeze-backbone" and backbone_run.config["study"] == "race-1"
+    assert backbone_run.name == "tiny · freeze-backbone · race-1" and backbone_run.config["study"] == "race-1"
     # cost beside quality, from the runs themselves
     costs = {e.config.scenario: e.result.trainable_parameters for e in record.entries}
     assert 0 < costs["freeze-backbone"] < costs["full"] and costs["phased"] < costs["full"]  # phased: phase 1 still

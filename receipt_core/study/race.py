@@ -136,7 +136,9 @@ class Race:
         is stopped first."""
         entry = self.record.entries[index]
         settings = self.record.plan.settings
-        run_name = f"{self.name} · {entry.name}" + (f" · seed {entry.seed}" if settings.repeats > 1 else "")
+        # what tells the race's runs apart first: "race-20261205-015003 · text-mini…" was every run's name in the
+        # Runs table's column at 1366 px (a walkthrough)
+        run_name = f"{entry.name}" + (f" · seed {entry.seed}" if settings.repeats > 1 else "") + f" · {self.name}"
         notes = {"study": self.name}
 
         def launch() -> tuple[str, Any]:
