@@ -172,12 +172,17 @@ def race_board() -> None:
                  # the configuration pinned: at 1366 px the cost columns scroll and their rows kept no name
                  column_config={"configuration": st.column_config.TextColumn(pinned=True),
                                 "trainable parameters": st.column_config.NumberColumn(format="localized"),
+                                # short labels and narrow numbers: at 1366 px "share of own model traine…" was
+                                # cut and the training seconds, steps and wall seconds sat off-screen (a
+                                # walkthrough)
                                 "share of own model trained": st.column_config.NumberColumn(
-                                    format="percent", help="Trainable parameters over the run's own model, its heads "
-                                    "included (the reading compares the counts with full fine-tuning's)"),
-                                "training s": st.column_config.NumberColumn(format="%.1f"),
-                                "wall s": st.column_config.NumberColumn(format="%.1f"),
-                                "epochs": st.column_config.NumberColumn(format="%.2f"),
+                                    "share trained", format="percent", width="small",
+                                    help="Trainable parameters over the run's own model, its heads included (the "
+                                         "reading compares the counts with full fine-tuning's)"),
+                                "training s": st.column_config.NumberColumn(format="%.1f", width="small"),
+                                "wall s": st.column_config.NumberColumn(format="%.1f", width="small"),
+                                "epochs": st.column_config.NumberColumn(format="%.2f", width="small"),
+                                "steps": st.column_config.NumberColumn(width="small"),
                                 # "finished (time budget)" whole: it was cut to "finished (" (a walkthrough)
                                 "status": st.column_config.TextColumn("status", width="medium")})
     if deleted:
