@@ -21,6 +21,7 @@ from receipt_core.training.events import METRIC_LABELS
 from receipt_core.training.run_documents import train_ids, trained_on_photos
 from receipt_core.training.run_summary import last_evaluation
 from receipt_core.wording import counted
+from receipt_core.workspace.documents import receipt_title
 from ui.literal import literal, plain
 from ui.predict_uploads import read_uploads
 from ui.receipt_images import receipt_display_image
@@ -154,7 +155,9 @@ if inputs:
                                 f"{LOW_CONFIDENCE:g} get a solid orange outline, words whose answer the model gave "
                                 f"with probability under the threshold a dashed blue frame")
         height = tall_figure_height(doc.width, doc.height) if large else None  # None: the figure's own, of its view
-        title = f"{doc.source or doc.id} · {run_name}"  # the receipt (an upload's file name) and the run
+        # the receipt as its picker names it (an upload's file name), and the run: the chart said
+        # "cord:json/receipt_00000.json" under a picker saying "cord-sample-receipt_00000" (a walkthrough)
+        title = f"{receipt_title(doc.id, doc.source)} · {run_name}"
         counts = overlay_counts(confidence_marks(doc, prediction, unsure_below=threshold))
         if OVERLAYS[overlay]:
             st.caption(f"{counts.low_ocr} of {counts.ocr_scored} OCR'd words read with low confidence, "

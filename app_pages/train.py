@@ -20,12 +20,12 @@ from receipt_core.training.runs import default_run_name, start_pretrain_run, sta
 from receipt_core.training.schedules import LR_SCHEDULES
 from receipt_core.training.slot import JobBusyError
 from receipt_core.wording import as_sentence
-from ui.literal import literal, notice_markdown
+from ui.literal import literal, notice_markdown, plain
 from ui.live_run import RESULTS_REFRESH_S, live_results, live_view
-from ui.shared import (EVALUATION_HELP, HOLD_OUT, NO_DATA, current_dataset, dataset_summaries, evaluation_preview,
-                       field_row, fmt_params, fmt_share, forget_gone_choices, forget_stale_choice, friendly, group_sizes,
-                       job_slot, pair_evaluation, require_router, run_display_name, server_folders, user_errors,
-                       workspace)
+from ui.shared import (EVALUATION_HELP, HOLD_OUT, NO_DATA, NO_VALUE, current_dataset, dataset_summaries,
+                       evaluation_preview, field_row, fmt_params, fmt_share, forget_gone_choices, forget_stale_choice,
+                       friendly, group_sizes, job_slot, pair_evaluation, require_router, run_display_name,
+                       server_folders, user_errors, workspace)
 
 LOCAL = "local folder…"
 TWO_HEAD, REFERENCE, PRETRAIN = "Two-head model", "Reference tagger", "Layout pre-training"
@@ -309,14 +309,17 @@ with st.expander("Run settings", expanded=slot.current() is None):
             mask_probability = more[1].number_input("Masked share of words", 0.01, 0.5, defaults.mask_probability,
                                                     step=0.01, persist_state="session", key="train_mask_probability")
 
-    preview_ids = []
+    preview_ids, preview_titles = [], {}
     if datasets and kind != PRETRAIN:
-        preview_ids = [s.id for s in evaluation_preview(train_sets, eval_choice, hold_out)]  # one may be watched
+        preview = evaluation_preview(train_sets, eval_choice, hold_out)  # one of them may be watched
+        preview_ids, preview_titles = [s.id for s in preview], {s.id: s.title for s in preview}
     if datasets and kind == TWO_HEAD:
         # kept from other data: show (and watch) the first receipt; set, not removed, or the browser kept showing
         # the old receipt over the one drawn (a walkthrough)
         forget_stale_choice("train_watch", preview_ids or [None])
+        # named as every other picker names a receipt: a raw "wildreceipt-3362036743a6…" here (a walkthrough)
         watch = st.selectbox("Live predictions for", preview_ids or [None], persist_state="session", key="train_watch",
+                             format_func=lambda i: NO_VALUE if i is None else plain(preview_titles.get(i, i)),
                              help="An evaluation receipt whose predictions are drawn at each evaluation")
 
     elsewhere = ws.runs_in_other_processes()  # `train` on the command line

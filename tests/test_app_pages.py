@@ -1243,6 +1243,21 @@ def test_a_training_dataset_picked_in_one_form_moves_the_other_forms_with_the_si
     assert at.selectbox(key="race_train").value == "uploads"
 
 
+def test_train_names_the_watched_receipt_as_the_other_pickers_do(tmp_path, monkeypatch):
+    """A walkthrough read a raw "wildreceipt-3362036743a6…" in Train's "Live predictions for", where Annotate and
+    Predict say the receipt's file name and id."""
+    ws = Workspace(tmp_path / "ws")
+    word = Word(text="x", box=(1, 1, 9, 9)).with_annotation("TOTAL")
+    ws.save_documents("shop-train", [Document(id=f"t{i}", width=50, height=50, words=(word,)) for i in range(4)])
+    ws.save_documents("shop-dev", [Document(id="wildreceipt-33620367", width=50, height=50, words=(word,),
+                                            source="wildreceipt:image_files/Image_16/10/photo_3.jpeg")])
+    monkeypatch.setenv("RECEIPT_STUDIO_HOME", str(ws.home))
+    at = app("train", dataset="shop-train")
+    no_errors(at)
+    assert at.selectbox(key="train_watch").options == ["photo_3.jpeg · wildreceipt-33620367"]
+    assert at.selectbox(key="train_watch").value == "wildreceipt-33620367"
+
+
 def test_picking_a_forms_training_dataset_pairs_its_evaluation_set(tmp_path, monkeypatch):
     """A walkthrough picked cord-sample-train in the race form and was left on a held-out share; the Train page's and
     the race's training pickers now pair the sibling dev set, as the sidebar does."""

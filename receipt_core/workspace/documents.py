@@ -51,14 +51,19 @@ class DocumentSummary:
 
     @property
     def title(self) -> str:
-        """What a picker shows: the source's file name (an upload's) and the id, or the id alone when the file name
-        is in it. The whole source went first: a 280-pixel picker showed "cord:json/receipt_00000.json · cord-sam"
-        and "wildreceipt:image_files/Image_28/14/3…", never the id (a walkthrough)."""
-        path = re.sub(r"^(cord|wildreceipt|label-studio|native):", "", self.source or "").replace("\\", "/")
-        name = PurePosixPath(path).name
-        if not name or name == self.id or PurePosixPath(name).stem in self.id:
-            return self.id
-        return f"{name} · {self.id}"
+        """What a picker shows (:func:`receipt_title`)."""
+        return receipt_title(self.id, self.source)
+
+
+def receipt_title(doc_id: str, source: str | None) -> str:
+    """How every page names a receipt: the source's file name (an upload's) and the id, or the id alone when the
+    file name is in it. The whole source went first: a 280-pixel picker showed "cord:json/receipt_00000.json ·
+    cord-sam" and "wildreceipt:image_files/Image_28/14/3…", never the id (a walkthrough)."""
+    path = re.sub(r"^(cord|wildreceipt|label-studio|native):", "", source or "").replace("\\", "/")
+    name = PurePosixPath(path).name
+    if not name or name == doc_id or PurePosixPath(name).stem in doc_id:
+        return doc_id
+    return f"{name} · {doc_id}"
 
 
 @dataclass(frozen=True)
