@@ -193,4 +193,6 @@ def cost_quality_figure(runs: pd.DataFrame, cost: str, quality: str, cost_title:
         fig.update_xaxes(range=[center - half, center + half], tickformat="~s")
     fig.update_layout(height=420, margin=dict(l=60, r=60, t=60, b=40), xaxis_title=cost_title,
                       yaxis_title=quality_title, uirevision=uirevision, title=f"{quality_title} vs {cost_title}")
+    if colors is not None:  # a grey legend marker beside red points read as a mismatch (a walkthrough)
+        fig.update_layout(legend_title_text="scenario: the marker's shape<br>(colour: the run's, as above)")
     return fig
