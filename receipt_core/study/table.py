@@ -93,7 +93,8 @@ def settings_paragraph(result: StudyResult) -> str:
     return (f"Train: {code_span(result.train_data)} ({result.train_documents} documents); evaluation: "
             f"{code_span(result.eval_data)} "
             f"({result.eval_documents} documents). Budget per run: {budget} of training (evaluation after each "
-            f"epoch counts; the evaluation and checkpoint that close a run come on top), at most {settings.epochs} epochs; batch size {settings.batch_size}, learning rate "
+            f"epoch counts; the evaluation and checkpoint that close a run come on top), at most {settings.epochs} "
+            f"epochs; batch size {settings.batch_size}, learning rate "
             f"{settings.lr:g} ({schedule}), discriminative decay {settings.decay_factor:g}, "
             f"{settings.loss_weighting} loss weighting, {boxes}"
             + (f", always frozen: {', '.join(code_span(name) for name in settings.freeze)}" if settings.freeze else "")
