@@ -140,12 +140,13 @@ with st.expander("Run settings", expanded=slot.current() is None):
                                         "chosen)")
     # `train --train A B` on the page: the WildReceipt recipe trains on the gold words and the OCR reading, kept as
     # two datasets by an import (README "End to end from pixels")
-    forget_gone_choices("train_also", datasets)
+    others = [name for name in datasets if name != train_set]  # the training dataset itself is no "also"
+    forget_gone_choices("train_also", others)
     also = field_row(1, width=476)[0].multiselect(
-        "Also train on", datasets, persist_state="session", key="train_also", placeholder="no other dataset",
+        "Also train on", others, persist_state="session", key="train_also", placeholder="no other dataset",
         help="Other datasets whose labelled receipts join the training dataset's in one run, as `train --train A "
              "B` does (a receipt is in one dataset only, so none comes twice)")
-    train_sets = [train_set, *(name for name in also if name != train_set)] if train_set else []
+    train_sets = [train_set, *also] if train_set else []
     training_data = " + ".join(train_sets)  # how the run's header names its training data
 
     model_cols = st.columns([2, 3])

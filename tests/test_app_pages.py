@@ -1073,6 +1073,9 @@ def test_train_also_trains_on_other_datasets_as_train_with_two_datasets_does(tmp
     assert active.job.join(120)
     recorded = train_ids(ws.get_run(active.run_id).config)
     assert sorted(recorded) == sorted([f"gold{i}" for i in range(4)] + [f"ocr{i}" for i in range(3)])
+    at.selectbox(key="train_dataset").set_value("ocr").run()  # the training dataset is no "also": it drops out
+    no_errors(at)
+    assert at.multiselect(key="train_also").value == [] and "ocr" not in at.multiselect(key="train_also").options
 
 
 def test_picking_a_scenario_gives_every_setting_that_scenario_s_defaults(demo_env):
