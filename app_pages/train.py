@@ -22,10 +22,10 @@ from receipt_core.training.slot import JobBusyError
 from receipt_core.wording import as_sentence
 from ui.literal import literal, notice_markdown, plain
 from ui.live_run import RESULTS_REFRESH_S, live_results, live_view
-from ui.shared import (EVALUATION_HELP, HOLD_OUT, NO_DATA, NO_VALUE, current_dataset, dataset_summaries,
-                       evaluation_preview, field_row, fmt_params, fmt_share, forget_gone_choices, forget_stale_choice,
-                       friendly, group_sizes, job_slot, pair_evaluation, require_router, run_display_name,
-                       server_folders, user_errors, workspace)
+from ui.shared import (EVALUATION_HELP, HOLD_OUT, NO_DATA, NO_VALUE, current_dataset, evaluation_preview, field_row,
+                       fmt_params, fmt_share, forget_gone_choices, forget_stale_choice, friendly, group_sizes,
+                       job_slot, pair_evaluation, require_router, run_display_name, server_folders, user_errors,
+                       workspace)
 
 LOCAL = "local folder…"
 TWO_HEAD, REFERENCE, PRETRAIN = "Two-head model", "Reference tagger", "Layout pre-training"
@@ -336,7 +336,7 @@ with st.expander("Run settings", expanded=slot.current() is None):
                              disabled=not datasets or not backbone or phase_end_missing)
     if datasets and backbone:
         with user_errors("Estimating the run's time"):
-            summaries = dataset_summaries(ws, train_sets)
+            summaries = ws.list_documents_of(train_sets)
             receipts = len(summaries) if kind == PRETRAIN else planned_train_receipts(
                 summaries, None if eval_choice == HOLD_OUT else ws.list_documents(eval_choice),
                 hold_out)  # pre-training reads every receipt: no label needed, none held out (as Start does)
@@ -354,7 +354,7 @@ with st.expander("Run settings", expanded=slot.current() is None):
     if start:
         with user_errors("Starting the run"):
             if kind == PRETRAIN:  # masked words need no labels: every receipt serves
-                docs = [doc for name in train_sets for doc in ws.load_documents(name)]
+                docs = ws.load_documents_of(train_sets)
             else:  # only receipts labelled by a person or an import train and evaluate (data/review.py)
                 labelled = ws.training_documents_of(train_sets)
                 docs = labelled.documents

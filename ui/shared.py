@@ -194,19 +194,14 @@ def evaluation_preview(train: str | Sequence[str], evaluation: str | None, share
 
     ws = workspace()
     try:
-        scored, notes = planned_split(dataset_summaries(ws, train), None if evaluation in (None, HOLD_OUT)
+        scored, notes = planned_split(ws.list_documents_of([train] if isinstance(train, str) else train),
+                                      None if evaluation in (None, HOLD_OUT)
                                       else ws.list_documents(evaluation), share, lambda s: s.status != UNLABELLED)
     except ValueError:
         return []
     for note in notes:
         st.warning(as_sentence(note) + ".")
     return scored
-
-
-def dataset_summaries(ws, datasets: str | Sequence[str]) -> list:
-    """The workspace summaries of one dataset's receipts, or of several datasets' in their order."""
-    names = [datasets] if isinstance(datasets, str) else list(datasets)
-    return [summary for name in names for summary in ws.list_documents(name)]
 
 
 def current_dataset() -> str | None:

@@ -199,9 +199,8 @@ class AnnotationStore(Database):
         return labelled_documents(self.load_documents(dataset), use_suggestions)
 
     def training_documents_of(self, datasets: Sequence[str], use_suggestions: bool = False) -> LabelledDocuments:
-        """:meth:`training_documents` of several datasets together, in their order (Train's "Also train on", as
-        ``train --train A B``); a receipt id is the workspace's, so no receipt comes twice."""
-        return labelled_documents([doc for name in datasets for doc in self.load_documents(name)], use_suggestions)
+        """:meth:`training_documents` of several datasets together (``load_documents_of``)."""
+        return labelled_documents(self.load_documents_of(datasets), use_suggestions)
 
     def evaluation_documents(self, dataset: str, use_suggestions: bool = False) -> LabelledDocuments:
         """:meth:`training_documents` for an evaluation set; ``receipt_core.data.review.NoLabelsError`` (a

@@ -236,6 +236,15 @@ class DocumentStore(Database):
             rows = conn.execute(query + " ORDER BY rowid", args).fetchall()
         return [stored_document(row["id"], row["json"]) for row in rows]
 
+    def load_documents_of(self, datasets: Iterable[str]) -> list[Document]:
+        """:meth:`load_documents` of several datasets, one after another (Train's "Also train on", as ``train
+        --train A B``); a receipt id is the workspace's, so no receipt comes twice."""
+        return [doc for name in datasets for doc in self.load_documents(name)]
+
+    def list_documents_of(self, datasets: Iterable[str]) -> list[DocumentSummary]:
+        """:meth:`list_documents` of several datasets, one after another."""
+        return [summary for name in datasets for summary in self.list_documents(name)]
+
     def list_documents(self, dataset: str | None = None, status: str | None = None,
                        search: str | None = None) -> list[DocumentSummary]:
         """Summaries in insertion order, of one dataset or all; only those of ``status`` (one of
