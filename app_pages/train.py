@@ -22,8 +22,8 @@ from receipt_core.training.slot import JobBusyError
 from receipt_core.wording import as_sentence
 from ui.literal import literal, notice_markdown, plain
 from ui.live_run import RESULTS_REFRESH_S, live_results, live_view
-from ui.shared import (EVALUATION_HELP, HOLD_OUT, NO_DATA, NO_VALUE, current_dataset, evaluation_preview, field_row,
-                       fmt_params, fmt_share, forget_gone_choices, forget_stale_choice, friendly, group_sizes,
+from ui.shared import (EVALUATION_HELP, HOLD_OUT, NO_DATA, NO_VALUE, also_train_choice, current_dataset,
+                       evaluation_preview, field_row, fmt_params, fmt_share, forget_stale_choice, friendly, group_sizes,
                        job_slot, pair_evaluation, require_router, run_display_name, server_folders, user_errors,
                        workspace)
 
@@ -138,14 +138,7 @@ with st.expander("Run settings", expanded=slot.current() is None):
                                    help="With no evaluation dataset, this share of the training dataset's receipts "
                                         "is set aside to score the run (greyed while an evaluation dataset is "
                                         "chosen)")
-    # `train --train A B` on the page: the WildReceipt recipe trains on the gold words and the OCR reading, kept as
-    # two datasets by an import (README "End to end from pixels")
-    others = [name for name in datasets if name != train_set]  # the training dataset itself is no "also"
-    forget_gone_choices("train_also", others)
-    also = field_row(1, width=476)[0].multiselect(
-        "Also train on", others, persist_state="session", key="train_also", placeholder="no other dataset",
-        help="Other datasets whose labelled receipts join the training dataset's in one run, as `train --train A "
-             "B` does (a receipt is in one dataset only, so none comes twice)")
+    also = also_train_choice(datasets, train_set, "train_also")
     train_sets = [train_set, *also] if train_set else []
     training_data = " + ".join(train_sets)  # how the run's header names its training data
 

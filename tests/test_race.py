@@ -187,6 +187,40 @@ def test_freezing_the_backbone_is_cheap_only_when_its_epochs_are_faster_in_time(
     assert random.verdict == "not measured" and "tiny is randomly initialised" in random.evidence
 
 
+def test_a_race_also_trains_on_other_datasets_and_its_study_names_them(small_workspace):
+    """The Train page's "Also train on" (the WildReceipt recipe trains on two datasets) reached neither the race
+    nor the study: both trained on one dataset."""
+    from receipt_core.training.run_documents import train_ids
+
+    ws = small_workspace
+    ws.save_documents("more", [dataclasses.replace(d, id=f"more-{d.id}")
+                               for d in ws.load_documents(CORD_SAMPLE_TRAIN)[8:12]])
+    race_plan = dataclasses.replace(plan(scenarios=("freeze-backbone",)), also_train=("more",), eval_data="small")
+    track = RaceTrack(ws)
+    race, notes = track.start(JobSlot(), race_plan, "race-also")
+    assert race.join(120) and notes == []
+    record = load_record(track.studies_dir / "race-also")
+    assert record.plan.also_train == ("more",) and record.status == "finished"
+    assert (record.train_documents, record.eval_documents) == (12, 8)
+    trained = train_ids(ws.get_run(record.entries[0].run_id).config)
+    assert sum(i.startswith("more-") for i in trained) == 4 and sum(i.startswith("small-") for i in trained) == 8
+    study = open_study(track.studies_dir / "race-also").result  # what the study's report and table say
+    assert study.train_data == "small + more" and study.train_documents == 12
+
+
+def test_a_race_plan_names_each_training_dataset_once_and_old_records_train_on_one():
+    with pytest.raises(ValueError, match="each training dataset is named once: small, small"):
+        dataclasses.replace(plan(), also_train=("small",))
+    with pytest.raises(ValueError, match="named once"):
+        dataclasses.replace(plan(), also_train=("more", "more"))
+    stored = plan().to_json()
+    del stored["also_train"]  # a race.json written before 12-05
+    assert RacePlan.from_json(stored) == plan() and plan().training_label == "small"
+    both = dataclasses.replace(plan(), also_train=["more"])  # a list from JSON or a page becomes a tuple
+    assert RacePlan.from_json(json.loads(json.dumps(both.to_json()))) == both
+    assert both.training_datasets == ("small", "more") and both.training_label == "small + more"
+
+
 def test_race_json_round_trips_and_a_damaged_one_says_so(tmp_path):
     record = RaceRecord(name="r", plan=plan(kind="study"), entries=plan().entries(), started="2026-12-01T10:00:00")
     record = record.with_entry(0, status="finished", run_id="run-1", result=result("freeze-backbone", 0.5, 0.4, 10,
@@ -388,6 +422,37 @@ def test_the_report_header_names_the_settings_each_scenario_replaced():
         again = StudySettings(**{**stored, "freeze": tuple(stored["freeze"]), "given": tuple(stored["given"])})
         assert again.given == settings.given
         assert again.scenario_overrides("freeze-backbone") == settings.scenario_overrides("freeze-backbone")
+
+
+def test_the_race_and_study_forms_also_train_on_other_datasets(workspace_home, monkeypatch):
+    """Their forms offer the Train page's "Also train on" and start a plan that carries it; the training dataset
+    itself is not offered."""
+    from receipt_core.data.document import Document, Word
+    from ui.race_track import _race_track
+
+    _race_track.clear()
+    ws = Workspace.open(workspace_home)
+    for name in ("gold", "ocr", "dev"):
+        ws.save_documents(name, [Document(id=f"{name}{i}", width=50, height=50, words=(
+            Word(text="x", box=(1, 1, 9, 9), field="TOTAL"),)) for i in range(4)])
+    started = []
+    monkeypatch.setattr("ui.race_view.start_race", lambda plan, name: started.append(plan) or "race-x")
+    monkeypatch.setattr("ui.race_study.start_race", lambda plan, name: started.append(plan) or "study-x")
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
+    at.run()
+    at.switch_page("app_pages/race.py").run()
+    at.selectbox(key="race_train").set_value("gold").run()
+    assert at.multiselect(key="race_also").options == ["dev", "ocr"]
+    at.multiselect(key="race_also").set_value(["ocr"]).run()
+    at.selectbox(key="race_eval").set_value("dev").run()
+    at.button(key="race_start").click().run()
+    assert not at.exception and not at.error, [e.value for e in (*at.exception, *at.error)]
+    assert (started[-1].train_data, started[-1].also_train, started[-1].eval_data) == ("gold", ("ocr",), "dev")
+    at.switch_page("app_pages/runs.py").run()
+    at.multiselect(key="study_also").set_value(["ocr"]).run()
+    at.button(key="study_start").click().run()
+    assert not at.exception and not at.error, [e.value for e in (*at.exception, *at.error)]
+    assert started[-1].kind == "study" and started[-1].training_datasets == ("gold", "ocr")
 
 
 def test_a_race_name_is_checked_as_it_is_typed(workspace_home):

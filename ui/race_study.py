@@ -34,7 +34,7 @@ def study_form(datasets: list[str]) -> None:
                              format_func=lambda c: c.name, persist_state="session", key="study_configs",
                              help="The study's default: six scenarios on layout-minilm, two on text-minilm and the "
                                   "plain reference tagger (as `python -m receipt_core study`)")
-    train, evaluation, share = data_choice(datasets, "study")
+    data = data_choice(datasets, "study")
     columns = st.columns(4)
     minutes = columns[0].number_input("Time budget per run, minutes", 0.05, 600.0, float(defaults.budget_minutes),
                                       step=0.5, persist_state="session", key="study_minutes")
@@ -51,7 +51,8 @@ def study_form(datasets: list[str]) -> None:
         with user_errors("Starting the study"):
             plan = RacePlan(configs=tuple(configs), settings=StudySettings(budget_minutes=float(minutes),
                                                                            repeats=int(repeats), seed=int(seed)),
-                            train_data=train, eval_data=evaluation, hold_out=share, kind="study")
+                            train_data=data.train, also_train=data.also_train, eval_data=data.evaluation,
+                            hold_out=data.share, kind="study")
             start_race(plan, name)
             st.rerun()
 

@@ -5,6 +5,7 @@ thread; the Studies tab's progress line (:func:`race_progress`) is the board's f
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import pandas as pd
 import streamlit as st
@@ -30,8 +31,8 @@ from receipt_core.wording import as_sentence
 from ui.literal import literal, notice_markdown
 from ui.name_fields import trimmed_note
 from ui.race_track import race_track, start_race
-from ui.shared import (EVALUATION_HELP, HOLD_OUT, NO_DATA, NO_VALUE, current_dataset, evaluation_preview, field_row,
-                       friendly, pair_evaluation, user_errors, workspace)
+from ui.shared import (EVALUATION_HELP, HOLD_OUT, NO_DATA, NO_VALUE, also_train_choice, current_dataset,
+                       evaluation_preview, field_row, friendly, pair_evaluation, user_errors, workspace)
 
 # pixels of each overlaid chart: two side by side at 1280 px (440 left one alone, using 55% of the width: a
 # walkthrough), three on a wide screen, one on a narrow one
@@ -57,8 +58,19 @@ def study_name_ok(name: str) -> bool:
     return True
 
 
-def data_choice(datasets: list[str], key: str) -> tuple[str, str | None, float]:
-    """Training dataset, evaluation dataset (None: hold out) and the held-out share, as the Train page asks."""
+@dataclass(frozen=True)
+class DataChoice:
+    """The data of a race or study as its form asks for it (as the Train page does)."""
+
+    train: str
+    also_train: tuple[str, ...]  # other datasets trained on with ``train``
+    evaluation: str | None  # None: hold out ``share`` of the training receipts
+    share: float
+
+
+def data_choice(datasets: list[str], key: str) -> DataChoice:
+    """Training dataset, other datasets trained on with it, evaluation dataset and the held-out share, as the Train
+    page asks."""
     columns = field_row(3, width=230)  # as the Train page: room for the datasets' names
     default_train, default_eval = paired_datasets(datasets, current_dataset())  # as the Train page pairs them
     train = columns[0].selectbox("Training dataset", datasets, persist_state="session", key=f"{key}_train",
@@ -70,8 +82,9 @@ def data_choice(datasets: list[str], key: str) -> tuple[str, str | None, float]:
                                       help=EVALUATION_HELP)
     share = columns[2].slider("Held-out share", 0.1, 0.5, 0.25, 0.05, persist_state="session", key=f"{key}_share",
                               disabled=evaluation != HOLD_OUT)
-    evaluation_preview(train, evaluation, share)  # too few evaluation receipts make its verdicts noise: said here
-    return train, None if evaluation == HOLD_OUT else evaluation, share
+    also = also_train_choice(datasets, train, f"{key}_also")
+    evaluation_preview([train, *also], evaluation, share)  # too few evaluation receipts make its verdicts noise
+    return DataChoice(train, tuple(also), None if evaluation == HOLD_OUT else evaluation, share)
 
 
 def race_form(datasets: list[str]) -> None:
@@ -90,7 +103,7 @@ def race_form(datasets: list[str]) -> None:
 
                                 persist_state="session", key="race_backbone",
                                 help="tiny: small and random, for an instant demo")
-    train, evaluation, share = data_choice(datasets, "race")
+    data = data_choice(datasets, "race")
     settings_columns = st.columns(3)
     seconds = settings_columns[0].number_input(
         "Seconds per run", 5, 3600, 120, step=5, persist_state="session", key="race_seconds",
@@ -108,7 +121,8 @@ def race_form(datasets: list[str]) -> None:
         with user_errors("Starting the race"):
             plan = RacePlan(configs=tuple(StudyConfig(backbone, s) for s in scenarios),
                             settings=StudySettings(budget_minutes=int(seconds) / 60, seed=int(seed)),
-                            train_data=train, eval_data=evaluation, hold_out=share, kind="race")
+                            train_data=data.train, also_train=data.also_train, eval_data=data.evaluation,
+                            hold_out=data.share, kind="race")
             st.session_state[SHOWN_KEY] = start_race(plan, name)
             st.rerun()
 

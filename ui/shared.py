@@ -324,6 +324,19 @@ def forget_stale_choice(key: str, options) -> None:
             del st.session_state[key]
 
 
+def also_train_choice(datasets: Sequence[str], train_set: str | None, key: str) -> list[str]:
+    """The Train page's, race's and study's "Also train on": other datasets whose labelled receipts join the
+    training dataset's in one run, as ``train --train A B`` does (the WildReceipt recipe trains on the gold words
+    and the OCR reading, two datasets after an import: README "End to end from pixels"). The training dataset
+    itself is not offered, and a chosen dataset deleted in another tab drops out."""
+    others = [name for name in datasets if name != train_set]
+    forget_gone_choices(key, others)
+    return field_row(1, width=476)[0].multiselect(
+        "Also train on", others, persist_state="session", key=key, placeholder="no other dataset",
+        help="Other datasets whose labelled receipts join the training dataset's in one run, as `train --train A "
+             "B` does (a receipt is in one dataset only, so none comes twice)")
+
+
 def forget_gone_choices(key: str, options) -> None:
     """:func:`forget_stale_choice` for a multiselect: call before drawing it; the chosen values that are no longer
     options (a dataset deleted or renamed in another tab) are dropped, the rest kept in their order."""

@@ -176,7 +176,7 @@ class Race:
 def race_documents(workspace, plan: RacePlan) -> tuple[list[Document], list[Document], list[str]]:
     """The race's training and evaluation receipts (only those labelled by a person or an import, as the Train
     page takes them), and a note for each dataset that had unlabelled receipts left out."""
-    labelled = workspace.training_documents(plan.train_data)
+    labelled = workspace.training_documents_of(plan.training_datasets)
     notes = [labelled.note("train")] if labelled.left_out else []
     chosen_eval = None
     if plan.eval_data is not None:
@@ -186,7 +186,7 @@ def race_documents(workspace, plan: RacePlan) -> tuple[list[Document], list[Docu
             notes.append(evaluation.note("eval"))
     train_docs, eval_docs = split_labelled(labelled, chosen_eval, plan.hold_out)
     if not eval_docs:
-        raise ValueError(f"the evaluation set of {plan.train_data!r} is empty; choose an evaluation dataset")
+        raise ValueError(f"the evaluation set of {plan.training_label!r} is empty; choose an evaluation dataset")
     return train_docs, eval_docs, notes
 
 

@@ -65,7 +65,8 @@ def now_text() -> str:
 @dataclass(frozen=True)
 class RacePlan:
     """What a race trains: its configurations (each ``settings.repeats`` times), the settings they share, and its
-    data by dataset name (``eval_data`` None: the last ``hold_out`` share of the training dataset)."""
+    data by dataset name (``eval_data`` None: the last ``hold_out`` share of the training datasets). Other
+    datasets in ``also_train`` join the training dataset's receipts, as the Train page's "Also train on" does."""
 
     configs: tuple[StudyConfig, ...]
     settings: StudySettings
@@ -73,9 +74,13 @@ class RacePlan:
     eval_data: str | None = None
     hold_out: float = 0.25
     kind: str = "race"
+    also_train: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "configs", tuple(self.configs))
+        object.__setattr__(self, "also_train", tuple(str(name) for name in self.also_train))
+        if self.train_data in self.also_train or len(set(self.also_train)) != len(self.also_train):
+            raise ValueError(f"each training dataset is named once: {', '.join(self.training_datasets)}")
         if not self.configs:
             raise ValueError("choose at least one configuration to train")
         names = [c.name for c in self.configs]
@@ -86,6 +91,15 @@ class RacePlan:
         if not 0 < self.hold_out < 1:
             raise ValueError(f"the held-out share must be between 0 and 1, got {self.hold_out}")
 
+    @property
+    def training_datasets(self) -> tuple[str, ...]:
+        return (self.train_data, *self.also_train)
+
+    @property
+    def training_label(self) -> str:
+        """The training data as the race's report names it: "A" or "A + B"."""
+        return " + ".join(self.training_datasets)
+
     def entries(self) -> tuple["RaceEntry", ...]:
         """Every run of the race in order, waiting: each configuration with seeds ``seed``, ``seed + 1`` …"""
         return tuple(RaceEntry(config, self.settings.seed + repeat)
@@ -95,7 +109,7 @@ class RacePlan:
         return {"configs": [{"backbone": c.backbone, "scenario": c.scenario} for c in self.configs],
                 "settings": self.settings.to_json(),
                 "train_data": self.train_data, "eval_data": self.eval_data, "hold_out": self.hold_out,
-                "kind": self.kind}
+                "kind": self.kind, "also_train": list(self.also_train)}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> "RacePlan":
@@ -104,7 +118,8 @@ class RacePlan:
         settings = StudySettings(**{**stored, "freeze": tuple(stored.get("freeze", ())), "given": tuple(given)})
         return cls(configs=tuple(StudyConfig(str(c["backbone"]), str(c["scenario"])) for c in data["configs"]),
                    settings=settings, train_data=str(data["train_data"]), eval_data=data.get("eval_data"),
-                   hold_out=float(data.get("hold_out", 0.25)), kind=str(data.get("kind", "race")))
+                   hold_out=float(data.get("hold_out", 0.25)), kind=str(data.get("kind", "race")),
+                   also_train=tuple(data.get("also_train", ())))  # races before 12-05 trained on one dataset
 
 
 @dataclass(frozen=True)
@@ -176,8 +191,8 @@ class RaceRecord:
                           for config in self.plan.configs)
         notes = tuple(f"{e.name} (seed {e.seed}) {e.status}: {e.error}" for e in self.entries
                       if e.status in ("failed", "skipped", "interrupted") and e.error)
-        eval_data = self.plan.eval_data or f"{self.plan.hold_out:.0%} held out of {self.plan.train_data}"
-        return StudyResult(settings=self.plan.settings, summaries=summaries, train_data=self.plan.train_data,
+        eval_data = self.plan.eval_data or f"{self.plan.hold_out:.0%} held out of {self.plan.training_label}"
+        return StudyResult(settings=self.plan.settings, summaries=summaries, train_data=self.plan.training_label,
                            eval_data=eval_data, train_documents=self.train_documents,
                            eval_documents=self.eval_documents, started=self.started, finished=self.finished,
                            notes=notes)
