@@ -11,12 +11,12 @@ from receipt_core.data.review import DONE, IN_PROGRESS, STATUSES, done_warning
 from receipt_core.workspace.database import NotFoundError
 from receipt_core.workspace.documents import DamagedDocumentError
 from ui.annotate_editor import word_editor
-from ui.annotate_state import DONE_WARNING_KEY, NEXT_DOC_KEY, NOTICE_KEY
 from ui.annotate_model import model_section, retrain_after_done
+from ui.annotate_state import DONE_WARNING_KEY, NEXT_DOC_KEY, NOTICE_KEY
 from ui.annotate_url import FIRST_RECEIPT, restore_from_url, write_to_url
+from ui.dataset_choice import current_dataset, select_dataset
 from ui.literal import literal, plain
-from ui.shared import (NO_DATA, current_dataset, forget_stale_choice, friendly, no_receipt_matches, require_router,
-                       select_dataset, user_errors, workspace)
+from ui.shared import NO_DATA, forget_stale_choice, friendly, no_receipt_matches, require_router, user_errors, workspace
 
 DOC_KEY = "annotate_doc"
 MOVED_KEY = "annotate_moved_dataset"  # why the sidebar moved to another dataset (said once)

@@ -16,13 +16,13 @@ from receipt_core.training.run_documents import live_runs_reading, live_runs_rea
 from receipt_core.wording import counted
 from receipt_core.workspace.documents import DamagedDocumentError
 from ui.actions import ocr_and_store, ocr_projected_import
+from ui.dataset_choice import current_dataset, show_dataset_now
 from ui.dataset_export import export_section
 from ui.literal import literal, plain
 from ui.name_fields import dataset_name_input
 from ui.receipt_images import receipt_display_image
-from ui.shared import (NO_IMAGE_NOTE, NO_VALUE, PDF_NOTE, UPLOAD_TYPES, current_dataset, friendly,
-                       figure_and_tables, flash, forget_stale_choice, no_receipt_matches, require_router, server_folders,
-                       show_dataset_now, show_flash, user_errors, workspace)
+from ui.shared import (NO_IMAGE_NOTE, NO_VALUE, PDF_NOTE, UPLOAD_TYPES, figure_and_tables, flash, forget_stale_choice,
+                       friendly, no_receipt_matches, require_router, server_folders, show_flash, user_errors, workspace)
 from ui.zip_import import zip_import_section
 
 

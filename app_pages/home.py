@@ -10,7 +10,8 @@ from receipt_core.datasets.demo import (CORD_SAMPLE_DEV, CORD_SAMPLE_TRAIN, DEMO
                                         add_demo_receipts)
 from receipt_core.data.document import NOT_LABELLED
 from receipt_core.wording import counted
-from ui.shared import NO_VALUE, field_row, flash, require_router, show_dataset_now, show_flash, user_errors, workspace
+from ui.dataset_choice import show_dataset_now
+from ui.shared import NO_VALUE, field_row, flash, require_router, show_flash, user_errors, workspace
 
 require_router()
 st.title("Receipt MTL Studio")

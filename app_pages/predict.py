@@ -22,12 +22,12 @@ from receipt_core.training.run_documents import train_ids, trained_on_photos
 from receipt_core.training.run_summary import last_evaluation
 from receipt_core.wording import counted
 from receipt_core.workspace.documents import receipt_title
+from ui.dataset_choice import current_dataset
 from ui.literal import literal, plain
 from ui.predict_uploads import read_uploads
 from ui.receipt_images import receipt_display_image
-from ui.shared import (NO_VALUE, PDF_NOTE, UPLOAD_TYPES, current_dataset, damaged_checkpoint_note, figure_and_tables,
-                       loaded_run, require_router, run_display_name, run_picker, runs_with_checkpoints, user_errors,
-                       workspace)
+from ui.run_choice import damaged_checkpoint_note, loaded_run, run_display_name, run_picker, runs_with_checkpoints
+from ui.shared import NO_VALUE, PDF_NOTE, UPLOAD_TYPES, figure_and_tables, require_router, user_errors, workspace
 
 OVERLAYS = {"labels": (), "OCR confidence": (OCR_LAYER,), "model confidence": (MODEL_LAYER,),
             "both": (OCR_LAYER, MODEL_LAYER)}

@@ -28,12 +28,14 @@ from receipt_core.workspace.run_labels import (MAX_NAME, MAX_NOTES, display_name
 from receipt_core.study.view import find_studies, open_study, workspace_studies_dir
 from receipt_core.training.runs import resume_run
 from receipt_core.wording import as_sentence, counted
+from ui.dataset_choice import EVALUATION_HELP, HOLD_OUT
 from ui.literal import literal, notice_markdown, plain
 from ui.race_study import STUDY_REFRESH_S, study_form, study_progress
 from ui.race_track import race_track
 from ui.race_view import study_reading
-from ui.shared import EVALUATION_HELP, HOLD_OUT, NO_VALUE, field_row, forget_stale_choice, friendly, go_to_page, \
-    job_slot, require_router, user_errors, vanished_run, workspace
+from ui.run_choice import vanished_run
+from ui.shared import (NO_VALUE, field_row, forget_stale_choice, friendly, go_to_page, job_slot, require_router,
+                       user_errors, workspace)
 
 OPENED_STUDY_KEY = "studies_opened"  # the study shown in the Studies tab (a path, as typed or picked)
 DEFAULTS = "the defaults"

@@ -20,12 +20,13 @@ from receipt_core.training.runs import default_run_name, start_pretrain_run, sta
 from receipt_core.training.schedules import LR_SCHEDULES
 from receipt_core.training.slot import JobBusyError
 from receipt_core.wording import as_sentence
+from ui.dataset_choice import (EVALUATION_HELP, HOLD_OUT, also_train_choice, current_dataset, evaluation_preview,
+                               pair_evaluation)
 from ui.literal import literal, notice_markdown, plain
 from ui.live_run import RESULTS_REFRESH_S, live_results, live_view
-from ui.shared import (EVALUATION_HELP, HOLD_OUT, NO_DATA, NO_VALUE, also_train_choice, current_dataset,
-                       evaluation_preview, field_row, fmt_params, fmt_share, forget_stale_choice, friendly, group_sizes,
-                       job_slot, pair_evaluation, require_router, run_display_name, server_folders, user_errors,
-                       workspace)
+from ui.run_choice import run_display_name
+from ui.shared import (NO_DATA, NO_VALUE, field_row, fmt_params, fmt_share, forget_stale_choice, friendly, group_sizes,
+                       job_slot, require_router, server_folders, user_errors, workspace)
 
 LOCAL = "local folder…"
 TWO_HEAD, REFERENCE, PRETRAIN = "Two-head model", "Reference tagger", "Layout pre-training"

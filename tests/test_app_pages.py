@@ -28,8 +28,9 @@ from receipt_core.workspace.store import Workspace, WorkspaceError
 from tests.conftest import require_shared_data
 import ui.actions
 import ui.predict_uploads
+from ui.dataset_choice import HOLD_OUT
 from ui.literal import literal
-from ui.shared import HOLD_OUT, NO_VALUE
+from ui.shared import NO_VALUE
 
 REPO = Path(__file__).resolve().parent.parent
 PAGES = ("home", "data", "annotate", "train", "runs", "predict")

@@ -259,7 +259,7 @@ def _router_with(monkeypatch, page_body) -> "AppTest":
 
 def test_the_sidebar_shows_data_the_page_just_made(workspace_home, monkeypatch):
     """'No data yet' after demo receipts were generated: the sidebar ran before the page made them."""
-    from ui.shared import select_dataset
+    from ui.dataset_choice import select_dataset
 
     def page():
         ws = Workspace(workspace_home)
@@ -505,28 +505,28 @@ def test_run_pickers_start_on_the_starred_run_not_the_newest(workspace_home, mon
     better = _stored_run(ws, "tiny · phased", 0.9, 0.9, scenario="phased")
     _stored_run(ws, "tiny · full", 0.3, 0.6)  # the newest
 
-    import ui.shared
+    import ui.run_choice
 
     # not AppTest.from_function: its script becomes __main__, and the OCR pool's spawned workers of later tests in
     # this process re-import __main__. The picker's selectbox is stood in for: it returns the option it starts on.
     state: dict = {}
-    monkeypatch.setattr(ui.shared.st, "session_state", state)
+    monkeypatch.setattr(ui.run_choice.st, "session_state", state)
     drawn = []
-    monkeypatch.setattr(ui.shared.st, "selectbox", lambda label, options, format_func, key, index=0: drawn.append(
+    monkeypatch.setattr(ui.run_choice.st, "selectbox", lambda label, options, format_func, key, index=0: drawn.append(
         [format_func(o) for o in options]) or state.setdefault(key, options[index]))
     runs = ws.list_runs()
-    assert ui.shared.run_picker(runs, "picker").id == better
+    assert ui.run_choice.run_picker(runs, "picker").id == better
     assert drawn[0][1] == f"{better} · tiny · phased"  # id and name, no status
     state["picker"] = runs[0].id
-    assert ui.shared.run_picker(runs, "picker").id == runs[0].id  # once the picker has a choice, it keeps it
+    assert ui.run_choice.run_picker(runs, "picker").id == runs[0].id  # once the picker has a choice, it keeps it
     state["picker"] = f"{runs[0].id} · tiny · full · running"  # a stale option text, as the browser sends it back
-    assert ui.shared.run_picker(runs, "picker").id == better
+    assert ui.run_choice.run_picker(runs, "picker").id == better
     # no ★ (0.002 apart is within the noise rule): the highest field F1 still, not the newest (a demo opened on a
     # race's weakest run)
     close = _stored_run(ws, "tiny · phased", 0.902, 0.9, scenario="phased")
     _stored_run(ws, "tiny · full", 0.3, 0.6)
     state.clear()
-    assert ui.shared.run_picker(ws.list_runs(), "picker").id == close
+    assert ui.run_choice.run_picker(ws.list_runs(), "picker").id == close
 
 
 def test_a_run_of_another_process_is_steered_there_and_marked_interrupted_once_that_process_is_gone(workspace_home):

@@ -12,8 +12,8 @@ from receipt_core.training.slot import JobBusyError
 from receipt_core.wording import counted
 from ui.annotate_state import NEXT_DOC_KEY, NOTICE_KEY, bump
 from ui.literal import literal
-from ui.shared import (NO_VALUE, friendly, job_slot, loaded_run, run_picker, runs_with_checkpoints, user_errors,
-                       workspace)
+from ui.run_choice import loaded_run, run_picker, runs_with_checkpoints
+from ui.shared import NO_VALUE, friendly, job_slot, user_errors, workspace
 
 RUN_KEY = "annotate_run"
 RETRAIN_KEY = "annotate_retrain"  # the opt-in checkbox

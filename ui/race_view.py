@@ -28,11 +28,12 @@ from receipt_core.training.config import TrainConfig
 from receipt_core.training.run_feed import RunCurves
 from receipt_core.training.run_status import status_line
 from receipt_core.wording import as_sentence
+from ui.dataset_choice import (EVALUATION_HELP, HOLD_OUT, also_train_choice, current_dataset, evaluation_preview,
+                               pair_evaluation)
 from ui.literal import literal, notice_markdown
 from ui.name_fields import trimmed_note
 from ui.race_track import race_track, start_race
-from ui.shared import (EVALUATION_HELP, HOLD_OUT, NO_DATA, NO_VALUE, also_train_choice, current_dataset,
-                       evaluation_preview, field_row, friendly, pair_evaluation, user_errors, workspace)
+from ui.shared import NO_DATA, NO_VALUE, field_row, friendly, user_errors, workspace
 
 # pixels of each overlaid chart: two side by side at 1280 px (440 left one alone, using 55% of the width: a
 # walkthrough), three on a wide screen, one on a narrow one

@@ -15,11 +15,11 @@ from streamlit.delta_generator import DeltaGenerator
 
 from receipt_core.datasets.splits import first_dataset
 from receipt_core.workspace.store import WorkspaceError
+from ui.dataset_choice import DATASET_KEY, PENDING_DATASET_KEY, follow_dataset
 from ui.literal import literal
 from ui.race_track import race_track
 from ui.run_badge import STATUS_ICONS, shown_status
-from ui.shared import (DATASET_KEY, NO_DATA, PENDING_DATASET_KEY, ROUTED_KEY, follow_dataset, job_slot,
-                       user_errors, workspace)
+from ui.shared import NO_DATA, ROUTED_KEY, job_slot, user_errors, workspace
 from ui.warm_up import model_stack_import
 
 # The browser tab's icon, served by this server: a Material or emoji icon here makes every page load fetch it

@@ -11,9 +11,10 @@ from receipt_core.datasets.detect import AUTO
 from receipt_core.datasets.zip_import import DEFAULT_ZIP_LIMITS, ZipImportResult, import_zip
 from receipt_core.workspace.store import Workspace
 from receipt_core.wording import counted
+from ui.dataset_choice import show_dataset_now
 from ui.literal import literal, plain
 from ui.name_fields import dataset_name_input
-from ui.shared import NO_VALUE, show_dataset_now, user_errors
+from ui.shared import NO_VALUE, user_errors
 
 MAX_PROBLEMS_SHOWN = 200
 FORMAT_HELP = ("auto: recognised from the files. cord: CORD v1 JSON (receipt_XXXXX.json, in json/ or "

@@ -1,0 +1,109 @@
+"""Choosing a trained run on a page: the runs with a checkpoint (and the damaged ones left out), the picker and
+the name it shows, and the run's model, loaded once per checkpoint and shared by the sessions.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from ui.literal import literal, plain
+from ui.shared import workspace
+
+
+
+@st.cache_resource(show_spinner="Loading the run's model…", max_entries=3)
+def _loaded_run(run_dir: str, stamp: float):
+    from receipt_core.model.checkpoint import load_checkpoint
+
+    return load_checkpoint(Path(run_dir))
+
+
+def loaded_run(run_id: str):
+    """The checkpoint of a run (a ``checkpoint.LoadedRun``), loaded once per checkpoint version and shared.
+
+    Keyed by the run.json modification time, so a run that saved a newer checkpoint is reloaded.
+    """
+    from receipt_core.model.checkpoint import RUN_FILE
+
+    run_dir = workspace().runs_dir / run_id
+    info = run_dir / RUN_FILE
+    if not info.is_file():
+        raise FileNotFoundError(f"run {run_id} has no checkpoint yet (it saves one at the end of each epoch)")
+    return _loaded_run(str(run_dir), info.stat().st_mtime)
+
+
+def runs_with_checkpoints() -> list:
+    """Runs (newest first) whose folder holds a checkpoint, as RunRecords."""
+    from receipt_core.model.checkpoint import has_checkpoint
+
+    ws = workspace()
+    return [run for run in ws.list_runs() if has_checkpoint(ws.runs_dir / run.id)]
+
+
+def damaged_checkpoint_note() -> str | None:
+    """One line naming the runs left out of :func:`runs_with_checkpoints` because their checkpoint is damaged (a
+    probe's Predict fell back to a weaker run without a word), else None."""
+    from receipt_core.model.checkpoint import damaged_checkpoint
+
+    ws = workspace()
+    damaged = [(run, damaged_checkpoint(ws.runs_dir / run.id)) for run in ws.list_runs()]
+    damaged = [(run, problem) for run, problem in damaged if problem]
+    if not damaged:
+        return None
+    return ("Left out, their checkpoint is damaged (restore the folder, or delete the run on Runs): "
+            + "; ".join(f"{literal(run_display_name(run))} ({problem})" for run, problem in damaged) + ".")
+
+
+def vanished_run(key: str, run_ids) -> str | None:
+    """The run the selectbox ``key`` had chosen when that run is no longer among ``run_ids`` (deleted, perhaps in
+    another tab); None when its choice is one of them, an old option text of one (the browser may send back
+    "<id> · name" or a name from before a rename), or nothing. Call before ``forget_stale_choice`` replaces it."""
+    from receipt_core.workspace.runs import is_run_id
+
+    stored = st.session_state.get(key)
+    if stored is None or stored in run_ids:
+        return None
+    run_id = str(stored).split(" · ")[0]
+    return run_id if is_run_id(run_id) and run_id not in run_ids else None
+
+
+def run_picker(runs: list, key: str):
+    """A selectbox over ``runs`` (newest first, as ``runs_with_checkpoints`` lists them) showing each run's id and
+    the name Runs gives it; returns the chosen run, or None (with a warning) in the rerun in which the run chosen
+    before was found deleted: a button pressed in that rerun acted with another run nobody chose (a probe:
+    "suggestions stored from run …" of a run it had not picked), so the caller does nothing then.
+
+    Its first choice is the run Runs marks ★ (it beats every run evaluated on the same receipts beyond the noise
+    rule), else the one with the highest field F1, else the newest: a race leaves its weakest scenario newest. The
+    options' text holds no status: Streamlit keeps a choice as its option's text, so a text that changed when a run
+    finished would leave a choice that is no run id (``forget_stale_choice``)."""
+    from receipt_core.training.run_summary import BEST_BY, clear_best_runs, run_summary
+    from receipt_core.workspace.run_labels import display_name, run_labels
+
+    by_id = {run.id: run for run in runs}
+    labels = run_labels(workspace())  # the names given on Runs
+    names = {run.id: plain(f"{run.id} · {display_name(run, labels)}") for run in runs}
+    stored = st.session_state.get(key)
+    gone = vanished_run(key, by_id)
+    if stored not in by_id:  # first shown, or its choice is gone (set, not removed: see
+        summaries = [run_summary(workspace(), run) for run in runs]  # forget_stale_choice)
+        best = clear_best_runs(summaries)
+        field = f"best {BEST_BY[0]}"  # without a ★, the highest field F1: the newest was a race's weakest (a demo)
+        scored = [(row[field], row["run"]) for row in summaries if row.get(field) is not None]
+        st.session_state[key] = next((run.id for run in runs if run.id in best),
+                                     max(scored)[1] if scored else runs[0].id)
+    chosen = by_id[st.selectbox("Run", list(by_id), format_func=names.get, key=key)]
+    if gone is not None:
+        st.warning(f"The run you had chosen, {literal(gone)}, is gone (deleted, perhaps in another tab), so "
+                   "nothing was done with it. Check the run now chosen, then press again.")
+        return None
+    return chosen
+
+
+def run_display_name(run) -> str:
+    """The run's name as Runs shows it: the name given there, else the one it was started with."""
+    from receipt_core.workspace.run_labels import display_name, run_labels
+
+    return display_name(run, run_labels(workspace()))
