@@ -11,7 +11,7 @@ import streamlit as st
 from receipt_core.data.files import zip_folder
 from receipt_core.data.markup import escape_markdown, spreadsheet_csv
 from receipt_core.datasets.splits import split_labelled
-from receipt_core.model.checkpoint import damaged_checkpoint, has_checkpoint
+from receipt_core.model.checkpoint import checkpoint_problem, has_checkpoint
 from receipt_core.evaluation.noise import NOISE_NOTE
 from receipt_core.plots.run_charts import (CURVE_AXES, SERIES_COLORS, cost_quality_figure, curve_figure,
                                            kept_series_colors)
@@ -303,10 +303,10 @@ with runs_tab:
     d1, d2, d3 = st.columns(3)
     folder = ws.runs_dir / run_id
     saved = has_checkpoint(folder)
-    damage = damaged_checkpoint(folder)
+    damage = checkpoint_problem(folder)
     if damage:
-        st.warning(f"This run's checkpoint is damaged: {damage}. Predict and Resume cannot read it; restore the "
-                   "folder from a copy, or delete the run.")
+        st.warning(f"This run's checkpoint is damaged: {literal(damage)}. Predict and Resume cannot read it; restore "
+                   "the folder from a copy, or delete the run.")
     with user_errors("Preparing downloads"):
         rows = run_metrics_rows(ws, run_id)
         d1.download_button("Metrics CSV", spreadsheet_csv(pd.DataFrame(rows)),

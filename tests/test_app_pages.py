@@ -1206,6 +1206,42 @@ def test_a_run_whose_checkpoint_is_damaged_is_named_not_silently_left_out(demo_e
     assert not any("checkpoint is damaged" in w.value for w in at.warning)
 
 
+@pytest.mark.parametrize("damage, said", [
+    ("model_link", "'model.safetensors', a link that leads out of the run folder"),
+    ("run_json_cut", "run.json is not valid JSON"),
+    ("tokenizer_file", "tokenizer/"),
+])
+def test_predict_leaves_out_and_names_a_run_whose_files_are_damaged(demo_env, trained_run, damage, said):
+    """A probe: a model file replaced by a link to /dev/zero, a run.json cut short and a tokenizer folder made a
+    file were each still offered on Predict, and failed only once picked (the link as "not a plain file name")."""
+    import shutil
+
+    copy = demo_env.create_run("damaged copy", dict(demo_env.get_run(trained_run).config))
+    folder = demo_env.run_dir(copy)
+    shutil.copytree(demo_env.run_dir(trained_run), folder, dirs_exist_ok=True)
+    demo_env.set_run_status(copy, "finished")
+    if damage == "model_link":
+        (folder / "model.safetensors").unlink()
+        (folder / "model.safetensors").symlink_to("/dev/zero")
+    elif damage == "run_json_cut":
+        (folder / "run.json").write_bytes((folder / "run.json").read_bytes()[:3000])
+    else:
+        shutil.rmtree(folder / "tokenizer")
+        (folder / "tokenizer").write_text("not a folder")
+    try:
+        at = app("predict", dataset="demo")
+        no_errors(at)
+        notes = [w.value for w in at.warning if "Left out, their checkpoint is damaged" in w.value]
+        assert len(notes) == 1 and "damaged copy" in notes[0] and said in notes[0], [w.value for w in at.warning]
+        assert copy not in at.selectbox(key="predict_run").options
+        at.switch_page("app_pages/runs.py").run()
+        at.selectbox(key="runs_one").set_value(copy).run()
+        assert any("This run's checkpoint is damaged" in w.value and said in w.value for w in at.warning), \
+            [w.value for w in at.warning]
+    finally:
+        demo_env.delete_run(copy)
+
+
 def test_predict_warns_when_the_ocr_read_most_of_a_photo_with_low_confidence(demo_env, trained_run):
     """A walkthrough: Tesseract read a wooden table's grain as hundreds of words, and Predict listed them as items
     at confidence 0.99-1.00 with nothing to say the read was poor."""

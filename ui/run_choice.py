@@ -35,25 +35,33 @@ def loaded_run(run_id: str):
 
 
 def runs_with_checkpoints() -> list:
-    """Runs (newest first) whose folder holds a checkpoint, as RunRecords."""
-    from receipt_core.model.checkpoint import has_checkpoint
-
-    ws = workspace()
-    return [run for run in ws.list_runs() if has_checkpoint(ws.runs_dir / run.id)]
+    """Runs (newest first) whose folder holds a checkpoint that loads, as far as can be told without reading its
+    weights (``checkpoint.checkpoint_problem``), as RunRecords."""
+    return [run for run, problem in _saved_runs() if problem is None]
 
 
 def damaged_checkpoint_note() -> str | None:
     """One line naming the runs left out of :func:`runs_with_checkpoints` because their checkpoint is damaged (a
-    probe's Predict fell back to a weaker run without a word), else None."""
-    from receipt_core.model.checkpoint import damaged_checkpoint
-
-    ws = workspace()
-    damaged = [(run, damaged_checkpoint(ws.runs_dir / run.id)) for run in ws.list_runs()]
-    damaged = [(run, problem) for run, problem in damaged if problem]
+    probe's Predict fell back to a weaker run without a word, and offered runs that failed only once picked), else
+    None."""
+    damaged = [(run, problem) for run, problem in _saved_runs() if problem]
     if not damaged:
         return None
     return ("Left out, their checkpoint is damaged (restore the folder, or delete the run on Runs): "
-            + "; ".join(f"{literal(run_display_name(run))} ({problem})" for run, problem in damaged) + ".")
+            + "; ".join(f"{literal(run_display_name(run))} ({literal(problem)})" for run, problem in damaged) + ".")
+
+
+def _saved_runs() -> list[tuple[object, str | None]]:
+    """(run, what is wrong with its checkpoint or None) for each run that saved one, or left a damaged one."""
+    from receipt_core.model.checkpoint import checkpoint_problem, has_checkpoint
+
+    ws = workspace()
+    saved = []
+    for run in ws.list_runs():
+        problem = checkpoint_problem(ws.runs_dir / run.id)
+        if problem is not None or has_checkpoint(ws.runs_dir / run.id):
+            saved.append((run, problem))
+    return saved
 
 
 def vanished_run(key: str, run_ids) -> str | None:

@@ -214,12 +214,40 @@ def damaged_checkpoint(run_dir: Path) -> str | None:
     return None
 
 
+def checkpoint_problem(run_dir: Path) -> str | None:
+    """What would stop the checkpoint in ``run_dir`` from loading, found without reading its weights (so a page
+    can list runs with it), else None: a damaged or missing run.json (:func:`damaged_checkpoint`), one that does
+    not parse or validate, a file it names that is not a regular file, or no tokenizer. A probe replaced a model
+    file by a link to /dev/zero, cut a run.json short and made the tokenizer folder a file: each run was still
+    offered on Predict, and failed only once picked. It never writes (``read_run_info`` may finish an
+    interrupted save); the weights' hashes are checked when the run loads."""
+    run_dir = Path(run_dir)
+    damage = damaged_checkpoint(run_dir)
+    if damage or not has_checkpoint(run_dir):
+        return damage
+    try:
+        info = _validated_run_info(run_dir, warn_unhashed=False)
+    except (CheckpointError, ValueError, OSError) as error:
+        return str(error).replace(f"{run_dir}{os.sep}", "").replace("; refusing to load it", "")
+    for name in info["files"]:
+        if not (run_dir / name).is_file() or (run_dir / name).is_symlink():
+            return f"its {name} is missing or not a regular file"
+    if not (run_dir / TOKENIZER_DIR / "tokenizer.json").is_file():
+        return f"its {TOKENIZER_DIR} folder is missing or incomplete"
+    return None
+
+
 def read_run_info(run_dir: Path) -> dict[str, Any]:
     """``run.json`` after rolling forward an interrupted save, parsed with bounds and validated against the run
     schema (``run_manifest``); CheckpointError when missing, unreadable, edited or out of range."""
 
     run_dir = Path(run_dir)
     _roll_forward(run_dir)
+    return _validated_run_info(run_dir)
+
+
+def _validated_run_info(run_dir: Path, warn_unhashed: bool = True) -> dict[str, Any]:
+    """``read_run_info`` without finishing an interrupted save first."""
     path = run_dir / RUN_FILE
     damage = damaged_checkpoint(run_dir)
     if damage:
@@ -233,7 +261,7 @@ def read_run_info(run_dir: Path) -> dict[str, Any]:
                               if isinstance(info, dict) else f"{path} must hold a JSON object")
     if info.get("version") != RUN_VERSION:
         raise CheckpointError(f"{path} has version {info.get('version')!r}; this version reads {RUN_VERSION}")
-    validate_run_info(run_dir, info)
+    validate_run_info(run_dir, info, warn_unhashed)
     return info
 
 

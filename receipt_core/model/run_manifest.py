@@ -80,26 +80,30 @@ def parse_run_file(path: Path) -> Any:
         raise CheckpointError(f"{path} is not valid JSON ({error}); the checkpoint is damaged") from None
 
 
-def safe_file_entry(run_dir: Path, name: object) -> bool:
-    """Whether a ``files`` entry of run.json is a plain relative path that stays inside ``run_dir``."""
+def safe_file_entry(run_dir: Path, name: object, follow_links: bool = True) -> bool:
+    """Whether a ``files`` entry of run.json is a plain relative path that stays inside ``run_dir`` (with
+    ``follow_links`` False: whether its name alone is one, wherever a link there leads)."""
     if not isinstance(name, str) or len(name) > 200 or not _FILE_NAME.match(name):
         return False
     if any(part in (".", "..") for part in PurePosixPath(name).parts):
         return False
+    if not follow_links:
+        return True
     root = Path(run_dir).resolve()
     return (root / name).resolve().is_relative_to(root)
 
 
-def validate_run_info(run_dir: Path, info: Mapping[str, Any]) -> None:
+def validate_run_info(run_dir: Path, info: Mapping[str, Any], warn_unhashed: bool = True) -> None:
     """CheckpointError naming the first entry of ``run.json`` that is edited, of a wrong type or out of range.
 
-    Run before any file named in it is read and before any tensor is allocated.
+    Run before any file named in it is read and before any tensor is allocated. A run.json saved before run files
+    were hashed is logged (unless ``warn_unhashed`` is False: a page listing runs checks them at every rerun).
     """
     where = Path(run_dir) / "run.json"
     problem = _first_problem(Path(run_dir), info)
     if problem is not None:
         raise CheckpointError(f"{where}: {problem}; refusing to load it")
-    if MANIFEST_KEY not in info:
+    if MANIFEST_KEY not in info and warn_unhashed:
         log.warning("%s has no %s (saved before run files were hashed); it passed the schema check and is loaded, "
                     "but an edit of it cannot be detected; save the run again to add the hash", where, MANIFEST_KEY)
 
@@ -130,6 +134,10 @@ def _files(run_dir: Path, info: Mapping[str, Any]) -> str | None:
         return f"'files' names {len(files):,} files, over the limit of {MAX_FILES:,}"
     for name, digest in files.items():
         if not safe_file_entry(run_dir, name):
+            if isinstance(name, str) and safe_file_entry(run_dir, name, follow_links=False):  # the name is fine
+                # (a probe's model file replaced by a link to /dev/zero read as "not a plain file name")
+                return (f"'files' names {_short(name)}, a link that leads out of the run folder; the checkpoint is "
+                        "damaged")
             return f"'files' names {_short(name)}, which is not a plain file name inside the run folder"
         if not is_sha256(digest):
             return f"'files' gives {_short(digest)} as the SHA-256 of {name}, which is not 64 hex digits"
