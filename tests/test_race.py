@@ -18,8 +18,8 @@ from streamlit.testing.v1 import AppTest
 
 from receipt_core.datasets.demo import CORD_SAMPLE_TRAIN, add_cord_sample
 from receipt_core.study.race import RaceBusyError, RaceTrack
-from receipt_core.study.race_record import (RACE_FILE, RacePlan, RaceRecord, check_race_name,
-                                            find_races, load_record, write_record)
+from receipt_core.study.race_record import (RACE_FILE, RaceFileError, RacePlan, RaceRecord, check_race_name,
+                                            find_races, load_record, unreadable_races, write_record)
 from receipt_core.study.race_view import deleted_runs, race_curves, race_rows
 from receipt_core.study.reading import read_claims
 from receipt_core.study.result import ConfigSummary, RunResult, StudyResult
@@ -221,17 +221,89 @@ def test_a_race_plan_names_each_training_dataset_once_and_old_records_train_on_o
     assert both.training_datasets == ("small", "more") and both.training_label == "small + more"
 
 
+def _stored_race(studies: Path, name: str, status: str = "finished", **stored) -> Path:
+    record = RaceRecord(name=name, plan=plan(), entries=plan().entries(), status=status,
+                        started="2026-12-01T10:00:00+00:00")
+    folder = studies / name
+    write_record(folder, record)
+    if stored:
+        data = json.loads((folder / RACE_FILE).read_text())
+        data.update(stored.pop("top", {}))
+        data["plan"].update(stored)
+        (folder / RACE_FILE).write_text(json.dumps(data))
+    return folder
+
+
+def test_a_race_is_the_folder_it_is_in_whatever_name_its_race_json_holds(tmp_path):
+    """A probe: the interrupted-race update went to studies/<the name inside race.json>, so a hand-edited name
+    ("/tmp/…", "../../x") wrote a race.json outside the workspace at every server start, and a copied race folder
+    overwrote the race it was copied from."""
+    ws = Workspace(tmp_path / "workspace")
+    studies = ws.home / "studies"
+    outside = tmp_path / "pwned"
+    _stored_race(studies, "innocent", status="running", top={"name": str(outside)})
+    _stored_race(studies, "climb", status="running", top={"name": "../../climbed"})
+    original = _stored_race(studies, "original")
+    copy = studies / "copy-of-original"
+    copy.mkdir()
+    data = json.loads((original / RACE_FILE).read_text())
+    (copy / RACE_FILE).write_text(json.dumps({**data, "status": "running", "train_documents": 999}))
+    before = (original / RACE_FILE).read_text()
+    RaceTrack(ws)  # marks the races left running by a dead server
+    assert not outside.exists() and not (tmp_path / "climbed").exists() and not (ws.home / "climbed").exists()
+    assert (original / RACE_FILE).read_text() == before
+    assert {r.name: r.status for r in find_races(studies)} == {
+        "innocent": "interrupted", "climb": "interrupted", "original": "finished", "copy-of-original": "interrupted"}
+    assert load_record(copy).train_documents == 999
+
+
+@pytest.mark.parametrize("also, said", [
+    ("wild-dev", "also_train must be a list of dataset names, got str"),
+    ({"a": 1}, "also_train must be a list of dataset names, got dict"),
+    ([["a", "b"]], "a dataset name must be text, got list"),
+    ([""], "the dataset name is empty"),
+    (["../x"], "contains '/'"),
+    ([f"d{i}" for i in range(20_000)], "also_train names 20,000 datasets; at most 100"),
+    (None, "got NoneType"),
+])
+def test_a_hand_edited_also_train_is_refused_and_the_race_is_named_not_hidden(tmp_path, also, said):
+    studies = tmp_path / "studies"
+    _stored_race(studies, "fine")
+    folder = _stored_race(studies, "edited", also_train=also)
+    with pytest.raises(RaceFileError, match="is damaged"):
+        load_record(folder)
+    assert [r.name for r in find_races(studies)] == ["fine"]
+    [(name, problem)] = unreadable_races(studies)
+    assert name == "edited" and said in problem, problem
+
+
+def test_the_race_page_names_a_race_it_cannot_read(workspace_home):
+    from ui.race_track import _race_track
+
+    _race_track.clear()
+    studies = Workspace.open(workspace_home).home / "studies"
+    _stored_race(studies, "fine")
+    _stored_race(studies, "edited *x*", also_train="wild-dev")
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
+    at.run()
+    at.switch_page("app_pages/race.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    [warning] = [w.value for w in at.warning if "cannot be read" in w.value]
+    assert warning.startswith("Not shown, their race.json cannot be read") and "` edited *x* `" in warning
+    assert "also_train must be a list of dataset names" in warning
+
+
 def test_race_json_round_trips_and_a_damaged_one_says_so(tmp_path):
     record = RaceRecord(name="r", plan=plan(kind="study"), entries=plan().entries(), started="2026-12-01T10:00:00")
     record = record.with_entry(0, status="finished", run_id="run-1", result=result("freeze-backbone", 0.5, 0.4, 10,
                                                                                    backbone="tiny"))
     record = record.with_entry(1, status="failed", run_id="run-2", error="loss became NaN")
-    write_record(tmp_path, record)
-    assert load_record(tmp_path) == record
+    write_record(tmp_path / "r", record)
+    assert load_record(tmp_path / "r") == record
     assert record.study().notes == ("tiny · phased (seed 0) failed: loss became NaN",)
-    (tmp_path / RACE_FILE).write_text(json.dumps({"format": "receipt-mtl/race", "version": 1, "name": "r"}))
+    (tmp_path / "r" / RACE_FILE).write_text(json.dumps({"format": "receipt-mtl/race", "version": 1, "name": "r"}))
     with pytest.raises(ValueError, match="damaged"):
-        load_record(tmp_path)
+        load_record(tmp_path / "r")
 
 
 def test_the_reading_judges_a_one_backbone_race_on_that_backbone():

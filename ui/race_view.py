@@ -17,7 +17,7 @@ from receipt_core.plots.run_charts import CURVE_AXES, curve_figure
 from receipt_core.plots.study_tables import claim_lines
 from receipt_core.study.race import RaceBusyError
 from receipt_core.study.race_record import (DEFAULT_RACE_SCENARIOS, RaceFileError, RacePlan, RaceRecord,
-                                           check_race_name, find_races)
+                                           check_race_name, find_races, unreadable_races)
 from receipt_core.study.figures import config_colours
 from receipt_core.study.race_view import (RACE_CHARTS, RaceFeed, deleted_runs, entry_label, race_curves,
                                           race_rows)
@@ -132,6 +132,10 @@ def race_board() -> None:
     """The race shown (the newest unless one was picked): drawn in a fragment that refreshes while it runs."""
     track = race_track()
     names = [r.name for r in find_races(track.studies_dir)]
+    unreadable = unreadable_races(track.studies_dir)
+    if unreadable:  # left out of the list: a damaged race vanished without a word (a probe)
+        st.warning("Not shown, their race.json cannot be read (fix or delete the folder under the studies folder): "
+                   + "; ".join(f"{literal(folder)} ({literal(problem)})" for folder, problem in unreadable) + ".")
     live = track.live()
     if live is not None and live.name not in names:
         names.insert(0, live.name)

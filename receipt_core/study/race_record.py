@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ..data.files import portable_name_problem
+from ..workspace.database import WorkspaceError
+from ..workspace.names import check_dataset_name
 from .result import ConfigSummary, RunResult, StudyResult
 from .settings import StudyConfig, StudySettings
 from .view import run_from_json
@@ -28,6 +30,7 @@ RACE_FORMAT = "receipt-mtl/race"
 RACE_VERSION = 1
 DEFAULT_RACE_SCENARIOS = ("freeze-backbone", "phased", "full")
 """The race's default line-up: the cheap scenario, the gradual one and the expensive one (the design's argument)."""
+MAX_ALSO_TRAIN = 100  # datasets a race's "Also train on" may add (a hand-edited race.json named 20,000)
 RACE_KINDS = ("race", "study")  # which page started it: the Race page, or Runs → Studies
 ENTRY_STATUSES = ("waiting", "running", "finished", "stopped", "failed", "skipped", "interrupted")
 RACE_STATUSES = ("running", "finished", "stopped", "failed", "interrupted")
@@ -36,7 +39,12 @@ _NAME = re.compile(r"[A-Za-z0-9_. \-]+")
 
 
 class RaceFileError(ValueError):
-    """A race folder whose race.json cannot be read; the message says which file and what is wrong."""
+    """A race folder whose race.json cannot be read; the message says which file and what is wrong, ``folder``
+    which race folder (its name) when known."""
+
+    def __init__(self, message: str, folder: str = "") -> None:
+        super().__init__(message)
+        self.folder = folder
 
 
 def check_race_name(name: str) -> str:
@@ -78,7 +86,17 @@ class RacePlan:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "configs", tuple(self.configs))
-        object.__setattr__(self, "also_train", tuple(str(name) for name in self.also_train))
+        if isinstance(self.also_train, (str, bytes)) or not isinstance(self.also_train, (list, tuple)):
+            # a hand-edited "also_train": "wild-dev" was read as seven datasets, w, i, l… (a probe)
+            raise ValueError(f"also_train must be a list of dataset names, got {type(self.also_train).__name__}")
+        object.__setattr__(self, "also_train", tuple(self.also_train))
+        if len(self.also_train) > MAX_ALSO_TRAIN:
+            raise ValueError(f"also_train names {len(self.also_train):,} datasets; at most {MAX_ALSO_TRAIN} join one")
+        for name in self.also_train:
+            try:
+                check_dataset_name(name)
+            except WorkspaceError as error:
+                raise ValueError(f"also_train: {error}") from None
         if self.train_data in self.also_train or len(set(self.also_train)) != len(self.also_train):
             raise ValueError(f"each training dataset is named once: {', '.join(self.training_datasets)}")
         if not self.configs:
@@ -119,7 +137,7 @@ class RacePlan:
         return cls(configs=tuple(StudyConfig(str(c["backbone"]), str(c["scenario"])) for c in data["configs"]),
                    settings=settings, train_data=str(data["train_data"]), eval_data=data.get("eval_data"),
                    hold_out=float(data.get("hold_out", 0.25)), kind=str(data.get("kind", "race")),
-                   also_train=tuple(data.get("also_train", ())))  # races before 12-05 trained on one dataset
+                   also_train=data.get("also_train", ()))  # races before 12-05 trained on one dataset
 
 
 @dataclass(frozen=True)
@@ -237,23 +255,37 @@ def load_record(folder: Path) -> RaceRecord:
         raise RaceFileError(f"{path} is race format version {data.get('version')!r}; this project reads "
                             f"version {RACE_VERSION}")
     try:
-        return RaceRecord.from_json(data)
+        record = RaceRecord.from_json(data)
     except (KeyError, TypeError, ValueError) as error:
         raise RaceFileError(f"{path} is damaged ({error}); start the race again") from None
+    # a race is the folder it is in: the name inside race.json was where an update went, so a copied folder
+    # overwrote the original race, and a hand-edited one ("/tmp/x", "../../x") wrote outside the workspace (a probe)
+    return replace(record, name=Path(folder).name)
 
 
 def find_races(studies_dir: Path, kind: str | None = None) -> list[RaceRecord]:
-    """The races under ``studies_dir`` (of ``kind`` when given), newest first; unreadable ones are left out."""
+    """The races under ``studies_dir`` (of ``kind`` when given), newest first; unreadable ones are left out
+    (:func:`unreadable_races` names them)."""
+    found = [read for read in _read_races(studies_dir) if isinstance(read, RaceRecord)]
+    found = [record for record in found if kind is None or record.plan.kind == kind]
+    return sorted(found, key=lambda r: (r.started, r.name), reverse=True)
+
+
+def unreadable_races(studies_dir: Path) -> list[tuple[str, str]]:
+    """(folder name, what is wrong) for each folder under ``studies_dir`` whose race.json cannot be read: a race
+    left out of :func:`find_races` without a word vanished from the Race page (a probe)."""
+    return sorted((read.folder, str(read)) for read in _read_races(studies_dir) if isinstance(read, RaceFileError))
+
+
+def _read_races(studies_dir: Path) -> list[RaceRecord | RaceFileError]:
     folder = Path(studies_dir)
     if not folder.is_dir():
         return []
-    found = []
+    read: list[RaceRecord | RaceFileError] = []
     for child in folder.iterdir():
         if (child / RACE_FILE).is_file():
             try:
-                record = load_record(child)
-            except RaceFileError:
-                continue
-            if kind is None or record.plan.kind == kind:
-                found.append(record)
-    return sorted(found, key=lambda r: (r.started, r.name), reverse=True)
+                read.append(load_record(child))
+            except RaceFileError as error:
+                read.append(RaceFileError(str(error), folder=child.name))
+    return read
