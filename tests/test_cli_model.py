@@ -412,6 +412,23 @@ def test_a_tampered_checkpoint_is_refused_by_evaluate(trained, cord_folders, tmp
     assert "SHA-256" in err and "refusing to load it" in err
 
 
+def test_study_trains_on_several_datasets_as_train_does(cord_folders, tmp_path, capsys):
+    """`train --train A B` trains on both; `study --train` took one (the dashboard's study now takes several)."""
+    from receipt_core.study.files import load_study
+
+    train, dev = (str(folder) for folder in cord_folders)
+    out = tmp_path / "study"
+    assert main(["study", "--train", train, dev, "--eval", dev, "--format", "cord", "--backbone-scenarios",
+                 "tiny:freeze-all", "--epochs", "1", "--workspace", str(tmp_path / "ws"), "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert f"train mix: {train} {TRAIN_FILES}, {dev} 2" in err
+    data = load_study(out)["data"]
+    assert (data["train"], data["train_documents"]) == (f"{train} + {dev}", TRAIN_FILES + 2)
+    assert main(["study", "--train", train, train, "--eval", dev, "--format", "cord", "--backbone-scenarios",
+                 "tiny:freeze-all", "--out", str(tmp_path / "twice")]) == 2
+    assert "is twice in" in capsys.readouterr().err
+
+
 def test_study_out_refuses_other_files_unless_forced_and_never_reuses_a_study(cord_folders, tmp_path, capsys,
                                                                                monkeypatch):
     import receipt_core.cli.study_command as study_command
@@ -424,6 +441,7 @@ def test_study_out_refuses_other_files_unless_forced_and_never_reuses_a_study(co
     (mine / "report.html").write_text("my report")
     with monkeypatch.context() as patch:
         patch.setattr(study_command, "load_documents", lambda *a, **k: pytest.fail("documents were loaded"))
+        patch.setattr(study_command, "load_training_documents", lambda *a, **k: pytest.fail("documents were loaded"))
         assert main(argv + [str(mine)]) == 2
     err = capsys.readouterr().err
     assert f"error: --out {mine} is not empty (it holds report.html); choose a new or empty folder, or pass --force" \

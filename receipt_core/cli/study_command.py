@@ -13,7 +13,7 @@ import sys
 from .arguments import (add_box_arguments, add_force_argument, add_format_argument, add_workspace_argument,
                         check_empty_out_folder, fraction, given_path, make_out_folder, positive_float, positive_int)
 from .errors import CommandError
-from .sources import load_documents
+from .sources import load_documents, load_training_documents
 from ..training.schedules import LR_SCHEDULES
 from ..wording import counted
 
@@ -29,7 +29,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "freeze-fields-head, freeze-quantity-head, phased and full on layout-minilm; freeze-backbone, "
                     "phased (train's default) and full on text-minilm; the plain LayoutLMForTokenClassification "
                     "reference.")
-    study.add_argument("--train", required=True, metavar="DATA", help="training data: a folder or workspace dataset")
+    study.add_argument("--train", required=True, nargs="+", metavar="DATA",
+                       help="training data: folders or workspace datasets (several train together, as in train)")
     study.add_argument("--eval", required=True, metavar="DATA", help="evaluation data: a folder or workspace dataset")
     add_format_argument(study)
     study.add_argument("--budget-minutes", type=positive_float, default=10.0, metavar="M",
@@ -95,7 +96,7 @@ def run_study_command(args: argparse.Namespace) -> int:
                              loss_weighting=args.loss_weighting, max_length=args.max_length,
                              freeze=tuple(args.freeze), lr_schedule=args.lr_schedule, warmup=args.warmup,
                              boxes=args.boxes)
-    train_docs = load_documents(args.train, args.format, args.workspace, role="--train")
+    train_docs = load_training_documents(args.train, args.format, args.workspace)
     eval_docs = load_documents(args.eval, args.format, args.workspace, role="--eval")
     try:
         check_study(configs, eval_docs)
@@ -111,9 +112,9 @@ def run_study_command(args: argparse.Namespace) -> int:
         if len(sys.argv) > 1 and sys.argv[1] == "study" else ""
     result = run_study(configs, settings, train_docs, eval_docs, args.out,
                        log=lambda line: print(line, file=sys.stderr, flush=True),
-                       train_data=str(args.train), eval_data=str(args.eval),
+                       train_data=" + ".join(args.train), eval_data=str(args.eval),
                        command=command or "python -m receipt_core study " + " ".join(
-                           f"{k} {v}" for k, v in (("--train", args.train), ("--eval", args.eval),
+                           f"{k} {v}" for k, v in (("--train", " ".join(args.train)), ("--eval", args.eval),
                                                    ("--budget-minutes", args.budget_minutes), ("--out", args.out))))
     paths = write_study(result, args.out)
     print(markdown_table(result))
