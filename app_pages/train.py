@@ -139,7 +139,7 @@ with st.expander("Run settings", expanded=slot.current() is None):
                                    help="With no evaluation dataset, this share of the training dataset's receipts "
                                         "is set aside to score the run (greyed while an evaluation dataset is "
                                         "chosen)")
-    also = also_train_choice(datasets, train_set, "train_also")
+    also = also_train_choice(datasets, train_set, "train_also", evaluation=None if kind == PRETRAIN else eval_choice)
     train_sets = [train_set, *also] if train_set else []
     training_data = " + ".join(train_sets)  # how the run's header names its training data
 

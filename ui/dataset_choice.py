@@ -111,14 +111,18 @@ def current_dataset() -> str | None:
     return chosen if chosen in names else first_dataset(names)
 
 
-def also_train_choice(datasets: Sequence[str], train_set: str | None, key: str) -> list[str]:
+def also_train_choice(datasets: Sequence[str], train_set: str | None, key: str,
+                      evaluation: str | None = None) -> list[str]:
     """The Train page's, race's and study's "Also train on": other datasets whose labelled receipts join the
     training dataset's in one run, as ``train --train A B`` does (the WildReceipt recipe trains on the gold words
-    and the OCR reading, two datasets after an import: README "End to end from pixels"). The training dataset
-    itself is not offered, and a chosen dataset deleted in another tab drops out."""
-    others = [name for name in datasets if name != train_set]
+    and the OCR reading, two datasets after an import: README "End to end from pixels"). Neither the training
+    dataset nor the evaluation dataset is offered (a walkthrough added the evaluation set, and the warning that its
+    scores would flatter the run was drawn by Start, a screen below), and a chosen dataset deleted in another tab
+    drops out."""
+    others = [name for name in datasets if name not in (train_set, evaluation)]
     forget_gone_choices(key, others)
     return field_row(1, width=476)[0].multiselect(
         "Also train on", others, persist_state="session", key=key, placeholder="no other dataset",
         help="Other datasets whose labelled receipts join the training dataset's in one run, as `train --train A "
-             "B` does (a receipt is in one dataset only, so none comes twice)")
+             "B` does (a receipt is in one dataset only, so none comes twice; the evaluation dataset is not "
+             "offered)")
