@@ -156,13 +156,13 @@ def test_freezing_the_backbone_is_cheap_only_when_its_epochs_are_faster_in_time(
     """Found in a walkthrough: the claim "held" on a race where freeze-backbone got through 7.9 epochs in the
     budget against full fine-tuning's 10.8; fewer trainable parameters were taken as cheap."""
     def claim(frozen_epochs: float, full_epochs: float, frozen_f1: float = 0.90, backbone: str = "text-minilm",
-              full_finished: str = "completed"):
+              full_finished: str = "completed", eval_documents: int = 30):
         rows = (ConfigSummary(StudyConfig(backbone, "freeze-backbone"),
                               (result("freeze-backbone", frozen_f1, 0.8, 10, epochs=frozen_epochs),)),
                 ConfigSummary(StudyConfig(backbone, "full"),
                               (result("full", 0.90, 0.8, 1000, epochs=full_epochs, finished=full_finished),)))
         study = StudyResult(settings=StudySettings(), summaries=rows, train_data="t", eval_data="e",
-                            train_documents=9, eval_documents=3)
+                            train_documents=9, eval_documents=eval_documents)
         return next(c for c in read_claims(study) if c.claim == "Freezing the backbone is cheap and good.")
 
     slower = claim(7.9, 10.8)
@@ -185,6 +185,11 @@ def test_freezing_the_backbone_is_cheap_only_when_its_epochs_are_faster_in_time(
     # a walkthrough read "held" off the tiny backbone, which is random: frozen, it says nothing of a pre-trained one
     random = claim(30.0, 10.0, backbone="tiny")
     assert random.verdict == "not measured" and "tiny is randomly initialised" in random.evidence
+    # a walkthrough read a green "held" off 3 evaluation receipts: the evidence says what so few are worth
+    few = claim(30.0, 10.0, eval_documents=3)
+    assert few.verdict == "held" and few.evidence.endswith(
+        "repeats measure the spread. Scored on 3 evaluation receipts: one receipt moves a score by more than the "
+        "differences runs are told apart by; judge on at least 10."), few.evidence
 
 
 def test_a_race_also_trains_on_other_datasets_and_its_study_names_them(small_workspace):
@@ -428,6 +433,10 @@ def test_the_race_page_shows_a_finished_race_with_its_reading(workspace_home):
     assert "text-minilm · phased" in deleted and "phased" in deleted and "freeze-backbone" not in deleted
     assert deleted.endswith("Their curves are gone; the table and the reading keep the figures the race measured.")
     assert not any(b.key == "race_stop" for b in at.button)  # an ended race has nothing to stop
+    # every run ended on its epochs (result(): "completed") before the 60 s budget: said (a walkthrough)
+    early = next(c.value for c in at.caption if c.value.startswith("Ended on their own epochs"))
+    assert early.startswith("Ended on their own epochs before the 60 s budget, so the budget did not give them equal "
+                            "time: ` text-minilm · freeze-backbone ` 2 epochs in 30.0 s; ` text-minilm · phased ` 2")
 
 
 def test_the_race_page_on_an_empty_workspace_says_what_to_do(workspace_home):
@@ -517,6 +526,7 @@ def test_the_race_and_study_forms_also_train_on_other_datasets(workspace_home, m
     assert at.multiselect(key="race_also").options == ["dev", "ocr"]
     at.multiselect(key="race_also").set_value(["ocr"]).run()
     at.selectbox(key="race_eval").set_value("dev").run()
+    assert at.multiselect(key="race_also").options == ["ocr"]  # the evaluation set is not offered (a walkthrough)
     at.button(key="race_start").click().run()
     assert not at.exception and not at.error, [e.value for e in (*at.exception, *at.error)]
     assert (started[-1].train_data, started[-1].also_train, started[-1].eval_data) == ("gold", ("ocr",), "dev")

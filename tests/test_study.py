@@ -202,7 +202,7 @@ def test_claims_are_judged_from_the_numbers_with_the_seeds_spread():
     summaries = tuple(ConfigSummary(StudyConfig(b, s), tuple(_run(StudyConfig(b, s), i, *v) for i, v in enumerate(r)))
                       for (b, s), r in rows.items())
     result = StudyResult(settings=StudySettings(repeats=2), summaries=summaries, train_data="t", eval_data="e",
-                         train_documents=1, eval_documents=1)
+                         train_documents=1, eval_documents=50)
     verdicts = {c.claim: c.verdict for c in read_claims(result)}
     assert verdicts["Freezing everything learns nothing."] == "held"
     assert verdicts["Freezing the backbone is cheap and good."] == "did not hold"  # 0.71 vs 0.94
@@ -269,7 +269,7 @@ def test_a_one_seed_lead_of_one_item_or_of_two_frozen_backbones_is_not_a_verdict
         return ConfigSummary(StudyConfig(backbone, scenario), (run,))
 
     result = StudyResult(settings=StudySettings(repeats=1), train_data="t", eval_data="e", train_documents=1,
-                         eval_documents=1, summaries=(
+                         eval_documents=50, summaries=(
         summary("layout-minilm", "freeze-backbone", 0.901, 0.980),
         summary("text-minilm", "freeze-backbone", 0.898, 0.960),
         summary("layout-minilm", "full", 0.930, 145 / 150), summary("text-minilm", "full", 0.930, 144 / 150),
@@ -293,7 +293,7 @@ def test_a_configuration_keeps_its_colour_in_every_figure_when_another_failed():
     summaries = (ConfigSummary(configs[0], (_run(configs[0], 0, 0.9, 0.9, 5),)), ConfigSummary(configs[1], ()),
                  ConfigSummary(configs[2], (_run(configs[2], 0, 0.93, 0.95, 100),)))
     result = StudyResult(settings=StudySettings(), summaries=summaries, train_data="t", eval_data="e",
-                         train_documents=1, eval_documents=1)
+                         train_documents=1, eval_documents=50)
     assert config_colours(result)["text-minilm · full"] == COLOURS[2]
     for figure in (quality_cost_figure(result), curves_figure(result)):
         drawn = {trace.name: trace.marker.color if trace.mode == "markers" else trace.line.color

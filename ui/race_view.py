@@ -19,8 +19,8 @@ from receipt_core.study.race import RaceBusyError
 from receipt_core.study.race_record import (DEFAULT_RACE_SCENARIOS, RaceFileError, RacePlan, RaceRecord,
                                            check_race_name, find_races, unreadable_races)
 from receipt_core.study.figures import config_colours
-from receipt_core.study.race_view import (RACE_CHARTS, RaceFeed, deleted_runs, entry_label, race_curves,
-                                          race_rows)
+from receipt_core.study.race_view import (RACE_CHARTS, RaceFeed, deleted_runs, ended_before_budget, entry_label,
+                                          race_curves, race_rows)
 from receipt_core.study.settings import StudyConfig, StudySettings
 from receipt_core.study.table import READING_NOTE
 from receipt_core.study.view import open_study
@@ -83,7 +83,7 @@ def data_choice(datasets: list[str], key: str) -> DataChoice:
                                       help=EVALUATION_HELP)
     share = columns[2].slider("Held-out share", 0.1, 0.5, 0.25, 0.05, persist_state="session", key=f"{key}_share",
                               disabled=evaluation != HOLD_OUT)
-    also = also_train_choice(datasets, train, f"{key}_also")
+    also = also_train_choice(datasets, train, f"{key}_also", evaluation=evaluation)
     evaluation_preview([train, *also], evaluation, share)  # too few evaluation receipts make its verdicts noise
     return DataChoice(train, tuple(also), None if evaluation == HOLD_OUT else evaluation, share)
 
@@ -204,6 +204,12 @@ def race_board() -> None:
                                 "steps": st.column_config.NumberColumn(width="small"),
                                 # "finished (time budget)" whole: it was cut to "finished (" (a walkthrough)
                                 "status": st.column_config.TextColumn("status", width="medium")})
+    early = ended_before_budget(record)
+    if early:
+        runs = "; ".join(f"{literal(run.label)} {run.epochs:g} epochs in {run.train_s:.1f} s" for run in early)
+        st.caption(f"Ended on their own epochs before the {record.plan.settings.budget_minutes * 60:g} s budget, so "
+                   f"the budget did not give them equal time: {runs}. Compare them by the training seconds beside "
+                   "their scores, or race with a shorter budget.")
     if deleted:
         st.caption(f"Deleted on Runs since the race: {', '.join(map(literal, deleted.values()))}. Their curves are "
                    "gone; the table and the reading keep the figures the race measured.")

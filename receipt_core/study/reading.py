@@ -8,6 +8,9 @@ as a verdict). A claim judged on single runs says it is indicative.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+from ..datasets.splits import MIN_EVAL_RECEIPTS
 from ..evaluation.noise import clear_winner, margin, one_item
 from ..model.backbone_names import TEXT_ONLY_BACKBONES
 from ..training.events import ITEMS_SCORED, METRIC_LABELS
@@ -131,6 +134,11 @@ def read_claims(result: StudyResult) -> list[Claim]:
         claims.append(Claim("The two-head model beats the plain combined tagger.", verdict,
                             f"best configuration ({best.config.name}) vs {reference.config.name}: {n1}; {n2}."
                             f"{_caveats(best, reference)}"))
+    if 0 < result.eval_documents < MIN_EVAL_RECEIPTS:  # a walkthrough read a green "held" off 3 receipts
+        few = (f" Scored on {result.eval_documents} evaluation receipts: one receipt moves a score by more than the "
+               f"differences runs are told apart by; judge on at least {MIN_EVAL_RECEIPTS}.")
+        claims = [replace(claim, evidence=claim.evidence + few) if claim.verdict != "not measured" else claim
+                  for claim in claims]
     return claims
 
 
