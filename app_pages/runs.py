@@ -243,7 +243,9 @@ with runs_tab:
     st.subheader("One run")
     gone = vanished_run("runs_one", labels)
     forget_stale_choice("runs_one", labels)  # a run renamed in another tab, or deleted
-    run_id = st.selectbox("Run", list(labels), format_func=labels.get, key="runs_one")
+    # kept while other pages are visited: Resume jumps to Train, and back on Runs the picker was on the first run
+    # (a walkthrough)
+    run_id = st.selectbox("Run", list(labels), format_func=labels.get, key="runs_one", persist_state="session")
     # not this page's own Delete: said (a probe saw the picker move to another run without a word, and its Save say
     # "Saved … of" a run nobody had chosen)
     if gone is not None and gone != st.session_state.pop(DELETED_HERE_KEY, None):
