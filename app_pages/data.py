@@ -75,8 +75,10 @@ with upload_tab:
                                    progress=lambda done, total: bar.progress(done / total, text=f"OCR {done}/{total}"))
             bar.empty()  # the result says what was read ("OCR 1/1" stayed beside it, a walkthrough)
             if report.saved:
+                # what was read and where to go next: "Stored 2 receipts" said neither (a walkthrough)
                 flash("upload", "success", f"Stored {counted(len(report.saved), 'receipt')} in dataset "
-                                           f"{literal(target)}.")
+                                           f"{literal(target)}, {counted(report.words, 'word')} read by OCR. Next: "
+                                           "check and label them on **Annotate**.")
             if report.notes:
                 flash("upload", "info", f"{counted(len(report.notes), 'note')}:")
                 flash("upload", "code", plain("\n".join(report.notes)))

@@ -25,6 +25,7 @@ from receipt_core.data.document import Document, Word
 from receipt_core.data.quantity import parse_quantity
 from receipt_core.training.config import TrainConfig
 from receipt_core.workspace.store import Workspace, WorkspaceError
+from receipt_core.wording import counted
 from tests.conftest import require_shared_data
 import ui.actions
 import ui.predict_uploads
@@ -355,7 +356,10 @@ def _upload_good_and_bad_images(workspace_home, receipt):
     assert "notes.png" in errors
     assert "scan.pdf" in errors and "PDF" in errors
     assert "Traceback" not in errors
-    assert any("Stored 2 receipts" in s.value for s in at.success)
+    [stored] = [s.value for s in at.success if "Stored 2 receipts" in s.value]
+    words = sum(len(d.words) for d in Workspace(workspace_home).load_documents("uploads"))
+    assert stored == (f"Stored 2 receipts in dataset ` uploads `, {counted(words, 'word')} read by OCR. Next: check "
+                      "and label them on **Annotate**.")  # what was read, and where to go next (a walkthrough)
     assert at.sidebar.selectbox(key="dataset").value == "uploads"  # at once, not from the next click
     assert at.file_uploader(key="upload_files_1").value in (None, [])  # emptied: Start again reads nothing twice
     ws = Workspace(workspace_home)

@@ -18,6 +18,7 @@ from receipt_core.workspace.store import Workspace
 @dataclass(frozen=True)
 class IngestReport:
     saved: tuple[str, ...]  # document ids
+    words: int  # the words OCR read in the stored receipts
     problems: tuple[str, ...]  # one line per file that was not stored, saying why
     notes: tuple[str, ...]  # stored, but worth knowing (no words found, first GIF frame, …)
 
@@ -68,7 +69,8 @@ def store_ocr_results(workspace: Workspace, dataset: str, results: list[OcrResul
             notes.append(f"{result.name}: {result.note}")
     if docs:
         workspace.save_documents(dataset, docs)
-    return IngestReport(saved=tuple(d.id for d in docs), problems=tuple(problems), notes=tuple(notes))
+    return IngestReport(saved=tuple(d.id for d in docs), words=sum(len(d.words) for d in docs),
+                        problems=tuple(problems), notes=tuple(notes))
 
 
 def ocr_and_store(workspace: Workspace, dataset: str, uploads: dict[str, bytes],

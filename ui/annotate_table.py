@@ -38,14 +38,17 @@ def word_table(doc: Document) -> None:
         table, key=editor_key, placeholder=NO_VALUE, height=420, width="stretch", num_rows="fixed",
         disabled=["text", "source", "suggested", "item", "OCR confidence"],
         column_config={
+            # the words whole ("27664/1GF\STRWBRYS" was cut while an empty suggested column took the room: a
+            # walkthrough), and kept in view when the table scrolls sideways
+            "text": st.column_config.TextColumn("text", width="medium", pinned=True),
             "label": st.column_config.SelectboxColumn("label", options=list(SCHEMA.annotation_labels), width=150,
                                                       help="—: not labelled yet (once other words of the "
                                                            "receipt are, it trains as OTHER)"),
             "source": st.column_config.TextColumn("source", help="Who gave the label: person, model (an accepted "
                                                   "suggestion) or import; — when nobody has"),
             # wide enough for "ITEM_UNIT_PRICE 0.93": "small" cut it to "ITEM_UNIT_PRI…" at 1366 px (a walkthrough)
-            "suggested": st.column_config.TextColumn("suggested", width=230, help="A model's label waiting "
-                                                     "for you: label, score, run"),
+            "suggested": st.column_config.TextColumn("suggested", width=230 if table["suggested"].any() else "small",
+                                                     help="A model's label waiting for you: label, score, run"),
             "quantity value": st.column_config.NumberColumn("quantity value", min_value=0.0, max_value=MAX_QUANTITY,
                                                             step=0.5, help="Only for QUANTITY words"),
             # green above 50, red below (the app's primary colour, red, read as an alarm even at 96)
