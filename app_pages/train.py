@@ -23,7 +23,7 @@ from receipt_core.wording import as_sentence
 from ui.dataset_choice import (EVALUATION_HELP, HOLD_OUT, also_train_choice, current_dataset, evaluation_preview,
                                pair_evaluation)
 from ui.literal import literal, notice_markdown, plain
-from ui.live_run import RESULTS_REFRESH_S, live_results, live_view
+from ui.live_run import RESULTS_REFRESH_S, STATUS_REFRESH_S, live_results, live_view
 from ui.run_choice import run_display_name
 from ui.shared import (NO_DATA, NO_VALUE, field_row, fmt_params, fmt_share, forget_stale_choice, friendly, group_sizes,
                        job_slot, require_router, server_folders, user_errors, workspace)
@@ -412,5 +412,5 @@ if start_refused is not None:
     st.error(notice_markdown(f"Not started. {start_refused}"))
 st.divider()
 training = slot.busy() is not None
-st.fragment(run_every=2.0 if training else 5.0)(live_view)()  # status, controls, progress
+st.fragment(run_every=STATUS_REFRESH_S if training else 5.0)(live_view)()  # status, controls, progress
 st.fragment(run_every=RESULTS_REFRESH_S if training else None)(live_results)()  # charts, predictions

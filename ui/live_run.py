@@ -38,6 +38,7 @@ PREDICTION_KEY = "train_prediction_drawn"  # the watched receipt's figure as las
 # the 2 cores, the page cost the training: the dashboard's run took 144.0 and 134.6 s at 6 s, 128.1 and 128.6 s at
 # 10 s (the same run from the command line: 96.7-112.6 s; BENCHMARKS.md)
 RESULTS_REFRESH_S = 10.0
+STATUS_REFRESH_S = 2.0  # the status line, controls and progress while a run trains
 # While a run trains, the watched receipt's figure (its image and a box per word: the page's costliest redraw, on the
 # server and in the browser) is redrawn at most this often; a short epoch would otherwise redraw it every refresh.
 PREDICTION_REDRAW_S = RESULTS_REFRESH_S
@@ -111,6 +112,9 @@ def live_results() -> None:
         return
     ws = workspace()
     curves = _read_feed(active, ws)
+    if active.is_live:  # a walkthrough read "no points yet" beside "step 72/120" and took the charts for stuck
+        st.caption(f"The charts and predictions redraw every {RESULTS_REFRESH_S:g} s while the run trains (the "
+                   "status line above every {STATUS_REFRESH_S:g} s), so they can be a few steps behind it.")
     _charts(curves, active.run_id)
     _predictions(curves, ws, active.is_live)
 
