@@ -1211,7 +1211,8 @@ def test_a_run_whose_checkpoint_is_damaged_is_named_not_silently_left_out(demo_e
 
 
 @pytest.mark.parametrize("damage, said", [
-    ("model_link", "'model.safetensors', a link that leads out of the run folder"),
+    ("model_link", "'model.safetensors', a link that does not lead to a file inside the run folder"),
+    ("model_loop", "'model.safetensors', a link that does not lead to a file inside the run folder"),
     ("run_json_cut", "run.json is not valid JSON"),
     ("tokenizer_file", "tokenizer/"),
 ])
@@ -1227,6 +1228,10 @@ def test_predict_leaves_out_and_names_a_run_whose_files_are_damaged(demo_env, tr
     if damage == "model_link":
         (folder / "model.safetensors").unlink()
         (folder / "model.safetensors").symlink_to("/dev/zero")
+    elif damage == "model_loop":  # Path.resolve raised RuntimeError("Symlink loop …")
+        (folder / "model.safetensors").unlink()
+        (folder / "model.safetensors").symlink_to(folder / "loop")
+        (folder / "loop").symlink_to(folder / "model.safetensors")
     elif damage == "run_json_cut":
         (folder / "run.json").write_bytes((folder / "run.json").read_bytes()[:3000])
     else:

@@ -89,8 +89,11 @@ def safe_file_entry(run_dir: Path, name: object, follow_links: bool = True) -> b
         return False
     if not follow_links:
         return True
-    root = Path(run_dir).resolve()
-    return (root / name).resolve().is_relative_to(root)
+    try:
+        root = Path(run_dir).resolve()
+        return (root / name).resolve().is_relative_to(root)
+    except (OSError, RuntimeError):  # a symlink loop ("Symlink loop from …")
+        return False
 
 
 def validate_run_info(run_dir: Path, info: Mapping[str, Any], warn_unhashed: bool = True) -> None:
@@ -136,8 +139,8 @@ def _files(run_dir: Path, info: Mapping[str, Any]) -> str | None:
         if not safe_file_entry(run_dir, name):
             if isinstance(name, str) and safe_file_entry(run_dir, name, follow_links=False):  # the name is fine
                 # (a probe's model file replaced by a link to /dev/zero read as "not a plain file name")
-                return (f"'files' names {_short(name)}, a link that leads out of the run folder; the checkpoint is "
-                        "damaged")
+                return (f"'files' names {_short(name)}, a link that does not lead to a file inside the run folder; "
+                        "the checkpoint is damaged")
             return f"'files' names {_short(name)}, which is not a plain file name inside the run folder"
         if not is_sha256(digest):
             return f"'files' gives {_short(digest)} as the SHA-256 of {name}, which is not 64 hex digits"
