@@ -253,13 +253,21 @@ def test_a_race_is_the_folder_it_is_in_whatever_name_its_race_json_holds(tmp_pat
     copy.mkdir()
     data = json.loads((original / RACE_FILE).read_text())
     (copy / RACE_FILE).write_text(json.dumps({**data, "status": "running", "train_documents": 999}))
+    outside_race = _stored_race(tmp_path / "elsewhere", "outside-race", status="running")
+    (studies / "linked-out").symlink_to(outside_race)
+    (studies / "linked-in").symlink_to(copy)  # a link to another race's folder: its update would land there
     before = (original / RACE_FILE).read_text()
+    outside_before = (outside_race / RACE_FILE).read_text()
     RaceTrack(ws)  # marks the races left running by a dead server
     assert not outside.exists() and not (tmp_path / "climbed").exists() and not (ws.home / "climbed").exists()
     assert (original / RACE_FILE).read_text() == before
     assert {r.name: r.status for r in find_races(studies)} == {
         "innocent": "interrupted", "climb": "interrupted", "original": "finished", "copy-of-original": "interrupted"}
     assert load_record(copy).train_documents == 999
+    assert (outside_race / RACE_FILE).read_text() == outside_before  # links are neither followed nor written
+    assert [name for name, _ in unreadable_races(studies)] == ["linked-in", "linked-out"]
+    assert all("is a link; a race folder must be a folder of its own" in problem
+               for _, problem in unreadable_races(studies))
 
 
 @pytest.mark.parametrize("also, said", [

@@ -283,7 +283,13 @@ def _read_races(studies_dir: Path) -> list[RaceRecord | RaceFileError]:
         return []
     read: list[RaceRecord | RaceFileError] = []
     for child in folder.iterdir():
-        if (child / RACE_FILE).is_file():
+        if not (child / RACE_FILE).is_file():
+            continue
+        if child.is_symlink():  # a race is written back where it was read: through a link, into another race's
+            # folder or out of the workspace
+            read.append(RaceFileError(f"{child} is a link; a race folder must be a folder of its own",
+                                      folder=child.name))
+        else:
             try:
                 read.append(load_record(child))
             except RaceFileError as error:
