@@ -722,6 +722,8 @@ def test_train_runs_live_and_a_second_start_from_another_session_is_refused(demo
     assert any(active.run_id in m.value for m in second.markdown)
     charts = {c.key for c in second.get("plotly_chart") if (c.key or "").startswith("train_chart_")}
     assert {"train_chart_fields_loss", "train_chart_quantity_loss"} <= charts  # one column per head
+    assert ("The charts and predictions redraw every 10 s while the run trains (the status line above every 2 s), "
+            "so they can be a few steps behind it.") in [c.value for c in second.caption]  # not "{STATUS_…:g} s"
     assert any(b.key == "train_stop" and not b.disabled for b in second.button)
     wait_for(lambda: demo_env.run_events(active.run_id, kinds=["prediction"]))  # first evaluation
     second.run()

@@ -114,7 +114,7 @@ def live_results() -> None:
     curves = _read_feed(active, ws)
     if active.is_live:  # a walkthrough read "no points yet" beside "step 72/120" and took the charts for stuck
         st.caption(f"The charts and predictions redraw every {RESULTS_REFRESH_S:g} s while the run trains (the "
-                   "status line above every {STATUS_REFRESH_S:g} s), so they can be a few steps behind it.")
+                   f"status line above every {STATUS_REFRESH_S:g} s), so they can be a few steps behind it.")
     _charts(curves, active.run_id)
     _predictions(curves, ws, active.is_live)
 
