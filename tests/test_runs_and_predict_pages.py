@@ -54,7 +54,7 @@ def _eval(step: int, f1: float, items: float) -> EvalEvent:
 
 
 def _stored_run(ws: Workspace, name: str, f1: float, items: float, scenario: str = "full",
-                eval_ids: tuple[str, ...] = ("e1",)) -> str:
+                eval_ids: tuple[str, ...] = tuple(f"e{i}" for i in range(12))) -> str:
     run_id = ws.create_run(name, {"backbone": "tiny", "scenario": scenario, "epochs": 2, "run_kind": "receipt",
                                   "train_ids": [f"doc-{i}" for i in range(100)], "eval_ids": list(eval_ids),
                                   "train_documents": 100, "eval_documents": len(eval_ids)})
@@ -77,15 +77,23 @@ def test_best_is_marked_only_beyond_the_noise_rule():
     assert clear_winner({"a": [(0.60, 0.06), (0.7, 0.0)], "b": [(0.5, 0.05), (0.7, 0.0)]}) is None  # seeds' spread
     assert clear_winner({"a": [(0.70, 0.0), (0.5, 0.0)], "b": [(0.5, 0.0), (0.6, 0.0)]}) is None  # worse on one
     assert clear_winner({"a": [(0.7, 0.0), (0.7, 0.0)]}) is None  # nothing to beat
-    rows = [{"run": "x", "eval set": "dev", "best fields.micro_f1": 0.5002, "best quantity.item_accuracy": 0.9},
-            {"run": "y", "eval set": "dev", "best fields.micro_f1": 0.5, "best quantity.item_accuracy": 0.9},
-            {"run": "z", "eval set": "dev", "best fields.micro_f1": None, "best quantity.item_accuracy": None}]
+    rows = [{"run": "x", "eval set": "dev", "eval receipts": 50, "best fields.micro_f1": 0.5002,
+             "best quantity.item_accuracy": 0.9},
+            {"run": "y", "eval set": "dev", "eval receipts": 50, "best fields.micro_f1": 0.5,
+             "best quantity.item_accuracy": 0.9},
+            {"run": "z", "eval set": "dev", "eval receipts": 50, "best fields.micro_f1": None,
+             "best quantity.item_accuracy": None}]
     assert clear_best_runs(rows) == set()
     rows[0]["best fields.micro_f1"] = 0.6
     assert clear_best_runs(rows) == {"x"}
     # a run scored on two other receipts is never compared with them, however high its numbers
-    rows.append({"run": "tiny", "eval set": "two uploads", "best fields.micro_f1": 1.0,
+    rows.append({"run": "tiny", "eval set": "two uploads", "eval receipts": 2, "best fields.micro_f1": 1.0,
                  "best quantity.item_accuracy": 1.0})
+    assert clear_best_runs(rows) == {"x"}
+    # nor starred among runs on the same few receipts: one receipt moves their scores beyond any rule (a
+    # walkthrough's ★ stood on 3)
+    rows.append({"run": "tiny-2", "eval set": "two uploads", "eval receipts": 2, "best fields.micro_f1": 0.1,
+                 "best quantity.item_accuracy": 0.1})
     assert clear_best_runs(rows) == {"x"}
 
 
@@ -99,10 +107,12 @@ def test_the_study_stars_no_best_row_on_a_0_0002_difference():
                                config=SimpleNamespace(name=name, is_reference=False),
                                spread=lambda key: Spread.of([values[key]]))
 
-    close = SimpleNamespace(summaries=(summary("full", 0.8002, 0.9), summary("phased", 0.8, 0.9)))
+    close = SimpleNamespace(summaries=(summary("full", 0.8002, 0.9), summary("phased", 0.8, 0.9)), eval_documents=50)
     assert best_summary(close) is None
-    clear = SimpleNamespace(summaries=(summary("full", 0.85, 0.9), summary("phased", 0.8, 0.9)))
+    clear = SimpleNamespace(summaries=(summary("full", 0.85, 0.9), summary("phased", 0.8, 0.9)), eval_documents=50)
     assert best_summary(clear).config.name == "full"
+    clear.eval_documents = 3  # one receipt moves such scores beyond any rule (a walkthrough's ★ stood on 3)
+    assert best_summary(clear) is None
 
 
 # --- run labels ------------------------------------------------------------------------------------------
@@ -531,8 +541,9 @@ def test_run_pickers_start_on_the_starred_run_not_the_newest(workspace_home, mon
     # a ★ is per evaluation set: the newest ★, the best of two weak runs on other receipts, is not the first choice
     # over a ★ at 0.945 (a walkthrough's Predict opened on a run at 0.32)
     strong = _stored_run(ws, "text-minilm · phased", 0.945, 0.99, scenario="phased")
-    _stored_run(ws, "tiny · full", 0.1, 0.5, eval_ids=("demo-1",))
-    _stored_run(ws, "my first stop test", 0.32, 0.6, eval_ids=("demo-1",))
+    demo = tuple(f"demo-{i}" for i in range(12))
+    _stored_run(ws, "tiny · full", 0.1, 0.5, eval_ids=demo)
+    _stored_run(ws, "my first stop test", 0.32, 0.6, eval_ids=demo)
     state.clear()
     assert ui.run_choice.run_picker(ws.list_runs(), "picker").id == strong
 

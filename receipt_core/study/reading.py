@@ -208,7 +208,10 @@ def _scenario_backbone(result: StudyResult) -> str:
 def best_summary(result: StudyResult) -> ConfigSummary | None:
     """The multi-task row with the highest field micro-F1 + item quantity accuracy, when its lead clears the noise
     rule (``evaluation.noise.clear_winner``: no worse than any other row on either metric and measurably better on
-    one); None when no row stands out (or only one ran)."""
+    one); None when no row stands out (or only one ran), and when fewer than ``MIN_EVAL_RECEIPTS`` receipts were
+    scored (a walkthrough's ★ stood on 3)."""
+    if 0 < result.eval_documents < MIN_EVAL_RECEIPTS:
+        return None
     rows = [s for s in result.summaries if s.runs and not s.config.is_reference]
     keys = ("fields.micro_f1", "quantity.item_accuracy")
     floors = (0.0, one_item([run.metrics.get(ITEMS_SCORED) for row in rows for run in row.runs]))

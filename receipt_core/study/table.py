@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping
 
+from ..datasets.splits import MIN_EVAL_RECEIPTS
 from ..data.markup import code_span, escape_markdown, visible_text
 from ..evaluation.noise import NOISE_NOTE
 from ..training.events import HEADLINE_METRICS
@@ -21,10 +22,10 @@ TABLE_NOTE = ("Scores are each run's final evaluation, the model it saved (the R
               "metric's best over a run's evaluations, so they can be higher). Item quantity accuracy counts every "
               "item (answering 1 everywhere already scores high); the column after "
               "it counts only items whose gold quantity is not 1. Training seconds are the run's own clock, which the "
-              "budget stops, plus the evaluation and checkpoint that close the run (so a run can end a little past "
+              "budget stops unless the run's own epochs end it first, plus the evaluation and checkpoint that close the run (so a run can end a little past "
               "its budget); the bold "
               "row is the best multi-task configuration, marked only when it beats every other beyond the noise "
-              "rule below (no row is when none does).")
+              f"rule below (no row is when none does, nor when fewer than {MIN_EVAL_RECEIPTS} receipts were scored).")
 READING_NOTE = NOISE_NOTE
 
 

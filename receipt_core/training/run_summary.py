@@ -10,6 +10,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any, Mapping, Protocol, Sequence
 
+from ..datasets.splits import MIN_EVAL_RECEIPTS
 from ..evaluation.noise import clear_winner, one_item
 from .events import (EvalEvent, FinishedEvent, HEADLINE_METRICS, ITEMS_SCORED, PhaseEvent, ProgressEvent, StepEvent,
                      event_from_json, flatten_metrics, headline)
@@ -82,10 +83,12 @@ def eval_set_key(eval_ids: Sequence[str]) -> str | None:
 def clear_best_runs(rows: Sequence[Mapping[str, Any]]) -> set[str]:
     """The ``run`` of each row that beats every other run evaluated on the same receipts (``eval set``) on
     ``BEST_BY`` beyond the study's noise rule (``evaluation.noise``); scores on different receipts are never
-    compared, and rows missing a metric take no part. Empty when no run stands out."""
+    compared, and rows missing a metric, or scored on fewer than ``MIN_EVAL_RECEIPTS`` receipts (one receipt moves
+    such a score beyond any rule: a walkthrough's ★ stood on 3), take no part. Empty when no run stands out."""
     groups: dict[Any, dict[str, list[tuple[float, float]]]] = {}
     for row in rows:
-        if row.get("eval set") is not None and all(row.get(f"best {name}") is not None for name in BEST_BY):
+        if (row.get("eval set") is not None and (row.get("eval receipts") or 0) >= MIN_EVAL_RECEIPTS
+                and all(row.get(f"best {name}") is not None for name in BEST_BY)):
             groups.setdefault(row["eval set"], {})[row["run"]] = [(row[f"best {name}"], 0.0) for name in BEST_BY]
     items = {row["run"]: row.get(EVAL_ITEMS) for row in rows}
     return {winner for scores in groups.values()
