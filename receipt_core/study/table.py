@@ -20,12 +20,12 @@ TABLE_COLUMNS = ("configuration", "field micro-F1", "quantity word F1", "item qu
                  "training s", "epochs", "trainable parameters")
 TABLE_NOTE = ("Scores are each run's final evaluation, the model it saved (the Runs page's \"best\" columns take each "
               "metric's best over a run's evaluations, so they can be higher). Item quantity accuracy counts every "
-              "item (answering 1 everywhere already scores high); the column after "
-              "it counts only items whose gold quantity is not 1. Training seconds are the run's own clock, which the "
-              "budget stops unless the run's own epochs end it first, plus the evaluation and checkpoint that close the run (so a run can end a little past "
-              "its budget); the bold "
-              "row is the best multi-task configuration, marked only when it beats every other beyond the noise "
-              f"rule below (no row is when none does, nor when fewer than {MIN_EVAL_RECEIPTS} receipts were scored).")
+              "item (answering 1 everywhere already scores high); the column after it counts only items whose gold "
+              "quantity is not 1. Training seconds are the run's own clock, which the budget stops unless the run's "
+              "own epochs end it first, plus the evaluation and checkpoint that close the run (so a run can end a "
+              "little past its budget); the bold row is the best multi-task configuration, marked only when it "
+              "beats every other beyond the noise rule below (no row is when none does, nor when fewer than "
+              f"{MIN_EVAL_RECEIPTS} receipts were scored).")
 READING_NOTE = NOISE_NOTE
 
 
