@@ -20,7 +20,8 @@ from receipt_core.training.events import HEADLINE_METRICS, METRIC_LABELS
 from receipt_core.training.run_feed import CURVE_COLUMNS, RunFeed
 from receipt_core.training.run_documents import missing_run_documents, started_on_command_line, train_ids
 from receipt_core.training.run_settings import defaults_title, settings_diff
-from receipt_core.training.run_summary import OWN_TRAINING, clear_best_runs, run_metrics_rows, run_summary
+from receipt_core.training.run_summary import (BUDGET_CUT, OWN_TRAINING, clear_best_runs, run_metrics_rows,
+                                               run_summary)
 from receipt_core.training.slot import JobBusyError
 from receipt_core.study.table import TABLE_NOTE
 from receipt_core.workspace.run_labels import (MAX_NAME, MAX_NOTES, display_name, distinct_labels, run_labels,
@@ -226,7 +227,9 @@ with runs_tab:
         # a run that did not train its whole plan says so at its point: a walkthrough read a run it had stopped
         # half way as the cheaper winner
         unfinished = table["status"].fillna("") != "finished"
-        marked = points.loc[unfinished, "name"] + " (" + table.loc[unfinished, "status"].fillna("") + ")"
+        # "finished (time budget)" as "time budget": a walkthrough read "(finished (time budget))"
+        marked = points.loc[unfinished, "name"] + " (" + table.loc[unfinished, "status"].fillna("").replace(
+            BUDGET_CUT, "time budget") + ")"
         run_colors = {**run_colors, **{new: run_colors[old] for old, new in zip(points.loc[unfinished, "name"], marked)
                                        if old in run_colors}}  # its overlay colour kept
         points.loc[unfinished, "name"] = marked

@@ -533,8 +533,13 @@ def test_the_race_and_study_forms_also_train_on_other_datasets(workspace_home, m
     at.selectbox(key="race_train").set_value("gold").run()
     assert at.multiselect(key="race_also").options == ["dev", "ocr"]
     at.multiselect(key="race_also").set_value(["ocr"]).run()
+    at.selectbox(key="race_eval").set_value("ocr").run()  # the evaluation set is not offered, and says it went
+    assert at.multiselect(key="race_also").value == [] and "ocr" not in at.multiselect(key="race_also").options
+    assert "No longer also trained on: ` ocr `, now the evaluation dataset." in [c.value for c in at.caption]
     at.selectbox(key="race_eval").set_value("dev").run()
-    assert at.multiselect(key="race_also").options == ["ocr"]  # the evaluation set is not offered (a walkthrough)
+    assert at.multiselect(key="race_also").options == ["ocr"]
+    assert not any(c.value.startswith("No longer also trained on") for c in at.caption)
+    at.multiselect(key="race_also").set_value(["ocr"]).run()
     at.button(key="race_start").click().run()
     assert not at.exception and not at.error, [e.value for e in (*at.exception, *at.error)]
     assert (started[-1].train_data, started[-1].also_train, started[-1].eval_data) == ("gold", ("ocr",), "dev")

@@ -10,6 +10,7 @@ from typing import Sequence
 import streamlit as st
 
 from receipt_core.wording import as_sentence
+from ui.literal import literal
 from ui.shared import field_row, forget_gone_choices, workspace
 
 
@@ -120,9 +121,16 @@ def also_train_choice(datasets: Sequence[str], train_set: str | None, key: str,
     scores would flatter the run was drawn by Start, a screen below), and a chosen dataset deleted in another tab
     drops out."""
     others = [name for name in datasets if name not in (train_set, evaluation)]
+    # chosen, then picked to train or evaluate on: said once as it drops out (a walkthrough saw it vanish)
+    taken = [name for name in st.session_state.get(key) or () if name in datasets and name not in others]
     forget_gone_choices(key, others)
-    return field_row(1, width=476)[0].multiselect(
+    field = field_row(1, width=476)[0]
+    chosen = field.multiselect(
         "Also train on", others, persist_state="session", key=key, placeholder="no other dataset",
         help="Other datasets whose labelled receipts join the training dataset's in one run, as `train --train A "
              "B` does (a receipt is in one dataset only, so none comes twice; the evaluation dataset is not "
              "offered)")
+    if taken:
+        field.caption(f"No longer also trained on: {', '.join(map(literal, taken))}, now the "
+                      f"{'training' if train_set in taken else 'evaluation'} dataset.")
+    return chosen

@@ -12,7 +12,8 @@ from receipt_core.model.backbone_names import BACKBONE_NAMES
 from receipt_core.model.freeze import PRESETS
 from receipt_core.study.race_record import RacePlan, find_races
 from receipt_core.study.race_view import RaceFeed
-from receipt_core.study.settings import REFERENCE, StudyConfig, StudySettings, default_configs
+from receipt_core.study.settings import (LAYOUT_SCENARIOS, REFERENCE, TEXT_SCENARIOS, StudyConfig, StudySettings,
+                                         default_configs)
 from ui.literal import literal
 from ui.race_track import race_track, start_race
 from ui.race_view import data_choice, race_progress, study_name_ok
@@ -32,8 +33,9 @@ def study_form(datasets: list[str]) -> None:
     defaults = StudySettings()
     configs = st.multiselect("Configurations", CONFIG_OPTIONS, default=list(default_configs()),
                              format_func=lambda c: c.name, persist_state="session", key="study_configs",
-                             help="The study's default: six scenarios on layout-minilm, two on text-minilm and the "
-                                  "plain reference tagger (as `python -m receipt_core study`)")
+                             help=f"The study's default: {len(LAYOUT_SCENARIOS)} scenarios on layout-minilm, "
+                                  f"{len(TEXT_SCENARIOS)} on text-minilm ({', '.join(TEXT_SCENARIOS)}) and the plain "
+                                  "reference tagger (as `python -m receipt_core study`)")
     data = data_choice(datasets, "study")
     columns = st.columns(4)
     minutes = columns[0].number_input("Time budget per run, minutes", 0.05, 600.0, float(defaults.budget_minutes),

@@ -123,7 +123,8 @@ def training_status() -> None:
     race = race_track().live()
     if race is not None:
         record = race.record
-        st.caption(f"Race {literal(race.name)}: {record.done} of {len(record.entries)} runs ended")
+        kind = "Study" if record.plan.kind == "study" else "Race"  # a study started on Runs is a race too
+        st.caption(f"{kind} {literal(race.name)}: {record.done} of {len(record.entries)} runs ended")
     active = job_slot().current()
     if active is None:
         # a run of another process (`train` on the command line) trains in this workspace all the same: said, not

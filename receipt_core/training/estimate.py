@@ -107,7 +107,7 @@ class TimeEstimate:
         line = f"{about}: the time budget ends it before {plan}" if self.budget_bound else f"{about} for {plan}"
         # the loop's clock starts after the backbone is loaded and the receipts encoded (a walkthrough waited 50 s
         # more than the estimate under load)
-        line += (f", after about {self.startup_s:.0f} s to load the backbone and encode the receipts"
+        line += (f", after about {max(self.startup_s, 1):.0f} s to load the backbone and encode the receipts"
                  if self.startup_s is not None else ", after loading the backbone and encoding the receipts")
         if self.measured_runs:
             runs = "run" if self.measured_runs == 1 else "runs"
