@@ -290,6 +290,63 @@ def test_a_hand_edited_also_train_is_refused_and_the_race_is_named_not_hidden(tm
     assert name == "edited" and said in problem, problem
 
 
+def _edited_race(studies: Path, name: str, edit) -> Path:
+    folder = _stored_race(studies, name, status="running")
+    data = json.loads((folder / RACE_FILE).read_text())
+    edit(data)
+    (folder / RACE_FILE).write_text(json.dumps(data) if not isinstance(data, str) else data)
+    return folder
+
+
+def _set_entry(field, value):
+    return lambda data: data["entries"][0].__setitem__(field, value)
+
+
+@pytest.mark.parametrize("edit, said", [
+    (lambda d: d.update(x=json.loads("[" * 100 + "]" * 100)), "nests"),
+    (_set_entry("seed", 1e999), "Infinity"),
+    (_set_entry("result", "oops"), "an entry's result must be an object or null"),
+    (_set_entry("result", [1]), "an entry's result must be an object or null"),
+    (_set_entry("run_id", [1, 2]), "an entry's run_id must be a run id or null"),
+    (_set_entry("error", {"x": [1, 2]}), "an entry's error must be text or null"),
+    (_set_entry("scenario", "freeze-all"), "entries of configurations the plan does not hold: tiny · freeze-all"),
+    (lambda d: d.update(status="winning"), "the status must be one of"),
+])
+def test_a_hand_edited_race_json_is_named_as_unreadable_and_breaks_no_page(tmp_path, edit, said):
+    """A probe: 100,000 nested brackets or an infinite seed in one race.json broke every page (the sidebar builds
+    the race track); an entry's result "oops", run_id [1, 2] or a configuration the plan does not hold crashed the
+    Race page when drawn or picked."""
+    ws = Workspace(tmp_path / "workspace")
+    studies = ws.home / "studies"
+    _stored_race(studies, "fine")
+    _edited_race(studies, "edited", edit)
+    RaceTrack(ws)  # what every page does first: it must not fail
+    assert [r.name for r in find_races(studies)] == ["fine"]
+    [(name, problem)] = unreadable_races(studies)
+    assert name == "edited" and said in problem, problem
+
+
+def test_race_files_are_written_under_a_fresh_name_and_a_fifo_is_named(tmp_path):
+    """A probe planted race.json.tmp as a link to a file outside the workspace: the server's interrupted mark wrote
+    the race's JSON into that file. A race.json that is a FIFO was left out without a word."""
+    import os
+
+    ws = Workspace(tmp_path / "workspace")
+    studies = ws.home / "studies"
+    folder = _stored_race(studies, "running-race", status="running")
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    (folder / (RACE_FILE + ".tmp")).symlink_to(victim)
+    RaceTrack(ws)
+    assert victim.read_text() == "precious" and load_record(folder).status == "interrupted"
+    assert sorted(p.name for p in folder.iterdir()) == [RACE_FILE, RACE_FILE + ".tmp"]  # no temporary left over
+    fifo = studies / "fifo-race"
+    fifo.mkdir()
+    os.mkfifo(fifo / RACE_FILE)
+    RaceTrack(ws)  # never opens it (a read would block)
+    assert ("fifo-race", f"{fifo / RACE_FILE} is not a regular file") in unreadable_races(studies)
+
+
 def test_the_race_page_names_a_race_it_cannot_read(workspace_home):
     from ui.race_track import _race_track
 

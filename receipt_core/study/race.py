@@ -206,8 +206,11 @@ class RaceTrack:
                     if entry.status == "running":
                         record = record.with_entry(index, status="interrupted",
                                                    error="the server stopped during this run; resume it on Runs")
-                write_record(self.studies_dir / record.name, replace(
-                    record, status="interrupted", error="the server stopped while the race ran"))
+                try:
+                    write_record(self.studies_dir / record.name, replace(
+                        record, status="interrupted", error="the server stopped while the race ran"))
+                except OSError:  # a read-only folder: every page builds the track, so none may fail on it
+                    log.exception("marking race %s interrupted failed", record.name)
 
     def current(self) -> Race | None:
         """The live race, or the last one this server ran (None before the first)."""

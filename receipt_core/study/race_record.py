@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import os
 import re
+import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Mapping
 
 from ..data.files import portable_name_problem
+from ..datasets.bounded_json import BoundedJSONError, loads_bounded
 from ..workspace.database import WorkspaceError
 from ..workspace.names import check_dataset_name
 from .result import ConfigSummary, RunResult, StudyResult
@@ -30,6 +33,9 @@ RACE_FORMAT = "receipt-mtl/race"
 RACE_VERSION = 1
 DEFAULT_RACE_SCENARIOS = ("freeze-backbone", "phased", "full")
 """The race's default line-up: the cheap scenario, the gradual one and the expensive one (the design's argument)."""
+MAX_RACE_FILE_CHARS = 64 * 1024 * 1024  # as a study.json (files.MAX_STUDY_FILE_BYTES); a race is well under 1 MB
+MAX_RACE_FILE_DEPTH = 32  # race.json nests about 7 levels deep
+MAX_RUN_ID = 64  # an entry's run id: the workspace's are 22 characters (20261203-223135-ff99ab)
 MAX_ALSO_TRAIN = 100  # datasets a race's "Also train on" may add (a hand-edited race.json named 20,000)
 RACE_KINDS = ("race", "study")  # which page started it: the Race page, or Runs → Studies
 ENTRY_STATUSES = ("waiting", "running", "finished", "stopped", "failed", "skipped", "interrupted")
@@ -162,10 +168,20 @@ class RaceEntry:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> "RaceEntry":
+        """Back from ``to_json``; ValueError naming the entry's field that is not what a race writes (a probe's
+        hand-edited ``run_id: [1, 2]`` or ``result: "oops"`` crashed the Race page)."""
         config = StudyConfig(str(data["backbone"]), str(data["scenario"]))
-        result = data.get("result")
-        return cls(config=config, seed=int(data["seed"]), status=str(data["status"]), run_id=data.get("run_id"),
-                   result=None if result is None else run_from_json(config, result), error=data.get("error"))
+        result, run_id, error = data.get("result"), data.get("run_id"), data.get("error")
+        if not (run_id is None or (isinstance(run_id, str) and len(run_id) <= MAX_RUN_ID)):
+            raise ValueError(f"an entry's run_id must be a run id or null, got {str(run_id)[:40]!r}")
+        if not (error is None or isinstance(error, str)):
+            raise ValueError("an entry's error must be text or null")
+        if not (result is None or isinstance(result, Mapping)):
+            raise ValueError("an entry's result must be an object or null")
+        if data["status"] not in ENTRY_STATUSES:
+            raise ValueError(f"an entry's status must be one of {', '.join(ENTRY_STATUSES)}")
+        return cls(config=config, seed=int(data["seed"]), status=str(data["status"]), run_id=run_id,
+                   result=None if result is None else run_from_json(config, result), error=error)
 
 
 @dataclass(frozen=True)
@@ -223,31 +239,58 @@ class RaceRecord:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> "RaceRecord":
-        return cls(name=str(data["name"]), plan=RacePlan.from_json(data["plan"]),
-                   entries=tuple(RaceEntry.from_json(e) for e in data["entries"]), status=str(data["status"]),
+        plan = RacePlan.from_json(data["plan"])
+        entries = tuple(RaceEntry.from_json(e) for e in data["entries"])
+        strays = sorted({e.config.name for e in entries} - {c.name for c in plan.configs})
+        if strays:  # the board colours each run by its configuration (a probe's edited entry crashed it)
+            raise ValueError(f"entries of configurations the plan does not hold: {', '.join(strays)}")
+        if data["status"] not in RACE_STATUSES:
+            raise ValueError(f"the status must be one of {', '.join(RACE_STATUSES)}")
+        if not (data.get("error") is None or isinstance(data.get("error"), str)):
+            raise ValueError("the error must be text or null")
+        return cls(name=str(data["name"]), plan=plan, entries=entries, status=str(data["status"]),
                    started=str(data.get("started", "")), finished=str(data.get("finished", "")),
                    error=data.get("error"), train_documents=int(data.get("train_documents", 0)),
                    eval_documents=int(data.get("eval_documents", 0)))
 
 
 def write_record(folder: Path, record: RaceRecord) -> None:
-    """``folder/race.json``, replaced whole (a reader never sees half a file)."""
+    """``folder/race.json``, replaced whole (a reader never sees half a file). The text goes to a new file of a
+    fresh name (``mkstemp``: created, never opened through what is there), renamed over race.json: a probe planted
+    ``race.json.tmp`` as a link to a file outside the workspace, which the fixed name wrote through."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / (RACE_FILE + ".tmp")
-    tmp.write_text(json.dumps(record.to_json(), indent=1, ensure_ascii=False), encoding="utf-8")
-    tmp.replace(folder / RACE_FILE)
+    handle, tmp = tempfile.mkstemp(dir=folder, prefix=RACE_FILE + ".", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            file.write(json.dumps(record.to_json(), indent=1, ensure_ascii=False))
+        os.chmod(tmp, 0o644 & ~_umask())
+        os.replace(tmp, folder / RACE_FILE)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def load_record(folder: Path) -> RaceRecord:
     """The race in ``folder``; :class:`RaceFileError` when its race.json is missing, damaged or from a newer
     version."""
     path = Path(folder) / RACE_FILE
+    if os.path.lexists(path) and not path.is_file():  # a FIFO or a device would block the read (a probe)
+        raise RaceFileError(f"{path} is not a regular file")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        if path.stat().st_size > MAX_RACE_FILE_CHARS:
+            raise RaceFileError(f"{path} is {path.stat().st_size:,} bytes, over the limit of "
+                                f"{MAX_RACE_FILE_CHARS:,} for a race file")
+        data = loads_bounded(path.read_text(encoding="utf-8"), MAX_RACE_FILE_CHARS, MAX_RACE_FILE_DEPTH)
     except FileNotFoundError:
         raise RaceFileError(f"{path} does not exist: {Path(folder).name} was not started from the dashboard") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+    except (OSError, UnicodeDecodeError, BoundedJSONError) as error:  # 100,000 nested [ broke every page (a probe)
         raise RaceFileError(f"cannot read {path}: {error}") from None
     if not isinstance(data, Mapping) or data.get("format") != RACE_FORMAT:
         raise RaceFileError(f"{path} is not a race file (its format is not {RACE_FORMAT!r})")
@@ -256,8 +299,8 @@ def load_record(folder: Path) -> RaceRecord:
                             f"version {RACE_VERSION}")
     try:
         record = RaceRecord.from_json(data)
-    except (KeyError, TypeError, ValueError) as error:
-        raise RaceFileError(f"{path} is damaged ({error}); start the race again") from None
+    except (KeyError, TypeError, ValueError, AttributeError, ArithmeticError) as error:  # "seed": 1e999 (a probe)
+        raise RaceFileError(f"{path} is damaged ({error or type(error).__name__}); start the race again") from None
     # a race is the folder it is in: the name inside race.json was where an update went, so a copied folder
     # overwrote the original race, and a hand-edited one ("/tmp/x", "../../x") wrote outside the workspace (a probe)
     return replace(record, name=Path(folder).name)
@@ -283,7 +326,7 @@ def _read_races(studies_dir: Path) -> list[RaceRecord | RaceFileError]:
         return []
     read: list[RaceRecord | RaceFileError] = []
     for child in folder.iterdir():
-        if not (child / RACE_FILE).is_file():
+        if not os.path.lexists(child / RACE_FILE):  # (a FIFO or a link to a device: load_record says so)
             continue
         if child.is_symlink():  # a race is written back where it was read: through a link, into another race's
             # folder or out of the workspace
