@@ -422,6 +422,9 @@ def test_study_trains_on_several_datasets_as_train_does(cord_folders, tmp_path, 
                  "tiny:freeze-all", "--epochs", "1", "--workspace", str(tmp_path / "ws"), "--out", str(out)]) == 0
     err = capsys.readouterr().err
     assert f"train mix: {train} {TRAIN_FILES}, {dev} 2" in err
+    # scored on its own training receipts: said as train says it, and kept in the report (a probe)
+    overlap = "2 of the 2 evaluation receipts are also training receipts"
+    assert f"warning: {overlap}" in err and overlap in (out / "report.md").read_text()
     data = load_study(out)["data"]
     assert (data["train"], data["train_documents"]) == (f"{train} + {dev}", TRAIN_FILES + 2)
     assert main(["study", "--train", train, train, "--eval", dev, "--format", "cord", "--backbone-scenarios",
