@@ -1215,6 +1215,7 @@ def test_a_run_whose_checkpoint_is_damaged_is_named_not_silently_left_out(demo_e
 @pytest.mark.parametrize("damage, said", [
     ("model_link", "'model.safetensors', a link that does not lead to a file inside the run folder"),
     ("model_loop", "'model.safetensors', a link that does not lead to a file inside the run folder"),
+    ("folder_link", "the run folder is a link to another folder"),
     ("run_json_cut", "run.json is not valid JSON"),
     ("tokenizer_file", "tokenizer/"),
 ])
@@ -1234,6 +1235,10 @@ def test_predict_leaves_out_and_names_a_run_whose_files_are_damaged(demo_env, tr
         (folder / "model.safetensors").unlink()
         (folder / "model.safetensors").symlink_to(folder / "loop")
         (folder / "loop").symlink_to(folder / "model.safetensors")
+    elif damage == "folder_link":  # the run's folder moved elsewhere and linked back
+        elsewhere = folder.parent.parent / f"elsewhere-{copy}"
+        folder.rename(elsewhere)
+        folder.symlink_to(elsewhere)
     elif damage == "run_json_cut":
         (folder / "run.json").write_bytes((folder / "run.json").read_bytes()[:3000])
     else:
@@ -1243,7 +1248,8 @@ def test_predict_leaves_out_and_names_a_run_whose_files_are_damaged(demo_env, tr
         at = app("predict", dataset="demo")
         no_errors(at)
         notes = [w.value for w in at.warning if "Left out, their checkpoint is damaged" in w.value]
-        assert len(notes) == 1 and "damaged copy" in notes[0] and said in notes[0], [w.value for w in at.warning]
+        assert len(notes) == 1 and f"` {copy} ` · ` damaged copy `" in notes[0] and said in notes[0], \
+            [w.value for w in at.warning]
         assert copy not in at.selectbox(key="predict_run").options
         at.switch_page("app_pages/runs.py").run()
         at.selectbox(key="runs_one").set_value(copy).run()

@@ -48,7 +48,8 @@ def damaged_checkpoint_note() -> str | None:
     if not damaged:
         return None
     return ("Left out, their checkpoint is damaged (restore the folder, or delete the run on Runs): "
-            + "; ".join(f"{literal(run_display_name(run))} ({literal(problem)})" for run, problem in damaged) + ".")
+            + "; ".join(f"{literal(run.id)} · {literal(run_display_name(run))} ({literal(problem)})"
+                        for run, problem in damaged) + ".")  # by id too: four "tiny · full" read alike (a probe)
 
 
 def _saved_runs() -> list[tuple[object, str | None]]:

@@ -225,6 +225,8 @@ def checkpoint_problem(run_dir: Path) -> str | None:
     damage = damaged_checkpoint(run_dir)
     if damage or not has_checkpoint(run_dir):
         return damage
+    if run_dir.is_symlink():  # a workspace's run folder is its own: a probe linked one to a folder elsewhere
+        return "the run folder is a link to another folder"
     try:
         info = _validated_run_info(run_dir, warn_unhashed=False)
     except (CheckpointError, ValueError, OSError) as error:
