@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any, Mapping
 
+from ..data.files import atomic_write
 from ..datasets.bounded_json import json_depth
 from ..training.events import HEADLINE_METRICS
 from .reading import best_summary, read_claims
@@ -52,9 +53,7 @@ def write_study(result: StudyResult, out_dir: Path) -> dict[str, Path]:
 
 
 def _write(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    atomic_write(path, text.encode("utf-8"))  # a fresh temporary name: a planted report.md.tmp link is not followed
 
 
 class StudyFileError(ValueError):

@@ -15,12 +15,11 @@ import datetime as _dt
 import json
 import os
 import re
-import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Mapping
 
-from ..data.files import portable_name_problem
+from ..data.files import atomic_write, portable_name_problem
 from ..datasets.bounded_json import BoundedJSONError, loads_bounded
 from ..workspace.database import WorkspaceError
 from ..workspace.names import check_dataset_name
@@ -255,26 +254,10 @@ class RaceRecord:
 
 
 def write_record(folder: Path, record: RaceRecord) -> None:
-    """``folder/race.json``, replaced whole (a reader never sees half a file). The text goes to a new file of a
-    fresh name (``mkstemp``: created, never opened through what is there), renamed over race.json: a probe planted
-    ``race.json.tmp`` as a link to a file outside the workspace, which the fixed name wrote through."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=folder, prefix=RACE_FILE + ".", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write(json.dumps(record.to_json(), indent=1, ensure_ascii=False))
-        os.chmod(tmp, 0o644 & ~_umask())
-        os.replace(tmp, folder / RACE_FILE)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+    """``folder/race.json``, replaced whole (``files.atomic_write``: a reader never sees half a file, and the text
+    goes to a new file of a fresh name, so a probe's ``race.json.tmp``, planted as a link to a file outside the
+    workspace, is never written through, as the fixed name was)."""
+    atomic_write(Path(folder) / RACE_FILE, json.dumps(record.to_json(), indent=1, ensure_ascii=False).encode("utf-8"))
 
 
 def load_record(folder: Path) -> RaceRecord:
