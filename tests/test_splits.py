@@ -60,5 +60,5 @@ def test_a_split_refused_for_want_of_labelled_receipts_names_the_unlabelled_ones
         split_labelled(LabelledDocuments(documents=(), left_out=("photo-1",)), None, 0.25)
     assert str(refused.value) == (
         "the training dataset has 0 receipts; holding some out for evaluation needs at least 2 (or choose an "
-        "evaluation dataset). The training dataset: 1 of 1 receipts have no label from a person or an import and "
-        "are left out: label them on Annotate (or accept a run's suggestions there) first")
+        "evaluation dataset). The training dataset: 1 of 1 receipts has no label from a person or an import and "
+        "is left out: label them on Annotate (or accept a run's suggestions there) first")

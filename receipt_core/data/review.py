@@ -57,8 +57,10 @@ class LabelledDocuments:
         """One line for the user when receipts were left out, else None."""
         if not self.left_out:
             return None
-        return (f"{what}: {len(self.left_out)} of {len(self.left_out) + len(self.documents)} receipts have no "
-                f"label from a person or an import and are left out")
+        one = len(self.left_out) == 1  # "1 of 2 receipts have no label" (a walkthrough)
+        return (f"{what}: {len(self.left_out)} of {len(self.left_out) + len(self.documents)} receipts "
+                f"{'has' if one else 'have'} no label from a person or an import and {'is' if one else 'are'} left "
+                "out")
 
 
 # done receipts before Annotate's retraining of the suggestion heads starts: heads learnt from one receipt replaced a
