@@ -66,7 +66,7 @@ def test_the_runs_page_stars_no_run_on_one_item_of_its_evaluation():
     from receipt_core.training.run_summary import EVAL_ITEMS, clear_best_runs
 
     def row(run, items_right, items=150):
-        return {"run": run, "eval set": "same", "best fields.micro_f1": 0.9, EVAL_ITEMS: items,
+        return {"run": run, "eval set": "same", "eval receipts": 50, "best fields.micro_f1": 0.9, EVAL_ITEMS: items,
                 "best quantity.item_accuracy": items_right / items}
 
     assert clear_best_runs([row("a", 145), row("b", 144)]) == set()
