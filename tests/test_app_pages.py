@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import io
+import os
 import time
 from pathlib import Path
 
@@ -1257,6 +1258,9 @@ def test_predict_leaves_out_and_names_a_run_whose_files_are_damaged(demo_env, tr
             [w.value for w in at.warning]
     finally:
         demo_env.delete_run(copy)
+    assert not os.path.lexists(folder)  # a linked folder's link is deleted too, not left behind
+    if damage == "folder_link":
+        assert (folder.parent.parent / f"elsewhere-{copy}").is_dir()  # what it pointed at is not the run's to delete
 
 
 def test_predict_warns_when_the_ocr_read_most_of_a_photo_with_low_confidence(demo_env, trained_run):

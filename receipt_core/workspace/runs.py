@@ -210,7 +210,11 @@ class RunStore(Database):
                 raise WorkspaceError(f"run {run_id!r} is {row['status']}; stop it before deleting it")
             conn.execute("DELETE FROM runs WHERE id = ?", (run_id,))
         if _RUN_ID.match(run_id):
-            shutil.rmtree(self.runs_dir / run_id, ignore_errors=True)
+            folder = self.runs_dir / run_id
+            if folder.is_symlink():  # a folder linked elsewhere: the link goes, not what it points at (rmtree
+                folder.unlink()  # refused it, and the link stayed behind)
+            else:
+                shutil.rmtree(folder, ignore_errors=True)
 
     def mark_interrupted_runs(self) -> list[str]:
         """Mark runs left "running"/"paused" by a process that no longer exists as "interrupted"; returns their ids.
