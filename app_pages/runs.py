@@ -244,6 +244,9 @@ with runs_tab:
                        "tells the scenario.")
 
     st.subheader("One run")
+    starred = [(row["best fields.micro_f1"], row["run"]) for row in rows if row["run"] in best]
+    if "runs_one" not in st.session_state and starred:  # first shown: the ★ run, as Predict's picker opens on it,
+        st.session_state["runs_one"] = max(starred)[1]  # not the newest (a walkthrough's weakest, F1 0.11)
     gone = vanished_run("runs_one", labels)
     forget_stale_choice("runs_one", labels)  # a run renamed in another tab, or deleted
     # kept while other pages are visited: Resume jumps to Train, and back on Runs the picker was on the first run

@@ -509,6 +509,16 @@ def test_runs_page_shows_a_right_to_left_override_in_a_run_name_and_tag_as_its_e
     assert at.multiselect(key="runs_compare").format_func(run_id) == "invoice\\u202egnp.exe"
 
 
+def test_the_runs_page_opens_one_run_on_the_starred_run_not_the_newest(workspace_home):
+    """A walkthrough: "One run" opened on the newest run, a 1-epoch try at F1 0.11, over the starred one."""
+    ws = Workspace(workspace_home)
+    starred = _stored_run(ws, "text-minilm · phased", 0.9, 0.9, scenario="phased")
+    _stored_run(ws, "tiny · full", 0.11, 0.5)  # the newest
+    at = app("runs")
+    no_errors(at)
+    assert at.selectbox(key="runs_one").value == starred
+
+
 def test_run_pickers_start_on_the_starred_run_not_the_newest(workspace_home, monkeypatch):
     """Found in a walkthrough: after a race, Predict and Annotate opened on its newest run, its weakest scenario."""
     ws = Workspace(workspace_home)
