@@ -26,7 +26,7 @@ from ui.dataset_choice import current_dataset
 from ui.literal import literal, plain
 from ui.predict_uploads import read_uploads
 from ui.receipt_images import receipt_display_image
-from ui.run_choice import damaged_checkpoint_note, loaded_run, run_display_name, run_picker, runs_with_checkpoints
+from ui.run_choice import loaded_run, run_display_name, run_picker, saved_runs
 from ui.shared import NO_VALUE, PDF_NOTE, UPLOAD_TYPES, figure_and_tables, require_router, user_errors, workspace
 
 OVERLAYS = {"labels": (), "OCR confidence": (OCR_LAYER,), "model confidence": (MODEL_LAYER,),
@@ -36,8 +36,8 @@ RESULTS_KEY = "predict_results"  # (cache key, [(receipt name, document, display
 require_router()
 st.title("Predict")
 ws = workspace()
-runs = runs_with_checkpoints()
-damaged = damaged_checkpoint_note()
+saved = saved_runs()  # one pass over the run folders gives both
+runs, damaged = list(saved.usable), saved.damaged_note()
 if not runs:
     st.info("No trained run with a checkpoint yet: train one on the Train page first.")
     if damaged:

@@ -4,7 +4,9 @@ the name it shows, and the run's model, loaded once per checkpoint and shared by
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import streamlit as st
 
@@ -34,35 +36,42 @@ def loaded_run(run_id: str):
     return _loaded_run(str(run_dir), info.stat().st_mtime)
 
 
-def runs_with_checkpoints() -> list:
-    """Runs (newest first) whose folder holds a checkpoint that loads, as far as can be told without reading its
-    weights (``checkpoint.checkpoint_problem``), as RunRecords."""
-    return [run for run, problem in _saved_runs() if problem is None]
+@dataclass(frozen=True)
+class SavedRuns:
+    """The runs that saved a checkpoint (newest first), read in one pass over their folders: those that load, as
+    far as can be told without reading their weights (``checkpoint.checkpoint_problem``), and those left out."""
+
+    usable: tuple  # RunRecords
+    damaged: tuple[tuple[Any, str], ...]  # (RunRecord, what is wrong with its checkpoint)
+
+    def damaged_note(self) -> str | None:
+        """One line naming the runs left out because their checkpoint is damaged (a probe's Predict fell back to a
+        weaker run without a word, and offered runs that failed only once picked), else None."""
+        if not self.damaged:
+            return None
+        return ("Left out, their checkpoint is damaged (restore the folder, or delete the run on Runs): "
+                + "; ".join(f"{literal(run.id)} · {literal(run_display_name(run))} ({literal(problem)})"
+                            for run, problem in self.damaged) + ".")  # by id too: four "tiny · full" read alike
 
 
-def damaged_checkpoint_note() -> str | None:
-    """One line naming the runs left out of :func:`runs_with_checkpoints` because their checkpoint is damaged (a
-    probe's Predict fell back to a weaker run without a word, and offered runs that failed only once picked), else
-    None."""
-    damaged = [(run, problem) for run, problem in _saved_runs() if problem]
-    if not damaged:
-        return None
-    return ("Left out, their checkpoint is damaged (restore the folder, or delete the run on Runs): "
-            + "; ".join(f"{literal(run.id)} · {literal(run_display_name(run))} ({literal(problem)})"
-                        for run, problem in damaged) + ".")  # by id too: four "tiny · full" read alike (a probe)
-
-
-def _saved_runs() -> list[tuple[object, str | None]]:
-    """(run, what is wrong with its checkpoint or None) for each run that saved one, or left a damaged one."""
+def saved_runs() -> SavedRuns:
+    """Each run that saved a checkpoint, or left a damaged one, sorted into :class:`SavedRuns`."""
     from receipt_core.model.checkpoint import checkpoint_problem, has_checkpoint
 
     ws = workspace()
-    saved = []
+    usable, damaged = [], []
     for run in ws.list_runs():
         problem = checkpoint_problem(ws.runs_dir / run.id)
-        if problem is not None or has_checkpoint(ws.runs_dir / run.id):
-            saved.append((run, problem))
-    return saved
+        if problem is not None:
+            damaged.append((run, problem))
+        elif has_checkpoint(ws.runs_dir / run.id):
+            usable.append(run)
+    return SavedRuns(tuple(usable), tuple(damaged))
+
+
+def runs_with_checkpoints() -> list:
+    """Runs (newest first) whose checkpoint loads (:attr:`SavedRuns.usable`), as RunRecords."""
+    return list(saved_runs().usable)
 
 
 def vanished_run(key: str, run_ids) -> str | None:
