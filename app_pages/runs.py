@@ -130,6 +130,7 @@ with runs_tab:
             if key in st.session_state:
                 st.session_state[key] = st.session_state[key]
 
+    rows, best = [], set()  # said and left empty when a run's records cannot be summarised
     with user_errors("Summarising the runs"):
         rows = [run_summary(ws, run) for run in runs]
         best = clear_best_runs(rows)

@@ -423,3 +423,51 @@ def test_one_damaged_run_record_is_named_and_leaves_every_page_usable(tmp_path, 
         assert any(bad in w.value and "is damaged" in w.value for w in at.warning), [w.value for w in at.warning]
         at.button(key=f"runs_delete_damaged_{bad}").click().run()
         assert ws.damaged_runs() == []
+
+
+def test_summary_cells_edited_by_hand_leave_the_workspace_readable(tmp_path, monkeypatch):
+    """A probe set one receipt's label_counts cell to '{oops': every page's sidebar and every CLI command that lists
+    datasets failed with a bare JSON error naming neither the receipt nor a fix. The cells a write recomputes
+    (label counts, word counts) read as empty when damaged; a run's tags, an event's payload and an undo's
+    history likewise never break a page."""
+    from receipt_core.training.events import EvalEvent, stored_event
+    from receipt_core.workspace.run_labels import run_labels, set_run_label
+    from tests.test_app_pages import app
+
+    def run_events_of(ws, run_id):
+        return [e for r in ws.run_events(run_id) if (e := stored_event(r.kind, r.payload)) is not None]
+
+    ws = Workspace(tmp_path / "ws")
+    word = (Word(text="TOTAL", box=(1, 1, 9, 9), field="TOTAL"),)
+    ws.save_documents("a", [Document(id="a1", width=50, height=50, words=word)])
+    ws.save_documents("b", [Document(id="b1", width=50, height=50, words=word),
+                            Document(id="b2", width=50, height=50, words=word)])
+    ws.update_word("b2", 0, OTHER)
+    run = ws.create_run("r", {"scenario": "full"})
+    set_run_label(ws, run, name="named", tags=["x"])
+    for step in (1, 2, 3):
+        event = EvalEvent(step=step, epoch=step, val_loss=1.0, task_val_losses={}, phase=0,
+                          metrics={"fields": {"micro_f1": 0.5}})
+        ws.append_run_event(run, event.kind, event.to_json())
+    with sqlite3.connect(ws.database) as conn:
+        conn.execute("UPDATE documents SET label_counts = '{oops', words = 'many' WHERE id = 'b1'")
+        conn.execute("UPDATE run_labels SET tags = '[1,' WHERE run_id = ?", (run,))
+        conn.execute("UPDATE run_events SET payload = 'null' WHERE run_id = ? AND seq = 1", (run,))
+        conn.execute("UPDATE run_events SET payload = '{\"step\": 2}' WHERE run_id = ? AND seq = 2", (run,))
+        conn.execute("UPDATE annotation_history SET before = '{'")
+    summaries = {d.name: d for d in ws.datasets()}
+    assert summaries["a"].label_counts == {"TOTAL": 1} and summaries["b"].documents == 2
+    assert summaries["b"].words == 1 and summaries["b"].label_counts == {"OTHER": 1}  # b1's cells count as none
+    assert [s.words for s in ws.list_documents("b")] == [0, 1]
+    assert ws.get_document("b1").words == word  # the receipt itself reads from its own JSON
+    assert run_labels(ws)[run].name == "named" and run_labels(ws)[run].tags == ()
+    assert [e.payload["step"] for e in ws.run_events(run)] == [2, 3]  # not an object: left out
+    assert [e.step for e in run_events_of(ws, run)] == [3]  # not an event: left out
+    with pytest.raises(WorkspaceError, match="the history of the last change on 'b2' is damaged"):
+        ws.undo("b2")
+    assert ws.get_document("b2").words[0].field == OTHER  # nothing undone
+    monkeypatch.setenv("RECEIPT_STUDIO_HOME", str(ws.home))
+    for page in ("home", "data", "train", "runs", "annotate", "predict"):
+        at = app(page)
+        assert not at.exception and not at.error, (page, [e.value for e in [*at.exception, *at.error]])
+

@@ -26,7 +26,7 @@ from typing import Iterable, Protocol, Sequence
 
 from ..datasets.splits import split_documents
 from .config import PHASED_SECONDS_PER_RECEIPT_EPOCH
-from .events import Event, FinishedEvent, PhaseEvent, ProgressEvent, event_from_json
+from .events import Event, FinishedEvent, PhaseEvent, ProgressEvent, stored_event
 from .runs import RUN_KIND
 
 MAX_RUNS_USED = 3
@@ -184,7 +184,8 @@ def measured_costs(source: _RunSource, plan: PlannedRun) -> list[MeasuredCost]:
         if not matches(run.config, plan):
             continue
         records = source.run_events(run.id, kinds=[PhaseEvent.kind, ProgressEvent.kind, FinishedEvent.kind])
-        cost = measured_cost(run.id, (event_from_json(r.kind, r.payload) for r in records),
+        events = (event for r in records if (event := stored_event(r.kind, r.payload)) is not None)
+        cost = measured_cost(run.id, events,
                              int(run.config.get("train_documents") or 0), startup_seconds(run.created_at, records))
         if cost is not None:
             costs.append(cost)

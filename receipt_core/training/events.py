@@ -7,6 +7,7 @@ them back as objects (``event_from_json``) and dispatch on their class.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 from dataclasses import dataclass
 from typing import Any, ClassVar, Mapping
@@ -148,6 +149,16 @@ def event_from_json(kind: str, payload: Mapping[str, Any]) -> Event:
         if isinstance(values.get(f.name), list) and "tuple" in str(f.type):
             values[f.name] = tuple(values[f.name])
     return cls(**values)
+
+
+def stored_event(kind: str, payload: Mapping[str, Any]) -> Event | None:
+    """:func:`event_from_json` of an event read back from the workspace, or None (logged) when the stored row does
+    not make one: the database edited by hand, where one such row broke the run's charts and the Runs table."""
+    try:
+        return event_from_json(kind, payload)
+    except (TypeError, ValueError) as error:
+        logging.getLogger(__name__).warning("a stored %r event does not read back (%s); left out", kind, error)
+        return None
 
 
 # --- reading events ---------------------------------------------------------------------------------------

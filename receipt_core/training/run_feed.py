@@ -15,7 +15,7 @@ from typing import Any, Iterable, Mapping, Protocol
 import pandas as pd
 
 from .events import (EvalEvent, Event, FailedEvent, FinishedEvent, PhaseEvent, PredictionEvent, ProgressEvent,
-                     StatusEvent, StepEvent, event_from_json, flatten_metrics, run_status)
+                     StatusEvent, StepEvent, flatten_metrics, run_status, stored_event)
 from .run_status import RunClock, RunTiming
 
 CURVE_COLUMNS = ("step", "epoch", "wall_s", "series", "value")
@@ -77,7 +77,8 @@ class RunFeed:
         """Fold in the events stored since the last poll; returns how many arrived."""
         stored = source.run_events(self.run_id, after_seq=self.last_seq)
         for record in stored:
-            self.add(event_from_json(record.kind, record.payload), record.created_at)
+            if (event := stored_event(record.kind, record.payload)) is not None:
+                self.add(event, record.created_at)
             self.last_seq = max(self.last_seq, record.seq)
         return len(stored)
 

@@ -13,7 +13,7 @@ from typing import Any, Mapping, Protocol, Sequence
 from ..datasets.splits import MIN_EVAL_RECEIPTS
 from ..evaluation.noise import clear_winner, one_item
 from .events import (EvalEvent, FinishedEvent, HEADLINE_METRICS, ITEMS_SCORED, PhaseEvent, ProgressEvent, StepEvent,
-                     event_from_json, flatten_metrics, headline)
+                     flatten_metrics, headline, stored_event)
 from .run_documents import eval_ids, train_ids
 
 BEST_BY = ("fields.micro_f1", "quantity.item_accuracy")  # what "best run" weighs, as the study's best row does
@@ -26,7 +26,8 @@ class _EventSource(Protocol):  # receipt_core.workspace.store.Workspace
 
 
 def _events(source: _EventSource, run_id: str, kinds: list[str]) -> list:
-    return [event_from_json(record.kind, record.payload) for record in source.run_events(run_id, kinds=kinds)]
+    return [event for record in source.run_events(run_id, kinds=kinds)
+            if (event := stored_event(record.kind, record.payload)) is not None]
 
 
 OWN_TRAINING = "scored on its training receipts"  # a Runs table column

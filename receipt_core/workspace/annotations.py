@@ -241,38 +241,45 @@ class AnnotationStore(Database):
             entries = conn.execute("SELECT * FROM annotation_history WHERE action = ? ORDER BY id DESC",
                                    (action,)).fetchall()
             target, kind = entries[0]["doc_id"], entries[0]["kind"]
-            summary = ""
-            row = conn.execute("SELECT dataset, json FROM documents WHERE id = ?", (target,)).fetchone()
-            if row is None:
-                raise NotFoundError(f"no document {target!r} in the workspace")
-            if kind == "review":
-                conn.execute("UPDATE documents SET reviewed = ?, updated_at = ? WHERE id = ?",
-                             (int(bool(json.loads(entries[0]["before"])["reviewed"])), time.time(), target))
-                words = 0
-            elif kind == "correct":
-                doc = stored_document(target, row["json"])
-                entry = entries[0]
-                if [word_to_json(w) for w in doc.words] != json.loads(entry["after"])["words"]:
-                    raise WorkspaceError(f"cannot undo the last correction on {target!r}: its words have changed "
-                                         "since; nothing was undone")
-                restored = [word_from_json(w, f"history of {target!r}") for w in json.loads(entry["before"])["words"]]
-                write_document(conn, doc.with_words(restored), row["dataset"])
-                words = len(restored)
-                summary = str(json.loads(entry["after"]).get("summary") or "")
-            else:
-                doc = stored_document(target, row["json"])
-                restored = list(doc.words)
-                for entry in entries:
-                    index = entry["word_index"]
-                    if not 0 <= index < len(restored) or word_to_json(restored[index]) != json.loads(entry["after"]):
-                        raise WorkspaceError(f"cannot undo the last {kind} on {target!r}: word {index} has changed "
-                                             f"since; nothing was undone")
-                    restored[index] = word_from_json(json.loads(entry["before"]), f"history of word {index}")
-                write_document(conn, doc.with_words(restored), row["dataset"])
-                words = len(entries)
-                if words <= 3:  # which words, so an undo of a change made in another session is recognised
-                    summary = ", ".join(f"word #{e['word_index']} {restored[e['word_index']].text!r}"
-                                        for e in entries)
+            try:
+                summary = ""
+                row = conn.execute("SELECT dataset, json FROM documents WHERE id = ?", (target,)).fetchone()
+                if row is None:
+                    raise NotFoundError(f"no document {target!r} in the workspace")
+                if kind == "review":
+                    conn.execute("UPDATE documents SET reviewed = ?, updated_at = ? WHERE id = ?",
+                                 (int(bool(json.loads(entries[0]["before"])["reviewed"])), time.time(), target))
+                    words = 0
+                elif kind == "correct":
+                    doc = stored_document(target, row["json"])
+                    entry = entries[0]
+                    if [word_to_json(w) for w in doc.words] != json.loads(entry["after"])["words"]:
+                        raise WorkspaceError(f"cannot undo the last correction on {target!r}: its words have changed "
+                                             "since; nothing was undone")
+                    restored = [word_from_json(w, f"history of {target!r}") for w in json.loads(entry["before"])["words"]]
+                    write_document(conn, doc.with_words(restored), row["dataset"])
+                    words = len(restored)
+                    summary = str(json.loads(entry["after"]).get("summary") or "")
+                else:
+                    doc = stored_document(target, row["json"])
+                    restored = list(doc.words)
+                    for entry in entries:
+                        index = entry["word_index"]
+                        if not 0 <= index < len(restored) or word_to_json(restored[index]) != json.loads(entry["after"]):
+                            raise WorkspaceError(f"cannot undo the last {kind} on {target!r}: word {index} has changed "
+                                                 f"since; nothing was undone")
+                        restored[index] = word_from_json(json.loads(entry["before"]), f"history of word {index}")
+                    write_document(conn, doc.with_words(restored), row["dataset"])
+                    words = len(entries)
+                    if words <= 3:  # which words, so an undo of a change made in another session is recognised
+                        summary = ", ".join(f"word #{e['word_index']} {restored[e['word_index']].text!r}"
+                                            for e in entries)
+            except (ValueError, KeyError, TypeError, IndexError) as error:
+                if isinstance(error, WorkspaceError):
+                    raise
+                # the history table edited by hand: a JSON error out of Undo named neither the receipt nor a fix
+                raise WorkspaceError(f"the history of the last change on {target!r} is damaged ({error}); nothing "
+                                     "was undone") from None
             conn.execute("UPDATE annotation_history SET undone = 1 WHERE action = ?", (action,))
         first = min((e["word_index"] for e in entries if e["word_index"] is not None), default=None)
         return Undone(action=action, doc_id=target, kind=kind, words=words, summary=summary,

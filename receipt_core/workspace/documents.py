@@ -78,6 +78,26 @@ _STATUS_SQL = f"CASE WHEN reviewed THEN '{DONE}' ELSE label_status END"
 _IDS_PER_QUERY = 500  # below SQLite's limit on bound parameters
 
 
+def stored_label_counts(raw) -> dict[str, int]:
+    """A row's ``label_counts`` column, a summary every write recomputes from the receipt's words; {} when it is
+    not a JSON object of counts (edited by hand). A probe set one row's cell to ``{oops``: the JSON error broke
+    every page's sidebar and every CLI command that lists datasets, naming neither the receipt nor a fix. The
+    receipt itself is read from its ``json`` column, which is checked where it is loaded."""
+    try:
+        counts = json.loads(raw) if isinstance(raw, (str, bytes)) else None
+    except ValueError:
+        counts = None
+    if not isinstance(counts, dict):
+        return {}
+    return {str(label): n for label, n in counts.items() if isinstance(n, int) and not isinstance(n, bool) and n >= 0}
+
+
+def stored_count(raw) -> int:
+    """A row's word count column (``words``, ``labelled_words``, ``suggested_words``); 0 when edited into
+    something that is not a count."""
+    return raw if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0 else 0
+
+
 class DocumentsInAnotherDatasetError(WorkspaceError):
     """Documents asked to be stored in one dataset while their ids are in another. A document belongs to one
     dataset, so storing them would move them out of it and replace their labels: nothing is stored.
@@ -263,10 +283,11 @@ class DocumentStore(Database):
         with self._read() as conn:
             rows = conn.execute(query + " ORDER BY rowid", args).fetchall()
         needle = search.strip().casefold() if search else ""
-        return [DocumentSummary(id=r["id"], dataset=r["dataset"], words=r["words"], width=r["width"],
+        return [DocumentSummary(id=r["id"], dataset=r["dataset"], words=stored_count(r["words"]), width=r["width"],
                                 height=r["height"], image_sha256=r["image_sha256"], source=r["source"],
-                                label_counts=MappingProxyType(json.loads(r["label_counts"])), status=r["status"],
-                                labelled_words=r["labelled_words"], suggested_words=r["suggested_words"])
+                                label_counts=MappingProxyType(stored_label_counts(r["label_counts"])),
+                                status=r["status"], labelled_words=stored_count(r["labelled_words"]),
+                                suggested_words=stored_count(r["suggested_words"]))
                 for r in rows if not needle or needle in r["id"].casefold() or needle in r["source"].casefold()]
 
     def status_counts(self, dataset: str | None = None) -> dict[str, int]:
@@ -337,10 +358,10 @@ class DocumentStore(Database):
         summaries: dict[str, tuple[int, int, dict[str, int], dict[str, int]]] = {}
         for row in rows:
             documents, words, counts, statuses = summaries.get(row["dataset"], (0, 0, {}, dict.fromkeys(STATUSES, 0)))
-            for label, n in json.loads(row["label_counts"]).items():
+            for label, n in stored_label_counts(row["label_counts"]).items():
                 counts[label] = counts.get(label, 0) + n
             statuses[row["status"]] = statuses.get(row["status"], 0) + 1
-            summaries[row["dataset"]] = (documents + 1, words + row["words"], counts, statuses)
+            summaries[row["dataset"]] = (documents + 1, words + stored_count(row["words"]), counts, statuses)
         return [DatasetSummary(name=name, documents=d, words=w, label_counts=MappingProxyType(dict(sorted(c.items()))),
                                status_counts=MappingProxyType(s))
                 for name, (d, w, c, s) in sorted(summaries.items())]

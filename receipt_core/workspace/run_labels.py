@@ -127,4 +127,12 @@ def distinct_labels(names: Mapping[str, str]) -> dict[str, str]:
 
 
 def _label(row) -> RunLabel:
-    return RunLabel(run_id=row["run_id"], name=row["name"], tags=tuple(json.loads(row["tags"])), notes=row["notes"])
+    """A stored label; a cell edited by hand into something else reads as no name, tags or notes (a damaged tags
+    cell broke every run picker, which all show the runs' names)."""
+    try:
+        tags = json.loads(row["tags"]) if isinstance(row["tags"], str) else None
+    except ValueError:
+        tags = None
+    return RunLabel(run_id=row["run_id"], name=row["name"] if isinstance(row["name"], str) else "",
+                    tags=tuple(tag for tag in tags if isinstance(tag, str)) if isinstance(tags, list) else (),
+                    notes=row["notes"] if isinstance(row["notes"], str) else "")

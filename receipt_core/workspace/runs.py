@@ -108,9 +108,10 @@ class RunStore(Database):
             args += kinds
         with self._read() as conn:
             rows = conn.execute(query + " ORDER BY seq", args).fetchall()
-        return [RunEvent(run_id=r["run_id"], seq=r["seq"], kind=r["kind"],
-                         payload=MappingProxyType(json.loads(r["payload"])), created_at=r["created_at"])
-                for r in rows]
+        # an event whose payload was edited into something else is left out: one such row broke the run's charts
+        return [RunEvent(run_id=r["run_id"], seq=r["seq"], kind=r["kind"], payload=MappingProxyType(payload),
+                         created_at=r["created_at"])
+                for r in rows if (payload := _event_payload(r["payload"])) is not None]
 
     def drop_run_events_after(self, run_id: str, step: int) -> int:
         """Delete a run's events that carry a ``step`` greater than ``step``; returns how many.
@@ -248,6 +249,15 @@ def _run_record(row: sqlite3.Row) -> RunRecord:
                      summary=MappingProxyType(_stored_object(row, "summary")),
                      created_at=row["created_at"], updated_at=row["updated_at"], pid=row["pid"],
                      process_started=row["process_started"])
+
+
+def _event_payload(raw) -> dict | None:
+    """An event row's payload, or None when it is not a JSON object (the database edited by hand)."""
+    try:
+        payload = json.loads(raw) if isinstance(raw, (str, bytes)) else None
+    except ValueError:
+        return None
+    return payload if isinstance(payload, dict) else None
 
 
 def _stored_object(row: sqlite3.Row, column: str) -> dict:
