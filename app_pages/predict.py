@@ -21,13 +21,15 @@ from receipt_core.training.events import METRIC_LABELS
 from receipt_core.training.run_documents import train_ids, trained_on_photos
 from receipt_core.training.run_summary import last_evaluation
 from receipt_core.wording import counted
-from receipt_core.workspace.documents import receipt_title
+from receipt_core.workspace.database import NotFoundError
+from receipt_core.workspace.documents import DamagedDocumentError, receipt_title
 from ui.dataset_choice import current_dataset
 from ui.literal import literal, plain
 from ui.predict_uploads import read_uploads
 from ui.receipt_images import receipt_display_image
 from ui.run_choice import loaded_run, run_display_name, run_picker, saved_runs
-from ui.shared import NO_VALUE, PDF_NOTE, UPLOAD_TYPES, figure_and_tables, require_router, user_errors, workspace
+from ui.shared import (NO_VALUE, PDF_NOTE, UPLOAD_TYPES, figure_and_tables, friendly, require_router, user_errors,
+                       workspace)
 
 OVERLAYS = {"labels": (), "OCR confidence": (OCR_LAYER,), "model confidence": (MODEL_LAYER,),
             "both": (OCR_LAYER, MODEL_LAYER)}
@@ -105,7 +107,11 @@ else:
     else:
         doc_id = st.selectbox(f"Receipt from {literal(dataset)}", ids, key="predict_doc",
                               format_func=lambda i: plain(titles.get(i, i)))
-        doc = ws.get_document(doc_id)
+        try:
+            doc = ws.get_document(doc_id)
+        except (DamagedDocumentError, NotFoundError) as error:  # named; the picker stays, for another receipt
+            st.error(literal(friendly(error)))
+            st.stop()
         inputs.append((doc_id, doc, receipt_display_image(ws, doc)))
         if doc_id in train_ids(run.config):  # a walkthrough read 0.99 confidences off a receipt it had trained on
             st.info("The run trained on this receipt: what it predicts here shows what it learned, not how it does "

@@ -428,6 +428,26 @@ def test_predict_shows_validation_confidence_and_downloads_a_batch(demo_env, tra
     set_run_label(demo_env, trained_run, name="")
 
 
+def test_predict_names_a_damaged_receipt_and_keeps_its_picker(demo_env, trained_run):
+    """A probe: Predict died with Streamlit's redacted error on a receipt whose row no longer reads, and, that
+    receipt being the picker's first, no other receipt of the dataset could be reached."""
+    import sqlite3
+
+    word = (Word(text="TOTAL", box=(1, 1, 9, 9), field="TOTAL"),)
+    demo_env.save_documents("damaged", [Document(id=f"dmg{i}", width=50, height=50, words=word) for i in range(2)])
+    try:
+        with sqlite3.connect(demo_env.database) as conn:
+            conn.execute("UPDATE documents SET json = '[]' WHERE id = 'dmg0'")
+        at = app("predict", dataset="damaged")
+        at.selectbox(key="predict_run").set_value(trained_run).run()
+        at.radio(key="predict_source").set_value("A receipt from the workspace").run()
+        assert not at.exception
+        assert any("receipt 'dmg0'" in e.value and "is damaged" in e.value for e in at.error), at.error
+        at.selectbox(key="predict_doc").set_value("dmg1").run()
+        no_errors(at)
+    finally:
+        demo_env.delete_dataset("damaged")
+
 def test_predict_batch_downloads_hold_every_receipt():
     from receipt_core.evaluation.confidence import items_table
 
