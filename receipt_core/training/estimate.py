@@ -132,8 +132,8 @@ def planned_train_receipts(summaries: Sequence, eval_summaries: Sequence | None,
 
 def measured_cost(run_id: str, events: Iterable[Event], train_receipts: int,
                   startup_s: float | None = None) -> MeasuredCost | None:
-    """One run's seconds and receipt-epochs from its progress and finished events, or None when it made no step;
-    the part after its first epoch apart (see the module's docstring)."""
+    """One run's seconds and receipt-epochs from its progress and finished events, or None when it did not complete
+    its first epoch; the part after its first epoch apart (see the module's docstring)."""
     steps_per_epoch, step, seconds = None, 0, 0.0
     first_end: tuple[int, float] | None = None  # (step, elapsed) at the second epoch's first step
     for event in events:
@@ -146,6 +146,11 @@ def measured_cost(run_id: str, events: Iterable[Event], train_receipts: int,
         elif isinstance(event, FinishedEvent):
             step, seconds = event.step, event.elapsed_s
     if not steps_per_epoch or step <= 0 or seconds <= 0 or train_receipts <= 0:
+        return None
+    if step < steps_per_epoch:
+        # ended inside its first epoch: its time is mostly what any run pays once (a frozen backbone's cache fill,
+        # the closing evaluation and save), and spread over a fraction of an epoch it put a 20-epoch run at 178 min
+        # where 2 min was right (a walkthrough, after a race of 5-second runs that made one step each)
         return None
     later_steps, later_seconds = 0, 0.0
     if first_end and step > first_end[0] and seconds > first_end[1]:  # the second epoch's first step at their mean
@@ -176,7 +181,7 @@ def matches(config, plan: PlannedRun) -> bool:
 
 
 def measured_costs(source: _RunSource, plan: PlannedRun) -> list[MeasuredCost]:
-    """The costs of the most recent runs like ``plan`` that made a step (at most MAX_RUNS_USED)."""
+    """The costs of the most recent runs like ``plan`` that completed an epoch (at most MAX_RUNS_USED)."""
     costs: list[MeasuredCost] = []
     for run in source.list_runs():  # newest first
         if len(costs) == MAX_RUNS_USED:
