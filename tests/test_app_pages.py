@@ -946,6 +946,8 @@ def test_the_train_and_race_forms_keep_their_settings_across_a_visit_to_another_
     at.number_input(key="train_seed").set_value(7).run()
     at.switch_page("app_pages/race.py").run()
     at.number_input(key="race_seconds").set_value(45).run()
+    # under a minute with MiniLM: said before Start (a walkthrough's 5-second race made one step a run)
+    assert any("Under 60 s a" in c.value and "a step or two" in c.value for c in at.caption)
     for page in ("home", "runs", "train"):
         at.switch_page(f"app_pages/{page}.py").run()
         no_errors(at)

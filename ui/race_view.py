@@ -40,6 +40,7 @@ from ui.shared import NO_DATA, NO_VALUE, field_row, friendly, user_errors, works
 RACE_CHART_WIDTH = 400
 SHOWN_KEY = "race_shown"  # the race the board shows (its name); the newest when unset
 FEED_KEY = "race_feed"
+SHORT_RACE_S = 60  # below this a MiniLM run on a few hundred receipts makes a step or two on 2 cores
 STATUS_ICONS = {"running": ":green[:material/play_circle:]", "finished": ":green[:material/check_circle:]",
                 "stopped": ":material/stop_circle:", "failed": ":red[:material/error:]",
                 "interrupted": ":orange[:material/warning:]"}
@@ -114,6 +115,11 @@ def race_form(datasets: list[str]) -> None:
              "more for MiniLM on a few hundred receipts on 2 cores) to see it pull ahead")
     seed = settings_columns[1].number_input("Seed", 0, 1_000_000, defaults.seed,
                                             persist_state="session", key="race_seed")
+    if seconds < SHORT_RACE_S and backbone != "tiny":
+        # a walkthrough raced at 5 s: each run made one step, scored 0.07 and took 21-27 s, with no word before
+        settings_columns[0].caption(f":material/warning: Under {SHORT_RACE_S} s a {literal(backbone)} run gets a step "
+                                    "or two on 2 cores: the scores will mean little, and each run takes tens of "
+                                    "seconds more for its set-up and closing evaluation.")
     name = settings_columns[2].text_input("Name (a folder under the studies folder)",
                                           persist_state="session", key="race_name",
                                           placeholder="race-<date>-<time>")
