@@ -20,8 +20,8 @@ from receipt_core.training.events import HEADLINE_METRICS, METRIC_LABELS
 from receipt_core.training.run_feed import CURVE_COLUMNS, RunFeed
 from receipt_core.training.run_documents import missing_run_documents, started_on_command_line, train_ids
 from receipt_core.training.run_settings import defaults_title, settings_diff
-from receipt_core.training.run_summary import (BUDGET_CUT, OWN_TRAINING, clear_best_runs, run_metrics_rows,
-                                               run_summary)
+from receipt_core.training.run_summary import (BEST_BY, BUDGET_CUT, OWN_TRAINING, SAVED, clear_best_runs,
+                                               run_metrics_rows, run_summary)
 from receipt_core.training.slot import JobBusyError
 from receipt_core.study.table import TABLE_NOTE
 from receipt_core.workspace.run_labels import (MAX_NAME, MAX_NOTES, display_name, distinct_labels, run_labels,
@@ -47,7 +47,8 @@ RUN_COLORS_KEY = "runs_colors"  # run id -> its colour in the overlaid charts, k
 RUN_PICKERS = ("runs_compare", "runs_one", "runs_against")
 DELETED_HERE_KEY = "runs_deleted_here"  # the run this session's Delete button took away (said by its toast)
 # status beside the name: a failed run was a row of "—" whose reason sat off a 1366-pixel screen (a walkthrough)
-RUN_COLUMNS = ["best", "name", "status", *[f"best {m}" for m in HEADLINE_METRICS], "eval receipts", OWN_TRAINING,
+RUN_COLUMNS = ["best", "name", "status", *[f"best {m}" for m in HEADLINE_METRICS], *[f"{SAVED} {m}" for m in BEST_BY],
+               "eval receipts", OWN_TRAINING,
                "scenario", "tags",
                "trainable parameters", "wall time (s)", "steps", "backbone", "run"]
 
@@ -158,6 +159,11 @@ with runs_tab:
                                                                        "evaluations, each metric on its own (Predict "
                                                                        "shows the last checkpoint's)")
                             for m in HEADLINE_METRICS},
+                         **{f"{SAVED} {m}": st.column_config.NumberColumn(
+                             f"saved model's {METRIC_LABELS[m]}", format="%.3f", width=175,
+                             help=f"{m} of the run's last evaluation: the model it saved, which Train, Predict and "
+                                  "the race report show")
+                            for m in BEST_BY},
                          "eval receipts": st.column_config.NumberColumn(
                              "eval receipts", width=100, help="Receipts the run was evaluated on: scores on "
                              "different receipts are not compared for ★"),

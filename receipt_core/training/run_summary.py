@@ -17,6 +17,7 @@ from .events import (EvalEvent, FinishedEvent, HEADLINE_METRICS, ITEMS_SCORED, P
 from .run_documents import eval_ids, train_ids
 
 BEST_BY = ("fields.micro_f1", "quantity.item_accuracy")  # what "best run" weighs, as the study's best row does
+SAVED = "saved"  # "saved <metric>": the last evaluation's score, the model the run saved
 BUDGET_CUT = "finished (time budget)"  # a run its time budget ended before its planned epochs
 EVAL_ITEMS = "eval items"  # its evaluation's item count: one item is the smallest item-accuracy difference
 
@@ -48,6 +49,7 @@ def run_summary(source: _EventSource, run) -> dict[str, Any]:
                            "trainable parameters": None, "total parameters": None, "wall time (s)": None,
                            "steps": None, EVAL_ITEMS: None}
     best: dict[str, float] = {}
+    last: dict[str, float] = {}  # the last evaluation's: the model the run saved, which Train and Predict show
     for event in _events(source, run.id, [PhaseEvent.kind, EvalEvent.kind, ProgressEvent.kind, FinishedEvent.kind]):
         if isinstance(event, PhaseEvent):
             row["trainable parameters"] = max(row["trainable parameters"] or 0, event.trainable_parameters or 0)
@@ -55,6 +57,7 @@ def run_summary(source: _EventSource, run) -> dict[str, Any]:
         elif isinstance(event, EvalEvent):
             metrics = flatten_metrics(event.metrics)
             row[EVAL_ITEMS] = metrics.get(ITEMS_SCORED, row[EVAL_ITEMS])
+            last = {name: metrics[name] for name in BEST_BY if name in metrics}
             for name in HEADLINE_METRICS:
                 if name in metrics:
                     best[name] = max(best.get(name, float("-inf")), metrics[name])
@@ -64,6 +67,8 @@ def run_summary(source: _EventSource, run) -> dict[str, Any]:
             if isinstance(event, FinishedEvent):
                 row["status"] = ended_status(run.status, event.reason)
     row.update({f"best {name}": best.get(name) for name in HEADLINE_METRICS})
+    # beside the best: a walkthrough read item accuracy 0.987 on Runs and 0.973 for the same run on Train and Predict
+    row.update({f"{SAVED} {name}": last.get(name) for name in BEST_BY})
     return row
 
 
