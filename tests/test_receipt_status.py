@@ -187,3 +187,18 @@ def test_a_done_warning_names_pending_suggestions_or_a_mostly_unlabelled_receipt
 
 def _doc(words) -> Document:
     return Document(id="r", width=10, height=10, words=tuple(words))
+
+
+def test_a_receipts_title_keeps_an_uploads_whole_name_and_drops_only_a_name_the_id_holds():
+    """A probe: ``c.png`` vanished from the pickers because ``c`` occurs in a hex id, and an upload named
+    ``[click](https://evil.example) **bold**.png`` was cut at its ``/``. An import's source is still a path."""
+    from receipt_core.workspace.documents import receipt_title
+
+    assert receipt_title("ocr-5a16f113371a", "c.png") == "c.png · ocr-5a16f113371a"
+    assert receipt_title("ocr-5a16f113371a", "a\\b\\c.png") == "a\\b\\c.png · ocr-5a16f113371a"
+    hostile = "[click](https://evil.example) **bold**.png"
+    assert receipt_title("ocr-1", hostile) == f"{hostile} · ocr-1"
+    assert receipt_title("cord-sample-receipt_00001", "cord:json/receipt_00001.json") == "cord-sample-receipt_00001"
+    assert receipt_title("wildreceipt-845be0", "wildreceipt:image_files/Image_12/845be0.jpeg") == "wildreceipt-845be0"
+    assert receipt_title("x", "cord:json/receipt_00002.json") == "receipt_00002.json · x"
+    assert receipt_title("ocr-1", "") == receipt_title("ocr-1", None) == "ocr-1"

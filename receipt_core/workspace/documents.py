@@ -58,12 +58,23 @@ class DocumentSummary:
 def receipt_title(doc_id: str, source: str | None) -> str:
     """How every page names a receipt: the source's file name (an upload's) and the id, or the id alone when the
     file name is in it. The whole source went first: a 280-pixel picker showed "cord:json/receipt_00000.json ·
-    cord-sam" and "wildreceipt:image_files/Image_28/14/3…", never the id (a walkthrough)."""
-    path = re.sub(r"^(cord|wildreceipt|label-studio|native):", "", source or "").replace("\\", "/")
-    name = PurePosixPath(path).name
-    if not name or name == doc_id or PurePosixPath(name).stem in doc_id:
+    cord-sam" and "wildreceipt:image_files/Image_28/14/3…", never the id (a walkthrough).
+
+    An import's source is a path (``cord:json/receipt_00000.json``): its last part is the name. An upload's is the
+    name the browser sent, shown whole: a probe's ``[x](https://e) **b**.png`` was cut at its ``/`` to
+    ``e) **b**.png``. The name is left out only when it is a whole part of the id (``receipt_00000`` of
+    ``cord-sample-receipt_00000``): a test for any substring hid ``c.png`` because ``c`` occurs in a hex id."""
+    source = source or ""
+    imported = _IMPORTED_SOURCE.match(source)
+    name = PurePosixPath(source[imported.end():].replace("\\", "/")).name if imported else source.strip()
+    stem = PurePosixPath(name).stem if imported else name.rsplit(".", 1)[0]
+    whole_part = rf"(?<![0-9A-Za-z]){re.escape(stem)}(?![0-9A-Za-z])"
+    if not name or name == doc_id or not stem or re.search(whole_part, doc_id):
         return doc_id
     return f"{name} · {doc_id}"
+
+
+_IMPORTED_SOURCE = re.compile(r"^(cord|wildreceipt|label-studio|native):")
 
 
 @dataclass(frozen=True)
