@@ -112,6 +112,25 @@ def test_cache_hit_returns_the_identical_document_quickly(tmp_path):
     assert len([r for r in ocr_many(items, workers=1, cache=cache) if r.document]) == 2  # bad entry = miss
 
 
+def test_a_cache_or_image_folder_that_cannot_be_written_is_said_or_skipped(tmp_path, monkeypatch):
+    """A probe made the OCR cache folder immutable: the upload failed after its OCR had finished, with a raw errno
+    line. The cache only saves a later re-OCR, so its write is skipped; an images folder that cannot be written
+    is named with what to do."""
+    import receipt_core.workspace.documents
+    from receipt_core.workspace.store import Workspace, WorkspaceError
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(OcrCache, "put", refuse)
+    results = ocr_many([("a.png", _small_receipt_png())], workers=1, cache=OcrCache(tmp_path / "ocr-cache"))
+    assert results[0].error is None and results[0].document.words
+    monkeypatch.setattr(receipt_core.workspace.documents, "atomic_write", refuse)
+    ws = Workspace(tmp_path / "ws")
+    with pytest.raises(WorkspaceError, match=r"cannot store the image in .*images: Operation not permitted; check "
+                                             "that the workspace folder can be written"):
+        ws.put_image(_small_receipt_png(), ".png")
+
 def test_a_bad_image_in_a_parallel_batch_gets_its_own_error():
     items = [("good.png", _small_receipt_png()), ("empty.jpg", b""), ("notes.png", b"just text"),
              ("tiny.png", _png(Image.new("L", (1, 1), 0)))]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import re
 import signal
@@ -314,7 +315,12 @@ def _collect(outcomes, documents, errors, cache, settings, progress, done, total
             document = Document.from_json(doc_json)
             documents[index] = document
             if cache is not None:
-                cache.put(document, settings)
+                try:
+                    cache.put(document, settings)
+                except OSError as cache_error:  # the cache only saves a later re-OCR: a probe's read-only cache
+                    # folder failed a whole upload after its OCR had finished, with a raw errno line
+                    logging.getLogger(__name__).warning("OCR cache not written (%s); the result is used anyway",
+                                                        cache_error)
         errors[index] = error
         done += 1
         if progress:

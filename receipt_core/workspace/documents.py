@@ -165,7 +165,11 @@ class DocumentStore(Database):
             with contextlib.suppress(FileNotFoundError):  # pruned just now: the file is written again below
                 os.utime(existing)  # young again: a prune running before its document is saved leaves it
                 return sha
-        atomic_write(self.images_dir / f"{sha}{suffix}", data)
+        try:
+            atomic_write(self.images_dir / f"{sha}{suffix}", data)
+        except OSError as error:  # a probe's read-only images folder: "[Errno 1] Operation not permitted: '…tmp'"
+            raise WorkspaceError(f"cannot store the image in {self.images_dir}: {error.strerror or error}; check "
+                                 "that the workspace folder can be written") from None
         return sha
 
     def image_path(self, sha: str) -> Path | None:
