@@ -219,6 +219,25 @@ def test_a_float_image_with_nan_pixels_reads_them_as_paper_without_a_warning():
         assert load_image(nothing, "blank.tif").image.getpixel((5, 5)) == 255
 
 
+def test_a_16_bit_image_is_scaled_to_8_bits_a_strip_at_a_time():
+    """A probe's 92 KB 16-bit PNG of 6300 x 6300 pixels took 1.1 GB to read (whole float64 copies). The scale is
+    the same (65535 is white, 0 black) and the memory the pixels once plus the 8-bit result."""
+    import tracemalloc
+
+    values = np.zeros((2000, 2000), dtype=np.uint16)
+    values[:, 1000:] = 65535
+    values[1500:, :] = 257 * 100
+    data = _encode(Image.fromarray(values), "PNG")
+    tracemalloc.start()
+    try:
+        loaded = load_image(data, "deep.png")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert loaded.image.mode == "L"
+    assert [loaded.image.getpixel(xy) for xy in ((5, 5), (1500, 5), (5, 1800))] == [0, 255, 100]
+    assert peak < 4 * values.nbytes, f"{peak / 1e6:.0f} MB for {values.nbytes / 1e6:.0f} MB of pixels"
+
 def test_a_png_whose_metadata_is_over_the_readers_limit_is_not_called_damaged():
     """A probe's valid PNG with a zTXt chunk expanding to 50 MB was "probably damaged, upload it again", which
     cannot help: the message names the metadata and how to drop it."""
