@@ -359,6 +359,22 @@ def test_a_bad_prediction_costs_its_suggestion_not_the_persons_annotation(tmp_pa
                for p in report.problems), report.problems
 
 
+def test_a_bad_typed_count_or_a_megabyte_word_costs_itself_not_the_receipt(tmp_path):
+    """A probe: an annotation's QUANTITY number of -5 skipped the whole task, and so did one 1,000,000-character
+    word, while a CORD count printed "-2" only lost its value. The typed value and the word go, each said."""
+    annotation = [*_ls_region("n", 10, "Tea", "ITEM_NAME"), *_ls_region("q", 50, "2", "QUANTITY"),
+                  {"id": "q", "type": "number", "from_name": "quantity", "value": {"number": -5}},
+                  *_ls_region("h", 90, "A" * 1_000_000, "OTHER")]
+    report = _ls_import(tmp_path, [{"id": 21, "data": {}, "annotations": [{"result": annotation}]}])
+    [doc] = report.documents
+    assert [(w.text, w.annotation_label, w.quantity_value) for w in doc.words] == [
+        ("Tea", "ITEM_NAME", None), ("2", "QUANTITY", 2.0)]  # as its text prints
+    assert any("region q: quantity is -5; a quantity is not negative; the typed value was dropped, the word stays "
+               "a quantity" in p for p in report.problems), report.problems
+    assert any("1 word over the limit of 500 characters for one word left out (word 2: 1,000,000 characters)" in p
+               for p in report.problems), report.problems
+    assert report.skipped == 0
+
 def test_a_label_studio_word_is_counted_once_against_the_word_limit(tmp_path):
     """This app's own export of a 4,116-word receipt did not import again: each word is 4–5 results (rectangle,
     transcription, label, numbers), and the limit counted results ("20,578 words")."""

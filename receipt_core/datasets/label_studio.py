@@ -285,13 +285,21 @@ def _word(rid: str, region: Mapping[str, Any], group: int | None, labelled: bool
     score = meta.get("label_score") if source == "model" else None
     score = float(score) if isinstance(score, (int, float)) and not isinstance(score, bool) and 0 <= score <= 1 \
         else None
-    value = _quantity(region.get(QUANTITY_TAG), region["text"]) if label == QUANTITY else None
+    value = None
     if label == QUANTITY:
-        note_no_count(f"region {rid}", region["text"], value, notes)
+        try:
+            value = _quantity(region.get(QUANTITY_TAG), region["text"])
+        except RecordError as error:  # dropped, said: the word stays a quantity (a probe's -5 had cost the receipt)
+            notes.append(f"region {rid}: {error}; the typed value was dropped, the word stays a quantity (counted as "
+                         "its text prints, if it prints a count)")
+        else:
+            note_no_count(f"region {rid}", region["text"], value, notes)
     return word.with_annotation(label, value, source=source, run=run, score=score)
 
 
 def _quantity(value: Any, text: str) -> float | None:
+    """The count typed in Label Studio's Number field, else the one the word's text prints; RecordError for a
+    typed value that is no count."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return quantity_number(value, "quantity")
     return parse_quantity(text)
