@@ -48,6 +48,23 @@ def test_import_cord_prints_counts_and_problems(shared_data, workspace_home, cap
     assert "already in dataset 'dev'" in capsys.readouterr().err
 
 
+def test_import_says_how_to_see_every_problem(tmp_path, workspace_home, capsys):
+    """A probe read "56 problems (see stderr)" over 20 of them, with no way to the other 36."""
+    from receipt_core.cli.data_commands import MAX_PROBLEMS_SHOWN
+
+    folder = tmp_path / "native"
+    folder.mkdir()
+    for i in range(MAX_PROBLEMS_SHOWN + 5):
+        (folder / f"bad{i:02}.json").write_text("{")
+    (folder / "good.json").write_text(json.dumps({"id": "good", "width": 10, "height": 10, "words": []}))
+    assert main(["import", "--format", "native", str(folder)]) == 0
+    err = capsys.readouterr().err
+    assert err.count("problem: bad") == MAX_PROBLEMS_SHOWN
+    assert "problem: … and 5 more (--all-problems prints them all)" in err
+    assert main(["import", "--format", "native", str(folder), "--all-problems"]) == 0
+    err = capsys.readouterr().err
+    assert err.count("problem: bad") == MAX_PROBLEMS_SHOWN + 5 and "more" not in err
+
 def test_user_errors_are_one_line_with_exit_code_2(tmp_path, workspace_home, capsys):
     cases = [
         (["import", "--format", "cord", str(tmp_path / "nowhere")], "does not exist"),

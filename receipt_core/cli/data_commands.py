@@ -60,6 +60,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="store the OCR words of each receipt's image instead of its gold segments, each word "
                           "labelled from the gold segment its box centre falls in (training data that looks like "
                           "what the model reads at test time; RECEIPT_OCR settings, cached in <workspace>/ocr-cache)")
+    imp.add_argument("--all-problems", action="store_true",
+                     help=f"print every problem found in the records (default: the first {MAX_PROBLEMS_SHOWN})")
     add_workspace_argument(imp, help=WORKSPACE_FOLDER_HELP)
     imp.set_defaults(handler=run_import)
 
@@ -143,18 +145,18 @@ def run_import(args: argparse.Namespace) -> int:
     if args.from_images:
         report = _ocr_projected(report, args.path, fmt, workspace)
     if not report.documents:
-        _print_problems(report.problems)
+        _print_problems(report.problems, args.all_problems)
         raise CommandError(f"nothing imported from {args.path}: no usable {fmt} documents "
                            f"({counted(len(report.problems), 'problem')} above)")
     replaced = len(workspace.datasets_of(doc.id for doc in report.documents))  # of this dataset, or refused below
     try:
         stored = import_into_workspace(workspace, dataset, report)
     except Exception:
-        _print_problems(report.problems)  # what was wrong with the records, then why nothing was stored
+        _print_problems(report.problems, args.all_problems)  # the records, then why none was stored
         raise
     # after storing: an image the import lacks but the workspace holds is no problem any more, and images refused or
     # noted while storing are added
-    _print_problems(stored.problems)
+    _print_problems(stored.problems, args.all_problems)
     words = sum(len(doc.words) for doc in stored.documents)
     print(f"imported {counted(len(stored.documents), 'document')} ({counted(words, 'word')}, "
           f"{len(stored.images)} with images) into "
@@ -180,7 +182,7 @@ def _import_zip(args: argparse.Namespace) -> int:
         result = import_zip(workspace, args.path, args.path.name, args.format, args.dataset or "")
     except ZipImportError as error:
         raise CommandError(str(error)) from None
-    _print_problems(result.problems)
+    _print_problems(result.problems, args.all_problems)
     print(f"imported {counted(result.documents, 'document')} ({result.images} with images) from {args.path} "
           f"({result.format}) into dataset {result.dataset!r} of {workspace.home}")
     return 0
@@ -218,11 +220,14 @@ def run_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_problems(problems) -> None:
-    for problem in problems[:MAX_PROBLEMS_SHOWN]:
+def _print_problems(problems, every: bool = False) -> None:
+    """The records' problems on stderr: the first MAX_PROBLEMS_SHOWN, and how to see the rest (a probe read "56
+    problems (see stderr)" over 20 of them, with no way to the other 36), or all with ``--all-problems``."""
+    shown = problems if every else problems[:MAX_PROBLEMS_SHOWN]
+    for problem in shown:
         print(f"problem: {problem}", file=sys.stderr)
-    if len(problems) > MAX_PROBLEMS_SHOWN:
-        print(f"problem: … and {len(problems) - MAX_PROBLEMS_SHOWN} more", file=sys.stderr)
+    if len(problems) > len(shown):
+        print(f"problem: … and {len(problems) - len(shown)} more (--all-problems prints them all)", file=sys.stderr)
 
 
 def _lines(doc) -> list[str]:
