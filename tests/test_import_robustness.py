@@ -493,3 +493,18 @@ def test_a_file_name_with_terminal_escapes_is_printed_escaped(workspace_home, tm
     assert "problem: \\x1b[2J\\x0aproblem: fake.json: not a readable JSON file" in output
     assert "the document id 'cord-\\x1b]0;PWNED\\x07\\x1b[31mRED' holds a control character (such as a newline, tab, " \
            "NUL or escape)" in output
+
+
+def test_a_native_confidence_outside_0_to_100_and_an_empty_word_are_said(tmp_path):
+    """A probe's native file: a word of confidence 200 was stored as is, and a word with text "" kept its TOTAL
+    label, while "   " was dropped."""
+    words = [{"text": "TOTAL", "box": [1, 1, 9, 9], "confidence": 200},
+             {"text": "", "box": [10, 1, 19, 9], "field": "TOTAL"},
+             {"text": "4.00", "box": [20, 1, 29, 9], "confidence": 87.5}]
+    (tmp_path / "n.json").write_text(json.dumps({"id": "n", "width": 40, "height": 20, "words": words}))
+    report = load_dataset(tmp_path, "native")
+    [doc] = report.documents
+    assert [(w.text, w.confidence) for w in doc.words] == [("TOTAL", None), ("4.00", 87.5)]
+    assert sorted(report.problems) == [
+        "n.json: 1 word with a confidence outside 0–100 (word 0: 200) read as having none",
+        "n.json: 1 word without text dropped"]

@@ -169,13 +169,30 @@ def _clean_word_texts(doc: Document, notes: list[str]) -> Document:
             dropped += 1
             continue
         words.append(word if text == word.text else dataclasses.replace(word, text=text))
-    if not changed:
+    if not changed and not dropped:
         return doc
-    index, before, after = changed[0]
-    notes.append(f"{counted(len(changed), 'word')} held line breaks, tabs or control characters, cleaned as a "
-                 f"typed word must be (for example word {index} {before!r} → {after!r})"
-                 + (f"; {counted(dropped, 'word')} left without text dropped" if dropped else ""))
+    if changed:
+        index, before, after = changed[0]
+        notes.append(f"{counted(len(changed), 'word')} held line breaks, tabs or control characters, cleaned as a "
+                     f"typed word must be (for example word {index} {before!r} → {after!r})"
+                     + (f"; {counted(dropped, 'word')} left without text dropped" if dropped else ""))
+    else:  # an empty text was kept, with its TOTAL label, while "   " was dropped (a probe)
+        notes.append(f"{counted(dropped, 'word')} without text dropped")
     return doc.with_words(words)
+
+
+def _bounded_confidences(doc: Document, notes: list[str]) -> Document:
+    """``doc`` with each OCR confidence outside Tesseract's 0–100 read as none, said: a probe's native word of
+    confidence 200 was stored as is, which the Label Studio importer already refused."""
+    odd = [i for i, word in enumerate(doc.words) if word.confidence is not None
+           and not (math.isfinite(word.confidence) and 0 <= word.confidence <= 100)]
+    if not odd:
+        return doc
+    notes.append(f"{counted(len(odd), 'word')} with a confidence outside 0–100 (word {odd[0]}: "
+                 f"{doc.words[odd[0]].confidence:g}) read as having none")
+    cleared = set(odd)
+    return doc.with_words(dataclasses.replace(word, confidence=None) if i in cleared else word
+                          for i, word in enumerate(doc.words))
 
 
 def record_problem(error: BaseException) -> str:
@@ -192,7 +209,7 @@ def storable(doc: Document, notes: list[str]) -> Document:
     """``doc`` if it can be stored (strict JSON in UTF-8, an id without control characters or spaces at its ends,
     bounded page, word and source texts), else RecordError. Word texts are cleaned as a person's edit must be
     (line breaks and tabs become spaces, other control characters go), said in one note."""
-    doc = _bounded_meta(_clean_word_texts(doc, notes), notes)
+    doc = _bounded_meta(_bounded_confidences(_clean_word_texts(doc, notes), notes), notes)
     if not doc.id.strip() or len(doc.id) > MAX_ID_LENGTH:
         raise RecordError(f"the document id must be 1 to {MAX_ID_LENGTH} characters, got {shown(doc.id)}")
     overlong = [index for index, word in enumerate(doc.words) if len(word.text) > MAX_WORD_CHARS]
