@@ -508,3 +508,11 @@ def test_a_native_confidence_outside_0_to_100_and_an_empty_word_are_said(tmp_pat
     assert sorted(report.problems) == [
         "n.json: 1 word with a confidence outside 0–100 (word 0: 200) read as having none",
         "n.json: 1 word without text dropped"]
+
+
+def test_a_number_of_thousands_of_digits_is_named_without_pythons_advice(tmp_path):
+    """A probe's native width of 5,000 digits said "use sys.set_int_max_str_digits() to increase the limit"."""
+    (tmp_path / "n.json").write_text('{"id": "n", "width": ' + "9" * 5000 + ', "height": 10, "words": []}')
+    [problem] = load_dataset(tmp_path, "native").problems
+    assert "a number of more than 4,300 digits, which no receipt value needs" in problem
+    assert "sys." not in problem

@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import sys
 from typing import Any
 
 # A JSON string: never fails once at a quote (an unterminated one runs to the end), so the scan stays linear.
@@ -65,7 +66,10 @@ def loads_bounded(text: str, max_chars: int, max_depth: int, keep_constants: boo
         raise BoundedJSONError(f"{error.msg}: line {error.lineno} column {error.colno}") from None
     except RecursionError:  # not reached after json_depth; kept so no parse can escape as a crash
         raise BoundedJSONError("it nests too deeply") from None
-    except ValueError as error:  # e.g. an integer of more than 4,300 digits
+    except ValueError as error:
+        if "integer string conversion" in str(error):  # Python's own advice was sys.set_int_max_str_digits (a probe)
+            raise BoundedJSONError(f"it holds a number of more than {sys.get_int_max_str_digits():,} digits, which "
+                                   "no receipt value needs") from None
         raise BoundedJSONError(" ".join(str(error).split())[:200]) from None
 
 

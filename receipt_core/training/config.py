@@ -40,7 +40,9 @@ def check_int_bounds(config: Any) -> None:
     for name, (low, high) in CONFIG_INT_BOUNDS.items():
         value = getattr(config, name, None)
         if value is not None and not low <= value <= high:
-            raise ValueError(f"{name.replace('_', ' ')} must be from {low:,} to {high:,}, got {value:,}")
+            # the side that was crossed: "from 0" beside the CLI's own "at least 1" for --epochs read as a contradiction
+            limit = f"at most {high:,}" if value > high else f"at least {low:,}"
+            raise ValueError(f"{name.replace('_', ' ')} must be {limit}, got {value:,}")
     max_length, stride = getattr(config, "max_length", None), getattr(config, "stride", None)
     if max_length is not None and stride is not None and not stride < max_length - 3:  # as DocumentEncoder needs
         # a probe: --max-length 8 passed the bounds above, then failed after loading on a stride it cannot set
