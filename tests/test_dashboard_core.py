@@ -190,6 +190,11 @@ def test_curve_figure_marks_phases_and_keeps_uirevision():
     assert not empty.data
     # not Plotly's -1 to 4 (a race's F1 chart before its first evaluation showed it), and it says why it is empty
     assert empty.layout.yaxis.range == (0, 1) and [a.text for a in empty.layout.annotations] == ["no points yet"]
+    # one score point: no axis below 0 (a walkthrough read ticks from -0.5 under an F1 of 0.07 as broken)
+    one = curve_figure(pd.DataFrame({"step": [1], "series": ["field micro-F1"], "value": [0.07]}), "F1", "score")
+    assert one.layout.yaxis.rangemode == "nonnegative"
+    below = curve_figure(pd.DataFrame({"step": [1, 2], "series": ["x", "x"], "value": [-1.0, 1.0]}), "x", "x")
+    assert below.layout.yaxis.rangemode is None
 
 
 def test_a_long_legend_gets_room_below_the_axis_title_at_the_narrowest_width():
