@@ -45,6 +45,19 @@ def word_confidence(word) -> float:
     return float(word.field_score)
 
 
+def settled_by_arithmetic(word) -> bool:
+    """Whether reconciling set ``word``'s answer from its line's arithmetic (quantity × unit price = price), against
+    the model's own (``model/reconcile.py``)."""
+    return bool(getattr(word, "reconciled", False))
+
+
+def is_unsure(word, below: float) -> bool:
+    """Whether ``word``'s answer is one to doubt: the model's probability of it is under ``below`` and the line's
+    arithmetic did not settle it. A walkthrough saw a quantity 4 listed as uncertain at 0.08 on a line where
+    4 × 0.99 = 3.96, the best-supported answer on the receipt."""
+    return word_confidence(word) < below and not settled_by_arithmetic(word)
+
+
 def scored_items(doc, prediction, uncertain_below: float = DEFAULT_UNCERTAIN_BELOW) -> list[ScoredItem]:
     """``prediction.items`` (a ``DocumentPrediction`` of ``doc``) each with its confidence.
 
@@ -72,9 +85,10 @@ def scored_items(doc, prediction, uncertain_below: float = DEFAULT_UNCERTAIN_BEL
     items = []
     for item in prediction.items:
         indices = parts.get(getattr(item, "line_id", None), [])
-        scores = [word_confidence(words[i]) for i in indices]
+        # a word the arithmetic settled is as sure as the line's numbers, not the model's doubt of it
+        scores = [word_confidence(words[i]) for i in indices if not settled_by_arithmetic(words[i])]
         items.append(ScoredItem(name=item.name, quantity=item.quantity, unit_price=item.unit_price, price=item.price,
-                                confidence=min(scores) if scores else 0.0,
+                                confidence=min(scores) if scores else 1.0 if indices else 0.0,
                                 uncertain_words=sum(score < uncertain_below for score in scores),
                                 # as the item was assembled: a quantity word on a later line, or one that
                                 # prints no number ("="), left the implied 1 called "read" (a walkthrough)
@@ -88,7 +102,7 @@ def answered_words(prediction, labelled_only: bool = True,
     a word the quantity head claimed, else its field, and the confidence is the model's probability of that answer
     (:func:`word_confidence`: a walkthrough saw a quantity word listed with its field head's 0.05 while the
     uncertain count used the quantity head's score). With ``labelled_only`` only words given a field other than
-    OTHER or marked as quantities; with ``uncertain_below`` only those less sure than it. "answered by" is
+    OTHER or marked as quantities; with ``uncertain_below`` only those :func:`is_unsure` under it. "answered by" is
     :data:`LINE_ARITHMETIC` where reconciling set the answer against the model's own (a walkthrough read QUANTITY
     beside a confidence of 0.01), else "model"."""
     rows = []
@@ -96,7 +110,7 @@ def answered_words(prediction, labelled_only: bool = True,
         if labelled_only and word.field == "OTHER" and not word.quantity:
             continue
         confidence = word_confidence(word)
-        if uncertain_below is None or confidence < uncertain_below:
+        if uncertain_below is None or is_unsure(word, uncertain_below):
             rows.append({"word": index, "text": word.text, "answer": shown_label(word.field, word.quantity),
                          "confidence": round(confidence, 4), "quantity_value": word.quantity_value,
                          "answered by": LINE_ARITHMETIC if getattr(word, "reconciled", False) else "model"})
@@ -105,7 +119,8 @@ def answered_words(prediction, labelled_only: bool = True,
 
 def uncertain_words(prediction, uncertain_below: float = DEFAULT_UNCERTAIN_BELOW,
                     labelled_only: bool = False) -> list[dict[str, Any]]:
-    """The words whose confidence is under ``uncertain_below``, as :func:`answered_words` gives them: OTHER ones
+    """The words :func:`is_unsure` under ``uncertain_below`` (a confidence under it, not settled by the line's
+    arithmetic), as :func:`answered_words` gives them: OTHER ones
     too, as the overlay counts them (a walkthrough saw "9 words the model is unsure of" over a table of 6 that left
     out a price the model doubted was OTHER)."""
     return answered_words(prediction, labelled_only, uncertain_below)

@@ -90,7 +90,8 @@ def prediction_marks(prediction: Mapping[str, Any], uncertain_below: float = 0.5
         marks.append(BoxMark(index=i, text=str(word.get("text", "")), box=tuple(word["box"]),
                              label=stored_answer(word), quantity=quantity,
                              score=score, score_name="quantity score" if quantity else "field score",
-                             flagged=score is not None and score < uncertain_below))
+                             # not a word its line's arithmetic settled (evaluation.confidence.is_unsure)
+                             flagged=score is not None and score < uncertain_below and not word.get("reconciled")))
     return marks
 
 

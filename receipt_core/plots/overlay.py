@@ -29,7 +29,7 @@ from ..data.annotation import answer_score
 from ..data.document import MODEL, Document
 from ..data.markup import escape_markup
 from ..data.schema import shown_label, stored_answer
-from ..evaluation.confidence import DEFAULT_UNCERTAIN_BELOW, word_confidence
+from ..evaluation.confidence import DEFAULT_UNCERTAIN_BELOW, is_unsure, word_confidence
 from .click_targets import click_targets
 from .figures import (LOW_CONFIDENCE, _outline, _page_background, _write_words, lay_out_page,
                       page_figure_height, page_view)
@@ -91,7 +91,7 @@ def confidence_marks(doc: Document, prediction, low_ocr_below: float = LOW_CONFI
             answer=shown_label(guess.field, guess.quantity), model_confidence=confidence,
             ocr_confidence=word.confidence,
             low_ocr=word.confidence is not None and word.confidence < low_ocr_below,
-            unsure=confidence < unsure_below))
+            unsure=is_unsure(guess, unsure_below)))
     return marks
 
 
