@@ -734,6 +734,8 @@ def test_train_runs_live_and_a_second_start_from_another_session_is_refused(demo
     assert ["name", "quantity", "unit_price", "price"] in tables
     # beside it, the prediction against the receipt's labels (a walkthrough saw a wrong PAYMENT with nothing said)
     assert any("labelled words predicted as labelled" in c.value for c in second.caption)
+    # and which kind of receipt it is (a walkthrough took a held-out receipt for a training one)
+    assert "A receipt the run evaluates on and never trains on." in [c.value for c in second.caption]
     second.button(key="train_stop").click().run()
     # said by the view the press redrew, not by the callback (which logged a warning for every press)
     assert [t.value for t in second.toast] == ["Stopping after this step…"]

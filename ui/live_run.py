@@ -20,9 +20,11 @@ from receipt_core.plots.run_charts import curve_figure
 from receipt_core.training.events import (HEADLINE_METRICS, METRIC_LABELS, PredictionEvent, ending, headline,
                                          is_score_metric)
 from ui.literal import literal, notice_markdown
+from receipt_core.training.run_documents import train_ids
 from receipt_core.training.run_feed import RunCurves, RunFeed
 from receipt_core.training.run_status import status_line
 from receipt_core.training.slot import JobBusyError
+from receipt_core.workspace.database import WorkspaceError
 from receipt_core.wording import as_sentence
 from receipt_core.evaluation.prediction_check import MAX_SHOWN, wrong_words
 from ui.receipt_images import receipt_display_image
@@ -116,7 +118,7 @@ def live_results() -> None:
         st.caption(f"The charts and predictions redraw every {RESULTS_REFRESH_S:g} s while the run trains (the "
                    f"status line above every {STATUS_REFRESH_S:g} s), so they can be a few steps behind it.")
     _charts(curves, active.run_id)
-    _predictions(curves, ws, active.is_live)
+    _predictions(curves, ws, active.is_live, active.run_id)
 
 
 def _control(run_id: str, action: str) -> None:
@@ -218,13 +220,22 @@ class _DrawnPrediction:
         return (self.doc_id, self.large, self.event.step, self.event.epoch) == (doc_id, large, event.step, event.epoch)
 
 
-def _predictions(curves: RunCurves, ws, live: bool) -> None:
+def _predictions(curves: RunCurves, ws, live: bool, run_id: str) -> None:
     if not curves.predictions:
         return
     st.subheader("Live predictions")
     ids = sorted(curves.predictions)
     doc_id = st.selectbox("Watched receipt", ids,
                           persist_state="session", key="train_watch_view") if len(ids) > 1 else ids[0]
+    # which kind of receipt it is: a walkthrough read "21 of 22 labelled words" as a score on a receipt it thought
+    # the run trained on (it was held out of that dataset)
+    try:
+        trained_on = doc_id in train_ids(ws.get_run(run_id).config)
+    except WorkspaceError:  # the run deleted since (Runs), or its record damaged: nothing to say about it
+        trained_on = None
+    if trained_on is not None:
+        st.caption("A receipt the run also trains on: these predictions show what it learned, not how it reads new "
+                   "receipts." if trained_on else "A receipt the run evaluates on and never trains on.")
     event = curves.predictions[doc_id]
     large = st.toggle("Large view", persist_state="session", key="train_prediction_large",
                       help="A tall figure to read a long receipt; drag to zoom, double-click to zoom out")
