@@ -256,7 +256,8 @@ class AnnotationStore(Database):
                     if [word_to_json(w) for w in doc.words] != json.loads(entry["after"])["words"]:
                         raise WorkspaceError(f"cannot undo the last correction on {target!r}: its words have changed "
                                              "since; nothing was undone")
-                    restored = [word_from_json(w, f"history of {target!r}") for w in json.loads(entry["before"])["words"]]
+                    restored = [word_from_json(w, f"history of {target!r}")
+                                for w in json.loads(entry["before"])["words"]]
                     write_document(conn, doc.with_words(restored), row["dataset"])
                     words = len(restored)
                     summary = str(json.loads(entry["after"]).get("summary") or "")
