@@ -111,6 +111,12 @@ def test_no_other_site_may_frame_the_app(server):
             conn.close()
 
 
+def test_the_servers_metrics_endpoint_is_not_served(server):
+    """A probe read /_stcore/metrics (cache names, session counts, timings) on a demo served to a LAN."""
+    assert http_status(server, f"localhost:{server}", "/_stcore/metrics") == 404
+    assert http_status(server, f"localhost:{server}", "/_stcore/metrics/") == 404
+    assert http_status(server, f"localhost:{server}", "/_stcore/health") == 200
+
 def test_the_allowed_hosts_setting_is_checked():
     assert allowed_hosts({}) == ["localhost", "127.0.0.1", "[::1]"]
     assert allowed_hosts({ALLOWED_HOSTS_ENV: " Demo.Example.lan , *.corp.example,"})[3:] == [

@@ -140,11 +140,14 @@ class SameOriginMiddleware:
 
 def host_middleware(environ: Mapping[str, str] | None = None) -> list:
     """The middleware list for ``st.App``: the Host allowlist over :func:`allowed_hosts`, the same-origin check,
-    and the refusal to be framed by another site (:mod:`ui.frame_guard`)."""
+    the refusal to be framed by another site (:mod:`ui.frame_guard`) and to serve endpoints the app never uses
+    (:mod:`ui.internal_paths`)."""
     from starlette.middleware import Middleware
 
     from ui.frame_guard import FrameGuardMiddleware
+    from ui.internal_paths import InternalPathsMiddleware
 
     hosts = allowed_hosts(environ)
     return [Middleware(ForbiddenHostMiddleware, allowed_hosts=hosts),
-            Middleware(SameOriginMiddleware, allowed_hosts=hosts), Middleware(FrameGuardMiddleware)]
+            Middleware(SameOriginMiddleware, allowed_hosts=hosts), Middleware(FrameGuardMiddleware),
+            Middleware(InternalPathsMiddleware)]
