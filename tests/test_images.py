@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from receipt_core.data.images import ALLOWED_FORMATS, ImageLoadError, image_header, load_image
+from receipt_core.data.images import ALLOWED_FORMATS, ImageLoadError, image_header, load_image, upright_size
 
 
 def _encode(image: Image.Image, fmt: str, **params) -> bytes:
@@ -145,8 +145,10 @@ def test_exif_rotated_photo_is_turned_upright():
     image.paste((255, 0, 0), (0, 0, 100, 100))  # red left half as stored
     exif = Image.Exif()
     exif[0x0112] = 6  # orientation: rotate 90° clockwise to display
-    loaded = load_image(_encode(image, "JPEG", exif=exif.tobytes(), quality=95), "phone.jpg")
+    data = _encode(image, "JPEG", exif=exif.tobytes(), quality=95)
+    loaded = load_image(data, "phone.jpg")
     assert (loaded.width, loaded.height) == (100, 200)
+    assert upright_size(data) == (100, 200) and upright_size(b"no image") is None  # from the header alone
     top, bottom = loaded.image.getpixel((50, 20)), loaded.image.getpixel((50, 180))
     assert top[0] > 200 and top[1] < 60 and bottom == pytest.approx((255, 255, 255), abs=10)
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
+import json
 import time
 
 import pytesseract
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
+from receipt_core.data.document import Document
 from receipt_core.data.images import load_image
 from receipt_core.ocr.engine import (RECEIPT_OCR, TESSERACT_DEFAULT, OcrCache, TesseractNotFoundError, ocr_image,
                               ocr_many)
@@ -110,6 +113,12 @@ def test_cache_hit_returns_the_identical_document_quickly(tmp_path):
     assert cache.foreign_files() == ["notes.txt"]
     (cache.folder / next(iter(sorted(p.name for p in cache.folder.iterdir())))).write_text("{broken")
     assert len([r for r in ocr_many(items, workers=1, cache=cache) if r.document]) == 2  # bad entry = miss
+    # an entry of another page size is not this image's reading (a probe's hand-edited 10x10 page): a miss too
+    entry = next(p for p in cache.folder.iterdir() if p.name.endswith(".json"))
+    forged = Document.from_json(json.loads(entry.read_text()))
+    entry.write_text(json.dumps(dataclasses.replace(forged, width=10, height=10, words=()).to_json()))
+    again = ocr_many(items, workers=1, cache=cache)
+    assert all(r.document.words and r.document.width > 10 for r in again)
 
 
 def test_a_cache_or_image_folder_that_cannot_be_written_is_said_or_skipped(tmp_path, monkeypatch):

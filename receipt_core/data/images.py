@@ -148,6 +148,20 @@ def image_header(data: bytes) -> tuple[str, str]:
         return "", ""
 
 
+def upright_size(data: bytes) -> tuple[int, int] | None:
+    """The (width, height) :func:`load_image` gives the image (its EXIF orientation applied), read from its header
+    without decoding its pixels; None when the bytes are no image."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS) as image:
+                width, height = image.size
+                turned = image.getexif().get(EXIF_ORIENTATION, 1) in (5, 6, 7, 8)
+    except Exception:  # noqa: BLE001 - load_image says what is wrong with such a file, in its own words
+        return None
+    return (height, width) if turned else (width, height)
+
+
 def upright_bytes(data: bytes) -> bytes:
     """The image file with its EXIF orientation turned into its pixels (re-encoded in its own format, no tag), for
     a reader that ignores the tag, as CORD's tools and a plain ``PIL.Image.open`` do; ``data`` itself when the tag is

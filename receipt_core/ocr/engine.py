@@ -29,7 +29,7 @@ from PIL import Image
 
 from ..data.document import Document, DocumentFormatError, Word
 from ..data.reading_order import reading_order
-from ..data.images import ImageLoadError, LoadedImage, image_header, load_image
+from ..data.images import ImageLoadError, LoadedImage, image_header, load_image, upright_size
 from .merge import MergeOptions, OcrWord, merge_passes
 from .preprocess import prepare
 from .second_pass import RereadOptions, reread_doubtful
@@ -274,6 +274,9 @@ def ocr_many(items: Sequence[tuple[str, bytes]], settings: OcrSettings = RECEIPT
     for index, (name, data) in enumerate(items):
         sha = hashlib.sha256(data).hexdigest()
         cached = cache.get(sha, settings) if cache is not None else None
+        if cached is not None and (cached.width, cached.height) != upright_size(data):
+            # not this image's reading (an entry edited by hand: a probe's 10x10 page for a 500x120 photo): OCR again
+            cached = None
         if cached is None:
             pending.append(index)
             continue
