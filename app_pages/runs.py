@@ -187,9 +187,11 @@ with runs_tab:
     # a default= beside a value set through the state (a rename sets it again) made Streamlit log a warning
     st.session_state["runs_compare"] = ([run_id for run_id in st.session_state["runs_compare"] if run_id in labels]
                                         if "runs_compare" in st.session_state else list(labels)[:3])
+    # kept while other pages are visited: a walkthrough's four runs came back as the newest three after a visit to
+    # Train or Data
     chosen = st.multiselect("Runs to overlay", list(labels),
                             format_func=lambda run_id: labels.get(run_id, run_id),  # a label from before a rename
-                            key="runs_compare", max_selections=len(SERIES_COLORS))
+                            key="runs_compare", max_selections=len(SERIES_COLORS), persist_state="session")
     chosen = [run_id for run_id in chosen if run_id in labels]
     # one colour per overlaid run, the same in every chart below (a run with no point yet in one chart included),
     # and the same while other runs are added or removed

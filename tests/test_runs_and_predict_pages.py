@@ -636,3 +636,18 @@ def test_a_run_of_another_process_is_steered_there_and_marked_interrupted_once_t
     assert not [i for i in at.info if "another process" in i.value]
     assert not at.checkbox(key=f"runs_delete_confirm_{run_id}").disabled
     assert not at.button(key="runs_zip_prepare").disabled
+
+
+def test_the_runs_overlaid_are_kept_across_a_visit_to_another_page(workspace_home):
+    """A walkthrough picked four runs to overlay, went to Train (or Data) and back: the newest three were shown."""
+    ws = Workspace.open(workspace_home)
+    ids = []
+    for i in range(4):
+        ids.append(_stored_run(ws, f"run {i}", 0.5, 0.5))
+        time.sleep(1.05)  # run ids are by the second
+    at = app("runs")
+    at.multiselect(key="runs_compare").set_value(ids).run()
+    for page in ("train", "data"):
+        at.switch_page(f"app_pages/{page}.py").run()
+        at.switch_page("app_pages/runs.py").run()
+        assert sorted(at.multiselect(key="runs_compare").value) == sorted(ids), page
