@@ -47,7 +47,9 @@ RUN_COLORS_KEY = "runs_colors"  # run id -> its colour in the overlaid charts, k
 RUN_PICKERS = ("runs_compare", "runs_one", "runs_against")
 DELETED_HERE_KEY = "runs_deleted_here"  # the run this session's Delete button took away (said by its toast)
 # status beside the name: a failed run was a row of "—" whose reason sat off a 1366-pixel screen (a walkthrough)
-RUN_COLUMNS = ["best", "name", "status", *[f"best {m}" for m in HEADLINE_METRICS], *[f"{SAVED} {m}" for m in BEST_BY],
+# the saved model's scores first, on screen at 1366 pixels: what Train and Predict show (a walkthrough found them
+# past a sideways scroll)
+RUN_COLUMNS = ["best", "name", "status", *[f"{SAVED} {m}" for m in BEST_BY], *[f"best {m}" for m in HEADLINE_METRICS],
                "eval receipts", OWN_TRAINING,
                "scenario", "tags",
                "trainable parameters", "wall time (s)", "steps", "backbone", "run"]
@@ -160,7 +162,7 @@ with runs_tab:
                                                                        "shows the last checkpoint's)")
                             for m in HEADLINE_METRICS},
                          **{f"{SAVED} {m}": st.column_config.NumberColumn(
-                             f"saved model's {METRIC_LABELS[m]}", format="%.3f", width=175,
+                             f"saved model's {METRIC_LABELS[m]}", format="%.3f", width=200,
                              help=f"{m} of the run's last evaluation: the model it saved, which Train, Predict and "
                                   "the race report show")
                             for m in BEST_BY},
@@ -179,8 +181,9 @@ with runs_tab:
                     "the same receipts. " if best else "No run is marked best: none beats every other run evaluated "
                     "on the same receipts beyond the noise rule. " if scored > 1 else "★ marks the best run once "
                     "two or more runs are evaluated on the same receipts. ") + NOISE_NOTE
-                   + " Each \"best\" column is that metric's best evaluation on its own, so one row may mix "
-                   "evaluations; Train and Predict show the final model's scores.")
+                   + " The \"saved model's\" columns are the run's last evaluation, the model it saved, which Train "
+                   "and Predict show; each \"best\" column is that metric's best evaluation on its own, so one row "
+                   "may mix evaluations.")
 
     st.subheader("Compare runs")
     # the choice lives in session state (first the three newest runs, then the user's, runs deleted since dropped);
