@@ -243,8 +243,10 @@ def test_runs_page_plots_curves_by_epoch_and_wall_clock_with_smoothing(demo_env,
     table = at.dataframe[0].value
     assert list(table.columns)[:2] == ["run", "name"]  # the frame; the page's column_order puts metrics first
     order = at.dataframe[0].proto.column_order
-    assert list(order[:7]) == ["best", "name", "status", "best fields.micro_f1", "best quantity.word_f1",
-                               "best quantity.item_accuracy", "best quantity.item_accuracy_not_one"]
+    # the saved model's scores (what Train and Predict show) on screen first, then each metric's best
+    assert list(order[:9]) == ["best", "name", "status", "saved fields.micro_f1", "saved quantity.item_accuracy",
+                               "best fields.micro_f1", "best quantity.word_f1", "best quantity.item_accuracy",
+                               "best quantity.item_accuracy_not_one"]
 
 
 # --- sidebar and status --------------------------------------------------------------------------------
