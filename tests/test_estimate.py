@@ -49,22 +49,23 @@ def test_a_runs_cost_is_its_elapsed_time_over_the_receipt_epochs_its_steps_made(
 
     assert cost.seconds == finished.elapsed_s
     assert cost.receipt_epochs == pytest.approx(EPOCHS * RECEIPTS)
-    one = measured_cost("b", steps[:STEPS_PER_EPOCH], RECEIPTS)  # stopped after its first epoch
-    assert one.receipt_epochs == pytest.approx(RECEIPTS)
-    # stopped inside the first epoch: its time is mostly set-up (a walkthrough's race of one-step runs put a
-    # 20-epoch run at 178 min, not 2)
+    past = measured_cost("b", steps[:STEPS_PER_EPOCH + 1], RECEIPTS)  # stopped one step into its second epoch
+    assert past.receipt_epochs == pytest.approx((STEPS_PER_EPOCH + 1) / STEPS_PER_EPOCH * RECEIPTS)
+    # stopped inside or at the end of its first epoch: its time is mostly set-up (walkthroughs' races of one-step
+    # and one-epoch runs put a 20-epoch run at 178 min, not 2, and at 10 min, not 1)
     assert measured_cost("h", steps[:STEPS_PER_EPOCH - 1], RECEIPTS) is None
+    assert measured_cost("e", steps[:STEPS_PER_EPOCH], RECEIPTS) is None
     assert measured_cost("c", [StatusEvent(step=0, status="running")], RECEIPTS) is None  # failed before a step
 
 
 def test_runs_like_the_plan_are_pooled_and_others_ignored(ws):
     completed = [_progress(s, 2.0 * s) for s in range(1, STEPS_PER_EPOCH * EPOCHS + 1)]
-    stopped = [_progress(s, 3.0 * s) for s in range(1, STEPS_PER_EPOCH + 1)]  # after its first epoch
+    stopped = [_progress(s, 3.0 * s) for s in range(1, STEPS_PER_EPOCH + 4)]  # 3 steps into its second epoch
     _record(ws, {}, completed)
     _record(ws, {}, stopped)
     _record(ws, {}, [_progress(1, 50.0)])  # ended inside its first epoch: mostly set-up, not counted
     _record(ws, {"scenario": "freeze-backbone"}, [_progress(1, 100.0)])  # another scenario
-    _record(ws, {RUN_KIND: "reference"}, [_progress(s, 20.0 * s) for s in range(1, STEPS_PER_EPOCH + 1)])  # a kind
+    _record(ws, {RUN_KIND: "reference"}, [_progress(s, 20.0 * s) for s in range(1, STEPS_PER_EPOCH + 2)])  # a kind
     _record(ws, {"backbone": "text-minilm"}, [_progress(1, 100.0)])  # another backbone
     _record(ws, {}, [])  # never made a step
 
@@ -74,7 +75,9 @@ def test_runs_like_the_plan_are_pooled_and_others_ignored(ws):
     # run's second epoch (2 s a step) apart
     first_seconds = 2.0 * STEPS_PER_EPOCH + 3.0 * STEPS_PER_EPOCH
     first_receipt_epochs = 2 * RECEIPTS
-    later_seconds, later_receipt_epochs = 2.0 * STEPS_PER_EPOCH, RECEIPTS
+    # the later parts: the completed run's second epoch, and the stopped run's 3 steps (3 s each)
+    later_seconds = 2.0 * STEPS_PER_EPOCH + 3.0 * 3
+    later_receipt_epochs = RECEIPTS + 3 / STEPS_PER_EPOCH * RECEIPTS
     assert result.measured_runs == 2
     assert result.seconds_per_receipt_epoch == pytest.approx(first_seconds / first_receipt_epochs)
     assert result.later_epochs_rate == pytest.approx(later_seconds / later_receipt_epochs)
@@ -82,8 +85,8 @@ def test_runs_like_the_plan_are_pooled_and_others_ignored(ws):
                                                   + 2 * later_seconds / later_receipt_epochs))
     assert result.steps_per_epoch == math.ceil(100 / 8)
     # (these events carry more loop time than passed since their runs were made: no start-up figure)
-    assert result.text().startswith(f"about {result.seconds:.0f} s for 3 epochs of 13 steps, after loading the "
-                                    "backbone and encoding the receipts (measured: ")
+    assert result.text().startswith(f"about {result.seconds / 60:.0f} min for 3 epochs of 13 steps, after loading "
+                                    "the backbone and encoding the receipts (measured: ")
     assert "in the first epoch, " in result.text() and "in 2 earlier runs like it" in result.text()
     reference = estimate_run_time(ws, _plan(kind="reference", scenario=None))
     assert reference.measured_runs == 1
@@ -110,11 +113,12 @@ def test_the_time_before_the_first_step_is_measured_apart_from_the_loop():
 
 def test_only_the_most_recent_runs_count(ws):
     for rate in range(1, MAX_RUNS_USED + 2):  # oldest first: the first one recorded is left out
-        _record(ws, {}, [_progress(STEPS_PER_EPOCH, rate * 10.0)])
+        _record(ws, {}, [_progress(STEPS_PER_EPOCH + 1, rate * 10.0)])
     result = estimate_run_time(ws, _plan())
     rates = range(2, MAX_RUNS_USED + 2)
     assert result.measured_runs == MAX_RUNS_USED
-    assert result.seconds_per_receipt_epoch == pytest.approx(sum(r * 10.0 for r in rates) / (MAX_RUNS_USED * RECEIPTS))
+    assert result.seconds_per_receipt_epoch == pytest.approx(
+        sum(r * 10.0 for r in rates) / (MAX_RUNS_USED * RECEIPTS * (STEPS_PER_EPOCH + 1) / STEPS_PER_EPOCH))
 
 
 def test_the_time_budget_caps_the_estimate():
@@ -162,13 +166,15 @@ def test_the_train_page_shows_the_estimate_next_to_start(workspace_home):
 
     # an earlier run like the page's: its backbone and the page's default scenario
     _record(ws, {"train_documents": RECEIPTS, "scenario": at.selectbox(key="train_preset").value},
-            [_progress(STEPS_PER_EPOCH, 12.0, epochs=1)])
+            [_progress(STEPS_PER_EPOCH, 12.0 * STEPS_PER_EPOCH / (STEPS_PER_EPOCH + 1), epochs=2),
+             _progress(STEPS_PER_EPOCH + 1, 12.0, epochs=2)])  # one step past its first epoch, 12 s in all
     at.number_input(key="train_epochs").set_value(1).run()
     measured = [c.value for c in at.caption if "(measured:" in c.value]
-    seconds = 12.0 / RECEIPTS * receipts
+    rate = 12.0 / (RECEIPTS * (STEPS_PER_EPOCH + 1) / STEPS_PER_EPOCH)
+    seconds = rate * receipts
     assert measured == [f"about {seconds:.0f} s for 1 epoch of {math.ceil(receipts / batch)} steps, after loading "
                         "the backbone and encoding the receipts (measured: "
-                        f"{12.0 / RECEIPTS:.3f} s per receipt and epoch in 1 earlier run like it). Phase 2 (auto): "
+                        f"{rate:.3f} s per receipt and epoch in 1 earlier run like it). Phase 2 (auto): "
                         "the top 2 encoder layers."]  # all the tiny backbone has
     # layout pre-training reads every receipt, none held out (a walkthrough: the estimate said 10 steps an epoch
     # where the run made 13)
@@ -191,12 +197,13 @@ def test_a_run_that_trains_nothing_is_one_evaluation_and_hand_toggles_are_their_
     assert rough_seconds_per_receipt_epoch(toggled) == rough_seconds_per_receipt_epoch(_plan(backbone="text-minilm"))
     assert rough_seconds_per_receipt_epoch(_plan(backbone="text-minilm", scenario="freeze-backbone",
                                                  unfreeze=("head.fields",))) == rough_seconds_per_receipt_epoch(frozen)
-    _record(ws, {"backbone": "text-minilm", "scenario": "freeze-backbone"}, [_progress(STEPS_PER_EPOCH, 5.0)])
+    _record(ws, {"backbone": "text-minilm", "scenario": "freeze-backbone"}, [_progress(STEPS_PER_EPOCH + 1, 5.0)])
     assert estimate_run_time(ws, frozen).measured_runs == 1
     assert estimate_run_time(ws, toggled).measured_runs == 0  # a plain run says nothing of the toggled one's cost
     _record(ws, {"backbone": "text-minilm", "scenario": "freeze-backbone", "unfreeze": ["encoder.5"]},
-            [_progress(STEPS_PER_EPOCH, 50.0)])
-    assert estimate_run_time(ws, toggled).seconds_per_receipt_epoch == pytest.approx(50.0 / RECEIPTS)
+            [_progress(STEPS_PER_EPOCH + 1, 50.0)])
+    assert estimate_run_time(ws, toggled).seconds_per_receipt_epoch == pytest.approx(
+        50.0 / (RECEIPTS * (STEPS_PER_EPOCH + 1) / STEPS_PER_EPOCH))
 
 
 def test_a_frozen_backbones_first_epoch_is_not_taken_for_every_epoch(ws):
@@ -220,3 +227,21 @@ def test_a_frozen_backbones_first_epoch_is_not_taken_for_every_epoch(ws):
     _record(ws, {"scenario": "phased"}, [*first_epoch, *later])
     phased = estimate_run_time(ws, _plan(scenario="phased", train_receipts=RECEIPTS, epochs=20))
     assert phased.later_epochs_rate is None and phased.seconds == pytest.approx(pooled)
+
+
+def test_a_races_runs_give_no_start_up_figure():
+    """A walkthrough read "about 1 s to load the backbone and encode the receipts" on Train after a race, where it
+    took 19 s: a race encodes its receipts once for all its runs."""
+    from types import SimpleNamespace
+
+    from receipt_core.training.estimate import measured_costs
+
+    events = [_progress(s, 2.0 * s) for s in range(1, STEPS_PER_EPOCH + 2)]
+    records = [SimpleNamespace(kind=e.kind, payload=e.to_json(), created_at=1000.0 + 20.0 + e.elapsed_s)
+               for e in events]
+    config = {RUN_KIND: "receipt", "backbone": "tiny", "scenario": "full", "train_documents": RECEIPTS}
+    runs = [SimpleNamespace(id="race", config={**config, "study": "race-1"}, created_at=1000.0),
+            SimpleNamespace(id="train", config=config, created_at=1000.0)]
+    source = SimpleNamespace(list_runs=lambda: runs, run_events=lambda run_id, **_: records)
+    costs = {cost.run_id: cost for cost in measured_costs(source, _plan())}
+    assert costs["train"].startup_s == pytest.approx(20.0) and costs["race"].startup_s is None

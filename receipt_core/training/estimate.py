@@ -132,7 +132,7 @@ def planned_train_receipts(summaries: Sequence, eval_summaries: Sequence | None,
 
 def measured_cost(run_id: str, events: Iterable[Event], train_receipts: int,
                   startup_s: float | None = None) -> MeasuredCost | None:
-    """One run's seconds and receipt-epochs from its progress and finished events, or None when it did not complete
+    """One run's seconds and receipt-epochs from its progress and finished events, or None when it did not go past
     its first epoch; the part after its first epoch apart (see the module's docstring)."""
     steps_per_epoch, step, seconds = None, 0, 0.0
     first_end: tuple[int, float] | None = None  # (step, elapsed) at the second epoch's first step
@@ -147,10 +147,11 @@ def measured_cost(run_id: str, events: Iterable[Event], train_receipts: int,
             step, seconds = event.step, event.elapsed_s
     if not steps_per_epoch or step <= 0 or seconds <= 0 or train_receipts <= 0:
         return None
-    if step < steps_per_epoch:
-        # ended inside its first epoch: its time is mostly what any run pays once (a frozen backbone's cache fill,
-        # the closing evaluation and save), and spread over a fraction of an epoch it put a 20-epoch run at 178 min
-        # where 2 min was right (a walkthrough, after a race of 5-second runs that made one step each)
+    if step <= steps_per_epoch:
+        # ended inside or at the end of its first epoch: its time is mostly what a run pays once (a frozen
+        # backbone's cache fill, the closing evaluation and save). Spread over a fraction of an epoch it put a
+        # 20-epoch run at 178 min where 2 min was right, and one whole first epoch taken for every epoch put it at
+        # 10 min where it took 1 (walkthroughs, after races of 5- and 30-second runs)
         return None
     later_steps, later_seconds = 0, 0.0
     if first_end and step > first_end[0] and seconds > first_end[1]:  # the second epoch's first step at their mean
@@ -181,7 +182,9 @@ def matches(config, plan: PlannedRun) -> bool:
 
 
 def measured_costs(source: _RunSource, plan: PlannedRun) -> list[MeasuredCost]:
-    """The costs of the most recent runs like ``plan`` that completed an epoch (at most MAX_RUNS_USED)."""
+    """The costs of the most recent runs like ``plan`` that went past their first epoch (at most MAX_RUNS_USED).
+    A race's runs give no start-up figure: the race encodes its receipts once for all of them (a walkthrough read
+    "about 1 s to load" on Train, where loading and encoding took 19 s)."""
     costs: list[MeasuredCost] = []
     for run in source.list_runs():  # newest first
         if len(costs) == MAX_RUNS_USED:
@@ -190,8 +193,8 @@ def measured_costs(source: _RunSource, plan: PlannedRun) -> list[MeasuredCost]:
             continue
         records = source.run_events(run.id, kinds=[PhaseEvent.kind, ProgressEvent.kind, FinishedEvent.kind])
         events = (event for r in records if (event := stored_event(r.kind, r.payload)) is not None)
-        cost = measured_cost(run.id, events,
-                             int(run.config.get("train_documents") or 0), startup_seconds(run.created_at, records))
+        startup = startup_seconds(run.created_at, records) if "study" not in run.config else None
+        cost = measured_cost(run.id, events, int(run.config.get("train_documents") or 0), startup)
         if cost is not None:
             costs.append(cost)
     return costs
