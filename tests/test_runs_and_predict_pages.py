@@ -54,9 +54,10 @@ def _eval(step: int, f1: float, items: float) -> EvalEvent:
 
 
 def _stored_run(ws: Workspace, name: str, f1: float, items: float, scenario: str = "full",
-                eval_ids: tuple[str, ...] = tuple(f"e{i}" for i in range(12))) -> str:
+                eval_ids: tuple[str, ...] = tuple(f"e{i}" for i in range(12)),
+                train_ids: tuple[str, ...] = tuple(f"doc-{i}" for i in range(100))) -> str:
     run_id = ws.create_run(name, {"backbone": "tiny", "scenario": scenario, "epochs": 2, "run_kind": "receipt",
-                                  "train_ids": [f"doc-{i}" for i in range(100)], "eval_ids": list(eval_ids),
+                                  "train_ids": list(train_ids), "eval_ids": list(eval_ids),
                                   "train_documents": 100, "eval_documents": len(eval_ids)})
     ws.append_run_event(run_id, "phase", PhaseEvent(step=0, epoch=0, phase=1, trainable_groups=("heads",),
                                                     trainable_parameters=1000, total_parameters=5000,
@@ -562,8 +563,8 @@ def test_run_pickers_start_on_the_starred_run_not_the_newest(workspace_home, mon
     state: dict = {}
     monkeypatch.setattr(ui.run_choice.st, "session_state", state)
     drawn = []
-    monkeypatch.setattr(ui.run_choice.st, "selectbox", lambda label, options, format_func, key, index=0: drawn.append(
-        [format_func(o) for o in options]) or state.setdefault(key, options[index]))
+    monkeypatch.setattr(ui.run_choice.st, "selectbox", lambda label, options, format_func, key, index=0, **_:
+                        drawn.append([format_func(o) for o in options]) or state.setdefault(key, options[index]))
     runs = ws.list_runs()
     assert ui.run_choice.run_picker(runs, "picker").id == better
     assert drawn[0][1] == f"{better} · tiny · phased"  # id and name, no status
@@ -585,6 +586,26 @@ def test_run_pickers_start_on_the_starred_run_not_the_newest(workspace_home, mon
     _stored_run(ws, "my first stop test", 0.32, 0.6, eval_ids=demo)
     state.clear()
     assert ui.run_choice.run_picker(ws.list_runs(), "picker").id == strong
+    # Annotate asks for a run trained on the receipt's dataset first, and every option names its datasets (a
+    # walkthrough's photos got suggestions from the CORD run, every option reading "text-minilm · freeze-backbone")
+    word = (Word(text="TOTAL", box=(1, 1, 9, 9), field="TOTAL"),)
+    ws.save_documents("photos", [Document(id=f"photo-{i}", width=50, height=50, words=word) for i in range(3)])
+    mine = _stored_run(ws, "tiny · freeze-backbone", 0.6, 0.6, train_ids=("photo-0", "photo-1"))
+    state.clear()
+    drawn.clear()
+    assert ui.run_choice.run_picker(ws.list_runs(), "picker").id == strong  # no dataset asked: the ★
+    assert f"{mine} · tiny · freeze-backbone · on photos" in drawn[-1]
+    state.clear()
+    assert ui.run_choice.run_picker(ws.list_runs(), "picker", "photos").id == mine
+    # a choice the rule made is made again when a new run comes; the person's own is kept
+    state.clear()
+    assert ui.run_choice.run_picker(ws.list_runs(), "picker", "photos").id == mine
+    newer = _stored_run(ws, "tiny · freeze-backbone", 0.8, 0.8, train_ids=("photo-0", "photo-1", "photo-2"))
+    assert ui.run_choice.run_picker(ws.list_runs(), "picker", "photos").id == newer
+    state.pop("picker_auto")  # as the selectbox's on_change does when the person picks
+    state["picker"] = mine
+    _stored_run(ws, "tiny · freeze-backbone", 0.9, 0.9, train_ids=("photo-0",))
+    assert ui.run_choice.run_picker(ws.list_runs(), "picker", "photos").id == mine
 
 
 def test_a_run_of_another_process_is_steered_there_and_marked_interrupted_once_that_process_is_gone(workspace_home):

@@ -33,7 +33,7 @@ def model_section(doc_id: str, dataset: str) -> None:
     pending = st.session_state.pop("annotate_run_next", None)
     if pending in {run.id for run in runs}:
         st.session_state[RUN_KEY] = pending
-    run = run_picker(runs, RUN_KEY)
+    run = run_picker(runs, RUN_KEY, dataset)  # first a run trained on this receipt's dataset
     if run is None:  # the run chosen before is gone: a press in this rerun does nothing
         return
     a, b = st.columns(2)

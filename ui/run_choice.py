@@ -87,35 +87,50 @@ def vanished_run(key: str, run_ids) -> str | None:
     return run_id if is_run_id(run_id) and run_id not in run_ids else None
 
 
-def run_picker(runs: list, key: str):
-    """A selectbox over ``runs`` (newest first, as ``runs_with_checkpoints`` lists them) showing each run's id and
-    the name Runs gives it; returns the chosen run, or None (with a warning) in the rerun in which the run chosen
-    before was found deleted: a button pressed in that rerun acted with another run nobody chose (a probe:
-    "suggestions stored from run …" of a run it had not picked), so the caller does nothing then.
+def run_picker(runs: list, key: str, dataset: str | None = None):
+    """A selectbox over ``runs`` (newest first, as ``runs_with_checkpoints`` lists them) showing each run's id, the
+    name Runs gives it and the datasets it trained on; returns the chosen run, or None (with a warning) in the rerun
+    in which the run chosen before was found deleted: a button pressed in that rerun acted with another run nobody
+    chose (a probe: "suggestions stored from run …" of a run it had not picked), so the caller does nothing then.
 
-    Its first choice is the run Runs marks ★ (it beats every run evaluated on the same receipts beyond the noise
-    rule; of several, one per evaluation set, the highest field F1), else the one with the highest field F1, else
-    the newest: a race leaves its weakest scenario newest. The
+    Its first choice, among the runs that trained on ``dataset`` when one is given and any did (Annotate's
+    suggestions for a receipt come best from a run trained on its dataset: a walkthrough's photos got a CORD run's,
+    every option reading "text-minilm · freeze-backbone"), else among all: the run Runs marks ★ (it beats every run
+    evaluated on the same receipts beyond the noise rule; of several, one per evaluation set, the highest field F1),
+    else the one with the highest field F1, else the newest: a race leaves its weakest scenario newest. The
     options' text holds no status: Streamlit keeps a choice as its option's text, so a text that changed when a run
     finished would leave a choice that is no run id (``forget_stale_choice``)."""
+    from receipt_core.training.run_documents import trained_datasets
     from receipt_core.training.run_summary import BEST_BY, clear_best_runs, run_summary
     from receipt_core.workspace.run_labels import display_name, run_labels
 
     by_id = {run.id: run for run in runs}
     labels = run_labels(workspace())  # the names given on Runs
-    names = {run.id: plain(f"{run.id} · {display_name(run, labels)}") for run in runs}
+    dataset_of = {summary.id: summary.dataset for summary in workspace().list_documents()}
+    trained_on = {run.id: trained_datasets(run.config, dataset_of) for run in runs}
+    names = {run.id: plain(f"{run.id} · {display_name(run, labels)}"
+                           + (f" · on {' + '.join(trained_on[run.id])}" if trained_on[run.id] else ""))
+             for run in runs}
     stored = st.session_state.get(key)
     gone = vanished_run(key, by_id)
-    if stored not in by_id:  # first shown, or its choice is gone (set, not removed: see
-        summaries = [run_summary(workspace(), run) for run in runs]  # forget_stale_choice)
+    # a choice this rule made (not the person) is made again when the runs or the dataset change: a walkthrough
+    # trained a run on its photos and came back to find Annotate still on the CORD run chosen before it existed
+    auto_key, situation = f"{key}_auto", (dataset, tuple(by_id))
+    auto = st.session_state.get(auto_key)
+    if stored not in by_id or (auto is not None and auto != situation):
+        own = [run for run in runs if dataset in trained_on[run.id]] if dataset is not None else []
+        candidates = own or runs
+        summaries = [run_summary(workspace(), run) for run in candidates]
         best = clear_best_runs(summaries)
         field = f"best {BEST_BY[0]}"  # without a ★, the highest field F1: the newest was a race's weakest (a demo)
         scored = [(row[field], row["run"]) for row in summaries if row.get(field) is not None]
         # a ★ is per evaluation set: the only run scored on 12 demo receipts has one too, and the newest such ★
         # (F1 0.32) was chosen over a ★ at 0.945 on CORD (a walkthrough); of several, the highest field F1
         starred = [(score, run_id) for score, run_id in scored if run_id in best]
-        st.session_state[key] = max(starred or scored)[1] if scored else runs[0].id
-    chosen = by_id[st.selectbox("Run", list(by_id), format_func=names.get, key=key)]
+        st.session_state[key] = max(starred or scored)[1] if scored else candidates[0].id
+        st.session_state[auto_key] = situation
+    chosen = by_id[st.selectbox("Run", list(by_id), format_func=names.get, key=key,
+                                on_change=st.session_state.pop, args=(auto_key, None))]  # the person's from now on
     if gone is not None:
         st.warning(f"The run you had chosen, {literal(gone)}, is gone (deleted, perhaps in another tab), so "
                    "nothing was done with it. Check the run now chosen, then press again.")

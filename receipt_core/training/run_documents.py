@@ -4,8 +4,9 @@ it. Light: no model code is imported."""
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 from ..data.document import Document
 from ..workspace.runs import LIVE_STATUSES
@@ -29,6 +30,13 @@ def train_ids(config) -> list[str]:
 def eval_ids(config) -> list[str]:
     """The ids of the receipts a run evaluated on, as its config records them ([] when none or not recorded)."""
     return list(config.get(EVAL_IDS_KEY) or ())
+
+
+def trained_datasets(config, dataset_of: Mapping[str, str]) -> list[str]:
+    """The datasets (of ``dataset_of``, receipt id → its dataset now) that hold the receipts a run trained on, most
+    receipts first; [] when none of them is in the workspace any more (or the run recorded none)."""
+    counts = Counter(dataset_of[doc_id] for doc_id in train_ids(config) if doc_id in dataset_of)
+    return [name for name, _ in counts.most_common()]
 
 
 def document_ids(train_docs: Sequence[Document], eval_docs: Sequence[Document]) -> dict[str, Any]:
