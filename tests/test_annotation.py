@@ -77,14 +77,30 @@ def test_least_confident_skips_visited_receipts():
 
 
 def test_split_holds_out_the_same_last_share_or_takes_the_evaluation_set():
-    docs = list("abcdefgh")
-    assert split_documents(docs, None, 0.25) == (list("abcdef"), list("gh"))
-    assert split_documents(docs[:2], None, 0.9) == (["a"], ["b"])  # always one left to train on
+    from types import SimpleNamespace
+
+    def receipt(name: str, labelled: int = 10):  # a workspace summary: a count of words, and of labelled ones
+        return SimpleNamespace(id=name, words=10, labelled_words=labelled)
+
+    docs = [receipt(name) for name in "abcdefgh"]
+    ids = lambda part: [doc.id for doc in part]  # noqa: E731
+    train, held_out = split_documents(docs, None, 0.25)
+    assert (ids(train), ids(held_out)) == (list("abcdef"), list("gh"))
+    assert [ids(part) for part in split_documents(docs[:2], None, 0.9)] == [["a"], ["b"]]  # one left to train on
     assert split_documents(docs, ["z"], 0.25) == (docs, ["z"])
     with pytest.raises(ValueError, match="needs at least 2"):
-        split_documents(["a"], None, 0.25)
+        split_documents(docs[:1], None, 0.25)
     with pytest.raises(ValueError, match="empty"):
         split_documents([], ["z"], 0.25)
+    # the most completely labelled receipts are held out: a walkthrough's held-out receipt had 1 labelled word of
+    # 129 (the last uploaded), and its score of 0.000 on that word was the run's
+    photos = [receipt("a"), receipt("b"), receipt("c"), receipt("partial", labelled=1)]
+    train, held_out = split_documents(photos, None, 0.25)
+    assert (ids(train), ids(held_out)) == (["partial", "a", "b"], ["c"])
+    word = Word("x", (1, 1, 2, 2))
+    documents = [Document(id=i, width=10, height=10, words=(word.with_annotation("TOTAL") if full else word,))
+                 for i, full in (("full", True), ("bare", False))]
+    assert [ids(part) for part in split_documents(documents, None, 0.5)] == [["bare"], ["full"]]
 
 
 def test_zip_folder_keeps_paths_under_the_folder_name_and_skips_hidden_files(tmp_path):

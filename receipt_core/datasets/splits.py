@@ -12,10 +12,14 @@ T = TypeVar("T")  # a Document, or anything listed in the same order (e.g. a wor
 
 
 def split_documents(docs: Sequence[T], eval_docs: Sequence[T] | None, hold_out: float) -> tuple[list[T], list[T]]:
-    """Training and evaluation documents: ``eval_docs`` when given, else the last ``hold_out`` share of ``docs``.
+    """Training and evaluation documents: ``eval_docs`` when given, else a ``hold_out`` share of ``docs``: the last
+    ones once the receipts are ordered by the share of their words that carry a label (stable, so a dataset whose
+    receipts are all labelled keeps its order). A walkthrough held out its one receipt with 1 labelled word of
+    129, the last uploaded, and read "field micro-F1 0.000" as the run's score, while three fully labelled ones
+    trained. ``docs`` are Documents or workspace summaries (``words`` a list or a count, ``labelled_words``).
 
-    The held-out part is always the same for the same dataset and share, so a resumed run evaluates on the
-    receipts it evaluated on before.
+    The held-out part is always the same for the same dataset and share (a resumed run reads its receipts back by
+    id in any case).
     """
     if eval_docs is not None:
         if not docs:
@@ -25,7 +29,13 @@ def split_documents(docs: Sequence[T], eval_docs: Sequence[T] | None, hold_out: 
         raise ValueError(f"the training dataset has {counted(len(docs), 'receipt')}; holding some out for evaluation "
                          "needs at least 2 (or choose an evaluation dataset)")
     n_eval = min(max(1, round(len(docs) * hold_out)), len(docs) - 1)
-    return list(docs[:-n_eval]), list(docs[-n_eval:])
+    ordered = sorted(docs, key=_labelled_share)
+    return ordered[:-n_eval], ordered[-n_eval:]
+
+
+def _labelled_share(doc) -> float:
+    words = doc.words if isinstance(doc.words, int) else len(doc.words)
+    return doc.labelled_words / words if words else 0.0
 
 
 def split_labelled(labelled: LabelledDocuments, eval_docs: Sequence[T] | None,
@@ -65,9 +75,10 @@ def planned_split(summaries: Sequence[T], eval_summaries: Sequence[T] | None, ho
     """The evaluation receipts a run on these datasets would score (``split_documents``, less those
     ``is_labelled`` says have no label) and :func:`evaluation_notes` on them, before it starts; ValueError when the
     split itself is refused (too few receipts: starting says why)."""
-    train_part, eval_part = split_documents(summaries, eval_summaries, hold_out)
-    scored = [s for s in eval_part if is_labelled(s)]  # an unlabelled receipt is neither trained nor scored
-    return scored, evaluation_notes([s.id for s in train_part if is_labelled(s)], [s.id for s in scored])
+    # an unlabelled receipt is neither trained nor scored: split the labelled ones, as Start does (split_labelled)
+    train_part, eval_part = split_documents([s for s in summaries if is_labelled(s)], eval_summaries, hold_out)
+    scored = [s for s in eval_part if is_labelled(s)]
+    return scored, evaluation_notes([s.id for s in train_part], [s.id for s in scored])
 
 
 def _receipt(doc_id: str) -> str:
