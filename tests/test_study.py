@@ -299,3 +299,7 @@ def test_a_configuration_keeps_its_colour_in_every_figure_when_another_failed():
         drawn = {trace.name: trace.marker.color if trace.mode == "markers" else trace.line.color
                  for trace in figure.data}
         assert drawn["text-minilm · full"] == COLOURS[2] and drawn["text-minilm · freeze-backbone"] == COLOURS[0]
+    # no axis below 0, and a loss curve of few points drawn with markers (one point drew nothing: a walkthrough)
+    curves = curves_figure(result)
+    assert {curves.layout[axis].rangemode for axis in ("yaxis", "yaxis2", "yaxis3", "yaxis4")} == {"nonnegative"}
+    assert all("markers" in trace.mode for trace in curves.data)

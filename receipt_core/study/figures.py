@@ -92,10 +92,13 @@ def curves_figure(result: StudyResult) -> go.Figure:
             figure.add_trace(go.Scatter(x=[e["elapsed_s"] for e in points], y=[e[key] for e in points],
                                         mode="lines+markers", name=name, legendgroup=name,
                                         showlegend=(r, c) == (1, 1), line={"color": colour}), row=r, col=c)
-        figure.add_trace(go.Scatter(x=[p[1] for p in run.losses], y=[p[2] for p in run.losses], mode="lines",
+        # markers too while there are few points: a 5-second race run's one loss point drew nothing (a walkthrough)
+        figure.add_trace(go.Scatter(x=[p[1] for p in run.losses], y=[p[2] for p in run.losses],
+                                    mode="lines+markers" if len(run.losses) < 40 else "lines",
                                     name=name, legendgroup=name, showlegend=False,
                                     line={"color": colour}), row=2, col=2)
     figure.update_xaxes(title_text="training seconds")
+    figure.update_yaxes(rangemode="nonnegative")  # scores and losses: one point drew ticks from -0.5
     figure.update_layout(title=f"Curves (seed {result.settings.seed})", height=800)
     return figure
 
