@@ -630,3 +630,17 @@ def test_a_race_name_is_checked_as_it_is_typed(workspace_home):
     assert not [c for c in at.caption if "Saved as" in c.value]
     at.text_input(key="race_name").set_value("race-1 ").run()  # a probe: the trailing space went unsaid
     assert any(c.value == "Saved as ` race-1 `: spaces at either end are dropped." for c in at.caption)
+
+
+def test_runs_far_past_a_short_budget_are_named_beside_the_table():
+    """A walkthrough's 5-second race reported 31-40 training seconds on the Race page with no word why."""
+    from receipt_core.study.race_view import overran_budget
+
+    configs = tuple(StudyConfig("text-minilm", s) for s in SCENARIOS[:2])
+    for budget, named in ((5 / 60, ["text-minilm · freeze-backbone", "text-minilm · phased"]), (1.0, [])):
+        race_plan = RacePlan(configs=configs, settings=StudySettings(budget_minutes=budget), train_data="small")
+        record = RaceRecord(name="short", plan=race_plan, entries=race_plan.entries(), status="finished",
+                            started="2026-12-01T10:00:00+00:00", train_documents=9, eval_documents=3)
+        for index, scenario in enumerate(SCENARIOS[:2]):  # 30 training seconds each (result())
+            record = record.with_entry(index, status="finished", result=result(scenario, 0.5, 0.5, 10))
+        assert [run.label for run in overran_budget(record)] == named, budget

@@ -20,11 +20,12 @@ from receipt_core.study.race_record import (DEFAULT_RACE_SCENARIOS, RaceFileErro
                                            check_race_name, find_races, unreadable_races)
 from receipt_core.study.figures import config_colours
 from receipt_core.study.race_view import (RACE_CHARTS, RaceFeed, deleted_runs, ended_before_budget, entry_label,
-                                          race_curves, race_rows)
+                                          overran_budget, race_curves, race_rows)
 from receipt_core.study.settings import StudyConfig, StudySettings
 from receipt_core.study.table import READING_NOTE
 from receipt_core.study.view import open_study
 from receipt_core.training.config import TrainConfig
+from receipt_core.training.events import HEADLINE_METRICS, METRIC_LABELS
 from receipt_core.training.run_feed import RunCurves
 from receipt_core.training.run_status import status_line
 from receipt_core.wording import as_sentence
@@ -209,13 +210,22 @@ def race_board() -> None:
                                 "epochs": st.column_config.NumberColumn(format="%.2f", width="small"),
                                 "steps": st.column_config.NumberColumn(width="small"),
                                 # "finished (time budget)" whole: it was cut to "finished (" (a walkthrough)
-                                "status": st.column_config.TextColumn("status", width="medium")})
+                                "status": st.column_config.TextColumn("status", width="medium"),
+                                # three decimals in every row: "0.722" beside "0.6786" (a walkthrough)
+                                **{METRIC_LABELS[m]: st.column_config.NumberColumn(format="%.3f")
+                                   for m in HEADLINE_METRICS}})
     early = ended_before_budget(record)
     if early:
         runs = "; ".join(f"{literal(run.label)} {run.epochs:g} epochs in {run.train_s:.1f} s" for run in early)
         st.caption(f"Ended on their own epochs before the {record.plan.settings.budget_minutes * 60:g} s budget, so "
                    f"the budget did not give them equal time: {runs}. Compare them by the training seconds beside "
                    "their scores, or race with a shorter budget.")
+    overran = overran_budget(record)
+    if overran:
+        runs = "; ".join(f"{literal(run.label)} {run.train_s:.1f} s" for run in overran)
+        st.caption(f"Past the {record.plan.settings.budget_minutes * 60:g} s budget: {runs}. The budget is checked "
+                   "between steps, and a run's first steps (with a frozen backbone, computing the features) and its "
+                   "closing evaluation and save come on top, so a budget of seconds is overrun by tens of seconds.")
     if deleted:
         st.caption(f"Deleted on Runs since the race: {', '.join(map(literal, deleted.values()))}. Their curves are "
                    "gone; the table and the reading keep the figures the race measured.")

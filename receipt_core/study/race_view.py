@@ -123,6 +123,22 @@ def ended_before_budget(record: RaceRecord) -> list[EarlyEnd]:
             for entry in record.entries if entry.result is not None and entry.result.finished == "completed"]
 
 
+OVERRUN = 1.25  # a run whose training seconds pass its budget by more than this share is named beside the table
+
+
+def overran_budget(record: RaceRecord) -> list[EarlyEnd]:
+    """The runs of an ended race whose training seconds passed its time budget by more than :data:`OVERRUN`: the
+    budget is checked between steps, and a run's first steps (a frozen backbone's feature fill) and closing
+    evaluation and save come on top, so a short budget is overrun by far (a walkthrough's 5-second race reported
+    31-40 training seconds on the Race page with no word why)."""
+    budget = record.plan.settings.budget_minutes
+    if record.is_live or budget is None:
+        return []
+    return [EarlyEnd(entry_label(record, entry), entry.result.epochs, entry.result.train_s)
+            for entry in record.entries
+            if entry.result is not None and entry.result.train_s > OVERRUN * budget * 60]
+
+
 def _share(trainable: int | None, total: int | None) -> float | None:
     return trainable / total if trainable is not None and total else None
 
