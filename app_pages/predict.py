@@ -137,7 +137,8 @@ if inputs:
         scored = [(name, scored_items(doc, p, threshold)) for name, doc, _, p in results]
 
         all_items = pd.DataFrame(items_table(scored), columns=["receipt", "name", "quantity", "quantity_read",
-                                                               "unit_price", "price", "confidence", "uncertain_words"])
+                                                               "unit_price", "price", "confidence", "check",
+                                                               "uncertain_words"])
         everything = {"run": run.id, "uncertain_below": threshold,
                       "documents": [{**p.to_json(), "receipt": name, "items": [i.to_json() for i in items]}
                                     for (name, _, _, p), (_, items) in zip(results, scored)]}
@@ -185,7 +186,7 @@ if inputs:
             st.markdown("**Items**")
             shown_items = [{**i.to_json(), "quantity": i.quantity if i.quantity_read else None} for i in items]
             st.dataframe(pd.DataFrame(shown_items, columns=["name", "quantity", "unit_price", "price", "confidence",
-                                                            "uncertain_words"]),
+                                                            "check", "uncertain_words"]),
                          hide_index=True, key="predict_items", placeholder=NO_VALUE, width="stretch",
                          # "name" medium: large pushed the prices off a laptop's screen
                          column_config={"name": st.column_config.TextColumn("name", width="medium"),
@@ -193,6 +194,10 @@ if inputs:
                              "quantity", format="%g", help=f"{NO_VALUE}: no quantity was read on the item's line, so "
                                                            "it counts as 1 (the downloads say quantity 1, "
                                                            "quantity_read false)"),
+                                        "check": st.column_config.TextColumn(
+                             "check", help="What the item's own numbers contradict: quantity × unit price is not its "
+                                           "price (a misread number, or a word given the wrong field), or a negative "
+                                           "price; empty when they agree or cannot be checked"),
                                         "confidence": st.column_config.ProgressColumn(
                              "confidence", min_value=0.0, max_value=1.0, format="%.2f", color="auto",
                              help="The least confident of the item's words (green above 0.5, red below)")})

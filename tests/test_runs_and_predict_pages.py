@@ -383,6 +383,15 @@ def test_item_confidence_is_its_least_confident_word():
     assert [w["text"] for w in uncertain_words(settled, 0.5)] == ["TOTAL"]
     assert answered_words(settled)[-1]["answered by"] == "line arithmetic"
     assert scored_items(doc, settled, uncertain_below=0.5)[1].uncertain_words == 0
+    # an item whose own numbers disagree says so (a walkthrough's "2.2 × 1.50 = 3.00", the quantity at 0.998)
+    from receipt_core.evaluation.confidence import ScoredItem
+
+    def item(quantity, unit_price, price, read=True):
+        return ScoredItem("x", quantity, unit_price, price, 0.9, 0, quantity_read=read)
+
+    assert item(2.2, 1.5, 3.0).check == item(2.2, 1.5, 3.0).to_json()["check"] == "2.2 × 1.5 ≠ 3"
+    assert item(2, 1.5, 3.0).check == "" and item(1, None, 3.0).check == "" and item(1, 1.5, 3.0, read=False).check == ""
+    assert item(1, None, -27.0).check == "negative price"
 
 
 def test_predict_shows_validation_confidence_and_downloads_a_batch(demo_env, trained_run, synth_receipts, fake_ocr,

@@ -8,6 +8,7 @@ line's ITEM_UNIT_PRICE and ITEM_PRICE words. A following line without a name but
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import Sequence
@@ -79,6 +80,15 @@ def last_amount(texts: Sequence[str]) -> float | None:
             joined.append(text)
     amounts = [a for a in (parse_price(t) for t in joined) if a is not None]
     return amounts[-1] if amounts else None
+
+
+PRICE_TOLERANCE = 0.01  # relative: 2 × 10,000 against 20,000 printed, rounding included
+
+
+def line_total_fits(quantity: float, unit_price: float, price: float) -> bool:
+    """Whether quantity × unit price is the line's price, within :data:`PRICE_TOLERANCE`: the arithmetic that
+    reconciling settles a line by (``model/reconcile.py``) and that Predict checks each item against."""
+    return math.isclose(quantity * unit_price, price, rel_tol=PRICE_TOLERANCE)
 
 
 def assemble_items(words: Sequence[Word], fields: Sequence[str], quantity_flags: Sequence[bool],

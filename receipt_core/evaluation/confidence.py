@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
+from ..data.items import line_total_fits
 from ..data.schema import ITEM_FIELDS, shown_label
 
 DEFAULT_UNCERTAIN_BELOW = 0.5
@@ -32,10 +33,22 @@ class ScoredItem:
     uncertain_words: int  # its words under the threshold
     quantity_read: bool = True  # False: no quantity word on its lines, so the quantity is the implied 1
 
+    @property
+    def check(self) -> str:
+        """What the item's own numbers contradict, "" when nothing: quantity × unit price is not its price, or a
+        price below 0. A walkthrough's photo gave "Diet Coke 2.2 × 1.50 = 3.00" (OCR read "2@" as "2.2") with the
+        quantity at confidence 0.998 and nothing said."""
+        if self.price is not None and self.price < 0:
+            return "negative price"
+        if self.unit_price is not None and self.price is not None and self.quantity_read \
+                and not line_total_fits(self.quantity, self.unit_price, self.price):
+            return f"{self.quantity:g} × {self.unit_price:g} ≠ {self.price:g}"
+        return ""
+
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "quantity": self.quantity, "quantity_read": self.quantity_read,
                 "unit_price": self.unit_price, "price": self.price, "confidence": round(self.confidence, 4),
-                "uncertain_words": self.uncertain_words}
+                "uncertain_words": self.uncertain_words, "check": self.check}
 
 
 def word_confidence(word) -> float:

@@ -27,12 +27,11 @@ import statistics
 from typing import Sequence
 
 from ..data.document import Word
-from ..data.items import last_amount, parse_price
+from ..data.items import last_amount, line_total_fits, parse_price
 from ..data.quantity import parse_quantity
 from ..data.schema import OTHER
 from .quantity_column import parsed_values, same_row, settle_by_column
 
-_PRICE_TOLERANCE = 0.01  # relative: 2 × 10,000 against 20,000 printed, rounding included
 _UNIT_PRICE = "ITEM_UNIT_PRICE"
 _PRICE = "ITEM_PRICE"
 
@@ -126,13 +125,13 @@ def _fit_arithmetic(words: Sequence[Word], fields: list[str], flags: list[bool],
         return
     flagged = _flagged_values(words, flags, indices)
     quantity = flagged[0][1] if flagged else 1.0
-    if _fits(quantity, unit_price, price):
+    if line_total_fits(quantity, unit_price, price):
         return
     for index in indices:
         if index == unit_words[-1] or fields[index] == _PRICE:
             continue  # the unit price and the price themselves are not candidates
         value = parse_quantity(words[index].text)
-        if value is not None and value > 0 and _fits(value, unit_price, price):
+        if value is not None and value > 0 and line_total_fits(value, unit_price, price):
             for other, other_value in flagged:
                 if not _same(other_value, value):
                     _unflag(other, fields, flags, best_fields)
@@ -140,6 +139,3 @@ def _fit_arithmetic(words: Sequence[Word], fields: list[str], flags: list[bool],
             fields[index] = OTHER
             return
 
-
-def _fits(quantity: float, unit_price: float, price: float) -> bool:
-    return math.isclose(quantity * unit_price, price, rel_tol=_PRICE_TOLERANCE)
