@@ -289,7 +289,8 @@ def test_a_label_another_session_gave_the_same_word_is_not_overwritten_unseen(re
     receipts.update_word(doc.id, 0, "TOTAL")  # A
     _keyed(at.selectbox, f"annotate_label_{doc.id}_0_").set_value("TAX").run()
     said = [w.value for w in at.warning if "nothing was saved" in w.value]
-    assert len(said) == 1 and "is now TOTAL (person), not unlabelled as this page showed it" in said[0], said
+    assert len(said) == 1 and "is now ` TOTAL ` (person), not unlabelled as this page showed it" in said[0], said
+    assert said[0].startswith("word #0 ` ")  # prose with its quotes as code, not all code (a walkthrough)
     assert receipts.get_document(doc.id).words[0].field == "TOTAL"  # A's label stands
     # B's page now shows TOTAL: B's change made again is B's to make
     _keyed(at.selectbox, f"annotate_label_{doc.id}_0_").set_value("TAX").run()
@@ -301,7 +302,7 @@ def test_a_label_another_session_gave_the_same_word_is_not_overwritten_unseen(re
     outcome = apply_keys(receipts, doc.id, 1, len(shown.words), [total, tax], seen=shown.word_layout,
                          seen_labels=shown.word_labels)
     assert outcome.stale and not outcome.changed and len(outcome.messages) == 1
-    assert "is now QUANTITY 2 (person), not unlabelled" in outcome.messages[0]
+    assert "is now 'QUANTITY' 2 (person), not unlabelled" in outcome.messages[0]
     # presses on words nobody else touched: a label and its own relabel in one batch both land
     outcome = apply_keys(receipts, doc.id, 2, len(shown.words), [total, total],
                          seen=shown.word_layout, seen_labels=shown.word_labels)
@@ -322,7 +323,7 @@ def test_a_label_another_session_gave_the_same_word_is_not_overwritten_unseen(re
     table._save_edits(doc.id, "table", shown.word_layout, shown.word_labels)
     after = receipts.get_document(doc.id)
     assert after.words[6].field == "TAX" and after.words[7].field == "TOTAL"
-    assert len(messages) == 1 and "word #6" in messages[0] and "is now TAX (person)" in messages[0]
+    assert len(messages) == 1 and "word #6" in messages[0] and "is now 'TAX' (person)" in messages[0]
     with pytest.raises(ReceiptChangedError):
         receipts.update_word(doc.id, 6, "TOTAL", seen_labels=shown.word_labels)
 

@@ -365,11 +365,13 @@ def as_labelled(doc: Document, index: int, seen_labels: Sequence[WordLabel] | No
 
 
 def _label_words(state: WordLabel) -> str:
-    """A word's label state in words: "unlabelled", "total (person)", "QUANTITY 2 (import)"."""
+    """A word's label state in words: "unlabelled", "'TOTAL' (person)", "'QUANTITY' 2 (import)"."""
     label, value, source = state
     if source is None:
         return "unlabelled"
-    return f"{label}{f' {value:g}' if value is not None else ''} ({source})"
+    # the label quoted: a page shows a quote as code and the rest as prose; ITEM_NAME's "_" unquoted put the whole
+    # warning in code font (a walkthrough)
+    return f"{label!r}{f' {value:g}' if value is not None else ''} ({source})"
 
 
 def _latest_action(conn, doc_id: str | None) -> int | None:
