@@ -117,7 +117,7 @@ with view_tab:
                     # as Annotate says it: a walkthrough read the tiny boxes as a broken photo
                     if not doc.has_image:
                         left.caption(NO_IMAGE_NOTE)
-                    left.plotly_chart(document_figure(doc, receipt_display_image(ws, doc), title=doc.id),
+                    left.plotly_chart(document_figure(doc, receipt_display_image(ws, doc), title=titles[doc_id]),
                                       key="data_figure", width="stretch")
                     words = pd.DataFrame([{"text": w.text,
                                            "label": w.annotation_label if w.is_labelled else NOT_LABELLED,
