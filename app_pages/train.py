@@ -79,7 +79,10 @@ def _head_settings(defaults: TrainConfig, preset: str) -> HeadSettings:
 def _phase_settings(defaults: TrainConfig, layers: int) -> tuple[int, int, int]:
     """The phased plan's own settings (phase 2's depth, 0 for auto; epochs per phase; patience), drawn in a row."""
     phase_cols = field_row(3, width=240)
-    if (st.session_state.get("train_top_k") or 0) > layers:  # a smaller backbone than the last one
+    chosen_depth = st.session_state.get("train_top_k")
+    if chosen_depth is not None and not isinstance(chosen_depth, int):  # a forged message's "7" (a probe)
+        del st.session_state["train_top_k"]
+    elif (chosen_depth or 0) > layers:  # a smaller backbone than the last one
         st.session_state["train_top_k"] = layers
     # 0: auto (TrainConfig.for_training_set decides). Not None: Streamlit takes a None value for no choice at all
     # and drew "Choose an option" (found by a walkthrough)

@@ -960,6 +960,16 @@ def test_the_train_and_race_forms_keep_their_settings_across_a_visit_to_another_
     assert at.number_input(key="race_seconds").value == 45
 
 
+def test_forged_widget_values_of_another_type_fall_back(demo_env):
+    """A probe sent widget values over the websocket that no browser sends: a string for phase 2's depth broke
+    Train (str > int), a number for a text field or the receipt search broke Data ('float' has no 'strip')."""
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT)
+    at.session_state["dataset"], at.session_state["train_top_k"] = "demo", "7"  # as the forged message left it
+    at.run()
+    at.switch_page("app_pages/train.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert demo_env.list_documents("demo", search=3.0) == demo_env.list_documents("demo")
+
 def test_train_warns_when_the_phased_plan_would_never_reach_its_later_phases(demo_env):
     """Found by a walkthrough: phased with 3 epochs and 2 per phase never reached phase 3, and nothing said so."""
     at = app("train", dataset="demo")

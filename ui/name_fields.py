@@ -16,6 +16,7 @@ def dataset_name_input(label: str, key: str, value: str = "", allow_empty: bool 
     (stripped), and whether a button may use it. A bad name is said under the field at once, not after the work."""
     # no max_chars: Streamlit drops a pasted text over it whole; the check below says the length instead
     typed = st.text_input(label, value=value, key=key)
+    typed = typed if isinstance(typed, str) else ""  # a forged message sent a number: "'float' has no strip" (a probe)
     name = typed.strip()
     if not name and allow_empty:
         return name, True

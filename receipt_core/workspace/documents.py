@@ -297,7 +297,7 @@ class DocumentStore(Database):
             query += " WHERE " + " AND ".join(conditions)
         with self._read() as conn:
             rows = conn.execute(query + " ORDER BY rowid", args).fetchall()
-        needle = search.strip().casefold() if search else ""
+        needle = search.strip().casefold() if isinstance(search, str) else ""
         return [DocumentSummary(id=r["id"], dataset=r["dataset"], words=stored_count(r["words"]), width=r["width"],
                                 height=r["height"], image_sha256=r["image_sha256"], source=r["source"],
                                 label_counts=MappingProxyType(stored_label_counts(r["label_counts"])),
