@@ -15,7 +15,7 @@ from receipt_core.evaluation.confidence import (DEFAULT_UNCERTAIN_BELOW, LINE_AR
 from receipt_core.data.files import distinct_names
 from receipt_core.data.markup import spreadsheet_csv
 from receipt_core.data.images import MAX_IMAGES_PER_PREDICTION
-from receipt_core.plots.figures import LOW_CONFIDENCE, prediction_figure, tall_figure_height
+from receipt_core.plots.figures import LOW_CONFIDENCE, WRITTEN_WORDS_MAX, prediction_figure, tall_figure_height
 from receipt_core.plots.overlay import MODEL_LAYER, OCR_LAYER, confidence_marks, overlay_counts, overlay_figure
 from receipt_core.training.events import METRIC_LABELS
 from receipt_core.training.run_documents import train_ids, trained_on_photos
@@ -127,6 +127,12 @@ if inputs:
     key = (run.id, tuple((name, hashlib.sha256(json.dumps(doc.to_json(), sort_keys=True).encode()).hexdigest())
                          for name, doc, _ in inputs))
     cached = st.session_state.get(RESULTS_KEY)
+    long = [(name, len(doc.words)) for name, doc, _ in inputs if len(doc.words) > WRITTEN_WORDS_MAX]
+    if long:  # a probe's 19,000-word receipt spun for 4 minutes unsaid
+        st.warning(f"{literal(long[0][0])} has {long[0][1]:,} words, more than any receipt prints"
+                   + (f" (and {counted(len(long) - 1, 'other receipt')} too)" if len(long) > 1 else "")
+                   + ": the model reads it window by window, which takes a while (tens of seconds for 5,000 words "
+                     "on 2 cores), and its figure draws the boxes without their text.")
     with user_errors("Prediction"):
         if cached is None or cached[0] != key:  # a threshold change redraws without running the model again
             with st.spinner(f"Running the model on {counted(len(inputs), 'receipt')}…"):

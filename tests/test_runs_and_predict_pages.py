@@ -467,6 +467,20 @@ def test_predict_names_a_damaged_receipt_and_keeps_its_picker(demo_env, trained_
     finally:
         demo_env.delete_dataset("damaged")
 
+def test_predict_warns_before_reading_a_receipt_of_thousands_of_words(demo_env, trained_run):
+    """A probe's 19,000-word receipt kept Predict spinning for 4 minutes with nothing said (Annotate warns)."""
+    words = tuple(Word(text=f"w{i}", box=(i % 50 * 10, i // 50 * 10, i % 50 * 10 + 8, i // 50 * 10 + 8))
+                  for i in range(1_200))
+    demo_env.save_documents("long", [Document(id="long-1", width=520, height=260, words=words)])
+    try:
+        at = app("predict", dataset="long")
+        at.selectbox(key="predict_run").set_value(trained_run).run()
+        at.radio(key="predict_source").set_value("A receipt from the workspace").run()
+        no_errors(at)
+        assert any("has 1,200 words, more than any receipt prints" in w.value for w in at.warning), at.warning
+    finally:
+        demo_env.delete_dataset("long")
+
 def test_predict_batch_downloads_hold_every_receipt():
     from receipt_core.evaluation.confidence import items_table
 
