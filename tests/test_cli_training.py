@@ -293,3 +293,21 @@ def test_a_budget_that_ends_before_the_first_step_is_said_to_have_trained_nothin
                                                   "checkpoint holds an untrained model; give --max-minutes more time")
     printer(FinishedEvent(step=3, epoch=0, reason="time budget", elapsed_s=9.0, metrics={}, checkpoint="/tmp/run"))
     assert "warning" not in stream.getvalue().splitlines()[-1]
+
+
+def test_train_says_when_another_process_trains_in_the_same_workspace(tmp_path, monkeypatch, capsys):
+    """A probe ran `train` beside a dashboard run in the same workspace: it fell from 23 to 3.6 samples a second
+    with nothing said on the command line (the Train page says it the other way round)."""
+    from types import SimpleNamespace
+
+    from receipt_core.cli.workspace_run import open_run_workspace
+    from receipt_core.workspace.store import Workspace
+
+    other = SimpleNamespace(id="20261205-070000-abcdef", status="running", pid=4242)
+    monkeypatch.setattr(Workspace, "runs_in_other_processes", lambda self: [other])
+    open_run_workspace(tmp_path / "ws")
+    assert ("warning: run 20261205-070000-abcdef is running in another process (pid 4242) in this workspace: this run "
+            "shares the CPU cores with it, and both go slower than alone") in capsys.readouterr().err
+    monkeypatch.setattr(Workspace, "runs_in_other_processes", lambda self: [])
+    open_run_workspace(tmp_path / "ws")
+    assert "warning" not in capsys.readouterr().err

@@ -36,7 +36,21 @@ def open_run_workspace(home: Path | None) -> Workspace:
 
         raise CommandError(f"--workspace {home} holds other files but no workspace ({DATABASE_NAME}); give a new or "
                            "empty folder, or an existing workspace")
-    return Workspace.open(home)
+    workspace = Workspace.open(home)
+    warn_of_other_runs(workspace)
+    return workspace
+
+
+def warn_of_other_runs(workspace: Workspace) -> None:
+    """Say on stderr which runs already train in this workspace in another process (the dashboard's, another
+    ``train``): both share the CPU cores, so each goes slower than alone. A probe's command-line run dropped from
+    23 to 3.6 samples a second beside the dashboard's with nothing said here (the Train page says it)."""
+    others = workspace.runs_in_other_processes()
+    if others:
+        run = others[0]
+        more = f" (and {len(others) - 1} more)" if len(others) > 1 else ""
+        print(f"warning: run {run.id} is {run.status} in another process (pid {run.pid}){more} in this workspace: "
+              "this run shares the CPU cores with it, and both go slower than alone", file=sys.stderr, flush=True)
 
 
 def command_line_notes(train: Sequence[str], evaluation: str | None = None) -> dict[str, object]:
