@@ -410,6 +410,9 @@ with st.expander("Run settings", expanded=slot.current() is None):
                 st.rerun()
             except JobBusyError as error:
                 start_refused = as_sentence(friendly(error))  # it names the busy run (a probe)
+                # this page now knows the other session's run is live: the live view's rerun on a run "started in
+                # another session" had wiped the refusal (a probe's two Starts 2 ms apart: 3 times in 5 unsaid)
+                st.session_state["train_was_live"] = True
 
 if start_refused is not None:
     st.error(notice_markdown(f"Not started. {start_refused}"))

@@ -705,14 +705,19 @@ def test_train_offers_no_layout_toggle_for_a_backbone_that_reads_no_boxes(demo_e
 def test_train_runs_live_and_a_second_start_from_another_session_is_refused(demo_env):
     from ui.shared import job_slot
 
+    # another browser session, same server, its settings made before the first run starts: its Start is its first
+    # press after that (a probe's two Starts 2 ms apart: the refusal was wiped by the page's rerun on a run "started
+    # in another session", 3 times in 5)
+    second = app("train", dataset="demo")
+    second.selectbox(key="train_backbone").set_value("tiny").run()
+    second.number_input(key="train_epochs").set_value(1).run()
     first = app("train", dataset="demo")
     start_tiny_run(first, epochs=200)
     no_errors(first)
     active = job_slot().current()
     assert active is not None and active.is_live
 
-    second = app("train", dataset="demo")  # another browser session, same server
-    start_tiny_run(second, epochs=1)
+    second.button(key="train_start").click().run()
     assert any("A run is in progress" in e.value and active.run_id in e.value for e in second.error)
     settings = next(e for e in second.expander if e.label == "Run settings")  # folded while a run trains: the
     assert not any("A run is in progress" in e.value for e in settings.error)  # refusal is not hidden in it
