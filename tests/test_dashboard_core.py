@@ -330,8 +330,9 @@ def test_while_a_run_trains_the_watched_receipt_is_redrawn_at_most_every_few_sec
     clock, built, tables = [100.0], [], []
     import streamlit
 
+    captions = []
     fake_st = SimpleNamespace(session_state={}, subheader=lambda *a, **k: None, toggle=lambda *a, **k: False,
-                              column_config=streamlit.column_config)
+                              column_config=streamlit.column_config, caption=captions.append)
     monkeypatch.setattr(live_run, "st", fake_st)
     monkeypatch.setattr(live_run, "figure_and_tables", lambda stacked: (
         SimpleNamespace(plotly_chart=lambda figure, key, width: None),
@@ -339,12 +340,13 @@ def test_while_a_run_trains_the_watched_receipt_is_redrawn_at_most_every_few_sec
     monkeypatch.setattr(live_run.time, "monotonic", lambda: clock[0])
     monkeypatch.setattr(live_run, "receipt_display_image", lambda ws, doc: None)
     monkeypatch.setattr(live_run, "prediction_figure", lambda *a, title, **k: built.append(title) or title)
-    ws = SimpleNamespace(get_document=lambda doc_id: SimpleNamespace(width=100, height=200, words=()))
+    ws = SimpleNamespace(get_document=lambda doc_id: SimpleNamespace(width=100, height=200, words=()),
+                         get_run=lambda run_id: SimpleNamespace(config={"train_ids": ["t1"], "eval_ids": ["r1"]}))
 
     def show(step: int, live: bool = True) -> None:
         item = {"name": f"item at {step}", "quantity": "1", "unit_price": None, "price": "2"}
         event = PredictionEvent(step=step, epoch=step, doc_id="r1", prediction={"items": [item]})
-        live_run._predictions(SimpleNamespace(predictions={"r1": event}), ws, live)
+        live_run._predictions(SimpleNamespace(predictions={"r1": event}), ws, live, "run")
 
     show(1)
     clock[0] += 2.0
@@ -359,7 +361,8 @@ def test_while_a_run_trains_the_watched_receipt_is_redrawn_at_most_every_few_sec
     read = {"name": "TEA", "quantity": 2.0, "unit_price": None, "price": 4.0, "quantity_read": True}
     implied = {"name": "ADES", "quantity": 1.0, "unit_price": None, "price": 3.0, "quantity_read": False}
     event = PredictionEvent(step=5, epoch=5, doc_id="r1", prediction={"items": [read, implied]})
-    live_run._predictions(SimpleNamespace(predictions={"r1": event}), ws, False)
+    live_run._predictions(SimpleNamespace(predictions={"r1": event}), ws, False, "run")
+    assert captions[-1] == "A receipt the run evaluates on and never trains on."
     assert tables[-1]["quantity"].tolist()[0] == 2.0 and pd.isna(tables[-1]["quantity"].tolist()[1])
 
 
