@@ -105,9 +105,13 @@ def curve_figure(points: pd.DataFrame, title: str, y_title: str, phases: Sequenc
                   xaxis=dict(title=dict(text=CURVE_AXES.get(x, x), standoff=6)),
                   yaxis=dict(title=dict(text=y_title), **({"type": "log"} if log_y else {})),
                   shapes=shapes, annotations=annotations)
-    if not log_y and not points.empty and (points["value"].dropna() >= 0).all():
+    values = points["value"].dropna() if "value" in points else pd.Series(dtype=float)
+    if not log_y and len(values) and (values >= 0).all():
         # scores and losses are never negative: one point drew ticks from -0.5 (a walkthrough: "looks broken")
         layout["yaxis"]["rangemode"] = "nonnegative"
+        if (values <= 1).all() and points[x].nunique() == 1:
+            # one evaluation of 0–1 values: Plotly's ±1 around it ran the axis of an accuracy of 0.95 up to 2
+            layout["yaxis"]["range"] = [0, 1.05]
     if not traces:  # Plotly's empty axes run from -1 to 4: say what is coming instead
         layout["xaxis"]["range"], layout["yaxis"]["range"] = [0, 1], [0, 1]
         layout["annotations"] = [dict(x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,

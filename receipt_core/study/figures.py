@@ -99,6 +99,7 @@ def curves_figure(result: StudyResult) -> go.Figure:
                                     line={"color": colour}), row=2, col=2)
     figure.update_xaxes(title_text="training seconds")
     figure.update_yaxes(rangemode="nonnegative")  # scores and losses: one point drew ticks from -0.5
+    figure.update_xaxes(rangemode="nonnegative")  # seconds: one loss point at 0 drew an axis from -1
     figure.update_layout(title=f"Curves (seed {result.settings.seed})", height=800)
     return figure
 
