@@ -55,6 +55,18 @@ def test_a_runs_cost_is_its_elapsed_time_over_the_receipt_epochs_its_steps_made(
     # and one-epoch runs put a 20-epoch run at 178 min, not 2, and at 10 min, not 1)
     assert measured_cost("h", steps[:STEPS_PER_EPOCH - 1], RECEIPTS) is None
     assert measured_cost("e", steps[:STEPS_PER_EPOCH], RECEIPTS) is None
+
+
+def test_runs_too_short_to_measure_are_said_beside_the_rough_guess(ws):
+    """A walkthrough read "no earlier run like it" just after racing that very scenario: its runs had ended within
+    their first epoch, so none measured one."""
+    _record(ws, {}, [_progress(1, 20.0)])
+    _record(ws, {}, [_progress(STEPS_PER_EPOCH, 40.0)])
+    result = estimate_run_time(ws, _plan())
+    assert result.measured_runs == 0 and result.too_short_runs == 2
+    assert "(rough guess: 2 earlier runs like it ended within the first epoch, too short to measure one; " in \
+        result.text()
+    assert estimate_run_time(ws, _plan(backbone="text-minilm")).text().count("no earlier run like it") == 1
     assert measured_cost("c", [StatusEvent(step=0, status="running")], RECEIPTS) is None  # failed before a step
 
 

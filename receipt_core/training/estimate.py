@@ -21,7 +21,7 @@ runs, of the gap between the run's creation (Start) and its first event.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterable, Protocol, Sequence
 
 from ..datasets.splits import split_documents
@@ -94,6 +94,7 @@ class TimeEstimate:
     evaluation_only: bool = False  # nothing can learn: one evaluation pass, no epochs
     startup_s: float | None = None  # measured time before the first step (the most recent like runs' median)
     later_epochs_rate: float | None = None  # s per receipt-epoch after the first, measured apart from it
+    too_short_runs: int = 0  # runs like it that ended within their first epoch: none measured an epoch
 
     def text(self) -> str:
         """``about 4 min for 12 epochs of 75 steps`` plus where the figure comes from."""
@@ -115,6 +116,11 @@ class TimeEstimate:
                     else f"{self.seconds_per_receipt_epoch:.3f} s per receipt in the first epoch, "
                          f"{self.later_epochs_rate:.3f} in each later one")
             return f"{line} (measured: {rate} in {self.measured_runs} earlier {runs} like it)"
+        if self.too_short_runs:  # a walkthrough read "no earlier run like it" just after racing that very scenario
+            runs = "run" if self.too_short_runs == 1 else "runs"
+            return (f"{line} (rough guess: {self.too_short_runs} earlier {runs} like it ended within the first epoch, "
+                    f"too short to measure one; {self.seconds_per_receipt_epoch:.3f} s per receipt and epoch on a "
+                    "2-core machine)")
         return (f"{line} (rough guess: no earlier run like it in this workspace; "
                 f"{self.seconds_per_receipt_epoch:.3f} s per receipt and epoch on a 2-core machine)")
 
@@ -241,5 +247,10 @@ def estimate(plan: PlannedRun, costs: Sequence[MeasuredCost]) -> TimeEstimate:
 
 
 def estimate_run_time(source: _RunSource, plan: PlannedRun) -> TimeEstimate:
-    """:func:`estimate` from the runs of the workspace ``source``."""
-    return estimate(plan, measured_costs(source, plan))
+    """:func:`estimate` from the runs of the workspace ``source``; without a measured run, how many runs like it
+    were too short to measure is said beside the rough guess."""
+    costs = measured_costs(source, plan)
+    result = estimate(plan, costs)
+    if costs or result.evaluation_only:
+        return result
+    return replace(result, too_short_runs=sum(1 for run in source.list_runs() if matches(run.config, plan)))
