@@ -644,3 +644,10 @@ def test_runs_far_past_a_short_budget_are_named_beside_the_table():
         for index, scenario in enumerate(SCENARIOS[:2]):  # 30 training seconds each (result())
             record = record.with_entry(index, status="finished", result=result(scenario, 0.5, 0.5, 10))
         assert [run.label for run in overran_budget(record)] == named, budget
+    from receipt_core.study.race_view import no_epoch_finished
+
+    assert not no_epoch_finished(record)  # result(): 2 epochs each
+    short = dataclasses.replace(result("phased", 0.07, 0.1, 10), epochs=0.04)
+    for index in range(2):
+        record = record.with_entry(index, status="finished", result=short)
+    assert no_epoch_finished(record)

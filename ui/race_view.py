@@ -20,7 +20,7 @@ from receipt_core.study.race_record import (DEFAULT_RACE_SCENARIOS, RaceFileErro
                                            check_race_name, find_races, unreadable_races)
 from receipt_core.study.figures import config_colours
 from receipt_core.study.race_view import (RACE_CHARTS, RaceFeed, deleted_runs, ended_before_budget, entry_label,
-                                          overran_budget, race_curves, race_rows)
+                                          no_epoch_finished, overran_budget, race_curves, race_rows)
 from receipt_core.study.settings import StudyConfig, StudySettings
 from receipt_core.study.table import READING_NOTE
 from receipt_core.study.view import open_study
@@ -220,6 +220,9 @@ def race_board() -> None:
         st.caption(f"Ended on their own epochs before the {record.plan.settings.budget_minutes * 60:g} s budget, so "
                    f"the budget did not give them equal time: {runs}. Compare them by the training seconds beside "
                    "their scores, or race with a shorter budget.")
+    if no_epoch_finished(record):
+        st.warning("No run of this race finished an epoch, so its scores compare models that have barely trained: "
+                   "race again with more seconds per run (minutes with MiniLM on a few hundred receipts on 2 cores).")
     overran = overran_budget(record)
     if overran:
         runs = "; ".join(f"{literal(run.label)} {run.train_s:.1f} s" for run in overran)

@@ -139,6 +139,13 @@ def overran_budget(record: RaceRecord) -> list[EarlyEnd]:
             if entry.result is not None and entry.result.train_s > OVERRUN * budget * 60]
 
 
+def no_epoch_finished(record: RaceRecord) -> bool:
+    """Whether an ended race's runs all stopped within their first epoch: its scores compare near-untrained models
+    (a walkthrough's 30-second race on a loaded machine: one step each, both scoring 0.074, with nothing said)."""
+    results = [entry.result for entry in record.entries if entry.result is not None]
+    return not record.is_live and bool(results) and all(result.epochs < 1 for result in results)
+
+
 def _share(trainable: int | None, total: int | None) -> float | None:
     return trainable / total if trainable is not None and total else None
 
