@@ -201,7 +201,7 @@ if inputs:
                                                            "it counts as 1 (the downloads say quantity 1, "
                                                            "quantity_read false)"),
                                         "check": st.column_config.TextColumn(
-                             "check", help="What the item's own numbers contradict: quantity × unit price is not its "
+                             "check", width="medium", help="What the item's own numbers contradict: quantity × unit price is not its "
                                            "price (a misread number, or a word given the wrong field), or a negative "
                                            "price; empty when they agree or cannot be checked"),
                                         "confidence": st.column_config.ProgressColumn(

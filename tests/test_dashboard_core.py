@@ -341,7 +341,8 @@ def test_while_a_run_trains_the_watched_receipt_is_redrawn_at_most_every_few_sec
     monkeypatch.setattr(live_run.time, "monotonic", lambda: clock[0])
     monkeypatch.setattr(live_run, "receipt_display_image", lambda ws, doc: None)
     monkeypatch.setattr(live_run, "prediction_figure", lambda *a, title, **k: built.append(title) or title)
-    ws = SimpleNamespace(get_document=lambda doc_id: SimpleNamespace(width=100, height=200, words=()),
+    ws = SimpleNamespace(get_document=lambda doc_id: SimpleNamespace(id=doc_id, source="", width=100, height=200,
+                                                                      words=()),
                          get_run=lambda run_id: SimpleNamespace(config={"train_ids": ["t1"], "eval_ids": ["r1"]}))
 
     def show(step: int, live: bool = True) -> None:

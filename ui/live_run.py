@@ -25,6 +25,7 @@ from receipt_core.training.run_feed import RunCurves, RunFeed
 from receipt_core.training.run_status import status_line
 from receipt_core.training.slot import JobBusyError
 from receipt_core.workspace.database import WorkspaceError
+from receipt_core.workspace.documents import receipt_title
 from receipt_core.wording import as_sentence
 from receipt_core.evaluation.prediction_check import MAX_SHOWN, wrong_words
 from ui.receipt_images import receipt_display_image
@@ -251,7 +252,7 @@ def _predictions(curves: RunCurves, ws, live: bool, run_id: str) -> None:
             st.caption(f"Cannot show {literal(doc_id)}: {literal(friendly(error))}")
             return
         figure = prediction_figure(doc.width, doc.height, prediction, receipt_display_image(ws, doc),
-                                   title=f"{doc_id} at step {event.step}",
+                                   title=f"{receipt_title(doc.id, doc.source)} at step {event.step}",
                                    figure_height=tall_figure_height(doc.width, doc.height) if large else None)
         drawn = _DrawnPrediction(doc_id, large, event, figure, time.monotonic(), wrong_words(doc, prediction))
         st.session_state[PREDICTION_KEY] = drawn

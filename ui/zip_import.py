@@ -23,12 +23,20 @@ FORMAT_HELP = ("auto: recognised from the files. cord: CORD v1 JSON (receipt_XXX
                "its images/).")
 
 
+def upload_limit_mb() -> int:
+    """The server's upload limit in MB (``server.maxUploadSize``): a walkthrough read "2 GiB uncompressed" here
+    and tried the 42 MB WildReceipt zip, which the uploader refused at 40 MB."""
+    return int(st.get_option("server.maxUploadSize"))
+
+
 def zip_import_section(workspace: Workspace) -> None:
     """The uploader, the format (auto or given), the dataset name, the Import button and the last import's report."""
     st.subheader("Upload a zip")
     st.write(f"A zipped dataset: CORD JSON, WildReceipt with its images, a native export, or a Label Studio "
-             f"export. Links, paths leading outside the zip and zips over {DEFAULT_ZIP_LIMITS.max_files:,} files or "
-             f"{DEFAULT_ZIP_LIMITS.max_total_bytes / 1024 ** 3:g} GiB uncompressed are refused.")
+             f"export, of at most {upload_limit_mb()} MB (the server's upload limit; a larger dataset imports from a "
+             f"server folder, beside this). Links, paths leading outside the zip and zips over "
+             f"{DEFAULT_ZIP_LIMITS.max_files:,} files or {DEFAULT_ZIP_LIMITS.max_total_bytes / 1024 ** 3:g} GiB "
+             "uncompressed are refused.")
     upload = st.file_uploader("Dataset zip", type=["zip"], key="zip_import_file")
     format_col, name_col = st.columns(2)
     fmt = format_col.selectbox("Format of the zip", [AUTO, *FORMATS], key="zip_import_format", help=FORMAT_HELP)
