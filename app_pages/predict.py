@@ -201,9 +201,10 @@ if inputs:
                                                            "it counts as 1 (the downloads say quantity 1, "
                                                            "quantity_read false)"),
                                         "check": st.column_config.TextColumn(
-                             "check", width="medium", help="What the item's own numbers contradict: quantity × unit price is not its "
-                                           "price (a misread number, or a word given the wrong field), or a negative "
-                                           "price; empty when they agree or cannot be checked"),
+                             "check", width="medium",
+                             help="What the item's own numbers contradict: quantity × unit price is not its price (a "
+                                  "misread number, or a word given the wrong field), or a negative price; empty when "
+                                  "they agree or cannot be checked"),
                                         "confidence": st.column_config.ProgressColumn(
                              "confidence", min_value=0.0, max_value=1.0, format="%.2f", color="auto",
                              help="The least confident of the item's words (green above 0.5, red below)")})
