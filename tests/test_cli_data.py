@@ -293,3 +293,17 @@ def test_an_out_folder_that_is_a_dangling_link_or_a_pipe_is_named_for_what_it_is
     os.mkfifo(pipe)
     assert main(["synth", "--out", str(pipe), "--count", "1"]) == 2
     assert f"--out {pipe} is not a regular file (a pipe, socket or device), not a folder" in capsys.readouterr().err
+
+
+def test_an_unknown_dataset_is_said_with_its_look_alike_letter_or_the_closest_names(tmp_path, capsys):
+    """A probe's `export --dataset bіg` (Cyrillic і) printed all 302 dataset names, 'big' among them looking the
+    same; and `evaluate runs/nope` said an existing folder lacked a file."""
+    from receipt_core.workspace.names import MAX_NAMES_LISTED, other_datasets
+
+    names = ["big", *[f"one-{i:04}" for i in range(300)], "small"]
+    assert other_datasets("b\u0456g", names).startswith("the dataset name 'b\u0456g' contains")
+    said = other_datasets("bgi", names)
+    assert said.startswith("closest: big; datasets: big, one-0000")
+    assert said.endswith(f"and {302 - MAX_NAMES_LISTED} more")
+    assert main(["evaluate", str(tmp_path / "runs" / "nope"), "--data", str(tmp_path)]) == 2
+    assert "does not exist: give a run's folder" in capsys.readouterr().err

@@ -18,6 +18,7 @@ from ..datasets.detect import resolve_format
 from ..datasets.export_zip import export_folder
 from ..datasets.native import save_native
 from ..wording import counted
+from ..workspace.names import other_datasets
 from ..workspace.store import Workspace, check_dataset_name
 
 MAX_PROBLEMS_SHOWN = 20
@@ -207,8 +208,8 @@ def run_export(args: argparse.Namespace) -> int:
     workspace = Workspace.open_existing(args.workspace)
     check_out_outside_workspace(args.out, workspace.home)
     if args.dataset is not None and args.dataset not in {d.name for d in workspace.datasets()}:
-        known = ", ".join(d.name for d in workspace.datasets()) or "none"
-        raise CommandError(f"no dataset {args.dataset!r} in {workspace.home} (datasets: {known})")
+        known = other_datasets(args.dataset, [d.name for d in workspace.datasets()])
+        raise CommandError(f"no dataset {args.dataset!r} in {workspace.home} ({known})")
     documents = workspace.load_documents(args.dataset)
     if not documents:
         raise CommandError(f"the workspace {workspace.home} holds no documents to export")

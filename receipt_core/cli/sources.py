@@ -46,6 +46,7 @@ def load_documents(data: str, format: str, workspace: Path | None, role: str = "
                   file=sys.stderr)
         documents = list(report.documents)
     else:
+        from ..workspace.names import other_datasets
         from ..workspace.store import Workspace, WorkspaceError
 
         try:
@@ -55,7 +56,7 @@ def load_documents(data: str, format: str, workspace: Path | None, role: str = "
         names = [summary.name for summary in ws.datasets()]
         if data not in names:
             raise CommandError(f"{role} {data!r} is neither a folder nor a dataset of the workspace {ws.home} "
-                               f"(datasets: {', '.join(names) or 'none'})")
+                               f"({other_datasets(data, names)})")
         documents = ws.load_documents(data)
     if not documents:
         raise CommandError(f"{role} {data!r} holds no documents")

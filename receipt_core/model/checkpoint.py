@@ -256,6 +256,8 @@ def _validated_run_info(run_dir: Path, warn_unhashed: bool = True) -> dict[str, 
         raise CheckpointError(f"the checkpoint in {run_dir} is damaged: {damage}. Restore the folder from a copy, or "
                               "delete the run")
     if not path.is_file():
+        if not os.path.lexists(run_dir):  # a probe's mistyped path read as a folder missing a file
+            raise CheckpointError(f"{run_dir} does not exist: give a run's folder (the --out of train) or its id")
         raise CheckpointError(f"{run_dir} is not a checkpoint folder: it has no {RUN_FILE}")
     info = parse_run_file(path)
     if not isinstance(info, dict) or info.get("format") != RUN_FORMAT:

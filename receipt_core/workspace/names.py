@@ -7,6 +7,7 @@ entry point (CLI, pages, importers).
 
 from __future__ import annotations
 
+import difflib
 import re
 import unicodedata
 from pathlib import Path
@@ -45,6 +46,23 @@ def check_dataset_name(name: object) -> str:
     if (problem := portable_name_problem(name)) is not None:  # it names export folders and zip entries
         raise WorkspaceError(f"the dataset name {name!r} cannot name a folder everywhere: {problem}; choose another")
     return name
+
+
+MAX_NAMES_LISTED = 10
+
+
+def other_datasets(name: str, names: list[str]) -> str:
+    """What to say after "no dataset NAME": why NAME can be no dataset (a look-alike letter such as Cyrillic 'і'
+    in 'bіg', which printed exactly as the 'big' listed beside it), else the closest names, and at most
+    :data:`MAX_NAMES_LISTED` of the workspace's names (a probe's 302 datasets made a 4 KB error line)."""
+    try:
+        check_dataset_name(name)
+    except WorkspaceError as error:
+        return f"{error}"
+    close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
+    listed = ", ".join(names[:MAX_NAMES_LISTED]) + (f" and {len(names) - MAX_NAMES_LISTED} more"
+                                                      if len(names) > MAX_NAMES_LISTED else "")
+    return (f"closest: {', '.join(close)}; " if close else "") + f"datasets: {listed or 'none'}"
 
 
 def _shown_char(ch: str) -> str:
