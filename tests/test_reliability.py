@@ -692,6 +692,8 @@ def test_server_settings_keep_loopback_xsrf_an_upload_limit_and_no_tracebacks():
     assert server["enableXsrfProtection"] is True and server.get("enableCORS", True) is True
     assert 1 <= server["maxUploadSize"] <= 200
     assert settings["client"]["showErrorDetails"] in ("none", False)
+    # the tables' own CSV export wrote user text as live formulas; the pages' CSV downloads neutralise them
+    assert settings["client"]["disableDataExport"] is True
 
 
 # --- 2. crash safety: SIGKILL a real server while it trains and annotations are being saved ------------------
