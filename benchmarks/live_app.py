@@ -18,7 +18,7 @@ import urllib.request
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"  # Debian's chromium: `make setup-test` installs it (never `playwright install`)
@@ -76,16 +76,17 @@ def stop_server(process: subprocess.Popen, grace: float = 30.0) -> None:
 
 
 @contextmanager
-def live_server(home: Path, log_path: Path, timeout: float = 90.0, stop_grace: float = 30.0
-                ) -> Iterator[LiveServer]:
+def live_server(home: Path, log_path: Path, timeout: float = 90.0, stop_grace: float = 30.0,
+                options: Sequence[str] = ()) -> Iterator[LiveServer]:
     """``streamlit run app.py`` on a free loopback port with ``home`` as its workspace, in its own process group
-    (so stopping it also stops the trainer threads' children); its output goes to ``log_path``."""
+    (so stopping it also stops the trainer threads' children); its output goes to ``log_path``. ``options``:
+    more ``streamlit run`` flags over ``.streamlit/config.toml``."""
     port = free_port()
     env = dict(os.environ, RECEIPT_STUDIO_HOME=str(home), PYTHONUNBUFFERED="1")
     with open(log_path, "w") as log:  # the child keeps its own copy of the descriptor
         process = subprocess.Popen(
             [str(Path(sys.executable).parent / "streamlit"), "run", "app.py", "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--server.headless", "true"],
+             "--server.address", "127.0.0.1", "--server.headless", "true", *options],
             cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         url = f"http://127.0.0.1:{port}"

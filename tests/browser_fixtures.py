@@ -28,7 +28,10 @@ def browser_server(tmp_path_factory, name: str, seed: Callable[[Path], object] |
     home = tmp_path_factory.mktemp(name) / "workspace"
     if seed is not None:
         seed(home)
-    with live_server(home, tmp_path_factory.mktemp("log") / "streamlit.log", stop_grace=20) as live:
+    # the tests read a table (a canvas) through its own CSV export, which the app's config switches off for users
+    # (a probe exported user text as live formulas through it; test_reliability checks the setting)
+    with live_server(home, tmp_path_factory.mktemp("log") / "streamlit.log", stop_grace=20,
+                     options=("--client.disableDataExport", "false")) as live:
         yield live.url, home
 
 
