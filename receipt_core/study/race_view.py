@@ -105,7 +105,7 @@ def race_rows(record: RaceRecord, curves: Mapping[str, RunCurves],
 
 @dataclass(frozen=True)
 class EarlyEnd:
-    """A run of an ended race that finished its own epochs before the race's time budget."""
+    """A run of an ended race named beside its cost table (ended before the time budget, or far past it)."""
 
     label: str  # as the table names it (entry_label)
     epochs: float
@@ -117,10 +117,7 @@ def ended_before_budget(record: RaceRecord) -> list[EarlyEnd]:
     them equal time, which a reader of the cost table must know (a walkthrough's 15-second race: full stopped after
     its 12 epochs at 9.9 s, freeze-backbone after its 20 at 14.0 s, under "the same time budget"). Empty while
     the race runs and when it has no budget."""
-    if record.is_live or record.plan.settings.budget_minutes is None:
-        return []
-    return [EarlyEnd(entry_label(record, entry), entry.result.epochs, entry.result.train_s)
-            for entry in record.entries if entry.result is not None and entry.result.finished == "completed"]
+    return _budgeted_runs(record, lambda result, budget_s: result.finished == "completed")
 
 
 OVERRUN = 1.25  # a run whose training seconds pass its budget by more than this share is named beside the table
@@ -131,12 +128,17 @@ def overran_budget(record: RaceRecord) -> list[EarlyEnd]:
     budget is checked between steps, and a run's first steps (a frozen backbone's feature fill) and closing
     evaluation and save come on top, so a short budget is overrun by far (a walkthrough's 5-second race reported
     31-40 training seconds on the Race page with no word why)."""
+    return _budgeted_runs(record, lambda result, budget_s: result.train_s > OVERRUN * budget_s)
+
+
+def _budgeted_runs(record: RaceRecord, named) -> list[EarlyEnd]:
+    """The ended runs of a race with a budget for which ``named(result, budget in seconds)`` holds; empty while it
+    runs or without a budget."""
     budget = record.plan.settings.budget_minutes
     if record.is_live or budget is None:
         return []
     return [EarlyEnd(entry_label(record, entry), entry.result.epochs, entry.result.train_s)
-            for entry in record.entries
-            if entry.result is not None and entry.result.train_s > OVERRUN * budget * 60]
+            for entry in record.entries if entry.result is not None and named(entry.result, budget * 60)]
 
 
 def no_epoch_finished(record: RaceRecord) -> bool:
