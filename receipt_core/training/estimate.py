@@ -4,8 +4,9 @@ a rough guess per backbone, labelled as such.
 The unit is the **receipt-epoch**: one training receipt seen once. A run's cost per receipt-epoch is its loop's
 elapsed time (``ProgressEvent``/``FinishedEvent.elapsed_s``: paused time excluded, evaluations and checkpoints
 included, loading the backbone not) over the receipt-epochs its steps made
-(``steps done / steps per epoch × training receipts``). Earlier runs count when they are of the same kind
-(two-head, reference, pre-training), backbone and, for the two-head model, scenario and hand toggles; the
+(``steps done / steps per epoch × training receipts``). Earlier runs count once they went past their first epoch
+(until then their time is mostly set-up) and when they are of the same kind (two-head, reference, pre-training),
+backbone and, for the two-head model, scenario and hand toggles; the
 :data:`MAX_RUNS_USED` most recent of them are pooled (total seconds over total receipt-epochs). A planned run then costs
 ``receipts × epochs × seconds per receipt-epoch``, capped by its time budget, in
 ``ceil(receipts / batch size)`` steps an epoch (a receipt longer than one window makes more).
