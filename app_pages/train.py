@@ -7,7 +7,7 @@ import dataclasses
 
 import streamlit as st
 
-from receipt_core.datasets.splits import paired_datasets, split_labelled
+from receipt_core.datasets.splits import paired_datasets
 from receipt_core.model.backbone_names import BACKBONE_NAMES, DEFAULT_BACKBONE, TEXT_ONLY_BACKBONES
 from receipt_core.data.boxes import BOX_MODES
 from receipt_core.model.freeze import LAYOUT_GROUP, PRESETS, FreezePlan, PhasedSchedule, hand_toggles
@@ -16,7 +16,6 @@ from receipt_core.model.head_settings import HEAD_KINDS, LAYER_MIXES, HeadSettin
 from receipt_core.training.config import (DEEP_PHASE_TWO, MAX_LR, PHASE_END_NEEDED, PHASED_ONLY, SHALLOW_PHASE_TWO,
                                           PretrainConfig, ReferenceConfig, TrainConfig, phase_two_depth)
 from receipt_core.training.estimate import PlannedRun, estimate_run_time, planned_train_receipts
-from receipt_core.training.runs import default_run_name, start_pretrain_run, start_reference_run, start_run
 from receipt_core.training.schedules import LR_SCHEDULES
 from receipt_core.training.slot import JobBusyError
 from receipt_core.wording import as_sentence
@@ -27,6 +26,7 @@ from ui.live_run import RESULTS_REFRESH_S, STATUS_REFRESH_S, live_results, live_
 from ui.run_choice import run_display_name
 from ui.shared import (NO_DATA, NO_VALUE, field_row, fmt_params, fmt_share, forget_stale_choice, friendly, group_sizes,
                        job_slot, require_router, server_folders, user_errors, workspace)
+from ui.train_start import StartRequest, prepare_start
 
 LOCAL = "local folder…"
 TWO_HEAD, REFERENCE, PRETRAIN = "Two-head model", "Reference tagger", "Layout pre-training"
@@ -144,7 +144,6 @@ with st.expander("Run settings", expanded=slot.current() is None):
                                         "chosen)")
     also = also_train_choice(datasets, train_set, "train_also", evaluation=None if kind == PRETRAIN else eval_choice)
     train_sets = [train_set, *also] if train_set else []
-    training_data = " + ".join(train_sets)  # how the run's header names its training data
 
     model_cols = st.columns([2, 3])
     default_backbone = defaults.backbone if defaults.backbone in BACKBONE_NAMES else DEFAULT_BACKBONE
@@ -350,62 +349,32 @@ with st.expander("Run settings", expanded=slot.current() is None):
                 estimate_col.caption(estimate_run_time(ws, plan).text() + ("." if depth else "") + depth)
     if start:
         with user_errors("Starting the run"):
-            if kind == PRETRAIN:  # masked words need no labels: every receipt serves
-                docs = ws.load_documents_of(train_sets)
-            else:  # only receipts labelled by a person or an import train and evaluate (data/review.py)
-                labelled = ws.training_documents_of(train_sets)
-                docs = labelled.documents
-                if labelled.left_out:
-                    st.toast(labelled.note("train"))
-            chosen_eval = None if eval_choice == HOLD_OUT or kind == PRETRAIN \
-                else ws.evaluation_documents(eval_choice).documents
             budget = float(max_minutes) or None
             if kind == PRETRAIN:
                 config = PretrainConfig(backbone=backbone, epochs=int(epochs), max_minutes=budget,
                                         batch_size=int(batch_size), lr=float(lr), lr_schedule=lr_schedule,
                                         mask_probability=float(mask_probability), seed=int(seed), boxes=boxes)
-                description = f"{backbone} · layout pre-training · {len(docs)} receipts of {training_data}"
-
-                def launch():
-                    job = start_pretrain_run(ws, config, docs)
-                    return job.run_id, job
+            elif kind == REFERENCE:
+                config = ReferenceConfig(backbone=backbone, epochs=int(epochs), max_minutes=budget,
+                                         batch_size=int(batch_size), lr=float(lr), seed=int(seed),
+                                         lr_schedule=lr_schedule, boxes=boxes)
             else:
-                train_docs, eval_docs = split_labelled(labelled, chosen_eval, hold_out)
-                # the datasets by name: a finished run's header under another dataset's picker read as trained on
-                # that one (a walkthrough)
-                data = (f"{len(train_docs)} train of {training_data} / {len(eval_docs)} eval "
-                        + (f"of {eval_choice}" if chosen_eval is not None else "held out of it"))
-                description = f"{backbone} · {preset if kind == TWO_HEAD else 'reference tagger'} · {data}"
-                if kind == REFERENCE:
-                    config = ReferenceConfig(backbone=backbone, epochs=int(epochs), max_minutes=budget,
-                                             batch_size=int(batch_size), lr=float(lr), seed=int(seed),
-                                             lr_schedule=lr_schedule, boxes=boxes)
-
-                    def launch():
-                        job = start_reference_run(ws, config, train_docs, eval_docs)
-                        return job.run_id, job
-                else:
-                    eval_ids = [d.id for d in eval_docs]
-                    watch_id = watch if watch in eval_ids else eval_ids[0] if eval_ids else None
-                    config = TrainConfig(
-                        backbone=backbone, scenario=preset, freeze=tuple(freeze), unfreeze=tuple(unfreeze),
-                        phased_top_k=top_k or None, epochs_per_phase=int(epochs_per_phase) or None,
-                        patience=int(patience) or None, epochs=int(epochs), max_minutes=budget,
-                        batch_size=int(batch_size), lr=float(lr), decay_factor=float(decay),
-                        loss_weighting=weighting, seed=int(seed), eval_every=int(eval_every),
-                        watch=(watch_id,) if watch_id else (), lr_schedule=lr_schedule, boxes=boxes, head=head,
-                        layer_mix=layer_mix, head_size=int(head_size), head_depth=int(head_depth),
-                        head_boxes=bool(head_boxes),
-                        head_lr=float(head_lr) or None)
-                    # its hand toggles too, as the run's name on Runs has them (a walkthrough)
-                    description = f"{default_run_name(config)} · {data}"
-
-                    def launch():
-                        job = start_run(ws, config, train_docs, eval_docs)
-                        return job.run_id, job
-
+                config = TrainConfig(
+                    backbone=backbone, scenario=preset, freeze=tuple(freeze), unfreeze=tuple(unfreeze),
+                    phased_top_k=top_k or None, epochs_per_phase=int(epochs_per_phase) or None,
+                    patience=int(patience) or None, epochs=int(epochs), max_minutes=budget,
+                    batch_size=int(batch_size), lr=float(lr), decay_factor=float(decay), loss_weighting=weighting,
+                    seed=int(seed), eval_every=int(eval_every), lr_schedule=lr_schedule, boxes=boxes, head=head,
+                    layer_mix=layer_mix, head_size=int(head_size), head_depth=int(head_depth),
+                    head_boxes=bool(head_boxes), head_lr=float(head_lr) or None)
+            prepared = prepare_start(ws, StartRequest(
+                config=config, train_sets=tuple(train_sets), hold_out=hold_out,
+                evaluation=None if eval_choice == HOLD_OUT or kind == PRETRAIN else eval_choice,
+                watch=watch if kind == TWO_HEAD else None))
+            if prepared.left_out_note:
+                st.toast(prepared.left_out_note)
             try:
-                slot.start(launch, description=description)
+                slot.start(prepared.launch, description=prepared.description)
                 st.session_state["train_was_live"] = True
                 st.rerun()
             except JobBusyError as error:

@@ -1,0 +1,85 @@
+"""Train's Start apart from its widgets (``ui/train_start.py``): which receipts a run of the page's settings
+trains and is scored on, how its header names it, and nothing created before the launch."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from receipt_core.datasets.demo import CORD_SAMPLE_DEV, CORD_SAMPLE_TRAIN, add_cord_sample
+from receipt_core.training.config import PretrainConfig, ReferenceConfig, TrainConfig
+from receipt_core.workspace.store import Workspace
+from ui.train_start import StartRequest, prepare_start
+
+
+@pytest.fixture(scope="module")
+def cord_workspace(tmp_path_factory) -> Workspace:
+    workspace = Workspace(tmp_path_factory.mktemp("train-start"))
+    add_cord_sample(workspace)
+    return workspace
+
+
+def test_a_two_head_run_watches_the_chosen_evaluation_receipt_and_is_named_by_its_data(cord_workspace):
+    dev_ids = [s.id for s in cord_workspace.list_documents(CORD_SAMPLE_DEV)]
+    request = StartRequest(config=TrainConfig(backbone="tiny", scenario="freeze-backbone"),
+                           train_sets=(CORD_SAMPLE_TRAIN,), evaluation=CORD_SAMPLE_DEV, hold_out=0.25,
+                           watch=dev_ids[3])
+    prepared = prepare_start(cord_workspace, request)
+    train_count = len(cord_workspace.list_documents(CORD_SAMPLE_TRAIN))
+    assert prepared.description == (f"tiny · freeze-backbone · {train_count} train of {CORD_SAMPLE_TRAIN} / "
+                                    f"{len(dev_ids)} eval of {CORD_SAMPLE_DEV}")
+    assert prepared.left_out_note is None
+    assert cord_workspace.list_runs() == []  # nothing is created before the slot calls launch
+
+
+def test_a_watched_receipt_that_is_not_scored_falls_back_to_the_first_evaluation_receipt(cord_workspace,
+                                                                                       monkeypatch):
+    started = {}
+
+    def fake_start_run(workspace, config, train_docs, eval_docs):
+        started.update(config=config, eval_ids=[d.id for d in eval_docs])
+        return type("Job", (), {"run_id": "r1"})()
+
+    monkeypatch.setattr("ui.train_start.start_run", fake_start_run)
+    prepared = prepare_start(cord_workspace, StartRequest(
+        config=TrainConfig(backbone="tiny"), train_sets=(CORD_SAMPLE_TRAIN,), evaluation=None, hold_out=0.25,
+        watch="no-such-receipt"))
+    run_id, _ = prepared.launch()
+    assert run_id == "r1" and started["config"].watch == (started["eval_ids"][0],)
+    assert prepared.description.endswith(" eval held out of it")
+
+
+def test_the_reference_and_pretraining_are_named_as_what_they_train(cord_workspace):
+    reference = prepare_start(cord_workspace, StartRequest(
+        config=ReferenceConfig(backbone="tiny"), train_sets=(CORD_SAMPLE_TRAIN,), evaluation=CORD_SAMPLE_DEV,
+        hold_out=0.25))
+    assert reference.description.startswith("tiny · reference tagger · ")
+    pretrain = prepare_start(cord_workspace, StartRequest(
+        config=PretrainConfig(backbone="tiny"), train_sets=(CORD_SAMPLE_TRAIN, CORD_SAMPLE_DEV), evaluation=None,
+        hold_out=0.25))
+    every = len(cord_workspace.list_documents_of((CORD_SAMPLE_TRAIN, CORD_SAMPLE_DEV)))
+    assert pretrain.description == (f"tiny · layout pre-training · {every} receipts of "
+                                    f"{CORD_SAMPLE_TRAIN} + {CORD_SAMPLE_DEV}")
+
+
+def test_a_dataset_without_labels_is_refused_naming_what_was_left_out(tmp_path):
+    workspace = Workspace(tmp_path)
+    add_cord_sample(workspace)
+    photos = workspace.load_documents(CORD_SAMPLE_DEV)[:3]
+    unlabelled = [dataclasses.replace(doc, id=f"photo-{i}", source=f"photo-{i}.png", meta={},
+                                      words=[dataclasses.replace(w, field="OTHER", is_quantity=False,
+                                                                 quantity_value=None, label_source=None)
+                                             for w in doc.words])
+                  for i, doc in enumerate(photos)]
+    workspace.save_documents("photos", unlabelled)
+    request = StartRequest(config=TrainConfig(backbone="tiny"), train_sets=("photos",), evaluation=None,
+                           hold_out=0.25)
+    with pytest.raises(ValueError, match="3 of 3 receipts have no label"):
+        prepare_start(workspace, request)
+    with_labels = prepare_start(workspace, StartRequest(config=TrainConfig(backbone="tiny"),
+                                                        train_sets=("photos", CORD_SAMPLE_TRAIN), evaluation=None,
+                                                        hold_out=0.25))
+    receipts = 3 + len(workspace.list_documents(CORD_SAMPLE_TRAIN))
+    assert with_labels.left_out_note == (f"train: 3 of {receipts} receipts have no label from a person or an "
+                                         "import and are left out")

@@ -1,0 +1,70 @@
+"""Train's Start, apart from its widgets: the receipts a run of the page's settings trains and is scored on, how
+its header names it, and the call that launches it in the training slot."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from receipt_core.datasets.splits import split_labelled
+from receipt_core.training.config import PretrainConfig, ReferenceConfig, TrainConfig
+from receipt_core.training.runs import default_run_name, start_pretrain_run, start_reference_run, start_run
+from receipt_core.workspace.store import Workspace
+
+RunConfig = TrainConfig | ReferenceConfig | PretrainConfig
+
+
+@dataclass(frozen=True)
+class StartRequest:
+    """What Start was pressed with: the run's config (``watch`` is filled in here) and its data."""
+
+    config: RunConfig
+    train_sets: tuple[str, ...]  # the training dataset, then the "also train on" ones
+    evaluation: str | None  # an evaluation dataset; None: a held-out share of the training receipts
+    hold_out: float
+    watch: str | None = None  # the receipt picked for live predictions
+
+
+@dataclass(frozen=True)
+class PreparedStart:
+    """A run ready for ``JobSlot.start``: nothing is created until ``launch`` is called."""
+
+    launch: Callable[[], tuple[str, Any]]
+    description: str  # the run's header while it trains
+    left_out_note: str | None = None  # receipts of the training data left out for want of labels
+
+
+def prepare_start(workspace: Workspace, request: StartRequest) -> PreparedStart:
+    """Load and split the receipts of ``request`` as a run would (pre-training reads every receipt; the others
+    only those labelled by a person or an import, ``data/review.py``); ValueError with a message for the user when
+    there is nothing to train or score on."""
+    config = request.config
+    training_data = " + ".join(request.train_sets)
+    if isinstance(config, PretrainConfig):  # masked words need no labels: every receipt serves
+        docs = workspace.load_documents_of(request.train_sets)
+        return PreparedStart(
+            launch=lambda: _started(start_pretrain_run(workspace, config, docs)),
+            description=f"{config.backbone} · layout pre-training · {len(docs)} receipts of {training_data}")
+    labelled = workspace.training_documents_of(request.train_sets)
+    chosen_eval = (None if request.evaluation is None
+                   else workspace.evaluation_documents(request.evaluation).documents)
+    train_docs, eval_docs = split_labelled(labelled, chosen_eval, request.hold_out)
+    left_out = labelled.note("train") if labelled.left_out else None
+    # the datasets by name: a finished run's header under another dataset's picker read as trained on that one
+    # (a walkthrough)
+    data = (f"{len(train_docs)} train of {training_data} / {len(eval_docs)} eval "
+            + (f"of {request.evaluation}" if request.evaluation is not None else "held out of it"))
+    if isinstance(config, ReferenceConfig):
+        return PreparedStart(launch=lambda: _started(start_reference_run(workspace, config, train_docs, eval_docs)),
+                             description=f"{config.backbone} · reference tagger · {data}", left_out_note=left_out)
+    eval_ids = [d.id for d in eval_docs]
+    watch = request.watch if request.watch in eval_ids else eval_ids[0] if eval_ids else None
+    config = dataclasses.replace(config, watch=(watch,) if watch else ())
+    # its hand toggles too, as the run's name on Runs has them (a walkthrough)
+    return PreparedStart(launch=lambda: _started(start_run(workspace, config, train_docs, eval_docs)),
+                         description=f"{default_run_name(config)} · {data}", left_out_note=left_out)
+
+
+def _started(job) -> tuple[str, Any]:
+    return job.run_id, job
