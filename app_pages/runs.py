@@ -10,7 +10,6 @@ import streamlit as st
 
 from receipt_core.data.files import zip_folder
 from receipt_core.data.markup import escape_markdown, spreadsheet_csv
-from receipt_core.datasets.splits import split_labelled
 from receipt_core.model.checkpoint import checkpoint_problem, has_checkpoint
 from receipt_core.evaluation.noise import NOISE_NOTE
 from receipt_core.plots.run_charts import (CURVE_AXES, SERIES_COLORS, cost_quality_figure, curve_figure,
@@ -20,7 +19,7 @@ from receipt_core.training.events import HEADLINE_METRICS, METRIC_LABELS
 from receipt_core.training.run_feed import CURVE_COLUMNS, RunFeed
 from receipt_core.training.run_documents import missing_run_documents, started_on_command_line, train_ids
 from receipt_core.training.run_settings import defaults_title, settings_diff
-from receipt_core.training.run_summary import (BEST_BY, BUDGET_CUT, OWN_TRAINING, SAVED, clear_best_runs,
+from receipt_core.training.run_summary import (BEST_BY, OWN_TRAINING, SAVED, clear_best_runs,
                                                run_metrics_rows, run_summary)
 from receipt_core.training.slot import JobBusyError
 from receipt_core.study.table import TABLE_NOTE
@@ -29,6 +28,7 @@ from receipt_core.workspace.run_labels import (MAX_NAME, MAX_NOTES, display_name
 from receipt_core.study.view import find_studies, open_study, workspace_studies_dir
 from receipt_core.training.runs import resume_run
 from receipt_core.wording import as_sentence, counted
+from ui.cost_quality import cost_quality_points
 from ui.dataset_choice import EVALUATION_HELP, HOLD_OUT
 from ui.literal import literal, notice_markdown, plain
 from ui.race_study import STUDY_REFRESH_S, study_form, study_progress
@@ -37,6 +37,7 @@ from ui.race_view import study_reading
 from ui.run_choice import vanished_run
 from ui.shared import (NO_VALUE, field_row, forget_stale_choice, friendly, go_to_page, job_slot, require_router,
                        user_errors, workspace)
+from ui.train_start import chosen_documents
 
 OPENED_STUDY_KEY = "studies_opened"  # the study shown in the Studies tab (a path, as typed or picked)
 DEFAULTS = "the defaults"
@@ -234,17 +235,7 @@ with runs_tab:
     quality = c2.selectbox("Quality", [f"best {m}" for m in HEADLINE_METRICS], key="runs_quality",
                            format_func=lambda column: f"best {METRIC_LABELS[column.removeprefix('best ')]}")
     with user_errors("Drawing cost vs quality"):
-        points = table[["name", "scenario", cost, quality]].copy()
-        points["scenario"] = points["scenario"].fillna("reference tagger")  # the one scored kind with no scenario
-        # a run that did not train its whole plan says so at its point: a walkthrough read a run it had stopped
-        # half way as the cheaper winner
-        unfinished = table["status"].fillna("") != "finished"
-        # "finished (time budget)" as "time budget": a walkthrough read "(finished (time budget))"
-        marked = points.loc[unfinished, "name"] + " (" + table.loc[unfinished, "status"].fillna("").replace(
-            BUDGET_CUT, "time budget") + ")"
-        run_colors = {**run_colors, **{new: run_colors[old] for old, new in zip(points.loc[unfinished, "name"], marked)
-                                       if old in run_colors}}  # its overlay colour kept
-        points.loc[unfinished, "name"] = marked
+        points, run_colors = cost_quality_points(table, cost, quality, run_colors)
         if points.dropna().empty:
             st.caption("No finished evaluation yet.")
         else:
@@ -390,9 +381,10 @@ with runs_tab:
                 with user_errors("Resuming the run"):
                     train_docs = eval_docs = None  # None: resume_run reads the run's own receipts back by id
                     if train_set != OWN_RECEIPTS:
-                        chosen_eval = None if eval_set == HOLD_OUT else ws.evaluation_documents(eval_set).documents
-                        train_docs, eval_docs = split_labelled(ws.training_documents(train_set), chosen_eval,
-                                                               share)
+                        train_docs, eval_docs, left_out = chosen_documents(
+                            ws, [train_set], None if eval_set == HOLD_OUT else eval_set, share)
+                        if left_out:
+                            st.toast(left_out)
 
                     def launch():
                         return run_id, resume_run(ws, run_id, train_docs, eval_docs)

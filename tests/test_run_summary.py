@@ -86,3 +86,20 @@ def test_a_run_its_time_budget_ended_says_so_in_its_status(tmp_path):
         ws.set_run_status(run_id, status)
         rows[reason] = run_summary(ws, ws.get_run(run_id))["status"]
     assert rows == {"time budget": "finished (time budget)", "completed": "finished", "stopped": "stopped"}
+
+
+def test_cost_quality_points_name_each_unfinished_run_by_its_status_and_keep_its_colour():
+    import pandas as pd
+
+    from receipt_core.training.run_summary import BUDGET_CUT
+    from ui.cost_quality import cost_quality_points
+
+    table = pd.DataFrame([
+        {"name": "full", "scenario": "full", "status": "finished", "wall time (s)": 60.0, "best f1": 0.9},
+        {"name": "cut", "scenario": "phased", "status": BUDGET_CUT, "wall time (s)": 30.0, "best f1": 0.8},
+        {"name": "ref", "scenario": None, "status": "stopped", "wall time (s)": 10.0, "best f1": None}])
+    points, colors = cost_quality_points(table, "wall time (s)", "best f1", {"cut": "#f00", "full": "#0f0"})
+    assert list(points["name"]) == ["full", "cut (time budget)", "ref (stopped)"]
+    assert list(points["scenario"]) == ["full", "phased", "reference tagger"]
+    assert colors == {"cut": "#f00", "full": "#0f0", "cut (time budget)": "#f00"}
+    assert list(table["name"]) == ["full", "cut", "ref"]  # the table itself is left as it was

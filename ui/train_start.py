@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
+from receipt_core.data.document import Document
 from receipt_core.datasets.splits import split_labelled
 from receipt_core.training.config import PretrainConfig, ReferenceConfig, TrainConfig
 from receipt_core.training.runs import default_run_name, start_pretrain_run, start_reference_run, start_run
@@ -46,11 +47,8 @@ def prepare_start(workspace: Workspace, request: StartRequest) -> PreparedStart:
         return PreparedStart(
             launch=lambda: _started(start_pretrain_run(workspace, config, docs)),
             description=f"{config.backbone} · layout pre-training · {len(docs)} receipts of {training_data}")
-    labelled = workspace.training_documents_of(request.train_sets)
-    chosen_eval = (None if request.evaluation is None
-                   else workspace.evaluation_documents(request.evaluation).documents)
-    train_docs, eval_docs = split_labelled(labelled, chosen_eval, request.hold_out)
-    left_out = labelled.note("train") if labelled.left_out else None
+    train_docs, eval_docs, left_out = chosen_documents(workspace, request.train_sets, request.evaluation,
+                                                       request.hold_out)
     # the datasets by name: a finished run's header under another dataset's picker read as trained on that one
     # (a walkthrough)
     data = (f"{len(train_docs)} train of {training_data} / {len(eval_docs)} eval "
@@ -64,6 +62,17 @@ def prepare_start(workspace: Workspace, request: StartRequest) -> PreparedStart:
     # its hand toggles too, as the run's name on Runs has them (a walkthrough)
     return PreparedStart(launch=lambda: _started(start_run(workspace, config, train_docs, eval_docs)),
                          description=f"{default_run_name(config)} · {data}", left_out_note=left_out)
+
+
+def chosen_documents(workspace: Workspace, train_sets: Sequence[str], evaluation: str | None,
+                     hold_out: float) -> tuple[list[Document], list[Document], str | None]:
+    """The training and evaluation receipts of datasets picked on a page (Train's Start, Runs' Resume): the
+    labelled receipts of ``train_sets``, scored on ``evaluation``'s, else on a ``hold_out`` share of them; and a
+    note of the receipts left out for want of labels, if any."""
+    labelled = workspace.training_documents_of(train_sets)
+    chosen_eval = None if evaluation is None else workspace.evaluation_documents(evaluation).documents
+    train_docs, eval_docs = split_labelled(labelled, chosen_eval, hold_out)
+    return train_docs, eval_docs, labelled.note("train") if labelled.left_out else None
 
 
 def _started(job) -> tuple[str, Any]:
