@@ -240,6 +240,27 @@ def test_a_16_bit_image_is_scaled_to_8_bits_a_strip_at_a_time():
     assert [loaded.image.getpixel(xy) for xy in ((5, 5), (1500, 5), (5, 1800))] == [0, 255, 100]
     assert peak < 4 * values.nbytes, f"{peak / 1e6:.0f} MB for {values.nbytes / 1e6:.0f} MB of pixels"
 
+
+def test_a_deep_image_is_scaled_by_its_own_range_not_its_containers():
+    """A probe's 16-bit PNG holding 8-bit values (one pixel at 300) came out black, 12-bit scans nearly so, and a
+    signed 32-bit TIFF with negative values all black: each is scaled from its own darkest to its lightest value,
+    and 8-bit values in a deep container are kept as they are."""
+    eight_bit = np.full((40, 60), 255, dtype=np.uint16)
+    eight_bit[10:20, :] = 0
+    assert load_image(_encode(Image.fromarray(eight_bit), "PNG"), "g16.png").image.getpixel((5, 30)) == 255
+    eight_bit[0, 0] = 300
+    loaded = load_image(_encode(Image.fromarray(eight_bit), "PNG"), "g16-300.png").image
+    assert loaded.getpixel((5, 15)) == 0 and loaded.getpixel((5, 30)) == int(255 * 255 / 300)
+    twelve_bit = np.full((40, 60), 4095, dtype=np.uint16)
+    twelve_bit[10:20, :] = 0
+    loaded = load_image(_encode(Image.fromarray(twelve_bit), "PNG"), "scan12.png").image
+    assert (loaded.getpixel((5, 15)), loaded.getpixel((5, 30))) == (0, 255)
+    signed = np.full((40, 60), 1000, dtype=np.int32)
+    signed[10:20, :] = -1000
+    loaded = load_image(_encode(Image.fromarray(signed, mode="I"), "TIFF"), "i32neg.tif").image
+    assert (loaded.getpixel((5, 15)), loaded.getpixel((5, 30))) == (0, 255)
+
+
 def test_a_png_whose_metadata_is_over_the_readers_limit_is_not_called_damaged():
     """A probe's valid PNG with a zTXt chunk expanding to 50 MB was "probably damaged, upload it again", which
     cannot help: the message names the metadata and how to drop it."""

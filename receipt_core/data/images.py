@@ -229,10 +229,26 @@ def _refuse_oversized_metadata(label: str, error: Exception) -> None:
 _STRIP_ROWS = 256  # rows scaled at a time: a 40-MP 16-bit image took 1.1 GB as whole float64 copies (a probe)
 
 
+_SENSOR_DEPTHS = (10, 12, 14, 16)  # the bits a scanner or camera stores a grey value in, inside 16-bit files
+
+
+def _integer_scale(low: float, high: float) -> tuple[float, float]:
+    """(offset, factor) taking a deep integer image's values to 0–255 by the depth they were stored at, not the
+    container's: 1/257 made a 16-bit PNG holding 8-bit values (one pixel at 300) black, and 10- and 12-bit scans
+    nearly so; a signed 32-bit one with negative values was black too (a probe). Values that fit 8 bits are kept;
+    values that use under half of their depth, or fit none, are stretched from the darkest to the lightest."""
+    if low >= 0 and high <= 255:
+        return 0.0, 1.0
+    depth = next((2.0 ** bits - 1 for bits in _SENSOR_DEPTHS if high <= 2 ** bits - 1), None)
+    if low >= 0 and depth is not None and high >= depth / 2:
+        return 0.0, 255.0 / depth
+    return low, 255.0 / (high - low or 1.0)
+
+
 def _high_depth_to_l(image: Image.Image) -> Image.Image:
-    """Scale a 16-bit or float greyscale image to 8 bits (Pillow's own convert clips at 255), a strip of rows at a
-    time in float32, so the memory is the pixels once plus the 8-bit result (a probe's 92 KB 16-bit PNG of 6300 x
-    6300 pixels had made the server take 1.1 GB)."""
+    """Scale a 16-bit, 32-bit or float greyscale image to 8 bits (Pillow's own convert clips at 255;
+    :func:`_integer_scale`), a strip of rows at a time in float32, so the memory is the
+    pixels once plus the 8-bit result (a probe's 92 KB 16-bit PNG of 6300 x 6300 pixels had taken 1.1 GB)."""
     values = np.asarray(image)
     strips = [slice(row, row + _STRIP_ROWS) for row in range(0, values.shape[0], _STRIP_ROWS)]
     if image.mode == "F":
@@ -247,7 +263,7 @@ def _high_depth_to_l(image: Image.Image) -> Image.Image:
             return Image.new("L", image.size, 255)
         offset, factor = low, 255.0 / (high - low or 1.0)
     else:
-        offset, factor = 0.0, (1 / 257.0 if values.max() > 255 else 1.0)
+        offset, factor = _integer_scale(float(values.min()), float(values.max()))
     result = np.empty(values.shape, dtype=np.uint8)
     for strip in strips:
         part = values[strip].astype(np.float32)
