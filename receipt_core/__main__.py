@@ -3,8 +3,6 @@
 import signal
 import sys
 
-from .cli.main import main
-
 
 def _interrupt(signum, frame):
     """SIGTERM (``kill PID``, ``timeout``) as Ctrl-C: the command stops its OCR workers and cleans up, where the
@@ -18,4 +16,9 @@ if __name__ == "__main__":
     # Ctrl-C as KeyboardInterrupt even when the parent left SIGINT ignored (a script's `cmd &`, a test runner's
     # worker), where Python installs no handler: `kill -INT` then did nothing (``train`` sets its own as it trains)
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        from .cli.main import main
+    except KeyboardInterrupt:  # Ctrl-C while the libraries load: one line, not their import traceback (a probe)
+        print("error: interrupted", file=sys.stderr)
+        sys.exit(130)
     sys.exit(main())

@@ -11,6 +11,7 @@ from pathlib import Path
 from .arguments import (add_force_argument, add_format_argument, add_workspace_argument, check_empty_out_folder,
                         check_out_outside_workspace, given_path, make_out_folder, positive_int)
 from .errors import CommandError
+from ..data.files import staged_into
 from ..data.images import ImageLoadError, read_image_file
 from ..datasets import (DEFAULT_LIMITS, EXPORT_FORMATS, EXPORT_LOSSES, DatasetImportError, ImportLimits,
                         default_dataset_name, import_into_workspace, load_dataset)
@@ -214,7 +215,8 @@ def run_export(args: argparse.Namespace) -> int:
     if not documents:
         raise CommandError(f"the workspace {workspace.home} holds no documents to export")
     make_out_folder(args.out)
-    written, with_images = export_folder(workspace, documents, args.out, args.format)
+    with staged_into(args.out) as staging:  # all or nothing: a failed or interrupted export writes no file
+        written, with_images = export_folder(workspace, documents, staging, args.format)
     print(f"exported {counted(written, 'document')} ({with_images} with images) as {args.format} to {args.out}")
     if args.format in EXPORT_LOSSES:
         print(f"note: {EXPORT_LOSSES[args.format]}", file=sys.stderr)

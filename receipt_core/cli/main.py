@@ -67,6 +67,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parse_command_line(parser, argv)
     except SystemExit as exit_:  # argparse's usage errors and --help
         return exit_.code if isinstance(exit_.code, int) else EXIT_USER_ERROR
+    except KeyboardInterrupt:  # Ctrl-C while the commands' modules load (a probe's traceback at 1.6 s)
+        print("error: interrupted", file=sys.stderr)
+        return 130
     try:
         return int(args.handler(args) or 0)
     except KeyboardInterrupt:

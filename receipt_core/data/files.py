@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import itertools
 import os
 import re
 import secrets
+import shutil
+import tempfile
 import zipfile
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 _SAFE_STEM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,100}$")
 _WINDOWS_DEVICE = re.compile(r"(CON|PRN|AUX|NUL|COM[0-9]|LPT[0-9])(\..*)?", re.IGNORECASE)
@@ -48,6 +51,24 @@ def atomic_write(path: Path, data: bytes) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+@contextlib.contextmanager
+def staged_into(folder: Path) -> Iterator[Path]:
+    """A new hidden folder inside the existing ``folder`` to write into; once the block ends without error, its
+    files are moved up into ``folder`` (replacing files of the same name), else it is removed and ``folder`` is left
+    as it was. A probe's export that failed on its second receipt, or was stopped with Ctrl-C after 164 of 200, had
+    left a folder that looked whole and that a rerun then refused as not empty."""
+    staging = Path(tempfile.mkdtemp(prefix=".partial-", dir=folder))
+    try:
+        yield staging
+        for file in sorted(staging.rglob("*")):
+            if file.is_file():
+                target = folder / file.relative_to(staging)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(file, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def new_file_mode() -> int:
