@@ -20,8 +20,8 @@ from ui.dataset_choice import current_dataset, show_dataset_now
 from ui.dataset_export import export_section
 from ui.literal import literal, plain
 from ui.name_fields import dataset_name_input
-from ui.receipt_images import receipt_display_image
-from ui.shared import (NO_IMAGE_NOTE, NO_VALUE, PDF_NOTE, UPLOAD_TYPES, figure_and_tables, flash, forget_stale_choice,
+from ui.receipt_images import receipt_picture
+from ui.shared import (NO_VALUE, PDF_NOTE, UPLOAD_TYPES, figure_and_tables, flash, forget_stale_choice,
                        friendly, no_receipt_matches, require_router, server_folders, show_flash, user_errors, workspace)
 from ui.zip_import import zip_import_section
 
@@ -115,9 +115,10 @@ with view_tab:
                 if doc is not None:
                     left, right = figure_and_tables()
                     # as Annotate says it: a walkthrough read the tiny boxes as a broken photo
-                    if not doc.has_image:
-                        left.caption(NO_IMAGE_NOTE)
-                    left.plotly_chart(document_figure(doc, receipt_display_image(ws, doc), title=titles[doc_id]),
+                    picture = receipt_picture(ws, doc)
+                    if picture.note:
+                        left.caption(picture.note)
+                    left.plotly_chart(document_figure(doc, picture.source, title=titles[doc_id]),
                                       key="data_figure", width="stretch")
                     words = pd.DataFrame([{"text": w.text,
                                            "label": w.annotation_label if w.is_labelled else NOT_LABELLED,

@@ -26,7 +26,7 @@ from receipt_core.workspace.documents import DamagedDocumentError, receipt_title
 from ui.dataset_choice import current_dataset
 from ui.literal import literal, plain
 from ui.predict_uploads import read_uploads
-from ui.receipt_images import receipt_display_image
+from ui.receipt_images import receipt_picture
 from ui.run_choice import loaded_run, run_display_name, run_picker, saved_runs
 from ui.shared import (NO_VALUE, PDF_NOTE, UPLOAD_TYPES, figure_and_tables, friendly, require_router, user_errors,
                        workspace)
@@ -112,7 +112,10 @@ else:
         except (DamagedDocumentError, NotFoundError) as error:  # named; the picker stays, for another receipt
             st.error(literal(friendly(error)))
             st.stop()
-        inputs.append((doc_id, doc, receipt_display_image(ws, doc)))
+        picture = receipt_picture(ws, doc)
+        if picture.note and doc.has_image:  # a receipt imported without pixels (CORD's) is usual here: unsaid
+            st.caption(picture.note)
+        inputs.append((doc_id, doc, picture.source))
         if doc_id in train_ids(run.config):  # a walkthrough read 0.99 confidences off a receipt it had trained on
             st.info("The run trained on this receipt: what it predicts here shows what it learned, not how it does "
                     "on receipts it has not seen (pick one of its evaluation dataset for that).")

@@ -975,6 +975,7 @@ def test_forged_widget_values_of_another_type_fall_back(demo_env):
     assert not at.exception, [e.value for e in at.exception]
     assert demo_env.list_documents("demo", search=3.0) == demo_env.list_documents("demo")
 
+
 def test_train_warns_when_the_phased_plan_would_never_reach_its_later_phases(demo_env):
     """Found by a walkthrough: phased with 3 epochs and 2 per phase never reached phase 3, and nothing said so."""
     at = app("train", dataset="demo")

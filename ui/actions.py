@@ -12,6 +12,7 @@ from receipt_core.data.document import Document
 from receipt_core.data.images import FORMAT_SUFFIXES, load_image
 from receipt_core.datasets.report import ImportReport
 from receipt_core.ocr.engine import OcrCache, OcrResult, ocr_many
+from receipt_core.workspace.documents import read_stored_image
 from receipt_core.workspace.store import Workspace
 
 
@@ -104,4 +105,4 @@ def document_image(workspace: Workspace, doc: Document) -> Image.Image | None:
     path = workspace.image_path(doc.image_sha256)
     if path is None:
         return None
-    return load_image(path.read_bytes(), path.name).image
+    return load_image(read_stored_image(path), path.name).image  # not a file changed on disk (a probe)

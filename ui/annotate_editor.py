@@ -26,8 +26,8 @@ from ui.annotate_state import (MESSAGES_KEY, NEXT_DOC_KEY, NOTICE_KEY, TOAST_KEY
                                say, selected_word, view_version, word_key, word_picker_key)
 from ui.annotate_table import word_table
 from ui.literal import literal, notice_markdown, plain
-from ui.receipt_images import receipt_display_image
-from ui.shared import NO_IMAGE_NOTE, friendly, user_errors, workspace
+from ui.receipt_images import receipt_picture
+from ui.shared import friendly, user_errors, workspace
 
 SCHEMA = DEFAULT_SCHEMA
 KEYS_KEY = "annotate_keys"  # the keyboard component's key
@@ -100,12 +100,12 @@ def _figure(doc: Document) -> None:
     overlay = overlay_choice(doc)
     with user_errors("Drawing the receipt"):
         chart_key = f"annotate_figure_{doc.id}"
-        figure = annotation_figure(doc, receipt_display_image(ws, doc),
-                                   selected=st.session_state.get(word_key(doc.id)))
+        picture = receipt_picture(ws, doc)
+        figure = annotation_figure(doc, picture.source, selected=st.session_state.get(word_key(doc.id)))
         st.plotly_chart(overlay.draw(figure), key=chart_key, width="stretch",
                         on_select=lambda: _on_select(doc, chart_key), selection_mode=("points", "box"))
-    if not doc.has_image:
-        st.caption(NO_IMAGE_NOTE)
+        if picture.note:
+            st.caption(picture.note)
     st.caption("Click a word to select it. To add a word the OCR missed or read a region again with OCR, choose "
                "*Box select* in the chart's toolbar and drag over it, then use *Corrections*.")
 

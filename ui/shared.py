@@ -27,7 +27,6 @@ from ui.literal import literal
 log = logging.getLogger("receipt_studio")
 
 ROUTED_KEY = "routed_by_app"  # set by app.py: this session's pages run inside the router
-NO_IMAGE_NOTE = "This receipt has no image (imported words and boxes only): drawn on a blank page."
 NO_VALUE = "—"  # a table cell without a value (Streamlit's own placeholder is a grey "None" or a blank)
 NO_DATA = "No data yet: load the real receipts (CORD sample) or generate demo receipts on Home, or upload on Data."
 # every extension Pillow gives the formats load_image reads (the uploader refused a probe's real JPEG named .JFIF);

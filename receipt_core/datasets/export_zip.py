@@ -20,6 +20,7 @@ from ..data.document import Document
 from ..data.review import with_reviewed_meta
 from ..workspace.names import check_dataset_name, path_inside
 from ..workspace.database import WorkspaceError
+from ..workspace.documents import DamagedImageError
 from . import EXPORT_FORMATS, export_documents
 
 if TYPE_CHECKING:
@@ -60,7 +61,10 @@ def export_folder(workspace: "Workspace", documents: Sequence[Document], folder:
     documents = [with_reviewed_meta(doc, doc.id in reviewed) for doc in documents]
     images = {}
     for doc in documents:
-        path = workspace.image_path(doc.image_sha256) if doc.image_sha256 else None
+        try:  # every format: Label Studio and CORD copied a stored image's link to /etc/passwd (a probe)
+            path = workspace.checked_image_path(doc.image_sha256) if doc.image_sha256 else None
+        except DamagedImageError as error:
+            raise DamagedImageError(f"receipt {doc.id!r}: {error}") from None
         if path is not None:
             images[doc.id] = path
     return export_documents(documents, folder, format, images=images), len(images)

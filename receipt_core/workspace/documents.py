@@ -25,7 +25,7 @@ from types import MappingProxyType
 from typing import Iterable, Mapping
 
 from ..data.document import Document
-from ..data.files import atomic_write, is_sha256
+from ..data.files import atomic_write, file_sha256, is_sha256
 from ..data.review import DONE, STATUSES, check_status, receipt_status
 from .database import Database, DamagedRecordError, NotFoundError, WorkspaceError, dumps
 from .names import check_dataset_name
@@ -128,6 +128,24 @@ class DocumentsInAnotherDatasetError(WorkspaceError):
             f"stored. Store them into {holders[0]!r} to update them there, or delete them from it first.")
 
 
+class DamagedImageError(WorkspaceError):
+    """A stored image whose bytes are not the content its name's hash says: changed or replaced on disk."""
+
+
+def read_stored_image(path: Path) -> bytes:
+    """The bytes of a stored image file, checked against the SHA-256 it is named by; DamagedImageError when they
+    differ (a probe replaced one with another PNG, and the receipt's boxes were drawn over the wrong picture)."""
+    data = path.read_bytes()
+    if hashlib.sha256(data).hexdigest() != path.name.split(".", 1)[0]:
+        raise DamagedImageError(_changed_on_disk(path))
+    return data
+
+
+def _changed_on_disk(path: Path) -> str:
+    return (f"the stored image {path.name} was changed on disk: its bytes are not the image the receipt was stored "
+            "with. Upload or import that image again (it is stored afresh), or delete the receipt")
+
+
 class DamagedDocumentError(DamagedRecordError):
     """A receipt's row that does not read back; it names the receipt, so the one row can be deleted and the rest of
     its dataset used (before, the error named none)."""
@@ -163,8 +181,10 @@ class DocumentStore(Database):
         existing = self.image_path(sha)
         if existing is not None:
             with contextlib.suppress(FileNotFoundError):  # pruned just now: the file is written again below
-                os.utime(existing)  # young again: a prune running before its document is saved leaves it
-                return sha
+                if file_sha256(existing) == sha:
+                    os.utime(existing)  # young again: a prune running before its document is saved leaves it
+                    return sha
+        self._remove_damaged_images(sha)  # changed or replaced on disk (a probe): storing the bytes again repairs it
         try:
             atomic_write(self.images_dir / f"{sha}{suffix}", data)
         except OSError as error:  # a probe's read-only images folder: "[Errno 1] Operation not permitted: '…tmp'"
@@ -173,13 +193,30 @@ class DocumentStore(Database):
         return sha
 
     def image_path(self, sha: str) -> Path | None:
-        """The stored image file for a hash, or None. Anything but a 64-hex hash is simply not found."""
+        """The stored image file for a hash, or None. Anything but a 64-hex hash is simply not found, nor is a
+        link: a probe linked a stored image to /etc/passwd, and an export copied it as the receipt's image."""
         if not is_sha256(sha):
             return None
         for candidate in self.images_dir.glob(f"{sha}.*"):
-            if candidate.is_file():
+            if candidate.is_file() and not candidate.is_symlink():
                 return candidate
         return None
+
+    def checked_image_path(self, sha: str) -> Path | None:
+        """:meth:`image_path`, its bytes checked against the hash it is named by (read once, so for exports and
+        one-off reads, not per redraw); :class:`DamagedImageError` when they differ."""
+        path = self.image_path(sha)
+        if path is not None and file_sha256(path) != sha:
+            raise DamagedImageError(_changed_on_disk(path))
+        return path
+
+    def _remove_damaged_images(self, sha: str) -> None:
+        """Take away every file stored under ``sha`` (a link, or bytes that are not its content) before it is
+        written again."""
+        for candidate in self.images_dir.glob(f"{sha}.*"):
+            if candidate.is_symlink() or candidate.is_file():
+                with contextlib.suppress(FileNotFoundError):
+                    candidate.unlink()
 
     def prune_images(self, grace_s: float = IMAGE_GRACE_S) -> list[str]:
         """Delete the stored images no document refers to, and the temporary files of interrupted image
