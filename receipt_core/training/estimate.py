@@ -5,7 +5,10 @@ The unit is the **receipt-epoch**: one training receipt seen once. A run's cost 
 elapsed time (``ProgressEvent``/``FinishedEvent.elapsed_s``: paused time excluded, evaluations and checkpoints
 included, loading the backbone not) over the receipt-epochs its steps made
 (``steps done / steps per epoch × training receipts``). Earlier runs count once they went past their first epoch
-(until then their time is mostly set-up) and when they are of the same kind (two-head, reference, pre-training),
+(until then their time is mostly set-up), a phased one once it reached its last phase (its phases cost differently),
+when they trained on a like number of receipts (within :data:`MAX_SIZE_RATIO` of the plan's: each epoch's
+evaluation and save cost the same however few receipts train, so a race's 4-receipt run put 200 receipts at 70
+times their time), and when they are of the same kind (two-head, reference, pre-training),
 backbone and, for the two-head model, scenario and hand toggles; the
 :data:`MAX_RUNS_USED` most recent of them are pooled (total seconds over total receipt-epochs). A planned run then costs
 ``receipts × epochs × seconds per receipt-epoch``, capped by its time budget, in
@@ -26,23 +29,24 @@ from dataclasses import dataclass, replace
 from typing import Iterable, Protocol, Sequence
 
 from ..datasets.splits import split_documents
-from .config import PHASED_SECONDS_PER_RECEIPT_EPOCH
 from .events import Event, FinishedEvent, PhaseEvent, ProgressEvent, stored_event
 from .runs import RUN_KIND
 
 MAX_RUNS_USED = 3
+MAX_SIZE_RATIO = 4.0  # a run on 4 times fewer (or more) training receipts than the plan is not measured for it
 MAX_STARTUP_S = 3600.0  # a longer gap between Start and the first event is not a start-up (a run made, started later)
 FROZEN_BACKBONE_SCENARIOS = ("freeze-backbone", "freeze-all")  # the backbone runs once, through the feature cache
 
 # Rough guesses, seconds per receipt-epoch on the 2-core machine this project is measured on, used only before a
-# workspace has a run to measure. minilm full: the README's scenario study (2026-11-29, 600 CORD train receipts,
-# 12 epochs, evaluation on dev included): text-minilm 249 s, layout-minilm 251 s, i.e. 0.035. phased with its
-# defaults: 352–390 s for the same 7,200 receipt-epochs (2026-12-01), and 146 s for the CORD sample's 200 x 12
-# through the dashboard (2026-12-02), i.e. 0.05–0.06. freeze-backbone with its contextual heads: 122–180 s for
-# 600 x 20 (the cache fill included), i.e. 0.012. tiny: 200 CORD sample receipts, 3 epochs, 23.3 s (2026-12-01,
-# the machine shared).
-ROUGH_SECONDS_PER_RECEIPT_EPOCH = {"layout-minilm": 0.035, "text-minilm": 0.035, "tiny": 0.039}
-ROUGH_PHASED = {"layout-minilm": PHASED_SECONDS_PER_RECEIPT_EPOCH, "text-minilm": PHASED_SECONDS_PER_RECEIPT_EPOCH}
+# workspace has a run to measure. Full and phased MiniLM from runs side by side, each with its defaults
+# (evaluation and saves included): the README's scenario study (2026-12-01, 600 CORD train receipts x 12 epochs)
+# full 379–384 s, phased 302 s; its race picture (2026-12-04, the CORD sample's 200 x 12) full 103 s, phased 98 s.
+# So full 0.043–0.053 and phased 0.041–0.042: the two were guessed from runs of different days (0.035 and 0.055)
+# and a walkthrough read the default as the slower one, against every side-by-side figure. freeze-backbone with
+# its contextual heads: 122–180 s for 600 x 20 (the cache fill included), i.e. 0.012. tiny: 200 CORD sample
+# receipts, 3 epochs, 23.3 s (2026-12-01, the machine shared).
+ROUGH_SECONDS_PER_RECEIPT_EPOCH = {"layout-minilm": 0.045, "text-minilm": 0.045, "tiny": 0.039}
+ROUGH_PHASED = {"layout-minilm": 0.042, "text-minilm": 0.042}
 ROUGH_FROZEN_BACKBONE = {"layout-minilm": 0.012, "text-minilm": 0.012}
 
 
@@ -95,7 +99,8 @@ class TimeEstimate:
     evaluation_only: bool = False  # nothing can learn: one evaluation pass, no epochs
     startup_s: float | None = None  # measured time before the first step (the most recent like runs' median)
     later_epochs_rate: float | None = None  # s per receipt-epoch after the first, measured apart from it
-    too_short_runs: int = 0  # runs like it that ended within their first epoch: none measured an epoch
+    phased: bool = False  # the phased plan: a run counts once it reached its last phase
+    unmeasured_runs: int = 0  # runs like it, none of which measured this plan (too short, or of another size)
 
     def text(self) -> str:
         """``about 4 min for 12 epochs of 75 steps`` plus where the figure comes from."""
@@ -117,11 +122,12 @@ class TimeEstimate:
                     else f"{self.seconds_per_receipt_epoch:.3f} s per receipt in the first epoch, "
                          f"{self.later_epochs_rate:.3f} in each later one")
             return f"{line} (measured: {rate} in {self.measured_runs} earlier {runs} like it)"
-        if self.too_short_runs:  # a walkthrough read "no earlier run like it" just after racing that very scenario
-            runs = "run" if self.too_short_runs == 1 else "runs"
-            return (f"{line} (rough guess: {self.too_short_runs} earlier {runs} like it ended within the first epoch, "
-                    f"too short to measure one; {self.seconds_per_receipt_epoch:.3f} s per receipt and epoch on a "
-                    "2-core machine)")
+        if self.unmeasured_runs:  # a walkthrough read "no earlier run like it" just after racing that very scenario
+            runs = "run" if self.unmeasured_runs == 1 else "runs"
+            return (f"{line} (rough guess: {self.unmeasured_runs} earlier {runs} like it ended within the first "
+                    f"epoch{' or phase' if self.phased else ''} or trained on far fewer or more receipts, so none "
+                    f"measures this run; {self.seconds_per_receipt_epoch:.3f} s per receipt and epoch on a 2-core "
+                    "machine)")
         return (f"{line} (rough guess: no earlier run like it in this workspace; "
                 f"{self.seconds_per_receipt_epoch:.3f} s per receipt and epoch on a 2-core machine)")
 
@@ -143,8 +149,11 @@ def measured_cost(run_id: str, events: Iterable[Event], train_receipts: int,
     its first epoch; the part after its first epoch apart (see the module's docstring)."""
     steps_per_epoch, step, seconds = None, 0, 0.0
     first_end: tuple[int, float] | None = None  # (step, elapsed) at the second epoch's first step
+    phase, phases = 1, 1
     for event in events:
-        if isinstance(event, ProgressEvent):
+        if isinstance(event, PhaseEvent):
+            phase, phases = max(phase, event.phase), max(phases, event.phases)
+        elif isinstance(event, ProgressEvent):
             if event.total_steps and event.epochs:
                 steps_per_epoch = event.total_steps / event.epochs
             step, seconds = event.step, event.elapsed_s
@@ -154,6 +163,8 @@ def measured_cost(run_id: str, events: Iterable[Event], train_receipts: int,
             step, seconds = event.step, event.elapsed_s
     if not steps_per_epoch or step <= 0 or seconds <= 0 or train_receipts <= 0:
         return None
+    if phase < phases:  # a phased run stopped before its last phase: its early phases are its cheap ones (a
+        return None  # walkthrough's run stopped in phase 1 more than doubled the estimate of a 12-epoch run)
     if step <= steps_per_epoch:
         # ended inside or at the end of its first epoch: its time is mostly what a run pays once (a frozen
         # backbone's cache fill, the closing evaluation and save). Spread over a fraction of an epoch it put a
@@ -201,10 +212,22 @@ def measured_costs(source: _RunSource, plan: PlannedRun) -> list[MeasuredCost]:
         records = source.run_events(run.id, kinds=[PhaseEvent.kind, ProgressEvent.kind, FinishedEvent.kind])
         events = (event for r in records if (event := stored_event(r.kind, r.payload)) is not None)
         startup = startup_seconds(run.created_at, records) if "study" not in run.config else None
-        cost = measured_cost(run.id, events, int(run.config.get("train_documents") or 0), startup)
+        receipts = int(run.config.get("train_documents") or 0)
+        if not like_sized(receipts, plan.train_receipts):
+            continue
+        cost = measured_cost(run.id, events, receipts, startup)
         if cost is not None:
             costs.append(cost)
     return costs
+
+
+def like_sized(run_receipts: int, planned_receipts: int) -> bool:
+    """Whether a run trained on a number of receipts near enough the plan's to measure it: each epoch's evaluation
+    and save cost the same however few receipts train, so a run on 4 receipts (a race on 6 demo receipts) spread
+    them over 4 and put a run on 200 at 118 minutes instead of about 2 (a walkthrough)."""
+    if run_receipts <= 0 or planned_receipts <= 0:
+        return False
+    return max(run_receipts, planned_receipts) <= MAX_SIZE_RATIO * min(run_receipts, planned_receipts)
 
 
 def rough_seconds_per_receipt_epoch(plan: PlannedRun) -> float:
@@ -244,14 +267,15 @@ def estimate(plan: PlannedRun, costs: Sequence[MeasuredCost]) -> TimeEstimate:
     return TimeEstimate(seconds=budget if bound else seconds, epochs=plan.epochs,
                         steps_per_epoch=math.ceil(plan.train_receipts / plan.batch_size), measured_runs=len(costs),
                         seconds_per_receipt_epoch=rate, budget_bound=bound,
-                        startup_s=startups[len(startups) // 2] if startups else None, later_epochs_rate=later_rate)
+                        startup_s=startups[len(startups) // 2] if startups else None, later_epochs_rate=later_rate,
+                        phased=plan.kind == "receipt" and plan.scenario == "phased")
 
 
 def estimate_run_time(source: _RunSource, plan: PlannedRun) -> TimeEstimate:
     """:func:`estimate` from the runs of the workspace ``source``; without a measured run, how many runs like it
-    were too short to measure is said beside the rough guess."""
+    measure none of it (too short, or of another size) is said beside the rough guess."""
     costs = measured_costs(source, plan)
     result = estimate(plan, costs)
     if costs or result.evaluation_only:
         return result
-    return replace(result, too_short_runs=sum(1 for run in source.list_runs() if matches(run.config, plan)))
+    return replace(result, unmeasured_runs=sum(1 for run in source.list_runs() if matches(run.config, plan)))
