@@ -924,6 +924,43 @@ def test_runs_resumes_an_interrupted_run_from_its_checkpoint(demo_env, trained_r
     assert "phase" in kinds and kinds[-1] == "finished"
 
 
+def test_a_run_stopped_near_its_time_budget_resumes_with_the_budget_the_user_gives(demo_env, trained_run,
+                                                                                     monkeypatch):
+    """A walkthrough stopped a run with a 1-minute budget at 54 s and resumed it: it trained one step and
+    "finished at its time budget", as its clock goes on from where it stopped, and the form offered no budget."""
+    import ui.shared
+    from receipt_core.training import runs as training_runs
+
+    before = demo_env.get_run(trained_run)
+    with demo_env._write() as conn:
+        conn.execute("UPDATE runs SET status = 'stopped', config = json_set(config, '$.max_minutes', 1.0) "
+                     "WHERE id = ?", (trained_run,))
+    resumed = {}
+
+    def fake_resume(ws, run_id, train_docs=None, eval_docs=None, config=None, listeners=()):
+        resumed.update(run_id=run_id, config=config)
+        raise ValueError("resumed here for the test")
+
+    monkeypatch.setattr(training_runs, "resume_run", fake_resume)
+    try:
+        at = app("runs")
+        at.selectbox(key="runs_one").set_value(trained_run).run()
+        assert any("It had a time budget of 1 min and stopped after" in c.value for c in at.caption)
+        assert at.number_input(key=f"runs_resume_minutes_{trained_run}").value == 0.0
+        at.button(key="runs_resume").click().run()
+        assert resumed["run_id"] == trained_run and resumed["config"].max_minutes is None  # no budget: as the CLI
+        assert any("resumed here for the test" in e.value for e in at.error)
+        resumed.clear()
+        at.number_input(key=f"runs_resume_minutes_{trained_run}").set_value(5.0).run()
+        at.button(key="runs_resume").click().run()
+        assert resumed["config"].max_minutes == 5.0 and ui.shared.job_slot().current() is None
+    finally:  # the module's run as it was, for the tests after this one
+        with demo_env._write() as conn:
+            conn.execute("UPDATE runs SET status = ?, config = json_set(config, '$.max_minutes', NULL) WHERE id = ?",
+                         (before.status, trained_run))
+        assert demo_env.get_run(trained_run).config == before.config
+
+
 def test_resuming_a_run_with_a_damaged_model_file_is_refused_and_leaves_the_run_as_it_was(demo_env, trained_run):
     """A probe: a truncated model.safetensors was found only by the job's thread, which turned the stopped run
     into a failed one, replaced its summary, and left Train showing both outcomes. Resume now checks every file's

@@ -99,14 +99,19 @@ def resume_run(workspace, run_id: str, train_docs: Sequence[Document] | None = N
     # into a failed one and replaced its summary (a probe); refused here, the run stays as it was
     verify_files(run_dir, read_run_info(run_dir))
     if config is None:
-        config = TrainConfig.from_json({k: v for k, v in run.config.items()
-                                        if k in {f.name for f in dataclasses.fields(TrainConfig)}})
+        config = saved_train_config(run.config)
     job = TrainingJob(lambda: build_resumed_task(run_dir, train_docs, eval_docs, config), config, name=run.name,
                       run_id=run_id)
     workspace.claim_run(run_id)  # refused when a live process trains it already, before anything changes
     # the steps logged after the checkpoint are trained again: their old events go (one point per step)
     workspace.drop_run_events_after(run_id, checkpoint_step(run_dir))
     return _stored(workspace, run_id, job, listeners).start()
+
+
+def saved_train_config(run_config: Mapping[str, Any]) -> TrainConfig:
+    """The TrainConfig a two-head run was started with, from its stored config (which also holds other keys)."""
+    return TrainConfig.from_json({k: v for k, v in run_config.items()
+                                  if k in {f.name for f in dataclasses.fields(TrainConfig)}})
 
 
 def _documents_by_id(workspace, run_id: str, ids: Sequence[str] | None) -> list[Document]:
