@@ -210,3 +210,19 @@ def test_a_pause_or_stop_not_reached_yet_is_said_on_every_page_alike():
     assert shown_status("running", True, SimpleNamespace(should_pause=True, should_stop=True)) == STOPPING
     assert shown_status("running", True, SimpleNamespace(should_pause=False, should_stop=False)) == "running"
     assert {PAUSING, STOPPING, "running", "paused", "finished", "stopped", "failed"} <= set(STATUS_ICONS)
+
+
+def test_a_budgeted_run_says_its_budget_bounds_the_eta_and_its_bar_follows_the_budget():
+    """A walkthrough's phased run with a 1-minute budget read "ETA estimating…" at 42 s (each new phase measures
+    its rate again), its bar at a sixth, until the budget ended it at 60 s."""
+    clock = RunClock(started_at=T0)
+    clock.add(progress(1, 2.0, total=300), T0 + 2)
+    line = status_line(clock.timing(), T0 + 42, budget_s=60)
+    assert line.eta_at_most and line.eta_s == pytest.approx(18.0, abs=0.5)
+    assert "ETA at most 18s (time budget)" in line.text() and "estimating" not in line.text()
+    assert line.fraction == pytest.approx(0.7, abs=0.01)  # 42 s of 60, not 1 step of 300
+    unbudgeted = status_line(clock.timing(), T0 + 42)
+    assert unbudgeted.estimating and "ETA estimating…" in unbudgeted.text()
+    assert unbudgeted.fraction == pytest.approx(1 / 300)
+    clock.add(FinishedEvent(step=40, epoch=0, reason="budget", elapsed_s=60.0, metrics={}, checkpoint=None), T0 + 60)
+    assert status_line(clock.timing(), T0 + 61, budget_s=60).fraction == pytest.approx(40 / 300)  # ended: its steps

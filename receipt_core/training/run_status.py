@@ -64,11 +64,17 @@ class RunStatusLine:
     windows_per_s: float | None
     ended: bool
     eta_at_least: bool = False  # the ETA is this phase's rate over every step left, and a slower phase follows
+    eta_at_most: bool = False  # the rate is not measured yet: the ETA is what is left of the time budget
+    budget_s: float | None = None  # the run's time budget, which ends it when it comes before its steps
 
     @property
     def fraction(self) -> float:
-        """The share of steps done, 0…1 (for a progress bar)."""
-        return min(self.step / self.total_steps, 1.0) if self.total_steps else 0.0
+        """The share of the run done, 0…1 (for a progress bar): of its steps, or of its time budget when that is
+        further on (a walkthrough's budgeted run sat at a sixth of the bar until the budget ended it)."""
+        steps = min(self.step / self.total_steps, 1.0) if self.total_steps else 0.0
+        if self.budget_s and not self.ended:
+            return max(steps, min(self.elapsed_s / self.budget_s, 1.0))
+        return steps
 
     def text(self) -> str:
         parts = []
@@ -84,6 +90,8 @@ class RunStatusLine:
             parts.append(f"elapsed {format_seconds(self.elapsed_s)}")
             if self.status == "paused":
                 parts.append("paused")
+            elif self.eta_at_most and self.eta_s is not None:  # a budgeted run read "estimating…" to its end
+                parts.append(f"ETA at most {format_seconds(self.eta_s)} (time budget)")
             elif self.estimating:
                 parts.append("ETA estimating…")
             elif self.eta_s is not None:
@@ -192,15 +200,17 @@ def status_line(timing: RunTiming, now: float, live: bool = True, budget_s: floa
         if ended or (timing.started_at is not None and timing.anchor_at < timing.started_at):
             until = timing.last_event_at or now  # stands at the last event (of the earlier process, if resumed)
         elapsed = timing.anchor_elapsed_s + (max(until - timing.anchor_at, 0.0) if timing.ticking else 0.0)
-    eta, estimating, at_least = None, False, False
+    eta, estimating, at_least, at_most = None, False, False, False
     if not ended:
         eta, at_least = _eta(timing, now, elapsed, budget_s)
         estimating = eta is None
+        if estimating and budget_s is not None:  # not measured yet, but the budget bounds it
+            eta, at_most = max(budget_s - elapsed, 0.0), True
     status = timing.status or ("running" if live else "")
     return RunStatusLine(status=status, step=timing.step, total_steps=timing.total_steps,
                          epoch=timing.epoch_done, epochs=timing.epochs, elapsed_s=elapsed, eta_s=eta,
                          estimating=estimating, windows_per_s=timing.windows_per_s, ended=ended,
-                         eta_at_least=at_least)
+                         eta_at_least=at_least, eta_at_most=at_most, budget_s=budget_s)
 
 
 def _eta(timing: RunTiming, now: float, elapsed: float, budget_s: float | None) -> tuple[float | None, bool]:
