@@ -27,7 +27,7 @@ from receipt_core.training.slot import JobBusyError
 from receipt_core.study.table import TABLE_NOTE
 from receipt_core.workspace.run_labels import (MAX_NAME, MAX_NOTES, display_name, distinct_labels, run_labels,
                                               set_run_label)
-from receipt_core.study.view import find_studies, open_study, workspace_studies_dir
+from receipt_core.study.view import find_studies, open_study, read_report, workspace_studies_dir
 from receipt_core.training.runs import resume_run, saved_train_config
 from receipt_core.wording import as_sentence, counted
 from ui.cost_quality import cost_quality_points
@@ -108,7 +108,9 @@ with studies_tab:  # drawn first: a study opens even in a workspace without runs
             st.plotly_chart(study.curves_figure(), key="studies_curves", width="stretch")
             downloads = [(kind, path) for kind in ("html", "markdown") if (path := study.report_path(kind))]
             for column, (kind, path) in zip(st.columns(max(len(downloads), 1)), downloads):
-                column.download_button(f"Download {path.name}", path.read_bytes(), file_name=path.name,
+                # read when pressed, not on every rerun (a probe's 400 MB reports were read by each one)
+                column.download_button(f"Download {path.name}", lambda path=path: read_report(path),
+                                       file_name=path.name,
                                        mime="text/html" if kind == "html" else "text/markdown",
                                        key=f"studies_download_{kind}")
 

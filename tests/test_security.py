@@ -527,3 +527,26 @@ def test_a_users_error_is_one_log_line_and_a_bug_keeps_its_traceback(caplog):
     assert (user.levelname, user.getMessage(), user.exc_info) == (
         "WARNING", "Import failed: the dashboard reads server paths only inside /w", None)
     assert bug.levelname == "ERROR" and bug.exc_info is not None and bug.exc_info[0] is ZeroDivisionError
+
+
+def test_a_checkpoint_zip_leaves_out_links_and_linked_folders(tmp_path):
+    """A probe linked a run folder's notes.txt to /etc/passwd and a tokenizer file to a secret: Runs' checkpoint
+    zip packed both targets in."""
+    import io
+    import zipfile
+
+    from receipt_core.data.files import zip_folder
+
+    run = tmp_path / "runs" / "r1"
+    (run / "tokenizer").mkdir(parents=True)
+    (run / "model.safetensors").write_bytes(b"weights")
+    (run / "tokenizer" / "tokenizer.json").write_text("{}")
+    secret = tmp_path / "secret.txt"
+    secret.write_text("root:x:0:0")
+    (run / "notes.txt").symlink_to(secret)
+    (run / "tokenizer" / "added_tokens.json").symlink_to(secret)
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "x.txt").write_text("root:x:0:0")
+    (run / "linked-folder").symlink_to(tmp_path / "elsewhere")
+    with zipfile.ZipFile(io.BytesIO(zip_folder(run))) as archive:
+        assert sorted(archive.namelist()) == ["r1/model.safetensors", "r1/tokenizer/tokenizer.json"]

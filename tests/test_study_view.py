@@ -346,3 +346,42 @@ def test_escaped_markdown_keeps_bare_links_colours_and_codes_inert():
     # a time, a colon before a space, an @ alone keep no invisible character (a walkthrough copied "17:<joiner>19")
     assert escape_markdown("17:19 UTC (full): field @ 3") == "17:19 UTC (full): field @ 3"
     assert ":100:" not in escape_markdown("good :100:")  # an emoji code of digits stays inert
+
+
+def test_a_linked_or_oversized_report_is_not_offered_and_a_fifo_or_linked_study_file_is_refused(study_dir, tmp_path,
+                                                                                                 monkeypatch):
+    """A probe linked a copied study's report.md to /etc/passwd and downloaded it from Runs → Studies, made two
+    400 MB reports that every rerun read, and typed the name of a FIFO, which blocked a server thread for good."""
+    import os
+    import threading
+
+    from receipt_core.study import view
+
+    studies = tmp_path / "studies"
+    linked = studies / "linked"
+    shutil.copytree(study_dir, linked)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("root:x:0:0:root:/root:/bin/bash\n")
+    (linked / "report.md").unlink()
+    (linked / "report.md").symlink_to(secret)
+    study = open_study("linked", within=studies)
+    assert study.report_path("markdown") is None and study.report_path("html") is not None
+    assert view.read_report(study.report_path("html")).startswith(b"<")
+    with pytest.raises(OSError, match="is a link"):
+        view.read_report(linked / "report.md")
+    monkeypatch.setattr(view, "MAX_REPORT_BYTES", 10)
+    assert study.report_path("html") is None  # over the limit: not offered
+
+    (linked / "study.json").rename(tmp_path / "study.json")
+    (linked / "study.json").symlink_to(tmp_path / "study.json")
+    with pytest.raises(StudyFileError, match="is a link, not a file of its own"):
+        open_study("linked", within=studies)
+
+    os.mkfifo(studies / "pipe")
+    refused = []
+    opener = threading.Thread(target=lambda: refused.append(pytest.raises(StudyFileError, open_study, "pipe",
+                                                                          within=studies)), daemon=True)
+    opener.start()
+    opener.join(10)
+    assert not opener.is_alive(), "opening a FIFO as a study blocked"
+    assert "is not a regular file" in str(refused[0].value)

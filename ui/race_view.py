@@ -23,7 +23,7 @@ from receipt_core.study.race_view import (RACE_CHARTS, RaceFeed, deleted_runs, e
                                           no_epoch_finished, overran_budget, race_curves, race_rows)
 from receipt_core.study.settings import StudyConfig, StudySettings
 from receipt_core.study.table import READING_NOTE
-from receipt_core.study.view import open_study
+from receipt_core.study.view import open_study, read_report
 from receipt_core.training.config import TrainConfig
 from receipt_core.training.events import HEADLINE_METRICS, METRIC_LABELS
 from receipt_core.training.run_feed import RunCurves
@@ -269,7 +269,7 @@ def race_reading(record: RaceRecord) -> None:
         st.caption(f"The race's full report is under Runs → Studies → {literal(record.name)}.")
         report = study.report_path("html")
         if report is not None:
-            st.download_button(f"Download {report.name}", report.read_bytes(), file_name=f"{record.name}.html",
+            st.download_button(f"Download {report.name}", lambda: read_report(report), file_name=f"{record.name}.html",
                                mime="text/html", key="race_report")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import io
 import itertools
@@ -10,6 +11,7 @@ import os
 import re
 import secrets
 import shutil
+import stat
 import tempfile
 import zipfile
 from pathlib import Path
@@ -33,6 +35,34 @@ def file_sha256(path: Path) -> str:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+class NotARegularFileError(OSError):
+    """A path that is a link, a FIFO, a device or a folder where a plain file was expected, or one over a limit."""
+
+
+def read_regular_file(path: Path, max_bytes: int) -> bytes:
+    """The bytes of ``path`` when it is a regular file, not a link, of at most ``max_bytes``; NotARegularFileError
+    otherwise. Opened without following a link and without blocking, then checked on the open file: a probe's
+    ``report.md`` linked to /etc/passwd was offered as the study's report, and a FIFO typed as a study's name
+    blocked a server thread for good."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise NotARegularFileError(errno.ELOOP, "is a link, not a file of its own", str(path)) from None
+        raise
+    with os.fdopen(fd, "rb") as file:
+        info = os.fstat(file.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise NotARegularFileError(errno.EINVAL, "is not a regular file", str(path))
+        if info.st_size > max_bytes:
+            raise NotARegularFileError(errno.EFBIG, f"is {info.st_size:,} bytes, over the limit of {max_bytes:,}",
+                                       str(path))
+        data = file.read(max_bytes + 1)
+        if len(data) > max_bytes:  # grown since it was looked at
+            raise NotARegularFileError(errno.EFBIG, f"is over the limit of {max_bytes:,} bytes", str(path))
+        return data
 
 
 def atomic_write(path: Path, data: bytes) -> None:
@@ -102,12 +132,18 @@ def with_user_umask(*paths: Path) -> None:
 
 def zip_folder(folder: Path) -> bytes:
     """A folder (e.g. a run's checkpoint) as zip bytes, paths relative to the folder's parent; hidden files
-    (``.name``) and temporaries (``name.tmp``: a save a crash interrupted) are left out."""
+    (``.name``), temporaries (``name.tmp``: a save a crash interrupted) and links are left out (a probe's
+    ``notes.txt`` linked to /etc/passwd went into a run's checkpoint zip), and no linked folder is entered."""
+    folder = Path(folder)
+    files = []
+    for root, _, names in os.walk(folder, followlinks=False):
+        files += [Path(root) / name for name in names]
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for file in sorted(Path(folder).rglob("*")):
-            if file.is_file() and not file.name.startswith(".") and file.suffix != ".tmp":
-                archive.write(file, file.relative_to(Path(folder).parent))
+        for file in sorted(files):
+            if (not file.is_symlink() and file.is_file() and not file.name.startswith(".")
+                    and file.suffix != ".tmp"):
+                archive.write(file, file.relative_to(folder.parent))
     return buffer.getvalue()
 
 

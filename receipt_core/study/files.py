@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import Any, Mapping
 
-from ..data.files import atomic_write
+from ..data.files import NotARegularFileError, atomic_write, read_regular_file
 from ..datasets.bounded_json import json_depth
 from ..training.events import HEADLINE_METRICS
 from .reading import best_summary, read_claims
@@ -78,12 +78,10 @@ def load_study(path: Path) -> dict[str, Any]:
         if not (path / "study.json").is_file():
             raise StudyFileError(f"{path} holds no study.json, so it is not a study folder; give {made_by}")
         path = path / "study.json"
-    try:
-        size = path.stat().st_size
-        if size > MAX_STUDY_FILE_BYTES:
-            raise StudyFileError(f"{path} is {size:,} bytes, over the {MAX_STUDY_FILE_BYTES:,} a study file may have; "
-                                 "it is not a study this project wrote")
-        text = path.read_text(encoding="utf-8")
+    try:  # a regular file, not a link nor a FIFO (a probe's typed FIFO blocked a server thread for good)
+        text = read_regular_file(path, MAX_STUDY_FILE_BYTES).decode("utf-8")
+    except NotARegularFileError as error:
+        raise StudyFileError(f"{path} {error.strerror}; it is not a study this project wrote") from None
     except (OSError, UnicodeDecodeError) as error:
         raise StudyFileError(f"cannot read {path}: {getattr(error, 'strerror', None) or error}") from None
     depth = json_depth(text)  # json.loads recurses once per level: a file nested 200,000 deep would crash it

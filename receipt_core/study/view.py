@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ..data.boxes import stored_box_mode
-from ..data.files import fits_a_file_system
+from ..data.files import fits_a_file_system, read_regular_file
 from ..training.events import ITEMS_SCORED
 from .files import StudyFileError, load_study
 from .reading import read_claims
@@ -55,9 +55,13 @@ class OpenedStudy:
         return self.result.notes
 
     def report_path(self, kind: str) -> Path | None:
-        """``report.md`` (``kind="markdown"``) or ``report.html`` (``"html"``) next to study.json, if present."""
+        """``report.md`` (``kind="markdown"``) or ``report.html`` (``"html"``) next to study.json, if it is a
+        regular file of at most :data:`MAX_REPORT_BYTES` (a probe linked one to /etc/passwd, and two of 400 MB
+        took the server from 0.6 to 1.4 GB). Read it with :func:`read_report`, when it is downloaded."""
         path = self.folder / {"markdown": "report.md", "html": "report.html"}[kind]
-        return path if path.is_file() else None
+        if path.is_symlink() or not path.is_file() or path.stat().st_size > MAX_REPORT_BYTES:
+            return None
+        return path
 
     def quality_cost_figure(self):
         from .figures import quality_cost_figure
@@ -68,6 +72,14 @@ class OpenedStudy:
         from .figures import curves_figure
 
         return curves_figure(self.result)
+
+
+MAX_REPORT_BYTES = 64 * 1024 * 1024  # a report.html with its charts is a few MB
+
+
+def read_report(path: Path) -> bytes:
+    """A report file's bytes, checked again as it is read: a regular file, not a link, within the limit."""
+    return read_regular_file(path, MAX_REPORT_BYTES)
 
 
 @dataclass(frozen=True)
