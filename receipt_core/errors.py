@@ -13,6 +13,14 @@ def is_user_error(error: BaseException) -> bool:
     Besides ValueError and OSError, that is this package's own error classes (WorkspaceError,
     TesseractNotFoundError, NotFoundError, the CLI's CommandError …), whatever they derive from.
     """
-    if isinstance(error, (ValueError, OSError)):
+    if isinstance(error, (ValueError, OSError)) or is_library_panic(error):
         return True
     return type(error).__module__.startswith("receipt_core.")
+
+
+def is_library_panic(error: BaseException) -> bool:
+    """A compiled library's panic raised into Python: the tokenizers package's ``pyo3_runtime.PanicException``,
+    which derives from BaseException, so ``except Exception`` let it through (a probe's checkpoint whose tokenizer
+    normalizer held a runaway regex stopped the Predict page's script with nothing said, and printed a traceback
+    from the CLI). It comes from its input (a hostile or broken tokenizer file), so it counts as a user error."""
+    return type(error).__name__ == "PanicException" and type(error).__module__ == "pyo3_runtime"

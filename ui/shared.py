@@ -16,7 +16,7 @@ from typing import Iterator
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from receipt_core.errors import is_user_error
+from receipt_core.errors import is_library_panic, is_user_error
 from receipt_core.model.head_settings import HeadSettings
 from receipt_core.training.slot import JobSlot
 from receipt_core.workspace.server_folders import ServerFolders
@@ -122,7 +122,9 @@ def user_errors(action: str) -> Iterator[None]:
     bug and one line for a user's error (``receipt_core.errors.is_user_error``)."""
     try:
         yield
-    except Exception as error:  # noqa: BLE001 - the page must stay usable whatever failed
+    except BaseException as error:  # noqa: BLE001 - the page must stay usable whatever failed
+        if not isinstance(error, Exception) and not is_library_panic(error):
+            raise  # Streamlit's own rerun and stop, Ctrl-C: not failures
         if is_user_error(error):  # bad input, a missing file, a busy slot: one line, no traceback to wade through
             log.warning("%s failed: %s", action, friendly(error))
         else:

@@ -14,7 +14,7 @@ import re
 import sys
 from typing import Sequence
 
-from ..errors import is_user_error
+from ..errors import is_library_panic, is_user_error
 from .arguments import given_path
 
 # Command modules in help order (imported by name).
@@ -79,8 +79,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())  # nor another one when Python flushes stdout at exit
         return 141  # 128 + SIGPIPE, what a Unix tool cut off by a pipe exits with
-    except Exception as error:  # noqa: BLE001 - the one place that turns every failure into a message
-        if os.environ.get("RECEIPT_DEBUG") == "1":
+    except BaseException as error:  # noqa: BLE001 - the one place that turns every failure into a message
+        if os.environ.get("RECEIPT_DEBUG") == "1" or not (isinstance(error, Exception) or is_library_panic(error)):
             raise
         print(f"error: {describe_error(error)}", file=sys.stderr)
         return EXIT_USER_ERROR if is_user_error(error) else EXIT_INTERNAL_ERROR
@@ -92,6 +92,8 @@ def describe_error(error: BaseException) -> str:
         where = f"{error.filename}: " if error.filename else ""
         return f"{where}{error.strerror}"
     message = re.sub(r"\s*[\r\n]+\s*", " ", str(error)).strip() or type(error).__name__  # one line; '  ' kept
+    if is_library_panic(error):
+        return f"a compiled library (such as the model's tokenizer) failed on this input: {message}"
     if is_user_error(error):
         return message
     return f"unexpected {type(error).__name__}: {message} (set RECEIPT_DEBUG=1 to see the traceback)"
