@@ -164,6 +164,33 @@ def test_a_run_json_that_does_not_match_the_weights_is_refused(checkpoint, tmp_p
         load_checkpoint(run_dir)
 
 
+def test_a_tokenizer_or_window_length_the_model_cannot_take_is_refused_at_load(checkpoint, tmp_path):
+    """A probe's re-signed checkpoints failed only at the first receipt: a tokenizer with ids past the embedding
+    table ("index out of range in self", exit 1) and windows longer than the model's positions ("The size of
+    tensor a (4095) must match …"). Both are refused when the run loads, naming what does not fit."""
+    from transformers import AutoTokenizer
+
+    from receipt_core.model.checkpoint import TOKENIZER_DIR
+
+    run_dir = copy_of(checkpoint, tmp_path)
+    info = json.loads((run_dir / RUN_FILE).read_text())
+    info["config"]["max_length"] = 4096
+    (run_dir / RUN_FILE).write_text(json.dumps(signed_run_info(info)))
+    with pytest.raises(CheckpointError, match="windows of 4,096 tokens .* but the model has 512 token positions"):
+        load_checkpoint(run_dir)
+
+    run_dir = copy_of(checkpoint, tmp_path / "tokens")
+    tokenizer = AutoTokenizer.from_pretrained(str(run_dir / TOKENIZER_DIR))
+    vocab = json.loads((run_dir / RUN_FILE).read_text())["backbone_config"]["vocab_size"]
+    tokenizer.add_tokens([f"newtoken{i}" for i in range(len(tokenizer) - vocab + 5)])
+    tokenizer.save_pretrained(str(run_dir / TOKENIZER_DIR))
+    info = json.loads((run_dir / RUN_FILE).read_text())  # re-signed, as the probe's were: hashes only tell edits
+    info["files"] = {name: sha256_file(run_dir / name) for name in info["files"]}
+    (run_dir / RUN_FILE).write_text(json.dumps(signed_run_info(info)))
+    with pytest.raises(CheckpointError, match=f"tokens but the model has {vocab:,} \\(vocab_size\\)"):
+        load_checkpoint(run_dir)
+
+
 def test_missing_and_foreign_folders_are_refused(tmp_path):
     with pytest.raises(CheckpointError, match="no run.json"):
         load_checkpoint(tmp_path)

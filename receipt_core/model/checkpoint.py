@@ -386,6 +386,7 @@ def load_checkpoint(run_dir: Path, with_training_state: bool = False) -> LoadedR
         raise CheckpointError(f"{tokenizer_dir} is missing; the checkpoint cannot tokenize text")
     tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_dir), local_files_only=True, use_fast=True,
                                               trust_remote_code=False)
+    _check_fits(run_dir, tokenizer, config, info)
     loaded = LoadedRun(run_dir=run_dir, model=model, tokenizer=tokenizer, backbone=str(info.get("backbone", "")),
                        uses_layout=bool(settings["uses_layout"]), schema=schema,
                        freeze_plan=dict(info.get("freeze_plan", {})), config=dict(info.get("config", {})),
@@ -394,6 +395,23 @@ def load_checkpoint(run_dir: Path, with_training_state: bool = False) -> LoadedR
         return loaded
     extra = run_dir / TRAINING_STATE_FILE
     return loaded, (_tensors(extra) if extra.is_file() else {})
+
+
+def _check_fits(run_dir: Path, tokenizer, config, info: Mapping[str, Any]) -> None:
+    """CheckpointError when the tokenizer gives ids past the model's embedding table, or the windows need more
+    positions than the model has: a probe's re-signed checkpoints failed only at the first receipt with "index out
+    of range in self" and "The size of tensor a (4095) must match …" (as the backbone folders and ``train``
+    already check)."""
+    vocab, positions = int(config.vocab_size), int(config.max_position_embeddings)
+    if len(tokenizer) > vocab:
+        raise CheckpointError(f"{run_dir / TOKENIZER_DIR} has {len(tokenizer):,} tokens but the model has "
+                              f"{vocab:,} (vocab_size), so token ids from {vocab:,} up have no embedding: the "
+                              "tokenizer was changed or comes from another model; restore the folder from a copy")
+    max_length = (info.get("config") or {}).get("max_length", 512)
+    if isinstance(max_length, int) and max_length > positions:
+        raise CheckpointError(f"{run_dir / RUN_FILE} gives windows of {max_length:,} tokens (max_length) but the "
+                              f"model has {positions:,} token positions (max_position_embeddings): the run.json was "
+                              "changed or comes from another run; restore the folder from a copy")
 
 
 def _tensors(path: Path) -> dict:
