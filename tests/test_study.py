@@ -132,6 +132,24 @@ def test_evaluate_from_images_says_how_many_receipts_had_no_image(synth_receipts
     assert "were not evaluated; the figures cover the 2 with one" in captured.err
 
 
+def test_study_writes_inside_a_workspace_only_into_its_studies_folder(receipts_folder, tmp_path, capsys):
+    """A probe's `study --out <workspace>/runs --force` wrote its report and runs among the workspace's
+    checkpoints, and --out at the workspace itself was refused as "the runs/ of a study that never wrote its
+    study.json". Inside a workspace a study goes into studies/NAME, where Runs → Studies opens it."""
+    from receipt_core.workspace.store import Workspace
+
+    home = Workspace(tmp_path / "ws").home
+    args = ["study", "--train", str(receipts_folder), "--eval", str(receipts_folder), "--workspace", str(home),
+            "--backbone-scenarios", "tiny:full", "tiny:full", "--force", "--out"]
+    assert main([*args, str(home / "runs")]) == 2
+    assert f"is inside the workspace {home}" in capsys.readouterr().err
+    assert main([*args, str(home)]) == 2
+    err = capsys.readouterr().err
+    assert f"is the workspace {home}" in err and f"or a new folder inside {home / 'studies'}" in err
+    assert main([*args, str(home / "studies" / "mine")]) == 2  # past the folder check: the repeated spec is refused
+    assert "configurations repeat" in capsys.readouterr().err
+
+
 def test_study_refuses_a_used_folder_and_bad_specs(study_dir, receipts_folder, capsys):
     assert main(["study", "--train", str(receipts_folder), "--eval", str(receipts_folder),
                  "--out", str(study_dir)]) == 2

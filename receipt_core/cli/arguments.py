@@ -185,20 +185,26 @@ def check_empty_out_folder(path: Path, force: bool) -> None:
                            "--force to write into it (files of the same name are replaced)")
 
 
-def check_out_outside_workspace(path: Path, workspace_home: Path | None = None) -> None:
+def check_out_outside_workspace(path: Path, workspace_home: Path | None = None, allowed: str | None = None) -> None:
     """``CommandError`` when ``path`` (an ``--out``) is ``workspace_home`` or lies inside it, or inside any folder
     holding a workspace's database: files written there would mix with the store's own (``images/`` is
-    content-addressed and pruned of what no document names; ``runs/`` holds checkpoints). Paths are taken as the
-    writer takes them (no ``~`` expansion: a probe's ``--out`` checked as ``$HOME/…`` was written to ``./~/…``)."""
+    content-addressed and pruned of what no document names; ``runs/`` holds checkpoints). A folder inside the
+    workspace's ``allowed`` folder passes (a study's ``studies/NAME``, where Runs → Studies opens it: a probe's
+    ``study --out <workspace>/runs --force`` wrote its runs among the checkpoints). Paths are taken as the writer
+    takes them (no ``~`` expansion: a probe's ``--out`` checked as ``$HOME/…`` was written to ``./~/…``)."""
     from ..workspace.database import DATABASE_NAME
 
     out = path.resolve()
     homes = [Path(workspace_home).resolve()] if workspace_home is not None else []
     homes += [folder for folder in (out, *out.parents) if (folder / DATABASE_NAME).is_file()]
     for home in homes:
+        if allowed is not None and home / allowed in out.parents:
+            continue
         if out == home or home in out.parents:
-            raise CommandError(f"--out {path} is inside the workspace {home}, whose files would mix with what is "
-                               "written; choose a folder outside it")
+            where = f" or a new folder inside {home / allowed}" if allowed is not None else ""
+            raise CommandError(f"--out {path} is {'the workspace' if out == home else 'inside the workspace'} "
+                               f"{home}, whose files would mix with what is written; choose a folder outside "
+                               f"it{where}")
 
 
 def check_backbone_source(name_or_path: str) -> None:

@@ -11,7 +11,8 @@ import shlex
 import sys
 
 from .arguments import (add_box_arguments, add_force_argument, add_format_argument, add_workspace_argument,
-                        check_empty_out_folder, fraction, given_path, make_out_folder, positive_float, positive_int)
+                        check_empty_out_folder, check_out_outside_workspace, fraction, given_path, make_out_folder,
+                        positive_float, positive_int)
 from .errors import CommandError
 from .sources import load_documents, load_training_documents
 from ..training.schedules import LR_SCHEDULES
@@ -77,9 +78,12 @@ def run_study_command(args: argparse.Namespace) -> int:
     from ..study.runner import check_study, run_study
     from ..study.settings import StudySettings, default_configs, parse_config
     from ..study.table import markdown_table
+    from ..study.view import STUDIES_FOLDER
+    from ..workspace.store import home_folder
 
     if args.decay_factor is not None and args.decay_factor < 1:
         raise CommandError(f"--decay-factor must be 1 or more, got {args.decay_factor}")
+    check_out_outside_workspace(args.out, home_folder(args.workspace), allowed=STUDIES_FOLDER)
     if (args.out / "study.json").exists():
         raise CommandError(f"{args.out} already holds a study; choose an empty --out folder")
     if (args.out / "runs").exists():

@@ -56,13 +56,13 @@ class Workspace(AnnotationStore, DocumentStore, RunStore):
     @classmethod
     def open(cls, home: Path | None = None) -> "Workspace":
         """The workspace at ``home``, else ``$RECEIPT_STUDIO_HOME``, else ``./workspace``."""
-        return cls(_home(home))
+        return cls(home_folder(home))
 
     @classmethod
     def open_existing(cls, home: Path | None = None) -> "Workspace":
         """As :meth:`open`, for a command that reads a workspace: one that was never made (a mistyped
         ``--workspace``) is refused instead of created empty."""
-        workspace_home = _home(home)
+        workspace_home = home_folder(home)
         if not (workspace_home / DATABASE_NAME).is_file():
             where = "--workspace" if home is not None else (f"{HOME_ENV}" if os.environ.get(HOME_ENV) else
                                                             f"the default ./workspace ({HOME_ENV} is not set)")
@@ -71,6 +71,6 @@ class Workspace(AnnotationStore, DocumentStore, RunStore):
         return cls(workspace_home)
 
 
-def _home(home: Path | None) -> Path:
+def home_folder(home: Path | None) -> Path:
     """``home``, else ``$RECEIPT_STUDIO_HOME``, else ``./workspace``."""
     return Path(home) if home is not None else Path(os.environ.get(HOME_ENV) or "workspace")
