@@ -83,7 +83,7 @@ def test_user_errors_are_one_line_with_exit_code_2(tmp_path, workspace_home, cap
          "no dataset 'nope'"),
         # a probe: --force wrote the export into the workspace's own folder and its content-addressed images/
         (["export", "--force", "--out", str(tmp_path / "empty"), "--workspace", str(tmp_path / "empty")],
-         f"--out {tmp_path / 'empty'} is inside the workspace {tmp_path / 'empty'}, whose files would mix with what "
+         f"--out {tmp_path / 'empty'} is the workspace {tmp_path / 'empty'}, whose files would mix with what "
          "is written; choose a folder outside it"),
         (["export", "--out", str(tmp_path / "empty" / "images" / "x"), "--workspace", str(tmp_path / "empty")],
          "is inside the workspace"),
