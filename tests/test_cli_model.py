@@ -177,7 +177,8 @@ def test_predict_reports_a_bad_image_and_keeps_the_good_ones(trained, receipt_im
     assert capsys.readouterr().out.startswith(f"== {printed['documents'][1]['id']} ({json.dumps(str(copy))}): ")
     assert f"error: '{bad}' is not an image" in captured.err
     # a script reading stdout alone sees the failure too (a probe: it saw {"documents": []} when all failed)
-    assert len(printed["errors"]) == 1 and printed["errors"][0].startswith(f"'{bad}' is not an image")
+    (error,) = printed["errors"]  # an object naming its file, as ocr --json gives them (a probe)
+    assert error["name"] == str(bad) and error["error"].startswith(f"'{bad}' is not an image")
 
 
 def test_workspace_dataset_names_work_as_data_and_resume_continues(cord_folders, tmp_path, capsys):

@@ -58,7 +58,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                          help="receipt images to OCR and predict on (or --data)")
     predict.add_argument("--data", metavar="DATA", help="predict on a dataset's documents instead of images")
     add_format_argument(predict)
-    predict.add_argument("--json", action="store_true", help='print {"documents": [...], "errors": [...]}')
+    predict.add_argument("--json", action="store_true",
+                         help='print {"documents": [...], "errors": [{"name": FILE, "error": MESSAGE}, ...]}, as ocr '
+                              '--json does')
     add_workspace_argument(predict)
     predict.set_defaults(handler=run_predict)
 
@@ -226,7 +228,7 @@ def run_predict(args: argparse.Namespace) -> int:
     if not args.data and not args.images:
         raise CommandError("give either --data DATA or one or more IMAGE files")
     loaded = _load_run(args.run_dir, args.workspace)
-    errors: list[str] = []
+    errors: list[tuple[str, str]] = []  # (file, message)
     if args.data:
         docs = load_documents(args.data, args.format, args.workspace, role="--data")
     else:
@@ -238,21 +240,24 @@ def run_predict(args: argparse.Namespace) -> int:
     documents = [{**({"file": file} if file is not None else {}), **p.to_json()} for p, file in zip(predictions, files)]
     if args.json:
         # the files that failed are in the JSON too: a script reading stdout alone sees them, not an empty result
-        print(json.dumps({"documents": documents, "errors": errors}, indent=1, ensure_ascii=False,
-                         default=_json_default))
+        # each error an object naming its file, as ocr --json gives them (a probe: strings here, objects there)
+        print(json.dumps({"documents": documents, "errors": [{"name": name, "error": message}
+                                                             for name, message in errors]},
+                         indent=1, ensure_ascii=False, default=_json_default))
     else:
         for data in documents:
             where = f" ({json.dumps(data['file'], ensure_ascii=False)})" if "file" in data else ""
             print(f"== {data['id']}{where}: {len(data['words'])} words, {len(data['items'])} items")
             for item in data["items"]:
                 print(f"  {item['quantity']:>6} × {item['name']}  unit {item['unit_price']}  price {item['price']}")
-    for message in errors:
+    for _, message in errors:
         print(f"error: {message}", file=sys.stderr)
     return 2 if errors else 0
 
 
-def _ocr_images(paths: Sequence[Path]) -> tuple[list[Document], list[str]]:
-    """The OCR'd documents of ``paths`` and one message per file that could not be read (each names its file)."""
+def _ocr_images(paths: Sequence[Path]) -> tuple[list[Document], list[tuple[str, str]]]:
+    """The OCR'd documents of ``paths`` and ``(file, message)`` per file that could not be read (each message names
+    its file too)."""
     from ..ocr.engine import ocr_many
 
     items, errors = [], []
@@ -260,11 +265,11 @@ def _ocr_images(paths: Sequence[Path]) -> tuple[list[Document], list[str]]:
         try:
             items.append((str(path), read_image_file(path)))
         except ImageLoadError as error:
-            errors.append(str(error))
+            errors.append((str(path), str(error)))
     docs = []
     for result in (ocr_many(items) if items else []):
         if result.error is not None:
-            errors.append(result.error)
+            errors.append((result.name, result.error))
         else:
             docs.append(result.document)
     return docs, errors
