@@ -207,9 +207,15 @@ with st.expander("Run settings", expanded=slot.current() is None):
             else:
                 model_cols[1].markdown(guide_markdown(preset))
             note = " (phase 1; later phases unfreeze more)" if preset == "phased" else ""
+            # counted as PyTorch trains them (requires_grad): a walkthrough read text-minilm's 2-D tables in the
+            # count though its boxes are all [0, 0, 0, 0]
+            blind_note = (f"{blind} ({fmt_params(dict(sizes)[blind])}) is counted when it trains: {backbone}'s boxes "
+                          "are all [0, 0, 0, 0], so only one row of each 2-D table is ever read"
+                          if blind and plan.trainable.get(blind) else None)
             st.metric("Trainable parameters" + note,
                       f"{toggles.trainable_parameters:,} / {toggles.total_parameters:,}",
-                      f"{fmt_share(toggles.share)}% of the model", delta_color="off", delta_arrow="off")
+                      f"{fmt_share(toggles.share)}% of the model", delta_color="off", delta_arrow="off",
+                      help=blind_note)
         if preset == TrainConfig().scenario and not freeze and not unfreeze:  # of the default as it is only: under
             # another scenario, or changed by the toggles, it read as said of that (two walkthroughs)
             default_note.caption(f"The default, {preset}: level with full fine-tuning on CORD dev (field F1 0.965 vs "

@@ -699,6 +699,12 @@ def test_train_offers_no_layout_toggle_for_a_backbone_that_reads_no_boxes(demo_e
     layout = at.toggle(key=f"train_toggle_text-minilm_{preset}_embeddings.layout")
     assert layout.disabled and "see no layout" in layout.help
     assert not at.toggle(key=f"train_toggle_text-minilm_{preset}_embeddings.text").disabled
+    # its tables are in the trainable count when the scenario trains them, and the count says so (a walkthrough)
+    at.selectbox(key="train_preset").set_value("full").run()
+    (count,) = at.metric
+    assert "embeddings.layout (1.6M) is counted when it trains" in count.proto.help
+    at.selectbox(key="train_preset").set_value("freeze-backbone").run()
+    assert not at.metric[0].proto.help
 
 
 @pytest.mark.slow
