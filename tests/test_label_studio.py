@@ -105,6 +105,40 @@ def test_items_come_from_relations_when_a_tool_drops_the_group_numbers(cord_dev,
     assert partition(back) == partition(doc) and partition(doc)
 
 
+def test_items_edited_in_label_studio_come_back_though_the_group_numbers_were_not_edited(cord_dev, tmp_path):
+    """A probe edited this project's export as Label Studio's UI does: drew a region linked to an item's word by an
+    `item` relation (no group number) and deleted the relations that held another word in its item. The import
+    kept the old items from the group numbers, with nothing said. The relations now decide, and the import says
+    the numbers disagreed."""
+    doc = cord_dev[0]
+    export_documents([doc], tmp_path / "ls", "label-studio")
+    tasks = json.loads((tmp_path / "ls" / TASKS_FILE).read_text())
+    result = tasks[0]["annotations"][0]["result"]
+    relations = [r for r in result if r.get("type") == "relation"]
+    anchor_id = relations[0]["from_id"]
+    anchor_word = next(r for r in result if r.get("id") == anchor_id and r.get("from_name") == "transcription")
+    leaving = relations[-1]["to_id"]
+    result[:] = [r for r in result if not (r.get("type") == "relation" and leaving in (r["from_id"], r["to_id"]))]
+    base = {k: anchor_word[k] for k in ("to_name", "original_width", "original_height", "image_rotation")}
+    box = {"x": 1.0, "y": 1.0, "width": 5.0, "height": 1.0, "rotation": 0}
+    result += [{**base, "id": "drawn", "from_name": "bbox", "type": "rectangle", "value": box},
+               {**base, "id": "drawn", "from_name": "transcription", "type": "textarea",
+                "value": {**box, "text": ["NEWITEM"]}},
+               {**base, "id": "drawn", "from_name": "label", "type": "labels", "value": {**box, "labels": ["ITEM_NAME"]}},
+               {"from_id": "drawn", "to_id": anchor_id, "type": "relation", "direction": "right", "labels": ["item"]}]
+    (tmp_path / "ls" / TASKS_FILE).write_text(json.dumps(tasks))
+    report = load_dataset(tmp_path / "ls", "label-studio")
+    back = report.documents[0]
+    by_text = {w.text: w for w in back.words}
+    anchor_text = anchor_word["value"]["text"][0]
+    assert by_text["NEWITEM"].group_id is not None and by_text["NEWITEM"].group_id == by_text[anchor_text].group_id
+    leaving_text = next(r for r in result if r.get("id") == leaving and r.get("from_name") == "transcription")
+    left = by_text[leaving_text["value"]["text"][0]]
+    assert left.group_id is None or sum(w.group_id == left.group_id for w in back.words) == 1
+    assert any("the item relations and the item numbers (group) disagree: items follow the relations" in problem
+               for problem in report.problems)
+
+
 def test_a_group_number_too_large_for_a_float_falls_back_to_the_relations(cord_dev, tmp_path):
     """Found by a probe: a group of 1 followed by 400 zeros skipped the task as "unexpected OverflowError"."""
     doc = cord_dev[0]
@@ -468,3 +502,26 @@ def test_a_nan_an_odd_region_id_or_a_result_object_cost_only_their_task_with_wha
            "result that is not a list); skipped" in problems
     assert "task 4 (id 4): it holds NaN, which is not a JSON number; skipped" in problems
     assert "unhashable" not in problems and "cancelled" not in problems
+
+
+def test_an_empty_later_annotation_or_several_predictions_are_read_by_a_stated_rule(tmp_path):
+    """A probe: a later annotation submitted with no regions lost the whole task ("nothing imported"), and with two
+    predictions the last listed won whatever its score (Label Studio lists them in its own order)."""
+    box = {"x": 10, "y": 10, "width": 10, "height": 2, "rotation": 0}
+    labelled = _ls_region("a", "12.00", "TOTAL", box) + _ls_region("b", "TEA", None, {**box, "y": 20})
+    tasks = [{"id": 1, "data": {}, "annotations": [
+        {"id": 11, "result": labelled, "updated_at": "2024-12-01T10:00:00Z", "was_cancelled": False},
+        {"id": 12, "result": [], "updated_at": "2024-12-02T10:00:00Z", "was_cancelled": False}],
+        "predictions": [
+            {"model_version": "run-better", "score": 0.99,
+             "result": _ls_region("b", "TEA", "ITEM_NAME", {**box, "y": 20})},
+            {"model_version": "run-xyz", "score": 0.71, "result": _ls_region("b", "TEA", "TOTAL", {**box, "y": 20})}]}]
+    (tmp_path / "project.json").write_text(json.dumps(tasks))
+    report = load_dataset(tmp_path / "project.json", "label-studio")
+    (doc,) = report.documents
+    words = {w.text: w for w in doc.words}
+    assert words["12.00"].field == "TOTAL" and words["12.00"].label_source == "import"
+    assert words["TEA"].suggestion.field == "ITEM_NAME" and words["TEA"].suggestion.run == "run-better"
+    notes = " ".join(report.problems)
+    assert "1 annotation with no regions left out" in notes
+    assert "2 predictions suggest differently for 1 word; each word keeps its highest-scoring suggestion" in notes

@@ -8,6 +8,7 @@ import dataclasses
 import hashlib
 import math
 import re
+from collections import Counter
 from pathlib import Path, PurePosixPath
 from typing import Any, Mapping
 from urllib.parse import unquote
@@ -92,6 +93,12 @@ def _task_document(task: Any, number_: int, folder: Path, schema: LabelSchema, l
     # a true was_cancelled cancels (the text "false" did)
     annotations = [a for a in given if a.get("was_cancelled") is not True and isinstance(a.get("result"), list)]
     predictions = [p for p in task.get("predictions") or [] if isinstance(p, Mapping)]
+    # one submitted with no region (everything deleted) gives no words: the newest with regions is read instead (a
+    # probe's empty later annotation lost the whole task)
+    with_regions = [a for a in annotations if a["result"]]
+    if with_regions and len(with_regions) < len(annotations):
+        notes.append(f"{counted(len(annotations) - len(with_regions), 'annotation')} with no regions left out")
+    annotations = with_regions or annotations
     base = _chosen_annotation(annotations, notes) if annotations else (predictions[0] if predictions else None)
     if base is None or not isinstance(base.get("result"), list):
         cancelled = sum(1 for a in given if a.get("was_cancelled") is True)
@@ -115,8 +122,12 @@ def _task_document(task: Any, number_: int, folder: Path, schema: LabelSchema, l
     groups = _groups(results, regions, notes)
     labelled = base is not None and base in annotations
     words = {rid: _word(rid, region, groups.get(rid), labelled, notes) for rid, region in regions.items()}
+    contested: set[str] = set()  # words two predictions suggest differently for
     for prediction in predictions:
-        _add_suggestions(prediction, words, width, height, schema, notes)
+        _add_suggestions(prediction, words, width, height, schema, notes, contested)
+    if contested:  # listed in Label Studio's order, not by quality: the last had won (a probe)
+        notes.append(f"{len(predictions)} predictions suggest differently for {counted(len(contested), 'word')}; "
+                     "each word keeps its highest-scoring suggestion")
     ref = data.get("ocr", data.get("image"))
     if ref is None and (elsewhere := [k for k, v in data.items()  # a URL or path, not our data.source file name
                                       if k != "source" and isinstance(v, str) and "/" in v and IMAGE_NAME.search(v)]):
@@ -230,19 +241,37 @@ def _regions(results: list[Mapping], width: int, height: int, schema: LabelSchem
 
 
 def _groups(results: list[Mapping], regions: Mapping[str, Mapping], notes: list[str]) -> dict[str, int]:
-    """Region id -> item number: the ``group`` Number tag, else items joined by relations (numbered from 0). A
-    group number that is no whole number from 0 to 10**9 is noted and leaves its word out of any item."""
+    """Region id -> item number. Items joined by ``item`` relations decide (numbered from 0), with a one-word item
+    kept from its ``group`` Number tag (no relation can join one word); without relations, the ``group`` numbers.
+    This project's export writes both, and an item edited in Label Studio's own way (a region drawn and linked, a
+    relation deleted) changes only the relations: a probe's edits came back ignored, the numbers winning. When the
+    two disagree the import says so. A group number that is no whole number from 0 to 10**9 is noted and leaves
+    its word out of any item (unless a relation puts it in one)."""
     explicit = {rid: int(r[GROUP]) for rid, r in regions.items()
                 if isinstance(r.get(GROUP), (int, float)) and not isinstance(r.get(GROUP), bool)
                 and 0 <= r[GROUP] <= 10 ** 9 and float(r[GROUP]).is_integer()}  # in range first: float(10**400) fails
     unreadable = [rid for rid, region in regions.items() if region.get(GROUP) is not None and rid not in explicit]
-
-    def note_unreadable() -> None:
+    linked = _linked_items(results, regions)
+    if not linked:
         notes.extend(f"region {rid}: item number {shown(regions[rid][GROUP])} is not a whole number from 0; in no "
                      "item" for rid in unreadable)
-    if explicit:
-        note_unreadable()
         return explicit
+    groups = dict(linked)
+    sizes = Counter(explicit.values())
+    for rid, number in explicit.items():  # a one-word item: no relation can say it
+        if rid not in groups and sizes[number] == 1:
+            groups[rid] = len(set(groups.values()))
+    if not explicit:
+        return groups
+    if _partition(explicit) == _partition(groups):
+        return explicit  # the two agree: the numbers as they were
+    notes.append("the item relations and the item numbers (group) disagree: items follow the relations, as "
+                 "Label Studio edits them")
+    return groups
+
+
+def _linked_items(results: list[Mapping], regions: Mapping[str, Mapping]) -> dict[str, int]:
+    """Region id -> item number of the words that ``item`` relations join (numbered from 0); {} without any."""
     parent = {rid: rid for rid in regions}
 
     def root(rid: str) -> str:
@@ -250,21 +279,24 @@ def _groups(results: list[Mapping], regions: Mapping[str, Mapping], notes: list[
             parent[rid] = parent[parent[rid]]
             rid = parent[rid]
         return rid
-    linked = False
     for result in results:
         a, b = result.get("from_id"), result.get("to_id")
         if result.get("type") == "relation" and _is_item_link(result) and isinstance(a, str) and isinstance(b, str) \
                 and a in parent and b in parent:
             parent[root(a)] = root(b)
-            linked = True
-    if not linked:  # with relations the items come from them, and a bad number costs nothing
-        note_unreadable()
-        return {}
-    roots: dict[str, int] = {}
     members: dict[str, list[str]] = {}
     for rid in regions:
         members.setdefault(root(rid), []).append(rid)
+    roots: dict[str, int] = {}
     return {rid: roots.setdefault(r, len(roots)) for r, rids in members.items() if len(rids) > 1 for rid in rids}
+
+
+def _partition(groups: Mapping[str, int]) -> set[frozenset[str]]:
+    """Items as sets of region ids, whatever their numbers."""
+    items: dict[int, set[str]] = {}
+    for rid, number in groups.items():
+        items.setdefault(number, set()).add(rid)
+    return {frozenset(rids) for rids in items.values()}
 
 
 def _is_item_link(relation: Mapping) -> bool:
@@ -306,8 +338,9 @@ def _quantity(value: Any, text: str) -> float | None:
 
 
 def _add_suggestions(prediction: Mapping, words: dict[str, Word], width: int, height: int, schema: LabelSchema,
-                     notes: list[str]) -> None:
-    """A prediction's labels as suggestions on the words (matched by region id) nobody labelled."""
+                     notes: list[str], contested: set[str]) -> None:
+    """A prediction's labels as suggestions on the words (matched by region id) nobody labelled; a word that has one
+    from another prediction keeps the higher-scoring of the two."""
     run = str(prediction.get("model_version") or "label-studio")
     default = prediction.get("score")
     results = [r for r in prediction.get("result") or [] if isinstance(r, Mapping)]
@@ -318,6 +351,12 @@ def _add_suggestions(prediction: Mapping, words: dict[str, Word], width: int, he
         if word is None or label is None or word.is_labelled:
             continue
         score = _probability(next((r.get("score") for r in results if r.get("id") == rid and "score" in r), default))
+        earlier = word.suggestion
+        if earlier is not None and (earlier.field, earlier.is_quantity) != (OTHER if label == QUANTITY else label,
+                                                                           label == QUANTITY):
+            contested.add(rid)
+        if earlier is not None and earlier.score >= score:  # an earlier prediction's is surer
+            continue
         try:
             value = _quantity(region.get(QUANTITY_TAG), word.text) if label == QUANTITY else None
         except RecordError as error:  # a model's bad number costs its suggestion, not the person's annotation
