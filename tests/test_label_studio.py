@@ -124,7 +124,8 @@ def test_items_edited_in_label_studio_come_back_though_the_group_numbers_were_no
     result += [{**base, "id": "drawn", "from_name": "bbox", "type": "rectangle", "value": box},
                {**base, "id": "drawn", "from_name": "transcription", "type": "textarea",
                 "value": {**box, "text": ["NEWITEM"]}},
-               {**base, "id": "drawn", "from_name": "label", "type": "labels", "value": {**box, "labels": ["ITEM_NAME"]}},
+               {**base, "id": "drawn", "from_name": "label", "type": "labels",
+                "value": {**box, "labels": ["ITEM_NAME"]}},
                {"from_id": "drawn", "to_id": anchor_id, "type": "relation", "direction": "right", "labels": ["item"]}]
     (tmp_path / "ls" / TASKS_FILE).write_text(json.dumps(tasks))
     report = load_dataset(tmp_path / "ls", "label-studio")
