@@ -66,6 +66,14 @@ def test_suggestions_never_replace_a_label_and_refuse_another_document():
     assert suggestion.score == 0.97  # the quantity head's, as Predict shows it (its field score is OTHER's)
     with pytest.raises(AnnotationError, match="1 words but document 'r1' has 3"):
         suggest_from_prediction(doc, {"words": prediction["words"][:1]}, "run-1")
+    # as many words, not the same ones: a word added and another deleted while the model read the receipt (a probe
+    # saw every suggestion after it shifted onto the wrong word)
+    read = [{**w, "text": text} for w, text in zip(prediction["words"], ("ADDED", "Cake", "4"))]
+    with pytest.raises(AnnotationError, match="word #0 is now '2x', the model read 'ADDED'"):
+        suggest_from_prediction(doc, {"words": read}, "run-1")
+    read[0]["text"] = QTY.text
+    read[1]["text"] = NAME.text
+    assert suggest_from_prediction(doc, {"words": read}, "run-1").document.words[2].suggestion is not None
 
 
 def test_least_confident_skips_visited_receipts():

@@ -108,6 +108,13 @@ def suggest_from_prediction(doc: Document, prediction: Mapping[str, Any], run_id
     if len(words) != len(doc.words):
         raise AnnotationError(f"the prediction has {len(words)} words but document {doc.id!r} has "
                               f"{len(doc.words)}; predict again")
+    # the same words, not just as many: a word added and another deleted while the model read the receipt (another
+    # session) shifted every suggestion after it onto the wrong word (a probe)
+    for index, (word, predicted) in enumerate(zip(doc.words, words)):
+        if "text" in predicted and predicted["text"] != word.text:
+            raise AnnotationError(f"receipt {doc.id!r} changed while the model read it (word #{index} is now "
+                                  f"{word.text!r}, the model read {str(predicted.get('text'))!r}), in another session "
+                                  "or by your own change; nothing was suggested: suggest again")
     updates = []
     for index, (word, predicted) in enumerate(zip(doc.words, words)):
         if word.is_labelled:
