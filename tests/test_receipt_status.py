@@ -202,3 +202,23 @@ def test_a_receipts_title_keeps_an_uploads_whole_name_and_drops_only_a_name_the_
     assert receipt_title("wildreceipt-845be0", "wildreceipt:image_files/Image_12/845be0.jpeg") == "wildreceipt-845be0"
     assert receipt_title("x", "cord:json/receipt_00002.json") == "receipt_00002.json · x"
     assert receipt_title("ocr-1", "") == receipt_title("ocr-1", None) == "ocr-1"
+
+
+def test_importing_an_export_back_over_its_receipts_takes_their_done_mark_and_history_from_the_file(tmp_path):
+    """A probe exported a receipt in progress, marked it done, then imported the export back into its dataset: the
+    labels came from the file but the done mark stayed, and Undo first took back the replaced receipt's mark, then
+    failed on its labels. A receipt an import replaces is as its file says, without the old history."""
+    from receipt_core.datasets import import_into_workspace, load_dataset
+    from receipt_core.datasets.export_zip import export_folder
+
+    ws = Workspace(tmp_path / "ws")
+    ws.save_documents("photos", [_upload("a", "a.jpg").relabel(0, "ITEM_NAME"), _upload("b", "b.jpg")])
+    ws.set_reviewed("b")  # exported done
+    export_folder(ws, ws.load_documents("photos"), tmp_path / "export", "native")
+    ws.update_word("a", 1, "TOTAL")
+    ws.set_reviewed("a")  # marked done after the export
+    ws.set_reviewed("b", False)  # and b reopened
+    import_into_workspace(ws, "photos", load_dataset(tmp_path / "export", "native"))
+    assert (ws.is_reviewed("a"), ws.is_reviewed("b")) == (False, True)  # as the file says
+    assert ws.get_document("a").words[1].field == "OTHER"  # the file's labels
+    assert ws.undo("a") is None and ws.undo("b") is None  # no history of the receipts it replaced

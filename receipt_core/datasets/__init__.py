@@ -95,7 +95,8 @@ def import_into_workspace(workspace: "Workspace", dataset: str, report: ImportRe
     within the upload limits is not stored and its document is saved without pixels, with a problem line naming
     the file and why. Images go first so a stored document never points at an image that is not there yet; the
     documents are written in one transaction, so an interrupted import leaves either all of them or none.
-    A document whose ``meta["reviewed"]`` is true (an export's done mark) is stored without that key and marked done.
+    A document whose ``meta["reviewed"]`` is true (an export's done mark) is stored without that key and marked done;
+    every other is not marked done, and a receipt replaced loses its annotation history (``settle_imported``).
     A document naming an image the import does not hold (``report.missing_images``: a Label Studio export of ours
     without its images/ folder) keeps it when the workspace already stores that image, and its problem line goes.
     ``dataset`` is checked (``workspace.check_dataset_name``) before anything is stored.
@@ -132,5 +133,5 @@ def import_into_workspace(workspace: "Workspace", dataset: str, report: ImportRe
                 images[doc.id] = path
         documents.append(doc)
     workspace.save_documents(dataset, documents)
-    workspace.mark_imported_reviewed(reviewed)
+    workspace.settle_imported([doc.id for doc in documents], set(reviewed))
     return make_report(documents, images, problems)
