@@ -68,7 +68,9 @@ def test_every_cord_file_imports_with_the_raw_label_counts(shared_data, split, r
     # README figures: train has one empty word (receipt_00253), so 14531 - 1 words; menu.cnt + menu.sub_cnt words.
     assert sum(report.label_counts.values()) == words
     assert report.label_counts[QUANTITY] == {"train": 1511 + 107, "dev": 240 + 8}[split]
-    assert elapsed < 5, f"importing {receipts} CORD files took {elapsed:.1f}s"
+    # a guard against a pathological slowdown, not a speed target (1–2 s on an idle machine; 5.0 s under a loaded
+    # one failed a bound of 5)
+    assert elapsed < 20, f"importing {receipts} CORD files took {elapsed:.1f}s"
     for doc in report.documents:
         for word in doc.words:
             x0, y0, x1, y1 = word.box

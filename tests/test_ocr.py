@@ -98,15 +98,20 @@ def test_tuned_settings_read_at_least_as_many_wildreceipt_segments_as_default(wi
     assert scores[RECEIPT_OCR.name] >= scores[TESSERACT_DEFAULT.name], scores
 
 
-def test_cache_hit_returns_the_identical_document_quickly(tmp_path):
+def test_cache_hit_returns_the_identical_document_without_running_tesseract(tmp_path, monkeypatch):
+    from receipt_core.ocr import engine
+
     cache = OcrCache(tmp_path / "ocr-cache")
     items = [("a.png", _small_receipt_png()), ("b.png", _small_receipt_png(("TEA 3 4.50", "TOTAL 4.50")))]
     first = ocr_many(items, workers=1, cache=cache)
-    start = time.perf_counter()
-    second = ocr_many(items, workers=1, cache=cache, keep_images=False)
-    elapsed = time.perf_counter() - start
+
+    def no_tesseract(*args, **kwargs):  # a cache hit never reads the image (a timing bound flaked under load)
+        raise AssertionError("Tesseract ran on a cached image")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(engine, "_read", no_tesseract)
+        second = ocr_many(items, workers=1, cache=cache, keep_images=False)
     assert [r.document.to_json() for r in first] == [r.document.to_json() for r in second]
-    assert elapsed < 0.2, f"cached re-OCR of 2 images took {elapsed:.3f}s"
     assert sorted(p.suffix for p in cache.folder.iterdir()) == [".json", ".json"]  # no temp files left
     assert cache.foreign_files() == []  # its own entries are recognised: an --ocr-cache folder can be reused
     (cache.folder / "notes.txt").write_text("mine")
