@@ -552,6 +552,16 @@ def test_deleting_the_dataset_in_the_url_does_not_blame_a_link(workspace_home):
     assert not [i.value for i in at.sidebar.info if "from the link" in i.value]
     assert at.sidebar.selectbox(key="dataset").value == "a"
 
+    # deleted in another tab while this one showed it: said as gone, not as a link's (a probe)
+    at = app("annotate", url_dataset="a")
+    ws.delete_dataset("a")
+    ws.save_documents("c", [Document(id="c0", width=50, height=50, words=(Word(text="x", box=(1, 1, 9, 9)),))])
+    at.run()
+    infos = [i.value for i in at.sidebar.info]
+    assert (f"Dataset {literal('a')} is no longer in this workspace (deleted or renamed, perhaps in another tab); "
+            "showing another.") in infos, infos
+    assert not [i for i in infos if "from the link" in i]
+
 
 # --- Annotate ------------------------------------------------------------------------------------------
 

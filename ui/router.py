@@ -84,13 +84,18 @@ def dataset_choice(names: list[str]) -> None:
     if pending in names:
         st.session_state[DATASET_KEY] = pending
         follow_dataset(pending, names)
-    elif DATASET_KEY in st.session_state and st.session_state[DATASET_KEY] not in names:
-        del st.session_state[DATASET_KEY]  # deleted since: the URL's dataset, else the first
+    vanished = None  # the dataset this session showed, deleted or renamed since (in another tab)
+    if pending not in names and DATASET_KEY in st.session_state and st.session_state[DATASET_KEY] not in names:
+        vanished = st.session_state.pop(DATASET_KEY)  # deleted since: the URL's dataset, else the first
     asked = st.query_params.get(DATASET_KEY) or None  # ?dataset= with nothing after it asks for nothing
     # a link or bookmark naming a dataset not (or no longer) here; not when a page moved the sidebar itself (a
     # delete on Data: the URL still named the deleted dataset, and "from the link" misled a walkthrough)
     if asked is not None and asked not in names and pending not in names:
-        st.info(f"Dataset {literal(asked, limit=80)} from the link is not in this workspace; showing another.")
+        if asked == vanished:  # no link was followed: it went while this tab showed it (a probe)
+            st.info(f"Dataset {literal(asked, limit=80)} is no longer in this workspace (deleted or renamed, "
+                    "perhaps in another tab); showing another.")
+        else:
+            st.info(f"Dataset {literal(asked, limit=80)} from the link is not in this workspace; showing another.")
     # bound to the URL (?dataset=NAME): a reload, a bookmark or a shared link opens the same dataset on any page
     st.selectbox("Dataset", names, key=DATASET_KEY, help="The dataset the pages work on (Train starts from it)",
                  index=names.index(first_dataset(names)), on_change=_chosen, args=(names,), bind="query-params")
