@@ -381,17 +381,16 @@ with runs_tab:
                                         help=EVALUATION_HELP)
                 share = r3.slider("Held-out share", 0.1, 0.5, 0.25, 0.05, key="runs_resume_share",
                                   disabled=eval_set != HOLD_OUT)
+            # its clock goes on from where it stopped: with its old budget a walkthrough's run stopped at 54 s of 60
+            # resumed for one step and "finished at its time budget"; one without a budget could not be given one
             budget = run.config.get("max_minutes")
-            minutes = 0.0
-            if budget:  # its clock goes on from where it stopped: with the old budget a walkthrough's run stopped
-                # at 54 s of 60 resumed for one step and "finished at its time budget"
-                used = float(run.summary.get("elapsed_s") or 0.0) / 60
-                minutes = st.number_input(
-                    "Time budget in all (minutes; 0: none)", 0.0, 600.0, 0.0, key=f"runs_resume_minutes_{run_id}",
-                    help="Counted from the run's first step, its time before it stopped included")
-                st.caption(f"It had a time budget of {budget:g} min and stopped after {used:.1f}: with no budget "
-                           "it trains its remaining epochs; a budget under the time already used ends it after one "
-                           "step.")
+            used = float(run.summary.get("elapsed_s") or 0.0) / 60
+            minutes = st.number_input(
+                "Time budget in all (minutes; 0: none)", 0.0, 600.0, 0.0, key=f"runs_resume_minutes_{run_id}",
+                help="Counted from the run's first step, its time before it stopped included")
+            had = f"It had a time budget of {budget:g} min" if budget else "It had no time budget"
+            st.caption(f"{had} and stopped after {used:.1f} min: with no budget it trains its remaining epochs; a "
+                       "budget under the time already used ends it after one step.")
             if st.button("Resume", key="runs_resume", disabled=not (own or names)):
                 with user_errors("Resuming the run"):
                     train_docs = eval_docs = None  # None: resume_run reads the run's own receipts back by id

@@ -929,6 +929,10 @@ def test_runs_resumes_an_interrupted_run_from_its_checkpoint(demo_env, trained_r
     assert not [s for s in at.slider if s.key == "runs_resume_share"]
     at.selectbox(key="runs_resume_train").set_value("demo").run()
     assert not at.selectbox(key="runs_resume_eval").disabled and at.slider(key="runs_resume_share")
+    # a run without a budget can be given one (a walkthrough could only resume it without a limit), and the run
+    # keeps it: Train's live status reads it (it counted down to the old budget, then said "ETA 0s" for 30 s)
+    assert any(c.value.startswith("It had no time budget and stopped after") for c in at.caption)
+    at.number_input(key=f"runs_resume_minutes_{trained_run}").set_value(30.0).run()
     at.button(key="runs_resume").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert [t.value for t in at.title] == ["Train"] and at.query_params["dataset"] == "resume-url"
@@ -938,6 +942,9 @@ def test_runs_resumes_an_interrupted_run_from_its_checkpoint(demo_env, trained_r
     assert demo_env.get_run(trained_run).status == "finished"
     kinds = [e.kind for e in demo_env.run_events(trained_run, after_seq=events_before)]
     assert "phase" in kinds and kinds[-1] == "finished"
+    assert demo_env.get_run(trained_run).config["max_minutes"] == 30.0
+    with demo_env._write() as conn:  # the module's run as it was, for the tests after this one
+        conn.execute("UPDATE runs SET config = json_set(config, '$.max_minutes', NULL) WHERE id = ?", (trained_run,))
 
 
 def test_a_run_stopped_near_its_time_budget_resumes_with_the_budget_the_user_gives(demo_env, trained_run,

@@ -471,3 +471,20 @@ def test_summary_cells_edited_by_hand_leave_the_workspace_readable(tmp_path, mon
         at = app(page)
         assert not at.exception and not at.error, (page, [e.value for e in [*at.exception, *at.error]])
 
+
+
+def test_claiming_a_run_for_a_resume_writes_the_settings_it_changed(tmp_path):
+    """A walkthrough resumed a run with a longer time budget: the live status read the old one from the run's
+    config and said "ETA 0s" for 30 s while the run went on."""
+    ws = Workspace(tmp_path / "ws")
+    run_id = ws.create_run("r", {"scenario": "phased", "max_minutes": 1.0, "epochs": 12})
+    ws.set_run_status(run_id, "stopped")
+    ws.claim_run(run_id, {"max_minutes": 1.5})
+    config = ws.get_run(run_id).config
+    assert (config["max_minutes"], config["epochs"], ws.get_run(run_id).status) == (1.5, 12, "running")
+    ws.set_run_status(run_id, "stopped")
+    ws.claim_run(run_id, {"max_minutes": None})
+    assert ws.get_run(run_id).config["max_minutes"] is None
+    ws.set_run_status(run_id, "stopped")
+    with pytest.raises(WorkspaceError, match="not a run setting"):
+        ws.claim_run(run_id, {"max_minutes') || ('": 1})

@@ -156,9 +156,14 @@ def _progress(curves: RunCurves, live: bool, budget_s: float | None, started_at:
     trainable = (f" · trainable {fmt_params(curves.trainable_parameters)} of {fmt_params(curves.total_parameters)} "
                  "parameters" if curves.total_parameters else "")
     if curves.progress is None and curves.finished is None:
-        if live:  # before the loop's clock starts: how long the loading has taken so far
+        if live and not curves.phases:  # before the loop's clock starts: how long the loading has taken so far
             st.progress(0.0, text=f"Loading the backbone and encoding receipts ({fmt_seconds(now - started_at)} so "
                         f"far)… the first loss point follows.{trainable}")
+        elif live:  # the loop runs: a frozen backbone's features are computed once before the first step ends (a
+            # walkthrough read "Loading …" for 17 s where the estimate had said about 1 s to load)
+            st.progress(0.0, text=f"Preparing the first steps ({fmt_seconds(now - started_at)} since Start; a frozen "
+                        "backbone first computes its features once for every receipt)… the first loss point "
+                        f"follows.{trainable}")
         return
     st.progress(line.fraction, text=line.text() + trainable)
     if curves.finished:

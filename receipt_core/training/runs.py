@@ -77,6 +77,9 @@ def start_run(workspace, config: TrainConfig, train_docs: Sequence[Document], ev
     return new_run(workspace, config, train_docs, eval_docs, name, schema, listeners, notes).start()
 
 
+RESUMABLE_SETTINGS = ("max_minutes", "epochs")  # what a resume may change of a run's config
+
+
 def resume_run(workspace, run_id: str, train_docs: Sequence[Document] | None = None,
                eval_docs: Sequence[Document] | None = None, config: TrainConfig | None = None,
                listeners: Sequence[Callable[[Event], None]] = ()) -> TrainingJob:
@@ -102,7 +105,10 @@ def resume_run(workspace, run_id: str, train_docs: Sequence[Document] | None = N
         config = saved_train_config(run.config)
     job = TrainingJob(lambda: build_resumed_task(run_dir, train_docs, eval_docs, config), config, name=run.name,
                       run_id=run_id)
-    workspace.claim_run(run_id)  # refused when a live process trains it already, before anything changes
+    # refused when a live process trains it already, before anything changes; a budget or epochs changed for
+    # the resume are the run's from now on (Train's live status reads them)
+    workspace.claim_run(run_id, {key: getattr(config, key) for key in RESUMABLE_SETTINGS
+                                 if run.config.get(key) != getattr(config, key)})
     # the steps logged after the checkpoint are trained again: their old events go (one point per step)
     workspace.drop_run_events_after(run_id, checkpoint_step(run_dir))
     return _stored(workspace, run_id, job, listeners).start()

@@ -139,10 +139,16 @@ class RunStore(Database):
                              (run_id, top, "status", dumps(note, "status event"), time.time()))
             return dropped
 
-    def claim_run(self, run_id: str) -> None:
+    def claim_run(self, run_id: str, settings: Mapping[str, float | int | None] | None = None) -> None:
         """Make this process the run's trainer ("running"), in one write transaction; WorkspaceError when a live
         process (this one included) already trains it. Two servers (or a server and ``train``) pressing Resume
-        on one run both trained into its folder and its log (a probe: 104 steps logged twice, two "finished")."""
+        on one run both trained into its folder and its log (a probe: 104 steps logged twice, two "finished").
+        ``settings`` (numbers a resume changed, such as ``max_minutes``) are written into the run's config in the
+        same transaction: the live status read the old time budget and said "ETA 0s" for 30 s (a walkthrough)."""
+        settings = dict(settings or {})
+        unknown = [key for key in settings if not re.fullmatch(r"[a-z_]+", key)]  # a JSON path is built from it
+        if unknown:
+            raise WorkspaceError(f"not a run setting: {unknown[0]!r}")
         pid, started = _this_process()
         with self._write() as conn:
             row = conn.execute("SELECT status, pid, process_started FROM runs WHERE id = ?", (run_id,)).fetchone()
@@ -154,6 +160,9 @@ class RunStore(Database):
                                      "continue a run")
             conn.execute("UPDATE runs SET status = 'running', pid = ?, process_started = ?, updated_at = ? "
                          "WHERE id = ?", (pid, started, time.time(), run_id))
+            for key, value in settings.items():
+                conn.execute("UPDATE runs SET config = json_set(config, ?, ?) WHERE id = ?", (f"$.{key}", value,
+                                                                                             run_id))
 
     def set_run_status(self, run_id: str, status: str, summary: Mapping[str, Any] | None = None) -> None:
         """Change a run's status (and replace its summary when given). Going live makes this process the owner."""
