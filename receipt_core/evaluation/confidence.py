@@ -35,14 +35,16 @@ class ScoredItem:
 
     @property
     def check(self) -> str:
-        """What the item's own numbers contradict, "" when nothing: quantity × unit price is not its price, or a
-        price below 0. A walkthrough's photo gave "Diet Coke 2.2 × 1.50 = 3.00" (OCR read "2@" as "2.2") with the
+        """What the item's own numbers contradict, "" when nothing: quantity (the implied 1 when none was read) ×
+        unit price is not its price, or a price below 0. A walkthrough's photo gave "Diet Coke 2.2 × 1.50 = 3.00" (OCR read "2@" as "2.2") with the
         quantity at confidence 0.998 and nothing said."""
         if self.price is not None and self.price < 0:
             return "negative price"
-        if self.unit_price is not None and self.price is not None and self.quantity_read \
+        if self.unit_price is not None and self.price is not None \
                 and not line_total_fits(self.quantity, self.unit_price, self.price):
-            return f"{self.quantity:g} × {self.unit_price:g} ≠ {self.price:g}"
+            # the implied 1 too: "unit 4.00, price 2.99" with no quantity word was left unflagged (a walkthrough)
+            quantity = f"{self.quantity:g}" if self.quantity_read else "1 (no quantity read)"
+            return f"{quantity} × {self.unit_price:g} ≠ {self.price:g}"
         return ""
 
     def to_json(self) -> dict[str, Any]:
