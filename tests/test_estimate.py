@@ -7,8 +7,8 @@ import math
 
 import pytest
 
-from receipt_core.training.estimate import (MAX_RUNS_USED, PlannedRun, estimate, estimate_run_time, measured_cost,
-                                            rough_seconds_per_receipt_epoch)
+from receipt_core.training.estimate import (MAX_RUNS_USED, PlannedRun, about_time, estimate, estimate_run_time,
+                                            measured_cost, rough_seconds_per_receipt_epoch)
 from receipt_core.training.events import FinishedEvent, ProgressEvent, StatusEvent
 from receipt_core.training.runs import RUN_KIND
 from receipt_core.workspace.store import Workspace
@@ -97,7 +97,7 @@ def test_runs_like_the_plan_are_pooled_and_others_ignored(ws):
                                                   + 2 * later_seconds / later_receipt_epochs))
     assert result.steps_per_epoch == math.ceil(100 / 8)
     # (these events carry more loop time than passed since their runs were made: no start-up figure)
-    assert result.text().startswith(f"about {result.seconds / 60:.0f} min for 3 epochs of 13 steps, after loading "
+    assert result.text().startswith(f"about {about_time(result.seconds)} for 3 epochs of 13 steps, after loading "
                                     "the backbone and encoding the receipts (measured: ")
     assert "in the first epoch, " in result.text() and "in 2 earlier runs like it" in result.text()
     reference = estimate_run_time(ws, _plan(kind="reference", scenario=None))
@@ -146,7 +146,7 @@ def test_without_a_measured_run_the_estimate_is_a_labelled_rough_guess():
     result = estimate(_plan(backbone="text-minilm", train_receipts=600, epochs=12), [])
     assert result.measured_runs == 0
     assert result.seconds == pytest.approx(rough_seconds_per_receipt_epoch(_plan(backbone="text-minilm")) * 600 * 12)
-    assert result.text().startswith(f"about {result.seconds / 60:.0f} min for 12 epochs of 75 steps, after loading the "
+    assert result.text().startswith(f"about {about_time(result.seconds)} for 12 epochs of 75 steps, after loading the "
                                     "backbone and encoding the receipts (rough guess: ")
     frozen = _plan(backbone="text-minilm", scenario="freeze-backbone")
     assert rough_seconds_per_receipt_epoch(frozen) < rough_seconds_per_receipt_epoch(_plan(backbone="text-minilm"))
@@ -292,3 +292,9 @@ def test_before_any_run_the_default_phased_plan_is_not_guessed_slower_than_full_
     for backbone in ("text-minilm", "layout-minilm"):
         assert (rough_seconds_per_receipt_epoch(_plan(backbone=backbone, scenario="phased"))
                 <= rough_seconds_per_receipt_epoch(_plan(backbone=backbone, scenario="full")))
+
+
+def test_times_are_said_to_the_half_minute_under_ten_minutes():
+    """A walkthrough's 1.5-minute budget read "about 2 min: the time budget ends it"."""
+    assert [about_time(s) for s in (0.2, 45, 89.6, 90, 100, 135, 599, 600, 1234)] == [
+        "1 s", "45 s", "90 s", "1.5 min", "1.5 min", "2 min", "10 min", "10 min", "21 min"]

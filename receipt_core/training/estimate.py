@@ -107,8 +107,7 @@ class TimeEstimate:
         if self.evaluation_only:
             return ("no training: no group can learn, so Start evaluates the model once (seconds for a few hundred "
                     "receipts) and the run ends")
-        minutes = self.seconds / 60
-        about = f"about {minutes:.0f} min" if minutes >= 1.5 else f"about {max(self.seconds, 1):.0f} s"
+        about = f"about {about_time(self.seconds)}"
         plan = (f"{self.epochs} epoch{'s' if self.epochs != 1 else ''} of {self.steps_per_epoch} "
                 f"step{'s' if self.steps_per_epoch != 1 else ''}")
         line = f"{about}: the time budget ends it before {plan}" if self.budget_bound else f"{about} for {plan}"
@@ -130,6 +129,15 @@ class TimeEstimate:
                     "machine)")
         return (f"{line} (rough guess: no earlier run like it in this workspace; "
                 f"{self.seconds_per_receipt_epoch:.3f} s per receipt and epoch on a 2-core machine)")
+
+
+def about_time(seconds: float) -> str:
+    """``45 s`` under 90 s, then minutes to the half (``1.5 min``, ``4 min``) under ten, then whole minutes: a
+    budget of 1.5 minutes read "about 2 min" (a walkthrough)."""
+    if seconds < 90:
+        return f"{max(seconds, 1):.0f} s"
+    minutes = seconds / 60
+    return f"{round(minutes * 2) / 2:g} min" if minutes < 10 else f"{minutes:.0f} min"
 
 
 def planned_train_receipts(summaries: Sequence, eval_summaries: Sequence | None, hold_out: float) -> int:
