@@ -116,11 +116,15 @@ def race_form(datasets: list[str]) -> None:
              "more for MiniLM on a few hundred receipts on 2 cores) to see it pull ahead")
     seed = settings_columns[1].number_input("Seed", 0, 1_000_000, defaults.seed,
                                             persist_state="session", key="race_seed")
-    if seconds < SHORT_RACE_S and backbone != "tiny":
-        # a walkthrough raced at 5 s: each run made one step, scored 0.07 and took 21-27 s, with no word before
-        settings_columns[0].caption(f":material/warning: Under {SHORT_RACE_S} s a {literal(backbone)} run gets a step "
-                                    "or two on 2 cores: the scores will mean little, and each run takes tens of "
-                                    "seconds more for its set-up and closing evaluation.")
+    tuned = [scenario for scenario in scenarios if scenario not in ("freeze-backbone", "freeze-all")]
+    if seconds < SHORT_RACE_S and backbone != "tiny" and tuned:
+        # a walkthrough raced at 5 s: each run made one step, scored 0.07 and took 21-27 s, with no word before;
+        # said of the runs that fine-tune the backbone: at 45 s freeze-backbone ran 6.6 epochs (a second one)
+        settings_columns[0].caption(f":material/warning: Under {SHORT_RACE_S} s a {literal(backbone)} run that trains "
+                                    f"its backbone ({', '.join(tuned)}) gets only a few steps on 2 cores: its scores "
+                                    "will mean little (freeze-backbone, on cached features, still gets several "
+                                    "epochs), and each run takes tens of seconds more for its set-up and closing "
+                                    "evaluation.")
     name = settings_columns[2].text_input("Name (a folder under the studies folder)",
                                           persist_state="session", key="race_name",
                                           placeholder="race-<date>-<time>")
