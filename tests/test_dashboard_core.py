@@ -12,7 +12,7 @@ from receipt_core.data.document import Document, Word
 from receipt_core.plots.figures import document_figure, label_colors, prediction_figure
 from receipt_core.plots.run_charts import SERIES_COLORS, cost_quality_figure, curve_figure, kept_series_colors
 from receipt_core.model.freeze import PRESETS
-from receipt_core.training.events import EvalEvent, FailedEvent, PhaseEvent, StepEvent, flatten_metrics
+from receipt_core.training.events import EvalEvent, FailedEvent, FinishedEvent, PhaseEvent, StepEvent, flatten_metrics
 from receipt_core.training.run_feed import RunFeed
 from receipt_core.training.slot import JobBusyError, JobSlot
 from receipt_core.model.scenario_guide import GUIDES, guide_for, guide_markdown
@@ -119,6 +119,31 @@ def test_run_feed_reads_only_new_events_and_builds_chart_tables(tmp_path):
                      total_parameters=40, reason="resumed"))
     feed.poll(ws)
     assert feed.curves().phases == ((0, 1), (1, 2)) and feed.curves().error is None
+
+
+def test_a_run_that_ended_where_a_phase_began_shows_the_phase_it_trained(tmp_path):
+    """A walkthrough stopped a phased run at step 100, where phase 3 was announced: Train said "trainable 24.8M of
+    24.8M" and drew a phase-3 marker, though its last evaluation (and every step) was phase 2's."""
+    ws = Workspace(tmp_path / "ws")
+    run_id = ws.create_run("feed", {"backbone": "tiny"})
+    for event in (PhaseEvent(step=0, epoch=0, phase=1, trainable_groups=("heads",), trainable_parameters=10,
+                             total_parameters=40, reason="start", phases=3),
+                  StepEvent(step=1, epoch=1, loss=3.0, task_losses={}, lr=1e-4, phase=1),
+                  PhaseEvent(step=1, epoch=1, phase=2, trainable_groups=("heads", "layer.5"), trainable_parameters=20,
+                             total_parameters=40, reason="phase 2", phases=3),
+                  StepEvent(step=2, epoch=2, loss=2.0, task_losses={}, lr=1e-4, phase=2),
+                  PhaseEvent(step=2, epoch=2, phase=3, trainable_groups=("everything",), trainable_parameters=40,
+                             total_parameters=40, reason="phase 3", phases=3)):
+        ws.append_run_event(run_id, event.kind, event.to_json())
+    feed = RunFeed(run_id)
+    feed.poll(ws)
+    live = feed.curves()  # still training: the new phase shows at once
+    assert live.trainable_parameters == 40 and live.phases == ((0, 1), (1, 2), (2, 3))
+    ws.append_run_event(run_id, "finished", FinishedEvent(step=2, epoch=2, reason="stopped", elapsed_s=9.0,
+                                                          metrics={}, checkpoint=None).to_json())
+    feed.poll(ws)
+    stopped = feed.curves()
+    assert stopped.trainable_parameters == 20 and stopped.phases == ((0, 1), (1, 2))
 
 
 def test_flatten_metrics_keeps_numbers_and_skips_per_label_tables():

@@ -106,3 +106,23 @@ def test_cost_quality_points_name_each_unfinished_run_by_its_status_and_keep_its
     assert list(points["scenario"]) == ["full", "phased", "reference tagger"]
     assert colors == {"cut": "#f00", "full": "#0f0", "cut (time budget)": "#f00"}
     assert list(table["name"]) == ["full", "cut", "ref"]  # the table itself is left as it was
+
+
+def test_a_phase_announced_where_the_run_ended_is_not_counted_as_trained(tmp_path):
+    """A walkthrough's phased run stopped at step 100, where phase 3 (everything, 24.8M) was announced: Runs said
+    24.8M trainable, where phase 2's 6.0M had trained every step since step 25."""
+    ws = Workspace(tmp_path / "ws")
+    run_id = ws.create_run("stopped", {"backbone": "tiny", "scenario": "phased"})
+    for event in (PhaseEvent(step=0, epoch=0, phase=1, trainable_groups=("heads",), trainable_parameters=10,
+                             total_parameters=40, reason="start", phases=3),
+                  PhaseEvent(step=25, epoch=1, phase=2, trainable_groups=("heads", "encoder.5"),
+                             trainable_parameters=20, total_parameters=40, reason="phase 2", phases=3),
+                  PhaseEvent(step=100, epoch=4, phase=3, trainable_groups=("everything",), trainable_parameters=40,
+                             total_parameters=40, reason="phase 3", phases=3),
+                  FinishedEvent(step=100, epoch=4, reason="stopped", elapsed_s=60.0, metrics={}, checkpoint=None)):
+        ws.append_run_event(run_id, event.kind, event.to_json())
+    assert run_summary(ws, ws.get_run(run_id))["trainable parameters"] == 20
+    ws.append_run_event(run_id, "phase", PhaseEvent(step=100, epoch=4, phase=3, trainable_groups=("everything",),
+                                                    trainable_parameters=40, total_parameters=40, reason="resumed",
+                                                    phases=3).to_json())  # resumed into phase 3: it trains now
+    assert run_summary(ws, ws.get_run(run_id))["trainable parameters"] == 40

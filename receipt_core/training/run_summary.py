@@ -50,10 +50,12 @@ def run_summary(source: _EventSource, run) -> dict[str, Any]:
                            "steps": None, EVAL_ITEMS: None}
     best: dict[str, float] = {}
     last: dict[str, float] = {}  # the last evaluation's: the model the run saved, which Train and Predict show
+    phases: list[PhaseEvent] = []
+    ended_at = None  # the step a run ended at (None while it trains, or once a resume goes on)
     for event in _events(source, run.id, [PhaseEvent.kind, EvalEvent.kind, ProgressEvent.kind, FinishedEvent.kind]):
         if isinstance(event, PhaseEvent):
-            row["trainable parameters"] = max(row["trainable parameters"] or 0, event.trainable_parameters or 0)
-            row["total parameters"] = event.total_parameters
+            phases.append(event)
+            ended_at = None
         elif isinstance(event, EvalEvent):
             metrics = flatten_metrics(event.metrics)
             row[EVAL_ITEMS] = metrics.get(ITEMS_SCORED, row[EVAL_ITEMS])
@@ -66,6 +68,13 @@ def run_summary(source: _EventSource, run) -> dict[str, Any]:
             row["steps"] = event.step
             if isinstance(event, FinishedEvent):
                 row["status"] = ended_status(run.status, event.reason)
+                ended_at = event.step
+    # the phases it trained: one announced where the run ended never did (a stopped phased run read 24.8M trainable,
+    # its phase 3's, where phase 2's 6.0M had trained; a walkthrough)
+    trained = [p for p in phases if ended_at is None or p.step < ended_at] or phases[:1]
+    if trained:
+        row["trainable parameters"] = max(p.trainable_parameters or 0 for p in trained)
+        row["total parameters"] = trained[-1].total_parameters
     row.update({f"best {name}": best.get(name) for name in HEADLINE_METRICS})
     # beside the best: a walkthrough read item accuracy 0.987 on Runs and 0.973 for the same run on Train and Predict
     row.update({f"{SAVED} {name}": last.get(name) for name in BEST_BY})
