@@ -740,8 +740,11 @@ def test_train_runs_live_and_a_second_start_from_another_session_is_refused(demo
     assert job_slot().current().run_id == active.run_id
 
     wait_for(lambda: len(demo_env.run_events(active.run_id, kinds=["step"])) >= 3)
-    second.run()  # the reopened tab shows the same run live
-    assert any(active.run_id in m.value for m in second.markdown)
+    from receipt_core.workspace.run_labels import set_run_label
+
+    set_run_label(demo_env, active.run_id, name="**Demo** run")  # renamed on Runs while it trains
+    second.run()  # the reopened tab shows the same run live, by the name Runs gave it (a walkthrough)
+    assert any(active.run_id in m.value and f"{literal('**Demo** run')} · " in m.value for m in second.markdown)
     charts = {c.key for c in second.get("plotly_chart") if (c.key or "").startswith("train_chart_")}
     assert {"train_chart_fields_loss", "train_chart_quantity_loss"} <= charts  # one column per head
     assert ("The charts and predictions redraw every 10 s while the run trains (the status line above every 2 s), "

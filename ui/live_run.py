@@ -26,6 +26,7 @@ from receipt_core.training.run_status import status_line
 from receipt_core.training.slot import JobBusyError
 from receipt_core.workspace.database import WorkspaceError
 from receipt_core.workspace.documents import receipt_title
+from receipt_core.workspace.run_labels import run_labels
 from receipt_core.wording import as_sentence
 from receipt_core.evaluation.prediction_check import MAX_SHOWN, wrong_words
 from ui.receipt_images import receipt_display_image
@@ -88,7 +89,10 @@ def live_view() -> None:
     stopping = status == STOPPING
     header = st.columns([4, 1, 1])
     icon = STATUS_ICONS.get(status, ":material/radio_button_unchecked:")
-    header[0].markdown(f"### {icon} Run `{active.run_id}` — {status}\n{literal(active.description)}")
+    # the name given on Runs first: a walkthrough renamed runs for an audience and Train kept the old label
+    label = run_labels(ws).get(active.run_id)
+    named = f"{literal(label.name)} · " if label is not None and label.name else ""
+    header[0].markdown(f"### {icon} Run `{active.run_id}` — {status}\n{named}{literal(active.description)}")
     if live and not stopping:  # an ended (or ending) run has nothing to pause or stop: no dead buttons beside it
         paused = active.job.status == "paused" or active.job.control.should_pause
         # callbacks: they act before the next run draws the header, which then shows "paused" or "stopping…"
