@@ -8,7 +8,7 @@ from the script thread.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import pandas as pd
@@ -64,7 +64,13 @@ def _read_feed(active, ws) -> RunCurves:
     """The curves of ``active``'s run as its stored events give them now (this session's feed, read on)."""
     feed = feed_for(active.run_id, active.started_at)
     feed.poll(ws)
-    return feed.curves()
+    curves = feed.curves()
+    if active.is_live and curves.finished is not None:
+        # a resume: the run's earlier end stands in its events until its loop announces itself again (seconds of
+        # loading); a walkthrough read "stopped after 1m 14s" beside Pause and Stop, as if Resume had done nothing.
+        # (A job's own end is its last event: the job is no longer live a moment later.)
+        curves = replace(curves, finished=None, status=active.status, progress=None, phases=())
+    return curves
 
 
 def live_view() -> None:
