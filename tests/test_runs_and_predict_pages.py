@@ -645,7 +645,7 @@ def test_a_run_of_another_process_is_steered_there_and_marked_interrupted_once_t
 
     ws = Workspace(workspace_home)
     run_id = _stored_run(ws, "tiny · phased", 0.5, 0.7, scenario="phased")
-    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(900)"])  # killed below
     try:
         with ws._write() as conn:  # as `train` in that process would have left it
             conn.execute("UPDATE runs SET status = 'running', pid = ?, process_started = ?, config = json_set(config, "
