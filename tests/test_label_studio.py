@@ -526,3 +526,19 @@ def test_an_empty_later_annotation_or_several_predictions_are_read_by_a_stated_r
     notes = " ".join(report.problems)
     assert "1 annotation with no regions left out" in notes
     assert "2 predictions suggest differently for 1 word; each word keeps its highest-scoring suggestion" in notes
+
+
+def test_a_model_label_relabelled_in_label_studio_comes_back_as_the_files_not_the_models(cord_dev, tmp_path):
+    """Label Studio keeps a region's meta when a person changes its label there: an accepted suggestion corrected
+    in Label Studio came back as the model's (its run and score) with the person's label (a probe's concern)."""
+    doc = _mixed(cord_dev[0])  # word 1: ITEM_NAME accepted from run-7
+    export_documents([doc], tmp_path / "ls", "label-studio")
+    tasks = json.loads((tmp_path / "ls" / TASKS_FILE).read_text())
+    (labelled,) = [r for r in tasks[0]["annotations"][0]["result"] if r.get("id") == "w1" and r["type"] == "labels"]
+    kept = load_dataset(tmp_path / "ls", "label-studio").documents[0].words[1]
+    assert (kept.field, kept.label_source, kept.label_run) == ("ITEM_NAME", "model", "run-7")
+    labelled["value"]["labels"] = ["TOTAL"]  # relabelled in Label Studio; its meta stays as it was
+    (tmp_path / "ls" / TASKS_FILE).write_text(json.dumps(tasks))
+    back = next(w for w in load_dataset(tmp_path / "ls", "label-studio").documents[0].words if w.text == kept.text
+                and w.box == kept.box)
+    assert (back.field, back.label_source, back.label_run, back.label_score) == ("TOTAL", "import", None, None)

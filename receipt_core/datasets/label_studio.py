@@ -312,6 +312,10 @@ def _word(rid: str, region: Mapping[str, Any], group: int | None, labelled: bool
     if label is None:
         return word
     meta = region.get("meta") or {}
+    if isinstance(meta.get("label"), str) and meta["label"] != label:
+        # relabelled in Label Studio, which keeps a region's meta: the provenance exported with the old label (a
+        # model's, with its run and score) is not this label's
+        meta = {}
     source = meta.get("label_source") if meta.get("label_source") in LABEL_SOURCES else IMPORT
     run = meta.get("label_run") if source == "model" and isinstance(meta.get("label_run"), str) else None
     score = meta.get("label_score") if source == "model" else None

@@ -62,8 +62,9 @@ def document_task(doc: Document, task_id: int, image_ref: str | None) -> dict[st
         annotation.append(_result(rid, BBOX, "rectangle", geometry, {}, doc))
         if word.is_labelled:
             labelled = _result(rid, LABEL, "labels", geometry, {"labels": [word.annotation_label]}, doc)
+            # the label as exported, so an import can tell a region relabelled in Label Studio (its meta stays)
             labelled["meta"] = {"label_source": word.label_source, "label_run": word.label_run,
-                                "label_score": word.label_score}
+                                "label_score": word.label_score, "label": word.annotation_label}
             annotation.append(labelled)
         text = _result(rid, TEXT, "textarea", geometry, {"text": [word.text]}, doc)
         if word.confidence is not None:  # the OCR's, 0–100: Annotate's low-confidence overlay reads it back
