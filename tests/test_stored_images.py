@@ -15,7 +15,7 @@ from PIL import Image
 from receipt_core.cli.main import main
 from receipt_core.data.document import Document, Word
 from receipt_core.datasets.export_zip import export_zip_bytes
-from receipt_core.workspace.documents import DamagedImageError
+from receipt_core.workspace.images import DamagedImageError
 from receipt_core.workspace.store import Workspace
 
 

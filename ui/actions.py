@@ -12,7 +12,7 @@ from receipt_core.data.document import Document
 from receipt_core.data.images import FORMAT_SUFFIXES, load_image
 from receipt_core.datasets.report import ImportReport
 from receipt_core.ocr.engine import OcrCache, OcrResult, ocr_many
-from receipt_core.workspace.documents import read_stored_image
+from receipt_core.workspace.images import read_stored_image
 from receipt_core.workspace.store import Workspace
 
 

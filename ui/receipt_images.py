@@ -16,7 +16,7 @@ import streamlit as st
 from receipt_core.data.document import Document
 from receipt_core.data.images import load_image
 from receipt_core.plots.figures import display_source
-from receipt_core.workspace.documents import DamagedImageError, read_stored_image
+from receipt_core.workspace.images import DamagedImageError, read_stored_image
 from receipt_core.workspace.store import Workspace
 
 DISPLAY_COPIES = 32  # display copies kept (about 0.1–0.4 MB each), across sessions

@@ -20,7 +20,7 @@ from ..data.document import Document
 from ..data.review import with_reviewed_meta
 from ..workspace.names import check_dataset_name, path_inside
 from ..workspace.database import WorkspaceError
-from ..workspace.documents import DamagedImageError
+from ..workspace.images import DamagedImageError
 from . import EXPORT_FORMATS, export_documents
 
 if TYPE_CHECKING:

@@ -7,8 +7,8 @@ Layout::
     <home>/runs/<run id>/        a run's checkpoint folder
 
 :class:`Workspace` is the one object callers use. Its parts live beside this module: the database and its
-crash-safety rules in :mod:`.database`, documents and images in :mod:`.documents`, labels, suggestions, the
-"reviewed" mark and the undo history in :mod:`.annotations`, runs and their events in
+crash-safety rules in :mod:`.database`, documents in :mod:`.documents`, their image files in :mod:`.images`,
+labels, suggestions, the "reviewed" mark and the undo history in :mod:`.annotations`, runs and their events in
 :mod:`.runs`, and what a user-typed dataset name may be in :mod:`.names`. Their public names are re-exported
 here, so ``from receipt_core.workspace.store import …`` keeps working.
 """
@@ -20,7 +20,8 @@ from pathlib import Path
 
 from .annotations import ANY_ACTION, HISTORY_KINDS, AnnotationStore, HistoryEntry, ReceiptChangedError, Undone
 from .database import BUSY_TIMEOUT_MS, DATABASE_NAME, SCHEMA_VERSION, NotFoundError, WorkspaceError
-from .documents import IMAGE_GRACE_S, DatasetSummary, DocumentStore, DocumentSummary
+from .documents import DatasetSummary, DocumentStore, DocumentSummary
+from .images import IMAGE_GRACE_S
 from .names import MAX_DATASET_NAME, check_dataset_name, path_inside
 from .runs import LIVE_STATUSES, RUN_STATUSES, RunEvent, RunRecord, RunStore
 
