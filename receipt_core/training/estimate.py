@@ -211,18 +211,21 @@ def measured_costs(source: _RunSource, plan: PlannedRun) -> list[MeasuredCost]:
     """The costs of the most recent runs like ``plan`` that went past their first epoch (at most MAX_RUNS_USED).
     A race's runs give no start-up figure: the race encodes its receipts once for all of them (a walkthrough read
     "about 1 s to load" on Train, where loading and encoding took 19 s)."""
+    return _measured(source, plan, [run for run in source.list_runs() if matches(run.config, plan)])
+
+
+def _measured(source: _RunSource, plan: PlannedRun, like: Sequence) -> list[MeasuredCost]:
+    """:func:`measured_costs` of the runs ``like`` the plan (newest first)."""
     costs: list[MeasuredCost] = []
-    for run in source.list_runs():  # newest first
+    for run in like:
         if len(costs) == MAX_RUNS_USED:
             break
-        if not matches(run.config, plan):
+        receipts = int(run.config.get("train_documents") or 0)
+        if not like_sized(receipts, plan.train_receipts):  # before its events are read
             continue
         records = source.run_events(run.id, kinds=[PhaseEvent.kind, ProgressEvent.kind, FinishedEvent.kind])
         events = (event for r in records if (event := stored_event(r.kind, r.payload)) is not None)
         startup = startup_seconds(run.created_at, records) if "study" not in run.config else None
-        receipts = int(run.config.get("train_documents") or 0)
-        if not like_sized(receipts, plan.train_receipts):
-            continue
         cost = measured_cost(run.id, events, receipts, startup)
         if cost is not None:
             costs.append(cost)
@@ -282,8 +285,9 @@ def estimate(plan: PlannedRun, costs: Sequence[MeasuredCost]) -> TimeEstimate:
 def estimate_run_time(source: _RunSource, plan: PlannedRun) -> TimeEstimate:
     """:func:`estimate` from the runs of the workspace ``source``; without a measured run, how many runs like it
     measure none of it (too short, or of another size) is said beside the rough guess."""
-    costs = measured_costs(source, plan)
+    like = [run for run in source.list_runs() if matches(run.config, plan)]
+    costs = _measured(source, plan, like)
     result = estimate(plan, costs)
     if costs or result.evaluation_only:
         return result
-    return replace(result, unmeasured_runs=sum(1 for run in source.list_runs() if matches(run.config, plan)))
+    return replace(result, unmeasured_runs=len(like))
