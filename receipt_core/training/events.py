@@ -10,7 +10,7 @@ import dataclasses
 import logging
 import math
 from dataclasses import dataclass
-from typing import Any, ClassVar, Mapping
+from typing import Any, ClassVar, Mapping, Sequence
 
 
 def _json_safe(value: Any) -> Any:
@@ -136,6 +136,14 @@ class FailedEvent(Event):
 EVENT_TYPES: Mapping[str, type[Event]] = {cls.kind: cls for cls in (
     StepEvent, EvalEvent, PhaseEvent, PredictionEvent, ProgressEvent, StatusEvent, CheckpointEvent,
     FinishedEvent, FailedEvent)}
+
+
+def trained_phases(phases: Sequence[PhaseEvent], ended_at: int | None) -> list[PhaseEvent]:
+    """The phases a run trained in, of its ``phases`` events: one announced at the step the run ended at (``ended_at``,
+    its finished event's; None while it trains) never did, but the first always counts. A phased run stopped at
+    step 100, where phase 3 began, read "trainable 24.8M of 24.8M" on Train and Runs where phase 2's 6.0M had
+    trained (a walkthrough)."""
+    return [p for p in phases if ended_at is None or p.step < ended_at] or list(phases[:1])
 
 
 def event_from_json(kind: str, payload: Mapping[str, Any]) -> Event:

@@ -15,7 +15,7 @@ from typing import Any, Iterable, Mapping, Protocol
 import pandas as pd
 
 from .events import (EvalEvent, Event, FailedEvent, FinishedEvent, PhaseEvent, PredictionEvent, ProgressEvent,
-                     StatusEvent, StepEvent, flatten_metrics, run_status, stored_event)
+                     StatusEvent, StepEvent, flatten_metrics, run_status, stored_event, trained_phases)
 from .run_status import RunClock, RunTiming
 
 CURVE_COLUMNS = ("step", "epoch", "wall_s", "series", "value")
@@ -70,8 +70,7 @@ class RunFeed:
         self._messages: list[str] = []
         self._error: str | None = None
         self._finished: FinishedEvent | None = None
-        self._sizes: list[tuple[int, int, int]] = []  # (step, trainable, total) of each phase event
-        self._last_step = 0  # the last step trained
+        self._phase_events: list[PhaseEvent] = []
 
     def poll(self, source: _EventSource) -> int:
         """Fold in the events stored since the last poll; returns how many arrived."""
@@ -91,7 +90,6 @@ class RunFeed:
             self._first_at = created_at if self._first_at is None else self._first_at
             wall = created_at - self._first_at
         if isinstance(event, StepEvent):  # its epoch is 1-based (the one it belongs to): epoch - 1 were done before
-            self._last_step = max(self._last_step, event.step)
             at = (event.step, self._epoch_at(event.step, event.epoch - 1), wall)
             self._train.append((*at, "total", event.loss))
             self._train.extend((*at, task, value) for task, value in event.task_losses.items())
@@ -104,7 +102,7 @@ class RunFeed:
         elif isinstance(event, PhaseEvent):
             if not self._phases or self._phases[-1][1] != event.phase:  # a resume announces its phase again
                 self._phases.append((event.step, event.phase))
-            self._sizes.append((event.step, event.trainable_parameters, event.total_parameters))
+            self._phase_events.append(event)
             self._finished, self._error = None, None  # the loop runs (again): an earlier end was before a resume
         elif isinstance(event, ProgressEvent):
             self._progress = event
@@ -120,22 +118,18 @@ class RunFeed:
             self._error = event.error or "training failed"
 
     def curves(self) -> RunCurves:
-        # a run that ended at a phase's end never trained the phase it announced: a stopped run showed the next
-        # phase's marker and "trainable 24.8M of 24.8M" though no step of full fine-tuning ran (a walkthrough).
-        # Live, a new phase shows at once; a failure is in the phase it tried.
-        ended = self._finished is not None
-
-        def trained(step: int) -> bool:
-            return not ended or step < self._last_step
-
-        reached = [size for size in self._sizes if trained(size[0])] or self._sizes[:1]
-        trainable, total = reached[-1][1:] if reached else (None, None)
-        phases = tuple(phase for phase in self._phases if trained(phase[0])) or tuple(self._phases[:1])
+        # live, a new phase shows at once, and a failure stays in the phase it tried; a run that finished where a
+        # phase began shows the phase it trained
+        trained = trained_phases(self._phase_events, self._finished.step if self._finished else None)
+        last = trained[-1] if trained else None
+        phases = tuple(phase for phase in self._phases if last is not None and phase[0] <= last.step)
         return RunCurves(train_loss=_frame(self._train), val_loss=_frame(self._val), metrics=_frame(self._metrics),
                          phases=phases, progress=self._progress, predictions=dict(self._predictions),
                          status=self._status, messages=tuple(self._messages), error=self._error,
-                         finished=self._finished, trainable_parameters=trainable,
-                         total_parameters=total, last_seq=self.last_seq, timing=self._clock.timing())
+                         finished=self._finished,
+                         trainable_parameters=last.trainable_parameters if last else None,
+                         total_parameters=last.total_parameters if last else None, last_seq=self.last_seq,
+                         timing=self._clock.timing())
 
     def _epoch_at(self, step: int, epochs_done: int) -> float:
         """Epochs done at ``step`` (fractional) once a progress event said the steps per epoch; else the whole

@@ -13,7 +13,7 @@ from typing import Any, Mapping, Protocol, Sequence
 from ..datasets.splits import MIN_EVAL_RECEIPTS
 from ..evaluation.noise import clear_winner, one_item
 from .events import (EvalEvent, FinishedEvent, HEADLINE_METRICS, ITEMS_SCORED, PhaseEvent, ProgressEvent, StepEvent,
-                     flatten_metrics, headline, stored_event)
+                     flatten_metrics, headline, stored_event, trained_phases)
 from .run_documents import eval_ids, train_ids
 
 BEST_BY = ("fields.micro_f1", "quantity.item_accuracy")  # what "best run" weighs, as the study's best row does
@@ -69,9 +69,7 @@ def run_summary(source: _EventSource, run) -> dict[str, Any]:
             if isinstance(event, FinishedEvent):
                 row["status"] = ended_status(run.status, event.reason)
                 ended_at = event.step
-    # the phases it trained: one announced where the run ended never did (a stopped phased run read 24.8M trainable,
-    # its phase 3's, where phase 2's 6.0M had trained; a walkthrough)
-    trained = [p for p in phases if ended_at is None or p.step < ended_at] or phases[:1]
+    trained = trained_phases(phases, ended_at)
     if trained:
         row["trainable parameters"] = max(p.trainable_parameters or 0 for p in trained)
         row["total parameters"] = trained[-1].total_parameters
