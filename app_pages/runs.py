@@ -5,8 +5,6 @@ background (its progress, then its report), or open a study's folder and see its
 
 from __future__ import annotations
 
-import dataclasses
-
 import pandas as pd
 import streamlit as st
 
@@ -28,7 +26,6 @@ from receipt_core.study.table import TABLE_NOTE
 from receipt_core.workspace.run_labels import (MAX_NAME, MAX_NOTES, display_name, distinct_labels, run_labels,
                                               set_run_label)
 from receipt_core.study.view import find_studies, open_study, read_report, workspace_studies_dir
-from receipt_core.training.runs import resume_run, saved_train_config
 from receipt_core.wording import as_sentence, counted
 from ui.cost_quality import cost_quality_points
 from ui.dataset_choice import EVALUATION_HELP, HOLD_OUT
@@ -39,7 +36,7 @@ from ui.race_view import study_reading
 from ui.run_choice import vanished_run
 from ui.shared import (NO_VALUE, field_row, forget_stale_choice, friendly, go_to_page, job_slot, require_router,
                        user_errors, workspace)
-from ui.train_start import chosen_documents
+from ui.train_start import prepare_resume
 
 OPENED_STUDY_KEY = "studies_opened"  # the study shown in the Studies tab (a path, as typed or picked)
 DEFAULTS = "the defaults"
@@ -381,8 +378,6 @@ with runs_tab:
                                         help=EVALUATION_HELP)
                 share = r3.slider("Held-out share", 0.1, 0.5, 0.25, 0.05, key="runs_resume_share",
                                   disabled=eval_set != HOLD_OUT)
-            # its clock goes on from where it stopped: with its old budget a walkthrough's run stopped at 54 s of 60
-            # resumed for one step and "finished at its time budget"; one without a budget could not be given one
             budget = run.config.get("max_minutes")
             used = float(run.summary.get("elapsed_s") or 0.0) / 60
             minutes = st.number_input(
@@ -393,24 +388,14 @@ with runs_tab:
                        "budget under the time already used ends it after one step.")
             if st.button("Resume", key="runs_resume", disabled=not (own or names)):
                 with user_errors("Resuming the run"):
-                    train_docs = eval_docs = None  # None: resume_run reads the run's own receipts back by id
-                    data = (f"{run.config.get('train_documents', '?')} train / {run.config.get('eval_documents', '?')} "
-                            "eval, its own receipts")
-                    if train_set != OWN_RECEIPTS:
-                        evaluation = None if eval_set == HOLD_OUT else eval_set
-                        train_docs, eval_docs, left_out = chosen_documents(ws, [train_set], evaluation, share)
-                        if left_out:
-                            st.toast(left_out)
-                        data = (f"{len(train_docs)} train of {train_set} / {len(eval_docs)} eval "
-                                + (f"of {evaluation}" if evaluation else "held out of it"))
-                    config = dataclasses.replace(saved_train_config(run.config), max_minutes=float(minutes) or None)
-
-                    def launch():
-                        return run_id, resume_run(ws, run_id, train_docs, eval_docs, config=config)
-
+                    prepared = prepare_resume(ws, run, labels[run.id],
+                                              None if train_set == OWN_RECEIPTS else (train_set,),
+                                              None if eval_set == HOLD_OUT else eval_set, share,
+                                              float(minutes) or None)
+                    if prepared.left_out_note:
+                        st.toast(prepared.left_out_note)
                     try:
-                        # its data as Train's header names a run's (a walkthrough read only "resumed · …")
-                        job_slot().start(launch, description=f"resumed · {labels[run.id]} · {data}")
+                        job_slot().start(prepared.launch, description=prepared.description)
                         go_to_page("app_pages/train.py")
                     except JobBusyError as error:
                         st.error(notice_markdown(as_sentence(friendly(error))))  # it names the busy run (a probe)

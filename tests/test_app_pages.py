@@ -955,7 +955,6 @@ def test_a_run_stopped_near_its_time_budget_resumes_with_the_budget_the_user_giv
     """A walkthrough stopped a run with a 1-minute budget at 54 s and resumed it: it trained one step and
     "finished at its time budget", as its clock goes on from where it stopped, and the form offered no budget."""
     import ui.shared
-    from receipt_core.training import runs as training_runs
 
     before = demo_env.get_run(trained_run)
     with demo_env._write() as conn:
@@ -967,7 +966,7 @@ def test_a_run_stopped_near_its_time_budget_resumes_with_the_budget_the_user_giv
         resumed.update(run_id=run_id, config=config)
         raise ValueError("resumed here for the test")
 
-    monkeypatch.setattr(training_runs, "resume_run", fake_resume)
+    monkeypatch.setattr("ui.train_start.resume_run", fake_resume)
     try:
         at = app("runs")
         at.selectbox(key="runs_one").set_value(trained_run).run()

@@ -83,3 +83,26 @@ def test_a_dataset_without_labels_is_refused_naming_what_was_left_out(tmp_path):
     receipts = 3 + len(workspace.list_documents(CORD_SAMPLE_TRAIN))
     assert with_labels.left_out_note == (f"train: 3 of {receipts} receipts have no label from a person or an "
                                          "import and are left out")
+
+
+def test_a_resume_is_named_by_its_data_and_keeps_the_budget_given(cord_workspace, monkeypatch):
+    from receipt_core.training.config import TrainConfig as Config
+    from ui.train_start import prepare_resume
+
+    run_id = cord_workspace.create_run("r", {**dataclasses.asdict(Config(backbone="tiny", max_minutes=1.0)),
+                                             "train_documents": 3, "eval_documents": 2})
+    run = cord_workspace.get_run(run_id)
+    own = prepare_resume(cord_workspace, run, "tiny · phased", None, None, 0.25, None)
+    assert own.description == "resumed · tiny · phased · 3 train / 2 eval, its own receipts"
+    resumed = {}
+    monkeypatch.setattr("ui.train_start.resume_run", lambda ws, run_id, train_docs, eval_docs, config: resumed.update(
+        train=train_docs, config=config) or type("Job", (), {})())
+    chosen = prepare_resume(cord_workspace, run, "tiny · phased", (CORD_SAMPLE_TRAIN,), CORD_SAMPLE_DEV, 0.25, 2.5)
+    train_count = len(cord_workspace.list_documents(CORD_SAMPLE_TRAIN))
+    dev_count = len(cord_workspace.list_documents(CORD_SAMPLE_DEV))
+    assert chosen.description == (f"resumed · tiny · phased · {train_count} train of {CORD_SAMPLE_TRAIN} / "
+                                  f"{dev_count} eval of {CORD_SAMPLE_DEV}")
+    assert chosen.launch()[0] == run_id
+    assert resumed["config"].max_minutes == 2.5 and len(resumed["train"]) == train_count
+    own.launch()
+    assert resumed["train"] is None and resumed["config"].max_minutes is None  # its own receipts, read back by id

@@ -25,6 +25,7 @@ from receipt_core.study.settings import StudyConfig, StudySettings
 from receipt_core.study.table import READING_NOTE
 from receipt_core.study.view import open_study, read_report
 from receipt_core.training.config import TrainConfig
+from receipt_core.training.estimate import FROZEN_BACKBONE_SCENARIOS
 from receipt_core.training.events import HEADLINE_METRICS, METRIC_LABELS
 from receipt_core.training.run_feed import RunCurves
 from receipt_core.training.run_status import status_line
@@ -116,7 +117,7 @@ def race_form(datasets: list[str]) -> None:
              "more for MiniLM on a few hundred receipts on 2 cores) to see it pull ahead")
     seed = settings_columns[1].number_input("Seed", 0, 1_000_000, defaults.seed,
                                             persist_state="session", key="race_seed")
-    tuned = [scenario for scenario in scenarios if scenario not in ("freeze-backbone", "freeze-all")]
+    tuned = [scenario for scenario in scenarios if scenario not in FROZEN_BACKBONE_SCENARIOS]
     if seconds < SHORT_RACE_S and backbone != "tiny" and tuned:
         # a walkthrough raced at 5 s: each run made one step, scored 0.07 and took 21-27 s, with no word before;
         # said of the runs that fine-tune the backbone: at 45 s freeze-backbone ran 6.6 epochs (a second one)

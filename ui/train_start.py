@@ -1,5 +1,5 @@
-"""Train's Start, apart from its widgets: the receipts a run of the page's settings trains and is scored on, how
-its header names it, and the call that launches it in the training slot."""
+"""Train's Start and Runs' Resume, apart from their widgets: the receipts a run trains and is scored on, how its
+header names it, and the call that launches it in the training slot."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from typing import Any, Callable, Sequence
 from receipt_core.data.document import Document
 from receipt_core.datasets.splits import split_labelled
 from receipt_core.training.config import PretrainConfig, ReferenceConfig, TrainConfig
-from receipt_core.training.runs import default_run_name, start_pretrain_run, start_reference_run, start_run
+from receipt_core.training.runs import (default_run_name, resume_run, saved_train_config, start_pretrain_run,
+                                        start_reference_run, start_run)
 from receipt_core.workspace.store import Workspace
 
 RunConfig = TrainConfig | ReferenceConfig | PretrainConfig
@@ -49,10 +50,7 @@ def prepare_start(workspace: Workspace, request: StartRequest) -> PreparedStart:
             description=f"{config.backbone} · layout pre-training · {len(docs)} receipts of {training_data}")
     train_docs, eval_docs, left_out = chosen_documents(workspace, request.train_sets, request.evaluation,
                                                        request.hold_out)
-    # the datasets by name: a finished run's header under another dataset's picker read as trained on that one
-    # (a walkthrough)
-    data = (f"{len(train_docs)} train of {training_data} / {len(eval_docs)} eval "
-            + (f"of {request.evaluation}" if request.evaluation is not None else "held out of it"))
+    data = described_data(train_docs, eval_docs, training_data, request.evaluation)
     if isinstance(config, ReferenceConfig):
         return PreparedStart(launch=lambda: _started(start_reference_run(workspace, config, train_docs, eval_docs)),
                              description=f"{config.backbone} · reference tagger · {data}", left_out_note=left_out)
@@ -62,6 +60,30 @@ def prepare_start(workspace: Workspace, request: StartRequest) -> PreparedStart:
     # its hand toggles too, as the run's name on Runs has them (a walkthrough)
     return PreparedStart(launch=lambda: _started(start_run(workspace, config, train_docs, eval_docs)),
                          description=f"{default_run_name(config)} · {data}", left_out_note=left_out)
+
+
+def prepare_resume(workspace: Workspace, run, label: str, train_sets: tuple[str, ...] | None, evaluation: str | None,
+                   hold_out: float, max_minutes: float | None) -> PreparedStart:
+    """Runs' Resume of ``run`` (a workspace RunRecord, shown as ``label``): on its own receipts (``train_sets``
+    None: read back by id when it starts) or on the datasets chosen, with the time budget given for all of it (its
+    clock goes on from where it stopped: with its old budget a walkthrough's run stopped at 54 s of 60 resumed for
+    one step, and a run without one could not be given one)."""
+    config = dataclasses.replace(saved_train_config(run.config), max_minutes=max_minutes)
+    train_docs = eval_docs = left_out = None
+    data = (f"{run.config.get('train_documents', '?')} train / {run.config.get('eval_documents', '?')} eval, its "
+            "own receipts")
+    if train_sets is not None:
+        train_docs, eval_docs, left_out = chosen_documents(workspace, train_sets, evaluation, hold_out)
+        data = described_data(train_docs, eval_docs, " + ".join(train_sets), evaluation)
+    return PreparedStart(launch=lambda: (run.id, resume_run(workspace, run.id, train_docs, eval_docs, config=config)),
+                         description=f"resumed · {label} · {data}", left_out_note=left_out)
+
+
+def described_data(train_docs: Sequence, eval_docs: Sequence, training_data: str, evaluation: str | None) -> str:
+    """How a run's header names its data, the datasets by name: a finished run's header under another dataset's
+    picker read as trained on that one (a walkthrough)."""
+    return (f"{len(train_docs)} train of {training_data} / {len(eval_docs)} eval "
+            + (f"of {evaluation}" if evaluation is not None else "held out of it"))
 
 
 def chosen_documents(workspace: Workspace, train_sets: Sequence[str], evaluation: str | None,
