@@ -258,9 +258,10 @@ def _groups(results: list[Mapping], regions: Mapping[str, Mapping], notes: list[
         return explicit
     groups = dict(linked)
     sizes = Counter(explicit.values())
+    numbers = iter(range(len(set(linked.values())), 10 ** 9))  # after the linked items' numbers
     for rid, number in explicit.items():  # a one-word item: no relation can say it
         if rid not in groups and sizes[number] == 1:
-            groups[rid] = len(set(groups.values()))
+            groups[rid] = next(numbers)
     if not explicit:
         return groups
     if _partition(explicit) == _partition(groups):
