@@ -130,7 +130,7 @@ def test_a_cache_or_image_folder_that_cannot_be_written_is_said_or_skipped(tmp_p
     """A probe made the OCR cache folder immutable: the upload failed after its OCR had finished, with a raw errno
     line. The cache only saves a later re-OCR, so its write is skipped; an images folder that cannot be written
     is named with what to do."""
-    import receipt_core.workspace.documents
+    import receipt_core.workspace.images
     from receipt_core.workspace.store import Workspace, WorkspaceError
 
     def refuse(*args, **kwargs):
@@ -139,7 +139,7 @@ def test_a_cache_or_image_folder_that_cannot_be_written_is_said_or_skipped(tmp_p
     monkeypatch.setattr(OcrCache, "put", refuse)
     results = ocr_many([("a.png", _small_receipt_png())], workers=1, cache=OcrCache(tmp_path / "ocr-cache"))
     assert results[0].error is None and results[0].document.words
-    monkeypatch.setattr(receipt_core.workspace.documents, "atomic_write", refuse)
+    monkeypatch.setattr(receipt_core.workspace.images, "atomic_write", refuse)
     ws = Workspace(tmp_path / "ws")
     with pytest.raises(WorkspaceError, match=r"cannot store the image in .*images: Operation not permitted; check "
                                              "that the workspace folder can be written"):
