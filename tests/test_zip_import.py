@@ -173,6 +173,64 @@ def test_a_zip_bomb_is_refused_by_its_uncompressed_size_before_extraction(ws, tm
     assert not (tmp_path / "out").exists()
 
 
+def _overlapping_zip(entries: int, kernel_bytes: int) -> bytes:
+    """A "quoted overlap" zip bomb (Fifield): every entry's deflate stream quotes the next entry's local header as a
+    stored block and then runs on into the same final kernel, so each entry declares a modest ratio while the whole
+    file holds one kernel."""
+    import struct
+    import zlib
+
+    kernel_out = b"\0" * kernel_bytes
+    packer = zlib.compressobj(9, zlib.DEFLATED, -15)
+    kernel = packer.compress(kernel_out) + packer.flush()
+    names = [f"bomb/f{i:04d}.json".encode() for i in range(entries)]
+
+    def local_header(name: bytes, crc: int, packed: int, size: int) -> bytes:
+        return struct.pack("<4sHHHHHIIIHH", b"PK\x03\x04", 20, 0, 8, 0, 0, crc, packed, size, len(name), 0) + name
+
+    sizes = [(0, 0, 0)] * entries  # (crc, compressed, uncompressed) of each entry, from the last back
+    sizes[-1] = (zlib.crc32(kernel_out), len(kernel), kernel_bytes)
+    headers = [b""] * entries
+    headers[-1] = local_header(names[-1], *sizes[-1])
+    quoted = b""
+    for i in range(entries - 2, -1, -1):
+        quoted = headers[i + 1] + quoted
+        sizes[i] = (zlib.crc32(kernel_out, zlib.crc32(quoted)), 5 + len(headers[i + 1]) + sizes[i + 1][1],
+                    len(headers[i + 1]) + sizes[i + 1][2])
+        headers[i] = local_header(names[i], *sizes[i])
+    body, offsets = b"", []
+    for i in range(entries):
+        offsets.append(len(body))
+        body += headers[i]
+        if i < entries - 1:  # a stored block's header that quotes the next local header
+            body += struct.pack("<BHH", 0, len(headers[i + 1]), len(headers[i + 1]) ^ 0xFFFF)
+    body += kernel
+    directory = b"".join(
+        struct.pack("<4sHHHHHHIIIHHHHHII", b"PK\x01\x02", 20, 20, 0, 8, 0, 0, crc, packed, size, len(name), 0, 0,
+                    0, 0, 0o100644 << 16, offset) + name
+        for (crc, packed, size), name, offset in zip(sizes, names, offsets))
+    end = struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, entries, entries, len(directory), len(body), 0)
+    return body + directory + end
+
+
+def test_a_zip_whose_entries_overlap_is_refused_before_a_byte_is_written(ws, tmp_path):
+    """Found by the adversarial probe: 1,900 entries sharing one deflate kernel passed the ratio checks (each entry
+    and the sum declared about 21x) and a 216 KB upload wrote 1.9 GB before the import failed."""
+    bomb = _overlapping_zip(200, 200_000)
+    assert len(bomb) < 60_000
+    with zipfile.ZipFile(io.BytesIO(bomb)) as archive:  # a real bomb: zipfile reads every entry back in full
+        infos = archive.infolist()
+        assert archive.read(infos[0]).endswith(b"\0" * 1000) and len(archive.read(infos[0])) > 200_000
+        assert sum(i.file_size for i in infos) > 40_000_000
+        assert sum(i.file_size for i in infos) < 100 * sum(i.compress_size for i in infos)  # under the ratio rule
+    with pytest.raises(ZipImportError, match="overlap in the file: refused as a zip bomb"):
+        extract_zip(io.BytesIO(bomb), tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+    with pytest.raises(ZipImportError, match="overlap"):
+        import_zip(ws, io.BytesIO(bomb), "bomb.zip")
+    assert ws.datasets() == []
+
+
 def test_folder_entries_cost_no_work_and_too_many_entries_or_folders_are_refused_before_extraction(ws, tmp_path):
     """Found by the adversarial probe: a 4 MB zip of 50,000 empty folder entries plus one file took 79 s (a mkdir
     and rmdir each), and a 40 MB upload holds about 460,000 of them."""

@@ -12,7 +12,8 @@ or when the zip holds more than :attr:`ZipLimits.max_files` files, more than :at
 once uncompressed (the sizes the zip declares, and extraction stops at them: a zip bomb is refused by its
 uncompressed size, not after filling the disk), or an entry over :attr:`ZipLimits.ratio_floor_bytes` that
 compresses more than :attr:`ZipLimits.max_ratio` times, or files that do so all together (no receipt, JSON or
-image does), or an entry more than :attr:`ZipLimits.max_depth` folders deep.
+image does), or an entry more than :attr:`ZipLimits.max_depth` folders deep, or two entries whose data overlap in
+the file (a bomb that re-reads one compressed stream through every entry).
 
 Archive clutter (``__MACOSX/``, ``.DS_Store``, ``._*`` files) is skipped. When everything sits in one top folder
 (a zipped folder), the dataset is that folder. The importers then apply their own per-record limits
@@ -192,10 +193,25 @@ def checked_entries(infos: list[zipfile.ZipInfo], limits: ZipLimits) -> list[tup
         entries.append((info, parts))
     if files == 0:
         raise ZipImportError("the zip holds no files")
+    _refuse_overlaps([info for info, _ in entries])
     if total > limits.ratio_floor_bytes and total > limits.max_ratio * max(compressed, 1):  # many small bombs
         raise ZipImportError(f"the zip's files expand to {total:,} bytes from {compressed:,} (over "
                              f"{limits.max_ratio}x): refused as a zip bomb")
     return entries
+
+
+_LOCAL_HEADER_BYTES = 30  # the fixed part of a zip entry's local header, before its name and extra field
+
+
+def _refuse_overlaps(infos: list[zipfile.ZipInfo]) -> None:
+    """ZipImportError when two entries' data overlap: a zip that lets every entry re-read one compressed stream
+    through the next entry's header (a "quoted overlap" bomb) declares modest sizes entry by entry, so the ratio
+    checks pass, while 216 KB wrote 2 GB (a probe). Each entry's header and data must end before the next begins."""
+    ordered = sorted(infos, key=lambda info: info.header_offset)
+    for before, after in zip(ordered, ordered[1:]):
+        if before.header_offset + _LOCAL_HEADER_BYTES + before.compress_size > after.header_offset:
+            raise ZipImportError(f"zip entries {before.filename!r} and {after.filename!r} overlap in the file: "
+                                 "refused as a zip bomb (zip the files again with an ordinary zip tool)")
 
 
 def safe_parts(name: str) -> tuple[str, ...]:
