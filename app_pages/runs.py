@@ -388,7 +388,7 @@ with runs_tab:
                        "budget under the time already used ends it after one step.")
             if st.button("Resume", key="runs_resume", disabled=not (own or names)):
                 with user_errors("Resuming the run"):
-                    prepared = prepare_resume(ws, run, labels[run.id],
+                    prepared = prepare_resume(ws, run,
                                               None if train_set == OWN_RECEIPTS else (train_set,),
                                               None if eval_set == HOLD_OUT else eval_set, share,
                                               float(minutes) or None)

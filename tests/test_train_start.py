@@ -92,12 +92,20 @@ def test_a_resume_is_named_by_its_data_and_keeps_the_budget_given(cord_workspace
     run_id = cord_workspace.create_run("r", {**dataclasses.asdict(Config(backbone="tiny", max_minutes=1.0)),
                                              "train_documents": 3, "eval_documents": 2})
     run = cord_workspace.get_run(run_id)
-    own = prepare_resume(cord_workspace, run, "tiny · phased", None, None, 0.25, None)
-    assert own.description == "resumed · tiny · phased · 3 train / 2 eval, its own receipts"
+    own = prepare_resume(cord_workspace, run, None, None, 0.25, None)
+    assert own.description == "resumed · tiny · phased · 3 train / 2 eval, its own receipts"  # no ids recorded
+    train_ids = [s.id for s in cord_workspace.list_documents(CORD_SAMPLE_TRAIN)[:3]]
+    dev_ids = [s.id for s in cord_workspace.list_documents(CORD_SAMPLE_DEV)[:2]]
+    recorded = cord_workspace.create_run("named", {**dataclasses.asdict(Config(backbone="tiny", max_minutes=1.0)),
+                                                   "train_documents": 3, "eval_documents": 2,
+                                                   "train_ids": train_ids, "eval_ids": dev_ids + ["gone"]})
+    # the header puts the Runs name before it: the description names the backbone, scenario and datasets
+    assert prepare_resume(cord_workspace, cord_workspace.get_run(recorded), None, None, 0.25, None).description == (
+        f"resumed · tiny · phased · 3 train of {CORD_SAMPLE_TRAIN} / 2 eval of {CORD_SAMPLE_DEV}")
     resumed = {}
     monkeypatch.setattr("ui.train_start.resume_run", lambda ws, run_id, train_docs, eval_docs, config: resumed.update(
         train=train_docs, config=config) or type("Job", (), {})())
-    chosen = prepare_resume(cord_workspace, run, "tiny · phased", (CORD_SAMPLE_TRAIN,), CORD_SAMPLE_DEV, 0.25, 2.5)
+    chosen = prepare_resume(cord_workspace, run, (CORD_SAMPLE_TRAIN,), CORD_SAMPLE_DEV, 0.25, 2.5)
     train_count = len(cord_workspace.list_documents(CORD_SAMPLE_TRAIN))
     dev_count = len(cord_workspace.list_documents(CORD_SAMPLE_DEV))
     assert chosen.description == (f"resumed · tiny · phased · {train_count} train of {CORD_SAMPLE_TRAIN} / "

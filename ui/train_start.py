@@ -4,11 +4,13 @@ header names it, and the call that launches it in the training slot."""
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 from receipt_core.data.document import Document
 from receipt_core.datasets.splits import split_labelled
+from receipt_core.training.run_documents import eval_ids, train_ids
 from receipt_core.training.config import PretrainConfig, ReferenceConfig, TrainConfig
 from receipt_core.training.runs import (default_run_name, resume_run, saved_train_config, start_pretrain_run,
                                         start_reference_run, start_run)
@@ -62,21 +64,36 @@ def prepare_start(workspace: Workspace, request: StartRequest) -> PreparedStart:
                          description=f"{default_run_name(config)} · {data}", left_out_note=left_out)
 
 
-def prepare_resume(workspace: Workspace, run, label: str, train_sets: tuple[str, ...] | None, evaluation: str | None,
+def prepare_resume(workspace: Workspace, run, train_sets: tuple[str, ...] | None, evaluation: str | None,
                    hold_out: float, max_minutes: float | None) -> PreparedStart:
-    """Runs' Resume of ``run`` (a workspace RunRecord, shown as ``label``): on its own receipts (``train_sets``
-    None: read back by id when it starts) or on the datasets chosen, with the time budget given for all of it (its
-    clock goes on from where it stopped: with its old budget a walkthrough's run stopped at 54 s of 60 resumed for
-    one step, and a run without one could not be given one)."""
+    """Runs' Resume of ``run`` (a workspace RunRecord): on its own receipts (``train_sets`` None: read back by id
+    when it starts) or on the datasets chosen, with the time budget given for all of it (its clock goes on from
+    where it stopped: with its old budget a walkthrough's run stopped at 54 s of 60 resumed for one step, and a run
+    without one could not be given one)."""
     config = dataclasses.replace(saved_train_config(run.config), max_minutes=max_minutes)
     train_docs = eval_docs = left_out = None
-    data = (f"{run.config.get('train_documents', '?')} train / {run.config.get('eval_documents', '?')} eval, its "
-            "own receipts")
+    data = own_data(workspace, run.config)
     if train_sets is not None:
         train_docs, eval_docs, left_out = chosen_documents(workspace, train_sets, evaluation, hold_out)
         data = described_data(train_docs, eval_docs, " + ".join(train_sets), evaluation)
+    # the header puts the Runs name before this: the label again read as the name twice, and the backbone,
+    # scenario and datasets a Start's header names were gone (a walkthrough)
     return PreparedStart(launch=lambda: (run.id, resume_run(workspace, run.id, train_docs, eval_docs, config=config)),
-                         description=f"resumed · {label} · {data}", left_out_note=left_out)
+                         description=f"resumed · {default_run_name(config)} · {data}", left_out_note=left_out)
+
+
+def own_data(workspace: Workspace, run_config) -> str:
+    """How a resume on a run's own receipts names its data: the counts its config records and the datasets that
+    hold those receipts now (a run older than the record of its receipts' ids: "its own receipts")."""
+    counts = f"{run_config.get('train_documents', '?')} train", f"{run_config.get('eval_documents', '?')} eval"
+    if not train_ids(run_config):
+        return f"{counts[0]} / {counts[1]}, its own receipts"
+
+    def held_in(ids: list[str]) -> str:
+        names = Counter(workspace.datasets_of(ids).values())
+        return " + ".join(name for name, _ in names.most_common()) or "receipts no longer in the workspace"
+
+    return f"{counts[0]} of {held_in(train_ids(run_config))} / {counts[1]} of {held_in(eval_ids(run_config))}"
 
 
 def described_data(train_docs: Sequence, eval_docs: Sequence, training_data: str, evaluation: str | None) -> str:
