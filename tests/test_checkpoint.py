@@ -15,8 +15,8 @@ import pytest
 import torch
 
 from conftest import REPO_ROOT
-from receipt_core.model.checkpoint import (MODEL_FILE, RUN_FILE, TRAINING_STATE_FILE, CheckpointError, has_checkpoint,
-                                     load_checkpoint, sha256_file)
+from receipt_core.model.checkpoint import (MODEL_FILE, RUN_FILE, TRAINING_STATE_FILE, CheckpointError,
+                                           checkpoint_problem, has_checkpoint, load_checkpoint, sha256_file)
 from receipt_core.model.run_manifest import signed_run_info
 from receipt_core.model.encoding import collate
 from receipt_core.training.events import FinishedEvent, StepEvent
@@ -188,6 +188,70 @@ def test_a_tokenizer_or_window_length_the_model_cannot_take_is_refused_at_load(c
     info["files"] = {name: sha256_file(run_dir / name) for name in info["files"]}
     (run_dir / RUN_FILE).write_text(json.dumps(signed_run_info(info)))
     with pytest.raises(CheckpointError, match=f"tokens but the model has {vocab:,} \\(vocab_size\\)"):
+        load_checkpoint(run_dir)
+
+
+def _resigned(run_dir: Path, edit_info=None, edit_tokenizer_config=None) -> Path:
+    """``run_dir`` edited and re-signed, as a probe's forgeries were (the manifest tells edits, it is no signature)."""
+    from receipt_core.model.checkpoint import TOKENIZER_DIR
+
+    if edit_tokenizer_config:
+        path = run_dir / TOKENIZER_DIR / "tokenizer_config.json"
+        config = json.loads(path.read_text())
+        edit_tokenizer_config(config)
+        path.write_text(json.dumps(config))
+    info = json.loads((run_dir / RUN_FILE).read_text())
+    if edit_info:
+        edit_info(info)
+    info["files"] = {name: sha256_file(run_dir / name) for name in info["files"]}
+    (run_dir / RUN_FILE).write_text(json.dumps(signed_run_info(info)))
+    return run_dir
+
+
+@pytest.mark.parametrize("key, value, match", [
+    ("type_vocab_size", 0, "type_vocab_size' must be a whole number from 1"),
+    ("pad_token_id", 10 ** 6, "pad_token_id' must be a whole number from 0 to"),
+    ("hidden_dropout_prob", 5.0, "hidden_dropout_prob' must be a number from 0 to 1"),
+    ("max_2d_position_embeddings", 10, "is 10, but boxes are page coordinates from 0 to 1000"),
+])
+def test_a_backbone_config_the_model_cannot_be_built_from_is_refused_before_loading(checkpoint, tmp_path, key,
+                                                                                      value, match):
+    """A probe's re-signed run.json values that the schema let through failed building the model or at the first
+    receipt ("unexpected AssertionError: Padding_idx must be within num_embeddings", "The bbox coordinate values
+    should be within 0-1000 range", which blamed the receipt). Now each names run.json, and Predict's pickers
+    leave the run out (``checkpoint_problem``)."""
+    run_dir = _resigned(copy_of(checkpoint, tmp_path), lambda info: info["backbone_config"].update({key: value}))
+    with pytest.raises(CheckpointError, match=f"run.json: .*{match}"):
+        load_checkpoint(run_dir)
+    assert match.split("'")[0] in checkpoint_problem(run_dir)
+
+
+@pytest.mark.parametrize("named", ["/dev/zero", "fifo", "outside.json"])
+def test_a_tokenizer_config_naming_a_file_to_read_is_refused_without_reading_it(checkpoint, tmp_path, named):
+    """A probe's tokenizer_config.json named /dev/zero (4.5 GB, then "out of memory"), a FIFO (a process that
+    ignored SIGTERM) and a tokenizer outside the run folder (loaded, though no hash had checked it)."""
+    if named == "fifo":
+        named = str(tmp_path / "fifo")
+        os.mkfifo(named)
+    elif named == "outside.json":
+        named = str(tmp_path / "outside.json")
+        Path(named).write_text("{not json")
+    run_dir = _resigned(copy_of(checkpoint, tmp_path),
+                        edit_tokenizer_config=lambda config: config.update(tokenizer_file=named))
+    with pytest.raises(CheckpointError, match="tokenizer_config.json names files to read \(tokenizer_file\)"):
+        load_checkpoint(run_dir)
+
+
+def test_a_tokenizer_is_read_only_from_the_files_run_json_lists_and_a_bad_setting_is_a_checkpoint_error(
+        checkpoint, tmp_path):
+    from receipt_core.model.checkpoint import TOKENIZER_DIR
+
+    run_dir = copy_of(checkpoint, tmp_path)
+    os.mkfifo(run_dir / TOKENIZER_DIR / "added_tokens.json")  # not listed: from_pretrained would block on it
+    assert len(load_checkpoint(run_dir).tokenizer) > 100
+    run_dir = _resigned(copy_of(checkpoint, tmp_path / "typed"),
+                        edit_tokenizer_config=lambda config: config.update(do_lower_case="x"))
+    with pytest.raises(CheckpointError, match="holds a tokenizer that cannot be built \(TypeError: .*restore the run"):
         load_checkpoint(run_dir)
 
 

@@ -15,6 +15,7 @@ from .document import Box, Document
 # LayoutLMv3 and LiLT do ("line"); or its own left and right edges with its line's top and bottom ("row"), so
 # that the words of a line share one row while each keeps its column.
 BOX_MODES = ("word", "line", "row")
+BOX_SCALE = 1000  # the encoder's boxes are LayoutLM page coordinates from 0 to BOX_SCALE
 
 
 def area(box: Sequence[float]) -> float:

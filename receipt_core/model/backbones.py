@@ -41,9 +41,8 @@ from transformers import (AutoTokenizer, LayoutLMConfig, LayoutLMForTokenClassif
 
 from ..datasets.bounded_json import BoundedJSONError, loads_bounded
 from .backbone_names import DEFAULT_BACKBONE, NAMED_ENCODER_LAYERS, TEXT_ONLY_BACKBONES, backbone_source_problem
-from .encoding import BOX_SCALE
 from .freeze import LAYOUT_TABLES
-from .run_manifest import activation_problem, backbone_config_problem
+from .run_manifest import activation_problem, backbone_config_problem, layout_tables_problem
 
 _MAX_CONFIG_CHARS = 1024 * 1024  # a LayoutLM config.json is about 1 kB
 _MAX_CONFIG_DEPTH = 32
@@ -290,12 +289,8 @@ def _layout_config_problem(config: dict) -> str | None:
     problem = activation_problem(config.get("hidden_act", defaults.hidden_act), "config.json's hidden_act")
     if problem:
         return problem
-    tables = config.get("max_2d_position_embeddings", defaults.max_2d_position_embeddings)
-    if tables < BOX_SCALE + 1:
-        return (f"config.json's max_2d_position_embeddings is {tables:,}, but boxes are page coordinates from 0 to "
-                f"{BOX_SCALE}, which need at least {BOX_SCALE + 1:,} rows in each 2-D position table (LayoutLM "
-                "checkpoints have 1,024); use a LayoutLM model whose layout tables cover them")
-    return None
+    problem = layout_tables_problem(config, "config.json's max_2d_position_embeddings")
+    return f"{problem}; use a LayoutLM model whose layout tables cover them" if problem else None
 
 
 def _folder_tokenizer(path: Path) -> PreTrainedTokenizerFast:

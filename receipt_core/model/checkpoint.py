@@ -29,6 +29,7 @@ from safetensors.torch import load_file, save_file
 
 from ..data.schema import LabelSchema
 from ..data.files import file_sha256 as sha256_file, with_user_umask
+from .checkpoint_tokenizer import load_checkpoint_tokenizer
 from .frozen_weights import FrozenReference, rebuild_frozen
 from .head_settings import HeadSettings
 from .run_manifest import CheckpointError, parse_run_file, safe_file_entry, signed_run_info, validate_run_info
@@ -338,7 +339,7 @@ def load_checkpoint(run_dir: Path, with_training_state: bool = False) -> LoadedR
     With ``with_training_state`` returns ``(loaded, tensors)`` where ``tensors`` is the optimizer/RNG state
     (empty when the checkpoint has none).
     """
-    from transformers import AutoTokenizer, LayoutLMConfig
+    from transformers import LayoutLMConfig
 
     from .backbones import layoutlm_from_config
     from .multitask import MultiTaskModel
@@ -381,11 +382,9 @@ def load_checkpoint(run_dir: Path, with_training_state: bool = False) -> LoadedR
                               f"missing {missing[:5]}, unexpected {unexpected[:5]}, wrong shape {wrong[:5]}")
     model.load_state_dict(tensors, strict=True)
     model.eval()
-    tokenizer_dir = run_dir / TOKENIZER_DIR
-    if not (tokenizer_dir / "tokenizer.json").is_file():
-        raise CheckpointError(f"{tokenizer_dir} is missing; the checkpoint cannot tokenize text")
-    tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_dir), local_files_only=True, use_fast=True,
-                                              trust_remote_code=False)
+    prefix = f"{TOKENIZER_DIR}/"
+    tokenizer = load_checkpoint_tokenizer(run_dir / TOKENIZER_DIR, [
+        name[len(prefix):] for name in info["files"] if name.startswith(prefix) and "/" not in name[len(prefix):]])
     _check_fits(run_dir, tokenizer, config, info)
     loaded = LoadedRun(run_dir=run_dir, model=model, tokenizer=tokenizer, backbone=str(info.get("backbone", "")),
                        uses_layout=bool(settings["uses_layout"]), schema=schema,

@@ -20,12 +20,11 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from ..data.boxes import check_box_mode, layout_boxes
+from ..data.boxes import BOX_SCALE, check_box_mode, layout_boxes
 from ..data.document import Document
 from ..data.schema import DEFAULT_SCHEMA, LabelSchema
 
 IGNORE_INDEX = -100
-BOX_SCALE = 1000  # boxes are LayoutLM page coordinates from 0 to BOX_SCALE
 CLS_BOX = (0, 0, 0, 0)
 SEP_BOX = (BOX_SCALE, BOX_SCALE, BOX_SCALE, BOX_SCALE)
 PAD_BOX = (0, 0, 0, 0)

@@ -25,6 +25,7 @@ import re
 from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Mapping
 
+from ..data.boxes import BOX_SCALE
 from ..data.files import is_sha256
 from ..datasets.bounded_json import BoundedJSONError, loads_bounded
 
@@ -46,7 +47,7 @@ _FILE_NAME = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
 _BACKBONE_INTS = {
     "vocab_size": (1, 500_000), "hidden_size": (1, 4_096), "num_hidden_layers": (1, 48),
     "num_attention_heads": (1, 64), "intermediate_size": (1, 16_384), "max_position_embeddings": (1, 8_192),
-    "max_2d_position_embeddings": (1, 8_192), "type_vocab_size": (0, 16),
+    "max_2d_position_embeddings": (1, 8_192), "type_vocab_size": (1, 16),
 }
 # run settings -> (smallest, largest) whole number: a run's config (training/config.py) refuses values outside these
 # before training, so every checkpoint saved passes this check when it is loaded
@@ -171,7 +172,20 @@ def _model(run_dir: Path, info: Mapping[str, Any]) -> str | None:
 
 
 def _backbone_config(run_dir: Path, info: Mapping[str, Any]) -> str | None:
-    return backbone_config_problem(info.get("backbone_config"), "backbone_config")
+    config = info.get("backbone_config")
+    problem = backbone_config_problem(config, "backbone_config")
+    if problem is None and info["model"]["uses_layout"]:  # a probe's forgery had 10 rows
+        return layout_tables_problem(config, "'backbone_config.max_2d_position_embeddings'")
+    return problem
+
+
+def layout_tables_problem(config: Mapping[str, Any], where: str) -> str | None:
+    """Why a bounded LayoutLM config's 2-D position tables cannot take this project's boxes, or None."""
+    tables = config.get("max_2d_position_embeddings", 1024)  # LayoutLMConfig's default
+    if tables < BOX_SCALE + 1:
+        return (f"{where} is {tables:,}, but boxes are page coordinates from 0 to {BOX_SCALE}, which need at least "
+                f"{BOX_SCALE + 1:,} rows in each 2-D position table (LayoutLM checkpoints have 1,024)")
+    return None
 
 
 def backbone_config_problem(config: object, where: str) -> str | None:
@@ -189,6 +203,14 @@ def backbone_config_problem(config: object, where: str) -> str | None:
     hidden, heads = config["hidden_size"], config["num_attention_heads"]
     if hidden % heads:
         return f"'{where}.hidden_size' ({hidden}) is not a multiple of num_attention_heads ({heads})"
+    # each failed building the model with a bare AssertionError or ValueError (a probe's re-signed checkpoints)
+    if config.get("pad_token_id") is not None:
+        problem = _int(config, "pad_token_id", 0, config["vocab_size"] - 1, where)
+        if problem:
+            return problem
+    for key in ("hidden_dropout_prob", "attention_probs_dropout_prob"):
+        if key in config and (problem := _number(config, key, 0.0, 1.0, where)):
+            return problem
     if "hidden_act" in config:  # an unknown one failed building the model with a bare KeyError (a probe)
         problem = activation_problem(config["hidden_act"], f"'{where}.hidden_act'")
         if problem:
