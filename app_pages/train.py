@@ -26,7 +26,7 @@ from ui.live_run import RESULTS_REFRESH_S, STATUS_REFRESH_S, live_results, live_
 from ui.run_choice import run_display_name
 from ui.shared import (NO_DATA, NO_VALUE, field_row, fmt_params, fmt_share, forget_stale_choice, friendly, group_sizes,
                        job_slot, require_router, server_folders, user_errors, workspace)
-from ui.train_start import StartRequest, prepare_start
+from ui.train_start import StartRequest, prepare_start, unlabelled_warning
 
 LOCAL = "local folder…"
 TWO_HEAD, REFERENCE, PRETRAIN = "Two-head model", "Reference tagger", "Layout pre-training"
@@ -144,6 +144,9 @@ with st.expander("Run settings", expanded=slot.current() is None):
                                         "chosen)")
     also = also_train_choice(datasets, train_set, "train_also", evaluation=None if kind == PRETRAIN else eval_choice)
     train_sets = [train_set, *also] if train_set else []
+    if kind != PRETRAIN and train_sets and (unlabelled := unlabelled_warning(ws.list_documents_of(train_sets),
+                                                                             train_sets)):
+        st.warning(notice_markdown(unlabelled))
 
     model_cols = st.columns([2, 3])
     default_backbone = defaults.backbone if defaults.backbone in BACKBONE_NAMES else DEFAULT_BACKBONE

@@ -1078,6 +1078,10 @@ def test_the_train_form_follows_the_sidebar_dataset(tmp_path, monkeypatch):
     monkeypatch.setenv("RECEIPT_STUDIO_HOME", str(ws.home))
     at = app("train", dataset="b")
     assert at.selectbox(key="train_dataset").value == "b"
+    # none is labelled: said before Start, which would refuse (a walkthrough found it out only by pressing Start)
+    assert [w.value for w in at.warning if "no label" in w.value] == [
+        "4 of the 4 receipts of ` b ` have no label from a person or an import, so a run leaves all of them out: label "
+        "them on Annotate, or choose a labelled dataset (Home loads the CORD sample)."]
     # AppTest draws the router's sidebar on a session's first run only: a new session, whose Train form still
     # holds "b" from before, picks another dataset in the sidebar
     again = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT)

@@ -59,6 +59,11 @@ def test_a_split_refused_for_want_of_labelled_receipts_names_the_unlabelled_ones
     with pytest.raises(ValueError) as refused:
         split_labelled(LabelledDocuments(documents=(), left_out=("photo-1",)), None, 0.25)
     assert str(refused.value) == (
-        "the training dataset has 0 receipts; holding some out for evaluation needs at least 2 (or choose an "
-        "evaluation dataset). The training dataset: 1 of 1 receipts has no label from a person or an import and "
-        "is left out: label them on Annotate (or accept a run's suggestions there) first")
+        "the training dataset has 0 labelled receipts (1 of its 1 has no label from a person or an import); holding "
+        "some out for evaluation needs at least 2 (or choose an evaluation dataset). Label receipts on Annotate, or "
+        "accept a run's suggestions there, first.")
+    with pytest.raises(ValueError) as refused:  # an evaluation dataset chosen: one labelled receipt would do
+        split_labelled(LabelledDocuments(documents=(), left_out=("a", "b", "c")), [object()], 0.25)
+    assert str(refused.value).startswith("the training dataset has 0 labelled receipts (3 of its 3 have no label "
+                                         "from a person or an import); a run needs at least 1. Label receipts")
+

@@ -75,7 +75,7 @@ def test_a_dataset_without_labels_is_refused_naming_what_was_left_out(tmp_path):
     workspace.save_documents("photos", unlabelled)
     request = StartRequest(config=TrainConfig(backbone="tiny"), train_sets=("photos",), evaluation=None,
                            hold_out=0.25)
-    with pytest.raises(ValueError, match="3 of 3 receipts have no label"):
+    with pytest.raises(ValueError, match="0 labelled receipts \\(3 of its 3 have no label"):
         prepare_start(workspace, request)
     with_labels = prepare_start(workspace, StartRequest(config=TrainConfig(backbone="tiny"),
                                                         train_sets=("photos", CORD_SAMPLE_TRAIN), evaluation=None,
@@ -114,3 +114,29 @@ def test_a_resume_is_named_by_its_data_and_keeps_the_budget_given(cord_workspace
     assert resumed["config"].max_minutes == 2.5 and len(resumed["train"]) == train_count
     own.launch()
     assert resumed["train"] is None and resumed["config"].max_minutes is None  # its own receipts, read back by id
+
+
+def test_train_warns_before_start_of_receipts_without_labels_and_not_of_labelled_datasets(tmp_path):
+    """Found by a walkthrough: the sidebar's dataset of three fresh photos became Train's training dataset, and
+    only Start's refusal said they had no labels."""
+    from receipt_core.datasets.demo import DEMO_DATASET, add_demo_receipts
+    from ui.train_start import unlabelled_warning
+
+    workspace = Workspace(tmp_path)
+    add_cord_sample(workspace)
+    add_demo_receipts(workspace, 2)  # rendered and read by the real Tesseract: their labels come from the generator
+    photos = workspace.load_documents(CORD_SAMPLE_DEV)[:3]
+    workspace.save_documents("my photos", [
+        dataclasses.replace(doc, id=f"photo-{i}", source=f"photo-{i}.png", meta={},
+                            words=[dataclasses.replace(w, field="OTHER", is_quantity=False, quantity_value=None,
+                                                       label_source=None) for w in doc.words])
+        for i, doc in enumerate(photos)])
+    for labelled in ((CORD_SAMPLE_TRAIN,), (DEMO_DATASET,), (CORD_SAMPLE_TRAIN, DEMO_DATASET)):
+        assert unlabelled_warning(workspace.list_documents_of(labelled), labelled) is None
+    assert unlabelled_warning(workspace.list_documents_of(("my photos",)), ("my photos",)) == (
+        "3 of the 3 receipts of 'my photos' have no label from a person or an import, so a run leaves all of them "
+        "out: label them on Annotate, or choose a labelled dataset (Home loads the CORD sample).")
+    mixed = (DEMO_DATASET, "my photos")
+    assert unlabelled_warning(workspace.list_documents_of(mixed), mixed).startswith(
+        "3 of the 5 receipts of 'demo' + 'my photos' have no label from a person or an import, so a run leaves "
+        "them out")

@@ -14,6 +14,7 @@ from receipt_core.training.run_documents import eval_ids, train_ids
 from receipt_core.training.config import PretrainConfig, ReferenceConfig, TrainConfig
 from receipt_core.training.runs import (default_run_name, resume_run, saved_train_config, start_pretrain_run,
                                         start_reference_run, start_run)
+from receipt_core.wording import counted
 from receipt_core.workspace.store import Workspace
 
 RunConfig = TrainConfig | ReferenceConfig | PretrainConfig
@@ -101,6 +102,21 @@ def described_data(train_docs: Sequence, eval_docs: Sequence, training_data: str
     picker read as trained on that one (a walkthrough)."""
     return (f"{len(train_docs)} train of {training_data} / {len(eval_docs)} eval "
             + (f"of {evaluation}" if evaluation is not None else "held out of it"))
+
+
+def unlabelled_warning(summaries: Sequence, train_sets: Sequence[str]) -> str | None:
+    """What Train says under its data pickers before Start when some of the training receipts (workspace
+    DocumentSummary) have no label from a person or an import, as Start would leave them out; the names quoted as
+    Python does (for ``notice_markdown``). A walkthrough's dataset of three fresh photos, picked by the sidebar,
+    was found out only by Start's refusal."""
+    unlabelled = sum(1 for summary in summaries if summary.labelled_words == 0)
+    if not unlabelled:
+        return None
+    names = " + ".join(repr(name) for name in train_sets)
+    left = "all of them" if unlabelled == len(summaries) else "them"
+    return (f"{unlabelled} of the {counted(len(summaries), 'receipt')} of {names} "
+            f"{'has' if unlabelled == 1 else 'have'} no label from a person or an import, so a run leaves {left} "
+            "out: label them on Annotate, or choose a labelled dataset (Home loads the CORD sample).")
 
 
 def chosen_documents(workspace: Workspace, train_sets: Sequence[str], evaluation: str | None,

@@ -6,7 +6,7 @@ from typing import Sequence, TypeVar
 
 from ..data.document import Document
 from ..data.review import LabelledDocuments
-from ..wording import as_sentence, counted
+from ..wording import counted
 
 T = TypeVar("T")  # a Document, or anything listed in the same order (e.g. a workspace DocumentSummary)
 
@@ -45,11 +45,17 @@ def split_labelled(labelled: LabelledDocuments, eval_docs: Sequence[T] | None,
     has 0 receipts" (a walkthrough)."""
     try:
         return split_documents(labelled.documents, eval_docs, hold_out)
-    except ValueError as error:
+    except ValueError:
         if not labelled.left_out:
             raise
-        raise ValueError(f"{error}. {as_sentence(labelled.note('the training dataset'))}: label them on Annotate "
-                         "(or accept a run's suggestions there) first") from None
+    # one sentence for the counts, one for what to do: the refusal and the note spliced together read "… dataset).
+    # The training dataset: 2 of 3 receipts …" with no full stop (a walkthrough)
+    labelled_count, unlabelled = len(labelled.documents), len(labelled.left_out)
+    needs = ("holding some out for evaluation needs at least 2 (or choose an evaluation dataset)"
+             if eval_docs is None else "a run needs at least 1")
+    raise ValueError(f"the training dataset has {counted(labelled_count, 'labelled receipt')} ({unlabelled} of its "
+                     f"{labelled_count + unlabelled} {'has' if unlabelled == 1 else 'have'} no label from a person or "
+                     f"an import); {needs}. Label receipts on Annotate, or accept a run's suggestions there, first.")
 
 
 MIN_EVAL_RECEIPTS = 10  # below this, one receipt moves a score by more than the differences runs are told apart by
