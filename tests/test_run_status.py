@@ -226,3 +226,36 @@ def test_a_budgeted_run_says_its_budget_bounds_the_eta_and_its_bar_follows_the_b
     assert unbudgeted.fraction == pytest.approx(1 / 300)
     clock.add(FinishedEvent(step=40, epoch=0, reason="budget", elapsed_s=60.0, metrics={}, checkpoint=None), T0 + 60)
     assert status_line(clock.timing(), T0 + 61, budget_s=60).fraction == pytest.approx(40 / 300)  # ended: its steps
+
+
+def test_stopping_keeps_the_clock_running_without_an_eta_and_a_rate_is_said_only_while_it_is_current():
+    """Found by a walkthrough: after Stop the line read "running after 1m 59s" with its clock frozen for the 18 s
+    of the closing evaluation; a paused run kept its last samples/s; a resumed one showed the earlier process's
+    rate before its first step."""
+    clock = RunClock(started_at=T0)
+    for step in range(1, 12):
+        clock.add(progress(step, float(step)), T0 + step)
+    running = status_line(clock.timing(), T0 + 11.5)
+    assert "2.0 samples/s" in running.text() and running.eta_s is not None
+    stopping = [status_line(clock.timing(), T0 + now, stopping=True) for now in (12, 20, 29)]
+    assert [line.elapsed_s for line in stopping] == [12, 20, 29] and not any(line.ended for line in stopping)
+    assert stopping[-1].text() == "step 11/40 · epoch 1.1/4 · elapsed 29s · stopping: evaluating and saving"
+    clock.add(FinishedEvent(step=11, epoch=1, reason="stopped", elapsed_s=30.0, metrics={}, checkpoint=None), T0 + 30)
+    assert status_line(clock.timing(), T0 + 40, stopping=True).text() == "step 11/40 · epoch 1.1/4 · stopped after 30s"
+
+    paused = RunClock(started_at=T0)
+    for step in range(1, 4):
+        paused.add(progress(step, float(step)), T0 + step)
+    paused.add(StatusEvent(step=3, status="paused"), T0 + 4)
+    assert "samples/s" not in status_line(paused.timing(), T0 + 50).text()
+
+    resumed = RunClock(started_at=T0 + 1_000)  # this launch; the events before it are the earlier process's
+    for step in range(1, 4):
+        resumed.add(progress(step, float(step)), T0 + step)
+    resumed.add(FinishedEvent(step=3, epoch=0, reason="stopped", elapsed_s=4.0, metrics={}, checkpoint=None), T0 + 4)
+    resumed.add(PhaseEvent(step=3, epoch=0, phase=1, trainable_groups=(), trainable_parameters=1,
+                           total_parameters=2, reason="resumed"), T0 + 1_008)
+    line = status_line(resumed.timing(), T0 + 1_009)
+    assert line.status == "running" and "samples/s" not in line.text()
+    resumed.add(progress(4, 6.0), T0 + 1_010)
+    assert "2.0 samples/s" in status_line(resumed.timing(), T0 + 1_011).text()

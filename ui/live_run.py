@@ -112,7 +112,7 @@ def live_view() -> None:
         st.error(f"Training failed: {literal(curves.error)}")
     for message in curves.messages:
         st.warning(message)
-    _progress(curves, live and not stopping, _budget_s(ws, active.run_id), active.started_at)  # no ETA then
+    _progress(curves, live, _budget_s(ws, active.run_id), active.started_at, stopping)
 
 
 def live_results() -> None:
@@ -159,10 +159,11 @@ def _budget_s(ws, run_id: str) -> float | None:
     return float(minutes) * 60 if isinstance(minutes, (int, float)) and minutes else None
 
 
-def _progress(curves: RunCurves, live: bool, budget_s: float | None, started_at: float) -> None:
-    """One status line from the run's clock (training/run_status.py): step, epoch, elapsed and ETA agree."""
+def _progress(curves: RunCurves, live: bool, budget_s: float | None, started_at: float, stopping: bool) -> None:
+    """One status line from the run's clock (training/run_status.py): step, epoch, elapsed and ETA agree (no ETA
+    once Stop was pressed: the run evaluates and saves)."""
     now = time.time()
-    line = status_line(curves.timing, now, live=live, budget_s=budget_s)
+    line = status_line(curves.timing, now, live=live, budget_s=budget_s, stopping=stopping)
     trainable = (f" · trainable {fmt_params(curves.trainable_parameters)} of {fmt_params(curves.total_parameters)} "
                  "parameters" if curves.total_parameters else "")
     if curves.progress is None and curves.finished is None:

@@ -25,6 +25,7 @@ from .events import Event, FailedEvent, FinishedEvent, PhaseEvent, ProgressEvent
 ETA_MIN_STEPS = 5  # steps after the first one before the rate counts as measured
 ETA_MIN_FRACTION = 0.05  # ... and at least this share of all steps done
 LATENCY_S = 2.0  # a progress event this much behind the running clock is the same clock (storage latency)
+STOPPING = "stopping"  # a status line's status from a Stop press until the run has evaluated and saved
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,9 @@ class RunStatusLine:
         if self.total_steps:
             parts.append(f"step {self.step}/{self.total_steps}")
             parts.append(f"epoch {self.epoch:.1f}/{self.epochs}")
-        if self.windows_per_s and not self.ended:  # the rate of the latest window: said only while it is current
+        # the rate of the latest steps: said only while they are current (a paused run kept its last rate, and a
+        # resumed one showed the earlier process's before its first step, a walkthrough)
+        if self.windows_per_s and not self.ended and self.status not in ("paused", STOPPING):
             # a sample: one encoded window (a receipt past 512 tokens gives several)
             parts.append(f"{self.windows_per_s:.1f} samples/s")
         if self.ended:
@@ -90,6 +93,8 @@ class RunStatusLine:
             parts.append(f"elapsed {format_seconds(self.elapsed_s)}")
             if self.status == "paused":
                 parts.append("paused")
+            elif self.status == STOPPING:  # it read "running after 1m 59s" with the clock stopped (a walkthrough)
+                parts.append("stopping: evaluating and saving")
             elif self.eta_at_most and self.eta_s is not None:  # a budgeted run read "estimating…" to its end
                 parts.append(f"ETA at most {format_seconds(self.eta_s)} (time budget)")
             elif self.estimating:
@@ -140,10 +145,12 @@ class RunClock:
             # how that process ended (stopped, failed) is over
             self._anchor, self._ticking = (self._elapsed_at(self._last_event_at or at), at), True
             self._finished, self._status = None, run_status(event, "running")
+            self._windows = None  # the earlier process's rate: measured again from this launch's steps
         elif self._finished is not None and isinstance(event, (PhaseEvent, ProgressEvent)):
             # the loop is running again after its end (a resume, read by a clock that does not know this launch's
             # start): the end is over, and the clock runs from the old end
             self._anchor, self._ticking, self._finished = (self._finished, at), True, None
+            self._windows = None
         self._last_event_at = at if self._last_event_at is None else max(self._last_event_at, at)
         if isinstance(event, ProgressEvent):
             running = self._elapsed_at(at)
@@ -186,10 +193,12 @@ class RunClock:
                          last_event_at=self._last_event_at, phases_ahead=self._phases_ahead)
 
 
-def status_line(timing: RunTiming, now: float, live: bool = True, budget_s: float | None = None) -> RunStatusLine:
+def status_line(timing: RunTiming, now: float, live: bool = True, budget_s: float | None = None,
+                stopping: bool = False) -> RunStatusLine:
     """The status line at wall time ``now``. ``live`` says whether a job still drives the run (a run whose job
     ended without a FinishedEvent — failed, interrupted — stands at its last event); ``budget_s`` is the run's
-    time budget, which caps the ETA."""
+    time budget, which caps the ETA; ``stopping``: Stop was pressed and the live run evaluates and saves (its
+    clock runs on, with no ETA)."""
     ended = timing.finished_elapsed_s is not None or timing.status in ("finished", "stopped", "failed") or not live
     if timing.finished_elapsed_s is not None:
         elapsed = timing.finished_elapsed_s
@@ -201,12 +210,12 @@ def status_line(timing: RunTiming, now: float, live: bool = True, budget_s: floa
             until = timing.last_event_at or now  # stands at the last event (of the earlier process, if resumed)
         elapsed = timing.anchor_elapsed_s + (max(until - timing.anchor_at, 0.0) if timing.ticking else 0.0)
     eta, estimating, at_least, at_most = None, False, False, False
-    if not ended:
+    if not ended and not stopping:
         eta, at_least = _eta(timing, now, elapsed, budget_s)
         estimating = eta is None
         if estimating and budget_s is not None:  # not measured yet, but the budget bounds it
             eta, at_most = max(budget_s - elapsed, 0.0), True
-    status = timing.status or ("running" if live else "")
+    status = STOPPING if stopping and not ended else timing.status or ("running" if live else "")
     return RunStatusLine(status=status, step=timing.step, total_steps=timing.total_steps,
                          epoch=timing.epoch_done, epochs=timing.epochs, elapsed_s=elapsed, eta_s=eta,
                          estimating=estimating, windows_per_s=timing.windows_per_s, ended=ended,
