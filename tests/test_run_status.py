@@ -259,3 +259,26 @@ def test_stopping_keeps_the_clock_running_without_an_eta_and_a_rate_is_said_only
     assert line.status == "running" and "samples/s" not in line.text()
     resumed.add(progress(4, 6.0), T0 + 1_010)
     assert "2.0 samples/s" in status_line(resumed.timing(), T0 + 1_011).text()
+
+
+def test_a_run_that_ended_in_a_dip_says_an_earlier_evaluation_scored_higher():
+    """Found by a walkthrough: Stop just after phase 2 began saved field micro-F1 0.692, and Train said only that,
+    under a chart that had shown 0.783 at step 50."""
+    def evaluation(step: int, f1: float) -> EvalEvent:
+        return EvalEvent(step=step, epoch=1, val_loss=0.4, task_val_losses={}, metrics={"fields": {"micro_f1": f1}},
+                         phase=1)
+
+    def ended(f1: float) -> FinishedEvent:
+        return FinishedEvent(step=63, epoch=2, reason="stopped", elapsed_s=137.0,
+                             metrics={"fields": {"micro_f1": f1}}, checkpoint="x")
+
+    feed = RunFeed("r", started_at=T0)
+    for i, event in enumerate([evaluation(25, 0.61), evaluation(50, 0.783), evaluation(63, 0.692)]):
+        feed.add(event, created_at=T0 + i)
+    assert feed.curves().better_earlier() is None  # still training: nothing saved to compare with
+    feed.add(ended(0.692), created_at=T0 + 5)
+    assert feed.curves().better_earlier() == (pytest.approx(0.783), 50)
+    level = RunFeed("s", started_at=T0)
+    for i, event in enumerate([evaluation(25, 0.61), evaluation(50, 0.695), ended(0.692)]):
+        level.add(event, created_at=T0 + i)
+    assert level.curves().better_earlier() is None  # within the margin: not worth a note

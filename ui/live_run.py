@@ -180,9 +180,13 @@ def _progress(curves: RunCurves, live: bool, budget_s: float | None, started_at:
     if curves.finished:
         shown = headline(curves.finished.metrics)
         box = st.info if curves.finished.reason == "stopped" else st.success  # a stop is the user's, not a success
+        earlier = curves.better_earlier()
+        note = (f"  \nThe saved model is the last one; an earlier evaluation scored higher ("
+                f"{METRIC_LABELS['fields.micro_f1']} {earlier[0]:.3f} at step {earlier[1]}). Runs lists both, as the "
+                "saved model's and the best scores." if earlier else "")
         box(f"{ending(curves.finished.reason)} after {fmt_seconds(curves.finished.elapsed_s)}"
-                   + "".join(f" · {METRIC_LABELS.get(k, k)} {v:.3f}" for k, v in shown.items()
-                             if k in HEADLINE_METRICS))
+            + "".join(f" · {METRIC_LABELS.get(k, k)} {v:.3f}" for k, v in shown.items() if k in HEADLINE_METRICS)
+            + note)
 
 
 def _charts(curves: RunCurves, run_id: str) -> None:
