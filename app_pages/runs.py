@@ -45,6 +45,7 @@ OWN_EVALUATION = "(the receipts it evaluated on)"
 RENAMED_KEY = "runs_renamed"  # the run id Save stored: the next run refreshes the pickers and says so
 RUN_COLORS_KEY = "runs_colors"  # run id -> its colour in the overlaid charts, kept while the choice changes
 RUN_PICKERS = ("runs_compare", "runs_one", "runs_against")
+RUNS_SEEN_KEY = "runs_seen"  # the run ids this session's Runs page has listed: a run not among them is new
 DELETED_HERE_KEY = "runs_deleted_here"  # the run this session's Delete button took away (said by its toast)
 # status beside the name: a failed run was a row of "—" whose reason sat off a 1366-pixel screen (a walkthrough)
 # the saved model's scores first, on screen at 1366 pixels: what Train and Predict show (a walkthrough found them
@@ -190,8 +191,14 @@ with runs_tab:
     st.subheader("Compare runs")
     # the choice lives in session state (first the three newest runs, then the user's, runs deleted since dropped);
     # a default= beside a value set through the state (a rename sets it again) made Streamlit log a warning
-    st.session_state["runs_compare"] = ([run_id for run_id in st.session_state["runs_compare"] if run_id in labels]
-                                        if "runs_compare" in st.session_state else list(labels)[:3])
+    # runs new since this session's last look are overlaid too, so a race's runs appear in the charts (a
+    # walkthrough's stayed out); the ones the user took out stay out
+    seen = st.session_state.get(RUNS_SEEN_KEY)
+    kept = ([run_id for run_id in st.session_state["runs_compare"] if run_id in labels]
+            if "runs_compare" in st.session_state else list(labels)[:3])
+    new = [run_id for run_id in labels if seen is not None and run_id not in seen and run_id not in kept]
+    st.session_state["runs_compare"] = (new + kept)[:len(SERIES_COLORS)]
+    st.session_state[RUNS_SEEN_KEY] = set(labels)
     # kept while other pages are visited: a walkthrough's four runs came back as the newest three after a visit to
     # Train or Data
     chosen = st.multiselect("Runs to overlay", list(labels),

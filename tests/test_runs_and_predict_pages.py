@@ -700,3 +700,22 @@ def test_the_runs_overlaid_are_kept_across_a_visit_to_another_page(workspace_hom
         at.switch_page(f"app_pages/{page}.py").run()
         at.switch_page("app_pages/runs.py").run()
         assert sorted(at.multiselect(key="runs_compare").value) == sorted(ids), page
+
+
+def test_runs_new_since_the_last_look_are_overlaid_and_runs_taken_out_stay_out(workspace_home):
+    """A walkthrough ran a race of two runs and came back to Runs: the table listed them, the overlay still held
+    only the one run of its first visit."""
+    ws = Workspace.open(workspace_home)
+    first = [_stored_run(ws, "first", 0.5, 0.5)]
+    time.sleep(1.05)  # run ids are by the second
+    first.append(_stored_run(ws, "second", 0.6, 0.5))
+    at = app("runs")
+    assert sorted(at.multiselect(key="runs_compare").value) == sorted(first)
+    at.multiselect(key="runs_compare").set_value([first[1]]).run()  # "first" taken out
+    time.sleep(1.05)
+    raced = _stored_run(ws, "raced", 0.7, 0.5)
+    at.switch_page("app_pages/train.py").run()
+    at.switch_page("app_pages/runs.py").run()
+    assert at.multiselect(key="runs_compare").value == [raced, first[1]]
+    at.run()
+    assert at.multiselect(key="runs_compare").value == [raced, first[1]]  # added once, not on every rerun
