@@ -22,8 +22,8 @@ from ui.annotate_corrections import corrections
 from ui.annotate_keys import apply_keys, key_help, keyboard_listener, new_presses
 from ui.annotate_overlay import LOW_OCR, overlay_choice
 from ui.annotate_region import DRAWN_BOX_KEY
-from ui.annotate_state import (MESSAGES_KEY, NEXT_DOC_KEY, NOTICE_KEY, TOAST_KEY, act, bump, follow_selected_word,
-                               say, selected_word, view_version, word_key, word_picker_key)
+from ui.annotate_state import (MESSAGES_KEY, NEXT_DOC_KEY, NOTICE_KEY, TOAST_KEY, act, bump, first_unlabelled_word,
+                               follow_selected_word, say, selected_word, view_version, word_key, word_picker_key)
 from ui.annotate_table import word_table
 from ui.literal import literal, notice_markdown, plain
 from ui.receipt_images import receipt_picture
@@ -57,7 +57,8 @@ def word_editor(doc_id: str, next_doc_id: str | None, status: str) -> None:
     seen_action = ws.latest_action(doc_id)  # what Undo (the button, the z key) may take back
     keyboard_listener(KEYS_KEY, st.session_state.get("annotate_keys_ack"), SCHEMA,
                       on_keys=lambda: _on_keys(doc, seen_action))
-    selected_word(doc_id, len(doc.words))  # in range (and an index) before anything reads it
+    # in range (and an index) before anything reads it; a receipt first opened goes on where its labelling stopped
+    selected_word(doc_id, len(doc.words), start=first_unlabelled_word(doc))
     left, right = st.columns([5, 4])
     with left:
         _figure(doc)

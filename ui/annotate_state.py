@@ -26,16 +26,24 @@ def word_key(doc_id: str) -> str:
     return f"annotate_cursor_{doc_id}"
 
 
-def selected_word(doc_id: str, count: int) -> int:
+def selected_word(doc_id: str, count: int, start: int = 0) -> int:
     """The selected word of receipt ``doc_id`` as an index into its ``count`` words, put back in range (and stored)
     when the receipt changed under it or the stored value is not an index at all: after a region was read again
-    and then undone, the browser sent the word picker's value back as text and the editor crashed comparing it."""
+    and then undone, the browser sent the word picker's value back as text and the editor crashed comparing it.
+    ``start``: the word a receipt opens at when this session has not selected one in it yet."""
     value = st.session_state.get(word_key(doc_id))
-    index = value if isinstance(value, int) and not isinstance(value, bool) else 0
+    index = value if isinstance(value, int) and not isinstance(value, bool) else start
     index = min(max(index, 0), max(count - 1, 0))
     if type(value) is not int or value != index:  # stored when first shown too: the figure frames what it reads
         st.session_state[word_key(doc_id)] = index
     return index
+
+
+def first_unlabelled_word(doc: Document) -> int:
+    """Where a receipt opens: its first word nobody has labelled yet (0 when every word or none is), so a reload
+    or a return to a half-labelled receipt goes on where the labelling stopped; a walkthrough's reload went back
+    from word #30 to #0."""
+    return next((i for i, word in enumerate(doc.words) if word.label_source is None), 0)
 
 
 def word_picker_key(doc_id: str, index: int, version: str) -> str:
