@@ -241,7 +241,8 @@ def test_stopping_keeps_the_clock_running_without_an_eta_and_a_rate_is_said_only
     assert [line.elapsed_s for line in stopping] == [12, 20, 29] and not any(line.ended for line in stopping)
     assert stopping[-1].text() == "step 11/40 · epoch 1.1/4 · elapsed 29s · stopping: evaluating and saving"
     clock.add(FinishedEvent(step=11, epoch=1, reason="stopped", elapsed_s=30.0, metrics={}, checkpoint=None), T0 + 30)
-    assert status_line(clock.timing(), T0 + 40, stopping=True).text() == "step 11/40 · epoch 1.1/4 · stopped after 30s"
+    ended = status_line(clock.timing(), T0 + 40, stopping=True)
+    assert ended.text() == "step 11/40 · epoch 1.1/4 · stopped after 30s"
 
     paused = RunClock(started_at=T0)
     for step in range(1, 4):
