@@ -1,7 +1,6 @@
 """Runs: every run with its best scores first (the best marked only beyond the noise rule), name, tags and notes;
 overlaid curves by step, epoch or wall-clock with smoothing; cost vs quality; its settings as a diff against the
-defaults of its scenario or another run; download; delete; resume. Studies: start a scenario study in the
-background (its progress, then its report), or open a study's folder and see its report (table, reading, charts)."""
+defaults of its scenario or another run; download; delete; resume. The Studies tab: ``ui/studies_tab.py``."""
 
 from __future__ import annotations
 
@@ -9,12 +8,11 @@ import pandas as pd
 import streamlit as st
 
 from receipt_core.data.files import zip_folder
-from receipt_core.data.markup import escape_markdown, spreadsheet_csv
+from receipt_core.data.markup import spreadsheet_csv
 from receipt_core.model.checkpoint import checkpoint_problem, has_checkpoint
 from receipt_core.evaluation.noise import NOISE_NOTE
 from receipt_core.plots.run_charts import (CURVE_AXES, SERIES_COLORS, cost_quality_figure, curve_figure,
                                            kept_series_colors)
-from receipt_core.plots.study_tables import study_table_rows
 from receipt_core.training.events import HEADLINE_METRICS, METRIC_LABELS
 from receipt_core.training.run_feed import CURVE_COLUMNS, RunFeed
 from receipt_core.training.run_documents import missing_run_documents, started_on_command_line, train_ids
@@ -22,23 +20,18 @@ from receipt_core.training.run_settings import defaults_title, settings_diff
 from receipt_core.training.run_summary import (BEST_BY, OWN_TRAINING, SAVED, clear_best_runs,
                                                run_metrics_rows, run_summary)
 from receipt_core.training.slot import JobBusyError
-from receipt_core.study.table import TABLE_NOTE
 from receipt_core.workspace.run_labels import (MAX_NAME, MAX_NOTES, display_name, distinct_labels, run_labels,
                                               set_run_label)
-from receipt_core.study.view import find_studies, open_study, read_report, workspace_studies_dir
 from receipt_core.wording import as_sentence, counted
 from ui.cost_quality import cost_quality_points
 from ui.dataset_choice import EVALUATION_HELP, HOLD_OUT
 from ui.literal import literal, notice_markdown, plain
-from ui.race_study import STUDY_REFRESH_S, study_form, study_progress
-from ui.race_track import race_track
-from ui.race_view import study_reading
 from ui.run_choice import vanished_run
+from ui.studies_tab import studies_tab as show_studies
 from ui.shared import (NO_VALUE, field_row, forget_stale_choice, friendly, go_to_page, job_slot, require_router,
                        user_errors, workspace)
 from ui.train_start import prepare_resume
 
-OPENED_STUDY_KEY = "studies_opened"  # the study shown in the Studies tab (a path, as typed or picked)
 DEFAULTS = "the defaults"
 OWN_RECEIPTS = "(the receipts it trained and evaluated on)"
 OWN_EVALUATION = "(the receipts it evaluated on)"
@@ -61,56 +54,7 @@ ws = workspace()
 runs_tab, studies_tab = st.tabs(["Runs", "Studies"])
 
 with studies_tab:  # drawn first: a study opens even in a workspace without runs (the Runs tab stops early then)
-    studies_dir = workspace_studies_dir(ws.home)
-    studying = race_track().live() is not None
-    with st.expander("Start a study here", expanded=False):
-        study_form([d.name for d in ws.datasets()])
-    st.fragment(run_every=STUDY_REFRESH_S if studying else None)(study_progress)(OPENED_STUDY_KEY)
-    st.caption("A scenario study is a folder of runs and their report: **Start a study here** (above), a race "
-               "(the Race page) or `python -m receipt_core study ... --out DIR` write one. Each in (or copied to) "
-               "the workspace's studies folder opens here:")
-    st.code(str(studies_dir), language=None)
-    found = find_studies(studies_dir)
-    if found:
-        pick_columns = st.columns(min(len(found), 4))
-        for i, entry in enumerate(found):
-            # a button label is Markdown: a folder named "[x](https://…)" would show as "x"
-            if pick_columns[i % 4].button(escape_markdown(plain(entry.name)), key=f"studies_pick_{entry.name}",
-                                          width="stretch"):
-                st.session_state[OPENED_STUDY_KEY] = str(entry.folder)
-    else:
-        st.caption(f"No study folders in `{studies_dir}` yet.")
-    p1, p2 = st.columns([5, 1], vertical_alignment="bottom")
-    typed = p1.text_input("Study folder name (inside the studies folder)", key="studies_path",
-                          placeholder="my-study")
-    if p2.button("Open", key="studies_open", width="stretch", disabled=not typed.strip(),
-                 help="Type a study folder's name first (or pick one above)"):
-        st.session_state[OPENED_STUDY_KEY] = typed.strip()
-    if (opened := st.session_state.get(OPENED_STUDY_KEY)) is not None:
-        with user_errors("Opening the study"):
-            study = open_study(opened, within=studies_dir)
-            st.subheader(f"Study · {literal(study.folder.name)}")
-            st.markdown(study.intro)
-            if study.command:
-                st.code(study.command, language="bash")
-            st.dataframe(pd.DataFrame(study_table_rows(study)), hide_index=True, key="studies_table",
-                         placeholder=NO_VALUE, width="stretch",
-                         column_config={"best": st.column_config.TextColumn("", width=30)})
-            marked = next((row.configuration for row in study.rows if row.best), None)
-            # two stars, two rules: a walkthrough saw the Runs tab's ★ on one run and this one on another
-            st.caption(TABLE_NOTE + (f" Here it is marked ★: {literal(marked)}, by the models the runs saved; the "
-                                     "Runs tab's ★ goes by each run's best evaluation, so it can mark another run."
-                                     if marked else ""))
-            st.markdown("**Reading**")
-            study_reading(study, "studies_cost", "Too few configurations ran to judge any of the design's claims.")
-            st.plotly_chart(study.curves_figure(), key="studies_curves", width="stretch")
-            downloads = [(kind, path) for kind in ("html", "markdown") if (path := study.report_path(kind))]
-            for column, (kind, path) in zip(st.columns(max(len(downloads), 1)), downloads):
-                # read when pressed, not on every rerun (a probe's 400 MB reports were read by each one)
-                column.download_button(f"Download {path.name}", lambda path=path: read_report(path),
-                                       file_name=path.name,
-                                       mime="text/html" if kind == "html" else "text/markdown",
-                                       key=f"studies_download_{kind}")
+    show_studies(ws)
 
 with runs_tab:
     ws.mark_interrupted_runs()  # a run of another process (`train` on the command line) killed since
