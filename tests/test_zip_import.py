@@ -95,6 +95,9 @@ def test_the_clis_export_with_an_image_and_a_done_mark_comes_back_through_a_zip(
     monkeypatch.setenv("RECEIPT_STUDIO_HOME", str(ws.home))
     assert main(["export", "--format", fmt, "--out", str(tmp_path / "export"), "--dataset", "cord-dev"]) == 0
     assert "exported 4 documents (1 with images)" in capsys.readouterr().out
+    if fmt == "label-studio":  # it named the hidden staging folder the CLI writes into first (a probe)
+        readme = (tmp_path / "export" / "README.txt").read_text()
+        assert '"/data/local-files/?d=export/images/"' in readme and ".partial" not in readme
     stored = ws.load_documents("cord-dev")
     ws.delete_dataset("cord-dev")
     before = len(ws.history())

@@ -216,7 +216,8 @@ def run_export(args: argparse.Namespace) -> int:
         raise CommandError(f"the workspace {workspace.home} holds no documents to export")
     make_out_folder(args.out)
     with staged_into(args.out) as staging:  # all or nothing: a failed or interrupted export writes no file
-        written, with_images = export_folder(workspace, documents, staging, args.format)
+        written, with_images = export_folder(workspace, documents, staging, args.format,
+                                             folder_name=Path(args.out).resolve().name)
     print(f"exported {counted(written, 'document')} ({with_images} with images) as {args.format} to {args.out}")
     if args.format in EXPORT_LOSSES:
         print(f"note: {EXPORT_LOSSES[args.format]}", file=sys.stderr)

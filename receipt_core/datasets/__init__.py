@@ -57,10 +57,12 @@ def load_dataset(path: Path, format: str, schema: LabelSchema = DEFAULT_SCHEMA,
 
 
 def export_documents(documents: Iterable[Document], folder: Path, format: str,
-                     images: Mapping[str, Path] | None = None, schema: LabelSchema = DEFAULT_SCHEMA) -> int:
+                     images: Mapping[str, Path] | None = None, schema: LabelSchema = DEFAULT_SCHEMA,
+                     folder_name: str | None = None) -> int:
     """Write ``documents`` (and their images, per doc id) into ``folder`` in ``format`` (one of
     ``EXPORT_FORMATS``); returns how many documents. Every format keeps the document's source (an upload's file
-    name); native and Label Studio keep each label's provenance and the model suggestions."""
+    name); native and Label Studio keep each label's provenance and the model suggestions. ``folder_name``: the
+    name the export's folder ends up with, when ``folder`` is a staging folder (Label Studio's README names it)."""
     documents = list(documents)
     if format == "native":
         from .native import save_native
@@ -70,7 +72,7 @@ def export_documents(documents: Iterable[Document], folder: Path, format: str,
         save_cord(documents, folder, schema, images)
     elif format == "label-studio":
         from .label_studio_export import save_label_studio
-        save_label_studio(documents, folder, schema, images)
+        save_label_studio(documents, folder, schema, images, folder_name)
     else:
         raise ValueError(f"unknown export format {format!r}; choose one of {', '.join(EXPORT_FORMATS)}")
     return len(documents)

@@ -52,8 +52,8 @@ def export_zip_bytes(workspace: "Workspace", dataset: str | None, format: str) -
     return buffer.getvalue()
 
 
-def export_folder(workspace: "Workspace", documents: Sequence[Document], folder: Path, format: str
-                  ) -> tuple[int, int]:
+def export_folder(workspace: "Workspace", documents: Sequence[Document], folder: Path, format: str,
+                  folder_name: str | None = None) -> tuple[int, int]:
     """Write ``documents`` with the images the workspace holds for them into ``folder`` in ``format``
     (:func:`receipt_core.datasets.export_documents`); returns how many documents and how many images. Native and
     Label Studio keep a person's done mark in each document's ``meta["reviewed"]``, which an import sets again."""
@@ -67,7 +67,7 @@ def export_folder(workspace: "Workspace", documents: Sequence[Document], folder:
             raise DamagedImageError(f"receipt {doc.id!r}: {error}") from None
         if path is not None:
             images[doc.id] = path
-    return export_documents(documents, folder, format, images=images), len(images)
+    return export_documents(documents, folder, format, images=images, folder_name=folder_name), len(images)
 
 
 def _folder_name(dataset: str | None) -> str:

@@ -26,9 +26,10 @@ OCR_MODEL_VERSION = "ocr"  # the prediction holding an unlabelled receipt's word
 
 
 def save_label_studio(docs: Iterable[Document], folder: Path, schema: LabelSchema,
-                      images: Mapping[str, Path] | None = None) -> Path:
-    """Write ``docs`` as ``folder/tasks.json`` (+ ``images/`` named by content hash, + ``label_config.xml``);
-    returns the tasks file. A task's ``data.ocr`` is the image's path relative to the folder (null without one)."""
+                      images: Mapping[str, Path] | None = None, folder_name: str | None = None) -> Path:
+    """Write ``docs`` as ``folder/tasks.json`` (+ ``images/`` named by content hash, + ``label_config.xml``, +
+    ``README.txt`` naming the folder as ``folder_name``, default its own name); returns the tasks file. A task's
+    ``data.ocr`` is the image's path relative to the folder (null without one)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     images = images or {}
@@ -45,7 +46,10 @@ def save_label_studio(docs: Iterable[Document], folder: Path, schema: LabelSchem
             image_ref = f"{IMAGE_FOLDER}/{name}"
         tasks.append(document_task(doc, number_, image_ref))
     atomic_write(folder / CONFIG_FILE, label_config(schema).encode("utf-8"))
-    atomic_write(folder / README_FILE, export_readme(folder.name).encode("utf-8"))  # a walkthrough: no word on images
+    # the folder's final name: the CLI writes into a hidden staging folder first, whose name the README gave as the
+    # storage path (a probe)
+    readme = export_readme(folder_name or folder.name)  # a walkthrough: no word on images before
+    atomic_write(folder / README_FILE, readme.encode("utf-8"))
     path = folder / TASKS_FILE
     atomic_write(path, json.dumps(tasks, ensure_ascii=False, indent=1, allow_nan=False).encode("utf-8"))
     return path
