@@ -272,3 +272,37 @@ def test_ctrl_c_or_kill_stops_an_ocr_batch_within_seconds(shared_data, tmp_path,
     assert "error: interrupted" in log.read_text()
     gone, alive = psutil.wait_procs(children, timeout=10)
     assert not alive, [p.cmdline() for p in alive]
+
+
+def test_an_upload_left_midway_keeps_the_receipts_read_before_it(tmp_path):
+    """Found by a probe: leaving the Data page at "OCR 3/6" (Streamlit ends the page's script then) stored nothing,
+    and an upload of up to 100 images takes minutes. Uploads are stored STORE_EVERY at a time, by the real
+    Tesseract here; a repeated image is stored once across the parts too."""
+    from receipt_core.workspace.store import Workspace
+    from ui.actions import STORE_EVERY, ocr_and_store
+
+    class Left(Exception):  # Streamlit's StopException, raised at the page's next progress call
+        pass
+
+    workspace = Workspace(tmp_path)
+    images = [_small_receipt_png((f"ITEM{i} 1 {i}.50", f"TOTAL {i}.50")) for i in range(STORE_EVERY + 3)]
+    uploads = {f"r{i}.png": data for i, data in enumerate(images)}
+
+    def leave_after_the_first_part(done: int, total: int) -> None:
+        assert total == len(uploads)
+        if done > STORE_EVERY:
+            raise Left
+
+    with pytest.raises(Left):
+        ocr_and_store(workspace, "photos", uploads, progress=leave_after_the_first_part)
+    assert sorted(d.source for d in workspace.load_documents("photos")) == sorted(
+        f"r{i}.png" for i in range(STORE_EVERY))
+
+    report = ocr_and_store(workspace, "photos", uploads)  # again: the rest is read and stored
+    assert len(report.saved) == 3 and len(workspace.load_documents("photos")) == STORE_EVERY + 3
+    assert sum("already in the dataset" in note for note in report.notes) == STORE_EVERY
+
+    fresh = {f"s{i}.png": _small_receipt_png((f"SOUP{i} 2 {i}.25", f"TOTAL {i}.25")) for i in range(STORE_EVERY)}
+    report = ocr_and_store(workspace, "more", {**fresh, "copy of s0.png": fresh["s0.png"]})  # the copy: part two
+    assert len(report.saved) == STORE_EVERY
+    assert report.notes == ("copy of s0.png: the same image as s0.png in this upload; stored once",)
