@@ -193,6 +193,13 @@ def test_ocr_prints_native_documents_and_reports_bad_files(shared_data, tmp_path
     assert any(str(fake) in line and "not an image" in line for line in errors)
     assert any("missing.png' cannot be read (No such file or directory)" in line for line in errors)
 
+    # a file name's terminal escapes are printed as escapes: "\x1b]0;TITLE\x07" retitled the window (a probe)
+    hostile = tmp_path / "a\x1b[31mRED\x1b[0m\x1b]0;TITLE\x07.png"
+    hostile.write_bytes(image.read_bytes())
+    assert main(["ocr", str(hostile)]) == 0
+    header = capsys.readouterr().out.splitlines()[0]
+    assert "\x1b" not in header and header.startswith(f"== {tmp_path}/a\\x1b[31mRED\\x1b[0m\\x1b]0;TITLE\\x07.png: ")
+
 
 @pytest.mark.slow
 @pytest.mark.ocr

@@ -13,6 +13,7 @@ from .arguments import (add_force_argument, add_format_argument, add_workspace_a
 from .errors import CommandError
 from ..data.files import staged_into
 from ..data.images import ImageLoadError, read_image_file
+from ..data.markup import one_line
 from ..datasets import (DEFAULT_LIMITS, EXPORT_FORMATS, EXPORT_LOSSES, DatasetImportError, ImportLimits,
                         default_dataset_name, import_into_workspace, load_dataset)
 from ..datasets.detect import resolve_format
@@ -105,10 +106,12 @@ def run_ocr(args: argparse.Namespace) -> int:
     else:
         for name, doc, note in documents:
             note = f" ({note})" if note else ""
-            print(f"== {name}: {len(doc.words)} words{note}" + ("; the image holds no readable text" if not doc.words
-                                                                   else ""))
+            # a file name's control characters as escapes: "\x1b]0;TITLE\x07" in one retitled the terminal (a
+            # probe); the error lines already print names as Python does
+            print(f"== {one_line(name)}: {len(doc.words)} words{note}"
+                  + ("; the image holds no readable text" if not doc.words else ""))
             for line in _lines(doc):
-                print(line)
+                print(one_line(line))
     for _, message in errors:
         print(f"error: {message}", file=sys.stderr)
     return 2 if errors else 0

@@ -13,6 +13,7 @@ from .arguments import add_format_argument, add_workspace_argument, given_path, 
 from .errors import CommandError
 from .sources import load_documents
 from ..data.document import Document
+from ..data.markup import one_line
 from ..data.images import ImageLoadError, read_image_file
 from ..datasets.detect import resolve_format
 from ..training.events import flatten_metrics
@@ -247,9 +248,10 @@ def run_predict(args: argparse.Namespace) -> int:
     else:
         for data in documents:
             where = f" ({json.dumps(data['file'], ensure_ascii=False)})" if "file" in data else ""
-            print(f"== {data['id']}{where}: {len(data['words'])} words, {len(data['items'])} items")
+            print(f"== {one_line(data['id'])}{where}: {len(data['words'])} words, {len(data['items'])} items")
             for item in data["items"]:
-                print(f"  {item['quantity']:>6} × {item['name']}  unit {item['unit_price']}  price {item['price']}")
+                print(f"  {item['quantity']:>6} × {one_line(item['name'])}  unit {item['unit_price']}  price "
+                      f"{item['price']}")
     for _, message in errors:
         print(f"error: {message}", file=sys.stderr)
     return 2 if errors else 0
