@@ -331,12 +331,18 @@ with runs_tab:
                                   disabled=eval_set != HOLD_OUT)
             budget = run.config.get("max_minutes")
             used = float(run.summary.get("elapsed_s") or 0.0) / 60
+            # its own budget while time is left of it: a walkthrough's Resume as offered (0) trained a 2-minute
+            # run's ten remaining epochs with no cap
+            keeps_budget = bool(budget) and used < budget
             minutes = st.number_input(
-                "Time budget in all (minutes; 0: none)", 0.0, 600.0, 0.0, key=f"runs_resume_minutes_{run_id}",
+                "Time budget in all (minutes; 0: none)", 0.0, 600.0, min(float(budget), 600.0) if keeps_budget else 0.0,
+                key=f"runs_resume_minutes_{run_id}",
                 help="Counted from the run's first step, its time before it stopped included")
             had = f"It had a time budget of {budget:g} min" if budget else "It had no time budget"
-            st.caption(f"{had} and stopped after {used:.1f} min: with no budget it trains its remaining epochs; a "
-                       "budget under the time already used ends it after one step.")
+            st.caption(f"{had} and stopped after {used:.1f} min" + (", so it resumes within that budget" if keeps_budget
+                                                                  else "") +
+                       ". With no budget (0) it trains its remaining epochs; a budget under the time already used "
+                       "ends it after one step.")
             if st.button("Resume", key="runs_resume", disabled=not (own or names)):
                 with user_errors("Resuming the run"):
                     prepared = prepare_resume(ws, run,

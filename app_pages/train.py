@@ -26,7 +26,7 @@ from ui.live_run import RESULTS_REFRESH_S, STATUS_REFRESH_S, live_results, live_
 from ui.run_choice import run_display_name
 from ui.shared import (NO_DATA, NO_VALUE, field_row, fmt_params, fmt_share, forget_stale_choice, friendly, group_sizes,
                        job_slot, require_router, server_folders, user_errors, workspace)
-from ui.train_start import StartRequest, prepare_start, unlabelled_warning
+from ui.train_start import StartRequest, prepare_start, training_labels
 
 LOCAL = "local folder…"
 TWO_HEAD, REFERENCE, PRETRAIN = "Two-head model", "Reference tagger", "Layout pre-training"
@@ -144,9 +144,10 @@ with st.expander("Run settings", expanded=slot.current() is None):
                                         "chosen)")
     also = also_train_choice(datasets, train_set, "train_also", evaluation=None if kind == PRETRAIN else eval_choice)
     train_sets = [train_set, *also] if train_set else []
-    if kind != PRETRAIN and train_sets and (unlabelled := unlabelled_warning(ws.list_documents_of(train_sets),
-                                                                             train_sets)):
-        st.warning(notice_markdown(unlabelled))
+    # pre-training reads every receipt: no label needed
+    labels = training_labels(ws.list_documents_of(train_sets) if kind != PRETRAIN else [], train_sets)
+    if labels.warning:
+        st.warning(notice_markdown(labels.warning))
 
     model_cols = st.columns([2, 3])
     default_backbone = defaults.backbone if defaults.backbone in BACKBONE_NAMES else DEFAULT_BACKBONE
@@ -244,7 +245,7 @@ with st.expander("Run settings", expanded=slot.current() is None):
     lr = hp[2].number_input("Learning rate", 1e-7, MAX_LR, defaults.lr, format="%.0e", step=1e-5,
                             persist_state="session", key=f"train_lr{per_kind}",
                             help="Above 0: a rate of 0 trains nothing")
-    max_minutes = hp[3].number_input("Time budget (minutes)", 0.0, 600.0, defaults.max_minutes or 0.0,
+    max_minutes = hp[3].number_input("Time budget (min; 0: none)", 0.0, 600.0, defaults.max_minutes or 0.0,
                                      persist_state="session", key="train_minutes", help="0: none")
     seed = hp[4].number_input("Seed", 0, 1_000_000, defaults.seed, persist_state="session", key="train_seed",
                               help="Fixes the random start (head weights, dropout, receipt order): the same seed and "
@@ -338,7 +339,9 @@ with st.expander("Run settings", expanded=slot.current() is None):
     if phase_end_missing:
         st.error(f"{PHASE_END_NEEDED[0].upper()}{PHASE_END_NEEDED[1:]}: set one of them above.")
     start = start_col.button("Start", type="primary", key="train_start",
-                             disabled=not datasets or not backbone or phase_end_missing)
+                             disabled=not datasets or not backbone or phase_end_missing or labels.none_labelled,
+                             help="Label some of the training receipts first (the warning above)"
+                             if labels.none_labelled else None)
     if datasets and backbone:
         with user_errors("Estimating the run's time"):
             summaries = ws.list_documents_of(train_sets)

@@ -970,8 +970,15 @@ def test_a_run_stopped_near_its_time_budget_resumes_with_the_budget_the_user_giv
     try:
         at = app("runs")
         at.selectbox(key="runs_one").set_value(trained_run).run()
-        assert any("It had a time budget of 1 min and stopped after" in c.value for c in at.caption)
-        assert at.number_input(key=f"runs_resume_minutes_{trained_run}").value == 0.0
+        assert any("It had a time budget of 1 min and stopped after" in c.value and "so it resumes within that "
+                   "budget" in c.value for c in at.caption)
+        # its own budget while time is left of it: Resume as offered with 0 trained a 2-minute run's remaining ten
+        # epochs with no cap (a walkthrough)
+        assert at.number_input(key=f"runs_resume_minutes_{trained_run}").value == 1.0
+        at.button(key="runs_resume").click().run()
+        assert resumed["run_id"] == trained_run and resumed["config"].max_minutes == 1.0
+        resumed.clear()
+        at.number_input(key=f"runs_resume_minutes_{trained_run}").set_value(0.0).run()
         at.button(key="runs_resume").click().run()
         assert resumed["run_id"] == trained_run and resumed["config"].max_minutes is None  # no budget: as the CLI
         assert any("resumed here for the test" in e.value for e in at.error)
@@ -1082,6 +1089,7 @@ def test_the_train_form_follows_the_sidebar_dataset(tmp_path, monkeypatch):
     assert [w.value for w in at.warning if "no label" in w.value] == [
         "4 of the 4 receipts of ` b ` have no label from a person or an import, so a run leaves all of them out: label "
         "them on Annotate, or choose a labelled dataset (Home loads the CORD sample)."]
+    assert at.button(key="train_start").disabled  # a Start that could only be refused is not offered
     # AppTest draws the router's sidebar on a session's first run only: a new session, whose Train form still
     # holds "b" from before, picks another dataset in the sidebar
     again = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT)

@@ -138,7 +138,7 @@ def test_the_status_line_moves_with_the_clock_during_a_tiny_run(server, page):
     page.evaluate(WATCH_STATUS_JS)
     # a 12-second time budget (and more epochs than fit in it, 3 steps each): long enough to sample the line, drawn
     # every 2 s, at least 5 times on any machine, and no longer
-    set_number(page, "Time budget (minutes)", 0.2)
+    set_number(page, "Time budget (min; 0: none)", 0.2)
     start_tiny_run(page, epochs=200, batch_size=3)
     page.wait_for_function("() => window.statusLines.some(([_, text]) => text.includes('finished after'))",
                            timeout=240_000)

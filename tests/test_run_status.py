@@ -283,3 +283,13 @@ def test_a_run_that_ended_in_a_dip_says_an_earlier_evaluation_scored_higher():
     for i, event in enumerate([evaluation(25, 0.61), evaluation(50, 0.695), ended(0.692)]):
         level.add(event, created_at=T0 + i)
     assert level.curves().better_earlier() is None  # within the margin: not worth a note
+
+
+def test_the_epoch_is_said_in_tenths_done_rounded_down():
+    """A walkthrough read "epoch 3.0/12" at step 74 of 25-step epochs, while Predict said "after 2 complete
+    epochs"."""
+    clock = RunClock(started_at=T0)
+    clock.add(progress(74, 74.0, total=300, epochs=12), T0 + 74)
+    assert "epoch 2.9/12" in status_line(clock.timing(), T0 + 75).text()
+    clock.add(progress(75, 75.0, total=300, epochs=12), T0 + 75)
+    assert "epoch 3.0/12" in status_line(clock.timing(), T0 + 76).text()

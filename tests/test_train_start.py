@@ -120,7 +120,7 @@ def test_train_warns_before_start_of_receipts_without_labels_and_not_of_labelled
     """Found by a walkthrough: the sidebar's dataset of three fresh photos became Train's training dataset, and
     only Start's refusal said they had no labels."""
     from receipt_core.datasets.demo import DEMO_DATASET, add_demo_receipts
-    from ui.train_start import unlabelled_warning
+    from ui.train_start import TrainingLabels, training_labels
 
     workspace = Workspace(tmp_path)
     add_cord_sample(workspace)
@@ -132,11 +132,14 @@ def test_train_warns_before_start_of_receipts_without_labels_and_not_of_labelled
                                                        label_source=None) for w in doc.words])
         for i, doc in enumerate(photos)])
     for labelled in ((CORD_SAMPLE_TRAIN,), (DEMO_DATASET,), (CORD_SAMPLE_TRAIN, DEMO_DATASET)):
-        assert unlabelled_warning(workspace.list_documents_of(labelled), labelled) is None
-    assert unlabelled_warning(workspace.list_documents_of(("my photos",)), ("my photos",)) == (
+        assert training_labels(workspace.list_documents_of(labelled), labelled) == TrainingLabels(None, False)
+    photos = training_labels(workspace.list_documents_of(("my photos",)), ("my photos",))
+    assert photos.none_labelled  # Start is off: it could only be refused
+    assert photos.warning == (
         "3 of the 3 receipts of 'my photos' have no label from a person or an import, so a run leaves all of them "
         "out: label them on Annotate, or choose a labelled dataset (Home loads the CORD sample).")
     mixed = (DEMO_DATASET, "my photos")
-    assert unlabelled_warning(workspace.list_documents_of(mixed), mixed).startswith(
+    assert not training_labels(workspace.list_documents_of(mixed), mixed).none_labelled
+    assert training_labels(workspace.list_documents_of(mixed), mixed).warning.startswith(
         "3 of the 5 receipts of 'demo' + 'my photos' have no label from a person or an import, so a run leaves "
         "them out")

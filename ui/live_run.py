@@ -176,6 +176,12 @@ def _progress(curves: RunCurves, live: bool, budget_s: float | None, started_at:
                         "backbone first computes its features once for every receipt)… the first loss point "
                         f"follows.{trainable}")
         return
+    if live and (curves.timing.last_progress_at or started_at) < started_at:
+        # resumed, and no step of this launch yet: the old step stood still for 25 s under a ticking clock and a
+        # falling ETA while the checkpoint loaded (a walkthrough)
+        st.progress(line.fraction, text=f"Going on from step {line.step}: loading the checkpoint and preparing the "
+                    f"first steps ({fmt_seconds(now - started_at)} since Resume)…{trainable}")
+        return
     st.progress(line.fraction, text=line.text() + trainable)
     if curves.finished:
         shown = headline(curves.finished.metrics)

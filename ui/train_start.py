@@ -104,17 +104,29 @@ def described_data(train_docs: Sequence, eval_docs: Sequence, training_data: str
             + (f"of {evaluation}" if evaluation is not None else "held out of it"))
 
 
-def unlabelled_warning(summaries: Sequence, train_sets: Sequence[str]) -> str | None:
-    """What Train says under its data pickers before Start when some of the training receipts (workspace
-    DocumentSummary) have no label from a person or an import, as Start would leave them out; the names quoted as
+@dataclass(frozen=True)
+class TrainingLabels:
+    """What Train says of its training receipts' labels before Start (``training_labels``)."""
+
+    warning: str | None  # some have no label from a person or an import: Start leaves them out
+    none_labelled: bool  # not one has: Start is off, as it could only be refused
+
+
+def training_labels(summaries: Sequence, train_sets: Sequence[str]) -> TrainingLabels:
+    """The labels of the training receipts (workspace DocumentSummary) as Start takes them: the names quoted as
     Python does (for ``notice_markdown``). A walkthrough's dataset of three fresh photos, picked by the sidebar,
-    was found out only by Start's refusal."""
+    was found out only by Start's refusal, and then a Start that could only fail was still offered."""
     unlabelled = sum(1 for summary in summaries if summary.labelled_words == 0)
+    return TrainingLabels(warning=_unlabelled_warning(unlabelled, len(summaries), train_sets),
+                          none_labelled=bool(summaries) and unlabelled == len(summaries))
+
+
+def _unlabelled_warning(unlabelled: int, receipts: int, train_sets: Sequence[str]) -> str | None:
     if not unlabelled:
         return None
     names = " + ".join(repr(name) for name in train_sets)
-    left = "all of them" if unlabelled == len(summaries) else "them"
-    return (f"{unlabelled} of the {counted(len(summaries), 'receipt')} of {names} "
+    left = "all of them" if unlabelled == receipts else "them"
+    return (f"{unlabelled} of the {counted(receipts, 'receipt')} of {names} "
             f"{'has' if unlabelled == 1 else 'have'} no label from a person or an import, so a run leaves {left} "
             "out: label them on Annotate, or choose a labelled dataset (Home loads the CORD sample).")
 
