@@ -24,8 +24,8 @@ from receipt_core.wording import counted
 from receipt_core.workspace.database import NotFoundError
 from receipt_core.workspace.documents import DamagedDocumentError, receipt_title
 from ui.dataset_choice import current_dataset
-from ui.literal import literal, plain
-from ui.predict_uploads import read_uploads
+from ui.literal import literal, notice_markdown, plain
+from ui.predict_uploads import read_uploads, stored_labels_note
 from ui.receipt_images import receipt_picture
 from ui.run_choice import loaded_run, run_display_name, run_picker, saved_runs
 from ui.shared import (NO_VALUE, PDF_NOTE, UPLOAD_TYPES, figure_and_tables, friendly, require_router, user_errors,
@@ -184,6 +184,8 @@ if inputs:
         else:
             figure = prediction_figure(doc.width, doc.height, prediction.to_json(), image, title=title,
                                        uncertain_below=threshold, figure_height=height)
+        if known := stored_labels_note(ws, doc):
+            st.info(notice_markdown(known))
         if counts.poorly_read:  # the model's confidence says nothing of what the OCR made of the photo
             st.warning(f"Tesseract read {counts.low_ocr} of this photo's {counts.ocr_scored} words with low confidence "
                        f"(under {LOW_CONFIDENCE:g}): its items may be misread print or background (a table, a "

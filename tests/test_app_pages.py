@@ -900,6 +900,19 @@ def test_predict_on_an_uploaded_receipt(demo_env, trained_run, synth_receipts, f
     items = at.dataframe[0].value
     assert list(items.columns)[:4] == ["name", "quantity", "unit_price", "price"] and "confidence" in items.columns
     assert fake_ocr == [hashlib.sha256(receipt.image_bytes).hexdigest()]
+    assert not [i for i in at.info if "This photo is receipt" in i.value]  # a photo the workspace does not hold
+    # a photo of a labelled demo receipt: said, as the items are the run's reading, not those labels (a
+    # walkthrough labelled a photo on Annotate and read Predict's other items as a contradiction)
+    known = synth_receipts[2]
+    at.file_uploader(key="predict_upload").set_value(("known.jpg", known.image_bytes, "image/jpeg")).run()
+    no_errors(at)
+    stored = next(d for d in demo_env.load_documents("demo")
+                  if d.image_sha256 == hashlib.sha256(known.image_bytes).hexdigest())
+    assert [i.value for i in at.info if "This photo is receipt" in i.value] == [
+        f"This photo is receipt ` {stored.id} ` of dataset ` demo `, where {len(stored.words)} of its "
+        f"{len(stored.words)} words have labels (from a person, an import or an accepted suggestion). The items here "
+        "are what the run reads in the photo, not those labels: Annotate shows them, with the suggestions of this "
+        "run beside them."]
 
 
 def test_predict_refuses_a_bad_upload_with_a_message(demo_env, trained_run):

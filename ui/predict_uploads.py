@@ -3,7 +3,8 @@
 A slider, an overlay switch or a download reruns the page; before this, each rerun decoded every uploaded photo
 again (a probe's twelve 36-megapixel photos: 2–8 s per click, and the server's memory climbing by gigabytes).
 The session keeps the last upload's results only, replaced when the files change, and of each photo only its
-display copy (``plots.figures.display_source``), not its decoded pixels.
+display copy (``plots.figures.display_source``), not its decoded pixels. And what the workspace already knows of an
+uploaded photo: its labels, if it is a stored receipt (``stored_labels_note``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import hashlib
 
 import streamlit as st
 
+from receipt_core.data.document import Document
 from receipt_core.data.images import load_image
 from receipt_core.ocr.engine import OcrCache, OcrResult, ocr_many
 from receipt_core.plots.figures import display_source
@@ -33,3 +35,24 @@ def read_uploads(workspace: Workspace, named: dict[str, bytes]) -> list[tuple[Oc
             for result in results]  # one photo decoded at a time, and let go once its copy is made
     st.session_state[READ_KEY] = (key, read)
     return read
+
+
+def stored_labels_note(workspace: Workspace, doc: Document) -> str | None:
+    """A note when ``doc`` (a prediction's receipt: an upload is known by its image's hash) is a receipt of the
+    workspace with words labelled by a person or an import: the items shown are the run's reading, not those labels.
+    A walkthrough labelled a photo on Annotate, uploaded it to Predict and found header lines as items, with
+    nothing to say the two pages answer different questions."""
+    held = workspace.datasets_of([doc.id]) or (workspace.with_image(doc.image_sha256) if doc.image_sha256 else {})
+    for doc_id, dataset in held.items():
+        stored = workspace.get_document(doc_id)
+        labelled = sum(1 for word in stored.words if word.label_source is not None)
+        if labelled:
+            return _labels_note(doc_id, dataset, labelled, len(stored.words))
+    return None
+
+
+def _labels_note(doc_id: str, dataset: str, labelled: int, words: int) -> str:
+    return (f"This photo is receipt {doc_id!r} of dataset {dataset!r}, where {labelled} of its {words} "
+            "words have labels (from a person, an import or an accepted suggestion). The items here are what the run "
+            "reads in the photo, not those labels: Annotate shows them, with the suggestions of this run beside "
+            "them.")

@@ -178,6 +178,14 @@ class DocumentStore(ImageStore):
         with self._read() as conn:
             return _datasets_of(conn, list(ids))
 
+    def with_image(self, image_sha256: str) -> dict[str, str]:
+        """The receipts stored with this image (id -> dataset): Predict knows an uploaded photo the workspace holds
+        under another id (a generated or imported receipt's)."""
+        with self._read() as conn:
+            rows = conn.execute("SELECT id, dataset FROM documents WHERE image_sha256 = ? ORDER BY id",
+                                (image_sha256,))
+            return {row[0]: row[1] for row in rows}
+
     def with_images(self, ids: Iterable[str]) -> set[str]:
         """The ids among ``ids`` stored with an image (an OCR'd upload or a photo dataset's receipt)."""
         ids = list(ids)
