@@ -315,13 +315,13 @@ def test_the_sidebar_and_status_line_say_paused_and_elapsed_stands(workspace_hom
 
     ws = Workspace(workspace_home)
     run_id = ws.create_run("tiny · full", {"backbone": "tiny"})
-    for step in range(1, 4):
+    job = _FakeJob("paused")
+    job_slot().start(lambda: (run_id, job), description="tiny · full")
+    for step in range(1, 4):  # this launch's events (older ones would be an earlier launch's: a resumed run's)
         ws.append_run_event(run_id, "progress", ProgressEvent(step=step, total_steps=100, epoch=0, epochs=5,
                                                               elapsed_s=float(step), steps_per_s=1.0,
                                                               items_per_s=2.0, eta_s=5.0).to_json())
     ws.append_run_event(run_id, "status", StatusEvent(step=3, status="paused").to_json())
-    job = _FakeJob("paused")
-    job_slot().start(lambda: (run_id, job), description="tiny · full")
     at = app()  # (AppTest draws the router's sidebar on a session's first run only)
     assert any("paused" in c.value and run_id in c.value for c in at.sidebar.caption)
     at.switch_page("app_pages/train.py").run()
@@ -332,6 +332,35 @@ def test_the_sidebar_and_status_line_say_paused_and_elapsed_stands(workspace_hom
     assert at.get("progress")[0].proto.text == line  # paused: the elapsed time stands still
     job.stop()
 
+
+
+def test_a_resumed_run_says_it_is_loading_until_its_first_step(workspace_home):
+    """Found by a walkthrough: after Resume the status line showed the old step under a ticking clock and a falling
+    ETA for the 25 s the checkpoint took to load."""
+    from receipt_core.training.events import PhaseEvent
+    from ui.shared import job_slot
+
+    ws = Workspace(workspace_home)
+    run_id = ws.create_run("tiny · full", {"backbone": "tiny"})
+    for step in range(1, 4):  # the earlier launch's steps, before Resume
+        ws.append_run_event(run_id, "progress", ProgressEvent(step=step, total_steps=100, epoch=0, epochs=5,
+                                                              elapsed_s=float(step), steps_per_s=1.0,
+                                                              items_per_s=2.0, eta_s=5.0).to_json())
+    time.sleep(0.05)
+    job = _FakeJob("running")
+    job_slot().start(lambda: (run_id, job), description="resumed · tiny · full")
+    ws.append_run_event(run_id, "phase", PhaseEvent(step=3, epoch=0, phase=1, trainable_groups=(),
+                                                    trainable_parameters=1, total_parameters=2,
+                                                    reason="resumed").to_json())
+    at = app()
+    at.switch_page("app_pages/train.py").run()
+    line = at.get("progress")[0].proto.text
+    assert line.startswith("Going on from step 3: loading the checkpoint and preparing the first steps (")
+    ws.append_run_event(run_id, "progress", ProgressEvent(step=4, total_steps=100, epoch=0, epochs=5, elapsed_s=4.0,
+                                                          steps_per_s=1.0, items_per_s=2.0, eta_s=5.0).to_json())
+    at.run()
+    assert at.get("progress")[0].proto.text.startswith("step 4/100")
+    job.stop()
 
 # --- Predict ---------------------------------------------------------------------------------------------
 

@@ -86,8 +86,11 @@ class JobSlot:
             if self._active is not None and self._active.is_live:
                 raise JobBusyError(busy_message(self._active))
             configure_torch_threads()
+            # taken before the launch: its thread may store events before ``launch`` returns, and pages read the
+            # events before ``started_at`` as an earlier launch's (a resumed run's)
+            started_at = time.time()
             run_id, job = launch()
-            self._active = ActiveJob(run_id=run_id, job=job, started_at=time.time(), description=description)
+            self._active = ActiveJob(run_id=run_id, job=job, started_at=started_at, description=description)
             return self._active
 
     def forget(self, run_id: str) -> None:
