@@ -144,8 +144,9 @@ with st.expander("Run settings", expanded=slot.current() is None):
                                         "chosen)")
     also = also_train_choice(datasets, train_set, "train_also", evaluation=None if kind == PRETRAIN else eval_choice)
     train_sets = [train_set, *also] if train_set else []
+    train_summaries = ws.list_documents_of(train_sets) if train_sets else []  # read once: labels and estimate
     # pre-training reads every receipt: no label needed
-    labels = training_labels(ws.list_documents_of(train_sets) if kind != PRETRAIN else [], train_sets)
+    labels = training_labels(train_summaries if kind != PRETRAIN else [], train_sets)
     if labels.warning:
         st.warning(notice_markdown(labels.warning))
 
@@ -344,9 +345,8 @@ with st.expander("Run settings", expanded=slot.current() is None):
                              if labels.none_labelled else None)
     if datasets and backbone:
         with user_errors("Estimating the run's time"):
-            summaries = ws.list_documents_of(train_sets)
-            receipts = len(summaries) if kind == PRETRAIN else planned_train_receipts(
-                summaries, None if eval_choice == HOLD_OUT else ws.list_documents(eval_choice),
+            receipts = len(train_summaries) if kind == PRETRAIN else planned_train_receipts(
+                train_summaries, None if eval_choice == HOLD_OUT else ws.list_documents(eval_choice),
                 hold_out)  # pre-training reads every receipt: no label needed, none held out (as Start does)
             plan = PlannedRun(kind=RUN_KINDS[kind], backbone=backbone, scenario=preset if kind == TWO_HEAD else None,
                               train_receipts=receipts, epochs=int(epochs), batch_size=int(batch_size),

@@ -251,7 +251,12 @@ def test_a_tokenizer_is_read_only_from_the_files_run_json_lists_and_a_bad_settin
     assert len(load_checkpoint(run_dir).tokenizer) > 100
     run_dir = _resigned(copy_of(checkpoint, tmp_path / "typed"),
                         edit_tokenizer_config=lambda config: config.update(do_lower_case="x"))
-    with pytest.raises(CheckpointError, match="holds a tokenizer that cannot be built \(TypeError: .*restore the run"):
+    with pytest.raises(CheckpointError, match=r"holds a tokenizer that cannot be built \(TypeError: .*restore the run"):
+        load_checkpoint(run_dir)
+    run_dir = copy_of(checkpoint, tmp_path / "nested")  # json.loads raised RecursionError, not a message
+    (run_dir / TOKENIZER_DIR / "tokenizer_config.json").write_text('{"x": ' * 5_000 + "{}" + "}" * 5_000)
+    run_dir = _resigned(run_dir)
+    with pytest.raises(CheckpointError, match=r"tokenizer_config.json is not a JSON object \(it nests"):
         load_checkpoint(run_dir)
 
 

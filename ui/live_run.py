@@ -176,7 +176,8 @@ def _progress(curves: RunCurves, live: bool, budget_s: float | None, started_at:
                         "backbone first computes its features once for every receipt)… the first loss point "
                         f"follows.{trainable}")
         return
-    if live and (curves.timing.last_progress_at or started_at) < started_at:
+    last_step_at = curves.timing.last_progress_at
+    if live and last_step_at is not None and last_step_at < started_at:
         # resumed, and no step of this launch yet: the old step stood still for 25 s under a ticking clock and a
         # falling ETA while the checkpoint loaded (a walkthrough)
         st.progress(line.fraction, text=f"Going on from step {line.step}: loading the checkpoint and preparing the "

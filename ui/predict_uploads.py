@@ -42,7 +42,8 @@ def stored_labels_note(workspace: Workspace, doc: Document) -> str | None:
     workspace with words labelled by a person or an import: the items shown are the run's reading, not those labels.
     A walkthrough labelled a photo on Annotate, uploaded it to Predict and found header lines as items, with
     nothing to say the two pages answer different questions."""
-    held = workspace.datasets_of([doc.id]) or (workspace.with_image(doc.image_sha256) if doc.image_sha256 else {})
+    held = workspace.datasets_of([doc.id]) or (
+        workspace.receipts_with_image(doc.image_sha256) if doc.image_sha256 else {})
     for doc_id, dataset in held.items():
         stored = workspace.get_document(doc_id)
         labelled = sum(1 for word in stored.words if word.label_source is not None)

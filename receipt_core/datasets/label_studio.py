@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import itertools
 import math
 import re
 from collections import Counter
@@ -258,7 +259,7 @@ def _groups(results: list[Mapping], regions: Mapping[str, Mapping], notes: list[
         return explicit
     groups = dict(linked)
     sizes = Counter(explicit.values())
-    numbers = iter(range(len(set(linked.values())), 10 ** 9))  # after the linked items' numbers
+    numbers = itertools.count(len(set(linked.values())))  # after the linked items' numbers
     for rid, number in explicit.items():  # a one-word item: no relation can say it
         if rid not in groups and sizes[number] == 1:
             groups[rid] = next(numbers)

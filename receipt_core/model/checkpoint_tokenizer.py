@@ -11,12 +11,12 @@ them is a ``CheckpointError`` naming the folder.
 
 from __future__ import annotations
 
-import json
 import tempfile
 from pathlib import Path
 from typing import Iterable
 
 from ..data.files import read_regular_file
+from ..datasets.bounded_json import BoundedJSONError, loads_bounded
 from .run_manifest import CheckpointError
 
 # what a checkpoint's tokenizer folder holds (save_pretrained writes them); read only when run.json lists none of
@@ -24,6 +24,7 @@ from .run_manifest import CheckpointError
 TOKENIZER_FILE_NAMES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt",
                         "added_tokens.json")
 MAX_TOKENIZER_FILE_BYTES = 64 * 1024 * 1024
+MAX_CONFIG_DEPTH = 64  # a tokenizer_config.json nests a few levels
 
 
 def load_checkpoint_tokenizer(folder: Path, listed: Iterable[str]):
@@ -60,9 +61,9 @@ def load_checkpoint_tokenizer(folder: Path, listed: Iterable[str]):
 
 def _refuse_named_files(path: Path, data: bytes) -> None:
     """CheckpointError when a tokenizer_config.json names a file to read (``tokenizer_file``, ``vocab_file``, …)."""
-    try:
-        config = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as error:
+    try:  # bounded in depth too: a deeply nested forgery raised RecursionError, not a ValueError
+        config = loads_bounded(data.decode("utf-8"), MAX_TOKENIZER_FILE_BYTES, MAX_CONFIG_DEPTH)
+    except (UnicodeDecodeError, BoundedJSONError) as error:
         raise CheckpointError(f"{path} is not a JSON object ({error}); restore the run folder from a copy") from None
     if not isinstance(config, dict):
         raise CheckpointError(f"{path} is not a JSON object; restore the run folder from a copy")

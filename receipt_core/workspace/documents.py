@@ -178,7 +178,7 @@ class DocumentStore(ImageStore):
         with self._read() as conn:
             return _datasets_of(conn, list(ids))
 
-    def with_image(self, image_sha256: str) -> dict[str, str]:
+    def receipts_with_image(self, image_sha256: str) -> dict[str, str]:
         """The receipts stored with this image (id -> dataset): Predict knows an uploaded photo the workspace holds
         under another id (a generated or imported receipt's)."""
         with self._read() as conn:
