@@ -196,6 +196,17 @@ def test_images_are_stored_once_by_content_hash(tmp_path):
         ws.put_image(data, "./../x")
 
 
+def test_finding_a_photos_receipts_by_its_hash_uses_an_index(tmp_path):
+    ws = Workspace(tmp_path / "ws")
+    sha = ws.put_image(b"\x89PNG" + bytes(32), ".png")
+    ws.save_documents("a", [dataclasses.replace(_doc("a1"), image_sha256=sha), _doc("a2")])
+    assert ws.receipts_with_image(sha) == {"a1": "a"}
+    with sqlite3.connect(ws.database) as conn:
+        plan = " ".join(row[-1] for row in conn.execute(
+            "EXPLAIN QUERY PLAN SELECT id, dataset FROM documents WHERE image_sha256 = ?", (sha,)))
+    assert "USING INDEX documents_image" in plan, plan  # not a scan of every receipt per uploaded photo
+
+
 def _age(path: Path, seconds: float) -> None:
     then = time.time() - seconds
     os.utime(path, (then, then))

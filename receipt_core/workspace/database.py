@@ -204,6 +204,8 @@ class Database:
         if version < 3:
             _recount_labels(conn)
         conn.execute("CREATE INDEX IF NOT EXISTS documents_status ON documents(dataset, reviewed, label_status)")
+        # Predict finds a photo's workspace receipts by its hash, and the image store's sweep lists the hashes in use
+        conn.execute("CREATE INDEX IF NOT EXISTS documents_image ON documents(image_sha256)")
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         conn.commit()
 
