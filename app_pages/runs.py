@@ -275,10 +275,11 @@ with runs_tab:
         d1.download_button("Metrics CSV", spreadsheet_csv(pd.DataFrame(rows)),
                            file_name=f"{run_id}-metrics.csv", mime="text/csv", key="runs_csv", disabled=not rows)
         saving = run.status == "running"  # its files change at each save: a zip taken then mixed two saves (a probe)
-        if d2.button("Prepare checkpoint zip", disabled=not saved or saving, key="runs_zip_prepare",
+        # a damaged checkpoint is not offered: a probe's run folder linked elsewhere zipped that folder's files
+        if d2.button("Prepare checkpoint zip", disabled=not saved or saving or bool(damage), key="runs_zip_prepare",
                      help="Pause or stop the run first: while it trains, a save may rewrite the files being zipped"
-                     if saving else None):
-            with st.spinner("Zipping the checkpoint (about 100–200 MB)…"):  # seconds with nothing shown before
+                     if saving else "The checkpoint is damaged (above)" if damage else None):
+            with st.spinner("Zipping the checkpoint (about 100–300 MB)…"):  # seconds with nothing shown before
                 st.session_state["runs_zip_bytes"] = (run_id, zip_folder(folder))
         prepared = st.session_state.get("runs_zip_bytes")
         if prepared and prepared[0] == run_id:

@@ -1369,6 +1369,8 @@ def test_predict_leaves_out_and_names_a_run_whose_files_are_damaged(demo_env, tr
         at.selectbox(key="runs_one").set_value(copy).run()
         assert any("This run's checkpoint is damaged" in w.value and said in w.value for w in at.warning), \
             [w.value for w in at.warning]
+        # no zip of it: a probe's run folder linked to a folder outside the workspace served that folder's files
+        assert at.button(key="runs_zip_prepare").disabled
     finally:
         demo_env.delete_run(copy)
     assert not os.path.lexists(folder)  # a linked folder's link is deleted too, not left behind

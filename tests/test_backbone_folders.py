@@ -109,3 +109,31 @@ def test_the_cli_says_what_is_wrong_in_one_line(tmp_path, tokenizer, capsys):
     err = capsys.readouterr().err
     assert code == 2 and "Traceback" not in err, err
     assert "has 30,522 tokens but config.json's vocab_size is 100" in err.splitlines()[-1]
+
+
+@pytest.mark.parametrize("kind", ["dev_zero", "fifo"])
+def test_a_config_json_that_is_no_regular_file_is_named_and_never_opened(kind, tmp_path):
+    """A probe gave a backbone folder whose config.json was a link to /dev/zero, or a FIFO: refused, but as "it has
+    no config.json". The layer count that a phased run's depth reads from it must not open it either: a FIFO
+    would block the page or the command, /dev/zero would fill the memory."""
+    import os
+
+    from receipt_core.model.backbone_names import backbone_source_problem, encoder_layers
+
+    config = tmp_path / "config.json"
+    if kind == "fifo":
+        os.mkfifo(config)
+    else:
+        config.symlink_to("/dev/zero")
+    assert backbone_source_problem(str(tmp_path)) == (f"{tmp_path} is not a transformers checkpoint: its config.json "
+                                                      "is not a regular file")
+    assert encoder_layers(str(tmp_path)) is None  # returns at once: the test would hang here otherwise
+
+
+def test_a_config_json_far_too_large_is_not_read_for_its_layer_count(tmp_path):
+    from receipt_core.model.backbone_names import SMALL_JSON_MAX_BYTES, encoder_layers
+
+    (tmp_path / "config.json").write_text(json.dumps({"num_hidden_layers": 4, "pad": "x" * SMALL_JSON_MAX_BYTES}))
+    assert encoder_layers(str(tmp_path)) is None
+    (tmp_path / "config.json").write_text(json.dumps({"num_hidden_layers": 4}))
+    assert encoder_layers(str(tmp_path)) == 4

@@ -550,3 +550,21 @@ def test_a_checkpoint_zip_leaves_out_links_and_linked_folders(tmp_path):
     (run / "linked-folder").symlink_to(tmp_path / "elsewhere")
     with zipfile.ZipFile(io.BytesIO(zip_folder(run))) as archive:
         assert sorted(archive.namelist()) == ["r1/model.safetensors", "r1/tokenizer/tokenizer.json"]
+
+
+def test_a_checkpoint_zip_refuses_a_linked_run_folder_and_one_grown_past_its_size(tmp_path):
+    """A probe linked a run folder to a folder outside the workspace holding a secret: the Runs page's zip packed
+    that folder's files, and a link to a large tree would have been read whole into the server's memory."""
+    from receipt_core.data.files import zip_folder
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("TOP SECRET")
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "runs" / "r1").symlink_to(outside)
+    with pytest.raises(ValueError, match="r1 is a link to another folder"):
+        zip_folder(tmp_path / "runs" / "r1")
+    (outside / "model.safetensors").write_bytes(bytes(3000))
+    with pytest.raises(ValueError, match="more than the 0 MB"):
+        zip_folder(outside, max_bytes=2000)
+    assert len(zip_folder(outside, max_bytes=4000)) > 0

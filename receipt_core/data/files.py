@@ -130,20 +130,37 @@ def with_user_umask(*paths: Path) -> None:
             os.chmod(path, file_mode)
 
 
-def zip_folder(folder: Path) -> bytes:
+# What a run's checkpoint zip may hold: a full fine-tuning run's weights and optimiser state are about 300 MB. The
+# zip is built in memory, so a folder grown far past that (files dropped into it) is refused, not read whole.
+ZIP_FOLDER_MAX_BYTES = 1 << 30
+
+
+def zip_folder(folder: Path, max_bytes: int = ZIP_FOLDER_MAX_BYTES) -> bytes:
     """A folder (e.g. a run's checkpoint) as zip bytes, paths relative to the folder's parent; hidden files
     (``.name``), temporaries (``name.tmp``: a save a crash interrupted) and links are left out (a probe's
-    ``notes.txt`` linked to /etc/passwd went into a run's checkpoint zip), and no linked folder is entered."""
+    ``notes.txt`` linked to /etc/passwd went into a run's checkpoint zip), and no linked folder is entered.
+
+    ValueError, before anything is read, for a folder that is itself a link (a probe linked a run folder to a folder
+    outside the workspace, and the zip served its files) or whose files come to more than ``max_bytes``."""
     folder = Path(folder)
+    if folder.is_symlink():
+        raise ValueError(f"{folder.name} is a link to another folder, not a folder of its own; nothing was zipped")
+    if not folder.is_dir():
+        raise ValueError(f"{folder.name} is not a folder")
     files = []
     for root, _, names in os.walk(folder, followlinks=False):
         files += [Path(root) / name for name in names]
+    files = [file for file in sorted(files) if not file.is_symlink() and file.is_file()
+             and not file.name.startswith(".") and file.suffix != ".tmp"]
+    total = sum(file.stat().st_size for file in files)
+    if total > max_bytes:
+        raise ValueError(f"{folder.name} holds {total / 2**20:,.0f} MB of files, more than the "
+                         f"{max_bytes / 2**20:,.0f} MB a checkpoint zip is built from; copy the folder from the "
+                         "server instead")
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for file in sorted(files):
-            if (not file.is_symlink() and file.is_file() and not file.name.startswith(".")
-                    and file.suffix != ".tmp"):
-                archive.write(file, file.relative_to(folder.parent))
+        for file in files:
+            archive.write(file, file.relative_to(folder.parent))
     return buffer.getvalue()
 
 

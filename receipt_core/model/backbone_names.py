@@ -5,6 +5,7 @@ transformers."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 DEFAULT_BACKBONE = "layout-minilm"
@@ -14,6 +15,15 @@ NAMED_ENCODER_LAYERS = {"layout-minilm": 6, "text-minilm": 6, "tiny": 2}  # Mini
 
 
 PRETRAINED_BACKBONE_DIR = "backbone"  # where a pre-training run saves its backbone, inside its run folder
+SMALL_JSON_MAX_BYTES = 1 << 20  # a config.json or pretrain.json is a few KB
+
+
+def _small_json(path: Path) -> object:
+    """The JSON of ``path`` when it is a regular file of at most a megabyte, else None (a FIFO or a link to /dev/zero
+    is never opened: reading one would block or fill the memory); OSError or ValueError when it cannot be read."""
+    if not path.is_file() or path.stat().st_size > SMALL_JSON_MAX_BYTES:
+        return None
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def unfinished_pretraining(name_or_path: str) -> str | None:
@@ -21,7 +31,7 @@ def unfinished_pretraining(name_or_path: str) -> str | None:
     no result), else None. A probe's killed pre-training left a folder ``train --backbone`` took without a word."""
     info = Path(name_or_path).expanduser() / "pretrain.json"
     try:
-        data = json.loads(info.read_text(encoding="utf-8")) if info.is_file() else None
+        data = _small_json(info)
     except (OSError, ValueError):
         return None
     if isinstance(data, dict) and data.get("result") is None and "unfinished_at_epoch" in data:
@@ -44,6 +54,8 @@ def backbone_source_problem(name_or_path: str) -> str | None:
             if not hint and (path / "run.json").is_file():  # a probe gave a trained run's folder
                 hint = ("; it is a trained run's folder (a checkpoint of the two-head model), not a backbone: "
                         "continue it with train --resume --out, or give a backbone name or folder")
+            if os.path.lexists(path / "config.json"):  # a link to /dev/zero, a FIFO, a folder (a probe)
+                return f"{path} is not a transformers checkpoint: its config.json is not a regular file"
             return f"{path} is not a transformers checkpoint: it has no config.json{hint}"
         return None
     if path.exists() or "/" in name_or_path or "\\" in name_or_path:  # meant as a folder, not as a name
@@ -60,7 +72,7 @@ def encoder_layers(name_or_path: str) -> int | None:
     if name_or_path in NAMED_ENCODER_LAYERS:
         return NAMED_ENCODER_LAYERS[name_or_path]
     try:
-        layers = json.loads((Path(name_or_path).expanduser() / "config.json").read_text(encoding="utf-8"))
+        layers = _small_json(Path(name_or_path).expanduser() / "config.json")
         layers = layers.get("num_hidden_layers") if isinstance(layers, dict) else None
     except (OSError, ValueError):
         return None
