@@ -171,6 +171,7 @@ def test_a_notice_shows_its_quotes_as_code_and_its_prose_plain_unless_the_prose_
 def test_zero_width_and_other_invisible_characters_show_as_escapes_in_plain_and_literal_text():
     """"zero\u200bwidth" showed as "zerowidth": every format character (Unicode Cf) is shown as its escape, as the
     bidirectional controls already were; other text (accents, CJK, emoji) is kept."""
+    from receipt_core.data.markup import one_line
     from ui.literal import plain
 
     for char in ("\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad", "\u061c", "\u2066"):
@@ -183,6 +184,12 @@ def test_zero_width_and_other_invisible_characters_show_as_escapes_in_plain_and_
     for kept in ("👩\u200d💻", "क्\u200dष", "می\u200cخواهم"):
         assert plain(kept) == kept and literal(kept) == f"` {kept} `"
     assert plain("\u200d👩 \u200d💻\u200d") == "\\u200d👩 \\u200d💻\\u200d"
+    # letters that draw nothing though Python calls them printable (a probe's tag of two U+3164 was an empty cell)
+    for char in ("\u115f", "\u1160", "\u3164", "\uffa0", "\u2800"):
+        escape = f"\\u{ord(char):04x}"
+        assert plain(f"a{char}") == f"a{escape}" and literal(char * 2) == f"` {escape * 2} `"
+        assert one_line(f"tag{char}\n") == f"tag{escape}\\x0a"
+    assert plain("한국어") == "한국어"  # Hangul itself is left alone
 
 
 def test_a_file_name_with_a_right_to_left_override_shows_its_escape_in_pickers_and_problem_lists(workspace_home):

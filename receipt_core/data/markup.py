@@ -29,6 +29,9 @@ def escape_markup(text: object) -> str:
 # The joiners are kept where they join two non-ASCII characters (:func:`_joins`): emoji sequences and Indic
 # or Persian words need them.
 _KEPT = "\n\t"
+# Letters that draw nothing, which Python counts as printable: the Hangul fillers and the braille blank (a probe's
+# tag of two U+3164 showed as an empty cell, and ``a\u3164`` as ``a``)
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
 
 
 def holds_control_character(text: str, allowed: str = "") -> bool:
@@ -45,7 +48,7 @@ def visible_text(text: object) -> str:
     :func:`escape_markup` (every Plotly figure) through it, so a file name ``invoice\\u202egnp.exe.png`` cannot
     show as ``invoicegnp.exe.png`` reversed, nor ``zero\\u200bwidth`` as ``zerowidth``."""
     text = str(text)
-    if text.isprintable():  # no Cc or Cf in it: the common case, without a look at each character
+    if text.isprintable() and _BLANK_LETTERS.isdisjoint(text):  # the common case, without a look at each character
         return text
     return "".join(char if char in _KEPT or _joins(text, i) else _escaped(char) for i, char in enumerate(text))
 
@@ -55,7 +58,7 @@ def one_line(text: object) -> str:
     names a file, and a file name ``\x1b]0;PWNED\x07x.json`` retitled the window, a probe), which no name can
     clear, recolour or break into a fake second line."""
     text = str(text)
-    if text.isprintable():
+    if text.isprintable() and _BLANK_LETTERS.isdisjoint(text):
         return text
     return "".join(char if _joins(text, i) else _escaped(char) for i, char in enumerate(text))
 
@@ -78,7 +81,7 @@ def _escaped(char: str) -> str:
     category, code = unicodedata.category(char), ord(char)
     if category == "Cc":
         return f"\\x{code:02x}"
-    if category == "Cf":
+    if category == "Cf" or char in _BLANK_LETTERS:
         return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
     return char
 
