@@ -18,7 +18,7 @@ from receipt_core.workspace.documents import DamagedDocumentError
 from ui.actions import ocr_and_store, ocr_projected_import
 from ui.dataset_choice import current_dataset, show_dataset_now
 from ui.dataset_export import export_section
-from ui.literal import literal, plain
+from ui.literal import literal, notice_markdown, plain
 from ui.name_fields import dataset_name_input
 from ui.receipt_images import receipt_picture
 from ui.shared import (NO_VALUE, PDF_NOTE, UPLOAD_TYPES, figure_and_tables, flash, forget_stale_choice,
@@ -182,6 +182,8 @@ with import_tab:
                 stored = import_into_workspace(ws, name, report)
                 flash("import", "success", f"Imported {counted(len(stored.documents), fmt + ' document')} into dataset "
                       f"{literal(name)} ({len(stored.images)} with images).")
+                if replaced := stored.replaced_note(name):  # a receipt imported again loses its labels (a probe)
+                    flash("import", "warning", notice_markdown(replaced))
                 if stored.problems:  # notes alone (an empty segment dropped) are no warning, and fold away
                     flash("import", "warning" if stored.skipped else "info", stored.problems_heading())
                     flash("import", "code" if stored.skipped else "folded", plain("\n".join(stored.problems[:200])))

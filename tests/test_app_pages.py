@@ -391,6 +391,13 @@ def test_data_imports_cord_and_draws_receipts_without_pixels(workspace_home):
     at.selectbox(key="data_doc").set_value(without_pixels).run()
     no_errors(at)
     assert any(c.value.startswith(f"Dataset {literal('cord-dev')}:") for c in at.caption)
+    # imported again over a person's label: the page says what the import replaced (a probe)
+    ws.update_word(without_pixels, 0, "TOTAL")
+    at.button(key="import_button").click().run(timeout=180)
+    no_errors(at)
+    assert any("100 of these receipts were already in the dataset" in w.value and "cord-dev" in w.value
+               and "undo history" in w.value for w in at.warning), [w.value for w in at.warning]
+    assert ws.get_document(without_pixels).words[0].label_source == "import"
 
 
 def test_data_deletes_one_receipt_after_its_own_tick(workspace_home):

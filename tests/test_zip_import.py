@@ -311,7 +311,16 @@ def test_the_cli_imports_a_downloaded_zip_as_data_import_does(ws, tmp_path, monk
     ws.delete_dataset("gold")
     monkeypatch.setenv("RECEIPT_STUDIO_HOME", str(ws.home))
     assert main(["import", str(tmp_path / "gold-native.zip")]) == 0
-    assert "imported 3 documents (0 with images) from" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    words = sum(len(d.words) for d in ws.load_documents("gold-native"))
+    assert f"imported 3 documents ({words} words, 0 with images) from" in out and "were already in" not in out
     assert [(d.name, d.documents) for d in ws.datasets()] == [("gold-native", 3)]
+    # imported again over a person's label: said, as a folder import says it (a probe's zip import said nothing)
+    first = ws.load_documents("gold-native")[0]
+    ws.update_word(first.id, 0, "TOTAL")
+    assert main(["import", str(tmp_path / "gold-native.zip")]) == 0
+    assert ("3 of these receipts were already in the dataset 'gold-native': the imported ones replaced them, with "
+            "the labels, done marks and undo history they had there") in capsys.readouterr().out
+    assert ws.get_document(first.id).words[0].label_source == "import"
     assert main(["import", str(tmp_path / "gold-native.zip"), "--from-images"]) == 2
     assert "unzip" in capsys.readouterr().err

@@ -12,7 +12,7 @@ from receipt_core.datasets.zip_import import DEFAULT_ZIP_LIMITS, ZipImportResult
 from receipt_core.workspace.store import Workspace
 from receipt_core.wording import counted
 from ui.dataset_choice import show_dataset_now
-from ui.literal import literal, plain
+from ui.literal import literal, notice_markdown, plain
 from ui.name_fields import dataset_name_input
 from ui.shared import NO_VALUE, user_errors
 
@@ -59,6 +59,8 @@ def _report(result: ZipImportResult) -> None:
     st.success(f"Imported {counted(result.documents, 'document')} ({result.images} with images, from "
                f"{counted(result.files, 'file')}) "
                f"as {result.format} ({how}) into dataset {literal(result.dataset)}.")
+    if result.replaced_note:  # a receipt imported again loses its labels and done mark (a probe)
+        st.warning(notice_markdown(result.replaced_note))
     if result.label_counts:
         st.dataframe(pd.DataFrame({"label": list(result.label_counts), "words": list(result.label_counts.values())}),
                      hide_index=True, key="zip_import_labels", placeholder=NO_VALUE)

@@ -153,7 +153,6 @@ def run_import(args: argparse.Namespace) -> int:
         _print_problems(report.problems, args.all_problems)
         raise CommandError(f"nothing imported from {args.path}: no usable {fmt} documents "
                            f"({counted(len(report.problems), 'problem')} above)")
-    replaced = len(workspace.datasets_of(doc.id for doc in report.documents))  # of this dataset, or refused below
     try:
         stored = import_into_workspace(workspace, dataset, report)
     except Exception:
@@ -166,8 +165,8 @@ def run_import(args: argparse.Namespace) -> int:
     print(f"imported {counted(len(stored.documents), 'document')} ({counted(words, 'word')}, "
           f"{len(stored.images)} with images) into "
           f"dataset {dataset!r} of {workspace.home}")
-    if replaced:
-        print(f"{replaced} of these documents were already in {dataset!r}: they were replaced by the imported ones")
+    if replaced := stored.replaced_note(dataset):
+        print(replaced)
     for label, count in stored.label_counts.items():
         print(f"  {label:<16} {count}")
     if stored.problems:
@@ -188,8 +187,10 @@ def _import_zip(args: argparse.Namespace) -> int:
     except ZipImportError as error:
         raise CommandError(str(error)) from None
     _print_problems(result.problems, args.all_problems)
-    print(f"imported {counted(result.documents, 'document')} ({result.images} with images) from {args.path} "
-          f"({result.format}) into dataset {result.dataset!r} of {workspace.home}")
+    print(f"imported {counted(result.documents, 'document')} ({counted(result.words, 'word')}, {result.images} with "
+          f"images) from {args.path} ({result.format}) into dataset {result.dataset!r} of {workspace.home}")
+    if result.replaced_note:
+        print(result.replaced_note)
     return 0
 
 

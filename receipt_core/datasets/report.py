@@ -35,6 +35,15 @@ class ImportReport:
     label_counts: Mapping[str, int]  # annotation label (fields + QUANTITY) -> words, over all documents
     # doc id -> the image it names that the import does not hold
     missing_images: Mapping[str, MissingImage] = field(default_factory=lambda: MappingProxyType({}))
+    replaced: int = 0  # stored over receipts of the same ids already in the dataset (set by import_into_workspace)
+
+    def replaced_note(self, dataset: str) -> str | None:
+        """What an import replaced, else None: a receipt imported again loses its labels, done mark and undo
+        history to the file's (a probe's zip import did so without a word)."""
+        if not self.replaced:
+            return None
+        return (f"{self.replaced} of these receipts were already in the dataset {dataset!r}: the imported ones "
+                "replaced them, with the labels, done marks and undo history they had there")
 
     @property
     def skipped(self) -> int:

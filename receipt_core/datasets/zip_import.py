@@ -81,9 +81,11 @@ class ZipImportResult:
     format_detected: bool  # True when the format was recognised, False when it was given
     files: int  # files extracted from the zip
     documents: int  # documents stored
+    words: int  # their words
     images: int  # of which with an image
     label_counts: Mapping[str, int]  # annotation label -> words, over the documents stored
     problems: tuple[str, ...]  # one line per record that was skipped or changed, as the importer said
+    replaced_note: str | None = None  # receipts of the dataset the import replaced (ImportReport.replaced_note)
 
 
 def import_zip(workspace: "Workspace", upload: BinaryIO | Path, file_name: str, format: str = AUTO, dataset: str = "",
@@ -116,9 +118,10 @@ def import_zip(workspace: "Workspace", upload: BinaryIO | Path, file_name: str, 
         name = dataset or zip_dataset_name(file_name, found)
         stored = import_into_workspace(workspace, name, report)  # reads the images before the folder goes
     return ZipImportResult(dataset=name, format=found, format_detected=format == AUTO, files=files,
-                           documents=len(stored.documents), images=len(stored.images),
-                           label_counts=stored.label_counts,
-                           problems=tuple(in_zip(problem) for problem in stored.problems))
+                           documents=len(stored.documents), words=sum(len(doc.words) for doc in stored.documents),
+                           images=len(stored.images), label_counts=stored.label_counts,
+                           problems=tuple(in_zip(problem) for problem in stored.problems),
+                           replaced_note=stored.replaced_note(name))
 
 
 def extract_zip(upload: BinaryIO | Path, folder: Path, limits: ZipLimits = DEFAULT_ZIP_LIMITS) -> int:
