@@ -13,6 +13,9 @@ from receipt_core.data.schema import DEFAULT_SCHEMA, QUANTITY
     ("*2 Pcs", 2.0), ("0,292X", 0.292), ("1.00xITEMS", 1.0), ("3EA@0.19/EA", 3.0), ("x", None), ("TRIPPLE", None),
     ("Qty:2", 2.0), ("(3)", 3.0), ("No.1", 1.0), ("2BT", 2.0), ("1x29.98", 1.0),
     ("#F11", None), ("PLU01062", None),  # product codes: a letter or # runs into the number
+    # a probe: ".5" read as 5, "3/4" as 3, "1,234.5" as 1234 and "1.234,5" as 1.234
+    (".5", 0.5), ("3/4", None), ("1 / 2", None), ("1,234.5", 1234.5), ("1.234,5", 1234.5), ("1,234,567", 1234567.0),
+    ("1.00.", 1.0), ("0,250 kg", 0.25), ("121.000.00", 121000.0), ("13.05.2017", None), ("02/09/2017", None),
 ])
 def test_parse_quantity_reads_how_receipts_print_it(text, value):
     assert parse_quantity(text) == value

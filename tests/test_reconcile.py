@@ -120,7 +120,7 @@ def test_the_quantity_is_nearer_the_quantity_column_than_any_other_number_on_its
                         and parse_quantity(word.text) is not None):
                     rivals += 1
                     nearer += abs(doc.words[quantity].center[0] - column) < abs(word.center[0] - column)
-    assert (nearer, rivals) == (188, 188)
+    assert (nearer, rivals) == (186, 186)  # 188 before dates such as 02/09/2017 stopped parsing as 2
 
 
 def test_predictions_are_reconciled_where_both_predictors_finish(cord_dev):

@@ -8,11 +8,13 @@ import re
 # Elsewhere in a text, a number counts only when no letter or ``#`` runs into it from the left: ``Qty:2``,
 # ``(2)``, ``No.1`` and ``2BT`` (a unit after it) are quantities, product codes such as ``#F11`` or ``PB22``
 # are not.
-_NUMBER = re.compile(r"(?<![A-Za-z#\d])(?<!\d[.,])(\d+(?:[.,]\d+)?)")
+# A number may be grouped (``1,234.5``, ``1.234,5``); at the start of a word it may lack its leading 0 (``.5``).
+_NUMBER = re.compile(r"(?<![A-Za-z#\d])(?<!\d[.,])(\d+(?:[.,]\d+)*)")
 _QUANTITY_SHAPE = re.compile(
-    r"^\s*[*x×@]?\s*(\d+(?:[.,]\d+)?)\s*(?:[x×@*]|pcs?|prs|btl|ea|pk|pc|items?|qty|kg|g)?\b.*$",
+    r"^\s*[*x×@]?\s*(\d+(?:[.,]\d+)*|[.,]\d+)\s*(?:[x×@*]|pcs?|prs|btl|ea|pk|pc|items?|qty|kg|g)?\b.*$",
     re.IGNORECASE,
 )
+_FRACTION = re.compile(r"\s*/\s*\d")  # "3/4", "1/2": no count of items, and no number this parser reads
 
 _EXPONENT = re.compile(r"[eE][+-]?\d")  # right after a number: scientific notation, not a unit
 
@@ -31,6 +33,8 @@ def parse_quantity(text: str) -> float | None:
     (2.0, 3.0, 2.0, None)
     >>> parse_quantity("-2"), parse_quantity("1e308"), parse_quantity("2ea")
     (None, None, 2.0)
+    >>> parse_quantity(".5"), parse_quantity("1,234.5"), parse_quantity("1.234,5"), parse_quantity("3/4")
+    (0.5, 1234.5, 1234.5, None)
     """
     cleaned = text.strip()
     if not cleaned:
@@ -38,19 +42,42 @@ def parse_quantity(text: str) -> float | None:
     match = _QUANTITY_SHAPE.match(cleaned) or _NUMBER.search(cleaned)
     if match is None:
         return None
-    if cleaned[:match.start(1)].endswith("-") or _EXPONENT.match(cleaned, match.end(1)):
+    before = cleaned[:match.start(1)].rstrip()
+    if before.endswith("-") or _EXPONENT.match(cleaned, match.end(1)):
         return None  # "-2" is no count of items, "1e308" no printed one (a probe saw them stored as 2 and 1)
-    number = match.group(1)
-    # "1,5" is a decimal comma; "1,000" (three digits after the comma) is a thousands separator.
-    if "," in number:
-        whole, frac = number.split(",", 1)
-        is_thousands = len(frac) == 3 and whole not in ("", "0")
-        number = whole + frac if is_thousands else f"{whole}.{frac}"
+    if before.endswith("/") or _FRACTION.match(cleaned, match.end(1)):
+        return None  # "3/4" read as 3, "1/2" as 1 (a probe)
+    number = _plain_number(match.group(1))
+    if number is None:
+        return None
     try:
         value = float(number)
     except ValueError:
         return None
     return value if value <= MAX_QUANTITY else None
+
+
+def _plain_number(number: str) -> str | None:
+    """A printed number as Python reads it, or None when its separators make no number.
+
+    One separator: ``1,5`` and ``1.5`` are decimals, and so is ``.5``; ``1,000`` (three digits after a single
+    comma) is a thousands separator, ``1.000`` a decimal (receipts print both ways). Several: every group after the
+    first has three digits, but for a last one after a different mark (``1,234.5``, ``1.234,5``) or of other than
+    three digits (``121.000.00``), which is the decimal part; anything else (``13.05.2017``) is no number. A probe
+    read ``1,234.5`` as 1234 and ``1.234,5`` as 1.234."""
+    separators = [char for char in number if char in ".,"]
+    if len(separators) > 1:
+        groups = re.split(r"[.,]", number)
+        decimal = separators[-1] != separators[0] or len(groups[-1]) != 3
+        grouped = groups[1:-1] if decimal else groups[1:]
+        if any(len(group) != 3 for group in grouped) or len(set(separators[:-1] if decimal else separators)) > 1:
+            return None
+        return "".join(groups[:-1]) + "." + groups[-1] if decimal else "".join(groups)
+    if separators == [","]:
+        whole, frac = number.split(",", 1)
+        is_thousands = len(frac) == 3 and whole not in ("", "0")
+        return whole + frac if is_thousands else f"{whole}.{frac}"
+    return number
 
 
 # Glyphs Tesseract reads in place of a digit on receipt photos. Counted on WildReceipt train (225 receipts OCR'd with
