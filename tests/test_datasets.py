@@ -199,6 +199,26 @@ def test_cord_splits_that_number_their_files_alike_keep_every_receipt(shared_dat
         "(cord:dev/json/receipt_00000.json); stored as 'cord-receipt_00000-2'"]
 
 
+def test_a_cord_export_of_receipts_with_lines_but_no_items_keeps_their_items(shared_data, tmp_path):
+    """A probe exported WildReceipt dev (lines, no item groups) as CORD: each item word got its own group, so after
+    the round trip 0 of the 30 items with a quantity other than 1 had one, and item quantity accuracy read 1.000."""
+    from receipt_core.evaluation.metrics import items_of
+
+    def items(docs):
+        return sorted((doc.id.removeprefix("cord-"), tuple(doc.words[i].text for i in indices
+                                                           if doc.words[i].field == "ITEM_NAME"),
+                       tuple(doc.words[i].quantity_value for i in indices if doc.words[i].is_quantity))
+                      for doc in docs for indices in items_of(doc))
+
+    original = load_dataset(shared_data / "wildreceipt" / "dev.txt", "wildreceipt").documents
+    assert not any(w.group_id is not None for doc in original for w in doc.words)
+    export_documents(original, tmp_path / "cord", "cord")
+    again = load_dataset(tmp_path / "cord", "cord").documents
+    before, after = items(original), items(again)
+    assert after == before
+    assert sum(1 for _, _, values in before if values and values[0] != 1) == 30
+
+
 def test_wildreceipt_folder_imports_both_splits_and_keeps_segments_whole(shared_data):
     report = load_dataset(shared_data / "wildreceipt", "wildreceipt")
     assert len(report.documents) == 371

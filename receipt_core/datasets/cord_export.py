@@ -2,7 +2,8 @@
 reads back.
 
 Each word becomes a CORD word (its box as a quad, ``is_key`` 0, ``row_id`` its line). Words of one item and one
-category form one ``valid_line`` with the item's ``group_id``; every other word's line (same line, same category)
+category form one ``valid_line`` with the item's ``group_id`` (item words of no item are first grouped by line, as
+scoring reads them: :func:`_line_items`); every other word's line (same line, same category)
 gets a fresh ``group_id`` above the document's, as CORD gives every line one. A field is written as the first CORD
 category the schema maps onto it (``ITEM_NAME`` -> ``menu.nm``, ``TOTAL`` -> ``total.total_price``), a quantity as
 the first quantity category (``menu.cnt``), and ``OTHER`` as ``menu.etc`` inside an item, ``sub_total.etc``
@@ -11,14 +12,15 @@ elsewhere: all categories the importer maps back onto the same labels.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Sequence
 
 from ..data.document import Document, Word
 from ..data.files import atomic_write, file_stems
 from ..data.images import upright_bytes
-from ..data.schema import OTHER, LabelSchema
+from ..data.schema import ITEM_FIELDS, OTHER, LabelSchema
 from ._common import image_suffix
 
 OTHER_IN_ITEM, OTHER_ELSEWHERE = "menu.etc", "sub_total.etc"
@@ -38,9 +40,10 @@ def cord_category(word: Word, schema: LabelSchema) -> str:
 
 def cord_json(doc: Document, schema: LabelSchema) -> dict[str, Any]:
     """One document as a CORD v1 receipt."""
-    next_group = max((w.group_id for w in doc.words if w.group_id is not None), default=-1) + 1
+    words = _line_items(doc.words)
+    next_group = max((w.group_id for w in words if w.group_id is not None), default=-1) + 1
     lines: dict[tuple, dict[str, Any]] = {}
-    for word in doc.words:
+    for word in words:
         category = cord_category(word, schema)
         key = ("item", word.group_id, category) if word.group_id is not None else ("line", word.line_id, category)
         line = lines.get(key)
@@ -55,6 +58,27 @@ def cord_json(doc: Document, schema: LabelSchema) -> dict[str, Any]:
     meta = {"version": "v1.0", "split": str(doc.meta.get("split", "")), "image_id": doc.meta.get("image_id", 0),
             "image_size": {"width": doc.width, "height": doc.height}, "source": doc.source, "id": doc.id}
     return {"dontcare": [], "valid_line": list(lines.values()), "meta": meta, "roi": {}, "repeating_symbol": []}
+
+
+def _line_items(words: Sequence[Word]) -> list[Word]:
+    """``words`` with the words of no item on a line that holds an item name of no item put into one item: the
+    item scoring reads there (``evaluation.metrics.items_of``). A WildReceipt import has lines, no items; written as
+    a group per word, each word came back its own item, every quantity in no item, and item quantity accuracy read
+    1.000 (a probe)."""
+    words = list(words)
+    next_group = max((w.group_id for w in words if w.group_id is not None), default=-1) + 1
+    lines: dict[int, list[int]] = {}
+    for index, word in enumerate(words):
+        if word.group_id is None:
+            lines.setdefault(word.line_id, []).append(index)
+    for indices in lines.values():
+        if not any(words[i].field == "ITEM_NAME" for i in indices):
+            continue
+        for i in indices:
+            if words[i].field in ITEM_FIELDS or words[i].is_quantity:
+                words[i] = dataclasses.replace(words[i], group_id=next_group)
+        next_group += 1
+    return words
 
 
 def save_cord(docs: Iterable[Document], folder: Path, schema: LabelSchema,
