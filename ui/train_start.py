@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 from receipt_core.data.document import Document
+from receipt_core.data.review import DONE, mostly_unlabelled
 from receipt_core.datasets.splits import split_labelled
 from receipt_core.training.run_documents import eval_ids, train_ids
 from receipt_core.training.config import PretrainConfig, ReferenceConfig, TrainConfig
@@ -37,7 +38,7 @@ class PreparedStart:
 
     launch: Callable[[], tuple[str, Any]]
     description: str  # the run's header while it trains
-    left_out_note: str | None = None  # receipts of the training data left out for want of labels
+    left_out_note: str | None = None  # training receipts left out for want of labels, or mostly unlabelled
 
 
 def prepare_start(workspace: Workspace, request: StartRequest) -> PreparedStart:
@@ -117,7 +118,12 @@ def training_labels(summaries: Sequence, train_sets: Sequence[str]) -> TrainingL
     Python does (for ``notice_markdown``). A walkthrough's dataset of three fresh photos, picked by the sidebar,
     was found out only by Start's refusal, and then a Start that could only fail was still offered."""
     unlabelled = sum(1 for summary in summaries if summary.labelled_words == 0)
-    return TrainingLabels(warning=_unlabelled_warning(unlabelled, len(summaries), train_sets),
+    # receipts left midway (not done): their unlabelled words would train as OTHER (a probe)
+    partly = sum(1 for summary in summaries if summary.status != DONE
+                 and mostly_unlabelled(summary.words, summary.labelled_words))
+    warnings = [text for text in (_unlabelled_warning(unlabelled, len(summaries), train_sets),
+                                  _partly_labelled_warning(partly)) if text]
+    return TrainingLabels(warning=" ".join(warnings) or None,
                           none_labelled=bool(summaries) and unlabelled == len(summaries))
 
 
@@ -131,6 +137,14 @@ def _unlabelled_warning(unlabelled: int, receipts: int, train_sets: Sequence[str
             "out: label them on Annotate, or choose a labelled dataset (Home loads the CORD sample).")
 
 
+def _partly_labelled_warning(partly: int) -> str | None:
+    if not partly:
+        return None
+    one = partly == 1
+    return (f"{partly} {'receipt is' if one else 'receipts are'} in progress with most words unlabelled: a run "
+            "trains those words as OTHER. Finish labelling them on Annotate if some are fields or quantities.")
+
+
 def chosen_documents(workspace: Workspace, train_sets: Sequence[str], evaluation: str | None,
                      hold_out: float) -> tuple[list[Document], list[Document], str | None]:
     """The training and evaluation receipts of datasets picked on a page (Train's Start, Runs' Resume): the
@@ -139,7 +153,7 @@ def chosen_documents(workspace: Workspace, train_sets: Sequence[str], evaluation
     labelled = workspace.training_documents_of(train_sets)
     chosen_eval = None if evaluation is None else workspace.evaluation_documents(evaluation).documents
     train_docs, eval_docs = split_labelled(labelled, chosen_eval, hold_out)
-    return train_docs, eval_docs, labelled.note("train") if labelled.left_out else None
+    return train_docs, eval_docs, labelled.note("train")
 
 
 def _started(job) -> tuple[str, Any]:

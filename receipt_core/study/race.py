@@ -175,15 +175,15 @@ class Race:
 
 def race_documents(workspace, plan: RacePlan) -> tuple[list[Document], list[Document], list[str]]:
     """The race's training and evaluation receipts (only those labelled by a person or an import, as the Train
-    page takes them), and a note for each dataset that had unlabelled receipts left out."""
+    page takes them), and a note for each set that had unlabelled receipts left out or mostly unlabelled ones."""
     labelled = workspace.training_documents_of(plan.training_datasets)
-    notes = [labelled.note("train")] if labelled.left_out else []
+    notes = [note] if (note := labelled.note("train")) else []
     chosen_eval = None
     if plan.eval_data is not None:
         evaluation = workspace.evaluation_documents(plan.eval_data)
         chosen_eval = evaluation.documents
-        if evaluation.left_out:
-            notes.append(evaluation.note("eval"))
+        if note := evaluation.note("eval"):
+            notes.append(note)
     train_docs, eval_docs = split_labelled(labelled, chosen_eval, plan.hold_out)
     if not eval_docs:
         raise ValueError(f"the evaluation set of {plan.training_label!r} is empty; choose an evaluation dataset")
