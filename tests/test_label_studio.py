@@ -528,6 +528,29 @@ def test_an_empty_later_annotation_or_several_predictions_are_read_by_a_stated_r
     assert "2 predictions suggest differently for 1 word; each word keeps its highest-scoring suggestion" in notes
 
 
+def test_a_task_with_predictions_only_takes_its_words_from_the_fullest_and_says_what_it_left_out(tmp_path):
+    """A probe: a task of two model versions and no annotation took its words from the first listed (2 regions), and
+    the later model's third region (a quantity) and every suggestion of it were dropped without a word."""
+    box = {"x": 10, "y": 10, "width": 10, "height": 2, "rotation": 0}
+    older = _ls_region("p1", "COFFEE", "ITEM_NAME", box) + _ls_region("p2", "3.00", "ITEM_PRICE", {**box, "x": 50})
+    newer = (_ls_region("q1", "COFFEE", "ITEM_NAME", box) + _ls_region("q2", "3.00", "ITEM_PRICE", {**box, "x": 50})
+             + _ls_region("q3", "2x", "QUANTITY", {**box, "x": 30}))
+    for order in ((older, newer), (newer, older)):
+        versions = {id(older): ("v1", 0.5), id(newer): ("v2", 0.7)}
+        tasks = [{"id": 1, "data": {}, "predictions": [
+            {"model_version": versions[id(r)][0], "score": versions[id(r)][1], "result": r} for r in order]}]
+        (tmp_path / "project.json").write_text(json.dumps(tasks))
+        report = load_dataset(tmp_path / "project.json", "label-studio")
+        (doc,) = report.documents
+        assert sorted(w.text for w in doc.words) == ["2x", "3.00", "COFFEE"]
+        assert {w.text: w.suggestion.run for w in doc.words} == {"COFFEE": "v2", "3.00": "v2", "2x": "v2"}
+        notes = " ".join(report.problems)
+        assert "prediction 'v1': 2 regions of 2 match no word of the task by region id; their suggestions are left " \
+               "out" in notes
+        assert ("2 predictions and no annotation; the words are those of 'v2' (3 regions, score 0.70), the fullest"
+                in notes) == (order[0] is older)  # said where it is not the first listed
+
+
 def test_a_model_label_relabelled_in_label_studio_comes_back_as_the_files_not_the_models(cord_dev, tmp_path):
     """Label Studio keeps a region's meta when a person changes its label there: an accepted suggestion corrected
     in Label Studio came back as the model's (its run and score) with the person's label (a probe's concern)."""

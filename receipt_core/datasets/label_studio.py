@@ -100,7 +100,8 @@ def _task_document(task: Any, number_: int, folder: Path, schema: LabelSchema, l
     if with_regions and len(with_regions) < len(annotations):
         notes.append(f"{counted(len(annotations) - len(with_regions), 'annotation')} with no regions left out")
     annotations = with_regions or annotations
-    base = _chosen_annotation(annotations, notes) if annotations else (predictions[0] if predictions else None)
+    base = _chosen_annotation(annotations, notes) if annotations else (
+        _chosen_prediction(predictions, notes) if predictions else None)
     if base is None or not isinstance(base.get("result"), list):
         cancelled = sum(1 for a in given if a.get("was_cancelled") is True)
         # an annotation whose result is an object read as "all cancelled" (a probe)
@@ -144,6 +145,27 @@ def _task_document(task: Any, number_: int, folder: Path, schema: LabelSchema, l
                    source=source, meta=meta)
     doc.validate(schema)
     return storable(doc, notes), image
+
+
+def _chosen_prediction(predictions: list[Mapping], notes: list[str]) -> Mapping:
+    """The prediction a task with no annotation takes its words from: the one with the most regions (an export of
+    ours lists the OCR's words first, then a run's suggestions for some of them), then the highest-scoring, then the
+    last listed; a note says so when that is not the first listed (a probe: the first listed won, and the regions
+    only a later, higher-scoring model had were dropped without a word)."""
+    readable = [p for p in predictions if isinstance(p.get("result"), list)] or predictions
+
+    def regions(prediction: Mapping) -> int:
+        results = prediction.get("result") if isinstance(prediction.get("result"), list) else []
+        return len({shown(r.get("id")) for r in results if isinstance(r, Mapping) and r.get("type") != "relation"})
+
+    chosen = max(enumerate(readable),
+                 key=lambda item: (regions(item[1]), _probability(item[1].get("score")), item[0]))[1]
+    if chosen is not readable[0]:
+        notes.append(f"{len(readable)} predictions and no annotation; the words are those of "
+                     f"{shown(chosen.get('model_version') or 'label-studio')} ({counted(regions(chosen), 'region')}, "
+                     f"score {_probability(chosen.get('score')):.2f}), the fullest; the others only suggest labels "
+                     "for its words")
+    return chosen
 
 
 def _chosen_annotation(annotations: list[Mapping], notes: list[str]) -> Mapping:
@@ -351,6 +373,9 @@ def _add_suggestions(prediction: Mapping, words: dict[str, Word], width: int, he
     default = prediction.get("score")
     results = [r for r in prediction.get("result") or [] if isinstance(r, Mapping)]
     regions = _regions(results, width, height, schema, []) if results else {}
+    if unmatched := [rid for rid in regions if rid not in words]:  # other region ids: another tool's regions
+        notes.append(f"prediction {run!r}: {counted(len(unmatched), 'region')} of {len(regions)} match no word of "
+                     "the task by region id; their suggestions are left out")
     for rid, region in regions.items():
         word = words.get(rid)
         label = region.get("label")
