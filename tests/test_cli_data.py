@@ -48,6 +48,22 @@ def test_import_cord_prints_counts_and_problems(shared_data, workspace_home, cap
     assert "already in dataset 'dev'" in capsys.readouterr().err
 
 
+def test_an_import_stopped_by_ctrl_c_stores_nothing_and_says_so(shared_data, workspace_home, capsys, monkeypatch):
+    """A probe's Ctrl-C read only "error: interrupted"; the workspace held nothing of the import, which it did not
+    say. The interrupt comes while the receipts are being stored, after the images."""
+    from receipt_core.workspace.store import Workspace as Store
+
+    def interrupted(self, dataset, documents):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Store, "save_documents", interrupted)
+    assert main(["import", "--format", "cord", str(shared_data / "cord" / "dev" / "json")]) == 130
+    assert capsys.readouterr().err == ("error: interrupted before the import finished; it stores all its receipts or "
+                                       "none, so nothing of it was stored\n")
+    monkeypatch.undo()
+    assert Workspace.open().datasets() == []
+
+
 def test_import_says_how_to_see_every_problem(tmp_path, workspace_home, capsys):
     """A probe read "56 problems (see stderr)" over 20 of them, with no way to the other 36."""
     from receipt_core.cli.data_commands import MAX_PROBLEMS_SHOWN

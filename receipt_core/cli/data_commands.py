@@ -134,6 +134,15 @@ def run_synth(args: argparse.Namespace) -> int:
 
 
 def run_import(args: argparse.Namespace) -> int:
+    try:
+        return _import(args)
+    except KeyboardInterrupt:  # a probe read only "error: interrupted", and could not tell what was left
+        print("error: interrupted before the import finished; it stores all its receipts or none, so nothing of it "
+              "was stored", file=sys.stderr)
+        return 130
+
+
+def _import(args: argparse.Namespace) -> int:
     if args.dataset is not None:
         check_dataset_name(args.dataset)  # before reading anything: a bad name is one error line, exit 2
     if args.path.is_file() and zipfile.is_zipfile(args.path):  # it said "not UTF-8 text" of a zip (a probe)

@@ -23,7 +23,8 @@ from ..wording import counted
 def register(subparsers: argparse._SubParsersAction) -> None:
     evaluate = subparsers.add_parser("evaluate", help="score a trained run on labelled data",
                                      description="Field and quantity metrics of a run's model on DATA.")
-    evaluate.add_argument("run_dir", type=given_path, metavar="RUN_DIR", help="a run folder that train wrote (--out)")
+    evaluate.add_argument("run_dir", type=given_path, metavar="RUN_DIR",
+                          help="a run folder that train wrote (--out), or the id of a run in the workspace")
     evaluate.add_argument("--data", required=True, metavar="DATA",
                           help="labelled data to score on: a folder or workspace dataset")
     add_format_argument(evaluate)
@@ -54,7 +55,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     predict = subparsers.add_parser("predict", help="predict fields, quantities and items",
                                     description="Run a trained model on a dataset's documents or on receipt images "
                                                 "(OCR'd with Tesseract).")
-    predict.add_argument("run_dir", type=given_path, metavar="RUN_DIR", help="a run folder that train wrote (--out)")
+    predict.add_argument("run_dir", type=given_path, metavar="RUN_DIR",
+                         help="a run folder that train wrote (--out), or the id of a run in the workspace")
     predict.add_argument("images", nargs="*", type=given_path, metavar="IMAGE",
                          help="receipt images to OCR and predict on (or --data)")
     predict.add_argument("--data", metavar="DATA", help="predict on a dataset's documents instead of images")

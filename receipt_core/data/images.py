@@ -87,8 +87,8 @@ def load_image(data: bytes, name: str = "", max_pixels: int = DEFAULT_MAX_PIXELS
         raise ImageLoadError(_too_many_pixels(label, int(found.group(1)) if found else None, max_pixels)) from None
     except UnidentifiedImageError:
         raise ImageLoadError(f"{label} is not an image Pillow can read (supported: "
-                             f"{', '.join(ALLOWED_FORMATS)}); the file may be a document or text file "
-                             f"with an image extension.") from None
+                             f"{', '.join(ALLOWED_FORMATS)}); it may be a document or text file, or an image "
+                             f"damaged or in another format.") from None
     except Exception as error:  # noqa: BLE001 - OSError, SyntaxError, ValueError, but damaged headers also raise
         # TypeError, IndexError or struct.error from Pillow's parsers (a fuzzer found them): each is this file's fault
         _refuse_oversized_metadata(label, error)
