@@ -302,6 +302,34 @@ def test_formats_are_recognised_for_the_cli_and_the_upload_alike(tmp_path):
         detect_format(tmp_path / "odd")
 
 
+def test_a_folder_of_two_datasets_is_refused_naming_both_and_a_manifest_beside_splits_is_no_dataset(tmp_path):
+    """A probe: a native file beside CORD's json/ imported the one native receipt and left the 100 CORD ones out
+    without a word; a native file beside a Label Studio tasks.json read the tasks as one bad native document."""
+    import shutil
+
+    from receipt_core.datasets import export_documents
+
+    docs = load_dataset(CORD_SAMPLE / "dev", "cord").documents[:2]
+    export_documents(docs[:1], tmp_path / "native", "native")
+    export_documents(docs, tmp_path / "ls", "label-studio")
+    native_file = next((tmp_path / "native").glob("*.json"))
+    (tmp_path / "beside-cord").mkdir()
+    shutil.copytree(CORD_SAMPLE / "dev" / "json", tmp_path / "beside-cord" / "json")
+    shutil.copy(native_file, tmp_path / "beside-cord")
+    with pytest.raises(DatasetImportError, match=r"beside-cord holds two datasets: native files at its top .* and "
+                                                 r"cord files in json/; import each folder on its own"):
+        detect_format(tmp_path / "beside-cord")
+    shutil.copy(native_file, tmp_path / "ls")
+    with pytest.raises(DatasetImportError, match=r"ls holds files of more than one format: native \(.*\.json\) and "
+                                                 r"label-studio \(tasks.json\)|ls holds files of more than one format: "
+                                                 r"label-studio \(tasks.json\) and native"):
+        detect_format(tmp_path / "ls")
+    (tmp_path / "splits" / "dev").mkdir(parents=True)
+    shutil.copytree(CORD_SAMPLE / "dev" / "json", tmp_path / "splits" / "dev" / "json")
+    (tmp_path / "splits" / "manifest.json").write_text('{"files": 50}')  # the shared CORD folder's layout
+    assert detect_format(tmp_path / "splits") == "cord"
+
+
 def test_the_cli_imports_a_downloaded_zip_as_data_import_does(ws, tmp_path, monkeypatch, capsys):
     """A probe: ``import export.zip`` said the zip was "not UTF-8 text"; the command reads it as Data → Import."""
     from receipt_core.datasets.export_zip import export_zip_bytes

@@ -9,7 +9,9 @@ A folder (or file) is
 - ``label-studio``: a JSON list of tasks, or one task (an object with ``data`` and ``annotations`` or
   ``predictions``).
 
-At most three JSON files are read, each bounded by :class:`~._common.ImportLimits` (size, nesting, no NaN).
+A folder whose files are of two formats (a native file beside CORD's ``json/``, or beside a Label Studio
+``tasks.json``) is refused, naming both: an import reads one format and would leave the other out. At most three
+JSON files of each place are read, each bounded by :class:`~._common.ImportLimits` (size, nesting, no NaN).
 """
 
 from __future__ import annotations
@@ -46,8 +48,14 @@ def detect_format(path: Path) -> str:
     elif path.is_dir():
         if any((path / name).is_file() for name in ("class_list.txt", *SPLIT_FILES)):
             return "wildreceipt"
-        files = (sorted(path.glob("*.json"))[:_SAMPLED_FILES] or sorted(path.glob("json/*.json"))[:_SAMPLED_FILES]
-                 or sorted(path.glob("*/json/*.json"))[:_SAMPLED_FILES])
+        top, nested = sorted(path.glob("*.json")), sorted(path.glob("json/*.json")) or sorted(path.glob("*/json/*.json"))
+        if top and nested and _recognised(top) and _recognised(nested):  # a probe's native file beside CORD's json/
+            raise DatasetImportError(
+                f"{path} holds two datasets: {_recognised(top)} files at its top ({top[0].name}, …) and "
+                f"{_recognised(nested)} files in {nested[0].parent.relative_to(path)}/; import each folder on its own "
+                "(an import reads one format, and would leave the other out)")
+        # a manifest.json beside split/json/ folders (the shared CORD's layout) is no dataset of its own
+        files = (top if top and (not nested or _recognised(top)) else nested)[:_SAMPLED_FILES]
     elif path.exists():
         raise DatasetImportError(f"{path} is not a folder or a regular file; give a dataset folder or file")
     else:
@@ -63,6 +71,10 @@ def detect_format(path: Path) -> str:
             continue
         found = json_format(data)
         if found is not None:
+            others = {f"{other} ({name})" for name, other in _formats(files) if other not in (None, found)}
+            if others:  # a probe's native file beside a Label Studio tasks.json: the tasks became one bad document
+                raise DatasetImportError(f"{path} holds files of more than one format: {found} ({file.name}) and "
+                                         f"{', '.join(sorted(others))}; put each dataset in a folder of its own")
             return found
         if _label_studio_min(data):
             raise DatasetImportError(f"{file.name} looks like Label Studio's JSON-MIN export: {EXPORT_HINT}")
@@ -74,6 +86,22 @@ def detect_format(path: Path) -> str:
     raise DatasetImportError(f"cannot tell the format of {path}: none of {', '.join(f.name for f in files)} is a "
                              f"CORD, native or Label Studio record{reasons} and there is {wildreceipt}; choose the "
                              f"format ({FORMATS_SHOWN})")
+
+
+def _formats(files: list[Path]) -> list[tuple[str, str | None]]:
+    """(file name, the format its JSON is, or None) for the first few of ``files``."""
+    found = []
+    for file in files[:_SAMPLED_FILES]:
+        try:
+            found.append((file.name, json_format(read_record_file(file, DEFAULT_LIMITS))))
+        except RecordError:
+            found.append((file.name, "label-studio" if _large_label_studio_export(file) else None))
+    return found
+
+
+def _recognised(files: list[Path]) -> str | None:
+    """The first format recognised among the first few of ``files``, else None."""
+    return next((fmt for _, fmt in _formats(files) if fmt is not None), None)
 
 
 def _large_label_studio_export(file: Path) -> bool:
