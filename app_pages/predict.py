@@ -18,7 +18,7 @@ from receipt_core.data.images import MAX_IMAGES_PER_PREDICTION
 from receipt_core.plots.figures import LOW_CONFIDENCE, WRITTEN_WORDS_MAX, prediction_figure, tall_figure_height
 from receipt_core.plots.overlay import MODEL_LAYER, OCR_LAYER, confidence_marks, overlay_counts, overlay_figure
 from receipt_core.training.events import METRIC_LABELS
-from receipt_core.training.run_documents import train_ids, trained_on_photos
+from receipt_core.training.run_documents import eval_ids, train_ids, trained_on_photos
 from receipt_core.training.run_summary import last_evaluation
 from receipt_core.wording import counted
 from receipt_core.workspace.database import NotFoundError
@@ -55,10 +55,12 @@ run_name = run_display_name(run)  # the name given on Runs, as the picker shows 
 
 with user_errors("Reading the run's validation"):
     evaluation = last_evaluation(ws, run.id)
-    note = quality_note(evaluation.metrics if evaluation else None)
+    scored_on = len(eval_ids(run.config)) or None  # not recorded by runs older than the record
+    note = quality_note(evaluation.metrics if evaluation else None, scored_on)
     if evaluation is not None:
+        on = f", on {counted(scored_on, 'receipt')}" if scored_on else ""
         st.caption(f"Validation of this run at step {evaluation.step}, after {evaluation.epoch} complete "
-                   f"epoch{'' if evaluation.epoch == 1 else 's'}:")
+                   f"epoch{'' if evaluation.epoch == 1 else 's'}{on}:")
         columns = st.columns(max(len(evaluation.metrics), 1))
         for column, (name, value) in zip(columns, evaluation.metrics.items()):
             column.metric(METRIC_LABELS.get(name, name), f"{value:.3f}")

@@ -17,7 +17,8 @@ from receipt_core.training.events import HEADLINE_METRICS, METRIC_LABELS
 from receipt_core.training.run_feed import CURVE_COLUMNS, RunFeed
 from receipt_core.training.run_documents import missing_run_documents, started_on_command_line, train_ids
 from receipt_core.training.run_settings import defaults_title, settings_diff
-from receipt_core.training.run_summary import (BEST_BY, OWN_TRAINING, SAVED, clear_best_runs,
+from receipt_core.datasets.splits import MIN_EVAL_RECEIPTS
+from receipt_core.training.run_summary import (BEST_BY, OWN_TRAINING, SAVED, clear_best_runs, listing_order,
                                                run_metrics_rows, run_summary)
 from receipt_core.training.slot import JobBusyError
 from receipt_core.workspace.run_labels import (MAX_NAME, MAX_NOTES, display_name, distinct_labels, run_labels,
@@ -39,12 +40,15 @@ RENAMED_KEY = "runs_renamed"  # the run id Save stored: the next run refreshes t
 RUN_COLORS_KEY = "runs_colors"  # run id -> its colour in the overlaid charts, kept while the choice changes
 RUN_PICKERS = ("runs_compare", "runs_one", "runs_against")
 RUNS_SEEN_KEY = "runs_seen"  # the run ids this session's Runs page has listed: a run not among them is new
+SETTINGS_ROW_HEIGHT = 66  # pixels: three lines of the settings table's "what it is"
 DELETED_HERE_KEY = "runs_deleted_here"  # the run this session's Delete button took away (said by its toast)
 # status beside the name: a failed run was a row of "—" whose reason sat off a 1366-pixel screen (a walkthrough)
 # the saved model's scores first, on screen at 1366 pixels: what Train and Predict show (a walkthrough found them
 # past a sideways scroll)
-RUN_COLUMNS = ["best", "name", "status", *[f"{SAVED} {m}" for m in BEST_BY], *[f"best {m}" for m in HEADLINE_METRICS],
-               "eval receipts", OWN_TRAINING,
+# how many receipts scored them right after the saved scores: a run scored on 3 sorted above one scored on 50, and
+# the count that tells them apart was cut off at the right edge (a walkthrough)
+RUN_COLUMNS = ["best", "name", "status", *[f"{SAVED} {m}" for m in BEST_BY], "eval receipts",
+               *[f"best {m}" for m in HEADLINE_METRICS], OWN_TRAINING,
                "scenario", "tags",
                "trainable parameters", "wall time (s)", "steps", "backbone", "run"]
 
@@ -84,15 +88,14 @@ with runs_tab:
     with user_errors("Summarising the runs"):
         rows = [run_summary(ws, run) for run in runs]
         best = clear_best_runs(rows)
-        table = pd.DataFrame(rows)
+        sort_by = st.selectbox("Sort by", list(HEADLINE_METRICS), format_func=METRIC_LABELS.get, key="runs_sort",
+                               help=f"Runs scored on fewer than {MIN_EVAL_RECEIPTS} receipts, then runs scored on "
+                                    "their own training receipts, are listed after the others")
+        table = pd.DataFrame(listing_order(rows, sort_by))
         table["name"] = table["run"].map(labels)
         table["tags"] = table["run"].map(
             lambda i: plain(", ".join(labels_by_id[i].tags)) if i in labels_by_id else "")
         table["best"] = table["run"].map(lambda run_id: "★" if run_id in best else "")
-        sort_by = st.selectbox("Sort by", list(HEADLINE_METRICS), format_func=METRIC_LABELS.get, key="runs_sort")
-        # a run scored on its own training receipts (a retraining on 1 reviewed receipt scored 1.000) goes last
-        table = table.sort_values([OWN_TRAINING, f"best {sort_by}"], ascending=[True, False], na_position="last",
-                                  kind="stable")
         st.dataframe(table, hide_index=True, key="runs_table", placeholder=NO_VALUE, width="stretch",
                      column_order=RUN_COLUMNS,
                      column_config={
@@ -255,6 +258,9 @@ with runs_tab:
             st.dataframe(pd.DataFrame([{"setting": c.setting, "this run": c.value, other_title: c.baseline,
                                         "what it is": c.about} for c in changes]),
                          hide_index=True, key="runs_settings", placeholder=NO_VALUE, width="stretch",
+                         # rows of three lines: the explanation wraps in its cell instead of ending mid-word at
+                         # 1366 pixels (a walkthrough)
+                         row_height=SETTINGS_ROW_HEIGHT,
                          column_config={"setting": st.column_config.TextColumn(pinned=True),
                                         # the explanation wraps in its cell rather than running off the screen
                                         "what it is": st.column_config.TextColumn(width="large")})

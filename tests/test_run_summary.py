@@ -126,3 +126,17 @@ def test_a_phase_announced_where_the_run_ended_is_not_counted_as_trained(tmp_pat
                                                     trainable_parameters=40, total_parameters=40, reason="resumed",
                                                     phases=3).to_json())  # resumed into phase 3: it trains now
     assert run_summary(ws, ws.get_run(run_id))["trainable parameters"] == 40
+
+
+def test_runs_scored_on_a_few_receipts_or_their_own_training_receipts_are_listed_after_the_others():
+    """A walkthrough sorted Runs by field F1: a run scored on 3 receipts (0.879) headed the list, above one scored on
+    50 (0.870), and the count that tells them apart was off the screen."""
+    from receipt_core.training.run_summary import OWN_TRAINING, listing_order
+
+    def row(run, f1, receipts, own=False):
+        return {"run": run, "best fields.micro_f1": f1, "eval receipts": receipts, OWN_TRAINING: own}
+
+    rows = [row("three", 0.879, 3), row("fifty", 0.870, 50), row("own", 1.0, 1, own=True), row("unscored", None, 50),
+            row("fifty-low", 0.5, 50), row("old", 0.9, None)]
+    assert [r["run"] for r in listing_order(rows, "fields.micro_f1")] == [
+        "fifty", "fifty-low", "unscored", "old", "three", "own"]

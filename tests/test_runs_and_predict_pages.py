@@ -245,9 +245,9 @@ def test_runs_page_plots_curves_by_epoch_and_wall_clock_with_smoothing(demo_env,
     assert list(table.columns)[:2] == ["run", "name"]  # the frame; the page's column_order puts metrics first
     order = at.dataframe[0].proto.column_order
     # the saved model's scores (what Train and Predict show) on screen first, then each metric's best
-    assert list(order[:9]) == ["best", "name", "status", "saved fields.micro_f1", "saved quantity.item_accuracy",
-                               "best fields.micro_f1", "best quantity.word_f1", "best quantity.item_accuracy",
-                               "best quantity.item_accuracy_not_one"]
+    assert list(order[:10]) == ["best", "name", "status", "saved fields.micro_f1", "saved quantity.item_accuracy",
+                                "eval receipts", "best fields.micro_f1", "best quantity.word_f1",
+                                "best quantity.item_accuracy", "best quantity.item_accuracy_not_one"]
 
 
 # --- sidebar and status --------------------------------------------------------------------------------
@@ -405,6 +405,11 @@ def test_item_confidence_is_its_least_confident_word():
     assert "fewer than half" in quality_note({"fields.micro_f1": 0.2}).message
     assert quality_note(None).level == "unknown" and quality_note({"fields.micro_f1": 0.9}).level == "good"
     assert "roughly 4 field words in 10 are wrong or missed" in quality_note({"fields.micro_f1": 0.58}).message
+    # scored on 3 receipts: a walkthrough read "good" at 0.879 above a run scored on 50
+    few = quality_note({"fields.micro_f1": 0.879}, eval_receipts=3)
+    assert few.level == "fair" and "These scores come from only 3 validation receipts" in few.message
+    assert quality_note({"fields.micro_f1": 0.879}, eval_receipts=50).level == "good"
+    assert "only 3 validation receipts" in quality_note({"fields.micro_f1": 0.2}, eval_receipts=3).message
     # a word the line's arithmetic settled is not doubted, here or in its item (a walkthrough saw a quantity 4
     # listed as uncertain at 0.08 where 4 x 0.99 = 3.96)
     settled = dataclasses.replace(prediction, words=(*prediction.words[:5], dataclasses.replace(
@@ -467,8 +472,8 @@ def test_predict_shows_validation_confidence_and_downloads_a_batch(demo_env, tra
     assert any("words the model is unsure of" in c.value for c in at.caption)
     assert len(fake_ocr) == 2  # redraws reuse the OCR and the predictions
     assert reads == [2]  # ... and the decoded photos: a probe's twelve large photos took 2–8 s per click
-    assert any(re.match(r"Validation of this run at step \d+, after \d+ complete epochs?:", c.value)
-               for c in at.caption)  # whole epochs, not an epoch index the Train page's progress contradicts
+    assert any(re.match(r"Validation of this run at step \d+, after \d+ complete epochs?, on \d+ receipts?:", c.value)
+               for c in at.caption), [c.value for c in at.caption]  # whole epochs, not an epoch index
 
     # a walkthrough renamed the run on Runs; the picture's title kept the name it was started with
     from receipt_core.workspace.run_labels import set_run_label
@@ -663,7 +668,8 @@ def test_run_pickers_start_on_the_starred_run_not_the_newest(workspace_home, mon
     assert ui.run_choice.run_picker(ws.list_runs(), "picker", "photos").id == mine
 
 
-def test_a_run_of_another_process_is_steered_there_and_marked_interrupted_once_that_process_is_gone(workspace_home):
+def test_a_run_of_another_process_is_steered_there_and_marked_interrupted_once_that_process_is_gone(workspace_home,
+                                                                                                   monkeypatch):
     """``train`` without ``--out`` keeps its run in the workspace: Runs lists it while it trains, says where it is
     paused and stopped, refuses to delete it, and marks it interrupted once its process is gone (killed while the
     app was up: before, it stayed "running" until the server restarted)."""
@@ -681,7 +687,10 @@ def test_a_run_of_another_process_is_steered_there_and_marked_interrupted_once_t
                          "'$.started_from', 'command line') WHERE id = ?",
                          (other.pid, psutil.Process(other.pid).create_time(), run_id))
         assert ws.get_run(run_id).live_in_another_process()
-        (ws.run_dir(run_id) / "run.json").write_text("{}")  # a checkpoint, as far as the page looks
+        (ws.run_dir(run_id) / "run.json").write_text("{}")  # a checkpoint, as far as the page looks …
+        import receipt_core.model.checkpoint as checkpoint
+
+        monkeypatch.setattr(checkpoint, "checkpoint_problem", lambda folder: None)  # … and whole (zip offered)
         at = app("runs")
         no_errors(at)
         note = next(i.value for i in at.info if "another process" in i.value)

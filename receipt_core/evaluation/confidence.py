@@ -14,6 +14,8 @@ from typing import Any, Mapping, Sequence
 
 from ..data.items import line_total_fits
 from ..data.schema import ITEM_FIELDS, shown_label
+from ..datasets.splits import MIN_EVAL_RECEIPTS
+from ..wording import counted
 
 DEFAULT_UNCERTAIN_BELOW = 0.5
 LINE_ARITHMETIC = "line arithmetic"  # who answered a word that reconciling settled (model/reconcile.py)
@@ -147,21 +149,26 @@ class QualityNote:
     message: str
 
 
-def quality_note(metrics: Mapping[str, float] | None) -> QualityNote:
-    """What a run's last validation (headline metrics, flattened names) says about trusting its output."""
+def quality_note(metrics: Mapping[str, float] | None, eval_receipts: int | None = None) -> QualityNote:
+    """What a run's last validation (headline metrics, flattened names) says about trusting its output; with
+    ``eval_receipts`` (how many receipts it was scored on) under ``MIN_EVAL_RECEIPTS``, that the scores say little:
+    a walkthrough's run scored on 3 receipts read as "good" at 0.879, above a run scored on 50."""
     f1 = (metrics or {}).get("fields.micro_f1")
     if f1 is None:
         return QualityNote("unknown", "This run never finished an evaluation, so how good its output is is unknown: "
                                       "treat every item as a guess.")
+    few = eval_receipts is not None and 0 < eval_receipts < MIN_EVAL_RECEIPTS
+    caveat = (f" These scores come from only {counted(eval_receipts, 'validation receipt')}, where one receipt moves "
+              "them by a lot: they say little about receipts it never saw.") if few else ""
     if f1 < LOW_FIELD_F1:
         return QualityNote("low", f"Field micro-F1 on its validation receipts was {f1:.2f}: fewer than half of the "
                                   "words it labels are labelled right, so header lines, totals and prices will show "
                                   "up as items and real items will be missed. Train longer or on more receipts "
-                                  "before relying on these items.")
-    if f1 < FAIR_FIELD_F1:
+                                  "before relying on these items." + caveat)
+    if f1 < FAIR_FIELD_F1 or few:
         return QualityNote("fair", f"Field micro-F1 on its validation receipts was {f1:.2f}: roughly "
                                    f"{max(1, round((1 - f1) * 10))} field words in 10 are wrong or missed; check the "
-                                   "uncertain words.")
+                                   "uncertain words." + caveat)
     return QualityNote("good", "Most field words on its validation receipts were labelled right (the scores "
                                "above); the uncertain words below are the ones to check.")
 

@@ -108,6 +108,19 @@ def clear_best_runs(rows: Sequence[Mapping[str, Any]]) -> set[str]:
             if (winner := clear_winner(scores, (0.0, one_item([items[run] for run in scores])))) is not None}
 
 
+def listing_order(rows: Sequence[Mapping[str, Any]], metric: str) -> list[Mapping[str, Any]]:
+    """Runs table rows by ``best <metric>``, highest first and missing last; runs scored on fewer than
+    ``MIN_EVAL_RECEIPTS`` receipts after the others (a walkthrough's run scored on 3 headed a list of runs scored
+    on 50), and runs scored on their own training receipts last of all (a retraining on 1 reviewed receipt scored
+    1.000). The order is stable within each part."""
+    def key(row: Mapping[str, Any]) -> tuple:
+        value = row.get(f"best {metric}")
+        return (bool(row.get(OWN_TRAINING)), (row.get("eval receipts") or 0) < MIN_EVAL_RECEIPTS, value is None,
+                -value if value is not None else 0.0)
+
+    return sorted(rows, key=key)
+
+
 @dataclass(frozen=True)
 class LastEvaluation:
     """A run's latest validation: where it was taken and its headline metrics (flattened names)."""
