@@ -186,7 +186,10 @@ with runs_tab:
 
     st.subheader("Cost vs quality")
     c1, c2 = st.columns(2)
-    cost = c1.selectbox("Cost", ["trainable parameters", "wall time (s)"], key="runs_cost")
+    cost = c1.selectbox("Cost", ["trainable parameters", "wall time (s)"], key="runs_cost",
+                        help="trainable parameters: the most a run trained at once (a phased run's last phase, its "
+                             "heads included: each scenario has its own heads, see Train); wall time: what the run "
+                             "took, evaluations and saves included")
     quality = c2.selectbox("Quality", [f"best {m}" for m in HEADLINE_METRICS], key="runs_quality",
                            format_func=lambda column: f"best {METRIC_LABELS[column.removeprefix('best ')]}")
     with user_errors("Drawing cost vs quality"):

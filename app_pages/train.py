@@ -37,6 +37,10 @@ KIND_HELP = {TWO_HEAD: "The project's model: one backbone, a field head and a qu
              PRETRAIN: "LayoutLM's masked-word task over boxes on the training receipts, no labels needed: saves a "
                        "backbone folder, which a later run fine-tunes (Backbone → local folder…)."}
 
+HEADS_NOTE = ("Each scenario brings its own heads (Advanced settings change them): capable ones where the backbone "
+              "is frozen for all or most of the run (freeze-backbone, phased), linear ones where it trains throughout "
+              "(full fine-tuning, one head frozen) and learns the context itself. So phased's last phase trains more weights than full "
+              "fine-tuning does, in fewer steps over the whole model.")
 # the two-head settings whose default a scenario may set (SCENARIO_DEFAULTS): widget key -> TrainConfig field
 SCENARIO_SETTINGS = {"train_epochs": "epochs", "train_batch": "batch_size", "train_lr": "lr",
                      "train_lr_schedule": "lr_schedule", "train_boxes": "boxes", "train_decay": "decay_factor",
@@ -221,6 +225,11 @@ with st.expander("Run settings", expanded=slot.current() is None):
                       f"{toggles.trainable_parameters:,} / {toggles.total_parameters:,}",
                       f"{fmt_share(toggles.share)}% of the model", delta_color="off", delta_arrow="off",
                       help=blind_note)
+            # the heads differ by scenario, and so does the model's size: a walkthrough saw phased's 24.8M beside
+            # full's 24.1M on Runs' cost chart with nothing to say why
+            head_weights = sum(count for name, count in sizes if name.startswith("head."))
+            st.caption(f"Heads: {_head_settings(defaults, preset).describe()}, {fmt_params(head_weights)} weights. "
+                       + HEADS_NOTE)
         if preset == TrainConfig().scenario and not freeze and not unfreeze:  # of the default as it is only: under
             # another scenario, or changed by the toggles, it read as said of that (two walkthroughs)
             default_note.caption(f"The default, {preset}: level with full fine-tuning on CORD dev (field F1 0.965 vs "

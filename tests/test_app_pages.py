@@ -695,6 +695,15 @@ def test_train_toggles_update_trainable_parameters_live(demo_env):
     heads = sizes["head.fields"] + sizes["head.quantity"]
     assert at.metric[0].value == f"{heads:,} / {total:,}"  # exact counts: a frozen head is never rounded away
     assert any("train the heads only" in m.value for m in at.markdown)
+    # which heads the scenario brings, and why they differ (a walkthrough saw phased outweigh full on Runs)
+    from ui.shared import fmt_params
+
+    assert any(c.value.startswith("Heads: contextual heads (2 layers, width 128, with word boxes) over a learned mix "
+                                  f"of every layer, {fmt_params(heads)} weights. Each scenario brings its own heads")
+               for c in at.caption), [c.value for c in at.caption]
+    at.selectbox(key="train_preset").set_value("full").run()
+    assert any(c.value.startswith("Heads: linear heads on the last layer") for c in at.caption)
+    at.selectbox(key="train_preset").set_value("freeze-backbone").run()
     at.toggle(key="train_toggle_tiny_freeze-backbone_encoder.1").set_value(True).run()
     assert at.metric[0].value == f"{heads + sizes['encoder.1']:,} / {total:,}"
     # the hand toggle shows, and only what changed (a walkthrough read "and no group also frozen")

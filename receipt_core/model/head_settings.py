@@ -27,6 +27,15 @@ class HeadSettings:
     hidden: int = 0  # linear: an MLP hidden layer of this width (0: a single Linear)
     dropout: float = 0.1
 
+    def describe(self) -> str:
+        """The heads in a few words, for a page: "contextual heads (1 layer, width 256, with word boxes) over a
+        learned mix of every layer" or "linear heads on the last layer"."""
+        reads = "on the last layer" if self.layer_mix == "off" else "over a learned mix of every layer"
+        if self.kind == "linear":
+            return f"linear heads{f' (an MLP of width {self.hidden})' if self.hidden else ''} {reads}"
+        layers = f"{self.depth} layer{'s' if self.depth != 1 else ''}"
+        return f"contextual heads ({layers}, width {self.size}{', with word boxes' if self.boxes else ''}) {reads}"
+
     def __post_init__(self) -> None:
         if self.kind not in HEAD_KINDS:
             raise ValueError(f"head must be one of {', '.join(HEAD_KINDS)}, got {self.kind!r}")
