@@ -38,9 +38,9 @@ KIND_HELP = {TWO_HEAD: "The project's model: one backbone, a field head and a qu
                        "backbone folder, which a later run fine-tunes (Backbone → local folder…)."}
 
 HEADS_NOTE = ("Each scenario brings its own heads (Advanced settings change them): capable ones where the backbone "
-              "is frozen for all or most of the run (freeze-backbone, phased), linear ones where it trains throughout "
-              "(full fine-tuning, one head frozen) and learns the context itself. So phased's last phase trains more weights than full "
-              "fine-tuning does, in fewer steps over the whole model.")
+              "is frozen for all or most of the run (freeze-backbone, phased), linear ones where it trains "
+              "throughout (full fine-tuning, one head frozen) and learns the context itself. So phased's last phase "
+              "trains more weights than full fine-tuning does, in fewer steps over the whole model.")
 # the two-head settings whose default a scenario may set (SCENARIO_DEFAULTS): widget key -> TrainConfig field
 SCENARIO_SETTINGS = {"train_epochs": "epochs", "train_batch": "batch_size", "train_lr": "lr",
                      "train_lr_schedule": "lr_schedule", "train_boxes": "boxes", "train_decay": "decay_factor",

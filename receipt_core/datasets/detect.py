@@ -48,7 +48,8 @@ def detect_format(path: Path) -> str:
     elif path.is_dir():
         if any((path / name).is_file() for name in ("class_list.txt", *SPLIT_FILES)):
             return "wildreceipt"
-        top, nested = sorted(path.glob("*.json")), sorted(path.glob("json/*.json")) or sorted(path.glob("*/json/*.json"))
+        top = sorted(path.glob("*.json"))
+        nested = sorted(path.glob("json/*.json")) or sorted(path.glob("*/json/*.json"))
         if top and nested and _recognised(top) and _recognised(nested):  # a probe's native file beside CORD's json/
             raise DatasetImportError(
                 f"{path} holds two datasets: {_recognised(top)} files at its top ({top[0].name}, …) and "
