@@ -16,7 +16,7 @@ from receipt_core.training.run_documents import live_runs_reading, live_runs_rea
 from receipt_core.wording import counted
 from receipt_core.workspace.documents import DamagedDocumentError
 from ui.actions import ocr_and_store, ocr_projected_import
-from ui.dataset_choice import current_dataset, show_dataset_now
+from ui.dataset_choice import current_dataset, show_dataset_now, upload_target
 from ui.dataset_export import export_section
 from ui.literal import literal, notice_markdown, plain
 from ui.name_fields import dataset_name_input
@@ -57,7 +57,7 @@ with upload_tab:
     st.write("Upload receipt photos or scans (JPG, PNG, WebP, TIFF, BMP, GIF; a PDF is answered with how to turn its "
              "page into an image). Each is read by Tesseract; "
              "words and boxes become a document you can annotate. Files are stored by content hash.")
-    target, target_ok = dataset_name_input("Store into dataset", key="upload_dataset", value="uploads")
+    target, target_ok = dataset_name_input("Store into dataset", key="upload_dataset", value=upload_target(dataset))
     # a new key after each stored upload empties the uploader: pressing the button again would read the same files
     upload_round = st.session_state.get("upload_round", 0)
     files = st.file_uploader("Receipt images", type=UPLOAD_TYPES, accept_multiple_files=True,

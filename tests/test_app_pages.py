@@ -374,6 +374,16 @@ def _upload_good_and_bad_images(workspace_home, receipt):
     assert all(len(name.split(".")[0]) == 64 for name in stored), stored  # by content hash, never by name
 
 
+def test_data_uploads_into_the_sidebars_dataset_of_photos_and_never_into_an_imported_one(workspace_home):
+    """A walkthrough stored photos into "shop", reloaded, and the next upload's field said "uploads" again."""
+    ws = Workspace.open(workspace_home)
+    word = (Word(text="TOTAL", box=(1, 1, 9, 9), field="TOTAL"),)
+    ws.save_documents("shop", [Document(id="ocr-0123456789ab", width=50, height=50, words=word, source="a.jpg")])
+    ws.save_documents("gold", [Document(id="cord-receipt_00001", width=50, height=50, words=word)])
+    assert app("data", dataset="shop").text_input(key="upload_dataset").value == "shop"
+    assert app("data", dataset="gold").text_input(key="upload_dataset").value == "uploads"
+
+
 def test_data_imports_cord_and_draws_receipts_without_pixels(workspace_home):
     cord_dev = require_shared_data("cord", "dev", "json")
     at = app("data")

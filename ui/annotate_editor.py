@@ -173,8 +173,9 @@ def _word_panel(doc: Document) -> None:
         # cannot be emptied, and an empty field is how a typed value goes back to the one read from the text (a probe)
         if value_key not in st.session_state:
             st.session_state[value_key] = shown_value
+        # %g: a weight of 0.657 kg showed as 0.66 (a walkthrough), a count of 2 as 2.00
         top.number_input("Quantity", width=120, value=None, min_value=0.0, max_value=MAX_QUANTITY, step=1.0,
-                         disabled=label != QUANTITY, key=value_key, on_change=_save_word,
+                         format="%g", disabled=label != QUANTITY, key=value_key, on_change=_save_word,
                          args=(doc, index, label_key, value_key),
                          help="Saved as soon as it is typed; read from the word's text when left empty")
         source = (f"labelled by {word.label_source}" + (f" (run {word.label_run}, score {word.label_score:.2f})"

@@ -103,6 +103,20 @@ def evaluation_preview(train: str | Sequence[str], evaluation: str | None, share
     return scored
 
 
+DEFAULT_UPLOAD_DATASET = "uploads"
+
+
+def upload_target(dataset: str | None) -> str:
+    """Where Data's upload stores by default: the sidebar's dataset when it holds uploaded photos (a walkthrough's
+    next upload went to "uploads" after a reload, away from the "shop" it had chosen), else "uploads", so photos
+    never join an imported dataset such as the CORD sample unasked."""
+    from receipt_core.ocr.engine import OCR_ID_PREFIX
+
+    if dataset and any(s.id.startswith(OCR_ID_PREFIX) for s in workspace().list_documents(dataset)):
+        return dataset
+    return DEFAULT_UPLOAD_DATASET
+
+
 def current_dataset() -> str | None:
     """The dataset chosen in the sidebar, else the first one (None when the workspace has none)."""
     from receipt_core.datasets.splits import first_dataset

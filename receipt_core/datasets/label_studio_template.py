@@ -46,7 +46,7 @@ def label_config(schema: LabelSchema) -> str:
             f'  <Rectangle name="{BBOX}" toName="{IMAGE}" strokeWidth="1"/>\n'
             f'  <TextArea name="{TEXT}" toName="{IMAGE}" editable="true" perRegion="true" required="true" '
             f'maxSubmissions="1" rows="1" placeholder="Recognized Text" displayMode="region-list"/>\n'
-            f'  <Number name="{QUANTITY_TAG}" toName="{IMAGE}" perRegion="true" min="0" step="0.5"/>\n'
+            f'  <Number name="{QUANTITY_TAG}" toName="{IMAGE}" perRegion="true" min="0" step="0.001"/>\n'
             f'  <Number name="{GROUP}" toName="{IMAGE}" perRegion="true" min="0"/>\n'
             f'  <Relations>\n    <Relation value="{ITEM_RELATION}"/>\n  </Relations>\n</View>\n')
 

@@ -43,7 +43,7 @@ class ImportReport:
         if not self.replaced:
             return None
         return (f"{self.replaced} of these receipts were already in the dataset {dataset!r}: the imported ones "
-                "replaced them, with the labels, done marks and undo history they had there")
+                "replaced them, and the labels, done marks and undo history they had there are gone")
 
     @property
     def skipped(self) -> int:

@@ -38,6 +38,8 @@ from .tesseract import INSTALL_HINT, OcrError, TesseractNotFoundError, run_tesse
 __all__ = ["INSTALL_HINT", "OcrCache", "OcrError", "OcrResult", "OcrSettings", "RECEIPT_OCR", "TESSERACT_DEFAULT",
            "TesseractNotFoundError", "ocr_image", "ocr_many"]
 
+OCR_ID_PREFIX = "ocr-"  # an uploaded photo's receipt: ocr-<first 12 hex digits of its SHA-256>
+
 TESSERACT_TIMEOUT_S = 300  # one receipt takes seconds; a pathological image must not hang a batch forever
 
 
@@ -175,7 +177,7 @@ def ocr_image(image: LoadedImage, settings: OcrSettings = RECEIPT_OCR, doc_id: s
         meta["ocr_deskew_degrees"] = prepared.geometry.angle
     if image.note:
         meta["image_note"] = image.note
-    return Document(id=doc_id or f"ocr-{image.sha256[:12]}", width=image.width, height=image.height,
+    return Document(id=doc_id or f"{OCR_ID_PREFIX}{image.sha256[:12]}", width=image.width, height=image.height,
                     words=tuple(words), image_sha256=image.sha256, source=source, meta=meta)
 
 
@@ -346,7 +348,7 @@ def _leave_interrupts_to_the_caller() -> None:
 
 
 def _doc_id(sha: str) -> str:
-    return f"ocr-{sha[:12]}"
+    return f"{OCR_ID_PREFIX}{sha[:12]}"
 
 
 def _ocr_job(name: str, data: bytes, settings: OcrSettings) -> tuple[dict | None, str | None, bool]:
