@@ -39,12 +39,23 @@ def test_words_inside_the_region_are_replaced_and_the_rest_untouched():
     assert [w.text for w in words] == ["CAFE", "LATTE", "2", "45.000", "TOTAL", "45.000"]
     assert words[0] == doc.words[0] and words[4:] == doc.words[3:]  # outside the box: the very same words
     new = words[1:4]
-    assert all(not w.is_labelled and w.suggestion is None and w.group_id is None for w in new)  # as added words
+    # LATTE is read where LAT7E was: it keeps LAT7E's label, provenance and item (an annotator's re-read of a
+    # labelled line wiped every label though Tesseract read the same words again); the others come as added words
+    assert (new[0].field, new[0].label_source, new[0].group_id) == ("ITEM_NAME", "person", 0)
+    assert all(not w.is_labelled and w.suggestion is None and w.group_id is None for w in new[1:])
     assert [w.confidence for w in new] == [95.0, 88.0, 93.0]  # Tesseract's reading: its confidence kept
     assert all(w.line_id == 0 for w in new)  # they join the receipt line their boxes overlap
     assert "2 words replaced by 3" in result.summary and "'LATTE 2 45.000'" in result.summary
-    # LAT7E's label goes with it (perhaps given in another session since the box was drawn: a probe), and it is said
-    assert result.summary.endswith("; 1 labelled word lost its label")
+    assert result.summary.endswith("; the labels of 1 word went to the words read at their places")
+    # a labelled word with nothing read at its place loses its label (perhaps given in another session since the box
+    # was drawn: a probe), and it is said
+    moved = replace_region(doc, (65, 15, 380, 40), [_read("45.000", (300, 21, 359, 33))])
+    assert moved.summary.endswith("; 1 labelled word lost its label")
+    # a quantity read again keeps its item and takes the value its new text prints
+    counted_doc = doc.with_words([*doc.words[:2], Word("Z", (250, 20, 258, 34), line_id=0, is_quantity=True,
+                                                        quantity_value=1.0, group_id=0), *doc.words[2:]])
+    again = replace_region(counted_doc, (245, 15, 262, 40), [_read("2", (250, 21, 258, 33))]).document.words[2]
+    assert (again.text, again.is_quantity, again.quantity_value, again.group_id) == ("2", True, 2.0, 0)
 
 
 def test_a_region_read_on_a_new_line_and_the_refusals():

@@ -11,8 +11,10 @@ Rules every correction follows:
 - boxes stay inside the page and are never empty; a split divides the box by the parts' lengths;
 - a word added by hand joins the receipt line its box overlaps most (else a new line) and sits in reading order;
 - words read again in a region (:func:`replace_region`) replace the words whose box centre lies in it, and are
-  placed as added words are: unlabelled, no suggestion, no item; they keep Tesseract's confidence (they are its
-  reading), so the overlay can still flag a doubtful one.
+  placed as added words are, with no suggestion; a word read where a labelled word was (their boxes overlap over
+  most of the smaller, :data:`SAME_PLACE_OVERLAP`) keeps that word's label, provenance and item, as a corrected
+  word does; the others are unlabelled. They keep Tesseract's confidence (they are its reading), so the overlay
+  can still flag a doubtful one.
 
 Every refusal is a :class:`CorrectionError` (a ValueError) whose message says what to do instead.
 """
@@ -23,12 +25,15 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Sequence
 
-from .boxes import contains, union
+from .boxes import contains, overlap, union
 from .markup import holds_control_character
 from .document import MAX_DOCUMENT_WORDS, MAX_WORD_CHARS, Box, Document, Word
 from .quantity import parse_quantity
 from ..wording import counted
 
+
+
+SAME_PLACE_OVERLAP = 0.5  # a word read again at least this much over a labelled word (of the smaller box) is it
 
 
 class CorrectionError(ValueError):
@@ -128,8 +133,10 @@ def replace_region(doc: Document, box: Sequence[float], words: Sequence[Word]) -
     """The words whose box centre lies in ``box`` (x0, y0, x1, y1 in page pixels, clamped to the page) replaced by
     ``words``, read again there (``receipt_core.ocr.region.read_region``; boxes in page pixels). Every word outside
     keeps its place, label and item. Each new word is placed as :func:`add_word` places one (its line, reading
-    order), unlabelled, with its OCR confidence kept. Refused when ``words`` is empty: nothing was read, so nothing
-    is replaced."""
+    order), with its OCR confidence kept; one read where a labelled word was keeps that word's label and item
+    (:func:`_same_place`; an annotator's re-read of a labelled line wiped six labels when Tesseract read the same
+    six words again), the others unlabelled. Refused when ``words`` is empty: nothing was read, so nothing is
+    replaced."""
     region = _page_box(doc, box)
     shown = [round(v) for v in region]
     if not words:
@@ -137,23 +144,49 @@ def replace_region(doc: Document, box: Sequence[float], words: Sequence[Word]) -
                               "larger around the words, or add them one by one")
     kept = [w for w in doc.words if not contains(region, w.center)]
     removed = len(doc.words) - len(kept)
+    labelled = [w for w in doc.words if w.is_labelled and contains(region, w.center)]
+    carried = 0
     _within_limit([*kept, *words], doc)
     placed, texts = doc.with_words(kept), []
     for read in sorted(words, key=lambda w: (w.line_id, w.box[0])):
         new_box = _page_box(doc, read.box)
         word = Word(text=_text(read.text), box=new_box, confidence=read.confidence, line_id=_line_of(placed, new_box))
+        if (old := _same_place(word, labelled)) is not None:
+            labelled.remove(old)  # one old word's label goes to one new word
+            word = _labelled_like(word, old)
+            carried += 1
         listed = list(placed.words)
         listed.insert(_position(listed, word), word)
         placed = placed.with_words(listed)
         texts.append(word.text)
     read_as = " ".join(texts)
     read_as = read_as if len(read_as) <= 80 else read_as[:79] + "…"
-    labelled = sum(1 for w in doc.words if w.is_labelled and contains(region, w.center))
     # perhaps labelled in another session since the box was drawn: said (Undo puts the old words back)
-    lost = (f"; {counted(labelled, 'labelled word')} lost {'its label' if labelled == 1 else 'their labels'}"
+    kept_labels = (f"; the labels of {counted(carried, 'word')} went to the words read at their places"
+                   if carried else "")
+    lost = (f"; {counted(len(labelled), 'labelled word')} lost {'its label' if len(labelled) == 1 else 'their labels'}"
             if labelled else "")
     return Correction(placed, f"region {shown} read again: {counted(removed, 'word')} replaced by {len(texts)}: "
-                              f"{read_as!r}{lost}")
+                              f"{read_as!r}{kept_labels}{lost}")
+
+
+def _same_place(word: Word, labelled: Sequence[Word]) -> Word | None:
+    """The labelled word ``word`` was read in place of: the one its box overlaps most, over
+    :data:`SAME_PLACE_OVERLAP` of the smaller box; None when none does."""
+    best = max(labelled, key=lambda old: overlap(old.box, word.box), default=None)
+    return best if best is not None and overlap(best.box, word.box) >= SAME_PLACE_OVERLAP else None
+
+
+def _labelled_like(word: Word, old: Word) -> Word:
+    """``word`` (read again) with ``old``'s label, provenance and item; a quantity's value read from the new text
+    when it holds a number (else the old value stays, as a corrected word keeps it)."""
+    value = old.quantity_value
+    if old.is_quantity:
+        parsed = parse_quantity(word.text)
+        value = parsed if parsed is not None else value
+    return dataclasses.replace(word, field=old.field, is_quantity=old.is_quantity, quantity_value=value,
+                               group_id=old.group_id, label_source=old.label_source, label_run=old.label_run,
+                               label_score=old.label_score)
 
 
 def _word(doc: Document, index: int) -> Word:
