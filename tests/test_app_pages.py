@@ -639,6 +639,15 @@ def test_annotate_shows_no_label_for_a_word_nobody_labelled_and_saves_none_until
 def test_annotate_prefills_and_finds_the_least_confident_receipt(demo_env, trained_run):
     at = app("annotate", dataset="demo")
     at.selectbox(key="annotate_run").set_value(trained_run).run()
+    # before any suggestion is accepted: what the run's validation says of them (a walkthrough accepted 55 of a run
+    # that scored 0.000, and heard nothing on this page)
+    from receipt_core.training.run_summary import last_evaluation
+
+    f1 = last_evaluation(demo_env, trained_run).metrics["fields.micro_f1"]
+    doubts = [w.value for w in at.warning if "suggestions will be wrong" in w.value]
+    assert (doubts == [f"This run's field micro-F1 on its validation receipts was {f1:.2f}: most of its suggestions "
+                       "will be wrong. Check each one before accepting (Accept all and Accept ≥ take them as labels), "
+                       "or train a better run first."]) == (f1 < 0.5), (f1, doubts)
     opened = at.selectbox(key="annotate_doc").value
     at.button(key="annotate_least").click().run()
     no_errors(at)

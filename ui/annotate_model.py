@@ -8,6 +8,9 @@ import streamlit as st
 
 from receipt_core.data.annotation import least_confident, least_sure_words
 from receipt_core.data.review import DONE, MIN_REVIEWED, NoLabelsError
+from receipt_core.evaluation.confidence import quality_note
+from receipt_core.training.run_documents import eval_ids
+from receipt_core.training.run_summary import last_evaluation
 from receipt_core.training.slot import JobBusyError
 from receipt_core.wording import counted
 from ui.annotate_state import NEXT_DOC_KEY, NOTICE_KEY, bump
@@ -36,6 +39,9 @@ def model_section(doc_id: str, dataset: str) -> None:
     run = run_picker(runs, RUN_KEY, dataset)  # first a run trained on this receipt's dataset
     if run is None:  # the run chosen before is gone: a press in this rerun does nothing
         return
+    with user_errors("Reading the run's validation"):
+        if (doubt := _suggestions_doubt(run)) is not None:  # a walkthrough accepted 55 suggestions of a 0.000 run
+            st.warning(doubt)
     a, b = st.columns(2)
     if a.button("Suggest labels for this receipt from the run", key="annotate_prefill",
                 help="Stored as suggestions on the words nobody labelled; your labels are never replaced."):
@@ -60,6 +66,23 @@ def model_section(doc_id: str, dataset: str) -> None:
                 key=RETRAIN_KEY)
     if st.session_state.get(RETRAINING_KEY):
         st.fragment(run_every=2.0)(_retraining_status)(dataset)
+
+
+def _suggestions_doubt(run) -> str | None:
+    """What to know before accepting the run's suggestions, when its validation says they are poor (or nothing
+    says how good they are); None for a run whose validation was fair or better. The levels are Predict's
+    (``evaluation.confidence.quality_note``)."""
+    evaluation = last_evaluation(workspace(), run.id)
+    metrics = evaluation.metrics if evaluation else None
+    note = quality_note(metrics, len(eval_ids(run.config)) or None)
+    if note.level == "unknown":
+        return ("This run never finished an evaluation: nothing says how good its suggestions are. Check each one "
+                "before accepting it.")
+    if note.level == "low":
+        return (f"This run's field micro-F1 on its validation receipts was {metrics['fields.micro_f1']:.2f}: most of "
+                "its suggestions will be wrong. Check each one before accepting (Accept all and Accept ≥ take them "
+                "as labels), or train a better run first.")
+    return None
 
 
 def latest_prediction(doc_id: str) -> tuple[str, dict] | None:
