@@ -92,6 +92,24 @@ def test_groups_and_the_least_sure_words():
                                                                                         (2, "TAX", 0.5)]
 
 
+def test_a_word_put_into_an_item_takes_along_its_lines_item_words_of_no_item():
+    """An annotator grouped a five-word item one word at a time, three clicks each: putting FILETE into item 1 left
+    PECHUGA and POLL of the same line out."""
+    doc = Document(id="r2", width=400, height=200, words=(
+        Word("FILETE", (10, 10, 60, 30), line_id=0, field="ITEM_NAME"),
+        Word("PECHUGA", (70, 10, 130, 30), line_id=0, field="ITEM_NAME"),
+        Word("0.657", (140, 10, 180, 30), line_id=0, is_quantity=True, quantity_value=0.657),
+        Word("KILOS", (190, 10, 230, 30), line_id=0, field="OTHER", label_source="person"),
+        Word("seen", (235, 10, 260, 30), line_id=0),  # nobody labelled it: left alone
+        Word("4.14", (300, 10, 340, 30), line_id=0, field="ITEM_PRICE", group_id=7),  # in another item: stays there
+        Word("TEA", (10, 60, 50, 80), line_id=1, field="ITEM_NAME")))  # another line
+    result = set_group(doc, 0, 8)
+    assert [w.group_id for w in result.document.words] == [8, 8, 8, None, None, 7, None]
+    assert [c.index for c in result.changes] == [0, 1, 2]  # one change, one undo
+    assert [w.group_id for w in set_group(result.document, 1, None).document.words] == [8, None, 8, None, None, 7,
+                                                                                        None]  # out: alone
+
+
 def test_the_workspace_stores_every_correction_and_undoes_it(tmp_path):
     ws = Workspace(tmp_path / "ws")
     ws.save_documents("d", [_doc()])

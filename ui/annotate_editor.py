@@ -240,8 +240,9 @@ def _item(doc: Document, index: int, version: int) -> None:
 
     key = f"annotate_item_{doc.id}_{index}_{version}"
     st.selectbox("Item", options, index=options.index(word.group_id), format_func=name, key=key,
-                 help="Words of one item: its name, quantity, unit price and price; changing it saves at once. A "
-                      "'group' holds no item word (CORD also numbers its subtotal and total lines)",
+                 help="Words of one item: its name, quantity, unit price and price; changing it saves at once, and "
+                      "the labelled item words of this line in no item yet join it too. A 'group' holds no item "
+                      "word (CORD also numbers its subtotal and total lines)",
                  on_change=lambda: act(doc, lambda ws: ws.set_group(doc.id, index, st.session_state[key],
                                                                     seen=doc.word_layout)))
 

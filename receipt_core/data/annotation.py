@@ -165,10 +165,18 @@ def reject_suggestions(doc: Document, indices: Collection[int] | None = None) ->
 
 
 def set_group(doc: Document, index: int, group_id: int | None) -> AnnotationResult:
-    """Word ``index`` made part of item ``group_id`` (None: of no item); its label and provenance stay."""
+    """Word ``index`` made part of item ``group_id`` (None: of no item); its label and provenance stay. Put into an
+    item, it takes along the item words of its line that are in no item yet (labelled item fields and quantities),
+    as one change: an annotator grouped a five-word item one word and three clicks at a time."""
     if group_id is not None and (isinstance(group_id, bool) or not isinstance(group_id, int) or group_id < 0):
         raise AnnotationError(f"an item number is a whole number from 0, got {group_id!r}")
-    return _result(doc, [(index, dataclasses.replace(_word(doc, index), group_id=group_id))])
+    word = _word(doc, index)
+    changes = [(index, dataclasses.replace(word, group_id=group_id))]
+    if group_id is not None:
+        changes += [(i, dataclasses.replace(other, group_id=group_id)) for i, other in enumerate(doc.words)
+                    if i != index and other.line_id == word.line_id and other.group_id is None and other.is_labelled
+                    and (other.field in ITEM_FIELDS or other.is_quantity)]
+    return _result(doc, changes)
 
 
 def new_group_id(doc: Document) -> int:
