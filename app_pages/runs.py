@@ -16,7 +16,7 @@ from receipt_core.plots.run_charts import (CURVE_AXES, SERIES_COLORS, cost_quali
 from receipt_core.training.events import HEADLINE_METRICS, METRIC_LABELS
 from receipt_core.training.run_feed import CURVE_COLUMNS, RunFeed
 from receipt_core.training.run_documents import missing_run_documents, started_on_command_line, train_ids
-from receipt_core.training.run_settings import defaults_title, settings_diff
+from receipt_core.training.run_settings import defaults_title, schedule_after_resume, settings_diff
 from receipt_core.datasets.splits import MIN_EVAL_RECEIPTS
 from receipt_core.training.run_summary import (BEST_BY, OWN_TRAINING, SAVED, clear_best_runs, listing_order,
                                                run_metrics_rows, run_summary)
@@ -353,6 +353,8 @@ with runs_tab:
                                                                   else "") +
                        ". With no budget (0) it trains its remaining epochs; a budget under the time already used "
                        "ends it after one step.")
+            if not minutes and (note := schedule_after_resume(ws.run_dir(run_id), run.config)):
+                st.warning(note[0].upper() + note[1:] + " (the field above).")
             if st.button("Resume", key="runs_resume", disabled=not (own or names)):
                 with user_errors("Resuming the run"):
                     prepared = prepare_resume(ws, run,

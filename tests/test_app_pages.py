@@ -1027,7 +1027,13 @@ def test_a_run_stopped_near_its_time_budget_resumes_with_the_budget_the_user_giv
         at.button(key="runs_resume").click().run()
         assert resumed["run_id"] == trained_run and resumed["config"].max_minutes == 1.0
         resumed.clear()
+        import receipt_core.training.run_settings as run_settings
+
+        # with no budget, what that does to a rate its budget had brought down (an audit): read from the checkpoint
+        monkeypatch.setattr(run_settings, "schedule_after_resume", lambda folder, config: "this run's rate fell")
+        assert not any("This run's rate fell" in w.value for w in at.warning)  # within its budget: nothing to say
         at.number_input(key=f"runs_resume_minutes_{trained_run}").set_value(0.0).run()
+        assert any(w.value == "This run's rate fell (the field above)." for w in at.warning)
         at.button(key="runs_resume").click().run()
         assert resumed["run_id"] == trained_run and resumed["config"].max_minutes is None  # no budget: as the CLI
         assert any("resumed here for the test" in e.value for e in at.error)

@@ -73,3 +73,32 @@ def test_against_another_run_the_documents_are_counts_with_how_many_are_shared()
     assert (changes["epochs_per_phase"].value, changes["epochs_per_phase"].baseline) == ("2", "–")
     full_a, full_b = stored(TrainConfig.for_scenario("full")), stored(TrainConfig.for_scenario("full", patience=3))
     assert "patience" not in {c.setting for c in settings_diff(full_a, full_b)}
+
+
+def test_resuming_a_budgeted_run_without_its_budget_says_the_rate_goes_back_up():
+    """An audit resumed a run its 0.1-minute budget had stopped (its linear rate at 0) without a budget: it went on
+    at 70 % of the peak rate, the schedule going by steps again, and nothing said so."""
+    from receipt_core.training.schedules import budget_dropped_note
+
+    note = budget_dropped_note("linear", 0.06, 0.1, 6.3, 102, 300)
+    assert note == ("this run's learning rate fell with its 0.1-minute time budget, to 0% of its peak when it "
+                    "stopped; resumed without a budget, its linear schedule goes by steps alone, from step 102 of "
+                    "300, so the rate goes back up to 70% of the peak: a second descent rather than the first one "
+                    "continued. Give a budget to resume within one")
+    assert budget_dropped_note("constant", 0.06, 0.1, 6.3, 102, 300) is None  # the rate never fell
+    assert budget_dropped_note("linear", 0.06, None, 6.3, 102, 300) is None  # no budget to drop
+    assert budget_dropped_note("linear", 0.06, 10.0, 6.3, 102, 300) is None  # its steps led the schedule, not time
+
+
+def test_runs_resume_reads_that_note_from_the_checkpoint(tmp_path):
+    import json
+
+    from receipt_core.training.run_settings import schedule_after_resume
+
+    config = {"lr_schedule": "linear", "warmup": 0.06, "max_minutes": 0.1}
+    (tmp_path / "run.json").write_text(json.dumps({"state": {"elapsed_s": 6.3, "global_step": 102,
+                                                             "total_steps": 300}}))
+    assert "goes back up to 70% of the peak" in schedule_after_resume(tmp_path, config)
+    assert schedule_after_resume(tmp_path, {**config, "max_minutes": None}) is None
+    (tmp_path / "run.json").write_text("[1, 2")  # damaged: Runs says so elsewhere
+    assert schedule_after_resume(tmp_path, config) is None

@@ -81,6 +81,14 @@ def run_train(args: argparse.Namespace) -> int:
     config = config_from_args(TrainConfig, args, build=build, cache_frozen=args.feature_cache,
                               save_every_epoch=args.save_every_epoch,
                               **({"epochs_per_phase": None} if by_patience_only else {}))
+    if args.resume and args.out is not None and config.max_minutes is None:
+        from ..training.schedules import budget_dropped_note
+
+        state = read_run_info(args.out)["state"]
+        note = budget_dropped_note(config.lr_schedule, config.warmup, saved.max_minutes, state.get("elapsed_s", 0.0),
+                                   state.get("global_step", 0), state.get("total_steps", 0))
+        if note:
+            print(f"warning: {note} (--max-minutes)", file=sys.stderr)
     ignored = [f"--{name.replace('_', '-')}" for name in PHASED_ONLY if hasattr(args, name)]  # given by the user
     if config.scenario != "phased" and ignored:  # a probe's --phased-top-k 5 with freeze-backbone said nothing
         print(f"warning: {', '.join(ignored)} {'applies' if len(ignored) == 1 else 'apply'} only to --scenario "

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Mapping
 
 from .config import PHASED_ONLY, PretrainConfig, ReferenceConfig, TrainConfig
@@ -117,3 +118,20 @@ def _text(value: Any, present: bool, unset: str | None = None) -> str:
     if value is None:
         return unset or "(none)"  # a walkthrough read phased_top_k "3" against "(none)" where none means auto
     return str(value)
+
+
+def schedule_after_resume(run_dir: Path, config: Mapping[str, Any]) -> str | None:
+    """:func:`~.schedules.budget_dropped_note` for resuming the run saved in ``run_dir`` (``config``: its settings)
+    without a budget; None when its checkpoint cannot be read (the page says that elsewhere)."""
+    from ..model.run_manifest import CheckpointError, parse_run_file
+    from .schedules import budget_dropped_note
+
+    try:
+        state = parse_run_file(Path(run_dir) / "run.json").get("state")
+    except (CheckpointError, OSError, AttributeError):
+        return None
+    if not isinstance(state, Mapping):
+        return None
+    return budget_dropped_note(str(config.get("lr_schedule", "constant")), float(config.get("warmup") or 0.0),
+                               config.get("max_minutes"), float(state.get("elapsed_s") or 0.0),
+                               int(state.get("global_step") or 0), int(state.get("total_steps") or 0))

@@ -19,3 +19,21 @@ def lr_multiplier(schedule: str, progress: float, warmup: float) -> float:
     if progress < warmup:
         return progress / warmup
     return (1.0 - progress) / (1.0 - warmup)
+
+
+def budget_dropped_note(schedule: str, warmup: float, budget_minutes: float | None, elapsed_s: float, step: int,
+                        total_steps: int) -> str | None:
+    """What resuming without a time budget does to the rate of a run that had one (its schedule went by the
+    larger of its steps and its time, ``TrainingLoop.run_progress``), when the rate goes back up; else None. An
+    audit resumed a run stopped by its budget at a rate of 0 and saw it restart at 70 % of its peak, unsaid."""
+    if schedule == "constant" or not budget_minutes or not total_steps:
+        return None
+    by_steps = step / total_steps
+    was = lr_multiplier(schedule, max(by_steps, elapsed_s / (budget_minutes * 60)), warmup)
+    now = lr_multiplier(schedule, by_steps, warmup)
+    if now <= was + 0.05:
+        return None
+    return (f"this run's learning rate fell with its {budget_minutes:g}-minute time budget, to {was:.0%} of its peak "
+            f"when it stopped; resumed without a budget, its {schedule} schedule goes by steps alone, from step "
+            f"{step} of {total_steps}, so the rate goes back up to {now:.0%} of the peak: a second descent rather "
+            "than the first one continued. Give a budget to resume within one")
