@@ -45,10 +45,12 @@ GUIDES: tuple[ScenarioGuide, ...] = (
         preset="freeze-fields-head",
         title="Scenario 3a — freeze the field head",
         implies="The backbone and the quantity head train; the field head keeps the weights it starts with "
-                "(random, in a new run). Shows how learning one task moves the shared representation under the "
-                "other task's fixed head.",
-        advantages=("Isolates the quantity task while keeping the backbone adaptable.",
-                    "Useful when field labels are trusted and quantity labels are new."),
+                "(random, in a new run). Both tasks' losses still train the backbone, so the field task is learnt "
+                "through the backbone alone, into a head that never changes: the scenario shows how far a shared "
+                "representation carries a task whose head is fixed.",
+        advantages=("The quantity head and the backbone learn as in full fine-tuning, without the field head's "
+                    "updates.",
+                    "Shows how much of the field task the backbone can take on by itself."),
         disadvantages=("Field predictions stay as poor as the frozen head starts, unless the moving backbone "
                        "learns to feed it (the study saw that happen: README).",
                        "As costly per step as full fine-tuning."),
@@ -57,9 +59,11 @@ GUIDES: tuple[ScenarioGuide, ...] = (
         preset="freeze-quantity-head",
         title="Scenario 3b — freeze the quantity head",
         implies="The backbone and the field head train; the quantity head keeps the weights it starts with "
-                "(random, in a new run). The mirror of 3a.",
-        advantages=("Isolates the field task while keeping the backbone adaptable.",
-                    "Shows whether field training helps or hurts quantity extraction."),
+                "(random, in a new run). The mirror of 3a: the quantity loss still trains the backbone, into the "
+                "fixed quantity head.",
+        advantages=("The field head and the backbone learn as in full fine-tuning, without the quantity head's "
+                    "updates.",
+                    "Shows how much of quantity extraction the backbone can take on by itself."),
         disadvantages=("Quantity predictions stay as poor as the frozen head starts, unless the moving backbone "
                        "learns to feed it.",
                        "As costly per step as full fine-tuning."),
