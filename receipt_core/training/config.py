@@ -100,8 +100,9 @@ class TrainConfig:
     epochs_per_phase: int | None = option(1, "phased: a phase ends after N epochs (to end phases by patience "
                                           "alone, give --patience and leave this out)",
                                           kind="positive_int", metavar="N", unset="by patience only")
-    patience: int | None = option(None, "phased: a phase also ends after N evaluations without a better "
-                                  "validation loss", kind="positive_int", metavar="N", unset="off")
+    patience: int | None = option(None, "phased: a phase also ends after N end-of-epoch evaluations without a "
+                                  "better validation loss (--eval-every's evaluations in between do not count)",
+                                  kind="positive_int", metavar="N", unset="off")
     epochs: int = option(12, "epochs to train", kind="positive_int", metavar="N")
     max_minutes: float | None = option(None, "training-time budget in minutes (paused time does not count); the "
                                        "run evaluates and saves when it ends", kind="positive_float", metavar="M",
