@@ -205,6 +205,13 @@ def test_workspace_dataset_names_work_as_data_and_resume_continues(cord_folders,
     assert json.loads((run_dir / "run.json").read_text())["state"]["global_step"] == 6
     assert main(resumed[:-3] + ["--epochs", "4", "--backbone", "text-minilm", "--resume"]) == 2
     assert "with backbone='text-minilm': the checkpoint was trained with backbone='tiny'" in capsys.readouterr().err
+    # said before any document or model loads (an audit waited for both, then read "training failed before a step
+    # completed"): the data named here does not even exist
+    early = ["train", "--train", "nowhere-dataset", "--eval", "nowhere-dataset", "--workspace", str(workspace),
+             "--out", str(run_dir), "--lr", "1e-3", "--resume"]
+    assert main(early) == 2
+    assert capsys.readouterr().err == (f"error: cannot resume {run_dir} with lr=0.001: the checkpoint was trained with "
+                                       "lr=0.003; leave that option out to keep the run's own\n")
 
 
 def test_train_reference_and_pretrain_without_out_keep_their_run_in_the_workspace(cord_folders, tmp_path, capsys):

@@ -81,6 +81,11 @@ def run_train(args: argparse.Namespace) -> int:
     config = config_from_args(TrainConfig, args, build=build, cache_frozen=args.feature_cache,
                               save_every_epoch=args.save_every_epoch,
                               **({"epochs_per_phase": None} if by_patience_only else {}))
+    if args.resume and args.out is not None:  # before the data and the model load (an audit waited for them)
+        from ..training.receipt_task import resume_conflict
+
+        if (conflict := resume_conflict(config, saved)) is not None:
+            raise CommandError(f"cannot resume {args.out} {conflict}; leave that option out to keep the run's own")
     if args.resume and args.out is not None and config.max_minutes is None:
         from ..training.schedules import budget_dropped_note
 

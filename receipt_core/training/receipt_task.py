@@ -357,6 +357,24 @@ def build_task(config: TrainConfig, train_docs: Sequence[Document], eval_docs: S
     return task, None
 
 
+# what a resume must keep of the checkpoint's settings: the model's and the optimizer's
+FIXED_ON_RESUME = ("backbone", "scenario", "freeze", "unfreeze", "loss_weighting", "task_weights", "max_length",
+                   "stride", "phased_top_k", "batch_size", "seed", "lr", "decay_factor", "weight_decay", "lr_schedule",
+                   "warmup", "boxes", "head", "layer_mix", "head_size", "head_depth", "head_boxes", "head_lr")
+
+
+def resume_conflict(config: TrainConfig, saved: TrainConfig) -> str | None:
+    """Why ``config`` cannot continue a checkpoint trained with ``saved`` ("with lr=0.001: the checkpoint was
+    trained with lr=0.0003"), else None; ``phased_top_k`` left open takes the saved depth."""
+    for name in FIXED_ON_RESUME:
+        if name == "phased_top_k" and config.phased_top_k is None:
+            continue
+        if getattr(config, name) != getattr(saved, name):
+            return (f"with {name}={getattr(config, name)!r}: the checkpoint was trained with "
+                    f"{name}={getattr(saved, name)!r}")
+    return None
+
+
 def build_resumed_task(run_dir: Path, train_docs: Sequence[Document], eval_docs: Sequence[Document],
                        config: TrainConfig | None = None, accelerator: Any = None) -> tuple[ReceiptTask, TrainerState]:
     """A task continuing the checkpoint in ``run_dir`` (weights, optimizer, RNG, step count, phase).
@@ -370,12 +388,8 @@ def build_resumed_task(run_dir: Path, train_docs: Sequence[Document], eval_docs:
         config = saved
     elif config.phased_top_k is None:  # left open: the depth the checkpoint trained with
         config = dataclasses.replace(config, phased_top_k=saved.phased_top_k)
-    for name in ("backbone", "scenario", "freeze", "unfreeze", "loss_weighting", "task_weights", "max_length",
-                 "stride", "phased_top_k", "batch_size", "seed", "lr", "decay_factor", "weight_decay", "lr_schedule",
-                 "warmup", "boxes", "head", "layer_mix", "head_size", "head_depth", "head_boxes", "head_lr"):
-        if getattr(config, name) != getattr(saved, name):
-            raise CheckpointError(f"cannot resume {run_dir} with {name}={getattr(config, name)!r}: the checkpoint was "
-                                  f"trained with {name}={getattr(saved, name)!r}")
+    if (conflict := resume_conflict(config, saved)) is not None:
+        raise CheckpointError(f"cannot resume {run_dir} {conflict}")
     state = TrainerState.from_json(loaded.state)
     task = ReceiptTask(config, loaded.model, loaded.tokenizer, loaded.backbone, train_docs, eval_docs, run_dir,
                        loaded.schema, accelerator=accelerator, state=state, training_state=tensors,
