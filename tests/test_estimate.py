@@ -137,7 +137,8 @@ def test_the_time_budget_caps_the_estimate():
     plan = _plan(max_minutes=1.0, train_receipts=10_000)
     result = estimate(plan, [])
     assert result.budget_bound and result.seconds == 60.0
-    assert result.text().startswith("about 60 s: the time budget ends it before 3 epochs of 1250 steps, after loading "
+    assert result.text().startswith("about 60 s: the time budget ends it before 3 epochs of 1250 steps, and its last "
+                                    "evaluation and save run past it, after loading "
                                     "the backbone and encoding the receipts (rough guess")
     assert not estimate(_plan(max_minutes=600.0), []).budget_bound
 
