@@ -185,6 +185,12 @@ def test_freezing_the_backbone_is_cheap_only_when_its_epochs_are_faster_in_time(
     # a walkthrough read "held" off the tiny backbone, which is random: frozen, it says nothing of a pre-trained one
     random = claim(30.0, 10.0, backbone="tiny")
     assert random.verdict == "not measured" and "tiny is randomly initialised" in random.evidence
+    # a walkthrough's 90-second race on a loaded machine: freeze-backbone trained 1 step, 0.04 of an epoch, and the
+    # reading said "did not hold: an epoch takes 4593.04 s"
+    barely = claim(0.04, 0.8)
+    assert barely.verdict == "not measured" and barely.evidence.startswith(
+        "freeze-backbone trained 0.04 of an epoch in 30.0 s: too little to time an epoch or judge its scores"), \
+        barely.evidence
     # a walkthrough read a green "held" off 3 evaluation receipts: the evidence says what so few are worth
     few = claim(30.0, 10.0, eval_documents=3)
     assert few.verdict == "held" and few.evidence.endswith(

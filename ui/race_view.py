@@ -19,8 +19,8 @@ from receipt_core.study.race import RaceBusyError
 from receipt_core.study.race_record import (DEFAULT_RACE_SCENARIOS, RaceFileError, RacePlan, RaceRecord,
                                            check_race_name, find_races, unreadable_races)
 from receipt_core.study.figures import config_colours
-from receipt_core.study.race_view import (RACE_CHARTS, RaceFeed, deleted_runs, ended_before_budget, entry_label,
-                                          no_epoch_finished, overran_budget, race_curves, race_rows)
+from receipt_core.study.race_view import (OVERRUN, RACE_CHARTS, RaceFeed, deleted_runs, ended_before_budget,
+                                          entry_label, no_epoch_finished, overran_budget, race_curves, race_rows)
 from receipt_core.study.settings import StudyConfig, StudySettings
 from receipt_core.study.table import READING_NOTE
 from receipt_core.study.view import open_study, read_report
@@ -231,7 +231,8 @@ def race_board() -> None:
     overran = overran_budget(record)
     if overran:
         runs = "; ".join(f"{literal(run.label)} {run.train_s:.1f} s" for run in overran)
-        st.caption(f"Past the {record.plan.settings.budget_minutes * 60:g} s budget: {runs}. The budget is checked "
+        st.caption(f"Past the {record.plan.settings.budget_minutes * 60:g} s budget by more than {OVERRUN - 1:.0%}: "
+                   f"{runs}. The budget is checked "
                    "between steps, and a run's first steps (with a frozen backbone, computing the features) and its "
                    "closing evaluation and save come on top, so a budget of seconds is overrun by tens of seconds.")
     if deleted:

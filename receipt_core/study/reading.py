@@ -165,6 +165,7 @@ def _never_unfroze(phased: ConfigSummary) -> bool:
 
 
 FASTER = 0.9  # "cheap" in time: an epoch costs at most this share of full fine-tuning's
+MIN_TIMED_EPOCHS = 0.5  # a run that trained less than this share of an epoch times no epoch
 
 
 def _cheap_and_good(backbone_only: ConfigSummary, full: ConfigSummary) -> Claim:
@@ -174,6 +175,14 @@ def _cheap_and_good(backbone_only: ConfigSummary, full: ConfigSummary) -> Claim:
     small backbone, the heads' own work can make a frozen-backbone epoch no faster (found by a walkthrough: the
     claim "held" on a race where it got through 7.9 epochs against full's 10.8)."""
     f1, items = "fields.micro_f1", "quantity.item_accuracy"
+    short = [row for row in (backbone_only, full) if row.spread("epochs").mean < MIN_TIMED_EPOCHS]
+    if short:  # a walkthrough's 90-second race: freeze-backbone trained 1 step, "an epoch takes 4593.04 s"
+        said = "; ".join(f"{row.config.scenario} trained {row.spread('epochs').mean:.2f} of an epoch in "
+                         f"{row.spread('train_s').mean:.1f} s" for row in short)
+        return Claim("Freezing the backbone is cheap and good.", "not measured",
+                     f"{said}: too little to time an epoch or judge its scores (a frozen backbone's first steps "
+                     "compute every receipt's features once, and a loaded machine takes longer over it). Race with "
+                     "more seconds per run.")
     share = backbone_only.spread("trainable_parameters").mean / max(full.spread("trainable_parameters").mean, 1)
     per_epoch = [row.seconds_per_epoch() for row in (backbone_only, full)]
     cheap = per_epoch[0] <= FASTER * per_epoch[1]
