@@ -122,7 +122,9 @@ else:
             st.info("The run trained on this receipt: what it predicts here shows what it learned, not how it does "
                     "on receipts it has not seen (pick one of its evaluation dataset for that).")
 
-if inputs and source == "Upload images" and trained_on_photos(ws, run.config) is False:
+# a photo picked from the workspace too: a walkthrough's stored photo got no such word
+photo = source == "Upload images" or any(doc.read_by_ocr for _, doc, _ in inputs)
+if inputs and photo and trained_on_photos(ws, run.config) is False:
     st.info("This run trained only on receipts without photos (words typed by annotators, as CORD's), so its "
             "validation scores above do not carry over to a photo: the OCR's misreadings and a photo's tilt come on "
             "top. For photos, train on OCR'd photos too: upload them through Data → Upload & OCR and label them on "

@@ -1434,6 +1434,33 @@ def test_predict_warns_when_the_ocr_read_most_of_a_photo_with_low_confidence(dem
     demo_env.delete_dataset("grain")
 
 
+def test_predict_says_a_run_trained_without_photos_reads_a_stored_photo_as_it_reads_an_upload(demo_env, trained_run,
+                                                                                             monkeypatch):
+    """A walkthrough picked a stored photo on Predict with a run trained on CORD's typed words: the note that its
+    scores do not carry over to a photo, shown for an upload, was missing."""
+    import receipt_core.training.run_documents as run_documents
+
+    monkeypatch.setattr(run_documents, "trained_on_photos", lambda ws, config: False)  # as a CORD run's
+    words = tuple(Word(text=f"W{i}", box=(10, 10 + 20 * i, 60, 25 + 20 * i), confidence=90.0) for i in range(3))
+    sha = demo_env.put_image(png_bytes(), ".png")
+    typed = tuple(Word(text=f"W{i}", box=(10, 10 + 20 * i, 60, 25 + 20 * i)) for i in range(3))
+    demo_env.save_documents("mixed-sources", [Document(id="ocr-aaaaaaaaaaaa", width=200, height=300, words=words,
+                                                       image_sha256=sha),
+                                              Document(id="typed-1", width=200, height=300, words=typed)])
+    try:
+        at = app("predict", dataset="mixed-sources")
+        at.selectbox(key="predict_run").set_value(trained_run).run()
+        at.radio(key="predict_source").set_value("A receipt from the workspace").run()
+        note = "This run trained only on receipts without photos"
+        at.selectbox(key="predict_doc").set_value("ocr-aaaaaaaaaaaa").run()
+        no_errors(at)
+        assert any(note in i.value for i in at.info), [i.value for i in at.info]
+        at.selectbox(key="predict_doc").set_value("typed-1").run()
+        assert not any(note in i.value for i in at.info)  # typed words, as the run's own: nothing to say
+    finally:
+        demo_env.delete_dataset("mixed-sources")
+
+
 def test_a_training_dataset_picked_in_one_form_moves_the_other_forms_with_the_sidebar(tmp_path, monkeypatch):
     """A walkthrough visited Train, picked `uploads` in the sidebar, then picked cord-sample-train as the race's
     training dataset: the sidebar moved to it, but Train, back on screen, still said `uploads` (held out), ready to

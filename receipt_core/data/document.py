@@ -148,6 +148,12 @@ class Document:
     def has_image(self) -> bool:
         return self.image_sha256 is not None
 
+    @property
+    def read_by_ocr(self) -> bool:
+        """Whether the words are an OCR's reading of a photo (an image, and Tesseract's confidences on its words),
+        not words an annotator typed (CORD's, a gold import's)."""
+        return self.has_image and any(w.confidence is not None for w in self.words)
+
     def with_words(self, words: Iterable[Word]) -> "Document":
         return dataclasses.replace(self, words=tuple(words))
 
