@@ -175,8 +175,10 @@ with runs_tab:
 
             charts = [("training loss (total)", lambda c: c.train_loss, "total", "loss"),
                       ("validation loss (total)", lambda c: c.val_loss, "total", "loss"),
-                      ("fields micro-F1", lambda c: c.metrics, "fields.micro_f1", "F1"),
-                      ("quantity item accuracy", lambda c: c.metrics, "quantity.item_accuracy", "accuracy")]
+                      # the names every other page uses (a walkthrough read "fields micro-F1" here alone)
+                      (METRIC_LABELS["fields.micro_f1"], lambda c: c.metrics, "fields.micro_f1", "F1"),
+                      (METRIC_LABELS["quantity.item_accuracy"], lambda c: c.metrics, "quantity.item_accuracy",
+                       "accuracy")]
             columns = st.columns(2)
             for i, (title, frame_of, series, y_title) in enumerate(charts):
                 columns[i % 2].plotly_chart(curve_figure(overlay(frame_of, series), title, y_title, x=x_axis,
