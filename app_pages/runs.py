@@ -312,6 +312,10 @@ with runs_tab:
     if live_elsewhere:
         d3.caption("Stop the run in its process before deleting it.")
 
+    if run.status == "finished" and run.summary.get("reason") == "time budget":
+        # why there is no Resume (a walkthrough looked for one): its rate had fallen to 0 with the budget
+        st.caption("This run ended at its time budget, where its learning rate had come down to its end, so it is "
+                   "not resumed: start a new run with a larger budget (or none) on the Train page.")
     if run.status in ("interrupted", "stopped", "failed") and saved and not live_here:
         with st.expander("Resume this run from its last checkpoint"):
             st.caption(f"It trained on {run.config.get('train_documents', '?')} receipts and evaluated on "

@@ -757,3 +757,17 @@ def test_runs_new_since_the_last_look_are_overlaid_and_runs_taken_out_stay_out(w
     assert at.multiselect(key="runs_compare").value == [raced, first[1]]
     at.run()
     assert at.multiselect(key="runs_compare").value == [raced, first[1]]  # added once, not on every rerun
+
+
+def test_a_run_its_time_budget_ended_says_why_runs_offers_no_resume(workspace_home):
+    """A walkthrough looked for Resume under a run its 2-minute budget had ended after 0.7 of 20 epochs."""
+    ws = Workspace(workspace_home)
+    run_id = _stored_run(ws, "budgeted", 0.5, 0.7)
+    ws.set_run_status(run_id, "finished", summary={"reason": "time budget", "step": 4})
+    at = app("runs")
+    at.selectbox(key="runs_one").set_value(run_id).run()
+    no_errors(at)
+    assert any(c.value.startswith("This run ended at its time budget") for c in at.caption)
+    ws.set_run_status(run_id, "finished", summary={"reason": "completed", "step": 4})
+    at.run()
+    assert not any(c.value.startswith("This run ended at its time budget") for c in at.caption)
