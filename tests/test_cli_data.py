@@ -84,6 +84,8 @@ def test_import_says_how_to_see_every_problem(tmp_path, workspace_home, capsys):
 def test_user_errors_are_one_line_with_exit_code_2(tmp_path, workspace_home, capsys):
     cases = [
         (["import", "--format", "cord", str(tmp_path / "nowhere")], "does not exist"),
+        # a probe: a path's terminal escapes retitled the window and recoloured the error
+        (["import", str(tmp_path / "\x1b]0;TITLE\x07\x1b[31mred")], "\\x1b]0;TITLE\\x07\\x1b[31mred does not exist"),
         (["import", "--format", "native", str(tmp_path)], "no native document files"),
         (["import", str(tmp_path)], f"cannot tell the format of {tmp_path}: it holds no .json file"),
         # a second probe: auto mode hid why a JSON file could not be read

@@ -292,6 +292,11 @@ def test_train_reference_and_pretrain_without_out_keep_their_run_in_the_workspac
       "--out", "{tmp}/r"], "unknown freeze group 'encodr': give a group (embeddings.text, embeddings.layout"),
     (["train", "--train", "{train}", "--eval", "{train}", "--backbone", "gpt-17", "--out", "{tmp}/r"],
      "unknown backbone 'gpt-17'"),
+    # a probe: 1e200 overflowed the rates ("(34, 'Numerical result out of range')"), study took NaN and crashed
+    (["train", "--train", "{train}", "--eval", "{train}", "--backbone", "tiny", "--decay-factor", "1e200", "--out",
+      "{tmp}/r"], "discriminative decay factor must be a number from 1 to 100, got 1e+200"),
+    (["study", "--train", "{train}", "--eval", "{train}", "--decay-factor", "nan", "--out", "{tmp}/r"],
+     "--decay-factor must be a number from 1 to 100, got nan"),
     # a missing backbone folder is said before any data is read (--train names nothing here) or folder made
     (["train", "--train", "nowhere-dataset", "--eval", "x", "--backbone", "{tmp}/no-such-model", "--out",
       "{tmp}/r"], "--backbone: the backbone folder '{tmp}/no-such-model' does not exist"),

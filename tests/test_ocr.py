@@ -113,6 +113,10 @@ def test_cache_hit_returns_the_identical_document_without_running_tesseract(tmp_
         second = ocr_many(items, workers=1, cache=cache, keep_images=False)
     assert [r.document.to_json() for r in first] == [r.document.to_json() for r in second]
     assert sorted(p.suffix for p in cache.folder.iterdir()) == [".json", ".json"]  # no temp files left
+    from receipt_core.data.files import new_file_mode
+
+    # the user's umask, as every file the app writes (a probe found mkstemp's 0600 on the entries)
+    assert {p.stat().st_mode & 0o777 for p in cache.folder.iterdir()} == {new_file_mode()}
     assert cache.foreign_files() == []  # its own entries are recognised: an --ocr-cache folder can be reused
     (cache.folder / "notes.txt").write_text("mine")
     assert cache.foreign_files() == ["notes.txt"]

@@ -14,6 +14,7 @@ import re
 import sys
 from typing import Sequence
 
+from ..data.markup import one_line
 from ..errors import is_library_panic, is_user_error
 from .arguments import given_path
 
@@ -82,7 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BaseException as error:  # noqa: BLE001 - the one place that turns every failure into a message
         if os.environ.get("RECEIPT_DEBUG") == "1" or not (isinstance(error, Exception) or is_library_panic(error)):
             raise
-        print(f"error: {describe_error(error)}", file=sys.stderr)
+        print(f"error: {one_line(describe_error(error))}", file=sys.stderr)  # a path's escapes shown, not run
         return EXIT_USER_ERROR if is_user_error(error) else EXIT_INTERNAL_ERROR
 
 

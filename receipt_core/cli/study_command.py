@@ -79,10 +79,11 @@ def run_study_command(args: argparse.Namespace) -> int:
     from ..study.settings import StudySettings, default_configs, parse_config
     from ..study.table import markdown_table
     from ..study.view import STUDIES_FOLDER
+    from ..training.config import MAX_DECAY_FACTOR
     from ..workspace.store import home_folder
 
-    if args.decay_factor is not None and args.decay_factor < 1:
-        raise CommandError(f"--decay-factor must be 1 or more, got {args.decay_factor}")
+    if args.decay_factor is not None and not 1 <= args.decay_factor <= MAX_DECAY_FACTOR:  # NaN too (a probe)
+        raise CommandError(f"--decay-factor must be a number from 1 to {MAX_DECAY_FACTOR:g}, got {args.decay_factor}")
     check_out_outside_workspace(args.out, home_folder(args.workspace), allowed=STUDIES_FOLDER)
     if (args.out / "study.json").exists():
         raise CommandError(f"{args.out} already holds a study; choose an empty --out folder")

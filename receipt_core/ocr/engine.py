@@ -28,6 +28,7 @@ from typing import Callable, Sequence
 from PIL import Image
 
 from ..data.document import Document, DocumentFormatError, Word
+from ..data.files import new_file_mode
 from ..data.reading_order import reading_order
 from ..data.images import ImageLoadError, LoadedImage, image_header, load_image, upright_size
 from .merge import MergeOptions, OcrWord, merge_passes
@@ -236,6 +237,7 @@ class OcrCache:
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 json.dump(document.to_json(), handle)
+            os.chmod(tmp, new_file_mode())  # the user's umask, as every file the app writes (mkstemp's is 0600)
             os.replace(tmp, target)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

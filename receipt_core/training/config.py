@@ -50,6 +50,8 @@ def check_int_bounds(config: Any) -> None:
                          f"{stride:,}, got {max_length:,}")
 
 
+MAX_DECAY_FACTOR = 100.0  # each lower group's rate is the one above / F: beyond this the bottom layers get none
+
 PHASE_END_NEEDED = ("the phased plan needs a way to end each phase: epochs per phase of at least 1, or a patience "
                     "of at least 1 (or both)")
 
@@ -174,8 +176,9 @@ class TrainConfig:
         check_budget(self.max_minutes)
         if self.loss_weighting not in ("fixed", "uncertainty"):
             raise ValueError(f"loss weighting must be 'fixed' or 'uncertainty', got {self.loss_weighting!r}")
-        if self.decay_factor < 1:
-            raise ValueError(f"discriminative decay factor must be >= 1, got {self.decay_factor}")
+        if not 1 <= self.decay_factor <= MAX_DECAY_FACTOR:  # 1e200 overflowed the rates (a probe), NaN passed
+            raise ValueError(f"discriminative decay factor must be a number from 1 to {MAX_DECAY_FACTOR:g}, got "
+                             f"{self.decay_factor}")
         if self.lr_schedule not in LR_SCHEDULES:
             raise ValueError(f"learning-rate schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
         if self.attention_dropout is not None and not 0 <= self.attention_dropout < 1:
