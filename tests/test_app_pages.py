@@ -693,7 +693,8 @@ def test_a_button_pressed_after_its_run_was_deleted_elsewhere_uses_no_other_run(
                for w in at.warning), [w.value for w in at.warning]
     assert demo_env.get_document(doc_id) == before  # no suggestion from the run left
     at.run()
-    assert at.selectbox(key="annotate_run").value == trained_run and not at.warning  # chosen again, no notice
+    assert at.selectbox(key="annotate_run").value == trained_run  # chosen again, no notice of the gone run
+    assert not [w for w in at.warning if "suggestions will be wrong" not in w.value]  # (the tiny run's F1 is low)
 
 
 # --- Train ---------------------------------------------------------------------------------------------
@@ -1249,8 +1250,10 @@ def test_picking_a_scenario_gives_every_setting_that_scenario_s_defaults(demo_en
     at.selectbox(key="train_preset").set_value("freeze-backbone").run()
     no_errors(at)
     # no "set via the Session State API" warning; the few demo receipts do get the small-evaluation-set one
-    assert [w.value for w in at.warning] == ["Only 1 evaluation receipt: one receipt moves the scores by a lot, "
-                                             "so compare runs on a larger evaluation set (at least 10)."]
+    # (an earlier test of this module's shared workspace may have left a demo receipt half labelled: said too)
+    assert [w.value for w in at.warning if "in progress with most words unlabelled" not in w.value] == [
+        "Only 1 evaluation receipt: one receipt moves the scores by a lot, so compare runs on a larger evaluation set "
+        "(at least 10)."]
     expected = TrainConfig.for_scenario("freeze-backbone")
     assert at.number_input(key="train_epochs").value == expected.epochs == 20
     assert [t.value for t in at.toast] and "freeze-backbone's own defaults: " in at.toast[0].value  # said
