@@ -76,7 +76,8 @@ def run_train(args: argparse.Namespace) -> int:
     build = _scenario_config
     if args.resume and args.out is not None:  # the run's own settings, but for those given here (a probe resumed
         check_run_folder(args.out, resume=True)  # a tiny run and was told it was not text-minilm)
-        saved = TrainConfig.from_json(read_run_info(args.out)["config"])
+        saved_info = read_run_info(args.out)  # its settings, and below its state (once: a run.json is bounded I/O)
+        saved = TrainConfig.from_json(saved_info["config"])
         build = lambda **given: dataclasses.replace(saved, **{"max_minutes": None, **given})  # noqa: E731
     config = config_from_args(TrainConfig, args, build=build, cache_frozen=args.feature_cache,
                               save_every_epoch=args.save_every_epoch,
@@ -89,7 +90,7 @@ def run_train(args: argparse.Namespace) -> int:
     if args.resume and args.out is not None and config.max_minutes is None:
         from ..training.schedules import budget_dropped_note
 
-        state = read_run_info(args.out)["state"]
+        state = saved_info["state"]
         note = budget_dropped_note(config.lr_schedule, config.warmup, saved.max_minutes, state.get("elapsed_s", 0.0),
                                    state.get("global_step", 0), state.get("total_steps", 0))
         if note:

@@ -50,19 +50,21 @@ def detect_format(path: Path) -> str:
             return "wildreceipt"
         top = sorted(path.glob("*.json"))
         nested = sorted(path.glob("json/*.json")) or sorted(path.glob("*/json/*.json"))
-        if top and nested and _recognised(top) and _recognised(nested):  # a probe's native file beside CORD's json/
+        top_format = _recognised(top) if top and nested else None
+        nested_format = _recognised(nested) if top_format else None
+        if nested_format:  # a probe's native file beside CORD's json/
             raise DatasetImportError(
-                f"{path} holds two datasets: {_recognised(top)} files at its top ({top[0].name}, …) and "
-                f"{_recognised(nested)} files in {nested[0].parent.relative_to(path)}/; import each folder on its own "
+                f"{path} holds two datasets: {top_format} files at its top ({top[0].name}, …) and "
+                f"{nested_format} files in {nested[0].parent.relative_to(path)}/; import each folder on its own "
                 "(an import reads one format, and would leave the other out)")
         # a manifest.json beside split/json/ folders (the shared CORD's layout) is no dataset of its own
-        files = (top if top and (not nested or _recognised(top)) else nested)[:_SAMPLED_FILES]
+        files = (top if top and (not nested or top_format) else nested)[:_SAMPLED_FILES]
     elif path.exists():
         raise DatasetImportError(f"{path} is not a folder or a regular file; give a dataset folder or file")
     else:
         raise DatasetImportError(f"{path} does not exist")
     unreadable: list[str] = []  # why a file could not be read (not UTF-8, not JSON…): said, not swallowed
-    for file in files:
+    for index, file in enumerate(files):
         try:
             data = read_record_file(file, DEFAULT_LIMITS)
         except RecordError as error:
@@ -72,7 +74,8 @@ def detect_format(path: Path) -> str:
             continue
         found = json_format(data)
         if found is not None:
-            others = {f"{other} ({name})" for name, other in _formats(files) if other not in (None, found)}
+            # the files before it were no record of any format: only those after it are left to read
+            others = {f"{other} ({name})" for name, other in _formats(files[index + 1:]) if other not in (None, found)}
             if others:  # a probe's native file beside a Label Studio tasks.json: the tasks became one bad document
                 raise DatasetImportError(f"{path} holds files of more than one format: {found} ({file.name}) and "
                                          f"{', '.join(sorted(others))}; put each dataset in a folder of its own")

@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import itertools
 import math
 import re
-from collections import Counter
 from pathlib import Path, PurePosixPath
 from typing import Any, Mapping
 from urllib.parse import unquote
@@ -22,7 +20,8 @@ from .bounded_json import first_constant
 from ._common import (DEFAULT_LIMITS, ImportLimits, RecordError, inside, note_no_count, quantity_number,
                       read_record_file, shown, storable, too_many_words)
 from .label_studio_geometry import page_of, region_box
-from .label_studio_template import GROUP, IMAGE_FOLDER, ITEM_RELATION, OCR_CONFIDENCE, QUANTITY_TAG
+from .label_studio_items import item_numbers
+from .label_studio_template import GROUP, IMAGE_FOLDER, OCR_CONFIDENCE, QUANTITY_TAG
 from .report import DatasetImportError, ImportReport, RecordCollector
 from ..wording import counted
 
@@ -121,7 +120,7 @@ def _task_document(task: Any, number_: int, folder: Path, schema: LabelSchema, l
     regions = _regions(results, width, height, schema, notes)
     if not regions:
         raise RecordError("no usable word regions (a rectangle with a transcription)")
-    groups = _groups(results, regions, notes)
+    groups = item_numbers(results, regions, notes)
     labelled = base is not None and base in annotations
     words = {rid: _word(rid, region, groups.get(rid), labelled, notes) for rid, region in regions.items()}
     contested: set[str] = set()  # words two predictions suggest differently for
@@ -261,73 +260,6 @@ def _regions(results: list[Mapping], width: int, height: int, schema: LabelSchem
             continue
         usable[rid] = region
     return usable
-
-
-def _groups(results: list[Mapping], regions: Mapping[str, Mapping], notes: list[str]) -> dict[str, int]:
-    """Region id -> item number. Items joined by ``item`` relations decide (numbered from 0), with a one-word item
-    kept from its ``group`` Number tag (no relation can join one word); without relations, the ``group`` numbers.
-    This project's export writes both, and an item edited in Label Studio's own way (a region drawn and linked, a
-    relation deleted) changes only the relations: a probe's edits came back ignored, the numbers winning. When the
-    two disagree the import says so. A group number that is no whole number from 0 to 10**9 is noted and leaves
-    its word out of any item (unless a relation puts it in one)."""
-    explicit = {rid: int(r[GROUP]) for rid, r in regions.items()
-                if isinstance(r.get(GROUP), (int, float)) and not isinstance(r.get(GROUP), bool)
-                and 0 <= r[GROUP] <= 10 ** 9 and float(r[GROUP]).is_integer()}  # in range first: float(10**400) fails
-    unreadable = [rid for rid, region in regions.items() if region.get(GROUP) is not None and rid not in explicit]
-    linked = _linked_items(results, regions)
-    if not linked:
-        notes.extend(f"region {rid}: item number {shown(regions[rid][GROUP])} is not a whole number from 0; in no "
-                     "item" for rid in unreadable)
-        return explicit
-    groups = dict(linked)
-    sizes = Counter(explicit.values())
-    numbers = itertools.count(len(set(linked.values())))  # after the linked items' numbers
-    for rid, number in explicit.items():  # a one-word item: no relation can say it
-        if rid not in groups and sizes[number] == 1:
-            groups[rid] = next(numbers)
-    if not explicit:
-        return groups
-    if _partition(explicit) == _partition(groups):
-        return explicit  # the two agree: the numbers as they were
-    notes.append("the item relations and the item numbers (group) disagree: items follow the relations, as "
-                 "Label Studio edits them")
-    return groups
-
-
-def _linked_items(results: list[Mapping], regions: Mapping[str, Mapping]) -> dict[str, int]:
-    """Region id -> item number of the words that ``item`` relations join (numbered from 0); {} without any."""
-    parent = {rid: rid for rid in regions}
-
-    def root(rid: str) -> str:
-        while parent[rid] != rid:
-            parent[rid] = parent[parent[rid]]
-            rid = parent[rid]
-        return rid
-    for result in results:
-        a, b = result.get("from_id"), result.get("to_id")
-        if result.get("type") == "relation" and _is_item_link(result) and isinstance(a, str) and isinstance(b, str) \
-                and a in parent and b in parent:
-            parent[root(a)] = root(b)
-    members: dict[str, list[str]] = {}
-    for rid in regions:
-        members.setdefault(root(rid), []).append(rid)
-    roots: dict[str, int] = {}
-    return {rid: roots.setdefault(r, len(roots)) for r, rids in members.items() if len(rids) > 1 for rid in rids}
-
-
-def _partition(groups: Mapping[str, int]) -> set[frozenset[str]]:
-    """Items as sets of region ids, whatever their numbers."""
-    items: dict[int, set[str]] = {}
-    for rid, number in groups.items():
-        items.setdefault(number, set()).add(rid)
-    return {frozenset(rids) for rids in items.values()}
-
-
-def _is_item_link(relation: Mapping) -> bool:
-    """A relation of the ``item`` kind this project's label config declares (other projects link keys to values,
-    for example: such a relation made its two words one item)."""
-    labels = relation.get("labels")
-    return isinstance(labels, list) and ITEM_RELATION in labels
 
 
 def _word(rid: str, region: Mapping[str, Any], group: int | None, labelled: bool, notes: list[str]) -> Word:
