@@ -244,6 +244,37 @@ def test_a_cache_entry_reads_back_in_todays_reading_order(tmp_path):
     assert [(w.text, w.line_id) for w in read.words] == [("TEA", 0), ("TOTAL", 1), ("9.00", 1)]
 
 
+
+def test_a_planted_cache_entry_is_a_miss_and_never_read_whole(tmp_path, monkeypatch):
+    """A probe planted a 2 GB entry and ``evaluate --ocr-cache`` read it whole into memory. An entry that is a
+    link, a FIFO, over the size bound or over the word limit is a miss (the image is OCR'd again), read no further."""
+    import os
+
+    from receipt_core.data.document import Document, Word
+    from receipt_core.ocr import cache as cache_module
+
+    cache = OcrCache(tmp_path / "ocr-cache")
+    words = (Word("TEA", (10, 10, 40, 22), line_id=0),)
+    cache.put(Document(id="d", width=300, height=100, words=words, image_sha256="a" * 64), RECEIPT_OCR)
+    entry = cache.path("a" * 64, RECEIPT_OCR)
+    assert cache.get("a" * 64, RECEIPT_OCR).words[0].text == "TEA"
+    secret = tmp_path / "elsewhere.json"
+    secret.write_bytes(entry.read_bytes())
+    entry.unlink()
+    entry.symlink_to(secret)
+    assert cache.get("a" * 64, RECEIPT_OCR) is None  # a link, even to a valid entry
+    entry.unlink()
+    os.mkfifo(entry)
+    assert cache.get("a" * 64, RECEIPT_OCR) is None  # returns at once: never blocks on a FIFO
+    entry.unlink()
+    entry.write_bytes(secret.read_bytes())
+    monkeypatch.setattr(cache_module, "MAX_ENTRY_BYTES", entry.stat().st_size - 1)
+    assert cache.get("a" * 64, RECEIPT_OCR) is None
+    monkeypatch.undo()
+    many = tuple(Word("X", (1, 1, 2, 2), line_id=0) for _ in range(cache_module.MAX_DOCUMENT_WORDS + 1))
+    cache.put(Document(id="d", width=300, height=100, words=many, image_sha256="b" * 64), RECEIPT_OCR)
+    assert cache.get("b" * 64, RECEIPT_OCR) is None
+
 @pytest.mark.slow
 @pytest.mark.parametrize("signal_name, whom", [("SIGINT", "group"), ("SIGTERM", "process")])
 def test_ctrl_c_or_kill_stops_an_ocr_batch_within_seconds(shared_data, tmp_path, signal_name, whom):

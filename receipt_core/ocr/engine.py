@@ -15,22 +15,19 @@ import hashlib
 import json
 import logging
 import os
-import re
 import signal
-import tempfile
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, fields, replace
 from multiprocessing import get_context
-from pathlib import Path
 from typing import Callable, Sequence
 
 from PIL import Image
 
-from ..data.document import Document, DocumentFormatError, Word
-from ..data.files import new_file_mode
+from ..data.document import Document, Word
 from ..data.reading_order import reading_order
 from ..data.images import ImageLoadError, LoadedImage, image_header, load_image, upright_size
+from .cache import OcrCache
 from .merge import MergeOptions, OcrWord, merge_passes
 from .preprocess import prepare
 from .second_pass import RereadOptions, reread_doubtful
@@ -192,56 +189,6 @@ def _to_word(word: OcrWord, to_original: Callable) -> Word:
     # Rounded as the native JSON stores them, so an OCR'd document equals its own round trip.
     box = tuple(round(v, 2) for v in to_original(word.box))
     return Word(text=word.text, box=box, confidence=word.confidence, line_id=word.line)
-
-
-class OcrCache:
-    """A folder of OCR results as native JSON, keyed by the image's SHA-256 and the settings' hash.
-
-    Writes go to a temporary file in the same folder and are renamed into place, so a crash never leaves a
-    half-written entry; an unreadable entry counts as a miss.
-    """
-
-    ENTRY = re.compile(r"(?:[0-9a-f]{64}-[0-9a-f]{16}|\.tmp-.*)\.json")
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = Path(folder)
-
-    def foreign_files(self) -> list[str]:
-        """Names in the folder that this cache did not write (sorted; empty when the folder is missing), so a
-        caller can refuse to scatter cache files among someone else's."""
-        if not self.folder.is_dir():
-            return []
-        return sorted(entry.name for entry in self.folder.iterdir()
-                      if not self.ENTRY.fullmatch(entry.name) or not entry.is_file())  # a folder named like one too
-
-    def path(self, sha256: str, settings: OcrSettings) -> Path:
-        return self.folder / f"{sha256}-{settings.key()}.json"
-
-    def get(self, sha256: str, settings: OcrSettings) -> Document | None:
-        path = self.path(sha256, settings)
-        try:
-            document = Document.from_json(json.loads(path.read_text(encoding="utf-8")))
-            # in today's reading order: an entry written before the order changed reads as a fresh OCR would
-            return document.with_words(reading_order(document.words)) if settings.order == "geometric" else document
-        except FileNotFoundError:
-            return None
-        except (OSError, ValueError, DocumentFormatError):
-            return None
-
-    def put(self, document: Document, settings: OcrSettings) -> None:
-        if document.image_sha256 is None:
-            raise ValueError("only documents OCR'd from an image (with image_sha256) can be cached")
-        self.folder.mkdir(parents=True, exist_ok=True)
-        target = self.path(document.image_sha256, settings)
-        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-", suffix=".json")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(document.to_json(), handle)
-            os.chmod(tmp, new_file_mode())  # the user's umask, as every file the app writes (mkstemp's is 0600)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
 
 
 @dataclass(frozen=True)
