@@ -410,7 +410,12 @@ def test_an_ocr_cache_folder_holding_other_files_is_refused_and_left_alone(cord_
     assert main(argv[:-1] + [str(named_like_an_entry)]) == 2
     assert "already holds 1 entry that --ocr-cache did not write" in capsys.readouterr().err
     assert main(argv[:-1] + [str(theirs / "passwd" / "x")]) == 2
-    assert f"cannot create the folder {theirs / 'passwd' / 'x'}: Not a directory" in capsys.readouterr().err
+    assert (f"cannot create the folder {theirs / 'passwd' / 'x'}: {theirs / 'passwd'} is not a folder"
+            in capsys.readouterr().err)
+    # a command refused for another reason (no checkpoint there) leaves no empty cache folder behind
+    assert main(argv[:-1] + [str(tmp_path / "new-cache")]) == 2
+    assert "is not a checkpoint folder: it has no run.json" in capsys.readouterr().err
+    assert not (tmp_path / "new-cache").exists()
 
 
 def test_a_tampered_checkpoint_is_refused_by_evaluate(trained, cord_folders, tmp_path, capsys):
@@ -482,7 +487,8 @@ def test_synth_refuses_an_out_folder_it_cannot_make_before_it_renders(tmp_path, 
     (tmp_path / "a-file").write_text("x")
     monkeypatch.setattr(synth, "generate_dataset", lambda *a, **k: pytest.fail("rendered before --out was checked"))
     assert main(["synth", "--out", str(tmp_path / "a-file" / "sub"), "--count", "3"]) == 2
-    assert f"cannot create the folder {tmp_path / 'a-file' / 'sub'}: Not a directory" in capsys.readouterr().err
+    assert (f"cannot create the folder {tmp_path / 'a-file' / 'sub'}: {tmp_path / 'a-file'} is not a folder"
+            in capsys.readouterr().err)
 
 
 def test_an_error_line_keeps_the_spaces_inside_a_quoted_name():

@@ -140,8 +140,8 @@ def add_box_arguments(parser: argparse.ArgumentParser, scope: str = "", default:
 
 def make_out_folder(path: Path, create: bool = True, flag: str = "--out") -> None:
     """``CommandError`` unless ``path`` (an ``--out``, or the option ``flag`` names) is a folder or can be one: a
-    file there is refused, a missing folder is made (unless ``create`` is False). Commands call it before loading
-    anything, so a mistyped ``--out`` fails in a second, not when the trained model is saved."""
+    file there is refused, a missing folder is made (with ``create`` False, only checked that it could be). Commands
+    call it before loading anything, so a mistyped ``--out`` fails in a second, not when the model is saved."""
 
     if path.is_symlink() and not path.exists():  # "cannot create the folder …: File exists" said nothing useful
         try:
@@ -162,6 +162,12 @@ def make_out_folder(path: Path, create: bool = True, flag: str = "--out") -> Non
             path.mkdir(parents=True, exist_ok=True)
         except OSError as error:
             raise CommandError(f"cannot create the folder {path}: {error.strerror or error}") from None
+    elif not path.exists():  # to be made later: refuse now what mkdir would refuse then
+        ancestor = next(parent for parent in path.parents if parent.exists())
+        if not ancestor.is_dir():
+            raise CommandError(f"cannot create the folder {path}: {ancestor} is not a folder")
+        if not os.access(ancestor, os.W_OK | os.X_OK):
+            raise CommandError(f"cannot create the folder {path}: {ancestor} cannot be written")
 
 
 FORCE_HELP = "write into DIR even when it is not empty (files of the same name are replaced)"

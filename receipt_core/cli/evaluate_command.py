@@ -117,8 +117,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
     if args.ocr_cache is not None and not args.from_images:
         raise CommandError("--ocr-cache only applies with --from-images (the OCR of DATA's images)")
-    if args.ocr_cache is not None:  # checked and made before any OCR (a probe's bad folders failed mid-way)
-        make_out_folder(args.ocr_cache, flag="--ocr-cache")
+    if args.ocr_cache is not None:  # checked before any OCR (a probe's bad folders failed mid-way), made just before
+        make_out_folder(args.ocr_cache, create=False, flag="--ocr-cache")
         _refuse_a_foreign_cache_folder(args.ocr_cache)
     if args.errors and not args.from_images:
         raise CommandError("--errors sorts the misses of an end-to-end run; it needs --from-images "
@@ -139,6 +139,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
             raise CommandError(f"--from-images needs a dataset folder or file with images; {path} is neither (a "
                                "workspace dataset's receipts are already read: evaluate them without --from-images)")
         fmt = resolve_format(path, args.format)
+        if args.ocr_cache is not None:  # only now: a command refused for another reason leaves no empty folder
+            make_out_folder(args.ocr_cache, flag="--ocr-cache")
         run = run_dataset_from_images(predictor, path, fmt, cache_folder=args.ocr_cache)
         if run.without_image:
             total = len(run.gold_docs) + len(run.without_image)
