@@ -516,3 +516,23 @@ def test_a_number_of_thousands_of_digits_is_named_without_pythons_advice(tmp_pat
     [problem] = load_dataset(tmp_path, "native").problems
     assert "a number of more than 4,300 digits, which no receipt value needs" in problem
     assert "sys." not in problem
+
+
+def test_huge_values_in_a_record_are_named_short_not_echoed_whole(tmp_path):
+    """A probe's WildReceipt box of a million numbers came back whole in one problem line (megabytes on the Data
+    page); a CORD group id or category of a million characters, and a huge image name, likewise."""
+    line = json.loads(wildreceipt_line("a.jpg"))
+    line["annotations"][0]["box"] = list(range(10 ** 6))
+    huge_name = json.loads(wildreceipt_line("x" * 10 ** 6 + ".jpg"))
+    folder = wildreceipt_folder(tmp_path, [json.dumps(line), json.dumps(huge_name)])
+    report = load_dataset(folder, "wildreceipt")
+    assert all(len(p) < 300 for p in report.problems), [p[:300] for p in report.problems]
+    assert "box must be 8 numbers (4 corner points), got [0, 1, 2" in report.problems[0]
+    assert "(7888890 characters)" in report.problems[0] and "(1000014 characters)" in report.problems[-1]
+    word = {"text": "2", "quad": {"x1": 1, "y1": 1, "x2": 9, "y2": 1, "x3": 9, "y3": 9, "x4": 1, "y4": 9}}
+    record = {"meta": {"image_size": {"width": 100, "height": 100}}, "valid_line": [
+        {"category": "c" * 10 ** 6, "group_id": "g" * 10 ** 6, "words": [word]}]}
+    (tmp_path / "cord").mkdir()
+    (tmp_path / "cord" / "receipt_1.json").write_text(json.dumps(record))
+    problems = load_dataset(tmp_path / "cord", "cord").problems
+    assert len(problems) == 2 and all(len(p) < 300 for p in problems), [p[:300] for p in problems]

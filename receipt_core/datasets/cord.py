@@ -19,7 +19,7 @@ from ..data.quantity import parse_quantity
 from ..data.schema import CORD_CATEGORIES, OTHER, LabelSchema
 from .report import DatasetImportError, ImportReport, RecordCollector
 from ._common import (DEFAULT_LIMITS, ImportLimits, RecordError, box_on_page, file_sha256, inside, note_no_count,
-                      number, page_size, read_record_file, storable, too_many_words)
+                      number, page_size, read_record_file, shown, storable, too_many_words)
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 _QUAD_KEYS = (("x1", "y1"), ("x2", "y2"), ("x3", "y3"), ("x4", "y4"))
@@ -125,11 +125,11 @@ def _line_words(line: Any, i: int, width: int, height: int, schema: LabelSchema,
         category = ""
     elif category not in CORD_CATEGORIES and category not in schema.cord_fields \
             and category not in schema.cord_quantity:
-        notes.append(f"{where} has unknown category {category!r}; its words are {OTHER}")
+        notes.append(f"{where} has unknown category {shown(category)}; its words are {OTHER}")
     group = line.get("group_id")
     group_id = group if isinstance(group, int) and not isinstance(group, bool) and 0 <= group <= 10 ** 9 else None
     if group_id is None and group is not None:  # said, as the Label Studio importer says a bad item number
-        notes.append(f"{where} has group_id {group!r}, not a whole number from 0; its words are in no item")
+        notes.append(f"{where} has group_id {shown(group)}, not a whole number from 0; its words are in no item")
     is_quantity = category in schema.cord_quantity
     field = OTHER if is_quantity else schema.cord_fields.get(category, OTHER)
     raw_texts = [w.get("text") for w in line["words"] if isinstance(w, Mapping) and isinstance(w.get("text"), str)]

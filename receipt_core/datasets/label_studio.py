@@ -306,7 +306,7 @@ def _add_suggestions(prediction: Mapping, words: dict[str, Word], width: int, he
     results = [r for r in prediction.get("result") or [] if isinstance(r, Mapping)]
     regions = _regions(results, width, height, schema, []) if results else {}
     if unmatched := [rid for rid in regions if rid not in words]:  # other region ids: another tool's regions
-        notes.append(f"prediction {run!r}: {counted(len(unmatched), 'region')} of {len(regions)} match no word of "
+        notes.append(f"prediction {shown(run)}: {counted(len(unmatched), 'region')} of {len(regions)} match no word of "
                      "the task by region id; their suggestions are left out")
     for rid, region in regions.items():
         word = words.get(rid)
@@ -323,7 +323,7 @@ def _add_suggestions(prediction: Mapping, words: dict[str, Word], width: int, he
         try:
             value = _quantity(region.get(QUANTITY_TAG), word.text) if label == QUANTITY else None
         except RecordError as error:  # a model's bad number costs its suggestion, not the person's annotation
-            notes.append(f"prediction {run!r}, region {rid}: {error}; suggestion dropped")
+            notes.append(f"prediction {shown(run)}, region {rid}: {error}; suggestion dropped")
             continue
         words[rid] = dataclasses.replace(word, suggestion=Suggestion(
             field=OTHER if label == QUANTITY else label, is_quantity=label == QUANTITY, quantity_value=value,

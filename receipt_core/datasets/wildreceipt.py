@@ -19,7 +19,7 @@ from ..data.quantity import parse_quantity
 from ..data.schema import OTHER, LabelSchema
 from .report import DatasetImportError, ImportReport, RecordCollector
 from ._common import (DEFAULT_LIMITS, ImportLimits, RecordError, box_on_page, file_sha256, number, page_size,
-                      parse_record, storable, too_many_words)
+                      parse_record, shown, storable, too_many_words)
 from ..wording import counted
 
 SPLIT_FILES = ("train.txt", "dev.txt", "test.txt")
@@ -116,7 +116,7 @@ def _receipt(line: str, folder: Path, classes: list[str], schema: LabelSchema, l
     doc = storable(wildreceipt_document(record, classes, schema, notes, limits), notes)
     image = _image_path(folder, record["file_name"])
     if image is None:
-        notes.append(f"image {record['file_name']!r} is not a file inside {folder.name}/; imported without pixels")
+        notes.append(f"image {shown(record['file_name'])} is not a file inside {folder.name}/; imported without pixels")
         return doc, None
     return dataclasses.replace(doc, image_sha256=file_sha256(image)), image
 
@@ -177,10 +177,10 @@ def _segment(annotation: Any, width: int, height: int) -> tuple[str, Box, bool, 
         raise RecordError(f"text must be a string, got {type(text).__name__}")
     label = annotation.get("label")
     if isinstance(label, bool) or not isinstance(label, int):
-        raise RecordError(f"label must be an integer class id, got {label!r}")
+        raise RecordError(f"label must be an integer class id, got {shown(label)}")
     box = annotation.get("box")
     if not isinstance(box, list) or len(box) != 8:
-        raise RecordError(f"box must be 8 numbers (4 corner points), got {box!r}")
+        raise RecordError(f"box must be 8 numbers (4 corner points), got {shown(box)}")
     values = [number(v, "box value") for v in box]
     if not text.strip():
         return "", (0.0, 0.0, 0.0, 0.0), False, label
