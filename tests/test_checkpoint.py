@@ -339,3 +339,32 @@ def test_a_safetensors_file_that_does_not_parse_is_a_checkpoint_error(tmp_path):
     path.write_bytes(path.read_bytes()[:40])
     with pytest.raises(CheckpointError, match="model.safetensors cannot be read as safetensors .*the file is damaged"):
         _tensors(path)
+
+
+@pytest.mark.parametrize("failing", ["weights", "tokenizer"])
+def test_a_first_save_on_a_full_disk_names_the_file_and_leaves_no_part_of_a_checkpoint(tmp_path, cord_docs,
+                                                                                      monkeypatch, failing):
+    """A probe's first save on a full disk said "No space left on device (os error 28)" (the Rust libraries name
+    no file) and left a tokenizer folder that the next ``train --out`` there refused as not empty."""
+    from safetensors import SafetensorError
+
+    import receipt_core.model.checkpoint as checkpoint_module
+
+    def full_disk(*args, **kwargs):
+        if failing == "weights":
+            raise SafetensorError("Error while serializing: No space left on device (os error 28)")
+        raise Exception("No space left on device (os error 28)")
+
+    if failing == "weights":
+        monkeypatch.setattr(checkpoint_module, "save_file", full_disk)
+    else:
+        from transformers import PreTrainedTokenizerBase
+        monkeypatch.setattr(PreTrainedTokenizerBase, "save_pretrained", full_disk)
+    run_dir = tmp_path / "run"
+    job = RecordedJob(lambda: build_task(CONFIG, cord_docs, (), run_dir), CONFIG)
+    job.start()
+    assert job.join(timeout=120)
+    where = run_dir / (MODEL_FILE if failing == "weights" else "tokenizer")
+    assert job.result.error == (f"saving the checkpoint at step 2 failed: No space left on device ({where}); no "
+                                "earlier checkpoint exists"), job.result
+    assert not run_dir.exists() or list(run_dir.iterdir()) == []

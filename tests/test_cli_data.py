@@ -249,6 +249,30 @@ def test_synth_refuses_a_non_empty_out_before_generating(tmp_path, capsys, monke
     assert (out / "synth-0-00000.json").read_text() == '{"precious": true}'
 
 
+
+def test_synth_that_cannot_write_says_where_and_leaves_no_part_of_a_dataset(tmp_path, capsys, monkeypatch):
+    """A probe's synth on a full disk said only "error: No space left on device", and left 2 receipts of 20
+    behind that imported as a dataset."""
+    import errno
+
+    import receipt_core.datasets.native as native
+
+    real_write, calls = native.atomic_write, []
+
+    def fills_the_disk(path, data):
+        calls.append(path)
+        if len(calls) > 3:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_write(path, data)
+
+    monkeypatch.setattr(native, "atomic_write", fills_the_disk)
+    out = tmp_path / "synth"
+    assert main(["synth", "--out", str(out), "--count", "3"]) == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"error: cannot write the receipts to {out}: No space left on device (free some space, or choose another "
+        "--out); nothing was written there")
+    assert len(calls) == 4 and list(out.iterdir()) == []
+
 @pytest.mark.ocr
 def test_synth_writes_into_a_new_or_empty_folder_and_into_a_used_one_with_force(tmp_path, capsys):
     (tmp_path / "empty").mkdir()

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import json
 import sys
 import zipfile
 from pathlib import Path
+from typing import Iterator
 
 from .arguments import (add_force_argument, add_format_argument, add_workspace_argument, check_empty_out_folder,
                         check_out_outside_workspace, given_path, make_out_folder, positive_int)
@@ -126,8 +129,9 @@ def run_synth(args: argparse.Namespace) -> int:
     check_out_outside_workspace(args.out)  # its images in a workspace's store would be pruned (a probe)
     make_out_folder(args.out)  # ... and so is a folder that cannot be made (a file on its path, no permission)
     receipts = generate_dataset(args.count, seed=args.seed, progress=_progress("synth"))
-    written = save_native([r.document for r in receipts], args.out,
-                          images={r.document.id: r.image_bytes for r in receipts})
+    with _written_whole(args.out, "the receipts") as staging:
+        written = save_native([r.document for r in receipts], staging,
+                              images={r.document.id: r.image_bytes for r in receipts})
     words = sum(len(r.document.words) for r in receipts)
     print(f"wrote {len(written)} synthetic receipts ({words} words, seed {args.seed}) to {args.out}")
     return 0
@@ -228,13 +232,30 @@ def run_export(args: argparse.Namespace) -> int:
     if not documents:
         raise CommandError(f"the workspace {workspace.home} holds no documents to export")
     make_out_folder(args.out)
-    with staged_into(args.out) as staging:  # all or nothing: a failed or interrupted export writes no file
+    with _written_whole(args.out, "the export") as staging:
         written, with_images = export_folder(workspace, documents, staging, args.format,
                                              folder_name=Path(args.out).resolve().name)
     print(f"exported {counted(written, 'document')} ({with_images} with images) as {args.format} to {args.out}")
     if args.format in EXPORT_LOSSES:
         print(f"note: {EXPORT_LOSSES[args.format]}", file=sys.stderr)
     return 0
+
+
+@contextlib.contextmanager
+def _written_whole(out: Path, what: str) -> Iterator[Path]:
+    """A staging folder inside ``out`` whose files land in ``out`` only when the block ends without error: a failed or
+    interrupted export or synth writes no file. A write that fails there (a full disk, no permission) is a
+    CommandError naming ``out``: a probe's synth on a full disk said only "No space left on device", and left two
+    receipts of twenty behind that looked like a dataset."""
+    try:
+        with staged_into(out) as staging:
+            yield staging
+    except OSError as error:
+        if error.filename is not None and not Path(error.filename).resolve().is_relative_to(Path(out).resolve()):
+            raise  # a file read elsewhere (a workspace image): its own message names it
+        hint = " (free some space, or choose another --out)" if error.errno in (errno.ENOSPC, errno.EDQUOT) else ""
+        raise CommandError(f"cannot write {what} to {out}: {error.strerror or error}{hint}; nothing was written "
+                           "there") from None
 
 
 def _print_problems(problems, every: bool = False) -> None:

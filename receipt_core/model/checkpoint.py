@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from ..data.schema import LabelSchema
@@ -89,8 +91,11 @@ def model_settings(model) -> dict[str, Any]:
 
 def _write_tmp_tensors(path: Path, tensors: Mapping[str, torch.Tensor], metadata: Mapping[str, str] | None) -> Path:
     tmp = path.with_name(path.name + TMP)
-    save_file({k: v.detach().cpu().contiguous().clone() for k, v in tensors.items()}, str(tmp),
-              metadata=dict(metadata) if metadata else None)
+    try:
+        save_file({k: v.detach().cpu().contiguous().clone() for k, v in tensors.items()}, str(tmp),
+                  metadata=dict(metadata) if metadata else None)
+    except SafetensorError as error:
+        raise _as_os_error(error, path) from error
     with_user_umask(tmp)  # save_file writes 0600
     _fsync(tmp)
     return tmp
@@ -117,10 +122,12 @@ def save_checkpoint(run_dir: Path, model, run_info: Mapping[str, Any],
     """
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    if tokenizer is not None and not (run_dir / TOKENIZER_DIR / "tokenizer.json").is_file():
-        _save_tokenizer(run_dir, tokenizer)
     written: list[tuple[Path, Path]] = []  # (tmp, final)
+    tokenizer_saved = False
     try:
+        if tokenizer is not None and not (run_dir / TOKENIZER_DIR / "tokenizer.json").is_file():
+            _save_tokenizer(run_dir, tokenizer)
+            tokenizer_saved = True
         left_out = set(frozen.tensors) if frozen is not None else set()
         state = {name: tensor for name, tensor in model.state_dict().items() if name not in left_out}
         model_tmp = _write_tmp_tensors(run_dir / MODEL_FILE, state, {"format": RUN_FORMAT})
@@ -149,6 +156,8 @@ def save_checkpoint(run_dir: Path, model, run_info: Mapping[str, Any],
             tmp.unlink(missing_ok=True)
         for leftover in run_dir.glob("*" + TMP):
             leftover.unlink(missing_ok=True)
+        if tokenizer_saved and not (run_dir / RUN_FILE).exists():  # a first save: leave no part of a checkpoint
+            shutil.rmtree(run_dir / TOKENIZER_DIR, ignore_errors=True)
         raise
     for tmp, final in written:  # run.json last: until it lands, the old run.json still names the old files
         try:
@@ -182,10 +191,20 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def _as_os_error(error: Exception, path: Path) -> Exception:
+    """A Rust library's file error ("No space left on device (os error 28)", naming no file) as the OSError it
+    reports, naming ``path``, so that the run's message says where (a probe's full disk); other errors as they are."""
+    code = re.search(r"\(os error (\d+)\)", str(error))
+    return OSError(int(code[1]), os.strerror(int(code[1])), str(path)) if code else error
+
+
 def _save_tokenizer(run_dir: Path, tokenizer) -> None:
     staging = Path(tempfile.mkdtemp(prefix=".tokenizer-", dir=run_dir))
     try:
-        tokenizer.save_pretrained(str(staging))
+        try:
+            tokenizer.save_pretrained(str(staging))
+        except Exception as error:  # noqa: BLE001 - the tokenizers library raises a bare Exception for file errors
+            raise _as_os_error(error, run_dir / TOKENIZER_DIR) from error
         with_user_umask(staging)  # mkdtemp made it 0700
         target = run_dir / TOKENIZER_DIR
         if target.exists():
