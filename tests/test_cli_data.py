@@ -53,10 +53,10 @@ def test_an_import_stopped_by_ctrl_c_stores_nothing_and_says_so(shared_data, wor
     say. The interrupt comes while the receipts are being stored, after the images."""
     from receipt_core.workspace.store import Workspace as Store
 
-    def interrupted(self, dataset, documents):
+    def interrupted(self, dataset, documents, reviewed):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(Store, "save_documents", interrupted)
+    monkeypatch.setattr(Store, "import_documents", interrupted)
     assert main(["import", "--format", "cord", str(shared_data / "cord" / "dev" / "json")]) == 130
     assert capsys.readouterr().err == ("error: interrupted before the import finished; it stores all its receipts or "
                                        "none, so nothing of it was stored\n")

@@ -107,6 +107,27 @@ def test_a_document_is_never_moved_to_another_dataset_by_storing_it_there(tmp_pa
     assert len(ws.datasets_of(d.id for d in many)) == 1200
 
 
+
+def test_two_imports_of_the_same_receipts_at_once_count_what_each_replaced(tmp_path):
+    """A probe imported one zip twice at once and both said they replaced nothing: the count was read before the
+    write transaction. Counted inside it, the second to commit says it replaced all the first stored."""
+    ws = Workspace(tmp_path)
+    docs = [_doc(f"d{i}") for i in range(40)]
+    barrier, replaced = threading.Barrier(2), []
+
+    def import_them():
+        barrier.wait()
+        replaced.append(ws.import_documents("shop", docs, reviewed=set()))
+
+    threads = [threading.Thread(target=import_them) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(replaced) == [0, 40]
+    assert ws.import_documents("shop", docs[:3], reviewed={"d1"}) == 3
+    assert [ws.is_reviewed(f"d{i}") for i in range(3)] == [False, True, False]
+
 def test_concurrent_writers_never_see_database_locked_and_lose_no_update(tmp_path):
     ws = Workspace(tmp_path / "ws")
     threads, per_thread = 8, 15

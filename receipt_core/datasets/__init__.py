@@ -98,8 +98,8 @@ def import_into_workspace(workspace: "Workspace", dataset: str, report: ImportRe
     the file and why. Images go first so a stored document never points at an image that is not there yet; the
     documents are written in one transaction, so an interrupted import leaves either all of them or none.
     A document whose ``meta["reviewed"]`` is true (an export's done mark) is stored without that key and marked done;
-    every other is not marked done, and a receipt replaced loses its annotation history (``settle_imported``); the
-    returned report's ``replaced`` counts those.
+    every other is not marked done, and a receipt replaced loses its annotation history (``import_documents``, in the
+    transaction that stores them); the returned report's ``replaced`` counts those.
     A document naming an image the import does not hold (``report.missing_images``: a Label Studio export of ours
     without its images/ folder) keeps it when the workspace already stores that image, and its problem line goes.
     ``dataset`` is checked (``workspace.check_dataset_name``) before anything is stored.
@@ -135,7 +135,5 @@ def import_into_workspace(workspace: "Workspace", dataset: str, report: ImportRe
                     doc = dataclasses.replace(doc, image_sha256=sha)
                 images[doc.id] = path
         documents.append(doc)
-    replaced = len(workspace.datasets_of(doc.id for doc in documents))  # of this dataset, or refused on saving
-    workspace.save_documents(dataset, documents)
-    workspace.settle_imported([doc.id for doc in documents], set(reviewed))
+    replaced = workspace.import_documents(dataset, documents, set(reviewed))
     return dataclasses.replace(make_report(documents, images, problems), replaced=replaced)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Collection, Iterable, Mapping, Sequence
+from typing import Any, Callable, Collection, Mapping, Sequence
 
 from ..data import corrections
 from ..data.annotation import (AnnotationError, AnnotationResult, accept_suggestions, label_word,
@@ -178,16 +178,6 @@ class AnnotationStore(Database):
             query, args = query + " AND dataset = ?", (dataset,)
         with self._read() as conn:
             return {row["id"] for row in conn.execute(query, args)}
-
-    def settle_imported(self, doc_ids: Iterable[str], reviewed: Collection[str]) -> None:
-        """After an import stored ``doc_ids``: each is done as its file says (``meta["reviewed"]``: those in
-        ``reviewed``), and its annotation history goes. An import replaces a receipt whole, as it was in the file:
-        a probe's export, imported back over a receipt marked done since, kept the mark over the file's labels, and
-        Undo then took back the history of the receipt it replaced. Not an undoable action: nor is the import."""
-        ids = list(doc_ids)
-        with self._write() as conn:
-            conn.executemany("UPDATE documents SET reviewed = ? WHERE id = ?", [(int(i in reviewed), i) for i in ids])
-            conn.executemany("DELETE FROM annotation_history WHERE doc_id = ?", [(i,) for i in ids])
 
     def is_reviewed(self, doc_id: str) -> bool:
         with self._read() as conn:

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from types import MappingProxyType
-from typing import Iterable, Mapping
+from typing import Collection, Iterable, Mapping
 
 from ..data.document import Document
 from ..data.review import DONE, STATUSES, check_status, receipt_status
@@ -157,21 +157,36 @@ class DocumentStore(ImageStore):
         now = time.time()
         rows = [_document_row(doc, dataset, now) for doc in docs]  # serialise before taking the write lock
         with self._write() as conn:
-            _checked_dataset_name(conn, dataset)
-            elsewhere = {doc_id: held for doc_id, held in _datasets_of(conn, [row[0] for row in rows]).items()
-                         if held != dataset}
-            if elsewhere:
-                raise DocumentsInAnotherDatasetError(dataset, elsewhere)
-            conn.executemany(
-                "INSERT INTO documents (id, dataset, json, words, width, height, image_sha256, source, label_counts,"
-                " updated_at, label_status, labelled_words, suggested_words) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
-                "dataset = excluded.dataset, json = excluded.json, words = excluded.words, width = excluded.width, "
-                "height = excluded.height, image_sha256 = excluded.image_sha256, source = excluded.source, "
-                "label_counts = excluded.label_counts, updated_at = excluded.updated_at, "
-                "label_status = excluded.label_status, labelled_words = excluded.labelled_words, "
-                "suggested_words = excluded.suggested_words", rows)
+            _upsert(conn, dataset, rows)
         return len(rows)
+
+    def import_documents(self, dataset: str, docs: Iterable[Document], reviewed: Collection[str]) -> int:
+        """:meth:`save_documents` for an import, in the same transaction: each document is done as its file says
+        (its id in ``reviewed``) and its annotation history goes, since an import replaces a receipt whole (a
+        probe's export, imported back over a receipt marked done since, kept the mark; Undo then took back the
+        history of the receipt it replaced). Returns how many were already in ``dataset``, counted in that
+        transaction: two imports of the same file at once each said they replaced none (a probe)."""
+        dataset = check_dataset_name(dataset)
+        now = time.time()
+        rows = [_document_row(doc, dataset, now) for doc in docs]
+        ids = [row[0] for row in rows]
+        with self._write() as conn:
+            replaced = _upsert(conn, dataset, rows)
+            conn.executemany("UPDATE documents SET reviewed = ? WHERE id = ?", [(int(i in reviewed), i) for i in ids])
+            conn.executemany("DELETE FROM annotation_history WHERE doc_id = ?", [(i,) for i in ids])
+        return replaced
+
+    def add_new_documents(self, dataset: str, docs: Iterable[Document]) -> dict[str, str]:
+        """Store into ``dataset`` those of ``docs`` whose id the workspace does not hold, in one transaction; returns
+        the others (id -> the dataset holding it), left as they are. For uploads, which checked before their OCR:
+        the same photo uploaded in a second tab meanwhile must not replace the receipt (and labels) stored since."""
+        dataset = check_dataset_name(dataset)
+        now = time.time()
+        rows = [_document_row(doc, dataset, now) for doc in docs]
+        with self._write() as conn:
+            held = _datasets_of(conn, [row[0] for row in rows])
+            _upsert(conn, dataset, [row for row in rows if row[0] not in held])
+        return held
 
     def datasets_of(self, ids: Iterable[str]) -> dict[str, str]:
         """The dataset of each of ``ids`` that is in the workspace (id -> dataset); ids not stored are left out."""
@@ -334,6 +349,26 @@ def _document_row(doc: Document, dataset: str, now: float) -> tuple:
     return (doc.id, dataset, dumps(doc.to_json(), f"document {doc.id!r}"), len(doc.words), doc.width, doc.height,
             doc.image_sha256, doc.source, json.dumps(doc.label_counts(), sort_keys=True), now, receipt_status(doc),
             doc.labelled_words, doc.suggested_words)
+
+
+def _upsert(conn, dataset: str, rows: list[tuple]) -> int:
+    """Insert or replace document rows into ``dataset`` inside the caller's transaction; returns how many were
+    already there. DocumentsInAnotherDatasetError (nothing written) when an id is held by another dataset."""
+    _checked_dataset_name(conn, dataset)
+    held = _datasets_of(conn, [row[0] for row in rows])
+    elsewhere = {doc_id: name for doc_id, name in held.items() if name != dataset}
+    if elsewhere:
+        raise DocumentsInAnotherDatasetError(dataset, elsewhere)
+    conn.executemany(
+        "INSERT INTO documents (id, dataset, json, words, width, height, image_sha256, source, label_counts,"
+        " updated_at, label_status, labelled_words, suggested_words) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
+        "dataset = excluded.dataset, json = excluded.json, words = excluded.words, width = excluded.width, "
+        "height = excluded.height, image_sha256 = excluded.image_sha256, source = excluded.source, "
+        "label_counts = excluded.label_counts, updated_at = excluded.updated_at, "
+        "label_status = excluded.label_status, labelled_words = excluded.labelled_words, "
+        "suggested_words = excluded.suggested_words", rows)
+    return len(held)
 
 
 def write_document(conn, doc: Document, dataset: str) -> None:
