@@ -152,6 +152,32 @@ def test_an_image_uploaded_again_keeps_its_labels_and_never_moves_to_another_dat
     assert [(d.name, d.documents) for d in ws.datasets()] == [("uploads", 1)]
 
 
+
+def test_an_image_stored_by_another_tab_during_this_uploads_ocr_is_kept_with_its_labels(tmp_path, monkeypatch):
+    """Uploads look for their images before OCR, which takes seconds: the same photo uploaded in a second tab and
+    labelled meanwhile was replaced by this upload's unlabelled reading."""
+    from receipt_core.ocr.engine import OcrResult
+    from ui.actions import store_ocr_results
+
+    ws = Workspace(tmp_path / "ws")
+    upload = {"Lunch.jpg": b"\x89PNG fake bytes"}
+    result = OcrResult(name="Lunch.jpg", document=_upload("ocr-ef674b636916"), image=None, error=None)
+    real_lookup = Workspace.datasets_of
+
+    def other_tab_stores_it_meanwhile(self, ids):
+        held = real_lookup(self, ids)  # nothing yet, as this upload saw before its OCR
+        self.save_documents("uploads", [result.document])
+        self.update_word("ocr-ef674b636916", 0, "TOTAL")
+        return held
+
+    monkeypatch.setattr(Workspace, "datasets_of", other_tab_stores_it_meanwhile)
+    report = store_ocr_results(ws, "uploads", [result], upload)
+    monkeypatch.undo()
+    assert report.saved == () and report.problems == ()
+    assert report.notes == ("Lunch.jpg: stored meanwhile (another upload of the same image) in dataset 'uploads' "
+                            "as ocr-ef674b636916; kept as it is there",)
+    assert ws.get_document("ocr-ef674b636916").words[0].field == "TOTAL"
+
 def test_the_same_image_twice_in_one_upload_is_stored_once_and_counted_once(tmp_path):
     from receipt_core.ocr.engine import OcrResult
     from ui.actions import store_ocr_results

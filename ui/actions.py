@@ -69,8 +69,12 @@ def store_ocr_results(workspace: Workspace, dataset: str, results: list[OcrResul
                          "zero words")
         if result.note:
             notes.append(f"{result.name}: {result.note}")
-    if docs:
-        workspace.save_documents(dataset, docs)
+    if docs and (meanwhile := workspace.add_new_documents(dataset, docs)):
+        for doc in [doc for doc in docs if doc.id in meanwhile]:
+            notes.append(f"{doc.source}: stored meanwhile (another upload of the same image) in dataset "
+                         f"{meanwhile[doc.id]!r} as {doc.id}; kept as it is there")
+            del batch[doc.id]
+        docs = [doc for doc in docs if doc.id not in meanwhile]
     return IngestReport(saved=tuple(d.id for d in docs), words=sum(len(d.words) for d in docs),
                         problems=tuple(problems), notes=tuple(notes))
 
