@@ -105,6 +105,8 @@ def test_a_document_is_never_moved_to_another_dataset_by_storing_it_there(tmp_pa
     many = [_doc(f"d{i}", words=1) for i in range(1200)]  # more ids than one query binds
     ws.save_documents("big", many)
     assert len(ws.datasets_of(d.id for d in many)) == 1200
+    assert ws.holds_id_prefix("big", "d11") and not ws.holds_id_prefix("big", "ocr-")
+    assert not ws.holds_id_prefix("mine", "d1") and ws.holds_id_prefix("mine", "")
 
 
 

@@ -112,7 +112,7 @@ def upload_target(dataset: str | None) -> str:
     never join an imported dataset such as the CORD sample unasked."""
     from receipt_core.ocr.engine import OCR_ID_PREFIX
 
-    if dataset and any(s.id.startswith(OCR_ID_PREFIX) for s in workspace().list_documents(dataset)):
+    if dataset and workspace().holds_id_prefix(dataset, OCR_ID_PREFIX):
         return dataset
     return DEFAULT_UPLOAD_DATASET
 
