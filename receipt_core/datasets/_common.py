@@ -282,7 +282,14 @@ def shown(value: object) -> str:
     if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
         return f"an integer of {len(str(abs(value))) if value.bit_length() < 14000 else 'over 4,000'} digits"
     text = repr(value)
-    return text if len(text) <= 40 else f"{text[:30]}… ({len(text)} characters)"
+    if len(text) <= 40:
+        return text
+    if isinstance(value, str):  # the string's own length, not its quoted form's (a probe counted the quotes)
+        return f"{value[:30]!r}… ({len(value):,} characters)"
+    if isinstance(value, (list, tuple, dict)):
+        kind = "an object of {:,} keys" if isinstance(value, dict) else "a list of {:,} items"
+        return f"{kind.format(len(value))} ({text[:30]}…)"
+    return f"{text[:30]}… ({len(text):,} characters)"
 
 
 __all__ = ["MAX_COORDINATE", "MAX_PAGE_SIDE", "MAX_QUANTITY", "DEFAULT_LIMITS", "ImportLimits", "RecordError",
