@@ -293,3 +293,16 @@ def test_the_epoch_is_said_in_tenths_done_rounded_down():
     assert "epoch 2.9/12" in status_line(clock.timing(), T0 + 75).text()
     clock.add(progress(75, 75.0, total=300, epochs=12), T0 + 75)
     assert "epoch 3.0/12" in status_line(clock.timing(), T0 + 76).text()
+
+
+def test_before_the_first_loss_point_the_status_says_what_runs_and_for_how_long():
+    """The race's progress bar read "loading the backbone…" for a minute while a frozen backbone computed its
+    features; it now says what the Train page says, with the time so far."""
+    from types import SimpleNamespace
+
+    from ui.live_run import before_first_step
+
+    assert before_first_step(None, 4.2) == ("Loading the backbone and encoding receipts (4s so far)… the first "
+                                            "loss point follows.")
+    assert before_first_step(SimpleNamespace(phases=((0, 1),)), 61).startswith(
+        "Preparing the first steps (1m 01s since Start; a frozen backbone first computes its features")

@@ -159,6 +159,18 @@ def _budget_s(ws, run_id: str) -> float | None:
     return float(minutes) * 60 if isinstance(minutes, (int, float)) and minutes else None
 
 
+def before_first_step(curves: RunCurves | None, since_start_s: float) -> str:
+    """What a live run does before its first loss point, with the time it has taken so far: loading (before the
+    loop's clock starts), then the first steps, where a frozen backbone computes its features once for every
+    receipt (a walkthrough read "Loading …" for 17 s where the estimate had said about 1 s to load). The Train
+    page and the race's progress bar both say it."""
+    if curves is None or not curves.phases:
+        return f"Loading the backbone and encoding receipts ({fmt_seconds(since_start_s)} so far)… the first loss " \
+               "point follows."
+    return (f"Preparing the first steps ({fmt_seconds(since_start_s)} since Start; a frozen backbone first computes its "
+            "features once for every receipt)… the first loss point follows.")
+
+
 def _progress(curves: RunCurves, live: bool, budget_s: float | None, started_at: float, stopping: bool) -> None:
     """One status line from the run's clock (training/run_status.py): step, epoch, elapsed and ETA agree (no ETA
     once Stop was pressed: the run evaluates and saves)."""
@@ -167,14 +179,8 @@ def _progress(curves: RunCurves, live: bool, budget_s: float | None, started_at:
     trainable = (f" · trainable {fmt_params(curves.trainable_parameters)} of {fmt_params(curves.total_parameters)} "
                  "parameters" if curves.total_parameters else "")
     if curves.progress is None and curves.finished is None:
-        if live and not curves.phases:  # before the loop's clock starts: how long the loading has taken so far
-            st.progress(0.0, text=f"Loading the backbone and encoding receipts ({fmt_seconds(now - started_at)} so "
-                        f"far)… the first loss point follows.{trainable}")
-        elif live:  # the loop runs: a frozen backbone's features are computed once before the first step ends (a
-            # walkthrough read "Loading …" for 17 s where the estimate had said about 1 s to load)
-            st.progress(0.0, text=f"Preparing the first steps ({fmt_seconds(now - started_at)} since Start; a frozen "
-                        "backbone first computes its features once for every receipt)… the first loss point "
-                        f"follows.{trainable}")
+        if live:
+            st.progress(0.0, text=before_first_step(curves, now - started_at) + trainable)
         return
     last_step_at = curves.timing.last_progress_at
     if live and last_step_at is not None and last_step_at < started_at:

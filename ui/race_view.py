@@ -29,10 +29,12 @@ from receipt_core.training.estimate import FROZEN_BACKBONE_SCENARIOS
 from receipt_core.training.events import HEADLINE_METRICS, METRIC_LABELS
 from receipt_core.training.run_feed import RunCurves
 from receipt_core.training.run_status import status_line
+from receipt_core.workspace.database import WorkspaceError
 from receipt_core.wording import as_sentence
 from ui.dataset_choice import (EVALUATION_HELP, HOLD_OUT, also_train_choice, current_dataset, evaluation_preview,
                                pair_evaluation)
 from ui.literal import literal, notice_markdown
+from ui.live_run import before_first_step
 from ui.name_fields import trimmed_note
 from ui.race_track import race_track, start_race
 from ui.shared import NO_DATA, NO_VALUE, field_row, friendly, user_errors, workspace
@@ -257,9 +259,19 @@ def race_progress(record: RaceRecord, curves: dict[str, RunCurves]) -> None:
     budget = record.plan.settings.budget_minutes
     line = status_line(run.timing, time.time(), live=True, budget_s=budget * 60 if budget else None) \
         if run is not None else None
-    detail = line.text() if line is not None and run.progress is not None else "loading the backbone…"
+    detail = line.text() if line is not None and run.progress is not None else _before_first_step(run, current)
     st.progress((record.done + (line.fraction if line is not None else 0.0)) / total,
                 text=f"Run {number} of {total}: {current.name} — {detail}")
+
+
+def _before_first_step(run: RunCurves | None, entry) -> str:
+    """The running entry's state before its first loss point, timed from its run's creation (a walkthrough watched
+    "loading the backbone…" stand still for a minute while a frozen backbone computed its features)."""
+    try:
+        since = time.time() - workspace().get_run(entry.run_id).created_at if entry.run_id else None
+    except WorkspaceError:  # deleted on Runs meanwhile
+        since = None
+    return "loading the backbone…" if since is None else before_first_step(run, since)
 
 
 def race_reading(record: RaceRecord) -> None:
