@@ -75,8 +75,14 @@ def test_suggestions_accept_undo_and_status(receipts):
     at.button(key="annotate_accept_word").click().run()
     word = receipts.get_document(doc.id).words[1]
     assert (word.field, word.label_source, word.label_run) == ("TOTAL", "model", "run-x")
+    assert at.button(key="annotate_redo").disabled  # nothing undone yet
     at.button(key="annotate_undo").click().run()
     assert receipts.get_document(doc.id).words[1].suggestion is not None
+    at.button(key="annotate_redo").click().run()  # Redo takes the acceptance again, and says so
+    assert receipts.get_document(doc.id).words[1].label_source == "model"
+    assert any(m.value.startswith("Redid the acceptance of suggestions that Undo had taken back") for m in at.info)
+    assert at.button(key="annotate_redo").disabled
+    at.button(key="annotate_undo").click().run()
     at.slider(key="annotate_min_score").set_value(0.95).run()
     at.button(key="annotate_accept_above").click().run()
     assert receipts.get_document(doc.id).labelled_words == 1  # 0.9 < 0.95: nothing accepted
@@ -490,6 +496,12 @@ def test_undo_takes_back_only_a_change_the_page_showed(receipts):
                          seen_action=fresh)
     assert not outcome.messages and not receipts.get_document(doc.id).words[1].is_labelled
     assert outcome.index == 1  # the label key had moved on to word 2; z shows the word it put back (a walkthrough)
+    redone = apply_keys(receipts, doc.id, 5, len(doc.words), ["y"], seen=doc.word_layout,
+                        seen_action=receipts.latest_action(doc.id))
+    assert redone.index == 1 and receipts.get_document(doc.id).words[1].field == "TAX"
+    assert redone.notice.startswith("Redid the label or quantity change that Undo had taken back")
+    assert apply_keys(receipts, doc.id, 1, len(doc.words), ["z"], seen=doc.word_layout,
+                      seen_action=receipts.latest_action(doc.id)).changed
     assert receipts.undo(doc.id, seen_action=fresh) is not None  # A's label, now that the page shows it
 
 

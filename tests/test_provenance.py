@@ -103,6 +103,35 @@ def test_workspace_accept_reject_and_undo_every_step(tmp_path):
     assert ws.get_document("r").words[1].field == "TOTAL"
 
 
+
+def test_redo_does_again_what_undo_took_back_until_a_new_change(tmp_path):
+    """Annotators expect Redo beside Undo (a walkthrough undid one step too far and had to relabel by hand)."""
+    from receipt_core.workspace.store import ReceiptChangedError
+
+    ws = Workspace(tmp_path / "ws")
+    ws.save_documents("uploads", [Document("r", 100, 40, (TOTAL, QTY, NAME, ODD))])
+    assert ws.redo("r") is None  # nothing undone yet
+    ws.update_word("r", 2, "ITEM_NAME")
+    ws.update_word("r", 3, "TOTAL")
+    ws.set_reviewed("r", True)
+    labelled = ws.get_document("r")
+    for _ in range(3):
+        ws.undo("r")
+    assert ws.get_document("r").words == (TOTAL, QTY, NAME, ODD) and not ws.is_reviewed("r")
+    first = ws.redo("r")  # redone in the order they were undone, latest undone first
+    assert (first.kind, first.redone, first.first_word) == ("label", True, 2)
+    assert first.describe() == "Redid the label or quantity change that Undo had taken back, which was word #2 " \
+                               "'TEA'."
+    assert ws.get_document("r").words[2].annotation_label == "ITEM_NAME" and not ws.get_document("r").words[3].is_labelled
+    assert ws.redo("r").kind == "label" and ws.redo("r").describe() == "Redid the review mark that Undo had taken back."
+    assert ws.get_document("r") == labelled and ws.is_reviewed("r") and ws.redo("r") is None
+    assert ws.undo("r").kind == "review" and ws.undo("r").kind == "label"
+    ws.update_word("r", 0, "OTHER")  # a new change: what was undone can no longer be redone
+    assert ws.redo("r") is None
+    assert ws.undo("r").kind == "label" and ws.redo("r").kind == "label"  # the new change's own undo, redone
+    with pytest.raises(ReceiptChangedError, match="Redo would be applied over a change you have not seen"):
+        ws.redo("r", seen_action=1)
+
 def test_accept_across_a_dataset_above_a_confidence(tmp_path):
     ws = Workspace(tmp_path / "ws")
     ws.save_documents("d", [Document(f"r{i}", 100, 40, (TOTAL, QTY, NAME, ODD)) for i in range(3)])

@@ -249,8 +249,7 @@ def _item(doc: Document, index: int, version: int) -> None:
 
 def _receipt_suggestions(doc: Document, seen_action: int | None) -> None:
     if not doc.suggested_words:
-        st.button("Undo last change", key="annotate_undo", icon=":material/undo:", on_click=_undo,
-                  args=(doc, seen_action))
+        _undo_redo(doc, seen_action)
         return
     with st.container(border=True):
         st.caption(f"{counted(doc.suggested_words, 'suggestion')} waiting on this receipt")
@@ -263,20 +262,31 @@ def _receipt_suggestions(doc: Document, seen_action: int | None) -> None:
                    kwargs={"done": "accepted"})
         row.button("Reject all", key="annotate_reject_all", width="content", on_click=act,
                    args=(doc, lambda ws: ws.reject_suggestions(doc.id)), kwargs={"done": "rejected"})
-        st.button("Undo last change", key="annotate_undo", icon=":material/undo:", on_click=_undo,
-                  args=(doc, seen_action))
+        _undo_redo(doc, seen_action)
 
 
-def _undo(doc: Document, seen_action: int | None) -> None:
-    """Undo the receipt's latest change, only when it is the one the page showed (``seen_action``)."""
+def _undo_redo(doc: Document, seen_action: int | None) -> None:
+    row = st.container(horizontal=True)
+    row.button("Undo last change", key="annotate_undo", icon=":material/undo:", on_click=_history_step,
+               args=(doc, seen_action, False), width="content")
+    row.button("Redo", key="annotate_redo", icon=":material/redo:", on_click=_history_step,
+               args=(doc, seen_action, True), width="content", disabled=not workspace().can_redo(doc.id),
+               help="Do again the change Undo took back (until a new change is made)")
+
+
+def _history_step(doc: Document, seen_action: int | None, redo: bool) -> None:
+    """Undo the receipt's latest change, or redo what Undo took back, only when the latest change is the one the
+    page showed (``seen_action``)."""
     try:
-        undone = workspace().undo(doc.id, seen_action=seen_action)
+        step = workspace().redo if redo else workspace().undo
+        done = step(doc.id, seen_action=seen_action)
     except Exception as error:  # noqa: BLE001 - shown on the page
         say(friendly(error))
         bump(doc.id)  # redraw from the receipt as it is now
         return
-    st.session_state[NOTICE_KEY] = "Nothing to undo on this receipt." if undone is None else undone.describe()
-    if undone is not None and (shown := undone.word_to_show(len(doc.words))) is not None:
+    nothing = "Nothing to redo on this receipt." if redo else "Nothing to undo on this receipt."
+    st.session_state[NOTICE_KEY] = nothing if done is None else done.describe()
+    if done is not None and (shown := done.word_to_show(len(doc.words))) is not None:
         st.session_state[word_key(doc.id)] = shown  # the word put back is the one shown
     bump(doc.id)
 

@@ -18,9 +18,10 @@ from receipt_core.data.document import WordLabel, WordLayout
 from receipt_core.data.schema import DEFAULT_SCHEMA, QUANTITY, LabelSchema
 from receipt_core.workspace.store import ANY_ACTION, ReceiptChangedError, Workspace, WorkspaceError
 
-NEXT_WORD, PREVIOUS_WORD, NEXT_RECEIPT, ACCEPT, UNDO = "next word", "previous word", "next receipt", "accept", "undo"
+NEXT_WORD, PREVIOUS_WORD, NEXT_RECEIPT, ACCEPT, UNDO, REDO = ("next word", "previous word", "next receipt", "accept",
+                                                               "undo", "redo")
 ACTION_KEYS = {"ArrowDown": NEXT_WORD, "j": NEXT_WORD, "ArrowUp": PREVIOUS_WORD, "k": PREVIOUS_WORD,
-               "n": NEXT_RECEIPT, "a": ACCEPT, "z": UNDO}
+               "n": NEXT_RECEIPT, "a": ACCEPT, "z": UNDO, "y": REDO}
 COMPONENT_NAME = "receipt_annotate_keys"
 MAX_PRESSES_PER_RUN = 50  # key presses handled per rerun (a probe: the component took a list of any length)
 _JS = (Path(__file__).parent / "components" / "keyboard" / "keys.js").read_text(encoding="utf-8")
@@ -45,7 +46,7 @@ def key_help(schema: LabelSchema = DEFAULT_SCHEMA) -> str:
     """The key map in one line, for a caption."""
     labels = " · ".join(f"{key} {label}" for key, label in label_keys(schema).items())
     return (f"Keys: {labels} — ↓/j next word · ↑/k previous word · a accept the suggestion · z undo · "
-            "n next receipt. A label key saves and moves to the next word.")
+            "y redo · n next receipt. A label key saves and moves to the next word.")
 
 
 @dataclass
@@ -62,8 +63,8 @@ def apply_keys(ws: Workspace, doc_id: str, index: int, words: int, keys: Sequenc
                schema: LabelSchema = DEFAULT_SCHEMA, seen: WordLayout | None = None,
                seen_action: int | None = ANY_ACTION, seen_labels: Sequence[WordLabel] | None = None) -> KeyOutcome:
     """Apply key presses in order to word ``index`` of ``doc_id`` (``words`` words): a label key labels the word
-    and moves on, accept takes its suggestion and moves on, undo takes back the last change of the receipt.
-    ``seen``: the receipt's words as the page showed them; a label or accept after another session changed them
+    and moves on, accept takes its suggestion and moves on, undo takes back the last change of the receipt, redo
+    does again what undo took back. ``seen``: the receipt's words as the page showed them; a label or accept after another session changed them
     is refused (``ReceiptChangedError``, said in ``messages``) rather than put on another word. ``seen_action``:
     the receipt's latest change as the page showed it; an undo of a change made since elsewhere is refused too (a
     change these presses made is theirs to undo). ``seen_labels``: the words' labels as shown; a label key on a word
@@ -94,14 +95,14 @@ def apply_keys(ws: Workspace, doc_id: str, index: int, words: int, keys: Sequenc
                     seen_labels = result.document.word_labels
                 outcome.index = min(outcome.index + 1, words - 1)
                 seen_action = _own_change(ws, doc_id, seen_action)
-            elif action == UNDO:
-                undone = ws.undo(doc_id, seen_action=seen_action)
+            elif action in (UNDO, REDO):
+                undone = (ws.redo if action == REDO else ws.undo)(doc_id, seen_action=seen_action)
                 if undone is not None:  # this session's own undo: its words and labels are the ones now
                     now = ws.get_document(doc_id)
                     seen = None if seen is None else now.word_layout
                     seen_labels = None if seen_labels is None else now.word_labels
                 seen_action = _own_change(ws, doc_id, seen_action)
-                outcome.notice = "Nothing to undo on this receipt." if undone is None else undone.describe()
+                outcome.notice = f"Nothing to {action} on this receipt." if undone is None else undone.describe()
                 if undone is not None and (shown := undone.word_to_show(words)) is not None:
                     outcome.index = shown  # the word put back is the one shown (a walkthrough)
                 outcome.changed = outcome.changed or undone is not None

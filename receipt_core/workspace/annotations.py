@@ -49,7 +49,7 @@ class HistoryEntry:
 
 @dataclass(frozen=True)
 class Undone:
-    """What :meth:`AnnotationStore.undo` put back."""
+    """What :meth:`AnnotationStore.undo` put back (or :meth:`AnnotationStore.redo` did again)."""
 
     action: int
     doc_id: str
@@ -57,6 +57,7 @@ class Undone:
     words: int  # how many words it put back (0 for a review change; a correction: the words now)
     summary: str = ""  # a correction's own description ("word 4: text '2x' -> '2 x'")
     first_word: int | None = None  # the first word a label, suggestion or item change put back (where to look)
+    redone: bool = False  # Redo did the change again (Undo took it back)
 
     def word_to_show(self, words: int) -> int | None:
         """The word the editor should select after this undo (the first it put back, when the receipt of ``words``
@@ -66,6 +67,10 @@ class Undone:
     def describe(self) -> str:
         """One line for the person who pressed Undo: what was undone, on how many words."""
         what = UNDO_NAMES.get(self.kind, self.kind)
+        if self.redone:
+            done = f"Redid the {what} that Undo had taken back"
+            return f"{done}, which was {self.summary}." if self.summary else (
+                f"{done}." if self.kind == "review" else f"{done} ({self.words} word{'' if self.words == 1 else 's'}).")
         if self.summary:
             return f"Undid the last {what}, which was {self.summary}; the receipt is as it was before it."
         if self.kind == "review":
@@ -217,6 +222,11 @@ class AnnotationStore(Database):
         with self._read() as conn:
             return _latest_action(conn, doc_id)
 
+    def can_redo(self, doc_id: str) -> bool:
+        """Whether :meth:`redo` has a change of the receipt to do again (the page's Redo is greyed out if not)."""
+        with self._read() as conn:
+            return _redoable_action(conn, doc_id) is not None
+
     def undo(self, doc_id: str | None = None, seen_action: int | None = ANY_ACTION) -> Undone | None:
         """Undo the latest action not yet undone, of ``doc_id`` or of the whole workspace; None when there is none.
         WorkspaceError, changing nothing, when a word has changed since that action. ``seen_action``: the receipt's
@@ -224,60 +234,24 @@ class AnnotationStore(Database):
         and nothing is undone (a probe: Undo in one session took back another session's change it never saw)."""
         with self._write() as conn:
             action = _latest_action(conn, doc_id)
-            if seen_action != ANY_ACTION and action != seen_action:
-                raise ReceiptChangedError(
-                    f"receipt {doc_id!r} was changed since this page showed it, in another session or by your own "
-                    "last change before the page had redrawn: Undo would take back a change you have not seen; "
-                    "nothing was undone. The page now shows it as it is.")
+            _check_seen(doc_id, action, seen_action, "Undo would take back a change you have not seen; nothing was "
+                        "undone")
             if action is None:
                 return None
-            entries = conn.execute("SELECT * FROM annotation_history WHERE action = ? ORDER BY id DESC",
-                                   (action,)).fetchall()
-            target, kind = entries[0]["doc_id"], entries[0]["kind"]
-            try:
-                summary = ""
-                row = conn.execute("SELECT dataset, json FROM documents WHERE id = ?", (target,)).fetchone()
-                if row is None:
-                    raise NotFoundError(f"no document {target!r} in the workspace")
-                if kind == "review":
-                    conn.execute("UPDATE documents SET reviewed = ?, updated_at = ? WHERE id = ?",
-                                 (int(bool(json.loads(entries[0]["before"])["reviewed"])), time.time(), target))
-                    words = 0
-                elif kind == "correct":
-                    doc = stored_document(target, row["json"])
-                    entry = entries[0]
-                    if [word_to_json(w) for w in doc.words] != json.loads(entry["after"])["words"]:
-                        raise WorkspaceError(f"cannot undo the last correction on {target!r}: its words have changed "
-                                             "since; nothing was undone")
-                    restored = [word_from_json(w, f"history of {target!r}")
-                                for w in json.loads(entry["before"])["words"]]
-                    write_document(conn, doc.with_words(restored), row["dataset"])
-                    words = len(restored)
-                    summary = str(json.loads(entry["after"]).get("summary") or "")
-                else:
-                    doc = stored_document(target, row["json"])
-                    restored = list(doc.words)
-                    for entry in entries:
-                        index = entry["word_index"]
-                        if not 0 <= index < len(restored) or word_to_json(restored[index]) != json.loads(entry["after"]):
-                            raise WorkspaceError(f"cannot undo the last {kind} on {target!r}: word {index} has changed "
-                                                 f"since; nothing was undone")
-                        restored[index] = word_from_json(json.loads(entry["before"]), f"history of word {index}")
-                    write_document(conn, doc.with_words(restored), row["dataset"])
-                    words = len(entries)
-                    if words <= 3:  # which words, so an undo of a change made in another session is recognised
-                        summary = ", ".join(f"word #{e['word_index']} {restored[e['word_index']].text!r}"
-                                            for e in entries)
-            except (ValueError, KeyError, TypeError, IndexError) as error:
-                if isinstance(error, WorkspaceError):
-                    raise
-                # the history table edited by hand: a JSON error out of Undo named neither the receipt nor a fix
-                raise WorkspaceError(f"the history of the last change on {target!r} is damaged ({error}); nothing "
-                                     "was undone") from None
-            conn.execute("UPDATE annotation_history SET undone = 1 WHERE action = ?", (action,))
-        first = min((e["word_index"] for e in entries if e["word_index"] is not None), default=None)
-        return Undone(action=action, doc_id=target, kind=kind, words=words, summary=summary,
-                      first_word=first if kind not in ("review", "correct") else None)
+            return _replay(conn, action, forward=False)
+
+    def redo(self, doc_id: str, seen_action: int | None = ANY_ACTION) -> Undone | None:
+        """Do again the receipt's change that the last Undo took back (the undone changes are redone in the order
+        they were undone, latest undone first); None when there is none: nothing was undone, or a new change came
+        after the undo (as in any editor, it clears what could be redone). ``seen_action`` as for :meth:`undo`.
+        Annotators missed it after an Undo one step too far (a walkthrough)."""
+        with self._write() as conn:
+            _check_seen(doc_id, _latest_action(conn, doc_id), seen_action, "Redo would be applied over a change you "
+                        "have not seen; nothing was redone")
+            action = _redoable_action(conn, doc_id)
+            if action is None:
+                return None
+            return _replay(conn, action, forward=True)
 
     def _change(self, doc_id: str, kind: str, rule: Callable[[Document], AnnotationResult],
                 seen: WordLayout | None = None) -> AnnotationResult:
@@ -367,6 +341,73 @@ def _label_words(state: WordLabel) -> str:
     return f"{label!r}{f' {value:g}' if value is not None else ''} ({source})"
 
 
+def _check_seen(doc_id: str | None, action: int | None, seen_action: int | None, refusal: str) -> None:
+    if seen_action != ANY_ACTION and action != seen_action:
+        raise ReceiptChangedError(f"receipt {doc_id!r} was changed since this page showed it, in another session or "
+                                  f"by your own last change before the page had redrawn: {refusal}. The page now "
+                                  "shows it as it is.")
+
+
+def _replay(conn, action: int, forward: bool) -> Undone:
+    """Undo (``forward`` False: each word back to its ``before``) or redo (to its ``after``) the history rows of
+    ``action``, inside the caller's write transaction, and mark them; WorkspaceError, changing nothing, when a word
+    is no longer as the action left it (undo) or found it (redo)."""
+    now_key, then_key = ("before", "after") if forward else ("after", "before")
+    verb = "redo" if forward else "undo"
+    entries = conn.execute("SELECT * FROM annotation_history WHERE action = ? ORDER BY id DESC", (action,)).fetchall()
+    target, kind = entries[0]["doc_id"], entries[0]["kind"]
+    try:
+        summary = ""
+        row = conn.execute("SELECT dataset, json FROM documents WHERE id = ?", (target,)).fetchone()
+        if row is None:
+            raise NotFoundError(f"no document {target!r} in the workspace")
+        if kind == "review":
+            conn.execute("UPDATE documents SET reviewed = ?, updated_at = ? WHERE id = ?",
+                         (int(bool(json.loads(entries[0][then_key])["reviewed"])), time.time(), target))
+            words = 0
+        elif kind == "correct":
+            doc = stored_document(target, row["json"])
+            entry = entries[0]
+            if [word_to_json(w) for w in doc.words] != json.loads(entry[now_key])["words"]:
+                raise WorkspaceError(f"cannot {verb} the last correction on {target!r}: its words have changed "
+                                     f"since; nothing was {verb}ne")
+            restored = [word_from_json(w, f"history of {target!r}") for w in json.loads(entry[then_key])["words"]]
+            write_document(conn, doc.with_words(restored), row["dataset"])
+            words = len(restored)
+            summary = str(json.loads(entry["after"]).get("summary") or "")
+        else:
+            doc = stored_document(target, row["json"])
+            restored = list(doc.words)
+            for entry in entries:
+                index = entry["word_index"]
+                if not 0 <= index < len(restored) or word_to_json(restored[index]) != json.loads(entry[now_key]):
+                    raise WorkspaceError(f"cannot {verb} the last {kind} on {target!r}: word {index} has changed "
+                                         f"since; nothing was {verb}ne")
+                restored[index] = word_from_json(json.loads(entry[then_key]), f"history of word {index}")
+            write_document(conn, doc.with_words(restored), row["dataset"])
+            words = len(entries)
+            if words <= 3:  # which words, so an undo of a change made in another session is recognised
+                summary = ", ".join(f"word #{e['word_index']} {restored[e['word_index']].text!r}" for e in entries)
+    except (ValueError, KeyError, TypeError, IndexError) as error:
+        if isinstance(error, WorkspaceError):
+            raise
+        # the history table edited by hand: a JSON error out of Undo named neither the receipt nor a fix
+        raise WorkspaceError(f"the history of the last change on {target!r} is damaged ({error}); nothing "
+                             f"was {verb}ne") from None
+    conn.execute("UPDATE annotation_history SET undone = ? WHERE action = ?", (0 if forward else 1, action))
+    first = min((e["word_index"] for e in entries if e["word_index"] is not None), default=None)
+    return Undone(action=action, doc_id=target, kind=kind, words=words, summary=summary,
+                  first_word=first if kind not in ("review", "correct") else None, redone=forward)
+
+
+def _redoable_action(conn, doc_id: str) -> int | None:
+    """The receipt's change that Redo would do again: the first of those undone since its latest standing change
+    (a new change marks what was undone before it as undone for good, ``undone = 2``)."""
+    return conn.execute("SELECT MIN(action) FROM annotation_history WHERE undone = 1 AND doc_id = ? AND action > "
+                        "COALESCE((SELECT MAX(action) FROM annotation_history WHERE undone = 0 AND doc_id = ?), 0)",
+                        (doc_id, doc_id)).fetchone()[0]
+
+
 def _latest_action(conn, doc_id: str | None) -> int | None:
     """The latest action not yet undone, of ``doc_id`` or (None) of the whole workspace."""
     query, args = "SELECT MAX(action) FROM annotation_history WHERE undone = 0", ()
@@ -379,6 +420,8 @@ def _record(conn, doc_id: str, kind: str, entries: list[tuple[int | None, Mappin
     """History rows for one action (the next action number), inside the caller's write transaction."""
     action = (conn.execute("SELECT MAX(action) FROM annotation_history").fetchone()[0] or 0) + 1
     now = time.time()
+    # a new change ends what Redo could do again (undone = 2: undone for good)
+    conn.execute("UPDATE annotation_history SET undone = 2 WHERE doc_id = ? AND undone = 1", (doc_id,))
     conn.executemany(
         "INSERT INTO annotation_history (action, doc_id, kind, word_index, before, after, created_at) "
         "VALUES (?, ?, ?, ?, ?, ?, ?)",
