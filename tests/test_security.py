@@ -168,6 +168,16 @@ def test_a_notice_shows_its_quotes_as_code_and_its_prose_plain_unless_the_prose_
         assert notice_markdown(prose) == literal(prose), prose
 
 
+
+def test_a_value_from_a_link_shows_the_whitespace_that_kept_it_from_matching():
+    """A probe's ``?dataset=dev%0A`` read "Dataset `dev` from the link is not in this workspace", beside a dataset
+    named dev: a newline, tab or odd space shows as its escape, spaces at the ends are said in words."""
+    assert literal("dev\n", exact=True) == "` dev\\n `" and literal("dev\n") == "` dev `"
+    assert literal("a\tb\u3000", exact=True) == "` a\\tb\\u3000 `"
+    assert literal(" dev  ", exact=True) == "` dev ` (1 space before it and 2 spaces after it)"
+    assert literal("   ", exact=True) == "`   ` (3 spaces only)"
+    assert literal("[x](y) z", exact=True) == "` [x](y) z `"
+
 def test_zero_width_and_other_invisible_characters_show_as_escapes_in_plain_and_literal_text():
     """"zero\u200bwidth" showed as "zerowidth": every format character (Unicode Cf) is shown as its escape, as the
     bidirectional controls already were; other text (accents, CJK, emoji) is kept."""

@@ -20,13 +20,25 @@ _MARKUP = re.compile(r"[\\`*_\[\]<|~$&@]|:\S|https?:|www\.|^\s*(?:#|\d+[.)]\s|[-
                      re.IGNORECASE | re.MULTILINE)
 
 
-def literal(text: object, limit: int | None = None) -> str:
+def literal(text: object, limit: int | None = None, exact: bool = False) -> str:
     """``text`` as a Markdown code span showing it verbatim (:func:`receipt_core.data.markup.code_span`: whitespace
     runs, newlines included, become one space; an invisible or bidirectional control character, its escape such as
     ``\\u202e`` or ``\\u200b``). With ``limit``, text longer than that is cut there and ends in "…" (a value from a
-    link, which may be 20,000 characters long)."""
+    link, which may be 20,000 characters long). With ``exact``, whitespace that would be hidden shows too: a newline,
+    tab or other space character as its escape (``\\n``), spaces at either end said in words; for a value that
+    matched nothing and may differ from a name only by them (a probe's ``?dataset=dev%0A`` read "Dataset `dev`
+    from the link is not in this workspace")."""
     text = str(text)
-    return code_span(text if limit is None or len(text) <= limit else text[:limit] + "…")
+    text = text if limit is None or len(text) <= limit else text[:limit] + "…"
+    if not exact:
+        return code_span(text)
+    shown = "".join(char if char == " " or not char.isspace() else repr(char)[1:-1] for char in text)
+    ends = [f"{count} space{'s' if count > 1 else ''} {where}" for count, where in
+            ((len(shown) - len(shown.lstrip(" ")), "before it"), (len(shown) - len(shown.rstrip(" ")), "after it"))
+            if count and shown.strip(" ")]
+    if shown and not shown.strip(" "):
+        ends = [f"{len(shown)} space{'s' if len(shown) > 1 else ''} only"]
+    return code_span(shown) + (f" ({' and '.join(ends)})" if ends else "")
 
 
 def plain(text: object) -> str:
