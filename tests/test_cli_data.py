@@ -357,3 +357,26 @@ def test_an_unknown_dataset_is_said_with_its_look_alike_letter_or_the_closest_na
     assert said.endswith(f"and {302 - MAX_NAMES_LISTED} more")
     assert main(["evaluate", str(tmp_path / "runs" / "nope"), "--data", str(tmp_path)]) == 2
     assert "does not exist: give a run's folder" in capsys.readouterr().err
+
+
+def test_export_or_synth_into_a_folder_whose_subfolder_is_a_link_writes_nothing_through_it(tmp_path, workspace_home,
+                                                                                         capsys):
+    """A probe: ``export --force`` into a folder whose ``json/`` (or ``images/``) linked elsewhere wrote its 200
+    files into the link's target. Nothing is moved out of the staging folder until every file's folder is checked."""
+    repo = Path(__file__).resolve().parents[1]
+    assert main(["import", "--format", "cord", str(repo / "assets" / "cord-sample" / "dev"), "--dataset", "dev"]) == 0
+    out, elsewhere = tmp_path / "out", tmp_path / "elsewhere"
+    out.mkdir()
+    elsewhere.mkdir()
+    (out / "json").symlink_to(elsewhere)
+    capsys.readouterr()
+    assert main(["export", "--format", "cord", "--out", str(out), "--force"]) == 2
+    assert _one_error_line(capsys.readouterr().err) == (
+        f"error: cannot write the export to {out}: its json/ is a link (to {elsewhere}), which would put files "
+        "outside it; nothing was written there")
+    assert list(elsewhere.iterdir()) == [] and [p.name for p in out.iterdir()] == ["json"]
+    (out / "json").unlink()
+    (out / "json").write_text("mine")  # a file where the export's folder goes
+    assert main(["export", "--format", "cord", "--out", str(out), "--force"]) == 2
+    assert "its json is a file where a folder goes; nothing was written there" in capsys.readouterr().err
+    assert (out / "json").read_text() == "mine"

@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import errno
 import json
+import os
 import sys
 import zipfile
 from pathlib import Path
@@ -251,7 +252,7 @@ def _written_whole(out: Path, what: str) -> Iterator[Path]:
         with staged_into(out) as staging:
             yield staging
     except OSError as error:
-        if error.filename is not None and not Path(error.filename).resolve().is_relative_to(Path(out).resolve()):
+        if error.filename is not None and not Path(os.path.abspath(error.filename)).is_relative_to(os.path.abspath(out)):
             raise  # a file read elsewhere (a workspace image): its own message names it
         hint = " (free some space, or choose another --out)" if error.errno in (errno.ENOSPC, errno.EDQUOT) else ""
         raise CommandError(f"cannot write {what} to {out}: {error.strerror or error}{hint}; nothing was written "

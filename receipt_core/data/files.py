@@ -92,13 +92,29 @@ def staged_into(folder: Path) -> Iterator[Path]:
     staging = Path(tempfile.mkdtemp(prefix=".partial-", dir=folder))
     try:
         yield staging
-        for file in sorted(staging.rglob("*")):
-            if file.is_file():
-                target = folder / file.relative_to(staging)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(file, target)
+        files = [file for file in sorted(staging.rglob("*")) if file.is_file()]
+        for file in files:  # before any file moves: all of them land in ``folder`` or none does
+            _refuse_a_linked_folder(folder, file.relative_to(staging).parent)
+        for file in files:
+            target = folder / file.relative_to(staging)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(file, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _refuse_a_linked_folder(folder: Path, relative: Path) -> None:
+    """OSError (ELOOP) naming the first of ``relative``'s folders inside ``folder`` that is a link or not a folder:
+    a probe's ``export --force`` into a folder whose ``json/`` linked elsewhere wrote 200 files there."""
+    inside = folder
+    for part in relative.parts:
+        inside = inside / part
+        if inside.is_symlink():
+            raise OSError(errno.ELOOP, f"its {inside.relative_to(folder)}/ is a link (to {os.readlink(inside)}), "
+                          "which would put files outside it", str(inside))
+        if inside.exists() and not inside.is_dir():
+            raise OSError(errno.ENOTDIR, f"its {inside.relative_to(folder)} is a file where a folder goes",
+                          str(inside))
 
 
 def new_file_mode() -> int:
