@@ -16,7 +16,7 @@ from PIL import Image
 
 from receipt_core.cli.main import main
 from receipt_core.data.document import Document, Word
-from receipt_core.datasets import DEFAULT_LIMITS, ImportLimits, load_dataset
+from receipt_core.datasets import DEFAULT_LIMITS, DatasetImportError, ImportLimits, load_dataset
 from receipt_core.workspace.store import Workspace, WorkspaceError
 from receipt_core.datasets.report import make_report
 
@@ -295,8 +295,6 @@ def _import_problems(folder: str, format: str) -> list[str]:
 
 
 def test_a_wildreceipt_class_list_that_is_not_utf8_names_the_file(tmp_path):
-    from receipt_core.datasets import DatasetImportError
-
     (tmp_path / "class_list.txt").write_bytes(b"\xff\xfe0 Ignore\n")
     (tmp_path / "dev.txt").write_text("")
     with pytest.raises(DatasetImportError, match=r"class_list\.txt is not UTF-8 text .*save it as UTF-8"):
@@ -536,3 +534,20 @@ def test_huge_values_in_a_record_are_named_short_not_echoed_whole(tmp_path):
     (tmp_path / "cord" / "receipt_1.json").write_text(json.dumps(record))
     problems = load_dataset(tmp_path / "cord", "cord").problems
     assert len(problems) == 2 and all(len(p) < 300 for p in problems), [p[:300] for p in problems]
+
+
+def test_a_folder_whose_json_files_are_in_subfolders_says_where_they_are(tmp_path):
+    """A probe's folder of two subfolders of native files read "it holds no .json file"."""
+    from receipt_core.datasets.detect import detect_format
+
+    for name in ("one", "two"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "doc.json").write_text("{}")
+    with pytest.raises(DatasetImportError, match="; its subfolders one/, two/ hold .json files: import each of them "
+                                                 "on its own$"):
+        detect_format(tmp_path)
+    with pytest.raises(DatasetImportError, match=r"no native document files \(\*\.json\) in .*; its subfolders one/"):
+        load_dataset(tmp_path, "native")
+    (tmp_path / "two" / "doc.json").unlink()
+    with pytest.raises(DatasetImportError, match="; its subfolder one/ holds .json files: import that folder$"):
+        detect_format(tmp_path)

@@ -10,6 +10,7 @@ and cannot be stored as JSON; see :mod:`.bounded_json`).
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import math
 import re
@@ -277,6 +278,18 @@ def image_suffix(path: Path, data: bytes) -> str:
     return ".img"
 
 
+def json_subfolders_note(folder: Path) -> str:
+    """When ``folder`` holds no .json file at its top but some of its subfolders do: "; its subfolders a/, b/ hold
+    .json files: import each on its own", so a refusal says where the files are (a probe's folder of two
+    subfolders of native files read "it holds no .json file"); "" otherwise."""
+    holders = sorted({file.parent.name for file in itertools.islice(folder.glob("*/*.json"), 200)})
+    if not holders:
+        return ""
+    named = ", ".join(f"{name}/" for name in holders[:3]) + (", …" if len(holders) > 3 else "")
+    return (f"; its subfolder {named} holds .json files: import that folder" if len(holders) == 1
+            else f"; its subfolders {named} hold .json files: import each of them on its own")
+
+
 def shown(value: object) -> str:
     """A value for a message, cut short (a 10**400 integer or a megabyte string is not echoed whole)."""
     if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
@@ -293,6 +306,7 @@ def shown(value: object) -> str:
 
 
 __all__ = ["MAX_COORDINATE", "MAX_PAGE_SIDE", "MAX_QUANTITY", "DEFAULT_LIMITS", "ImportLimits", "RecordError",
-           "box_on_page", "file_sha256", "image_suffix", "inside", "json_depth", "number", "page_size",
+           "box_on_page", "file_sha256", "image_suffix", "inside", "json_depth", "json_subfolders_note", "number",
+           "page_size",
            "quantity_number",
            "parse_record", "read_record_file", "record_problem", "shown", "storable", "too_many_words"]

@@ -19,7 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping
 
-from ._common import DEFAULT_LIMITS, RecordError, read_record_file
+from ._common import DEFAULT_LIMITS, RecordError, json_subfolders_note, read_record_file
 from .label_studio import EXPORT_HINT, MAX_FILE_BYTES as LS_MAX_FILE_BYTES
 from .report import DatasetImportError
 from .wildreceipt import SPLIT_FILES
@@ -85,7 +85,8 @@ def detect_format(path: Path) -> str:
     wildreceipt = f"no WildReceipt {', '.join(SPLIT_FILES)} or class_list.txt"
     if not files:
         raise DatasetImportError(f"cannot tell the format of {path}: it holds no .json file (CORD, native or Label "
-                                 f"Studio) and {wildreceipt}, so no dataset this app reads ({FORMATS_SHOWN})")
+                                 f"Studio) and {wildreceipt}, so no dataset this app reads ({FORMATS_SHOWN})"
+                                 f"{json_subfolders_note(path) if path.is_dir() else ''}")
     reasons = f" ({'; '.join(unreadable[:3])})" if unreadable else ""
     raise DatasetImportError(f"cannot tell the format of {path}: none of {', '.join(f.name for f in files)} is a "
                              f"CORD, native or Label Studio record{reasons} and there is {wildreceipt}; choose the "

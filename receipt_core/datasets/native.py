@@ -24,7 +24,8 @@ from ..data.schema import LabelSchema
 from ..wording import counted
 from .report import DatasetImportError, ImportReport, RecordCollector
 from ._common import (DEFAULT_LIMITS, ImportLimits, RecordError, shown, box_on_page, file_sha256, image_suffix,
-                      inside, number, page_size, quantity_number, read_record_file, storable, too_many_words)
+                      inside, json_subfolders_note, number, page_size, quantity_number, read_record_file, storable,
+                      too_many_words)
 
 IMAGE_FOLDER = "images"
 
@@ -36,7 +37,7 @@ def load_native(path: Path, schema: LabelSchema, limits: ImportLimits = DEFAULT_
     else:
         folder, files = path, sorted(path.glob("*.json"))
         if not files:
-            raise DatasetImportError(f"no native document files (*.json) in {path}")
+            raise DatasetImportError(f"no native document files (*.json) in {path}{json_subfolders_note(path)}")
     records = RecordCollector()
     for file in files:
         records.add(file.name, lambda notes, file=file: _native_file(file, folder, schema, limits, notes))
