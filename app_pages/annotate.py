@@ -60,8 +60,8 @@ elif wanted is not None and (holder := ws.datasets_of([wanted]).get(wanted)) not
     # dataset opens, not a receipt of the sidebar's (a walkthrough labelled the wrong dataset without noticing)
     select_dataset(holder)
     st.session_state[NEXT_DOC_KEY] = wanted
-    st.session_state[MOVED_KEY] = (f"Receipt {literal(wanted, limit=80, exact=True)} is in dataset {literal(holder)}: the "
-                                   "sidebar now shows that dataset.")
+    st.session_state[MOVED_KEY] = (f"Receipt {literal(wanted, limit=80, exact=True)} is in dataset "
+                                   f"{literal(holder)}: the sidebar now shows that dataset.")
     st.rerun()
 elif wanted is not None:  # a link's receipt that is not there: say so, not open another one silently
     st.info(f"Receipt {literal(wanted, limit=80, exact=True)} is not in dataset {literal(dataset)}"

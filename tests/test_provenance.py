@@ -122,7 +122,8 @@ def test_redo_does_again_what_undo_took_back_until_a_new_change(tmp_path):
     assert (first.kind, first.redone, first.first_word) == ("label", True, 2)
     assert first.describe() == "Redid the label or quantity change that Undo had taken back, which was word #2 " \
                                "'TEA'."
-    assert ws.get_document("r").words[2].annotation_label == "ITEM_NAME" and not ws.get_document("r").words[3].is_labelled
+    redone = ws.get_document("r")
+    assert redone.words[2].annotation_label == "ITEM_NAME" and not redone.words[3].is_labelled
     assert ws.redo("r").kind == "label" and ws.redo("r").describe() == "Redid the review mark that Undo had taken back."
     assert ws.get_document("r") == labelled and ws.is_reviewed("r") and ws.redo("r") is None
     assert ws.undo("r").kind == "review" and ws.undo("r").kind == "label"

@@ -167,8 +167,8 @@ def before_first_step(curves: RunCurves | None, since_start_s: float) -> str:
     if curves is None or not curves.phases:
         return f"Loading the backbone and encoding receipts ({fmt_seconds(since_start_s)} so far)… the first loss " \
                "point follows."
-    return (f"Preparing the first steps ({fmt_seconds(since_start_s)} since Start; a frozen backbone first computes its "
-            "features once for every receipt)… the first loss point follows.")
+    return (f"Preparing the first steps ({fmt_seconds(since_start_s)} since Start; a frozen backbone first computes "
+            "its features once for every receipt)… the first loss point follows.")
 
 
 def _progress(curves: RunCurves, live: bool, budget_s: float | None, started_at: float, stopping: bool) -> None:

@@ -92,10 +92,11 @@ def dataset_choice(names: list[str]) -> None:
     # delete on Data: the URL still named the deleted dataset, and "from the link" misled a walkthrough)
     if asked is not None and asked not in names and pending not in names:
         if asked == vanished:  # no link was followed: it went while this tab showed it (a probe)
-            st.info(f"Dataset {literal(asked, limit=80, exact=True)} is no longer in this workspace (deleted or renamed, "
-                    "perhaps in another tab); showing another.")
+            st.info(f"Dataset {literal(asked, limit=80, exact=True)} is no longer in this workspace (deleted or "
+                    "renamed, perhaps in another tab); showing another.")
         else:
-            st.info(f"Dataset {literal(asked, limit=80, exact=True)} from the link is not in this workspace; showing another.")
+            st.info(f"Dataset {literal(asked, limit=80, exact=True)} from the link is not in this workspace; "
+                    "showing another.")
     # bound to the URL (?dataset=NAME): a reload, a bookmark or a shared link opens the same dataset on any page
     st.selectbox("Dataset", names, key=DATASET_KEY, help="The dataset the pages work on (Train starts from it)",
                  index=names.index(first_dataset(names)), on_change=_chosen, args=(names,), bind="query-params")

@@ -252,7 +252,8 @@ def _written_whole(out: Path, what: str) -> Iterator[Path]:
         with staged_into(out) as staging:
             yield staging
     except OSError as error:
-        if error.filename is not None and not Path(os.path.abspath(error.filename)).is_relative_to(os.path.abspath(out)):
+        written_there = Path(os.path.abspath(error.filename or out)).is_relative_to(os.path.abspath(out))
+        if not written_there:
             raise  # a file read elsewhere (a workspace image): its own message names it
         hint = " (free some space, or choose another --out)" if error.errno in (errno.ENOSPC, errno.EDQUOT) else ""
         raise CommandError(f"cannot write {what} to {out}: {error.strerror or error}{hint}; nothing was written "
