@@ -1146,6 +1146,14 @@ def test_the_train_form_follows_the_sidebar_dataset(tmp_path, monkeypatch):
         "4 of the 4 receipts of ` b ` have no label from a person or an import, so a run leaves all of them out: label "
         "them on Annotate, or choose a labelled dataset (Home loads the CORD sample)."]
     assert at.button(key="train_start").disabled  # a Start that could only be refused is not offered
+    assert not [w.value for w in at.warning if "Start is off" in w.value]  # said once, by the warning above
+    # one labelled of four, none to hold out beside it: said before Start too (a walkthrough's three photos)
+    ws.update_word("b-0", 0, "TOTAL")
+    at.run()
+    assert [w.value for w in at.warning if "Start is off" in w.value] == [
+        "Start is off until this is mended: counting only its labelled receipts, the training dataset has 1 "
+        "receipt; holding some out for evaluation needs at least 2 (or choose an evaluation dataset)."]
+    assert at.button(key="train_start").disabled
     # AppTest draws the router's sidebar on a session's first run only: a new session, whose Train form still
     # holds "b" from before, picks another dataset in the sidebar
     again = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT)

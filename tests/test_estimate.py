@@ -299,3 +299,45 @@ def test_times_are_said_to_the_half_minute_under_ten_minutes():
     """A walkthrough's 1.5-minute budget read "about 2 min: the time budget ends it"."""
     assert [about_time(s) for s in (0.2, 45, 89.6, 90, 100, 135, 599, 600, 1234)] == [
         "1 s", "45 s", "90 s", "1.5 min", "1.5 min", "2 min", "10 min", "10 min", "21 min"]
+
+
+def test_the_rough_guess_grows_with_the_receipts_length_and_other_scenarios_runs_scale_it(ws):
+    """A walkthrough on the demo receipts (99 words each, CORD's 24) read "about 5 s" for a phased run that took
+    minutes; after that run, phased read "about 3.5 min" beside "about 5 s" for full, which costs more per step."""
+    long_receipts = _plan(backbone="text-minilm", words_per_receipt=96.0)
+    assert rough_seconds_per_receipt_epoch(long_receipts) == pytest.approx(
+        4 * rough_seconds_per_receipt_epoch(_plan(backbone="text-minilm")))
+    assert rough_seconds_per_receipt_epoch(_plan(backbone="text-minilm", words_per_receipt=3.0)) == pytest.approx(
+        0.5 * rough_seconds_per_receipt_epoch(_plan(backbone="text-minilm")))  # each step's fixed costs stay
+    phased = {"backbone": "text-minilm", "scenario": "phased"}
+    _record(ws, phased, [_progress(s, 3.0 * s) for s in range(1, STEPS_PER_EPOCH * EPOCHS + 1)])
+    measured = 3.0 * STEPS_PER_EPOCH * EPOCHS / (RECEIPTS * EPOCHS)
+    full = estimate_run_time(ws, _plan(backbone="text-minilm", train_receipts=RECEIPTS, words_per_receipt=96.0))
+    ratio = rough_seconds_per_receipt_epoch(_plan(backbone="text-minilm")) / rough_seconds_per_receipt_epoch(
+        _plan(backbone="text-minilm", scenario="phased"))
+    assert full.measured_runs == 0 and full.scaled_from == ("phased", 1)
+    assert full.seconds_per_receipt_epoch == pytest.approx(measured * ratio)  # the receipts' length is in the run
+    assert full.seconds == pytest.approx(measured * ratio * RECEIPTS * 3)
+    assert "(scaled: no earlier run like it measured this one, so 1 earlier phased run of this backbone, times " \
+           "the two scenarios' ratio: " in full.text()
+    frozen = estimate_run_time(ws, _plan(backbone="text-minilm", scenario="freeze-backbone", train_receipts=RECEIPTS))
+    assert frozen.seconds_per_receipt_epoch < full.seconds_per_receipt_epoch / 3
+    assert estimate_run_time(ws, _plan(backbone="tiny")).scaled_from is None  # another backbone: the rough guess
+
+
+def test_the_split_start_would_refuse_is_said_before_start():
+    """A walkthrough's dataset of three photos, one labelled, offered Start, which then failed: at least 2 labelled
+    receipts are needed to hold some out."""
+    from types import SimpleNamespace
+
+    from receipt_core.training.estimate import planned_split
+
+    def summary(labelled: int, words: int = 10):
+        return SimpleNamespace(labelled_words=labelled, words=words)
+
+    refused = planned_split([summary(5), summary(0), summary(0)], None, 0.25)
+    assert refused.receipts == 0 and refused.problem == (
+        "counting only its labelled receipts, the training dataset has 1 receipt; holding some out for evaluation "
+        "needs at least 2 (or choose an evaluation dataset)")
+    fine = planned_split([summary(5, 10), summary(5, 30), summary(5, 20), summary(0)], None, 0.25)
+    assert (fine.receipts, fine.problem) == (2, None) and fine.words_per_receipt in (15.0, 20.0, 25.0)

@@ -46,6 +46,11 @@ FROZEN_BACKBONE_SCENARIOS = ("freeze-backbone", "freeze-all")  # the backbone ru
 # its contextual heads: 122–180 s for 600 x 20 (the cache fill included), i.e. 0.012. tiny: 200 CORD sample
 # receipts, 3 epochs, 23.3 s (2026-12-01, the machine shared).
 ROUGH_SECONDS_PER_RECEIPT_EPOCH = {"layout-minilm": 0.045, "text-minilm": 0.045, "tiny": 0.039}
+# The words per receipt of the receipts those guesses were measured on (CORD: 23.5 in the sample, 24.2 in train). A
+# step's cost grows with its receipts' length: the demo's receipts, of 99 words, put a first phased run at "about 5 s"
+# where it took minutes (a walkthrough), so the guess is scaled by the planned receipts' words.
+ROUGH_WORDS_PER_RECEIPT = 24.0
+MIN_WORDS_SCALE = 0.5  # shorter receipts still pay each step's and each epoch's fixed costs
 ROUGH_PHASED = {"layout-minilm": 0.042, "text-minilm": 0.042}
 ROUGH_FROZEN_BACKBONE = {"layout-minilm": 0.012, "text-minilm": 0.012}
 
@@ -70,6 +75,7 @@ class PlannedRun:
     freeze: tuple[str, ...] = ()  # the hand toggles over the scenario (two-head runs only)
     unfreeze: tuple[str, ...] = ()
     trainable_parameters: int | None = None  # 0: nothing can learn (freeze-all): Start evaluates once and ends
+    words_per_receipt: float | None = None  # the training receipts' mean word count: scales the rough guess
 
     @property
     def trains_nothing(self) -> bool:
@@ -101,6 +107,7 @@ class TimeEstimate:
     later_epochs_rate: float | None = None  # s per receipt-epoch after the first, measured apart from it
     phased: bool = False  # the phased plan: a run counts once it reached its last phase
     unmeasured_runs: int = 0  # runs like it, none of which measured this plan (too short, or of another size)
+    scaled_from: tuple[str, int] | None = None  # (scenario, runs): measured on another scenario's runs, scaled
 
     def text(self) -> str:
         """``about 4 min for 12 epochs of 75 steps`` plus where the figure comes from."""
@@ -123,6 +130,12 @@ class TimeEstimate:
                     else f"{self.seconds_per_receipt_epoch:.3f} s per receipt in the first epoch, "
                          f"{self.later_epochs_rate:.3f} in each later one")
             return f"{line} (measured: {rate} in {self.measured_runs} earlier {runs} like it)"
+        if self.scaled_from is not None:
+            scenario, count = self.scaled_from
+            runs = "run" if count == 1 else "runs"
+            return (f"{line} (scaled: no earlier run like it measured this one, so {count} earlier {scenario} {runs} "
+                    f"of this backbone, times the two scenarios' ratio: {self.seconds_per_receipt_epoch:.3f} s per "
+                    "receipt and epoch)")
         if self.unmeasured_runs:  # a walkthrough read "no earlier run like it" just after racing that very scenario
             runs = "run" if self.unmeasured_runs == 1 else "runs"
             return (f"{line} (rough guess: {self.unmeasured_runs} earlier {runs} like it ended within the first "
@@ -142,15 +155,27 @@ def about_time(seconds: float) -> str:
     return f"{round(minutes * 2) / 2:g} min" if minutes < 10 else f"{minutes:.0f} min"
 
 
-def planned_train_receipts(summaries: Sequence, eval_summaries: Sequence | None, hold_out: float) -> int:
-    """How many receipts a two-head or reference run started now would train on: the dataset's receipts
-    (workspace DocumentSummary) with a label from a person or an import (as Start takes them), less the held-out
-    share when there is no evaluation dataset; 0 when the split is not possible (Start then says why)."""
+@dataclass(frozen=True)
+class PlannedSplit:
+    """The receipts a run started now would train on, as the Train page reads them before Start."""
+
+    receipts: int  # 0 when Start would refuse
+    words_per_receipt: float | None  # their mean word count (None: none)
+    problem: str | None  # why Start would refuse the split, in its own words; None when it can start
+
+
+def planned_split(summaries: Sequence, eval_summaries: Sequence | None, hold_out: float) -> PlannedSplit:
+    """What a two-head or reference run started now would train on: the receipts (workspace DocumentSummary) with a
+    label from a person or an import (as Start takes them), less the held-out share when there is no evaluation
+    dataset. When that split is not possible, the reason, for the page to say before Start (a walkthrough's
+    dataset of three photos, one labelled, offered Start and only then said it needed two)."""
     chosen = [s for s in summaries if s.labelled_words > 0]
     try:
-        return len(split_documents(chosen, eval_summaries, hold_out)[0])
-    except ValueError:
-        return 0
+        train = split_documents(chosen, eval_summaries, hold_out)[0]
+    except ValueError as error:
+        counting = "counting only its labelled receipts, " if len(chosen) < len(summaries) else ""
+        return PlannedSplit(0, None, f"{counting}{error}")
+    return PlannedSplit(len(train), sum(s.words for s in train) / len(train) if train else None, None)
 
 
 def measured_cost(run_id: str, events: Iterable[Event], train_receipts: int,
@@ -244,9 +269,16 @@ def like_sized(run_receipts: int, planned_receipts: int) -> bool:
 
 
 def rough_seconds_per_receipt_epoch(plan: PlannedRun) -> float:
-    """The documented guess for a backbone and scenario (a local folder: as the MiniLM backbones). A backbone group
-    switched on by hand over a frozen scenario is guessed as full fine-tuning: the cache no longer skips the
+    """The documented guess for a backbone and scenario (a local folder: as the MiniLM backbones), scaled by the
+    planned receipts' length against the receipts it was measured on (:data:`ROUGH_WORDS_PER_RECEIPT`). A backbone
+    group switched on by hand over a frozen scenario is guessed as full fine-tuning: the cache no longer skips the
     backbone's pass (a walkthrough saw "about 48 s" stay put when it switched encoder.5 on)."""
+    scale = max(plan.words_per_receipt / ROUGH_WORDS_PER_RECEIPT, MIN_WORDS_SCALE) if plan.words_per_receipt else 1.0
+    return scale * _rough_rate(plan)
+
+
+def _rough_rate(plan: PlannedRun) -> float:
+    """:func:`rough_seconds_per_receipt_epoch` for receipts of CORD's length."""
     unfrozen_backbone = any(not name.startswith("head") for name in plan.unfreeze)
     frozen = plan.scenario in FROZEN_BACKBONE_SCENARIOS and not unfrozen_backbone
     if plan.kind == "receipt" and frozen and plan.backbone in ROUGH_FROZEN_BACKBONE:
@@ -285,11 +317,40 @@ def estimate(plan: PlannedRun, costs: Sequence[MeasuredCost]) -> TimeEstimate:
 
 
 def estimate_run_time(source: _RunSource, plan: PlannedRun) -> TimeEstimate:
-    """:func:`estimate` from the runs of the workspace ``source``; without a measured run, how many runs like it
-    measure none of it (too short, or of another size) is said beside the rough guess."""
-    like = [run for run in source.list_runs() if matches(run.config, plan)]
+    """:func:`estimate` from the runs of the workspace ``source``; without a measured run like it, the measured rate
+    of another scenario of the same backbone scaled by the two scenarios' rough guesses (:func:`_scaled_estimate`),
+    else the rough guess, beside which how many runs like it measure none of it (too short, or of another size)."""
+    runs = source.list_runs()
+    like = [run for run in runs if matches(run.config, plan)]
     costs = _measured(source, plan, like)
     result = estimate(plan, costs)
     if costs or result.evaluation_only:
         return result
-    return replace(result, unmeasured_runs=len(like))
+    return _scaled_estimate(source, plan, runs) or replace(result, unmeasured_runs=len(like))
+
+
+def _scaled_estimate(source: _RunSource, plan: PlannedRun, runs: Sequence) -> TimeEstimate | None:
+    """The plan's time from the runs of another scenario of its kind and backbone (newest scenario first) that
+    measured a rate on a like number of receipts, times the ratio of the two scenarios' rough guesses; None when
+    there is none. A walkthrough's workspace, after one phased run on the demo receipts, read "about 3.5 min" for
+    phased beside "about 5 s" (the rough guess) for full, which costs more per step."""
+    if plan.kind != "receipt":
+        return None
+    for scenario in dict.fromkeys(run.config.get("scenario") for run in runs):  # newest first, each once
+        if not isinstance(scenario, str) or scenario == plan.scenario:
+            continue
+        other = replace(plan, scenario=scenario, freeze=(), unfreeze=())
+        costs = _measured(source, other, [run for run in runs if matches(run.config, other)])
+        if not costs:
+            continue
+        rate = (sum(c.seconds for c in costs) / sum(c.receipt_epochs for c in costs)
+                * _rough_rate(plan) / _rough_rate(other))
+        result = estimate(plan, [])
+        seconds = rate * plan.train_receipts * plan.epochs
+        budget = plan.max_minutes * 60 if plan.max_minutes else None
+        bound = budget is not None and budget < seconds
+        startups = sorted(c.startup_s for c in costs if c.startup_s is not None)
+        return replace(result, seconds=budget if bound else seconds, seconds_per_receipt_epoch=rate,
+                       budget_bound=bound, startup_s=startups[len(startups) // 2] if startups else None,
+                       scaled_from=(scenario, len(costs)))
+    return None
