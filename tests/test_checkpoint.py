@@ -110,6 +110,23 @@ def test_resume_continues_the_step_count_and_matches_an_uninterrupted_run(tmp_pa
         assert torch.allclose(tensor, b.model.state_dict()[name], rtol=0, atol=1e-6), name
 
 
+
+def test_a_phased_run_resumed_with_more_epochs_enters_the_phase_a_fresh_run_would(tmp_path, cord_docs):
+    """A probe: ``train --resume --epochs 3`` of a 2-epoch phased run (a phase every 2 epochs) trained its third
+    epoch on the heads alone, where a fresh 3-epoch run enters phase 2; the end of its last epoch had skipped the
+    phase change, there being no epoch after it then."""
+    from receipt_core.training.events import PhaseEvent
+
+    phased = dataclasses.replace(CONFIG, scenario="phased", epochs=2, epochs_per_phase=2, phased_top_k=1)
+    run_dir = tmp_path / "phased"
+    first = train(lambda: build_task(phased, cord_docs, (), run_dir), phased)
+    assert [e.phase for e in first.history() if isinstance(e, PhaseEvent)] == [1]
+    more = dataclasses.replace(phased, epochs=3)
+    resumed = train(lambda: build_resumed_task(run_dir, cord_docs, (), more), more)
+    phases = [(e.phase, e.reason, e.step) for e in resumed.history() if isinstance(e, PhaseEvent)]
+    assert phases == [(1, "resumed", 4), (2, "phase 2: heads + top 1 encoder layer (2 epochs done)", 4)]
+    assert load_checkpoint(run_dir).state["phase"] == 2
+
 def test_resume_refuses_changed_model_settings(checkpoint, cord_docs):
     other = dataclasses.replace(CONFIG, scenario="freeze-backbone")
     with pytest.raises(CheckpointError, match="scenario"):

@@ -164,7 +164,12 @@ class ReceiptTask:
             torch.manual_seed(self.config.seed)  # the job runs inside fork_rng: the caller's RNG is restored
         reason = "resumed" if self._resumed else ("phase 1: heads only" if self.schedule else "start")
         self._fit_threads_to_plan()
-        return [self._phase_event(state, reason)]
+        events = [self._phase_event(state, reason)]
+        if self._resumed and 0 < state.epoch < self.config.epochs:
+            # the change its last epoch's end skipped, having no epoch after it: a probe's `--resume --epochs 3`
+            # of a 2-epoch phased run trained its third epoch on the heads alone (a fresh run enters phase 2)
+            events += self._next_phase(state, None)
+        return events
 
     def _fit_threads_to_plan(self) -> None:
         """One intra-op thread while the whole backbone is frozen and cached (each step is only the heads' small
@@ -305,11 +310,18 @@ class ReceiptTask:
         if evaluation.val_loss is not None and self.schedule is None and (
                 state.best_val_loss is None or evaluation.val_loss < state.best_val_loss):
             state.best_val_loss = evaluation.val_loss
-        if self.schedule is None or not end_of_epoch or state.epoch >= self.config.epochs:
+        if not end_of_epoch or state.epoch >= self.config.epochs:
             return []  # (no phase change after the last epoch: nothing would train in it)
+        return self._next_phase(state, evaluation.val_loss)
+
+    def _next_phase(self, state: TrainerState, val_loss: float | None) -> list[Event]:
+        """At an epoch's end (``val_loss``: its evaluation's, or None), the phased plan's move to its next phase
+        when the schedule says so: the plan applied and its PhaseEvent; [] otherwise."""
+        if self.schedule is None:
+            return []
         epochs_done = state.epoch - state.phase_started_epoch
         by_epochs = self.schedule.epochs_per_phase is not None and epochs_done >= self.schedule.epochs_per_phase
-        if not end_phase_epoch(self.schedule, state, evaluation.val_loss):  # the phase lives in the state alone
+        if not end_phase_epoch(self.schedule, state, val_loss):  # the phase lives in the state alone
             return []
         self.plan = self._plan_for(state.phase)
         self.plan.apply(self.model)
