@@ -140,3 +140,27 @@ def test_runs_scored_on_a_few_receipts_or_their_own_training_receipts_are_listed
             row("fifty-low", 0.5, 50), row("old", 0.9, None)]
     assert [r["run"] for r in listing_order(rows, "fields.micro_f1")] == [
         "fifty", "fifty-low", "unscored", "old", "three", "own"]
+
+
+def test_after_a_failed_save_the_saved_scores_are_the_checkpoints_not_the_last_evaluations(tmp_path):
+    """A probe's run on a full disk saved at step 25 (F1 0.428), failed to save at step 50 (F1 0.499), and Predict
+    showed 0.499 beside the step-25 model it loaded; the Runs table's saved columns likewise."""
+    from receipt_core.training.events import CheckpointEvent
+    from receipt_core.training.run_summary import last_evaluation
+
+    ws = Workspace(tmp_path / "ws")
+    run_id = ws.create_run("full disk", {"backbone": "tiny", "scenario": "full"})
+
+    def evaluation(step: int, f1: float) -> EvalEvent:
+        return EvalEvent(step=step, epoch=step // 25, val_loss=1.0, task_val_losses={},
+                         metrics={"fields.micro_f1": f1, "quantity.item_accuracy": 0.5}, phase=1)
+
+    for event in (evaluation(25, 0.428), CheckpointEvent(step=25, epoch=1, path="r"), evaluation(50, 0.499)):
+        ws.append_run_event(run_id, event.kind, event.to_json())
+    saved = last_evaluation(ws, run_id)
+    assert (saved.step, saved.metrics["fields.micro_f1"]) == (25, 0.428)
+    row = run_summary(ws, ws.get_run(run_id))
+    assert row["saved fields.micro_f1"] == 0.428 and row["best fields.micro_f1"] == 0.499
+    unsaved = ws.create_run("no checkpoint event", {"backbone": "tiny", "scenario": "full"})
+    ws.append_run_event(unsaved, "eval", evaluation(50, 0.499).to_json())
+    assert last_evaluation(ws, unsaved).step == 50  # a run that reports no checkpoint: its last evaluation

@@ -12,8 +12,8 @@ from typing import Any, Mapping, Protocol, Sequence
 
 from ..datasets.splits import MIN_EVAL_RECEIPTS
 from ..evaluation.noise import clear_winner, one_item
-from .events import (EvalEvent, FinishedEvent, HEADLINE_METRICS, ITEMS_SCORED, PhaseEvent, ProgressEvent, StepEvent,
-                     flatten_metrics, headline, stored_event, trained_phases)
+from .events import (CheckpointEvent, EvalEvent, FinishedEvent, HEADLINE_METRICS, ITEMS_SCORED, PhaseEvent,
+                     ProgressEvent, StepEvent, flatten_metrics, headline, stored_event, trained_phases)
 from .run_documents import eval_ids, train_ids
 
 BEST_BY = ("fields.micro_f1", "quantity.item_accuracy")  # what "best run" weighs, as the study's best row does
@@ -49,11 +49,15 @@ def run_summary(source: _EventSource, run) -> dict[str, Any]:
                            "trainable parameters": None, "total parameters": None, "wall time (s)": None,
                            "steps": None, EVAL_ITEMS: None}
     best: dict[str, float] = {}
-    last: dict[str, float] = {}  # the last evaluation's: the model the run saved, which Train and Predict show
+    last: dict[str, float] = {}  # the last evaluation's
+    saved: dict[str, float] | None = None  # the last checkpoint's: the model the run saved, which Predict loads
     phases: list[PhaseEvent] = []
     ended_at = None  # the step a run ended at (None while it trains, or once a resume goes on)
-    for event in _events(source, run.id, [PhaseEvent.kind, EvalEvent.kind, ProgressEvent.kind, FinishedEvent.kind]):
-        if isinstance(event, PhaseEvent):
+    kinds = [PhaseEvent.kind, EvalEvent.kind, ProgressEvent.kind, FinishedEvent.kind, CheckpointEvent.kind]
+    for event in _events(source, run.id, kinds):
+        if isinstance(event, CheckpointEvent):  # its evaluation came just before it
+            saved = dict(last)
+        elif isinstance(event, PhaseEvent):
             phases.append(event)
             ended_at = None
         elif isinstance(event, EvalEvent):
@@ -75,7 +79,8 @@ def run_summary(source: _EventSource, run) -> dict[str, Any]:
         row["total parameters"] = trained[-1].total_parameters
     row.update({f"best {name}": best.get(name) for name in HEADLINE_METRICS})
     # beside the best: a walkthrough read item accuracy 0.987 on Runs and 0.973 for the same run on Train and Predict
-    row.update({f"{SAVED} {name}": last.get(name) for name in BEST_BY})
+    # a save that failed (a probe's full disk) left an evaluation the saved model never had: not shown as its
+    row.update({f"{SAVED} {name}": (last if saved is None else saved).get(name) for name in BEST_BY})
     return row
 
 
@@ -131,8 +136,12 @@ class LastEvaluation:
 
 
 def last_evaluation(source: _EventSource, run_id: str) -> LastEvaluation | None:
-    """The run's last EvalEvent as headline metrics, or None when it never evaluated."""
-    evaluations = _events(source, run_id, [EvalEvent.kind])
+    """The evaluation of the model the run saved last, as headline metrics: its last EvalEvent at or before its
+    last checkpoint (any, for a run that reported none); None when it never evaluated. After a save that failed (a
+    probe's full disk), Predict showed the scores of step 50 beside the model of step 25 it loaded."""
+    events = _events(source, run_id, [EvalEvent.kind, CheckpointEvent.kind])
+    saves = [event.step for event in events if isinstance(event, CheckpointEvent)]
+    evaluations = [event for event in events if isinstance(event, EvalEvent) and (not saves or event.step <= saves[-1])]
     if not evaluations:
         return None
     last = evaluations[-1]
