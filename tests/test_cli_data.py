@@ -108,6 +108,14 @@ def test_user_errors_are_one_line_with_exit_code_2(tmp_path, workspace_home, cap
         # a second probe: synth's images in a workspace's store would be pruned as no document names them
         (["synth", "--out", str(tmp_path / "empty" / "images"), "--count", "1", "--force"],
          f"--out {tmp_path / 'empty' / 'images'} is inside the workspace {tmp_path / 'empty'}"),
+        # a fourth probe: train --resume of a run kept in the workspace trained on while the workspace listed it
+        # as failed at its old step and scores; a new run's --out there would mix with the workspace's own runs
+        (["train", "--train", str(tmp_path), "--eval", str(tmp_path), "--resume", "--out",
+          str(tmp_path / "empty" / "runs" / "r1")],
+         f"--out {tmp_path / 'empty' / 'runs' / 'r1'} is a run kept in a workspace, which records its progress: "
+         "resume it on the dashboard's Runs page, or copy the folder out of the workspace to continue it here"),
+        (["train", "--train", str(tmp_path), "--eval", str(tmp_path), "--backbone", "tiny", "--out",
+          str(tmp_path / "empty" / "runs" / "new")], f"is inside the workspace {tmp_path / 'empty'}"),
         # a third probe: '' is the current folder ("cannot tell the format of .")
         (["import", ""], "argument PATH: is empty: give a file or folder"),
         (["train", "--train", "", "--eval", str(tmp_path), "--backbone", "tiny"],

@@ -12,12 +12,14 @@ import argparse
 import dataclasses
 import sys
 from contextlib import nullcontext
+from pathlib import Path
 
 from ..model.freeze import PRESETS
 from ..training.config import PHASED_ONLY, ReferenceConfig, TrainConfig
 from ..wording import counted
 from .arguments import (add_config_options, add_format_argument, add_workspace_argument, check_backbone_source,
-                        check_phase_two_depth, check_run_folder, config_from_args, given_path)
+                        check_out_outside_workspace, check_phase_two_depth, check_run_folder, config_from_args,
+                        given_path)
 from .foreground import run_in_foreground
 from .errors import CommandError
 from .progress import ProgressPrinter
@@ -65,6 +67,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     reference.set_defaults(handler=run_reference)
 
 
+def _refuse_a_folder_of_the_workspace(out: Path, resume: bool) -> None:
+    """CommandError when ``--out`` lies inside a workspace: a probe's ``train --resume --out <workspace>/runs/ID``
+    trained the run on, while the workspace still listed it as failed at its old step, with its old scores."""
+    try:
+        check_out_outside_workspace(out)
+    except CommandError:
+        if not resume:
+            raise
+        raise CommandError(f"--out {out} is a run kept in a workspace, which records its progress: resume it on the "
+                           "dashboard's Runs page, or copy the folder out of the workspace to continue it here"
+                           ) from None
+
+
 def run_train(args: argparse.Namespace) -> int:
     from ..model.checkpoint import RUN_FILE, read_run_info
     from ..training.job import TrainingJob
@@ -74,6 +89,8 @@ def run_train(args: argparse.Namespace) -> int:
 
     by_patience_only = getattr(args, "patience", None) and not hasattr(args, "epochs_per_phase")
     build = _scenario_config
+    if args.out is not None:
+        _refuse_a_folder_of_the_workspace(args.out, args.resume)
     if args.resume and args.out is not None:  # the run's own settings, but for those given here (a probe resumed
         check_run_folder(args.out, resume=True)  # a tiny run and was told it was not text-minilm)
         saved_info = read_run_info(args.out)  # its settings, and below its state (once: a run.json is bounded I/O)
