@@ -213,6 +213,11 @@ def test_many_small_zip_bombs_and_deep_folders_are_refused_before_extraction():
     with pytest.raises(ZipImportError, match="41 folders deep, over 32"):
         checked_entries(deep, ZipLimits())
     checked_entries(_infos({"json/receipt_00001.json": json.dumps(_cord_record("Nasi")).encode()}), ZipLimits())
+    # a probe's 300-character name failed as "File name too long" once extraction had begun
+    long_name = _infos({"json/" + "a" * 300 + ".json": b"{}", "json/ok.json": b"{}"})
+    with pytest.raises(ZipImportError, match="has a name of 305 bytes, over the 255 a file or folder name may have; "
+                                             "refused"):
+        checked_entries(long_name, ZipLimits())
 
 
 def _model_folder(tmp_path: Path, config: object, name: str) -> Path:

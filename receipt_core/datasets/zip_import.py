@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 _CLUTTER_FOLDERS = {"__MACOSX"}
 _CLUTTER_FILES = {".DS_Store", "Thumbs.db"}
 _COPY_CHUNK = 1024 * 1024
+MAX_NAME_BYTES = 255  # a file or folder name on Linux and macOS file systems (NAME_MAX)
 
 
 class ZipImportError(ValueError):
@@ -165,6 +166,11 @@ def checked_entries(infos: list[zipfile.ZipInfo], limits: ZipLimits) -> list[tup
                                  f"{limits.max_depth}; refused")
         if _is_clutter(parts):
             continue
+        if long := next((part for part in parts if len(part.encode("utf-8")) > MAX_NAME_BYTES), None):
+            # before a file is written: it failed as "File name too long" once extraction was under way (a probe)
+            raise ZipImportError(f"zip entry {info.filename[:80]!r}… has a name of {len(long.encode('utf-8')):,} "
+                                 f"bytes, over the {MAX_NAME_BYTES} a file or folder name may have; refused (rename "
+                                 "it and zip the dataset again)")
         kind = stat.S_IFMT(info.external_attr >> 16)
         if kind == stat.S_IFLNK:
             raise ZipImportError(f"zip entry {info.filename!r} is a symbolic link; links are refused (zip the files "
