@@ -281,8 +281,9 @@ def image_suffix(path: Path, data: bytes) -> str:
 def json_subfolders_note(folder: Path) -> str:
     """When ``folder`` holds no .json file at its top but some of its subfolders do: "; its subfolders a/, b/ hold
     .json files: import each on its own", so a refusal says where the files are (a probe's folder of two
-    subfolders of native files read "it holds no .json file"); "" otherwise."""
-    holders = sorted({file.parent.name for file in itertools.islice(folder.glob("*/*.json"), 200)})
+    subfolders of native files read "it holds no .json file"); "" otherwise. A ``json/`` subfolder is CORD's
+    layout, which format recognition reads as CORD: it is not named."""
+    holders = sorted({file.parent.name for file in itertools.islice(folder.glob("*/*.json"), 200)} - {"json"})
     if not holders:
         return ""
     named = ", ".join(f"{name}/" for name in holders[:3]) + (", …" if len(holders) > 3 else "")
