@@ -137,9 +137,14 @@ def read_claims(result: StudyResult) -> list[Claim]:
     if 0 < result.eval_documents < MIN_EVAL_RECEIPTS:  # a walkthrough read a green "held" off 3 receipts
         few = (f" Scored on {result.eval_documents} evaluation receipts: one receipt moves a score by more than the "
                f"differences runs are told apart by; judge on at least {MIN_EVAL_RECEIPTS}.")
-        claims = [replace(claim, evidence=claim.evidence + few) if claim.verdict != "not measured" else claim
-                  for claim in claims]
+        # nor a verdict: a second walkthrough read the green "Held" above the note, as Runs marks no best run on so
+        # few receipts; what the receipts leaned to stays in the evidence
+        claims = [replace(claim, verdict=TOO_FEW, evidence=f"These receipts lean to \"{claim.verdict}\": "
+                          f"{claim.evidence}{few}") if claim.verdict != "not measured" else claim for claim in claims]
     return claims
+
+
+TOO_FEW = "too few receipts"  # a claim's verdict when its runs were scored on under MIN_EVAL_RECEIPTS receipts
 
 
 def _verdict(first: int, second: int) -> str:

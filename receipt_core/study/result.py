@@ -76,7 +76,7 @@ class ConfigSummary:
 @dataclass(frozen=True)
 class Claim:
     claim: str
-    verdict: str  # "held", "did not hold", "mixed", "not measured"
+    verdict: str  # "held", "did not hold", "mixed", "not measured", "too few receipts"
     evidence: str
 
 
