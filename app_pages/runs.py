@@ -19,7 +19,7 @@ from receipt_core.training.run_documents import missing_run_documents, started_o
 from receipt_core.training.run_settings import defaults_title, schedule_after_resume, settings_diff
 from receipt_core.datasets.splits import MIN_EVAL_RECEIPTS
 from receipt_core.training.run_summary import (BEST_BY, OWN_TRAINING, SAVED, clear_best_runs, listing_order,
-                                               run_metrics_rows, run_summary)
+                                               no_best_reason, run_metrics_rows, run_summary)
 from receipt_core.training.slot import JobBusyError
 from receipt_core.workspace.run_labels import (MAX_NAME, MAX_NOTES, display_name, distinct_labels, run_labels,
                                               set_run_label)
@@ -126,11 +126,8 @@ with runs_tab:
                          "status": st.column_config.TextColumn("status", width=90),
                          "trainable parameters": st.column_config.NumberColumn(format="compact"),
                          "wall time (s)": st.column_config.NumberColumn(format="%.1f")})
-        scored = sum(1 for row in rows if row.get(f"best {HEADLINE_METRICS[0]}") is not None)
         st.caption(("★ marks the best run by field micro-F1 and item quantity accuracy among the runs evaluated on "
-                    "the same receipts. " if best else "No run is marked best: none beats every other run evaluated "
-                    "on the same receipts beyond the noise rule. " if scored > 1 else "★ marks the best run once "
-                    "two or more runs are evaluated on the same receipts. ") + NOISE_NOTE
+                    "the same receipts. " if best else no_best_reason(rows) + " ") + NOISE_NOTE
                    + " The \"saved model's\" columns are the run's last evaluation, the model it saved, which Train "
                    "and Predict show; each \"best\" column is that metric's best evaluation on its own, so one row "
                    "may mix evaluations.")

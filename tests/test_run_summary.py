@@ -164,3 +164,20 @@ def test_after_a_failed_save_the_saved_scores_are_the_checkpoints_not_the_last_e
     unsaved = ws.create_run("no checkpoint event", {"backbone": "tiny", "scenario": "full"})
     ws.append_run_event(unsaved, "eval", evaluation(50, 0.499).to_json())
     assert last_evaluation(ws, unsaved).step == 50  # a run that reports no checkpoint: its last evaluation
+
+
+def test_with_no_best_run_the_runs_page_says_why():
+    """A walkthrough read "none beats every other run … beyond the noise rule" over runs 0.3 apart, each scored on
+    3 receipts: they took no part, for want of receipts."""
+    from receipt_core.training.run_summary import no_best_reason
+
+    def row(run: str, f1: float, receipts: int, eval_set: str = "s") -> dict:
+        return {"run": run, "best fields.micro_f1": f1, "eval receipts": receipts, "eval set": eval_set}
+
+    assert no_best_reason([row("a", 0.9, 3), row("b", 0.6, 3)]) == (
+        "No run is marked best: 2 of the 2 scored runs were evaluated on fewer than 10 receipts, where one receipt "
+        "moves a score by more than the noise rule, so they take no part, and fewer than two others were evaluated "
+        "on the same receipts.")
+    assert no_best_reason([row("a", 0.9, 30), row("b", 0.9, 30), row("c", 0.5, 3)]).endswith(
+        "none beats every other run evaluated on the same receipts beyond the noise rule.")
+    assert no_best_reason([row("a", 0.9, 30)]).startswith("★ marks the best run once two or more")

@@ -113,6 +113,26 @@ def clear_best_runs(rows: Sequence[Mapping[str, Any]]) -> set[str]:
             if (winner := clear_winner(scores, (0.0, one_item([items[run] for run in scores])))) is not None}
 
 
+def no_best_reason(rows: Sequence[Mapping[str, Any]]) -> str:
+    """Why :func:`clear_best_runs` marked no run, for the Runs page: too few comparable runs (scored on at least
+    ``MIN_EVAL_RECEIPTS`` receipts, the same ones), or none ahead beyond the noise rule. A walkthrough read "none
+    beats every other … beyond the noise rule" over runs 0.3 apart, each scored on 3 receipts."""
+    scored = [row for row in rows if row.get(f"best {BEST_BY[0]}") is not None and row.get("eval set") is not None]
+    few = sum(1 for row in scored if (row.get("eval receipts") or 0) < MIN_EVAL_RECEIPTS)
+    sets: dict[Any, int] = {}
+    for row in scored:
+        if (row.get("eval receipts") or 0) >= MIN_EVAL_RECEIPTS:
+            sets[row["eval set"]] = sets.get(row["eval set"], 0) + 1
+    if any(count > 1 for count in sets.values()):
+        return ("No run is marked best: none beats every other run evaluated on the same receipts beyond the noise "
+                "rule.")
+    if few:
+        return (f"No run is marked best: {few} of the {len(scored)} scored runs were evaluated on fewer than "
+                f"{MIN_EVAL_RECEIPTS} receipts, where one receipt moves a score by more than the noise rule, so they "
+                "take no part, and fewer than two others were evaluated on the same receipts.")
+    return "★ marks the best run once two or more runs are evaluated on the same receipts."
+
+
 def listing_order(rows: Sequence[Mapping[str, Any]], metric: str) -> list[Mapping[str, Any]]:
     """Runs table rows by ``best <metric>``, highest first and missing last; runs scored on fewer than
     ``MIN_EVAL_RECEIPTS`` receipts after the others (a walkthrough's run scored on 3 headed a list of runs scored
