@@ -121,7 +121,9 @@ def test_evaluate_predictions_on_cord_dev_baselines(cord_dev):
                                          ("25,000", 25000.0), ("12,50", 12.5), ("-5.000", -5000.0),
                                          ("1,234.50", 1234.5), ("Rp", None), ("(3.500)", -3500.0),
                                          ("1.250.000", 1250000.0), ("45.000,-", 45000.0), (".99", 0.99),
-                                         ("$.5", 0.5)])
+                                         ("$.5", 0.5),
+                                         # a time or a date is no amount (a walkthrough's 22:46:33 priced an item 22)
+                                         ("22:46:33", None), ("12/05/2026", None), ("2026-12-05", None)])
 def test_parse_price(text, value):
     assert parse_price(text) == value
 

@@ -17,6 +17,9 @@ from .document import Word
 from .quantity import parse_quantity
 
 _AMOUNT = re.compile(r"\d[\d.,]*")
+# a time of day or a date prints numbers that are no amount: a walkthrough's "22:46:33", labelled a unit price by
+# the model, gave an item a unit price of 22
+_TIME_OR_DATE = re.compile(r"\d{1,2}:\d{2}|\d{1,4}[/-]\d{1,2}[/-]\d{1,4}")
 
 
 @dataclass(frozen=True)
@@ -35,13 +38,14 @@ class Item:
 
 def parse_price(text: str) -> float | None:
     """The amount a price word prints, or None: ``Rp 25.000`` → 25000, ``1.234,50`` → 1234.5, ``$12.99`` →
-    12.99, ``25,000`` → 25000, ``12,50`` → 12.5, ``-5.000`` → -5000, ``.99`` → 0.99.
+    12.99, ``25,000`` → 25000, ``12,50`` → 12.5, ``-5.000`` → -5000, ``.99`` → 0.99; a time of day or a date
+    (``22:46:33``, ``12/05/2026``) → None.
 
     With both separators the last one is the decimal point. With one kind only: repeated, or followed by
     exactly three digits, it separates thousands (receipts in rupiah print ``25.000``); else it is decimal.
     """
     match = _AMOUNT.search(text)
-    if match is None:
+    if match is None or _TIME_OR_DATE.search(text):
         return None
     number = match.group(0).rstrip(".,")
     negative = "-" in text[:match.start()] or (text.strip().startswith("(") and text.strip().endswith(")"))
