@@ -23,6 +23,7 @@ from receipt_core.training.run_summary import last_evaluation
 from receipt_core.wording import counted
 from receipt_core.workspace.database import NotFoundError
 from receipt_core.workspace.documents import DamagedDocumentError, receipt_title
+from receipt_core.workspace.runs import LIVE_STATUSES
 from ui.dataset_choice import current_dataset
 from ui.literal import literal, notice_markdown, plain
 from ui.predict_uploads import read_uploads, stored_labels_note
@@ -52,6 +53,9 @@ run = run_picker(runs, "predict_run")
 if run is None:  # the run chosen before is gone: a press in this rerun does nothing
     st.stop()
 run_name = run_display_name(run)  # the name given on Runs, as the picker shows it
+if run.status in LIVE_STATUSES:  # a walkthrough's second tab gave no sign of it (the picker names no status)
+    st.info(f"This run is still training ({run.status}): the predictions come from its latest saved checkpoint and "
+            "change as it trains and saves again.")
 
 with user_errors("Reading the run's validation"):
     evaluation = last_evaluation(ws, run.id)

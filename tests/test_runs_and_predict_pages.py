@@ -504,6 +504,19 @@ def test_predict_names_a_damaged_receipt_and_keeps_its_picker(demo_env, trained_
     finally:
         demo_env.delete_dataset("damaged")
 
+def test_predict_says_when_the_chosen_run_is_still_training(demo_env, trained_run):
+    """A walkthrough's second tab showed a training run's checkpoint scores with nothing to say it was training."""
+    status = demo_env.get_run(trained_run).status
+    try:
+        demo_env.set_run_status(trained_run, "running")
+        at = app("predict")
+        at.selectbox(key="predict_run").set_value(trained_run).run()
+        assert any(i.value.startswith("This run is still training (running)") for i in at.info), \
+            [i.value for i in at.info]
+    finally:
+        demo_env.set_run_status(trained_run, status)
+
+
 def test_predict_warns_before_reading_a_receipt_of_thousands_of_words(demo_env, trained_run):
     """A probe's 19,000-word receipt kept Predict spinning for 4 minutes with nothing said (Annotate warns)."""
     words = tuple(Word(text=f"w{i}", box=(i % 50 * 10, i // 50 * 10, i % 50 * 10 + 8, i // 50 * 10 + 8))

@@ -166,9 +166,11 @@ def quality_note(metrics: Mapping[str, float] | None, eval_receipts: int | None 
                                   "up as items and real items will be missed. Train longer or on more receipts "
                                   "before relying on these items." + caveat)
     if f1 < FAIR_FIELD_F1 or few:
+        wrong = max(1, round((1 - f1) * 10))
         return QualityNote("fair", f"Field micro-F1 on its validation receipts was {f1:.2f}: roughly "
-                                   f"{max(1, round((1 - f1) * 10))} field words in 10 are wrong or missed; check the "
-                                   "uncertain words." + caveat)
+                                   f"{wrong} field {'word' if wrong == 1 else 'words'} in 10 "
+                                   f"{'is' if wrong == 1 else 'are'} wrong or missed; check the uncertain words."
+                                   + caveat)
     return QualityNote("good", "Most field words on its validation receipts were labelled right (the scores "
                                "above); the uncertain words below are the ones to check.")
 
