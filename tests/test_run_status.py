@@ -306,3 +306,12 @@ def test_before_the_first_loss_point_the_status_says_what_runs_and_for_how_long(
                                             "loss point follows.")
     assert before_first_step(SimpleNamespace(phases=((0, 1),)), 61).startswith(
         "Preparing the first steps (1m 01s since Start; a frozen backbone first computes its features")
+
+
+def test_a_trainable_count_rounding_would_hide_is_shown_exactly():
+    """A walkthrough read "trainable 24.1M of 24.1M parameters" for a run with its quantity head frozen."""
+    from ui.shared import fmt_params_of
+
+    assert fmt_params_of(24_142_475, 24_143_245) == "24,142,475 of 24,143,245"
+    assert fmt_params_of(666_000, 24_800_000) == "666.0k of 24.8M"
+    assert fmt_params_of(24_143_245, 24_143_245) == "24.1M of 24.1M"

@@ -31,7 +31,7 @@ from receipt_core.wording import as_sentence
 from receipt_core.evaluation.prediction_check import MAX_SHOWN, wrong_words
 from ui.receipt_images import receipt_display_image
 from ui.run_badge import STATUS_ICONS, STOPPING, shown_status
-from ui.shared import (NO_VALUE, figure_and_tables, fmt_params, fmt_seconds, friendly, job_slot,
+from ui.shared import (NO_VALUE, figure_and_tables, fmt_params_of, fmt_seconds, friendly, job_slot,
                        workspace)
 
 FEED_KEY = "train_feed"
@@ -176,7 +176,7 @@ def _progress(curves: RunCurves, live: bool, budget_s: float | None, started_at:
     once Stop was pressed: the run evaluates and saves)."""
     now = time.time()
     line = status_line(curves.timing, now, live=live, budget_s=budget_s, stopping=stopping)
-    trainable = (f" · trainable {fmt_params(curves.trainable_parameters)} of {fmt_params(curves.total_parameters)} "
+    trainable = (f" · trainable {fmt_params_of(curves.trainable_parameters, curves.total_parameters)} "
                  "parameters" if curves.total_parameters else "")
     if curves.progress is None and curves.finished is None:
         if live:

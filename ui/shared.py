@@ -165,6 +165,15 @@ def fmt_params(n: int | None) -> str:
     return str(n)
 
 
+def fmt_params_of(part: int | None, whole: int | None) -> str:
+    """``24.1M of 24.1M`` as :func:`fmt_params` writes them, or both exact when rounding would hide that ``part`` is
+    less (a walkthrough read "trainable 24.1M of 24.1M" for a run with its quantity head frozen)."""
+    shown = fmt_params(part), fmt_params(whole)
+    if part is not None and whole is not None and part != whole and shown[0] == shown[1]:
+        shown = f"{part:,}", f"{whole:,}"
+    return f"{shown[0]} of {shown[1]}"
+
+
 def fmt_seconds(seconds: float | None) -> str:
     """``42s``, ``1m 05s``, ``2h 03m`` (the run status line's format, training/run_status.format_seconds)."""
     from receipt_core.training.run_status import format_seconds
