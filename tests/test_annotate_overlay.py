@@ -124,18 +124,22 @@ def test_a_box_read_again_replaces_its_words_and_blank_paper_changes_nothing(wor
     at = _app("photos", doc.id)
     assert not at.button(key="annotate_reread").disabled
     at.session_state["annotate_drawn_box"] = (15.0, 15.0, 250.0, 40.0)  # as Box select over the first line sets it
+    at.session_state[f"annotate_cursor_{doc.id}"] = 4  # TOTAL, outside the box: it stays the selected word
     at.run()
     at.button(key="annotate_reread").click().run()
     saved = workspace.get_document(doc.id)
     assert [w.text for w in saved.words] == "CAFE LATTE 2 45.000 TOTAL 45.000".split()
     assert saved.words[4:] == doc.words[4:]  # the second line is outside the box
-    assert any("Region [15, 15, 250, 40] read again: 4 words replaced by 4" in i.value for i in at.info)
+    assert saved.words[at.session_state[f"annotate_cursor_{doc.id}"]] == doc.words[4]
+    # in words, not a bracketed list, which set the whole message in code font (a walkthrough)
+    assert any(i.value.startswith("Region x 15–250, y 15–40 read again: 4 words replaced by 4") for i in at.info), \
+        [i.value for i in at.info]
 
     at.session_state["annotate_drawn_box"] = (250.0, 120.0, 390.0, 190.0)  # blank paper
     at.run()
     at.button(key="annotate_reread").click().run()
     assert workspace.get_document(doc.id).words == saved.words
-    assert any("Tesseract read nothing in the region [250, 120, 390, 190]: nothing changed" in i.value for i in at.info)
+    assert any("Tesseract read nothing in the region (x 250–390, y 120–190): nothing changed" in i.value for i in at.info)
 
     at.button(key="annotate_undo").click().run()
     assert workspace.get_document(doc.id).words == doc.words

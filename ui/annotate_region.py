@@ -11,11 +11,12 @@ import statistics
 
 import streamlit as st
 
+from receipt_core.data.corrections import region_text
 from receipt_core.data.document import Document, Word
 from receipt_core.ocr.region import read_region
 from receipt_core.wording import as_sentence
 from ui.actions import document_image
-from ui.annotate_state import NOTICE_KEY, act, say
+from ui.annotate_state import NOTICE_KEY, act, say, word_key
 from ui.shared import friendly, workspace
 
 DRAWN_BOX_KEY = "annotate_drawn_box"  # the box drawn with Box select, in page pixels (ui/annotate_editor.py)
@@ -56,7 +57,7 @@ def read_box(doc: Document, box: list[float]) -> tuple[Word, ...]:
 
 def _reread(doc: Document, box_keys: list[str]) -> None:
     box = [float(st.session_state.get(k) or 0.0) for k in box_keys]
-    shown = [round(v) for v in box]
+    shown = f"({region_text(box)})"
     try:
         words = read_box(doc, box)
     except Exception as error:  # noqa: BLE001 - shown on the page, the editor stays usable
@@ -67,11 +68,18 @@ def _reread(doc: Document, box_keys: list[str]) -> None:
                                         "box a little larger around the words, or add them one by one.")
         return
 
+    selected = st.session_state.get(word_key(doc.id))
+
     def replace(ws):
         correction = ws.replace_region(doc.id, box, words)
         summary = as_sentence(correction.summary)
         st.session_state[NOTICE_KEY] = f"{summary}. Undo last change puts the old words back."
         st.session_state.pop(DRAWN_BOX_KEY, None)
+        if isinstance(selected, int) and 0 <= selected < len(doc.words):  # the same word stays selected: its index
+            kept = correction.document.words  # moved with the words read before it (a walkthrough then edited
+            was = doc.words[selected]  # the word after the one it had selected)
+            st.session_state[word_key(doc.id)] = next((i for i, w in enumerate(kept) if w == was),
+                                                      min(selected, len(kept) - 1))
         return correction
 
     act(doc, replace)

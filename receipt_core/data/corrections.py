@@ -36,6 +36,13 @@ from ..wording import counted
 SAME_PLACE_OVERLAP = 0.5  # a word read again at least this much over a labelled word (of the smaller box) is it
 
 
+def region_text(box: Sequence[float]) -> str:
+    """A region of the page in words (``x 15–250, y 15–40``, whole pixels): a list in brackets made the page set
+    the whole message in code font, as it does a sentence holding markup (a walkthrough)."""
+    x0, y0, x1, y1 = (round(v) for v in box)
+    return f"x {x0}–{x1}, y {y0}–{y1}"
+
+
 class CorrectionError(ValueError):
     """A correction that cannot be made as asked; the message says why and what to do."""
 
@@ -138,7 +145,7 @@ def replace_region(doc: Document, box: Sequence[float], words: Sequence[Word]) -
     six words again), the others unlabelled. Refused when ``words`` is empty: nothing was read, so nothing is
     replaced."""
     region = _page_box(doc, box)
-    shown = [round(v) for v in region]
+    shown = region_text(region)
     if not words:
         raise CorrectionError(f"nothing was read in the region {shown}; nothing changed. Draw the box a little "
                               "larger around the words, or add them one by one")
