@@ -274,10 +274,10 @@ def test_a_label_studio_export_reimports_with_the_same_labels_and_boxes(server, 
     page.get_by_role("tab", name="Export & delete").click()
     page.get_by_text("label-studio", exact=True).click()
     wait_idle(page)
-    page.get_by_role("button", name="Prepare export (zip)").click()
+    page.get_by_role("button", name="Prepare the label-studio export (zip)").click()
     wait_idle(page)
     with page.expect_download() as download:
-        page.get_by_role("button", name="Download zip").click()
+        page.get_by_role("button", name="Download the label-studio zip").click()
     data = Path(download.value.path()).read_bytes()
     zipfile.ZipFile(io.BytesIO(data)).extractall(tmp_path)
     back = {d.id: d for d in load_dataset(tmp_path / "receipts-label-studio", "label-studio").documents}

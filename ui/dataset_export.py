@@ -10,6 +10,7 @@ import streamlit as st
 
 from receipt_core.datasets import EXPORT_FORMATS, EXPORT_LOSSES
 from receipt_core.datasets.export_zip import export_zip_bytes, export_zip_name
+from ui.literal import literal
 from ui.shared import user_errors
 
 EXPORT_HELP = {"native": "this tool's own format: every label with who gave it, suggestions, items",
@@ -36,7 +37,8 @@ def export_section(ws, dataset: str) -> None:
                        captions=[EXPORT_HELP[f] for f in EXPORT_FORMATS])
         if fmt in EXPORT_LOSSES:
             st.warning(EXPORT_LOSSES[fmt] + ".")
-        if st.button("Prepare export (zip)", key="export_prepare"):
+        if st.button(f"Prepare the {fmt} export (zip)", key="export_prepare"):  # which format: a walkthrough
+            # clicked a format's description (which selects nothing) and downloaded the native zip unawares
             st.session_state["export_zip"] = PreparedExport(dataset, fmt, ws.dataset_state(dataset),
                                                             time.strftime("%H:%M:%S"),
                                                             export_zip_bytes(ws, dataset, fmt))
@@ -48,6 +50,7 @@ def export_section(ws, dataset: str) -> None:
             st.info(f"The dataset changed after the zip was prepared at {prepared.prepared_at}: prepare it again to "
                     "download its receipts as they are now.")
             return
-        st.download_button("Download zip", prepared.data, file_name=export_zip_name(dataset, fmt),
+        st.download_button(f"Download the {fmt} zip", prepared.data, file_name=export_zip_name(dataset, fmt),
                            mime="application/zip", key="export_download")
-        st.caption(f"Prepared at {prepared.prepared_at}; the dataset has not changed since.")
+        st.caption(f"{literal(export_zip_name(dataset, fmt))}, prepared at {prepared.prepared_at}; the dataset has "
+                   "not changed since.")
