@@ -257,7 +257,7 @@ with runs_tab:
         changes = settings_diff(run.config, baseline)
         if changes:
             other_title = defaults_title(run.config) if baseline is None else "other run"
-            st.dataframe(pd.DataFrame([{"setting": c.setting, "this run": c.value, other_title: c.baseline,
+            st.dataframe(pd.DataFrame([{"setting": c.label, "this run": c.value, other_title: c.baseline,
                                         "what it is": c.about} for c in changes]),
                          hide_index=True, key="runs_settings", placeholder=NO_VALUE, width="stretch",
                          # rows of three lines: the explanation wraps in its cell instead of ending mid-word at

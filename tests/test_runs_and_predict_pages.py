@@ -179,7 +179,8 @@ def test_runs_page_names_sorts_diffs_and_marks_best_beyond_noise(workspace_home)
     assert [t.value for t in at.toast] == [f"Saved the name, tags and notes of {literal('my baseline')}"]  # after the rerun
 
     settings = frame_with(at, "setting", "this run")
-    assert "train_ids" not in settings["setting"].tolist() and "backbone" in settings["setting"].tolist()
+    assert "training receipts (ids)" not in settings["setting"].tolist() and "backbone" in settings["setting"].tolist()
+    assert "training receipts" in settings["setting"].tolist()  # in words, not train_documents (a walkthrough)
     assert list(settings.columns) == ["setting", "this run", "full defaults", "what it is"]  # its own defaults
     assert settings.set_index("setting").loc["epochs"].tolist() == ["2", "12", "epochs to train"]
     at.selectbox(key="runs_against").set_value(high).run()

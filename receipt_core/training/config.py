@@ -91,7 +91,7 @@ class TrainConfig:
 
     backbone: str = option("text-minilm", "layout-minilm, text-minilm, tiny, or a local LayoutLM folder",
                            kind="str", metavar="NAME|PATH")
-    scenario: str = option("phased", "freeze preset (receipt_core.model.freeze.PRESETS)", kind="str",
+    scenario: str = option("phased", "freeze scenario (full, freeze-backbone, phased, …)", kind="str",
                            choices=PRESETS)
     freeze: tuple[str, ...] = option((), "groups to freeze on top of the preset", kind="names", metavar="GROUP")
     unfreeze: tuple[str, ...] = option((), "groups to unfreeze on top of the preset", kind="names",
@@ -100,10 +100,10 @@ class TrainConfig:
                                       "the time budget will end the run before its epochs; README)",
                                       kind="positive_int", metavar="K", unset="auto (3, or 2 under a budget)")
     epochs_per_phase: int | None = option(1, "phased: a phase ends after N epochs (to end phases by patience "
-                                          "alone, give --patience and leave this out)",
+                                          "alone, set patience and leave this unset)",
                                           kind="positive_int", metavar="N", unset="by patience only")
     patience: int | None = option(None, "phased: a phase also ends after N end-of-epoch evaluations without a "
-                                  "better validation loss (--eval-every's evaluations in between do not count)",
+                                  "better validation loss (evaluations every N steps in between do not count)",
                                   kind="positive_int", metavar="N", unset="off")
     epochs: int = option(12, "epochs to train", kind="positive_int", metavar="N")
     max_minutes: float | None = option(None, "training-time budget in minutes (paused time does not count); the "

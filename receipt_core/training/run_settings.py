@@ -24,6 +24,17 @@ class SettingChange:
     baseline: str  # the defaults' or the other run's, as text ("–" when it has none)
     about: str = ""  # what the setting is: its option's help ("" for one that has none)
 
+    @property
+    def label(self) -> str:
+        """The setting in words for a table (``epochs per phase``), not its config key: a walkthrough read
+        ``epochs_per_phase`` and ``train_documents`` on Runs."""
+        return SETTING_LABELS.get(self.setting, self.setting.replace("_", " "))
+
+
+SETTING_LABELS = {"lr": "learning rate", "max_minutes": "time budget (minutes)", "phased_top_k": "phase 2 depth",
+                  "train_documents": "training receipts", "eval_documents": "evaluation receipts",
+                  "train_ids": "training receipts (ids)", "eval_ids": "evaluation receipts (ids)"}
+
 
 NOT_SETTINGS = ("watch",)  # bookkeeping in a run's config: the receipt the Train page showed live
 DOCUMENT_COUNTS = {"train_documents": "receipts trained on", "eval_documents": "receipts evaluated on"}
