@@ -658,3 +658,23 @@ def test_runs_far_past_a_short_budget_are_named_beside_the_table():
     for index in range(2):
         record = record.with_entry(index, status="finished", result=short)
     assert no_epoch_finished(record)
+
+
+def test_start_race_is_off_and_says_why_while_a_run_trains(workspace_home, monkeypatch):
+    """A walkthrough pressed Start race during a Train run and only then read that a run was in progress."""
+    from types import SimpleNamespace
+
+    from receipt_core.data.document import Document, Word
+    from ui.race_track import _race_track
+
+    _race_track.clear()
+    Workspace.open(workspace_home).save_documents("d", [Document(id=f"d{i}", width=50, height=50, words=(
+        Word(text="x", box=(1, 1, 9, 9), field="TOTAL"),)) for i in range(4)])
+    training = SimpleNamespace(run_id="20261205-190000-abcdef", is_live=True)
+    monkeypatch.setattr("ui.race_view.job_slot", lambda: SimpleNamespace(current=lambda: training))
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
+    at.run()
+    at.switch_page("app_pages/race.py").run()
+    assert at.button(key="race_start").disabled
+    assert any("Run ` 20261205-190000-abcdef ` is training on this server: a race starts once it has ended"
+               in c.value for c in at.caption), [c.value for c in at.caption]

@@ -37,7 +37,7 @@ from ui.literal import literal, notice_markdown
 from ui.live_run import before_first_step
 from ui.name_fields import trimmed_note
 from ui.race_track import race_track, start_race
-from ui.shared import NO_DATA, NO_VALUE, field_row, friendly, user_errors, workspace
+from ui.shared import NO_DATA, NO_VALUE, field_row, friendly, job_slot, user_errors, workspace
 
 # pixels of each overlaid chart: two side by side at 1280 px (440 left one alone, using 55% of the width: a
 # walkthrough), three on a wide screen, one on a narrow one
@@ -132,7 +132,12 @@ def race_form(datasets: list[str]) -> None:
                                           persist_state="session", key="race_name",
                                           placeholder="race-<date>-<time>")
     named = study_name_ok(name)
-    if st.button("Start race", type="primary", key="race_start", disabled=not scenarios or not named):
+    active = job_slot().current()
+    busy = active is not None and active.is_live  # said before the press, which would be refused (a walkthrough)
+    if busy:
+        st.caption(f":material/warning: Run {literal(active.run_id)} is training on this server: a race starts once "
+                   "it has ended (or been stopped on Train).")
+    if st.button("Start race", type="primary", key="race_start", disabled=not scenarios or not named or busy):
         with user_errors("Starting the race"):
             plan = RacePlan(configs=tuple(StudyConfig(backbone, s) for s in scenarios),
                             settings=StudySettings(budget_minutes=int(seconds) / 60, seed=int(seed)),
