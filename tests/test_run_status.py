@@ -78,6 +78,13 @@ def test_no_eta_until_the_rate_is_measured_then_it_counts_down():
     assert not line.estimating and line.eta_s == 90 * 2  # 2 s a step since the first one, not counting loading
     assert status_line(clock.timing(), T0 + 58).eta_s == 170
     assert status_line(clock.timing(), T0 + 58, budget_s=65).eta_s == 7  # the budget ends it first
+    # a short run measures its rate over fewer steps: a walkthrough's 6-step run read "estimating…" to its end
+    short = RunClock(started_at=T0)
+    for step in (1, 2):
+        short.add(progress(step, 3.0 * step, total=6), T0 + 3 * step)
+    assert status_line(short.timing(), T0 + 6).estimating
+    short.add(progress(3, 9.0, total=6), T0 + 9)
+    assert status_line(short.timing(), T0 + 9).eta_s == 9.0  # 3 s a step, 3 steps left
 
 
 def test_a_resumed_run_does_not_tick_through_the_downtime_or_stay_stopped():

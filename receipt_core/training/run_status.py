@@ -24,7 +24,9 @@ from dataclasses import dataclass
 
 from .events import Event, FailedEvent, FinishedEvent, PhaseEvent, ProgressEvent, StatusEvent, run_status
 
-ETA_MIN_STEPS = 5  # steps after the first one before the rate counts as measured
+ETA_MIN_STEPS = 5  # steps after the first one before the rate counts as measured ...
+ETA_MIN_STEPS_SHORT = 2  # ... or fewer in a short run, one eighth of its steps but at least this (a walkthrough's
+# 6-step run read "ETA estimating…" to its end, and a 24-step phased run until step 16)
 ETA_MIN_FRACTION = 0.05  # ... and at least this share of all steps done
 LATENCY_S = 2.0  # a progress event this much behind the running clock is the same clock (storage latency)
 STOPPING = "stopping"  # a status line's status from a Stop press until the run has evaluated and saved
@@ -235,7 +237,8 @@ def _eta(timing: RunTiming, now: float, elapsed: float, budget_s: float | None) 
     if first is None or last is None or not timing.total_steps:
         return None, False
     steps, seconds = last[0] - first[0], last[1] - first[1]
-    if steps < ETA_MIN_STEPS or last[0] < ETA_MIN_FRACTION * timing.total_steps or seconds <= 0:
+    needed = max(ETA_MIN_STEPS_SHORT, min(ETA_MIN_STEPS, timing.total_steps // 8))
+    if steps < needed or last[0] < ETA_MIN_FRACTION * timing.total_steps or seconds <= 0:
         return None, False
     remaining = max(timing.total_steps - last[0], 0) * seconds / steps
     if timing.ticking and timing.last_progress_at is not None:
