@@ -221,6 +221,10 @@ def test_curve_figure_marks_phases_and_keeps_uirevision():
     assert one.layout.yaxis.range == (0, 1.05)  # not Plotly's ±1 around it: an accuracy of 0.95 ran to 2
     below = curve_figure(pd.DataFrame({"step": [1, 2], "series": ["x", "x"], "value": [-1.0, 1.0]}), "x", "x")
     assert below.layout.yaxis.rangemode is None
+    # whole steps on a short run's axis (a walkthrough read 2.5 and 3.5); a long run keeps Plotly's own ticks
+    assert (fig.layout.xaxis.tick0, fig.layout.xaxis.dtick) == (0, 1)
+    long = pd.DataFrame({"step": range(1, 200), "series": ["train"] * 199, "value": [1.0] * 199})
+    assert curve_figure(long, "loss", "loss").layout.xaxis.dtick is None
 
 
 def test_a_long_legend_gets_room_below_the_axis_title_at_the_narrowest_width():

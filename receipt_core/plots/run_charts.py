@@ -112,6 +112,9 @@ def curve_figure(points: pd.DataFrame, title: str, y_title: str, phases: Sequenc
         if (values <= 1).all() and points[x].nunique() == 1:
             # one evaluation of 0–1 values: Plotly's ±1 around it ran the axis of an accuracy of 0.95 up to 2
             layout["yaxis"]["range"] = [0, 1.05]
+    if x == "step" and len(points) and points[x].max() < 20:
+        # whole steps only: a short run's axis read 2.5 and 3.5 (a walkthrough)
+        layout["xaxis"].update(tick0=0, dtick=1 if points[x].max() < 10 else 2)
     if not traces:  # Plotly's empty axes run from -1 to 4: say what is coming instead
         layout["xaxis"]["range"], layout["yaxis"]["range"] = [0, 1], [0, 1]
         layout["annotations"] = [dict(x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
