@@ -306,14 +306,23 @@ def estimate(plan: PlannedRun, costs: Sequence[MeasuredCost]) -> TimeEstimate:
         rate = (sum(c.seconds for c in costs) / sum(c.receipt_epochs for c in costs) if costs
                 else rough_seconds_per_receipt_epoch(plan))
         seconds = rate * plan.train_receipts * plan.epochs
+    seconds, bound = _capped(plan, seconds)
+    return TimeEstimate(seconds=seconds, epochs=plan.epochs,
+                        steps_per_epoch=math.ceil(plan.train_receipts / plan.batch_size), measured_runs=len(costs),
+                        seconds_per_receipt_epoch=rate, budget_bound=bound, startup_s=_median_startup(costs),
+                        later_epochs_rate=later_rate, phased=plan.kind == "receipt" and plan.scenario == "phased")
+
+
+def _capped(plan: PlannedRun, seconds: float) -> tuple[float, bool]:
+    """``seconds`` capped by the plan's time budget, and whether the budget ends the run before its epochs."""
     budget = plan.max_minutes * 60 if plan.max_minutes else None
     bound = budget is not None and budget < seconds
+    return (budget if bound else seconds), bound
+
+
+def _median_startup(costs: Sequence[MeasuredCost]) -> float | None:
     startups = sorted(c.startup_s for c in costs if c.startup_s is not None)
-    return TimeEstimate(seconds=budget if bound else seconds, epochs=plan.epochs,
-                        steps_per_epoch=math.ceil(plan.train_receipts / plan.batch_size), measured_runs=len(costs),
-                        seconds_per_receipt_epoch=rate, budget_bound=bound,
-                        startup_s=startups[len(startups) // 2] if startups else None, later_epochs_rate=later_rate,
-                        phased=plan.kind == "receipt" and plan.scenario == "phased")
+    return startups[len(startups) // 2] if startups else None
 
 
 def estimate_run_time(source: _RunSource, plan: PlannedRun) -> TimeEstimate:
@@ -345,12 +354,7 @@ def _scaled_estimate(source: _RunSource, plan: PlannedRun, runs: Sequence) -> Ti
             continue
         rate = (sum(c.seconds for c in costs) / sum(c.receipt_epochs for c in costs)
                 * _rough_rate(plan) / _rough_rate(other))
-        result = estimate(plan, [])
-        seconds = rate * plan.train_receipts * plan.epochs
-        budget = plan.max_minutes * 60 if plan.max_minutes else None
-        bound = budget is not None and budget < seconds
-        startups = sorted(c.startup_s for c in costs if c.startup_s is not None)
-        return replace(result, seconds=budget if bound else seconds, seconds_per_receipt_epoch=rate,
-                       budget_bound=bound, startup_s=startups[len(startups) // 2] if startups else None,
-                       scaled_from=(scenario, len(costs)))
+        seconds, bound = _capped(plan, rate * plan.train_receipts * plan.epochs)
+        return replace(estimate(plan, []), seconds=seconds, seconds_per_receipt_epoch=rate, budget_bound=bound,
+                       startup_s=_median_startup(costs), scaled_from=(scenario, len(costs)))
     return None
