@@ -146,9 +146,13 @@ def test_the_time_budget_caps_the_estimate():
 def test_without_a_measured_run_the_estimate_is_a_labelled_rough_guess():
     result = estimate(_plan(backbone="text-minilm", train_receipts=600, epochs=12), [])
     assert result.measured_runs == 0
-    assert result.seconds == pytest.approx(rough_seconds_per_receipt_epoch(_plan(backbone="text-minilm")) * 600 * 12)
+    # each epoch's evaluation and save on top: a walkthrough's 9 demo receipts were guessed at seconds, took a minute
+    assert result.seconds == pytest.approx(rough_seconds_per_receipt_epoch(_plan(backbone="text-minilm")) * 600 * 12
+                                           + 3.0 * 12)
     assert result.text().startswith(f"about {about_time(result.seconds)} for 12 epochs of 75 steps, after loading the "
                                     "backbone and encoding the receipts (rough guess: ")
+    assert result.text().endswith("s per receipt and epoch, and 3 s an epoch to evaluate and save, on a 2-core "
+                                  "machine)")
     frozen = _plan(backbone="text-minilm", scenario="freeze-backbone")
     assert rough_seconds_per_receipt_epoch(frozen) < rough_seconds_per_receipt_epoch(_plan(backbone="text-minilm"))
     # phased against full: test_before_any_run_the_default_phased_plan_is_not_guessed_slower_than_full_fine_tuning
@@ -316,8 +320,8 @@ def test_the_rough_guess_grows_with_the_receipts_length_and_other_scenarios_runs
     ratio = rough_seconds_per_receipt_epoch(_plan(backbone="text-minilm")) / rough_seconds_per_receipt_epoch(
         _plan(backbone="text-minilm", scenario="phased"))
     assert full.measured_runs == 0 and full.scaled_from == ("phased", 1)
-    assert full.seconds_per_receipt_epoch == pytest.approx(measured * ratio)  # the receipts' length is in the run
-    assert full.seconds == pytest.approx(measured * ratio * RECEIPTS * 3)
+    assert full.seconds_per_receipt_epoch == pytest.approx(measured * ratio, rel=0.05)  # the length is in the run
+    assert full.seconds == pytest.approx(full.seconds_per_receipt_epoch * RECEIPTS * 3)
     assert "(scaled: no earlier run like it measured this one, so 1 earlier phased run of this backbone, times " \
            "the two scenarios' ratio: " in full.text()
     frozen = estimate_run_time(ws, _plan(backbone="text-minilm", scenario="freeze-backbone", train_receipts=RECEIPTS))

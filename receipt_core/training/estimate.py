@@ -37,22 +37,25 @@ MAX_SIZE_RATIO = 4.0  # a run on 4 times fewer (or more) training receipts than 
 MAX_STARTUP_S = 3600.0  # a longer gap between Start and the first event is not a start-up (a run made, started later)
 FROZEN_BACKBONE_SCENARIOS = ("freeze-backbone", "freeze-all")  # the backbone runs once, through the feature cache
 
-# Rough guesses, seconds per receipt-epoch on the 2-core machine this project is measured on, used only before a
-# workspace has a run to measure. Full and phased MiniLM from runs side by side, each with its defaults
-# (evaluation and saves included): the README's scenario study (2026-12-01, 600 CORD train receipts x 12 epochs)
-# full 379–384 s, phased 302 s; its race picture (2026-12-04, the CORD sample's 200 x 12) full 103 s, phased 98 s.
-# So full 0.043–0.053 and phased 0.041–0.042: the two were guessed from runs of different days (0.035 and 0.055)
-# and a walkthrough read the default as the slower one, against every side-by-side figure. freeze-backbone with
-# its contextual heads: 122–180 s for 600 x 20 (the cache fill included), i.e. 0.012. tiny: 200 CORD sample
-# receipts, 3 epochs, 23.3 s (2026-12-01, the machine shared).
-ROUGH_SECONDS_PER_RECEIPT_EPOCH = {"layout-minilm": 0.045, "text-minilm": 0.045, "tiny": 0.039}
-# The words per receipt of the receipts those guesses were measured on (CORD: 23.5 in the sample, 24.2 in train). A
-# step's cost grows with its receipts' length: the demo's receipts, of 99 words, put a first phased run at "about 5 s"
-# where it took minutes (a walkthrough), so the guess is scaled by the planned receipts' words.
-ROUGH_WORDS_PER_RECEIPT = 24.0
-MIN_WORDS_SCALE = 0.5  # shorter receipts still pay each step's and each epoch's fixed costs
-ROUGH_PHASED = {"layout-minilm": 0.042, "text-minilm": 0.042}
+# Rough guesses, used only before a workspace has a run to measure: seconds per receipt-epoch on the 2-core machine
+# this project is measured on, plus each epoch's evaluation and save (ROUGH_EPOCH_S), which cost the same however few
+# receipts train. Runs side by side, each with its defaults: the README's scenario study (2026-12-01, 600 CORD train
+# receipts x 12 epochs) full 379–384 s, phased 302 s; its race picture (2026-12-04, the CORD sample's 200 x 12) full
+# 103 s, phased 98 s; 9 demo receipts of 106 words x 12 epochs, phased, 67 s (2026-12-05, idle machine). With 3 s an
+# epoch, full 0.035 and phased 0.032 put those at 120/288, 113/266 and 51 s (a single rate of 0.042 had put the demo
+# run at 20 s, and before the receipts' length counted at 4.5 s: a walkthrough waited minutes). freeze-backbone
+# with its contextual heads: 122–180 s for 600 x 20 (the cache fill included), its epochs' evaluations and saves
+# (the heads alone) cheap. tiny: 200 CORD sample receipts, 3 epochs, 23.3 s (2026-12-01, the machine shared).
+ROUGH_SECONDS_PER_RECEIPT_EPOCH = {"layout-minilm": 0.035, "text-minilm": 0.035, "tiny": 0.037}
+ROUGH_PHASED = {"layout-minilm": 0.032, "text-minilm": 0.032}
 ROUGH_FROZEN_BACKBONE = {"layout-minilm": 0.012, "text-minilm": 0.012}
+ROUGH_EPOCH_S = 3.0  # an epoch's evaluation and save, the whole model's (full, phased)
+ROUGH_EPOCH_S_LIGHT = {"frozen": 0.5, "tiny": 0.3}  # the heads' alone; the tiny backbone's
+# The words per receipt of the receipts those guesses were measured on (CORD: 23.5 in the sample, 24.2 in train). A
+# step's cost grows with its receipts' length (the demo's have 99–106 words), so the guess is scaled by the planned
+# receipts' words.
+ROUGH_WORDS_PER_RECEIPT = 24.0
+MIN_WORDS_SCALE = 0.5  # shorter receipts still pay each step's fixed costs
 
 
 class _RunSource(Protocol):  # receipt_core.workspace.store.Workspace
@@ -108,6 +111,7 @@ class TimeEstimate:
     phased: bool = False  # the phased plan: a run counts once it reached its last phase
     unmeasured_runs: int = 0  # runs like it, none of which measured this plan (too short, or of another size)
     scaled_from: tuple[str, int] | None = None  # (scenario, runs): measured on another scenario's runs, scaled
+    epoch_s: float = 0.0  # a rough guess's seconds per epoch for its evaluation and save, on top of the rate
 
     def text(self) -> str:
         """``about 4 min for 12 epochs of 75 steps`` plus where the figure comes from."""
@@ -140,10 +144,12 @@ class TimeEstimate:
             runs = "run" if self.unmeasured_runs == 1 else "runs"
             return (f"{line} (rough guess: {self.unmeasured_runs} earlier {runs} like it ended within the first "
                     f"epoch{' or phase' if self.phased else ''} or trained on far fewer or more receipts, so none "
-                    f"measures this run; {self.seconds_per_receipt_epoch:.3f} s per receipt and epoch on a 2-core "
-                    "machine)")
-        return (f"{line} (rough guess: no earlier run like it in this workspace; "
-                f"{self.seconds_per_receipt_epoch:.3f} s per receipt and epoch on a 2-core machine)")
+                    f"measures this run; {self._rough_rates()})")
+        return f"{line} (rough guess: no earlier run like it in this workspace; {self._rough_rates()})"
+
+    def _rough_rates(self) -> str:
+        return (f"{self.seconds_per_receipt_epoch:.3f} s per receipt and epoch, and {self.epoch_s:g} s an epoch to "
+                "evaluate and save, on a 2-core machine")
 
 
 def about_time(seconds: float) -> str:
@@ -277,11 +283,29 @@ def rough_seconds_per_receipt_epoch(plan: PlannedRun) -> float:
     return scale * _rough_rate(plan)
 
 
+def _rough_epoch(plan: PlannedRun) -> float:
+    """The rough guess of one epoch of the plan, its evaluation and save included: what two scenarios' guesses are
+    compared by (a measured rate holds both)."""
+    return rough_seconds_per_receipt_epoch(plan) * plan.train_receipts + rough_epoch_seconds(plan)
+
+
+def rough_epoch_seconds(plan: PlannedRun) -> float:
+    """The guess of one epoch's evaluation and save (:data:`ROUGH_EPOCH_S`): the heads' alone with a frozen
+    backbone, the tiny backbone's, else the whole model's."""
+    if plan.backbone == "tiny":
+        return ROUGH_EPOCH_S_LIGHT["tiny"]
+    return ROUGH_EPOCH_S_LIGHT["frozen"] if _frozen_backbone(plan) else ROUGH_EPOCH_S
+
+
+def _frozen_backbone(plan: PlannedRun) -> bool:
+    unfrozen_backbone = any(not name.startswith("head") for name in plan.unfreeze)
+    return plan.kind == "receipt" and plan.scenario in FROZEN_BACKBONE_SCENARIOS and not unfrozen_backbone
+
+
 def _rough_rate(plan: PlannedRun) -> float:
     """:func:`rough_seconds_per_receipt_epoch` for receipts of CORD's length."""
-    unfrozen_backbone = any(not name.startswith("head") for name in plan.unfreeze)
-    frozen = plan.scenario in FROZEN_BACKBONE_SCENARIOS and not unfrozen_backbone
-    if plan.kind == "receipt" and frozen and plan.backbone in ROUGH_FROZEN_BACKBONE:
+    frozen = _frozen_backbone(plan)
+    if frozen and plan.backbone in ROUGH_FROZEN_BACKBONE:
         return ROUGH_FROZEN_BACKBONE[plan.backbone]
     if plan.kind == "receipt" and plan.scenario == "phased":
         fallback = ROUGH_SECONDS_PER_RECEIPT_EPOCH.get(plan.backbone, ROUGH_PHASED["text-minilm"])  # tiny: its own
@@ -306,11 +330,13 @@ def estimate(plan: PlannedRun, costs: Sequence[MeasuredCost]) -> TimeEstimate:
         rate = (sum(c.seconds for c in costs) / sum(c.receipt_epochs for c in costs) if costs
                 else rough_seconds_per_receipt_epoch(plan))
         seconds = rate * plan.train_receipts * plan.epochs
-    seconds, bound = _capped(plan, seconds)
+    epoch_s = 0.0 if costs else rough_epoch_seconds(plan)  # a measured rate holds them already
+    seconds, bound = _capped(plan, seconds + epoch_s * plan.epochs)
     return TimeEstimate(seconds=seconds, epochs=plan.epochs,
                         steps_per_epoch=math.ceil(plan.train_receipts / plan.batch_size), measured_runs=len(costs),
                         seconds_per_receipt_epoch=rate, budget_bound=bound, startup_s=_median_startup(costs),
-                        later_epochs_rate=later_rate, phased=plan.kind == "receipt" and plan.scenario == "phased")
+                        later_epochs_rate=later_rate, phased=plan.kind == "receipt" and plan.scenario == "phased",
+                        epoch_s=epoch_s)
 
 
 def _capped(plan: PlannedRun, seconds: float) -> tuple[float, bool]:
@@ -340,7 +366,7 @@ def estimate_run_time(source: _RunSource, plan: PlannedRun) -> TimeEstimate:
 
 def _scaled_estimate(source: _RunSource, plan: PlannedRun, runs: Sequence) -> TimeEstimate | None:
     """The plan's time from the runs of another scenario of its kind and backbone (newest scenario first) that
-    measured a rate on a like number of receipts, times the ratio of the two scenarios' rough guesses; None when
+    measured a rate on a like number of receipts, times the ratio of the two scenarios' rough epochs; None when
     there is none. A walkthrough's workspace, after one phased run on the demo receipts, read "about 3.5 min" for
     phased beside "about 5 s" (the rough guess) for full, which costs more per step."""
     if plan.kind != "receipt":
@@ -353,8 +379,8 @@ def _scaled_estimate(source: _RunSource, plan: PlannedRun, runs: Sequence) -> Ti
         if not costs:
             continue
         rate = (sum(c.seconds for c in costs) / sum(c.receipt_epochs for c in costs)
-                * _rough_rate(plan) / _rough_rate(other))
+                * _rough_epoch(plan) / _rough_epoch(other))
         seconds, bound = _capped(plan, rate * plan.train_receipts * plan.epochs)
         return replace(estimate(plan, []), seconds=seconds, seconds_per_receipt_epoch=rate, budget_bound=bound,
-                       startup_s=_median_startup(costs), scaled_from=(scenario, len(costs)))
+                       startup_s=_median_startup(costs), scaled_from=(scenario, len(costs)), epoch_s=0.0)
     return None
