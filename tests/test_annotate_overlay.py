@@ -139,7 +139,8 @@ def test_a_box_read_again_replaces_its_words_and_blank_paper_changes_nothing(wor
     at.run()
     at.button(key="annotate_reread").click().run()
     assert workspace.get_document(doc.id).words == saved.words
-    assert any("Tesseract read nothing in the region (x 250–390, y 120–190): nothing changed" in i.value for i in at.info)
+    assert any("Tesseract read nothing in the region (x 250–390, y 120–190): nothing changed" in i.value
+               for i in at.info)
 
     at.button(key="annotate_undo").click().run()
     assert workspace.get_document(doc.id).words == doc.words

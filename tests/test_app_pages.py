@@ -519,7 +519,8 @@ def test_a_prepared_export_is_not_offered_once_the_dataset_changed(workspace_hom
     no_errors(at)
     download = next(b for b in at.get("download_button") if b.key == "export_download")
     assert download is not None and download.proto.label == "Download the native zip"  # the format (a walkthrough)
-    assert any(c.value.startswith("` shop-native.zip `, prepared at ") for c in at.caption), [c.value for c in at.caption]
+    assert any(c.value.startswith("` shop-native.zip `, prepared at ") for c in at.caption), \
+        [c.value for c in at.caption]
     at.switch_page("app_pages/annotate.py").run()
     ws.delete_document("s2")  # another tab
     at.switch_page("app_pages/data.py").run()

@@ -7,20 +7,23 @@ import os
 import re
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from ..data.document import MAX_DOCUMENT_WORDS, Document, DocumentFormatError
 from ..data.files import new_file_mode, read_regular_file
 from ..data.reading_order import reading_order
-from ..datasets.bounded_json import loads_bounded
 
-if TYPE_CHECKING:
-    from .engine import OcrSettings
+
+class CachedSettings(Protocol):
+    """What the cache needs of :class:`receipt_core.ocr.engine.OcrSettings`: its key, and the words' order."""
+
+    order: str
+
+    def key(self) -> str: ...
 
 # A receipt as OCR writes it is far smaller (WildReceipt's largest entry is 145 kB); an entry over the bound is a
 # miss, and the image is read again.
 MAX_ENTRY_BYTES = 16 << 20
-MAX_ENTRY_DEPTH = 16
 
 
 class OcrCache:
@@ -43,26 +46,25 @@ class OcrCache:
         return sorted(entry.name for entry in self.folder.iterdir()
                       if not self.ENTRY.fullmatch(entry.name) or not entry.is_file())  # a folder named like one too
 
-    def path(self, sha256: str, settings: OcrSettings) -> Path:
+    def path(self, sha256: str, settings: CachedSettings) -> Path:
         return self.folder / f"{sha256}-{settings.key()}.json"
 
-    def get(self, sha256: str, settings: OcrSettings) -> Document | None:
+    def get(self, sha256: str, settings: CachedSettings) -> Document | None:
         """The cached document, or None for a miss: no entry, or one that is not a regular file of at most
         ``MAX_ENTRY_BYTES`` (a link, a FIFO: a probe's planted 2 GB entry was read whole and hung ``evaluate``),
         not the native format, or over ``MAX_DOCUMENT_WORDS`` words. A miss means the image is OCR'd again."""
         path = self.path(sha256, settings)
         try:
-            data = loads_bounded(read_regular_file(path, MAX_ENTRY_BYTES).decode("utf-8"), MAX_ENTRY_BYTES,
-                                 MAX_ENTRY_DEPTH)
+            data = json.loads(read_regular_file(path, MAX_ENTRY_BYTES).decode("utf-8"), parse_constant=_no_constant)
             document = Document.from_json(data)
-        except (OSError, ValueError, DocumentFormatError):  # FileNotFoundError, NotARegularFileError, bad JSON
+        except (OSError, ValueError, RecursionError, DocumentFormatError):  # no entry, not a file, not the format
             return None
         if len(document.words) > MAX_DOCUMENT_WORDS:
             return None
         # in today's reading order: an entry written before the order changed reads as a fresh OCR would
         return document.with_words(reading_order(document.words)) if settings.order == "geometric" else document
 
-    def put(self, document: Document, settings: OcrSettings) -> None:
+    def put(self, document: Document, settings: CachedSettings) -> None:
         if document.image_sha256 is None:
             raise ValueError("only documents OCR'd from an image (with image_sha256) can be cached")
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -76,3 +78,7 @@ class OcrCache:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+
+
+def _no_constant(name: str) -> float:
+    raise ValueError(f"{name} is not JSON")
