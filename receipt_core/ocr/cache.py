@@ -21,6 +21,7 @@ class CachedSettings(Protocol):
 
     def key(self) -> str: ...
 
+
 # A receipt as OCR writes it is far smaller (WildReceipt's largest entry is 145 kB); an entry over the bound is a
 # miss, and the image is read again.
 MAX_ENTRY_BYTES = 16 << 20
