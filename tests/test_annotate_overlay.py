@@ -122,10 +122,12 @@ def test_a_receipt_without_ocr_confidences_or_image_says_so_and_cannot_be_read_a
 def test_a_box_read_again_replaces_its_words_and_blank_paper_changes_nothing(workspace):
     doc = workspace.get_document("photo-1")
     at = _app("photos", doc.id)
-    assert not at.button(key="annotate_reread").disabled
+    assert at.button(key="annotate_reread").disabled  # no box yet: a press read "the region (x 0–0, y 0–0)"
+    assert at.button(key="annotate_reread").help.startswith("Draw a box over the words first")
     at.session_state["annotate_drawn_box"] = (15.0, 15.0, 250.0, 40.0)  # as Box select over the first line sets it
     at.session_state[f"annotate_cursor_{doc.id}"] = 4  # TOTAL, outside the box: it stays the selected word
     at.run()
+    assert not at.button(key="annotate_reread").disabled
     at.button(key="annotate_reread").click().run()
     saved = workspace.get_document(doc.id)
     assert [w.text for w in saved.words] == "CAFE LATTE 2 45.000 TOTAL 45.000".split()
@@ -158,3 +160,23 @@ def test_the_model_scores_come_from_a_matching_prediction_else_from_the_words(wo
     assert stored_scores(doc) == [None] * len(doc.words)
     marks = annotation_marks(doc)
     assert not any(m.unsure for m in marks) and [m.low_ocr for m in marks].count(True) == 2
+
+
+def test_drawing_a_box_leaves_the_selected_word_alone(monkeypatch):
+    """A browser check: Box select's points moved the selection onto the first word inside the box, so the word
+    picked before (to edit after the re-read) was no longer the selected one. A click still selects."""
+    from types import SimpleNamespace
+
+    import ui.annotate_editor as editor
+    from receipt_core.data.document import Document, Word
+
+    doc = Document(id="d", width=100, height=100, words=(Word("A", (1, 1, 9, 9)), Word("B", (20, 1, 29, 9))))
+    state = {"annotate_cursor_d": 1, "chart": {"selection": {"points": [{"customdata": 0}],
+                                                             "box": [{"x": [0, 10], "y": [0, 10]}]}}}
+    monkeypatch.setattr(editor, "st", SimpleNamespace(session_state=state))
+    monkeypatch.setattr(editor, "word_key", lambda doc_id: f"annotate_cursor_{doc_id}")
+    editor._on_select(doc, "chart")
+    assert state["annotate_cursor_d"] == 1 and state["annotate_drawn_box"] == (0.0, 0.0, 10.0, 10.0)
+    state["chart"] = {"selection": {"points": [{"customdata": 0}]}}  # a click
+    editor._on_select(doc, "chart")
+    assert state["annotate_cursor_d"] == 0

@@ -80,11 +80,10 @@ def test_no_eta_until_the_rate_is_measured_then_it_counts_down():
     assert status_line(clock.timing(), T0 + 58, budget_s=65).eta_s == 7  # the budget ends it first
     # a short run measures its rate over fewer steps: a walkthrough's 6-step run read "estimating…" to its end
     short = RunClock(started_at=T0)
-    for step in (1, 2):
-        short.add(progress(step, 3.0 * step, total=6), T0 + 3 * step)
-    assert status_line(short.timing(), T0 + 6).estimating
-    short.add(progress(3, 9.0, total=6), T0 + 9)
-    assert status_line(short.timing(), T0 + 9).eta_s == 9.0  # 3 s a step, 3 steps left
+    short.add(progress(1, 3.0, total=6), T0 + 3)
+    assert status_line(short.timing(), T0 + 3).estimating
+    short.add(progress(2, 6.0, total=6), T0 + 6)  # a phased run's 2-step phase: measured over its 1 step
+    assert status_line(short.timing(), T0 + 6).eta_s == 12.0  # 3 s a step, 4 steps left
 
 
 def test_a_resumed_run_does_not_tick_through_the_downtime_or_stay_stopped():

@@ -116,9 +116,9 @@ def _on_select(doc: Document, chart_key: str) -> None:
     (the part of it on the page: a drag may start beside the receipt)."""
     selection = (st.session_state.get(chart_key) or {}).get("selection") or {}
     points = [p.get("customdata") for p in selection.get("points", []) if p.get("customdata") is not None]
-    if points:
-        st.session_state[word_key(doc.id)] = int(points[0])
     boxes = selection.get("box") or []
+    if points and not boxes:  # a box's words are not a click: it moved the selection onto the first word inside
+        st.session_state[word_key(doc.id)] = int(points[0])  # the box, and the next edit went there (a check)
     if boxes:
         xs, ys = boxes[0].get("x", []), boxes[0].get("y", [])
         if len(xs) >= 2 and len(ys) >= 2:

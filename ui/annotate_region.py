@@ -34,8 +34,11 @@ def unreadable_reason(doc: Document) -> str | None:
 
 def reread_button(doc: Document, box_keys: list[str]) -> None:
     """The button that reads the box of ``box_keys`` (x0, y0, x1, y1 number inputs) again; disabled, with the
-    reason said, when the receipt has no image."""
+    reason said, when the receipt has no image or no box is drawn yet."""
     reason = unreadable_reason(doc)
+    x0, y0, x1, y1 = (float(st.session_state.get(k) or 0.0) for k in box_keys)
+    if reason is None and (x1 <= x0 or y1 <= y0):  # a press read "the region (x 0–0, y 0–0)" (a browser check)
+        reason = "Draw a box over the words first: Box select in the chart's toolbar (or type its corners above)."
     st.button("Read this region again with OCR", key=REREAD_KEY, disabled=reason is not None, on_click=_reread,
               args=(doc, box_keys), help=reason or "Tesseract reads the box alone (upscaled, as one line or one "
                                                   "block); its words replace those whose centre lies in the box. "

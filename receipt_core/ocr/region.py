@@ -31,6 +31,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from ..data.boxes import clip
+from ..data.corrections import region_text
 from ..data.document import Box, Word
 from ..data.images import LoadedImage
 from .engine import RECEIPT_OCR, OcrSettings, ocr_image
@@ -75,7 +76,7 @@ def plan_region(image_size: tuple[int, int], box: Sequence[float], page_size: tu
     crop = (max(0, int(np.floor(x0))), max(0, int(np.floor(y0))),
             min(width, int(np.ceil(x1))), min(height, int(np.ceil(y1))))
     if crop[2] - crop[0] < MIN_CROP_PX or crop[3] - crop[1] < MIN_CROP_PX:
-        raise RegionError(f"the region {[round(v) for v in box]} is too small to hold a word (or lies off the "
+        raise RegionError(f"the region ({region_text(box)}) is too small to hold a word (or lies off the "
                           "image); draw the box over the words to read")
     crop_w, crop_h = crop[2] - crop[0], crop[3] - crop[1]
     text_px = line_height * sy if line_height else None

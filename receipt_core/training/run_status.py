@@ -25,8 +25,9 @@ from dataclasses import dataclass
 from .events import Event, FailedEvent, FinishedEvent, PhaseEvent, ProgressEvent, StatusEvent, run_status
 
 ETA_MIN_STEPS = 5  # steps after the first one before the rate counts as measured ...
-ETA_MIN_STEPS_SHORT = 2  # ... or fewer in a short run, one eighth of its steps but at least this (a walkthrough's
-# 6-step run read "ETA estimating…" to its end, and a 24-step phased run until step 16)
+ETA_MIN_STEPS_SHORT = 1  # ... or fewer in a short run, one eighth of its steps but at least this (a walkthrough's
+# 6-step run read "ETA estimating…" to its end, and a 24-step phased run until step 16; a phase of 2 steps measures
+# its rate over 1, each new phase measuring it again)
 ETA_MIN_FRACTION = 0.05  # ... and at least this share of all steps done
 LATENCY_S = 2.0  # a progress event this much behind the running clock is the same clock (storage latency)
 STOPPING = "stopping"  # a status line's status from a Stop press until the run has evaluated and saved
