@@ -304,7 +304,8 @@ def _child(script: str, *args: str, limit_bytes: int | None = None) -> subproces
 SAVE_AGAIN = """
     import sys, torch
     from pathlib import Path
-    from receipt_core.model.checkpoint import load_checkpoint, save_checkpoint
+    from receipt_core.model.checkpoint import load_checkpoint
+    from receipt_core.model.checkpoint_save import save_checkpoint
     run_dir = Path(sys.argv[1])
     loaded = load_checkpoint(run_dir)
     with torch.no_grad():
@@ -365,7 +366,7 @@ def test_a_first_save_on_a_full_disk_names_the_file_and_leaves_no_part_of_a_chec
     no file) and left a tokenizer folder that the next ``train --out`` there refused as not empty."""
     from safetensors import SafetensorError
 
-    import receipt_core.model.checkpoint as checkpoint_module
+    import receipt_core.model.checkpoint_save as checkpoint_module
 
     def full_disk(*args, **kwargs):
         if failing == "weights":

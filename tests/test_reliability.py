@@ -466,7 +466,8 @@ CHECKPOINT_SAVER = textwrap.dedent("""
     import sys
     from pathlib import Path
     import torch
-    from receipt_core.model.checkpoint import load_checkpoint, save_checkpoint
+    from receipt_core.model.checkpoint import load_checkpoint
+    from receipt_core.model.checkpoint_save import save_checkpoint
 
     run_dir = Path(sys.argv[1])
     loaded = load_checkpoint(run_dir)

@@ -30,7 +30,8 @@ from ..model.backbone_names import BACKBONE_NAMES
 from ..model.backbones import load_backbone
 from ..model.frozen_weights import FrozenReference, frozen_reference
 from ..model.multitask import build_model
-from ..model.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from ..model.checkpoint import CheckpointError, load_checkpoint
+from ..model.checkpoint_save import save_checkpoint
 from ..model.optimizer_state import optimizer_from_tensors, optimizer_to_tensors
 from ..data.document import Document
 from ..model.encoding import DocumentEncoder, collate
