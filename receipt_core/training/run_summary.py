@@ -49,21 +49,17 @@ def run_summary(source: _EventSource, run) -> dict[str, Any]:
                            "trainable parameters": None, "total parameters": None, "wall time (s)": None,
                            "steps": None, EVAL_ITEMS: None}
     best: dict[str, float] = {}
-    last: dict[str, float] = {}  # the last evaluation's
-    saved: dict[str, float] | None = None  # the last checkpoint's: the model the run saved, which Predict loads
     phases: list[PhaseEvent] = []
     ended_at = None  # the step a run ended at (None while it trains, or once a resume goes on)
-    kinds = [PhaseEvent.kind, EvalEvent.kind, ProgressEvent.kind, FinishedEvent.kind, CheckpointEvent.kind]
-    for event in _events(source, run.id, kinds):
-        if isinstance(event, CheckpointEvent):  # its evaluation came just before it
-            saved = dict(last)
-        elif isinstance(event, PhaseEvent):
+    events = _events(source, run.id, [PhaseEvent.kind, EvalEvent.kind, ProgressEvent.kind, FinishedEvent.kind,
+                                      CheckpointEvent.kind])
+    for event in events:
+        if isinstance(event, PhaseEvent):
             phases.append(event)
             ended_at = None
         elif isinstance(event, EvalEvent):
             metrics = flatten_metrics(event.metrics)
             row[EVAL_ITEMS] = metrics.get(ITEMS_SCORED, row[EVAL_ITEMS])
-            last = {name: metrics[name] for name in BEST_BY if name in metrics}
             for name in HEADLINE_METRICS:
                 if name in metrics:
                     best[name] = max(best.get(name, float("-inf")), metrics[name])
@@ -79,9 +75,19 @@ def run_summary(source: _EventSource, run) -> dict[str, Any]:
         row["total parameters"] = trained[-1].total_parameters
     row.update({f"best {name}": best.get(name) for name in HEADLINE_METRICS})
     # beside the best: a walkthrough read item accuracy 0.987 on Runs and 0.973 for the same run on Train and Predict
-    # a save that failed (a probe's full disk) left an evaluation the saved model never had: not shown as its
-    row.update({f"{SAVED} {name}": (last if saved is None else saved).get(name) for name in BEST_BY})
+    saved = saved_evaluation(events)
+    saved_metrics = flatten_metrics(saved.metrics) if saved is not None else {}
+    row.update({f"{SAVED} {name}": saved_metrics.get(name) for name in BEST_BY})
     return row
+
+
+def saved_evaluation(events: Sequence) -> EvalEvent | None:
+    """The evaluation of the model a run saved last: its last EvalEvent at or before its last checkpoint (the last
+    of all, for a run that reported no checkpoint); None when it never evaluated. A save that failed (a probe's full
+    disk) left step 50's scores beside step 25's model on Predict and Runs."""
+    saves = [event.step for event in events if isinstance(event, CheckpointEvent)]
+    evaluations = [event for event in events if isinstance(event, EvalEvent) and (not saves or event.step <= saves[-1])]
+    return evaluations[-1] if evaluations else None
 
 
 def ended_status(status: str, reason: str | None) -> str:
@@ -156,15 +162,10 @@ class LastEvaluation:
 
 
 def last_evaluation(source: _EventSource, run_id: str) -> LastEvaluation | None:
-    """The evaluation of the model the run saved last, as headline metrics: its last EvalEvent at or before its
-    last checkpoint (any, for a run that reported none); None when it never evaluated. After a save that failed (a
-    probe's full disk), Predict showed the scores of step 50 beside the model of step 25 it loaded."""
-    events = _events(source, run_id, [EvalEvent.kind, CheckpointEvent.kind])
-    saves = [event.step for event in events if isinstance(event, CheckpointEvent)]
-    evaluations = [event for event in events if isinstance(event, EvalEvent) and (not saves or event.step <= saves[-1])]
-    if not evaluations:
+    """:func:`saved_evaluation` of the run as headline metrics; None when it never evaluated."""
+    last = saved_evaluation(_events(source, run_id, [EvalEvent.kind, CheckpointEvent.kind]))
+    if last is None:
         return None
-    last = evaluations[-1]
     return LastEvaluation(step=last.step, epoch=last.epoch, metrics=headline(last.metrics))
 
 
