@@ -15,7 +15,7 @@ from receipt_core.model.scenario_guide import guide_markdown
 from receipt_core.model.head_settings import HEAD_KINDS, LAYER_MIXES, HeadSettings
 from receipt_core.training.config import (DEEP_PHASE_TWO, MAX_LR, PHASE_END_NEEDED, PHASED_ONLY, SHALLOW_PHASE_TWO,
                                           PretrainConfig, ReferenceConfig, TrainConfig, phase_two_depth)
-from receipt_core.training.estimate import PlannedRun, estimate_run_time, planned_split
+from receipt_core.training.estimate import PlannedRun, estimate_run_time, planned_pretraining, planned_split
 from receipt_core.training.schedules import LR_SCHEDULES
 from receipt_core.training.slot import JobBusyError
 from receipt_core.wording import as_sentence
@@ -349,9 +349,9 @@ with st.expander("Run settings", expanded=slot.current() is None):
     if phase_end_missing:
         st.error(f"{PHASE_END_NEEDED[0].upper()}{PHASE_END_NEEDED[1:]}: set one of them above.")
     # pre-training reads every receipt: no label needed, none held out (as Start does)
-    split = planned_split(train_summaries, None if eval_choice == HOLD_OUT else ws.list_documents(eval_choice),
-                          hold_out) if datasets and kind != PRETRAIN else None
-    split_refused = split is not None and split.problem is not None and not labels.none_labelled
+    split = planned_pretraining(train_summaries) if kind == PRETRAIN else planned_split(
+        train_summaries, None if eval_choice in (HOLD_OUT, None) else ws.list_documents(eval_choice), hold_out)
+    split_refused = split.problem is not None and bool(datasets) and not labels.none_labelled
     if split_refused:
         st.warning(notice_markdown(f"Start is off until this is mended: {split.problem}."))
     start = start_col.button("Start", type="primary", key="train_start",
@@ -361,14 +361,12 @@ with st.expander("Run settings", expanded=slot.current() is None):
                              if labels.none_labelled or split_refused else None)
     if datasets and backbone:
         with user_errors("Estimating the run's time"):
-            receipts = len(train_summaries) if split is None else split.receipts
-            words = (sum(s.words for s in train_summaries) / len(train_summaries) if train_summaries else None) \
-                if split is None else split.words_per_receipt
+            receipts = split.receipts
             plan = PlannedRun(kind=RUN_KINDS[kind], backbone=backbone, scenario=preset if kind == TWO_HEAD else None,
                               train_receipts=receipts, epochs=int(epochs), batch_size=int(batch_size),
                               max_minutes=float(max_minutes) or None, freeze=tuple(freeze), unfreeze=tuple(unfreeze),
                               trainable_parameters=toggles.trainable_parameters if kind == TWO_HEAD and sizes else None,
-                              words_per_receipt=words)
+                              words_per_receipt=split.words_per_receipt)
             if receipts:  # none: Start says why
                 depth = ""
                 if kind == TWO_HEAD and preset == "phased" and not top_k:

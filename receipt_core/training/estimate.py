@@ -181,7 +181,12 @@ def planned_split(summaries: Sequence, eval_summaries: Sequence | None, hold_out
     except ValueError as error:
         counting = "counting only its labelled receipts, " if len(chosen) < len(summaries) else ""
         return PlannedSplit(0, None, f"{counting}{error}")
-    return PlannedSplit(len(train), sum(s.words for s in train) / len(train) if train else None, None)
+    return planned_pretraining(train)
+
+
+def planned_pretraining(summaries: Sequence) -> PlannedSplit:
+    """What layout pre-training started now would read: every receipt, labelled or not, none held out."""
+    return PlannedSplit(len(summaries), sum(s.words for s in summaries) / len(summaries) if summaries else None, None)
 
 
 def measured_cost(run_id: str, events: Iterable[Event], train_receipts: int,
