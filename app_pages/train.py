@@ -46,7 +46,8 @@ SCENARIO_SETTINGS = {"train_epochs": "epochs", "train_batch": "batch_size", "tra
                      "train_lr_schedule": "lr_schedule", "train_boxes": "boxes", "train_decay": "decay_factor",
                      "train_weighting": "loss_weighting", "train_head": "head", "train_head_size": "head_size",
                      "train_head_depth": "head_depth", "train_head_boxes": "head_boxes", "train_top_k": "phased_top_k",
-                     "train_epochs_per_phase": "epochs_per_phase", "train_patience": "patience"}
+                     "train_epochs_per_phase": "epochs_per_phase", "train_patience": "patience",
+                     "train_label_smoothing": "label_smoothing"}
 
 
 def _scenario_defaults() -> None:
@@ -279,7 +280,7 @@ with st.expander("Run settings", expanded=slot.current() is None):
     advanced = st.popover("Advanced settings: boxes, loss, heads", icon=":material/tune:")
     advanced.caption("Each default is the best measured recipe for the scenario (README, \"Scenario study\").")
     with advanced:
-        more = field_row(4)
+        more = field_row(5)
         boxes = more[0].selectbox("Boxes", BOX_MODES,
                                   persist_state="session", key=f"train_boxes{per_kind}",
                                   index=BOX_MODES.index(defaults.boxes),  # per kind: the reference's is word
@@ -298,6 +299,11 @@ with st.expander("Run settings", expanded=slot.current() is None):
             eval_every = more[3].number_input("Evaluate every N steps", 0, 10_000, defaults.eval_every,
                                               persist_state="session", key="train_eval_every",
                                               help="0: after each epoch")
+            smoothing = more[4].number_input("Label smoothing", 0.0, 0.5, defaults.label_smoothing, step=0.05,
+                                             persist_state="session", key="train_label_smoothing",
+                                             help="Each training target keeps this share of its weight spread over "
+                                                  "the other labels: less overconfident heads on noisy OCR labels "
+                                                  "(phased: 0.1; 0: plain targets)")
             heads = field_row(6)
             head = heads[0].selectbox("Heads", HEAD_KINDS, index=HEAD_KINDS.index(defaults.head),
                                       persist_state="session", key="train_head",
@@ -393,7 +399,7 @@ with st.expander("Run settings", expanded=slot.current() is None):
                     batch_size=int(batch_size), lr=float(lr), decay_factor=float(decay), loss_weighting=weighting,
                     seed=int(seed), eval_every=int(eval_every), lr_schedule=lr_schedule, boxes=boxes, head=head,
                     layer_mix=layer_mix, head_size=int(head_size), head_depth=int(head_depth),
-                    head_boxes=bool(head_boxes), head_lr=float(head_lr) or None)
+                    head_boxes=bool(head_boxes), head_lr=float(head_lr) or None, label_smoothing=float(smoothing))
             prepared = prepare_start(ws, StartRequest(
                 config=config, train_sets=tuple(train_sets), hold_out=hold_out,
                 evaluation=None if eval_choice == HOLD_OUT or kind == PRETRAIN else eval_choice,

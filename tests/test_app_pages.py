@@ -1282,7 +1282,9 @@ def test_picking_a_scenario_gives_every_setting_that_scenario_s_defaults(demo_en
     assert at.selectbox(key="train_top_k").value == 0 and at.selectbox(key="train_top_k").index == 0
     assert at.selectbox(key="train_top_k").options[0].startswith("auto (")
     assert any("Phase 2 (auto): the top 2 encoder layers." in c.value for c in at.caption)  # all the tiny one has
+    assert at.number_input(key="train_label_smoothing").value == TrainConfig.for_scenario("phased").label_smoothing
     at.selectbox(key="train_preset").set_value("full").run()
+    assert at.number_input(key="train_label_smoothing").value == TrainConfig().label_smoothing == 0.0
     assert at.number_input(key="train_epochs").value == TrainConfig().epochs
     assert at.selectbox(key="train_head").value == TrainConfig().head
     # the reference and pre-training have their own boxes (word), as their CLI commands: a third walkthrough saw the

@@ -9,9 +9,9 @@ from receipt_core.model.backbones import load_backbone
 from receipt_core.data.document import Document, Word
 from receipt_core.model.encoding import DocumentEncoder, collate
 from receipt_core.training.state import TrainerState
-from receipt_core.model.freeze import (PRESETS, TOGGLE_PREFIXES, FreezePlan, PhasedSchedule, end_phase_epoch,
-                                       group_names, group_names_for, optimizer_param_groups, parameter_groups,
-                                       toggle_name_problem)
+from receipt_core.model.freeze import (BUDGET_SHARE_BY_PHASE_END, PRESETS, TOGGLE_PREFIXES, FreezePlan,
+                                       PhasedSchedule, end_phase_epoch, group_names, group_names_for,
+                                       optimizer_param_groups, parameter_groups, toggle_name_problem)
 from receipt_core.training.config import TrainConfig
 from receipt_core.model.multitask import build_model
 from receipt_core.data.schema import DEFAULT_SCHEMA
@@ -226,6 +226,24 @@ def test_phase_progress_by_epochs_and_by_patience():
     assert moves == [False, False, False, True, False, False, False, True] and state.phase == 3
     with pytest.raises(ValueError, match="needs epochs_per_phase or patience"):
         PhasedSchedule(top_k=2, epochs_per_phase=None, patience=None)
+
+
+def test_under_a_time_budget_a_phase_also_ends_past_its_share_of_the_budget():
+    """A slow machine must still leave the last phase most of the budget: phase 1 ends at the first epoch's end
+    past 15 % of the budget, phase 2 past 40 %, whatever their epochs; phase 3 runs on; no budget, no rule."""
+    schedule = PhasedSchedule(top_k=2, epochs_per_phase=2)
+    assert dict(BUDGET_SHARE_BY_PHASE_END) == {1: 0.15, 2: 0.4}
+    state, moves = TrainerState(), []
+    for used in (0.05, 0.3, 0.45, 0.9, 0.95):  # phase 1's epoch ends past 15 %, phase 2's first past 40 %
+        state.epoch += 1
+        moves.append(end_phase_epoch(schedule, state, None, budget_used=used))
+    assert moves == [False, True, True, False, False] and state.phase == 3 and state.phase_started_epoch == 3
+    assert not schedule.should_advance(1, 0, phase=2, budget_used=0.39)
+    assert schedule.should_advance(1, 0, phase=2, budget_used=0.4)
+    assert not schedule.should_advance(1, 0, phase=3, budget_used=0.99)  # the last phase has no share
+    assert not schedule.should_advance(1, 0, phase=2, budget_used=None)  # no budget: epochs and patience only
+    moves, state = _epochs(schedule, [None] * 4)  # the same schedule without a budget keeps its epochs
+    assert moves == [False, True, False, True]
 
 
 def test_discriminative_learning_rates_cover_every_group_once():

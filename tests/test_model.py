@@ -11,7 +11,8 @@ import torch.nn.functional as F
 from receipt_core.model.backbones import load_backbone
 from receipt_core.data.document import Document, Word
 from receipt_core.model.encoding import DocumentEncoder, collate
-from receipt_core.model.multitask import MultiTaskModel, build_model
+from receipt_core.model.head_settings import HeadSettings
+from receipt_core.model.multitask import MultiTaskModel, _token_cross_entropy, build_model
 from receipt_core.data.schema import DEFAULT_SCHEMA
 
 
@@ -143,6 +144,36 @@ def test_training_mode_heads_on_labelled_positions_give_the_same_loss(tiny):
     keep = batch["field_labels"] != -100
     assert torch.allclose(trained.field_logits[keep], reference.field_logits[keep], atol=1e-6)
     assert (trained.field_logits[~keep] == 0).all()
+
+
+@pytest.mark.parametrize("head", [None, HeadSettings(kind="contextual", layer_mix="top", size=32, depth=1)])
+def test_label_smoothing_changes_the_training_loss_only(tiny, head):
+    """Smoothed targets raise a confident model's training loss; evaluation (and so every validation loss a run
+    reports) stays plain cross-entropy, for the linear and the contextual heads alike."""
+    torch.manual_seed(0)
+    model = build_model(tiny, DEFAULT_SCHEMA.num_fields, head=head)
+    batch = _batch(tiny)
+    if head is not None:
+        batch["word_starts"] = batch["field_labels"] != -100
+    model.set_attention_dropout(0.0)
+    for module in model.modules():  # no dropout: the two passes must differ by the targets alone
+        if hasattr(module, "p"):
+            module.p = 0.0
+    losses = {}
+    for smoothing, mode in ((0.0, True), (0.2, True), (0.0, False), (0.2, False)):
+        model.set_label_smoothing(smoothing)
+        model.train(mode)
+        with torch.no_grad():
+            output = model(**batch)
+        losses[smoothing, mode] = {task: float(loss) for task, loss in output.task_losses.items()}
+    assert losses[0.0, True] == pytest.approx(losses[0.0, False], abs=1e-5)
+    assert losses[0.2, False] == losses[0.0, False]
+    for task in ("fields", "quantity"):
+        assert losses[0.2, True][task] != pytest.approx(losses[0.0, True][task], abs=1e-4)
+    expected = F.cross_entropy(torch.zeros(3, 5), torch.tensor([0, 1, 2]), label_smoothing=0.2)
+    assert _token_cross_entropy(torch.zeros(1, 3, 5), torch.tensor([[0, 1, 2]]), 0.2) == pytest.approx(float(expected))
+    with pytest.raises(ValueError, match="label smoothing"):
+        model.set_label_smoothing(1.0)
 
 
 def test_attention_dropout_reaches_the_fused_attention_only_while_training(tiny, monkeypatch):

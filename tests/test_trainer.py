@@ -797,6 +797,23 @@ def test_attention_dropout_is_a_setting_and_left_open_keeps_the_backbone_s_own(c
         own.config.attention_probs_dropout_prob}
 
 
+def test_label_smoothing_is_phased_s_default_and_reaches_the_model(cord, tmp_path):
+    """Phased runs smooth their targets by 0.1 (measured on WildReceipt photos), other scenarios and runs recorded
+    before the setting train on plain targets; a value outside [0, 1) is refused before anything loads."""
+    assert TrainConfig.for_scenario("phased").label_smoothing == 0.1
+    assert TrainConfig.for_scenario("full").label_smoothing == TrainConfig().label_smoothing == 0.0
+    legacy = TrainConfig.for_scenario("phased", backbone="tiny").to_json()
+    del legacy["label_smoothing"]
+    assert TrainConfig.from_json(legacy).label_smoothing == 0.0
+    for bad in (1.0, -0.1):
+        with pytest.raises(ValueError, match="label smoothing"):
+            TrainConfig(label_smoothing=bad)
+    train_docs, dev_docs = cord
+    config = TrainConfig(backbone="tiny", scenario="full", epochs=1, batch_size=4, label_smoothing=0.3)
+    task, _ = build_task(config, train_docs[:4], dev_docs[:1], tmp_path / "run")
+    assert task.model.label_smoothing == 0.3
+
+
 def test_save_every_epoch_off_writes_one_checkpoint_at_the_end_and_one_when_stopped():
     task = RegressionTask(batches=5)
     job = RecordedJob(lambda: (task, None),

@@ -74,6 +74,7 @@ class MultiTaskModel(nn.Module):
         self.task_weights = (float(task_weights[0]), float(task_weights[1]))
         self.uses_layout = uses_layout
         self.head_settings = head or HeadSettings(hidden=head_hidden, dropout=head_dropout)
+        self.label_smoothing = 0.0  # a training setting (set_label_smoothing), not part of the saved model
         hidden_size = int(backbone_model.config.hidden_size)
         states = len(backbone_model.encoder.layer) + 1
         self.field_head = build_head(self.head_settings, hidden_size, states, num_fields)
@@ -99,6 +100,17 @@ class MultiTaskModel(nn.Module):
             raise ValueError(f"attention dropout must be in [0, 1), got {p}")
         for layer in self.backbone.encoder.layer:
             layer.attention.self.attention_dropout = p
+
+    def set_label_smoothing(self, p: float) -> None:
+        """Smooth the training targets of both heads by ``p`` (0: plain cross-entropy). Evaluation and validation
+        losses always use the plain targets, so runs with and without it report comparable losses."""
+        if not 0.0 <= p < 1.0:
+            raise ValueError(f"label smoothing must be in [0, 1), got {p}")
+        self.label_smoothing = float(p)
+
+    @property
+    def _smoothing(self) -> float:
+        return self.label_smoothing if self.training else 0.0
 
     @property
     def needs_boxes(self) -> bool:
@@ -205,15 +217,16 @@ class MultiTaskModel(nn.Module):
             labelled = states[lead + positions]  # (L?, N, H)
             field_scores = self.field_head(labelled)  # (N, F)
             quantity_scores = self.quantity_head(labelled)  # (N, 2)
-            task_losses = {"fields": _token_cross_entropy(field_scores, field_labels[positions]),
-                           "quantity": _token_cross_entropy(quantity_scores, quantity_labels[positions])}
+            task_losses = {"fields": _token_cross_entropy(field_scores, field_labels[positions], self._smoothing),
+                           "quantity": _token_cross_entropy(quantity_scores, quantity_labels[positions],
+                                                               self._smoothing)}
             shape = states.shape[-3:-1]
             field_logits = field_scores.new_zeros((*shape, self.num_fields)).index_put(positions, field_scores)
             quantity_logits = quantity_scores.new_zeros((*shape, 2)).index_put(positions, quantity_scores)
         else:
             field_logits = self.field_head(states)  # (B, T, F)
             quantity_logits = self.quantity_head(states)  # (B, T, 2)
-            task_losses = self._losses(field_logits, quantity_logits, field_labels, quantity_labels)
+            task_losses = self._losses(field_logits, quantity_logits, field_labels, quantity_labels, self._smoothing)
         loss = self.combine_losses(task_losses) if task_losses else None
         return MultiTaskOutput(field_logits=field_logits, quantity_logits=quantity_logits, loss=loss,
                                task_losses=task_losses)
@@ -240,18 +253,19 @@ class MultiTaskModel(nn.Module):
                                      ("quantity", quantity_scores, quantity_labels)):
             if labels is not None:
                 at_words = torch.where(packed, torch.gather(labels, 1, order), torch.full_like(order, IGNORE_INDEX))
-                task_losses[task] = _token_cross_entropy(scores, at_words)
+                task_losses[task] = _token_cross_entropy(scores, at_words, self._smoothing)
         loss = self.combine_losses(task_losses) if task_losses else None
         return MultiTaskOutput(field_logits=field_logits, quantity_logits=quantity_logits, loss=loss,
                                task_losses=task_losses)
 
     @staticmethod
-    def _losses(field_logits, quantity_logits, field_labels, quantity_labels) -> dict[str, torch.Tensor]:
+    def _losses(field_logits, quantity_logits, field_labels, quantity_labels,
+                smoothing: float) -> dict[str, torch.Tensor]:
         task_losses = {}
         if field_labels is not None:
-            task_losses["fields"] = _token_cross_entropy(field_logits, field_labels)
+            task_losses["fields"] = _token_cross_entropy(field_logits, field_labels, smoothing)
         if quantity_labels is not None:
-            task_losses["quantity"] = _token_cross_entropy(quantity_logits, quantity_labels)
+            task_losses["quantity"] = _token_cross_entropy(quantity_logits, quantity_labels, smoothing)
         return task_losses
 
     def forward(self, input_ids: torch.Tensor | None, bbox: torch.Tensor | None, attention_mask: torch.Tensor,
@@ -305,13 +319,14 @@ class MultiTaskModel(nn.Module):
         return dict(zip(TASKS, self.task_weights))
 
 
-def _token_cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Mean cross-entropy over labelled tokens; 0 (still attached to the graph) when a batch has none."""
+def _token_cross_entropy(logits: torch.Tensor, labels: torch.Tensor, smoothing: float = 0.0) -> torch.Tensor:
+    """Mean cross-entropy over labelled tokens (against targets smoothed by ``smoothing``); 0 (still attached to
+    the graph) when a batch has none."""
     flat_labels = labels.reshape(-1)
     keep = flat_labels != IGNORE_INDEX
     if not bool(keep.any()):
         return logits.sum() * 0.0
-    return F.cross_entropy(logits.reshape(-1, logits.shape[-1])[keep], flat_labels[keep])
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1])[keep], flat_labels[keep], label_smoothing=smoothing)
 
 
 def build_model(backbone, num_fields: int, **kwargs) -> MultiTaskModel:

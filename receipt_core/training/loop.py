@@ -149,6 +149,7 @@ class Trainer:
                              steps_per_s=steps_per_s, items_per_s=items_per_s, eta_s=eta, eta_is_budget=by_budget)
 
     def _evaluate(self, end_of_epoch: bool) -> EvalEvent:
+        self.state.elapsed_s = self._elapsed()  # the training time the task's decisions after it see
         evaluation, follow_ups = self.task.evaluate(self.state)
         losses = [evaluation.val_loss, *evaluation.task_val_losses.values()]
         if any(loss is not None and not math.isfinite(loss) for loss in losses):  # before it is stored or saved

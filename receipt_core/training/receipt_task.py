@@ -90,6 +90,7 @@ class ReceiptTask:
                          if config.scenario == "phased" else None)
         if config.attention_dropout is not None:
             model.set_attention_dropout(config.attention_dropout)
+        model.set_label_smoothing(config.label_smoothing)
         self.plan = self._plan_for(state.phase if state is not None else 1)
         self.plan.apply(model)
         self._untrained = self._untrained_groups(frozen_tensors)
@@ -322,13 +323,17 @@ class ReceiptTask:
             return []
         epochs_done = state.epoch - state.phase_started_epoch
         by_epochs = self.schedule.epochs_per_phase is not None and epochs_done >= self.schedule.epochs_per_phase
-        if not end_phase_epoch(self.schedule, state, val_loss):  # the phase lives in the state alone
+        budget = self.config.max_minutes
+        budget_used = state.elapsed_s / (budget * 60) if budget else None
+        by_budget = not by_epochs and self.schedule.budget_spent(state.phase, budget_used)
+        if not end_phase_epoch(self.schedule, state, val_loss, budget_used):  # the phase lives in the state alone
             return []
         self.plan = self._plan_for(state.phase)
         self.plan.apply(self.model)
         self._fit_threads_to_plan()
         self._untrained = {g for g in self._untrained if not self.plan.trainable[g]}  # these train from now on
-        why = f"{counted(epochs_done, 'epoch')} done" if by_epochs else "validation loss stopped improving"
+        why = (f"{counted(epochs_done, 'epoch')} done" if by_epochs
+               else f"{budget_used:.0%} of the time budget used" if by_budget else "validation loss stopped improving")
         layers = sum(1 for group, trains in self.plan.trainable.items() if trains and group.startswith("encoder."))
         labels = {2: f"phase 2: heads + top {counted(layers, 'encoder layer')}", 3: "phase 3: everything"}
         return [self._phase_event(state, f"{labels.get(state.phase, f'phase {state.phase}')} ({why})")]
