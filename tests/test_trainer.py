@@ -778,15 +778,21 @@ def test_settings_written_before_box_modes_still_load():
         TrainConfig(scenario="full", backbone="tiny", boxes="lines")
 
 
+def _check_fraction_setting(name: str, recorded_before: float | None) -> None:
+    """A fraction setting reads back as ``recorded_before`` from a run recorded before it existed, and a value
+    outside [0, 1) is refused with its name."""
+    legacy = TrainConfig.for_scenario("phased", backbone="tiny").to_json()
+    del legacy[name]
+    assert getattr(TrainConfig.from_json(legacy), name) == recorded_before
+    for bad in (1.0, -0.1):
+        with pytest.raises(ValueError, match=name.replace("_", " ")):
+            TrainConfig(**{name: bad})
+
+
 def test_attention_dropout_is_a_setting_and_left_open_keeps_the_backbone_s_own(cord, tmp_path):
     """Left open (the default, and what runs recorded before the setting read back as) the backbone keeps its
     checkpoint's rate (MiniLM's 0.1); a run that asks for another gets it on every attention layer."""
-    legacy = TrainConfig(scenario="full", backbone="tiny").to_json()
-    del legacy["attention_dropout"]
-    assert TrainConfig.from_json(legacy).attention_dropout is None
-    for bad in (1.0, -0.1):
-        with pytest.raises(ValueError, match="attention dropout"):
-            TrainConfig(attention_dropout=bad)
+    _check_fraction_setting("attention_dropout", None)
     train_docs, dev_docs = cord
     config = TrainConfig(backbone="tiny", scenario="full", epochs=1, batch_size=4, attention_dropout=0.2)
     task, _ = build_task(config, train_docs[:4], dev_docs[:1], tmp_path / "run")
@@ -802,12 +808,7 @@ def test_label_smoothing_is_phased_s_default_and_reaches_the_model(cord, tmp_pat
     before the setting train on plain targets; a value outside [0, 1) is refused before anything loads."""
     assert TrainConfig.for_scenario("phased").label_smoothing == 0.1
     assert TrainConfig.for_scenario("full").label_smoothing == TrainConfig().label_smoothing == 0.0
-    legacy = TrainConfig.for_scenario("phased", backbone="tiny").to_json()
-    del legacy["label_smoothing"]
-    assert TrainConfig.from_json(legacy).label_smoothing == 0.0
-    for bad in (1.0, -0.1):
-        with pytest.raises(ValueError, match="label smoothing"):
-            TrainConfig(label_smoothing=bad)
+    _check_fraction_setting("label_smoothing", 0.0)
     train_docs, dev_docs = cord
     config = TrainConfig(backbone="tiny", scenario="full", epochs=1, batch_size=4, label_smoothing=0.3)
     task, _ = build_task(config, train_docs[:4], dev_docs[:1], tmp_path / "run")
