@@ -330,10 +330,12 @@ def test_every_option_of_every_command_says_what_it_is_for():
     epilog = " ".join(commands["train"].epilog.split())
     assert epilog.startswith(f"The defaults shown are those of --scenario {TrainConfig().scenario}.")
     assert ("freeze-all, freeze-fields-head, freeze-quantity-head, full: no --head-lr (as lr) --head linear "
-            "--layer-mix off --boxes line;") in epilog
+            "--layer-mix off --label-smoothing 0.0 --boxes line;") in epilog
     full = TrainConfig.for_scenario("full")
-    assert (full.head, full.layer_mix, full.boxes, full.head_lr) == ("linear", "off", "line", None)
-    assert f"freeze-backbone: --epochs {TrainConfig.for_scenario('freeze-backbone').epochs}" in epilog
+    assert (full.head, full.layer_mix, full.boxes, full.head_lr, full.label_smoothing) == (
+        "linear", "off", "line", None, 0.0)
+    assert (f"freeze-backbone: --epochs {TrainConfig.for_scenario('freeze-backbone').epochs} --label-smoothing 0.0 "
+            "(options given override them)") in epilog
 
 
 def test_an_out_folder_that_is_a_dangling_link_or_a_pipe_is_named_for_what_it_is(tmp_path, capsys):
