@@ -646,6 +646,25 @@ def test_a_phase_ends_when_validation_loss_stops_improving(cord, tmp_path):
     assert all(p.reason.endswith("(validation loss stopped improving)") for p in phases[1:])
 
 
+def test_under_a_time_budget_phases_end_by_their_share_of_it(cord, tmp_path, monkeypatch):
+    """A slow machine: the loop's clock (faked: a fifth of the 10-minute budget gone after epoch 1, 45 % after
+    epoch 2) ends phase 1 and phase 2 by their budget shares although each was given 5 epochs, and says so."""
+    from receipt_core.training.loop import Trainer
+
+    spent = {0: 0.0, 1: 0.2, 2: 0.45}
+    monkeypatch.setattr(Trainer, "_elapsed", lambda self: 600 * spent.get(self.state.epoch, 0.5))
+    train_docs, dev_docs = cord
+    config = TrainConfig(backbone="tiny", scenario="phased", epochs_per_phase=5, epochs=3, max_minutes=10,
+                         batch_size=8)
+    job = receipt_job(config, train_docs[:8], dev_docs[:1], tmp_path / "run")
+    job.start()
+    assert job.join(timeout=300) and isinstance(job.result, FinishedEvent), job.result
+    phases = [e for e in job.history() if isinstance(e, PhaseEvent)]
+    assert [(p.phase, p.epoch) for p in phases] == [(1, 0), (2, 1), (3, 2)]
+    assert [p.reason.rsplit("(", 1)[1] for p in phases[1:]] == ["20% of the time budget used)",
+                                                               "45% of the time budget used)"]
+
+
 def test_store_listener_keeps_the_run_status_in_step_with_the_buttons(workspace_home):
     workspace = Workspace.open(workspace_home)
     run_id = workspace.create_run("regression", {"epochs": 1})
