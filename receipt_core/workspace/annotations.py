@@ -259,9 +259,7 @@ class AnnotationStore(Database):
         AnnotationError from the rule becomes WorkspaceError; ReceiptChangedError when ``seen`` is given and the
         receipt's words are no longer those."""
         with self._write() as conn:
-            row = conn.execute("SELECT dataset, json FROM documents WHERE id = ?", (doc_id,)).fetchone()
-            if row is None:
-                raise NotFoundError(f"no document {doc_id!r} in the workspace")
+            row = _stored_row(conn, doc_id)
             doc = as_seen(stored_document(doc_id, row["json"]), seen)
             try:
                 result = rule(doc)
@@ -279,9 +277,7 @@ class AnnotationStore(Database):
         """:meth:`_change` for a correction: the whole word list goes to the history (CorrectionError becomes
         WorkspaceError)."""
         with self._write() as conn:
-            row = conn.execute("SELECT dataset, json FROM documents WHERE id = ?", (doc_id,)).fetchone()
-            if row is None:
-                raise NotFoundError(f"no document {doc_id!r} in the workspace")
+            row = _stored_row(conn, doc_id)
             doc = as_seen(stored_document(doc_id, row["json"]), seen)
             try:
                 result = rule(doc)
@@ -348,6 +344,15 @@ def _check_seen(doc_id: str | None, action: int | None, seen_action: int | None,
                                   "shows it as it is.")
 
 
+def _stored_row(conn, doc_id: str):
+    """The ``dataset`` and ``json`` row of ``doc_id``, read inside the caller's transaction; NotFoundError when the
+    workspace has no such document."""
+    row = conn.execute("SELECT dataset, json FROM documents WHERE id = ?", (doc_id,)).fetchone()
+    if row is None:
+        raise NotFoundError(f"no document {doc_id!r} in the workspace")
+    return row
+
+
 def _replay(conn, action: int, forward: bool) -> Undone:
     """Undo (``forward`` False: each word back to its ``before``) or redo (to its ``after``) the history rows of
     ``action``, inside the caller's write transaction, and mark them; WorkspaceError, changing nothing, when a word
@@ -358,9 +363,7 @@ def _replay(conn, action: int, forward: bool) -> Undone:
     target, kind = entries[0]["doc_id"], entries[0]["kind"]
     try:
         summary = ""
-        row = conn.execute("SELECT dataset, json FROM documents WHERE id = ?", (target,)).fetchone()
-        if row is None:
-            raise NotFoundError(f"no document {target!r} in the workspace")
+        row = _stored_row(conn, target)
         if kind == "review":
             conn.execute("UPDATE documents SET reviewed = ?, updated_at = ? WHERE id = ?",
                          (int(bool(json.loads(entries[0][then_key])["reviewed"])), time.time(), target))
