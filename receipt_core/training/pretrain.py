@@ -33,12 +33,11 @@ from ..data.files import with_user_umask
 from ..model.backbones import load_backbone
 from ..model.encoding import DocumentEncoder, collate
 from ..model.masked_words import MaskedWordHead, mask_tokens
-from .events import EvalEvent, Event, FinishedEvent, PhaseEvent
+from .events import EvalEvent, Event, FinishedEvent
 from .config import PretrainConfig
-from .batching import epoch_batches
 from .loop import Trainer
 from .state import TrainerState
-from .task import StepOutput
+from .task import StepOutput, WholeModelTask
 
 PRETRAIN_INFO = "pretrain.json"
 
@@ -66,8 +65,10 @@ class _Pretraining(nn.Module):
         self.head = head
 
 
-class PretrainTask:
+class PretrainTask(WholeModelTask):
     """Layout pre-training's side of the loop: masked batches, the masked-word loss, its saves (the backbone only)."""
+
+    phase_reason = "layout pre-training: masked words over boxes"
 
     def __init__(self, config: PretrainConfig, documents: Sequence[Document], out_dir: Path) -> None:
         out_dir = Path(out_dir)
@@ -97,18 +98,8 @@ class PretrainTask:
         self.losses: list[float] = []
         self.hits: list[tuple[int, int]] = []  # (masked tokens predicted exactly, masked tokens) per step
 
-    def can_learn(self) -> bool:
-        return True
-
-    def begin(self, state: TrainerState) -> list[Event]:
-        torch.manual_seed(self.config.seed)  # the job runs inside fork_rng: the caller's RNG is restored
-        total = sum(p.numel() for p in self.backbone.parameters())
-        return [PhaseEvent(step=state.global_step, epoch=state.epoch, phase=state.phase,
-                           trainable_groups=("everything",), trainable_parameters=total, total_parameters=total,
-                           reason="layout pre-training: masked words over boxes")]
-
-    def train_batches(self, epoch: int) -> list[tuple[int, ...]]:
-        return epoch_batches(self.windows, self.config.batch_size, self.config.seed, epoch)
+    def counted_module(self) -> nn.Module:
+        return self.backbone
 
     def training_step(self, batch: tuple[int, ...]) -> StepOutput:
         self.model.train()

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import torch
+from torch import nn
 
 from ..data.document import Document
 from ..data.schema import DEFAULT_SCHEMA, LabelSchema
@@ -25,10 +26,9 @@ from ..model.reference import build_reference_model, predict_reference, referenc
 from .events import EvalEvent, Event, FinishedEvent, PhaseEvent, ProgressEvent, StepEvent
 from .events import flatten_metrics, headline
 from .config import ReferenceConfig
-from .batching import epoch_batches
 from .loop import Trainer
 from .state import TrainerState
-from .task import StepOutput
+from .task import StepOutput, WholeModelTask
 
 REFERENCE_DIR = "reference"  # the tagger's transformers directory inside a run folder
 
@@ -46,8 +46,10 @@ class ReferenceResult:
     evaluations: tuple[dict[str, Any], ...] = field(default_factory=tuple)  # {"step", "epoch", "elapsed_s", metrics}
 
 
-class ReferenceTask:
+class ReferenceTask(WholeModelTask):
     """The reference tagger's side of the loop: batches of combined tags, its loss, its evaluation, its saves."""
+
+    phase_reason = "reference tagger: every parameter trains"
 
     def __init__(self, config: ReferenceConfig, train_docs: Sequence[Document], eval_docs: Sequence[Document],
                  run_dir: Path | None, schema: LabelSchema = DEFAULT_SCHEMA) -> None:
@@ -65,18 +67,8 @@ class ReferenceTask:
         self.windows = self.encoder.encode_many(train_docs)
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
 
-    def can_learn(self) -> bool:
-        return True
-
-    def begin(self, state: TrainerState) -> list[Event]:
-        torch.manual_seed(self.config.seed)  # the job runs inside fork_rng: the caller's RNG is restored
-        total = sum(p.numel() for p in self.model.parameters())
-        return [PhaseEvent(step=state.global_step, epoch=state.epoch, phase=state.phase,
-                           trainable_groups=("everything",), trainable_parameters=total, total_parameters=total,
-                           reason="reference tagger: every parameter trains")]
-
-    def train_batches(self, epoch: int) -> list[tuple[int, ...]]:
-        return epoch_batches(self.windows, self.config.batch_size, self.config.seed, epoch)
+    def counted_module(self) -> nn.Module:
+        return self.model
 
     def training_step(self, batch: tuple[int, ...]) -> StepOutput:
         self.model.train()

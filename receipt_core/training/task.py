@@ -9,7 +9,9 @@ from typing import Any, Mapping, Protocol, Sequence
 import torch
 from torch import nn
 
-from .events import EvalEvent, Event
+from ..model.encoding import EncodedWindow
+from .batching import epoch_batches
+from .events import EvalEvent, Event, PhaseEvent
 from .state import TrainerState
 
 
@@ -46,6 +48,33 @@ class TrainingTask(Protocol):
 
     def save(self, state: TrainerState) -> str:
         """Write a checkpoint atomically; returns its folder."""
+
+
+class WholeModelTask:
+    """What a one-phase task that trains every parameter shares (the reference tagger, layout pre-training): it can
+    always learn, its first event says so with :attr:`phase_reason`, and its batches are :func:`epoch_batches` over
+    its ``windows``. A subclass sets ``config`` (with ``seed`` and ``batch_size``), ``windows`` and
+    :attr:`phase_reason`, and says which module's parameters count."""
+
+    phase_reason: str
+    windows: Sequence[EncodedWindow]
+    config: Any
+
+    def counted_module(self) -> nn.Module:
+        raise NotImplementedError
+
+    def can_learn(self) -> bool:
+        return True
+
+    def begin(self, state: TrainerState) -> list[Event]:
+        torch.manual_seed(self.config.seed)  # the job runs inside fork_rng: the caller's RNG is restored
+        total = sum(p.numel() for p in self.counted_module().parameters())
+        return [PhaseEvent(step=state.global_step, epoch=state.epoch, phase=state.phase,
+                           trainable_groups=("everything",), trainable_parameters=total, total_parameters=total,
+                           reason=self.phase_reason)]
+
+    def train_batches(self, epoch: int) -> list[tuple[int, ...]]:
+        return epoch_batches(self.windows, self.config.batch_size, self.config.seed, epoch)
 
 
 class CheckpointSaveError(RuntimeError):
