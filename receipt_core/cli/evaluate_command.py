@@ -48,7 +48,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                "plain scores is what the model takes from layout (not with --from-images)")
     evaluate.add_argument("--no-reconcile", action="store_true",
                           help="score the words as decoded one by one, without settling lines that contradict "
-                               "themselves (receipt_core/model/reconcile.py): the difference is what reconciling buys")
+                               "themselves (receipt_core/model/reconcile.py) or joining a product code to the item "
+                               "name after it (model/item_codes.py): the difference is what those rules buy")
     add_workspace_argument(evaluate)
     evaluate.set_defaults(handler=run_evaluate)
 

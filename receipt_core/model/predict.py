@@ -13,8 +13,9 @@ thus goes to the more confident head instead of being both. ``field_score`` is t
 probability; a quantity word's ``quantity_value`` is parsed from its text.
 
 Lines whose words, decoded one by one, contradict each other (two different quantities, or a quantity that does
-not multiply the unit price into the price) are then settled by ``reconcile.reconcile_quantities``, unless the
-predictor is made with ``reconcile=False``.
+not multiply the unit price into the price) are then settled by ``reconcile.reconcile_quantities``, and a product
+code left ``OTHER`` before an item name joins the name (``item_codes.join_leading_codes``), unless the predictor is
+made with ``reconcile=False``.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from .encoding import DocumentEncoder, collate, merge_word_scores
 from .heads import word_starts
 from ..data.items import Item, assemble_items
 from .quantity_column import parsed_values
+from .item_codes import join_leading_codes
 from .reconcile import reconcile_quantities
 from ..data.schema import DEFAULT_SCHEMA, OTHER, LabelSchema
 
@@ -89,6 +91,7 @@ def document_prediction(doc: Document, fields: Sequence[str], flags: Sequence[bo
     decoded = list(zip(fields, flags))
     if reconcile:
         fields, flags, values = reconcile_quantities(doc.words, fields, flags, best_fields)
+        fields = join_leading_codes(doc.words, fields, flags)
     else:
         values = parsed_values(doc.words, flags)
     words = tuple(WordPrediction(
