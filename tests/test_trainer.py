@@ -307,6 +307,29 @@ def test_time_budget_ends_the_run():
     assert time.monotonic() - started < 5
 
 
+class SlowClosingTask(RegressionTask):
+    """An evaluation and a save that take 0.4 s each, as a real model's do on a large evaluation set."""
+
+    def evaluate(self, state):
+        time.sleep(0.4)
+        return super().evaluate(state)
+
+    def save(self, state) -> str:
+        time.sleep(0.4)
+        return super().save(state)
+
+
+def test_a_time_budget_keeps_room_for_the_closing_evaluation_and_save():
+    """A 3-second budget ends with the run evaluated and saved within it (plus at most about one step), not a
+    closing evaluation and save later: the loop stops stepping when what is left is what they last took."""
+    task = SlowClosingTask(batches=5, step_delay=0.02)
+    job = run_job(task, TrainConfig(scenario="full", epochs=1000, batch_size=16, max_minutes=3 / 60))
+    assert job.join(timeout=30)
+    kinds = [e.kind for e in job.history() if e.kind in ("eval", "checkpoint", "finished")]
+    assert job.result.reason == "time budget" and kinds[-3:] == ["eval", "checkpoint", "finished"]
+    assert 2.4 < job.result.elapsed_s < 3.0 + 0.25, job.result.elapsed_s  # spent, not overrun by the closing 0.8 s
+
+
 def test_nothing_trainable_evaluates_and_says_so():
     task = RegressionTask(batches=10, freeze=True)
     job = RecordedJob(lambda: (task, None), TrainConfig(scenario="full", epochs=3, batch_size=16))

@@ -107,8 +107,8 @@ class TrainConfig:
                                   kind="positive_int", metavar="N", unset="off")
     epochs: int = option(12, "epochs to train", kind="positive_int", metavar="N")
     max_minutes: float | None = option(None, "training-time budget in minutes (paused time does not count); the "
-                                       "run evaluates and saves when it ends", kind="positive_float", metavar="M",
-                                       unset="no budget")
+                                       "run's closing evaluation and save fit inside it", kind="positive_float",
+                                       metavar="M", unset="no budget")
     batch_size: int = option(8, "windows per step", kind="positive_int", metavar="B")
     lr: float = option(3e-4, "learning rate of the top group", kind="positive_float", metavar="LR")
     head_lr: float | None = option(None, "learning rate of the heads and their layer mix (none: the learning "

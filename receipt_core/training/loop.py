@@ -24,7 +24,7 @@ class LoopSettings(Protocol):
     """What the loop reads of a task's config (``TrainConfig``, ``ReferenceConfig`` and ``PretrainConfig`` have them)."""
 
     epochs: int
-    max_minutes: float | None  # training-time budget (paused time does not count)
+    max_minutes: float | None  # training-time budget (paused time does not count; closing evaluation and save in it)
     lr_schedule: str  # schedules.LR_SCHEDULES
     warmup: float  # "linear": the fraction of the run spent warming up
     grad_clip: float | None
@@ -59,6 +59,10 @@ class Trainer:
         self._clock_start = 0.0
         self._elapsed_before = 0.0
         self._window: list[tuple[float, int, int]] = []  # (time, step, items) for throughput
+        # how long the last evaluation and the last save took: kept free at the end of a time budget, so that a run
+        # that stops for its budget has evaluated and saved by the time the budget is spent, not that much after it
+        self._last_evaluation_s = 0.0
+        self._last_save_s = 0.0
 
     # -- helpers --
 
@@ -97,8 +101,11 @@ class Trainer:
             offset += n
 
     def _time_is_up(self) -> bool:
+        """Whether the budget is spent once the closing evaluation and save (as long as the last ones took) are
+        counted in."""
         budget = self.config.max_minutes
-        return budget is not None and self._elapsed() >= budget * 60
+        closing = self._last_evaluation_s + self._last_save_s
+        return budget is not None and self._elapsed() + closing >= budget * 60
 
     def _check_ranks_agree(self) -> None:
         """Data-parallel processes must hold identical weights; a checksum per process proves it at each save."""
@@ -110,6 +117,13 @@ class Trainer:
                                f"{sums.tolist()}; every process must train the same parameter groups")
 
     def _save(self) -> None:
+        started = time.monotonic()
+        try:
+            self._write_checkpoint()
+        finally:
+            self._last_save_s = time.monotonic() - started
+
+    def _write_checkpoint(self) -> None:
         self.state.elapsed_s = self._elapsed()
         if self._world > 1:
             self._check_ranks_agree()
@@ -149,6 +163,13 @@ class Trainer:
                              steps_per_s=steps_per_s, items_per_s=items_per_s, eta_s=eta, eta_is_budget=by_budget)
 
     def _evaluate(self, end_of_epoch: bool) -> EvalEvent:
+        started = time.monotonic()
+        try:
+            return self._evaluate_and_decide(end_of_epoch)
+        finally:
+            self._last_evaluation_s = time.monotonic() - started
+
+    def _evaluate_and_decide(self, end_of_epoch: bool) -> EvalEvent:
         self.state.elapsed_s = self._elapsed()  # the training time the task's decisions after it see
         evaluation, follow_ups = self.task.evaluate(self.state)
         losses = [evaluation.val_loss, *evaluation.task_val_losses.values()]
