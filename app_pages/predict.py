@@ -10,8 +10,8 @@ import json
 import pandas as pd
 import streamlit as st
 
-from receipt_core.evaluation.confidence import (DEFAULT_UNCERTAIN_BELOW, LINE_ARITHMETIC, answered_words, items_table,
-                                                quality_note, scored_items, uncertain_words)
+from receipt_core.evaluation.confidence import (DEFAULT_UNCERTAIN_BELOW, LINE_ARITHMETIC, PRODUCT_CODE, answered_words,
+                                                items_table, quality_note, scored_items, uncertain_words)
 from receipt_core.data.files import distinct_names
 from receipt_core.data.markup import spreadsheet_csv
 from receipt_core.data.images import MAX_IMAGES_PER_PREDICTION
@@ -233,6 +233,7 @@ if inputs:
             labelled = answered_words(prediction)
             st.markdown("**Labelled words** (confidence: the model's probability of the answer shown; "
                         f"\"{LINE_ARITHMETIC}\": the line's numbers, quantity × unit price = price, settled it "
-                        "against the model's own answer)")
+                        f"against the model's own answer; \"{PRODUCT_CODE}\": a product code before an item name, "
+                        "which the model left unlabelled, joined the name)")
             st.dataframe(pd.DataFrame(labelled, columns=columns), hide_index=True, key="predict_words",
                          placeholder=NO_VALUE, width="stretch", height="auto" if len(labelled) <= 8 else 320)

@@ -10,6 +10,7 @@ import pytest
 from receipt_core.data.document import Document
 from receipt_core.data.schema import OTHER
 from receipt_core.model.item_codes import ITEM_NAME, join_leading_codes
+from receipt_core.evaluation.confidence import answered_words
 from receipt_core.model.predict import document_prediction
 
 
@@ -74,5 +75,9 @@ def test_the_prediction_marks_the_joined_code_and_reconcile_false_leaves_it(cord
                                    reconcile=reconcile).words[index]
 
     joined, plain = predicted(True), predicted(False)
-    assert (joined.field, joined.reconciled) == (ITEM_NAME, True)
-    assert (plain.field, plain.reconciled) == (OTHER, False)
+    assert (joined.field, joined.reconciled, joined.settled_by) == (ITEM_NAME, True, "product code")
+    assert (plain.field, plain.reconciled, plain.settled_by) == (OTHER, False, "")
+    assert joined.to_json()["settled_by"] == "product code" and plain.to_json()["settled_by"] is None
+    row = next(r for r in answered_words(document_prediction(doc, fields, flags, fields, lambda i, f, q: 0.9, scores))
+               if r["word"] == index)
+    assert row["answered by"] == "product code"  # the Predict page's words table: not "line arithmetic"

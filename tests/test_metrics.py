@@ -190,7 +190,7 @@ def test_predictor_json_shape_and_word_order():
         assert [w["text"] for w in data["words"]] == [w.text for w in source.words]
         for word in data["words"]:
             assert set(word) == {"text", "box", "field", "field_score", "quantity", "quantity_score",
-                                 "quantity_value", "reconciled"}
+                                 "quantity_value", "reconciled", "settled_by"}
             assert word["field"] in DEFAULT_SCHEMA.fields and 0.0 < word["field_score"] <= 1.0
             assert (word["quantity_value"] is None) or word["quantity"]
             assert not word["quantity"] or word["field"] == OTHER  # the schema: quantity words are OTHER

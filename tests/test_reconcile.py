@@ -142,6 +142,7 @@ def test_predictions_are_reconciled_where_both_predictors_finish(cord_dev):
     assert plain.words[three].quantity_value == 3.0
     # the word reconciling answered says so (Predict's "answered by"), and only that word
     assert [i for i, w in enumerate(reconciled.words) if w.reconciled] == [three]
+    assert reconciled.words[three].settled_by == "line arithmetic"
     assert not any(w.reconciled for w in plain.words) and reconciled.to_json()["words"][three]["reconciled"]
     assert evaluate_predictions([doc], [reconciled])["quantity.item_accuracy"] == 1.0
     assert evaluate_predictions([doc], [plain])["quantity.item_accuracy"] == 0.5

@@ -414,7 +414,7 @@ def test_item_confidence_is_its_least_confident_word():
     # a word the line's arithmetic settled is not doubted, here or in its item (a walkthrough saw a quantity 4
     # listed as uncertain at 0.08 where 4 x 0.99 = 3.96)
     settled = dataclasses.replace(prediction, words=(*prediction.words[:5], dataclasses.replace(
-        prediction.words[5], reconciled=True)))
+        prediction.words[5], settled_by="line arithmetic")))
     assert [w["text"] for w in uncertain_words(settled, 0.5)] == ["TOTAL"]
     assert answered_words(settled)[-1]["answered by"] == "line arithmetic"
     assert scored_items(doc, settled, uncertain_below=0.5)[1].uncertain_words == 0

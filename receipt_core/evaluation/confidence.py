@@ -15,10 +15,15 @@ from typing import Any, Mapping, Sequence
 from ..data.items import line_total_fits
 from ..data.schema import ITEM_FIELDS, shown_label
 from ..datasets.splits import MIN_EVAL_RECEIPTS
+from ..model.item_codes import SETTLED_BY as CODE_RULE
+from ..model.reconcile import SETTLED_BY as LINE_RULES
 from ..wording import counted
 
 DEFAULT_UNCERTAIN_BELOW = 0.5
-LINE_ARITHMETIC = "line arithmetic"  # who answered a word that reconciling settled (model/reconcile.py)
+# who answered a word that a rule settled against the model: its line's numbers (model/reconcile.py) or its place
+# before an item name (model/item_codes.py)
+LINE_ARITHMETIC = LINE_RULES
+PRODUCT_CODE = CODE_RULE
 LOW_FIELD_F1 = 0.5  # under this validation field micro-F1 the output is mostly wrong
 FAIR_FIELD_F1 = 0.8  # under this, a good share of it is
 
@@ -62,9 +67,9 @@ def word_confidence(word) -> float:
     return float(word.field_score)
 
 
-def settled_by_arithmetic(word) -> bool:
-    """Whether reconciling set ``word``'s answer from its line's arithmetic (quantity × unit price = price), against
-    the model's own (``model/reconcile.py``)."""
+def settled_by_rule(word) -> bool:
+    """Whether a rule set ``word``'s answer against the model's own: its line's arithmetic (quantity × unit price =
+    price, ``model/reconcile.py``) or a product code joining its item name (``model/item_codes.py``)."""
     return bool(getattr(word, "reconciled", False))
 
 
@@ -72,7 +77,7 @@ def is_unsure(word, below: float) -> bool:
     """Whether ``word``'s answer is one to doubt: the model's probability of it is under ``below`` and the line's
     arithmetic did not settle it. A walkthrough saw a quantity 4 listed as uncertain at 0.08 on a line where
     4 × 0.99 = 3.96, the best-supported answer on the receipt."""
-    return word_confidence(word) < below and not settled_by_arithmetic(word)
+    return word_confidence(word) < below and not settled_by_rule(word)
 
 
 def scored_items(doc, prediction, uncertain_below: float = DEFAULT_UNCERTAIN_BELOW) -> list[ScoredItem]:
@@ -103,7 +108,7 @@ def scored_items(doc, prediction, uncertain_below: float = DEFAULT_UNCERTAIN_BEL
     for item in prediction.items:
         indices = parts.get(getattr(item, "line_id", None), [])
         # a word the arithmetic settled is as sure as the line's numbers, not the model's doubt of it
-        scores = [word_confidence(words[i]) for i in indices if not settled_by_arithmetic(words[i])]
+        scores = [word_confidence(words[i]) for i in indices if not settled_by_rule(words[i])]
         items.append(ScoredItem(name=item.name, quantity=item.quantity, unit_price=item.unit_price, price=item.price,
                                 confidence=min(scores) if scores else 1.0 if indices else 0.0,
                                 uncertain_words=sum(score < uncertain_below for score in scores),
@@ -120,8 +125,8 @@ def answered_words(prediction, labelled_only: bool = True,
     (:func:`word_confidence`: a walkthrough saw a quantity word listed with its field head's 0.05 while the
     uncertain count used the quantity head's score). With ``labelled_only`` only words given a field other than
     OTHER or marked as quantities; with ``uncertain_below`` only those :func:`is_unsure` under it. "answered by" is
-    :data:`LINE_ARITHMETIC` where reconciling set the answer against the model's own (a walkthrough read QUANTITY
-    beside a confidence of 0.01), else "model"."""
+    the rule that set the answer against the model's own, :data:`LINE_ARITHMETIC` or :data:`PRODUCT_CODE` (a
+    walkthrough read QUANTITY beside a confidence of 0.01), else "model"."""
     rows = []
     for index, word in enumerate(prediction.words):
         if labelled_only and word.field == "OTHER" and not word.quantity:
@@ -130,8 +135,12 @@ def answered_words(prediction, labelled_only: bool = True,
         if uncertain_below is None or is_unsure(word, uncertain_below):
             rows.append({"word": index, "text": word.text, "answer": shown_label(word.field, word.quantity),
                          "confidence": round(confidence, 4), "quantity_value": word.quantity_value,
-                         "answered by": LINE_ARITHMETIC if getattr(word, "reconciled", False) else "model"})
+                         "answered by": _answered_by(word)})
     return rows
+
+
+def _answered_by(word) -> str:
+    return getattr(word, "settled_by", "") or "model"
 
 
 def uncertain_words(prediction, uncertain_below: float = DEFAULT_UNCERTAIN_BELOW,

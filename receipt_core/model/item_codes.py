@@ -22,6 +22,7 @@ from ..data.document import Word
 from ..data.schema import OTHER
 
 ITEM_NAME = "ITEM_NAME"
+SETTLED_BY = "product code"  # how a prediction names a word this rule answered (predict.WordPrediction)
 _LEADING_CODE = re.compile(r"^[0-9]{4}")
 
 

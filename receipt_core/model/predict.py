@@ -30,8 +30,8 @@ from .encoding import DocumentEncoder, collate, merge_word_scores
 from .heads import word_starts
 from ..data.items import Item, assemble_items
 from .quantity_column import parsed_values
-from .item_codes import join_leading_codes
-from .reconcile import reconcile_quantities
+from .item_codes import SETTLED_BY as PRODUCT_CODE, join_leading_codes
+from .reconcile import SETTLED_BY as LINE_RULES, reconcile_quantities
 from ..data.schema import DEFAULT_SCHEMA, OTHER, LabelSchema
 
 
@@ -44,13 +44,20 @@ class WordPrediction:
     quantity: bool
     quantity_value: float | None
     quantity_score: float = 0.0
-    reconciled: bool = False  # its answer was set by its line's arithmetic (reconcile), not by the heads' decoding
+    # the rule that set its answer against the heads' decoding: reconcile.SETTLED_BY ("line arithmetic": its line's
+    # quantity and prices) or item_codes.SETTLED_BY ("product code"); "" where the answer is the heads' own
+    settled_by: str = ""
+
+    @property
+    def reconciled(self) -> bool:
+        """Whether a rule, not the heads' decoding, gave the answer."""
+        return bool(self.settled_by)
 
     def to_json(self) -> dict:
         return {"text": self.text, "box": [round(v, 2) for v in self.box], "field": self.field,
                 "field_score": round(self.field_score, 4), "quantity": self.quantity,
                 "quantity_score": round(self.quantity_score, 4), "quantity_value": self.quantity_value,
-                "reconciled": self.reconciled}
+                "reconciled": self.reconciled, "settled_by": self.settled_by or None}
 
 
 @dataclass(frozen=True)
@@ -89,16 +96,19 @@ def document_prediction(doc: Document, fields: Sequence[str], flags: Sequence[bo
     word i's final answer, ``quantity_scores[i]`` its quantity probability. The two-head predictor and the
     reference tagger both finish here."""
     decoded = list(zip(fields, flags))
+    settled_by = [""] * len(doc.words)
     if reconcile:
         fields, flags, values = reconcile_quantities(doc.words, fields, flags, best_fields)
-        fields = join_leading_codes(doc.words, fields, flags)
+        settled_by = [LINE_RULES if answer != before else "" for answer, before in zip(zip(fields, flags), decoded)]
+        joined = join_leading_codes(doc.words, fields, flags)
+        settled_by = [PRODUCT_CODE if new != old else rule for new, old, rule in zip(joined, fields, settled_by)]
+        fields = joined
     else:
         values = parsed_values(doc.words, flags)
     words = tuple(WordPrediction(
         text=word.text, box=tuple(float(v) for v in word.box), field=fields[i],
         field_score=float(field_score(i, fields[i], flags[i])), quantity=bool(flags[i]),
-        quantity_value=values[i], quantity_score=float(quantity_scores[i]),
-        reconciled=(fields[i], bool(flags[i])) != (decoded[i][0], bool(decoded[i][1])))
+        quantity_value=values[i], quantity_score=float(quantity_scores[i]), settled_by=settled_by[i])
         for i, word in enumerate(doc.words))
     items = assemble_items(doc.words, [w.field for w in words], [w.quantity for w in words],
                            [w.quantity_value for w in words])

@@ -32,6 +32,7 @@ from ..data.quantity import parse_quantity
 from ..data.schema import OTHER
 from .quantity_column import parsed_values, same_row, settle_by_column
 
+SETTLED_BY = "line arithmetic"  # how a prediction names a word these rules answered (predict.WordPrediction)
 _UNIT_PRICE = "ITEM_UNIT_PRICE"
 _PRICE = "ITEM_PRICE"
 
