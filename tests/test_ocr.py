@@ -130,6 +130,20 @@ def test_cache_hit_returns_the_identical_document_without_running_tesseract(tmp_
     assert all(r.document.words and r.document.width > 10 for r in again)
 
 
+def test_a_read_only_cache_reads_the_workspaces_ocr_and_keeps_none_of_its_own(tmp_path):
+    """Predict's cache: a photo the workspace already read comes from the cache, and a photo uploaded only to be
+    predicted is read by Tesseract and leaves no entry (a probe re-imported such a photo's words from the cache)."""
+    kept, other = _small_receipt_png(), _small_receipt_png(("TEA 3 4.50", "TOTAL 4.50"))
+    ocr_many([("kept.png", kept)], workers=1, cache=OcrCache(tmp_path / "ocr-cache"))
+    entries = sorted(p.name for p in (tmp_path / "ocr-cache").iterdir())
+    reading = OcrCache(tmp_path / "ocr-cache", writes=False)
+    results = ocr_many([("kept.png", kept), ("other.png", other)], workers=1, cache=reading)
+    assert all(r.error is None and r.document.words for r in results)
+    assert sorted(p.name for p in (tmp_path / "ocr-cache").iterdir()) == entries
+    assert [OcrCache.image_sha256_of(name) for name in entries] == [results[0].document.image_sha256]
+    assert OcrCache.image_sha256_of(".tmp-abc.json") is None and OcrCache.image_sha256_of("notes.json") is None
+
+
 def test_a_cache_or_image_folder_that_cannot_be_written_is_said_or_skipped(tmp_path, monkeypatch):
     """A probe made the OCR cache folder immutable: the upload failed after its OCR had finished, with a raw errno
     line. The cache only saves a later re-OCR, so its write is skipped; an images folder that cannot be written

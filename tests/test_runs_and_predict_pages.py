@@ -437,10 +437,11 @@ def test_predict_shows_validation_confidence_and_downloads_a_batch(demo_env, tra
     import ui.predict_uploads
 
     reads: list[int] = []  # images read (and decoded for display) per call
+    caches = []  # the OCR cache of each call: it reads the workspace's, and keeps nothing of a Predict upload
     fixture_ocr_many = ui.predict_uploads.ocr_many
     monkeypatch.setattr(ui.predict_uploads, "ocr_many",
-                        lambda items, *args, **kwargs: reads.append(len(items)) or fixture_ocr_many(items, *args,
-                                                                                                  **kwargs))
+                        lambda items, *args, **kwargs: reads.append(len(items)) or caches.append(kwargs["cache"])
+                        or fixture_ocr_many(items, *args, **kwargs))
     at = app("predict", dataset="demo")
     at.selectbox(key="predict_run").set_value(trained_run).run()
     shown = " ".join(m.label for m in at.metric)
@@ -450,6 +451,7 @@ def test_predict_shows_validation_confidence_and_downloads_a_batch(demo_env, tra
     at.file_uploader(key="predict_upload").set_value(files).run()
     no_errors(at)
     assert len(fake_ocr) == 2
+    assert caches and all(cache.writes is False for cache in caches)
     items = frame_with(at, "name", "confidence", "uncertain_words")
     assert {"confidence", "uncertain_words"} <= set(items.columns)
     assert items["confidence"].between(0, 1).all()

@@ -506,6 +506,14 @@ def test_server_folders_keep_a_typed_path_inside_them_whatever_it_names(tmp_path
     assert only.roots == ((tmp_path / "models").resolve(),)
     with pytest.raises(OutsideServerFoldersError):
         only.resolve(str(home))
+    # the OCR cache holds what every OCR'd receipt said, deleted and Predict-only ones once: a probe imported it
+    (home / "ocr-cache").mkdir()
+    (home / "to-cache").symlink_to(home / "ocr-cache")
+    listed = ServerFolders.for_workspace(home, environ={SERVER_FOLDERS_ENV: str(home)})
+    for typed in (f"{home}/ocr-cache", f"{home}/ocr-cache/", f"{home}/import/../ocr-cache/x.json", f"{home}/to-cache"):
+        for server in (folders, listed):
+            with pytest.raises(OutsideServerFoldersError, match="the workspace's OCR cache"):
+                server.resolve(typed)
 
 
 def test_the_data_page_imports_only_inside_the_server_folders(workspace_home, tmp_path):

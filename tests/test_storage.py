@@ -258,6 +258,32 @@ def test_deleting_documents_deletes_the_images_nothing_refers_to(tmp_path):
     assert ws.prune_images(grace_s=0) == [f"{fresh}.png"] and list(ws.images_dir.iterdir()) == []
 
 
+def test_deleting_receipts_deletes_what_their_ocr_said(tmp_path):
+    """A deleted receipt's OCR results go with it at once (a probe found a deleted dataset's words in ocr-cache/ and
+    imported them back), unless another receipt shares its image; entries no receipt refers to (a photo read before
+    Predict stopped keeping them) go with the images' pruning."""
+    from receipt_core.ocr.cache import OcrCache
+    from receipt_core.ocr.engine import RECEIPT_OCR
+
+    ws = Workspace(tmp_path / "ws")
+    shared, own, stray = (ws.put_image(b"\x89PNG" + bytes([n]) * 32, ".png") for n in (1, 2, 3))
+    cache = OcrCache(ws.ocr_cache_dir)
+    for sha in (shared, own, stray):
+        cache.put(dataclasses.replace(_doc(f"ocr-{sha[:6]}"), image_sha256=sha), RECEIPT_OCR)
+    ws.save_documents("a", [dataclasses.replace(_doc("a1"), image_sha256=shared),
+                            dataclasses.replace(_doc("a2"), image_sha256=own)])
+    ws.save_documents("b", [dataclasses.replace(_doc("b1"), image_sha256=shared)])
+
+    ws.delete_dataset("a")  # at once, whatever the grace: a2's words are gone, a1's stay for b1
+    assert cache.get(own, RECEIPT_OCR) is None and cache.get(shared, RECEIPT_OCR) is not None
+    ws.delete_document("b1")
+    assert cache.get(shared, RECEIPT_OCR) is None
+    assert cache.get(stray, RECEIPT_OCR) is not None  # young: its receipt may be on its way
+    entry = cache.path(stray, RECEIPT_OCR)
+    _age(entry, 2 * IMAGE_GRACE_S)
+    assert f"{entry.name}" in ws.prune_images() and list(ws.ocr_cache_dir.iterdir()) == []
+
+
 def test_runs_events_statuses_and_deletion(tmp_path):
     ws = Workspace(tmp_path / "ws")
     first = ws.create_run("baseline", {"lr": 5e-5, "scenario": "full"})

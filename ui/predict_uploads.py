@@ -30,7 +30,10 @@ def read_uploads(workspace: Workspace, named: dict[str, bytes]) -> list[tuple[Oc
     if kept is not None and kept[0] == key:
         return kept[1]
     st.session_state.pop(READ_KEY, None)  # the old photos go before the new ones are decoded
-    results = ocr_many(list(named.items()), workers=min(len(named), 2), cache=OcrCache(workspace.ocr_cache_dir))
+    # the workspace's OCR of a receipt it holds is read, but a photo uploaded only to be predicted leaves nothing
+    # behind: a probe re-imported a Predict upload's words from the cache as a dataset anyone could browse
+    cache = OcrCache(workspace.ocr_cache_dir, writes=False)
+    results = ocr_many(list(named.items()), workers=min(len(named), 2), cache=cache)
     read = [(result, None if result.error is not None else display_source(load_image(named[result.name]).image))
             for result in results]  # one photo decoded at a time, and let go once its copy is made
     st.session_state[READ_KEY] = (key, read)

@@ -31,13 +31,23 @@ class OcrCache:
     """A folder of OCR results as native JSON, keyed by the image's SHA-256 and the settings' hash.
 
     Writes go to a temporary file in the same folder and are renamed into place, so a crash never leaves a
-    half-written entry; an unreadable entry counts as a miss.
+    half-written entry; an unreadable entry counts as a miss. With ``writes`` False the cache only reads: what is
+    OCR'd through it is not kept (Predict's uploads, which no receipt of the workspace holds).
     """
 
     ENTRY = re.compile(r"(?:[0-9a-f]{64}-[0-9a-f]{16}|\.tmp-.*)\.json")
+    _KEYED = re.compile(r"([0-9a-f]{64})-[0-9a-f]{16}\.json")
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, writes: bool = True) -> None:
         self.folder = Path(folder)
+        self.writes = writes
+
+    @classmethod
+    def image_sha256_of(cls, name: str) -> str | None:
+        """The image hash an entry's file name is keyed by; None for a name that is not an entry (a temporary
+        file, a foreign one)."""
+        match = cls._KEYED.fullmatch(name)
+        return match.group(1) if match else None
 
     def foreign_files(self) -> list[str]:
         """Names in the folder that this cache did not write (sorted; empty when the folder is missing), so a
@@ -68,6 +78,8 @@ class OcrCache:
     def put(self, document: Document, settings: CachedSettings) -> None:
         if document.image_sha256 is None:
             raise ValueError("only documents OCR'd from an image (with image_sha256) can be cached")
+        if not self.writes:
+            return
         self.folder.mkdir(parents=True, exist_ok=True)
         target = self.path(document.image_sha256, settings)
         fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-", suffix=".json")

@@ -291,10 +291,13 @@ class DocumentStore(ImageStore):
             write_document(conn, doc, row["dataset"])
 
     def delete_document(self, doc_id: str) -> None:
-        """Delete a document, and the images nothing refers to any more (see ``prune_images``)."""
+        """Delete a document, its OCR results unless another document shares its image (``forget_ocr``), and the
+        images nothing refers to any more (see ``prune_images``)."""
         with self._write() as conn:
+            images = _image_hashes(conn, "id = ?", doc_id)
             if conn.execute("DELETE FROM documents WHERE id = ?", (doc_id,)).rowcount == 0:
                 raise NotFoundError(f"no document {doc_id!r} in the workspace")
+        self.forget_ocr(images)
         self.prune_images()
 
     def dataset_state(self, name: str) -> tuple:
@@ -323,12 +326,15 @@ class DocumentStore(ImageStore):
             return conn.execute("UPDATE documents SET dataset = ? WHERE dataset = ?", (new_name, name)).rowcount
 
     def delete_dataset(self, name: str) -> int:
-        """Delete every document of a dataset, and the images nothing refers to any more (an image another
-        document shares stays; see ``prune_images``); returns how many documents."""
+        """Delete every document of a dataset, their OCR results, and the images nothing refers to any more (an
+        image another document shares stays, and its OCR; see ``forget_ocr`` and ``prune_images``); returns how many
+        documents."""
         with self._write() as conn:
+            images = _image_hashes(conn, "dataset = ?", name)
             deleted = conn.execute("DELETE FROM documents WHERE dataset = ?", (name,)).rowcount
         if deleted == 0:
             raise NotFoundError(f"no dataset {name!r} in the workspace")
+        self.forget_ocr(images)
         self.prune_images()
         return deleted
 
@@ -346,6 +352,12 @@ class DocumentStore(ImageStore):
         return [DatasetSummary(name=name, documents=d, words=w, label_counts=MappingProxyType(dict(sorted(c.items()))),
                                status_counts=MappingProxyType(s))
                 for name, (d, w, c, s) in sorted(summaries.items())]
+
+
+def _image_hashes(conn, where: str, value: str) -> set[str]:
+    """The image hashes of the documents ``where`` (an SQL condition with one parameter, ``value``) selects."""
+    return {row[0] for row in conn.execute(
+        f"SELECT DISTINCT image_sha256 FROM documents WHERE image_sha256 IS NOT NULL AND {where}", (value,))}
 
 
 def _document_row(doc: Document, dataset: str, now: float) -> tuple:

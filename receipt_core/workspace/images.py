@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import math
 import os
 import re
 import time
 from pathlib import Path
+from typing import Iterable
 
 from ..data.files import atomic_write, file_sha256, is_sha256
+from ..ocr.cache import OcrCache
 from .database import Database, WorkspaceError
 
 IMAGE_GRACE_S = 3600.0  # an unreferenced image younger than this may belong to a document not saved yet
@@ -97,11 +100,9 @@ class ImageStore(Database):
                     candidate.unlink()
 
     def prune_images(self, grace_s: float = IMAGE_GRACE_S) -> list[str]:
-        """Delete the stored images no document refers to, and the temporary files of interrupted image
-        writes, that are older than ``grace_s`` seconds; returns the file names deleted."""
-        with self._read() as conn:
-            referenced = {row[0] for row in conn.execute(
-                "SELECT DISTINCT image_sha256 FROM documents WHERE image_sha256 IS NOT NULL")}
+        """Delete the stored images and the OCR results (``ocr-cache/``) no document refers to, and the temporary
+        files of interrupted writes, that are older than ``grace_s`` seconds; returns the file names deleted."""
+        referenced = self._referenced_images()
         cutoff = time.time() - grace_s
         deleted = []
         for path in sorted(self.images_dir.iterdir()):
@@ -109,10 +110,38 @@ class ImageStore(Database):
             sha = name.split(".", 1)[0]
             interrupted_write = name.startswith(".") and name.endswith(".tmp")
             orphan = is_sha256(sha) and sha not in referenced
-            if not (interrupted_write or orphan) or not path.is_file():
-                continue
-            with contextlib.suppress(FileNotFoundError):
-                if path.stat().st_mtime < cutoff:
-                    path.unlink()
-                    deleted.append(name)
+            if (interrupted_write or orphan) and _unlink_older(path, cutoff):
+                deleted.append(name)
+        for path in sorted(self.ocr_cache_dir.iterdir()) if self.ocr_cache_dir.is_dir() else ():
+            sha = OcrCache.image_sha256_of(path.name)
+            interrupted_write = path.name.startswith(".tmp-") and path.name.endswith(".json")
+            if (interrupted_write or (sha is not None and sha not in referenced)) and _unlink_older(path, cutoff):
+                deleted.append(path.name)
         return deleted
+
+    def forget_ocr(self, image_hashes: Iterable[str]) -> list[str]:
+        """Delete at once the OCR results kept for the images in ``image_hashes`` that no document refers to any
+        more (a deleted receipt's words must not outlive it: a probe re-imported them from the cache); returns the
+        file names deleted. Only a cache: an image imported again is read again."""
+        gone = set(image_hashes) - self._referenced_images()
+        if not gone or not self.ocr_cache_dir.is_dir():
+            return []
+        deleted = []
+        for path in sorted(self.ocr_cache_dir.iterdir()):
+            if OcrCache.image_sha256_of(path.name) in gone and _unlink_older(path, cutoff=math.inf):
+                deleted.append(path.name)
+        return deleted
+
+    def _referenced_images(self) -> set[str]:
+        with self._read() as conn:
+            return {row[0] for row in conn.execute(
+                "SELECT DISTINCT image_sha256 FROM documents WHERE image_sha256 IS NOT NULL")}
+
+
+def _unlink_older(path: Path, cutoff: float) -> bool:
+    """Delete ``path`` when it is a regular file last changed before ``cutoff`` (a Unix time); whether it did."""
+    with contextlib.suppress(FileNotFoundError):
+        if path.is_file() and path.stat().st_mtime < cutoff:
+            path.unlink()
+            return True
+    return False

@@ -7,7 +7,8 @@ own shell and reads any path it is given.
 
 The folders are ``RECEIPT_STUDIO_SERVER_FOLDERS`` (separated by ``os.pathsep``) when it is set; otherwise the
 workspace, this checkout's ``assets/`` and the shared data folder beside the checkout (``../shared/data``) when it
-is there.
+is there. The workspace's OCR cache is never among them: it holds what every OCR'd receipt said, and a probe
+imported it as a dataset, deleted receipts and all.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Mapping
 
 from ..data.files import fits_a_file_system
+from .database import OCR_CACHE_FOLDER
 
 SERVER_FOLDERS_ENV = "RECEIPT_STUDIO_SERVER_FOLDERS"
 _CHECKOUT = Path(__file__).resolve().parents[2]
@@ -30,6 +32,7 @@ class OutsideServerFoldersError(ValueError):
 @dataclass(frozen=True)
 class ServerFolders:
     roots: tuple[Path, ...]  # resolved folders; a typed path must resolve inside one of them
+    withheld: tuple[Path, ...] = ()  # resolved folders inside them that a typed path must not reach
 
     @classmethod
     def for_workspace(cls, home: Path, environ: Mapping[str, str] = os.environ) -> "ServerFolders":
@@ -39,7 +42,8 @@ class ServerFolders:
         else:
             shared = _CHECKOUT.parent / "shared" / "data"
             roots = [Path(home), _CHECKOUT / "assets", *([shared] if shared.is_dir() else [])]
-        return cls(tuple(dict.fromkeys(root.resolve() for root in roots)))
+        return cls(tuple(dict.fromkeys(root.resolve() for root in roots)),
+                   withheld=((Path(home) / OCR_CACHE_FOLDER).resolve(),))
 
     def resolve(self, typed: str) -> Path:
         """``typed`` (absolute, ``~``, or relative to the server's working folder) as a resolved path inside one
@@ -54,6 +58,10 @@ class ServerFolders:
             path = Path(text).expanduser().resolve()
         except (OSError, RuntimeError, ValueError):  # an unknown ~user, a symlink loop, a name too long
             path = None
+        if path is not None and any(path.is_relative_to(folder) for folder in self.withheld):
+            raise OutsideServerFoldersError(
+                "that is the workspace's OCR cache, which the dashboard does not read: import the receipts' "
+                "images (or their dataset's files) instead")
         if path is not None and any(path.is_relative_to(root) for root in self.roots):
             return path
         raise OutsideServerFoldersError(

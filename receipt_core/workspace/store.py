@@ -19,7 +19,7 @@ import os
 from pathlib import Path
 
 from .annotations import ANY_ACTION, HISTORY_KINDS, AnnotationStore, HistoryEntry, ReceiptChangedError, Undone
-from .database import BUSY_TIMEOUT_MS, DATABASE_NAME, SCHEMA_VERSION, NotFoundError, WorkspaceError
+from .database import BUSY_TIMEOUT_MS, DATABASE_NAME, OCR_CACHE_FOLDER, SCHEMA_VERSION, NotFoundError, WorkspaceError
 from .documents import DatasetSummary, DocumentStore, DocumentSummary
 from .images import IMAGE_GRACE_S
 from .names import MAX_DATASET_NAME, check_dataset_name, path_inside
@@ -41,7 +41,7 @@ class Workspace(AnnotationStore, DocumentStore, RunStore):
         self.database = self.home / DATABASE_NAME
         self.images_dir = self.home / "images"
         self.runs_dir = self.home / "runs"
-        self.ocr_cache_dir = self.home / "ocr-cache"  # OCR results by image hash and settings, made when first used
+        self.ocr_cache_dir = self.home / OCR_CACHE_FOLDER  # made when first used
         for folder in (self.home, self.images_dir, self.runs_dir):
             if folder.exists() and not folder.is_dir():
                 raise WorkspaceError(f"the workspace folder {folder} is a file, not a folder; point "
