@@ -565,3 +565,46 @@ def test_a_model_label_relabelled_in_label_studio_comes_back_as_the_files_not_th
     back = next(w for w in load_dataset(tmp_path / "ls", "label-studio").documents[0].words if w.text == kept.text
                 and w.box == kept.box)
     assert (back.field, back.label_source, back.label_run, back.label_score) == ("TOTAL", "import", None, None)
+
+
+def test_parts_of_a_real_export_that_cannot_be_read_are_each_named_not_dropped_silently(cord_dev, tmp_path):
+    """A probe edited this app's own export of CORD receipts: a region whose every result has a list as its value
+    vanished, and results, annotations and predictions that are not objects, and a model label's run and score of
+    the wrong type, were left out with no ``problem:`` line, even with ``--all-problems``."""
+    docs = [cord_dev[0], dataclasses.replace(cord_dev[1], words=(
+        cord_dev[1].words[0].with_annotation("TOTAL", source="model", run="run-7", score=0.9),
+        *cord_dev[1].words[1:]))]
+    export_documents(docs, tmp_path / "ls", "label-studio")
+    path = tmp_path / "ls" / TASKS_FILE
+    tasks = json.loads(path.read_text())
+    first = tasks[0]["annotations"][0]["result"]
+    for result in first:
+        if result.get("id") == "w0":
+            result["value"] = [1]
+    first.extend([1, "str", None])
+    tasks[0]["annotations"].append("x")
+    tasks[0]["predictions"] = [7]
+    for result in tasks[1]["annotations"][0]["result"]:
+        if result.get("id") == "w0" and "meta" in result:
+            result["meta"].update(label_run={"x": 1}, label_score="hi")
+    path.write_text(json.dumps(tasks))
+
+    report = load_dataset(tmp_path / "ls", "label-studio")
+    assert [len(d.words) for d in report.documents] == [len(cord_dev[0].words) - 1, len(cord_dev[1].words)]
+    problems = "\n".join(report.problems)
+    assert "region w0: a result whose value is not an object left out" in problems
+    assert "the region has no other result, so it is dropped" in problems
+    assert "3 results left out: not an object" in problems
+    assert "1 annotation left out: not an object" in problems and "1 prediction left out: not an object" in problems
+    assert "region w0: the model label's label_run {'x': 1} and label_score 'hi' cannot be read" in problems
+    labelled = report.documents[1].words[0]
+    assert (labelled.annotation_label, labelled.label_source, labelled.label_run) == ("TOTAL", "model", None)
+
+
+def test_a_negative_box_size_is_named_as_such(tmp_path):
+    """A probe's width of -50 was reported only as "box extends outside the page; clamped"."""
+    results = _ls_region("a", "TEA", "ITEM_NAME", {"x": 60, "y": 10, "width": -50, "height": 2})
+    (tmp_path / "t.json").write_text(json.dumps([_ls_task(1, results)]))
+    report = load_dataset(tmp_path / "t.json", "label-studio")
+    assert report.documents[0].words[0].box == (80.0, 120.0, 480.0, 144.0)  # 10 % to 60 % of 800 px
+    assert any("region a: negative width -50 (Label Studio measures a box rightwards" in p for p in report.problems)

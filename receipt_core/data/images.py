@@ -217,13 +217,14 @@ def _normalise_mode(image: Image.Image) -> Image.Image:
 
 
 def _refuse_oversized_metadata(label: str, error: Exception) -> None:
-    """ImageLoadError when ``error`` is Pillow refusing a PNG text chunk (metadata) that expands past its safety
-    limit: the pixels are fine, so "damaged, upload it again" (a probe's 50 MB zTXt chunk) sent the user in a
-    circle."""
+    """ImageLoadError when ``error`` is Pillow refusing a compressed PNG metadata chunk (text, or an ICC colour
+    profile) that expands past its safety limit: the pixels are fine, so "damaged, upload it again" (a probe's 50 MB
+    zTXt chunk) sent the user in a circle."""
     if isinstance(error, ValueError) and ("MAX_TEXT_CHUNK" in str(error) or "MAX_TEXT_MEMORY" in str(error)):
-        raise ImageLoadError(f"{label} carries a PNG text chunk (metadata) that expands beyond the image reader's "
-                             "safety limit. Save the image again without its metadata (for example with `mogrify "
-                             "-strip`, or an editor's Export as PNG or JPEG) and upload that.") from None
+        raise ImageLoadError(f"{label} carries PNG metadata (a text chunk or a colour profile) that expands beyond "
+                             "the image reader's safety limit. Save the image again without its metadata (for "
+                             "example with `mogrify -strip`, or an editor's Export as PNG or JPEG) and upload "
+                             "that.") from None
 
 
 _STRIP_ROWS = 256  # rows scaled at a time: a 40-MP 16-bit image took 1.1 GB as whole float64 copies (a probe)

@@ -89,6 +89,12 @@ def _task_document(task: Any, number_: int, folder: Path, schema: LabelSchema, l
     if not isinstance(task.get("annotations") or [], list) or not isinstance(task.get("predictions") or [], list):
         raise RecordError("annotations and predictions must be lists")
     given = [a for a in task.get("annotations") or [] if isinstance(a, Mapping)]
+    odd = {"annotation": len(task.get("annotations") or []) - len(given),
+           "prediction": sum(1 for p in task.get("predictions") or [] if not isinstance(p, Mapping))}
+    for what, count in odd.items():  # a probe's 1, "x" and null entries went without a word
+        if count:
+            notes.append(f"{counted(count, what)} left out: not an object (Label Studio writes each {what} as an "
+                         "object with a result list)")
     # only those that can give words compete (a ground-truth one with a broken result lost the whole task), and only
     # a true was_cancelled cancels (the text "false" did)
     annotations = [a for a in given if a.get("was_cancelled") is not True and isinstance(a.get("result"), list)]
@@ -110,6 +116,9 @@ def _task_document(task: Any, number_: int, folder: Path, schema: LabelSchema, l
                   else f" ({given_n}: {cancelled} cancelled, the rest with a result that is not a list)")
         raise RecordError(f"the task has no annotation or prediction with a result list{unread}")
     results = [r for r in base["result"] if isinstance(r, Mapping)]
+    if skipped := len(base["result"]) - len(results):
+        notes.append(f"{counted(skipped, 'result')} left out: not an object (Label Studio writes each result as an "
+                     "object with an id, a type and a value)")
     # a word is one region: its rectangle, labels, transcription and numbers are results sharing its id (counting
     # results refused the re-import of this app's own export of a 4,116-word receipt as "20,578 words")
     # ids of any JSON type: a list as an id raised "unhashable type: 'list'" here (a probe); _regions says it
@@ -204,10 +213,13 @@ def _regions(results: list[Mapping], width: int, height: int, schema: LabelSchem
     """Region id -> {box, text, label, value, meta}, in order of first appearance."""
     regions: dict[str, dict[str, Any]] = {}
     odd_ids: set[str] = set()
+    odd_values: dict[str, None] = {}  # ids of results whose value is not an object, in order
     for result in results:
         rid, value, kind = result.get("id"), result.get("value"), result.get("type")
         if kind != "relation" and rid is not None and not isinstance(rid, str):
             odd_ids.add(type(rid).__name__)
+        if isinstance(rid, str) and kind != "relation" and not isinstance(value, Mapping):
+            odd_values[rid] = None  # a probe's [1] as a value lost the word without a note
         if not isinstance(rid, str) or not isinstance(value, Mapping) or kind == "relation":
             continue
         region = regions.setdefault(rid, {})
@@ -251,6 +263,10 @@ def _regions(results: list[Mapping], width: int, height: int, schema: LabelSchem
     if odd_ids:
         notes.append(f"results whose id is not text ({', '.join(sorted(odd_ids))}) dropped: a region's id is a "
                      "string in Label Studio")
+    for rid in odd_values:
+        dropped = "" if rid in regions else "; the region has no other result, so it is dropped"
+        notes.append(f"region {rid}: a result whose value is not an object left out (Label Studio writes "
+                     f"values such as {{\"x\": …, \"labels\": […]}}){dropped}")
     usable = {}
     for rid, region in regions.items():
         if region.get("dropped"):
@@ -277,6 +293,12 @@ def _word(rid: str, region: Mapping[str, Any], group: int | None, labelled: bool
     score = meta.get("label_score") if source == "model" else None
     score = float(score) if isinstance(score, (int, float)) and not isinstance(score, bool) and 0 <= score <= 1 \
         else None
+    if source == "model":  # a probe's {"x": 1} as the run and "hi" as the score were dropped without a word
+        unread = [f"{key} {shown(meta[key])}" for key, kept in (("label_run", run), ("label_score", score))
+                  if meta.get(key) is not None and kept is None]
+        if unread:
+            notes.append(f"region {rid}: the model label's {' and '.join(unread)} cannot be read (a run id is text, a "
+                         "score a number from 0 to 1); the label is kept without it")
     value = None
     if label == QUANTITY:
         try:
