@@ -275,7 +275,8 @@ def test_a_png_whose_metadata_is_over_the_readers_limit_is_not_called_damaged():
     assert "PNG metadata (a text chunk or a colour profile)" in message and "without its metadata" in message
     assert "damaged" not in message
     # a colour profile as large: the same refusal, no longer called a text chunk (a probe's iCCP bomb)
-    profiled = _encode(Image.new("L", (300, 200), 255), "PNG", icc_profile=b"\0" * (PngImagePlugin.MAX_TEXT_CHUNK + 1024))
+    profile = b"\0" * (PngImagePlugin.MAX_TEXT_CHUNK + 1024)
+    profiled = _encode(Image.new("L", (300, 200), 255), "PNG", icc_profile=profile)
     with pytest.raises(ImageLoadError, match="a text chunk or a colour profile"):
         load_image(profiled, "profile.png")
 
