@@ -48,6 +48,20 @@ SCENARIO_SETTINGS = {"train_epochs": "epochs", "train_batch": "batch_size", "tra
                      "train_head_depth": "head_depth", "train_head_boxes": "head_boxes", "train_top_k": "phased_top_k",
                      "train_epochs_per_phase": "epochs_per_phase", "train_patience": "patience",
                      "train_label_smoothing": "label_smoothing"}
+# the two-head settings drawn in the Advanced popover. A closed popover's widgets do not take a value the page sets:
+# the browser sent the one typed before back at the next rerun (a walkthrough's label smoothing 0.05 returned after a
+# switch to freeze-backbone whose toast said 0). So a scenario change gives them new keys (advanced_key), and new
+# widgets start from the new scenario's defaults.
+ADVANCED_SETTINGS = ("train_boxes", "train_decay", "train_weighting", "train_label_smoothing", "train_head",
+                     "train_head_size", "train_head_depth", "train_head_boxes")
+ADVANCED_GENERATION = "train_advanced_generation"  # how many times the scenario changed in this session
+
+
+def advanced_key(base: str) -> str:
+    """The key of an Advanced-settings widget now: ``base`` until the first scenario change, then
+    ``base__g<n>`` (the tests find a widget by ``base`` and this suffix)."""
+    generation = st.session_state.get(ADVANCED_GENERATION, 0)
+    return f"{base}__g{generation}" if generation else base
 
 
 def _scenario_defaults() -> None:
@@ -61,10 +75,13 @@ def _scenario_defaults() -> None:
         value = getattr(defaults, field)
         value = value if value is not None else 0  # a number input's unset; top k: 0 is "auto"
         shown = preset == "phased" or field not in PHASED_ONLY  # freeze-backbone has no "epochs per phase" to tell
-        if shown and key in st.session_state and st.session_state[key] != value:
+        current = advanced_key(key) if key in ADVANCED_SETTINGS else key
+        if shown and current in st.session_state and st.session_state[current] != value:
             changed.append(f"{field.replace('_', ' ')} {value:g}" if isinstance(value, float) else
                            f"{field.replace('_', ' ')} {value}")
-        st.session_state[key] = value
+        if key not in ADVANCED_SETTINGS:
+            st.session_state[key] = value
+    st.session_state[ADVANCED_GENERATION] = st.session_state.get(ADVANCED_GENERATION, 0) + 1
     if changed:  # a value the person typed is replaced: said, not done silently (found by a walkthrough)
         st.toast(f"{preset}'s own defaults: " + ", ".join(changed[:6]) + (" …" if len(changed) > 6 else ""))
 
@@ -74,11 +91,11 @@ def _head_settings(defaults: TrainConfig, preset: str) -> HeadSettings:
     defaults), so the parameter counts above them count the heads the run will build."""
     state = st.session_state
     config = dataclasses.replace(
-        defaults, head=state.get("train_head", defaults.head),
-        layer_mix=state.get(f"train_layer_mix_{preset}", defaults.layer_mix),
-        head_size=int(state.get("train_head_size", defaults.head_size)),
-        head_depth=int(state.get("train_head_depth", defaults.head_depth)),
-        head_boxes=bool(state.get("train_head_boxes", defaults.head_boxes)))
+        defaults, head=state.get(advanced_key("train_head"), defaults.head),
+        layer_mix=state.get(advanced_key(f"train_layer_mix_{preset}"), defaults.layer_mix),
+        head_size=int(state.get(advanced_key("train_head_size"), defaults.head_size)),
+        head_depth=int(state.get(advanced_key("train_head_depth"), defaults.head_depth)),
+        head_boxes=bool(state.get(advanced_key("train_head_boxes"), defaults.head_boxes)))
     return config.head_settings()
 
 def _phase_settings(defaults: TrainConfig, layers: int) -> tuple[int, int, int]:
@@ -282,17 +299,18 @@ with st.expander("Run settings", expanded=slot.current() is None):
     with advanced:
         more = field_row(5)
         boxes = more[0].selectbox("Boxes", BOX_MODES,
-                                  persist_state="session", key=f"train_boxes{per_kind}",
+                                  persist_state="session",
+                                  key=advanced_key("train_boxes") if kind == TWO_HEAD else f"train_boxes{per_kind}",
                                   index=BOX_MODES.index(defaults.boxes),  # per kind: the reference's is word
                                   help="The box each word is encoded with: its own (word), its OCR line's, as "
                                        "LayoutLMv3 and LiLT do (line), or its own left and right edges with its "
                                        "line's top and bottom (row: one row per line, each word keeps its column)")
         if kind == TWO_HEAD:
             decay = more[1].number_input("Discriminative factor", 1.0, 10.0, defaults.decay_factor, step=0.1,
-                                         persist_state="session", key="train_decay",
+                                         persist_state="session", key=advanced_key("train_decay"),
                                          help="Each lower layer's rate is the one above divided by this")
             weighting = more[2].selectbox("Loss weighting", ["fixed", "uncertainty"],
-                                          persist_state="session", key="train_weighting",
+                                          persist_state="session", key=advanced_key("train_weighting"),
                                           index=["fixed", "uncertainty"].index(defaults.loss_weighting),
                                           help="How the two heads' losses add up: fixed weights, or weights the run "
                                                "learns from each task's noise (Kendall et al., 2018)")
@@ -300,33 +318,33 @@ with st.expander("Run settings", expanded=slot.current() is None):
                                               persist_state="session", key="train_eval_every",
                                               help="0: after each epoch")
             smoothing = more[4].number_input("Label smoothing", 0.0, 0.5, defaults.label_smoothing, step=0.05,
-                                             persist_state="session", key="train_label_smoothing",
+                                             persist_state="session", key=advanced_key("train_label_smoothing"),
                                              help="Each training target keeps this share of its weight spread over "
                                                   "the other labels: less overconfident heads on noisy OCR labels "
                                                   "(phased: 0.1; 0: plain targets)")
             heads = field_row(6)
             head = heads[0].selectbox("Heads", HEAD_KINDS, index=HEAD_KINDS.index(defaults.head),
-                                      persist_state="session", key="train_head",
+                                      persist_state="session", key=advanced_key("train_head"),
                                       help="linear: one word at a time; contextual: a small transformer over the "
                                            "receipt's words and their boxes")
             layer_mix = heads[1].selectbox("Heads read", LAYER_MIXES, index=LAYER_MIXES.index(defaults.layer_mix),
-                                           persist_state="session", key=f"train_layer_mix_{preset}",
+                                           persist_state="session", key=advanced_key(f"train_layer_mix_{preset}"),
                                            help="off: the last layer; top / uniform: a learned "
                                            "mix of every layer, starting on the last one or evenly")
             head_size = heads[2].number_input("Contextual head width", 8, 1024, defaults.head_size, step=64,
-                                              persist_state="session", key="train_head_size",
+                                              persist_state="session", key=advanced_key("train_head_size"),
                                               disabled=head != "contextual")
             head_depth = heads[3].number_input("Contextual head layers", 1, 4, defaults.head_depth,
-                                               persist_state="session", key="train_head_depth",
+                                               persist_state="session", key=advanced_key("train_head_depth"),
                                                disabled=head != "contextual")
             head_boxes = heads[4].toggle("Head boxes", value=defaults.head_boxes,
-                                         persist_state="session", key="train_head_boxes",
+                                         persist_state="session", key=advanced_key("train_head_boxes"),
                                          disabled=head != "contextual",
                                          help="The contextual head also reads each word's box: where layout enters "
                                               "when the backbone is frozen")
             head_lr = heads[5].number_input("Head learning rate", 0.0, MAX_LR, defaults.head_lr or 0.0,
                                             format="%g", step=1e-4, persist_state="session",
-                                            key=f"train_head_lr_{preset}",
+                                            key=advanced_key(f"train_head_lr_{preset}"),
                                             help="0: the learning rate above")
         if kind == PRETRAIN:
             mask_probability = more[1].number_input("Masked share of words", 0.01, 0.5, defaults.mask_probability,
