@@ -688,6 +688,38 @@ def test_under_a_time_budget_phases_end_by_their_share_of_it(cord, tmp_path, mon
                                                                "45% of the time budget used)"]
 
 
+def test_a_phase_that_used_its_budget_share_moves_on_mid_epoch_and_the_last_evaluation_starts_no_phase(
+        cord, tmp_path, monkeypatch):
+    """A machine so slow that an epoch outlasts a phase's share of the budget (the loop's clock faked: a tenth of
+    the 10-minute budget per step). A walkthrough's phase 2 ran through a 1.5-minute budget whose epochs took 70 s,
+    phase 3 never trained, and the run's last evaluation said "phase 3: everything (102% of the time budget used)".
+    Now each phase moves on at the first step past its share, mid-epoch, and phase 3 trains until the budget ends."""
+    from receipt_core.training.loop import Trainer
+
+    monkeypatch.setattr(Trainer, "_elapsed", lambda self: 600 * min(1.0, 0.1 * self.state.global_step))
+    train_docs, dev_docs = cord
+    config = TrainConfig(backbone="tiny", scenario="phased", epochs_per_phase=5, epochs=20, max_minutes=10,
+                         batch_size=1)
+    job = receipt_job(config, train_docs[:6], dev_docs[:1], tmp_path / "run")
+    job.start()
+    assert job.join(timeout=300) and isinstance(job.result, FinishedEvent), job.result
+    history = job.history()
+    phases = [e for e in history if isinstance(e, PhaseEvent)]
+    assert [(p.phase, p.step, p.epoch) for p in phases] == [(1, 0, 0), (2, 2, 0), (3, 4, 0)]  # inside epoch 1
+    assert [p.reason.rsplit("(", 1)[1] for p in phases[1:]] == ["20% of the time budget used)",
+                                                               "40% of the time budget used)"]
+    steps = [e.step for e in history if isinstance(e, StepEvent)]
+    assert job.result.reason == "time budget" and max(steps) == 10  # phase 3 trained steps 5 to 10
+
+    # the budget spent just as epoch 1 ends: its evaluation is the run's last and starts no phase 2
+    monkeypatch.setattr(Trainer, "_elapsed", lambda self: 600.0 * (self.state.epoch >= 1))
+    job = receipt_job(config, train_docs[:6], dev_docs[:1], tmp_path / "run-2")
+    job.start()
+    assert job.join(timeout=300) and isinstance(job.result, FinishedEvent), job.result
+    assert job.result.reason == "time budget"
+    assert [(e.phase, e.step) for e in job.history() if isinstance(e, PhaseEvent)] == [(1, 0)]
+
+
 def test_store_listener_keeps_the_run_status_in_step_with_the_buttons(workspace_home):
     workspace = Workspace.open(workspace_home)
     run_id = workspace.create_run("regression", {"epochs": 1})

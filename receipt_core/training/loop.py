@@ -81,6 +81,23 @@ class Trainer:
     def _elapsed(self) -> float:
         return self._elapsed_before + (time.monotonic() - self._clock_start)
 
+    def _agreed_elapsed(self) -> float:
+        """The run's training time as every rank takes it (the longest): decisions that read it, such as a phase's
+        share of the time budget, must come out the same on every rank."""
+        if self._world == 1:
+            return self._elapsed()
+        value = torch.tensor([self._elapsed()], dtype=torch.float64, device=self.accelerator.device)
+        return float(self.accelerator.gather(value).max().item())
+
+    def _task_asks_to_evaluate(self) -> bool:
+        """Whether the task wants an evaluation before the epoch ends (``evaluation_due``, optional: a phased plan
+        whose phase has used its share of the time budget moves on there)."""
+        due = getattr(self.task, "evaluation_due", None)
+        if due is None:
+            return False
+        self.state.elapsed_s = self._agreed_elapsed()
+        return bool(due(self.state))
+
     def _agree(self, flag: bool) -> bool:
         """True on every rank when any rank says True (single process: the flag itself)."""
         if self._world == 1:
@@ -170,7 +187,7 @@ class Trainer:
             self._last_evaluation_s = time.monotonic() - started
 
     def _evaluate_and_decide(self, end_of_epoch: bool) -> EvalEvent:
-        self.state.elapsed_s = self._elapsed()  # the training time the task's decisions after it see
+        self.state.elapsed_s = self._agreed_elapsed()  # the training time the task's decisions after it see
         evaluation, follow_ups = self.task.evaluate(self.state)
         losses = [evaluation.val_loss, *evaluation.task_val_losses.values()]
         if any(loss is not None and not math.isfinite(loss) for loss in losses):  # before it is stored or saved
@@ -248,6 +265,8 @@ class Trainer:
                     self.emit(self._progress())
                 if config.eval_every and state.global_step % config.eval_every == 0 and index + 1 < len(batches):
                     self.control.should_evaluate = True
+                if index + 1 < len(batches) and self._task_asks_to_evaluate():
+                    self.control.should_evaluate = True
                 if self._agree(self.control.should_evaluate):
                     self.control.should_evaluate = False
                     self._evaluate(end_of_epoch=False)
@@ -259,7 +278,9 @@ class Trainer:
                 state.step_in_epoch = 0
                 for callback in self.callbacks:
                     callback.on_epoch_end(state, self.control)
-                self._evaluate(end_of_epoch=True)
+                # out of time, this evaluation is the run's last: the task must not plan a phase nothing would train
+                # in (a walkthrough's run said "phase 3: everything (102% of the time budget used)" as it ended)
+                self._evaluate(end_of_epoch=not self._agree(self._time_is_up()))
                 if config.save_every_epoch or state.epoch >= config.epochs:
                     self._save()
                 if not task.can_learn() and state.epoch < config.epochs:

@@ -88,6 +88,7 @@ class ReceiptTask:
         self.groups = group_names(model)
         self.schedule = (PhasedSchedule(config.phased_top_k, config.epochs_per_phase, config.patience)
                          if config.scenario == "phased" else None)
+        self._phase_budget_spent = False  # evaluation_due asked for the evaluation the loop is about to run
         if config.attention_dropout is not None:
             model.set_attention_dropout(config.attention_dropout)
         model.set_label_smoothing(config.label_smoothing)
@@ -312,13 +313,24 @@ class ReceiptTask:
         if evaluation.val_loss is not None and self.schedule is None and (
                 state.best_val_loss is None or evaluation.val_loss < state.best_val_loss):
             state.best_val_loss = evaluation.val_loss
-        if not end_of_epoch or state.epoch >= self.config.epochs:
-            return []  # (no phase change after the last epoch: nothing would train in it)
+        asked, self._phase_budget_spent = self._phase_budget_spent, False
+        if state.epoch >= self.config.epochs or not (end_of_epoch or asked):
+            return []  # (no phase change after the last epoch, nor at the run's closing evaluation: nothing trains)
         return self._next_phase(state, evaluation.val_loss)
 
+    def evaluation_due(self, state: TrainerState) -> bool:
+        """Whether a phased run under a time budget has used its phase's share of it before the epoch ends: the
+        loop then evaluates, and the phase moves on there. Epochs of a minute or more left a walkthrough's phase 2
+        running through a 1.5-minute budget, and phase 3 never trained."""
+        budget = self.config.max_minutes
+        self._phase_budget_spent = bool(self.schedule is not None and budget and self.schedule.budget_spent(
+            state.phase, state.elapsed_s / (budget * 60)))
+        return self._phase_budget_spent
+
     def _next_phase(self, state: TrainerState, val_loss: float | None) -> list[Event]:
-        """At an epoch's end (``val_loss``: its evaluation's, or None), the phased plan's move to its next phase
-        when the schedule says so: the plan applied and its PhaseEvent; [] otherwise."""
+        """At an epoch's end (``val_loss``: its evaluation's, or None), or mid-epoch once the phase's share of the
+        time budget is spent, the phased plan's move to its next phase when the schedule says so: the plan applied
+        and its PhaseEvent; [] otherwise."""
         if self.schedule is None:
             return []
         epochs_done = state.epoch - state.phase_started_epoch
