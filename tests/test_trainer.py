@@ -690,26 +690,31 @@ def test_under_a_time_budget_phases_end_by_their_share_of_it(cord, tmp_path, mon
 
 def test_a_phase_that_used_its_budget_share_moves_on_mid_epoch_and_the_last_evaluation_starts_no_phase(
         cord, tmp_path, monkeypatch):
-    """A machine so slow that an epoch outlasts a phase's share of the budget (the loop's clock faked: a tenth of
-    the 10-minute budget per step). A walkthrough's phase 2 ran through a 1.5-minute budget whose epochs took 70 s,
-    phase 3 never trained, and the run's last evaluation said "phase 3: everything (102% of the time budget used)".
-    Now each phase moves on at the first step past its share, mid-epoch, and phase 3 trains until the budget ends."""
+    """A machine so slow that an epoch outlasts a phase's share of the budget (the loop's clock faked: a fifth of
+    the 10-minute budget per epoch, and 2 % more per step of the epoch under way). A walkthrough's phase 2 ran
+    through a 1.5-minute budget whose epochs took 70 s, phase 3 never trained, and the run's last evaluation said
+    "phase 3: everything (102% of the time budget used)". Now phase 2 moves on at the first step past its share,
+    mid-epoch, and phase 3 trains until the budget ends; phase 1 (cheap steps) still ends at its epoch's end."""
     from receipt_core.training.loop import Trainer
 
-    monkeypatch.setattr(Trainer, "_elapsed", lambda self: 600 * min(1.0, 0.1 * self.state.global_step))
+    monkeypatch.setattr(Trainer, "_elapsed",
+                        lambda self: 600 * min(1.0, 0.2 * self.state.epoch + 0.02 * self.state.step_in_epoch))
     train_docs, dev_docs = cord
     config = TrainConfig(backbone="tiny", scenario="phased", epochs_per_phase=5, epochs=20, max_minutes=10,
                          batch_size=1)
-    job = receipt_job(config, train_docs[:6], dev_docs[:1], tmp_path / "run")
+    # 20 receipts, one a step: many steps are left in the epoch when a share is spent, so the evaluation is worth it
+    job = receipt_job(config, train_docs[:20], dev_docs[:1], tmp_path / "run")
     job.start()
     assert job.join(timeout=300) and isinstance(job.result, FinishedEvent), job.result
     history = job.history()
     phases = [e for e in history if isinstance(e, PhaseEvent)]
-    assert [(p.phase, p.step, p.epoch) for p in phases] == [(1, 0, 0), (2, 2, 0), (3, 4, 0)]  # inside epoch 1
+    per_epoch = phases[1].step  # phase 1 ended with its first epoch, at 20 % of the budget
+    assert per_epoch >= 20 and [(p.phase, p.step, p.epoch) for p in phases] == [
+        (1, 0, 0), (2, per_epoch, 1), (3, per_epoch + 10, 1)]  # phase 3 ten steps into the second epoch: 40 %
     assert [p.reason.rsplit("(", 1)[1] for p in phases[1:]] == ["20% of the time budget used)",
                                                                "40% of the time budget used)"]
     steps = [e.step for e in history if isinstance(e, StepEvent)]
-    assert job.result.reason == "time budget" and max(steps) == 10  # phase 3 trained steps 5 to 10
+    assert job.result.reason == "time budget" and max(steps) > per_epoch + 10  # phase 3 trained
 
     # the budget spent just as epoch 1 ends: its evaluation is the run's last and starts no phase 2
     monkeypatch.setattr(Trainer, "_elapsed", lambda self: 600.0 * (self.state.epoch >= 1))

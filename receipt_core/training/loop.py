@@ -63,6 +63,7 @@ class Trainer:
         # that stops for its budget has evaluated and saved by the time the budget is spent, not that much after it
         self._last_evaluation_s = 0.0
         self._last_save_s = 0.0
+        self._last_step_s = 0.0
 
     # -- helpers --
 
@@ -89,11 +90,13 @@ class Trainer:
         value = torch.tensor([self._elapsed()], dtype=torch.float64, device=self.accelerator.device)
         return float(self.accelerator.gather(value).max().item())
 
-    def _task_asks_to_evaluate(self) -> bool:
+    def _task_asks_to_evaluate(self, steps_left: int) -> bool:
         """Whether the task wants an evaluation before the epoch ends (``evaluation_due``, optional: a phased plan
-        whose phase has used its share of the time budget moves on there)."""
+        whose phase has used its share of the time budget moves on there). Not asked when the epoch's own
+        evaluation comes sooner than one now would end: a WildReceipt run evaluated 2 steps before its epoch's end,
+        then again at it. Every rank decides alike."""
         due = getattr(self.task, "evaluation_due", None)
-        if due is None:
+        if due is None or self._agree(steps_left * self._last_step_s < self._last_evaluation_s):
             return False
         self.state.elapsed_s = self._agreed_elapsed()
         return bool(due(self.state))
@@ -256,7 +259,9 @@ class Trainer:
                 if self._agree(self._time_is_up()):
                     reason = "time budget"
                     break
+                step_started = time.monotonic()
                 event = self._step(batches[index])
+                self._last_step_s = time.monotonic() - step_started
                 state.step_in_epoch = index + 1
                 for callback in self.callbacks:
                     callback.on_step_end(state, self.control, event)
@@ -265,7 +270,7 @@ class Trainer:
                     self.emit(self._progress())
                 if config.eval_every and state.global_step % config.eval_every == 0 and index + 1 < len(batches):
                     self.control.should_evaluate = True
-                if index + 1 < len(batches) and self._task_asks_to_evaluate():
+                if index + 1 < len(batches) and self._task_asks_to_evaluate(steps_left=len(batches) - index - 1):
                     self.control.should_evaluate = True
                 if self._agree(self.control.should_evaluate):
                     self.control.should_evaluate = False

@@ -321,10 +321,12 @@ class ReceiptTask:
     def evaluation_due(self, state: TrainerState) -> bool:
         """Whether a phased run under a time budget has used its phase's share of it before the epoch ends: the
         loop then evaluates, and the phase moves on there. Epochs of a minute or more left a walkthrough's phase 2
-        running through a 1.5-minute budget, and phase 3 never trained."""
+        running through a 1.5-minute budget, and phase 3 never trained. Phase 1 (the heads on cached features, the
+        cheapest steps) still ends at an epoch's end: cut mid-epoch on WildReceipt, its heads had 101 steps instead
+        of 166 and quantity segment accuracy fell from 0.774 to 0.713 (seed 0)."""
         budget = self.config.max_minutes
-        self._phase_budget_spent = bool(self.schedule is not None and budget and self.schedule.budget_spent(
-            state.phase, state.elapsed_s / (budget * 60)))
+        self._phase_budget_spent = bool(self.schedule is not None and budget and state.phase >= 2
+                                        and self.schedule.budget_spent(state.phase, state.elapsed_s / (budget * 60)))
         return self._phase_budget_spent
 
     def _next_phase(self, state: TrainerState, val_loss: float | None) -> list[Event]:
