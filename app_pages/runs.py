@@ -19,7 +19,7 @@ from receipt_core.training.run_documents import missing_run_documents, started_o
 from receipt_core.training.run_settings import defaults_title, schedule_after_resume, settings_diff
 from receipt_core.datasets.splits import MIN_EVAL_RECEIPTS
 from receipt_core.training.run_summary import (BEST_BY, OWN_TRAINING, SAVED, clear_best_runs, listing_order,
-                                               no_best_reason, run_metrics_rows, run_summary)
+                                               no_best_reason, run_metrics_rows, run_phases, run_summary)
 from receipt_core.training.slot import JobBusyError
 from receipt_core.workspace.run_labels import (MAX_NAME, MAX_NOTES, display_name, distinct_labels, run_labels,
                                               set_run_label)
@@ -27,6 +27,7 @@ from receipt_core.wording import as_sentence, counted
 from ui.cost_quality import cost_quality_points
 from ui.dataset_choice import EVALUATION_HELP, HOLD_OUT
 from ui.literal import literal, notice_markdown, plain
+from ui.phase_table import show_phases
 from ui.run_choice import vanished_run
 from ui.studies_tab import studies_tab as show_studies
 from ui.shared import (NO_VALUE, field_row, forget_stale_choice, friendly, go_to_page, job_slot, require_router,
@@ -123,7 +124,8 @@ with runs_tab:
                              "on its training receipts", width=110, help="Scored on the receipts it trained on (as "
                              "Annotate's retraining of the suggestion heads is): its scores say how well it fits them, "
                              "not how it reads new receipts. Listed after the others."),
-                         "status": st.column_config.TextColumn("status", width=90),
+                         # "finished (time budget)" whole: 90 px cut it to "finished (time" (a walkthrough)
+                         "status": st.column_config.TextColumn("status", width=170),
                          "trainable parameters": st.column_config.NumberColumn(format="compact"),
                          "wall time (s)": st.column_config.NumberColumn(format="%.1f")})
         st.caption(("★ marks the best run by field micro-F1 and item quantity accuracy among the runs evaluated on "
@@ -269,6 +271,8 @@ with runs_tab:
         else:
             st.caption("Same settings." if baseline is not None else
                        f"Same settings as the {literal(defaults_title(run.config))}.")
+    with user_errors("Reading the run's phases"):
+        show_phases(run_phases(ws, run_id), key="runs_phases")
     if run.summary.get("error"):
         st.error(f"This run failed: {literal(run.summary['error'])}")
     d1, d2, d3 = st.columns(3)

@@ -787,3 +787,31 @@ def test_a_run_its_time_budget_ended_says_why_runs_offers_no_resume(workspace_ho
     ws.set_run_status(run_id, "finished", summary={"reason": "completed", "step": 4})
     at.run()
     assert not any(c.value.startswith("This run ended at its time budget") for c in at.caption)
+
+
+def test_runs_and_the_train_feed_show_each_phase_with_what_trained_and_why(demo_env):
+    """A walkthrough found the phase lines ("phase 2: heads + top 2 encoder layers (25% of the time budget used)")
+    only in the database: Runs drew "phase 2" on the charts and nothing of why. A real phased `tiny` run from the
+    command line, three phases of one epoch each: Runs lists them with the step each began at, what trained and
+    why, and the Train page's feed carries the same events."""
+    from receipt_core.cli.main import main
+    from receipt_core.training.run_feed import RunFeed
+    from ui.phase_table import WHY
+
+    before = {r.id for r in demo_env.list_runs()}
+    assert main(["train", "--train", "demo", "--eval", "demo", "--backbone", "tiny", "--scenario", "phased",
+                 "--epochs", "3", "--epochs-per-phase", "1", "--batch-size", "4",
+                 "--workspace", str(demo_env.home)]) == 0
+    run_id = next(r.id for r in demo_env.list_runs() if r.id not in before)
+    at = app("runs")
+    at.selectbox(key="runs_one").set_value(run_id).run()
+    no_errors(at)
+    table = frame_with(at, "from step", WHY)
+    assert list(table[WHY]) == ["phase 1: heads only", "phase 2: heads + top 2 encoder layers (1 epoch done)",
+                                "phase 3: everything (1 epoch done)"]
+    assert list(table["epochs done"]) == [0, 1, 2] and table["from step"].is_monotonic_increasing
+    assert table["trainable parameters"].iloc[-1].split(" of ")[0] == table["trainable parameters"].iloc[-1].split(
+        " of ")[1]  # everything trains in phase 3
+    feed = RunFeed(run_id)
+    feed.poll(demo_env)
+    assert [p.reason for p in feed.curves().phase_events] == list(table[WHY])

@@ -29,6 +29,7 @@ from receipt_core.workspace.documents import receipt_title
 from receipt_core.workspace.run_labels import run_labels
 from receipt_core.wording import as_sentence
 from receipt_core.evaluation.prediction_check import MAX_SHOWN, wrong_words
+from ui.phase_table import show_phases
 from ui.receipt_images import receipt_display_image
 from ui.run_badge import STATUS_ICONS, STOPPING, shown_status
 from ui.shared import (NO_VALUE, figure_and_tables, fmt_params_of, fmt_seconds, friendly, job_slot,
@@ -128,6 +129,7 @@ def live_results() -> None:
     if active.is_live:  # a walkthrough read "no points yet" beside "step 72/120" and took the charts for stuck
         st.caption(f"The charts and predictions redraw every {RESULTS_REFRESH_S:g} s while the run trains (the "
                    f"status line above every {STATUS_REFRESH_S:g} s), so they can be a few steps behind it.")
+    show_phases(curves.phase_events, key="train_phases")
     _charts(curves, active.run_id)
     _predictions(curves, ws, active.is_live, active.run_id)
 

@@ -44,6 +44,7 @@ class RunCurves:
     total_parameters: int | None
     last_seq: int
     timing: RunTiming  # the run's clock: status_line(timing, now) gives the status line
+    phase_events: tuple[PhaseEvent, ...] = ()  # the phases it trained in, each with what trained and why (a table)
 
     def better_earlier(self, name: str = "fields.micro_f1", margin: float = 0.005) -> tuple[float, int] | None:
         """(score, step) of the run's best evaluation by ``name`` when it beat the score the run ended with (its
@@ -142,7 +143,7 @@ class RunFeed:
                          finished=self._finished,
                          trainable_parameters=last.trainable_parameters if last else None,
                          total_parameters=last.total_parameters if last else None, last_seq=self.last_seq,
-                         timing=self._clock.timing())
+                         timing=self._clock.timing(), phase_events=tuple(trained))
 
     def _epoch_at(self, step: int, epochs_done: int) -> float:
         """Epochs done at ``step`` (fractional) once a progress event said the steps per epoch; else the whole

@@ -161,6 +161,21 @@ class LastEvaluation:
     metrics: Mapping[str, float]
 
 
+def run_phases(source: _EventSource, run_id: str) -> list[PhaseEvent]:
+    """The phases a run trained in (:func:`trained_phases` of its stored phase events), each with what trained and
+    why it began then, as the run said it: Runs shows them (a walkthrough found "phase 2: heads + top 2 encoder
+    layers (25% of the time budget used)" only in the database)."""
+    phases: list[PhaseEvent] = []
+    ended_at = None
+    for event in _events(source, run_id, [PhaseEvent.kind, FinishedEvent.kind]):
+        if isinstance(event, PhaseEvent):
+            phases.append(event)
+            ended_at = None  # the run goes on (a resume)
+        else:
+            ended_at = event.step
+    return trained_phases(phases, ended_at)
+
+
 def last_evaluation(source: _EventSource, run_id: str) -> LastEvaluation | None:
     """:func:`saved_evaluation` of the run as headline metrics; None when it never evaluated."""
     last = saved_evaluation(_events(source, run_id, [EvalEvent.kind, CheckpointEvent.kind]))
