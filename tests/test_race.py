@@ -678,3 +678,32 @@ def test_start_race_is_off_and_says_why_while_a_run_trains(workspace_home, monke
     assert at.button(key="race_start").disabled
     assert any("Run ` 20261205-190000-abcdef ` is training on this server: a race starts once it has ended"
                in c.value for c in at.caption), [c.value for c in at.caption]
+
+
+def test_start_race_is_off_with_the_reason_when_the_data_cannot_be_split(workspace_home):
+    """A walkthrough's sidebar pointed at a one-photo dataset: Start race was on, and only the press said that
+    holding receipts out needs two. Train says it before; so does Race now, and an evaluation dataset mends it."""
+    from receipt_core.data.document import Document, Word
+    from ui.dataset_choice import HOLD_OUT
+    from ui.race_track import _race_track
+
+    _race_track.clear()
+    ws = Workspace.open(workspace_home)
+    for name, count in (("uploads", 1), ("dev", 3)):
+        ws.save_documents(name, [Document(id=f"{name}{i}", width=50, height=50, words=(
+            Word(text="x", box=(1, 1, 9, 9), field="TOTAL"),)) for i in range(count)])
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
+    at.run()
+    at.switch_page("app_pages/race.py").run()
+    at.selectbox(key="race_train").set_value("uploads").run()
+    at.selectbox(key="race_eval").set_value(HOLD_OUT).run()
+    assert at.button(key="race_start").disabled
+    assert any(w.value.startswith("Start race is off until this is mended: ") and "needs at least 2" in w.value
+               for w in at.warning), [w.value for w in at.warning]
+    at.selectbox(key="race_eval").set_value("dev").run()
+    assert not at.button(key="race_start").disabled and not any("Start race is off" in w.value for w in at.warning)
+    at.switch_page("app_pages/runs.py").run()  # the study form (Runs → Studies) checks the same way
+    at.selectbox(key="study_train").set_value("uploads").run()
+    at.selectbox(key="study_eval").set_value(HOLD_OUT).run()
+    assert at.button(key="study_start").disabled
+    assert any(w.value.startswith("Start study is off until this is mended: ") for w in at.warning)

@@ -25,7 +25,7 @@ from receipt_core.study.settings import StudyConfig, StudySettings
 from receipt_core.study.table import READING_NOTE
 from receipt_core.study.view import open_study, read_report
 from receipt_core.training.config import TrainConfig
-from receipt_core.training.estimate import FROZEN_BACKBONE_SCENARIOS
+from receipt_core.training.estimate import FROZEN_BACKBONE_SCENARIOS, planned_split
 from receipt_core.training.events import HEADLINE_METRICS, METRIC_LABELS
 from receipt_core.training.run_feed import RunCurves
 from receipt_core.training.run_status import status_line
@@ -93,6 +93,17 @@ def data_choice(datasets: list[str], key: str) -> DataChoice:
     return DataChoice(train, tuple(also), None if evaluation == HOLD_OUT else evaluation, share)
 
 
+def split_refused(data: DataChoice, button: str) -> bool:
+    """Whether the split every run would make is refused, said as Train says it, before the press (a walkthrough
+    pressed Start race on a one-receipt dataset and only then read that holding receipts out needs two)."""
+    ws = workspace()
+    split = planned_split(ws.list_documents_of([data.train, *data.also_train]),
+                          None if data.evaluation is None else ws.list_documents(data.evaluation), data.share)
+    if split.problem is not None:
+        st.warning(notice_markdown(f"{button} is off until this is mended: {split.problem}."))
+    return split.problem is not None
+
+
 def race_form(datasets: list[str]) -> None:
     """Scenarios, backbone, data, budget per run; Start race."""
     if not datasets:
@@ -137,7 +148,9 @@ def race_form(datasets: list[str]) -> None:
     if busy:
         st.caption(f":material/warning: Run {literal(active.run_id)} is training on this server: a race starts once "
                    "it has ended (or been stopped on Train).")
-    if st.button("Start race", type="primary", key="race_start", disabled=not scenarios or not named or busy):
+    refused = split_refused(data, "Start race")
+    if st.button("Start race", type="primary", key="race_start",
+                 disabled=not scenarios or not named or busy or refused):
         with user_errors("Starting the race"):
             plan = RacePlan(configs=tuple(StudyConfig(backbone, s) for s in scenarios),
                             settings=StudySettings(budget_minutes=int(seconds) / 60, seed=int(seed)),
@@ -213,14 +226,15 @@ def race_board() -> None:
                                 # short labels and narrow numbers: at 1366 px "share of own model traine…" was
                                 # cut and the training seconds, steps and wall seconds sat off-screen (a
                                 # walkthrough)
+                                # widths in pixels: "small" cut the headers to "share traine", "wa" (a walkthrough)
                                 "share of own model trained": st.column_config.NumberColumn(
-                                    "share trained", format="percent", width="small",
+                                    "share trained", format="percent", width=110,
                                     help="Trainable parameters over the run's own model, its heads included (the "
                                          "reading compares the counts with full fine-tuning's)"),
-                                "training s": st.column_config.NumberColumn(format="%.1f", width="small"),
-                                "wall s": st.column_config.NumberColumn(format="%.1f", width="small"),
-                                "epochs": st.column_config.NumberColumn(format="%.2f", width="small"),
-                                "steps": st.column_config.NumberColumn(width="small"),
+                                "training s": st.column_config.NumberColumn(format="%.1f", width=95),
+                                "wall s": st.column_config.NumberColumn(format="%.1f", width=75),
+                                "epochs": st.column_config.NumberColumn(format="%.2f", width=75),
+                                "steps": st.column_config.NumberColumn(width=70),
                                 # "finished (time budget)" whole: it was cut to "finished (" (a walkthrough)
                                 "status": st.column_config.TextColumn("status", width="medium"),
                                 # three decimals in every row: "0.722" beside "0.6786" (a walkthrough)
