@@ -34,7 +34,7 @@ with st.container(border=True):
              f"`{CORD_SAMPLE_TRAIN}` (200) to train on and `{CORD_SAMPLE_DEV}` (50) to evaluate on.")
     st.caption("A sample of CORD v1 (Park et al., 2019, NAVER Clova: *CORD: A Consolidated Receipt Dataset for "
                "Post-OCR Parsing*), licensed [CC BY 4.0](https://creativecommons.org/licenses/by/4.0/); files "
-               "selected, none edited (`assets/cord-sample/ATTRIBUTION.md`).")
+               "selected, none edited; the attribution is in `assets/cord-sample/ATTRIBUTION.md`.")
     # under the text, at its own width: in a column it was cut to "Real rece…" at 900 px (a walkthrough)
     if st.button("Load the real receipts (CORD sample)", type="primary", key="load_cord_sample"):
         with user_errors("Loading the CORD sample"), st.spinner("Reading the CORD sample…"):

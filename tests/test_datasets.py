@@ -228,8 +228,9 @@ def test_wildreceipt_folder_imports_both_splits_and_keeps_segments_whole(shared_
     assert quantities and sum(w.quantity_value == 1.0 for w in quantities) > len(quantities) / 2
     # the merge is said first, with the way to keep dev apart (a walkthrough trained on dev without knowing)
     assert report.problems[0] == ("wildreceipt: 2 split files read into one dataset (train.txt 321 receipts, dev.txt "
-                                  "50 receipts); to keep a split apart for evaluation, import its file alone (for "
-                                  f"example {shared_data / 'wildreceipt' / 'dev.txt'})")
+                                  "50 receipts); to keep a split apart for evaluation, import it on its own: its file "
+                                  f"alone (for example {shared_data / 'wildreceipt' / 'dev.txt'}), or a zip of that "
+                                  "file and its images (an uploaded zip is read whole)")
     assert not any("split files" in p for p in load_dataset(shared_data / "wildreceipt" / "dev.txt",
                                                              "wildreceipt").problems)
 
