@@ -669,19 +669,26 @@ def test_a_phase_ends_when_validation_loss_stops_improving(cord, tmp_path):
     assert all(p.reason.endswith("(validation loss stopped improving)") for p in phases[1:])
 
 
+def _run_under_clock(monkeypatch, clock, config, train_docs, dev_docs, run_dir) -> RecordedJob:
+    """A receipt job run to its end with the loop's clock faked by ``clock(trainer)`` (seconds of training)."""
+    from receipt_core.training.loop import Trainer
+
+    monkeypatch.setattr(Trainer, "_elapsed", clock)
+    job = receipt_job(config, train_docs, dev_docs, run_dir)
+    job.start()
+    assert job.join(timeout=300) and isinstance(job.result, FinishedEvent), job.result
+    return job
+
+
 def test_under_a_time_budget_phases_end_by_their_share_of_it(cord, tmp_path, monkeypatch):
     """A slow machine: the loop's clock (faked: a fifth of the 10-minute budget gone after epoch 1, 45 % after
     epoch 2) ends phase 1 and phase 2 by their budget shares although each was given 5 epochs, and says so."""
-    from receipt_core.training.loop import Trainer
-
     spent = {0: 0.0, 1: 0.2, 2: 0.45}
-    monkeypatch.setattr(Trainer, "_elapsed", lambda self: 600 * spent.get(self.state.epoch, 0.5))
     train_docs, dev_docs = cord
     config = TrainConfig(backbone="tiny", scenario="phased", epochs_per_phase=5, epochs=3, max_minutes=10,
                          batch_size=8)
-    job = receipt_job(config, train_docs[:8], dev_docs[:1], tmp_path / "run")
-    job.start()
-    assert job.join(timeout=300) and isinstance(job.result, FinishedEvent), job.result
+    job = _run_under_clock(monkeypatch, lambda self: 600 * spent.get(self.state.epoch, 0.5), config, train_docs[:8],
+                           dev_docs[:1], tmp_path / "run")
     phases = [e for e in job.history() if isinstance(e, PhaseEvent)]
     assert [(p.phase, p.epoch) for p in phases] == [(1, 0), (2, 1), (3, 2)]
     assert [p.reason.rsplit("(", 1)[1] for p in phases[1:]] == ["20% of the time budget used)",
@@ -695,17 +702,13 @@ def test_a_phase_that_used_its_budget_share_moves_on_mid_epoch_and_the_last_eval
     through a 1.5-minute budget whose epochs took 70 s, phase 3 never trained, and the run's last evaluation said
     "phase 3: everything (102% of the time budget used)". Now phase 2 moves on at the first step past its share,
     mid-epoch, and phase 3 trains until the budget ends; phase 1 (cheap steps) still ends at its epoch's end."""
-    from receipt_core.training.loop import Trainer
-
-    monkeypatch.setattr(Trainer, "_elapsed",
-                        lambda self: 600 * min(1.0, 0.2 * self.state.epoch + 0.02 * self.state.step_in_epoch))
     train_docs, dev_docs = cord
     config = TrainConfig(backbone="tiny", scenario="phased", epochs_per_phase=5, epochs=20, max_minutes=10,
                          batch_size=1)
     # 20 receipts, one a step: many steps are left in the epoch when a share is spent, so the evaluation is worth it
-    job = receipt_job(config, train_docs[:20], dev_docs[:1], tmp_path / "run")
-    job.start()
-    assert job.join(timeout=300) and isinstance(job.result, FinishedEvent), job.result
+    job = _run_under_clock(
+        monkeypatch, lambda self: 600 * min(1.0, 0.2 * self.state.epoch + 0.02 * self.state.step_in_epoch), config,
+        train_docs[:20], dev_docs[:1], tmp_path / "run")
     history = job.history()
     phases = [e for e in history if isinstance(e, PhaseEvent)]
     per_epoch = phases[1].step  # phase 1 ended with its first epoch, at 20 % of the budget
@@ -717,10 +720,8 @@ def test_a_phase_that_used_its_budget_share_moves_on_mid_epoch_and_the_last_eval
     assert job.result.reason == "time budget" and max(steps) > per_epoch + 10  # phase 3 trained
 
     # the budget spent just as epoch 1 ends: its evaluation is the run's last and starts no phase 2
-    monkeypatch.setattr(Trainer, "_elapsed", lambda self: 600.0 * (self.state.epoch >= 1))
-    job = receipt_job(config, train_docs[:6], dev_docs[:1], tmp_path / "run-2")
-    job.start()
-    assert job.join(timeout=300) and isinstance(job.result, FinishedEvent), job.result
+    job = _run_under_clock(monkeypatch, lambda self: 600.0 * (self.state.epoch >= 1), config, train_docs[:6],
+                           dev_docs[:1], tmp_path / "run-2")
     assert job.result.reason == "time budget"
     assert [(e.phase, e.step) for e in job.history() if isinstance(e, PhaseEvent)] == [(1, 0)]
 
