@@ -8,8 +8,8 @@ from dataclasses import replace
 import pytest
 
 from receipt_core.data.document import Document
-from receipt_core.data.schema import OTHER
-from receipt_core.model.item_codes import ITEM_NAME, join_leading_codes
+from receipt_core.data.schema import ITEM_NAME, OTHER
+from receipt_core.model.item_codes import join_leading_codes
 from receipt_core.evaluation.confidence import answered_words
 from receipt_core.model.predict import document_prediction
 

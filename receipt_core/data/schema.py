@@ -13,7 +13,8 @@ from typing import Mapping
 
 OTHER = "OTHER"
 QUANTITY = "QUANTITY"
-ITEM_FIELDS = ("ITEM_NAME", "ITEM_UNIT_PRICE", "ITEM_PRICE")  # the fields of an item's words (a quantity besides)
+ITEM_NAME = "ITEM_NAME"
+ITEM_FIELDS = (ITEM_NAME, "ITEM_UNIT_PRICE", "ITEM_PRICE")  # the fields of an item's words (a quantity besides)
 
 
 def shown_label(field_name: str, quantity: bool) -> str:

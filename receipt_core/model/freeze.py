@@ -195,9 +195,10 @@ class FreezePlan:
 
 
 BUDGET_SHARE_BY_PHASE_END: Mapping[int, float] = MappingProxyType({1: 0.15, 2: 0.4})
-"""Under a time budget, the share of it by which each phase before the last ends (at that epoch's end), whatever
-its epochs. On a fast machine phases 1 and 2 of the WildReceipt recipe end by their epochs at about 5 % and 30 %
-of ten minutes; on a machine 2.5x slower, phase 2 alone took half the budget and phase 3, where the photos'
+"""Under a time budget, the share of it by which each phase before the last ends, whatever its epochs: phase 1 at
+the epoch's end past it, phase 2 at the first step past it (``ReceiptTask.evaluation_due``). On a fast machine
+phases 1 and 2 of the WildReceipt recipe end by their epochs at about 5 % and 30 % of ten minutes; on a machine
+2.5x slower, phase 2 alone took half the budget and phase 3, where the photos'
 quality comes from, got 50 steps (README "End to end from pixels": field F1 0.753 then, 0.766 with phase 3
 started earlier)."""
 
@@ -208,8 +209,8 @@ class PhasedSchedule:
 
     A phase ends after ``epochs_per_phase`` epochs, or after ``patience`` evaluations without a new best
     validation loss, whichever comes first of those configured (at least one must be). Under a time budget a
-    phase before the last also ends at the first epoch's end past its share of the budget
-    (:data:`BUDGET_SHARE_BY_PHASE_END`), so a slow machine still leaves the last phase most of the budget.
+    phase before the last also ends once it has used its share of the budget (:data:`BUDGET_SHARE_BY_PHASE_END`),
+    so a slow machine still leaves the last phase most of the budget.
     """
 
     top_k: int  # the run's TrainConfig.phased_top_k

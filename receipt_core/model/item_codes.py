@@ -19,9 +19,8 @@ import re
 from typing import Sequence
 
 from ..data.document import Word
-from ..data.schema import OTHER
+from ..data.schema import ITEM_NAME, OTHER
 
-ITEM_NAME = "ITEM_NAME"
 SETTLED_BY = "product code"  # how a prediction names a word this rule answered (predict.WordPrediction)
 _LEADING_CODE = re.compile(r"^[0-9]{4}")
 

@@ -291,14 +291,13 @@ class DocumentStore(ImageStore):
             write_document(conn, doc, row["dataset"])
 
     def delete_document(self, doc_id: str) -> None:
-        """Delete a document, its OCR results unless another document shares its image (``forget_ocr``), and the
-        images nothing refers to any more (see ``prune_images``)."""
+        """Delete a document, its OCR results unless another document shares its image, and the images nothing
+        refers to any more (see ``prune_images``)."""
         with self._write() as conn:
             images = _image_hashes(conn, "id = ?", doc_id)
             if conn.execute("DELETE FROM documents WHERE id = ?", (doc_id,)).rowcount == 0:
                 raise NotFoundError(f"no document {doc_id!r} in the workspace")
-        self.forget_ocr(images)
-        self.prune_images()
+        self.prune_images(forget=images)
 
     def dataset_state(self, name: str) -> tuple:
         """A value that changes whenever a receipt of dataset ``name`` is added, deleted, edited (words, labels,
@@ -327,15 +326,13 @@ class DocumentStore(ImageStore):
 
     def delete_dataset(self, name: str) -> int:
         """Delete every document of a dataset, their OCR results, and the images nothing refers to any more (an
-        image another document shares stays, and its OCR; see ``forget_ocr`` and ``prune_images``); returns how many
-        documents."""
+        image another document shares stays, and its OCR; see ``prune_images``); returns how many documents."""
         with self._write() as conn:
             images = _image_hashes(conn, "dataset = ?", name)
             deleted = conn.execute("DELETE FROM documents WHERE dataset = ?", (name,)).rowcount
         if deleted == 0:
             raise NotFoundError(f"no dataset {name!r} in the workspace")
-        self.forget_ocr(images)
-        self.prune_images()
+        self.prune_images(forget=images)
         return deleted
 
     def datasets(self) -> list[DatasetSummary]:

@@ -17,7 +17,7 @@ import os
 import re
 import time
 from pathlib import Path
-from typing import Iterable
+from typing import Collection
 
 from ..data.files import atomic_write, file_sha256, is_sha256
 from ..ocr.cache import OcrCache
@@ -99,10 +99,15 @@ class ImageStore(Database):
                 with contextlib.suppress(FileNotFoundError):
                     candidate.unlink()
 
-    def prune_images(self, grace_s: float = IMAGE_GRACE_S) -> list[str]:
+    def prune_images(self, grace_s: float = IMAGE_GRACE_S, forget: Collection[str] = ()) -> list[str]:
         """Delete the stored images and the OCR results (``ocr-cache/``) no document refers to, and the temporary
-        files of interrupted writes, that are older than ``grace_s`` seconds; returns the file names deleted."""
-        referenced = self._referenced_images()
+        files of interrupted writes, that are older than ``grace_s`` seconds; and at once, whatever their age, the
+        OCR results of the images in ``forget`` (just deleted receipts') that no document refers to now: a deleted
+        receipt's words must not outlive it (a probe re-imported them from the cache). Returns the file names
+        deleted."""
+        with self._read() as conn:
+            referenced = {row[0] for row in conn.execute(
+                "SELECT DISTINCT image_sha256 FROM documents WHERE image_sha256 IS NOT NULL")}
         cutoff = time.time() - grace_s
         deleted = []
         for path in sorted(self.images_dir.iterdir()):
@@ -115,28 +120,10 @@ class ImageStore(Database):
         for path in sorted(self.ocr_cache_dir.iterdir()) if self.ocr_cache_dir.is_dir() else ():
             sha = OcrCache.image_sha256_of(path.name)
             interrupted_write = path.name.startswith(".tmp-") and path.name.endswith(".json")
-            if (interrupted_write or (sha is not None and sha not in referenced)) and _unlink_older(path, cutoff):
+            orphan = sha is not None and sha not in referenced
+            if (interrupted_write or orphan) and _unlink_older(path, math.inf if sha in forget else cutoff):
                 deleted.append(path.name)
         return deleted
-
-    def forget_ocr(self, image_hashes: Iterable[str]) -> list[str]:
-        """Delete at once the OCR results kept for the images in ``image_hashes`` that no document refers to any
-        more (a deleted receipt's words must not outlive it: a probe re-imported them from the cache); returns the
-        file names deleted. Only a cache: an image imported again is read again."""
-        gone = set(image_hashes) - self._referenced_images()
-        if not gone or not self.ocr_cache_dir.is_dir():
-            return []
-        deleted = []
-        for path in sorted(self.ocr_cache_dir.iterdir()):
-            if OcrCache.image_sha256_of(path.name) in gone and _unlink_older(path, cutoff=math.inf):
-                deleted.append(path.name)
-        return deleted
-
-    def _referenced_images(self) -> set[str]:
-        with self._read() as conn:
-            return {row[0] for row in conn.execute(
-                "SELECT DISTINCT image_sha256 FROM documents WHERE image_sha256 IS NOT NULL")}
-
 
 def _unlink_older(path: Path, cutoff: float) -> bool:
     """Delete ``path`` when it is a regular file last changed before ``cutoff`` (a Unix time); whether it did."""
