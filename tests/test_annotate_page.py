@@ -120,9 +120,15 @@ def test_corrections_items_and_the_url(receipts):
     # added is selected and the page says so
     at.session_state[f"annotate_cursor_{doc.id}"] = 5
     at.run()
+    # off, with the reason, until a box and a text are there (a walkthrough pressed it on a 0,0,0,0 box)
+    assert at.button(key="annotate_add_word").disabled
+    assert any("Draw a box over the missed word first" in c.value for c in at.caption)
     for name, value in (("x0", 1), ("y0", 1), ("x1", 30), ("y1", 10)):
         _keyed(at.number_input, f"annotate_new_{name}_{doc.id}_").set_value(value).run()
+    assert at.button(key="annotate_add_word").disabled
+    assert any(c.value == "Type the word's text first." for c in at.caption)
     _keyed(at.text_input, f"annotate_new_text_{doc.id}_").set_value("MISSED").run()
+    assert not at.button(key="annotate_add_word").disabled
     at.button(key="annotate_add_word").click().run()
     position = [w.text for w in receipts.get_document(doc.id).words].index("MISSED")
     assert at.session_state[f"annotate_cursor_{doc.id}"] == position

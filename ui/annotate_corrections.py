@@ -50,11 +50,26 @@ def corrections(doc: Document, index: int | None) -> None:
                                  help="Page pixels, from the top-left corner")
         st.markdown("**Add a word the OCR missed** in the box")
         new_text_key = f"annotate_new_text_{doc.id}_{version}"
-        st.text_input("Its text", key=new_text_key)
-        st.button("Add word", key="annotate_add_word", on_click=_add, args=(doc, new_text_key, box_keys))
+        typed = st.text_input("Its text", key=new_text_key)
+        reason = _add_refused(typed, box_keys)  # after a region's re-read the box is 0,0,0,0: a press was refused
+        st.button("Add word", key="annotate_add_word", on_click=_add, args=(doc, new_text_key, box_keys),
+                  disabled=reason is not None, help=reason or "Adds the text as a word in the box")
+        if reason:
+            st.caption(reason)
         st.markdown("**Or read the box again with OCR**: the words whose centre lies in it are replaced by what "
                     "Tesseract reads there alone")
         reread_button(doc, box_keys)
+
+
+def _add_refused(typed: object, box_keys: list[str]) -> str | None:
+    """Why Add word is off: no box drawn or typed yet (a walkthrough pressed it after a re-read had reset the box to
+    0,0,0,0 and was refused only then), or no text typed; None when it can add."""
+    x0, y0, x1, y1 = (float(st.session_state.get(k) or 0.0) for k in box_keys)
+    if x1 <= x0 or y1 <= y0:
+        return "Draw a box over the missed word first: Box select in the chart's toolbar (or type its corners above)."
+    if not isinstance(typed, str) or not typed.strip():
+        return "Type the word's text first."
+    return None
 
 
 def _add(doc: Document, text_key: str, box_keys: list[str]) -> None:
