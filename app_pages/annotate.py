@@ -15,7 +15,7 @@ from ui.annotate_model import model_section, retrain_after_done
 from ui.annotate_state import DONE_WARNING_KEY, NEXT_DOC_KEY, NOTICE_KEY
 from ui.annotate_url import FIRST_RECEIPT, restore_from_url, write_to_url
 from ui.dataset_choice import current_dataset, select_dataset
-from ui.literal import literal, plain
+from ui.literal import literal, notice_markdown, plain
 from ui.shared import NO_DATA, forget_stale_choice, friendly, no_receipt_matches, require_router, user_errors, workspace
 
 DOC_KEY = "annotate_doc"
@@ -104,7 +104,7 @@ write_to_url(doc_id, implied=status == "all" and not search and doc_id == ids[0]
 try:
     opened = ws.get_document(doc_id)
 except DamagedDocumentError as error:  # one unreadable row: said, named, and deletable; the other receipts open
-    st.error(literal(friendly(error)))
+    st.error(notice_markdown(friendly(error)))
     if st.button("Delete this receipt", key="annotate_delete_damaged"):
         with user_errors("Deleting the receipt"):
             ws.delete_document(doc_id)

@@ -110,7 +110,7 @@ with view_tab:
                 try:
                     doc = ws.get_document(doc_id)
                 except DamagedDocumentError as error:  # named, and deletable below; the others still open
-                    st.error(literal(friendly(error)))
+                    st.error(notice_markdown(friendly(error)))
                     doc = None
                 if doc is not None:
                     left, right = figure_and_tables()
@@ -148,6 +148,8 @@ with view_tab:
 
 with import_tab:
     zip_import_section(ws)
+    st.divider()  # the two forms ran together under one heading (a walkthrough)
+    st.subheader("Or a folder on this server")
     st.write("Import a labelled dataset folder that is on this server: CORD v1 (`…/cord/train/json`), "
              "WildReceipt (`train.txt`/`dev.txt` or its folder), a native folder written by Export, or a Label "
              "Studio JSON export. The server reads only inside its data folders: "

@@ -116,7 +116,7 @@ else:
         try:
             doc = ws.get_document(doc_id)
         except (DamagedDocumentError, NotFoundError) as error:  # named; the picker stays, for another receipt
-            st.error(literal(friendly(error)))
+            st.error(notice_markdown(friendly(error)))
             st.stop()
         picture = receipt_picture(ws, doc)
         if picture.note and doc.has_image:  # a receipt imported without pixels (CORD's) is usual here: unsaid

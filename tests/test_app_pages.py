@@ -438,7 +438,7 @@ def test_data_names_a_damaged_receipt_and_deletes_it(workspace_home):
         conn.execute("UPDATE documents SET json = '[]' WHERE id = 'r1'")
     at = app("data", dataset="mixed")
     at.selectbox(key="data_doc").set_value("r1").run()
-    assert not at.exception and any("receipt 'r1'" in e.value and "is damaged" in e.value for e in at.error)
+    assert not at.exception and any("receipt ` r1 `" in e.value and "is damaged" in e.value for e in at.error)
     at.checkbox(key="delete_receipt_confirm_r1").check().run()
     at.button(key="delete_receipt").click().run()
     no_errors(at)
@@ -455,7 +455,7 @@ def test_data_renames_a_dataset_and_the_sidebar_follows(workspace_home):
     assert at.button(key="rename_dataset").disabled  # nothing typed yet
     at.text_input(key="rename_uploads").set_value("other").run()
     at.button(key="rename_dataset").click().run()
-    assert any("already has a dataset 'other'" in e.value for e in at.error)  # not merged
+    assert any("already has a dataset ` other `" in e.value for e in at.error)  # not merged
     at.text_input(key="rename_uploads").set_value("shop receipts").run()
     at.button(key="rename_dataset").click().run()
     no_errors(at)

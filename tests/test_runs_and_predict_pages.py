@@ -501,7 +501,7 @@ def test_predict_names_a_damaged_receipt_and_keeps_its_picker(demo_env, trained_
         at.selectbox(key="predict_run").set_value(trained_run).run()
         at.radio(key="predict_source").set_value("A receipt from the workspace").run()
         assert not at.exception
-        assert any("receipt 'dmg0'" in e.value and "is damaged" in e.value for e in at.error), at.error
+        assert any("receipt ` dmg0 `" in e.value and "is damaged" in e.value for e in at.error), at.error
         at.selectbox(key="predict_doc").set_value("dmg1").run()
         no_errors(at)
     finally:

@@ -7,7 +7,7 @@ import streamlit as st
 
 from receipt_core.wording import as_sentence
 from receipt_core.workspace.database import WorkspaceError
-from ui.literal import literal
+from ui.literal import literal, notice_markdown
 from ui.shared import workspace
 
 
@@ -24,7 +24,7 @@ def dataset_name_input(label: str, key: str, value: str = "", allow_empty: bool 
         workspace().check_dataset_name(name)
     except WorkspaceError as error:
         message = str(error)
-        st.error(literal(as_sentence(message)))
+        st.error(notice_markdown(as_sentence(message)))  # the name and characters quoted as code, the rest prose
         return name, False
     trimmed_note(typed, name)
     return name, True

@@ -22,7 +22,7 @@ from receipt_core.training.slot import JobSlot
 from receipt_core.workspace.server_folders import ServerFolders
 from receipt_core.workspace.store import HOME_ENV, Workspace
 from receipt_core.wording import counted
-from ui.literal import literal
+from ui.literal import literal, notice_markdown
 
 log = logging.getLogger("receipt_studio")
 
@@ -129,7 +129,9 @@ def user_errors(action: str) -> Iterator[None]:
             log.warning("%s failed: %s", action, friendly(error))
         else:
             log.exception("%s failed", action)
-        st.error(f"{action} failed: {literal(friendly(error))}")
+        # prose, with what it quotes as code (a whole error in code font read as a crash dump: a walkthrough);
+        # the whole line as code when anything outside its quotes could be markup (ui/literal.notice_markdown)
+        st.error(f"{action} failed: {notice_markdown(friendly(error))}")
 
 
 def no_receipt_matches(dataset: str, status: str, search: str) -> str:
