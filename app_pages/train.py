@@ -23,6 +23,7 @@ from ui.dataset_choice import (EVALUATION_HELP, HOLD_OUT, also_train_choice, cur
                                pair_evaluation)
 from ui.literal import literal, notice_markdown, plain
 from ui.live_run import RESULTS_REFRESH_S, STATUS_REFRESH_S, live_results, live_view
+from ui.machine_timing import machine_factor
 from ui.run_choice import run_display_name
 from ui.shared import (NO_DATA, NO_VALUE, field_row, fmt_params, fmt_share, forget_stale_choice, friendly, group_sizes,
                        job_slot, require_router, server_folders, user_errors, workspace)
@@ -397,7 +398,7 @@ with st.expander("Run settings", expanded=slot.current() is None):
                     depth = (f" Phase 2 (auto): the top "
                              f"{min(phase_two_depth(int(epochs), receipts, plan.max_minutes), layers)} encoder "
                              "layers.")
-                estimate_col.caption(estimate_run_time(ws, plan).text() + ("." if depth else "") + depth)
+                estimate_col.caption(estimate_run_time(ws, plan, machine_factor).text() + ("." if depth else "") + depth)
     if start:
         with user_errors("Starting the run"):
             budget = float(max_minutes) or None

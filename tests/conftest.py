@@ -84,6 +84,15 @@ def _keep_main_module():
         sys.modules["__main__"] = main
 
 
+@pytest.fixture(autouse=True)
+def _reference_machine_speed(monkeypatch):
+    """The Train page scales its rough time guess by this machine's speed, timed (ui/machine_timing.py); page tests
+    read the guess unscaled, whatever the machine's load. tests/test_estimate.py times the workload for real."""
+    import ui.machine_timing
+
+    monkeypatch.setattr(ui.machine_timing, "machine_factor", lambda: 1.0)
+
+
 @pytest.fixture
 def shared_data() -> Path:
     return require_shared_data()

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from typing import Iterable, Protocol, Sequence
+from typing import Callable, Iterable, Protocol, Sequence
 
 from ..datasets.splits import split_documents
 from .events import Event, FinishedEvent, PhaseEvent, ProgressEvent, stored_event
@@ -79,6 +79,7 @@ class PlannedRun:
     unfreeze: tuple[str, ...] = ()
     trainable_parameters: int | None = None  # 0: nothing can learn (freeze-all): Start evaluates once and ends
     words_per_receipt: float | None = None  # the training receipts' mean word count: scales the rough guess
+    machine_factor: float = 1.0  # this machine's time over the reference machine's (machine_speed): scales it too
 
     @property
     def trains_nothing(self) -> bool:
@@ -112,6 +113,8 @@ class TimeEstimate:
     unmeasured_runs: int = 0  # runs like it, none of which measured this plan (too short, or of another size)
     scaled_from: tuple[str, int] | None = None  # (scenario, runs): measured on another scenario's runs, scaled
     epoch_s: float = 0.0  # a rough guess's seconds per epoch for its evaluation and save, on top of the rate
+    machine_factor: float = 1.0  # a rough guess's scaling to this machine's speed (PlannedRun.machine_factor)
+    features_first: bool = False  # the first step waits for the frozen layers' features of every receipt
 
     def text(self) -> str:
         """``about 4 min for 12 epochs of 75 steps`` plus where the figure comes from."""
@@ -128,6 +131,9 @@ class TimeEstimate:
         # more than the estimate under load)
         line += (f", after about {max(self.startup_s, 1):.0f} s to load the backbone and encode the receipts"
                  if self.startup_s is not None else ", after loading the backbone and encoding the receipts")
+        if self.features_first:  # a walkthrough read "about 1 s" and then waited 27 s for the first step
+            line += ("; the first step also waits for the frozen layers' features of every receipt, which the "
+                     "first epoch's time includes")
         if self.measured_runs:
             runs = "run" if self.measured_runs == 1 else "runs"
             rate = (f"{self.seconds_per_receipt_epoch:.3f} s per receipt and epoch" if self.later_epochs_rate is None
@@ -148,8 +154,13 @@ class TimeEstimate:
         return f"{line} (rough guess: no earlier run like it in this workspace; {self._rough_rates()})"
 
     def _rough_rates(self) -> str:
-        return (f"{self.seconds_per_receipt_epoch:.3f} s per receipt and epoch, and {self.epoch_s:g} s an epoch to "
-                "evaluate and save, on a 2-core machine")
+        rates = (f"{self.seconds_per_receipt_epoch:.3f} s per receipt and epoch, and {self.epoch_s:.2g} s an epoch "
+                 "to evaluate and save")
+        if self.machine_factor == 1.0:
+            return f"{rates}, on a 2-core machine"
+        # a walkthrough waited 5 minutes for "about 2 min" on a machine running 2.3 times slower than the reference
+        return (f"{rates}: a 2-core reference machine's figures times {self.machine_factor:.2g}, this machine's "
+                "speed timed now")
 
 
 def about_time(seconds: float) -> str:
@@ -307,6 +318,12 @@ def _frozen_backbone(plan: PlannedRun) -> bool:
     return plan.kind == "receipt" and plan.scenario in FROZEN_BACKBONE_SCENARIOS and not unfrozen_backbone
 
 
+def _features_first(plan: PlannedRun) -> bool:
+    """Whether the run's first steps train the heads alone on cached features (a frozen backbone, phased's phase
+    1), so its first step waits for the frozen layers' pass over every receipt."""
+    return _frozen_backbone(plan) or (plan.kind == "receipt" and plan.scenario == "phased")
+
+
 def _rough_rate(plan: PlannedRun) -> float:
     """:func:`rough_seconds_per_receipt_epoch` for receipts of CORD's length."""
     frozen = _frozen_backbone(plan)
@@ -333,15 +350,16 @@ def estimate(plan: PlannedRun, costs: Sequence[MeasuredCost]) -> TimeEstimate:
         seconds = plan.train_receipts * (rate + later_rate * (plan.epochs - 1))
     else:
         rate = (sum(c.seconds for c in costs) / sum(c.receipt_epochs for c in costs) if costs
-                else rough_seconds_per_receipt_epoch(plan))
+                else rough_seconds_per_receipt_epoch(plan) * plan.machine_factor)
         seconds = rate * plan.train_receipts * plan.epochs
-    epoch_s = 0.0 if costs else rough_epoch_seconds(plan)  # a measured rate holds them already
+    epoch_s = 0.0 if costs else rough_epoch_seconds(plan) * plan.machine_factor  # a measured rate holds them
     seconds, bound = _capped(plan, seconds + epoch_s * plan.epochs)
     return TimeEstimate(seconds=seconds, epochs=plan.epochs,
                         steps_per_epoch=math.ceil(plan.train_receipts / plan.batch_size), measured_runs=len(costs),
                         seconds_per_receipt_epoch=rate, budget_bound=bound, startup_s=_median_startup(costs),
                         later_epochs_rate=later_rate, phased=plan.kind == "receipt" and plan.scenario == "phased",
-                        epoch_s=epoch_s)
+                        epoch_s=epoch_s, features_first=_features_first(plan),
+                        machine_factor=1.0 if costs else plan.machine_factor)
 
 
 def _capped(plan: PlannedRun, seconds: float) -> tuple[float, bool]:
@@ -356,17 +374,25 @@ def _median_startup(costs: Sequence[MeasuredCost]) -> float | None:
     return startups[len(startups) // 2] if startups else None
 
 
-def estimate_run_time(source: _RunSource, plan: PlannedRun) -> TimeEstimate:
+def estimate_run_time(source: _RunSource, plan: PlannedRun,
+                      machine_factor: Callable[[], float] | None = None) -> TimeEstimate:
     """:func:`estimate` from the runs of the workspace ``source``; without a measured run like it, the measured rate
     of another scenario of the same backbone scaled by the two scenarios' rough guesses (:func:`_scaled_estimate`),
-    else the rough guess, beside which how many runs like it measure none of it (too short, or of another size)."""
+    else the rough guess, beside which how many runs like it measure none of it (too short, or of another size).
+    ``machine_factor`` (:func:`.machine_speed.speed_factor` of a timing) scales the rough guess to this machine;
+    it is called only when the rough guess is what the estimate says."""
     runs = source.list_runs()
     like = [run for run in runs if matches(run.config, plan)]
     costs = _measured(source, plan, like)
     result = estimate(plan, costs)
     if costs or result.evaluation_only:
         return result
-    return _scaled_estimate(source, plan, runs) or replace(result, unmeasured_runs=len(like))
+    scaled = _scaled_estimate(source, plan, runs)
+    if scaled is not None:
+        return scaled
+    if machine_factor is not None:
+        result = estimate(replace(plan, machine_factor=machine_factor()), costs)
+    return replace(result, unmeasured_runs=len(like))
 
 
 def _scaled_estimate(source: _RunSource, plan: PlannedRun, runs: Sequence) -> TimeEstimate | None:
