@@ -410,6 +410,10 @@ def test_item_confidence_is_its_least_confident_word():
     few = quality_note({"fields.micro_f1": 0.879}, eval_receipts=3)
     assert few.level == "fair" and "These scores come from only 3 validation receipts" in few.message
     assert quality_note({"fields.micro_f1": 0.879}, eval_receipts=50).level == "good"
+    # a perfect or near-perfect score on few receipts read "roughly 1 field word in 10 is wrong" (a probe)
+    assert "was 1.00: no field word was wrong or missed;" in quality_note({"fields.micro_f1": 1.0}, 5).message
+    assert "fewer than 1 field word in 10 was wrong" in quality_note({"fields.micro_f1": 0.97}, 5).message
+    assert "roughly 1 field word in 10 is wrong" in quality_note({"fields.micro_f1": 0.9}, 5).message
     assert "only 3 validation receipts" in quality_note({"fields.micro_f1": 0.2}, eval_receipts=3).message
     # a word the line's arithmetic settled is not doubted, here or in its item (a walkthrough saw a quantity 4
     # listed as uncertain at 0.08 where 4 x 0.99 = 3.96)
