@@ -930,3 +930,29 @@ def test_a_resume_from_an_earlier_checkpoint_drops_the_steps_logged_after_it(wor
     assert checkpoint_step == 2 and steps == [1, 2, 3, 4]
     assert all(e.payload["loss"] != 9.9 for e in workspace.run_events(job.run_id, kinds=["step"]))
     assert [e.kind for e in workspace.run_events(job.run_id, kinds=["failed"])] == ["failed"]  # why it stopped stays
+
+
+def test_a_resume_on_other_receipts_records_them(workspace_home):
+    """A probe resumed a run on another dataset: Predict still said its scores came from the first dataset's 5
+    validation receipts where its final evaluation had scored 2 of the new one, and a later resume "on its own
+    receipts" would have read the first dataset again."""
+    from receipt_core.datasets import load_dataset
+    from receipt_core.training.config import TrainConfig
+    from receipt_core.training.events import FinishedEvent
+    from receipt_core.training.run_documents import eval_ids, train_ids
+    from receipt_core.training.runs import resume_run, start_run
+    from tests.conftest import require_shared_data
+
+    workspace = Workspace.open(workspace_home)
+    docs = load_dataset(require_shared_data("cord", "train"), "cord").documents[:16]
+    first, other = docs[:10], docs[10:]
+    config = TrainConfig(backbone="tiny", scenario="freeze-backbone", epochs=1, batch_size=8, lr=3e-3)
+    job = start_run(workspace, config, first[:8], first[8:])
+    assert job.join(timeout=120) and isinstance(job.result, FinishedEvent)
+    again = resume_run(workspace, job.run_id, other[:4], other[4:],
+                       config=TrainConfig(**{**config.to_json(), "epochs": 2}))
+    assert again.join(timeout=120) and isinstance(again.result, FinishedEvent), again.result
+    recorded = workspace.get_run(job.run_id).config
+    assert train_ids(recorded) == [d.id for d in other[:4]] and eval_ids(recorded) == [d.id for d in other[4:]]
+    assert (recorded["train_documents"], recorded["eval_documents"], recorded["epochs"]) == (4, 2, 2)
+    assert again.result.metrics["documents"] == 2

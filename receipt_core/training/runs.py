@@ -107,8 +107,11 @@ def resume_run(workspace, run_id: str, train_docs: Sequence[Document] | None = N
                       run_id=run_id)
     # refused when a live process trains it already, before anything changes; a budget or epochs changed for
     # the resume are the run's from now on (Train's live status reads them)
-    workspace.claim_run(run_id, {key: getattr(config, key) for key in RESUMABLE_SETTINGS
-                                 if run.config.get(key) != getattr(config, key)})
+    # so are the receipts of a resume on a dataset: Predict said "scored on 5 receipts" of the run's first dataset
+    # after its final evaluation scored 2 of the one it was resumed on (a probe)
+    changes = {**{key: getattr(config, key) for key in RESUMABLE_SETTINGS},
+               **document_ids(train_docs, eval_docs)}
+    workspace.claim_run(run_id, {key: value for key, value in changes.items() if run.config.get(key) != value})
     # the steps logged after the checkpoint are trained again: their old events go (one point per step)
     workspace.drop_run_events_after(run_id, checkpoint_step(run_dir))
     return _stored(workspace, run_id, job, listeners).start()

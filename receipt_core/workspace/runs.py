@@ -139,12 +139,13 @@ class RunStore(Database):
                              (run_id, top, "status", dumps(note, "status event"), time.time()))
             return dropped
 
-    def claim_run(self, run_id: str, settings: Mapping[str, float | int | None] | None = None) -> None:
+    def claim_run(self, run_id: str, settings: Mapping[str, Any] | None = None) -> None:
         """Make this process the run's trainer ("running"), in one write transaction; WorkspaceError when a live
         process (this one included) already trains it. Two servers (or a server and ``train``) pressing Resume
         on one run both trained into its folder and its log (a probe: 104 steps logged twice, two "finished").
         ``settings`` (numbers a resume changed, such as ``max_minutes``) are written into the run's config in the
-        same transaction: the live status read the old time budget and said "ETA 0s" for 30 s (a walkthrough)."""
+        same transaction: the live status read the old time budget and said "ETA 0s" for 30 s (a walkthrough).
+        A value may be any JSON value (the receipts' ids a resume on other receipts records)."""
         settings = dict(settings or {})
         unknown = [key for key in settings if not re.fullmatch(r"[a-z_]+", key)]  # a JSON path is built from it
         if unknown:
@@ -161,8 +162,8 @@ class RunStore(Database):
             conn.execute("UPDATE runs SET status = 'running', pid = ?, process_started = ?, updated_at = ? "
                          "WHERE id = ?", (pid, started, time.time(), run_id))
             for key, value in settings.items():
-                conn.execute("UPDATE runs SET config = json_set(config, ?, ?) WHERE id = ?", (f"$.{key}", value,
-                                                                                             run_id))
+                conn.execute("UPDATE runs SET config = json_set(config, ?, json(?)) WHERE id = ?",
+                             (f"$.{key}", dumps(value, f"the run setting {key}"), run_id))
 
     def set_run_status(self, run_id: str, status: str, summary: Mapping[str, Any] | None = None) -> None:
         """Change a run's status (and replace its summary when given). Going live makes this process the owner."""
