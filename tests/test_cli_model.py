@@ -504,3 +504,24 @@ def test_evaluate_from_images_on_a_dataset_name_says_what_to_do(trained, capsys)
     assert main(["evaluate", str(run_dir), "--data", "small", "--from-images"]) == 2
     assert ("--from-images needs a dataset folder or file with images; small is neither (a workspace dataset's "
             "receipts are already read: evaluate them without --from-images)") in capsys.readouterr().err
+
+
+def test_a_reference_or_pretrained_model_folder_is_named_not_called_damaged(tmp_path, capsys):
+    """A probe gave evaluate a reference run's `reference` folder (a Hugging Face model: config.json and
+    model.safetensors, no run.json) and was told its checkpoint was damaged and to delete the run."""
+    from receipt_core.model.checkpoint import checkpoint_problem, damaged_checkpoint
+
+    tagger, backbone = tmp_path / "run-a" / "reference", tmp_path / "run-b" / "backbone"
+    for folder in (tagger, backbone):
+        folder.mkdir(parents=True)
+        (folder / "config.json").write_text("{}")
+        (folder / "model.safetensors").write_bytes(b"weights")
+    (backbone / "pretrain.json").write_text("{}")
+    assert damaged_checkpoint(tagger) is None and checkpoint_problem(tagger) is None
+    for folder, what in ((tagger, "a Hugging Face model folder, such as a reference run's tagger"),
+                         (backbone, "a layout pre-training run's backbone, which `train --backbone` reads")):
+        for command in (["evaluate", str(folder), "--data", str(tmp_path)], ["predict", str(folder), "--json",
+                                                                              "--data", str(tmp_path)]):
+            assert main(command) == 2
+            err = capsys.readouterr().err
+            assert f"{folder} is {what}" in err and "not a two-head run" in err and "damaged" not in err, err

@@ -85,9 +85,23 @@ def damaged_checkpoint(run_dir: Path) -> str | None:
         return None
     if os.path.lexists(run_file):
         return f"its {RUN_FILE} is not a regular file"
-    if (run_dir / MODEL_FILE).exists():
+    if (run_dir / MODEL_FILE).exists() and other_model_folder(run_dir) is None:
         return f"its {RUN_FILE} is missing (its weights, {MODEL_FILE}, are there)"
     return None
+
+
+def other_model_folder(folder: Path) -> str | None:
+    """What model ``folder`` holds when it is a Hugging Face model folder rather than a two-head run (a
+    ``config.json`` and no ``run.json``): a pre-training run's backbone, or another model such as the reference
+    tagger's; None otherwise. A probe gave ``evaluate`` a reference run's ``reference`` folder and was told the
+    checkpoint was damaged and to delete the run."""
+    folder = Path(folder)
+    if (folder / RUN_FILE).is_file() or not (folder / "config.json").is_file():
+        return None
+    if (folder / "pretrain.json").is_file():
+        return "a layout pre-training run's backbone, which `train --backbone` reads"
+    return ("a Hugging Face model folder, such as a reference run's tagger (its run printed its scores; "
+            "`LayoutLMForTokenClassification.from_pretrained` reads it)")
 
 
 def checkpoint_problem(run_dir: Path) -> str | None:
@@ -134,6 +148,9 @@ def _validated_run_info(run_dir: Path, warn_unhashed: bool = True) -> dict[str, 
     if not path.is_file():
         if not os.path.lexists(run_dir):  # a probe's mistyped path read as a folder missing a file
             raise CheckpointError(f"{run_dir} does not exist: give a run's folder (the --out of train) or its id")
+        if (other := other_model_folder(run_dir)) is not None:
+            raise CheckpointError(f"{run_dir} is {other}, not a two-head run: predict and evaluate read the folders "
+                                  "of two-head runs (train's --out, or a run id)")
         raise CheckpointError(f"{run_dir} is not a checkpoint folder: it has no {RUN_FILE}")
     info = parse_run_file(path)
     if not isinstance(info, dict) or info.get("format") != RUN_FORMAT:
