@@ -32,7 +32,9 @@ def _sample_files() -> list[Path]:
 
 def test_the_sample_parses_as_250_cord_receipts_without_problems():
     report = load_dataset(SAMPLE, "cord")
-    assert report.problems == ()
+    assert report.problems == (f"cord-sample: 2 split folders read into one dataset (dev 50 receipts, train 200 "
+                               f"receipts); to keep a split apart for evaluation, import it on its own: its folder "
+                               f"alone (for example {SAMPLE / 'train'})",)  # the note of a merge, no problem
     assert len(report.documents) == 250 and not report.images
     files = [doc.meta["file"] for doc in report.documents]
     assert sum(f.startswith("train/json/") for f in files) == 200

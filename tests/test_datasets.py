@@ -87,7 +87,8 @@ def test_cord_problems_name_the_file_and_reason(shared_data):
     assert len(clamped) == 14  # README: 14 words in 8 receipts have corners outside meta.image_size
     assert len({p.split(":")[0] for p in clamped}) == 8
     assert empty == ["train/json/receipt_00253.json: valid_line[3].words[0] (menu.nm): empty text; dropped"]
-    assert len(report.problems) == 15
+    assert len(report.problems) == 16  # and, first, that train and dev merged into one dataset
+    assert report.problems[0].startswith("cord: 2 split folders read into one dataset (dev 100 receipts, train 600 ")
 
 
 def test_cord_keeps_quantities_groups_and_the_one_image(shared_data):

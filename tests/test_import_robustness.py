@@ -182,6 +182,31 @@ def test_a_cord_file_linking_outside_the_folder_is_skipped_with_a_note(workspace
     assert stored_ids(workspace_home) == {"cord-receipt_00000"}
 
 
+def test_cord_files_outside_the_json_folders_and_merged_splits_are_said(workspace_home, tmp_path, capsys):
+    """A probe's zip held json/ and JSON/: the second folder's receipt was dropped without a word. A CORD root's
+    train and dev merged into one dataset, also without a word (WildReceipt's split files said so)."""
+    folder = tmp_path / "case"
+    for sub, name in (("json", "receipt_00003.json"), ("JSON", "receipt_00005.json")):
+        (folder / sub).mkdir(parents=True)
+        (folder / sub / name).write_text(json.dumps(cord()))
+    code, problems, _ = import_cli(folder, "cord", capsys)
+    assert code == 0 and stored_ids(workspace_home) == {"cord-receipt_00003"}
+    assert problems == ["problem: 1 JSON file under case left out (JSON/receipt_00005.json): CORD receipts are read "
+                        "from the json folders only (json/ beside image/, or SPLIT/json/ in a CORD root); move them "
+                        "there to import them"]
+    root = tmp_path / "cord"
+    for split, count in (("train", 3), ("dev", 2)):
+        (root / split / "json").mkdir(parents=True)
+        for i in range(count):
+            (root / split / "json" / f"receipt_{split}{i}.json").write_text(json.dumps(cord()))
+    (root / "manifest.json").write_text("{}")  # the shared CORD's: no receipt, and not said to be left out
+    code, problems, _ = import_cli(root, "cord", capsys, "--all-problems")
+    assert code == 0 and len(Workspace(workspace_home).list_documents("incoming")) == 1 + 5
+    assert problems == [f"problem: cord: 2 split folders read into one dataset (dev 2 receipts, train 3 receipts); to "
+                        f"keep a split apart for evaluation, import it on its own: its folder alone (for example "
+                        f"{root / 'train'})"]
+
+
 def test_a_document_over_the_word_cap_is_refused_with_the_option_to_raise_it(workspace_home, tmp_path, capsys):
     folder = tmp_path / "native"
     folder.mkdir()

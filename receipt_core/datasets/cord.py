@@ -17,6 +17,7 @@ from ..data.document import Box, Document, Word
 from ..data.reading_order import reading_order
 from ..data.quantity import parse_quantity
 from ..data.schema import CORD_CATEGORIES, OTHER, LabelSchema
+from ..wording import counted
 from .report import DatasetImportError, ImportReport, RecordCollector
 from ._common import (DEFAULT_LIMITS, ImportLimits, RecordError, box_on_page, file_sha256, inside, note_no_count,
                       number, page_size, read_record_file, shown, storable, too_many_words)
@@ -40,13 +41,56 @@ def cord_files(path: Path) -> list[Path]:
     return files
 
 
+MAX_LISTED_LEFT_OUT = 3  # file names a left-out note gives as examples
+MAX_FILES_LOOKED_AT = 100_000  # a folder's JSON files counted for that note, at most
+
+
 def load_cord(path: Path, schema: LabelSchema, limits: ImportLimits = DEFAULT_LIMITS) -> ImportReport:
     root = path if path.is_dir() else path.parent
     records = RecordCollector(ids_from_file_names=True)
-    for file in cord_files(path):
+    files = cord_files(path)
+    per_split: dict[str, int] = {}
+    for file in files:
         name = _relative(file, root)
+        before = len(records.documents)
         records.add(name, lambda notes, file=file, name=name: _cord_file(file, root, name, schema, limits, notes))
+        split = file.parent.parent
+        if path.is_dir() and split != path:  # PATH/SPLIT/json/x.json: a CORD root's splits
+            per_split[split.name] = per_split.get(split.name, 0) + len(records.documents) - before
+    notes = [note for note in (_merged_splits_note(path, per_split), _left_out_note(path, files)) if note]
+    records.problems[:0] = notes  # first: above the records' own notes
     return records.report()
+
+
+def _merged_splits_note(path: Path, per_split: Mapping[str, int]) -> str | None:
+    """Said when a CORD root's splits merge into one dataset (a probe imported train and dev as 700 receipts and
+    nothing said so; WildReceipt's split files already said it)."""
+    if len(per_split) < 2:
+        return None
+    given = ", ".join(f"{name} {counted(count, 'receipt')}" for name, count in per_split.items())
+    return (f"{path.name}: {len(per_split)} split folders read into one dataset ({given}); to keep a split apart "
+            f"for evaluation, import it on its own: its folder alone (for example {path / list(per_split)[-1]})")
+
+
+def _left_out_note(path: Path, files: list[Path]) -> str | None:
+    """Said when JSON files under a folder were not read: only ``json/`` folders (or the folder's own files) are
+    (a probe's zip held ``json/`` and ``JSON/``: the second was dropped without a word)."""
+    if not path.is_dir():
+        return None
+    read = set(files)
+    left_out = []
+    for number_, candidate in enumerate(path.rglob("*.json")):
+        if number_ >= MAX_FILES_LOOKED_AT:
+            break
+        if candidate not in read and candidate.name != "manifest.json" and candidate.is_file():
+            left_out.append(_relative(candidate, path))
+    if not left_out:
+        return None
+    examples = ", ".join(sorted(left_out)[:MAX_LISTED_LEFT_OUT]) + (", …" if len(left_out) > MAX_LISTED_LEFT_OUT
+                                                                      else "")
+    return (f"{counted(len(left_out), 'JSON file')} under {path.name} left out ({examples}): CORD receipts are "
+            "read from the json folders only (json/ beside image/, or SPLIT/json/ in a CORD root); move them there "
+            "to import them")
 
 
 def _cord_file(file: Path, root: Path, name: str, schema: LabelSchema, limits: ImportLimits,
