@@ -123,8 +123,12 @@ def test_user_errors_are_one_line_with_exit_code_2(tmp_path, workspace_home, cap
         (["train", "--train", str(tmp_path), "--eval", str(tmp_path), "--backbone", ""],
          "--backbone is empty: give a backbone name"),
         (["import", str(tmp_path / "broken.zip")], "the zip holds no files"),  # read as a zip, not as JSON
+        # a zip cut short is no zip to zipfile: it was read as JSON, "not UTF-8 text" (a probe)
+        (["import", str(tmp_path / "cut.zip")], f"{tmp_path / 'cut.zip'}: not a readable zip file (File is not a "
+                                                "zip file)"),
     ]
     (tmp_path / "broken.zip").write_bytes(b"PK\x05\x06" + bytes(18))  # an empty archive's end record, no entries
+    (tmp_path / "cut.zip").write_bytes(b"PK\x03\x04" + bytes(60))  # a local header and nothing after it
     Workspace.open(tmp_path / "empty")
     (tmp_path / "odd").mkdir()
     (tmp_path / "odd" / "latin1.json").write_bytes('{"words": ["café"]}'.encode("latin-1"))

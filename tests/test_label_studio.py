@@ -471,6 +471,15 @@ def test_odd_but_readable_label_studio_tasks_keep_their_words(tmp_path):
     big.mkdir()
     (big / "export.json").write_text("[" + json.dumps(tasks[1]) + " " * (33 * 1024 * 1024) + "]")
     assert detect_format(big) == "label-studio"
+    # one task whose data is null made the whole export "no record of any format" to detection (a probe), where
+    # its loader imports the others and names that one
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    (mixed / "tasks.json").write_text(json.dumps([tasks[1], {"id": 9, "data": None}]))
+    assert detect_format(mixed) == "label-studio"
+    report = load_dataset(mixed, "label-studio")
+    assert len(report.documents) == 1 and report.problems == (
+        "tasks.json task 2 (id 9): a task must be an object with a data object; skipped",)
 
 
 def test_a_bad_item_number_is_noted_not_dropped_silently(tmp_path):

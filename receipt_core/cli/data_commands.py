@@ -150,7 +150,8 @@ def run_import(args: argparse.Namespace) -> int:
 def _import(args: argparse.Namespace) -> int:
     if args.dataset is not None:
         check_dataset_name(args.dataset)  # before reading anything: a bad name is one error line, exit 2
-    if args.path.is_file() and zipfile.is_zipfile(args.path):  # it said "not UTF-8 text" of a zip (a probe)
+    # it said "not UTF-8 text" of a zip, and "not a readable JSON file" of one cut short (two probes)
+    if args.path.is_file() and (zipfile.is_zipfile(args.path) or args.path.suffix.lower() == ".zip"):
         return _import_zip(args)
     try:
         fmt = resolve_format(args.path, args.format)
@@ -199,7 +200,7 @@ def _import_zip(args: argparse.Namespace) -> int:
     try:
         result = import_zip(workspace, args.path, args.path.name, args.format, args.dataset or "")
     except ZipImportError as error:
-        raise CommandError(str(error)) from None
+        raise CommandError(f"{args.path}: {error}") from None
     _print_problems(result.problems, args.all_problems)
     print(f"imported {counted(result.documents, 'document')} ({counted(result.words, 'word')}, {result.images} with "
           f"images) from {args.path} ({result.format}) into dataset {result.dataset!r} of {workspace.home}")

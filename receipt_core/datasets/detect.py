@@ -139,7 +139,9 @@ def json_format(data: Any) -> str | None:
             return "native"
         if isinstance(data.get("data"), Mapping) and ("annotations" in data or "predictions" in data):
             return "label-studio"
-    if isinstance(data, list) and data and all(isinstance(task, Mapping) and isinstance(task.get("data"), Mapping)
-                                               for task in data[:_SAMPLED_FILES]):
+    # any task of the first few, not all: one task whose data is null made a probe's export "no record of any
+    # format", where its loader imports the others and names that one
+    if isinstance(data, list) and any(isinstance(task, Mapping) and isinstance(task.get("data"), Mapping)
+                                      for task in data[:_SAMPLED_FILES]):
         return "label-studio"
     return None
