@@ -96,8 +96,8 @@ nav = st.container(horizontal=True, vertical_alignment="center")
 nav.button("◀ Previous", on_click=_move, args=(-1,), key="annotate_prev")
 nav.button("Next ▶", on_click=_move, args=(1,), key="annotate_next")
 # kept for the session: back from another page by the sidebar (no receipt in its link), the same receipt opens, not
-# the dataset's first (a walkthrough)
-doc_id = nav.selectbox("Receipt", ids, key=DOC_KEY, label_visibility="collapsed", width=280, persist_state="session",
+# the dataset's first (a walkthrough); 380 px: at 280 an upload's file name cut its id off (a walkthrough)
+doc_id = nav.selectbox("Receipt", ids, key=DOC_KEY, label_visibility="collapsed", width=380, persist_state="session",
                        format_func=lambda i: plain(titles.get(i, i)))
 summary = summaries[ids.index(doc_id)]
 write_to_url(doc_id, implied=status == "all" and not search and doc_id == ids[0])
