@@ -20,6 +20,9 @@ of freeze-backbone, pooled as one rate, put a 20-epoch run at 7 times its time).
 second epoch, whose elapsed time holds the first evaluation, less one later step at their mean. The time before
 the loop's clock starts (loading the backbone, encoding the receipts) is said apart: the median, over the same
 runs, of the gap between the run's creation (Start) and its first event.
+
+A rough guess is scaled by this machine's speed when the caller times it (:mod:`.machine_speed`): the guesses were
+measured on one machine, and the same kind of machine has run 2.5 times slower on other days.
 """
 
 from __future__ import annotations
