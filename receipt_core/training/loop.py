@@ -91,15 +91,14 @@ class Trainer:
         return float(self.accelerator.gather(value).max().item())
 
     def _task_asks_to_evaluate(self, steps_left: int) -> bool:
-        """Whether the task wants an evaluation before the epoch ends (``evaluation_due``, optional: a phased plan
-        whose phase has used its share of the time budget moves on there). Not asked when the epoch's own
+        """Whether the task wants an evaluation before the epoch ends (``TrainingTask.evaluation_due``: a phased
+        plan whose phase has used its share of the time budget moves on there). Not asked when the epoch's own
         evaluation comes sooner than one now would end: a WildReceipt run evaluated 2 steps before its epoch's end,
         then again at it. Every rank decides alike."""
-        due = getattr(self.task, "evaluation_due", None)
-        if due is None or self._agree(steps_left * self._last_step_s < self._last_evaluation_s):
+        if self._agree(steps_left * self._last_step_s < self._last_evaluation_s):
             return False
         self.state.elapsed_s = self._agreed_elapsed()
-        return bool(due(self.state))
+        return bool(self.task.evaluation_due(self.state))
 
     def _agree(self, flag: bool) -> bool:
         """True on every rank when any rank says True (single process: the flag itself)."""

@@ -132,9 +132,6 @@ class PretrainTask(WholeModelTask):
         return EvalEvent(step=state.global_step, epoch=state.epoch, val_loss=None, task_val_losses={},
                          metrics=metrics, phase=state.phase), []
 
-    def after_evaluation(self, state: TrainerState, evaluation: EvalEvent, end_of_epoch: bool) -> list[Event]:
-        return []
-
     def save(self, state: TrainerState) -> str:
         """The backbone alone, as a transformers LayoutLM directory (the head is dropped)."""
         self.out_dir.mkdir(parents=True, exist_ok=True)

@@ -90,9 +90,6 @@ class ReferenceTask(WholeModelTask):
         return EvalEvent(step=state.global_step, epoch=state.epoch, val_loss=None, task_val_losses={},
                          metrics=metrics, phase=state.phase), []
 
-    def after_evaluation(self, state: TrainerState, evaluation: EvalEvent, end_of_epoch: bool) -> list[Event]:
-        return []
-
     def save(self, state: TrainerState) -> str:
         """The tagger as a transformers directory (``run_dir/reference``), written beside and then swapped in."""
         if self.run_dir is None:

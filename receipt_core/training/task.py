@@ -43,6 +43,10 @@ class TrainingTask(Protocol):
     def evaluate(self, state: TrainerState) -> tuple[EvalEvent, list[Event]]:
         """The evaluation event plus follow-ups (predictions for a watch-list)."""
 
+    def evaluation_due(self, state: TrainerState) -> bool:
+        """Whether the task wants an evaluation now, before the epoch ends (``state.elapsed_s`` is current): a phased
+        plan whose phase has used its share of the time budget moves on there."""
+
     def after_evaluation(self, state: TrainerState, evaluation: EvalEvent, end_of_epoch: bool) -> list[Event]:
         """Schedule hook after each evaluation (phase changes); may change the trainable parameters."""
 
@@ -75,6 +79,12 @@ class WholeModelTask:
 
     def train_batches(self, epoch: int) -> list[tuple[int, ...]]:
         return epoch_batches(self.windows, self.config.batch_size, self.config.seed, epoch)
+
+    def evaluation_due(self, state: TrainerState) -> bool:
+        return False  # one phase: evaluations come at the epochs' ends (and every eval_every steps)
+
+    def after_evaluation(self, state: TrainerState, evaluation: EvalEvent, end_of_epoch: bool) -> list[Event]:
+        return []  # no schedule
 
 
 class CheckpointSaveError(RuntimeError):
