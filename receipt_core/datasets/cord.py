@@ -57,19 +57,12 @@ def load_cord(path: Path, schema: LabelSchema, limits: ImportLimits = DEFAULT_LI
         split = file.parent.parent
         if path.is_dir() and split != path:  # PATH/SPLIT/json/x.json: a CORD root's splits
             per_split[split.name] = per_split.get(split.name, 0) + len(records.documents) - before
-    notes = [note for note in (_merged_splits_note(path, per_split), _left_out_note(path, files)) if note]
-    records.problems[:0] = notes  # first: above the records' own notes
+    if left_out := _left_out_note(path, files):
+        records.problems.insert(0, left_out)  # first: above the records' own notes
+    # a probe imported train and dev as 700 receipts and nothing said so
+    records.note_merged_splits(path.name, "split folders", list(per_split.items()),
+                               f"its folder alone (for example {path / next(reversed(per_split), '')})")
     return records.report()
-
-
-def _merged_splits_note(path: Path, per_split: Mapping[str, int]) -> str | None:
-    """Said when a CORD root's splits merge into one dataset (a probe imported train and dev as 700 receipts and
-    nothing said so; WildReceipt's split files already said it)."""
-    if len(per_split) < 2:
-        return None
-    given = ", ".join(f"{name} {counted(count, 'receipt')}" for name, count in per_split.items())
-    return (f"{path.name}: {len(per_split)} split folders read into one dataset ({given}); to keep a split apart "
-            f"for evaluation, import it on its own: its folder alone (for example {path / list(per_split)[-1]})")
 
 
 def _left_out_note(path: Path, files: list[Path]) -> str | None:

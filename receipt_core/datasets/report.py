@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 from itertools import count
 from pathlib import Path
 from types import MappingProxyType
-from typing import Callable, Iterable, Mapping
+from typing import Callable, Iterable, Mapping, Sequence
 
 from ..data.document import Document
 from ..data.markup import one_line
@@ -130,6 +130,16 @@ class RecordCollector:
 
     def problem(self, line: str) -> None:
         self.problems.append(line)
+
+    def note_merged_splits(self, folder: str, splits: str, read_from: Sequence[tuple[str, int]],
+                           keep_apart: str) -> None:
+        """Say first, above the records' own notes, when a folder's splits were read into one dataset (``splits``:
+        "split files", "split folders"; ``read_from``: each split's name and receipts), so dev is not trained on
+        unawares; ``keep_apart`` says how to import one on its own. Nothing for one split."""
+        if len(read_from) > 1:
+            given = ", ".join(f"{name} {counted(count_, 'receipt')}" for name, count_ in read_from)
+            self.problems.insert(0, f"{folder}: {len(read_from)} {splits} read into one dataset ({given}); to keep a "
+                                    f"split apart for evaluation, import it on its own: {keep_apart}")
 
     def report(self) -> ImportReport:
         return make_report(self.documents, self.images, self.problems, self.missing_images)

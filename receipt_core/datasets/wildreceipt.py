@@ -78,12 +78,9 @@ def load_wildreceipt(path: Path, schema: LabelSchema, limits: ImportLimits = DEF
         except OSError as error:
             records.problem(f"{file.name}: not a readable text file ({error}); the rest of it skipped")
         read_from.append((file.name, len(records.documents) - before))
-    if len(read_from) > 1:  # a folder's splits merge into one dataset: said, so dev is not trained on unawares
-        given = ", ".join(f"{name} {counted(count, 'receipt')}" for name, count in read_from)
-        records.problems.insert(0, f"{folder.name}: {len(read_from)} split files read into one dataset ({given}); "
-                                   "to keep a split apart for evaluation, import it on its own: its file alone "
-                                   f"(for example {folder / files[-1].name}), or a zip of that file and its images "
-                                   "(an uploaded zip is read whole)")  # first: above the records' own notes
+    records.note_merged_splits(folder.name, "split files", read_from,
+                               f"its file alone (for example {folder / files[-1].name}), or a zip of that file and "
+                               "its images (an uploaded zip is read whole)")
     return records.report()
 
 

@@ -35,6 +35,7 @@ class OcrCache:
     OCR'd through it is not kept (Predict's uploads, which no receipt of the workspace holds).
     """
 
+    _TEMPORARY_PREFIX, _SUFFIX = ".tmp-", ".json"  # a write in progress: .tmp-XXXX.json, renamed when complete
     ENTRY = re.compile(r"(?:[0-9a-f]{64}-[0-9a-f]{16}|\.tmp-.*)\.json")
     _KEYED = re.compile(r"([0-9a-f]{64})-[0-9a-f]{16}\.json")
 
@@ -48,6 +49,11 @@ class OcrCache:
         file, a foreign one)."""
         match = cls._KEYED.fullmatch(name)
         return match.group(1) if match else None
+
+    @classmethod
+    def is_temporary(cls, name: str) -> bool:
+        """Whether ``name`` is the temporary file of a write (one left behind by a crash, once it is old)."""
+        return name.startswith(cls._TEMPORARY_PREFIX) and name.endswith(cls._SUFFIX)
 
     def foreign_files(self) -> list[str]:
         """Names in the folder that this cache did not write (sorted; empty when the folder is missing), so a
@@ -82,7 +88,7 @@ class OcrCache:
             return
         self.folder.mkdir(parents=True, exist_ok=True)
         target = self.path(document.image_sha256, settings)
-        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-", suffix=".json")
+        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=self._TEMPORARY_PREFIX, suffix=self._SUFFIX)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 json.dump(document.to_json(), handle)

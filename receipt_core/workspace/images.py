@@ -119,11 +119,11 @@ class ImageStore(Database):
                 deleted.append(name)
         for path in sorted(self.ocr_cache_dir.iterdir()) if self.ocr_cache_dir.is_dir() else ():
             sha = OcrCache.image_sha256_of(path.name)
-            interrupted_write = path.name.startswith(".tmp-") and path.name.endswith(".json")
             orphan = sha is not None and sha not in referenced
-            if (interrupted_write or orphan) and _unlink_older(path, math.inf if sha in forget else cutoff):
+            if (OcrCache.is_temporary(path.name) or orphan) and _unlink_older(path, math.inf if sha in forget else cutoff):
                 deleted.append(path.name)
         return deleted
+
 
 def _unlink_older(path: Path, cutoff: float) -> bool:
     """Delete ``path`` when it is a regular file last changed before ``cutoff`` (a Unix time); whether it did."""
