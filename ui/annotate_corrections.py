@@ -8,7 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from receipt_core.data.document import Document
-from ui.annotate_region import DRAWN_BOX_KEY, reread_button
+from ui.annotate_region import DRAWN_BOX_KEY, no_box_reason, reread_button, typed_box
 from ui.annotate_state import act, view_version
 from ui.shared import field_row
 
@@ -64,15 +64,12 @@ def corrections(doc: Document, index: int | None) -> None:
 def _add_refused(typed: object, box_keys: list[str]) -> str | None:
     """Why Add word is off: no box drawn or typed yet (a walkthrough pressed it after a re-read had reset the box to
     0,0,0,0 and was refused only then), or no text typed; None when it can add."""
-    x0, y0, x1, y1 = (float(st.session_state.get(k) or 0.0) for k in box_keys)
-    if x1 <= x0 or y1 <= y0:
-        return "Draw a box over the missed word first: Box select in the chart's toolbar (or type its corners above)."
-    if not isinstance(typed, str) or not typed.strip():
-        return "Type the word's text first."
-    return None
+    if reason := no_box_reason(box_keys, "the missed word"):
+        return reason
+    return None if isinstance(typed, str) and typed.strip() else "Type the word's text first."
 
 
 def _add(doc: Document, text_key: str, box_keys: list[str]) -> None:
     st.session_state.pop(DRAWN_BOX_KEY, None)
     act(doc, lambda ws: ws.add_word(doc.id, st.session_state.get(text_key, ""),
-                                     [st.session_state[k] for k in box_keys]))
+                                     typed_box(box_keys)))

@@ -23,6 +23,20 @@ DRAWN_BOX_KEY = "annotate_drawn_box"  # the box drawn with Box select, in page p
 REREAD_KEY = "annotate_reread"
 
 
+def typed_box(box_keys: list[str]) -> list[float]:
+    """The box of ``box_keys`` (the x0, y0, x1, y1 number inputs) in page pixels; 0 for a corner not set."""
+    return [float(st.session_state.get(key) or 0.0) for key in box_keys]
+
+
+def no_box_reason(box_keys: list[str], what: str) -> str | None:
+    """Why a button needing the box of ``box_keys`` is off: none drawn or typed yet (0,0,0,0 after a re-read);
+    ``what`` says what to draw it over. None when the box has an area."""
+    x0, y0, x1, y1 = typed_box(box_keys)
+    if x1 <= x0 or y1 <= y0:
+        return f"Draw a box over {what} first: Box select in the chart's toolbar (or type its corners above)."
+    return None
+
+
 def unreadable_reason(doc: Document) -> str | None:
     """Why ``doc`` has no region to read again (no image, or its image is gone), or None."""
     if not doc.has_image:
@@ -35,10 +49,8 @@ def unreadable_reason(doc: Document) -> str | None:
 def reread_button(doc: Document, box_keys: list[str]) -> None:
     """The button that reads the box of ``box_keys`` (x0, y0, x1, y1 number inputs) again; disabled, with the
     reason said, when the receipt has no image or no box is drawn yet."""
-    reason = unreadable_reason(doc)
-    x0, y0, x1, y1 = (float(st.session_state.get(k) or 0.0) for k in box_keys)
-    if reason is None and (x1 <= x0 or y1 <= y0):  # a press read "the region (x 0–0, y 0–0)" (a browser check)
-        reason = "Draw a box over the words first: Box select in the chart's toolbar (or type its corners above)."
+    # without a box a press read "the region (x 0–0, y 0–0)" (a browser check)
+    reason = unreadable_reason(doc) or no_box_reason(box_keys, "the words")
     st.button("Read this region again with OCR", key=REREAD_KEY, disabled=reason is not None, on_click=_reread,
               args=(doc, box_keys), help=reason or "Tesseract reads the box alone (upscaled, as one line or one "
                                                   "block); its words replace those whose centre lies in the box. "
@@ -59,7 +71,7 @@ def read_box(doc: Document, box: list[float]) -> tuple[Word, ...]:
 
 
 def _reread(doc: Document, box_keys: list[str]) -> None:
-    box = [float(st.session_state.get(k) or 0.0) for k in box_keys]
+    box = typed_box(box_keys)
     shown = f"({region_text(box)})"
     try:
         words = read_box(doc, box)
