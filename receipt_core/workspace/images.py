@@ -120,7 +120,8 @@ class ImageStore(Database):
         for path in sorted(self.ocr_cache_dir.iterdir()) if self.ocr_cache_dir.is_dir() else ():
             sha = OcrCache.image_sha256_of(path.name)
             orphan = sha is not None and sha not in referenced
-            if (OcrCache.is_temporary(path.name) or orphan) and _unlink_older(path, math.inf if sha in forget else cutoff):
+            older_than = math.inf if sha in forget else cutoff  # a deleted receipt's OCR goes at once
+            if (OcrCache.is_temporary(path.name) or orphan) and _unlink_older(path, older_than):
                 deleted.append(path.name)
         return deleted
 
