@@ -123,7 +123,9 @@ def test_evaluate_predictions_on_cord_dev_baselines(cord_dev):
                                          ("1.250.000", 1250000.0), ("45.000,-", 45000.0), (".99", 0.99),
                                          ("$.5", 0.5),
                                          # a time or a date is no amount (a walkthrough's 22:46:33 priced an item 22)
-                                         ("22:46:33", None), ("12/05/2026", None), ("2026-12-05", None)])
+                                         ("22:46:33", None), ("12/05/2026", None), ("2026-12-05", None),
+                                         # an article or phone number (a walkthrough's "#102-75333" priced 102)
+                                         ("#102-75333", None), ("102-75333", None), ("# 4411", None)])
 def test_parse_price(text, value):
     assert parse_price(text) == value
 
@@ -133,6 +135,7 @@ def test_a_price_the_ocr_split_at_its_decimal_point_is_read_whole():
     from receipt_core.data.items import last_amount
 
     assert last_amount(["$8", ".99"]) == 8.99 and last_amount(["25", ",000"]) == 25000.0
+    assert last_amount(["43.", "99"]) == 43.99 and last_amount(["3,", "96"]) == 3.96  # split after the point
     assert last_amount(["12.50", "3.00"]) == 3.0  # two whole amounts: the rightmost, as before
     assert last_amount(["x", ".99"]) == 0.99  # nothing to continue: read alone
 

@@ -20,6 +20,9 @@ _AMOUNT = re.compile(r"\d[\d.,]*")
 # a time of day or a date prints numbers that are no amount: a walkthrough's "22:46:33", labelled a unit price by
 # the model, gave an item a unit price of 22
 _TIME_OR_DATE = re.compile(r"\d{1,2}:\d{2}|\d{1,4}[/-]\d{1,2}[/-]\d{1,4}")
+# an article or phone number prints digits joined by a hyphen, or after "#": a walkthrough's "#102-75333",
+# labelled a unit price, priced an item 102
+_CODE = re.compile(r"\d-\d|#\s*\d")
 
 
 @dataclass(frozen=True)
@@ -39,13 +42,13 @@ class Item:
 def parse_price(text: str) -> float | None:
     """The amount a price word prints, or None: ``Rp 25.000`` → 25000, ``1.234,50`` → 1234.5, ``$12.99`` →
     12.99, ``25,000`` → 25000, ``12,50`` → 12.5, ``-5.000`` → -5000, ``.99`` → 0.99; a time of day or a date
-    (``22:46:33``, ``12/05/2026``) → None.
+    (``22:46:33``, ``12/05/2026``) and a code (``#102-75333``, ``102-75333``) → None.
 
     With both separators the last one is the decimal point. With one kind only: repeated, or followed by
     exactly three digits, it separates thousands (receipts in rupiah print ``25.000``); else it is decimal.
     """
     match = _AMOUNT.search(text)
-    if match is None or _TIME_OR_DATE.search(text):
+    if match is None or _TIME_OR_DATE.search(text) or _CODE.search(text):
         return None
     number = match.group(0).rstrip(".,")
     negative = "-" in text[:match.start()] or (text.strip().startswith("(") and text.strip().endswith(")"))
@@ -73,12 +76,13 @@ def parse_price(text: str) -> float | None:
 
 
 def last_amount(texts: Sequence[str]) -> float | None:
-    """The rightmost parseable amount among a line's price words (the line total sits at the right). A word that
-    starts with a separator and digits continues the word before it when that ends in a digit: OCR read ``$8.99`` as
-    ``$8`` and ``.99``, and the item's price came out as 99 (a walkthrough)."""
+    """The rightmost parseable amount among a line's price words (the line total sits at the right). Where OCR split
+    one amount at its decimal point, the two pieces are read as one: ``$8`` and ``.99`` (the item's price came out
+    as 99, a walkthrough), and ``43.`` and ``99`` (another walkthrough's photo: 43.99 priced 99)."""
     joined: list[str] = []
     for text in texts:
-        if joined and re.match(r"[.,]\d", text.strip()) and re.search(r"\d$", joined[-1].strip()):
+        if joined and (re.match(r"[.,]\d", text.strip()) and re.search(r"\d$", joined[-1].strip())
+                       or re.match(r"\d", text.strip()) and re.search(r"\d[.,]$", joined[-1].strip())):
             joined[-1] = joined[-1].strip() + text.strip()
         else:
             joined.append(text)
