@@ -379,11 +379,14 @@ with st.expander("Run settings", expanded=slot.current() is None):
     split_refused = split.problem is not None and bool(datasets) and not labels.none_labelled
     if split_refused:
         st.warning(notice_markdown(f"Start is off until this is mended: {split.problem}."))
+    # off while a run trains here: a walkthrough's second tab pressed it and read "Watch it on the Train page" there
     start = start_col.button("Start", type="primary", key="train_start",
                              disabled=not datasets or not backbone or phase_end_missing or labels.none_labelled
-                             or split_refused,
+                             or split_refused or busy is not None,
                              help="Label some of the training receipts first (the warning above)"
                              if labels.none_labelled or split_refused else None)
+    if busy is not None:
+        start_col.caption("A run trains on this server (below): stop it, or wait for it to end, to start another.")
     if datasets and backbone:
         with user_errors("Estimating the run's time"):
             receipts = split.receipts

@@ -771,10 +771,14 @@ def test_train_runs_live_and_a_second_start_from_another_session_is_refused(demo
     active = job_slot().current()
     assert active is not None and active.is_live
 
+    # its Start, drawn before the run began, is off once the page knows (Streamlit drops a press of a disabled
+    # button), and the page says why beside it (a walkthrough's second tab pressed Start during a run)
     second.button(key="train_start").click().run()
-    assert any("A run is in progress" in e.value and active.run_id in e.value for e in second.error)
-    settings = next(e for e in second.expander if e.label == "Run settings")  # folded while a run trains: the
-    assert not any("A run is in progress" in e.value for e in settings.error)  # refusal is not hidden in it
+    assert second.button(key="train_start").disabled
+    assert any("A run trains on this server (below): stop it, or wait for it to end, to start another." == c.value
+               for c in second.caption)
+    settings = next(e for e in second.expander if e.label == "Run settings")  # folded while a run trains
+    assert not settings.proto.expanded
     assert job_slot().current().run_id == active.run_id
 
     wait_for(lambda: len(demo_env.run_events(active.run_id, kinds=["step"])) >= 3)
@@ -782,6 +786,7 @@ def test_train_runs_live_and_a_second_start_from_another_session_is_refused(demo
 
     set_run_label(demo_env, active.run_id, name="**Demo** run")  # renamed on Runs while it trains
     second.run()  # the reopened tab shows the same run live, by the name Runs gave it (a walkthrough)
+    assert second.button(key="train_start").disabled
     assert any(active.run_id in m.value and f"{literal('**Demo** run')} · " in m.value for m in second.markdown)
     charts = {c.key for c in second.get("plotly_chart") if (c.key or "").startswith("train_chart_")}
     assert {"train_chart_fields_loss", "train_chart_quantity_loss"} <= charts  # one column per head
@@ -922,6 +927,9 @@ def test_runs_deletes_a_run(demo_env, trained_run):
     assert trained_run in {r.id for r in ws.list_runs()}
     assert [t.value for t in at.toast] == [f"Deleted run {literal('to delete')}"]  # by its name (a walkthrough)
     assert not any("is gone" in w.value for w in at.warning)  # its own delete, not another tab's (a walkthrough)
+    train = app("train", dataset="demo")  # no run on this server is live: Train points at the runs it has, not
+    assert any("earlier runs are on the **Runs** page" in i.value for i in train.info)  # at "no run yet"
+    assert not any("yet" in i.value for i in train.info)
 
 
 # --- Predict -------------------------------------------------------------------------------------------

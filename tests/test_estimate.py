@@ -22,11 +22,12 @@ def _progress(step: int, elapsed: float, epochs: int = EPOCHS) -> ProgressEvent:
                          epochs=epochs, elapsed_s=elapsed, steps_per_s=1.0, items_per_s=float(BATCH), eta_s=None)
 
 
-def _record(ws: Workspace, config: dict, events) -> str:
+def _record(ws: Workspace, config: dict, events, status: str = "finished") -> str:
     run_id = ws.create_run("r", {RUN_KIND: "receipt", "backbone": "tiny", "scenario": "full",
                                  "train_documents": RECEIPTS, **config})
     for event in events:
         ws.append_run_event(run_id, event.kind, event.to_json())
+    ws.set_run_status(run_id, status)
     return run_id
 
 
@@ -143,9 +144,11 @@ def test_the_time_budget_caps_the_estimate():
     plan = _plan(max_minutes=1.0, train_receipts=10_000)
     result = estimate(plan, [])
     assert result.budget_bound and result.seconds == 60.0
-    assert result.text().startswith("about 60 s: the time budget ends it before 3 epochs of 1250 steps, and its last "
-                                    "evaluation and save run past it, after loading "
+    assert result.text().startswith("about 60 s: the time budget ends it before 3 epochs of 1250 steps, after loading "
                                     "the backbone and encoding the receipts (rough guess")
+    assert result.text().endswith("). Under the budget, it stops early enough for its closing evaluation and save to "
+                                  "fit, at the time the last ones took, so a slower closing evaluation (or a budget "
+                                  "of seconds, ended before any) runs a little past it")
     assert not estimate(_plan(max_minutes=600.0), []).budget_bound
 
 
@@ -291,6 +294,17 @@ def test_a_races_runs_give_no_start_up_figure():
     source = SimpleNamespace(list_runs=lambda: runs, run_events=lambda run_id, **_: records)
     costs = {cost.run_id: cost for cost in measured_costs(source, _plan())}
     assert costs["train"].startup_s == pytest.approx(20.0) and costs["race"].startup_s is None
+
+
+def test_a_run_still_training_is_no_earlier_run(ws):
+    """A walkthrough read "measured … in 1 earlier run like it" beside Start while that run was still training, and
+    the estimate grew with its first epochs; a paused run is as unfinished."""
+    epochs = [_progress(s, 2.0 * s) for s in range(1, 2 * STEPS_PER_EPOCH + 1)]
+    live = _record(ws, {}, epochs, status="running")
+    _record(ws, {}, epochs, status="paused")
+    assert estimate_run_time(ws, _plan()).measured_runs == 0
+    ws.set_run_status(live, "finished")
+    assert estimate_run_time(ws, _plan()).measured_runs == 1
 
 
 def test_a_run_on_far_fewer_receipts_does_not_measure_the_plan(ws):

@@ -79,9 +79,14 @@ def live_view() -> None:
     active = job_slot().current()
     if active is None:
         st.session_state["train_was_live"] = False  # a run another session starts redraws the whole page
-        st.info("No training run on this server yet. Choose settings above and press **Start**."
-                if workspace().datasets() else "No training run on this server yet: load or make receipts first "
-                "(see above), then Start trains on them.")  # Start is off without data (a walkthrough)
+        ws = workspace()
+        if ws.list_runs():  # the last one deleted on Runs: "no run yet" beside 3 finished ones (a walkthrough)
+            st.info("No run is training on this server now; earlier runs are on the **Runs** page. Choose settings "
+                    "above and press **Start** to train another.")
+        else:
+            st.info("No training run on this server yet. Choose settings above and press **Start**."
+                    if ws.datasets() else "No training run on this server yet: load or make receipts first "
+                    "(see above), then Start trains on them.")  # Start is off without data (a walkthrough)
         return
     ws = workspace()
     curves = _read_feed(active, ws)

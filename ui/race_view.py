@@ -254,8 +254,9 @@ def race_board() -> None:
         runs = "; ".join(f"{literal(run.label)} {run.train_s:.1f} s" for run in overran)
         st.caption(f"Past the {record.plan.settings.budget_minutes * 60:g} s budget by more than {OVERRUN - 1:.0%}: "
                    f"{runs}. The budget is checked "
-                   "between steps, and a run's first steps (with a frozen backbone, computing the features) and its "
-                   "closing evaluation and save come on top, so a budget of seconds is overrun by tens of seconds.")
+                   "between steps, and a run's first steps (with a frozen backbone, computing the features) and "
+                   "its first evaluation and save come before it can tell how long they take, so a budget of "
+                   "seconds is overrun by tens of seconds.")
     if deleted:
         st.caption(f"Deleted on Runs since the race: {', '.join(map(literal, deleted.values()))}. Their curves are "
                    "gone; the table and the reading keep the figures the race measured.")

@@ -10,6 +10,7 @@ from typing import Mapping
 from ..datasets.splits import MIN_EVAL_RECEIPTS
 from ..data.markup import code_span, escape_markdown, visible_text
 from ..evaluation.noise import NOISE_NOTE
+from ..training.config import BUDGET_ENDING
 from ..training.events import HEADLINE_METRICS
 from ..training.run_status import format_seconds
 from ..wording import readable_time
@@ -96,7 +97,7 @@ def settings_paragraph(result: StudyResult) -> str:
     return (f"Train: {code_span(result.train_data)} ({result.train_documents} documents); evaluation: "
             f"{code_span(result.eval_data)} "
             f"({result.eval_documents} documents). Budget per run: {budget} of training (evaluation after each "
-            f"epoch counts; the evaluation and checkpoint that close a run come on top), at most {settings.epochs} "
+            f"epoch counts; {BUDGET_ENDING}), at most {settings.epochs} "
             f"epochs; batch size {settings.batch_size}, learning rate "
             f"{settings.lr:g} ({schedule}), discriminative decay {settings.decay_factor:g}, "
             f"{settings.loss_weighting} loss weighting, {boxes}"

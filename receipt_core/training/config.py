@@ -55,6 +55,10 @@ MAX_DECAY_FACTOR = 100.0  # each lower group's rate is the one above / F: beyond
 PHASE_END_NEEDED = ("the phased plan needs a way to end each phase: epochs per phase of at least 1, or a patience "
                     "of at least 1 (or both)")
 
+# what a time budget covers, said alike by the CLI, Train, the study and the race (three pages said three things,
+# a walkthrough): the loop counts in the closing evaluation and save at what the last ones took (``_time_is_up``)
+BUDGET_ENDING = ("it stops early enough for its closing evaluation and save to fit, at the time the last ones took, "
+                 "so a slower closing evaluation (or a budget of seconds, ended before any) runs a little past it")
 MAX_BUDGET_MINUTES = 10_000.0  # about a week: a time budget above it is a typo (1e308 overflowed the report)
 
 
@@ -106,8 +110,8 @@ class TrainConfig:
                                   "better validation loss (evaluations every N steps in between do not count)",
                                   kind="positive_int", metavar="N", unset="off")
     epochs: int = option(12, "epochs to train", kind="positive_int", metavar="N")
-    max_minutes: float | None = option(None, "training-time budget in minutes (paused time does not count); the "
-                                       "run's closing evaluation and save fit inside it", kind="positive_float",
+    max_minutes: float | None = option(None, "training-time budget in minutes (paused time does not count): "
+                                       + BUDGET_ENDING, kind="positive_float",
                                        metavar="M", unset="no budget")
     batch_size: int = option(8, "windows per step", kind="positive_int", metavar="B")
     lr: float = option(3e-4, "learning rate of the top group", kind="positive_float", metavar="LR")

@@ -32,6 +32,8 @@ from dataclasses import dataclass, replace
 from typing import Callable, Iterable, Protocol, Sequence
 
 from ..datasets.splits import split_documents
+from ..workspace.runs import LIVE_STATUSES
+from .config import BUDGET_ENDING
 from .events import Event, FinishedEvent, PhaseEvent, ProgressEvent, stored_event
 from .runs import RUN_KIND
 
@@ -127,9 +129,7 @@ class TimeEstimate:
         about = f"about {about_time(self.seconds)}"
         plan = (f"{self.epochs} epoch{'s' if self.epochs != 1 else ''} of {self.steps_per_epoch} "
                 f"step{'s' if self.steps_per_epoch != 1 else ''}")
-        # its last evaluation and save come after the budget (an audit timed 18 s past a 2-minute one)
-        line = (f"{about}: the time budget ends it before {plan}, and its last evaluation and save run past it"
-                if self.budget_bound else f"{about} for {plan}")
+        line = f"{about}: the time budget ends it before {plan}" if self.budget_bound else f"{about} for {plan}"
         # the loop's clock starts after the backbone is loaded and the receipts encoded (a walkthrough waited 50 s
         # more than the estimate under load)
         line += (f", after about {max(self.startup_s, 1):.0f} s to load the backbone and encode the receipts"
@@ -137,6 +137,11 @@ class TimeEstimate:
         if self.features_first:  # a walkthrough read "about 1 s" and then waited 27 s for the first step
             line += ("; the first step also waits for the frozen layers' features of every receipt, which the "
                      "first epoch's time includes")
+        line = self._with_source(line)
+        return f"{line}. Under the budget, {BUDGET_ENDING}" if self.budget_bound else line
+
+    def _with_source(self, line: str) -> str:
+        """``line`` followed by where its figure comes from: earlier runs, another scenario's, or a rough guess."""
         if self.measured_runs:
             runs = "run" if self.measured_runs == 1 else "runs"
             rate = (f"{self.seconds_per_receipt_epoch:.3f} s per receipt and epoch" if self.later_epochs_rate is None
@@ -384,7 +389,9 @@ def estimate_run_time(source: _RunSource, plan: PlannedRun,
     else the rough guess, beside which how many runs like it measure none of it (too short, or of another size).
     ``machine_factor`` (:func:`.machine_speed.speed_factor` of a timing) scales the rough guess to this machine;
     it is called only when the rough guess is what the estimate says."""
-    runs = source.list_runs()
+    # a run still training is no earlier run: a walkthrough read "measured … in 1 earlier run like it" beside Start
+    # while that run trained, the estimate growing with its slow first epochs
+    runs = [run for run in source.list_runs() if run.status not in LIVE_STATUSES]
     like = [run for run in runs if matches(run.config, plan)]
     costs = _measured(source, plan, like)
     result = estimate(plan, costs)

@@ -117,4 +117,4 @@ def busy_message(active: ActiveJob) -> str:
     minutes = (time.time() - active.started_at) / 60
     what = f" ({active.description})" if active.description else ""
     return (f"a run is in progress: {active.run_id}{what}, {active.status} for {minutes:.1f} min. "
-            "Watch it on the Train page, or stop it there before starting another.")
+            "Watch it on the Train page (under the run settings), or stop it there before starting another.")
