@@ -79,6 +79,10 @@ def apply_keys(ws: Workspace, doc_id: str, index: int, words: int, keys: Sequenc
                 saved = ws.update_word(doc_id, outcome.index, by_key[key], schema=schema, seen=seen,
                                        seen_labels=seen_labels)
                 seen_labels = None if seen_labels is None else saved.word_labels
+                labelled = saved.words[outcome.index]
+                if by_key[key] == QUANTITY and labelled.quantity_value is None:  # as accepting such a suggestion
+                    outcome.messages.append(f"word {outcome.index} ({labelled.text!r}) is now {QUANTITY} but holds "
+                                            "no number: type its value in the table")  # says (a walkthrough)
                 outcome.changed = True
                 seen_action = _own_change(ws, doc_id, seen_action)
                 outcome.index = min(outcome.index + 1, words - 1)
