@@ -595,3 +595,11 @@ def test_a_damaged_receipt_row_is_named_and_can_be_deleted(receipts):
     assert not at.exception, [e.value for e in at.exception]
     assert damaged not in [s.id for s in receipts.list_documents("receipts")]
     assert at.selectbox(key="annotate_doc").value == other and not at.error
+
+
+def test_a_suggestions_score_is_shown_as_accept_at_least_compares_it():
+    """A walkthrough pressed Accept ≥ 0.80 and saw a suggestion of score 0.7953 still waiting, shown as 0.80."""
+    from ui.annotate_table import score_text
+
+    assert score_text(0.7953) == "0.79" and score_text(0.8) == "0.80" and score_text(1.0) == "1.00"
+    assert score_text(0.0) == "0.00" and score_text(0.29) == "0.29"

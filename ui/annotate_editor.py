@@ -24,7 +24,7 @@ from ui.annotate_overlay import LOW_OCR, overlay_choice
 from ui.annotate_region import DRAWN_BOX_KEY
 from ui.annotate_state import (MESSAGES_KEY, NEXT_DOC_KEY, NOTICE_KEY, TOAST_KEY, act, bump, first_unlabelled_word,
                                follow_selected_word, say, selected_word, view_version, word_key, word_picker_key)
-from ui.annotate_table import word_table
+from ui.annotate_table import score_text, word_table
 from ui.literal import literal, notice_markdown, plain
 from ui.receipt_images import receipt_picture
 from ui.shared import friendly, user_errors, workspace
@@ -184,7 +184,7 @@ def _word_panel(doc: Document) -> None:
         st.caption(literal(source))
         if word.suggestion is not None:
             s = word.suggestion
-            st.markdown(f":violet-badge[suggested] **{s.annotation_label}** · score {s.score:.2f} · run "
+            st.markdown(f":violet-badge[suggested] **{s.annotation_label}** · score {score_text(s.score)} · run "
                         f"{literal(s.run)}")
             a, r = st.columns(2)
             a.button("Accept this word", key="annotate_accept_word", width="stretch", on_click=act,

@@ -3,10 +3,13 @@ run), its item, quantity value and OCR confidence. Label and quantity value are 
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 import streamlit as st
 
 from receipt_core.data.annotation import AnnotationError, word_edit
+from receipt_core.plots.figures import LOW_CONFIDENCE
 from receipt_core.data.document import Document, WordLabel, WordLayout
 from receipt_core.data.quantity import MAX_QUANTITY
 from receipt_core.data.schema import DEFAULT_SCHEMA
@@ -18,6 +21,12 @@ from ui.shared import NO_VALUE, friendly, workspace
 SCHEMA = DEFAULT_SCHEMA
 
 
+def score_text(score: float) -> str:
+    """A suggestion's score to two decimals, rounded down: shown as "Accept ≥" compares it (a walkthrough saw
+    "0.80" still waiting after Accept ≥ 0.80; its score was 0.7953)."""
+    return f"{math.floor(score * 100 + 1e-9) / 100:.2f}"  # 0.29 * 100 is 28.999…
+
+
 def word_table(doc: Document) -> None:
     """Every word: label, who gave it, the suggestion waiting (run and score), item, quantity, OCR confidence.
     Label and quantity value are editable; each edit is saved at once (and reruns only the fragment)."""
@@ -27,7 +36,7 @@ def word_table(doc: Document) -> None:
         "text": [w.text for w in doc.words],
         "label": [w.annotation_label if w.is_labelled else None for w in doc.words],  # None: nobody labelled it
         "source": [w.label_source or "—" for w in doc.words],
-        "suggested": [f"{w.suggestion.annotation_label} {w.suggestion.score:.2f} ({w.suggestion.run})"
+        "suggested": [f"{w.suggestion.annotation_label} {score_text(w.suggestion.score)} ({w.suggestion.run})"
                       if w.suggestion is not None else "" for w in doc.words],
         # nullable dtypes: a column of nothing but None (a receipt without items) showed "None" in every cell
         "item": pd.array([w.group_id for w in doc.words], dtype="Int64"),
@@ -51,9 +60,12 @@ def word_table(doc: Document) -> None:
                                                      help="A model's label waiting for you: label, score, run"),
             "quantity value": st.column_config.NumberColumn("quantity value", min_value=0.0, max_value=MAX_QUANTITY,
                                                             step=0.5, help="Only for QUANTITY words"),
-            # green above 50, red below (the app's primary colour, red, read as an alarm even at 96)
-            "OCR confidence": st.column_config.ProgressColumn("OCR confidence", min_value=0, max_value=100,
-                                                              format="%.0f", color="auto"),
+            # one neutral colour: the app's primary red read as an alarm even at 96, and "auto" turns red only below
+            # 50, while the page counts words under 60 as low (a walkthrough saw a green 52)
+            "OCR confidence": st.column_config.ProgressColumn(
+                "OCR confidence", min_value=0, max_value=100, format="%.0f", color="blue",
+                help=f"Tesseract's confidence in the word, 0-100; under {LOW_CONFIDENCE:g} counts as low (the page's ⚠ "
+                     "count, and an orange outline on the overlay)"),
         },
         on_change=_save_edits, args=(doc.id, editor_key, doc.word_layout, doc.word_labels))
     st.caption("Every change in the table is saved as soon as you leave the cell.")
