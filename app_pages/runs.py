@@ -18,8 +18,9 @@ from receipt_core.training.run_feed import CURVE_COLUMNS, RunFeed
 from receipt_core.training.run_documents import missing_run_documents, started_on_command_line, train_ids
 from receipt_core.training.run_settings import defaults_title, schedule_after_resume, settings_diff
 from receipt_core.datasets.splits import MIN_EVAL_RECEIPTS
-from receipt_core.training.run_summary import (BEST_BY, OWN_TRAINING, SAVED, clear_best_runs, listing_order,
-                                               no_best_reason, run_metrics_rows, run_phases, run_summary)
+from receipt_core.training.run_summary import (BEST_BY, OWN_TRAINING, SAVED, TRAINING_TIME, clear_best_runs,
+                                               listing_order, no_best_reason, run_metrics_rows, run_phases,
+                                               run_summary)
 from receipt_core.training.slot import JobBusyError
 from receipt_core.workspace.run_labels import (MAX_NAME, MAX_NOTES, display_name, distinct_labels, run_labels,
                                               set_run_label)
@@ -51,7 +52,7 @@ DELETED_HERE_KEY = "runs_deleted_here"  # the run this session's Delete button t
 RUN_COLUMNS = ["best", "name", "status", *[f"{SAVED} {m}" for m in BEST_BY], "eval receipts",
                *[f"best {m}" for m in HEADLINE_METRICS], OWN_TRAINING,
                "scenario", "tags",
-               "trainable parameters", "wall time (s)", "steps", "backbone", "run"]
+               "trainable parameters", TRAINING_TIME, "steps", "backbone", "run"]
 
 require_router()
 st.title("Runs")
@@ -127,7 +128,10 @@ with runs_tab:
                          # "finished (time budget)" whole: 90 px cut it to "finished (time" (a walkthrough)
                          "status": st.column_config.TextColumn("status", width=170),
                          "trainable parameters": st.column_config.NumberColumn(format="compact"),
-                         "wall time (s)": st.column_config.NumberColumn(format="%.1f")})
+                         TRAINING_TIME: st.column_config.NumberColumn(
+                             TRAINING_TIME, format="%.1f",
+                             help="The run's training clock: its steps, evaluations and saves, without pauses and "
+                                  "without the loading and encoding before its first step")})
         st.caption(("★ marks the best run by field micro-F1 and item quantity accuracy among the runs evaluated on "
                     "the same receipts. " if best else no_best_reason(rows) + " ") + NOISE_NOTE
                    + " The \"saved model's\" columns are the run's last evaluation, the model it saved, which Train "
@@ -187,10 +191,10 @@ with runs_tab:
 
     st.subheader("Cost vs quality")
     c1, c2 = st.columns(2)
-    cost = c1.selectbox("Cost", ["trainable parameters", "wall time (s)"], key="runs_cost",
+    cost = c1.selectbox("Cost", ["trainable parameters", TRAINING_TIME], key="runs_cost",
                         help="trainable parameters: the most a run trained at once (a phased run's last phase, its "
-                             "heads included: each scenario has its own heads, see Train); wall time: what the run "
-                             "took, evaluations and saves included")
+                             "heads included: each scenario has its own heads, see Train); training time: the "
+                             "run's clock, its evaluations and saves included, its pauses and set-up not")
     quality = c2.selectbox("Quality", [f"best {m}" for m in HEADLINE_METRICS], key="runs_quality",
                            format_func=lambda column: f"best {METRIC_LABELS[column.removeprefix('best ')]}")
     with user_errors("Drawing cost vs quality"):

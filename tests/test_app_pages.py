@@ -890,7 +890,7 @@ def test_runs_lists_the_run_with_cost_and_quality(demo_env, trained_run):
     table = at.dataframe[0].value
     row = table[table["run"] == trained_run].iloc[0]
     assert row["backbone"] == "tiny" and row["scenario"] == TrainConfig().scenario and row["status"] == "finished"
-    assert row["trainable parameters"] > 0 and row["wall time (s)"] > 0
+    assert row["trainable parameters"] > 0 and row["training time (s)"] > 0
     assert 0 <= row["best fields.micro_f1"] <= 1
     keys = {c.key for c in at.get("plotly_chart")}
     assert {"runs_overlay_0", "runs_overlay_2", "runs_cost_quality"} <= keys

@@ -36,7 +36,7 @@ def test_summary_row_takes_the_best_headline_metrics_the_largest_phase_and_the_l
     row = run_summary(ws, run)
     assert row["run"] == run.id and row["backbone"] == "tiny" and row["scenario"] == "phased"
     assert row["trainable parameters"] == 25 and row["total parameters"] == 40
-    assert row["wall time (s)"] == 7.25 and row["steps"] == 4
+    assert row["training time (s)"] == 7.25 and row["steps"] == 4
     assert row["best fields.micro_f1"] == 0.6 and row["best quantity.item_accuracy"] == 0.75
     # the saved model's, beside them: the last evaluation (a walkthrough read 0.987 on Runs, 0.973 on Predict)
     assert row["saved fields.micro_f1"] == 0.4 and row["saved quantity.item_accuracy"] == 0.75
@@ -98,10 +98,10 @@ def test_cost_quality_points_name_each_unfinished_run_by_its_status_and_keep_its
     from ui.cost_quality import cost_quality_points
 
     table = pd.DataFrame([
-        {"name": "full", "scenario": "full", "status": "finished", "wall time (s)": 60.0, "best f1": 0.9},
-        {"name": "cut", "scenario": "phased", "status": BUDGET_CUT, "wall time (s)": 30.0, "best f1": 0.8},
-        {"name": "ref", "scenario": None, "status": "stopped", "wall time (s)": 10.0, "best f1": None}])
-    points, colors = cost_quality_points(table, "wall time (s)", "best f1", {"cut": "#f00", "full": "#0f0"})
+        {"name": "full", "scenario": "full", "status": "finished", "training time (s)": 60.0, "best f1": 0.9},
+        {"name": "cut", "scenario": "phased", "status": BUDGET_CUT, "training time (s)": 30.0, "best f1": 0.8},
+        {"name": "ref", "scenario": None, "status": "stopped", "training time (s)": 10.0, "best f1": None}])
+    points, colors = cost_quality_points(table, "training time (s)", "best f1", {"cut": "#f00", "full": "#0f0"})
     assert list(points["name"]) == ["full", "cut (time budget)", "ref (stopped)"]
     assert list(points["scenario"]) == ["full", "phased", "reference tagger"]
     assert colors == {"cut": "#f00", "full": "#0f0", "cut (time budget)": "#f00"}
