@@ -1386,6 +1386,20 @@ def test_predict_on_a_receipt_the_run_trained_on_says_so(demo_env, trained_run):
         assert not any("The run trained on this receipt" in i.value for i in at.info)
 
 
+def test_the_note_on_a_workspace_receipt_calls_it_a_photo_only_when_it_has_one(demo_env):
+    """A walkthrough picked a CORD receipt (words and boxes, no image) on Predict and read "This photo is receipt …
+    what the run reads in the photo"."""
+    import dataclasses
+
+    from ui.predict_uploads import stored_labels_note
+
+    doc = demo_env.load_documents("demo")[0]
+    assert stored_labels_note(demo_env, doc).startswith("This photo is receipt")
+    words_only = stored_labels_note(demo_env, dataclasses.replace(doc, image_sha256=None))
+    assert words_only.startswith("This is receipt") and "photo" not in words_only
+    assert "what the run reads in the receipt's words" in words_only
+
+
 def test_a_run_whose_checkpoint_is_damaged_is_named_not_silently_left_out(demo_env, trained_run):
     """A probe replaced a finished run's run.json by a link to /dev/zero: Predict left the run out of its picker
     without a word and fell back to a weaker one."""

@@ -51,12 +51,14 @@ def stored_labels_note(workspace: Workspace, doc: Document) -> str | None:
         stored = workspace.get_document(doc_id)
         labelled = sum(1 for word in stored.words if word.label_source is not None)
         if labelled:
-            return _labels_note(doc_id, dataset, labelled, len(stored.words))
+            return _labels_note(doc_id, dataset, labelled, len(stored.words), photo=doc.image_sha256 is not None)
     return None
 
 
-def _labels_note(doc_id: str, dataset: str, labelled: int, words: int) -> str:
-    return (f"This photo is receipt {doc_id!r} of dataset {dataset!r}, where {labelled} of its {words} "
+def _labels_note(doc_id: str, dataset: str, labelled: int, words: int, photo: bool) -> str:
+    # a receipt imported without pixels (CORD) is words and boxes: "this photo" named none (a walkthrough)
+    what, where = ("This photo", "in the photo") if photo else ("This", "in the receipt's words")
+    return (f"{what} is receipt {doc_id!r} of dataset {dataset!r}, where {labelled} of its {words} "
             "words have labels (from a person, an import or an accepted suggestion). The items here are what the run "
-            "reads in the photo, not those labels: Annotate shows them, with the suggestions of this run beside "
+            f"reads {where}, not those labels: Annotate shows them, with the suggestions of this run beside "
             "them.")
