@@ -516,6 +516,23 @@ def test_server_folders_keep_a_typed_path_inside_them_whatever_it_names(tmp_path
                 server.resolve(typed)
 
 
+def test_a_missing_shared_data_folder_is_named_not_silently_left_out(tmp_path, monkeypatch):
+    """A walkthrough's checkout had no ../shared/data beside it: the folder the README promised was just not listed."""
+    from receipt_core.workspace import server_folders as module
+
+    checkout = tmp_path / "elsewhere" / "checkout"
+    (checkout / "assets").mkdir(parents=True)
+    monkeypatch.setattr(module, "_CHECKOUT", checkout)
+    lonely = module.ServerFolders.for_workspace(tmp_path / "home", environ={})
+    assert lonely.absent_shared == tmp_path / "elsewhere" / "shared" / "data"
+    assert lonely.roots == ((tmp_path / "home").resolve(), (checkout / "assets").resolve())
+    (tmp_path / "elsewhere" / "shared" / "data").mkdir(parents=True)
+    beside = module.ServerFolders.for_workspace(tmp_path / "home", environ={})
+    assert beside.absent_shared is None and len(beside.roots) == 3
+    chosen = module.ServerFolders.for_workspace(tmp_path / "home", environ={module.SERVER_FOLDERS_ENV: str(tmp_path)})
+    assert chosen.absent_shared is None  # the folders were named: nothing is missing from them
+
+
 def test_the_data_page_imports_only_inside_the_server_folders(workspace_home, tmp_path):
     from streamlit.testing.v1 import AppTest
 

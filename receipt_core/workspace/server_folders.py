@@ -33,6 +33,9 @@ class OutsideServerFoldersError(ValueError):
 class ServerFolders:
     roots: tuple[Path, ...]  # resolved folders; a typed path must resolve inside one of them
     withheld: tuple[Path, ...] = ()  # resolved folders inside them that a typed path must not reach
+    # the shared data folder looked for beside the checkout and not found: a walkthrough's checkout elsewhere lost
+    # it from the list with no word why, while the README promised it
+    absent_shared: Path | None = None
 
     @classmethod
     def for_workspace(cls, home: Path, environ: Mapping[str, str] = os.environ) -> "ServerFolders":
@@ -42,8 +45,10 @@ class ServerFolders:
         else:
             shared = _CHECKOUT.parent / "shared" / "data"
             roots = [Path(home), _CHECKOUT / "assets", *([shared] if shared.is_dir() else [])]
+            absent = None if shared.is_dir() else shared
         return cls(tuple(dict.fromkeys(root.resolve() for root in roots)),
-                   withheld=((Path(home) / OCR_CACHE_FOLDER).resolve(),))
+                   withheld=((Path(home) / OCR_CACHE_FOLDER).resolve(),),
+                   absent_shared=None if listed.strip() else absent)
 
     def resolve(self, typed: str) -> Path:
         """``typed`` (absolute, ``~``, or relative to the server's working folder) as a resolved path inside one
