@@ -13,6 +13,7 @@ from receipt_core.data.boxes import BOX_MODES
 from receipt_core.model.freeze import LAYOUT_GROUP, PRESETS, FreezePlan, PhasedSchedule, hand_toggles
 from receipt_core.model.scenario_guide import guide_markdown
 from receipt_core.model.head_settings import HEAD_KINDS, LAYER_MIXES, HeadSettings
+
 from receipt_core.training.config import (DEEP_PHASE_TWO, MAX_LR, PHASE_END_NEEDED, PHASED_ONLY, SHALLOW_PHASE_TWO,
                                           PretrainConfig, ReferenceConfig, TrainConfig, phase_two_depth)
 from receipt_core.training.estimate import PlannedRun, estimate_run_time, planned_pretraining, planned_split
@@ -32,6 +33,8 @@ from ui.train_start import StartRequest, prepare_start, training_labels
 LOCAL = "local folder…"
 TWO_HEAD, REFERENCE, PRETRAIN = "Two-head model", "Reference tagger", "Layout pre-training"
 RUN_KINDS = {TWO_HEAD: "receipt", REFERENCE: "reference", PRETRAIN: "pretrain"}  # a stored run's RUN_KIND
+LAYER_MIX_LABELS = {"off": "the last layer only", "top": "a mix of all layers, from the top",
+                    "uniform": "a mix of all layers, even"}  # "top" alone read as the top layer only (a walkthrough)
 KIND_HELP = {TWO_HEAD: "The project's model: one backbone, a field head and a quantity head, with freeze scenarios.",
              REFERENCE: "The plain baseline a user would write: transformers' LayoutLMForTokenClassification, one "
                         "tagger for fields and quantities, every parameter trained.",
@@ -330,8 +333,10 @@ with st.expander("Run settings", expanded=slot.current() is None):
                                            "receipt's words and their boxes")
             layer_mix = heads[1].selectbox("Heads read", LAYER_MIXES, index=LAYER_MIXES.index(defaults.layer_mix),
                                            persist_state="session", key=advanced_key(f"train_layer_mix_{preset}"),
-                                           help="off: the last layer; top / uniform: a learned "
-                                           "mix of every layer, starting on the last one or evenly")
+                                           format_func=lambda mix: LAYER_MIX_LABELS.get(mix, mix),
+                                           help="A learned mix of every layer's output, starting on the last layer "
+                                                "(top, --layer-mix top) or evenly (uniform); or the last layer "
+                                                "only (off)")
             head_size = heads[2].number_input("Contextual head width", 8, 1024, defaults.head_size, step=64,
                                               persist_state="session", key=advanced_key("train_head_size"),
                                               disabled=head != "contextual")
