@@ -64,8 +64,8 @@ def word_table(doc: Document) -> None:
             # 50, while the page counts words under 60 as low (a walkthrough saw a green 52)
             "OCR confidence": st.column_config.ProgressColumn(
                 "OCR confidence", min_value=0, max_value=100, format="%.0f", color="blue",
-                help=f"Tesseract's confidence in the word, 0-100; under {LOW_CONFIDENCE:g} counts as low (the page's ⚠ "
-                     "count, and an orange outline on the overlay)"),
+                help=f"Tesseract's confidence in the word, 0-100; under {LOW_CONFIDENCE:g} counts as low (the "
+                     "page's ⚠ count, and an orange outline on the overlay)"),
         },
         on_change=_save_edits, args=(doc.id, editor_key, doc.word_layout, doc.word_labels))
     st.caption("Every change in the table is saved as soon as you leave the cell.")

@@ -126,8 +126,8 @@ OVERRUN = 1.25  # a run whose training seconds pass its budget by more than this
 def overran_budget(record: RaceRecord) -> list[EarlyEnd]:
     """The runs of an ended race whose training seconds passed its time budget by more than :data:`OVERRUN`: the
     budget is checked between steps, and a run's first steps (a frozen backbone's feature fill) and first
-    evaluation and save come before it knows how long they take, so a short budget is overrun by far (a walkthrough's 5-second race reported
-    31-40 training seconds on the Race page with no word why)."""
+    evaluation and save come before it knows how long they take, so a short budget is overrun by far (a
+    walkthrough's 5-second race reported 31-40 training seconds on the Race page with no word why)."""
     return _budgeted_runs(record, lambda result, budget_s: result.train_s > OVERRUN * budget_s)
 
 
