@@ -565,10 +565,19 @@ def test_a_users_error_is_one_log_line_and_a_bug_keeps_its_traceback(caplog):
             raise OutsideServerFoldersError("the dashboard reads server paths only inside /w")
         with user_errors("Drawing"):
             raise ZeroDivisionError("division by zero")
-    user, bug = [r for r in caplog.records if r.name == "receipt_studio"]
+        # what a user typed reaches the log escaped, as the CLI's error lines: a probe's study folder name
+        # "\x1b]0;PWNED\x07…" retitled and cleared the terminal running the server
+        with user_errors("Opening the study"):
+            raise FileNotFoundError("/w/studies/\x1b]0;PWNED\x07\x1b[2J does not exist")
+        with user_errors("Reading"):
+            raise KeyError("\x1b[31mred")
+    user, bug, typed, typed_bug = [r for r in caplog.records if r.name == "receipt_studio"]
     assert (user.levelname, user.getMessage(), user.exc_info) == (
         "WARNING", "Import failed: the dashboard reads server paths only inside /w", None)
-    assert bug.levelname == "ERROR" and bug.exc_info is not None and bug.exc_info[0] is ZeroDivisionError
+    assert bug.levelname == "ERROR" and bug.getMessage().startswith("Drawing failed\nTraceback (most recent call")
+    assert bug.getMessage().endswith("ZeroDivisionError: division by zero")  # the traceback kept, line by line
+    assert "\x1b" not in typed.getMessage() and "\\x1b]0;PWNED\\x07\\x1b[2J" in typed.getMessage()
+    assert "\x1b" not in typed_bug.getMessage() and "\\x1b[31mred" in typed_bug.getMessage()
 
 
 def test_a_checkpoint_zip_leaves_out_links_and_linked_folders(tmp_path):

@@ -10,12 +10,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import traceback
 from pathlib import Path
 from typing import Iterator
 
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
+from receipt_core.data.markup import one_line, terminal_lines
 from receipt_core.errors import is_library_panic, is_user_error
 from receipt_core.model.head_settings import HeadSettings
 from receipt_core.training.slot import JobSlot
@@ -125,10 +127,11 @@ def user_errors(action: str) -> Iterator[None]:
     except BaseException as error:  # noqa: BLE001 - the page must stay usable whatever failed
         if not isinstance(error, Exception) and not is_library_panic(error):
             raise  # Streamlit's own rerun and stop, Ctrl-C: not failures
+        # escaped as the CLI's error lines are: what a user typed is in the message, and the log is a terminal
         if is_user_error(error):  # bad input, a missing file, a busy slot: one line, no traceback to wade through
-            log.warning("%s failed: %s", action, friendly(error))
+            log.warning("%s failed: %s", action, one_line(friendly(error)))
         else:
-            log.exception("%s failed", action)
+            log.error("%s failed\n%s", action, terminal_lines("".join(traceback.format_exception(error))))
         # prose, with what it quotes as code (a whole error in code font read as a crash dump: a walkthrough);
         # the whole line as code when anything outside its quotes could be markup (ui/literal.notice_markdown)
         st.error(f"{action} failed: {notice_markdown(friendly(error))}")

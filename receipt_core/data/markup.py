@@ -63,6 +63,13 @@ def one_line(text: object) -> str:
     return "".join(char if _joins(text, i) else _escaped(char) for i, char in enumerate(text))
 
 
+def terminal_lines(text: object) -> str:
+    """``text`` with each of its lines as :func:`one_line` prints it: a traceback for a server log, whose lines stay
+    lines while an error message in it cannot reach the operator's terminal with an escape (a probe's study folder
+    name ``\x1b]0;PWNED\x07…`` retitled the terminal running ``make run``)."""
+    return "\n".join(one_line(line) for line in str(text).splitlines())
+
+
 _JOINERS = "\u200c\u200d"  # zero-width non-joiner and joiner
 
 
