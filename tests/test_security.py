@@ -150,6 +150,9 @@ def test_a_notice_shows_its_quotes_as_code_and_its_prose_plain_unless_the_prose_
                                              "is as it was before it.")
     assert notice_markdown(f"word 4: text {MARKDOWN_NAME!r} -> \"it's\"") == \
         f"word 4: text {literal(MARKDOWN_NAME)} -> ` it's `"
+    # an apostrophe in a word is prose, not a quote (a probe read "the workspace<code>s OCR cache … receipts</code>")
+    assert notice_markdown("that is the workspace's OCR cache: import the receipts' images, or 'x' instead") == \
+        "that is the workspace's OCR cache: import the receipts' images, or ` x ` instead"
     # a quote shows what was typed, not its Python escapes (a probe saw `foo\\` and `it\'s`); prose keeps no
     # invisible character
     assert notice_markdown(f"text {'foo' + chr(92)!r} and {chr(39) + 'x'!r}; a\u202eb") == \

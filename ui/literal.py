@@ -13,7 +13,9 @@ import re
 
 from receipt_core.data.markup import code_span, visible_text
 
-_QUOTED = re.compile(r"'(?:[^'\\\n]|\\.)*'|\"(?:[^\"\\\n]|\\.)*\"")  # a Python repr of a string: 'x', "it's"
+# a Python repr of a string: 'x', "it's"; never an apostrophe inside or after a word ("the workspace's OCR
+# cache … the receipts' images" read as one quote, half a sentence in code font: a probe)
+_QUOTED = re.compile(r"(?<!\w)(?:'(?:[^'\\\n]|\\.)*'|\"(?:[^\"\\\n]|\\.)*\")(?!\w)")
 # What Markdown or Streamlit could read as markup outside the quotes: punctuation that formats, links or embeds,
 # a directive or shortcode (":red[", ":smile:"), a bare address, a heading or a list at the start.
 _MARKUP = re.compile(r"[\\`*_\[\]<|~$&@]|:\S|https?:|www\.|^\s*(?:#|\d+[.)]\s|[-+*]\s|>|=)",
