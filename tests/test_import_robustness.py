@@ -319,6 +319,29 @@ def _import_problems(folder: str, format: str) -> list[str]:
     return list(load_dataset(Path(folder), format).problems)
 
 
+def test_a_wildreceipt_class_list_with_names_wildreceipt_does_not_have_is_said(shared_data, tmp_path):
+    """A probe lower-cased class_list.txt: every word imported as a checked OTHER, and nothing said. A line of more
+    than two parts ("1 <img src=x …>") was read as a class named "1"."""
+    source = shared_data / "wildreceipt"
+    first = (source / "dev.txt").read_text(encoding="utf-8").splitlines()[0]
+    (tmp_path / "dev.txt").write_text(first + "\n", encoding="utf-8")
+    (tmp_path / "class_list.txt").write_text((source / "class_list.txt").read_text(encoding="utf-8").lower())
+    report = load_dataset(tmp_path, "wildreceipt")
+    assert len(report.documents) == 1 and {w.field for w in report.documents[0].words} == {"OTHER"}
+    said = [p for p in report.problems if p.startswith("class_list.txt")]
+    assert said == ["class_list.txt names 26 classes WildReceipt does not have ('ignore', 'store_name_value', "
+                    "'store_name_key', 'store_addr_value', 'store_addr_key', …): their words are imported as OTHER. "
+                    "WildReceipt's names are case-sensitive, such as 'Prod_item_value'"]
+    names = (source / "class_list.txt").read_text(encoding="utf-8").splitlines()
+    names[1] = "1 <img src=x onerror=alert(1)>"
+    (tmp_path / "class_list.txt").write_text("\n".join(names) + "\n")
+    said = [p for p in load_dataset(tmp_path, "wildreceipt").problems if p.startswith("class_list.txt")]
+    assert said == ["class_list.txt names 1 class WildReceipt does not have ('<img src=x onerror=alert(1)>'): their "
+                    "words are imported as OTHER. WildReceipt's names are case-sensitive, such as 'Prod_item_value'"]
+    (tmp_path / "class_list.txt").write_text((source / "class_list.txt").read_text(encoding="utf-8"))
+    assert not [p for p in load_dataset(tmp_path, "wildreceipt").problems if p.startswith("class_list.txt")]
+
+
 def test_a_wildreceipt_class_list_that_is_not_utf8_names_the_file(tmp_path):
     (tmp_path / "class_list.txt").write_bytes(b"\xff\xfe0 Ignore\n")
     (tmp_path / "dev.txt").write_text("")

@@ -16,7 +16,7 @@ from typing import Any, Iterator, Mapping
 from ..data.document import Box, Document, Word
 from ..data.reading_order import reading_order
 from ..data.quantity import parse_quantity
-from ..data.schema import OTHER, LabelSchema
+from ..data.schema import OTHER, WILDRECEIPT_CLASSES, LabelSchema
 from .report import DatasetImportError, ImportReport, RecordCollector
 from ._common import (DEFAULT_LIMITS, ImportLimits, RecordError, box_on_page, file_sha256, number, page_size,
                       parse_record, shown, storable, too_many_words)
@@ -50,11 +50,11 @@ def read_class_list(path: Path) -> list[str]:
         parts = line.split()
         if not parts:
             continue
-        if len(parts) == 2 and parts[0].isdigit():
+        if len(parts) >= 2 and parts[0].isdigit():
             if int(parts[0]) != len(names):
                 raise DatasetImportError(f"{path}: line {i + 1} numbers label {parts[0]}, expected {len(names)}")
             parts = parts[1:]
-        names.append(parts[0])
+        names.append(" ".join(parts))  # whole: "1 <img src=x …>" was read as a class named "1" (a probe)
     if not names:
         raise DatasetImportError(f"{path} lists no label names")
     return names
@@ -64,6 +64,13 @@ def load_wildreceipt(path: Path, schema: LabelSchema, limits: ImportLimits = DEF
     folder, files = wildreceipt_files(path)
     classes = read_class_list(folder / "class_list.txt")
     records = RecordCollector(ids_from_file_names=True)
+    unknown = [name for name in classes if name not in WILDRECEIPT_CLASSES and name not in schema.wildreceipt_fields
+               and name not in schema.wildreceipt_quantity]
+    if unknown:  # said once: a probe's lower-cased class list imported 182 words as checked OTHER without a word
+        records.problem(f"class_list.txt names {counted(len(unknown), 'class', 'classes')} WildReceipt does not have "
+                        f"({', '.join(shown(name) for name in unknown[:5])}{', …' if len(unknown) > 5 else ''}): "
+                        f"their words are imported as {OTHER}. WildReceipt's names are case-sensitive, such as "
+                        "'Prod_item_value'")
     read_from: list[tuple[str, int]] = []  # each split file and the receipts it gave
     for file in files:
         before = len(records.documents)
