@@ -599,3 +599,25 @@ def test_a_folder_whose_json_files_are_in_subfolders_says_where_they_are(tmp_pat
     (tmp_path / "two" / "doc.json").unlink()
     with pytest.raises(DatasetImportError, match="; its subfolder one/ holds .json files: import that folder$"):
         detect_format(tmp_path)
+
+
+def test_format_detection_reads_no_file_a_link_takes_out_of_the_folder(tmp_path):
+    """A probe linked x.json in an imported folder to /etc/passwd, and to a Label Studio export outside: detection
+    parsed both ("x.json: not a readable JSON file", "holds files of more than one format") before the import
+    refused the link."""
+    from receipt_core.datasets.detect import detect_format
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "tasks.json").write_text(json.dumps([{"data": {"ocr": "x.png"}, "annotations": []}]))
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    (folder / "a.json").write_text(json.dumps(cord()))
+    (folder / "b.json").symlink_to(outside / "tasks.json")
+    (folder / "c.json").symlink_to("/etc/passwd")
+    assert detect_format(folder) == "cord"  # the links are not read, so the one file inside decides
+    (folder / "a.json").unlink()
+    with pytest.raises(DatasetImportError) as refused:
+        detect_format(folder)
+    assert "it holds no .json file" in str(refused.value)  # the links are none of its files
+    assert "c.json" not in str(refused.value) and "more than one format" not in str(refused.value)
