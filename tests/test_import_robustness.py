@@ -621,3 +621,26 @@ def test_format_detection_reads_no_file_a_link_takes_out_of_the_folder(tmp_path)
         detect_format(folder)
     assert "it holds no .json file" in str(refused.value)  # the links are none of its files
     assert "c.json" not in str(refused.value) and "more than one format" not in str(refused.value)
+
+
+def test_json_files_of_any_extension_case_are_read_and_those_left_out_are_said(tmp_path):
+    """A probe's json/receipt_70001.JSON beside a .json: one receipt imported, nothing said; a native zip with 2 of
+    its 8 documents in subfolders: 6 imported, nothing said."""
+    cord_root = tmp_path / "cord" / "json"
+    cord_root.mkdir(parents=True)
+    (cord_root / "receipt_70000.json").write_text(json.dumps(cord()))
+    (cord_root / "receipt_70001.JSON").write_text(json.dumps(cord()))
+    report = load_dataset(tmp_path / "cord", "cord")
+    assert len(report.documents) == 2 and not report.problems
+    folder = tmp_path / "native"
+    (folder / "sub").mkdir(parents=True)
+    for name in ("a", "b"):
+        (folder / f"{name}.json").write_text(json.dumps(native(name)))
+    (folder / "C.Json").write_text(json.dumps(native("c")))
+    (folder / "sub" / "d.json").write_text(json.dumps(native("d")))
+    (folder / "sub" / "E.JSON").write_text(json.dumps(native("e")))
+    report = load_dataset(folder, "native")
+    assert sorted(d.id for d in report.documents) == ["a", "b", "c"]
+    assert report.problems == ("2 JSON files under native left out (sub/E.JSON, sub/d.json): a native folder's "
+                               "documents are the .json files at its top (Export writes them so); import a "
+                               "subfolder on its own",)

@@ -27,6 +27,33 @@ from ..data.quantity import MAX_QUANTITY
 from .bounded_json import BoundedJSONError, json_depth, loads_bounded
 from ..wording import counted
 
+# a dataset's JSON files, whatever the case of their extension: a probe's receipt_70001.JSON beside a .json was
+# left out without a word
+JSON_FILES = "*.[jJ][sS][oO][nN]"
+MAX_FILES_LOOKED_AT = 100_000  # a folder's JSON files counted for a left-out note, at most
+MAX_LISTED_LEFT_OUT = 3  # file names a left-out note gives as examples
+
+
+def json_files_left_out(path: Path, read: Sequence[Path], ignored: Sequence[str] = ()) -> str | None:
+    """How many JSON files under ``path`` (subfolders included) are not among ``read``, with a few of their names
+    (``"2 JSON files under x left out (a/b.json, c/d.json)"``); None when none is. ``ignored``: file names, in
+    lower case, that no import reads (CORD's manifest.json)."""
+    if not path.is_dir():
+        return None
+    read_already = set(read)
+    left_out = []
+    for number_, candidate in enumerate(path.rglob(JSON_FILES)):
+        if number_ >= MAX_FILES_LOOKED_AT:
+            break
+        if candidate not in read_already and candidate.name.lower() not in ignored and candidate.is_file():
+            left_out.append(candidate.relative_to(path).as_posix())
+    if not left_out:
+        return None
+    examples = ", ".join(sorted(left_out)[:MAX_LISTED_LEFT_OUT]) + (", …" if len(left_out) > MAX_LISTED_LEFT_OUT
+                                                                      else "")
+    return f"{counted(len(left_out), 'JSON file')} under {path.name} left out ({examples})"
+
+
 MAX_PAGE_SIDE = 100_000  # pixels; a 600 dpi scan of a 4 m receipt roll is ~95,000
 MAX_COORDINATE = 10_000_000.0  # pixels, before clamping to the page
 MAX_ID_LENGTH = 300
@@ -283,7 +310,7 @@ def json_subfolders_note(folder: Path) -> str:
     .json files: import each on its own", so a refusal says where the files are (a probe's folder of two
     subfolders of native files read "it holds no .json file"); "" otherwise. A ``json/`` subfolder is CORD's
     layout, which format recognition reads as CORD: it is not named."""
-    holders = sorted({file.parent.name for file in itertools.islice(folder.glob("*/*.json"), 200)} - {"json"})
+    holders = sorted({file.parent.name for file in itertools.islice(folder.glob(f"*/{JSON_FILES}"), 200)} - {"json"})
     if not holders:
         return ""
     named = ", ".join(f"{name}/" for name in holders[:3]) + (", …" if len(holders) > 3 else "")

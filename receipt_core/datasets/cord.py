@@ -17,10 +17,10 @@ from ..data.document import Box, Document, Word
 from ..data.reading_order import reading_order
 from ..data.quantity import parse_quantity
 from ..data.schema import CORD_CATEGORIES, OTHER, LabelSchema
-from ..wording import counted
 from .report import DatasetImportError, ImportReport, RecordCollector
-from ._common import (DEFAULT_LIMITS, ImportLimits, RecordError, box_on_page, file_sha256, inside, note_no_count,
-                      number, page_size, read_record_file, shown, storable, too_many_words)
+from ._common import (DEFAULT_LIMITS, JSON_FILES, ImportLimits, RecordError, box_on_page, file_sha256, inside,
+                      json_files_left_out, note_no_count, number, page_size, read_record_file, shown, storable,
+                      too_many_words)
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 _QUAD_KEYS = (("x1", "y1"), ("x2", "y2"), ("x3", "y3"), ("x4", "y4"))
@@ -31,18 +31,14 @@ def cord_files(path: Path) -> list[Path]:
     if path.is_file():
         return [path]
     if (path / "json").is_dir():
-        files = sorted((path / "json").glob("*.json"))
+        files = sorted((path / "json").glob(JSON_FILES))
     else:
-        files = sorted(path.glob("*/json/*.json")) or sorted(
-            p for p in path.glob("*.json") if p.name != "manifest.json")
+        files = sorted(path.glob(f"*/json/{JSON_FILES}")) or sorted(
+            p for p in path.glob(JSON_FILES) if p.name.lower() != "manifest.json")
     if not files:
         raise DatasetImportError(f"no CORD JSON files in {path}; expected receipt_XXXXX.json files in it, in "
                                  f"{path / 'json'}, or in {path / 'train' / 'json'}")
     return files
-
-
-MAX_LISTED_LEFT_OUT = 3  # file names a left-out note gives as examples
-MAX_FILES_LOOKED_AT = 100_000  # a folder's JSON files counted for that note, at most
 
 
 def load_cord(path: Path, schema: LabelSchema, limits: ImportLimits = DEFAULT_LIMITS) -> ImportReport:
@@ -68,22 +64,11 @@ def load_cord(path: Path, schema: LabelSchema, limits: ImportLimits = DEFAULT_LI
 def _left_out_note(path: Path, files: list[Path]) -> str | None:
     """Said when JSON files under a folder were not read: only ``json/`` folders (or the folder's own files) are
     (a probe's zip held ``json/`` and ``JSON/``: the second was dropped without a word)."""
-    if not path.is_dir():
+    left_out = json_files_left_out(path, files, ignored=("manifest.json",))
+    if left_out is None:
         return None
-    read = set(files)
-    left_out = []
-    for number_, candidate in enumerate(path.rglob("*.json")):
-        if number_ >= MAX_FILES_LOOKED_AT:
-            break
-        if candidate not in read and candidate.name != "manifest.json" and candidate.is_file():
-            left_out.append(_relative(candidate, path))
-    if not left_out:
-        return None
-    examples = ", ".join(sorted(left_out)[:MAX_LISTED_LEFT_OUT]) + (", …" if len(left_out) > MAX_LISTED_LEFT_OUT
-                                                                      else "")
-    return (f"{counted(len(left_out), 'JSON file')} under {path.name} left out ({examples}): CORD receipts are "
-            "read from the json folders only (json/ beside image/, or SPLIT/json/ in a CORD root); move them there "
-            "to import them")
+    return (f"{left_out}: CORD receipts are read from the json folders only (json/ beside image/, or SPLIT/json/ "
+            "in a CORD root); move them there to import them")
 
 
 def _cord_file(file: Path, root: Path, name: str, schema: LabelSchema, limits: ImportLimits,

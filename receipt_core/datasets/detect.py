@@ -19,7 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping
 
-from ._common import DEFAULT_LIMITS, RecordError, inside, json_subfolders_note, read_record_file
+from ._common import DEFAULT_LIMITS, JSON_FILES, RecordError, inside, json_subfolders_note, read_record_file
 from .label_studio import EXPORT_HINT, MAX_FILE_BYTES as LS_MAX_FILE_BYTES
 from .report import DatasetImportError
 from .wildreceipt import SPLIT_FILES
@@ -50,8 +50,8 @@ def detect_format(path: Path) -> str:
             return "wildreceipt"
         # a link out of the folder is not read here either (the import refuses it): a probe's x.json linked to
         # /etc/passwd was parsed by detection alone, and its error quoted
-        top = [file for file in sorted(path.glob("*.json")) if inside(path, file)]
-        nested = [file for file in sorted(path.glob("json/*.json")) or sorted(path.glob("*/json/*.json"))
+        top = [file for file in sorted(path.glob(JSON_FILES)) if inside(path, file)]
+        nested = [file for file in sorted(path.glob(f"json/{JSON_FILES}")) or sorted(path.glob(f"*/json/{JSON_FILES}"))
                   if inside(path, file)]
         top_format = _recognised(top) if top and nested else None
         nested_format = _recognised(nested) if top_format else None

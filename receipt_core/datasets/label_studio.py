@@ -17,7 +17,7 @@ from ..data.reading_order import reading_order
 from ..data.quantity import parse_quantity
 from ..data.schema import OTHER, QUANTITY, LabelSchema
 from .bounded_json import first_constant
-from ._common import (DEFAULT_LIMITS, ImportLimits, RecordError, inside, note_no_count, quantity_number,
+from ._common import (DEFAULT_LIMITS, JSON_FILES, ImportLimits, RecordError, inside, note_no_count, quantity_number,
                       read_record_file, shown, storable, too_many_words)
 from .label_studio_geometry import page_of, region_box
 from .label_studio_items import item_numbers
@@ -39,7 +39,7 @@ def load_label_studio(path: Path, schema: LabelSchema, limits: ImportLimits = DE
     if path.is_file():
         folder, files = path.parent, [path]
     else:
-        folder, files = path, sorted(p for p in path.glob("*.json"))
+        folder, files = path, sorted(path.glob(JSON_FILES))
         if not files:
             raise DatasetImportError(f"no Label Studio JSON files (*.json) in {path}")
     records = RecordCollector()

@@ -23,8 +23,8 @@ from ..data.files import atomic_write, file_stems, is_sha256
 from ..data.schema import LabelSchema
 from ..wording import counted
 from .report import DatasetImportError, ImportReport, RecordCollector
-from ._common import (DEFAULT_LIMITS, ImportLimits, RecordError, shown, box_on_page, file_sha256, image_suffix,
-                      inside, json_subfolders_note, number, page_size, quantity_number, read_record_file, storable,
+from ._common import (DEFAULT_LIMITS, JSON_FILES, ImportLimits, RecordError, shown, box_on_page, file_sha256, image_suffix,
+                      inside, json_files_left_out, json_subfolders_note, number, page_size, quantity_number, read_record_file, storable,
                       too_many_words)
 
 IMAGE_FOLDER = "images"
@@ -35,10 +35,13 @@ def load_native(path: Path, schema: LabelSchema, limits: ImportLimits = DEFAULT_
     if path.is_file():
         folder, files = path.parent, [path]
     else:
-        folder, files = path, sorted(path.glob("*.json"))
+        folder, files = path, sorted(path.glob(JSON_FILES))
         if not files:
             raise DatasetImportError(f"no native document files (*.json) in {path}{json_subfolders_note(path)}")
     records = RecordCollector()
+    if path.is_dir() and (left_out := json_files_left_out(path, files)):  # a probe's zip: 2 of 8 unsaid
+        records.problem(f"{left_out}: a native folder's documents are the .json files at its top (Export "
+                        "writes them so); import a subfolder on its own")
     for file in files:
         records.add(file.name, lambda notes, file=file: _native_file(file, folder, schema, limits, notes))
     return records.report()
