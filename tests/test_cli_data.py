@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -284,6 +285,34 @@ def test_synth_that_cannot_write_says_where_and_leaves_no_part_of_a_dataset(tmp_
         f"error: cannot write the receipts to {out}: No space left on device (free some space, or choose another "
         "--out); nothing was written there")
     assert len(calls) == 4 and list(out.iterdir()) == []
+
+
+def test_two_writers_into_one_new_folder_do_not_mix_their_files(tmp_path, workspace_home, capsys, monkeypatch):
+    """A probe started two exports of two datasets into one new --out at once: both said "exported", and the folder
+    held both datasets' files. The one that finishes second is refused and writes nothing."""
+    import receipt_core.cli.data_commands as commands
+    from receipt_core.data.files import staged_into
+
+    out = tmp_path / "out"
+    out.mkdir()
+    real = commands.staged_into
+
+    @contextlib.contextmanager
+    def another_writer_finishes_first(folder, sole_writer=False):
+        with real(folder, sole_writer=sole_writer) as staging:
+            yield staging
+            with staged_into(folder, sole_writer=True) as other:  # began as out was empty, ends first
+                (other / "other.json").write_text("{}")
+
+    monkeypatch.setattr(commands, "staged_into", another_writer_finishes_first)
+    assert main(["synth", "--out", str(out), "--count", "1"]) == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"error: cannot write the receipts to {out}: another command filled it while this one wrote (two writers "
+        "into one folder); nothing was written there")
+    assert [p.name for p in out.iterdir()] == ["other.json"]
+    with staged_into(out) as forced:  # --force writes into a used folder, as before
+        (forced / "more.json").write_text("{}")
+    assert sorted(p.name for p in out.iterdir()) == ["more.json", "other.json"]
 
 @pytest.mark.ocr
 def test_synth_writes_into_a_new_or_empty_folder_and_into_a_used_one_with_force(tmp_path, capsys):

@@ -130,7 +130,7 @@ def run_synth(args: argparse.Namespace) -> int:
     check_out_outside_workspace(args.out)  # its images in a workspace's store would be pruned (a probe)
     make_out_folder(args.out)  # ... and so is a folder that cannot be made (a file on its path, no permission)
     receipts = generate_dataset(args.count, seed=args.seed, progress=_progress("synth"))
-    with _written_whole(args.out, "the receipts") as staging:
+    with _written_whole(args.out, "the receipts", sole_writer=not args.force) as staging:
         written = save_native([r.document for r in receipts], staging,
                               images={r.document.id: r.image_bytes for r in receipts})
     words = sum(len(r.document.words) for r in receipts)
@@ -234,7 +234,7 @@ def run_export(args: argparse.Namespace) -> int:
     if not documents:
         raise CommandError(f"the workspace {workspace.home} holds no documents to export")
     make_out_folder(args.out)
-    with _written_whole(args.out, "the export") as staging:
+    with _written_whole(args.out, "the export", sole_writer=not args.force) as staging:
         written, with_images = export_folder(workspace, documents, staging, args.format,
                                              folder_name=Path(args.out).resolve().name)
     print(f"exported {counted(written, 'document')} ({with_images} with images) as {args.format} to {args.out}")
@@ -244,13 +244,13 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 @contextlib.contextmanager
-def _written_whole(out: Path, what: str) -> Iterator[Path]:
+def _written_whole(out: Path, what: str, sole_writer: bool = True) -> Iterator[Path]:
     """A staging folder inside ``out`` whose files land in ``out`` only when the block ends without error: a failed or
     interrupted export or synth writes no file. A write that fails there (a full disk, no permission) is a
     CommandError naming ``out``: a probe's synth on a full disk said only "No space left on device", and left two
     receipts of twenty behind that looked like a dataset."""
     try:
-        with staged_into(out) as staging:
+        with staged_into(out, sole_writer=sole_writer) as staging:
             yield staging
     except OSError as error:
         written_there = Path(os.path.abspath(error.filename or out)).is_relative_to(os.path.abspath(out))

@@ -84,23 +84,44 @@ def atomic_write(path: Path, data: bytes) -> None:
 
 
 @contextlib.contextmanager
-def staged_into(folder: Path) -> Iterator[Path]:
+def staged_into(folder: Path, sole_writer: bool = False) -> Iterator[Path]:
     """A new hidden folder inside the existing ``folder`` to write into; once the block ends without error, its
     files are moved up into ``folder`` (replacing files of the same name), else it is removed and ``folder`` is left
     as it was. A probe's export that failed on its second receipt, or was stopped with Ctrl-C after 164 of 200, had
-    left a folder that looked whole and that a rerun then refused as not empty."""
+    left a folder that looked whole and that a rerun then refused as not empty.
+
+    ``sole_writer``: ``folder`` was empty when the writing began, and must still be when the files move up (under a
+    lock on the folder, so of two writers that finish together one moves and the other is refused): two exports
+    started at once into one new folder mixed two datasets' files there (a probe)."""
     staging = Path(tempfile.mkdtemp(prefix=".partial-", dir=folder))
     try:
         yield staging
         files = [file for file in sorted(staging.rglob("*")) if file.is_file()]
         for file in files:  # before any file moves: all of them land in ``folder`` or none does
             _refuse_a_linked_folder(folder, file.relative_to(staging).parent)
-        for file in files:
-            target = folder / file.relative_to(staging)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(file, target)
+        with _folder_lock(folder) if sole_writer else contextlib.nullcontext():
+            if sole_writer and any(not entry.name.startswith(".partial-") for entry in folder.iterdir()):
+                raise OSError(errno.EEXIST, "another command filled it while this one wrote (two writers into one "
+                                            "folder)", str(folder))
+            for file in files:
+                target = folder / file.relative_to(staging)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(file, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _folder_lock(folder: Path) -> Iterator[None]:
+    """An exclusive lock on ``folder`` itself (flock on its descriptor), held by one process at a time."""
+    import fcntl
+
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)  # closing lets the lock go
 
 
 def _refuse_a_linked_folder(folder: Path, relative: Path) -> None:
