@@ -537,6 +537,21 @@ def test_an_empty_later_annotation_or_several_predictions_are_read_by_a_stated_r
     assert "2 predictions suggest differently for 1 word; each word keeps its highest-scoring suggestion" in notes
 
 
+def test_a_prediction_score_that_is_no_number_is_said(tmp_path):
+    """A probe's prediction with "score": "high" was stored as a suggestion of score 0.0 without a word."""
+    box = {"x": 10, "y": 10, "width": 10, "height": 2, "rotation": 0}
+    labelled = _ls_region("a", "12.00", "TOTAL", box) + _ls_region("b", "TEA", None, {**box, "y": 20})
+    tasks = [{"id": 1, "data": {}, "annotations": [{"id": 11, "result": labelled}],
+              "predictions": [{"model_version": "run-x", "score": "high",
+                               "result": _ls_region("b", "TEA", "ITEM_NAME", {**box, "y": 20})}]}]
+    (tmp_path / "project.json").write_text(json.dumps(tasks))
+    report = load_dataset(tmp_path / "project.json", "label-studio")
+    tea = next(w for w in report.documents[0].words if w.text == "TEA")
+    assert tea.suggestion.score == 0.0
+    assert any("prediction 'run-x': the score of 1 region is not a number (b 'high'); read as 0" in p
+               for p in report.problems), report.problems
+
+
 def test_a_task_with_predictions_only_takes_its_words_from_the_fullest_and_says_what_it_left_out(tmp_path):
     """A probe: a task of two model versions and no annotation took its words from the first listed (2 regions), and
     the later model's third region (a quantity) and every suggestion of it were dropped without a word."""

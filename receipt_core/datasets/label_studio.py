@@ -330,12 +330,16 @@ def _add_suggestions(prediction: Mapping, words: dict[str, Word], width: int, he
     if unmatched := [rid for rid in regions if rid not in words]:  # other region ids: another tool's regions
         notes.append(f"prediction {shown(run)}: {counted(len(unmatched), 'region')} of {len(regions)} match no word of "
                      "the task by region id; their suggestions are left out")
+    unread_scores: list[str] = []  # a probe's "score": "high" became 0.0 without a word
     for rid, region in regions.items():
         word = words.get(rid)
         label = region.get("label")
         if word is None or label is None or word.is_labelled:
             continue
-        score = _probability(next((r.get("score") for r in results if r.get("id") == rid and "score" in r), default))
+        raw = next((r.get("score") for r in results if r.get("id") == rid and "score" in r), default)
+        if raw is not None and (isinstance(raw, bool) or not isinstance(raw, (int, float))):
+            unread_scores.append(f"{rid} {shown(raw)}")
+        score = _probability(raw)
         earlier = word.suggestion
         if earlier is not None and (earlier.field, earlier.is_quantity) != (OTHER if label == QUANTITY else label,
                                                                            label == QUANTITY):
@@ -350,6 +354,9 @@ def _add_suggestions(prediction: Mapping, words: dict[str, Word], width: int, he
         words[rid] = dataclasses.replace(word, suggestion=Suggestion(
             field=OTHER if label == QUANTITY else label, is_quantity=label == QUANTITY, quantity_value=value,
             run=run, score=score))
+    if unread_scores:
+        notes.append(f"prediction {shown(run)}: the score of {counted(len(unread_scores), 'region')} is not a number "
+                     f"({', '.join(unread_scores[:3])}{', …' if len(unread_scores) > 3 else ''}); read as 0")
 
 
 def _probability(value: Any) -> float:
