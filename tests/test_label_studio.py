@@ -552,6 +552,21 @@ def test_a_prediction_score_that_is_no_number_is_said(tmp_path):
                for p in report.problems), report.problems
 
 
+def test_an_item_relation_that_joins_no_two_words_is_said(tmp_path):
+    """A probe's item relations from "nope" and from {"a": 1} were dropped without a word."""
+    box = {"x": 10, "y": 10, "width": 10, "height": 2, "rotation": 0}
+    result = (_ls_region("a", "TEA", "ITEM_NAME", box) + _ls_region("b", "3.00", "ITEM_PRICE", {**box, "x": 50})
+              + [{"from_id": "a", "to_id": "b", "type": "relation", "labels": ["item"]},
+                 {"from_id": "nope", "to_id": "b", "type": "relation", "labels": ["item"]},
+                 {"from_id": {"a": 1}, "to_id": "a", "type": "relation", "labels": ["item"]}])
+    (tmp_path / "project.json").write_text(json.dumps([{"id": 1, "data": {}, "annotations": [{"result": result}]}]))
+    report = load_dataset(tmp_path / "project.json", "label-studio")
+    groups = {w.text: w.group_id for w in report.documents[0].words}
+    assert groups["TEA"] == groups["3.00"] is not None  # the good relation still makes the item
+    assert any("2 item relations join no two words of the task ('nope' → 'b', {'a': 1} → 'a'): left out" in p
+               for p in report.problems), report.problems
+
+
 def test_a_task_with_predictions_only_takes_its_words_from_the_fullest_and_says_what_it_left_out(tmp_path):
     """A probe: a task of two model versions and no annotation took its words from the first listed (2 regions), and
     the later model's third region (a quantity) and every suggestion of it were dropped without a word."""

@@ -22,7 +22,7 @@ def item_numbers(results: list[Mapping], regions: Mapping[str, Mapping], notes: 
                 if isinstance(r.get(GROUP), (int, float)) and not isinstance(r.get(GROUP), bool)
                 and 0 <= r[GROUP] <= 10 ** 9 and float(r[GROUP]).is_integer()}  # in range first: float(10**400) fails
     unreadable = [rid for rid, region in regions.items() if region.get(GROUP) is not None and rid not in explicit]
-    linked = _linked_items(results, regions)
+    linked = _linked_items(results, regions, notes)
     if not linked:
         notes.extend(f"region {rid}: item number {shown(regions[rid][GROUP])} is not a whole number from 0; in no "
                      "item" for rid in unreadable)
@@ -42,8 +42,10 @@ def item_numbers(results: list[Mapping], regions: Mapping[str, Mapping], notes: 
     return groups
 
 
-def _linked_items(results: list[Mapping], regions: Mapping[str, Mapping]) -> dict[str, int]:
-    """Region id -> item number of the words that ``item`` relations join (numbered from 0); {} without any."""
+def _linked_items(results: list[Mapping], regions: Mapping[str, Mapping], notes: list[str]) -> dict[str, int]:
+    """Region id -> item number of the words that ``item`` relations join (numbered from 0); {} without any. An
+    ``item`` relation whose ends are no region of the task is noted (a probe's ``"nope"`` and ``{"a": 1}`` were
+    dropped without a word)."""
     parent = {rid: rid for rid in regions}
 
     def root(rid: str) -> str:
@@ -51,11 +53,18 @@ def _linked_items(results: list[Mapping], regions: Mapping[str, Mapping]) -> dic
             parent[rid] = parent[parent[rid]]
             rid = parent[rid]
         return rid
+    loose: list[str] = []
     for result in results:
+        if result.get("type") != "relation" or not _is_item_link(result):
+            continue
         a, b = result.get("from_id"), result.get("to_id")
-        if result.get("type") == "relation" and _is_item_link(result) and isinstance(a, str) and isinstance(b, str) \
-                and a in parent and b in parent:
+        if isinstance(a, str) and isinstance(b, str) and a in parent and b in parent:
             parent[root(a)] = root(b)
+        else:
+            loose.append(f"{shown(a)} → {shown(b)}")
+    if loose:
+        notes.append(f"{len(loose)} item relation{'s' if len(loose) != 1 else ''} join no two words of the task "
+                     f"({', '.join(loose[:3])}{', …' if len(loose) > 3 else ''}): left out")
     members: dict[str, list[str]] = {}
     for rid in regions:
         members.setdefault(root(rid), []).append(rid)
