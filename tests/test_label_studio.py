@@ -194,6 +194,9 @@ def test_hostile_tasks_are_reported_one_by_one(tmp_path):
         # ids that are no task number: a probe got the receipt ids "label-studio-{'a': 1}" and "label-studio-1e+308"
         {"id": {"a": 1}, "data": {}, "annotations": [{"result": [region, label, text]}]},
         {"id": 1e308, "data": {}, "annotations": [{"result": [region, label, text]}]},
+        # one region's size is none: named, and read on the page of the others (a probe lost the whole task)
+        {"id": 10, "data": {}, "annotations": [{"result": [
+            *({**r, "id": "b", "original_width": 0} for r in (region, text)), region, label, text]}]},
     ]
     (tmp_path / "tasks.json").write_text(json.dumps(tasks))
     (tmp_path / "broken.json").write_text("[" * 100)
@@ -201,7 +204,10 @@ def test_hostile_tasks_are_reported_one_by_one(tmp_path):
     problems = "\n".join(report.problems)
     assert "broken.json: not a readable JSON file (it nests 100 levels deep" in problems
     assert "tasks.json task 2: a task must be an object" in problems
-    assert "tasks.json task 3 (id 3): the original image width is an integer of 401 digits" in problems
+    assert "tasks.json task 3 (id 3): region 'a': the original image width is an integer of 401 digits" in problems
+    assert any(p.endswith("task 10 (id 10): region 'b': the original image must be positive whole pixels (at most "
+                          "100,000), got 0x50; its box is read on the 100x50 page of the other regions")
+               for p in report.problems)
     assert "tasks.json task 4 (id 4): the task has no annotation or prediction" in problems
     assert "task 5 (id 5): region a: label 'NOT_A_LABEL' is not in schema" in problems
     assert "task 5 (id 5): image '../../etc/passwd'" in problems
@@ -212,7 +218,8 @@ def test_hostile_tasks_are_reported_one_by_one(tmp_path):
     by_id = {d.id: d for d in report.documents}
     five = next(i for i in by_id if i.startswith("label-studio-5-"))  # task id and a hash of its image's file name
     by_id["label-studio-5"] = by_id.pop(five)
-    assert set(by_id) == {"ok", "label-studio-5", "label-studio-6", "label-studio-7"}
+    assert set(by_id) == {"ok", "label-studio-5", "label-studio-6", "label-studio-7", "label-studio-10"}
+    assert len(by_id["label-studio-10"].words) == 2
     ok = by_id["ok"].words[0]
     assert (ok.annotation_label, ok.quantity_value, ok.label_source, ok.box) == ("QUANTITY", 2.0, "import",
                                                                                  (10.0, 5.0, 30.0, 15.0))

@@ -125,7 +125,7 @@ def _task_document(task: Any, number_: int, folder: Path, schema: LabelSchema, l
     if (error := too_many_words(len({shown(r.get("id")) for r in results if r.get("type") != "relation"}), limits)) \
             is not None:
         raise error
-    width, height = page_of(data, results)
+    width, height = page_of(data, results, notes)
     regions = _regions(results, width, height, schema, notes)
     if not regions:
         raise RecordError("no usable word regions (a rectangle with a transcription)")

@@ -10,13 +10,32 @@ from ..data.document import Box
 from ._common import RecordError, box_on_page, number, page_size, shown
 
 
-def page_of(data: Mapping, results: list[Mapping]) -> tuple[int, int]:
-    """The page's width and height: a result's original image size, else the task data's width and height."""
+def page_of(data: Mapping, results: list[Mapping], notes: list[str]) -> tuple[int, int]:
+    """The page's width and height: the first result's original image size that is one, else the task data's width
+    and height. A result whose size is none is named (a probe's one region with original_width 0 lost its whole
+    task, unnamed); its box, in percent, is read on the page the others give."""
+    unread: list[str] = []  # one per region: its shape, text and labels are results of one id
     for result in results:
         if "original_width" in result and "original_height" in result:
-            return page_size(result["original_width"], result["original_height"], "the original image")
+            try:
+                size = page_size(result["original_width"], result["original_height"], "the original image")
+            except RecordError as error:
+                said = f"region {shown(result.get('id'))}: "
+                if not any(line.startswith(said) for line in unread):
+                    unread.append(f"{said}{error}")
+                continue
+            if unread:
+                notes.append(f"{unread[0]}; its box is read on the {size[0]}x{size[1]} page of the other regions"
+                             + (f" (and {len(unread) - 1} more such)" if len(unread) > 1 else ""))
+            return size
     if "width" in data and "height" in data:
-        return page_size(data["width"], data["height"], "the page in data")
+        size = page_size(data["width"], data["height"], "the page in data")
+        if unread:
+            notes.append(f"{unread[0]}; its box is read on the {size[0]}x{size[1]} page the task data gives"
+                         + (f" (and {len(unread) - 1} more such)" if len(unread) > 1 else ""))
+        return size
+    if unread:
+        raise RecordError(f"{unread[0]}, and no other result or the task data gives the page's size")
     raise RecordError("no page size: no result has original_width/original_height and data has no width/height")
 
 
