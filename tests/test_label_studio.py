@@ -69,9 +69,11 @@ def test_a_receipt_nobody_labelled_goes_to_label_studio_as_a_prediction_so_its_t
 
     labelled, done_blank = cord_dev[0], with_reviewed_meta(unlabelled(cord_dev[1]), True)
     ocr_only = unlabelled(cord_dev[2], confidence=77.0)
-    suggested = unlabelled(cord_dev[3])
-    suggested = suggested.with_words([dataclasses.replace(suggested.words[0], suggestion=Suggestion(
-        "TOTAL", False, None, "run-9", 0.8)), *suggested.words[1:]])
+    # every word suggested: the run's prediction is as full as the OCR's, and its words came back without their
+    # confidences (a walkthrough's 167)
+    suggested = unlabelled(cord_dev[3], confidence=55.0)
+    suggested = suggested.with_words([dataclasses.replace(w, suggestion=Suggestion("TOTAL", False, None, "run-9", 0.8))
+                                      for w in suggested.words])
     docs = [labelled, done_blank, ocr_only, suggested]
     export_documents(docs, tmp_path / "ls", "label-studio")
     tasks = json.loads((tmp_path / "ls" / TASKS_FILE).read_text())
@@ -82,6 +84,7 @@ def test_a_receipt_nobody_labelled_goes_to_label_studio_as_a_prediction_so_its_t
     assert "labels" not in {r["type"] for r in words}  # the OCR's boxes and text (and CORD's items), no label
     assert len([r for r in words if r["type"] == "rectangle"]) == len(ocr_only.words)
     back = load_dataset(tmp_path / "ls", "label-studio")
+    # the words from the "ocr" prediction, confidences and items with them, though the run's is as full
     assert back.problems == () and list(back.documents) == docs
     readme = (tmp_path / "ls" / "README.txt").read_text()  # how to open it there, photos included (a walkthrough)
     assert "paste label_config.xml" in readme and '"/data/local-files/?d=ls/images/"' in readme

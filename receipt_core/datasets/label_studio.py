@@ -21,7 +21,8 @@ from ._common import (DEFAULT_LIMITS, JSON_FILES, ImportLimits, RecordError, ins
                       read_record_file, shown, storable, too_many_words)
 from .label_studio_geometry import page_of, region_box
 from .label_studio_items import item_numbers
-from .label_studio_template import GROUP, IMAGE_FOLDER, OCR_CONFIDENCE, QUANTITY_TAG
+from .label_studio_template import (GROUP, IMAGE_FOLDER, OCR_CONFIDENCE, OCR_MODEL_VERSION,
+                                    QUANTITY_TAG)
 from .report import DatasetImportError, ImportReport, RecordCollector
 from ..wording import counted
 
@@ -157,8 +158,8 @@ def _task_document(task: Any, number_: int, folder: Path, schema: LabelSchema, l
 
 def _chosen_prediction(predictions: list[Mapping], notes: list[str]) -> Mapping:
     """The prediction a task with no annotation takes its words from: the one with the most regions (an export of
-    ours lists the OCR's words first, then a run's suggestions for some of them), then the highest-scoring, then the
-    last listed; a note says so when that is not the first listed (a probe: the first listed won, and the regions
+    ours lists the OCR's words first, then a run's suggestions for some of them), then our "ocr" one, then the
+    highest-scoring, then the last listed; a note says so when that is not the first listed (a probe: the first listed won, and the regions
     only a later, higher-scoring model had were dropped without a word)."""
     readable = [p for p in predictions if isinstance(p.get("result"), list)] or predictions
 
@@ -166,8 +167,11 @@ def _chosen_prediction(predictions: list[Mapping], notes: list[str]) -> Mapping:
         results = prediction.get("result") if isinstance(prediction.get("result"), list) else []
         return len({shown(r.get("id")) for r in results if isinstance(r, Mapping) and r.get("type") != "relation"})
 
+    # of two as full, this app's "ocr" one: it holds the OCR's confidences and the items, which a run's suggestions
+    # for every word do not (a walkthrough's 167 confidences came back empty)
     chosen = max(enumerate(readable),
-                 key=lambda item: (regions(item[1]), _probability(item[1].get("score")), item[0]))[1]
+                 key=lambda item: (regions(item[1]), item[1].get("model_version") == OCR_MODEL_VERSION,
+                                   _probability(item[1].get("score")), item[0]))[1]
     if chosen is not readable[0]:
         notes.append(f"{len(readable)} predictions and no annotation; the words are those of "
                      f"{shown(chosen.get('model_version') or 'label-studio')} ({counted(regions(chosen), 'region')}, "

@@ -18,11 +18,10 @@ from ..data.review import REVIEWED_META
 from ..data.schema import LabelSchema
 from ._common import image_suffix
 from .label_studio_template import (BBOX, CONFIG_FILE, GROUP, IMAGE, IMAGE_FOLDER, ITEM_RELATION, LABEL,
-                                    OCR_CONFIDENCE, QUANTITY_TAG, README_FILE, TASKS_FILE, TEXT, export_readme,
-                                    label_config)
+                                    OCR_CONFIDENCE, OCR_MODEL_VERSION, QUANTITY_TAG, README_FILE, TASKS_FILE, TEXT,
+                                    export_readme, label_config)
 
 
-OCR_MODEL_VERSION = "ocr"  # the prediction holding an unlabelled receipt's words
 
 
 def save_label_studio(docs: Iterable[Document], folder: Path, schema: LabelSchema,

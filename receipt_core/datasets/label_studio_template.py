@@ -35,6 +35,7 @@ IMAGE_FOLDER = "images"
 README_FILE = "README.txt"  # how to open the export in Label Studio, images included
 IMAGE, BBOX, LABEL, TEXT, QUANTITY_TAG, GROUP = "image", "bbox", "label", "transcription", "quantity", "group"
 ITEM_RELATION = "item"
+OCR_MODEL_VERSION = "ocr"  # the prediction holding an unlabelled receipt's words (and their confidences and items)
 OCR_CONFIDENCE = "ocr_confidence"  # a textarea region's meta key: the word's OCR confidence (0–100)
 
 
