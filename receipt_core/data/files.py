@@ -172,13 +172,8 @@ def with_user_umask(*paths: Path) -> None:
 ZIP_FOLDER_MAX_BYTES = 1 << 30
 
 
-def zip_folder(folder: Path, max_bytes: int = ZIP_FOLDER_MAX_BYTES) -> bytes:
-    """A folder (e.g. a run's checkpoint) as zip bytes, paths relative to the folder's parent; hidden files
-    (``.name``), temporaries (``name.tmp``: a save a crash interrupted) and links are left out (a probe's
-    ``notes.txt`` linked to /etc/passwd went into a run's checkpoint zip), and no linked folder is entered.
-
-    ValueError, before anything is read, for a folder that is itself a link (a probe linked a run folder to a folder
-    outside the workspace, and the zip served its files) or whose files come to more than ``max_bytes``."""
+def zipped_files(folder: Path) -> list[Path]:
+    """The files :func:`zip_folder` packs, in order; ValueError for a folder that is a link or no folder."""
     folder = Path(folder)
     if folder.is_symlink():
         raise ValueError(f"{folder.name} is a link to another folder, not a folder of its own; nothing was zipped")
@@ -187,8 +182,19 @@ def zip_folder(folder: Path, max_bytes: int = ZIP_FOLDER_MAX_BYTES) -> bytes:
     files = []
     for root, _, names in os.walk(folder, followlinks=False):
         files += [Path(root) / name for name in names]
-    files = [file for file in sorted(files) if not file.is_symlink() and file.is_file()
-             and not file.name.startswith(".") and file.suffix != ".tmp"]
+    return [file for file in sorted(files) if not file.is_symlink() and file.is_file()
+            and not file.name.startswith(".") and file.suffix != ".tmp"]
+
+
+def zip_folder(folder: Path, max_bytes: int = ZIP_FOLDER_MAX_BYTES) -> bytes:
+    """A folder (e.g. a run's checkpoint) as zip bytes, paths relative to the folder's parent; hidden files
+    (``.name``), temporaries (``name.tmp``: a save a crash interrupted) and links are left out (a probe's
+    ``notes.txt`` linked to /etc/passwd went into a run's checkpoint zip), and no linked folder is entered.
+
+    ValueError, before anything is read, for a folder that is itself a link (a probe linked a run folder to a folder
+    outside the workspace, and the zip served its files) or whose files come to more than ``max_bytes``."""
+    folder = Path(folder)
+    files = zipped_files(folder)
     total = sum(file.stat().st_size for file in files)
     if total > max_bytes:
         raise ValueError(f"{folder.name} holds {total / 2**20:,.0f} MB of files, more than the "
