@@ -815,7 +815,8 @@ def test_train_runs_live_and_a_second_start_from_another_session_is_refused(demo
     assert active.job.status == "stopped"
     assert demo_env.get_run(active.run_id).status == "stopped"
     second.run()
-    assert any(s.value.startswith("Stopped after") for s in second.info)
+    stopped = next(s.value for s in second.info if s.value.startswith("Stopped after"))
+    assert stopped.endswith("Its model is saved: Predict and Annotate can use it, and Runs → Resume goes on from it.")
     assert not any(b.key in ("train_pause", "train_stop") for b in second.button)  # nothing left to pause or stop
 
 

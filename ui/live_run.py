@@ -204,9 +204,12 @@ def _progress(curves: RunCurves, live: bool, budget_s: float | None, started_at:
         note = (f"  \nThe saved model is the last one; an earlier evaluation scored higher ("
                 f"{METRIC_LABELS['fields.micro_f1']} {earlier[0]:.3f} at step {earlier[1]}). Runs lists both, as the "
                 "saved model's and the best scores." if earlier else "")
+        # what a stop leaves (a walkthrough's "Stopped after 6m 54s" said nothing of the model or of going on)
+        kept = ("  \nIts model is saved: Predict and Annotate can use it, and Runs → Resume goes on from it."
+                if curves.finished.reason == "stopped" and curves.finished.checkpoint else "")
         box(f"{ending(curves.finished.reason)} after {fmt_seconds(curves.finished.elapsed_s)}"
             + "".join(f" · {METRIC_LABELS.get(k, k)} {v:.3f}" for k, v in shown.items() if k in HEADLINE_METRICS)
-            + note)
+            + note + kept)
 
 
 def _charts(curves: RunCurves, run_id: str) -> None:
