@@ -209,6 +209,9 @@ def test_a_done_warning_names_pending_suggestions_or_a_mostly_unlabelled_receipt
                      dataclasses.replace(words[2].with_annotation("QUANTITY", 1.0), group_id=0), words[3]]
     assert done_warning(_doc(counted_words)).startswith("1 of 2 QUANTITY words belong to no item (for example "
                                                         "'9.50')")
+    # a quantity without a value (a walkthrough's key press on "i", a misread 1): said first
+    valueless = [*counted_words[:3], dataclasses.replace(words[3].with_annotation("QUANTITY"), group_id=0)]
+    assert done_warning(_doc(valueless)).startswith("1 of 3 QUANTITY words have no value (for example 'bye')")
 
 
 def _doc(words) -> Document:

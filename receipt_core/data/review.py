@@ -107,6 +107,11 @@ def done_warning(doc: Document) -> str | None:
         return (f"{len(unlabelled)} of {len(doc.words)} words have no label: as done they train as OTHER. "
                 "If some are fields or quantities, label them, or take the done mark back.")
     quantities = [w for w in doc.words if w.is_labelled and w.is_quantity]
+    valueless = [w for w in quantities if w.quantity_value is None]
+    if valueless:  # a walkthrough's "i" (a misread 1), labelled QUANTITY by its key, marked done without a value
+        return (f"{len(valueless)} of {len(quantities)} QUANTITY words have no value (for example "
+                f"{valueless[0].text!r}): the quantity scores read them as none. Type each one's value (the quantity "
+                "value column), or take the done mark back.")
     loose = [w for w in quantities if w.group_id is None]
     if loose:  # a walkthrough marked done a receipt where 2 of 3 quantities belonged to no item, and heard nothing
         return (f"{len(loose)} of {len(quantities)} QUANTITY words belong to no item (for example {loose[0].text!r}): "
