@@ -446,6 +446,11 @@ def test_the_item_picker_names_cord_s_subtotal_and_total_groups_as_groups_not_it
     numbers = sorted(int(text.split()[1]) for text in named if text.startswith("item "))
     assert numbers == list(range(1, len(items) + 1)) and all(f" of {len(items)}: " in t for t in named if "item" in t)
     assert any(text.startswith("group: ") for text in named)
+    # the word table numbers them alike (it showed the stored ids, 0 where the picker said "item 1": a walkthrough)
+    column = [value for value in at.data_editor[0].value["item"] if value is not None and not pd.isna(value)]
+    assert set(column) == {str(n) for n in numbers} | {"group"}
+    first = next(w.group_id for w in gold.words if w.group_id is not None and is_item_group(gold, w.group_id))
+    assert column[[w.group_id for w in gold.words if w.group_id is not None].index(first)] == "1"
     # the overlay's legend counts the same items (a walkthrough saw "items (24)" beside "item 1 of 22")
     from receipt_core.plots.annotation_figure import annotation_figure
 

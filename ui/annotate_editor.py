@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from receipt_core.data.annotation import is_item_group, new_group_id
+from receipt_core.data.annotation import item_numbers, new_group_id
 from receipt_core.data.document import Document
 from receipt_core.data.quantity import MAX_QUANTITY
 from receipt_core.data.review import receipt_status
@@ -222,11 +222,8 @@ def _item(doc: Document, index: int, version: int) -> None:
     fresh = new_group_id(doc)
     options = [None, *groups, fresh]
 
-    # items numbered 1…n in reading order, as the receipt's "items (n)" legend counts them: CORD's own group ids
-    # (a walkthrough saw "item 32" on a receipt of 5 items) stay the stored values only
-    first_word = {group: min(i for i, w in enumerate(doc.words) if w.group_id == group) for group in groups}
-    items = sorted((g for g in groups if is_item_group(doc, g)), key=first_word.get)
-    number = {group: n for n, group in enumerate(items, start=1)}
+    number = item_numbers(doc)  # 1…n in reading order, as the word table and the overlay's legend count them
+    items = list(number)
 
     def name(group: int | None) -> str:
         if group is None:

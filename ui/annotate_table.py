@@ -8,7 +8,7 @@ import math
 import pandas as pd
 import streamlit as st
 
-from receipt_core.data.annotation import AnnotationError, word_edit
+from receipt_core.data.annotation import AnnotationError, item_numbers, word_edit
 from receipt_core.plots.figures import LOW_CONFIDENCE
 from receipt_core.data.document import Document, WordLabel, WordLayout
 from receipt_core.data.quantity import MAX_QUANTITY
@@ -31,6 +31,7 @@ def word_table(doc: Document) -> None:
     """Every word: label, who gave it, the suggestion waiting (run and score), item, quantity, OCR confidence.
     Label and quantity value are editable; each edit is saved at once (and reruns only the fragment)."""
     version = view_version(doc)
+    numbers = item_numbers(doc)
     editor_key = f"annotate_editor_{doc.id}_{version}"
     table = pd.DataFrame({
         "text": [w.text for w in doc.words],
@@ -39,7 +40,10 @@ def word_table(doc: Document) -> None:
         "suggested": [f"{w.suggestion.annotation_label} {score_text(w.suggestion.score)} ({w.suggestion.run})"
                       if w.suggestion is not None else "" for w in doc.words],
         # nullable dtypes: a column of nothing but None (a receipt without items) showed "None" in every cell
-        "item": pd.array([w.group_id for w in doc.words], dtype="Int64"),
+        # numbered as the Item picker and the overlay's legend number them, not by stored ids: the table said 0
+        # where the picker said "item 1 of 21" (a walkthrough); a group that is no item (CORD's total line) says so
+        "item": [None if w.group_id is None else str(numbers[w.group_id]) if w.group_id in numbers else "group"
+                 for w in doc.words],
         "quantity value": pd.array([w.quantity_value for w in doc.words], dtype="Float64"),
         "OCR confidence": pd.array([w.confidence for w in doc.words], dtype="Float64"),
     })

@@ -190,6 +190,16 @@ def is_item_group(doc: Document, group_id: int) -> bool:
     return any(w.group_id == group_id and (w.field in ITEM_FIELDS or w.is_quantity) for w in doc.words)
 
 
+def item_numbers(doc: Document) -> dict[int, int]:
+    """Each item group's number as a person reads it, 1…n in reading order (as the overlay's "items (n)" legend
+    counts them): CORD's own group ids (a walkthrough saw "item 32" on a receipt of 5 items) stay the stored values
+    only. Groups that are no item (CORD's subtotal and total lines) have no number."""
+    groups = {w.group_id for w in doc.words if w.group_id is not None}
+    first_word = {group: min(i for i, w in enumerate(doc.words) if w.group_id == group) for group in groups}
+    items = sorted((g for g in groups if is_item_group(doc, g)), key=first_word.get)
+    return {group: n for n, group in enumerate(items, start=1)}
+
+
 @dataclass(frozen=True)
 class UnsureWord:
     index: int
