@@ -140,6 +140,19 @@ def test_a_price_the_ocr_split_at_its_decimal_point_is_read_whole():
     assert last_amount(["x", ".99"]) == 0.99  # nothing to continue: read alone
 
 
+def test_cents_labelled_alone_are_read_with_the_whole_part_before_them():
+    """A walkthrough's CVS photo: OCR read 4.29T as "4." and "29T", the model labelled only "29T" a price, and the
+    item cost 29."""
+    from receipt_core.data.document import Word
+    from receipt_core.data.items import price_texts
+
+    words = [Word(text=t, box=(i * 10, 0, i * 10 + 8, 10)) for i, t in enumerate(["CARE", "4.", "29T", "2", "99"])]
+    fields = ["ITEM_NAME", "OTHER", "ITEM_PRICE", "OTHER", "ITEM_PRICE"]
+    assert price_texts(words, range(5), fields, "ITEM_PRICE") == ["4.29T", "99"]  # "2" is no whole part: alone
+    items = assemble_items(words[:3], fields[:3], [False] * 3, [None] * 3)
+    assert items[0].price == 4.29
+
+
 def test_assemble_items_on_realistic_lines():
     lines = [
         [("2", OTHER, True), ("ICED", "ITEM_NAME", False), ("CAPPUCCINO", "ITEM_NAME", False),

@@ -90,6 +90,27 @@ def last_amount(texts: Sequence[str]) -> float | None:
     return amounts[-1] if amounts else None
 
 
+_WHOLE_PART = re.compile(r"[$€£]?\d+[.,]")  # "4." or "$1,": an amount's whole part, its cents read apart
+_CENTS = re.compile(r"\d{2}(?!\d)")  # "29" or "29T" (a tax flag after the cents)
+
+
+def price_texts(words: Sequence[Word], indices: Sequence[int], fields: Sequence[str], field: str) -> list[str]:
+    """The texts of the line's words labelled ``field`` (a price), in order, each joined to the word before it on
+    the line when OCR split one amount there and the model labelled only its cents: "4." and "29T" priced an item
+    29 (a walkthrough's CVS photo, printed 4.29T)."""
+    texts = []
+    for position, index in enumerate(indices):
+        if fields[index] != field:
+            continue
+        text = words[index].text.strip()
+        before = indices[position - 1] if position else None
+        if before is not None and fields[before] != field and _WHOLE_PART.fullmatch(words[before].text.strip()) \
+                and _CENTS.match(text):
+            text = words[before].text.strip() + text
+        texts.append(text)
+    return texts
+
+
 PRICE_TOLERANCE = 0.01  # relative: 2 × 10,000 against 20,000 printed, rounding included
 
 
@@ -113,8 +134,8 @@ def assemble_items(words: Sequence[Word], fields: Sequence[str], quantity_flags:
     for line_id, indices in lines.items():
         names = [words[i].text for i in indices if fields[i] == "ITEM_NAME"]
         quantity = _first_quantity(words, indices, quantity_flags, quantity_values)
-        unit_price = last_amount([words[i].text for i in indices if fields[i] == "ITEM_UNIT_PRICE"])
-        price = last_amount([words[i].text for i in indices if fields[i] == "ITEM_PRICE"])
+        unit_price = last_amount(price_texts(words, indices, fields, "ITEM_UNIT_PRICE"))
+        price = last_amount(price_texts(words, indices, fields, "ITEM_PRICE"))
         if names:
             items.append({"name": " ".join(names), "quantity": quantity, "unit_price": unit_price, "price": price,
                           "line_id": line_id})
