@@ -102,8 +102,8 @@ def test_the_study_stars_no_best_row_on_a_0_0002_difference():
     from receipt_core.study.reading import best_summary
     from receipt_core.study.result import Spread
 
-    def summary(name, f1, items):
-        values = {"fields.micro_f1": f1, "quantity.item_accuracy": items}
+    def summary(name, f1, items, epochs=3.0):
+        values = {"fields.micro_f1": f1, "quantity.item_accuracy": items, "epochs": epochs}
         return SimpleNamespace(runs=(SimpleNamespace(metrics={}),),
                                config=SimpleNamespace(name=name, is_reference=False),
                                spread=lambda key: Spread.of([values[key]]))
@@ -114,6 +114,10 @@ def test_the_study_stars_no_best_row_on_a_0_0002_difference():
     assert best_summary(clear).config.name == "full"
     clear.eval_documents = 3  # one receipt moves such scores beyond any rule (a walkthrough's ★ stood on 3)
     assert best_summary(clear) is None
+    # nor over a row that trained too little to judge, as the reading says (a walkthrough: ★ over 0.32 epochs)
+    short = SimpleNamespace(summaries=(summary("full", 0.85, 0.9), summary("phased", 0.8, 0.9, epochs=0.32)),
+                            eval_documents=50)
+    assert best_summary(short) is None
 
 
 # --- run labels ------------------------------------------------------------------------------------------

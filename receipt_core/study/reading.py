@@ -223,10 +223,14 @@ def best_summary(result: StudyResult) -> ConfigSummary | None:
     """The multi-task row with the highest field micro-F1 + item quantity accuracy, when its lead clears the noise
     rule (``evaluation.noise.clear_winner``: no worse than any other row on either metric and measurably better on
     one); None when no row stands out (or only one ran), and when fewer than ``MIN_EVAL_RECEIPTS`` receipts were
-    scored (a walkthrough's ★ stood on 3)."""
+    scored (a walkthrough's ★ stood on 3), or when a row trained less than :data:`MIN_TIMED_EPOCHS` of an epoch (a
+    walkthrough's report starred freeze-backbone over a full run of 0.32 epochs, which the reading called too
+    short to judge)."""
     if 0 < result.eval_documents < MIN_EVAL_RECEIPTS:
         return None
     rows = [s for s in result.summaries if s.runs and not s.config.is_reference]
+    if any(row.spread("epochs").mean < MIN_TIMED_EPOCHS for row in rows):
+        return None
     keys = ("fields.micro_f1", "quantity.item_accuracy")
     floors = (0.0, one_item([run.metrics.get(ITEMS_SCORED) for row in rows for run in row.runs]))
     winner = clear_winner({i: [(s.spread(k).mean, s.spread(k).std) for k in keys] for i, s in enumerate(rows)},
