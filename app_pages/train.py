@@ -12,7 +12,7 @@ from receipt_core.model.backbone_names import BACKBONE_NAMES, DEFAULT_BACKBONE, 
 from receipt_core.data.boxes import BOX_MODES
 from receipt_core.model.freeze import LAYOUT_GROUP, PRESETS, FreezePlan, PhasedSchedule, hand_toggles
 from receipt_core.model.scenario_guide import guide_markdown
-from receipt_core.model.head_settings import HEAD_KINDS, LAYER_MIXES, HeadSettings
+from receipt_core.model.head_settings import HEAD_KINDS, LAYER_MIX_LABELS, LAYER_MIXES, HeadSettings
 
 from receipt_core.training.config import (DEEP_PHASE_TWO, MAX_LR, PHASE_END_NEEDED, PHASED_ONLY, SHALLOW_PHASE_TWO,
                                           PretrainConfig, ReferenceConfig, TrainConfig, phase_two_depth)
@@ -33,8 +33,6 @@ from ui.train_start import StartRequest, prepare_start, training_labels
 LOCAL = "local folder…"
 TWO_HEAD, REFERENCE, PRETRAIN = "Two-head model", "Reference tagger", "Layout pre-training"
 RUN_KINDS = {TWO_HEAD: "receipt", REFERENCE: "reference", PRETRAIN: "pretrain"}  # a stored run's RUN_KIND
-LAYER_MIX_LABELS = {"off": "the last layer only", "top": "a mix of all layers, from the top",
-                    "uniform": "a mix of all layers, even"}  # "top" alone read as the top layer only (a walkthrough)
 KIND_HELP = {TWO_HEAD: "The project's model: one backbone, a field head and a quantity head, with freeze scenarios.",
              REFERENCE: "The plain baseline a user would write: transformers' LayoutLMForTokenClassification, one "
                         "tagger for fields and quantities, every parameter trained.",

@@ -18,6 +18,7 @@ import pytest
 
 from benchmarks.live_app import choose, open_expander, open_page, wait_idle
 from receipt_core.datasets.demo import CORD_SAMPLE_DEV, CORD_SAMPLE_TRAIN
+from receipt_core.model.head_settings import LAYER_MIX_LABELS
 from receipt_core.training.config import TrainConfig
 from receipt_core.training.events import METRIC_LABELS, EvalEvent, event_from_json, flatten_metrics
 from receipt_core.workspace.store import Workspace
@@ -93,8 +94,10 @@ def wait_until(condition, what: str, page, timeout: float = 60.0) -> None:
 
 
 def same_setting(shown: str | bool, default) -> bool:
-    if isinstance(default, bool) or isinstance(default, str):
+    if isinstance(default, bool):
         return shown == default
+    if isinstance(default, str):  # a choice the page names in words (Heads read)
+        return shown in (default, LAYER_MIX_LABELS.get(default))
     return float(shown) == pytest.approx(default)
 
 

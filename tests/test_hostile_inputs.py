@@ -202,6 +202,9 @@ def test_label_studio_tasks_with_ids_or_coordinates_of_the_wrong_type_import_wha
     assert [w.group_id for w in report.documents[0].words] == [0, 0]  # the bad relation is ignored, not fatal
     assert [w.text for w in report.documents[1].words] == ["B"]
     assert report.problems == ("tasks.json task 2 (id 1): region w0: x must be a number, got 'abc'; dropped",
+                               # the dropped region's item relation is said too
+                               "tasks.json task 2 (id 1): 1 item relation joins no two words of the task ('w0' → "
+                               "'w1'): left out",
                                "tasks.json task 3 (id 1): annotations and predictions must be lists; skipped")
 
 

@@ -63,7 +63,7 @@ def _linked_items(results: list[Mapping], regions: Mapping[str, Mapping], notes:
         else:
             loose.append(f"{shown(a)} → {shown(b)}")
     if loose:
-        notes.append(f"{len(loose)} item relation{'s' if len(loose) != 1 else ''} join no two words of the task "
+        notes.append(f"{len(loose)} item relation{'s join' if len(loose) != 1 else ' joins'} no two words of the task "
                      f"({', '.join(loose[:3])}{', …' if len(loose) > 3 else ''}): left out")
     members: dict[str, list[str]] = {}
     for rid in regions:

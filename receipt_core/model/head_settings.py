@@ -12,6 +12,9 @@ from typing import Any, Mapping
 
 HEAD_KINDS = ("linear", "contextual")
 LAYER_MIXES = ("off", "top", "uniform")
+# as Train names them: "top" alone read as the top layer only (a walkthrough)
+LAYER_MIX_LABELS = {"off": "the last layer only", "top": "a mix of all layers, from the top",
+                    "uniform": "a mix of all layers, even"}
 MAX_SIZE, MAX_DEPTH = 1024, 4  # a contextual head stays small (and a run.json cannot ask for a huge one)
 
 
