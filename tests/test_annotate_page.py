@@ -608,3 +608,21 @@ def test_a_suggestions_score_is_shown_as_accept_at_least_compares_it():
 
     assert score_text(0.7953) == "0.79" and score_text(0.8) == "0.80" and score_text(1.0) == "1.00"
     assert score_text(0.0) == "0.00" and score_text(0.29) == "0.29"
+
+
+def test_presses_typed_after_n_label_the_next_receipt_not_the_one_left(receipts):
+    """A probe typed "n 5 5 5 5" fast: some presses were lost, and others saved on the receipt it had left. Those
+    after "n" in one batch, and those arriving before the next receipt is drawn, wait for it."""
+    first, second = [d.id for d in receipts.load_documents("receipts")[:2]]
+    outcome = apply_keys(receipts, first, 0, 5, ["n", "5", "5"])
+    assert outcome.next_receipt and outcome.after_next == ["5", "5"] and not outcome.changed
+    five = label_keys()["5"]
+    at = _app(second)  # the next receipt drawn, with the presses typed after "n" on the first waiting for it
+    at.session_state["annotate_keys_leaving"] = first
+    at.session_state["annotate_keys_waiting"] = ["5", "5"]
+    at.run()
+    assert not at.exception
+    labelled = [w.annotation_label if w.is_labelled else None for w in receipts.get_document(second).words[:3]]
+    assert labelled == [five, five, None]
+    assert not receipts.get_document(first).labelled_words  # nothing saved on the receipt left
+    assert "annotate_keys_leaving" not in at.session_state and "annotate_keys_waiting" not in at.session_state

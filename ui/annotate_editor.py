@@ -31,6 +31,8 @@ from ui.shared import friendly, user_errors, workspace
 
 SCHEMA = DEFAULT_SCHEMA
 KEYS_KEY = "annotate_keys"  # the keyboard component's key
+LEAVING_KEY = "annotate_keys_leaving"  # the receipt "n" left, until the next one is drawn
+WAITING_KEYS_KEY = "annotate_keys_waiting"  # presses typed after "n", for the receipt drawn next
 
 
 @st.fragment
@@ -55,6 +57,12 @@ def word_editor(doc_id: str, next_doc_id: str | None, status: str) -> None:
         st.session_state[NEXT_DOC_KEY] = doc_id  # stay on this receipt whatever the picker last sent
         st.rerun(scope="app")
     seen_action = ws.latest_action(doc_id)  # what Undo (the button, the z key) may take back
+    if LEAVING_KEY in st.session_state:  # "n" was pressed: the presses after it are this receipt's now
+        _keys_for_the_next_receipt(doc, seen_action)
+        if st.session_state.get("annotate_go_next"):  # another "n" among them: on to the receipt after
+            st.rerun(scope="app")
+        doc = ws.get_document(doc_id)
+        seen_action = ws.latest_action(doc_id)
     keyboard_listener(KEYS_KEY, st.session_state.get("annotate_keys_ack"), SCHEMA,
                       on_keys=lambda: _on_keys(doc, seen_action))
     # in range (and an index) before anything reads it; a receipt first opened goes on where its labelling stopped
@@ -76,14 +84,32 @@ def word_editor(doc_id: str, next_doc_id: str | None, status: str) -> None:
 
 
 def _on_keys(doc: Document, seen_action: int | None) -> None:
-    """Key presses from the listener (a callback: runs before the fragment redraws) on ``doc`` as shown."""
-    doc_id, words = doc.id, len(doc.words)
+    """Key presses from the listener (a callback: runs before the fragment redraws) on ``doc`` as shown. Presses
+    after ``n``, until the next receipt is drawn, wait for it (:func:`_keys_for_the_next_receipt`): a probe typing
+    "n 5 5 5" lost some of them, and saved others on the receipt it had left."""
     value = st.session_state.get(KEYS_KEY) or {}
     keys, ack = new_presses(value.get("keys") if hasattr(value, "get") else None,
                             st.session_state.get("annotate_keys_ack"))
     st.session_state["annotate_keys_ack"] = ack
     if not keys:
         return
+    if st.session_state.get(LEAVING_KEY) == doc.id:  # this receipt is being left: the presses are the next one's
+        st.session_state.setdefault(WAITING_KEYS_KEY, []).extend(keys)
+        return
+    _apply_presses(doc, seen_action, keys)
+
+
+def _keys_for_the_next_receipt(doc: Document, seen_action: int | None) -> None:
+    """Apply the presses typed after ``n`` to ``doc``, the receipt now drawn (or, when ``n`` had no receipt to go
+    to, the same one)."""
+    st.session_state.pop(LEAVING_KEY, None)
+    waiting = st.session_state.pop(WAITING_KEYS_KEY, [])
+    if waiting:
+        _apply_presses(doc, seen_action, waiting)
+
+
+def _apply_presses(doc: Document, seen_action: int | None, keys: list[str]) -> None:
+    doc_id, words = doc.id, len(doc.words)
     outcome = apply_keys(workspace(), doc_id, selected_word(doc_id, words), words, keys, SCHEMA,
                          seen=doc.word_layout, seen_action=seen_action, seen_labels=doc.word_labels)
     st.session_state[word_key(doc_id)] = outcome.index
@@ -91,6 +117,8 @@ def _on_keys(doc: Document, seen_action: int | None) -> None:
         bump(doc_id)
     if outcome.next_receipt:
         st.session_state["annotate_go_next"] = True
+        st.session_state[LEAVING_KEY] = doc_id
+        st.session_state[WAITING_KEYS_KEY] = list(outcome.after_next)
     if outcome.notice:
         st.session_state[NOTICE_KEY] = outcome.notice  # as the Undo button's
     say(*outcome.messages, *(follow_selected_word(doc) if outcome.stale else ()))

@@ -53,6 +53,7 @@ def key_help(schema: LabelSchema = DEFAULT_SCHEMA) -> str:
 class KeyOutcome:
     index: int  # the selected word after the presses
     next_receipt: bool = False
+    after_next: list[str] = field(default_factory=list)  # presses after "next receipt": the next receipt's
     changed: bool = False  # something was saved or undone
     messages: list[str] = field(default_factory=list)  # what went wrong or was left alone (warnings)
     notice: str | None = None  # what an undo took back (information, not a warning)
@@ -72,7 +73,7 @@ def apply_keys(ws: Workspace, doc_id: str, index: int, words: int, keys: Sequenc
     presses' own labels are theirs to change)."""
     by_key = label_keys(schema)
     outcome = KeyOutcome(index=index)
-    for key in keys:
+    for position, key in enumerate(keys):
         action = ACTION_KEYS.get(key)
         try:
             if key in by_key and words:
@@ -113,6 +114,7 @@ def apply_keys(ws: Workspace, doc_id: str, index: int, words: int, keys: Sequenc
                 outcome.changed = outcome.changed or undone is not None
             elif action == NEXT_RECEIPT:
                 outcome.next_receipt = True
+                outcome.after_next = list(keys[position + 1:])  # typed for the next receipt (a probe lost them)
                 break
         except ReceiptChangedError as error:
             outcome.messages.append(str(error))
