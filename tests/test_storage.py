@@ -548,3 +548,24 @@ def test_claiming_a_run_for_a_resume_writes_the_settings_it_changed(tmp_path):
     ws.set_run_status(run_id, "stopped")
     with pytest.raises(WorkspaceError, match="not a run setting"):
         ws.claim_run(run_id, {"max_minutes') || ('": 1})
+
+
+def test_a_workspace_locked_by_another_process_is_said_plainly(tmp_path, monkeypatch):
+    """A probe held a write transaction open on the workspace database: every command waited, then said
+    "unexpected OperationalError: database is locked" with exit code 1, as for a bug."""
+    import sqlite3
+
+    from receipt_core.workspace import database
+
+    ws = Workspace(tmp_path / "ws")
+    monkeypatch.setattr(database, "BUSY_TIMEOUT_MS", 200)
+    holder = sqlite3.connect(ws.database, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(WorkspaceError, match=r"stayed locked by another process for 0\.2 s \(database is locked\): "
+                                                 r"wait for it .* then try again"):
+            ws.create_run("r", {"backbone": "tiny"})
+    finally:
+        holder.rollback()
+        holder.close()
+    assert ws.create_run("r", {"backbone": "tiny"})  # free again: as before

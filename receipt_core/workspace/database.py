@@ -156,6 +156,12 @@ class Database:
                                      "app write to its database, even to read it; make the folder and "
                                      f"{DATABASE_NAME} writable (a read-only disk or mount cannot hold a workspace), "
                                      "or copy the workspace somewhere writable") from None
+            # BUSY after busy_timeout: another process held a write lock all along (a probe's open transaction
+            # made every command say "unexpected OperationalError: database is locked", exit 1, as for a bug)
+            if code == sqlite3.SQLITE_BUSY or "database is locked" in text:
+                raise WorkspaceError(f"the workspace database {self.database} stayed locked by another process for "
+                                     f"{BUSY_TIMEOUT_MS / 1000:g} s ({text}): wait for it (a long import or a run "
+                                     "saving), or stop the process that holds it, then try again") from None
             raise
 
     def _connect(self) -> sqlite3.Connection:
