@@ -159,8 +159,8 @@ def _task_document(task: Any, number_: int, folder: Path, schema: LabelSchema, l
 def _chosen_prediction(predictions: list[Mapping], notes: list[str]) -> Mapping:
     """The prediction a task with no annotation takes its words from: the one with the most regions (an export of
     ours lists the OCR's words first, then a run's suggestions for some of them), then our "ocr" one, then the
-    highest-scoring, then the last listed; a note says so when that is not the first listed (a probe: the first listed won, and the regions
-    only a later, higher-scoring model had were dropped without a word)."""
+    highest-scoring, then the last listed; a note says so when that is not the first listed (a probe: the first
+    listed won, and the regions only a later, higher-scoring model had were dropped without a word)."""
     readable = [p for p in predictions if isinstance(p.get("result"), list)] or predictions
 
     def regions(prediction: Mapping) -> int:

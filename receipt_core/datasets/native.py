@@ -23,9 +23,9 @@ from ..data.files import atomic_write, file_stems, is_sha256
 from ..data.schema import LabelSchema
 from ..wording import counted
 from .report import DatasetImportError, ImportReport, RecordCollector
-from ._common import (DEFAULT_LIMITS, JSON_FILES, ImportLimits, RecordError, shown, box_on_page, file_sha256, image_suffix,
-                      inside, json_files_left_out, json_subfolders_note, number, page_size, quantity_number, read_record_file, storable,
-                      too_many_words)
+from ._common import (DEFAULT_LIMITS, JSON_FILES, ImportLimits, RecordError, shown, box_on_page, file_sha256,
+                      image_suffix, inside, json_files_left_out, json_subfolders_note, number, page_size,
+                      quantity_number, read_record_file, storable, too_many_words)
 
 IMAGE_FOLDER = "images"
 
