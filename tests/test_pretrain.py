@@ -89,3 +89,16 @@ def test_the_cli_pretrains_from_several_sources_and_explains_bad_input(cord_docs
     assert cli_main(["pretrain", "--data", str(tmp_path / "nope"), cord, "--format", "cord", "--backbone", "tiny",
                      "--out", str(tmp_path / "bb2")]) == 2
     assert "nope" in capsys.readouterr().err
+
+
+def test_a_folder_holding_a_checkpoint_is_refused_without_offering_a_resume_pretrain_lacks(tmp_path, monkeypatch):
+    """A probe gave `pretrain --out` a train run's folder: "pass --resume to continue it", which pretrain refuses."""
+    import receipt_core.model.checkpoint as checkpoint
+    from receipt_core.cli.arguments import CommandError, check_run_folder
+
+    monkeypatch.setattr(checkpoint, "has_checkpoint", lambda folder: True)
+    with pytest.raises(CommandError, match=r"already holds a checkpoint; choose another --out$"):
+        check_run_folder(tmp_path, resume=False, resumable=False)
+    with pytest.raises(CommandError, match=r"already holds a checkpoint; pass --resume to continue it or choose "
+                                           r"another --out$"):
+        check_run_folder(tmp_path, resume=False)

@@ -238,17 +238,19 @@ def check_phase_two_depth(top_k: int, backbone: str) -> None:
                            f"{layers} (or leave it out: phase 2 then picks its depth)")
 
 
-def check_run_folder(run_dir: Path, resume: bool) -> None:
+def check_run_folder(run_dir: Path, resume: bool, resumable: bool = True) -> None:
     """CommandError unless ``run_dir`` can take a run: a folder (or one that can be made) without a checkpoint, or
-    with one when resuming. Run before anything is loaded, so a bad ``--out`` fails at once, not after an epoch."""
+    with one when resuming. Run before anything is loaded, so a bad ``--out`` fails at once, not after an epoch.
+    ``resumable``: the command has ``--resume`` to offer (``pretrain`` and ``reference`` have none: a probe was told
+    to pass it)."""
     from ..model.checkpoint import has_checkpoint
 
     make_out_folder(run_dir, create=False)
     if resume and not has_checkpoint(run_dir):
         raise CommandError(f"--resume: {run_dir} holds no checkpoint to continue")
     if not resume and has_checkpoint(run_dir):
-        raise CommandError(f"{run_dir} already holds a checkpoint; pass --resume to continue it or choose another "
-                           "--out")
+        advice = "pass --resume to continue it or choose another --out" if resumable else "choose another --out"
+        raise CommandError(f"{run_dir} already holds a checkpoint; {advice}")
     if not resume and run_dir.is_dir() and any(run_dir.iterdir()):
         raise CommandError(f"--out {run_dir} is not empty: a run writes its checkpoint files there and would mix "
                            "them with what it holds; choose a new or empty folder")

@@ -49,7 +49,7 @@ def run_pretrain_command(args: argparse.Namespace) -> int:
     if args.out is not None and (args.out / "config.json").exists():
         raise CommandError(f"{args.out} already holds a checkpoint; choose an empty output folder")
     if args.out is not None:
-        check_run_folder(args.out, resume=False)  # nor a user's other files: they would mix with the checkpoint
+        check_run_folder(args.out, resume=False, resumable=False)  # nor a user's other files: they would mix
     documents = [doc for data in args.data
                  for doc in load_documents(data, args.format, args.workspace, role="--data")]
     print(f"pretrain: {counted(len(documents), 'document')} from {counted(len(args.data), 'source')}; "
