@@ -150,12 +150,13 @@ with import_tab:
     zip_import_section(ws)
     st.divider()  # the two forms ran together under one heading (a walkthrough)
     st.subheader("Or a folder on this server")
+    folders = server_folders()
     st.write("Import a labelled dataset folder that is on this server: CORD v1 (`…/cord/train/json`), "
              "WildReceipt (`train.txt`/`dev.txt` or its folder), a native folder written by Export, or a Label "
              "Studio JSON export. The server reads only inside its data folders: "
-             + ", ".join(literal(str(root)) for root in server_folders().roots) + "."
-             + (f" The shared data folder beside this checkout, {literal(str(absent))}, would be read too, but there "
-                "is none." if (absent := server_folders().absent_shared) else ""))
+             + ", ".join(literal(str(root)) for root in folders.roots) + "."
+             + (f" The shared data folder beside this checkout, {literal(str(folders.absent_shared))}, would be read "
+                "too, but there is none." if folders.absent_shared else ""))
     chosen = st.selectbox("Format", [AUTO, *FORMATS], key="import_format",
                           help="auto: recognised from the files (CORD, WildReceipt, native or Label Studio)")
     path_text = st.text_input("Folder or file on the server", key="import_path",

@@ -77,9 +77,9 @@ def _read_feed(active, ws) -> RunCurves:
 def live_view() -> None:
     """Draw the current (or last) job of this server; reruns the whole page when the job ends."""
     active = job_slot().current()
+    ws = workspace()
     if active is None:
         st.session_state["train_was_live"] = False  # a run another session starts redraws the whole page
-        ws = workspace()
         if ws.list_runs():  # the last one deleted on Runs: "no run yet" beside 3 finished ones (a walkthrough)
             st.info("No run is training on this server now; earlier runs are on the **Runs** page. Choose settings "
                     "above and press **Start** to train another.")
@@ -88,7 +88,6 @@ def live_view() -> None:
                     if ws.datasets() else "No training run on this server yet: load or make receipts first "
                     "(see above), then Start trains on them.")  # Start is off without data (a walkthrough)
         return
-    ws = workspace()
     curves = _read_feed(active, ws)
     live = active.is_live
     was_live = st.session_state.get("train_was_live")

@@ -12,31 +12,28 @@ from ._common import RecordError, box_on_page, number, page_size, shown
 
 def page_of(data: Mapping, results: list[Mapping], notes: list[str]) -> tuple[int, int]:
     """The page's width and height: the first result's original image size that is one, else the task data's width
-    and height. A result whose size is none is named (a probe's one region with original_width 0 lost its whole
+    and height. A region whose size is none is named (a probe's one region with original_width 0 lost its whole
     task, unnamed); its box, in percent, is read on the page the others give."""
-    unread: list[str] = []  # one per region: its shape, text and labels are results of one id
+    unread: dict[str, str] = {}  # region id -> why its size is none (its shape, text and labels share the id)
+    size, source = None, "of the other regions"
     for result in results:
         if "original_width" in result and "original_height" in result:
             try:
                 size = page_size(result["original_width"], result["original_height"], "the original image")
+                break
             except RecordError as error:
-                said = f"region {shown(result.get('id'))}: "
-                if not any(line.startswith(said) for line in unread):
-                    unread.append(f"{said}{error}")
-                continue
-            if unread:
-                notes.append(f"{unread[0]}; its box is read on the {size[0]}x{size[1]} page of the other regions"
-                             + (f" (and {len(unread) - 1} more such)" if len(unread) > 1 else ""))
-            return size
-    if "width" in data and "height" in data:
-        size = page_size(data["width"], data["height"], "the page in data")
-        if unread:
-            notes.append(f"{unread[0]}; its box is read on the {size[0]}x{size[1]} page the task data gives"
-                         + (f" (and {len(unread) - 1} more such)" if len(unread) > 1 else ""))
-        return size
-    if unread:
-        raise RecordError(f"{unread[0]}, and no other result or the task data gives the page's size")
-    raise RecordError("no page size: no result has original_width/original_height and data has no width/height")
+                unread.setdefault(shown(result.get("id")), str(error))
+    if size is None and "width" in data and "height" in data:
+        size, source = page_size(data["width"], data["height"], "the page in data"), "the task data gives"
+    said = [f"region {rid}: {why}" for rid, why in unread.items()]
+    if size is None:
+        if said:
+            raise RecordError(f"{said[0]}, and no other result or the task data gives the page's size")
+        raise RecordError("no page size: no result has original_width/original_height and data has no width/height")
+    if said:
+        notes.append(f"{said[0]}; its box is read on the {size[0]}x{size[1]} page {source}"
+                     + (f" (and {len(said) - 1} more such)" if len(said) > 1 else ""))
+    return size
 
 
 def region_box(value: Mapping, width: int, height: int, notes: list[str], rid: str) -> Box:
