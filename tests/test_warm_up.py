@@ -58,7 +58,7 @@ def test_the_import_waits_for_a_page_already_running_and_the_next_page_waits_for
     spans = []
 
     def other_session_page():
-        with ahead.page_run():
+        with ahead.page_run(needs_stack=False):  # another session's Home
             began = time.monotonic()
             page_left.wait(10)
             spans.append((began, time.monotonic()))
@@ -80,3 +80,57 @@ def test_the_import_waits_for_a_page_already_running_and_the_next_page_waits_for
 def test_the_real_import_loads_pytorch_and_layoutlm():
     warm_up._load_model_stack()
     assert "torch" in sys.modules and "transformers.models.layoutlm.modeling_layoutlm" in sys.modules
+
+
+def test_pages_opened_at_once_on_a_fresh_server_import_once_before_any_of_them_runs(imports):
+    """A probe opened Train, Runs and Predict in three tabs of a server that had drawn nothing yet: each page
+    imported transformers at once, and one failed with an ImportError. Now the first page that needs the stack
+    imports it, and the others wait for that import; Home, which needs none, does not import."""
+    ahead = warm_up.ModelStackImport()
+    with ahead.page_run(needs_stack=False):
+        pass
+    assert imports == []
+    entered: list[float] = []
+
+    def page():
+        with ahead.page_run(needs_stack=True):
+            entered.append(time.monotonic())
+
+    tabs = [threading.Thread(target=page) for _ in range(3)]
+    for tab in tabs:
+        tab.start()
+    for tab in tabs:
+        tab.join(10)
+    assert len(imports) == 1 and len(entered) == 3
+    assert all(imports[0][1] <= moment for moment in entered)
+    ahead.start()  # the background import finds the stack imported: nothing more
+    time.sleep(0.1)
+    assert len(imports) == 1
+
+
+def test_a_page_that_imports_waits_for_a_page_already_running(imports):
+    ahead = warm_up.ModelStackImport()
+    page_left = threading.Event()
+    spans = []
+
+    def home_page():
+        with ahead.page_run(needs_stack=False):
+            began = time.monotonic()
+            page_left.wait(10)
+            spans.append((began, time.monotonic()))
+
+    home = threading.Thread(target=home_page)
+    home.start()
+    time.sleep(0.1)
+    def train_page():
+        with ahead.page_run(needs_stack=True):
+            pass
+
+    train = threading.Thread(target=train_page)
+    train.start()
+    time.sleep(0.3)
+    assert imports == []  # Home still runs: no import beside it
+    page_left.set()
+    home.join(10)
+    train.join(10)
+    assert len(imports) == 1 and spans[0][1] <= imports[0][0]

@@ -50,7 +50,8 @@ def run_router() -> None:
         st.stop()
     datasets = sidebar()
     stack = model_stack_import()
-    with stack.page_run():  # a page may import PyTorch: never beside the background import (ui/warm_up.py)
+    # Every page but Home imports PyTorch: never beside another thread's import of it (ui/warm_up.py)
+    with stack.page_run(needs_stack=page.url_path != ""):  # "": the default page, Home
         page.run()  # st.stop() and st.rerun() end the run here, with the sidebar as drawn above
     with st.sidebar:
         refresh_datasets(datasets)

@@ -10,7 +10,9 @@ process that runs pages with AppTest, the tests' own imports would race the thre
 A package imported from two threads at once can come out half-initialised (seen: ``cannot import name
 'AutoTokenizer' from 'transformers'`` on a page opened one second after Home). So the import and the page runs
 never overlap: a page run waits for an import under way (only for what is left of it), and the import waits
-until the page runs already going (another session's, say) have ended.
+until the page runs already going (another session's, say) have ended. A page that needs the stack before the
+background import began (a fresh server whose first visitors open Train, Runs and Predict in three tabs at once, a
+probe) does the import itself, the same way and once: the other pages wait for it.
 """
 
 from __future__ import annotations
@@ -27,33 +29,46 @@ import streamlit as st
 LOGGER = logging.getLogger(__name__)
 IMPORT_AHEAD_ENV = "RECEIPT_STUDIO_IMPORT_AHEAD"  # "1" in a server started by `streamlit run app.py`
 START_DELAY_S = 2.0  # cut short when a page needs the model stack sooner
+# What receipt_core takes from transformers' top level: each loads its module on first use.
+MODEL_STACK_NAMES = ("AutoTokenizer", "LayoutLMConfig", "LayoutLMModel", "LayoutLMForTokenClassification",
+                     "PreTrainedTokenizerFast")
 
 
 class ModelStackImport:
-    """The server's one background import: started once, never running beside a page."""
+    """The server's one import of the model stack: done once, by the background thread or by the first page run
+    that needs it, never beside a page run."""
 
     def __init__(self) -> None:
         self._state = threading.Condition()
         self._needed = threading.Event()
         self._thread: threading.Thread | None = None
-        self._done = False
+        self._phase = "waiting"  # "waiting" → "importing" → "done"
         self._pages_running = 0
 
     def start(self) -> None:
         if os.environ.get(IMPORT_AHEAD_ENV) != "1":
             return
         with self._state:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._import, name="model-stack-import", daemon=True)
+            if self._thread is None and self._phase == "waiting":
+                self._thread = threading.Thread(target=self._import_ahead, name="model-stack-import", daemon=True)
                 self._thread.start()
 
     @contextmanager
-    def page_run(self) -> Iterator[None]:
-        """Around a page run: first waits for an import that was started, and keeps one from starting meanwhile."""
+    def page_run(self, needs_stack: bool = True) -> Iterator[None]:
+        """Around a page run: waits for an import under way, and keeps one from starting meanwhile. In a server, a
+        page that ``needs_stack`` before anything imported it does the import first, while no other page runs."""
+        import_here = False
         with self._state:
-            if self._thread is not None and not self._done:
+            if self._phase == "importing":
                 self._needed.set()  # the page wants the packages now: no delay
-                self._state.wait_for(lambda: self._done)
+                self._state.wait_for(lambda: self._phase == "done")
+            elif needs_stack and self._phase == "waiting" and os.environ.get(IMPORT_AHEAD_ENV) == "1":
+                self._phase = "importing"  # from here on, new page runs wait for this one's import
+                self._state.wait_for(lambda: self._pages_running == 0)
+                import_here = True
+        if import_here:
+            self._import()
+        with self._state:
             self._pages_running += 1
         try:
             yield
@@ -62,23 +77,32 @@ class ModelStackImport:
                 self._pages_running -= 1
                 self._state.notify_all()
 
-    def _import(self) -> None:
+    def _import_ahead(self) -> None:
         self._needed.wait(START_DELAY_S)
         with self._state:
-            self._state.wait_for(lambda: self._pages_running == 0)
-        try:  # no page runs now, and none starts until _done
+            self._state.wait_for(lambda: self._pages_running == 0 or self._phase != "waiting")
+            if self._phase != "waiting":
+                return  # a page run does it, or did
+            self._phase = "importing"
+        self._import()
+
+    def _import(self) -> None:
+        """Runs while no page runs and none starts (phase "importing")."""
+        try:
             _load_model_stack()
         except Exception:  # noqa: BLE001 - the page that needs the package reports the failure where it is seen
-            LOGGER.warning("importing the model stack in the background failed", exc_info=True)
+            LOGGER.warning("importing the model stack failed", exc_info=True)
         finally:
             with self._state:
-                self._done = True
+                self._phase = "done"
                 self._state.notify_all()
 
 
 def _load_model_stack() -> None:
     importlib.import_module("torch")
-    getattr(importlib.import_module("transformers"), "LayoutLMModel")  # transformers loads its models lazily
+    transformers = importlib.import_module("transformers")
+    for name in MODEL_STACK_NAMES:  # transformers loads each lazily, on first use
+        getattr(transformers, name)
 
 
 @st.cache_resource(show_spinner=False)
