@@ -102,3 +102,6 @@ def test_runs_resume_reads_that_note_from_the_checkpoint(tmp_path):
     assert schedule_after_resume(tmp_path, {**config, "max_minutes": None}) is None
     (tmp_path / "run.json").write_text("[1, 2")  # damaged: Runs says so elsewhere
     assert schedule_after_resume(tmp_path, config) is None
+    # edited progress (a probe): no note and no crash here; Resume refuses the run with the reason
+    (tmp_path / "run.json").write_text(json.dumps({"state": {"elapsed_s": "abc", "global_step": 102}}))
+    assert schedule_after_resume(tmp_path, config) is None

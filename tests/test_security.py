@@ -316,6 +316,14 @@ HOSTILE_RUN_VALUES = {
     "fields-huge": ("model.num_fields", 10 ** 30, "num_fields"),
     "layout-text": ("model.uses_layout", "yes", "uses_layout"),
     "step-negative": ("state.global_step", -1, "global_step"),
+    # a probe: each of these was read unchecked, and failed later in a resume, the Runs table or the estimate
+    "items-seen-text": ("state.items_seen", "abc", "'state.items_seen' must be a whole number"),
+    "step-in-epoch-fraction": ("state.step_in_epoch", 1.5, "'state.step_in_epoch' must be a whole number"),
+    "phase-started-list": ("state.phase_started_epoch", [1], "'state.phase_started_epoch' must be a whole number"),
+    "phase-four": ("state.phase", 4, "'state.phase' must be a whole number from 1 to 3"),
+    "elapsed-negative": ("state.elapsed_s", -5, "'state.elapsed_s' must be a number from 0"),
+    "best-loss-text": ("state.best_val_loss", "low", "'state.best_val_loss' must be a number"),
+    "metrics-list": ("state.last_metrics", [], "'state.last_metrics' must be an object"),
     # a probe: a bare "unexpected KeyError: 'bogus'" from building the model
     "activation-unknown": ("backbone_config.hidden_act", "bogus", "'backbone_config.hidden_act' 'bogus' is not an "
                            "activation transformers knows"),

@@ -256,12 +256,32 @@ def _config(run_dir: Path, info: Mapping[str, Any]) -> str | None:
     return None
 
 
+# The progress fields of ``state`` (training.state.TrainerState) a checkpoint may carry, and their bounds. Each
+# wrong type failed somewhere else: a resume, the Runs table, the estimate (a probe's tampered run.json).
+STATE_INT_BOUNDS = {"global_step": (0, 10 ** 12), "epoch": (0, 10 ** 9), "step_in_epoch": (0, 10 ** 12),
+                    "steps_per_epoch": (0, 10 ** 12), "total_steps": (0, 10 ** 12), "phase": (1, 3),
+                    "items_seen": (0, 10 ** 15), "evals_without_improvement": (0, 10 ** 9),
+                    "phase_started_epoch": (0, 10 ** 9)}
+STATE_NUMBER_BOUNDS = {"elapsed_s": (0.0, 10.0 ** 9), "best_val_loss": (0.0, 10.0 ** 9)}
+
+
 def _state(run_dir: Path, info: Mapping[str, Any]) -> str | None:
-    state = info.get("state")
+    return state_problem(info.get("state"))
+
+
+def state_problem(state: object) -> str | None:
+    """Why a run.json's ``state`` (its progress) is not one a run can resume from, or None."""
     if not isinstance(state, Mapping):
         return "'state' must be an object"
-    return _int(state, "global_step", 0, 10 ** 12, "state") or (
-        _int(state, "epoch", 0, 10 ** 9, "state") if "epoch" in state else None)
+    for key, (low, high) in STATE_INT_BOUNDS.items():
+        if (key == "global_step" or key in state) and (problem := _int(state, key, low, high, "state")):
+            return problem
+    for key, (low, high) in STATE_NUMBER_BOUNDS.items():
+        if state.get(key) is not None and (problem := _number(state, key, low, high, "state")):
+            return problem
+    if "last_metrics" in state and not isinstance(state["last_metrics"], Mapping):
+        return "'state.last_metrics' must be an object"
+    return None
 
 
 def _schema(run_dir: Path, info: Mapping[str, Any]) -> str | None:

@@ -134,14 +134,14 @@ def _text(value: Any, present: bool, unset: str | None = None) -> str:
 def schedule_after_resume(run_dir: Path, config: Mapping[str, Any]) -> str | None:
     """:func:`~.schedules.budget_dropped_note` for resuming the run saved in ``run_dir`` (``config``: its settings)
     without a budget; None when its checkpoint cannot be read (the page says that elsewhere)."""
-    from ..model.run_manifest import CheckpointError, parse_run_file
+    from ..model.run_manifest import CheckpointError, parse_run_file, state_problem
     from .schedules import budget_dropped_note
 
     try:
         state = parse_run_file(Path(run_dir) / "run.json").get("state")
     except (CheckpointError, OSError, AttributeError):
         return None
-    if not isinstance(state, Mapping):
+    if state_problem(state) is not None:  # an edited one: Resume refuses it with the reason
         return None
     return budget_dropped_note(str(config.get("lr_schedule", "constant")), float(config.get("warmup") or 0.0),
                                config.get("max_minutes"), float(state.get("elapsed_s") or 0.0),
