@@ -340,6 +340,20 @@ def test_train_reference_and_pretrain_without_out_keep_their_run_in_the_workspac
     (["train", "--train", "nowhere-dataset", "--eval", "x", "--backbone", "tiny", "--scenario", "full",
       "--phased-top-k", "1", "--patience", "2", "--out", "{tmp}/r"],
      "warning: --phased-top-k, --patience apply only to --scenario phased; full ignores them"),
+    # a probe: a contextual-only setting with a linear head was taken without a word
+    (["train", "--train", "nowhere-dataset", "--eval", "x", "--backbone", "tiny", "--head", "linear",
+      "--head-size", "64", "--out", "{tmp}/r"],
+     "warning: --head-size applies only to --head contextual; a linear head ignores it"),
+    # the same probe: "at least 1" from the parser for 0, "from 8 to 1024" from the config for 5000; one range now
+    (["train", "--train", "{train}", "--eval", "{train}", "--backbone", "tiny", "--head-size", "0", "--out",
+      "{tmp}/r"], "head size must be a whole number from 8 to 1024, got 0"),
+    (["train", "--train", "{train}", "--eval", "{train}", "--backbone", "tiny", "--head-depth", "0", "--out",
+      "{tmp}/r"], "head depth must be 1 to 4 layers, got 0"),
+    # and "[0, 1)" from the parser for 1.5 beside "(0, 1)" from the config for 0
+    (["pretrain", "--data", "{train}", "--backbone", "tiny", "--mask-probability", "1.5", "--out", "{tmp}/r"],
+     "mask probability must be above 0 and below 1, got 1.5"),
+    (["pretrain", "--data", "{train}", "--backbone", "tiny", "--mask-probability", "0", "--out", "{tmp}/r"],
+     "mask probability must be above 0 and below 1, got 0.0"),
 ])
 def test_user_errors_are_one_line_messages(argv, message, cord_folders, tmp_path, capsys):
     argv = [a.format(tmp=tmp_path, train=cord_folders[0]) for a in argv]

@@ -9,6 +9,7 @@ import argparse
 import dataclasses
 import errno
 import itertools
+import math
 import os
 import sys
 from pathlib import Path
@@ -52,6 +53,20 @@ def fraction(text: str) -> float:
     return value
 
 
+def whole_number(text: str) -> int:
+    """A whole number whose bounds the config checks, with its own message (``--head-size 0`` said "at least 1"
+    and ``--head-size 5000`` "from 8 to 1024")."""
+    return _number(text, int)
+
+
+def finite_number(text: str) -> float:
+    """A number whose bounds the config checks (``--mask-probability`` said "[0, 1)" for 1.5 and "(0, 1)" for 0)."""
+    value = _number(text, float)
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
+    return value
+
+
 def _number(text: str, kind: type) -> Any:
     try:
         return kind(text)
@@ -86,7 +101,8 @@ def add_workspace_argument(parser: argparse.ArgumentParser, help: str = WORKSPAC
 
 
 _KINDS = {"positive_int": positive_int, "non_negative_int": non_negative_int, "positive_float": positive_float,
-          "fraction": fraction, "int": int, "str": str, "names": str}
+          "fraction": fraction, "int": int, "str": str, "names": str, "whole": whole_number,
+          "number": finite_number}
 
 
 def add_config_options(parser: argparse.ArgumentParser, config_class: type, skip: Sequence[str] = (),

@@ -15,7 +15,7 @@ from contextlib import nullcontext
 from pathlib import Path
 
 from ..model.freeze import PRESETS
-from ..training.config import PHASED_ONLY, ReferenceConfig, TrainConfig
+from ..training.config import CONTEXTUAL_ONLY, PHASED_ONLY, ReferenceConfig, TrainConfig
 from ..wording import counted
 from .arguments import (add_config_options, add_format_argument, add_workspace_argument, check_backbone_source,
                         check_out_outside_workspace, check_phase_two_depth, check_run_folder, config_from_args,
@@ -116,6 +116,10 @@ def run_train(args: argparse.Namespace) -> int:
     if config.scenario != "phased" and ignored:  # a probe's --phased-top-k 5 with freeze-backbone said nothing
         print(f"warning: {', '.join(ignored)} {'applies' if len(ignored) == 1 else 'apply'} only to --scenario "
               f"phased; {config.scenario} ignores {'it' if len(ignored) == 1 else 'them'}", file=sys.stderr)
+    ignored = [f"--{name.replace('_', '-')}" for name in CONTEXTUAL_ONLY if hasattr(args, name)]
+    if config.head != "contextual" and ignored:  # a probe's --head linear --head-size 64 said nothing
+        print(f"warning: {', '.join(ignored)} {'applies' if len(ignored) == 1 else 'apply'} only to --head "
+              f"contextual; a {config.head} head ignores {'it' if len(ignored) == 1 else 'them'}", file=sys.stderr)
     if not args.resume:  # (resume: the checkpoint's own backbone)
         check_backbone_source(config.backbone)
         if config.scenario == "phased" and config.phased_top_k is not None:
@@ -201,9 +205,6 @@ def run_reference(args: argparse.Namespace) -> int:
     return 0
 
 
-_CONTEXTUAL_ONLY = ("head_size", "head_depth", "head_boxes")  # settings only a contextual head reads
-
-
 def _scenario_defaults_note() -> str:
     """What each other scenario's run starts from, where it differs from the defaults shown (the default scenario's):
     a probe read contextual heads in the help and expected them of ``--scenario full``, which trains linear ones."""
@@ -214,7 +215,7 @@ def _scenario_defaults_note() -> str:
             continue
         config = TrainConfig.for_scenario(scenario)
         unused = {"scenario", *(PHASED_ONLY if scenario != "phased" else ()),
-                  *(_CONTEXTUAL_ONLY if config.head != "contextual" else ())}
+                  *(CONTEXTUAL_ONLY if config.head != "contextual" else ())}
         flags = " ".join(_flag(item, getattr(config, item.name)) for item in dataclasses.fields(TrainConfig)
                          if item.name not in unused and getattr(config, item.name) != getattr(shown, item.name))
         changes.setdefault(flags or "the same", []).append(scenario)

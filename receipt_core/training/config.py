@@ -27,7 +27,8 @@ def option(default: Any, help: str, kind: str | None = None, choices: Sequence[s
     """A config field that the CLI offers as ``--name-with-dashes``: its default and help live here, once.
 
     ``kind`` names the argument type the CLI parses it with (``positive_int``, ``non_negative_int``,
-    ``positive_float``, ``fraction``, ``int``, ``str``, ``names`` for a list of names); fields made without
+    ``positive_float``, ``fraction``, ``int``, ``str``, ``names`` for a list of names; ``whole`` and ``number``
+    for a value whose bounds the config itself checks, so that one message states them); fields made without
     ``option`` are not offered on the command line. ``unset`` says in a few words what None means for a field
     that may be None (the Runs page's settings table shows it: "(none)" read as a missing value)."""
     return dataclasses.field(default=default, metadata={"help": help, "kind": kind, "choices": choices,
@@ -124,8 +125,8 @@ class TrainConfig:
     layer_mix: str = option("off", "what the heads read: the last layer (off), or a learned mix of every layer's "
                             "output starting on the last layer (top) or evenly (uniform)", kind="str",
                             choices=LAYER_MIXES)
-    head_size: int = option(256, "contextual head: its width", kind="positive_int", metavar="WIDTH")
-    head_depth: int = option(1, "contextual head: its transformer layers", kind="positive_int", metavar="N")
+    head_size: int = option(256, "contextual head: its width", kind="whole", metavar="WIDTH")
+    head_depth: int = option(1, "contextual head: its transformer layers", kind="whole", metavar="N")
     head_boxes: bool = option(True, "contextual head: add each word's box features (on/off)", kind="str",
                               choices=("on", "off"))
     attention_dropout: float | None = option(None, "dropout on the backbone's attention weights while training "
@@ -259,6 +260,7 @@ def phase_two_depth(epochs: int, train_receipts: int, max_minutes: float | None)
 
 
 PHASED_ONLY = ("epochs_per_phase", "phased_top_k", "patience")  # settings only the phased plan reads
+CONTEXTUAL_ONLY = ("head_size", "head_depth", "head_boxes")  # settings only a contextual head reads
 
 CAPABLE_HEADS: Mapping[str, Any] = {"head": "contextual", "head_size": 128, "head_depth": 2, "layer_mix": "top",
                                     "boxes": "row", "head_lr": 3e-3}
@@ -327,7 +329,7 @@ class PretrainConfig:
     warmup: float = option(0.06, "linear schedule: the fraction of the run spent warming up", kind="fraction",
                            metavar="FRACTION")
     weight_decay: float = 0.01
-    mask_probability: float = option(0.15, "share of the tokens hidden", kind="fraction", metavar="P")
+    mask_probability: float = option(0.15, "share of the tokens hidden", kind="number", metavar="P")
     seed: int = option(0, "seed of the masking, dropout and batch order", kind="int", metavar="S")
     max_length: int = 512
     boxes: str = option("word", "the box each word is encoded with (see train --help)", kind="str",
@@ -344,7 +346,7 @@ class PretrainConfig:
         check_lr(self.lr, zero_ok=False)
         check_budget(self.max_minutes)
         if not 0 < self.mask_probability < 1:
-            raise ValueError(f"mask probability must be in (0, 1), got {self.mask_probability}")
+            raise ValueError(f"mask probability must be above 0 and below 1, got {self.mask_probability}")
         if self.lr_schedule not in LR_SCHEDULES:
             raise ValueError(f"learning-rate schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
         check_box_mode(self.boxes)
