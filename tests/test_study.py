@@ -277,6 +277,18 @@ def test_a_word_in_nested_segments_counts_for_the_smallest_and_a_wrong_value_is_
     assert metrics["fields.micro_recall"] == 0.0  # the ITEM_NAME segment got no word of its own
 
 
+def test_a_receipt_set_with_no_quantity_has_no_quantity_accuracy_to_print():
+    """A probe's evaluate --from-images on receipts without quantities printed 0.0000: read as every one missed."""
+    from receipt_core.cli.evaluate_command import shown_metric
+
+    gold = Document(id="r", width=300, height=200, words=(_word("TOTAL", (10, 80, 100, 100), "TOTAL"),))
+    prediction = DocumentPrediction(doc_id="ocr", items=(), words=(_predicted("TOTAL", (10, 80, 100, 100), "TOTAL"),))
+    metrics = summarize(score_document(gold, prediction))
+    assert metrics["quantity.segments"] == 0 and metrics["quantity.segment_accuracy"] is None
+    assert shown_metric(metrics["quantity.segment_accuracy"]) == "n/a (nothing to score)"
+    assert metrics["fields.micro_f1"] == 1.0 and metrics["ocr.segment_coverage"] == 1.0
+
+
 def test_a_one_seed_lead_of_one_item_or_of_two_frozen_backbones_is_not_a_verdict():
     """A demo walkthrough: the study said "layout beats text-only (freeze-backbone): held" from one seed each, on
     3 items of 150, although frozen the two backbones compute the same features; one item (0.0067) cleared the

@@ -170,8 +170,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         print(json.dumps(metrics, indent=1, ensure_ascii=False, allow_nan=False, default=_json_default))
     else:
         for key, value in metric_lines(metrics).items():
-            shown = f"{value:.4f}" if isinstance(value, float) else "n/a (nothing to score)" if value is None else value
-            print(f"{key:40s} {shown}")
+            print(f"{key:40s} {shown_metric(value)}")
         if errors is not None:
             print(f"\n{counted(len(errors), 'item')} with a wrong quantity; each word: text [gold field, * gold "
                   f"quantity | predicted field, ^ predicted quantity]")
@@ -183,11 +182,15 @@ def run_evaluate(args: argparse.Namespace) -> int:
                 print(line)
             print("\nthe ceiling this OCR leaves: a perfect labeller's scores on the same OCR words")
             for name, value in ceiling.items():
-                print(f"  {name:38s} {value:.4f}")
+                print(f"  {name:38s} {shown_metric(value)}")
     return 0
 
 
 CEILING_METRICS = ("fields.micro_f1", "quantity.segment_accuracy")
+
+
+def shown_metric(value: Any) -> str:
+    return f"{value:.4f}" if isinstance(value, float) else "n/a (nothing to score)" if value is None else str(value)
 
 
 def breakdown_lines(breakdown) -> list[str]:

@@ -110,18 +110,20 @@ def quantity_read_right(segment: Word, flagged: Sequence) -> bool:
     return guess is not None and math.isclose(float(guess), float(gold_value), abs_tol=_TOLERANCE)
 
 
-def summarize(score: SegmentScore) -> dict[str, float | int]:
-    """The dataset's figures from summed counts."""
+def summarize(score: SegmentScore) -> dict[str, float | int | None]:
+    """The dataset's figures from summed counts; a share of nothing (no quantity segment, no segment) is None, which
+    `evaluate` prints as "n/a" (a probe read 0.0000 for a dataset with no quantities as every one missed)."""
     precision = score.field_true_positives / score.field_predicted if score.field_predicted else 0.0
     recall = score.field_true_positives / score.field_actual if score.field_actual else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     return {
         "fields.micro_precision": precision, "fields.micro_recall": recall, "fields.micro_f1": f1,
-        "quantity.segment_accuracy": score.quantity_correct / score.quantity_segments if score.quantity_segments else 0.0,
+        "quantity.segment_accuracy": (score.quantity_correct / score.quantity_segments if score.quantity_segments
+                                      else None),
         "quantity.segments": score.quantity_segments,
         "quantity.word_precision": (score.quantity_words_in_segments / score.quantity_words_predicted
                                     if score.quantity_words_predicted else 0.0),
-        "ocr.segment_coverage": score.segments_seen / score.segments if score.segments else 0.0,
+        "ocr.segment_coverage": score.segments_seen / score.segments if score.segments else None,
         "segments": score.segments,
     }
 
