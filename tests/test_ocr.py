@@ -220,11 +220,28 @@ def test_a_hanging_tesseract_is_stopped_with_a_clear_error(monkeypatch):
     import receipt_core.ocr.engine as ocr_module
 
     loaded = load_image(_small_receipt_png())
-    monkeypatch.setattr(ocr_module, "TESSERACT_TIMEOUT_S", 0.001)
-    with pytest.raises(ocr_module.OcrError, match=r"took longer than 0.001 s on this image and was stopped"):
+    monkeypatch.setattr(ocr_module, "IMAGE_OCR_LIMIT_S", 0.001)
+    with pytest.raises(ocr_module.OcrError, match=r"reading this image took longer than 0.001 s and was stopped"):
         ocr_image(loaded)
     results = ocr_many([("slow.png", _small_receipt_png())], workers=1)
     assert results[0].document is None and "took longer than" in results[0].error
+
+
+def test_one_time_limit_covers_every_pass_of_an_image(monkeypatch):
+    """A probe's image ran two Tesseract passes of 300 s each: the limit is now the image's, passes share it."""
+    import receipt_core.ocr.engine as ocr_module
+
+    limits = []
+    real = ocr_module.run_tesseract
+
+    def timed(image, lang, config, timeout):
+        limits.append(timeout)
+        return real(image, lang, config, timeout)
+
+    monkeypatch.setattr(ocr_module, "run_tesseract", timed)
+    ocr_image(load_image(_small_receipt_png()))
+    assert len(limits) == 2  # psm 6, then psm 11
+    assert limits[0] <= ocr_module.IMAGE_OCR_LIMIT_S and limits[1] < limits[0]
 
 
 def test_a_tilted_photos_rows_stay_apart(shared_data):

@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import signal
+import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, fields, replace
@@ -31,14 +32,17 @@ from .cache import OcrCache
 from .merge import MergeOptions, OcrWord, merge_passes
 from .preprocess import prepare
 from .second_pass import RereadOptions, reread_doubtful
-from .tesseract import INSTALL_HINT, OcrError, TesseractNotFoundError, run_tesseract, tesseract_input, words_from_data
+from .tesseract import (INSTALL_HINT, OcrError, OcrTimeoutError, TesseractNotFoundError, run_tesseract, tesseract_input,
+                        words_from_data)
 
 __all__ = ["INSTALL_HINT", "OcrCache", "OcrError", "OcrResult", "OcrSettings", "RECEIPT_OCR", "TESSERACT_DEFAULT",
            "TesseractNotFoundError", "ocr_image", "ocr_many"]
 
 OCR_ID_PREFIX = "ocr-"  # an uploaded photo's receipt: ocr-<first 12 hex digits of its SHA-256>
 
-TESSERACT_TIMEOUT_S = 300  # one receipt takes seconds; a pathological image must not hang a batch forever
+# Every Tesseract pass of one image together: a receipt photo takes 1–3 s on 2 cores (docs/OCR.md), a
+# pathological image must not hold an upload for long (a probe's image took two passes of the old 300 s limit each).
+IMAGE_OCR_LIMIT_S = 120
 
 
 @dataclass(frozen=True)
@@ -157,14 +161,20 @@ def ocr_image(image: LoadedImage, settings: OcrSettings = RECEIPT_OCR, doc_id: s
                        illumination=settings.illumination, deskew=settings.deskew, min_width=settings.min_width,
                        max_scale=settings.max_scale)
     merge = MergeOptions(word_margin=settings.merge_margin, min_confidence=settings.merge_min_confidence)
-    with tesseract_input(prepared.image, settings.image_format) as page:
-        found = _read(page, settings, settings.psm)
-        for psm in settings.more_psms:
-            found = merge_passes(found, _read(page, settings, psm), merge)
-    for below, numbers in ((settings.reread_below, False), (settings.reread_numbers_below, True)):
-        if below is not None:
-            found = reread_doubtful(prepared.image, found, lambda crops, psm, extra: _read(crops, settings, psm, extra),
-                                    RereadOptions(below=below, numbers=numbers))
+    deadline = time.monotonic() + IMAGE_OCR_LIMIT_S
+    try:
+        with tesseract_input(prepared.image, settings.image_format) as page:
+            found = _read(page, settings, settings.psm, deadline=deadline)
+            for psm in settings.more_psms:
+                found = merge_passes(found, _read(page, settings, psm, deadline=deadline), merge)
+        for below, numbers in ((settings.reread_below, False), (settings.reread_numbers_below, True)):
+            if below is not None:
+                found = reread_doubtful(prepared.image, found,
+                                        lambda crops, psm, extra: _read(crops, settings, psm, extra, deadline),
+                                        RereadOptions(below=below, numbers=numbers))
+    except OcrTimeoutError:
+        raise OcrError(f"reading this image took longer than {IMAGE_OCR_LIMIT_S:g} s and was stopped (a receipt "
+                       "photo takes a few seconds: crop this one to the receipt or scale it down)") from None
     words = [word for word in (_to_word(w, prepared.geometry.to_original) for w in found)
              if word.box[2] > word.box[0] and word.box[3] > word.box[1]]  # none wholly off the page
     if settings.order == "geometric":
@@ -179,10 +189,15 @@ def ocr_image(image: LoadedImage, settings: OcrSettings = RECEIPT_OCR, doc_id: s
                     words=tuple(words), image_sha256=image.sha256, source=source, meta=meta)
 
 
-def _read(image: Image.Image | str, settings: OcrSettings, psm: int, extra: str = "") -> list[OcrWord]:
-    """One Tesseract page segmentation: its words in Tesseract's order, boxes in the pixels of ``image``."""
+def _read(image: Image.Image | str, settings: OcrSettings, psm: int, extra: str = "",
+          deadline: float | None = None) -> list[OcrWord]:
+    """One Tesseract page segmentation: its words in Tesseract's order, boxes in the pixels of ``image``; stopped
+    at ``deadline`` (``time.monotonic()``) with :class:`OcrTimeoutError`."""
     config = settings.pass_config(psm) + (f" {extra}" if extra else "")
-    return words_from_data(run_tesseract(image, settings.lang, config, TESSERACT_TIMEOUT_S))
+    left = IMAGE_OCR_LIMIT_S if deadline is None else deadline - time.monotonic()
+    if left <= 0:
+        raise OcrTimeoutError("no time left for this pass")
+    return words_from_data(run_tesseract(image, settings.lang, config, left))
 
 
 def _to_word(word: OcrWord, to_original: Callable) -> Word:

@@ -38,6 +38,10 @@ class OcrError(RuntimeError):
     """Tesseract ran but failed on this image; the message carries Tesseract's own error."""
 
 
+class OcrTimeoutError(OcrError):
+    """Tesseract ran past its time limit and was stopped."""
+
+
 @contextmanager
 def tesseract_input(image: Image.Image, image_format: str) -> Iterator[str]:
     """The path of one file holding ``image`` for every pass over it: a PNG for ``PNG``, an uncompressed PGM/PPM
@@ -86,7 +90,7 @@ def _run(path: str, lang: str, config: str, timeout: float) -> dict:
         raise TesseractNotFoundError(f"the tesseract binary was not found (looked for {binary!r}). "
                                      + INSTALL_HINT) from None
     except subprocess.TimeoutExpired:
-        raise OcrError(f"tesseract took longer than {timeout} s on this image and was stopped") from None
+        raise OcrTimeoutError(f"tesseract took longer than {timeout:g} s on this image and was stopped") from None
     if done.returncode != 0:
         message = " ".join(done.stderr.decode("utf-8", "replace").split()) or f"exit status {done.returncode}"
         raise OcrError(f"tesseract failed on this image: {message}")
