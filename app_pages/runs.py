@@ -44,6 +44,8 @@ RUN_PICKERS = ("runs_compare", "runs_one", "runs_against")
 RUNS_SEEN_KEY = "runs_seen"  # the run ids this session's Runs page has listed: a run not among them is new
 SETTINGS_ROW_HEIGHT = 66  # pixels: three lines of the settings table's "what it is"
 DELETED_HERE_KEY = "runs_deleted_here"  # the run this session's Delete button took away (said by its toast)
+NO_CHECKPOINT_TO_RESUME = ("This run has no checkpoint, so it cannot be resumed: it ended before its first save (a "
+                           "run saves at its evaluations and at its end). Start a new run on the Train page.")
 # status beside the name: a failed run was a row of "—" whose reason sat off a 1366-pixel screen (a walkthrough)
 # the saved model's scores first, on screen at 1366 pixels: what Train and Predict show (a walkthrough found them
 # past a sideways scroll)
@@ -323,6 +325,9 @@ with runs_tab:
         # why there is no Resume (a walkthrough looked for one): its rate had fallen to 0 with the budget
         st.caption("This run ended at its time budget, where its learning rate had come down to its end, so it is "
                    "not resumed: start a new run with a larger budget (or none) on the Train page.")
+    if run.status in ("interrupted", "stopped", "failed") and not saved and not damage and not live_here:
+        # why there is no Resume (a probe's run, interrupted before its first save, showed neither)
+        st.caption(NO_CHECKPOINT_TO_RESUME)
     if run.status in ("interrupted", "stopped", "failed") and saved and not live_here:
         with st.expander("Resume this run from its last checkpoint"):
             st.caption(f"It trained on {run.config.get('train_documents', '?')} receipts and evaluated on "

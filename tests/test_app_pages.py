@@ -921,6 +921,10 @@ def test_runs_deletes_a_run(demo_env, trained_run):
     ws.set_run_status(extra, "stopped")
     at = app("runs", dataset="demo")
     at.selectbox(key="runs_one").set_value(extra).run()
+    # stopped before its first save: no Resume, and the reason (a probe's run showed neither)
+    assert any(c.value.startswith("This run has no checkpoint, so it cannot be resumed: it ended before its first "
+                                  "save") for c in at.caption)
+    assert "runs_resume" not in {b.key for b in at.button}
     at.checkbox(key=f"runs_delete_confirm_{extra}").check().run()
     at.button(key="runs_delete").click().run()
     assert not at.exception
