@@ -33,6 +33,8 @@ SCHEMA = DEFAULT_SCHEMA
 KEYS_KEY = "annotate_keys"  # the keyboard component's key
 LEAVING_KEY = "annotate_keys_leaving"  # the receipt "n" left, until the next one is drawn
 WAITING_KEYS_KEY = "annotate_keys_waiting"  # presses typed after "n", for the receipt drawn next
+KEYS_ACK_KEY = "annotate_keys_ack"  # the last key press handled, sent back to the keyboard component
+GO_NEXT_KEY = "annotate_go_next"  # "n" was pressed: the editor's next run opens the next receipt
 
 
 @st.fragment
@@ -41,7 +43,7 @@ def word_editor(doc_id: str, next_doc_id: str | None, status: str) -> None:
     "next receipt" (key ``n``) goes. A change that moves the receipt to another status reruns the whole page, so
     the picker and its counts follow; every other change reruns only the editor."""
     ws = workspace()
-    if st.session_state.pop("annotate_go_next", False) and next_doc_id is not None:
+    if st.session_state.pop(GO_NEXT_KEY, False) and next_doc_id is not None:
         st.session_state[NEXT_DOC_KEY] = next_doc_id
         st.rerun(scope="app")
     try:
@@ -59,11 +61,11 @@ def word_editor(doc_id: str, next_doc_id: str | None, status: str) -> None:
     seen_action = ws.latest_action(doc_id)  # what Undo (the button, the z key) may take back
     if LEAVING_KEY in st.session_state:  # "n" was pressed: the presses after it are this receipt's now
         _keys_for_the_next_receipt(doc, seen_action)
-        if st.session_state.get("annotate_go_next"):  # another "n" among them: on to the receipt after
+        if st.session_state.get(GO_NEXT_KEY):  # another "n" among them: on to the receipt after
             st.rerun(scope="app")
         doc = ws.get_document(doc_id)
         seen_action = ws.latest_action(doc_id)
-    keyboard_listener(KEYS_KEY, st.session_state.get("annotate_keys_ack"), SCHEMA,
+    keyboard_listener(KEYS_KEY, st.session_state.get(KEYS_ACK_KEY), SCHEMA,
                       on_keys=lambda: _on_keys(doc, seen_action))
     # in range (and an index) before anything reads it; a receipt first opened goes on where its labelling stopped
     selected_word(doc_id, len(doc.words), start=first_unlabelled_word(doc))
@@ -89,8 +91,8 @@ def _on_keys(doc: Document, seen_action: int | None) -> None:
     "n 5 5 5" lost some of them, and saved others on the receipt it had left."""
     value = st.session_state.get(KEYS_KEY) or {}
     keys, ack = new_presses(value.get("keys") if hasattr(value, "get") else None,
-                            st.session_state.get("annotate_keys_ack"))
-    st.session_state["annotate_keys_ack"] = ack
+                            st.session_state.get(KEYS_ACK_KEY))
+    st.session_state[KEYS_ACK_KEY] = ack
     if not keys:
         return
     if st.session_state.get(LEAVING_KEY) == doc.id:  # this receipt is being left: the presses are the next one's
@@ -116,7 +118,7 @@ def _apply_presses(doc: Document, seen_action: int | None, keys: list[str]) -> N
     if outcome.changed or outcome.stale:  # a refused press redraws the receipt as it is
         bump(doc_id)
     if outcome.next_receipt:
-        st.session_state["annotate_go_next"] = True
+        st.session_state[GO_NEXT_KEY] = True
         st.session_state[LEAVING_KEY] = doc_id
         st.session_state[WAITING_KEYS_KEY] = list(outcome.after_next)
     if outcome.notice:
