@@ -286,9 +286,10 @@ def test_deleting_receipts_deletes_what_their_ocr_said(tmp_path):
 
 def test_runs_events_statuses_and_deletion(tmp_path):
     ws = Workspace(tmp_path / "ws")
+    assert not ws.has_runs()
     first = ws.create_run("baseline", {"lr": 5e-5, "scenario": "full"})
     second = ws.create_run("frozen", {"scenario": "freeze-backbone"})
-    assert first != second
+    assert first != second and ws.has_runs()
     assert [r.id for r in ws.list_runs()] == [second, first]
     run = ws.get_run(first)
     assert (run.name, run.status, dict(run.config), run.pid) == ("baseline", "running", {"lr": 5e-5, "scenario": "full"},

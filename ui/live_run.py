@@ -80,7 +80,7 @@ def live_view() -> None:
     ws = workspace()
     if active is None:
         st.session_state["train_was_live"] = False  # a run another session starts redraws the whole page
-        if ws.list_runs():  # the last one deleted on Runs: "no run yet" beside 3 finished ones (a walkthrough)
+        if ws.has_runs():  # the last one deleted on Runs: "no run yet" beside 3 finished ones (a walkthrough)
             st.info("No run is training on this server now; earlier runs are on the **Runs** page. Choose settings "
                     "above and press **Start** to train another.")
         else:

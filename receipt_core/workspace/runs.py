@@ -191,6 +191,11 @@ class RunStore(Database):
         such row broke every page of the dashboard, whose sidebar lists the runs (a probe)."""
         return [read for read in self._read_runs() if isinstance(read, RunRecord)]
 
+    def has_runs(self) -> bool:
+        """Whether the workspace holds any run (one row read, not every record: Train asks every few seconds)."""
+        with self._read() as conn:
+            return conn.execute("SELECT 1 FROM runs LIMIT 1").fetchone() is not None
+
     def damaged_runs(self) -> list[tuple[str, str]]:
         """(run id, what is wrong) for each run whose stored record cannot be read."""
         return [(read.record_id, str(read)) for read in self._read_runs() if isinstance(read, DamagedRunError)]
