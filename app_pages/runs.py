@@ -371,7 +371,7 @@ with runs_tab:
                                                                   else "") +
                        ". With no budget (0) it trains its remaining epochs; a budget under the time already used "
                        "ends it after one step.")
-            if not minutes and (note := schedule_after_resume(ws.run_dir(run_id), run.config)):
+            if note := schedule_after_resume(ws.run_dir(run_id), run.config, float(minutes) or None):
                 st.warning(note[0].upper() + note[1:] + " (the field above).")
             if st.button("Resume", key="runs_resume", disabled=not (own or names)):
                 with user_errors("Resuming the run"):

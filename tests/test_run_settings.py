@@ -88,6 +88,13 @@ def test_resuming_a_budgeted_run_without_its_budget_says_the_rate_goes_back_up()
     assert budget_dropped_note("constant", 0.06, 0.1, 6.3, 102, 300) is None  # the rate never fell
     assert budget_dropped_note("linear", 0.06, None, 6.3, 102, 300) is None  # no budget to drop
     assert budget_dropped_note("linear", 0.06, 10.0, 6.3, 102, 300) is None  # its steps led the schedule, not time
+    # a larger budget than its own spreads the schedule over more time: the rate goes back up too (a walkthrough)
+    larger = budget_dropped_note("linear", 0.06, 0.1, 6.3, 102, 300, new_budget_minutes=1.0)
+    assert larger == ("this run's learning rate fell with its 0.1-minute time budget, to 0% of its peak when it "
+                      "stopped; resumed within 1 minute in all, its linear schedule is spread over the longer time, "
+                      "so the rate goes back up to 70% of the peak and comes down again by the new end. Keep its 0.1 "
+                      "minutes to continue the first descent")
+    assert budget_dropped_note("linear", 0.06, 0.1, 6.3, 102, 300, new_budget_minutes=0.1) is None  # its own
 
 
 def test_runs_resume_reads_that_note_from_the_checkpoint(tmp_path):

@@ -104,12 +104,12 @@ def run_train(args: argparse.Namespace) -> int:
 
         if (conflict := resume_conflict(config, saved)) is not None:
             raise CommandError(f"cannot resume {args.out} {conflict}; leave that option out to keep the run's own")
-    if args.resume and args.out is not None and config.max_minutes is None:
+    if args.resume and args.out is not None:
         from ..training.schedules import budget_dropped_note
 
         state = saved_info["state"]
         note = budget_dropped_note(config.lr_schedule, config.warmup, saved.max_minutes, state.get("elapsed_s", 0.0),
-                                   state.get("global_step", 0), state.get("total_steps", 0))
+                                   state.get("global_step", 0), state.get("total_steps", 0), config.max_minutes)
         if note:
             print(f"warning: {note} (--max-minutes)", file=sys.stderr)
     ignored = [f"--{name.replace('_', '-')}" for name in PHASED_ONLY if hasattr(args, name)]  # given by the user

@@ -131,9 +131,10 @@ def _text(value: Any, present: bool, unset: str | None = None) -> str:
     return str(value)
 
 
-def schedule_after_resume(run_dir: Path, config: Mapping[str, Any]) -> str | None:
+def schedule_after_resume(run_dir: Path, config: Mapping[str, Any], minutes: float | None = None) -> str | None:
     """:func:`~.schedules.budget_dropped_note` for resuming the run saved in ``run_dir`` (``config``: its settings)
-    without a budget; None when its checkpoint cannot be read (the page says that elsewhere)."""
+    within ``minutes`` in all (None: no budget); None when its checkpoint cannot be read (the page says that
+    elsewhere)."""
     from ..model.run_manifest import CheckpointError, parse_run_file, state_problem
     from .schedules import budget_dropped_note
 
@@ -145,4 +146,4 @@ def schedule_after_resume(run_dir: Path, config: Mapping[str, Any]) -> str | Non
         return None
     return budget_dropped_note(str(config.get("lr_schedule", "constant")), float(config.get("warmup") or 0.0),
                                config.get("max_minutes"), float(state.get("elapsed_s") or 0.0),
-                               int(state.get("global_step") or 0), int(state.get("total_steps") or 0))
+                               int(state.get("global_step") or 0), int(state.get("total_steps") or 0), minutes)

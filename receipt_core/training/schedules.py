@@ -22,17 +22,25 @@ def lr_multiplier(schedule: str, progress: float, warmup: float) -> float:
 
 
 def budget_dropped_note(schedule: str, warmup: float, budget_minutes: float | None, elapsed_s: float, step: int,
-                        total_steps: int) -> str | None:
-    """What resuming without a time budget does to the rate of a run that had one (its schedule went by the
-    larger of its steps and its time, ``TrainingLoop.run_progress``), when the rate goes back up; else None. An
-    audit resumed a run stopped by its budget at a rate of 0 and saw it restart at 70 % of its peak, unsaid."""
+                        total_steps: int, new_budget_minutes: float | None = None) -> str | None:
+    """What resuming under ``new_budget_minutes`` (None: no budget) does to the rate of a run that had a budget of
+    ``budget_minutes`` (its schedule went by the larger of its steps and its time, ``TrainingLoop.run_progress``),
+    when the rate goes back up; else None. An audit resumed a run stopped by its budget at a rate of 0 and saw it
+    restart at 70 % of its peak, unsaid; a larger budget than the run's own does the same, less."""
     if schedule == "constant" or not budget_minutes or not total_steps:
         return None
     by_steps = step / total_steps
     was = lr_multiplier(schedule, max(by_steps, elapsed_s / (budget_minutes * 60)), warmup)
-    now = lr_multiplier(schedule, by_steps, warmup)
+    now = lr_multiplier(schedule, max(by_steps, elapsed_s / (new_budget_minutes * 60)) if new_budget_minutes
+                        else by_steps, warmup)
     if now <= was + 0.05:
         return None
+    if new_budget_minutes:
+        minutes = f"{new_budget_minutes:g} minute{'s' if new_budget_minutes != 1 else ''}"
+        return (f"this run's learning rate fell with its {budget_minutes:g}-minute time budget, to {was:.0%} of its "
+                f"peak when it stopped; resumed within {minutes} in all, its {schedule} schedule "
+                f"is spread over the longer time, so the rate goes back up to {now:.0%} of the peak and comes down "
+                f"again by the new end. Keep its {budget_minutes:g} minutes to continue the first descent")
     return (f"this run's learning rate fell with its {budget_minutes:g}-minute time budget, to {was:.0%} of its peak "
             f"when it stopped; resumed without a budget, its {schedule} schedule goes by steps alone, from step "
             f"{step} of {total_steps}, so the rate goes back up to {now:.0%} of the peak: a second descent rather "
