@@ -28,6 +28,23 @@ def imports(monkeypatch):
     return done
 
 
+def home_page_running(ahead: warm_up.ModelStackImport) -> tuple[threading.Event, list, threading.Thread]:
+    """A Home page run (it needs no model stack) in its own thread, until the event is set; ``spans`` gets its
+    (start, end) times."""
+    page_left, spans = threading.Event(), []
+
+    def home_page():
+        with ahead.page_run(needs_stack=False):
+            began = time.monotonic()
+            page_left.wait(10)
+            spans.append((began, time.monotonic()))
+
+    thread = threading.Thread(target=home_page)
+    thread.start()
+    time.sleep(0.1)
+    return page_left, spans, thread
+
+
 def test_outside_a_server_nothing_is_imported_ahead(monkeypatch, imports):
     monkeypatch.delenv(warm_up.IMPORT_AHEAD_ENV)
     ahead = warm_up.ModelStackImport()
@@ -54,18 +71,7 @@ def test_the_import_waits_for_a_page_already_running_and_the_next_page_waits_for
     """Another session's page that began before the import was started: the import starts after it ends."""
     monkeypatch.setattr(warm_up, "START_DELAY_S", 0.0)
     ahead = warm_up.ModelStackImport()
-    page_left = threading.Event()
-    spans = []
-
-    def other_session_page():
-        with ahead.page_run(needs_stack=False):  # another session's Home
-            began = time.monotonic()
-            page_left.wait(10)
-            spans.append((began, time.monotonic()))
-
-    other = threading.Thread(target=other_session_page)
-    other.start()
-    time.sleep(0.1)
+    page_left, spans, other = home_page_running(ahead)  # another session's Home
     ahead.start()  # the first session's page has ended: the import is started
     time.sleep(0.5)
     assert imports == []  # the other page still runs
@@ -110,18 +116,8 @@ def test_pages_opened_at_once_on_a_fresh_server_import_once_before_any_of_them_r
 
 def test_a_page_that_imports_waits_for_a_page_already_running(imports):
     ahead = warm_up.ModelStackImport()
-    page_left = threading.Event()
-    spans = []
+    page_left, spans, home = home_page_running(ahead)
 
-    def home_page():
-        with ahead.page_run(needs_stack=False):
-            began = time.monotonic()
-            page_left.wait(10)
-            spans.append((began, time.monotonic()))
-
-    home = threading.Thread(target=home_page)
-    home.start()
-    time.sleep(0.1)
     def train_page():
         with ahead.page_run(needs_stack=True):
             pass
