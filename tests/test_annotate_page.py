@@ -18,7 +18,7 @@ from receipt_core.data.markup import escape_markdown
 from receipt_core.datasets import load_dataset
 from receipt_core.datasets.export_zip import export_zip_bytes
 from receipt_core.workspace.store import Workspace
-from ui.annotate_keys import apply_keys, label_keys, new_presses
+from ui.annotate_keys import apply_keys, key_help, label_keys, new_presses
 from ui.literal import literal
 
 REPO = Path(__file__).resolve().parent.parent
@@ -626,3 +626,23 @@ def test_presses_typed_after_n_label_the_next_receipt_not_the_one_left(receipts)
     assert labelled == [five, five, None]
     assert not receipts.get_document(first).labelled_words  # nothing saved on the receipt left
     assert "annotate_keys_leaving" not in at.session_state and "annotate_keys_waiting" not in at.session_state
+
+
+def test_keys_group_words_into_items(receipts):
+    """A walkthrough labelled a receipt by keys, then had to group every item with the mouse: `i` starts an item on
+    the selected word, `p` puts the word into the previous word's item; both stay on the word, and undo as one."""
+    doc = receipts.load_documents("receipts")[0]  # no word labelled, none in an item
+    words = len(doc.words)
+    outcome = apply_keys(receipts, doc.id, 0, words, ["1", "k", "i"])  # name the first word, back to it, new item
+    group = receipts.get_document(doc.id).words[0].group_id
+    assert group is not None and outcome.index == 0 and outcome.changed and not outcome.messages
+    outcome = apply_keys(receipts, doc.id, 1, words, ["p"])  # the next word joins it
+    assert receipts.get_document(doc.id).words[1].group_id == group and outcome.index == 1
+    apply_keys(receipts, doc.id, 1, words, ["z"])
+    assert receipts.get_document(doc.id).words[1].group_id is None
+    refused = apply_keys(receipts, doc.id, 2, words, ["p"])  # word 1 is in no item now
+    assert refused.messages == ["word 2 was left out of any item: the word before it is in no item (press i on an "
+                                "item's first word to start one)"] and not refused.changed
+    apply_keys(receipts, doc.id, 2, words, ["i"])
+    assert receipts.get_document(doc.id).words[2].group_id not in (None, group)
+    assert "i new item" in key_help() and "p the previous word's item" in key_help()

@@ -14,14 +14,16 @@ from typing import Any, Mapping, Sequence
 
 import streamlit as st
 
+from receipt_core.data.annotation import new_group_id
 from receipt_core.data.document import WordLabel, WordLayout
 from receipt_core.data.schema import DEFAULT_SCHEMA, QUANTITY, LabelSchema
 from receipt_core.workspace.store import ANY_ACTION, ReceiptChangedError, Workspace, WorkspaceError
 
 NEXT_WORD, PREVIOUS_WORD, NEXT_RECEIPT, ACCEPT, UNDO, REDO = ("next word", "previous word", "next receipt", "accept",
                                                                "undo", "redo")
+NEW_ITEM, PREVIOUS_ITEM = "new item", "previous word's item"
 ACTION_KEYS = {"ArrowDown": NEXT_WORD, "j": NEXT_WORD, "ArrowUp": PREVIOUS_WORD, "k": PREVIOUS_WORD,
-               "n": NEXT_RECEIPT, "a": ACCEPT, "z": UNDO, "y": REDO}
+               "n": NEXT_RECEIPT, "a": ACCEPT, "z": UNDO, "y": REDO, "i": NEW_ITEM, "p": PREVIOUS_ITEM}
 COMPONENT_NAME = "receipt_annotate_keys"
 MAX_PRESSES_PER_RUN = 50  # key presses handled per rerun (a probe: the component took a list of any length)
 _JS = (Path(__file__).parent / "components" / "keyboard" / "keys.js").read_text(encoding="utf-8")
@@ -45,8 +47,9 @@ def label_keys(schema: LabelSchema = DEFAULT_SCHEMA) -> dict[str, str]:
 def key_help(schema: LabelSchema = DEFAULT_SCHEMA) -> str:
     """The key map in one line, for a caption."""
     labels = " · ".join(f"{key} {label}" for key, label in label_keys(schema).items())
-    return (f"Keys: {labels} — ↓/j next word · ↑/k previous word · a accept the suggestion · z undo · "
-            "y redo · n next receipt. A label key saves and moves to the next word.")
+    return (f"Keys: {labels} — ↓/j next word · ↑/k previous word · a accept the suggestion · i new item · "
+            "p the previous word's item · z undo · y redo · n next receipt. A label key saves and moves to the next "
+            "word; i and p stay on it (the line's labelled item words join the item too).")
 
 
 @dataclass
@@ -64,8 +67,8 @@ def apply_keys(ws: Workspace, doc_id: str, index: int, words: int, keys: Sequenc
                schema: LabelSchema = DEFAULT_SCHEMA, seen: WordLayout | None = None,
                seen_action: int | None = ANY_ACTION, seen_labels: Sequence[WordLabel] | None = None) -> KeyOutcome:
     """Apply key presses in order to word ``index`` of ``doc_id`` (``words`` words): a label key labels the word
-    and moves on, accept takes its suggestion and moves on, undo takes back the last change of the receipt, redo
-    does again what undo took back. ``seen``: the receipt's words as the page showed them; a label or accept after
+    and moves on, accept takes its suggestion and moves on, new item / previous word's item put the word in an item
+    and stay, undo takes back the last change of the receipt, redo does again what undo took back. ``seen``: the receipt's words as the page showed them; a label or accept after
     another session changed them is refused (``ReceiptChangedError``, said in ``messages``) rather than put on
     another word. ``seen_action``: the receipt's latest change as the page showed it; an undo (or redo) of a change
     made since elsewhere is refused too (a change these presses made is theirs to undo). ``seen_labels``: the
@@ -101,6 +104,10 @@ def apply_keys(ws: Workspace, doc_id: str, index: int, words: int, keys: Sequenc
                     seen_labels = result.document.word_labels
                 outcome.index = min(outcome.index + 1, words - 1)
                 seen_action = _own_change(ws, doc_id, seen_action)
+            elif action in (NEW_ITEM, PREVIOUS_ITEM) and words:
+                if _put_in_item(ws, doc_id, outcome, action == NEW_ITEM, seen):
+                    outcome.changed = True
+                    seen_action = _own_change(ws, doc_id, seen_action)
             elif action in (UNDO, REDO):
                 undone = (ws.redo if action == REDO else ws.undo)(doc_id, seen_action=seen_action)
                 if undone is not None:  # this session's own undo: its words and labels are the ones now
@@ -136,6 +143,24 @@ def keyboard_listener(key: str, acknowledged: Mapping[str, Any] | None, schema: 
     _component(key=key, data={"keys": sorted(set(label_keys(schema)) | set(ACTION_KEYS)),
                               "ack_token": ack.get("token"), "ack": ack.get("seq", 0)},
                on_keys_change=on_keys or (lambda: None), height=0)
+
+
+def _put_in_item(ws: Workspace, doc_id: str, outcome: KeyOutcome, new: bool, seen: WordLayout | None) -> bool:
+    """The selected word put into a new item (``new``) or into the item of the word before it, as the Item picker
+    does (the labelled item words of its line in no item join it too); False, with the reason in ``outcome``, when
+    there is no such item. A walkthrough labelled a receipt by keys, then grouped every item with the mouse."""
+    index = outcome.index
+    doc = ws.get_document(doc_id)  # the items as they are now, these presses' own changes included
+    if new:
+        group = new_group_id(doc)
+    elif index == 0 or doc.words[index - 1].group_id is None:
+        outcome.messages.append(f"word {index} was left out of any item: the word before it is in no item (press "
+                                "i on an item's first word to start one)")
+        return False
+    else:
+        group = doc.words[index - 1].group_id
+    ws.set_group(doc_id, index, group, seen=seen)
+    return True
 
 
 def _own_change(ws: Workspace, doc_id: str, seen_action: int | None) -> int | None:
