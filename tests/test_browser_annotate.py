@@ -115,6 +115,16 @@ def test_ten_words_from_the_keyboard_alone_and_faster_than_the_dropdowns(server,
     page.screenshot(path=str(ARTIFACTS / "annotate-keyboard.png"), full_page=True)
     assert keyboard_s < dropdown_s
 
+    # and grouped by keys: i starts an item on word 3, p puts word 4 in it (a walkthrough grouped with the mouse)
+    choose(page, "Word", "#3 ", exact=False)
+    page.locator("h1").first.click()
+    for key in ("i", "j", "p"):
+        page.keyboard.press(key)
+        page.wait_for_timeout(30)
+    _wait_for(lambda: ws.get_document(doc_id).words[4].group_id is not None, timeout=30)
+    grouped = ws.get_document(doc_id).words
+    assert grouped[3].group_id is not None and grouped[4].group_id == grouped[3].group_id
+
 
 def test_a_persons_label_survives_prefill_then_accept_and_undo(server, page):
     url, ws = server
