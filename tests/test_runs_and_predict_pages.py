@@ -264,7 +264,7 @@ def _router_with(monkeypatch, page_body) -> "AppTest":
     from streamlit.testing.v1 import AppTest
 
     monkeypatch.setattr(st, "Page", lambda *args, **kwargs: None)
-    monkeypatch.setattr(st, "navigation", lambda pages: SimpleNamespace(run=page_body))
+    monkeypatch.setattr(st, "navigation", lambda pages: SimpleNamespace(run=page_body, url_path="data"))
 
     def script():
         from ui.router import run_router
