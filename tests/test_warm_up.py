@@ -130,3 +130,26 @@ def test_a_page_that_imports_waits_for_a_page_already_running(imports):
     home.join(10)
     train.join(10)
     assert len(imports) == 1 and spans[0][1] <= imports[0][0]
+
+
+def test_a_page_that_waits_or_imports_shows_it_and_one_that_does_not_shows_nothing(imports):
+    """A fresh server's first page drew nothing for 8 s while it imported: the router's spinner now covers it."""
+    from contextlib import contextmanager
+
+    shown = []
+
+    @contextmanager
+    def spinner():
+        shown.append("on")
+        yield
+
+    ahead = warm_up.ModelStackImport()
+    with ahead.page_run(needs_stack=False, waiting=spinner):  # Home: nothing to import or wait for
+        pass
+    assert shown == []
+    with ahead.page_run(needs_stack=True, waiting=spinner):
+        assert len(imports) == 1
+    assert shown == ["on"]
+    with ahead.page_run(needs_stack=True, waiting=spinner):  # imported already
+        pass
+    assert shown == ["on"] and len(imports) == 1

@@ -7,6 +7,9 @@ module only wires widgets to those calls and keeps per-session view state (the s
 
 from __future__ import annotations
 
+from functools import partial
+from typing import Callable
+
 import streamlit as st
 
 from receipt_core.data.annotation import item_numbers, new_group_id
@@ -19,7 +22,7 @@ from receipt_core.plots.figures import LOW_CONFIDENCE, WRITTEN_WORDS_MAX
 from receipt_core.workspace.database import NotFoundError
 from receipt_core.wording import counted
 from ui.annotate_corrections import corrections
-from ui.annotate_keys import apply_keys, key_help, keyboard_listener, new_presses
+from ui.annotate_keys import apply_keys, keyboard_listener, new_presses
 from ui.annotate_overlay import LOW_OCR, overlay_choice
 from ui.annotate_region import DRAWN_BOX_KEY
 from ui.annotate_state import (MESSAGES_KEY, NEXT_DOC_KEY, NOTICE_KEY, TOAST_KEY, act, bump, first_unlabelled_word,
@@ -65,15 +68,16 @@ def word_editor(doc_id: str, next_doc_id: str | None, status: str) -> None:
             st.rerun(scope="app")
         doc = ws.get_document(doc_id)
         seen_action = ws.latest_action(doc_id)
-    keyboard_listener(KEYS_KEY, st.session_state.get(KEYS_ACK_KEY), SCHEMA,
-                      on_keys=lambda: _on_keys(doc, seen_action))
+    # drawn in the word panel, where the key list is: the list appears once the keys are heard (ui/annotate_keys.py)
+    listen = partial(keyboard_listener, KEYS_KEY, st.session_state.get(KEYS_ACK_KEY), SCHEMA,
+                     on_keys=lambda: _on_keys(doc, seen_action))
     # in range (and an index) before anything reads it; a receipt first opened goes on where its labelling stopped
     selected_word(doc_id, len(doc.words), start=first_unlabelled_word(doc))
     left, right = st.columns([5, 4])
     with left:
         _figure(doc)
     with right:
-        _word_panel(doc)
+        _word_panel(doc, listen)
         _receipt_suggestions(doc, seen_action)
         if toast := st.session_state.pop(TOAST_KEY, None):
             st.toast(toast)
@@ -157,7 +161,9 @@ def _on_select(doc: Document, chart_key: str) -> None:
             st.session_state[DRAWN_BOX_KEY] = (x0, y0, x1, y1)
 
 
-def _word_panel(doc: Document) -> None:
+def _word_panel(doc: Document, listen: Callable[[], None]) -> None:
+    """The selected word: its label, value, suggestion and item, then the keyboard listener and its key list
+    (``listen``), then the corrections."""
     counts = doc.label_counts(labelled_only=True)
     low = sum(1 for w in doc.words if w.confidence is not None and w.confidence < LOW_CONFIDENCE)
     parts = [f"{len(doc.words)} words", f"{doc.labelled_words} labelled", f"{doc.suggested_words} suggested"]
@@ -173,6 +179,7 @@ def _word_panel(doc: Document) -> None:
                    "picker and the word table name them).")
     if not doc.words:
         st.info("This receipt has no words: add the ones the OCR missed under Corrections.")
+        listen()  # n, z and y still work here
         corrections(doc, None)
         return
     version = view_version(doc)
@@ -222,7 +229,7 @@ def _word_panel(doc: Document) -> None:
             r.button("Reject this suggestion", key="annotate_reject_word", width="stretch", on_click=act,
                      args=(doc, lambda ws: ws.reject_suggestions(doc.id, [index], seen=doc.word_layout)))
         _item(doc, index, version)
-        st.caption(key_help(SCHEMA))
+        listen()
     corrections(doc, index)
 
 

@@ -51,11 +51,16 @@ def run_router() -> None:
     datasets = sidebar()
     stack = model_stack_import()
     # Every page but Home imports PyTorch: never beside another thread's import of it (ui/warm_up.py)
-    with stack.page_run(needs_stack=page.url_path != ""):  # "": the default page, Home
+    with stack.page_run(needs_stack=page.url_path != "", waiting=_loading_model_stack):  # "": the default page, Home
         page.run()  # st.stop() and st.rerun() end the run here, with the sidebar as drawn above
     with st.sidebar:
         refresh_datasets(datasets)
     stack.start()  # after the first page a server drew: its next pages find the model stack imported
+
+
+def _loading_model_stack():
+    return st.spinner("Loading PyTorch and transformers: the first page after the server started takes a few "
+                      "seconds…")
 
 
 def sidebar() -> DeltaGenerator | None:

@@ -21,8 +21,8 @@ import importlib
 import logging
 import os
 import threading
-from contextlib import contextmanager
-from typing import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from typing import Callable, Iterator
 
 import streamlit as st
 
@@ -54,20 +54,28 @@ class ModelStackImport:
                 self._thread.start()
 
     @contextmanager
-    def page_run(self, needs_stack: bool = True) -> Iterator[None]:
+    def page_run(self, needs_stack: bool = True,
+                 waiting: Callable[[], AbstractContextManager[object]] = nullcontext) -> Iterator[None]:
         """Around a page run: waits for an import under way, and keeps one from starting meanwhile. In a server, a
-        page that ``needs_stack`` before anything imported it does the import first, while no other page runs."""
-        import_here = False
+        page that ``needs_stack`` before anything imported it does the import first, while no other page runs.
+        ``waiting``: what the page shows while it waits or imports (the router's spinner: a fresh server's first
+        page drew nothing for 8 s)."""
         with self._state:
-            if self._phase == "importing":
-                self._needed.set()  # the page wants the packages now: no delay
-                self._state.wait_for(lambda: self._phase == "done")
-            elif needs_stack and self._phase == "waiting" and os.environ.get(IMPORT_AHEAD_ENV) == "1":
+            busy = self._phase == "importing"
+            import_here = (not busy and needs_stack and self._phase == "waiting"
+                           and os.environ.get(IMPORT_AHEAD_ENV) == "1")
+            if import_here:
                 self._phase = "importing"  # from here on, new page runs wait for this one's import
-                self._state.wait_for(lambda: self._pages_running == 0)
-                import_here = True
-        if import_here:
-            self._import()
+        if busy or import_here:
+            with waiting():
+                with self._state:
+                    if busy:
+                        self._needed.set()  # the page wants the packages now: no delay
+                        self._state.wait_for(lambda: self._phase == "done")
+                    else:
+                        self._state.wait_for(lambda: self._pages_running == 0)
+                if import_here:
+                    self._import()
         with self._state:
             self._pages_running += 1
         try:
