@@ -96,6 +96,7 @@ def test_ten_words_from_the_keyboard_alone_and_faster_than_the_dropdowns(server,
     # the keyboard alone: word 3 on, a label key each (it saves and moves to the next word)
     choose(page, "Word", "#3 ", exact=False)
     page.locator("h1").first.click()  # focus off the select box, as after any click on the page
+    page.locator(".keys-help").first.wait_for()  # the key list: drawn by the listener once it hears keys
     started = time.monotonic()
     for key in KEYS:
         page.keyboard.press(key)
@@ -126,6 +127,27 @@ def test_ten_words_from_the_keyboard_alone_and_faster_than_the_dropdowns(server,
     assert grouped[3].group_id is not None and grouped[4].group_id == grouped[3].group_id
 
 
+def test_keys_typed_as_soon_as_the_key_list_shows_each_label_their_own_word(server, page):
+    """A probe opened a receipt and typed "1 2 1 2 1 2" at once: the first press came before the listener had
+    loaded and was lost, so every later label landed one word early, silently. The key list is now drawn by the
+    listener itself, so a person sees it only once keys are heard; typed then, each press labels its own word."""
+    url, ws = server
+    doc = _unlabelled(ws.get_document(ws.list_documents("second")[1].id))
+    doc = dataclasses.replace(doc, id="keys-at-once")
+    ws.save_documents("keys", [doc])
+    open_page(page, url, f"annotate?dataset=keys&receipt={doc.id}")  # a page load: the listener loads anew
+    page.locator("h1").first.click()
+    page.locator(".keys-help").first.wait_for()
+    assert "Keys: 0 OTHER" in page.locator(".keys-help").first.inner_text()
+    for key in "121212":
+        page.keyboard.press(key)
+        page.wait_for_timeout(300)
+    expected = ["ITEM_NAME", "ITEM_UNIT_PRICE"] * 3
+    _wait_for(lambda: [_label(ws, doc.id, i) for i in range(6)] == expected, timeout=30,
+              why=lambda: f"labels {[_label(ws, doc.id, i) for i in range(8)]}")
+    assert _label(ws, doc.id, 6) is None
+
+
 def test_a_persons_label_survives_prefill_then_accept_and_undo(server, page):
     url, ws = server
     # a receipt nobody labelled yet (the keyboard test labels one; the list's order follows status, not file order)
@@ -133,6 +155,7 @@ def test_a_persons_label_survives_prefill_then_accept_and_undo(server, page):
                   if not any(w.is_labelled for w in ws.get_document(s.id).words))
     open_page(page, url, f"annotate?dataset=receipts&receipt={doc_id}")
     page.locator("h1").first.click()
+    page.locator(".keys-help").first.wait_for()
     page.keyboard.press("8")  # word 0: TOTAL, by a person
     _wait_for(lambda: _label(ws, doc_id, 0) == "TOTAL")
     wait_idle(page)

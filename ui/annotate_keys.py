@@ -132,17 +132,22 @@ def apply_keys(ws: Workspace, doc_id: str, index: int, words: int, keys: Sequenc
     return outcome
 
 
-_component = st.components.v2.component(COMPONENT_NAME, js=_JS)
+# The key list, drawn by the script once it listens: a key pressed before the component has loaded (seconds after the
+# page is drawn, on a busy server) cannot be heard, and a list shown before then read as keys that work (a probe's
+# first press was lost and every later label landed one word early). Caption-like, in the page's own text colour.
+_CSS = ".keys-help { font-size: 14px; line-height: 1.6; opacity: 0.6; font-family: inherit; color: inherit; }"
+_component = st.components.v2.component(COMPONENT_NAME, css=_CSS, js=_JS)
 
 
 def keyboard_listener(key: str, acknowledged: Mapping[str, Any] | None, schema: LabelSchema = DEFAULT_SCHEMA,
                       on_keys=None) -> None:
-    """Mount the listener (one per page, invisible). ``acknowledged`` ({"token", "seq"}) tells it which presses
-    Python has handled; ``on_keys`` runs (a callback, before the fragment redraws) when keys arrive."""
+    """Mount the listener (one per page), which shows the key list once it hears keys. ``acknowledged``
+    ({"token", "seq"}) tells it which presses Python has handled; ``on_keys`` runs (a callback, before the fragment
+    redraws) when keys arrive."""
     ack = acknowledged or {}
-    _component(key=key, data={"keys": sorted(set(label_keys(schema)) | set(ACTION_KEYS)),
+    _component(key=key, data={"keys": sorted(set(label_keys(schema)) | set(ACTION_KEYS)), "help": key_help(schema),
                               "ack_token": ack.get("token"), "ack": ack.get("seq", 0)},
-               on_keys_change=on_keys or (lambda: None), height=0)
+               on_keys_change=on_keys or (lambda: None))
 
 
 def _put_in_item(ws: Workspace, doc_id: str, outcome: KeyOutcome, new: bool, seen: WordLayout | None) -> bool:

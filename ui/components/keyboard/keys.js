@@ -7,10 +7,19 @@
 //
 // Keys pressed while a rerun is under way are not lost: every press gets a sequence number and stays pending until
 // Python acknowledges it (data.ack for this page load's token); each trigger carries every pending press, and a
-// mount that still sees unacknowledged presses sends them again. Python applies each sequence number once.
+// mount that still sees unacknowledged presses sends them again. Between one mount's cleanup and the next (a rerun
+// that redraws the editor) presses are kept, not dropped: a probe typing "1 2 1 2" lost the first press, and every
+// later label landed one word early. Only when no mount follows within LEAVE_MS has the page left Annotate; the
+// presses kept are dropped then. Python applies each sequence number once.
 // Typing in a text field, a number field or a select never counts as a shortcut.
+//
+// The component shows the key list (data.help) itself, as text: the shortcuts start when this script has loaded, a
+// moment after the page is drawn (seconds on a busy server), and a key pressed before that cannot be heard; a list
+// drawn by the page before then read as keys that already worked.
+const LEAVE_MS = 1500;
+
 export default function (component) {
-  const { data, setTriggerValue } = component;
+  const { data, setTriggerValue, parentElement } = component;
   const state = window.__receiptAnnotateKeys
     || (window.__receiptAnnotateKeys = { token: Math.random().toString(36).slice(2), seq: 0, pending: [] });
   if (data && data.ack_token === state.token) {
@@ -18,23 +27,41 @@ export default function (component) {
   }
   const mount = {};
   state.owner = mount;
+  state.active = true;
+  clearTimeout(state.leaving);
   state.wanted = new Set((data && data.keys) || []);
   state.send = () => setTriggerValue("keys", { token: state.token, pressed: state.pending.slice() });
+  if (parentElement) {
+    let shown = parentElement.querySelector(".keys-help");
+    if (!shown) {
+      shown = document.createElement("div");
+      shown.className = "keys-help";
+      parentElement.appendChild(shown);
+    }
+    shown.textContent = (data && data.help) || "";
+  }
   if (!state.listening) {
     state.listening = true;
     document.addEventListener("keydown", (event) => {
-      if (!state.send || event.ctrlKey || event.metaKey || event.altKey || event.repeat) return;
+      if (!state.active || event.ctrlKey || event.metaKey || event.altKey || event.repeat) return;
       const target = event.target;
       if (target && (target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName))) return;
       if (!state.wanted.has(event.key)) return;
       event.preventDefault();
       state.seq += 1;
       state.pending.push({ seq: state.seq, key: event.key });
-      state.send();
+      if (state.send) state.send();  // else the next mount sends it
     });
   }
   if (state.pending.length) state.send();  // presses heard while no mount was there to send them
   return () => {
-    if (state.owner === mount) state.send = null;  // the page left Annotate: keys are not shortcuts any more
+    if (state.owner !== mount) return;  // a newer mount took over
+    state.send = null;
+    state.leaving = setTimeout(() => {
+      if (state.owner === mount) {  // no mount followed: the page left Annotate, keys are not shortcuts any more
+        state.active = false;
+        state.pending = [];
+      }
+    }, LEAVE_MS);
   };
 }
