@@ -646,3 +646,25 @@ def test_keys_group_words_into_items(receipts):
     apply_keys(receipts, doc.id, 2, words, ["i"])
     assert receipts.get_document(doc.id).words[2].group_id not in (None, group)
     assert "i new item" in key_help() and "p the previous word's item" in key_help()
+
+
+def test_a_press_judged_by_an_earlier_draw_knows_the_sessions_own_labels(receipts):
+    """A probe typing fast saw "word #11 … is now ITEM_UNIT_PRICE (person), not QUANTITY 1 (import) as this page
+    showed it: another session labelled it … nothing was saved": the key callback of an earlier draw (a faster
+    press had cut the next draw short) judged the session's own label of a moment before as another session's.
+    The presses' outcome carries the labels and latest change as they know them, and the editor judges by those."""
+    doc = receipts.load_documents("receipts")[0]
+    drawn = receipts.get_document(doc.id)  # the receipt as one draw showed it
+    words = len(drawn.words)
+    first = apply_keys(receipts, doc.id, 0, words, ["1"], seen=drawn.word_layout,
+                       seen_action=receipts.latest_action(doc.id), seen_labels=drawn.word_labels)
+    assert first.changed and first.index == 1 and first.seen_labels[0][0] == label_keys()["1"]
+    # back to word 0 and relabel it, judged by the same draw: refused, though only this session changed it
+    stale = apply_keys(receipts, doc.id, 1, words, ["k", "2"], seen=drawn.word_layout,
+                       seen_action=receipts.latest_action(doc.id), seen_labels=drawn.word_labels)
+    assert stale.stale and "nothing was saved" in stale.messages[0]
+    # judged by what the presses know (what the editor keeps between callbacks): saved, and undone by z
+    known = apply_keys(receipts, doc.id, 1, words, ["k", "2", "z"], seen=drawn.word_layout,
+                       seen_action=first.seen_action, seen_labels=first.seen_labels)
+    assert not known.stale and not known.messages, known.messages
+    assert receipts.get_document(doc.id).words[0].annotation_label == label_keys()["1"]  # the 2 undone

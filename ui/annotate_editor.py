@@ -22,7 +22,7 @@ from receipt_core.plots.figures import LOW_CONFIDENCE, WRITTEN_WORDS_MAX
 from receipt_core.workspace.database import NotFoundError
 from receipt_core.wording import counted
 from ui.annotate_corrections import corrections
-from ui.annotate_keys import apply_keys, keyboard_listener, new_presses
+from ui.annotate_keys import KeysView, apply_keys, keyboard_listener, new_presses
 from ui.annotate_overlay import LOW_OCR, overlay_choice
 from ui.annotate_region import DRAWN_BOX_KEY
 from ui.annotate_state import (MESSAGES_KEY, NEXT_DOC_KEY, NOTICE_KEY, TOAST_KEY, act, bump, first_unlabelled_word,
@@ -37,6 +37,7 @@ KEYS_KEY = "annotate_keys"  # the keyboard component's key
 LEAVING_KEY = "annotate_keys_leaving"  # the receipt "n" left, until the next one is drawn
 WAITING_KEYS_KEY = "annotate_keys_waiting"  # presses typed after "n", for the receipt drawn next
 KEYS_ACK_KEY = "annotate_keys_ack"  # the last key press handled, sent back to the keyboard component
+KEYS_VIEW_KEY = "annotate_keys_view"  # the receipt as the key presses know it (ui/annotate_keys.KeysView)
 GO_NEXT_KEY = "annotate_go_next"  # "n" was pressed: the editor's next run opens the next receipt
 
 
@@ -68,6 +69,7 @@ def word_editor(doc_id: str, next_doc_id: str | None, status: str) -> None:
             st.rerun(scope="app")
         doc = ws.get_document(doc_id)
         seen_action = ws.latest_action(doc_id)
+    st.session_state[KEYS_VIEW_KEY] = KeysView(doc_id, doc.word_labels, seen_action)  # what the presses judge by
     # drawn in the word panel, where the key list is: the list appears once the keys are heard (ui/annotate_keys.py)
     listen = partial(keyboard_listener, KEYS_KEY, st.session_state.get(KEYS_ACK_KEY), SCHEMA,
                      on_keys=lambda: _on_keys(doc, seen_action))
@@ -116,8 +118,12 @@ def _keys_for_the_next_receipt(doc: Document, seen_action: int | None) -> None:
 
 def _apply_presses(doc: Document, seen_action: int | None, keys: list[str]) -> None:
     doc_id, words = doc.id, len(doc.words)
+    view = st.session_state.get(KEYS_VIEW_KEY)
+    if not isinstance(view, KeysView) or view.doc_id != doc_id or len(view.labels) != words:
+        view = KeysView(doc_id, doc.word_labels, seen_action)
     outcome = apply_keys(workspace(), doc_id, selected_word(doc_id, words), words, keys, SCHEMA,
-                         seen=doc.word_layout, seen_action=seen_action, seen_labels=doc.word_labels)
+                         seen=doc.word_layout, seen_action=view.action, seen_labels=view.labels)
+    st.session_state[KEYS_VIEW_KEY] = KeysView(doc_id, outcome.seen_labels or view.labels, outcome.seen_action)
     st.session_state[word_key(doc_id)] = outcome.index
     if outcome.changed or outcome.stale:  # a refused press redraws the receipt as it is
         bump(doc_id)

@@ -52,6 +52,18 @@ def key_help(schema: LabelSchema = DEFAULT_SCHEMA) -> str:
             "word; i and p stay on it (the line's labelled item words join the item too).")
 
 
+@dataclass(frozen=True)
+class KeysView:
+    """A receipt as this session's key presses know it: its words' labels and its latest change as the page drew
+    them, brought up to date by the presses' own changes. A key callback registered by an earlier draw (one whose
+    rerun a faster press cut short) still holds that draw's receipt; judged by it, the session's own label of a
+    moment before read as another session's, and the press was refused ("nothing was saved", a probe)."""
+
+    doc_id: str
+    labels: tuple[WordLabel, ...]
+    action: int | None
+
+
 @dataclass
 class KeyOutcome:
     index: int  # the selected word after the presses
@@ -61,6 +73,8 @@ class KeyOutcome:
     messages: list[str] = field(default_factory=list)  # what went wrong or was left alone (warnings)
     notice: str | None = None  # what an undo took back (information, not a warning)
     stale: bool = False  # refused: another session changed the receipt's words since the page showed them
+    seen_labels: tuple[WordLabel, ...] | None = None  # the labels as known after the presses (their own included)
+    seen_action: int | None = None  # the latest change as known after the presses
 
 
 def apply_keys(ws: Workspace, doc_id: str, index: int, words: int, keys: Sequence[str],
@@ -129,6 +143,8 @@ def apply_keys(ws: Workspace, doc_id: str, index: int, words: int, keys: Sequenc
             break  # the presses after it were meant for the words as shown
         except WorkspaceError as error:
             outcome.messages.append(str(error))
+    outcome.seen_labels = None if seen_labels is None else tuple(seen_labels)
+    outcome.seen_action = seen_action
     return outcome
 
 
