@@ -673,10 +673,12 @@ def test_a_phase_ends_when_validation_loss_stops_improving(cord, tmp_path):
 
 
 def _run_under_clock(monkeypatch, clock, config, train_docs, dev_docs, run_dir) -> RecordedJob:
-    """A receipt job run to its end with the loop's clock faked by ``clock(trainer)`` (seconds of training)."""
+    """A receipt job run to its end with the loop's clock faked by ``clock(trainer)`` (seconds of training), none of
+    them building feature caches."""
     from receipt_core.training.loop import Trainer
 
     monkeypatch.setattr(Trainer, "_elapsed", clock)
+    monkeypatch.setattr(Trainer, "_setup", lambda self: 0.0)
     job = receipt_job(config, train_docs, dev_docs, run_dir)
     job.start()
     assert job.join(timeout=300) and isinstance(job.result, FinishedEvent), job.result
@@ -945,3 +947,34 @@ def test_a_fresh_slot_finds_the_job_still_running_after_a_cache_clear():
         release.set()
         thread.join(5)
     assert JobSlot().busy() is None
+
+
+def test_the_time_spent_building_the_feature_cache_does_not_use_up_the_learning_rate(cord, tmp_path, monkeypatch):
+    """A walkthrough's 60-second race: freeze-backbone spent 28 s filling its feature cache inside its first step,
+    and its second step already ran at half its rate, since the linear schedule went by the time used. The cache's
+    time is now left out of the schedule (and of a phased plan's budget shares); the budget still ends the run."""
+    from receipt_core.model.feature_cache import PrefixFeatureCache
+    from receipt_core.training.schedules import budget_share
+
+    assert budget_share(28.0, 28.0, 60.0) == 0.0 and budget_share(44.0, 28.0, 60.0) == 0.5
+    assert budget_share(60.0, 28.0, 60.0) == 1.0 and budget_share(70.0, 80.0, 60.0) == 1.0
+
+    real_build = PrefixFeatureCache.build.__func__
+
+    def slow_build(cls, *args, **kwargs):
+        time.sleep(3.0)  # a slow machine's fill (the training cache's, then the evaluation's), in a budget of 12 s
+        return real_build(cls, *args, **kwargs)
+
+    monkeypatch.setattr(PrefixFeatureCache, "build", classmethod(slow_build))
+    train_docs, dev_docs = cord
+    config = TrainConfig(backbone="tiny", scenario="freeze-backbone", epochs=1000, max_minutes=0.2, batch_size=2,
+                         lr_schedule="linear", warmup=0.0, save_every_epoch=False)
+    job = receipt_job(config, train_docs[:4], dev_docs[:1], tmp_path / "run")
+    job.start()
+    assert job.join(timeout=300) and job.result.reason == "time budget", job.result
+    steps = [e for e in job.history() if isinstance(e, StepEvent)]
+    peak = config.head_lr or config.lr
+    assert len(steps) >= 3
+    assert steps[1].lr > 0.9 * peak, [round(s.lr / peak, 2) for s in steps[:5]]  # was 0.74: 3 s of 12 gone
+    state = load_checkpoint(tmp_path / "run").state
+    assert state["setup_s"] >= 3.0 and state["elapsed_s"] > state["setup_s"]

@@ -109,7 +109,8 @@ def run_train(args: argparse.Namespace) -> int:
 
         state = saved_info["state"]
         note = budget_dropped_note(config.lr_schedule, config.warmup, saved.max_minutes, state.get("elapsed_s", 0.0),
-                                   state.get("global_step", 0), state.get("total_steps", 0), config.max_minutes)
+                                   state.get("global_step", 0), state.get("total_steps", 0), config.max_minutes,
+                                   state.get("setup_s", 0.0))
         if note:
             print(f"warning: {note} (--max-minutes)", file=sys.stderr)
     ignored = [f"--{name.replace('_', '-')}" for name in PHASED_ONLY if hasattr(args, name)]  # given by the user

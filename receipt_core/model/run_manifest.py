@@ -262,7 +262,7 @@ STATE_INT_BOUNDS = {"global_step": (0, 10 ** 12), "epoch": (0, 10 ** 9), "step_i
                     "steps_per_epoch": (0, 10 ** 12), "total_steps": (0, 10 ** 12), "phase": (1, 3),
                     "items_seen": (0, 10 ** 15), "evals_without_improvement": (0, 10 ** 9),
                     "phase_started_epoch": (0, 10 ** 9)}
-STATE_NUMBER_BOUNDS = {"elapsed_s": (0.0, 10.0 ** 9), "best_val_loss": (0.0, 10.0 ** 9)}
+STATE_NUMBER_BOUNDS = {"elapsed_s": (0.0, 10.0 ** 9), "setup_s": (0.0, 10.0 ** 9), "best_val_loss": (0.0, 10.0 ** 9)}
 
 
 def _state(run_dir: Path, info: Mapping[str, Any]) -> str | None:

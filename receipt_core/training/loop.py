@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from .events import CheckpointEvent, EvalEvent, Event, FinishedEvent, ProgressEvent, StatusEvent, StepEvent
-from .schedules import lr_multiplier
+from .schedules import budget_share, lr_multiplier
 from .state import Callback, TrainerControl, TrainerState
 from .task import CheckpointSaveError, NonFiniteLossError, TrainingTask
 
@@ -58,6 +58,7 @@ class Trainer:
         self._saved_step: int | None = None  # the step of the last checkpoint this trainer wrote
         self._clock_start = 0.0
         self._elapsed_before = 0.0
+        self._setup_before = 0.0
         self._window: list[tuple[float, int, int]] = []  # (time, step, items) for throughput
         # how long the last evaluation and the last save took: kept free at the end of a time budget, so that a run
         # that stops for its budget has evaluated and saved by the time the budget is spent, not that much after it
@@ -82,6 +83,10 @@ class Trainer:
     def _elapsed(self) -> float:
         return self._elapsed_before + (time.monotonic() - self._clock_start)
 
+    def _setup(self) -> float:
+        """Of the training time, how much went into building feature caches (earlier launches' included)."""
+        return self._setup_before + float(getattr(self.task, "setup_s", 0.0) or 0.0)
+
     def _agreed_elapsed(self) -> float:
         """The run's training time as every rank takes it (the longest): decisions that read it, such as a phase's
         share of the time budget, must come out the same on every rank."""
@@ -98,6 +103,7 @@ class Trainer:
         if self._agree(steps_left * self._last_step_s < self._last_evaluation_s):
             return False
         self.state.elapsed_s = self._agreed_elapsed()
+        self.state.setup_s = self._setup()
         return bool(self.task.evaluation_due(self.state))
 
     def _agree(self, flag: bool) -> bool:
@@ -144,6 +150,7 @@ class Trainer:
 
     def _write_checkpoint(self) -> None:
         self.state.elapsed_s = self._elapsed()
+        self.state.setup_s = self._setup()
         if self._world > 1:
             self._check_ranks_agree()
         if self._is_main:
@@ -190,6 +197,7 @@ class Trainer:
 
     def _evaluate_and_decide(self, end_of_epoch: bool) -> EvalEvent:
         self.state.elapsed_s = self._agreed_elapsed()  # the training time the task's decisions after it see
+        self.state.setup_s = self._setup()
         evaluation, follow_ups = self.task.evaluate(self.state)
         losses = [evaluation.val_loss, *evaluation.task_val_losses.values()]
         if any(loss is not None and not math.isfinite(loss) for loss in losses):  # before it is stored or saved
@@ -211,6 +219,7 @@ class Trainer:
         if not self.control.should_pause or self.control.should_stop:
             return
         self.state.elapsed_s = self._elapsed()
+        self.state.setup_s = self._setup()
         self.emit(StatusEvent(step=self.state.global_step, status="paused"))
         paused_at = time.monotonic()
         if self._wait_while_paused is not None:
@@ -229,6 +238,7 @@ class Trainer:
         config, state, task = self.config, self.state, self.task
         self._clock_start = time.monotonic()
         self._elapsed_before = state.elapsed_s
+        self._setup_before = state.setup_s
         for event in task.begin(state):
             self.emit(event)
         for callback in self.callbacks:
@@ -301,6 +311,7 @@ class Trainer:
 
     def _finish(self, reason: str) -> FinishedEvent:
         self.state.elapsed_s = self._elapsed()
+        self.state.setup_s = self._setup()
         event = FinishedEvent(step=self.state.global_step, epoch=self.state.epoch, reason=reason,
                               elapsed_s=self.state.elapsed_s, metrics=dict(self.state.last_metrics),
                               checkpoint=self.last_checkpoint)
@@ -313,7 +324,7 @@ class Trainer:
         data-parallel run gets the largest value of any (their clocks differ; their rates must not)."""
         state, config = self.state, self.config
         by_steps = (state.global_step + steps_ahead) / state.total_steps if state.total_steps else 0.0
-        by_time = self._elapsed() / (config.max_minutes * 60) if config.max_minutes else 0.0
+        by_time = budget_share(self._elapsed(), self._setup(), config.max_minutes * 60) if config.max_minutes else 0.0
         progress = min(1.0, max(by_steps, by_time))
         if self._world > 1:
             value = torch.tensor([progress], dtype=torch.float64, device=self.accelerator.device)

@@ -146,4 +146,5 @@ def schedule_after_resume(run_dir: Path, config: Mapping[str, Any], minutes: flo
         return None
     return budget_dropped_note(str(config.get("lr_schedule", "constant")), float(config.get("warmup") or 0.0),
                                config.get("max_minutes"), float(state.get("elapsed_s") or 0.0),
-                               int(state.get("global_step") or 0), int(state.get("total_steps") or 0), minutes)
+                               int(state.get("global_step") or 0), int(state.get("total_steps") or 0), minutes,
+                               float(state.get("setup_s") or 0.0))

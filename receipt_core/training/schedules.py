@@ -5,6 +5,18 @@ from __future__ import annotations
 LR_SCHEDULES = ("constant", "linear")
 
 
+def budget_share(elapsed_s: float, setup_s: float, budget_s: float) -> float:
+    """How far a run is through its time budget as its learning sees it, 0…1: the time spent building feature
+    caches (``setup_s``: the frozen layers' one forward pass over the receipts) is left out of both the time used
+    and the budget, so the learning-rate schedule and a phased plan's shares of the budget cover the steps the run
+    has. A race's 60-second freeze-backbone run spent 28 s filling its cache, and its second step already ran at
+    half its rate (a walkthrough). The budget itself still ends the run at its wall-clock time."""
+    learning = budget_s - setup_s
+    if learning <= 0:
+        return 1.0
+    return min(max((elapsed_s - setup_s) / learning, 0.0), 1.0)
+
+
 def lr_multiplier(schedule: str, progress: float, warmup: float) -> float:
     """The factor on every group's base rate at ``progress`` (0 = start, 1 = end of the run).
 
@@ -22,17 +34,18 @@ def lr_multiplier(schedule: str, progress: float, warmup: float) -> float:
 
 
 def budget_dropped_note(schedule: str, warmup: float, budget_minutes: float | None, elapsed_s: float, step: int,
-                        total_steps: int, new_budget_minutes: float | None = None) -> str | None:
+                        total_steps: int, new_budget_minutes: float | None = None, setup_s: float = 0.0) -> str | None:
     """What resuming under ``new_budget_minutes`` (None: no budget) does to the rate of a run that had a budget of
     ``budget_minutes`` (its schedule went by the larger of its steps and its time, ``TrainingLoop.run_progress``),
     when the rate goes back up; else None. An audit resumed a run stopped by its budget at a rate of 0 and saw it
-    restart at 70 % of its peak, unsaid; a larger budget than the run's own does the same, less."""
+    restart at 70 % of its peak, unsaid; a larger budget than the run's own does the same, less. ``setup_s``: the
+    part of ``elapsed_s`` spent building feature caches, which the schedule leaves out (:func:`budget_share`)."""
     if schedule == "constant" or not budget_minutes or not total_steps:
         return None
     by_steps = step / total_steps
-    was = lr_multiplier(schedule, max(by_steps, elapsed_s / (budget_minutes * 60)), warmup)
-    now = lr_multiplier(schedule, max(by_steps, elapsed_s / (new_budget_minutes * 60)) if new_budget_minutes
-                        else by_steps, warmup)
+    was = lr_multiplier(schedule, max(by_steps, budget_share(elapsed_s, setup_s, budget_minutes * 60)), warmup)
+    now = lr_multiplier(schedule, max(by_steps, budget_share(elapsed_s, setup_s, new_budget_minutes * 60))
+                        if new_budget_minutes else by_steps, warmup)
     if now <= was + 0.05:
         return None
     if new_budget_minutes:

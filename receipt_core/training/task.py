@@ -27,6 +27,7 @@ class TrainingTask(Protocol):
 
     model: nn.Module
     optimizer: torch.optim.Optimizer
+    setup_s: float  # seconds this launch spent building feature caches (inside its steps and evaluations)
 
     def train_batches(self, epoch: int) -> Sequence[Any]:
         """This process's batches for ``epoch``, the same for the same seed and epoch."""
@@ -63,6 +64,7 @@ class WholeModelTask:
     phase_reason: str
     windows: Sequence[EncodedWindow]
     config: Any
+    setup_s = 0.0  # no feature cache
 
     def counted_module(self) -> nn.Module:
         raise NotImplementedError
