@@ -426,9 +426,10 @@ def test_export_refuses_a_non_empty_folder_unless_forced_and_files_follow_the_um
 
 
 def test_train_out_onto_a_file_fails_at_once_before_loading_anything(tmp_path, capsys, monkeypatch):
-    import receipt_core.cli.sources as sources
+    import receipt_core.cli.train_command as train_command  # patched where it is used: a patch of cli.sources
 
-    monkeypatch.setattr(sources, "load_training_documents", lambda *a, **k: pytest.fail("documents were loaded"))
+    # taken by a first import of train_command under it stayed in that worker, and failed a later test there
+    monkeypatch.setattr(train_command, "load_training_documents", lambda *a, **k: pytest.fail("documents were loaded"))
     target = tmp_path / "model.bin"
     target.write_text("not a folder")
     assert main(["train", "--train", str(tmp_path), "--eval", str(tmp_path), "--format", "native", "--backbone", "tiny",
@@ -476,9 +477,10 @@ def test_a_special_file_is_named_as_such_not_as_missing(capsys):
 
 
 def test_train_out_into_a_folder_of_other_files_is_refused_before_loading_anything(tmp_path, capsys, monkeypatch):
-    import receipt_core.cli.sources as sources
+    import receipt_core.cli.train_command as train_command  # patched where it is used: a patch of cli.sources
 
-    monkeypatch.setattr(sources, "load_training_documents", lambda *a, **k: pytest.fail("documents were loaded"))
+    # taken by a first import of train_command under it stayed in that worker, and failed a later test there
+    monkeypatch.setattr(train_command, "load_training_documents", lambda *a, **k: pytest.fail("documents were loaded"))
     (tmp_path / "photos").mkdir()
     (tmp_path / "photos" / "IMG_1.jpg").write_bytes(b"mine")
     assert main(["train", "--train", str(tmp_path), "--eval", str(tmp_path), "--format", "native", "--backbone",
