@@ -419,6 +419,14 @@ def test_a_phased_run_that_never_left_phase_one_gets_no_verdict_on_phased():
     stuck = reading(phased(1))
     assert stuck.verdict == "not measured" and "never got past phase 1" in stuck.evidence
     assert reading(phased(2)).verdict == "held"
+    # a second walkthrough's 60-second race: phase 2 began at the run's last step, so it trained nothing either
+    late = dataclasses.replace(phased(2), phases=tuple(dict(p, step=10 if p["phase"] == 2 else 0)
+                                                       for p in phased(2).phases))
+    assert late.steps == 10 and reading(late).verdict == "not measured"
+    from receipt_core.study.result import trained_parameters
+
+    assert trained_parameters(late.phases, late.steps, last=20) == 10  # its cost: the heads phase 1 trained
+    assert trained_parameters(phased(2).phases, 10, last=20) == 20 and trained_parameters((), 10, last=7) == 7
     assert reading(result("phased", 0.735, 0.6, 10)).verdict == "held"  # a study file from before phases were kept
     # on the random tiny backbone the claim is not judged (a second walkthrough: "Held" off one tiny seed)
     rows = (ConfigSummary(StudyConfig("tiny", "freeze-backbone"), (result("freeze-backbone", 0.728, 0.6, 10),)),
@@ -707,3 +715,17 @@ def test_start_race_is_off_with_the_reason_when_the_data_cannot_be_split(workspa
     at.selectbox(key="study_eval").set_value(HOLD_OUT).run()
     assert at.button(key="study_start").disabled
     assert any(w.value.startswith("Start study is off until this is mended: ") for w in at.warning)
+
+
+def test_a_runs_loss_curve_puts_each_step_at_its_own_time():
+    """A walkthrough's Studies → Curves drew step 1's loss at 0 s, though it came after a 28.7 s feature fill: each
+    step took the time of the progress before it. Each loss now takes its own step's time."""
+    from receipt_core.study.runner import RunCollector
+    from receipt_core.training.events import ProgressEvent, StepEvent
+
+    collector = RunCollector()
+    for step, elapsed, loss in ((1, 28.7, 3.5), (2, 29.4, 2.9), (3, 30.2, 2.1)):
+        collector(StepEvent(step=step, epoch=1, loss=loss, task_losses={}, lr=1e-3, phase=1))
+        collector(ProgressEvent(step=step, total_steps=9, epoch=0, epochs=3, elapsed_s=elapsed, steps_per_s=1.0,
+                                items_per_s=8.0, eta_s=None))
+    assert collector.losses == [(1, 28.7, 3.5), (2, 29.4, 2.9), (3, 30.2, 2.1)]

@@ -120,7 +120,9 @@ def ended_before_budget(record: RaceRecord) -> list[EarlyEnd]:
     return _budgeted_runs(record, lambda result, budget_s: result.finished == "completed")
 
 
-OVERRUN = 1.25  # a run whose training seconds pass its budget by more than this share is named beside the table
+# a run whose training seconds pass its budget by more than this share is named beside the table (a walkthrough's
+# 60-second race ran 66 s and 72 s, under the 25 % this once was, and only the Studies text said so)
+OVERRUN = 1.1
 
 
 def overran_budget(record: RaceRecord) -> list[EarlyEnd]:

@@ -14,7 +14,7 @@ from ..datasets.splits import MIN_EVAL_RECEIPTS
 from ..evaluation.noise import clear_winner, margin, one_item
 from ..model.backbone_names import TEXT_ONLY_BACKBONES
 from ..training.events import ITEMS_SCORED, METRIC_LABELS
-from .result import Claim, ConfigSummary, StudyResult
+from .result import Claim, ConfigSummary, StudyResult, trained_phases
 from .settings import REFERENCE
 
 
@@ -164,9 +164,11 @@ RANDOM_TINY = ("tiny is randomly initialised: frozen, it is a random feature ext
 
 
 def _never_unfroze(phased: ConfigSummary) -> bool:
-    """Whether every phased run ended in phase 1 (runs recorded before phases were kept say nothing)."""
-    recorded = [run.phases for run in phased.runs if run.phases]
-    return bool(recorded) and all(max(int(p.get("phase", 1)) for p in phases) <= 1 for phases in recorded)
+    """Whether every phased run trained in phase 1 only (runs recorded before phases were kept say nothing). A phase
+    that began at the run's last step trained nothing: a walkthrough's 60-second race entered phase 2 as its budget
+    ended, and the reading judged phased unfreezing on a run that never unfroze."""
+    recorded = [run for run in phased.runs if run.phases]
+    return bool(recorded) and all(max(trained_phases(run), default=1) <= 1 for run in recorded)
 
 
 FASTER = 0.9  # "cheap" in time: an epoch costs at most this share of full fine-tuning's

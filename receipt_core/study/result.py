@@ -20,7 +20,7 @@ class RunResult:
     # training.events.ITEMS_SCORED (runs recorded before it was kept lack it)
     train_s: float  # training time (the budget's clock)
     wall_s: float  # the whole run: loading, encoding, training, evaluating, saving
-    trainable_parameters: int  # at the end of the run (phased: the last phase)
+    trainable_parameters: int  # the most any phase that trained a step had (trained_parameters)
     total_parameters: int
     steps: int
     epochs: float
@@ -37,6 +37,20 @@ class RunResult:
                 "phases": [dict(p) for p in self.phases],
                 "curves": {"eval": [dict(e) for e in self.evaluations],
                            "loss": [{"step": s, "elapsed_s": t, "loss": v} for s, t, v in self.losses]}}
+
+
+def trained_phases(run: RunResult) -> list[int]:
+    """The phases of ``run`` that trained at least one step: a phase that began at the run's last step (its budget
+    ended as it moved on) trained nothing."""
+    return [int(p.get("phase", 1)) for p in run.phases if int(p.get("step", 0)) < run.steps]
+
+
+def trained_parameters(phases: Sequence[Mapping[str, Any]], steps: int, last: int) -> int:
+    """What a run's cost counts as trained: the most parameters a phase that trained at least one step had
+    (``last``: the run's final count, when no phase was recorded). A walkthrough's 60-second race counted phased at
+    4.2M trainable, phase 2's, though phase 2 began at its last step and only the heads' 0.67M ever trained."""
+    counts = [int(p.get("trainable_parameters", 0)) for p in phases if int(p.get("step", 0)) < steps]
+    return max(counts) if counts else last
 
 
 @dataclass(frozen=True)

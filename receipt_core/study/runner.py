@@ -26,7 +26,7 @@ from ..datasets.splits import evaluation_notes
 from ..training.events import (ITEMS_SCORED, EvalEvent, Event, FailedEvent, PhaseEvent, ProgressEvent, StepEvent,
                                flatten_metrics, headline)
 from ..training.config import ReferenceConfig
-from .result import ConfigSummary, RunResult, StudyResult
+from .result import ConfigSummary, RunResult, StudyResult, trained_parameters
 from .settings import StudyConfig, StudySettings
 
 
@@ -120,12 +120,16 @@ class RunCollector:
         self.elapsed = 0.0
         self.trainable = 0
         self.total = 0
+        self._step_loss: tuple[int, float] | None = None  # the last step's, until its progress gives its time
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, ProgressEvent):
             self.elapsed = event.elapsed_s
+            if self._step_loss is not None and self._step_loss[0] == event.step:  # the step's own time: step 1
+                self.losses.append((event.step, self.elapsed, self._step_loss[1]))  # was drawn at 0 s (it came
+                self._step_loss = None  # after a 28 s cache fill) and each step at the one before (a walkthrough)
         elif isinstance(event, StepEvent):
-            self.losses.append((event.step, self.elapsed, event.loss))
+            self._step_loss = (event.step, event.loss)
         elif isinstance(event, PhaseEvent):
             self.trainable, self.total = event.trainable_parameters, event.total_parameters
             self.phases.append({"step": event.step, "phase": event.phase,
@@ -172,8 +176,9 @@ def run_result(config: StudyConfig, seed: int, job, collector: RunCollector, wal
         raise RuntimeError(result.error if result is not None else "the training thread ended without a result")
     state = job.trainer.state
     epochs = state.epoch + (state.step_in_epoch / state.steps_per_epoch if state.steps_per_epoch else 0.0)
+    trainable = trained_parameters(collector.phases, result.step, collector.trainable)
     return RunResult(config=config, seed=seed, metrics=scored_metrics(result.metrics), train_s=result.elapsed_s,
-                     wall_s=wall_s, trainable_parameters=collector.trainable, total_parameters=collector.total,
+                     wall_s=wall_s, trainable_parameters=trainable, total_parameters=collector.total,
                      steps=result.step, epochs=epochs, finished=result.reason,
                      evaluations=tuple(collector.evaluations), losses=_thin(collector.losses),
                      run_dir=None if run_dir is None else str(run_dir), phases=tuple(collector.phases))
