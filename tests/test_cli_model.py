@@ -322,6 +322,10 @@ def test_train_reference_and_pretrain_without_out_keep_their_run_in_the_workspac
       "tiny:full", "--out", "{tmp}/r"], "the budget in minutes must be above 0 and at most 10,000 (about a week)"),
     (["study", "--train", "{train}", "--eval", "{train}", "--repeats", "99999999", "--out", "{tmp}/r"],
      "repeats must be from 1 to 20, got 99,999,999"),
+    # a third probe: a misspelt --freeze group failed every configuration after the data had loaded, then wrote a
+    # report of failed rows into the folder (said now before any document loads: the data is not even there)
+    (["study", "--train", "nowhere-dataset", "--eval", "x", "--freeze", "nonexistent.group", "--out", "{tmp}/r"],
+     "unknown freeze group 'nonexistent.group'"),
     (["train", "--train", "{train}", "--eval", "{train}", "--backbone", "tiny", "--max-minutes", "1e308", "--out",
       "{tmp}/r"], "max minutes must be above 0 and at most 10,000"),
     # found by a probe: a rate of 1e30 overflowed the weights, and the first save failed on the NaN it evaluated

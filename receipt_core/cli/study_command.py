@@ -96,11 +96,14 @@ def run_study_command(args: argparse.Namespace) -> int:
                    else list(default_configs()))
     except ValueError as error:
         raise CommandError(str(error)) from None
-    settings = StudySettings(budget_minutes=args.budget_minutes, epochs=args.epochs, repeats=args.repeats,
-                             seed=args.seed, batch_size=args.batch_size, lr=args.lr, decay_factor=args.decay_factor,
-                             loss_weighting=args.loss_weighting, max_length=args.max_length,
-                             freeze=tuple(args.freeze), lr_schedule=args.lr_schedule, warmup=args.warmup,
-                             boxes=args.boxes)
+    try:
+        settings = StudySettings(budget_minutes=args.budget_minutes, epochs=args.epochs, repeats=args.repeats,
+                                 seed=args.seed, batch_size=args.batch_size, lr=args.lr,
+                                 decay_factor=args.decay_factor, loss_weighting=args.loss_weighting,
+                                 max_length=args.max_length, freeze=tuple(args.freeze),
+                                 lr_schedule=args.lr_schedule, warmup=args.warmup, boxes=args.boxes)
+    except ValueError as error:  # before any document loads
+        raise CommandError(str(error)) from None
     train_docs = load_training_documents(args.train, args.format, args.workspace)
     eval_docs = load_documents(args.eval, args.format, args.workspace, role="--eval")
     try:

@@ -102,6 +102,11 @@ class StudySettings:
         if not 1 <= self.repeats <= MAX_REPEATS:
             raise ValueError(f"repeats must be from 1 to {MAX_REPEATS}, got {self.repeats:,}")
         check_budget(self.budget_minutes, "the budget in minutes")
+        from ..model.freeze import toggle_name_problem
+
+        for toggle in self.freeze:  # a probe's misspelt group failed every run, after the data had loaded
+            if (problem := toggle_name_problem(toggle)) is not None:
+                raise ValueError(problem)
         # the training settings every run shares, checked where every run's are (a copied study.json may say anything)
         TrainConfig(**{name: getattr(self, name) for name in _TRAINING_SETTINGS})
 
