@@ -421,6 +421,20 @@ def test_a_bad_typed_count_or_a_megabyte_word_costs_itself_not_the_receipt(tmp_p
                for p in report.problems), report.problems
     assert report.skipped == 0
 
+
+@pytest.mark.parametrize("typed", ["3", True, [1], {"a": 1}, "NaN"])
+def test_a_typed_count_that_is_no_number_is_named_not_dropped_unsaid(typed, tmp_path):
+    """A probe: a typed quantity of "3", true, [1], {"a": 1} or "NaN" was dropped without a note (the word's text was
+    read instead), while the same values in the item field were each named."""
+    annotation = [*_ls_region("q", 50, "2", "QUANTITY"),
+                  {"id": "q", "type": "number", "from_name": "quantity", "value": {"number": typed}}]
+    report = _ls_import(tmp_path, [{"id": 22, "data": {}, "annotations": [{"result": annotation}]}])
+    [doc] = report.documents
+    assert [(w.text, w.annotation_label, w.quantity_value) for w in doc.words] == [("2", "QUANTITY", 2.0)]
+    assert any("region q: the typed quantity" in p and "is not a number" in p and "the typed value was dropped" in p
+               for p in report.problems), report.problems
+
+
 def test_a_label_studio_word_is_counted_once_against_the_word_limit(tmp_path):
     """This app's own export of a 4,116-word receipt did not import again: each word is 4–5 results (rectangle,
     transcription, label, numbers), and the limit counted results ("20,578 words")."""

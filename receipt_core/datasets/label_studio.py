@@ -317,10 +317,13 @@ def _word(rid: str, region: Mapping[str, Any], group: int | None, labelled: bool
 
 def _quantity(value: Any, text: str) -> float | None:
     """The count typed in Label Studio's Number field, else the one the word's text prints; RecordError for a
-    typed value that is no count."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return quantity_number(value, "quantity")
-    return parse_quantity(text)
+    typed value that is no count: out of range, or no number at all (a probe's "3", true, [1] and "NaN" were
+    dropped without a word, while the same values in the item field were each named)."""
+    if value is None:
+        return parse_quantity(text)
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        raise RecordError(f"the typed quantity {shown(value)} is not a number (Label Studio's Number field holds one)")
+    return quantity_number(value, "quantity") + 0.0  # -0.0 is 0
 
 
 def _add_suggestions(prediction: Mapping, words: dict[str, Word], width: int, height: int, schema: LabelSchema,
