@@ -543,3 +543,8 @@ def test_a_reference_or_pretrained_model_folder_is_named_not_called_damaged(tmp_
             assert main(command) == 2
             err = capsys.readouterr().err
             assert f"{folder} is {what}" in err and "not a two-head run" in err and "damaged" not in err, err
+    # the run's own --out, one folder up (a second probe was told only "it has no run.json")
+    for folder, child in ((tmp_path / "run-a", "reference"), (tmp_path / "run-b", "backbone")):
+        assert main(["evaluate", str(folder), "--data", str(tmp_path)]) == 2
+        err = capsys.readouterr().err
+        assert f"{folder} is a run folder whose model is in {child}/: " in err and "not a two-head run" in err, err

@@ -96,7 +96,14 @@ def other_model_folder(folder: Path) -> str | None:
     tagger's; None otherwise. A probe gave ``evaluate`` a reference run's ``reference`` folder and was told the
     checkpoint was damaged and to delete the run."""
     folder = Path(folder)
-    if (folder / RUN_FILE).is_file() or not (folder / "config.json").is_file():
+    if (folder / RUN_FILE).is_file():
+        return None
+    if not (folder / "config.json").is_file():
+        # the --out of `reference` or `pretrain`, whose model sits one folder down (a probe's evaluate was told
+        # only "it has no run.json")
+        for child in ("reference", "backbone"):
+            if (folder / child).is_dir() and (inner := other_model_folder(folder / child)) is not None:
+                return f"a run folder whose model is in {child}/: {inner}"
         return None
     if (folder / "pretrain.json").is_file():
         return "a layout pre-training run's backbone, which `train --backbone` reads"
