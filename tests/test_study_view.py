@@ -135,6 +135,25 @@ def test_a_run_missing_a_field_is_reported_as_damage(study_dir, tmp_path):
         open_study("  ")
 
 
+def test_a_study_far_larger_than_a_study_writes_is_refused_and_long_curves_are_thinned(study_dir, tmp_path):
+    """A probe's 40 MB study.json (800 configurations, 1,000 loss points a run) held the Studies tab for 42 s."""
+    data = _json(study_dir)
+    entry = data["configurations"][0]
+    (tmp_path / "big").mkdir()
+    (tmp_path / "long").mkdir()
+    _write(tmp_path / "big" / "study.json", json.dumps({**data, "configurations": [entry] * 800}))
+    with pytest.raises(StudyFileError, match=r"damaged \(it holds 800 configurations and .* more than a study "
+                                             r"writes \(at most 64 and 400\)\)"):
+        open_study(tmp_path / "big")
+    run = entry["runs"][0]
+    points = [{"step": i, "elapsed_s": i / 10, "loss": 1.0} for i in range(1, 5001)]
+    long = {**run, "curves": {**run["curves"], "loss": points}}
+    _write(tmp_path / "long" / "study.json",
+           json.dumps({**data, "configurations": [{**entry, "runs": [long]}, *data["configurations"][1:]]}))
+    [kept] = open_study(tmp_path / "long").result.summaries[0].runs
+    assert len(kept.losses) <= 1_000 and kept.losses[-1][0] == 5000 and kept.losses[0][0] == 1
+
+
 def test_a_study_written_before_box_modes_keeps_its_line_boxes(study_dir, tmp_path):
     data = _json(study_dir)
     del data["settings"]["boxes"]

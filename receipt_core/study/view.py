@@ -13,11 +13,12 @@ import dataclasses
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from ..data.boxes import stored_box_mode
 from ..data.files import fits_a_file_system, read_regular_file
 from ..training.events import ITEMS_SCORED
+from ..wording import counted
 from .files import StudyFileError, load_study
 from .reading import read_claims
 from .result import Claim, ConfigSummary, RunResult, StudyResult
@@ -75,6 +76,9 @@ class OpenedStudy:
 
 
 MAX_REPORT_BYTES = 64 * 1024 * 1024  # a report.html with its charts is a few MB
+MAX_STUDY_CONFIGURATIONS = 64  # a study runs 12 by default; each is a row and a curve of the page
+MAX_STUDY_RUNS = 400  # configurations × seeds (20 seeds at most)
+MAX_CURVE_POINTS = 1_000  # of one run's curve: a study writes at most 400 loss points
 
 
 def read_report(path: Path) -> bytes:
@@ -135,7 +139,13 @@ def result_from_json(data: Mapping[str, Any]) -> StudyResult:
     settings = StudySettings(**{k: (tuple(v) if k in ("freeze", "given") else v) for k, v in stored.items()
                                 if k in known})
     summaries = []
-    for number, entry in enumerate(data["configurations"], 1):
+    configurations = data["configurations"]
+    runs_in_file = sum(len(entry.get("runs") or ()) for entry in configurations if isinstance(entry, Mapping))
+    if len(configurations) > MAX_STUDY_CONFIGURATIONS or runs_in_file > MAX_STUDY_RUNS:
+        # a probe's 40 MB study.json of 800 configurations held the Studies tab for 42 s and 0.4 GB of memory
+        raise ValueError(f"it holds {counted(len(configurations), 'configuration')} and {counted(runs_in_file, 'run')}, "
+                         f"more than a study writes (at most {MAX_STUDY_CONFIGURATIONS} and {MAX_STUDY_RUNS})")
+    for number, entry in enumerate(configurations, 1):
         config = StudyConfig(str(entry["backbone"]), str(entry["scenario"]))
         try:
             runs = tuple(run_from_json(config, run) for run in entry["runs"])
@@ -161,10 +171,20 @@ def run_from_json(config: StudyConfig, run: Mapping[str, Any]) -> RunResult:
                      total_parameters=int(_count("total_parameters", run.get("total_parameters", 0))),
                      steps=int(_count("steps", run.get("steps", 0))), epochs=_count("epochs", run["epochs"]),
                      finished=str(run.get("finished", "")),
-                     evaluations=tuple(dict(e) for e in curves.get("eval", ())),
+                     evaluations=tuple(dict(e) for e in _spaced(curves.get("eval", ()))),
                      losses=tuple((int(p["step"]), float(p["elapsed_s"]), float(p["loss"]))
-                                  for p in curves.get("loss", ())),
-                     run_dir=run.get("run_dir"), phases=tuple(dict(p) for p in run.get("phases", ())))
+                                  for p in _spaced(curves.get("loss", ()))),
+                     run_dir=run.get("run_dir"), phases=tuple(dict(p) for p in _spaced(run.get("phases", ()))))
+
+
+def _spaced(points: Sequence[Any], limit: int = MAX_CURVE_POINTS) -> Sequence[Any]:
+    """At most ``limit`` of a curve's points, evenly spaced, the last one kept (a study writes 400 loss points a
+    run: more is a file written by hand, and each point is drawn)."""
+    points = list(points)
+    if len(points) <= limit:
+        return points
+    step = math.ceil(len(points) / limit)
+    return points[::step][:limit - 1] + [points[-1]]
 
 
 def _metric(name: str, value: Any) -> float:
