@@ -22,8 +22,8 @@ from receipt_core.training.run_summary import (BEST_BY, OWN_TRAINING, SAVED, TRA
                                                listing_order, no_best_reason, run_metrics_rows, run_phases,
                                                run_summary)
 from receipt_core.training.slot import JobBusyError
-from receipt_core.workspace.run_labels import (MAX_NAME, MAX_NOTES, display_name, distinct_labels, run_labels,
-                                              set_run_label)
+from receipt_core.workspace.run_labels import (MAX_NAME, MAX_NOTES, display_name, distinct_labels, download_stem,
+                                               run_labels, set_run_label)
 from receipt_core.wording import as_sentence, counted
 from ui.cost_quality import cost_quality_points
 from ui.dataset_choice import EVALUATION_HELP, HOLD_OUT
@@ -290,8 +290,9 @@ with runs_tab:
                    "the folder from a copy, or delete the run.")
     with user_errors("Preparing downloads"):
         rows = run_metrics_rows(ws, run_id)
+        stem = download_stem(run, labels_by_id)
         d1.download_button("Metrics CSV", spreadsheet_csv(pd.DataFrame(rows)),
-                           file_name=f"{run_id}-metrics.csv", mime="text/csv", key="runs_csv", disabled=not rows)
+                           file_name=f"{stem}-metrics.csv", mime="text/csv", key="runs_csv", disabled=not rows)
         saving = run.status == "running"  # its files change at each save: a zip taken then mixed two saves (a probe)
         # a damaged checkpoint is not offered: a probe's run folder linked elsewhere zipped that folder's files
         if d2.button("Prepare checkpoint zip", disabled=not saved or saving or bool(damage), key="runs_zip_prepare",
@@ -303,7 +304,7 @@ with runs_tab:
                 st.session_state["runs_zip_bytes"] = (run_id, zip_folder(folder))
         prepared = st.session_state.get("runs_zip_bytes")
         if prepared and prepared[0] == run_id:
-            d2.download_button("Download checkpoint", prepared[1], file_name=f"{run_id}.zip", mime="application/zip",
+            d2.download_button("Download checkpoint", prepared[1], file_name=f"{stem}.zip", mime="application/zip",
                                key="runs_zip")
     active = job_slot().busy()
     live_here = active is not None and active.run_id == run_id

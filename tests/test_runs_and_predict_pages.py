@@ -123,6 +123,19 @@ def test_the_study_stars_no_best_row_on_a_0_0002_difference():
 # --- run labels ------------------------------------------------------------------------------------------
 
 
+def test_a_renamed_runs_downloads_carry_its_name(workspace_home):
+    """A walkthrough could not tell two renamed runs' checkpoint zips apart: they were named by run id alone."""
+    from receipt_core.workspace.run_labels import download_stem
+
+    ws = Workspace(workspace_home)
+    run_id = ws.create_run("tiny · full", {"backbone": "tiny"})
+    assert download_stem(ws.get_run(run_id), run_labels(ws)) == run_id
+    set_run_label(ws, run_id, name="baseline run")
+    assert download_stem(ws.get_run(run_id), run_labels(ws)) == f"baseline-run-{run_id}"
+    set_run_label(ws, run_id, name="../**Demo** ·/ run")  # nothing of it a path or a mark
+    assert download_stem(ws.get_run(run_id), run_labels(ws)) == f"Demo-run-{run_id}"
+
+
 def test_run_labels_are_stored_cleaned_and_go_with_the_run(workspace_home):
     ws = Workspace(workspace_home)
     run_id = ws.create_run("tiny · full", {"backbone": "tiny"})

@@ -8,6 +8,7 @@ column keeps what it was started as (e.g. ``tiny · full``); :func:`display_name
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -108,6 +109,15 @@ def display_name(run, labels: dict[str, RunLabel]) -> str:
     """The name to show for ``run`` (a RunRecord): the user's name when it has one, else the name it started as."""
     label = labels.get(run.id)
     return label.name if label is not None and label.name else run.name
+
+
+def download_stem(run, labels: dict[str, RunLabel]) -> str:
+    """The start of a download's file name for ``run``: its id, after the name a user gave it (letters, digits,
+    ``.``, ``_`` and ``-`` of it, at most 40), so a zip of a renamed run says which run it came from (a walkthrough
+    could not tell two renamed runs' zips apart)."""
+    label = labels.get(run.id)
+    given = re.sub(r"[^A-Za-z0-9._-]+", "-", label.name).strip("-._")[:40].strip("-._") if label and label.name else ""
+    return f"{given}-{run.id}" if given else run.id
 
 
 def distinct_labels(names: Mapping[str, str]) -> dict[str, str]:
