@@ -217,9 +217,8 @@ with manage_tab:
         # is a new, unticked one instead of a tick that now deletes another dataset.
         confirm_key = f"delete_confirm_{dataset}"
         for reader in live_runs_reading(ws, dataset):
-            st.warning(f"Run {literal(reader.name)} (`{reader.run_id}`) is training on "
-                       f"{counted(reader.receipts, 'receipt')} of this dataset. Deleting it lets the run go on with "
-                       "the receipts it loaded, but it can then never be resumed, and Runs no longer finds its "
+            st.warning(f"Run {literal(reader.name)} (`{reader.run_id}`) {reader.reads()}. Deleting it lets the run go "
+                       "on with the receipts it loaded, but it can then never be resumed, and Runs no longer finds its "
                        "receipts: stop it first, or let it finish.")
         confirm = st.checkbox(f"Yes, delete every document of {literal(dataset)}", key=confirm_key)
         if st.button("Delete dataset", disabled=not confirm, key="delete_dataset"):

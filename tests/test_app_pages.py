@@ -545,7 +545,9 @@ def test_data_warns_before_deleting_a_dataset_a_live_run_reads(workspace_home):
     run_id = ws.create_run("tiny · full", {"train_ids": ["m0", "other-1"], "eval_ids": ["m2"]})
     at = app("data", dataset="mine")
     warned = [w.value for w in at.warning if "training on" in w.value]
-    assert warned == [f"Run {literal('tiny · full')} (`{run_id}`) is training on 2 receipts of this dataset. "
+    # both roles said (a walkthrough read "training on 50 receipts" of a dataset the run only evaluated on)
+    assert warned == [f"Run {literal('tiny · full')} (`{run_id}`) is training on 1 receipt of this dataset and "
+                      "evaluating on 1. "
                       "Deleting it lets the run go on with the receipts it loaded, but it can then never be resumed, "
                       "and Runs no longer finds its receipts: stop it first, or let it finish."]
     at.selectbox(key="data_doc").set_value("m2").run()  # one receipt the run evaluates on: asked before it goes

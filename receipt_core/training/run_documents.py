@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
 from ..data.document import Document
+from ..wording import counted
 from ..workspace.runs import LIVE_STATUSES
 
 TRAIN_IDS_KEY, EVAL_IDS_KEY = "train_ids", "eval_ids"  # keys of a run's config: its training and evaluation receipts
@@ -65,7 +66,18 @@ class RunReadingDataset:
     """A live run (training or paused) whose training or evaluation receipts include some of a dataset's."""
     run_id: str
     name: str
-    receipts: int  # how many of the dataset's receipts it reads
+    training: int  # how many of the dataset's receipts it trains on
+    evaluating: int  # and evaluates on
+
+    def reads(self) -> str:
+        """What it does with them: "is training on 2 receipts of this dataset and evaluating on 1" (a walkthrough
+        read "training on 50 receipts" of the dataset the run only evaluated on)."""
+        if self.training and self.evaluating:
+            return (f"is training on {counted(self.training, 'receipt')} of this dataset and evaluating on "
+                    f"{self.evaluating:,}")
+        if self.training:
+            return f"is training on {counted(self.training, 'receipt')} of this dataset"
+        return f"is evaluating on {counted(self.evaluating, 'receipt')} of this dataset"
 
 
 def live_runs_reading(workspace, dataset: str) -> list[RunReadingDataset]:
@@ -81,7 +93,7 @@ def live_runs_reading_receipts(workspace, doc_ids: Iterable[str]) -> list[RunRea
     readers = []
     for run in workspace.list_runs():
         if run.status in LIVE_STATUSES:
-            used = ids.intersection(train_ids(run.config) + eval_ids(run.config))
-            if used:
-                readers.append(RunReadingDataset(run.id, run.name, len(used)))
+            training, evaluating = ids.intersection(train_ids(run.config)), ids.intersection(eval_ids(run.config))
+            if training or evaluating:
+                readers.append(RunReadingDataset(run.id, run.name, len(training), len(evaluating)))
     return readers
