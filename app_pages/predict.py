@@ -87,8 +87,8 @@ if source == "Upload images":
                  "CLI's predict reads any number).")
     elif uploads:
         named = dict(zip(distinct_names(u.name for u in uploads), (u.getvalue() for u in uploads)))
-        with user_errors("OCR"), st.spinner(f"Reading {counted(len(named), 'receipt')} with Tesseract…"):
-            read = read_uploads(ws, named)
+        with user_errors("OCR"):
+            read = read_uploads(ws, named)  # with a spinner while it reads photos new to this session
             results = [result for result, _ in read]
             shown = {result.name: source for result, source in read}  # each photo's display copy
             problems = [r.error for r in results if r.error]  # each names its file
@@ -121,6 +121,9 @@ else:
         picture = receipt_picture(ws, doc)
         if picture.note and doc.has_image:  # a receipt imported without pixels (CORD's) is usual here: unsaid
             st.caption(picture.note)
+        if doc.has_image and not doc.read_by_ocr:  # a walkthrough took a gold import's photo for an OCR'd one
+            st.caption("The run reads this receipt's stored words (its dataset's own, not an OCR of the photo "
+                       "drawn here): upload the photo to see what it makes of the photo itself.")
         inputs.append((doc_id, doc, picture.source))
         if doc_id in train_ids(run.config):  # a walkthrough read 0.99 confidences off a receipt it had trained on
             st.info("The run trained on this receipt: what it predicts here shows what it learned, not how it does "

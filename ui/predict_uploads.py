@@ -1,15 +1,16 @@
-"""Predict's uploads read once per session: OCR'd and decoded when the files change, not on every rerun.
+"""Predict's uploads read once per session: each photo OCR'd and decoded when first uploaded, not on every rerun.
 
 A slider, an overlay switch or a download reruns the page; before this, each rerun decoded every uploaded photo
 again (a probe's twelve 36-megapixel photos: 2–8 s per click, and the server's memory climbing by gigabytes).
-The session keeps the last upload's results only, replaced when the files change, and of each photo only its
-display copy (``plots.figures.display_source``), not its decoded pixels. And what the workspace already knows of an
-uploaded photo: its labels, if it is a stored receipt (``stored_labels_note``).
+The session keeps the results of the photos uploaded now only, and of each photo only its display copy
+(``plots.figures.display_source``), not its decoded pixels. And what the workspace already knows of an uploaded
+photo: its labels, if it is a stored receipt (``stored_labels_note``).
 """
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 
 import streamlit as st
 
@@ -17,27 +18,46 @@ from receipt_core.data.document import Document
 from receipt_core.data.images import load_image
 from receipt_core.ocr.engine import OcrCache, OcrResult, ocr_many
 from receipt_core.plots.figures import display_source
+from receipt_core.wording import counted
 from receipt_core.workspace.store import Workspace
 
-READ_KEY = "predict_read_uploads"  # ((name, sha256) of each upload, [(OcrResult, display copy)]) of the last read
+READ_KEY = "predict_read_uploads"  # sha256 -> (OcrResult, display copy) of each photo uploaded now
 
 
 def read_uploads(workspace: Workspace, named: dict[str, bytes]) -> list[tuple[OcrResult, str | None]]:
     """``ocr_many`` over the uploads (name -> bytes), each result with its photo's display copy (None for a file
-    that failed); reused while the same files, under the same names, stay uploaded."""
-    key = tuple((name, hashlib.sha256(data).hexdigest()) for name, data in named.items())
-    kept = st.session_state.get(READ_KEY)
-    if kept is not None and kept[0] == key:
-        return kept[1]
-    st.session_state.pop(READ_KEY, None)  # the old photos go before the new ones are decoded
-    # the workspace's OCR of a receipt it holds is read, but a photo uploaded only to be predicted leaves nothing
-    # behind: a probe re-imported a Predict upload's words from the cache as a dataset anyone could browse
-    cache = OcrCache(workspace.ocr_cache_dir, writes=False)
-    results = ocr_many(list(named.items()), workers=min(len(named), 2), cache=cache)
-    read = [(result, None if result.error is not None else display_source(load_image(named[result.name]).image))
-            for result in results]  # one photo decoded at a time, and let go once its copy is made
-    st.session_state[READ_KEY] = (key, read)
-    return read
+    that failed). A photo already read in this session is not read again, and the same photo uploaded twice is read
+    once: adding one photo to six re-read all seven (13 s), and three copies of one photo were read three times (a
+    walkthrough). The session keeps the photos uploaded now, and lets the others go."""
+    shas = {name: hashlib.sha256(data).hexdigest() for name, data in named.items()}
+    held = st.session_state.get(READ_KEY)
+    kept = {sha: held[sha] for sha in set(shas.values()) if isinstance(held, dict) and sha in held}
+    to_read: dict[str, str] = {}  # sha256 -> the first upload's name with those bytes
+    for name, sha in shas.items():
+        if sha not in kept:
+            to_read.setdefault(sha, name)
+    st.session_state[READ_KEY] = kept  # the photos no longer uploaded go before new ones are decoded
+    if to_read:
+        # the workspace's OCR of a receipt it holds is read, but a photo uploaded only to be predicted leaves nothing
+        # behind: a probe re-imported a Predict upload's words from the cache as a dataset anyone could browse
+        cache = OcrCache(workspace.ocr_cache_dir, writes=False)
+        with st.spinner(f"Reading {counted(len(to_read), 'receipt')} with Tesseract…"):
+            results = ocr_many([(name, named[name]) for name in to_read.values()], workers=min(len(to_read), 2),
+                               cache=cache)
+        for sha, result in zip(to_read, results):  # one photo decoded at a time, let go once its copy is made
+            copy = None if result.error is not None else display_source(load_image(named[result.name]).image)
+            kept[sha] = (result, copy)
+        st.session_state[READ_KEY] = kept
+    return [_named(*kept[sha], name) for name, sha in shas.items()]
+
+
+def _named(result: OcrResult, copy: str | None, name: str) -> tuple[OcrResult, str | None]:
+    """A photo's reading under the name it is uploaded as now (its bytes were read under another)."""
+    if result.name == name:
+        return result, copy
+    if result.error is not None:
+        return replace(result, name=name, error=result.error.replace(result.name, name, 1)), copy
+    return replace(result, name=name, document=replace(result.document, source=name)), copy
 
 
 def stored_labels_note(workspace: Workspace, doc: Document) -> str | None:
