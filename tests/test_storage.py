@@ -126,8 +126,10 @@ def test_two_imports_of_the_same_receipts_at_once_count_what_each_replaced(tmp_p
         thread.start()
     for thread in threads:
         thread.join()
-    assert sorted(replaced) == [0, 40]
-    assert ws.import_documents("shop", docs[:3], reviewed={"d1"}) == 3
+    assert sorted(r.receipts for r in replaced) == [0, 40]
+    assert sorted(r.unchanged for r in replaced) == [0, 40]  # the same receipts again: nothing of them changed
+    again = ws.import_documents("shop", docs[:3], reviewed={"d1"})
+    assert (again.receipts, again.unchanged) == (3, 2)  # d1 came back marked done
     assert [ws.is_reviewed(f"d{i}") for i in range(3)] == [False, True, False]
 
 def test_concurrent_writers_never_see_database_locked_and_lose_no_update(tmp_path):

@@ -136,4 +136,5 @@ def import_into_workspace(workspace: "Workspace", dataset: str, report: ImportRe
                 images[doc.id] = path
         documents.append(doc)
     replaced = workspace.import_documents(dataset, documents, set(reviewed))
-    return dataclasses.replace(make_report(documents, images, problems), replaced=replaced)
+    return dataclasses.replace(make_report(documents, images, problems), replaced=replaced.receipts,
+                               replaced_unchanged=replaced.unchanged)

@@ -36,14 +36,21 @@ class ImportReport:
     # doc id -> the image it names that the import does not hold
     missing_images: Mapping[str, MissingImage] = field(default_factory=lambda: MappingProxyType({}))
     replaced: int = 0  # stored over receipts of the same ids already in the dataset (set by import_into_workspace)
+    replaced_unchanged: int = 0  # of those, the ones that came back as they were (words, labels, items, done mark)
 
     def replaced_note(self, dataset: str) -> str | None:
         """What an import replaced, else None: a receipt imported again loses its labels, done mark and undo
         history to the file's (a probe's zip import did so without a word)."""
         if not self.replaced:
             return None
-        return (f"{self.replaced} of these receipts were already in the dataset {dataset!r}: the imported ones "
-                "replaced them, and the labels, done marks and undo history they had there are gone")
+        already = f"{self.replaced} of these receipts were already in the dataset {dataset!r}"
+        if self.replaced_unchanged == self.replaced:  # a faithful round trip read as data loss (a walkthrough)
+            return (f"{already}, with the same words, labels, items and done marks: they are unchanged, but their "
+                    "undo history is cleared, as an import does")
+        changed = self.replaced - self.replaced_unchanged
+        return (f"{already}: the imported ones replaced them, so {changed} of them lost the words, labels or done "
+                f"marks they had there for the file's ({self.replaced_unchanged} came back the same), and the undo "
+                "history of all is cleared")
 
     @property
     def skipped(self) -> int:

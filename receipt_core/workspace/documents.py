@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from types import MappingProxyType
-from typing import Collection, Iterable, Mapping
+from typing import Collection, Iterable, Mapping, Sequence
 
 from ..data.document import Document
 from ..data.review import DONE, STATUSES, check_status, receipt_status
@@ -160,21 +160,25 @@ class DocumentStore(ImageStore):
             _upsert(conn, dataset, rows)
         return len(rows)
 
-    def import_documents(self, dataset: str, docs: Iterable[Document], reviewed: Collection[str]) -> int:
+    def import_documents(self, dataset: str, docs: Iterable[Document], reviewed: Collection[str]) -> ReplacedReceipts:
         """:meth:`save_documents` for an import, in the same transaction: each document is done as its file says
         (its id in ``reviewed``) and its annotation history goes, since an import replaces a receipt whole (a
         probe's export, imported back over a receipt marked done since, kept the mark; Undo then took back the
-        history of the receipt it replaced). Returns how many were already in ``dataset``, counted in that
-        transaction: two imports of the same file at once each said they replaced none (a probe)."""
+        history of the receipt it replaced). Returns how many were already in ``dataset``, and how many of those the
+        import left as they were, counted in that transaction: two imports of the same file at once each said they
+        replaced none (a probe)."""
         dataset = check_dataset_name(dataset)
         now = time.time()
+        docs = list(docs)
         rows = [_document_row(doc, dataset, now) for doc in docs]
         ids = [row[0] for row in rows]
         with self._write() as conn:
+            before = _stored_contents(conn, dataset, ids)
             replaced = _upsert(conn, dataset, rows)
             conn.executemany("UPDATE documents SET reviewed = ? WHERE id = ?", [(int(i in reviewed), i) for i in ids])
             conn.executemany("DELETE FROM annotation_history WHERE doc_id = ?", [(i,) for i in ids])
-        return replaced
+        unchanged = sum(1 for doc in docs if before.get(doc.id) == (_content(doc), doc.id in reviewed))
+        return ReplacedReceipts(replaced, unchanged)
 
     def add_new_documents(self, dataset: str, docs: Iterable[Document]) -> dict[str, str]:
         """Store into ``dataset`` those of ``docs`` whose id the workspace does not hold, in one transaction; returns
@@ -366,6 +370,34 @@ def _document_row(doc: Document, dataset: str, now: float) -> tuple:
     return (doc.id, dataset, dumps(doc.to_json(), f"document {doc.id!r}"), len(doc.words), doc.width, doc.height,
             doc.image_sha256, doc.source, json.dumps(doc.label_counts(), sort_keys=True), now, receipt_status(doc),
             doc.labelled_words, doc.suggested_words)
+
+
+@dataclass(frozen=True)
+class ReplacedReceipts:
+    """What an import did to receipts the dataset already held: how many it replaced, and how many of those came
+    back as they were (the same words, boxes, labels, items and done mark)."""
+    receipts: int = 0
+    unchanged: int = 0
+
+
+def _content(doc: Document) -> tuple:
+    """What a person reads of a receipt: each word's text, box, label, value, item and who labelled it."""
+    return tuple((w.text, tuple(w.box), w.label_state, w.group_id) for w in doc.words)
+
+
+def _stored_contents(conn, dataset: str, ids: Sequence[str]) -> dict[str, tuple]:
+    """The :func:`_content` and done mark of each of ``ids`` that ``dataset`` holds now (a damaged row: none)."""
+    found: dict[str, tuple] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        rows = conn.execute(f"SELECT id, json, reviewed FROM documents WHERE dataset = ? AND id IN "
+                            f"({', '.join('?' * len(chunk))})", [dataset, *chunk]).fetchall()
+        for row in rows:
+            try:
+                found[row[0]] = (_content(stored_document(row[0], row[1])), bool(row[2]))
+            except DamagedDocumentError:
+                continue
+    return found
 
 
 def _upsert(conn, dataset: str, rows: list[tuple]) -> int:
