@@ -47,7 +47,8 @@ def save_label_studio(docs: Iterable[Document], folder: Path, schema: LabelSchem
     atomic_write(folder / CONFIG_FILE, label_config(schema).encode("utf-8"))
     # the folder's final name: the CLI writes into a hidden staging folder first, whose name the README gave as the
     # storage path (a probe)
-    readme = export_readme(folder_name or folder.name)  # a walkthrough: no word on images before
+    with_photos = sum(1 for doc in docs if images.get(doc.id) is not None)  # said when some have none (a walkthrough)
+    readme = export_readme(folder_name or folder.name, with_photos, len(tasks))  # a walkthrough: no word on images
     atomic_write(folder / README_FILE, readme.encode("utf-8"))
     path = folder / TASKS_FILE
     atomic_write(path, json.dumps(tasks, ensure_ascii=False, indent=1, allow_nan=False).encode("utf-8"))

@@ -25,6 +25,7 @@ export of such a project).
 
 from __future__ import annotations
 
+import textwrap
 from xml.sax.saxutils import quoteattr
 
 from ..data.schema import LabelSchema
@@ -52,19 +53,42 @@ def label_config(schema: LabelSchema) -> str:
             f'  <Relations>\n    <Relation value="{ITEM_RELATION}"/>\n  </Relations>\n</View>\n')
 
 
-def export_readme(folder_name: str) -> str:
-    """The export's README.txt: how to make the Label Studio project, show its photos and bring it back."""
-    return f"""Receipt MTL Studio: a Label Studio export
+IMPORT_COMMAND = "`python -m receipt_core import`"
+COMMAND_TOKEN = "#" * len(IMPORT_COMMAND)  # one word as long while the README is wrapped: a command is not cut
 
-1. Create a project. Settings -> Labeling Interface -> Code: paste {CONFIG_FILE}.
-2. Photos: Label Studio shows an image only by URL, and {TASKS_FILE} names each one {IMAGE_FOLDER}/<sha256>.<ext>.
-   To see them, start Label Studio with LABEL_STUDIO_LOCAL_FILES_SERVING_ENABLED=true and
-   LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT set to the folder that holds this one, add a Local Files storage for
-   {folder_name}/{IMAGE_FOLDER}, and in {TASKS_FILE} replace each "{IMAGE_FOLDER}/" in data.ocr by
-   "/data/local-files/?d={folder_name}/{IMAGE_FOLDER}/".
-3. Import {TASKS_FILE}. Receipts with a label or a done mark come as annotations (completed tasks); receipts nobody
-   labelled come as the "ocr" prediction, so they wait in the labelling queue; a run's suggestions are further
-   predictions.
-4. Back: export the project as JSON (not JSON-MIN or CSV) and import it on the Data page or with
-   `python -m receipt_core import`; put this {IMAGE_FOLDER}/ folder beside the export to keep the photos.
-"""
+
+def export_readme(folder_name: str, with_photos: int | None = None, receipts: int | None = None) -> str:
+    """The export's README.txt: how to make the Label Studio project, show its photos and bring it back.
+    ``with_photos`` of the ``receipts`` have a photo in the export (None: all); a walkthrough's CORD export had none,
+    and its README explained an images/ folder it did not have."""
+    serve = (f"Label Studio shows an image only by URL, and {TASKS_FILE} names each one "
+             f"{IMAGE_FOLDER}/<sha256>.<ext>. To see them, start Label Studio with "
+             "LABEL_STUDIO_LOCAL_FILES_SERVING_ENABLED=true and LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT set to the "
+             f"folder that holds this one, add a Local Files storage for {folder_name}/{IMAGE_FOLDER}, and in "
+             f'{TASKS_FILE} replace each "{IMAGE_FOLDER}/" in data.ocr by "/data/local-files/?d={folder_name}/'
+             f'{IMAGE_FOLDER}/".')
+    back = (f"put this {IMAGE_FOLDER}/ folder beside the export to keep the photos.")
+    if with_photos is None or receipts is None or with_photos >= receipts:
+        photos = serve
+    else:
+        blank = ("their tasks' data.ocr is null, and Label Studio opens them without a picture to draw their regions "
+                 "on. Their labels still travel there and back; to label them by sight, use the Annotate page, which "
+                 "draws their words on a blank page.")
+        if not with_photos:
+            photos = (f"none of these receipts has a photo in the workspace (their words and boxes were imported "
+                      f"without one), so there is no {IMAGE_FOLDER}/ folder: {blank}")
+            back = "the receipts keep their ids, so they replace these in their dataset."
+        else:
+            photos = (f"{receipts - with_photos} of these {receipts} receipts have no photo in the workspace (their "
+                      f"words and boxes were imported without one): {blank} For the {with_photos} with one: {serve}")
+    steps = [f"Create a project. Settings -> Labeling Interface -> Code: paste {CONFIG_FILE}.",
+             f"Photos: {photos}",
+             f"Import {TASKS_FILE}. Receipts with a label or a done mark come as annotations (completed tasks); "
+             'receipts nobody labelled come as the "ocr" prediction, so they wait in the labelling queue; a run\'s '
+             "suggestions are further predictions.",
+             "Back: export the project as JSON (not JSON-MIN or CSV) and import it on the Data page or with "
+             f"{COMMAND_TOKEN}; {back}"]
+    body = "\n".join(textwrap.fill(step, width=115, initial_indent=f"{n}. ", subsequent_indent="   ",
+                                   break_on_hyphens=False, break_long_words=False)
+                     for n, step in enumerate(steps, 1)).replace(COMMAND_TOKEN, IMPORT_COMMAND)
+    return f"Receipt MTL Studio: a Label Studio export\n\n{body}\n"
