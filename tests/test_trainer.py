@@ -952,7 +952,8 @@ def test_a_fresh_slot_finds_the_job_still_running_after_a_cache_clear():
 def test_the_time_spent_building_the_feature_cache_does_not_use_up_the_learning_rate(cord, tmp_path, monkeypatch):
     """A walkthrough's 60-second race: freeze-backbone spent 28 s filling its feature cache inside its first step,
     and its second step already ran at half its rate, since the linear schedule went by the time used. The cache's
-    time is now left out of the schedule (and of a phased plan's budget shares); the budget still ends the run."""
+    time is now left out of the schedule (a phased plan's budget shares stay on the wall clock, as measured); the
+    budget still ends the run."""
     from receipt_core.model.feature_cache import PrefixFeatureCache
     from receipt_core.training.schedules import budget_share
 

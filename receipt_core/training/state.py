@@ -22,7 +22,7 @@ class TrainerState:
     total_steps: int = 0
     phase: int = 1
     elapsed_s: float = 0.0  # training time, paused time excluded, summed over resumes
-    setup_s: float = 0.0  # of which building feature caches (training.schedules.budget_share leaves it out)
+    setup_s: float = 0.0  # of which building feature caches (the learning-rate schedule leaves it out)
     items_seen: int = 0
     best_val_loss: float | None = None
     evals_without_improvement: int = 0
