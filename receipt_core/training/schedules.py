@@ -8,8 +8,9 @@ LR_SCHEDULES = ("constant", "linear")
 def budget_share(elapsed_s: float, setup_s: float, budget_s: float) -> float:
     """How far a run is through its time budget as its learning sees it, 0…1: the time spent building feature
     caches (``setup_s``: the frozen layers' one forward pass over the receipts) is left out of both the time used
-    and the budget, so the learning-rate schedule covers the steps the run has. A race's 60-second freeze-backbone run spent 28 s filling its cache, and its second step already ran at
-    half its rate (a walkthrough). The budget itself still ends the run at its wall-clock time."""
+    and the budget, so the learning-rate schedule covers the steps the run has. A race's 60-second freeze-backbone
+    run spent 28 s filling its cache, and its second step already ran at half its rate (a walkthrough). The budget
+    itself still ends the run at its wall-clock time."""
     learning = budget_s - setup_s
     if learning <= 0:
         return 1.0
