@@ -135,10 +135,10 @@ def race_form(datasets: list[str]) -> None:
         # a walkthrough raced at 5 s: each run made one step, scored 0.07 and took 21-27 s, with no word before;
         # said of the runs that fine-tune the backbone: at 45 s freeze-backbone ran 6.6 epochs (a second one)
         settings_columns[0].caption(f":material/warning: At {SHORT_RACE_S} s or less a {literal(backbone)} run that "
-                                    f"trains its backbone ({', '.join(tuned)}) gets only a few steps on 2 cores: its scores "
-                                    "will mean little (freeze-backbone, on cached features, still gets several "
-                                    "epochs), and each run takes tens of seconds more for its set-up, and may "
-                                    "train past its budget by its first evaluation and save.")
+                                    f"trains its backbone ({', '.join(tuned)}) gets only a few steps on 2 cores: its "
+                                    "scores will mean little (freeze-backbone, on cached features, still gets several "
+                                    "epochs), and each run takes tens of seconds more for its set-up, and may train "
+                                    "past its budget by its first evaluation and save.")
     name = settings_columns[2].text_input("Name (a folder under the studies folder)",
                                           persist_state="session", key="race_name",
                                           placeholder="race-<date>-<time>")
