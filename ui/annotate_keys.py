@@ -84,10 +84,11 @@ def apply_keys(ws: Workspace, doc_id: str, index: int, words: int, keys: Sequenc
     and moves on, accept takes its suggestion and moves on, new item / previous word's item put the word in an item
     and stay, undo takes back the last change of the receipt, redo does again what undo took back. ``seen``: the
     receipt's words as the page showed them; a label or accept after another session changed them is refused
-    (``ReceiptChangedError``, said in ``messages``) rather than put on another word. ``seen_action``: the receipt's latest change as the page showed it; an undo (or redo) of a change
-    made since elsewhere is refused too (a change these presses made is theirs to undo). ``seen_labels``: the
-    words' labels as shown; a label key on a word another session labelled since is refused the same way (these
-    presses' own labels are theirs to change)."""
+    (``ReceiptChangedError``, said in ``messages``) rather than put on another word. ``seen_action``: the
+    receipt's latest change as the page showed it; an undo (or redo) of a change made since elsewhere is refused
+    too (a change these presses made is theirs to undo). ``seen_labels``: the words' labels as shown; a label key
+    on a word another session labelled since is refused the same way (these presses' own labels are theirs to
+    change)."""
     by_key = label_keys(schema)
     outcome = KeyOutcome(index=index)
     for position, key in enumerate(keys):
