@@ -39,17 +39,22 @@ class RunResult:
                            "loss": [{"step": s, "elapsed_s": t, "loss": v} for s, t, v in self.losses]}}
 
 
+def _phases_that_trained(phases: Sequence[Mapping[str, Any]], steps: int) -> list[Mapping[str, Any]]:
+    """The recorded phases of a run of ``steps`` steps that trained at least one: a phase that began at the run's
+    last step (its budget ended as it moved on) trained nothing."""
+    return [p for p in phases if int(p.get("step", 0)) < steps]
+
+
 def trained_phases(run: RunResult) -> list[int]:
-    """The phases of ``run`` that trained at least one step: a phase that began at the run's last step (its budget
-    ended as it moved on) trained nothing."""
-    return [int(p.get("phase", 1)) for p in run.phases if int(p.get("step", 0)) < run.steps]
+    """The numbers of the phases of ``run`` that trained at least one step."""
+    return [int(p.get("phase", 1)) for p in _phases_that_trained(run.phases, run.steps)]
 
 
 def trained_parameters(phases: Sequence[Mapping[str, Any]], steps: int, last: int) -> int:
     """What a run's cost counts as trained: the most parameters a phase that trained at least one step had
     (``last``: the run's final count, when no phase was recorded). A walkthrough's 60-second race counted phased at
     4.2M trainable, phase 2's, though phase 2 began at its last step and only the heads' 0.67M ever trained."""
-    counts = [int(p.get("trainable_parameters", 0)) for p in phases if int(p.get("step", 0)) < steps]
+    counts = [int(p.get("trainable_parameters", 0)) for p in _phases_that_trained(phases, steps)]
     return max(counts) if counts else last
 
 

@@ -87,6 +87,12 @@ class Trainer:
         """Of the training time, how much went into building feature caches (earlier launches' included)."""
         return self._setup_before + float(getattr(self.task, "setup_s", 0.0) or 0.0)
 
+    def _record_clock(self, agreed: bool = False) -> None:
+        """The run's training time, and the part of it spent building feature caches, into the state (saved with
+        it); ``agreed``: the time every rank takes (:meth:`_agreed_elapsed`), for decisions that read it."""
+        self.state.elapsed_s = self._agreed_elapsed() if agreed else self._elapsed()
+        self.state.setup_s = self._setup()
+
     def _agreed_elapsed(self) -> float:
         """The run's training time as every rank takes it (the longest): decisions that read it, such as a phase's
         share of the time budget, must come out the same on every rank."""
@@ -102,8 +108,7 @@ class Trainer:
         then again at it. Every rank decides alike."""
         if self._agree(steps_left * self._last_step_s < self._last_evaluation_s):
             return False
-        self.state.elapsed_s = self._agreed_elapsed()
-        self.state.setup_s = self._setup()
+        self._record_clock(agreed=True)
         return bool(self.task.evaluation_due(self.state))
 
     def _agree(self, flag: bool) -> bool:
@@ -149,8 +154,7 @@ class Trainer:
             self._last_save_s = time.monotonic() - started
 
     def _write_checkpoint(self) -> None:
-        self.state.elapsed_s = self._elapsed()
-        self.state.setup_s = self._setup()
+        self._record_clock()
         if self._world > 1:
             self._check_ranks_agree()
         if self._is_main:
@@ -196,8 +200,7 @@ class Trainer:
             self._last_evaluation_s = time.monotonic() - started
 
     def _evaluate_and_decide(self, end_of_epoch: bool) -> EvalEvent:
-        self.state.elapsed_s = self._agreed_elapsed()  # the training time the task's decisions after it see
-        self.state.setup_s = self._setup()
+        self._record_clock(agreed=True)  # the training time the task's decisions after it see
         evaluation, follow_ups = self.task.evaluate(self.state)
         losses = [evaluation.val_loss, *evaluation.task_val_losses.values()]
         if any(loss is not None and not math.isfinite(loss) for loss in losses):  # before it is stored or saved
@@ -218,8 +221,7 @@ class Trainer:
     def _pause_point(self) -> None:
         if not self.control.should_pause or self.control.should_stop:
             return
-        self.state.elapsed_s = self._elapsed()
-        self.state.setup_s = self._setup()
+        self._record_clock()
         self.emit(StatusEvent(step=self.state.global_step, status="paused"))
         paused_at = time.monotonic()
         if self._wait_while_paused is not None:
@@ -310,8 +312,7 @@ class Trainer:
         return self._finish(reason)
 
     def _finish(self, reason: str) -> FinishedEvent:
-        self.state.elapsed_s = self._elapsed()
-        self.state.setup_s = self._setup()
+        self._record_clock()
         event = FinishedEvent(step=self.state.global_step, epoch=self.state.epoch, reason=reason,
                               elapsed_s=self.state.elapsed_s, metrics=dict(self.state.last_metrics),
                               checkpoint=self.last_checkpoint)

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from types import MappingProxyType
-from typing import Collection, Iterable, Mapping, Sequence
+from typing import Collection, Iterable, Iterator, Mapping, Sequence
 
 from ..data.document import Document
 from ..data.review import DONE, STATUSES, check_status, receipt_status
@@ -388,15 +388,11 @@ def _content(doc: Document) -> tuple:
 def _stored_contents(conn, dataset: str, ids: Sequence[str]) -> dict[str, tuple]:
     """The :func:`_content` and done mark of each of ``ids`` that ``dataset`` holds now (a damaged row: none)."""
     found: dict[str, tuple] = {}
-    for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
-        rows = conn.execute(f"SELECT id, json, reviewed FROM documents WHERE dataset = ? AND id IN "
-                            f"({', '.join('?' * len(chunk))})", [dataset, *chunk]).fetchall()
-        for row in rows:
-            try:
-                found[row[0]] = (_content(stored_document(row[0], row[1])), bool(row[2]))
-            except DamagedDocumentError:
-                continue
+    for row in _rows_by_id(conn, "id, json, reviewed", ids, "dataset = ? AND ", (dataset,)):
+        try:
+            found[row[0]] = (_content(stored_document(row[0], row[1])), bool(row[2]))
+        except DamagedDocumentError:
+            continue
     return found
 
 
@@ -440,9 +436,13 @@ def _checked_dataset_name(conn, name: object) -> str:
 
 
 def _datasets_of(conn, ids: list[str]) -> dict[str, str]:
-    found: dict[str, str] = {}
+    return {row[0]: row[1] for row in _rows_by_id(conn, "id, dataset", ids)}
+
+
+def _rows_by_id(conn, columns: str, ids: Sequence[str], condition: str = "", values: tuple = ()) -> Iterator:
+    """``columns`` of the document rows whose id is one of ``ids`` (and that meet ``condition``, ``"… AND "`` with
+    its ``values``), :data:`_IDS_PER_QUERY` ids a query."""
     for start in range(0, len(ids), _IDS_PER_QUERY):
         chunk = ids[start:start + _IDS_PER_QUERY]
-        query = f"SELECT id, dataset FROM documents WHERE id IN ({','.join('?' * len(chunk))})"
-        found.update({row[0]: row[1] for row in conn.execute(query, chunk)})
-    return found
+        yield from conn.execute(f"SELECT {columns} FROM documents WHERE {condition}id IN ({','.join('?' * len(chunk))})",
+                                [*values, *chunk])
