@@ -148,6 +148,35 @@ def test_keys_typed_as_soon_as_the_key_list_shows_each_label_their_own_word(serv
     assert _label(ws, doc.id, 6) is None
 
 
+def test_a_word_clicked_on_the_chart_after_a_dropdown_pick_takes_the_keys(server, page):
+    """A walkthrough picked in a dropdown, clicked a word on the receipt and pressed 4: nothing was labelled, the
+    dropdown kept the focus (Plotly's drag layer keeps a click from moving it) and took the key. A click on the
+    chart now hands the keys back, as a click anywhere else on the page does."""
+    url, ws = server
+    first, doc = (dataclasses.replace(_unlabelled(ws.get_document(summary.id)), id=f"keys-after-pick-{n}")
+                  for n, summary in enumerate(ws.list_documents("second")[:2]))
+    ws.save_documents("picked", [first, doc])
+    open_page(page, url, f"annotate?dataset=picked&receipt={first.id}")
+    page.locator(".keys-help").first.wait_for()
+    choose(page, "Receipt", doc.id, exact=False)  # the focus stays in the dropdown after a pick
+    page.get_by_text(f"{len(doc.words)} words · 0 labelled").first.wait_for()
+    wait_idle(page)
+    assert page.evaluate("document.activeElement.tagName") == "INPUT"
+
+    chart = page.locator(".js-plotly-plot").first
+    x0, y0, x1, y1 = doc.words[3].box
+    point = chart.evaluate("""(gd, [x, y]) => { const r = gd.getBoundingClientRect(), l = gd._fullLayout;
+        return [r.left + l.xaxis._offset + l.xaxis.l2p(x), r.top + l.yaxis._offset + l.yaxis.l2p(y)]; }""",
+                           [(x0 + x1) / 2, (y0 + y1) / 2])
+    page.mouse.click(*point)
+    _wait_for(lambda: page.get_by_role("combobox", name="Word", exact=True).first.input_value().startswith("#3 "),
+              why=lambda: page.get_by_role("combobox", name="Word", exact=True).first.input_value())
+    wait_idle(page)
+    page.keyboard.press("8")
+    _wait_for(lambda: _label(ws, doc.id, 3) == "TOTAL",
+              why=lambda: f"labels {[_label(ws, doc.id, i) for i in range(5)]}")
+
+
 def test_a_persons_label_survives_prefill_then_accept_and_undo(server, page):
     url, ws = server
     # a receipt nobody labelled yet (the keyboard test labels one; the list's order follows status, not file order)

@@ -11,12 +11,19 @@
 // that redraws the editor) presses are kept, not dropped: a probe typing "1 2 1 2" lost the first press, and every
 // later label landed one word early. Only when no mount follows within LEAVE_MS has the page left Annotate; the
 // presses kept are dropped then. Python applies each sequence number once.
-// Typing in a text field, a number field or a select never counts as a shortcut.
+// Typing in a text field, a number field or a select never counts as a shortcut. A click on the receipt's chart
+// takes the focus out of such a field: Plotly's drag layer keeps a click from moving the focus, so after a pick in
+// the Receipt or Word dropdown the keys went on typing into it (a walkthrough pressed "4" on a clicked word and
+// nothing was labelled), where a click anywhere else on the page hands them back.
 //
 // The component shows the key list (data.help) itself, as text: the shortcuts start when this script has loaded, a
 // moment after the page is drawn (seconds on a busy server), and a key pressed before that cannot be heard; a list
 // drawn by the page before then read as keys that already worked.
 const LEAVE_MS = 1500;
+
+function isTyping(element) {
+  return element.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(element.tagName);
+}
 
 export default function (component) {
   const { data, setTriggerValue, parentElement } = component;
@@ -44,14 +51,18 @@ export default function (component) {
     state.listening = true;
     document.addEventListener("keydown", (event) => {
       if (!state.active || event.ctrlKey || event.metaKey || event.altKey || event.repeat) return;
-      const target = event.target;
-      if (target && (target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName))) return;
+      if (event.target && isTyping(event.target)) return;
       if (!state.wanted.has(event.key)) return;
       event.preventDefault();
       state.seq += 1;
       state.pending.push({ seq: state.seq, key: event.key });
       if (state.send) state.send();  // else the next mount sends it
     });
+    document.addEventListener("pointerdown", (event) => {
+      if (!state.active || !(event.target instanceof Element) || !event.target.closest(".js-plotly-plot")) return;
+      const focused = document.activeElement;
+      if (focused && focused !== document.body && isTyping(focused)) focused.blur();
+    }, true);
   }
   if (state.pending.length) state.send();  // presses heard while no mount was there to send them
   return () => {
