@@ -92,16 +92,20 @@ def test_a_resume_is_named_by_its_data_and_keeps_the_budget_given(cord_workspace
     run_id = cord_workspace.create_run("r", {**dataclasses.asdict(Config(backbone="tiny", max_minutes=1.0)),
                                              "train_documents": 3, "eval_documents": 2})
     run = cord_workspace.get_run(run_id)
-    own = prepare_resume(cord_workspace, run, None, None, 0.25, None)
-    assert own.description == "resumed · tiny · phased · 3 train / 2 eval, its own receipts"  # no ids recorded
+    with pytest.raises(ValueError, match="does not record which receipts it trained on"):  # no ids recorded
+        prepare_resume(cord_workspace, run, None, None, 0.25, None)
     train_ids = [s.id for s in cord_workspace.list_documents(CORD_SAMPLE_TRAIN)[:3]]
     dev_ids = [s.id for s in cord_workspace.list_documents(CORD_SAMPLE_DEV)[:2]]
-    recorded = cord_workspace.create_run("named", {**dataclasses.asdict(Config(backbone="tiny", max_minutes=1.0)),
-                                                   "train_documents": 3, "eval_documents": 2,
-                                                   "train_ids": train_ids, "eval_ids": dev_ids + ["gone"]})
+    config = {**dataclasses.asdict(Config(backbone="tiny", max_minutes=1.0)), "train_documents": 3,
+              "eval_documents": 3, "train_ids": train_ids, "eval_ids": dev_ids + ["gone"]}
+    with pytest.raises(ValueError, match="1 receipt of run .* is not in the workspace"):  # refused before the launch
+        prepare_resume(cord_workspace, cord_workspace.get_run(cord_workspace.create_run("gone", config)), None, None,
+                       0.25, None)
+    recorded = cord_workspace.create_run("named", {**config, "eval_documents": 2, "eval_ids": dev_ids})
     # the header puts the Runs name before it: the description names the backbone, scenario and datasets
-    assert prepare_resume(cord_workspace, cord_workspace.get_run(recorded), None, None, 0.25, None).description == (
-        f"resumed · tiny · phased · 3 train of {CORD_SAMPLE_TRAIN} / 2 eval of {CORD_SAMPLE_DEV}")
+    own = prepare_resume(cord_workspace, cord_workspace.get_run(recorded), None, None, 0.25, None)
+    assert own.description == f"resumed · tiny · phased · 3 train of {CORD_SAMPLE_TRAIN} / 2 eval of {CORD_SAMPLE_DEV}"
+    assert own.left_out_note is None
     resumed = {}
     monkeypatch.setattr("ui.train_start.resume_run", lambda ws, run_id, train_docs, eval_docs, config: resumed.update(
         train=train_docs, config=config) or type("Job", (), {})())
@@ -113,7 +117,37 @@ def test_a_resume_is_named_by_its_data_and_keeps_the_budget_given(cord_workspace
     assert chosen.launch()[0] == run_id
     assert resumed["config"].max_minutes == 2.5 and len(resumed["train"]) == train_count
     own.launch()
-    assert resumed["train"] is None and resumed["config"].max_minutes is None  # its own receipts, read back by id
+    assert [d.id for d in resumed["train"]] == train_ids and resumed["config"].max_minutes is None  # read back by id
+
+
+def test_a_resume_on_its_own_receipts_leaves_out_those_that_lost_their_labels_and_refuses_when_none_has_one(
+        cord_workspace):
+    """A probe re-imported a stopped run's receipts with every word unlabelled; its resume on its own receipts
+    trained on them as OTHER and scored them (micro-F1 None, accuracy 1.0). They are left out now, as a start
+    leaves them out, and the user is told; with none labelled the resume is refused, naming what to do."""
+    from receipt_core.data.review import NoLabelsError
+    from receipt_core.training.config import TrainConfig as Config
+    from ui.train_start import prepare_resume
+
+    sources = [cord_workspace.get_document(s.id) for s in cord_workspace.list_documents(CORD_SAMPLE_TRAIN)[:4]]
+    labelled = [dataclasses.replace(doc, id=f"kept-{n}") for n, doc in enumerate(sources)]
+    bare = [doc.with_words(dataclasses.replace(w, field="OTHER", is_quantity=False, quantity_value=None,
+                                               label_source=None, group_id=None) for w in doc.words)
+            for doc in (dataclasses.replace(doc, id=f"bare-{n}") for n, doc in enumerate(sources))]
+    cord_workspace.save_documents("relabelled", labelled[:2] + bare[2:])
+    config = {**dataclasses.asdict(Config(backbone="tiny")), "train_documents": 3, "eval_documents": 1,
+              "train_ids": ["kept-0", "kept-1", "bare-2"], "eval_ids": ["bare-3"]}
+    with pytest.raises(NoLabelsError, match="run .*'s evaluation set has no labels"):
+        prepare_resume(cord_workspace, cord_workspace.get_run(cord_workspace.create_run("e", config)), None, None,
+                       0.25, None)
+    partly = cord_workspace.get_run(cord_workspace.create_run("p", {**config, "eval_ids": ["kept-1"]}))
+    prepared = prepare_resume(cord_workspace, partly, None, None, 0.25, None)
+    assert prepared.left_out_note == "train: 1 of 3 receipts has no label from a person or an import and is left out"
+    assert prepared.description == "resumed · tiny · phased · 2 train of relabelled / 1 eval of relabelled"
+    with pytest.raises(NoLabelsError, match=r"trained on 1 receipt, and none has a label .* resume it on a dataset "
+                                            r"instead"):
+        prepare_resume(cord_workspace, cord_workspace.get_run(cord_workspace.create_run(
+            "n", {**config, "train_ids": ["bare-2"], "eval_ids": []})), None, None, 0.25, None)
 
 
 def test_train_warns_before_start_of_receipts_without_labels_and_not_of_labelled_datasets(tmp_path):

@@ -11,10 +11,10 @@ from typing import Any, Callable, Sequence
 from receipt_core.data.document import Document
 from receipt_core.data.review import DONE, mostly_unlabelled
 from receipt_core.datasets.splits import split_labelled
-from receipt_core.training.run_documents import eval_ids, train_ids
+from receipt_core.training.run_documents import document_ids, eval_ids, train_ids
 from receipt_core.training.config import PretrainConfig, ReferenceConfig, TrainConfig
-from receipt_core.training.runs import (default_run_name, resume_run, saved_train_config, start_pretrain_run,
-                                        start_reference_run, start_run)
+from receipt_core.training.runs import (default_run_name, own_evaluation_documents, own_training_documents, resume_run,
+                                        saved_train_config, start_pretrain_run, start_reference_run, start_run)
 from receipt_core.wording import counted
 from receipt_core.workspace.store import Workspace
 
@@ -69,13 +69,17 @@ def prepare_start(workspace: Workspace, request: StartRequest) -> PreparedStart:
 def prepare_resume(workspace: Workspace, run, train_sets: tuple[str, ...] | None, evaluation: str | None,
                    hold_out: float, max_minutes: float | None) -> PreparedStart:
     """Runs' Resume of ``run`` (a workspace RunRecord): on its own receipts (``train_sets`` None: read back by id
-    when it starts) or on the datasets chosen, with the time budget given for all of it (its clock goes on from
+    now, those that lost every label left out and named) or on the datasets chosen, with the time budget given for all of it (its clock goes on from
     where it stopped: with its old budget a walkthrough's run stopped at 54 s of 60 resumed for one step, and a run
     without one could not be given one)."""
     config = dataclasses.replace(saved_train_config(run.config), max_minutes=max_minutes)
-    train_docs = eval_docs = left_out = None
-    data = own_data(workspace, run.config)
-    if train_sets is not None:
+    if train_sets is None:  # read here, so that receipts whose labels went since are named before it starts
+        training = own_training_documents(workspace, run.id, run.config)
+        evaluation = own_evaluation_documents(workspace, run.id, run.config)
+        train_docs, eval_docs = list(training.documents), list(evaluation.documents)
+        left_out = "; ".join(note for note in (training.note("train"), evaluation.note("eval")) if note) or None
+        data = own_data(workspace, {**run.config, **document_ids(train_docs, eval_docs)})
+    else:
         train_docs, eval_docs, left_out = chosen_documents(workspace, train_sets, evaluation, hold_out)
         data = described_data(train_docs, eval_docs, " + ".join(train_sets), evaluation)
     # the header puts the Runs name before this: the label again read as the name twice, and the backbone,

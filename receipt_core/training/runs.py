@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 from ..data.document import Document
+from ..data.review import LabelledDocuments, NoLabelsError, evaluation_documents, labelled_documents
 from ..data.schema import DEFAULT_SCHEMA, LabelSchema
 from ..model.backbone_names import PRETRAINED_BACKBONE_DIR
 from ..model.checkpoint import CheckpointError, checkpoint_step, has_checkpoint, read_run_info, verify_files
@@ -95,9 +96,9 @@ def resume_run(workspace, run_id: str, train_docs: Sequence[Document] | None = N
     if not has_checkpoint(run_dir):
         raise CheckpointError(f"run {run_id!r} has no checkpoint yet; start a new run instead")
     if train_docs is None:
-        train_docs = _documents_by_id(workspace, run_id, train_ids(run.config) or None)
+        train_docs = list(own_training_documents(workspace, run_id, run.config).documents)
     if eval_docs is None:
-        eval_docs = _documents_by_id(workspace, run_id, eval_ids(run.config))
+        eval_docs = list(own_evaluation_documents(workspace, run_id, run.config).documents)
     # every file's hash before anything changes: a damaged model file found by the job's thread turned a stopped run
     # into a failed one and replaced its summary (a probe); refused here, the run stays as it was
     verify_files(run_dir, read_run_info(run_dir))
@@ -121,6 +122,27 @@ def saved_train_config(run_config: Mapping[str, Any]) -> TrainConfig:
     """The TrainConfig a two-head run was started with, from its stored config (which also holds other keys)."""
     return TrainConfig.from_json({k: v for k, v in run_config.items()
                                   if k in {f.name for f in dataclasses.fields(TrainConfig)}})
+
+
+def own_training_documents(workspace, run_id: str, run_config: Mapping[str, Any]) -> LabelledDocuments:
+    """The receipts a run trained on, read back by id with their labels now, as a start takes a dataset's: those
+    with no label from a person or an import any more are left out (``left_out``). NoLabelsError when none has
+    one: a probe re-imported a run's receipts unlabelled, and its resume trained and scored on them all as OTHER."""
+    labelled = labelled_documents(_documents_by_id(workspace, run_id, train_ids(run_config) or None))
+    if not labelled.documents:
+        raise NoLabelsError(f"run {run_id!r} trained on {counted(len(labelled.left_out), 'receipt')}, and none has a "
+                            "label from a person or an import now (cleared, or imported again without labels, since "
+                            "it started): resume it on a dataset instead (Runs: choose a training dataset)")
+    return labelled
+
+
+def own_evaluation_documents(workspace, run_id: str, run_config: Mapping[str, Any]) -> LabelledDocuments:
+    """The receipts a run evaluated on, read back by id, as :func:`own_training_documents` reads its training ones;
+    NoLabelsError when it had some and none has a label now (an unlabelled set is never scored)."""
+    ids = eval_ids(run_config)
+    if not ids:
+        return LabelledDocuments(documents=(), left_out=())
+    return evaluation_documents(_documents_by_id(workspace, run_id, ids), f"run {run_id!r}'s evaluation set")
 
 
 def _documents_by_id(workspace, run_id: str, ids: Sequence[str] | None) -> list[Document]:
