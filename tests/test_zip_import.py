@@ -155,6 +155,27 @@ def test_an_entry_leading_outside_refuses_the_whole_zip(name, match, ws, tmp_pat
     assert list(tmp_path.glob("zip-import-*")) == []  # the temporary folder is gone too
 
 
+@pytest.mark.parametrize("folder", ["Receipts:", "[x](http:", "http:"])
+def test_a_folder_whose_name_ends_in_a_colon_is_a_folder_not_a_drive(folder, ws, tmp_path):
+    """"Receipts:/a.json" is a legal name on Linux and macOS; a probe's zip of one was refused as an absolute path
+    (only "C:" is a drive)."""
+    good = (CORD_SAMPLE / "dev" / "json" / "receipt_00235.json").read_bytes()
+    result = import_zip(ws, _zip({f"{folder}/json/receipt_00235.json": good}), "colon.zip", temp_root=tmp_path)
+    assert result.documents == 1
+
+
+def test_a_zip_inside_the_zip_is_named_as_left_out(ws, tmp_path):
+    good = (CORD_SAMPLE / "dev" / "json" / "receipt_00235.json").read_bytes()
+    inner = _zip({"json/receipt_00236.json": good}).getvalue()
+    result = import_zip(ws, _zip({"json/receipt_00235.json": good, "json/more/inner.ZIP": inner}), "nested.zip",
+                        temp_root=tmp_path)
+    assert result.documents == 1
+    assert any("nested.zip/json/more/inner.ZIP: a zip inside the zip is not read; left out" in problem
+               for problem in result.problems), result.problems
+    with pytest.raises(ZipImportError, match="inner.zip: a zip inside the zip is not read"):
+        import_zip(ws, _zip({"inner.zip": inner}), "only-inner.zip", temp_root=tmp_path)
+
+
 def test_a_symbolic_link_is_refused(ws, tmp_path):
     upload = _zip({"json/a.json": b"{}"}, links={"json/b.json": "/etc/passwd"})
     with pytest.raises(ZipImportError, match="is a symbolic link"):
