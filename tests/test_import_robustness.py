@@ -483,9 +483,9 @@ def test_word_texts_are_cleaned_as_a_typed_word_must_be_and_said(tmp_path):
                                                           "valid_line": [{"category": "menu.nm", "words": words}]}))
     report = load_dataset(tmp_path / "cord", "cord")
     assert [w.text for w in report.documents[0].words] == ["AB", "A B", "[31mRED[0m", "tab here", "a b", "ok"]
-    assert report.problems == ("r.json: 6 words held line breaks, tabs or control characters, cleaned as a typed "
-                               "word must be (for example word 0 'A\\x00B' → 'AB'); 1 word left without text "
-                               "dropped",)
+    assert report.problems == ("r.json: 5 words held line breaks, tabs or control characters, cleaned as a typed "
+                               "word must be (for example word 0 'A\\x00B' → 'AB'); 1 word without text (empty, or "
+                               "only spaces or control characters) dropped",)
 
 
 def test_ids_that_look_alike_in_two_unicode_forms_are_one_id(tmp_path):
@@ -560,14 +560,15 @@ def test_a_native_confidence_outside_0_to_100_and_an_empty_word_are_said(tmp_pat
     label, while "   " was dropped."""
     words = [{"text": "TOTAL", "box": [1, 1, 9, 9], "confidence": 200},
              {"text": "", "box": [10, 1, 19, 9], "field": "TOTAL"},
-             {"text": "4.00", "box": [20, 1, 29, 9], "confidence": 87.5}]
+             {"text": "4.00", "box": [20, 1, 29, 9], "confidence": 87.5},
+             {"text": "   ", "box": [30, 1, 39, 9]}]
     (tmp_path / "n.json").write_text(json.dumps({"id": "n", "width": 40, "height": 20, "words": words}))
     report = load_dataset(tmp_path, "native")
     [doc] = report.documents
     assert [(w.text, w.confidence) for w in doc.words] == [("TOTAL", None), ("4.00", 87.5)]
     assert sorted(report.problems) == [
         "n.json: 1 word with a confidence outside 0–100 (word 0: 200) read as having none",
-        "n.json: 1 word without text dropped"]
+        "n.json: 2 words without text (empty, or only spaces or control characters) dropped"]  # not "held tabs"
 
 
 def test_a_number_of_thousands_of_digits_is_named_without_pythons_advice(tmp_path):

@@ -191,21 +191,22 @@ def _clean_word_texts(doc: Document, notes: list[str]) -> Document:
         text = " ".join(word.text.split())
         if holds_control_character(text):
             text = "".join(ch for ch in text if unicodedata.category(ch) != "Cc")
-        if text != word.text:
-            changed.append((index, word.text, text))
-        if not text:
+        if not text:  # an empty text was kept, with its TOTAL label, while "   " was dropped (a probe)
             dropped += 1
             continue
+        if text != word.text:
+            changed.append((index, word.text, text))
         words.append(word if text == word.text else dataclasses.replace(word, text=text))
     if not changed and not dropped:
         return doc
+    parts = []
     if changed:
         index, before, after = changed[0]
-        notes.append(f"{counted(len(changed), 'word')} held line breaks, tabs or control characters, cleaned as a "
-                     f"typed word must be (for example word {index} {before!r} → {after!r})"
-                     + (f"; {counted(dropped, 'word')} left without text dropped" if dropped else ""))
-    else:  # an empty text was kept, with its TOTAL label, while "   " was dropped (a probe)
-        notes.append(f"{counted(dropped, 'word')} without text dropped")
+        parts.append(f"{counted(len(changed), 'word')} held line breaks, tabs or control characters, cleaned as a "
+                     f"typed word must be (for example word {index} {before!r} → {after!r})")
+    if dropped:  # "   " was named as a word that held control characters (a probe)
+        parts.append(f"{counted(dropped, 'word')} without text (empty, or only spaces or control characters) dropped")
+    notes.append("; ".join(parts))
     return doc.with_words(words)
 
 
