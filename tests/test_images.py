@@ -69,6 +69,17 @@ def test_text_file_named_png_is_not_an_image():
         load_image(b"TOTAL 12.50\nthanks for shopping\n", "notes.png")
 
 
+@pytest.mark.parametrize("fmt, kind", [("AVIF", "an AVIF"), ("JPEG2000", "a JPEG 2000"), ("ICO", "an ICO (icon)")])
+def test_an_image_in_a_format_outside_the_list_is_named_with_what_to_do(fmt, kind):
+    """Pillow writes these, but the app reads only its list: a probe's AVIF (what an iPhone may save) was called
+    "damaged or in another format"."""
+    data = io.BytesIO()
+    Image.new("RGB", (64, 64), "white").save(data, fmt)
+    with pytest.raises(ImageLoadError, match=re.escape(f"'x.png' is {kind} image, a format this app does not read") +
+                       r".*export or convert it as JPEG or PNG"):
+        load_image(data.getvalue(), "x.png")
+
+
 def test_pdf_is_refused_with_export_advice():
     pdf = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
     with pytest.raises(ImageLoadError, match=r"PDFs are not supported. Export the receipt page as a PNG or JPEG"):

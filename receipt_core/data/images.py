@@ -68,6 +68,29 @@ def read_image_file(path: Path) -> bytes:
         raise ImageLoadError(f"{str(path)!r} cannot be read ({error.strerror or error})") from None
 
 
+_HEIF_BRANDS = {b"heic": "a HEIC", b"heix": "a HEIC", b"hevc": "a HEIC", b"heim": "a HEIC", b"heis": "a HEIC",
+                b"mif1": "a HEIF", b"msf1": "a HEIF", b"avif": "an AVIF", b"avis": "an AVIF"}
+
+
+def other_image_format(data: bytes) -> str | None:
+    """"an AVIF", "a HEIC", … for an image file in a format outside :data:`ALLOWED_FORMATS`, told by its first
+    bytes alone (no parser runs on it), else None."""
+    head = data[:64]
+    if head[4:8] == b"ftyp":
+        return _HEIF_BRANDS.get(head[8:12])
+    if head.startswith((b"\x00\x00\x00\x0cjP  ", b"\xff\x4f\xff\x51")):
+        return "a JPEG 2000"
+    if head.startswith(b"\x00\x00\x01\x00"):
+        return "an ICO (icon)"
+    if head.startswith(b"8BPS"):
+        return "a Photoshop (PSD)"
+    if head.startswith((b"\xff\x0a", b"\x00\x00\x00\x0cJXL ")):
+        return "a JPEG XL"
+    if b"<svg" in data[:1024].lower():
+        return "an SVG (vector)"
+    return None
+
+
 def load_image(data: bytes, name: str = "", max_pixels: int = DEFAULT_MAX_PIXELS) -> LoadedImage:
     """Decode an uploaded image safely, or raise :class:`ImageLoadError` with a specific message."""
     label = repr(name) if name else "the image"
@@ -86,6 +109,10 @@ def load_image(data: bytes, name: str = "", max_pixels: int = DEFAULT_MAX_PIXELS
         found = re.search(r"\((\d+) pixels\)", str(error))
         raise ImageLoadError(_too_many_pixels(label, int(found.group(1)) if found else None, max_pixels)) from None
     except UnidentifiedImageError:
+        if kind := other_image_format(data):  # an iPhone's HEIC was called "damaged or in another format" (a probe)
+            raise ImageLoadError(f"{label} is {kind} image, a format this app does not read (supported: "
+                                 f"{', '.join(ALLOWED_FORMATS)}); export or convert it as JPEG or PNG and upload "
+                                 "that.") from None
         raise ImageLoadError(f"{label} is not an image Pillow can read (supported: "
                              f"{', '.join(ALLOWED_FORMATS)}); it may be a document or text file, or an image "
                              f"damaged or in another format.") from None
