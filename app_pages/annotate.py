@@ -83,11 +83,8 @@ def _review(doc_id: str, done: bool) -> None:
         st.session_state[NOTICE_KEY] = f"Could not change the status: {friendly(error)}"
         return
     if done:
-        warning = done_warning(ws.get_document(doc_id))
-        if warning:
-            # named as the picker names it: the file name of an upload (a walkthrough read an id it saw nowhere)
-            st.session_state[DONE_WARNING_KEY] = (doc_id, f"Receipt {titles.get(doc_id, doc_id)} marked done. "
-                                                          f"{warning}")
+        if done_warning(ws.get_document(doc_id)):
+            st.session_state[DONE_WARNING_KEY] = doc_id
         retrain_after_done(dataset, doc_id)
 
 
@@ -131,11 +128,14 @@ nav.caption(f"{ids.index(doc_id) + 1} of {len(ids)} · **{summary.status}**", wi
 # under the button pressed (among the word panel's messages it sat below the fold), as text, not code; kept while
 # the receipt stays open and done: a retraining's end reruns the page a few seconds later, and a walkthrough never saw
 # the warning of a receipt marked done with nothing labelled
-done_note = st.session_state.get(DONE_WARNING_KEY)
-if done_note is not None and (done_note[0] != doc_id or summary.status != DONE):
-    del st.session_state[DONE_WARNING_KEY]
-elif done_note is not None:
-    st.warning(escape_markdown(done_note[1]))
+# what it says is worked out afresh on each draw: said once at the mark, "42 of 44 words have no label" stayed after
+# a Label Studio import had labelled one more (a walkthrough)
+done_note = (done_warning(opened) if opened is not None and st.session_state.get(DONE_WARNING_KEY) == doc_id
+             and summary.status == DONE else None)
+if done_note is None:
+    st.session_state.pop(DONE_WARNING_KEY, None)
+else:  # named as the picker names it: the file name of an upload (a walkthrough read an id it saw nowhere)
+    st.warning(escape_markdown(f"Receipt {titles.get(doc_id, doc_id)} marked done. {done_note}"))
 
 position = ids.index(doc_id)
 word_editor(doc_id, ids[(position + 1) % len(ids)] if len(ids) > 1 else None, summary.status)

@@ -391,6 +391,11 @@ def test_marking_done_with_suggestions_nobody_accepted_says_they_train_as_other(
     # gone once the receipt is in progress again
     at.run()
     assert [w.value for w in at.warning if "marked done" in w.value] == warned
+    # and says what holds now: a Label Studio import that labelled a word left "42 of 44" standing (a walkthrough)
+    receipts.update_word(doc.id, 1, "TOTAL")
+    at.run()
+    [now] = [w.value for w in at.warning if "marked done" in w.value]
+    assert f"{len(doc.words) - 2} words with a suggestion nobody accepted" in now
     at.button(key="annotate_undone").click().run()
     assert not [w.value for w in at.warning if "marked done" in w.value]
 

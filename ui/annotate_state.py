@@ -15,7 +15,7 @@ from ui.shared import friendly, workspace
 
 NEXT_DOC_KEY = "annotate_doc_next"  # a receipt to select at the next full rerun
 MESSAGES_KEY = "annotate_messages"  # warnings to show once
-DONE_WARNING_KEY = "annotate_done_warning"  # (receipt, what Mark done left unreviewed): while it stays open and done
+DONE_WARNING_KEY = "annotate_done_warning"  # the receipt whose Mark done had a warning: said while open and done
 NOTICE_KEY = "annotate_notice"  # one line of news to show once
 TOAST_KEY = "annotate_toast"  # a count to show once as a toast
 
