@@ -368,9 +368,9 @@ def test_the_cli_imports_a_downloaded_zip_as_data_import_does(ws, tmp_path, monk
     first = ws.load_documents("gold-native")[0]
     ws.update_word(first.id, 0, "TOTAL")
     assert main(["import", str(tmp_path / "gold-native.zip")]) == 0
-    assert ("3 of these receipts were already in the dataset 'gold-native': the imported ones replaced them, so 1 of "
-            "them lost the words, labels or done marks they had there for the file's (2 came back the same), and the "
-            "undo history of all is cleared") in capsys.readouterr().out
+    assert ("3 of these receipts were already in the dataset 'gold-native': 1 of them now holds the file's words, "
+            "labels, items and done marks in place of the dataset's, which differed (2 came back the same); the undo "
+            "history of all 3 is cleared, as an import does") in capsys.readouterr().out
     assert ws.get_document(first.id).words[0].label_source == "import"
     assert main(["import", str(tmp_path / "gold-native.zip"), "--from-images"]) == 2
     assert "unzip" in capsys.readouterr().err

@@ -48,9 +48,12 @@ class ImportReport:
             return (f"{already}, with the same words, labels, items and done marks: they are unchanged, but their "
                     "undo history is cleared, as an import does")
         changed = self.replaced - self.replaced_unchanged
-        return (f"{already}: the imported ones replaced them, so {changed} of them lost the words, labels or done "
-                f"marks they had there for the file's ({self.replaced_unchanged} came back the same), and the undo "
-                "history of all is cleared")
+        # "lost the words, labels or done marks they had there for the file's" read as data loss about a file that
+        # had only added a label (a walkthrough)
+        holds = "holds" if changed == 1 else "hold"
+        return (f"{already}: {changed} of them now {holds} the file's words, labels, items and done marks in place "
+                f"of the dataset's, which differed ({self.replaced_unchanged} came back the same); the undo history "
+                f"of all {self.replaced} is cleared, as an import does")
 
     @property
     def skipped(self) -> int:
