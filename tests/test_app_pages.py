@@ -554,9 +554,15 @@ def test_data_warns_before_deleting_a_dataset_a_live_run_reads(workspace_home):
     assert [w.value for w in at.warning if "trains or evaluates on this receipt" in w.value]
     at.selectbox(key="data_doc").set_value("m1").run()
     assert not [w.value for w in at.warning if "trains or evaluates on this receipt" in w.value]
+    assert not [w for w in at.warning if "trained or evaluated on receipts of this dataset" in w.value]
     ws.set_run_status(run_id, "stopped")
     at = app("data", dataset="mine")
     assert not [w for w in at.warning if "training on" in w.value]
+    # an ended run is named too: a walkthrough deleted a dataset five finished runs had trained on, told nothing
+    assert [w.value for w in at.warning if "trained or evaluated" in w.value] == [
+        f"1 run trained or evaluated on receipts of this dataset (such as {literal('tiny · full')}). Deleting it keeps "
+        "their models and scores, but they can no longer be resumed on their own receipts, and Runs no longer names "
+        "this dataset as theirs."]
 
 
 def test_deleting_the_dataset_in_the_url_does_not_blame_a_link(workspace_home):

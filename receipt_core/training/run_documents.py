@@ -63,7 +63,7 @@ def trained_on_photos(workspace, config) -> bool | None:
 
 @dataclass(frozen=True)
 class RunReadingDataset:
-    """A live run (training or paused) whose training or evaluation receipts include some of a dataset's."""
+    """A run whose training or evaluation receipts include some of a dataset's."""
     run_id: str
     name: str
     training: int  # how many of the dataset's receipts it trains on
@@ -89,10 +89,21 @@ def live_runs_reading(workspace, dataset: str) -> list[RunReadingDataset]:
 def live_runs_reading_receipts(workspace, doc_ids: Iterable[str]) -> list[RunReadingDataset]:
     """The live runs whose training or evaluation receipts include any of ``doc_ids`` (see :func:`live_runs_reading`;
     the Data page asks before one receipt is deleted too)."""
+    return _runs_reading(workspace, doc_ids, live=True)
+
+
+def ended_runs_reading(workspace, dataset: str) -> list[RunReadingDataset]:
+    """The runs no longer training whose training or evaluation receipts include some of ``dataset``'s: deleting it
+    keeps their models and scores, but they can no longer be resumed on their own receipts (a walkthrough deleted
+    a dataset five runs had trained on, and was told nothing)."""
+    return _runs_reading(workspace, [summary.id for summary in workspace.list_documents(dataset)], live=False)
+
+
+def _runs_reading(workspace, doc_ids: Iterable[str], live: bool) -> list[RunReadingDataset]:
     ids = set(doc_ids)
     readers = []
     for run in workspace.list_runs():
-        if run.status in LIVE_STATUSES:
+        if (run.status in LIVE_STATUSES) == live:
             training, evaluating = ids.intersection(train_ids(run.config)), ids.intersection(eval_ids(run.config))
             if training or evaluating:
                 readers.append(RunReadingDataset(run.id, run.name, len(training), len(evaluating)))
