@@ -27,13 +27,14 @@ from PIL import Image
 
 from ..data.document import Document, Word
 from ..data.reading_order import reading_order
-from ..data.images import ImageLoadError, LoadedImage, image_header, load_image, upright_size
+from ..data.images import DEFAULT_MAX_PIXELS, ImageLoadError, LoadedImage, image_header, load_image, upright_size
 from .cache import OcrCache
 from .merge import MergeOptions, OcrWord, merge_passes
 from .preprocess import prepare
 from .second_pass import RereadOptions, reread_doubtful
 from .tesseract import (INSTALL_HINT, OcrError, OcrTimeoutError, TesseractNotFoundError, run_tesseract, tesseract_input,
                         words_from_data)
+from .worker_count import ocr_worker_count
 
 __all__ = ["INSTALL_HINT", "OcrCache", "OcrError", "OcrResult", "OcrSettings", "RECEIPT_OCR", "TESSERACT_DEFAULT",
            "TesseractNotFoundError", "ocr_image", "ocr_many"]
@@ -216,6 +217,12 @@ class OcrResult:
     note: str = ""  # how the file was read, when the user should know (only the first frame of an animated GIF)
 
 
+def _pixels(data: bytes) -> int:
+    """The pixels of an image file from its header, at most the limit above which it is refused unread."""
+    size = upright_size(data)
+    return min(size[0] * size[1], DEFAULT_MAX_PIXELS) if size else 0
+
+
 def ocr_many(items: Sequence[tuple[str, bytes]], settings: OcrSettings = RECEIPT_OCR, workers: int | None = None,
              progress: Callable[[int, int], None] | None = None, cache: OcrCache | None = None,
              keep_images: bool = False) -> list[OcrResult]:
@@ -252,6 +259,8 @@ def ocr_many(items: Sequence[tuple[str, bytes]], settings: OcrSettings = RECEIPT
             progress(done, total)
 
     workers = max(1, min(workers or os.cpu_count() or 1, len(pending) or 1))
+    if workers > 1:  # each worker may hold the largest image several times over (a probe: 1.2 GB for 40 MP)
+        workers = ocr_worker_count(workers, (_pixels(items[i][1]) for i in pending))
     if workers == 1:
         outcomes = ((i, _ocr_job(items[i][0], items[i][1], settings)) for i in pending)
         _collect(outcomes, documents, errors, cache, settings, progress, done, total)
