@@ -27,7 +27,7 @@ from ..data.document import NOT_LABELLED, Document, Word
 from ..data.markup import escape_markup
 from ..data.schema import DEFAULT_SCHEMA, LabelSchema
 from .click_targets import click_targets
-from .figures import (OTHER_COLOR, BoxMark, _outline, _page_background, _write_words, label_colors,
+from .figures import (NOT_LABELLED_COLOR, BoxMark, _outline, _page_background, _write_words, label_colors,
                       lay_out_page, page_figure_height, page_view)
 
 ITEM_COLOR = "#6A3D9A"
@@ -55,7 +55,7 @@ def annotation_figure(doc: Document, image: Image.Image | str | None = None, sel
     plain = [w for _, w in indexed if not w.is_labelled and w.suggestion is None]
     if plain:
         # dotted: OTHER is a label someone gave, in the same grey; nobody's label must not look like it
-        _boxes(fig, [w.box for w in plain], OTHER_COLOR, NOT_LABELLED, width=1.5, dash="dot")
+        _boxes(fig, [w.box for w in plain], NOT_LABELLED_COLOR, NOT_LABELLED, width=1.5, dash="dot")
     # items only, as the Item picker numbers them: CORD's subtotal and total groups are not items (a walkthrough saw
     # "items (24)" beside "item 1 of 22")
     items = sorted((group, words) for group, words in _items(doc.words).items() if is_item_group(doc, group))

@@ -40,6 +40,9 @@ _PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#882255", "#56B4E9", "#
             "#9467BD", "#332288", "#44AA99", "#BCBD22")
 # greys dark enough to see on white receipt paper (a walkthrough could not find #B0B0B0 outlines on a photo)
 OTHER_COLOR = "#7A7A7A"
+# a word nobody labelled, dotted: in OTHER_COLOR, its outline vanished on a photo's light paper (a walkthrough took a
+# word for one the OCR had missed)
+NOT_LABELLED_COLOR = "#2B2B2B"
 NOT_LABELLED_COLOR = "#A8A8A8"  # lighter than OTHER: a word nobody labelled yet is not OTHER
 QUANTITY_COLOR = "#D62728"
 QUANTITY_OUTLINE = "#111111"
@@ -120,9 +123,10 @@ def receipt_figure(width: int, height: int, marks: Sequence[BoxMark], image: Ima
     for label in order:
         group = by_label[label]
         color = colors.get(label, "#000000")
-        # nobody's label: a dotted outline in OTHER's darker grey, as Annotate draws it (a walkthrough could not see
-        # the light grey boxes on white paper)
-        line = dict(color=OTHER_COLOR, width=1.5, dash="dot") if label == NOT_LABELLED else dict(color=color, width=1.5)
+        # nobody's label: a dotted outline in near black, as Annotate draws it (walkthroughs could not see light grey
+        # boxes on white paper)
+        line = (dict(color=NOT_LABELLED_COLOR, width=1.5, dash="dot") if label == NOT_LABELLED
+                else dict(color=color, width=1.5))
         xs, ys = _outline(m.box for m in group)
         fig.add_trace(go.Scatter(
             x=xs, y=ys, mode="lines", fill="toself", fillcolor=_alpha(color, 0.18 if image is not None else 0.12),
