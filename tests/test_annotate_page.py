@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import json
 import zipfile
 from pathlib import Path
 
@@ -673,3 +674,18 @@ def test_a_press_judged_by_an_earlier_draw_knows_the_sessions_own_labels(receipt
                        seen_action=first.seen_action, seen_labels=first.seen_labels)
     assert not known.stale and not known.messages, known.messages
     assert receipts.get_document(doc.id).words[0].annotation_label == label_keys()["1"]  # the 2 undone
+
+
+def test_large_view_draws_a_long_receipt_tall_as_predict_does(receipts):
+    """A walkthrough could not read a long receipt at 1366 px on Annotate, which had no Large view (Predict has)."""
+    doc = receipts.load_documents("receipts")[0]
+    at = _app(doc.id)
+
+    def height() -> int:
+        [chart] = [c for c in at.get("plotly_chart") if c.key == f"annotate_figure_{doc.id}"]
+        return json.loads(chart.proto.spec)["layout"]["height"]
+
+    normal = height()
+    at.toggle(key="annotate_large").set_value(True).run()
+    assert not at.exception
+    assert height() > max(normal, 720)

@@ -18,7 +18,7 @@ from receipt_core.data.quantity import MAX_QUANTITY
 from receipt_core.data.review import receipt_status
 from receipt_core.data.schema import DEFAULT_SCHEMA, QUANTITY
 from receipt_core.plots.annotation_figure import annotation_figure
-from receipt_core.plots.figures import LOW_CONFIDENCE, WRITTEN_WORDS_MAX
+from receipt_core.plots.figures import LOW_CONFIDENCE, WRITTEN_WORDS_MAX, tall_figure_height
 from receipt_core.workspace.database import NotFoundError
 from receipt_core.wording import counted
 from ui.annotate_corrections import corrections
@@ -139,10 +139,14 @@ def _apply_presses(doc: Document, seen_action: int | None, keys: list[str]) -> N
 def _figure(doc: Document) -> None:
     ws = workspace()
     overlay = overlay_choice(doc)
+    # as Predict has it: a long receipt's words were unreadable at 1366 px but by the chart's zoom (a walkthrough)
+    large = st.toggle("Large view", key="annotate_large", persist_state="session",
+                      help="A tall figure to read a long receipt; drag to zoom, double-click to zoom out")
     with user_errors("Drawing the receipt"):
         chart_key = f"annotate_figure_{doc.id}"
         picture = receipt_picture(ws, doc)
-        figure = annotation_figure(doc, picture.source, selected=st.session_state.get(word_key(doc.id)))
+        figure = annotation_figure(doc, picture.source, selected=st.session_state.get(word_key(doc.id)),
+                                   figure_height=tall_figure_height(doc.width, doc.height) if large else None)
         st.plotly_chart(overlay.draw(figure), key=chart_key, width="stretch",
                         on_select=lambda: _on_select(doc, chart_key), selection_mode=("points", "box"))
         if picture.note:
