@@ -208,10 +208,11 @@ def _word_panel(doc: Document, listen: Callable[[], None]) -> None:
         # without pressing a Save button, while the label keys and the table saved at once); a suggestion is not
         # shown as if it were the label: "Accept this word" below takes it
         offered = word.annotation_label if word.is_labelled else None  # nobody's label: none shown, not OTHER
-        # short: the box is 190 px wide ("not labelled: choose one" lost its last word at 1280 px, a walkthrough)
+        # short ("not labelled: choose one" lost its last word at 1280 px, a walkthrough); 250 px: at 190 "suggested
+        # ITEM_UNIT_PRICE" read "suggested ITEM_UNIT_P" (a walkthrough)
         placeholder = (f"suggested {word.suggestion.annotation_label}" if word.suggestion is not None
                        else "choose a label")
-        label = top.selectbox("Label", labels, width=190, index=None if offered is None else labels.index(offered),
+        label = top.selectbox("Label", labels, width=250, index=None if offered is None else labels.index(offered),
                               key=label_key, placeholder=placeholder, help="Saved as soon as it is chosen",
                               on_change=_save_word, args=(doc, index, label_key, value_key))
         value = word.quantity_value if word.is_labelled else None
