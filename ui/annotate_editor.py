@@ -136,6 +136,11 @@ def _apply_presses(doc: Document, seen_action: int | None, keys: list[str]) -> N
     say(*outcome.messages, *(follow_selected_word(doc) if outcome.stale else ()))
 
 
+# the receipt's column at 1366 px is about 490 px wide: a large view sized for Predict's 900 drew the page that wide
+# within a chart twice its height, with blank bands above and below
+CHART_WIDTH = 490
+
+
 def _figure(doc: Document) -> None:
     ws = workspace()
     overlay = overlay_choice(doc)
@@ -146,7 +151,8 @@ def _figure(doc: Document) -> None:
         chart_key = f"annotate_figure_{doc.id}"
         picture = receipt_picture(ws, doc)
         figure = annotation_figure(doc, picture.source, selected=st.session_state.get(word_key(doc.id)),
-                                   figure_height=tall_figure_height(doc.width, doc.height) if large else None)
+                                   figure_height=tall_figure_height(doc.width, doc.height, screen_width=CHART_WIDTH)
+                                   if large else None)
         st.plotly_chart(overlay.draw(figure), key=chart_key, width="stretch",
                         on_select=lambda: _on_select(doc, chart_key), selection_mode=("points", "box"))
         if picture.note:
