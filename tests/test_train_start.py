@@ -104,7 +104,8 @@ def test_a_resume_is_named_by_its_data_and_keeps_the_budget_given(cord_workspace
     recorded = cord_workspace.create_run("named", {**config, "eval_documents": 2, "eval_ids": dev_ids})
     # the header puts the Runs name before it: the description names the backbone, scenario and datasets
     own = prepare_resume(cord_workspace, cord_workspace.get_run(recorded), None, None, 0.25, None)
-    assert own.description == f"resumed · tiny · phased · 3 train of {CORD_SAMPLE_TRAIN} / 2 eval of {CORD_SAMPLE_DEV}"
+    assert own.description == (f"resumed · tiny · phased · 3 train of {CORD_SAMPLE_TRAIN} / 2 eval of "
+                               f"{CORD_SAMPLE_DEV}")
     assert own.left_out_note is None
     resumed = {}
     monkeypatch.setattr("ui.train_start.resume_run", lambda ws, run_id, train_docs, eval_docs, config: resumed.update(

@@ -69,9 +69,9 @@ def prepare_start(workspace: Workspace, request: StartRequest) -> PreparedStart:
 def prepare_resume(workspace: Workspace, run, train_sets: tuple[str, ...] | None, evaluation: str | None,
                    hold_out: float, max_minutes: float | None) -> PreparedStart:
     """Runs' Resume of ``run`` (a workspace RunRecord): on its own receipts (``train_sets`` None: read back by id
-    now, those that lost every label left out and named) or on the datasets chosen, with the time budget given for all of it (its clock goes on from
-    where it stopped: with its old budget a walkthrough's run stopped at 54 s of 60 resumed for one step, and a run
-    without one could not be given one)."""
+    now, those that lost every label left out and named) or on the datasets chosen, with the time budget given for
+    all of it (its clock goes on from where it stopped: with its old budget a walkthrough's run stopped at 54 s of 60
+    resumed for one step, and a run without one could not be given one)."""
     config = dataclasses.replace(saved_train_config(run.config), max_minutes=max_minutes)
     if train_sets is None:  # read here, so that receipts whose labels went since are named before it starts
         training = own_training_documents(workspace, run.id, run.config)
