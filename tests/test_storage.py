@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import os
 import signal
 import sqlite3
@@ -534,6 +535,44 @@ def test_summary_cells_edited_by_hand_leave_the_workspace_readable(tmp_path, mon
         at = app(page)
         assert not at.exception and not at.error, (page, [e.value for e in [*at.exception, *at.error]])
 
+
+
+def test_events_of_the_wrong_type_or_size_are_left_out_and_runs_still_draws_every_run(tmp_path, monkeypatch):
+    """A probe inserted a step event of step "abc": Runs said "Drawing the curves failed: unsupported operand type(s)
+    for /: str and float" for every run, and the downloads failed too; one of step 1e300 stretched the loss axis so
+    that every other run lay on one line at 0. Each is now left out as it is read, and the pages draw."""
+    from receipt_core.training.events import StepEvent, event_from_json, stored_event
+    from tests.test_app_pages import app
+
+    good = StepEvent(step=1, epoch=1, loss=2.0, task_losses={"fields": 1.5, "quantity": 0.5}, lr=1e-3, phase=1)
+    assert event_from_json("step", good.to_json()) == good
+    nan_loss = {**good.to_json(), "loss": None, "task_losses": {"fields": None}}  # how a NaN loss is stored
+    assert stored_event("step", nan_loss) is not None
+    hostile = [("step", {**good.to_json(), "step": "abc"}), ("step", {**good.to_json(), "step": 1e300}),
+               ("step", {**good.to_json(), "step": 10**20}), ("step", {**good.to_json(), "loss": "low"}),
+               ("step", {**good.to_json(), "task_losses": {"fields": 1e309}}), ("step", {**good.to_json(), "lr": True}),
+               ("step", {**good.to_json(), "epoch": -1}), ("step", [1, 2, 3]), ("evil", {"x": 1}),
+               ("phase", {"step": 1, "epoch": 1, "phase": 2, "trainable_groups": "heads", "trainable_parameters": 5,
+                          "total_parameters": 9, "reason": "r"})]
+    for kind, payload in hostile:
+        assert stored_event(kind, payload) is None, (kind, payload)
+    with pytest.raises(ValueError, match="step event field 'step' must be a whole number from 0 to"):
+        event_from_json("step", {**good.to_json(), "step": "abc"})
+
+    ws = Workspace(tmp_path / "ws")
+    runs = [ws.create_run(name, {"scenario": "full"}) for name in ("tampered", "plain")]
+    for run in runs:
+        for step in (1, 2, 3):
+            event = dataclasses.replace(good, step=step)
+            ws.append_run_event(run, event.kind, event.to_json())
+    with sqlite3.connect(ws.database) as conn:
+        seq = conn.execute("SELECT max(seq) FROM run_events WHERE run_id = ?", (runs[0],)).fetchone()[0]
+        for offset, (kind, payload) in enumerate(hostile, start=1):
+            conn.execute("INSERT INTO run_events (run_id, seq, kind, payload, created_at) VALUES (?, ?, ?, ?, ?)",
+                         (runs[0], seq + offset, kind, json.dumps(payload), 0.0))
+    monkeypatch.setenv("RECEIPT_STUDIO_HOME", str(ws.home))
+    at = app("runs")
+    assert not at.exception and not at.error, [e.value for e in [*at.exception, *at.error]]
 
 
 def test_claiming_a_run_for_a_resume_writes_the_settings_it_changed(tmp_path):

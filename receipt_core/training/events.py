@@ -152,11 +152,51 @@ def event_from_json(kind: str, payload: Mapping[str, Any]) -> Event:
         cls = EVENT_TYPES[kind]
     except KeyError:
         raise ValueError(f"unknown event kind {kind!r}; known: {sorted(EVENT_TYPES)}") from None
+    if not isinstance(payload, Mapping):
+        raise ValueError(f"a {kind!r} event is a JSON object, got {type(payload).__name__}")
     values = dict(payload)
     for f in dataclasses.fields(cls):
         if isinstance(values.get(f.name), list) and "tuple" in str(f.type):
             values[f.name] = tuple(values[f.name])
+        if f.name in values and (problem := _field_problem(str(f.type), values[f.name])):
+            raise ValueError(f"{kind} event field {f.name!r} {problem}")
     return cls(**values)
+
+
+MAX_EVENT_INT = 10**12  # steps, epochs, phases and parameter counts: far beyond any run, far below a float's 1e300
+MAX_EVENT_FLOAT = 1e12  # losses, rates and seconds; a loss that overflowed is stored as null, not as 1e309
+
+
+def _field_problem(type_text: str, value: Any) -> str | None:
+    """Why ``value`` cannot be an event field of the annotated type ``type_text``, or None. A probe's hand-edited
+    event of step "abc" broke every run's curves and the downloads on Runs ("unsupported operand type(s) for /"),
+    and one of step 1e300 stretched the loss chart's axis so far that every other run lay on one line."""
+    base = type_text.removesuffix(" | None")
+    if value is None:
+        return None if base != type_text or base == "float" else "is null"
+    if base == "int":
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_EVENT_INT:
+            return f"must be a whole number from 0 to {MAX_EVENT_INT:,}, got {value!r:.40}"
+    elif base == "float":
+        if not _bounded_number(value):
+            return f"must be a number of at most {MAX_EVENT_FLOAT:g} in size, got {value!r:.40}"
+    elif base in ("str", "bool"):
+        if not isinstance(value, str if base == "str" else bool):
+            return f"must be a {'text' if base == 'str' else 'true or false'}, got {value!r:.40}"
+    elif base.startswith("Mapping"):
+        if not isinstance(value, Mapping) or not all(isinstance(key, str) for key in value):
+            return "must be an object"
+        if base == "Mapping[str, float]" and not all(v is None or _bounded_number(v) for v in value.values()):
+            return f"must map names to numbers of at most {MAX_EVENT_FLOAT:g} in size"
+    elif base.startswith("tuple[str"):
+        if not isinstance(value, tuple) or not all(isinstance(item, str) for item in value):
+            return "must be a list of texts"
+    return None
+
+
+def _bounded_number(value: Any) -> bool:
+    return (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+            and abs(value) <= MAX_EVENT_FLOAT)
 
 
 def stored_event(kind: str, payload: Mapping[str, Any]) -> Event | None:
