@@ -159,6 +159,16 @@ def test_study_refuses_a_used_folder_and_bad_specs(study_dir, receipts_folder, c
     assert main(["study", "--train", str(receipts_folder), "--eval", str(receipts_folder), "--out", str(fresh),
                  "--backbone-scenarios", "tiny:full", "tiny:full"]) == 2
     assert "configurations repeat: tiny · full" in capsys.readouterr().err and not fresh.exists()
+    # a second study into a folder another one is writing is refused before it runs anything (two studies started
+    # at once into one new folder both said they wrote it: one's report beside the other's runs, a probe)
+    from receipt_core.data.files import sole_writer_of
+
+    busy = study_dir.parent / "busy-study"
+    busy.mkdir()
+    with sole_writer_of(busy):
+        assert main(["study", "--train", str(receipts_folder), "--eval", str(receipts_folder), "--out", str(busy),
+                     "--backbone-scenarios", "tiny:full", "--epochs", "1"]) == 2
+    assert f"another study is writing into {busy}" in capsys.readouterr().err and list(busy.iterdir()) == []
     with pytest.raises(ValueError, match="unknown scenario"):
         parse_config("tiny:freeze-everything")
     with pytest.raises(ValueError, match="BACKBONE:SCENARIO"):
@@ -333,3 +343,15 @@ def test_a_configuration_keeps_its_colour_in_every_figure_when_another_failed():
     curves = curves_figure(result)
     assert {curves.layout[axis].rangemode for axis in ("yaxis", "yaxis2", "yaxis3", "yaxis4")} == {"nonnegative"}
     assert all("markers" in trace.mode for trace in curves.data)
+
+
+def test_seeds_past_the_bound_are_refused_before_any_run():
+    """A probe's `study --seed 99999999999999999999` loaded its data and failed every run, and `--seed 2**63-1
+    --repeats 2` trained the first and failed the second; each is refused where the settings are checked."""
+    top = 2**63 - 1
+    assert StudySettings(seed=top - 1, repeats=2).seed == top - 1
+    with pytest.raises(ValueError, match=r"the seeds run from 9,223,372,036,854,775,807 to 9,223,372,036,854,775,808 "
+                                         r"\(seed \+ repeats - 1\), which must lie from"):
+        StudySettings(seed=top, repeats=2)
+    with pytest.raises(ValueError, match="the seeds run from"):
+        StudySettings(seed=10**20)

@@ -9,11 +9,13 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
+from pathlib import Path
 
 from .arguments import (add_box_arguments, add_force_argument, add_format_argument, add_workspace_argument,
                         check_empty_out_folder, check_out_outside_workspace, fraction, given_path, make_out_folder,
                         positive_float, positive_int)
 from .errors import CommandError
+from ..data.files import FolderBusyError, sole_writer_of
 from .sources import load_documents, load_training_documents
 from ..training.schedules import LR_SCHEDULES
 from ..wording import counted
@@ -74,10 +76,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_study_command(args: argparse.Namespace) -> int:
-    from ..study.files import write_study
-    from ..study.runner import check_study, run_study
+    from ..study.runner import check_study
     from ..study.settings import StudySettings, default_configs, parse_config
-    from ..study.table import markdown_table
     from ..study.view import STUDIES_FOLDER
     from ..training.config import MAX_DECAY_FACTOR
     from ..workspace.store import home_folder
@@ -85,11 +85,7 @@ def run_study_command(args: argparse.Namespace) -> int:
     if args.decay_factor is not None and not 1 <= args.decay_factor <= MAX_DECAY_FACTOR:  # NaN too (a probe)
         raise CommandError(f"--decay-factor must be a number from 1 to {MAX_DECAY_FACTOR:g}, got {args.decay_factor}")
     check_out_outside_workspace(args.out, home_folder(args.workspace), allowed=STUDIES_FOLDER)
-    if (args.out / "study.json").exists():
-        raise CommandError(f"{args.out} already holds a study; choose an empty --out folder")
-    if (args.out / "runs").exists():
-        raise CommandError(f"{args.out} holds the runs/ of a study that never wrote its study.json (stopped before "
-                           "this project wrote one on Ctrl-C); choose an empty --out folder")
+    _refuse_a_study_folder(args.out)
     check_empty_out_folder(args.out, args.force)  # report.md, report.html: a user's files of those names stay
     try:
         configs = ([parse_config(spec) for spec in args.backbone_scenarios] if args.backbone_scenarios
@@ -111,6 +107,28 @@ def run_study_command(args: argparse.Namespace) -> int:
     except ValueError as error:
         raise CommandError(str(error)) from None
     make_out_folder(args.out)  # after every check: a refusal leaves no empty folder (a probe found one)
+    try:
+        with sole_writer_of(args.out):
+            _refuse_a_study_folder(args.out)  # again, under the lock: one that finished meanwhile wrote it
+            return _study_into(args, configs, settings, train_docs, eval_docs)
+    except FolderBusyError:
+        raise CommandError(f"another study is writing into {args.out}; choose another --out folder") from None
+
+
+def _refuse_a_study_folder(out: Path) -> None:
+    if (out / "study.json").exists():
+        raise CommandError(f"{out} already holds a study; choose an empty --out folder")
+    if (out / "runs").exists():
+        raise CommandError(f"{out} holds the runs/ of a study that never wrote its study.json (stopped before "
+                           "this project wrote one on Ctrl-C); choose an empty --out folder")
+
+
+def _study_into(args: argparse.Namespace, configs, settings, train_docs, eval_docs) -> int:
+    """Run the checked study into ``args.out`` (held by this process), write its report, print its table."""
+    from ..study.files import write_study
+    from ..study.runner import run_study
+    from ..study.table import markdown_table
+
     runs = len(configs) * settings.repeats
     print(f"study: {len(configs)} configurations × {counted(settings.repeats, 'seed')} = {runs} runs of at most "
           f"{settings.budget_minutes:g} min training; train {counted(len(train_docs), 'document')}, "

@@ -124,6 +124,28 @@ def _folder_lock(folder: Path) -> Iterator[None]:
         os.close(descriptor)  # closing lets the lock go
 
 
+class FolderBusyError(OSError):
+    """Another process holds :func:`sole_writer_of` on the folder."""
+
+
+@contextlib.contextmanager
+def sole_writer_of(folder: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``folder`` for a command that writes into it over a long time (a study's runs,
+    then its report), or FolderBusyError at once when another process holds it: two studies started into one new
+    folder both said they wrote it, and it held one study's report beside the other's runs (a probe)."""
+    import fcntl
+
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise FolderBusyError(errno.EBUSY, "another command is writing into it", str(folder)) from None
+        yield
+    finally:
+        os.close(descriptor)  # closing lets the lock go
+
+
 def _refuse_a_linked_folder(folder: Path, relative: Path) -> None:
     """OSError (ELOOP) naming the first of ``relative``'s folders inside ``folder`` that is a link or not a folder:
     a probe's ``export --force`` into a folder whose ``json/`` linked elsewhere wrote 200 files there."""

@@ -101,6 +101,13 @@ class StudySettings:
                 raise ValueError(f"{name} must be a whole number, got {value!r}")
         if not 1 <= self.repeats <= MAX_REPEATS:
             raise ValueError(f"repeats must be from 1 to {MAX_REPEATS}, got {self.repeats:,}")
+        from ..model.run_manifest import CONFIG_INT_BOUNDS
+
+        low, high = CONFIG_INT_BOUNDS["seed"]  # each run's seed, refused here, not by each run after the data loaded
+        last = self.seed + self.repeats - 1
+        if not (low <= self.seed and last <= high):  # a probe's --seed 99999999999999999999 failed every run
+            raise ValueError(f"the seeds run from {self.seed:,} to {last:,} (seed + repeats - 1), which must lie from "
+                             f"{low:,} to {high:,}")
         check_budget(self.budget_minutes, "the budget in minutes")
         from ..model.freeze import toggle_name_problem
 
