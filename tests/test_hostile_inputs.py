@@ -308,3 +308,19 @@ def test_csv_downloads_show_formula_like_text_as_text_and_keep_numbers():
     frame = pd.DataFrame([{"a": "  =1+1", "b": "\u00a0=cmd", "c": "|calc", "d": "%x", "e": " 12 % off"}])
     rows = list(csv.DictReader(io.StringIO(spreadsheet_csv(frame).decode("utf-8"))))
     assert rows[0] == {"a": "'  =1+1", "b": "'\u00a0=cmd", "c": "'|calc", "d": "'%x", "e": " 12 % off"}
+
+
+def test_marks_that_draw_nothing_show_as_escapes_and_marks_that_pick_a_look_stay():
+    """A probe named three runs "best run", "best run" + U+034F and "best run" + U+FE0F: every table, chip and legend
+    showed "best run" three times; a name of 80 lone accents drew as an empty chip with one stray mark."""
+    from receipt_core.data.markup import one_line, visible_text
+
+    assert visible_text("best run\u034f") == "best run\\u034f"
+    assert visible_text("best run\ufe0f") == "best run\\ufe0f"
+    assert one_line("khmer\u17b4") == "khmer\\u17b4"
+    assert escape_markup("\u0301" * 3) == "\\u0301" * 3  # nothing to sit on
+    assert visible_text("a \u0301b") == "a \\u0301b"
+    assert len({visible_text(name) for name in ("best run", "best run\u034f", "best run\ufe0f")}) == 3
+    # what a mark is for stays: an accent on its letter, an emoji's presentation selector, Devanagari's vowel signs
+    for kept in ("cafe\u0301", "\u2764\ufe0f love", "\u0928\u092e\u0938\u094d\u0924\u0947"):
+        assert visible_text(kept) == kept and one_line(kept) == kept

@@ -48,9 +48,11 @@ def visible_text(text: object) -> str:
     :func:`escape_markup` (every Plotly figure) through it, so a file name ``invoice\\u202egnp.exe.png`` cannot
     show as ``invoicegnp.exe.png`` reversed, nor ``zero\\u200bwidth`` as ``zerowidth``."""
     text = str(text)
-    if text.isprintable() and _BLANK_LETTERS.isdisjoint(text):  # the common case, without a look at each character
+    if _plainly_visible(text):  # the common case, without a look at each character
         return text
-    return "".join(char if char in _KEPT or _joins(text, i) else _escaped(char) for i, char in enumerate(text))
+    hidden = _drawn_as_nothing(text)
+    return "".join(char if (char in _KEPT or _joins(text, i)) and i not in hidden else _escaped(char, i in hidden)
+                   for i, char in enumerate(text))
 
 
 def one_line(text: object) -> str:
@@ -58,9 +60,11 @@ def one_line(text: object) -> str:
     names a file, and a file name ``\x1b]0;PWNED\x07x.json`` retitled the window, a probe), which no name can
     clear, recolour or break into a fake second line."""
     text = str(text)
-    if text.isprintable() and _BLANK_LETTERS.isdisjoint(text):
+    if _plainly_visible(text):
         return text
-    return "".join(char if _joins(text, i) else _escaped(char) for i, char in enumerate(text))
+    hidden = _drawn_as_nothing(text)
+    return "".join(char if _joins(text, i) and i not in hidden else _escaped(char, i in hidden)
+                   for i, char in enumerate(text))
 
 
 def terminal_lines(text: object) -> str:
@@ -83,14 +87,46 @@ def _joins(text: str, i: int) -> bool:
     return all(not c.isascii() and not c.isspace() and c not in _JOINERS for c in (before, after))
 
 
-def _escaped(char: str) -> str:
-    """``char`` itself, or its escape when it is invisible (``\\x1b``, ``\\u200b``, ``\\U000e0041``)."""
+def _escaped(char: str, hidden: bool = False) -> str:
+    """``char`` itself, or its escape when it is invisible (``\\x1b``, ``\\u200b``, ``\\U000e0041``) or
+    ``hidden`` (:func:`_drawn_as_nothing`)."""
     category, code = unicodedata.category(char), ord(char)
     if category == "Cc":
         return f"\\x{code:02x}"
-    if category == "Cf" or char in _BLANK_LETTERS:
+    if hidden or category == "Cf" or char in _BLANK_LETTERS:
         return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
     return char
+
+
+# Marks that Python counts as printable and that draw nothing: the combining grapheme joiner, Khmer's inherent
+# vowels, Mongolian free variation selectors and the variation selectors (a probe named three runs "best run",
+# "best run" + U+034F and "best run" + U+FE0F, and every table, chip and legend showed "best run" three times)
+_IGNORABLE_MARKS = re.compile("[\u034f\u17b4\u17b5\u180b-\u180d\u180f\ufe00-\ufe0f\U000e0100-\U000e01ef]")
+_SELECTORS = re.compile("[\ufe00-\ufe0f\U000e0100-\U000e01ef]")
+_COMBINING = ("Mn", "Me", "Mc")
+
+
+def _plainly_visible(text: str) -> bool:
+    return (text.isprintable() and _BLANK_LETTERS.isdisjoint(text) and not _IGNORABLE_MARKS.search(text)
+            and not (text and unicodedata.category(text[0]) in _COMBINING)
+            and not any(unicodedata.category(text[i + 1]) in _COMBINING
+                        for i, char in enumerate(text[:-1]) if char.isspace()))
+
+
+def _drawn_as_nothing(text: str) -> set[int]:
+    """The positions of marks in ``text`` that show as nothing: an ignorable mark (a variation selector only where it
+    does not follow a non-ASCII character, whose look it picks: ❤️), and combining marks with nothing to sit on (at
+    the start, after a space, or after such a mark: a name of 80 lone accents drew as an empty chip)."""
+    hidden: set[int] = set()
+    for i, char in enumerate(text):
+        if _IGNORABLE_MARKS.match(char):
+            picks_a_look = (_SELECTORS.match(char) is not None and i > 0 and not text[i - 1].isascii()
+                            and not text[i - 1].isspace() and i - 1 not in hidden)
+            if not picks_a_look:
+                hidden.add(i)
+        elif unicodedata.category(char) in _COMBINING and (i == 0 or text[i - 1].isspace() or i - 1 in hidden):
+            hidden.add(i)
+    return hidden
 
 
 def code_span(text: object) -> str:
