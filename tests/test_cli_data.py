@@ -403,6 +403,28 @@ def test_an_unknown_dataset_is_said_with_its_look_alike_letter_or_the_closest_na
     assert "does not exist: give a run's folder" in capsys.readouterr().err
 
 
+def test_a_bare_name_of_a_workspace_dataset_reads_it_beside_a_folder_of_that_name(tmp_path, workspace_home, capsys,
+                                                                                 monkeypatch):
+    """A probe's `evaluate RUN --data d` read a one-receipt folder d/ of the current folder in place of the workspace
+    dataset d of 50, unsaid; and `--data tests` from the repository root read the tests folder. A bare name of a
+    workspace dataset is the dataset now, said; ./d is the folder."""
+    import shutil
+
+    from receipt_core.cli.sources import load_documents
+
+    sample = REPO_ROOT / "assets" / "cord-sample" / "dev" / "json"
+    assert main(["import", str(sample.parent), "--format", "cord", "--dataset", "d"]) == 0
+    stored = len(Workspace(workspace_home).load_documents("d"))
+    folder = tmp_path / "here" / "d" / "json"
+    folder.mkdir(parents=True)
+    shutil.copy(sorted(sample.glob("*.json"))[0], folder)
+    monkeypatch.chdir(tmp_path / "here")
+    capsys.readouterr()
+    assert len(load_documents("d", "auto", None)) == stored > 1
+    assert "note: data 'd' is the workspace dataset of that name; write ./d for the folder" in capsys.readouterr().err
+    assert len(load_documents("./d", "cord", None)) == 1
+
+
 def test_export_or_synth_into_a_folder_whose_subfolder_is_a_link_writes_nothing_through_it(tmp_path, workspace_home,
                                                                                          capsys):
     """A probe: ``export --force`` into a folder whose ``json/`` (or ``images/``) linked elsewhere wrote its 200

@@ -22,9 +22,27 @@ MAX_WARNINGS_SHOWN = 10
 LABEL_RULES = ("any", "train", "eval")  # what load_documents keeps: everything, labelled receipts, or refuses none
 
 
+def _is_bare_name(data: str) -> bool:
+    """Whether ``data`` could name a workspace dataset: no folder part (``./d``, ``d/``, ``~/d`` name a path)."""
+    return "/" not in data and "\\" not in data and not data.startswith(("~", "."))
+
+
+def _names_a_dataset(name: str, workspace: Path | None) -> bool:
+    """Whether the workspace (if there is one) holds a dataset ``name``: a folder of the same name in the current
+    folder took its place without a word, and `evaluate RUN --data tests` from the repository root read the
+    tests folder (a probe)."""
+    from ..workspace.store import Workspace, WorkspaceError
+
+    try:
+        return any(summary.name == name for summary in Workspace.open_existing(workspace).datasets())
+    except WorkspaceError:
+        return False
+
+
 def load_documents(data: str, format: str, workspace: Path | None, role: str = "data",
                    quiet: bool = False, labels: str | None = None, use_suggestions: bool = False) -> list[Document]:
-    """Documents from a dataset folder/file, else from the workspace dataset of that name.
+    """Documents from a dataset folder/file, else from the workspace dataset of that name; a bare name (no folder
+    part) that names a workspace dataset is that dataset, even beside a folder of the same name (``./NAME`` is it).
 
     ``labels`` (default: ``"eval"`` for the role ``--eval``, ``"train"`` for ``--train``, else ``"any"``): ``"train"``
     keeps the receipts with a label from a person or an import (a note on stderr says how many were left out),
@@ -36,7 +54,7 @@ def load_documents(data: str, format: str, workspace: Path | None, role: str = "
     if not data.strip():  # Path("") is the current folder: "cannot tell the format of ." said nothing (a probe)
         raise CommandError(f"{role} is empty: give a dataset folder or file, or the name of a workspace dataset")
     path = Path(data).expanduser()
-    if path.exists():
+    if path.exists() and not (_is_bare_name(data) and _names_a_dataset(data, workspace)):
         fmt = resolve_format(path, format)
         report = load_dataset(path, fmt)
         for problem in [] if quiet else report.problems[:MAX_WARNINGS_SHOWN]:
@@ -57,6 +75,9 @@ def load_documents(data: str, format: str, workspace: Path | None, role: str = "
         if data not in names:
             raise CommandError(f"{role} {data!r} is neither a folder nor a dataset of the workspace {ws.home} "
                                f"({other_datasets(data, names)})")
+        if path.exists() and not quiet:
+            print(f"note: {role} {data!r} is the workspace dataset of that name; write ./{data} for the "
+                  f"{'folder' if path.is_dir() else 'file'} of that name here", file=sys.stderr)
         documents = ws.load_documents(data)
     if not documents:
         raise CommandError(f"{role} {data!r} holds no documents")
