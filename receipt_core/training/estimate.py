@@ -120,6 +120,9 @@ class TimeEstimate:
     epoch_s: float = 0.0  # a rough guess's seconds per epoch for its evaluation and save, on top of the rate
     machine_factor: float = 1.0  # a rough guess's scaling to this machine's speed (PlannedRun.machine_factor)
     features_first: bool = False  # the first step waits for the frozen layers' features of every receipt
+    # a rough or scaled guess for a plan with layers or heads toggled by hand, which neither figure knows of (a
+    # walkthrough froze four layers of full and read the same "about 8 min" as plain full)
+    toggles_unmeasured: bool = False
 
     def text(self) -> str:
         """``about 4 min for 12 epochs of 75 steps`` plus where the figure comes from."""
@@ -142,6 +145,14 @@ class TimeEstimate:
 
     def _with_source(self, line: str) -> str:
         """``line`` followed by where its figure comes from: earlier runs, another scenario's, or a rough guess."""
+        line = self._source(line)
+        if self.toggles_unmeasured:
+            line += ("; the layers and heads you toggled by hand are not in this figure, which is the scenario's "
+                     "own (frozen layers make each step cheaper); a run with these toggles measures them for the "
+                     "next estimate")
+        return line
+
+    def _source(self, line: str) -> str:
         if self.measured_runs:
             runs = "run" if self.measured_runs == 1 else "runs"
             rate = (f"{self.seconds_per_receipt_epoch:.3f} s per receipt and epoch" if self.later_epochs_rate is None
@@ -367,7 +378,8 @@ def estimate(plan: PlannedRun, costs: Sequence[MeasuredCost]) -> TimeEstimate:
                         seconds_per_receipt_epoch=rate, budget_bound=bound, startup_s=_median_startup(costs),
                         later_epochs_rate=later_rate, phased=plan.kind == "receipt" and plan.scenario == "phased",
                         epoch_s=epoch_s, features_first=_features_first(plan),
-                        machine_factor=1.0 if costs else plan.machine_factor)
+                        machine_factor=1.0 if costs else plan.machine_factor,
+                        toggles_unmeasured=not costs and bool(plan.freeze or plan.unfreeze))
 
 
 def _capped(plan: PlannedRun, seconds: float) -> tuple[float, bool]:
