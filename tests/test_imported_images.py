@@ -82,7 +82,7 @@ def check_stored(ws: Workspace, problems: list[str]) -> None:
         assert len(lines) == 1, problems
         return lines[0]
     svg_name = hashlib.sha256(SVG).hexdigest() + ".svg"
-    assert svg_name in about("svg") and "not an image Pillow can read" in about("svg")
+    assert svg_name in about("svg") and "is an SVG (vector) image, a format this app does not read" in about("svg")
     assert about("svg").endswith("; imported without pixels")
     assert "900,000,000 pixels, over the limit of 40,000,000" in about("bomb")
     assert about("bomb").endswith("; imported without pixels")
