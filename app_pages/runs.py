@@ -28,6 +28,7 @@ from receipt_core.wording import as_sentence, counted
 from ui.cost_quality import cost_quality_points
 from ui.dataset_choice import EVALUATION_HELP, HOLD_OUT
 from ui.literal import literal, notice_markdown, plain
+from ui.one_run import run_scores
 from ui.phase_table import show_phases
 from ui.run_choice import vanished_run
 from ui.studies_tab import studies_tab as show_studies
@@ -227,6 +228,9 @@ with runs_tab:
                    f"this is {literal(labels[run_id])}. What you had typed for the gone run was not saved.")
     run = next(r for r in runs if r.id == run_id)
     st.caption(f"Status **{run.status}** · run id `{run.id}` · started as “{literal(run.name)}”")
+    this_row = next((row for row in rows if row["run"] == run_id), None)
+    if this_row is not None and not (scores := run_scores(this_row)).empty:
+        st.dataframe(scores, hide_index=True, key="runs_one_scores", width=560, placeholder=NO_VALUE)
     live_elsewhere = run.live_in_another_process()  # (`train` on the command line; only it can pause or stop it)
     if live_elsewhere:
         i1, i2 = st.columns([5, 1], vertical_alignment="center")

@@ -652,6 +652,10 @@ def test_the_runs_page_opens_one_run_on_the_starred_run_not_the_newest(workspace
     at = app("runs")
     no_errors(at)
     assert at.selectbox(key="runs_one").value == starred
+    # and it shows the run's own scores and cost (a walkthrough: settings, phases and downloads, but no score)
+    scores = next(d.value for d in at.dataframe if list(d.value.columns) == ["figure", "value"])
+    shown = dict(zip(scores["figure"], scores["value"]))
+    assert shown["saved model's field micro-F1"] == "0.900", shown
 
 
 def test_run_pickers_start_on_the_starred_run_not_the_newest(workspace_home, monkeypatch):
