@@ -355,3 +355,26 @@ def test_seeds_past_the_bound_are_refused_before_any_run():
         StudySettings(seed=top, repeats=2)
     with pytest.raises(ValueError, match="the seeds run from"):
         StudySettings(seed=10**20)
+
+
+def test_a_study_whose_run_failed_beside_one_that_trained_says_so_and_exits_2(receipts_folder, tmp_path, capsys,
+                                                                              monkeypatch):
+    """A probe's second seed failed after its first had trained, and the study exited 0 with nothing said after
+    its table; the failure was only in the report's notes."""
+    from receipt_core.study import runner
+
+    trained = runner._run_multitask
+
+    def second_seed_fails(config, settings, seed, *args, **kwargs):
+        if seed == 1:
+            raise RuntimeError("this run failed on purpose")
+        return trained(config, settings, seed, *args, **kwargs)
+
+    monkeypatch.setattr(runner, "_run_multitask", second_seed_fails)
+    out = tmp_path / "partly"
+    assert main(["study", "--train", str(receipts_folder), "--eval", str(receipts_folder), "--format", "native",
+                 "--backbone-scenarios", "tiny:freeze-backbone", "--repeats", "2", "--epochs", "1",
+                 "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "warning: 1 of 2 runs failed (the report's notes say why)" in err
+    assert "tiny · freeze-backbone (seed 1) failed: this run failed on purpose" in (out / "report.md").read_text()
