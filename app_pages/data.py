@@ -12,7 +12,7 @@ from receipt_core.data.review import STATUSES
 from receipt_core.datasets import FORMATS, default_dataset_name, import_into_workspace, load_dataset
 from receipt_core.datasets.detect import AUTO, resolve_format
 from receipt_core.plots.figures import document_figure
-from receipt_core.training.run_documents import ended_runs_reading, live_runs_reading, live_runs_reading_receipts
+from receipt_core.training.run_documents import live_runs_reading_receipts, runs_reading
 from receipt_core.wording import counted
 from receipt_core.workspace.documents import DamagedDocumentError
 from ui.actions import ocr_and_store, ocr_projected_import
@@ -216,11 +216,12 @@ with manage_tab:
         # The tick belongs to this dataset: if the sidebar's dataset changes (an import selects its new one), the box
         # is a new, unticked one instead of a tick that now deletes another dataset.
         confirm_key = f"delete_confirm_{dataset}"
-        for reader in live_runs_reading(ws, dataset):
+        readers = runs_reading(ws, dataset)
+        for reader in (reader for reader in readers if reader.live):
             st.warning(f"Run {literal(reader.name)} (`{reader.run_id}`) {reader.reads()}. Deleting it lets the run go "
                        "on with the receipts it loaded, but it can then never be resumed, and Runs no longer finds its "
                        "receipts: stop it first, or let it finish.")
-        if ended := ended_runs_reading(ws, dataset):
+        if ended := [reader for reader in readers if not reader.live]:
             st.warning(f"{counted(len(ended), 'run')} trained or evaluated on receipts of this dataset (such as "
                        f"{literal(ended[0].name)}). Deleting it keeps their models and scores, but they can no longer "
                        "be resumed on their own receipts, and Runs no longer names this dataset as theirs.")

@@ -112,13 +112,17 @@ def staged_into(folder: Path, sole_writer: bool = False) -> Iterator[Path]:
 
 
 @contextlib.contextmanager
-def _folder_lock(folder: Path) -> Iterator[None]:
-    """An exclusive lock on ``folder`` itself (flock on its descriptor), held by one process at a time."""
+def _folder_lock(folder: Path, wait: bool = True) -> Iterator[None]:
+    """An exclusive lock on ``folder`` itself (flock on its descriptor), held by one process at a time; without
+    ``wait``, FolderBusyError at once when another holds it."""
     import fcntl
 
     descriptor = os.open(folder, os.O_RDONLY)
     try:
-        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            raise FolderBusyError(errno.EBUSY, "another command is writing into it", str(folder)) from None
         yield
     finally:
         os.close(descriptor)  # closing lets the lock go
@@ -128,22 +132,11 @@ class FolderBusyError(OSError):
     """Another process holds :func:`sole_writer_of` on the folder."""
 
 
-@contextlib.contextmanager
-def sole_writer_of(folder: Path) -> Iterator[None]:
+def sole_writer_of(folder: Path) -> contextlib.AbstractContextManager[None]:
     """Hold an exclusive lock on ``folder`` for a command that writes into it over a long time (a study's runs,
     then its report), or FolderBusyError at once when another process holds it: two studies started into one new
     folder both said they wrote it, and it held one study's report beside the other's runs (a probe)."""
-    import fcntl
-
-    descriptor = os.open(folder, os.O_RDONLY)
-    try:
-        try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise FolderBusyError(errno.EBUSY, "another command is writing into it", str(folder)) from None
-        yield
-    finally:
-        os.close(descriptor)  # closing lets the lock go
+    return _folder_lock(folder, wait=False)
 
 
 def _refuse_a_linked_folder(folder: Path, relative: Path) -> None:

@@ -68,6 +68,7 @@ class RunReadingDataset:
     name: str
     training: int  # how many of the dataset's receipts it trains on
     evaluating: int  # and evaluates on
+    live: bool = True  # training or paused now
 
     def reads(self) -> str:
         """What it does with them: "is training on 2 receipts of this dataset and evaluating on 1" (a walkthrough
@@ -80,31 +81,26 @@ class RunReadingDataset:
         return f"is evaluating on {counted(self.evaluating, 'receipt')} of this dataset"
 
 
-def live_runs_reading(workspace, dataset: str) -> list[RunReadingDataset]:
-    """The live runs that read receipts of ``dataset``: deleting it leaves them training on the receipts they
-    loaded, but they can no longer be resumed, and Runs no longer finds those receipts."""
-    return live_runs_reading_receipts(workspace, [summary.id for summary in workspace.list_documents(dataset)])
+def runs_reading(workspace, dataset: str) -> list[RunReadingDataset]:
+    """Every run that reads receipts of ``dataset``, live or not (its dataset's receipts read once). Deleting the
+    dataset leaves a live run training on the receipts it loaded, but no run can then be resumed on its own
+    receipts, and Runs no longer finds them (a walkthrough deleted a dataset five ended runs had trained on, and was
+    told nothing)."""
+    return _runs_reading(workspace, [summary.id for summary in workspace.list_documents(dataset)])
 
 
 def live_runs_reading_receipts(workspace, doc_ids: Iterable[str]) -> list[RunReadingDataset]:
-    """The live runs whose training or evaluation receipts include any of ``doc_ids`` (see :func:`live_runs_reading`;
-    the Data page asks before one receipt is deleted too)."""
-    return _runs_reading(workspace, doc_ids, live=True)
+    """The live runs whose training or evaluation receipts include any of ``doc_ids`` (the Data page asks before
+    one receipt is deleted)."""
+    return [reader for reader in _runs_reading(workspace, doc_ids) if reader.live]
 
 
-def ended_runs_reading(workspace, dataset: str) -> list[RunReadingDataset]:
-    """The runs no longer training whose training or evaluation receipts include some of ``dataset``'s: deleting it
-    keeps their models and scores, but they can no longer be resumed on their own receipts (a walkthrough deleted
-    a dataset five runs had trained on, and was told nothing)."""
-    return _runs_reading(workspace, [summary.id for summary in workspace.list_documents(dataset)], live=False)
-
-
-def _runs_reading(workspace, doc_ids: Iterable[str], live: bool) -> list[RunReadingDataset]:
+def _runs_reading(workspace, doc_ids: Iterable[str]) -> list[RunReadingDataset]:
     ids = set(doc_ids)
     readers = []
     for run in workspace.list_runs():
-        if (run.status in LIVE_STATUSES) == live:
-            training, evaluating = ids.intersection(train_ids(run.config)), ids.intersection(eval_ids(run.config))
-            if training or evaluating:
-                readers.append(RunReadingDataset(run.id, run.name, len(training), len(evaluating)))
+        training, evaluating = ids.intersection(train_ids(run.config)), ids.intersection(eval_ids(run.config))
+        if training or evaluating:
+            readers.append(RunReadingDataset(run.id, run.name, len(training), len(evaluating),
+                                             live=run.status in LIVE_STATUSES))
     return readers
