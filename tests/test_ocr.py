@@ -166,9 +166,11 @@ def test_a_cache_or_image_folder_that_cannot_be_written_is_said_or_skipped(tmp_p
 def test_a_bad_image_in_a_parallel_batch_gets_its_own_error():
     items = [("good.png", _small_receipt_png()), ("empty.jpg", b""), ("notes.png", b"just text"),
              ("tiny.png", _png(Image.new("L", (1, 1), 0)))]
-    seen = []
-    results = ocr_many(items, workers=2, progress=lambda done, total: seen.append((done, total)), keep_images=True)
+    seen, handed = [], []
+    results = ocr_many(items, workers=2, progress=lambda done, total: seen.append((done, total)), keep_images=True,
+                       on_result=handed.append)
     assert [r.name for r in results] == [name for name, _ in items]
+    assert handed == results  # each result handed over once, in input order, whatever order the workers finished in
     assert results[0].error is None and "TOTAL" in [w.text for w in results[0].document.words]
     assert results[0].image is not None and results[0].image.width == 180
     assert (results[0].format, results[1].format) == ("PNG", "")  # a failed file has none
@@ -340,35 +342,40 @@ def test_ctrl_c_or_kill_stops_an_ocr_batch_within_seconds(shared_data, tmp_path,
     assert not alive, [p.cmdline() for p in alive]
 
 
-def test_an_upload_left_midway_keeps_the_receipts_read_before_it(tmp_path):
+def test_an_upload_left_midway_keeps_the_receipts_read_before_it(tmp_path, monkeypatch):
     """Found by a probe: leaving the Data page at "OCR 3/6" (Streamlit ends the page's script then) stored nothing,
-    and an upload of up to 100 images takes minutes. Uploads are stored STORE_EVERY at a time, by the real
-    Tesseract here; a repeated image is stored once across the parts too."""
+    and an upload of up to 100 images takes minutes; a walkthrough then left it during three photos, one batch of
+    eight, and lost all three. Each receipt is stored once it and those before it are read, by the real Tesseract
+    here (one worker, so the order is fixed); a repeated image is stored once."""
+    import functools
+
+    import ui.actions
+    from receipt_core.ocr.engine import ocr_many
     from receipt_core.workspace.store import Workspace
-    from ui.actions import STORE_EVERY, ocr_and_store
+    from ui.actions import ocr_and_store
 
     class Left(Exception):  # Streamlit's StopException, raised at the page's next progress call
         pass
 
+    monkeypatch.setattr(ui.actions, "ocr_many", functools.partial(ocr_many, workers=1))
     workspace = Workspace(tmp_path)
-    images = [_small_receipt_png((f"ITEM{i} 1 {i}.50", f"TOTAL {i}.50")) for i in range(STORE_EVERY + 3)]
+    images = [_small_receipt_png((f"ITEM{i} 1 {i}.50", f"TOTAL {i}.50")) for i in range(5)]
     uploads = {f"r{i}.png": data for i, data in enumerate(images)}
 
-    def leave_after_the_first_part(done: int, total: int) -> None:
+    def leave_at_the_third(done: int, total: int) -> None:
         assert total == len(uploads)
-        if done > STORE_EVERY:
+        if done == 3:
             raise Left
 
     with pytest.raises(Left):
-        ocr_and_store(workspace, "photos", uploads, progress=leave_after_the_first_part)
-    assert sorted(d.source for d in workspace.load_documents("photos")) == sorted(
-        f"r{i}.png" for i in range(STORE_EVERY))
+        ocr_and_store(workspace, "photos", uploads, progress=leave_at_the_third)
+    assert sorted(d.source for d in workspace.load_documents("photos")) == ["r0.png", "r1.png", "r2.png"]
 
     report = ocr_and_store(workspace, "photos", uploads)  # again: the rest is read and stored
-    assert len(report.saved) == 3 and len(workspace.load_documents("photos")) == STORE_EVERY + 3
-    assert sum("already in the dataset" in note for note in report.notes) == STORE_EVERY
+    assert len(report.saved) == 2 and len(workspace.load_documents("photos")) == 5
+    assert sum("already in the dataset" in note for note in report.notes) == 3
 
-    fresh = {f"s{i}.png": _small_receipt_png((f"SOUP{i} 2 {i}.25", f"TOTAL {i}.25")) for i in range(STORE_EVERY)}
-    report = ocr_and_store(workspace, "more", {**fresh, "copy of s0.png": fresh["s0.png"]})  # the copy: part two
-    assert len(report.saved) == STORE_EVERY
+    fresh = {f"s{i}.png": _small_receipt_png((f"SOUP{i} 2 {i}.25", f"TOTAL {i}.25")) for i in range(3)}
+    report = ocr_and_store(workspace, "more", {**fresh, "copy of s0.png": fresh["s0.png"]})
+    assert len(report.saved) == 3
     assert report.notes == ("copy of s0.png: the same image as s0.png in this upload; stored once",)

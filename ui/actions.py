@@ -79,26 +79,21 @@ def store_ocr_results(workspace: Workspace, dataset: str, results: list[OcrResul
                         problems=tuple(problems), notes=tuple(notes))
 
 
-STORE_EVERY = 8  # uploads read between two stores: what a page left mid-upload can lose (one pool start each)
-
-
 def ocr_and_store(workspace: Workspace, dataset: str, uploads: dict[str, bytes],
                   progress: Callable[[int, int], None] | None = None) -> IngestReport:
-    """OCR the uploads (name -> bytes) and store them in ``dataset``, :data:`STORE_EVERY` at a time: Streamlit
-    ends a page's script when its visitor goes to another page or closes the tab, and a probe that left Data at
-    "OCR 3/6" (of up to 100 images, minutes of OCR) found nothing stored.
+    """OCR the uploads (name -> bytes) and store each receipt in ``dataset`` as soon as it and the uploads before it
+    are read (``ocr_many``'s ``on_result``): Streamlit ends a page's script when its visitor goes to another page or
+    closes the tab, and walkthroughs that left Data during "Reading receipts…" found nothing stored (first of the
+    whole upload, then of each batch of eight).
 
     The dataset name is checked first, so a name the workspace refuses costs no OCR and stores nothing.
     """
     workspace.check_dataset_name(dataset)
-    items, cache, batch = list(uploads.items()), OcrCache(workspace.ocr_cache_dir), {}
+    batch: dict[str, str] = {}  # document id -> the upload's name that stored it
     parts: list[IngestReport] = []
-    for start in range(0, len(items), STORE_EVERY):
-        part = items[start:start + STORE_EVERY]
-        counted_on = None if progress is None else (
-            lambda done, _total, start=start: progress(start + done, len(items)))
-        results = ocr_many(part, cache=cache, progress=counted_on)
-        parts.append(store_ocr_results(workspace, dataset, results, dict(part), batch))
+    ocr_many(list(uploads.items()), cache=OcrCache(workspace.ocr_cache_dir), progress=progress,
+             on_result=lambda result: parts.append(
+                 store_ocr_results(workspace, dataset, [result], {result.name: uploads[result.name]}, batch)))
     return IngestReport(saved=tuple(i for p in parts for i in p.saved), words=sum(p.words for p in parts),
                         problems=tuple(m for p in parts for m in p.problems),
                         notes=tuple(m for p in parts for m in p.notes))

@@ -225,7 +225,7 @@ def _pixels(data: bytes) -> int:
 
 def ocr_many(items: Sequence[tuple[str, bytes]], settings: OcrSettings = RECEIPT_OCR, workers: int | None = None,
              progress: Callable[[int, int], None] | None = None, cache: OcrCache | None = None,
-             keep_images: bool = False) -> list[OcrResult]:
+             keep_images: bool = False, on_result: Callable[[OcrResult], None] | None = None) -> list[OcrResult]:
     """OCR many uploads in parallel processes (all cores by default), in input order.
 
     A file that is not a usable image gives an :class:`OcrResult` with ``error`` set and never stops the
@@ -233,7 +233,9 @@ def ocr_many(items: Sequence[tuple[str, bytes]], settings: OcrSettings = RECEIPT
     The pixels are decoded in this process only with ``keep_images=True`` (for a page that shows them): without
     it, each result's format and note come from the file's header, so a cached re-OCR costs a hash and a JSON
     read, and a hundred 36-megapixel uploads are not held decoded at once (a probe saw 2.4 GB for twelve).
-    ``progress(done, total)`` is called in this process after each item.
+    ``progress(done, total)`` is called in this process after each item. ``on_result(result)`` is called in this
+    process with each result in input order, as soon as it and every item before it are read: a caller that stores
+    each one there keeps what was read when it is stopped half-way (a page its visitor left).
 
     Worker processes are *spawned* (safe next to Streamlit's and torch's threads, unlike fork), so a plain
     script calling this with ``workers > 1`` needs the usual ``if __name__ == "__main__":`` guard.
@@ -242,6 +244,17 @@ def ocr_many(items: Sequence[tuple[str, bytes]], settings: OcrSettings = RECEIPT
     results: list[OcrResult | None] = [None] * total
     documents: list[Document | None] = [None] * total
     errors: list[str | None] = [None] * total
+
+    def result(index: int) -> OcrResult:
+        name, data = items[index]
+        image, header = None, ("", "")
+        if errors[index] is None:
+            image = load_image(data, name) if keep_images else None
+            header = (image.format, image.note) if image is not None else image_header(data)
+        return OcrResult(name=name, document=documents[index], image=image, error=errors[index], format=header[0],
+                         note=header[1])
+
+    finished = _InOrder(total, result, results, on_result)
     done = 0
     pending: list[int] = []
     for index, (name, data) in enumerate(items):
@@ -254,6 +267,7 @@ def ocr_many(items: Sequence[tuple[str, bytes]], settings: OcrSettings = RECEIPT
             pending.append(index)
             continue
         documents[index] = replace(cached, id=_doc_id(sha), source=name)
+        finished(index)  # before progress: a page left mid-upload stops at its progress bar's next call
         done += 1
         if progress:
             progress(done, total)
@@ -263,29 +277,40 @@ def ocr_many(items: Sequence[tuple[str, bytes]], settings: OcrSettings = RECEIPT
         workers = ocr_worker_count(workers, (_pixels(items[i][1]) for i in pending))
     if workers == 1:
         outcomes = ((i, _ocr_job(items[i][0], items[i][1], settings)) for i in pending)
-        _collect(outcomes, documents, errors, cache, settings, progress, done, total)
+        _collect(outcomes, documents, errors, cache, settings, progress, done, total, finished)
     else:
         with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
                                  initializer=_leave_interrupts_to_the_caller) as pool:
             futures = {pool.submit(_ocr_job, items[i][0], items[i][1], settings): i for i in pending}
             outcomes = ((futures[f], _outcome(f, items[futures[f]][0])) for f in as_completed(futures))
             try:
-                _collect(outcomes, documents, errors, cache, settings, progress, done, total)
+                _collect(outcomes, documents, errors, cache, settings, progress, done, total, finished)
             except BaseException:  # Ctrl-C, SIGTERM, a missing Tesseract: the queued images are not read
                 pool.shutdown(cancel_futures=True)  # waits for the images being read (a second call would not)
                 raise
 
-    for index, (name, data) in enumerate(items):
-        image, header = None, ("", "")
-        if errors[index] is None:
-            image = load_image(data, name) if keep_images else None
-            header = (image.format, image.note) if image is not None else image_header(data)
-        results[index] = OcrResult(name=name, document=documents[index], image=image, error=errors[index],
-                                   format=header[0], note=header[1])
     return [r for r in results if r is not None]
 
 
-def _collect(outcomes, documents, errors, cache, settings, progress, done, total) -> None:
+class _InOrder:
+    """Builds each item's result into ``results`` (and hands it to ``on_result``) in input order, as soon as that
+    item and every one before it are finished."""
+
+    def __init__(self, total: int, build: Callable[[int], OcrResult], results: list,
+                 on_result: Callable[[OcrResult], None] | None):
+        self.ready, self.next = [False] * total, 0
+        self.build, self.results, self.on_result = build, results, on_result
+
+    def __call__(self, index: int) -> None:
+        self.ready[index] = True
+        while self.next < len(self.ready) and self.ready[self.next]:
+            self.results[self.next] = self.build(self.next)
+            if self.on_result is not None:
+                self.on_result(self.results[self.next])
+            self.next += 1
+
+
+def _collect(outcomes, documents, errors, cache, settings, progress, done, total, finished) -> None:
     for index, (doc_json, error, missing_binary) in outcomes:
         if missing_binary:
             raise TesseractNotFoundError(error)
@@ -300,6 +325,7 @@ def _collect(outcomes, documents, errors, cache, settings, progress, done, total
                     logging.getLogger(__name__).warning("OCR cache not written (%s); the result is used anyway",
                                                         cache_error)
         errors[index] = error
+        finished(index)  # before progress: a page left mid-upload stops at its progress bar's next call
         done += 1
         if progress:
             progress(done, total)
