@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pandas as pd
 import streamlit as st
 
@@ -11,6 +13,7 @@ from receipt_core.data.images import MAX_IMAGES_PER_UPLOAD
 from receipt_core.data.review import STATUSES
 from receipt_core.datasets import FORMATS, default_dataset_name, import_into_workspace, load_dataset
 from receipt_core.datasets.detect import AUTO, resolve_format
+from receipt_core.datasets.photo_zip import open_zips
 from receipt_core.plots.figures import document_figure
 from receipt_core.training.run_documents import live_runs_reading_receipts, runs_reading
 from receipt_core.wording import counted
@@ -55,12 +58,13 @@ upload_tab, view_tab, import_tab, manage_tab = st.tabs(["Upload & OCR", "Receipt
 
 with upload_tab:
     st.write("Upload receipt photos or scans (JPG, PNG, WebP, TIFF, BMP, GIF; a PDF is answered with how to turn its "
-             "page into an image). Each is read by Tesseract; "
+             "page into an image), picked one by one or as zips of them. Each is read by Tesseract and stored as soon "
+             "as it is read; "
              "words and boxes become a document you can annotate. Files are stored by content hash.")
     target, target_ok = dataset_name_input("Store into dataset", key="upload_dataset", value=upload_target(dataset))
     # a new key after each stored upload empties the uploader: pressing the button again would read the same files
     upload_round = st.session_state.get("upload_round", 0)
-    files = st.file_uploader("Receipt images", type=UPLOAD_TYPES, accept_multiple_files=True,
+    files = st.file_uploader("Receipt images, or zips of them", type=[*UPLOAD_TYPES, "zip"], accept_multiple_files=True,
                              key="upload_files" if not upload_round else f"upload_files_{upload_round}", help=PDF_NOTE)
     too_many = len(files or ()) > MAX_IMAGES_PER_UPLOAD
     if too_many:
@@ -70,9 +74,12 @@ with upload_tab:
                  key="ocr_uploads"):
         bar = st.progress(0.0, text="Reading receipts…")
         with user_errors("OCR of the uploads"):
-            uploads = dict(zip(distinct_names(f.name for f in files), (f.getvalue() for f in files)))
+            opened = open_zips([(f.name, f.getvalue()) for f in files], MAX_IMAGES_PER_UPLOAD)
+            uploads = dict(zip(distinct_names(name for name, _ in opened.images), (data for _, data in opened.images)))
             report = ocr_and_store(ws, target, uploads,
                                    progress=lambda done, total: bar.progress(done / total, text=f"OCR {done}/{total}"))
+            report = dataclasses.replace(report, notes=opened.notes + report.notes,
+                                         problems=opened.problems + report.problems)
             bar.empty()  # the result says what was read ("OCR 1/1" stayed beside it, a walkthrough)
             if report.saved:
                 # what was read and where to go next: "Stored 2 receipts" said neither (a walkthrough)

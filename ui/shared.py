@@ -17,6 +17,7 @@ from typing import Iterator
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
+from receipt_core.data.images import IMAGE_SUFFIXES
 from receipt_core.data.markup import one_line, terminal_lines
 from receipt_core.errors import is_library_panic, is_user_error
 from receipt_core.model.head_settings import HeadSettings
@@ -31,9 +32,8 @@ log = logging.getLogger("receipt_studio")
 ROUTED_KEY = "routed_by_app"  # set by app.py: this session's pages run inside the router
 NO_VALUE = "—"  # a table cell without a value (Streamlit's own placeholder is a grey "None" or a blank)
 NO_DATA = "No data yet: load the real receipts (CORD sample) or generate demo receipts on Home, or upload on Data."
-# every extension Pillow gives the formats load_image reads (the uploader refused a probe's real JPEG named .JFIF);
-# pdf: to say why not
-UPLOAD_TYPES = ["jpg", "jpeg", "jfif", "jpe", "png", "apng", "webp", "tif", "tiff", "bmp", "gif", "pdf"]
+# every extension of the formats load_image reads; pdf: to say why not
+UPLOAD_TYPES = [*IMAGE_SUFFIXES, "pdf"]
 PDF_NOTE = ("A file is recognised by its name's extension (.jpg, .png, .webp, .tif …): one without an extension is "
             "refused before it is read; rename it first. A PDF is taken only to tell you how to turn its page into "
             "an image: OCR reads images.")

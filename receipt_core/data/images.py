@@ -30,6 +30,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 ALLOWED_FORMATS = ("JPEG", "PNG", "GIF", "BMP", "TIFF", "WEBP")
 # The suffix an image of each allowed format is stored under in the workspace (uploads and imports alike).
 FORMAT_SUFFIXES = {"JPEG": ".jpg", "PNG": ".png", "GIF": ".gif", "BMP": ".bmp", "TIFF": ".tif", "WEBP": ".webp"}
+# every file extension Pillow gives ALLOWED_FORMATS (the uploader refused a probe's real JPEG named .JFIF)
+IMAGE_SUFFIXES = ("jpg", "jpeg", "jfif", "jpe", "png", "apng", "webp", "tif", "tiff", "bmp", "gif")
 MIN_SIDE = 8  # pixels: a smaller image cannot hold a legible character, even upscaled
 DEFAULT_MAX_PIXELS = 40_000_000  # a 12-megapixel phone photo is ~12M; a flatbed scan at 600 dpi ~35M
 MAX_SIDE = 32_767  # pixels on one side: Tesseract says "Image too large" for a longer side (an int16)

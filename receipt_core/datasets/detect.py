@@ -16,9 +16,11 @@ JSON files of each place are read, each bounded by :class:`~._common.ImportLimit
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import Any, Mapping
 
+from ..data.images import IMAGE_SUFFIXES
 from ._common import DEFAULT_LIMITS, JSON_FILES, RecordError, inside, json_subfolders_note, read_record_file
 from .label_studio import EXPORT_HINT, MAX_FILE_BYTES as LS_MAX_FILE_BYTES
 from .report import DatasetImportError
@@ -89,7 +91,7 @@ def detect_format(path: Path) -> str:
     if not files:
         raise DatasetImportError(f"cannot tell the format of {path}: it holds no .json file (CORD, native or Label "
                                  f"Studio) and {wildreceipt}, so no dataset this app reads ({FORMATS_SHOWN})"
-                                 f"{json_subfolders_note(path) if path.is_dir() else ''}")
+                                 f"{json_subfolders_note(path) if path.is_dir() else ''}{_photos_note(path)}")
     reasons = f" ({'; '.join(unreadable[:3])})" if unreadable else ""
     raise DatasetImportError(f"cannot tell the format of {path}: none of {', '.join(f.name for f in files)} is a "
                              f"CORD, native or Label Studio record{reasons} and there is {wildreceipt}; choose the "
@@ -148,3 +150,13 @@ def json_format(data: Any) -> str | None:
                                       for task in data[:_SAMPLED_FILES]):
         return "label-studio"
     return None
+
+
+def _photos_note(path: Path) -> str:
+    """For a folder of photos without labels: where such photos go (a walkthrough's zip of photos got only "no
+    dataset this app reads")."""
+    files = itertools.islice(path.rglob("*"), 2_000) if path.is_dir() else ()  # a look, not a walk of a whole disk
+    if not any(file.suffix.lower().removeprefix(".") in IMAGE_SUFFIXES for file in files):
+        return ""
+    return ("; its images carry no labels to import: upload them, or a zip of them, on Data → Upload & OCR to read "
+            "them with Tesseract and label them on Annotate")

@@ -1,0 +1,85 @@
+"""A zip of receipt photos on Data → Upload & OCR (a walkthrough found no way to bring one in): its images read by the
+real Tesseract and stored, its other files named in a note, a bad zip one problem beside the other files, and the
+dataset zip's safety checks on every entry."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+
+import pytest
+
+from conftest import require_shared_data
+from receipt_core.datasets.detect import resolve_format
+from receipt_core.datasets.photo_zip import open_zips, photos_in_zip
+from receipt_core.datasets.report import DatasetImportError
+from receipt_core.datasets.zip_import import ZipImportError
+from receipt_core.workspace.store import Workspace
+from ui.actions import ocr_and_store
+
+
+def _zip(entries: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def _wildreceipt_photos(count: int) -> list[tuple[str, bytes]]:
+    root = require_shared_data("wildreceipt")
+    lines = (root / "dev.txt").read_text(encoding="utf-8").splitlines()[:count]
+    return [(json.loads(line)["file_name"], (root / json.loads(line)["file_name"]).read_bytes()) for line in lines]
+
+
+@pytest.mark.ocr
+def test_a_zip_of_real_photos_is_read_and_stored_with_its_other_files_named(tmp_path):
+    photos = _wildreceipt_photos(2)
+    upload = _zip({**{f"receipts/{name.rsplit('/', 1)[-1]}": data for name, data in photos},
+                   "receipts/notes.txt": b"shop visits, March", "__MACOSX/._x.jpg": b"clutter"})
+    opened = open_zips([("march.zip", upload)], max_images=100)
+    assert [name for name, _ in opened.images] == [f"march.zip/receipts/{n.rsplit('/', 1)[-1]}" for n, _ in photos]
+    assert opened.notes == ("march.zip: 1 file left out, not images by its name (.jpg, .png, .webp, .tif …): "
+                            "march.zip/receipts/notes.txt",)
+    workspace = Workspace(tmp_path)
+    report = ocr_and_store(workspace, "march", dict(opened.images))
+    stored = workspace.load_documents("march")
+    assert len(report.saved) == 2 and len(stored) == 2 and not report.problems
+    assert all(len(doc.words) > 20 and doc.meta["file_name"].startswith("march.zip/receipts/") for doc in stored)
+
+
+def test_a_bad_zip_is_one_problem_and_the_other_files_go_on():
+    opened = open_zips([("a.png", b"png bytes"), ("broken.zip", b"not a zip"),
+                        ("empty.zip", _zip({"readme.md": b"# hi"}))], max_images=10)
+    assert opened.images == (("a.png", b"png bytes"),)
+    assert opened.problems[0].startswith("broken.zip is not a readable zip file")
+    assert opened.problems[1].startswith("empty.zip holds no image file (.jpg, .png, .webp, .tif …; 1 other file)")
+
+
+def test_the_upload_limit_counts_the_images_inside_zips():
+    with pytest.raises(ZipImportError, match="holds 3 images; one upload reads at most 2"):
+        photos_in_zip(io.BytesIO(_zip({f"{i}.jpg": b"x" for i in range(3)})), "big.zip", max_images=2)
+    with pytest.raises(ZipImportError, match="3 images in this upload, its zips opened; one upload reads at most 2"):
+        open_zips([("a.jpg", b"x"), ("two.zip", _zip({"b.jpg": b"y", "c.JPEG": b"z"}))], max_images=2)
+
+
+@pytest.mark.parametrize("entry, refusal", [("../up.jpg", "leads out of the folder"),
+                                            ("/etc/x.jpg", "absolute path"),
+                                            ("a\\b.jpg", "backslash")])
+def test_a_photo_zip_gets_the_dataset_zips_checks(entry, refusal):
+    with pytest.raises(ZipImportError, match=refusal):
+        photos_in_zip(io.BytesIO(_zip({entry: b"x"})), "evil.zip", max_images=10)
+
+
+def test_a_zip_bomb_of_photos_is_refused_before_it_is_read():
+    bomb = _zip({"huge.jpg": b"\0" * (5 * 1024 * 1024)})  # 5 MB of zeros compress a thousandfold
+    with pytest.raises(ZipImportError, match="zip bomb"):
+        photos_in_zip(io.BytesIO(bomb), "bomb.zip", max_images=10)
+
+
+def test_importing_a_folder_of_photos_says_where_photos_go(tmp_path):
+    (tmp_path / "shots").mkdir()
+    (tmp_path / "shots" / "r1.jpg").write_bytes(b"x")
+    with pytest.raises(DatasetImportError, match="upload them, or a zip of them, on Data → Upload & OCR"):
+        resolve_format(tmp_path / "shots", "auto")
