@@ -18,7 +18,7 @@ from receipt_core.data.images import MAX_IMAGES_PER_PREDICTION
 from receipt_core.plots.figures import LOW_CONFIDENCE, WRITTEN_WORDS_MAX, prediction_figure, tall_figure_height
 from receipt_core.plots.overlay import MODEL_LAYER, OCR_LAYER, confidence_marks, overlay_counts, overlay_figure
 from receipt_core.training.events import METRIC_LABELS
-from receipt_core.training.run_documents import eval_ids, train_ids, trained_on_photos
+from receipt_core.training.run_documents import eval_ids, train_ids, photo_gap_note
 from receipt_core.training.run_summary import last_evaluation
 from receipt_core.wording import counted
 from receipt_core.workspace.database import NotFoundError
@@ -131,11 +131,8 @@ else:
 
 # a photo picked from the workspace too: a walkthrough's stored photo got no such word
 photo = source == "Upload images" or any(doc.read_by_ocr for _, doc, _ in inputs)
-if inputs and photo and trained_on_photos(ws, run.config) is False:
-    st.info("This run trained only on receipts without photos (words typed by annotators, as CORD's), so its "
-            "validation scores above do not carry over to a photo: the OCR's misreadings and a photo's tilt come on "
-            "top. For photos, train on OCR'd photos too: upload them through Data → Upload & OCR and label them on "
-            "Annotate, or import a labelled dataset of photos with Data → Import's *Read the images with OCR*.")
+if inputs and (gap := photo_gap_note(ws, run.config, photo)):
+    st.info(gap)
 
 if inputs:
     key = (run.id, tuple((name, hashlib.sha256(json.dumps(doc.to_json(), sort_keys=True).encode()).hexdigest())

@@ -1521,6 +1521,14 @@ def test_predict_says_a_run_trained_without_photos_reads_a_stored_photo_as_it_re
         assert any(note in i.value for i in at.info), [i.value for i in at.info]
         at.selectbox(key="predict_doc").set_value("typed-1").run()
         assert not any(note in i.value for i in at.info)  # typed words, as the run's own: nothing to say
+        # Annotate's suggestions say it too, one click from Accept all (a walkthrough's photo got confident junk)
+        at = app("annotate", dataset="mixed-sources")
+        at.selectbox(key="annotate_doc").set_value("ocr-aaaaaaaaaaaa").run()
+        at.selectbox(key="annotate_run").set_value(trained_run).run()
+        no_errors(at)
+        assert any(note in w.value and "Expect many wrong suggestions on this photo" in w.value for w in at.warning)
+        at.selectbox(key="annotate_doc").set_value("typed-1").run()
+        assert not any(note in w.value for w in at.warning)
     finally:
         demo_env.delete_dataset("mixed-sources")
 

@@ -9,7 +9,7 @@ import streamlit as st
 from receipt_core.data.annotation import least_confident, least_sure_words
 from receipt_core.data.review import DONE, MIN_REVIEWED, NoLabelsError
 from receipt_core.evaluation.confidence import quality_note
-from receipt_core.training.run_documents import eval_ids
+from receipt_core.training.run_documents import eval_ids, photo_gap_note
 from receipt_core.training.run_summary import last_evaluation
 from receipt_core.training.slot import JobBusyError
 from receipt_core.wording import counted
@@ -42,6 +42,9 @@ def model_section(doc_id: str, dataset: str) -> None:
     with user_errors("Reading the run's validation"):
         if (doubt := _suggestions_doubt(run)) is not None:  # a walkthrough accepted 55 suggestions of a 0.000 run
             st.warning(doubt)
+        if gap := photo_gap_note(workspace(), run.config, workspace().get_document(doc_id).read_by_ocr):
+            st.warning(gap + " Expect many wrong suggestions on this photo: check each one before accepting (Accept "
+                             "all and Accept ≥ take them as labels).")
     a, b = st.columns(2)
     if a.button("Suggest labels for this receipt from the run", key="annotate_prefill",
                 help="Stored as suggestions on the words nobody labelled; your labels are never replaced."):

@@ -61,6 +61,19 @@ def trained_on_photos(workspace, config) -> bool | None:
     return bool(workspace.with_images(held)) if held else None
 
 
+PHOTO_GAP_NOTE = ("This run trained only on receipts without photos (words typed by annotators, as CORD's), so its "
+                  "validation scores do not carry over to a photo: the OCR's misreadings and a photo's tilt come on "
+                  "top. For photos, train on OCR'd photos too: upload them through Data → Upload & OCR and label them "
+                  "on Annotate, or import a labelled dataset of photos with Data → Import's *Read the images with OCR*.")
+
+
+def photo_gap_note(workspace, config, reads_photo: bool) -> str | None:
+    """:data:`PHOTO_GAP_NOTE` when a run that never trained on a photo (``trained_on_photos`` False) is about to read
+    one (``reads_photo``); None otherwise. Predict and Annotate's suggestions say it alike (a walkthrough accepted a
+    CORD run's confident suggestions on a photo's wood-grain background, warned on Predict only)."""
+    return PHOTO_GAP_NOTE if reads_photo and trained_on_photos(workspace, config) is False else None
+
+
 @dataclass(frozen=True)
 class RunReadingDataset:
     """A run whose training or evaluation receipts include some of a dataset's."""
