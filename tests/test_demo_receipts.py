@@ -90,3 +90,25 @@ def test_an_interrupted_generation_keeps_the_receipts_it_made_and_the_next_call_
     assert generation[-1] == (3, 4)
     assert (again.generated, again.kept) == (2, 3)
     assert [d.id for d in again.documents] == [synth_id(1, i) for i in range(5)]
+
+
+def test_a_receipt_another_tab_stored_and_someone_labelled_meanwhile_is_kept(workspace_home, generation,
+                                                                                monkeypatch):
+    """A probe pressed Generate in two tabs at once while a receipt was labelled and marked done: the slower tab
+    stored its own copy over it, the label lost. A receipt is stored only if still missing, in the same
+    transaction."""
+    ws = Workspace(workspace_home)
+    patched = demo.generate_receipts
+
+    def another_tab_first(seed, indexes, progress=None, workers=None):
+        for receipt in patched(seed, indexes):
+            if receipt.document.id == synth_id(5, 1):  # the other tab stored it, and a person labelled it
+                ws.save_documents(demo.DEMO_DATASET, [receipt.document])
+                ws.update_word(receipt.document.id, 0, "TOTAL")
+            yield receipt
+
+    monkeypatch.setattr(demo, "generate_receipts", another_tab_first)
+    result = demo.add_demo_receipts(ws, 3, seed=5)
+    assert (result.generated, result.kept) == (2, 1)  # the other tab's receipt counted as kept, not generated
+    assert ws.get_document(synth_id(5, 1)).words[0].field == "TOTAL"
+    assert result.documents[1].words[0].field == "TOTAL"

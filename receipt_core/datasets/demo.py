@@ -66,8 +66,14 @@ def add_demo_receipts(workspace: "Workspace", count: int, seed: int = 0, dataset
     for receipt in generate_receipts(seed, missing, progress=progress):
         sha = workspace.put_image(receipt.image_bytes, "." + receipt.image_format.lower().replace("jpeg", "jpg"))
         doc = receipt.document
-        new.append(doc if doc.image_sha256 == sha else dataclasses.replace(doc, image_sha256=sha))
-        workspace.save_documents(dataset, new[-1:])
+        doc = doc if doc.image_sha256 == sha else dataclasses.replace(doc, image_sha256=sha)
+        # stored only if still missing, in the same transaction: a second tab generating the same receipts at once
+        # stored this one first, and a person may have labelled it since (a probe's label was overwritten)
+        taken = workspace.add_new_documents(dataset, [doc])
+        if doc.id not in taken:
+            new.append(doc)
+        elif taken[doc.id] != dataset:
+            raise DocumentsInAnotherDatasetError(dataset, taken)
     stored = {doc.id: doc for doc in workspace.load_documents(dataset)} if len(new) < len(ids) else {}
     stored.update((doc.id, doc) for doc in new)
     documents = tuple(stored[doc_id] for doc_id in ids)
