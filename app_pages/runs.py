@@ -23,7 +23,8 @@ from receipt_core.training.run_summary import (BEST_BY, OWN_TRAINING, SAVED, TRA
                                                run_summary)
 from receipt_core.training.slot import JobBusyError
 from receipt_core.workspace.run_labels import (MAX_NAME, MAX_NOTES, display_name, distinct_labels, download_stem,
-                                               run_labels, set_run_label)
+                                               RunLabel, RunLabelConflictError, run_labels,
+                                               save_label_edit)
 from receipt_core.wording import as_sentence, counted
 from ui.cost_quality import cost_quality_points
 from ui.dataset_choice import EVALUATION_HELP, HOLD_OUT
@@ -243,6 +244,9 @@ with runs_tab:
         if i2.button("Refresh", key="runs_refresh", width="stretch", help="Read its newest points"):
             st.rerun()
     label = labels_by_id.get(run_id)
+    drawn_key = f"runs_label_drawn_{run_id}"  # the label as this tab's form first showed it (save_label_edit)
+    if f"runs_name_{run_id}" not in st.session_state or drawn_key not in st.session_state:
+        st.session_state[drawn_key] = label or RunLabel(run_id, "", (), "")
     with st.form(f"runs_label_form_{run_id}", border=False):
         n1, n2 = st.columns([2, 3])
         # no max_chars: Streamlit drops a pasted text over it whole (found by a probe); Save says what is too long
@@ -256,9 +260,21 @@ with runs_tab:
         # values of the run the picker moved to (found by a probe: it said "Saved … of" another run)
         if st.form_submit_button("Save name, tags and notes", key=f"runs_label_save_{run_id}"):
             with user_errors("Saving the run's name"):
-                set_run_label(ws, run_id, name=new_name, tags=new_tags, notes=new_notes)
-                st.session_state[RENAMED_KEY] = run_id
-                st.rerun()
+                try:
+                    save_label_edit(ws, run_id, st.session_state[drawn_key], new_name, new_tags, new_notes)
+                except RunLabelConflictError as conflict:
+                    stored = run_labels(ws).get(run_id) or RunLabel(run_id, "", (), "")
+                    st.session_state[drawn_key] = stored  # a second Save replaces it, knowingly
+                    st.error(as_sentence(str(conflict)))
+                    st.code(plain(f"name: {stored.name}\ntags: {', '.join(stored.tags)}\nnotes: {stored.notes}"),
+                            language=None, wrap_lines=True)
+                else:
+                    # the form is drawn again from what is stored: its boxes held what was typed, and a field left
+                    # as it was drawn would have read as an edit back to that at the next Save
+                    for key in (drawn_key, f"runs_name_{run_id}", f"runs_tags_{run_id}", f"runs_notes_{run_id}"):
+                        st.session_state.pop(key, None)
+                    st.session_state[RENAMED_KEY] = run_id
+                    st.rerun()
 
     others = [r for r in labels if r != run_id]
     forget_stale_choice("runs_against", [DEFAULTS] + others)

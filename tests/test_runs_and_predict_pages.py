@@ -25,7 +25,7 @@ from receipt_core.evaluation.noise import clear_winner
 from receipt_core.model.predict import DocumentPrediction, WordPrediction
 from receipt_core.training.events import EvalEvent, FinishedEvent, PhaseEvent, ProgressEvent, StatusEvent
 from receipt_core.training.run_summary import clear_best_runs
-from receipt_core.workspace.run_labels import distinct_labels, display_name, run_labels, set_run_label
+from receipt_core.workspace.run_labels import RunLabel, distinct_labels, display_name, run_labels, set_run_label
 from receipt_core.workspace.store import Workspace
 from ui.literal import literal
 from tests.test_app_pages import (app, demo_env, demo_home, fake_generation, fake_ocr, fresh_job_slot,  # noqa: F401
@@ -194,6 +194,25 @@ def test_runs_page_names_sorts_diffs_and_marks_best_beyond_noise(workspace_home)
     assert table.set_index("run").loc[low, "name"] == "my baseline"
     assert table.set_index("run").loc[low, "tags"] == "demo, cpu"
     assert [t.value for t in at.toast] == [f"Saved the name, tags and notes of {literal('my baseline')}"]  # after the rerun
+
+    # a tab drawn before another tab saved notes: its Save of a new name keeps those notes (a probe lost an hour's),
+    # and notes it changed too are not overwritten unsaid
+    set_run_label(ws, low, notes="Notes typed in tab A")
+    at.text_input(key=f"runs_name_{low}").set_value("baseline, renamed in tab B")
+    at.button(key=f"runs_label_save_{low}").click().run()
+    no_errors(at)
+    assert run_labels(ws)[low] == RunLabel(low, "baseline, renamed in tab B", ("demo", "cpu"), "Notes typed in tab A")
+    assert at.text_area(key=f"runs_notes_{low}").value == "Notes typed in tab A"  # the form shows what is stored
+    set_run_label(ws, low, notes="tab A again")
+    at.text_area(key=f"runs_notes_{low}").set_value("tab B's own notes")
+    at.button(key=f"runs_label_save_{low}").click().run()
+    assert any("This run's notes changed in another tab or session since this form was drawn; nothing was saved"
+               in e.value for e in at.error), [e.value for e in at.error]
+    assert run_labels(ws)[low].notes == "tab A again"
+    assert any("notes: tab A again" in c.value for c in at.code)  # what is stored now, to compare with the typed
+    at.button(key=f"runs_label_save_{low}").click().run()  # again, knowingly: replaced
+    assert run_labels(ws)[low].notes == "tab B's own notes"
+    set_run_label(ws, low, name="my baseline")
 
     settings = frame_with(at, "setting", "this run")
     assert "training receipts (ids)" not in settings["setting"].tolist() and "backbone" in settings["setting"].tolist()

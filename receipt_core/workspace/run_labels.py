@@ -71,28 +71,65 @@ def set_run_label(workspace, run_id: str, name: str | None = None, tags=None, no
 
     Names and tags are stripped and their inner whitespace collapsed; tags lose duplicates. Too long a value is
     refused with :class:`WorkspaceError`, an unknown run with :class:`NotFoundError`."""
+    typed = _typed_label(run_id, name, tags, notes)
+    with workspace._write() as conn:
+        current = _current_label(conn, run_id)
+        return _store(conn, RunLabel(run_id, current.name if name is None else typed.name,
+                                     current.tags if tags is None else typed.tags,
+                                     current.notes if notes is None else typed.notes))
+
+
+class RunLabelConflictError(WorkspaceError):
+    """A form's edit of a run's label that another tab or session changed since the form was drawn."""
+
+
+def save_label_edit(workspace, run_id: str, drawn: RunLabel, name: str, tags, notes: str) -> RunLabel:
+    """Save what a form typed over ``drawn`` (the label as the form showed it): only the fields typed differently
+    are written, so a tab opened earlier that changes the name leaves the notes another tab saved since (a probe
+    lost an hour's notes so). A field both this form and someone else changed since is not overwritten:
+    :class:`RunLabelConflictError` names it and nothing is saved (the caller shows what is stored now)."""
+    typed = _typed_label(run_id, name, tags, notes)
+    fields = ("name", "tags", "notes")
+    edited = [f for f in fields if getattr(typed, f) != getattr(drawn, f)]
+    with workspace._write() as conn:
+        current = _current_label(conn, run_id)
+        clashes = [f for f in edited if getattr(current, f) not in (getattr(drawn, f), getattr(typed, f))]
+        if clashes:
+            raise RunLabelConflictError(
+                f"this run's {' and '.join(clashes)} changed in another tab or session since this form was drawn; "
+                "nothing was saved. What is stored now is shown below: copy what you typed, then Save again to "
+                "replace it")
+        return _store(conn, RunLabel(run_id, *(getattr(typed if f in edited else current, f) for f in fields)))
+
+
+def _typed_label(run_id: str, name, tags, notes) -> RunLabel:
+    """The values as they are stored (stripped, whitespace collapsed, tags deduplicated), each checked; a None
+    stays "" (unused by the callers)."""
     if name is not None:
         name = " ".join(_without_controls(str(name), "a run name").split())
         if len(name) > MAX_NAME:
             raise WorkspaceError(f"a run name is at most {MAX_NAME} characters, got {len(name)}")
-    clean_tags = None if tags is None else _clean_tags(tags)
+    clean_tags = () if tags is None else _clean_tags(tags)
     if notes is not None:
         notes = _without_controls(str(notes), "run notes").strip()
         if len(notes) > MAX_NOTES:
             raise WorkspaceError(f"run notes are at most {MAX_NOTES} characters, got {len(notes)}")
-    with workspace._write() as conn:
-        _ensure_table(conn)
-        if conn.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone() is None:
-            raise NotFoundError(f"no run {run_id!r} in the workspace")
-        row = conn.execute("SELECT * FROM run_labels WHERE run_id = ?", (run_id,)).fetchone()
-        current = _label(row) if row is not None else RunLabel(run_id, "", (), "")
-        label = RunLabel(run_id, current.name if name is None else name,
-                         current.tags if clean_tags is None else clean_tags,
-                         current.notes if notes is None else notes)
-        conn.execute("INSERT INTO run_labels (run_id, name, tags, notes, updated_at) VALUES (?, ?, ?, ?, ?) "
-                     "ON CONFLICT(run_id) DO UPDATE SET name = excluded.name, tags = excluded.tags, "
-                     "notes = excluded.notes, updated_at = excluded.updated_at",
-                     (run_id, label.name, dumps(list(label.tags), "run tags"), label.notes, time.time()))
+    return RunLabel(run_id, name or "", clean_tags, notes or "")
+
+
+def _current_label(conn, run_id: str) -> RunLabel:
+    _ensure_table(conn)
+    if conn.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone() is None:
+        raise NotFoundError(f"no run {run_id!r} in the workspace")
+    row = conn.execute("SELECT * FROM run_labels WHERE run_id = ?", (run_id,)).fetchone()
+    return _label(row) if row is not None else RunLabel(run_id, "", (), "")
+
+
+def _store(conn, label: RunLabel) -> RunLabel:
+    conn.execute("INSERT INTO run_labels (run_id, name, tags, notes, updated_at) VALUES (?, ?, ?, ?, ?) "
+                 "ON CONFLICT(run_id) DO UPDATE SET name = excluded.name, tags = excluded.tags, "
+                 "notes = excluded.notes, updated_at = excluded.updated_at",
+                 (label.run_id, label.name, dumps(list(label.tags), "run tags"), label.notes, time.time()))
     return label
 
 
