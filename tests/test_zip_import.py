@@ -70,7 +70,7 @@ def test_a_zipped_cord_folder_imports_as_the_folder_does(ws):
     assert {d.id: d for d in ws.load_documents("cord-sample")} == {d.id: d for d in direct.documents}
 
 
-def test_the_format_can_be_given_and_a_wrong_one_stores_nothing(ws):
+def test_the_format_can_be_given_and_a_wrong_one_stores_nothing(ws, tmp_path, monkeypatch, capsys):
     files = {f"json/{p.name}": p.read_bytes() for p in sorted((CORD_SAMPLE / "dev" / "json").glob("*.json"))[:3]}
 
     result = import_zip(ws, _zip(files), "three.zip", format="cord", dataset="picked")
@@ -78,10 +78,21 @@ def test_the_format_can_be_given_and_a_wrong_one_stores_nothing(ws):
 
     with pytest.raises(ZipImportError, match=r"no native document files \(\*.json\) in three.zip$"):
         import_zip(ws, _zip(files), "three.zip", format="native", dataset="wrong")
-    with pytest.raises(ZipImportError, match="no usable native documents in flat.zip .3 problem"):
+    with pytest.raises(ZipImportError, match="no usable native documents in flat.zip .3 problem") as refused:
         import_zip(ws, _zip({name.removeprefix("json/"): data for name, data in files.items()}), "flat.zip",
                    format="native", dataset="wrong")
     assert [d.name for d in ws.datasets()] == ["picked"]
+    assert len(refused.value.problems) == 3  # every one, for --all-problems and the page (the message shows three)
+
+    # a fourth record: the message says how many more; the CLI's --all-problems prints every one (a probe saw 3 of 6)
+    flat = {name.removeprefix("json/"): data for name, data in files.items()} | {"x.json": b"{}"}
+    with pytest.raises(ZipImportError, match=r"\(4 problems: .*; … and 1 more\)$") as refused:
+        import_zip(ws, _zip(flat), "flat.zip", format="native", dataset="wrong")
+    (tmp_path / "flat.zip").write_bytes(_zip(flat).getvalue())
+    monkeypatch.setenv("RECEIPT_STUDIO_HOME", str(ws.home))
+    assert main(["import", str(tmp_path / "flat.zip"), "--format", "native", "--all-problems"]) == 2
+    printed = [line for line in capsys.readouterr().err.splitlines() if line.startswith("problem: ")]
+    assert printed == [f"problem: {problem}" for problem in refused.value.problems]
 
 
 @pytest.mark.parametrize("fmt", ["native", "label-studio"])

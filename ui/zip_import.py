@@ -8,7 +8,7 @@ import streamlit as st
 
 from receipt_core.datasets import FORMATS
 from receipt_core.datasets.detect import AUTO
-from receipt_core.datasets.zip_import import DEFAULT_ZIP_LIMITS, ZipImportResult, import_zip
+from receipt_core.datasets.zip_import import DEFAULT_ZIP_LIMITS, ZipImportError, ZipImportResult, import_zip
 from receipt_core.workspace.store import Workspace
 from receipt_core.wording import counted
 from ui.dataset_choice import show_dataset_now
@@ -45,10 +45,18 @@ def zip_import_section(workspace: Workspace) -> None:
                                            allow_empty=True)
     if st.button("Import zip", type="primary", disabled=upload is None or not name_ok, key="zip_import_button"):
         st.session_state.pop("zip_import_result", None)
-        with user_errors("Import of the zip"), st.spinner("Checking and importing the zip…"):
-            result = import_zip(workspace, upload, upload.name, fmt, name)
+        refused_records: tuple[str, ...] = ()
+        with st.container(), user_errors("Import of the zip"), st.spinner("Checking and importing the zip…"):
+            try:
+                result = import_zip(workspace, upload, upload.name, fmt, name)
+            except ZipImportError as refused:
+                refused_records = refused.problems
+                raise
             st.session_state["zip_import_result"] = result  # the report below stays until the next import
             show_dataset_now(result.dataset)  # the sidebar shows the new dataset at once
+        if refused_records:  # under the error, each of them, not only the message's first three (a probe)
+            with st.expander(f"All {counted(len(refused_records), 'problem')} of the zip's records"):
+                st.code(plain("\n".join(refused_records[:MAX_PROBLEMS_SHOWN])), language=None, wrap_lines=True)
     result = st.session_state.get("zip_import_result")
     if result is not None:
         _report(result)

@@ -200,6 +200,7 @@ def _import_zip(args: argparse.Namespace) -> int:
     try:
         result = import_zip(workspace, args.path, args.path.name, args.format, args.dataset or "")
     except ZipImportError as error:
+        _print_problems(error.problems, args.all_problems)  # each of them, not the message's first three (a probe)
         raise CommandError(f"{args.path}: {error}") from None
     _print_problems(result.problems, args.all_problems)
     print(f"imported {counted(result.documents, 'document')} ({counted(result.words, 'word')}, {result.images} with "

@@ -47,7 +47,12 @@ MAX_NAME_BYTES = 255  # a file or folder name on Linux and macOS file systems (N
 
 
 class ZipImportError(ValueError):
-    """The upload is refused as a whole: not a zip, unsafe, too large, or no dataset found in it."""
+    """The upload is refused as a whole: not a zip, unsafe, too large, or no dataset found in it. ``problems``: every
+    record's problem when no record was usable (the message shows the first three)."""
+
+    def __init__(self, message: str, problems: tuple[str, ...] = ()):
+        super().__init__(message)
+        self.problems = problems
 
 
 @dataclass(frozen=True)
@@ -116,8 +121,9 @@ def import_zip(workspace: "Workspace", upload: BinaryIO | Path, file_name: str, 
         if not report.documents:
             problems = inner + tuple(in_zip(problem) for problem in report.problems)
             shown = "; ".join(problems[:3]) or "no records"
+            more = f"; … and {len(problems) - 3} more" if len(problems) > 3 else ""
             raise ZipImportError(f"no usable {found} documents in {file_name} "
-                                 f"({counted(len(problems), 'problem')}: {shown})")
+                                 f"({counted(len(problems), 'problem')}: {shown}{more})", problems=problems)
         name = dataset or zip_dataset_name(file_name, found)
         stored = import_into_workspace(workspace, name, report)  # reads the images before the folder goes
     return ZipImportResult(dataset=name, format=found, format_detected=format == AUTO, files=files,
