@@ -385,3 +385,18 @@ def test_the_cli_imports_a_downloaded_zip_as_data_import_does(ws, tmp_path, monk
     assert ws.get_document(first.id).words[0].label_source == "import"
     assert main(["import", str(tmp_path / "gold-native.zip"), "--from-images"]) == 2
     assert "unzip" in capsys.readouterr().err
+
+
+def test_a_zip_whose_name_cannot_name_a_dataset_says_where_its_receipts_went(ws):
+    """A probe's `ｄｅｍｏ.zip` and `...zip` both went into `cord`, the second beside the first's receipts, unsaid."""
+    files = sorted((CORD_SAMPLE / "dev" / "json").glob("*.json"))
+    first = import_zip(ws, _zip({f"json/{files[0].name}": files[0].read_bytes()}), "ｄｅｍｏ.zip")
+    assert first.dataset == "cord"
+    assert first.name_note.startswith("The zip's name 'ｄｅｍｏ' cannot name a dataset (the dataset name")
+    assert "so the receipts went into 'cord'." in first.name_note and "held" not in first.name_note
+    second = import_zip(ws, _zip({f"json/{files[1].name}": files[1].read_bytes()}), "...zip")
+    assert second.name_note.endswith("Dataset 'cord' held 1 receipt already: the zip's were added beside them. To "
+                                     "keep them apart, import again with a dataset name of their own.")
+    assert import_zip(ws, _zip({f"json/{files[2].name}": files[2].read_bytes()}), "shop.zip").name_note is None
+    assert import_zip(ws, _zip({f"json/{files[3].name}": files[3].read_bytes()}), "x.zip",
+                      dataset="cord").name_note is None  # a name the user chose: nothing to explain

@@ -69,6 +69,8 @@ def _report(result: ZipImportResult) -> None:
                f"as {result.format} ({how}) into dataset {literal(result.dataset)}.")
     if result.replaced_note:  # a receipt imported again loses its labels and done mark (a probe)
         st.warning(notice_markdown(result.replaced_note))
+    if result.name_note:  # another name than the zip's, or receipts joined to a dataset's (a probe)
+        st.info(notice_markdown(result.name_note))
     if result.label_counts:
         st.dataframe(pd.DataFrame({"label": list(result.label_counts), "words": list(result.label_counts.values())}),
                      hide_index=True, key="zip_import_labels", placeholder=NO_VALUE)

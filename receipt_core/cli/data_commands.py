@@ -207,6 +207,8 @@ def _import_zip(args: argparse.Namespace) -> int:
           f"images) from {args.path} ({result.format}) into dataset {result.dataset!r} of {workspace.home}")
     if result.replaced_note:
         print(result.replaced_note)
+    if result.name_note:
+        print(result.name_note)
     return 0
 
 

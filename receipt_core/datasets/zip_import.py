@@ -92,6 +92,7 @@ class ZipImportResult:
     label_counts: Mapping[str, int]  # annotation label -> words, over the documents stored
     problems: tuple[str, ...]  # one line per record that was skipped or changed, as the importer said
     replaced_note: str | None = None  # receipts of the dataset the import replaced (ImportReport.replaced_note)
+    name_note: str | None = None  # why the dataset is not named as the zip, or that it held receipts already
 
 
 def import_zip(workspace: "Workspace", upload: BinaryIO | Path, file_name: str, format: str = AUTO, dataset: str = "",
@@ -125,12 +126,13 @@ def import_zip(workspace: "Workspace", upload: BinaryIO | Path, file_name: str, 
             raise ZipImportError(f"no usable {found} documents in {file_name} "
                                  f"({counted(len(problems), 'problem')}: {shown}{more})", problems=problems)
         name = dataset or zip_dataset_name(file_name, found)
+        name_note = None if dataset else _named_after_zip_note(workspace, file_name, name)
         stored = import_into_workspace(workspace, name, report)  # reads the images before the folder goes
     return ZipImportResult(dataset=name, format=found, format_detected=format == AUTO, files=files,
                            documents=len(stored.documents), words=sum(len(doc.words) for doc in stored.documents),
                            images=len(stored.images), label_counts=stored.label_counts,
                            problems=inner + tuple(in_zip(problem) for problem in stored.problems),
-                           replaced_note=stored.replaced_note(name))
+                           replaced_note=stored.replaced_note(name), name_note=name_note)
 
 
 def inner_zips(folder: Path, file_name: str) -> tuple[str, ...]:
@@ -270,12 +272,36 @@ def dataset_root(folder: Path) -> Path:
 def zip_dataset_name(file_name: str, format: str) -> str:
     """The dataset a zip goes into when none is given: the zip's name without ``.zip`` when that is a valid
     dataset name (``cord-sample.zip`` -> ``cord-sample``), else one derived from it and the format."""
-    stem = PurePosixPath(file_name.replace("\\", "/")).name.removesuffix(".zip").removesuffix(".ZIP")
+    stem = _zip_stem(file_name)
     try:
         return check_dataset_name(stem)
     except WorkspaceError:  # derived from the text alone: "..zip" gave the server's working folder's name (a probe)
         safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", stem).strip(".-")[:80]
         return f"{format}-{safe}" if safe and safe != format else format
+
+
+def _named_after_zip_note(workspace: "Workspace", file_name: str, name: str) -> str | None:
+    """What to know of the dataset a zip without a chosen name goes into: that the zip's own name could not be used
+    (and why), and that the dataset held receipts already, which the zip's join. A probe's `ｄｅｍｏ.zip` and
+    `...zip` both went into `cord`, the second beside the first's receipts, unsaid."""
+    stem = _zip_stem(file_name)
+    notes = []
+    if name != stem:
+        try:
+            check_dataset_name(stem)
+            why = ""
+        except WorkspaceError as error:
+            why = f" ({error})"
+        notes.append(f"The zip's name {stem!r} cannot name a dataset{why}, so the receipts went into {name!r}.")
+    held = next((d.documents for d in workspace.datasets() if d.name == name), 0)
+    if held:
+        notes.append(f"Dataset {name!r} held {counted(held, 'receipt')} already: the zip's were added beside them. "
+                     "To keep them apart, import again with a dataset name of their own.")
+    return " ".join(notes) or None
+
+
+def _zip_stem(file_name: str) -> str:
+    return PurePosixPath(file_name.replace("\\", "/")).name.removesuffix(".zip").removesuffix(".ZIP")
 
 
 def _is_clutter(parts: tuple[str, ...]) -> bool:
