@@ -563,6 +563,12 @@ def test_data_warns_before_deleting_a_dataset_a_live_run_reads(workspace_home):
         f"1 run trained or evaluated on receipts of this dataset (such as {literal('tiny · full')}). Deleting it keeps "
         "their models and scores, but they can no longer be resumed on their own receipts, and Runs no longer names "
         "this dataset as theirs."]
+    from receipt_core.workspace.run_labels import set_run_label
+
+    set_run_label(ws, run_id, name="my baseline")  # the name given on Runs, as the run pickers show it (a probe)
+    at = app("data", dataset="mine")
+    assert [w.value for w in at.warning if "trained or evaluated" in w.value][0].startswith(
+        f"1 run trained or evaluated on receipts of this dataset (such as {literal('my baseline')}).")
 
 
 def test_deleting_the_dataset_in_the_url_does_not_blame_a_link(workspace_home):

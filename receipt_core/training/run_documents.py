@@ -10,6 +10,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from ..data.document import Document
 from ..wording import counted
+from ..workspace.run_labels import display_name, run_labels
 from ..workspace.runs import LIVE_STATUSES
 
 TRAIN_IDS_KEY, EVAL_IDS_KEY = "train_ids", "eval_ids"  # keys of a run's config: its training and evaluation receipts
@@ -111,9 +112,10 @@ def live_runs_reading_receipts(workspace, doc_ids: Iterable[str]) -> list[RunRea
 def _runs_reading(workspace, doc_ids: Iterable[str]) -> list[RunReadingDataset]:
     ids = set(doc_ids)
     readers = []
+    labels = run_labels(workspace)  # the name given on Runs, as the pickers show it (a probe found the old one here)
     for run in workspace.list_runs():
         training, evaluating = ids.intersection(train_ids(run.config)), ids.intersection(eval_ids(run.config))
         if training or evaluating:
-            readers.append(RunReadingDataset(run.id, run.name, len(training), len(evaluating),
+            readers.append(RunReadingDataset(run.id, display_name(run, labels), len(training), len(evaluating),
                                              live=run.status in LIVE_STATUSES))
     return readers
