@@ -143,7 +143,8 @@ datasets = [d.name for d in ws.datasets()]
 
 start_refused: str | None = None  # shown under the settings: a collapsed expander hid it (a probe's two sessions)
 # folded while a run trains or shows its result below: open, it pushed a finished run's summary 2,000 px down
-with st.expander("Run settings", expanded=slot.current() is None):
+# "and Start" while none trains: folded under a finished run, the page showed no Start (a walkthrough)
+with st.expander("Run settings" if busy else "Run settings and Start", expanded=slot.current() is None):
     if not datasets:
         st.info(NO_DATA)
     kind = st.radio("What to train", (TWO_HEAD, REFERENCE, PRETRAIN), horizontal=True,

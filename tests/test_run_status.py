@@ -230,8 +230,18 @@ def test_a_budgeted_run_says_its_budget_bounds_the_eta_and_its_bar_follows_the_b
     unbudgeted = status_line(clock.timing(), T0 + 42)
     assert unbudgeted.estimating and "ETA estimating…" in unbudgeted.text()
     assert unbudgeted.fraction == pytest.approx(1 / 300)
-    clock.add(FinishedEvent(step=40, epoch=0, reason="budget", elapsed_s=60.0, metrics={}, checkpoint=None), T0 + 60)
-    assert status_line(clock.timing(), T0 + 61, budget_s=60).fraction == pytest.approx(40 / 300)  # ended: its steps
+    clock.add(FinishedEvent(step=40, epoch=0, reason="time budget", elapsed_s=60.0, metrics={}, checkpoint=None),
+              T0 + 60)
+    # ended by its budget: done as planned, a full bar and a line that says why its steps stopped short (a
+    # walkthrough read "step 77/300 · epoch 3.0/12 · finished after 1m 30s" over a quarter bar as unfinished)
+    ended = status_line(clock.timing(), T0 + 61, budget_s=60)
+    assert ended.fraction == 1.0
+    assert ended.text() == ("step 40/300 · epoch 0.5/4 · finished after 1m 00s: its 1m 00s time budget ended it "
+                            "before the steps planned")
+    stopped = RunClock(started_at=T0)
+    stopped.add(progress(1, 2.0, total=300), T0 + 2)
+    stopped.add(FinishedEvent(step=40, epoch=0, reason="stopped", elapsed_s=30.0, metrics={}, checkpoint=None), T0 + 30)
+    assert status_line(stopped.timing(), T0 + 31, budget_s=60).fraction == pytest.approx(40 / 300)  # its steps
 
 
 def test_stopping_keeps_the_clock_running_without_an_eta_and_a_rate_is_said_only_while_it_is_current():

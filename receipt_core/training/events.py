@@ -250,6 +250,7 @@ def run_status(event: Event, current: str) -> str:
     return current
 
 
+TIME_BUDGET = "time budget"  # a FinishedEvent's reason when the run's time budget ended it
 ENDINGS = {"completed": "Finished its plan", "stopped": "Stopped", "time budget": "Finished at its time budget",
            "nothing to train": "Finished with nothing to train"}
 

@@ -14,7 +14,7 @@ from typing import Any, Callable, Protocol, Sequence
 import torch
 from torch import nn
 
-from .events import CheckpointEvent, EvalEvent, Event, FinishedEvent, ProgressEvent, StatusEvent, StepEvent
+from .events import TIME_BUDGET, CheckpointEvent, EvalEvent, Event, FinishedEvent, ProgressEvent, StatusEvent, StepEvent
 from .schedules import budget_share, lr_multiplier
 from .state import Callback, TrainerControl, TrainerState
 from .task import CheckpointSaveError, NonFiniteLossError, TrainingTask
@@ -268,7 +268,7 @@ class Trainer:
                     reason = "stopped"
                     break
                 if self._agree(self._time_is_up()):
-                    reason = "time budget"
+                    reason = TIME_BUDGET
                     break
                 step_started = time.monotonic()
                 event = self._step(batches[index])

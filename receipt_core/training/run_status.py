@@ -22,7 +22,8 @@ import math
 
 from dataclasses import dataclass
 
-from .events import Event, FailedEvent, FinishedEvent, PhaseEvent, ProgressEvent, StatusEvent, run_status
+from .events import (TIME_BUDGET, Event, FailedEvent, FinishedEvent, PhaseEvent, ProgressEvent, StatusEvent,
+                     run_status)
 
 ETA_MIN_STEPS = 5  # steps after the first one before the rate counts as measured ...
 ETA_MIN_STEPS_SHORT = 1  # ... or fewer in a short run, one eighth of its steps but at least this (a walkthrough's
@@ -53,6 +54,7 @@ class RunTiming:
     started_at: float | None  # wall time this server launched the run (a resume: later than the old events)
     last_event_at: float | None
     phases_ahead: int = 0  # phases of the plan still to come: the rate measured in this one is too fast for them
+    finish_reason: str = ""  # the FinishedEvent's reason ("completed", "time budget", …); "" before it
 
 
 @dataclass(frozen=True)
@@ -72,15 +74,23 @@ class RunStatusLine:
     eta_at_least: bool = False  # the ETA is this phase's rate over every step left, and a slower phase follows
     eta_at_most: bool = False  # the rate is not measured yet: the ETA is what is left of the time budget
     budget_s: float | None = None  # the run's time budget, which ends it when it comes before its steps
+    finish_reason: str = ""  # why it finished (FinishedEvent.reason), once it has
 
     @property
     def fraction(self) -> float:
         """The share of the run done, 0…1 (for a progress bar): of its steps, or of its time budget when that is
         further on (a walkthrough's budgeted run sat at a sixth of the bar until the budget ended it)."""
         steps = min(self.step / self.total_steps, 1.0) if self.total_steps else 0.0
+        if self.ended_by_budget:  # done as planned: a full bar (a walkthrough's sat at a quarter, "unfinished")
+            return 1.0
         if self.budget_s and not self.ended:
             return max(steps, min(self.elapsed_s / self.budget_s, 1.0))
         return steps
+
+    @property
+    def ended_by_budget(self) -> bool:
+        """Whether the run finished because its time budget ran out, before its planned steps."""
+        return self.ended and self.finish_reason == TIME_BUDGET
 
     def text(self) -> str:
         parts = []
@@ -94,7 +104,11 @@ class RunStatusLine:
         if self.windows_per_s and not self.ended and self.status not in ("paused", STOPPING):
             # a sample: one encoded window (a receipt past 512 tokens gives several)
             parts.append(f"{self.windows_per_s:.1f} samples/s")
-        if self.ended:
+        if self.ended_by_budget:
+            budget = f" {format_seconds(self.budget_s)}" if self.budget_s else ""
+            parts.append(f"finished after {format_seconds(self.elapsed_s)}: its{budget} time budget ended it before "
+                         "the steps planned")
+        elif self.ended:
             parts.append(f"{self.status or 'ended'} after {format_seconds(self.elapsed_s)}")
         else:
             parts.append(f"elapsed {format_seconds(self.elapsed_s)}")
@@ -133,6 +147,7 @@ class RunClock:
         self._last_at: float | None = None
         self._windows: float | None = None
         self._finished: float | None = None
+        self._finish_reason = ""
         self._last_event_at: float | None = None
         self._phases_ahead = 0
 
@@ -151,12 +166,13 @@ class RunClock:
             # this launch's first event after an earlier process's: that clock stopped at its last event, and
             # how that process ended (stopped, failed) is over
             self._anchor, self._ticking = (self._elapsed_at(self._last_event_at or at), at), True
-            self._finished, self._status = None, run_status(event, "running")
+            self._finished, self._finish_reason, self._status = None, "", run_status(event, "running")
             self._windows = None  # the earlier process's rate: measured again from this launch's steps
         elif self._finished is not None and isinstance(event, (PhaseEvent, ProgressEvent)):
             # the loop is running again after its end (a resume, read by a clock that does not know this launch's
             # start): the end is over, and the clock runs from the old end
             self._anchor, self._ticking, self._finished = (self._finished, at), True, None
+            self._finish_reason = ""
             self._windows = None
         self._last_event_at = at if self._last_event_at is None else max(self._last_event_at, at)
         if isinstance(event, ProgressEvent):
@@ -180,7 +196,7 @@ class RunClock:
             self._anchor = (self._elapsed_at(at), at)
             self._ticking = event.status == "running"
         elif isinstance(event, FinishedEvent):
-            self._finished = event.elapsed_s
+            self._finished, self._finish_reason = event.elapsed_s, event.reason
             self._anchor, self._ticking = (event.elapsed_s, at), False
             self._step = event.step
             self._note_epoch()
@@ -196,7 +212,8 @@ class RunClock:
                          epoch_done=self._epoch_done, anchor_elapsed_s=self._anchor[0], anchor_at=self._anchor[1],
                          ticking=self._ticking, first_progress=self._first, last_progress=self._last,
                          last_progress_at=self._last_at, windows_per_s=self._windows,
-                         finished_elapsed_s=self._finished, started_at=self.started_at,
+                         finished_elapsed_s=self._finished, finish_reason=self._finish_reason,
+                         started_at=self.started_at,
                          last_event_at=self._last_event_at, phases_ahead=self._phases_ahead)
 
 
@@ -226,7 +243,8 @@ def status_line(timing: RunTiming, now: float, live: bool = True, budget_s: floa
     return RunStatusLine(status=status, step=timing.step, total_steps=timing.total_steps,
                          epoch=timing.epoch_done, epochs=timing.epochs, elapsed_s=elapsed, eta_s=eta,
                          estimating=estimating, windows_per_s=timing.windows_per_s, ended=ended,
-                         eta_at_least=at_least, eta_at_most=at_most, budget_s=budget_s)
+                         eta_at_least=at_least, eta_at_most=at_most, budget_s=budget_s,
+                         finish_reason=timing.finish_reason if ended else "")
 
 
 def _eta(timing: RunTiming, now: float, elapsed: float, budget_s: float | None) -> tuple[float | None, bool]:
