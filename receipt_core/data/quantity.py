@@ -17,6 +17,7 @@ _QUANTITY_SHAPE = re.compile(
 _FRACTION = re.compile(r"\s*/\s*\d")  # "3/4", "1/2": no count of items, and no number this parser reads
 
 _EXPONENT = re.compile(r"[eE][+-]?\d")  # right after a number: scientific notation, not a unit
+_GROUPED = re.compile(r"_\d")  # right after a number: "1_000" is no printed count (a probe's read as 1)
 
 
 MAX_QUANTITY = 1_000_000_000.0
@@ -35,6 +36,8 @@ def parse_quantity(text: str) -> float | None:
     (None, None, 2.0)
     >>> parse_quantity(".5"), parse_quantity("1,234.5"), parse_quantity("1.234,5"), parse_quantity("3/4")
     (0.5, 1234.5, 1234.5, None)
+    >>> parse_quantity("1_000"), parse_quantity("2_pcs")
+    (None, 2.0)
     """
     cleaned = text.strip()
     if not cleaned:
@@ -45,8 +48,8 @@ def parse_quantity(text: str) -> float | None:
     before = cleaned[:match.start(1)].rstrip()
     if before.endswith("-") or _EXPONENT.match(cleaned, match.end(1)):
         return None  # "-2" is no count of items, "1e308" no printed one (a probe saw them stored as 2 and 1)
-    if before.endswith("/") or _FRACTION.match(cleaned, match.end(1)):
-        return None  # "3/4" read as 3, "1/2" as 1 (a probe)
+    if before.endswith("/") or _FRACTION.match(cleaned, match.end(1)) or _GROUPED.match(cleaned, match.end(1)):
+        return None  # "3/4" read as 3, "1/2" as 1, "1_000" as 1 (probes)
     number = _plain_number(match.group(1))
     if number is None:
         return None
