@@ -16,6 +16,7 @@ from receipt_core.data.schema import DEFAULT_SCHEMA, QUANTITY
     # a probe: ".5" read as 5, "3/4" as 3, "1,234.5" as 1234 and "1.234,5" as 1.234
     (".5", 0.5), ("3/4", None), ("1 / 2", None), ("1,234.5", 1234.5), ("1.234,5", 1234.5), ("1,234,567", 1234567.0),
     ("1.00.", 1.0), ("0,250 kg", 0.25), ("121.000.00", 121000.0), ("13.05.2017", None), ("02/09/2017", None),
+    ("1_000", None), ("2_pcs", 2.0),  # a probe: "1_000" read as 1
 ])
 def test_parse_quantity_reads_how_receipts_print_it(text, value):
     assert parse_quantity(text) == value
