@@ -24,17 +24,45 @@ from receipt_core.wording import counted
 from receipt_core.workspace.database import NotFoundError
 from receipt_core.workspace.documents import DamagedDocumentError, receipt_title
 from receipt_core.workspace.runs import LIVE_STATUSES
-from ui.dataset_choice import current_dataset
+from ui.actions import store_for_correction
+from ui.dataset_choice import current_dataset, show_dataset_now, upload_target
 from ui.literal import literal, notice_markdown, plain
 from ui.predict_uploads import read_uploads, stored_labels_note
 from ui.receipt_images import receipt_picture
 from ui.run_choice import loaded_run, run_display_name, run_picker, saved_runs
-from ui.shared import (NO_VALUE, PDF_NOTE, UPLOAD_TYPES, figure_and_tables, friendly, require_router, user_errors,
-                       workspace)
+from ui.name_fields import dataset_name_input
+from ui.shared import (NO_VALUE, PDF_NOTE, UPLOAD_TYPES, figure_and_tables, flash, friendly, require_router,
+                       show_flash, user_errors, workspace)
 
 OVERLAYS = {"labels": (), "OCR confidence": (OCR_LAYER,), "model confidence": (MODEL_LAYER,),
             "both": (OCR_LAYER, MODEL_LAYER)}
 RESULTS_KEY = "predict_results"  # (cache key, [(receipt name, document, display image, DocumentPrediction)])
+
+def _store_for_correction(ws, run_id: str, results, ocr_results, uploads: dict[str, bytes]) -> None:
+    """Store the uploaded photos in a dataset, this run's answers kept on them as suggestions, to correct on
+    Annotate (a walkthrough found no way from a wrong prediction to a correction)."""
+    with st.container(border=True):
+        name_col, button_col = st.columns([2, 3], vertical_alignment="bottom")
+        with name_col:
+            target, target_ok = dataset_name_input("Dataset to store them in", key="predict_store_dataset",
+                                                   value=upload_target(current_dataset()))
+        if button_col.button("Store these photos to correct them on Annotate", key="predict_store",
+                             disabled=not target_ok, help="Each photo becomes a receipt of the dataset, with this "
+                             "run's answers as suggestions: on Annotate, accept the right ones and fix the rest, "
+                             "then train on them"):
+            with user_errors("Storing the photos"):
+                report = store_for_correction(ws, target, ocr_results, uploads,
+                                              {name: prediction.to_json() for name, _, _, prediction in results},
+                                              run_id)
+                if report.saved:
+                    flash("predict_store", "success",
+                          f"Stored {counted(len(report.saved), 'receipt')} in dataset {literal(target)} with this "
+                          "run's answers as suggestions. Next: **Annotate** (sidebar) to accept or correct them.")
+                for line in report.notes + report.problems:
+                    flash("predict_store", "info", literal(line))
+                show_dataset_now(target)
+        show_flash("predict_store")
+
 
 require_router()
 st.title("Predict")
@@ -78,6 +106,7 @@ source = st.radio("Receipts", ["Upload images", "A receipt from the workspace"],
                   key="predict_source")
 
 inputs: list[tuple[str, object, object]] = []  # (receipt name, document, image)
+uploaded: tuple[list, dict[str, bytes]] = ([], {})  # the uploads' OCR results and bytes, to store for correction
 if source == "Upload images":
     uploads = st.file_uploader("Receipt images (one or many)", type=UPLOAD_TYPES, accept_multiple_files=True,
                                key="predict_upload", help=PDF_NOTE)
@@ -90,6 +119,7 @@ if source == "Upload images":
         with user_errors("OCR"):
             read = read_uploads(ws, named)  # with a spinner while it reads photos new to this session
             results = [result for result, _ in read]
+            uploaded = (results, named)
             shown = {result.name: source for result, source in read}  # each photo's display copy
             problems = [r.error for r in results if r.error]  # each names its file
             if problems:
@@ -166,6 +196,9 @@ if inputs:
         d2.download_button("Download everything (JSON)", json.dumps(everything, indent=1).encode("utf-8"),
                            file_name=f"predictions-{run.id}.json", mime="application/json", key="predict_json",
                            width="stretch")
+
+        if uploaded[0]:
+            _store_for_correction(ws, run.id, results, *uploaded)
 
         names = [name for name, *_ in results]
         shown = st.selectbox("Receipt shown", names, key="predict_shown") if len(names) > 1 else names[0]

@@ -1611,3 +1611,31 @@ def test_picking_a_forms_training_dataset_pairs_its_evaluation_set(tmp_path, mon
         at.selectbox(key=eval_key).set_value("shop-train").run()
         at.selectbox(key=train_key).set_value("shop-dev").run()
         assert at.selectbox(key=eval_key).value == "shop-train", page
+
+
+@pytest.mark.ocr
+def test_predicts_uploads_are_stored_with_the_runs_answers_as_suggestions(demo_env, trained_run, synth_receipts):
+    """A walkthrough found no way from a wrong prediction on Predict to a correction: "Store these photos to correct
+    them on Annotate" stores each upload as Data's upload does, the run's answers kept on it as suggestions. The
+    real Tesseract reads a generated receipt's photo, the run's real model predicts it."""
+    from receipt_core.cli.evaluate_command import _load_run
+    from receipt_core.ocr.engine import ocr_many
+
+    photo = synth_receipts[0].image_bytes
+    uploads = {"till roll.jpg": photo}
+    results = ocr_many(list(uploads.items()), workers=1)
+    prediction = _load_run(demo_env.runs_dir / trained_run, None).predictor().predict([results[0].document])[0]
+    report = ui.actions.store_for_correction(demo_env, "to-correct", results, uploads,
+                                             {"till roll.jpg": prediction.to_json()}, trained_run)
+    try:
+        assert len(report.saved) == 1 and not report.problems
+        stored = demo_env.get_document(report.saved[0])
+        assert stored.source == "till roll.jpg" and demo_env.image_path(stored.image_sha256) is not None
+        suggested = [w for w in stored.words if w.suggestion is not None]
+        assert len(suggested) == len(stored.words) and {w.suggestion.run for w in suggested} == {trained_run}
+        assert [w.suggestion.field for w in suggested] == [w.field for w in prediction.words]
+        again = ui.actions.store_for_correction(demo_env, "to-correct", results, uploads,
+                                                {"till roll.jpg": prediction.to_json()}, trained_run)
+        assert not again.saved and "already in the dataset" in again.notes[0]  # kept as it was, its labels too
+    finally:
+        demo_env.delete_dataset("to-correct")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from PIL import Image
@@ -97,6 +97,20 @@ def ocr_and_store(workspace: Workspace, dataset: str, uploads: dict[str, bytes],
     return IngestReport(saved=tuple(i for p in parts for i in p.saved), words=sum(p.words for p in parts),
                         problems=tuple(m for p in parts for m in p.problems),
                         notes=tuple(m for p in parts for m in p.notes))
+
+
+def store_for_correction(workspace: Workspace, dataset: str, results: Sequence[OcrResult],
+                         uploads: Mapping[str, bytes], predictions: Mapping[str, Mapping], run_id: str) -> IngestReport:
+    """Predict's uploads (their OCR ``results`` and bytes by name) stored in ``dataset`` as Data's upload stores
+    them, each new receipt with the run's prediction of it (``predictions`` by upload name, the JSON of
+    ``DocumentPrediction``) kept as suggestions, for Annotate to accept or correct. A receipt stored already is left
+    as it is (a note says so). A walkthrough found no way from a wrong prediction on Predict to a correction."""
+    report = store_ocr_results(workspace, dataset, list(results), dict(uploads))
+    names = {result.document.id: result.name for result in results if result.document is not None}
+    for doc_id in report.saved:
+        if (prediction := predictions.get(names.get(doc_id, ""))) is not None:
+            workspace.store_suggestions(doc_id, prediction, run_id)
+    return report
 
 
 def ocr_projected_import(workspace: Workspace, report: ImportReport,
