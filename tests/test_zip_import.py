@@ -376,13 +376,17 @@ def test_the_cli_imports_a_downloaded_zip_as_data_import_does(ws, tmp_path, monk
     assert f"imported 3 documents ({words} words, 0 with images) from" in out and "were already in" not in out
     assert [(d.name, d.documents) for d in ws.datasets()] == [("gold-native", 3)]
     # imported again over a person's label: said, as a folder import says it (a probe's zip import said nothing)
-    first = ws.load_documents("gold-native")[0]
+    first, second = ws.load_documents("gold-native")[:2]
     ws.update_word(first.id, 0, "TOTAL")
+    ws.update_word(second.id, 0, "TOTAL")
+    ws.undo(second.id)  # back as the file has it, with an undo history of its own
     assert main(["import", str(tmp_path / "gold-native.zip")]) == 0
     assert ("3 of these receipts were already in the dataset 'gold-native': 1 of them now holds the file's words, "
-            "labels, items and done marks in place of the dataset's, which differed (2 came back the same); the undo "
-            "history of all 3 is cleared, as an import does") in capsys.readouterr().out
+            "labels, items and done marks in place of the dataset's, which differed, and its undo history is cleared "
+            "(2 came back the same and were left as they were)") in capsys.readouterr().out
     assert ws.get_document(first.id).words[0].label_source == "import"
+    # the unchanged one keeps its history: Redo brings the person's label back (a walkthrough's round trip lost it)
+    assert ws.redo(second.id) is not None and ws.get_document(second.id).words[0].field == "TOTAL"
     assert main(["import", str(tmp_path / "gold-native.zip"), "--from-images"]) == 2
     assert "unzip" in capsys.readouterr().err
 

@@ -39,21 +39,22 @@ class ImportReport:
     replaced_unchanged: int = 0  # of those, the ones that came back as they were (words, labels, items, done mark)
 
     def replaced_note(self, dataset: str) -> str | None:
-        """What an import replaced, else None: a receipt imported again loses its labels, done mark and undo
-        history to the file's (a probe's zip import did so without a word)."""
+        """What an import replaced, else None: a receipt imported again with other words, labels or done mark takes
+        the file's and loses its undo history (a probe's zip import did so without a word); one that comes back the
+        same is left as it was."""
         if not self.replaced:
             return None
         already = f"{self.replaced} of these receipts were already in the dataset {dataset!r}"
         if self.replaced_unchanged == self.replaced:  # a faithful round trip read as data loss (a walkthrough)
-            return (f"{already}, with the same words, labels, items and done marks: they are unchanged, but their "
-                    "undo history is cleared, as an import does")
+            return (f"{already}, with the same words, labels, items and done marks: they were left as they were, "
+                    "undo history included")
         changed = self.replaced - self.replaced_unchanged
         # "lost the words, labels or done marks they had there for the file's" read as data loss about a file that
         # had only added a label (a walkthrough)
         holds = "holds" if changed == 1 else "hold"
         return (f"{already}: {changed} of them now {holds} the file's words, labels, items and done marks in place "
-                f"of the dataset's, which differed ({self.replaced_unchanged} came back the same); the undo history "
-                f"of all {self.replaced} is cleared, as an import does")
+                f"of the dataset's, which differed, and {'its' if changed == 1 else 'their'} undo history is cleared "
+                f"({self.replaced_unchanged} came back the same and were left as they were)")
 
     @property
     def skipped(self) -> int:

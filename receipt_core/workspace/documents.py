@@ -174,11 +174,15 @@ class DocumentStore(ImageStore):
         ids = [row[0] for row in rows]
         with self._write() as conn:
             before = _stored_contents(conn, dataset, ids)
-            replaced = _upsert(conn, dataset, rows)
-            conn.executemany("UPDATE documents SET reviewed = ? WHERE id = ?", [(int(i in reviewed), i) for i in ids])
-            conn.executemany("DELETE FROM annotation_history WHERE doc_id = ?", [(i,) for i in ids])
-        unchanged = sum(1 for doc in docs if before.get(doc.id) == (_content(doc), doc.id in reviewed))
-        return ReplacedReceipts(replaced, unchanged)
+            # a receipt that comes back as it is stays as it is, its undo history too (a walkthrough's faithful
+            # Label Studio round trip cleared every receipt's history)
+            same = {doc.id for doc in docs if before.get(doc.id) == (_content(doc), doc.id in reviewed)}
+            changed = [row for row in rows if row[0] not in same]
+            replaced = _upsert(conn, dataset, changed) + len(same)
+            conn.executemany("UPDATE documents SET reviewed = ? WHERE id = ?",
+                             [(int(i in reviewed), i) for i in ids if i not in same])
+            conn.executemany("DELETE FROM annotation_history WHERE doc_id = ?", [(i,) for i in ids if i not in same])
+        return ReplacedReceipts(replaced, len(same))
 
     def add_new_documents(self, dataset: str, docs: Iterable[Document]) -> dict[str, str]:
         """Store into ``dataset`` those of ``docs`` whose id the workspace does not hold, in one transaction; returns
