@@ -75,9 +75,12 @@ def word_editor(doc_id: str, next_doc_id: str | None, status: str) -> None:
                      on_keys=lambda: _on_keys(doc, seen_action))
     # in range (and an index) before anything reads it; a receipt first opened goes on where its labelling stopped
     selected_word(doc_id, len(doc.words), start=first_unlabelled_word(doc))
-    left, right = st.columns([5, 4])
+    # Large view: the receipt over the page's whole width, the word panel under it (beside it, the figure kept its
+    # 490 px and a walkthrough saw no change on a photo); the keys label it as before
+    large = bool(st.session_state.get(LARGE_KEY))
+    left, right = (st.container(), st.container()) if large else st.columns([5, 4])
     with left:
-        _figure(doc)
+        _figure(doc, large)
     with right:
         _word_panel(doc, listen)
         _receipt_suggestions(doc, seen_action)
@@ -136,22 +139,23 @@ def _apply_presses(doc: Document, seen_action: int | None, keys: list[str]) -> N
     say(*outcome.messages, *(follow_selected_word(doc) if outcome.stale else ()))
 
 
-# the receipt's column at 1366 px is about 490 px wide: a large view sized for Predict's 900 drew the page that wide
-# within a chart twice its height, with blank bands above and below
-CHART_WIDTH = 490
+# the page's width for the receipt in the Large view, at 1366 px (a view sized wider drew blank bands around it)
+LARGE_WIDTH = 900
+LARGE_KEY = "annotate_large"
 
 
-def _figure(doc: Document) -> None:
+def _figure(doc: Document, large: bool) -> None:
     ws = workspace()
     overlay = overlay_choice(doc)
     # as Predict has it: a long receipt's words were unreadable at 1366 px but by the chart's zoom (a walkthrough)
-    large = st.toggle("Large view", key="annotate_large", persist_state="session",
-                      help="A tall figure to read a long receipt; drag to zoom, double-click to zoom out")
+    st.toggle("Large view", key=LARGE_KEY, persist_state="session",
+              help="The receipt over the page's whole width, the word panel under it (the keys label as before); "
+                   "drag to zoom, double-click to zoom out")
     with user_errors("Drawing the receipt"):
         chart_key = f"annotate_figure_{doc.id}"
         picture = receipt_picture(ws, doc)
         figure = annotation_figure(doc, picture.source, selected=st.session_state.get(word_key(doc.id)),
-                                   figure_height=tall_figure_height(doc.width, doc.height, screen_width=CHART_WIDTH)
+                                   figure_height=tall_figure_height(doc.width, doc.height, screen_width=LARGE_WIDTH)
                                    if large else None)
         st.plotly_chart(overlay.draw(figure), key=chart_key, width="stretch",
                         on_select=lambda: _on_select(doc, chart_key), selection_mode=("points", "box"))
