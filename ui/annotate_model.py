@@ -64,8 +64,9 @@ def model_section(doc_id: str, dataset: str) -> None:
         st.dataframe(pd.DataFrame([{"word": w.index, "text": w.text, "its answer": w.answer,
                                     "score": round(w.score, 3)} for w in reason[1]]),
                      hide_index=True, key="annotate_reason_table", placeholder=NO_VALUE)
-    st.checkbox("When I mark a receipt done, retrain the suggestion heads on the reviewed receipts (a short "
-                f"frozen-backbone run in the background, from {MIN_REVIEWED} done receipts on), then re-rank",
+    st.checkbox("When I mark a receipt done, teach the suggestions from the receipts marked done (a short run in "
+                f"the background that trains only the model's last layers, from {MIN_REVIEWED} done receipts on), then "
+                "re-rank the receipts by how sure it is",
                 key=RETRAIN_KEY)
     if st.session_state.get(RETRAINING_KEY):
         st.fragment(run_every=2.0)(_retraining_status)(dataset)
