@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 
 import pandas as pd
@@ -27,6 +28,16 @@ from ui.receipt_images import receipt_picture
 from ui.shared import (NO_VALUE, PDF_NOTE, UPLOAD_TYPES, figure_and_tables, flash, forget_stale_choice,
                        friendly, no_receipt_matches, require_router, server_folders, show_flash, user_errors, workspace)
 from ui.zip_import import zip_import_section
+
+
+@contextlib.contextmanager
+def _cleared(bar):
+    """The progress bar goes when the work ends, however it ends: the result says what was read ("OCR 1/1" stayed
+    beside it, a walkthrough), and a refusal left "Reading receipts…" over its error (a probe)."""
+    try:
+        yield
+    finally:
+        bar.empty()
 
 
 def _delete_receipt(doc_id: str, title: str, dataset: str) -> None:
@@ -73,14 +84,13 @@ with upload_tab:
     if st.button("OCR and store", type="primary", disabled=not files or not target_ok or too_many,
                  key="ocr_uploads"):
         bar = st.progress(0.0, text="Reading receipts…")
-        with user_errors("OCR of the uploads"):
+        with user_errors("OCR of the uploads"), _cleared(bar):
             opened = open_zips([(f.name, f.getvalue()) for f in files], MAX_IMAGES_PER_UPLOAD)
             uploads = dict(zip(distinct_names(name for name, _ in opened.images), (data for _, data in opened.images)))
             report = ocr_and_store(ws, target, uploads,
                                    progress=lambda done, total: bar.progress(done / total, text=f"OCR {done}/{total}"))
             report = dataclasses.replace(report, notes=opened.notes + report.notes,
                                          problems=opened.problems + report.problems)
-            bar.empty()  # the result says what was read ("OCR 1/1" stayed beside it, a walkthrough)
             if report.saved:
                 # what was read and where to go next: "Stored 2 receipts" said neither (a walkthrough)
                 flash("upload", "success", f"Stored {counted(len(report.saved), 'receipt')} in dataset "

@@ -58,9 +58,13 @@ def _store_for_correction(ws, run_id: str, results, ocr_results, uploads: dict[s
                     flash("predict_store", "success",
                           f"Stored {counted(len(report.saved), 'receipt')} in dataset {literal(target)} with this "
                           "run's answers as suggestions. Next: **Annotate** (sidebar) to accept or correct them.")
-                for line in report.notes + report.problems:
-                    flash("predict_store", "info", literal(line))
-                show_dataset_now(target)
+                if report.notes:  # already there (a second press too): said with the dataset that holds them
+                    flash("predict_store", "info", f"{counted(len(report.notes), 'note')}:")
+                    flash("predict_store", "code", plain("\n".join(report.notes)))
+                if report.problems:  # not stored, as Data's upload says it (a probe read a refusal as a note)
+                    flash("predict_store", "warning", f"{counted(len(report.problems), 'photo')} not stored:")
+                    flash("predict_store", "code", plain("\n".join(report.problems)))
+                show_dataset_now(target if report.saved or report.notes else current_dataset())
         show_flash("predict_store")
 
 

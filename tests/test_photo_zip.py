@@ -12,7 +12,8 @@ import pytest
 
 from conftest import require_shared_data
 from receipt_core.datasets.detect import resolve_format
-from receipt_core.datasets.photo_zip import open_zips, photos_in_zip
+from receipt_core.datasets import photo_zip
+from receipt_core.datasets.photo_zip import open_zips
 from receipt_core.datasets.report import DatasetImportError
 from receipt_core.datasets.zip_import import ZipImportError
 from receipt_core.workspace.store import Workspace
@@ -57,25 +58,48 @@ def test_a_bad_zip_is_one_problem_and_the_other_files_go_on():
     assert opened.problems[1].startswith("empty.zip holds no image file (.jpg, .png, .webp, .tif …; 1 other file)")
 
 
-def test_the_upload_limit_counts_the_images_inside_zips():
-    with pytest.raises(ZipImportError, match="holds 3 images; one upload reads at most 2"):
-        photos_in_zip(io.BytesIO(_zip({f"{i}.jpg": b"x" for i in range(3)})), "big.zip", max_images=2)
+def test_the_upload_limit_counts_the_images_inside_zips_before_reading_any():
+    """A probe's three 26 MB zips of 20 MB images took the server to 4.5 GB before the count refused them: the
+    zips' directories are counted first, and nothing is read from a refused upload."""
+    with pytest.raises(ZipImportError, match="3 images in this upload, its zips opened; one upload reads at most 2"):
+        open_zips([("big.zip", _zip({f"{i}.jpg": b"x" for i in range(3)}))], max_images=2)
     with pytest.raises(ZipImportError, match="3 images in this upload, its zips opened; one upload reads at most 2"):
         open_zips([("a.jpg", b"x"), ("two.zip", _zip({"b.jpg": b"y", "c.JPEG": b"z"}))], max_images=2)
+
+
+def test_an_upload_over_its_bytes_is_refused_before_a_byte_is_read(monkeypatch):
+    def never(*_):
+        raise AssertionError("an image was read from a refused upload")
+
+    monkeypatch.setattr(photo_zip, "MAX_UPLOAD_IMAGE_BYTES", 1000)
+    monkeypatch.setattr(photo_zip, "_read_bounded", never)
+    with pytest.raises(ZipImportError, match="come to 0 MB once uncompressed, over the 0 MB one upload reads"):
+        open_zips([("a.zip", _zip({"a.png": b"x" * 600})), ("b.zip", _zip({"b.png": b"y" * 600}))], max_images=10)
+
+
+def test_an_image_over_its_limit_is_left_out_and_the_zips_other_photos_are_read(monkeypatch):
+    """A probe's zip with one 42 MB scan lost its two good photos with it, unsaid."""
+    monkeypatch.setattr(photo_zip, "MAX_IMAGE_BYTES", 100)
+    opened = open_zips([("photos.zip", _zip({"good1.png": b"a", "huge_scan.tif": b"\0" * 200, "good2.png": b"b"}))],
+                       max_images=10)
+    assert [name for name, _ in opened.images] == ["photos.zip/good1.png", "photos.zip/good2.png"]
+    assert opened.notes == ("photos.zip: 1 image left out, over the 0 MB an image may have (crop or scale it down): "
+                            "photos.zip/huge_scan.tif",)
 
 
 @pytest.mark.parametrize("entry, refusal", [("../up.jpg", "leads out of the folder"),
                                             ("/etc/x.jpg", "absolute path"),
                                             ("a\\b.jpg", "backslash")])
 def test_a_photo_zip_gets_the_dataset_zips_checks(entry, refusal):
-    with pytest.raises(ZipImportError, match=refusal):
-        photos_in_zip(io.BytesIO(_zip({entry: b"x"})), "evil.zip", max_images=10)
+    opened = open_zips([("evil.zip", _zip({entry: b"x"})), ("ok.png", b"png")], max_images=10)
+    assert opened.images == (("ok.png", b"png"),) and refusal in opened.problems[0]
+    assert opened.problems[0].startswith("evil.zip: ")
 
 
 def test_a_zip_bomb_of_photos_is_refused_before_it_is_read():
     bomb = _zip({"huge.jpg": b"\0" * (5 * 1024 * 1024)})  # 5 MB of zeros compress a thousandfold
-    with pytest.raises(ZipImportError, match="zip bomb"):
-        photos_in_zip(io.BytesIO(bomb), "bomb.zip", max_images=10)
+    opened = open_zips([("bomb.zip", bomb)], max_images=10)
+    assert not opened.images and "zip bomb" in opened.problems[0]
 
 
 def test_importing_a_folder_of_photos_says_where_photos_go(tmp_path):

@@ -143,8 +143,8 @@ def test_an_image_uploaded_again_keeps_its_labels_and_never_moves_to_another_dat
     assert once.saved == () and len(once.problems) == 2  # both name the image already in "uploads"
     again = store_ocr_results(ws, "uploads", [first], upload)
     assert again.saved == () and again.problems == ()
-    assert again.notes == ("Lunch.jpg: this image is already in the dataset as ocr-ef674b636916; kept as it was, "
-                           "with its labels",)
+    assert again.notes == ("Lunch.jpg: this image is already in the dataset 'uploads' as ocr-ef674b636916; kept as "
+                           "it was, with its labels",)
     elsewhere = store_ocr_results(ws, "other", [first], upload)
     assert elsewhere.saved == () and len(elsewhere.problems) == 1
     assert "already in dataset 'uploads' as ocr-ef674b636916" in elsewhere.problems[0]

@@ -51,8 +51,8 @@ def store_ocr_results(workspace: Workspace, dataset: str, results: list[OcrResul
             notes.append(f"{result.name}: the same image as {batch[result.document.id]} in this upload; stored once")
             continue
         if held == dataset:
-            notes.append(f"{result.name}: this image is already in the dataset as {result.document.id}; kept as it "
-                         "was, with its labels")
+            notes.append(f"{result.name}: this image is already in the dataset {dataset!r} as {result.document.id}; "
+                         "kept as it was, with its labels")
             continue
         if held is not None:
             problems.append(f"{result.name}: this image is already in dataset {held!r} as {result.document.id}; a "

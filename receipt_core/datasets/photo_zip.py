@@ -1,9 +1,12 @@
 """The photos of an uploaded zip, for Data → Upload & OCR: a folder of receipt photos zipped, as an annotator has
 them (a walkthrough found no way to bring one in but picking the files a hundred at a time).
 
-The zip passes the same checks as a dataset zip (``zip_import.checked_entries``: paths, links, bombs, sizes), then
-each image file (by its name's extension, as the uploader judges a file) is read into memory, never more bytes than
-it declares, in the zip's order. Every other file is left out with a note that names it; the images themselves are
+Each zip passes the same checks as a dataset zip (``zip_import.checked_entries``: paths, links, bombs, sizes). Then
+the whole upload is counted from the zips' directories before a byte is read: more than the upload's images, or
+more than :data:`MAX_UPLOAD_IMAGE_BYTES` of them once uncompressed, refuses it all (a probe's three 26 MB zips of
+20 MB images took the server to 4.5 GB before the count refused them). Only then is each image file (by its name's
+extension, as the uploader judges a file) read into memory, never more bytes than it declares, in the zip's order.
+Other files, and an image over the per-image limit, are left out with a note naming them; the images themselves are
 judged by the OCR as any upload is (an empty or damaged file is refused there, by name).
 """
 
@@ -13,84 +16,121 @@ import io
 import zipfile
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import BinaryIO, Sequence
+from typing import Sequence
 
 from ..data.images import IMAGE_SUFFIXES, MAX_IMAGE_BYTES
 from ..wording import counted
 from .zip_import import DEFAULT_ZIP_LIMITS, ZipImportError, ZipLimits, checked_entries
 
-NOTES_NAMED = 5  # files left out named in the note; the rest counted
-
-
-@dataclass(frozen=True)
-class ZipPhotos:
-    """The image files of a zip: (name inside the zip, bytes) in the zip's order, and notes on what was left out."""
-
-    images: tuple[tuple[str, bytes], ...]
-    notes: tuple[str, ...]
+NOTES_NAMED = 5  # files left out named in a note; the rest counted
+MAX_UPLOAD_IMAGE_BYTES = 512 * 1024 ** 2  # one upload's images together, uncompressed: 100 phone photos of 5 MB
 
 
 @dataclass(frozen=True)
 class UploadedImages:
-    """An upload's files with each zip opened: the images to read, notes, and one problem per zip refused."""
+    """An upload's files with each zip opened: the images to read (name, bytes), notes, and one problem per zip
+    refused (the other files go on)."""
 
     images: tuple[tuple[str, bytes], ...]
     notes: tuple[str, ...] = ()
     problems: tuple[str, ...] = ()
 
 
-def open_zips(files: Sequence[tuple[str, bytes]], max_images: int) -> UploadedImages:
-    """``files`` (name, bytes) with every ``.zip`` replaced by its photos (:func:`photos_in_zip`), in order; a zip
-    that is refused is one problem and the other files go on. More than ``max_images`` images in all is a
-    ZipImportError, before any is read by OCR."""
-    images: list[tuple[str, bytes]] = []
-    notes: list[str] = []
+@dataclass(frozen=True)
+class _ZipListing:
+    """One zip's image entries to read (after the checks, before any byte) and what it leaves out."""
+
+    file_name: str
+    archive: zipfile.ZipFile
+    images: tuple[tuple[zipfile.ZipInfo, tuple[str, ...]], ...]
+    others: tuple[str, ...]  # names of files that are no image
+    too_large: tuple[str, ...]  # names of images over MAX_IMAGE_BYTES
+
+
+def open_zips(files: Sequence[tuple[str, bytes]], max_images: int,
+              limits: ZipLimits = DEFAULT_ZIP_LIMITS) -> UploadedImages:
+    """``files`` (name, bytes) with every ``.zip`` replaced by its image files, each named ``zip name/path``, in
+    order. A zip that is refused (unsafe, unreadable, no image in it) is one problem and the other files go on. More
+    than ``max_images`` images in all, or more than :data:`MAX_UPLOAD_IMAGE_BYTES` of them, is a ZipImportError
+    before any is read."""
+    listed: list[tuple[str, bytes] | _ZipListing] = []
     problems: list[str] = []
     for name, data in files:
         if not name.lower().endswith(".zip"):
-            images.append((name, data))
+            listed.append((name, data))
             continue
         try:
-            photos = photos_in_zip(io.BytesIO(data), name, max_images)
+            listed.append(_listing(name, data, limits))
         except ZipImportError as error:
-            problems.append(f"{name}: {error}" if not str(error).startswith(name) else str(error))
+            problems.append(str(error) if str(error).startswith(name) else f"{name}: {error}")
+    count = sum(len(item.images) if isinstance(item, _ZipListing) else 1 for item in listed)
+    size = sum(sum(info.file_size for info, _ in item.images) if isinstance(item, _ZipListing) else len(item[1])
+               for item in listed)
+    if count > max_images:
+        raise ZipImportError(f"{count} images in this upload, its zips opened; one upload reads at most {max_images} "
+                             "(each takes a few seconds of OCR): store them in several rounds, or split the zips")
+    if size > MAX_UPLOAD_IMAGE_BYTES:
+        raise ZipImportError(f"the images of this upload come to {size / 1024 ** 2:,.0f} MB once uncompressed, over "
+                             f"the {MAX_UPLOAD_IMAGE_BYTES // 1024 ** 2} MB one upload reads: store them in several "
+                             "rounds")
+    images: list[tuple[str, bytes]] = []
+    notes: list[str] = []
+    for item in listed:
+        if not isinstance(item, _ZipListing):
+            images.append(item)
             continue
-        images.extend(photos.images)
-        notes.extend(photos.notes)
-    if len(images) > max_images:
-        raise ZipImportError(f"{len(images)} images in this upload, its zips opened; one upload reads at most "
-                             f"{max_images} (each takes a few seconds of OCR): store them in several rounds")
+        with item.archive:
+            try:
+                images.extend((f"{item.file_name}/{'/'.join(parts)}", _read_bounded(item.archive, info))
+                              for info, parts in item.images)
+            except ZipImportError as error:  # damaged data behind a sound directory: this zip only
+                problems.append(f"{item.file_name}: {error}")
+                continue
+        notes.extend(_left_out_notes(item))
     return UploadedImages(images=tuple(images), notes=tuple(notes), problems=tuple(problems))
 
 
-def photos_in_zip(upload: BinaryIO, file_name: str, max_images: int,
-                  limits: ZipLimits = DEFAULT_ZIP_LIMITS) -> ZipPhotos:
-    """The image files of the zip ``upload`` (named ``file_name`` in messages), each named ``file_name/path``.
-    ZipImportError when the zip is refused, holds no image, or more than ``max_images``."""
+def _listing(file_name: str, data: bytes, limits: ZipLimits) -> _ZipListing:
     try:
-        archive = zipfile.ZipFile(upload)
+        archive = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as error:
         raise ZipImportError(f"{file_name} is not a readable zip file ({error})") from None
-    with archive:
-        entries = [(info, parts) for info, parts in checked_entries(archive.infolist(), limits) if not info.is_dir()]
-        wanted = [(info, parts) for info, parts in entries if _suffix(parts) in IMAGE_SUFFIXES]
-        others = [f"{file_name}/{'/'.join(parts)}" for info, parts in entries if _suffix(parts) not in IMAGE_SUFFIXES]
-        if not wanted:
-            raise ZipImportError(f"{file_name} holds no image file (.jpg, .png, .webp, .tif …; "
-                                 f"{counted(len(others), 'other file')}): zip the receipt photos themselves, or "
-                                 "import a labelled dataset zip on the Import tab")
-        if len(wanted) > max_images:
-            raise ZipImportError(f"{file_name} holds {len(wanted)} images; one upload reads at most {max_images} "
-                                 "(each takes a few seconds of OCR): split it into smaller zips")
-        images = tuple((f"{file_name}/{'/'.join(parts)}", _read_bounded(archive, info)) for info, parts in wanted)
-    notes = ()
-    if others:
-        named = ", ".join(others[:NOTES_NAMED]) + (f" and {len(others) - NOTES_NAMED} more"
-                                                    if len(others) > NOTES_NAMED else "")
-        whose = "its name" if len(others) == 1 else "their names"
-        notes = (f"{file_name}: {counted(len(others), 'file')} left out, not images by {whose} (.jpg, .png, .webp, "
-                 f".tif …): {named}",)
-    return ZipPhotos(images=images, notes=notes)
+    try:
+        entries = [(info, parts) for info, parts in checked_entries(archive.infolist(), limits)
+                   if not info.is_dir()]
+    except ZipImportError:
+        archive.close()
+        raise
+    shown = lambda parts: f"{file_name}/{'/'.join(parts)}"  # noqa: E731
+    pictures = [(info, parts) for info, parts in entries if _suffix(parts) in IMAGE_SUFFIXES]
+    others = tuple(shown(parts) for _, parts in entries if _suffix(parts) not in IMAGE_SUFFIXES)
+    if not pictures:
+        archive.close()
+        raise ZipImportError(f"{file_name} holds no image file (.jpg, .png, .webp, .tif …; "
+                             f"{counted(len(others), 'other file')}): zip the receipt photos themselves, or "
+                             "import a labelled dataset zip on the Import tab")
+    return _ZipListing(file_name=file_name, archive=archive,
+                       images=tuple((info, parts) for info, parts in pictures if info.file_size <= MAX_IMAGE_BYTES),
+                       others=others,
+                       too_large=tuple(shown(parts) for info, parts in pictures if info.file_size > MAX_IMAGE_BYTES))
+
+
+def _left_out_notes(item: _ZipListing) -> list[str]:
+    notes = []
+    if item.others:
+        whose = "its name" if len(item.others) == 1 else "their names"
+        notes.append(f"{item.file_name}: {counted(len(item.others), 'file')} left out, not images by {whose} (.jpg, "
+                     f".png, .webp, .tif …): {_named(item.others)}")
+    if item.too_large:
+        notes.append(f"{item.file_name}: {counted(len(item.too_large), 'image')} left out, over the "
+                     f"{MAX_IMAGE_BYTES // 1024 ** 2} MB an image may have (crop or scale "
+                     f"{'it' if len(item.too_large) == 1 else 'them'} down): {_named(item.too_large)}")
+    return notes
+
+
+def _named(names: Sequence[str]) -> str:
+    return ", ".join(names[:NOTES_NAMED]) + (f" and {len(names) - NOTES_NAMED} more" if len(names) > NOTES_NAMED
+                                             else "")
 
 
 def _suffix(parts: tuple[str, ...]) -> str:
@@ -98,11 +138,7 @@ def _suffix(parts: tuple[str, ...]) -> str:
 
 
 def _read_bounded(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
-    """One entry's bytes, never more than it declares (zipfile stops there too and checks the CRC) nor more than
-    an uploaded image may have."""
-    if info.file_size > MAX_IMAGE_BYTES:
-        raise ZipImportError(f"zip entry {info.filename!r} is {info.file_size:,} bytes, over the "
-                             f"{MAX_IMAGE_BYTES // 1024 ** 2} MB an image may have; refused")
+    """One entry's bytes, never more than it declares (zipfile stops there too and checks the CRC)."""
     try:
         with archive.open(info) as source:
             data = source.read(info.file_size + 1)
