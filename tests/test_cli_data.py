@@ -83,6 +83,8 @@ def test_import_says_how_to_see_every_problem(tmp_path, workspace_home, capsys):
     assert err.count("problem: bad") == MAX_PROBLEMS_SHOWN + 5 and "more" not in err
 
 def test_user_errors_are_one_line_with_exit_code_2(tmp_path, workspace_home, capsys):
+    (tmp_path / "loop-a").symlink_to(tmp_path / "loop-b")
+    (tmp_path / "loop-b").symlink_to(tmp_path / "loop-a")
     cases = [
         (["import", "--format", "cord", str(tmp_path / "nowhere")], "does not exist"),
         # a probe: a path's terminal escapes retitled the window and recoloured the error
@@ -92,6 +94,10 @@ def test_user_errors_are_one_line_with_exit_code_2(tmp_path, workspace_home, cap
         # a second probe: auto mode hid why a JSON file could not be read
         (["import", str(tmp_path / "odd" / "latin1.json")], "(latin1.json: not a readable JSON file (not UTF-8 text"),
         (["synth", "--out", str(tmp_path / "s"), "--count", "99999999999"], "over the 10,000 receipts"),
+        # a ninth probe: synth took a seed no other command does, and a link loop read "does not exist"
+        (["synth", "--out", str(tmp_path / "s"), "--count", "1", "--seed", str(10 ** 23)], "--seed must be from -9,"),
+        (["import", str(tmp_path / "loop-a")], "loop-a is a link that leads nowhere (to itself, in a loop"),
+        (["import", "--format", "cord", str(tmp_path / "loop-a")], "loop-a is a link that leads nowhere"),
         (["export", "--out", str(tmp_path / "out")], f"there is no workspace at {workspace_home} (no "
                                                      "workspace.sqlite3 in it); check RECEIPT_STUDIO_HOME"),
         (["export", "--out", str(tmp_path / "out"), "--workspace", str(tmp_path / "empty")],

@@ -123,9 +123,13 @@ def run_ocr(args: argparse.Namespace) -> int:
 
 def run_synth(args: argparse.Namespace) -> int:
     from ..datasets.synth import MAX_GENERATED, generate_dataset
+    from ..model.run_manifest import CONFIG_INT_BOUNDS
 
     if args.count > MAX_GENERATED:
         raise CommandError(f"--count {args.count:,} is over the {MAX_GENERATED:,} receipts one call generates")
+    low, high = CONFIG_INT_BOUNDS["seed"]  # the range every command's seed has (a probe's synth took 10^23)
+    if not low <= args.seed <= high:
+        raise CommandError(f"--seed must be from {low:,} to {high:,}, got {args.seed:,}")
     check_empty_out_folder(args.out, args.force)  # before minutes of rendering and OCR
     check_out_outside_workspace(args.out)  # its images in a workspace's store would be pruned (a probe)
     make_out_folder(args.out)  # ... and so is a folder that cannot be made (a file on its path, no permission)

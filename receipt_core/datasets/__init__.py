@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Iterable, Mapping
 
 from ..data.document import Document
 from ..data.schema import DEFAULT_SCHEMA, LabelSchema
-from ._common import DEFAULT_LIMITS, ImportLimits
+from ._common import DEFAULT_LIMITS, ImportLimits, missing_path
 from .report import DatasetImportError, ImportReport, make_report
 
 if TYPE_CHECKING:
@@ -36,9 +36,13 @@ def load_dataset(path: Path, format: str, schema: LabelSchema = DEFAULT_SCHEMA,
                  limits: ImportLimits = DEFAULT_LIMITS) -> ImportReport:
     """Read a dataset folder or file in ``format`` ("cord", "wildreceipt", "native" or "label-studio"), each
     record within ``limits``."""
-    path = Path(path).resolve()
+    given = Path(path)
+    try:
+        path = given.resolve()
+    except (RuntimeError, OSError):  # a link loop (Python 3.11 says "Symlink loop")
+        raise DatasetImportError(missing_path(given, given)) from None
     if not path.exists():
-        raise DatasetImportError(f"{path} does not exist")
+        raise DatasetImportError(missing_path(given, path))
     if not (path.is_dir() or path.is_file()):
         raise DatasetImportError(f"{path} is not a folder or a regular file; give a dataset folder or file")
     if format == "cord":

@@ -84,6 +84,15 @@ class ImportLimits:
 DEFAULT_LIMITS = ImportLimits()
 
 
+def missing_path(given: Path, resolved: Path) -> str:
+    """Why a dataset path that is not there is not: a link that leads nowhere (to itself, in a loop, or to nothing)
+    said as such, where a probe's link loop read "does not exist" on import and "too many levels of symbolic links"
+    from ``ocr``."""
+    if given.is_symlink() or resolved.is_symlink():
+        return f"{given} is a link that leads nowhere (to itself, in a loop, or to a path that does not exist)"
+    return f"{resolved} does not exist"
+
+
 def regular_file_size(file: Path) -> int:
     """``file``'s size in bytes when it is a regular file (links followed), else RecordError: reading a named pipe
     named ``*.json`` would wait for a writer forever, and a device may never end."""

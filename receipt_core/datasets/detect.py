@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ..data.images import IMAGE_SUFFIXES
-from ._common import DEFAULT_LIMITS, JSON_FILES, RecordError, inside, json_subfolders_note, read_record_file
+from ._common import (DEFAULT_LIMITS, JSON_FILES, RecordError, inside, json_subfolders_note, missing_path,
+                      read_record_file)
 from .label_studio import EXPORT_HINT, MAX_FILE_BYTES as LS_MAX_FILE_BYTES
 from .report import DatasetImportError
 from .wildreceipt import SPLIT_FILES
@@ -67,7 +68,7 @@ def detect_format(path: Path) -> str:
     elif path.exists():
         raise DatasetImportError(f"{path} is not a folder or a regular file; give a dataset folder or file")
     else:
-        raise DatasetImportError(f"{path} does not exist")
+        raise DatasetImportError(missing_path(path, path))
     unreadable: list[str] = []  # why a file could not be read (not UTF-8, not JSON…): said, not swallowed
     for index, file in enumerate(files):
         try:
