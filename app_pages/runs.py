@@ -18,7 +18,7 @@ from receipt_core.training.run_feed import CURVE_COLUMNS, RunFeed
 from receipt_core.training.run_documents import missing_run_documents, started_on_command_line, train_ids
 from receipt_core.training.run_settings import defaults_title, schedule_after_resume, settings_diff
 from receipt_core.datasets.splits import MIN_EVAL_RECEIPTS
-from receipt_core.training.run_summary import (BEST_BY, OWN_TRAINING, SAVED, TRAINING_TIME, clear_best_runs,
+from receipt_core.training.run_summary import (BEST_BY, ONES_BASELINE, OWN_TRAINING, SAVED, TRAINING_TIME, clear_best_runs,
                                                listing_order, no_best_reason, run_metrics_rows, run_phases,
                                                run_summary)
 from receipt_core.training.slot import JobBusyError
@@ -53,7 +53,7 @@ NO_CHECKPOINT_TO_RESUME = ("This run has no checkpoint, so it cannot be resumed:
 # past a sideways scroll)
 # how many receipts scored them right after the saved scores: a run scored on 3 sorted above one scored on 50, and
 # the count that tells them apart was cut off at the right edge (a walkthrough)
-RUN_COLUMNS = ["best", "name", "status", *[f"{SAVED} {m}" for m in BEST_BY], "eval receipts",
+RUN_COLUMNS = ["best", "name", "status", *[f"{SAVED} {m}" for m in BEST_BY], ONES_BASELINE, "eval receipts",
                *[f"best {m}" for m in HEADLINE_METRICS], OWN_TRAINING,
                "scenario", "tags",
                "trainable parameters", TRAINING_TIME, "steps", "backbone", "run"]
@@ -122,6 +122,11 @@ with runs_tab:
                              help=f"{m} of the run's last evaluation: the model it saved, which Train, Predict and "
                                   "the race report show")
                             for m in BEST_BY},
+                         ONES_BASELINE: st.column_config.NumberColumn(
+                             "answering 1 scores", format="%.3f", width=150,
+                             help="The item quantity accuracy of answering 1 for every item, reading no quantity at "
+                                  "all, on the run's evaluation receipts: a run's item quantity accuracy means "
+                                  "something only above it (most items are bought once)"),
                          "eval receipts": st.column_config.NumberColumn(
                              "eval receipts", width=100, help="Receipts the run was evaluated on: scores on "
                              "different receipts are not compared for ★"),

@@ -17,8 +17,9 @@ import streamlit as st
 
 from receipt_core.plots.figures import prediction_figure, tall_figure_height
 from receipt_core.plots.run_charts import curve_figure
-from receipt_core.training.events import (HEADLINE_METRICS, METRIC_LABELS, PredictionEvent, ending, headline,
-                                         is_score_metric)
+from receipt_core.evaluation.metrics import ones_baseline_note
+from receipt_core.training.events import (HEADLINE_METRICS, METRIC_LABELS, PredictionEvent, ending,
+                                         flatten_metrics, headline, is_score_metric)
 from ui.literal import literal, notice_markdown
 from receipt_core.training.run_documents import train_ids
 from receipt_core.training.run_feed import RunCurves, RunFeed
@@ -206,9 +207,10 @@ def _progress(curves: RunCurves, live: bool, budget_s: float | None, started_at:
         # what a stop leaves (a walkthrough's "Stopped after 6m 54s" said nothing of the model or of going on)
         kept = ("  \nIts model is saved: Predict and Annotate can use it, and Runs → Resume goes on from it."
                 if curves.finished.reason == "stopped" and curves.finished.checkpoint else "")
+        baseline = ones_baseline_note(flatten_metrics(curves.finished.metrics))
         box(f"{ending(curves.finished.reason)} after {fmt_seconds(curves.finished.elapsed_s)}"
             + "".join(f" · {METRIC_LABELS.get(k, k)} {v:.3f}" for k, v in shown.items() if k in HEADLINE_METRICS)
-            + note + kept)
+            + note + kept + (f"  \n{baseline}" if baseline else ""))
 
 
 def _charts(curves: RunCurves, run_id: str) -> None:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 from ..data.document import Document
 from ..data.quantity import parse_quantity
@@ -125,6 +125,28 @@ def quantity_metrics(gold_docs: Sequence[Document], predicted_flags: Sequence[Se
             "item_accuracy": correct / items if items else None, "items": items,
             "item_accuracy_not_one": correct_not_one / items_not_one if items_not_one else None,
             "items_not_one": items_not_one}
+
+
+def ones_baseline(metrics: Mapping[str, Any]) -> float | None:
+    """The item quantity accuracy of answering 1 for every item (a model that reads no quantity at all) on the
+    receipts ``metrics`` (flat: ``quantity.items``, ``quantity.items_not_one``) were measured on; None without
+    items. A walkthrough's run that flagged no quantity word scored 0.909, as high as full fine-tuning, on 33 items
+    of which 30 have quantity 1, and no page said so."""
+    items, not_one = metrics.get("quantity.items"), metrics.get("quantity.items_not_one")
+    if not items or not_one is None:
+        return None
+    return (items - not_one) / items
+
+
+def ones_baseline_note(metrics: Mapping[str, Any]) -> str | None:
+    """One sentence with :func:`ones_baseline` and its counts, for the pages beside an item quantity accuracy."""
+    baseline = ones_baseline(metrics)
+    if baseline is None:
+        return None
+    items, not_one = int(metrics["quantity.items"]), int(metrics["quantity.items_not_one"])
+    return (f"Answering 1 for every item, reading no quantity at all, scores {baseline:.3f} item quantity accuracy "
+            f"on these receipts ({items - not_one} of their {items} items have quantity 1); the items whose quantity "
+            f"is not 1 ({not_one}) are where a model shows it reads quantities.")
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from typing import Any, Mapping, Protocol, Sequence
 
 from ..datasets.splits import MIN_EVAL_RECEIPTS
 from ..evaluation.noise import clear_winner, one_item
+from ..evaluation.metrics import ones_baseline
 from .events import (CheckpointEvent, EvalEvent, FinishedEvent, HEADLINE_METRICS, ITEMS_SCORED, PhaseEvent,
                      ProgressEvent, StepEvent, flatten_metrics, headline, stored_event, trained_phases)
 from .run_documents import eval_ids, train_ids
@@ -19,6 +20,7 @@ from .run_documents import eval_ids, train_ids
 BEST_BY = ("fields.micro_f1", "quantity.item_accuracy")  # what "best run" weighs, as the study's best row does
 SAVED = "saved"  # "saved <metric>": the last evaluation's score, the model the run saved
 BUDGET_CUT = "finished (time budget)"  # a run its time budget ended before its planned epochs
+ONES_BASELINE = "answering 1"  # item quantity accuracy of answering 1 everywhere on its evaluation receipts
 EVAL_ITEMS = "eval items"  # its evaluation's item count: one item is the smallest item-accuracy difference
 
 
@@ -81,6 +83,7 @@ def run_summary(source: _EventSource, run) -> dict[str, Any]:
     saved = saved_evaluation(events)
     saved_metrics = flatten_metrics(saved.metrics) if saved is not None else {}
     row.update({f"{SAVED} {name}": saved_metrics.get(name) for name in BEST_BY})
+    row[ONES_BASELINE] = ones_baseline(saved_metrics)
     return row
 
 
