@@ -181,3 +181,14 @@ def test_with_no_best_run_the_runs_page_says_why():
     assert no_best_reason([row("a", 0.9, 30), row("b", 0.9, 30), row("c", 0.5, 3)]).endswith(
         "none beats every other run evaluated on the same receipts beyond the noise rule.")
     assert no_best_reason([row("a", 0.9, 30)]).startswith("★ marks the best run once two or more")
+
+
+def test_the_runs_page_stars_no_run_on_a_gap_its_few_field_words_cannot_tell():
+    from receipt_core.training.run_summary import EVAL_FIELD_WORDS, EVAL_ITEMS, clear_best_runs
+
+    def row(run, f1, words):
+        return {"run": run, "eval set": "same", "eval receipts": 15, "best fields.micro_f1": f1, EVAL_ITEMS: 33,
+                EVAL_FIELD_WORDS: words, "best quantity.item_accuracy": 0.9}
+
+    assert clear_best_runs([row("a", 0.782, 322), row("b", 0.771, 322)]) == set()
+    assert clear_best_runs([row("a", 0.782, 20_000), row("b", 0.771, 20_000)]) == {"a"}

@@ -40,8 +40,9 @@ def _prf(tp: int, predicted: int, actual: int) -> tuple[float, float, float]:
 def field_metrics(gold: Sequence[str], predicted: Sequence[str], labels: Sequence[str] | None = None) -> dict:
     """Micro and per-label P/R/F1 over aligned word labels, OTHER excluded.
 
-    Returns ``{"micro_precision", "micro_recall", "micro_f1", "accuracy", "words", "per_label": {label:
-    {"precision", "recall", "f1", "support", "predicted"}}}``; ``labels`` fixes which labels are listed.
+    Returns ``{"micro_precision", "micro_recall", "micro_f1", "accuracy", "words", "field_words", "per_label":
+    {label: {"precision", "recall", "f1", "support", "predicted"}}}`` (``field_words``: the gold words of a field,
+    what the F1 is over); ``labels`` fixes which labels are listed.
     """
     if len(gold) != len(predicted):
         raise ValueError(f"field_metrics needs aligned labels: {len(gold)} gold vs {len(predicted)} predicted")
@@ -66,7 +67,7 @@ def field_metrics(gold: Sequence[str], predicted: Sequence[str], labels: Sequenc
         precision = recall = f1 = None  # no field word on either side: nothing to score
     accuracy = sum(g == p for g, p in zip(gold, predicted)) / len(gold) if gold else 0.0
     return {"micro_precision": precision, "micro_recall": recall, "micro_f1": f1, "accuracy": accuracy,
-            "words": len(gold), "per_label": per_label}
+            "words": len(gold), "field_words": sum(support.values()), "per_label": per_label}
 
 
 def items_of(doc: Document) -> list[list[int]]:

@@ -11,18 +11,23 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ..datasets.splits import MIN_EVAL_RECEIPTS
-from ..evaluation.noise import clear_winner, margin, one_item
+from ..evaluation.noise import clear_winner, few_words, margin, one_item
 from ..model.backbone_names import TEXT_ONLY_BACKBONES
-from ..training.events import ITEMS_SCORED, METRIC_LABELS
+from ..training.events import FIELD_WORDS, ITEMS_SCORED, METRIC_LABELS
 from .result import Claim, ConfigSummary, StudyResult, trained_phases
 from .settings import REFERENCE
 
 
 def _margin(a: ConfigSummary, b: ConfigSummary, key: str) -> float:
     """How far apart two rows must be on ``key`` to call a difference: the larger of 0.005 and the runs' spread,
-    and for item accuracy more than one item of the evaluation set."""
-    floor = one_item([run.metrics.get(ITEMS_SCORED) for row in (a, b) for run in row.runs]) \
-        if key == "quantity.item_accuracy" else 0.0
+    for item accuracy more than one item of the evaluation set, and for field F1 more than its sampling error over
+    the evaluation set's field words."""
+    runs = [run for row in (a, b) for run in row.runs]
+    floor = 0.0
+    if key == "quantity.item_accuracy":
+        floor = one_item([run.metrics.get(ITEMS_SCORED) for run in runs])
+    elif key == "fields.micro_f1":
+        floor = few_words([run.metrics.get(key) for run in runs], [run.metrics.get(FIELD_WORDS) for run in runs])
     return margin(a.spread(key).std, b.spread(key).std, floor)
 
 

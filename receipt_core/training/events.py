@@ -211,6 +211,7 @@ def stored_event(kind: str, payload: Mapping[str, Any]) -> Event | None:
 
 # --- reading events ---------------------------------------------------------------------------------------
 
+FIELD_WORDS = "fields.field_words"  # how many gold field words field micro-F1 is over: its sampling error's size
 ITEMS_SCORED = "quantity.items"  # how many items item accuracy is over: one of them is its smallest difference
 HEADLINE_METRICS = ("fields.micro_f1", "quantity.word_f1", "quantity.item_accuracy", "quantity.item_accuracy_not_one")
 """The metrics a run is judged by, in the order tables show them (the evaluation's flattened names)."""

@@ -11,16 +11,17 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Protocol, Sequence
 
 from ..datasets.splits import MIN_EVAL_RECEIPTS
-from ..evaluation.noise import clear_winner, one_item
+from ..evaluation.noise import clear_winner, few_words, one_item
 from ..evaluation.metrics import ones_baseline
-from .events import (CheckpointEvent, EvalEvent, FinishedEvent, HEADLINE_METRICS, ITEMS_SCORED, PhaseEvent,
-                     ProgressEvent, StepEvent, flatten_metrics, headline, stored_event, trained_phases)
+from .events import (CheckpointEvent, EvalEvent, FinishedEvent, FIELD_WORDS, HEADLINE_METRICS, ITEMS_SCORED,
+                     PhaseEvent, ProgressEvent, StepEvent, flatten_metrics, headline, stored_event, trained_phases)
 from .run_documents import eval_ids, train_ids
 
 BEST_BY = ("fields.micro_f1", "quantity.item_accuracy")  # what "best run" weighs, as the study's best row does
 SAVED = "saved"  # "saved <metric>": the last evaluation's score, the model the run saved
 BUDGET_CUT = "finished (time budget)"  # a run its time budget ended before its planned epochs
 ONES_BASELINE = "answering 1"  # item quantity accuracy of answering 1 everywhere on its evaluation receipts
+EVAL_FIELD_WORDS = "eval field words"  # its evaluation's field words: field F1's sampling error (noise.few_words)
 EVAL_ITEMS = "eval items"  # its evaluation's item count: one item is the smallest item-accuracy difference
 
 
@@ -52,7 +53,7 @@ def run_summary(source: _EventSource, run) -> dict[str, Any]:
                            OWN_TRAINING: bool(evaluated_on) and set(evaluated_on) <= set(train_ids(config)),
                            "status": run.status, "scenario": config.get("scenario"), "backbone": config.get("backbone"),
                            "trainable parameters": None, "total parameters": None, TRAINING_TIME: None,
-                           "steps": None, EVAL_ITEMS: None}
+                           "steps": None, EVAL_ITEMS: None, EVAL_FIELD_WORDS: None}
     best: dict[str, float] = {}
     phases: list[PhaseEvent] = []
     ended_at = None  # the step a run ended at (None while it trains, or once a resume goes on)
@@ -65,6 +66,7 @@ def run_summary(source: _EventSource, run) -> dict[str, Any]:
         elif isinstance(event, EvalEvent):
             metrics = flatten_metrics(event.metrics)
             row[EVAL_ITEMS] = metrics.get(ITEMS_SCORED, row[EVAL_ITEMS])
+            row[EVAL_FIELD_WORDS] = metrics.get(FIELD_WORDS, row[EVAL_FIELD_WORDS])
             for name in HEADLINE_METRICS:
                 if name in metrics:
                     best[name] = max(best.get(name, float("-inf")), metrics[name])
@@ -121,8 +123,11 @@ def clear_best_runs(rows: Sequence[Mapping[str, Any]]) -> set[str]:
                 and all(row.get(f"best {name}") is not None for name in BEST_BY)):
             groups.setdefault(row["eval set"], {})[row["run"]] = [(row[f"best {name}"], 0.0) for name in BEST_BY]
     items = {row["run"]: row.get(EVAL_ITEMS) for row in rows}
+    words = {row["run"]: row.get(EVAL_FIELD_WORDS) for row in rows}
     return {winner for scores in groups.values()
-            if (winner := clear_winner(scores, (0.0, one_item([items[run] for run in scores])))) is not None}
+            if (winner := clear_winner(scores, (few_words([scores[run][0][0] for run in scores],
+                                                          [words[run] for run in scores]),
+                                                one_item([items[run] for run in scores])))) is not None}
 
 
 def no_best_reason(rows: Sequence[Mapping[str, Any]]) -> str:
