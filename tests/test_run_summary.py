@@ -133,13 +133,17 @@ def test_runs_scored_on_a_few_receipts_or_their_own_training_receipts_are_listed
     50 (0.870), and the count that tells them apart was off the screen."""
     from receipt_core.training.run_summary import OWN_TRAINING, listing_order
 
-    def row(run, f1, receipts, own=False):
-        return {"run": run, "best fields.micro_f1": f1, "eval receipts": receipts, OWN_TRAINING: own}
+    def row(run, f1, receipts, own=False, best=None):
+        return {"run": run, "saved fields.micro_f1": f1, "best fields.micro_f1": best or f1, "eval receipts": receipts,
+                OWN_TRAINING: own}
 
     rows = [row("three", 0.879, 3), row("fifty", 0.870, 50), row("own", 1.0, 1, own=True), row("unscored", None, 50),
             row("fifty-low", 0.5, 50), row("old", 0.9, None)]
     assert [r["run"] for r in listing_order(rows, "fields.micro_f1")] == [
         "fifty", "fifty-low", "unscored", "old", "three", "own"]
+    # by the saved model's score, the column shown first: a walkthrough read 0.855 above 0.862, sorted by "best"
+    tied = [row("frozen-head", 0.855, 50, best=0.862), row("phased", 0.862, 50)]
+    assert [r["run"] for r in listing_order(tied, "fields.micro_f1")] == ["phased", "frozen-head"]
 
 
 def test_after_a_failed_save_the_saved_scores_are_the_checkpoints_not_the_last_evaluations(tmp_path):
