@@ -41,6 +41,7 @@ DEFAULTS = "the defaults"
 OWN_RECEIPTS = "(the receipts it trained and evaluated on)"
 OWN_EVALUATION = "(the receipts it evaluated on)"
 RENAMED_KEY = "runs_renamed"  # the run id Save stored: the next run refreshes the pickers and says so
+DELETED_TOAST_KEY = "runs_deleted_toast"  # "Deleted run …", shown after the rerun the deletion ends with
 RUN_COLORS_KEY = "runs_colors"  # run id -> its colour in the overlaid charts, kept while the choice changes
 RUN_PICKERS = ("runs_compare", "runs_one", "runs_against")
 RUNS_SEEN_KEY = "runs_seen"  # the run ids this session's Runs page has listed: a run not among them is new
@@ -81,6 +82,8 @@ with runs_tab:
     labels_by_id = run_labels(ws)
     names = {run.id: plain(display_name(run, labels_by_id)) for run in runs}  # RTL and control chars as escapes
     labels = distinct_labels(names)
+    if deleted := st.session_state.pop(DELETED_TOAST_KEY, None):
+        st.toast(deleted)
     renamed = st.session_state.pop(RENAMED_KEY, None)
     if renamed:
         # a run was renamed: the run pickers hold their choice as the old label text, so set each choice again (by
@@ -340,7 +343,8 @@ with runs_tab:
             ws.delete_run(run_id)
             job_slot().forget(run_id)  # the Train page and the sidebar stop showing it
             st.session_state[DELETED_HERE_KEY] = run_id  # not "gone, perhaps in another tab" (a walkthrough)
-            st.toast(f"Deleted run {literal(names[run_id])}")  # by the name the page shows (a walkthrough)
+            # by the name the page shows, after the rerun: a toast sent just before it was lost (a walkthrough)
+            st.session_state[DELETED_TOAST_KEY] = f"Deleted run {literal(names[run_id])}"
             st.rerun()
     if live_here:
         d3.caption("Stop the run on the Train page before deleting it.")

@@ -177,8 +177,8 @@ def test_the_rough_guess_is_scaled_to_this_machines_speed(ws, monkeypatch):
     timed = []
     slower = estimate_run_time(ws, plan, lambda: timed.append(1) or 2.5)
     assert timed == [1] and slower.seconds == pytest.approx(2.5 * unscaled.seconds)
-    assert slower.text().endswith("s per receipt and epoch, and 7.5 s an epoch to evaluate and save: a 2-core "
-                                  "reference machine's figures times 2.5, this machine's speed timed now)")
+    assert slower.text().endswith("s per receipt and epoch, and 7.5 s an epoch to evaluate and save: figures "
+                                  "measured on a 2-core machine, times 2.5 for how fast this machine runs now)")
     _record(ws, {"train_documents": RECEIPTS, "backbone": "text-minilm"}, [_progress(STEPS_PER_EPOCH + 1, 12.0)])
     measured = estimate_run_time(ws, _plan(backbone="text-minilm"), lambda: timed.append(2) or 2.5)
     assert measured.measured_runs == 1 and timed == [1]  # a measured run needs no timing and is not scaled
@@ -368,8 +368,8 @@ def test_the_rough_guess_grows_with_the_receipts_length_and_other_scenarios_runs
     assert full.measured_runs == 0 and full.scaled_from == ("phased", 1)
     assert full.seconds_per_receipt_epoch == pytest.approx(measured * ratio, rel=0.05)  # the length is in the run
     assert full.seconds == pytest.approx(full.seconds_per_receipt_epoch * RECEIPTS * 3)
-    assert "(scaled: no earlier run like it measured this one, so 1 earlier phased run of this backbone, times " \
-           "the two scenarios' ratio: " in full.text()
+    assert "(from 1 earlier phased run of this backbone, adjusted for how much cheaper or dearer this scenario's " \
+           "steps are: " in full.text()
     frozen = estimate_run_time(ws, _plan(backbone="text-minilm", scenario="freeze-backbone", train_receipts=RECEIPTS))
     assert frozen.seconds_per_receipt_epoch < full.seconds_per_receipt_epoch / 3
     assert estimate_run_time(ws, _plan(backbone="tiny")).scaled_from is None  # another backbone: the rough guess

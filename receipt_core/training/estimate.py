@@ -162,9 +162,9 @@ class TimeEstimate:
         if self.scaled_from is not None:
             scenario, count = self.scaled_from
             runs = "run" if count == 1 else "runs"
-            return (f"{line} (scaled: no earlier run like it measured this one, so {count} earlier {scenario} {runs} "
-                    f"of this backbone, times the two scenarios' ratio: {self.seconds_per_receipt_epoch:.3f} s per "
-                    "receipt and epoch)")
+            return (f"{line} (from {count} earlier {scenario} {runs} of this backbone, adjusted for how much "
+                    f"cheaper or dearer this scenario's steps are: {self.seconds_per_receipt_epoch:.3f} s per "
+                    "receipt and epoch; no earlier run of this scenario measured it)")
         if self.unmeasured_runs:  # a walkthrough read "no earlier run like it" just after racing that very scenario
             runs = "run" if self.unmeasured_runs == 1 else "runs"
             return (f"{line} (rough guess: {self.unmeasured_runs} earlier {runs} like it ended within the first "
@@ -178,8 +178,8 @@ class TimeEstimate:
         if self.machine_factor == 1.0:
             return f"{rates}, on a 2-core machine"
         # a walkthrough waited 5 minutes for "about 2 min" on a machine running 2.3 times slower than the reference
-        return (f"{rates}: a 2-core reference machine's figures times {self.machine_factor:.2g}, this machine's "
-                "speed timed now")
+        return (f"{rates}: figures measured on a 2-core machine, times {self.machine_factor:.2g} for how fast this "
+                "machine runs now")
 
 
 def about_time(seconds: float) -> str:
