@@ -392,7 +392,8 @@ def test_the_cli_imports_a_downloaded_zip_as_data_import_does(ws, tmp_path, monk
 
 
 def test_a_zip_whose_name_cannot_name_a_dataset_says_where_its_receipts_went(ws):
-    """A probe's `ｄｅｍｏ.zip` and `...zip` both went into `cord`, the second beside the first's receipts, unsaid."""
+    """A probe's `ｄｅｍｏ.zip` and `...zip` both went into `cord`, the second beside the first's receipts,
+    unsaid."""
     files = sorted((CORD_SAMPLE / "dev" / "json").glob("*.json"))
     first = import_zip(ws, _zip({f"json/{files[0].name}": files[0].read_bytes()}), "ｄｅｍｏ.zip")
     assert first.dataset == "cord"

@@ -85,8 +85,8 @@ GUIDES: tuple[ScenarioGuide, ...] = (
                 "trains everything. A phase ends after a set number of epochs or when validation loss stops "
                 "improving. Phase boundaries are marked on the charts.",
         advantages=("Heads settle before gradients reach the backbone, which protects pre-training.",
-                    "Early phases are cheap: the frozen layers' outputs are computed once and reused; often matches full "
-                    "fine-tuning for less time."),
+                    "Early phases are cheap: the frozen layers' outputs are computed once and reused; often "
+                    "matches full fine-tuning for less time."),
         disadvantages=("More settings to choose (k, epochs or patience per phase).",
                        "Total run is longer than freeze-backbone alone."),
     ),

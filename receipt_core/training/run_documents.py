@@ -65,7 +65,8 @@ def trained_on_photos(workspace, config) -> bool | None:
 PHOTO_GAP_NOTE = ("This run trained only on receipts without photos (words typed by annotators, as CORD's), so its "
                   "validation scores do not carry over to a photo: the OCR's misreadings and a photo's tilt come on "
                   "top. For photos, train on OCR'd photos too: upload them through Data → Upload & OCR and label them "
-                  "on Annotate, or import a labelled dataset of photos with Data → Import's *Read the images with OCR*.")
+                  "on Annotate, or import a labelled dataset of photos with Data → Import's *Read the images with "
+                  "OCR*.")
 
 
 def photo_gap_note(workspace, config, reads_photo: bool) -> str | None:
