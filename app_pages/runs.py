@@ -19,8 +19,8 @@ from receipt_core.training.run_documents import missing_run_documents, started_o
 from receipt_core.training.run_settings import defaults_title, schedule_after_resume, settings_diff
 from receipt_core.datasets.splits import MIN_EVAL_RECEIPTS
 from receipt_core.training.run_summary import (BEST_BY, ONES_BASELINE, OWN_TRAINING, SAVED, TRAINING_TIME,
-                                               clear_best_runs, listing_order, no_best_reason, run_metrics_rows, run_phases,
-                                               run_summary)
+                                               clear_best_runs, listing_order, no_best_reason, run_metrics_rows,
+                                               run_phases, run_summary)
 from receipt_core.training.slot import JobBusyError
 from receipt_core.workspace.run_labels import (MAX_NAME, MAX_NOTES, display_name, distinct_labels, download_stem,
                                                RunLabel, RunLabelConflictError, run_labels,
