@@ -129,3 +129,26 @@ def test_study_table_rows_and_claim_lines():
     assert study_table_rows(study) == [{"best": "★", **{c: f"cell{i}" for i, c in enumerate(TABLE_COLUMNS)}}]
     assert list(study_table_rows(study)[0])[0] == "best"  # first: last, it was off a laptop's screen
     assert claim_lines(study) == ["**Freezing saves time** :green[**Held**]: 2x faster"]
+
+
+def test_item_numbers_stay_in_the_range_every_importer_reads_back(tmp_path):
+    """A probe: a receipt imported with item number 10^9, then a new item (the `i` key) numbered 10^9 + 1, and its
+    own native export no longer imported ("'group_id' must be a whole number from 0 to 1,000,000,000"); set_group
+    took 10^12 too. A new item takes the smallest free number past the range, and set_group refuses it."""
+    from receipt_core.data.annotation import new_group_id, set_group
+    from receipt_core.data.document import MAX_GROUP_ID
+    from receipt_core.datasets import export_documents, load_dataset
+
+    words = (Word(text="TEA", box=(10, 10, 40, 20), line_id=0, field="ITEM_NAME", group_id=MAX_GROUP_ID,
+                  label_source="import"),
+             Word(text="COFFEE", box=(10, 30, 60, 40), line_id=1, field="ITEM_NAME", label_source="import"),
+             Word(text="0", box=(10, 50, 20, 60), line_id=2, field="ITEM_NAME", group_id=0, label_source="import"))
+    doc = Document(id="g-1", width=100, height=100, words=words)
+    fresh = new_group_id(doc)
+    assert fresh == 1  # 0 and 10^9 are used
+    doc = set_group(doc, 1, fresh).document
+    with pytest.raises(AnnotationError, match="from 0 to 1,000,000,000, got 1000000001"):
+        set_group(doc, 1, MAX_GROUP_ID + 1)
+    export_documents([doc], tmp_path / "out", "native")
+    back = load_dataset(tmp_path / "out", "native")
+    assert not back.problems and [w.group_id for w in back.documents[0].words] == [MAX_GROUP_ID, 1, 0]

@@ -25,8 +25,8 @@ import math
 from dataclasses import dataclass
 from typing import Any, Collection, Mapping
 
-from .document import MODEL, Document, Suggestion, Word
-from .item_groups import group_accepted_items
+from .document import MAX_GROUP_ID, MODEL, Document, Suggestion, Word
+from .item_groups import free_group_id, group_accepted_items
 from .quantity import MAX_QUANTITY, parse_quantity
 from .schema import DEFAULT_SCHEMA, ITEM_FIELDS, OTHER, QUANTITY, LabelSchema, stored_answer
 
@@ -168,8 +168,10 @@ def set_group(doc: Document, index: int, group_id: int | None) -> AnnotationResu
     """Word ``index`` made part of item ``group_id`` (None: of no item); its label and provenance stay. Put into an
     item, it takes along the item words of its line that are in no item yet (labelled item fields and quantities),
     as one change: an annotator grouped a five-word item one word and three clicks at a time."""
-    if group_id is not None and (isinstance(group_id, bool) or not isinstance(group_id, int) or group_id < 0):
-        raise AnnotationError(f"an item number is a whole number from 0, got {group_id!r}")
+    if group_id is not None and (isinstance(group_id, bool) or not isinstance(group_id, int)
+                                 or not 0 <= group_id <= MAX_GROUP_ID):
+        # the importers' range: a larger number made the receipt's own export unimportable (a probe)
+        raise AnnotationError(f"an item number is a whole number from 0 to {MAX_GROUP_ID:,}, got {group_id!r}")
     word = _word(doc, index)
     changes = [(index, dataclasses.replace(word, group_id=group_id))]
     if group_id is not None:
@@ -180,8 +182,8 @@ def set_group(doc: Document, index: int, group_id: int | None) -> AnnotationResu
 
 
 def new_group_id(doc: Document) -> int:
-    """An item number no word of ``doc`` uses yet."""
-    return max((w.group_id for w in doc.words if w.group_id is not None), default=-1) + 1
+    """An item number no word of ``doc`` uses yet (``item_groups.free_group_id``)."""
+    return free_group_id({w.group_id for w in doc.words if w.group_id is not None})
 
 
 def is_item_group(doc: Document, group_id: int) -> bool:

@@ -45,6 +45,7 @@ LABEL_SOURCES = (PERSON, MODEL, IMPORT)
 NOT_LABELLED = "not labelled"  # Document.label_counts' key for the words nobody labelled
 # characters in one word's text, for an import and a person's correction alike: a receipt word (a WildReceipt line,
 # even) is far shorter; longer is a line pasted by mistake or a hostile file
+MAX_GROUP_ID = 10 ** 9  # an item number: what every importer reads back (a larger one made an export unimportable)
 MAX_WORD_CHARS = 500
 # words per receipt: what an import takes by default, and what corrections keep to. A long receipt has a few hundred;
 # a probe's 4,116-word one took Annotate 9-11 s per key press, its 19,015-word one up to a minute

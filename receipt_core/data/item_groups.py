@@ -14,14 +14,22 @@ from __future__ import annotations
 import dataclasses
 from typing import Collection, Sequence
 
-from .document import Word
+from .document import MAX_GROUP_ID, Word
 from .schema import ITEM_FIELDS, QUANTITY
+
+
+def free_group_id(used: Collection[int]) -> int:
+    """An item number not in ``used``: one past the largest, or, when that is past ``MAX_GROUP_ID`` (an imported
+    receipt numbered its items up to it), the smallest free one. A larger number made a receipt's own export
+    unimportable (a probe)."""
+    after = max(used, default=-1) + 1
+    return after if after <= MAX_GROUP_ID else next(n for n in range(len(used) + 1) if n not in used)
 
 
 def group_accepted_items(words: Sequence[Word], accepted: Collection[int]) -> list[Word]:
     """``words`` with each accepted item word that has no ``group_id`` put into an item (see the module)."""
     words = list(words)
-    next_id = max((w.group_id for w in words if w.group_id is not None), default=-1) + 1
+    used = {w.group_id for w in words if w.group_id is not None}
     lines: dict[int, list[int]] = {}
     for index, word in enumerate(words):
         if _item_label(word) is not None:
@@ -32,7 +40,8 @@ def group_accepted_items(words: Sequence[Word], accepted: Collection[int]) -> li
         group = next((words[i].group_id for i in indices if words[i].group_id is not None), None)
         if group is None and waiting:
             if any(_item_label(words[i]) == "ITEM_NAME" for i in indices):
-                group, next_id = next_id, next_id + 1
+                group = free_group_id(used)
+                used.add(group)
             else:
                 group = previous
         for i in waiting if group is not None else ():

@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import Any, Mapping
 
-from ..data.document import Box, Document, Word
+from ..data.document import MAX_GROUP_ID, Box, Document, Word
 from ..data.reading_order import reading_order
 from ..data.quantity import parse_quantity
 from ..data.schema import CORD_CATEGORIES, OTHER, LabelSchema
@@ -149,7 +149,7 @@ def _line_words(line: Any, i: int, width: int, height: int, schema: LabelSchema,
             and category not in schema.cord_quantity:
         notes.append(f"{where} has unknown category {shown(category)}; its words are {OTHER}")
     group = line.get("group_id")
-    group_id = group if isinstance(group, int) and not isinstance(group, bool) and 0 <= group <= 10 ** 9 else None
+    group_id = group if isinstance(group, int) and not isinstance(group, bool) and 0 <= group <= MAX_GROUP_ID else None
     if group_id is None and group is not None:  # said, as the Label Studio importer says a bad item number
         notes.append(f"{where} has group_id {shown(group)}, not a whole number from 0; its words are in no item")
     is_quantity = category in schema.cord_quantity

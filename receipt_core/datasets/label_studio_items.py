@@ -7,6 +7,7 @@ import itertools
 from collections import Counter
 from typing import Mapping
 
+from ..data.document import MAX_GROUP_ID
 from ._common import shown
 from .label_studio_template import GROUP, ITEM_RELATION
 
@@ -20,7 +21,7 @@ def item_numbers(results: list[Mapping], regions: Mapping[str, Mapping], notes: 
     its word out of any item (unless a relation puts it in one)."""
     explicit = {rid: int(r[GROUP]) for rid, r in regions.items()
                 if isinstance(r.get(GROUP), (int, float)) and not isinstance(r.get(GROUP), bool)
-                and 0 <= r[GROUP] <= 10 ** 9 and float(r[GROUP]).is_integer()}  # in range first: float(10**400) fails
+                and 0 <= r[GROUP] <= MAX_GROUP_ID and float(r[GROUP]).is_integer()}  # in range first: float(10**400) fails
     unreadable = [rid for rid, region in regions.items() if region.get(GROUP) is not None and rid not in explicit]
     linked = _linked_items(results, regions, notes)
     if not linked:

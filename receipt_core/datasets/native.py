@@ -18,7 +18,7 @@ import json
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from ..data.document import Document, DocumentFormatError, suggestion_from_json
+from ..data.document import MAX_GROUP_ID, Document, DocumentFormatError, suggestion_from_json
 from ..data.files import atomic_write, file_stems, is_sha256
 from ..data.schema import LabelSchema
 from ..wording import counted
@@ -139,8 +139,8 @@ def _without_bad_suggestions(data: Mapping[str, Any], schema: LabelSchema, notes
 
 
 def _whole(value: object, what: str, nullable: bool) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10 ** 9:
-        expected = "a whole number from 0 to 1,000,000,000" + (" or null" if nullable else "")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_GROUP_ID:
+        expected = f"a whole number from 0 to {MAX_GROUP_ID:,}" + (" or null" if nullable else "")
         raise RecordError(f"{what} must be {expected}, got {shown(value)}")
 
 
