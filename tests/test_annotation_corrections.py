@@ -156,3 +156,30 @@ def test_corrections_keep_to_the_import_bounds_and_say_a_huge_box_briefly():
     with pytest.raises(CorrectionError) as huge:
         add_word(_doc(), "x", (1e308, 1e308, 1e308, 1e308))
     assert "[1e+308, 1e+308, 1e+308, 1e+308] covers no area" in str(huge.value) and len(str(huge.value)) < 200
+
+
+def test_a_merge_a_retype_or_a_split_says_what_it_changed_beyond_the_text():
+    """A probe: merging "TEA" (ITEM_NAME, item 0) with "3.50" (ITEM_PRICE, item 5) dropped the price's label and
+    item with only "merged" said; retyping a quantity "2x" (typed value 3) as "2x TEA" made it 2, unsaid; splitting
+    that gave two quantity words, "TEA" worth 2; a NaN box failed as "not JSON compliant"."""
+    import math
+
+    from receipt_core.data.corrections import CorrectionError, add_word, edit_text, merge_with_next, split_word
+
+    words = (Word(text="TEA", box=(10, 10, 40, 20), line_id=0, field="ITEM_NAME", group_id=0, label_source="person"),
+             Word(text="3.50", box=(50, 10, 80, 20), line_id=0, field="ITEM_PRICE", group_id=5,
+                  label_source="person"),
+             Word(text="2x", box=(10, 30, 30, 40), line_id=1, is_quantity=True, quantity_value=3.0, group_id=0,
+                  label_source="person"))
+    doc = Document(id="r", width=100, height=100, words=words)
+    assert merge_with_next(doc, 0).summary == (
+        "words 0 'TEA' and 1 '3.50' merged; '3.50' lost its label ITEM_PRICE and its item: the merged word keeps "
+        "ITEM_NAME and its item (Undo takes the merge back)")
+    retyped = edit_text(doc, 2, "2x TEA")
+    assert retyped.summary == "word #2: text '2x' -> '2x TEA'; its quantity 3 -> 2, read from the new text"
+    split = split_word(retyped.document, 2)
+    assert split.summary.endswith("; 'TEA', which prints no number, left without the quantity label")
+    assert [(w.text, w.annotation_label, w.is_labelled) for w in split.document.words[2:]] == [
+        ("2x", "QUANTITY", True), ("TEA", "OTHER", False)]
+    with pytest.raises(CorrectionError, match="four finite numbers"):
+        add_word(doc, "nan", [math.nan, 0, 10, 10])

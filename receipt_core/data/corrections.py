@@ -22,6 +22,7 @@ Every refusal is a :class:`CorrectionError` (a ValueError) whose message says wh
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -29,6 +30,7 @@ from .boxes import contains, overlap, union
 from .markup import holds_control_character
 from .document import MAX_DOCUMENT_WORDS, MAX_WORD_CHARS, Box, Document, Word
 from .quantity import parse_quantity
+from .schema import OTHER
 from ..wording import counted
 
 
@@ -60,8 +62,9 @@ def edit_text(doc: Document, index: int, text: str) -> Correction:
     new_text = _text(text)
     if new_text == word.text:
         return Correction(doc, f"word #{index}: text unchanged")
-    return Correction(_replace(doc, index, [_retyped(word, new_text)]),
-                      f"word #{index}: text {word.text!r} -> {new_text!r}")
+    retyped = _retyped(word, new_text)
+    return Correction(_replace(doc, index, [retyped]),
+                      f"word #{index}: text {word.text!r} -> {new_text!r}{_value_change(word, retyped)}")
 
 
 def delete_word(doc: Document, index: int) -> Correction:
@@ -85,8 +88,17 @@ def split_word(doc: Document, index: int, parts: Sequence[str] | None = None) ->
         right = left + (x1 - x0) * len(piece) / total
         words.append(_retyped(dataclasses.replace(word, box=(left, y0, right, y1)), piece))
         left = right
+    # a quantity split into "2x" and "TEA": the part that prints no number is no quantity (a probe got two
+    # quantity words in one item, "TEA" worth 2); it is left for a label of its own
+    numbered = [parse_quantity(piece) is not None for piece in pieces]
+    unlabelled = [i for i, has in enumerate(numbered) if word.is_quantity and not has and any(numbered)]
+    for i in unlabelled:
+        words[i] = dataclasses.replace(words[i], field=OTHER, is_quantity=False, quantity_value=None,
+                                       label_source=None, label_run=None, label_score=None)
+    note = (f"; {', '.join(repr(pieces[i]) for i in unlabelled)}, which print{'s' if len(unlabelled) == 1 else ''} no "
+            "number, left without the quantity label" if unlabelled else "")
     return Correction(_replace(doc, index, words),
-                      f"word #{index} {word.text!r} split into {', '.join(repr(p) for p in pieces)}")
+                      f"word #{index} {word.text!r} split into {', '.join(repr(p) for p in pieces)}{note}")
 
 
 def merge_with_next(doc: Document, index: int) -> Correction:
@@ -109,10 +121,35 @@ def merge_with_next(doc: Document, index: int) -> Correction:
     if len(joined) > MAX_WORD_CHARS:  # a merged word over the limit did not import again after an export (a probe)
         raise CorrectionError(f"words #{index} and #{index + 1} together have {len(joined)} characters, over the "
                               f"limit of {MAX_WORD_CHARS} for one word; nothing was merged")
-    merged = _retyped(merged, joined)
+    retyped = _retyped(merged, joined)
     words = list(doc.words)
-    words[index:index + 2] = [merged]
-    return Correction(doc.with_words(words), f"words {index} {first.text!r} and {index + 1} {second.text!r} merged")
+    words[index:index + 2] = [retyped]
+    return Correction(doc.with_words(words), f"words {index} {first.text!r} and {index + 1} {second.text!r} merged"
+                      f"{_merge_losses(first, second, labelled, merged)}{_value_change(merged, retyped)}")
+
+
+def _merge_losses(first: Word, second: Word, kept: Word, merged: Word) -> str:
+    """What a merge left behind, said: the other word's label, and its item, when they differ from the merged
+    word's (a probe's "3.50", ITEM_PRICE in item 5, merged into "TEA" was said as "merged" only)."""
+    dropped = second if kept is first else first
+    lost = []
+    if dropped.is_labelled and dropped.label_state[:2] != kept.label_state[:2]:
+        lost.append(f"its label {dropped.annotation_label}")
+    if dropped.group_id is not None and dropped.group_id != merged.group_id:
+        lost.append("its item")
+    if not lost:
+        return ""
+    keeps = f"{kept.annotation_label}" if kept.is_labelled else "no label"
+    return (f"; {dropped.text!r} lost {' and '.join(lost)}: the merged word keeps {keeps}"
+            + (" and its item" if merged.group_id is not None else "") + " (Undo takes the merge back)")
+
+
+def _value_change(before: Word, after: Word) -> str:
+    """A quantity value the new text changed, said (a probe's typed 3 became 2 when "2x" was retyped "2x TEA")."""
+    if before.is_quantity and after.is_quantity and before.quantity_value != after.quantity_value:
+        shown = "none" if before.quantity_value is None else f"{before.quantity_value:g}"
+        return f"; its quantity {shown} -> {after.quantity_value:g}, read from the new text"
+    return ""
 
 
 def _joined(first: str, second: str) -> str:
@@ -247,6 +284,8 @@ def _page_box(doc: Document, box: Sequence[float]) -> Box:
         x0, y0, x1, y1 = (float(v) for v in box)
     except (TypeError, ValueError):
         raise CorrectionError(f"a box is four numbers x0, y0, x1, y1; got {list(box)!r}") from None
+    if not all(math.isfinite(v) for v in (x0, y0, x1, y1)):  # NaN passed min/max unclamped and failed as JSON
+        raise CorrectionError(f"a box is four finite numbers x0, y0, x1, y1; got {[x0, y0, x1, y1]!r}")
     x0, x1 = sorted((min(max(x0, 0.0), doc.width), min(max(x1, 0.0), doc.width)))
     y0, y1 = sorted((min(max(y0, 0.0), doc.height), min(max(y1, 0.0), doc.height)))
     if x1 - x0 < 1 or y1 - y0 < 1:
