@@ -452,3 +452,18 @@ def test_export_or_synth_into_a_folder_whose_subfolder_is_a_link_writes_nothing_
     assert main(["export", "--format", "cord", "--out", str(out), "--force"]) == 2
     assert "its json is a file where a folder goes; nothing was written there" in capsys.readouterr().err
     assert (out / "json").read_text() == "mine"
+
+
+def test_an_export_names_the_receipts_without_words_its_format_cannot_carry_back(tmp_path, workspace_home, capsys):
+    """A probe deleted every word of a receipt marked done: the Label Studio and CORD exports said "exported 1
+    document", and their import read nothing back. Native keeps such a receipt and says nothing."""
+    from receipt_core.data.document import Document, Word
+    from receipt_core.workspace.store import Workspace
+
+    ws = Workspace(workspace_home)
+    ws.save_documents("shop", [Document(id="empty-1", width=50, height=50, words=()),
+                               Document(id="full-1", width=50, height=50, words=(Word(text="x", box=(1, 1, 9, 9)),))])
+    for fmt, warned in (("label-studio", True), ("cord", True), ("native", False)):
+        assert main(["export", "--format", fmt, "--out", str(tmp_path / fmt)]) == 0
+        err = capsys.readouterr().err
+        assert ("warning: 1 receipt without words ('empty-1'): the " in err) == warned, err

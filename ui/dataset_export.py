@@ -9,8 +9,9 @@ from dataclasses import dataclass
 import streamlit as st
 
 from receipt_core.datasets import EXPORT_FORMATS, EXPORT_LOSSES
-from receipt_core.datasets.export_zip import export_zip_bytes, export_zip_name
-from ui.literal import literal
+from receipt_core.datasets.export_zip import empty_receipts_note, export_zip_bytes, export_zip_name
+from receipt_core.wording import as_sentence
+from ui.literal import literal, notice_markdown
 from ui.shared import user_errors
 
 EXPORT_HELP = {"native": "this tool's own format: every label with who gave it, suggestions, items",
@@ -37,6 +38,8 @@ def export_section(ws, dataset: str) -> None:
                        captions=[EXPORT_HELP[f] for f in EXPORT_FORMATS])
         if fmt in EXPORT_LOSSES:
             st.warning(EXPORT_LOSSES[fmt] + ".")
+        if empty := empty_receipts_note([s.id for s in ws.list_documents(dataset) if not s.words], fmt):
+            st.warning(notice_markdown(as_sentence(empty) + "."))  # receipt ids quoted as code
         if st.button(f"Prepare the {fmt} export (zip)", key="export_prepare"):  # which format: a walkthrough
             # clicked a format's description (which selects nothing) and downloaded the native zip unawares
             st.session_state["export_zip"] = PreparedExport(dataset, fmt, ws.dataset_state(dataset),

@@ -21,7 +21,7 @@ from ..data.markup import one_line
 from ..datasets import (DEFAULT_LIMITS, EXPORT_FORMATS, EXPORT_LOSSES, DatasetImportError, ImportLimits,
                         default_dataset_name, import_into_workspace, load_dataset)
 from ..datasets.detect import resolve_format
-from ..datasets.export_zip import export_folder
+from ..datasets.export_zip import empty_receipts_note, export_folder
 from ..datasets.native import save_native
 from ..wording import counted
 from ..workspace.names import other_datasets
@@ -247,6 +247,8 @@ def run_export(args: argparse.Namespace) -> int:
     print(f"exported {counted(written, 'document')} ({with_images} with images) as {args.format} to {args.out}")
     if args.format in EXPORT_LOSSES:
         print(f"note: {EXPORT_LOSSES[args.format]}", file=sys.stderr)
+    if empty := empty_receipts_note([doc.id for doc in documents if not doc.words], args.format):
+        print(f"warning: {empty}", file=sys.stderr)
     return 0
 
 

@@ -70,6 +70,18 @@ def export_folder(workspace: "Workspace", documents: Sequence[Document], folder:
     return export_documents(documents, folder, format, images=images, folder_name=folder_name), len(images)
 
 
+def empty_receipts_note(empty: Sequence[str], format: str) -> str | None:
+    """A note naming the receipts without words (``empty``, their ids) that a CORD or Label Studio export writes but
+    no import reads back (a receipt's words are its records there; native keeps them). A probe deleted every word
+    of a receipt marked done, and its exports said "exported 1 document" but imported as nothing."""
+    if not empty or format == "native":
+        return None
+    shown = ", ".join(repr(i) for i in empty[:5]) + (f" and {len(empty) - 5} more" if len(empty) > 5 else "")
+    return (f"{len(empty)} receipt{'' if len(empty) == 1 else 's'} without words ({shown}): the {format} export "
+            "writes them, but an import reads a receipt from its words and will skip them; the native format keeps "
+            "them")
+
+
 def _folder_name(dataset: str | None) -> str:
     """The dataset's name when it is a valid one (names stored before names were checked may not be)."""
     if dataset is None:
