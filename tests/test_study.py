@@ -403,3 +403,13 @@ def test_a_field_f1_lead_within_the_sampling_error_of_few_words_is_no_verdict():
     assert phased_claim(322).verdict == "did not hold"  # no measurable lead
     assert phased_claim(20_000).verdict == "held"
 
+
+
+def test_a_study_keeps_the_counts_its_noise_rule_needs():
+    """A walkthrough's race said "phased is best: held" on 0.933 vs 0.926 over about 1,100 field words (a sampling
+    error of 0.0076): the study kept the item count of each run but not the field words, so the F1 floor was 0."""
+    from receipt_core.study.runner import scored_metrics
+
+    kept = scored_metrics({"fields": {"micro_f1": 0.93, "field_words": 1100, "per_label": {}},
+                           "quantity": {"item_accuracy": 0.97, "items": 150, "word_f1": 0.9}})
+    assert kept["fields.field_words"] == 1100 and kept["quantity.items"] == 150 and kept["fields.micro_f1"] == 0.93

@@ -23,8 +23,8 @@ from typing import Any, Callable, Sequence
 
 from ..data.document import Document
 from ..datasets.splits import evaluation_notes
-from ..training.events import (ITEMS_SCORED, EvalEvent, Event, FailedEvent, PhaseEvent, ProgressEvent, StepEvent,
-                               flatten_metrics, headline)
+from ..training.events import (FIELD_WORDS, ITEMS_SCORED, EvalEvent, Event, FailedEvent, PhaseEvent, ProgressEvent,
+                               StepEvent, flatten_metrics, headline)
 from ..training.config import ReferenceConfig
 from .result import ConfigSummary, RunResult, StudyResult, trained_parameters
 from .settings import StudyConfig, StudySettings
@@ -162,9 +162,11 @@ def reference_config(config: StudyConfig, settings: StudySettings, seed: int) ->
 
 
 def scored_metrics(metrics) -> dict[str, float]:
-    """What a study keeps of a run's final evaluation: the headline metrics, and how many items they scored."""
+    """What a study keeps of a run's final evaluation: the headline metrics, and how many items and field words
+    they scored (the noise rule's floors: a race's reading said "held" on a gap within F1's sampling error when
+    the word count was left out)."""
     flat = flatten_metrics(metrics)
-    return {**headline(flat), **({ITEMS_SCORED: flat[ITEMS_SCORED]} if ITEMS_SCORED in flat else {})}
+    return {**headline(flat), **{key: flat[key] for key in (ITEMS_SCORED, FIELD_WORDS) if key in flat}}
 
 
 def run_result(config: StudyConfig, seed: int, job, collector: RunCollector, wall_s: float,

@@ -226,7 +226,7 @@ METRIC_LABELS = {"fields.micro_f1": "field micro-F1", "quantity.word_f1": "quant
 """What every page, table and report calls a metric (the flattened name is the key)."""
 
 
-COUNT_METRICS = ("documents", "words", "items", "items_not_one", "segments")
+COUNT_METRICS = ("documents", "words", "field_words", "items", "items_not_one", "segments")
 """The last parts of the metric names that count things (``fields.words``) rather than score them (0 to 1)."""
 
 
