@@ -17,7 +17,7 @@ class RunResult:
     config: StudyConfig
     seed: int
     metrics: Mapping[str, float]  # the headline metrics (training.events.HEADLINE_METRICS) of the final model, and
-    # training.events.ITEMS_SCORED (runs recorded before it was kept lack it)
+    # training.events.ITEMS_SCORED and FIELD_WORDS (runs recorded before they were kept lack them)
     train_s: float  # training time (the budget's clock)
     wall_s: float  # the whole run: loading, encoding, training, evaluating, saving
     trainable_parameters: int  # the most any phase that trained a step had (trained_parameters)

@@ -17,7 +17,7 @@ from typing import Any, Mapping, Sequence
 
 from ..data.boxes import stored_box_mode
 from ..data.files import fits_a_file_system, read_regular_file
-from ..training.events import ITEMS_SCORED
+from ..training.events import FIELD_WORDS, ITEMS_SCORED
 from ..wording import counted
 from .files import StudyFileError, load_study
 from .reading import read_claims
@@ -188,15 +188,15 @@ def _spaced(points: Sequence[Any], limit: int = MAX_CURVE_POINTS) -> Sequence[An
 
 
 def _metric(name: str, value: Any) -> float:
-    """A run's metric as the study wrote it: a finite number (a score in [0, 1]; an item count a positive whole
-    number); ValueError otherwise, so a hand-edited NaN or a count of -5 reads "damaged", never as a verdict (a
+    """A run's metric as the study wrote it: a finite number (a score in [0, 1]; an item or field-word count a
+    positive whole number); ValueError otherwise, so a hand-edited NaN or a count of -5 reads "damaged", never as a verdict (a
     probe: a count of 0 took away the one-item margin and turned "mixed" into "held")."""
     number = float(value)
     if not math.isfinite(number):
         raise ValueError(f"metric {name} is {value!r}, not a finite number")
-    if name == ITEMS_SCORED and (number < 1 or not number.is_integer()):
-        raise ValueError(f"metric {name} is {value!r}, not a positive count of items")
-    if name != ITEMS_SCORED and not 0 <= number <= 1:
+    if name in (ITEMS_SCORED, FIELD_WORDS) and (number < 1 or not number.is_integer()):
+        raise ValueError(f"metric {name} is {value!r}, not a positive count")
+    if name not in (ITEMS_SCORED, FIELD_WORDS) and not 0 <= number <= 1:
         raise ValueError(f"metric {name} is {value!r}, outside 0–1")
     return number
 
