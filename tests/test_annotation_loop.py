@@ -110,6 +110,10 @@ def test_marking_done_on_the_page_retrains_or_says_the_slot_is_busy(reviewed):
             i.value for i in at.info]
         active = job_slot().current()
         assert active.run_id != first.active.run_id and active.job.join(120)
+        # Train shows it as what it is (a walkthrough's demo headline fell from 0.948 to this run's own-receipt score)
+        at.switch_page("app_pages/train.py").run()
+        assert any("This is Annotate's retraining of its suggestions" in i.value for i in at.info), [
+            i.value for i in at.info]
     finally:
         busy.release.set()
         active = job_slot().busy()

@@ -25,6 +25,7 @@ from receipt_core.training.run_documents import train_ids
 from receipt_core.training.run_feed import RunCurves, RunFeed
 from receipt_core.training.run_status import status_line
 from receipt_core.training.slot import JobBusyError
+from receipt_core.training.suggestion_heads import SUGGESTION_JOB
 from receipt_core.workspace.database import WorkspaceError
 from receipt_core.workspace.documents import receipt_title
 from receipt_core.workspace.run_labels import run_labels
@@ -105,6 +106,10 @@ def live_view() -> None:
     label = run_labels(ws).get(active.run_id)
     named = f"{literal(label.name)} · " if label is not None and label.name else ""
     header[0].markdown(f"### {icon} Run `{active.run_id}` — {status}\n{named}{literal(active.description)}")
+    if active.description.startswith(SUGGESTION_JOB):  # a walkthrough's demo headline fell from 0.948 to 0.598
+        st.info("This is Annotate's retraining of its suggestions, not a run you started: a short run scored on the "
+                "receipts it trains on, so its scores say how it fits what people reviewed, not how it reads new "
+                "receipts. Your own runs, and their scores, are on Runs.")
     if live and not stopping:  # an ended (or ending) run has nothing to pause or stop: no dead buttons beside it
         paused = active.job.status == "paused" or active.job.control.should_pause
         # callbacks: they act before the next run draws the header, which then shows "paused" or "stopping…"

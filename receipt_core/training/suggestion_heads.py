@@ -27,6 +27,9 @@ class Retraining:
     receipts: int  # the reviewed receipts it learns from
 
 
+
+SUGGESTION_JOB = "suggestion heads"  # the start of a retraining's job description (Train says what it is)
+
 def suggestion_config(backbone: str, minutes: float = RETRAIN_MINUTES) -> TrainConfig:
     """The settings of a retraining: heads only on a frozen ``backbone``, a short budget, one checkpoint."""
     return TrainConfig.for_scenario("freeze-backbone", backbone=backbone, epochs=RETRAIN_EPOCHS, max_minutes=minutes,
@@ -53,5 +56,5 @@ def start_suggestion_retrain(workspace, slot: JobSlot, dataset: str, backbone: s
                         notes={"dataset": dataset, "purpose": "annotation suggestions"})
         return job.run_id, job
 
-    active = slot.start(launch, description=f"suggestion heads on {len(docs)} reviewed receipts of {dataset}")
+    active = slot.start(launch, description=f"{SUGGESTION_JOB} on {len(docs)} reviewed receipts of {dataset}")
     return Retraining(active=active, receipts=len(docs))
