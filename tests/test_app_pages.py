@@ -802,6 +802,9 @@ def test_train_runs_live_and_a_second_start_from_another_session_is_refused(demo
     second.run()  # the reopened tab shows the same run live, by the name Runs gave it (a walkthrough)
     assert second.button(key="train_start").disabled
     assert any(active.run_id in m.value and f"{literal('**Demo** run')} · " in m.value for m in second.markdown)
+    # the sidebar too, as text (a walkthrough's renamed run read as its id there)
+    assert any(c.value.startswith("Training: ") and f"{literal('**Demo** run')} — " in c.value
+               for c in second.sidebar.caption), [c.value for c in second.sidebar.caption]
     charts = {c.key for c in second.get("plotly_chart") if (c.key or "").startswith("train_chart_")}
     assert {"train_chart_fields_loss", "train_chart_quantity_loss"} <= charts  # one column per head
     assert ("The charts and predictions redraw every 10 s while the run trains (the status line above every 2 s), "

@@ -14,6 +14,7 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from receipt_core.datasets.splits import first_dataset
+from receipt_core.workspace.run_labels import run_labels
 from receipt_core.workspace.store import WorkspaceError
 from ui.dataset_choice import DATASET_KEY, PENDING_DATASET_KEY, follow_dataset
 from ui.literal import literal
@@ -148,4 +149,7 @@ def training_status() -> None:
         return
     status = shown_status(active.status, active.is_live, active.job.control)
     icon = STATUS_ICONS.get(status, ":material/stop_circle:")
-    st.caption(f"Training: {icon} run `{active.run_id}` — {status}")
+    # by the name the pages show, as Train's header has it (a walkthrough's renamed run read as its id here)
+    label = run_labels(workspace()).get(active.run_id)
+    named = literal(label.name) if label is not None and label.name else f"run `{active.run_id}`"
+    st.caption(f"Training: {icon} {named} — {status}")
