@@ -45,7 +45,14 @@ DELETED_TOAST_KEY = "runs_deleted_toast"  # "Deleted run …", shown after the r
 RUN_COLORS_KEY = "runs_colors"  # run id -> its colour in the overlaid charts, kept while the choice changes
 RUN_PICKERS = ("runs_compare", "runs_one", "runs_against")
 RUNS_SEEN_KEY = "runs_seen"  # the run ids this session's Runs page has listed: a run not among them is new
-SETTINGS_ROW_HEIGHT = 66  # pixels: three lines of the settings table's "what it is"
+LINE_HEIGHT, CHARACTERS_PER_LINE = 22, 60  # the settings table's "what it is" cell at 1366 px
+
+
+def settings_row_height(abouts: list[str]) -> int:
+    """Rows tall enough for the longest "what it is" (3 to 6 lines): three cut the time budget's off mid-line (a
+    walkthrough)."""
+    longest = max((len(about) for about in abouts), default=0)
+    return LINE_HEIGHT * min(6, max(3, -(-longest // CHARACTERS_PER_LINE)))
 DELETED_HERE_KEY = "runs_deleted_here"  # the run this session's Delete button took away (said by its toast)
 NO_CHECKPOINT_TO_RESUME = ("This run has no checkpoint, so it cannot be resumed: it ended before its first save (a "
                            "run saves at its evaluations and at its end). Start a new run on the Train page.")
@@ -298,7 +305,7 @@ with runs_tab:
                          hide_index=True, key="runs_settings", placeholder=NO_VALUE, width="stretch",
                          # rows of three lines: the explanation wraps in its cell instead of ending mid-word at
                          # 1366 pixels (a walkthrough)
-                         row_height=SETTINGS_ROW_HEIGHT,
+                         row_height=settings_row_height([c.about for c in changes]),
                          column_config={"setting": st.column_config.TextColumn(pinned=True),
                                         # the explanation wraps in its cell rather than running off the screen
                                         "what it is": st.column_config.TextColumn(width="large")})
