@@ -183,3 +183,15 @@ def test_a_merge_a_retype_or_a_split_says_what_it_changed_beyond_the_text():
         ("2x", "QUANTITY", True), ("TEA", "OTHER", False)]
     with pytest.raises(CorrectionError, match="four finite numbers"):
         add_word(doc, "nan", [math.nan, 0, 10, 10])
+
+
+def test_a_quantity_retyped_to_text_without_a_number_loses_the_quantity_label_and_says_so():
+    """A probe retyped a quantity "1" as "TEA": it stayed a QUANTITY worth 1, unsaid (a split already dropped it)."""
+    from receipt_core.data.corrections import edit_text
+
+    doc = Document(id="r", width=100, height=100, words=(
+        Word(text="1", box=(10, 10, 20, 20), is_quantity=True, quantity_value=1.0, group_id=3, label_source="person"),))
+    changed = edit_text(doc, 0, "TEA")
+    assert changed.summary == "word #0: text '1' -> 'TEA'; 'TEA' prints no number, so it is left without the quantity label"
+    word = changed.document.words[0]
+    assert (word.is_quantity, word.quantity_value, word.is_labelled, word.group_id) == (False, None, False, 3)

@@ -107,3 +107,20 @@ def test_importing_a_folder_of_photos_says_where_photos_go(tmp_path):
     (tmp_path / "shots" / "r1.jpg").write_bytes(b"x")
     with pytest.raises(DatasetImportError, match="upload them, or a zip of them, on Data → Upload & OCR"):
         resolve_format(tmp_path / "shots", "auto")
+
+
+def test_a_damaged_entry_is_named_and_the_zips_other_photos_are_read():
+    """A probe's zip with a bad CRC in its second photo kept the first, dropped the last two unsaid, and lost the
+    zip's notes."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:  # stored: its bytes findable
+        for name, content in {"p0.png": b"a" * 50, "p1.png": b"b" * 50, "p2.png": b"c" * 50,
+                              "notes.txt": b"x"}.items():
+            archive.writestr(name, content)
+    data = bytearray(buffer.getvalue())
+    data[bytes(data).index(b"b" * 50)] ^= 0xFF  # p1's data no longer matches its CRC
+    opened = open_zips([("photos.zip", bytes(data))], max_images=10)
+    assert [name for name, _ in opened.images] == ["photos.zip/p0.png", "photos.zip/p2.png"]
+    assert opened.problems[0].startswith("photos.zip: zip entry 'p1.png' cannot be read") and \
+        opened.problems[0].endswith("; the zip's other photos were read")
+    assert opened.notes and "notes.txt" in opened.notes[0]

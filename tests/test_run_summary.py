@@ -195,4 +195,5 @@ def test_the_runs_page_stars_no_run_on_a_gap_its_few_field_words_cannot_tell():
                 EVAL_FIELD_WORDS: words, "best quantity.item_accuracy": 0.9}
 
     assert clear_best_runs([row("a", 0.782, 322), row("b", 0.771, 322)]) == set()
+    assert clear_best_runs([row("a", 0.782, 322), row("b", 0.771, None)]) == set()  # an older run beside it
     assert clear_best_runs([row("a", 0.782, 20_000), row("b", 0.771, 20_000)]) == {"a"}

@@ -132,6 +132,11 @@ def test_two_imports_of_the_same_receipts_at_once_count_what_each_replaced(tmp_p
     again = ws.import_documents("shop", docs[:3], reviewed={"d1"})
     assert (again.receipts, again.unchanged) == (3, 2)  # d1 came back marked done
     assert [ws.is_reviewed(f"d{i}") for i in range(3)] == [False, True, False]
+    # the same words on a new photo (a rescan) is a change: written, not "left as it was" (a probe's was dropped)
+    rescanned = dataclasses.replace(docs[0], image_sha256="f" * 64, source="rescan.jpg")
+    changed = ws.import_documents("shop", [rescanned], reviewed=set())
+    assert (changed.receipts, changed.unchanged) == (1, 0)
+    assert (ws.get_document("d0").image_sha256, ws.get_document("d0").source) == ("f" * 64, "rescan.jpg")
 
 def test_concurrent_writers_never_see_database_locked_and_lose_no_update(tmp_path):
     ws = Workspace(tmp_path / "ws")

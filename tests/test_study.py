@@ -388,6 +388,9 @@ def test_a_field_f1_lead_within_the_sampling_error_of_few_words_is_no_verdict():
     assert few_words([0.95, 0.95], [2000, 2000]) == pytest.approx(0.0049, abs=1e-4)
     assert few_words([0.782, 0.771], [322, 322]) == pytest.approx(0.0232, abs=1e-3)
     assert few_words([0.9], [None]) == 0.0  # a run scored before the count was kept: the fixed floor alone
+    # beside runs that have it, the known count holds for both (a probe's old run brought the star back)
+    assert few_words([0.782, 0.771], [322, None]) == pytest.approx(0.0232, abs=1e-3)
+    assert few_words([0.782, 0.771], [0.5, 322]) == pytest.approx(0.0232, abs=1e-3)  # no count of words: left out
 
     def summary(scenario, f1, words):
         run = _run(StudyConfig("text-minilm", scenario), 0, f1, 0.9, 5)

@@ -151,5 +151,7 @@ def training_status() -> None:
     icon = STATUS_ICONS.get(status, ":material/stop_circle:")
     # by the name the pages show, as Train's header has it (a walkthrough's renamed run read as its id here)
     label = run_labels(workspace()).get(active.run_id)
-    named = literal(label.name) if label is not None and label.name else f"run `{active.run_id}`"
-    st.caption(f"Training: {icon} {named} — {status}")
+    if label is not None and label.name:
+        st.caption(f"Training: {icon} {literal(label.name)} — {status}")
+    else:
+        st.caption(f"Training: {icon} run `{active.run_id}` — {status}")

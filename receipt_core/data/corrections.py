@@ -63,8 +63,11 @@ def edit_text(doc: Document, index: int, text: str) -> Correction:
     if new_text == word.text:
         return Correction(doc, f"word #{index}: text unchanged")
     retyped = _retyped(word, new_text)
-    return Correction(_replace(doc, index, [retyped]),
-                      f"word #{index}: text {word.text!r} -> {new_text!r}{_value_change(word, retyped)}")
+    note = _value_change(word, retyped)
+    if word.is_quantity and parse_quantity(new_text) is None:  # "TEA" stayed a quantity worth 1 (a probe)
+        retyped = _without_label(retyped)
+        note = f"; {new_text!r} prints no number, so it is left without the quantity label"
+    return Correction(_replace(doc, index, [retyped]), f"word #{index}: text {word.text!r} -> {new_text!r}{note}")
 
 
 def delete_word(doc: Document, index: int) -> Correction:
@@ -93,8 +96,7 @@ def split_word(doc: Document, index: int, parts: Sequence[str] | None = None) ->
     numbered = [parse_quantity(piece) is not None for piece in pieces]
     unlabelled = [i for i, has in enumerate(numbered) if word.is_quantity and not has and any(numbered)]
     for i in unlabelled:
-        words[i] = dataclasses.replace(words[i], field=OTHER, is_quantity=False, quantity_value=None,
-                                       label_source=None, label_run=None, label_score=None)
+        words[i] = _without_label(words[i])
     note = (f"; {', '.join(repr(pieces[i]) for i in unlabelled)}, which print{'s' if len(unlabelled) == 1 else ''} no "
             "number, left without the quantity label" if unlabelled else "")
     return Correction(_replace(doc, index, words),
@@ -142,6 +144,12 @@ def _merge_losses(first: Word, second: Word, kept: Word, merged: Word) -> str:
     keeps = f"{kept.annotation_label}" if kept.is_labelled else "no label"
     return (f"; {dropped.text!r} lost {' and '.join(lost)}: the merged word keeps {keeps}"
             + (" and its item" if merged.group_id is not None else "") + " (Undo takes the merge back)")
+
+
+def _without_label(word: Word) -> Word:
+    """``word`` as nobody labelled it (its item stays)."""
+    return dataclasses.replace(word, field=OTHER, is_quantity=False, quantity_value=None, label_source=None,
+                               label_run=None, label_score=None)
 
 
 def _value_change(before: Word, after: Word) -> str:

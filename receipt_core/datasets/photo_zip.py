@@ -80,12 +80,11 @@ def open_zips(files: Sequence[tuple[str, bytes]], max_images: int,
             images.append(item)
             continue
         with item.archive:
-            try:
-                images.extend((f"{item.file_name}/{'/'.join(parts)}", _read_bounded(item.archive, info))
-                              for info, parts in item.images)
-            except ZipImportError as error:  # damaged data behind a sound directory: this zip only
-                problems.append(f"{item.file_name}: {error}")
-                continue
+            for info, parts in item.images:
+                try:
+                    images.append((f"{item.file_name}/{'/'.join(parts)}", _read_bounded(item.archive, info)))
+                except ZipImportError as error:  # damaged data behind a sound directory: this entry only, named
+                    problems.append(f"{item.file_name}: {error}; the zip's other photos were read")
         notes.extend(_left_out_notes(item))
     return UploadedImages(images=tuple(images), notes=tuple(notes), problems=tuple(problems))
 

@@ -385,8 +385,10 @@ class ReplacedReceipts:
 
 
 def _content(doc: Document) -> tuple:
-    """What a person reads of a receipt: each word's text, box, label, value, item and who labelled it."""
-    return tuple((w.text, tuple(w.box), w.label_state, w.group_id) for w in doc.words)
+    """What a person reads of a receipt: its page (size, image, source) and each word's text, box, label, value,
+    item and who labelled it. The page too: a probe's rescanned photo, same words, was "left as it was", unsaid."""
+    return ((doc.width, doc.height, doc.image_sha256, doc.source),
+            tuple((w.text, tuple(w.box), w.label_state, w.group_id) for w in doc.words))
 
 
 def _stored_contents(conn, dataset: str, ids: Sequence[str]) -> dict[str, tuple]:
