@@ -541,3 +541,19 @@ def test_a_cord_export_turns_an_exif_rotated_photo_upright_as_its_boxes_are(shar
     plain_source = shared_data / "cord" / "train" / "image" / "receipt_00001.png"
     export_documents([doc], tmp_path / "out2", "cord", images={doc.id: plain_source})
     assert (tmp_path / "out2" / "image" / "sideways.png").read_bytes() == plain_source.read_bytes()
+
+
+def test_a_done_mark_that_is_no_true_or_false_is_said_and_imported_as_not_done(tmp_path):
+    """A probe's Label Studio task with ``"meta": {"reviewed": "yes"}`` imported as not done, with no note."""
+    from receipt_core.data.document import Document, Word
+    from receipt_core.datasets import import_into_workspace
+    from receipt_core.datasets.report import ImportReport
+    from receipt_core.workspace.store import Workspace
+
+    ws = Workspace(tmp_path / "ws")
+    docs = tuple(Document(id=f"m{i}", width=50, height=50, words=(Word(text="x", box=(1, 1, 9, 9)),),
+                          meta={"reviewed": mark}) for i, mark in enumerate(("yes", True, False)))
+    stored = import_into_workspace(ws, "marks", ImportReport(documents=docs, images={}, problems=(), label_counts={}))
+    assert stored.problems == ("document 'm0': its done mark (meta 'reviewed') is 'yes', not true or false; "
+                               "imported as not done",)
+    assert [ws.is_reviewed(f"m{i}") for i in range(3)] == [False, True, False]

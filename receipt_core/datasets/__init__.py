@@ -109,12 +109,17 @@ def import_into_workspace(workspace: "Workspace", dataset: str, report: ImportRe
     ``dataset`` is checked (``workspace.check_dataset_name``) before anything is stored.
     """
     from ..data.images import ImageLoadError
-    from ..data.review import without_reviewed_meta
+    from ..data.review import REVIEWED_META, without_reviewed_meta
+    from ._common import shown
     from .imported_images import read_imported_image, size_mismatch
 
     workspace.check_dataset_name(dataset)
     documents, images, problems, reviewed = [], {}, list(report.problems), []
     for doc in report.documents:
+        mark = doc.meta.get(REVIEWED_META, False)
+        if not isinstance(mark, bool):  # "yes" imported as not done, unsaid (a probe)
+            problems.append(f"document {doc.id!r}: its done mark (meta {REVIEWED_META!r}) is {shown(mark)}, not true "
+                            "or false; imported as not done")
         doc, marked = without_reviewed_meta(doc)
         if marked:
             reviewed.append(doc.id)
