@@ -192,6 +192,7 @@ def test_a_quantity_retyped_to_text_without_a_number_loses_the_quantity_label_an
     doc = Document(id="r", width=100, height=100, words=(
         Word(text="1", box=(10, 10, 20, 20), is_quantity=True, quantity_value=1.0, group_id=3, label_source="person"),))
     changed = edit_text(doc, 0, "TEA")
-    assert changed.summary == "word #0: text '1' -> 'TEA'; 'TEA' prints no number, so it is left without the quantity label"
+    assert changed.summary == ("word #0: text '1' -> 'TEA'; 'TEA' prints no number, so it is left without the quantity "
+                               "label")
     word = changed.document.words[0]
     assert (word.is_quantity, word.quantity_value, word.is_labelled, word.group_id) == (False, None, False, 3)

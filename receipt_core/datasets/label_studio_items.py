@@ -21,7 +21,8 @@ def item_numbers(results: list[Mapping], regions: Mapping[str, Mapping], notes: 
     its word out of any item (unless a relation puts it in one)."""
     explicit = {rid: int(r[GROUP]) for rid, r in regions.items()
                 if isinstance(r.get(GROUP), (int, float)) and not isinstance(r.get(GROUP), bool)
-                and 0 <= r[GROUP] <= MAX_GROUP_ID and float(r[GROUP]).is_integer()}  # in range first: float(10**400) fails
+                # in range first: float(10**400) fails
+                and 0 <= r[GROUP] <= MAX_GROUP_ID and float(r[GROUP]).is_integer()}
     unreadable = [rid for rid, region in regions.items() if region.get(GROUP) is not None and rid not in explicit]
     linked = _linked_items(results, regions, notes)
     if not linked:

@@ -189,8 +189,8 @@ def _spaced(points: Sequence[Any], limit: int = MAX_CURVE_POINTS) -> Sequence[An
 
 def _metric(name: str, value: Any) -> float:
     """A run's metric as the study wrote it: a finite number (a score in [0, 1]; an item or field-word count a
-    positive whole number); ValueError otherwise, so a hand-edited NaN or a count of -5 reads "damaged", never as a verdict (a
-    probe: a count of 0 took away the one-item margin and turned "mixed" into "held")."""
+    positive whole number); ValueError otherwise, so a hand-edited NaN or a count of -5 reads "damaged", never as a
+    verdict (a probe: a count of 0 took away the one-item margin and turned "mixed" into "held")."""
     number = float(value)
     if not math.isfinite(number):
         raise ValueError(f"metric {name} is {value!r}, not a finite number")
