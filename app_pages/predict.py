@@ -22,7 +22,8 @@ from receipt_core.training.run_documents import eval_ids, train_ids, photo_gap_n
 from receipt_core.training.run_summary import last_evaluation
 from receipt_core.wording import counted
 from receipt_core.workspace.database import NotFoundError
-from receipt_core.workspace.documents import DamagedDocumentError, receipt_title
+from receipt_core.workspace.documents import DamagedDocumentError
+from receipt_core.workspace.summaries import receipt_title
 from receipt_core.workspace.runs import LIVE_STATUSES
 from ui.actions import store_for_correction
 from ui.dataset_choice import current_dataset, show_dataset_now, upload_target

@@ -221,7 +221,7 @@ def _doc(words) -> Document:
 def test_a_receipts_title_keeps_an_uploads_whole_name_and_drops_only_a_name_the_id_holds():
     """A probe: ``c.png`` vanished from the pickers because ``c`` occurs in a hex id, and an upload named
     ``[click](https://evil.example) **bold**.png`` was cut at its ``/``. An import's source is still a path."""
-    from receipt_core.workspace.documents import receipt_title
+    from receipt_core.workspace.summaries import receipt_title
 
     assert receipt_title("ocr-5a16f113371a", "c.png") == "c.png · ocr-5a16f113371a"
     assert receipt_title("ocr-5a16f113371a", "a\\b\\c.png") == "a\\b\\c.png · ocr-5a16f113371a"

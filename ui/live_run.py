@@ -27,7 +27,7 @@ from receipt_core.training.run_status import status_line
 from receipt_core.training.slot import JobBusyError
 from receipt_core.training.suggestion_heads import SUGGESTION_JOB
 from receipt_core.workspace.database import WorkspaceError
-from receipt_core.workspace.documents import receipt_title
+from receipt_core.workspace.summaries import receipt_title
 from receipt_core.workspace.run_labels import run_labels
 from receipt_core.wording import as_sentence
 from receipt_core.evaluation.prediction_check import MAX_SHOWN, wrong_words

@@ -20,7 +20,8 @@ from pathlib import Path
 
 from .annotations import ANY_ACTION, HISTORY_KINDS, AnnotationStore, HistoryEntry, ReceiptChangedError, Undone
 from .database import BUSY_TIMEOUT_MS, DATABASE_NAME, OCR_CACHE_FOLDER, SCHEMA_VERSION, NotFoundError, WorkspaceError
-from .documents import DatasetSummary, DocumentStore, DocumentSummary
+from .documents import DocumentStore
+from .summaries import DatasetSummary, DocumentSummary
 from .images import IMAGE_GRACE_S
 from .names import MAX_DATASET_NAME, check_dataset_name, path_inside
 from .runs import LIVE_STATUSES, RUN_STATUSES, RunEvent, RunRecord, RunStore
