@@ -39,6 +39,7 @@ OVERLAYS = {"labels": (), "OCR confidence": (OCR_LAYER,), "model confidence": (M
             "both": (OCR_LAYER, MODEL_LAYER)}
 RESULTS_KEY = "predict_results"  # (cache key, [(receipt name, document, display image, DocumentPrediction)])
 
+
 def _store_for_correction(ws, run_id: str, results, ocr_results, uploads: dict[str, bytes]) -> None:
     """Store the uploaded photos in a dataset, this run's answers kept on them as suggestions, to correct on
     Annotate (a walkthrough found no way from a wrong prediction to a correction)."""

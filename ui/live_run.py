@@ -25,8 +25,8 @@ from receipt_core.training.run_documents import train_ids
 from receipt_core.training.run_feed import RunCurves, RunFeed
 from receipt_core.training.run_status import status_line
 from receipt_core.training.slot import JobBusyError
-from receipt_core.training.suggestion_heads import SUGGESTION_JOB
-from receipt_core.workspace.database import WorkspaceError
+from receipt_core.training.suggestion_heads import is_suggestion_run
+from receipt_core.workspace.database import NotFoundError, WorkspaceError
 from receipt_core.workspace.summaries import receipt_title
 from receipt_core.workspace.run_labels import run_labels
 from receipt_core.wording import as_sentence
@@ -76,6 +76,14 @@ def _read_feed(active, ws) -> RunCurves:
     return curves
 
 
+def _is_suggestion_run(ws, run_id: str) -> bool:
+    """Whether the run shown is Annotate's retraining of its suggestions (False once it is deleted)."""
+    try:
+        return is_suggestion_run(ws.get_run(run_id).config)
+    except NotFoundError:
+        return False
+
+
 def live_view() -> None:
     """Draw the current (or last) job of this server; reruns the whole page when the job ends."""
     active = job_slot().current()
@@ -106,7 +114,7 @@ def live_view() -> None:
     label = run_labels(ws).get(active.run_id)
     named = f"{literal(label.name)} · " if label is not None and label.name else ""
     header[0].markdown(f"### {icon} Run `{active.run_id}` — {status}\n{named}{literal(active.description)}")
-    if active.description.startswith(SUGGESTION_JOB):  # a walkthrough's demo headline fell from 0.948 to 0.598
+    if _is_suggestion_run(ws, active.run_id):  # a walkthrough's demo headline fell from 0.948 to 0.598
         st.info("This is Annotate's retraining of its suggestions, not a run you started: a short run scored on the "
                 "receipts it trains on, so its scores say how it fits what people reviewed, not how it reads new "
                 "receipts. Your own runs, and their scores, are on Runs.")

@@ -28,7 +28,12 @@ class Retraining:
 
 
 
-SUGGESTION_JOB = "suggestion heads"  # the start of a retraining's job description (Train says what it is)
+SUGGESTIONS_PURPOSE = "annotation suggestions"  # a retraining's run config "purpose" (Train says what it is)
+
+
+def is_suggestion_run(config) -> bool:
+    """Whether a run's config is that of Annotate's retraining of its suggestions (started by :func:`start_suggestion_retrain`)."""
+    return config.get("purpose") == SUGGESTIONS_PURPOSE
 
 def suggestion_config(backbone: str, minutes: float = RETRAIN_MINUTES) -> TrainConfig:
     """The settings of a retraining: heads only on a frozen ``backbone``, a short budget, one checkpoint."""
@@ -53,8 +58,8 @@ def start_suggestion_retrain(workspace, slot: JobSlot, dataset: str, backbone: s
 
     def launch():
         job = start_run(workspace, config, docs, docs, name=f"suggestions · {dataset} · {len(docs)} reviewed",
-                        notes={"dataset": dataset, "purpose": "annotation suggestions"})
+                        notes={"dataset": dataset, "purpose": SUGGESTIONS_PURPOSE})
         return job.run_id, job
 
-    active = slot.start(launch, description=f"{SUGGESTION_JOB} on {len(docs)} reviewed receipts of {dataset}")
+    active = slot.start(launch, description=f"suggestion heads on {len(docs)} reviewed receipts of {dataset}")
     return Retraining(active=active, receipts=len(docs))
