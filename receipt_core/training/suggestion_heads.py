@@ -32,7 +32,8 @@ SUGGESTIONS_PURPOSE = "annotation suggestions"  # a retraining's run config "pur
 
 
 def is_suggestion_run(config) -> bool:
-    """Whether a run's config is that of Annotate's retraining of its suggestions (started by :func:`start_suggestion_retrain`)."""
+    """Whether a run's config is that of Annotate's retraining of its suggestions (started by
+    :func:`start_suggestion_retrain`)."""
     return config.get("purpose") == SUGGESTIONS_PURPOSE
 
 def suggestion_config(backbone: str, minutes: float = RETRAIN_MINUTES) -> TrainConfig:
