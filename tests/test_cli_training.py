@@ -278,6 +278,22 @@ def test_reference_and_pretrain_refuse_an_out_folder_holding_other_files(command
     assert (out / "notes.txt").read_text() == "precious" and [p.name for p in out.iterdir()] == ["notes.txt"]
 
 
+def test_pretrain_may_write_its_backbone_into_the_workspace_models_folder(tmp_path, capsys):
+    """Train's "local folder…" backbone reads folders inside the workspace, so ``pretrain --out WORKSPACE/models/X``
+    passes the check that keeps every --out out of runs/, images/ and ocr-cache/ (a twelfth probe)."""
+    from receipt_core.cli.arguments import check_out_outside_workspace
+    from receipt_core.cli.errors import CommandError
+    from receipt_core.workspace.database import MODELS_FOLDER
+    from receipt_core.workspace.store import Workspace
+
+    home = tmp_path / "ws"
+    Workspace.open(home)
+    check_out_outside_workspace(home / MODELS_FOLDER / "mine", home, allowed=MODELS_FOLDER)
+    for inside in (home / "runs" / "x", home / "images" / "x", home / "ocr-cache" / "x", home / MODELS_FOLDER):
+        with pytest.raises(CommandError, match="inside the workspace|is the workspace"):
+            check_out_outside_workspace(inside, home, allowed=MODELS_FOLDER)
+
+
 def test_a_budget_that_ends_before_the_first_step_is_said_to_have_trained_nothing():
     """A probe: --max-minutes 1e-7 finished at step 0 and saved an untrained model with exit 0, saying only
     "finished (time budget) at step 0"."""

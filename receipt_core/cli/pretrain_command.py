@@ -11,7 +11,7 @@ import sys
 
 from ..training.config import PretrainConfig
 from .arguments import (add_config_options, add_format_argument, add_workspace_argument, check_backbone_source,
-                        check_run_folder, config_from_args, given_path)
+                        check_out_outside_workspace, check_run_folder, config_from_args, given_path)
 from .foreground import run_in_foreground
 from .run_folder import run_folder_held
 from .errors import CommandError
@@ -40,6 +40,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_pretrain_command(args: argparse.Namespace) -> int:
     from ..training.job import TrainingJob
+    from ..workspace.database import MODELS_FOLDER
+    from ..workspace.store import home_folder
     from ..training.pretrain import PretrainTask
     from ..training.threads import configure_torch_threads
 
@@ -49,6 +51,9 @@ def run_pretrain_command(args: argparse.Namespace) -> int:
     if args.out is not None and (args.out / "config.json").exists():
         raise CommandError(f"{args.out} already holds a checkpoint; choose an empty output folder")
     if args.out is not None:
+        # not among the workspace's own files (a probe wrote a backbone into runs/ and images/), but models/ is
+        # where the Train page's "local folder…" backbone looks
+        check_out_outside_workspace(args.out, home_folder(args.workspace), allowed=MODELS_FOLDER)
         check_run_folder(args.out, resume=False, resumable=False)  # nor a user's other files: they would mix
     documents = [doc for data in args.data
                  for doc in load_documents(data, args.format, args.workspace, role="--data")]

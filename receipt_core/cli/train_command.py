@@ -184,6 +184,7 @@ def run_reference(args: argparse.Namespace) -> int:
     if run_dir is not None and ((run_dir / REFERENCE_DIR).exists() or (run_dir / RUN_FILE).exists()):
         raise CommandError(f"{run_dir} already holds a trained model; choose another --out")
     if run_dir is not None:
+        check_out_outside_workspace(run_dir)  # as train's --out (a probe wrote a reference run into images/)
         check_run_folder(run_dir, resume=False, resumable=False)  # nor a user's other files: they would mix
     train_docs = load_training_documents(args.train, args.format, args.workspace)
     eval_docs = load_documents(args.eval, args.format, args.workspace, role="--eval")

@@ -21,6 +21,7 @@ from typing import Any, Iterator
 
 DATABASE_NAME = "workspace.sqlite3"
 OCR_CACHE_FOLDER = "ocr-cache"  # the workspace's OCR results by image hash and settings (ocr/cache.py)
+MODELS_FOLDER = "models"  # a user's backbone folders (a downloaded LayoutLM, `pretrain --out`), read by Train
 # 2: receipt status columns and the annotation history (added to a version-1 file on open); 3: label_counts keep
 # the words nobody labelled apart (they were counted as OTHER), recounted on open
 SCHEMA_VERSION = 3
