@@ -324,6 +324,16 @@ HOSTILE_RUN_VALUES = {
     "elapsed-negative": ("state.elapsed_s", -5, "'state.elapsed_s' must be a number from 0"),
     "best-loss-text": ("state.best_val_loss", "low", "'state.best_val_loss' must be a number"),
     "metrics-list": ("state.last_metrics", [], "'state.last_metrics' must be an object"),
+    "last-metric-text": ("state.last_metrics", {"val_loss": "low"}, "'state.last_metrics.val_loss' must be a number"),
+    # a twelfth probe: evaluate and predict failed with "unexpected TypeError", and a score of "abc" loaded
+    "run-metrics-list": ("metrics", [1, 2], "'metrics' must be an object of scores"),
+    "run-metrics-null": ("metrics", None, "'metrics' must be an object of scores"),
+    "run-metric-text": ("metrics", {"fields.micro_f1": "abc"}, "'metrics.fields.micro_f1' must be a number"),
+    "run-metric-huge": ("metrics", {"documents": 10 ** 30}, "'metrics.documents' must be a number from -1e"),
+    "per-label-text": ("metrics", {"fields.per_label": {"TOTAL": {"f1": "x"}}},
+                       "'metrics.fields.per_label.TOTAL.f1' must be a number"),
+    "metrics-too-deep": ("metrics", {"a": {"b": {"c": {"d": 1}}}}, "'metrics.a.b.c' nests scores deeper than a run "
+                         "saves them"),
     # a probe: a bare "unexpected KeyError: 'bogus'" from building the model
     "activation-unknown": ("backbone_config.hidden_act", "bogus", "'backbone_config.hidden_act' 'bogus' is not an "
                            "activation transformers knows"),

@@ -122,7 +122,7 @@ def _first_problem(run_dir: Path, info: Mapping[str, Any]) -> str | None:
         if recorded != actual:
             return (f"it was edited after it was saved (its content hash is {actual[:16]}…, the hash saved with it "
                     f"is {str(recorded)[:16]}…)")
-    checks = (_files, _model, _backbone_config, _config, _state, _schema, _freeze_plan, _frozen)
+    checks = (_files, _model, _backbone_config, _config, _state, _metrics, _schema, _freeze_plan, _frozen)
     for check in checks:
         problem = check(run_dir, info)
         if problem is not None:
@@ -262,6 +262,7 @@ STATE_INT_BOUNDS = {"global_step": (0, 10 ** 12), "epoch": (0, 10 ** 9), "step_i
                     "steps_per_epoch": (0, 10 ** 12), "total_steps": (0, 10 ** 12), "phase": (1, 3),
                     "items_seen": (0, 10 ** 15), "evals_without_improvement": (0, 10 ** 9),
                     "phase_started_epoch": (0, 10 ** 9)}
+MAX_SCORE = 1e15  # a run's scores and counts (a word count, a loss) stay far below it
 STATE_NUMBER_BOUNDS = {"elapsed_s": (0.0, 10.0 ** 9), "setup_s": (0.0, 10.0 ** 9), "best_val_loss": (0.0, 10.0 ** 9)}
 
 
@@ -279,8 +280,32 @@ def state_problem(state: object) -> str | None:
     for key, (low, high) in STATE_NUMBER_BOUNDS.items():
         if state.get(key) is not None and (problem := _number(state, key, low, high, "state")):
             return problem
-    if "last_metrics" in state and not isinstance(state["last_metrics"], Mapping):
-        return "'state.last_metrics' must be an object"
+    if "last_metrics" in state:
+        return metrics_problem(state["last_metrics"], "state.last_metrics")
+    return None
+
+
+def _metrics(run_dir: Path, info: Mapping[str, Any]) -> str | None:
+    """``metrics`` (optional): a probe's re-signed ``"metrics": [1, 2]`` failed evaluate and predict with a bare
+    TypeError, and a score of ``"abc"`` loaded."""
+    return metrics_problem(info["metrics"], "metrics") if "metrics" in info else None
+
+
+def metrics_problem(metrics: object, where: str, depth: int = 0) -> str | None:
+    """Why ``metrics`` is not an object of scores as a run saves them (names to numbers, nulls for the scores a
+    run had none of, or a further object such as ``fields.per_label``, at most three deep), or None."""
+    if not isinstance(metrics, Mapping):
+        return f"'{where}' must be an object of scores"
+    if depth > 2:
+        return f"'{where}' nests scores deeper than a run saves them"
+    for name, value in metrics.items():
+        if not isinstance(name, str) or not 0 < len(name) <= 200:
+            return f"'{where}' must name each score in 1 to 200 characters"
+        if isinstance(value, Mapping):
+            if problem := metrics_problem(value, f"{where}.{name}", depth + 1):
+                return problem
+        elif value is not None and not _finite(value, -MAX_SCORE, MAX_SCORE):
+            return f"'{where}.{name}' must be a number from {-MAX_SCORE:g} to {MAX_SCORE:g}, got {_short(value)}"
     return None
 
 
