@@ -83,9 +83,14 @@ def _review(doc_id: str, done: bool) -> None:
         st.session_state[NOTICE_KEY] = f"Could not change the status: {friendly(error)}"
         return
     if done:
-        if done_warning(ws.get_document(doc_id)):
-            st.session_state[DONE_WARNING_KEY] = doc_id
-        retrain_after_done(dataset, doc_id)
+        _after_done(doc_id)
+
+
+def _after_done(doc_id: str) -> None:
+    """After a receipt was marked done (the button, or the d key): its warning kept in view, the retraining."""
+    if done_warning(ws.get_document(doc_id)):
+        st.session_state[DONE_WARNING_KEY] = doc_id
+    retrain_after_done(dataset, doc_id)
 
 
 # one row that wraps on a narrow window (columns cut "◀ Previous" to "◀…" and "Mark done" to "Back …" at 900 px)
@@ -138,7 +143,8 @@ else:  # named as the picker names it: the file name of an upload (a walkthrough
     st.warning(escape_markdown(f"Receipt {titles.get(doc_id, doc_id)} marked done. {done_note}"))
 
 position = ids.index(doc_id)
-word_editor(doc_id, ids[(position + 1) % len(ids)] if len(ids) > 1 else None, summary.status)
+word_editor(doc_id, ids[(position + 1) % len(ids)] if len(ids) > 1 else None,
+            ids[(position - 1) % len(ids)] if len(ids) > 1 else None, summary.status, _after_done)
 
 st.divider()
 model_section(doc_id, dataset)

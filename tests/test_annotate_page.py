@@ -154,7 +154,7 @@ def test_keys_label_in_order_and_a_press_is_handled_once(receipts):
     outcome = apply_keys(receipts, doc.id, 0, len(doc.words), [*fresh, "ArrowUp", "z", "n"])
     saved = receipts.get_document(doc.id)
     assert saved.words[0].field == "TOTAL" and not saved.words[1].is_labelled  # z undid the quantity
-    assert outcome.index == 1 and outcome.next_receipt
+    assert outcome.index == 1 and outcome.receipt_step == 1
     # q on a word that prints no number labels it, and says its value is to be typed (a walkthrough's "HOME" was
     # saved silently as a quantity without a value; accepting such a suggestion said so)
     assert outcome.messages == [f"word 1 ({saved.words[1].text!r}) is now QUANTITY but holds no number: type its "
@@ -621,7 +621,7 @@ def test_presses_typed_after_n_label_the_next_receipt_not_the_one_left(receipts)
     after "n" in one batch, and those arriving before the next receipt is drawn, wait for it."""
     first, second = [d.id for d in receipts.load_documents("receipts")[:2]]
     outcome = apply_keys(receipts, first, 0, 5, ["n", "5", "5"])
-    assert outcome.next_receipt and outcome.after_next == ["5", "5"] and not outcome.changed
+    assert outcome.receipt_step == 1 and outcome.after_next == ["5", "5"] and not outcome.changed
     five = label_keys()["5"]
     at = _app(second)  # the next receipt drawn, with the presses typed after "n" on the first waiting for it
     at.session_state["annotate_keys_leaving"] = first
@@ -632,6 +632,25 @@ def test_presses_typed_after_n_label_the_next_receipt_not_the_one_left(receipts)
     assert labelled == [five, five, None]
     assert not receipts.get_document(first).labelled_words  # nothing saved on the receipt left
     assert "annotate_keys_leaving" not in at.session_state and "annotate_keys_waiting" not in at.session_state
+
+
+def test_d_marks_a_receipt_done_and_b_goes_back_one(receipts):
+    """A walkthrough finished every receipt by mouse: no key marked it done or went back to the previous one."""
+    first, second = [d.id for d in receipts.load_documents("receipts")[:2]]
+    outcome = apply_keys(receipts, second, 0, 5, ["1", "d", "b", "5"])
+    assert outcome.marked_done and outcome.changed and receipts.is_reviewed(second)
+    assert outcome.receipt_step == -1 and outcome.after_next == ["5"]
+    assert receipts.get_document(second).words[0].is_labelled and not receipts.get_document(first).labelled_words
+    again = apply_keys(receipts, second, 1, 5, ["d"])  # done already: nothing to mark
+    assert not again.marked_done and not again.changed
+    receipts.undo(second)  # the mark is one undoable change, as the button's
+    assert not receipts.is_reviewed(second)
+    assert "d mark done" in key_help() and "b previous receipt" in key_help()
+    # on the page: "b" (its step of -1 left for the editor's next run) opens the previous receipt
+    at = _app(second)
+    at.session_state["annotate_go_next"] = -1
+    at.run()
+    assert not at.exception and at.session_state["annotate_doc"] == first, at.session_state["annotate_doc"]
 
 
 def test_keys_group_words_into_items(receipts):

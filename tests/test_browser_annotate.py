@@ -226,6 +226,33 @@ def test_status_counts_change_as_receipts_are_reviewed(server, page):
     wait_idle(page)
 
 
+def test_d_marks_a_receipt_done_and_b_goes_back_from_the_keyboard(server, page):
+    """A walkthrough reached for the mouse to finish every receipt: d marks it done (the counts follow), b opens
+    the previous receipt."""
+    url, ws = server
+    ids = [s.id for s in ws.list_documents("receipts")]
+    first, second = ids[2:4]
+    open_page(page, url, f"annotate?dataset=receipts&receipt={second}")
+    page.locator("h1").first.click()
+    page.locator(".keys-help").first.wait_for()
+    done_before = ws.status_counts("receipts")["done"]
+    page.keyboard.press("d")
+    _wait_for(lambda: ws.is_reviewed(second), timeout=30)
+    wait_idle(page)
+    page.get_by_text(re.compile(rf"done {done_before + 1}\b")).first.wait_for()
+    page.get_by_role("button", name="Back to in progress").wait_for()  # the page redrawn as done
+    page.locator("h1").first.click()
+    page.locator(".keys-help").first.wait_for()
+    try:
+        page.keyboard.press("b")
+        # the picker's place, not the URL: after a done mark the URL follows a key's move one step late (README)
+        expect(page.get_by_text(re.compile(rf"^{ids.index(first) + 1} of {len(ids)} · "))).to_be_visible(timeout=30_000)
+        wait_idle(page)
+        page.get_by_role("button", name="Back to in progress").wait_for(state="detached")  # the previous is not done
+    finally:
+        ws.set_reviewed(second, False)  # as the other tests expect the dataset
+
+
 def test_a_text_correction_persists_and_a_reload_keeps_dataset_and_receipt(server, page):
     url, ws = server
     second = ws.list_documents("second")[1].id

@@ -212,6 +212,12 @@ def test_a_done_warning_names_pending_suggestions_or_a_mostly_unlabelled_receipt
     # a quantity without a value (a walkthrough's key press on "i", a misread 1): said first
     valueless = [*counted_words[:3], dataclasses.replace(words[3].with_annotation("QUANTITY"), group_id=0)]
     assert done_warning(_doc(valueless)).startswith("1 of 3 QUANTITY words have no value (for example 'bye')")
+    # a walkthrough: a mostly unlabelled receipt hid the valueless quantities it was marked done with
+    sparse = [words[0], words[1], words[2], dataclasses.replace(words[3].with_annotation("QUANTITY"), group_id=0)]
+    warning = done_warning(_doc(sparse))
+    assert warning.startswith("3 of 4 words have no label: as done they train as OTHER; if some are fields or "
+                              "quantities, label them. 1 of 1 QUANTITY words have no value (for example 'bye')")
+    assert warning.endswith("Or take the done mark back.") and warning.count("done mark") == 1
 
 
 def _doc(words) -> Document:

@@ -38,17 +38,21 @@ LEAVING_KEY = "annotate_keys_leaving"  # the receipt "n" left, until the next on
 WAITING_KEYS_KEY = "annotate_keys_waiting"  # presses typed after "n", for the receipt drawn next
 KEYS_ACK_KEY = "annotate_keys_ack"  # the last key press handled, sent back to the keyboard component
 KEYS_VIEW_KEY = "annotate_keys_view"  # the receipt as the key presses know it (ui/annotate_keys.KeysView)
-GO_NEXT_KEY = "annotate_go_next"  # "n" was pressed: the editor's next run opens the next receipt
+GO_NEXT_KEY = "annotate_go_next"  # "n" (1) or "b" (-1) was pressed: the editor's next run opens that receipt
 
 
 @st.fragment
-def word_editor(doc_id: str, next_doc_id: str | None, status: str) -> None:
-    """The editor of receipt ``doc_id`` (whose status the page shows as ``status``); ``next_doc_id`` is where
-    "next receipt" (key ``n``) goes. A change that moves the receipt to another status reruns the whole page, so
-    the picker and its counts follow; every other change reruns only the editor."""
+def word_editor(doc_id: str, next_doc_id: str | None, previous_doc_id: str | None, status: str,
+                on_done: Callable[[str], None]) -> None:
+    """The editor of receipt ``doc_id`` (whose status the page shows as ``status``); ``next_doc_id`` and
+    ``previous_doc_id`` are where keys ``n`` and ``b`` go; ``on_done(doc_id)`` is what the page does after a
+    receipt is marked done (the ``d`` key, as its Mark done button). A change that moves the receipt to another
+    status reruns the whole page, so the picker and its counts follow; every other change reruns only the editor."""
     ws = workspace()
-    if st.session_state.pop(GO_NEXT_KEY, False) and next_doc_id is not None:
-        st.session_state[NEXT_DOC_KEY] = next_doc_id
+    step = st.session_state.pop(GO_NEXT_KEY, 0)
+    target = next_doc_id if step > 0 else previous_doc_id if step < 0 else None
+    if target is not None:
+        st.session_state[NEXT_DOC_KEY] = target
         st.rerun(scope="app")
     try:
         doc = ws.get_document(doc_id)
@@ -64,15 +68,15 @@ def word_editor(doc_id: str, next_doc_id: str | None, status: str) -> None:
         st.rerun(scope="app")
     seen_action = ws.latest_action(doc_id)  # what Undo (the button, the z key) may take back
     if LEAVING_KEY in st.session_state:  # "n" was pressed: the presses after it are this receipt's now
-        _keys_for_the_next_receipt(doc, seen_action)
-        if st.session_state.get(GO_NEXT_KEY):  # another "n" among them: on to the receipt after
+        _keys_for_the_next_receipt(doc, seen_action, on_done)
+        if st.session_state.get(GO_NEXT_KEY):  # another "n" or "b" among them: on to the receipt after
             st.rerun(scope="app")
         doc = ws.get_document(doc_id)
         seen_action = ws.latest_action(doc_id)
     st.session_state[KEYS_VIEW_KEY] = KeysView(doc_id, doc.word_labels, seen_action)  # what the presses judge by
     # drawn in the word panel, where the key list is: the list appears once the keys are heard (ui/annotate_keys.py)
     listen = partial(keyboard_listener, KEYS_KEY, st.session_state.get(KEYS_ACK_KEY), SCHEMA,
-                     on_keys=lambda: _on_keys(doc, seen_action))
+                     on_keys=lambda: _on_keys(doc, seen_action, on_done))
     # in range (and an index) before anything reads it; a receipt first opened goes on where its labelling stopped
     selected_word(doc_id, len(doc.words), start=first_unlabelled_word(doc))
     # Large view: the receipt over the page's whole width, the word panel under it (beside it, the figure kept its
@@ -94,7 +98,7 @@ def word_editor(doc_id: str, next_doc_id: str | None, status: str) -> None:
     word_table(doc)
 
 
-def _on_keys(doc: Document, seen_action: int | None) -> None:
+def _on_keys(doc: Document, seen_action: int | None, on_done: Callable[[str], None]) -> None:
     """Key presses from the listener (a callback: runs before the fragment redraws) on ``doc`` as shown. Presses
     after ``n``, until the next receipt is drawn, wait for it (:func:`_keys_for_the_next_receipt`): a probe typing
     "n 5 5 5" lost some of them, and saved others on the receipt it had left."""
@@ -107,19 +111,19 @@ def _on_keys(doc: Document, seen_action: int | None) -> None:
     if st.session_state.get(LEAVING_KEY) == doc.id:  # this receipt is being left: the presses are the next one's
         st.session_state.setdefault(WAITING_KEYS_KEY, []).extend(keys)
         return
-    _apply_presses(doc, seen_action, keys)
+    _apply_presses(doc, seen_action, keys, on_done)
 
 
-def _keys_for_the_next_receipt(doc: Document, seen_action: int | None) -> None:
+def _keys_for_the_next_receipt(doc: Document, seen_action: int | None, on_done: Callable[[str], None]) -> None:
     """Apply the presses typed after ``n`` to ``doc``, the receipt now drawn (or, when ``n`` had no receipt to go
     to, the same one)."""
     st.session_state.pop(LEAVING_KEY, None)
     waiting = st.session_state.pop(WAITING_KEYS_KEY, [])
     if waiting:
-        _apply_presses(doc, seen_action, waiting)
+        _apply_presses(doc, seen_action, waiting, on_done)
 
 
-def _apply_presses(doc: Document, seen_action: int | None, keys: list[str]) -> None:
+def _apply_presses(doc: Document, seen_action: int | None, keys: list[str], on_done: Callable[[str], None]) -> None:
     doc_id, words = doc.id, len(doc.words)
     view = st.session_state.get(KEYS_VIEW_KEY)
     if not isinstance(view, KeysView) or view.doc_id != doc_id or len(view.labels) != words:
@@ -130,8 +134,10 @@ def _apply_presses(doc: Document, seen_action: int | None, keys: list[str]) -> N
     st.session_state[word_key(doc_id)] = outcome.index
     if outcome.changed or outcome.stale:  # a refused press redraws the receipt as it is
         bump(doc_id)
-    if outcome.next_receipt:
-        st.session_state[GO_NEXT_KEY] = True
+    if outcome.marked_done:
+        on_done(doc_id)
+    if outcome.receipt_step:
+        st.session_state[GO_NEXT_KEY] = outcome.receipt_step
         st.session_state[LEAVING_KEY] = doc_id
         st.session_state[WAITING_KEYS_KEY] = list(outcome.after_next)
     if outcome.notice:
@@ -146,11 +152,13 @@ LARGE_KEY = "annotate_large"
 
 def _figure(doc: Document, large: bool) -> None:
     ws = workspace()
-    overlay = overlay_choice(doc)
+    # one row: stacked, the two put the receipt's top below the fold at 1366 x 768 (a walkthrough)
+    controls = st.container(horizontal=True, vertical_alignment="bottom", gap="medium")
     # as Predict has it: a long receipt's words were unreadable at 1366 px but by the chart's zoom (a walkthrough)
-    st.toggle("Large view", key=LARGE_KEY, persist_state="session",
-              help="The receipt over the page's whole width, the word panel under it (the keys label as before); "
-                   "drag to zoom, double-click to zoom out")
+    controls.toggle("Large view", key=LARGE_KEY, persist_state="session",
+                    help="The receipt over the page's whole width, the word panel under it (the keys label as "
+                         "before); drag to zoom, double-click to zoom out")
+    overlay = overlay_choice(doc, controls)
     with user_errors("Drawing the receipt"):
         chart_key = f"annotate_figure_{doc.id}"
         picture = receipt_picture(ws, doc)

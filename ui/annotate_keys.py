@@ -16,14 +16,18 @@ import streamlit as st
 
 from receipt_core.data.annotation import new_group_id
 from receipt_core.data.document import WordLabel, WordLayout
+from receipt_core.data.review import DONE, receipt_status
 from receipt_core.data.schema import DEFAULT_SCHEMA, QUANTITY, LabelSchema
 from receipt_core.workspace.store import ANY_ACTION, ReceiptChangedError, Workspace, WorkspaceError
 
 NEXT_WORD, PREVIOUS_WORD, NEXT_RECEIPT, ACCEPT, UNDO, REDO = ("next word", "previous word", "next receipt", "accept",
                                                                "undo", "redo")
 NEW_ITEM, PREVIOUS_ITEM = "new item", "previous word's item"
+MARK_DONE, PREVIOUS_RECEIPT = "mark done", "previous receipt"
+# d and b: a walkthrough had to reach for the mouse to finish every receipt (Label Studio submits from the keyboard)
 ACTION_KEYS = {"ArrowDown": NEXT_WORD, "j": NEXT_WORD, "ArrowUp": PREVIOUS_WORD, "k": PREVIOUS_WORD,
-               "n": NEXT_RECEIPT, "a": ACCEPT, "z": UNDO, "y": REDO, "i": NEW_ITEM, "p": PREVIOUS_ITEM}
+               "n": NEXT_RECEIPT, "b": PREVIOUS_RECEIPT, "a": ACCEPT, "z": UNDO, "y": REDO, "i": NEW_ITEM,
+               "p": PREVIOUS_ITEM, "d": MARK_DONE}
 COMPONENT_NAME = "receipt_annotate_keys"
 MAX_PRESSES_PER_RUN = 50  # key presses handled per rerun (a probe: the component took a list of any length)
 _JS = (Path(__file__).parent / "components" / "keyboard" / "keys.js").read_text(encoding="utf-8")
@@ -48,8 +52,9 @@ def key_help(schema: LabelSchema = DEFAULT_SCHEMA) -> str:
     """The key map in one line, for a caption."""
     labels = " · ".join(f"{key} {label}" for key, label in label_keys(schema).items())
     return (f"Keys: {labels} — ↓/j next word · ↑/k previous word · a accept the suggestion · i new item · "
-            "p the previous word's item · z undo · y redo · n next receipt. A label key saves and moves to the next "
-            "word; i and p stay on it (the line's labelled item words join the item too).")
+            "p the previous word's item · z undo · y redo · d mark done · n next receipt · b previous receipt. A label "
+            "key saves and moves to the next word; i and p stay on it (the line's labelled item words join the item "
+            "too).")
 
 
 @dataclass(frozen=True)
@@ -67,8 +72,9 @@ class KeysView:
 @dataclass
 class KeyOutcome:
     index: int  # the selected word after the presses
-    next_receipt: bool = False
-    after_next: list[str] = field(default_factory=list)  # presses after "next receipt": the next receipt's
+    receipt_step: int = 0  # 1: on to the next receipt ("n"), -1: back to the previous one ("b")
+    after_next: list[str] = field(default_factory=list)  # presses after "n" or "b": the receipt moved to's
+    marked_done: bool = False  # "d" marked the receipt done
     changed: bool = False  # something was saved or undone
     messages: list[str] = field(default_factory=list)  # what went wrong or was left alone (warnings)
     notice: str | None = None  # what an undo took back (information, not a warning)
@@ -134,8 +140,13 @@ def apply_keys(ws: Workspace, doc_id: str, index: int, words: int, keys: Sequenc
                 if undone is not None and (shown := undone.word_to_show(words)) is not None:
                     outcome.index = shown  # the word put back is the one shown (a walkthrough)
                 outcome.changed = outcome.changed or undone is not None
-            elif action == NEXT_RECEIPT:
-                outcome.next_receipt = True
+            elif action == MARK_DONE:  # as the Mark done button: not offered on a receipt done already
+                if receipt_status(ws.get_document(doc_id), ws.is_reviewed(doc_id)) != DONE:
+                    ws.set_reviewed(doc_id, True)
+                    outcome.marked_done = outcome.changed = True
+                    seen_action = _own_change(ws, doc_id, seen_action)
+            elif action in (NEXT_RECEIPT, PREVIOUS_RECEIPT):
+                outcome.receipt_step = 1 if action == NEXT_RECEIPT else -1
                 outcome.after_next = list(keys[position + 1:])  # typed for the next receipt (a probe lost them)
                 break
         except ReceiptChangedError as error:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import plotly.graph_objects as go
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from receipt_core.data.document import Document
 from receipt_core.evaluation.confidence import DEFAULT_UNCERTAIN_BELOW
@@ -58,17 +59,18 @@ def model_scores(doc: Document) -> tuple[list[WordScore | None] | None, str]:
     return None, ""
 
 
-def overlay_choice(doc: Document) -> Overlay:
-    """The overlay choice for ``doc`` and what it marks, said in one caption."""
+def overlay_choice(doc: Document, where: DeltaGenerator | None = None) -> Overlay:
+    """The overlay choice for ``doc`` (drawn in ``where``, else the page) and what it marks, said in one caption
+    under it."""
     scores, source = model_scores(doc)
     options = [LABELS_ONLY, LOW_OCR] + ([UNSURE, BOTH] if scores is not None else [])
     if st.session_state.get(OVERLAY_KEY) not in options:  # a model choice made on a receipt a run had scored
         st.session_state[OVERLAY_KEY] = LOW_OCR if st.session_state.get(OVERLAY_KEY) == BOTH else LABELS_ONLY
-    choice = st.radio("Overlay", options, horizontal=True, key=OVERLAY_KEY,
-                      help=f"Where the photo went wrong: words Tesseract read with confidence under "
-                           f"{LOW_CONFIDENCE:g} get a solid orange outline; words whose answer a run gave with "
-                           f"probability under {DEFAULT_UNCERTAIN_BELOW:.2f} a dashed blue frame. Clicking words and "
-                           "Box select work as before.")
+    choice = (where or st).radio("Overlay", options, horizontal=True, key=OVERLAY_KEY,
+                                 help=f"Where the photo went wrong: words Tesseract read with confidence under "
+                                      f"{LOW_CONFIDENCE:g} get a solid orange outline; words whose answer a run gave "
+                                      f"with probability under {DEFAULT_UNCERTAIN_BELOW:.2f} a dashed blue frame. "
+                                      "Clicking words and Box select work as before.")
     layers = CHOICES[choice]
     marks = annotation_marks(doc, scores)
     if layers:

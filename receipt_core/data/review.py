@@ -96,28 +96,30 @@ def receipt_status(doc: Document, reviewed: bool = False) -> str:
 
 def done_warning(doc: Document) -> str | None:
     """What a person should know when marking ``doc`` done, or None: a done receipt trains every word nobody
-    labelled as ``OTHER``, so pending suggestions of a field or quantity, or a receipt mostly unlabelled, are said."""
+    labelled as ``OTHER``, so pending suggestions of a field or quantity, or a receipt mostly unlabelled, are said;
+    so are QUANTITY words without a value or outside every item. Each applies in one sentence (a walkthrough's
+    mostly unlabelled receipt hid the five valueless quantities it was marked done with)."""
     unlabelled = [w for w in doc.words if not w.is_labelled]
     pending = [w for w in unlabelled if w.suggestion is not None and w.suggestion.annotation_label != OTHER]
+    parts = []
     if pending:
-        return (f"{counted(len(pending), 'word')} with a suggestion nobody accepted (for example "
-                f"{pending[0].text!r} → {pending[0].suggestion.annotation_label}): as done they train as OTHER. "
-                "Accept or label them, or take the done mark back.")
-    if doc.words and len(unlabelled) * 2 > len(doc.words):  # not mostly_unlabelled: none labelled counts too
-        return (f"{len(unlabelled)} of {len(doc.words)} words have no label: as done they train as OTHER. "
-                "If some are fields or quantities, label them, or take the done mark back.")
+        parts.append(f"{counted(len(pending), 'word')} with a suggestion nobody accepted (for example "
+                     f"{pending[0].text!r} → {pending[0].suggestion.annotation_label}): as done they train as OTHER; "
+                     "accept or label them.")
+    elif doc.words and len(unlabelled) * 2 > len(doc.words):  # not mostly_unlabelled: none labelled counts too
+        parts.append(f"{len(unlabelled)} of {len(doc.words)} words have no label: as done they train as OTHER; if "
+                     "some are fields or quantities, label them.")
     quantities = [w for w in doc.words if w.is_labelled and w.is_quantity]
     valueless = [w for w in quantities if w.quantity_value is None]
     if valueless:  # a walkthrough's "i" (a misread 1), labelled QUANTITY by its key, marked done without a value
-        return (f"{len(valueless)} of {len(quantities)} QUANTITY words have no value (for example "
-                f"{valueless[0].text!r}): the quantity scores read them as none. Type each one's value (the quantity "
-                "value column), or take the done mark back.")
+        parts.append(f"{len(valueless)} of {len(quantities)} QUANTITY words have no value (for example "
+                     f"{valueless[0].text!r}): the quantity scores read them as none; type each one's value (the "
+                     "quantity value column).")
     loose = [w for w in quantities if w.group_id is None]
     if loose:  # a walkthrough marked done a receipt where 2 of 3 quantities belonged to no item, and heard nothing
-        return (f"{len(loose)} of {len(quantities)} QUANTITY words belong to no item (for example {loose[0].text!r}): "
-                "the item scores cannot count them. Pick each one's item (the Item box), or take the done mark "
-                "back.")
-    return None
+        parts.append(f"{len(loose)} of {len(quantities)} QUANTITY words belong to no item (for example "
+                     f"{loose[0].text!r}): the item scores cannot count them; pick each one's item (the Item box).")
+    return " ".join(parts) + " Or take the done mark back." if parts else None
 
 
 def check_status(status: str) -> str:
