@@ -751,6 +751,12 @@ def test_train_toggles_update_trainable_parameters_live(demo_env):
     default.toggle(key="train_toggle_tiny_phased_encoder.1").set_value(True).run()
     assert not any(c.value.startswith("The default, phased:") for c in default.caption)
     assert "**custom**: *phased* with encoder.1 also trained (the toggles below)" in [m.value for m in at.markdown]
+    # a head frozen by hand while the backbone trains in a later phase: why its scores still move (a walkthrough)
+    default.toggle(key="train_toggle_tiny_phased_head.quantity").set_value(False).run()
+    assert any(c.value.startswith("head.quantity keeps the weights it starts with") for c in default.caption)
+    at.selectbox(key="train_preset").set_value("freeze-all").run()
+    at.toggle(key="train_toggle_tiny_freeze-all_head.fields").set_value(True).run()
+    assert not any("keeps the weights it starts with" in c.value for c in at.caption)  # no head frozen by hand
 
 
 def test_train_offers_no_layout_toggle_for_a_backbone_that_reads_no_boxes(demo_env):

@@ -95,6 +95,21 @@ GUIDES: tuple[ScenarioGuide, ...] = (
 _BY_PRESET = {guide.preset: guide for guide in GUIDES}
 
 
+def frozen_heads_note(frozen_heads: list[str], backbone_trains: bool) -> str | None:
+    """What heads frozen by hand mean when some backbone layer trains (at some phase), as scenarios 3a and 3b say
+    it: a walkthrough froze head.quantity under phased, saw its quantity scores rise, and read nothing to say why."""
+    if not frozen_heads or not backbone_trains:
+        return None
+    names = " and ".join(frozen_heads)
+    if len(frozen_heads) == 1:
+        return (f"{names} keeps the weights it starts with (random, in a new run), but its task's loss still trains "
+                "the backbone layers that train, so its scores can still rise: the backbone learns to feed the fixed "
+                "head (as in scenarios 3a and 3b).")
+    return (f"{names} keep the weights they start with (random, in a new run), but their tasks' losses still train "
+            "the backbone layers that train, so their scores can still rise: the backbone learns to feed the fixed "
+            "heads.")
+
+
 def guide_for(preset: str) -> ScenarioGuide:
     """The guide entry of a preset name; a clear error names the known presets."""
     try:
