@@ -144,12 +144,15 @@ def read_claims(result: StudyResult) -> list[Claim]:
                f"differences runs are told apart by; judge on at least {MIN_EVAL_RECEIPTS}.")
         # nor a verdict: a second walkthrough read the green "Held" above the note, as Runs marks no best run on so
         # few receipts; what the receipts leaned to stays in the evidence
-        claims = [replace(claim, verdict=TOO_FEW, evidence=f"These receipts lean to \"{claim.verdict}\": "
-                          f"{claim.evidence}{few}") if claim.verdict != "not measured" else claim for claim in claims]
+        # said in words: "These receipts lean to \"held\"" was jargon to a walkthrough
+        claims = [replace(claim, verdict=TOO_FEW, evidence=f"Taken alone, these receipts would say the claim "
+                          f"{_SAID.get(claim.verdict, claim.verdict)}: {claim.evidence}{few}")
+                  if claim.verdict != "not measured" else claim for claim in claims]
     return claims
 
 
 TOO_FEW = "too few receipts"  # a claim's verdict when its runs were scored on under MIN_EVAL_RECEIPTS receipts
+_SAID = {"mixed": "is mixed"}  # how a verdict reads after "the claim" ("held", "did not hold" read as they are)
 
 
 def _verdict(first: int, second: int) -> str:
