@@ -124,7 +124,7 @@ def test_a_phased_run_resumed_with_more_epochs_enters_the_phase_a_fresh_run_woul
     more = dataclasses.replace(phased, epochs=3)
     resumed = train(lambda: build_resumed_task(run_dir, cord_docs, (), more), more)
     phases = [(e.phase, e.reason, e.step) for e in resumed.history() if isinstance(e, PhaseEvent)]
-    assert phases == [(1, "resumed", 4), (2, "phase 2: heads + top 1 encoder layer (2 epochs done)", 4)]
+    assert phases == [(1, "resumed", 4), (2, "phase 2: heads + top 1 encoder layer (after 2 epochs of phase 1)", 4)]
     assert load_checkpoint(run_dir).state["phase"] == 2
 
 def test_resume_refuses_changed_model_settings(checkpoint, cord_docs):

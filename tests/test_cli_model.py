@@ -56,6 +56,12 @@ def test_train_writes_the_checkpoint_and_reports_progress_on_stderr(trained):
     info = json.loads((run_dir / "run.json").read_text())
     assert info["config"]["epochs"] == 2 and info["config"]["seed"] == 5
     assert "fields.micro_f1" in info["metrics"]
+    # the saved model's scores close the output (a walkthrough scrolled back through the eval lines for them)
+    from receipt_core.training.events import HEADLINE_METRICS
+
+    scores = [f"{k} {info['metrics'][k]:.4f}" for k in HEADLINE_METRICS if info["metrics"].get(k) is not None]
+    assert scores[0].startswith("fields.micro_f1 ")
+    assert stderr.strip().splitlines()[-1] == "the saved model's scores (its last evaluation): " + ", ".join(scores)
 
 
 def test_evaluate_prints_both_tasks_metrics_as_json(trained, cord_folders, capsys):

@@ -862,8 +862,9 @@ def test_runs_and_the_train_feed_show_each_phase_with_what_trained_and_why(demo_
     at.selectbox(key="runs_one").set_value(run_id).run()
     no_errors(at)
     table = frame_with(at, "from step", WHY)
-    assert list(table[WHY]) == ["phase 1: heads only", "phase 2: heads + top 2 encoder layers (1 epoch done)",
-                                "phase 3: everything (1 epoch done)"]
+    assert list(table[WHY]) == ["phase 1: heads only",
+                                "phase 2: heads + top 2 encoder layers (after 1 epoch of phase 1)",
+                                "phase 3: everything (after 1 epoch of phase 2)"]
     assert list(table["epochs done"]) == [0, 1, 2] and table["from step"].is_monotonic_increasing
     assert table["trainable parameters"].iloc[-1].split(" of ")[0] == table["trainable parameters"].iloc[-1].split(
         " of ")[1]  # everything trains in phase 3

@@ -47,6 +47,11 @@ class ProgressPrinter:
             saved = (f"checkpoint {event.checkpoint}" if event.checkpoint else
                      "nothing new was trained or saved (a resumed run past its epochs: give a larger --epochs)")
             self._print(f"finished ({event.reason}) at step {event.step} after {event.elapsed_s:.1f}s; {saved}")
+            scores = {k: event.metrics[k] for k in HEADLINE_METRICS
+                      if isinstance(event.metrics.get(k), (int, float)) and not isinstance(event.metrics[k], bool)}
+            if event.checkpoint and scores:  # a walkthrough scrolled back through the eval lines for them
+                self._print("the saved model's scores (its last evaluation): "
+                            + ", ".join(f"{k} {v:.4f}" for k, v in scores.items()))
             if event.reason == "time budget" and event.step == 0:  # a probe's --max-minutes 1e-7 said only this
                 self._print("warning: the time budget ended before the first step, so the checkpoint holds an "
                             "untrained model; give --max-minutes more time")
@@ -60,9 +65,12 @@ class ProgressPrinter:
         eta = "" if progress.eta_s is None else f" ETA {duration(progress.eta_s)}"
         if eta and self._phases_ahead and not progress.eta_is_budget:  # this phase's rate over every step left
             eta = f" ETA at least {duration(progress.eta_s)} (later phases train more layers)"
+        # no rate before a second step has been timed: "0.00 steps/s" on a run's (or a resume's) first step read as
+        # a stall (a walkthrough)
+        rate = (f" {progress.steps_per_s:.2f} steps/s {progress.items_per_s:.1f} samples/s"
+                if progress.steps_per_s > 0 else "")
         self._print(f"step  {progress.step}/{progress.total_steps} epoch {min(progress.epoch + 1, progress.epochs)}/"
-                    f"{progress.epochs}{losses} {progress.steps_per_s:.2f} steps/s "
-                    f"{progress.items_per_s:.1f} samples/s{eta}")
+                    f"{progress.epochs}{losses}{rate}{eta}")
 
     def _print(self, line: str) -> None:
         print(line, file=self.stream, flush=True)

@@ -350,7 +350,8 @@ class ReceiptTask:
         self.plan.apply(self.model)
         self._fit_threads_to_plan()
         self._untrained = {g for g in self._untrained if not self.plan.trainable[g]}  # these train from now on
-        why = (f"{counted(epochs_done, 'epoch')} done" if by_epochs
+        # "of phase N": "phase 3: everything (2 epochs done)" read as 2 epochs in all, after 4 (a walkthrough)
+        why = (f"after {counted(epochs_done, 'epoch')} of phase {state.phase - 1}" if by_epochs
                else f"{budget_used:.0%} of the time budget used" if by_budget else "validation loss stopped improving")
         layers = sum(1 for group, trains in self.plan.trainable.items() if trains and group.startswith("encoder."))
         labels = {2: f"phase 2: heads + top {counted(layers, 'encoder layer')}", 3: "phase 3: everything"}
