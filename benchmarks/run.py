@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # receipt_core,
 
 from common import REPO_ROOT, Figure, Sizes, load_average, machine  # noqa: E402
 
-BENCHMARKS = ("cache", "epoch", "quality", "phased", "attention", "hf", "ocr", "memory", "dashboard", "watched")
+BENCHMARKS = ("cache", "epoch", "quality", "phased", "attention", "precision", "hf", "ocr", "memory", "dashboard", "watched")
 
 
 def run_benchmark(name: str, sizes: Sizes, args: argparse.Namespace) -> list[Figure]:
@@ -40,6 +40,9 @@ def run_benchmark(name: str, sizes: Sizes, args: argparse.Namespace) -> list[Fig
     if name == "attention":
         from training_speed import attention_dropout_steps
         return [attention_dropout_steps(sizes)]
+    if name == "precision":
+        from training_speed import precision_steps
+        return [precision_steps(sizes)]
     if name == "hf":
         from hf_reference import throughput_vs_hf
         return throughput_vs_hf(sizes)

@@ -9,6 +9,9 @@
   vs ``attention_dropout=0`` (PyTorch's fused attention), same batches. No target: runs keep the backbone's rate,
   which scored higher on WildReceipt photos (README); this says what the faster setting buys.
 
+- Precision: full fine-tuning's mean step time in float32 vs bfloat16 autocast (``precision``), same batches;
+  on a machine without hardware bfloat16 the figure says so instead of timing an emulation.
+
 Runs of the two sides alternate, so a change in the machine's load hits both.
 """
 
@@ -84,3 +87,26 @@ def attention_dropout_steps(sizes: Sizes) -> Figure:
               f"--attention-dropout 0 ({len(own)} epochs each)")
     return Figure("Full fine-tuning step: the backbone's attention dropout vs --attention-dropout 0",
                   f"{slow / fast:.2f}×" if fast > 0 else "—", "", None, detail)
+
+
+def precision_steps(sizes: Sizes) -> Figure:
+    import torch
+
+    from receipt_core.training.precision import fast_bf16
+
+    title = "Full fine-tuning step: fp32 (the default) vs --precision bf16 (bfloat16 autocast)"
+    if not fast_bf16(torch.device("cpu")):
+        return Figure(title, "—", "", None, "this CPU has neither AVX-512 BF16 nor AMX: bf16 would be emulated, "
+                                            "slower than fp32, so it is not timed")
+    documents = cord_documents(sizes.compare_docs)
+    epochs = 1 + sizes.timed_epochs
+    fp32, bf16 = [], []
+    for _ in range(sizes.repeats):
+        for precision, into in (("fp32", fp32), ("bf16", bf16)):
+            timer = train_epochs(_config(sizes, scenario="full", epochs=epochs, precision=precision), documents)
+            for seconds, ends in zip(timer.epoch_seconds[1:], timer.step_ends[1:]):
+                into.append(seconds / len(ends))  # mean step time of that epoch
+    slow, fast = median(fp32), median(bf16)
+    detail = (f"{sizes.backbone}, full fine-tuning, {len(documents)} CORD receipts, batch {sizes.batch_size}; median "
+              f"step {slow * 1000:.0f} ms in fp32 vs {fast * 1000:.0f} ms in bf16 ({len(fp32)} epochs each)")
+    return Figure(title, f"{slow / fast:.2f}×" if fast > 0 else "—", "", None, detail)

@@ -19,6 +19,7 @@ TRAINING_GROUP = {
                      for scenario in ("freeze-backbone", "phased", "full")),
     "phased": ("Phased, phase 2 (top 2 layers trainable): step time vs full fine-tuning",),
     "attention": ("Full fine-tuning step: the backbone's attention dropout vs --attention-dropout 0",),
+    "precision": ("Full fine-tuning step: fp32 (the default) vs --precision bf16 (bfloat16 autocast)",),
     "hf": ("Full fine-tuning throughput vs HF Trainer + LayoutLMForTokenClassification (Trainer defaults",
            "Full fine-tuning throughput vs HF Trainer + LayoutLMForTokenClassification (same + group_by_length"),
     "memory": ("Peak RSS of training (tiny, full fine-tuning)",),

@@ -1,5 +1,5 @@
 """The benchmark suite's smoke run, training half: `python benchmarks/run.py --quick --only cache epoch quality
-phased attention hf memory` executes those benchmarks on tiny sizes (real CORD receipts, the real CLI in
+phased attention precision hf memory` executes those benchmarks on tiny sizes (real CORD receipts, the real CLI in
 subprocesses) and writes its Markdown report. Nothing here is a timing: quick sizes say nothing about speed, so no
 target is judged.
 The OCR and dashboard half is ``test_benchmarks_quick_browser.py``; together they run every benchmark."""

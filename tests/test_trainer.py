@@ -380,6 +380,8 @@ def test_config_round_trips_and_rejects_nonsense():
     with pytest.raises(ValueError, match="head.fields is both frozen and unfrozen: give each group to --freeze or "
                                          "to --unfreeze, not both"):
         TrainConfig(scenario="full", freeze=("head.fields",), unfreeze=("head.fields",))
+    with pytest.raises(ValueError, match="precision must be one of fp32, bf16, got 'fp16'"):
+        TrainConfig(scenario="full", precision="fp16")
     state = TrainerState(global_step=7, best_val_loss=float("inf"))
     assert TrainerState.from_json(state.to_json()).global_step == 7
 
@@ -433,6 +435,35 @@ def test_tiny_backbone_drives_both_task_losses_down(cord, tmp_path):
     predictions = [e for e in job.history() if e.kind == "prediction"]
     assert len(predictions) == 4 and predictions[0].doc_id == dev_docs[0].id
     assert len(predictions[-1].prediction["words"]) == len(dev_docs[0].words)
+
+
+def test_bf16_steps_run_under_autocast_learn_and_save_fp32_weights(cord, tmp_path, monkeypatch):
+    """``precision="bf16"``: the forward runs in bfloat16 (its logits say so), the weights, losses and the saved
+    checkpoint stay float32, and the run learns; evaluation stays float32."""
+    from safetensors.torch import load_file
+
+    from receipt_core.model.multitask import MultiTaskModel
+
+    train_docs, dev_docs = cord
+    seen = []
+    forward = MultiTaskModel.forward
+
+    def recording(self, *args, **kwargs):
+        output = forward(self, *args, **kwargs)
+        seen.append((self.training, output.field_logits.dtype, None if output.loss is None else output.loss.dtype))
+        return output
+
+    monkeypatch.setattr(MultiTaskModel, "forward", recording)
+    config = TrainConfig(backbone="tiny", scenario="full", epochs=3, batch_size=4, lr=3e-3, seed=1, precision="bf16")
+    job = receipt_job(config, train_docs, dev_docs, tmp_path / "run")
+    job.start()
+    assert job.join(timeout=300) and isinstance(job.result, FinishedEvent), job.result
+    assert {(dtype, loss) for training, dtype, loss in seen if training} == {(torch.bfloat16, torch.float32)}
+    assert {dtype for training, dtype, _ in seen if not training} == {torch.float32}
+    evals = [e for e in job.history() if isinstance(e, EvalEvent)]
+    assert evals[-1].task_val_losses["fields"] < evals[0].task_val_losses["fields"]
+    weights = load_file(str(tmp_path / "run" / "model.safetensors"))
+    assert {tensor.dtype for tensor in weights.values()} == {torch.float32}
 
 
 def test_phased_run_changes_phase_and_newly_unfrozen_layers_then_change(cord, tmp_path):

@@ -44,6 +44,7 @@ from ..data.schema import DEFAULT_SCHEMA, LabelSchema
 from .batching import epoch_batches
 from .events import EvalEvent, Event, PhaseEvent, PredictionEvent, flatten_metrics
 from .task import StepOutput
+from .precision import training_autocast
 from .config import TrainConfig
 from .state import TrainerState
 from .threads import HEADS_ONLY_THREADS, intra_op_threads
@@ -205,10 +206,11 @@ class ReceiptTask:
         if not self.model.training:  # after an evaluation; train() walks every module, so not on every step
             self.model.train()  # frozen units stay in eval mode (MultiTaskModel.train; FreezePlan.apply refreshes)
         cache = self._prefix_cache_now()
-        if cache is None:
-            output = self.model(**(batch.tensors or self._collate([self.train_windows[i] for i in batch.indices])))
-        else:
-            output = cached_forward(self.model, cache, batch.indices, self.device)
+        with training_autocast(self.config.precision, self.device):  # backward follows the formats the forward chose
+            if cache is None:
+                output = self.model(**(batch.tensors or self._collate([self.train_windows[i] for i in batch.indices])))
+            else:
+                output = cached_forward(self.model, cache, batch.indices, self.device)
         return StepOutput(loss=output.loss, task_losses=output.task_losses, items=len(batch.indices))
 
     def _prefix_cache_now(self) -> PrefixFeatureCache | None:
