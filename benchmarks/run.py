@@ -21,7 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # receipt_core,
 
 from common import REPO_ROOT, Figure, Sizes, load_average, machine  # noqa: E402
 
-BENCHMARKS = ("cache", "epoch", "quality", "phased", "attention", "precision", "hf", "ocr", "memory", "dashboard", "watched")
+BENCHMARKS = ("cache", "epoch", "quality", "phased", "attention", "precision", "hf", "ocr", "memory", "dashboard",
+              "watched")
 
 
 def run_benchmark(name: str, sizes: Sizes, args: argparse.Namespace) -> list[Figure]:

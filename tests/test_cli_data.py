@@ -126,7 +126,8 @@ def test_user_errors_are_one_line_with_exit_code_2(tmp_path, workspace_home, cap
         # a twelfth probe: pretrain and reference wrote their --out into runs/, images/ and ocr-cache/
         (["pretrain", "--data", str(tmp_path), "--backbone", "tiny", "--out", str(tmp_path / "empty" / "runs" / "p")],
          f"--out {tmp_path / 'empty' / 'runs' / 'p'} is inside the workspace {tmp_path / 'empty'}, whose files would "
-         f"mix with what is written; choose a folder outside it or a new folder inside {tmp_path / 'empty' / 'models'}"),
+         "mix with what is written; choose a folder outside it or a new folder inside "
+         f"{tmp_path / 'empty' / 'models'}"),
         (["reference", "--train", str(tmp_path), "--eval", str(tmp_path), "--backbone", "tiny", "--out",
           str(tmp_path / "empty" / "ocr-cache" / "r")], f"is inside the workspace {tmp_path / 'empty'}"),
         # a third probe: '' is the current folder ("cannot tell the format of .")

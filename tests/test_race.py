@@ -193,7 +193,8 @@ def test_freezing_the_backbone_is_cheap_only_when_its_epochs_are_faster_in_time(
         barely.evidence
     # a walkthrough read a green "held" off 3 evaluation receipts: the evidence says what so few are worth
     few = claim(30.0, 10.0, eval_documents=3)
-    assert few.verdict == "too few receipts" and few.evidence.startswith("Taken alone, these receipts would say the claim held: ")
+    assert few.verdict == "too few receipts"
+    assert few.evidence.startswith("Taken alone, these receipts would say the claim held: ")
     assert few.evidence.endswith(
         "repeats measure the spread. Scored on 3 evaluation receipts: one receipt moves a score by more than the "
         "differences runs are told apart by; judge on at least 10."), few.evidence

@@ -496,7 +496,8 @@ def test_phased_run_changes_phase_and_newly_unfrozen_layers_then_change(cord, tm
     assert by_phase[1] and all(by_phase[1]) and by_phase[3] and not any(by_phase[3])
     assert phases[0].trainable_groups == ("head.fields", "head.quantity")
     assert phases[1].trainable_groups == ("encoder.1", "head.fields", "head.quantity")
-    assert phases[1].reason == "phase 2: heads + top 1 encoder layer (after 1 epoch of phase 1)"  # what it unfroze, not asked
+    # what it unfroze, not what was asked
+    assert phases[1].reason == "phase 2: heads + top 1 encoder layer (after 1 epoch of phase 1)"
     assert phases[0].trainable_parameters < phases[1].trainable_parameters < phases[2].trainable_parameters
     assert phases[2].trainable_parameters == phases[2].total_parameters
     one, two, three, end = snapshots[1], snapshots[2], snapshots[3], snapshots["end"]

@@ -41,8 +41,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--eval", required=True, metavar="DATA", help="evaluation data: a folder or workspace dataset")
     add_format_argument(train)
     add_config_options(train, TrainConfig, shown_defaults=TrainConfig.for_scenario(TrainConfig().scenario))
-    train.add_argument("--resume", action="store_true", help="continue the checkpoint already in RUN_DIR with its own settings; give --train and "
-                       "--eval again (the folder keeps no copy of the data)")
+    train.add_argument("--resume", action="store_true",
+                       help="continue the checkpoint already in RUN_DIR with its own settings; give --train and "
+                            "--eval again (the folder keeps no copy of the data)")
     train.add_argument("--save-final-only", dest="save_every_epoch", action="store_false",
                        help="write the checkpoint once at the end (and when stopped) instead of after every epoch")
     train.add_argument("--no-feature-cache", dest="feature_cache", action="store_false",
