@@ -382,6 +382,11 @@ def test_config_round_trips_and_rejects_nonsense():
         TrainConfig(scenario="full", freeze=("head.fields",), unfreeze=("head.fields",))
     with pytest.raises(ValueError, match="precision must be one of fp32, bf16, got 'fp16'"):
         TrainConfig(scenario="full", precision="fp16")
+    from receipt_core.training.receipt_task import resume_conflict
+
+    # a probe resumed a bf16 run in fp32, and the record kept no trace of the mix
+    assert resume_conflict(TrainConfig(scenario="full"), TrainConfig(scenario="full", precision="bf16")) == (
+        "with precision='fp32': the checkpoint was trained with precision='bf16'")
     state = TrainerState(global_step=7, best_val_loss=float("inf"))
     assert TrainerState.from_json(state.to_json()).global_step == 7
 

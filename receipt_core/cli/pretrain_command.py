@@ -7,6 +7,7 @@ It runs as a job of the one loop: progress on stderr, Ctrl-Z pauses, Ctrl-C stop
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 
 from ..training.config import PretrainConfig
@@ -79,5 +80,5 @@ def run_pretrain_command(args: argparse.Namespace) -> int:
     print(f"saved the pre-trained backbone in {result.out_dir} ({result.steps} steps, {result.epochs:.1f} epochs, "
           f"{result.train_s:.0f}s, {result.finished}); masked-word loss {result.first_loss:.3f} → "
           f"{result.last_loss:.3f}, masked-word accuracy {result.masked_accuracy:.3f}. "
-          f"Fine-tune it with: python -m receipt_core train --backbone {result.out_dir} …")
+          f"Fine-tune it with: python -m receipt_core train --backbone {shlex.quote(str(result.out_dir))} …")
     return 0

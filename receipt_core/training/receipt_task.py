@@ -399,7 +399,8 @@ def build_task(config: TrainConfig, train_docs: Sequence[Document], eval_docs: S
 # what a resume must keep of the checkpoint's settings: the model's and the optimizer's
 FIXED_ON_RESUME = ("backbone", "scenario", "freeze", "unfreeze", "loss_weighting", "task_weights", "max_length",
                    "stride", "phased_top_k", "batch_size", "seed", "lr", "decay_factor", "weight_decay", "lr_schedule",
-                   "warmup", "boxes", "head", "layer_mix", "head_size", "head_depth", "head_boxes", "head_lr")
+                   "warmup", "boxes", "head", "layer_mix", "head_size", "head_depth", "head_boxes", "head_lr",
+                   "precision")  # a probe resumed a bf16 run in fp32 and the record kept no trace of the mix
 
 
 def resume_conflict(config: TrainConfig, saved: TrainConfig) -> str | None:
