@@ -7,12 +7,12 @@ from __future__ import annotations
 import streamlit as st
 
 from receipt_core.data.markup import escape_markdown
-from receipt_core.data.review import DONE, IN_PROGRESS, STATUSES, done_warning
+from receipt_core.data.review import DONE, IN_PROGRESS, STATUSES, TAKE_BACK, done_warning
 from receipt_core.workspace.database import NotFoundError
 from receipt_core.workspace.documents import DamagedDocumentError
 from ui.annotate_editor import word_editor
 from ui.annotate_model import model_section, retrain_after_done
-from ui.annotate_state import DONE_WARNING_KEY, NEXT_DOC_KEY, NOTICE_KEY
+from ui.annotate_state import DONE_WARNING_KEY, NEXT_DOC_KEY, NOTICE_KEY, left_list_warning
 from ui.annotate_url import FIRST_RECEIPT, restore_from_url, write_to_url
 from ui.dataset_choice import current_dataset, select_dataset
 from ui.literal import literal, notice_markdown, plain
@@ -135,12 +135,18 @@ nav.caption(f"{ids.index(doc_id) + 1} of {len(ids)} · **{summary.status}**", wi
 # the warning of a receipt marked done with nothing labelled
 # what it says is worked out afresh on each draw: said once at the mark, "42 of 44 words have no label" stayed after
 # a Label Studio import had labelled one more (a walkthrough)
-done_note = (done_warning(opened) if opened is not None and st.session_state.get(DONE_WARNING_KEY) == doc_id
-             and summary.status == DONE else None)
+warned = st.session_state.get(DONE_WARNING_KEY)
+done_note = (done_warning(opened) if opened is not None and warned == doc_id and summary.status == DONE else None)
 if done_note is None:
     st.session_state.pop(DONE_WARNING_KEY, None)
 else:  # named as the picker names it: the file name of an upload (a walkthrough read an id it saw nowhere)
-    st.warning(escape_markdown(f"Receipt {titles.get(doc_id, doc_id)} marked done. {done_note}"))
+    st.warning(escape_markdown(f"Receipt {titles.get(doc_id, doc_id)} marked done. {done_note} {TAKE_BACK}"))
+if warned is not None and warned != doc_id and warned not in ids:
+    # marked done under a status filter that leaves done receipts out: said once here, on the receipt shown next (a
+    # probe's receipts marked done with nothing labelled left the list, and their warning with them)
+    left = left_list_warning(ws, warned)
+    if left:
+        st.warning(escape_markdown(left))
 
 position = ids.index(doc_id)
 word_editor(doc_id, ids[(position + 1) % len(ids)] if len(ids) > 1 else None,

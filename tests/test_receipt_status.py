@@ -217,7 +217,8 @@ def test_a_done_warning_names_pending_suggestions_or_a_mostly_unlabelled_receipt
     warning = done_warning(_doc(sparse))
     assert warning.startswith("3 of 4 words have no label: as done they train as OTHER; if some are fields or "
                               "quantities, label them. 1 of 1 QUANTITY words have no value (for example 'bye')")
-    assert warning.endswith("Or take the done mark back.") and warning.count("done mark") == 1
+    # the page adds TAKE_BACK after the mark; the button's help, read before it, has no mark to take back (a probe)
+    assert "done mark" not in warning
 
 
 def _doc(words) -> Document:

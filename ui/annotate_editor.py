@@ -39,6 +39,7 @@ WAITING_KEYS_KEY = "annotate_keys_waiting"  # presses typed after "n", for the r
 KEYS_ACK_KEY = "annotate_keys_ack"  # the last key press handled, sent back to the keyboard component
 KEYS_VIEW_KEY = "annotate_keys_view"  # the receipt as the key presses know it (ui/annotate_keys.KeysView)
 GO_NEXT_KEY = "annotate_go_next"  # "n" (1) or "b" (-1) was pressed: the editor's next run opens that receipt
+DONE_BY_KEY_KEY = "annotate_done_by_key"  # "d" marked this receipt done: the presses after it were typed on it
 
 
 @st.fragment
@@ -119,6 +120,12 @@ def _keys_for_the_next_receipt(doc: Document, seen_action: int | None, on_done: 
     to, the same one)."""
     st.session_state.pop(LEAVING_KEY, None)
     waiting = st.session_state.pop(WAITING_KEYS_KEY, [])
+    typed_on = st.session_state.pop(DONE_BY_KEY_KEY, None)
+    if waiting and typed_on is not None and typed_on != doc.id:  # d under a filter: the receipt left the list
+        were = "was" if len(waiting) == 1 else "were"
+        say(f"{counted(len(waiting), 'key press', 'key presses')} typed after d {were} not applied: the receipt "
+            "marked done left this list, so they would have landed on this one before you saw it.")
+        return
     if waiting:
         _apply_presses(doc, seen_action, waiting, on_done)
 
@@ -136,6 +143,9 @@ def _apply_presses(doc: Document, seen_action: int | None, keys: list[str], on_d
         bump(doc_id)
     if outcome.marked_done:
         on_done(doc_id)
+        st.session_state[LEAVING_KEY] = doc_id  # the presses after d wait for the redraw, as after n
+        st.session_state[WAITING_KEYS_KEY] = list(outcome.after_next)
+        st.session_state[DONE_BY_KEY_KEY] = doc_id
     if outcome.receipt_step:
         st.session_state[GO_NEXT_KEY] = outcome.receipt_step
         st.session_state[LEAVING_KEY] = doc_id

@@ -73,7 +73,7 @@ class KeysView:
 class KeyOutcome:
     index: int  # the selected word after the presses
     receipt_step: int = 0  # 1: on to the next receipt ("n"), -1: back to the previous one ("b")
-    after_next: list[str] = field(default_factory=list)  # presses after "n" or "b": the receipt moved to's
+    after_next: list[str] = field(default_factory=list)  # presses after "n", "b" or "d": for the receipt drawn next
     marked_done: bool = False  # "d" marked the receipt done
     changed: bool = False  # something was saved or undone
     messages: list[str] = field(default_factory=list)  # what went wrong or was left alone (warnings)
@@ -141,10 +141,16 @@ def apply_keys(ws: Workspace, doc_id: str, index: int, words: int, keys: Sequenc
                     outcome.index = shown  # the word put back is the one shown (a walkthrough)
                 outcome.changed = outcome.changed or undone is not None
             elif action == MARK_DONE:  # as the Mark done button: not offered on a receipt done already
-                if receipt_status(ws.get_document(doc_id), ws.is_reviewed(doc_id)) != DONE:
-                    ws.set_reviewed(doc_id, True)
-                    outcome.marked_done = outcome.changed = True
-                    seen_action = _own_change(ws, doc_id, seen_action)
+                if receipt_status(ws.get_document(doc_id), ws.is_reviewed(doc_id)) == DONE:
+                    outcome.notice = "This receipt is done already: nothing to mark."  # said, as z's no-op is
+                    continue
+                ws.set_reviewed(doc_id, True)
+                outcome.marked_done = outcome.changed = True
+                seen_action = _own_change(ws, doc_id, seen_action)
+                # the page redraws with the new status, and a status filter may show another receipt then: the
+                # presses after d wait for the redraw (a probe's "d1" labelled a receipt never shown)
+                outcome.after_next = list(keys[position + 1:])
+                break
             elif action in (NEXT_RECEIPT, PREVIOUS_RECEIPT):
                 outcome.receipt_step = 1 if action == NEXT_RECEIPT else -1
                 outcome.after_next = list(keys[position + 1:])  # typed for the next receipt (a probe lost them)

@@ -9,8 +9,12 @@ import hashlib
 import streamlit as st
 
 from receipt_core.data.document import Document
+from receipt_core.data.review import DONE, TAKE_BACK, done_warning, receipt_status
 from receipt_core.wording import as_sentence, counted
 from receipt_core.workspace.annotations import ReceiptChangedError
+from receipt_core.workspace.database import NotFoundError
+from receipt_core.workspace.summaries import receipt_title
+from receipt_core.workspace.store import Workspace
 from ui.shared import friendly, workspace
 
 NEXT_DOC_KEY = "annotate_doc_next"  # a receipt to select at the next full rerun
@@ -121,3 +125,17 @@ def act(doc: Document, change, advance: bool = False, done: str | None = None) -
         last = max(len(doc.words) - 1, 0)
         st.session_state[word_key(doc.id)] = min(selected_word(doc.id, len(doc.words)) + 1, last)
     bump(doc.id)
+
+
+def left_list_warning(ws: Workspace, doc_id: str) -> str | None:
+    """Mark done's warning for ``doc_id`` when it was marked done and has left the list shown (a status filter that
+    leaves done receipts out), named as the picker names receipts; None when it is not done or has nothing to say."""
+    try:
+        doc = ws.get_document(doc_id)
+        done = receipt_status(doc, ws.is_reviewed(doc_id)) == DONE
+    except NotFoundError:
+        return None
+    note = done_warning(doc) if done else None
+    if note is None:
+        return None
+    return f"Receipt {receipt_title(doc.id, doc.source)} was marked done and left this list. {note} {TAKE_BACK}"

@@ -119,7 +119,10 @@ def done_warning(doc: Document) -> str | None:
     if loose:  # a walkthrough marked done a receipt where 2 of 3 quantities belonged to no item, and heard nothing
         parts.append(f"{len(loose)} of {len(quantities)} QUANTITY words belong to no item (for example "
                      f"{loose[0].text!r}): the item scores cannot count them; pick each one's item (the Item box).")
-    return " ".join(parts) + " Or take the done mark back." if parts else None
+    return " ".join(parts) if parts else None
+
+
+TAKE_BACK = "Or take the done mark back."  # said after the mark (before it, on the button, none is there to take)
 
 
 def check_status(status: str) -> str:
