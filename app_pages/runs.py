@@ -47,12 +47,6 @@ RUN_PICKERS = ("runs_compare", "runs_one", "runs_against")
 RUNS_SEEN_KEY = "runs_seen"  # the run ids this session's Runs page has listed: a run not among them is new
 LINE_HEIGHT, CHARACTERS_PER_LINE = 22, 60  # the settings table's "what it is" cell at 1366 px
 
-
-def settings_row_height(abouts: list[str]) -> int:
-    """Rows tall enough for the longest "what it is" (3 to 6 lines): three cut the time budget's off mid-line (a
-    walkthrough)."""
-    longest = max((len(about) for about in abouts), default=0)
-    return LINE_HEIGHT * min(6, max(3, -(-longest // CHARACTERS_PER_LINE)))
 DELETED_HERE_KEY = "runs_deleted_here"  # the run this session's Delete button took away (said by its toast)
 NO_CHECKPOINT_TO_RESUME = ("This run has no checkpoint, so it cannot be resumed: it ended before its first save (a "
                            "run saves at its evaluations and at its end). Start a new run on the Train page.")
@@ -65,6 +59,14 @@ RUN_COLUMNS = ["best", "name", "status", *[f"{SAVED} {m}" for m in BEST_BY], ONE
                *[f"best {m}" for m in HEADLINE_METRICS], OWN_TRAINING,
                "scenario", "tags",
                "trainable parameters", TRAINING_TIME, "steps", "backbone", "run"]
+
+
+def settings_row_height(abouts: list[str]) -> int:
+    """Rows tall enough for the longest "what it is" (3 to 6 lines): three cut the time budget's off mid-line (a
+    walkthrough)."""
+    longest = max((len(about) for about in abouts), default=0)
+    return LINE_HEIGHT * min(6, max(3, -(-longest // CHARACTERS_PER_LINE)))
+
 
 require_router()
 st.title("Runs")

@@ -462,7 +462,8 @@ def test_a_quantity_printed_negative_or_in_exponent_form_is_no_count_and_said(tm
     report = load_dataset(tmp_path / "cord", "cord")
     assert [w.quantity_value for w in report.documents[0].words] == [None, None, 3.0]
     assert [w.group_id for w in report.documents[0].words] == [1, 1, None]
-    assert any("valid_line[2] has group_id -1, not a whole number from 0; its words are in no item" in p
+    assert any("valid_line[2] has group_id -1, not a whole number from 0 to 1,000,000,000; its words are in no "
+               "item" in p
                for p in report.problems), report.problems
     noted = [p for p in report.problems if "its number is no count" in p]
     assert len(noted) == 2 and "'-2'" in noted[0] and "'1e308'" in noted[1]

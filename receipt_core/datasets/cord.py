@@ -151,7 +151,8 @@ def _line_words(line: Any, i: int, width: int, height: int, schema: LabelSchema,
     group = line.get("group_id")
     group_id = group if isinstance(group, int) and not isinstance(group, bool) and 0 <= group <= MAX_GROUP_ID else None
     if group_id is None and group is not None:  # said, as the Label Studio importer says a bad item number
-        notes.append(f"{where} has group_id {shown(group)}, not a whole number from 0; its words are in no item")
+        notes.append(f"{where} has group_id {shown(group)}, not a whole number from 0 to {MAX_GROUP_ID:,}; its words "
+                     "are in no item")
     is_quantity = category in schema.cord_quantity
     field = OTHER if is_quantity else schema.cord_fields.get(category, OTHER)
     raw_texts = [w.get("text") for w in line["words"] if isinstance(w, Mapping) and isinstance(w.get("text"), str)]

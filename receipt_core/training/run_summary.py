@@ -124,10 +124,13 @@ def clear_best_runs(rows: Sequence[Mapping[str, Any]]) -> set[str]:
             groups.setdefault(row["eval set"], {})[row["run"]] = [(row[f"best {name}"], 0.0) for name in BEST_BY]
     items = {row["run"]: row.get(EVAL_ITEMS) for row in rows}
     words = {row["run"]: row.get(EVAL_FIELD_WORDS) for row in rows}
-    return {winner for scores in groups.values()
-            if (winner := clear_winner(scores, (few_words([scores[run][0][0] for run in scores],
-                                                          [words[run] for run in scores]),
-                                                one_item([items[run] for run in scores])))) is not None}
+    winners = set()
+    for scores in groups.values():  # BEST_BY's floors: field F1's sampling error, one item of item accuracy
+        floors = (few_words([pairs[0][0] for pairs in scores.values()], [words[run] for run in scores]),
+                  one_item([items[run] for run in scores]))
+        if (winner := clear_winner(scores, floors)) is not None:
+            winners.add(winner)
+    return winners
 
 
 def no_best_reason(rows: Sequence[Mapping[str, Any]]) -> str:

@@ -27,7 +27,6 @@ class Retraining:
     receipts: int  # the reviewed receipts it learns from
 
 
-
 SUGGESTIONS_PURPOSE = "annotation suggestions"  # a retraining's run config "purpose" (Train says what it is)
 
 
@@ -35,6 +34,7 @@ def is_suggestion_run(config) -> bool:
     """Whether a run's config is that of Annotate's retraining of its suggestions (started by
     :func:`start_suggestion_retrain`)."""
     return config.get("purpose") == SUGGESTIONS_PURPOSE
+
 
 def suggestion_config(backbone: str, minutes: float = RETRAIN_MINUTES) -> TrainConfig:
     """The settings of a retraining: heads only on a frozen ``backbone``, a short budget, one checkpoint."""
