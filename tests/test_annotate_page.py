@@ -660,7 +660,7 @@ def test_d_marks_a_receipt_done_and_b_goes_back_one(receipts):
     at.session_state["annotate_done_by_key"] = second
     at.run()
     assert not at.exception and not receipts.get_document(first).labelled_words
-    assert any(w.value.startswith("2 key presses typed after d were not applied") for w in at.warning), \
+    assert any(w.value.startswith("2 key presses typed after the done mark were not applied") for w in at.warning), \
         [w.value for w in at.warning]
     # a receipt marked done under a filter that leaves it out: its warning is said on the receipt shown next
     receipts.set_reviewed(second, True)
@@ -671,6 +671,39 @@ def test_d_marks_a_receipt_done_and_b_goes_back_one(receipts):
     assert len(warned) == 1 and "words have no label" in warned[0] and warned[0].endswith("Or take the done mark back.")
     at.run()
     assert not [w for w in at.warning if "left this list" in w.value]  # said once
+
+
+def test_putting_the_done_mark_back_by_undo_or_redo_warns_and_waits_as_mark_done(receipts):
+    """A probe's Redo marked a receipt done again with no warning and no retraining: an undo or redo that puts the
+    done mark back is followed by what Mark done does, by button and by key."""
+    doc = receipts.load_documents("receipts")[0]  # nothing labelled: marking it done warns
+    receipts.set_reviewed(doc.id, True)
+    assert not receipts.undo(doc.id).marked_done  # the mark taken back
+    assert receipts.redo(doc.id).marked_done and receipts.is_reviewed(doc.id)  # the mark again
+    receipts.set_reviewed(doc.id, False)  # "Back to in progress"
+    assert receipts.undo(doc.id).marked_done and receipts.is_reviewed(doc.id)  # its undo puts the mark back
+    receipts.set_reviewed(doc.id, False)
+    # by key: y redoes the mark; the presses after it wait for the redraw, as after d
+    receipts.set_reviewed(doc.id, True)
+    outcome = apply_keys(receipts, doc.id, 0, len(doc.words), ["z", "y", "5"])
+    assert outcome.marked_done and receipts.is_reviewed(doc.id) and outcome.after_next == ["5"]
+    assert not receipts.get_document(doc.id).labelled_words
+    receipts.set_reviewed(doc.id, False)
+    # by button: Undo of "Back to in progress" shows Mark done's warning
+    receipts.set_reviewed(doc.id, True)
+    receipts.set_reviewed(doc.id, False)
+    at = _app(doc.id)
+    assert not [w for w in at.warning if "marked done" in w.value]
+    at.button(key="annotate_undo").click().run()
+    assert not at.exception and receipts.is_reviewed(doc.id)
+    warned = [w.value for w in at.warning if "marked done" in w.value]
+    assert len(warned) == 1 and "words have no label" in warned[0], [w.value for w in at.warning]
+    # Undo of the mark, then Redo: the warning again
+    at.button(key="annotate_undo").click().run()
+    assert not receipts.is_reviewed(doc.id) and not [w for w in at.warning if "marked done" in w.value]
+    at.button(key="annotate_redo").click().run()
+    assert not at.exception and receipts.is_reviewed(doc.id)
+    assert [w.value for w in at.warning if "marked done" in w.value] == warned
 
 
 def test_keys_group_words_into_items(receipts):

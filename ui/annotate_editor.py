@@ -39,7 +39,7 @@ WAITING_KEYS_KEY = "annotate_keys_waiting"  # presses typed after "n", for the r
 KEYS_ACK_KEY = "annotate_keys_ack"  # the last key press handled, sent back to the keyboard component
 KEYS_VIEW_KEY = "annotate_keys_view"  # the receipt as the key presses know it (ui/annotate_keys.KeysView)
 GO_NEXT_KEY = "annotate_go_next"  # "n" (1) or "b" (-1) was pressed: the editor's next run opens that receipt
-DONE_BY_KEY_KEY = "annotate_done_by_key"  # "d" marked this receipt done: the presses after it were typed on it
+DONE_BY_KEY_KEY = "annotate_done_by_key"  # a key (d, or z/y putting the mark back) marked this receipt done
 
 
 @st.fragment
@@ -88,7 +88,7 @@ def word_editor(doc_id: str, next_doc_id: str | None, previous_doc_id: str | Non
         _figure(doc, large)
     with right:
         _word_panel(doc, listen)
-        _receipt_suggestions(doc, seen_action)
+        _receipt_suggestions(doc, seen_action, on_done)
         if toast := st.session_state.pop(TOAST_KEY, None):
             st.toast(toast)
         notice = st.session_state.pop(NOTICE_KEY, None)
@@ -123,8 +123,8 @@ def _keys_for_the_next_receipt(doc: Document, seen_action: int | None, on_done: 
     typed_on = st.session_state.pop(DONE_BY_KEY_KEY, None)
     if waiting and typed_on is not None and typed_on != doc.id:  # d under a filter: the receipt left the list
         were = "was" if len(waiting) == 1 else "were"
-        say(f"{counted(len(waiting), 'key press', 'key presses')} typed after d {were} not applied: the receipt "
-            "marked done left this list, so they would have landed on this one before you saw it.")
+        say(f"{counted(len(waiting), 'key press', 'key presses')} typed after the done mark {were} not applied: "
+            "the receipt marked done left this list, so they would have landed on this one before you saw it.")
         return
     if waiting:
         _apply_presses(doc, seen_action, waiting, on_done)
@@ -320,9 +320,9 @@ def _item(doc: Document, index: int, version: int) -> None:
                                                                     seen=doc.word_layout)))
 
 
-def _receipt_suggestions(doc: Document, seen_action: int | None) -> None:
+def _receipt_suggestions(doc: Document, seen_action: int | None, on_done: Callable[[str], None]) -> None:
     if not doc.suggested_words:
-        _undo_redo(doc, seen_action)
+        _undo_redo(doc, seen_action, on_done)
         return
     with st.container(border=True):
         st.caption(f"{counted(doc.suggested_words, 'suggestion')} waiting on this receipt")
@@ -335,21 +335,22 @@ def _receipt_suggestions(doc: Document, seen_action: int | None) -> None:
                    kwargs={"done": "accepted"})
         row.button("Reject all", key="annotate_reject_all", width="content", on_click=act,
                    args=(doc, lambda ws: ws.reject_suggestions(doc.id)), kwargs={"done": "rejected"})
-        _undo_redo(doc, seen_action)
+        _undo_redo(doc, seen_action, on_done)
 
 
-def _undo_redo(doc: Document, seen_action: int | None) -> None:
+def _undo_redo(doc: Document, seen_action: int | None, on_done: Callable[[str], None]) -> None:
     row = st.container(horizontal=True)
     row.button("Undo last change", key="annotate_undo", icon=":material/undo:", on_click=_history_step,
-               args=(doc, seen_action, False), width="content")
+               args=(doc, seen_action, False, on_done), width="content")
     row.button("Redo", key="annotate_redo", icon=":material/redo:", on_click=_history_step,
-               args=(doc, seen_action, True), width="content", disabled=not workspace().can_redo(doc.id),
+               args=(doc, seen_action, True, on_done), width="content", disabled=not workspace().can_redo(doc.id),
                help="Do again the change Undo took back (until a new change is made)")
 
 
-def _history_step(doc: Document, seen_action: int | None, redo: bool) -> None:
+def _history_step(doc: Document, seen_action: int | None, redo: bool, on_done: Callable[[str], None]) -> None:
     """Undo the receipt's latest change, or redo what Undo took back, only when the latest change is the one the
-    page showed (``seen_action``)."""
+    page showed (``seen_action``). One that puts the done mark back is followed by ``on_done``, as Mark done is (a
+    probe's Redo re-marked a receipt done with no warning and no retraining)."""
     try:
         step = workspace().redo if redo else workspace().undo
         done = step(doc.id, seen_action=seen_action)
@@ -361,6 +362,8 @@ def _history_step(doc: Document, seen_action: int | None, redo: bool) -> None:
     st.session_state[NOTICE_KEY] = nothing if done is None else done.describe()
     if done is not None and (shown := done.word_to_show(len(doc.words))) is not None:
         st.session_state[word_key(doc.id)] = shown  # the word put back is the one shown
+    if done is not None and done.marked_done:
+        on_done(doc.id)
     bump(doc.id)
 
 

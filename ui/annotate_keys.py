@@ -74,7 +74,7 @@ class KeyOutcome:
     index: int  # the selected word after the presses
     receipt_step: int = 0  # 1: on to the next receipt ("n"), -1: back to the previous one ("b")
     after_next: list[str] = field(default_factory=list)  # presses after "n", "b" or "d": for the receipt drawn next
-    marked_done: bool = False  # "d" marked the receipt done
+    marked_done: bool = False  # "d" marked the receipt done (or an undo or redo put the done mark back)
     changed: bool = False  # something was saved or undone
     messages: list[str] = field(default_factory=list)  # what went wrong or was left alone (warnings)
     notice: str | None = None  # what an undo took back (information, not a warning)
@@ -140,6 +140,10 @@ def apply_keys(ws: Workspace, doc_id: str, index: int, words: int, keys: Sequenc
                 if undone is not None and (shown := undone.word_to_show(words)) is not None:
                     outcome.index = shown  # the word put back is the one shown (a walkthrough)
                 outcome.changed = outcome.changed or undone is not None
+                if undone is not None and undone.marked_done:  # the done mark back (y after z, z after "Back to in
+                    outcome.marked_done = True  # progress"): its warning and retraining as d's, and the presses
+                    outcome.after_next = list(keys[position + 1:])  # after it wait for the redraw as d's do
+                    break
             elif action == MARK_DONE:  # as the Mark done button: not offered on a receipt done already
                 if receipt_status(ws.get_document(doc_id), ws.is_reviewed(doc_id)) == DONE:
                     outcome.notice = "This receipt is done already: nothing to mark."  # said, as z's no-op is

@@ -58,6 +58,7 @@ class Undone:
     summary: str = ""  # a correction's own description ("word 4: text '2x' -> '2 x'")
     first_word: int | None = None  # the first word a label, suggestion or item change put back (where to look)
     redone: bool = False  # Redo did the change again (Undo took it back)
+    marked_done: bool = False  # a review change that left the receipt marked done (Redo of a mark, Undo of its removal)
 
     def word_to_show(self, words: int) -> int | None:
         """The word the editor should select after this undo (the first it put back, when the receipt of ``words``
@@ -363,10 +364,12 @@ def _replay(conn, action: int, forward: bool) -> Undone:
     target, kind = entries[0]["doc_id"], entries[0]["kind"]
     try:
         summary = ""
+        marked_done = False
         row = _stored_row(conn, target)
         if kind == "review":
+            marked_done = bool(json.loads(entries[0][then_key])["reviewed"])
             conn.execute("UPDATE documents SET reviewed = ?, updated_at = ? WHERE id = ?",
-                         (int(bool(json.loads(entries[0][then_key])["reviewed"])), time.time(), target))
+                         (int(marked_done), time.time(), target))
             words = 0
         elif kind == "correct":
             doc = stored_document(target, row["json"])
@@ -400,7 +403,8 @@ def _replay(conn, action: int, forward: bool) -> Undone:
     conn.execute("UPDATE annotation_history SET undone = ? WHERE action = ?", (0 if forward else 1, action))
     first = min((e["word_index"] for e in entries if e["word_index"] is not None), default=None)
     return Undone(action=action, doc_id=target, kind=kind, words=words, summary=summary,
-                  first_word=first if kind not in ("review", "correct") else None, redone=forward)
+                  first_word=first if kind not in ("review", "correct") else None, redone=forward,
+                  marked_done=marked_done)
 
 
 def _redoable_action(conn, doc_id: str) -> int | None:
