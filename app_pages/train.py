@@ -10,7 +10,8 @@ import streamlit as st
 from receipt_core.datasets.splits import paired_datasets
 from receipt_core.model.backbone_names import BACKBONE_NAMES, DEFAULT_BACKBONE, TEXT_ONLY_BACKBONES
 from receipt_core.data.boxes import BOX_MODES
-from receipt_core.model.freeze import HEAD_GROUPS, LAYOUT_GROUP, PRESETS, FreezePlan, PhasedSchedule, hand_toggles
+from receipt_core.model.freeze import (LAYOUT_GROUP, PRESETS, FreezePlan, PhasedSchedule, hand_frozen_heads,
+                                     hand_toggles)
 from receipt_core.model.scenario_guide import frozen_heads_note, guide_markdown
 from receipt_core.model.head_settings import HEAD_KINDS, LAYER_MIX_LABELS, LAYER_MIXES, HeadSettings
 
@@ -234,9 +235,8 @@ with st.expander("Run settings" if busy else "Run settings and Start", expanded=
                 changes = [f"{', '.join(names)} also {done}" for names, done in ((unfreeze, "trained"),
                                                                                  (freeze, "frozen")) if names]
                 model_cols[1].markdown(f"**custom**: *{preset}* with {' and '.join(changes)} (the toggles below)")
-                at_the_end = chosen if preset != "phased" else {name: name not in freeze for name in chosen}
-                frozen_note = frozen_heads_note([name for name in freeze if name in HEAD_GROUPS],
-                                                any(on for name, on in at_the_end.items() if name not in HEAD_GROUPS))
+                frozen = hand_frozen_heads(preset, [name for name, _ in sizes], freeze, unfreeze)
+                frozen_note = frozen_heads_note(list(frozen.heads), frozen.backbone_trains)
                 if frozen_note:
                     model_cols[1].caption(frozen_note)
             else:

@@ -327,3 +327,21 @@ def test_train_says_when_another_process_trains_in_the_same_workspace(tmp_path, 
     monkeypatch.setattr(Workspace, "runs_in_other_processes", lambda self: [])
     open_run_workspace(tmp_path / "ws")
     assert "warning" not in capsys.readouterr().err
+
+
+def test_train_explains_a_head_frozen_by_hand_while_backbone_layers_train(cord_folders, tmp_path, capsys):
+    """The Train page said why a head frozen by hand still gains; `train --freeze head.quantity` said nothing."""
+    from receipt_core.cli.main import main
+
+    train, dev = cord_folders
+    common = ["train", "--train", str(train), "--eval", str(dev), "--format", "cord", "--backbone", "tiny",
+              "--epochs", "1"]
+    assert main([*common, "--freeze", "head.quantity", "--scenario", "full", "--out", str(tmp_path / "a")]) == 0
+    notes = [line for line in capsys.readouterr().err.splitlines() if line.startswith("note: ")]
+    assert notes == ["note: head.quantity keeps the weights it starts with (random, in a new run), but its task's "
+                     "loss still trains the backbone layers that train, so its scores can still rise: the backbone "
+                     "learns to feed the fixed head (as in scenarios 3a and 3b)."]
+    # the backbone frozen too: nothing feeds the fixed head, nothing to explain
+    assert main([*common, "--freeze", "head.quantity", "--scenario", "freeze-backbone", "--out",
+                 str(tmp_path / "b")]) == 0
+    assert "note: " not in capsys.readouterr().err

@@ -10,8 +10,9 @@ from receipt_core.data.document import Document, Word
 from receipt_core.model.encoding import DocumentEncoder, collate
 from receipt_core.training.state import TrainerState
 from receipt_core.model.freeze import (BUDGET_SHARE_BY_PHASE_END, PRESETS, TOGGLE_PREFIXES, FreezePlan,
-                                       PhasedSchedule, end_phase_epoch, group_names, group_names_for,
-                                       optimizer_param_groups, parameter_groups, toggle_name_problem)
+                                       HandFrozenHeads, PhasedSchedule, end_phase_epoch, group_names, group_names_for,
+                                       hand_frozen_heads, optimizer_param_groups, parameter_groups,
+                                       toggle_name_problem)
 from receipt_core.training.config import TrainConfig
 from receipt_core.model.multitask import build_model
 from receipt_core.data.schema import DEFAULT_SCHEMA
@@ -145,6 +146,20 @@ def test_a_toggle_name_is_checked_before_a_model_loads_and_agrees_with_the_plan(
         with pytest.raises(ValueError, match="unknown freeze group"):
             TrainConfig(freeze=(toggle,))
     assert TrainConfig(unfreeze=("encoder.40",)).unfreeze == ("encoder.40",)  # its depth is checked at load
+
+
+def test_heads_frozen_by_hand_and_whether_the_backbone_trains_by_the_plans_end():
+    """The Train page and `train` explain a head frozen by hand while backbone layers train (a walkthrough saw a
+    frozen head's scores rise); both read it from here."""
+    groups = group_names_for(6)
+    assert hand_frozen_heads("phased", groups, ["head.quantity"]) == HandFrozenHeads(("head.quantity",), True)
+    assert hand_frozen_heads("freeze-backbone", groups, ["head.quantity"]) == HandFrozenHeads(("head.quantity",), False)
+    assert hand_frozen_heads("freeze-backbone", groups, ["head.quantity"], ["encoder.5"]).backbone_trains
+    assert hand_frozen_heads("full", groups, ["head"]).heads == ("head.fields", "head.quantity")
+    assert hand_frozen_heads("phased", groups, ["backbone", "head.fields"]) == HandFrozenHeads(("head.fields",), False)
+    assert hand_frozen_heads("freeze-fields-head", groups).heads == ()  # the preset's own frozen head: its guide says
+    with pytest.raises(ValueError, match="unknown freeze group"):
+        hand_frozen_heads("full", groups, ["encoder.9"])
 
 
 def test_report_counts_parameters_per_group():

@@ -14,7 +14,9 @@ import sys
 from contextlib import nullcontext
 from pathlib import Path
 
-from ..model.freeze import PRESETS
+from ..model.backbone_names import encoder_layers
+from ..model.freeze import PRESETS, group_names_for, hand_frozen_heads
+from ..model.scenario_guide import frozen_heads_note
 from ..training.config import CONTEXTUAL_ONLY, PHASED_ONLY, ReferenceConfig, TrainConfig
 from ..wording import counted
 from .arguments import (add_config_options, add_format_argument, add_workspace_argument, check_backbone_source,
@@ -150,6 +152,8 @@ def run_train(args: argparse.Namespace) -> int:
         print(f"train: {counted(len(train_docs), 'document')}, eval: {counted(len(eval_docs), 'document')}; "
               f"backbone {config.backbone}, "
               f"scenario {config.scenario}{depth}{processes}", file=sys.stderr, flush=True)
+        if (note := _frozen_heads_note(config)) is not None:  # as the Train page says it (a walkthrough)
+            print(f"note: {note}", file=sys.stderr)
     if args.out is None:
         from ..training.runs import new_run
 
@@ -207,6 +211,19 @@ def run_reference(args: argparse.Namespace) -> int:
     with run_folder_held(run_dir, resume=False):
         run_in_foreground(job, "the reference")
     return 0
+
+
+def _frozen_heads_note(config: TrainConfig) -> str | None:
+    """What a head frozen by ``--freeze`` means while backbone layers train; None when no head is, or the backbone's
+    layers cannot be counted before it loads."""
+    layers = encoder_layers(config.backbone)
+    if layers is None or not config.freeze:
+        return None
+    try:
+        frozen = hand_frozen_heads(config.scenario, group_names_for(layers), config.freeze, config.unfreeze)
+    except ValueError:  # a group this backbone lacks: loading the model says so
+        return None
+    return frozen_heads_note(list(frozen.heads), frozen.backbone_trains)
 
 
 def _scenario_defaults_note() -> str:

@@ -194,6 +194,27 @@ class FreezePlan:
         return cls(dict(data))
 
 
+@dataclass(frozen=True)
+class HandFrozenHeads:
+    """Heads frozen by hand over a preset that trains them, and whether a backbone group trains by the plan's end."""
+
+    heads: tuple[str, ...]
+    backbone_trains: bool
+
+
+def hand_frozen_heads(preset: str, group_names: Sequence[str], freeze: Iterable[str] = (),
+                      unfreeze: Iterable[str] = ()) -> HandFrozenHeads:
+    """Which heads the toggles ``freeze``/``unfreeze`` freeze that ``preset`` trains, and whether any backbone group
+    trains at the plan's end (``phased``: its last phase, every group not frozen by hand)."""
+    freeze, unfreeze = tuple(freeze), tuple(unfreeze)
+    start = FreezePlan.preset(preset, group_names)
+    toggled = start.with_toggles(freeze, unfreeze)
+    final = FreezePlan.preset("full", group_names).with_toggles(freeze, unfreeze) if preset == "phased" else toggled
+    return HandFrozenHeads(
+        heads=tuple(h for h in HEAD_GROUPS if start.trainable.get(h) and not toggled.trainable.get(h, True)),
+        backbone_trains=any(on for name, on in final.trainable.items() if name not in HEAD_GROUPS))
+
+
 BUDGET_SHARE_BY_PHASE_END: Mapping[int, float] = MappingProxyType({1: 0.15, 2: 0.4})
 """Under a time budget, the share of it by which each phase before the last ends, whatever its epochs: phase 1 at
 the epoch's end past it, phase 2 at the first step past it (``ReceiptTask.evaluation_due``). On a fast machine
