@@ -16,7 +16,7 @@ from receipt_core.data.files import distinct_names
 from receipt_core.data.markup import spreadsheet_csv
 from receipt_core.data.images import MAX_IMAGES_PER_PREDICTION
 from receipt_core.plots.figures import LOW_CONFIDENCE, WRITTEN_WORDS_MAX, prediction_figure, tall_figure_height
-from receipt_core.plots.overlay import MODEL_LAYER, OCR_LAYER, confidence_marks, overlay_counts, overlay_figure
+from receipt_core.plots.overlay import LOW_OCR, OVERLAY_CHOICES, confidence_marks, overlay_counts, overlay_figure
 from receipt_core.training.events import METRIC_LABELS
 from receipt_core.training.run_documents import eval_ids, train_ids, photo_gap_note
 from receipt_core.training.run_summary import last_evaluation
@@ -35,8 +35,6 @@ from ui.name_fields import dataset_name_input
 from ui.shared import (NO_VALUE, PDF_NOTE, UPLOAD_TYPES, figure_and_tables, flash, friendly, require_router,
                        show_flash, user_errors, workspace)
 
-OVERLAYS = {"labels": (), "OCR confidence": (OCR_LAYER,), "model confidence": (MODEL_LAYER,),
-            "both": (OCR_LAYER, MODEL_LAYER)}
 RESULTS_KEY = "predict_results"  # (cache key, [(receipt name, document, display image, DocumentPrediction)])
 
 
@@ -213,7 +211,7 @@ if inputs:
         items = scored[index][1]
         large = st.toggle("Large view", key="predict_large", help="A tall figure to read a long receipt; drag to "
                                                                   "zoom, double-click to zoom out")
-        overlay = st.radio("Overlay", list(OVERLAYS), horizontal=True, key="predict_overlay",
+        overlay = st.radio("Overlay", list(OVERLAY_CHOICES), horizontal=True, key="predict_overlay",
                            help=f"Where the photo went wrong: words Tesseract read with confidence under "
                                 f"{LOW_CONFIDENCE:g} get a solid orange outline, words whose answer the model gave "
                                 f"with probability under the threshold a dashed blue frame")
@@ -222,11 +220,11 @@ if inputs:
         # "cord:json/receipt_00000.json" under a picker saying "cord-sample-receipt_00000" (a walkthrough)
         title = f"{receipt_title(doc.id, doc.source)} · {run_name}"
         counts = overlay_counts(confidence_marks(doc, prediction, unsure_below=threshold))
-        if OVERLAYS[overlay]:
+        if OVERLAY_CHOICES[overlay]:
             st.caption(f"{counts.low_ocr} of {counts.ocr_scored} OCR'd words read with low confidence, "
                        f"{counts.unsure} of {counts.words} words the model is unsure of, {counts.both} both"
                        + ("" if counts.ocr_scored else " (these words did not come from the OCR: no OCR confidence)"))
-            figure = overlay_figure(doc, prediction, image, layers=OVERLAYS[overlay], unsure_below=threshold,
+            figure = overlay_figure(doc, prediction, image, layers=OVERLAY_CHOICES[overlay], unsure_below=threshold,
                                     title=title, figure_height=height)
         else:
             figure = prediction_figure(doc.width, doc.height, prediction.to_json(), image, title=title,
@@ -236,7 +234,7 @@ if inputs:
         if counts.poorly_read:  # the model's confidence says nothing of what the OCR made of the photo
             st.warning(f"Tesseract read {counts.low_ocr} of this photo's {counts.ocr_scored} words with low confidence "
                        f"(under {LOW_CONFIDENCE:g}): its items may be misread print or background (a table, a "
-                       "shadow) whatever their confidence says. Check them with the overlay *OCR confidence*; a "
+                       f"shadow) whatever their confidence says. Check them with the overlay *{LOW_OCR}*; a "
                        "photo cropped to the receipt, flat and evenly lit reads better.")
         left, right = figure_and_tables(stacked=large)
         left.plotly_chart(figure, key="predict_figure", width="stretch")

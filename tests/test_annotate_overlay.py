@@ -79,9 +79,9 @@ def test_the_overlay_marks_low_ocr_words_then_the_models_doubts_and_words_stay_c
     doc = workspace.get_document("photo-1")
     at = _app("photos", doc.id)
     overlay = at.radio(key="annotate_overlay")
-    assert overlay.options == ["labels only", "low-confidence OCR words"]  # no run has scored this receipt yet
+    assert overlay.options == ["labels only", "low OCR confidence"]  # no run has scored this receipt yet
     assert not any(n.startswith("low OCR confidence (<") for n in _names(_figure(at, doc.id)))
-    overlay.set_value("low-confidence OCR words").run()
+    overlay.set_value("low OCR confidence").run()
     figure = _figure(at, doc.id)
     assert "low OCR confidence (< 60): 2" in _names(figure)
     assert "2 of 6 OCR'd words read with confidence under 60" in _captions(at)
@@ -94,8 +94,8 @@ def test_the_overlay_marks_low_ocr_words_then_the_models_doubts_and_words_stay_c
                                           for w in doc.words]}
     workspace.store_suggestions(doc.id, prediction, "run-x")
     at.run()
-    assert at.radio(key="annotate_overlay").options == ["labels only", "low-confidence OCR words",
-                                                       "words the model is unsure of", "both"]
+    assert at.radio(key="annotate_overlay").options == ["labels only", "low OCR confidence",
+                                                       "model unsure", "both"]
     at.radio(key="annotate_overlay").set_value("both").run()
     names = _names(_figure(at, doc.id))
     assert "low OCR confidence (< 60): 2" in names and "model unsure (< 0.50): 2" in names
@@ -109,7 +109,7 @@ def test_the_overlay_marks_low_ocr_words_then_the_models_doubts_and_words_stay_c
 def test_a_receipt_without_ocr_confidences_or_image_says_so_and_cannot_be_read_again(workspace, cord_dev):
     doc = cord_dev[0]
     at = _app("imported", doc.id)
-    at.radio(key="annotate_overlay").set_value("low-confidence OCR words").run()
+    at.radio(key="annotate_overlay").set_value("low OCR confidence").run()
     assert "no OCR confidence on this receipt" in _captions(at)
     assert not any(n.startswith("low OCR confidence (<") for n in _names(_figure(at, doc.id)))
     button = at.button(key="annotate_reread")

@@ -386,7 +386,7 @@ def test_a_box_drawn_over_a_photo_with_the_overlay_on_is_read_again_with_ocr(ser
     data, doc = photo_receipt()
     ws.save_documents("photos", [dataclasses.replace(doc, image_sha256=ws.put_image(data, ".png"))])
     open_page(page, url, f"annotate?dataset=photos&receipt={doc.id}")
-    page.get_by_text("low-confidence OCR words", exact=True).click()
+    page.get_by_text("low OCR confidence", exact=True).click()
     page.get_by_text("low OCR confidence (< 60): 2").first.wait_for()  # the overlay's legend entry
     wait_idle(page)
 

@@ -18,17 +18,13 @@ from streamlit.delta_generator import DeltaGenerator
 from receipt_core.data.document import Document
 from receipt_core.evaluation.confidence import DEFAULT_UNCERTAIN_BELOW
 from receipt_core.plots.figures import LOW_CONFIDENCE
-from receipt_core.plots.overlay import (MODEL_LAYER, OCR_LAYER, ConfidenceMark, WordScore, add_overlay,
-                                        annotation_marks, overlay_counts, prediction_scores, stored_scores)
+from receipt_core.plots.overlay import (BOTH, LABELS_ONLY, LOW_OCR, MODEL_LAYER, OCR_LAYER, OVERLAY_CHOICES, UNSURE,
+                                        ConfidenceMark, WordScore, add_overlay, annotation_marks, overlay_counts,
+                                        prediction_scores, stored_scores)
 from ui.annotate_model import latest_prediction
 from ui.literal import literal
 
 OVERLAY_KEY = "annotate_overlay"
-LABELS_ONLY = "labels only"
-LOW_OCR = "low-confidence OCR words"
-UNSURE = "words the model is unsure of"
-BOTH = "both"
-CHOICES = {LABELS_ONLY: (), LOW_OCR: (OCR_LAYER,), UNSURE: (MODEL_LAYER,), BOTH: (OCR_LAYER, MODEL_LAYER)}
 
 
 @dataclass(frozen=True)
@@ -71,7 +67,7 @@ def overlay_choice(doc: Document, where: DeltaGenerator | None = None) -> Overla
                                       f"{LOW_CONFIDENCE:g} get a solid orange outline; words whose answer a run gave "
                                       f"with probability under {DEFAULT_UNCERTAIN_BELOW:.2f} a dashed blue frame. "
                                       "Clicking words and Box select work as before.")
-    layers = CHOICES[choice]
+    layers = OVERLAY_CHOICES[choice]
     marks = annotation_marks(doc, scores)
     if layers:
         st.caption(_summary(marks, layers, source))
