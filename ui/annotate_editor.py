@@ -141,8 +141,10 @@ def _apply_presses(doc: Document, seen_action: int | None, keys: list[str], on_d
     st.session_state[word_key(doc_id)] = outcome.index
     if outcome.changed or outcome.stale:  # a refused press redraws the receipt as it is
         bump(doc_id)
+    if outcome.notice:
+        st.session_state[NOTICE_KEY] = outcome.notice  # as the Undo button's
     if outcome.marked_done:
-        on_done(doc_id)
+        _after_done_keeping_notice(doc_id, on_done)
         st.session_state[LEAVING_KEY] = doc_id  # the presses after d wait for the redraw, as after n
         st.session_state[WAITING_KEYS_KEY] = list(outcome.after_next)
         st.session_state[DONE_BY_KEY_KEY] = doc_id
@@ -150,8 +152,6 @@ def _apply_presses(doc: Document, seen_action: int | None, keys: list[str], on_d
         st.session_state[GO_NEXT_KEY] = outcome.receipt_step
         st.session_state[LEAVING_KEY] = doc_id
         st.session_state[WAITING_KEYS_KEY] = list(outcome.after_next)
-    if outcome.notice:
-        st.session_state[NOTICE_KEY] = outcome.notice  # as the Undo button's
     say(*outcome.messages, *(follow_selected_word(doc) if outcome.stale else ()))
 
 
@@ -363,7 +363,18 @@ def _history_step(doc: Document, seen_action: int | None, redo: bool, on_done: C
     if done is not None and (shown := done.word_to_show(len(doc.words))) is not None:
         st.session_state[word_key(doc.id)] = shown  # the word put back is the one shown
     if done is not None and done.marked_done:
-        on_done(doc.id)
+        _after_done_keeping_notice(doc.id, on_done)
     bump(doc.id)
+
+
+def _after_done_keeping_notice(doc_id: str, on_done: Callable[[str], None]) -> None:
+    """``on_done(doc_id)``, with the notice already set (an undo's or redo's description) kept before the one
+    ``on_done`` sets (the retraining's, or why it did not start): a probe saw only one of the two, the other
+    overwritten."""
+    before = st.session_state.pop(NOTICE_KEY, None)
+    on_done(doc_id)
+    after = st.session_state.get(NOTICE_KEY)
+    if before:
+        st.session_state[NOTICE_KEY] = f"{before} {after}" if after else before
 
 
