@@ -373,6 +373,18 @@ def test_genuine_label_studio_exports_import_as_its_documentation_describes(tmp_
     problems = load_dataset(odd, "label-studio").problems
     assert any("not data.img; imported without pixels" in p for p in problems), problems
     assert any("labels 'TOTAL', 'ITEM_PRICE'; kept the first" in p for p in problems), problems
+    two_labels[2]["value"]["labels"] = ["TOTAL"] * 20_000  # a probe: every label quoted, 180,000 characters a line
+    (odd / "project-3.json").write_text(json.dumps([{**task, "annotations": _ls_task(1, two_labels)["annotations"]}]))
+    [many] = [p for p in load_dataset(odd, "label-studio").problems if "kept the first" in p]
+    assert many.endswith("labels 'TOTAL', 'TOTAL', 'TOTAL', … (20,000 labels); kept the first"), many
+
+    numbered = tmp_path / "numbered"  # a receipt_id that is no text: its own id, said (a probe: silently)
+    numbered.mkdir()
+    (numbered / "tasks.json").write_text(json.dumps([{**_ls_task(1, newer), "data": {"receipt_id": 12}}]))
+    loaded = load_dataset(numbered, "label-studio")
+    [doc] = loaded.documents
+    assert any(f"data.receipt_id 12 is not a non-empty text; imported as {doc.id!r}" in p
+               for p in loaded.problems), loaded.problems
 
     other = tmp_path / "other"  # another project's task 1, on another photo: its own receipt
     other.mkdir()

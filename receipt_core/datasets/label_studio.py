@@ -144,8 +144,10 @@ def _task_document(task: Any, number_: int, folder: Path, schema: LabelSchema, l
                                       if k != "source" and isinstance(v, str) and "/" in v and IMAGE_NAME.search(v)]):
         notes.append(f"the image is read from data.ocr (or data.image), not data.{elsewhere[0]}; imported without "
                      "pixels")
-    doc_id = data.get("receipt_id") if isinstance(data.get("receipt_id"), str) and data["receipt_id"].strip() \
-        else _task_receipt_id(task.get("id", number_), ref)
+    given = data.get("receipt_id")
+    doc_id = given if isinstance(given, str) and given.strip() else _task_receipt_id(task.get("id", number_), ref)
+    if given is not None and doc_id is not given:  # a number or a blank: said, as the other fields' types are
+        notes.append(f"data.receipt_id {shown(given)} is not a non-empty text; imported as {doc_id!r}")
     image = _image(ref, folder, notes)
     source = data.get("source") if isinstance(data.get("source"), str) else (
         image.name if isinstance(image, Path) else "label-studio")
@@ -254,7 +256,9 @@ def _regions(results: list[Mapping], width: int, height: int, schema: LabelSchem
             if isinstance(names, list) and names and names[0] in schema.annotation_labels:
                 region["label"] = names[0]
                 if len(names) > 1:  # a word has one label here; Labels choice="multiple" allows several
-                    notes.append(f"region {rid}: labels {', '.join(shown(n) for n in names)}; kept the first")
+                    listed = ", ".join(shown(n) for n in names[:3])  # not 20,000 of them (a probe: 3.6 MB said)
+                    more = f", … ({len(names):,} labels)" if len(names) > 3 else ""
+                    notes.append(f"region {rid}: labels {listed}{more}; kept the first")
                 region["meta"] = result.get("meta") if isinstance(result.get("meta"), Mapping) else {}
             elif not isinstance(names, list) or not names:
                 notes.append(f"region {rid}: {kind} must be a list of label names such as [\"TOTAL\"], got "
