@@ -45,6 +45,32 @@ ids = [s.id for s in summaries]
 # an upload shows its file name. No status in it: Streamlit keeps a selectbox's choice as the option's text, so a
 # text that changed (Mark done) left the picker holding a string that is no receipt id, and Next crashed
 titles = {s.id: s.title for s in summaries}
+
+
+def _take_back(doc_id: str) -> None:
+    """Take back the done mark of a receipt that left the filtered list, and open it (under "all" when the filter
+    would still leave it out): Undo acts on the receipt shown, and a walkthrough's Undo took back another's change."""
+    try:
+        ws.set_reviewed(doc_id, False)
+        now = ws.list_documents(dataset, status=None if status == "all" else status, search=search or None)
+    except Exception as error:  # noqa: BLE001 - shown on the page
+        st.session_state[NOTICE_KEY] = f"Could not change the status: {friendly(error)}"
+        return
+    st.session_state.pop(DONE_WARNING_KEY, None)
+    if doc_id not in {s.id for s in now}:
+        st.session_state["annotate_status"] = "all"
+    st.session_state[NEXT_DOC_KEY] = doc_id
+
+
+warned = st.session_state.get(DONE_WARNING_KEY)
+if warned is not None and warned not in ids and (left := left_list_warning(ws, warned)):
+    # marked done under a status filter that leaves done receipts out: said here, with the way back, on the receipt
+    # shown next or over an empty list (a walkthrough's last receipt left it, and the warning and Undo with it)
+    st.warning(escape_markdown(left))
+    st.button("Take the done mark back", key="annotate_take_back", on_click=_take_back, args=(warned,),
+              help="Back to in progress (or unlabelled), and open it")
+    if ids:  # said once when another receipt is shown; kept while the list is empty
+        st.session_state.pop(DONE_WARNING_KEY, None)
 if not ids:
     st.info(no_receipt_matches(dataset, status, search))
     st.stop()
@@ -141,12 +167,6 @@ if done_note is None:
     st.session_state.pop(DONE_WARNING_KEY, None)
 else:  # named as the picker names it: the file name of an upload (a walkthrough read an id it saw nowhere)
     st.warning(escape_markdown(f"Receipt {titles.get(doc_id, doc_id)} marked done. {done_note} {TAKE_BACK}"))
-if warned is not None and warned != doc_id and warned not in ids:
-    # marked done under a status filter that leaves done receipts out: said once here, on the receipt shown next (a
-    # probe's receipts marked done with nothing labelled left the list, and their warning with them)
-    left = left_list_warning(ws, warned)
-    if left:
-        st.warning(escape_markdown(left))
 
 position = ids.index(doc_id)
 word_editor(doc_id, ids[(position + 1) % len(ids)] if len(ids) > 1 else None,

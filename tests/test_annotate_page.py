@@ -668,9 +668,28 @@ def test_d_marks_a_receipt_done_and_b_goes_back_one(receipts):
     at.session_state["annotate_done_warning"] = second
     at.run()
     warned = [w.value for w in at.warning if "was marked done and left this list" in w.value]
-    assert len(warned) == 1 and "words have no label" in warned[0] and warned[0].endswith("Or take the done mark back.")
+    assert len(warned) == 1 and "words have no label" in warned[0] and warned[0].endswith(
+        "The button below takes the done mark back and opens it (Undo acts on the receipt shown).")
     at.run()
     assert not [w for w in at.warning if "left this list" in w.value]  # said once
+    assert not [b for b in at.button if b.key == "annotate_take_back"]
+    # the last receipt of the list marked done: the warning and its way back stay over the empty list (a walkthrough
+    # saw the editor, the warning and Undo go), and the button opens the receipt again
+    receipts.set_reviewed(first, True)  # done with nothing labelled: its warning
+    at.selectbox(key="annotate_status").set_value("in progress").run()
+    receipts.set_reviewed(second, False)
+    receipts.update_word(second, 0, "TOTAL")  # second in progress, alone in the list
+    at.run()
+    assert at.session_state["annotate_doc"] == second
+    receipts.set_reviewed(second, True)
+    at.session_state["annotate_done_warning"] = second
+    at.run()
+    assert any("No receipt of" in i.value for i in at.info)
+    assert [w.value for w in at.warning if "left this list" in w.value]
+    at.run()  # kept while the list is empty
+    at.button(key="annotate_take_back").click().run()
+    assert not at.exception and not receipts.is_reviewed(second) and at.session_state["annotate_doc"] == second
+    assert not [w for w in at.warning if "left this list" in w.value]
 
 
 def test_putting_the_done_mark_back_by_undo_or_redo_warns_and_waits_as_mark_done(receipts):

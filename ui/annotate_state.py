@@ -9,7 +9,7 @@ import hashlib
 import streamlit as st
 
 from receipt_core.data.document import Document
-from receipt_core.data.review import DONE, TAKE_BACK, done_warning, receipt_status
+from receipt_core.data.review import DONE, done_warning, receipt_status
 from receipt_core.wording import as_sentence, counted
 from receipt_core.workspace.annotations import ReceiptChangedError
 from receipt_core.workspace.database import NotFoundError
@@ -138,4 +138,5 @@ def left_list_warning(ws: Workspace, doc_id: str) -> str | None:
     note = done_warning(doc) if done else None
     if note is None:
         return None
-    return f"Receipt {receipt_title(doc.id, doc.source)} was marked done and left this list. {note} {TAKE_BACK}"
+    return (f"Receipt {receipt_title(doc.id, doc.source)} was marked done and left this list. {note} The button "
+            "below takes the done mark back and opens it (Undo acts on the receipt shown).")
