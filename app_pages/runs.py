@@ -153,8 +153,8 @@ with runs_tab:
                              TRAINING_TIME, format="%.1f",
                              help="The run's training clock: its steps, evaluations and saves, without pauses and "
                                   "without the loading and encoding before its first step")})
-        st.caption(("★ marks the best run by field micro-F1 and item quantity accuracy among the runs evaluated on "
-                    "the same receipts. " if best else no_best_reason(rows) + " ") + NOISE_NOTE
+        st.caption(("★ marks the best run by its saved model's field micro-F1 and item quantity accuracy among the "
+                    "runs evaluated on the same receipts. " if best else no_best_reason(rows) + " ") + NOISE_NOTE
                    + " The \"saved model's\" columns are the run's last evaluation, the model it saved, which Train "
                    "and Predict show; each \"best\" column is that metric's best evaluation on its own, so one row "
                    "may mix evaluations.")

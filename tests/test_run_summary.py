@@ -187,6 +187,25 @@ def test_with_no_best_run_the_runs_page_says_why():
     assert no_best_reason([row("a", 0.9, 30)]).startswith("★ marks the best run once two or more")
 
 
+def test_the_star_goes_by_the_saved_models_scores_the_table_shows_first():
+    """A walkthrough's ★ stood on phased, whose saved model scored item accuracy 0.967 against freeze-backbone's
+    0.987, from one evaluation midway at 0.987: the ★ now ranks the saved models, as the table's first columns and
+    Predict do; a run that recorded no saved score is ranked by its best."""
+    from receipt_core.training.run_summary import EVAL_ITEMS, clear_best_runs, listing_order
+
+    def row(run, saved_items, best_items, items=150):
+        return {"run": run, "eval set": "same", "eval receipts": 50, EVAL_ITEMS: items,
+                "best fields.micro_f1": 0.93, "saved fields.micro_f1": 0.93,
+                "best quantity.item_accuracy": best_items / items,
+                "saved quantity.item_accuracy": None if saved_items is None else saved_items / items}
+
+    phased, frozen = row("phased", 145, 148), row("frozen", 148, 148)
+    assert clear_best_runs([phased, frozen]) == {"frozen"}
+    assert [r["run"] for r in listing_order([phased, frozen], "quantity.item_accuracy")] == ["frozen", "phased"]
+    older = row("older", None, 148)  # recorded before saved scores: its best
+    assert clear_best_runs([phased, older]) == {"older"}
+
+
 def test_the_runs_page_stars_no_run_on_a_gap_its_few_field_words_cannot_tell():
     from receipt_core.training.run_summary import EVAL_FIELD_WORDS, EVAL_ITEMS, clear_best_runs
 

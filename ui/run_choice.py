@@ -101,7 +101,7 @@ def run_picker(runs: list, key: str, dataset: str | None = None):
     options' text holds no status: Streamlit keeps a choice as its option's text, so a text that changed when a run
     finished would leave a choice that is no run id (``forget_stale_choice``)."""
     from receipt_core.training.run_documents import train_ids, trained_datasets
-    from receipt_core.training.run_summary import BEST_BY, clear_best_runs, run_summary
+    from receipt_core.training.run_summary import BEST_BY, clear_best_runs, ranked_score, run_summary
     from receipt_core.workspace.run_labels import display_name, run_labels
 
     by_id = {run.id: run for run in runs}
@@ -123,8 +123,8 @@ def run_picker(runs: list, key: str, dataset: str | None = None):
         candidates = own or runs
         summaries = [run_summary(workspace(), run) for run in candidates]
         best = clear_best_runs(summaries)
-        field = f"best {BEST_BY[0]}"  # without a ★, the highest field F1: the newest was a race's weakest (a demo)
-        scored = [(row[field], row["run"]) for row in summaries if row.get(field) is not None]
+        # without a ★, the highest field F1 (the saved model's): the newest was a race's weakest (a demo)
+        scored = [(score, row["run"]) for row in summaries if (score := ranked_score(row, BEST_BY[0])) is not None]
         # a ★ is per evaluation set: the only run scored on 12 demo receipts has one too, and the newest such ★
         # (F1 0.32) was chosen over a ★ at 0.945 on CORD (a walkthrough); of several, the highest field F1
         starred = [(score, run_id) for score, run_id in scored if run_id in best]

@@ -112,16 +112,25 @@ def eval_set_key(eval_ids: Sequence[str]) -> str | None:
     return hashlib.sha256("\n".join(sorted(eval_ids)).encode("utf-8")).hexdigest()[:12]
 
 
+def ranked_score(row: Mapping[str, Any], metric: str) -> float | None:
+    """The score of ``metric`` that runs are ranked by: the saved model's (the one Predict uses, and the column the
+    Runs table shows first), else, for a run that recorded none, its best evaluation's. A walkthrough saw the ★ on
+    a run whose saved model was worse on the column shown, from one better evaluation midway."""
+    saved = row.get(f"{SAVED} {metric}") if metric in BEST_BY else None
+    return saved if saved is not None else row.get(f"best {metric}")
+
+
 def clear_best_runs(rows: Sequence[Mapping[str, Any]]) -> set[str]:
-    """The ``run`` of each row that beats every other run evaluated on the same receipts (``eval set``) on
-    ``BEST_BY`` beyond the study's noise rule (``evaluation.noise``); scores on different receipts are never
+    """The ``run`` of each row whose saved model (:func:`ranked_score`) beats every other run evaluated on the same
+    receipts (``eval set``) on ``BEST_BY`` beyond the study's noise rule (``evaluation.noise``); scores on different receipts are never
     compared, and rows missing a metric, or scored on fewer than ``MIN_EVAL_RECEIPTS`` receipts (one receipt moves
     such a score beyond any rule: a walkthrough's ★ stood on 3), take no part. Empty when no run stands out."""
     groups: dict[Any, dict[str, list[tuple[float, float]]]] = {}
     for row in rows:
+        scores = [ranked_score(row, name) for name in BEST_BY]
         if (row.get("eval set") is not None and (row.get("eval receipts") or 0) >= MIN_EVAL_RECEIPTS
-                and all(row.get(f"best {name}") is not None for name in BEST_BY)):
-            groups.setdefault(row["eval set"], {})[row["run"]] = [(row[f"best {name}"], 0.0) for name in BEST_BY]
+                and all(score is not None for score in scores)):
+            groups.setdefault(row["eval set"], {})[row["run"]] = [(score, 0.0) for score in scores]
     items = {row["run"]: row.get(EVAL_ITEMS) for row in rows}
     words = {row["run"]: row.get(EVAL_FIELD_WORDS) for row in rows}
     winners = set()
@@ -137,7 +146,7 @@ def no_best_reason(rows: Sequence[Mapping[str, Any]]) -> str:
     """Why :func:`clear_best_runs` marked no run, for the Runs page: too few comparable runs (scored on at least
     ``MIN_EVAL_RECEIPTS`` receipts, the same ones), or none ahead beyond the noise rule. A walkthrough read "none
     beats every other … beyond the noise rule" over runs 0.3 apart, each scored on 3 receipts."""
-    scored = [row for row in rows if row.get(f"best {BEST_BY[0]}") is not None and row.get("eval set") is not None]
+    scored = [row for row in rows if ranked_score(row, BEST_BY[0]) is not None and row.get("eval set") is not None]
     few = sum(1 for row in scored if (row.get("eval receipts") or 0) < MIN_EVAL_RECEIPTS)
     sets: dict[Any, int] = {}
     for row in scored:
@@ -159,10 +168,8 @@ def listing_order(rows: Sequence[Mapping[str, Any]], metric: str) -> list[Mappin
     right), else by ``best <metric>``. Runs scored on fewer than ``MIN_EVAL_RECEIPTS`` receipts come after the others
     (a walkthrough's run scored on 3 headed a list of runs scored on 50), and runs scored on their own training
     receipts last of all (a retraining on 1 reviewed receipt scored 1.000). The order is stable within each part."""
-    column = f"{SAVED} {metric}" if metric in BEST_BY else f"best {metric}"
-
     def key(row: Mapping[str, Any]) -> tuple:
-        value = row.get(column)
+        value = ranked_score(row, metric)
         return (bool(row.get(OWN_TRAINING)), (row.get("eval receipts") or 0) < MIN_EVAL_RECEIPTS, value is None,
                 -value if value is not None else 0.0)
 
