@@ -12,7 +12,8 @@ from receipt_core.data.markup import spreadsheet_csv
 from receipt_core.model.checkpoint import checkpoint_problem, has_checkpoint
 from receipt_core.evaluation.noise import NOISE_NOTE
 from receipt_core.plots.run_charts import (CURVE_AXES, SERIES_COLORS, cost_quality_figure, curve_figure,
-                                           kept_series_colors)
+                                           kept_series_colors, label_smoothing_note)
+from receipt_core.training.config import smoothing_of
 from receipt_core.training.events import HEADLINE_METRICS, METRIC_LABELS
 from receipt_core.training.run_feed import CURVE_COLUMNS, RunFeed
 from receipt_core.training.run_documents import missing_run_documents, started_on_command_line, train_ids
@@ -209,6 +210,10 @@ with runs_tab:
                                                          smoothing=smoothing, uirevision=f"runs-{i}-{x_axis}",
                                                          colors=run_colors),
                                             key=f"runs_overlay_{i}", width="stretch")
+            by_id = {run.id: run for run in runs}
+            if note := label_smoothing_note({labels[run_id]: smoothing_of(by_id[run_id].config) for run_id in chosen},
+                                            quote=literal):
+                st.caption(note)
 
     st.subheader("Cost vs quality")
     c1, c2 = st.columns(2)

@@ -730,3 +730,23 @@ def test_a_runs_loss_curve_puts_each_step_at_its_own_time():
         collector(ProgressEvent(step=step, total_steps=9, epoch=0, epochs=3, elapsed_s=elapsed, steps_per_s=1.0,
                                 items_per_s=8.0, eta_s=None))
     assert collector.losses == [(1, 28.7, 3.5), (2, 29.4, 2.9), (3, 30.2, 2.1)]
+
+
+def test_runs_trained_with_other_label_smoothing_say_why_their_training_losses_do_not_compare():
+    """A walkthrough saw phased's training loss level off at 0.8 beside freeze-backbone's 0, with the higher F1, and
+    read it as phased training worse: phased trains with label smoothing 0.1 (a floor under its loss)."""
+    from receipt_core.plots.run_charts import label_smoothing_note
+    from receipt_core.study.race_view import entry_smoothing
+    from receipt_core.training.config import smoothing_of
+
+    record = RaceRecord(name="r", plan=plan(scenarios=("freeze-backbone", "phased")),
+                        entries=plan(scenarios=("freeze-backbone", "phased")).entries())
+    smoothing = entry_smoothing(record)
+    assert smoothing == {"tiny · freeze-backbone": 0.0, "tiny · phased": 0.1}
+    note = label_smoothing_note(smoothing, quote=lambda name: f"`{name}`")
+    assert note.startswith("The training losses do not compare: `tiny · phased` (0.1) trained with label smoothing")
+    assert "validation loss is measured without smoothing" in note
+    assert label_smoothing_note({"a": 0.1, "b": 0.1}) is None and label_smoothing_note({"a": 0.0}) is None
+    # a run's stored config: recorded before the setting, or edited into no fraction, reads as none
+    assert [smoothing_of(c) for c in ({"label_smoothing": 0.1}, {}, {"label_smoothing": "x"},
+                                      {"label_smoothing": True}, {"label_smoothing": 5})] == [0.1, 0, 0, 0, 0]

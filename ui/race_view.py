@@ -13,14 +13,15 @@ import streamlit as st
 from receipt_core.datasets.splits import paired_datasets
 from receipt_core.model.backbone_names import BACKBONE_NAMES
 from receipt_core.model.freeze import PRESETS
-from receipt_core.plots.run_charts import CURVE_AXES, curve_figure
+from receipt_core.plots.run_charts import CURVE_AXES, curve_figure, label_smoothing_note
 from receipt_core.plots.study_tables import claim_lines
 from receipt_core.study.race import RaceBusyError
 from receipt_core.study.race_record import (DEFAULT_RACE_SCENARIOS, RaceFileError, RacePlan, RaceRecord,
                                            check_race_name, find_races, unreadable_races)
 from receipt_core.study.figures import config_colours
 from receipt_core.study.race_view import (OVERRUN, RACE_CHARTS, RaceFeed, deleted_runs, ended_before_budget,
-                                          entry_label, no_epoch_finished, overran_budget, race_curves, race_rows)
+                                          entry_label, entry_smoothing, no_epoch_finished, overran_budget,
+                                          race_curves, race_rows)
 from receipt_core.study.settings import StudyConfig, StudySettings
 from receipt_core.study.table import READING_NOTE
 from receipt_core.study.view import open_study, read_report
@@ -217,6 +218,8 @@ def race_board() -> None:
         column.plotly_chart(curve_figure(race_curves(record, curves, series), title, y_title, x=axis,
                                          uirevision=f"race-{name}-{series}-{axis}", colors=by_run),
                             key=f"race_chart_{series}", width="stretch")
+    if note := label_smoothing_note(entry_smoothing(record), quote=literal):
+        st.caption(note)
     st.markdown("**Cost beside quality**")
     st.dataframe(pd.DataFrame(race_rows(record, curves, deleted)), hide_index=True, key="race_table",
                  placeholder=NO_VALUE, width="stretch",

@@ -19,6 +19,7 @@ from ..training.events import HEADLINE_METRICS
 from ..training.run_feed import CURVE_COLUMNS, RunCurves, RunFeed
 from ..training.run_summary import ended_status
 from .race_record import RaceEntry, RaceRecord
+from .runner import train_config
 from ..training.events import METRIC_LABELS
 
 RACE_CHARTS = (("training loss", "loss", "total"), ("field micro-F1", "F1", "fields.micro_f1"),
@@ -59,6 +60,20 @@ def deleted_runs(record: RaceRecord, kept_run_ids: Collection[str]) -> dict[str,
 def entry_label(record: RaceRecord, entry: RaceEntry) -> str:
     """A run's name in the race's legends and table: its configuration, and its seed when there are repeats."""
     return entry.name + (f" (seed {entry.seed})" if record.plan.settings.repeats > 1 else "")
+
+
+def entry_smoothing(record: RaceRecord) -> dict[str, float]:
+    """Each run's label smoothing (its training loss's floor, :func:`..plots.run_charts.label_smoothing_note`) by its
+    label in the race's charts; 0 for the plain reference, and for settings that no longer make a config."""
+    smoothing = {}
+    for entry in record.entries:
+        try:
+            value = 0.0 if entry.config.is_reference else train_config(entry.config, record.plan.settings,
+                                                                          entry.seed).label_smoothing
+        except ValueError:
+            value = 0.0
+        smoothing[entry_label(record, entry)] = value
+    return smoothing
 
 
 def race_curves(record: RaceRecord, curves: Mapping[str, RunCurves], series: str) -> pd.DataFrame:

@@ -358,3 +358,11 @@ class PretrainConfig:
             raise ValueError(f"learning-rate schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
         check_box_mode(self.boxes)
         check_int_bounds(self)
+
+
+def smoothing_of(config: Mapping[str, Any]) -> float:
+    """The label smoothing of a run's stored config (0 for a run recorded before the setting, or a value that is no
+    fraction in [0, 1))."""
+    value = config.get("label_smoothing") if isinstance(config, Mapping) else None
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value < 1
+    return float(value) if ok else 0.0
