@@ -190,7 +190,7 @@ with import_tab:
         with user_errors("Import"), st.spinner("Importing…"):
             path = server_folders().resolve(path_text)
             if not path.exists():
-                raise FileNotFoundError(f"{path} does not exist on the server")
+                raise FileNotFoundError(f"the path {str(path)!r} does not exist on the server")
             fmt = resolve_format(path, chosen)
             report = load_dataset(path, fmt)
             name = name_text or default_dataset_name(path, fmt) + ("-ocr" if from_images else "")

@@ -73,10 +73,10 @@ with st.container(border=True):
             if not added.generated:
                 done = f"All {added.kept} receipts of seed {int(seed)} are in {where} already; kept as they are."
             elif added.kept:
-                done = (f"Generated {added.generated} receipts into {where}; the other {added.kept} were there "
-                        "already and were kept as they are, with any label changes.")
-            else:
-                done = f"Generated {added.generated} receipts into {where}."
+                done = (f"Generated {added.generated} receipts (seed {int(seed)}) into {where}; the other "
+                        f"{added.kept} were there already and were kept as they are, with any label changes.")
+            else:  # the count and seed used: a field still red with an out-of-range value keeps its last valid one
+                done = f"Generated {added.generated} receipts (seed {int(seed)}) into {where}."  # (a walkthrough)
             flash("demo", "success", f"{done} Next: **Train** → Start, or **Annotate** to look at them.")
             show_dataset_now(DEMO_DATASET)  # the sidebar shows it at once
     with right:

@@ -473,7 +473,9 @@ def test_data_import_of_a_missing_folder_says_so(workspace_home):
     at.text_input(key="import_path").set_value(str(workspace_home / "no such folder")).run()
     at.button(key="import_button").click().run()
     assert not at.exception
-    assert any("does not exist" in e.value for e in at.error)
+    [error] = [e.value for e in at.error if "does not exist" in e.value]
+    # the path in code, the sentence in the page's font (a walkthrough read the whole line in a code span)
+    assert error.startswith("Import failed: the path `") and error.endswith("` does not exist on the server"), error
 
 
 def test_data_checks_a_dataset_name_at_the_field_before_any_work(workspace_home):
