@@ -20,8 +20,8 @@ from receipt_core.training.run_documents import missing_run_documents, started_o
 from receipt_core.training.run_settings import defaults_title, schedule_after_resume, settings_diff
 from receipt_core.datasets.splits import MIN_EVAL_RECEIPTS
 from receipt_core.training.run_summary import (BEST_BY, ONES_BASELINE, OWN_TRAINING, SAVED, TRAINING_TIME,
-                                               clear_best_runs, listing_order, no_best_reason, run_metrics_rows,
-                                               run_phases, run_summary)
+                                               clear_best_runs, listing_order, no_best_reason, ranked_score,
+                                               run_metrics_rows, run_phases, run_summary)
 from receipt_core.training.slot import JobBusyError
 from receipt_core.workspace.run_labels import (MAX_NAME, MAX_NOTES, display_name, distinct_labels, download_stem,
                                                RunLabel, RunLabelConflictError, run_labels,
@@ -32,7 +32,7 @@ from ui.dataset_choice import EVALUATION_HELP, HOLD_OUT
 from ui.literal import literal, notice_markdown, plain
 from ui.one_run import run_scores
 from ui.phase_table import show_phases
-from ui.run_choice import vanished_run
+from ui.run_choice import RESUME_OPEN_KEY, RUNS_ONE_KEY, vanished_run
 from ui.studies_tab import studies_tab as show_studies
 from ui.shared import (NO_VALUE, field_row, forget_stale_choice, friendly, go_to_page, job_slot, require_router,
                        user_errors, workspace)
@@ -44,7 +44,7 @@ OWN_EVALUATION = "(the receipts it evaluated on)"
 RENAMED_KEY = "runs_renamed"  # the run id Save stored: the next run refreshes the pickers and says so
 DELETED_TOAST_KEY = "runs_deleted_toast"  # "Deleted run …", shown after the rerun the deletion ends with
 RUN_COLORS_KEY = "runs_colors"  # run id -> its colour in the overlaid charts, kept while the choice changes
-RUN_PICKERS = ("runs_compare", "runs_one", "runs_against")
+RUN_PICKERS = ("runs_compare", RUNS_ONE_KEY, "runs_against")
 RUNS_SEEN_KEY = "runs_seen"  # the run ids this session's Runs page has listed: a run not among them is new
 LINE_HEIGHT, CHARACTERS_PER_LINE = 22, 60  # the settings table's "what it is" cell at 1366 px
 
@@ -236,14 +236,14 @@ with runs_tab:
                        "tells the scenario.")
 
     st.subheader("One run")
-    starred = [(row["best fields.micro_f1"], row["run"]) for row in rows if row["run"] in best]
-    if "runs_one" not in st.session_state and starred:  # first shown: the ★ run, as Predict's picker opens on it,
-        st.session_state["runs_one"] = max(starred)[1]  # not the newest (a walkthrough's weakest, F1 0.11)
-    gone = vanished_run("runs_one", labels)
-    forget_stale_choice("runs_one", labels)  # a run renamed in another tab, or deleted
+    starred = [(ranked_score(row, BEST_BY[0]), row["run"]) for row in rows if row["run"] in best]
+    if RUNS_ONE_KEY not in st.session_state and starred:  # first shown: the ★ run, as Predict's picker opens on it,
+        st.session_state[RUNS_ONE_KEY] = max(starred)[1]  # not the newest (a walkthrough's weakest, F1 0.11)
+    gone = vanished_run(RUNS_ONE_KEY, labels)
+    forget_stale_choice(RUNS_ONE_KEY, labels)  # a run renamed in another tab, or deleted
     # kept while other pages are visited: Resume jumps to Train, and back on Runs the picker was on the first run
     # (a walkthrough)
-    run_id = st.selectbox("Run", list(labels), format_func=labels.get, key="runs_one", persist_state="session")
+    run_id = st.selectbox("Run", list(labels), format_func=labels.get, key=RUNS_ONE_KEY, persist_state="session")
     # not this page's own Delete: said (a probe saw the picker move to another run without a word, and its Save say
     # "Saved … of" a run nobody had chosen)
     if gone is not None and gone != st.session_state.pop(DELETED_HERE_KEY, None):
@@ -373,7 +373,9 @@ with runs_tab:
         # why there is no Resume (a probe's run, interrupted before its first save, showed neither)
         st.caption(NO_CHECKPOINT_TO_RESUME)
     if run.status in ("interrupted", "stopped", "failed") and saved and not live_here:
-        with st.expander("Resume this run from its last checkpoint"):
+        # unfolded when Train's "Open it on Runs to resume" led here (a walkthrough looked for it in a folded one)
+        opened = st.session_state.get(RESUME_OPEN_KEY) == run_id
+        with st.expander("Resume this run from its last checkpoint", expanded=opened):
             st.caption(f"It trained on {run.config.get('train_documents', '?')} receipts and evaluated on "
                        f"{run.config.get('eval_documents', '?')}; continue on the same receipts (their current "
                        "labels), or choose datasets.")

@@ -845,6 +845,12 @@ def test_train_runs_live_and_a_second_start_from_another_session_is_refused(demo
     # and what answering 1 for every item would score there (a walkthrough's run that read no quantity scored high)
     assert stopped.endswith("are where a model shows it reads quantities.") and "Answering 1 for every item" in stopped
     assert not any(b.key in ("train_pause", "train_stop") for b in second.button)  # nothing left to pause or stop
+    # a way to it: Runs opened on its ★ run with Resume folded away (a walkthrough)
+    second.button(key="train_open_runs").click().run()
+    assert not second.exception
+    assert second.session_state["runs_one"] == active.run_id
+    [resume] = [e for e in second.expander if e.label == "Resume this run from its last checkpoint"]
+    assert resume.proto.expanded
 
 
 def test_the_train_page_reads_a_layoutlm_folder_only_inside_the_server_folders(demo_env, tmp_path):

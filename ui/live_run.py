@@ -34,7 +34,8 @@ from receipt_core.evaluation.prediction_check import MAX_SHOWN, wrong_words
 from ui.phase_table import show_phases
 from ui.receipt_images import receipt_display_image
 from ui.run_badge import STATUS_ICONS, STOPPING, shown_status
-from ui.shared import (NO_VALUE, figure_and_tables, fmt_params_of, fmt_seconds, friendly, job_slot,
+from ui.run_choice import RESUME_OPEN_KEY, RUNS_ONE_KEY
+from ui.shared import (NO_VALUE, figure_and_tables, fmt_params_of, fmt_seconds, friendly, go_to_page, job_slot,
                        workspace)
 
 FEED_KEY = "train_feed"
@@ -132,6 +133,12 @@ def live_view() -> None:
     for message in curves.messages:
         st.warning(message)
     _progress(curves, live, _budget_s(ws, active.run_id), active.started_at, stopping)
+    if not live and curves.finished and curves.finished.reason == "stopped" and curves.finished.checkpoint:
+        # Runs opened on its ★ run, not the one just stopped, with Resume folded away (a walkthrough)
+        if st.button("Open it on Runs to resume", key="train_open_runs"):
+            st.session_state[RUNS_ONE_KEY] = active.run_id
+            st.session_state[RESUME_OPEN_KEY] = active.run_id
+            go_to_page("app_pages/runs.py")
 
 
 def live_results() -> None:

@@ -13,6 +13,9 @@ import streamlit as st
 from ui.literal import literal, plain
 from ui.shared import workspace
 
+RUNS_ONE_KEY = "runs_one"  # Runs' "One run" picker
+RESUME_OPEN_KEY = "runs_resume_open"  # a run whose Resume section Runs shows unfolded (Train's "Open it on Runs")
+
 
 
 @st.cache_resource(show_spinner="Loading the run's model…", max_entries=3)
