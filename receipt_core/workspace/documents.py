@@ -250,14 +250,16 @@ class DocumentStore(ImageStore):
             if conn.execute("SELECT 1 FROM documents WHERE dataset = ? LIMIT 1", (name,)).fetchone() is None:
                 raise NotFoundError(f"no dataset {name!r} in the workspace")
             new_name = check_dataset_name(new_name)
-            if new_name == name:
-                raise WorkspaceError(f"dataset {name!r} already has that name; type another one")
-            taken = conn.execute("SELECT dataset FROM documents WHERE dataset != ? AND lower(dataset) = lower(?) "
-                                 "LIMIT 1", (name, new_name)).fetchone()
-            if taken is not None:
-                raise WorkspaceError(f"the workspace already has a dataset {taken[0]!r}; a rename does not merge two "
-                                     "datasets, so choose another name")
+            if (problem := _rename_problem(conn, name, new_name)) is not None:
+                raise WorkspaceError(problem)
             return conn.execute("UPDATE documents SET dataset = ? WHERE dataset = ?", (new_name, name)).rowcount
+
+    def rename_problem(self, name: str, new_name: str) -> str | None:
+        """Why :meth:`rename_dataset` would refuse ``new_name`` (a valid dataset name) for dataset ``name``: the
+        same name, or another dataset's; None when it would not. The Data page says it under the field, before the
+        button (a walkthrough's rename to an existing name failed only after the click)."""
+        with self._read() as conn:
+            return _rename_problem(conn, name, new_name)
 
     def delete_dataset(self, name: str) -> int:
         """Delete every document of a dataset, their OCR results, and the images nothing refers to any more (an
@@ -379,3 +381,14 @@ def _rows_by_id(conn, columns: str, ids: Sequence[str], condition: str = "", val
         chunk = ids[start:start + _IDS_PER_QUERY]
         yield from conn.execute(f"SELECT {columns} FROM documents WHERE {condition}id IN ({','.join('?' * len(chunk))})",
                                 [*values, *chunk])
+
+
+def _rename_problem(conn, name: str, new_name: str) -> str | None:
+    if new_name == name:
+        return f"dataset {name!r} already has that name; type another one"
+    taken = conn.execute("SELECT dataset FROM documents WHERE dataset != ? AND lower(dataset) = lower(?) LIMIT 1",
+                         (name, new_name)).fetchone()
+    if taken is not None:
+        return (f"the workspace already has a dataset {taken[0]!r}; a rename does not merge two datasets, so choose "
+                "another name")
+    return None
