@@ -114,7 +114,9 @@ def live_view() -> None:
     # the name given on Runs first: a walkthrough renamed runs for an audience and Train kept the old label
     label = run_labels(ws).get(active.run_id)
     named = f"{literal(label.name)} · " if label is not None and label.name else ""
-    header[0].markdown(f"### {icon} Run `{active.run_id}` — {status}\n{named}{literal(active.description)}")
+    seed = getattr(active.job.config, "seed", None)  # one seed's run: said, as Race says it (a walkthrough)
+    seeded = f" · seed {seed}" if isinstance(seed, int) else ""
+    header[0].markdown(f"### {icon} Run `{active.run_id}` — {status}\n{named}{literal(active.description)}{seeded}")
     if _is_suggestion_run(ws, active.run_id):  # a walkthrough's demo headline fell from 0.948 to 0.598
         st.info("This is Annotate's retraining of its suggestions, not a run you started: a short run scored on the "
                 "receipts it trains on, so its scores say how it fits what people reviewed, not how it reads new "
