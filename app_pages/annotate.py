@@ -12,7 +12,8 @@ from receipt_core.workspace.database import NotFoundError
 from receipt_core.workspace.documents import DamagedDocumentError
 from ui.annotate_editor import word_editor
 from ui.annotate_model import model_section, retrain_after_done
-from ui.annotate_state import DONE_WARNING_KEY, NEXT_DOC_KEY, NOTICE_KEY, left_list_warning
+from ui.annotate_state import (DONE_WARNING_KEY, LEFT_DONE_KEY, MARKED_DONE_KEY, NEXT_DOC_KEY, NOTICE_KEY, TAKE_BACK_KEY,
+                               left_list_note)
 from ui.annotate_url import FIRST_RECEIPT, restore_from_url, write_to_url
 from ui.dataset_choice import current_dataset, select_dataset
 from ui.literal import literal, notice_markdown, plain
@@ -32,6 +33,28 @@ if dataset is None:
     st.info(NO_DATA)
     st.stop()
 
+
+def _take_back(doc_id: str, seen_action: int | None) -> None:
+    """Take back the done mark of ``doc_id``, which left the filtered list, when it is still the receipt's latest
+    change (a probe's stale button took back another session's newer mark), and open it: under "all" when the
+    filter would still leave it out."""
+    try:
+        workspace().undo(doc_id, seen_action=seen_action)
+        status_now = st.session_state.get("annotate_status", "all")
+        shown = workspace().list_documents(current_dataset(), status=None if status_now == "all" else status_now,
+                                           search=st.session_state.get("annotate_search") or None)
+    except Exception as error:  # noqa: BLE001 - shown on the page
+        st.session_state[NOTICE_KEY] = f"The done mark was not taken back: {friendly(error)}"
+        return
+    st.session_state.pop(LEFT_DONE_KEY, None)
+    st.session_state[NOTICE_KEY] = f"Took back the done mark of receipt {doc_id!r}: it is open again."
+    if doc_id not in {summary.id for summary in shown}:
+        st.session_state["annotate_status"] = "all"
+    st.session_state[NEXT_DOC_KEY] = doc_id
+
+
+if (request := st.session_state.pop(TAKE_BACK_KEY, None)) is not None:  # Undo or z pressed for it in the editor
+    _take_back(*request)
 counts = ws.status_counts(dataset)
 filters = st.columns([2, 3, 4], vertical_alignment="bottom")
 # the counts are in the caption beside it, not in the options: Streamlit keeps a selectbox's choice as its option's
@@ -47,30 +70,19 @@ ids = [s.id for s in summaries]
 titles = {s.id: s.title for s in summaries}
 
 
-def _take_back(doc_id: str) -> None:
-    """Take back the done mark of a receipt that left the filtered list, and open it (under "all" when the filter
-    would still leave it out): Undo acts on the receipt shown, and a walkthrough's Undo took back another's change."""
-    try:
-        ws.set_reviewed(doc_id, False)
-        now = ws.list_documents(dataset, status=None if status == "all" else status, search=search or None)
-    except Exception as error:  # noqa: BLE001 - shown on the page
-        st.session_state[NOTICE_KEY] = f"Could not change the status: {friendly(error)}"
-        return
-    st.session_state.pop(DONE_WARNING_KEY, None)
-    if doc_id not in {s.id for s in now}:
-        st.session_state["annotate_status"] = "all"
-    st.session_state[NEXT_DOC_KEY] = doc_id
-
-
-warned = st.session_state.get(DONE_WARNING_KEY)
-if warned is not None and warned not in ids and (left := left_list_warning(ws, warned)):
-    # marked done under a status filter that leaves done receipts out: said here, with the way back, on the receipt
+marked = st.session_state.pop(MARKED_DONE_KEY, None)
+left_note = left_list_note(ws, marked, dataset) if marked is not None and marked not in ids else None
+if left_note is None:
+    st.session_state.pop(LEFT_DONE_KEY, None)
+else:  # marked done under a status filter that leaves done receipts out: said, with the way back, on the receipt
     # shown next or over an empty list (a walkthrough's last receipt left it, and the warning and Undo with it)
-    st.warning(escape_markdown(left))
-    st.button("Take the done mark back", key="annotate_take_back", on_click=_take_back, args=(warned,),
+    seen = ws.latest_action(marked)
+    st.session_state[LEFT_DONE_KEY] = (marked, seen)  # Undo and z take it back until another change (a probe)
+    (st.warning if done_warning(ws.get_document(marked)) else st.info)(escape_markdown(left_note))
+    st.button("Take the done mark back", key="annotate_take_back", on_click=_take_back, args=(marked, seen),
               help="Back to in progress (or unlabelled), and open it")
-    if ids:  # said once when another receipt is shown; kept while the list is empty
-        st.session_state.pop(DONE_WARNING_KEY, None)
+    if not ids:  # kept while the list is empty; said once when another receipt is shown
+        st.session_state[MARKED_DONE_KEY] = marked
 if not ids:
     st.info(no_receipt_matches(dataset, status, search))
     st.stop()
@@ -114,6 +126,7 @@ def _review(doc_id: str, done: bool) -> None:
 
 def _after_done(doc_id: str) -> None:
     """After a receipt was marked done (the button, or the d key): its warning kept in view, the retraining."""
+    st.session_state[MARKED_DONE_KEY] = doc_id  # a status filter may leave it out: said, with the way back
     if done_warning(ws.get_document(doc_id)):
         st.session_state[DONE_WARNING_KEY] = doc_id
     retrain_after_done(dataset, doc_id)

@@ -665,11 +665,11 @@ def test_d_marks_a_receipt_done_and_b_goes_back_one(receipts):
     # a receipt marked done under a filter that leaves it out: its warning is said on the receipt shown next
     receipts.set_reviewed(second, True)
     at.selectbox(key="annotate_status").set_value("unlabelled").run()
-    at.session_state["annotate_done_warning"] = second
+    at.session_state["annotate_marked_done"] = second  # as Mark done (the button or d) leaves it
     at.run()
     warned = [w.value for w in at.warning if "was marked done and left this list" in w.value]
     assert len(warned) == 1 and "words have no label" in warned[0] and warned[0].endswith(
-        "The button below takes the done mark back and opens it (Undo acts on the receipt shown).")
+        "Take the done mark back, or press Undo or z before any other change, to open it again.")
     at.run()
     assert not [w for w in at.warning if "left this list" in w.value]  # said once
     assert not [b for b in at.button if b.key == "annotate_take_back"]
@@ -682,7 +682,7 @@ def test_d_marks_a_receipt_done_and_b_goes_back_one(receipts):
     at.run()
     assert at.session_state["annotate_doc"] == second
     receipts.set_reviewed(second, True)
-    at.session_state["annotate_done_warning"] = second
+    at.session_state["annotate_marked_done"] = second
     at.run()
     assert any("No receipt of" in i.value for i in at.info)
     assert [w.value for w in at.warning if "left this list" in w.value]
@@ -690,6 +690,64 @@ def test_d_marks_a_receipt_done_and_b_goes_back_one(receipts):
     at.button(key="annotate_take_back").click().run()
     assert not at.exception and not receipts.is_reviewed(second) and at.session_state["annotate_doc"] == second
     assert not [w for w in at.warning if "left this list" in w.value]
+    assert f"Took back the done mark of receipt ` {second} `: it is open again." in [i.value for i in at.info]
+
+
+def test_undo_right_after_a_receipt_left_the_filtered_list_takes_its_done_mark_back(receipts):
+    """A probe typed "d z" under a status filter: the z undid an older change (another session's) of the receipt
+    shown next, never looked at, and a stale Take-back button took back another session's newer mark."""
+    first, second = [d.id for d in receipts.load_documents("receipts")[:2]]
+    for doc_id in (first, second):
+        receipts.update_word(doc_id, 0, "TOTAL")  # both in progress
+    receipts.set_reviewed(second, True)
+    receipts.set_reviewed(second, False)  # second's latest change: a done mark taken back (elsewhere)
+    at = _app(first)
+    at.selectbox(key="annotate_status").set_value("in progress").run()
+    assert at.session_state["annotate_doc"] == first
+    # d on first: the page shows second; z there asks for first's mark back, not second's older change
+    at.session_state["annotate_keys_leaving"] = first
+    at.session_state["annotate_keys_waiting"] = ["d", "z", "5"]
+    at.session_state["annotate_done_by_key"] = first
+    at.run()  # d applied: first marked done, it leaves the list
+    assert receipts.is_reviewed(first)
+    labelled = receipts.get_document(first).labelled_words
+    at.run()  # second drawn, and the z waiting for it takes first's mark back; "5" waits for first, and lands there
+    assert not at.exception and not receipts.is_reviewed(first) and not receipts.is_reviewed(second)
+    assert at.session_state["annotate_doc"] == first
+    assert receipts.get_document(first).labelled_words == labelled + 1
+    # the Undo button, as z does
+    receipts.set_reviewed(first, True)
+    at.session_state["annotate_marked_done"] = first
+    at.run()
+    assert at.session_state["annotate_doc"] == second and at.session_state["annotate_left_done"][0] == first
+    at.button(key="annotate_undo").click().run()
+    assert not at.exception and not receipts.is_reviewed(first) and not receipts.is_reviewed(second)
+    assert at.session_state["annotate_doc"] == first
+    # a change on the receipt shown ends that moment: Undo is that receipt's again
+    receipts.set_reviewed(first, True)
+    at.session_state["annotate_marked_done"] = first
+    at.run()
+    assert at.session_state["annotate_doc"] == second and "annotate_left_done" in at.session_state
+    receipts.update_word(second, 1, "TOTAL")
+    at.session_state["annotate_keys_leaving"] = "nobody"  # a press on second: "1" labels its selected word
+    at.session_state["annotate_keys_waiting"] = ["1"]
+    at.run()
+    assert "annotate_left_done" not in at.session_state
+    # a stale button: another session took the mark back and marked it done again meanwhile: refused, said
+    receipts.set_reviewed(first, False)
+    receipts.set_reviewed(first, True)
+    at.session_state["annotate_marked_done"] = first
+    at.run()
+    receipts.set_reviewed(first, False)
+    receipts.set_reviewed(first, True)  # a newer mark, not the one the button was drawn for
+    at.button(key="annotate_take_back").click().run()
+    assert receipts.is_reviewed(first)
+    assert any("The done mark was not taken back" in i.value for i in at.info), [i.value for i in at.info]
+    # another dataset in view: no note of a receipt of this one
+    at.session_state["annotate_marked_done"] = first
+    at.session_state["dataset"] = "gold"
+    at.run()
+    assert not at.exception and not [w for w in (*at.warning, *at.info) if "left this list" in w.value]
 
 
 def test_putting_the_done_mark_back_by_undo_or_redo_warns_and_waits_as_mark_done(receipts):

@@ -22,11 +22,12 @@ from receipt_core.plots.figures import LOW_CONFIDENCE, WRITTEN_WORDS_MAX, tall_f
 from receipt_core.workspace.database import NotFoundError
 from receipt_core.wording import counted
 from ui.annotate_corrections import corrections
-from ui.annotate_keys import KeysView, apply_keys, keyboard_listener, new_presses
+from ui.annotate_keys import ACTION_KEYS, UNDO, KeysView, apply_keys, keyboard_listener, new_presses
 from ui.annotate_overlay import LOW_OCR, overlay_choice
 from ui.annotate_region import DRAWN_BOX_KEY
-from ui.annotate_state import (MESSAGES_KEY, NEXT_DOC_KEY, NOTICE_KEY, TOAST_KEY, act, bump, first_unlabelled_word,
-                               follow_selected_word, say, selected_word, view_version, word_key, word_picker_key)
+from ui.annotate_state import (LEFT_DONE_KEY, MESSAGES_KEY, NEXT_DOC_KEY, NOTICE_KEY, TAKE_BACK_KEY, TOAST_KEY, act,
+                               bump, first_unlabelled_word, follow_selected_word, say, selected_word,
+                               take_back_instead, view_version, word_key, word_picker_key)
 from ui.annotate_table import score_text, word_table
 from ui.literal import literal, notice_markdown, plain
 from ui.receipt_images import receipt_picture
@@ -50,6 +51,8 @@ def word_editor(doc_id: str, next_doc_id: str | None, previous_doc_id: str | Non
     receipt is marked done (the ``d`` key, as its Mark done button). A change that moves the receipt to another
     status reruns the whole page, so the picker and its counts follow; every other change reruns only the editor."""
     ws = workspace()
+    if TAKE_BACK_KEY in st.session_state:  # Undo or z asked the page to take back another receipt's done mark
+        st.rerun(scope="app")
     step = st.session_state.pop(GO_NEXT_KEY, 0)
     target = next_doc_id if step > 0 else previous_doc_id if step < 0 else None
     if target is not None:
@@ -70,8 +73,8 @@ def word_editor(doc_id: str, next_doc_id: str | None, previous_doc_id: str | Non
     seen_action = ws.latest_action(doc_id)  # what Undo (the button, the z key) may take back
     if LEAVING_KEY in st.session_state:  # "n" was pressed: the presses after it are this receipt's now
         _keys_for_the_next_receipt(doc, seen_action, on_done)
-        if st.session_state.get(GO_NEXT_KEY):  # another "n" or "b" among them: on to the receipt after
-            st.rerun(scope="app")
+        if st.session_state.get(GO_NEXT_KEY) or TAKE_BACK_KEY in st.session_state:  # another "n" or "b" among
+            st.rerun(scope="app")  # them: on to the receipt after; a "z" that takes back a done mark: to it
         doc = ws.get_document(doc_id)
         seen_action = ws.latest_action(doc_id)
     st.session_state[KEYS_VIEW_KEY] = KeysView(doc_id, doc.word_labels, seen_action)  # what the presses judge by
@@ -122,6 +125,9 @@ def _keys_for_the_next_receipt(doc: Document, seen_action: int | None, on_done: 
     waiting = st.session_state.pop(WAITING_KEYS_KEY, [])
     typed_on = st.session_state.pop(DONE_BY_KEY_KEY, None)
     if waiting and typed_on is not None and typed_on != doc.id:  # d under a filter: the receipt left the list
+        if ACTION_KEYS.get(waiting[0]) == UNDO and LEFT_DONE_KEY in st.session_state:  # "d z": the mark taken
+            _apply_presses(doc, seen_action, waiting, on_done)  # back, the rest for that receipt (a probe)
+            return
         were = "was" if len(waiting) == 1 else "were"
         say(f"{counted(len(waiting), 'key press', 'key presses')} typed after the done mark {were} not applied: "
             "the receipt marked done left this list, so they would have landed on this one before you saw it.")
@@ -132,6 +138,13 @@ def _keys_for_the_next_receipt(doc: Document, seen_action: int | None, on_done: 
 
 def _apply_presses(doc: Document, seen_action: int | None, keys: list[str], on_done: Callable[[str], None]) -> None:
     doc_id, words = doc.id, len(doc.words)
+    if keys and ACTION_KEYS.get(keys[0]) == UNDO and take_back_instead(doc_id):
+        # z right after a receipt marked done left the list: its mark, not this receipt's older change (a probe);
+        # the presses after it wait for that receipt, as after d
+        st.session_state[LEAVING_KEY] = doc_id
+        st.session_state[WAITING_KEYS_KEY] = list(keys[1:])
+        st.session_state[DONE_BY_KEY_KEY] = st.session_state[TAKE_BACK_KEY][0]
+        return
     view = st.session_state.get(KEYS_VIEW_KEY)
     if not isinstance(view, KeysView) or view.doc_id != doc_id or len(view.labels) != words:
         view = KeysView(doc_id, doc.word_labels, seen_action)
@@ -350,7 +363,10 @@ def _undo_redo(doc: Document, seen_action: int | None, on_done: Callable[[str], 
 def _history_step(doc: Document, seen_action: int | None, redo: bool, on_done: Callable[[str], None]) -> None:
     """Undo the receipt's latest change, or redo what Undo took back, only when the latest change is the one the
     page showed (``seen_action``). One that puts the done mark back is followed by ``on_done``, as Mark done is (a
-    probe's Redo re-marked a receipt done with no warning and no retraining)."""
+    probe's Redo re-marked a receipt done with no warning and no retraining). Undo right after a receipt marked done
+    left the filtered list takes that mark back instead (:func:`take_back_instead`)."""
+    if not redo and take_back_instead(doc.id):
+        return
     try:
         step = workspace().redo if redo else workspace().undo
         done = step(doc.id, seen_action=seen_action)

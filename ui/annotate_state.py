@@ -22,6 +22,10 @@ MESSAGES_KEY = "annotate_messages"  # warnings to show once
 DONE_WARNING_KEY = "annotate_done_warning"  # the receipt whose Mark done had a warning: said while open and done
 NOTICE_KEY = "annotate_notice"  # one line of news to show once
 TOAST_KEY = "annotate_toast"  # a count to show once as a toast
+MARKED_DONE_KEY = "annotate_marked_done"  # the receipt this session last marked done, until the page's next full run
+LEFT_DONE_KEY = "annotate_left_done"  # (receipt, its latest change): marked done here, it left the filtered list;
+# until the next change or full run, Undo and z take that mark back rather than undo the receipt shown
+TAKE_BACK_KEY = "annotate_take_back_asked"  # (receipt, its latest change): its done mark, for the page to take back
 
 
 def word_key(doc_id: str) -> str:
@@ -70,8 +74,21 @@ def view_version(doc: Document) -> str:
 
 
 def bump(doc_id: str) -> None:
-    """Fresh widgets (label, table) from the saved document at the next draw."""
+    """Fresh widgets (label, table) from the saved document at the next draw; a change on the receipt shown ends
+    the moment in which Undo took back the mark of a receipt that left the list (:data:`LEFT_DONE_KEY`)."""
     st.session_state[version_key(doc_id)] = st.session_state.get(version_key(doc_id), 0) + 1
+    st.session_state.pop(LEFT_DONE_KEY, None)
+
+
+def take_back_instead(doc_id: str) -> bool:
+    """Whether an Undo (or z) pressed on receipt ``doc_id`` is meant for the receipt this session just marked done
+    and saw leave the filtered list: then it is asked of the page (:data:`TAKE_BACK_KEY`) and True is returned. A
+    probe's "d z" under a filter undid an older change of the receipt shown next, which it had never looked at."""
+    left = st.session_state.pop(LEFT_DONE_KEY, None)
+    if left is None or left[0] == doc_id:
+        return False
+    st.session_state[TAKE_BACK_KEY] = left
+    return True
 
 
 def follow_selected_word(shown: Document) -> list[str]:
@@ -127,16 +144,19 @@ def act(doc: Document, change, advance: bool = False, done: str | None = None) -
     bump(doc.id)
 
 
-def left_list_warning(ws: Workspace, doc_id: str) -> str | None:
-    """Mark done's warning for ``doc_id`` when it was marked done and has left the list shown (a status filter that
-    leaves done receipts out), named as the picker names receipts; None when it is not done or has nothing to say."""
+def left_list_note(ws: Workspace, doc_id: str, dataset: str) -> str | None:
+    """What to say of ``doc_id``, marked done in this session, when it has left the list shown (a status filter
+    that leaves done receipts out): that it left, Mark done's warning if it has one, and the way back; named as the
+    picker names receipts. None when it is no longer done or is not in ``dataset`` (another dataset is in view)."""
     try:
         doc = ws.get_document(doc_id)
         done = receipt_status(doc, ws.is_reviewed(doc_id)) == DONE
+        here = ws.datasets_of([doc_id]).get(doc_id) == dataset
     except NotFoundError:
         return None
-    note = done_warning(doc) if done else None
-    if note is None:
+    if not done or not here:
         return None
-    return (f"Receipt {receipt_title(doc.id, doc.source)} was marked done and left this list. {note} The button "
-            "below takes the done mark back and opens it (Undo acts on the receipt shown).")
+    note = done_warning(doc)
+    return (f"Receipt {receipt_title(doc.id, doc.source)} was marked done and left this list. "
+            + (f"{note} " if note else "") + "Take the done mark back, or press Undo or z before any other "
+            "change, to open it again.")
