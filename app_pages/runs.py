@@ -372,7 +372,8 @@ with runs_tab:
     if run.status in ("interrupted", "stopped", "failed") and not saved and not damage and not live_here:
         # why there is no Resume (a probe's run, interrupted before its first save, showed neither)
         st.caption(NO_CHECKPOINT_TO_RESUME)
-    if run.status in ("interrupted", "stopped", "failed") and saved and not live_here:
+    if run.status in ("interrupted", "stopped", "failed") and saved and not damage and not live_here:  # a probe
+        # was offered Resume under "This run's checkpoint is damaged", and it failed on the damaged run.json
         # unfolded when Train's "Open it on Runs to resume" led here (a walkthrough looked for it in a folded one)
         opened = st.session_state.get(RESUME_OPEN_KEY) == run_id
         with st.expander("Resume this run from its last checkpoint", expanded=opened):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Callable
 
 import pandas as pd
@@ -16,6 +17,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from receipt_core.plots.figures import prediction_figure, tall_figure_height
+from receipt_core.model.checkpoint import checkpoint_problem
 from receipt_core.plots.run_charts import curve_figure
 from receipt_core.evaluation.metrics import ones_baseline_note
 from receipt_core.training.events import (HEADLINE_METRICS, METRIC_LABELS, PredictionEvent, ending,
@@ -135,7 +137,7 @@ def live_view() -> None:
     for message in curves.messages:
         st.warning(message)
     _progress(curves, live, _budget_s(ws, active.run_id), active.started_at, stopping)
-    if not live and curves.finished and curves.finished.reason == "stopped" and curves.finished.checkpoint:
+    if not live and _resumable(curves):
         # Runs opened on its ★ run, not the one just stopped, with Resume folded away (a walkthrough)
         if st.button("Open it on Runs to resume", key="train_open_runs"):
             st.session_state[RUNS_ONE_KEY] = active.run_id
@@ -228,11 +230,19 @@ def _progress(curves: RunCurves, live: bool, budget_s: float | None, started_at:
                 "saved model's and the best scores." if earlier else "")
         # what a stop leaves (a walkthrough's "Stopped after 6m 54s" said nothing of the model or of going on)
         kept = ("  \nIts model is saved: Predict and Annotate can use it, and Runs → Resume goes on from it."
-                if curves.finished.reason == "stopped" and curves.finished.checkpoint else "")
+                if _resumable(curves) else "")
         baseline = ones_baseline_note(flatten_metrics(curves.finished.metrics))
         box(f"{ending(curves.finished.reason)} after {fmt_seconds(curves.finished.elapsed_s)}"
             + "".join(f" · {METRIC_LABELS.get(k, k)} {v:.3f}" for k, v in shown.items() if k in HEADLINE_METRICS)
             + note + kept + (f"  \n{baseline}" if baseline else ""))
+
+
+def _resumable(curves: RunCurves) -> bool:
+    """Whether the run was stopped with a checkpoint that loads: a probe damaged the run.json of a stopped run and
+    was still told Resume goes on from it."""
+    finished = curves.finished
+    return bool(finished and finished.reason == "stopped" and finished.checkpoint
+                and checkpoint_problem(Path(finished.checkpoint)) is None)
 
 
 def _charts(curves: RunCurves, run_id: str) -> None:
