@@ -17,7 +17,7 @@ from receipt_core.datasets.detect import AUTO, resolve_format
 from receipt_core.datasets.photo_zip import open_zips
 from receipt_core.plots.figures import document_figure
 from receipt_core.training.run_documents import live_runs_reading_receipts, runs_reading
-from receipt_core.wording import as_sentence, counted
+from receipt_core.wording import counted
 from receipt_core.workspace.documents import DamagedDocumentError
 from ui.actions import ocr_and_store, ocr_projected_import
 from ui.dataset_choice import current_dataset, show_dataset_now, upload_target
@@ -223,10 +223,8 @@ with manage_tab:
         st.subheader(f"Dataset {literal(dataset)}")
         export_section(ws, dataset)
         with st.expander("Rename this dataset"):
-            new_name, usable = dataset_name_input("New name", key=f"rename_{dataset}", allow_empty=True)
-            if usable and new_name and (taken := ws.rename_problem(dataset, new_name)) is not None:
-                st.error(notice_markdown(as_sentence(taken)))  # before the button, as a bad name is
-                usable = False
+            new_name, usable = dataset_name_input("New name", key=f"rename_{dataset}", allow_empty=True,
+                                                  renaming=dataset)
             if st.button("Rename", key="rename_dataset", disabled=not (usable and new_name)):
                 with user_errors("Renaming the dataset"):
                     moved = ws.rename_dataset(dataset, new_name)

@@ -459,6 +459,10 @@ def test_data_renames_a_dataset_and_the_sidebar_follows(workspace_home):
     assert at.button(key="rename_dataset").disabled
     at.text_input(key="rename_uploads").set_value("uploads").run()
     assert any("already has that name" in e.value for e in at.error) and at.button(key="rename_dataset").disabled
+    at.text_input(key="rename_uploads").set_value("OTHER").run()  # another's in other case: taken, not "add to it"
+    [taken] = [e.value for e in at.error]
+    assert "already has a dataset ` other `" in taken and "add to it" not in taken, taken
+    assert at.button(key="rename_dataset").disabled
     at.text_input(key="rename_uploads").set_value("shop receipts").run()
     at.button(key="rename_dataset").click().run()
     no_errors(at)
