@@ -49,7 +49,7 @@ def label_smoothing_note(smoothing: Mapping[str, float], quote: Callable[[str], 
     freeze-backbone's 0, with the higher F1, and read it as phased training worse."""
     if len(set(smoothing.values())) < 2:
         return None
-    smoothed = ", ".join(f"{quote(name)} ({value:g})" for name, value in smoothing.items() if value > 0)
+    smoothed = ", ".join(f"{quote(name)} ({value})" for name, value in smoothing.items() if value > 0)  # not :g
     return (f"The training losses do not compare: {smoothed} trained with label smoothing, whose targets are not "
             "all 0 and 1, so that loss levels off well above 0 however well the run learns. The validation loss is "
             "measured without smoothing, and compares them.")
