@@ -12,8 +12,8 @@ from receipt_core.workspace.database import NotFoundError
 from receipt_core.workspace.documents import DamagedDocumentError
 from ui.annotate_editor import word_editor
 from ui.annotate_model import model_section, retrain_after_done
-from ui.annotate_state import (DONE_WARNING_KEY, LEFT_DONE_KEY, MARKED_DONE_KEY, NEXT_DOC_KEY, NOTICE_KEY, TAKE_BACK_KEY,
-                               left_list_note)
+from ui.annotate_state import (DONE_WARNING_KEY, LEFT_DONE_KEY, MARKED_DONE_KEY, NEXT_DOC_KEY, NOTICE_KEY,
+                               TAKE_BACK_KEY, left_list_note, with_receipt_kept_open)
 from ui.annotate_url import FIRST_RECEIPT, restore_from_url, write_to_url
 from ui.dataset_choice import current_dataset, select_dataset
 from ui.literal import literal, notice_markdown, plain
@@ -64,6 +64,7 @@ status = filters[0].selectbox("Status", ["all", *STATUSES], key="annotate_status
 search = filters[1].text_input("Search by file name or id", key="annotate_search")
 filters[2].caption(f"{literal(dataset)}: " + " · ".join(f"{s} {n}" for s, n in counts.items()))
 summaries = ws.list_documents(dataset, status=None if status == "all" else status, search=search or None)
+summaries, kept_open = with_receipt_kept_open(ws, dataset, summaries, search, st.session_state.get(DOC_KEY))
 ids = [s.id for s in summaries]
 # an upload shows its file name. No status in it: Streamlit keeps a selectbox's choice as the option's text, so a
 # text that changed (Mark done) left the picker holding a string that is no receipt id, and Next crashed
@@ -168,7 +169,9 @@ else:
     nav.button("Mark done", key="annotate_done", type="primary", on_click=_review, args=(doc_id, True),
                help="Reviewed by a person: every word's label checked"
                     + (f". Before you mark it: {escape_markdown(before_done)}" if before_done else ""))
-nav.caption(f"{ids.index(doc_id) + 1} of {len(ids)} · **{summary.status}**", width="content")
+nav.caption(f"{ids.index(doc_id) + 1} of {len(ids)} · **{summary.status}**"
+            + (" · kept open, no longer under this status, until you move on" if doc_id == kept_open else ""),
+            width="content")
 # under the button pressed (among the word panel's messages it sat below the fold), as text, not code; kept while
 # the receipt stays open and done: a retraining's end reruns the page a few seconds later, and a walkthrough never saw
 # the warning of a receipt marked done with nothing labelled

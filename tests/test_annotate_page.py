@@ -708,13 +708,14 @@ def test_undo_right_after_a_receipt_left_the_filtered_list_takes_its_done_mark_b
     at.session_state["annotate_keys_leaving"] = first
     at.session_state["annotate_keys_waiting"] = ["d", "z", "5"]
     at.session_state["annotate_done_by_key"] = first
-    at.run()  # d applied: first marked done, it leaves the list
-    assert receipts.is_reviewed(first)
     labelled = receipts.get_document(first).labelled_words
-    at.run()  # second drawn, and the z waiting for it takes first's mark back; "5" waits for first, and lands there
+    # d marks first done and it leaves the list; second is drawn, and the z waiting for it takes first's mark back;
+    # "5" waits for first, and lands there
+    at.run()
     assert not at.exception and not receipts.is_reviewed(first) and not receipts.is_reviewed(second)
     assert at.session_state["annotate_doc"] == first
     assert receipts.get_document(first).labelled_words == labelled + 1
+    assert any("Took back the done mark of receipt" in i.value for i in at.info), [i.value for i in at.info]
     # the Undo button, as z does
     receipts.set_reviewed(first, True)
     at.session_state["annotate_marked_done"] = first
@@ -748,6 +749,31 @@ def test_undo_right_after_a_receipt_left_the_filtered_list_takes_its_done_mark_b
     at.session_state["dataset"] = "gold"
     at.run()
     assert not at.exception and not [w for w in (*at.warning, *at.info) if "left this list" in w.value]
+
+
+def test_a_receipt_labelled_under_the_unlabelled_filter_stays_open_until_left(receipts):
+    """A walkthrough labelling under "unlabelled" was sent to the next receipt by its first key press: the receipt
+    became in progress and left the list. It stays open (and listed) until another receipt is opened."""
+    first, second = [d.id for d in receipts.load_documents("receipts")[:2]]
+    at = _app(first)
+    at.selectbox(key="annotate_status").set_value("unlabelled").run()
+    assert at.session_state["annotate_doc"] == first
+    at.session_state["annotate_keys_leaving"] = "nobody"  # "1" pressed on first: it is in progress now
+    at.session_state["annotate_keys_waiting"] = ["1"]
+    at.run()
+    at.run()
+    assert not at.exception and receipts.get_document(first).labelled_words == 1
+    assert at.session_state["annotate_doc"] == first
+    assert not [i for i in at.info if "showing another" in i.value]
+    assert any("kept open, no longer under this status, until you move on" in c.value for c in at.caption)
+    at.session_state["annotate_keys_leaving"] = "nobody"  # and the next key labels the next word of it
+    at.session_state["annotate_keys_waiting"] = ["1"]
+    at.run()
+    assert receipts.get_document(first).labelled_words == 2 and at.session_state["annotate_doc"] == first
+    at.button(key="annotate_next").click().run()  # moved on: it leaves the list
+    assert at.session_state["annotate_doc"] == second
+    at.run()
+    assert first not in at.selectbox(key="annotate_doc").options
 
 
 def test_putting_the_done_mark_back_by_undo_or_redo_warns_and_waits_as_mark_done(receipts):

@@ -15,7 +15,7 @@ import streamlit as st
 from receipt_core.data.annotation import item_numbers, new_group_id
 from receipt_core.data.document import Document
 from receipt_core.data.quantity import MAX_QUANTITY
-from receipt_core.data.review import receipt_status
+from receipt_core.data.review import DONE, receipt_status
 from receipt_core.data.schema import DEFAULT_SCHEMA, QUANTITY
 from receipt_core.plots.annotation_figure import annotation_figure
 from receipt_core.plots.figures import LOW_CONFIDENCE, WRITTEN_WORDS_MAX, tall_figure_height
@@ -25,8 +25,8 @@ from ui.annotate_corrections import corrections
 from ui.annotate_keys import ACTION_KEYS, UNDO, KeysView, apply_keys, keyboard_listener, new_presses
 from ui.annotate_overlay import LOW_OCR, overlay_choice
 from ui.annotate_region import DRAWN_BOX_KEY
-from ui.annotate_state import (LEFT_DONE_KEY, MESSAGES_KEY, NEXT_DOC_KEY, NOTICE_KEY, TAKE_BACK_KEY, TOAST_KEY, act,
-                               bump, first_unlabelled_word, follow_selected_word, say, selected_word,
+from ui.annotate_state import (LEFT_DONE_KEY, MESSAGES_KEY, NEXT_DOC_KEY, NOTICE_KEY, STAY_KEY, TAKE_BACK_KEY,
+                               TOAST_KEY, act, bump, first_unlabelled_word, follow_selected_word, say, selected_word,
                                take_back_instead, view_version, word_key, word_picker_key)
 from ui.annotate_table import score_text, word_table
 from ui.literal import literal, notice_markdown, plain
@@ -67,15 +67,14 @@ def word_editor(doc_id: str, next_doc_id: str | None, previous_doc_id: str | Non
         if st.button("Show the receipts that are left", key="annotate_deleted_reload"):
             st.rerun(scope="app")
         return
-    if receipt_status(doc, reviewed) != status:
-        st.session_state[NEXT_DOC_KEY] = doc_id  # stay on this receipt whatever the picker last sent
-        st.rerun(scope="app")
+    _follow_status(doc, reviewed, status)
     seen_action = ws.latest_action(doc_id)  # what Undo (the button, the z key) may take back
     if LEAVING_KEY in st.session_state:  # "n" was pressed: the presses after it are this receipt's now
         _keys_for_the_next_receipt(doc, seen_action, on_done)
         if st.session_state.get(GO_NEXT_KEY) or TAKE_BACK_KEY in st.session_state:  # another "n" or "b" among
             st.rerun(scope="app")  # them: on to the receipt after; a "z" that takes back a done mark: to it
         doc = ws.get_document(doc_id)
+        _follow_status(doc, ws.is_reviewed(doc_id), status)  # those presses may have changed it
         seen_action = ws.latest_action(doc_id)
     st.session_state[KEYS_VIEW_KEY] = KeysView(doc_id, doc.word_labels, seen_action)  # what the presses judge by
     # drawn in the word panel, where the key list is: the list appears once the keys are heard (ui/annotate_keys.py)
@@ -100,6 +99,19 @@ def word_editor(doc_id: str, next_doc_id: str | None, previous_doc_id: str | Non
         for message in st.session_state.pop(MESSAGES_KEY, []):
             st.warning(notice_markdown(message))
     word_table(doc)
+
+
+def _follow_status(doc: Document, reviewed: bool, status: str) -> None:
+    """Rerun the whole page when the receipt's status is no longer the one it shows (``status``), so the picker
+    and its counts follow, with the receipt still open: kept in a status filter's list that now leaves it out
+    until it is left (:data:`STAY_KEY`; a walkthrough labelling under "unlabelled" was sent to the next receipt by
+    its first key press), except when it was marked done, which leaves with its note."""
+    if (now := receipt_status(doc, reviewed)) == status:
+        return
+    st.session_state[NEXT_DOC_KEY] = doc.id  # stay on this receipt whatever the picker last sent
+    if now != DONE:
+        st.session_state[STAY_KEY] = doc.id
+    st.rerun(scope="app")
 
 
 def _on_keys(doc: Document, seen_action: int | None, on_done: Callable[[str], None]) -> None:

@@ -25,6 +25,7 @@ TOAST_KEY = "annotate_toast"  # a count to show once as a toast
 MARKED_DONE_KEY = "annotate_marked_done"  # the receipt this session last marked done, until the page's next full run
 LEFT_DONE_KEY = "annotate_left_done"  # (receipt, its latest change): marked done here, it left the filtered list;
 # until the next change or full run, Undo and z take that mark back rather than undo the receipt shown
+STAY_KEY = "annotate_stay"  # the open receipt a change moved out of the status filter: kept in its list until left
 TAKE_BACK_KEY = "annotate_take_back_asked"  # (receipt, its latest change): its done mark, for the page to take back
 
 
@@ -160,3 +161,24 @@ def left_list_note(ws: Workspace, doc_id: str, dataset: str) -> str | None:
     return (f"Receipt {receipt_title(doc.id, doc.source)} was marked done and left this list. "
             + (f"{note} " if note else "") + "Take the done mark back, or press Undo or z before any other "
             "change, to open it again.")
+
+
+def with_receipt_kept_open(ws: Workspace, dataset: str, summaries: list, search: str | None,
+                           open_id: str | None) -> tuple[list, str | None]:
+    """The receipts a status filter lists, with the open receipt kept among them (in the dataset's order) when a
+    change made on it moved it out of the filter (:data:`STAY_KEY`; a done mark leaves, with its note), until
+    another receipt is opened; and its id when it was kept. A walkthrough labelling under "unlabelled" was sent to
+    the next receipt by its first key press."""
+    stay = st.session_state.get(STAY_KEY)
+    if stay is None:
+        return summaries, None
+    if stay != open_id or stay in {s.id for s in summaries}:
+        st.session_state.pop(STAY_KEY, None)  # moved on, or listed anyway
+        return summaries, None
+    everything = ws.list_documents(dataset, search=search or None)
+    held = next((s for s in everything if s.id == stay), None)
+    if held is None or held.status == DONE:
+        st.session_state.pop(STAY_KEY, None)
+        return summaries, None
+    order = {s.id: i for i, s in enumerate(everything)}
+    return sorted([*summaries, held], key=lambda s: order.get(s.id, -1)), stay
