@@ -58,7 +58,7 @@ def test_retraining_learns_on_the_done_receipts_only(reviewed):
     for doc in reviewed.load_documents("loop")[:4]:
         reviewed.set_reviewed(doc.id)
     # heads learnt from fewer than five receipts would replace the run chosen for suggestions (a walkthrough: one)
-    with pytest.raises(NoLabelsError, match="4 receipts of 'loop' are done; retraining starts at 5"):
+    with pytest.raises(NoLabelsError, match="4 labelled receipts of 'loop' are done; retraining starts at 5"):
         start_suggestion_retrain(reviewed, slot, "loop", "tiny")
     reviewed.set_reviewed(reviewed.load_documents("loop")[4].id)
     reviewed.update_word(reviewed.load_documents("loop")[5].id, 0, "TOTAL")  # labelled, not done: left out
@@ -114,6 +114,9 @@ def test_marking_done_on_the_page_retrains_or_says_the_slot_is_busy(reviewed):
         at.switch_page("app_pages/train.py").run()
         assert any("This is Annotate's retraining of its suggestions" in i.value for i in at.info), [
             i.value for i in at.info]
+        # the opt-in kept while not drawn (another page; a filter's empty list: a walkthrough found it unticked)
+        at.switch_page("app_pages/annotate.py").run()
+        assert at.checkbox(key="annotate_retrain").value
     finally:
         busy.release.set()
         active = job_slot().busy()

@@ -67,7 +67,7 @@ def model_section(doc_id: str, dataset: str) -> None:
     st.checkbox("When I mark a receipt done, teach the suggestions from the receipts marked done (a short run in "
                 f"the background that trains only the model's last layers, from {MIN_REVIEWED} done receipts on), then "
                 "re-rank the receipts by how sure it is",
-                key=RETRAIN_KEY)
+                key=RETRAIN_KEY, persist_state="session")  # kept while a filter's empty list hides it (a walkthrough)
     if st.session_state.get(RETRAINING_KEY):
         st.fragment(run_every=2.0)(_retraining_status)(dataset)
 

@@ -52,9 +52,12 @@ def start_suggestion_retrain(workspace, slot: JobSlot, dataset: str, backbone: s
     if not docs:
         raise NoLabelsError(f"no receipt of {dataset!r} is done yet; mark a labelled receipt done first")
     if len(docs) < MIN_REVIEWED:  # heads trained on one receipt replaced a run that scored 0.94 (a walkthrough)
-        raise NoLabelsError(f"{counted(len(docs), 'receipt')} of {dataset!r} {'is' if len(docs) == 1 else 'are'} done; "
-                            f"retraining starts at {MIN_REVIEWED}, since heads learnt from fewer suggest less well "
-                            "than the run you chose, whose suggestions stay")
+        # labelled ones: a done receipt with no label teaches nothing, and a walkthrough read "1 receipt is done"
+        # beside a status caption of "done 2"
+        raise NoLabelsError(f"{counted(len(docs), 'labelled receipt')} of {dataset!r} "
+                            f"{'is' if len(docs) == 1 else 'are'} done; retraining starts at {MIN_REVIEWED}, since "
+                            "heads learnt from fewer suggest less well than the run you chose, whose suggestions "
+                            "stay.")
     config = suggestion_config(backbone, minutes)
 
     def launch():
