@@ -803,7 +803,7 @@ def test_putting_the_done_mark_back_by_undo_or_redo_warns_and_waits_as_mark_done
     warned = [w.value for w in at.warning if "marked done" in w.value]
     assert len(warned) == 1 and "words have no label" in warned[0], [w.value for w in at.warning]
     # the undo's own line and the retraining's, both (a probe saw one overwrite the other, by key and by button)
-    assert "Undid the last review mark. Choose a run first: retraining uses its backbone." in [i.value for i in at.info]
+    assert "Undid the last done mark. Choose a run first: retraining uses its backbone." in [i.value for i in at.info]
     receipts.set_reviewed(doc.id, False)
     receipts.set_reviewed(doc.id, True)
     receipts.undo(doc.id)
@@ -812,7 +812,7 @@ def test_putting_the_done_mark_back_by_undo_or_redo_warns_and_waits_as_mark_done
     at.session_state["annotate_keys_waiting"] = ["y"]  # applies it as the keyboard's callback does
     at.run()
     assert not at.exception and receipts.is_reviewed(doc.id)
-    assert ("Redid the review mark that Undo had taken back. Choose a run first: retraining uses its backbone."
+    assert ("Redid the done mark that Undo had taken back. Choose a run first: retraining uses its backbone."
             in [i.value for i in at.info]), [i.value for i in at.info]
     at.session_state["annotate_retrain"] = False
     at.run()

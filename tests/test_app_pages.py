@@ -860,13 +860,18 @@ def test_train_runs_live_and_a_second_start_from_another_session_is_refused(demo
     [resume] = [e for e in second.expander if e.label == "Resume this run from its last checkpoint"]
     assert resume.proto.expanded
     # a checkpoint damaged since: no Resume offered on either page (a probe's Resume failed on it)
-    (demo_env.run_dir(active.run_id, create=False) / "run.json").write_text('{"oops": [1,2')
-    second.switch_page("app_pages/runs.py").run()
-    assert any("checkpoint is damaged" in w.value for w in second.warning), [w.value for w in second.warning]
-    assert not [e for e in second.expander if e.label == "Resume this run from its last checkpoint"]
-    second.switch_page("app_pages/train.py").run()
-    assert not any(b.key == "train_open_runs" for b in second.button)
-    assert not any("Runs → Resume goes on from it" in i.value for i in second.info)
+    run_file = demo_env.run_dir(active.run_id, create=False) / "run.json"
+    kept = run_file.read_bytes()
+    run_file.write_text('{"oops": [1,2')
+    try:
+        second.switch_page("app_pages/runs.py").run()
+        assert any("checkpoint is damaged" in w.value for w in second.warning), [w.value for w in second.warning]
+        assert not [e for e in second.expander if e.label == "Resume this run from its last checkpoint"]
+        second.switch_page("app_pages/train.py").run()
+        assert not any(b.key == "train_open_runs" for b in second.button)
+        assert not any("Runs → Resume goes on from it" in i.value for i in second.info)
+    finally:
+        run_file.write_bytes(kept)  # the workspace is the next tests' too
 
 
 def test_the_train_page_reads_a_layoutlm_folder_only_inside_the_server_folders(demo_env, tmp_path):

@@ -124,7 +124,7 @@ def test_redo_does_again_what_undo_took_back_until_a_new_change(tmp_path):
                                "'TEA'."
     redone = ws.get_document("r")
     assert redone.words[2].annotation_label == "ITEM_NAME" and not redone.words[3].is_labelled
-    assert ws.redo("r").kind == "label" and ws.redo("r").describe() == "Redid the review mark that Undo had taken back."
+    assert ws.redo("r").kind == "label" and ws.redo("r").describe() == "Redid the done mark that Undo had taken back."
     assert ws.get_document("r") == labelled and ws.is_reviewed("r") and ws.redo("r") is None
     assert ws.undo("r").kind == "review" and ws.undo("r").kind == "label"
     ws.update_word("r", 0, "OTHER")  # a new change: what was undone can no longer be redone

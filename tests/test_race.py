@@ -739,10 +739,14 @@ def test_runs_trained_with_other_label_smoothing_say_why_their_training_losses_d
     from receipt_core.study.race_view import entry_smoothing
     from receipt_core.training.config import smoothing_of
 
-    record = RaceRecord(name="r", plan=plan(scenarios=("freeze-backbone", "phased")),
-                        entries=plan(scenarios=("freeze-backbone", "phased")).entries())
-    smoothing = entry_smoothing(record)
+    entries = plan(scenarios=("freeze-backbone", "phased")).entries()
+    record = RaceRecord(name="r", plan=plan(scenarios=("freeze-backbone", "phased")), entries=entries)
+    assert entry_smoothing(record) == {}  # nothing started: no curve, nothing to say
+    started = tuple(dataclasses.replace(entry, run_id=f"run-{i}", status="running") for i, entry in enumerate(entries))
+    smoothing = entry_smoothing(dataclasses.replace(record, entries=started))
     assert smoothing == {"tiny · freeze-backbone": 0.0, "tiny · phased": 0.1}
+    assert entry_smoothing(dataclasses.replace(record, entries=started[:1])) == {"tiny · freeze-backbone": 0.0}
+    assert label_smoothing_note(smoothing, validation_chart=False).endswith("Their scores compare them.")  # Race
     note = label_smoothing_note(smoothing, quote=lambda name: f"`{name}`")
     assert note.startswith("The training losses do not compare: `tiny · phased` (0.1) trained with label smoothing")
     assert "validation loss is measured without smoothing" in note

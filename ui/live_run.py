@@ -116,7 +116,7 @@ def live_view() -> None:
     # the name given on Runs first: a walkthrough renamed runs for an audience and Train kept the old label
     label = run_labels(ws).get(active.run_id)
     named = f"{literal(label.name)} · " if label is not None and label.name else ""
-    seed = getattr(active.job.config, "seed", None)  # one seed's run: said, as Race says it (a walkthrough)
+    seed = getattr(getattr(active.job, "config", None), "seed", None)  # one seed's run: said, as Race does
     seeded = f" · seed {seed}" if isinstance(seed, int) else ""
     header[0].markdown(f"### {icon} Run `{active.run_id}` — {status}\n{named}{literal(active.description)}{seeded}")
     if _is_suggestion_run(ws, active.run_id):  # a walkthrough's demo headline fell from 0.948 to 0.598

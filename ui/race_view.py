@@ -218,7 +218,7 @@ def race_board() -> None:
         column.plotly_chart(curve_figure(race_curves(record, curves, series), title, y_title, x=axis,
                                          uirevision=f"race-{name}-{series}-{axis}", colors=by_run),
                             key=f"race_chart_{series}", width="stretch")
-    if note := label_smoothing_note(entry_smoothing(record), quote=literal):
+    if note := label_smoothing_note(entry_smoothing(record), quote=literal, validation_chart=False):
         st.caption(note)
     st.markdown("**Cost beside quality**")
     st.dataframe(pd.DataFrame(race_rows(record, curves, deleted)), hide_index=True, key="race_table",

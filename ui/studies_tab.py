@@ -59,8 +59,9 @@ def studies_tab(ws: Workspace) -> None:
                          column_config={"best": st.column_config.TextColumn("", width=30)})
             marked = next((row.configuration for row in study.rows if row.best), None)
             # two stars, two rules: a walkthrough saw the Runs tab's ★ on one run and this one on another
-            st.caption(TABLE_NOTE + (f" Here it is marked ★: {literal(marked)}, by the models the runs saved, as "
-                                     "the Runs tab marks its ★." if marked else ""))
+            st.caption(TABLE_NOTE + (f" Here it is marked ★: {literal(marked)}, by the models the runs saved, among "
+                                     "this study's runs only; the Runs tab's ★ weighs every run scored on the same "
+                                     "receipts, so it can mark another." if marked else ""))
             st.markdown("**Reading**")
             study_reading(study, "studies_cost", "Too few configurations ran to judge any of the design's claims.")
             st.plotly_chart(study.curves_figure(), key="studies_curves", width="stretch")

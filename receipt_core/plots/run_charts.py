@@ -43,16 +43,18 @@ def kept_series_colors(chosen: Sequence[str], kept: Mapping[str, str]) -> dict[s
 CURVE_AXES = {"step": "step", "epoch": "epoch", "wall_s": "wall-clock seconds (pauses included)"}
 
 
-def label_smoothing_note(smoothing: Mapping[str, float], quote: Callable[[str], str] = str) -> str | None:
+def label_smoothing_note(smoothing: Mapping[str, float], quote: Callable[[str], str] = str,
+                         validation_chart: bool = True) -> str | None:
     """Why the training losses of runs trained with different label smoothing (run name -> its smoothing) do not
     compare; None when they all share one. A walkthrough saw phased (smoothing 0.1) level off at 0.8 beside
     freeze-backbone's 0, with the higher F1, and read it as phased training worse."""
     if len(set(smoothing.values())) < 2:
         return None
     smoothed = ", ".join(f"{quote(name)} ({value})" for name, value in smoothing.items() if value > 0)  # not :g
+    compare = ("The validation loss is measured without smoothing, and compares them." if validation_chart else
+               "Their scores compare them.")  # Race draws no validation loss (a walkthrough)
     return (f"The training losses do not compare: {smoothed} trained with label smoothing, whose targets are not "
-            "all 0 and 1, so that loss levels off well above 0 however well the run learns. The validation loss is "
-            "measured without smoothing, and compares them.")
+            f"all 0 and 1, so that loss levels off well above 0 however well the run learns. {compare}")
 
 
 def smooth(values: Sequence[float], weight: float) -> list[float]:

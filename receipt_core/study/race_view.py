@@ -63,10 +63,11 @@ def entry_label(record: RaceRecord, entry: RaceEntry) -> str:
 
 
 def entry_smoothing(record: RaceRecord) -> dict[str, float]:
-    """Each run's label smoothing (its training loss's floor, :func:`..plots.run_charts.label_smoothing_note`) by its
-    label in the race's charts; 0 for the plain reference, and for settings that no longer make a config."""
+    """Each started run's label smoothing (its training loss's floor, :func:`..plots.run_charts.label_smoothing_note`)
+    by its label in the race's charts; 0 for the plain reference, and for settings that no longer make a config. A
+    run not started yet draws no curve, so it is not named (a walkthrough read phased named before it ran)."""
     smoothing = {}
-    for entry in record.entries:
+    for entry in (entry for entry in record.entries if entry.run_id is not None):
         try:
             value = 0.0 if entry.config.is_reference else train_config(entry.config, record.plan.settings,
                                                                           entry.seed).label_smoothing

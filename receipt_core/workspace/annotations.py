@@ -80,7 +80,7 @@ class Undone:
 
 
 UNDO_NAMES = {"label": "label or quantity change", "suggest": "pre-fill", "accept": "acceptance of suggestions",
-              "reject": "rejection of suggestions", "review": "review mark", "group": "item change",
+              "reject": "rejection of suggestions", "review": "done mark", "group": "item change",
               "correct": "correction"}
 """What each history kind is called when it is undone."""
 
