@@ -23,6 +23,7 @@ from receipt_core.training.run_summary import (BEST_BY, ONES_BASELINE, OWN_TRAIN
                                                clear_best_runs, listing_order, no_best_reason, ranked_score,
                                                run_metrics_rows, run_phases, run_summary)
 from receipt_core.training.slot import JobBusyError
+from receipt_core.training.suggestion_heads import is_suggestion_run
 from receipt_core.workspace.run_labels import (MAX_NAME, MAX_NOTES, display_name, distinct_labels, download_stem,
                                                RunLabel, RunLabelConflictError, run_labels,
                                                save_label_edit)
@@ -90,6 +91,7 @@ with runs_tab:
         st.info("No runs yet: start one on the Train page.")
         st.stop()
     labels_by_id = run_labels(ws)
+    runs_by_id = {run.id: run for run in runs}
     names = {run.id: plain(display_name(run, labels_by_id)) for run in runs}  # RTL and control chars as escapes
     labels = distinct_labels(names)
     if deleted := st.session_state.pop(DELETED_TOAST_KEY, None):
@@ -165,10 +167,13 @@ with runs_tab:
     # a default= beside a value set through the state (a rename sets it again) made Streamlit log a warning
     # runs new since this session's last look are overlaid too, so a race's runs appear in the charts (a
     # walkthrough's stayed out); the ones the user took out stay out
+    # Annotate's retrainings (scored on their own few receipts) are never overlaid unasked: a walkthrough's
+    # undo and redo of a done mark made two, and they took over the charts
     seen = st.session_state.get(RUNS_SEEN_KEY)
+    own = [run_id for run_id in labels if not is_suggestion_run(runs_by_id[run_id].config)]
     kept = ([run_id for run_id in st.session_state["runs_compare"] if run_id in labels]
-            if "runs_compare" in st.session_state else list(labels)[:3])
-    new = [run_id for run_id in labels if seen is not None and run_id not in seen and run_id not in kept]
+            if "runs_compare" in st.session_state else own[:3])
+    new = [run_id for run_id in own if seen is not None and run_id not in seen and run_id not in kept]
     st.session_state["runs_compare"] = (new + kept)[:len(SERIES_COLORS)]
     st.session_state[RUNS_SEEN_KEY] = set(labels)
     # kept while other pages are visited: a walkthrough's four runs came back as the newest three after a visit to
@@ -210,9 +215,8 @@ with runs_tab:
                                                          smoothing=smoothing, uirevision=f"runs-{i}-{x_axis}",
                                                          colors=run_colors),
                                             key=f"runs_overlay_{i}", width="stretch")
-            by_id = {run.id: run for run in runs}
-            if note := label_smoothing_note({labels[run_id]: smoothing_of(by_id[run_id].config) for run_id in chosen},
-                                            quote=literal):
+            if note := label_smoothing_note({labels[run_id]: smoothing_of(runs_by_id[run_id].config)
+                                             for run_id in chosen}, quote=literal):
                 st.caption(note)
 
     st.subheader("Cost vs quality")

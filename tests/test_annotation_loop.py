@@ -117,6 +117,10 @@ def test_marking_done_on_the_page_retrains_or_says_the_slot_is_busy(reviewed):
         # the opt-in kept while not drawn (another page; a filter's empty list: a walkthrough found it unticked)
         at.switch_page("app_pages/annotate.py").run()
         assert at.checkbox(key="annotate_retrain").value
+        # Runs lists the retrainings but overlays none of them unasked (a walkthrough's two took over its charts)
+        at.switch_page("app_pages/runs.py").run()
+        assert not at.exception and at.session_state["runs_compare"] == []
+        assert len(at.selectbox(key="runs_one").options) == 2  # listed, to open by hand
     finally:
         busy.release.set()
         active = job_slot().busy()
