@@ -12,8 +12,9 @@ from receipt_core.workspace.database import NotFoundError
 from receipt_core.workspace.documents import DamagedDocumentError
 from ui.annotate_editor import word_editor
 from ui.annotate_model import model_section, retrain_after_done
-from ui.annotate_state import (DONE_WARNING_KEY, LEFT_DONE_KEY, MARKED_DONE_KEY, NEXT_DOC_KEY, NOTICE_KEY,
-                               TAKE_BACK_KEY, left_list_note, with_receipt_kept_open)
+from ui.annotate_state import (CAME_FROM_KEY, DONE_WARNING_KEY, FILTER_KEY, LEFT_DONE_KEY, MARKED_DONE_KEY,
+                               NEXT_DOC_KEY, NOTICE_KEY, SEARCH_KEY, TAKE_BACK_KEY, keep_open, left_list_note,
+                               with_receipt_kept_open)
 from ui.annotate_url import FIRST_RECEIPT, restore_from_url, write_to_url
 from ui.dataset_choice import current_dataset, select_dataset
 from ui.literal import literal, notice_markdown, plain
@@ -25,7 +26,7 @@ MOVED_KEY = "annotate_moved_dataset"  # why the sidebar moved to another dataset
 require_router()
 st.title("Annotate")
 ws = workspace()
-restore_from_url(NEXT_DOC_KEY, widget_key="annotate_status")
+restore_from_url(NEXT_DOC_KEY, widget_key=FILTER_KEY)
 dataset = current_dataset()
 if (moved := st.session_state.pop(MOVED_KEY, None)) is not None:
     st.info(moved)  # its names as code spans
@@ -40,16 +41,16 @@ def _take_back(doc_id: str, seen_action: int | None) -> None:
     filter would still leave it out."""
     try:
         workspace().undo(doc_id, seen_action=seen_action)
-        status_now = st.session_state.get("annotate_status", "all")
+        status_now = st.session_state.get(FILTER_KEY, "all")
         shown = workspace().list_documents(current_dataset(), status=None if status_now == "all" else status_now,
-                                           search=st.session_state.get("annotate_search") or None)
+                                           search=st.session_state.get(SEARCH_KEY) or None)
     except Exception as error:  # noqa: BLE001 - shown on the page
         st.session_state[NOTICE_KEY] = f"The done mark was not taken back: {friendly(error)}"
         return
     st.session_state.pop(LEFT_DONE_KEY, None)
     st.session_state[NOTICE_KEY] = f"Took back the done mark of receipt {doc_id!r}: it is open again."
     if doc_id not in {summary.id for summary in shown}:
-        st.session_state["annotate_status"] = "all"
+        st.session_state[FILTER_KEY] = "all"
     st.session_state[NEXT_DOC_KEY] = doc_id
 
 
@@ -59,9 +60,9 @@ counts = ws.status_counts(dataset)
 filters = st.columns([2, 3, 4], vertical_alignment="bottom")
 # the counts are in the caption beside it, not in the options: Streamlit keeps a selectbox's choice as its option's
 # text, so a count in it that changed (a receipt marked done, another dataset) left a choice that is no status
-forget_stale_choice("annotate_status", ["all", *STATUSES])
-status = filters[0].selectbox("Status", ["all", *STATUSES], key="annotate_status")
-search = filters[1].text_input("Search by file name or id", key="annotate_search")
+forget_stale_choice(FILTER_KEY, ["all", *STATUSES])
+status = filters[0].selectbox("Status", ["all", *STATUSES], key=FILTER_KEY)
+search = filters[1].text_input("Search by file name or id", key=SEARCH_KEY)
 filters[2].caption(f"{literal(dataset)}: " + " · ".join(f"{s} {n}" for s, n in counts.items()))
 summaries = ws.list_documents(dataset, status=None if status == "all" else status, search=search or None)
 summaries, kept_open = with_receipt_kept_open(ws, dataset, summaries, search, st.session_state.get(DOC_KEY))
@@ -111,6 +112,7 @@ if st.session_state.get(DOC_KEY) not in ids:
 
 def _move(step: int) -> None:
     current = st.session_state.get(DOC_KEY)
+    st.session_state[CAME_FROM_KEY] = current  # keys typed ahead on it are the next receipt's, as after n
     position = ids.index(current) if current in ids else -1  # not a receipt of this list: start from its ends
     st.session_state[DOC_KEY] = ids[(position + step) % len(ids)]
 
@@ -123,6 +125,8 @@ def _review(doc_id: str, done: bool) -> None:
         return
     if done:
         _after_done(doc_id)
+    else:  # under "done" it stays open, as a label under "unlabelled" does (a probe's receipt vanished, and the
+        keep_open(doc_id)  # next done receipt's Back to in progress sat under the cursor)
 
 
 def _after_done(doc_id: str) -> None:

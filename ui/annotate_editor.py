@@ -22,12 +22,13 @@ from receipt_core.plots.figures import LOW_CONFIDENCE, WRITTEN_WORDS_MAX, tall_f
 from receipt_core.workspace.database import NotFoundError
 from receipt_core.wording import counted
 from ui.annotate_corrections import corrections
-from ui.annotate_keys import ACTION_KEYS, UNDO, KeysView, apply_keys, keyboard_listener, new_presses
+from ui.annotate_keys import (ACTION_KEYS, UNDO, KeysView, apply_keys, fresh_presses, keyboard_listener,
+                              typed_here)
 from ui.annotate_overlay import LOW_OCR, overlay_choice
 from ui.annotate_region import DRAWN_BOX_KEY
-from ui.annotate_state import (LEFT_DONE_KEY, MESSAGES_KEY, NEXT_DOC_KEY, NOTICE_KEY, STAY_KEY, TAKE_BACK_KEY,
-                               TOAST_KEY, act, bump, first_unlabelled_word, follow_selected_word, say, selected_word,
-                               take_back_instead, view_version, word_key, word_picker_key)
+from ui.annotate_state import (CAME_FROM_KEY, LEFT_DONE_KEY, MESSAGES_KEY, NEXT_DOC_KEY, NOTICE_KEY,
+                               TAKE_BACK_KEY, TOAST_KEY, act, bump, first_unlabelled_word, follow_selected_word, keep_open, say,
+                               selected_word, take_back_instead, view_version, word_key, word_picker_key)
 from ui.annotate_table import score_text, word_table
 from ui.literal import literal, notice_markdown, plain
 from ui.receipt_images import receipt_picture
@@ -79,7 +80,7 @@ def word_editor(doc_id: str, next_doc_id: str | None, previous_doc_id: str | Non
     st.session_state[KEYS_VIEW_KEY] = KeysView(doc_id, doc.word_labels, seen_action)  # what the presses judge by
     # drawn in the word panel, where the key list is: the list appears once the keys are heard (ui/annotate_keys.py)
     listen = partial(keyboard_listener, KEYS_KEY, st.session_state.get(KEYS_ACK_KEY), SCHEMA,
-                     on_keys=lambda: _on_keys(doc, seen_action, on_done))
+                     on_keys=lambda: _on_keys(doc, seen_action, on_done), view=doc_id)
     # in range (and an index) before anything reads it; a receipt first opened goes on where its labelling stopped
     selected_word(doc_id, len(doc.words), start=first_unlabelled_word(doc))
     # Large view: the receipt over the page's whole width, the word panel under it (beside it, the figure kept its
@@ -108,9 +109,9 @@ def _follow_status(doc: Document, reviewed: bool, status: str) -> None:
     its first key press), except when it was marked done, which leaves with its note."""
     if (now := receipt_status(doc, reviewed)) == status:
         return
-    st.session_state[NEXT_DOC_KEY] = doc.id  # stay on this receipt whatever the picker last sent
-    if now != DONE:
-        st.session_state[STAY_KEY] = doc.id
+    if now != DONE:  # a done receipt leaves a filter that leaves it out, with its note (no "not in dataset" line)
+        st.session_state[NEXT_DOC_KEY] = doc.id  # stay on this receipt whatever the picker last sent
+        keep_open(doc.id)
     st.rerun(scope="app")
 
 
@@ -119,15 +120,21 @@ def _on_keys(doc: Document, seen_action: int | None, on_done: Callable[[str], No
     after ``n``, until the next receipt is drawn, wait for it (:func:`_keys_for_the_next_receipt`): a probe typing
     "n 5 5 5" lost some of them, and saved others on the receipt it had left."""
     value = st.session_state.get(KEYS_KEY) or {}
-    keys, ack = new_presses(value.get("keys") if hasattr(value, "get") else None,
-                            st.session_state.get(KEYS_ACK_KEY))
+    presses, ack = fresh_presses(value.get("keys") if hasattr(value, "get") else None,
+                                 st.session_state.get(KEYS_ACK_KEY))
     st.session_state[KEYS_ACK_KEY] = ack
-    if not keys:
+    if not presses:
         return
     if st.session_state.get(LEAVING_KEY) == doc.id:  # this receipt is being left: the presses are the next one's
-        st.session_state.setdefault(WAITING_KEYS_KEY, []).extend(keys)
+        st.session_state.setdefault(WAITING_KEYS_KEY, []).extend(press.key for press in presses)
         return
-    _apply_presses(doc, seen_action, keys, on_done)
+    keys, elsewhere = typed_here(presses, doc.id, st.session_state.get(CAME_FROM_KEY))
+    if elsewhere:  # typed on a receipt replaced before this one reached the screen (a done mark under a filter,
+        were = "was" if len(elsewhere) == 1 else "were"  # another session's change): not put on this one (a probe)
+        say(f"{counted(len(elsewhere), 'key press', 'key presses')} typed on receipt {elsewhere[0].view!r}, which "
+            f"was replaced before this one was shown, {were} not applied.")
+    if keys:
+        _apply_presses(doc, seen_action, keys, on_done)
 
 
 def _keys_for_the_next_receipt(doc: Document, seen_action: int | None, on_done: Callable[[str], None]) -> None:
@@ -156,6 +163,7 @@ def _apply_presses(doc: Document, seen_action: int | None, keys: list[str], on_d
         st.session_state[LEAVING_KEY] = doc_id
         st.session_state[WAITING_KEYS_KEY] = list(keys[1:])
         st.session_state[DONE_BY_KEY_KEY] = st.session_state[TAKE_BACK_KEY][0]
+        st.session_state[CAME_FROM_KEY] = doc_id
         return
     view = st.session_state.get(KEYS_VIEW_KEY)
     if not isinstance(view, KeysView) or view.doc_id != doc_id or len(view.labels) != words:
@@ -175,6 +183,7 @@ def _apply_presses(doc: Document, seen_action: int | None, keys: list[str], on_d
         st.session_state[DONE_BY_KEY_KEY] = doc_id
     if outcome.receipt_step:
         st.session_state[GO_NEXT_KEY] = outcome.receipt_step
+        st.session_state[CAME_FROM_KEY] = doc_id  # keys typed ahead on it are the next receipt's
         st.session_state[LEAVING_KEY] = doc_id
         st.session_state[WAITING_KEYS_KEY] = list(outcome.after_next)
     say(*outcome.messages, *(follow_selected_word(doc) if outcome.stale else ()))

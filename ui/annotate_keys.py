@@ -178,13 +178,13 @@ _component = st.components.v2.component(COMPONENT_NAME, css=_CSS, js=_JS)
 
 
 def keyboard_listener(key: str, acknowledged: Mapping[str, Any] | None, schema: LabelSchema = DEFAULT_SCHEMA,
-                      on_keys=None) -> None:
+                      on_keys=None, view: str | None = None) -> None:
     """Mount the listener (one per page), which shows the key list once it hears keys. ``acknowledged``
     ({"token", "seq"}) tells it which presses Python has handled; ``on_keys`` runs (a callback, before the fragment
-    redraws) when keys arrive."""
+    redraws) when keys arrive; ``view``: the receipt shown, which each press typed while it is on screen carries."""
     ack = acknowledged or {}
     _component(key=key, data={"keys": sorted(set(label_keys(schema)) | set(ACTION_KEYS)), "help": key_help(schema),
-                              "ack_token": ack.get("token"), "ack": ack.get("seq", 0)},
+                              "ack_token": ack.get("token"), "ack": ack.get("seq", 0), "view": view},
                on_keys_change=on_keys or (lambda: None))
 
 
@@ -211,9 +211,23 @@ def _own_change(ws: Workspace, doc_id: str, seen_action: int | None) -> int | No
     return seen_action if seen_action == ANY_ACTION else ws.latest_action(doc_id)
 
 
+@dataclass(frozen=True)
+class Press:
+    """One key press, and the receipt on screen when it was typed (None: not said, as by an older page)."""
+
+    key: str
+    view: str | None = None
+
+
 def new_presses(trigger: Any, acknowledged: Mapping[str, Any] | None) -> tuple[list[str], dict[str, Any] | None]:
-    """The keys in a trigger value ({"token", "pressed": [{"seq", "key"}]}) not handled yet, and the new
+    """The keys in a trigger value ({"token", "pressed": [{"seq", "key", "view"}]}) not handled yet, and the new
     acknowledgement; ([], the old one) for anything else."""
+    presses, ack = fresh_presses(trigger, acknowledged)
+    return [press.key for press in presses], ack
+
+
+def fresh_presses(trigger: Any, acknowledged: Mapping[str, Any] | None) -> tuple[list[Press], dict[str, Any] | None]:
+    """:func:`new_presses` with the receipt each press was typed on."""
     if not isinstance(trigger, Mapping) or not isinstance(trigger.get("pressed"), list):
         return [], dict(acknowledged) if acknowledged else None
     token = str(trigger.get("token", ""))
@@ -223,4 +237,14 @@ def new_presses(trigger: Any, acknowledged: Mapping[str, Any] | None) -> tuple[l
     fresh.sort(key=lambda p: p["seq"])
     last = fresh[-1]["seq"] if fresh else done
     # no person presses more between two reruns; a crafted message of a million presses would be a million writes
-    return [p["key"] for p in fresh[:MAX_PRESSES_PER_RUN]], {"token": token, "seq": last}
+    return ([Press(p["key"], p["view"] if isinstance(p.get("view"), str) else None)
+             for p in fresh[:MAX_PRESSES_PER_RUN]], {"token": token, "seq": last})
+
+
+def typed_here(presses: Sequence[Press], shown: str, came_from: str | None) -> tuple[list[str], list[Press]]:
+    """The keys of ``presses`` meant for receipt ``shown``, and the presses that were not: those typed while the
+    page still showed another receipt, unless the page left that one for this by n, b or z (``came_from``), whose
+    keys typed ahead are this receipt's. A probe's "d 7 7" under a status filter labelled the receipt shown next,
+    which had not reached the screen when the 7s were typed."""
+    here = [p.key for p in presses if p.view in (None, shown, came_from)]
+    return here, [p for p in presses if p.view not in (None, shown, came_from)]

@@ -13,6 +13,7 @@ from receipt_core.training.run_documents import eval_ids, photo_gap_note
 from receipt_core.training.run_summary import last_evaluation
 from receipt_core.training.slot import JobBusyError
 from receipt_core.wording import counted
+from receipt_core.workspace.database import NotFoundError
 from ui.annotate_state import NEXT_DOC_KEY, NOTICE_KEY, bump
 from ui.literal import literal
 from ui.run_choice import loaded_run, run_picker, runs_with_checkpoints
@@ -158,7 +159,12 @@ def retrain_after_done(dataset: str, doc_id: str) -> None:
 def _retraining_status(dataset: str) -> None:
     """While the retraining runs: its status; when it has ended: use it and re-rank (one full rerun)."""
     run_id = st.session_state.get(RETRAINING_KEY)
-    record = workspace().get_run(run_id)
+    try:
+        record = workspace().get_run(run_id)
+    except NotFoundError:  # deleted on Runs before it was read here (a probe: an error on every later visit)
+        st.session_state.pop(RETRAINING_KEY, None)
+        st.session_state[NOTICE_KEY] = f"Retraining run {run_id} was deleted; nothing changed."
+        st.rerun()
     if record.status in ("running", "paused"):
         st.caption(f":material/autorenew: Retraining the suggestion heads: run {literal(run_id)} {record.status}…")
         return

@@ -17,6 +17,7 @@ from receipt_core.workspace.summaries import receipt_title
 from receipt_core.workspace.store import Workspace
 from ui.shared import friendly, workspace
 
+FILTER_KEY, SEARCH_KEY = "annotate_status", "annotate_search"  # the page's status filter and search fields
 NEXT_DOC_KEY = "annotate_doc_next"  # a receipt to select at the next full rerun
 MESSAGES_KEY = "annotate_messages"  # warnings to show once
 DONE_WARNING_KEY = "annotate_done_warning"  # the receipt whose Mark done had a warning: said while open and done
@@ -25,7 +26,10 @@ TOAST_KEY = "annotate_toast"  # a count to show once as a toast
 MARKED_DONE_KEY = "annotate_marked_done"  # the receipt this session last marked done, until the page's next full run
 LEFT_DONE_KEY = "annotate_left_done"  # (receipt, its latest change): marked done here, it left the filtered list;
 # until the next change or full run, Undo and z take that mark back rather than undo the receipt shown
-STAY_KEY = "annotate_stay"  # the open receipt a change moved out of the status filter: kept in its list until left
+CAME_FROM_KEY = "annotate_came_from"  # the receipt the page last left by n, b, Next, Previous or z's take-back: keys
+# typed ahead on it belong to the receipt shown next (ui/annotate_keys.typed_here)
+STAY_KEY = "annotate_stay"  # (receipt, status filter, search): the open receipt a change moved out of that filter,
+# kept in its list until it is left or the filter changes
 TAKE_BACK_KEY = "annotate_take_back_asked"  # (receipt, its latest change): its done mark, for the page to take back
 
 
@@ -163,18 +167,27 @@ def left_list_note(ws: Workspace, doc_id: str, dataset: str) -> str | None:
             "change, to open it again.")
 
 
+def keep_open(doc_id: str) -> None:
+    """Keep receipt ``doc_id`` open and listed under the status filter and search in force, though a change made on
+    it (a label, "Back to in progress") moves it out of them, until it is left (:func:`with_receipt_kept_open`)."""
+    st.session_state[STAY_KEY] = (doc_id, st.session_state.get(FILTER_KEY, "all"),
+                                  st.session_state.get(SEARCH_KEY) or "")
+
+
 def with_receipt_kept_open(ws: Workspace, dataset: str, summaries: list, search: str | None,
                            open_id: str | None) -> tuple[list, str | None]:
     """The receipts a status filter lists, with the open receipt kept among them (in the dataset's order) when a
     change made on it moved it out of the filter (:data:`STAY_KEY`; a done mark leaves, with its note), until
     another receipt is opened; and its id when it was kept. A walkthrough labelling under "unlabelled" was sent to
     the next receipt by its first key press."""
-    stay = st.session_state.get(STAY_KEY)
-    if stay is None:
+    kept = st.session_state.get(STAY_KEY)
+    if kept is None:
         return summaries, None
-    if stay != open_id or stay in {s.id for s in summaries}:
-        st.session_state.pop(STAY_KEY, None)  # moved on, or listed anyway
-        return summaries, None
+    stay, status_then, search_then = kept
+    filters = (st.session_state.get(FILTER_KEY, "all"), st.session_state.get(SEARCH_KEY) or "")
+    if stay != open_id or stay in {s.id for s in summaries} or filters != (status_then, search_then):
+        st.session_state.pop(STAY_KEY, None)  # moved on, listed anyway, or another filter chosen (a probe's "done"
+        return summaries, None  # showed an in-progress receipt "no longer under this status")
     everything = ws.list_documents(dataset, search=search or None)
     held = next((s for s in everything if s.id == stay), None)
     if held is None or held.status == DONE:

@@ -37,6 +37,10 @@ export default function (component) {
   state.active = true;
   clearTimeout(state.leaving);
   state.wanted = new Set((data && data.keys) || []);
+  // the receipt this mount shows: each press carries the one on screen when it was typed, so Python can tell a press
+  // typed on a receipt the page has since replaced from one typed on the receipt it now shows (a probe's "d 7 7"
+  // under a status filter labelled a receipt that was not on screen yet)
+  state.view = (data && data.view) || null;
   state.send = () => setTriggerValue("keys", { token: state.token, pressed: state.pending.slice() });
   if (parentElement) {
     let shown = parentElement.querySelector(".keys-help");
@@ -55,7 +59,7 @@ export default function (component) {
       if (!state.wanted.has(event.key)) return;
       event.preventDefault();
       state.seq += 1;
-      state.pending.push({ seq: state.seq, key: event.key });
+      state.pending.push({ seq: state.seq, key: event.key, view: state.view });
       if (state.send) state.send();  // else the next mount sends it
     });
     document.addEventListener("pointerdown", (event) => {
