@@ -37,8 +37,8 @@ if dataset is None:
 
 def _take_back(doc_id: str, seen_action: int | None) -> None:
     """Take back the done mark of ``doc_id``, which left the filtered list, when it is still the receipt's latest
-    change (a probe's stale button took back another session's newer mark), and open it: under "all" when the
-    filter would still leave it out."""
+    change (a probe's stale button took back another session's newer mark), and open it: kept open under the
+    status filter in force when that would still leave it out."""
     try:
         workspace().undo(doc_id, seen_action=seen_action)
         status_now = st.session_state.get(FILTER_KEY, "all")
@@ -49,8 +49,8 @@ def _take_back(doc_id: str, seen_action: int | None) -> None:
         return
     st.session_state.pop(LEFT_DONE_KEY, None)
     st.session_state[NOTICE_KEY] = f"Took back the done mark of receipt {doc_id!r}: it is open again."
-    if doc_id not in {summary.id for summary in shown}:
-        st.session_state[FILTER_KEY] = "all"
+    if doc_id not in {summary.id for summary in shown}:  # kept open under the filter in force, which it no longer
+        keep_open(doc_id)  # matches (a walkthrough's filter was switched to "all" without a word)
     st.session_state[NEXT_DOC_KEY] = doc_id
 
 
@@ -65,7 +65,8 @@ status = filters[0].selectbox("Status", ["all", *STATUSES], key=FILTER_KEY)
 search = filters[1].text_input("Search by file name or id", key=SEARCH_KEY)
 filters[2].caption(f"{literal(dataset)}: " + " · ".join(f"{s} {n}" for s, n in counts.items()))
 summaries = ws.list_documents(dataset, status=None if status == "all" else status, search=search or None)
-summaries, kept_open = with_receipt_kept_open(ws, dataset, summaries, search, st.session_state.get(DOC_KEY))
+summaries, kept_open = with_receipt_kept_open(ws, dataset, summaries, search,
+                                              st.session_state.get(NEXT_DOC_KEY) or st.session_state.get(DOC_KEY))
 ids = [s.id for s in summaries]
 # an upload shows its file name. No status in it: Streamlit keeps a selectbox's choice as the option's text, so a
 # text that changed (Mark done) left the picker holding a string that is no receipt id, and Next crashed

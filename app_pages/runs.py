@@ -228,16 +228,22 @@ with runs_tab:
     quality = c2.selectbox("Quality", [f"best {m}" for m in HEADLINE_METRICS], key="runs_quality",
                            format_func=lambda column: f"best {METRIC_LABELS[column.removeprefix('best ')]}")
     with user_errors("Drawing cost vs quality"):
-        points, run_colors = cost_quality_points(table, cost, quality, run_colors)
+        # runs scored on their own training receipts (Annotate's retrainings) are no point of comparison: a
+        # walkthrough's two at F1 0.000 stretched the axis and squashed the real runs together at its top
+        own_scored = (table[OWN_TRAINING].fillna(False).astype(bool) if OWN_TRAINING in table
+                      else pd.Series(False, index=table.index))
+        points, run_colors = cost_quality_points(table[~own_scored], cost, quality, run_colors)
+        left_out = (f" Left out: {counted(int(own_scored.sum()), 'run')} scored on its own training receipts."
+                    if own_scored.any() else "")
         if points.dropna().empty:
-            st.caption("No finished evaluation yet.")
+            st.caption("No finished evaluation yet." + left_out)
         else:
             st.plotly_chart(cost_quality_figure(points, cost, quality, cost,
                                                 f"best {METRIC_LABELS[quality.removeprefix('best ')]}",
                                                 label="name", colors=run_colors),
                             key="runs_cost_quality", width="stretch")
             st.caption("Each run overlaid above keeps its colour here (the others are grey); the marker's shape "
-                       "tells the scenario.")
+                       "tells the scenario." + left_out)
 
     st.subheader("One run")
     starred = [(ranked_score(row, BEST_BY[0]), row["run"]) for row in rows if row["run"] in best]

@@ -770,6 +770,16 @@ def test_a_receipt_labelled_under_the_unlabelled_filter_stays_open_until_left(re
     at.session_state["annotate_keys_waiting"] = ["1"]
     at.run()
     assert receipts.get_document(first).labelled_words == 2 and at.session_state["annotate_doc"] == first
+    # d, then Undo: the mark taken back, the receipt open again under "unlabelled", not under a filter switched to
+    # "all" without a word (a walkthrough)
+    at.session_state["annotate_keys_leaving"] = "nobody"
+    at.session_state["annotate_keys_waiting"] = ["d"]
+    at.run()
+    assert receipts.is_reviewed(first) and at.session_state["annotate_doc"] == second
+    at.button(key="annotate_undo").click().run()
+    assert not receipts.is_reviewed(first) and at.session_state["annotate_doc"] == first
+    assert at.selectbox(key="annotate_status").value == "unlabelled"
+    assert any("kept open, no longer under this status, until you move on" in c.value for c in at.caption)
     at.button(key="annotate_next").click().run()  # moved on: it leaves the list
     assert at.session_state["annotate_doc"] == second
     at.run()

@@ -120,6 +120,10 @@ def test_marking_done_on_the_page_retrains_or_says_the_slot_is_busy(reviewed):
         # Runs lists the retrainings but overlays none of them unasked (a walkthrough's two took over its charts)
         at.switch_page("app_pages/runs.py").run()
         assert not at.exception and at.session_state["runs_compare"] == []
+        # nor plotted against real runs in cost vs quality (a walkthrough's two at F1 0.000 squashed the others)
+        assert not [c for c in at.get("plotly_chart") if c.key == "runs_cost_quality"]
+        assert "No finished evaluation yet. Left out: 2 runs scored on its own training receipts." in [
+            c.value for c in at.caption]
         assert len(at.selectbox(key="runs_one").options) == 2  # listed, to open by hand
     finally:
         busy.release.set()
