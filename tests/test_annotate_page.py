@@ -834,6 +834,21 @@ def test_putting_the_done_mark_back_by_undo_or_redo_warns_and_waits_as_mark_done
     assert [w.value for w in at.warning if "marked done" in w.value] == warned
 
 
+def test_each_press_carries_the_receipt_it_was_typed_on():
+    """A probe's "d 7 7" under a status filter: the 7s reached the server after it had drawn the next receipt, and
+    labelled it though it was not on screen yet. The page sends the receipt shown with each press."""
+    from ui.annotate_keys import Press, fresh_presses, typed_here
+
+    trigger = {"token": "t", "pressed": [{"seq": 1, "key": "d", "view": "a"}, {"seq": 2, "key": "7", "view": "a"},
+                                         {"seq": 3, "key": "7", "view": 5}, {"seq": 4, "key": "1"}]}
+    presses, ack = fresh_presses(trigger, None)
+    assert presses == [Press("d", "a"), Press("7", "a"), Press("7", None), Press("1", None)] and ack["seq"] == 4
+    typed = [Press("7", "a"), Press("7", "a"), Press("1", "b")]
+    assert typed_here(typed, "b", came_from=None) == (["1"], typed[:2])  # a replaced "a": dropped
+    assert typed_here(typed, "b", came_from="a") == (["7", "7", "1"], [])  # "a" left by n: typed ahead for "b"
+    assert typed_here([Press("7")], "b", came_from=None) == (["7"], [])  # an older page that sends no receipt
+
+
 def test_keys_group_words_into_items(receipts):
     """A walkthrough labelled a receipt by keys, then had to group every item with the mouse: `i` starts an item on
     the selected word, `p` puts the word into the previous word's item; both stay on the word, and undo as one."""

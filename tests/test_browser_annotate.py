@@ -253,6 +253,40 @@ def test_d_marks_a_receipt_done_and_b_goes_back_from_the_keyboard(server, page):
         ws.set_reviewed(second, False)  # as the other tests expect the dataset
 
 
+def test_keys_typed_right_after_d_under_a_filter_label_no_receipt_that_was_not_on_screen(server, page):
+    """A probe typed "d 7 7" 30 ms apart under a status filter: the page drew the next receipt before the 7s
+    arrived, and they labelled it though it had never been on screen. Each press carries the receipt shown."""
+    url, ws = server
+    ids = [s.id for s in ws.list_documents("receipts")]
+    saved = [ws.get_document(doc_id) for doc_id in ids]  # put back after: the later tests read these receipts
+    for doc_id in ids:
+        ws.update_word(doc_id, 0, "ITEM_NAME")  # all in progress
+    target = ids[1]
+    before = {doc_id: ws.get_document(doc_id).labelled_words for doc_id in ids}
+    try:
+        open_page(page, url, f"annotate?dataset=receipts&receipt={target}")
+        choose(page, "Status", "in progress")
+        wait_idle(page)
+        page.locator("h1").first.click()
+        page.locator(".keys-help").first.wait_for()
+        for key in ("d", "7", "7"):
+            page.keyboard.press(key)
+            page.wait_for_timeout(30)
+        _wait_for(lambda: ws.is_reviewed(target), timeout=30)
+        wait_idle(page)
+        page.get_by_text(re.compile(r"was marked done and left this list")).first.wait_for()
+        time.sleep(1)
+        wait_idle(page)
+        assert {doc_id: ws.get_document(doc_id).labelled_words for doc_id in ids if doc_id != target} == {
+            doc_id: count for doc_id, count in before.items() if doc_id != target}
+    finally:
+        ws.set_reviewed(target, False)
+        ws.save_documents("receipts", saved)
+        open_page(page, url, "annotate?dataset=receipts")
+        choose(page, "Status", "all")
+        wait_idle(page)
+
+
 def test_a_text_correction_persists_and_a_reload_keeps_dataset_and_receipt(server, page):
     url, ws = server
     second = ws.list_documents("second")[1].id
