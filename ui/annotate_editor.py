@@ -26,8 +26,8 @@ from ui.annotate_keys import (ACTION_KEYS, UNDO, KeysView, apply_keys, fresh_pre
                               typed_here)
 from ui.annotate_overlay import LOW_OCR, overlay_choice
 from ui.annotate_region import DRAWN_BOX_KEY
-from ui.annotate_state import (CAME_FROM_KEY, LEFT_DONE_KEY, MESSAGES_KEY, NEXT_DOC_KEY, NOTICE_KEY,
-                               TAKE_BACK_KEY, TOAST_KEY, act, bump, first_unlabelled_word, follow_selected_word, keep_open, say,
+from ui.annotate_state import (CAME_FROM_KEY, LEFT_DONE_KEY, MESSAGES_KEY, NEXT_DOC_KEY, NOTICE_KEY, TAKE_BACK_KEY,
+                               TOAST_KEY, act, bump, first_unlabelled_word, follow_selected_word, keep_open, say,
                                selected_word, take_back_instead, view_version, word_key, word_picker_key)
 from ui.annotate_table import score_text, word_table
 from ui.literal import literal, notice_markdown, plain

@@ -122,9 +122,10 @@ def ranked_score(row: Mapping[str, Any], metric: str) -> float | None:
 
 def clear_best_runs(rows: Sequence[Mapping[str, Any]]) -> set[str]:
     """The ``run`` of each row whose saved model (:func:`ranked_score`) beats every other run evaluated on the same
-    receipts (``eval set``) on ``BEST_BY`` beyond the study's noise rule (``evaluation.noise``); scores on different receipts are never
-    compared, and rows missing a metric, or scored on fewer than ``MIN_EVAL_RECEIPTS`` receipts (one receipt moves
-    such a score beyond any rule: a walkthrough's ★ stood on 3), take no part. Empty when no run stands out."""
+    receipts (``eval set``) on ``BEST_BY`` beyond the study's noise rule (``evaluation.noise``); scores on different
+    receipts are never compared, and rows missing a metric, or scored on fewer than ``MIN_EVAL_RECEIPTS`` receipts
+    (one receipt moves such a score beyond any rule: a walkthrough's ★ stood on 3), take no part. Empty when no run
+    stands out."""
     groups: dict[Any, dict[str, list[tuple[float, float]]]] = {}
     for row in rows:
         scores = [ranked_score(row, name) for name in BEST_BY]
