@@ -72,7 +72,6 @@ ids = [s.id for s in summaries]
 # text that changed (Mark done) left the picker holding a string that is no receipt id, and Next crashed
 titles = {s.id: s.title for s in summaries}
 
-
 marked = st.session_state.pop(MARKED_DONE_KEY, None)
 left_note = left_list_note(ws, marked, dataset) if marked is not None and marked not in ids else None
 if left_note is None:
