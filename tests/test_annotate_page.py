@@ -19,7 +19,7 @@ from receipt_core.data.markup import escape_markdown
 from receipt_core.datasets import load_dataset
 from receipt_core.datasets.export_zip import export_zip_bytes
 from receipt_core.workspace.store import Workspace
-from ui.annotate_keys import apply_keys, key_help, label_keys, new_presses
+from ui.annotate_keys import apply_keys, fresh_presses, key_help, label_keys
 from ui.literal import literal
 
 REPO = Path(__file__).resolve().parent.parent
@@ -144,12 +144,13 @@ def test_keys_label_in_order_and_a_press_is_handled_once(receipts):
     keys = label_keys()
     assert keys["0"] == "OTHER" and keys["q"] == "QUANTITY" and keys["8"] == "TOTAL" and keys["c"] == "CHANGE"
     pressed = {"token": "t", "pressed": [{"seq": 1, "key": "8"}, {"seq": 2, "key": "q"}]}
-    fresh, ack = new_presses(pressed, None)
+    presses, ack = fresh_presses(pressed, None)
+    fresh = [press.key for press in presses]
     assert fresh == ["8", "q"] and ack == {"token": "t", "seq": 2}
-    assert new_presses(pressed, ack)[0] == []  # a trigger sent again is not applied twice
+    assert fresh_presses(pressed, ack)[0] == []  # a trigger sent again is not applied twice
     # a crafted message of many presses is cut to what a person could press between two reruns (a probe)
     flood = {"token": "f", "pressed": [{"seq": i, "key": "8"} for i in range(1, 100_001)]}
-    cut, flood_ack = new_presses(flood, None)
+    cut, flood_ack = fresh_presses(flood, None)
     assert len(cut) == 50 and flood_ack == {"token": "f", "seq": 100_000}
     outcome = apply_keys(receipts, doc.id, 0, len(doc.words), [*fresh, "ArrowUp", "z", "n"])
     saved = receipts.get_document(doc.id)

@@ -413,5 +413,3 @@ def _after_done_keeping_notice(doc_id: str, on_done: Callable[[str], None]) -> N
     after = st.session_state.get(NOTICE_KEY)
     if before:
         st.session_state[NOTICE_KEY] = f"{before} {after}" if after else before
-
-

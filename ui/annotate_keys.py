@@ -219,15 +219,9 @@ class Press:
     view: str | None = None
 
 
-def new_presses(trigger: Any, acknowledged: Mapping[str, Any] | None) -> tuple[list[str], dict[str, Any] | None]:
-    """The keys in a trigger value ({"token", "pressed": [{"seq", "key", "view"}]}) not handled yet, and the new
-    acknowledgement; ([], the old one) for anything else."""
-    presses, ack = fresh_presses(trigger, acknowledged)
-    return [press.key for press in presses], ack
-
-
 def fresh_presses(trigger: Any, acknowledged: Mapping[str, Any] | None) -> tuple[list[Press], dict[str, Any] | None]:
-    """:func:`new_presses` with the receipt each press was typed on."""
+    """The presses in a trigger value ({"token", "pressed": [{"seq", "key", "view"}]}) not handled yet, each with the
+    receipt it was typed on, and the new acknowledgement; ([], the old one) for anything else."""
     if not isinstance(trigger, Mapping) or not isinstance(trigger.get("pressed"), list):
         return [], dict(acknowledged) if acknowledged else None
     token = str(trigger.get("token", ""))

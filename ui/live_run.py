@@ -136,8 +136,9 @@ def live_view() -> None:
         st.error(f"Training failed: {literal(curves.error)}")
     for message in curves.messages:
         st.warning(message)
-    _progress(curves, live, _budget_s(ws, active.run_id), active.started_at, stopping)
-    if not live and _resumable(curves):
+    resumable = not live and _resumable(curves)  # read once a draw: it opens the run's files
+    _progress(curves, live, _budget_s(ws, active.run_id), active.started_at, stopping, resumable)
+    if resumable:
         # Runs opened on its ★ run, not the one just stopped, with Resume folded away (a walkthrough)
         if st.button("Open it on Runs to resume", key="train_open_runs"):
             st.session_state[RUNS_ONE_KEY] = active.run_id
@@ -202,9 +203,10 @@ def before_first_step(curves: RunCurves | None, since_start_s: float) -> str:
             "its features once for every receipt)… the first loss point follows.")
 
 
-def _progress(curves: RunCurves, live: bool, budget_s: float | None, started_at: float, stopping: bool) -> None:
+def _progress(curves: RunCurves, live: bool, budget_s: float | None, started_at: float, stopping: bool,
+              resumable: bool) -> None:
     """One status line from the run's clock (training/run_status.py): step, epoch, elapsed and ETA agree (no ETA
-    once Stop was pressed: the run evaluates and saves)."""
+    once Stop was pressed: the run evaluates and saves); ``resumable``: stopped with a checkpoint that loads."""
     now = time.time()
     line = status_line(curves.timing, now, live=live, budget_s=budget_s, stopping=stopping)
     trainable = (f" · trainable {fmt_params_of(curves.trainable_parameters, curves.total_parameters)} "
@@ -230,7 +232,7 @@ def _progress(curves: RunCurves, live: bool, budget_s: float | None, started_at:
                 "saved model's and the best scores." if earlier else "")
         # what a stop leaves (a walkthrough's "Stopped after 6m 54s" said nothing of the model or of going on)
         kept = ("  \nIts model is saved: Predict and Annotate can use it, and Runs → Resume goes on from it."
-                if _resumable(curves) else "")
+                if resumable else "")
         baseline = ones_baseline_note(flatten_metrics(curves.finished.metrics))
         box(f"{ending(curves.finished.reason)} after {fmt_seconds(curves.finished.elapsed_s)}"
             + "".join(f" · {METRIC_LABELS.get(k, k)} {v:.3f}" for k, v in shown.items() if k in HEADLINE_METRICS)

@@ -39,8 +39,9 @@ MODEL_LAYER = "model"
 LAYERS = (OCR_LAYER, MODEL_LAYER)
 LABELS_ONLY, LOW_OCR, UNSURE, BOTH = "labels only", "low OCR confidence", "model unsure", "both"
 OVERLAY_CHOICES = {LABELS_ONLY: (), LOW_OCR: (OCR_LAYER,), UNSURE: (MODEL_LAYER,), BOTH: (OCR_LAYER, MODEL_LAYER)}
-"""The overlay choices of Predict and Annotate, short enough for one row beside Annotate's Large view toggle (at
-900 px the longer "low-confidence OCR words" and "words the model is unsure of" wrapped it: a probe)."""
+"""The overlay choices of Predict and Annotate, one set for both (the two pages named the same layers differently),
+short enough for one row beside Annotate's Large view toggle at 1366 px; at 900 px its image column is too narrow
+for them, and they stack (a walkthrough)."""
 WORD_COLOR = "#9A9A9A"
 LOW_OCR_COLOR = "#E69F00"  # Okabe-Ito orange
 UNSURE_COLOR = "#0072B2"  # Okabe-Ito blue
