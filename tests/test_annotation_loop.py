@@ -132,3 +132,19 @@ def test_marking_done_on_the_page_retrains_or_says_the_slot_is_busy(reviewed):
             active.job.stop()
             active.job.join(60)
         job_slot.clear()
+
+
+@pytest.mark.parametrize("own", [True, False])
+def test_a_poor_runs_doubt_names_the_receipts_it_was_scored_on(monkeypatch, own):
+    """A retraining is scored on the receipts it trained on; Annotate's doubt says so, not "validation receipts"
+    (a walkthrough)."""
+    import ui.annotate_model as annotate_model
+
+    evaluation = SimpleNamespace(metrics={"fields.micro_f1": 0.12, "items.quantity_accuracy": 0.3})
+    monkeypatch.setattr(annotate_model, "workspace", lambda: None)
+    monkeypatch.setattr(annotate_model, "last_evaluation", lambda _ws, _run_id: evaluation)
+    run = SimpleNamespace(id="r1", config={"train_ids": ["a", "b", "c"], "eval_ids": ["a", "b"] if own else ["x"]})
+    scored_on = "the receipts it trained on" if own else "its validation receipts"
+    assert annotate_model._suggestions_doubt(run) == (
+        f"This run's field micro-F1 on {scored_on} was 0.12: most of its suggestions will be wrong. Check each one "
+        "before accepting (Accept all and Accept ≥ take them as labels), or train a better run first.")

@@ -9,7 +9,7 @@ import streamlit as st
 from receipt_core.data.annotation import least_confident, least_sure_words
 from receipt_core.data.review import DONE, MIN_REVIEWED, NoLabelsError
 from receipt_core.evaluation.confidence import quality_note
-from receipt_core.training.run_documents import eval_ids, photo_gap_note
+from receipt_core.training.run_documents import eval_ids, photo_gap_note, scored_on_own_training
 from receipt_core.training.run_summary import last_evaluation
 from receipt_core.training.slot import JobBusyError
 from receipt_core.wording import counted
@@ -84,7 +84,10 @@ def _suggestions_doubt(run) -> str | None:
         return ("This run never finished an evaluation: nothing says how good its suggestions are. Check each one "
                 "before accepting it.")
     if note.level == "low":
-        return (f"This run's field micro-F1 on its validation receipts was {metrics['fields.micro_f1']:.2f}: most of "
+        # a retraining is scored on the receipts it trained on (a walkthrough read "validation receipts" there)
+        scored_on = ("the receipts it trained on" if scored_on_own_training(run.config)
+                     else "its validation receipts")
+        return (f"This run's field micro-F1 on {scored_on} was {metrics['fields.micro_f1']:.2f}: most of "
                 "its suggestions will be wrong. Check each one before accepting (Accept all and Accept ≥ take them "
                 "as labels), or train a better run first.")
     return None

@@ -34,6 +34,13 @@ def eval_ids(config) -> list[str]:
     return list(config.get(EVAL_IDS_KEY) or ())
 
 
+def scored_on_own_training(config) -> bool:
+    """Whether a run evaluated only on receipts it also trained on (Annotate's retraining of the suggestion heads):
+    its scores say how it fits them, not how it reads new receipts."""
+    evaluated_on = eval_ids(config)
+    return bool(evaluated_on) and set(evaluated_on) <= set(train_ids(config))
+
+
 def trained_datasets(config, dataset_of: Mapping[str, str]) -> list[str]:
     """The datasets (of ``dataset_of``, receipt id → its dataset now) that hold the receipts a run trained on, most
     receipts first; [] when none of them is in the workspace any more (or the run recorded none)."""

@@ -15,7 +15,7 @@ from ..evaluation.noise import clear_winner, few_words, one_item
 from ..evaluation.metrics import ones_baseline
 from .events import (CheckpointEvent, EvalEvent, FinishedEvent, FIELD_WORDS, HEADLINE_METRICS, ITEMS_SCORED,
                      PhaseEvent, ProgressEvent, StepEvent, flatten_metrics, headline, stored_event, trained_phases)
-from .run_documents import eval_ids, train_ids
+from .run_documents import eval_ids, scored_on_own_training
 
 BEST_BY = ("fields.micro_f1", "quantity.item_accuracy")  # what "best run" weighs, as the study's best row does
 SAVED = "saved"  # "saved <metric>": the last evaluation's score, the model the run saved
@@ -48,9 +48,7 @@ def run_summary(source: _EventSource, run) -> dict[str, Any]:
     evaluated_on = eval_ids(config)
     row: dict[str, Any] = {"run": run.id, "name": run.name, **{f"best {name}": None for name in HEADLINE_METRICS},
                            "eval receipts": len(evaluated_on) or None, "eval set": eval_set_key(evaluated_on),
-                           # scored on what it trained on (Annotate's retraining of the suggestion heads): its scores
-                           # say how it fits them, not how it reads new receipts
-                           OWN_TRAINING: bool(evaluated_on) and set(evaluated_on) <= set(train_ids(config)),
+                           OWN_TRAINING: scored_on_own_training(config),
                            "status": run.status, "scenario": config.get("scenario"), "backbone": config.get("backbone"),
                            "trainable parameters": None, "total parameters": None, TRAINING_TIME: None,
                            "steps": None, EVAL_ITEMS: None, EVAL_FIELD_WORDS: None}
