@@ -375,6 +375,25 @@ def test_the_rough_guess_grows_with_the_receipts_length_and_other_scenarios_runs
     assert estimate_run_time(ws, _plan(backbone="tiny")).scaled_from is None  # another backbone: the rough guess
 
 
+def test_a_frozen_backbones_runs_do_not_scale_a_trained_ones_nor_the_reverse(ws):
+    """A walkthrough's full fine-tuning, scaled from one freeze-backbone run, took 2.4 times its estimate: a frozen
+    backbone's epochs cost the cache fill once and then the heads alone."""
+    _record(ws, {"backbone": "text-minilm", "scenario": "freeze-backbone"},
+            [_progress(s, 0.2 * s) for s in range(1, STEPS_PER_EPOCH * EPOCHS + 1)])
+    full = estimate_run_time(ws, _plan(backbone="text-minilm", train_receipts=RECEIPTS))
+    assert full.scaled_from is None and full.measured_runs == 0
+    assert "rough guess" in full.text()
+    frozen_all = estimate_run_time(ws, _plan(backbone="text-minilm", scenario="freeze-all", train_receipts=RECEIPTS,
+                                             trainable_parameters=None))
+    assert frozen_all.scaled_from == ("freeze-backbone", 1)  # both freeze the whole backbone
+    _record(ws, {"backbone": "text-minilm", "scenario": "phased"},
+            [_progress(s, 3.0 * s) for s in range(1, STEPS_PER_EPOCH * EPOCHS + 1)])
+    assert estimate_run_time(ws, _plan(backbone="text-minilm", train_receipts=RECEIPTS)).scaled_from == ("phased", 1)
+    head = estimate_run_time(ws, _plan(backbone="text-minilm", scenario="freeze-quantity-head",
+                                       train_receipts=RECEIPTS))
+    assert head.scaled_from == ("phased", 1)  # the newest run that trains the backbone, not freeze-backbone's
+
+
 def test_the_split_start_would_refuse_is_said_before_start():
     """A walkthrough's dataset of three photos, one labelled, offered Start, which then failed: at least 2 labelled
     receipts are needed to hold some out."""

@@ -420,7 +420,7 @@ def estimate_run_time(source: _RunSource, plan: PlannedRun,
 def _scaled_estimate(source: _RunSource, plan: PlannedRun, runs: Sequence) -> TimeEstimate | None:
     """The plan's time from the runs of another scenario of its kind and backbone (newest scenario first) that
     measured a rate on a like number of receipts, times the ratio of the two scenarios' rough epochs; None when
-    there is none. A walkthrough's workspace, after one phased run on the demo receipts, read "about 3.5 min" for
+    there is none. Only a scenario that, like the plan, freezes the whole backbone or trains some of it counts. A walkthrough's workspace, after one phased run on the demo receipts, read "about 3.5 min" for
     phased beside "about 5 s" (the rough guess) for full, which costs more per step."""
     if plan.kind != "receipt":
         return None
@@ -428,6 +428,11 @@ def _scaled_estimate(source: _RunSource, plan: PlannedRun, runs: Sequence) -> Ti
         if not isinstance(scenario, str) or scenario == plan.scenario:
             continue
         other = replace(plan, scenario=scenario, freeze=(), unfreeze=())
+        if _frozen_backbone(other) != _frozen_backbone(plan):
+            # a frozen backbone's epochs cost the cache fill once and the heads after, a trained one's the whole
+            # model each time: one does not scale to the other (a walkthrough's full fine-tuning, scaled from one
+            # freeze-backbone run, took 2.4 times its estimate)
+            continue
         costs = _measured(source, other, [run for run in runs if matches(run.config, other)])
         if not costs:
             continue
