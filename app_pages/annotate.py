@@ -14,7 +14,7 @@ from ui.annotate_editor import word_editor
 from ui.annotate_model import model_section, retrain_after_done
 from ui.annotate_state import (CAME_FROM_KEY, DONE_WARNING_KEY, FILTER_KEY, LEFT_DONE_KEY, MARKED_DONE_KEY,
                                NEXT_DOC_KEY, NOTICE_KEY, SEARCH_KEY, TAKE_BACK_KEY, keep_open, left_list_note,
-                               with_receipt_kept_open)
+                               left_receipt_to_go_back_to, with_receipt_kept_open)
 from ui.annotate_url import FIRST_RECEIPT, restore_from_url, write_to_url
 from ui.dataset_choice import current_dataset, select_dataset
 from ui.literal import literal, notice_markdown, plain
@@ -113,8 +113,9 @@ if st.session_state.get(DOC_KEY) not in ids:
 def _move(step: int) -> None:
     current = st.session_state.get(DOC_KEY)
     st.session_state[CAME_FROM_KEY] = current  # keys typed ahead on it are the next receipt's, as after n
+    back = left_receipt_to_go_back_to(current, ids) if step < 0 else None
     position = ids.index(current) if current in ids else -1  # not a receipt of this list: start from its ends
-    st.session_state[DOC_KEY] = ids[(position + step) % len(ids)]
+    st.session_state[DOC_KEY] = back or ids[(position + step) % len(ids)]
 
 
 def _review(doc_id: str, done: bool) -> None:
@@ -190,7 +191,8 @@ else:  # named as the picker names it: the file name of an upload (a walkthrough
 
 position = ids.index(doc_id)
 word_editor(doc_id, ids[(position + 1) % len(ids)] if len(ids) > 1 else None,
-            ids[(position - 1) % len(ids)] if len(ids) > 1 else None, summary.status, _after_done)
+            left_receipt_to_go_back_to(doc_id, ids) or (ids[(position - 1) % len(ids)] if len(ids) > 1 else None),
+            summary.status, _after_done)
 
 st.divider()
 model_section(doc_id, dataset)

@@ -785,6 +785,24 @@ def test_a_receipt_labelled_under_the_unlabelled_filter_stays_open_until_left(re
     assert at.session_state["annotate_doc"] == second
     at.run()
     assert first not in at.selectbox(key="annotate_doc").options
+    # Previous goes back to it, kept open again (a walkthrough's "b" went to the receipt listed before it)
+    at.button(key="annotate_prev").click().run()
+    assert at.session_state["annotate_doc"] == first
+    assert any("kept open, no longer under this status, until you move on" in c.value for c in at.caption)
+    at.button(key="annotate_next").click().run()
+    assert at.session_state["annotate_doc"] == second
+    at.session_state["annotate_keys_leaving"] = "nobody"  # and so does "b"
+    at.session_state["annotate_keys_waiting"] = ["b"]
+    at.run()
+    assert not at.exception and at.session_state["annotate_doc"] == first
+    assert any("kept open, no longer under this status, until you move on" in c.value for c in at.caption)
+    # once another receipt is opened, the way back is gone: Previous is the list's again
+    at.button(key="annotate_next").click().run()
+    at.button(key="annotate_next").click().run()
+    third = at.session_state["annotate_doc"]
+    assert third not in (first, second)
+    at.button(key="annotate_prev").click().run()
+    assert at.session_state["annotate_doc"] == second
 
 
 def test_putting_the_done_mark_back_by_undo_or_redo_warns_and_waits_as_mark_done(receipts):

@@ -30,6 +30,8 @@ CAME_FROM_KEY = "annotate_came_from"  # the receipt the page last left by n, b, 
 # typed ahead on it belong to the receipt shown next (ui/annotate_keys.typed_here)
 STAY_KEY = "annotate_stay"  # (receipt, status filter, search): the open receipt a change moved out of that filter,
 # kept in its list until it is left or the filter changes
+LEFT_OPEN_KEY = "annotate_left_open"  # (receipt, the receipt opened after it, status filter, search): a kept-open
+# receipt moved on from, where Previous and "b" go back to (kept open again) while that next receipt is open
 TAKE_BACK_KEY = "annotate_take_back_asked"  # (receipt, its latest change): its done mark, for the page to take back
 
 
@@ -180,18 +182,41 @@ def with_receipt_kept_open(ws: Workspace, dataset: str, summaries: list, search:
     change made on it moved it out of the filter (:data:`STAY_KEY`; a done mark leaves, with its note), until
     another receipt is opened; and its id when it was kept. A walkthrough labelling under "unlabelled" was sent to
     the next receipt by its first key press."""
+    filters = (st.session_state.get(FILTER_KEY, "all"), st.session_state.get(SEARCH_KEY) or "")
     kept = st.session_state.get(STAY_KEY)
+    left = st.session_state.get(LEFT_OPEN_KEY)
+    if kept is None and left is not None and left[0] == open_id and tuple(left[2:]) == filters:
+        kept = st.session_state[STAY_KEY] = (open_id, *filters)  # back to it by Previous or "b": kept open again
     if kept is None:
         return summaries, None
     stay, status_then, search_then = kept
-    filters = (st.session_state.get(FILTER_KEY, "all"), st.session_state.get(SEARCH_KEY) or "")
-    if stay != open_id or stay in {s.id for s in summaries} or filters != (status_then, search_then):
-        st.session_state.pop(STAY_KEY, None)  # moved on, listed anyway, or another filter chosen (a probe's "done"
-        return summaries, None  # showed an in-progress receipt "no longer under this status")
+    listed = stay in {s.id for s in summaries}
+    if stay != open_id or listed or filters != (status_then, search_then):
+        # moved on, listed anyway, or another filter chosen (a probe's "done" showed an in-progress receipt "no
+        # longer under this status"); moved on under the same filter, it is where Previous and "b" go back to
+        st.session_state.pop(STAY_KEY, None)
+        if stay != open_id and not listed and filters == (status_then, search_then):
+            st.session_state[LEFT_OPEN_KEY] = (stay, open_id, *filters)
+        return summaries, None
     everything = ws.list_documents(dataset, search=search or None)
     held = next((s for s in everything if s.id == stay), None)
     if held is None or held.status == DONE:
         st.session_state.pop(STAY_KEY, None)
         return summaries, None
     order = {s.id: i for i, s in enumerate(everything)}
+    st.session_state.pop(LEFT_OPEN_KEY, None)
     return sorted([*summaries, held], key=lambda s: order.get(s.id, -1)), stay
+
+
+def left_receipt_to_go_back_to(doc_id: str, ids: list[str]) -> str | None:
+    """The receipt kept open under the filter (:func:`keep_open`) that was left for ``doc_id``, open now, which
+    Previous and "b" go back to though the list no longer holds it (a walkthrough's "b" went to the receipt before
+    it); None when there is none, or another receipt or filter is in view."""
+    left = st.session_state.get(LEFT_OPEN_KEY)
+    if left is None:
+        return None
+    filters = (st.session_state.get(FILTER_KEY, "all"), st.session_state.get(SEARCH_KEY) or "")
+    if left[1] != doc_id or tuple(left[2:]) != filters or left[0] in ids:
+        st.session_state.pop(LEFT_OPEN_KEY, None)
+        return None
+    return left[0]
