@@ -783,6 +783,18 @@ def test_a_run_of_another_process_is_steered_there_and_marked_interrupted_once_t
         assert ws.get_run(run_id).status == "paused"  # left alone: its process lives
         sidebar = [c.value for c in at.sidebar.caption]
         assert f"Training: none here; run `{run_id}` is paused in another process" in sidebar, sidebar
+        import ui.router as router  # this server's last run ended: said, and the other process's run beside it
+
+        ended = SimpleNamespace(run_id="20261206-000000-abcdef", status="finished", is_live=False,
+                                job=SimpleNamespace(control=None))
+        slot = router.job_slot
+        monkeypatch.setattr(router, "job_slot", lambda: SimpleNamespace(current=lambda: ended, busy=lambda: None))
+        at.run()
+        sidebar = [c.value for c in at.sidebar.caption]
+        assert f"Elsewhere: run `{run_id}` is paused in another process" in sidebar, sidebar
+        assert any(c.startswith("Training: ") and c.endswith("run `20261206-000000-abcdef` — finished")
+                   for c in sidebar), sidebar
+        monkeypatch.setattr(router, "job_slot", slot)
         train = app("train")  # a run started now shares the cores with it: said before Start
         assert any(f"is paused in another process (pid {other.pid}): a run started here shares the CPU cores"
                    in c.value for c in train.caption), [c.value for c in train.caption]

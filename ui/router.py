@@ -139,13 +139,13 @@ def training_status() -> None:
         kind = "Study" if record.plan.kind == "study" else "Race"  # a study started on Runs is a race too
         st.caption(f"{kind} {literal(race.name)}: {record.done} of {len(record.entries)} runs ended")
     active = job_slot().current()
+    # a run of another process (`train` on the command line) trains in this workspace all the same: said, not
+    # "idle", nor only "finished" of this server's last run, beside a run Runs lists as running (walkthroughs)
+    elsewhere = [] if active is not None and active.is_live else workspace().runs_in_other_processes()
+    others = (f"run `{elsewhere[0].id}` is {elsewhere[0].status} in another process"
+              + (f" (and {len(elsewhere) - 1} more)" if len(elsewhere) > 1 else "")) if elsewhere else None
     if active is None:
-        # a run of another process (`train` on the command line) trains in this workspace all the same: said, not
-        # "idle" beside a run Runs lists as running (a walkthrough)
-        elsewhere = workspace().runs_in_other_processes()
-        st.caption("Training: idle" if not elsewhere else
-                   f"Training: none here; run `{elsewhere[0].id}` is {elsewhere[0].status} in another process"
-                   + (f" (and {len(elsewhere) - 1} more)" if len(elsewhere) > 1 else ""))
+        st.caption(f"Training: none here; {others}" if others else "Training: idle")
         return
     status = shown_status(active.status, active.is_live, active.job.control)
     icon = STATUS_ICONS.get(status, ":material/stop_circle:")
@@ -155,3 +155,5 @@ def training_status() -> None:
         st.caption(f"Training: {icon} {literal(label.name)} — {status}")
     else:
         st.caption(f"Training: {icon} run `{active.run_id}` — {status}")
+    if others:
+        st.caption(f"Elsewhere: {others}")
