@@ -312,6 +312,36 @@ def test_an_export_back_without_its_images_folder_keeps_the_photos_the_workspace
                             "name); imported without pixels")
 
 
+
+@pytest.mark.parametrize("name", ["r\x1b[31m.json", "inv\u202enosj.json", "two\nlines.json"])
+def test_a_file_named_with_control_characters_keeps_the_photo_the_workspace_holds(name, tmp_path):
+    """A probe: a native export's JSON, renamed with an escape, a right-to-left override or a newline and imported
+    without its images/ folder, failed the whole import with "list.remove(x): x not in list" (the note about its
+    image was escaped for the report, and then not found to drop)."""
+    import io
+    import shutil
+
+    from PIL import Image
+
+    from receipt_core.datasets import import_into_workspace
+    from receipt_core.datasets.export_zip import export_folder
+
+    ws = Workspace.open(tmp_path / "ws")
+    buffer = io.BytesIO()
+    Image.new("RGB", (200, 100), "white").save(buffer, "PNG")
+    sha = ws.put_image(buffer.getvalue(), ".png")
+    ws.save_documents("photos", [Document(id="photo-1", width=200, height=100, image_sha256=sha, words=(
+        Word(text="TOTAL", box=(10, 10, 60, 20), field="TOTAL", label_source="person"),))])
+    export_folder(ws, ws.load_documents("photos"), tmp_path / "out", "native")
+    shutil.rmtree(tmp_path / "out" / "images")
+    [exported] = [f for f in (tmp_path / "out").rglob("*.json") if f.name != "manifest.json"]
+    exported.rename(exported.with_name(name))
+    report = load_dataset(tmp_path / "out", "native")
+    assert len(report.problems) == 1 and "\n" not in report.problems[0]  # said on one printable line
+    stored = import_into_workspace(ws, "photos", report)
+    assert stored.problems == () and ws.load_documents("photos")[0].image_sha256 == sha
+
+
 def _ls_region(rid: str, text: str, label: str | None, value: dict, kind: str = "rectangle") -> list[dict]:
     """One word as Label Studio's OCR template exports it: a shape, its labels and its transcription, one id."""
     base = {"id": rid, "to_name": "image", "original_width": 800, "original_height": 1200, "image_rotation": 0}

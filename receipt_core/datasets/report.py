@@ -81,10 +81,14 @@ def make_report(documents: Iterable[Document], images: Mapping[str, Path], probl
     for doc in documents:
         for label, n in doc.label_counts().items():
             counts[label] = counts.get(label, 0) + n
+    # a missing image's line as the report has it, which import_into_workspace drops by equality (a probe's file
+    # name with an escape in it failed the whole import with "list.remove(x): x not in list")
+    missing = {doc_id: replace(image, problem=one_line(image.problem))
+               for doc_id, image in (missing_images or {}).items()}
     return ImportReport(documents=documents, images=MappingProxyType(dict(images)),
                         problems=tuple(one_line(p) for p in problems),
                         label_counts=MappingProxyType(dict(sorted(counts.items()))),
-                        missing_images=MappingProxyType(dict(missing_images or {})))
+                        missing_images=MappingProxyType(missing))
 
 
 class RecordCollector:
