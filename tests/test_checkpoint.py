@@ -243,6 +243,23 @@ def test_a_backbone_config_the_model_cannot_be_built_from_is_refused_before_load
     assert match.split("'")[0] in checkpoint_problem(run_dir)
 
 
+
+@pytest.mark.parametrize("edit, match", [
+    (lambda info: info["schema"].update(fields=["TOTAL"] * 11), "the first field must be 'OTHER'"),
+    (lambda info: info["schema"].update(fields=info["schema"]["fields"] + ["EXTRA"]),
+     "but its label schema has"),
+    (lambda info: info["schema"].update(cord_fields={"menu.nm": "NOT_A_FIELD"}), "maps onto unknown fields"),
+])
+def test_a_label_schema_that_does_not_fit_the_model_is_refused_before_loading(checkpoint, tmp_path, edit, match):
+    """A probe's re-signed run.json with 11 x "TOTAL" as fields, or 12 names for an 11-row head, passed the check a
+    page lists runs by: Predict offered the run, opened on it by default, and every upload failed there."""
+    run_dir = _resigned(copy_of(checkpoint, tmp_path), edit)
+    with pytest.raises(CheckpointError, match=f"run.json: .*{match}"):
+        load_checkpoint(run_dir)
+    problem = checkpoint_problem(run_dir)
+    assert problem is not None and match in problem, problem
+
+
 @pytest.mark.parametrize("named", ["/dev/zero", "fifo", "outside.json"])
 def test_a_tokenizer_config_naming_a_file_to_read_is_refused_without_reading_it(checkpoint, tmp_path, named):
     """A probe's tokenizer_config.json named /dev/zero (4.5 GB, then "out of memory"), a FIFO (a process that

@@ -317,6 +317,17 @@ def _schema(run_dir: Path, info: Mapping[str, Any]) -> str | None:
     if not isinstance(fields, list) or not 2 <= len(fields) <= 256 or not all(
             isinstance(f, str) and 0 < len(f) <= 100 for f in fields):
         return "'schema.fields' must be a list of 2 to 256 names"
+    from ..data.schema import LabelSchema
+
+    try:  # what loading builds: a probe's re-signed run.json (11 x "TOTAL", 12 names for an 11-row head) was
+        label_schema = LabelSchema.from_json(schema)  # offered on Predict, opened by default, and failed there
+    except (ValueError, TypeError) as error:
+        reason = str(error)  # it quotes the run.json's names: 256 of 100 characters at most
+        return f"'schema' is not a label schema the model can use ({reason if len(reason) <= 200 else reason[:200] + '…'})"
+    num_fields = info["model"]["num_fields"]  # checked by _model before
+    if num_fields != label_schema.num_fields:
+        return (f"'model.num_fields' is {num_fields}, but its label schema has {label_schema.num_fields} fields: "
+                "the model and its labels do not match")
     return None
 
 
