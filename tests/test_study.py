@@ -235,7 +235,7 @@ def test_claims_are_judged_from_the_numbers_with_the_seeds_spread():
     assert verdicts["Freezing everything learns nothing."] == "held"
     assert verdicts["Freezing the backbone is cheap and good."] == "did not hold"  # 0.71 vs 0.94
     # 0.94 vs 0.945 with a spread of about 0.014 per side: no measurable layout advantage
-    assert verdicts["A layout-aware backbone beats a text-only one (full)."] == "did not hold"
+    assert verdicts["A layout-aware backbone beats a text-only one (full)."] == "no measurable difference"
     assert verdicts["The two-head model beats the plain combined tagger."] == "held"
 
 
@@ -318,7 +318,7 @@ def test_a_one_seed_lead_of_one_item_or_of_two_frozen_backbones_is_not_a_verdict
     frozen = claims["A layout-aware backbone beats a text-only one (freeze-backbone)."]
     assert frozen.verdict == "not measured" and "compute the same features" in frozen.evidence
     full = claims["A layout-aware backbone beats a text-only one (full)."]
-    assert full.verdict == "did not hold"  # 145 vs 144 of 150 items: one item is no difference
+    assert full.verdict == "no measurable difference"  # 145 vs 144 of 150 items: one item is no difference
     assert full.evidence.endswith("One seed each: indicative only; repeats measure the spread.")
     phased = claims["Phased unfreezing is best."]  # 0.918 vs 0.930 on fields, 0.987 vs 0.9667 on items
     assert phased.verdict == "mixed", phased.evidence
@@ -403,7 +403,8 @@ def test_a_field_f1_lead_within_the_sampling_error_of_few_words_is_no_verdict():
                                                            summary("full", 0.771, words)))
         return {c.claim: c for c in read_claims(result)}["Phased unfreezing is best."]
 
-    assert phased_claim(322).verdict == "did not hold"  # no measurable lead
+    # no measurable lead: not a red "did not hold" either (a walkthrough read one on 0.893 vs 0.897)
+    assert phased_claim(322).verdict == "no measurable difference"
     assert phased_claim(20_000).verdict == "held"
 
 

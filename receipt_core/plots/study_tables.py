@@ -9,8 +9,8 @@ from __future__ import annotations
 from ..data.markup import escape_markdown
 from ..study.table import TABLE_COLUMNS
 
-VERDICT_COLOURS = {"held": "green", "did not hold": "red", "mixed": "orange", "not measured": "gray",
-                   "too few receipts": "gray"}
+VERDICT_COLOURS = {"held": "green", "did not hold": "red", "mixed": "orange", "no measurable difference": "blue",
+                   "not measured": "gray", "too few receipts": "gray"}
 
 
 def study_table_rows(study) -> list[dict]:

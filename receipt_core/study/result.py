@@ -95,7 +95,7 @@ class ConfigSummary:
 @dataclass(frozen=True)
 class Claim:
     claim: str
-    verdict: str  # "held", "did not hold", "mixed", "not measured", "too few receipts"
+    verdict: str  # "held", "did not hold", "mixed", "no measurable difference", "not measured", "too few receipts"
     evidence: str
 
 
