@@ -424,3 +424,9 @@ def test_a_rough_guess_for_hand_toggles_says_they_are_not_in_it(ws):
     measured = estimate_run_time(ws, toggled)
     if measured.measured_runs:
         assert "toggled by hand" not in measured.text()
+    # a backbone layer switched on over freeze-backbone: full fine-tuning's guess, said as such (a walkthrough read
+    # "the scenario's own" beside 12 min, where freeze-backbone's own had said 3.5)
+    switched = estimate_run_time(ws, _plan(backbone="text-minilm", scenario="freeze-backbone",
+                                           unfreeze=("encoder.5",))).text()
+    assert "the backbone layers you switched on make every step run the backbone, so this is full fine-tuning's " \
+           "figure" in switched and "the scenario's own" not in switched

@@ -123,6 +123,7 @@ class TimeEstimate:
     # a rough or scaled guess for a plan with layers or heads toggled by hand, which neither figure knows of (a
     # walkthrough froze four layers of full and read the same "about 8 min" as plain full)
     toggles_unmeasured: bool = False
+    backbone_switched_on: bool = False  # backbone layers toggled on over a frozen-backbone scenario: guessed as full
 
     def text(self) -> str:
         """``about 4 min for 12 epochs of 75 steps`` plus where the figure comes from."""
@@ -146,7 +147,13 @@ class TimeEstimate:
     def _with_source(self, line: str) -> str:
         """``line`` followed by where its figure comes from: earlier runs, another scenario's, or a rough guess."""
         line = self._source(line)
-        if self.toggles_unmeasured:
+        if self.toggles_unmeasured and self.backbone_switched_on:
+            # the guess is full fine-tuning's, not the frozen scenario's (a walkthrough read "the scenario's own"
+            # beside 12 min, where the scenario's own had said 3.5)
+            line += ("; the backbone layers you switched on make every step run the backbone, so this is full "
+                     "fine-tuning's figure, and the layers left frozen make each step cheaper than that; a run "
+                     "with these toggles measures them for the next estimate")
+        elif self.toggles_unmeasured:
             line += ("; the layers and heads you toggled by hand are not in this figure, which is the scenario's "
                      "own (frozen layers make each step cheaper); a run with these toggles measures them for the "
                      "next estimate")
@@ -379,7 +386,9 @@ def estimate(plan: PlannedRun, costs: Sequence[MeasuredCost]) -> TimeEstimate:
                         later_epochs_rate=later_rate, phased=plan.kind == "receipt" and plan.scenario == "phased",
                         epoch_s=epoch_s, features_first=_features_first(plan),
                         machine_factor=1.0 if costs else plan.machine_factor,
-                        toggles_unmeasured=not costs and bool(plan.freeze or plan.unfreeze))
+                        toggles_unmeasured=not costs and bool(plan.freeze or plan.unfreeze),
+                        backbone_switched_on=(plan.kind == "receipt" and plan.scenario in FROZEN_BACKBONE_SCENARIOS
+                                              and not _frozen_backbone(plan)))
 
 
 def _capped(plan: PlannedRun, seconds: float) -> tuple[float, bool]:
