@@ -816,7 +816,9 @@ def test_train_runs_live_and_a_second_start_from_another_session_is_refused(demo
     set_run_label(demo_env, active.run_id, name="**Demo** run")  # renamed on Runs while it trains
     second.run()  # the reopened tab shows the same run live, by the name Runs gave it (a walkthrough)
     assert second.button(key="train_start").disabled
-    assert any(active.run_id in m.value and f"{literal('**Demo** run')} · " in m.value for m in second.markdown)
+    # titled by that name, its id under it (as run views lead with the name; a walkthrough)
+    assert any(m.value.startswith("### ") and f" {literal('**Demo** run')} — " in m.value.split("\n")[0]
+               and f"run `{active.run_id}` · " in m.value for m in second.markdown), [m.value for m in second.markdown]
     assert any(active.run_id in m.value and m.value.endswith(" · seed 0") for m in second.markdown)  # one seed's run
     # the sidebar too, as text (a walkthrough's renamed run read as its id there)
     assert any(c.value.startswith("Training: ") and f"{literal('**Demo** run')} — " in c.value

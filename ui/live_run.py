@@ -115,10 +115,14 @@ def live_view() -> None:
     icon = STATUS_ICONS.get(status, ":material/radio_button_unchecked:")
     # the name given on Runs first: a walkthrough renamed runs for an audience and Train kept the old label
     label = run_labels(ws).get(active.run_id)
-    named = f"{literal(label.name)} · " if label is not None and label.name else ""
     seed = getattr(getattr(active.job, "config", None), "seed", None)  # one seed's run: said, as Race does
     seeded = f" · seed {seed}" if isinstance(seed, int) else ""
-    header[0].markdown(f"### {icon} Run `{active.run_id}` — {status}\n{named}{literal(active.description)}{seeded}")
+    if label is not None and label.name:  # the title, as run views lead with it (a walkthrough's renamed run was
+        # titled by its id, the name in small print under it)
+        header[0].markdown(f"### {icon} {literal(label.name)} — {status}\nrun `{active.run_id}` · "
+                           f"{literal(active.description)}{seeded}")
+    else:
+        header[0].markdown(f"### {icon} Run `{active.run_id}` — {status}\n{literal(active.description)}{seeded}")
     if _is_suggestion_run(ws, active.run_id):  # a walkthrough's demo headline fell from 0.948 to 0.598
         st.info("This is Annotate's retraining of its suggestions, not a run you started: a short run scored on the "
                 "receipts it trains on, so its scores say how it fits what people reviewed, not how it reads new "
