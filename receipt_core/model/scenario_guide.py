@@ -37,8 +37,9 @@ GUIDES: tuple[ScenarioGuide, ...] = (
         advantages=("Fastest training by far: only the heads' parameters train, and a checkpoint stores only them.",
                     "Cannot damage the pre-trained representation (no catastrophic forgetting).",
                     "Good with very few labelled receipts."),
-        disadvantages=("The representation never adapts to receipts: the backbone's x/y embeddings stay at "
-                       "zero, so layout enters only through the heads' box features (Head boxes).",
+        disadvantages=("The representation never adapts to receipts, and layout enters only through the heads' "
+                       "box features (Head boxes): a text-only backbone reads no boxes, and layout-minilm's x/y "
+                       "embeddings start at zero and, frozen, stay there.",
                        "Usually the lowest ceiling of the training scenarios."),
     ),
     ScenarioGuide(
