@@ -62,10 +62,13 @@ with st.container(border=True):
                 "like an upload; gold labels come from the renderer. They are stored as the "
                 f"`{DEMO_DATASET}` dataset; receipts already there are kept, not generated again.")
     if right.button("Generate demo receipts", type="primary", key="generate_demo"):
-        bar = right.progress(0.0, text="Rendering and OCR-ing receipts…")
+        # it runs in this tab's script, unlike training: closing the tab stops it (a walkthrough expected it to go on)
+        keep_open = ("keep this tab open until it ends (closing it stops the generation; pressing Generate again "
+                     "makes only the receipts still missing)")
+        bar = right.progress(0.0, text=f"Rendering and OCR-ing receipts: {keep_open}")
 
         def progress(done: int, total: int) -> None:  # called in this thread by add_demo_receipts
-            bar.progress(done / max(total, 1), text=f"Rendered and OCR'd {done}/{total} receipts")
+            bar.progress(done / max(total, 1), text=f"Rendered and OCR'd {done}/{total} receipts: {keep_open}")
 
         with user_errors("Generating demo receipts"):
             added = add_demo_receipts(ws, int(count), seed=int(seed), progress=progress)
