@@ -128,6 +128,9 @@ def test_a_box_read_again_replaces_its_words_and_blank_paper_changes_nothing(wor
     at.session_state[f"annotate_cursor_{doc.id}"] = 4  # TOTAL, outside the box: it stays the selected word
     at.run()
     assert not at.button(key="annotate_reread").disabled
+    # said under the receipt, where it was drawn (a walkthrough's box changed nothing in sight)
+    assert any(i.value.startswith("Box drawn at x 15–250, y 15–40: open *Corrections* in the word panel")
+               for i in at.info), [i.value for i in at.info]
     at.button(key="annotate_reread").click().run()
     saved = workspace.get_document(doc.id)
     assert [w.text for w in saved.words] == "CAFE LATTE 2 45.000 TOTAL 45.000".split()

@@ -213,8 +213,15 @@ def _figure(doc: Document, large: bool) -> None:
                         on_select=lambda: _on_select(doc, chart_key), selection_mode=("points", "box"))
         if picture.note:
             st.caption(picture.note)
-    st.caption("Click a word to select it. To add a word the OCR missed or read a region again with OCR, choose "
-               "*Box select* in the chart's toolbar and drag over it, then use *Corrections*.")
+    drawn = st.session_state.get(DRAWN_BOX_KEY)
+    if drawn:  # said where it is drawn: a walkthrough's box changed nothing in sight, the way on folded below
+        x0, y0, x1, y1 = (round(v) for v in drawn)
+        st.info(f"Box drawn at x {x0}–{x1}, y {y0}–{y1}: open *Corrections* in the word panel to add a word the "
+                "OCR missed in it, or to read it again with OCR.")
+    else:
+        st.caption("Click a word to select it. To add a word the OCR missed or read a region again with OCR, choose "
+                   "*Box select* in the chart's toolbar (top right of the receipt, shown while the pointer is over "
+                   "it) and drag over it, then use *Corrections*.")
 
 
 def _on_select(doc: Document, chart_key: str) -> None:
