@@ -407,6 +407,16 @@ def test_genuine_label_studio_exports_import_as_its_documentation_describes(tmp_
     (odd / "project-3.json").write_text(json.dumps([{**task, "annotations": _ls_task(1, two_labels)["annotations"]}]))
     [many] = [p for p in load_dataset(odd, "label-studio").problems if "kept the first" in p]
     assert many.endswith("labels 'TOTAL', 'TOTAL', 'TOTAL', … (20,000 labels); kept the first"), many
+    for labels, said, kept in ((["Total", "TOTAL"], "labels 'Total', 'TOTAL'; kept 'TOTAL', the first that is a "
+                                "label here", "TOTAL"),  # not left unlabelled for its first name alone
+                               (["Total", "Price"], "none of its labels ('Total', 'Price') is in schema", None)):
+        two_labels[2]["value"]["labels"] = labels
+        (odd / "project-3.json").write_text(json.dumps([{**task,
+                                                          "annotations": _ls_task(1, two_labels)["annotations"]}]))
+        report = load_dataset(odd, "label-studio")
+        assert any(said in p for p in report.problems), report.problems
+        word = report.documents[0].words[0]
+        assert (word.annotation_label if word.is_labelled else None) == kept
 
     numbered = tmp_path / "numbered"  # a receipt_id that is no text: its own id, said (a probe: silently)
     numbered.mkdir()

@@ -253,18 +253,28 @@ def _regions(results: list[Mapping], width: int, height: int, schema: LabelSchem
                 region[OCR_CONFIDENCE] = float(confidence)
         elif kind in ("labels", "rectanglelabels", "polygonlabels"):
             names = value.get("labels", value.get(kind))
-            if isinstance(names, list) and names and names[0] in schema.annotation_labels:
-                region["label"] = names[0]
+            # the first of its names that is a label here, not only the first name (a probe's ["Total", "TOTAL"]
+            # was left unlabelled, "Total" named as the reason)
+            known = next((n for n in names if isinstance(n, str) and n in schema.annotation_labels), None) \
+                if isinstance(names, list) else None
+            if known is not None:
+                region["label"] = known
                 if len(names) > 1:  # a word has one label here; Labels choice="multiple" allows several
                     listed = ", ".join(shown(n) for n in names[:3])  # not 20,000 of them (a probe: 3.6 MB said)
                     more = f", … ({len(names):,} labels)" if len(names) > 3 else ""
-                    notes.append(f"region {rid}: labels {listed}{more}; kept the first")
+                    kept = "the first" if names[0] == known else f"{shown(known)}, the first that is a label here"
+                    notes.append(f"region {rid}: labels {listed}{more}; kept {kept}")
                 region["meta"] = result.get("meta") if isinstance(result.get("meta"), Mapping) else {}
             elif not isinstance(names, list) or not names:
                 notes.append(f"region {rid}: {kind} must be a list of label names such as [\"TOTAL\"], got "
                              f"{shown(names)}; left unlabelled")
-            else:
+            elif len(names) == 1:
                 notes.append(f"region {rid}: label {shown(names[0])} is not in schema {schema.name!r}; left "
+                             "unlabelled")
+            else:
+                listed = ", ".join(shown(n) for n in names[:3]) + (f", … ({len(names):,} labels)"
+                                                                    if len(names) > 3 else "")
+                notes.append(f"region {rid}: none of its labels ({listed}) is in schema {schema.name!r}; left "
                              "unlabelled")
         elif kind == "number" and result.get("from_name") in (QUANTITY_TAG, GROUP):
             region[result["from_name"]] = value.get("number")
