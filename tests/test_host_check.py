@@ -117,6 +117,25 @@ def test_the_servers_metrics_endpoint_is_not_served(server):
     assert http_status(server, f"localhost:{server}", "/_stcore/metrics/") == 404
     assert http_status(server, f"localhost:{server}", "/_stcore/health") == 200
 
+def test_a_page_address_typed_as_streamlit_does_not_serve_it_is_redirected(server):
+    """A walkthrough's /home (Home is served at /) and /Train opened a "Page not found" dialog over an inert page."""
+    from ui.page_paths import canonical_page_path
+
+    assert [canonical_page_path(p) for p in ("/home", "/Home/", "/Train", "/train/", "/train", "/", "/trains",
+                                             "/_stcore/health", "/static/x.js")] == [
+        "/", "/", "/train", "/train", None, None, None, None, None]
+    for path, location in (("/home", "/"), ("/Train?dataset=demo", "/train?dataset=demo")):
+        conn = http.client.HTTPConnection("127.0.0.1", server, timeout=10)
+        try:
+            conn.request("GET", path, headers={"Host": f"localhost:{server}"})
+            response = conn.getresponse()
+            assert (response.status, response.getheader("Location")) == (307, location), path
+        finally:
+            conn.close()
+    assert http_status(server, f"localhost:{server}", "/train") == 200
+    assert http_status(server, "evil.example", "/home") == 403  # the host check comes first
+
+
 def test_the_allowed_hosts_setting_is_checked():
     assert allowed_hosts({}) == ["localhost", "127.0.0.1", "[::1]"]
     assert allowed_hosts({ALLOWED_HOSTS_ENV: " Demo.Example.lan , *.corp.example,"})[3:] == [

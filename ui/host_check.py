@@ -141,13 +141,15 @@ class SameOriginMiddleware:
 def host_middleware(environ: Mapping[str, str] | None = None) -> list:
     """The middleware list for ``st.App``: the Host allowlist over :func:`allowed_hosts`, the same-origin check,
     the refusal to be framed by another site (:mod:`ui.frame_guard`) and to serve endpoints the app never uses
-    (:mod:`ui.internal_paths`)."""
+    (:mod:`ui.internal_paths`), and the redirect of a page address typed as Streamlit does not serve it
+    (:mod:`ui.page_paths`)."""
     from starlette.middleware import Middleware
 
     from ui.frame_guard import FrameGuardMiddleware
     from ui.internal_paths import InternalPathsMiddleware
+    from ui.page_paths import PagePathRedirectMiddleware
 
     hosts = allowed_hosts(environ)
     return [Middleware(ForbiddenHostMiddleware, allowed_hosts=hosts),
             Middleware(SameOriginMiddleware, allowed_hosts=hosts), Middleware(FrameGuardMiddleware),
-            Middleware(InternalPathsMiddleware)]
+            Middleware(InternalPathsMiddleware), Middleware(PagePathRedirectMiddleware)]

@@ -18,6 +18,7 @@ from receipt_core.workspace.run_labels import run_labels
 from receipt_core.workspace.store import WorkspaceError
 from ui.dataset_choice import DATASET_KEY, PENDING_DATASET_KEY, follow_dataset
 from ui.literal import literal
+from ui.page_paths import HOME, PAGES
 from ui.race_track import race_track
 from ui.run_badge import STATUS_ICONS, shown_status
 from ui.shared import NO_DATA, ROUTED_KEY, job_slot, user_errors, workspace
@@ -27,20 +28,10 @@ from ui.warm_up import model_stack_import
 # from fonts.gstatic.com, which an offline machine cannot reach.
 TAB_ICON = Path(__file__).resolve().parent.parent / "assets" / "icon.png"
 
-PAGES = (
-    ("app_pages/home.py", "Home", ":material/home:", "home"),
-    ("app_pages/data.py", "Data", ":material/folder_open:", "data"),
-    ("app_pages/annotate.py", "Annotate", ":material/edit:", "annotate"),
-    ("app_pages/train.py", "Train", ":material/model_training:", "train"),
-    ("app_pages/race.py", "Race", ":material/sports_score:", "race"),
-    ("app_pages/runs.py", "Runs", ":material/insights:", "runs"),
-    ("app_pages/predict.py", "Predict", ":material/online_prediction:", "predict"),
-)
-
 
 def run_router() -> None:
     st.set_page_config(page_title="Receipt MTL Studio", page_icon=str(TAB_ICON), layout="wide")
-    pages = [st.Page(path, title=title, icon=icon, url_path=url, default=url == "home")
+    pages = [st.Page(path, title=title, icon=icon, url_path=url, default=url == HOME)
              for path, title, icon, url in PAGES]
     page = st.navigation(pages)
     st.session_state[ROUTED_KEY] = True
