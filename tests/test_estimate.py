@@ -243,7 +243,9 @@ def test_a_run_that_trains_nothing_is_one_evaluation_and_hand_toggles_are_their_
     assert not estimate(_plan(scenario="freeze-all", trainable_parameters=10, unfreeze=("head",)), []).evaluation_only
     frozen = _plan(backbone="text-minilm", scenario="freeze-backbone")
     toggled = _plan(backbone="text-minilm", scenario="freeze-backbone", unfreeze=("encoder.5",))
-    assert rough_seconds_per_receipt_epoch(toggled) == rough_seconds_per_receipt_epoch(_plan(backbone="text-minilm"))
+    # dearer than the frozen backbone's, cheaper than full fine-tuning's: the layers below encoder.5 stay cached
+    assert (rough_seconds_per_receipt_epoch(frozen) < rough_seconds_per_receipt_epoch(toggled)
+            < rough_seconds_per_receipt_epoch(_plan(backbone="text-minilm")))
     assert rough_seconds_per_receipt_epoch(_plan(backbone="text-minilm", scenario="freeze-backbone",
                                                  unfreeze=("head.fields",))) == rough_seconds_per_receipt_epoch(frozen)
     _record(ws, {"backbone": "text-minilm", "scenario": "freeze-backbone"}, [_progress(STEPS_PER_EPOCH + 1, 5.0)])
@@ -426,7 +428,15 @@ def test_a_rough_guess_for_hand_toggles_says_they_are_not_in_it(ws):
         assert "toggled by hand" not in measured.text()
     # a backbone layer switched on over freeze-backbone: full fine-tuning's guess, said as such (a walkthrough read
     # "the scenario's own" beside 12 min, where freeze-backbone's own had said 3.5)
-    switched = estimate_run_time(ws, _plan(backbone="text-minilm", scenario="freeze-backbone",
-                                           unfreeze=("encoder.5",))).text()
-    assert "the backbone layers you switched on make every step run the backbone, so this is full fine-tuning's " \
-           "figure" in switched and "the scenario's own" not in switched
+    # …nor full fine-tuning's: the frozen layers below the lowest one switched on are still cached (a second
+    # walkthrough's encoder.4 and encoder.5 took a third of full's figure)
+    top_two = _plan(backbone="text-minilm", scenario="freeze-backbone", unfreeze=("encoder.5", "encoder.4"))
+    frozen, full = (rough_seconds_per_receipt_epoch(_plan(backbone="text-minilm", scenario=scenario))
+                    for scenario in ("freeze-backbone", "full"))
+    assert rough_seconds_per_receipt_epoch(top_two) == pytest.approx(frozen + (full - frozen) * 2 / 6)
+    switched = estimate_run_time(ws, top_two).text()
+    assert ("the backbone layers you switched on, and those above them (33% of the encoder), run every step, while "
+            "the frozen layers below are computed once" in switched and "the scenario's own" not in switched)
+    embeddings = _plan(backbone="text-minilm", scenario="freeze-backbone", unfreeze=("embeddings.text",))
+    assert rough_seconds_per_receipt_epoch(embeddings) == pytest.approx(full)  # nothing below it to cache
+    assert "so this is full fine-tuning's figure" in estimate_run_time(ws, embeddings).text()

@@ -123,7 +123,8 @@ class TimeEstimate:
     # a rough or scaled guess for a plan with layers or heads toggled by hand, which neither figure knows of (a
     # walkthrough froze four layers of full and read the same "about 8 min" as plain full)
     toggles_unmeasured: bool = False
-    backbone_switched_on: bool = False  # backbone layers toggled on over a frozen-backbone scenario: guessed as full
+    # backbone layers toggled on over a frozen-backbone scenario: the share of the encoder that runs every step
+    backbone_running_share: float | None = None
 
     def text(self) -> str:
         """``about 4 min for 12 epochs of 75 steps`` plus where the figure comes from."""
@@ -147,12 +148,16 @@ class TimeEstimate:
     def _with_source(self, line: str) -> str:
         """``line`` followed by where its figure comes from: earlier runs, another scenario's, or a rough guess."""
         line = self._source(line)
-        if self.toggles_unmeasured and self.backbone_switched_on:
-            # the guess is full fine-tuning's, not the frozen scenario's (a walkthrough read "the scenario's own"
-            # beside 12 min, where the scenario's own had said 3.5)
+        if self.toggles_unmeasured and self.backbone_running_share is not None:
+            # not the frozen scenario's own figure (a walkthrough read "the scenario's own" beside 12 min, where
+            # the scenario's own had said 3.5), nor full fine-tuning's (the layers below are still cached)
+            share = self.backbone_running_share
             line += ("; the backbone layers you switched on make every step run the backbone, so this is full "
-                     "fine-tuning's figure, and the layers left frozen make each step cheaper than that; a run "
-                     "with these toggles measures them for the next estimate")
+                     "fine-tuning's figure" if share >= 1.0 else
+                     f"; the backbone layers you switched on, and those above them ({share:.0%} of the encoder), "
+                     "run every step, while the frozen layers below are computed once: the figure adds that share "
+                     "of full fine-tuning's extra cost to the scenario's")
+            line += "; a run with these toggles measures them for the next estimate"
         elif self.toggles_unmeasured:
             line += ("; the layers and heads you toggled by hand are not in this figure, which is the scenario's "
                      "own (frozen layers make each step cheaper); a run with these toggles measures them for the "
@@ -336,6 +341,8 @@ def rough_epoch_seconds(plan: PlannedRun) -> float:
     backbone, the tiny backbone's, else the whole model's."""
     if plan.backbone == "tiny":
         return ROUGH_EPOCH_S_LIGHT["tiny"]
+    if (share := running_share(plan)) is not None:  # its evaluation reads the cached layers too
+        return ROUGH_EPOCH_S_LIGHT["frozen"] + (ROUGH_EPOCH_S - ROUGH_EPOCH_S_LIGHT["frozen"]) * share
     return ROUGH_EPOCH_S_LIGHT["frozen"] if _frozen_backbone(plan) else ROUGH_EPOCH_S
 
 
@@ -350,11 +357,33 @@ def _features_first(plan: PlannedRun) -> bool:
     return _frozen_backbone(plan) or (plan.kind == "receipt" and plan.scenario == "phased")
 
 
+def running_share(plan: PlannedRun) -> float | None:
+    """For a frozen-backbone scenario with backbone groups switched on by hand: the share of the backbone's encoder
+    layers that run every step, the lowest one switched on and those above it (the frozen ones below are computed
+    once, through the feature cache); 1.0 when an embedding group or the whole backbone is switched on. None for any
+    other plan. A walkthrough's freeze-backbone with encoder.4 and encoder.5 on was guessed as full fine-tuning,
+    three times what it took."""
+    if plan.kind != "receipt" or plan.scenario not in FROZEN_BACKBONE_SCENARIOS or _frozen_backbone(plan):
+        return None
+    from ..model.backbone_names import encoder_layers
+
+    layers = encoder_layers(plan.backbone)
+    switched = [name.split(".", 1)[1] for name in plan.unfreeze if name.startswith("encoder.")]
+    whole = any(name in ("backbone", "encoder") or name.startswith("embeddings") for name in plan.unfreeze)
+    if whole or not layers or not switched or not all(index.isdigit() for index in switched):
+        return 1.0
+    return min((layers - min(int(index) for index in switched)) / layers, 1.0)
+
+
 def _rough_rate(plan: PlannedRun) -> float:
     """:func:`rough_seconds_per_receipt_epoch` for receipts of CORD's length."""
     frozen = _frozen_backbone(plan)
     if frozen and plan.backbone in ROUGH_FROZEN_BACKBONE:
         return ROUGH_FROZEN_BACKBONE[plan.backbone]
+    share = running_share(plan)
+    if share is not None and plan.backbone in ROUGH_FROZEN_BACKBONE:  # between the heads' cost and full's
+        full = ROUGH_SECONDS_PER_RECEIPT_EPOCH[plan.backbone]
+        return ROUGH_FROZEN_BACKBONE[plan.backbone] + (full - ROUGH_FROZEN_BACKBONE[plan.backbone]) * share
     if plan.kind == "receipt" and plan.scenario == "phased":
         fallback = ROUGH_SECONDS_PER_RECEIPT_EPOCH.get(plan.backbone, ROUGH_PHASED["text-minilm"])  # tiny: its own
         return ROUGH_PHASED.get(plan.backbone, fallback)
@@ -387,8 +416,7 @@ def estimate(plan: PlannedRun, costs: Sequence[MeasuredCost]) -> TimeEstimate:
                         epoch_s=epoch_s, features_first=_features_first(plan),
                         machine_factor=1.0 if costs else plan.machine_factor,
                         toggles_unmeasured=not costs and bool(plan.freeze or plan.unfreeze),
-                        backbone_switched_on=(plan.kind == "receipt" and plan.scenario in FROZEN_BACKBONE_SCENARIOS
-                                              and not _frozen_backbone(plan)))
+                        backbone_running_share=running_share(plan))
 
 
 def _capped(plan: PlannedRun, seconds: float) -> tuple[float, bool]:
