@@ -22,7 +22,7 @@ from receipt_core.training.schedules import LR_SCHEDULES
 from receipt_core.training.slot import JobBusyError
 from receipt_core.wording import as_sentence
 from ui.dataset_choice import (EVALUATION_HELP, HOLD_OUT, also_train_choice, current_dataset, evaluation_preview,
-                               pair_evaluation)
+                               pair_evaluation, replace_vanished_choices, vanished_note)
 from ui.literal import literal, notice_markdown, plain
 from ui.live_run import RESULTS_REFRESH_S, STATUS_REFRESH_S, live_results, live_view
 from ui.machine_timing import machine_factor
@@ -155,6 +155,10 @@ with st.expander("Run settings" if busy else "Run settings and Start", expanded=
     per_kind = "" if kind == TWO_HEAD else "_reference" if kind == REFERENCE else "_pretrain"  # own defaults
     data_cols = field_row(3, width=230)  # dataset names need the width: columns cut them to "cord-sample…"
     default_train, default_eval = paired_datasets(datasets, current_dataset())
+    vanished = replace_vanished_choices({"train_dataset": default_train or (datasets[0] if datasets else None),
+                                         "train_eval": default_eval or HOLD_OUT}, datasets)
+    if vanished:  # and Start does nothing in this rerun: a probe's Start trained a dataset nobody chose
+        st.warning(notice_markdown(vanished_note(vanished, "Start")))
     train_set = data_cols[0].selectbox("Training dataset", datasets, persist_state="session", key="train_dataset",
                                        index=datasets.index(default_train) if default_train in datasets else 0,
                                        on_change=pair_evaluation, args=("train_dataset", "train_eval", datasets))
@@ -411,7 +415,9 @@ with st.expander("Run settings" if busy else "Run settings and Start", expanded=
                              f"{min(phase_two_depth(int(epochs), receipts, plan.max_minutes), layers)} encoder "
                              "layers.")
                 estimate_col.caption(estimate_run_time(ws, plan, machine_factor).text() + ("." if depth else "") + depth)
-    if start:
+    if start and vanished:
+        start_refused = vanished_note(vanished, "Start")
+    elif start:
         with user_errors("Starting the run"):
             budget = float(max_minutes) or None
             if kind == PRETRAIN:

@@ -600,9 +600,47 @@ def test_deleting_the_dataset_in_the_url_does_not_blame_a_link(workspace_home):
     ws.save_documents("c", [Document(id="c0", width=50, height=50, words=(Word(text="x", box=(1, 1, 9, 9)),))])
     at.run()
     infos = [i.value for i in at.sidebar.info]
-    assert (f"Dataset {literal('a')} is no longer in this workspace (deleted or renamed, perhaps in another tab); "
-            "showing another.") in infos, infos
+    gone = (f"Dataset {literal('a')} is no longer in this workspace (deleted or renamed, perhaps in another tab); "
+            f"showing {literal('c')} until you pick another.")
+    assert gone in infos, infos
     assert not [i for i in infos if "from the link" in i]
+    # the box shows the dataset the page uses, and the note stays until another is picked (a probe: the box kept
+    # the gone name, the page worked on another, and the note went at the next rerun)
+    assert at.sidebar.selectbox(key="dataset").value == "c"
+    at.run()
+    assert gone in [i.value for i in at.sidebar.info]
+    ws.save_documents("d", [Document(id="d0", width=50, height=50, words=(Word(text="x", box=(1, 1, 9, 9)),))])
+    at.run()
+    at.sidebar.selectbox(key="dataset").set_value("d").run()
+    assert not [i for i in at.sidebar.info if "no longer in this workspace" in i.value]
+
+
+def test_start_does_nothing_when_its_chosen_dataset_was_renamed_in_another_tab(workspace_home):
+    """A probe renamed the dataset Train showed and pressed Start: the selectbox fell back to the first dataset, and
+    a run trained it, unsaid. Now the form shows the sidebar's dataset, says why, and Start does nothing then."""
+    from ui.shared import job_slot
+
+    ws = Workspace(workspace_home)
+    for name in ("aaa", "mmm"):
+        ws.save_documents(name, [Document(id=f"{name}{i}", width=50, height=50, words=(
+            Word(text="x", box=(1, 1, 9, 9), field="TOTAL", label_source="person"),)) for i in range(4)])
+    at = app("train", url_dataset="mmm")
+    assert at.selectbox(key="train_dataset").value == "mmm"
+    ws.rename_dataset("mmm", "zzz")
+    at.button(key="train_start").click().run()
+    assert job_slot().current() is None  # nothing started
+    said = [e.value for e in (*at.warning, *at.error) if "you had chosen" in e.value]
+    assert said and all("mmm" in v and "is no longer in this workspace" in v for v in said), said
+    assert any(v.startswith("Not started. ") for v in said)
+    assert at.selectbox(key="train_dataset").value in ("aaa", "zzz")
+    race = app("race")  # the race's form (and the study's, which shares it) holds back its button the same way
+    assert not race.button(key="race_start").disabled
+    ws.rename_dataset(race.selectbox(key="race_train").value, "gone-by-rename")
+    race.run()
+    assert race.button(key="race_start").disabled
+    assert any("is no longer in this workspace" in w.value and "Start race did nothing" in w.value
+               for w in race.warning), [
+        w.value for w in race.warning]
 
 
 # --- Annotate ------------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ what a planned split would score.
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import streamlit as st
 
@@ -101,6 +101,32 @@ def evaluation_preview(train: str | Sequence[str], evaluation: str | None, share
     for note in notes:
         st.warning(as_sentence(note) + ".")
     return scored
+
+
+def replace_vanished_choices(replacements: Mapping[str, str | None], datasets: Sequence[str]) -> list[str]:
+    """The datasets the form's selectboxes (the keys of ``replacements``) had chosen that are no longer in the
+    workspace (renamed or deleted in another tab or session), each such choice replaced by its key's replacement.
+    Call before drawing them. A form's button must then do nothing in this rerun: the selectbox fell back to another
+    dataset, and a probe's Start, pressed as the dataset was renamed, trained a dataset nobody chose."""
+    gone = []
+    for key, replacement in replacements.items():
+        stored = st.session_state.get(key)
+        if isinstance(stored, str) and stored != HOLD_OUT and stored not in datasets:
+            gone.append(stored)
+            if replacement is None:
+                del st.session_state[key]
+            else:  # set, not removed: a removed choice left the browser showing the old one (forget_stale_choice)
+                st.session_state[key] = replacement
+    return gone
+
+
+def vanished_note(gone: Sequence[str], button: str) -> str:
+    """What a form says in the rerun in which its chosen datasets ``gone`` were found renamed or deleted: plain text,
+    for ``notice_markdown``."""
+    names = ", ".join(repr(name) for name in gone)
+    return (f"The dataset{'s' if len(gone) > 1 else ''} you had chosen ({names}) {'are' if len(gone) > 1 else 'is'} "
+            "no longer in this workspace (renamed or deleted in another tab or session), so the form now shows "
+            f"others. {button} did nothing: check the datasets, then press it.")
 
 
 DEFAULT_UPLOAD_DATASET = "uploads"

@@ -16,7 +16,7 @@ from receipt_core.study.settings import (LAYOUT_SCENARIOS, REFERENCE, TEXT_SCENA
                                          default_configs)
 from ui.literal import literal
 from ui.race_track import race_track, start_race
-from ui.race_view import data_choice, race_progress, split_refused, study_name_ok
+from ui.race_view import data_choice, data_refused, race_progress, study_name_ok
 from ui.shared import NO_DATA, user_errors, workspace
 
 STUDY_REFRESH_S = 2.0
@@ -49,7 +49,7 @@ def study_form(datasets: list[str]) -> None:
     st.caption(f"{runs} runs of at most {minutes:g} min training each, one after another in the server's job slot "
                "(each also loads its backbone, evaluates and saves).")
     named = study_name_ok(name)
-    refused = split_refused(data, "Start study")
+    refused = data_refused(data, "Start study")
     if st.button("Start study", type="primary", key="study_start", disabled=not configs or not named or refused):
         with user_errors("Starting the study"):
             plan = RacePlan(configs=tuple(configs), settings=StudySettings(budget_minutes=float(minutes),

@@ -33,7 +33,7 @@ from receipt_core.training.run_status import status_line
 from receipt_core.workspace.database import WorkspaceError
 from receipt_core.wording import as_sentence
 from ui.dataset_choice import (EVALUATION_HELP, HOLD_OUT, also_train_choice, current_dataset, evaluation_preview,
-                               pair_evaluation)
+                               pair_evaluation, replace_vanished_choices, vanished_note)
 from ui.literal import literal, notice_markdown
 from ui.live_run import before_first_step
 from ui.name_fields import trimmed_note
@@ -73,6 +73,7 @@ class DataChoice:
     also_train: tuple[str, ...]  # other datasets trained on with ``train``
     evaluation: str | None  # None: hold out ``share`` of the training receipts
     share: float
+    vanished: tuple[str, ...] = ()  # datasets chosen before that were found renamed or deleted in this rerun
 
 
 def data_choice(datasets: list[str], key: str) -> DataChoice:
@@ -80,6 +81,8 @@ def data_choice(datasets: list[str], key: str) -> DataChoice:
     page asks."""
     columns = field_row(3, width=230)  # as the Train page: room for the datasets' names
     default_train, default_eval = paired_datasets(datasets, current_dataset())  # as the Train page pairs them
+    vanished = replace_vanished_choices({f"{key}_train": default_train or datasets[0],
+                                         f"{key}_eval": default_eval or HOLD_OUT}, datasets)
     train = columns[0].selectbox("Training dataset", datasets, persist_state="session", key=f"{key}_train",
                                  index=datasets.index(default_train) if default_train in datasets else 0,
                                  on_change=pair_evaluation, args=(f"{key}_train", f"{key}_eval", datasets))
@@ -91,12 +94,17 @@ def data_choice(datasets: list[str], key: str) -> DataChoice:
                               disabled=evaluation != HOLD_OUT)
     also = also_train_choice(datasets, train, f"{key}_also", evaluation=evaluation)
     evaluation_preview([train, *also], evaluation, share)  # too few evaluation receipts make its verdicts noise
-    return DataChoice(train, tuple(also), None if evaluation == HOLD_OUT else evaluation, share)
+    return DataChoice(train, tuple(also), None if evaluation == HOLD_OUT else evaluation, share, tuple(vanished))
 
 
-def split_refused(data: DataChoice, button: str) -> bool:
-    """Whether the split every run would make is refused, said as Train says it, before the press (a walkthrough
-    pressed Start race on a one-receipt dataset and only then read that holding receipts out needs two)."""
+def data_refused(data: DataChoice, button: str) -> bool:
+    """Whether ``button`` must do nothing, said before the press: a dataset chosen before was found renamed or
+    deleted in this rerun (:func:`~ui.dataset_choice.replace_vanished_choices`), or the split every run would make
+    is refused, said as Train says it (a walkthrough pressed Start race on a one-receipt dataset and only then read
+    that holding receipts out needs two)."""
+    if data.vanished:
+        st.warning(notice_markdown(vanished_note(data.vanished, button)))
+        return True
     ws = workspace()
     split = planned_split(ws.list_documents_of([data.train, *data.also_train]),
                           None if data.evaluation is None else ws.list_documents(data.evaluation), data.share)
@@ -149,7 +157,7 @@ def race_form(datasets: list[str]) -> None:
     if busy:
         st.caption(f":material/warning: Run {literal(active.run_id)} is training on this server: a race starts once "
                    "it has ended (or been stopped on Train).")
-    refused = split_refused(data, "Start race")
+    refused = data_refused(data, "Start race")
     if st.button("Start race", type="primary", key="race_start",
                  disabled=not scenarios or not named or busy or refused):
         with user_errors("Starting the race"):

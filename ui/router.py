@@ -75,6 +75,9 @@ def sidebar() -> DeltaGenerator | None:
     return placeholder
 
 
+VANISHED_KEY = "dataset_vanished"  # (the sidebar's dataset found gone, the one shown in its place)
+
+
 def dataset_choice(names: list[str]) -> None:
     """The sidebar's dataset selectbox, kept in the URL; a dataset a page asked for (``select_dataset``) is
     selected first."""
@@ -82,19 +85,26 @@ def dataset_choice(names: list[str]) -> None:
     if pending in names:
         st.session_state[DATASET_KEY] = pending
         follow_dataset(pending, names)
+    asked = st.query_params.get(DATASET_KEY) or None  # ?dataset= with nothing after it asks for nothing
     vanished = None  # the dataset this session showed, deleted or renamed since (in another tab)
     if pending not in names and DATASET_KEY in st.session_state and st.session_state[DATASET_KEY] not in names:
-        vanished = st.session_state.pop(DATASET_KEY)  # deleted since: the URL's dataset, else the first
-    asked = st.query_params.get(DATASET_KEY) or None  # ?dataset= with nothing after it asks for nothing
+        vanished = st.session_state[DATASET_KEY]
+        shown = asked if asked in names else first_dataset(names)  # the URL's dataset, else the first
+        # set, not removed: a removed choice left the box showing the gone name while the pages used another, and
+        # the note went at the next rerun (a probe); it stays until another dataset is picked
+        st.session_state[DATASET_KEY] = shown
+        st.session_state[VANISHED_KEY] = (vanished, shown)
     # a link or bookmark naming a dataset not (or no longer) here; not when a page moved the sidebar itself (a
     # delete on Data: the URL still named the deleted dataset, and "from the link" misled a walkthrough)
-    if asked is not None and asked not in names and pending not in names:
-        if asked == vanished:  # no link was followed: it went while this tab showed it (a probe)
-            st.info(f"Dataset {literal(asked, limit=80, exact=True)} is no longer in this workspace (deleted or "
-                    "renamed, perhaps in another tab); showing another.")
-        else:
-            st.info(f"Dataset {literal(asked, limit=80, exact=True)} from the link is not in this workspace; "
-                    "showing another.")
+    if asked is not None and asked not in names and pending not in names and asked != vanished:
+        st.info(f"Dataset {literal(asked, limit=80, exact=True)} from the link is not in this workspace; "
+                "showing another.")
+    gone = st.session_state.get(VANISHED_KEY)
+    if gone is not None and st.session_state.get(DATASET_KEY) == gone[1] and gone[0] not in names:
+        st.info(f"Dataset {literal(gone[0], limit=80, exact=True)} is no longer in this workspace (deleted or "
+                f"renamed, perhaps in another tab); showing {literal(gone[1])} until you pick another.")
+    else:
+        st.session_state.pop(VANISHED_KEY, None)
     # bound to the URL (?dataset=NAME): a reload, a bookmark or a shared link opens the same dataset on any page
     st.selectbox("Dataset", names, key=DATASET_KEY, help="The dataset the pages work on (Train starts from it)",
                  index=names.index(first_dataset(names)), on_change=_chosen, args=(names,), bind="query-params")
