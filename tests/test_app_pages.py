@@ -849,6 +849,10 @@ def test_train_runs_live_and_a_second_start_from_another_session_is_refused(demo
     assert job_slot().current().run_id == active.run_id
 
     wait_for(lambda: len(demo_env.run_events(active.run_id, kinds=["step"])) >= 3)
+    # unnamed, titled by the name Runs gives it, not by its id (a walkthrough read three names for one run)
+    started_as = literal(demo_env.get_run(active.run_id).name)
+    assert any(m.value.startswith("### ") and f" {started_as} — " in m.value.split("\n")[0]
+               for m in second.markdown), [m.value for m in second.markdown]
     from receipt_core.workspace.run_labels import set_run_label
 
     set_run_label(demo_env, active.run_id, name="**Demo** run")  # renamed on Runs while it trains

@@ -363,7 +363,7 @@ def test_the_sidebar_and_status_line_say_paused_and_elapsed_stands(workspace_hom
                                                               items_per_s=2.0, eta_s=5.0).to_json())
     ws.append_run_event(run_id, "status", StatusEvent(step=3, status="paused").to_json())
     at = app()  # (AppTest draws the router's sidebar on a session's first run only)
-    assert any("paused" in c.value and run_id in c.value for c in at.sidebar.caption)
+    assert any("paused" in c.value and literal("tiny · full") in c.value for c in at.sidebar.caption)  # as Runs names it
     at.switch_page("app_pages/train.py").run()
     line = at.get("progress")[0].proto.text
     assert "step 3/100" in line and "epoch 0.1/5" in line and "paused" in line and "ETA" not in line
@@ -784,7 +784,8 @@ def test_a_run_of_another_process_is_steered_there_and_marked_interrupted_once_t
         at.button(key="runs_refresh").click().run()
         assert ws.get_run(run_id).status == "paused"  # left alone: its process lives
         sidebar = [c.value for c in at.sidebar.caption]
-        assert f"Training: none here; run `{run_id}` is paused in another process" in sidebar, sidebar
+        # by the name Runs shows (a walkthrough read the id here and the name on Runs)
+        assert f"Training: none here; run {literal('tiny · phased')} is paused in another process" in sidebar, sidebar
         import ui.router as router  # this server's last run ended: said, and the other process's run beside it
 
         ended = SimpleNamespace(run_id="20261206-000000-abcdef", status="finished", is_live=False,
@@ -793,7 +794,7 @@ def test_a_run_of_another_process_is_steered_there_and_marked_interrupted_once_t
         monkeypatch.setattr(router, "job_slot", lambda: SimpleNamespace(current=lambda: ended, busy=lambda: None))
         at.run()
         sidebar = [c.value for c in at.sidebar.caption]
-        assert f"Elsewhere: run `{run_id}` is paused in another process" in sidebar, sidebar
+        assert f"Elsewhere: run {literal('tiny · phased')} is paused in another process" in sidebar, sidebar
         assert any(c.startswith("Training: ") and c.endswith("run `20261206-000000-abcdef` — finished")
                    for c in sidebar), sidebar
         monkeypatch.setattr(router, "job_slot", slot)

@@ -30,7 +30,7 @@ from receipt_core.training.slot import JobBusyError
 from receipt_core.training.suggestion_heads import is_suggestion_run
 from receipt_core.workspace.database import NotFoundError, WorkspaceError
 from receipt_core.workspace.summaries import receipt_title
-from receipt_core.workspace.run_labels import run_labels
+from receipt_core.workspace.run_labels import run_name
 from receipt_core.wording import as_sentence
 from receipt_core.evaluation.prediction_check import MAX_SHOWN, wrong_words
 from ui.phase_table import show_phases
@@ -113,13 +113,12 @@ def live_view() -> None:
     stopping = status == STOPPING
     header = st.columns([4, 1, 1])
     icon = STATUS_ICONS.get(status, ":material/radio_button_unchecked:")
-    # the name given on Runs first: a walkthrough renamed runs for an audience and Train kept the old label
-    label = run_labels(ws).get(active.run_id)
     seed = getattr(getattr(active.job, "config", None), "seed", None)  # one seed's run: said, as Race does
     seeded = f" · seed {seed}" if isinstance(seed, int) else ""
-    if label is not None and label.name:  # the title, as run views lead with it (a walkthrough's renamed run was
-        # titled by its id, the name in small print under it)
-        header[0].markdown(f"### {icon} {literal(label.name)} — {status}\nrun `{active.run_id}` · "
+    name = run_name(ws, active.run_id)
+    if name:  # the title, by the name Runs shows, as run views lead with it (a walkthrough's run was titled by its id
+        # here, by its name on Runs, and a renamed one kept the old label)
+        header[0].markdown(f"### {icon} {literal(name)} — {status}\nrun `{active.run_id}` · "
                            f"{literal(active.description)}{seeded}")
     else:
         header[0].markdown(f"### {icon} Run `{active.run_id}` — {status}\n{literal(active.description)}{seeded}")

@@ -14,7 +14,7 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from receipt_core.datasets.splits import first_dataset
-from receipt_core.workspace.run_labels import run_labels
+from receipt_core.workspace.run_labels import display_name, run_labels, run_name
 from receipt_core.workspace.store import WorkspaceError
 from ui.dataset_choice import DATASET_KEY, PENDING_DATASET_KEY, follow_dataset
 from ui.literal import literal
@@ -143,18 +143,18 @@ def training_status() -> None:
     # a run of another process (`train` on the command line) trains in this workspace all the same: said, not
     # "idle", nor only "finished" of this server's last run, beside a run Runs lists as running (walkthroughs)
     elsewhere = [] if active is not None and active.is_live else workspace().runs_in_other_processes()
-    others = (f"run `{elsewhere[0].id}` is {elsewhere[0].status} in another process"
-              + (f" (and {len(elsewhere) - 1} more)" if len(elsewhere) > 1 else "")) if elsewhere else None
+    others = (f"run {literal(display_name(elsewhere[0], run_labels(workspace())))} is {elsewhere[0].status} in "
+              "another process" + (f" (and {len(elsewhere) - 1} more)" if len(elsewhere) > 1 else "")
+              ) if elsewhere else None
     if active is None:
         st.caption(f"Training: none here; {others}" if others else "Training: idle")
         return
     status = shown_status(active.status, active.is_live, active.job.control)
     icon = STATUS_ICONS.get(status, ":material/stop_circle:")
-    # by the name the pages show, as Train's header has it (a walkthrough's renamed run read as its id here)
-    label = run_labels(workspace()).get(active.run_id)
-    if label is not None and label.name:
-        st.caption(f"Training: {icon} {literal(label.name)} — {status}")
-    else:
-        st.caption(f"Training: {icon} run `{active.run_id}` — {status}")
+    # by the name the pages show, as Train's header has it (walkthroughs: a renamed run, then an unnamed one, read as
+    # its id here and by its name on Runs)
+    name = run_name(workspace(), active.run_id)
+    st.caption(f"Training: {icon} {literal(name)} — {status}" if name else
+               f"Training: {icon} run `{active.run_id}` — {status}")
     if others:
         st.caption(f"Elsewhere: {others}")

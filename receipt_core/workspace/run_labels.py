@@ -148,6 +148,16 @@ def display_name(run, labels: dict[str, RunLabel]) -> str:
     return label.name if label is not None and label.name else run.name
 
 
+def run_name(workspace, run_id: str) -> str | None:
+    """:func:`display_name` of the run ``run_id`` of ``workspace``; None when the workspace no longer holds it. Train's
+    title and the sidebar name a run by it, as Runs does (a walkthrough read three names for one run)."""
+    try:
+        run = workspace.get_run(run_id)
+    except NotFoundError:
+        return None
+    return display_name(run, run_labels(workspace)) or None
+
+
 def download_stem(run, labels: dict[str, RunLabel]) -> str:
     """The start of a download's file name for ``run``: its id, after the name a user gave it (letters, digits,
     ``.``, ``_`` and ``-`` of it, at most 40), so a zip of a renamed run says which run it came from (a walkthrough
