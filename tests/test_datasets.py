@@ -423,7 +423,11 @@ def test_malformed_wildreceipt_lines_each_give_a_specific_problem(tmp_path, shar
             {"box": box, "text": "1", "label": "13"}]}),
         json.dumps({"file_name": "../../../etc/passwd", "width": 100, "height": 100, "annotations": [
             {"box": box, "text": "2X", "label": 13}]}),
+        # a link to itself: "unexpected RuntimeError: Symlink loop" dropped the receipt (a probe)
+        json.dumps({"file_name": "loop.jpeg", "width": 100, "height": 100, "annotations": [
+            {"box": box, "text": "TEA", "label": 11}]}),
     ]
+    (tmp_path / "loop.jpeg").symlink_to(tmp_path / "loop.jpeg")
     (tmp_path / "dev.txt").write_text("\n".join(lines) + "\n")
     report = load_dataset(tmp_path, "wildreceipt")
     problems = "\n".join(report.problems)
@@ -434,8 +438,11 @@ def test_malformed_wildreceipt_lines_each_give_a_specific_problem(tmp_path, shar
     assert "1 segment with empty text dropped" in problems
     assert "annotations[4]: label must be an integer class id, got '13'" in problems
     assert "image '../../../etc/passwd' is not a file inside" in problems
-    assert len(report.documents) == 2
-    img_doc, passwd_doc = sorted(report.documents, key=lambda d: d.id)
+    assert "image 'loop.jpeg' is not a file inside" in problems and "RuntimeError" not in problems
+    assert len(report.documents) == 3
+    loop_doc = next(d for d in report.documents if d.words[0].text == "TEA")
+    assert loop_doc.image_sha256 is None and loop_doc.id not in report.images
+    img_doc, passwd_doc = sorted((d for d in report.documents if d is not loop_doc), key=lambda d: d.id)
     assert [(w.text, w.field) for w in img_doc.words] == [("??", OTHER), ("BURGER", "ITEM_NAME")] or \
         [(w.text, w.field) for w in img_doc.words] == [("BURGER", "ITEM_NAME"), ("??", OTHER)]
     assert passwd_doc.image_sha256 is None and passwd_doc.id not in report.images

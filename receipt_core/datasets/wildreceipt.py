@@ -18,8 +18,8 @@ from ..data.reading_order import reading_order
 from ..data.quantity import parse_quantity
 from ..data.schema import OTHER, WILDRECEIPT_CLASSES, LabelSchema
 from .report import DatasetImportError, ImportReport, RecordCollector
-from ._common import (DEFAULT_LIMITS, ImportLimits, RecordError, box_on_page, file_sha256, number, page_size,
-                      parse_record, shown, storable, too_many_words)
+from ._common import (DEFAULT_LIMITS, ImportLimits, RecordError, box_on_page, file_sha256, inside, number,
+                      page_size, parse_record, shown, storable, too_many_words)
 from ..wording import counted
 
 SPLIT_FILES = ("train.txt", "dev.txt", "test.txt")
@@ -194,8 +194,10 @@ def _segment(annotation: Any, width: int, height: int) -> tuple[str, Box, bool, 
 
 
 def _image_path(folder: Path, file_name: str) -> Path | None:
-    """The image file for ``file_name``, or None when it is missing or would lie outside ``folder``."""
-    candidate = (folder / file_name).resolve()
-    if not candidate.is_relative_to(folder.resolve()) or not candidate.is_file():
+    """The image file for ``file_name``, or None when it is missing, would lie outside ``folder`` or is a link loop
+    (a probe's receipt was dropped with "unexpected RuntimeError: Symlink loop")."""
+    candidate = folder / file_name
+    if not inside(folder, candidate):
         return None
-    return candidate
+    candidate = candidate.resolve()
+    return candidate if candidate.is_file() else None
