@@ -47,9 +47,10 @@ class ScoredItem:
         (OCR read "2@" as "2.2") with the quantity at confidence 0.998 and nothing said."""
         if self.price is not None and self.price < 0:
             return "negative price"
-        if self.price is None and self.unit_price is None:
+        if self.price is None:
             # a receipt's item has a price (a topping under its dish may not): a walkthrough's photo, on a model
-            # trained on CORD, listed "Pizza Hut" and "Batch" as items at confidence 0.66 and 1.00, unflagged
+            # trained on CORD, listed "Pizza Hut" and "Batch" as items at confidence 0.66 and 1.00, unflagged, and
+            # another's "Omaha, NE" with a unit price of 68154 and no price
             return "no price read"
         if self.unit_price is not None and self.price is not None \
                 and not line_total_fits(self.quantity, self.unit_price, self.price):
