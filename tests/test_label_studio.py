@@ -342,6 +342,33 @@ def test_a_file_named_with_control_characters_keeps_the_photo_the_workspace_hold
     assert stored.problems == () and ws.load_documents("photos")[0].image_sha256 == sha
 
 
+
+def test_an_export_back_keeps_the_words_order_and_lines_as_they_were(tmp_path):
+    """A walkthrough exported a dataset and imported it back unchanged: a receipt with a region read again with OCR
+    (its words on a line of their own, placed where the region was) came back reordered by the boxes, "differed",
+    and lost its undo history. The lines travel in the textarea's meta; a region drawn in Label Studio, without
+    them, gets the order from the boxes."""
+    from receipt_core.datasets import import_into_workspace
+    from receipt_core.datasets.export_zip import export_folder
+
+    ws = Workspace.open(tmp_path / "ws")
+    words = (Word(text="TOTAL", box=(10, 50, 60, 60), line_id=0, field="TOTAL", label_source="person"),
+             Word(text="9.99", box=(70, 50, 100, 60), line_id=0),
+             Word(text="CAFE", box=(10, 10, 60, 20), line_id=7))  # as a re-read leaves them: not in reading order
+    ws.save_documents("r", [Document(id="r1", width=200, height=100, words=words)])
+    export_folder(ws, ws.load_documents("r"), tmp_path / "out", "label-studio")
+    report = load_dataset(tmp_path / "out" / TASKS_FILE, "label-studio")
+    assert [(w.text, w.line_id) for w in report.documents[0].words] == [("TOTAL", 0), ("9.99", 0), ("CAFE", 7)]
+    stored = import_into_workspace(ws, "r", report)
+    assert stored.replaced_unchanged == 1  # the same receipt: its history kept
+    tasks = json.loads((tmp_path / "out" / TASKS_FILE).read_text())
+    drawn = _ls_region("new", "TAX", None, {"x": 5, "y": 70, "width": 10, "height": 8})  # no line in its meta
+    tasks[0]["annotations"][0]["result"].extend(drawn)
+    (tmp_path / "out" / TASKS_FILE).write_text(json.dumps(tasks))
+    again = load_dataset(tmp_path / "out" / TASKS_FILE, "label-studio").documents[0]
+    assert [w.text for w in again.words] == ["CAFE", "TOTAL", "9.99", "TAX"]  # from the boxes, top to bottom
+
+
 def _ls_region(rid: str, text: str, label: str | None, value: dict, kind: str = "rectangle") -> list[dict]:
     """One word as Label Studio's OCR template exports it: a shape, its labels and its transcription, one id."""
     base = {"id": rid, "to_name": "image", "original_width": 800, "original_height": 1200, "image_rotation": 0}

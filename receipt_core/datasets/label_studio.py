@@ -21,7 +21,7 @@ from ._common import (DEFAULT_LIMITS, JSON_FILES, ImportLimits, RecordError, ins
                       read_record_file, shown, storable, too_many_words)
 from .label_studio_geometry import page_of, region_box
 from .label_studio_items import item_numbers
-from .label_studio_template import (GROUP, IMAGE_FOLDER, OCR_CONFIDENCE, OCR_MODEL_VERSION,
+from .label_studio_template import (GROUP, IMAGE_FOLDER, LINE_META, OCR_CONFIDENCE, OCR_MODEL_VERSION,
                                     QUANTITY_TAG)
 from .report import DatasetImportError, ImportReport, RecordCollector
 from ..wording import counted
@@ -75,6 +75,9 @@ def _read_tasks(file: Path, folder: Path, limits: ImportLimits) -> list[Any]:
     if not isinstance(data, list):
         raise RecordError(f"a Label Studio export is a list of tasks, got {type(data).__name__}")
     return data
+
+
+MAX_LINE_ID = 10 ** 6  # more lines than a receipt's words could make (too_many_words bounds them)
 
 
 def _task_document(task: Any, number_: int, folder: Path, schema: LabelSchema, limits: ImportLimits,
@@ -152,8 +155,11 @@ def _task_document(task: Any, number_: int, folder: Path, schema: LabelSchema, l
     source = data.get("source") if isinstance(data.get("source"), str) else (
         image.name if isinstance(image, Path) else "label-studio")
     meta = dict(data["meta"]) if isinstance(data.get("meta"), Mapping) else {}
-    doc = Document(id=str(doc_id), width=width, height=height, words=tuple(reading_order(words.values())),
-                   source=source, meta=meta)
+    if all(LINE_META in regions[rid] for rid in words):  # this app's export, unchanged in number: its order and lines
+        ordered = [dataclasses.replace(word, line_id=regions[rid][LINE_META]) for rid, word in words.items()]
+    else:  # a region drawn in Label Studio, or another tool's tasks: from the boxes
+        ordered = reading_order(words.values())
+    doc = Document(id=str(doc_id), width=width, height=height, words=tuple(ordered), source=source, meta=meta)
     doc.validate(schema)
     return storable(doc, notes), image
 
@@ -251,6 +257,9 @@ def _regions(results: list[Mapping], width: int, height: int, schema: LabelSchem
             confidence = meta.get(OCR_CONFIDENCE) if isinstance(meta, Mapping) else None
             if isinstance(confidence, (int, float)) and not isinstance(confidence, bool) and 0 <= confidence <= 100:
                 region[OCR_CONFIDENCE] = float(confidence)
+            line = meta.get(LINE_META) if isinstance(meta, Mapping) else None
+            if isinstance(line, int) and not isinstance(line, bool) and 0 <= line <= MAX_LINE_ID:
+                region[LINE_META] = line
         elif kind in ("labels", "rectanglelabels", "polygonlabels"):
             names = value.get("labels", value.get(kind))
             # the first of its names that is a label here, not only the first name (a probe's ["Total", "TOTAL"]

@@ -17,7 +17,7 @@ from ..data.files import atomic_write
 from ..data.review import REVIEWED_META
 from ..data.schema import LabelSchema
 from ._common import image_suffix
-from .label_studio_template import (BBOX, CONFIG_FILE, GROUP, IMAGE, IMAGE_FOLDER, ITEM_RELATION, LABEL,
+from .label_studio_template import (BBOX, CONFIG_FILE, GROUP, IMAGE, IMAGE_FOLDER, ITEM_RELATION, LABEL, LINE_META,
                                     OCR_CONFIDENCE, OCR_MODEL_VERSION, QUANTITY_TAG, README_FILE, TASKS_FILE, TEXT,
                                     export_readme, label_config)
 
@@ -71,8 +71,11 @@ def document_task(doc: Document, task_id: int, image_ref: str | None) -> dict[st
                                 "label_score": word.label_score, "label": word.annotation_label}
             annotation.append(labelled)
         text = _result(rid, TEXT, "textarea", geometry, {"text": [word.text]}, doc)
+        # its line, so an import back keeps the words' order and lines as they are here (recomputed from the boxes,
+        # a receipt with a region read again came back reordered, and its undo history was cleared: a walkthrough)
+        text["meta"] = {LINE_META: word.line_id}
         if word.confidence is not None:  # the OCR's, 0–100: Annotate's low-confidence overlay reads it back
-            text["meta"] = {OCR_CONFIDENCE: word.confidence}
+            text["meta"][OCR_CONFIDENCE] = word.confidence
         annotation.append(text)
         if word.is_quantity and word.quantity_value is not None:
             annotation.append(_result(rid, QUANTITY_TAG, "number", geometry, {"number": word.quantity_value}, doc))

@@ -38,6 +38,7 @@ IMAGE, BBOX, LABEL, TEXT, QUANTITY_TAG, GROUP = "image", "bbox", "label", "trans
 ITEM_RELATION = "item"
 OCR_MODEL_VERSION = "ocr"  # the prediction holding an unlabelled receipt's words (and their confidences and items)
 OCR_CONFIDENCE = "ocr_confidence"  # a textarea region's meta key: the word's OCR confidence (0–100)
+LINE_META = "line"  # a textarea region's meta key: the word's line as exported (an import back keeps the lines)
 
 
 def label_config(schema: LabelSchema) -> str:
