@@ -8,6 +8,7 @@ import errno
 import json
 import os
 import sys
+import time
 import zipfile
 from pathlib import Path
 from typing import Iterator
@@ -96,29 +97,37 @@ def run_ocr(args: argparse.Namespace) -> int:
             items.append((str(path), read_image_file(path)))
         except ImageLoadError as error:
             errors.append((str(path), str(error)))  # each message names its file
-    results = ocr_many(items, progress=_progress("ocr")) if items else []
     documents = []
-    for result in results:
+
+    def read(result) -> None:  # in input order, as soon as each is read
         if result.error is not None:
             errors.append((result.name, result.error))
-        else:
-            documents.append((result.name, result.document, result.note))
+            return
+        documents.append((result.name, result.document, result.note))
+        if not args.json:  # printed as it comes: a probe stopped 10,000 files after 2 minutes and got nothing
+            _print_words(result.name, result.document, result.note)
+
+    if items:
+        ocr_many(items, progress=_progress("ocr"), on_result=read)
     if args.json:
         print(json.dumps({"documents": [doc.to_json() for _, doc, _ in documents],
                           "errors": [{"name": name, "error": message} for name, message in errors]},
                          ensure_ascii=False, indent=1))
-    else:
-        for name, doc, note in documents:
-            note = f" ({note})" if note else ""
-            # a file name's control characters as escapes: "\x1b]0;TITLE\x07" in one retitled the terminal (a
-            # probe); the error lines already print names as Python does
-            print(f"== {one_line(name)}: {len(doc.words)} words{note}"
-                  + ("; the image holds no readable text" if not doc.words else ""))
-            for line in _lines(doc):
-                print(one_line(line))
     for _, message in errors:
         print(f"error: {message}", file=sys.stderr)
     return 2 if errors else 0
+
+
+def _print_words(name: str, doc, note: str) -> None:
+    """One OCR'd image's words, line by line, under a heading naming it."""
+    note = f" ({note})" if note else ""
+    # a file name's control characters as escapes: "\x1b]0;TITLE\x07" in one retitled the terminal (a probe); the
+    # error lines already print names as Python does
+    print(f"== {one_line(name)}: {len(doc.words)} words{note}"
+          + ("; the image holds no readable text" if not doc.words else ""))
+    for line in _lines(doc):
+        print(one_line(line))
+    sys.stdout.flush()
 
 
 def run_synth(args: argparse.Namespace) -> int:
@@ -287,10 +296,18 @@ def _lines(doc) -> list[str]:
     return [" ".join(texts) for _, texts in sorted(lines.items())]
 
 
+PROGRESS_EVERY_S = 10.0  # at least this often a line while work goes on (10% of 10,000 files took minutes)
+
+
 def _progress(what: str):
-    """A progress callback printing ``what: done/total`` on stderr about every 10%."""
+    """A progress callback printing ``what: done/total`` on stderr about every 10%, and at least every
+    :data:`PROGRESS_EVERY_S` seconds while there is progress to say."""
+    last = [time.monotonic()]
+
     def report(done: int, total: int) -> None:
         step = max(1, total // 10)
-        if done == total or done % step == 0:
+        now = time.monotonic()
+        if done == total or done % step == 0 or now - last[0] >= PROGRESS_EVERY_S:
+            last[0] = now
             print(f"{what}: {done}/{total}", file=sys.stderr, flush=True)
     return report
