@@ -12,7 +12,6 @@ import streamlit as st
 
 from receipt_core.evaluation.confidence import (DEFAULT_UNCERTAIN_BELOW, LINE_ARITHMETIC, PRODUCT_CODE, answered_words,
                                                 items_table, quality_note, scored_items, uncertain_words)
-from receipt_core.data.files import distinct_names
 from receipt_core.data.markup import spreadsheet_csv
 from receipt_core.data.images import MAX_IMAGES_PER_PREDICTION
 from receipt_core.plots.figures import LOW_CONFIDENCE, WRITTEN_WORDS_MAX, prediction_figure, tall_figure_height
@@ -28,7 +27,8 @@ from receipt_core.workspace.runs import LIVE_STATUSES
 from ui.actions import store_for_correction
 from ui.dataset_choice import current_dataset, show_dataset_now, upload_target
 from ui.literal import literal, notice_markdown, plain
-from ui.predict_uploads import read_uploads, stored_labels_note
+from ui.predict_uploads import (UPLOAD_KEY, forget_kept_uploads, read_uploads, stored_labels_note,
+                                 uploads_shown)
 from ui.receipt_images import receipt_picture
 from ui.run_choice import loaded_run, run_display_name, run_picker, saved_runs
 from ui.name_fields import dataset_name_input
@@ -113,13 +113,18 @@ inputs: list[tuple[str, object, object]] = []  # (receipt name, document, image)
 uploaded: tuple[list, dict[str, bytes]] = ([], {})  # the uploads' OCR results and bytes, to store for correction
 if source == "Upload images":
     uploads = st.file_uploader("Receipt images (one or many)", type=UPLOAD_TYPES, accept_multiple_files=True,
-                               key="predict_upload", help=PDF_NOTE)
+                               key=UPLOAD_KEY, help=PDF_NOTE, on_change=forget_kept_uploads)
+    named, kept = uploads_shown(uploads) if len(uploads or ()) <= MAX_IMAGES_PER_PREDICTION else ({}, False)
+    if kept:
+        note, clear = st.columns([5, 1], vertical_alignment="center")
+        note.caption(f"Showing the {counted(len(named), 'photo')} you uploaded before leaving this page (the upload "
+                     "field empties when you go to another page); upload others to replace them.")
+        clear.button("Clear them", key="predict_clear_kept", on_click=forget_kept_uploads)
     if len(uploads or ()) > MAX_IMAGES_PER_PREDICTION:
         st.error(f"{len(uploads)} images chosen; Predict reads and shows at most {MAX_IMAGES_PER_PREDICTION} at a "
                  "time. Remove some, or store them through Data → Upload & OCR and pick them here one by one (the "
                  "CLI's predict reads any number).")
-    elif uploads:
-        named = dict(zip(distinct_names(u.name for u in uploads), (u.getvalue() for u in uploads)))
+    elif named:
         with user_errors("OCR"):
             read = read_uploads(ws, named)  # with a spinner while it reads photos new to this session
             results = [result for result, _ in read]

@@ -539,6 +539,17 @@ def test_predict_shows_validation_confidence_and_downloads_a_batch(demo_env, tra
     assert "renamed on Runs" in figure.layout.title.text
     set_run_label(demo_env, trained_run, name="")
 
+    # to Runs and back: the photos are still shown, unread again (the field empties: a walkthrough uploaded again)
+    at.switch_page("app_pages/runs.py").run()
+    at.switch_page("app_pages/predict.py").run()
+    no_errors(at)
+    assert not at.file_uploader(key="predict_upload").value
+    assert set(at.selectbox(key="predict_shown").options) >= {"receipt 4.jpg", "receipt 3.jpg"}
+    assert reads == [2, 1] and any("you uploaded before leaving this page" in c.value for c in at.caption)
+    at.button(key="predict_clear_kept").click().run()  # and Clear lets them go
+    assert not [c for c in at.caption if "you uploaded before leaving this page" in c.value]
+    assert not [s for s in at.selectbox if s.key == "predict_shown"]
+
 
 def test_predict_names_a_damaged_receipt_and_keeps_its_picker(demo_env, trained_run):
     """A probe: Predict died with Streamlit's redacted error on a receipt whose row no longer reads, and, that

@@ -15,6 +15,7 @@ from dataclasses import replace
 import streamlit as st
 
 from receipt_core.data.document import Document
+from receipt_core.data.files import distinct_names
 from receipt_core.data.images import load_image
 from receipt_core.ocr.engine import OcrCache, OcrResult, ocr_many
 from receipt_core.plots.figures import display_source
@@ -22,6 +23,27 @@ from receipt_core.wording import counted
 from receipt_core.workspace.store import Workspace
 
 READ_KEY = "predict_read_uploads"  # sha256 -> (OcrResult, display copy) of each photo uploaded now
+UPLOAD_KEY = "predict_upload"  # the file uploader
+KEPT_KEY = "predict_kept_uploads"  # name -> bytes of the photos uploaded, kept across a visit to another page
+
+
+def uploads_shown(uploads) -> tuple[dict[str, bytes], bool]:
+    """The photos Predict reads (name -> bytes), and whether they are the ones kept from before a visit to another
+    page: Streamlit empties the upload field when the page is left, and a presenter who looked at Runs mid-demo had
+    to upload and wait again (a walkthrough). Those uploaded now replace the kept ones."""
+    if uploads:
+        named = dict(zip(distinct_names(u.name for u in uploads), (u.getvalue() for u in uploads)))
+        st.session_state[KEPT_KEY] = named
+        return named, False
+    kept = st.session_state.get(KEPT_KEY)
+    return (dict(kept), True) if isinstance(kept, dict) and kept else ({}, False)
+
+
+def forget_kept_uploads() -> None:
+    """The upload field's on_change and the Clear button: photos removed from the field (its x) are not brought
+    back."""
+    if not st.session_state.get(UPLOAD_KEY):
+        st.session_state.pop(KEPT_KEY, None)
 
 
 def read_uploads(workspace: Workspace, named: dict[str, bytes]) -> list[tuple[OcrResult, str | None]]:
