@@ -255,7 +255,8 @@ def test_a_backbone_config_the_model_cannot_be_built_from_is_refused_before_load
     (lambda info: info["config"].update(stride=600, max_length=512), "'config.stride' (600) must be under"),
     (lambda info: info["config"].update(precision="fp8"), "'config.precision' must be one of fp32, bf16"),
 ])
-def test_a_label_schema_or_setting_that_does_not_fit_the_model_is_refused_before_loading(checkpoint, tmp_path, edit, match):
+def test_a_label_schema_or_setting_that_does_not_fit_the_model_is_refused_before_loading(checkpoint, tmp_path, edit,
+                                                                                          match):
     """A probe's re-signed run.json with 11 x "TOTAL" as fields, or 12 names for an 11-row head, passed the check a
     page lists runs by: Predict offered the run, opened on it by default, and every upload failed there."""
     run_dir = _resigned(copy_of(checkpoint, tmp_path), edit)

@@ -363,7 +363,8 @@ def test_the_sidebar_and_status_line_say_paused_and_elapsed_stands(workspace_hom
                                                               items_per_s=2.0, eta_s=5.0).to_json())
     ws.append_run_event(run_id, "status", StatusEvent(step=3, status="paused").to_json())
     at = app()  # (AppTest draws the router's sidebar on a session's first run only)
-    assert any("paused" in c.value and literal("tiny · full") in c.value for c in at.sidebar.caption)  # as Runs names it
+    # by the name Runs shows
+    assert any("paused" in c.value and literal("tiny · full") in c.value for c in at.sidebar.caption)
     at.switch_page("app_pages/train.py").run()
     line = at.get("progress")[0].proto.text
     assert "step 3/100" in line and "epoch 0.1/5" in line and "paused" in line and "ETA" not in line

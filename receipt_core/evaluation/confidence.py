@@ -42,9 +42,9 @@ class ScoredItem:
 
     @property
     def check(self) -> str:
-        """What the item's own numbers contradict or lack, "" when nothing: quantity (the implied 1 when none was
-        read) × unit price is not its price, a price below 0, or no price at all. A walkthrough's photo gave "Diet Coke 2.2 × 1.50 = 3.00"
-        (OCR read "2@" as "2.2") with the quantity at confidence 0.998 and nothing said."""
+        """What the item's own numbers contradict or lack, "" when nothing: quantity (the implied 1 when none was read)
+        × unit price is not its price, a price below 0, or no price at all. A walkthrough's photo gave "Diet Coke 2.2 ×
+        1.50 = 3.00" (OCR read "2@" as "2.2") with the quantity at confidence 0.998 and nothing said."""
         if self.price is not None and self.price < 0:
             return "negative price"
         if self.price is None:

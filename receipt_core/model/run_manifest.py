@@ -339,7 +339,8 @@ def _schema(run_dir: Path, info: Mapping[str, Any]) -> str | None:
         label_schema = LabelSchema.from_json(schema)  # offered on Predict, opened by default, and failed there
     except (ValueError, TypeError) as error:
         reason = str(error)  # it quotes the run.json's names: 256 of 100 characters at most
-        return f"'schema' is not a label schema the model can use ({reason if len(reason) <= 200 else reason[:200] + '…'})"
+        reason = reason if len(reason) <= 200 else reason[:200] + "…"
+        return f"'schema' is not a label schema the model can use ({reason})"
     num_fields = info["model"]["num_fields"]  # checked by _model before
     if num_fields != label_schema.num_fields:
         return (f"'model.num_fields' is {num_fields}, but its label schema has {label_schema.num_fields} fields: "

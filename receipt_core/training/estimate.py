@@ -455,10 +455,11 @@ def estimate_run_time(source: _RunSource, plan: PlannedRun,
 
 
 def _scaled_estimate(source: _RunSource, plan: PlannedRun, runs: Sequence) -> TimeEstimate | None:
-    """The plan's time from the runs of another scenario of its kind and backbone (newest scenario first) that
-    measured a rate on a like number of receipts, times the ratio of the two scenarios' rough epochs; None when
-    there is none. Only a scenario that, like the plan, freezes the whole backbone or trains some of it counts. A walkthrough's workspace, after one phased run on the demo receipts, read "about 3.5 min" for
-    phased beside "about 5 s" (the rough guess) for full, which costs more per step."""
+    """The plan's time from the runs of another scenario of its kind and backbone (newest scenario first) that measured
+    a rate on a like number of receipts, times the ratio of the two scenarios' rough epochs; None when there is none.
+    Only a scenario that, like the plan, freezes the whole backbone or trains some of it counts. A walkthrough's
+    workspace, after one phased run on the demo receipts, read "about 3.5 min" for phased beside "about 5 s" (the rough
+    guess) for full, which costs more per step."""
     if plan.kind != "receipt":
         return None
     for scenario in dict.fromkeys(run.config.get("scenario") for run in runs):  # newest first, each once
