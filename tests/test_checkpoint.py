@@ -253,7 +253,6 @@ def test_a_backbone_config_the_model_cannot_be_built_from_is_refused_before_load
     # the settings loading and a resume read as they are (a second probe: every prediction failed on them)
     (lambda info: info["config"].update(boxes="diagonal"), "unknown box mode 'diagonal'"),
     (lambda info: info["config"].update(stride=600, max_length=512), "'config.stride' (600) must be under"),
-    (lambda info: info["config"].update(precision="fp8"), "'config.precision' must be one of fp32, bf16"),
 ])
 def test_a_label_schema_or_setting_that_does_not_fit_the_model_is_refused_before_loading(checkpoint, tmp_path, edit,
                                                                                           match):
