@@ -368,6 +368,22 @@ def test_an_export_back_keeps_the_words_order_and_lines_as_they_were(tmp_path):
     again = load_dataset(tmp_path / "out" / TASKS_FILE, "label-studio").documents[0]
     assert [w.text for w in again.words] == ["CAFE", "TOTAL", "9.99", "TAX"]  # from the boxes, top to bottom
 
+    # a probe: the regions listed in reverse kept the reversed order. The places order them; places that are not
+    # each word's own are not used, and that is said
+    del tasks[0]["annotations"][0]["result"][-len(drawn):]
+    tasks[0]["annotations"][0]["result"].reverse()
+    (tmp_path / "out" / TASKS_FILE).write_text(json.dumps(tasks))
+    reversed_back = load_dataset(tmp_path / "out" / TASKS_FILE, "label-studio").documents[0]
+    assert [(w.text, w.line_id) for w in reversed_back.words] == [("TOTAL", 0), ("9.99", 0), ("CAFE", 7)]
+    for result in tasks[0]["annotations"][0]["result"]:
+        if result["type"] == "textarea":
+            result["meta"]["word"] = 0
+    (tmp_path / "out" / TASKS_FILE).write_text(json.dumps(tasks))
+    report = load_dataset(tmp_path / "out" / TASKS_FILE, "label-studio")
+    assert [(w.text, w.line_id) for w in report.documents[0].words] == [("CAFE", 0), ("TOTAL", 1), ("9.99", 1)]
+    assert any("the words' exported lines and places were not used (places that are not each word's own); "
+               "ordered by their boxes" in p for p in report.problems), report.problems
+
 
 def _ls_region(rid: str, text: str, label: str | None, value: dict, kind: str = "rectangle") -> list[dict]:
     """One word as Label Studio's OCR template exports it: a shape, its labels and its transcription, one id."""

@@ -21,7 +21,7 @@ from ._common import (DEFAULT_LIMITS, JSON_FILES, ImportLimits, RecordError, ins
                       read_record_file, shown, storable, too_many_words)
 from .label_studio_geometry import page_of, region_box
 from .label_studio_items import item_numbers
-from .label_studio_template import (GROUP, IMAGE_FOLDER, LINE_META, OCR_CONFIDENCE, OCR_MODEL_VERSION,
+from .label_studio_template import (GROUP, IMAGE_FOLDER, LINE_META, OCR_CONFIDENCE, OCR_MODEL_VERSION, PLACE_META,
                                     QUANTITY_TAG)
 from .report import DatasetImportError, ImportReport, RecordCollector
 from ..wording import counted
@@ -77,7 +77,27 @@ def _read_tasks(file: Path, folder: Path, limits: ImportLimits) -> list[Any]:
     return data
 
 
-MAX_LINE_ID = 10 ** 6  # more lines than a receipt's words could make (too_many_words bounds them)
+def _exported_order(words: Mapping[str, Word], regions: Mapping[str, Mapping[str, Any]],
+                    notes: list[str]) -> list[Word] | None:
+    """The words in their places and on their lines as this app exported them (the transcription's meta), so an
+    export imported back is the receipt it was (ordered by their boxes, a receipt with a region read again came back
+    reordered, and its undo history was cleared: a walkthrough), in the order of their places however the regions
+    are listed (a probe listed them in reverse); None when a region has no such meta (drawn in Label Studio), and,
+    with a note, when the places are not each word's own. The lines are trusted as a native file's line ids are:
+    Tesseract's own lines do not always keep to one row, so the boxes cannot vouch for them."""
+    marked = [rid for rid in words if LINE_META in regions[rid] or PLACE_META in regions[rid]]
+    if len(marked) < len(words):
+        return None
+    lines = {rid: regions[rid].get(LINE_META) for rid in words}
+    places = {rid: regions[rid].get(PLACE_META) for rid in words}
+    whole = all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in (*lines.values(), *places.values()))
+    problem = ("a line or place that is not a whole number" if not whole
+               else "places that are not each word's own" if sorted(places.values()) != list(range(len(words)))
+               else None)
+    if problem is not None:
+        notes.append(f"the words' exported lines and places were not used ({problem}); ordered by their boxes")
+        return None
+    return [dataclasses.replace(words[rid], line_id=lines[rid]) for rid in sorted(words, key=places.get)]
 
 
 def _task_document(task: Any, number_: int, folder: Path, schema: LabelSchema, limits: ImportLimits,
@@ -155,9 +175,8 @@ def _task_document(task: Any, number_: int, folder: Path, schema: LabelSchema, l
     source = data.get("source") if isinstance(data.get("source"), str) else (
         image.name if isinstance(image, Path) else "label-studio")
     meta = dict(data["meta"]) if isinstance(data.get("meta"), Mapping) else {}
-    if all(LINE_META in regions[rid] for rid in words):  # this app's export, unchanged in number: its order and lines
-        ordered = [dataclasses.replace(word, line_id=regions[rid][LINE_META]) for rid, word in words.items()]
-    else:  # a region drawn in Label Studio, or another tool's tasks: from the boxes
+    ordered = _exported_order(words, regions, notes)
+    if ordered is None:  # a region drawn in Label Studio, or another tool's tasks: from the boxes
         ordered = reading_order(words.values())
     doc = Document(id=str(doc_id), width=width, height=height, words=tuple(ordered), source=source, meta=meta)
     doc.validate(schema)
@@ -257,9 +276,9 @@ def _regions(results: list[Mapping], width: int, height: int, schema: LabelSchem
             confidence = meta.get(OCR_CONFIDENCE) if isinstance(meta, Mapping) else None
             if isinstance(confidence, (int, float)) and not isinstance(confidence, bool) and 0 <= confidence <= 100:
                 region[OCR_CONFIDENCE] = float(confidence)
-            line = meta.get(LINE_META) if isinstance(meta, Mapping) else None
-            if isinstance(line, int) and not isinstance(line, bool) and 0 <= line <= MAX_LINE_ID:
-                region[LINE_META] = line
+            for key in (LINE_META, PLACE_META):  # as exported; checked together in _exported_order
+                if isinstance(meta, Mapping) and key in meta:
+                    region[key] = meta[key]
         elif kind in ("labels", "rectanglelabels", "polygonlabels"):
             names = value.get("labels", value.get(kind))
             # the first of its names that is a label here, not only the first name (a probe's ["Total", "TOTAL"]

@@ -18,7 +18,7 @@ from ..data.review import REVIEWED_META
 from ..data.schema import LabelSchema
 from ._common import image_suffix
 from .label_studio_template import (BBOX, CONFIG_FILE, GROUP, IMAGE, IMAGE_FOLDER, ITEM_RELATION, LABEL, LINE_META,
-                                    OCR_CONFIDENCE, OCR_MODEL_VERSION, QUANTITY_TAG, README_FILE, TASKS_FILE, TEXT,
+                                    OCR_CONFIDENCE, OCR_MODEL_VERSION, PLACE_META, QUANTITY_TAG, README_FILE, TASKS_FILE, TEXT,
                                     export_readme, label_config)
 
 
@@ -73,7 +73,7 @@ def document_task(doc: Document, task_id: int, image_ref: str | None) -> dict[st
         text = _result(rid, TEXT, "textarea", geometry, {"text": [word.text]}, doc)
         # its line, so an import back keeps the words' order and lines as they are here (recomputed from the boxes,
         # a receipt with a region read again came back reordered, and its undo history was cleared: a walkthrough)
-        text["meta"] = {LINE_META: word.line_id}
+        text["meta"] = {LINE_META: word.line_id, PLACE_META: index}
         if word.confidence is not None:  # the OCR's, 0–100: Annotate's low-confidence overlay reads it back
             text["meta"][OCR_CONFIDENCE] = word.confidence
         annotation.append(text)

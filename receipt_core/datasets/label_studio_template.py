@@ -39,6 +39,7 @@ ITEM_RELATION = "item"
 OCR_MODEL_VERSION = "ocr"  # the prediction holding an unlabelled receipt's words (and their confidences and items)
 OCR_CONFIDENCE = "ocr_confidence"  # a textarea region's meta key: the word's OCR confidence (0–100)
 LINE_META = "line"  # a textarea region's meta key: the word's line as exported (an import back keeps the lines)
+PLACE_META = "word"  # a textarea region's meta key: the word's place in its receipt as exported (and its order)
 
 
 def label_config(schema: LabelSchema) -> str:
