@@ -77,6 +77,9 @@ def _read_tasks(file: Path, folder: Path, limits: ImportLimits) -> list[Any]:
     return data
 
 
+MAX_PLACE = 10 ** 6  # a line or place beyond it is no receipt's (too_many_words bounds the words)
+
+
 def _exported_order(words: Mapping[str, Word], regions: Mapping[str, Mapping[str, Any]],
                     notes: list[str]) -> list[Word] | None:
     """The words in their places and on their lines as this app exported them (the transcription's meta), so an
@@ -90,8 +93,9 @@ def _exported_order(words: Mapping[str, Word], regions: Mapping[str, Mapping[str
         return None
     lines = {rid: regions[rid].get(LINE_META) for rid in words}
     places = {rid: regions[rid].get(PLACE_META) for rid in words}
-    whole = all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in (*lines.values(), *places.values()))
-    problem = ("a line or place that is not a whole number" if not whole
+    whole = all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= MAX_PLACE
+                for v in (*lines.values(), *places.values()))
+    problem = ("a line or place that is not a whole number up to a million" if not whole
                else "places that are not each word's own" if sorted(places.values()) != list(range(len(words)))
                else None)
     if problem is not None:
