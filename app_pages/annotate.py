@@ -103,6 +103,9 @@ elif wanted is not None and (holder := ws.datasets_of([wanted]).get(wanted)) not
     st.session_state[MOVED_KEY] = (f"Receipt {literal(wanted, limit=80, exact=True)} is in dataset "
                                    f"{literal(holder)}: the sidebar now shows that dataset.")
     st.rerun()
+elif wanted is not None and holder is None:  # in no dataset: not "not in dataset X", as if it were in another one
+    st.info(f"There is no receipt {literal(wanted, limit=80, exact=True)} in this workspace (deleted, or a mistyped "
+            "link); showing another.")
 elif wanted is not None:  # a link's receipt that is not there: say so, not open another one silently
     st.info(f"Receipt {literal(wanted, limit=80, exact=True)} is not in dataset {literal(dataset)}"
             + (" under this status or search" if status != "all" or search else "") + "; showing another.")

@@ -253,9 +253,9 @@ def test_a_link_to_a_receipt_of_another_dataset_opens_that_dataset(receipts):
     assert not any("the sidebar now shows" in i.value for i in at.info)
     assert at.selectbox(key="annotate_doc").value == gold.id
 
-    missing = _app("no-such-receipt")  # nowhere in the workspace: said, and another receipt shown as before
-    assert any("is not in dataset ` receipts `; showing another" in i.value for i in missing.info), \
-        [i.value for i in missing.info]
+    missing = _app("no-such-receipt")  # nowhere in the workspace: said so (not "not in dataset …", as if elsewhere)
+    assert any("There is no receipt ` no-such-receipt ` in this workspace (deleted, or a mistyped link); showing "
+               "another." == i.value for i in missing.info), [i.value for i in missing.info]
 
 
 def test_a_change_to_a_word_another_session_has_moved_is_refused_not_put_on_another_word(receipts):
@@ -484,8 +484,8 @@ def test_opening_annotate_on_its_first_receipt_adds_no_receipt_to_the_url(receip
 def test_a_link_to_a_receipt_or_dataset_that_is_not_there_says_so(receipts):
     """Found by a walkthrough: annotate?dataset=nope&receipt=zzz opened another dataset's first receipt silently."""
     at = _app("zzz")
-    assert any("Receipt ` zzz ` is not in dataset ` receipts `; showing another." == i.value for i in at.info), \
-        [i.value for i in at.info]
+    assert any("There is no receipt ` zzz ` in this workspace (deleted, or a mistyped link); showing another."
+               == i.value for i in at.info), [i.value for i in at.info]
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
     at.query_params["dataset"] = "nope"
     at.run()
