@@ -626,6 +626,7 @@ def test_start_does_nothing_when_its_chosen_dataset_was_renamed_in_another_tab(w
             Word(text="x", box=(1, 1, 9, 9), field="TOTAL", label_source="person"),)) for i in range(4)])
     at = app("train", url_dataset="mmm")
     assert at.selectbox(key="train_dataset").value == "mmm"
+    at.selectbox(key="train_eval").set_value("aaa").run()
     ws.rename_dataset("mmm", "zzz")
     at.button(key="train_start").click().run()
     assert job_slot().current() is None  # nothing started
@@ -633,6 +634,11 @@ def test_start_does_nothing_when_its_chosen_dataset_was_renamed_in_another_tab(w
     assert said and all("mmm" in v and "is no longer in this workspace" in v for v in said), said
     assert any(v.startswith("Not started. ") for v in said)
     assert at.selectbox(key="train_dataset").value in ("aaa", "zzz")
+    # and the evaluation choice goes back to the pair's, not left to score the new training set on itself (a
+    # walkthrough's dev set then trained and scored on itself)
+    from ui.dataset_choice import HOLD_OUT
+
+    assert at.selectbox(key="train_eval").value == HOLD_OUT
     race = app("race")  # the race's form (and the study's, which shares it) holds back its button the same way
     assert not race.button(key="race_start").disabled
     ws.rename_dataset(race.selectbox(key="race_train").value, "gone-by-rename")

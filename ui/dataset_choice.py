@@ -105,18 +105,18 @@ def evaluation_preview(train: str | Sequence[str], evaluation: str | None, share
 
 def replace_vanished_choices(replacements: Mapping[str, str | None], datasets: Sequence[str]) -> list[str]:
     """The datasets the form's selectboxes (the keys of ``replacements``) had chosen that are no longer in the
-    workspace (renamed or deleted in another tab or session), each such choice replaced by its key's replacement.
-    Call before drawing them. A form's button must then do nothing in this rerun: the selectbox fell back to another
-    dataset, and a probe's Start, pressed as the dataset was renamed, trained a dataset nobody chose."""
-    gone = []
-    for key, replacement in replacements.items():
-        stored = st.session_state.get(key)
-        if isinstance(stored, str) and stored != HOLD_OUT and stored not in datasets:
-            gone.append(stored)
-            if replacement is None:
-                del st.session_state[key]
-            else:  # set, not removed: a removed choice left the browser showing the old one (forget_stale_choice)
-                st.session_state[key] = replacement
+    workspace (renamed or deleted in another tab or session); when there are any, every key's choice is replaced by
+    its replacement, so the training and evaluation datasets stay a pair (a walkthrough's renamed training set left
+    the dev set to train and score on). Call before drawing them. A form's button must then do nothing in this
+    rerun: the selectbox fell back to another dataset, and a probe's Start, pressed as the dataset was renamed,
+    trained a dataset nobody chose."""
+    gone = [stored for key in replacements if isinstance(stored := st.session_state.get(key), str)
+            and stored != HOLD_OUT and stored not in datasets]
+    for key, replacement in replacements.items() if gone else ():
+        if replacement is None:
+            st.session_state.pop(key, None)
+        else:  # set, not removed: a removed choice left the browser showing the old one (forget_stale_choice)
+            st.session_state[key] = replacement
     return gone
 
 
