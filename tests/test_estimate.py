@@ -8,7 +8,7 @@ import math
 import pytest
 
 from receipt_core.training.estimate import (MAX_RUNS_USED, PlannedRun, about_time, estimate, estimate_run_time,
-                                            measured_cost, rough_seconds_per_receipt_epoch)
+                                            measured_cost, rough_epoch_seconds, rough_seconds_per_receipt_epoch)
 from receipt_core.training.events import FinishedEvent, ProgressEvent, StatusEvent
 from receipt_core.training.runs import RUN_KIND
 from receipt_core.workspace.store import Workspace
@@ -144,8 +144,14 @@ def test_the_time_budget_caps_the_estimate():
     plan = _plan(max_minutes=1.0, train_receipts=10_000)
     result = estimate(plan, [])
     assert result.budget_bound and result.seconds == 60.0
-    assert result.text().startswith("about 60 s: the time budget ends it before 3 epochs of 1250 steps, after loading "
-                                    "the backbone and encoding the receipts (rough guess")
+    # how far it gets is said (a walkthrough's read "before 20 epochs" and reached 1.8)
+    reached = 3 * 60.0 / (rough_seconds_per_receipt_epoch(plan) * 10_000 * 3 + 3 * rough_epoch_seconds(plan))
+    assert result.epochs_in_budget == pytest.approx(reached)
+    assert result.text().startswith("about 60 s: the time budget ends it in the first of 3 epochs of 1250 steps, after "
+                                    "loading the backbone and encoding the receipts (rough guess")
+    longer = estimate(_plan(max_minutes=1.0, train_receipts=100, epochs=200), [])
+    assert longer.text().startswith(f"about 60 s: the time budget ends it after about {round(longer.epochs_in_budget)} "
+                                    "of 200 epochs of 13 steps")
     assert result.text().endswith("). Under the budget, it stops early enough for its closing evaluation and save to "
                                   "fit, at the time the last ones took, so a slower closing evaluation (or a budget "
                                   "of seconds, ended before any) runs a little past it")

@@ -125,6 +125,7 @@ class TimeEstimate:
     toggles_unmeasured: bool = False
     # backbone layers toggled on over a frozen-backbone scenario: the share of the encoder that runs every step
     backbone_running_share: float | None = None
+    epochs_in_budget: float | None = None  # the epochs the budget lets it do, when it ends the run before its epochs
 
     def text(self) -> str:
         """``about 4 min for 12 epochs of 75 steps`` plus where the figure comes from."""
@@ -134,7 +135,10 @@ class TimeEstimate:
         about = f"about {about_time(self.seconds)}"
         plan = (f"{self.epochs} epoch{'s' if self.epochs != 1 else ''} of {self.steps_per_epoch} "
                 f"step{'s' if self.steps_per_epoch != 1 else ''}")
-        line = f"{about}: the time budget ends it before {plan}" if self.budget_bound else f"{about} for {plan}"
+        # how far it gets, said (a walkthrough's budgeted run read "ends it before 20 epochs" and reached 1.8)
+        line = (f"{about}: the time budget ends it {_reached(self.epochs_in_budget)} of {plan}"
+                if self.budget_bound and self.epochs_in_budget is not None else
+                f"{about}: the time budget ends it before {plan}" if self.budget_bound else f"{about} for {plan}")
         # the loop's clock starts after the backbone is loaded and the receipts encoded (a walkthrough waited 50 s
         # more than the estimate under load)
         line += (f", after about {max(self.startup_s, 1):.0f} s to load the backbone and encode the receipts"
@@ -192,6 +196,14 @@ class TimeEstimate:
         # a walkthrough waited 5 minutes for "about 2 min" on a machine running 2.3 times slower than the reference
         return (f"{rates}: figures measured on a 2-core machine, times {self.machine_factor:.2g} for how fast this "
                 "machine runs now")
+
+
+def _reached(epochs: float) -> str:
+    """How far a budgeted run gets, before "of 20 epochs of 25 steps": ``after about 4.3``, ``after about 12``,
+    ``in the first``."""
+    if epochs < 1:
+        return "in the first"
+    return f"after about {f'{epochs:.1f}'.rstrip('0').rstrip('.') if epochs < 10 else round(epochs)}"
 
 
 def about_time(seconds: float) -> str:
@@ -408,8 +420,9 @@ def estimate(plan: PlannedRun, costs: Sequence[MeasuredCost]) -> TimeEstimate:
                 else rough_seconds_per_receipt_epoch(plan) * plan.machine_factor)
         seconds = rate * plan.train_receipts * plan.epochs
     epoch_s = 0.0 if costs else rough_epoch_seconds(plan) * plan.machine_factor  # a measured rate holds them
-    seconds, bound = _capped(plan, seconds + epoch_s * plan.epochs)
-    return TimeEstimate(seconds=seconds, epochs=plan.epochs,
+    uncapped = seconds + epoch_s * plan.epochs
+    seconds, bound = _capped(plan, uncapped)
+    return TimeEstimate(seconds=seconds, epochs=plan.epochs, epochs_in_budget=_within(plan, seconds, uncapped, bound),
                         steps_per_epoch=math.ceil(plan.train_receipts / plan.batch_size), measured_runs=len(costs),
                         seconds_per_receipt_epoch=rate, budget_bound=bound, startup_s=_median_startup(costs),
                         later_epochs_rate=later_rate, phased=plan.kind == "receipt" and plan.scenario == "phased",
@@ -417,6 +430,12 @@ def estimate(plan: PlannedRun, costs: Sequence[MeasuredCost]) -> TimeEstimate:
                         machine_factor=1.0 if costs else plan.machine_factor,
                         toggles_unmeasured=not costs and bool(plan.freeze or plan.unfreeze),
                         backbone_running_share=running_share(plan))
+
+
+def _within(plan: PlannedRun, budget_s: float, uncapped_s: float, bound: bool) -> float | None:
+    """The epochs a run the budget ends gets through: its share of the whole plan's time (None when it is not
+    budget-bound)."""
+    return plan.epochs * budget_s / uncapped_s if bound and uncapped_s > 0 else None
 
 
 def _capped(plan: PlannedRun, seconds: float) -> tuple[float, bool]:
@@ -476,7 +495,9 @@ def _scaled_estimate(source: _RunSource, plan: PlannedRun, runs: Sequence) -> Ti
             continue
         rate = (sum(c.seconds for c in costs) / sum(c.receipt_epochs for c in costs)
                 * _rough_epoch(plan) / _rough_epoch(other))
-        seconds, bound = _capped(plan, rate * plan.train_receipts * plan.epochs)
+        uncapped = rate * plan.train_receipts * plan.epochs
+        seconds, bound = _capped(plan, uncapped)
         return replace(estimate(plan, []), seconds=seconds, seconds_per_receipt_epoch=rate, budget_bound=bound,
-                       startup_s=_median_startup(costs), scaled_from=(scenario, len(costs)), epoch_s=0.0)
+                       startup_s=_median_startup(costs), scaled_from=(scenario, len(costs)), epoch_s=0.0,
+                       epochs_in_budget=_within(plan, seconds, uncapped, bound))
     return None
