@@ -258,9 +258,11 @@ if inputs:
                                         "check": st.column_config.TextColumn(
                              "check", width="medium",
                              help="What the item's own numbers contradict: quantity × unit price is not its price (a "
-                                  "misread number, or a word given the wrong field), a negative price, or no price "
+                                  "misread number, or a word given the wrong field), a negative price, no price "
                                   "read (often a line that is no item, such as the shop's name; a topping listed "
-                                  "under its dish may have none); empty when they agree or cannot be checked"),
+                                  "under its dish may have none), no letters in its name, or a price above the "
+                                  "receipt's total (a ZIP code or a phone number read as a price); empty when they "
+                                  "agree or cannot be checked"),
                                         "confidence": st.column_config.ProgressColumn(
                              "confidence", min_value=0.0, max_value=1.0, format="%.2f", color="auto",
                              help="The least confident of the item's words (green above 0.5, red below)")})

@@ -476,6 +476,20 @@ def test_item_confidence_is_its_least_confident_word():
     assert item(1, None, -27.0).check == "negative price"
     # no price at all: often a line that is no item (a walkthrough's "Pizza Hut" and "Batch" at confidence 1.00)
     assert item(1, None, None).check == item(1, 68154.0, None).check == "no price read"
+    # no letters in its name, or a price above the receipt's own total: a ZIP code or a date read as an item (a
+    # walkthrough's "Rockwall, Tx" at 75087 and "'=" at 200716810)
+    assert ScoredItem("'=", 1, None, 200716810.0, 0.9, 0).check == "no letters in its name"
+    assert ScoredItem("Rockwall, Tx", 1, None, 75087.0, 0.9, 0, receipt_total=45.2).check == \
+        "price above the receipt's total (45.2)"
+    assert ScoredItem("TEA", 1, None, 45.2, 0.9, 0, receipt_total=45.2).check == ""
+    words = [WordPrediction("TEA", (0, 0, 1, 1), "ITEM_NAME", 0.9, False, None),
+             WordPrediction("75087", (2, 0, 3, 1), "ITEM_PRICE", 0.9, False, None),
+             WordPrediction("TOTAL", (0, 2, 1, 3), "OTHER", 0.9, False, None),
+             WordPrediction("12.50", (2, 2, 3, 3), "TOTAL", 0.9, False, None)]
+    receipt = Document(id="r", width=10, height=10, words=tuple(Word(text=w.text, box=w.box) for w in words))
+    scored = scored_items(receipt, DocumentPrediction(doc_id="r", words=tuple(words), items=(
+        Item(name="TEA", quantity=1.0, unit_price=None, price=75087.0),)))
+    assert [i.check for i in scored] == ["price above the receipt's total (12.5)"]
 
 
 def test_predict_shows_validation_confidence_and_downloads_a_batch(demo_env, trained_run, synth_receipts, fake_ocr,

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
-from ..data.items import line_total_fits
+from ..data.items import line_total_fits, parse_price
 from ..data.schema import ITEM_FIELDS, shown_label
 from ..datasets.splits import MIN_EVAL_RECEIPTS
 from ..model.item_codes import SETTLED_BY as CODE_RULE
@@ -39,6 +39,7 @@ class ScoredItem:
     confidence: float  # the lowest confidence of its words (0-1)
     uncertain_words: int  # its words under the threshold
     quantity_read: bool = True  # False: no quantity word on its lines, so the quantity is the implied 1
+    receipt_total: float | None = None  # the receipt's total as the model read it (its largest TOTAL amount)
 
     @property
     def check(self) -> str:
@@ -52,6 +53,11 @@ class ScoredItem:
             # trained on CORD, listed "Pizza Hut" and "Batch" as items at confidence 0.66 and 1.00, unflagged, and
             # another's "Omaha, NE" with a unit price of 68154 and no price
             return "no price read"
+        if not any(char.isalpha() for char in self.name):  # a later walkthrough's "'=" at 200716810
+            return "no letters in its name"
+        if self.receipt_total is not None and self.price > self.receipt_total * 1.0001:
+            # a ZIP code (75087) or a phone number read as a price (a walkthrough)
+            return f"price above the receipt's total ({self.receipt_total:g})"
         if self.unit_price is not None and self.price is not None \
                 and not line_total_fits(self.quantity, self.unit_price, self.price):
             # the implied 1 too: "unit 4.00, price 2.99" with no quantity word was left unflagged (a walkthrough)
@@ -109,6 +115,8 @@ def scored_items(doc, prediction, uncertain_below: float = DEFAULT_UNCERTAIN_BEL
         if line_id in owner:
             parts.setdefault(owner[line_id], []).extend(
                 i for i in indices if words[i].quantity or words[i].field in ITEM_FIELDS)
+    totals = [amount for word in words if word.field == "TOTAL" and (amount := parse_price(word.text)) is not None]
+    receipt_total = max(totals) if totals else None
     items = []
     for item in prediction.items:
         indices = parts.get(getattr(item, "line_id", None), [])
@@ -119,7 +127,7 @@ def scored_items(doc, prediction, uncertain_below: float = DEFAULT_UNCERTAIN_BEL
                                 uncertain_words=sum(score < uncertain_below for score in scores),
                                 # as the item was assembled: a quantity word on a later line, or one that
                                 # prints no number ("="), left the implied 1 called "read" (a walkthrough)
-                                quantity_read=getattr(item, "quantity_read", False)))
+                                quantity_read=getattr(item, "quantity_read", False), receipt_total=receipt_total))
     return items
 
 
