@@ -276,26 +276,33 @@ def test_a_document_without_words_or_size_in_label_studio_is_refused(tmp_path):
     assert not report.documents and "no page size" in report.problems[0]
 
 
-@pytest.mark.parametrize("fmt", ["label-studio", "native"])
-def test_an_export_back_without_its_images_folder_keeps_the_photos_the_workspace_holds(fmt, tmp_path):
-    """A walkthrough: Label Studio's own JSON export has no images/ folder, so re-importing it into the dataset it
-    came from stored every receipt without its photo, although the workspace held each one by the hash the task
-    names. Now the stored image is kept; a workspace without it still imports the words, with one note each."""
+def _workspace_with_a_photo(tmp_path):
+    """A workspace whose dataset "photos" holds one receipt, photo-1, with a stored white photo and one labelled word;
+    and the photo's SHA-256."""
     import io
-    import shutil
 
     from PIL import Image
-
-    from receipt_core.datasets import import_into_workspace
-    from receipt_core.datasets.export_zip import export_folder
 
     ws = Workspace.open(tmp_path / "ws")
     buffer = io.BytesIO()
     Image.new("RGB", (200, 100), "white").save(buffer, "PNG")
     sha = ws.put_image(buffer.getvalue(), ".png")
-    doc = Document(id="photo-1", width=200, height=100, image_sha256=sha,
-                   words=(Word(text="TOTAL", box=(10, 10, 60, 20), field="TOTAL", label_source="person"),))
-    ws.save_documents("photos", [doc])
+    ws.save_documents("photos", [Document(id="photo-1", width=200, height=100, image_sha256=sha, words=(
+        Word(text="TOTAL", box=(10, 10, 60, 20), field="TOTAL", label_source="person"),))])
+    return ws, sha
+
+
+@pytest.mark.parametrize("fmt", ["label-studio", "native"])
+def test_an_export_back_without_its_images_folder_keeps_the_photos_the_workspace_holds(fmt, tmp_path):
+    """A walkthrough: Label Studio's own JSON export has no images/ folder, so re-importing it into the dataset it
+    came from stored every receipt without its photo, although the workspace held each one by the hash the task
+    names. Now the stored image is kept; a workspace without it still imports the words, with one note each."""
+    import shutil
+
+    from receipt_core.datasets import import_into_workspace
+    from receipt_core.datasets.export_zip import export_folder
+
+    ws, sha = _workspace_with_a_photo(tmp_path)
     export_folder(ws, ws.load_documents("photos"), tmp_path / "out", fmt)
     shutil.rmtree(tmp_path / "out" / "images")
     source = tmp_path / "out" / TASKS_FILE if fmt == "label-studio" else tmp_path / "out"
@@ -318,20 +325,12 @@ def test_a_file_named_with_control_characters_keeps_the_photo_the_workspace_hold
     """A probe: a native export's JSON, renamed with an escape, a right-to-left override or a newline and imported
     without its images/ folder, failed the whole import with "list.remove(x): x not in list" (the note about its
     image was escaped for the report, and then not found to drop)."""
-    import io
     import shutil
-
-    from PIL import Image
 
     from receipt_core.datasets import import_into_workspace
     from receipt_core.datasets.export_zip import export_folder
 
-    ws = Workspace.open(tmp_path / "ws")
-    buffer = io.BytesIO()
-    Image.new("RGB", (200, 100), "white").save(buffer, "PNG")
-    sha = ws.put_image(buffer.getvalue(), ".png")
-    ws.save_documents("photos", [Document(id="photo-1", width=200, height=100, image_sha256=sha, words=(
-        Word(text="TOTAL", box=(10, 10, 60, 20), field="TOTAL", label_source="person"),))])
+    ws, sha = _workspace_with_a_photo(tmp_path)
     export_folder(ws, ws.load_documents("photos"), tmp_path / "out", "native")
     shutil.rmtree(tmp_path / "out" / "images")
     [exported] = [f for f in (tmp_path / "out").rglob("*.json") if f.name != "manifest.json"]
@@ -497,19 +496,10 @@ def test_genuine_label_studio_exports_import_as_its_documentation_describes(tmp_
 def test_the_photo_comes_back_through_label_studios_own_image_references(reference, tmp_path):
     """Label Studio shows an image only by URL: uploaded (its key before our hash-named file), local storage or
     http. A task coming back with such a reference keeps the photo the workspace holds under that hash."""
-    import io
-
-    from PIL import Image
-
     from receipt_core.datasets import import_into_workspace
     from receipt_core.datasets.export_zip import export_folder
 
-    ws = Workspace.open(tmp_path / "ws")
-    buffer = io.BytesIO()
-    Image.new("RGB", (200, 100), "white").save(buffer, "PNG")
-    sha = ws.put_image(buffer.getvalue(), ".png")
-    ws.save_documents("photos", [Document(id="photo-1", width=200, height=100, image_sha256=sha, words=(
-        Word(text="TOTAL", box=(10, 10, 60, 20), field="TOTAL", label_source="person"),))])
+    ws, sha = _workspace_with_a_photo(tmp_path)
     export_folder(ws, ws.load_documents("photos"), tmp_path / "out", "label-studio")
     tasks = json.loads((tmp_path / "out" / TASKS_FILE).read_text())
     tasks[0]["data"]["ocr"] = reference.format(sha=sha)

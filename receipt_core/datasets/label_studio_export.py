@@ -18,8 +18,8 @@ from ..data.review import REVIEWED_META
 from ..data.schema import LabelSchema
 from ._common import image_suffix
 from .label_studio_template import (BBOX, CONFIG_FILE, GROUP, IMAGE, IMAGE_FOLDER, ITEM_RELATION, LABEL, LINE_META,
-                                    OCR_CONFIDENCE, OCR_MODEL_VERSION, PLACE_META, QUANTITY_TAG, README_FILE, TASKS_FILE, TEXT,
-                                    export_readme, label_config)
+                                    OCR_CONFIDENCE, OCR_MODEL_VERSION, PLACE_META, QUANTITY_TAG, README_FILE,
+                                    TASKS_FILE, TEXT, export_readme, label_config)
 
 
 
