@@ -25,15 +25,20 @@ from receipt_core.workspace.store import Workspace
 READ_KEY = "predict_read_uploads"  # sha256 -> (OcrResult, display copy) of each photo uploaded now
 UPLOAD_KEY = "predict_upload"  # the file uploader
 KEPT_KEY = "predict_kept_uploads"  # name -> bytes of the photos uploaded, kept across a visit to another page
+MAX_KEPT_BYTES = 64 * 1024 * 1024  # photos larger in all are not kept past the page: a session holds them
 
 
 def uploads_shown(uploads) -> tuple[dict[str, bytes], bool]:
     """The photos Predict reads (name -> bytes), and whether they are the ones kept from before a visit to another
     page: Streamlit empties the upload field when the page is left, and a presenter who looked at Runs mid-demo had
-    to upload and wait again (a walkthrough). Those uploaded now replace the kept ones."""
+    to upload and wait again (a walkthrough). Those uploaded now replace the kept ones; uploads of more than
+    :data:`MAX_KEPT_BYTES` in all are not kept."""
     if uploads:
         named = dict(zip(distinct_names(u.name for u in uploads), (u.getvalue() for u in uploads)))
-        st.session_state[KEPT_KEY] = named
+        if sum(len(data) for data in named.values()) <= MAX_KEPT_BYTES:
+            st.session_state[KEPT_KEY] = named
+        else:  # twenty 40 MB photos held for the session after the page is left: not kept
+            st.session_state.pop(KEPT_KEY, None)
         return named, False
     kept = st.session_state.get(KEPT_KEY)
     return (dict(kept), True) if isinstance(kept, dict) and kept else ({}, False)
