@@ -491,6 +491,21 @@ def test_item_confidence_is_its_least_confident_word():
         Item(name="TEA", quantity=1.0, unit_price=None, price=75087.0),)))
     assert [i.check for i in scored] == ["price above the receipt's total (12.5)"]
 
+    def checks(total_texts, price):  # a probe's: a refund's total, a total split at its decimal point
+        total_words = [WordPrediction(t, (2 + i, 2, 3 + i, 3), "TOTAL", 0.9, False, None)
+                       for i, t in enumerate(total_texts)]
+        line = words[:2] + total_words
+        doc = Document(id="r", width=10, height=10, words=tuple(
+            Word(text=w.text, box=w.box, line_id=0 if i < 2 else 1) for i, w in enumerate(line)))
+        return [i.check for i in scored_items(doc, DocumentPrediction(doc_id="r", words=tuple(line), items=(
+            Item(name="TEA", quantity=1.0, unit_price=None, price=price),)))]
+
+    assert checks(["(12.00)"], 12.0) == checks(["0.00"], 3.5) == [""]  # no ceiling from a total of 0 or less
+    assert checks(["$8", ".99"], 8.5) == [""]  # read as 8.99, as an item's price is
+    from receipt_core.data.items import parse_price
+
+    assert parse_price("9" * 400) is None  # not Infinity in the JSON downloads
+
 
 def test_predict_shows_validation_confidence_and_downloads_a_batch(demo_env, trained_run, synth_receipts, fake_ocr,
                                                                    monkeypatch):

@@ -72,6 +72,8 @@ def parse_price(text: str) -> float | None:
         value = float(number)
     except ValueError:
         return None
+    if not math.isfinite(value):  # 400 nines: "Infinity" in the JSON downloads, which strict readers refuse (a probe)
+        return None
     return -value if negative else value
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
-from ..data.items import line_total_fits, parse_price
+from ..data.items import last_amount, line_total_fits
 from ..data.schema import ITEM_FIELDS, shown_label
 from ..datasets.splits import MIN_EVAL_RECEIPTS
 from ..model.item_codes import SETTLED_BY as CODE_RULE
@@ -115,8 +115,7 @@ def scored_items(doc, prediction, uncertain_below: float = DEFAULT_UNCERTAIN_BEL
         if line_id in owner:
             parts.setdefault(owner[line_id], []).extend(
                 i for i in indices if words[i].quantity or words[i].field in ITEM_FIELDS)
-    totals = [amount for word in words if word.field == "TOTAL" and (amount := parse_price(word.text)) is not None]
-    receipt_total = max(totals) if totals else None
+    receipt_total = _receipt_total(doc, words)
     items = []
     for item in prediction.items:
         indices = parts.get(getattr(item, "line_id", None), [])
@@ -129,6 +128,19 @@ def scored_items(doc, prediction, uncertain_below: float = DEFAULT_UNCERTAIN_BEL
                                 # prints no number ("="), left the implied 1 called "read" (a walkthrough)
                                 quantity_read=getattr(item, "quantity_read", False), receipt_total=receipt_total))
     return items
+
+
+def _receipt_total(doc, words) -> float | None:
+    """The receipt's total as the model read it: the largest amount its TOTAL words print, each line's pieces read
+    as one (``$8`` and ``.99``, as an item's price is: a probe's 8.50 item was flagged above a total of 8); None
+    when there is none above 0 (a refund's total of -12.00, or 0.00, bounds no price: a probe's flagged every
+    item)."""
+    lines: dict[int, list[str]] = {}
+    for source, word in zip(doc.words, words):
+        if word.field == "TOTAL":
+            lines.setdefault(source.line_id, []).append(word.text)
+    amounts = [amount for texts in lines.values() if (amount := last_amount(texts)) is not None and amount > 0]
+    return max(amounts) if amounts else None
 
 
 def answered_words(prediction, labelled_only: bool = True,
