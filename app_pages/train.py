@@ -156,7 +156,7 @@ with st.expander("Run settings" if busy else "Run settings and Start", expanded=
     data_cols = field_row(3, width=230)  # dataset names need the width: columns cut them to "cord-sample…"
     default_train, default_eval = paired_datasets(datasets, current_dataset())
     vanished = replace_vanished_choices({"train_dataset": default_train or (datasets[0] if datasets else None),
-                                         "train_eval": default_eval or HOLD_OUT}, datasets)
+                                         "train_eval": default_eval or HOLD_OUT}, datasets, lists=("train_also",))
     if vanished:  # and Start does nothing in this rerun: a probe's Start trained a dataset nobody chose
         st.warning(notice_markdown(vanished_note(vanished, "Start")))
     train_set = data_cols[0].selectbox("Training dataset", datasets, persist_state="session", key="train_dataset",

@@ -639,6 +639,17 @@ def test_start_does_nothing_when_its_chosen_dataset_was_renamed_in_another_tab(w
     from ui.dataset_choice import HOLD_OUT
 
     assert at.selectbox(key="train_eval").value == HOLD_OUT
+    # an "Also train on" dataset renamed too: named, and Start does nothing (a probe's run trained without it)
+    ws.save_documents("also", [Document(id=f"also{i}", width=50, height=50, words=(
+        Word(text="x", box=(1, 1, 9, 9), field="TOTAL", label_source="person"),)) for i in range(2)])
+    at.run()
+    at.multiselect(key="train_also").set_value(["also"]).run()
+    chosen = at.selectbox(key="train_dataset").value
+    ws.rename_dataset("also", "also-renamed")
+    at.button(key="train_start").click().run()
+    assert job_slot().current() is None
+    assert any("also" in e.value and "Start did nothing" in e.value for e in at.error), [e.value for e in at.error]
+    assert at.selectbox(key="train_dataset").value == chosen  # the pair left as it was
     race = app("race")  # the race's form (and the study's, which shares it) holds back its button the same way
     assert not race.button(key="race_start").disabled
     ws.rename_dataset(race.selectbox(key="race_train").value, "gone-by-rename")

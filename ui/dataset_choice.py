@@ -103,16 +103,21 @@ def evaluation_preview(train: str | Sequence[str], evaluation: str | None, share
     return scored
 
 
-def replace_vanished_choices(replacements: Mapping[str, str | None], datasets: Sequence[str]) -> list[str]:
-    """The datasets the form's selectboxes (the keys of ``replacements``) had chosen that are no longer in the
-    workspace (renamed or deleted in another tab or session); when there are any, every key's choice is replaced by
-    its replacement, so the training and evaluation datasets stay a pair (a walkthrough's renamed training set left
-    the dev set to train and score on). Call before drawing them. A form's button must then do nothing in this
-    rerun: the selectbox fell back to another dataset, and a probe's Start, pressed as the dataset was renamed,
-    trained a dataset nobody chose."""
+def replace_vanished_choices(replacements: Mapping[str, str | None], datasets: Sequence[str],
+                             lists: Sequence[str] = ()) -> list[str]:
+    """The datasets the form's selectboxes (the keys of ``replacements``) had chosen that are no longer in the workspace
+    (renamed or deleted in another tab or session); when one of them is gone, every key's choice is replaced by its
+    replacement, so the training and evaluation datasets stay a pair (a walkthrough's renamed training set left the dev
+    set to train and score on). Call before drawing them. A form's button must then do nothing in this rerun: the
+    selectbox fell back to another dataset, and a probe's Start, pressed as the dataset was renamed, trained a dataset
+    nobody chose. The multiselects ``lists`` ("Also train on") count too, their gone names dropped by
+    ``also_train_choice`` (a probe's run trained without the one renamed, unsaid)."""
     gone = [stored for key in replacements if isinstance(stored := st.session_state.get(key), str)
             and stored != HOLD_OUT and stored not in datasets]
-    for key, replacement in replacements.items() if gone else ():
+    pair_gone = bool(gone)  # only then does the pair go back to the sidebar's
+    gone += [name for key in lists for name in st.session_state.get(key) or ()
+             if isinstance(name, str) and name not in datasets]
+    for key, replacement in replacements.items() if pair_gone else ():
         if replacement is None:
             st.session_state.pop(key, None)
         else:  # set, not removed: a removed choice left the browser showing the old one (forget_stale_choice)

@@ -82,7 +82,7 @@ def data_choice(datasets: list[str], key: str) -> DataChoice:
     columns = field_row(3, width=230)  # as the Train page: room for the datasets' names
     default_train, default_eval = paired_datasets(datasets, current_dataset())  # as the Train page pairs them
     vanished = replace_vanished_choices({f"{key}_train": default_train or datasets[0],
-                                         f"{key}_eval": default_eval or HOLD_OUT}, datasets)
+                                         f"{key}_eval": default_eval or HOLD_OUT}, datasets, lists=(f"{key}_also",))
     train = columns[0].selectbox("Training dataset", datasets, persist_state="session", key=f"{key}_train",
                                  index=datasets.index(default_train) if default_train in datasets else 0,
                                  on_change=pair_evaluation, args=(f"{key}_train", f"{key}_eval", datasets))
