@@ -405,3 +405,18 @@ def test_a_zip_whose_name_cannot_name_a_dataset_says_where_its_receipts_went(ws)
     assert import_zip(ws, _zip({f"json/{files[2].name}": files[2].read_bytes()}), "shop.zip").name_note is None
     assert import_zip(ws, _zip({f"json/{files[3].name}": files[3].read_bytes()}), "x.zip",
                       dataset="cord").name_note is None  # a name the user chose: nothing to explain
+
+
+def test_one_receipt_imported_again_is_said_in_the_singular():
+    """A walkthrough read "1 of these receipts were already in the dataset uploads"."""
+    from types import MappingProxyType
+
+    from receipt_core.datasets.report import ImportReport
+
+    def note(replaced, unchanged):
+        return ImportReport(documents=(), images=MappingProxyType({}), problems=(), label_counts=MappingProxyType({}),
+                            replaced=replaced, replaced_unchanged=unchanged).replaced_note("uploads")
+
+    assert note(1, 1) == ("1 of these receipts was already in the dataset 'uploads', with the same words, labels, "
+                          "items and done marks: it was left as it was, undo history included")
+    assert note(2, 2).startswith("2 of these receipts were already") and "they were left as they were" in note(2, 2)

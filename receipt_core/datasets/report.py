@@ -44,10 +44,11 @@ class ImportReport:
         same is left as it was."""
         if not self.replaced:
             return None
-        already = f"{self.replaced} of these receipts were already in the dataset {dataset!r}"
+        one = self.replaced == 1  # "1 of these receipts were" (a walkthrough)
+        already = f"{self.replaced} of these receipts {'was' if one else 'were'} already in the dataset {dataset!r}"
         if self.replaced_unchanged == self.replaced:  # a faithful round trip read as data loss (a walkthrough)
-            return (f"{already}, with the same words, labels, items and done marks: they were left as they were, "
-                    "undo history included")
+            return (f"{already}, with the same words, labels, items and done marks: {'it was' if one else 'they were'} "
+                    f"left as {'it was' if one else 'they were'}, undo history included")
         changed = self.replaced - self.replaced_unchanged
         # "lost the words, labels or done marks they had there for the file's" read as data loss about a file that
         # had only added a label (a walkthrough)
