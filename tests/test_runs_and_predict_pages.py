@@ -502,6 +502,13 @@ def test_item_confidence_is_its_least_confident_word():
 
     assert checks(["(12.00)"], 12.0) == checks(["0.00"], 3.5) == [""]  # no ceiling from a total of 0 or less
     assert checks(["$8", ".99"], 8.5) == [""]  # read as 8.99, as an item's price is
+    # no amount read as TOTAL, a subtotal read: it bounds them (a walkthrough's "Rockwall, Tx" at 75087)
+    subtotal = [WordPrediction("23.24", (2, 2, 3, 3), "SUBTOTAL", 0.9, False, None)]
+    sub_doc = Document(id="r", width=10, height=10, words=tuple(
+        Word(text=w.text, box=w.box, line_id=i) for i, w in enumerate(words[:2] + subtotal)))
+    assert [i.check for i in scored_items(sub_doc, DocumentPrediction(doc_id="r", words=tuple(words[:2] + subtotal),
+                                                                      items=(Item("TEA", 1.0, None, 75087.0),)))] == [
+        "price above the receipt's subtotal (23.24)"]
     from receipt_core.data.items import parse_price
 
     assert parse_price("9" * 400) is None  # not Infinity in the JSON downloads

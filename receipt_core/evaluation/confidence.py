@@ -24,6 +24,7 @@ DEFAULT_UNCERTAIN_BELOW = 0.5
 # before an item name (model/item_codes.py)
 LINE_ARITHMETIC = LINE_RULES
 PRODUCT_CODE = CODE_RULE
+RECEIPT_TOTALS = ("TOTAL", "SUBTOTAL")  # the fields whose amounts bound an item's price
 LOW_FIELD_F1 = 0.5  # under this validation field micro-F1 the output is mostly wrong
 FAIR_FIELD_F1 = 0.8  # under this, a good share of it is
 
@@ -39,7 +40,8 @@ class ScoredItem:
     confidence: float  # the lowest confidence of its words (0-1)
     uncertain_words: int  # its words under the threshold
     quantity_read: bool = True  # False: no quantity word on its lines, so the quantity is the implied 1
-    receipt_total: float | None = None  # the receipt's total as the model read it (its largest TOTAL amount)
+    receipt_total: float | None = None  # its largest TOTAL or SUBTOTAL amount, as the model read them
+    total_named: str = "total"  # "subtotal" when the bound is a SUBTOTAL amount (no larger TOTAL one was read)
 
     @property
     def check(self) -> str:
@@ -57,7 +59,7 @@ class ScoredItem:
             return "no letters in its name"
         if self.receipt_total is not None and self.price > self.receipt_total * 1.0001:
             # a ZIP code (75087) or a phone number read as a price (a walkthrough)
-            return f"price above the receipt's total ({self.receipt_total:g})"
+            return f"price above the receipt's {self.total_named} ({self.receipt_total:g})"
         if self.unit_price is not None and self.price is not None \
                 and not line_total_fits(self.quantity, self.unit_price, self.price):
             # the implied 1 too: "unit 4.00, price 2.99" with no quantity word was left unflagged (a walkthrough)
@@ -115,7 +117,7 @@ def scored_items(doc, prediction, uncertain_below: float = DEFAULT_UNCERTAIN_BEL
         if line_id in owner:
             parts.setdefault(owner[line_id], []).extend(
                 i for i in indices if words[i].quantity or words[i].field in ITEM_FIELDS)
-    receipt_total = _receipt_total(doc, words)
+    receipt_total, total_named = _receipt_total(doc, words)
     items = []
     for item in prediction.items:
         indices = parts.get(getattr(item, "line_id", None), [])
@@ -126,21 +128,24 @@ def scored_items(doc, prediction, uncertain_below: float = DEFAULT_UNCERTAIN_BEL
                                 uncertain_words=sum(score < uncertain_below for score in scores),
                                 # as the item was assembled: a quantity word on a later line, or one that
                                 # prints no number ("="), left the implied 1 called "read" (a walkthrough)
-                                quantity_read=getattr(item, "quantity_read", False), receipt_total=receipt_total))
+                                quantity_read=getattr(item, "quantity_read", False), receipt_total=receipt_total,
+                                total_named=total_named))
     return items
 
 
-def _receipt_total(doc, words) -> float | None:
-    """The receipt's total as the model read it: the largest amount its TOTAL words print, each line's pieces read
-    as one (``$8`` and ``.99``, as an item's price is: a probe's 8.50 item was flagged above a total of 8); None
-    when there is none above 0 (a refund's total of -12.00, or 0.00, bounds no price: a probe's flagged every
-    item)."""
-    lines: dict[int, list[str]] = {}
+def _receipt_total(doc, words) -> tuple[float | None, str]:
+    """The receipt's total as the model read it: the largest amount its TOTAL and SUBTOTAL words print (a
+    walkthrough's model labelled "Total:" but no amount TOTAL, and read the subtotal), each line's pieces read as
+    one (``$8`` and ``.99``, as an item's price is: a probe's 8.50 item was flagged above a total of 8); None when
+    there is none above 0 (a refund's total of -12.00, or 0.00, bounds no price: a probe's flagged every item); and
+    which of the two it is ("total", "subtotal")."""
+    lines: dict[tuple[str, int], list[str]] = {}
     for source, word in zip(doc.words, words):
-        if word.field == "TOTAL":
-            lines.setdefault(source.line_id, []).append(word.text)
-    amounts = [amount for texts in lines.values() if (amount := last_amount(texts)) is not None and amount > 0]
-    return max(amounts) if amounts else None
+        if word.field in RECEIPT_TOTALS:
+            lines.setdefault((word.field, source.line_id), []).append(word.text)
+    amounts = [(amount, field.lower()) for (field, _), texts in lines.items()
+               if (amount := last_amount(texts)) is not None and amount > 0]
+    return max(amounts) if amounts else (None, "total")
 
 
 def answered_words(prediction, labelled_only: bool = True,
