@@ -29,8 +29,10 @@ ws = workspace()
 # the real receipts first: the better start, and the order the text above names them in (a walkthrough)
 with st.container(border=True):
     st.subheader("Real receipts")
-    st.write("250 receipts photographed in Indonesian shops and restaurants, with the words, boxes, field labels "
-             "and item quantities their authors annotated (no images). They are stored as two datasets: "
+    # "photographed … (no images)" read as a contradiction (a walkthrough)
+    st.write("250 receipts of Indonesian shops and restaurants: the words, boxes, field labels and item quantities "
+             "CORD's authors annotated on their photos, without the photos themselves. They are stored as two "
+             "datasets: "
              f"`{CORD_SAMPLE_TRAIN}` (200) to train on and `{CORD_SAMPLE_DEV}` (50) to evaluate on.")
     st.caption("A sample of CORD v1 (Park et al., 2019, NAVER Clova: *CORD: A Consolidated Receipt Dataset for "
                "Post-OCR Parsing*), licensed [CC BY 4.0](https://creativecommons.org/licenses/by/4.0/); files "
