@@ -56,6 +56,18 @@ def test_words_inside_the_region_are_replaced_and_the_rest_untouched():
                                                         quantity_value=1.0, group_id=0), *doc.words[2:]])
     again = replace_region(counted_doc, (245, 15, 262, 40), [_read("2", (250, 21, 258, 33))]).document.words[2]
     assert (again.text, again.is_quantity, again.quantity_value, again.group_id) == ("2", True, 2.0, 0)
+    assert "less confidence" not in result.summary  # 92 against 35.5: surer
+
+
+def test_a_region_read_with_clearly_less_confidence_says_so():
+    """A walkthrough's "SALE" at 94 became three words at confidence 0, and nothing said the reading was worse."""
+    doc = Document(id="r2", width=400, height=100, words=(Word("SALE", (20, 20, 80, 34), confidence=94.0),))
+    worse = replace_region(doc, (10, 10, 200, 40), [_read("sya", (20, 20, 60, 34), 0.0),
+                                                    _read("lL", (62, 20, 70, 34), 0.0)])
+    assert worse.summary.endswith("; read with less confidence than the words it replaced (mean 0 against 94), so "
+                                  "check it")
+    level = replace_region(doc, (10, 10, 200, 40), [_read("SALE", (20, 20, 80, 34), 80.0)])
+    assert "less confidence" not in level.summary  # within 20 points
 
 
 def test_a_region_read_on_a_new_line_and_the_refusals():

@@ -219,7 +219,22 @@ def replace_region(doc: Document, box: Sequence[float], words: Sequence[Word]) -
     lost = (f"; {counted(len(labelled), 'labelled word')} lost {'its label' if len(labelled) == 1 else 'their labels'}"
             if labelled else "")
     return Correction(placed, f"region {shown} read again: {counted(removed, 'word')} replaced by {len(texts)}: "
-                              f"{read_as!r}{kept_labels}{lost}")
+                              f"{read_as!r}{kept_labels}{lost}{_less_sure(doc, region, words)}")
+
+
+LESS_SURE_BY = 20.0  # mean OCR confidence points (0–100) under the words replaced that make a re-read worth doubting
+
+
+def _less_sure(doc: Document, region: Box, words: Sequence[Word]) -> str:
+    """A note when Tesseract read the region again with clearly less confidence than the words it replaces (a
+    walkthrough's "SALE" at 94 became three words at 0, unsaid), else ""."""
+    before = [w.confidence for w in doc.words if contains(region, w.center) and w.confidence is not None]
+    after = [w.confidence for w in words if w.confidence is not None]
+    if not before or not after:
+        return ""
+    old, new = sum(before) / len(before), sum(after) / len(after)
+    return (f"; read with less confidence than the words it replaced (mean {new:.0f} against {old:.0f}), so check it"
+            if new < old - LESS_SURE_BY else "")
 
 
 def _same_place(word: Word, labelled: Sequence[Word]) -> Word | None:
