@@ -202,10 +202,14 @@ with import_tab:
                 bar.empty()
             if report.documents:
                 stored = import_into_workspace(ws, name, report)
-                flash("import", "success", f"Imported {counted(len(stored.documents), fmt + ' document')} into dataset "
-                      f"{literal(name)} ({len(stored.images)} with images).")
-                if replaced := stored.replaced_note(name):  # a receipt imported again loses its labels (a probe)
-                    flash("import", "warning", notice_markdown(replaced))
+                if stored.nothing_changed:  # a round trip (a walkthrough read "Imported" beside "left as they were")
+                    flash("import", "info", f"Nothing changed: the {counted(len(stored.documents), fmt + ' document')} "
+                          f"were already in dataset {literal(name)} as they are, undo history included.")
+                else:
+                    flash("import", "success", f"Imported {counted(len(stored.documents), fmt + ' document')} into "
+                          f"dataset {literal(name)} ({len(stored.images)} with images).")
+                    if replaced := stored.replaced_note(name):  # a receipt imported again loses its labels (a probe)
+                        flash("import", "warning", notice_markdown(replaced))
                 if stored.problems:  # notes alone (an empty segment dropped) are no warning, and fold away
                     flash("import", "warning" if stored.skipped else "info", stored.problems_heading())
                     flash("import", "code" if stored.skipped else "folded", plain("\n".join(stored.problems[:200])))

@@ -408,6 +408,13 @@ def test_data_imports_cord_and_draws_receipts_without_pixels(workspace_home):
     assert any("100 of these receipts were already in the dataset" in w.value and "cord-dev" in w.value
                and "undo history" in w.value for w in at.warning), [w.value for w in at.warning]
     assert ws.get_document(without_pixels).words[0].label_source == "import"
+    # and once more, now that nothing differs: said as such, not "Imported 100" beside "left as they were" (a
+    # walkthrough)
+    at.button(key="import_button").click().run(timeout=180)
+    no_errors(at)
+    assert any(i.value.startswith("Nothing changed: the 100 cord documents were already in dataset ")
+               for i in at.info), [i.value for i in at.info]
+    assert not [s for s in at.success if "Imported" in s.value]
 
 
 def test_data_deletes_one_receipt_after_its_own_tick(workspace_home):

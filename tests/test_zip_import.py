@@ -385,6 +385,11 @@ def test_the_cli_imports_a_downloaded_zip_as_data_import_does(ws, tmp_path, monk
             "labels, items and done marks in place of the dataset's, which differed, and its undo history is cleared "
             "(2 came back the same and were left as they were)") in capsys.readouterr().out
     assert ws.get_document(first.id).words[0].label_source == "import"
+    # once more, nothing differs: the result says so, for Data → Import to say "Nothing changed" (a walkthrough)
+    from receipt_core.datasets.zip_import import import_zip
+
+    again = import_zip(ws, tmp_path / "gold-native.zip", "gold-native.zip", dataset="gold-native")
+    assert again.nothing_changed and again.documents == 3
     # the unchanged one keeps its history: Redo brings the person's label back (a walkthrough's round trip lost it)
     assert ws.redo(second.id) is not None and ws.get_document(second.id).words[0].field == "TOTAL"
     assert main(["import", str(tmp_path / "gold-native.zip"), "--from-images"]) == 2

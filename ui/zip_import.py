@@ -64,10 +64,14 @@ def zip_import_section(workspace: Workspace) -> None:
 
 def _report(result: ZipImportResult) -> None:
     how = "recognised" if result.format_detected else "as chosen"
-    st.success(f"Imported {counted(result.documents, 'document')} ({result.images} with images, from "
-               f"{counted(result.files, 'file')}) "
-               f"as {result.format} ({how}) into dataset {literal(result.dataset)}.")
-    if result.replaced_note:  # a receipt imported again loses its labels and done mark (a probe)
+    if result.nothing_changed:  # a round trip: not "Imported 50 documents" beside "left as they were" (a walkthrough)
+        st.info(f"Nothing changed: the {counted(result.documents, 'document')} of the zip ({result.format}, {how}) "
+                f"were already in dataset {literal(result.dataset)} as they are, undo history included.")
+    else:
+        st.success(f"Imported {counted(result.documents, 'document')} ({result.images} with images, from "
+                   f"{counted(result.files, 'file')}) "
+                   f"as {result.format} ({how}) into dataset {literal(result.dataset)}.")
+    if result.replaced_note and not result.nothing_changed:  # a receipt imported again loses its labels (a probe)
         st.warning(notice_markdown(result.replaced_note))
     if result.name_note:  # another name than the zip's, or receipts joined to a dataset's (a probe)
         st.info(notice_markdown(result.name_note))

@@ -38,6 +38,12 @@ class ImportReport:
     replaced: int = 0  # stored over receipts of the same ids already in the dataset (set by import_into_workspace)
     replaced_unchanged: int = 0  # of those, the ones that came back as they were (words, labels, items, done mark)
 
+    @property
+    def nothing_changed(self) -> bool:
+        """Whether every document imported was already in the dataset as it came (a round trip): the page then says
+        nothing changed, not "Imported 50 documents" beside "left as they were" (a walkthrough)."""
+        return bool(self.documents) and self.replaced == self.replaced_unchanged == len(self.documents)
+
     def replaced_note(self, dataset: str) -> str | None:
         """What an import replaced, else None: a receipt imported again with other words, labels or done mark takes
         the file's and loses its undo history (a probe's zip import did so without a word); one that comes back the

@@ -93,6 +93,7 @@ class ZipImportResult:
     problems: tuple[str, ...]  # one line per record that was skipped or changed, as the importer said
     replaced_note: str | None = None  # receipts of the dataset the import replaced (ImportReport.replaced_note)
     name_note: str | None = None  # why the dataset is not named as the zip, or that it held receipts already
+    nothing_changed: bool = False  # every document was already in the dataset as it came (ImportReport's)
 
 
 def import_zip(workspace: "Workspace", upload: BinaryIO | Path, file_name: str, format: str = AUTO, dataset: str = "",
@@ -132,7 +133,8 @@ def import_zip(workspace: "Workspace", upload: BinaryIO | Path, file_name: str, 
                            documents=len(stored.documents), words=sum(len(doc.words) for doc in stored.documents),
                            images=len(stored.images), label_counts=stored.label_counts,
                            problems=inner + tuple(in_zip(problem) for problem in stored.problems),
-                           replaced_note=stored.replaced_note(name), name_note=name_note)
+                           replaced_note=stored.replaced_note(name), name_note=name_note,
+                           nothing_changed=stored.nothing_changed)
 
 
 def inner_zips(folder: Path, file_name: str) -> tuple[str, ...]:
