@@ -390,6 +390,8 @@ def test_the_cli_imports_a_downloaded_zip_as_data_import_does(ws, tmp_path, monk
 
     again = import_zip(ws, tmp_path / "gold-native.zip", "gold-native.zip", dataset="gold-native")
     assert again.nothing_changed and again.documents == 3
+    assert main(["import", str(tmp_path / "gold-native.zip")]) == 0  # and the command says it so
+    assert "nothing changed: the 3 documents of " in capsys.readouterr().out
     # the unchanged one keeps its history: Redo brings the person's label back (a walkthrough's round trip lost it)
     assert ws.redo(second.id) is not None and ws.get_document(second.id).words[0].field == "TOTAL"
     assert main(["import", str(tmp_path / "gold-native.zip"), "--from-images"]) == 2

@@ -190,11 +190,14 @@ def _import(args: argparse.Namespace) -> int:
     # noted while storing are added
     _print_problems(stored.problems, args.all_problems)
     words = sum(len(doc.words) for doc in stored.documents)
-    print(f"imported {counted(len(stored.documents), 'document')} ({counted(words, 'word')}, "
-          f"{len(stored.images)} with images) into "
-          f"dataset {dataset!r} of {workspace.home}")
-    if replaced := stored.replaced_note(dataset):
-        print(replaced)
+    if stored.nothing_changed:  # a round trip, as Data → Import says it (a walkthrough read "imported" there)
+        print(f"nothing changed: the {counted(len(stored.documents), 'document')} were already in dataset "
+              f"{dataset!r} of {workspace.home} as they are, undo history included")
+    else:
+        print(f"imported {counted(len(stored.documents), 'document')} ({counted(words, 'word')}, "
+              f"{len(stored.images)} with images) into dataset {dataset!r} of {workspace.home}")
+        if replaced := stored.replaced_note(dataset):
+            print(replaced)
     for label, count in stored.label_counts.items():
         print(f"  {label:<16} {count}")
     if stored.problems:
@@ -216,10 +219,14 @@ def _import_zip(args: argparse.Namespace) -> int:
         _print_problems(error.problems, args.all_problems)  # each of them, not the message's first three (a probe)
         raise CommandError(f"{args.path}: {error}") from None
     _print_problems(result.problems, args.all_problems)
-    print(f"imported {counted(result.documents, 'document')} ({counted(result.words, 'word')}, {result.images} with "
-          f"images) from {args.path} ({result.format}) into dataset {result.dataset!r} of {workspace.home}")
-    if result.replaced_note:
-        print(result.replaced_note)
+    if result.nothing_changed:
+        print(f"nothing changed: the {counted(result.documents, 'document')} of {args.path} ({result.format}) were "
+              f"already in dataset {result.dataset!r} of {workspace.home} as they are, undo history included")
+    else:
+        print(f"imported {counted(result.documents, 'document')} ({counted(result.words, 'word')}, {result.images} "
+              f"with images) from {args.path} ({result.format}) into dataset {result.dataset!r} of {workspace.home}")
+        if result.replaced_note:
+            print(result.replaced_note)
     if result.name_note:
         print(result.name_note)
     return 0
