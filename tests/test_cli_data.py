@@ -260,7 +260,16 @@ def test_ocr_prints_each_image_as_it_is_read_and_says_progress_every_ten_seconds
     for name in ("first.png", "second.png"):
         images.append(tmp_path / name)
         images[-1].write_bytes(b"\x89PNG\r\n\x1a\n")
-    monkeypatch.setattr(data_commands, "read_image_file", lambda path: b"bytes")
+    from receipt_core.data.images import ImageLoadError
+
+    def read_image_file(path):  # a third file that cannot be read: said at once, not after every image (a probe)
+        if path.name == "third.png":
+            raise ImageLoadError(f"'{path}' is not an image")
+        return b"bytes"
+
+    (tmp_path / "third.png").write_text("text")
+    images.append(tmp_path / "third.png")
+    monkeypatch.setattr(data_commands, "read_image_file", read_image_file)
     times = [0.0, 0.5, 11.0]  # the progress callback's start, then its two reports; later readers get 11.0
 
     def clock() -> float:
@@ -280,6 +289,7 @@ def test_ocr_prints_each_image_as_it_is_read_and_says_progress_every_ten_seconds
     out, err = capsys.readouterr()
     assert out.startswith(f"== {images[0]}: 1 words") and "TEA" in out
     assert "ocr: 2/100" in err and "ocr: 1/100" not in err
+    assert f"error: '{tmp_path / 'third.png'}' is not an image" in err
 
 
 @pytest.mark.slow

@@ -92,16 +92,21 @@ def run_ocr(args: argparse.Namespace) -> int:
     from ..ocr.engine import ocr_many
 
     items, errors = [], []
+
+    def failed(name: str, message: str) -> None:  # said as it happens, not after every image was read (a probe)
+        errors.append((name, message))
+        print(f"error: {message}", file=sys.stderr, flush=True)
+
     for path in args.images:
         try:
             items.append((str(path), read_image_file(path)))
         except ImageLoadError as error:
-            errors.append((str(path), str(error)))  # each message names its file
+            failed(str(path), str(error))  # each message names its file
     documents = []
 
     def read(result) -> None:  # in input order, as soon as each is read
         if result.error is not None:
-            errors.append((result.name, result.error))
+            failed(result.name, result.error)
             return
         documents.append((result.name, result.document, result.note))
         if not args.json:  # printed as it comes: a probe stopped 10,000 files after 2 minutes and got nothing
@@ -113,8 +118,6 @@ def run_ocr(args: argparse.Namespace) -> int:
         print(json.dumps({"documents": [doc.to_json() for _, doc, _ in documents],
                           "errors": [{"name": name, "error": message} for name, message in errors]},
                          ensure_ascii=False, indent=1))
-    for _, message in errors:
-        print(f"error: {message}", file=sys.stderr)
     return 2 if errors else 0
 
 
