@@ -26,7 +26,8 @@ from receipt_core.study.settings import StudyConfig, StudySettings
 from receipt_core.study.table import READING_NOTE
 from receipt_core.study.view import open_study, read_report
 from receipt_core.training.config import TrainConfig
-from receipt_core.training.estimate import FROZEN_BACKBONE_SCENARIOS, planned_split
+from receipt_core.training.estimate import planned_split
+from receipt_core.training.rough_estimate import FROZEN_BACKBONE_SCENARIOS
 from receipt_core.training.events import HEADLINE_METRICS, METRIC_LABELS
 from receipt_core.training.run_feed import RunCurves
 from receipt_core.training.run_status import status_line

@@ -13,7 +13,6 @@ from typing import Any, Mapping
 from urllib.parse import unquote
 
 from ..data.document import IMPORT, LABEL_SOURCES, Document, Suggestion, Word
-from ..data.reading_order import reading_order
 from ..data.quantity import parse_quantity
 from ..data.schema import OTHER, QUANTITY, LabelSchema
 from .bounded_json import first_constant
@@ -21,6 +20,7 @@ from ._common import (DEFAULT_LIMITS, JSON_FILES, ImportLimits, RecordError, ins
                       read_record_file, shown, storable, too_many_words)
 from .label_studio_geometry import page_of, region_box
 from .label_studio_items import item_numbers
+from .label_studio_order import words_in_order
 from .label_studio_template import (GROUP, IMAGE_FOLDER, LINE_META, OCR_CONFIDENCE, OCR_MODEL_VERSION, PLACE_META,
                                     QUANTITY_TAG)
 from .report import DatasetImportError, ImportReport, RecordCollector
@@ -75,33 +75,6 @@ def _read_tasks(file: Path, folder: Path, limits: ImportLimits) -> list[Any]:
     if not isinstance(data, list):
         raise RecordError(f"a Label Studio export is a list of tasks, got {type(data).__name__}")
     return data
-
-
-MAX_PLACE = 10 ** 6  # a line or place beyond it is no receipt's (too_many_words bounds the words)
-
-
-def _exported_order(words: Mapping[str, Word], regions: Mapping[str, Mapping[str, Any]],
-                    notes: list[str]) -> list[Word] | None:
-    """The words in their places and on their lines as this app exported them (the transcription's meta), so an
-    export imported back is the receipt it was (ordered by their boxes, a receipt with a region read again came back
-    reordered, and its undo history was cleared: a walkthrough), in the order of their places however the regions
-    are listed (a probe listed them in reverse); None when a region has no such meta (drawn in Label Studio), and,
-    with a note, when the places are not each word's own. The lines are trusted as a native file's line ids are:
-    Tesseract's own lines do not always keep to one row, so the boxes cannot vouch for them."""
-    marked = [rid for rid in words if LINE_META in regions[rid] or PLACE_META in regions[rid]]
-    if len(marked) < len(words):
-        return None
-    lines = {rid: regions[rid].get(LINE_META) for rid in words}
-    places = {rid: regions[rid].get(PLACE_META) for rid in words}
-    whole = all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= MAX_PLACE
-                for v in (*lines.values(), *places.values()))
-    problem = ("a line or place that is not a whole number up to a million" if not whole
-               else "places that are not each word's own" if len(set(places.values())) < len(words)
-               else None)
-    if problem is not None:
-        notes.append(f"the words' exported lines and places were not used ({problem}); ordered by their boxes")
-        return None
-    return [dataclasses.replace(words[rid], line_id=lines[rid]) for rid in sorted(words, key=places.get)]
 
 
 def _task_document(task: Any, number_: int, folder: Path, schema: LabelSchema, limits: ImportLimits,
@@ -179,9 +152,7 @@ def _task_document(task: Any, number_: int, folder: Path, schema: LabelSchema, l
     source = data.get("source") if isinstance(data.get("source"), str) else (
         image.name if isinstance(image, Path) else "label-studio")
     meta = dict(data["meta"]) if isinstance(data.get("meta"), Mapping) else {}
-    ordered = _exported_order(words, regions, notes)
-    if ordered is None:  # a region drawn in Label Studio, or another tool's tasks: from the boxes
-        ordered = reading_order(words.values())
+    ordered = words_in_order(words, regions, notes)
     doc = Document(id=str(doc_id), width=width, height=height, words=tuple(ordered), source=source, meta=meta)
     doc.validate(schema)
     return storable(doc, notes), image
@@ -280,7 +251,7 @@ def _regions(results: list[Mapping], width: int, height: int, schema: LabelSchem
             confidence = meta.get(OCR_CONFIDENCE) if isinstance(meta, Mapping) else None
             if isinstance(confidence, (int, float)) and not isinstance(confidence, bool) and 0 <= confidence <= 100:
                 region[OCR_CONFIDENCE] = float(confidence)
-            for key in (LINE_META, PLACE_META):  # as exported; checked together in _exported_order
+            for key in (LINE_META, PLACE_META):  # as exported; checked together in words_in_order
                 if isinstance(meta, Mapping) and key in meta:
                     region[key] = meta[key]
         elif kind in ("labels", "rectanglelabels", "polygonlabels"):

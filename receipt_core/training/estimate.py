@@ -21,8 +21,9 @@ second epoch, whose elapsed time holds the first evaluation, less one later step
 the loop's clock starts (loading the backbone, encoding the receipts) is said apart: the median, over the same
 runs, of the gap between the run's creation (Start) and its first event.
 
-A rough guess is scaled by this machine's speed when the caller times it (:mod:`.machine_speed`): the guesses were
-measured on one machine, and the same kind of machine has run 2.5 times slower on other days.
+The plan and the rough guess are :mod:`.rough_estimate`'s. A rough guess is scaled by this machine's speed when the
+caller times it (:mod:`.machine_speed`): the guesses were measured on one machine, and the same kind of machine has
+run 2.5 times slower on other days.
 """
 
 from __future__ import annotations
@@ -35,60 +36,19 @@ from ..datasets.splits import split_documents
 from ..workspace.runs import LIVE_STATUSES
 from .config import BUDGET_ENDING
 from .events import Event, FinishedEvent, PhaseEvent, ProgressEvent, stored_event
+from .rough_estimate import (PlannedRun, features_first, frozen_backbone, rough_epoch, rough_epoch_seconds,
+                             rough_seconds_per_receipt_epoch, running_share)
 from .runs import RUN_KIND
 
 MAX_RUNS_USED = 3
 MAX_SIZE_RATIO = 4.0  # a run on 4 times fewer (or more) training receipts than the plan is not measured for it
 MAX_STARTUP_S = 3600.0  # a longer gap between Start and the first event is not a start-up (a run made, started later)
-FROZEN_BACKBONE_SCENARIOS = ("freeze-backbone", "freeze-all")  # the backbone runs once, through the feature cache
-
-# Rough guesses, used only before a workspace has a run to measure: seconds per receipt-epoch on the 2-core machine
-# this project is measured on, plus each epoch's evaluation and save (ROUGH_EPOCH_S), which cost the same however few
-# receipts train. Runs side by side, each with its defaults: the README's scenario study (2026-12-01, 600 CORD train
-# receipts x 12 epochs) full 379–384 s, phased 302 s; its race picture (2026-12-04, the CORD sample's 200 x 12) full
-# 103 s, phased 98 s; 9 demo receipts of 106 words x 12 epochs, phased, 67 s (2026-12-05, idle machine). With 3 s an
-# epoch, full 0.035 and phased 0.032 put those at 120/288, 113/266 and 51 s (a single rate of 0.042 had put the demo
-# run at 20 s, and before the receipts' length counted at 4.5 s: a walkthrough waited minutes). freeze-backbone
-# with its contextual heads: 122–180 s for 600 x 20 (the cache fill included), its epochs' evaluations and saves
-# (the heads alone) cheap. tiny: 200 CORD sample receipts, 3 epochs, 23.3 s (2026-12-01, the machine shared).
-ROUGH_SECONDS_PER_RECEIPT_EPOCH = {"layout-minilm": 0.035, "text-minilm": 0.035, "tiny": 0.037}
-ROUGH_PHASED = {"layout-minilm": 0.032, "text-minilm": 0.032}
-ROUGH_FROZEN_BACKBONE = {"layout-minilm": 0.012, "text-minilm": 0.012}
-ROUGH_EPOCH_S = 3.0  # an epoch's evaluation and save, the whole model's (full, phased)
-ROUGH_EPOCH_S_LIGHT = {"frozen": 0.5, "tiny": 0.3}  # the heads' alone; the tiny backbone's
-# The words per receipt of the receipts those guesses were measured on (CORD: 23.5 in the sample, 24.2 in train). A
-# step's cost grows with its receipts' length (the demo's have 99–106 words), so the guess is scaled by the planned
-# receipts' words.
-ROUGH_WORDS_PER_RECEIPT = 24.0
-MIN_WORDS_SCALE = 0.5  # shorter receipts still pay each step's fixed costs
 
 
 class _RunSource(Protocol):  # receipt_core.workspace.store.Workspace
     def list_runs(self) -> list: ...
 
     def run_events(self, run_id: str, after_seq: int = 0, kinds=None) -> list: ...
-
-
-@dataclass(frozen=True)
-class PlannedRun:
-    """What the Train page is about to start."""
-
-    kind: str  # "receipt" (two-head), "reference" or "pretrain": the run config's RUN_KIND
-    backbone: str
-    scenario: str | None  # two-head runs only
-    train_receipts: int
-    epochs: int
-    batch_size: int
-    max_minutes: float | None = None
-    freeze: tuple[str, ...] = ()  # the hand toggles over the scenario (two-head runs only)
-    unfreeze: tuple[str, ...] = ()
-    trainable_parameters: int | None = None  # 0: nothing can learn (freeze-all): Start evaluates once and ends
-    words_per_receipt: float | None = None  # the training receipts' mean word count: scales the rough guess
-    machine_factor: float = 1.0  # this machine's time over the reference machine's (machine_speed): scales it too
-
-    @property
-    def trains_nothing(self) -> bool:
-        return self.kind == "receipt" and self.trainable_parameters == 0
 
 
 @dataclass(frozen=True)
@@ -333,75 +293,6 @@ def like_sized(run_receipts: int, planned_receipts: int) -> bool:
     return max(run_receipts, planned_receipts) <= MAX_SIZE_RATIO * min(run_receipts, planned_receipts)
 
 
-def rough_seconds_per_receipt_epoch(plan: PlannedRun) -> float:
-    """The documented guess for a backbone and scenario (a local folder: as the MiniLM backbones), scaled by the
-    planned receipts' length against the receipts it was measured on (:data:`ROUGH_WORDS_PER_RECEIPT`). A backbone
-    group switched on by hand over a frozen scenario is guessed as full fine-tuning: the cache no longer skips the
-    backbone's pass (a walkthrough saw "about 48 s" stay put when it switched encoder.5 on)."""
-    scale = max(plan.words_per_receipt / ROUGH_WORDS_PER_RECEIPT, MIN_WORDS_SCALE) if plan.words_per_receipt else 1.0
-    return scale * _rough_rate(plan)
-
-
-def _rough_epoch(plan: PlannedRun) -> float:
-    """The rough guess of one epoch of the plan, its evaluation and save included: what two scenarios' guesses are
-    compared by (a measured rate holds both)."""
-    return rough_seconds_per_receipt_epoch(plan) * plan.train_receipts + rough_epoch_seconds(plan)
-
-
-def rough_epoch_seconds(plan: PlannedRun) -> float:
-    """The guess of one epoch's evaluation and save (:data:`ROUGH_EPOCH_S`): the heads' alone with a frozen
-    backbone, the tiny backbone's, else the whole model's."""
-    if plan.backbone == "tiny":
-        return ROUGH_EPOCH_S_LIGHT["tiny"]
-    if (share := running_share(plan)) is not None:  # its evaluation reads the cached layers too
-        return ROUGH_EPOCH_S_LIGHT["frozen"] + (ROUGH_EPOCH_S - ROUGH_EPOCH_S_LIGHT["frozen"]) * share
-    return ROUGH_EPOCH_S_LIGHT["frozen"] if _frozen_backbone(plan) else ROUGH_EPOCH_S
-
-
-def _frozen_backbone(plan: PlannedRun) -> bool:
-    unfrozen_backbone = any(not name.startswith("head") for name in plan.unfreeze)
-    return plan.kind == "receipt" and plan.scenario in FROZEN_BACKBONE_SCENARIOS and not unfrozen_backbone
-
-
-def _features_first(plan: PlannedRun) -> bool:
-    """Whether the run's first steps train the heads alone on cached features (a frozen backbone, phased's phase
-    1), so its first step waits for the frozen layers' pass over every receipt."""
-    return _frozen_backbone(plan) or (plan.kind == "receipt" and plan.scenario == "phased")
-
-
-def running_share(plan: PlannedRun) -> float | None:
-    """For a frozen-backbone scenario with backbone groups switched on by hand: the share of the backbone's encoder
-    layers that run every step, the lowest one switched on and those above it (the frozen ones below are computed
-    once, through the feature cache); 1.0 when an embedding group or the whole backbone is switched on. None for any
-    other plan. A walkthrough's freeze-backbone with encoder.4 and encoder.5 on was guessed as full fine-tuning,
-    three times what it took."""
-    if plan.kind != "receipt" or plan.scenario not in FROZEN_BACKBONE_SCENARIOS or _frozen_backbone(plan):
-        return None
-    from ..model.backbone_names import encoder_layers
-
-    layers = encoder_layers(plan.backbone)
-    switched = [name.split(".", 1)[1] for name in plan.unfreeze if name.startswith("encoder.")]
-    whole = any(name in ("backbone", "encoder") or name.startswith("embeddings") for name in plan.unfreeze)
-    if whole or not layers or not switched or not all(index.isdigit() for index in switched):
-        return 1.0
-    return min((layers - min(int(index) for index in switched)) / layers, 1.0)
-
-
-def _rough_rate(plan: PlannedRun) -> float:
-    """:func:`rough_seconds_per_receipt_epoch` for receipts of CORD's length."""
-    frozen = _frozen_backbone(plan)
-    if frozen and plan.backbone in ROUGH_FROZEN_BACKBONE:
-        return ROUGH_FROZEN_BACKBONE[plan.backbone]
-    share = running_share(plan)
-    if share is not None and plan.backbone in ROUGH_FROZEN_BACKBONE:  # between the heads' cost and full's
-        full = ROUGH_SECONDS_PER_RECEIPT_EPOCH[plan.backbone]
-        return ROUGH_FROZEN_BACKBONE[plan.backbone] + (full - ROUGH_FROZEN_BACKBONE[plan.backbone]) * share
-    if plan.kind == "receipt" and plan.scenario == "phased":
-        fallback = ROUGH_SECONDS_PER_RECEIPT_EPOCH.get(plan.backbone, ROUGH_PHASED["text-minilm"])  # tiny: its own
-        return ROUGH_PHASED.get(plan.backbone, fallback)
-    return ROUGH_SECONDS_PER_RECEIPT_EPOCH.get(plan.backbone, ROUGH_SECONDS_PER_RECEIPT_EPOCH["text-minilm"])
-
-
 def estimate(plan: PlannedRun, costs: Sequence[MeasuredCost]) -> TimeEstimate:
     """The planned run's time from measured ``costs`` (pooled), else from the rough guess."""
     if plan.trains_nothing:  # a walkthrough read "about 2 min for 12 epochs" before a run that evaluated for 1 s
@@ -426,7 +317,7 @@ def estimate(plan: PlannedRun, costs: Sequence[MeasuredCost]) -> TimeEstimate:
                         steps_per_epoch=math.ceil(plan.train_receipts / plan.batch_size), measured_runs=len(costs),
                         seconds_per_receipt_epoch=rate, budget_bound=bound, startup_s=_median_startup(costs),
                         later_epochs_rate=later_rate, phased=plan.kind == "receipt" and plan.scenario == "phased",
-                        epoch_s=epoch_s, features_first=_features_first(plan),
+                        epoch_s=epoch_s, features_first=features_first(plan),
                         machine_factor=1.0 if costs else plan.machine_factor,
                         toggles_unmeasured=not costs and bool(plan.freeze or plan.unfreeze),
                         backbone_running_share=running_share(plan))
@@ -485,7 +376,7 @@ def _scaled_estimate(source: _RunSource, plan: PlannedRun, runs: Sequence) -> Ti
         if not isinstance(scenario, str) or scenario == plan.scenario:
             continue
         other = replace(plan, scenario=scenario, freeze=(), unfreeze=())
-        if _frozen_backbone(other) != _frozen_backbone(plan):
+        if frozen_backbone(other) != frozen_backbone(plan):
             # a frozen backbone's epochs cost the cache fill once and the heads after, a trained one's the whole
             # model each time: one does not scale to the other (a walkthrough's full fine-tuning, scaled from one
             # freeze-backbone run, took 2.4 times its estimate)
@@ -494,7 +385,7 @@ def _scaled_estimate(source: _RunSource, plan: PlannedRun, runs: Sequence) -> Ti
         if not costs:
             continue
         rate = (sum(c.seconds for c in costs) / sum(c.receipt_epochs for c in costs)
-                * _rough_epoch(plan) / _rough_epoch(other))
+                * rough_epoch(plan) / rough_epoch(other))
         uncapped = rate * plan.train_receipts * plan.epochs
         seconds, bound = _capped(plan, uncapped)
         return replace(estimate(plan, []), seconds=seconds, seconds_per_receipt_epoch=rate, budget_bound=bound,
