@@ -27,8 +27,8 @@ from receipt_core.workspace.runs import LIVE_STATUSES
 from ui.actions import store_for_correction
 from ui.dataset_choice import current_dataset, show_dataset_now, upload_target
 from ui.literal import literal, notice_markdown, plain
-from ui.predict_uploads import (UPLOAD_KEY, forget_kept_uploads, read_uploads, stored_labels_note,
-                                 uploads_shown)
+from ui.predict_uploads import (UPLOAD_KEY, forget_kept_uploads, not_kept_note, read_uploads,
+                                 stored_labels_note, uploads_shown)
 from ui.receipt_images import receipt_picture
 from ui.run_choice import loaded_run, run_display_name, run_picker, saved_runs
 from ui.name_fields import dataset_name_input
@@ -120,6 +120,8 @@ if source == "Upload images":
         note.caption(f"Showing the {counted(len(named), 'photo')} you uploaded before leaving this page (the upload "
                      "field empties when you go to another page); upload others to replace them.")
         clear.button("Clear them", key="predict_clear_kept", on_click=forget_kept_uploads)
+    elif named and (too_large := not_kept_note(named)):
+        st.caption(too_large)
     if len(uploads or ()) > MAX_IMAGES_PER_PREDICTION:
         st.error(f"{len(uploads)} images chosen; Predict reads and shows at most {MAX_IMAGES_PER_PREDICTION} at a "
                  "time. Remove some, or store them through Data → Upload & OCR and pick them here one by one (the "

@@ -587,6 +587,15 @@ def test_predict_shows_validation_confidence_and_downloads_a_batch(demo_env, tra
     assert not [c for c in at.caption if "you uploaded before leaving this page" in c.value]
     assert not [s for s in at.selectbox if s.key == "predict_shown"]
 
+    # photos larger in all than the cap are said not to be kept, and are not shown again after another page
+    monkeypatch.setattr(ui.predict_uploads, "MAX_KEPT_BYTES", len(synth_receipts[4].image_bytes))
+    at.file_uploader(key="predict_upload").set_value(files[:2]).run()
+    no_errors(at)
+    assert any("are more than Predict keeps when you go to another page" in c.value for c in at.caption)
+    at.switch_page("app_pages/runs.py").run()
+    at.switch_page("app_pages/predict.py").run()
+    assert not [s for s in at.selectbox if s.key == "predict_shown"]
+
 
 def test_predict_names_a_damaged_receipt_and_keeps_its_picker(demo_env, trained_run):
     """A probe: Predict died with Streamlit's redacted error on a receipt whose row no longer reads, and, that

@@ -44,6 +44,16 @@ def uploads_shown(uploads) -> tuple[dict[str, bytes], bool]:
     return (dict(kept), True) if isinstance(kept, dict) and kept else ({}, False)
 
 
+def not_kept_note(named: dict[str, bytes]) -> str | None:
+    """What to say when the photos uploaded now are too large in all to be kept past the page: without it, a
+    presenter who went to Runs came back to an empty page, unwarned."""
+    size = sum(len(data) for data in named.values())
+    if size <= MAX_KEPT_BYTES:
+        return None
+    return (f"These photos ({size / 2**20:.0f} MB in all) are more than Predict keeps when you go to another page "
+            f"({MAX_KEPT_BYTES // 2**20} MB): after a visit to another page, upload them again.")
+
+
 def forget_kept_uploads() -> None:
     """The upload field's on_change and the Clear button: photos removed from the field (its x) are not brought
     back."""
