@@ -157,7 +157,9 @@ with st.expander("Run settings" if busy else "Run settings and Start", expanded=
     default_train, default_eval = paired_datasets(datasets, current_dataset())
     vanished = replace_vanished_choices({"train_dataset": default_train or (datasets[0] if datasets else None),
                                          "train_eval": default_eval or HOLD_OUT}, datasets, lists=("train_also",))
-    if vanished:  # and Start does nothing in this rerun: a probe's Start trained a dataset nobody chose
+    # and Start does nothing in this rerun (a probe's Start trained a dataset nobody chose); when it was pressed, the
+    # error beside it says so, not this note as well (a walkthrough read the same names twice)
+    if vanished and not st.session_state.get("train_start"):
         st.warning(notice_markdown(vanished_note(vanished, "Start")))
     train_set = data_cols[0].selectbox("Training dataset", datasets, persist_state="session", key="train_dataset",
                                        index=datasets.index(default_train) if default_train in datasets else 0,
