@@ -418,7 +418,7 @@ with st.expander("Run settings" if busy else "Run settings and Start", expanded=
                              "layers.")
                 estimate_col.caption(estimate_run_time(ws, plan, machine_factor).text() + ("." if depth else "") + depth)
     if start and vanished:
-        start_refused = vanished_note(vanished, "Start")
+        start_refused = vanished_note(vanished, "Start", pressed=True)
     elif start:
         with user_errors("Starting the run"):
             budget = float(max_minutes) or None

@@ -659,14 +659,15 @@ def test_start_does_nothing_when_its_chosen_dataset_was_renamed_in_another_tab(w
     assert at.selectbox(key="train_dataset").value == chosen  # the pair left as it was
     ws.rename_dataset(chosen, "renamed-again")
     at.run()  # a rerun without Start says it above the form, as it was found
-    assert [w.value for w in at.warning if "you had chosen" in w.value and chosen in w.value], [w.value for w in at.warning]
+    assert [w.value for w in at.warning if chosen in w.value and "before you press Start." in w.value], [
+        w.value for w in at.warning]
     assert not [e.value for e in at.error if "you had chosen" in e.value]
     race = app("race")  # the race's form (and the study's, which shares it) holds back its button the same way
     assert not race.button(key="race_start").disabled
     ws.rename_dataset(race.selectbox(key="race_train").value, "gone-by-rename")
     race.run()
     assert race.button(key="race_start").disabled
-    assert any("is no longer in this workspace" in w.value and "Start race did nothing" in w.value
+    assert any("is no longer in this workspace" in w.value and "before you press Start race" in w.value
                for w in race.warning), [
         w.value for w in race.warning]
 

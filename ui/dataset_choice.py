@@ -125,13 +125,15 @@ def replace_vanished_choices(replacements: Mapping[str, str | None], datasets: S
     return gone
 
 
-def vanished_note(gone: Sequence[str], button: str) -> str:
+def vanished_note(gone: Sequence[str], button: str, pressed: bool = False) -> str:
     """What a form says in the rerun in which its chosen datasets ``gone`` were found renamed or deleted: plain text,
-    for ``notice_markdown``."""
+    for ``notice_markdown``. ``pressed``: ``button`` was pressed in this rerun, and did nothing."""
     names = ", ".join(repr(name) for name in gone)
+    then = (f"{button} did nothing: check the datasets, then press it." if pressed
+            else f"Check the datasets now chosen before you press {button}.")
     return (f"The dataset{'s' if len(gone) > 1 else ''} you had chosen ({names}) {'are' if len(gone) > 1 else 'is'} "
-            "no longer in this workspace (renamed or deleted in another tab or session), so the form now shows "
-            f"others. {button} did nothing: check the datasets, then press it.")
+            f"no longer in this workspace (renamed or deleted in another tab or session), so the form now shows "
+            f"others. {then}")
 
 
 DEFAULT_UPLOAD_DATASET = "uploads"
