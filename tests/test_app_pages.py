@@ -728,6 +728,39 @@ def test_annotate_shows_no_label_for_a_word_nobody_labelled_and_saves_none_until
     assert (word.field, word.label_source) == ("OTHER", "person")
 
 
+def test_annotate_says_a_stored_label_of_no_schema_and_lets_it_be_replaced(demo_env):
+    """A probe's re-signed run stored a lookalike of ITEM_NAME (a Cyrillic I) as words' labels and suggestions:
+    Annotate then failed on the receipt at every visit. A label no schema has is said, and can be replaced."""
+    from receipt_core.data.document import Suggestion
+
+    lookalike = "\u0406TEM_NAME"
+    doc = demo_env.load_documents("demo")[0]
+    demo_env.replace_document(doc.with_words([
+        dataclasses.replace(doc.words[0], field=lookalike, label_source="model", label_run="r", label_score=0.9,
+                            is_quantity=False),
+        dataclasses.replace(doc.words[1], suggestion=Suggestion(lookalike, False, None, "r", 0.9)),
+        *doc.words[2:]]))
+    at = app("annotate", dataset="demo")
+    at.selectbox(key="annotate_doc").set_value(doc.id).run()
+    no_errors(at)
+    assert any("\\u0406TEM_NAME" in w.value and "is not one of the labels" in w.value for w in at.warning), [
+        w.value for w in at.warning]
+    label_box = next(s for s in at.selectbox if s.key.startswith(f"annotate_label_{doc.id}_0_"))
+    label_box.set_value("ITEM_NAME").run()
+    no_errors(at)
+    assert demo_env.get_document(doc.id).words[0].field == "ITEM_NAME"
+    # its suggestion is not accepted as a label: said as a word to label
+    from receipt_core.data.annotation import AnnotationError, accept_suggestions, suggest_from_prediction
+
+    stored = demo_env.get_document(doc.id)
+    assert accept_suggestions(stored, [1]).skipped and accept_suggestions(stored, [1]).document == stored
+    # nor is a run's answer of no label stored as a suggestion
+    fresh = stored.with_words([dataclasses.replace(w, label_source=None, field="OTHER", is_quantity=False)
+                               for w in stored.words])
+    with pytest.raises(AnnotationError, match="is not one of the labels"):
+        suggest_from_prediction(fresh, {"words": [{"text": w.text, "field": lookalike} for w in fresh.words]}, "r")
+
+
 def test_annotate_prefills_and_finds_the_least_confident_receipt(demo_env, trained_run):
     at = app("annotate", dataset="demo")
     at.selectbox(key="annotate_run").set_value(trained_run).run()

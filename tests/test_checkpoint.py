@@ -245,11 +245,25 @@ def test_a_backbone_config_the_model_cannot_be_built_from_is_refused_before_load
 
 
 
+def _rename_field(info: dict, old: str, new: str) -> None:
+    """``old`` renamed ``new`` in run.json's label schema, its dataset mappings too (a consistent schema)."""
+    schema = info["schema"]
+    schema["fields"] = [new if name == old else name for name in schema["fields"]]
+    for mapping in ("cord_fields", "wildreceipt_fields"):
+        schema[mapping] = {source: new if name == old else name for source, name in schema[mapping].items()}
+
+
 @pytest.mark.parametrize("edit, match", [
     (lambda info: info["schema"].update(fields=["TOTAL"] * 11), "the first field must be 'OTHER'"),
     (lambda info: info["schema"].update(fields=info["schema"]["fields"] + ["EXTRA"]),
      "but its label schema has"),
     (lambda info: info["schema"].update(cord_fields={"menu.nm": "NOT_A_FIELD"}), "maps onto unknown fields"),
+    # a lookalike of ITEM_NAME (Cyrillic I), or a field as HTML: Predict stored the one as labels Annotate then
+    # failed on, and drew the other as a link in its legend (a probe)
+    (lambda info: _rename_field(info, "ITEM_NAME", "\u0406TEM_NAME"), "it names '\\u0406TEM_NAME'"),
+    (lambda info: _rename_field(info, "ITEM_NAME", '<a href="https://x">CLICK</a>'), "it names '<a href="),
+    (lambda info: info["schema"]["fields"].reverse() or info["schema"]["fields"].insert(0, info["schema"]["fields"].pop()),
+     "they are in another order"),
     # the settings loading and a resume read as they are (a second probe: every prediction failed on them)
     (lambda info: info["config"].update(boxes="diagonal"), "unknown box mode 'diagonal'"),
     (lambda info: info["config"].update(stride=600, max_length=512), "'config.stride' (600) must be under"),

@@ -66,12 +66,13 @@ def test_a_backbone_folder_name_reaches_the_study_report_table_as_text():
 
 
 def _figure_strings(value) -> list[str]:
-    """Every string a figure shows (titles, legend names, hovers, written words); ``uirevision`` is an identity
-    Plotly compares, never shown."""
+    """Every string a figure shows (titles, legend names, hovers, written words); ``uirevision`` and
+    ``legendgroup`` are identities Plotly compares, never shown."""
     if isinstance(value, str):
         return [value]
     if isinstance(value, dict):
-        return [text for key, item in value.items() if key != "uirevision" for text in _figure_strings(item)]
+        return [text for key, item in value.items() if key not in ("uirevision", "legendgroup")
+                for text in _figure_strings(item)]
     if isinstance(value, (list, tuple)):
         return [text for item in value for text in _figure_strings(item)]
     return []
@@ -108,6 +109,23 @@ def test_invisible_and_direction_changing_characters_reach_every_receipt_figure_
     assert list(written.text) == escaped
     assert document_figure(doc, title=doc.id).layout.title.text == "doc\\u200b-\\u202e1"
     assert overlay_figure(doc, prediction, title=run_name).layout.title.text == "run \\u202eeman"
+
+
+def test_a_label_given_as_markup_is_drawn_as_text_in_legends_and_hovers():
+    """A probe's re-signed run named a field '<a href=…>CLICK</a>': Predict's legend drew a live link (run.json's
+    check now refuses such a run; a figure shows a label as text whatever its source)."""
+    from receipt_core.data.document import Suggestion
+    from receipt_core.model.predict import WordPrediction
+    from receipt_core.plots.annotation_figure import annotation_figure
+    from receipt_core.plots.figures import prediction_figure
+
+    link = '<a href="https://evil.example">CLICK</a>'
+    word = WordPrediction("tea", (1, 1, 20, 10), link, 0.9, False, None)
+    suggested = Word(text="tea", box=(1, 1, 20, 10), suggestion=Suggestion(link, False, None, "r", 0.9))
+    for figure in (prediction_figure(50, 50, {"words": [word.to_json()]}, title="t"),
+                   annotation_figure(Document(id="d", width=50, height=50, words=(suggested,)))):
+        shown = " ".join(_figure_strings(figure.to_plotly_json()))
+        assert "<a href" not in shown and "&lt;a href=" in shown
 
 
 def test_counts_stay_off_the_score_charts():

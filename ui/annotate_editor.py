@@ -277,6 +277,10 @@ def _word_panel(doc: Document, listen: Callable[[], None]) -> None:
         # without pressing a Save button, while the label keys and the table saved at once); a suggestion is not
         # shown as if it were the label: "Accept this word" below takes it
         offered = word.annotation_label if word.is_labelled else None  # nobody's label: none shown, not OTHER
+        if offered is not None and offered not in labels:  # a label of no schema (a tampered workspace): said, not
+            st.warning(f"This word's stored label, {literal(ascii(offered)[:60])}, is not one of the labels: choose "
+                       "one.")  # a crash that closed the receipt for good (a probe)
+            offered = None
         # short ("not labelled: choose one" lost its last word at 1280 px, a walkthrough); 250 px: at 190 "suggested
         # ITEM_UNIT_PRICE" read "suggested ITEM_UNIT_P" (a walkthrough)
         placeholder = (f"suggested {word.suggestion.annotation_label}" if word.suggestion is not None

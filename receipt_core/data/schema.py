@@ -1,6 +1,7 @@
 """The label schema: which fields the field head predicts, and how dataset categories map onto them.
 
-The schema is data, in one table, so a user can define another label set without touching code.
+The schema is data, in one table. The workspace's receipts are labelled with ``DEFAULT_SCHEMA``'s fields, and a
+run that names other fields is not loaded (``model.run_manifest``): its answers would be labels no page can show.
 Annotators see one label per word: the fields plus ``QUANTITY``, which splits into the two heads'
 targets (field ``OTHER`` and quantity word ``True``).
 """

@@ -340,6 +340,14 @@ def _schema(run_dir: Path, info: Mapping[str, Any]) -> str | None:
     if num_fields != label_schema.num_fields:
         return (f"'model.num_fields' is {num_fields}, but its label schema has {label_schema.num_fields} fields: "
                 "the model and its labels do not match")
+    from ..data.schema import DEFAULT_SCHEMA
+
+    # the workspace's receipts are labelled with these fields: a probe's re-signed run named a lookalike of
+    # ITEM_NAME (a Cyrillic I), Predict stored its answers as that label, and Annotate failed on the receipt for good
+    if label_schema.fields != DEFAULT_SCHEMA.fields:
+        other = [ascii(name)[:40] for name in label_schema.fields if name not in DEFAULT_SCHEMA.fields][:3]
+        return (f"'schema.fields' are not the labels receipts are annotated with ({', '.join(DEFAULT_SCHEMA.fields)}, "
+                "in that order)" + (f": it names {', '.join(other)}" if other else ": they are in another order"))
     return None
 
 

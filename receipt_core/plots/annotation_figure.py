@@ -82,7 +82,7 @@ def annotation_figure(doc: Document, image: Image.Image | str | None = None, sel
 
 def word_hover(index: int, word: Word) -> str:
     """What hovering a word says: its text, its label and who gave it, a waiting suggestion, OCR confidence."""
-    label = word.annotation_label if word.is_labelled else NOT_LABELLED
+    label = escape_markup(word.annotation_label) if word.is_labelled else NOT_LABELLED
     parts = [f"#{index} <b>{escape_markup(word.text)}</b>",
              f"{label} ({word.label_source})" if word.is_labelled else label]
     if word.is_quantity:
@@ -90,7 +90,7 @@ def word_hover(index: int, word: Word) -> str:
     if word.label_source == "model":
         parts.append(f"accepted from {escape_markup(word.label_run or '?')}, score {word.label_score or 0:.2f}")
     if word.suggestion is not None:
-        parts.append(f"suggested {word.suggestion.annotation_label} {word.suggestion.score:.2f} by "
+        parts.append(f"suggested {escape_markup(word.suggestion.annotation_label)} {word.suggestion.score:.2f} by "
                      f"{escape_markup(word.suggestion.run)}")
     if word.group_id is not None:
         parts.append(f"item {word.group_id}")
@@ -110,6 +110,7 @@ def _items(words: Sequence[Word]) -> dict[int, list[Word]]:
 def _boxes(fig: go.Figure, boxes, color: str, name: str, width: float, dash: str = "solid",
            legend: str | None = None) -> None:
     xs, ys = _outline(boxes)
-    fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line=dict(color=color, width=width, dash=dash), name=name,
+    fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line=dict(color=color, width=width, dash=dash),
+                             name=escape_markup(name),
                              legendgroup=legend or name, hoverinfo="skip"))
 

@@ -130,12 +130,13 @@ def receipt_figure(width: int, height: int, marks: Sequence[BoxMark], image: Ima
         xs, ys = _outline(m.box for m in group)
         fig.add_trace(go.Scatter(
             x=xs, y=ys, mode="lines", fill="toself", fillcolor=_alpha(color, 0.18 if image is not None else 0.12),
-            line=line, name=label, legendgroup=label, hoverinfo="skip"))
+            line=line, name=escape_markup(label), legendgroup=label, hoverinfo="skip"))  # a label as text (a probe's
+        # re-signed run named a field as a link, drawn live in the legend)
         targets = click_targets([m.box for m in group], [m.index for m in group], [_hover(m) for m in group])
         fig.add_trace(go.Scatter(  # invisible points along each box carry the hover text and make words clickable
             x=targets.x, y=targets.y, mode="markers", marker=dict(size=6, color=color, opacity=0.01),
             legendgroup=label, showlegend=False, customdata=targets.index, hovertext=targets.hover, hoverinfo="text",
-            name=label))
+            name=escape_markup(label)))
 
     quantity = [m for m in marks if m.quantity]
     if quantity:
@@ -301,7 +302,7 @@ def _alpha(hex_color: str, alpha: float) -> str:
 
 
 def _hover(mark: BoxMark) -> str:
-    parts = [f"#{mark.index} <b>{escape_markup(mark.text)}</b>", mark.label]
+    parts = [f"#{mark.index} <b>{escape_markup(mark.text)}</b>", escape_markup(mark.label)]
     if mark.score is not None:
         parts.append(f"{mark.score_name} {mark.score:.2f}" if mark.score <= 1 else f"{mark.score_name} {mark.score:.0f}")
     return "<br>".join(parts)
