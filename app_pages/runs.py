@@ -16,32 +16,27 @@ from receipt_core.plots.run_charts import (CURVE_AXES, SERIES_COLORS, cost_quali
 from receipt_core.training.config import smoothing_of
 from receipt_core.training.events import HEADLINE_METRICS, METRIC_LABELS
 from receipt_core.training.run_feed import CURVE_COLUMNS, RunFeed
-from receipt_core.training.run_documents import missing_run_documents, started_on_command_line, train_ids
-from receipt_core.training.run_settings import defaults_title, schedule_after_resume, settings_diff
+from receipt_core.training.run_documents import started_on_command_line
+from receipt_core.training.run_settings import defaults_title, settings_diff
 from receipt_core.datasets.splits import MIN_EVAL_RECEIPTS
 from receipt_core.training.run_summary import (BEST_BY, ONES_BASELINE, OWN_TRAINING, SAVED, TRAINING_TIME,
                                                clear_best_runs, listing_order, no_best_reason, ranked_score,
                                                run_metrics_rows, run_phases, run_summary)
-from receipt_core.training.slot import JobBusyError
 from receipt_core.training.suggestion_heads import is_suggestion_run
 from receipt_core.workspace.run_labels import (MAX_NAME, MAX_NOTES, display_name, distinct_labels, download_stem,
                                                RunLabel, RunLabelConflictError, run_labels,
                                                save_label_edit)
 from receipt_core.wording import as_sentence, counted
 from ui.cost_quality import cost_quality_points
-from ui.dataset_choice import EVALUATION_HELP, HOLD_OUT
 from ui.literal import literal, notice_markdown, plain
 from ui.one_run import run_scores
 from ui.phase_table import show_phases
 from ui.run_choice import RESUME_OPEN_KEY, RUNS_ONE_KEY, vanished_run
 from ui.studies_tab import studies_tab as show_studies
-from ui.shared import (NO_VALUE, field_row, forget_stale_choice, friendly, go_to_page, job_slot, require_router,
-                       user_errors, workspace)
-from ui.train_start import prepare_resume
+from ui.shared import NO_VALUE, forget_stale_choice, job_slot, require_router, user_errors, workspace
+from ui.run_resume import resume_form
 
 DEFAULTS = "the defaults"
-OWN_RECEIPTS = "(the receipts it trained and evaluated on)"
-OWN_EVALUATION = "(the receipts it evaluated on)"
 RENAMED_KEY = "runs_renamed"  # the run id Save stored: the next run refreshes the pickers and says so
 DELETED_TOAST_KEY = "runs_deleted_toast"  # "Deleted run …", shown after the rerun the deletion ends with
 RUN_COLORS_KEY = "runs_colors"  # run id -> its colour in the overlaid charts, kept while the choice changes
@@ -384,62 +379,4 @@ with runs_tab:
         st.caption(NO_CHECKPOINT_TO_RESUME)
     if run.status in ("interrupted", "stopped", "failed") and saved and not damage and not live_here:  # a probe
         # was offered Resume under "This run's checkpoint is damaged", and it failed on the damaged run.json
-        # unfolded when Train's "Open it on Runs to resume" led here (a walkthrough looked for it in a folded one)
-        opened = st.session_state.get(RESUME_OPEN_KEY) == run_id
-        with st.expander("Resume this run from its last checkpoint", expanded=opened):
-            st.caption(f"It trained on {run.config.get('train_documents', '?')} receipts and evaluated on "
-                       f"{run.config.get('eval_documents', '?')}; continue on the same receipts (their current "
-                       "labels), or choose datasets.")
-            names = [d.name for d in ws.datasets()]
-            own = [OWN_RECEIPTS] if train_ids(run.config) else []  # older runs did not record their ids
-            if own and (gone := missing_run_documents(ws, run.config)):
-                own = []
-                why = ("not in the workspace: `train` read them from a folder, or they were deleted since"
-                       if started_on_command_line(run.config) else "deleted since it started")
-                st.caption(f"Its own receipts cannot be used: {counted(len(gone), 'receipt')} of them "
-                           f"{'was' if len(gone) == 1 else 'were'} {why}. Choose a dataset to continue on.")
-            # wide enough for "(the receipts it trained and evaluated on)": three columns cut it at 1366 px (a
-            # walkthrough)
-            r1, r2, r3 = field_row(3, width=340)
-            train_set = r1.selectbox("Training dataset", own + names, key="runs_resume_train")
-            if train_set == OWN_RECEIPTS:
-                # its own evaluation receipts, said as such: a greyed "hold out a share" read as what would happen
-                # (a walkthrough)
-                eval_set = r2.selectbox("Evaluation dataset", [OWN_EVALUATION], key="runs_resume_own_eval",
-                                        disabled=True, help="With its own receipts the run evaluates on its own "
-                                                            "evaluation receipts, as before it stopped")
-                share = 0.25
-            else:
-                eval_set = r2.selectbox("Evaluation dataset", [HOLD_OUT] + names, key="runs_resume_eval",
-                                        help=EVALUATION_HELP)
-                share = r3.slider("Held-out share", 0.1, 0.5, 0.25, 0.05, key="runs_resume_share",
-                                  disabled=eval_set != HOLD_OUT)
-            budget = run.config.get("max_minutes")
-            used = float(run.summary.get("elapsed_s") or 0.0) / 60
-            # its own budget while time is left of it: a walkthrough's Resume as offered (0) trained a 2-minute
-            # run's ten remaining epochs with no cap
-            keeps_budget = bool(budget) and used < budget
-            minutes = st.number_input(
-                "Time budget in all (minutes; 0: none)", 0.0, 600.0, min(float(budget), 600.0) if keeps_budget else 0.0,
-                key=f"runs_resume_minutes_{run_id}",
-                help="Counted from the run's first step, its time before it stopped included")
-            had = f"It had a time budget of {budget:g} min" if budget else "It had no time budget"
-            st.caption(f"{had} and stopped after {used:.1f} min" + (", so it resumes within that budget" if keeps_budget
-                                                                  else "") +
-                       ". With no budget (0) it trains its remaining epochs; a budget under the time already used "
-                       "ends it after one step.")
-            if note := schedule_after_resume(ws.run_dir(run_id), run.config, float(minutes) or None):
-                st.warning(note[0].upper() + note[1:] + " (the field above).")
-            if st.button("Resume", key="runs_resume", disabled=not (own or names)):
-                with user_errors("Resuming the run"):
-                    prepared = prepare_resume(ws, run,
-                                              None if train_set == OWN_RECEIPTS else (train_set,),
-                                              None if eval_set == HOLD_OUT else eval_set, share,
-                                              float(minutes) or None)
-                    if prepared.left_out_note:
-                        st.toast(prepared.left_out_note)
-                    try:
-                        job_slot().start(prepared.launch, description=prepared.description)
-                        go_to_page("app_pages/train.py")
-                    except JobBusyError as error:
-                        st.error(notice_markdown(as_sentence(friendly(error))))  # it names the busy run (a probe)
+        resume_form(ws, run, opened=st.session_state.get(RESUME_OPEN_KEY) == run_id)

@@ -1161,6 +1161,18 @@ def test_runs_resumes_an_interrupted_run_from_its_checkpoint(demo_env, trained_r
     # keeps it: Train's live status reads it (it counted down to the old budget, then said "ETA 0s" for 30 s)
     assert any(c.value.startswith("It had no time budget and stopped after") for c in at.caption)
     at.number_input(key=f"runs_resume_minutes_{trained_run}").set_value(30.0).run()
+    # a dataset chosen here and renamed in another tab as Resume is pressed: said, and nothing resumes (a probe's
+    # Resume trained the first dataset instead, unsaid)
+    demo_env.save_documents("resume-gone", [dataclasses.replace(first, id=f"{first.id}-gone")])
+    at.run()
+    at.selectbox(key="runs_resume_train").set_value("resume-gone").run()
+    demo_env.rename_dataset("resume-gone", "resume-renamed")
+    at.button(key="runs_resume").click().run()
+    assert job_slot().current() is None
+    assert any("resume-gone" in w.value and "Resume did nothing" in w.value for w in at.warning), [
+        w.value for w in at.warning]
+    demo_env.delete_dataset("resume-renamed")
+    at.selectbox(key="runs_resume_train").set_value("demo").run()
     at.button(key="runs_resume").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert [t.value for t in at.title] == ["Train"] and at.query_params["dataset"] == "resume-url"
@@ -1203,10 +1215,8 @@ def test_a_run_stopped_near_its_time_budget_resumes_with_the_budget_the_user_giv
         at.button(key="runs_resume").click().run()
         assert resumed["run_id"] == trained_run and resumed["config"].max_minutes == 1.0
         resumed.clear()
-        import receipt_core.training.run_settings as run_settings
-
         # with no budget, what that does to a rate its budget had brought down (an audit): read from the checkpoint
-        monkeypatch.setattr(run_settings, "schedule_after_resume",
+        monkeypatch.setattr("ui.run_resume.schedule_after_resume",
                             lambda folder, config, minutes: None if minutes == 1.0 else "this run's rate fell")
         assert not any("This run's rate fell" in w.value for w in at.warning)  # within its budget: nothing to say
         at.number_input(key=f"runs_resume_minutes_{trained_run}").set_value(0.0).run()

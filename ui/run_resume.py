@@ -1,0 +1,88 @@
+"""Runs → Resume: the form that continues a stopped run from its last checkpoint, on its own receipts or on
+datasets chosen here, within a time budget."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from receipt_core.training.run_documents import missing_run_documents, started_on_command_line, train_ids
+from receipt_core.training.run_settings import schedule_after_resume
+from receipt_core.training.slot import JobBusyError
+from receipt_core.wording import as_sentence, counted
+from ui.dataset_choice import EVALUATION_HELP, HOLD_OUT, replace_vanished_choices, vanished_note
+from ui.literal import notice_markdown
+from ui.shared import field_row, friendly, go_to_page, job_slot, user_errors
+from ui.train_start import prepare_resume
+
+OWN_RECEIPTS = "(the receipts it trained and evaluated on)"
+OWN_EVALUATION = "(the receipts it evaluated on)"
+
+
+def resume_form(ws, run, opened: bool) -> None:
+    """The folded form under a stopped run that has a checkpoint; ``opened`` unfolds it (Train's "Open it on Runs
+    to resume" led here, and a walkthrough looked for it in a folded one)."""
+    run_id = run.id
+    with st.expander("Resume this run from its last checkpoint", expanded=opened):
+        st.caption(f"It trained on {run.config.get('train_documents', '?')} receipts and evaluated on "
+                   f"{run.config.get('eval_documents', '?')}; continue on the same receipts (their current "
+                   "labels), or choose datasets.")
+        names = [d.name for d in ws.datasets()]
+        own = [OWN_RECEIPTS] if train_ids(run.config) else []  # older runs did not record their ids
+        if own and (gone := missing_run_documents(ws, run.config)):
+            own = []
+            why = ("not in the workspace: `train` read them from a folder, or they were deleted since"
+                   if started_on_command_line(run.config) else "deleted since it started")
+            st.caption(f"Its own receipts cannot be used: {counted(len(gone), 'receipt')} of them "
+                       f"{'was' if len(gone) == 1 else 'were'} {why}. Choose a dataset to continue on.")
+        # a dataset chosen here and then renamed or deleted in another tab: said, and Resume does nothing in this
+        # rerun (a probe's Resume trained the first dataset instead, unsaid, as Train's Start once did)
+        vanished = replace_vanished_choices({"runs_resume_train": (own + names or [None])[0],
+                                             "runs_resume_eval": HOLD_OUT}, [OWN_RECEIPTS, *names])
+        if vanished:
+            st.warning(notice_markdown(vanished_note(vanished, "Resume",
+                                                     pressed=bool(st.session_state.get("runs_resume")))))
+        # wide enough for "(the receipts it trained and evaluated on)": three columns cut it at 1366 px (a
+        # walkthrough)
+        r1, r2, r3 = field_row(3, width=340)
+        train_set = r1.selectbox("Training dataset", own + names, key="runs_resume_train")
+        if train_set == OWN_RECEIPTS:
+            # its own evaluation receipts, said as such: a greyed "hold out a share" read as what would happen
+            # (a walkthrough)
+            eval_set = r2.selectbox("Evaluation dataset", [OWN_EVALUATION], key="runs_resume_own_eval",
+                                    disabled=True, help="With its own receipts the run evaluates on its own "
+                                                        "evaluation receipts, as before it stopped")
+            share = 0.25
+        else:
+            eval_set = r2.selectbox("Evaluation dataset", [HOLD_OUT] + names, key="runs_resume_eval",
+                                    help=EVALUATION_HELP)
+            share = r3.slider("Held-out share", 0.1, 0.5, 0.25, 0.05, key="runs_resume_share",
+                              disabled=eval_set != HOLD_OUT)
+        budget = run.config.get("max_minutes")
+        used = float(run.summary.get("elapsed_s") or 0.0) / 60
+        # its own budget while time is left of it: a walkthrough's Resume as offered (0) trained a 2-minute
+        # run's ten remaining epochs with no cap
+        keeps_budget = bool(budget) and used < budget
+        minutes = st.number_input(
+            "Time budget in all (minutes; 0: none)", 0.0, 600.0, min(float(budget), 600.0) if keeps_budget else 0.0,
+            key=f"runs_resume_minutes_{run_id}",
+            help="Counted from the run's first step, its time before it stopped included")
+        had = f"It had a time budget of {budget:g} min" if budget else "It had no time budget"
+        st.caption(f"{had} and stopped after {used:.1f} min" + (", so it resumes within that budget" if keeps_budget
+                                                              else "") +
+                   ". With no budget (0) it trains its remaining epochs; a budget under the time already used "
+                   "ends it after one step.")
+        if note := schedule_after_resume(ws.run_dir(run_id), run.config, float(minutes) or None):
+            st.warning(note[0].upper() + note[1:] + " (the field above).")
+        if st.button("Resume", key="runs_resume", disabled=not (own or names)) and not vanished:
+            with user_errors("Resuming the run"):
+                prepared = prepare_resume(ws, run,
+                                          None if train_set == OWN_RECEIPTS else (train_set,),
+                                          None if eval_set == HOLD_OUT else eval_set, share,
+                                          float(minutes) or None)
+                if prepared.left_out_note:
+                    st.toast(prepared.left_out_note)
+                try:
+                    job_slot().start(prepared.launch, description=prepared.description)
+                    go_to_page("app_pages/train.py")
+                except JobBusyError as error:
+                    st.error(notice_markdown(as_sentence(friendly(error))))  # it names the busy run (a probe)
