@@ -212,7 +212,9 @@ if inputs:
             _store_for_correction(ws, run.id, results, *uploaded)
 
         names = [name for name, *_ in results]
-        shown = st.selectbox("Receipt shown", names, key="predict_shown") if len(names) > 1 else names[0]
+        # a file's name as text: a probe's "inv\u202egnp.png" was drawn reversed in the picker
+        shown = (st.selectbox("Receipt shown", names, key="predict_shown", format_func=plain) if len(names) > 1
+                 else names[0])
         index = names.index(shown)
         name, doc, image, prediction = results[index]
         items = scored[index][1]

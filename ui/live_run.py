@@ -22,7 +22,7 @@ from receipt_core.plots.run_charts import curve_figure
 from receipt_core.evaluation.metrics import ones_baseline_note
 from receipt_core.training.events import (HEADLINE_METRICS, METRIC_LABELS, PredictionEvent, ending,
                                          flatten_metrics, headline, is_score_metric)
-from ui.literal import literal, notice_markdown
+from ui.literal import literal, notice_markdown, plain
 from receipt_core.training.run_documents import train_ids
 from receipt_core.training.run_feed import RunCurves, RunFeed
 from receipt_core.training.run_status import status_line
@@ -307,7 +307,7 @@ def _predictions(curves: RunCurves, ws, live: bool, run_id: str) -> None:
         return
     st.subheader("Live predictions")
     ids = sorted(curves.predictions)
-    doc_id = st.selectbox("Watched receipt", ids,
+    doc_id = st.selectbox("Watched receipt", ids, format_func=plain,  # a receipt id as text
                           persist_state="session", key="train_watch_view") if len(ids) > 1 else ids[0]
     # which kind of receipt it is: a walkthrough read "21 of 22 labelled words" as a score on a receipt it thought
     # the run trained on (it was held out of that dataset)
