@@ -173,7 +173,7 @@ else:
 # a photo picked from the workspace too: a walkthrough's stored photo got no such word
 photo = source == "Upload images" or any(doc.read_by_ocr for _, doc, _ in inputs)
 if inputs and (gap := photo_gap_note(ws, run.config, photo)):
-    st.info(gap)
+    st.warning(gap)  # not a blue aside: a walkthrough's demo read confident address lines as the answer
 
 if inputs:
     key = (run.id, tuple((name, hashlib.sha256(json.dumps(doc.to_json(), sort_keys=True).encode()).hexdigest())

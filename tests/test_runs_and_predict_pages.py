@@ -19,7 +19,7 @@ import plotly.io
 import pytest
 
 from receipt_core.data.document import Document, Word
-from receipt_core.data.items import Item, assemble_items
+from receipt_core.data.items import Item, assemble_items, parse_price
 from receipt_core.evaluation.confidence import answered_words, quality_note, scored_items, uncertain_words
 from receipt_core.evaluation.noise import clear_winner
 from receipt_core.model.predict import DocumentPrediction, WordPrediction
@@ -509,9 +509,29 @@ def test_item_confidence_is_its_least_confident_word():
     assert [i.check for i in scored_items(sub_doc, DocumentPrediction(doc_id="r", words=tuple(words[:2] + subtotal),
                                                                       items=(Item("TEA", 1.0, None, 75087.0),)))] == [
         "price above the receipt's subtotal (23.24)"]
-    from receipt_core.data.items import parse_price
 
     assert parse_price("9" * 400) is None  # not Infinity in the JSON downloads
+
+
+def test_an_item_price_without_cents_among_prices_with_cents_is_flagged():
+    """A walkthrough's photo, read by a CORD run: "West Dodge Rd ll" at 12300 (the street number) and "Omaha, NE" at
+    68154 (the ZIP code), with no total read, had a blank check among items priced 5.99. A CORD receipt, whose
+    prices print no cents ("25,000", and "48000" now and then), has nothing flagged."""
+    def checks(rows):
+        words, items = [], []
+        for line, (name, price) in enumerate(rows):
+            words += [WordPrediction(name, (0, line, 1, line + 1), "ITEM_NAME", 0.9, False, None),
+                      WordPrediction(price, (2, line, 3, line + 1), "ITEM_PRICE", 0.9, False, None)]
+            items.append(Item(name=name, quantity=1.0, unit_price=None, price=parse_price(price), line_id=line))
+        doc = Document(id="r", width=10, height=10, words=tuple(
+            Word(text=w.text, box=w.box, line_id=i // 2) for i, w in enumerate(words)))
+        return [i.check for i in scored_items(doc, DocumentPrediction(doc_id="r", words=tuple(words),
+                                                                      items=tuple(items)))]
+
+    photo = [("BANANA", "1.47"), ("MILK", "5.99"), ("BREAD", "3,49"), ("West Dodge Rd ll", "12300")]
+    assert checks(photo) == ["", "", "", "price 12300 has no cents, unlike the receipt's other prices"]
+    assert checks(photo[2:]) == ["", ""]  # too few prices to tell
+    assert checks([("NASI", "25,000"), ("TEH", "48000"), ("ES", "13.000"), ("AYAM", "30,000")]) == [""] * 4
 
 
 def test_predict_shows_validation_confidence_and_downloads_a_batch(demo_env, trained_run, synth_receipts, fake_ocr,

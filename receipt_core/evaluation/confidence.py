@@ -9,6 +9,7 @@ it, as ``data.items.assemble_items`` groups them): an item is as doubtful as its
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
@@ -42,6 +43,7 @@ class ScoredItem:
     quantity_read: bool = True  # False: no quantity word on its lines, so the quantity is the implied 1
     receipt_total: float | None = None  # its largest TOTAL or SUBTOTAL amount, as the model read them
     total_named: str = "total"  # "subtotal" when the bound is a SUBTOTAL amount (no larger TOTAL one was read)
+    cents_missing: bool = False  # its price prints no cents where the receipt's other item prices do
 
     @property
     def check(self) -> str:
@@ -60,6 +62,8 @@ class ScoredItem:
         if self.receipt_total is not None and self.price > self.receipt_total * 1.0001:
             # a ZIP code (75087) or a phone number read as a price (a walkthrough)
             return f"price above the receipt's {self.total_named} ({self.receipt_total:g})"
+        if self.cents_missing:  # a street number (12300) or a ZIP code (68154) among prices like 5.99 (a walkthrough)
+            return f"price {self.price:g} has no cents, unlike the receipt's other prices"
         if self.unit_price is not None and self.price is not None \
                 and not line_total_fits(self.quantity, self.unit_price, self.price):
             # the implied 1 too: "unit 4.00, price 2.99" with no quantity word was left unflagged (a walkthrough)
@@ -118,9 +122,11 @@ def scored_items(doc, prediction, uncertain_below: float = DEFAULT_UNCERTAIN_BEL
             parts.setdefault(owner[line_id], []).extend(
                 i for i in indices if words[i].quantity or words[i].field in ITEM_FIELDS)
     receipt_total, total_named = _receipt_total(doc, words)
+    in_cents = _prices_in_cents(words)
     items = []
     for item in prediction.items:
         indices = parts.get(getattr(item, "line_id", None), [])
+        prices = [words[i].text for i in indices if words[i].field == "ITEM_PRICE"]
         # a word the arithmetic settled is as sure as the line's numbers, not the model's doubt of it
         scores = [word_confidence(words[i]) for i in indices if not settled_by_rule(words[i])]
         items.append(ScoredItem(name=item.name, quantity=item.quantity, unit_price=item.unit_price, price=item.price,
@@ -129,8 +135,21 @@ def scored_items(doc, prediction, uncertain_below: float = DEFAULT_UNCERTAIN_BEL
                                 # as the item was assembled: a quantity word on a later line, or one that
                                 # prints no number ("="), left the implied 1 called "read" (a walkthrough)
                                 quantity_read=getattr(item, "quantity_read", False), receipt_total=receipt_total,
-                                total_named=total_named))
+                                total_named=total_named,
+                                cents_missing=in_cents and bool(prices) and not any(map(_CENTS.search, prices))))
     return items
+
+
+_CENTS = re.compile(r"\d[.,]\d\d(?!\d)")  # 5.99, 12,50: not 25,000 (a thousands separator, as CORD's prices)
+
+
+def _prices_in_cents(words) -> bool:
+    """Whether the receipt's item prices, as the model read them, print cents: at least three of them, and all but
+    one in four. Then an item price without cents is more likely a number of another kind (a CORD receipt's
+    "48000" among "25,000" is not flagged: its prices print no cents)."""
+    prices = [word.text for word in words if word.field == "ITEM_PRICE" and any(c.isdigit() for c in word.text)]
+    with_cents = sum(1 for text in prices if _CENTS.search(text))
+    return with_cents >= 3 and with_cents >= 0.75 * len(prices)
 
 
 def _receipt_total(doc, words) -> tuple[float | None, str]:
