@@ -35,6 +35,7 @@ from ui.run_choice import RESUME_OPEN_KEY, RUNS_ONE_KEY, vanished_run
 from ui.studies_tab import studies_tab as show_studies
 from ui.shared import NO_VALUE, forget_stale_choice, job_slot, require_router, user_errors, workspace
 from ui.run_resume import resume_form
+from ui.runs_refresh import redraw_when_runs_change
 
 DEFAULTS = "the defaults"
 RENAMED_KEY = "runs_renamed"  # the run id Save stored: the next run refreshes the pickers and says so
@@ -75,6 +76,7 @@ with studies_tab:  # drawn first: a study opens even in a workspace without runs
 
 with runs_tab:
     ws.mark_interrupted_runs()  # a run of another process (`train` on the command line) killed since
+    redraw_when_runs_change(ws)
     runs = ws.list_runs()
     for damaged_id, problem in ws.damaged_runs():  # left out of every list; said here, where it can go
         st.warning(notice_markdown(as_sentence(problem)))

@@ -305,8 +305,11 @@ def test_runs_events_statuses_and_deletion(tmp_path):
     folder = ws.run_dir(first)
     assert folder.is_dir() and folder.parent == ws.runs_dir
 
+    version = ws.runs_version()  # what Runs polls to redraw: a new evaluation of a live run changes it, a step not
     assert ws.append_run_event(first, "step", {"loss": 1.5}) == 1
+    assert ws.runs_version() == version
     assert ws.append_run_event(first, "eval", {"f1": 0.5}) == 2
+    assert ws.runs_version() != version
     assert ws.append_run_event(first, "step", {"loss": 1.2}) == 3
     assert ws.append_run_event(second, "step", {"loss": 9.0}) == 1  # sequence numbers are per run
     assert [e.payload["loss"] for e in ws.run_events(first, kinds=["step"])] == [1.5, 1.2]
@@ -317,7 +320,9 @@ def test_runs_events_statuses_and_deletion(tmp_path):
         ws.append_run_event("nope", "step", {})
 
     ws.set_run_status(first, "paused")
+    version = ws.runs_version()
     ws.set_run_status(first, "finished", summary={"fields.micro_f1": 0.8})
+    assert ws.runs_version() != version  # a run's end too
     run = ws.get_run(first)
     assert run.status == "finished" and run.summary == {"fields.micro_f1": 0.8}
     with pytest.raises(WorkspaceError, match="unknown run status 'done'"):

@@ -191,6 +191,17 @@ class RunStore(Database):
         such row broke every page of the dashboard, whose sidebar lists the runs (a probe)."""
         return [read for read in self._read_runs() if isinstance(read, RunRecord)]
 
+    def runs_version(self) -> tuple:
+        """What a list of runs changes with: each run's id and status, and how many evaluations a live one has
+        logged. One query, for a page that asks every few seconds whether to redraw (a walkthrough's Runs table
+        still said "running" a minute after the run had finished, and lacked the run started since)."""
+        live = ", ".join("?" for _ in LIVE_STATUSES)
+        with self._read() as conn:
+            rows = conn.execute(
+                f"SELECT id, status, CASE WHEN status IN ({live}) THEN (SELECT COUNT(*) FROM run_events AS e "
+                "WHERE e.run_id = runs.id AND e.kind = 'eval') END FROM runs ORDER BY id", LIVE_STATUSES).fetchall()
+        return tuple(tuple(row) for row in rows)
+
     def has_runs(self) -> bool:
         """Whether the workspace holds any run (one row read, not every record: Train asks every few seconds)."""
         with self._read() as conn:
