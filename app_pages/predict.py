@@ -30,7 +30,7 @@ from ui.literal import literal, notice_markdown, plain
 from ui.predict_uploads import (UPLOAD_KEY, forget_kept_uploads, not_kept_note, read_uploads,
                                  stored_labels_note, uploads_shown)
 from ui.receipt_images import receipt_picture
-from ui.run_choice import loaded_run, run_display_name, run_picker, saved_runs
+from ui.run_choice import GONE_THEN_SHOWN, loaded_run, run_display_name, run_picker, saved_runs
 from ui.name_fields import dataset_name_input
 from ui.shared import (NO_VALUE, PDF_NOTE, UPLOAD_TYPES, figure_and_tables, flash, friendly, require_router,
                        show_flash, user_errors, workspace)
@@ -81,9 +81,12 @@ if not runs:
 if damaged:
     st.warning(damaged)
 
-run = run_picker(runs, "predict_run")
-if run is None:  # the run chosen before is gone: a press in this rerun does nothing
-    st.stop()
+run = run_picker(runs, "predict_run", gone_then=GONE_THEN_SHOWN)
+# the run chosen before is gone (said): the page goes on with the run now chosen, its photos and receipt kept (a
+# walkthrough's page had emptied to the warning), but Store does nothing in this rerun
+run_replaced = run is None
+if run_replaced:
+    run = next(r for r in runs if r.id == st.session_state.get("predict_run"))
 run_name = run_display_name(run)  # the name given on Runs, as the picker shows it
 if run.status in LIVE_STATUSES:  # a walkthrough's second tab gave no sign of it (the picker names no status)
     st.info(f"This run is still training ({run.status}): the predictions come from its latest saved checkpoint and "
@@ -208,7 +211,7 @@ if inputs:
                            file_name=f"predictions-{run.id}.json", mime="application/json", key="predict_json",
                            width="stretch")
 
-        if uploaded[0]:
+        if uploaded[0] and not run_replaced:
             _store_for_correction(ws, run.id, results, *uploaded)
 
         names = [name for name, *_ in results]

@@ -1645,6 +1645,26 @@ def test_predict_leaves_out_and_names_a_run_whose_files_are_damaged(demo_env, tr
         assert (folder.parent.parent / f"elsewhere-{copy}").is_dir()  # what it pointed at is not the run's to delete
 
 
+def test_predict_goes_on_with_the_run_now_chosen_when_its_run_is_deleted_in_another_tab(demo_env, trained_run):
+    """A walkthrough deleted Predict's run on Runs in another tab: the page emptied to the warning, its photos and
+    upload field gone, with nothing to press. It now says so and shows the run now chosen's predictions."""
+    import shutil
+
+    copy = demo_env.create_run("copy to delete", dict(demo_env.get_run(trained_run).config))
+    shutil.copytree(demo_env.run_dir(trained_run), demo_env.run_dir(copy), dirs_exist_ok=True)
+    demo_env.set_run_status(copy, "finished")
+    at = app("predict", dataset="demo")
+    at.selectbox(key="predict_run").set_value(copy).run()
+    at.radio(key="predict_source").set_value("A receipt from the workspace").run()
+    no_errors(at)
+    demo_env.delete_run(copy)
+    at.run()
+    no_errors(at)
+    assert any("is gone (deleted, perhaps in another tab)" in w.value for w in at.warning)
+    assert at.selectbox(key="predict_run").value != copy
+    assert [c for c in at.get("plotly_chart") if c.key == "predict_figure"]  # the page went on
+
+
 def test_predict_warns_when_the_ocr_read_most_of_a_photo_with_low_confidence(demo_env, trained_run):
     """A walkthrough: Tesseract read a wooden table's grain as hundreds of words, and Predict listed them as items
     at confidence 0.99-1.00 with nothing to say the read was poor."""

@@ -90,7 +90,11 @@ def vanished_run(key: str, run_ids) -> str | None:
     return run_id if is_run_id(run_id) and run_id not in run_ids else None
 
 
-def run_picker(runs: list, key: str, dataset: str | None = None):
+GONE_THEN_PRESS = "so nothing was done with it. Check the run now chosen, then press again."
+GONE_THEN_SHOWN = "so what is shown below is the run now chosen's."
+
+
+def run_picker(runs: list, key: str, dataset: str | None = None, gone_then: str = GONE_THEN_PRESS):
     """A selectbox over ``runs`` (newest first, as ``runs_with_checkpoints`` lists them) showing each run's id, the
     name Runs gives it and the datasets it trained on; returns the chosen run, or None (with a warning) in the rerun
     in which the run chosen before was found deleted: a button pressed in that rerun acted with another run nobody
@@ -136,8 +140,7 @@ def run_picker(runs: list, key: str, dataset: str | None = None):
     chosen = by_id[st.selectbox("Run", list(by_id), format_func=names.get, key=key,
                                 on_change=st.session_state.pop, args=(auto_key, None))]  # the person's from now on
     if gone is not None:
-        st.warning(f"The run you had chosen, {literal(gone)}, is gone (deleted, perhaps in another tab), so "
-                   "nothing was done with it. Check the run now chosen, then press again.")
+        st.warning(f"The run you had chosen, {literal(gone)}, is gone (deleted, perhaps in another tab), {gone_then}")
         return None
     return chosen
 
