@@ -622,6 +622,30 @@ def test_deleting_the_dataset_in_the_url_does_not_blame_a_link(workspace_home):
     assert not [i for i in at.sidebar.info if "no longer in this workspace" in i.value]
 
 
+def test_a_dataset_renamed_in_another_tab_is_followed_under_its_new_name(workspace_home):
+    """Walkthrough 19 renamed the dataset Annotate showed, in another tab: the header kept the old name, and Next
+    went on to the first dataset's receipts. The sidebar now follows the rename (its first receipt's dataset)."""
+    ws = Workspace(workspace_home)
+    for name in ("aaa", "photos"):
+        ws.save_documents(name, [Document(id=f"{name}{i}", width=50, height=50,
+                                          words=(Word(text="x", box=(1, 1, 9, 9)),)) for i in range(3)])
+    at = app("annotate", url_dataset="photos")
+    at.selectbox(key="annotate_doc").set_value("photos1").run()
+    ws.rename_dataset("photos", "photos-renamed")
+    at.run()
+    no_errors(at)
+    assert at.sidebar.selectbox(key="dataset").value == "photos-renamed"
+    assert [i.value for i in at.sidebar.info] == [
+        f"Dataset {literal('photos')} was renamed {literal('photos-renamed')} (perhaps in another tab); the pages "
+        "show it under its new name."]
+    assert at.selectbox(key="annotate_doc").value == "photos1"  # the receipt open stays open
+    # deleted instead: the note says so, as before
+    ws.delete_dataset("photos-renamed")
+    at.run()
+    assert at.sidebar.selectbox(key="dataset").value == "aaa"
+    assert any("is no longer in this workspace" in i.value for i in at.sidebar.info)
+
+
 def test_start_does_nothing_when_its_chosen_dataset_was_renamed_in_another_tab(workspace_home):
     """A probe renamed the dataset Train showed and pressed Start: the selectbox fell back to the first dataset, and
     a run trained it, unsaid. Now the form shows the sidebar's dataset, says why, and Start does nothing then."""

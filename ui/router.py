@@ -75,7 +75,8 @@ def sidebar() -> DeltaGenerator | None:
     return placeholder
 
 
-VANISHED_KEY = "dataset_vanished"  # (the sidebar's dataset found gone, the one shown in its place)
+VANISHED_KEY = "dataset_vanished"  # (the sidebar's dataset found gone, the one shown in its place, renamed to it)
+FIRST_RECEIPT_KEY = "dataset_first_receipt"  # (the sidebar's dataset, the id of its first receipt)
 
 
 def dataset_choice(names: list[str]) -> None:
@@ -89,11 +90,14 @@ def dataset_choice(names: list[str]) -> None:
     vanished = None  # the dataset this session showed, deleted or renamed since (in another tab)
     if pending not in names and DATASET_KEY in st.session_state and st.session_state[DATASET_KEY] not in names:
         vanished = st.session_state[DATASET_KEY]
-        shown = asked if asked in names else first_dataset(names)  # the URL's dataset, else the first
+        # renamed: the dataset that now holds its first receipt (a walkthrough's Annotate, after a rename in another
+        # tab, went on to the first dataset's receipts at Next); deleted: the URL's dataset, else the first
+        renamed = renamed_to(vanished, names)
+        shown = renamed or (asked if asked in names else first_dataset(names))
         # set, not removed: a removed choice left the box showing the gone name while the pages used another, and
         # the note went at the next rerun (a probe); it stays until another dataset is picked
         st.session_state[DATASET_KEY] = shown
-        st.session_state[VANISHED_KEY] = (vanished, shown)
+        st.session_state[VANISHED_KEY] = (vanished, shown, renamed is not None)
     # a link or bookmark naming a dataset not (or no longer) here; not when a page moved the sidebar itself (a
     # delete on Data: the URL still named the deleted dataset, and "from the link" misled a walkthrough)
     if asked is not None and asked not in names and pending not in names and asked != vanished:
@@ -101,13 +105,30 @@ def dataset_choice(names: list[str]) -> None:
                 "showing another.")
     gone = st.session_state.get(VANISHED_KEY)
     if gone is not None and st.session_state.get(DATASET_KEY) == gone[1] and gone[0] not in names:
-        st.info(f"Dataset {literal(gone[0], limit=80, exact=True)} is no longer in this workspace (deleted or "
-                f"renamed, perhaps in another tab); showing {literal(gone[1])} until you pick another.")
+        if gone[2]:
+            st.info(f"Dataset {literal(gone[0], limit=80, exact=True)} was renamed {literal(gone[1])} (perhaps in "
+                    "another tab); the pages show it under its new name.")
+        else:
+            st.info(f"Dataset {literal(gone[0], limit=80, exact=True)} is no longer in this workspace (deleted or "
+                    f"renamed, perhaps in another tab); showing {literal(gone[1])} until you pick another.")
     else:
         st.session_state.pop(VANISHED_KEY, None)
+    chosen = st.session_state.get(DATASET_KEY)
+    if chosen in names:  # its first receipt, to follow a rename made elsewhere (renamed_to)
+        st.session_state[FIRST_RECEIPT_KEY] = (chosen, workspace().first_document_id(chosen))
     # bound to the URL (?dataset=NAME): a reload, a bookmark or a shared link opens the same dataset on any page
     st.selectbox("Dataset", names, key=DATASET_KEY, help="The dataset the pages work on (Train starts from it)",
                  index=names.index(first_dataset(names)), on_change=_chosen, args=(names,), bind="query-params")
+
+
+def renamed_to(dataset: str, names: list[str]) -> str | None:
+    """The dataset of ``names`` that ``dataset``, no longer in the workspace, was renamed to: the one holding the
+    first receipt it held when this session last showed it; None when that receipt is gone too (deleted)."""
+    held = st.session_state.get(FIRST_RECEIPT_KEY)
+    if not (isinstance(held, tuple) and len(held) == 2 and held[0] == dataset and held[1]):
+        return None
+    now = workspace().datasets_of([held[1]]).get(held[1])
+    return now if now in names else None
 
 
 def _chosen(names: list[str]) -> None:

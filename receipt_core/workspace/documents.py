@@ -242,6 +242,14 @@ class DocumentStore(ImageStore):
                                "WHERE dataset = ?", (name,)).fetchone()
         return tuple(row)
 
+    def first_document_id(self, dataset: str) -> str | None:
+        """The id of the dataset's first stored receipt (None: no such dataset): receipts never move between datasets,
+        so where it is later says what the dataset was renamed to (the sidebar follows a rename made in another
+        tab)."""
+        with self._read() as conn:
+            row = conn.execute("SELECT id FROM documents WHERE dataset = ? ORDER BY rowid LIMIT 1", (dataset,)).fetchone()
+        return None if row is None else row[0]
+
     def rename_dataset(self, name: str, new_name: str) -> int:
         """Give dataset ``name`` the name ``new_name`` (checked as any dataset name; a change of letter case only is
         allowed); returns how many documents moved. Refused when ``new_name`` is another dataset's: datasets are not
