@@ -27,7 +27,7 @@ from ui.name_fields import dataset_name_input
 from ui.receipt_images import receipt_picture
 from ui.shared import (NO_VALUE, PDF_NOTE, UPLOAD_TYPES, figure_and_tables, flash, forget_stale_choice,
                        friendly, no_receipt_matches, require_router, server_folders, show_flash, user_errors, workspace)
-from ui.zip_import import zip_import_section
+from ui.zip_import import AS_COPIES, AS_COPIES_HELP, zip_import_section
 
 
 @contextlib.contextmanager
@@ -186,6 +186,7 @@ with import_tab:
                                    "prepares a model for photos (as `import --from-images`; WildReceipt has images, "
                                    "CORD's annotations do not). Each reading's id is the receipt's plus -ocr, so "
                                    "both readings can share a dataset.")
+    copies = st.checkbox(AS_COPIES, key="import_copies", help=AS_COPIES_HELP)
     if st.button("Import", disabled=not path_text.strip() or not name_ok, key="import_button"):
         with user_errors("Import"), st.spinner("Importing…"):
             path = server_folders().resolve(path_text)
@@ -201,7 +202,7 @@ with import_tab:
                     done / max(total, 1), text=f"OCR of the images: {done}/{total}"))
                 bar.empty()
             if report.documents:
-                stored = import_into_workspace(ws, name, report)
+                stored = import_into_workspace(ws, name, report, copies)
                 if stored.nothing_changed:  # a round trip (a walkthrough read "Imported" beside "left as they were")
                     flash("import", "info", f"Nothing changed: the {counted(len(stored.documents), fmt + ' document')} "
                           f"were already in dataset {literal(name)} as they are, undo history included.")

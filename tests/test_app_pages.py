@@ -492,6 +492,28 @@ def test_data_import_of_a_missing_folder_says_so(workspace_home):
     assert error.startswith("Import failed: the path `") and error.endswith("` does not exist on the server"), error
 
 
+def test_data_imports_an_export_into_a_new_dataset_as_copies_when_ticked(workspace_home):
+    """Walkthrough 19's Label Studio round trip into a new dataset was refused whole ("already in dataset
+    uploads"); the refusal now names the way out, and the box stores copies with new ids."""
+    from receipt_core.datasets import export_documents
+
+    ws = Workspace(workspace_home)
+    docs = [Document(id=f"u{i}", width=50, height=50, words=(Word(text="x", box=(1, 1, 9, 9), field="TOTAL"),))
+            for i in range(2)]
+    ws.save_documents("uploads", docs)
+    export_documents(ws.load_documents("uploads"), workspace_home / "exported", "label-studio")
+    at = app("data")
+    at.text_input(key="import_path").set_value(str(workspace_home / "exported")).run()
+    at.text_input(key="import_name").set_value("ls-roundtrip").run()
+    at.button(key="import_button").click().run()
+    assert any("import them as copies" in e.value for e in at.error), [e.value for e in at.error]
+    at.checkbox(key="import_copies").check().run()
+    at.button(key="import_button").click().run()
+    no_errors(at)
+    assert [s.id for s in ws.list_documents("ls-roundtrip")] == ["u0-copy", "u1-copy"]
+    assert [s.id for s in ws.list_documents("uploads")] == ["u0", "u1"]
+
+
 def test_data_checks_a_dataset_name_at_the_field_before_any_work(workspace_home):
     """Found in a walkthrough: a bad name was reported after the OCR button as "OCR of the uploads failed", with an
     empty progress bar left on the page; the field had no length limit."""

@@ -97,7 +97,8 @@ def test_a_document_is_never_moved_to_another_dataset_by_storing_it_there(tmp_pa
     assert str(refused.value) == (
         "2 of these receipts (for example 'a') are already in dataset 'mine'; a receipt belongs to one dataset, "
         "and storing it as 'theirs' would move it out and replace its labels, so nothing was stored. Store them "
-        "into 'mine' to update them there, or delete them from it first.")
+        "into 'mine' to update them there, delete them from it first, or import them as copies with new ids "
+        "(Data → Import's 'as copies', or `import --copies`).")
     assert [(d.name, d.documents) for d in ws.datasets()] == [("mine", 2)]  # not even "new"
     assert ws.get_document("a") == labelled
     assert ws.datasets_of(["a", "new", "b"]) == {"a": "mine", "b": "mine"}

@@ -427,3 +427,41 @@ def test_one_receipt_imported_again_is_said_in_the_singular():
     assert note(1, 1) == ("1 of these receipts was already in the dataset 'uploads', with the same words, labels, "
                           "items and done marks: it was left as it was, undo history included")
     assert note(2, 2).startswith("2 of these receipts were already") and "they were left as they were" in note(2, 2)
+
+
+@pytest.mark.parametrize("fmt", ["native", "label-studio"])
+def test_an_export_imports_into_a_new_dataset_as_copies_when_asked(fmt, ws, tmp_path, monkeypatch, capsys):
+    """Walkthrough 19 exported a dataset for Label Studio and imported it into a new dataset, as a new Label Studio
+    project takes it: refused whole, each receipt belonging to the first dataset. With copies asked for, each
+    receipt held there is stored as ``<id>-copy``, its labels, done mark and photo with it, and the first dataset is
+    left as it is; imported again, the copies are replaced, not copied again."""
+    from receipt_core.datasets.export_zip import export_zip_bytes, export_zip_name
+    from receipt_core.workspace.documents import DocumentsInAnotherDatasetError
+
+    docs = load_dataset(CORD_SAMPLE / "dev", "cord").documents[:3]
+    sha = ws.put_image(_png(docs[0].width, docs[0].height), ".png")
+    ws.save_documents("uploads", [dataclasses.replace(docs[0], image_sha256=sha), *docs[1:]])
+    ws.set_reviewed(docs[1].id)
+    before = ws.load_documents("uploads")
+    data = export_zip_bytes(ws, "uploads", fmt)
+    with pytest.raises(DocumentsInAnotherDatasetError, match="import them as copies"):
+        import_zip(ws, io.BytesIO(data), export_zip_name("uploads", fmt), dataset="roundtrip")
+
+    result = import_zip(ws, io.BytesIO(data), export_zip_name("uploads", fmt), dataset="roundtrip", copies=True)
+
+    assert (result.documents, result.images) == (3, 1)
+    assert any(f"3 of these receipts are already in dataset 'uploads': imported as copies with new ids" in p
+               for p in result.problems), result.problems
+    copies = ws.load_documents("roundtrip")
+    assert [c.id for c in copies] == [f"{d.id}-copy" for d in before]
+    assert [dataclasses.replace(c, id=d.id) for c, d in zip(copies, before)] == before  # labels, photo, all
+    assert ws.reviewed_ids("roundtrip") == {f"{docs[1].id}-copy"}
+    assert ws.load_documents("uploads") == before
+    again = import_zip(ws, io.BytesIO(data), export_zip_name("uploads", fmt), dataset="roundtrip", copies=True)
+    assert again.nothing_changed and [c.id for c in ws.load_documents("roundtrip")] == [c.id for c in copies]
+    # and into a third dataset: "-copy" is taken there by "roundtrip", so "-copy2"
+    (tmp_path / "export.zip").write_bytes(data)
+    monkeypatch.setenv("RECEIPT_STUDIO_HOME", str(ws.home))
+    assert main(["import", str(tmp_path / "export.zip"), "--dataset", "third", "--copies"]) == 0
+    assert "imported 3 documents" in capsys.readouterr().out
+    assert [d.id for d in ws.load_documents("third")] == [f"{d.id}-copy2" for d in before]

@@ -17,6 +17,11 @@ from ui.name_fields import dataset_name_input
 from ui.shared import NO_VALUE, user_errors
 
 MAX_PROBLEMS_SHOWN = 200
+AS_COPIES = "Import receipts another dataset holds as copies (new ids)"
+AS_COPIES_HELP = ("A receipt belongs to one dataset: without this, an import naming a receipt another dataset holds "
+                  "stores nothing. With it, each such receipt is stored here as a copy, its id ending in -copy, and "
+                  "the one there is left as it is: an export imported into a new dataset, as a new Label Studio "
+                  "project would take it (`import --copies`).")
 FORMAT_HELP = ("auto: recognised from the files. cord: CORD v1 JSON (receipt_XXXXX.json, in json/ or "
                "<split>/json/). wildreceipt: class_list.txt with train.txt/dev.txt/test.txt and the image files "
                "they name. native: a zip made by Export. label-studio: a Label Studio JSON export (tasks.json and "
@@ -43,12 +48,13 @@ def zip_import_section(workspace: Workspace) -> None:
     with name_col:
         name, name_ok = dataset_name_input("Dataset name (empty: the zip's name)", key="zip_import_name",
                                            allow_empty=True)
+    copies = st.checkbox(AS_COPIES, key="zip_import_copies", help=AS_COPIES_HELP)
     if st.button("Import zip", type="primary", disabled=upload is None or not name_ok, key="zip_import_button"):
         st.session_state.pop("zip_import_result", None)
         refused_records: tuple[str, ...] = ()
         with st.container(), user_errors("Import of the zip"), st.spinner("Checking and importing the zip…"):
             try:
-                result = import_zip(workspace, upload, upload.name, fmt, name)
+                result = import_zip(workspace, upload, upload.name, fmt, name, copies=copies)
             except ZipImportError as refused:
                 refused_records = refused.problems
                 raise

@@ -68,6 +68,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="store the OCR words of each receipt's image instead of its gold segments, each word "
                           "labelled from the gold segment its box centre falls in (training data that looks like "
                           "what the model reads at test time; RECEIPT_OCR settings, cached in <workspace>/ocr-cache)")
+    imp.add_argument("--copies", action="store_true",
+                     help="store receipts another dataset holds as copies with new ids ('<id>-copy'), as importing "
+                          "an export into a new dataset needs (default: refuse them, storing nothing)")
     imp.add_argument("--all-problems", action="store_true",
                      help=f"print every problem found in the records (default: the first {MAX_PROBLEMS_SHOWN})")
     add_workspace_argument(imp, help=WORKSPACE_FOLDER_HELP)
@@ -185,7 +188,7 @@ def _import(args: argparse.Namespace) -> int:
         raise CommandError(f"nothing imported from {args.path}: no usable {fmt} documents "
                            f"({counted(len(report.problems), 'problem')} above)")
     try:
-        stored = import_into_workspace(workspace, dataset, report)
+        stored = import_into_workspace(workspace, dataset, report, copies=args.copies)
     except Exception:
         _print_problems(report.problems, args.all_problems)  # the records, then why none was stored
         raise
@@ -217,7 +220,7 @@ def _import_zip(args: argparse.Namespace) -> int:
                            "folder")
     workspace = Workspace.open(args.workspace)
     try:
-        result = import_zip(workspace, args.path, args.path.name, args.format, args.dataset or "")
+        result = import_zip(workspace, args.path, args.path.name, args.format, args.dataset or "", copies=args.copies)
     except ZipImportError as error:
         _print_problems(error.problems, args.all_problems)  # each of them, not the message's first three (a probe)
         raise CommandError(f"{args.path}: {error}") from None

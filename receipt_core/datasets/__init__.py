@@ -92,7 +92,8 @@ def default_dataset_name(path: Path, format: str) -> str:
     return format if stem in ("", format) else f"{format}-{stem}"
 
 
-def import_into_workspace(workspace: "Workspace", dataset: str, report: ImportReport) -> ImportReport:
+def import_into_workspace(workspace: "Workspace", dataset: str, report: ImportReport,
+                          copies: bool = False) -> ImportReport:
     """Store a report's images (by content hash) and then its documents as ``dataset``; returns the report of what
     was stored: the documents as saved, the images kept, and the report's problems plus one per image refused or
     noted.
@@ -106,7 +107,8 @@ def import_into_workspace(workspace: "Workspace", dataset: str, report: ImportRe
     transaction that stores them); the returned report's ``replaced`` counts those.
     A document naming an image the import does not hold (``report.missing_images``: a Label Studio export of ours
     without its images/ folder) keeps it when the workspace already stores that image, and its problem line goes.
-    ``dataset`` is checked (``workspace.check_dataset_name``) before anything is stored.
+    ``dataset`` is checked (``workspace.check_dataset_name``) before anything is stored. ``copies``: receipts another
+    dataset holds are stored as copies with new ids (:mod:`.import_copies`), not refused.
     """
     from ..data.images import ImageLoadError
     from ..data.review import REVIEWED_META, without_reviewed_meta
@@ -114,6 +116,10 @@ def import_into_workspace(workspace: "Workspace", dataset: str, report: ImportRe
     from .imported_images import read_imported_image, size_mismatch
 
     workspace.check_dataset_name(dataset)
+    if copies:
+        from .import_copies import as_copies
+
+        report = as_copies(workspace, dataset, report)
     documents, images, problems, reviewed = [], {}, list(report.problems), []
     for doc in report.documents:
         mark = doc.meta.get(REVIEWED_META, False)

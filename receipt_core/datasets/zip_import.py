@@ -97,10 +97,12 @@ class ZipImportResult:
 
 
 def import_zip(workspace: "Workspace", upload: BinaryIO | Path, file_name: str, format: str = AUTO, dataset: str = "",
-               limits: ZipLimits = DEFAULT_ZIP_LIMITS, temp_root: Path | None = None) -> ZipImportResult:
+               limits: ZipLimits = DEFAULT_ZIP_LIMITS, temp_root: Path | None = None,
+               copies: bool = False) -> ZipImportResult:
     """Check and extract ``upload`` (a zip file or binary stream named ``file_name``), read its dataset in
     ``format`` (``"auto"``: recognised from the contents) and store it as ``dataset`` (empty: named after the
-    zip). Nothing is stored when the zip is refused or holds no usable document (ZipImportError)."""
+    zip); ``copies``: receipts another dataset holds as copies with new ids. Nothing is stored when the zip is
+    refused or holds no usable document (ZipImportError)."""
     if format != AUTO and format not in FORMATS:
         raise ZipImportError(f"unknown dataset format {format!r}; choose auto or one of {', '.join(FORMATS)}")
     if dataset:
@@ -128,7 +130,7 @@ def import_zip(workspace: "Workspace", upload: BinaryIO | Path, file_name: str, 
                                  f"({counted(len(problems), 'problem')}: {shown}{more})", problems=problems)
         name = dataset or zip_dataset_name(file_name, found)
         name_note = None if dataset else _named_after_zip_note(workspace, file_name, name)
-        stored = import_into_workspace(workspace, name, report)  # reads the images before the folder goes
+        stored = import_into_workspace(workspace, name, report, copies)  # reads the images before the folder goes
     return ZipImportResult(dataset=name, format=found, format_detected=format == AUTO, files=files,
                            documents=len(stored.documents), words=sum(len(doc.words) for doc in stored.documents),
                            images=len(stored.images), label_counts=stored.label_counts,

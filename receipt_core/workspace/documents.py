@@ -41,7 +41,8 @@ class DocumentsInAnotherDatasetError(WorkspaceError):
             f"{len(self.elsewhere)} of these receipts (for example {example!r}) "
             f"{'is' if len(self.elsewhere) == 1 else 'are'} already in dataset {where}; a receipt belongs to one "
             f"dataset, and storing it as {dataset!r} would move it out and replace its labels, so nothing was "
-            f"stored. Store them into {holders[0]!r} to update them there, or delete them from it first.")
+            f"stored. Store them into {holders[0]!r} to update them there, delete them from it first, or import "
+            "them as copies with new ids (Data → Import's 'as copies', or `import --copies`).")
 
 
 class DamagedDocumentError(DamagedRecordError):
