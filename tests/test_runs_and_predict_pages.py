@@ -965,3 +965,18 @@ def test_runs_and_the_train_feed_show_each_phase_with_what_trained_and_why(demo_
     feed = RunFeed(run_id)
     feed.poll(demo_env)
     assert [p.reason for p in feed.curves().phase_events] == list(table[WHY])
+
+
+def test_the_same_bad_file_uploaded_under_two_names_is_reported_under_each():
+    """A probe uploaded one non-image as 'x\u202e.png' and as 'y.png': both lines named the first, as the error
+    quotes the name as repr() writes it (escaped), and only the raw name was replaced."""
+    from receipt_core.data.images import ImageLoadError, load_image
+    from receipt_core.ocr.engine import OcrResult
+    from ui.predict_uploads import _named
+
+    for first in ("x\u202e.png", "plain.png"):
+        with pytest.raises(ImageLoadError) as refused:
+            load_image(b"not an image", first)
+        result = OcrResult(name=first, document=None, image=None, error=str(refused.value))
+        renamed, _ = _named(result, None, "y.png")
+        assert renamed.name == "y.png" and renamed.error.startswith("'y.png' is not an image"), renamed.error

@@ -92,8 +92,11 @@ def _named(result: OcrResult, copy: str | None, name: str) -> tuple[OcrResult, s
     """A photo's reading under the name it is uploaded as now (its bytes were read under another)."""
     if result.name == name:
         return result, copy
-    if result.error is not None:
-        return replace(result, name=name, error=result.error.replace(result.name, name, 1)), copy
+    if result.error is not None:  # the error quotes the name as repr() writes it: escapes and all (a probe's
+        # "y.png" was reported as "'x\u202e.png' is not an image …")
+        error = result.error.replace(repr(result.name), repr(name), 1)
+        return replace(result, name=name, error=error if error != result.error else error.replace(
+            result.name, name, 1)), copy
     return replace(result, name=name, document=replace(result.document, source=name)), copy
 
 
