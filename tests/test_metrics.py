@@ -125,7 +125,12 @@ def test_evaluate_predictions_on_cord_dev_baselines(cord_dev):
                                          # a time or a date is no amount (a walkthrough's 22:46:33 priced an item 22)
                                          ("22:46:33", None), ("12/05/2026", None), ("2026-12-05", None),
                                          # an article or phone number (a walkthrough's "#102-75333" priced 102)
-                                         ("#102-75333", None), ("102-75333", None), ("# 4411", None)])
+                                         ("#102-75333", None), ("102-75333", None), ("# 4411", None),
+                                         # fullwidth and Arabic-Indic digits and separators (a probe: 3.0, 1.0),
+                                         # and a discount's trailing minus (a probe: +5.0)
+                                         ("３．５０", 3.5), ("\u0663\u066b\u0665\u0660", 3.5),
+                                         ("\u0661\u0662\u066c\u0665\u0660\u0660", 12500.0), ("5.00-", -5.0),
+                                         ("$25.00 -", -25.0), ("5.-", 5.0)])
 def test_parse_price(text, value):
     assert parse_price(text) == value
 

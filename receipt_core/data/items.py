@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -17,6 +18,8 @@ from .document import Word
 from .quantity import parse_quantity
 
 _AMOUNT = re.compile(r"\d[\d.,]*")
+_ARABIC_SEPARATORS = str.maketrans({"\u066b": ".", "\u066c": ","})  # Arabic decimal and thousands separators
+_TRAILING_MINUS = re.compile(r"\s*-\s*")  # "5.00-", as receipts print a discount
 # a time of day or a date prints numbers that are no amount: a walkthrough's "22:46:33", labelled a unit price by
 # the model, gave an item a unit price of 22
 _TIME_OR_DATE = re.compile(r"\d{1,2}:\d{2}|\d{1,4}[/-]\d{1,2}[/-]\d{1,4}")
@@ -46,12 +49,18 @@ def parse_price(text: str) -> float | None:
 
     With both separators the last one is the decimal point. With one kind only: repeated, or followed by
     exactly three digits, it separates thousands (receipts in rupiah print ``25.000``); else it is decimal.
+    Fullwidth digits and points, and Arabic decimal and thousands separators, read as theirs (``３．５０``, ``٣٫٥٠``
+    → 3.5: a probe's came out 3.0, the rest dropped at the separator); a trailing minus is a discount's sign
+    (``5.00-`` → -5.0).
     """
+    text = unicodedata.normalize("NFKC", text).translate(_ARABIC_SEPARATORS)
     match = _AMOUNT.search(text)
     if match is None or _TIME_OR_DATE.search(text) or _CODE.search(text):
         return None
     number = match.group(0).rstrip(".,")
-    negative = "-" in text[:match.start()] or (text.strip().startswith("(") and text.strip().endswith(")"))
+    negative = ("-" in text[:match.start()] or (text.strip().startswith("(") and text.strip().endswith(")"))
+                # "45.000,-" and "5.-" print no cents, not a minus
+                or (_TRAILING_MINUS.fullmatch(text[match.end():]) is not None and match.group(0)[-1].isdigit()))
     before = text[:match.start()]
     cents_alone = before.endswith((".", ",")) and not before[:-1].rstrip("$€£¥ ")[-1:].isdigit()
     if cents_alone and re.fullmatch(r"\d{1,2}", number):
