@@ -8,6 +8,8 @@ typed URL) opened a "Page not found" dialog over an inert page, and so did ``/Tr
 
 from __future__ import annotations
 
+import unicodedata
+
 HOME = "home"
 PAGES = (  # (script, title, icon, address)
     ("app_pages/home.py", "Home", ":material/home:", HOME),
@@ -26,7 +28,8 @@ def canonical_page_path(path: str) -> str | None:
     name = path.strip("/")
     if not name or "/" in name:
         return None
-    wanted = name.lower()
+    # as pasted from a sentence or a chat: "/train " (%20, %09, %C2%A0), "/train.", "/train;x", "/ｔｒａｉｎ" (a probe)
+    wanted = unicodedata.normalize("NFKC", name).split(";")[0].strip().rstrip(".,:!?)]'\"").strip().lower()
     if wanted == HOME:
         return "/"
     if wanted in {url for *_, url in PAGES} and (name != wanted or path != f"/{name}"):
