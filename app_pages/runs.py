@@ -154,7 +154,7 @@ with runs_tab:
                              help="The run's training clock: its steps, evaluations and saves, without pauses and "
                                   "without the loading and encoding before its first step")})
         st.caption(("★ marks the best run by its saved model's field micro-F1 and item quantity accuracy among the "
-                    "runs evaluated on the same receipts. " if best else no_best_reason(rows) + " ") + NOISE_NOTE
+                    "runs evaluated on the same receipts. " if best else no_best_reason(rows, names) + " ") + NOISE_NOTE
                    + " The \"saved model's\" columns are the run's last evaluation, the model it saved, which Train "
                    "and Predict show; each \"best\" column is that metric's best evaluation on its own, so one row "
                    "may mix evaluations.")
@@ -218,10 +218,12 @@ with runs_tab:
 
     st.subheader("Cost vs quality")
     c1, c2 = st.columns(2)
-    cost = c1.selectbox("Cost", ["trainable parameters", TRAINING_TIME], key="runs_cost",
-                        help="trainable parameters: the most a run trained at once (a phased run's last phase, its "
-                             "heads included: each scenario has its own heads, see Train); training time: the "
-                             "run's clock, its evaluations and saves included, its pauses and set-up not")
+    # the time first: what a run cost the person who waited for it (a walkthrough's phased run stood as the
+    # dearest at 25M parameters, its last phase's, though it trained 0.7M in its first)
+    cost = c1.selectbox("Cost", [TRAINING_TIME, "trainable parameters"], key="runs_cost",
+                        help="training time: the run's clock, its evaluations and saves included, its pauses and "
+                             "set-up not; trainable parameters: the most a run trained at once (a phased run's last "
+                             "phase, its heads included: each scenario has its own heads, see Train)")
     quality = c2.selectbox("Quality", [f"best {m}" for m in HEADLINE_METRICS], key="runs_quality",
                            format_func=lambda column: f"best {METRIC_LABELS[column.removeprefix('best ')]}")
     with user_errors("Drawing cost vs quality"):

@@ -186,6 +186,21 @@ def test_with_no_best_run_the_runs_page_says_why():
         "none beats every other run evaluated on the same receipts beyond the noise rule.")
     assert no_best_reason([row("a", 0.9, 30)]).startswith("★ marks the best run once two or more")
 
+    # two runs on the same receipts: the pair and the margins the rule applied (walkthrough 19 read 0.929 vs 0.908
+    # with no word of the margin, nor of the other metric)
+    def scored(run: str, f1: float, items: float) -> dict:
+        return {**row(run, f1, 50), "saved fields.micro_f1": f1, "saved quantity.item_accuracy": items,
+                "eval field words": 1000, "eval items": 150}
+
+    names = {"full": "full run", "frozen": "frozen run"}
+    assert no_best_reason([scored("full", 0.929, 0.90), scored("frozen", 0.908, 0.95)], names) == (
+        "No run is marked best: 'frozen run' leads on item quantity acc. (0.950 vs 0.900, margin 0.007) and "
+        "'full run' leads on field micro-F1 (0.929 vs 0.908, margin 0.009), so neither is best on both.")
+    assert no_best_reason([scored("full", 0.929, 0.95), scored("frozen", 0.925, 0.95)], names) == (
+        "No run is marked best: 'full run' and 'frozen run' are within the noise margin on both metrics (field "
+        "micro-F1 0.929 vs 0.925 (margin 0.008), item quantity acc. 0.950 vs 0.950 (margin 0.007)), so the "
+        "evaluation set cannot tell them apart.")
+
 
 def test_the_star_goes_by_the_saved_models_scores_the_table_shows_first():
     """A walkthrough's ★ stood on phased, whose saved model scored item accuracy 0.967 against freeze-backbone's

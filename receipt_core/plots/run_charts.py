@@ -10,7 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from ..data.markup import escape_markup
-from .chart_layout import TITLED_TOP, bottom_legend, figure_title
+from .chart_layout import TITLED_TOP, bottom_legend, figure_title, score_range
 
 
 SERIES_COLORS = ("#4E79A7", "#F28E2B", "#E15759", "#59A14F", "#B07AA1", "#EDC948", "#76B7B2", "#FF9DA7",
@@ -208,8 +208,8 @@ def cost_quality_figure(runs: pd.DataFrame, cost: str, quality: str, cost_title:
             fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=escape_markup(scenario),
                                      marker=dict(size=12, symbol=SCENARIO_SYMBOLS[i % len(SCENARIO_SYMBOLS)],
                                                  color=UNCOLOURED_RUN), hoverinfo="skip"))
-    if len(data) and data[quality].between(0, 1).all():  # a score: its whole scale, not 0-1.5 around one point
-        fig.update_yaxes(range=[min(0.0, float(data[quality].min())) - 0.02, 1.05])
+    if len(data) and data[quality].between(0, 1).all():  # a score: its own range with room, as the race's chart
+        fig.update_yaxes(range=score_range(data[quality]))  # (0.87-0.93 on 0-1 read as a tie: a walkthrough)
     if log_x:
         fig.update_xaxes(type="log")
     elif len(data) and data[cost].max() - data[cost].min() <= 1e-9 * max(abs(data[cost].max()), 1.0):

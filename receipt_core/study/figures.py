@@ -12,6 +12,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from ..data.markup import escape_markup
+from ..plots.chart_layout import score_range
 from .result import StudyResult
 
 COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
@@ -61,20 +62,11 @@ def quality_cost_figure(result: StudyResult) -> go.Figure:
     figure.update_xaxes(title_text="training seconds per epoch (one budget for all)" if per_epoch
                         else "training seconds")
     for row, key in _COST_PANELS:  # a score's own range: one run alone was drawn on an axis from 0 to 1.5
-        figure.update_yaxes(range=_score_range([s.spread(key).mean for s in rows]), row=row, col=1)
+        figure.update_yaxes(range=score_range([s.spread(key).mean for s in rows]), row=row, col=1)
     figure.update_layout(title="Quality vs cost", height=760, margin={"l": 40, "r": 20, "t": 70, "b": 40},
                          legend={"orientation": "h", "yanchor": "top", "y": -0.1, "x": 0,
                                  "title": {"text": "marker size: trainable parameters", "side": "top"}})
     return figure
-
-
-def _score_range(values: list[float]) -> list[float] | None:
-    """A y range around scores (0–1) with room for the markers, never past 0 or 1.02; None for no scores."""
-    values = [v for v in values if v is not None and math.isfinite(v)]
-    if not values:
-        return None
-    pad = max(0.02, (max(values) - min(values)) * 0.25)
-    return [max(0.0, min(values) - pad), min(1.02, max(values) + pad)]
 
 
 def curves_figure(result: StudyResult) -> go.Figure:

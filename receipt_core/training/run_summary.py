@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Protocol, Sequence
 
 from ..datasets.splits import MIN_EVAL_RECEIPTS
-from ..evaluation.noise import clear_winner, few_words, one_item
+from ..evaluation.noise import clear_winner, compare, few_words, margin, one_item
 from ..evaluation.metrics import ones_baseline
 from .events import (CheckpointEvent, EvalEvent, FinishedEvent, FIELD_WORDS, HEADLINE_METRICS, ITEMS_SCORED,
-                     PhaseEvent, ProgressEvent, StepEvent, flatten_metrics, headline, stored_event, trained_phases)
+                     METRIC_LABELS, PhaseEvent, ProgressEvent, StepEvent, flatten_metrics, headline, stored_event,
+                     trained_phases)
 from .run_documents import eval_ids, scored_on_own_training
 
 BEST_BY = ("fields.micro_f1", "quantity.item_accuracy")  # what "best run" weighs, as the study's best row does
@@ -124,6 +125,14 @@ def clear_best_runs(rows: Sequence[Mapping[str, Any]]) -> set[str]:
     receipts are never compared, and rows missing a metric, or scored on fewer than ``MIN_EVAL_RECEIPTS`` receipts
     (one receipt moves such a score beyond any rule: a walkthrough's ★ stood on 3), take no part. Empty when no run
     stands out."""
+    return {winner for scores, floors in _comparable_groups(rows)
+            if (winner := clear_winner(scores, floors)) is not None}
+
+
+def _comparable_groups(rows: Sequence[Mapping[str, Any]]) -> list[tuple[dict[str, list[tuple[float, float]]],
+                                                                        tuple[float, float]]]:
+    """The runs scored on the same receipts, per evaluation set: each run's ``BEST_BY`` scores (spread 0), with the
+    floors of those metrics (field F1's sampling error, one item of item accuracy)."""
     groups: dict[Any, dict[str, list[tuple[float, float]]]] = {}
     for row in rows:
         scores = [ranked_score(row, name) for name in BEST_BY]
@@ -132,26 +141,28 @@ def clear_best_runs(rows: Sequence[Mapping[str, Any]]) -> set[str]:
             groups.setdefault(row["eval set"], {})[row["run"]] = [(score, 0.0) for score in scores]
     items = {row["run"]: row.get(EVAL_ITEMS) for row in rows}
     words = {row["run"]: row.get(EVAL_FIELD_WORDS) for row in rows}
-    winners = set()
-    for scores in groups.values():  # BEST_BY's floors: field F1's sampling error, one item of item accuracy
-        floors = (few_words([pairs[0][0] for pairs in scores.values()], [words[run] for run in scores]),
-                  one_item([items[run] for run in scores]))
-        if (winner := clear_winner(scores, floors)) is not None:
-            winners.add(winner)
-    return winners
+    return [(scores, (few_words([pairs[0][0] for pairs in scores.values()], [words[run] for run in scores]),
+                      one_item([items[run] for run in scores])))
+            for scores in groups.values()]
 
 
-def no_best_reason(rows: Sequence[Mapping[str, Any]]) -> str:
+def no_best_reason(rows: Sequence[Mapping[str, Any]], names: Mapping[str, str] | None = None) -> str:
     """Why :func:`clear_best_runs` marked no run, for the Runs page: too few comparable runs (scored on at least
-    ``MIN_EVAL_RECEIPTS`` receipts, the same ones), or none ahead beyond the noise rule. A walkthrough read "none
-    beats every other … beyond the noise rule" over runs 0.3 apart, each scored on 3 receipts."""
+    ``MIN_EVAL_RECEIPTS`` receipts, the same ones), or none ahead beyond the noise rule, said with the pair that
+    shows it and the margins that rule applied (``names``: run id -> the name to show). A walkthrough read "none
+    beats every other … beyond the noise rule" over runs 0.3 apart, each scored on 3 receipts, and a later one over
+    0.929 against 0.908, with no word of the margin or of the other metric."""
     scored = [row for row in rows if ranked_score(row, BEST_BY[0]) is not None and row.get("eval set") is not None]
     few = sum(1 for row in scored if (row.get("eval receipts") or 0) < MIN_EVAL_RECEIPTS)
+    groups = [group for group in _comparable_groups(rows) if len(group[0]) > 1]
+    if groups:
+        scores, floors = max(groups, key=lambda group: len(group[0]))
+        return "No run is marked best: " + _undecided(scores, floors, names or {}) + "."
     sets: dict[Any, int] = {}
     for row in scored:
         if (row.get("eval receipts") or 0) >= MIN_EVAL_RECEIPTS:
             sets[row["eval set"]] = sets.get(row["eval set"], 0) + 1
-    if any(count > 1 for count in sets.values()):
+    if any(count > 1 for count in sets.values()):  # runs without an item accuracy (a reference tagger's)
         return ("No run is marked best: none beats every other run evaluated on the same receipts beyond the noise "
                 "rule.")
     if few:
@@ -159,6 +170,37 @@ def no_best_reason(rows: Sequence[Mapping[str, Any]]) -> str:
                 f"{MIN_EVAL_RECEIPTS} receipts, where one receipt moves a score by more than the noise rule, so they "
                 "take no part, and fewer than two others were evaluated on the same receipts.")
     return "★ marks the best run once two or more runs are evaluated on the same receipts."
+
+
+def _undecided(scores: Mapping[str, Sequence[tuple[float, float]]], floors: Sequence[float],
+               names: Mapping[str, str]) -> str:
+    """Which run the leader (the highest sum of scores, as ``clear_winner`` takes it) does not beat, and how: a
+    trade-off between the two metrics, or every metric within the noise margin (given)."""
+    labels = [METRIC_LABELS[metric] for metric in BEST_BY]  # as the table's columns name them
+    leader = max(scores, key=lambda key: sum(mean for mean, _ in scores[key]))
+
+    def name(run_id: str) -> str:
+        return repr(names.get(run_id, run_id))
+
+    for other, theirs in scores.items():
+        if other == leader:
+            continue
+        signs = [compare(mine[0], them[0], floor=floors[i]) for i, (mine, them) in enumerate(zip(scores[leader],
+                                                                                              theirs))]
+        if min(signs) < 0:  # the other run is measurably ahead on one metric (the leader, by the sum, on the other)
+            behind = signs.index(-1)
+            ahead = 1 - behind
+            lead = "leads on" if signs[ahead] > 0 else "is ahead, within the noise margin, on"
+            return (f"{name(leader)} {lead} {labels[ahead]} ({scores[leader][ahead][0]:.3f} vs "
+                    f"{theirs[ahead][0]:.3f}, margin {margin(floor=floors[ahead]):.3f}) and {name(other)} leads on "
+                    f"{labels[behind]} ({theirs[behind][0]:.3f} vs {scores[leader][behind][0]:.3f}, margin "
+                    f"{margin(floor=floors[behind]):.3f}), so neither is best on both")
+        if max(signs) <= 0:
+            within = ", ".join(f"{labels[i]} {mine[0]:.3f} vs {them[0]:.3f} (margin {margin(floor=floors[i]):.3f})"
+                               for i, (mine, them) in enumerate(zip(scores[leader], theirs)))
+            return (f"{name(leader)} and {name(other)} are within the noise margin on both metrics ({within}), "
+                    "so the evaluation set cannot tell them apart")
+    return "none beats every other run evaluated on the same receipts beyond the noise rule"
 
 
 def listing_order(rows: Sequence[Mapping[str, Any]], metric: str) -> list[Mapping[str, Any]]:
