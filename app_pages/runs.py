@@ -53,10 +53,11 @@ NO_CHECKPOINT_TO_RESUME = ("This run has no checkpoint, so it cannot be resumed:
 # past a sideways scroll)
 # how many receipts scored them right after the saved scores: a run scored on 3 sorted above one scored on 50, and
 # the count that tells them apart was cut off at the right edge (a walkthrough)
-RUN_COLUMNS = ["best", "name", "status", *[f"{SAVED} {m}" for m in BEST_BY], ONES_BASELINE, "eval receipts",
-               *[f"best {m}" for m in HEADLINE_METRICS], OWN_TRAINING,
+# and what it cost beside what it scored: the time was past eight metric columns (a walkthrough)
+RUN_COLUMNS = ["best", "name", "status", *[f"{SAVED} {m}" for m in BEST_BY], TRAINING_TIME, ONES_BASELINE,
+               "eval receipts", *[f"best {m}" for m in HEADLINE_METRICS], OWN_TRAINING,
                "scenario", "tags",
-               "trainable parameters", TRAINING_TIME, "steps", "backbone", "run"]
+               "trainable parameters", "steps", "backbone", "run"]
 
 
 def settings_row_height(abouts: list[str]) -> int:
