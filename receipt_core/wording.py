@@ -1,10 +1,11 @@
 """Wording of the messages users read: counts that agree (``counted(3, "receipt")`` is "3 receipts", never
 "3 receipt(s)"), a message from the core (lower case, for the middle of a CLI line) begun as a sentence, and a
-stored timestamp as a person reads it."""
+stored timestamp as a person reads it, and epochs done in tenths."""
 
 from __future__ import annotations
 
 import datetime as _dt
+import math
 
 
 def counted(n: int, singular: str, plural: str | None = None) -> str:
@@ -15,6 +16,13 @@ def counted(n: int, singular: str, plural: str | None = None) -> str:
 def as_sentence(message: str) -> str:
     """``message`` with its first letter in upper case (the rest as it is: it may quote names)."""
     return message[:1].upper() + message[1:]
+
+
+def epochs_done(epochs: float) -> str:
+    """Epochs done, in tenths rounded down: 0.96 is "0.9" (not a whole "1.0" epoch), as Train's status line and
+    Predict's "after 2 complete epochs" count them (a walkthrough read "epoch 0.9/12" on Train and "after 1.0
+    epochs" in the race's report for one run)."""
+    return f"{math.floor(epochs * 10 + 1e-9) / 10:.1f}"
 
 
 def readable_time(stamp: str) -> str:

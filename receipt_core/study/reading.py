@@ -14,6 +14,7 @@ from ..datasets.splits import MIN_EVAL_RECEIPTS
 from ..evaluation.noise import clear_winner, few_words, margin, one_item
 from ..model.backbone_names import TEXT_ONLY_BACKBONES
 from ..training.events import FIELD_WORDS, ITEMS_SCORED, METRIC_LABELS
+from ..wording import epochs_done
 from .result import Claim, ConfigSummary, StudyResult, trained_phases
 from .settings import REFERENCE
 
@@ -45,7 +46,7 @@ def _cut_short(*rows: ConfigSummary) -> str:
     cut = [row for row in rows if any(run.finished == "time budget" for run in row.runs)]
     if not cut:
         return ""
-    named = "; ".join(f"{row.config.name} after {row.spread('epochs').mean:.1f} epochs" for row in cut)
+    named = "; ".join(f"{row.config.name} after {epochs_done(row.spread('epochs').mean)} epochs" for row in cut)
     return (f" The time budget ended {named}, before the end of its plan: the scores compare runs at equal training "
             "time, not each at its best.")
 
@@ -220,8 +221,8 @@ def _cheap_and_good(backbone_only: ConfigSummary, full: ConfigSummary) -> Claim:
                  f"{int(full.spread('trainable_parameters').mean):,}; a table's share of its own model differs "
                  f"where the two scenarios' heads do); an epoch takes {per_epoch[0]:.2f} s of "
                  f"training vs {per_epoch[1]:.2f} s"
-                 f"{time_note}, {backbone_only.spread('epochs').mean:.1f} epochs vs "
-                 f"{full.spread('epochs').mean:.1f}; {numbers}; {_compare(backbone_only, full, items)[1]} "
+                 f"{time_note}, {epochs_done(backbone_only.spread('epochs').mean)} epochs vs "
+                 f"{epochs_done(full.spread('epochs').mean)}; {numbers}; {_compare(backbone_only, full, items)[1]} "
                  f"(freeze-backbone vs full).{_caveats(backbone_only, full)}")
 
 

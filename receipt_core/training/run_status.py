@@ -18,10 +18,9 @@ ETA is shown only once the throughput has been measured over enough of the run (
 
 from __future__ import annotations
 
-import math
-
 from dataclasses import dataclass
 
+from ..wording import epochs_done
 from .events import (TIME_BUDGET, Event, FailedEvent, FinishedEvent, PhaseEvent, ProgressEvent, StatusEvent,
                      run_status)
 
@@ -98,7 +97,7 @@ class RunStatusLine:
             parts.append(f"step {self.step}/{self.total_steps}")
             # tenths done, rounded down: 2.96 read "epoch 3.0/12" on Train while Predict said "after 2 complete
             # epochs" (a walkthrough)
-            parts.append(f"epoch {math.floor(self.epoch * 10 + 1e-9) / 10:.1f}/{self.epochs}")
+            parts.append(f"epoch {epochs_done(self.epoch)}/{self.epochs}")
         # the rate of the latest steps: said only while they are current (a paused run kept its last rate, and a
         # resumed one showed the earlier process's before its first step, a walkthrough)
         if self.windows_per_s and not self.ended and self.status not in ("paused", STOPPING):
