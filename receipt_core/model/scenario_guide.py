@@ -21,7 +21,7 @@ class ScenarioGuide:
 GUIDES: tuple[ScenarioGuide, ...] = (
     ScenarioGuide(
         preset="freeze-all",
-        title="Scenario 1 — freeze everything",
+        title="Scenario 1 (freeze-all) — freeze everything",
         implies="No parameter can learn: the run only evaluates the model as loaded (pre-trained backbone, "
                 "untrained heads). It is the floor every other scenario should beat.",
         advantages=("Costs one evaluation pass, no training.",
@@ -31,7 +31,7 @@ GUIDES: tuple[ScenarioGuide, ...] = (
     ),
     ScenarioGuide(
         preset="freeze-backbone",
-        title="Scenario 2 — train the heads only",
+        title="Scenario 2 (freeze-backbone) — train the heads only",
         implies="The shared backbone stays as pre-trained; only the two small heads learn. The frozen backbone's "
                 "outputs are computed once and reused, so each epoch after the first is very cheap.",
         advantages=("Fastest training by far: only the heads' parameters train, and a checkpoint stores only them.",
@@ -44,7 +44,7 @@ GUIDES: tuple[ScenarioGuide, ...] = (
     ),
     ScenarioGuide(
         preset="freeze-fields-head",
-        title="Scenario 3a — freeze the field head",
+        title="Scenario 3a (freeze-fields-head) — freeze the field head",
         implies="The backbone and the quantity head train; the field head keeps the weights it starts with "
                 "(random, in a new run). Both tasks' losses still train the backbone, so the field task is learnt "
                 "through the backbone alone, into a head that never changes: the scenario shows how far a shared "
@@ -58,7 +58,7 @@ GUIDES: tuple[ScenarioGuide, ...] = (
     ),
     ScenarioGuide(
         preset="freeze-quantity-head",
-        title="Scenario 3b — freeze the quantity head",
+        title="Scenario 3b (freeze-quantity-head) — freeze the quantity head",
         implies="The backbone and the field head train; the quantity head keeps the weights it starts with "
                 "(random, in a new run). The mirror of 3a: the quantity loss still trains the backbone, into the "
                 "fixed quantity head.",
