@@ -87,7 +87,7 @@ def test_ten_words_from_the_keyboard_alone_and_faster_than_the_dropdowns(server,
     started = time.monotonic()
     for index in range(3):
         choose(page, "Word", f"#{index} ", exact=False)
-        choose(page, "Label", "TOTAL")
+        choose(page, "Label", "TOTAL (key 8)")
         page.get_by_text(f" · {index + 1} labelled · ").wait_for()  # the editor redrawn from the saved receipt
         wait_idle(page)
         assert _label(ws, doc_id, index) == "TOTAL"

@@ -23,7 +23,7 @@ from receipt_core.workspace.database import NotFoundError
 from receipt_core.wording import counted
 from ui.annotate_corrections import corrections
 from ui.annotate_keys import (ACTION_KEYS, UNDO, KeysView, apply_keys, fresh_presses, keyboard_listener,
-                              typed_here)
+                              label_keys, typed_here)
 from ui.annotate_overlay import LOW_OCR, overlay_choice
 from ui.annotate_region import DRAWN_BOX_KEY
 from ui.annotate_state import (CAME_FROM_KEY, LEFT_DONE_KEY, MESSAGES_KEY, NEXT_DOC_KEY, NOTICE_KEY, TAKE_BACK_KEY,
@@ -285,7 +285,10 @@ def _word_panel(doc: Document, listen: Callable[[], None]) -> None:
         # ITEM_UNIT_PRICE" read "suggested ITEM_UNIT_P" (a walkthrough)
         placeholder = (f"suggested {word.suggestion.annotation_label}" if word.suggestion is not None
                        else "choose a label")
+        key_of = {label: key for key, label in label_keys(SCHEMA).items()}  # each label's key, said beside it:
+        # the key map sat below the fold at 1366 x 768 (a walkthrough)
         label = top.selectbox("Label", labels, width=250, index=None if offered is None else labels.index(offered),
+                              format_func=lambda name: f"{name} (key {key_of[name]})" if name in key_of else name,
                               key=label_key, placeholder=placeholder, help="Saved as soon as it is chosen",
                               on_change=_save_word, args=(doc, index, label_key, value_key))
         value = word.quantity_value if word.is_labelled else None
