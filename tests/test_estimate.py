@@ -184,7 +184,9 @@ def test_the_rough_guess_is_scaled_to_this_machines_speed(ws, monkeypatch):
     slower = estimate_run_time(ws, plan, lambda: timed.append(1) or 2.5)
     assert timed == [1] and slower.seconds == pytest.approx(2.5 * unscaled.seconds)
     assert slower.text().endswith("s per receipt and epoch, and 7.5 s an epoch to evaluate and save: figures "
-                                  "measured on a 2-core machine, times 2.5 for how fast this machine runs now)")
+                                  "measured on a 2-core machine, times 2.5, as a short test ran 2.5 times slower "
+                                  "here in the last 10 minutes (other work running then slows it; a run like this "
+                                  "one, once trained here, measures the next estimate))")
     _record(ws, {"train_documents": RECEIPTS, "backbone": "text-minilm"}, [_progress(STEPS_PER_EPOCH + 1, 12.0)])
     measured = estimate_run_time(ws, _plan(backbone="text-minilm"), lambda: timed.append(2) or 2.5)
     assert measured.measured_runs == 1 and timed == [1]  # a measured run needs no timing and is not scaled

@@ -154,8 +154,11 @@ class TimeEstimate:
         if self.machine_factor == 1.0:
             return f"{rates}, on a 2-core machine"
         # a walkthrough waited 5 minutes for "about 2 min" on a machine running 2.3 times slower than the reference
-        return (f"{rates}: figures measured on a 2-core machine, times {self.machine_factor:.2g} for how fast this "
-                "machine runs now")
+        # "times 4 for how fast this machine runs now" was opaque, and read as wrong when other work ended (a
+        # walkthrough): said as the test it is, taken at most every 10 minutes
+        return (f"{rates}: figures measured on a 2-core machine, times {self.machine_factor:.2g}, as a short test "
+                f"ran {self.machine_factor:.2g} times slower here in the last 10 minutes (other work running then "
+                "slows it; a run like this one, once trained here, measures the next estimate)")
 
 
 def _reached(epochs: float) -> str:
