@@ -211,6 +211,8 @@ with import_tab:
                           f"dataset {literal(name)} ({len(stored.images)} with images).")
                     if replaced := stored.replaced_note(name):  # a receipt imported again loses its labels (a probe)
                         flash("import", "warning", notice_markdown(replaced))
+                    if stored.copied_note:  # as asked: said in view, not folded among the records' problems
+                        flash("import", "info", notice_markdown(stored.copied_note))
                 if stored.problems:  # notes alone (an empty segment dropped) are no warning, and fold away
                     flash("import", "warning" if stored.skipped else "info", stored.problems_heading())
                     flash("import", "code" if stored.skipped else "folded", plain("\n".join(stored.problems[:200])))

@@ -511,6 +511,7 @@ def test_data_imports_an_export_into_a_new_dataset_as_copies_when_ticked(workspa
     at.button(key="import_button").click().run()
     no_errors(at)
     assert [s.id for s in ws.list_documents("ls-roundtrip")] == ["u0-copy", "u1-copy"]
+    assert any("imported as copies with new ids" in i.value for i in at.info)  # in view, not folded away
     assert [s.id for s in ws.list_documents("uploads")] == ["u0", "u1"]
 
 

@@ -79,6 +79,8 @@ def _report(result: ZipImportResult) -> None:
                    f"as {result.format} ({how}) into dataset {literal(result.dataset)}.")
     if result.replaced_note and not result.nothing_changed:  # a receipt imported again loses its labels (a probe)
         st.warning(notice_markdown(result.replaced_note))
+    if result.copied_note and not result.nothing_changed:  # as asked: in view, not among the records' problems
+        st.info(notice_markdown(result.copied_note))
     if result.name_note:  # another name than the zip's, or receipts joined to a dataset's (a probe)
         st.info(notice_markdown(result.name_note))
     if result.label_counts:

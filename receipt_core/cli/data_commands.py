@@ -204,6 +204,8 @@ def _import(args: argparse.Namespace) -> int:
               f"{len(stored.images)} with images) into dataset {dataset!r} of {workspace.home}")
         if replaced := stored.replaced_note(dataset):
             print(replaced)
+        if stored.copied_note:  # as asked: no problem (a probe read "1 problem (see stderr)")
+            print(stored.copied_note)
     for label, count in stored.label_counts.items():
         print(f"  {label:<16} {count}")
     if stored.problems:
@@ -233,6 +235,8 @@ def _import_zip(args: argparse.Namespace) -> int:
               f"with images) from {args.path} ({result.format}) into dataset {result.dataset!r} of {workspace.home}")
         if result.replaced_note:
             print(result.replaced_note)
+        if result.copied_note:
+            print(result.copied_note)
     if result.name_note:
         print(result.name_note)
     return 0

@@ -110,16 +110,29 @@ def import_into_workspace(workspace: "Workspace", dataset: str, report: ImportRe
     ``dataset`` is checked (``workspace.check_dataset_name``) before anything is stored. ``copies``: receipts another
     dataset holds are stored as copies with new ids (:mod:`.import_copies`), not refused.
     """
+    workspace.check_dataset_name(dataset)
+    if not copies:
+        return _store(workspace, dataset, report)
+    from ..workspace.documents import DocumentsInAnotherDatasetError
+    from .import_copies import ATTEMPTS, as_copies
+
+    # the ids are chosen before the transaction that stores them: another import of copies at once may take them
+    # first (a probe's two imports of 3,000 receipts: one refused), so they are chosen again
+    for _ in range(ATTEMPTS - 1):
+        try:
+            return _store(workspace, dataset, as_copies(workspace, dataset, report))
+        except DocumentsInAnotherDatasetError:
+            continue
+    return _store(workspace, dataset, as_copies(workspace, dataset, report))
+
+
+def _store(workspace: "Workspace", dataset: str, report: ImportReport) -> ImportReport:
+    """:func:`import_into_workspace`'s work, with ``report`` as it is stored."""
     from ..data.images import ImageLoadError
     from ..data.review import REVIEWED_META, without_reviewed_meta
     from ._common import shown
     from .imported_images import read_imported_image, size_mismatch
 
-    workspace.check_dataset_name(dataset)
-    if copies:
-        from .import_copies import as_copies
-
-        report = as_copies(workspace, dataset, report)
     documents, images, problems, reviewed = [], {}, list(report.problems), []
     for doc in report.documents:
         mark = doc.meta.get(REVIEWED_META, False)
@@ -152,4 +165,4 @@ def import_into_workspace(workspace: "Workspace", dataset: str, report: ImportRe
         documents.append(doc)
     replaced = workspace.import_documents(dataset, documents, set(reviewed))
     return dataclasses.replace(make_report(documents, images, problems), replaced=replaced.receipts,
-                               replaced_unchanged=replaced.unchanged)
+                               replaced_unchanged=replaced.unchanged, copied_note=report.copied_note)

@@ -3,8 +3,9 @@
 A receipt belongs to one dataset, so importing one whose id another dataset holds is refused
 (``DocumentsInAnotherDatasetError``). A Label Studio or native export imported into a new dataset, to try other
 labels on the same receipts as Label Studio's new project would, is such an import: each receipt held elsewhere
-then takes the id ``<id>-copy`` (``-copy2``, … when that one is taken). Imported again into the same dataset, the
-copies get the same ids, and replace the copies stored before, as any import does.
+then takes a new id, ``<id>-copy`` (``-copy2``, … when that one is held by any dataset), and its meta names the
+receipt it copies (:data:`COPY_OF`). Imported again into the same dataset, a receipt goes to the copy of it stored
+there before, which it replaces as any import does; never to another receipt that happens to hold such an id.
 """
 
 from __future__ import annotations
@@ -19,42 +20,48 @@ if TYPE_CHECKING:
     from ..workspace.store import Workspace
 
 SUFFIX = "-copy"
+COPY_OF = "copy_of"  # a copy's meta: the id of the receipt it was imported as a copy of
+ATTEMPTS = 3  # choices of ids, when another import takes them first
 
 
 def as_copies(workspace: "Workspace", dataset: str, report: ImportReport) -> ImportReport:
     """``report`` with each document whose id a dataset other than ``dataset`` holds given a new id (its images and
-    missing images moved to it), and one note saying how many and which."""
+    missing images moved to it, its meta naming the original), and one note saying how many and which."""
     ids = [doc.id for doc in report.documents]
     held = workspace.datasets_of(ids)
     elsewhere = {doc_id for doc_id, holder in held.items() if holder != dataset}
     if not elsewhere:
         return report
+    earlier = workspace.copies_in(dataset, COPY_OF)  # original id -> its copy stored here before
     taken = set(ids)  # the import's own ids stay as they are
     new_ids: dict[str, str] = {}
     for doc_id in ids:
         if doc_id in elsewhere and doc_id not in new_ids:
-            new_ids[doc_id] = _free_id(workspace, dataset, doc_id, taken)
+            before = earlier.get(doc_id)
+            new_ids[doc_id] = before if before is not None and before not in taken else _free_id(workspace, doc_id,
+                                                                                                  taken)
             taken.add(new_ids[doc_id])
-    documents = tuple(dataclasses.replace(doc, id=new_ids.get(doc.id, doc.id)) for doc in report.documents)
+    documents = tuple(dataclasses.replace(doc, id=new_ids[doc.id], meta={**doc.meta, COPY_OF: doc.id})
+                      if doc.id in new_ids else doc for doc in report.documents)
     holders = sorted({held[doc_id] for doc_id in elsewhere})
     example = min(new_ids)
     note = (f"{len(new_ids)} of these receipts {'is' if len(new_ids) == 1 else 'are'} already in dataset "
             f"{', '.join(map(repr, holders[:3]))}{' and others' if len(holders) > 3 else ''}: imported as copies with "
-            f"new ids ({example!r} as {new_ids[example]!r}); the receipts there are left as they are")
+            f"new ids ({example!r} as {new_ids[example]!r}), as asked; the receipts there are left as they are")
     return dataclasses.replace(
         report, documents=documents,
         images={new_ids.get(doc_id, doc_id): path for doc_id, path in report.images.items()},
         missing_images={new_ids.get(doc_id, doc_id): missing for doc_id, missing in report.missing_images.items()},
-        problems=(*report.problems, note))
+        copied_note=note)
 
 
-def _free_id(workspace: "Workspace", dataset: str, doc_id: str, taken: set[str]) -> str:
-    """The first of ``<id>-copy``, ``<id>-copy2``, … that no other dataset holds and the import does not use: free,
-    or held by ``dataset`` itself (a copy imported before, which this one replaces)."""
+def _free_id(workspace: "Workspace", doc_id: str, taken: set[str]) -> str:
+    """The first of ``<id>-copy``, ``<id>-copy2``, … that no dataset holds and the import does not use (a probe's
+    dataset held a receipt of its own under the id a copy would take: it was replaced)."""
     stem = doc_id[:MAX_ID_LENGTH - len(SUFFIX) - 6]
     number = 1
     while True:
         candidate = f"{stem}{SUFFIX}{number if number > 1 else ''}"
-        if candidate not in taken and workspace.datasets_of([candidate]).get(candidate, dataset) == dataset:
+        if candidate not in taken and not workspace.datasets_of([candidate]):
             return candidate
         number += 1

@@ -37,6 +37,7 @@ class ImportReport:
     missing_images: Mapping[str, MissingImage] = field(default_factory=lambda: MappingProxyType({}))
     replaced: int = 0  # stored over receipts of the same ids already in the dataset (set by import_into_workspace)
     replaced_unchanged: int = 0  # of those, the ones that came back as they were (words, labels, items, done mark)
+    copied_note: str | None = None  # receipts stored as copies with new ids, as asked (``import_copies``): no problem
 
     @property
     def nothing_changed(self) -> bool:

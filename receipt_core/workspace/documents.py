@@ -243,6 +243,15 @@ class DocumentStore(ImageStore):
                                "WHERE dataset = ?", (name,)).fetchone()
         return tuple(row)
 
+    def copies_in(self, dataset: str, meta_key: str) -> dict[str, str]:
+        """The receipts of ``dataset`` whose meta names, under ``meta_key``, the receipt they are a copy of:
+        original id -> the copy's id (``datasets.import_copies``)."""
+        with self._read() as conn:
+            rows = conn.execute("SELECT id, json_extract(json, ?) FROM documents WHERE dataset = ? AND "
+                                "json_extract(json, ?) IS NOT NULL ORDER BY rowid",
+                                (f"$.meta.{meta_key}", dataset, f"$.meta.{meta_key}")).fetchall()
+        return {str(original): doc_id for doc_id, original in rows}
+
     def first_document_id(self, dataset: str) -> str | None:
         """The id of the dataset's first stored receipt (None: no such dataset): receipts never move between datasets,
         so where it is later says what the dataset was renamed to (the sidebar follows a rename made in another
