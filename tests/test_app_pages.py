@@ -662,6 +662,19 @@ def test_a_dataset_renamed_in_another_tab_is_followed_under_its_new_name(workspa
         f"Dataset {literal('photos')} was renamed {literal('photos-renamed')} (perhaps in another tab); the pages "
         "show it under its new name."]
     assert at.selectbox(key="annotate_doc").value == "photos1"  # the receipt open stays open
+    # renamed again, and a new dataset takes the name the page shows: followed too, and said (a probe's Next went
+    # on to the new dataset's receipts, unsaid)
+    ws.rename_dataset("photos-renamed", "photos-2")
+    ws.save_documents("photos-renamed", [Document(id="new0", width=50, height=50,
+                                                  words=(Word(text="x", box=(1, 1, 9, 9)),))])
+    at.run()
+    assert at.sidebar.selectbox(key="dataset").value == "photos-2"
+    assert any("was renamed" in i.value and "Another dataset now has the name" in i.value for i in at.sidebar.info)
+    at.run()
+    assert at.sidebar.selectbox(key="dataset").value == "photos-2"  # and stays, the note too until another is picked
+    assert any("was renamed" in i.value for i in at.sidebar.info)
+    ws.delete_dataset("photos-renamed")
+    ws.rename_dataset("photos-2", "photos-renamed")
     # deleted instead: the note says so, as before
     ws.delete_dataset("photos-renamed")
     at.run()

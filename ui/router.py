@@ -88,11 +88,13 @@ def dataset_choice(names: list[str]) -> None:
         follow_dataset(pending, names)
     asked = st.query_params.get(DATASET_KEY) or None  # ?dataset= with nothing after it asks for nothing
     vanished = None  # the dataset this session showed, deleted or renamed since (in another tab)
-    if pending not in names and DATASET_KEY in st.session_state and st.session_state[DATASET_KEY] not in names:
-        vanished = st.session_state[DATASET_KEY]
-        # renamed: the dataset that now holds its first receipt (a walkthrough's Annotate, after a rename in another
-        # tab, went on to the first dataset's receipts at Next); deleted: the URL's dataset, else the first
-        renamed = renamed_to(vanished, names)
+    current = st.session_state.get(DATASET_KEY) if pending not in names else None
+    # renamed: the dataset that now holds its first receipt (a walkthrough's Annotate, after a rename in another
+    # tab, went on to the first dataset's receipts at Next), even when a new dataset took the old name since (a
+    # probe's Next went on to the new one's receipts, unsaid); deleted: the URL's dataset, else the first
+    renamed = renamed_to(current, names) if current is not None else None
+    if current is not None and (current not in names or renamed not in (None, current)):
+        vanished = current
         shown = renamed or (asked if asked in names else first_dataset(names))
         # set, not removed: a removed choice left the box showing the gone name while the pages used another, and
         # the note went at the next rerun (a probe); it stays until another dataset is picked
@@ -104,10 +106,12 @@ def dataset_choice(names: list[str]) -> None:
         st.info(f"Dataset {literal(asked, limit=80, exact=True)} from the link is not in this workspace; "
                 "showing another.")
     gone = st.session_state.get(VANISHED_KEY)
-    if gone is not None and st.session_state.get(DATASET_KEY) == gone[1] and gone[0] not in names:
+    if gone is not None and st.session_state.get(DATASET_KEY) == gone[1] and (gone[0] not in names or gone[2]):
         if gone[2]:
+            taken = (f" Another dataset now has the name {literal(gone[0], limit=80, exact=True)}."
+                     if gone[0] in names else "")
             st.info(f"Dataset {literal(gone[0], limit=80, exact=True)} was renamed {literal(gone[1])} (perhaps in "
-                    "another tab); the pages show it under its new name.")
+                    f"another tab); the pages show it under its new name.{taken}")
         else:
             st.info(f"Dataset {literal(gone[0], limit=80, exact=True)} is no longer in this workspace (deleted or "
                     f"renamed, perhaps in another tab); showing {literal(gone[1])} until you pick another.")
@@ -122,8 +126,9 @@ def dataset_choice(names: list[str]) -> None:
 
 
 def renamed_to(dataset: str, names: list[str]) -> str | None:
-    """The dataset of ``names`` that ``dataset``, no longer in the workspace, was renamed to: the one holding the
-    first receipt it held when this session last showed it; None when that receipt is gone too (deleted)."""
+    """The dataset of ``names`` holding the first receipt ``dataset`` held when this session last showed it:
+    ``dataset`` itself, or the name it was renamed to (a new dataset may have taken the old name since); None when
+    that receipt is gone (deleted)."""
     held = st.session_state.get(FIRST_RECEIPT_KEY)
     if not (isinstance(held, tuple) and len(held) == 2 and held[0] == dataset and held[1]):
         return None
