@@ -805,6 +805,7 @@ def test_annotate_says_a_stored_label_of_no_schema_and_lets_it_be_replaced(demo_
     no_errors(at)
     assert any("\\u0406TEM_NAME" in w.value and "is not one of the labels" in w.value for w in at.warning), [
         w.value for w in at.warning]
+    assert not [c.value for c in at.caption if "\u0406" in c.value]  # the word counts say it escaped too
     label_box = next(s for s in at.selectbox if s.key.startswith(f"annotate_label_{doc.id}_0_"))
     label_box.set_value("ITEM_NAME").run()
     no_errors(at)

@@ -345,3 +345,22 @@ def test_train_explains_a_head_frozen_by_hand_while_backbone_layers_train(cord_f
     assert main([*common, "--freeze", "head.quantity", "--scenario", "freeze-backbone", "--out",
                  str(tmp_path / "b")]) == 0
     assert "note: " not in capsys.readouterr().err
+
+
+def test_a_stored_label_of_no_schema_is_refused_before_a_run_is_made(tmp_path, monkeypatch, capsys):
+    """A probe's tampered workspace held a Cyrillic lookalike of ITEM_NAME: `train` created a run and failed in it
+    with "unknown field label 'ІTEM_NAME'", naming no receipt, the two names alike. It is refused before the run,
+    naming the receipt, the word and the label escaped."""
+    from receipt_core.cli.main import main
+    from receipt_core.data.document import Document, Word
+    from receipt_core.workspace.store import Workspace
+
+    ws = Workspace(tmp_path / "ws")
+    words = (Word(text="TEA", box=(1, 1, 9, 9), field="\u0406TEM_NAME", label_source="person"),
+             Word(text="3.50", box=(10, 1, 19, 9), field="ITEM_PRICE", label_source="person"))
+    ws.save_documents("bad", [Document(id=f"b{i}", width=50, height=50, words=words) for i in range(3)])
+    monkeypatch.setenv("RECEIPT_STUDIO_HOME", str(ws.home))
+    assert main(["train", "--train", "bad", "--eval", "bad", "--backbone", "tiny", "--max-minutes", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "receipt 'b0', word #0 ('TEA'): its label '\\u0406TEM_NAME' is not one of the labels" in err, err
+    assert ws.list_runs() == []

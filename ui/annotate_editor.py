@@ -247,7 +247,9 @@ def _word_panel(doc: Document, listen: Callable[[], None]) -> None:
     low = sum(1 for w in doc.words if w.confidence is not None and w.confidence < LOW_CONFIDENCE)
     parts = [f"{len(doc.words)} words", f"{doc.labelled_words} labelled", f"{doc.suggested_words} suggested"]
     if counts:
-        parts.append(", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+        # a label of no schema (a tampered workspace) as text: a probe's was a live link in this caption
+        parts.append(", ".join(f"{k if k in SCHEMA.annotation_labels else literal(ascii(k)[:60])} {v}"
+                               for k, v in sorted(counts.items())))
     if low:
         parts.append(f":material/warning: {low} with OCR confidence < {LOW_CONFIDENCE:.0f} (Overlay → {LOW_OCR} "
                      "outlines them)")

@@ -97,6 +97,19 @@ class LabelSchema:
             raise ValueError(f"label schema JSON lacks the key {missing}") from None
 
 
+def unknown_label_problem(documents, schema: LabelSchema) -> str | None:
+    """The first word of ``documents`` whose field is not one of ``schema``'s, said with its receipt, its place and
+    the label escaped, or None. A probe's tampered workspace held a Cyrillic lookalike of ITEM_NAME: training created
+    a run and failed in it with "unknown field label 'ІTEM_NAME'", naming no receipt, the two names alike."""
+    fields = set(schema.fields)
+    for doc in documents:
+        for index, word in enumerate(doc.words):
+            if not word.is_quantity and word.field not in fields:
+                return (f"receipt {doc.id!r}, word #{index} ({word.text!r}): its label {ascii(word.field)[:60]} is "
+                        f"not one of the labels ({', '.join(schema.fields)}); label it on Annotate, then start again")
+    return None
+
+
 def _invert(groups: Mapping[str, tuple[str, ...]]) -> Mapping[str, str]:
     return MappingProxyType({source: target for target, sources in groups.items() for source in sources})
 

@@ -13,7 +13,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 from ..data.document import Document
 from ..data.review import LabelledDocuments, NoLabelsError, evaluation_documents, labelled_documents
-from ..data.schema import DEFAULT_SCHEMA, LabelSchema
+from ..data.schema import DEFAULT_SCHEMA, LabelSchema, unknown_label_problem
 from ..model.backbone_names import PRETRAINED_BACKBONE_DIR
 from ..model.checkpoint import CheckpointError, checkpoint_step, has_checkpoint, read_run_info, verify_files
 from .config import PretrainConfig, ReferenceConfig, TrainConfig
@@ -40,6 +40,7 @@ def new_run(workspace, config: TrainConfig, train_docs: Sequence[Document], eval
     The run's config records the hyperparameters, the documents' ids (so :func:`resume_run` can find them
     again) and any ``notes`` (e.g. dataset names); ``job.run_id`` names the run.
     """
+    _refuse_unknown_labels([*train_docs, *eval_docs], schema)
     name = name or default_run_name(config)
     config = config.for_training_set(len(train_docs))
     run_config = {**config.to_json(), RUN_KIND: "receipt", **document_ids(train_docs, eval_docs),
@@ -48,6 +49,12 @@ def new_run(workspace, config: TrainConfig, train_docs: Sequence[Document], eval
     job = TrainingJob(lambda: build_task(config, train_docs, eval_docs, run_dir, schema), config, name=name,
                       run_id=run_id)
     return _stored(workspace, run_id, job, listeners)
+
+
+def _refuse_unknown_labels(documents: Sequence[Document], schema: LabelSchema) -> None:
+    """Before a run is recorded: a word labelled with no field of ``schema`` (``unknown_label_problem``)."""
+    if (problem := unknown_label_problem(documents, schema)) is not None:
+        raise ValueError(problem)
 
 
 def _recorded_run(workspace, name: str, run_config: Mapping[str, Any]) -> tuple[str, Path]:
@@ -99,6 +106,7 @@ def resume_run(workspace, run_id: str, train_docs: Sequence[Document] | None = N
         train_docs = list(own_training_documents(workspace, run_id, run.config).documents)
     if eval_docs is None:
         eval_docs = list(own_evaluation_documents(workspace, run_id, run.config).documents)
+    _refuse_unknown_labels([*train_docs, *eval_docs], DEFAULT_SCHEMA)
     # every file's hash before anything changes: a damaged model file found by the job's thread turned a stopped run
     # into a failed one and replaced its summary (a probe); refused here, the run stays as it was
     verify_files(run_dir, read_run_info(run_dir))
@@ -173,6 +181,7 @@ def new_reference_run(workspace, config: ReferenceConfig, train_docs: Sequence[D
                       listeners: Sequence[Callable[[Event], None]] = (),
                       notes: Mapping[str, Any] | None = None) -> TrainingJob:
     """A workspace run of the plain reference tagger, not started (its model goes to ``run_dir/reference``)."""
+    _refuse_unknown_labels([*train_docs, *eval_docs], schema)
     name = name or f"reference ({config.backbone})"
     run_config = {**dataclasses.asdict(config), RUN_KIND: "reference", **document_ids(train_docs, eval_docs),
                   **dict(notes or {})}
