@@ -107,22 +107,26 @@ def dataset_choice(names: list[str]) -> None:
                 "showing another.")
     gone = st.session_state.get(VANISHED_KEY)
     if gone is not None and st.session_state.get(DATASET_KEY) == gone[1] and (gone[0] not in names or gone[2]):
-        if gone[2]:
+        if gone[2]:  # said once: the pages show the same receipts (a walkthrough read it on every rerun after)
             taken = (f" Another dataset now has the name {literal(gone[0], limit=80, exact=True)}."
                      if gone[0] in names else "")
             st.info(f"Dataset {literal(gone[0], limit=80, exact=True)} was renamed {literal(gone[1])} (perhaps in "
                     f"another tab); the pages show it under its new name.{taken}")
+            st.session_state.pop(VANISHED_KEY, None)
         else:
             st.info(f"Dataset {literal(gone[0], limit=80, exact=True)} is no longer in this workspace (deleted or "
                     f"renamed, perhaps in another tab); showing {literal(gone[1])} until you pick another.")
     else:
         st.session_state.pop(VANISHED_KEY, None)
-    chosen = st.session_state.get(DATASET_KEY)
-    if chosen in names:  # its first receipt, to follow a rename made elsewhere (renamed_to)
-        st.session_state[FIRST_RECEIPT_KEY] = (chosen, workspace().first_document_id(chosen))
     # bound to the URL (?dataset=NAME): a reload, a bookmark or a shared link opens the same dataset on any page
-    st.selectbox("Dataset", names, key=DATASET_KEY, help="The dataset the pages work on (Train starts from it)",
-                 index=names.index(first_dataset(names)), on_change=_chosen, args=(names,), bind="query-params")
+    chosen = st.selectbox("Dataset", names, key=DATASET_KEY, help="The dataset the pages work on (Train starts from "
+                          "it)", index=names.index(first_dataset(names)), on_change=_chosen, args=(names,),
+                          bind="query-params")
+    # its first receipt, to follow a rename made elsewhere (renamed_to): taken from the box as drawn, so a page just
+    # opened from a link knows it too (a walkthrough's Annotate, opened and then labelled with keys, which redraw the
+    # editor alone, took a rename for a deletion)
+    if chosen in names:
+        st.session_state[FIRST_RECEIPT_KEY] = (chosen, workspace().first_document_id(chosen))
 
 
 def renamed_to(dataset: str, names: list[str]) -> str | None:
