@@ -531,6 +531,8 @@ def test_an_item_price_without_cents_among_prices_with_cents_is_flagged():
     photo = [("BANANA", "1.47"), ("MILK", "5.99"), ("BREAD", "3,49"), ("West Dodge Rd ll", "12300")]
     assert checks(photo) == ["", "", "", "price 12300 has no cents, unlike the receipt's other prices"]
     assert checks(photo[2:]) == ["", ""]  # too few prices to tell
+    # two prices with cents are enough (a walkthrough's "Fec. Actual:" at 15, read from the time "15:11")
+    assert checks([("PAN", "35,80"), ("AGUA", "3,70"), ("Fec. Actual:", "15")])[2].startswith("price 15 has no cents")
     assert checks([("NASI", "25,000"), ("TEH", "48000"), ("ES", "13.000"), ("AYAM", "30,000")]) == [""] * 4
 
 
