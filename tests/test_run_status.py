@@ -331,8 +331,12 @@ def test_a_trainable_count_rounding_would_hide_is_shown_exactly():
     assert fmt_params_of(24_142_475, 24_143_245) == "24,142,475 of 24,143,245"
     assert fmt_params_of(666_000, 24_800_000) == "666.0k of 24.8M"
     assert fmt_params_of(24_143_245, 24_143_245) == "24.1M of 24.1M"
-    # the race's reading counts them alike: 0.96 of an epoch is no whole one (walkthrough 19 read "epoch 0.9/12" on
-    # Train and "after 1.0 epochs" in the race's report, for one run)
+
+
+def test_the_races_reading_counts_epochs_done_as_trains_status_line_does():
+    """0.96 of an epoch is no whole one: walkthrough 19 read "epoch 0.9/12" on Train and "after 1.0 epochs" in the
+    race's report, for one run."""
     from receipt_core.wording import epochs_done
 
-    assert [epochs_done(e) for e in (0.96, 1.0, 2.999999999, 7.95)] == ["0.9", "1.0", "3.0", "7.9"]
+    assert [epochs_done(e) for e in (0.96, 1.0, 0.1 + 0.2, 2.9999999999999, 7.95)] == ["0.9", "1.0", "0.3", "3.0",
+                                                                                        "7.9"]
