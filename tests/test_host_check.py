@@ -127,8 +127,9 @@ def test_a_page_address_typed_as_streamlit_does_not_serve_it_is_redirected(serve
     # a stray character from a pasted link (a probe's "/train%20", "/Train%09", "/train%C2%A0", "/train.",
     # "/train;x" and fullwidth letters each opened "Page not found")
     assert [canonical_page_path(p) for p in ("/train ", "/Train\t", "/train\xa0", "/train.", "/train;x",
-                                             "/\uff54\uff52\uff41\uff49\uff4e", "/home.", "/tr ain")] == [
-        "/train", "/train", "/train", "/train", "/train", "/train", "/", None]
+                                             "/\uff54\uff52\uff41\uff49\uff4e", "/home.", "/tr ain",
+                                             "/train\u3002", "/train\u200b")] == [
+        "/train", "/train", "/train", "/train", "/train", "/train", "/", None, "/train", "/train"]
     for path, location in (("/home", "/"), ("/Train?dataset=demo", "/train?dataset=demo"), ("/train%20", "/train")):
         conn = http.client.HTTPConnection("127.0.0.1", server, timeout=10)
         try:

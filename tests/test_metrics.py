@@ -130,7 +130,11 @@ def test_evaluate_predictions_on_cord_dev_baselines(cord_dev):
                                          # and a discount's trailing minus (a probe: +5.0)
                                          ("３．５０", 3.5), ("\u0663\u066b\u0665\u0660", 3.5),
                                          ("\u0661\u0662\u066c\u0665\u0660\u0660", 12500.0), ("5.00-", -5.0),
-                                         ("$25.00 -", -25.0), ("5.-", 5.0)])
+                                         ("$25.00 -", -25.0), ("5.-", 5.0),
+                                         # the minus sign and the dashes, a tax flag after a discount's minus, and
+                                         # what is no amount (a probe: 5.0, 5.0, 1.0, 350)
+                                         ("\u22125.00", -5.0), ("5.00\u2013", -5.0), ("\u2212.99", -0.99),
+                                         ("5.00-T", -5.0), ("\u00bd", None), ("3\u20444", None), ("3..50", None)])
 def test_parse_price(text, value):
     assert parse_price(text) == value
 

@@ -29,7 +29,9 @@ def canonical_page_path(path: str) -> str | None:
     if not name or "/" in name:
         return None
     # as pasted from a sentence or a chat: "/train " (%20, %09, %C2%A0), "/train.", "/train;x", "/ｔｒａｉｎ" (a probe)
-    wanted = unicodedata.normalize("NFKC", name).split(";")[0].strip().rstrip(".,:!?)]'\"").strip().lower()
+    # and with an invisible character (a zero-width space) or a CJK full stop after it (a second probe)
+    visible = "".join(ch for ch in unicodedata.normalize("NFKC", name) if unicodedata.category(ch) != "Cf")
+    wanted = visible.split(";")[0].strip().rstrip(".,:!?)]'\"。、").strip().lower()
     if wanted == HOME:
         return "/"
     if wanted in {url for *_, url in PAGES} and (name != wanted or path != f"/{name}"):

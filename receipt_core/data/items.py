@@ -18,8 +18,10 @@ from .document import Word
 from .quantity import parse_quantity
 
 _AMOUNT = re.compile(r"\d[\d.,]*")
-_ARABIC_SEPARATORS = str.maketrans({"\u066b": ".", "\u066c": ","})  # Arabic decimal and thousands separators
-_TRAILING_MINUS = re.compile(r"\s*-\s*")  # "5.00-", as receipts print a discount
+# Arabic decimal and thousands separators; the minus sign and the dashes OCR reads for a hyphen-minus
+_SEPARATORS_AND_MINUS = str.maketrans({"\u066b": ".", "\u066c": ",", "\u2212": "-", "\u2010": "-", "\u2011": "-",
+                                      "\u2012": "-", "\u2013": "-", "\u2014": "-"})
+_TRAILING_MINUS = re.compile(r"\s*-\s*[A-Za-z]?\s*")  # "5.00-", "5.00-T": a discount, a tax flag after it
 # a time of day or a date prints numbers that are no amount: a walkthrough's "22:46:33", labelled a unit price by
 # the model, gave an item a unit price of 22
 _TIME_OR_DATE = re.compile(r"\d{1,2}:\d{2}|\d{1,4}[/-]\d{1,2}[/-]\d{1,4}")
@@ -50,12 +52,15 @@ def parse_price(text: str) -> float | None:
     With both separators the last one is the decimal point. With one kind only: repeated, or followed by
     exactly three digits, it separates thousands (receipts in rupiah print ``25.000``); else it is decimal.
     Fullwidth digits and points, and Arabic decimal and thousands separators, read as theirs (``３．５０``, ``٣٫٥٠``
-    → 3.5: a probe's came out 3.0, the rest dropped at the separator); a trailing minus is a discount's sign
-    (``5.00-`` → -5.0).
+    → 3.5: a probe's came out 3.0, the rest dropped at the separator); the minus sign and dashes are a minus; a
+    trailing minus is a discount's sign (``5.00-`` and ``5.00-T`` → -5.0); a fraction (``½``) and ``3..50`` are
+    no amount.
     """
-    text = unicodedata.normalize("NFKC", text).translate(_ARABIC_SEPARATORS)
+    text = unicodedata.normalize("NFKC", text).translate(_SEPARATORS_AND_MINUS)
     match = _AMOUNT.search(text)
-    if match is None or _TIME_OR_DATE.search(text) or _CODE.search(text):
+    if match is None or _TIME_OR_DATE.search(text) or _CODE.search(text) or "\u2044" in text:  # ½ is "1⁄2"
+        return None
+    if re.search(r"[.,]{2}", match.group(0)):  # "3..50": no amount prints two separators in a row
         return None
     number = match.group(0).rstrip(".,")
     negative = ("-" in text[:match.start()] or (text.strip().startswith("(") and text.strip().endswith(")"))
