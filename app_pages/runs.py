@@ -20,8 +20,8 @@ from receipt_core.training.run_documents import started_on_command_line
 from receipt_core.training.run_settings import defaults_title, settings_diff
 from receipt_core.datasets.splits import MIN_EVAL_RECEIPTS
 from receipt_core.training.run_summary import (BEST_BY, ONES_BASELINE, OWN_TRAINING, SAVED, TRAINING_TIME,
-                                               clear_best_runs, listing_order, no_best_reason, ranked_score,
-                                               run_metrics_rows, run_phases, run_summary)
+                                               best_reason, clear_best_runs, listing_order, no_best_reason,
+                                               ranked_score, run_metrics_rows, run_phases, run_summary)
 from receipt_core.training.suggestion_heads import is_suggestion_run
 from receipt_core.workspace.run_labels import (MAX_NAME, MAX_NOTES, display_name, distinct_labels, download_stem,
                                                RunLabel, RunLabelConflictError, run_labels,
@@ -155,7 +155,8 @@ with runs_tab:
                              help="The run's training clock: its steps, evaluations and saves, without pauses and "
                                   "without the loading and encoding before its first step")})
         st.caption(("★ marks the best run by its saved model's field micro-F1 and item quantity accuracy among the "
-                    "runs evaluated on the same receipts. " if best else no_best_reason(rows, names) + " ") + NOISE_NOTE
+                    "runs evaluated on the same receipts. " + best_reason(rows, names) + " " if best
+                    else no_best_reason(rows, names) + " ") + NOISE_NOTE
                    + " The \"saved model's\" columns are the run's last evaluation, the model it saved, which Train "
                    "and Predict show; each \"best\" column is that metric's best evaluation on its own, so one row "
                    "may mix evaluations.")

@@ -200,6 +200,14 @@ def test_with_no_best_run_the_runs_page_says_why():
         "No run is marked best: 'full run' and 'frozen run' are within the noise margin on both metrics (field "
         "micro-F1 0.929 vs 0.925 (margin 0.008), item quantity acc. 0.950 vs 0.950 (margin 0.007)), so the "
         "evaluation set cannot tell them apart.")
+    # a ★ says what it stands on, as its absence does (walkthrough 20 could not check one against the rule)
+    from receipt_core.training.run_summary import best_reason
+
+    rows = [scored("full", 0.929, 0.95), scored("frozen", 0.905, 0.95)]
+    assert best_reason(rows, names) == (
+        "★ 'full run': against the 1 other run scored on the same receipts, none is ahead of it on field micro-F1 or "
+        "item quantity acc. beyond the noise margins (0.009, 0.007), and it is ahead of it beyond them on at least "
+        "one.")
 
 
 def test_the_star_goes_by_the_saved_models_scores_the_table_shows_first():

@@ -13,6 +13,7 @@ from typing import Any, Mapping, Protocol, Sequence
 from ..datasets.splits import MIN_EVAL_RECEIPTS
 from ..evaluation.noise import clear_winner, compare, few_words, margin, one_item
 from ..evaluation.metrics import ones_baseline
+from ..wording import counted
 from .events import (CheckpointEvent, EvalEvent, FinishedEvent, FIELD_WORDS, HEADLINE_METRICS, ITEMS_SCORED,
                      METRIC_LABELS, PhaseEvent, ProgressEvent, StepEvent, flatten_metrics, headline, stored_event,
                      trained_phases)
@@ -144,6 +145,22 @@ def _comparable_groups(rows: Sequence[Mapping[str, Any]]) -> list[tuple[dict[str
     return [(scores, (few_words([pairs[0][0] for pairs in scores.values()], [words[run] for run in scores]),
                       one_item([items[run] for run in scores])))
             for scores in groups.values()]
+
+
+def best_reason(rows: Sequence[Mapping[str, Any]], names: Mapping[str, str] | None = None) -> str:
+    """What a ★ stands on, for the Runs page: per evaluation set with a best run, the runs it was weighed against
+    and the noise margins (a walkthrough could check a missing ★ against the rule, not a ★ shown)."""
+    said = []
+    for scores, floors in _comparable_groups(rows):
+        if (winner := clear_winner(scores, floors)) is None:
+            continue
+        labels = [METRIC_LABELS[metric] for metric in BEST_BY]
+        others = len(scores) - 1
+        said.append(f"★ {(names or {}).get(winner, winner)!r}: against the {counted(others, 'other run')} scored on "
+                    f"the same receipts, none is ahead of it on {labels[0]} or {labels[1]} beyond the noise margins "
+                    f"({margin(floor=floors[0]):.3f}, {margin(floor=floors[1]):.3f}), and it is ahead of "
+                    f"{'it' if others == 1 else 'each'} beyond them on at least one.")
+    return " ".join(said)
 
 
 def no_best_reason(rows: Sequence[Mapping[str, Any]], names: Mapping[str, str] | None = None) -> str:
