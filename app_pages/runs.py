@@ -38,6 +38,7 @@ from ui.run_resume import resume_form
 from ui.runs_refresh import redraw_when_runs_change
 
 DEFAULTS = "the defaults"
+SAVED_TITLE = "saved model's"  # the "saved" columns' header
 RENAMED_KEY = "runs_renamed"  # the run id Save stored: the next run refreshes the pickers and says so
 DELETED_TOAST_KEY = "runs_deleted_toast"  # "Deleted run …", shown after the rerun the deletion ends with
 RUN_COLORS_KEY = "runs_colors"  # run id -> its colour in the overlaid charts, kept while the choice changes
@@ -58,6 +59,12 @@ RUN_COLUMNS = ["best", "name", "status", *[f"{SAVED} {m}" for m in BEST_BY], TRA
                "eval receipts", *[f"best {m}" for m in HEADLINE_METRICS], OWN_TRAINING,
                "scenario", "tags",
                "trainable parameters", "steps", "backbone", "run"]
+
+
+def _quality_title(column: str) -> str:
+    """A Runs table column of a score as its header reads: "saved model's field micro-F1", "best …"."""
+    kind, metric = column.split(" ", 1)
+    return f"{SAVED_TITLE if kind == SAVED else kind} {METRIC_LABELS[metric]}"
 
 
 def settings_row_height(abouts: list[str]) -> int:
@@ -226,8 +233,9 @@ with runs_tab:
                         help="training time: the run's clock, its evaluations and saves included, its pauses and "
                              "set-up not; trainable parameters: the most a run trained at once (a phased run's last "
                              "phase, its heads included: each scenario has its own heads, see Train)")
-    quality = c2.selectbox("Quality", [f"best {m}" for m in HEADLINE_METRICS], key="runs_quality",
-                           format_func=lambda column: f"best {METRIC_LABELS[column.removeprefix('best ')]}")
+    # the saved model's first, as the table and the ★ weigh runs (walkthrough 20: the chart opened on "best")
+    quality = c2.selectbox("Quality", [f"{SAVED} {m}" for m in BEST_BY] + [f"best {m}" for m in HEADLINE_METRICS],
+                           key="runs_quality", format_func=_quality_title)
     with user_errors("Drawing cost vs quality"):
         # runs scored on their own training receipts (Annotate's retrainings) are no point of comparison: a
         # walkthrough's two at F1 0.000 stretched the axis and squashed the real runs together at its top
@@ -239,8 +247,7 @@ with runs_tab:
         if points.dropna().empty:
             st.caption("No finished evaluation yet." + left_out)
         else:
-            st.plotly_chart(cost_quality_figure(points, cost, quality, cost,
-                                                f"best {METRIC_LABELS[quality.removeprefix('best ')]}",
+            st.plotly_chart(cost_quality_figure(points, cost, quality, cost, _quality_title(quality),
                                                 label="name", colors=run_colors),
                             key="runs_cost_quality", width="stretch")
             st.caption("Each run overlaid above keeps its colour here (the others are grey); the marker's shape "
