@@ -208,6 +208,13 @@ def test_with_no_best_run_the_runs_page_says_why():
         "★ 'full run': against the 1 other run scored on the same receipts, none is ahead of it on field micro-F1 or "
         "item quantity acc. beyond the noise margins (0.009, 0.007), and it is ahead of it beyond them on at least "
         "one.")
+    # the page shows them through notice_markdown: a run's name, the user's text, stays literal
+    from ui.literal import notice_markdown
+
+    hostile = {"full": "**bold** <b>x</b> [l](http://e)", "frozen": "\u202eemanlanoitcerid"}
+    shown = notice_markdown(no_best_reason([scored("full", 0.929, 0.90), scored("frozen", 0.908, 0.95)], hostile))
+    assert "` **bold** <b>x</b> [l](http://e) `" in shown and "`\\u202eemanlanoitcerid`" in shown.replace(" ", ""), shown
+    assert "` **bold** <b>x</b> [l](http://e) `" in notice_markdown(best_reason(rows, hostile))
 
 
 def test_the_star_goes_by_the_saved_models_scores_the_table_shows_first():
