@@ -3,8 +3,6 @@ settings; Start/Pause/Stop; live charts. Every default comes from the run's conf
 
 from __future__ import annotations
 
-import dataclasses
-
 import streamlit as st
 
 from receipt_core.datasets.splits import paired_datasets
@@ -13,9 +11,8 @@ from receipt_core.data.boxes import BOX_MODES
 from receipt_core.model.freeze import (LAYOUT_GROUP, PRESETS, FreezePlan, PhasedSchedule, hand_frozen_heads,
                                      hand_toggles)
 from receipt_core.model.scenario_guide import frozen_heads_note, guide_markdown
-from receipt_core.model.head_settings import HEAD_KINDS, LAYER_MIX_LABELS, LAYER_MIXES, HeadSettings
-
-from receipt_core.training.config import (DEEP_PHASE_TWO, MAX_LR, PHASE_END_NEEDED, PHASED_ONLY, SHALLOW_PHASE_TWO,
+from receipt_core.model.head_settings import HEAD_KINDS, LAYER_MIX_LABELS, LAYER_MIXES
+from receipt_core.training.config import (DEEP_PHASE_TWO, MAX_LR, PHASE_END_NEEDED, SHALLOW_PHASE_TWO,
                                           PretrainConfig, ReferenceConfig, TrainConfig, phase_two_depth)
 from receipt_core.training.estimate import PlannedRun, estimate_run_time, planned_pretraining, planned_split
 from receipt_core.training.schedules import LR_SCHEDULES
@@ -29,6 +26,7 @@ from ui.machine_timing import machine_factor
 from ui.run_choice import run_display_name
 from ui.shared import (NO_DATA, NO_VALUE, field_row, fmt_params, fmt_share, forget_stale_choice, friendly, group_sizes,
                        job_slot, require_router, server_folders, user_errors, workspace)
+from ui.train_form import advanced_key, head_settings, scenario_defaults
 from ui.train_start import StartRequest, prepare_start, training_labels
 
 LOCAL = "local folder…"
@@ -44,62 +42,7 @@ HEADS_NOTE = ("Each scenario brings its own heads (Advanced settings change them
               "is frozen for all or most of the run (freeze-backbone, phased), linear ones where it trains "
               "throughout (full fine-tuning, one head frozen) and learns the context itself. So phased's last phase "
               "trains more weights than full fine-tuning does, in fewer steps over the whole model.")
-# the two-head settings whose default a scenario may set (SCENARIO_DEFAULTS): widget key -> TrainConfig field
-SCENARIO_SETTINGS = {"train_epochs": "epochs", "train_batch": "batch_size", "train_lr": "lr",
-                     "train_lr_schedule": "lr_schedule", "train_boxes": "boxes", "train_decay": "decay_factor",
-                     "train_weighting": "loss_weighting", "train_head": "head", "train_head_size": "head_size",
-                     "train_head_depth": "head_depth", "train_head_boxes": "head_boxes", "train_top_k": "phased_top_k",
-                     "train_epochs_per_phase": "epochs_per_phase", "train_patience": "patience",
-                     "train_label_smoothing": "label_smoothing"}
-# the two-head settings drawn in the Advanced popover. A closed popover's widgets do not take a value the page sets:
-# the browser sent the one typed before back at the next rerun (a walkthrough's label smoothing 0.05 returned after a
-# switch to freeze-backbone whose toast said 0). So a scenario change gives them new keys (advanced_key), and new
-# widgets start from the new scenario's defaults.
-ADVANCED_SETTINGS = ("train_boxes", "train_decay", "train_weighting", "train_label_smoothing", "train_head",
-                     "train_head_size", "train_head_depth", "train_head_boxes")
-ADVANCED_GENERATION = "train_advanced_generation"  # how many times the scenario changed in this session
 
-
-def advanced_key(base: str) -> str:
-    """The key of an Advanced-settings widget now: ``base`` until the first scenario change, then
-    ``base__g<n>`` (the tests find a widget by ``base`` and this suffix)."""
-    generation = st.session_state.get(ADVANCED_GENERATION, 0)
-    return f"{base}__g{generation}" if generation else base
-
-
-def _scenario_defaults() -> None:
-    """On a change of scenario (a callback: runs before the page redraws), set every scenario-dependent setting to
-    the new scenario's own default (a number input shows an unset one as 0). A keyed widget keeps the value the
-    browser holds otherwise: removing the key was not enough, the browser sent the old value back."""
-    preset = st.session_state["train_preset"]
-    defaults = TrainConfig.for_scenario(preset)
-    changed = []
-    for key, field in SCENARIO_SETTINGS.items():
-        value = getattr(defaults, field)
-        value = value if value is not None else 0  # a number input's unset; top k: 0 is "auto"
-        shown = preset == "phased" or field not in PHASED_ONLY  # freeze-backbone has no "epochs per phase" to tell
-        current = advanced_key(key) if key in ADVANCED_SETTINGS else key
-        if shown and current in st.session_state and st.session_state[current] != value:
-            changed.append(f"{field.replace('_', ' ')} {value:g}" if isinstance(value, float) else
-                           f"{field.replace('_', ' ')} {value}")
-        if key not in ADVANCED_SETTINGS:
-            st.session_state[key] = value
-    st.session_state[ADVANCED_GENERATION] = st.session_state.get(ADVANCED_GENERATION, 0) + 1
-    if changed:  # a value the person typed is replaced: said, not done silently (found by a walkthrough)
-        st.toast(f"{preset}'s own defaults: " + ", ".join(changed[:6]) + (" …" if len(changed) > 6 else ""))
-
-
-def _head_settings(defaults: TrainConfig, preset: str) -> HeadSettings:
-    """The heads the settings below ask for (their widgets' values from the last rerun, else the scenario's
-    defaults), so the parameter counts above them count the heads the run will build."""
-    state = st.session_state
-    config = dataclasses.replace(
-        defaults, head=state.get(advanced_key("train_head"), defaults.head),
-        layer_mix=state.get(advanced_key(f"train_layer_mix_{preset}"), defaults.layer_mix),
-        head_size=int(state.get(advanced_key("train_head_size"), defaults.head_size)),
-        head_depth=int(state.get(advanced_key("train_head_depth"), defaults.head_depth)),
-        head_boxes=bool(state.get(advanced_key("train_head_boxes"), defaults.head_boxes)))
-    return config.head_settings()
 
 def _phase_settings(defaults: TrainConfig, layers: int) -> tuple[int, int, int]:
     """The phased plan's own settings (phase 2's depth, 0 for auto; epochs per phase; patience), drawn in a row."""
@@ -212,7 +155,7 @@ with st.expander("Run settings" if busy else "Run settings and Start", expanded=
     preset, freeze, unfreeze = "full", (), ()
     if kind == TWO_HEAD:
         preset = model_cols[1].selectbox("Scenario", PRESETS, index=PRESETS.index(defaults.scenario),
-                                         persist_state="session", key="train_preset", on_change=_scenario_defaults,
+                                         persist_state="session", key="train_preset", on_change=scenario_defaults,
                                          help="Picking a scenario puts every setting below back to that "
                                               "scenario's own defaults")
         default_note = model_cols[1].container()  # filled once the toggles say whether the scenario is as it is
@@ -220,7 +163,7 @@ with st.expander("Run settings" if busy else "Run settings and Start", expanded=
         sizes: tuple[tuple[str, int], ...] = ()
         if backbone:
             with user_errors("Reading the backbone"):
-                sizes = group_sizes(backbone, _head_settings(defaults, preset), defaults.max_length)
+                sizes = group_sizes(backbone, head_settings(defaults, preset), defaults.max_length)
             if not sizes:
                 backbone = ""  # unreadable (the error above says why): Start stays off, no failed run is recorded
         if sizes:
@@ -260,7 +203,7 @@ with st.expander("Run settings" if busy else "Run settings and Start", expanded=
             # the heads differ by scenario, and so does the model's size: a walkthrough saw phased's 24.8M beside
             # full's 24.1M on Runs' cost chart with nothing to say why
             head_weights = sum(count for name, count in sizes if name.startswith("head."))
-            st.caption(f"Heads: {_head_settings(defaults, preset).describe()}, {fmt_params(head_weights)} weights. "
+            st.caption(f"Heads: {head_settings(defaults, preset).describe()}, {fmt_params(head_weights)} weights. "
                        + HEADS_NOTE)
         if preset == TrainConfig().scenario and not freeze and not unfreeze:  # of the default as it is only: under
             # another scenario, or changed by the toggles, it read as said of that (two walkthroughs)

@@ -1503,7 +1503,7 @@ def test_train_also_trains_on_other_datasets_as_train_with_two_datasets_does(tmp
 
 def advanced(widgets, base: str):
     """An Advanced-settings widget of the Train page by its first key: each scenario change gives it a new one
-    (``app_pages/train.advanced_key``)."""
+    (``ui/train_form.advanced_key``)."""
     return next(w for w in widgets if w.key == base or w.key.startswith(f"{base}__g"))
 
 

@@ -77,7 +77,7 @@ def no_exception(page) -> None:
 
 def widget_value(page, key: str) -> str | bool:
     """What the keyed widget shows: a selectbox's choice or a number field's text (as typed), a toggle's state. An
-    Advanced setting's key gets a suffix at each scenario change (``app_pages/train.advanced_key``)."""
+    Advanced setting's key gets a suffix at each scenario change (``ui/train_form.advanced_key``)."""
     widget = page.locator(f".st-key-{key}, [class*='st-key-{key}__g']").first
     widget.wait_for()
     field = widget.locator("input[role=combobox], input[type=number]")
