@@ -262,7 +262,7 @@ def _rename_field(info: dict, old: str, new: str) -> None:
     # failed on, and drew the other as a link in its legend (a probe)
     (lambda info: _rename_field(info, "ITEM_NAME", "\u0406TEM_NAME"), "it names '\\u0406TEM_NAME'"),
     (lambda info: _rename_field(info, "ITEM_NAME", '<a href="https://x">CLICK</a>'), "it names '<a href="),
-    (lambda info: info["schema"]["fields"].reverse() or info["schema"]["fields"].insert(0, info["schema"]["fields"].pop()),
+    (lambda info: info["schema"].update(fields=[info["schema"]["fields"][0], *info["schema"]["fields"][:0:-1]]),
      "they are in another order"),
     # the settings loading and a resume read as they are (a second probe: every prediction failed on them)
     (lambda info: info["config"].update(boxes="diagonal"), "unknown box mode 'diagonal'"),

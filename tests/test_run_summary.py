@@ -213,7 +213,8 @@ def test_with_no_best_run_the_runs_page_says_why():
 
     hostile = {"full": "**bold** <b>x</b> [l](http://e)", "frozen": "\u202eemanlanoitcerid"}
     shown = notice_markdown(no_best_reason([scored("full", 0.929, 0.90), scored("frozen", 0.908, 0.95)], hostile))
-    assert "` **bold** <b>x</b> [l](http://e) `" in shown and "`\\u202eemanlanoitcerid`" in shown.replace(" ", ""), shown
+    assert "` **bold** <b>x</b> [l](http://e) `" in shown, shown
+    assert "`\\u202eemanlanoitcerid`" in shown.replace(" ", ""), shown
     assert "` **bold** <b>x</b> [l](http://e) `" in notice_markdown(best_reason(rows, hostile))
 
 

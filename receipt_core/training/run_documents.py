@@ -74,9 +74,9 @@ PHOTO_GAP_NOTE = ("This run trained only on receipts without photos (words typed
                   "lines: a run trained on them has never seen a shop's name, address, phone number or card details, "
                   "and reads such lines as items and prices, its confidence high all the same (a walkthrough's "
                   "address line: an item at 0.99, its street number a price). The OCR's misreadings and a photo's "
-                  "tilt come on top. For photos, train on OCR'd photos too: upload them through Data → Upload & OCR and label them "
-                  "on Annotate, or import a labelled dataset of photos with Data → Import's *Read the images with "
-                  "OCR*.")
+                  "tilt come on top. For photos, train on OCR'd photos too: upload them through Data → Upload & OCR "
+                  "and label them on Annotate, or import a labelled dataset of photos with Data → Import's *Read the "
+                  "images with OCR*.")
 
 
 def photo_gap_note(workspace, config, reads_photo: bool) -> str | None:

@@ -257,7 +257,8 @@ class DocumentStore(ImageStore):
         so where it is later says what the dataset was renamed to (the sidebar follows a rename made in another
         tab)."""
         with self._read() as conn:
-            row = conn.execute("SELECT id FROM documents WHERE dataset = ? ORDER BY rowid LIMIT 1", (dataset,)).fetchone()
+            row = conn.execute("SELECT id FROM documents WHERE dataset = ? ORDER BY rowid LIMIT 1",
+                               (dataset,)).fetchone()
         return None if row is None else row[0]
 
     def rename_dataset(self, name: str, new_name: str) -> int:
