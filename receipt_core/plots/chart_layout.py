@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 from ..data.markup import escape_markup
 
 TOOLBAR_ROOM = 30  # pixels Plotly's toolbar takes at a figure's top right: titles and receipts start below it
@@ -43,12 +41,3 @@ def bottom_legend(names: list[str]) -> tuple[dict, int]:
     legend = dict(orientation="h", x=0, xanchor="left", y=0, yref="container", yanchor="bottom")
     return legend, AXIS_ROOM + LEGEND_ROW * legend_rows(names) + 6
 
-
-def score_range(values) -> list[float] | None:
-    """A y range around scores (0–1) with room for the markers, never past 0 or 1.02; None for no scores. A spread
-    of 0.87–0.93 on a 0–1 axis read as a tie (a walkthrough); a lone point is not drawn on 0 to 1.5 either."""
-    values = [float(v) for v in values if v is not None and math.isfinite(v)]
-    if not values:
-        return None
-    pad = max(0.02, (max(values) - min(values)) * 0.25)
-    return [max(0.0, min(values) - pad), min(1.02, max(values) + pad)]

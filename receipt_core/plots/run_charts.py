@@ -10,7 +10,8 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from ..data.markup import escape_markup
-from .chart_layout import TITLED_TOP, bottom_legend, figure_title, score_range
+from ..study.figures import score_range
+from .chart_layout import TITLED_TOP, bottom_legend, figure_title
 
 
 SERIES_COLORS = ("#4E79A7", "#F28E2B", "#E15759", "#59A14F", "#B07AA1", "#EDC948", "#76B7B2", "#FF9DA7",

@@ -12,7 +12,6 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from ..data.markup import escape_markup
-from ..plots.chart_layout import score_range
 from .result import StudyResult
 
 COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
@@ -67,6 +66,16 @@ def quality_cost_figure(result: StudyResult) -> go.Figure:
                          legend={"orientation": "h", "yanchor": "top", "y": -0.1, "x": 0,
                                  "title": {"text": "marker size: trainable parameters", "side": "top"}})
     return figure
+
+
+def score_range(values) -> list[float] | None:
+    """A y range around scores (0–1) with room for the markers, never past 0 or 1.02; None for no scores. A spread
+    of 0.87–0.93 on a 0–1 axis read as a tie (a walkthrough); a lone point is not drawn on 0 to 1.5 either."""
+    values = [float(v) for v in values if v is not None and math.isfinite(v)]
+    if not values:
+        return None
+    pad = max(0.02, (max(values) - min(values)) * 0.25)
+    return [max(0.0, min(values) - pad), min(1.02, max(values) + pad)]
 
 
 def curves_figure(result: StudyResult) -> go.Figure:
