@@ -364,3 +364,18 @@ def test_a_stored_label_of_no_schema_is_refused_before_a_run_is_made(tmp_path, m
     err = capsys.readouterr().err
     assert "receipt 'b0', word #0 ('TEA'): its label '\\u0406TEM_NAME' is not one of the labels" in err, err
     assert ws.list_runs() == []
+    # every command that reads the dataset says it before loading a model (a second probe: `train --out`,
+    # `reference`, `study` and `evaluate` failed later, naming no receipt)
+    for command in (["train", "--train", "bad", "--eval", "bad", "--backbone", "tiny", "--out", str(tmp_path / "o")],
+                    ["reference", "--train", "bad", "--eval", "bad", "--backbone", "tiny", "--out",
+                     str(tmp_path / "r")]):
+        assert main(command) == 2
+        assert "its label '\\u0406TEM_NAME' is not one of the labels" in capsys.readouterr().err, command
+    # and the encoder, which every path reaches, names the receipt too
+    from receipt_core.data.schema import DEFAULT_SCHEMA
+    from receipt_core.model.encoding import DocumentEncoder
+    from receipt_core.model.backbones import load_backbone
+
+    encoder = DocumentEncoder(load_backbone("tiny").tokenizer, DEFAULT_SCHEMA)
+    with pytest.raises(ValueError, match="receipt 'b0', word #0"):
+        encoder.encode(ws.get_document("b0"))

@@ -151,7 +151,7 @@ def retrain_after_done(dataset: str, doc_id: str) -> None:
     except JobBusyError as error:
         st.session_state[NOTICE_KEY] = f"Not retrained: {friendly(error)}"
         return
-    except NoLabelsError as error:
+    except (NoLabelsError, ValueError) as error:  # ValueError: a label of no schema, naming its receipt (a probe)
         st.session_state[NOTICE_KEY] = f"Not retrained: {friendly(error)}"
         return
     st.session_state[RETRAINING_KEY] = retraining.active.run_id

@@ -14,6 +14,7 @@ from typing import Sequence
 from .errors import CommandError
 from ..data.document import Document
 from ..data.review import NoLabelsError, evaluation_documents, labelled_documents
+from ..data.schema import DEFAULT_SCHEMA, unknown_label_problem
 from ..datasets import load_dataset
 from ..datasets.detect import resolve_format
 from ..wording import counted
@@ -81,6 +82,10 @@ def load_documents(data: str, format: str, workspace: Path | None, role: str = "
         documents = ws.load_documents(data)
     if not documents:
         raise CommandError(f"{role} {data!r} holds no documents")
+    # a tampered workspace's label of no schema: refused before any model loads, the receipt named (a probe's
+    # `train --out`, `reference`, `study` and `evaluate` each failed later with "unknown field label", naming none)
+    if (problem := unknown_label_problem(documents, DEFAULT_SCHEMA)) is not None:
+        raise CommandError(f"{role} {data!r}: {problem}")
     if rule == "any":
         return documents
     try:

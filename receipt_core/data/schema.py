@@ -104,9 +104,9 @@ def unknown_label_problem(documents, schema: LabelSchema) -> str | None:
     fields = set(schema.fields)
     for doc in documents:
         for index, word in enumerate(doc.words):
-            if not word.is_quantity and word.field not in fields:
+            if word.field not in fields:
                 return (f"receipt {doc.id!r}, word #{index} ({word.text!r}): its label {ascii(word.field)[:60]} is "
-                        f"not one of the labels ({', '.join(schema.fields)}); label it on Annotate, then start again")
+                        f"not one of the labels ({', '.join(schema.fields)}); label it on Annotate and try again")
     return None
 
 

@@ -22,7 +22,7 @@ import torch
 
 from ..data.boxes import BOX_SCALE, check_box_mode, layout_boxes
 from ..data.document import Document
-from ..data.schema import DEFAULT_SCHEMA, LabelSchema
+from ..data.schema import DEFAULT_SCHEMA, LabelSchema, unknown_label_problem
 
 IGNORE_INDEX = -100
 CLS_BOX = (0, 0, 0, 0)
@@ -137,6 +137,8 @@ class DocumentEncoder:
         """The document as one or more windows (one when it fits in ``max_length`` tokens)."""
         per_word = self.word_tokens(doc)
         boxes = self.word_boxes(doc)
+        if (problem := unknown_label_problem([doc], self.schema)) is not None:  # every path that encodes labels
+            raise ValueError(problem)  # (train --out, a study, evaluate): the receipt named, the label escaped
         fields = [self.schema.field_id(word.field) for word in doc.words]
         quantities = [int(word.is_quantity) for word in doc.words]
         spans = _window_spans([len(ids) for ids in per_word], self.max_length - 2, self.stride)
