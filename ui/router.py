@@ -76,7 +76,7 @@ def sidebar() -> DeltaGenerator | None:
 
 
 VANISHED_KEY = "dataset_vanished"  # (the sidebar's dataset found gone, the one shown in its place, renamed to it)
-FIRST_RECEIPT_KEY = "dataset_first_receipt"  # (the sidebar's dataset, the id of its first receipt)
+FIRST_RECEIPT_KEY = "dataset_first_receipts"  # (the sidebar's dataset, the ids of its first receipts)
 
 
 def dataset_choice(names: list[str]) -> None:
@@ -122,22 +122,23 @@ def dataset_choice(names: list[str]) -> None:
     chosen = st.selectbox("Dataset", names, key=DATASET_KEY, help="The dataset the pages work on (Train starts from "
                           "it)", index=names.index(first_dataset(names)), on_change=_chosen, args=(names,),
                           bind="query-params")
-    # its first receipt, to follow a rename made elsewhere (renamed_to): taken from the box as drawn, so a page just
+    # its first receipts, to follow a rename made elsewhere (renamed_to): taken from the box as drawn, so a page just
     # opened from a link knows it too (a walkthrough's Annotate, opened and then labelled with keys, which redraw the
     # editor alone, took a rename for a deletion)
     if chosen in names:
-        st.session_state[FIRST_RECEIPT_KEY] = (chosen, workspace().first_document_id(chosen))
+        st.session_state[FIRST_RECEIPT_KEY] = (chosen, workspace().first_document_ids(chosen))
 
 
 def renamed_to(dataset: str, names: list[str]) -> str | None:
-    """The dataset of ``names`` holding the first receipt ``dataset`` held when this session last showed it:
-    ``dataset`` itself, or the name it was renamed to (a new dataset may have taken the old name since); None when
-    that receipt is gone (deleted)."""
+    """The dataset of ``names`` holding the first receipts ``dataset`` held when this session last showed it (all
+    of those still stored): ``dataset`` itself, or the name it was renamed to (a new dataset may have taken the old
+    name since); None when they are gone (deleted) or spread over datasets (one of them deleted and imported
+    elsewhere is no rename: a probe's sidebar left a dataset of 23 receipts for the one that took its first)."""
     held = st.session_state.get(FIRST_RECEIPT_KEY)
-    if not (isinstance(held, tuple) and len(held) == 2 and held[0] == dataset and held[1]):
+    if not (isinstance(held, tuple) and len(held) == 2 and held[0] == dataset and isinstance(held[1], tuple)):
         return None
-    now = workspace().datasets_of([held[1]]).get(held[1])
-    return now if now in names else None
+    now = set(workspace().datasets_of(held[1]).values())
+    return next(iter(now)) if len(now) == 1 and now <= set(names) else None
 
 
 def _chosen(names: list[str]) -> None:

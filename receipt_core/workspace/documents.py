@@ -252,14 +252,14 @@ class DocumentStore(ImageStore):
                                 (f"$.meta.{meta_key}", dataset, f"$.meta.{meta_key}")).fetchall()
         return {str(original): doc_id for doc_id, original in rows}
 
-    def first_document_id(self, dataset: str) -> str | None:
-        """The id of the dataset's first stored receipt (None: no such dataset): receipts never move between datasets,
-        so where it is later says what the dataset was renamed to (the sidebar follows a rename made in another
-        tab)."""
+    def first_document_ids(self, dataset: str, count: int = 3) -> tuple[str, ...]:
+        """The ids of the dataset's first ``count`` stored receipts (none: no such dataset). Where they are later
+        says what the dataset was renamed to (the sidebar follows a rename made in another tab): all of them in one
+        other dataset, as one id deleted and imported elsewhere is no rename (a probe)."""
         with self._read() as conn:
-            row = conn.execute("SELECT id FROM documents WHERE dataset = ? ORDER BY rowid LIMIT 1",
-                               (dataset,)).fetchone()
-        return None if row is None else row[0]
+            rows = conn.execute("SELECT id FROM documents WHERE dataset = ? ORDER BY rowid LIMIT ?",
+                                (dataset, count)).fetchall()
+        return tuple(row[0] for row in rows)
 
     def rename_dataset(self, name: str, new_name: str) -> int:
         """Give dataset ``name`` the name ``new_name`` (checked as any dataset name; a change of letter case only is
