@@ -491,6 +491,18 @@ def test_copies_never_replace_another_receipt_and_go_back_to_their_own_copies(ws
     ws.delete_dataset("copyA")
     again = import_into_workspace(ws, "copyB", load_dataset(tmp_path / "a", "native"), copies=True)
     assert [d.id for d in ws.load_documents("copyB")] == ["r1-copy4"] and again.nothing_changed  # replaced
+    # an export of copies, imported as copies where the originals' copies are, goes to them (a second probe's
+    # stored every receipt twice: copy_of named the copy, not the original)
+    export_documents(ws.load_documents("copyB"), tmp_path / "b", "native")
+    import_into_workspace(ws, "shopB", load_dataset(tmp_path / "b", "native"), copies=True)
+    assert sorted(d.id for d in ws.load_documents("shopB")) == ["r1-copy", "r1-copy2"]
+    # and a copy_of a file names is trusted only for a copy id this import gives: a receipt of the dataset's own
+    # whose meta claims to copy r1 is never replaced
+    mine = Document(id="mine", width=50, height=50, words=(Word(text="MINE", box=(1, 1, 9, 9)),),
+                    meta={"copy_of": "r1"})
+    ws.save_documents("own", [mine])
+    import_into_workspace(ws, "own", load_dataset(tmp_path / "a", "native"), copies=True)
+    assert ws.get_document("mine").words[0].text == "MINE" and len(ws.load_documents("own")) == 2
 
 
 def test_two_imports_of_copies_at_once_both_store_their_copies(ws, tmp_path, monkeypatch):

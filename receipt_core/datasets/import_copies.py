@@ -35,13 +35,16 @@ def as_copies(workspace: "Workspace", dataset: str, report: ImportReport) -> Imp
     earlier = workspace.copies_in(dataset, COPY_OF)  # original id -> its copy stored here before
     taken = set(ids)  # the import's own ids stay as they are
     new_ids: dict[str, str] = {}
+    origins = {doc.id: _origin(doc) for doc in report.documents}
     for doc_id in ids:
         if doc_id in elsewhere and doc_id not in new_ids:
-            before = earlier.get(doc_id)
-            new_ids[doc_id] = before if before is not None and before not in taken else _free_id(workspace, doc_id,
-                                                                                                  taken)
+            before = earlier.get(origins[doc_id])
+            # an earlier copy only by the id this module gave it: a file's copy_of naming another receipt would
+            # otherwise point an import at a receipt of the dataset's own (a probe's "mine" was replaced)
+            ours = before is not None and before.startswith(_stem(origins[doc_id]) + SUFFIX) and before not in taken
+            new_ids[doc_id] = before if ours else _free_id(workspace, origins[doc_id], taken)
             taken.add(new_ids[doc_id])
-    documents = tuple(dataclasses.replace(doc, id=new_ids[doc.id], meta={**doc.meta, COPY_OF: doc.id})
+    documents = tuple(dataclasses.replace(doc, id=new_ids[doc.id], meta={**doc.meta, COPY_OF: origins[doc.id]})
                       if doc.id in new_ids else doc for doc in report.documents)
     holders = sorted({held[doc_id] for doc_id in elsewhere})
     example = min(new_ids)
@@ -55,10 +58,22 @@ def as_copies(workspace: "Workspace", dataset: str, report: ImportReport) -> Imp
         copied_note=note)
 
 
+def _origin(doc) -> str:
+    """The receipt ``doc`` goes back to: the one a copy's meta names, so a copy of a copy is a copy of the original
+    (a probe's export of copies, imported as copies where the originals' copies were, stored each receipt twice);
+    else its own id."""
+    named = doc.meta.get(COPY_OF)
+    return named if isinstance(named, str) and 0 < len(named) <= MAX_ID_LENGTH else doc.id
+
+
+def _stem(doc_id: str) -> str:
+    return doc_id[:MAX_ID_LENGTH - len(SUFFIX) - 6]
+
+
 def _free_id(workspace: "Workspace", doc_id: str, taken: set[str]) -> str:
     """The first of ``<id>-copy``, ``<id>-copy2``, … that no dataset holds and the import does not use (a probe's
     dataset held a receipt of its own under the id a copy would take: it was replaced)."""
-    stem = doc_id[:MAX_ID_LENGTH - len(SUFFIX) - 6]
+    stem = _stem(doc_id)
     number = 1
     while True:
         candidate = f"{stem}{SUFFIX}{number if number > 1 else ''}"

@@ -248,7 +248,7 @@ class DocumentStore(ImageStore):
         original id -> the copy's id (``datasets.import_copies``)."""
         with self._read() as conn:
             rows = conn.execute("SELECT id, json_extract(json, ?) FROM documents WHERE dataset = ? AND "
-                                "json_extract(json, ?) IS NOT NULL ORDER BY rowid",
+                                "json_type(json, ?) = 'text' ORDER BY rowid",
                                 (f"$.meta.{meta_key}", dataset, f"$.meta.{meta_key}")).fetchall()
         return {str(original): doc_id for doc_id, original in rows}
 
