@@ -134,7 +134,11 @@ def test_evaluate_predictions_on_cord_dev_baselines(cord_dev):
                                          # the minus sign and the dashes, a tax flag after a discount's minus, and
                                          # what is no amount (a probe: 5.0, 5.0, 1.0, 350)
                                          ("\u22125.00", -5.0), ("5.00\u2013", -5.0), ("\u2212.99", -0.99),
-                                         ("5.00-T", -5.0), ("\u00bd", None), ("3\u20444", None), ("3..50", None)])
+                                         ("5.00-T", -5.0), ("\u00bd", None), ("3\u20444", None), ("3..50", None),
+                                         ("1/2", None), ("3 1/2", None), ("1.2.3", None), ("3,5,0", None),
+                                         ("1e5", None),
+                                         # one separator for thousands and cents, as CORD prints some (600000 before)
+                                         ("6.000.00", 6000.0), ("39,200,00", 39200.0), ("Rp 45.545.45", 45545.45)])
 def test_parse_price(text, value):
     assert parse_price(text) == value
 

@@ -21,6 +21,8 @@ _AMOUNT = re.compile(r"\d[\d.,]*")
 # Arabic decimal and thousands separators; the minus sign and the dashes OCR reads for a hyphen-minus
 _SEPARATORS_AND_MINUS = str.maketrans({"\u066b": ".", "\u066c": ",", "\u2212": "-", "\u2010": "-", "\u2011": "-",
                                       "\u2012": "-", "\u2013": "-", "\u2014": "-"})
+# a fraction ("1/2", "½" as NFKC writes it, "1⁄2") or a number in exponent form ("1e5"): no price (a probe: 1.0)
+_NO_AMOUNT = re.compile(r"\d\s*[/\u2044]\s*\d|\d[eE][-+]?\d")
 _TRAILING_MINUS = re.compile(r"\s*-\s*[A-Za-z]?\s*")  # "5.00-", "5.00-T": a discount, a tax flag after it
 # a time of day or a date prints numbers that are no amount: a walkthrough's "22:46:33", labelled a unit price by
 # the model, gave an item a unit price of 22
@@ -58,7 +60,7 @@ def parse_price(text: str) -> float | None:
     """
     text = unicodedata.normalize("NFKC", text).translate(_SEPARATORS_AND_MINUS)
     match = _AMOUNT.search(text)
-    if match is None or _TIME_OR_DATE.search(text) or _CODE.search(text) or "\u2044" in text:  # ½ is "1⁄2"
+    if match is None or _TIME_OR_DATE.search(text) or _CODE.search(text) or _NO_AMOUNT.search(text):
         return None
     if re.search(r"[.,]{2}", match.group(0)):  # "3..50": no amount prints two separators in a row
         return None
@@ -78,7 +80,11 @@ def parse_price(text: str) -> float | None:
     elif "." in number or "," in number:
         sep = "." if "." in number else ","
         parts = number.split(sep)
-        if len(parts) > 2 or len(parts[-1]) == 3:
+        if len(parts) > 2 and all(len(part) == 3 for part in parts[1:-1]) and len(parts[-1]) == 2:
+            number = "".join(parts[:-1]) + "." + parts[-1]  # CORD's "6.000.00" is 6000.00, not 600000
+        elif len(parts) > 2 and any(len(part) != 3 for part in parts[1:]):  # "1.2.3", "3,5,0": no thousands
+            return None
+        elif len(parts) > 2 or len(parts[-1]) == 3:
             number = "".join(parts)
         else:
             number = ".".join(parts)

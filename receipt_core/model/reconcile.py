@@ -10,7 +10,7 @@ model's output):
   quantity too; every one of them lies farther than the quantity from the median centre of those other
   quantities. So when one printed row holds flagged quantity words with different values, the one nearest the
   column of the receipt's other quantities stays; the others become their best field.
-- **Quantity × unit price = price.** It holds on 360 of the 369 CORD train lines that print both prices (the
+- **Quantity × unit price = price.** It holds on 361 of the 369 CORD train lines that print both prices (the
   other 9: a two-row item whose quantity is on its other line, toppings added to the price, a quantity printed
   ``1,000``, a percentage discount). So when a line's unit price and price (as decoded) disagree with its
   quantity (1 when none is flagged) and another number on the line fits, that number becomes the quantity.
