@@ -342,3 +342,14 @@ def test_marks_that_draw_nothing_show_as_escapes_and_marks_that_pick_a_look_stay
     # what a mark is for stays: an accent on its letter, an emoji's presentation selector, Devanagari's vowel signs
     for kept in ("cafe\u0301", "\u2764\ufe0f love", "\u0928\u092e\u0938\u094d\u0924\u0947"):
         assert visible_text(kept) == kept and one_line(kept) == kept
+
+
+def test_words_nobody_labelled_are_outlined_dark_enough_to_see_on_receipt_paper():
+    """Walkthrough 21 could not see the dotted outline of a word nobody labelled on a photo's paper: a second
+    assignment below the near-black one (#2B2B2B) had put back the old light grey (#A8A8A8)."""
+    from receipt_core.plots.annotation_figure import annotation_figure
+
+    doc = Document(id="d", width=50, height=50, words=(Word(text="10%", box=(1, 1, 20, 10)),))
+    [outline] = [t for t in annotation_figure(doc).data if t.name == "not labelled"]
+    red, green, blue = (int(outline.line.color[i:i + 2], 16) for i in (1, 3, 5))
+    assert outline.line.dash == "dot" and max(red, green, blue) < 0x60, outline.line.color

@@ -43,7 +43,6 @@ OTHER_COLOR = "#7A7A7A"
 # a word nobody labelled, dotted: in OTHER_COLOR, its outline vanished on a photo's light paper (a walkthrough took a
 # word for one the OCR had missed)
 NOT_LABELLED_COLOR = "#2B2B2B"
-NOT_LABELLED_COLOR = "#A8A8A8"  # lighter than OTHER: a word nobody labelled yet is not OTHER
 QUANTITY_COLOR = "#D62728"
 QUANTITY_OUTLINE = "#111111"
 
