@@ -208,6 +208,8 @@ def test_with_no_best_run_the_runs_page_says_why():
         "★ 'full run': against the 1 other run scored on the same receipts, none is ahead of it on field micro-F1 or "
         "item quantity acc. beyond the noise margins (0.009, 0.007), and it is ahead of it beyond them on at least "
         "one.")
+    # a run still training takes no part (walkthrough 21's ★ stood on a resumed run midway)
+    assert best_reason([{**rows[0], "status": "running"}, rows[1]], names) == ""
     # the page shows them through notice_markdown: a run's name, the user's text, stays literal
     from ui.literal import notice_markdown
 

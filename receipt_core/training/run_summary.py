@@ -14,6 +14,7 @@ from ..datasets.splits import MIN_EVAL_RECEIPTS
 from ..evaluation.noise import clear_winner, compare, few_words, margin, one_item
 from ..evaluation.metrics import ones_baseline
 from ..wording import counted
+from ..workspace.runs import LIVE_STATUSES
 from .events import (CheckpointEvent, EvalEvent, FinishedEvent, FIELD_WORDS, HEADLINE_METRICS, ITEMS_SCORED,
                      METRIC_LABELS, PhaseEvent, ProgressEvent, StepEvent, flatten_metrics, headline, stored_event,
                      trained_phases)
@@ -132,13 +133,15 @@ def clear_best_runs(rows: Sequence[Mapping[str, Any]]) -> set[str]:
 
 def _comparable_groups(rows: Sequence[Mapping[str, Any]]) -> list[tuple[dict[str, list[tuple[float, float]]],
                                                                         tuple[float, float]]]:
-    """The runs scored on the same receipts, per evaluation set: each run's ``BEST_BY`` scores (spread 0), with the
-    floors of those metrics (field F1's sampling error, one item of item accuracy)."""
+    """The runs scored on the same receipts, per evaluation set, that have ended: each run's ``BEST_BY`` scores
+    (spread 0), with the floors of those metrics (field F1's sampling error, one item of item accuracy)."""
     groups: dict[Any, dict[str, list[tuple[float, float]]]] = {}
     for row in rows:
         scores = [ranked_score(row, name) for name in BEST_BY]
+        # a run still training takes no part: its ★ stood on a checkpoint midway and could move during a demo
+        # (a walkthrough)
         if (row.get("eval set") is not None and (row.get("eval receipts") or 0) >= MIN_EVAL_RECEIPTS
-                and all(score is not None for score in scores)):
+                and row.get("status") not in LIVE_STATUSES and all(score is not None for score in scores)):
             groups.setdefault(row["eval set"], {})[row["run"]] = [(score, 0.0) for score in scores]
     items = {row["run"]: row.get(EVAL_ITEMS) for row in rows}
     words = {row["run"]: row.get(EVAL_FIELD_WORDS) for row in rows}
