@@ -77,6 +77,15 @@ def test_an_added_word_joins_its_line_in_reading_order_and_stays_on_the_page():
     with pytest.raises(CorrectionError, match="covers no area"):
         add_word(_doc(), "x", (500, 500, 600, 600))
     assert [w.text for w in delete_word(_doc(), 2).document.words] == ["ICE TEA", "2x", "TOTAL", "20.000"]
+    # drawn a little high over a row, under a tall junk word above it: the row's line, in its reading order (a
+    # walkthrough's "Dal" went to the junk line, before the row's "1" and "Yellow")
+    rows = Document(id="r", width=400, height=300, words=(
+        Word(text="~~~", box=(0, 200, 60, 245), line_id=0),
+        Word(text="1", box=(10, 232, 20, 240), line_id=1), Word(text="Yellow", box=(30, 232, 80, 240), line_id=1),
+        Word(text="-60.00", box=(300, 232, 350, 240), line_id=1)))
+    placed = add_word(rows, "Dal", (90, 230, 120, 241))
+    assert [w.text for w in placed.document.words] == ["~~~", "1", "Yellow", "Dal", "-60.00"]
+    assert placed.document.words[3].line_id == 1
 
 
 def test_groups_and_the_least_sure_words():

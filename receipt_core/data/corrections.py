@@ -319,13 +319,16 @@ def _page_box(doc: Document, box: Sequence[float]) -> Box:
 
 
 def _line_of(doc: Document, box: Box) -> int:
-    """The line whose words overlap ``box`` vertically the most (at least half its height), else a new line."""
+    """The line of the word whose vertical extent matches ``box``'s best (overlap over union; the overlap at least
+    half the box's height), else a new line. By the overlap alone, a tall junk word above a row took a word drawn
+    a little high over that row (a walkthrough's "Dal" went to the line above "1 Yellow … -60.00")."""
     height = box[3] - box[1]
-    best, best_overlap = None, 0.5 * height
+    best, best_match = None, 0.0
     for word in doc.words:
         overlap = min(box[3], word.box[3]) - max(box[1], word.box[1])
-        if overlap > best_overlap:
-            best, best_overlap = word.line_id, overlap
+        union = max(box[3], word.box[3]) - min(box[1], word.box[1])
+        if overlap >= 0.5 * height and union > 0 and overlap / union > best_match:
+            best, best_match = word.line_id, overlap / union
     if best is not None:
         return best
     return max((w.line_id for w in doc.words), default=-1) + 1
