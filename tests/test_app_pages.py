@@ -1170,6 +1170,13 @@ def test_runs_deletes_a_run(demo_env, trained_run):
     train = app("train", dataset="demo")  # no run on this server is live: Train points at the runs it has, not
     assert any("earlier runs are on the **Runs** page" in i.value for i in train.info)  # at "no run yet"
     assert not any("yet" in i.value for i in train.info)
+    # a run Train showed, deleted since (on Runs, perhaps in another tab): said, not dropped without a word
+    train.session_state["train_shown_run"] = (extra, "to delete")
+    train.run()
+    assert any(i.value == f"Run {literal('to delete')} that was shown here was deleted (on Runs, perhaps in another "
+               "tab)." for i in train.info), [i.value for i in train.info]
+    train.run()  # said once
+    assert not any("that was shown here was deleted" in i.value for i in train.info)
 
 
 # --- Predict -------------------------------------------------------------------------------------------

@@ -87,12 +87,20 @@ def _is_suggestion_run(ws, run_id: str) -> bool:
         return False
 
 
+SHOWN_RUN_KEY = "train_shown_run"  # (run id, name) of the run Train's panel showed at its last draw
+
+
 def live_view() -> None:
     """Draw the current (or last) job of this server; reruns the whole page when the job ends."""
     active = job_slot().current()
     ws = workspace()
+    shown_before = st.session_state.pop(SHOWN_RUN_KEY, None)
     if active is None:
         st.session_state["train_was_live"] = False  # a run another session starts redraws the whole page
+        if isinstance(shown_before, tuple) and run_name(ws, shown_before[0]) is None:
+            # deleted on Runs, perhaps in another tab: the panel went without a word (a walkthrough)
+            st.info(f"Run {literal(shown_before[1])} that was shown here was deleted (on Runs, perhaps in another "
+                    "tab).")
         if ws.has_runs():  # the last one deleted on Runs: "no run yet" beside 3 finished ones (a walkthrough)
             st.info("No run is training on this server now; earlier runs are on the **Runs** page. Choose settings "
                     "above and press **Start** to train another.")
@@ -116,6 +124,7 @@ def live_view() -> None:
     seed = getattr(getattr(active.job, "config", None), "seed", None)  # one seed's run: said, as Race does
     seeded = f" · seed {seed}" if isinstance(seed, int) else ""
     name = run_name(ws, active.run_id)
+    st.session_state[SHOWN_RUN_KEY] = (active.run_id, name or active.run_id)
     if name:  # the title, by the name Runs shows, as run views lead with it (a walkthrough's run was titled by its id
         # here, by its name on Runs, and a renamed one kept the old label)
         header[0].markdown(f"### {icon} {literal(name)} — {status}\nrun `{active.run_id}` · "
