@@ -689,6 +689,18 @@ def test_a_dataset_renamed_in_another_tab_is_followed_under_its_new_name(workspa
     at.run()
     assert at.sidebar.selectbox(key="dataset").value == "photos-renamed"
     assert not any("was renamed" in i.value for i in at.sidebar.info)
+    # a dataset of one receipt deleted, and that receipt imported into a larger one: no rename either (a probe)
+    ws.save_documents("solo", [Document(id="solo1", width=50, height=50, words=(Word(text="x", box=(1, 1, 9, 9)),))])
+    at.run()
+    at.sidebar.selectbox(key="dataset").set_value("solo").run()
+    moved = ws.get_document("solo1")
+    ws.delete_dataset("solo")
+    ws.save_documents("aaa", [moved])
+    at.run()
+    assert not any("was renamed" in i.value for i in at.sidebar.info)
+    assert any("is no longer in this workspace" in i.value for i in at.sidebar.info)
+    ws.delete_document("solo1")
+    at.sidebar.selectbox(key="dataset").set_value("photos-renamed").run()
     # deleted instead: the note says so, as before
     ws.delete_dataset("photos-renamed")
     at.run()

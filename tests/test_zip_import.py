@@ -503,6 +503,12 @@ def test_copies_never_replace_another_receipt_and_go_back_to_their_own_copies(ws
     ws.save_documents("own", [mine])
     import_into_workspace(ws, "own", load_dataset(tmp_path / "a", "native"), copies=True)
     assert ws.get_document("mine").words[0].text == "MINE" and len(ws.load_documents("own")) == 2
+    # a file holding a receipt and a copy of it, imported as copies again and again: the same copies each time
+    # (a probe's dataset grew by two at every import)
+    export_documents([*ws.load_documents("shopA"), *ws.load_documents("copyB")], tmp_path / "both", "native")
+    for _ in range(3):
+        import_into_workspace(ws, "Z", load_dataset(tmp_path / "both", "native"), copies=True)
+    assert len(ws.load_documents("Z")) == 2
 
 
 def test_two_imports_of_copies_at_once_both_store_their_copies(ws, tmp_path, monkeypatch):

@@ -138,7 +138,12 @@ def renamed_to(dataset: str, names: list[str]) -> str | None:
     if not (isinstance(held, tuple) and len(held) == 2 and held[0] == dataset and isinstance(held[1], tuple)):
         return None
     now = set(workspace().datasets_of(held[1]).values())
-    return next(iter(now)) if len(now) == 1 and now <= set(names) else None
+    if len(now) != 1 or not now <= set(names):
+        return None
+    # and it starts with them, in their order, as a renamed dataset does: a dataset of one receipt, deleted and that
+    # receipt imported into another of 14, read as renamed (a probe)
+    candidate = next(iter(now))
+    return candidate if workspace().first_document_ids(candidate) == held[1] else None
 
 
 def _chosen(names: list[str]) -> None:

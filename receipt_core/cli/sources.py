@@ -82,12 +82,12 @@ def load_documents(data: str, format: str, workspace: Path | None, role: str = "
         documents = ws.load_documents(data)
     if not documents:
         raise CommandError(f"{role} {data!r} holds no documents")
+    if rule == "any":  # read as they are (pretraining, prediction): their labels are not read
+        return documents
     # a tampered workspace's label of no schema: refused before any model loads, the receipt named (a probe's
     # `train --out`, `reference`, `study` and `evaluate` each failed later with "unknown field label", naming none)
     if (problem := unknown_label_problem(documents, DEFAULT_SCHEMA)) is not None:
         raise CommandError(f"{role} {data!r}: {problem}")
-    if rule == "any":
-        return documents
     try:
         chosen = (evaluation_documents(documents, f"{role} {data!r}", use_suggestions) if rule == "eval"
                   else labelled_documents(documents, use_suggestions))

@@ -32,17 +32,20 @@ def as_copies(workspace: "Workspace", dataset: str, report: ImportReport) -> Imp
     elsewhere = {doc_id for doc_id, holder in held.items() if holder != dataset}
     if not elsewhere:
         return report
-    earlier = workspace.copies_in(dataset, COPY_OF)  # original id -> its copy stored here before
+    earlier = workspace.copies_in(dataset, COPY_OF)  # original id -> its copies stored here before
     taken = set(ids)  # the import's own ids stay as they are
     new_ids: dict[str, str] = {}
     origins = {doc.id: _origin(doc) for doc in report.documents}
     for doc_id in ids:
         if doc_id in elsewhere and doc_id not in new_ids:
-            before = earlier.get(origins[doc_id])
-            # an earlier copy only by the id this module gave it: a file's copy_of naming another receipt would
-            # otherwise point an import at a receipt of the dataset's own (a probe's "mine" was replaced)
-            ours = before is not None and before.startswith(_stem(origins[doc_id]) + SUFFIX) and before not in taken
-            new_ids[doc_id] = before if ours else _free_id(workspace, origins[doc_id], taken)
+            # an earlier copy of the same original, one per receipt of the file (a file holding a receipt and a copy
+            # of it took a new copy at every import: a probe); only by the id this module gave it, as a file's
+            # copy_of naming another receipt would point an import at a receipt of the dataset's own (a probe's
+            # "mine" was replaced)
+            stem = _stem(origins[doc_id]) + SUFFIX
+            before = next((copy for copy in earlier.get(origins[doc_id], ()) if copy.startswith(stem)
+                           and copy not in taken), None)
+            new_ids[doc_id] = before if before is not None else _free_id(workspace, origins[doc_id], taken)
             taken.add(new_ids[doc_id])
     documents = tuple(dataclasses.replace(doc, id=new_ids[doc.id], meta={**doc.meta, COPY_OF: origins[doc.id]})
                       if doc.id in new_ids else doc for doc in report.documents)

@@ -243,14 +243,17 @@ class DocumentStore(ImageStore):
                                "WHERE dataset = ?", (name,)).fetchone()
         return tuple(row)
 
-    def copies_in(self, dataset: str, meta_key: str) -> dict[str, str]:
+    def copies_in(self, dataset: str, meta_key: str) -> dict[str, list[str]]:
         """The receipts of ``dataset`` whose meta names, under ``meta_key``, the receipt they are a copy of:
-        original id -> the copy's id (``datasets.import_copies``)."""
+        original id -> the copies' ids, oldest first (``datasets.import_copies``)."""
         with self._read() as conn:
             rows = conn.execute("SELECT id, json_extract(json, ?) FROM documents WHERE dataset = ? AND "
                                 "json_type(json, ?) = 'text' ORDER BY rowid",
                                 (f"$.meta.{meta_key}", dataset, f"$.meta.{meta_key}")).fetchall()
-        return {str(original): doc_id for doc_id, original in rows}
+        copies: dict[str, list[str]] = {}
+        for doc_id, original in rows:
+            copies.setdefault(str(original), []).append(doc_id)
+        return copies
 
     def first_document_ids(self, dataset: str, count: int = 3) -> tuple[str, ...]:
         """The ids of the dataset's first ``count`` stored receipts (none: no such dataset). Where they are later
