@@ -136,11 +136,14 @@ def test_evaluate_predictions_on_cord_dev_baselines(cord_dev):
                                          ("\u22125.00", -5.0), ("5.00\u2013", -5.0), ("\u2212.99", -0.99),
                                          ("5.00-T", -5.0), ("\u00bd", None), ("3\u20444", None), ("3..50", None),
                                          ("1/2", None), ("3 1/2", None), ("1.2.3", None), ("3,5,0", None),
-                                         ("1e5", None),
+                                         ("1e5", None), ("-0", 0.0), ("0.00-", 0.0),
                                          # one separator for thousands and cents, as CORD prints some (600000 before)
-                                         ("6.000.00", 6000.0), ("39,200,00", 39200.0), ("Rp 45.545.45", 45545.45)])
+                                         ("6.000.00", 6000.0), ("39,200,00", 39200.0), ("Rp 45.545.45", 45545.45),
+                                         ("123,4.50", None), ("12.34,56", None), ("1.234.567,89", 1234567.89)])
 def test_parse_price(text, value):
     assert parse_price(text) == value
+    if value == 0:
+        assert str(parse_price(text)) == "0.0"
 
 
 def test_a_price_the_ocr_split_at_its_decimal_point_is_read_whole():

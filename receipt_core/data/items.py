@@ -76,6 +76,9 @@ def parse_price(text: str) -> float | None:
     if "." in number and "," in number:
         decimal = "." if number.rfind(".") > number.rfind(",") else ","
         thousands = "," if decimal == "." else "."
+        whole = number[:number.rfind(decimal)].split(thousands)
+        if decimal in number[:number.rfind(decimal)] or any(len(group) != 3 for group in whole[1:]):
+            return None  # "123,4.50", "12.34,56": no thousands groups (a probe: 1234.5, 1234.56)
         number = number.replace(thousands, "").replace(decimal, ".")
     elif "." in number or "," in number:
         sep = "." if "." in number else ","
@@ -94,7 +97,7 @@ def parse_price(text: str) -> float | None:
         return None
     if not math.isfinite(value):  # 400 nines: "Infinity" in the JSON downloads, which strict readers refuse (a probe)
         return None
-    return -value if negative else value
+    return -value if negative and value else value  # zero has no sign: "-0" read -0.0 in the downloads (a probe)
 
 
 def last_amount(texts: Sequence[str]) -> float | None:
