@@ -534,3 +534,17 @@ def test_two_imports_of_copies_at_once_both_store_their_copies(ws, tmp_path, mon
     monkeypatch.setattr(import_copies, "_free_id", taken_meanwhile)
     import_into_workspace(ws, "race1", report, copies=True)
     assert len(ws.load_documents("race1")) == len(ws.load_documents("race2")) == 3
+
+
+def test_an_export_names_a_label_of_no_schema_instead_of_writing_a_receipt_that_will_not_import(ws, tmp_path,
+                                                                                                 monkeypatch, capsys):
+    """A probe's tampered workspace held a Cyrillic lookalike of ITEM_NAME: the native and Label Studio exports wrote
+    it silently, and their import back skipped the receipt; the CORD export said "maps no CORD category onto
+    'ІTEM_NAME'", naming no receipt."""
+    words = (Word(text="RICE", box=(1, 1, 9, 9), field="\u0406TEM_NAME", label_source="person"),)
+    ws.save_documents("shop", [Document(id="r1", width=50, height=50, words=words)])
+    monkeypatch.setenv("RECEIPT_STUDIO_HOME", str(ws.home))
+    for fmt in ("native", "cord", "label-studio"):
+        assert main(["export", "--format", fmt, "--out", str(tmp_path / fmt), "--dataset", "shop"]) == 2
+        err = capsys.readouterr().err
+        assert "nothing exported: receipt 'r1', word #0 ('RICE'): its label '\\u0406TEM_NAME'" in err, err
