@@ -17,7 +17,7 @@ from receipt_core.datasets.detect import AUTO, resolve_format
 from receipt_core.datasets.photo_zip import open_zips
 from receipt_core.plots.figures import document_figure
 from receipt_core.training.run_documents import live_runs_reading_receipts, runs_reading
-from receipt_core.wording import counted
+from receipt_core.wording import as_sentence, counted
 from receipt_core.workspace.documents import DamagedDocumentError
 from ui.actions import ocr_and_store, ocr_projected_import
 from ui.dataset_choice import current_dataset, show_dataset_now, upload_target
@@ -212,7 +212,7 @@ with import_tab:
                     if replaced := stored.replaced_note(name):  # a receipt imported again loses its labels (a probe)
                         flash("import", "warning", notice_markdown(replaced))
                     if stored.copied_note:  # as asked: said in view, not folded among the records' problems
-                        flash("import", "info", notice_markdown(stored.copied_note))
+                        flash("import", "info", notice_markdown(as_sentence(stored.copied_note) + "."))
                 if stored.problems:  # notes alone (an empty segment dropped) are no warning, and fold away
                     flash("import", "warning" if stored.skipped else "info", stored.problems_heading())
                     flash("import", "code" if stored.skipped else "folded", plain("\n".join(stored.problems[:200])))

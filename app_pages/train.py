@@ -211,8 +211,8 @@ with st.expander("Run settings" if busy else "Run settings and Start", expanded=
                                  "0.962 over three seeds, a difference smaller than the seeds' spread) and ahead "
                                  "of it on WildReceipt photos (0.767 vs 0.735), for less training (README). Those "
                                  "are whole runs; a budget of a minute or two ends it in its first phases, and full "
-                                 "fine-tuning or freeze-backbone may then score higher (a walkthrough's 1.5-minute "
-                                 "demo runs): a Race compares them at your budget.")
+                                 "fine-tuning or freeze-backbone may then score higher: a Race compares them at your "
+                                 "budget.")
         layers = sum(1 for name, _ in sizes if name.startswith("encoder.")) or 24
         top_k, epochs_per_phase, patience = 0, defaults.epochs_per_phase or 0, defaults.patience or 0
         if preset == "phased":  # drawn for phased only: greyed under another scenario they read as its settings

@@ -205,11 +205,14 @@ def test_with_no_best_run_the_runs_page_says_why():
 
     rows = [scored("full", 0.929, 0.95), scored("frozen", 0.905, 0.95)]
     assert best_reason(rows, names) == (
-        "★ 'full run': against the 1 other run scored on the same receipts, none is ahead of it on field micro-F1 or "
-        "item quantity acc. beyond the noise margins (0.009, 0.007), and it is ahead of it beyond them on at least "
-        "one.")
-    # a run still training takes no part (walkthrough 21's ★ stood on a resumed run midway)
+        "★ 'full run' — against 'frozen run': ahead on field micro-F1 (0.929 vs 0.905, margin 0.009), level on item "
+        "quantity acc. (0.950 vs 0.950, margin 0.007).")
+    # a run still training takes no part (walkthrough 21's ★ stood on a resumed run midway), and it is said
+    # (walkthrough 22 read "none beats every other" with one ended run beside one training)
     assert best_reason([{**rows[0], "status": "running"}, rows[1]], names) == ""
+    assert no_best_reason([{**rows[0], "status": "running"}, rows[1]], names) == (
+        "No ★ yet: 'full run' is still training, and a ★ weighs runs that have ended, two or more on the same "
+        "receipts.")
     # the page shows them through notice_markdown: a run's name, the user's text, stays literal
     from ui.literal import notice_markdown
 

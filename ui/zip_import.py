@@ -10,7 +10,7 @@ from receipt_core.datasets import FORMATS
 from receipt_core.datasets.detect import AUTO
 from receipt_core.datasets.zip_import import DEFAULT_ZIP_LIMITS, ZipImportError, ZipImportResult, import_zip
 from receipt_core.workspace.store import Workspace
-from receipt_core.wording import counted
+from receipt_core.wording import as_sentence, counted
 from ui.dataset_choice import show_dataset_now
 from ui.literal import literal, notice_markdown, plain
 from ui.name_fields import dataset_name_input
@@ -80,7 +80,7 @@ def _report(result: ZipImportResult) -> None:
     if result.replaced_note and not result.nothing_changed:  # a receipt imported again loses its labels (a probe)
         st.warning(notice_markdown(result.replaced_note))
     if result.copied_note and not result.nothing_changed:  # as asked: in view, not among the records' problems
-        st.info(notice_markdown(result.copied_note))
+        st.info(notice_markdown(as_sentence(result.copied_note) + "."))
     if result.name_note:  # another name than the zip's, or receipts joined to a dataset's (a probe)
         st.info(notice_markdown(result.name_note))
     if result.label_counts:

@@ -72,8 +72,8 @@ def trained_on_photos(workspace, config) -> bool | None:
 PHOTO_GAP_NOTE = ("This run trained only on receipts without photos (words typed by annotators, as CORD's), so its "
                   "validation scores do not carry over to a photo. CORD's receipts hold only their item and total "
                   "lines: a run trained on them has never seen a shop's name, address, phone number or card details, "
-                  "and reads such lines as items and prices, its confidence high all the same (a walkthrough's "
-                  "address line: an item at 0.99, its street number a price). The OCR's misreadings and a photo's "
+                  "and reads such lines as items and prices, its confidence high all the same (an address line can "
+                  "come out as an item at 0.99, its street number as the price). The OCR's misreadings and a photo's "
                   "tilt come on top. For photos, train on OCR'd photos too: upload them through Data → Upload & OCR "
                   "and label them on Annotate, or import a labelled dataset of photos with Data → Import's *Read the "
                   "images with OCR*.")

@@ -13,7 +13,6 @@ from typing import Any, Mapping, Protocol, Sequence
 from ..datasets.splits import MIN_EVAL_RECEIPTS
 from ..evaluation.noise import clear_winner, compare, few_words, margin, one_item
 from ..evaluation.metrics import ones_baseline
-from ..wording import counted
 from ..workspace.runs import LIVE_STATUSES
 from .events import (CheckpointEvent, EvalEvent, FinishedEvent, FIELD_WORDS, HEADLINE_METRICS, ITEMS_SCORED,
                      METRIC_LABELS, PhaseEvent, ProgressEvent, StepEvent, flatten_metrics, headline, stored_event,
@@ -151,18 +150,25 @@ def _comparable_groups(rows: Sequence[Mapping[str, Any]]) -> list[tuple[dict[str
 
 
 def best_reason(rows: Sequence[Mapping[str, Any]], names: Mapping[str, str] | None = None) -> str:
-    """What a ★ stands on, for the Runs page: per evaluation set with a best run, the runs it was weighed against
-    and the noise margins (a walkthrough could check a missing ★ against the rule, not a ★ shown)."""
+    """What a ★ stands on, for the Runs page: per evaluation set with a best run, against each other run there, each
+    metric's two scores, level or ahead, and the noise margin (walkthroughs could check a missing ★ against the
+    rule, not a ★ shown, and then read "it is ahead of it" with no score)."""
     said = []
+    labels = [METRIC_LABELS[metric] for metric in BEST_BY]
     for scores, floors in _comparable_groups(rows):
         if (winner := clear_winner(scores, floors)) is None:
             continue
-        labels = [METRIC_LABELS[metric] for metric in BEST_BY]
-        others = len(scores) - 1
-        said.append(f"★ {(names or {}).get(winner, winner)!r}: against the {counted(others, 'other run')} scored on "
-                    f"the same receipts, none is ahead of it on {labels[0]} or {labels[1]} beyond the noise margins "
-                    f"({margin(floor=floors[0]):.3f}, {margin(floor=floors[1]):.3f}), and it is ahead of "
-                    f"{'it' if others == 1 else 'each'} beyond them on at least one.")
+        against = []
+        for other, theirs in scores.items():
+            if other == winner:
+                continue
+            parts = []
+            for i, (mine, them) in enumerate(zip(scores[winner], theirs)):
+                ahead = compare(mine[0], them[0], floor=floors[i]) > 0
+                parts.append(f"{'ahead' if ahead else 'level'} on {labels[i]} ({mine[0]:.3f} vs {them[0]:.3f}, "
+                             f"margin {margin(floor=floors[i]):.3f})")
+            against.append(f"against {(names or {}).get(other, other)!r}: " + ", ".join(parts))
+        said.append(f"★ {(names or {}).get(winner, winner)!r} — " + "; ".join(against) + ".")
     return " ".join(said)
 
 
@@ -178,6 +184,11 @@ def no_best_reason(rows: Sequence[Mapping[str, Any]], names: Mapping[str, str] |
     if groups:
         scores, floors = max(groups, key=lambda group: len(group[0]))
         return "No run is marked best: " + _undecided(scores, floors, names or {}) + "."
+    live = [row for row in scored if row.get("status") in LIVE_STATUSES]
+    if live:  # a run still training takes no part, and it is said (a walkthrough read "none beats every other")
+        shown = ", ".join(repr((names or {}).get(row["run"], row["run"])) for row in live[:3])
+        return (f"No ★ yet: {shown} {'is' if len(live) == 1 else 'are'} still training, and a ★ weighs runs that have "
+                "ended, two or more on the same receipts.")
     sets: dict[Any, int] = {}
     for row in scored:
         if (row.get("eval receipts") or 0) >= MIN_EVAL_RECEIPTS:
