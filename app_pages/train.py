@@ -234,7 +234,11 @@ with st.expander("Run settings" if busy else "Run settings and Start", expanded=
                             persist_state="session", key=f"train_lr{per_kind}",
                             help="Above 0: a rate of 0 trains nothing")
     max_minutes = hp[3].number_input("Time budget (min; 0: none)", 0.0, 600.0, defaults.max_minutes or 0.0,
-                                     persist_state="session", key="train_minutes", help="0: none")
+                                     persist_state="session", key="train_minutes",
+                                     help="0: none. Counts the run's steps, evaluations and saves, not pauses or "
+                                          "set-up; the run keeps the time its last evaluation and save took free at "
+                                          "the end, so a closing one slower than that (a busy machine) ends it a few "
+                                          "seconds past the budget")
     seed = hp[4].number_input("Seed", 0, 1_000_000, defaults.seed, persist_state="session", key="train_seed",
                               help="Fixes the random start (head weights, dropout, receipt order): the same seed and "
                                    "settings give the same run; compare scenarios over several seeds")
