@@ -9,6 +9,7 @@ import streamlit as st
 from receipt_core.datasets.demo import (CORD_SAMPLE_DEV, CORD_SAMPLE_TRAIN, DEMO_DATASET, add_cord_sample,
                                         add_demo_receipts)
 from receipt_core.data.document import NOT_LABELLED
+from receipt_core.data.review import DONE
 from receipt_core.wording import counted
 from ui.dataset_choice import show_dataset_now
 from ui.shared import NO_VALUE, field_row, flash, require_router, show_flash, user_errors, workspace
@@ -101,10 +102,13 @@ with user_errors("Reading the workspace"):
              "imported dataset), OTHER included, as Annotate counts them; the table below has each label's count")
     d.metric("Runs", len(runs))
     if datasets:
-        per_label = pd.DataFrame([{"dataset": s.name, "documents": s.documents, "words": s.words,
-                                   **dict(s.label_counts)} for s in datasets])
-        st.caption("Each dataset's receipts and words, then its words per label (scroll sideways for every label; "
-                   "\"not labelled\": words nobody labelled yet).")
+        # receipts marked done beside the word counts: their unlabelled words train as OTHER (a walkthrough saw a
+        # done dataset's 394 unlabelled words with nothing to say they were done)
+        per_label = pd.DataFrame([{"dataset": s.name, "documents": s.documents, "done": s.status_counts.get(DONE, 0),
+                                   "words": s.words, **dict(s.label_counts)} for s in datasets])
+        st.caption("Each dataset's receipts, how many are marked done, its words, then its words per label (scroll "
+                   "sideways for every label; \"not labelled\": words nobody labelled yet, which train as OTHER on "
+                   "a receipt marked done).")
         st.dataframe(per_label.fillna(0).convert_dtypes(), hide_index=True, key="home_datasets",  # 0, not None
                      placeholder=NO_VALUE,
                      # the name whole: "cord-sam" for both cord-sample-dev and -train at 1024 px (a walkthrough)

@@ -244,6 +244,11 @@ def test_home_counts_labelled_words_as_annotate_does(workspace_home):
     no_errors(at)
     [metric] = [m for m in at.metric if m.label == "Labelled words"]
     assert metric.value == "2" and Document("r1", 100, 100, words).labelled_words == 2
+    # and how many receipts are marked done, beside the words (a walkthrough's done dataset said nothing of it)
+    Workspace(workspace_home).set_reviewed("r1")
+    at.run()
+    table = next(d.value for d in at.dataframe if "done" in d.value.columns)
+    assert table.loc[table["dataset"] == "mine", "done"].tolist() == [1]
 
 
 def test_home_generates_demo_receipts_with_images(workspace_home, fake_generation):
