@@ -198,7 +198,7 @@ def test_with_no_best_run_the_runs_page_says_why():
         "'full run' leads on field micro-F1 (0.929 vs 0.908, margin 0.009), so neither is best on both.")
     assert no_best_reason([scored("full", 0.929, 0.95), scored("frozen", 0.925, 0.95)], names) == (
         "No run is marked best: 'full run' and 'frozen run' are within the noise margin on both metrics (field "
-        "micro-F1 0.929 vs 0.925 (margin 0.008), item quantity acc. 0.950 vs 0.950 (margin 0.007)), so the "
+        "micro-F1 (0.929 vs 0.925, margin 0.008), item quantity acc. (0.950 vs 0.950, margin 0.007)), so the "
         "evaluation set cannot tell them apart.")
     # a ★ says what it stands on, as its absence does (walkthrough 20 could not check one against the rule)
     from receipt_core.training.run_summary import best_reason

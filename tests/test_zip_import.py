@@ -524,8 +524,8 @@ def test_two_imports_of_copies_at_once_both_store_their_copies(ws, tmp_path, mon
     real = import_copies._free_id
     raced = []
 
-    def taken_meanwhile(workspace, doc_id, taken):  # the other import stores its copies between choice and store
-        chosen = real(workspace, doc_id, taken)
+    def taken_meanwhile(*args):  # the other import stores its copies between choice and store
+        chosen = real(*args)
         if not raced:
             raced.append(chosen)
             import_into_workspace(ws, "race2", report, copies=True)

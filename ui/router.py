@@ -9,6 +9,7 @@ yet" with the dataset list at once. Its training line is a fragment that refresh
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
@@ -89,10 +90,17 @@ def dataset_choice(names: list[str]) -> None:
     asked = st.query_params.get(DATASET_KEY) or None  # ?dataset= with nothing after it asks for nothing
     vanished = None  # the dataset this session showed, deleted or renamed since (in another tab)
     current = st.session_state.get(DATASET_KEY) if pending not in names else None
+    firsts: dict[str, tuple[str, ...]] = {}  # a dataset's first receipts, read once in this rerun
+
+    def first_ids(name: str) -> tuple[str, ...]:
+        if name not in firsts:
+            firsts[name] = workspace().first_document_ids(name)
+        return firsts[name]
+
     # renamed: the dataset that now holds its first receipt (a walkthrough's Annotate, after a rename in another
     # tab, went on to the first dataset's receipts at Next), even when a new dataset took the old name since (a
     # probe's Next went on to the new one's receipts, unsaid); deleted: the URL's dataset, else the first
-    renamed = renamed_to(current, names) if current is not None else None
+    renamed = renamed_to(current, names, first_ids) if current is not None else None
     if current is not None and (current not in names or renamed not in (None, current)):
         vanished = current
         shown = renamed or (asked if asked in names else first_dataset(names))
@@ -126,24 +134,27 @@ def dataset_choice(names: list[str]) -> None:
     # opened from a link knows it too (a walkthrough's Annotate, opened and then labelled with keys, which redraw the
     # editor alone, took a rename for a deletion)
     if chosen in names:
-        st.session_state[FIRST_RECEIPT_KEY] = (chosen, workspace().first_document_ids(chosen))
+        st.session_state[FIRST_RECEIPT_KEY] = (chosen, first_ids(chosen))
 
 
-def renamed_to(dataset: str, names: list[str]) -> str | None:
+def renamed_to(dataset: str, names: list[str], first_ids: Callable[[str], tuple[str, ...]]) -> str | None:
     """The dataset of ``names`` holding the first receipts ``dataset`` held when this session last showed it (all
     of those still stored): ``dataset`` itself, or the name it was renamed to (a new dataset may have taken the old
     name since); None when they are gone (deleted) or spread over datasets (one of them deleted and imported
-    elsewhere is no rename: a probe's sidebar left a dataset of 23 receipts for the one that took its first)."""
+    elsewhere is no rename: a probe's sidebar left a dataset of 23 receipts for the one that took its first).
+    ``first_ids``: a dataset's first receipts (``Workspace.first_document_ids``)."""
     held = st.session_state.get(FIRST_RECEIPT_KEY)
     if not (isinstance(held, tuple) and len(held) == 2 and held[0] == dataset and isinstance(held[1], tuple)):
         return None
+    if dataset in names and first_ids(dataset) == held[1]:  # as it was: the one query of nearly every rerun
+        return dataset
     now = set(workspace().datasets_of(held[1]).values())
     if len(now) != 1 or not now <= set(names):
         return None
     # and it starts with them, in their order, as a renamed dataset does: a dataset of one receipt, deleted and that
     # receipt imported into another of 14, read as renamed (a probe)
     candidate = next(iter(now))
-    return candidate if workspace().first_document_ids(candidate) == held[1] else None
+    return candidate if first_ids(candidate) == held[1] else None
 
 
 def _chosen(names: list[str]) -> None:

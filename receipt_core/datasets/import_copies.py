@@ -33,9 +33,12 @@ def as_copies(workspace: "Workspace", dataset: str, report: ImportReport) -> Imp
     if not elsewhere:
         return report
     earlier = workspace.copies_in(dataset, COPY_OF)  # original id -> its copies stored here before
-    taken = set(ids)  # the import's own ids stay as they are
-    new_ids: dict[str, str] = {}
     origins = {doc.id: _origin(doc) for doc in report.documents}
+    taken = set(ids)  # the import's own ids stay as they are
+    # the first copy id of each original that a dataset holds: one query for them all, not one per receipt (a later
+    # number is asked for only past a held one)
+    held_first = set(workspace.datasets_of({_stem(origins[doc_id]) + SUFFIX for doc_id in elsewhere}))
+    new_ids: dict[str, str] = {}
     for doc_id in ids:
         if doc_id in elsewhere and doc_id not in new_ids:
             # an earlier copy of the same original, one per receipt of the file (a file holding a receipt and a copy
@@ -45,7 +48,8 @@ def as_copies(workspace: "Workspace", dataset: str, report: ImportReport) -> Imp
             stem = _stem(origins[doc_id]) + SUFFIX
             before = next((copy for copy in earlier.get(origins[doc_id], ()) if copy.startswith(stem)
                            and copy not in taken), None)
-            new_ids[doc_id] = before if before is not None else _free_id(workspace, origins[doc_id], taken)
+            new_ids[doc_id] = before if before is not None else _free_id(workspace, origins[doc_id], taken,
+                                                                                  held_first)
             taken.add(new_ids[doc_id])
     documents = tuple(dataclasses.replace(doc, id=new_ids[doc.id], meta={**doc.meta, COPY_OF: origins[doc.id]})
                       if doc.id in new_ids else doc for doc in report.documents)
@@ -73,13 +77,15 @@ def _stem(doc_id: str) -> str:
     return doc_id[:MAX_ID_LENGTH - len(SUFFIX) - 6]
 
 
-def _free_id(workspace: "Workspace", doc_id: str, taken: set[str]) -> str:
+def _free_id(workspace: "Workspace", doc_id: str, taken: set[str], held_first: set[str]) -> str:
     """The first of ``<id>-copy``, ``<id>-copy2``, … that no dataset holds and the import does not use (a probe's
-    dataset held a receipt of its own under the id a copy would take: it was replaced)."""
+    dataset held a receipt of its own under the id a copy would take: it was replaced). ``held_first``: the
+    ``<id>-copy`` ids a dataset holds, read for the whole import at once."""
     stem = _stem(doc_id)
-    number = 1
-    while True:
-        candidate = f"{stem}{SUFFIX}{number if number > 1 else ''}"
-        if candidate not in taken and not workspace.datasets_of([candidate]):
-            return candidate
+    first = stem + SUFFIX
+    if first not in taken and first not in held_first:
+        return first
+    number = 2
+    while (candidate := f"{first}{number}") in taken or workspace.datasets_of([candidate]):
         number += 1
+    return candidate

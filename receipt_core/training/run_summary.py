@@ -149,12 +149,19 @@ def _comparable_groups(rows: Sequence[Mapping[str, Any]]) -> list[tuple[dict[str
             for scores in groups.values()]
 
 
+_BEST_BY_LABELS = tuple(METRIC_LABELS[metric] for metric in BEST_BY)  # as the table's columns name them
+
+
+def _two_scores(mine: float, theirs: float, floor: float) -> str:
+    """"0.929 vs 0.905, margin 0.009": two runs' scores of one metric and the noise margin between them."""
+    return f"{mine:.3f} vs {theirs:.3f}, margin {margin(floor=floor):.3f}"
+
+
 def best_reason(rows: Sequence[Mapping[str, Any]], names: Mapping[str, str] | None = None) -> str:
     """What a ★ stands on, for the Runs page: per evaluation set with a best run, against each other run there, each
     metric's two scores, level or ahead, and the noise margin (walkthroughs could check a missing ★ against the
     rule, not a ★ shown, and then read "it is ahead of it" with no score)."""
     said = []
-    labels = [METRIC_LABELS[metric] for metric in BEST_BY]
     for scores, floors in _comparable_groups(rows):
         if (winner := clear_winner(scores, floors)) is None:
             continue
@@ -165,8 +172,8 @@ def best_reason(rows: Sequence[Mapping[str, Any]], names: Mapping[str, str] | No
             parts = []
             for i, (mine, them) in enumerate(zip(scores[winner], theirs)):
                 ahead = compare(mine[0], them[0], floor=floors[i]) > 0
-                parts.append(f"{'ahead' if ahead else 'level'} on {labels[i]} ({mine[0]:.3f} vs {them[0]:.3f}, "
-                             f"margin {margin(floor=floors[i]):.3f})")
+                parts.append(f"{'ahead' if ahead else 'level'} on {_BEST_BY_LABELS[i]} "
+                             f"({_two_scores(mine[0], them[0], floors[i])})")
             against.append(f"against {(names or {}).get(other, other)!r}: " + ", ".join(parts))
         said.append(f"★ {(names or {}).get(winner, winner)!r} — " + "; ".join(against) + ".")
     return " ".join(said)
@@ -207,7 +214,7 @@ def _undecided(scores: Mapping[str, Sequence[tuple[float, float]]], floors: Sequ
                names: Mapping[str, str]) -> str:
     """Which run the leader (the highest sum of scores, as ``clear_winner`` takes it) does not beat, and how: a
     trade-off between the two metrics, or every metric within the noise margin (given)."""
-    labels = [METRIC_LABELS[metric] for metric in BEST_BY]  # as the table's columns name them
+    labels = _BEST_BY_LABELS
     leader = max(scores, key=lambda key: sum(mean for mean, _ in scores[key]))
 
     def name(run_id: str) -> str:
@@ -222,12 +229,12 @@ def _undecided(scores: Mapping[str, Sequence[tuple[float, float]]], floors: Sequ
             behind = signs.index(-1)
             ahead = 1 - behind
             lead = "leads on" if signs[ahead] > 0 else "is ahead, within the noise margin, on"
-            return (f"{name(leader)} {lead} {labels[ahead]} ({scores[leader][ahead][0]:.3f} vs "
-                    f"{theirs[ahead][0]:.3f}, margin {margin(floor=floors[ahead]):.3f}) and {name(other)} leads on "
-                    f"{labels[behind]} ({theirs[behind][0]:.3f} vs {scores[leader][behind][0]:.3f}, margin "
-                    f"{margin(floor=floors[behind]):.3f}), so neither is best on both")
+            its_lead = _two_scores(scores[leader][ahead][0], theirs[ahead][0], floors[ahead])
+            their_lead = _two_scores(theirs[behind][0], scores[leader][behind][0], floors[behind])
+            return (f"{name(leader)} {lead} {labels[ahead]} ({its_lead}) and {name(other)} leads on "
+                    f"{labels[behind]} ({their_lead}), so neither is best on both")
         if max(signs) <= 0:
-            within = ", ".join(f"{labels[i]} {mine[0]:.3f} vs {them[0]:.3f} (margin {margin(floor=floors[i]):.3f})"
+            within = ", ".join(f"{labels[i]} ({_two_scores(mine[0], them[0], floors[i])})"
                                for i, (mine, them) in enumerate(zip(scores[leader], theirs)))
             return (f"{name(leader)} and {name(other)} are within the noise margin on both metrics ({within}), "
                     "so the evaluation set cannot tell them apart")
