@@ -35,7 +35,7 @@ def uploads_shown(uploads) -> tuple[dict[str, bytes], bool]:
     :data:`MAX_KEPT_BYTES` in all are not kept."""
     if uploads:
         named = dict(zip(distinct_names(u.name for u in uploads), (u.getvalue() for u in uploads)))
-        if sum(len(data) for data in named.values()) <= MAX_KEPT_BYTES:
+        if _total_bytes(named) <= MAX_KEPT_BYTES:
             st.session_state[KEPT_KEY] = named
         else:  # twenty 40 MB photos held for the session after the page is left: not kept
             st.session_state.pop(KEPT_KEY, None)
@@ -47,11 +47,15 @@ def uploads_shown(uploads) -> tuple[dict[str, bytes], bool]:
 def not_kept_note(named: dict[str, bytes]) -> str | None:
     """What to say when the photos uploaded now are too large in all to be kept past the page: without it, a
     presenter who went to Runs came back to an empty page, unwarned."""
-    size = sum(len(data) for data in named.values())
+    size = _total_bytes(named)
     if size <= MAX_KEPT_BYTES:
         return None
     return (f"These photos ({size / 2**20:.0f} MB in all) are more than Predict keeps when you go to another page "
             f"({MAX_KEPT_BYTES // 2**20} MB): after a visit to another page, upload them again.")
+
+
+def _total_bytes(named: dict[str, bytes]) -> int:
+    return sum(len(data) for data in named.values())
 
 
 def forget_kept_uploads() -> None:
