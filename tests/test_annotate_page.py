@@ -870,7 +870,7 @@ def test_each_press_carries_the_receipt_it_was_typed_on():
 
 def test_keys_group_words_into_items(receipts):
     """A walkthrough labelled a receipt by keys, then had to group every item with the mouse: `i` starts an item on
-    the selected word, `p` puts the word into the previous word's item; both stay on the word, and undo as one."""
+    the selected word, `p` puts the word into the item of the word before (past unlabelled and OTHER words); both stay on the word, and undo as one."""
     doc = receipts.load_documents("receipts")[0]  # no word labelled, none in an item
     words = len(doc.words)
     outcome = apply_keys(receipts, doc.id, 0, words, ["1", "k", "i"])  # name the first word, back to it, new item
@@ -880,12 +880,24 @@ def test_keys_group_words_into_items(receipts):
     assert receipts.get_document(doc.id).words[1].group_id == group and outcome.index == 1
     apply_keys(receipts, doc.id, 1, words, ["z"])
     assert receipts.get_document(doc.id).words[1].group_id is None
-    refused = apply_keys(receipts, doc.id, 2, words, ["p"])  # word 1 is in no item now
-    assert refused.messages == ["word 2 was left out of any item: the word before it is in no item (press i on an "
-                                "item's first word to start one)"] and not refused.changed
+    # word 1 is in no item now, but nobody labelled it: p passes over it, as over "x" in "2 x Coffee"
+    apply_keys(receipts, doc.id, 2, words, ["p"])
+    assert receipts.get_document(doc.id).words[2].group_id == group
+    apply_keys(receipts, doc.id, 2, words, ["z"])
+    apply_keys(receipts, doc.id, 1, words, ["0"])  # an OTHER word is passed over too
+    apply_keys(receipts, doc.id, 2, words, ["p"])
+    assert receipts.get_document(doc.id).words[2].group_id == group
+    apply_keys(receipts, doc.id, 2, words, ["z"])
+    apply_keys(receipts, doc.id, 1, words, ["1"])  # an item name in no item stops it
+    refused = apply_keys(receipts, doc.id, 2, words, ["p"])
+    assert refused.messages == ["word 2 was left out of any item: word 1 before it (ITEM_NAME) is in no item (press "
+                                "i on an item's first word to start one)"] and not refused.changed
+    assert apply_keys(receipts, doc.id, 0, words, ["k", "p"]).messages == [
+        "word 0 was left out of any item: no word before it is in an item (press i on an item's first word to start "
+        "one)"]
     apply_keys(receipts, doc.id, 2, words, ["i"])
     assert receipts.get_document(doc.id).words[2].group_id not in (None, group)
-    assert "i new item" in key_help() and "p the previous word's item" in key_help()
+    assert "i new item" in key_help() and "p the item of the word before" in key_help()
 
 
 def test_a_press_judged_by_an_earlier_draw_knows_the_sessions_own_labels(receipts):

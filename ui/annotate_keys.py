@@ -17,12 +17,12 @@ import streamlit as st
 from receipt_core.data.annotation import new_group_id
 from receipt_core.data.document import WordLabel, WordLayout
 from receipt_core.data.review import DONE, receipt_status
-from receipt_core.data.schema import DEFAULT_SCHEMA, QUANTITY, LabelSchema
+from receipt_core.data.schema import DEFAULT_SCHEMA, OTHER, QUANTITY, LabelSchema
 from receipt_core.workspace.store import ANY_ACTION, ReceiptChangedError, Workspace, WorkspaceError
 
 NEXT_WORD, PREVIOUS_WORD, NEXT_RECEIPT, ACCEPT, UNDO, REDO = ("next word", "previous word", "next receipt", "accept",
                                                                "undo", "redo")
-NEW_ITEM, PREVIOUS_ITEM = "new item", "previous word's item"
+NEW_ITEM, PREVIOUS_ITEM = "new item", "item of the word before"
 MARK_DONE, PREVIOUS_RECEIPT = "mark done", "previous receipt"
 # d and b: a walkthrough had to reach for the mouse to finish every receipt (Label Studio submits from the keyboard)
 ACTION_KEYS = {"ArrowDown": NEXT_WORD, "j": NEXT_WORD, "ArrowUp": PREVIOUS_WORD, "k": PREVIOUS_WORD,
@@ -52,9 +52,9 @@ def key_help(schema: LabelSchema = DEFAULT_SCHEMA) -> str:
     """The key map in one line, for a caption."""
     labels = " · ".join(f"{key} {label}" for key, label in label_keys(schema).items())
     return (f"Keys: {labels} — ↓/j next word · ↑/k previous word · a accept the suggestion · i new item · "
-            "p the previous word's item · z undo · y redo · d mark done · n next receipt · b previous receipt. A label "
-            "key saves and moves to the next word; i and p stay on it (the line's labelled item words join the item "
-            "too).")
+            "p the item of the word before (past unlabelled and OTHER words) · z undo · y redo · d mark done · "
+            "n next receipt · b previous receipt. A label key saves and moves to the next word; i and p stay on it "
+            "(the line's labelled item words join the item too).")
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,7 @@ def apply_keys(ws: Workspace, doc_id: str, index: int, words: int, keys: Sequenc
                schema: LabelSchema = DEFAULT_SCHEMA, seen: WordLayout | None = None,
                seen_action: int | None = ANY_ACTION, seen_labels: Sequence[WordLabel] | None = None) -> KeyOutcome:
     """Apply key presses in order to word ``index`` of ``doc_id`` (``words`` words): a label key labels the word
-    and moves on, accept takes its suggestion and moves on, new item / previous word's item put the word in an item
+    and moves on, accept takes its suggestion and moves on, new item / item of the word before put the word in an item
     and stay, undo takes back the last change of the receipt, redo does again what undo took back. ``seen``: the
     receipt's words as the page showed them; a label or accept after another session changed them is refused
     (``ReceiptChangedError``, said in ``messages``) rather than put on another word. ``seen_action``: the
@@ -196,14 +196,28 @@ def _put_in_item(ws: Workspace, doc_id: str, outcome: KeyOutcome, new: bool, see
     doc = ws.get_document(doc_id)  # the items as they are now, these presses' own changes included
     if new:
         group = new_group_id(doc)
-    elif index == 0 or doc.words[index - 1].group_id is None:
-        outcome.messages.append(f"word {index} was left out of any item: the word before it is in no item (press "
-                                "i on an item's first word to start one)")
-        return False
     else:
-        group = doc.words[index - 1].group_id
+        before = _word_before_in_item(doc.words, index)
+        if isinstance(before, str):
+            outcome.messages.append(f"word {index} was left out of any item: {before} (press i on an item's first "
+                                    "word to start one)")
+            return False
+        group = before
     ws.set_group(doc_id, index, group, seen=seen)
     return True
+
+
+def _word_before_in_item(words, index: int) -> int | str:
+    """The item of the nearest word before ``index`` that is in one, passing over the words nobody labelled and
+    the OTHER words in no item: on "2 x Coffee", p on Coffee joins the item of 2 (it stopped at the "x" between, a
+    walkthrough). A word of any other label in no item stops the search; the reason, when there is no item."""
+    for before in range(index - 1, -1, -1):
+        word = words[before]
+        if word.group_id is not None:
+            return word.group_id
+        if word.is_labelled and word.annotation_label != OTHER:
+            return f"word {before} before it ({word.annotation_label}) is in no item"
+    return "no word before it is in an item"
 
 
 def _own_change(ws: Workspace, doc_id: str, seen_action: int | None) -> int | None:
