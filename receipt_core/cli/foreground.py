@@ -21,6 +21,16 @@ if TYPE_CHECKING:  # the job's module loads torch; the command modules import th
     from ..training.job import TrainingJob
 
 
+STOPPED_EXIT_CODE = 130  # as a stopped study's and a second Ctrl-C's
+
+
+def exit_code(finished: FinishedEvent) -> int:
+    """The command's exit status for a run that ended with ``finished``: 0 when it ended by itself (its epochs, its
+    time budget), :data:`STOPPED_EXIT_CODE` when Ctrl-C or ``kill`` stopped it, evaluated and saved. A probe's
+    stopped run exited 0, and a script's ``train … && evaluate …`` went on as if training had completed."""
+    return STOPPED_EXIT_CODE if finished.reason == "stopped" else 0
+
+
 def run_in_foreground(job: TrainingJob, what: str = "training") -> FinishedEvent:
     """Start ``job``, wait for it while Ctrl-Z pauses/resumes and Ctrl-C stops it; its FinishedEvent, or
     CommandError carrying the failure's message."""

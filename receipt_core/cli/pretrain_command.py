@@ -13,7 +13,7 @@ import sys
 from ..training.config import PretrainConfig
 from .arguments import (add_config_options, add_format_argument, add_workspace_argument, check_backbone_source,
                         check_out_outside_workspace, check_run_folder, config_from_args, given_path)
-from .foreground import run_in_foreground
+from .foreground import exit_code, run_in_foreground
 from .run_folder import run_folder_held
 from .errors import CommandError
 from .progress import ProgressPrinter
@@ -81,4 +81,4 @@ def run_pretrain_command(args: argparse.Namespace) -> int:
           f"{result.train_s:.0f}s, {result.finished}); masked-word loss {result.first_loss:.3f} → "
           f"{result.last_loss:.3f}, masked-word accuracy {result.masked_accuracy:.3f}. "
           f"Fine-tune it with: python -m receipt_core train --backbone {shlex.quote(str(result.out_dir))} …")
-    return 0
+    return exit_code(finished)

@@ -22,7 +22,7 @@ from ..wording import counted
 from .arguments import (add_config_options, add_format_argument, add_workspace_argument, check_backbone_source,
                         check_out_outside_workspace, check_phase_two_depth, check_run_folder, config_from_args,
                         given_path)
-from .foreground import run_in_foreground
+from .foreground import exit_code, run_in_foreground
 from .errors import CommandError
 from .progress import ProgressPrinter
 from .run_folder import run_folder_held
@@ -159,8 +159,7 @@ def run_train(args: argparse.Namespace) -> int:
 
         job = new_run(open_run_workspace(args.workspace), config, train_docs, eval_docs, listeners=[ProgressPrinter()],
                       notes=command_line_notes(args.train, args.eval))
-        run_in_workspace(job, "training")
-        return 0
+        return exit_code(run_in_workspace(job, "training"))
     run_dir = args.out
     if args.resume:
         build = lambda: build_resumed_task(run_dir, train_docs, eval_docs, config, accelerator=accelerator)  # noqa: E731
@@ -173,8 +172,7 @@ def run_train(args: argparse.Namespace) -> int:
     if is_main:
         job.add_listener(ProgressPrinter())
     with run_folder_held(run_dir, resume=args.resume) if is_main else nullcontext():  # only the main process saves
-        run_in_foreground(job, "training")
-    return 0
+        return exit_code(run_in_foreground(job, "training"))
 
 
 def run_reference(args: argparse.Namespace) -> int:
@@ -199,18 +197,15 @@ def run_reference(args: argparse.Namespace) -> int:
     if run_dir is None:
         from ..training.runs import new_reference_run
 
-        run_in_workspace(new_reference_run(open_run_workspace(args.workspace), config, train_docs, eval_docs,
-                                           listeners=[ProgressPrinter()],
-                                           notes=command_line_notes(args.train, args.eval)), "the reference",
-                         reads_it="its scores on --eval are printed after each epoch (the tagger is in the run's "
-                                  "folder, reference/)")
-        return 0
+        job = new_reference_run(open_run_workspace(args.workspace), config, train_docs, eval_docs,
+                                listeners=[ProgressPrinter()], notes=command_line_notes(args.train, args.eval))
+        return exit_code(run_in_workspace(job, "the reference", reads_it="its scores on --eval are printed after "
+                                          "each epoch (the tagger is in the run's folder, reference/)"))
     job = TrainingJob(lambda: (ReferenceTask(config, train_docs, eval_docs, run_dir), None), config,
                       name=str(run_dir))
     job.add_listener(ProgressPrinter())
     with run_folder_held(run_dir, resume=False):
-        run_in_foreground(job, "the reference")
-    return 0
+        return exit_code(run_in_foreground(job, "the reference"))
 
 
 def _frozen_heads_note(config: TrainConfig) -> str | None:
