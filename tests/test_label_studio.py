@@ -320,6 +320,40 @@ def test_an_export_back_without_its_images_folder_keeps_the_photos_the_workspace
 
 
 
+@pytest.mark.parametrize("fmt", ["label-studio", "native"])
+def test_two_photos_swapped_in_an_exports_images_folder_are_not_given_to_the_wrong_receipts(fmt, tmp_path):
+    """Probe 25: two files of a Label Studio export's images/ swapped (each named by the SHA-256 of the other's
+    bytes) imported with each receipt's boxes over the other's photo, unsaid; the native import checked the hash.
+    Both now take the image whose bytes have the hash the task names: the workspace's, else none, said."""
+    import io
+
+    from PIL import Image
+
+    from receipt_core.datasets import import_into_workspace
+    from receipt_core.datasets.export_zip import export_folder
+
+    ws, white = _workspace_with_a_photo(tmp_path)
+    buffer = io.BytesIO()
+    Image.new("RGB", (150, 300), "grey").save(buffer, "PNG")
+    grey = ws.put_image(buffer.getvalue(), ".png")
+    ws.save_documents("photos", [Document(id="photo-2", width=150, height=300, image_sha256=grey, words=(
+        Word(text="CASH", box=(10, 10, 60, 20), field="OTHER", label_source="person"),))])
+    export_folder(ws, ws.load_documents("photos"), tmp_path / "out", fmt)
+    first, second = sorted((tmp_path / "out" / "images").iterdir())
+    first.rename(tmp_path / "swap")
+    second.rename(first)
+    (tmp_path / "swap").rename(second)
+    source = tmp_path / "out" / TASKS_FILE if fmt == "label-studio" else tmp_path / "out"
+
+    elsewhere = Workspace.open(tmp_path / "other")
+    stored = import_into_workspace(elsewhere, "photos", load_dataset(source, fmt))
+    assert {doc.id: doc.image_sha256 for doc in elsewhere.load_documents("photos")} == {"photo-1": None,
+                                                                                       "photo-2": None}
+    assert len(stored.problems) == 2 and all("imported without pixels" in p for p in stored.problems)
+    stored = import_into_workspace(ws, "photos", load_dataset(source, fmt))  # the workspace holds both: its own
+    assert {doc.id: doc.image_sha256 for doc in ws.load_documents("photos")} == {"photo-1": white, "photo-2": grey}
+
+
 @pytest.mark.parametrize("name", ["r\x1b[31m.json", "inv\u202enosj.json", "two\nlines.json"])
 def test_a_file_named_with_control_characters_keeps_the_photo_the_workspace_holds(name, tmp_path):
     """A probe: a native export's JSON, renamed with an escape, a right-to-left override or a newline and imported
@@ -541,6 +575,23 @@ def test_an_uploaded_photo_beside_the_export_or_in_its_images_folder_is_found_by
     assert [p for p in report.problems if "without pixels" in p] == [  # named by its place and its id too
         "project-1-export.json task 4 (id 103): image '/data/upload/1/deadbeef-missing.jpg' is not a file beside "
         "the export; imported without pixels"]
+
+
+def test_ocr_confidences_outside_0_to_100_are_said_as_the_native_import_says_them(tmp_path):
+    """Probe 25: OCR confidences of 150, "abc" or -1e308 in a Label Studio export were dropped on every word
+    unsaid (the native import names them); Annotate's low-confidence overlay then marks none of them."""
+    upright = {"x": 10, "y": 10, "width": 10, "height": 2, "rotation": 0}
+    results = []
+    for rid, confidence in (("a", 150), ("b", "abc"), ("c", -1e308), ("d", 87.5)):
+        region = _ls_region(rid, "12.00", "TOTAL", upright)
+        region[1]["meta"] = {"ocr_confidence": confidence}
+        results.extend(region)
+    (tmp_path / "project.json").write_text(json.dumps([_ls_task(1, results)]))
+    report = load_dataset(tmp_path / "project.json", "label-studio")
+    [doc] = report.documents
+    assert [word.confidence for word in doc.words] == [None, None, None, 87.5]
+    assert list(report.problems) == ["project.json task 1 (id 1): 3 words with an OCR confidence that is no number in "
+                               "0–100 (region 'a': 150) read as having none"]
 
 
 def test_odd_but_readable_label_studio_tasks_keep_their_words(tmp_path):

@@ -16,8 +16,8 @@ from ..data.document import IMPORT, LABEL_SOURCES, Document, Suggestion, Word
 from ..data.quantity import parse_quantity
 from ..data.schema import OTHER, QUANTITY, LabelSchema
 from .bounded_json import first_constant
-from ._common import (DEFAULT_LIMITS, JSON_FILES, ImportLimits, RecordError, inside, note_no_count, quantity_number,
-                      read_record_file, shown, storable, too_many_words)
+from ._common import (DEFAULT_LIMITS, JSON_FILES, ImportLimits, RecordError, file_sha256, inside, note_no_count,
+                      quantity_number, read_record_file, shown, storable, too_many_words)
 from .label_studio_geometry import page_of, region_box
 from .label_studio_items import item_numbers
 from .label_studio_order import words_in_order
@@ -220,6 +220,7 @@ def _regions(results: list[Mapping], width: int, height: int, schema: LabelSchem
     regions: dict[str, dict[str, Any]] = {}
     odd_ids: set[str] = set()
     odd_values: dict[str, None] = {}  # ids of results whose value is not an object, in order
+    odd_confidences: dict[str, Any] = {}  # region id -> an OCR confidence that is no number in 0–100
     for result in results:
         rid, value, kind = result.get("id"), result.get("value"), result.get("type")
         if kind != "relation" and rid is not None and not isinstance(rid, str):
@@ -251,6 +252,8 @@ def _regions(results: list[Mapping], width: int, height: int, schema: LabelSchem
             confidence = meta.get(OCR_CONFIDENCE) if isinstance(meta, Mapping) else None
             if isinstance(confidence, (int, float)) and not isinstance(confidence, bool) and 0 <= confidence <= 100:
                 region[OCR_CONFIDENCE] = float(confidence)
+            elif confidence is not None:  # said, as the native import says it (a probe's 150s went unsaid)
+                odd_confidences.setdefault(rid, confidence)
             for key in (LINE_META, PLACE_META):  # as exported; checked together in words_in_order
                 if isinstance(meta, Mapping) and key in meta:
                     region[key] = meta[key]
@@ -281,6 +284,10 @@ def _regions(results: list[Mapping], width: int, height: int, schema: LabelSchem
                              "unlabelled")
         elif kind == "number" and result.get("from_name") in (QUANTITY_TAG, GROUP):
             region[result["from_name"]] = value.get("number")
+    if odd_confidences:
+        rid, confidence = next(iter(odd_confidences.items()))
+        notes.append(f"{counted(len(odd_confidences), 'word')} with an OCR confidence that is no number in 0–100 "
+                     f"(region {shown(rid)}: {shown(confidence)}) read as having none")
     if odd_ids:
         notes.append(f"results whose id is not text ({', '.join(sorted(odd_ids))}) dropped: a region's id is a "
                      "string in Label Studio")
@@ -402,15 +409,20 @@ def _image(ref: Any, folder: Path, notes: list[str]) -> Path | str | None:
     if ref is None:
         return None
     local = isinstance(ref, str) and "://" not in ref and not ref.startswith("/data/")
+    file_name = PurePosixPath(unquote(ref.split("?d=")[-1].split("?")[0])).name if isinstance(ref, str) else ""
+    named = _SHA256_IN_NAME.search(file_name)
     if local:
         candidate = folder / ref
         try:
             if candidate.is_file() and inside(folder, candidate):
-                return candidate
+                if named is None or file_sha256(candidate) == named.group(0):
+                    return candidate
+                # a file named by a hash its bytes do not have: another receipt's photo (a probe swapped two files
+                # of an export, and each receipt's boxes were drawn over the other's photo, unsaid). The workspace's
+                # copy of the image named, if it holds one; else RecordCollector.add says it is imported without one
+                return named.group(0)
         except OSError:  # a name too long for the file system: no such file (a probe's 5000 characters lost the task)
             pass
-    file_name = PurePosixPath(unquote(ref.split("?d=")[-1].split("?")[0])).name if isinstance(ref, str) else ""
-    named = _SHA256_IN_NAME.search(file_name)
     if named is None and not local and (found := _by_file_name(file_name, folder)) is not None:
         return found
     if named is not None:
