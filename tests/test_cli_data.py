@@ -481,6 +481,10 @@ def test_a_bare_name_of_a_workspace_dataset_reads_it_beside_a_folder_of_that_nam
     assert len(load_documents("d", "auto", None)) == stored > 1
     assert "note: data 'd' is the workspace dataset of that name; write ./d for the folder" in capsys.readouterr().err
     assert len(load_documents("./d", "cord", None)) == 1
+    capsys.readouterr()
+    assert len(load_documents("d", "cord", None)) == stored  # a probe's --format on a dataset name went unsaid
+    assert ("note: --format cord is not used for data 'd': a workspace dataset is read as stored"
+            in capsys.readouterr().err)
 
 
 def test_export_or_synth_into_a_folder_whose_subfolder_is_a_link_writes_nothing_through_it(tmp_path, workspace_home,

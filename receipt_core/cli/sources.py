@@ -16,7 +16,7 @@ from ..data.document import Document
 from ..data.review import NoLabelsError, evaluation_documents, labelled_documents
 from ..data.schema import DEFAULT_SCHEMA, unknown_label_problem
 from ..datasets import load_dataset
-from ..datasets.detect import resolve_format
+from ..datasets.detect import AUTO, resolve_format
 from ..wording import counted
 
 MAX_WARNINGS_SHOWN = 10
@@ -79,6 +79,9 @@ def load_documents(data: str, format: str, workspace: Path | None, role: str = "
         if path.exists() and not quiet:
             print(f"note: {role} {data!r} is the workspace dataset of that name; write ./{data} for the "
                   f"{'folder' if path.is_dir() else 'file'} of that name here", file=sys.stderr)
+        if format != AUTO and not quiet:  # a probe's --format cord on a dataset name was dropped unsaid
+            print(f"note: --format {format} is not used for {role} {data!r}: a workspace dataset is read as stored",
+                  file=sys.stderr)
         documents = ws.load_documents(data)
     if not documents:
         raise CommandError(f"{role} {data!r} holds no documents")
