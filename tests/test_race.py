@@ -139,6 +139,20 @@ def test_a_race_refuses_a_busy_slot_a_taken_name_and_a_bad_name_changing_nothing
     assert find_races(track.studies_dir) == [] and ws.list_runs() == []
 
 
+def test_a_race_on_a_label_of_no_field_is_refused_before_any_run(small_workspace):
+    """A tampered workspace's label of no field (a Cyrillic lookalike of ITEM_NAME) failed each of a race's runs in
+    turn; the race is refused before it starts now, naming the receipt, the word and the label, as Train is."""
+    doc = small_workspace.load_documents("small")[0]
+    words = list(doc.words)
+    words[0] = dataclasses.replace(words[0], field="\u0406TEM_NAME", label_source="person")
+    small_workspace.save_documents("small", [doc.with_words(words)])
+    track = RaceTrack(small_workspace)
+    with pytest.raises(ValueError, match="is not one of the labels") as refused:
+        track.start(JobSlot(), plan(), "race-unknown")
+    assert doc.id in str(refused.value)
+    assert find_races(track.studies_dir) == [] and small_workspace.list_runs() == []
+
+
 def test_a_race_left_running_by_a_dead_server_reads_as_interrupted(tmp_path):
     ws = Workspace(tmp_path / "workspace")
     folder = ws.home / "studies" / "old"

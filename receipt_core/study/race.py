@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ..data.document import Document
+from ..data.schema import DEFAULT_SCHEMA, unknown_label_problem
 from ..datasets.splits import split_labelled
 from ..training.slot import JobBusyError, JobSlot, busy_message
 from .files import write_study
@@ -187,6 +188,9 @@ def race_documents(workspace, plan: RacePlan) -> tuple[list[Document], list[Docu
     train_docs, eval_docs = split_labelled(labelled, chosen_eval, plan.hold_out)
     if not eval_docs:
         raise ValueError(f"the evaluation set of {plan.training_label!r} is empty; choose an evaluation dataset")
+    # before the race starts, not in each of its runs: a label of no field failed every run in turn
+    if (problem := unknown_label_problem([*train_docs, *eval_docs], DEFAULT_SCHEMA)) is not None:
+        raise ValueError(problem)
     return train_docs, eval_docs, notes
 
 
