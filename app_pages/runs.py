@@ -14,14 +14,15 @@ from receipt_core.evaluation.noise import NOISE_NOTE
 from receipt_core.plots.run_charts import (CURVE_AXES, SERIES_COLORS, cost_quality_figure, curve_figure,
                                            kept_series_colors, label_smoothing_note)
 from receipt_core.training.config import smoothing_of
-from receipt_core.training.events import HEADLINE_METRICS, METRIC_LABELS
+from receipt_core.training.events import HEADLINE_METRICS, METRIC_LABELS, TASK_TITLES
 from receipt_core.training.run_feed import CURVE_COLUMNS, RunFeed
 from receipt_core.training.run_documents import started_on_command_line
 from receipt_core.training.run_settings import defaults_title, settings_diff
 from receipt_core.datasets.splits import MIN_EVAL_RECEIPTS
-from receipt_core.training.run_summary import (BEST_BY, ONES_BASELINE, OWN_TRAINING, SAVED, TRAINING_TIME,
-                                               best_reason, clear_best_runs, listing_order, no_best_reason,
-                                               ranked_score, run_metrics_rows, run_phases, run_summary)
+from receipt_core.training.run_summary import (BEST_BY, ONES_BASELINE, OWN_TRAINING, RESUMED_AT, SAVED,
+                                               TRAINING_TIME, best_reason, clear_best_runs, listing_order,
+                                               no_best_reason, ranked_score, run_metrics_rows, run_phases,
+                                               run_summary)
 from receipt_core.training.suggestion_heads import is_suggestion_run
 from receipt_core.workspace.run_labels import (MAX_NAME, MAX_NOTES, display_name, distinct_labels, download_stem,
                                                RunLabel, RunLabelConflictError, run_labels,
@@ -58,7 +59,7 @@ NO_CHECKPOINT_TO_RESUME = ("This run has no checkpoint, so it cannot be resumed:
 RUN_COLUMNS = ["best", "name", "status", *[f"{SAVED} {m}" for m in BEST_BY], TRAINING_TIME, ONES_BASELINE,
                "eval receipts", *[f"best {m}" for m in HEADLINE_METRICS], OWN_TRAINING,
                "scenario", "tags",
-               "trainable parameters", "steps", "backbone", "run"]
+               "trainable parameters", "steps", RESUMED_AT, "backbone", "run"]
 
 
 def _quality_title(column: str) -> str:
@@ -163,7 +164,8 @@ with runs_tab:
                                   "without the loading and encoding before its first step")})
         # run names quoted in the reasons are code spans: a name is the user's text (notice_markdown)
         st.caption(("★ marks the best run by its saved model's field micro-F1 and item quantity accuracy among the "
-                    "runs evaluated on the same receipts. " + notice_markdown(best_reason(rows, labels)) + " " if best
+                    "runs evaluated on the same receipts; it weighs quality only (Cost vs quality, below, puts each "
+                    "run's cost beside it). " + notice_markdown(best_reason(rows, labels)) + " " if best
                     else notice_markdown(no_best_reason(rows, labels)) + " ") + NOISE_NOTE
                    + " The \"saved model's\" columns are the run's last evaluation, the model it saved, which Train "
                    "and Predict show; each \"best\" column is that metric's best evaluation on its own, so one row "
@@ -210,8 +212,13 @@ with runs_tab:
                          for run_id, c in feeds.items()]
                 return pd.concat(parts) if parts else pd.DataFrame(columns=list(CURVE_COLUMNS))
 
-            charts = [("training loss (total)", lambda c: c.train_loss, "total", "loss"),
-                      ("validation loss (total)", lambda c: c.val_loss, "total", "loss"),
+            # each task's loss too, as Train draws them (a walkthrough could overlay only the totals)
+            tasks = sorted({task for c in feeds.values() for task in c.train_loss["series"]} - {"total"})
+            titles = {"total": "total", **{task: TASK_TITLES.get(task, task).lower() for task in tasks}}
+            loss = st.radio("Loss", list(titles), horizontal=True, key="runs_loss", format_func=titles.get)
+            loss_title = titles[loss]
+            charts = [(f"training loss ({loss_title})", lambda c: c.train_loss, loss, "loss"),
+                      (f"validation loss ({loss_title})", lambda c: c.val_loss, loss, "loss"),
                       # the names every other page uses (a walkthrough read "fields micro-F1" here alone)
                       (METRIC_LABELS["fields.micro_f1"], lambda c: c.metrics, "fields.micro_f1", "F1"),
                       (METRIC_LABELS["quantity.item_accuracy"], lambda c: c.metrics, "quantity.item_accuracy",
@@ -269,8 +276,9 @@ with runs_tab:
         st.warning(f"The run you had chosen, {literal(gone)}, is gone (deleted, perhaps in another tab); "
                    f"this is {literal(labels[run_id])}. What you had typed for the gone run was not saved.")
     run = next(r for r in runs if r.id == run_id)
-    st.caption(f"Status **{run.status}** · run id `{run.id}` · started as “{literal(run.name)}”")
     this_row = next((row for row in rows if row["run"] == run_id), None)
+    resumed = f" · resumed from step {this_row[RESUMED_AT]}" if this_row is not None and this_row[RESUMED_AT] else ""
+    st.caption(f"Status **{run.status}**{resumed} · run id `{run.id}` · started as “{literal(run.name)}”")
     if this_row is not None and not (scores := run_scores(this_row)).empty:
         st.dataframe(scores, hide_index=True, key="runs_one_scores", width=560, placeholder=NO_VALUE)
     live_elsewhere = run.live_in_another_process()  # (`train` on the command line; only it can pause or stop it)

@@ -1240,8 +1240,11 @@ def test_predict_refuses_a_bad_upload_with_a_message(demo_env, trained_run):
 def test_runs_resumes_an_interrupted_run_from_its_checkpoint(demo_env, trained_run):
     from ui.shared import job_slot
 
+    from receipt_core.model.checkpoint import checkpoint_step
+
     demo_env.set_run_status(trained_run, "interrupted")  # as after a server killed mid-run
     events_before = len(demo_env.run_events(trained_run))
+    step_before = checkpoint_step(demo_env.run_dir(trained_run))
     # a dataset other than the first one in the URL, as after a pick in the sidebar: Streamlit's own page switch
     # refused to clear a query parameter bound to a widget, so Resume said it failed while the run went on
     first = demo_env.training_documents("demo").documents[0]
@@ -1281,9 +1284,19 @@ def test_runs_resumes_an_interrupted_run_from_its_checkpoint(demo_env, trained_r
     assert demo_env.get_run(trained_run).status == "finished"
     kinds = [e.kind for e in demo_env.run_events(trained_run, after_seq=events_before)]
     assert "phase" in kinds and kinds[-1] == "finished"
-    assert demo_env.get_run(trained_run).config["max_minutes"] == 30.0
+    resumed = demo_env.get_run(trained_run)
+    assert resumed.config["max_minutes"] == 30.0
+    # where it was resumed from stays in its record (a walkthrough's stop vanished from it): the table and One run
+    from receipt_core.training.run_summary import RESUMED_AT, run_summary
+
+    assert resumed.config["resumed_from_steps"] == [step_before]
+    assert run_summary(demo_env, resumed)[RESUMED_AT] == str(step_before)
+    at = app("runs")
+    at.selectbox(key="runs_one").set_value(trained_run).run()
+    assert any(f"resumed from step {step_before} ·" in c.value for c in at.caption)
     with demo_env._write() as conn:  # the module's run as it was, for the tests after this one
-        conn.execute("UPDATE runs SET config = json_set(config, '$.max_minutes', NULL) WHERE id = ?", (trained_run,))
+        conn.execute("UPDATE runs SET config = json_remove(json_set(config, '$.max_minutes', NULL), "
+                     "'$.resumed_from_steps') WHERE id = ?", (trained_run,))
 
 
 def test_a_run_stopped_near_its_time_budget_resumes_with_the_budget_the_user_gives(demo_env, trained_run,
@@ -1291,6 +1304,7 @@ def test_a_run_stopped_near_its_time_budget_resumes_with_the_budget_the_user_giv
     """A walkthrough stopped a run with a 1-minute budget at 54 s and resumed it: it trained one step and
     "finished at its time budget", as its clock goes on from where it stopped, and the form offered no budget."""
     import ui.shared
+    from ui.run_resume import resume_budget
 
     before = demo_env.get_run(trained_run)
     with demo_env._write() as conn:
@@ -1306,17 +1320,20 @@ def test_a_run_stopped_near_its_time_budget_resumes_with_the_budget_the_user_giv
     try:
         at = app("runs")
         at.selectbox(key="runs_one").set_value(trained_run).run()
-        assert any("It had a time budget of 1 min and stopped after" in c.value and "so it resumes within that "
-                   "budget" in c.value for c in at.caption)
-        # its own budget while time is left of it: Resume as offered with 0 trained a 2-minute run's remaining ten
-        # epochs with no cap (a walkthrough)
-        assert at.number_input(key=f"runs_resume_minutes_{trained_run}").value == 1.0
+        # its own budget again on top of the time it used: Resume as offered with 0 trained a 2-minute run's
+        # remaining ten epochs with no cap, and then its own budget, 0.9 min used of 1, only 3 steps (walkthroughs)
+        used = float(before.summary.get("elapsed_s") or 0.0) / 60
+        offered = at.number_input(key=f"runs_resume_minutes_{trained_run}").value
+        assert offered == resume_budget(1.0, used) and used + 1.0 <= offered < used + 1.1
+        assert any(c.value.startswith(f"It had a time budget of 1 min and stopped after {used:.1f} min: the field "
+                                      f"gives it about {offered - used:.1f} min more ({offered:g} in all)")
+                   for c in at.caption)
         at.button(key="runs_resume").click().run()
-        assert resumed["run_id"] == trained_run and resumed["config"].max_minutes == 1.0
+        assert resumed["run_id"] == trained_run and resumed["config"].max_minutes == offered
         resumed.clear()
         # with no budget, what that does to a rate its budget had brought down (an audit): read from the checkpoint
         monkeypatch.setattr("ui.run_resume.schedule_after_resume",
-                            lambda folder, config, minutes: None if minutes == 1.0 else "this run's rate fell")
+                            lambda folder, config, minutes: None if minutes == offered else "this run's rate fell")
         assert not any("This run's rate fell" in w.value for w in at.warning)  # within its budget: nothing to say
         at.number_input(key=f"runs_resume_minutes_{trained_run}").set_value(0.0).run()
         assert any(w.value == "This run's rate fell (the field above)." for w in at.warning)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from receipt_core.training.events import (HEADLINE_METRICS, EvalEvent, FinishedEvent, PhaseEvent, ProgressEvent,
                                           StepEvent)
-from receipt_core.training.run_summary import run_metrics_rows, run_summary
+from receipt_core.training.run_summary import TRAINING_TIME, run_metrics_rows, run_summary
 from receipt_core.workspace.store import Workspace
 
 
@@ -207,6 +207,13 @@ def test_with_no_best_run_the_runs_page_says_why():
     assert best_reason(rows, names) == (
         "★ 'full run' — against 'frozen run': ahead on field micro-F1 (0.929 vs 0.905, margin 0.009), level on item "
         "quantity acc. (0.950 vs 0.950, margin 0.007).")
+    # runs that did not train alike are said so beside the ★ (walkthrough 23's ★ stood on a run against one stopped
+    # after 1.1 epochs, and another on a 68-second run against runs of 40 s)
+    costly = [{**rows[0], TRAINING_TIME: 68.0}, {**rows[1], "status": "stopped", TRAINING_TIME: 40.0}]
+    assert best_reason(costly, names).startswith(
+        "★ 'full run' — against 'frozen run' (stopped; 40 s of training, the ★ run 68 s): ahead on field micro-F1")
+    alike = [{**rows[0], TRAINING_TIME: 50.0}, {**rows[1], TRAINING_TIME: 40.0}]
+    assert best_reason(alike, names).startswith("★ 'full run' — against 'frozen run': ahead")
     # a run still training takes no part (walkthrough 21's ★ stood on a resumed run midway), and it is said
     # (walkthrough 22 read "none beats every other" with one ended run beside one training)
     assert best_reason([{**rows[0], "status": "running"}, rows[1]], names) == ""

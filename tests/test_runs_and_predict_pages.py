@@ -278,6 +278,13 @@ def test_runs_page_plots_curves_by_epoch_and_wall_clock_with_smoothing(demo_env,
         xs = [x for trace in figure.data for x in _values(trace.x)]
         assert xs and max(xs) > 0
         assert len(figure.data) == 2  # faint measured points under the smoothed line
+    # each task's loss overlaid too, as Train draws them (a walkthrough could overlay only the totals)
+    assert at.radio(key="runs_loss").options == ["total", "field labels", "quantities"]
+    at.radio(key="runs_loss").set_value("quantity").run()
+    no_errors(at)
+    chart = next(c for c in at.get("plotly_chart") if c.key == "runs_overlay_0")
+    figure = plotly.io.from_json(chart.proto.spec)
+    assert figure.layout.title.text == "training loss (quantities)" and figure.data
     table = at.dataframe[0].value
     assert list(table.columns)[:2] == ["run", "name"]  # the frame; the page's column_order puts metrics first
     order = at.dataframe[0].proto.column_order

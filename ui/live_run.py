@@ -20,7 +20,7 @@ from receipt_core.plots.figures import prediction_figure, tall_figure_height
 from receipt_core.model.checkpoint import checkpoint_problem
 from receipt_core.plots.run_charts import curve_figure
 from receipt_core.evaluation.metrics import ones_baseline_note
-from receipt_core.training.events import (HEADLINE_METRICS, METRIC_LABELS, PredictionEvent, ending,
+from receipt_core.training.events import (HEADLINE_METRICS, METRIC_LABELS, TASK_TITLES, PredictionEvent, ending,
                                          flatten_metrics, headline, is_score_metric)
 from ui.literal import literal, notice_markdown, plain
 from receipt_core.training.run_documents import train_ids
@@ -52,8 +52,6 @@ STATUS_REFRESH_S = 2.0  # the status line, controls and progress while a run tra
 # While a run trains, the watched receipt's figure (its image and a box per word: the page's costliest redraw, on the
 # server and in the browser) is redrawn at most this often; a short epoch would otherwise redraw it every refresh.
 PREDICTION_REDRAW_S = RESULTS_REFRESH_S
-TITLES = {"fields": "Field labels", "quantity": "Quantities", "tags": "Reference tagger",
-          "masked_words": "Masked words"}
 
 
 def feed_for(run_id: str, started_at: float | None = None) -> RunFeed:
@@ -267,7 +265,7 @@ def _charts(curves: RunCurves, run_id: str) -> None:
                     if not m.endswith(("loss", "loss_weight")) and is_score_metric(m)]  # losses: the loss chart
     columns = st.columns(len(tasks))
     for column, task in zip(columns, tasks):
-        title = TITLES.get(task, task)
+        title = TASK_TITLES.get(task, task)
         with column:
             losses = pd.concat([
                 curves.train_loss[curves.train_loss["series"] == task].assign(series="train"),

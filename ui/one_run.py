@@ -9,7 +9,7 @@ from typing import Any, Mapping
 import pandas as pd
 
 from receipt_core.training.events import HEADLINE_METRICS, METRIC_LABELS
-from receipt_core.training.run_summary import BEST_BY, SAVED, TRAINING_TIME
+from receipt_core.training.run_summary import BEST_BY, RESUMED_AT, SAVED, TRAINING_TIME
 
 
 def run_scores(row: Mapping[str, Any]) -> pd.DataFrame:
@@ -21,7 +21,8 @@ def run_scores(row: Mapping[str, Any]) -> pd.DataFrame:
               for m in HEADLINE_METRICS]
     lines += [("evaluation receipts", row.get("eval receipts"), "count"),
               ("trainable parameters", row.get("trainable parameters"), "count"),
-              (TRAINING_TIME, row.get(TRAINING_TIME), "seconds"), ("steps", row.get("steps"), "count")]
+              (TRAINING_TIME, row.get(TRAINING_TIME), "seconds"), ("steps", row.get("steps"), "count"),
+              ("resumed from step", row.get(RESUMED_AT), "text")]
     shown = [{"figure": name, "value": _shown(value, kind)} for name, value, kind in lines if _known(value)]
     return pd.DataFrame(shown, columns=["figure", "value"])
 

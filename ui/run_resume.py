@@ -3,6 +3,8 @@ datasets chosen here, within a time budget."""
 
 from __future__ import annotations
 
+import math
+
 import streamlit as st
 
 from receipt_core.training.run_documents import missing_run_documents, started_on_command_line, train_ids
@@ -16,6 +18,28 @@ from ui.train_start import prepare_resume
 
 OWN_RECEIPTS = "(the receipts it trained and evaluated on)"
 OWN_EVALUATION = "(the receipts it evaluated on)"
+
+
+def resume_budget(budget: float | None, used_minutes: float) -> float:
+    """The time budget a resume offers, in minutes counted from the run's first step: the time it used, and its own
+    budget again on top (0, none, for a run that had none). A walkthrough's 1-minute run, stopped by hand after
+    0.9 min, resumed "within that budget" for 3 steps; a budget of none trained a 2-minute run's ten remaining
+    epochs with no cap (another walkthrough)."""
+    if not budget or budget <= 0:
+        return 0.0
+    return min(math.ceil((used_minutes + float(budget)) * 10) / 10, 600.0)
+
+
+def resume_budget_note(budget: float | None, used_minutes: float, offered: float) -> str:
+    """What the budget field offers, said under it."""
+    if offered:
+        more = offered - used_minutes
+        start = (f"It had a time budget of {budget:g} min and stopped after {used_minutes:.1f} min: the field gives it "
+                 f"about {more:.1f} min more ({offered:g} in all)")
+    else:
+        start = f"It had no time budget and stopped after {used_minutes:.1f} min"
+    return (start + ". With no budget (0) it trains its remaining epochs; a budget under the time already used ends "
+            "it after one step.")
 
 
 def resume_form(ws, run, opened: bool) -> None:
@@ -57,20 +81,12 @@ def resume_form(ws, run, opened: bool) -> None:
                                     help=EVALUATION_HELP)
             share = r3.slider("Held-out share", 0.1, 0.5, 0.25, 0.05, key="runs_resume_share",
                               disabled=eval_set != HOLD_OUT)
-        budget = run.config.get("max_minutes")
-        used = float(run.summary.get("elapsed_s") or 0.0) / 60
-        # its own budget while time is left of it: a walkthrough's Resume as offered (0) trained a 2-minute
-        # run's ten remaining epochs with no cap
-        keeps_budget = bool(budget) and used < budget
+        budget, used = run.config.get("max_minutes"), float(run.summary.get("elapsed_s") or 0.0) / 60
+        offered = resume_budget(budget, used)
         minutes = st.number_input(
-            "Time budget in all (minutes; 0: none)", 0.0, 600.0, min(float(budget), 600.0) if keeps_budget else 0.0,
-            key=f"runs_resume_minutes_{run_id}",
+            "Time budget in all (minutes; 0: none)", 0.0, 600.0, offered, key=f"runs_resume_minutes_{run_id}",
             help="Counted from the run's first step, its time before it stopped included")
-        had = f"It had a time budget of {budget:g} min" if budget else "It had no time budget"
-        st.caption(f"{had} and stopped after {used:.1f} min" + (", so it resumes within that budget" if keeps_budget
-                                                              else "") +
-                   ". With no budget (0) it trains its remaining epochs; a budget under the time already used "
-                   "ends it after one step.")
+        st.caption(resume_budget_note(budget, used, offered))
         if note := schedule_after_resume(ws.run_dir(run_id), run.config, float(minutes) or None):
             st.warning(note[0].upper() + note[1:] + " (the field above).")
         if st.button("Resume", key="runs_resume", disabled=not (own or names)) and not vanished:

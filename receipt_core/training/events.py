@@ -216,6 +216,9 @@ ITEMS_SCORED = "quantity.items"  # how many items item accuracy is over: one of 
 HEADLINE_METRICS = ("fields.micro_f1", "quantity.word_f1", "quantity.item_accuracy", "quantity.item_accuracy_not_one")
 """The metrics a run is judged by, in the order tables show them (the evaluation's flattened names)."""
 
+# each task's loss as the pages title it (Train's charts, Runs' Compare)
+TASK_TITLES = {"fields": "Field labels", "quantity": "Quantities", "tags": "Reference tagger",
+               "masked_words": "Masked words"}
 METRIC_LABELS = {"fields.micro_f1": "field micro-F1", "quantity.word_f1": "quantity word F1",
                  "quantity.item_accuracy": "item quantity acc.",
                  "quantity.item_accuracy_not_one": "item qty acc. (qty ≠ 1)",

@@ -17,6 +17,16 @@ TRAIN_IDS_KEY, EVAL_IDS_KEY = "train_ids", "eval_ids"  # keys of a run's config:
 DOCUMENT_ID_KEYS = (TRAIN_IDS_KEY, EVAL_IDS_KEY)
 STARTED_FROM_KEY = "started_from"  # key of a run's config: "command line" for a run `train` keeps in the workspace
 COMMAND_LINE = "command line"
+RESUMED_FROM = "resumed_from_steps"  # key of a run's config: the checkpoint step each of its resumes went on from
+
+
+def resumed_from_steps(run_config: Mapping[str, Any]) -> list[int]:
+    """The checkpoint step each resume of a run went on from, in order ([] for a run never resumed, or one
+    whose config holds something else there)."""
+    steps = run_config.get(RESUMED_FROM)
+    if not isinstance(steps, list):
+        return []
+    return [step for step in steps if isinstance(step, int) and not isinstance(step, bool) and step >= 0]
 
 
 def started_on_command_line(config) -> bool:

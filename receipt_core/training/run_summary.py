@@ -17,7 +17,7 @@ from ..workspace.runs import LIVE_STATUSES
 from .events import (CheckpointEvent, EvalEvent, FinishedEvent, FIELD_WORDS, HEADLINE_METRICS, ITEMS_SCORED,
                      METRIC_LABELS, PhaseEvent, ProgressEvent, StepEvent, flatten_metrics, headline, stored_event,
                      trained_phases)
-from .run_documents import eval_ids, scored_on_own_training
+from .run_documents import eval_ids, resumed_from_steps, scored_on_own_training
 
 BEST_BY = ("fields.micro_f1", "quantity.item_accuracy")  # what "best run" weighs, as the study's best row does
 SAVED = "saved"  # "saved <metric>": the last evaluation's score, the model the run saved
@@ -42,6 +42,16 @@ OWN_TRAINING = "scored on its training receipts"  # a Runs table column
 TRAINING_TIME = "training time (s)"
 
 
+RESUMED_AT = "resumed from step"  # a Runs table column: where each resume of a stopped run went on from
+
+
+def resumed_at(config: Mapping[str, Any]) -> str | None:
+    """The steps a run was resumed from, as the Runs table shows them ("28", "28, 40"); None for a run never
+    resumed. A walkthrough's run stopped by hand and resumed read "finished (time budget)", its stop unsaid."""
+    steps = resumed_from_steps(config)
+    return ", ".join(str(step) for step in steps) if steps else None
+
+
 def run_summary(source: _EventSource, run) -> dict[str, Any]:
     """One row of the Runs table for ``run`` (a workspace RunRecord): its name, the best value of each of
     ``HEADLINE_METRICS`` (``best <name>``) first, then status, settings, trainable parameters (the most of any
@@ -53,7 +63,7 @@ def run_summary(source: _EventSource, run) -> dict[str, Any]:
                            OWN_TRAINING: scored_on_own_training(config),
                            "status": run.status, "scenario": config.get("scenario"), "backbone": config.get("backbone"),
                            "trainable parameters": None, "total parameters": None, TRAINING_TIME: None,
-                           "steps": None, EVAL_ITEMS: None, EVAL_FIELD_WORDS: None}
+                           "steps": None, RESUMED_AT: resumed_at(config), EVAL_ITEMS: None, EVAL_FIELD_WORDS: None}
     best: dict[str, float] = {}
     phases: list[PhaseEvent] = []
     ended_at = None  # the step a run ended at (None while it trains, or once a resume goes on)
@@ -162,6 +172,7 @@ def best_reason(rows: Sequence[Mapping[str, Any]], names: Mapping[str, str] | No
     metric's two scores, level or ahead, and the noise margin (walkthroughs could check a missing ★ against the
     rule, not a ★ shown, and then read "it is ahead of it" with no score)."""
     said = []
+    by_run = {row["run"]: row for row in rows}
     for scores, floors in _comparable_groups(rows):
         if (winner := clear_winner(scores, floors)) is None:
             continue
@@ -174,9 +185,27 @@ def best_reason(rows: Sequence[Mapping[str, Any]], names: Mapping[str, str] | No
                 ahead = compare(mine[0], them[0], floor=floors[i]) > 0
                 parts.append(f"{'ahead' if ahead else 'level'} on {_BEST_BY_LABELS[i]} "
                              f"({_two_scores(mine[0], them[0], floors[i])})")
-            against.append(f"against {(names or {}).get(other, other)!r}: " + ", ".join(parts))
+            unequal = _unequal_cost(by_run[winner], by_run[other])
+            against.append(f"against {(names or {}).get(other, other)!r}{unequal}: " + ", ".join(parts))
         said.append(f"★ {(names or {}).get(winner, winner)!r} — " + "; ".join(against) + ".")
     return " ".join(said)
+
+
+UNEQUAL_TIME = 1.5  # training times further apart than this ratio are said beside a ★'s comparison
+
+
+def _unequal_cost(winner: Mapping[str, Any], other: Mapping[str, Any]) -> str:
+    """" (stopped; 54 s of training, the ★ run 33 s)" when two runs a ★ compares did not train alike: the other
+    one did not end by its plan (stopped, interrupted, cut by its time budget), or their training times differ by
+    more than :data:`UNEQUAL_TIME` times; "" when they did. A walkthrough's ★ stood on a run against one stopped
+    after 1.1 epochs, and another on a 68-second run against runs of 40 s, neither said."""
+    notes = []
+    if other.get("status") not in (None, "finished"):
+        notes.append(str(other["status"]))
+    theirs, mine = other.get(TRAINING_TIME), winner.get(TRAINING_TIME)
+    if theirs and mine and max(theirs, mine) > UNEQUAL_TIME * min(theirs, mine):
+        notes.append(f"{theirs:.0f} s of training, the ★ run {mine:.0f} s")
+    return f" ({'; '.join(notes)})" if notes else ""
 
 
 def no_best_reason(rows: Sequence[Mapping[str, Any]], names: Mapping[str, str] | None = None) -> str:

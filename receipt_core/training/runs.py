@@ -20,7 +20,7 @@ from .config import PretrainConfig, ReferenceConfig, TrainConfig
 from .events import Event
 from .job import StoreListener, TrainingJob
 from .pretrain import PretrainTask
-from .run_documents import document_ids, eval_ids, train_ids
+from .run_documents import RESUMED_FROM, document_ids, eval_ids, resumed_from_steps, train_ids
 from .receipt_task import build_resumed_task, build_task
 from .reference import ReferenceTask
 from ..wording import counted
@@ -118,11 +118,14 @@ def resume_run(workspace, run_id: str, train_docs: Sequence[Document] | None = N
     # the resume are the run's from now on (Train's live status reads them)
     # so are the receipts of a resume on a dataset: Predict said "scored on 5 receipts" of the run's first dataset
     # after its final evaluation scored 2 of the one it was resumed on (a probe)
+    # and the step it resumes from: Runs says it was resumed there (a walkthrough's run stopped by hand read
+    # "finished (time budget)" after its resume, the stop gone from its record)
+    step = checkpoint_step(run_dir)
     changes = {**{key: getattr(config, key) for key in RESUMABLE_SETTINGS},
-               **document_ids(train_docs, eval_docs)}
+               **document_ids(train_docs, eval_docs), RESUMED_FROM: [*resumed_from_steps(run.config), step]}
     workspace.claim_run(run_id, {key: value for key, value in changes.items() if run.config.get(key) != value})
     # the steps logged after the checkpoint are trained again: their old events go (one point per step)
-    workspace.drop_run_events_after(run_id, checkpoint_step(run_dir))
+    workspace.drop_run_events_after(run_id, step)
     return _stored(workspace, run_id, job, listeners).start()
 
 
