@@ -175,8 +175,10 @@ with st.expander("Run settings" if busy else "Run settings and Start", expanded=
                           f"{name} · {fmt_params(count)}", value=plan.trainable[name], disabled=name == blind,
                           persist_state="session", key=f"train_toggle_{backbone}_{preset}_{name}",
                           help=f"{count:,} parameters" + (f"; {backbone} gives every word the box [0, 0, 0, 0], so "
-                                                          "these 2-D tables see no layout: left as the scenario "
-                                                          "sets them" if name == blind else ""))
+                                                          "these 2-D tables see no layout: only their row 0 learns "
+                                                          "(one offset added to every word), though the trainable "
+                                                          "count holds the whole tables; left as the scenario sets "
+                                                          "them" if name == blind else ""))
                       for i, (name, count) in enumerate(sizes)}
             toggles = hand_toggles(plan, sizes, chosen)
             freeze, unfreeze = toggles.freeze, toggles.unfreeze
