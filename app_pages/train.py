@@ -16,7 +16,7 @@ from receipt_core.training.config import (DEEP_PHASE_TWO, MAX_LR, PHASE_END_NEED
                                           PretrainConfig, ReferenceConfig, TrainConfig, phase_two_depth)
 from receipt_core.training.estimate import PlannedRun, estimate_run_time, planned_pretraining, planned_split
 from receipt_core.training.schedules import LR_SCHEDULES
-from receipt_core.training.slot import JobBusyError
+from receipt_core.training.slot import JobBusyError, busy_message
 from receipt_core.wording import as_sentence
 from ui.dataset_choice import (EVALUATION_HELP, HOLD_OUT, also_train_choice, current_dataset, evaluation_preview,
                                pair_evaluation, replace_vanished_choices, vanished_note)
@@ -85,6 +85,7 @@ slot = job_slot()
 busy = slot.busy()
 datasets = [d.name for d in ws.datasets()]
 
+STARTED_HERE_KEY = "train_started_here"  # the run this session's Start launched last
 start_refused: str | None = None  # shown under the settings: a collapsed expander hid it (a probe's two sessions)
 # folded while a run trains or shows its result below: open, it pushed a finished run's summary 2,000 px down
 # "and Start" while none trains: folded under a finished run, the page showed no Start (a walkthrough)
@@ -346,6 +347,13 @@ with st.expander("Run settings" if busy else "Run settings and Start", expanded=
     split_refused = split.problem is not None and bool(datasets) and not labels.none_labelled
     if split_refused:
         st.warning(notice_markdown(f"Start is off until this is mended: {split.problem}."))
+    # a press on a Start drawn enabled, read before the button: in a rerun where another session's run trains now,
+    # Streamlit drops a disabled button's press (probe 26: a second tab's Start vanished unsaid, and the tab then
+    # showed the other tab's run as if it were its own)
+    if (busy is not None and st.session_state.get("train_start") is True
+            and st.session_state.get(STARTED_HERE_KEY) != busy.run_id):
+        start_refused = as_sentence(friendly(JobBusyError(busy_message(busy))))
+        st.session_state["train_was_live"] = True  # as below: the live view's rerun would wipe the refusal
     # off while a run trains here: a walkthrough's second tab pressed it and read "Watch it on the Train page" there
     start = start_col.button("Start", type="primary", key="train_start",
                              disabled=not datasets or not backbone or phase_end_missing or labels.none_labelled
@@ -398,7 +406,8 @@ with st.expander("Run settings" if busy else "Run settings and Start", expanded=
             if prepared.left_out_note:
                 st.toast(prepared.left_out_note)
             try:
-                slot.start(prepared.launch, description=prepared.description)
+                st.session_state[STARTED_HERE_KEY] = slot.start(prepared.launch,
+                                                                description=prepared.description).run_id
                 st.session_state["train_was_live"] = True
                 st.rerun()
             except JobBusyError as error:

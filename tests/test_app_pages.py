@@ -998,6 +998,13 @@ def test_train_runs_live_and_a_second_start_from_another_session_is_refused(demo
     assert second.button(key="train_start").disabled
     assert any("A run trains on this server (below): stop it, or wait for it to end, to start another." == c.value
                for c in second.caption)
+    # and the press it dropped is said, naming the run, above the folded settings (probe 26's second tab read the
+    # other tab's run as its own, nothing said)
+    assert [e.value for e in second.error if e.value.startswith("Not started. ")] and all(
+        active.run_id in e.value for e in second.error if e.value.startswith("Not started. ")), [
+        e.value for e in second.error]
+    first.run()  # the session that started it says nothing of the kind
+    assert not [e.value for e in first.error if e.value.startswith("Not started. ")]
     settings = next(e for e in second.expander if e.label == "Run settings")  # folded while a run trains
     assert not settings.proto.expanded
     assert job_slot().current().run_id == active.run_id
