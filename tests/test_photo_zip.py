@@ -58,6 +58,28 @@ def test_a_bad_zip_is_one_problem_and_the_other_files_go_on():
     assert opened.problems[1].startswith("empty.zip holds no image file (.jpg, .png, .webp, .tif …; 1 other file)")
 
 
+def test_a_symbolic_link_in_a_zip_of_photos_is_left_out_and_its_other_photos_are_read():
+    """Probe 26: one entry linking to /etc/passwd refused a zip of four photos whole, none of them read; a link is
+    never followed, so it is left out, named, as a file of another kind is (a dataset zip still refuses it)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("a.png", b"png bytes")
+        archive.writestr("dir/", b"")
+        link = zipfile.ZipInfo("link.png")
+        link.external_attr = (0o120777 << 16)  # a symbolic link, as `zip --symlinks` stores one
+        archive.writestr(link, "/etc/passwd")
+    opened = open_zips([("photos.zip", buffer.getvalue())], max_images=10)
+    assert opened.images == (("photos.zip/a.png", b"png bytes"),) and not opened.problems
+    assert opened.notes == ("photos.zip: 1 symbolic link left out, not followed (zip the photos themselves): "
+                            "photos.zip/link.png",)
+    only = io.BytesIO()
+    with zipfile.ZipFile(only, "w") as archive:
+        archive.writestr(link, "/etc/passwd")
+    opened = open_zips([("links.zip", only.getvalue())], max_images=10)
+    assert opened.problems == ("links.zip: the zip holds no files, only 1 symbolic link(s), which are not followed "
+                               "(zip the files themselves)",)
+
+
 def test_the_upload_limit_counts_the_images_inside_zips_before_reading_any():
     """A probe's three 26 MB zips of 20 MB images took the server to 4.5 GB before the count refused them: the
     zips' directories are counted first, and nothing is read from a refused upload."""
