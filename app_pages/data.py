@@ -22,7 +22,7 @@ from receipt_core.workspace.documents import DamagedDocumentError
 from ui.actions import ocr_and_store, ocr_projected_import
 from ui.dataset_choice import current_dataset, show_dataset_now, upload_target
 from ui.dataset_export import export_section
-from ui.literal import literal, notice_markdown, plain
+from ui.literal import literal, notice_markdown, plain, plain_lines
 from ui.name_fields import dataset_name_input
 from ui.receipt_images import receipt_picture
 from ui.shared import (NO_VALUE, PDF_NOTE, UPLOAD_TYPES, figure_and_tables, flash, forget_stale_choice,
@@ -98,10 +98,10 @@ with upload_tab:
                                            "check and label them on **Annotate**.")
             if report.notes:
                 flash("upload", "info", f"{counted(len(report.notes), 'note')}:")
-                flash("upload", "code", plain("\n".join(report.notes)))
+                flash("upload", "code", plain_lines(report.notes))
             if report.problems:
                 flash("upload", "error", f"{counted(len(report.problems), 'file')} not stored:")
-                flash("upload", "code", plain("\n".join(report.problems)))
+                flash("upload", "code", plain_lines(report.problems))
             if report.saved:
                 st.session_state["upload_round"] = st.session_state.get("upload_round", 0) + 1
                 show_dataset_now(target)  # the sidebar and the tabs show the receipts at once
@@ -215,14 +215,14 @@ with import_tab:
                         flash("import", "info", notice_markdown(as_sentence(stored.copied_note) + "."))
                 if stored.problems:  # notes alone (an empty segment dropped) are no warning, and fold away
                     flash("import", "warning" if stored.skipped else "info", stored.problems_heading())
-                    flash("import", "code" if stored.skipped else "folded", plain("\n".join(stored.problems[:200])))
+                    flash("import", "code" if stored.skipped else "folded", plain_lines(stored.problems[:200]))
                 show_dataset_now(name)  # the sidebar shows the new dataset at once
             else:  # every record was bad: say so, and show why (not a success with 0 documents)
                 st.error(f"Nothing imported from {literal(path)}: no usable {fmt} documents "
                          f"({counted(len(report.problems), 'problem')} below).")
                 if report.problems:
                     with st.expander(f"{counted(len(report.problems), 'problem')} reported", expanded=True):
-                        st.code(plain("\n".join(report.problems[:200])), language=None, wrap_lines=True)
+                        st.code(plain_lines(report.problems[:200]), language=None, wrap_lines=True)
     show_flash("import")
 
 with manage_tab:

@@ -11,6 +11,7 @@ from receipt_core.datasets.demo import (CORD_SAMPLE_DEV, CORD_SAMPLE_TRAIN, DEMO
 from receipt_core.data.document import NOT_LABELLED
 from receipt_core.data.review import DONE
 from receipt_core.wording import counted
+from ui.literal import plain_lines
 from ui.dataset_choice import show_dataset_now
 from ui.shared import NO_VALUE, field_row, flash, require_router, show_flash, user_errors, workspace
 
@@ -50,7 +51,7 @@ with st.container(border=True):
                                           "receipts); left as it is.")
                 if sample.problems:
                     flash("cord", "warning", f"{counted(len(sample.problems), 'problem')} reading `{sample.name}`:")
-                    flash("cord", "code", "\n".join(sample.problems[:200]))
+                    flash("cord", "code", plain_lines(sample.problems[:200]))
             flash("cord", "info", f"Next: **Train** → training dataset `{CORD_SAMPLE_TRAIN}`, evaluation dataset "
                                   f"`{CORD_SAMPLE_DEV}` → Start.")
             show_dataset_now(CORD_SAMPLE_TRAIN)  # the sidebar shows it at once

@@ -26,7 +26,7 @@ from receipt_core.workspace.summaries import receipt_title
 from receipt_core.workspace.runs import LIVE_STATUSES
 from ui.actions import store_for_correction
 from ui.dataset_choice import current_dataset, show_dataset_now, upload_target
-from ui.literal import literal, notice_markdown, plain
+from ui.literal import literal, notice_markdown, plain, plain_lines
 from ui.predict_uploads import (UPLOAD_KEY, forget_kept_uploads, not_kept_note, read_uploads,
                                  stored_labels_note, uploads_shown)
 from ui.receipt_images import receipt_picture
@@ -60,10 +60,10 @@ def _store_for_correction(ws, run_id: str, results, ocr_results, uploads: dict[s
                           "run's answers as suggestions. Next: **Annotate** (sidebar) to accept or correct them.")
                 if report.notes:  # already there (a second press too): said with the dataset that holds them
                     flash("predict_store", "info", f"{counted(len(report.notes), 'note')}:")
-                    flash("predict_store", "code", plain("\n".join(report.notes)))
+                    flash("predict_store", "code", plain_lines(report.notes))
                 if report.problems:  # not stored, as Data's upload says it (a probe read a refusal as a note)
                     flash("predict_store", "warning", f"{counted(len(report.problems), 'photo')} not stored:")
-                    flash("predict_store", "code", plain("\n".join(report.problems)))
+                    flash("predict_store", "code", plain_lines(report.problems))
                 show_dataset_now(target if report.saved or report.notes else current_dataset())
         show_flash("predict_store")
 
@@ -138,7 +138,7 @@ if source == "Upload images":
             problems = [r.error for r in results if r.error]  # each names its file
             if problems:
                 st.error(f"{counted(len(problems), 'file')} could not be read:")
-                st.code(plain("\n".join(problems)), language=None, wrap_lines=True)
+                st.code(plain_lines(problems), language=None, wrap_lines=True)
             for result in results:
                 if result.error is None:
                     if result.note:

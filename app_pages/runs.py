@@ -29,7 +29,7 @@ from receipt_core.workspace.run_labels import (MAX_NAME, MAX_NOTES, display_name
                                                save_label_edit)
 from receipt_core.wording import as_sentence, counted
 from ui.cost_quality import cost_quality_points
-from ui.literal import literal, notice_markdown, plain
+from ui.literal import literal, notice_markdown, plain, plain_lines, plain_text
 from ui.one_run import run_scores
 from ui.phase_table import show_phases
 from ui.run_choice import RESUME_OPEN_KEY, RUNS_ONE_KEY, vanished_run
@@ -315,7 +315,8 @@ with runs_tab:
                     stored = run_labels(ws).get(run_id) or RunLabel(run_id, "", (), "")
                     st.session_state[drawn_key] = stored  # a second Save replaces it, knowingly
                     st.error(as_sentence(str(conflict)))
-                    st.code(plain(f"name: {stored.name}\ntags: {', '.join(stored.tags)}\nnotes: {stored.notes}"),
+                    st.code(plain_lines([f"name: {stored.name}", f"tags: {', '.join(stored.tags)}"]) + "\n"
+                            + plain_text(f"notes: {stored.notes}"),
                             language=None, wrap_lines=True)
                 else:
                     # the form is drawn again from what is stored: its boxes held what was typed, and a field left

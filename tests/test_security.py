@@ -192,6 +192,13 @@ def test_zero_width_and_other_invisible_characters_show_as_escapes_in_plain_and_
         assert literal(f"zero{char}width") == f"` zero\\u{ord(char):04x}width `"
     assert plain("tag\U000e0041") == "tag\\U000e0041"
     assert plain("café 中文 🧾\u00a0x") == "café 中文 🧾\u00a0x"
+    # a picker's option is one line: a line break or tab in it shows as its escape, as a carriage return does (probe
+    # 26: a file "nl\nname\r….png" showed as "nlname\x0d….png"); a block keeps each line as a line of its own
+    from ui.literal import plain_lines, plain_text
+
+    assert plain("nl\nname\r\tx.png") == "nl\\x0aname\\x0d\\x09x.png"
+    assert plain_lines(["a\nb.png: refused", "c.png: ok"]) == "a\\x0ab.png: refused\nc.png: ok"
+    assert plain_text("notes: line one\nline two\u202e") == "notes: line one\nline two\\u202e"
     # a joiner between two non-ASCII characters does its job (an emoji sequence, a Devanagari or Persian word) and
     # stays; between Latin letters, at an end or beside a space it hides something and shows as its escape
     for kept in ("👩\u200d💻", "क्\u200dष", "می\u200cخواهم"):
@@ -210,7 +217,8 @@ def test_a_file_name_with_a_right_to_left_override_shows_its_escape_in_pickers_a
 
     from ui.literal import plain
 
-    assert plain("invoice\u202efdp.exe.png\x00\nnext\tcell") == "invoice\\u202efdp.exe.png\\x00\nnext\tcell"
+    # a picker shows one line: the line break and tab as escapes too (probe 26)
+    assert plain("invoice\u202efdp.exe.png\x00\nnext\tcell") == "invoice\\u202efdp.exe.png\\x00\\x0anext\\x09cell"
     ws = Workspace(workspace_home)
     ws.save_documents("rtl", [Document(id="ocr-1", width=10, height=10, words=(), source="invoice\u202efdp.exe.png")])
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)

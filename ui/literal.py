@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import ast
 import re
+from typing import Iterable
 
-from receipt_core.data.markup import code_span, visible_text
+from receipt_core.data.markup import code_span, one_line, visible_text
 
 # a Python repr of a string: 'x', "it's"; never an apostrophe inside or after a word ("the workspace's OCR
 # cache … the receipts' images" read as one quote, half a sentence in code font: a probe)
@@ -44,8 +45,22 @@ def literal(text: object, limit: int | None = None, exact: bool = False) -> str:
 
 
 def plain(text: object) -> str:
-    """``text`` for a widget that shows plain text, not Markdown (a selectbox option, ``st.code``): control,
-    bidirectional and zero-width characters (Unicode Cc and Cf) as their escapes
+    """``text`` for a widget that shows one line of plain text, not Markdown (a picker's option, a button): control,
+    bidirectional and zero-width characters (Unicode Cc and Cf) as their escapes, newline and tab included
+    (:func:`receipt_core.data.markup.one_line`): a file named ``a\nb.png`` showed as ``ab.png`` in a picker,
+    while the ``\r`` beside it was escaped (a probe)."""
+    return one_line(text)
+
+
+def plain_lines(lines: Iterable[object]) -> str:
+    """``lines`` for a plain-text block (``st.code``), one per line, each as :func:`plain` shows it: a line break
+    inside one (a file's name in a problem) cannot pass for a line of its own."""
+    return "\n".join(plain(line) for line in lines)
+
+
+def plain_text(text: object) -> str:
+    """``text`` a person wrote over several lines (a run's notes), for a plain-text block: its line breaks and tabs
+    kept, every other control, bidirectional and zero-width character as its escape
     (:func:`receipt_core.data.markup.visible_text`)."""
     return visible_text(text)
 

@@ -12,7 +12,7 @@ from receipt_core.datasets.zip_import import DEFAULT_ZIP_LIMITS, ZipImportError,
 from receipt_core.workspace.store import Workspace
 from receipt_core.wording import as_sentence, counted
 from ui.dataset_choice import show_dataset_now
-from ui.literal import literal, notice_markdown, plain
+from ui.literal import literal, notice_markdown, plain_lines
 from ui.name_fields import dataset_name_input
 from ui.shared import NO_VALUE, user_errors
 
@@ -62,7 +62,7 @@ def zip_import_section(workspace: Workspace) -> None:
             show_dataset_now(result.dataset)  # the sidebar shows the new dataset at once
         if refused_records:  # under the error, each of them, not only the message's first three (a probe)
             with st.expander(f"All {counted(len(refused_records), 'problem')} of the zip's records"):
-                st.code(plain("\n".join(refused_records[:MAX_PROBLEMS_SHOWN])), language=None, wrap_lines=True)
+                st.code(plain_lines(refused_records[:MAX_PROBLEMS_SHOWN]), language=None, wrap_lines=True)
     result = st.session_state.get("zip_import_result")
     if result is not None:
         _report(result)
@@ -88,4 +88,4 @@ def _report(result: ZipImportResult) -> None:
                      hide_index=True, key="zip_import_labels", placeholder=NO_VALUE)
     if result.problems:
         with st.expander(f"{counted(len(result.problems), 'warning')}: records skipped or changed"):
-            st.code(plain("\n".join(result.problems[:MAX_PROBLEMS_SHOWN])), language=None, wrap_lines=True)
+            st.code(plain_lines(result.problems[:MAX_PROBLEMS_SHOWN]), language=None, wrap_lines=True)
