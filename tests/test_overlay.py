@@ -38,9 +38,17 @@ def test_the_two_doubts_have_distinct_outlines_and_the_toggle_picks_them():
     figure = overlay_figure(DOC, PREDICTION, layers=(OCR_LAYER, MODEL_LAYER), low_ocr_below=60, unsure_below=0.5)
     (ocr,) = _traces(figure, "low OCR confidence (< 60): 2")
     (model,) = _traces(figure, "model unsure (< 0.50): 2")
-    assert (ocr.line.color, ocr.line.dash) == (LOW_OCR_COLOR, "solid")
-    assert (model.line.color, model.line.dash) == (UNSURE_COLOR, "dash")
-    assert ocr.line.width > model.line.width
+    # hatched, as no label is, in colours no label has: a solid orange outline and a dashed blue one read as
+    # ITEM_UNIT_PRICE and a suggested ITEM_NAME (walkthrough 24)
+    assert (ocr.fillpattern.shape, ocr.fillpattern.fgcolor) == ("/", LOW_OCR_COLOR)
+    assert (model.fillpattern.shape, model.fillpattern.fgcolor, model.line.dash) == ("\\", UNSURE_COLOR, "dash")
+    from receipt_core.plots.figures import NOT_LABELLED_COLOR, label_colors
+
+    assert not {LOW_OCR_COLOR, UNSURE_COLOR} & {*label_colors().values(), NOT_LABELLED_COLOR}
+    from receipt_core.plots.figures import prediction_figure
+
+    labels = prediction_figure(DOC.width, DOC.height, PREDICTION.to_json())
+    assert labels.data and not any(trace.fillpattern.shape for trace in labels.data if hasattr(trace, "fillpattern"))
     # the unsure frame lies just outside the box, so a word with both doubts shows both
     assert min(x for x in model.x if x is not None) == DOC.words[0].box[0] - UNSURE_MARGIN
     assert min(x for x in ocr.x if x is not None) == DOC.words[0].box[0]

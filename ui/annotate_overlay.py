@@ -64,8 +64,9 @@ def overlay_choice(doc: Document, where: DeltaGenerator | None = None) -> Overla
         st.session_state[OVERLAY_KEY] = LOW_OCR if st.session_state.get(OVERLAY_KEY) == BOTH else LABELS_ONLY
     choice = (where or st).radio("Overlay", options, horizontal=True, key=OVERLAY_KEY,
                                  help=f"Where the photo went wrong: words Tesseract read with confidence under "
-                                      f"{LOW_CONFIDENCE:g} get a solid orange outline; words whose answer a run gave "
-                                      f"with probability under {DEFAULT_UNCERTAIN_BELOW:.2f} a dashed blue frame. "
+                                      f"{LOW_CONFIDENCE:g} are hatched in black (////); words whose answer a run "
+                                      f"gave with probability under {DEFAULT_UNCERTAIN_BELOW:.2f} get a dashed "
+                                      "magenta frame, hatched the other way. No label is drawn hatched. "
                                       "Clicking words and Box select work as before.")
     layers = OVERLAY_CHOICES[choice]
     marks = annotation_marks(doc, scores)
@@ -80,14 +81,14 @@ def _summary(marks: list[ConfidenceMark], layers: tuple[str, ...], source: str) 
     if OCR_LAYER in layers:
         if counts.ocr_scored:
             parts.append(f"{counts.low_ocr} of {counts.ocr_scored} OCR'd words read with confidence under "
-                         f"{LOW_CONFIDENCE:g} (solid orange)")
+                         f"{LOW_CONFIDENCE:g} (hatched in black)")
         else:
             parts.append("no OCR confidence on this receipt: its words were imported or typed, not read by "
                          "Tesseract, so none can be marked as read with low confidence")
     if MODEL_LAYER in layers:
         scored = sum(m.model_confidence is not None for m in marks)
         parts.append(f"{counts.unsure} of {scored} scored words the model is unsure of (under "
-                     f"{DEFAULT_UNCERTAIN_BELOW:.2f}, dashed blue), from {source}")
+                     f"{DEFAULT_UNCERTAIN_BELOW:.2f}, a dashed magenta frame), from {source}")
     elif not any(m.model_confidence is not None for m in marks):
         parts.append("words the model is unsure of: suggest labels from a run below first")
     if layers == (OCR_LAYER, MODEL_LAYER):

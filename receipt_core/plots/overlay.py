@@ -2,10 +2,13 @@
 
 Two doubts, drawn so they can be told apart at a glance and shown together:
 
-- **low OCR confidence** (Tesseract's word confidence under ``LOW_CONFIDENCE``, 0-100): a thick *solid* orange
-  outline on the word's box — the text itself may be wrong;
+- **low OCR confidence** (Tesseract's word confidence under ``LOW_CONFIDENCE``, 0-100): the word's box *hatched*
+  ``////`` in black — the text itself may be wrong;
 - **model unsure** (the probability of the answer the word got under the threshold, 0-1; ``evaluation.confidence
-  .word_confidence``): a *dashed* blue outline drawn just outside the box — the label may be wrong.
+  .word_confidence``): a *dashed* magenta frame just outside the box, hatched ``\\\\`` — the label may be wrong.
+
+No label is drawn hatched, and neither colour is a label's: a solid orange outline and a dashed blue one read as
+ITEM_UNIT_PRICE and a suggested ITEM_NAME (a walkthrough).
 
 Every other word keeps a thin grey outline. The hover of each word gives its text, its answer and both
 confidences. Words from a dataset carry no OCR confidence (``None``): they are never marked as low OCR confidence.
@@ -43,8 +46,9 @@ OVERLAY_CHOICES = {LABELS_ONLY: (), LOW_OCR: (OCR_LAYER,), UNSURE: (MODEL_LAYER,
 short enough for one row beside Annotate's Large view toggle at 1366 px; at 900 px its image column is too narrow
 for them, and they stack (a walkthrough)."""
 WORD_COLOR = "#9A9A9A"
-LOW_OCR_COLOR = "#E69F00"  # Okabe-Ito orange
-UNSURE_COLOR = "#0072B2"  # Okabe-Ito blue
+LOW_OCR_COLOR = "#000000"  # the hatching of a word the OCR read with low confidence
+UNSURE_COLOR = "#EE3377"  # Paul Tol's magenta: no label's colour (figures.label_colors)
+LOW_OCR_HATCH, UNSURE_HATCH = "/", "\\"  # crossing where a word has both doubts
 UNSURE_MARGIN = 3.0  # page pixels between a word's box and its dashed frame, so both marks show on one word
 
 
@@ -189,10 +193,11 @@ def add_overlay(fig: go.Figure, marks: Sequence[ConfidenceMark], layers: Sequenc
         raise ValueError(f"unknown overlay layer {unknown[0]!r}; choose from {', '.join(LAYERS)}")
     if OCR_LAYER in layers:
         _add_outline(fig, [m.box for m in marks if m.low_ocr], f"low OCR confidence (< {low_ocr_below:g})",
-                     dict(color=LOW_OCR_COLOR, width=3, dash="solid"))
+                     dict(color=LOW_OCR_COLOR, width=0.5), hatch=_hatch(LOW_OCR_HATCH, LOW_OCR_COLOR))
     if MODEL_LAYER in layers:
         _add_outline(fig, [_grown(m.box, UNSURE_MARGIN) for m in marks if m.unsure],
-                     f"model unsure (< {unsure_below:.2f})", dict(color=UNSURE_COLOR, width=2, dash="dash"))
+                     f"model unsure (< {unsure_below:.2f})", dict(color=UNSURE_COLOR, width=2, dash="dash"),
+                     hatch=_hatch(UNSURE_HATCH, UNSURE_COLOR))
         trace = next((t for t in fig.data if hover_trace is not None and t.name == hover_trace), None)
         if trace is not None and trace.hovertext is not None and trace.customdata is not None:
             trace.hovertext = [text + (f"<br>{_model_line(marks[i])}" if 0 <= i < len(marks)
@@ -201,11 +206,18 @@ def add_overlay(fig: go.Figure, marks: Sequence[ConfidenceMark], layers: Sequenc
     return fig
 
 
-def _add_outline(fig: go.Figure, boxes: Sequence[tuple[float, float, float, float]], name: str, line: dict) -> None:
+def _add_outline(fig: go.Figure, boxes: Sequence[tuple[float, float, float, float]], name: str, line: dict,
+                 hatch: dict | None = None) -> None:
     if boxes:
         xs, ys = _outline(boxes)
+        filled = dict(fill="toself", fillcolor="rgba(0,0,0,0)", fillpattern=hatch) if hatch else {}
         fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line=line, name=f"{name}: {len(boxes)}",
-                                 hoverinfo="skip"))
+                                 hoverinfo="skip", **filled))
+
+
+def _hatch(shape: str, color: str) -> dict:
+    """A see-through hatching of ``color``: the word under it stays readable."""
+    return dict(shape=shape, fgcolor=color, bgcolor="rgba(0,0,0,0)", solidity=0.25, size=8)
 
 
 def _grown(box: tuple[float, float, float, float], margin: float) -> tuple[float, float, float, float]:
