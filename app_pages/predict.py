@@ -274,6 +274,9 @@ if inputs:
                                         "confidence": st.column_config.ProgressColumn(
                              "confidence", min_value=0.0, max_value=1.0, format="%.2f", color="auto",
                              help="The least confident of the item's words (green above 0.5, red below)")})
+            # an empty check is no all-clear: a walkthrough read it beside prices of 111 and 1194 as one
+            if items and all(item.receipt_total is None for item in items):
+                st.caption("No total was read on this receipt, so no item's price was checked against it.")
             columns = ["word", "text", "answer", "confidence", "quantity_value", "answered by"]
             doubtful = uncertain_words(prediction, threshold)
             # a walkthrough read "QUANTITY · 0.0072 · line arithmetic" as a contradiction: the figure is the model's

@@ -1233,6 +1233,22 @@ def test_predict_on_an_uploaded_receipt(demo_env, trained_run, synth_receipts, f
         "run beside them."]
 
 
+def test_predict_says_when_no_total_was_read_to_check_prices_against(demo_env, trained_run, synth_receipts,
+                                                                     fake_ocr, monkeypatch):
+    """Walkthrough 24 read an empty check column beside prices of 111 and 1194 as an all-clear: no TOTAL had been
+    read, so nothing was checked. Said under the items table then, and only then."""
+    no_total = "No total was read on this receipt, so no item's price was checked against it."
+    for total, said in (((None, "total"), True), ((1e9, "total"), False)):
+        monkeypatch.setattr("receipt_core.evaluation.confidence._receipt_total", lambda doc, words, t=total: t)
+        at = app("predict", dataset="demo")
+        at.selectbox(key="predict_run").set_value(trained_run).run()
+        receipt = synth_receipts[5]
+        at.file_uploader(key="predict_upload").set_value(("my receipt.jpg", receipt.image_bytes, "image/jpeg")).run()
+        no_errors(at)
+        assert len(at.dataframe[0].value) > 0  # items, so the check column stands for something
+        assert (no_total in [c.value for c in at.caption]) is said
+
+
 def test_predict_refuses_a_bad_upload_with_a_message(demo_env, trained_run):
     at = app("predict", dataset="demo")
     at.file_uploader(key="predict_upload").set_value(("photo.png", b"\x89PNG\r\n\x1a\n-truncated", "image/png")).run()
