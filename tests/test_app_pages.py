@@ -853,7 +853,7 @@ def test_annotate_says_a_stored_label_of_no_schema_and_lets_it_be_replaced(demo_
         suggest_from_prediction(fresh, {"words": [{"text": w.text, "field": lookalike} for w in fresh.words]}, "r")
 
 
-def test_annotate_prefills_and_finds_the_least_confident_receipt(demo_env, trained_run):
+def test_annotate_prefills_and_finds_the_least_confident_receipt(demo_env, trained_run, monkeypatch):
     at = app("annotate", dataset="demo")
     at.selectbox(key="annotate_run").set_value(trained_run).run()
     # before any suggestion is accepted: what the run's validation says of them (a walkthrough accepted 55 of a run
@@ -875,6 +875,24 @@ def test_annotate_prefills_and_finds_the_least_confident_receipt(demo_env, train
     # the least sure of the receipts not done (else of all: imported gold is done, and worth a spot-check), other
     # than the one open (it never "goes" to where it is)
     assert target == min((set(means) - done - {opened}) or (set(means) - {opened}), key=means.get)
+    # opened as Suggest labels leaves a receipt: the run's suggestions stored, the word it doubts most selected, and
+    # a click on a row of "Why this receipt" selects that row's word (walkthrough 24 found none of it)
+    from receipt_core.data.annotation import least_sure_words
+    from ui import annotate_model
+    from ui.annotate_state import word_key
+
+    doubted = least_sure_words(scores[target])
+    unlabelled = sum(1 for w in demo_env.get_document(target).words if not w.is_labelled)
+    assert at.session_state[word_key(target)] == doubted[0].index
+    assert any(i.value.startswith(f"The receipt run {trained_run} is least sure of: ") for i in at.info), [
+        i.value for i in at.info]
+    assert sum(1 for w in demo_env.get_document(target).words if w.suggestion is not None) == unlabelled
+    state = {annotate_model.REASON_KEY: (target, doubted),
+             annotate_model.REASON_TABLE_KEY: {"selection": {"rows": [len(doubted) - 1]}}}
+    with monkeypatch.context() as patched:
+        patched.setattr(annotate_model.st, "session_state", state)
+        annotate_model._select_doubted_word()
+    assert state[word_key(target)] == doubted[-1].index
 
     # every word but the first unlabelled: the run's labels arrive as suggestions there, the first keeps its label
     before = demo_env.get_document(target)

@@ -3,10 +3,12 @@ the loop — retraining the suggestion heads when a receipt is marked done (``tr
 
 from __future__ import annotations
 
+from typing import Mapping
+
 import pandas as pd
 import streamlit as st
 
-from receipt_core.data.annotation import least_confident, least_sure_words
+from receipt_core.data.annotation import AnnotationError, least_confident, least_sure_words
 from receipt_core.data.review import DONE, MIN_REVIEWED, NoLabelsError
 from receipt_core.evaluation.confidence import quality_note
 from receipt_core.training.run_documents import eval_ids, photo_gap_note, scored_on_own_training
@@ -14,7 +16,7 @@ from receipt_core.training.run_summary import last_evaluation
 from receipt_core.training.slot import JobBusyError
 from receipt_core.wording import counted
 from receipt_core.workspace.database import NotFoundError
-from ui.annotate_state import NEXT_DOC_KEY, NOTICE_KEY, bump
+from ui.annotate_state import NEXT_DOC_KEY, NOTICE_KEY, bump, word_key
 from ui.literal import literal
 from ui.run_choice import loaded_run, run_picker, runs_with_checkpoints
 from ui.shared import NO_VALUE, friendly, job_slot, user_errors, workspace
@@ -23,6 +25,7 @@ RUN_KEY = "annotate_run"
 RETRAIN_KEY = "annotate_retrain"  # the opt-in checkbox
 RETRAINING_KEY = "annotate_retraining"  # the run id of the retraining started from this session
 REASON_KEY = "annotate_reason"  # (doc id, the words the run is least sure of)
+REASON_TABLE_KEY = "annotate_reason_table"
 PREDICTION_KEY = "annotate_prediction"  # doc id -> (run id, its latest prediction's JSON) from "Suggest labels"
 
 
@@ -64,13 +67,26 @@ def model_section(doc_id: str, dataset: str) -> None:
         st.caption(f"Why this receipt: run {literal(run.id)} is least sure of these words (lowest field score):")
         st.dataframe(pd.DataFrame([{"word": w.index, "text": w.text, "its answer": w.answer,
                                     "score": round(w.score, 3)} for w in reason[1]]),
-                     hide_index=True, key="annotate_reason_table", placeholder=NO_VALUE)
+                     hide_index=True, key=REASON_TABLE_KEY, placeholder=NO_VALUE, on_select=_select_doubted_word,
+                     selection_mode="single-row")
+        st.caption("Click a row to select its word in the editor above.")
     st.checkbox("When I mark a receipt done, teach the suggestions from the receipts marked done (a short run in "
                 f"the background that trains only the model's last layers, from {MIN_REVIEWED} done receipts on), then "
                 "re-rank the receipts by how sure it is",
                 key=RETRAIN_KEY, persist_state="session")  # kept while a filter's empty list hides it (a walkthrough)
     if st.session_state.get(RETRAINING_KEY):
         st.fragment(run_every=2.0)(_retraining_status)(dataset)
+
+
+def _select_doubted_word() -> None:
+    """A row of "Why this receipt" clicked: its word selected in the editor (a walkthrough could not get there from
+    the table). A callback: it runs once per new selection, and the page redraws after it."""
+    reason = st.session_state.get(REASON_KEY)
+    table = st.session_state.get(REASON_TABLE_KEY)
+    selection = table.get("selection") if isinstance(table, Mapping) else None
+    rows = list(selection.get("rows") or []) if isinstance(selection, Mapping) else []
+    if reason and rows and 0 <= rows[0] < len(reason[1]):
+        st.session_state[word_key(reason[0])] = reason[1][rows[0]].index
 
 
 def _suggestions_doubt(run) -> str | None:
@@ -128,7 +144,23 @@ def _go_to_least_confident(run_id: str, dataset: str, current: str) -> None:
         visited.clear()
         return
     visited.add(target)
-    st.session_state[REASON_KEY] = (target, least_sure_words(scores[target]))
+    doubted = least_sure_words(scores[target])
+    st.session_state[REASON_KEY] = (target, doubted)
+    # opened with the run's suggestions on it and the word it doubts most selected, as Suggest labels would leave it:
+    # a walkthrough found the receipt with none, the words behind the ranking listed under the word table
+    try:
+        stored = workspace().store_suggestions(target, scores[target], run_id)
+    except (AnnotationError, NotFoundError) as error:  # changed since the ranking read it: said, nothing stored
+        st.session_state[NOTICE_KEY] = f"Its suggestions were not stored: {friendly(error)}"
+    else:
+        st.session_state.setdefault(PREDICTION_KEY, {})[target] = (run_id, scores[target])  # for the overlay
+        st.session_state[NOTICE_KEY] = (f"The receipt run {run_id} is least sure of: "
+                                        f"{counted(len(stored.changes), 'suggestion')} stored on the words nobody "
+                                        "labelled, and the word it doubts most selected (the others under Why this "
+                                        "receipt, below).")
+        bump(target)
+    if doubted:
+        st.session_state[word_key(target)] = doubted[0].index
     st.session_state[NEXT_DOC_KEY] = target
     st.rerun()
 
