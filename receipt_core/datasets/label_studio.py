@@ -10,24 +10,23 @@ import math
 import re
 from pathlib import Path, PurePosixPath
 from typing import Any, Mapping
-from urllib.parse import unquote
 
 from ..data.document import IMPORT, LABEL_SOURCES, Document, Suggestion, Word
 from ..data.quantity import parse_quantity
 from ..data.schema import OTHER, QUANTITY, LabelSchema
 from .bounded_json import first_constant
-from ._common import (DEFAULT_LIMITS, JSON_FILES, ImportLimits, RecordError, file_sha256, inside, note_no_count,
+from ._common import (DEFAULT_LIMITS, JSON_FILES, ImportLimits, RecordError, inside, note_no_count,
                       quantity_number, read_record_file, shown, storable, too_many_words)
 from .label_studio_geometry import page_of, region_box
+from .label_studio_images import task_image
 from .label_studio_items import item_numbers
 from .label_studio_order import words_in_order
-from .label_studio_template import (GROUP, IMAGE_FOLDER, LINE_META, OCR_CONFIDENCE, OCR_MODEL_VERSION, PLACE_META,
+from .label_studio_template import (GROUP, LINE_META, OCR_CONFIDENCE, OCR_MODEL_VERSION, PLACE_META,
                                     QUANTITY_TAG)
 from .report import DatasetImportError, ImportReport, RecordCollector
 from ..wording import counted
 
 IMAGE_NAME = re.compile(r"\.(jpe?g|png|webp|tiff?|bmp|gif)(\?|$)", re.IGNORECASE)  # a value naming an image file
-_SHA256_IN_NAME = re.compile(r"(?<![0-9a-f])[0-9a-f]{64}(?![0-9a-f])")
 EXPORT_HINT = ("export the project from Label Studio as JSON (its JSON-MIN and CSV exports keep no box and "
                "transcription per region)")
 MAX_FILE_BYTES = 512 * 1024 * 1024  # a whole export (many tasks); each task is bounded by ImportLimits too
@@ -148,7 +147,7 @@ def _task_document(task: Any, number_: int, folder: Path, schema: LabelSchema, l
     doc_id = given if isinstance(given, str) and given.strip() else _task_receipt_id(task.get("id", number_), ref)
     if given is not None and doc_id is not given:  # a number or a blank: said, as the other fields' types are
         notes.append(f"data.receipt_id {shown(given)} is not a non-empty text; imported as {doc_id!r}")
-    image = _image(ref, folder, notes)
+    image = task_image(ref, folder, notes)
     source = data.get("source") if isinstance(data.get("source"), str) else (
         image.name if isinstance(image, Path) else "label-studio")
     meta = dict(data["meta"]) if isinstance(data.get("meta"), Mapping) else {}
@@ -398,55 +397,3 @@ def _probability(value: Any) -> float:
     if isinstance(value, int):
         return 1.0 if value >= 1 else 0.0
     return min(max(value, 0.0), 1.0) if math.isfinite(value) else 0.0
-
-
-def _image(ref: Any, folder: Path, notes: list[str]) -> Path | str | None:
-    """The task's image: a file inside the imported folder that ``ref`` names; else the SHA-256 its file name holds
-    (this project's export names images by content hash, and Label Studio keeps that name behind its upload key,
-    ``/data/upload/1/1a2b3c4d-<sha256>.png``, or in a local-files reference): the workspace may hold that image;
-    else, for a Label Studio path or URL, a file of that name (or of the name uploaded, before Label Studio's
-    ``1a2b3c4d-`` key) beside the export or in its ``images/``; else None (noted)."""
-    if ref is None:
-        return None
-    local = isinstance(ref, str) and "://" not in ref and not ref.startswith("/data/")
-    file_name = PurePosixPath(unquote(ref.split("?d=")[-1].split("?")[0])).name if isinstance(ref, str) else ""
-    named = _SHA256_IN_NAME.search(file_name)
-    if local:
-        candidate = folder / ref
-        try:
-            if candidate.is_file() and inside(folder, candidate):
-                if named is None or file_sha256(candidate) == named.group(0):
-                    return candidate
-                # a file named by a hash its bytes do not have: another receipt's photo (a probe swapped two files
-                # of an export, and each receipt's boxes were drawn over the other's photo, unsaid). The workspace's
-                # copy of the image named, if it holds one; else RecordCollector.add says it is imported without one
-                return named.group(0)
-        except OSError:  # a name too long for the file system: no such file (a probe's 5000 characters lost the task)
-            pass
-    if named is None and not local and (found := _by_file_name(file_name, folder)) is not None:
-        return found
-    if named is not None:
-        return named.group(0)  # RecordCollector.add notes it unless the workspace holds it
-    where = f"inside {folder.name}/" if local else "beside the export"
-    notes.append(f"image {shown(ref)} is not a file {where}; imported without pixels")
-    return None
-
-
-_UPLOAD_KEY = re.compile(r"^[0-9a-f]{8}-(?=.)")  # Label Studio's prefix of an uploaded file's name
-
-
-def _by_file_name(file_name: str, folder: Path) -> Path | None:
-    """A file named ``file_name`` (or that name without Label Studio's upload key) at the top of ``folder`` or in
-    its ``images/``: where a person puts the images of an export made with uploaded files (a walkthrough's zip held
-    them there, and every task was imported without pixels)."""
-    if not file_name or file_name in (".", ".."):
-        return None
-    for name in dict.fromkeys((file_name, _UPLOAD_KEY.sub("", file_name))):
-        for place in (folder, folder / IMAGE_FOLDER):
-            candidate = place / name
-            try:
-                if candidate.is_file() and inside(folder, candidate):
-                    return candidate
-            except OSError:  # a name too long for the file system
-                continue
-    return None

@@ -1,0 +1,67 @@
+"""Which image a Label Studio task names: a file inside the imported folder, the SHA-256 its file name holds (this
+project's export names images by content hash, and the workspace may hold that image), or a file of the uploaded name
+beside the export."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path, PurePosixPath
+from typing import Any
+from urllib.parse import unquote
+
+from ._common import file_sha256, inside, shown
+from .label_studio_template import IMAGE_FOLDER
+
+_SHA256_IN_NAME = re.compile(r"(?<![0-9a-f])[0-9a-f]{64}(?![0-9a-f])")
+
+
+def task_image(ref: Any, folder: Path, notes: list[str]) -> Path | str | None:
+    """The task's image: a file inside the imported folder that ``ref`` names; else the SHA-256 its file name holds
+    (this project's export names images by content hash, and Label Studio keeps that name behind its upload key,
+    ``/data/upload/1/1a2b3c4d-<sha256>.png``, or in a local-files reference): the workspace may hold that image;
+    else, for a Label Studio path or URL, a file of that name (or of the name uploaded, before Label Studio's
+    ``1a2b3c4d-`` key) beside the export or in its ``images/``; else None (noted)."""
+    if ref is None:
+        return None
+    local = isinstance(ref, str) and "://" not in ref and not ref.startswith("/data/")
+    file_name = PurePosixPath(unquote(ref.split("?d=")[-1].split("?")[0])).name if isinstance(ref, str) else ""
+    named = _SHA256_IN_NAME.search(file_name)
+    if local:
+        candidate = folder / ref
+        try:
+            if candidate.is_file() and inside(folder, candidate):
+                if named is None or file_sha256(candidate) == named.group(0):
+                    return candidate
+                # a file named by a hash its bytes do not have: another receipt's photo (a probe swapped two files
+                # of an export, and each receipt's boxes were drawn over the other's photo, unsaid). The workspace's
+                # copy of the image named, if it holds one; else RecordCollector.add says it is imported without one
+                return named.group(0)
+        except OSError:  # a name too long for the file system: no such file (a probe's 5000 characters lost the task)
+            pass
+    if named is None and not local and (found := _by_file_name(file_name, folder)) is not None:
+        return found
+    if named is not None:
+        return named.group(0)  # RecordCollector.add notes it unless the workspace holds it
+    where = f"inside {folder.name}/" if local else "beside the export"
+    notes.append(f"image {shown(ref)} is not a file {where}; imported without pixels")
+    return None
+
+
+_UPLOAD_KEY = re.compile(r"^[0-9a-f]{8}-(?=.)")  # Label Studio's prefix of an uploaded file's name
+
+
+def _by_file_name(file_name: str, folder: Path) -> Path | None:
+    """A file named ``file_name`` (or that name without Label Studio's upload key) at the top of ``folder`` or in
+    its ``images/``: where a person puts the images of an export made with uploaded files (a walkthrough's zip held
+    them there, and every task was imported without pixels)."""
+    if not file_name or file_name in (".", ".."):
+        return None
+    for name in dict.fromkeys((file_name, _UPLOAD_KEY.sub("", file_name))):
+        for place in (folder, folder / IMAGE_FOLDER):
+            candidate = place / name
+            try:
+                if candidate.is_file() and inside(folder, candidate):
+                    return candidate
+            except OSError:  # a name too long for the file system
+                continue
+    return None
