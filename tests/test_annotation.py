@@ -82,6 +82,10 @@ def test_least_confident_skips_visited_receipts():
     assert least_confident(predictions) == "b"
     assert least_confident(predictions, exclude={"b"}) == "a"
     assert least_confident(predictions, exclude={"a", "b", "c"}) is None
+    # by the answers the model gave: a word a rule answered does not pull its receipt down
+    predictions["b"]["words"].append({"field_score": 0.01, "reconciled": True})
+    predictions["a"]["words"] += [{"field_score": 0.95, "quantity": True, "quantity_score": 0.0}] * 2
+    assert least_confident(predictions) == "a"  # (0.9 + 0.7 + 0 + 0) / 4 under b's 0.5
 
 
 def test_split_holds_out_the_same_last_share_or_takes_the_evaluation_set():

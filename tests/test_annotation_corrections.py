@@ -99,6 +99,11 @@ def test_groups_and_the_least_sure_words():
                             {"text": "c", "field": "TAX", "field_score": 0.5}]}
     assert [(w.index, w.answer, w.score) for w in least_sure_words(prediction, 2)] == [(1, "QUANTITY", 0.2),
                                                                                         (2, "TAX", 0.5)]
+    # the answer's own score (the quantity head's for a quantity), and a word a rule answered left out, as Predict
+    # and the overlay leave it (walkthrough 25's table listed product codes a rule had settled, "ITEM_NAME 0.022")
+    prediction["words"][1]["quantity_score"] = 0.95
+    prediction["words"].append({"text": "517729", "field": "ITEM_NAME", "field_score": 0.02, "reconciled": True})
+    assert [(w.index, w.score) for w in least_sure_words(prediction, 5)] == [(2, 0.5), (0, 0.9), (1, 0.95)]
 
 
 def test_a_word_put_into_an_item_takes_along_its_lines_item_words_of_no_item():

@@ -221,26 +221,38 @@ class UnsureWord:
 
 
 def least_sure_words(prediction: Mapping[str, Any], count: int = 5) -> list[UnsureWord]:
-    """The ``count`` words of a prediction (``DocumentPrediction.to_json()``) with the lowest field score, least
-    sure first: why :func:`least_confident` chose its receipt."""
-    words = [UnsureWord(index=i, text=str(w.get("text", "")),
-                        answer=stored_answer(w),
-                        score=float(w.get("field_score", 1.0)))
-             for i, w in enumerate(prediction.get("words", ()))]
+    """The ``count`` words of a prediction (``DocumentPrediction.to_json()``) whose answer the model was least sure
+    of, least sure first: why :func:`least_confident` chose its receipt. A word's score is its answer's (the
+    quantity head's for a quantity word), and a word a rule answered (its line's arithmetic, a product code) is
+    left out, as Predict and the overlay leave it out: a walkthrough's table listed product codes "ITEM_NAME 0.022"
+    that a rule had settled."""
+    words = [UnsureWord(index=i, text=str(w.get("text", "")), answer=stored_answer(w), score=score)
+             for i, w in enumerate(prediction.get("words", ())) if (score := _answer_score(w)) is not None]
     return sorted(words, key=lambda w: (w.score, w.index))[:max(count, 0)]
 
 
 def least_confident(predictions: Mapping[str, Mapping[str, Any]], exclude: set[str] = frozenset()) -> str | None:
-    """The document id whose prediction has the lowest mean field score (ties: the first), skipping ``exclude``."""
+    """The document id whose prediction has the lowest mean answer score over the words no rule answered (ties:
+    the first), skipping ``exclude``."""
     best, best_score = None, float("inf")
     for doc_id, prediction in predictions.items():
         if doc_id in exclude:
             continue
-        scores = [w.get("field_score", 1.0) for w in prediction.get("words", ())]
+        scores = [score for w in prediction.get("words", ()) if (score := _answer_score(w)) is not None]
         score = sum(scores) / len(scores) if scores else 1.0
         if score < best_score:
             best, best_score = doc_id, score
     return best
+
+
+def _answer_score(word: Mapping[str, Any]) -> float | None:
+    """The model's probability of a predicted word's answer (as ``evaluation.confidence.word_confidence``), or
+    None when a rule gave the answer (``reconciled``)."""
+    if word.get("reconciled"):
+        return None
+    score = word.get("quantity_score", word.get("field_score", 1.0)) if word.get("quantity") else word.get(
+        "field_score", 1.0)
+    return float(score)
 
 
 def _word(doc: Document, index: int) -> Word:
