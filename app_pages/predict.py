@@ -226,8 +226,8 @@ if inputs:
         overlay = st.radio("Overlay", list(OVERLAY_CHOICES), horizontal=True, key="predict_overlay",
                            help=f"Where the photo went wrong: words Tesseract read with confidence under "
                                 f"{LOW_CONFIDENCE:g} are hatched in black (////), words whose answer the model "
-                                "gave with probability under the threshold get a dashed magenta frame, hatched "
-                                "the other way; no label is drawn hatched")
+                                "gave with probability under the threshold a yellow star on the top right corner; "
+                                "no label is drawn hatched or starred")
         height = tall_figure_height(doc.width, doc.height) if large else None  # None: the figure's own, of its view
         # the receipt as its picker names it (an upload's file name), and the run: the chart said
         # "cord:json/receipt_00000.json" under a picker saying "cord-sample-receipt_00000" (a walkthrough)

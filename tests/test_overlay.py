@@ -6,7 +6,7 @@ import pytest
 
 from receipt_core.data.document import Document, Word
 from receipt_core.model.predict import DocumentPrediction, WordPrediction
-from receipt_core.plots.overlay import (LOW_OCR_COLOR, MODEL_LAYER, OCR_LAYER, UNSURE_COLOR, UNSURE_MARGIN,
+from receipt_core.plots.overlay import (LOW_OCR_COLOR, MODEL_LAYER, OCR_LAYER, UNSURE_COLOR,
                                         OverlayCounts, confidence_marks, overlay_counts, overlay_figure)
 
 DOC = Document(id="photo", width=300, height=200, words=(
@@ -38,19 +38,19 @@ def test_the_two_doubts_have_distinct_outlines_and_the_toggle_picks_them():
     figure = overlay_figure(DOC, PREDICTION, layers=(OCR_LAYER, MODEL_LAYER), low_ocr_below=60, unsure_below=0.5)
     (ocr,) = _traces(figure, "low OCR confidence (< 60): 2")
     (model,) = _traces(figure, "model unsure (< 0.50): 2")
-    # hatched, as no label is, in colours no label has: a solid orange outline and a dashed blue one read as
-    # ITEM_UNIT_PRICE and a suggested ITEM_NAME (walkthrough 24)
-    assert (ocr.fillpattern.shape, ocr.fillpattern.fgcolor) == ("/", LOW_OCR_COLOR)
-    assert (model.fillpattern.shape, model.fillpattern.fgcolor, model.line.dash) == ("\\", UNSURE_COLOR, "dash")
-    from receipt_core.plots.figures import NOT_LABELLED_COLOR, label_colors
+    # hatched, and a star, as no label is drawn, in colours no label has, leaving the label's outline readable: a
+    # solid orange outline and a dashed blue one read as ITEM_UNIT_PRICE and a suggested ITEM_NAME (walkthrough 24),
+    # and a hatching of unsure words turned a doubted photo into stripes (walkthrough 25)
+    assert (ocr.fillpattern.shape, ocr.fillpattern.fgcolor, ocr.line.width) == ("/", LOW_OCR_COLOR, 0)
+    assert (model.mode, model.marker.symbol, model.marker.color) == ("markers", "star", UNSURE_COLOR)
+    from receipt_core.plots.figures import NOT_LABELLED_COLOR, label_colors, prediction_figure
 
     assert not {LOW_OCR_COLOR, UNSURE_COLOR} & {*label_colors().values(), NOT_LABELLED_COLOR}
-    from receipt_core.plots.figures import prediction_figure
-
     labels = prediction_figure(DOC.width, DOC.height, PREDICTION.to_json())
     assert labels.data and not any(trace.fillpattern.shape for trace in labels.data if hasattr(trace, "fillpattern"))
-    # the unsure frame lies just outside the box, so a word with both doubts shows both
-    assert min(x for x in model.x if x is not None) == DOC.words[0].box[0] - UNSURE_MARGIN
+    assert not any(trace.marker.symbol == "star" for trace in labels.data)
+    # the star on each unsure word's top right corner, the hatching on each low-OCR word's own box
+    assert list(zip(model.x, model.y)) == [(w.box[2], w.box[1]) for w in DOC.words[:2]]
     assert min(x for x in ocr.x if x is not None) == DOC.words[0].box[0]
     only_ocr = overlay_figure(DOC, PREDICTION, layers=(OCR_LAYER,))
     assert _traces(only_ocr, "low OCR") and not _traces(only_ocr, "model unsure")

@@ -65,8 +65,8 @@ def overlay_choice(doc: Document, where: DeltaGenerator | None = None) -> Overla
     choice = (where or st).radio("Overlay", options, horizontal=True, key=OVERLAY_KEY,
                                  help=f"Where the photo went wrong: words Tesseract read with confidence under "
                                       f"{LOW_CONFIDENCE:g} are hatched in black (////); words whose answer a run "
-                                      f"gave with probability under {DEFAULT_UNCERTAIN_BELOW:.2f} get a dashed "
-                                      "magenta frame, hatched the other way. No label is drawn hatched. "
+                                      f"gave with probability under {DEFAULT_UNCERTAIN_BELOW:.2f} get a yellow "
+                                      "star on the top right corner. No label is drawn hatched or starred. "
                                       "Clicking words and Box select work as before.")
     layers = OVERLAY_CHOICES[choice]
     marks = annotation_marks(doc, scores)
@@ -88,7 +88,7 @@ def _summary(marks: list[ConfidenceMark], layers: tuple[str, ...], source: str) 
     if MODEL_LAYER in layers:
         scored = sum(m.model_confidence is not None for m in marks)
         parts.append(f"{counts.unsure} of {scored} scored words the model is unsure of (under "
-                     f"{DEFAULT_UNCERTAIN_BELOW:.2f}, a dashed magenta frame), from {source}")
+                     f"{DEFAULT_UNCERTAIN_BELOW:.2f}, a yellow star), from {source}")
     elif not any(m.model_confidence is not None for m in marks):
         parts.append("words the model is unsure of: suggest labels from a run below first")
     if layers == (OCR_LAYER, MODEL_LAYER):

@@ -5,10 +5,11 @@ Two doubts, drawn so they can be told apart at a glance and shown together:
 - **low OCR confidence** (Tesseract's word confidence under ``LOW_CONFIDENCE``, 0-100): the word's box *hatched*
   ``////`` in black — the text itself may be wrong;
 - **model unsure** (the probability of the answer the word got under the threshold, 0-1; ``evaluation.confidence
-  .word_confidence``): a *dashed* magenta frame just outside the box, hatched ``\\\\`` — the label may be wrong.
+  .word_confidence``): a yellow *star* on the box's top right corner — the label may be wrong.
 
-No label is drawn hatched, and neither colour is a label's: a solid orange outline and a dashed blue one read as
-ITEM_UNIT_PRICE and a suggested ITEM_NAME (a walkthrough).
+No label is drawn hatched or with a star, so the label's own outline stays readable under both: a solid orange
+outline and a dashed blue one read as ITEM_UNIT_PRICE and a suggested ITEM_NAME (a walkthrough), and a hatching of
+the unsure words turned a photo the model doubted into stripes (another).
 
 Every other word keeps a thin grey outline. The hover of each word gives its text, its answer and both
 confidences. Words from a dataset carry no OCR confidence (``None``): they are never marked as low OCR confidence.
@@ -47,9 +48,9 @@ short enough for one row beside Annotate's Large view toggle at 1366 px; at 900 
 for them, and they stack (a walkthrough)."""
 WORD_COLOR = "#9A9A9A"
 LOW_OCR_COLOR = "#000000"  # the hatching of a word the OCR read with low confidence
-UNSURE_COLOR = "#EE3377"  # Paul Tol's magenta: no label's colour (figures.label_colors)
-LOW_OCR_HATCH, UNSURE_HATCH = "/", "\\"  # crossing where a word has both doubts
-UNSURE_MARGIN = 3.0  # page pixels between a word's box and its dashed frame, so both marks show on one word
+UNSURE_COLOR = "#FFD400"  # the star of a word the model is unsure of, outlined in black: seen on paper and photos
+UNSURE_SYMBOL = "star"
+LOW_OCR_HATCH = "/"
 
 
 @dataclass(frozen=True)
@@ -193,11 +194,14 @@ def add_overlay(fig: go.Figure, marks: Sequence[ConfidenceMark], layers: Sequenc
         raise ValueError(f"unknown overlay layer {unknown[0]!r}; choose from {', '.join(LAYERS)}")
     if OCR_LAYER in layers:
         _add_outline(fig, [m.box for m in marks if m.low_ocr], f"low OCR confidence (< {low_ocr_below:g})",
-                     dict(color=LOW_OCR_COLOR, width=0.5), hatch=_hatch(LOW_OCR_HATCH, LOW_OCR_COLOR))
+                     dict(color=LOW_OCR_COLOR, width=0), hatch=_hatch(LOW_OCR_HATCH, LOW_OCR_COLOR))
     if MODEL_LAYER in layers:
-        _add_outline(fig, [_grown(m.box, UNSURE_MARGIN) for m in marks if m.unsure],
-                     f"model unsure (< {unsure_below:.2f})", dict(color=UNSURE_COLOR, width=2, dash="dash"),
-                     hatch=_hatch(UNSURE_HATCH, UNSURE_COLOR))
+        unsure = [m.box for m in marks if m.unsure]
+        if unsure:
+            fig.add_trace(go.Scatter(x=[box[2] for box in unsure], y=[box[1] for box in unsure], mode="markers",
+                                     marker=dict(symbol=UNSURE_SYMBOL, size=12, color=UNSURE_COLOR,
+                                                 line=dict(color="#000000", width=1)),
+                                     name=f"model unsure (< {unsure_below:.2f}): {len(unsure)}", hoverinfo="skip"))
         trace = next((t for t in fig.data if hover_trace is not None and t.name == hover_trace), None)
         if trace is not None and trace.hovertext is not None and trace.customdata is not None:
             trace.hovertext = [text + (f"<br>{_model_line(marks[i])}" if 0 <= i < len(marks)
@@ -217,11 +221,7 @@ def _add_outline(fig: go.Figure, boxes: Sequence[tuple[float, float, float, floa
 
 def _hatch(shape: str, color: str) -> dict:
     """A see-through hatching of ``color``: the word under it stays readable."""
-    return dict(shape=shape, fgcolor=color, bgcolor="rgba(0,0,0,0)", solidity=0.25, size=8)
-
-
-def _grown(box: tuple[float, float, float, float], margin: float) -> tuple[float, float, float, float]:
-    return (box[0] - margin, box[1] - margin, box[2] + margin, box[3] + margin)
+    return dict(shape=shape, fgcolor=color, bgcolor="rgba(0,0,0,0)", solidity=0.2, size=8)
 
 
 def _hover(mark: ConfidenceMark) -> str:
