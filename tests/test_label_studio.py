@@ -540,6 +540,20 @@ def test_the_photo_comes_back_through_label_studios_own_image_references(referen
     (tmp_path / "back.json").write_text(json.dumps(tasks))
     stored = import_into_workspace(ws, "photos", load_dataset(tmp_path / "back.json", "label-studio"))
     assert stored.problems == () and ws.load_documents("photos")[0].image_sha256 == sha
+    # into a workspace without it, from the file of that name in the export's images/ (probe 27: imported without
+    # pixels, "not in the import's images/ folder", though it was there); not from one whose bytes differ
+    (tmp_path / "out" / "back.json").write_text(json.dumps(tasks))
+    [image] = (tmp_path / "out" / "images").iterdir()
+    uploaded = image.with_name(reference.format(sha=sha).rsplit("/", 1)[-1])
+    if uploaded != image:
+        image.rename(uploaded)
+    elsewhere = Workspace.open(tmp_path / f"fresh-{reference[:5].strip('/:')}")
+    stored = import_into_workspace(elsewhere, "photos", load_dataset(tmp_path / "out" / "back.json", "label-studio"))
+    assert stored.problems == () and elsewhere.load_documents("photos")[0].image_sha256 == sha
+    uploaded.write_bytes(b"another picture")
+    elsewhere = Workspace.open(tmp_path / f"other-{reference[:5].strip('/:')}")
+    stored = import_into_workspace(elsewhere, "photos", load_dataset(tmp_path / "out" / "back.json", "label-studio"))
+    assert elsewhere.load_documents("photos")[0].image_sha256 is None and len(stored.problems) == 1
 
 
 def test_an_uploaded_photo_beside_the_export_or_in_its_images_folder_is_found_by_its_name(tmp_path):

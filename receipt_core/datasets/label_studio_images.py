@@ -38,7 +38,10 @@ def task_image(ref: Any, folder: Path, notes: list[str]) -> Path | str | None:
                 return named.group(0)
         except OSError:  # a name too long for the file system: no such file (a probe's 5000 characters lost the task)
             pass
-    if named is None and not local and (found := _by_file_name(file_name, folder)) is not None:
+    # a Label Studio path or URL: a file of its name beside the export or in images/, checked against the hash its
+    # name holds (a probe's upload paths named by hash were imported without pixels, their files in images/)
+    if not local and (found := _by_file_name(file_name, folder)) is not None and (
+            named is None or file_sha256(found) == named.group(0)):
         return found
     if named is not None:
         return named.group(0)  # RecordCollector.add notes it unless the workspace holds it
