@@ -1388,6 +1388,13 @@ def test_a_run_stopped_near_its_time_budget_resumes_with_the_budget_the_user_giv
         at.number_input(key=f"runs_resume_minutes_{trained_run}").set_value(5.0).run()
         at.button(key="runs_resume").click().run()
         assert resumed["config"].max_minutes == 5.0 and ui.shared.job_slot().current() is None
+        # a budget tampered into text keeps the page up, read as none (probe 27: "5" and NaN took it down)
+        with demo_env._write() as conn:
+            conn.execute("UPDATE runs SET config = json_set(config, '$.max_minutes', '5') WHERE id = ?",
+                         (trained_run,))
+        at = app("runs")
+        at.selectbox(key="runs_one").set_value(trained_run).run()
+        assert not at.exception and any(c.value.startswith("It had no time budget") for c in at.caption)
     finally:  # the module's run as it was, for the tests after this one
         with demo_env._write() as conn:
             conn.execute("UPDATE runs SET status = ?, config = json_set(config, '$.max_minutes', NULL) WHERE id = ?",

@@ -92,8 +92,8 @@ def test_resuming_a_budgeted_run_without_its_budget_says_the_rate_goes_back_up()
     larger = budget_dropped_note("linear", 0.06, 0.1, 6.3, 102, 300, new_budget_minutes=1.0)
     assert larger == ("this run's learning rate fell with its 0.1-minute time budget, to 0% of its peak when it "
                       "stopped; resumed within 1 minute in all, its linear schedule is spread over the longer time, "
-                      "so the rate goes back up to 70% of the peak and comes down again by the new end. Keep its 0.1 "
-                      "minutes to continue the first descent")
+                      "so the rate goes back up to 70% of the peak and comes down again by the new end. A budget of "
+                      "0.1 min in all, its own, continues the first descent instead")
     assert budget_dropped_note("linear", 0.06, 0.1, 6.3, 102, 300, new_budget_minutes=0.1) is None  # its own
 
 

@@ -259,3 +259,22 @@ def test_the_runs_page_stars_no_run_on_a_gap_its_few_field_words_cannot_tell():
     assert clear_best_runs([row("a", 0.782, 322), row("b", 0.771, 322)]) == set()
     assert clear_best_runs([row("a", 0.782, 322), row("b", 0.771, None)]) == set()  # an older run beside it
     assert clear_best_runs([row("a", 0.782, 20_000), row("b", 0.771, 20_000)]) == {"a"}
+
+
+def test_a_tampered_resume_record_or_budget_is_read_within_bounds():
+    """Probe 27: a run's resumed_from_steps set to [10**40, 0, 1, …, 19999] filled the Runs caption with 20,001
+    steps, and a max_minutes of NaN or "5" took Runs → One run down in the Resume form."""
+    from receipt_core.training.run_summary import RESUMED_AT, resumed_at
+    from ui.run_resume import resume_budget, resume_budget_note
+
+    assert RESUMED_AT == "resumed from step"
+    assert resumed_at({"resumed_from_steps": [28]}) == "28"
+    assert resumed_at({"resumed_from_steps": [28, 40]}) == "28, 40"
+    assert resumed_at({"resumed_from_steps": [10 ** 40, *range(20000)]}) == "19900, 19901, 19902 and 97 more"
+    assert resumed_at({"resumed_from_steps": [True, -1, "5", 2.5, None]}) is None
+    assert resumed_at({"resumed_from_steps": "28"}) is None and resumed_at({}) is None
+    for budget in (float("nan"), float("inf"), "5", True, None, -1, 0):
+        assert resume_budget(budget, 0.5) == 0.0
+        assert resume_budget_note(0.0, 0.5, 0.0).startswith("It had no time budget and stopped after 0.5 min")
+    assert resume_budget(1.0, float("nan")) == 1.0 and resume_budget(1e308, 1e308) == 600.0
+    assert resume_budget(1.0, 0.84) == 1.9

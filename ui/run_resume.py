@@ -18,6 +18,7 @@ from ui.train_start import prepare_resume
 
 OWN_RECEIPTS = "(the receipts it trained and evaluated on)"
 OWN_EVALUATION = "(the receipts it evaluated on)"
+MAX_BUDGET_MINUTES = 600.0  # the field's limit, as Train's
 
 
 def resume_budget(budget: float | None, used_minutes: float) -> float:
@@ -25,9 +26,19 @@ def resume_budget(budget: float | None, used_minutes: float) -> float:
     budget again on top (0, none, for a run that had none). A walkthrough's 1-minute run, stopped by hand after
     0.9 min, resumed "within that budget" for 3 steps; a budget of none trained a 2-minute run's ten remaining
     epochs with no cap (another walkthrough)."""
-    if not budget or budget <= 0:
+    budget = min(_positive_number(budget), MAX_BUDGET_MINUTES)
+    if not budget:
         return 0.0
-    return min(math.ceil((used_minutes + float(budget)) * 10) / 10, 600.0)
+    return min(math.ceil((min(_positive_number(used_minutes), MAX_BUDGET_MINUTES) + budget) * 10) / 10,
+               MAX_BUDGET_MINUTES)
+
+
+def _positive_number(value: object) -> float:
+    """A number read from a run's stored config or summary (its budget, its time so far): 0 for anything that is
+    not a finite number above 0 (a probe's tampered ``max_minutes`` of NaN or "5" took the Runs page down)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        return 0.0
+    return float(value)
 
 
 def resume_budget_note(budget: float | None, used_minutes: float, offered: float) -> str:
@@ -81,10 +92,12 @@ def resume_form(ws, run, opened: bool) -> None:
                                     help=EVALUATION_HELP)
             share = r3.slider("Held-out share", 0.1, 0.5, 0.25, 0.05, key="runs_resume_share",
                               disabled=eval_set != HOLD_OUT)
-        budget, used = run.config.get("max_minutes"), float(run.summary.get("elapsed_s") or 0.0) / 60
+        budget = _positive_number(run.config.get("max_minutes"))
+        used = _positive_number(run.summary.get("elapsed_s")) / 60
         offered = resume_budget(budget, used)
         minutes = st.number_input(
-            "Time budget in all (minutes; 0: none)", 0.0, 600.0, offered, key=f"runs_resume_minutes_{run_id}",
+            "Time budget in all (minutes; 0: none)", 0.0, MAX_BUDGET_MINUTES, offered,
+            key=f"runs_resume_minutes_{run_id}",
             help="Counted from the run's first step, its time before it stopped included")
         st.caption(resume_budget_note(budget, used, offered))
         if note := schedule_after_resume(ws.run_dir(run_id), run.config, float(minutes) or None):

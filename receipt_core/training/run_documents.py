@@ -20,13 +20,18 @@ COMMAND_LINE = "command line"
 RESUMED_FROM = "resumed_from_steps"  # key of a run's config: the checkpoint step each of its resumes went on from
 
 
+MAX_RESUMES_KEPT = 100  # resumes a run's record keeps (each one step number)
+
+
 def resumed_from_steps(run_config: Mapping[str, Any]) -> list[int]:
-    """The checkpoint step each resume of a run went on from, in order ([] for a run never resumed, or one
-    whose config holds something else there)."""
+    """The checkpoint step each resume of a run went on from, in order ([] for a run never resumed). What is not
+    a whole step from 0 to 2**31 is left out, and the last :data:`MAX_RESUMES_KEPT` at most are read (a probe's tampered
+    record of 20,001 steps, one of 41 digits, filled the Runs page's caption)."""
     steps = run_config.get(RESUMED_FROM)
     if not isinstance(steps, list):
         return []
-    return [step for step in steps if isinstance(step, int) and not isinstance(step, bool) and step >= 0]
+    return [step for step in steps[-MAX_RESUMES_KEPT:]
+            if isinstance(step, int) and not isinstance(step, bool) and 0 <= step < 2 ** 31]
 
 
 def started_on_command_line(config) -> bool:

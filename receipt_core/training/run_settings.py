@@ -7,6 +7,8 @@ count with how many the two sides share.
 
 from __future__ import annotations
 
+import math
+
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
@@ -144,7 +146,12 @@ def schedule_after_resume(run_dir: Path, config: Mapping[str, Any], minutes: flo
         return None
     if state_problem(state) is not None:  # an edited one: Resume refuses it with the reason
         return None
-    return budget_dropped_note(str(config.get("lr_schedule", "constant")), float(config.get("warmup") or 0.0),
-                               config.get("max_minutes"), float(state.get("elapsed_s") or 0.0),
+    budget = config.get("max_minutes")  # a number a tampered config may not hold (a probe's NaN and "5")
+    budget = budget if isinstance(budget, (int, float)) and not isinstance(budget, bool) and math.isfinite(
+        budget) and budget > 0 else None
+    warmup = config.get("warmup")
+    warmup = float(warmup) if isinstance(warmup, (int, float)) and math.isfinite(warmup) else 0.0
+    return budget_dropped_note(str(config.get("lr_schedule", "constant")), warmup, budget,
+                               float(state.get("elapsed_s") or 0.0),
                                int(state.get("global_step") or 0), int(state.get("total_steps") or 0), minutes,
                                float(state.get("setup_s") or 0.0))

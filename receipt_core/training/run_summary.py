@@ -49,7 +49,13 @@ def resumed_at(config: Mapping[str, Any]) -> str | None:
     """The steps a run was resumed from, as the Runs table shows them ("28", "28, 40"); None for a run never
     resumed. A walkthrough's run stopped by hand and resumed read "finished (time budget)", its stop unsaid."""
     steps = resumed_from_steps(config)
-    return ", ".join(str(step) for step in steps) if steps else None
+    if not steps:
+        return None
+    shown = ", ".join(str(step) for step in steps[:SHOWN_RESUMES])
+    return shown + (f" and {len(steps) - SHOWN_RESUMES} more" if len(steps) > SHOWN_RESUMES else "")
+
+
+SHOWN_RESUMES = 3  # steps the Runs table names; the rest counted
 
 
 def run_summary(source: _EventSource, run) -> dict[str, Any]:

@@ -53,7 +53,8 @@ def budget_dropped_note(schedule: str, warmup: float, budget_minutes: float | No
         return (f"this run's learning rate fell with its {budget_minutes:g}-minute time budget, to {was:.0%} of its "
                 f"peak when it stopped; resumed within {minutes} in all, its {schedule} schedule "
                 f"is spread over the longer time, so the rate goes back up to {now:.0%} of the peak and comes down "
-                f"again by the new end. Keep its {budget_minutes:g} minutes to continue the first descent")
+                f"again by the new end. A budget of {budget_minutes:g} min in all, its own, continues the first "
+                "descent instead")
     return (f"this run's learning rate fell with its {budget_minutes:g}-minute time budget, to {was:.0%} of its peak "
             f"when it stopped; resumed without a budget, its {schedule} schedule goes by steps alone, from step "
             f"{step} of {total_steps}, so the rate goes back up to {now:.0%} of the peak: a second descent rather "
