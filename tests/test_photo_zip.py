@@ -58,7 +58,7 @@ def test_a_bad_zip_is_one_problem_and_the_other_files_go_on():
     assert opened.problems[1].startswith("empty.zip holds no image file (.jpg, .png, .webp, .tif …; 1 other file)")
 
 
-def test_a_symbolic_link_in_a_zip_of_photos_is_left_out_and_its_other_photos_are_read():
+def test_a_link_or_special_file_in_a_zip_of_photos_is_left_out_and_its_other_photos_are_read():
     """Probe 26: one entry linking to /etc/passwd refused a zip of four photos whole, none of them read; a link is
     never followed, so it is left out, named, as a file of another kind is (a dataset zip still refuses it)."""
     buffer = io.BytesIO()
@@ -70,14 +70,25 @@ def test_a_symbolic_link_in_a_zip_of_photos_is_left_out_and_its_other_photos_are
         archive.writestr(link, "/etc/passwd")
     opened = open_zips([("photos.zip", buffer.getvalue())], max_images=10)
     assert opened.images == (("photos.zip/a.png", b"png bytes"),) and not opened.problems
-    assert opened.notes == ("photos.zip: 1 symbolic link left out, not followed (zip the photos themselves): "
-                            "photos.zip/link.png",)
+    assert opened.notes == ("photos.zip: 1 entry left out, not read: a symbolic link or a special file, not a photo "
+                            "(zip the photos themselves): photos.zip/link.png",)
+    # a FIFO or a device as well (probe 27: "not a plain file or folder; refused", the good photos unread)
+    special = io.BytesIO()
+    with zipfile.ZipFile(special, "w") as archive:
+        archive.writestr("a.png", b"png bytes")
+        for name, kind in (("pipe.png", 0o010644), ("dev.png", 0o020644)):
+            entry = zipfile.ZipInfo(name)
+            entry.external_attr = kind << 16
+            archive.writestr(entry, b"")
+    opened = open_zips([("odd.zip", special.getvalue())], max_images=10)
+    assert opened.images == (("odd.zip/a.png", b"png bytes"),) and not opened.problems
+    assert opened.notes[0].startswith("odd.zip: 2 entries left out, not read") and "odd.zip/dev.png" in opened.notes[0]
     only = io.BytesIO()
     with zipfile.ZipFile(only, "w") as archive:
         archive.writestr(link, "/etc/passwd")
     opened = open_zips([("links.zip", only.getvalue())], max_images=10)
-    assert opened.problems == ("links.zip: the zip holds no files, only 1 symbolic link(s), which are not followed "
-                               "(zip the files themselves)",)
+    assert opened.problems == ("links.zip: the zip holds no files, only 1 link(s) or special file(s), which are not "
+                               "read (zip the files themselves)",)
 
 
 def test_the_upload_limit_counts_the_images_inside_zips_before_reading_any():

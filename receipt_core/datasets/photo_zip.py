@@ -45,7 +45,7 @@ class _ZipListing:
     images: tuple[tuple[zipfile.ZipInfo, tuple[str, ...]], ...]
     others: tuple[str, ...]  # names of files that are no image
     too_large: tuple[str, ...]  # names of images over MAX_IMAGE_BYTES
-    links: tuple[str, ...] = ()  # names of symbolic links (never followed)
+    unread: tuple[str, ...] = ()  # names of symbolic links, FIFOs and devices (never followed nor opened)
 
 
 def open_zips(files: Sequence[tuple[str, bytes]], max_images: int,
@@ -95,9 +95,9 @@ def _listing(file_name: str, data: bytes, limits: ZipLimits) -> _ZipListing:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as error:
         raise ZipImportError(f"{file_name} is not a readable zip file ({error})") from None
-    links: list[tuple[str, ...]] = []  # left out, the other photos read (probe 26: one link lost a zip's four photos)
+    unread: list[tuple[str, ...]] = []  # left out, the other photos read (probe 26: one link lost a zip's 4 photos)
     try:
-        entries = [(info, parts) for info, parts in checked_entries(archive.infolist(), limits, links)
+        entries = [(info, parts) for info, parts in checked_entries(archive.infolist(), limits, unread)
                    if not info.is_dir()]
     except ZipImportError:
         archive.close()
@@ -114,7 +114,7 @@ def _listing(file_name: str, data: bytes, limits: ZipLimits) -> _ZipListing:
                        images=tuple((info, parts) for info, parts in pictures if info.file_size <= MAX_IMAGE_BYTES),
                        others=others,
                        too_large=tuple(shown(parts) for info, parts in pictures if info.file_size > MAX_IMAGE_BYTES),
-                       links=tuple(shown(parts) for parts in links))
+                       unread=tuple(shown(parts) for parts in unread))
 
 
 def _left_out_notes(item: _ZipListing) -> list[str]:
@@ -123,9 +123,10 @@ def _left_out_notes(item: _ZipListing) -> list[str]:
         whose = "its name" if len(item.others) == 1 else "their names"
         notes.append(f"{item.file_name}: {counted(len(item.others), 'file')} left out, not images by {whose} (.jpg, "
                      f".png, .webp, .tif …): {_named(item.others)}")
-    if item.links:
-        notes.append(f"{item.file_name}: {counted(len(item.links), 'symbolic link')} left out, not followed (zip the "
-                     f"photos themselves): {_named(item.links)}")
+    if item.unread:
+        notes.append(f"{item.file_name}: {counted(len(item.unread), 'entry', 'entries')} left out, not read: a "
+                     f"symbolic link or a special file, not a photo (zip the photos themselves): "
+                     f"{_named(item.unread)}")
     if item.too_large:
         notes.append(f"{item.file_name}: {counted(len(item.too_large), 'image')} left out, over the "
                      f"{MAX_IMAGE_BYTES // 1024 ** 2} MB an image may have (crop or scale "

@@ -173,10 +173,11 @@ def extract_zip(upload: BinaryIO | Path, folder: Path, limits: ZipLimits = DEFAU
 
 
 def checked_entries(infos: list[zipfile.ZipInfo], limits: ZipLimits,
-                    links: list[tuple[str, ...]] | None = None) -> list[tuple[zipfile.ZipInfo, tuple[str, ...]]]:
+                    unread: list[tuple[str, ...]] | None = None) -> list[tuple[zipfile.ZipInfo, tuple[str, ...]]]:
     """The entries to extract with their path parts, clutter left out; ZipImportError for the first unsafe one or
-    when the zip as a whole is over ``limits``. With ``links``, a symbolic link is left out, its path parts added
-    there, instead of refusing the zip (a zip of photos: its other photos are read; a dataset's files are not)."""
+    when the zip as a whole is over ``limits``. With ``unread``, an entry that is no plain file or folder (a
+    symbolic link, a FIFO, a device) is left out, its path parts added there, instead of refusing the zip (a zip of
+    photos: its other photos are read; a dataset's files are not)."""
     if len(infos) > limits.max_entries:
         raise ZipImportError(f"the zip holds {len(infos):,} entries, over {limits.max_entries:,}; refused (zip the "
                              "dataset's files without empty folders, or split it)")
@@ -197,8 +198,8 @@ def checked_entries(infos: list[zipfile.ZipInfo], limits: ZipLimits,
                                  f"bytes, over the {MAX_NAME_BYTES} a file or folder name may have; refused (rename "
                                  "it and zip the dataset again)")
         kind = stat.S_IFMT(info.external_attr >> 16)
-        if kind == stat.S_IFLNK and links is not None:  # never followed: nothing is read through it
-            links.append(parts)
+        if kind not in (0, stat.S_IFREG, stat.S_IFDIR) and unread is not None:  # never followed nor opened
+            unread.append(parts)
             continue
         if kind == stat.S_IFLNK:
             raise ZipImportError(f"zip entry {info.filename!r} is a symbolic link; links are refused (zip the files "
@@ -229,8 +230,8 @@ def checked_entries(infos: list[zipfile.ZipInfo], limits: ZipLimits,
                                      f"{info.compress_size:,} (over {limits.max_ratio}x): refused as a zip bomb")
         entries.append((info, parts))
     if files == 0:
-        raise ZipImportError("the zip holds no files" + (f", only {len(links)} symbolic link(s), which are not "
-                                                          "followed (zip the files themselves)" if links else ""))
+        raise ZipImportError("the zip holds no files" + (f", only {len(unread)} link(s) or special file(s), which "
+                                                          "are not read (zip the files themselves)" if unread else ""))
     _refuse_overlaps([info for info, _ in entries])
     if total > limits.ratio_floor_bytes and total > limits.max_ratio * max(compressed, 1):  # many small bombs
         raise ZipImportError(f"the zip's files expand to {total:,} bytes from {compressed:,} (over "
