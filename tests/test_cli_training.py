@@ -382,3 +382,52 @@ def test_a_stored_label_of_no_schema_is_refused_before_a_run_is_made(tmp_path, m
     encoder = DocumentEncoder(load_backbone("tiny").tokenizer, DEFAULT_SCHEMA)
     with pytest.raises(ValueError, match="receipt 'b0', word #0"):
         encoder.encode(ws.get_document("b0"))
+
+
+def test_a_ctrl_c_the_setup_swallowed_still_stops_the_run_before_it_trains():
+    """Probe 27: Python drops a KeyboardInterrupt raised inside a ``__del__`` (a tokenizer's regex cache freed while
+    loading), so 2 of 7 early Ctrl-Cs vanished: the run trained its whole budget and exited 0. The command line's
+    SIGINT handler records the press, and the run, once started, stops at once as after a press then."""
+    from receipt_core.cli.errors import CommandError
+    from receipt_core.cli.foreground import record_interrupts, run_in_foreground
+    from receipt_core.training.events import FinishedEvent
+
+    class Job:  # the TrainingJob surface run_in_foreground uses
+        status, result, control = "running", None, None
+
+        def __init__(self):
+            self.steps = 0
+
+        def start(self):
+            return self
+
+        def join(self, timeout=None):
+            self.steps += self.status == "running"  # trains while nobody stops it
+            return self.status != "running" or self.steps > 20
+
+        def stop(self):
+            self.status = "stopped"
+            self.result = FinishedEvent(step=0, epoch=0, reason="stopped", elapsed_s=0.0, metrics={},
+                                        checkpoint=None)
+
+    kept = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM, signal.SIGTSTP)}
+    try:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        undo = record_interrupts()
+        try:
+            signal.getsignal(signal.SIGINT)(signal.SIGINT, None)  # as Ctrl-C calls it
+        except KeyboardInterrupt:
+            pass  # swallowed, as inside a __del__
+        job = Job()
+        finished = run_in_foreground(job, "training")
+        assert finished.reason == "stopped" and job.steps == 0  # stopped before any wait let it train
+        undo()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        record_interrupts()  # a fresh command: no press recorded, so the run trains until it ends
+        fresh = Job()
+        with pytest.raises(CommandError, match="ended without a result"):
+            run_in_foreground(fresh, "training")
+        assert fresh.steps > 20 and fresh.status == "running"
+    finally:
+        for number, handler in kept.items():
+            signal.signal(number, handler)

@@ -31,14 +31,51 @@ def exit_code(finished: FinishedEvent) -> int:
     return STOPPED_EXIT_CODE if finished.reason == "stopped" else 0
 
 
+class InterruptRecorder:
+    """SIGINT's handler from a command's start until its run takes over: as Python's own, it raises
+    KeyboardInterrupt, and it records that it did. Python drops an exception raised inside a ``__del__`` (a
+    tokenizer's regex cache freed while loading), so a Ctrl-C in the setup could vanish and the run train its whole
+    budget and exit 0 (a probe: 2 of 7 early presses); :func:`run_in_foreground` reads the record before it trains."""
+
+    def __init__(self) -> None:
+        self.received = False
+
+    def __call__(self, signum, frame) -> None:
+        self.received = True
+        raise KeyboardInterrupt
+
+
+def record_interrupts():
+    """Install :class:`InterruptRecorder` as SIGINT's handler where Python's own is (the main thread of a process
+    that did not inherit SIGINT ignored); returns the undo."""
+    if threading.current_thread() is not threading.main_thread() or (
+            signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+        return lambda: None
+    previous = signal.signal(signal.SIGINT, InterruptRecorder())
+
+    def undo() -> None:  # unless a stopped run set SIGINT ignored: a late press must not break its exit
+        if isinstance(signal.getsignal(signal.SIGINT), InterruptRecorder):
+            signal.signal(signal.SIGINT, previous)
+
+    return undo
+
+
+def _interrupted_before_start() -> bool:
+    handler = signal.getsignal(signal.SIGINT)
+    return isinstance(handler, InterruptRecorder) and handler.received
+
+
 def run_in_foreground(job: TrainingJob, what: str = "training") -> FinishedEvent:
     """Start ``job``, wait for it while Ctrl-Z pauses/resumes and Ctrl-C stops it; its FinishedEvent, or
     CommandError carrying the failure's message."""
     restore = _pause_on_ctrl_z(job)
+    interrupted = _interrupted_before_start()  # read before the handler below replaces the recorder
     restore_stop = _stop_on_interrupt_or_terminate()
     stopped = False
     try:
         _start_unsignalled(job)  # a signal in the first instant crashed with SIGABRT outside this try (a probe)
+        if interrupted:  # a Ctrl-C the setup swallowed: stopped as one pressed now
+            raise KeyboardInterrupt
         while not job.join(timeout=0.5):
             pass
     except KeyboardInterrupt:

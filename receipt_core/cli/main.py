@@ -17,6 +17,7 @@ from typing import Sequence
 from ..data.markup import one_line
 from ..errors import is_library_panic, is_user_error
 from .arguments import given_path
+from .foreground import record_interrupts
 
 # Command modules in help order (imported by name).
 COMMAND_MODULES = ("receipt_core.cli.data_commands", "receipt_core.cli.train_command",
@@ -63,6 +64,14 @@ def parse_command_line(parser: argparse.ArgumentParser, argv: Sequence[str] | No
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    restore = record_interrupts()  # a Ctrl-C the setup's code swallows is still seen by the run (a probe)
+    try:
+        return _run(argv)
+    finally:
+        restore()
+
+
+def _run(argv: Sequence[str] | None) -> int:
     try:
         parser = build_parser()
         args = parse_command_line(parser, argv)
