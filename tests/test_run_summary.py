@@ -211,7 +211,10 @@ def test_with_no_best_run_the_runs_page_says_why():
     # after 1.1 epochs, and another on a 68-second run against runs of 40 s)
     costly = [{**rows[0], TRAINING_TIME: 68.0}, {**rows[1], "status": "stopped", TRAINING_TIME: 40.0}]
     assert best_reason(costly, names).startswith(
-        "★ 'full run' — against 'frozen run' (stopped; 40 s of training, the ★ run 68 s): ahead on field micro-F1")
+        "★ 'full run' — against 'frozen run' (stopped, trained 40 s to the ★ run's 68 s): ahead on field micro-F1")
+    budget_cut = [rows[0], {**rows[1], "status": "finished (time budget)"}]
+    assert best_reason(budget_cut, names).startswith(
+        "★ 'full run' — against 'frozen run' (ended by its time budget): ahead")
     alike = [{**rows[0], TRAINING_TIME: 50.0}, {**rows[1], TRAINING_TIME: 40.0}]
     assert best_reason(alike, names).startswith("★ 'full run' — against 'frozen run': ahead")
     # a run still training takes no part (walkthrough 21's ★ stood on a resumed run midway), and it is said

@@ -201,17 +201,17 @@ UNEQUAL_TIME = 1.5  # training times further apart than this ratio are said besi
 
 
 def _unequal_cost(winner: Mapping[str, Any], other: Mapping[str, Any]) -> str:
-    """" (stopped; 54 s of training, the ★ run 33 s)" when two runs a ★ compares did not train alike: the other
+    """" (stopped, trained 54 s to the ★ run's 33 s)" when two runs a ★ compares did not train alike: the other
     one did not end by its plan (stopped, interrupted, cut by its time budget), or their training times differ by
     more than :data:`UNEQUAL_TIME` times; "" when they did. A walkthrough's ★ stood on a run against one stopped
     after 1.1 epochs, and another on a 68-second run against runs of 40 s, neither said."""
     notes = []
-    if other.get("status") not in (None, "finished"):
-        notes.append(str(other["status"]))
+    if other.get("status") not in (None, "finished"):  # "(finished (time budget); …" read as nested (a walkthrough)
+        notes.append("ended by its time budget" if other["status"] == BUDGET_CUT else str(other["status"]))
     theirs, mine = other.get(TRAINING_TIME), winner.get(TRAINING_TIME)
     if theirs and mine and max(theirs, mine) > UNEQUAL_TIME * min(theirs, mine):
-        notes.append(f"{theirs:.0f} s of training, the ★ run {mine:.0f} s")
-    return f" ({'; '.join(notes)})" if notes else ""
+        notes.append(f"trained {theirs:.0f} s to the ★ run's {mine:.0f} s")
+    return f" ({', '.join(notes)})" if notes else ""
 
 
 def no_best_reason(rows: Sequence[Mapping[str, Any]], names: Mapping[str, str] | None = None) -> str:
