@@ -890,6 +890,8 @@ def test_annotate_prefills_and_finds_the_least_confident_receipt(demo_env, train
     assert any(i.value.startswith(f"The receipt run {trained_run} is least sure of: ") for i in at.info), [
         i.value for i in at.info]
     assert sum(1 for w in demo_env.get_document(target).words if w.suggestion is not None) == unlabelled
+    why = next(frame.value for frame in at.dataframe if frame.proto.id and "annotate_reason_table" in frame.proto.id)
+    assert list(why.columns) == ["word", "text", "its answer", "score", "label now"]  # both, as Label Studio shows
     state = {annotate_model.REASON_KEY: (target, doubted),
              annotate_model.REASON_TABLE_KEY: {"selection": {"rows": [len(doubted) - 1]}}}
     with monkeypatch.context() as patched:

@@ -64,9 +64,15 @@ def model_section(doc_id: str, dataset: str) -> None:
             _go_to_least_confident(run.id, dataset, doc_id)
     reason = st.session_state.get(REASON_KEY)
     if reason and reason[0] == doc_id:
-        st.caption(f"Why this receipt: run {literal(run.id)} is least sure of these words (lowest field score):")
+        st.caption(f"Why this receipt: run {literal(run.id)} is least sure of these words (the lowest scores it "
+                   "gave its answers; words a rule answered left out):")
+        words = workspace().get_document(doc_id).words
+        # the label each word has now beside the run's answer, as Label Studio shows both (a walkthrough)
         st.dataframe(pd.DataFrame([{"word": w.index, "text": w.text, "its answer": w.answer,
-                                    "score": round(w.score, 3)} for w in reason[1]]),
+                                    "score": f"{w.score:.3f}",
+                                    "label now": (words[w.index].annotation_label if words[w.index].is_labelled
+                                                  else None) if w.index < len(words) else None}
+                                   for w in reason[1]]),
                      hide_index=True, key=REASON_TABLE_KEY, placeholder=NO_VALUE, on_select=_select_doubted_word,
                      selection_mode="single-row")
         st.caption("Click a row to select its word in the editor above.")
