@@ -935,3 +935,20 @@ def test_large_view_draws_a_long_receipt_tall_as_predict_does(receipts):
     at.toggle(key="annotate_large").set_value(True).run()
     assert not at.exception
     assert height() > max(normal, 720)
+
+
+def test_a_receipt_opens_on_its_first_unlabelled_word_that_prints_a_letter_or_digit():
+    """A walkthrough's photo opened on word #0, the photo's edge read as "|": a word of no letter or digit is passed
+    over when a later unlabelled word has one; a labelled word always is."""
+    from receipt_core.data.document import Document, Word
+    from ui.annotate_state import first_unlabelled_word
+
+    def receipt(*texts: str, labelled: tuple[int, ...] = ()) -> Document:
+        return Document(id="r", width=100, height=100, words=tuple(
+            Word(text, (0, 10 * i, 10, 10 * i + 5), label_source="person" if i in labelled else None)
+            for i, text in enumerate(texts)))
+
+    assert first_unlabelled_word(receipt("|", "—", "TOTAL", "3.50")) == 2
+    assert first_unlabelled_word(receipt("SHOP", "|", "TOTAL", labelled=(0,))) == 2
+    assert first_unlabelled_word(receipt("|", "—")) == 0  # none prints one: the first unlabelled
+    assert first_unlabelled_word(receipt("A", "B", labelled=(0, 1))) == 0  # all labelled

@@ -57,8 +57,11 @@ def selected_word(doc_id: str, count: int, start: int = 0) -> int:
 def first_unlabelled_word(doc: Document) -> int:
     """Where a receipt opens: its first word nobody has labelled yet (0 when every word or none is), so a reload
     or a return to a half-labelled receipt goes on where the labelling stopped; a walkthrough's reload went back
-    from word #30 to #0."""
-    return next((i for i, word in enumerate(doc.words) if word.label_source is None), 0)
+    from word #30 to #0. A word of no letter or digit (a photo's edge read as "|" or "—") is passed over when a
+    later unlabelled word has one: a walkthrough's photo opened on such a word #0."""
+    unlabelled = [i for i, word in enumerate(doc.words) if word.label_source is None]
+    return next((i for i in unlabelled if any(char.isalnum() for char in doc.words[i].text)),
+                unlabelled[0] if unlabelled else 0)
 
 
 def word_picker_key(doc_id: str, index: int, version: str) -> str:
