@@ -63,6 +63,15 @@ def test_a_backbone_folder_name_reaches_the_study_report_table_as_text():
     # look for this one, in either spelling)
     live = re.compile(r'(<|\\u003c)a href=\\?"https:(\\u002f|/)(\\u002f|/)evil')
     assert live.search(page) is None and "&lt;a href=" in page
+    # the settings paragraph, the command and the problems as report.md has them, each as text (probe 28: the HTML
+    # report, the one the Race page offers, had none of them)
+    page = html_report(StudyResult(settings=StudySettings(), summaries=(ConfigSummary(config, (run,)),),
+                                   train_data=LINK, eval_data="e", train_documents=1, eval_documents=1,
+                                   command=f"study --train {LINK}",
+                                   notes=(f"4 of the 4 evaluation receipts are also training receipts {LINK}",)))
+    assert live.search(page) is None
+    assert "<h2>Problems</h2><ul><li>4 of the 4 evaluation receipts are also training receipts &lt;a href=" in page
+    assert "<pre>study --train &lt;a href=" in page and "Train: <code>&lt;a href=" in page
 
 
 def _figure_strings(value) -> list[str]:

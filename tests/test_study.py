@@ -83,10 +83,12 @@ def test_reports_show_every_configuration(study_dir):
     markdown = (study_dir / "report.md").read_text(encoding="utf-8")
     html = (study_dir / "report.html").read_text(encoding="utf-8")
     data = json.loads((study_dir / "study.json").read_text(encoding="utf-8"))
-    assert "; budget 1 min per run.</p>" in html
-    from receipt_core.study.report import _budget_text
-
-    assert _budget_text(5 / 60) == "budget 5 s per run" and _budget_text(None) == "no time budget"  # a race's 5 s
+    # what report.md says, settings, notes and problems included: the Race page offers report.html alone, and it
+    # hid the problems (failed runs, evaluation receipts that were also training ones) and the settings (probe 28)
+    assert "Budget per run: 1m 00s of training" in html and "at most 2 epochs" in html
+    assert "Scores are each run's final evaluation" in html and "## Reading" not in html
+    if data["notes"]:
+        assert "<h2>Problems</h2>" in html and all(note.split(" (")[0][:40] in html for note in data["notes"])
     for config in data["configurations"]:
         assert f"| {config['name']} |" in markdown or f"| **{config['name']}** |" in markdown
         assert json.dumps(config["name"])[1:-1] in html  # (plotly writes "·" as \u00b7 in its JSON)

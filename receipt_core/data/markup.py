@@ -162,6 +162,24 @@ def escape_markdown(text: object) -> str:
     return _AFTER_MARKUP.sub(lambda match: match.group(1) + _WORD_JOINER, escaped)
 
 
+def inline_markdown_html(text: str) -> str:
+    """A line this app wrote in Markdown with :func:`code_span` and :func:`escape_markdown` (a study's settings
+    paragraph) as HTML: each code span a ``<code>`` element, the backslash escapes and word joiners undone, all of
+    it escaped as :func:`escape_markup` escapes text, so a user's name in it stays text."""
+    parts, end = [], 0
+    for span in _CODE_SPAN.finditer(text):
+        parts += [_markdown_text_html(text[end:span.start()]), f"<code>{escape_markup(span.group(2))}</code>"]
+        end = span.end()
+    return "".join([*parts, _markdown_text_html(text[end:])])
+
+
+_CODE_SPAN = re.compile(r"(`+) (.*?) \1")  # code_span's own shape: a fence, a space, the text, a space, the fence
+
+
+def _markdown_text_html(markdown: str) -> str:
+    return escape_markup(re.sub(r"\\(.)", r"\1", markdown).replace(_WORD_JOINER, ""))
+
+
 def code_block(text: str) -> list[str]:
     """Lines of a fenced Markdown code block holding ``text`` verbatim, fenced by more backticks than it holds."""
     longest = max((len(run) for run in re.findall(r"`+", text)), default=0)

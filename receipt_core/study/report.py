@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from ..data.markup import code_block, escape_markdown, escape_markup
+from ..data.markup import code_block, escape_markdown, escape_markup, inline_markdown_html
 from .figures import curves_figure, quality_cost_figure
 from .reading import read_claims
 from .result import StudyResult
 from .table import READING_NOTE, TABLE_COLUMNS, TABLE_NOTE, markdown_table, settings_paragraph, table_rows
+
+
+NO_CLAIMS = "Too few configurations ran to judge any of the design's claims."
 
 
 def markdown_report(result: StudyResult) -> str:
@@ -19,7 +22,7 @@ def markdown_report(result: StudyResult) -> str:
     parts += [markdown_table(result), "", TABLE_NOTE, "", "## Reading", ""]
     claims = read_claims(result)
     if not claims:
-        parts.append("Too few configurations ran to judge any of the design's claims.")
+        parts.append(NO_CLAIMS)
     for claim in claims:
         parts.append(f"- **{escape_markdown(claim.claim)}** {escape_markdown(claim.verdict.capitalize())}: "
                      f"{escape_markdown(claim.evidence)}")
@@ -30,8 +33,8 @@ def markdown_report(result: StudyResult) -> str:
 
 
 def html_report(result: StudyResult) -> str:
-    """A standalone page (Plotly embedded once, works offline): the table, the reading, quality vs cost, and
-    overlaid curves."""
+    """A standalone page (Plotly embedded once, works offline): what ``report.md`` says (settings, command, table,
+    reading, problems), with quality vs cost and the overlaid curves."""
     rows = table_rows(result)
     columns = list(zip(*(row.cells() for row in rows))) if rows else [()] * len(TABLE_COLUMNS)
     # Plotly reads tags in a table cell (<a href>, <b>): a configuration names its backbone, which may be a folder
@@ -40,21 +43,17 @@ def html_report(result: StudyResult) -> str:
     table.update_layout(height=120 + 30 * len(rows), margin={"t": 10, "b": 10})
     claims = "".join(f"<li><b>{escape_markup(c.claim)}</b> {escape_markup(c.verdict)}: {escape_markup(c.evidence)}</li>"
                      for c in read_claims(result))
-    body = [f"<h1>Scenario study</h1><p>Train {escape_markup(result.train_data)} ({result.train_documents} documents), "
-            f"evaluation {escape_markup(result.eval_data)} ({result.eval_documents} documents); "
-            f"{_budget_text(result.settings.budget_minutes)}.</p>",
-            table.to_html(full_html=False, include_plotlyjs=True),
-            f"<h2>Reading</h2><ul>{claims}</ul>",
+    # what report.md says, every part of it: the Race page offers this file alone, and it left out the problems
+    # (failed runs, evaluation receipts that were also training receipts), the settings and the notes (a probe)
+    command = f"<p>Command:</p><pre>{escape_markup(result.command)}</pre>" if result.command else ""
+    problems = ("<h2>Problems</h2><ul>" + "".join(f"<li>{escape_markup(note)}</li>" for note in result.notes)
+                + "</ul>" if result.notes else "")
+    body = [f"<h1>Scenario study</h1><p>{inline_markdown_html(settings_paragraph(result))}</p>", command,
+            table.to_html(full_html=False, include_plotlyjs=True), f"<p>{escape_markup(TABLE_NOTE)}</p>",
+            f"<h2>Reading</h2><ul>{claims or f'<li>{NO_CLAIMS}</li>'}</ul><p>{escape_markup(READING_NOTE)}</p>",
+            problems,
             quality_cost_figure(result).to_html(full_html=False, include_plotlyjs=False),
             curves_figure(result).to_html(full_html=False, include_plotlyjs=False)]
     return ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>Scenario study</title></head>"
             "<body style='font-family: sans-serif; max-width: 1200px; margin: auto'>" + "".join(body)
             + "</body></html>")
-
-
-
-def _budget_text(minutes: float | None) -> str:
-    """``budget 5 s per run`` / ``budget 10 min per run`` (a race of 5 seconds read "0.08333333333333333 min")."""
-    if not minutes:
-        return "no time budget"
-    return f"budget {minutes * 60:.0f} s per run" if minutes < 1 else f"budget {minutes:g} min per run"
