@@ -261,6 +261,21 @@ def _stored_race(studies: Path, name: str, status: str = "finished", **stored) -
     return folder
 
 
+def test_a_race_json_saying_running_of_a_race_this_server_does_not_run_reads_as_interrupted(tmp_path):
+    """Probe 28: a race folder written "running" while the server ran (copied in, restored) showed as running with
+    a Stop that said "nothing to stop", until a restart marked it interrupted."""
+    ws = Workspace(tmp_path / "workspace")
+    track = RaceTrack(ws)  # the server started before the folder came
+    entries = [entry if i else dataclasses.replace(entry, status="running") for i, entry in enumerate(plan().entries())]
+    write_record(track.studies_dir / "copied", RaceRecord(name="copied", plan=plan(), entries=tuple(entries),
+                                                          status="running", started="2026-12-01T10:00:00+00:00"))
+    record = track.record("copied")
+    assert record.status == "interrupted" and not record.is_live and "this server does not run it" in record.error
+    assert record.entries[0].status == "interrupted"
+    with pytest.raises(RaceBusyError, match="not running on this server"):
+        track.stop("copied")
+
+
 def test_a_race_is_the_folder_it_is_in_whatever_name_its_race_json_holds(tmp_path):
     """A probe: the interrupted-race update went to studies/<the name inside race.json>, so a hand-edited name
     ("/tmp/…", "../../x") wrote a race.json outside the workspace at every server start, and a copied race folder
@@ -532,6 +547,13 @@ def test_the_race_page_shows_a_finished_race_with_its_reading(workspace_home):
     early = next(c.value for c in at.caption if c.value.startswith("Ended on their own epochs"))
     assert early.startswith("Ended on their own epochs before the 60 s budget, so the budget did not give them equal "
                             "time: ` text-minilm · freeze-backbone ` 2 epochs in 30.0 s; ` text-minilm · phased ` 2")
+    # a second race named with a tab: the picker and the header show it, not "tab here" (probe 28)
+    write_record(ws.home / "studies" / "tab\there", dataclasses.replace(record, name="tab\there"))
+    at.run()
+    picker = at.selectbox(key="race_shown")
+    assert picker.format_func("tab\there") == "tab\\x09here"
+    picker.set_value("tab\there").run()
+    assert "Race ` tab\\there ` — finished" in " ".join(m.value for m in at.markdown)
 
 
 def test_the_race_page_on_an_empty_workspace_says_what_to_do(workspace_home):

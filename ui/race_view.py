@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
+from receipt_core.data.files import download_name_part
 from receipt_core.datasets.splits import paired_datasets
 from receipt_core.model.backbone_names import BACKBONE_NAMES
 from receipt_core.model.freeze import PRESETS
@@ -35,7 +36,7 @@ from receipt_core.workspace.database import WorkspaceError
 from receipt_core.wording import as_sentence
 from ui.dataset_choice import (EVALUATION_HELP, HOLD_OUT, also_train_choice, current_dataset, evaluation_preview,
                                pair_evaluation, replace_vanished_choices, vanished_note)
-from ui.literal import literal, notice_markdown
+from ui.literal import literal, notice_markdown, plain
 from ui.live_run import before_first_step
 from ui.name_fields import trimmed_note
 from ui.race_track import race_track, start_race
@@ -187,7 +188,9 @@ def race_board() -> None:
         return
     if st.session_state.get(SHOWN_KEY) not in names:
         st.session_state[SHOWN_KEY] = names[0]
-    name = st.selectbox("Race", names, persist_state="session", key=SHOWN_KEY) if len(names) > 1 else names[0]
+    # a folder name as text: "tab\there" showed as "tab here", the twin of another race (a probe)
+    name = (st.selectbox("Race", names, persist_state="session", key=SHOWN_KEY, format_func=plain) if len(names) > 1
+            else names[0])
     try:
         record = track.record(name)
     except RaceFileError as error:  # deleted or damaged since the list was read
@@ -204,7 +207,8 @@ def race_board() -> None:
     deleted = deleted_runs(record, {run.id for run in workspace().list_runs()})
 
     header = st.columns([5, 1])
-    header[0].markdown(f"### {STATUS_ICONS.get(record.status, '')} Race {literal(record.name)} — {record.status}")
+    header[0].markdown(f"### {STATUS_ICONS.get(record.status, '')} Race {literal(record.name, exact=True)} — "
+                       f"{record.status}")
     if record.is_live and header[1].button("Stop race", key="race_stop", type="primary", width="stretch"):
         try:
             track.stop(record.name)
@@ -319,7 +323,8 @@ def race_reading(record: RaceRecord) -> None:
         st.caption(f"The race's full report is under Runs → Studies → {literal(record.name)}.")
         report = study.report_path("html")
         if report is not None:
-            st.download_button(f"Download {report.name}", lambda: read_report(report), file_name=f"{record.name}.html",
+            st.download_button(f"Download {report.name}", lambda: read_report(report),
+                               file_name=f"{download_name_part(record.name) or 'race'}-report.html",
                                mime="text/html", key="race_report")
 
 

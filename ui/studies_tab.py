@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from receipt_core.data.files import download_name_part
 from receipt_core.data.markup import escape_markdown
 from receipt_core.plots.study_tables import study_table_rows
 from receipt_core.study.table import TABLE_NOTE
@@ -68,7 +69,8 @@ def studies_tab(ws: Workspace) -> None:
             downloads = [(kind, path) for kind in ("html", "markdown") if (path := study.report_path(kind))]
             for column, (kind, path) in zip(st.columns(max(len(downloads), 1)), downloads):
                 # read when pressed, not on every rerun (a probe's 400 MB reports were read by each one)
+                # named by its study: two studies' reports downloaded as "report (1).html" (a probe)
                 column.download_button(f"Download {path.name}", lambda path=path: read_report(path),
-                                       file_name=path.name,
+                                       file_name=f"{download_name_part(study.folder.name) or 'study'}-{path.name}",
                                        mime="text/html" if kind == "html" else "text/markdown",
                                        key=f"studies_download_{kind}")

@@ -222,6 +222,12 @@ def zip_folder(folder: Path, max_bytes: int = ZIP_FOLDER_MAX_BYTES) -> bytes:
     return buffer.getvalue()
 
 
+def download_name_part(name: str, limit: int = 40) -> str:
+    """The letters, digits, ``.``, ``_`` and ``-`` of ``name`` (each other run of characters one ``-``, at most
+    ``limit``), for a download's file name built from a name a user gave: "" when none is left."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-._")[:limit].strip("-._")
+
+
 def portable_name_problem(name: str) -> str | None:
     """Why ``name`` cannot name a file or folder everywhere an export or zip may go, else None: Windows refuses its
     device names (``CON``, ``NUL``, ``COM1``…, with any extension) and drops a final ``.``; a name starting with

@@ -257,11 +257,19 @@ class RaceTrack:
         race.stop()
 
     def record(self, name: str) -> RaceRecord:
-        """The race ``name`` as it stands (in memory for the live one; else its race.json)."""
+        """The race ``name`` as it stands (in memory for the live one; else its race.json). A race.json that says
+        "running" of a race this server does not run (copied in, restored, edited since the server started) reads
+        as interrupted: a probe's showed "running" with a Stop that could not stop it, until a restart."""
         race = self.current()
         if race is not None and race.name == name:
             return race.record
-        return load_record(self.studies_dir / name)
+        record = load_record(self.studies_dir / name)
+        if record.is_live:
+            entries = [entry if entry.status != "running" else replace(entry, status="interrupted")
+                       for entry in record.entries]
+            record = replace(record, status="interrupted", entries=tuple(entries),
+                             error="its race.json says it is running, but this server does not run it")
+        return record
 
     def has_study(self, name: str) -> bool:
         """Whether the race's study files exist (written when it ended with at least one result)."""

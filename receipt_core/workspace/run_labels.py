@@ -8,12 +8,12 @@ column keeps what it was started as (e.g. ``tiny · full``); :func:`display_name
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections import Counter
 from dataclasses import dataclass
 from typing import Mapping
 
+from ..data.files import download_name_part
 from ..data.markup import holds_control_character
 from .database import NotFoundError, WorkspaceError, dumps
 
@@ -163,7 +163,7 @@ def download_stem(run, labels: dict[str, RunLabel]) -> str:
     ``.``, ``_`` and ``-`` of it, at most 40), so a zip of a renamed run says which run it came from (a walkthrough
     could not tell two renamed runs' zips apart)."""
     label = labels.get(run.id)
-    given = re.sub(r"[^A-Za-z0-9._-]+", "-", label.name).strip("-._")[:40].strip("-._") if label and label.name else ""
+    given = download_name_part(label.name) if label and label.name else ""
     return f"{given}-{run.id}" if given else run.id
 
 
