@@ -119,6 +119,10 @@ def test_the_figures_carry_the_stored_numbers(study_dir):
     (lambda d: _write(d / "study.json", '{"format": "receipt-mtl/study", "version": "1"}'), "version '1', which no version"),
     (lambda d: _write(d / "study.json", '{"format": "receipt-mtl/study", "version": 1, "settings": {}}'),
      "is damaged \\(missing 'configurations'\\)"),
+    # Python's words for a list where an object belongs said as what is wrong in the file (probe 28)
+    (lambda d: _write(d / "study.json", '{"format": "receipt-mtl/study", "version": 1, "settings": {}, '
+                                        '"configurations": [[1, 2]]}'),
+     "is damaged \\(a value of the wrong type: a list where an object belongs"),
 ])
 def test_a_path_without_a_readable_study_says_what_is_wrong(tmp_path, make, message):
     with pytest.raises(StudyFileError, match=message):

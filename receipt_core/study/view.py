@@ -123,7 +123,11 @@ def open_study(path: Path | str, within: Path | None = None) -> OpenedStudy:
         result = result_from_json(data)
         claims = tuple(_claim(c) for c in data["claims"]) if "claims" in data else tuple(read_claims(result))
     except (KeyError, TypeError, ValueError, AttributeError, ArithmeticError) as error:  # 1e999 parameters: overflow
-        detail = f"missing {error}" if isinstance(error, KeyError) else str(error)
+        # Python's own words for a list where an object was ("list indices must be integers or slices, not str")
+        # said as what is wrong in the file (a probe)
+        detail = (f"missing {error}" if isinstance(error, KeyError)
+                  else "a value of the wrong type: a list where an object belongs, a text where a number does, or "
+                       "the reverse" if isinstance(error, (TypeError, AttributeError)) else str(error))
         raise StudyFileError(f"{where} is damaged ({detail}); copy it again from the study's folder or rerun "
                              "the study") from None
     best = data.get("best")
