@@ -201,10 +201,15 @@ def test_freezing_the_backbone_is_cheap_only_when_its_epochs_are_faster_in_time(
     assert random.verdict == "not measured" and "tiny is randomly initialised" in random.evidence
     # a walkthrough's 90-second race on a loaded machine: freeze-backbone trained 1 step, 0.04 of an epoch, and the
     # reading said "did not hold: an epoch takes 4593.04 s"
-    barely = claim(0.04, 0.8)
+    barely = claim(0.04, 1.5)
     assert barely.verdict == "not measured" and barely.evidence.startswith(
         "freeze-backbone trained 0.04 of an epoch in 30.0 s: too little to time an epoch or judge its scores"), \
         barely.evidence
+    # nor judged against full fine-tuning cut at 0.72 of an epoch, before it saw every receipt once (walkthrough
+    # 26's 60-second race read "held: 0.892 vs 0.665" off it)
+    unseen = claim(10.8, 0.72, full_finished="time budget")
+    assert unseen.verdict == "not measured" and unseen.evidence.startswith(
+        "full trained 0.72 of an epoch in 30.0 s: too little to time an epoch or judge its scores"), unseen.evidence
     # a walkthrough read a green "held" off 3 evaluation receipts: the evidence says what so few are worth
     few = claim(30.0, 10.0, eval_documents=3)
     assert few.verdict == "too few receipts"
@@ -447,8 +452,14 @@ def test_a_phased_run_that_never_left_phase_one_gets_no_verdict_on_phased():
         return next(c for c in read_claims(study) if c.claim == "Phased unfreezing is best.")
 
     stuck = reading(phased(1))
-    assert stuck.verdict == "not measured" and "never got past phase 1" in stuck.evidence
+    assert stuck.verdict == "not measured"
+    assert "past phase 1 (the heads only) for less than a quarter of an epoch" in stuck.evidence
     assert reading(phased(2)).verdict == "held"
+    # walkthrough 26's race: 1 step of 26 past phase 1, and "Phased unfreezing is best: did not hold" (here 1 step of
+    # 10 at 5 steps an epoch: 0.2 of an epoch unfrozen)
+    brief = dataclasses.replace(phased(2), phases=tuple(dict(p, step=9 if p["phase"] == 2 else 0)
+                                                        for p in phased(2).phases))
+    assert reading(brief).verdict == "not measured"
     # a second walkthrough's 60-second race: phase 2 began at the run's last step, so it trained nothing either
     late = dataclasses.replace(phased(2), phases=tuple(dict(p, step=10 if p["phase"] == 2 else 0)
                                                        for p in phased(2).phases))
@@ -575,16 +586,21 @@ def test_the_quality_cost_figure_plots_seconds_per_epoch_when_a_budget_gave_ever
     """Found in a walkthrough: a race's bubble chart had an x axis from 10.12 to 10.16 s, which says nothing."""
     from receipt_core.study.figures import quality_cost_figure
 
-    def figure(epochs: tuple[float, float], train_s: tuple[float, float]):
+    def figure(epochs: tuple[float, float], train_s: tuple[float, float], finished: str = "completed",
+               budget: float | None = None):
         rows = tuple(ConfigSummary(StudyConfig("tiny", scenario), (dataclasses.replace(
-            result(scenario, 0.9, 0.8, 10, epochs=e), train_s=t),)) for scenario, e, t in
+            result(scenario, 0.9, 0.8, 10, epochs=e, finished=finished), train_s=t),)) for scenario, e, t in
             zip(("freeze-backbone", "full"), epochs, train_s))
-        return quality_cost_figure(StudyResult(settings=StudySettings(), summaries=rows, train_data="t",
-                                               eval_data="e", train_documents=9, eval_documents=3))
+        return quality_cost_figure(StudyResult(settings=StudySettings(budget_minutes=budget), summaries=rows,
+                                               train_data="t", eval_data="e", train_documents=9, eval_documents=3))
 
     budget = figure((8.0, 10.0), (10.12, 10.16))
     assert budget.layout.xaxis.title.text.startswith("training seconds per epoch")
     assert [trace.x[0] for trace in budget.data[::2]] == pytest.approx([10.12 / 8, 10.16 / 10])
+    # a 60-second budget that ended every run, the closing evaluations taking some past it (walkthrough 26: an
+    # axis from 60 to 74 s, phased the dearest)
+    overrun = figure((10.8, 0.7), (60.0, 74.0), finished="time budget", budget=1.0)
+    assert overrun.layout.xaxis.title.text.startswith("training seconds per epoch")
     free = figure((3.0, 3.0), (20.0, 60.0))
     assert free.layout.xaxis.title.text == "training seconds"
     assert [trace.x[0] for trace in free.data[::2]] == [20.0, 60.0]

@@ -123,9 +123,10 @@ def read_claims(result: StudyResult) -> list[Claim]:
                                 f"{evidence} But {RANDOM_TINY}"))
         elif _never_unfroze(phased):
             claims.append(Claim("Phased unfreezing is best.", "not measured",
-                                f"{evidence} But phased never got past phase 1 (the heads only) in its budget: it "
-                                "trained what freeze-backbone trains, so this cannot say whether unfreezing pays. "
-                                "Give it more time, or fewer epochs per phase."))
+                                f"{evidence} But phased trained past phase 1 (the heads only) for less than a "
+                                "quarter of an epoch in its budget, if at all: it trained what freeze-backbone "
+                                "trains, so this cannot say whether unfreezing pays. Give it more time, or fewer "
+                                "epochs per phase."))
         else:  # judged on both tasks, as the layout claim is (it read "did not hold" while ahead on items)
             claims.append(Claim("Phased unfreezing is best.", _verdict(sign, item_sign),
                                 evidence + _caveats(phased, best)))
@@ -179,15 +180,29 @@ RANDOM_TINY = ("tiny is randomly initialised: frozen, it is a random feature ext
 
 
 def _never_unfroze(phased: ConfigSummary) -> bool:
-    """Whether every phased run trained in phase 1 only (runs recorded before phases were kept say nothing). A phase
-    that began at the run's last step trained nothing: a walkthrough's 60-second race entered phase 2 as its budget
-    ended, and the reading judged phased unfreezing on a run that never unfroze."""
+    """Whether every phased run trained in phase 1 only, or past it for under :data:`MIN_UNFROZEN_EPOCHS` of an
+    epoch (runs recorded before phases were kept say nothing). A walkthrough's 60-second race entered phase 2 as its
+    budget ended, and the reading judged phased unfreezing on a run that never unfroze; another's trained 1 step of
+    26 past phase 1 and read "Phased unfreezing is best: did not hold"."""
     recorded = [run for run in phased.runs if run.phases]
-    return bool(recorded) and all(max(trained_phases(run), default=1) <= 1 for run in recorded)
+    return bool(recorded) and all(_unfrozen_epochs(run) < MIN_UNFROZEN_EPOCHS for run in recorded)
+
+
+MIN_UNFROZEN_EPOCHS = 0.25  # a phased run judged on unfreezing trained at least this much of an epoch past phase 1
+
+
+def _unfrozen_epochs(run) -> float:
+    """How much of an epoch a phased run trained after its heads-only phase 1 (0 when it never left it)."""
+    if max(trained_phases(run), default=1) <= 1 or not run.steps or not run.epochs:
+        return 0.0
+    began = min(int(p.get("step", 0)) for p in run.phases if int(p.get("phase", 1)) >= 2)
+    return max(run.steps - began, 0) / (run.steps / run.epochs)
 
 
 FASTER = 0.9  # "cheap" in time: an epoch costs at most this share of full fine-tuning's
-MIN_TIMED_EPOCHS = 0.5  # a run that trained less than this share of an epoch times no epoch
+# a run that trained less than this share of an epoch times no epoch, nor are its scores judged: it has not seen
+# every receipt once (a walkthrough's race read "held" against full fine-tuning stopped at 0.72 of an epoch)
+MIN_TIMED_EPOCHS = 1.0
 
 
 def _cheap_and_good(backbone_only: ConfigSummary, full: ConfigSummary) -> Claim:
