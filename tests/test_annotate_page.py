@@ -878,6 +878,8 @@ def test_keys_group_words_into_items(receipts):
     assert group is not None and outcome.index == 0 and outcome.changed and not outcome.messages
     outcome = apply_keys(receipts, doc.id, 1, words, ["p"])  # the next word joins it
     assert receipts.get_document(doc.id).words[1].group_id == group and outcome.index == 1
+    # said, as other keys' outcomes are (walkthrough 26: i and p changed only the Item box)
+    assert outcome.notice == f"Word #1 {doc.words[1].text!r} put into the item of word #0 {doc.words[0].text!r}."
     apply_keys(receipts, doc.id, 1, words, ["z"])
     assert receipts.get_document(doc.id).words[1].group_id is None
     # word 1 is in no item now, but nobody labelled it: p passes over it, as over "x" in "2 x Coffee"

@@ -125,6 +125,10 @@ def test_ten_words_from_the_keyboard_alone_and_faster_than_the_dropdowns(server,
     _wait_for(lambda: ws.get_document(doc_id).words[4].group_id is not None, timeout=30)
     grouped = ws.get_document(doc_id).words
     assert grouped[3].group_id is not None and grouped[4].group_id == grouped[3].group_id
+    # what p did, in a toast a keyboard user sees without scrolling (walkthrough 26: i and p said nothing, and the
+    # notices under Undo sat below the fold)
+    page.locator('[data-testid="stToast"]').filter(has_text="Word #4").filter(
+        has_text="put into the item of word #3").first.wait_for(timeout=30_000)
 
 
 def test_keys_typed_as_soon_as_the_key_list_shows_each_label_their_own_word(server, page):

@@ -176,6 +176,10 @@ def _apply_presses(doc: Document, seen_action: int | None, keys: list[str], on_d
         bump(doc_id)
     if outcome.notice:
         st.session_state[NOTICE_KEY] = outcome.notice  # as the Undo button's
+    # and in a toast, where a keyboard user sees it: the notice and warnings under Undo sat below the fold at 1366 x
+    # 768, which the keys cannot scroll to (walkthrough 26)
+    if feedback := outcome.notice or next(iter(outcome.messages), None):
+        st.session_state[TOAST_KEY] = notice_markdown(feedback if len(feedback) <= 200 else feedback[:199] + "…")
     if outcome.marked_done:
         _after_done_keeping_notice(doc_id, on_done)
         st.session_state[LEAVING_KEY] = doc_id  # the presses after d wait for the redraw, as after n

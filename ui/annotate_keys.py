@@ -195,26 +195,28 @@ def _put_in_item(ws: Workspace, doc_id: str, outcome: KeyOutcome, new: bool, see
     index = outcome.index
     doc = ws.get_document(doc_id)  # the items as they are now, these presses' own changes included
     if new:
-        group = new_group_id(doc)
+        group, joined = new_group_id(doc), "a new item"
     else:
         before = _word_before_in_item(doc.words, index)
         if isinstance(before, str):
             outcome.messages.append(f"word {index} was left out of any item: {before} (press i on an item's first "
                                     "word to start one)")
             return False
-        group = before
+        group, joined = doc.words[before].group_id, f"the item of word #{before} {doc.words[before].text!r}"
     ws.set_group(doc_id, index, group, seen=seen)
+    # said, as every other key's outcome is: i and p changed only the Item box (walkthrough 26)
+    outcome.notice = f"Word #{index} {doc.words[index].text!r} put into {joined}."
     return True
 
 
 def _word_before_in_item(words, index: int) -> int | str:
-    """The item of the nearest word before ``index`` that is in one, passing over the words nobody labelled and
-    the OTHER words in no item: on "2 x Coffee", p on Coffee joins the item of 2 (it stopped at the "x" between, a
+    """The nearest word before ``index`` that is in an item, passing over the words nobody labelled and the OTHER
+    words in no item: on "2 x Coffee", p on Coffee joins the item of 2 (it stopped at the "x" between, a
     walkthrough). A word of any other label in no item stops the search; the reason, when there is no item."""
     for before in range(index - 1, -1, -1):
         word = words[before]
         if word.group_id is not None:
-            return word.group_id
+            return before
         if word.is_labelled and word.annotation_label != OTHER:
             return f"word {before} before it ({word.annotation_label}) is in no item"
     return "no word before it is in an item"
