@@ -954,3 +954,22 @@ def test_a_receipt_opens_on_its_first_unlabelled_word_that_prints_a_letter_or_di
     assert first_unlabelled_word(receipt("SHOP", "|", "TOTAL", labelled=(0,))) == 2
     assert first_unlabelled_word(receipt("|", "—")) == 0  # none prints one: the first unlabelled
     assert first_unlabelled_word(receipt("A", "B", labelled=(0, 1))) == 0  # all labelled
+
+
+def test_s_suggests_labels_from_the_chosen_run_and_says_so_or_why_not(receipts):
+    """Walkthrough 26 labelled by keyboard only: Suggest labels was the 54th Tab stop, so `a` found nothing to
+    accept on every new receipt. `s` stores the chosen run's suggestions; with no run chosen it says so."""
+    doc = receipts.load_documents("receipts")[0]
+    words = len(doc.words)
+    calls = []
+
+    def suggest() -> str:
+        calls.append(doc.id)
+        return "3 suggestions stored from run r."
+
+    outcome = apply_keys(receipts, doc.id, 0, words, ["s"], suggest=suggest)
+    assert calls == [doc.id] and outcome.notice == "3 suggestions stored from run r." and outcome.index == 0
+    refused = apply_keys(receipts, doc.id, 0, words, ["s"])
+    assert refused.messages == ["No run to suggest from: choose one under Use a trained run (train one first if "
+                                "there is none)"] and not refused.changed
+    assert "s suggest labels from the chosen run" in key_help()

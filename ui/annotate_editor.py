@@ -24,6 +24,7 @@ from receipt_core.wording import counted
 from ui.annotate_corrections import corrections
 from ui.annotate_keys import (ACTION_KEYS, UNDO, KeysView, apply_keys, fresh_presses, keyboard_listener,
                               label_keys, typed_here)
+from ui.annotate_model import chosen_run_suggester
 from ui.annotate_overlay import LOW_OCR, overlay_choice
 from ui.annotate_region import DRAWN_BOX_KEY
 from ui.annotate_state import (CAME_FROM_KEY, LEFT_DONE_KEY, MESSAGES_KEY, NEXT_DOC_KEY, NOTICE_KEY, TAKE_BACK_KEY,
@@ -169,7 +170,8 @@ def _apply_presses(doc: Document, seen_action: int | None, keys: list[str], on_d
     if not isinstance(view, KeysView) or view.doc_id != doc_id or len(view.labels) != words:
         view = KeysView(doc_id, doc.word_labels, seen_action)
     outcome = apply_keys(workspace(), doc_id, selected_word(doc_id, words), words, keys, SCHEMA,
-                         seen=doc.word_layout, seen_action=view.action, seen_labels=view.labels)
+                         seen=doc.word_layout, seen_action=view.action, seen_labels=view.labels,
+                         suggest=chosen_run_suggester(doc_id) if "s" in keys else None)
     st.session_state[KEYS_VIEW_KEY] = KeysView(doc_id, outcome.seen_labels or view.labels, outcome.seen_action)
     st.session_state[word_key(doc_id)] = outcome.index
     if outcome.changed or outcome.stale:  # a refused press redraws the receipt as it is

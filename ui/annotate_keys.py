@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import streamlit as st
 
@@ -23,11 +23,11 @@ from receipt_core.workspace.store import ANY_ACTION, ReceiptChangedError, Worksp
 NEXT_WORD, PREVIOUS_WORD, NEXT_RECEIPT, ACCEPT, UNDO, REDO = ("next word", "previous word", "next receipt", "accept",
                                                                "undo", "redo")
 NEW_ITEM, PREVIOUS_ITEM = "new item", "item of the word before"
-MARK_DONE, PREVIOUS_RECEIPT = "mark done", "previous receipt"
+MARK_DONE, PREVIOUS_RECEIPT, SUGGEST = "mark done", "previous receipt", "suggest labels"
 # d and b: a walkthrough had to reach for the mouse to finish every receipt (Label Studio submits from the keyboard)
 ACTION_KEYS = {"ArrowDown": NEXT_WORD, "j": NEXT_WORD, "ArrowUp": PREVIOUS_WORD, "k": PREVIOUS_WORD,
                "n": NEXT_RECEIPT, "b": PREVIOUS_RECEIPT, "a": ACCEPT, "z": UNDO, "y": REDO, "i": NEW_ITEM,
-               "p": PREVIOUS_ITEM, "d": MARK_DONE}
+               "p": PREVIOUS_ITEM, "d": MARK_DONE, "s": SUGGEST}
 COMPONENT_NAME = "receipt_annotate_keys"
 MAX_PRESSES_PER_RUN = 50  # key presses handled per rerun (a probe: the component took a list of any length)
 _JS = (Path(__file__).parent / "components" / "keyboard" / "keys.js").read_text(encoding="utf-8")
@@ -52,8 +52,8 @@ def key_help(schema: LabelSchema = DEFAULT_SCHEMA) -> str:
     """The key map in one line, for a caption."""
     labels = " · ".join(f"{key} {label}" for key, label in label_keys(schema).items())
     return (f"Keys: {labels} — ↓/j next word · ↑/k previous word · a accept the suggestion · i new item · "
-            "p the item of the word before (past unlabelled and OTHER words) · z undo · y redo · d mark done · "
-            "n next receipt · b previous receipt. A label key saves and moves to the next word; i and p stay on it "
+            "p the item of the word before (past unlabelled and OTHER words) · s suggest labels from the chosen run "
+            "· z undo · y redo · d mark done · n next receipt · b previous receipt. A label key saves and moves to the next word; i and p stay on it "
             "(the line's labelled item words join the item too).")
 
 
@@ -85,7 +85,8 @@ class KeyOutcome:
 
 def apply_keys(ws: Workspace, doc_id: str, index: int, words: int, keys: Sequence[str],
                schema: LabelSchema = DEFAULT_SCHEMA, seen: WordLayout | None = None,
-               seen_action: int | None = ANY_ACTION, seen_labels: Sequence[WordLabel] | None = None) -> KeyOutcome:
+               seen_action: int | None = ANY_ACTION, seen_labels: Sequence[WordLabel] | None = None,
+               suggest: Callable[[], str] | None = None) -> KeyOutcome:
     """Apply key presses in order to word ``index`` of ``doc_id`` (``words`` words): a label key labels the word
     and moves on, accept takes its suggestion and moves on, new item / item of the word before put the word in an item
     and stay, undo takes back the last change of the receipt, redo does again what undo took back. ``seen``: the
@@ -94,7 +95,8 @@ def apply_keys(ws: Workspace, doc_id: str, index: int, words: int, keys: Sequenc
     receipt's latest change as the page showed it; an undo (or redo) of a change made since elsewhere is refused
     too (a change these presses made is theirs to undo). ``seen_labels``: the words' labels as shown; a label key
     on a word another session labelled since is refused the same way (these presses' own labels are theirs to
-    change)."""
+    change). ``suggest``: stores the chosen run's suggestions on the receipt and says how many (``s``); None when
+    no run is chosen."""
     by_key = label_keys(schema)
     outcome = KeyOutcome(index=index)
     for position, key in enumerate(keys):
@@ -155,6 +157,14 @@ def apply_keys(ws: Workspace, doc_id: str, index: int, words: int, keys: Sequenc
                 # presses after d wait for the redraw (a probe's "d1" labelled a receipt never shown)
                 outcome.after_next = list(keys[position + 1:])
                 break
+            elif action == SUGGEST:  # a keyboard user's way to suggestions: the button was the 54th Tab stop
+                if suggest is None:
+                    outcome.messages.append("No run to suggest from: choose one under Use a trained run (train one "
+                                            "first if there is none)")
+                else:
+                    outcome.notice = suggest()
+                    outcome.changed = True
+                    seen_action = _own_change(ws, doc_id, seen_action)
             elif action in (NEXT_RECEIPT, PREVIOUS_RECEIPT):
                 outcome.receipt_step = 1 if action == NEXT_RECEIPT else -1
                 outcome.after_next = list(keys[position + 1:])  # typed for the next receipt (a probe lost them)

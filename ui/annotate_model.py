@@ -3,7 +3,7 @@ the loop — retraining the suggestion heads when a receipt is marked done (``tr
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Callable, Mapping
 
 import pandas as pd
 import streamlit as st
@@ -53,11 +53,7 @@ def model_section(doc_id: str, dataset: str) -> None:
     if a.button("Suggest labels for this receipt from the run", key="annotate_prefill",
                 help="Stored as suggestions on the words nobody labelled; your labels are never replaced."):
         with user_errors("Suggesting labels"), st.spinner("Predicting…"):
-            prediction = loaded_run(run.id).predictor().predict([workspace().get_document(doc_id)])[0].to_json()
-            st.session_state.setdefault(PREDICTION_KEY, {})[doc_id] = (run.id, prediction)  # for the overlay
-            result = workspace().store_suggestions(doc_id, prediction, run.id)
-            bump(doc_id)
-            st.session_state[NOTICE_KEY] = f"{counted(len(result.changes), 'suggestion')} stored from run {run.id}."
+            st.session_state[NOTICE_KEY] = store_run_suggestions(doc_id, run.id)
             st.rerun()
     if b.button("Go to the next least-confident receipt", key="annotate_least"):
         with user_errors("Ranking receipts by confidence"), st.spinner("Predicting every receipt of the dataset…"):
@@ -82,6 +78,32 @@ def model_section(doc_id: str, dataset: str) -> None:
                 key=RETRAIN_KEY, persist_state="session")  # kept while a filter's empty list hides it (a walkthrough)
     if st.session_state.get(RETRAINING_KEY):
         st.fragment(run_every=2.0)(_retraining_status)(dataset)
+
+
+def store_run_suggestions(doc_id: str, run_id: str) -> str:
+    """Run ``run_id``'s prediction of receipt ``doc_id`` stored as suggestions on the words nobody labelled (and kept
+    for the overlay); what was stored, said. The Suggest button's and the ``s`` key's."""
+    prediction = loaded_run(run_id).predictor().predict([workspace().get_document(doc_id)])[0].to_json()
+    st.session_state.setdefault(PREDICTION_KEY, {})[doc_id] = (run_id, prediction)  # for the overlay
+    result = workspace().store_suggestions(doc_id, prediction, run_id)
+    bump(doc_id)
+    return f"{counted(len(result.changes), 'suggestion')} stored from run {run_id}."
+
+
+def chosen_run_suggester(doc_id: str) -> Callable[[], str] | None:
+    """What the ``s`` key calls: :func:`store_run_suggestions` from the run chosen under Use a trained run, when it
+    is still one with a checkpoint; None when there is none."""
+    run_id = st.session_state.get(RUN_KEY)
+    if run_id not in {run.id for run in runs_with_checkpoints()}:
+        return None
+
+    def suggest() -> str:
+        try:
+            return store_run_suggestions(doc_id, run_id)
+        except Exception as error:  # noqa: BLE001 - said, as the button's user_errors says it: a key cannot fail
+            return f"Nothing suggested: {friendly(error)}"  # the page (a run deleted, a receipt changed since)
+
+    return suggest
 
 
 def _select_doubted_word() -> None:
