@@ -50,8 +50,11 @@ def test_metrics_rows_hold_every_step_and_evaluation_without_tables(tmp_path):
     assert [r["kind"] for r in rows] == ["step", "eval", "eval"]
     # epochs done at the step, as the charts and Train count them (2 steps an epoch): one meaning for step and
     # evaluation rows (a walkthrough's CSV gave step 51 epoch 3 on one row and 2 on the other)
-    assert rows[0] == {"kind": "step", "step": 1, "epoch": 0.5, "phase": 1, "loss": 3.0, "fields.loss": 2.0,
-                       "quantity.loss": 1.0, "lr": 1e-4}
+    assert rows[0] == {"kind": "step", "step": 1, "epoch": 0.5, "wall_s": 0.0, "phase": 1, "loss": 3.0,
+                       "fields.loss": 2.0, "quantity.loss": 1.0, "lr": 1e-4}
+    # the seconds since the first step, as the charts' wall-clock axis (walkthrough 26 could not rebuild them)
+    assert all(isinstance(r["wall_s"], float) and r["wall_s"] >= 0 for r in rows)
+    assert [r["wall_s"] for r in rows] == sorted(r["wall_s"] for r in rows)
     assert [r["epoch"] for r in rows] == [0.5, 0.5, 1.0]
     assert rows[1]["val_loss"] == 2.5 and rows[1]["fields.micro_f1"] == 0.6 and rows[1]["quantity.items"] == 7
     assert not any("per_label" in key for row in rows for key in row)

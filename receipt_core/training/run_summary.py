@@ -324,20 +324,28 @@ def last_evaluation(source: _EventSource, run_id: str) -> LastEvaluation | None:
 
 def run_metrics_rows(source: _EventSource, run_id: str) -> list[dict[str, Any]]:
     """Every step and evaluation of a run as flat rows (the metrics CSV): losses and learning rate of the steps,
-    validation loss and numeric metrics of the evaluations. ``epoch`` is the epochs done at that step, as the
+    validation loss and numeric metrics of the evaluations; ``wall_s``, the seconds since the run's first logged step,
+    pauses included, as the charts' wall-clock axis. ``epoch`` is the epochs done at that step, as the
     charts and Train's status line count them (fractional once a progress event said the steps per epoch): the
     events' own numbers differ (a step's is the epoch it belongs to, from 1; an evaluation's the epochs completed),
     and a walkthrough's CSV gave step 51 epoch 3 on its step row and 2 on its evaluation row."""
-    events = _events(source, run_id, [StepEvent.kind, EvalEvent.kind, ProgressEvent.kind])
-    steps_per_epoch = next((e.total_steps / e.epochs for e in events
+    stored = [(record.created_at, event) for record in source.run_events(
+        run_id, kinds=[StepEvent.kind, EvalEvent.kind, ProgressEvent.kind])
+        if (event := stored_event(record.kind, record.payload)) is not None]
+    steps_per_epoch = next((e.total_steps / e.epochs for _, e in stored
                             if isinstance(e, ProgressEvent) and e.total_steps and e.epochs), None)
+    first_at = next((at for at, _ in stored if isinstance(at, (int, float))), None)
     rows = []
-    for event in events:
+    for created_at, event in stored:
         if isinstance(event, ProgressEvent):
             continue
         done = event.epoch - 1 if isinstance(event, StepEvent) else event.epoch  # whole epochs, without progress
         epoch = round(event.step / steps_per_epoch, 3) if steps_per_epoch else done
-        row: dict[str, Any] = {"kind": event.kind, "step": event.step, "epoch": epoch, "phase": event.phase}
+        # the wall clock the charts can plot by, pauses included (a walkthrough could not rebuild them from the CSV)
+        wall = round(created_at - first_at, 2) if first_at is not None and isinstance(created_at, (int, float)) \
+            else None
+        row: dict[str, Any] = {"kind": event.kind, "step": event.step, "epoch": epoch, "wall_s": wall,
+                               "phase": event.phase}
         if isinstance(event, StepEvent):
             row["loss"] = event.loss
             row.update({f"{task}.loss": value for task, value in event.task_losses.items()})
