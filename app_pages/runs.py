@@ -9,7 +9,7 @@ import streamlit as st
 
 from receipt_core.data.files import zip_folder, zipped_files
 from receipt_core.data.markup import spreadsheet_csv
-from receipt_core.model.checkpoint import checkpoint_problem, has_checkpoint
+from receipt_core.model.checkpoint import checkpoint_problem, frozen_backbone_left_out, has_checkpoint
 from receipt_core.evaluation.noise import NOISE_NOTE
 from receipt_core.plots.run_charts import (CURVE_AXES, SERIES_COLORS, cost_quality_figure, curve_figure,
                                            kept_series_colors, label_smoothing_note)
@@ -376,6 +376,10 @@ with runs_tab:
         if prepared and prepared[0] == run_id:
             d2.download_button("Download checkpoint", prepared[1], file_name=f"{stem}.zip", mime="application/zip",
                                key="runs_zip")
+            if frozen_backbone_left_out(folder):  # a zip of the heads alone read as the model (walkthrough 26)
+                d2.caption(f"Its frozen backbone ({literal(run.config.get('backbone', '?'))}) is not in the zip: "
+                           "run.json names it, and loading the run rebuilds it from that backbone's weights, as "
+                           "`predict` and `evaluate` do.")
     active = job_slot().busy()
     live_here = active is not None and active.run_id == run_id
     confirm = d3.checkbox("Yes, delete this run", key=f"runs_delete_confirm_{run_id}",

@@ -1195,6 +1195,11 @@ def test_runs_lists_the_run_with_cost_and_quality(demo_env, trained_run):
     at.button(key="runs_zip_prepare").click().run()
     no_errors(at)
     assert {"runs_csv", "runs_zip"} <= {b.key for b in at.get("download_button")}
+    # a zip that leaves out a frozen backbone says so (walkthrough 26 read the heads' 2.7 MB as the model)
+    from receipt_core.model.checkpoint import frozen_backbone_left_out
+
+    said = any("is not in the zip: run.json names it" in c.value for c in at.caption)
+    assert said == frozen_backbone_left_out(demo_env.run_dir(trained_run))
 
 
 def test_runs_deletes_a_run(demo_env, trained_run):

@@ -422,3 +422,18 @@ def test_a_first_save_on_a_full_disk_names_the_file_and_leaves_no_part_of_a_chec
     assert job.result.error == (f"saving the checkpoint at step 2 failed: No space left on device ({where}); no "
                                 "earlier checkpoint exists"), job.result
     assert not run_dir.exists() or list(run_dir.iterdir()) == []
+
+
+def test_a_folder_whose_frozen_backbone_is_left_out_says_so(tmp_path):
+    """Runs says a checkpoint zip leaves out a frozen backbone (walkthrough 26 read the heads' 2.7 MB as the model):
+    run.json names it under "frozen" when save_checkpoint left its tensors out."""
+    import json
+
+    from receipt_core.model.checkpoint import frozen_backbone_left_out
+
+    (tmp_path / "run.json").write_text(json.dumps({"frozen": {"backbone": "text-minilm", "tensors": ["a"]}}))
+    assert frozen_backbone_left_out(tmp_path)
+    (tmp_path / "run.json").write_text(json.dumps({"format": "receipt-mtl/run"}))
+    assert not frozen_backbone_left_out(tmp_path)
+    (tmp_path / "run.json").write_text("[not json")
+    assert not frozen_backbone_left_out(tmp_path) and not frozen_backbone_left_out(tmp_path / "missing")

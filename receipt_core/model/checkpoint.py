@@ -169,6 +169,16 @@ def _validated_run_info(run_dir: Path, warn_unhashed: bool = True) -> dict[str, 
     return info
 
 
+def frozen_backbone_left_out(run_dir: Path) -> bool:
+    """Whether the run's ``model.safetensors`` leaves out frozen backbone tensors, which its run.json names and
+    loading rebuilds from the backbone (``save_checkpoint``'s ``frozen``): its folder alone is not the whole model."""
+    try:
+        info = parse_run_file(Path(run_dir) / RUN_FILE)
+    except (CheckpointError, OSError):
+        return False
+    return isinstance(info, Mapping) and bool(info.get("frozen"))
+
+
 def checkpoint_step(run_dir: Path) -> int:
     """The training step a checkpoint folder was saved at (``state.global_step``), after validating its run.json."""
     return int(read_run_info(run_dir)["state"]["global_step"])
