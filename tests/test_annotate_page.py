@@ -870,7 +870,8 @@ def test_each_press_carries_the_receipt_it_was_typed_on():
 
 def test_keys_group_words_into_items(receipts):
     """A walkthrough labelled a receipt by keys, then had to group every item with the mouse: `i` starts an item on
-    the selected word, `p` puts the word into the item of the word before (past unlabelled and OTHER words); both stay on the word, and undo as one."""
+    the selected word, `p` puts the word into the item of the word before (past unlabelled and OTHER words); both
+    stay on the word, and undo as one."""
     doc = receipts.load_documents("receipts")[0]  # no word labelled, none in an item
     words = len(doc.words)
     outcome = apply_keys(receipts, doc.id, 0, words, ["1", "k", "i"])  # name the first word, back to it, new item

@@ -53,8 +53,8 @@ def key_help(schema: LabelSchema = DEFAULT_SCHEMA) -> str:
     labels = " · ".join(f"{key} {label}" for key, label in label_keys(schema).items())
     return (f"Keys: {labels} — ↓/j next word · ↑/k previous word · a accept the suggestion · i new item · "
             "p the item of the word before (past unlabelled and OTHER words) · s suggest labels from the chosen run "
-            "· z undo · y redo · d mark done · n next receipt · b previous receipt. A label key saves and moves to the next word; i and p stay on it "
-            "(the line's labelled item words join the item too).")
+            "· z undo · y redo · d mark done · n next receipt · b previous receipt. A label key saves and moves to "
+            "the next word; i and p stay on it (the line's labelled item words join the item too).")
 
 
 @dataclass(frozen=True)
