@@ -974,3 +974,23 @@ def test_s_suggests_labels_from_the_chosen_run_and_says_so_or_why_not(receipts):
     assert refused.messages == ["No run to suggest from: choose one under Use a trained run (train one first if "
                                 "there is none)"] and not refused.changed
     assert "s suggest labels from the chosen run" in key_help()
+
+
+def test_a_label_widget_reporting_the_label_a_word_has_or_a_word_not_selected_saves_nothing(receipts):
+    """Probe 29 moved through an imported receipt with j at typing speed: the browser reported each word's Label
+    widget afresh, every word passed had its import label saved again as a person's (15 history rows), and the page
+    warned of another session. A value equal to the word's label, or from a word no longer selected, is no change."""
+    doc = receipts.load_documents("receipts")[0]
+    words = list(doc.words)
+    words[0] = words[0].with_annotation("TOTAL", source="import")
+    receipts.replace_document(doc.with_words(words))
+    before = len(receipts.history(doc.id))
+    at = _app(doc.id)
+    _keyed(at.selectbox, f"annotate_word_{doc.id}_").set_value(0).run()
+    _keyed(at.selectbox, f"annotate_label_{doc.id}_0_").set_value("TOTAL").run()  # what it has: no change
+    saved = receipts.get_document(doc.id)
+    assert saved.words[0].label_source == "import" and len(receipts.history(doc.id)) == before
+    assert not [w.value for w in at.warning if "nothing was saved" in w.value]
+    _keyed(at.selectbox, f"annotate_label_{doc.id}_0_").set_value("SUBTOTAL").run()  # a real change: saved
+    assert receipts.get_document(doc.id).words[0].annotation_label == "SUBTOTAL"
+    assert receipts.get_document(doc.id).words[0].label_source == "person"

@@ -335,6 +335,14 @@ def _save_word(doc: Document, index: int, label_key: str, value_key: str) -> Non
     if label is None:
         return
     value = st.session_state.get(value_key) if label == QUANTITY else None
+    word = doc.words[index]
+    # a widget of a word no longer selected, or one that reports the label the word has: no change. Moved through
+    # with j at typing speed, the browser reported each word's widget value afresh, and every word passed had its
+    # import label saved again as a person's, with a false "another session labelled it" (probe 29)
+    if st.session_state.get(word_key(doc.id)) != index or (
+            word.is_labelled and word.annotation_label == label and (label != QUANTITY
+                                                                     or value == word.quantity_value)):
+        return
     act(doc, lambda ws: ws.update_word(doc.id, index, label, value, seen=doc.word_layout,
                                        seen_labels=doc.word_labels))
 
