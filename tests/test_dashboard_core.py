@@ -162,7 +162,10 @@ def sample_doc() -> Document:
 def test_document_figure_on_a_blank_page_draws_boxes_text_quantity_and_low_confidence():
     fig = document_figure(sample_doc())
     names = [t.name for t in fig.data]
-    assert {"QUANTITY", "ITEM_NAME", "ITEM_PRICE", "quantity word", "low confidence"} <= set(names)
+    # hatched as the overlay hatches it (walkthrough 27: a dotted magenta read as SUBTOTAL's pink)
+    assert {"QUANTITY", "ITEM_NAME", "ITEM_PRICE", "quantity word", "low OCR confidence: 1"} <= set(names)
+    hatched = next(t for t in fig.data if t.name == "low OCR confidence: 1")
+    assert hatched.fillpattern.shape == "/"
     # the dark outline belongs to QUANTITY's legend entry: a second entry beside it read as a colour never drawn
     outline = next(t for t in fig.data if t.name == "quantity word")
     assert outline.showlegend is False and outline.legendgroup == "QUANTITY"
@@ -189,13 +192,15 @@ def test_figures_over_an_image_and_from_a_prediction():
          "quantity_value": None}], "items": []}
     fig = prediction_figure(200, 120, prediction, Image.new("RGB", (2000, 1200), "white"))
     assert len(fig.layout.images) == 1 and fig.layout.images[0].sizex == 200
-    assert {"QUANTITY", "ITEM_NAME", "quantity word", "low confidence"} <= {t.name for t in fig.data}
+    assert {"QUANTITY", "ITEM_NAME", "quantity word", "model unsure: 1"} <= {t.name for t in fig.data}
+    star = next(t for t in fig.data if t.name == "model unsure: 1")  # a star, as on Annotate's overlay
+    assert star.marker.symbol == "star" and list(zip(star.x, star.y)) == [(30, 10)]
     assert not [t for t in fig.data if t.mode == "text"]
     assert set(label_colors(DEFAULT_SCHEMA)) == set(DEFAULT_SCHEMA.annotation_labels)
     # the quantity word is drawn with the quantity head's score when the prediction has it (its field score is
     # OTHER's): 0.3 flagged it low-confidence before
     scored = {**prediction, "words": [{**prediction["words"][0], "quantity_score": 0.8}, prediction["words"][1]]}
-    assert "low confidence" not in {t.name for t in prediction_figure(200, 120, scored).data}
+    assert not any((t.name or "").startswith("model unsure") for t in prediction_figure(200, 120, scored).data)
     # a word nobody labelled is "not labelled" in the legend, as in the word table and label counts, not OTHER
     from receipt_core.data.document import Document, Word
     from receipt_core.plots.figures import document_figure

@@ -6,7 +6,8 @@ import pytest
 
 from receipt_core.data.document import Document, Word
 from receipt_core.model.predict import DocumentPrediction, WordPrediction
-from receipt_core.plots.overlay import (LOW_OCR_COLOR, MODEL_LAYER, OCR_LAYER, UNSURE_COLOR,
+from receipt_core.plots.doubt_marks import LOW_OCR_COLOR, UNSURE_COLOR
+from receipt_core.plots.overlay import (MODEL_LAYER, OCR_LAYER,
                                         OverlayCounts, confidence_marks, overlay_counts, overlay_figure)
 
 DOC = Document(id="photo", width=300, height=200, words=(
@@ -48,7 +49,8 @@ def test_the_two_doubts_have_distinct_outlines_and_the_toggle_picks_them():
     assert not {LOW_OCR_COLOR, UNSURE_COLOR} & {*label_colors().values(), NOT_LABELLED_COLOR}
     labels = prediction_figure(DOC.width, DOC.height, PREDICTION.to_json())
     assert labels.data and not any(trace.fillpattern.shape for trace in labels.data if hasattr(trace, "fillpattern"))
-    assert not any(trace.marker.symbol == "star" for trace in labels.data)
+    # a star there marks only what the overlay's star marks: Predict's own figure draws its doubts the same way
+    assert {trace.name for trace in labels.data if trace.marker.symbol == "star"} <= {"model unsure: 2"}
     # the star on each unsure word's top right corner, the hatching on each low-OCR word's own box
     assert list(zip(model.x, model.y)) == [(w.box[2], w.box[1]) for w in DOC.words[:2]]
     assert min(x for x in ocr.x if x is not None) == DOC.words[0].box[0]

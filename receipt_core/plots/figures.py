@@ -26,6 +26,7 @@ from ..data.markup import escape_markup
 from ..data.schema import DEFAULT_SCHEMA, OTHER, QUANTITY, LabelSchema, stored_answer
 from .chart_layout import TITLED_TOP, TOOLBAR_ROOM, figure_title, legend_rows
 from .click_targets import click_targets
+from .doubt_marks import add_low_ocr_hatching, add_unsure_stars
 
 FIGURE_HEIGHT = 720  # pixels on screen for a receipt figure
 WIDE_PAGE_SHARE = 0.55  # the least share of FIGURE_HEIGHT a page wider than tall gets (page_figure_height)
@@ -67,7 +68,10 @@ class BoxMark:
     quantity: bool = False
     score: float | None = None  # model confidence (0-1) or OCR confidence (0-100), shown on hover
     score_name: str = "confidence"
-    flagged: bool = False  # drawn with a dotted outline (low OCR confidence, uncertain prediction)
+    flagged: bool = False  # a word to doubt: its OCR confidence (document marks) or model score (predictions) is low
+
+
+OCR_SCORE = "OCR confidence"  # a document mark's score: Tesseract's, 0-100
 
 
 def document_marks(doc: Document, low_confidence: float = LOW_CONFIDENCE) -> list[BoxMark]:
@@ -75,7 +79,7 @@ def document_marks(doc: Document, low_confidence: float = LOW_CONFIDENCE) -> lis
     counts and the word table say, not OTHER); low-OCR-confidence words are flagged."""
     return [BoxMark(index=i, text=w.text, box=w.box, label=w.annotation_label if w.is_labelled else NOT_LABELLED,
                     quantity=w.is_quantity,
-                    score=w.confidence, score_name="OCR confidence",
+                    score=w.confidence, score_name=OCR_SCORE,
                     flagged=w.confidence is not None and w.confidence < low_confidence)
             for i, w in enumerate(doc.words)]
 
@@ -148,11 +152,10 @@ def receipt_figure(width: int, height: int, marks: Sequence[BoxMark], image: Ima
         fig.add_trace(go.Scatter(x=[m.box[0] for m in quantity], y=[m.box[1] for m in quantity], mode="markers",
                                  marker=dict(symbol="x-thin", size=5, line=dict(width=1.5, color=QUANTITY_OUTLINE)),
                                  legendgroup=QUANTITY, showlegend=False, hoverinfo="skip"))
-    flagged = [m for m in marks if m.flagged]
-    if flagged:
-        xs, ys = _outline(m.box for m in flagged)
-        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line=dict(color="#FF00FF", width=1.5, dash="dot"),
-                                 name="low confidence", hoverinfo="skip"))
+    # marked as the overlay marks them, by what the score is: a dotted magenta "low confidence" read as SUBTOTAL's
+    # pink, and unlike Annotate's stars (walkthrough 27)
+    add_low_ocr_hatching(fig, [m.box for m in marks if m.flagged and m.score_name == OCR_SCORE], "low OCR confidence")
+    add_unsure_stars(fig, [m.box for m in marks if m.flagged and m.score_name != OCR_SCORE], "model unsure")
     if selected is not None:
         chosen = [m for m in marks if m.index == selected]
         if chosen:

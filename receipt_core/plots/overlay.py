@@ -35,6 +35,7 @@ from ..data.markup import escape_markup
 from ..data.schema import shown_label, stored_answer
 from ..evaluation.confidence import DEFAULT_UNCERTAIN_BELOW, is_unsure, word_confidence
 from .click_targets import click_targets
+from .doubt_marks import add_low_ocr_hatching, add_unsure_stars
 from .figures import (LOW_CONFIDENCE, _outline, _page_background, _write_words, lay_out_page,
                       page_figure_height, page_view)
 
@@ -47,10 +48,6 @@ OVERLAY_CHOICES = {LABELS_ONLY: (), LOW_OCR: (OCR_LAYER,), UNSURE: (MODEL_LAYER,
 short enough for one row beside Annotate's Large view toggle at 1366 px; at 900 px its image column is too narrow
 for them, and they stack (a walkthrough)."""
 WORD_COLOR = "#9A9A9A"
-LOW_OCR_COLOR = "#000000"  # the hatching of a word the OCR read with low confidence
-UNSURE_COLOR = "#FFD400"  # the star of a word the model is unsure of, outlined in black: seen on paper and photos
-UNSURE_SYMBOL = "star"
-LOW_OCR_HATCH = "/"
 
 
 @dataclass(frozen=True)
@@ -193,15 +190,9 @@ def add_overlay(fig: go.Figure, marks: Sequence[ConfidenceMark], layers: Sequenc
     if unknown:
         raise ValueError(f"unknown overlay layer {unknown[0]!r}; choose from {', '.join(LAYERS)}")
     if OCR_LAYER in layers:
-        _add_outline(fig, [m.box for m in marks if m.low_ocr], f"low OCR confidence (< {low_ocr_below:g})",
-                     dict(color=LOW_OCR_COLOR, width=0), hatch=_hatch(LOW_OCR_HATCH, LOW_OCR_COLOR))
+        add_low_ocr_hatching(fig, [m.box for m in marks if m.low_ocr], f"low OCR confidence (< {low_ocr_below:g})")
     if MODEL_LAYER in layers:
-        unsure = [m.box for m in marks if m.unsure]
-        if unsure:
-            fig.add_trace(go.Scatter(x=[box[2] for box in unsure], y=[box[1] for box in unsure], mode="markers",
-                                     marker=dict(symbol=UNSURE_SYMBOL, size=12, color=UNSURE_COLOR,
-                                                 line=dict(color="#000000", width=1)),
-                                     name=f"model unsure (< {unsure_below:.2f}): {len(unsure)}", hoverinfo="skip"))
+        add_unsure_stars(fig, [m.box for m in marks if m.unsure], f"model unsure (< {unsure_below:.2f})")
         trace = next((t for t in fig.data if hover_trace is not None and t.name == hover_trace), None)
         if trace is not None and trace.hovertext is not None and trace.customdata is not None:
             trace.hovertext = [text + (f"<br>{_model_line(marks[i])}" if 0 <= i < len(marks)
@@ -210,18 +201,11 @@ def add_overlay(fig: go.Figure, marks: Sequence[ConfidenceMark], layers: Sequenc
     return fig
 
 
-def _add_outline(fig: go.Figure, boxes: Sequence[tuple[float, float, float, float]], name: str, line: dict,
-                 hatch: dict | None = None) -> None:
+def _add_outline(fig: go.Figure, boxes: Sequence[tuple[float, float, float, float]], name: str, line: dict) -> None:
     if boxes:
         xs, ys = _outline(boxes)
-        filled = dict(fill="toself", fillcolor="rgba(0,0,0,0)", fillpattern=hatch) if hatch else {}
         fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line=line, name=f"{name}: {len(boxes)}",
-                                 hoverinfo="skip", **filled))
-
-
-def _hatch(shape: str, color: str) -> dict:
-    """A see-through hatching of ``color``: the word under it stays readable."""
-    return dict(shape=shape, fgcolor=color, bgcolor="rgba(0,0,0,0)", solidity=0.2, size=8)
+                                 hoverinfo="skip"))
 
 
 def _hover(mark: ConfidenceMark) -> str:
