@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from receipt_core.training.events import (HEADLINE_METRICS, EvalEvent, FinishedEvent, PhaseEvent, ProgressEvent,
                                           StepEvent)
 from receipt_core.training.run_summary import TRAINING_TIME, run_metrics_rows, run_summary
@@ -50,8 +52,18 @@ def test_metrics_rows_hold_every_step_and_evaluation_without_tables(tmp_path):
     assert [r["kind"] for r in rows] == ["step", "eval", "eval"]
     # epochs done at the step, as the charts and Train count them (2 steps an epoch): one meaning for step and
     # evaluation rows (a walkthrough's CSV gave step 51 epoch 3 on one row and 2 on the other)
-    assert rows[0] == {"kind": "step", "step": 1, "epoch": 0.5, "wall_s": 0.0, "phase": 1, "loss": 3.0,
+    first = rows[0].pop("wall_s")
+    assert rows[0] == {"kind": "step", "step": 1, "epoch": 0.5, "phase": 1, "loss": 3.0,
                        "fields.loss": 2.0, "quantity.loss": 1.0, "lr": 1e-4}
+    rows[0]["wall_s"] = first
+    # from the run's first stored event (its phase event here), as the charts count it (walkthrough 27's CSV ran
+    # 11 s behind them, counted from the first step)
+    from receipt_core.training.run_feed import RunFeed
+
+    feed = RunFeed(run.id)
+    feed.poll(ws)
+    charted = feed.curves().train_loss
+    assert first == pytest.approx(float(charted[charted["step"] == 1]["wall_s"].iloc[0]), abs=0.01)
     # the seconds since the first step, as the charts' wall-clock axis (walkthrough 26 could not rebuild them)
     assert all(isinstance(r["wall_s"], float) and r["wall_s"] >= 0 for r in rows)
     assert [r["wall_s"] for r in rows] == sorted(r["wall_s"] for r in rows)

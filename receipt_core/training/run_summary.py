@@ -15,8 +15,8 @@ from ..evaluation.noise import clear_winner, compare, few_words, margin, one_ite
 from ..evaluation.metrics import ones_baseline
 from ..workspace.runs import LIVE_STATUSES
 from .events import (CheckpointEvent, EvalEvent, FinishedEvent, FIELD_WORDS, HEADLINE_METRICS, ITEMS_SCORED,
-                     METRIC_LABELS, PhaseEvent, ProgressEvent, StepEvent, flatten_metrics, headline, stored_event,
-                     trained_phases)
+                     METRIC_LABELS, PhaseEvent, ProgressEvent, StatusEvent, StepEvent, flatten_metrics, headline,
+                     stored_event, trained_phases)
 from .run_documents import eval_ids, resumed_from_steps, scored_on_own_training
 
 BEST_BY = ("fields.micro_f1", "quantity.item_accuracy")  # what "best run" weighs, as the study's best row does
@@ -324,20 +324,22 @@ def last_evaluation(source: _EventSource, run_id: str) -> LastEvaluation | None:
 
 def run_metrics_rows(source: _EventSource, run_id: str) -> list[dict[str, Any]]:
     """Every step and evaluation of a run as flat rows (the metrics CSV): losses and learning rate of the steps,
-    validation loss and numeric metrics of the evaluations; ``wall_s``, the seconds since the run's first logged step,
-    pauses included, as the charts' wall-clock axis. ``epoch`` is the epochs done at that step, as the
+    validation loss and numeric metrics of the evaluations; ``wall_s``, the seconds since the run's first stored
+    event, pauses included, as the charts' wall-clock axis. ``epoch`` is the epochs done at that step, as the
     charts and Train's status line count them (fractional once a progress event said the steps per epoch): the
     events' own numbers differ (a step's is the epoch it belongs to, from 1; an evaluation's the epochs completed),
     and a walkthrough's CSV gave step 51 epoch 3 on its step row and 2 on its evaluation row."""
+    # the run's first phase and status events too: the charts count wall time from its first stored event, the
+    # set-up before the first step included (walkthrough 27's CSV ran 11 s behind the charts)
     stored = [(record.created_at, event) for record in source.run_events(
-        run_id, kinds=[StepEvent.kind, EvalEvent.kind, ProgressEvent.kind])
+        run_id, kinds=[StepEvent.kind, EvalEvent.kind, ProgressEvent.kind, PhaseEvent.kind, StatusEvent.kind])
         if (event := stored_event(record.kind, record.payload)) is not None]
     steps_per_epoch = next((e.total_steps / e.epochs for _, e in stored
                             if isinstance(e, ProgressEvent) and e.total_steps and e.epochs), None)
-    first_at = next((at for at, _ in stored if isinstance(at, (int, float))), None)
+    first_at = min((at for at, _ in stored if isinstance(at, (int, float))), default=None)
     rows = []
     for created_at, event in stored:
-        if isinstance(event, ProgressEvent):
+        if not isinstance(event, (StepEvent, EvalEvent)):
             continue
         done = event.epoch - 1 if isinstance(event, StepEvent) else event.epoch  # whole epochs, without progress
         epoch = round(event.step / steps_per_epoch, 3) if steps_per_epoch else done
