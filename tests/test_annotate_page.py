@@ -994,3 +994,16 @@ def test_a_label_widget_reporting_the_label_a_word_has_or_a_word_not_selected_sa
     _keyed(at.selectbox, f"annotate_label_{doc.id}_0_").set_value("SUBTOTAL").run()  # a real change: saved
     assert receipts.get_document(doc.id).words[0].annotation_label == "SUBTOTAL"
     assert receipts.get_document(doc.id).words[0].label_source == "person"
+
+
+def test_suggesting_again_says_how_many_wait_not_zero_stored(receipts):
+    """Walkthrough 27 pressed the least-confident jump again on its receipt: "0 suggestions stored" over a receipt
+    showing 54 waiting. Suggestions stored before are counted as waiting."""
+    from ui.annotate_model import _stored
+
+    doc = receipts.load_documents("receipts")[0]
+    first = receipts.store_suggestions(doc.id, _prediction(doc), "run-x")
+    waiting = len(first.changes)
+    assert waiting > 0 and _stored(first) == f"{waiting} suggestions stored"
+    again = receipts.store_suggestions(doc.id, _prediction(doc), "run-x")
+    assert _stored(again) == f"{waiting} suggestions waiting (0 new)"

@@ -811,3 +811,20 @@ def test_a_negative_box_size_is_named_as_such(tmp_path):
     report = load_dataset(tmp_path / "t.json", "label-studio")
     assert report.documents[0].words[0].box == (80.0, 120.0, 480.0, 144.0)  # 10 % to 60 % of 800 px
     assert any("region a: negative width -50 (Label Studio measures a box rightwards" in p for p in report.problems)
+
+
+def test_an_image_file_over_the_limit_is_not_hashed_to_match_its_name(tmp_path, monkeypatch):
+    """Probe 29: files of 6 GB named by a hash in an export's images/ were each read whole to check the hash, 15 s
+    apiece; a file over the image limit is named and not read."""
+    from receipt_core.datasets import import_into_workspace, label_studio_images
+    from receipt_core.datasets.export_zip import export_folder
+
+    ws, sha = _workspace_with_a_photo(tmp_path)
+    export_folder(ws, ws.load_documents("photos"), tmp_path / "out", "label-studio")
+    monkeypatch.setattr(label_studio_images, "MAX_IMAGE_BYTES", 10)
+    monkeypatch.setattr(label_studio_images, "file_sha256", lambda path: pytest.fail("a file over the limit was read"))
+    elsewhere = Workspace.open(tmp_path / "fresh")
+    stored = import_into_workspace(elsewhere, "photos", load_dataset(tmp_path / "out" / TASKS_FILE, "label-studio"))
+    assert elsewhere.load_documents("photos")[0].image_sha256 is None
+    assert any("MB, over the 0 MB an image may have; not read" in problem for problem in stored.problems), \
+        stored.problems

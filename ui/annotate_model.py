@@ -87,15 +87,28 @@ def store_run_suggestions(doc_id: str, run_id: str) -> str:
     st.session_state.setdefault(PREDICTION_KEY, {})[doc_id] = (run_id, prediction)  # for the overlay
     result = workspace().store_suggestions(doc_id, prediction, run_id)
     bump(doc_id)
-    return f"{counted(len(result.changes), 'suggestion')} stored from run {run_id}."
+    return f"{_stored(result)} from run {run_id}."
+
+
+def _stored(result) -> str:
+    """"54 suggestions stored", or "54 suggestions waiting (3 new)" when some were stored before: a second press read
+    "0 suggestions stored" over a receipt showing 54 (walkthrough 27)."""
+    waiting = sum(1 for word in result.document.words if word.suggestion is not None and not word.is_labelled)
+    new = len(result.changes)
+    if new == waiting:
+        return f"{counted(new, 'suggestion')} stored"
+    return f"{counted(waiting, 'suggestion')} waiting ({new} new)"
 
 
 def chosen_run_suggester(doc_id: str) -> Callable[[], str] | None:
     """What the ``s`` key calls: :func:`store_run_suggestions` from the run chosen under Use a trained run, when it
     is still one with a checkpoint; None when there is none."""
     run_id = st.session_state.get(RUN_KEY)
-    if run_id not in {run.id for run in runs_with_checkpoints()}:
+    if run_id is None:
         return None
+    if run_id not in {run.id for run in runs_with_checkpoints()}:  # chosen, then deleted or damaged (probe 29)
+        return lambda: (f"Nothing suggested: run {run_id} is no longer usable (deleted, or its checkpoint damaged "
+                        "since); choose another under Use a trained run.")
 
     def suggest() -> str:
         try:
@@ -182,10 +195,9 @@ def _go_to_least_confident(run_id: str, dataset: str, current: str) -> None:
         st.session_state[NOTICE_KEY] = f"Its suggestions were not stored: {friendly(error)}"
     else:
         st.session_state.setdefault(PREDICTION_KEY, {})[target] = (run_id, scores[target])  # for the overlay
-        st.session_state[NOTICE_KEY] = (f"The receipt run {run_id} is least sure of: "
-                                        f"{counted(len(stored.changes), 'suggestion')} stored on the words nobody "
-                                        "labelled, and the word it doubts most selected (the others under Why this "
-                                        "receipt, below).")
+        st.session_state[NOTICE_KEY] = (f"The receipt run {run_id} is least sure of: {_stored(stored)} on the "
+                                        "words nobody labelled, and the word it doubts most selected (the others "
+                                        "under Why this receipt, below).")
         bump(target)
     if doubted:
         st.session_state[word_key(target)] = doubted[0].index

@@ -9,6 +9,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import unquote
 
+from ..data.images import MAX_IMAGE_BYTES
 from ._common import file_sha256, inside, shown
 from .label_studio_template import IMAGE_FOLDER
 
@@ -30,7 +31,7 @@ def task_image(ref: Any, folder: Path, notes: list[str]) -> Path | str | None:
         candidate = folder / ref
         try:
             if candidate.is_file() and inside(folder, candidate):
-                if named is None or file_sha256(candidate) == named.group(0):
+                if named is None or _bytes_have(candidate, named.group(0), notes):
                     return candidate
                 # a file named by a hash its bytes do not have: another receipt's photo (a probe swapped two files
                 # of an export, and each receipt's boxes were drawn over the other's photo, unsaid). The workspace's
@@ -41,13 +42,24 @@ def task_image(ref: Any, folder: Path, notes: list[str]) -> Path | str | None:
     # a Label Studio path or URL: a file of its name beside the export or in images/, checked against the hash its
     # name holds (a probe's upload paths named by hash were imported without pixels, their files in images/)
     if not local and (found := _by_file_name(file_name, folder)) is not None and (
-            named is None or file_sha256(found) == named.group(0)):
+            named is None or _bytes_have(found, named.group(0), notes)):
         return found
     if named is not None:
         return named.group(0)  # RecordCollector.add notes it unless the workspace holds it
     where = f"inside {folder.name}/" if local else "beside the export"
     notes.append(f"image {shown(ref)} is not a file {where}; imported without pixels")
     return None
+
+
+def _bytes_have(path: Path, sha: str, notes: list[str]) -> bool:
+    """Whether the file's bytes have the SHA-256 its name holds; a file over the image limit is not read to find
+    out, and is said (a probe's 6 GB files named by hash were each hashed whole, 15 s apiece)."""
+    size = path.stat().st_size
+    if size > MAX_IMAGE_BYTES:
+        notes.append(f"image {shown(path.name)} is {size / 2 ** 20:,.0f} MB, over the {MAX_IMAGE_BYTES // 2 ** 20} MB "
+                     "an image may have; not read")
+        return False
+    return file_sha256(path) == sha
 
 
 _UPLOAD_KEY = re.compile(r"^[0-9a-f]{8}-(?=.)")  # Label Studio's prefix of an uploaded file's name
