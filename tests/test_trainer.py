@@ -179,6 +179,26 @@ def test_stop_from_another_thread_takes_effect_within_one_step():
     assert task.saved == [result.step]  # a stopped run keeps a checkpoint of where it stopped
 
 
+def test_a_stopped_runs_closing_evaluation_begins_no_phase():
+    """Probe 29's Ctrl-C: the closing evaluation of the stopped run printed and saved "phase 3: everything", a
+    phase that never trained a step. The task's phase decision is not asked once the run is stopping."""
+    asked = []
+
+    class Phasing(RegressionTask):
+        def after_evaluation(self, state, evaluation, end_of_epoch):
+            asked.append(state.global_step)
+            return []
+
+    task = Phasing(batches=1000, step_delay=0.02)
+    job = RecordedJob(lambda: (task, None), TrainConfig(scenario="full", epochs=1, batch_size=16, eval_every=2))
+    reader = job.subscribe()
+    job.start()
+    wait_for(reader, lambda e: isinstance(e, EvalEvent))  # an evaluation mid-run: asked
+    threading.Thread(target=job.stop).start()
+    assert job.join(timeout=10) and job.result.reason == "stopped"
+    assert asked and max(asked) < job.result.step  # not at the closing evaluation
+
+
 def test_pause_holds_the_thread_and_resume_continues():
     task = RegressionTask(batches=40, step_delay=0.01)
     job = RecordedJob(lambda: (task, None), TrainConfig(scenario="full", epochs=1, batch_size=16))

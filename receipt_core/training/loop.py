@@ -214,6 +214,8 @@ class Trainer:
             self.emit(event)
         for callback in self.callbacks:
             callback.on_evaluate(self.state, self.control, evaluation)
+        if self.control.should_stop:  # the closing evaluation of a stopped run: no phase begins that never trains
+            return evaluation  # (a probe's Ctrl-C printed and saved "phase 3: everything" with no step in it)
         for event in self.task.after_evaluation(self.state, evaluation, end_of_epoch):
             self.emit(event)
         return evaluation
