@@ -454,7 +454,11 @@ def test_a_phased_run_that_never_left_phase_one_gets_no_verdict_on_phased():
     stuck = reading(phased(1))
     assert stuck.verdict == "not measured"
     assert "past phase 1 (the heads only) for less than a quarter of an epoch" in stuck.evidence
-    assert reading(phased(2)).verdict == "held"
+    held = reading(phased(2))
+    assert held.verdict == "held"
+    # held on field F1 alone, the items level: said, as the Runs caption says "level" (walkthrough 27)
+    assert ("The item quantity accuracy difference is within the noise margin: the verdict rests on field "
+            "micro-F1.") in held.evidence
     # walkthrough 26's race: 1 step of 26 past phase 1, and "Phased unfreezing is best: did not hold" (here 1 step of
     # 10 at 5 steps an epoch: 0.2 of an epoch unfrozen)
     brief = dataclasses.replace(phased(2), phases=tuple(dict(p, step=9 if p["phase"] == 2 else 0)
