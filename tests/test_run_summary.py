@@ -230,6 +230,8 @@ def test_with_no_best_run_the_runs_page_says_why():
     budget_cut = [rows[0], {**rows[1], "status": "finished (time budget)"}]
     assert best_reason(budget_cut, names).startswith(
         "★ 'full run' — against 'frozen run' (ended by its time budget): ahead")
+    both_cut = [{**rows[0], "status": "finished (time budget)"}, {**rows[1], "status": "finished (time budget)"}]
+    assert best_reason(both_cut, names).startswith("★ 'full run' — against 'frozen run': ahead")  # alike: unsaid
     alike = [{**rows[0], TRAINING_TIME: 50.0}, {**rows[1], TRAINING_TIME: 40.0}]
     assert best_reason(alike, names).startswith("★ 'full run' — against 'frozen run': ahead")
     # a run still training takes no part (walkthrough 21's ★ stood on a resumed run midway), and it is said

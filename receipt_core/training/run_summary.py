@@ -206,7 +206,9 @@ def _unequal_cost(winner: Mapping[str, Any], other: Mapping[str, Any]) -> str:
     more than :data:`UNEQUAL_TIME` times; "" when they did. A walkthrough's ★ stood on a run against one stopped
     after 1.1 epochs, and another on a 68-second run against runs of 40 s, neither said."""
     notes = []
-    if other.get("status") not in (None, "finished"):  # "(finished (time budget); …" read as nested (a walkthrough)
+    # only where the two differ: every run of a race ends by its budget, and saying it of the others alone told them
+    # apart from nothing (walkthrough 27)
+    if other.get("status") not in (None, "finished", winner.get("status")):  # "(finished (time budget); …" nested
         notes.append("ended by its time budget" if other["status"] == BUDGET_CUT else str(other["status"]))
     theirs, mine = other.get(TRAINING_TIME), winner.get(TRAINING_TIME)
     if theirs and mine and max(theirs, mine) > UNEQUAL_TIME * min(theirs, mine):
