@@ -385,7 +385,7 @@ def test_marking_done_with_suggestions_nobody_accepted_says_they_train_as_other(
     warned = [w.value for w in at.warning if "marked done" in w.value]
     assert len(warned) == 1 and escape_markdown(doc.id) in warned[0] and "train as OTHER" in warned[0], warned
     assert not warned[0].startswith("`")  # text, as the other alerts, not a code span (a walkthrough)
-    assert f"{len(doc.words) - 1} words with a suggestion nobody accepted" in warned[0]
+    assert f"{len(doc.words) - 1} words with a suggestion of a field or quantity nobody accepted" in warned[0]
     # right under the row with Mark done, before the receipt and its word panel (it sat below the fold there)
     top = [getattr(element, "value", None) for element in at.main.children.values()]
     assert warned[0] in top, top
@@ -397,7 +397,7 @@ def test_marking_done_with_suggestions_nobody_accepted_says_they_train_as_other(
     receipts.update_word(doc.id, 1, "TOTAL")
     at.run()
     [now] = [w.value for w in at.warning if "marked done" in w.value]
-    assert f"{len(doc.words) - 2} words with a suggestion nobody accepted" in now
+    assert f"{len(doc.words) - 2} words with a suggestion of a field or quantity nobody accepted" in now
     at.button(key="annotate_undone").click().run()
     assert not [w.value for w in at.warning if "marked done" in w.value]
 
