@@ -203,7 +203,8 @@ def test_a_done_warning_names_pending_suggestions_or_a_mostly_unlabelled_receipt
     field = Suggestion(field="TOTAL", is_quantity=False, quantity_value=None, score=0.9, run="r")
     assert done_warning(_doc([*labelled[:3], dataclasses.replace(words[3], suggestion=other)])) is None
     warning = done_warning(_doc([*labelled[:3], dataclasses.replace(words[3], suggestion=field)]))
-    assert warning.startswith("1 word with a suggestion of a field or quantity nobody accepted (for example 'bye' → TOTAL)")
+    assert warning.startswith("1 word with a suggestion of a field or quantity nobody accepted (for example 'bye' → "
+                              "TOTAL)")
     # quantities in no item (a walkthrough): the item scores cannot count them
     counted_words = [words[0].with_annotation("TOTAL"), words[1].with_annotation("QUANTITY", 2.0),
                      dataclasses.replace(words[2].with_annotation("QUANTITY", 1.0), group_id=0), words[3]]
