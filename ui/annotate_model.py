@@ -53,7 +53,7 @@ def model_section(doc_id: str, dataset: str) -> None:
     if a.button("Suggest labels for this receipt from the run", key="annotate_prefill",
                 help="Stored as suggestions on the words nobody labelled; your labels are never replaced."):
         with user_errors("Suggesting labels"), st.spinner("Predicting…"):
-            st.session_state[NOTICE_KEY] = store_run_suggestions(doc_id, run.id)
+            st.session_state[NOTICE_KEY] = f"{store_run_suggestions(doc_id, run.id)} from run {run.id}."
             st.rerun()
     if b.button("Go to the next least-confident receipt", key="annotate_least"):
         with user_errors("Ranking receipts by confidence"), st.spinner("Predicting every receipt of the dataset…"):
@@ -80,14 +80,16 @@ def model_section(doc_id: str, dataset: str) -> None:
         st.fragment(run_every=2.0)(_retraining_status)(dataset)
 
 
-def store_run_suggestions(doc_id: str, run_id: str) -> str:
-    """Run ``run_id``'s prediction of receipt ``doc_id`` stored as suggestions on the words nobody labelled (and kept
-    for the overlay); what was stored, said. The Suggest button's and the ``s`` key's."""
-    prediction = loaded_run(run_id).predictor().predict([workspace().get_document(doc_id)])[0].to_json()
-    st.session_state.setdefault(PREDICTION_KEY, {})[doc_id] = (run_id, prediction)  # for the overlay
+def store_run_suggestions(doc_id: str, run_id: str, prediction: dict | None = None) -> str:
+    """Run ``run_id``'s prediction of receipt ``doc_id`` (``prediction``, else predicted now) stored as suggestions
+    on the words nobody labelled, and kept for the overlay; how many, said (:func:`_stored`). The Suggest button's,
+    the ``s`` key's and the least-confident jump's."""
+    if prediction is None:
+        prediction = loaded_run(run_id).predictor().predict([workspace().get_document(doc_id)])[0].to_json()
     result = workspace().store_suggestions(doc_id, prediction, run_id)
+    st.session_state.setdefault(PREDICTION_KEY, {})[doc_id] = (run_id, prediction)  # for the overlay
     bump(doc_id)
-    return f"{_stored(result)} from run {run_id}."
+    return _stored(result)
 
 
 def _stored(result) -> str:
@@ -112,7 +114,7 @@ def chosen_run_suggester(doc_id: str) -> Callable[[], str] | None:
 
     def suggest() -> str:
         try:
-            return store_run_suggestions(doc_id, run_id)
+            return f"{store_run_suggestions(doc_id, run_id)} from run {run_id}."
         except Exception as error:  # noqa: BLE001 - said, as the button's user_errors says it: a key cannot fail
             return f"Nothing suggested: {friendly(error)}"  # the page (a run deleted, a receipt changed since)
 
@@ -190,15 +192,13 @@ def _go_to_least_confident(run_id: str, dataset: str, current: str) -> None:
     # opened with the run's suggestions on it and the word it doubts most selected, as Suggest labels would leave it:
     # a walkthrough found the receipt with none, the words behind the ranking listed under the word table
     try:
-        stored = workspace().store_suggestions(target, scores[target], run_id)
+        stored = store_run_suggestions(target, run_id, scores[target])
     except (AnnotationError, NotFoundError) as error:  # changed since the ranking read it: said, nothing stored
         st.session_state[NOTICE_KEY] = f"Its suggestions were not stored: {friendly(error)}"
     else:
-        st.session_state.setdefault(PREDICTION_KEY, {})[target] = (run_id, scores[target])  # for the overlay
-        st.session_state[NOTICE_KEY] = (f"The receipt run {run_id} is least sure of: {_stored(stored)} on the "
-                                        "words nobody labelled, and the word it doubts most selected (the others "
-                                        "under Why this receipt, below).")
-        bump(target)
+        st.session_state[NOTICE_KEY] = (f"The receipt run {run_id} is least sure of: {stored} on the words nobody "
+                                        "labelled, and the word it doubts most selected (the others under Why this "
+                                        "receipt, below).")
     if doubted:
         st.session_state[word_key(target)] = doubted[0].index
     st.session_state[NEXT_DOC_KEY] = target

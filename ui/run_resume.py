@@ -8,7 +8,7 @@ import math
 import streamlit as st
 
 from receipt_core.training.run_documents import missing_run_documents, started_on_command_line, train_ids
-from receipt_core.training.run_settings import schedule_after_resume
+from receipt_core.training.run_settings import positive_number, schedule_after_resume
 from receipt_core.training.slot import JobBusyError
 from receipt_core.wording import as_sentence, counted
 from ui.dataset_choice import EVALUATION_HELP, HOLD_OUT, replace_vanished_choices, vanished_note
@@ -26,19 +26,11 @@ def resume_budget(budget: float | None, used_minutes: float) -> float:
     budget again on top (0, none, for a run that had none). A walkthrough's 1-minute run, stopped by hand after
     0.9 min, resumed "within that budget" for 3 steps; a budget of none trained a 2-minute run's ten remaining
     epochs with no cap (another walkthrough)."""
-    budget = min(_positive_number(budget), MAX_BUDGET_MINUTES)
+    budget = min(positive_number(budget), MAX_BUDGET_MINUTES)
     if not budget:
         return 0.0
-    return min(math.ceil((min(_positive_number(used_minutes), MAX_BUDGET_MINUTES) + budget) * 10) / 10,
+    return min(math.ceil((min(positive_number(used_minutes), MAX_BUDGET_MINUTES) + budget) * 10) / 10,
                MAX_BUDGET_MINUTES)
-
-
-def _positive_number(value: object) -> float:
-    """A number read from a run's stored config or summary (its budget, its time so far): 0 for anything that is
-    not a finite number above 0 (a probe's tampered ``max_minutes`` of NaN or "5" took the Runs page down)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-        return 0.0
-    return float(value)
 
 
 def resume_budget_note(budget: float | None, used_minutes: float, offered: float) -> str:
@@ -92,8 +84,8 @@ def resume_form(ws, run, opened: bool) -> None:
                                     help=EVALUATION_HELP)
             share = r3.slider("Held-out share", 0.1, 0.5, 0.25, 0.05, key="runs_resume_share",
                               disabled=eval_set != HOLD_OUT)
-        budget = _positive_number(run.config.get("max_minutes"))
-        used = _positive_number(run.summary.get("elapsed_s")) / 60
+        budget = positive_number(run.config.get("max_minutes"))
+        used = positive_number(run.summary.get("elapsed_s")) / 60
         offered = resume_budget(budget, used)
         minutes = st.number_input(
             "Time budget in all (minutes; 0: none)", 0.0, MAX_BUDGET_MINUTES, offered,

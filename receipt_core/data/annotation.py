@@ -246,13 +246,8 @@ def least_confident(predictions: Mapping[str, Mapping[str, Any]], exclude: set[s
 
 
 def _answer_score(word: Mapping[str, Any]) -> float | None:
-    """The model's probability of a predicted word's answer (as ``evaluation.confidence.word_confidence``), or
-    None when a rule gave the answer (``reconciled``)."""
-    if word.get("reconciled"):
-        return None
-    score = word.get("quantity_score", word.get("field_score", 1.0)) if word.get("quantity") else word.get(
-        "field_score", 1.0)
-    return float(score)
+    """:func:`answer_score` of a predicted word, or None when a rule gave the answer (``reconciled``)."""
+    return None if word.get("reconciled") else answer_score(word)
 
 
 def _word(doc: Document, index: int) -> Word:

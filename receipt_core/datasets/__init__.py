@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Mapping
 
 from ..data.document import Document
-from ..data.schema import DEFAULT_SCHEMA, LabelSchema
+from ..data.schema import DEFAULT_SCHEMA, LabelSchema, unknown_label_problem
 from ._common import DEFAULT_LIMITS, ImportLimits, missing_path
 from .report import DatasetImportError, ImportReport, make_report
 
@@ -68,8 +68,6 @@ def export_documents(documents: Iterable[Document], folder: Path, format: str,
     name); native and Label Studio keep each label's provenance and the model suggestions. ``folder_name``: the
     name the export's folder ends up with, when ``folder`` is a staging folder (Label Studio's README names it)."""
     documents = list(documents)
-    from ..data.schema import unknown_label_problem
-
     # a tampered workspace's label of no schema: named, not written to a file that imports back without the receipt
     # (a probe's native round trip lost it; the CORD export said "maps no CORD category", naming no receipt)
     if (problem := unknown_label_problem(documents, schema)) is not None:

@@ -7,9 +7,8 @@ count with how many the two sides share.
 
 from __future__ import annotations
 
-import math
-
 import dataclasses
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
@@ -133,6 +132,15 @@ def _text(value: Any, present: bool, unset: str | None = None) -> str:
     return str(value)
 
 
+def positive_number(value: object) -> float:
+    """A number read from a run's stored config or summary (its budget, its warm-up, its time so far): 0 for
+    anything that is not a finite number above 0 (a probe's tampered ``max_minutes`` of NaN or "5" took the Runs
+    page down)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        return 0.0
+    return float(value)
+
+
 def schedule_after_resume(run_dir: Path, config: Mapping[str, Any], minutes: float | None = None) -> str | None:
     """:func:`~.schedules.budget_dropped_note` for resuming the run saved in ``run_dir`` (``config``: its settings)
     within ``minutes`` in all (None: no budget); None when its checkpoint cannot be read (the page says that
@@ -146,12 +154,9 @@ def schedule_after_resume(run_dir: Path, config: Mapping[str, Any], minutes: flo
         return None
     if state_problem(state) is not None:  # an edited one: Resume refuses it with the reason
         return None
-    budget = config.get("max_minutes")  # a number a tampered config may not hold (a probe's NaN and "5")
-    budget = budget if isinstance(budget, (int, float)) and not isinstance(budget, bool) and math.isfinite(
-        budget) and budget > 0 else None
-    warmup = config.get("warmup")
-    warmup = float(warmup) if isinstance(warmup, (int, float)) and math.isfinite(warmup) else 0.0
-    return budget_dropped_note(str(config.get("lr_schedule", "constant")), warmup, budget,
+    # numbers a tampered config may not hold (a probe's NaN and "5")
+    budget, warmup = positive_number(config.get("max_minutes")), positive_number(config.get("warmup"))
+    return budget_dropped_note(str(config.get("lr_schedule", "constant")), warmup, budget or None,
                                float(state.get("elapsed_s") or 0.0),
                                int(state.get("global_step") or 0), int(state.get("total_steps") or 0), minutes,
                                float(state.get("setup_s") or 0.0))
