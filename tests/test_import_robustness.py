@@ -391,6 +391,24 @@ def test_two_label_studio_regions_under_one_id_are_said_not_merged(tmp_path):
     assert any("region a: two different boxes share this id" in p and p.endswith("dropped") for p in report.problems)
 
 
+def test_a_region_repeated_with_the_same_box_keeps_its_first_text_and_label_and_says_so(tmp_path):
+    """Probe 30: a copy of region w0's results under its id, with the same box, text DUPLICATE and label TOTAL,
+    replaced "BURGER"/OTHER without a word."""
+    repeated = _ls_region("w0", 10, "BURGER", "OTHER") + _ls_region("w0", 10, "DUPLICATE", "TOTAL")
+    report = _ls_import(tmp_path, [{"id": 1, "data": {}, "annotations": [{"result": [
+        *repeated, *_ls_region("b", 90, "4.00", "ITEM_PRICE")]}]}])
+    [doc] = report.documents
+    assert [(w.text, w.field) for w in doc.words] == [("BURGER", "OTHER"), ("4.00", "ITEM_PRICE")]
+    assert "region w0: two transcriptions share this id ('BURGER' and 'DUPLICATE'); kept the first" in " ".join(
+        report.problems)
+    assert "region w0: two labels share this id ('OTHER' and 'TOTAL'); kept the first" in " ".join(
+        report.problems)
+    same = _ls_region("s", 10, "Tea", "ITEM_NAME") + _ls_region("s", 10, "Tea", "ITEM_NAME")
+    quiet = _ls_import(tmp_path, [{"id": 2, "data": {}, "annotations": [{"result": same}]}])
+    assert [(w.text, w.field) for w in quiet.documents[0].words] == [("Tea", "ITEM_NAME")]
+    assert not any("share this id" in p for p in quiet.problems)
+
+
 def test_a_bad_prediction_costs_its_suggestion_not_the_persons_annotation(tmp_path):
     """A probe: a prediction's QUANTITY number of -7 skipped the whole task, its good annotation with it."""
     prediction = _ls_region("q", 50, "2", "QUANTITY") + [{"id": "q", "type": "number", "from_name": "quantity",

@@ -213,6 +213,16 @@ def _task_receipt_id(task_id: Any, ref: Any) -> str:
     return f"label-studio-{task_id}{suffix}"
 
 
+def _repeated(region: dict[str, Any], key: str, value: Any, what: str, rid: str, notes: list[str]) -> bool:
+    """Whether ``region`` already holds another ``key`` than ``value``: a second result of the same kind under one
+    id, said in ``notes``; the first is kept (a probe's copy of a region's results under its id, with the same box,
+    replaced "BURGER"/OTHER by "DUPLICATE"/TOTAL without a word)."""
+    if key not in region or region[key] == value:
+        return False
+    notes.append(f"region {rid}: two {what} share this id ({shown(region[key])} and {shown(value)}); kept the first")
+    return True
+
+
 def _regions(results: list[Mapping], width: int, height: int, schema: LabelSchema,
              notes: list[str]) -> dict[str, dict[str, Any]]:
     """Region id -> {box, text, label, value, meta}, in order of first appearance."""
@@ -246,7 +256,10 @@ def _regions(results: list[Mapping], width: int, height: int, schema: LabelSchem
                     notes.append(f"region {rid}: {error}; dropped")
                     region["dropped"] = True
         if kind == "textarea" and isinstance(value.get("text"), list) and value["text"]:
-            region["text"] = " ".join(str(t) for t in value["text"] if isinstance(t, str)).strip()
+            text = " ".join(str(t) for t in value["text"] if isinstance(t, str)).strip()
+            if _repeated(region, "text", text, "transcriptions", rid, notes):
+                continue
+            region["text"] = text
             meta = result.get("meta")
             confidence = meta.get(OCR_CONFIDENCE) if isinstance(meta, Mapping) else None
             if isinstance(confidence, (int, float)) and not isinstance(confidence, bool) and 0 <= confidence <= 100:
@@ -263,6 +276,8 @@ def _regions(results: list[Mapping], width: int, height: int, schema: LabelSchem
             known = next((n for n in names if isinstance(n, str) and n in schema.annotation_labels), None) \
                 if isinstance(names, list) else None
             if known is not None:
+                if _repeated(region, "label", known, "labels", rid, notes):
+                    continue
                 region["label"] = known
                 if len(names) > 1:  # a word has one label here; Labels choice="multiple" allows several
                     listed = ", ".join(shown(n) for n in names[:3])  # not 20,000 of them (a probe: 3.6 MB said)
@@ -282,7 +297,9 @@ def _regions(results: list[Mapping], width: int, height: int, schema: LabelSchem
                 notes.append(f"region {rid}: none of its labels ({listed}) is in schema {schema.name!r}; left "
                              "unlabelled")
         elif kind == "number" and result.get("from_name") in (QUANTITY_TAG, GROUP):
-            region[result["from_name"]] = value.get("number")
+            if not _repeated(region, result["from_name"], value.get("number"), f"{result['from_name']} numbers",
+                             rid, notes):
+                region[result["from_name"]] = value.get("number")
     if odd_confidences:
         rid, confidence = next(iter(odd_confidences.items()))
         notes.append(f"{counted(len(odd_confidences), 'word')} with an OCR confidence that is no number in 0–100 "
