@@ -409,6 +409,23 @@ def test_a_region_repeated_with_the_same_box_keeps_its_first_text_and_label_and_
     assert not any("share this id" in p for p in quiet.problems)
 
 
+@pytest.mark.parametrize("fmt", ["auto", "label-studio"])
+def test_a_nan_in_one_label_studio_task_skips_that_task_whatever_the_format_says(fmt, workspace_home, tmp_path,
+                                                                                 capsys):
+    """Probe 30: with the default --format auto, one NaN in tasks.json refused the whole export as "not a CORD,
+    native or Label Studio record", where --format label-studio skipped that task and imported the other."""
+    folder = tmp_path / "ls"
+    folder.mkdir()
+    bad = json.dumps({"id": 1, "data": {}, "annotations": [{"result": _ls_region("a", 10, "Tea", "ITEM_NAME")}]})
+    good = json.dumps({"id": 2, "data": {}, "annotations": [{"result": _ls_region("b", 10, "4.00", "TOTAL")}]})
+    bad = bad.replace('"x": 10', '"x": NaN', 1)
+    (folder / "tasks.json").write_text(f"[{bad}, {good}]")
+    code, problems, output = import_cli(folder, fmt, capsys)
+    assert code == 0, output
+    assert len(problems) == 1 and "task 1 (id 1)" in problems[0] and "NaN" in problems[0], output
+    assert len(stored_ids(workspace_home)) == 1
+
+
 def test_a_bad_prediction_costs_its_suggestion_not_the_persons_annotation(tmp_path):
     """A probe: a prediction's QUANTITY number of -7 skipped the whole task, its good annotation with it."""
     prediction = _ls_region("q", 50, "2", "QUANTITY") + [{"id": "q", "type": "number", "from_name": "quantity",

@@ -11,7 +11,8 @@ A folder (or file) is
 
 A folder whose files are of two formats (a native file beside CORD's ``json/``, or beside a Label Studio
 ``tasks.json``) is refused, naming both: an import reads one format and would leave the other out. At most three
-JSON files of each place are read, each bounded by :class:`~._common.ImportLimits` (size, nesting, no NaN).
+JSON files of each place are read, each bounded by :class:`~._common.ImportLimits` (size, nesting); a NaN is read
+here as a value, so that the format's loader names the record holding it and imports the rest (probe 30).
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ def detect_format(path: Path) -> str:
     unreadable: list[str] = []  # why a file could not be read (not UTF-8, not JSON…): said, not swallowed
     for index, file in enumerate(files):
         try:
-            data = read_record_file(file, DEFAULT_LIMITS)
+            data = read_record_file(file, DEFAULT_LIMITS, keep_constants=True)
         except RecordError as error:
             if _large_label_studio_export(file):  # one file of many tasks: its loader allows far more than a record
                 return "label-studio"
@@ -104,7 +105,7 @@ def _formats(files: list[Path]) -> list[tuple[str, str | None]]:
     found = []
     for file in files[:_SAMPLED_FILES]:
         try:
-            found.append((file.name, json_format(read_record_file(file, DEFAULT_LIMITS))))
+            found.append((file.name, json_format(read_record_file(file, DEFAULT_LIMITS, keep_constants=True))))
         except RecordError:
             found.append((file.name, "label-studio" if _large_label_studio_export(file) else None))
     return found
