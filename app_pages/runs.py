@@ -354,7 +354,7 @@ with runs_tab:
     d1, d2, d3 = st.columns(3)
     folder = ws.runs_dir / run_id
     saved = has_checkpoint(folder)
-    damage = checkpoint_problem(folder)
+    damage = checkpoint_problem(folder, run_id=run_id)
     if damage:
         st.warning(f"This run's checkpoint is damaged: {literal(damage)}. Predict and Resume cannot read it; restore "
                    "the folder from a copy, or delete the run.")

@@ -14,6 +14,8 @@ from conftest import REPO_ROOT, require_shared_data
 from receipt_core.cli.main import main
 from receipt_core.datasets import load_dataset
 from receipt_core.workspace.store import Workspace
+from receipt_core.model.checkpoint import SAVED_IN_KEY, CheckpointError, checkpoint_problem
+from receipt_core.training.runs import resume_run
 from receipt_core.wording import counted
 
 TRAIN_FILES = 6
@@ -554,3 +556,29 @@ def test_a_reference_or_pretrained_model_folder_is_named_not_called_damaged(tmp_
         assert main(["evaluate", str(folder), "--data", str(tmp_path)]) == 2
         err = capsys.readouterr().err
         assert f"{folder} is a run folder whose model is in {child}/: " in err and "not a two-head run" in err, err
+
+
+def test_a_workspace_run_whose_folder_holds_another_runs_checkpoint_is_refused(cord_folders, tmp_path, capsys):
+    """Probe 30 replaced run B's folder by a copy of run A's: evaluate printed A's scores under B's id, exit 0, and
+    the pages served A's weights under B's name beside B's recorded scores."""
+    workspace = tmp_path / "ws"
+    common = ["train", "--train", str(cord_folders[0]), "--eval", str(cord_folders[0]), "--backbone", "tiny",
+              "--epochs", "1", "--batch-size", "3", "--workspace", str(workspace)]
+    assert main([*common, "--seed", "1"]) == 0 and main([*common, "--seed", "2"]) == 0
+    capsys.readouterr()
+    ws = Workspace.open(workspace)
+    second, first = [run.id for run in ws.list_runs()]  # newest first
+    assert json.loads((ws.run_dir(first) / "run.json").read_text())[SAVED_IN_KEY] == first
+    shutil.rmtree(ws.runs_dir / second)
+    shutil.copytree(ws.runs_dir / first, ws.runs_dir / second)
+    assert main(["evaluate", second, "--data", str(cord_folders[0]), "--workspace", str(workspace)]) == 2
+    err = capsys.readouterr().err
+    assert f"its checkpoint was saved by run '{first}', not by this run: a folder copied or moved into its place" \
+        in err, err
+    assert "put the run's own folder back, or delete the run" in err
+    assert checkpoint_problem(ws.run_dir(second), run_id=second).startswith(f"its checkpoint was saved by run '{first}'")
+    assert checkpoint_problem(ws.run_dir(first), run_id=first) is None
+    assert checkpoint_problem(ws.run_dir(second)) is None  # a folder read by its path, not as a run: renaming is fine
+    with pytest.raises(CheckpointError, match=f"cannot resume run '{second}': its checkpoint was saved by run"):
+        resume_run(ws, second)
+    assert main(["evaluate", first, "--data", str(cord_folders[0]), "--workspace", str(workspace)]) == 0

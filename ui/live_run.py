@@ -146,7 +146,7 @@ def live_view() -> None:
         st.error(f"Training failed: {literal(curves.error)}")
     for message in curves.messages:
         st.warning(message)
-    resumable = not live and _resumable(curves)  # read once a draw: it opens the run's files
+    resumable = not live and _resumable(curves, active.run_id)  # read once a draw: it opens the run's files
     _progress(curves, live, _budget_s(ws, active.run_id), active.started_at, stopping, resumable)
     if resumable:
         # Runs opened on its ★ run, not the one just stopped, with Resume folded away (a walkthrough)
@@ -249,12 +249,12 @@ def _progress(curves: RunCurves, live: bool, budget_s: float | None, started_at:
             + note + kept + (f"  \n{baseline}" if baseline else ""))
 
 
-def _resumable(curves: RunCurves) -> bool:
+def _resumable(curves: RunCurves, run_id: str) -> bool:
     """Whether the run was stopped with a checkpoint that loads: a probe damaged the run.json of a stopped run and
     was still told Resume goes on from it."""
     finished = curves.finished
     return bool(finished and finished.reason == "stopped" and finished.checkpoint
-                and checkpoint_problem(Path(finished.checkpoint)) is None)
+                and checkpoint_problem(Path(finished.checkpoint), run_id=run_id) is None)
 
 
 def _charts(curves: RunCurves, run_id: str) -> None:

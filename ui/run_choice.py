@@ -22,7 +22,7 @@ RESUME_OPEN_KEY = "runs_resume_open"  # a run whose Resume section Runs shows un
 def _loaded_run(run_dir: str, stamp: float):
     from receipt_core.model.checkpoint import load_checkpoint
 
-    return load_checkpoint(Path(run_dir))
+    return load_checkpoint(Path(run_dir), run_id=Path(run_dir).name)  # the folder of a workspace run is its id
 
 
 def loaded_run(run_id: str):
@@ -64,7 +64,7 @@ def saved_runs() -> SavedRuns:
     ws = workspace()
     usable, damaged = [], []
     for run in ws.list_runs():
-        problem = checkpoint_problem(ws.runs_dir / run.id)
+        problem = checkpoint_problem(ws.runs_dir / run.id, run_id=run.id)
         if problem is not None:
             damaged.append((run, problem))
         elif has_checkpoint(ws.runs_dir / run.id):

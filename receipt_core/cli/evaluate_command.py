@@ -72,6 +72,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _load_run(run_dir: Path, workspace: Path | None):
     from ..model.checkpoint import damaged_checkpoint, has_checkpoint, load_checkpoint
 
+    run_id = None  # a workspace run's id, whose folder must hold its own checkpoint (probe 30)
+
     if not run_dir.is_dir() and not run_dir.is_absolute() and len(run_dir.parts) == 1:
         from ..training.runs import RUN_KIND
         from ..workspace.store import LIVE_STATUSES, NotFoundError, Workspace, WorkspaceError
@@ -83,7 +85,8 @@ def _load_run(run_dir: Path, workspace: Path | None):
                 what = {"reference": "the reference tagger, whose scores its run printed after each epoch",
                         "pretrain": "layout pre-training, whose backbone `train --backbone` reads"}.get(kind, kind)
                 raise CommandError(f"run {run_dir} is a run of {what}; predict and evaluate read two-head runs")
-            run_dir = store.run_dir(str(run_dir), create=False)  # reading made an empty one (a probe)
+            run_id = str(run_dir)
+            run_dir = store.run_dir(run_id, create=False)  # reading made an empty one (a probe)
             if not has_checkpoint(run_dir) and not damaged_checkpoint(run_dir):  # a probe read "not a checkpoint
                 # folder: it has no run.json" for it; a damaged one is said by load_checkpoint below
                 store.mark_interrupted_runs()  # a run whose process died will never save: not "try again"
@@ -100,7 +103,7 @@ def _load_run(run_dir: Path, workspace: Path | None):
             raise CommandError(f"{run_dir} is neither a checkpoint folder nor a workspace run id") from None
         except WorkspaceError as error:
             raise CommandError(f"{run_dir} is neither a checkpoint folder nor a run id: {error}") from None
-    return load_checkpoint(run_dir)
+    return load_checkpoint(run_dir, run_id=run_id)
 
 
 def _refuse_a_foreign_cache_folder(folder: Path) -> None:

@@ -34,6 +34,7 @@ TRAINING_STATE_FILE = "training_state.safetensors"
 RUN_FILE = "run.json"
 TOKENIZER_DIR = "tokenizer"
 TMP = ".tmp"
+SAVED_IN_KEY = "saved_in"  # run.json: the name of the folder the checkpoint was saved in (a workspace run's id)
 
 
 @dataclass(frozen=True)
@@ -111,13 +112,26 @@ def other_model_folder(folder: Path) -> str | None:
             "`LayoutLMForTokenClassification.from_pretrained` reads it)")
 
 
-def checkpoint_problem(run_dir: Path) -> str | None:
+def saved_by_another_run(info: Mapping[str, Any], run_id: str) -> str | None:
+    """Why a checkpoint read as workspace run ``run_id``'s is another run's, else None: its run.json says it was
+    saved in another run's folder (probe 30 replaced run B's folder by a copy of run A's, and evaluate, predict and
+    the pages served A's weights under B's name and B's recorded scores). A checkpoint saved before this was
+    recorded says nothing, and passes."""
+    saved_in = info.get(SAVED_IN_KEY)
+    if not isinstance(saved_in, str) or saved_in == run_id:
+        return None
+    return (f"its checkpoint was saved by run {saved_in[:40]!r}, not by this run: a folder copied or moved into its "
+            "place; put the run's own folder back, or delete the run")
+
+
+def checkpoint_problem(run_dir: Path, run_id: str | None = None) -> str | None:
     """What would stop the checkpoint in ``run_dir`` from loading, found without reading its weights (so a page
     can list runs with it), else None: a damaged or missing run.json (:func:`damaged_checkpoint`), one that does
     not parse or validate, a file it names that is not a regular file, or no tokenizer. A probe replaced a model
     file by a link to /dev/zero, cut a run.json short and made the tokenizer folder a file: each run was still
     offered on Predict, and failed only once picked. It never writes (``read_run_info`` may finish an
-    interrupted save); the weights' hashes are checked when the run loads."""
+    interrupted save); the weights' hashes are checked when the run loads. With ``run_id``, a workspace run's
+    folder holding another run's checkpoint (:func:`saved_by_another_run`) is a problem too."""
     run_dir = Path(run_dir)
     damage = damaged_checkpoint(run_dir)
     if damage or not has_checkpoint(run_dir):
@@ -128,6 +142,8 @@ def checkpoint_problem(run_dir: Path) -> str | None:
         info = _validated_run_info(run_dir, warn_unhashed=False)
     except (CheckpointError, ValueError, OSError) as error:
         return str(error).replace(f"{run_dir}{os.sep}", "").replace("; refusing to load it", "")
+    if run_id is not None and (foreign := saved_by_another_run(info, run_id)) is not None:
+        return foreign
     for name in info["files"]:
         if not (run_dir / name).is_file() or (run_dir / name).is_symlink():
             return f"its {name} is missing or not a regular file"
@@ -242,11 +258,13 @@ def verify_files(run_dir: Path, info: Mapping[str, Any], training_state: bool = 
                                   "the file was modified or belongs to another run; refusing to load it")
 
 
-def load_checkpoint(run_dir: Path, with_training_state: bool = False) -> LoadedRun | tuple[LoadedRun, dict]:
+def load_checkpoint(run_dir: Path, with_training_state: bool = False,
+                    run_id: str | None = None) -> LoadedRun | tuple[LoadedRun, dict]:
     """Rebuild the model of a checkpoint folder after checking every file's SHA-256 and every tensor's shape.
 
     With ``with_training_state`` returns ``(loaded, tensors)`` where ``tensors`` is the optimizer/RNG state
-    (empty when the checkpoint has none).
+    (empty when the checkpoint has none). With ``run_id`` (loading a workspace run), another run's checkpoint in
+    its folder is refused (:func:`saved_by_another_run`).
     """
     from transformers import LayoutLMConfig
 
@@ -255,6 +273,8 @@ def load_checkpoint(run_dir: Path, with_training_state: bool = False) -> LoadedR
 
     run_dir = Path(run_dir)
     info = read_run_info(run_dir)
+    if run_id is not None and (foreign := saved_by_another_run(info, run_id)) is not None:
+        raise CheckpointError(f"{run_dir}: {foreign}")
     verify_files(run_dir, info, training_state=with_training_state)
     try:
         schema = LabelSchema.from_json(info["schema"])

@@ -31,7 +31,7 @@ from ..model.backbone_names import BACKBONE_NAMES
 from ..model.backbones import load_backbone
 from ..model.frozen_weights import FrozenReference, frozen_reference
 from ..model.multitask import build_model
-from ..model.checkpoint import CheckpointError, load_checkpoint
+from ..model.checkpoint import SAVED_IN_KEY, CheckpointError, load_checkpoint
 from ..model.checkpoint_save import save_checkpoint
 from ..model.optimizer_state import optimizer_from_tensors, optimizer_to_tensors
 from ..data.document import Document
@@ -364,7 +364,8 @@ class ReceiptTask:
         tensors[RNG_KEY] = torch.get_rng_state()
         info = {"backbone": self.backbone_name, "schema": self.schema.to_json(), "freeze_plan": self.plan.to_json(),
                 "config": self.config.to_json(), "state": state.to_json(), "metrics": dict(state.last_metrics),
-                "optimizer": meta, "processes": int(getattr(self.accelerator, "num_processes", 1) or 1)}
+                "optimizer": meta, "processes": int(getattr(self.accelerator, "num_processes", 1) or 1),
+                SAVED_IN_KEY: self.run_dir.name}  # a workspace run's id: its folder is refused under another run
         save_checkpoint(self.run_dir, self.model, info, training_state=tensors, tokenizer=self.tokenizer,
                         frozen=self.frozen_reference())
         return str(self.run_dir)

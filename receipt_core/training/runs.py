@@ -15,7 +15,8 @@ from ..data.document import Document
 from ..data.review import LabelledDocuments, NoLabelsError, evaluation_documents, labelled_documents
 from ..data.schema import DEFAULT_SCHEMA, LabelSchema, unknown_label_problem
 from ..model.backbone_names import PRETRAINED_BACKBONE_DIR
-from ..model.checkpoint import CheckpointError, checkpoint_step, has_checkpoint, read_run_info, verify_files
+from ..model.checkpoint import (CheckpointError, checkpoint_step, has_checkpoint, read_run_info, saved_by_another_run,
+                                verify_files)
 from .config import PretrainConfig, ReferenceConfig, TrainConfig
 from .events import Event
 from .job import StoreListener, TrainingJob
@@ -102,6 +103,9 @@ def resume_run(workspace, run_id: str, train_docs: Sequence[Document] | None = N
         raise CheckpointError(f"run {run_id!r} is a {run.config[RUN_KIND]} run; only two-head receipt runs resume")
     if not has_checkpoint(run_dir):
         raise CheckpointError(f"run {run_id!r} has no checkpoint yet; start a new run instead")
+    info = read_run_info(run_dir)
+    if (foreign := saved_by_another_run(info, run_id)) is not None:  # probe 30: another run's folder in its place
+        raise CheckpointError(f"cannot resume run {run_id!r}: {foreign}")
     if train_docs is None:
         train_docs = list(own_training_documents(workspace, run_id, run.config).documents)
     if eval_docs is None:
@@ -109,7 +113,7 @@ def resume_run(workspace, run_id: str, train_docs: Sequence[Document] | None = N
     _refuse_unknown_labels([*train_docs, *eval_docs], DEFAULT_SCHEMA)
     # every file's hash before anything changes: a damaged model file found by the job's thread turned a stopped run
     # into a failed one and replaced its summary (a probe); refused here, the run stays as it was
-    verify_files(run_dir, read_run_info(run_dir))
+    verify_files(run_dir, info)
     if config is None:
         config = saved_train_config(run.config)
     job = TrainingJob(lambda: build_resumed_task(run_dir, train_docs, eval_docs, config), config, name=run.name,
