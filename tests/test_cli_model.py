@@ -576,7 +576,8 @@ def test_a_workspace_run_whose_folder_holds_another_runs_checkpoint_is_refused(c
     assert f"its checkpoint was saved by run '{first}', not by this run: a folder copied or moved into its place" \
         in err, err
     assert "put the run's own folder back, or delete the run" in err
-    assert checkpoint_problem(ws.run_dir(second), run_id=second).startswith(f"its checkpoint was saved by run '{first}'")
+    problem = checkpoint_problem(ws.run_dir(second), run_id=second)
+    assert problem.startswith(f"its checkpoint was saved by run '{first}'")
     assert checkpoint_problem(ws.run_dir(first), run_id=first) is None
     assert checkpoint_problem(ws.run_dir(second)) is None  # a folder read by its path, not as a run: renaming is fine
     with pytest.raises(CheckpointError, match=f"cannot resume run '{second}': its checkpoint was saved by run"):
