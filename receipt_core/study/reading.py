@@ -142,6 +142,9 @@ def read_claims(result: StudyResult) -> list[Claim]:
         claims.append(Claim("The two-head model beats the plain combined tagger.", verdict,
                             f"best configuration ({best.config.name}) vs {reference.config.name}: {n1}; {n2}."
                             f"{_caveats(best, reference)}"))
+    if (budget := _budget_that_cut(result)) is not None:  # the verdict is of runs at that budget, said in its line
+        claims = [replace(claim, claim=f"{claim.claim.rstrip('.')}, in {budget} of training each.")
+                  if claim.verdict != "not measured" else claim for claim in claims]
     if 0 < result.eval_documents < MIN_EVAL_RECEIPTS:  # a walkthrough read a green "held" off 3 receipts
         few = (f" Scored on {result.eval_documents} evaluation receipts: one receipt moves a score by more than the "
                f"differences runs are told apart by; judge on at least {MIN_EVAL_RECEIPTS}.")
@@ -152,6 +155,15 @@ def read_claims(result: StudyResult) -> list[Claim]:
                           f"{_SAID.get(claim.verdict, claim.verdict)}: {claim.evidence}{few}")
                   if claim.verdict != "not measured" else claim for claim in claims]
     return claims
+
+
+def _budget_that_cut(result: StudyResult) -> str | None:
+    """The time budget as a claim's line says it ("1 min") when it ended a run before its planned epochs, else None:
+    a walkthrough's 60-second race headlined "Phased unfreezing is best. Did not hold", the budget only in the
+    caveats after the numbers."""
+    minutes = result.settings.budget_minutes
+    cut = any(run.finished == "time budget" for row in result.summaries for run in row.runs)
+    return f"{minutes:g} min" if minutes and cut else None
 
 
 def _level_note(field_sign: int, item_sign: int) -> str:
