@@ -8,8 +8,8 @@ import streamlit as st
 from receipt_core.datasets.splits import paired_datasets
 from receipt_core.model.backbone_names import BACKBONE_NAMES, DEFAULT_BACKBONE, TEXT_ONLY_BACKBONES
 from receipt_core.data.boxes import BOX_MODES
-from receipt_core.model.freeze import (LAYOUT_GROUP, PRESETS, FreezePlan, PhasedSchedule, hand_frozen_heads,
-                                     hand_toggles)
+from receipt_core.model.freeze import (BUDGET_SHARE_BY_PHASE_END, LAYOUT_GROUP, PRESETS, FreezePlan, PhasedSchedule,
+                                     hand_frozen_heads, hand_toggles)
 from receipt_core.model.scenario_guide import frozen_heads_note, guide_markdown
 from receipt_core.model.head_settings import HEAD_KINDS, LAYER_MIX_LABELS, LAYER_MIXES
 from receipt_core.training.config import (DEEP_PHASE_TWO, MAX_LR, PHASE_END_NEEDED, SHALLOW_PHASE_TWO,
@@ -70,7 +70,11 @@ def _phase_settings(defaults: TrainConfig, layers: int) -> tuple[int, int, int]:
     epochs_per_phase = phase_cols[1].number_input("Epochs per phase", 0, 50,
                                                   defaults.epochs_per_phase or 0,
                                                   persist_state="session", key="train_epochs_per_phase",
-                                                  help="0: a phase ends by patience only")
+                                                  help="0: a phase ends by patience only. Under a time budget "
+                                                       "phase 1 also ends by "
+                                                       f"{BUDGET_SHARE_BY_PHASE_END[1]:.0%} of it and phase 2 by "
+                                                       f"{BUDGET_SHARE_BY_PHASE_END[2]:.0%}, whatever their epochs, "
+                                                       "so the last phase keeps most of the budget")
     patience = phase_cols[2].number_input("Patience (evaluations; 0: off)", 0, 20, defaults.patience or 0,
                                           persist_state="session", key="train_patience",
                                           help="A phase also ends after this many evaluations in a row without a "

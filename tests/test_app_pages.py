@@ -1476,6 +1476,10 @@ def test_train_warns_when_the_phased_plan_would_never_reach_its_later_phases(dem
                       "Give it at least 5 epochs, or fewer epochs per phase."]
     at.number_input(key="train_epochs").set_value(5).run()
     assert not [w for w in at.warning if "never start" in w.value]
+    # a budget ends phases 1 and 2 by its shares whatever their epochs: the field says so (walkthrough 28's phases
+    # changed at 1 epoch with 2 per phase, explained only once the run had started)
+    assert "Under a time budget phase 1 also ends by 15% of it and phase 2 by 40%, whatever their epochs" in \
+        at.number_input(key="train_epochs_per_phase").help
 
     # no way to end a phase (0 epochs per phase, patience off): said, and Start is off; a probe's Start made a run
     # that failed at once and stayed in the list
