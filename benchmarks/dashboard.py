@@ -1,8 +1,9 @@
 """Dashboard figures in a real headless Chromium against a live ``streamlit run app.py`` (the server and browser
 helpers are ``live_app.py``'s, shared with ``tests/test_browser.py``).
 
-- Start → first loss point: a workspace holding the demo receipts (generated as Home's button does), the Train
-  page with every default (the default backbone), seconds from clicking Start to the first point on a loss chart.
+- Start → first loss point: a workspace holding the CORD sample (loaded as Home's "Load the real receipts" does,
+  README's quick start), the Train page with every default, seconds from clicking Start to the first point on a
+  loss chart (until 2026-12-07 it held 12 demo receipts, which the quick start no longer uses).
 - Response to a click while training runs: the run continues in the server while the user moves between pages;
   seconds from clicking a page link in the sidebar to that page drawn and idle (Runs, then back to Train with its
   live charts), median over several clicks. Each click is checked to land while the run still trains.
@@ -40,6 +41,14 @@ def _seed_demo(home: Path, count: int) -> None:
     add_demo_receipts(Workspace.open(home), count, seed=0)
 
 
+def _seed_cord_sample(home: Path) -> int:
+    """The workspace state after Home's "Load the real receipts (CORD sample)"; the training receipts' count."""
+    from receipt_core.datasets.demo import add_cord_sample
+    from receipt_core.workspace.store import Workspace
+
+    return add_cord_sample(Workspace.open(home))[0].documents
+
+
 def _page_drawn_js(title: str, needs_chart: bool) -> str:
     chart = "&& document.querySelector('.js-plotly-plot')" if needs_chart else ""
     return f"""() => {{
@@ -59,16 +68,19 @@ def dashboard_figures(sizes: Sizes, clicks: int = 3) -> list[Figure]:
 
     with tempfile.TemporaryDirectory(prefix="bench-dashboard-") as folder:
         home = Path(folder) / "workspace"
-        demo_count = 4 if sizes.quick else 12  # the Train page holds some receipts out for evaluation
-        _seed_demo(home, demo_count)
+        if sizes.quick:  # the Train page holds some receipts out for evaluation
+            _seed_demo(home, 4)
+            data = "4 demo receipts"
+        else:
+            data = f"the CORD sample ({_seed_cord_sample(home)} training receipts, as the quick start loads it)"
         with live_server(home, Path(folder) / "streamlit.log") as server, \
                 chromium_page(default_timeout_ms=120_000) as page:
             first_point, responses = _measure(page, server.url, sizes, clicks)
-    settings = ("Train page defaults, default backbone (layout-minilm)" if not sizes.quick else
+    settings = ("Train page defaults (text-minilm · phased, its heads first on cached features)" if not sizes.quick else
                 f"Train page defaults but the tiny backbone and {QUICK_EPOCHS} epochs of batch 1, so the run outlasts "
                 "the clicks (quick run)")
     return [Figure(FIRST_POINT, f"{first_point:.1f} s", "", None,
-                   f"{demo_count} demo receipts, {settings}; one measurement (a second Start would reuse the loaded "
+                   f"{data}, {settings}; one measurement (a second Start would reuse the loaded "
                    "backbone and be faster)"),
             Figure(CLICK, f"{median(responses):.2f} s", "", None,
                    f"sidebar link → page drawn, alternating Runs and Train (live charts) while the run trains; "
