@@ -17,7 +17,7 @@ from receipt_core.data.images import MAX_IMAGES_PER_PREDICTION
 from receipt_core.plots.figures import LOW_CONFIDENCE, WRITTEN_WORDS_MAX, prediction_figure, tall_figure_height
 from receipt_core.plots.overlay import LOW_OCR, OVERLAY_CHOICES, confidence_marks, overlay_counts, overlay_figure
 from receipt_core.training.events import METRIC_LABELS
-from receipt_core.training.run_documents import eval_ids, train_ids, photo_gap_note
+from receipt_core.training.run_documents import eval_ids, photo_gap_note, train_ids, trained_on_photos
 from receipt_core.training.run_summary import last_evaluation
 from receipt_core.wording import counted
 from receipt_core.workspace.database import NotFoundError
@@ -98,8 +98,11 @@ with user_errors("Reading the run's validation"):
     note = quality_note(evaluation.metrics if evaluation else None, scored_on)
     if evaluation is not None:
         on = f", on {counted(scored_on, 'receipt')}" if scored_on else ""
+        # said above the tiles: walkthrough 28 read the CORD run's 0.920 first, the photo warning only below
+        photos = ("; it never trained on a photo, so these do not carry over to one"
+                  if trained_on_photos(ws, run.config) is False else "")
         st.caption(f"Validation of this run at step {evaluation.step}, after {evaluation.epoch} complete "
-                   f"epoch{'' if evaluation.epoch == 1 else 's'}{on}:")
+                   f"epoch{'' if evaluation.epoch == 1 else 's'}{on}{photos}:")
         columns = st.columns(max(len(evaluation.metrics), 1))
         for column, (name, value) in zip(columns, evaluation.metrics.items()):
             column.metric(METRIC_LABELS.get(name, name), f"{value:.3f}")

@@ -1880,6 +1880,10 @@ def test_predict_says_a_run_trained_without_photos_reads_a_stored_photo_as_it_re
         no_errors(at)
         # a warning that names what such a run never saw (a walkthrough's demo read a confident address as items)
         assert any(note in w.value and "address" in w.value for w in at.warning), [w.value for w in at.warning]
+        # and the validation scores above say it where they are read first (walkthrough 28 read CORD's 0.920 tiles
+        # over a photo's address lines read as items, the warning only below them)
+        assert any(c.value.endswith("; it never trained on a photo, so these do not carry over to one:")
+                   for c in at.caption), [c.value for c in at.caption]
         at.selectbox(key="predict_doc").set_value("typed-1").run()
         assert not any(note in w.value for w in (*at.info, *at.warning))  # typed words, as the run's own
         # Annotate's suggestions say it too, one click from Accept all (a walkthrough's photo got confident junk)
