@@ -19,7 +19,8 @@ st.caption("What freezing buys and costs, measured: each scenario trains on the 
            "budget, one after another; the cheap ones get through more epochs, the expensive ones learn more per "
            "step (the budget is a cap: a run also ends when its scenario's epochs are done, and the table says so). "
            "Each scenario runs with its own defaults, as Train would start it (freeze-backbone and phased: "
-           "contextual heads over a layer mix; full: linear heads, the recipe measured best for it), and each run is "
+           "contextual heads over a layer mix; full: linear heads, the recipe measured best for it), or, with *One "
+           "recipe for every scenario* ticked, all with one recipe, so that only freezing differs; each run is "
            "an ordinary run (watch it on Train, find it on Runs). One seed and a short budget give a first look: "
            "the study (Runs → Studies) repeats seeds.")
 track = race_track()

@@ -463,9 +463,12 @@ def test_study_trains_on_several_datasets_as_train_does(cord_folders, tmp_path, 
     train, dev = (str(folder) for folder in cord_folders)
     out = tmp_path / "study"
     assert main(["study", "--train", train, dev, "--eval", dev, "--format", "cord", "--backbone-scenarios",
-                 "tiny:freeze-all", "--epochs", "1", "--workspace", str(tmp_path / "ws"), "--out", str(out)]) == 0
+                 "tiny:freeze-all", "--epochs", "1", "--workspace", str(tmp_path / "ws"), "--out", str(out),
+                 "--same-recipe"]) == 0
     err = capsys.readouterr().err
     assert f"train mix: {train} {TRAIN_FILES}, {dev} 2" in err
+    assert load_study(out)["settings"]["same_recipe"] is True  # every scenario on one recipe (walkthrough 28)
+    assert "Every scenario trains with one recipe, so only what it freezes differs" in (out / "report.md").read_text()
     # scored on its own training receipts: said as train says it, and kept in the report (a probe)
     overlap = "2 of the 2 evaluation receipts are also training receipts"
     assert f"warning: {overlap}" in err and overlap in (out / "report.md").read_text()

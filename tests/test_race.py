@@ -646,6 +646,59 @@ def test_the_report_header_names_the_settings_each_scenario_replaced():
         assert again.scenario_overrides("freeze-backbone") == settings.scenario_overrides("freeze-backbone")
 
 
+def test_one_recipe_for_every_scenario_leaves_only_freezing_to_differ(workspace_home, monkeypatch):
+    """Walkthrough 28: a race compared freeze-backbone's 20 epochs of contextual heads at 3e-3 over row boxes with
+    full fine-tuning's linear heads over line boxes, so freezing was never measured alone. With same_recipe every
+    scenario trains with phased's recipe, the header says so, and study.json keeps it."""
+    from receipt_core.study.runner import train_config
+    from receipt_core.study.table import settings_paragraph
+    from receipt_core.study.view import result_from_json
+    from receipt_core.study.files import study_json
+
+    scenarios = ("freeze-all", "freeze-backbone", "freeze-field-head", "full", "phased")
+    same = StudySettings(budget_minutes=1.0, same_recipe=True)
+    recipes = {s: train_config(StudyConfig("text-minilm", s), same, 0) for s in scenarios}
+    shared = ("head", "head_size", "head_depth", "layer_mix", "head_lr", "label_smoothing", "boxes", "epochs", "lr")
+    assert len({tuple(getattr(c, k) for k in shared) for c in recipes.values()}) == 1
+    assert (recipes["full"].head, recipes["full"].head_lr, recipes["full"].boxes) == ("contextual", 3e-3, "row")
+    assert [c.scenario for c in recipes.values()] == list(scenarios)  # what each freezes still differs
+    own = StudySettings(budget_minutes=1.0)
+    assert train_config(StudyConfig("text-minilm", "full"), own, 0).head == "linear"
+    assert train_config(StudyConfig("text-minilm", "freeze-backbone"), own, 0).epochs == 20
+    given = StudySettings(budget_minutes=1.0, same_recipe=True, boxes="word")  # a setting given still wins
+    assert train_config(StudyConfig("text-minilm", "full"), given, 0).boxes == "word"
+    with pytest.raises(ValueError, match="same_recipe must be true or false, got 'yes'"):
+        StudySettings(same_recipe="yes")
+
+    rows = tuple(ConfigSummary(StudyConfig("text-minilm", s), (result(s, 0.7, 0.5, 10),))
+                 for s in ("freeze-backbone", "full"))
+    study = StudyResult(settings=same, summaries=rows, train_data="t", eval_data="e", train_documents=9,
+                        eval_documents=3)
+    header = settings_paragraph(study)
+    assert ("Every scenario trains with one recipe, so only what it freezes differs: contextual heads (2 layers of "
+            "width 128), over a layer mix (top), head learning rate 0.003") in header, header
+    assert "own defaults replace" not in header
+    reopened = result_from_json(study_json(study))
+    assert reopened.settings.same_recipe and settings_paragraph(reopened) == header
+
+    # the race form's box starts a race of one recipe
+    from receipt_core.data.document import Document, Word
+    from ui.race_track import _race_track
+
+    _race_track.clear()
+    Workspace.open(workspace_home).save_documents("gold", [Document(id=f"g{i}", width=50, height=50, words=(
+        Word(text="x", box=(1, 1, 9, 9), field="TOTAL"),)) for i in range(4)])
+    started = []
+    monkeypatch.setattr("ui.race_view.start_race", lambda plan, name: started.append(plan) or "race-x")
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
+    at.run()
+    at.switch_page("app_pages/race.py").run()
+    at.checkbox(key="race_same_recipe").check().run()
+    at.button(key="race_start").click().run()
+    assert not at.exception and not at.error, [e.value for e in (*at.exception, *at.error)]
+    assert started[-1].settings.same_recipe
+
+
 def test_the_race_and_study_forms_also_train_on_other_datasets(workspace_home, monkeypatch):
     """Their forms offer the Train page's "Also train on" and start a plan that carries it; the training dataset
     itself is not offered."""

@@ -16,7 +16,8 @@ from receipt_core.study.settings import (LAYOUT_SCENARIOS, REFERENCE, TEXT_SCENA
                                          default_configs)
 from ui.literal import literal
 from ui.race_track import race_track, start_race
-from ui.race_view import data_choice, data_refused, race_progress, study_name_ok
+from ui.race_view import (SAME_RECIPE_HELP, SAME_RECIPE_LABEL, data_choice, data_refused, race_progress,
+                          study_name_ok)
 from ui.shared import NO_DATA, user_errors, workspace
 
 STUDY_REFRESH_S = 2.0
@@ -36,6 +37,8 @@ def study_form(datasets: list[str]) -> None:
                              help=f"The study's default: {len(LAYOUT_SCENARIOS)} scenarios on layout-minilm, "
                                   f"{len(TEXT_SCENARIOS)} on text-minilm ({', '.join(TEXT_SCENARIOS)}) and the plain "
                                   "reference tagger (as `python -m receipt_core study`)")
+    same_recipe = st.checkbox(SAME_RECIPE_LABEL, persist_state="session", key="study_same_recipe",
+                              help=SAME_RECIPE_HELP)
     data = data_choice(datasets, "study")
     columns = st.columns(4)
     minutes = columns[0].number_input("Time budget per run, minutes", 0.05, 600.0, float(defaults.budget_minutes),
@@ -53,7 +56,8 @@ def study_form(datasets: list[str]) -> None:
     if st.button("Start study", type="primary", key="study_start", disabled=not configs or not named or refused):
         with user_errors("Starting the study"):
             plan = RacePlan(configs=tuple(configs), settings=StudySettings(budget_minutes=float(minutes),
-                                                                           repeats=int(repeats), seed=int(seed)),
+                                                                           repeats=int(repeats), seed=int(seed),
+                                                                           same_recipe=bool(same_recipe)),
                             train_data=data.train, also_train=data.also_train, eval_data=data.evaluation,
                             hold_out=data.share, kind="study")
             start_race(plan, name)

@@ -115,6 +115,15 @@ def data_refused(data: DataChoice, button: str) -> bool:
     return split.problem is not None
 
 
+SAME_RECIPE_LABEL = "One recipe for every scenario (only what each freezes differs)"
+SAME_RECIPE_HELP = ("Unticked, each scenario trains with its own defaults, the recipe measured best for it: "
+                    "freeze-backbone 20 epochs of contextual heads, full fine-tuning linear heads over line boxes, "
+                    "phased contextual heads with label smoothing. So a race compares recipes as well as freezing. "
+                    "Ticked, every scenario trains with phased's recipe (contextual heads at their own rate 3e-3 over "
+                    "a layer mix and row boxes, label smoothing 0.1, the same epochs): the scores then differ by "
+                    "what each freezes alone")
+
+
 def race_form(datasets: list[str]) -> None:
     """Scenarios, backbone, data, budget per run; Start race."""
     if not datasets:
@@ -131,6 +140,7 @@ def race_form(datasets: list[str]) -> None:
 
                                 persist_state="session", key="race_backbone",
                                 help="tiny: small and random, for an instant demo")
+    same_recipe = st.checkbox(SAME_RECIPE_LABEL, persist_state="session", key="race_same_recipe", help=SAME_RECIPE_HELP)
     data = data_choice(datasets, "race")
     settings_columns = st.columns(3)
     seconds = settings_columns[0].number_input(
@@ -164,7 +174,8 @@ def race_form(datasets: list[str]) -> None:
                  disabled=not scenarios or not named or busy or refused):
         with user_errors("Starting the race"):
             plan = RacePlan(configs=tuple(StudyConfig(backbone, s) for s in scenarios),
-                            settings=StudySettings(budget_minutes=int(seconds) / 60, seed=int(seed)),
+                            settings=StudySettings(budget_minutes=int(seconds) / 60, seed=int(seed),
+                                                   same_recipe=bool(same_recipe)),
                             train_data=data.train, also_train=data.also_train, eval_data=data.evaluation,
                             hold_out=data.share, kind="race")
             st.session_state[SHOWN_KEY] = start_race(plan, name)

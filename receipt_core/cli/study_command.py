@@ -62,6 +62,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_box_arguments(study, scope=f"; every run, the reference too (default: as train, each scenario's own: "
                                    f"{TRAIN_DEFAULTS.boxes} unless the scenario sets another, as phased and "
                                    "freeze-backbone set row)", default=None)
+    study.add_argument("--same-recipe", action="store_true",
+                       help="every scenario trains with phased's recipe (contextual heads at their own rate over a "
+                            "layer mix and row boxes, label smoothing), so the runs differ only in what they freeze; "
+                            "default: each scenario's own defaults, the recipe measured best for it")
     study.add_argument("--freeze", nargs="+", default=[], metavar="GROUP",
                        help="groups frozen in every multi-task run on top of its scenario (e.g. embeddings.text)")
     study.add_argument("--max-length", type=positive_int, default=None, metavar="TOKENS",
@@ -97,7 +101,8 @@ def run_study_command(args: argparse.Namespace) -> int:
                                  seed=args.seed, batch_size=args.batch_size, lr=args.lr,
                                  decay_factor=args.decay_factor, loss_weighting=args.loss_weighting,
                                  max_length=args.max_length, freeze=tuple(args.freeze),
-                                 lr_schedule=args.lr_schedule, warmup=args.warmup, boxes=args.boxes)
+                                 lr_schedule=args.lr_schedule, warmup=args.warmup, boxes=args.boxes,
+                                 same_recipe=args.same_recipe)
     except ValueError as error:  # before any document loads
         raise CommandError(str(error)) from None
     train_docs = load_training_documents(args.train, args.format, args.workspace)

@@ -82,6 +82,7 @@ class StudySettings:
     boxes: str | None = None  # data.boxes.BOX_MODES; every run, the reference included
     # the settings the user set; None: the ones passed as not None (a study.json stores the list, empty or not)
     given: tuple[str, ...] | None = None
+    same_recipe: bool = False  # every scenario trains with training.config.SAME_RECIPE: only freezing differs
 
     def __post_init__(self) -> None:
         from ..training.config import TrainConfig, check_budget
@@ -95,6 +96,8 @@ class StudySettings:
             elif self.given is None:
                 given.add(name)
         object.__setattr__(self, "given", tuple(sorted(given)))
+        if not isinstance(self.same_recipe, bool):  # a copied study.json may say anything
+            raise ValueError(f"same_recipe must be true or false, got {self.same_recipe!r}")
         for name in ("repeats", "seed"):  # shown in the report's first paragraph: a copied study.json may say anything
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool):
@@ -118,10 +121,12 @@ class StudySettings:
         TrainConfig(**{name: getattr(self, name) for name in _TRAINING_SETTINGS})
 
     def scenario_overrides(self, scenario: str) -> dict[str, Any]:
-        """The scenario's own defaults (``SCENARIO_DEFAULTS``) that no setting given here overrides."""
-        from ..training.config import SCENARIO_DEFAULTS
+        """The scenario's own defaults (``SCENARIO_DEFAULTS``), or with :attr:`same_recipe` the one recipe of every
+        scenario (``SAME_RECIPE``), that no setting given here overrides."""
+        from ..training.config import SAME_RECIPE, SCENARIO_DEFAULTS
 
-        return {k: v for k, v in SCENARIO_DEFAULTS.get(scenario, {}).items() if k not in self.given}
+        recipe = SAME_RECIPE if self.same_recipe else SCENARIO_DEFAULTS.get(scenario, {})
+        return {k: v for k, v in recipe.items() if k not in self.given}
 
     def to_json(self) -> dict[str, Any]:
         return {"budget_minutes": self.budget_minutes, "epochs": self.epochs, "repeats": self.repeats,
@@ -129,7 +134,8 @@ class StudySettings:
                 "loss_weighting": self.loss_weighting, "max_length": self.max_length, "freeze": list(self.freeze),
                 "phased_top_k": self.phased_top_k, "epochs_per_phase": self.epochs_per_phase,
                 "lr_schedule": self.lr_schedule, "warmup": self.warmup, "boxes": self.boxes,
-                "given": list(self.given)}  # which settings the scenarios' own defaults could not replace
+                "given": list(self.given),  # which settings the scenarios' own defaults could not replace
+                "same_recipe": self.same_recipe}
 
 
 MAX_REPEATS = 20  # seeds per configuration: more is a typo (99,999,999 started and ran)

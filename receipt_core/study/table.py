@@ -112,6 +112,9 @@ def _scenario_defaults_sentence(result: StudyResult) -> str:
     scenarios = dict.fromkeys(s.config.scenario for s in result.summaries if not s.config.is_reference)
     parts = [f"{scenario}: {_describe(overrides)}" for scenario in scenarios
              if (overrides := result.settings.scenario_overrides(scenario))]
+    if result.settings.same_recipe and parts:  # one recipe: said once, as what makes the scenarios comparable
+        return (" Every scenario trains with one recipe, so only what it freezes differs: "
+                + _describe(result.settings.scenario_overrides("full")) + ".")
     return (" Each scenario's own defaults replace these where the study did not set them: " + "; ".join(parts)
             + ".") if parts else ""
 

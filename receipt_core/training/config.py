@@ -282,6 +282,11 @@ SCENARIO_DEFAULTS: Mapping[str, Mapping[str, Any]] = {
 }
 """Settings a scenario wants other than ``TrainConfig``'s defaults (measured: README "Scenario study")."""
 
+SAME_RECIPE: Mapping[str, Any] = SCENARIO_DEFAULTS["phased"]
+"""The one recipe of a race or study whose scenarios differ only in what they freeze (``StudySettings.same_recipe``):
+phased's, the capable heads at their own rate over row boxes, with label smoothing (``epochs_per_phase`` is read by
+phased alone). With their own defaults the scenarios differ in heads, rates and epochs too (walkthrough 28)."""
+
 
 @dataclass(frozen=True)
 class ReferenceConfig:
