@@ -182,6 +182,22 @@ def test_a_run_json_that_does_not_match_the_weights_is_refused(checkpoint, tmp_p
         load_checkpoint(run_dir)
 
 
+@pytest.mark.parametrize("saved_in", [123, None, ["a"], "", "../x"])
+def test_a_saved_in_that_is_no_folder_name_is_refused(checkpoint, tmp_path, saved_in):
+    """Probe 31: a re-signed run.json whose saved_in was 123, null or a list read as an old checkpoint's, which
+    records none."""
+    run_dir = copy_of(checkpoint, tmp_path)
+    info = json.loads((run_dir / RUN_FILE).read_text())
+    assert info["saved_in"] == run_dir.name or info["saved_in"] == checkpoint.name
+    info["saved_in"] = saved_in
+    (run_dir / RUN_FILE).write_text(json.dumps(signed_run_info(info)))
+    with pytest.raises(CheckpointError, match="'saved_in' must be the name of the folder it was saved in"):
+        load_checkpoint(run_dir)
+    del info["saved_in"]  # a checkpoint saved before the key: loads
+    (run_dir / RUN_FILE).write_text(json.dumps(signed_run_info(info)))
+    load_checkpoint(run_dir)
+
+
 def test_a_tokenizer_or_window_length_the_model_cannot_take_is_refused_at_load(checkpoint, tmp_path):
     """A probe's re-signed checkpoints failed only at the first receipt: a tokenizer with ids past the embedding
     table ("index out of range in self", exit 1) and windows longer than the model's positions ("The size of

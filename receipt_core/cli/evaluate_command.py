@@ -72,7 +72,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _load_run(run_dir: Path, workspace: Path | None):
     from ..model.checkpoint import damaged_checkpoint, has_checkpoint, load_checkpoint
 
-    run_id = None  # a workspace run's id, whose folder must hold its own checkpoint (probe 30)
+    from ..workspace.runs import workspace_run_of
+
+    # a workspace run's id, whose folder must hold its own checkpoint (probe 30), by its id or its folder (probe 31)
+    run_id = workspace_run_of(run_dir) if run_dir.is_dir() else None
 
     if not run_dir.is_dir() and not run_dir.is_absolute() and len(run_dir.parts) == 1:
         from ..training.runs import RUN_KIND

@@ -25,7 +25,7 @@ from ..data.files import file_sha256 as sha256_file
 from .checkpoint_tokenizer import load_checkpoint_tokenizer
 from .frozen_weights import FrozenReference, rebuild_frozen
 from .head_settings import HeadSettings
-from .run_manifest import CheckpointError, parse_run_file, safe_file_entry, validate_run_info
+from .run_manifest import SAVED_IN_KEY, CheckpointError, parse_run_file, safe_file_entry, validate_run_info
 
 RUN_FORMAT = "receipt-mtl/run"
 RUN_VERSION = 1
@@ -34,7 +34,6 @@ TRAINING_STATE_FILE = "training_state.safetensors"
 RUN_FILE = "run.json"
 TOKENIZER_DIR = "tokenizer"
 TMP = ".tmp"
-SAVED_IN_KEY = "saved_in"  # run.json: the name of the folder the checkpoint was saved in (a workspace run's id)
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ class CheckpointError(ValueError):
 log = logging.getLogger(__name__)
 
 MANIFEST_KEY = "manifest_sha256"
+SAVED_IN_KEY = "saved_in"  # the name of the folder the checkpoint was saved in (a workspace run's id)
 MAX_RUN_FILE_CHARS = 16 * 1024 * 1024
 MAX_RUN_FILE_DEPTH = 32
 MAX_FILES = 1_000
@@ -122,7 +123,7 @@ def _first_problem(run_dir: Path, info: Mapping[str, Any]) -> str | None:
         if recorded != actual:
             return (f"it was edited after it was saved (its content hash is {actual[:16]}…, the hash saved with it "
                     f"is {str(recorded)[:16]}…)")
-    checks = (_files, _model, _backbone_config, _config, _state, _metrics, _schema, _freeze_plan, _frozen)
+    checks = (_files, _model, _backbone_config, _config, _state, _metrics, _schema, _freeze_plan, _frozen, _saved_in)
     for check in checks:
         problem = check(run_dir, info)
         if problem is not None:
@@ -275,6 +276,17 @@ STATE_INT_BOUNDS = {"global_step": (0, 10 ** 12), "epoch": (0, 10 ** 9), "step_i
                     "phase_started_epoch": (0, 10 ** 9)}
 MAX_SCORE = 1e15  # a run's scores and counts (a word count, a loss) stay far below it
 STATE_NUMBER_BOUNDS = {"elapsed_s": (0.0, 10.0 ** 9), "setup_s": (0.0, 10.0 ** 9), "best_val_loss": (0.0, 10.0 ** 9)}
+
+
+def _saved_in(run_dir: Path, info: Mapping[str, Any]) -> str | None:
+    """A folder name, when given (checkpoints saved before 2026-12-07 have none): probe 31's re-signed 123, null or
+    list read as an old checkpoint's."""
+    if SAVED_IN_KEY not in info:
+        return None
+    value = info[SAVED_IN_KEY]
+    if not isinstance(value, str) or not 0 < len(value) <= 255 or "/" in value or "\0" in value:
+        return f"'{SAVED_IN_KEY}' must be the name of the folder it was saved in, got {_short(value)}"
+    return None
 
 
 def _state(run_dir: Path, info: Mapping[str, Any]) -> str | None:

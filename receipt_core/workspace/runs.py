@@ -18,7 +18,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping, Sequence
 
-from .database import Database, DamagedRecordError, NotFoundError, WorkspaceError, dumps
+from .database import DATABASE_NAME, Database, DamagedRecordError, NotFoundError, WorkspaceError, dumps
 from ..wording import counted
 
 RUN_STATUSES = ("running", "paused", "finished", "stopped", "failed", "interrupted")
@@ -30,6 +30,16 @@ _RUN_ID = re.compile(r"^[0-9]{8}-[0-9]{6}-[0-9a-f]{6}$")
 def is_run_id(value: object) -> bool:
     """Whether ``value`` is written as a run id is (``20261203-223135-ff99ab``), whether or not that run exists."""
     return isinstance(value, str) and _RUN_ID.match(value) is not None
+
+
+def workspace_run_of(folder: Path) -> str | None:
+    """The id of the workspace run whose checkpoint folder ``folder`` is (``<workspace>/runs/<run id>``, as given
+    or through links), else None: a run read by its folder's path is the same run as by its id (probe 31 read a
+    run holding another run's checkpoint by its path, where its id was refused)."""
+    resolved = Path(folder).resolve()
+    runs = resolved.parent
+    return resolved.name if (is_run_id(resolved.name) and runs.name == "runs"
+                             and (runs.parent / DATABASE_NAME).is_file()) else None
 
 
 @dataclass(frozen=True)
