@@ -409,6 +409,40 @@ def test_a_region_repeated_with_the_same_box_keeps_its_first_text_and_label_and_
     assert not any("share this id" in p for p in quiet.problems)
 
 
+def test_repeated_label_studio_results_keep_the_usable_one_and_say_what_they_did(tmp_path):
+    """Probe 31: a blank transcription or a null quantity first under an id beat the usable one after it; "Bogus"
+    then "TOTAL" said "left unlabelled" of a word stored as TOTAL; two different polygons under one id compared
+    equal (cut to 30 characters), and the second was lost unsaid; a 200,000-character id was echoed whole."""
+    blank = _ls_region("w0", 10, "   ") + _ls_region("w0", 10, "BURGER", "ITEM_NAME")[1:]
+    report = _ls_import(tmp_path, [{"id": 1, "data": {}, "annotations": [{"result": blank}]}])
+    assert [w.text for w in report.documents[0].words] == ["BURGER"], report.problems
+    assert not any("share this id" in p for p in report.problems)
+
+    labels = _ls_region("w0", 10, "TOTAL", "Bogus") + _ls_region("w0", 10, "TOTAL", "TOTAL")[2:]
+    report = _ls_import(tmp_path, [{"id": 2, "data": {}, "annotations": [{"result": labels}]}])
+    assert [w.field for w in report.documents[0].words] == ["TOTAL"]
+    assert any("region w0: label 'Bogus' is not in schema 'receipt-v1'; kept 'TOTAL', its other label" in p
+               for p in report.problems), report.problems
+
+    def polygon(rid: str, points: list) -> list:
+        return [{"id": rid, "type": kind, "from_name": name, "original_width": 200, "original_height": 200,
+                 "value": {"points": points, **extra}}
+                for kind, name, extra in (("polygonlabels", "label", {"polygonlabels": ["TOTAL"]}),
+                                          ("textarea", "transcription", {"text": ["SAME"]}))]
+    small = [[10.0, 10.0], [20.0, 10.0], [20.0, 15.0], [10.0, 15.0]]
+    large = [[10.0, 10.0], [90.0, 10.0], [90.0, 95.0], [10.0, 95.0]]
+    report = _ls_import(tmp_path, [{"id": 3, "data": {}, "annotations": [{"result": [
+        *polygon("pp", small), *polygon("pp", large), *_ls_region("b", 50, "4.00", "TOTAL")]}]}])
+    assert [w.text for w in report.documents[0].words] == ["4.00"]
+    assert any("region pp: two different boxes share this id" in p for p in report.problems), report.problems
+
+    long_id = "X" * 200_000
+    report = _ls_import(tmp_path, [{"id": 4, "data": {}, "annotations": [{"result": [
+        *_ls_region(long_id, 10, "Tea"), *_ls_region(long_id, 60, "Cake"), *_ls_region("b", 90, "4.00")]}]}])
+    assert max(len(p) for p in report.problems) < 500, [len(p) for p in report.problems]
+    assert any(f"region {'X' * 30}… (200,000 characters): two different boxes" in p for p in report.problems)
+
+
 @pytest.mark.parametrize("fmt", ["auto", "label-studio"])
 def test_a_nan_in_one_label_studio_task_skips_that_task_whatever_the_format_says(fmt, workspace_home, tmp_path,
                                                                                  capsys):

@@ -328,6 +328,12 @@ def json_subfolders_note(folder: Path) -> str:
             else f"; its subfolders {named} hold .json files: import each of them on its own")
 
 
+def short_id(value: str) -> str:
+    """A record's id for a message, unquoted: whole up to 40 characters, else its first 30 and its length (probe 31's
+    200,000-character Label Studio region id was echoed whole into one 200 kB note)."""
+    return value if len(value) <= 40 else f"{value[:30]}… ({len(value):,} characters)"
+
+
 def shown(value: object) -> str:
     """A value for a message, cut short (a 10**400 integer or a megabyte string is not echoed whole)."""
     if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:

@@ -16,7 +16,7 @@ from ..data.quantity import parse_quantity
 from ..data.schema import OTHER, QUANTITY, LabelSchema
 from .bounded_json import first_constant
 from ._common import (DEFAULT_LIMITS, JSON_FILES, ImportLimits, RecordError, inside, note_no_count,
-                      quantity_number, read_record_file, shown, storable, too_many_words)
+                      quantity_number, read_record_file, short_id, shown, storable, too_many_words)
 from .label_studio_geometry import page_of, region_box
 from .label_studio_images import task_image
 from .label_studio_items import item_numbers
@@ -217,9 +217,11 @@ def _repeated(region: dict[str, Any], key: str, value: Any, what: str, rid: str,
     """Whether ``region`` already holds another ``key`` than ``value``: a second result of the same kind under one
     id, said in ``notes``; the first is kept (a probe's copy of a region's results under its id, with the same box,
     replaced "BURGER"/OTHER by "DUPLICATE"/TOTAL without a word)."""
-    if key not in region or region[key] == value:
-        return False
-    notes.append(f"region {rid}: two {what} share this id ({shown(region[key])} and {shown(value)}); kept the first")
+    if key not in region or region[key] == value or region[key] in ("", None):  # an empty one is no rival: the
+        return False  # usable one is kept (probe 31: a blank transcription first lost "BURGER")
+    if value in ("", None):
+        return True
+    notes.append(f"region {short_id(rid)}: two {what} share this id ({shown(region[key])} and {shown(value)}); kept the first")
     return True
 
 
@@ -230,6 +232,7 @@ def _regions(results: list[Mapping], width: int, height: int, schema: LabelSchem
     odd_ids: set[str] = set()
     odd_values: dict[str, None] = {}  # ids of results whose value is not an object, in order
     odd_confidences: dict[str, Any] = {}  # region id -> an OCR confidence that is no number in 0–100
+    unknown: dict[str, str] = {}  # region id -> why its label is none of the schema's: said once all are read
     for result in results:
         rid, value, kind = result.get("id"), result.get("value"), result.get("type")
         if kind != "relation" and rid is not None and not isinstance(rid, str):
@@ -240,20 +243,21 @@ def _regions(results: list[Mapping], width: int, height: int, schema: LabelSchem
             continue
         region = regions.setdefault(rid, {})
         if "x" in value or "points" in value:
-            geometry = {k: shown(value[k]) for k in ("x", "y", "width", "height", "points") if k in value}
+            # the values themselves: shown() cut two different polygons to the same 30 characters (probe 31)
+            geometry = {k: value[k] for k in ("x", "y", "width", "height", "points") if k in value}
             first = region.setdefault("geometry", geometry)
             if any(first.get(k, v) != v for k, v in geometry.items()) and not region.get("dropped"):
                 # Label Studio repeats a region's geometry in each of its results; two different ones under one id
                 # are two regions, and which text and label go with which cannot be told (a probe's "Coffee" was
                 # lost under "Tea"'s text without a word)
-                notes.append(f"region {rid}: two different boxes share this id (each region has its own id in "
+                notes.append(f"region {short_id(rid)}: two different boxes share this id (each region has its own id in "
                              "Label Studio); dropped")
                 region["dropped"] = True
             if "box" not in region and not region.get("dropped"):
                 try:
                     region["box"] = region_box(value, width, height, notes, rid)
                 except RecordError as error:
-                    notes.append(f"region {rid}: {error}; dropped")
+                    notes.append(f"region {short_id(rid)}: {error}; dropped")
                     region["dropped"] = True
         if kind == "textarea" and isinstance(value.get("text"), list) and value["text"]:
             text = " ".join(str(t) for t in value["text"] if isinstance(t, str)).strip()
@@ -283,23 +287,25 @@ def _regions(results: list[Mapping], width: int, height: int, schema: LabelSchem
                     listed = ", ".join(shown(n) for n in names[:3])  # not 20,000 of them (a probe: 3.6 MB said)
                     more = f", … ({len(names):,} labels)" if len(names) > 3 else ""
                     kept = "the first" if names[0] == known else f"{shown(known)}, the first that is a label here"
-                    notes.append(f"region {rid}: labels {listed}{more}; kept {kept}")
+                    notes.append(f"region {short_id(rid)}: labels {listed}{more}; kept {kept}")
                 region["meta"] = result.get("meta") if isinstance(result.get("meta"), Mapping) else {}
             elif not isinstance(names, list) or not names:
-                notes.append(f"region {rid}: {kind} must be a list of label names such as [\"TOTAL\"], got "
+                notes.append(f"region {short_id(rid)}: {kind} must be a list of label names such as [\"TOTAL\"], got "
                              f"{shown(names)}; left unlabelled")
             elif len(names) == 1:
-                notes.append(f"region {rid}: label {shown(names[0])} is not in schema {schema.name!r}; left "
-                             "unlabelled")
+                unknown.setdefault(rid, f"label {shown(names[0])} is not in schema {schema.name!r}")
             else:
                 listed = ", ".join(shown(n) for n in names[:3]) + (f", … ({len(names):,} labels)"
                                                                     if len(names) > 3 else "")
-                notes.append(f"region {rid}: none of its labels ({listed}) is in schema {schema.name!r}; left "
-                             "unlabelled")
+                unknown.setdefault(rid, f"none of its labels ({listed}) is in schema {schema.name!r}")
         elif kind == "number" and result.get("from_name") in (QUANTITY_TAG, GROUP):
             if not _repeated(region, result["from_name"], value.get("number"), f"{result['from_name']} numbers",
                              rid, notes):
                 region[result["from_name"]] = value.get("number")
+    for rid, why in unknown.items():  # probe 31's "Bogus" then "TOTAL" under one id said "left unlabelled" of TOTAL
+        kept = regions[rid].get("label")
+        notes.append(f"region {short_id(rid)}: {why}; "
+                     + (f"kept {shown(kept)}, its other label" if kept is not None else "left unlabelled"))
     if odd_confidences:
         rid, confidence = next(iter(odd_confidences.items()))
         notes.append(f"{counted(len(odd_confidences), 'word')} with an OCR confidence that is no number in 0–100 "
@@ -309,14 +315,14 @@ def _regions(results: list[Mapping], width: int, height: int, schema: LabelSchem
                      "string in Label Studio")
     for rid in odd_values:
         dropped = "" if rid in regions else "; the region has no other result, so it is dropped"
-        notes.append(f"region {rid}: a result whose value is not an object left out (Label Studio writes "
+        notes.append(f"region {short_id(rid)}: a result whose value is not an object left out (Label Studio writes "
                      f"values such as {{\"x\": …, \"labels\": […]}}){dropped}")
     usable = {}
     for rid, region in regions.items():
         if region.get("dropped"):
             continue
         if "box" not in region or not region.get("text"):
-            notes.append(f"region {rid}: needs a box and a non-empty transcription; dropped")
+            notes.append(f"region {short_id(rid)}: needs a box and a non-empty transcription; dropped")
             continue
         usable[rid] = region
     return usable
@@ -341,17 +347,17 @@ def _word(rid: str, region: Mapping[str, Any], group: int | None, labelled: bool
         unread = [f"{key} {shown(meta[key])}" for key, kept in (("label_run", run), ("label_score", score))
                   if meta.get(key) is not None and kept is None]
         if unread:
-            notes.append(f"region {rid}: the model label's {' and '.join(unread)} cannot be read (a run id is text, a "
+            notes.append(f"region {short_id(rid)}: the model label's {' and '.join(unread)} cannot be read (a run id is text, a "
                          "score a number from 0 to 1); the label is kept without it")
     value = None
     if label == QUANTITY:
         try:
             value = _quantity(region.get(QUANTITY_TAG), region["text"])
         except RecordError as error:  # dropped, said: the word stays a quantity (a probe's -5 had cost the receipt)
-            notes.append(f"region {rid}: {error}; the typed value was dropped, the word stays a quantity (counted as "
+            notes.append(f"region {short_id(rid)}: {error}; the typed value was dropped, the word stays a quantity (counted as "
                          "its text prints, if it prints a count)")
         else:
-            note_no_count(f"region {rid}", region["text"], value, notes)
+            note_no_count(f"region {short_id(rid)}", region["text"], value, notes)
     return word.with_annotation(label, value, source=source, run=run, score=score)
 
 
@@ -396,7 +402,7 @@ def _add_suggestions(prediction: Mapping, words: dict[str, Word], width: int, he
         try:
             value = _quantity(region.get(QUANTITY_TAG), word.text) if label == QUANTITY else None
         except RecordError as error:  # a model's bad number costs its suggestion, not the person's annotation
-            notes.append(f"prediction {shown(run)}, region {rid}: {error}; suggestion dropped")
+            notes.append(f"prediction {shown(run)}, region {short_id(rid)}: {error}; suggestion dropped")
             continue
         words[rid] = dataclasses.replace(word, suggestion=Suggestion(
             field=OTHER if label == QUANTITY else label, is_quantity=label == QUANTITY, quantity_value=value,

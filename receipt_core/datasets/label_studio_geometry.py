@@ -7,7 +7,7 @@ import math
 from typing import Any, Mapping
 
 from ..data.document import Box
-from ._common import RecordError, box_on_page, number, page_size, shown
+from ._common import RecordError, box_on_page, number, page_size, short_id, shown
 
 
 def page_of(data: Mapping, results: list[Mapping], notes: list[str]) -> tuple[int, int]:
@@ -25,7 +25,7 @@ def page_of(data: Mapping, results: list[Mapping], notes: list[str]) -> tuple[in
                 unread.setdefault(shown(result.get("id")), str(error))
     if size is None and "width" in data and "height" in data:
         size, source = page_size(data["width"], data["height"], "the page in data"), "the task data gives"
-    said = [f"region {rid}: {why}" for rid, why in unread.items()]
+    said = [f"region {short_id(rid)}: {why}" for rid, why in unread.items()]
     if size is None:
         if said:
             raise RecordError(f"{said[0]}, and no other result or the task data gives the page's size")
@@ -50,11 +50,11 @@ def region_box(value: Mapping, width: int, height: int, notes: list[str], rid: s
     if w < 0 or h < 0:  # Label Studio measures from the top-left corner; a probe's -50 read as "outside the page"
         sizes = " and ".join(f"{name} {number(value.get(name), name):g}" for name, size in (("width", w),
                                                                                           ("height", h)) if size < 0)
-        notes.append(f"region {rid}: negative {sizes} (Label Studio measures a box rightwards and downwards from "
+        notes.append(f"region {short_id(rid)}: negative {sizes} (Label Studio measures a box rightwards and downwards from "
                      "its top-left corner); read as the box its corners span")
     corners = [(0.0, 0.0), (w, 0.0), (w, h), (0.0, h)]
     if angle:
-        notes.append(f"region {rid}: rotated {angle:g}°; stored as the upright box around it")
+        notes.append(f"region {short_id(rid)}: rotated {angle:g}°; stored as the upright box around it")
         c, s = math.cos(math.radians(angle)), math.sin(math.radians(angle))
         corners = [(dx * c - dy * s, dx * s + dy * c) for dx, dy in corners]
     return _on_page([round(x + dx, 2) for dx, _ in corners], [round(y + dy, 2) for _, dy in corners], width,
@@ -68,12 +68,12 @@ def _polygon_box(points: Any, width: int, height: int, notes: list[str], rid: st
         raise RecordError(f"a polygon's points must be a list of at least 3 [x, y] pairs, got {shown(points)}")
     xs = [round(number(px, "x") * width / 100, 2) for px, _ in points]
     ys = [round(number(py, "y") * height / 100, 2) for _, py in points]
-    notes.append(f"region {rid}: a polygon; stored as the upright box around it")
+    notes.append(f"region {short_id(rid)}: a polygon; stored as the upright box around it")
     return _on_page(xs, ys, width, height, notes, rid)
 
 
 def _on_page(xs: list[float], ys: list[float], width: int, height: int, notes: list[str], rid: str) -> Box:
     box, clamped = box_on_page(xs, ys, width, height)
     if clamped:
-        notes.append(f"region {rid}: box extends outside the {width}x{height} page; clamped")
+        notes.append(f"region {short_id(rid)}: box extends outside the {width}x{height} page; clamped")
     return box

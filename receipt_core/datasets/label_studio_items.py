@@ -8,7 +8,7 @@ from collections import Counter
 from typing import Mapping
 
 from ..data.document import MAX_GROUP_ID
-from ._common import shown
+from ._common import short_id, shown
 from .label_studio_template import GROUP, ITEM_RELATION
 
 
@@ -26,7 +26,7 @@ def item_numbers(results: list[Mapping], regions: Mapping[str, Mapping], notes: 
     unreadable = [rid for rid, region in regions.items() if region.get(GROUP) is not None and rid not in explicit]
     linked = _linked_items(results, regions, notes)
     if not linked:
-        notes.extend(f"region {rid}: item number {shown(regions[rid][GROUP])} is not a whole number from 0; in no "
+        notes.extend(f"region {short_id(rid)}: item number {shown(regions[rid][GROUP])} is not a whole number from 0; in no "
                      "item" for rid in unreadable)
         return explicit
     groups = dict(linked)
