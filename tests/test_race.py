@@ -678,6 +678,8 @@ def test_one_recipe_for_every_scenario_leaves_only_freezing_to_differ(workspace_
     assert ("Every scenario trains with one recipe, so only what it freezes differs: contextual heads (2 layers of "
             "width 128), over a layer mix (top), head learning rate 0.003") in header, header
     assert "own defaults replace" not in header
+    # the recipe's boxes in the settings line, not the base setting it replaced (probe 31, walkthrough 29)
+    assert "fixed loss weighting, row boxes; seed 0" in header and "line boxes" not in header
     reopened = result_from_json(study_json(study))
     assert reopened.settings.same_recipe and settings_paragraph(reopened) == header
 

@@ -91,7 +91,12 @@ def settings_paragraph(result: StudyResult) -> str:
     spread = f"mean ± sample std over {settings.repeats} seeds" if settings.repeats > 1 else "one seed"
     schedule = (f"linear: {settings.warmup:.0%} warm-up, then down to 0" if settings.lr_schedule == "linear"
                 else settings.lr_schedule)
-    boxes = f"{settings.boxes} boxes"
+    # one recipe for every scenario: its boxes, not the base setting it replaced (probe 31 and walkthrough 29 read
+    # "line boxes" here, then "row boxes" in the recipe's sentence); the reference keeps the study's own
+    recipe_boxes = settings.scenario_overrides("full").get("boxes") if settings.same_recipe else None
+    boxes = f"{recipe_boxes or settings.boxes} boxes"
+    if recipe_boxes and recipe_boxes != settings.boxes and any(s.config.is_reference for s in result.summaries):
+        boxes += f" (the reference: {settings.boxes})"
     started, finished = (escape_markdown(visible_text(readable_time(when)))
                          for when in (result.started, result.finished))
     return (f"Train: {code_span(result.train_data)} ({result.train_documents} documents); evaluation: "
@@ -113,8 +118,8 @@ def _scenario_defaults_sentence(result: StudyResult) -> str:
     parts = [f"{scenario}: {_describe(overrides)}" for scenario in scenarios
              if (overrides := result.settings.scenario_overrides(scenario))]
     if result.settings.same_recipe and parts:  # one recipe: said once, as what makes the scenarios comparable
-        return (" Every scenario trains with one recipe, so only what it freezes differs: "
-                + _describe(result.settings.scenario_overrides("full")) + ".")
+        recipe = {k: v for k, v in result.settings.scenario_overrides("full").items() if k != "boxes"}
+        return " Every scenario trains with one recipe, so only what it freezes differs: " + _describe(recipe) + "."
     return (" Each scenario's own defaults replace these where the study did not set them: " + "; ".join(parts)
             + ".") if parts else ""
 
