@@ -566,6 +566,15 @@ def test_the_race_page_shows_a_finished_race_with_its_reading(workspace_home):
     early = next(c.value for c in at.caption if c.value.startswith("Ended on their own epochs"))
     assert early.startswith("Ended on their own epochs before the 60 s budget, so the budget did not give them equal "
                             "time: ` text-minilm · freeze-backbone ` 2 epochs in 30.0 s; ` text-minilm · phased ` 2")
+    assert early.endswith("Compare them by the training seconds beside their scores, or race with a shorter budget.")
+    # where the budget cut the others, a shorter one is no advice (walkthrough 29)
+    cut = record.with_entry(2, status="finished", result=result("full", 0.95, 0.6, 1000, finished="time budget"))
+    write_record(ws.home / "studies" / "cut-race", dataclasses.replace(cut, name="cut-race"))
+    at.run()
+    at.selectbox(key="race_shown").set_value("cut-race").run()
+    early = next(c.value for c in at.caption if c.value.startswith("Ended on their own epochs"))
+    assert early.endswith("beside their scores; a longer budget would let ` text-minilm · full ` end on their epochs "
+                          "too."), early
     # a second race named with a tab: the picker and the header show it, not "tab here" (probe 28)
     write_record(ws.home / "studies" / "tab\there", dataclasses.replace(record, name="tab\there"))
     at.run()

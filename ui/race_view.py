@@ -20,7 +20,7 @@ from receipt_core.study.race import RaceBusyError
 from receipt_core.study.race_record import (DEFAULT_RACE_SCENARIOS, RaceFileError, RacePlan, RaceRecord,
                                            check_race_name, find_races, unreadable_races)
 from receipt_core.study.figures import config_colours
-from receipt_core.study.race_view import (OVERRUN, RACE_CHARTS, RaceFeed, deleted_runs, ended_before_budget,
+from receipt_core.study.race_view import (OVERRUN, RACE_CHARTS, RaceFeed, cut_by_budget, deleted_runs, ended_before_budget,
                                           entry_label, entry_smoothing, no_epoch_finished, overran_budget,
                                           race_curves, race_rows)
 from receipt_core.study.settings import StudyConfig, StudySettings
@@ -270,9 +270,14 @@ def race_board() -> None:
     early = ended_before_budget(record)
     if early:
         runs = "; ".join(f"{literal(run.label)} {run.epochs:g} epochs in {run.train_s:.1f} s" for run in early)
+        # a shorter budget only where none was cut by it: walkthrough 29's race had phased and full stopped at 2.8
+        # and 2.1 epochs, and was told to shorten it
+        cut = cut_by_budget(record)
+        advice = (f"; a longer budget would let {', '.join(literal(run.label) for run in cut)} end on their epochs "
+                  "too" if cut else ", or race with a shorter budget")
         st.caption(f"Ended on their own epochs before the {record.plan.settings.budget_minutes * 60:g} s budget, so "
                    f"the budget did not give them equal time: {runs}. Compare them by the training seconds beside "
-                   "their scores, or race with a shorter budget.")
+                   f"their scores{advice}.")
     if no_epoch_finished(record):
         st.warning("No run of this race finished an epoch, so its scores compare models that have barely trained: "
                    "race again with more seconds per run (minutes with MiniLM on a few hundred receipts on 2 cores).")

@@ -136,6 +136,11 @@ def ended_before_budget(record: RaceRecord) -> list[EarlyEnd]:
     return _budgeted_runs(record, lambda result, budget_s: result.finished == "completed")
 
 
+def cut_by_budget(record: RaceRecord) -> list[EarlyEnd]:
+    """The runs of an ended race that its time budget stopped before their planned epochs."""
+    return _budgeted_runs(record, lambda result, budget_s: result.finished == "time budget")
+
+
 # a run whose training seconds pass its budget by more than this share is named beside the table (a walkthrough's
 # 60-second race ran 66 s and 72 s, under the 25 % this once was, and only the Studies text said so)
 OVERRUN = 1.1
