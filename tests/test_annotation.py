@@ -132,7 +132,7 @@ def test_study_table_rows_and_claim_lines():
                                                                  evidence="2x faster")])
     assert study_table_rows(study) == [{"best": "★", **{c: f"cell{i}" for i, c in enumerate(TABLE_COLUMNS)}}]
     assert list(study_table_rows(study)[0])[0] == "best"  # first: last, it was off a laptop's screen
-    assert claim_lines(study) == ["**Freezing saves time** :green[**Held**]: 2x faster"]
+    assert claim_lines(study) == ["Claim: *Freezing saves time* → :green[**Held**]: 2x faster"]
 
 
 def test_item_numbers_stay_in_the_range_every_importer_reads_back(tmp_path):

@@ -24,5 +24,7 @@ def claim_lines(study) -> list[str]:
     """The study's reading, one Markdown line per claim: claim, verdict (coloured, Streamlit Markdown) and its
     numbers, as in report.md. Each is text read from a study.json, which a person may have copied from anyone:
     shown verbatim (:func:`~receipt_core.data.markup.escape_markdown`), only the colour comes from a fixed list."""
-    return [f"**{escape_markdown(c.claim)}** :{VERDICT_COLOURS.get(c.verdict, 'gray')}"
+    # "Claim:" and the claim in italics, the verdict in bold: walkthrough 29's audience read the bold claim ("Freezing
+    # the backbone is cheap and good") as the finding, where the verdict after it said "Mixed"
+    return [f"Claim: *{escape_markdown(c.claim)}* → :{VERDICT_COLOURS.get(c.verdict, 'gray')}"
             f"[**{escape_markdown(c.verdict.capitalize())}**]: {escape_markdown(c.evidence)}" for c in study.claims]

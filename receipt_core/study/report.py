@@ -24,8 +24,8 @@ def markdown_report(result: StudyResult) -> str:
     if not claims:
         parts.append(NO_CLAIMS)
     for claim in claims:
-        parts.append(f"- **{escape_markdown(claim.claim)}** {escape_markdown(claim.verdict.capitalize())}: "
-                     f"{escape_markdown(claim.evidence)}")
+        parts.append(f"- Claim: *{escape_markdown(claim.claim)}* → **{escape_markdown(claim.verdict.capitalize())}**: "
+                     f"{escape_markdown(claim.evidence)}")  # the verdict in bold, not the claim (walkthrough 29)
     parts += ["", READING_NOTE]
     if result.notes:
         parts += ["", "## Problems", ""] + [f"- {escape_markdown(note)}" for note in result.notes]
@@ -41,8 +41,8 @@ def html_report(result: StudyResult) -> str:
     cells = [[escape_markup(str(value)) for value in column] for column in columns]
     table = go.Figure(go.Table(header={"values": list(TABLE_COLUMNS)}, cells={"values": cells}))
     table.update_layout(height=120 + 30 * len(rows), margin={"t": 10, "b": 10})
-    claims = "".join(f"<li><b>{escape_markup(c.claim)}</b> {escape_markup(c.verdict)}: {escape_markup(c.evidence)}</li>"
-                     for c in read_claims(result))
+    claims = "".join(f"<li>Claim: <i>{escape_markup(c.claim)}</i> → <b>{escape_markup(c.verdict.capitalize())}</b>: "
+                     f"{escape_markup(c.evidence)}</li>" for c in read_claims(result))
     # what report.md says, every part of it: the Race page offers this file alone, and it left out the problems
     # (failed runs, evaluation receipts that were also training receipts), the settings and the notes (a probe)
     command = f"<p>Command:</p><pre>{escape_markup(result.command)}</pre>" if result.command else ""
