@@ -8,6 +8,7 @@ import streamlit as st
 
 from receipt_core.data.markup import escape_markdown
 from receipt_core.data.review import DONE, IN_PROGRESS, STATUSES, TAKE_BACK, done_warning
+from receipt_core.datasets.splits import evaluated_dataset
 from receipt_core.workspace.database import NotFoundError
 from receipt_core.workspace.documents import DamagedDocumentError
 from ui.annotate_editor import word_editor
@@ -33,6 +34,12 @@ if (moved := st.session_state.pop(MOVED_KEY, None)) is not None:
 if dataset is None:
     st.info(NO_DATA)
     st.stop()
+if (evaluates := evaluated_dataset([d.name for d in ws.datasets()], dataset)) is not None:
+    # a warning when a link moved here: walkthrough 29 followed a receipt link into cord-sample-dev and merged and
+    # deleted words there, told only by a grey line that the sidebar had moved
+    (st.warning if moved else st.caption)(
+        f"{literal(dataset)} is the evaluation dataset of {literal(evaluates)}: runs are scored on its labels, so a "
+        "correction here changes their scores, not what they learn.")
 
 
 def _take_back(doc_id: str, seen_action: int | None) -> None:

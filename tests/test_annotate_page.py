@@ -253,6 +253,19 @@ def test_a_link_to_a_receipt_of_another_dataset_opens_that_dataset(receipts):
     assert not any("the sidebar now shows" in i.value for i in at.info)
     assert at.selectbox(key="annotate_doc").value == gold.id
 
+    # a receipt of an evaluation dataset: a warning says what its labels are for (walkthrough 29 merged and deleted
+    # words of cord-sample-dev, told only that the sidebar had moved); the page in view says it in a caption after
+    first = receipts.load_documents("gold")[0]
+    receipts.save_documents("shop-train", [dataclasses.replace(first, id="train-1")])
+    receipts.save_documents("shop-dev", [dataclasses.replace(first, id="dev-1")])
+    at = _app("dev-1")
+    said = "` shop-dev ` is the evaluation dataset of ` shop-train `: runs are scored on its labels"
+    assert any(w.value.startswith(said) for w in at.warning), [w.value for w in at.warning]
+    at.run()
+    assert not any(said in w.value for w in at.warning) and any(c.value.startswith(said) for c in at.caption)
+    at = _app(gold.id)  # no evaluation dataset: nothing said
+    assert not any("is the evaluation dataset" in m.value for m in (*at.warning, *at.caption))
+
     missing = _app("no-such-receipt")  # nowhere in the workspace: said so (not "not in dataset …", as if elsewhere)
     assert any("There is no receipt ` no-such-receipt ` in this workspace (deleted, or a mistyped link); showing "
                "another." == i.value for i in missing.info), [i.value for i in missing.info]

@@ -105,6 +105,13 @@ def first_dataset(names: Sequence[str]) -> str | None:
     return paired_datasets(names, names[0])[0] if names else None
 
 
+def evaluated_dataset(names: Sequence[str], name: str | None) -> str | None:
+    """The training dataset whose evaluation sibling ``name`` is (``cord-sample-dev`` -> ``cord-sample-train``),
+    else None."""
+    train, evaluation = paired_datasets(names, name) if name in names else (None, None)
+    return train if evaluation == name and train != name else None
+
+
 def paired_datasets(names: Sequence[str], chosen: str | None) -> tuple[str | None, str | None]:
     """The training and evaluation datasets a Train page should start from, given the dataset in view.
 
