@@ -129,7 +129,8 @@ def test_a_box_read_again_replaces_its_words_and_blank_paper_changes_nothing(wor
     at.run()
     assert not at.button(key="annotate_reread").disabled
     # said under the receipt, where it was drawn (a walkthrough's box changed nothing in sight)
-    assert any(i.value.startswith("Box drawn at x 15–250, y 15–40: open *Corrections* in the word panel")
+    assert any(i.value.startswith("Box drawn at x 15–250, y 15–40: label the words inside it at once below, or open "
+                                  "*Corrections* in the word panel")
                for i in at.info), [i.value for i in at.info]
     at.button(key="annotate_reread").click().run()
     saved = workspace.get_document(doc.id)
@@ -149,6 +150,41 @@ def test_a_box_read_again_replaces_its_words_and_blank_paper_changes_nothing(wor
 
     at.button(key="annotate_undo").click().run()
     assert workspace.get_document(doc.id).words == doc.words
+    assert not at.exception
+
+
+def test_the_words_inside_a_drawn_box_are_labelled_at_once_and_undone_at_once(workspace):
+    """Walkthrough 29 dragged Box select over six words to label them together, as in Label Studio: the box could
+    only add a word or be read again."""
+    doc = workspace.get_document("photo-1")
+    at = _app("photos", doc.id)
+    assert not any(b.key == "annotate_bulk_apply" for b in at.button)  # no box, no button
+    at.session_state["annotate_drawn_box"] = (15.0, 15.0, 250.0, 40.0)  # the first line
+    at.run()
+    inside = [i for i, w in enumerate(doc.words) if 15 <= w.center[0] <= 250 and 15 <= w.center[1] <= 40]
+    assert inside and at.button(key="annotate_bulk_apply").disabled  # no label chosen yet
+    picker = at.selectbox(key=f"annotate_bulk_label_{doc.id}")
+    assert picker.label == f"Label the {len(inside)} words inside it as"
+    picker.set_value("QUANTITY").run()  # words holding no number are skipped, said
+    at.button(key="annotate_bulk_apply").click().run()
+    saved = workspace.get_document(doc.id)
+    from receipt_core.data.quantity import parse_quantity
+
+    numbers = [i for i in inside if parse_quantity(doc.words[i].text) is not None]
+    assert [i for i, w in enumerate(saved.words) if w.is_quantity] == numbers
+    assert any("holds no number" in w.value for w in at.warning), [w.value for w in at.warning]
+    at.button(key="annotate_undo").click().run()
+    assert workspace.get_document(doc.id).words == doc.words  # one change, one undo
+
+    at.session_state["annotate_drawn_box"] = (15.0, 15.0, 250.0, 40.0)
+    at.run()
+    at.selectbox(key=f"annotate_bulk_label_{doc.id}").set_value("ITEM_NAME").run()
+    at.button(key="annotate_bulk_apply").click().run()
+    saved = workspace.get_document(doc.id)
+    assert [saved.words[i].field for i in inside] == ["ITEM_NAME"] * len(inside)
+    assert all(saved.words[i].label_source == "person" for i in inside)
+    assert saved.words[len(inside):] == doc.words[len(inside):]
+    assert "annotate_drawn_box" not in at.session_state  # the box has done its work
     assert not at.exception
 
 

@@ -114,6 +114,9 @@ def test_corrections_items_and_the_url(receipts):
     assert receipts.get_document(doc.id).words[0].group_id == 0
     at.button(key="annotate_merge").click().run()
     assert receipts.get_document(doc.id).words[0].text.startswith("FIXED ")
+    # said, as i, z and y say theirs (walkthrough 29 could not tell whether Merge with next did a thing)
+    assert any(i.value.endswith("(Undo last change takes it back).") and "merged" in i.value.lower()
+               for i in at.info), [i.value for i in at.info]
     at.button(key="annotate_undo").click().run()
     assert receipts.get_document(doc.id).words[0].text == "FIXED"
     assert (at.query_params["dataset"], at.query_params["receipt"]) == ("receipts", doc.id)

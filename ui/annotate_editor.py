@@ -26,6 +26,7 @@ from ui.annotate_keys import (ACTION_KEYS, UNDO, KeysView, apply_keys, fresh_pre
                               label_keys, typed_here)
 from ui.annotate_model import chosen_run_suggester
 from ui.annotate_overlay import LOW_OCR, overlay_choice
+from ui.annotate_bulk import bulk_label
 from ui.annotate_region import DRAWN_BOX_KEY
 from ui.annotate_state import (CAME_FROM_KEY, LEFT_DONE_KEY, MESSAGES_KEY, NEXT_DOC_KEY, NOTICE_KEY, TAKE_BACK_KEY,
                                TOAST_KEY, act, bump, first_unlabelled_word, follow_selected_word, keep_open, say,
@@ -222,12 +223,13 @@ def _figure(doc: Document, large: bool) -> None:
     drawn = st.session_state.get(DRAWN_BOX_KEY)
     if drawn:  # said where it is drawn: a walkthrough's box changed nothing in sight, the way on folded below
         x0, y0, x1, y1 = (round(v) for v in drawn)
-        st.info(f"Box drawn at x {x0}–{x1}, y {y0}–{y1}: open *Corrections* in the word panel to add a word the "
-                "OCR missed in it, or to read it again with OCR.")
+        st.info(f"Box drawn at x {x0}–{x1}, y {y0}–{y1}: label the words inside it at once below, or open "
+                "*Corrections* in the word panel to add a word the OCR missed in it, or to read it again with OCR.")
+        bulk_label(doc, drawn)
     else:
-        st.caption("Click a word to select it. To add a word the OCR missed or read a region again with OCR, choose "
-                   "*Box select* in the chart's toolbar (top right of the receipt, shown while the pointer is over "
-                   "it) and drag over it, then use *Corrections*.")
+        st.caption("Click a word to select it. To label several words at once, add a word the OCR missed or read a "
+                   "region again with OCR, choose *Box select* in the chart's toolbar (top right of the receipt, "
+                   "shown while the pointer is over it) and drag over them.")
 
 
 def _on_select(doc: Document, chart_key: str) -> None:

@@ -15,6 +15,7 @@ from receipt_core.workspace.annotations import ReceiptChangedError
 from receipt_core.workspace.database import NotFoundError
 from receipt_core.workspace.summaries import receipt_title
 from receipt_core.workspace.store import Workspace
+from ui.literal import notice_markdown
 from ui.shared import friendly, workspace
 
 FILTER_KEY, SEARCH_KEY = "annotate_status", "annotate_search"  # the page's status filter and search fields
@@ -148,6 +149,12 @@ def act(doc: Document, change, advance: bool = False, done: str | None = None) -
     if (focus := getattr(result, "focus", None)) is not None:  # a word added before the selection moves it on
         st.session_state[word_key(doc.id)] = focus
         st.session_state[NOTICE_KEY] = f"{as_sentence(result.summary)}; it is selected."
+    elif (summary := getattr(result, "summary", "")) and NOTICE_KEY not in st.session_state:
+        # a merge, split, delete or retyping said, as i, z and y say theirs (walkthrough 29 pressed Merge with next,
+        # Split and Delete and could not tell whether they did a thing); a change that said its own news keeps it
+        changed = result.document.words != doc.words
+        st.session_state[NOTICE_KEY] = as_sentence(summary) + (" (Undo last change takes it back)." if changed else ".")
+        st.session_state[TOAST_KEY] = notice_markdown(as_sentence(summary))
     if advance:
         last = max(len(doc.words) - 1, 0)
         st.session_state[word_key(doc.id)] = min(selected_word(doc.id, len(doc.words)) + 1, last)

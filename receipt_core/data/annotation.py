@@ -90,6 +90,24 @@ def label_word(doc: Document, index: int, label: str, quantity_value: float | No
     return _result(doc, [(index, _word(doc, index).with_annotation(label, checked_quantity(quantity_value)))])
 
 
+def label_words(doc: Document, indices: Collection[int], label: str,
+                schema: LabelSchema = DEFAULT_SCHEMA) -> AnnotationResult:
+    """Words ``indices`` all labelled ``label`` by a person, as :func:`label_word` labels one (a box drawn over
+    several words on Annotate, as Label Studio labels a multi-selection). As ``QUANTITY`` each word's value is read
+    from its text; a word holding no number is skipped, said in ``skipped``."""
+    if label not in schema.annotation_labels:
+        raise AnnotationError(f"unknown label {label!r}; choose one of {', '.join(schema.annotation_labels)}")
+    updates, skipped = [], []
+    for index in sorted(set(indices)):
+        word = _word(doc, index)
+        if label == QUANTITY and parse_quantity(word.text) is None:
+            skipped.append(f"word {index} ({word.text!r}) holds no number: label it {QUANTITY} alone and type its "
+                           "value")
+            continue
+        updates.append((index, word.with_annotation(label, None)))
+    return _result(doc, updates, skipped)
+
+
 def answer_score(predicted: Mapping[str, Any]) -> float:
     """The probability of the answer a predicted word (``DocumentPrediction.to_json()``'s) got: the quantity head's
     for a quantity word (its field score is OTHER's), else the field head's. Annotate's suggestions and every figure

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Collection, Mapping, Sequence
 
 from ..data import corrections
-from ..data.annotation import (AnnotationError, AnnotationResult, accept_suggestions, label_word,
+from ..data.annotation import (AnnotationError, AnnotationResult, accept_suggestions, label_word, label_words,
                                reject_suggestions, set_group, suggest_from_prediction)
 from ..data.corrections import Correction, CorrectionError
 from ..data.document import Document, Word, WordLabel, WordLayout, word_from_json, word_to_json
@@ -102,6 +102,18 @@ class AnnotationStore(Database):
         (two annotators on one word: the later label replaced the first unseen)."""
         return self._change(doc_id, "label", lambda doc: label_word(as_labelled(doc, index, seen_labels), index,
                                                                     label, quantity_value, schema), seen).document
+
+    def update_words(self, doc_id: str, indices: Sequence[int], label: str, schema: LabelSchema = DEFAULT_SCHEMA,
+                     seen: WordLayout | None = None,
+                     seen_labels: Sequence[WordLabel] | None = None) -> AnnotationResult:
+        """A person's label for several words at once (``annotation.label_words``), one undoable action; ``seen``
+        and ``seen_labels`` as for :meth:`update_word`, every word checked."""
+        def rule(doc: Document) -> AnnotationResult:
+            for index in indices:
+                doc = as_labelled(doc, index, seen_labels)
+            return label_words(doc, indices, label, schema)
+
+        return self._change(doc_id, "label", rule, seen)
 
     def store_suggestions(self, doc_id: str, prediction: Mapping[str, Any], run_id: str) -> AnnotationResult:
         """Run ``run_id``'s prediction (``DocumentPrediction.to_json()``) kept as suggestions on the words nobody
