@@ -228,3 +228,17 @@ def tiny_backbone():
 @pytest.fixture(scope="session")
 def tiny_tokenizer(tiny_backbone):
     return tiny_backbone.tokenizer
+
+
+def copy_run_folder(source: Path, target: Path) -> None:
+    """A run's checkpoint folder copied in as the checkpoint of another workspace run: its run.json says it was saved
+    in ``target``'s folder and is signed again, as if that run had saved it (a plain copy is refused as another
+    run's, probe 30)."""
+    import shutil
+
+    from receipt_core.model.run_manifest import SAVED_IN_KEY, signed_run_info
+
+    shutil.copytree(source, target, dirs_exist_ok=True)
+    info = json.loads((target / "run.json").read_text())
+    info[SAVED_IN_KEY] = target.name
+    (target / "run.json").write_text(json.dumps(signed_run_info(info)))

@@ -27,7 +27,7 @@ from receipt_core.data.quantity import parse_quantity
 from receipt_core.training.config import TrainConfig
 from receipt_core.workspace.store import Workspace, WorkspaceError
 from receipt_core.wording import counted
-from tests.conftest import require_shared_data
+from tests.conftest import copy_run_folder, require_shared_data
 import ui.actions
 import ui.predict_uploads
 from ui.dataset_choice import HOLD_OUT
@@ -920,7 +920,7 @@ def test_a_button_pressed_after_its_run_was_deleted_elsewhere_uses_no_other_run(
     import shutil
 
     copy = demo_env.create_run("copy of the tiny run", dict(demo_env.get_run(trained_run).config))
-    shutil.copytree(demo_env.run_dir(trained_run), demo_env.run_dir(copy), dirs_exist_ok=True)
+    copy_run_folder(demo_env.run_dir(trained_run), demo_env.run_dir(copy))
     demo_env.set_run_status(copy, "finished")
     at = app("annotate", dataset="demo")
     at.selectbox(key="annotate_run").set_value(copy).run()
@@ -1419,7 +1419,7 @@ def test_resuming_a_run_with_a_damaged_model_file_is_refused_and_leaves_the_run_
     from receipt_core.training.runs import resume_run
 
     copy = demo_env.create_run("damaged copy", dict(demo_env.get_run(trained_run).config))
-    shutil.copytree(demo_env.run_dir(trained_run), demo_env.run_dir(copy), dirs_exist_ok=True)
+    copy_run_folder(demo_env.run_dir(trained_run), demo_env.run_dir(copy))
     demo_env.set_run_status(copy, "stopped", {"note": "as it was"})
     model = demo_env.run_dir(copy) / "model.safetensors"
     model.write_bytes(model.read_bytes()[:1000])
@@ -1785,7 +1785,7 @@ def test_predict_leaves_out_and_names_a_run_whose_files_are_damaged(demo_env, tr
 
     copy = demo_env.create_run("damaged copy", dict(demo_env.get_run(trained_run).config))
     folder = demo_env.run_dir(copy)
-    shutil.copytree(demo_env.run_dir(trained_run), folder, dirs_exist_ok=True)
+    copy_run_folder(demo_env.run_dir(trained_run), folder)
     demo_env.set_run_status(copy, "finished")
     if damage == "model_link":
         (folder / "model.safetensors").unlink()
@@ -1829,7 +1829,7 @@ def test_predict_goes_on_with_the_run_now_chosen_when_its_run_is_deleted_in_anot
     import shutil
 
     copy = demo_env.create_run("copy to delete", dict(demo_env.get_run(trained_run).config))
-    shutil.copytree(demo_env.run_dir(trained_run), demo_env.run_dir(copy), dirs_exist_ok=True)
+    copy_run_folder(demo_env.run_dir(trained_run), demo_env.run_dir(copy))
     demo_env.set_run_status(copy, "finished")
     at = app("predict", dataset="demo")
     at.selectbox(key="predict_run").set_value(copy).run()
