@@ -865,6 +865,11 @@ def test_annotate_prefills_and_finds_the_least_confident_receipt(demo_env, train
     assert (doubts == [f"This run's field micro-F1 on its validation receipts was {f1:.2f}: most of its suggestions "
                        "will be wrong. Check each one before accepting (Accept all and Accept ≥ take them as labels), "
                        "or train a better run first."]) == (f1 < 0.5), (f1, doubts)
+    # the run trained on this dataset's receipts: said beside the buttons (walkthrough 29 ranked them, unaware)
+    demo_ids = {summary.id for summary in demo_env.list_documents("demo")}
+    trained = len(set(demo_env.get_run(trained_run).config["train_ids"]) & demo_ids)
+    assert trained and any(c.value.startswith(f"Run ` {trained_run} ` trained on {counted(trained, 'receipt')} of this "
+                                              "dataset: it is sure of those") for c in at.caption)
     opened = at.selectbox(key="annotate_doc").value
     at.button(key="annotate_least").click().run()
     no_errors(at)

@@ -584,7 +584,8 @@ def test_a_workspace_run_whose_folder_holds_another_runs_checkpoint_is_refused(c
     assert checkpoint_problem(ws.run_dir(first), run_id=first) is None
     assert checkpoint_problem(ws.run_dir(second)) is None  # a folder read by its path, not as a run: renaming is fine
     with pytest.raises(CheckpointError, match=f"cannot resume run '{second}': its checkpoint was saved by run"):
-        resume_run(ws, second)
+        resume_run(ws, second, train_docs=load_dataset(cord_folders[0], "cord").documents,
+                   eval_docs=load_dataset(cord_folders[0], "cord").documents)
     # by its folder's path too, as predict reads it (probe 31: refused by id, A's scores by path)
     for command in ("evaluate", "predict"):
         assert main([command, str(ws.runs_dir / second), "--data", str(cord_folders[0])]) == 2

@@ -11,7 +11,7 @@ import streamlit as st
 from receipt_core.data.annotation import AnnotationError, least_confident, least_sure_words
 from receipt_core.data.review import DONE, MIN_REVIEWED, NoLabelsError
 from receipt_core.evaluation.confidence import quality_note
-from receipt_core.training.run_documents import eval_ids, photo_gap_note, scored_on_own_training
+from receipt_core.training.run_documents import eval_ids, photo_gap_note, scored_on_own_training, train_ids
 from receipt_core.training.run_summary import last_evaluation
 from receipt_core.training.slot import JobBusyError
 from receipt_core.wording import counted
@@ -49,6 +49,11 @@ def model_section(doc_id: str, dataset: str) -> None:
         if gap := photo_gap_note(workspace(), run.config, workspace().get_document(doc_id).read_by_ocr):
             st.warning(gap + " Expect many wrong suggestions on this photo: check each one before accepting (Accept "
                              "all and Accept ≥ take them as labels).")
+        trained = set(train_ids(run.config)) & {summary.id for summary in workspace().list_documents(dataset)}
+        if trained:  # walkthrough 29 ranked the receipts a run had trained on, its confidence there inflated
+            st.caption(f"Run {literal(run.id)} trained on {counted(len(trained), 'receipt')} of this dataset: it is "
+                       "sure of those whether their labels are right or not, so its suggestions and the "
+                       "least-confident ranking tell most on receipts it has not seen.")
     a, b = st.columns(2)
     if a.button("Suggest labels for this receipt from the run", key="annotate_prefill",
                 help="Stored as suggestions on the words nobody labelled; your labels are never replaced."):

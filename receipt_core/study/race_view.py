@@ -25,10 +25,12 @@ from ..training.events import METRIC_LABELS
 RACE_CHARTS = (("training loss", "loss", "total"), ("field micro-F1", "F1", "fields.micro_f1"),
                ("item quantity accuracy", "accuracy", "quantity.item_accuracy"))
 """(title, y axis, series) of the overlaid charts: the training loss, and the two headline scores."""
-RACE_COLUMNS = ("configuration", "status", METRIC_LABELS["fields.micro_f1"], METRIC_LABELS["quantity.item_accuracy"],
-                "trainable parameters", "share of own model trained", "training s", "epochs", "steps", "wall s",
+RACE_COLUMNS = ("configuration", "training s", "epochs", METRIC_LABELS["fields.micro_f1"],
+                METRIC_LABELS["quantity.item_accuracy"], "status", "trainable parameters", "share of own model trained",
+                "steps", "wall s",
                 *(METRIC_LABELS[m] for m in HEADLINE_METRICS if m not in ("fields.micro_f1", "quantity.item_accuracy")))
-"""The table's columns: the two headline scores beside the main costs first, so they show without scrolling."""
+"""The table's columns: the training time and epochs beside the two headline scores first, so they show without
+scrolling (at 1366 px walkthrough 29's last header in view was "trainin…"), then the status and the parameters."""
 DELETED_RUN = "run deleted"  # said after the status of a run deleted since the race: its curves are gone
 
 

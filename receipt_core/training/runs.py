@@ -103,9 +103,6 @@ def resume_run(workspace, run_id: str, train_docs: Sequence[Document] | None = N
         raise CheckpointError(f"run {run_id!r} is a {run.config[RUN_KIND]} run; only two-head receipt runs resume")
     if not has_checkpoint(run_dir):
         raise CheckpointError(f"run {run_id!r} has no checkpoint yet; start a new run instead")
-    info = read_run_info(run_dir)
-    if (foreign := saved_by_another_run(info, run_id)) is not None:  # probe 30: another run's folder in its place
-        raise CheckpointError(f"cannot resume run {run_id!r}: {foreign}")
     if train_docs is None:
         train_docs = list(own_training_documents(workspace, run_id, run.config).documents)
     if eval_docs is None:
@@ -113,6 +110,9 @@ def resume_run(workspace, run_id: str, train_docs: Sequence[Document] | None = N
     _refuse_unknown_labels([*train_docs, *eval_docs], DEFAULT_SCHEMA)
     # every file's hash before anything changes: a damaged model file found by the job's thread turned a stopped run
     # into a failed one and replaced its summary (a probe); refused here, the run stays as it was
+    info = read_run_info(run_dir)
+    if (foreign := saved_by_another_run(info, run_id)) is not None:  # probe 30: another run's folder in its place
+        raise CheckpointError(f"cannot resume run {run_id!r}: {foreign}")
     verify_files(run_dir, info)
     if config is None:
         config = saved_train_config(run.config)
