@@ -30,20 +30,22 @@ def studies_tab(ws: Workspace) -> None:
     st.fragment(run_every=STUDY_REFRESH_S if studying else None)(study_progress)(OPENED_STUDY_KEY)
     st.caption("A scenario study is a folder of runs and their report: **Start a study here** (above), a race "
                "(the Race page) or `python -m receipt_core study ... --out DIR` write one. Each in (or copied to) "
-               "the workspace's studies folder opens here:")
+               "the workspace's studies folder is listed below: click its name to open its report here.")
     st.code(str(studies_dir), language=None)
     found = find_studies(studies_dir)
     if found:
         pick_columns = st.columns(min(len(found), 4))
         for i, entry in enumerate(found):
             # a button label is Markdown: a folder named "[x](https://…)" would show as "x"
+            # an icon that says it opens (walkthrough 29 took the plain full-width button for a heading, and typed
+            # the name into the field below)
             if pick_columns[i % 4].button(escape_markdown(plain(entry.name)), key=f"studies_pick_{entry.name}",
-                                          width="stretch"):
+                                          width="stretch", icon=":material/folder_open:"):
                 st.session_state[OPENED_STUDY_KEY] = str(entry.folder)
     else:
         st.caption(f"No study folders in `{studies_dir}` yet.")
     p1, p2 = st.columns([5, 1], vertical_alignment="bottom")
-    typed = p1.text_input("Study folder name (inside the studies folder)", key="studies_path",
+    typed = p1.text_input("Or type a study folder's name (one copied in, say)", key="studies_path",
                           placeholder="my-study")
     if p2.button("Open", key="studies_open", width="stretch", disabled=not typed.strip(),
                  help="Type a study folder's name first (or pick one above)"):
