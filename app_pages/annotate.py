@@ -170,14 +170,13 @@ except DamagedDocumentError as error:  # one unreadable row: said, named, and de
     st.stop()
 except NotFoundError:
     opened = None  # deleted since the picker was drawn: the editor says so
-if summary.status == DONE and doc_id not in ws.reviewed_ids(dataset):
-    # done as imported gold (every label from the import or a person): no mark to take back, so no button that did
-    # nothing (a walkthrough pressed it on a CORD receipt)
-    nav.caption("done: imported with its labels, which count as checked", width="content")
-elif summary.status == DONE:
+# done as imported gold (every label from the import or a person): no mark to take back, so no button that did
+# nothing (a walkthrough pressed it on a CORD receipt); said in the position caption below, one line at 1366 px
+imported_done = summary.status == DONE and doc_id not in ws.reviewed_ids(dataset)
+if summary.status == DONE and not imported_done:
     nav.button("Back to in progress", key="annotate_undone", on_click=_review, args=(doc_id, False),
                help=f"Take back the done mark (it becomes {IN_PROGRESS} or unlabelled)")
-else:
+elif summary.status != DONE:
     # what marking done would warn about is said on the button too, before it is pressed (a walkthrough heard it
     # only after the receipt was marked)
     before_done = done_warning(opened) if opened is not None else None
@@ -185,6 +184,7 @@ else:
                help="Reviewed by a person: every word's label checked"
                     + (f". Before you mark it: {escape_markdown(before_done)}" if before_done else ""))
 nav.caption(f"{ids.index(doc_id) + 1} of {len(ids)} · **{summary.status}**"
+            + (": its imported labels count as checked" if imported_done else "")
             + (" · kept open, no longer under this status, until you move on" if doc_id == kept_open else ""),
             width="content")
 # under the button pressed (among the word panel's messages it sat below the fold), as text, not code; kept while
