@@ -854,7 +854,8 @@ def test_a_run_of_another_process_is_steered_there_and_marked_interrupted_once_t
         (ws.run_dir(run_id) / "run.json").write_text("{}")  # a checkpoint, as far as the page looks …
         import receipt_core.model.checkpoint as checkpoint
 
-        monkeypatch.setattr(checkpoint, "checkpoint_problem", lambda folder, run_id=None: None)  # … and whole (zip offered)
+        # … and whole (zip offered)
+        monkeypatch.setattr(checkpoint, "checkpoint_problem", lambda folder, run_id=None: None)
         at = app("runs")
         no_errors(at)
         note = next(i.value for i in at.info if "another process" in i.value)

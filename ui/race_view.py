@@ -20,9 +20,9 @@ from receipt_core.study.race import RaceBusyError
 from receipt_core.study.race_record import (DEFAULT_RACE_SCENARIOS, RaceFileError, RacePlan, RaceRecord,
                                            check_race_name, find_races, unreadable_races)
 from receipt_core.study.figures import config_colours
-from receipt_core.study.race_view import (OVERRUN, RACE_CHARTS, RaceFeed, cut_by_budget, deleted_runs, ended_before_budget,
-                                          entry_label, entry_smoothing, no_epoch_finished, overran_budget,
-                                          race_curves, race_rows)
+from receipt_core.study.race_view import (OVERRUN, RACE_CHARTS, RaceFeed, cut_by_budget, deleted_runs,
+                                          ended_before_budget, entry_label, entry_smoothing, no_epoch_finished,
+                                          overran_budget, race_curves, race_rows)
 from receipt_core.study.settings import StudyConfig, StudySettings
 from receipt_core.study.table import READING_NOTE
 from receipt_core.study.view import open_study, read_report

@@ -221,7 +221,8 @@ def _repeated(region: dict[str, Any], key: str, value: Any, what: str, rid: str,
         return False  # usable one is kept (probe 31: a blank transcription first lost "BURGER")
     if value in ("", None):
         return True
-    notes.append(f"region {short_id(rid)}: two {what} share this id ({shown(region[key])} and {shown(value)}); kept the first")
+    notes.append(f"region {short_id(rid)}: two {what} share this id ({shown(region[key])} and {shown(value)}); "
+                 "kept the first")
     return True
 
 
@@ -250,8 +251,8 @@ def _regions(results: list[Mapping], width: int, height: int, schema: LabelSchem
                 # Label Studio repeats a region's geometry in each of its results; two different ones under one id
                 # are two regions, and which text and label go with which cannot be told (a probe's "Coffee" was
                 # lost under "Tea"'s text without a word)
-                notes.append(f"region {short_id(rid)}: two different boxes share this id (each region has its own id in "
-                             "Label Studio); dropped")
+                notes.append(f"region {short_id(rid)}: two different boxes share this id (each region has its own "
+                             "id in Label Studio); dropped")
                 region["dropped"] = True
             if "box" not in region and not region.get("dropped"):
                 try:
@@ -347,15 +348,15 @@ def _word(rid: str, region: Mapping[str, Any], group: int | None, labelled: bool
         unread = [f"{key} {shown(meta[key])}" for key, kept in (("label_run", run), ("label_score", score))
                   if meta.get(key) is not None and kept is None]
         if unread:
-            notes.append(f"region {short_id(rid)}: the model label's {' and '.join(unread)} cannot be read (a run id is text, a "
-                         "score a number from 0 to 1); the label is kept without it")
+            notes.append(f"region {short_id(rid)}: the model label's {' and '.join(unread)} cannot be read (a run id "
+                         "is text, a score a number from 0 to 1); the label is kept without it")
     value = None
     if label == QUANTITY:
         try:
             value = _quantity(region.get(QUANTITY_TAG), region["text"])
         except RecordError as error:  # dropped, said: the word stays a quantity (a probe's -5 had cost the receipt)
-            notes.append(f"region {short_id(rid)}: {error}; the typed value was dropped, the word stays a quantity (counted as "
-                         "its text prints, if it prints a count)")
+            notes.append(f"region {short_id(rid)}: {error}; the typed value was dropped, the word stays a quantity "
+                         "(counted as its text prints, if it prints a count)")
         else:
             note_no_count(f"region {short_id(rid)}", region["text"], value, notes)
     return word.with_annotation(label, value, source=source, run=run, score=score)

@@ -50,8 +50,8 @@ def region_box(value: Mapping, width: int, height: int, notes: list[str], rid: s
     if w < 0 or h < 0:  # Label Studio measures from the top-left corner; a probe's -50 read as "outside the page"
         sizes = " and ".join(f"{name} {number(value.get(name), name):g}" for name, size in (("width", w),
                                                                                           ("height", h)) if size < 0)
-        notes.append(f"region {short_id(rid)}: negative {sizes} (Label Studio measures a box rightwards and downwards from "
-                     "its top-left corner); read as the box its corners span")
+        notes.append(f"region {short_id(rid)}: negative {sizes} (Label Studio measures a box rightwards and "
+                     "downwards from its top-left corner); read as the box its corners span")
     corners = [(0.0, 0.0), (w, 0.0), (w, h), (0.0, h)]
     if angle:
         notes.append(f"region {short_id(rid)}: rotated {angle:g}°; stored as the upright box around it")

@@ -26,8 +26,8 @@ def item_numbers(results: list[Mapping], regions: Mapping[str, Mapping], notes: 
     unreadable = [rid for rid, region in regions.items() if region.get(GROUP) is not None and rid not in explicit]
     linked = _linked_items(results, regions, notes)
     if not linked:
-        notes.extend(f"region {short_id(rid)}: item number {shown(regions[rid][GROUP])} is not a whole number from 0; in no "
-                     "item" for rid in unreadable)
+        notes.extend(f"region {short_id(rid)}: item number {shown(regions[rid][GROUP])} is not a whole number from "
+                     "0; in no item" for rid in unreadable)
         return explicit
     groups = dict(linked)
     sizes = Counter(explicit.values())
