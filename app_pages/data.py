@@ -8,6 +8,7 @@ import dataclasses
 import pandas as pd
 import streamlit as st
 
+from receipt_core.data.markup import visible_text
 from receipt_core.data.document import NOT_LABELLED
 from receipt_core.data.files import distinct_names
 from receipt_core.data.images import MAX_IMAGES_PER_UPLOAD
@@ -137,7 +138,7 @@ with view_tab:
                         left.caption(picture.note)
                     left.plotly_chart(document_figure(doc, picture.source, title=titles[doc_id]),
                                       key="data_figure", width="stretch")
-                    words = pd.DataFrame([{"text": w.text,
+                    words = pd.DataFrame([{"text": visible_text(w.text),  # escapes shown, as in the pickers
                                            "label": w.annotation_label if w.is_labelled else NOT_LABELLED,
                                            "confidence": w.confidence}
                                           for w in doc.words])

@@ -124,7 +124,7 @@ def test_a_box_read_again_replaces_its_words_and_blank_paper_changes_nothing(wor
     at = _app("photos", doc.id)
     assert at.button(key="annotate_reread").disabled  # no box yet: a press read "the region (x 0–0, y 0–0)"
     assert at.button(key="annotate_reread").help.startswith("Draw a box over the words first")
-    at.session_state["annotate_drawn_box"] = (15.0, 15.0, 250.0, 40.0)  # as Box select over the first line sets it
+    at.session_state["annotate_drawn_box"] = (doc.id, (15.0, 15.0, 250.0, 40.0))  # as Box select over the first line sets it
     at.session_state[f"annotate_cursor_{doc.id}"] = 4  # TOTAL, outside the box: it stays the selected word
     at.run()
     assert not at.button(key="annotate_reread").disabled
@@ -141,7 +141,7 @@ def test_a_box_read_again_replaces_its_words_and_blank_paper_changes_nothing(wor
     assert any(i.value.startswith("Region x 15–250, y 15–40 read again: 4 words replaced by 4") for i in at.info), \
         [i.value for i in at.info]
 
-    at.session_state["annotate_drawn_box"] = (250.0, 120.0, 390.0, 190.0)  # blank paper
+    at.session_state["annotate_drawn_box"] = (doc.id, (250.0, 120.0, 390.0, 190.0))  # blank paper
     at.run()
     at.button(key="annotate_reread").click().run()
     assert workspace.get_document(doc.id).words == saved.words
@@ -159,7 +159,7 @@ def test_the_words_inside_a_drawn_box_are_labelled_at_once_and_undone_at_once(wo
     doc = workspace.get_document("photo-1")
     at = _app("photos", doc.id)
     assert not any(b.key == "annotate_bulk_apply" for b in at.button)  # no box, no button
-    at.session_state["annotate_drawn_box"] = (15.0, 15.0, 250.0, 40.0)  # the first line
+    at.session_state["annotate_drawn_box"] = (doc.id, (15.0, 15.0, 250.0, 40.0))  # the first line
     at.run()
     inside = [i for i, w in enumerate(doc.words) if 15 <= w.center[0] <= 250 and 15 <= w.center[1] <= 40]
     assert inside and at.button(key="annotate_bulk_apply").disabled  # no label chosen yet
@@ -172,11 +172,12 @@ def test_the_words_inside_a_drawn_box_are_labelled_at_once_and_undone_at_once(wo
 
     numbers = [i for i in inside if parse_quantity(doc.words[i].text) is not None]
     assert [i for i, w in enumerate(saved.words) if w.is_quantity] == numbers
-    assert any("holds no number" in w.value for w in at.warning), [w.value for w in at.warning]
+    assert any(w.value.startswith(f"{len(inside) - len(numbers)} words without a number left as they were, not "
+                                  "QUANTITY") for w in at.warning), [w.value for w in at.warning]
     at.button(key="annotate_undo").click().run()
     assert workspace.get_document(doc.id).words == doc.words  # one change, one undo
 
-    at.session_state["annotate_drawn_box"] = (15.0, 15.0, 250.0, 40.0)
+    at.session_state["annotate_drawn_box"] = (doc.id, (15.0, 15.0, 250.0, 40.0))
     at.run()
     at.selectbox(key=f"annotate_bulk_label_{doc.id}").set_value("ITEM_NAME").run()
     at.button(key="annotate_bulk_apply").click().run()
@@ -185,6 +186,11 @@ def test_the_words_inside_a_drawn_box_are_labelled_at_once_and_undone_at_once(wo
     assert all(saved.words[i].label_source == "person" for i in inside)
     assert saved.words[len(inside):] == doc.words[len(inside):]
     assert "annotate_drawn_box" not in at.session_state  # the box has done its work
+    # a box drawn on another receipt is not this one's (probe 32 pressed Next and was offered to label its words)
+    at.session_state["annotate_drawn_box"] = ("another-receipt", (15.0, 15.0, 250.0, 40.0))
+    at.run()
+    assert not any(b.key == "annotate_bulk_apply" for b in at.button)
+    assert not any(i.value.startswith("Box drawn at") for i in at.info)
     assert not at.exception
 
 
@@ -212,10 +218,13 @@ def test_drawing_a_box_leaves_the_selected_word_alone(monkeypatch):
     doc = Document(id="d", width=100, height=100, words=(Word("A", (1, 1, 9, 9)), Word("B", (20, 1, 29, 9))))
     state = {"annotate_cursor_d": 1, "chart": {"selection": {"points": [{"customdata": 0}],
                                                              "box": [{"x": [0, 10], "y": [0, 10]}]}}}
+    import ui.annotate_region as region
+
     monkeypatch.setattr(editor, "st", SimpleNamespace(session_state=state))
+    monkeypatch.setattr(region, "st", SimpleNamespace(session_state=state))  # where the box is kept
     monkeypatch.setattr(editor, "word_key", lambda doc_id: f"annotate_cursor_{doc_id}")
     editor._on_select(doc, "chart")
-    assert state["annotate_cursor_d"] == 1 and state["annotate_drawn_box"] == (0.0, 0.0, 10.0, 10.0)
+    assert state["annotate_cursor_d"] == 1 and state["annotate_drawn_box"] == ("d", (0.0, 0.0, 10.0, 10.0))
     state["chart"] = {"selection": {"points": [{"customdata": 0}]}}  # a click
     editor._on_select(doc, "chart")
     assert state["annotate_cursor_d"] == 0

@@ -433,6 +433,15 @@ def test_next_after_mark_done_moves_on(receipts):
 
 
 
+def test_the_word_table_shows_a_right_to_left_override_as_its_escape(receipts):
+    """Probe 32: the word table showed ``inv\u202egnp.exe`` as "invexe.png"; the pickers showed its escape."""
+    doc = receipts.load_documents("receipts")[0]
+    spoofed = doc.with_words([dataclasses.replace(doc.words[0], text="inv\u202egnp.exe"), *doc.words[1:]])
+    receipts.save_documents("receipts", [spoofed, *receipts.load_documents("receipts")[1:]])
+    at = _app(doc.id)
+    assert at.data_editor[0].value["text"][0] == "inv\\u202egnp.exe"
+
+
 def test_the_word_table_leaves_an_unlabelled_word_s_label_empty_not_other(receipts):
     """Found in a walkthrough: a fresh OCR'd receipt's table said OTHER for every word while the summary said
     "4 labelled", so unlabelled words and words labelled OTHER could not be told apart."""

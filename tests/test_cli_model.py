@@ -592,3 +592,9 @@ def test_a_workspace_run_whose_folder_holds_another_runs_checkpoint_is_refused(c
         assert "its checkpoint was saved by run" in capsys.readouterr().err
     assert main(["evaluate", first, "--data", str(cord_folders[0]), "--workspace", str(workspace)]) == 0
     assert main(["evaluate", str(ws.runs_dir / first), "--data", str(cord_folders[0])]) == 0
+    # nor through a link in its place (probe 32), by its path or with a trailing "."
+    shutil.rmtree(ws.runs_dir / second)
+    (ws.runs_dir / second).symlink_to(ws.runs_dir / first, target_is_directory=True)
+    for path in (ws.runs_dir / second, ws.runs_dir / second / "."):
+        assert main(["evaluate", str(path), "--data", str(cord_folders[0])]) == 2
+        assert "its checkpoint was saved by run" in capsys.readouterr().err

@@ -15,6 +15,21 @@ def test_a_named_pair_trains_on_train_and_evaluates_on_its_sibling_whichever_is_
     assert paired_datasets(NAMES, None) == ("cord-sample-train", "cord-sample-dev")
 
 
+def test_a_pair_with_a_qualifier_after_its_role_pairs_too():
+    """Probe 32: README's wildreceipt-train-ocr / wildreceipt-dev-ocr paired with nothing, so Annotate said nothing
+    of editing the evaluation set and Train did not evaluate on it."""
+    from receipt_core.datasets.splits import evaluated_dataset
+
+    names = ["wildreceipt-dev-ocr", "wildreceipt-train", "wildreceipt-train-ocr", "my-testing", "x-train-ocr"]
+    assert paired_datasets(names, "wildreceipt-dev-ocr") == ("wildreceipt-train-ocr", "wildreceipt-dev-ocr")
+    assert paired_datasets(names, "wildreceipt-train-ocr") == ("wildreceipt-train-ocr", "wildreceipt-dev-ocr")
+    assert paired_datasets(names, "wildreceipt-train") == ("wildreceipt-train", None)  # no wildreceipt-dev
+    assert paired_datasets(names, "my-testing") == ("my-testing", None)  # "-test" inside a word is no role
+    assert paired_datasets(names, "x-train-ocr") == ("x-train-ocr", None)
+    assert evaluated_dataset(names, "wildreceipt-dev-ocr") == "wildreceipt-train-ocr"
+    assert evaluated_dataset(names, "wildreceipt-train-ocr") is None
+
+
 def test_any_other_dataset_trains_on_itself_and_holds_part_out():
     assert paired_datasets(NAMES, "demo") == ("demo", None)
     assert paired_datasets(["lonely-dev"], "lonely-dev") == ("lonely-dev", None)

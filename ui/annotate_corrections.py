@@ -8,7 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from receipt_core.data.document import Document
-from ui.annotate_region import DRAWN_BOX_KEY, no_box_reason, reread_button, typed_box
+from ui.annotate_region import DRAWN_BOX_KEY, drawn_box, no_box_reason, reread_button, typed_box
 from ui.annotate_state import act, view_version
 from ui.shared import field_row
 
@@ -42,7 +42,7 @@ def corrections(doc: Document, index: int | None) -> None:
             row.button("Delete word", key="annotate_delete", on_click=act,
                        args=(doc, lambda ws: ws.delete_word(doc.id, index, seen=seen)))
         st.markdown("**A box on the receipt**: drag over it with *Box select* (the chart's toolbar), or type it")
-        drawn = st.session_state.get(DRAWN_BOX_KEY) or (0.0, 0.0, 0.0, 0.0)
+        drawn = drawn_box(doc.id) or (0.0, 0.0, 0.0, 0.0)
         cols = field_row(4, width=110)  # two by two in the editor's column, four across where there is room
         box_keys = [f"annotate_new_{name}_{doc.id}_{version}_{drawn}" for name in ("x0", "y0", "x1", "y1")]
         for i, name in enumerate(("x0", "y0", "x1", "y1")):

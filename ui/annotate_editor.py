@@ -27,7 +27,7 @@ from ui.annotate_keys import (ACTION_KEYS, UNDO, KeysView, apply_keys, fresh_pre
 from ui.annotate_model import chosen_run_suggester
 from ui.annotate_overlay import LOW_OCR, overlay_choice
 from ui.annotate_bulk import bulk_label
-from ui.annotate_region import DRAWN_BOX_KEY
+from ui.annotate_region import drawn_box, keep_drawn_box
 from ui.annotate_state import (CAME_FROM_KEY, LEFT_DONE_KEY, MESSAGES_KEY, NEXT_DOC_KEY, NOTICE_KEY, TAKE_BACK_KEY,
                                TOAST_KEY, act, bump, first_unlabelled_word, follow_selected_word, keep_open, say,
                                selected_word, take_back_instead, view_version, word_key, word_picker_key)
@@ -220,7 +220,7 @@ def _figure(doc: Document, large: bool) -> None:
                         on_select=lambda: _on_select(doc, chart_key), selection_mode=("points", "box"))
         if picture.note:
             st.caption(picture.note)
-    drawn = st.session_state.get(DRAWN_BOX_KEY)
+    drawn = drawn_box(doc.id)
     if drawn:  # said where it is drawn: a walkthrough's box changed nothing in sight, the way on folded below
         x0, y0, x1, y1 = (round(v) for v in drawn)
         st.info(f"Box drawn at x {x0}–{x1}, y {y0}–{y1}: label the words inside it at once below, or open "
@@ -245,7 +245,7 @@ def _on_select(doc: Document, chart_key: str) -> None:
         if len(xs) >= 2 and len(ys) >= 2:
             x0, x1 = (min(max(v, 0.0), float(doc.width)) for v in (min(xs), max(xs)))
             y0, y1 = (min(max(v, 0.0), float(doc.height)) for v in (min(ys), max(ys)))
-            st.session_state[DRAWN_BOX_KEY] = (x0, y0, x1, y1)
+            keep_drawn_box(doc.id, (x0, y0, x1, y1))
 
 
 def _word_panel(doc: Document, listen: Callable[[], None]) -> None:

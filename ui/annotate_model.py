@@ -8,6 +8,7 @@ from typing import Callable, Mapping
 import pandas as pd
 import streamlit as st
 
+from receipt_core.data.markup import visible_text
 from receipt_core.data.annotation import AnnotationError, least_confident, least_sure_words
 from receipt_core.data.review import DONE, MIN_REVIEWED, NoLabelsError
 from receipt_core.evaluation.confidence import quality_note
@@ -69,7 +70,7 @@ def model_section(doc_id: str, dataset: str) -> None:
                    "gave its answers; words a rule answered left out):")
         words = workspace().get_document(doc_id).words
         # the label each word has now beside the run's answer, as Label Studio shows both (a walkthrough)
-        st.dataframe(pd.DataFrame([{"word": w.index, "text": w.text, "its answer": w.answer,
+        st.dataframe(pd.DataFrame([{"word": w.index, "text": visible_text(w.text), "its answer": w.answer,
                                     "score": f"{w.score:.3f}",
                                     "label now": (words[w.index].annotation_label if words[w.index].is_labelled
                                                   else None) if w.index < len(words) else None}

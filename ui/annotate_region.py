@@ -19,7 +19,21 @@ from ui.actions import document_image
 from ui.annotate_state import NOTICE_KEY, act, say, word_key
 from ui.shared import friendly, workspace
 
-DRAWN_BOX_KEY = "annotate_drawn_box"  # the box drawn with Box select, in page pixels (ui/annotate_editor.py)
+DRAWN_BOX_KEY = "annotate_drawn_box"  # (receipt id, box drawn with Box select in its page pixels): ui/annotate_editor.py
+
+
+def drawn_box(doc_id: str) -> tuple[float, float, float, float] | None:
+    """The box drawn with Box select on receipt ``doc_id``, else None: a box drawn on another receipt is not this
+    one's (probe 32 drew a box on one receipt, pressed Next, and was offered to label the next receipt's words)."""
+    stored = st.session_state.get(DRAWN_BOX_KEY)
+    if not (isinstance(stored, tuple) and len(stored) == 2 and stored[0] == doc_id):
+        return None
+    return stored[1]
+
+
+def keep_drawn_box(doc_id: str, box: tuple[float, float, float, float]) -> None:
+    """Remember ``box`` as drawn on receipt ``doc_id`` (one box at a time, for the receipt it was drawn on)."""
+    st.session_state[DRAWN_BOX_KEY] = (doc_id, box)
 REREAD_KEY = "annotate_reread"
 
 

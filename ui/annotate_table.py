@@ -8,6 +8,7 @@ import math
 import pandas as pd
 import streamlit as st
 
+from receipt_core.data.markup import visible_text
 from receipt_core.data.annotation import AnnotationError, item_numbers, word_edit
 from receipt_core.plots.figures import LOW_CONFIDENCE
 from receipt_core.data.document import Document, WordLabel, WordLayout
@@ -34,7 +35,7 @@ def word_table(doc: Document) -> None:
     numbers = item_numbers(doc)
     editor_key = f"annotate_editor_{doc.id}_{version}"
     table = pd.DataFrame({
-        "text": [w.text for w in doc.words],
+        "text": [visible_text(w.text) for w in doc.words],  # a right-to-left override as its escape (probe 32)
         "label": [w.annotation_label if w.is_labelled else None for w in doc.words],  # None: nobody labelled it
         "source": [w.label_source or "—" for w in doc.words],
         "suggested": [f"{w.suggestion.annotation_label} {score_text(w.suggestion.score)} ({w.suggestion.run})"

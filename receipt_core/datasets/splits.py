@@ -115,18 +115,31 @@ def evaluated_dataset(names: Sequence[str], name: str | None) -> str | None:
 def paired_datasets(names: Sequence[str], chosen: str | None) -> tuple[str | None, str | None]:
     """The training and evaluation datasets a Train page should start from, given the dataset in view.
 
-    Datasets named as a pair (``cord-sample-train`` / ``cord-sample-dev``) train on the ``-train`` one and evaluate
-    on its sibling, whichever of the two is in view; any other dataset trains on itself with no evaluation set
-    (None: hold part of it out)."""
+    Datasets named as a pair (``cord-sample-train`` / ``cord-sample-dev``, and with a qualifier after the role as
+    README's ``wildreceipt-train-ocr`` / ``wildreceipt-dev-ocr``) train on the ``-train`` one and evaluate on its
+    sibling, whichever of the two is in view; any other dataset trains on itself with no evaluation set (None: hold
+    part of it out)."""
     if chosen not in names:
         chosen = names[0] if names else None
     if chosen is None:
         return None, None
-    for suffix in EVAL_SUFFIXES:
-        if chosen.endswith(suffix) and chosen[: -len(suffix)] + TRAIN_SUFFIX in names:
-            return chosen[: -len(suffix)] + TRAIN_SUFFIX, chosen
-    if chosen.endswith(TRAIN_SUFFIX):
-        stem = chosen[: -len(TRAIN_SUFFIX)]
-        sibling = next((stem + suffix for suffix in EVAL_SUFFIXES if stem + suffix in names), None)
-        return chosen, sibling
-    return chosen, None
+    if (parts := _role_parts(chosen)) is None:
+        return chosen, None
+    stem, role, rest = parts
+    if role != TRAIN_SUFFIX:
+        return (stem + TRAIN_SUFFIX + rest, chosen) if stem + TRAIN_SUFFIX + rest in names else (chosen, None)
+    return chosen, next((stem + suffix + rest for suffix in EVAL_SUFFIXES if stem + suffix + rest in names), None)
+
+
+def _role_parts(name: str) -> tuple[str, str, str] | None:
+    """(stem, role, qualifier) of a dataset name whose last role token (``-train``, ``-dev``, …) ends it or is
+    followed by a ``-`` qualifier: ``wildreceipt-dev-ocr`` is ("wildreceipt", "-dev", "-ocr"), and probe 32 found
+    it paired with nothing; None for a name without one (``my-testing`` has none)."""
+    found = None
+    for role in (TRAIN_SUFFIX, *EVAL_SUFFIXES):
+        at = name.rfind(role)
+        while at > 0 and not (name[at + len(role):] == "" or name[at + len(role):].startswith("-")):
+            at = name.rfind(role, 0, at)
+        if at > 0 and (found is None or at > len(found[0])):
+            found = (name[:at], role, name[at + len(role):])
+    return found
