@@ -214,6 +214,9 @@ def test_freezing_the_backbone_is_cheap_only_when_its_epochs_are_faster_in_time(
     unseen = claim(10.8, 0.72, full_finished="time budget")
     assert unseen.verdict == "not measured" and unseen.evidence.startswith(
         "full trained 0.72 of an epoch in 30.0 s: too little to time an epoch or judge its scores"), unseen.evidence
+    # and not put down to a frozen backbone's feature fill, which full fine-tuning has none of (walkthrough 30)
+    assert "a step that trains the whole model takes long" in unseen.evidence
+    assert "frozen backbone's first steps" in barely.evidence
     # a walkthrough read a green "held" off 3 evaluation receipts: the evidence says what so few are worth
     few = claim(30.0, 10.0, eval_documents=3)
     assert few.verdict == "too few receipts"
