@@ -9,7 +9,7 @@ from receipt_core.datasets.splits import paired_datasets
 from receipt_core.model.backbone_names import BACKBONE_NAMES, DEFAULT_BACKBONE, TEXT_ONLY_BACKBONES
 from receipt_core.data.boxes import BOX_MODES
 from receipt_core.model.freeze import (BUDGET_SHARE_BY_PHASE_END, LAYOUT_GROUP, PRESETS, FreezePlan, PhasedSchedule,
-                                     hand_frozen_heads, hand_toggles)
+                                     hand_frozen_heads, hand_toggles, phase_two_toggled_on)
 from receipt_core.model.scenario_guide import frozen_heads_note, guide_markdown
 from receipt_core.model.head_settings import HEAD_KINDS, LAYER_MIX_LABELS, LAYER_MIXES
 from receipt_core.training.config import (DEEP_PHASE_TWO, MAX_LR, PHASE_END_NEEDED, SHALLOW_PHASE_TWO,
@@ -17,7 +17,7 @@ from receipt_core.training.config import (DEEP_PHASE_TWO, MAX_LR, PHASE_END_NEED
 from receipt_core.training.estimate import PlannedRun, estimate_run_time, planned_pretraining, planned_split
 from receipt_core.training.schedules import LR_SCHEDULES
 from receipt_core.training.slot import JobBusyError, busy_message
-from receipt_core.wording import as_sentence
+from receipt_core.wording import as_sentence, counted
 from ui.dataset_choice import (EVALUATION_HELP, HOLD_OUT, also_train_choice, current_dataset, evaluation_preview,
                                pair_evaluation, replace_vanished_choices, vanished_note)
 from ui.literal import literal, notice_markdown, plain
@@ -375,12 +375,19 @@ with st.expander("Run settings" if busy else "Run settings and Start", expanded=
                               trainable_parameters=toggles.trainable_parameters if kind == TWO_HEAD and sizes else None,
                               words_per_receipt=split.words_per_receipt)
             if receipts:  # none: Start says why
-                depth = ""
-                if kind == TWO_HEAD and preset == "phased" and not top_k:
-                    depth = (f" Phase 2 (auto): the top "
-                             f"{min(phase_two_depth(int(epochs), receipts, plan.max_minutes), layers)} encoder "
-                             "layers.")
+                depth, idle = "", ()
+                if kind == TWO_HEAD and preset == "phased":
+                    phase_two = top_k or min(phase_two_depth(int(epochs), receipts, plan.max_minutes), layers)
+                    depth = "" if top_k else f" Phase 2 (auto): the top {phase_two} encoder layers."
+                    idle = phase_two_toggled_on([name for name, _ in sizes or ()], unfreeze, phase_two)
                 estimate_col.caption(estimate_run_time(ws, plan, machine_factor).text() + ("." if depth else "") + depth)
+                if idle:
+                    # walkthrough 30 toggled encoder.4 and .5 on a phased run whose auto phase 2 was those two: its
+                    # Phases table read "heads only", then "heads + top 2", both at the same 4.2M parameters
+                    st.warning(f"Phase 2 trains the top {counted(phase_two, 'encoder layer')} ({', '.join(idle)}), "
+                               "which are toggled on from the start: it adds nothing to phase 1 and spends its share "
+                               "of the run on what phase 1 trains. Toggle them off, or give phase 2 more than "
+                               f"{counted(phase_two, 'layer')} (Phase 2: top encoder layers).")
     if start and vanished:
         start_refused = vanished_note(vanished, "Start", pressed=True)
     elif start:

@@ -980,6 +980,12 @@ def test_train_toggles_update_trainable_parameters_live(demo_env):
     default.toggle(key="train_toggle_tiny_phased_encoder.1").set_value(True).run()
     assert not any(c.value.startswith("The default, phased:") for c in default.caption)
     assert "**custom**: *phased* with encoder.1 also trained (the toggles below)" in [m.value for m in at.markdown]
+    # phase 2 of the top layer alone, toggled on from the start: it would add nothing, said (walkthrough 30)
+    assert not any(w.value.startswith("Phase 2 trains the top") for w in default.warning)
+    default.selectbox(key="train_top_k").set_value(1).run()
+    assert any(w.value.startswith("Phase 2 trains the top 1 encoder layer (encoder.1), which are toggled on from "
+                                  "the start") for w in default.warning), [w.value for w in default.warning]
+    default.selectbox(key="train_top_k").set_value(0).run()
     # a head frozen by hand while the backbone trains in a later phase: why its scores still move (a walkthrough)
     default.toggle(key="train_toggle_tiny_phased_head.quantity").set_value(False).run()
     assert any(c.value.startswith("head.quantity keeps the weights it starts with") for c in default.caption)

@@ -12,7 +12,7 @@ from receipt_core.training.state import TrainerState
 from receipt_core.model.freeze import (BUDGET_SHARE_BY_PHASE_END, PRESETS, TOGGLE_PREFIXES, FreezePlan,
                                        HandFrozenHeads, PhasedSchedule, end_phase_epoch, group_names, group_names_for,
                                        hand_frozen_heads, optimizer_param_groups, parameter_groups,
-                                       toggle_name_problem)
+                                       phase_label, phase_two_toggled_on, toggle_name_problem)
 from receipt_core.training.config import TrainConfig
 from receipt_core.model.multitask import build_model
 from receipt_core.data.schema import DEFAULT_SCHEMA
@@ -193,6 +193,24 @@ def test_frozen_groups_stay_in_eval_mode_during_training(batch):
     assert torch.equal(first, second)  # no dropout in the frozen backbone
     FreezePlan.preset("full", group_names(model)).apply(model)
     assert all(m.training for m in model.modules())
+
+
+def test_phase_labels_name_what_hand_toggles_add_and_a_phase_that_adds_nothing():
+    """Walkthrough 30 toggled encoder.4 and .5 on a phased run whose phase 2 was those two: the Phases table read
+    "phase 1: heads only", then "phase 2: heads + top 2 encoder layers", both at the same 4.2M parameters. The
+    Train page warns before Start too (phase_two_toggled_on)."""
+    names = group_names(_model())  # the tiny backbone: encoder.0, encoder.1
+    schedule = PhasedSchedule(top_k=1, epochs_per_phase=1)
+    plain = [schedule.plan(phase, names) for phase in (1, 2, 3)]
+    assert [phase_label(p, plan, plain[p - 2] if p > 1 else None) for p, plan in enumerate(plain, 1)] == [
+        "phase 1: heads only", "phase 2: heads + top 1 encoder layer", "phase 3: everything"]
+    toggled = [plan.with_toggles(unfreeze=("encoder.1",)) for plan in plain]
+    assert phase_label(1, toggled[0]) == "phase 1: heads + encoder.1 (toggled on)"
+    assert phase_label(2, toggled[1], toggled[0]) == "phase 2: nothing new to train (toggled on from the start)"
+    assert phase_label(3, toggled[2], toggled[1]) == "phase 3: everything"
+    assert phase_two_toggled_on(names, ("encoder.1",), 1) == ("encoder.1",)
+    assert phase_two_toggled_on(names, ("encoder.1",), 2) == ()  # phase 2 adds encoder.0
+    assert phase_two_toggled_on(names, (), 1) == ()
 
 
 def test_phased_schedule_unfreezes_top_layers_then_everything(batch):

@@ -287,6 +287,29 @@ class PhasedSchedule:
         return share is not None and budget_used is not None and budget_used >= share
 
 
+def phase_label(phase: int, plan: FreezePlan, before: FreezePlan | None = None) -> str:
+    """What a phased run trains in ``phase`` under ``plan`` (``before``: the previous phase's), as its PhaseEvent
+    says it. With hand toggles, phase 1 names the groups they add, and a phase that trains what the one before did
+    says so: walkthrough 30's phase 1 with encoder.4 and .5 toggled on read "heads only" at 4.2M parameters, and its
+    phase 2 "heads + top 2 encoder layers" at the same 4.2M."""
+    if before is not None and plan.trainable == before.trainable:
+        return f"phase {phase}: nothing new to train (toggled on from the start)"
+    if phase == 1:
+        toggled = [group for group, trains in plan.trainable.items() if trains and group not in HEAD_GROUPS]
+        return f"phase 1: heads + {', '.join(toggled)} (toggled on)" if toggled else "phase 1: heads only"
+    if phase == 2:
+        layers = sum(1 for group, trains in plan.trainable.items() if trains and group.startswith("encoder."))
+        return f"phase 2: heads + top {layers} encoder layer{'' if layers == 1 else 's'}"
+    return "phase 3: everything" if phase == 3 else f"phase {phase}"
+
+
+def phase_two_toggled_on(group_names: Sequence[str], unfreeze: Sequence[str], depth: int) -> tuple[str, ...]:
+    """Phase 2's top ``depth`` encoder layers when every one of them is toggled on from the start (``unfreeze``):
+    phase 2 then trains what phase 1 does; empty otherwise."""
+    top = [name for name in group_names if name.startswith("encoder.")][-depth:] if depth > 0 else []
+    return tuple(top) if top and set(top) <= set(unfreeze) else ()
+
+
 class PhaseProgress(Protocol):
     """Where a phased run stands; ``training.state.TrainerState`` is the one home of these fields."""
 

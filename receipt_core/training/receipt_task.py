@@ -39,7 +39,7 @@ from ..model.encoding import DocumentEncoder, collate
 from ..model.feature_cache import PrefixFeatureCache, cached_forward
 from ..model.heads import word_starts
 from ..model.freeze import (HEAD_GROUPS, FreezePlan, PhasedSchedule, end_phase_epoch, group_names, group_of,
-                            optimizer_param_groups)
+                            optimizer_param_groups, phase_label)
 from ..data.schema import DEFAULT_SCHEMA, LabelSchema
 from .batching import epoch_batches
 from .events import EvalEvent, Event, PhaseEvent, PredictionEvent, flatten_metrics
@@ -168,7 +168,7 @@ class ReceiptTask:
             torch.set_rng_state(self._rng_state)  # a resumed run continues the dropout stream it left
         else:
             torch.manual_seed(self.config.seed)  # the job runs inside fork_rng: the caller's RNG is restored
-        reason = "resumed" if self._resumed else ("phase 1: heads only" if self.schedule else "start")
+        reason = "resumed" if self._resumed else (phase_label(1, self.plan) if self.schedule else "start")
         self._fit_threads_to_plan()
         events = [self._phase_event(state, reason)]
         if self._resumed and 0 < state.epoch < self.config.epochs:
@@ -348,6 +348,7 @@ class ReceiptTask:
         by_budget = not by_epochs and self.schedule.budget_spent(state.phase, budget_used)
         if not end_phase_epoch(self.schedule, state, val_loss, budget_used):  # the phase lives in the state alone
             return []
+        before = self.plan
         self.plan = self._plan_for(state.phase)
         self.plan.apply(self.model)
         self._fit_threads_to_plan()
@@ -355,9 +356,7 @@ class ReceiptTask:
         # "of phase N": "phase 3: everything (2 epochs done)" read as 2 epochs in all, after 4 (a walkthrough)
         why = (f"after {counted(epochs_done, 'epoch')} of phase {state.phase - 1}" if by_epochs
                else f"{budget_used:.0%} of the time budget used" if by_budget else "validation loss stopped improving")
-        layers = sum(1 for group, trains in self.plan.trainable.items() if trains and group.startswith("encoder."))
-        labels = {2: f"phase 2: heads + top {counted(layers, 'encoder layer')}", 3: "phase 3: everything"}
-        return [self._phase_event(state, f"{labels.get(state.phase, f'phase {state.phase}')} ({why})")]
+        return [self._phase_event(state, f"{phase_label(state.phase, self.plan, before)} ({why})")]
 
     def save(self, state: TrainerState) -> str:
         tensors, meta = optimizer_to_tensors(self.optimizer)
