@@ -225,6 +225,8 @@ def test_drawing_a_box_leaves_the_selected_word_alone(monkeypatch):
     monkeypatch.setattr(editor, "word_key", lambda doc_id: f"annotate_cursor_{doc_id}")
     editor._on_select(doc, "chart")
     assert state["annotate_cursor_d"] == 1 and state["annotate_drawn_box"] == ("d", (0.0, 0.0, 10.0, 10.0))
+    # said at once, the controls being under the receipt (walkthrough 30)
+    assert state["annotate_toast"] == "Box drawn over 1 word: label them at once under the receipt"
     state["chart"] = {"selection": {"points": [{"customdata": 0}]}}  # a click
     editor._on_select(doc, "chart")
     assert state["annotate_cursor_d"] == 0

@@ -23,6 +23,13 @@ def words_inside(doc: Document, box: Sequence[float]) -> list[int]:
     return [i for i, word in enumerate(doc.words) if x0 <= word.center[0] <= x1 and y0 <= word.center[1] <= y1]
 
 
+def box_drawn_news(doc: Document, box: Sequence[float]) -> str:
+    """A toast for a box just drawn: its controls sit under the receipt, off screen at 1366 px (walkthrough 30)."""
+    inside = len(words_inside(doc, box))
+    return (f"Box drawn over {counted(inside, 'word')}: label them at once under the receipt" if inside
+            else "Box drawn: add a word in it, or read it again with OCR, under Corrections")
+
+
 def bulk_label(doc: Document, box: Sequence[float]) -> None:
     """The label picker and button for the words inside ``box``; draws nothing when the box holds none."""
     inside = words_inside(doc, box)

@@ -26,7 +26,7 @@ from ui.annotate_keys import (ACTION_KEYS, UNDO, KeysView, apply_keys, fresh_pre
                               label_keys, typed_here)
 from ui.annotate_model import chosen_run_suggester
 from ui.annotate_overlay import LOW_OCR, overlay_choice
-from ui.annotate_bulk import bulk_label
+from ui.annotate_bulk import box_drawn_news, bulk_label
 from ui.annotate_region import drawn_box, keep_drawn_box
 from ui.annotate_state import (CAME_FROM_KEY, LEFT_DONE_KEY, MESSAGES_KEY, NEXT_DOC_KEY, NOTICE_KEY, TAKE_BACK_KEY,
                                TOAST_KEY, act, bump, first_unlabelled_word, follow_selected_word, keep_open, say,
@@ -246,6 +246,7 @@ def _on_select(doc: Document, chart_key: str) -> None:
             x0, x1 = (min(max(v, 0.0), float(doc.width)) for v in (min(xs), max(xs)))
             y0, y1 = (min(max(v, 0.0), float(doc.height)) for v in (min(ys), max(ys)))
             keep_drawn_box(doc.id, (x0, y0, x1, y1))
+            st.session_state[TOAST_KEY] = box_drawn_news(doc, (x0, y0, x1, y1))
 
 
 def _word_panel(doc: Document, listen: Callable[[], None]) -> None:
