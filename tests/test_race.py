@@ -744,6 +744,9 @@ def test_the_race_and_study_forms_also_train_on_other_datasets(workspace_home, m
     assert not at.exception and not at.error, [e.value for e in (*at.exception, *at.error)]
     assert (started[-1].train_data, started[-1].also_train, started[-1].eval_data) == ("gold", ("ocr",), "dev")
     at.switch_page("app_pages/runs.py").run()
+    # the study's whole cost before Start: walkthrough 30 read past a default of 10 runs of 10 minutes
+    assert any("runs of at most 10 min training each" in c.value and "of training in all" in c.value
+               for c in at.caption), [c.value for c in at.caption]
     at.multiselect(key="study_also").set_value(["ocr"]).run()
     at.button(key="study_start").click().run()
     assert not at.exception and not at.error, [e.value for e in (*at.exception, *at.error)]

@@ -14,6 +14,7 @@ from receipt_core.study.race_record import RacePlan, find_races
 from receipt_core.study.race_view import RaceFeed
 from receipt_core.study.settings import (LAYOUT_SCENARIOS, REFERENCE, TEXT_SCENARIOS, StudyConfig, StudySettings,
                                          default_configs)
+from receipt_core.training.run_status import format_seconds
 from ui.literal import literal
 from ui.race_track import race_track, start_race
 from ui.race_view import (SAME_RECIPE_HELP, SAME_RECIPE_LABEL, data_choice, data_refused, race_progress,
@@ -49,8 +50,10 @@ def study_form(datasets: list[str]) -> None:
     name = columns[3].text_input("Folder name",
                                  persist_state="session", key="study_name", placeholder="study-<date>-<time>")
     runs = len(configs) * int(repeats)
+    total = format_seconds(runs * minutes * 60)  # walkthrough 30 read past a default of 10 runs of 10 minutes
     st.caption(f"{runs} runs of at most {minutes:g} min training each, one after another in the server's job slot "
-               "(each also loads its backbone, evaluates and saves).")
+               f"(each also loads its backbone, evaluates and saves): up to **{total}** of training in all. For a "
+               "first look, pick two or three configurations and a minute or two each.")
     named = study_name_ok(name)
     refused = data_refused(data, "Start study")
     if st.button("Start study", type="primary", key="study_start", disabled=not configs or not named or refused):
