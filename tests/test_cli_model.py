@@ -598,3 +598,9 @@ def test_a_workspace_run_whose_folder_holds_another_runs_checkpoint_is_refused(c
     for path in (ws.runs_dir / second, ws.runs_dir / second / "."):
         assert main(["evaluate", str(path), "--data", str(cord_folders[0])]) == 2
         assert "its checkpoint was saved by run" in capsys.readouterr().err
+    # nor through a link from outside the workspace to B's folder holding A's checkpoint (probe 33)
+    (ws.runs_dir / second).unlink()
+    shutil.copytree(ws.runs_dir / first, ws.runs_dir / second)
+    (tmp_path / "link").symlink_to(ws.runs_dir / second, target_is_directory=True)
+    assert main(["evaluate", str(tmp_path / "link"), "--data", str(cord_folders[0])]) == 2
+    assert "its checkpoint was saved by run" in capsys.readouterr().err
