@@ -8,16 +8,16 @@ import streamlit as st
 from receipt_core.datasets.splits import paired_datasets
 from receipt_core.model.backbone_names import BACKBONE_NAMES, DEFAULT_BACKBONE, TEXT_ONLY_BACKBONES
 from receipt_core.data.boxes import BOX_MODES
-from receipt_core.model.freeze import (BUDGET_SHARE_BY_PHASE_END, LAYOUT_GROUP, PRESETS, FreezePlan, PhasedSchedule,
-                                     hand_frozen_heads, hand_toggles, phase_two_toggled_on)
-from receipt_core.model.scenario_guide import frozen_heads_note, guide_markdown
+from receipt_core.model.freeze import (BUDGET_SHARE_BY_PHASE_END, LAYOUT_GROUP, PRESETS, FreezePlan,
+                                     hand_frozen_heads, hand_toggles)
+from receipt_core.model.scenario_guide import frozen_heads_note, guide_markdown, phased_plan_warnings
 from receipt_core.model.head_settings import HEAD_KINDS, LAYER_MIX_LABELS, LAYER_MIXES
 from receipt_core.training.config import (DEEP_PHASE_TWO, MAX_LR, PHASE_END_NEEDED, SHALLOW_PHASE_TWO,
                                           PretrainConfig, ReferenceConfig, TrainConfig, phase_two_depth)
 from receipt_core.training.estimate import PlannedRun, estimate_run_time, planned_pretraining, planned_split
 from receipt_core.training.schedules import LR_SCHEDULES
 from receipt_core.training.slot import JobBusyError, busy_message
-from receipt_core.wording import as_sentence, counted
+from receipt_core.wording import as_sentence
 from ui.dataset_choice import (EVALUATION_HELP, HOLD_OUT, also_train_choice, current_dataset, evaluation_preview,
                                pair_evaluation, replace_vanished_choices, vanished_note)
 from ui.literal import literal, notice_markdown, plain
@@ -254,15 +254,9 @@ with st.expander("Run settings" if busy else "Run settings and Start", expanded=
                                   index=LR_SCHEDULES.index(defaults.lr_schedule),
                                   help="linear: warm up over the first 6% of the run, then decay to 0 at its end "
                                        "(the last epoch, or the time budget when that comes first)")
-    if kind == TWO_HEAD and preset == "phased" and epochs_per_phase:
-        schedule = PhasedSchedule(1, int(epochs_per_phase))
-        reached = schedule.phases_within(int(epochs))
-        if reached < schedule.num_phases:
-            missed = ("phase 2 (the top layers) and phase 3 (everything) never start" if reached == 1
-                      else "phase 3 (everything) never starts")
-            st.warning(f"With {int(epochs)} epochs and {int(epochs_per_phase)} per phase this run ends in phase "
-                       f"{reached}: {missed}. Give it at least {schedule.epochs_for_every_phase()} epochs, or fewer "
-                       "epochs per phase.")
+    if kind == TWO_HEAD and preset == "phased":  # the phase 2 one once its depth is known, with the estimate below
+        for warning in phased_plan_warnings(int(epochs), int(epochs_per_phase), [], (), 0):
+            st.warning(warning)
     # the settings a first run leaves as they are, out of the way (a walkthrough: twenty controls in view, none
     # marked as advanced); their values are drawn (and read) all the same
     advanced = st.popover("Advanced settings: boxes, loss, heads", icon=":material/tune:")
@@ -379,15 +373,10 @@ with st.expander("Run settings" if busy else "Run settings and Start", expanded=
                 if kind == TWO_HEAD and preset == "phased":
                     phase_two = top_k or min(phase_two_depth(int(epochs), receipts, plan.max_minutes), layers)
                     depth = "" if top_k else f" Phase 2 (auto): the top {phase_two} encoder layers."
-                    idle = phase_two_toggled_on([name for name, _ in sizes or ()], unfreeze, phase_two)
+                    idle = phased_plan_warnings(0, None, [name for name, _ in sizes or ()], unfreeze, phase_two)
                 estimate_col.caption(estimate_run_time(ws, plan, machine_factor).text() + ("." if depth else "") + depth)
-                if idle:
-                    # walkthrough 30 toggled encoder.4 and .5 on a phased run whose auto phase 2 was those two: its
-                    # Phases table read "heads only", then "heads + top 2", both at the same 4.2M parameters
-                    st.warning(f"Phase 2 trains the top {counted(phase_two, 'encoder layer')} ({', '.join(idle)}), "
-                               "which are toggled on from the start: it adds nothing to phase 1 and spends its share "
-                               "of the run on what phase 1 trains. Toggle them off, or give phase 2 more than "
-                               f"{counted(phase_two, 'layer')} (Phase 2: top encoder layers).")
+                for warning in idle:  # walkthrough 30 toggled encoder.4 and .5 on a phased run whose phase 2
+                    st.warning(warning)  # was those two: "heads only", then "heads + top 2", both at 4.2M
     if start and vanished:
         start_refused = vanished_note(vanished, "Start", pressed=True)
     elif start:

@@ -189,6 +189,22 @@ def test_predict_reports_a_bad_image_and_keeps_the_good_ones(trained, receipt_im
     assert error["name"] == str(bad) and error["error"].startswith(f"'{bad}' is not an image")
 
 
+def test_train_warns_of_a_phased_plan_its_settings_cut_short_as_the_train_page_does(cord_folders, tmp_path, capsys):
+    """Probe 33: `train --scenario phased --epochs 2` trained phase 1 alone, and a phase 2 toggled on from the
+    start added nothing, without a word on the command line; the Train page warns of both before Start."""
+    data = ["--train", str(cord_folders[0]), "--eval", str(cord_folders[0]), "--backbone", "tiny", "--batch-size", "3"]
+    assert main(["train", *data, "--scenario", "phased", "--epochs", "2", "--out", str(tmp_path / "a")]) == 0
+    err = capsys.readouterr().err
+    assert "warning: With 2 epochs and 2 per phase this run ends in phase 1: phase 2 (the top layers) and phase 3 " \
+           "(everything) never start." in err, err
+    assert main(["train", *data, "--scenario", "phased", "--epochs", "5", "--unfreeze", "encoder.1", "--phased-top-k",
+                 "1", "--out", str(tmp_path / "b")]) == 0
+    err = capsys.readouterr().err
+    assert "warning: Phase 2 trains the top 1 encoder layer (encoder.1), which are toggled on from the start" in err
+    assert "phase 2: nothing new to train (toggled on from the start)" in err
+    assert "ends in phase" not in err
+
+
 def test_workspace_dataset_names_work_as_data_and_resume_continues(cord_folders, tmp_path, capsys):
     workspace = tmp_path / "ws"
     Workspace.open(workspace).save_documents("cord-small", load_dataset(cord_folders[0], "cord").documents)

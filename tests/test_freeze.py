@@ -202,12 +202,17 @@ def test_phase_labels_name_what_hand_toggles_add_and_a_phase_that_adds_nothing()
     names = group_names(_model())  # the tiny backbone: encoder.0, encoder.1
     schedule = PhasedSchedule(top_k=1, epochs_per_phase=1)
     plain = [schedule.plan(phase, names) for phase in (1, 2, 3)]
-    assert [phase_label(p, plan, plain[p - 2] if p > 1 else None) for p, plan in enumerate(plain, 1)] == [
+    assert [phase_label(p, plan, plain[p - 2] if p > 1 else None, top_k=1) for p, plan in enumerate(plain, 1)] == [
         "phase 1: heads only", "phase 2: heads + top 1 encoder layer", "phase 3: everything"]
     toggled = [plan.with_toggles(unfreeze=("encoder.1",)) for plan in plain]
     assert phase_label(1, toggled[0]) == "phase 1: heads + encoder.1 (toggled on)"
-    assert phase_label(2, toggled[1], toggled[0]) == "phase 2: nothing new to train (toggled on from the start)"
+    assert phase_label(2, toggled[1], toggled[0], top_k=1) == ("phase 2: nothing new to train (toggled on from the "
+                                                                "start)")
     assert phase_label(3, toggled[2], toggled[1]) == "phase 3: everything"
+    # a bottom layer toggled on is named beside phase 2's top one, not counted as "top 2" (probe 33)
+    bottom = [plan.with_toggles(unfreeze=("encoder.0",)) for plan in plain]
+    assert phase_label(2, bottom[1], bottom[0], top_k=1) == ("phase 2: heads + top 1 encoder layer + encoder.0 "
+                                                              "(toggled on)")
     assert phase_two_toggled_on(names, ("encoder.1",), 1) == ("encoder.1",)
     assert phase_two_toggled_on(names, ("encoder.1",), 2) == ()  # phase 2 adds encoder.0
     assert phase_two_toggled_on(names, (), 1) == ()

@@ -84,6 +84,18 @@ def _refuse_a_folder_of_the_workspace(out: Path, resume: bool) -> None:
                            ) from None
 
 
+def _phased_warnings(config) -> list[str]:
+    """The Train page's warnings of a phased plan its settings cut short (``scenario_guide.phased_plan_warnings``)."""
+    from ..model.backbone_names import encoder_layers
+    from ..model.scenario_guide import phased_plan_warnings
+
+    if config.scenario != "phased":
+        return []
+    layers = [f"encoder.{i}" for i in range(encoder_layers(config.backbone) or 0)]
+    return phased_plan_warnings(config.epochs, config.epochs_per_phase, layers, tuple(config.unfreeze),
+                                config.phased_top_k or 0)
+
+
 def run_train(args: argparse.Namespace) -> int:
     from ..model.checkpoint import RUN_FILE, read_run_info
     from ..training.job import TrainingJob
@@ -154,6 +166,8 @@ def run_train(args: argparse.Namespace) -> int:
               f"scenario {config.scenario}{depth}{processes}", file=sys.stderr, flush=True)
         if (note := _frozen_heads_note(config)) is not None:  # as the Train page says it (a walkthrough)
             print(f"note: {note}", file=sys.stderr)
+        for warning in _phased_warnings(config):  # as the Train page says them before Start (probe 33)
+            print(f"warning: {warning}", file=sys.stderr)
     if args.out is None:
         from ..training.runs import new_run
 

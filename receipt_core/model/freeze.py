@@ -287,20 +287,24 @@ class PhasedSchedule:
         return share is not None and budget_used is not None and budget_used >= share
 
 
-def phase_label(phase: int, plan: FreezePlan, before: FreezePlan | None = None) -> str:
-    """What a phased run trains in ``phase`` under ``plan`` (``before``: the previous phase's), as its PhaseEvent
-    says it. With hand toggles, phase 1 names the groups they add, and a phase that trains what the one before did
-    says so: walkthrough 30's phase 1 with encoder.4 and .5 toggled on read "heads only" at 4.2M parameters, and its
-    phase 2 "heads + top 2 encoder layers" at the same 4.2M."""
+def phase_label(phase: int, plan: FreezePlan, before: FreezePlan | None = None, top_k: int = 0) -> str:
+    """What a phased run trains in ``phase`` under ``plan`` (``before``: the previous phase's; ``top_k``: phase 2's
+    depth), as its PhaseEvent says it. Groups the hand toggles add are named, and a phase that trains what the one
+    before did says so: walkthrough 30's phase 1 with encoder.4 and .5 toggled on read "heads only" at 4.2M
+    parameters and its phase 2 "heads + top 2 encoder layers" at the same 4.2M; probe 33's phase 2 of depth 1 with
+    encoder.0 toggled on read "top 2"."""
     if before is not None and plan.trainable == before.trainable:
         return f"phase {phase}: nothing new to train (toggled on from the start)"
+    if phase == 3:
+        return "phase 3: everything"
+    top = [group for group in plan.trainable if group.startswith("encoder.")][-top_k:] if phase == 2 and top_k else []
+    toggled = [group for group, trains in plan.trainable.items()
+               if trains and group not in HEAD_GROUPS and group not in top]
+    extra = f"{', '.join(toggled)} (toggled on)" if toggled else ""
     if phase == 1:
-        toggled = [group for group, trains in plan.trainable.items() if trains and group not in HEAD_GROUPS]
-        return f"phase 1: heads + {', '.join(toggled)} (toggled on)" if toggled else "phase 1: heads only"
-    if phase == 2:
-        layers = sum(1 for group, trains in plan.trainable.items() if trains and group.startswith("encoder."))
-        return f"phase 2: heads + top {layers} encoder layer{'' if layers == 1 else 's'}"
-    return "phase 3: everything" if phase == 3 else f"phase {phase}"
+        return f"phase 1: heads + {extra}" if extra else "phase 1: heads only"
+    depth = f"top {len(top)} encoder layer{'' if len(top) == 1 else 's'}"
+    return f"phase {phase}: heads + {depth}" + (f" + {extra}" if extra else "")
 
 
 def phase_two_toggled_on(group_names: Sequence[str], unfreeze: Sequence[str], depth: int) -> tuple[str, ...]:

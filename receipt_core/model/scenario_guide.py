@@ -127,3 +127,28 @@ def guide_markdown(preset: str) -> str:
     pros = "\n".join(f"- :green[:material/add:] {text}" for text in guide.advantages)
     cons = "\n".join(f"- :red[:material/remove:] {text}" for text in guide.disadvantages)
     return f"**{guide.title}.** {guide.implies}\n\n{pros}\n{cons}"
+
+
+def phased_plan_warnings(epochs: int, epochs_per_phase: int | None, group_names: list[str], unfreeze: tuple[str, ...],
+                         depth: int) -> list[str]:
+    """What a phased run's settings keep it from doing, as the Train page and ``train`` say it before it starts: a
+    phase its epochs never reach, and a phase 2 whose layers are all toggled on from the start (probe 33: the
+    command line trained 2 epochs of phase 1 alone, and a phase 2 that added nothing, without a word)."""
+    from .freeze import PhasedSchedule, phase_two_toggled_on
+
+    warnings = []
+    if epochs_per_phase:
+        schedule = PhasedSchedule(1, int(epochs_per_phase))
+        reached = schedule.phases_within(int(epochs))
+        if reached < schedule.num_phases:
+            missed = ("phase 2 (the top layers) and phase 3 (everything) never start" if reached == 1
+                      else "phase 3 (everything) never starts")
+            warnings.append(f"With {int(epochs)} epochs and {int(epochs_per_phase)} per phase this run ends in phase "
+                            f"{reached}: {missed}. Give it at least {schedule.epochs_for_every_phase()} epochs, or "
+                            "fewer epochs per phase.")
+    if idle := phase_two_toggled_on(group_names, unfreeze, depth):
+        layers = f"{depth} encoder layer{'' if depth == 1 else 's'}"
+        warnings.append(f"Phase 2 trains the top {layers} ({', '.join(idle)}), which are toggled on from the start: it "
+                        "adds nothing to phase 1 and spends its share of the run on what phase 1 trains. Toggle them "
+                        f"off, or give phase 2 more than {depth} layer{'' if depth == 1 else 's'}.")
+    return warnings

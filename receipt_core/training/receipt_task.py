@@ -356,7 +356,8 @@ class ReceiptTask:
         # "of phase N": "phase 3: everything (2 epochs done)" read as 2 epochs in all, after 4 (a walkthrough)
         why = (f"after {counted(epochs_done, 'epoch')} of phase {state.phase - 1}" if by_epochs
                else f"{budget_used:.0%} of the time budget used" if by_budget else "validation loss stopped improving")
-        return [self._phase_event(state, f"{phase_label(state.phase, self.plan, before)} ({why})")]
+        label = phase_label(state.phase, self.plan, before, top_k=self.schedule.top_k)
+        return [self._phase_event(state, f"{label} ({why})")]
 
     def save(self, state: TrainerState) -> str:
         tensors, meta = optimizer_to_tensors(self.optimizer)
