@@ -33,16 +33,16 @@ def resume_budget(budget: float | None, used_minutes: float) -> float:
                MAX_BUDGET_MINUTES)
 
 
-def resume_budget_note(budget: float | None, used_minutes: float, offered: float) -> str:
-    """What the budget field offers, said under it."""
-    if offered:
-        more = offered - used_minutes
-        start = (f"It had a time budget of {budget:g} min and stopped after {used_minutes:.1f} min: the field gives it "
-                 f"about {more:.1f} min more ({offered:g} in all)")
-    else:
-        start = f"It had no time budget and stopped after {used_minutes:.1f} min"
-    return (start + ". With no budget (0) it trains its remaining epochs; a budget under the time already used ends "
-            "it after one step.")
+def resume_budget_note(budget: float | None, used_minutes: float, chosen: float) -> str:
+    """What the budget field's value (``chosen``, as typed now) gives the run, said under it: walkthrough 31 typed
+    0.6 and the caption still said what the field had offered."""
+    had = f"It had a time budget of {budget:g} min" if budget else "It had no time budget"
+    start = f"{had} and stopped after {used_minutes:.1f} min"
+    if chosen and chosen > used_minutes:
+        start += f": the field gives it about {chosen - used_minutes:.1f} min more ({chosen:g} in all)"
+    elif chosen:
+        start += f": the field's {chosen:g} min is under the time already used, so it ends after one step"
+    return start + ". With no budget (0) it trains its remaining epochs."
 
 
 def resume_form(ws, run, opened: bool) -> None:
@@ -91,7 +91,7 @@ def resume_form(ws, run, opened: bool) -> None:
             "Time budget in all (minutes; 0: none)", 0.0, MAX_BUDGET_MINUTES, offered,
             key=f"runs_resume_minutes_{run_id}",
             help="Counted from the run's first step, its time before it stopped included")
-        st.caption(resume_budget_note(budget, used, offered))
+        st.caption(resume_budget_note(budget, used, float(minutes)))
         if note := schedule_after_resume(ws.run_dir(run_id), run.config, float(minutes) or None):
             st.warning(note[0].upper() + note[1:] + " (the field above).")
         if st.button("Resume", key="runs_resume", disabled=not (own or names)) and not vanished:
