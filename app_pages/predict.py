@@ -267,7 +267,7 @@ if inputs:
                                                            "it counts as 1 (the downloads say quantity 1, "
                                                            "quantity_read false)"),
                                         "check": st.column_config.TextColumn(
-                             "check", width="large",
+                             "check", width="medium",  # "large" ran off a 1366-pixel screen (walkthroughs 29, 31)
                              help="What the item's own numbers contradict: quantity × unit price is not its price (a "
                                   "misread number, or a word given the wrong field), a negative price, no price "
                                   "read (often a line that is no item, such as the shop's name; a topping listed "
