@@ -615,6 +615,19 @@ def test_data_warns_before_deleting_a_dataset_a_live_run_reads(workspace_home):
         f"1 run trained or evaluated on receipts of this dataset (such as {literal('my baseline')}).")
 
 
+def test_after_a_delete_the_page_shows_a_training_dataset_not_an_evaluation_one(workspace_home):
+    """Walkthrough 31 deleted a dataset and the page moved to cord-sample-dev, first by name, offering to delete the
+    evaluation set next; it moves to its training sibling, as a new session opens on it."""
+    ws = Workspace(workspace_home)
+    for name in ("shop-dev", "shop-train", "zeta"):
+        ws.save_documents(name, [Document(id=f"{name}-0", width=50, height=50,
+                                          words=(Word(text="x", box=(1, 1, 9, 9)),))])
+    at = app("data", url_dataset="zeta")
+    at.checkbox(key="delete_confirm_zeta").check().run()
+    at.button(key="delete_dataset").click().run()
+    assert at.sidebar.selectbox(key="dataset").value == "shop-train"
+
+
 def test_deleting_the_dataset_in_the_url_does_not_blame_a_link(workspace_home):
     """Found by a walkthrough: after Delete, the sidebar said "Dataset … from the link is not in this workspace",
     though the person had followed no link: the URL still named the dataset the page had just deleted."""

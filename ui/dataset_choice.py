@@ -34,11 +34,14 @@ def show_dataset_now(name: str | None) -> None:
     """Select ``name`` in the sidebar (None: the first dataset left) and rerun at once, so the sidebar and the page
     show it together, not from the user's next click on. What the page had to say goes through :func:`flash`."""
     if name is None:
+        from receipt_core.datasets.splits import first_dataset
+
         names = [d.name for d in workspace().datasets()]
         if not names:  # nothing left: the sidebar says "No data yet"
             st.session_state.pop(DATASET_KEY, None)
             st.rerun()
-        name = names[0]
+        # not an evaluation set: walkthrough 31 deleted a dataset and the delete tab offered cord-sample-dev next
+        name = first_dataset(names)
     select_dataset(name)
     st.rerun()
 
