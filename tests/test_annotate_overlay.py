@@ -129,8 +129,8 @@ def test_a_box_read_again_replaces_its_words_and_blank_paper_changes_nothing(wor
     at.run()
     assert not at.button(key="annotate_reread").disabled
     # said under the receipt, where it was drawn (a walkthrough's box changed nothing in sight)
-    assert any(i.value.startswith("Box drawn at x 15–250, y 15–40: label the words inside it at once below, or open "
-                                  "*Corrections* in the word panel")
+    assert any(i.value.startswith("Box drawn at x 15–250, y 15–40 (page pixels): label the words inside it below, "
+                                  "or open *Corrections* in the word panel")
                for i in at.info), [i.value for i in at.info]
     at.button(key="annotate_reread").click().run()
     saved = workspace.get_document(doc.id)

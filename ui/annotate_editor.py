@@ -223,7 +223,7 @@ def _figure(doc: Document, large: bool) -> None:
     drawn = drawn_box(doc.id)
     if drawn:  # said where it is drawn: a walkthrough's box changed nothing in sight, the way on folded below
         x0, y0, x1, y1 = (round(v) for v in drawn)
-        st.info(f"Box drawn at x {x0}–{x1}, y {y0}–{y1}: label the words inside it at once below, or open "
+        st.info(f"Box drawn at x {x0}–{x1}, y {y0}–{y1} (page pixels): label the words inside it below, or open "
                 "*Corrections* in the word panel to add a word the OCR missed in it, or to read it again with OCR.")
         bulk_label(doc, drawn)
     else:
