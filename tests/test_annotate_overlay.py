@@ -124,7 +124,7 @@ def test_a_box_read_again_replaces_its_words_and_blank_paper_changes_nothing(wor
     at = _app("photos", doc.id)
     assert at.button(key="annotate_reread").disabled  # no box yet: a press read "the region (x 0–0, y 0–0)"
     assert at.button(key="annotate_reread").help.startswith("Draw a box over the words first")
-    at.session_state["annotate_drawn_box"] = (doc.id, (15.0, 15.0, 250.0, 40.0))  # as Box select over the first line sets it
+    at.session_state["annotate_drawn_box"] = (doc.id, (15.0, 15.0, 250.0, 40.0))  # as Box select over line 1 sets it
     at.session_state[f"annotate_cursor_{doc.id}"] = 4  # TOTAL, outside the box: it stays the selected word
     at.run()
     assert not at.button(key="annotate_reread").disabled

@@ -19,7 +19,7 @@ from ui.actions import document_image
 from ui.annotate_state import NOTICE_KEY, act, say, word_key
 from ui.shared import friendly, workspace
 
-DRAWN_BOX_KEY = "annotate_drawn_box"  # (receipt id, box drawn with Box select in its page pixels): ui/annotate_editor.py
+DRAWN_BOX_KEY = "annotate_drawn_box"  # (receipt id, box drawn with Box select, page pixels): ui/annotate_editor.py
 
 
 def drawn_box(doc_id: str) -> tuple[float, float, float, float] | None:

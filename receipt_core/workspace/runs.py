@@ -33,9 +33,9 @@ def is_run_id(value: object) -> bool:
 
 
 def workspace_run_of(folder: Path) -> str | None:
-    """The id of the workspace run whose checkpoint folder ``folder`` is (``<workspace>/runs/<run id>``, the folder
-    named as given, its parents through links), else None: a run read by its folder's path is the same run as by its id (probe 31 read a
-    run holding another run's checkpoint by its path, where its id was refused)."""
+    """The id of the workspace run whose checkpoint folder ``folder`` is (``<workspace>/runs/<run id>``, named as
+    given, else where its links lead), else None: a run read by its folder's path is the same run as by its id
+    (probe 31 read a run holding another run's checkpoint by its path, where its id was refused)."""
     # the name as given first, not through a link: probe 32 linked runs/B to runs/A, and B's path read as run A's;
     # then where a link outside the workspace leads (probe 33 read runs/B through /tmp/linkB as no run's)
     for candidate in (Path(os.path.normpath(Path(folder).absolute())), Path(folder).resolve()):
