@@ -594,6 +594,7 @@ def test_an_export_never_names_a_file_as_a_windows_device():
     with their hash, as ids with odd characters do."""
     from receipt_core.data.files import file_stems
 
+    assert not file_stems(["ТОТАЛ-id"])["ТОТАЛ-id"].startswith("-")  # probe 34: "-id-…" read as an option
     stems = file_stems(["CON", "nul.txt", "r1.", "cord-ok"])
     assert stems["cord-ok"] == "cord-ok"
     assert all(stems[name] != name and stems[name].split("-")[0] in ("CON", "nul.txt", "r1")

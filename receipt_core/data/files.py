@@ -257,7 +257,8 @@ def file_stems(names: Iterable[str], strip_prefix: str = "") -> dict[str, str]:
         stem = name.removeprefix(strip_prefix)
         if not _SAFE_STEM.match(stem) or portable_name_problem(stem) or stem.lower() in taken:
             digest = hashlib.sha256(name.encode("utf-8")).hexdigest()
-            safe = re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("._")[:60] or "document"
+            # no "-" first: `rm *` in the folder read probe 34's "-id-b9a5e5c5f6.json" (from "ТОТАЛ-id") as an option
+            safe = re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("._-")[:60] or "document"
             stem = f"{safe}-{digest[:10]}"
             if stem.lower() in taken:
                 stem = f"{safe}-{digest}"
