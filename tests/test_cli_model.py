@@ -159,7 +159,7 @@ def receipt_image(tmp_path_factory, synth_receipts):
     return path, receipt.document
 
 
-def test_predict_ocrs_images(trained, receipt_image, capsys):
+def test_predict_ocrs_images(trained, receipt_image, capsys, tmp_path):
     run_dir, _ = trained
     path, document = receipt_image
     assert main(["predict", str(run_dir), str(path), "--json"]) == 0
@@ -168,6 +168,14 @@ def test_predict_ocrs_images(trained, receipt_image, capsys):
     assert [w["text"] for w in doc["words"]] == [w.text for w in document.words]
     assert [w["box"] for w in doc["words"]] == [list(w.box) for w in document.words]
     assert "TOTAL" in {w["text"].upper() for w in doc["words"]}
+    # a 2-page TIFF: that only page 1 was read is said, as Data's upload says it (probe 34: page 2 lost unsaid)
+    from PIL import Image
+
+    pages = tmp_path / "two pages.tiff"
+    first = Image.open(path).convert("RGB")
+    first.save(pages, save_all=True, append_images=[first.copy()])
+    assert main(["predict", str(run_dir), str(pages), "--json"]) == 0
+    assert f"note: {pages}: multi-page TIFF: only the first page was read" in capsys.readouterr().err
 
 
 def test_predict_reports_a_bad_image_and_keeps_the_good_ones(trained, receipt_image, tmp_path, capsys):

@@ -112,7 +112,9 @@ def run_ocr(args: argparse.Namespace) -> int:
             failed(result.name, result.error)
             return
         documents.append((result.name, result.document, result.note))
-        if not args.json:  # printed as it comes: a probe stopped 10,000 files after 2 minutes and got nothing
+        if args.json:  # the text output's heading says it
+            image_note_line(result.name, result.document)
+        else:  # printed as it comes: a probe stopped 10,000 files after 2 minutes and got nothing
             _print_words(result.name, result.document, result.note)
 
     if items:
@@ -122,6 +124,13 @@ def run_ocr(args: argparse.Namespace) -> int:
                           "errors": [{"name": name, "error": message} for name, message in errors]},
                          ensure_ascii=False, indent=1))
     return 2 if errors else 0
+
+
+def image_note_line(name: str, doc) -> None:
+    """On stderr, what the image's reading left out (``meta.image_note``: "multi-page TIFF: only the first page was
+    read"), as Data → Upload & OCR says it: probe 34's 2-page TIFF lost its page 2 unsaid on the command line."""
+    if note := doc.meta.get("image_note"):
+        print(f"note: {one_line(name)}: {one_line(note)}", file=sys.stderr, flush=True)
 
 
 def _print_words(name: str, doc, note: str) -> None:

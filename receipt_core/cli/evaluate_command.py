@@ -275,6 +275,7 @@ def _ocr_images(paths: Sequence[Path]) -> tuple[list[Document], list[tuple[str, 
     """The OCR'd documents of ``paths`` and ``(file, message)`` per file that could not be read (each message names
     its file too)."""
     from ..ocr.engine import ocr_many
+    from .data_commands import image_note_line
 
     items, errors = [], []
     for path in paths:
@@ -288,6 +289,7 @@ def _ocr_images(paths: Sequence[Path]) -> tuple[list[Document], list[tuple[str, 
             errors.append((result.name, result.error))
         else:
             docs.append(result.document)
+            image_note_line(result.name, result.document)
     return docs, errors
 
 
