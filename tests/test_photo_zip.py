@@ -56,6 +56,11 @@ def test_a_bad_zip_is_one_problem_and_the_other_files_go_on():
     assert opened.images == (("a.png", b"png bytes"),)
     assert opened.problems[0].startswith("broken.zip is not a readable zip file")
     assert opened.problems[1].startswith("empty.zip holds no image file (.jpg, .png, .webp, .tif …; 1 other file)")
+    # a zip of iPhone photos: named as what they are (probe 34 was told it held "no image file")
+    iphone = open_zips([("iphone.zip", _zip({"IMG_0001.HEIC": b"x", "IMG_0002.heic": b"x"}))], max_images=10)
+    assert iphone.problems[0].startswith("iphone.zip holds no image file (.jpg, .png, .webp, .tif …; 2 other files; "
+                                         "2 of them named as HEIC or AVIF photos, a format this app does not read: "
+                                         "convert them to JPEG first)")
 
 
 def test_a_link_or_special_file_in_a_zip_of_photos_is_left_out_and_its_other_photos_are_read():

@@ -108,8 +108,8 @@ def _listing(file_name: str, data: bytes, limits: ZipLimits) -> _ZipListing:
     if not pictures:
         archive.close()
         raise ZipImportError(f"{file_name} holds no image file (.jpg, .png, .webp, .tif …; "
-                             f"{counted(len(others), 'other file')}): zip the receipt photos themselves, or "
-                             "import a labelled dataset zip on the Import tab")
+                             f"{counted(len(others), 'other file')}{_phone_photos_note(others)}): zip the receipt "
+                             "photos themselves, or import a labelled dataset zip on the Import tab")
     return _ZipListing(file_name=file_name, archive=archive,
                        images=tuple((info, parts) for info, parts in pictures if info.file_size <= MAX_IMAGE_BYTES),
                        others=others,
@@ -122,7 +122,7 @@ def _left_out_notes(item: _ZipListing) -> list[str]:
     if item.others:
         whose = "its name" if len(item.others) == 1 else "their names"
         notes.append(f"{item.file_name}: {counted(len(item.others), 'file')} left out, not images by {whose} (.jpg, "
-                     f".png, .webp, .tif …): {_named(item.others)}")
+                     f".png, .webp, .tif …{_phone_photos_note(item.others)}): {_named(item.others)}")
     if item.unread:
         notes.append(f"{item.file_name}: {counted(len(item.unread), 'entry', 'entries')} left out, not read: a "
                      f"symbolic link or a special file, not a photo (zip the photos themselves): "
@@ -137,6 +137,17 @@ def _left_out_notes(item: _ZipListing) -> list[str]:
 def _named(names: Sequence[str]) -> str:
     return ", ".join(names[:NOTES_NAMED]) + (f" and {len(names) - NOTES_NAMED} more" if len(names) > NOTES_NAMED
                                              else "")
+
+
+PHONE_PHOTO_SUFFIXES = ("heic", "heif", "avif")  # photos a phone takes in a format this app does not read
+
+
+def _phone_photos_note(names: tuple[str, ...]) -> str:
+    """Said of files named as HEIC or AVIF photos: probe 34's zip of iPhone photos was told it held "no image file",
+    where one such photo uploaded alone is named as a HEIC to convert."""
+    phone = sum(1 for name in names if PurePosixPath(name).suffix.lower().removeprefix(".") in PHONE_PHOTO_SUFFIXES)
+    return (f"; {phone} of them named as HEIC or AVIF photos, a format this app does not read: convert them to JPEG "
+            "first" if phone else "")
 
 
 def _suffix(parts: tuple[str, ...]) -> str:
