@@ -320,8 +320,13 @@ def test_before_the_first_loss_point_the_status_says_what_runs_and_for_how_long(
 
     assert before_first_step(None, 4.2) == ("Loading the backbone and encoding receipts (4s so far)… the first "
                                             "loss point follows.")
-    assert before_first_step(SimpleNamespace(phases=((0, 1),)), 61).startswith(
+    frozen = SimpleNamespace(trainable_groups=("head.fields", "head.quantity"))
+    assert before_first_step(SimpleNamespace(phases=((0, 1),), phase_events=(frozen,)), 61).startswith(
         "Preparing the first steps (1m 01s since Start; a frozen backbone first computes its features")
+    # full fine-tuning computes no frozen features: not said of it (walkthrough 32)
+    full = SimpleNamespace(trainable_groups=("embeddings.text", "encoder.0", "head.fields"))
+    assert before_first_step(SimpleNamespace(phases=((0, 1),), phase_events=(full,)), 61) == (
+        "Preparing the first steps (1m 01s since Start)… the first loss point follows.")
 
 
 def test_a_trainable_count_rounding_would_hide_is_shown_exactly():

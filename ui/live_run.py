@@ -209,8 +209,11 @@ def before_first_step(curves: RunCurves | None, since_start_s: float) -> str:
     if curves is None or not curves.phases:
         return f"Loading the backbone and encoding receipts ({fmt_seconds(since_start_s)} so far)… the first loss " \
                "point follows."
-    return (f"Preparing the first steps ({fmt_seconds(since_start_s)} since Start; a frozen backbone first computes "
-            "its features once for every receipt)… the first loss point follows.")
+    # the feature fill only where the bottom of the backbone is frozen: walkthrough 32 read it of full fine-tuning
+    first = curves.phase_events[0] if curves.phase_events else None
+    frozen = first is None or not any(group.startswith("embeddings") for group in first.trainable_groups)
+    why = "; a frozen backbone first computes its features once for every receipt" if frozen else ""
+    return f"Preparing the first steps ({fmt_seconds(since_start_s)} since Start{why})… the first loss point follows."
 
 
 def _progress(curves: RunCurves, live: bool, budget_s: float | None, started_at: float, stopping: bool,
