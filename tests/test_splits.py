@@ -30,6 +30,16 @@ def test_a_pair_with_a_qualifier_after_its_role_pairs_too():
     assert evaluated_dataset(names, "wildreceipt-train-ocr") is None
 
 
+def test_a_new_session_opens_on_a_dataset_that_is_no_evaluation_set_while_one_is_left():
+    """Walkthrough 32 deleted cord-sample-train and the page showed cord-sample-dev, ready to delete it too."""
+    from receipt_core.datasets.splits import first_dataset
+
+    assert first_dataset(["cord-sample-dev", "cord-sample-train"]) == "cord-sample-train"
+    assert first_dataset(["cord-sample-dev", "wild-walk"]) == "wild-walk"
+    assert first_dataset(["a-dev", "b-test"]) == "a-dev"  # nothing else left
+    assert first_dataset([]) is None
+
+
 def test_any_other_dataset_trains_on_itself_and_holds_part_out():
     assert paired_datasets(NAMES, "demo") == ("demo", None)
     assert paired_datasets(["lonely-dev"], "lonely-dev") == ("lonely-dev", None)

@@ -101,8 +101,15 @@ EVAL_SUFFIXES = ("-dev", "-eval", "-test", "-val")
 
 def first_dataset(names: Sequence[str]) -> str | None:
     """The dataset a new session shows: the first by name, or its training sibling when it is an evaluation set
-    (``cord-sample-dev`` sorts before ``cord-sample-train``: showing it would offer to delete the evaluation set)."""
-    return paired_datasets(names, names[0])[0] if names else None
+    (``cord-sample-dev`` sorts before ``cord-sample-train``: showing it would offer to delete the evaluation set);
+    an evaluation set without its sibling only when nothing else is left (walkthrough 32 deleted cord-sample-train
+    and was shown cord-sample-dev, ready to delete it too, beside its own upload dataset)."""
+    if not names:
+        return None
+    paired = paired_datasets(names, names[0])[0]
+    if (parts := _role_parts(paired)) is None or parts[1] == TRAIN_SUFFIX:
+        return paired
+    return next((name for name in names if (role := _role_parts(name)) is None or role[1] == TRAIN_SUFFIX), paired)
 
 
 def evaluated_dataset(names: Sequence[str], name: str | None) -> str | None:
