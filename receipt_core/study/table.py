@@ -118,7 +118,8 @@ def _scenario_defaults_sentence(result: StudyResult) -> str:
     parts = [f"{scenario}: {_describe(overrides)}" for scenario in scenarios
              if (overrides := result.settings.scenario_overrides(scenario))]
     if result.settings.same_recipe and parts:  # one recipe: said once, as what makes the scenarios comparable
-        recipe = {k: v for k, v in result.settings.scenario_overrides("full").items() if k != "boxes"}
+        recipe = {k: v for k, v in result.settings.scenario_overrides("full").items()
+                  if k not in ("boxes", "epochs_per_phase")}  # the phases are phased's own (walkthrough 32)
         return " Every scenario trains with one recipe, so only what it freezes differs: " + _describe(recipe) + "."
     return (" Each scenario's own defaults replace these where the study did not set them: " + "; ".join(parts)
             + ".") if parts else ""
