@@ -71,7 +71,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _load_run(run_dir: Path, workspace: Path | None):
     from ..model.checkpoint import damaged_checkpoint, has_checkpoint, load_checkpoint
-
     from ..workspace.runs import workspace_run_of
 
     # a workspace run's id, whose folder must hold its own checkpoint (probe 30), by its id or its folder (probe 31)

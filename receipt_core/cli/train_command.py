@@ -87,12 +87,13 @@ def _refuse_a_folder_of_the_workspace(out: Path, resume: bool) -> None:
 def _phased_warnings(config) -> list[str]:
     """The Train page's warnings of a phased plan its settings cut short (``scenario_guide.phased_plan_warnings``)."""
     from ..model.backbone_names import encoder_layers
+    from ..model.freeze import group_names_for
     from ..model.scenario_guide import phased_plan_warnings
 
     if config.scenario != "phased":
         return []
-    layers = [f"encoder.{i}" for i in range(encoder_layers(config.backbone) or 0)]
-    return phased_plan_warnings(config.epochs, config.epochs_per_phase, layers, tuple(config.unfreeze),
+    groups = list(group_names_for(encoder_layers(config.backbone) or 0))
+    return phased_plan_warnings(config.epochs, config.epochs_per_phase, groups, tuple(config.unfreeze),
                                 config.phased_top_k or 0)
 
 

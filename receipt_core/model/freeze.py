@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Iterable, Mapping, Protocol, Sequence
 
+from ..wording import counted
+
 if TYPE_CHECKING:  # annotations only: the presets and group names are read without loading torch
     from torch import nn
 
@@ -256,8 +258,7 @@ class PhasedSchedule:
             return FreezePlan.preset("freeze-backbone", group_names)
         if phase == 3:
             return FreezePlan.preset("full", group_names)
-        layers = [g for g in group_names if g.startswith("encoder.")]
-        top = set(layers[-self.top_k:])
+        top = set(top_encoder_layers(group_names, self.top_k))
         return FreezePlan({g: g in HEAD_GROUPS or g in top for g in group_names})
 
     def phases_within(self, epochs: int) -> int:
@@ -287,6 +288,12 @@ class PhasedSchedule:
         return share is not None and budget_used is not None and budget_used >= share
 
 
+def top_encoder_layers(group_names: Iterable[str], depth: int) -> list[str]:
+    """The top ``depth`` encoder layer groups of ``group_names`` (in the model's order): what phase 2 unfreezes."""
+    layers = [name for name in group_names if name.startswith("encoder.")]
+    return layers[-depth:] if depth > 0 else []
+
+
 def phase_label(phase: int, plan: FreezePlan, before: FreezePlan | None = None, top_k: int = 0) -> str:
     """What a phased run trains in ``phase`` under ``plan`` (``before``: the previous phase's; ``top_k``: phase 2's
     depth), as its PhaseEvent says it. Groups the hand toggles add are named, and a phase that trains what the one
@@ -297,20 +304,19 @@ def phase_label(phase: int, plan: FreezePlan, before: FreezePlan | None = None, 
         return f"phase {phase}: nothing new to train (toggled on from the start)"
     if phase == 3:
         return "phase 3: everything"
-    top = [group for group in plan.trainable if group.startswith("encoder.")][-top_k:] if phase == 2 and top_k else []
+    top = top_encoder_layers(plan.trainable, top_k) if phase == 2 else []
     toggled = [group for group, trains in plan.trainable.items()
                if trains and group not in HEAD_GROUPS and group not in top]
     extra = f"{', '.join(toggled)} (toggled on)" if toggled else ""
     if phase == 1:
         return f"phase 1: heads + {extra}" if extra else "phase 1: heads only"
-    depth = f"top {len(top)} encoder layer{'' if len(top) == 1 else 's'}"
-    return f"phase {phase}: heads + {depth}" + (f" + {extra}" if extra else "")
+    return f"phase {phase}: heads + top {counted(len(top), 'encoder layer')}" + (f" + {extra}" if extra else "")
 
 
 def phase_two_toggled_on(group_names: Sequence[str], unfreeze: Sequence[str], depth: int) -> tuple[str, ...]:
     """Phase 2's top ``depth`` encoder layers when every one of them is toggled on from the start (``unfreeze``):
     phase 2 then trains what phase 1 does; empty otherwise."""
-    top = [name for name in group_names if name.startswith("encoder.")][-depth:] if depth > 0 else []
+    top = top_encoder_layers(group_names, depth)
     return tuple(top) if top and set(top) <= set(unfreeze) else ()
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..wording import counted
+
 
 @dataclass(frozen=True)
 class ScenarioGuide:
@@ -147,8 +149,7 @@ def phased_plan_warnings(epochs: int, epochs_per_phase: int | None, group_names:
                             f"{reached}: {missed}. Give it at least {schedule.epochs_for_every_phase()} epochs, or "
                             "fewer epochs per phase.")
     if idle := phase_two_toggled_on(group_names, unfreeze, depth):
-        layers = f"{depth} encoder layer{'' if depth == 1 else 's'}"
-        warnings.append(f"Phase 2 trains the top {layers} ({', '.join(idle)}), which are toggled on from the start: it "
-                        "adds nothing to phase 1 and spends its share of the run on what phase 1 trains. Toggle them "
-                        f"off, or give phase 2 more than {depth} layer{'' if depth == 1 else 's'}.")
+        warnings.append(f"Phase 2 trains the top {counted(depth, 'encoder layer')} ({', '.join(idle)}), which are "
+                        "toggled on from the start: it adds nothing to phase 1 and spends its share of the run on what "
+                        f"phase 1 trains. Toggle them off, or give phase 2 more than {counted(depth, 'layer')}.")
     return warnings
