@@ -828,3 +828,17 @@ def test_an_image_file_over_the_limit_is_not_hashed_to_match_its_name(tmp_path, 
     assert elsewhere.load_documents("photos")[0].image_sha256 is None
     assert any("MB, over the 0 MB an image may have; not read" in problem for problem in stored.problems), \
         stored.problems
+
+
+def test_a_region_without_an_id_is_dropped_with_a_note_naming_its_word(tmp_path):
+    """A probe deleted a region's ids: the word "Bintang" was lost, and only an unrelated relation note was said."""
+    value = {"x": 10, "y": 10, "width": 10, "height": 2}
+    kept = _ls_region("a", "12.00", "TOTAL", value)
+    nameless = [{k: v for k, v in r.items() if k != "id"} for r in _ls_region("b", "Bintang", "ITEM_NAME",
+                                                                            {**value, "y": 20})]
+    (tmp_path / "t.json").write_text(json.dumps([_ls_task(1, kept + nameless)]))
+    report = load_dataset(tmp_path / "t.json", "label-studio")
+    assert [w.text for w in report.documents[0].words] == ["12.00"]
+    problems = "\n".join(report.problems)
+    assert "results without an id dropped" in problems and "'Bintang'" in problems, problems
+    assert "'ITEM_NAME'" in problems and "ties its box, label and transcription together" in problems

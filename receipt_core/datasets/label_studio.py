@@ -226,11 +226,23 @@ def _repeated(region: dict[str, Any], key: str, value: Any, what: str, rid: str,
     return True
 
 
+def _result_gist(kind: Any, value: Any) -> str:
+    """A result in a few words for a note: its type and its text or labels where it has them."""
+    plain = isinstance(kind, str) and kind.isidentifier() and len(kind) <= 40  # "textarea", not "'textarea'"
+    said = kind if plain else shown(kind) if kind is not None else "a result of no type"
+    if isinstance(value, Mapping):
+        content = value.get("text") or value.get("labels") or value.get(kind if isinstance(kind, str) else "")
+        if isinstance(content, list) and content:
+            said += f" {shown(' '.join(str(part) for part in content[:3]))}"
+    return said
+
+
 def _regions(results: list[Mapping], width: int, height: int, schema: LabelSchema,
              notes: list[str]) -> dict[str, dict[str, Any]]:
     """Region id -> {box, text, label, value, meta}, in order of first appearance."""
     regions: dict[str, dict[str, Any]] = {}
     odd_ids: set[str] = set()
+    without_id: list[str] = []  # the kinds of results with no id: a probe's word was lost without a note
     odd_values: dict[str, None] = {}  # ids of results whose value is not an object, in order
     odd_confidences: dict[str, Any] = {}  # region id -> an OCR confidence that is no number in 0–100
     unknown: dict[str, str] = {}  # region id -> why its label is none of the schema's: said once all are read
@@ -238,6 +250,8 @@ def _regions(results: list[Mapping], width: int, height: int, schema: LabelSchem
         rid, value, kind = result.get("id"), result.get("value"), result.get("type")
         if kind != "relation" and rid is not None and not isinstance(rid, str):
             odd_ids.add(type(rid).__name__)
+        if kind != "relation" and rid is None:
+            without_id.append(_result_gist(kind, value))
         if isinstance(rid, str) and kind != "relation" and not isinstance(value, Mapping):
             odd_values[rid] = None  # a probe's [1] as a value lost the word without a note
         if not isinstance(rid, str) or not isinstance(value, Mapping) or kind == "relation":
@@ -311,6 +325,10 @@ def _regions(results: list[Mapping], width: int, height: int, schema: LabelSchem
         rid, confidence = next(iter(odd_confidences.items()))
         notes.append(f"{counted(len(odd_confidences), 'word')} with an OCR confidence that is no number in 0–100 "
                      f"(region {shown(rid)}: {shown(confidence)}) read as having none")
+    if without_id:
+        listed = ", ".join(without_id[:3]) + (", …" if len(without_id) > 3 else "")
+        notes.append(f"{counted(len(without_id), 'result')} without an id dropped ({listed}): Label Studio gives each "
+                     "region an id, which ties its box, label and transcription together")
     if odd_ids:
         notes.append(f"results whose id is not text ({', '.join(sorted(odd_ids))}) dropped: a region's id is a "
                      "string in Label Studio")
