@@ -480,6 +480,18 @@ def test_a_tampered_checkpoint_is_refused_by_evaluate(trained, cord_folders, tmp
     assert "SHA-256" in err and "refusing to load it" in err
 
 
+def test_study_refuses_one_recipe_when_only_the_reference_runs(cord_folders, tmp_path, capsys):
+    """Probe 35: --same-recipe with only the reference was recorded in study.json, then ignored."""
+    train, dev = (str(folder) for folder in cord_folders)
+    out = tmp_path / "study"
+    assert main(["study", "--train", train, "--eval", dev, "--format", "cord", "--backbone-scenarios",
+                 "reference:tiny", "--epochs", "1", "--workspace", str(tmp_path / "ws"), "--out", str(out),
+                 "--same-recipe"]) == 2
+    err = capsys.readouterr().err
+    assert "--same-recipe gives the two-head scenarios one recipe, and this study runs only the reference" in err
+    assert not out.exists()
+
+
 def test_study_trains_on_several_datasets_as_train_does(cord_folders, tmp_path, capsys):
     """`train --train A B` trains on both; `study --train` took one (the dashboard's study now takes several)."""
     from receipt_core.study.files import load_study

@@ -694,6 +694,12 @@ def test_one_recipe_for_every_scenario_leaves_only_freezing_to_differ(workspace_
     assert "fixed loss weighting, row boxes; seed 0" in header and "line boxes" not in header
     reopened = result_from_json(study_json(study))
     assert reopened.settings.same_recipe and settings_paragraph(reopened) == header
+    # a reference alone trains with its own boxes: no "row boxes (the reference: line)" of a recipe none used (probe 35)
+    alone = StudyResult(settings=same, summaries=(ConfigSummary(StudyConfig("text-minilm", "reference"),
+                                                                (result("reference", 0.7, 0.5, 10),)),),
+                        train_data="t", eval_data="e", train_documents=9, eval_documents=3)
+    assert "fixed loss weighting, line boxes; seed 0" in settings_paragraph(alone)
+    assert "row boxes" not in settings_paragraph(alone)
 
     # the race form's box starts a race of one recipe
     from receipt_core.data.document import Document, Word

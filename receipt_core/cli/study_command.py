@@ -96,6 +96,10 @@ def run_study_command(args: argparse.Namespace) -> int:
                    else list(default_configs()))
     except ValueError as error:
         raise CommandError(str(error)) from None
+    if args.same_recipe and all(config.is_reference for config in configs):  # a probe's was recorded, then ignored
+        raise CommandError("--same-recipe gives the two-head scenarios one recipe, and this study runs only the "
+                           "reference, which trains with its own settings: leave --same-recipe out, or add a "
+                           "scenario to --backbone-scenarios")
     try:
         settings = StudySettings(budget_minutes=args.budget_minutes, epochs=args.epochs, repeats=args.repeats,
                                  seed=args.seed, batch_size=args.batch_size, lr=args.lr,

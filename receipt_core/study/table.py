@@ -93,7 +93,8 @@ def settings_paragraph(result: StudyResult) -> str:
                 else settings.lr_schedule)
     # one recipe for every scenario: its boxes, not the base setting it replaced (probe 31 and walkthrough 29 read
     # "line boxes" here, then "row boxes" in the recipe's sentence); the reference keeps the study's own
-    recipe_boxes = settings.scenario_overrides("full").get("boxes") if settings.same_recipe else None
+    two_head = any(not s.config.is_reference for s in result.summaries)  # a reference alone keeps its own boxes
+    recipe_boxes = settings.scenario_overrides("full").get("boxes") if settings.same_recipe and two_head else None
     boxes = f"{recipe_boxes or settings.boxes} boxes"
     if recipe_boxes and recipe_boxes != settings.boxes and any(s.config.is_reference for s in result.summaries):
         boxes += f" (the reference: {settings.boxes})"
