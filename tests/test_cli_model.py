@@ -468,6 +468,24 @@ def test_an_ocr_cache_folder_holding_other_files_is_refused_and_left_alone(cord_
     assert not (tmp_path / "new-cache").exists()
 
 
+def test_evaluate_names_the_path_of_a_copied_run_folder_given_by_its_name(trained, cord_folders, tmp_path, capsys):
+    """Probe 35: a run folder copied inside the workspace's runs/ and named by its folder name read "neither a
+    checkpoint folder nor a workspace run id", though the folder was there."""
+    from receipt_core.workspace.store import Workspace
+
+    run_dir, _ = trained
+    ws = Workspace(tmp_path / "ws")
+    shutil.copytree(run_dir, ws.runs_dir / "copy-of-run")
+    assert main(["evaluate", "copy-of-run", "--data", str(cord_folders[1]), "--format", "cord",
+                 "--workspace", str(tmp_path / "ws")]) == 2
+    err = capsys.readouterr().err
+    assert ("copy-of-run is no run this workspace recorded, though its runs folder holds a folder of that name (a "
+            f"copy?): give the folder's path, {ws.runs_dir / 'copy-of-run'}") in err
+    assert main(["evaluate", "no-such-run", "--data", str(cord_folders[1]), "--format", "cord",
+                 "--workspace", str(tmp_path / "ws")]) == 2
+    assert "no-such-run is neither a checkpoint folder nor a workspace run id" in capsys.readouterr().err
+
+
 def test_a_tampered_checkpoint_is_refused_by_evaluate(trained, cord_folders, tmp_path, capsys):
     run_dir, _ = trained
     copy = tmp_path / "copy"

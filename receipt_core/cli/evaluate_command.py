@@ -80,6 +80,7 @@ def _load_run(run_dir: Path, workspace: Path | None):
         from ..training.runs import RUN_KIND
         from ..workspace.store import LIVE_STATUSES, NotFoundError, Workspace, WorkspaceError
 
+        store = None
         try:  # a workspace run id
             store = Workspace.open_existing(workspace)
             kind = store.get_run(str(run_dir)).config.get(RUN_KIND, "receipt")
@@ -102,6 +103,10 @@ def _load_run(run_dir: Path, workspace: Path | None):
                 raise CommandError(f"run {run_dir.name} ended ({status}) before its first save: it has no "
                                    "checkpoint to read")
         except NotFoundError:
+            copied = store.runs_dir / str(run_dir) if store and len(Path(run_dir).parts) == 1 else None
+            if copied is not None and copied.is_dir():  # a probe's copy of a run folder under runs/, named by its name
+                raise CommandError(f"{run_dir} is no run this workspace recorded, though its runs folder holds a "
+                                   f"folder of that name (a copy?): give the folder's path, {copied}") from None
             raise CommandError(f"{run_dir} is neither a checkpoint folder nor a workspace run id") from None
         except WorkspaceError as error:
             raise CommandError(f"{run_dir} is neither a checkpoint folder nor a run id: {error}") from None
