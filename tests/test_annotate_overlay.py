@@ -176,6 +176,9 @@ def test_the_words_inside_a_drawn_box_are_labelled_at_once_and_undone_at_once(wo
                                   "QUANTITY") for w in at.warning), [w.value for w in at.warning]
     at.button(key="annotate_undo").click().run()
     assert workspace.get_document(doc.id).words == doc.words  # one change, one undo
+    # said in a toast, where the eye is: the line under the word panel sat below the fold (probe 35)
+    assert any(t.value.startswith("Undid the last label or quantity change") for t in at.toast), \
+        [t.value for t in at.toast]
 
     at.session_state["annotate_drawn_box"] = (doc.id, (15.0, 15.0, 250.0, 40.0))
     at.run()

@@ -429,7 +429,8 @@ def _history_step(doc: Document, seen_action: int | None, redo: bool, on_done: C
         bump(doc.id)  # redraw from the receipt as it is now
         return
     nothing = "Nothing to redo on this receipt." if redo else "Nothing to undo on this receipt."
-    st.session_state[NOTICE_KEY] = nothing if done is None else done.describe()
+    st.session_state[NOTICE_KEY] = notice = nothing if done is None else done.describe()
+    st.session_state[TOAST_KEY] = notice_markdown(notice)  # as z's: the line above sat below the fold (probe 35)
     if done is not None and (shown := done.word_to_show(len(doc.words))) is not None:
         st.session_state[word_key(doc.id)] = shown  # the word put back is the one shown
     if done is not None and done.marked_done:
