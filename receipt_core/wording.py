@@ -25,6 +25,19 @@ def epochs_done(epochs: float) -> str:
     return f"{math.floor(epochs * 10 + 1e-9) / 10:.1f}"
 
 
+def minutes_said(minutes: float) -> str:
+    """A time budget given in minutes as a person says it: ``40 s``, ``1 min``, ``1 min 30 s``, ``2 h 5 min`` (a
+    race of 40 seconds a run read "in 0.666667 min of training each", a walkthrough)."""
+    seconds = max(int(round(minutes * 60)), 0)
+    if seconds < 60:
+        return f"{seconds} s"
+    whole_minutes, seconds = divmod(seconds, 60)
+    if whole_minutes >= 60:
+        hours, whole_minutes = divmod(whole_minutes, 60)
+        return f"{hours} h" + (f" {whole_minutes} min" if whole_minutes else "")
+    return f"{whole_minutes} min" + (f" {seconds} s" if seconds else "")
+
+
 def readable_time(stamp: str) -> str:
     """An ISO 8601 timestamp as stored (``2026-12-03T14:46:31+00:00``) as a person reads it (``2026-12-03 14:46
     UTC``); any other text as it is (a copied file may hold anything)."""

@@ -199,6 +199,21 @@ def test_freezing_the_backbone_is_cheap_only_when_its_epochs_are_faster_in_time(
     assert cut.evidence.endswith("One seed each: indicative only; repeats measure the spread. The time budget ended "
                                  "text-minilm · full after 2.0 epochs, before the end of its plan: the scores "
                                  "compare runs at equal training time, not each at its best."), cut.evidence
+    # freeze-backbone ended its own epochs in 26 s of a 40 s budget that cut full: not "equal training time"
+    # (walkthrough 33), and the budget said in seconds, not "0.666667 min"
+    rows = (ConfigSummary(StudyConfig("text-minilm", "freeze-backbone"),
+                          (dataclasses.replace(result("freeze-backbone", 0.90, 0.8, 10, epochs=20.0), train_s=26.1),)),
+            ConfigSummary(StudyConfig("text-minilm", "full"),
+                          (dataclasses.replace(result("full", 0.88, 0.8, 1000, epochs=3.6, finished="time budget"),
+                                               train_s=40.4),)))
+    short = StudyResult(settings=StudySettings(budget_minutes=40 / 60), summaries=rows, train_data="t",
+                        eval_data="e", train_documents=9, eval_documents=30)
+    unequal = next(c for c in read_claims(short) if c.claim.startswith("Freezing the backbone is cheap and good"))
+    assert unequal.claim == "Freezing the backbone is cheap and good, in 40 s of training each."
+    assert unequal.evidence.endswith("The time budget ended text-minilm · full after 3.6 epochs, before the end of "
+                                     "its plan, and text-minilm · freeze-backbone ended its own epochs in 26s: the "
+                                     "scores compare runs at different training times, neither at equal time nor "
+                                     "each at its best."), unequal.evidence
     assert claim(30.0, 10.0, frozen_f1=0.87).verdict == "mixed"  # behind by less than 0.05
     # a walkthrough read "held" off the tiny backbone, which is random: frozen, it says nothing of a pre-trained one
     random = claim(30.0, 10.0, backbone="tiny")

@@ -345,3 +345,11 @@ def test_the_races_reading_counts_epochs_done_as_trains_status_line_does():
 
     assert [epochs_done(e) for e in (0.96, 1.0, 0.1 + 0.2, 2.9999999999999, 7.95)] == ["0.9", "1.0", "0.3", "3.0",
                                                                                         "7.9"]
+
+
+def test_a_budget_in_minutes_is_said_as_a_person_says_it():
+    """Walkthrough 33: a race of 40 seconds a run read "in 0.666667 min of training each"."""
+    from receipt_core.wording import minutes_said
+
+    assert [minutes_said(m) for m in (40 / 60, 1.0, 1.5, 10.0, 125.0, 0.004)] == [
+        "40 s", "1 min", "1 min 30 s", "10 min", "2 h 5 min", "0 s"]

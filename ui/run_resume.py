@@ -10,7 +10,7 @@ import streamlit as st
 from receipt_core.training.run_documents import missing_run_documents, started_on_command_line, train_ids
 from receipt_core.training.run_settings import positive_number, schedule_after_resume
 from receipt_core.training.slot import JobBusyError
-from receipt_core.wording import as_sentence, counted
+from receipt_core.wording import as_sentence, counted, minutes_said
 from ui.dataset_choice import EVALUATION_HELP, HOLD_OUT, replace_vanished_choices, vanished_note
 from ui.literal import notice_markdown
 from ui.shared import field_row, friendly, go_to_page, job_slot, user_errors
@@ -36,7 +36,7 @@ def resume_budget(budget: float | None, used_minutes: float) -> float:
 def resume_budget_note(budget: float | None, used_minutes: float, chosen: float) -> str:
     """What the budget field's value (``chosen``, as typed now) gives the run, said under it: walkthrough 31 typed
     0.6 and the caption still said what the field had offered."""
-    had = f"It had a time budget of {budget:g} min" if budget else "It had no time budget"
+    had = f"It had a time budget of {minutes_said(budget)}" if budget else "It had no time budget"
     start = f"{had} and stopped after {used_minutes:.1f} min"
     if chosen and chosen > used_minutes:
         start += f": the field gives it about {chosen - used_minutes:.1f} min more ({chosen:g} in all)"

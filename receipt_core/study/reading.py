@@ -14,7 +14,8 @@ from ..datasets.splits import MIN_EVAL_RECEIPTS
 from ..evaluation.noise import clear_winner, few_words, margin, one_item
 from ..model.backbone_names import TEXT_ONLY_BACKBONES
 from ..training.events import FIELD_WORDS, ITEMS_SCORED, METRIC_LABELS
-from ..wording import epochs_done
+from ..training.run_status import format_seconds
+from ..wording import epochs_done, minutes_said
 from .result import Claim, ConfigSummary, StudyResult, trained_phases
 from .settings import REFERENCE
 
@@ -47,6 +48,14 @@ def _cut_short(*rows: ConfigSummary) -> str:
     if not cut:
         return ""
     named = "; ".join(f"{row.config.name} after {epochs_done(row.spread('epochs').mean)} epochs" for row in cut)
+    cut_s = min(row.spread("train_s").mean for row in cut)
+    ended = [row for row in rows if row not in cut and row.spread("train_s").mean < 0.9 * cut_s]
+    if ended:  # they stopped early on their own: the times differ (walkthrough 33 read "equal training time" of
+        # freeze-backbone's 26 s beside phased's 40 s)
+        own = "; ".join(f"{row.config.name} ended its own epochs in {format_seconds(row.spread('train_s').mean)}"
+                        for row in ended)
+        return (f" The time budget ended {named}, before the end of its plan, and {own}: the scores compare runs "
+                "at different training times, neither at equal time nor each at its best.")
     return (f" The time budget ended {named}, before the end of its plan: the scores compare runs at equal training "
             "time, not each at its best.")
 
@@ -163,7 +172,7 @@ def _budget_that_cut(result: StudyResult) -> str | None:
     caveats after the numbers."""
     minutes = result.settings.budget_minutes
     cut = any(run.finished == "time budget" for row in result.summaries for run in row.runs)
-    return f"{minutes:g} min" if minutes and cut else None
+    return minutes_said(minutes) if minutes and cut else None
 
 
 def _level_note(field_sign: int, item_sign: int) -> str:
