@@ -734,6 +734,32 @@ def test_one_recipe_for_every_scenario_leaves_only_freezing_to_differ(workspace_
     assert started[-1].settings.same_recipe
 
 
+def test_the_race_board_says_which_recipe_each_race_ran(workspace_home):
+    """Walkthrough 33: the Race list and header read alike for a race of one recipe and one of the scenarios' own
+    defaults; only Runs → Studies said which."""
+    from receipt_core.study.view import workspace_studies_dir
+    from ui.race_track import _race_track
+
+    _race_track.clear()
+    ws = Workspace.open(workspace_home)
+    studies = workspace_studies_dir(ws.home)
+    for name, same, started in (("race-own", False, "2026-12-01T10:00:00+00:00"),
+                                ("race-one", True, "2026-12-01T11:00:00+00:00")):
+        race_plan = dataclasses.replace(plan(), settings=dataclasses.replace(plan().settings, same_recipe=same))
+        write_record(studies / name, RaceRecord(name=name, plan=race_plan, entries=race_plan.entries(),
+                                                started=started, status="finished"))
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
+    at.run()
+    at.switch_page("app_pages/race.py").run()
+    picker = at.selectbox(key="race_shown")
+    assert [picker.format_func(option) for option in picker.options] == ["race-one · one recipe", "race-own"]
+    captions = [c.value for c in at.caption]
+    assert any(c.startswith("One recipe for every scenario: each trains with phased's heads") for c in captions)
+    picker.set_value("race-own").run()
+    assert any(c.startswith("Each scenario with its own defaults") for c in (c.value for c in at.caption))
+    assert not at.exception
+
+
 def test_the_race_and_study_forms_also_train_on_other_datasets(workspace_home, monkeypatch):
     """Their forms offer the Train page's "Also train on" and start a plan that carries it; the training dataset
     itself is not offered."""

@@ -182,10 +182,20 @@ def race_form(datasets: list[str]) -> None:
             st.rerun()
 
 
+RECIPE_CAPTIONS = {True: "One recipe for every scenario: each trains with phased's heads, rates, smoothing and "
+                          "boxes, so only what it freezes differs.",
+                   False: "Each scenario with its own defaults: the heads, rates, epochs and boxes differ with what "
+                          "it freezes (tick *One recipe for every scenario* to compare freezing alone)."}
+
+
 def race_board() -> None:
     """The race shown (the newest unless one was picked): drawn in a fragment that refreshes while it runs."""
     track = race_track()
-    names = [r.name for r in find_races(track.studies_dir)]
+    races = find_races(track.studies_dir)
+    names = [r.name for r in races]
+    # which recipe each race ran, in the list: a presenter could not tell a race of one recipe from one of the
+    # scenarios' own defaults, the names alike (walkthrough 33)
+    one_recipe = {r.name for r in races if r.plan.settings.same_recipe}
     unreadable = unreadable_races(track.studies_dir)
     if unreadable:  # left out of the list: a damaged race vanished without a word (a probe)
         st.warning("Not shown, their race.json cannot be read (fix or delete the folder under the studies folder): "
@@ -200,8 +210,9 @@ def race_board() -> None:
     if st.session_state.get(SHOWN_KEY) not in names:
         st.session_state[SHOWN_KEY] = names[0]
     # a folder name as text: "tab\there" showed as "tab here", the twin of another race (a probe)
-    name = (st.selectbox("Race", names, persist_state="session", key=SHOWN_KEY, format_func=plain) if len(names) > 1
-            else names[0])
+    name = (st.selectbox("Race", names, persist_state="session", key=SHOWN_KEY,
+                         format_func=lambda race: plain(race) + (" · one recipe" if race in one_recipe else ""))
+            if len(names) > 1 else names[0])
     try:
         record = track.record(name)
     except RaceFileError as error:  # deleted or damaged since the list was read
@@ -226,6 +237,7 @@ def race_board() -> None:
             st.toast("Stopping the race after this step…")
         except RaceBusyError as error:
             st.warning(notice_markdown(friendly(error)))  # it may name a run or race
+    st.caption(RECIPE_CAPTIONS[record.plan.settings.same_recipe])
     race_progress(record, curves)
     if record.error:
         st.error(f"The race ended early: {literal(record.error)}")
