@@ -187,6 +187,9 @@ def test_the_rough_guess_is_scaled_to_this_machines_speed(ws, monkeypatch):
                                   "measured on a 2-core machine, times 2.5, as a short test ran 2.5 times slower "
                                   "here in the last 10 minutes (other work running then slows it; a run like this "
                                   "one, once trained here, measures the next estimate))")
+    # a faster machine is said as one: "0.95 times slower" read as slower (walkthrough 33)
+    faster = estimate_run_time(ws, plan, lambda: 0.95)
+    assert "times 0.95, as a short test ran in 0.95 of the time here" in faster.text(), faster.text()
     _record(ws, {"train_documents": RECEIPTS, "backbone": "text-minilm"}, [_progress(STEPS_PER_EPOCH + 1, 12.0)])
     measured = estimate_run_time(ws, _plan(backbone="text-minilm"), lambda: timed.append(2) or 2.5)
     assert measured.measured_runs == 1 and timed == [1]  # a measured run needs no timing and is not scaled
