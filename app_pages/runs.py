@@ -30,7 +30,7 @@ from receipt_core.workspace.run_labels import (MAX_NAME, MAX_NOTES, display_name
 from receipt_core.wording import as_sentence, counted
 from ui.cost_quality import cost_quality_points
 from ui.literal import literal, notice_markdown, plain, plain_lines, plain_text
-from ui.one_run import run_scores
+from ui.one_run import run_scores, settings_row_height, settings_table_height
 from ui.phase_table import show_phases
 from ui.run_choice import RESUME_OPEN_KEY, RUNS_ONE_KEY, vanished_run
 from ui.studies_tab import studies_tab as show_studies
@@ -45,7 +45,6 @@ DELETED_TOAST_KEY = "runs_deleted_toast"  # "Deleted run …", shown after the r
 RUN_COLORS_KEY = "runs_colors"  # run id -> its colour in the overlaid charts, kept while the choice changes
 RUN_PICKERS = ("runs_compare", RUNS_ONE_KEY, "runs_against")
 RUNS_SEEN_KEY = "runs_seen"  # the run ids this session's Runs page has listed: a run not among them is new
-LINE_HEIGHT, CHARACTERS_PER_LINE = 22, 60  # the settings table's "what it is" cell at 1366 px
 
 DELETED_HERE_KEY = "runs_deleted_here"  # the run this session's Delete button took away (said by its toast)
 NO_CHECKPOINT_TO_RESUME = ("This run has no checkpoint, so it cannot be resumed: it ended before its first save (a "
@@ -67,13 +66,6 @@ def _quality_title(column: str) -> str:
     """A Runs table column of a score as its header reads: "saved model's field micro-F1", "best …"."""
     kind, metric = column.split(" ", 1)
     return f"{SAVED_TITLE if kind == SAVED else kind} {METRIC_LABELS[metric]}"
-
-
-def settings_row_height(abouts: list[str]) -> int:
-    """Rows tall enough for the longest "what it is" (3 to 6 lines): three cut the time budget's off mid-line (a
-    walkthrough)."""
-    longest = max((len(about) for about in abouts), default=0)
-    return LINE_HEIGHT * min(6, max(3, -(-longest // CHARACTERS_PER_LINE)))
 
 
 require_router()
@@ -341,7 +333,10 @@ with runs_tab:
                          hide_index=True, key="runs_settings", placeholder=NO_VALUE, width="stretch",
                          # rows of three lines: the explanation wraps in its cell instead of ending mid-word at
                          # 1366 pixels (a walkthrough)
-                         row_height=settings_row_height([c.about for c in changes]),
+                         row_height=(row_height := settings_row_height([c.about for c in changes])),
+                         # every row whole: the default 400 px showed a fourth row's top sliver, read as a blank row
+                         # (walkthrough 33)
+                         height=settings_table_height(len(changes), row_height),
                          column_config={"setting": st.column_config.TextColumn(pinned=True),
                                         # the explanation wraps in its cell rather than running off the screen
                                         "what it is": st.column_config.TextColumn(width="large")})

@@ -219,6 +219,11 @@ def test_runs_page_names_sorts_diffs_and_marks_best_beyond_noise(workspace_home)
     assert "training receipts" in settings["setting"].tolist()  # in words, not train_documents (a walkthrough)
     assert list(settings.columns) == ["setting", "this run", "full defaults", "what it is"]  # its own defaults
     assert settings.set_index("setting").loc["epochs"].tolist() == ["2", "12", "epochs to train"]
+    # every row whole: the default 400 px showed a fourth row's top sliver, read as a blank row (walkthrough 33)
+    from ui.one_run import TABLE_HEADER_HEIGHT, settings_table_height
+
+    assert settings_table_height(4, 66) == TABLE_HEADER_HEIGHT + 4 * 66 + 3
+    assert settings_table_height(30, 66) == TABLE_HEADER_HEIGHT + 9 * 66 + 3  # whole rows up to 640 px, then scroll
     at.selectbox(key="runs_against").set_value(high).run()
     assert frame_with(at, "setting", "this run")["setting"].tolist() == ["scenario"]
 

@@ -37,3 +37,20 @@ def _shown(value: Any, kind: str) -> str:
     if kind == "seconds":
         return f"{float(value):,.1f}"
     return f"{int(value):,}" if isinstance(value, (int, float)) else str(value)
+
+
+LINE_HEIGHT, CHARACTERS_PER_LINE = 22, 60  # the settings table's "what it is" cell at 1366 px
+TABLE_HEADER_HEIGHT = 36  # a dataframe's header row, in pixels
+
+
+def settings_row_height(abouts: list[str]) -> int:
+    """Rows tall enough for the longest "what it is" (3 to 6 lines): three cut the time budget's off mid-line (a
+    walkthrough)."""
+    longest = max((len(about) for about in abouts), default=0)
+    return LINE_HEIGHT * min(6, max(3, -(-longest // CHARACTERS_PER_LINE)))
+
+
+def settings_table_height(rows: int, row_height: int, most: int = 640) -> int:
+    """The settings table's height in pixels: its header and whole rows, as many as fit in ``most``."""
+    shown = min(rows, max(1, (most - TABLE_HEADER_HEIGHT) // row_height))
+    return TABLE_HEADER_HEIGHT + shown * row_height + 3  # and the grid's borders
