@@ -72,14 +72,14 @@ require_router()
 st.title("Predict")
 ws = workspace()
 saved = saved_runs()  # one pass over the run folders gives both
-runs, damaged = list(saved.usable), saved.damaged_note()
+runs, left_out = list(saved.usable), [note for note in (saved.damaged_note(), saved.gone_note()) if note]
 if not runs:
-    st.info("No trained run with a checkpoint yet: train one on the Train page first.")
-    if damaged:
-        st.warning(damaged)
+    st.info("No run with a checkpoint to read: train one on the Train page first."
+            if left_out else "No trained run with a checkpoint yet: train one on the Train page first.")
+for note in left_out:
+    st.warning(note)
+if not runs:
     st.stop()
-if damaged:
-    st.warning(damaged)
 
 run = run_picker(runs, "predict_run", gone_then=GONE_THEN_SHOWN)
 # the run chosen before is gone (said): the page goes on with the run now chosen, its photos and receipt kept (a

@@ -32,7 +32,7 @@ from ui.cost_quality import cost_quality_points
 from ui.literal import literal, notice_markdown, plain, plain_lines, plain_text
 from ui.one_run import run_scores, settings_row_height, settings_table_height
 from ui.phase_table import show_phases
-from ui.run_choice import RESUME_OPEN_KEY, RUNS_ONE_KEY, vanished_run
+from ui.run_choice import ENDED_WITH_A_SAVE, RESUME_OPEN_KEY, RUNS_ONE_KEY, vanished_run
 from ui.studies_tab import studies_tab as show_studies
 from ui.shared import NO_VALUE, forget_stale_choice, job_slot, require_router, user_errors, workspace
 from ui.run_resume import resume_form
@@ -354,6 +354,10 @@ with runs_tab:
     if damage:
         st.warning(f"This run's checkpoint is damaged: {literal(damage)}. Predict and Resume cannot read it; restore "
                    "the folder from a copy, or delete the run.")
+    gone = run.status in ENDED_WITH_A_SAVE and not folder.is_dir()
+    if gone:  # a probe deleted the folder by hand: Runs showed "finished" and a greyed zip button, unsaid
+        st.warning(f"This run's folder {literal(str(folder))} is gone (deleted or moved by hand), and its checkpoint "
+                   "with it: Predict and Resume cannot read it. Put the folder back, or delete the run.")
     with user_errors("Preparing downloads"):
         rows = run_metrics_rows(ws, run_id)
         stem = download_stem(run, labels_by_id)
@@ -363,7 +367,9 @@ with runs_tab:
         # a damaged checkpoint is not offered: a probe's run folder linked elsewhere zipped that folder's files
         if d2.button("Prepare checkpoint zip", disabled=not saved or saving or bool(damage), key="runs_zip_prepare",
                      help="Pause or stop the run first: while it trains, a save may rewrite the files being zipped"
-                     if saving else "The checkpoint is damaged (above)" if damage else None):
+                     if saving else "The checkpoint is damaged (above)" if damage else "The run's folder is gone "
+                     "(above)" if gone else "The run has no checkpoint: it ended before its first save"
+                     if not saved else None):
             # its own size: a frozen run keeps only its trained tensors (a walkthrough read "about 100–300 MB" for 8)
             size = sum(file.stat().st_size for file in zipped_files(folder)) / 2 ** 20
             with st.spinner(f"Zipping the checkpoint ({size:,.1f} MB of files)…"):  # seconds with nothing shown

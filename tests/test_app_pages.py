@@ -1795,6 +1795,32 @@ def test_a_run_whose_checkpoint_is_damaged_is_named_not_silently_left_out(demo_e
     assert not any("checkpoint is damaged" in w.value for w in at.warning)
 
 
+def test_a_run_whose_folder_was_deleted_by_hand_is_named_on_predict_and_runs(demo_env, trained_run):
+    """Probe 36 deleted a finished run's folder: Predict said "No trained run with a checkpoint yet: train one", and
+    Runs showed the run finished with a greyed zip button and no reason."""
+    import shutil
+
+    folder = demo_env.runs_dir / trained_run
+    away = demo_env.home / "moved-away"
+    shutil.move(folder, away)
+    try:
+        at = app("predict", dataset="demo")
+        no_errors(at)
+        assert any("Left out, their folder is gone from the workspace's runs folder" in w.value
+                   and trained_run in w.value for w in at.warning), [w.value for w in at.warning]
+        assert not any("yet" in i.value for i in at.info)  # a run was trained: its folder went
+        at = app("runs", dataset="demo")
+        at.selectbox(key="runs_one").set_value(trained_run).run()
+        assert any(w.value.startswith("This run's folder") and "is gone (deleted or moved by hand)" in w.value
+                   for w in at.warning), [w.value for w in at.warning]
+        assert at.button(key="runs_zip_prepare").disabled
+        assert at.button(key="runs_zip_prepare").help == "The run's folder is gone (above)"
+    finally:
+        shutil.move(away, folder)
+    at = app("predict", dataset="demo")
+    assert not any("folder is gone" in w.value for w in at.warning)
+
+
 @pytest.mark.parametrize("damage, said", [
     ("model_link", "'model.safetensors', a link that does not lead to a file inside the run folder"),
     ("model_loop", "'model.safetensors', a link that does not lead to a file inside the run folder"),

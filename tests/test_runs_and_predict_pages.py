@@ -66,6 +66,7 @@ def _stored_run(ws: Workspace, name: str, f1: float, items: float, scenario: str
     ws.append_run_event(run_id, "finished", FinishedEvent(step=4, epoch=2, reason="completed", elapsed_s=3.0,
                                                           metrics={}, checkpoint=None).to_json())
     ws.set_run_status(run_id, "finished")
+    (ws.runs_dir / run_id).mkdir(parents=True, exist_ok=True)  # as a run makes it (no checkpoint in it here)
     return run_id
 
 

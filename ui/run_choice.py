@@ -39,6 +39,9 @@ def loaded_run(run_id: str):
     return _loaded_run(str(run_dir), info.stat().st_mtime)
 
 
+ENDED_WITH_A_SAVE = ("finished", "stopped")  # a run that ended so saved its checkpoint in its folder
+
+
 @dataclass(frozen=True)
 class SavedRuns:
     """The runs that saved a checkpoint (newest first), read in one pass over their folders: those that load, as
@@ -46,6 +49,7 @@ class SavedRuns:
 
     usable: tuple  # RunRecords
     damaged: tuple[tuple[Any, str], ...]  # (RunRecord, what is wrong with its checkpoint)
+    gone: tuple = ()  # RunRecords of runs that ended whose folder is no longer there (deleted or moved by hand)
 
     def damaged_note(self) -> str | None:
         """One line naming the runs left out because their checkpoint is damaged (a probe's Predict fell back to a
@@ -56,20 +60,31 @@ class SavedRuns:
                 + "; ".join(f"{literal(run.id)} · {literal(run_display_name(run))} ({literal(problem)})"
                             for run, problem in self.damaged) + ".")  # by id too: four "tiny · full" read alike
 
+    def gone_note(self) -> str | None:
+        """One line naming the runs that ended but whose folder is gone, else None: a probe deleted a run's folder
+        by hand, and Predict said "No trained run with a checkpoint yet: train one" of a run Runs showed finished."""
+        if not self.gone:
+            return None
+        return ("Left out, their folder is gone from the workspace's runs folder (deleted or moved by hand; put it "
+                "back, or delete the run on Runs): " + "; ".join(f"{literal(run.id)} · {literal(run_display_name(run))}"
+                                                                for run in self.gone) + ".")
+
 
 def saved_runs() -> SavedRuns:
     """Each run that saved a checkpoint, or left a damaged one, sorted into :class:`SavedRuns`."""
     from receipt_core.model.checkpoint import checkpoint_problem, has_checkpoint
 
     ws = workspace()
-    usable, damaged = [], []
+    usable, damaged, gone = [], [], []
     for run in ws.list_runs():
         problem = checkpoint_problem(ws.runs_dir / run.id, run_id=run.id)
         if problem is not None:
             damaged.append((run, problem))
         elif has_checkpoint(ws.runs_dir / run.id):
             usable.append(run)
-    return SavedRuns(tuple(usable), tuple(damaged))
+        elif run.status in ENDED_WITH_A_SAVE and not (ws.runs_dir / run.id).is_dir():
+            gone.append(run)
+    return SavedRuns(tuple(usable), tuple(damaged), tuple(gone))
 
 
 def runs_with_checkpoints() -> list:
