@@ -220,6 +220,21 @@ def test_a_cord_export_of_receipts_with_lines_but_no_items_keeps_their_items(sha
     assert sum(1 for _, _, values in before if values and values[0] != 1) == 30
 
 
+def test_a_cord_round_trip_keeps_every_quantity_value_and_invents_none(tmp_path):
+    """Probe 36: exported as CORD and imported again, a valueless quantity word "x" (a CORD line of its own) came
+    back holding 1 or 2, read from the number it now shared a line with."""
+    sample = Path(__file__).resolve().parent.parent / "assets" / "cord-sample"
+    original = load_dataset(sample, "cord").documents
+    assert any(w.is_quantity and w.quantity_value is None for doc in original for w in doc.words)
+    export_documents(original, tmp_path / "cord", "cord")
+    again = {doc.id: doc for doc in load_dataset(tmp_path / "cord", "cord").documents}
+    assert len(again) == len(original)
+    for doc in original:
+        back = again[doc.id]
+        assert [(w.text, w.field, w.is_quantity, w.quantity_value) for w in back.words] == \
+            [(w.text, w.field, w.is_quantity, w.quantity_value) for w in doc.words], doc.id
+
+
 def test_wildreceipt_folder_imports_both_splits_and_keeps_segments_whole(shared_data):
     report = load_dataset(shared_data / "wildreceipt", "wildreceipt")
     assert len(report.documents) == 371

@@ -46,6 +46,8 @@ def cord_json(doc: Document, schema: LabelSchema) -> dict[str, Any]:
     for word in words:
         category = cord_category(word, schema)
         key = ("item", word.group_id, category) if word.group_id is not None else ("line", word.line_id, category)
+        if word.is_quantity and word.quantity_value is None:  # a line of its own: on the "2" line, the import reads
+            key += ("no value",)  # the line's 2 into a valueless "x" (probe 36's round trip gained values)
         line = lines.get(key)
         if line is None:
             group = word.group_id if word.group_id is not None else next_group
