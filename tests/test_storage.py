@@ -138,6 +138,13 @@ def test_two_imports_of_the_same_receipts_at_once_count_what_each_replaced(tmp_p
     changed = ws.import_documents("shop", [rescanned], reviewed=set())
     assert (changed.receipts, changed.unchanged) == (1, 0)
     assert (ws.get_document("d0").image_sha256, ws.get_document("d0").source) == ("f" * 64, "rescan.jpg")
+    # the same file named through another folder (CORD's split folder, then the folder above it): the same receipt,
+    # left as it was with its undo history (probe 36 read 200 receipts "which differed", their history cleared)
+    renamed = dataclasses.replace(docs[1], source="cord:train/json/d1.json")
+    ws.update_word("d1", 0, "TOTAL")
+    same = ws.import_documents("shop", [dataclasses.replace(renamed, words=ws.get_document("d1").words)],
+                               reviewed={"d1"})
+    assert (same.receipts, same.unchanged) == (1, 1) and ws.undo("d1") is not None
 
 def test_concurrent_writers_never_see_database_locked_and_lose_no_update(tmp_path):
     ws = Workspace(tmp_path / "ws")
