@@ -27,7 +27,7 @@ from receipt_core.workspace.runs import LIVE_STATUSES
 from ui.actions import store_for_correction
 from ui.dataset_choice import current_dataset, show_dataset_now, upload_target
 from ui.literal import literal, notice_markdown, plain, plain_lines
-from ui.predict_uploads import (UPLOAD_KEY, forget_kept_uploads, not_kept_note, read_uploads,
+from ui.predict_uploads import (UPLOAD_KEY, forget_kept_uploads, not_kept_note, read_uploads, same_image_note,
                                  stored_labels_note, uploads_shown)
 from ui.receipt_images import receipt_picture
 from ui.run_choice import GONE_THEN_SHOWN, loaded_run, run_display_name, run_picker, saved_runs
@@ -135,6 +135,8 @@ if source == "Upload images":
     elif named:
         with user_errors("OCR"):
             read = read_uploads(ws, named)  # with a spinner while it reads photos new to this session
+            if copies := same_image_note(named):
+                st.info(copies)
             results = [result for result, _ in read]
             uploaded = (results, named)
             shown = {result.name: source for result, source in read}  # each photo's display copy

@@ -602,9 +602,13 @@ def test_predict_shows_validation_confidence_and_downloads_a_batch(demo_env, tra
     at.file_uploader(key="predict_upload").set_value(files).run()
     no_errors(at)
     assert reads == [2, 1] and len(fake_ocr) == 3
-    # a name as text: a probe's right-to-left override was drawn reversed in the picker
-    assert set(at.selectbox(key="predict_shown").options) >= {"receipt 4.jpg", "receipt 3.jpg",
-                                                             "copy of 4\\u202egpj.jpg"}
+    # the copy is said and shown once, under its first name (probe 36: four copies listed four times, the CSV's
+    # items four times each); its name as text: a probe's right-to-left override was drawn reversed
+    assert set(at.selectbox(key="predict_shown").options) >= {"receipt 4.jpg", "receipt 3.jpg"}
+    assert "copy of 4\\u202egpj.jpg" not in at.selectbox(key="predict_shown").options
+    assert any(i.value.startswith("1 upload is the same image as one uploaded before, shown once under its first "
+                                  "name: ") and "copy of 4\\u202egpj.jpg" in i.value and "(as " in i.value
+               for i in at.info), [i.value for i in at.info]
     assert any(re.match(r"Validation of this run at step \d+, after \d+ complete epochs?, on \d+ receipts?:", c.value)
                for c in at.caption), [c.value for c in at.caption]  # whole epochs, not an epoch index
 

@@ -21,6 +21,7 @@ from receipt_core.ocr.engine import OcrCache, OcrResult, ocr_many
 from receipt_core.plots.figures import display_source
 from receipt_core.wording import counted
 from receipt_core.workspace.store import Workspace
+from ui.literal import literal
 
 READ_KEY = "predict_read_uploads"  # sha256 -> (OcrResult, display copy) of each photo uploaded now
 UPLOAD_KEY = "predict_upload"  # the file uploader
@@ -89,7 +90,25 @@ def read_uploads(workspace: Workspace, named: dict[str, bytes]) -> list[tuple[Oc
             copy = None if result.error is not None else display_source(load_image(named[result.name]).image)
             kept[sha] = (result, copy)
         st.session_state[READ_KEY] = kept
-    return [_named(*kept[sha], name) for name, sha in shas.items()]
+    firsts: dict[str, str] = {}  # sha256 -> the first upload's name with those bytes: a copy is shown once
+    for name, sha in shas.items():
+        firsts.setdefault(sha, name)
+    return [_named(*kept[sha], name) for sha, name in firsts.items()]
+
+
+def same_image_note(named: dict[str, bytes]) -> str | None:
+    """Which uploads are the same image as one before them (read and shown once, under the first name), else None: a
+    probe's four copies of one photo were listed four times, each item four times in the CSV, unsaid."""
+    firsts: dict[str, str] = {}
+    copies = []
+    for name, data in named.items():
+        first = firsts.setdefault(hashlib.sha256(data).hexdigest(), name)
+        if first != name:
+            copies.append(f"{literal(name)} (as {literal(first)})")
+    if not copies:
+        return None
+    return (f"{counted(len(copies), 'upload')} {'is the same image' if len(copies) == 1 else 'are the same images'} "
+            f"as one uploaded before, shown once under its first name: {', '.join(copies)}.")
 
 
 def _named(result: OcrResult, copy: str | None, name: str) -> tuple[OcrResult, str | None]:
