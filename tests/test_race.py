@@ -528,6 +528,11 @@ def test_the_board_overlays_each_run_and_puts_cost_beside_quality():
     rows = pd.DataFrame(race_rows(record, feeds)).set_index("configuration")
     assert rows.loc["tiny · freeze-backbone", "trainable parameters"] == 10  # the result, not the live feed
     assert rows.loc["tiny · freeze-backbone", "field micro-F1"] == 0.5
+    # epochs in tenths rounded down, as the reading counts them (walkthrough 33: 6.68 here, 6.6 in the reading)
+    six = record.with_entry(0, status="finished", run_id="a", result=dataclasses.replace(
+        result("freeze-backbone", 0.5, 0.4, 10, backbone="tiny"), epochs=6.68))
+    assert pd.DataFrame(race_rows(six, feeds)).set_index("configuration").loc["tiny · freeze-backbone",
+                                                                               "epochs"] == 6.6
     assert rows.loc["tiny · phased", "trainable parameters"] == 40
     assert rows.loc["tiny · phased", "share of own model trained"] == pytest.approx(0.04)
     assert rows.loc["tiny · phased", "field micro-F1"] == 0.25 and rows.loc["tiny · phased", "status"] == "running"
@@ -583,7 +588,7 @@ def test_the_race_page_shows_a_finished_race_with_its_reading(workspace_home):
     # every run ended on its epochs (result(): "completed") before the 60 s budget: said (a walkthrough)
     early = next(c.value for c in at.caption if c.value.startswith("Ended on their own epochs"))
     assert early.startswith("Ended on their own epochs before the 60 s budget, so the budget did not give them equal "
-                            "time: ` text-minilm · freeze-backbone ` 2 epochs in 30.0 s; ` text-minilm · phased ` 2")
+                            "time: ` text-minilm · freeze-backbone ` 2.0 epochs in 30.0 s; ` text-minilm · phased ` 2")
     assert early.endswith("Compare them by the training seconds beside their scores, or race with a shorter budget.")
     # where the budget cut the others, a shorter one is no advice (walkthrough 29)
     cut = record.with_entry(2, status="finished", result=result("full", 0.95, 0.6, 1000, finished="time budget"))

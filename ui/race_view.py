@@ -33,7 +33,7 @@ from receipt_core.training.events import HEADLINE_METRICS, METRIC_LABELS
 from receipt_core.training.run_feed import RunCurves
 from receipt_core.training.run_status import status_line
 from receipt_core.workspace.database import WorkspaceError
-from receipt_core.wording import as_sentence
+from receipt_core.wording import as_sentence, epochs_done
 from ui.dataset_choice import (EVALUATION_HELP, HOLD_OUT, also_train_choice, current_dataset, evaluation_preview,
                                pair_evaluation, replace_vanished_choices, vanished_note)
 from ui.literal import literal, notice_markdown, plain
@@ -261,7 +261,11 @@ def race_board() -> None:
                  placeholder=NO_VALUE, width="stretch",
                  # the configuration pinned: at 1366 px the cost columns scroll and their rows kept no name
                  column_config={"configuration": st.column_config.TextColumn(pinned=True),
-                                "trainable parameters": st.column_config.NumberColumn(format="localized"),
+                                # 666K, 24.8M: at 1366 px "666,011" was cut to "666,01", a number read as
+                                # true (walkthrough 33); the Phases table counts them so too
+                                "trainable parameters": st.column_config.NumberColumn(
+                                    "trainable", format="compact", width=85,
+                                    help="Trainable parameters: the most any phase of the run trained"),
                                 # short labels and narrow numbers: at 1366 px "share of own model traine…" was
                                 # cut and the training seconds, steps and wall seconds sat off-screen (a
                                 # walkthrough)
@@ -272,7 +276,7 @@ def race_board() -> None:
                                          "reading compares the counts with full fine-tuning's)"),
                                 "training s": st.column_config.NumberColumn(format="%.1f", width=95),
                                 "wall s": st.column_config.NumberColumn(format="%.1f", width=75),
-                                "epochs": st.column_config.NumberColumn(format="%.2f", width=75),
+                                "epochs": st.column_config.NumberColumn(format="%.1f", width=75),
                                 "steps": st.column_config.NumberColumn(width=70),
                                 # "finished (time budget)" whole: it was cut to "finished (" (a walkthrough)
                                 "status": st.column_config.TextColumn("status", width="medium"),
@@ -281,7 +285,8 @@ def race_board() -> None:
                                    for m in HEADLINE_METRICS}})
     early = ended_before_budget(record)
     if early:
-        runs = "; ".join(f"{literal(run.label)} {run.epochs:g} epochs in {run.train_s:.1f} s" for run in early)
+        runs = "; ".join(f"{literal(run.label)} {epochs_done(run.epochs)} epochs in {run.train_s:.1f} s"
+                         for run in early)
         # a shorter budget only where none was cut by it: walkthrough 29's race had phased and full stopped at 2.8
         # and 2.1 epochs, and was told to shorten it
         cut = cut_by_budget(record)

@@ -21,6 +21,7 @@ from ..training.run_summary import ended_status
 from .race_record import RaceEntry, RaceRecord
 from .runner import train_config
 from ..training.events import METRIC_LABELS
+from ..wording import epochs_done
 
 RACE_CHARTS = (("training loss", "loss", "total"), ("field micro-F1", "F1", "fields.micro_f1"),
                ("item quantity accuracy", "accuracy", "quantity.item_accuracy"))
@@ -109,7 +110,9 @@ def race_rows(record: RaceRecord, curves: Mapping[str, RunCurves],
             row.update({"trainable parameters": result.trainable_parameters,
                         "share of own model trained": _share(result.trainable_parameters, result.total_parameters),
                         "training s": result.train_s, "wall s": result.wall_s, "steps": result.steps,
-                        "epochs": result.epochs,
+                        # in tenths rounded down, as the reading and Train's status line count them (walkthrough
+                        # 33 read 6.68 here and "after 6.6 epochs" in the reading)
+                        "epochs": float(epochs_done(result.epochs)),
                         **{METRIC_LABELS[m]: result.metrics.get(m) for m in HEADLINE_METRICS}})
         elif run is not None:
             row.update({"trainable parameters": run.trainable_parameters,
