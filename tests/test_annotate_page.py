@@ -920,6 +920,17 @@ def test_keys_group_words_into_items(receipts):
     refused = apply_keys(receipts, doc.id, 2, words, ["p"])
     assert refused.messages == ["word 2 was left out of any item: word 1 before it (ITEM_NAME) is in no item (press "
                                 "i on an item's first word to start one)"] and not refused.changed
+    # the line's labelled item words that join with it are counted (walkthrough 34 read "Word #29 … put into a new
+    # item" when six words had joined)
+    line = [i for i, w in enumerate(receipts.get_document(doc.id).words) if w.line_id == doc.words[1].line_id]
+    assert 2 in line
+    apply_keys(receipts, doc.id, 2, words, ["1"])
+    joined = apply_keys(receipts, doc.id, 1, words, ["i"])
+    together = [i for i in line if receipts.get_document(doc.id).words[i].group_id ==
+                receipts.get_document(doc.id).words[1].group_id]
+    others = len(together) - 1
+    assert others >= 1 and joined.notice.endswith(f"put into a new item, and {others} labelled item word"
+                                                   f"{'s' if others > 1 else ''} of its line with it."), joined.notice
     assert apply_keys(receipts, doc.id, 0, words, ["k", "p"]).messages == [
         "word 0 was left out of any item: no word before it is in an item (press i on an item's first word to start "
         "one)"]

@@ -18,6 +18,7 @@ from receipt_core.data.annotation import new_group_id
 from receipt_core.data.document import WordLabel, WordLayout
 from receipt_core.data.review import DONE, receipt_status
 from receipt_core.data.schema import DEFAULT_SCHEMA, OTHER, QUANTITY, LabelSchema
+from receipt_core.wording import counted
 from receipt_core.workspace.store import ANY_ACTION, ReceiptChangedError, Workspace, WorkspaceError
 
 NEXT_WORD, PREVIOUS_WORD, NEXT_RECEIPT, ACCEPT, UNDO, REDO = ("next word", "previous word", "next receipt", "accept",
@@ -213,9 +214,12 @@ def _put_in_item(ws: Workspace, doc_id: str, outcome: KeyOutcome, new: bool, see
                                     "word to start one)")
             return False
         group, joined = doc.words[before].group_id, f"the item of word #{before} {doc.words[before].text!r}"
-    ws.set_group(doc_id, index, group, seen=seen)
-    # said, as every other key's outcome is: i and p changed only the Item box (walkthrough 26)
-    outcome.notice = f"Word #{index} {doc.words[index].text!r} put into {joined}."
+    result = ws.set_group(doc_id, index, group, seen=seen)
+    # said, as every other key's outcome is: i and p changed only the Item box (walkthrough 26); with the line's
+    # words that joined it too (walkthrough 34 read "Word #29 put into a new item" as six words joined)
+    others = sum(1 for change in result.changes if change.index != index)
+    along = f", and {counted(others, 'labelled item word')} of its line with it" if others else ""
+    outcome.notice = f"Word #{index} {doc.words[index].text!r} put into {joined}{along}."
     return True
 
 
