@@ -357,6 +357,16 @@ def test_a_folder_of_two_datasets_is_refused_naming_both_and_a_manifest_beside_s
                                                  r"label-studio \(tasks.json\)|ls holds files of more than one format: "
                                                  r"label-studio \(tasks.json\) and native"):
         detect_format(tmp_path / "ls")
+    # a tasks.json sorted after the files detection samples (probe 37: three native files, then the tasks read as
+    # one bad document, and half a dataset imported)
+    (tmp_path / "many").mkdir()
+    export_documents(docs, tmp_path / "many", "native")
+    for index, file in enumerate(sorted((tmp_path / "many").glob("*.json"))):
+        shutil.copy(file, tmp_path / "many" / f"a{index}.json")  # four native files before tasks.json
+    shutil.copy(tmp_path / "ls" / "tasks.json", tmp_path / "many" / "tasks.json")
+    with pytest.raises(DatasetImportError, match=r"many holds files of more than one format: native \(a0\.json, …\) "
+                                                 r"and a JSON list, as Label Studio exports its tasks \(tasks\.json\)"):
+        detect_format(tmp_path / "many")
     (tmp_path / "splits" / "dev").mkdir(parents=True)
     shutil.copytree(CORD_SAMPLE / "dev" / "json", tmp_path / "splits" / "dev" / "json")
     (tmp_path / "splits" / "manifest.json").write_text('{"files": 50}')  # the shared CORD folder's layout

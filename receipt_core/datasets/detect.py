@@ -65,7 +65,14 @@ def detect_format(path: Path) -> str:
                 f"{nested_format} files in {nested[0].parent.relative_to(path)}/; import each folder on its own "
                 "(an import reads one format, and would leave the other out)")
         # a manifest.json beside split/json/ folders (the shared CORD's layout) is no dataset of its own
-        files = (top if top and (not nested or top_format) else nested)[:_SAMPLED_FILES]
+        every = top if top and (not nested or top_format) else nested
+        files = every[:_SAMPLED_FILES]
+        listed = [file for file in every[_SAMPLED_FILES:] if _starts_a_list(file)]
+        if listed and (sampled := _recognised(files)) not in (None, "label-studio"):
+            # a probe's Label Studio tasks.json sorted after three native files: read as a bad document, unsaid
+            raise DatasetImportError(f"{path} holds files of more than one format: {sampled} ({files[0].name}, …) "
+                                     f"and a JSON list, as Label Studio exports its tasks ({listed[0].name}); put each "
+                                     "dataset in a folder of its own")
     elif path.exists():
         raise DatasetImportError(f"{path} is not a folder or a regular file; give a dataset folder or file")
     else:
@@ -109,6 +116,19 @@ def _formats(files: list[Path]) -> list[tuple[str, str | None]]:
         except RecordError:
             found.append((file.name, "label-studio" if _large_label_studio_export(file) else None))
     return found
+
+
+def _starts_a_list(file: Path) -> bool:
+    """Whether ``file``'s JSON is a list (its first character past spaces and a byte-order mark is ``[``), read
+    from its first bytes only: every file of a large folder is looked at, which parsing them all would not allow."""
+    if not file.is_file():  # a FIFO named x.json would block the open (the import says what it is)
+        return False
+    try:
+        with open(file, "rb") as handle:
+            head = handle.read(256)
+    except OSError:
+        return False
+    return head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"[")
 
 
 def _recognised(files: list[Path]) -> str | None:
