@@ -102,3 +102,17 @@ def test_a_folder_holding_a_checkpoint_is_refused_without_offering_a_resume_pret
     with pytest.raises(CommandError, match=r"already holds a checkpoint; pass --resume to continue it or choose "
                                            r"another --out$"):
         check_run_folder(tmp_path, resume=False)
+
+
+def test_a_pretraining_that_ended_before_its_first_step_leaves_no_backbone(tmp_path, capsys):
+    """Probe 37: `--max-minutes 1e-9` failed with "the time budget ended before the first step", yet left a whole
+    untrained backbone in --out, which `train --backbone` took without a word."""
+    dev = str(require_shared_data("cord", "dev"))
+    out = tmp_path / "bb"
+    assert cli_main(["pretrain", "--data", dev, "--format", "cord", "--backbone", "tiny", "--epochs", "1",
+                     "--max-minutes", "1e-9", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert (f"error: the time budget ended before the first step; give the pre-training more minutes; the untrained "
+            f"backbone it saved in {out} was removed") in err
+    assert not (out / "config.json").exists() and not (out / "model.safetensors").exists()
+    assert not (out / PRETRAIN_INFO).exists()

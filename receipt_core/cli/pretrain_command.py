@@ -69,6 +69,7 @@ def run_pretrain_command(args: argparse.Namespace) -> int:
         finished = run_in_workspace(job, "pre-training", reads_it="train --backbone reads the backbone it saves "
                                                                   "(its folder is printed at the end)")
     else:
+        before = set(args.out.iterdir()) if args.out.is_dir() else set()  # empty but for what check_run_folder allows
         job = TrainingJob(lambda: (PretrainTask(config, documents, args.out), None), config, name=str(args.out))
         job.add_listener(ProgressPrinter())
         with run_folder_held(args.out, resume=False):
@@ -76,6 +77,12 @@ def run_pretrain_command(args: argparse.Namespace) -> int:
     try:
         result = job.trainer.task.result(finished, job.trainer.state)
     except ValueError as error:
+        if args.out is not None and job.trainer.state.global_step == 0:  # an untrained copy of the backbone, which
+            # train --backbone took without a word beside this error (probe 37): what it wrote goes
+            for written in set(args.out.iterdir()) - before:
+                if written.is_file() and not written.is_symlink():
+                    written.unlink()
+            raise CommandError(f"{error}; the untrained backbone it saved in {args.out} was removed") from None
         raise CommandError(str(error)) from None
     print(f"saved the pre-trained backbone in {result.out_dir} ({result.steps} steps, {result.epochs:.1f} epochs, "
           f"{result.train_s:.0f}s, {result.finished}); masked-word loss {result.first_loss:.3f} → "
