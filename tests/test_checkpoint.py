@@ -152,8 +152,10 @@ def test_a_run_copied_without_its_optimizer_state_predicts_but_does_not_resume(c
     reference = load_checkpoint(checkpoint)
     for name, tensor in reference.model.state_dict().items():
         assert torch.equal(tensor, loaded.model.state_dict()[name]), name
-    with pytest.raises(CheckpointError, match="optimizer and random state.*resume.*can still predict"):
+    with pytest.raises(CheckpointError, match="optimizer and random state.*resume.*can still predict") as refused:
         load_checkpoint(run_dir, with_training_state=True)
+    # no way that is refused in turn: probe 37 was sent to train --backbone, which refuses a trained run's folder
+    assert "--backbone" not in str(refused.value) and "restored from a copy" in str(refused.value)
     (run_dir / TRAINING_STATE_FILE).write_bytes(b"not the saved state")  # present but wrong is still refused
     with pytest.raises(CheckpointError, match="SHA-256"):
         build_resumed_task(run_dir, cord_docs, (), CONFIG)

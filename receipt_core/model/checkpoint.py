@@ -248,8 +248,9 @@ def verify_files(run_dir: Path, info: Mapping[str, Any], training_state: bool = 
             what = "is missing" if not path.exists() else "is not a regular file (a folder, pipe or device)"
             if name == TRAINING_STATE_FILE:
                 raise CheckpointError(f"{path} {what}: it holds the optimizer and random state a run needs to "
-                                      "resume; the run can still predict and be evaluated, or train a new run from "
-                                      "it with --backbone")
+                                      "resume; the run can still predict and be evaluated, and resumes once the "
+                                      "file is restored from a copy")  # not "train --backbone", which refuses a
+                                      # trained run's folder (probe 37 was sent there)
             raise CheckpointError(f"{path} {what}; the checkpoint is incomplete")
         actual = sha256_file(path)
         if actual != expected:
