@@ -246,6 +246,21 @@ def test_workspace_dataset_names_work_as_data_and_resume_continues(cord_folders,
                                        "lr=0.003; leave that option out to keep the run's own\n")
 
 
+def test_a_resume_without_max_minutes_says_the_runs_budget_is_dropped(cord_folders, tmp_path, capsys):
+    """Probe 37 resumed a run limited by --max-minutes: it trained on without its budget, and run.json recorded
+    none, unsaid."""
+    run_dir = tmp_path / "run"
+    args = ["train", "--train", str(cord_folders[0]), "--eval", str(cord_folders[1]), "--format", "cord",
+            "--backbone", "tiny", "--scenario", "freeze-backbone", "--batch-size", "3", "--out", str(run_dir)]
+    assert main(args + ["--epochs", "1", "--max-minutes", "100"]) == 0
+    capsys.readouterr()
+    assert main(args + ["--epochs", "2", "--resume"]) == 0
+    assert ("note: resumed without a time budget (the run had 1 h 40 min of training in all); give --max-minutes to "
+            "keep one") in capsys.readouterr().err
+    assert main(args + ["--epochs", "3", "--resume", "--max-minutes", "100"]) == 0
+    assert "resumed without a time budget" not in capsys.readouterr().err
+
+
 def test_train_reference_and_pretrain_without_out_keep_their_run_in_the_workspace(cord_folders, tmp_path, capsys):
     """Without ``--out`` a run is a workspace run, as the dashboard starts them: the Runs page lists it, and
     ``evaluate`` reads it by its id (before, a run trained on the command line never reached the dashboard)."""

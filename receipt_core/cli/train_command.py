@@ -18,7 +18,7 @@ from ..model.backbone_names import encoder_layers
 from ..model.freeze import PRESETS, group_names_for, hand_frozen_heads
 from ..model.scenario_guide import frozen_heads_note
 from ..training.config import CONTEXTUAL_ONLY, PHASED_ONLY, ReferenceConfig, TrainConfig
-from ..wording import counted
+from ..wording import counted, minutes_said
 from .arguments import (add_config_options, add_format_argument, add_workspace_argument, check_backbone_source,
                         check_out_outside_workspace, check_phase_two_depth, check_run_folder, config_from_args,
                         given_path)
@@ -130,6 +130,9 @@ def run_train(args: argparse.Namespace) -> int:
                                    state.get("setup_s", 0.0))
         if note:
             print(f"warning: {note} (--max-minutes)", file=sys.stderr)
+        elif saved.max_minutes and config.max_minutes is None:  # a probe's resumed run lost its budget, unsaid
+            print(f"note: resumed without a time budget (the run had {minutes_said(saved.max_minutes)} of training "
+                  "in all); give --max-minutes to keep one", file=sys.stderr)
     ignored = [f"--{name.replace('_', '-')}" for name in PHASED_ONLY if hasattr(args, name)]  # given by the user
     if config.scenario != "phased" and ignored:  # a probe's --phased-top-k 5 with freeze-backbone said nothing
         print(f"warning: {', '.join(ignored)} {'applies' if len(ignored) == 1 else 'apply'} only to --scenario "
