@@ -457,6 +457,7 @@ def test_an_unknown_dataset_is_said_with_its_look_alike_letter_or_the_closest_na
     said = other_datasets("bgi", names)
     assert said.startswith("closest: big; datasets: big, one-0000")
     assert said.endswith(f"and {302 - MAX_NAMES_LISTED} more")
+    assert other_datasets("SMALL", names).startswith("closest: small;")  # probe 37: "CDEV" named no "cdev"
     assert main(["evaluate", str(tmp_path / "runs" / "nope"), "--data", str(tmp_path)]) == 2
     assert "does not exist: give a run's folder" in capsys.readouterr().err
 

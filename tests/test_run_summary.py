@@ -104,6 +104,12 @@ def test_a_run_its_time_budget_ended_says_so_in_its_status(tmp_path):
         ws.set_run_status(run_id, status)
         rows[reason] = run_summary(ws, ws.get_run(run_id))["status"]
     assert rows == {"time budget": "finished (time budget)", "completed": "finished", "stopped": "stopped"}
+    # ended before its first step: its model is the untrained start (probe 37 read it as any finished run)
+    run_id = ws.create_run("at once", {"backbone": "tiny", "scenario": "full"})
+    ws.append_run_event(run_id, FinishedEvent.kind, FinishedEvent(step=0, epoch=0, reason="time budget", elapsed_s=0.0,
+                                                                  metrics={}, checkpoint=None).to_json())
+    ws.set_run_status(run_id, "finished")
+    assert run_summary(ws, ws.get_run(run_id))["status"] == "finished (time budget) · before its first step: untrained"
 
 
 def test_cost_quality_points_name_each_unfinished_run_by_its_status_and_keep_its_colour():

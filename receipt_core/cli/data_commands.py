@@ -162,7 +162,7 @@ def run_synth(args: argparse.Namespace) -> int:
         written = save_native([r.document for r in receipts], staging,
                               images={r.document.id: r.image_bytes for r in receipts})
     words = sum(len(r.document.words) for r in receipts)
-    print(f"wrote {len(written)} synthetic receipts ({words} words, seed {args.seed}) to {args.out}")
+    print(f"wrote {counted(len(written), 'synthetic receipt')} ({words} words, seed {args.seed}) to {args.out}")
     return 0
 
 

@@ -22,6 +22,7 @@ from .run_documents import eval_ids, resumed_from_steps, scored_on_own_training
 BEST_BY = ("fields.micro_f1", "quantity.item_accuracy")  # what "best run" weighs, as the study's best row does
 SAVED = "saved"  # "saved <metric>": the last evaluation's score, the model the run saved
 BUDGET_CUT = "finished (time budget)"  # a run its time budget ended before its planned epochs
+UNTRAINED = " · before its first step: untrained"  # after the status of a run that ended before a step
 ONES_BASELINE = "answering 1"  # item quantity accuracy of answering 1 everywhere on its evaluation receipts
 EVAL_FIELD_WORDS = "eval field words"  # its evaluation's field words: field F1's sampling error (noise.few_words)
 EVAL_ITEMS = "eval items"  # its evaluation's item count: one item is the smallest item-accuracy difference
@@ -91,6 +92,8 @@ def run_summary(source: _EventSource, run) -> dict[str, Any]:
             row["steps"] = event.step
             if isinstance(event, FinishedEvent):
                 row["status"] = ended_status(run.status, event.reason)
+                if event.step == 0 and run.status == "finished":  # its model is the untrained start, which the
+                    row["status"] += UNTRAINED  # CLI warned of and Runs read as any finished run (probe 37)
                 ended_at = event.step
     trained = trained_phases(phases, ended_at)
     if trained:

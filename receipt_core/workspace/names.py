@@ -59,7 +59,11 @@ def other_datasets(name: str, names: list[str]) -> str:
         check_dataset_name(name)
     except WorkspaceError as error:
         return f"{error}"
-    close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
+    by_folded = {}  # compared in one letter case: "CDEV" named no "cdev" beside it (probe 37)
+    for known in names:
+        by_folded.setdefault(known.casefold(), known)
+    close = [by_folded[match] for match in difflib.get_close_matches(name.casefold(), list(by_folded), n=3,
+                                                                     cutoff=0.6)]
     listed = ", ".join(names[:MAX_NAMES_LISTED]) + (f" and {len(names) - MAX_NAMES_LISTED} more"
                                                       if len(names) > MAX_NAMES_LISTED else "")
     return (f"closest: {', '.join(close)}; " if close else "") + f"datasets: {listed or 'none'}"
