@@ -22,6 +22,7 @@ from ui.literal import literal, notice_markdown, plain
 from ui.shared import NO_DATA, forget_stale_choice, friendly, no_receipt_matches, require_router, user_errors, workspace
 
 DOC_KEY = "annotate_doc"
+LAST_OPEN_KEY = "annotate_last_open"  # dataset -> the receipt last open in it this session
 MOVED_KEY = "annotate_moved_dataset"  # why the sidebar moved to another dataset (said once)
 
 require_router()
@@ -116,8 +117,11 @@ elif wanted is not None and holder is None:  # in no dataset: not "not in datase
 elif wanted is not None:  # a link's receipt that is not there: say so, not open another one silently
     st.info(f"Receipt {literal(wanted, limit=80, exact=True)} is not in dataset {literal(dataset)}"
             + (" under this status or search" if status != "all" or search else "") + "; showing another.")
+# the receipt last open in each dataset this session: back from another one (Train's dataset moves the sidebar's),
+# it opens again, not the dataset's first (walkthrough 34 lost its place in its uploads)
+last_open = st.session_state.setdefault(LAST_OPEN_KEY, {})
 if st.session_state.get(DOC_KEY) not in ids:
-    st.session_state[DOC_KEY] = ids[0]
+    st.session_state[DOC_KEY] = last_open.get(dataset) if last_open.get(dataset) in ids else ids[0]
 
 
 def _move(step: int) -> None:
@@ -157,6 +161,7 @@ nav.button("Next ▶", on_click=_move, args=(1,), key="annotate_next")
 doc_id = nav.selectbox("Receipt", ids, key=DOC_KEY, label_visibility="collapsed", width=380, persist_state="session",
                        format_func=lambda i: plain(titles.get(i, i)))
 summary = summaries[ids.index(doc_id)]
+last_open[dataset] = doc_id
 write_to_url(doc_id, implied=status == "all" and not search and doc_id == ids[0])
 try:
     opened = ws.get_document(doc_id)

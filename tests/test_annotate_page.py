@@ -1053,3 +1053,17 @@ def test_suggesting_again_says_how_many_wait_not_zero_stored(receipts):
     assert waiting > 0 and _stored(first) == f"{waiting} suggestions stored"
     again = receipts.store_suggestions(doc.id, _prediction(doc), "run-x")
     assert _stored(again) == f"{waiting} suggestions waiting (0 new)"
+
+
+def test_a_dataset_opened_again_shows_the_receipt_last_open_in_it(receipts):
+    """Walkthrough 34 was on receipt 2 of its uploads; Train's Start moved the sidebar to the training dataset, and
+    back on the uploads Annotate opened receipt 1."""
+    second = receipts.load_documents("receipts")[1].id
+    at = _app(second)
+    assert at.selectbox(key="annotate_doc").value == second
+    at.session_state["dataset"] = "gold"
+    at.run()
+    assert at.selectbox(key="annotate_doc").value in {d.id for d in receipts.load_documents("gold")}
+    at.session_state["dataset"] = "receipts"
+    at.run()
+    assert not at.exception and at.selectbox(key="annotate_doc").value == second
