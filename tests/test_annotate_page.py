@@ -665,6 +665,8 @@ def test_d_marks_a_receipt_done_and_b_goes_back_one(receipts):
     first, second = [d.id for d in receipts.load_documents("receipts")[:2]]
     outcome = apply_keys(receipts, second, 0, 5, ["1", "d", "b", "5"])
     assert outcome.marked_done and outcome.changed and receipts.is_reviewed(second)
+    # said in a toast where the eye is (walkthrough 34: the line above the receipt was out of sight)
+    assert outcome.notice == "Marked done: what it still lacks, if anything, is said above the receipt."
     # the presses after d wait for the page's redraw (a status filter may show another receipt then: a probe)
     assert outcome.receipt_step == 0 and outcome.after_next == ["b", "5"]
     assert receipts.get_document(second).words[0].is_labelled and not receipts.get_document(first).labelled_words

@@ -152,6 +152,8 @@ def apply_keys(ws: Workspace, doc_id: str, index: int, words: int, keys: Sequenc
                     outcome.notice = "This receipt is done already: nothing to mark."  # said, as z's no-op is
                     continue
                 ws.set_reviewed(doc_id, True)
+                # in a toast where the eye is: the page's line above the receipt was out of sight (walkthrough 34)
+                outcome.notice = "Marked done: what it still lacks, if anything, is said above the receipt."
                 outcome.marked_done = outcome.changed = True
                 seen_action = _own_change(ws, doc_id, seen_action)
                 # the page redraws with the new status, and a status filter may show another receipt then: the
