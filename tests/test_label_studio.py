@@ -78,6 +78,14 @@ def test_a_receipt_nobody_labelled_goes_to_label_studio_as_a_prediction_so_its_t
     export_documents(docs, tmp_path / "ls", "label-studio")
     tasks = json.loads((tmp_path / "ls" / TASKS_FILE).read_text())
     assert ["annotations" in t for t in tasks] == [True, True, False, False]
+    # each task's status, a column to filter by: an annotation is "completed" to Label Studio whether the receipt
+    # is done or still in progress (walkthrough 34)
+    half = labelled.with_words([dataclasses.replace(w, field="OTHER", is_quantity=False, quantity_value=None,
+                                                    label_source=None) if i else w
+                                for i, w in enumerate(labelled.words)])
+    export_documents([half], tmp_path / "half", "label-studio")
+    assert [t["data"]["status"] for t in tasks] == ["done", "done", "unlabelled", "unlabelled"]
+    assert json.loads((tmp_path / "half" / TASKS_FILE).read_text())[0]["data"]["status"] == "in progress"
     assert [[p["model_version"] for p in t.get("predictions", [])] for t in tasks] == [[], [], ["ocr"],
                                                                                        ["ocr", "run-9"]]
     words = tasks[2]["predictions"][0]["result"]

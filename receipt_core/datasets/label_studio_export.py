@@ -14,7 +14,7 @@ from typing import Any, Iterable, Mapping
 
 from ..data.document import Document
 from ..data.files import atomic_write
-from ..data.review import REVIEWED_META
+from ..data.review import REVIEWED_META, receipt_status
 from ..data.schema import LabelSchema
 from ._common import image_suffix
 from .label_studio_template import (BBOX, CONFIG_FILE, GROUP, IMAGE, IMAGE_FOLDER, ITEM_RELATION, LABEL, LINE_META,
@@ -100,7 +100,10 @@ def document_task(doc: Document, task_id: int, image_ref: str | None) -> dict[st
     task: dict[str, Any] = {
         "id": task_id,
         "data": {"ocr": image_ref, "receipt_id": doc.id, "source": doc.source, "width": doc.width,
-                 "height": doc.height, "meta": dict(doc.meta)},
+                 "height": doc.height, "meta": dict(doc.meta),
+                 # a column Label Studio's data manager filters on: a receipt in progress is an annotation, which
+                 # Label Studio counts completed (walkthrough 34 could not tell them from the done ones)
+                 "status": receipt_status(doc, doc.meta.get(REVIEWED_META) is True)},
     }
     runs = [{"model_version": run, "result": results, "score": _mean(r["score"] for r in results if "score" in r)}
             for run, results in predictions.items()]

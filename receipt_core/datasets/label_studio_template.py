@@ -85,7 +85,9 @@ def export_readme(folder_name: str, with_photos: int | None = None, receipts: in
                       f"words and boxes were imported without one): {blank} For the {with_photos} with one: {serve}")
     steps = [f"Create a project. Settings -> Labeling Interface -> Code: paste {CONFIG_FILE}.",
              f"Photos: {photos}",
-             f"Import {TASKS_FILE}. Receipts with a label or a done mark come as annotations (completed tasks); "
+             f"Import {TASKS_FILE}. Receipts with a label or a done mark come as annotations (completed tasks; "
+             "each task's data.status says unlabelled, in progress or done, a column to filter the ones in progress "
+             "by); "
              'receipts nobody labelled come as the "ocr" prediction, so they wait in the labelling queue; a run\'s '
              "suggestions are further predictions.",
              "Back: export the project as JSON (not JSON-MIN or CSV) and import it on the Data page or with "
