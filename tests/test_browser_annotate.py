@@ -325,9 +325,12 @@ def test_a_text_correction_persists_and_a_reload_keeps_dataset_and_receipt(serve
     expect(page.get_by_role("combobox", name="Word", exact=True).first).to_have_value(f"#0 {original}")
     # the prose in the page's font ("->" drawn as an arrow), the words in code font (a walkthrough read all of it in
     # code font)
-    notice = page.get_by_text(f"Undid the last correction, which was word #0: text {original} → CORRECTED; the "
-                              "receipt is as it was before it.")
+    notice = page.get_by_test_id("stAlertContentInfo").get_by_text(
+        f"Undid the last correction, which was word #0: text {original} → CORRECTED; the receipt is as it was "
+        "before it.")
     expect(notice).to_be_visible()
+    # and in a toast, where the eye is (probe 35: the line under the word panel sat below the fold)
+    expect(page.get_by_test_id("stToastText").get_by_text("Undid the last correction,")).to_be_visible()
     assert [code.inner_text().strip() for code in notice.locator("code").all()] == [original, "CORRECTED"]
 
 
