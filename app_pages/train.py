@@ -240,8 +240,9 @@ with st.expander("Run settings" if busy else "Run settings and Start", expanded=
     lr = hp[2].number_input("Learning rate", 1e-7, MAX_LR, defaults.lr, format="%.0e", step=1e-5,
                             persist_state="session", key=f"train_lr{per_kind}",
                             help="Above 0: a rate of 0 trains nothing")
+    # %g: a budget of 0.001 min showed as "0.00", which the label calls none, yet ran as one (probe 38)
     max_minutes = hp[3].number_input("Time budget (min; 0: none)", 0.0, 600.0, defaults.max_minutes or 0.0,
-                                     persist_state="session", key="train_minutes",
+                                     persist_state="session", key="train_minutes", format="%g",
                                      help="0: none. Counts the run's steps, evaluations and saves, not pauses or "
                                           "set-up; the run keeps the time its last evaluation and save took free at "
                                           "the end, so a closing one slower than that (a busy machine) ends it a few "

@@ -1498,6 +1498,10 @@ def test_train_warns_when_the_phased_plan_would_never_reach_its_later_phases(dem
     warned = [w.value for w in at.warning if "never start" in w.value]
     assert warned == ["With 3 epochs and 2 per phase this run ends in phase 2: phase 3 (everything) never starts. "
                       "Give it at least 5 epochs, or fewer epochs per phase."]
+    at.number_input(key="train_epochs").set_value(1).run()  # "1 epochs" (probe 38)
+    assert any(w.value.startswith("With 1 epoch and 2 per phase this run ends in phase 1") for w in at.warning)
+    # a budget shown as typed: 0.001 read "0.00", which the label calls none, yet ran as a budget (probe 38)
+    assert at.number_input(key="train_minutes").proto.format == "%g"
     at.number_input(key="train_epochs").set_value(5).run()
     assert not [w for w in at.warning if "never start" in w.value]
     # a budget ends phases 1 and 2 by its shares whatever their epochs: the field says so (walkthrough 28's phases
