@@ -154,6 +154,8 @@ def test_a_wildreceipt_file_imports_with_its_images(ws):
 
 @pytest.mark.parametrize("name, match", [("../evil.json", r"leads out of the folder \('\.\.'\)"),
                                          ("data/../../evil.json", r"leads out of the folder"),
+                                         # inside, but refused all the same: said as what it is (probe 38)
+                                         ("json/x/../evil.json", r"has a '\.\.' part, which is refused even inside"),
                                          ("/etc/evil.json", "is an absolute path"),
                                          ("C:/evil.json", "is an absolute path"),
                                          ("data\\..\\evil.json", "backslash")])

@@ -264,7 +264,13 @@ def safe_parts(name: str) -> tuple[str, ...]:
         raise ZipImportError(f"zip entry {name!r} is an absolute path; refused")
     parts = tuple(part for part in path.parts if part not in ("", "."))
     if ".." in parts:
-        raise ZipImportError(f"zip entry {name!r} leads out of the folder ('..'); refused")
+        depth, lowest = 0, 0
+        for part in parts:
+            depth += -1 if part == ".." else 1
+            lowest = min(lowest, depth)
+        # "x/../a.json" stays inside: said as what it is, a part refused anyway (probe 38 read "leads out")
+        why = "leads out of the folder ('..')" if lowest < 0 else "has a '..' part, which is refused even inside it"
+        raise ZipImportError(f"zip entry {name!r} {why}; refused")
     if not parts:
         raise ZipImportError(f"zip entry {name!r} has no name; refused")
     return parts
