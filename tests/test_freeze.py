@@ -213,6 +213,13 @@ def test_phase_labels_name_what_hand_toggles_add_and_a_phase_that_adds_nothing()
     bottom = [plan.with_toggles(unfreeze=("encoder.0",)) for plan in plain]
     assert phase_label(2, bottom[1], bottom[0], top_k=1) == ("phase 2: heads + top 1 encoder layer + encoder.0 "
                                                               "(toggled on)")
+    # a group toggled off is named too: walkthrough 35 froze head.quantity and read "phase 1: heads + encoder.5"
+    # and "phase 3: everything" at 24.5M of 24.8M
+    off = [plan.with_toggles(freeze=("head.quantity",), unfreeze=("encoder.1",)) for plan in plain]
+    assert phase_label(1, off[0]) == "phase 1: head.fields + encoder.1 (toggled on)"
+    assert phase_label(3, off[2], off[1]) == "phase 3: everything but head.quantity (toggled off)"
+    assert phase_label(2, plain[1].with_toggles(freeze=("head.fields",)), top_k=1) == (
+        "phase 2: head.quantity + top 1 encoder layer")
     assert phase_two_toggled_on(names, ("encoder.1",), 1) == ("encoder.1",)
     assert phase_two_toggled_on(names, ("encoder.1",), 2) == ()  # phase 2 adds encoder.0
     assert phase_two_toggled_on(names, (), 1) == ()

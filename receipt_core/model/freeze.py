@@ -302,15 +302,22 @@ def phase_label(phase: int, plan: FreezePlan, before: FreezePlan | None = None, 
     encoder.0 toggled on read "top 2"."""
     if before is not None and plan.trainable == before.trainable:
         return f"phase {phase}: nothing new to train (toggled on from the start)"
+    # the groups toggled off are named too: walkthrough 35 froze head.quantity and read "phase 1: heads + encoder.5"
+    # and "phase 3: everything" at 24.5M of 24.8M
+    off = [group for group, trains in plan.trainable.items() if not trains]
     if phase == 3:
-        return "phase 3: everything"
+        return f"phase 3: everything but {', '.join(off)} (toggled off)" if off else "phase 3: everything"
+    heads = [group for group in HEAD_GROUPS if group in plan.trainable]
+    heads_on = [group for group in heads if plan.trainable[group]]
+    trained_heads = "heads" if heads_on == heads else ", ".join(heads_on) or "no head"
     top = top_encoder_layers(plan.trainable, top_k) if phase == 2 else []
     toggled = [group for group, trains in plan.trainable.items()
                if trains and group not in HEAD_GROUPS and group not in top]
     extra = f"{', '.join(toggled)} (toggled on)" if toggled else ""
     if phase == 1:
-        return f"phase 1: heads + {extra}" if extra else "phase 1: heads only"
-    return f"phase {phase}: heads + top {counted(len(top), 'encoder layer')}" + (f" + {extra}" if extra else "")
+        return f"phase 1: {trained_heads} + {extra}" if extra else f"phase 1: {trained_heads} only"
+    return (f"phase {phase}: {trained_heads} + top {counted(len(top), 'encoder layer')}"
+            + (f" + {extra}" if extra else ""))
 
 
 def phase_two_toggled_on(group_names: Sequence[str], unfreeze: Sequence[str], depth: int) -> tuple[str, ...]:
