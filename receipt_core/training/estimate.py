@@ -107,6 +107,9 @@ class TimeEstimate:
             line += ("; the first step also waits for the frozen layers' features of every receipt, which the "
                      "first epoch's time includes")
         line = self._with_source(line)
+        if self.toggles_unmeasured and self.backbone_running_share is None:  # said first: at the end of ~100 words
+            # a walkthrough read the figure and moved on (walkthrough 35)
+            line = f"the scenario's own figure, without the layers and heads you toggled by hand: {line}"
         return f"{line}. Under the budget, {BUDGET_ENDING}" if self.budget_bound else line
 
     def _with_source(self, line: str) -> str:
@@ -122,10 +125,9 @@ class TimeEstimate:
                      "run every step, while the frozen layers below are computed once: the figure adds that share "
                      "of full fine-tuning's extra cost to the scenario's")
             line += "; a run with these toggles measures them for the next estimate"
-        elif self.toggles_unmeasured:
-            line += ("; the layers and heads you toggled by hand are not in this figure, which is the scenario's "
-                     "own (frozen layers make each step cheaper); a run with these toggles measures them for the "
-                     "next estimate")
+        elif self.toggles_unmeasured:  # the caveat itself leads the line (text)
+            line += ("; frozen layers make each step cheaper, more trained ones dearer, and a run with these toggles "
+                     "measures them for the next estimate")
         return line
 
     def _source(self, line: str) -> str:
