@@ -53,8 +53,11 @@ def test_metrics_rows_hold_every_step_and_evaluation_without_tables(tmp_path):
     # epochs done at the step, as the charts and Train count them (2 steps an epoch): one meaning for step and
     # evaluation rows (a walkthrough's CSV gave step 51 epoch 3 on one row and 2 on the other)
     first = rows[0].pop("wall_s")
-    assert rows[0] == {"kind": "step", "step": 1, "epoch": 0.5, "phase": 1, "loss": 3.0,
+    assert rows[0] == {"kind": "step", "step": 1, "epoch": 0.5, "phase": 1, "loss": 3.0, "training_s": None,
                        "fields.loss": 2.0, "quantity.loss": 1.0, "lr": 1e-4}
+    # the run's training clock beside the wall clock, without pauses or set-up: from its progress report at or
+    # before the row's step (walkthrough 35 read 134 s of wall clock beside 87 s of training time)
+    assert [r["training_s"] for r in rows] == [None, None, 3.5]
     rows[0]["wall_s"] = first
     # from the run's first stored event (its phase event here), as the charts count it (walkthrough 27's CSV ran
     # 11 s behind them, counted from the first step)
