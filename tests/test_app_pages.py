@@ -558,6 +558,8 @@ def test_a_prepared_export_is_not_offered_once_the_dataset_changed(workspace_hom
     word = Word(text="x", box=(1, 1, 9, 9)).with_annotation("TOTAL")
     ws.save_documents("shop", [Document(id=f"s{i}", width=50, height=50, words=(word,)) for i in range(3)])
     at = app("data", dataset="shop")
+    # the way to the shipped CORD sample, said where imports are (walkthrough 35 came to Data first)
+    assert any("loads from **Home** → *Load the real receipts (CORD sample)*" in c.value for c in at.caption)
     at.radio(key="export_format").set_value("native").run()
     at.button(key="export_prepare").click().run()
     no_errors(at)
