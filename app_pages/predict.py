@@ -38,6 +38,9 @@ from ui.shared import (NO_VALUE, PDF_NOTE, UPLOAD_TYPES, figure_and_tables, flas
 RESULTS_KEY = "predict_results"  # (cache key, [(receipt name, document, display image, DocumentPrediction)])
 
 
+STORED_KEY = "predict_stored"  # (dataset, first receipt id) of the photos this session last stored
+
+
 def _store_for_correction(ws, run_id: str, results, ocr_results, uploads: dict[str, bytes]) -> None:
     """Store the uploaded photos in a dataset, this run's answers kept on them as suggestions, to correct on
     Annotate (a walkthrough found no way from a wrong prediction to a correction)."""
@@ -57,7 +60,8 @@ def _store_for_correction(ws, run_id: str, results, ocr_results, uploads: dict[s
                 if report.saved:
                     flash("predict_store", "success",
                           f"Stored {counted(len(report.saved), 'receipt')} in dataset {literal(target)} with this "
-                          "run's answers as suggestions. Next: **Annotate** (sidebar) to accept or correct them.")
+                          "run's answers as suggestions. Next: Annotate, to accept or correct them.")
+                    st.session_state[STORED_KEY] = (target, report.saved[0])
                 if report.notes:  # already there (a second press too): said with the dataset that holds them
                     flash("predict_store", "info", f"{counted(len(report.notes), 'note')}:")
                     flash("predict_store", "code", plain_lines(report.notes))
@@ -66,6 +70,10 @@ def _store_for_correction(ws, run_id: str, results, ocr_results, uploads: dict[s
                     flash("predict_store", "code", plain_lines(report.problems))
                 show_dataset_now(target if report.saved or report.notes else current_dataset())
         show_flash("predict_store")
+        if stored := st.session_state.get(STORED_KEY):  # a link that opens them: walkthrough 36 went by the sidebar
+            # and landed on a receipt of another dataset
+            st.page_link("app_pages/annotate.py", label="Open the stored receipts on Annotate", icon=":material/edit:",
+                         query_params={"dataset": stored[0], "receipt": stored[1]})
 
 
 require_router()

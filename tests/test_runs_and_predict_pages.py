@@ -1003,3 +1003,23 @@ def test_the_same_bad_file_uploaded_under_two_names_is_reported_under_each():
         result = OcrResult(name=first, document=None, image=None, error=str(refused.value))
         renamed, _ = _named(result, None, "y.png")
         assert renamed.name == "y.png" and renamed.error.startswith("'y.png' is not an image"), renamed.error
+
+
+def test_predict_links_the_photos_it_stored_to_annotate(demo_env, trained_run, synth_receipts, fake_ocr):
+    """Walkthrough 36 stored its photos for correction, went to Annotate by the sidebar and landed on a receipt of
+    another dataset: a link opens the stored receipts, their dataset and first receipt in its address."""
+    at = app("predict", dataset="demo")
+    at.selectbox(key="predict_run").set_value(trained_run).run()
+    files = [("receipt 4.jpg", synth_receipts[4].image_bytes, "image/jpeg")]
+    at.file_uploader(key="predict_upload").set_value(files).run()
+    at.text_input(key="predict_store_dataset").set_value("to-correct").run()
+    at.button(key="predict_store").click().run()
+    no_errors(at)
+    stored = demo_env.load_documents("to-correct")
+    try:
+        links = [link for link in at.get("page_link") if link.proto.label == "Open the stored receipts on Annotate"]
+        assert len(stored) == 1 and len(links) == 1
+        assert links[0].proto.page.endswith("annotate") and "dataset=to-correct" in links[0].proto.query_string
+        assert f"receipt={stored[0].id}" in links[0].proto.query_string
+    finally:
+        demo_env.delete_dataset("to-correct")
