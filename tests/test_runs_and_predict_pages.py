@@ -1021,5 +1021,8 @@ def test_predict_links_the_photos_it_stored_to_annotate(demo_env, trained_run, s
         assert len(stored) == 1 and len(links) == 1
         assert links[0].proto.page.endswith("annotate") and "dataset=to-correct" in links[0].proto.query_string
         assert f"receipt={stored[0].id}" in links[0].proto.query_string
+        at.switch_page("app_pages/annotate.py").run()  # by the sidebar: the dataset it shows is the stored one
+        assert at.session_state["dataset"] == "to-correct"
+        assert at.selectbox(key="annotate_doc").value == stored[0].id
     finally:
         demo_env.delete_dataset("to-correct")
