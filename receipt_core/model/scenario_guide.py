@@ -146,8 +146,8 @@ def phased_plan_warnings(epochs: int, epochs_per_phase: int | None, group_names:
             missed = ("phase 2 (the top layers) and phase 3 (everything) never start" if reached == 1
                       else "phase 3 (everything) never starts")
             warnings.append(f"With {counted(int(epochs), 'epoch')} and {int(epochs_per_phase)} per phase this run "
-                            f"ends in phase {reached}: {missed}. Give it at least {schedule.epochs_for_every_phase()} epochs, or "
-                            "fewer epochs per phase.")
+                            f"ends in phase {reached}: {missed}. Give it at least "
+                            f"{schedule.epochs_for_every_phase()} epochs, or fewer epochs per phase.")
     if idle := phase_two_toggled_on(group_names, unfreeze, depth):
         warnings.append(f"Phase 2 trains the top {counted(depth, 'encoder layer')} ({', '.join(idle)}), which are "
                         "toggled on from the start: it adds nothing to phase 1 and spends its share of the run on what "
