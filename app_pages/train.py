@@ -10,7 +10,7 @@ from receipt_core.model.backbone_names import BACKBONE_NAMES, DEFAULT_BACKBONE, 
 from receipt_core.data.boxes import BOX_MODES
 from receipt_core.model.freeze import (BUDGET_SHARE_BY_PHASE_END, LAYOUT_GROUP, PRESETS, FreezePlan,
                                      hand_frozen_heads, hand_toggles)
-from receipt_core.model.scenario_guide import frozen_heads_note, guide_markdown, phased_plan_warnings
+from receipt_core.model.scenario_guide import frozen_heads_note, guide_markdown, phase_plan_lines, phased_plan_warnings
 from receipt_core.model.head_settings import HEAD_KINDS, LAYER_MIX_LABELS, LAYER_MIXES
 from receipt_core.training.config import (DEEP_PHASE_TWO, MAX_LR, PHASE_END_NEEDED, SHALLOW_PHASE_TWO,
                                           PretrainConfig, ReferenceConfig, TrainConfig, phase_two_depth)
@@ -375,6 +375,10 @@ with st.expander("Run settings" if busy else "Run settings and Start", expanded=
                     phase_two = top_k or min(phase_two_depth(int(epochs), receipts, plan.max_minutes), layers)
                     depth = "" if top_k else f" Phase 2 (auto): the top {phase_two} encoder layers."
                     idle = phased_plan_warnings(0, None, [name for name, _ in sizes or ()], unfreeze, phase_two)
+                    if sizes and (freeze or unfreeze):  # what each phase trains with the toggles (walkthrough 35)
+                        model_cols[1].caption("With your toggles: " + "; ".join(
+                            f"{label} ({fmt_params(count)})"
+                            for label, count in phase_plan_lines(list(sizes), freeze, unfreeze, phase_two)) + ".")
                 estimate_col.caption(estimate_run_time(ws, plan, machine_factor).text() + ("." if depth else "") + depth)
                 for warning in idle:  # walkthrough 30 toggled encoder.4 and .5 on a phased run whose phase 2
                     st.warning(warning)  # was those two: "heads only", then "heads + top 2", both at 4.2M

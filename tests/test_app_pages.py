@@ -1004,6 +1004,10 @@ def test_train_toggles_update_trainable_parameters_live(demo_env):
     # a head frozen by hand while the backbone trains in a later phase: why its scores still move (a walkthrough)
     default.toggle(key="train_toggle_tiny_phased_head.quantity").set_value(False).run()
     assert any(c.value.startswith("head.quantity keeps the weights it starts with") for c in default.caption)
+    # what each phase trains with the toggles, before Start (walkthrough 35 learnt it from the Phases table)
+    plan = next(c.value for c in default.caption if c.value.startswith("With your toggles: "))
+    assert "phase 1: head.fields + encoder.1 (toggled on) (" in plan, plan
+    assert "phase 3: everything but head.quantity (toggled off) (" in plan, plan
     at.selectbox(key="train_preset").set_value("freeze-all").run()
     at.toggle(key="train_toggle_tiny_freeze-all_head.fields").set_value(True).run()
     assert not any("keeps the weights it starts with" in c.value for c in at.caption)  # no head frozen by hand

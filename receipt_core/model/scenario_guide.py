@@ -153,3 +153,20 @@ def phased_plan_warnings(epochs: int, epochs_per_phase: int | None, group_names:
                         "toggled on from the start: it adds nothing to phase 1 and spends its share of the run on what "
                         f"phase 1 trains. Toggle them off, or give phase 2 more than {counted(depth, 'layer')}.")
     return warnings
+
+
+def phase_plan_lines(group_sizes: list[tuple[str, int]], freeze: tuple[str, ...], unfreeze: tuple[str, ...],
+                     depth: int) -> list[tuple[str, int]]:
+    """Each phase of a phased run with these hand toggles, as its Phases line will read, with the parameters it
+    trains: walkthrough 35 toggled encoder.5 on and head.quantity off, and the page said nothing of phases 2 and 3
+    until the run's Phases table did."""
+    from .freeze import PhasedSchedule, phase_label
+
+    names, counts = [name for name, _ in group_sizes], dict(group_sizes)
+    schedule, before, lines = PhasedSchedule(top_k=depth, epochs_per_phase=1), None, []
+    for phase in (1, 2, 3):
+        plan = schedule.plan(phase, names).with_toggles(freeze=freeze, unfreeze=unfreeze)
+        lines.append((phase_label(phase, plan, before, top_k=depth),
+                      sum(counts[group] for group, trains in plan.trainable.items() if trains)))
+        before = plan
+    return lines
