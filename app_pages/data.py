@@ -233,7 +233,8 @@ with manage_tab:
     if dataset is not None:
         st.subheader(f"Dataset {literal(dataset)}")
         export_section(ws, dataset)
-        with st.expander("Rename this dataset"):
+        # one per dataset: left open, it stayed open over the next dataset after a delete (walkthrough 35)
+        with st.expander("Rename this dataset", key=f"rename_open_{dataset}"):
             new_name, usable = dataset_name_input("New name", key=f"rename_{dataset}", allow_empty=True,
                                                   renaming=dataset)
             if st.button("Rename", key="rename_dataset", disabled=not (usable and new_name)):
