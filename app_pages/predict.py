@@ -38,7 +38,7 @@ from ui.shared import (NO_VALUE, PDF_NOTE, UPLOAD_TYPES, figure_and_tables, flas
 RESULTS_KEY = "predict_results"  # (cache key, [(receipt name, document, display image, DocumentPrediction)])
 
 
-STORED_KEY = "predict_stored"  # (dataset, first receipt id) of the photos this session last stored
+STORED_KEY = "predict_stored"  # (photo names, dataset, first receipt id) of the photos this session last stored
 
 
 def _store_for_correction(ws, run_id: str, results, ocr_results, uploads: dict[str, bytes]) -> None:
@@ -61,7 +61,7 @@ def _store_for_correction(ws, run_id: str, results, ocr_results, uploads: dict[s
                     flash("predict_store", "success",
                           f"Stored {counted(len(report.saved), 'receipt')} in dataset {literal(target)} with this "
                           "run's answers as suggestions. Next: Annotate, to accept or correct them.")
-                    st.session_state[STORED_KEY] = (target, report.saved[0])
+                    st.session_state[STORED_KEY] = (sorted(uploads), target, report.saved[0])
                 if report.notes:  # already there (a second press too): said with the dataset that holds them
                     flash("predict_store", "info", f"{counted(len(report.notes), 'note')}:")
                     flash("predict_store", "code", plain_lines(report.notes))
@@ -70,10 +70,11 @@ def _store_for_correction(ws, run_id: str, results, ocr_results, uploads: dict[s
                     flash("predict_store", "code", plain_lines(report.problems))
                 show_dataset_now(target if report.saved or report.notes else current_dataset())
         show_flash("predict_store")
-        if stored := st.session_state.get(STORED_KEY):  # a link that opens them: walkthrough 36 went by the sidebar
-            # and landed on a receipt of another dataset
+        stored = st.session_state.get(STORED_KEY)
+        if stored and stored[0] == sorted(uploads):  # a link that opens them, while they are the photos shown:
+            # walkthrough 36 went by the sidebar and landed on a receipt of another dataset
             st.page_link("app_pages/annotate.py", label="Open the stored receipts on Annotate", icon=":material/edit:",
-                         query_params={"dataset": stored[0], "receipt": stored[1]})
+                         query_params={"dataset": stored[1], "receipt": stored[2]})
 
 
 require_router()

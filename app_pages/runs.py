@@ -24,6 +24,7 @@ from receipt_core.training.run_summary import (BEST_BY, ONES_BASELINE, OWN_TRAIN
                                                no_best_reason, ranked_score, run_metrics_rows, run_phases,
                                                run_summary)
 from receipt_core.training.suggestion_heads import is_suggestion_run
+from receipt_core.workspace.runs import SAVED_STATUSES
 from receipt_core.workspace.run_labels import (MAX_NAME, MAX_NOTES, display_name, distinct_labels, download_stem,
                                                RunLabel, RunLabelConflictError, run_labels,
                                                save_label_edit)
@@ -32,7 +33,7 @@ from ui.cost_quality import cost_quality_points
 from ui.literal import literal, notice_markdown, plain, plain_lines, plain_text
 from ui.one_run import run_scores, settings_row_height, settings_table_height
 from ui.phase_table import show_phases
-from ui.run_choice import ENDED_WITH_A_SAVE, RESUME_OPEN_KEY, RUNS_ONE_KEY, vanished_run
+from ui.run_choice import RESUME_OPEN_KEY, RUNS_ONE_KEY, vanished_run
 from ui.studies_tab import studies_tab as show_studies
 from ui.shared import NO_VALUE, forget_stale_choice, job_slot, require_router, user_errors, workspace
 from ui.run_resume import resume_form
@@ -354,7 +355,7 @@ with runs_tab:
     if damage:
         st.warning(f"This run's checkpoint is damaged: {literal(damage)}. Predict and Resume cannot read it; restore "
                    "the folder from a copy, or delete the run.")
-    gone = run.status in ENDED_WITH_A_SAVE and not folder.is_dir()
+    gone = run.status in SAVED_STATUSES and not folder.is_dir()
     if gone:  # a probe deleted the folder by hand: Runs showed "finished" and a greyed zip button, unsaid
         st.warning(f"This run's folder {literal(str(folder))} is gone (deleted or moved by hand), and its checkpoint "
                    "with it: Predict and Resume cannot read it. Put the folder back, or delete the run.")

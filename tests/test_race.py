@@ -549,6 +549,10 @@ def test_the_board_overlays_each_run_and_puts_cost_beside_quality():
     cut = record.with_entry(0, status="finished", run_id="a",
                             result=result("freeze-backbone", 0.5, 0.4, 10, backbone="tiny", finished="time budget"))
     assert race_rows(cut, feeds)[0]["status"] == "finished (time budget)"
+    # a run the budget ended before its first step is untrained, as Runs says it (probe 37)
+    at_once = record.with_entry(0, status="finished", run_id="a", result=dataclasses.replace(
+        result("freeze-backbone", 0.0, 0.0, 10, backbone="tiny", finished="time budget"), steps=0))
+    assert race_rows(at_once, feeds)[0]["status"] == "finished (time budget) · before its first step: untrained"
 
 
 def test_the_race_page_shows_a_finished_race_with_its_reading(workspace_home):

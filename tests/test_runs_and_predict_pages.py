@@ -1021,6 +1021,11 @@ def test_predict_links_the_photos_it_stored_to_annotate(demo_env, trained_run, s
         assert len(stored) == 1 and len(links) == 1
         assert links[0].proto.page.endswith("annotate") and "dataset=to-correct" in links[0].proto.query_string
         assert f"receipt={stored[0].id}" in links[0].proto.query_string
+        # other photos uploaded since: no link to the ones stored before under "the stored receipts"
+        at.file_uploader(key="predict_upload").set_value(
+            [("receipt 5.jpg", synth_receipts[5].image_bytes, "image/jpeg")]).run()
+        assert not [link for link in at.get("page_link") if link.proto.label.startswith("Open the stored")]
+        at.file_uploader(key="predict_upload").set_value(files).run()
         at.switch_page("app_pages/annotate.py").run()  # by the sidebar: the dataset it shows is the stored one
         assert at.session_state["dataset"] == "to-correct"
         assert at.selectbox(key="annotate_doc").value == stored[0].id

@@ -50,7 +50,8 @@ def model_section(doc_id: str, dataset: str) -> None:
         if gap := photo_gap_note(workspace(), run.config, workspace().get_document(doc_id).read_by_ocr):
             st.warning(gap + " Expect many wrong suggestions on this photo: check each one before accepting (Accept "
                              "all and Accept ≥ take them as labels).")
-        trained = set(train_ids(run.config)) & {summary.id for summary in workspace().list_documents(dataset)}
+        # the run's receipts looked up by id, not the dataset listed whole on every redraw
+        trained = [i for i, held_by in workspace().datasets_of(train_ids(run.config)).items() if held_by == dataset]
         if trained:  # walkthrough 29 ranked the receipts a run had trained on, its confidence there inflated
             st.caption(f"Run {literal(run.id)} trained on {counted(len(trained), 'receipt')} of this dataset: it is "
                        "sure of those whether their labels are right or not, so its suggestions and the "

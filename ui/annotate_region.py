@@ -34,6 +34,8 @@ def drawn_box(doc_id: str) -> tuple[float, float, float, float] | None:
 def keep_drawn_box(doc_id: str, box: tuple[float, float, float, float]) -> None:
     """Remember ``box`` as drawn on receipt ``doc_id`` (one box at a time, for the receipt it was drawn on)."""
     st.session_state[DRAWN_BOX_KEY] = (doc_id, box)
+
+
 REREAD_KEY = "annotate_reread"
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import streamlit as st
 
+from receipt_core.workspace.runs import SAVED_STATUSES
 from ui.literal import literal, plain
 from ui.shared import workspace
 
@@ -37,9 +38,6 @@ def loaded_run(run_id: str):
     if not info.is_file():
         raise FileNotFoundError(f"run {run_id} has no checkpoint yet (it saves one at the end of each epoch)")
     return _loaded_run(str(run_dir), info.stat().st_mtime)
-
-
-ENDED_WITH_A_SAVE = ("finished", "stopped")  # a run that ended so saved its checkpoint in its folder
 
 
 @dataclass(frozen=True)
@@ -82,7 +80,7 @@ def saved_runs() -> SavedRuns:
             damaged.append((run, problem))
         elif has_checkpoint(ws.runs_dir / run.id):
             usable.append(run)
-        elif run.status in ENDED_WITH_A_SAVE and not (ws.runs_dir / run.id).is_dir():
+        elif run.status in SAVED_STATUSES and not (ws.runs_dir / run.id).is_dir():
             gone.append(run)
     return SavedRuns(tuple(usable), tuple(damaged), tuple(gone))
 

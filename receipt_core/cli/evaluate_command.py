@@ -78,6 +78,7 @@ def _load_run(run_dir: Path, workspace: Path | None):
 
     if not run_dir.is_dir() and not run_dir.is_absolute() and len(run_dir.parts) == 1:
         from ..training.runs import RUN_KIND
+        from ..workspace.runs import SAVED_STATUSES
         from ..workspace.store import LIVE_STATUSES, NotFoundError, Workspace, WorkspaceError
 
         store = None
@@ -97,7 +98,7 @@ def _load_run(run_dir: Path, workspace: Path | None):
                 if status in LIVE_STATUSES:
                     raise CommandError(f"run {run_dir.name} has no checkpoint yet: it saves after each epoch (or "
                                        "when stopped); try again then")
-                if status in ("finished", "stopped") and not run_dir.is_dir():  # it saved, and the folder went
+                if status in SAVED_STATUSES and not run_dir.is_dir():  # it saved, and the folder went
                     raise CommandError(f"run {run_dir.name}'s folder {run_dir} is gone (moved or deleted); give the "
                                        "folder where its checkpoint is now")
                 raise CommandError(f"run {run_dir.name} ended ({status}) before its first save: it has no "

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..model.backbone_names import encoder_layers
 from ..model.freeze import PRESETS, group_names_for, hand_frozen_heads
-from ..model.scenario_guide import frozen_heads_note
+from ..model.scenario_guide import frozen_heads_note, phased_plan_warnings
 from ..training.config import CONTEXTUAL_ONLY, PHASED_ONLY, ReferenceConfig, TrainConfig
 from ..wording import counted, minutes_said
 from .arguments import (add_config_options, add_format_argument, add_workspace_argument, check_backbone_source,
@@ -86,9 +86,6 @@ def _refuse_a_folder_of_the_workspace(out: Path, resume: bool) -> None:
 
 def _phased_warnings(config) -> list[str]:
     """The Train page's warnings of a phased plan its settings cut short (``scenario_guide.phased_plan_warnings``)."""
-    from ..model.backbone_names import encoder_layers
-    from ..model.freeze import group_names_for
-    from ..model.scenario_guide import phased_plan_warnings
 
     if config.scenario != "phased":
         return []

@@ -48,7 +48,7 @@ def detect_format(path: Path) -> str:
         if path.suffix.lower() in (".csv", ".tsv"):  # Label Studio's CSV export, most likely
             raise DatasetImportError(f"{path.name} is a {path.suffix[1:].upper()} file, which no dataset format here "
                                      f"is; for Label Studio, {EXPORT_HINT}")
-        files = [path]
+        files = every = [path]
     elif path.is_dir():
         if any((path / name).is_file() for name in ("class_list.txt", *SPLIT_FILES)):
             return "wildreceipt"
@@ -67,12 +67,6 @@ def detect_format(path: Path) -> str:
         # a manifest.json beside split/json/ folders (the shared CORD's layout) is no dataset of its own
         every = top if top and (not nested or top_format) else nested
         files = every[:_SAMPLED_FILES]
-        listed = [file for file in every[_SAMPLED_FILES:] if _starts_a_list(file)]
-        if listed and (sampled := _recognised(files)) not in (None, "label-studio"):
-            # a probe's Label Studio tasks.json sorted after three native files: read as a bad document, unsaid
-            raise DatasetImportError(f"{path} holds files of more than one format: {sampled} ({files[0].name}, …) "
-                                     f"and a JSON list, as Label Studio exports its tasks ({listed[0].name}); put each "
-                                     "dataset in a folder of its own")
     elif path.exists():
         raise DatasetImportError(f"{path} is not a folder or a regular file; give a dataset folder or file")
     else:
@@ -93,6 +87,13 @@ def detect_format(path: Path) -> str:
             if others:  # a probe's native file beside a Label Studio tasks.json: the tasks became one bad document
                 raise DatasetImportError(f"{path} holds files of more than one format: {found} ({file.name}) and "
                                          f"{', '.join(sorted(others))}; put each dataset in a folder of its own")
+            listed = None if found == "label-studio" else next(
+                (later for later in every[_SAMPLED_FILES:] if _starts_a_list(later)), None)
+            if listed is not None:  # past the sample, from its first bytes: probe 37's
+                # tasks.json sorted after three native files and was read as one bad document, unsaid
+                raise DatasetImportError(f"{path} holds files of more than one format: {found} ({file.name}) and a "
+                                         f"JSON list, as Label Studio exports its tasks ({listed.name}); put each "
+                                         "dataset in a folder of its own")
             return found
         if _label_studio_min(data):
             raise DatasetImportError(f"{file.name} looks like Label Studio's JSON-MIN export: {EXPORT_HINT}")

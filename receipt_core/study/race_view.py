@@ -103,7 +103,7 @@ def race_rows(record: RaceRecord, curves: Mapping[str, RunCurves],
     for entry in record.entries:
         row: dict[str, Any] = dict.fromkeys(RACE_COLUMNS)
         result, run = entry.result, curves.get(entry.run_id or "")
-        status = ended_status(entry.status, result.finished if result is not None else None)
+        status = ended_status(entry.status, result.finished, result.steps) if result is not None else entry.status
         status = f"{status} · {DELETED_RUN}" if entry.run_id in deleted else status
         row.update({"configuration": entry_label(record, entry), "status": status})
         if result is not None:

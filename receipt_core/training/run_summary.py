@@ -93,9 +93,7 @@ def run_summary(source: _EventSource, run) -> dict[str, Any]:
             row[TRAINING_TIME] = event.elapsed_s
             row["steps"] = event.step
             if isinstance(event, FinishedEvent):
-                row["status"] = ended_status(run.status, event.reason)
-                if event.step == 0 and run.status == "finished":  # its model is the untrained start, which the
-                    row["status"] += UNTRAINED  # CLI warned of and Runs read as any finished run (probe 37)
+                row["status"] = ended_status(run.status, event.reason, event.step)
                 ended_at = event.step
     trained = trained_phases(phases, ended_at)
     if trained:
@@ -119,11 +117,13 @@ def saved_evaluation(events: Sequence) -> EvalEvent | None:
     return evaluations[-1] if evaluations else None
 
 
-def ended_status(status: str, reason: str | None) -> str:
+def ended_status(status: str, reason: str | None, steps: int | None = None) -> str:
     """A run's status as shown beside others: "finished (time budget)" for a run its time budget ended before its
     planned epochs (``reason``, the finished event's), which a walkthrough compared, as "finished", with runs that
-    ran their whole plan; else ``status``."""
-    return BUDGET_CUT if status == "finished" and reason == "time budget" else status
+    ran their whole plan; else ``status``. A finished run of no step (``steps`` 0) says its model is untrained: the
+    CLI warned of it, and Runs read it as any finished run (probe 37)."""
+    shown = BUDGET_CUT if status == "finished" and reason == "time budget" else status
+    return shown + UNTRAINED if status == "finished" and steps == 0 else shown
 
 
 def eval_set_key(eval_ids: Sequence[str]) -> str | None:

@@ -23,6 +23,7 @@ from ..wording import counted
 
 RUN_STATUSES = ("running", "paused", "finished", "stopped", "failed", "interrupted")
 LIVE_STATUSES = ("running", "paused")
+SAVED_STATUSES = ("finished", "stopped")  # a run that ended so saved its checkpoint in its folder
 
 _RUN_ID = re.compile(r"^[0-9]{8}-[0-9]{6}-[0-9a-f]{6}$")
 
