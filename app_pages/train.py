@@ -379,7 +379,10 @@ with st.expander("Run settings" if busy else "Run settings and Start", expanded=
                         model_cols[1].caption("With your toggles: " + "; ".join(
                             f"{label} ({fmt_params(count)})"
                             for label, count in phase_plan_lines(list(sizes), freeze, unfreeze, phase_two)) + ".")
-                estimate_col.caption(estimate_run_time(ws, plan, machine_factor).text() + ("." if depth else "") + depth)
+                estimate = estimate_run_time(ws, plan, machine_factor)
+                said = as_sentence(estimate.headline()) + (f" ({estimate.source()})." if estimate.source() else ".")
+                # the figure, with where it comes from in the tooltip (~100 words under Start were read past)
+                estimate_col.caption(said + depth, help=as_sentence(estimate.text()) + ".")
                 for warning in idle:  # walkthrough 30 toggled encoder.4 and .5 on a phased run whose phase 2
                     st.warning(warning)  # was those two: "heads only", then "heads + top 2", both at 4.2M
     if start and vanished:

@@ -7,8 +7,9 @@ import math
 
 import pytest
 
-from receipt_core.training.estimate import (MAX_RUNS_USED, PlannedRun, about_time, estimate, estimate_run_time,
-                                            measured_cost, rough_epoch_seconds, rough_seconds_per_receipt_epoch)
+from receipt_core.training.estimate import (MAX_RUNS_USED, MeasuredCost, PlannedRun, about_time, estimate,
+                                            estimate_run_time, measured_cost, rough_epoch_seconds,
+                                            rough_seconds_per_receipt_epoch)
 from receipt_core.training.events import FinishedEvent, ProgressEvent, StatusEvent
 from receipt_core.training.runs import RUN_KIND
 from receipt_core.workspace.store import Workspace
@@ -111,7 +112,7 @@ def test_the_time_before_the_first_step_is_measured_apart_from_the_loop():
     and the receipts are encoded. The gap from Start to a run's first event is said beside the estimate."""
     from types import SimpleNamespace
 
-    from receipt_core.training.estimate import MeasuredCost, startup_seconds
+    from receipt_core.training.estimate import startup_seconds
 
     phase = SimpleNamespace(created_at=1050.0, payload={"phase": 1})
     progress = SimpleNamespace(created_at=1052.0, payload={"elapsed_s": 1.5})
@@ -156,6 +157,26 @@ def test_the_time_budget_caps_the_estimate():
                                   "fit, at the time the last ones took, so a slower closing evaluation (or a budget "
                                   "of seconds, ended before any) runs a little past it")
     assert not estimate(_plan(max_minutes=600.0), []).budget_bound
+
+
+def test_the_headline_is_the_figure_and_the_details_hold_the_rest():
+    """Stop 64: the whole estimate under Start was ~100 words (start-up, rates, machine test, the budget's ending)
+    that walkthroughs read past; the page says the headline and where it comes from, the rest in a tooltip."""
+    result = estimate(_plan(max_minutes=1.0, train_receipts=100, epochs=200), [])
+    assert result.headline() == f"about 60 s: the time budget ends it after about {round(result.epochs_in_budget)} " \
+                                "of 200 epochs of 13 steps"
+    assert result.source() == "a rough guess: no earlier run here measures a run like this one"
+    assert result.details().startswith("after loading the backbone and encoding the receipts (rough guess: ")
+    assert "Under the budget" in result.details() and "Under the budget" not in result.headline()
+    assert result.text() == f"{result.headline()}, {result.details()}"
+    costs = [MeasuredCost(run_id="a", seconds=120.0, receipt_epochs=200.0, startup_s=40.0),
+             MeasuredCost(run_id="b", seconds=120.0, receipt_epochs=200.0, startup_s=40.0)]
+    measured = estimate(_plan(), costs)
+    assert measured.headline().endswith(", after about 40 s to load the backbone and encode the receipts")
+    assert measured.source() == "measured on 2 earlier runs like it"
+    assert measured.details().startswith(" (measured: ") and measured.text() == measured.headline() + measured.details()
+    nothing = estimate(_plan(trainable_parameters=0), [])
+    assert nothing.source() == nothing.details() == "" and nothing.text() == nothing.headline()
 
 
 def test_without_a_measured_run_the_estimate_is_a_labelled_rough_guess():
@@ -219,23 +240,28 @@ def test_the_train_page_shows_the_estimate_next_to_start(workspace_home):
     assert not at.exception and not at.error, [e.value for e in [*at.exception, *at.error]]
     receipts = len(ws.list_documents("cord-dev")) - round(len(ws.list_documents("cord-dev")) * 0.25)
     epochs, batch = at.number_input(key="train_epochs").value, at.number_input(key="train_batch").value
-    guess = [c.value for c in at.caption if "rough guess" in c.value]
-    assert guess and guess[0].startswith("about ") and f"for {epochs} epochs of {math.ceil(receipts / batch)} steps" \
-        in guess[0]
+    guess = [c for c in at.caption if "rough guess" in c.value]
+    assert guess and guess[0].value.startswith("About ") and \
+        f"for {epochs} epochs of {math.ceil(receipts / batch)} steps (a rough guess: no earlier run here measures " \
+        "a run like this one). Phase 2 (auto)" in guess[0].value
+    # the rest in its tooltip: how the guess is made (stop 64: ~100 words under Start were read past)
+    assert "s an epoch to evaluate and save" in guess[0].proto.help and "to evaluate" not in guess[0].value
 
     # an earlier run like the page's: its backbone and the page's default scenario
     _record(ws, {"train_documents": RECEIPTS, "scenario": at.selectbox(key="train_preset").value},
             [_progress(STEPS_PER_EPOCH, 12.0 * STEPS_PER_EPOCH / (STEPS_PER_EPOCH + 1), epochs=2),
              _progress(STEPS_PER_EPOCH + 1, 12.0, epochs=2)])  # one step past its first epoch, 12 s in all
     at.number_input(key="train_epochs").set_value(1).run()
-    measured = [c.value for c in at.caption if "(measured:" in c.value]
+    measured = [c for c in at.caption if "(measured on" in c.value]
     rate = 12.0 / (RECEIPTS * (STEPS_PER_EPOCH + 1) / STEPS_PER_EPOCH)
     seconds = rate * receipts
-    assert measured == [f"about {seconds:.0f} s for 1 epoch of {math.ceil(receipts / batch)} steps, after loading "
-                        "the backbone and encoding the receipts; the first step also waits for the frozen layers' "
-                        "features of every receipt, which the first epoch's time includes (measured: "
-                        f"{rate:.3f} s per receipt and epoch in 1 earlier run like it). Phase 2 (auto): "
-                        "the top 2 encoder layers."]  # all the tiny backbone has
+    assert [c.value for c in measured] == [
+        f"About {seconds:.0f} s for 1 epoch of {math.ceil(receipts / batch)} steps (measured on 1 earlier run like "
+        "it). Phase 2 (auto): the top 2 encoder layers."]  # all the tiny backbone has
+    assert measured[0].proto.help == (
+        f"About {seconds:.0f} s for 1 epoch of {math.ceil(receipts / batch)} steps, after loading the backbone and "
+        "encoding the receipts; the first step also waits for the frozen layers' features of every receipt, which "
+        f"the first epoch's time includes (measured: {rate:.3f} s per receipt and epoch in 1 earlier run like it).")
     # layout pre-training reads every receipt, none held out (a walkthrough: the estimate said 10 steps an epoch
     # where the run made 13)
     at.radio(key="train_kind").set_value("Layout pre-training").run()

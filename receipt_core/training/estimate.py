@@ -88,7 +88,18 @@ class TimeEstimate:
     epochs_in_budget: float | None = None  # the epochs the budget lets it do, when it ends the run before its epochs
 
     def text(self) -> str:
-        """``about 4 min for 12 epochs of 75 steps`` plus where the figure comes from."""
+        """``about 4 min for 12 epochs of 75 steps`` plus where the figure comes from: :meth:`headline` and
+        :meth:`details` in one line."""
+        if self.evaluation_only:
+            return self.headline()
+        details = self.details()
+        return f"{self.headline()}{'' if details.startswith(' (') else ', '}{details}"
+
+    def headline(self) -> str:
+        """The figure itself, as the Train page says it beside Start: ``about 4 min for 12 epochs of 75 steps``, with
+        the measured start-up when there is one; the rest, where the figure comes from, is :meth:`details`, which
+        the page keeps in a tooltip (the whole of it under Start was a wall of ~100 words that walkthroughs read
+        past)."""
         if self.evaluation_only:
             return ("no training: no group can learn, so Start evaluates the model once (seconds for a few hundred "
                     "receipts) and the run ends")
@@ -101,15 +112,34 @@ class TimeEstimate:
                 f"{about}: the time budget ends it before {plan}" if self.budget_bound else f"{about} for {plan}")
         # the loop's clock starts after the backbone is loaded and the receipts encoded (a walkthrough waited 50 s
         # more than the estimate under load)
-        line += (f", after about {max(self.startup_s, 1):.0f} s to load the backbone and encode the receipts"
-                 if self.startup_s is not None else ", after loading the backbone and encoding the receipts")
-        if self.features_first:  # a walkthrough read "about 1 s" and then waited 27 s for the first step
-            line += ("; the first step also waits for the frozen layers' features of every receipt, which the "
-                     "first epoch's time includes")
-        line = self._with_source(line)
+        if self.startup_s is not None:
+            line += f", after about {max(self.startup_s, 1):.0f} s to load the backbone and encode the receipts"
         if self.toggles_unmeasured and self.backbone_running_share is None:  # said first: at the end of ~100 words
             # a walkthrough read the figure and moved on (walkthrough 35)
             line = f"the scenario's own figure, without the layers and heads you toggled by hand: {line}"
+        return line
+
+    def source(self) -> str:
+        """Where the figure comes from, in a few words: ``measured on 2 earlier runs like it``, ``rough guess``."""
+        if self.evaluation_only:
+            return ""
+        if self.measured_runs:
+            return f"measured on {self.measured_runs} earlier run{'s' if self.measured_runs != 1 else ''} like it"
+        if self.scaled_from is not None:
+            scenario, count = self.scaled_from
+            return f"scaled from {count} earlier {scenario} run{'s' if count != 1 else ''}"
+        return "a rough guess: no earlier run here measures a run like this one"
+
+    def details(self) -> str:
+        """All the headline leaves out: the start-up when unmeasured, the frozen layers' first pass, the rates and
+        runs the figure comes from, and how the budget ends a run."""
+        if self.evaluation_only:
+            return ""
+        line = "" if self.startup_s is not None else "after loading the backbone and encoding the receipts"
+        if self.features_first:  # a walkthrough read "about 1 s" and then waited 27 s for the first step
+            line += ("; " if line else "") + ("the first step also waits for the frozen layers' features of every "
+                                               "receipt, which the first epoch's time includes")
+        line = self._with_source(line)
         return f"{line}. Under the budget, {BUDGET_ENDING}" if self.budget_bound else line
 
     def _with_source(self, line: str) -> str:
