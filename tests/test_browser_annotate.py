@@ -181,6 +181,37 @@ def test_a_word_clicked_on_the_chart_after_a_dropdown_pick_takes_the_keys(server
               why=lambda: f"labels {[_label(ws, doc.id, i) for i in range(5)]}")
 
 
+def _main_frame(page) -> str:
+    """The main area's keyboard-focus frame (Streamlit draws it as an inset shadow on ``stMain::before``)."""
+    return page.evaluate("""() => getComputedStyle(document.querySelector('[data-testid="stMain"]'), '::before')
+        .boxShadow""")
+
+
+def test_keys_on_annotate_draw_no_focus_frame_round_the_page_and_other_pages_keep_it(server, page):
+    """Left alone since walkthrough 34: a click on the page, then a shortcut, framed the whole main area in grey
+    (Streamlit's focus frame for the focusable main area), again after every press. The keys never move the focus,
+    so on Annotate the frame is not drawn; after leaving Annotate the stock frame is back."""
+    url, ws = server
+    doc = ws.list_documents("second")[0]
+    open_page(page, url, f"annotate?dataset=second&receipt={doc.id}")
+    page.locator(".keys-help").first.wait_for()
+    wait_idle(page)
+    box = page.locator('[data-testid="stMain"]').bounding_box()
+    page.mouse.click(box["x"] + box["width"] - 20, box["y"] + 200)  # blank margin: the main area takes the focus
+    page.keyboard.press("Shift")  # a key that is no shortcut: nothing reruns
+    assert page.evaluate("document.activeElement.dataset.testid") == "stMain"
+    assert _main_frame(page) == "none"
+    page.get_by_role("link", name="Data").first.click()
+    page.wait_for_url("**/data**")
+    wait_idle(page)
+    time.sleep(2)  # the key listener lets go 1.5 s after its last mount
+    box = page.locator('[data-testid="stMain"]').bounding_box()
+    page.mouse.click(box["x"] + box["width"] - 20, box["y"] + 200)
+    page.keyboard.press("Shift")
+    assert page.evaluate("document.activeElement.dataset.testid") == "stMain"
+    assert "inset" in _main_frame(page)  # Streamlit's own, elsewhere
+
+
 def test_a_persons_label_survives_prefill_then_accept_and_undo(server, page):
     url, ws = server
     # a receipt nobody labelled yet (the keyboard test labels one; the list's order follows status, not file order)

@@ -19,7 +19,24 @@
 // The component shows the key list (data.help) itself, as text: the shortcuts start when this script has loaded, a
 // moment after the page is drawn (seconds on a busy server), and a key pressed before that cannot be heard; a list
 // drawn by the page before then read as keys that already worked.
+//
+// While the shortcuts are on, the main area's keyboard-focus frame is not drawn: a click on the page focuses the
+// main area (Streamlit makes it focusable to scroll it by keys), and the first key press then framed the whole page
+// in grey, every press after it again (a walkthrough read it as something gone wrong). The keys never move the
+// focus there, so the frame said nothing. The style is scoped by a class on <body> that leaving Annotate removes.
 const LEAVE_MS = 1500;
+const QUIET_FRAME_CLASS = "receipt-annotate-keys";
+const QUIET_FRAME_CSS = `body.${QUIET_FRAME_CLASS} [data-testid="stMain"]:focus-visible::before { box-shadow: none; }`;
+
+function quietFocusFrame(on) {
+  if (on && !document.getElementById(QUIET_FRAME_CLASS)) {
+    const style = document.createElement("style");
+    style.id = QUIET_FRAME_CLASS;
+    style.textContent = QUIET_FRAME_CSS;
+    document.head.appendChild(style);
+  }
+  document.body.classList.toggle(QUIET_FRAME_CLASS, on);
+}
 
 function isTyping(element) {
   return element.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(element.tagName);
@@ -35,6 +52,7 @@ export default function (component) {
   const mount = {};
   state.owner = mount;
   state.active = true;
+  quietFocusFrame(true);
   clearTimeout(state.leaving);
   state.wanted = new Set((data && data.keys) || []);
   // the receipt this mount shows: each press carries the one on screen when it was typed, so Python can tell a press
@@ -76,6 +94,7 @@ export default function (component) {
       if (state.owner === mount) {  // no mount followed: the page left Annotate, keys are not shortcuts any more
         state.active = false;
         state.pending = [];
+        quietFocusFrame(false);
       }
     }, LEAVE_MS);
   };
