@@ -174,8 +174,9 @@ with runs_tab:
     # undo and redo of a done mark made two, and they took over the charts
     seen = st.session_state.get(RUNS_SEEN_KEY)
     own = [run_id for run_id in labels if not is_suggestion_run(runs_by_id[run_id].config)]
+    # first shown: the three newest and the ★ run, where it is older (a walkthrough's comparison left the best out)
     kept = ([run_id for run_id in st.session_state["runs_compare"] if run_id in labels]
-            if "runs_compare" in st.session_state else own[:3])
+            if "runs_compare" in st.session_state else own[:3] + [i for i in own[3:] if i in best])
     new = [run_id for run_id in own if seen is not None and run_id not in seen and run_id not in kept]
     st.session_state["runs_compare"] = (new + kept)[:len(SERIES_COLORS)]
     st.session_state[RUNS_SEEN_KEY] = set(labels)

@@ -928,6 +928,24 @@ def test_the_runs_overlaid_are_kept_across_a_visit_to_another_page(workspace_hom
         assert sorted(at.multiselect(key="runs_compare").value) == sorted(ids), page
 
 
+def test_the_first_overlay_holds_the_starred_run_beside_the_newest_three(workspace_home):
+    """Left alone since an earlier walkthrough: "Runs to overlay" opened on the three newest runs, and the ★ run,
+    older, was not among the curves the table had just ranked first."""
+    ws = Workspace.open(workspace_home)
+    ids = []
+    for i, score in enumerate((0.9, 0.3, 0.3, 0.3)):  # the oldest is clearly best
+        ids.append(_stored_run(ws, f"run {i}", score, score))
+        time.sleep(1.05)  # run ids are by the second
+    at = app("runs")
+    table = at.dataframe[0].value.set_index("run")
+    assert table.loc[ids[0], "best"] == "★"
+    assert sorted(at.multiselect(key="runs_compare").value) == sorted(ids)  # the newest three and the ★ one
+    at.multiselect(key="runs_compare").set_value(ids[1:]).run()  # taken out: it stays out
+    at.switch_page("app_pages/train.py").run()
+    at.switch_page("app_pages/runs.py").run()
+    assert sorted(at.multiselect(key="runs_compare").value) == sorted(ids[1:])
+
+
 def test_runs_new_since_the_last_look_are_overlaid_and_runs_taken_out_stay_out(workspace_home):
     """A walkthrough ran a race of two runs and came back to Runs: the table listed them, the overlay still held
     only the one run of its first visit."""
