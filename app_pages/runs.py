@@ -10,6 +10,7 @@ import streamlit as st
 from receipt_core.data.files import zip_folder, zipped_files
 from receipt_core.data.markup import spreadsheet_csv
 from receipt_core.model.checkpoint import checkpoint_problem, frozen_backbone_left_out, has_checkpoint
+from receipt_core.model.run_manifest import damage_detail
 from receipt_core.evaluation.noise import NOISE_NOTE
 from receipt_core.plots.run_charts import (CURVE_AXES, SERIES_COLORS, cost_quality_figure, curve_figure,
                                            kept_series_colors, label_smoothing_note)
@@ -354,8 +355,8 @@ with runs_tab:
     saved = has_checkpoint(folder)
     damage = checkpoint_problem(folder, run_id=run_id)
     if damage:
-        st.warning(f"This run's checkpoint is damaged: {literal(damage)}. Predict and Resume cannot read it; restore "
-                   "the folder from a copy, or delete the run.")
+        st.warning(f"This run's checkpoint is damaged: {literal(damage_detail(damage))}. Predict and Resume cannot "
+                   "read it; restore the folder from a copy, or delete the run.")
     gone = run.status in SAVED_STATUSES and not folder.is_dir()
     if gone:  # a probe deleted the folder by hand: Runs showed "finished" and a greyed zip button, unsaid
         st.warning(f"This run's folder {literal(str(folder))} is gone (deleted or moved by hand), and its checkpoint "

@@ -1869,11 +1869,12 @@ def test_predict_leaves_out_and_names_a_run_whose_files_are_damaged(demo_env, tr
         notes = [w.value for w in at.warning if "Left out, their checkpoint is damaged" in w.value]
         assert len(notes) == 1 and f"` {copy} ` · ` damaged copy `" in notes[0] and said in notes[0], \
             [w.value for w in at.warning]
+        assert notes[0].count("is damaged") == 1  # probe 39 read "… damaged: … is not valid JSON (…); … is damaged"
         assert copy not in at.selectbox(key="predict_run").options
         at.switch_page("app_pages/runs.py").run()
         at.selectbox(key="runs_one").set_value(copy).run()
-        assert any("This run's checkpoint is damaged" in w.value and said in w.value for w in at.warning), \
-            [w.value for w in at.warning]
+        damaged = [w.value for w in at.warning if "This run's checkpoint is damaged" in w.value]
+        assert len(damaged) == 1 and said in damaged[0] and damaged[0].count("is damaged") == 1, damaged
         # no zip of it: a probe's run folder linked to a folder outside the workspace served that folder's files
         assert at.button(key="runs_zip_prepare").disabled
     finally:

@@ -10,6 +10,7 @@ from typing import Any
 
 import streamlit as st
 
+from receipt_core.model.run_manifest import damage_detail
 from receipt_core.workspace.runs import SAVED_STATUSES
 from ui.literal import literal, plain
 from ui.shared import workspace
@@ -55,8 +56,8 @@ class SavedRuns:
         if not self.damaged:
             return None
         return ("Left out, their checkpoint is damaged (restore the folder, or delete the run on Runs): "
-                + "; ".join(f"{literal(run.id)} · {literal(run_display_name(run))} ({literal(problem)})"
-                            for run, problem in self.damaged) + ".")  # by id too: four "tiny · full" read alike
+                + "; ".join(f"{literal(run.id)} · {literal(run_display_name(run))} "
+                            f"({literal(damage_detail(problem))})" for run, problem in self.damaged) + ".")  # by id too: four "tiny · full" read alike
 
     def gone_note(self) -> str | None:
         """One line naming the runs that ended but whose folder is gone, else None: a probe deleted a run's folder

@@ -71,6 +71,15 @@ def signed_run_info(info: Mapping[str, Any], default: Callable[[Any], Any] | Non
     return plain
 
 
+DAMAGED_ENDING = "; the checkpoint is damaged"  # what a problem says on its own (the CLI); a page's line says it first
+
+
+def damage_detail(problem: str) -> str:
+    """``problem`` without its closing "the checkpoint is damaged", for a line that opens with it (a probe read
+    "This run's checkpoint is damaged: … is not valid JSON (…); the checkpoint is damaged")."""
+    return problem.removesuffix(DAMAGED_ENDING)
+
+
 def parse_run_file(path: Path) -> Any:
     """The JSON of a ``run.json``, bounded in size and nesting; CheckpointError when it is not that."""
     try:
@@ -79,7 +88,7 @@ def parse_run_file(path: Path) -> Any:
             raise CheckpointError(f"{path} is {size:,} bytes, over the limit of {MAX_RUN_FILE_CHARS:,} for a run file")
         return loads_bounded(path.read_text(encoding="utf-8"), MAX_RUN_FILE_CHARS, MAX_RUN_FILE_DEPTH)
     except (BoundedJSONError, UnicodeDecodeError) as error:
-        raise CheckpointError(f"{path} is not valid JSON ({error}); the checkpoint is damaged") from None
+        raise CheckpointError(f"{path} is not valid JSON ({error}){DAMAGED_ENDING}") from None
 
 
 def safe_file_entry(run_dir: Path, name: object, follow_links: bool = True) -> bool:
@@ -141,8 +150,8 @@ def _files(run_dir: Path, info: Mapping[str, Any]) -> str | None:
         if not safe_file_entry(run_dir, name):
             if isinstance(name, str) and safe_file_entry(run_dir, name, follow_links=False):  # the name is fine
                 # (a probe's model file replaced by a link to /dev/zero read as "not a plain file name")
-                return (f"'files' names {_short(name)}, a link that does not lead to a file inside the run folder; "
-                        "the checkpoint is damaged")
+                return (f"'files' names {_short(name)}, a link that does not lead to a file inside the run "
+                        f"folder{DAMAGED_ENDING}")
             return f"'files' names {_short(name)}, which is not a plain file name inside the run folder"
         if not is_sha256(digest):
             return f"'files' gives {_short(digest)} as the SHA-256 of {name}, which is not 64 hex digits"
