@@ -304,7 +304,7 @@ with runs_tab:
         # keyed by run: a press in a form whose run another tab deleted meanwhile saves nothing, rather than the
         # values of the run the picker moved to (found by a probe: it said "Saved … of" another run)
         if st.form_submit_button("Save name, tags and notes", key=f"runs_label_save_{run_id}"):
-            with user_errors("Saving the run's name"):
+            with user_errors("Saving the run's name, tags and notes"):  # a tag too long read as the name's fault
                 try:
                     save_label_edit(ws, run_id, st.session_state[drawn_key], new_name, new_tags, new_notes)
                 except RunLabelConflictError as conflict:

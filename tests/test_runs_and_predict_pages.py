@@ -187,6 +187,10 @@ def test_runs_page_names_sorts_diffs_and_marks_best_beyond_noise(workspace_home)
     assert any("a run name is at most 80 characters, got 81" in e.value for e in at.error)
     assert low not in run_labels(ws) or run_labels(ws)[low].name != "n" * 81
     at.text_input(key=f"runs_name_{low}").set_value("my baseline")
+    at.text_input(key=f"runs_tags_{low}").set_value("T" * 200)  # the tag's fault, not the name's (probe 39)
+    at.button(key=f"runs_label_save_{low}").click().run()
+    assert [e.value for e in at.error if "a tag is at most" in e.value][0].startswith(
+        "Saving the run's name, tags and notes failed: ")
     at.text_input(key=f"runs_tags_{low}").set_value("demo, cpu")
     at.button(key=f"runs_label_save_{low}").click().run()
     no_errors(at)
