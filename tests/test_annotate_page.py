@@ -433,6 +433,22 @@ def test_next_after_mark_done_moves_on(receipts):
 
 
 
+def test_undo_is_greyed_out_on_a_receipt_with_nothing_to_undo(receipts):
+    """Probe 39 went on to a receipt it had not changed and pressed Undo: "Nothing to undo on this receipt." It is
+    greyed out there, as Redo is, and on once the receipt has a change."""
+    ids = [s.id for s in receipts.list_documents("receipts")]
+    at = _app(ids[1])
+    assert receipts.latest_action(ids[1]) is None
+    assert at.button(key="annotate_undo").disabled and at.button(key="annotate_redo").disabled
+    at.session_state["annotate_keys_leaving"] = "nobody"
+    at.session_state["annotate_keys_waiting"] = ["1"]
+    at.run()
+    at.run()
+    assert receipts.latest_action(ids[1]) is not None and not at.button(key="annotate_undo").disabled
+    at.button(key="annotate_undo").click().run()
+    assert at.button(key="annotate_undo").disabled and not at.button(key="annotate_redo").disabled
+
+
 def test_the_word_table_shows_a_right_to_left_override_as_its_escape(receipts):
     """Probe 32: the word table showed ``inv\u202egnp.exe`` as "invexe.png"; the pickers showed its escape."""
     doc = receipts.load_documents("receipts")[0]

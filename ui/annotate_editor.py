@@ -22,6 +22,7 @@ from receipt_core.plots.figures import LOW_CONFIDENCE, WRITTEN_WORDS_MAX, tall_f
 from receipt_core.workspace.database import NotFoundError
 from receipt_core.wording import counted
 from ui.annotate_corrections import corrections
+from ui.annotate_history import after_done_keeping_notice, undo_redo_row
 from ui.annotate_keys import (ACTION_KEYS, UNDO, KeysView, apply_keys, fresh_presses, keyboard_listener,
                               label_keys, typed_here)
 from ui.annotate_model import chosen_run_suggester
@@ -34,7 +35,7 @@ from ui.annotate_state import (CAME_FROM_KEY, LEFT_DONE_KEY, MESSAGES_KEY, NEXT_
 from ui.annotate_table import score_text, word_table
 from ui.literal import literal, notice_markdown, plain
 from ui.receipt_images import receipt_picture
-from ui.shared import friendly, user_errors, workspace
+from ui.shared import user_errors, workspace
 
 SCHEMA = DEFAULT_SCHEMA
 KEYS_KEY = "annotate_keys"  # the keyboard component's key
@@ -184,7 +185,7 @@ def _apply_presses(doc: Document, seen_action: int | None, keys: list[str], on_d
     if feedback := outcome.notice or next(iter(outcome.messages), None):
         st.session_state[TOAST_KEY] = notice_markdown(feedback if len(feedback) <= 200 else feedback[:199] + "…")
     if outcome.marked_done:
-        _after_done_keeping_notice(doc_id, on_done)
+        after_done_keeping_notice(doc_id, on_done)
         st.session_state[LEAVING_KEY] = doc_id  # the presses after d wait for the redraw, as after n
         st.session_state[WAITING_KEYS_KEY] = list(outcome.after_next)
         st.session_state[DONE_BY_KEY_KEY] = doc_id
@@ -389,7 +390,7 @@ def _item(doc: Document, index: int, version: int) -> None:
 
 def _receipt_suggestions(doc: Document, seen_action: int | None, on_done: Callable[[str], None]) -> None:
     if not doc.suggested_words:
-        _undo_redo(doc, seen_action, on_done)
+        undo_redo_row(doc, seen_action, on_done)
         return
     with st.container(border=True):
         st.caption(f"{counted(doc.suggested_words, 'suggestion')} waiting on this receipt")
@@ -402,48 +403,4 @@ def _receipt_suggestions(doc: Document, seen_action: int | None, on_done: Callab
                    kwargs={"done": "accepted"})
         row.button("Reject all", key="annotate_reject_all", width="content", on_click=act,
                    args=(doc, lambda ws: ws.reject_suggestions(doc.id)), kwargs={"done": "rejected"})
-        _undo_redo(doc, seen_action, on_done)
-
-
-def _undo_redo(doc: Document, seen_action: int | None, on_done: Callable[[str], None]) -> None:
-    row = st.container(horizontal=True)
-    row.button("Undo last change", key="annotate_undo", icon=":material/undo:", on_click=_history_step,
-               args=(doc, seen_action, False, on_done), width="content")
-    row.button("Redo", key="annotate_redo", icon=":material/redo:", on_click=_history_step,
-               args=(doc, seen_action, True, on_done), width="content", disabled=not workspace().can_redo(doc.id),
-               help="Do again the change Undo took back (until a new change is made)")
-
-
-def _history_step(doc: Document, seen_action: int | None, redo: bool, on_done: Callable[[str], None]) -> None:
-    """Undo the receipt's latest change, or redo what Undo took back, only when the latest change is the one the
-    page showed (``seen_action``). One that puts the done mark back is followed by ``on_done``, as Mark done is (a
-    probe's Redo re-marked a receipt done with no warning and no retraining). Undo right after a receipt marked done
-    left the filtered list takes that mark back instead (:func:`take_back_instead`)."""
-    if not redo and take_back_instead(doc.id):
-        return
-    try:
-        step = workspace().redo if redo else workspace().undo
-        done = step(doc.id, seen_action=seen_action)
-    except Exception as error:  # noqa: BLE001 - shown on the page
-        say(friendly(error))
-        bump(doc.id)  # redraw from the receipt as it is now
-        return
-    nothing = "Nothing to redo on this receipt." if redo else "Nothing to undo on this receipt."
-    st.session_state[NOTICE_KEY] = notice = nothing if done is None else done.describe()
-    st.session_state[TOAST_KEY] = notice_markdown(notice)  # as z's: the line above sat below the fold (probe 35)
-    if done is not None and (shown := done.word_to_show(len(doc.words))) is not None:
-        st.session_state[word_key(doc.id)] = shown  # the word put back is the one shown
-    if done is not None and done.marked_done:
-        _after_done_keeping_notice(doc.id, on_done)
-    bump(doc.id)
-
-
-def _after_done_keeping_notice(doc_id: str, on_done: Callable[[str], None]) -> None:
-    """``on_done(doc_id)``, with the notice already set (an undo's or redo's description) kept before the one
-    ``on_done`` sets (the retraining's, or why it did not start): a probe saw only one of the two, the other
-    overwritten."""
-    before = st.session_state.pop(NOTICE_KEY, None)
-    on_done(doc_id)
-    after = st.session_state.get(NOTICE_KEY)
-    if before:
-        st.session_state[NOTICE_KEY] = f"{before} {after}" if after else before
+        undo_redo_row(doc, seen_action, on_done)

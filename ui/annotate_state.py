@@ -91,6 +91,13 @@ def bump(doc_id: str) -> None:
     st.session_state.pop(LEFT_DONE_KEY, None)
 
 
+def done_mark_to_take_back(doc_id: str) -> bool:
+    """Whether an Undo pressed on receipt ``doc_id`` now would take back another receipt's done mark
+    (:func:`take_back_instead`), without asking it."""
+    left = st.session_state.get(LEFT_DONE_KEY)
+    return left is not None and left[0] != doc_id
+
+
 def take_back_instead(doc_id: str) -> bool:
     """Whether an Undo (or z) pressed on receipt ``doc_id`` is meant for the receipt this session just marked done
     and saw leave the filtered list: then it is asked of the page (:data:`TAKE_BACK_KEY`) and True is returned. A
