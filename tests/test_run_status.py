@@ -227,15 +227,18 @@ def test_a_budgeted_run_says_its_budget_bounds_the_eta_and_its_bar_follows_the_b
     assert line.eta_at_most and line.eta_s == pytest.approx(18.0, abs=0.5)
     assert "ETA at most 18s (time budget)" in line.text() and "estimating" not in line.text()
     assert line.fraction == pytest.approx(0.7, abs=0.01)  # 42 s of 60, not 1 step of 300
+    # and the line says what the bar shows (walkthrough 37 read "step 17/300" over a third of a bar as a clash)
+    assert line.bar_follows_budget and line.text().endswith(" · the bar: time used of its 1m 00s budget")
     unbudgeted = status_line(clock.timing(), T0 + 42)
     assert unbudgeted.estimating and "ETA estimating…" in unbudgeted.text()
     assert unbudgeted.fraction == pytest.approx(1 / 300)
+    assert not unbudgeted.bar_follows_budget and "the bar" not in unbudgeted.text()
     clock.add(FinishedEvent(step=40, epoch=0, reason="time budget", elapsed_s=60.0, metrics={}, checkpoint=None),
               T0 + 60)
     # ended by its budget: done as planned, a full bar and a line that says why its steps stopped short (a
     # walkthrough read "step 77/300 · epoch 3.0/12 · finished after 1m 30s" over a quarter bar as unfinished)
     ended = status_line(clock.timing(), T0 + 61, budget_s=60)
-    assert ended.fraction == 1.0
+    assert ended.fraction == 1.0 and not ended.bar_follows_budget
     assert ended.text() == ("step 40/300 · epoch 0.5/4 · finished after 1m 00s: its 1m 00s time budget ended it "
                             "before the steps planned")
     stopped = RunClock(started_at=T0)

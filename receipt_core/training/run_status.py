@@ -87,6 +87,13 @@ class RunStatusLine:
         return steps
 
     @property
+    def bar_follows_budget(self) -> bool:
+        """Whether :attr:`fraction` is the share of the time budget used, not of the steps (a walkthrough read
+        "step 17/300" over a bar a third full as two figures that disagree)."""
+        return bool(self.budget_s and not self.ended and self.total_steps
+                    and min(self.elapsed_s / self.budget_s, 1.0) > self.step / self.total_steps)
+
+    @property
     def ended_by_budget(self) -> bool:
         """Whether the run finished because its time budget ran out, before its planned steps."""
         return self.ended and self.finish_reason == TIME_BUDGET
@@ -122,6 +129,8 @@ class RunStatusLine:
             elif self.eta_s is not None:
                 parts.append(f"ETA {'at least ' if self.eta_at_least else ''}{format_seconds(self.eta_s)}"
                              + (" (later phases train more layers)" if self.eta_at_least else ""))
+            if self.bar_follows_budget and self.status not in ("paused", STOPPING):
+                parts.append(f"the bar: time used of its {format_seconds(self.budget_s)} budget")
         return " · ".join(parts)
 
 
