@@ -391,6 +391,11 @@ def test_a_receipt_with_thousands_of_words_says_so_and_the_figure_leaves_their_t
 def test_marking_done_with_suggestions_nobody_accepted_says_they_train_as_other(receipts):
     doc = receipts.load_documents("receipts")[1]
     receipts.update_word(doc.id, 0, "SUBTOTAL")
+    others = receipts.load_documents("receipts")[2]  # OTHER suggestions: counted apart beside the warning's figure,
+    receipts.store_suggestions(others.id, _prediction(others, field="OTHER"), "run-x")  # which leaves them out
+    at = _app(others.id)  # (walkthrough 37 read 48 in the warning, 53 under the receipt)
+    assert f"{len(others.words)} suggestions waiting on this receipt, {len(others.words)} of them OTHER" in \
+        [c.value for c in at.caption]
     receipts.store_suggestions(doc.id, _prediction(doc), "run-x")
     at = _app(doc.id)
     # said on the button before it is pressed, too (a walkthrough heard it only after marking)
@@ -402,6 +407,7 @@ def test_marking_done_with_suggestions_nobody_accepted_says_they_train_as_other(
     assert len(warned) == 1 and escape_markdown(doc.id) in warned[0] and "train as OTHER" in warned[0], warned
     assert not warned[0].startswith("`")  # text, as the other alerts, not a code span (a walkthrough)
     assert f"{len(doc.words) - 1} words with a suggestion of a field or quantity nobody accepted" in warned[0]
+    assert f"{len(doc.words) - 1} suggestions waiting on this receipt" in [c.value for c in at.caption]
     # right under the row with Mark done, before the receipt and its word panel (it sat below the fold there)
     top = [getattr(element, "value", None) for element in at.main.children.values()]
     assert warned[0] in top, top
@@ -1071,6 +1077,14 @@ def test_suggesting_again_says_how_many_wait_not_zero_stored(receipts):
     assert waiting > 0 and _stored(first) == f"{waiting} suggestions stored"
     again = receipts.store_suggestions(doc.id, _prediction(doc), "run-x")
     assert _stored(again) == f"{waiting} suggestions waiting (0 new)"
+    # every word labelled: why none is stored, said (walkthrough 37 read a bare "0 suggestions stored" on an imported
+    # receipt as the model failing)
+    receipts.accept_suggestions(doc.id)
+    for index, word in enumerate(receipts.get_document(doc.id).words):
+        if not word.is_labelled:
+            receipts.update_word(doc.id, index, "OTHER")
+    full = receipts.store_suggestions(doc.id, _prediction(doc), "run-x")
+    assert _stored(full) == "No word is left unlabelled, so 0 suggestions stored"
 
 
 def test_a_dataset_opened_again_shows_the_receipt_last_open_in_it(receipts):

@@ -16,7 +16,7 @@ from receipt_core.data.annotation import item_numbers, new_group_id
 from receipt_core.data.document import Document
 from receipt_core.data.quantity import MAX_QUANTITY
 from receipt_core.data.review import DONE, receipt_status
-from receipt_core.data.schema import DEFAULT_SCHEMA, QUANTITY
+from receipt_core.data.schema import DEFAULT_SCHEMA, OTHER, QUANTITY
 from receipt_core.plots.annotation_figure import annotation_figure
 from receipt_core.plots.figures import LOW_CONFIDENCE, WRITTEN_WORDS_MAX, tall_figure_height
 from receipt_core.workspace.database import NotFoundError
@@ -393,7 +393,9 @@ def _receipt_suggestions(doc: Document, seen_action: int | None, on_done: Callab
         undo_redo_row(doc, seen_action, on_done)
         return
     with st.container(border=True):
-        st.caption(f"{counted(doc.suggested_words, 'suggestion')} waiting on this receipt")
+        others = sum(1 for w in doc.words if w.suggestion is not None and w.suggestion.annotation_label == OTHER)
+        st.caption(f"{counted(doc.suggested_words, 'suggestion')} waiting on this receipt"  # the done warning counts
+                   + (f", {others} of them OTHER" if others else ""))  # fields and quantities (walkthrough 37)
         minimum = st.slider("Accept those scoring at least", 0.0, 1.0, 0.8, 0.05, key="annotate_min_score")
         row = st.container(horizontal=True)  # buttons at their own width, wrapping: "Accept ≥ 0.80" was cut in a
         row.button("Accept all", key="annotate_accept_all", width="content", on_click=act,  # third (a walkthrough)

@@ -104,6 +104,8 @@ def _stored(result) -> str:
     "0 suggestions stored" over a receipt showing 54 (walkthrough 27)."""
     waiting = sum(1 for word in result.document.words if word.suggestion is not None and not word.is_labelled)
     new = len(result.changes)
+    if not waiting and all(word.is_labelled for word in result.document.words):  # walkthrough 37 read a bare "0
+        return "No word is left unlabelled, so 0 suggestions stored"  # suggestions stored" as the model failing
     if new == waiting:
         return f"{counted(new, 'suggestion')} stored"
     return f"{counted(waiting, 'suggestion')} waiting ({new} new)"
