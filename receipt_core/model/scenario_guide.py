@@ -62,8 +62,8 @@ GUIDES: tuple[ScenarioGuide, ...] = (
         preset="freeze-quantity-head",
         title="Scenario 3b (freeze-quantity-head) — freeze the quantity head",
         implies="The backbone and the field head train; the quantity head keeps the weights it starts with "
-                "(random, in a new run). The mirror of 3a: the quantity loss still trains the backbone, into the "
-                "fixed quantity head.",
+                "(random, in a new run). The mirror of scenario 3a (freeze-fields-head): the quantity loss still "
+                "trains the backbone, into the fixed quantity head.",
         advantages=("The field head and the backbone learn as in full fine-tuning, without the quantity head's "
                     "updates.",
                     "Shows how much of quantity extraction the backbone can take on by itself."),
