@@ -88,6 +88,15 @@ with runs_tab:
             with user_errors("Deleting the run"):
                 ws.delete_run(damaged_id)
                 st.rerun()
+    stray, stray_count = ws.stray_run_folders()
+    if stray_count:  # a probe's run folders copied in by hand went unsaid: the pages list only runs recorded here
+        st.caption(f"{counted(stray_count, 'entry', 'entries')} of the workspace's runs folder "
+                   f"{'is' if stray_count == 1 else 'are'} no run of this workspace: "
+                   + ", ".join(literal(name, limit=60, exact=True) for name in stray)
+                   + (f" and {stray_count - len(stray)} more" if stray_count > len(stray) else "")
+                   + ". The pages list only the runs trained here; a run folder copied in from elsewhere is read by "
+                     "path on the command line: `python -m receipt_core evaluate FOLDER --data DATASET` scores it, "
+                     "`python -m receipt_core predict FOLDER IMAGE …` predicts with it.")
     if not runs:
         st.info("No runs yet: start one on the Train page.")
         st.stop()

@@ -932,6 +932,25 @@ def test_the_runs_overlaid_are_kept_across_a_visit_to_another_page(workspace_hom
         assert sorted(at.multiselect(key="runs_compare").value) == sorted(ids), page
 
 
+def test_folders_copied_into_the_runs_folder_by_hand_are_said_not_listed(workspace_home):
+    """Probe 39 put eight folders in the workspace's runs folder (a copied run, damaged ones, an empty one, a file):
+    Runs listed only the run it knew, and nothing said the rest were there or how to read them."""
+    ws = Workspace.open(workspace_home)
+    assert ws.stray_run_folders() == ([], 0)
+    run_id = _stored_run(ws, "known", 0.5, 0.5)
+    ws.run_dir(run_id)  # its own folder: not stray
+    for name in ("copy-of-run", "**md** <b>x<", "empty-dir", ".hidden"):
+        (ws.runs_dir / name).mkdir()
+    (ws.runs_dir / "stray-file.txt").write_text("x")
+    assert ws.stray_run_folders() == (["**md** <b>x<", "copy-of-run", "empty-dir"], 4)  # dot files aside
+    at = app("runs")
+    [note] = [c.value for c in at.caption if "no run of this workspace" in c.value]
+    assert note.startswith("4 entries of the workspace's runs folder are no run of this workspace: ")
+    assert literal("**md** <b>x<", limit=60, exact=True) in note and " and 1 more." in note
+    assert "evaluate FOLDER --data DATASET" in note
+    assert list(at.dataframe[0].value["run"]) == [run_id]
+
+
 def test_the_first_overlay_holds_the_starred_run_beside_the_newest_three(workspace_home):
     """Left alone since an earlier walkthrough: "Runs to overlay" opened on the three newest runs, and the ★ run,
     older, was not among the curves the table had just ranked first."""

@@ -25,6 +25,7 @@ RUN_STATUSES = ("running", "paused", "finished", "stopped", "failed", "interrupt
 LIVE_STATUSES = ("running", "paused")
 SAVED_STATUSES = ("finished", "stopped")  # a run that ended so saved its checkpoint in its folder
 
+MAX_STRAY_LISTED = 3  # stray entries of the runs folder named on the Runs page; the rest counted
 _RUN_ID = re.compile(r"^[0-9]{8}-[0-9]{6}-[0-9a-f]{6}$")
 
 
@@ -224,6 +225,19 @@ class RunStore(Database):
     def damaged_runs(self) -> list[tuple[str, str]]:
         """(run id, what is wrong) for each run whose stored record cannot be read."""
         return [(read.record_id, str(read)) for read in self._read_runs() if isinstance(read, DamagedRunError)]
+
+    def stray_run_folders(self, limit: int = MAX_STRAY_LISTED) -> tuple[list[str], int]:
+        """The entries of the runs folder that are no run of this workspace (a run folder copied in from another
+        machine, a file dropped there), by name, at most ``limit`` of them, and how many there are in all: the
+        pages list only the runs recorded here, and a probe's eight folders copied in went unsaid."""
+        try:  # listed before the runs are read: a run created in between is known, not stray
+            entries = [entry.name for entry in os.scandir(self.runs_dir) if not entry.name.startswith(".")]
+        except OSError:  # no runs folder (yet): nothing stray in it
+            return [], 0
+        with self._read() as conn:
+            known = {row["id"] for row in conn.execute("SELECT id FROM runs")}
+        names = sorted(name for name in entries if name not in known)
+        return names[:limit], len(names)
 
     def _read_runs(self) -> list[RunRecord | DamagedRunError]:
         """Every run's record, newest first, or the error its damaged row gives."""
