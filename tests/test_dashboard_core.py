@@ -159,6 +159,21 @@ def sample_doc() -> Document:
     return Document(id="d1", width=200, height=120, words=words)
 
 
+def test_a_text_far_longer_than_its_box_is_written_cut_and_hovered_whole():
+    """Probe 39 corrected a word's text to 80 characters: the drawing wrote it across the words beside it and off
+    the page's edge. A text somewhat wider than its box (OCR boxes run tight) stays whole."""
+    long = "**bold** <b>x</b> <img src=x onerror=alert(1)> [l](http://e.com) $x^2$ :red[red]"
+    doc = sample_doc()
+    doc = Document(id="d1", width=200, height=120,
+                   words=(doc.words[0], Word(long, doc.words[1].box, field="ITEM_NAME"), doc.words[2]))
+    fig = document_figure(doc)
+    written = list(next(t for t in fig.data if t.mode == "text").text)
+    assert written[0] == "2x" and written[2] == "4.00"
+    assert written[1].endswith("…") and len(written[1]) < 40 and written[1].startswith("**bold** &lt;b&gt;")
+    assert any(f"<b>{long.replace('<', '&lt;').replace('>', '&gt;')}</b>" in (t.hovertext or [""])[1]
+               for t in fig.data if t.hovertext is not None and len(t.hovertext) > 1)
+
+
 def test_document_figure_on_a_blank_page_draws_boxes_text_quantity_and_low_confidence():
     fig = document_figure(sample_doc())
     names = [t.name for t in fig.data]

@@ -75,7 +75,7 @@ def annotation_figure(doc: Document, image: Image.Image | str | None = None, sel
         showlegend=False, name="words", customdata=targets.index, hovertext=targets.hover, hoverinfo="text"))
     if image is None:
         _write_words(fig, [BoxMark(index=i, text=w.text, box=w.box, label=w.annotation_label) for i, w in indexed],
-                     view.height, figure_height)
+                     view, figure_height)
     lay_out_page(fig, view, figure_height, f"annotate-{doc.id}")
     return fig
 

@@ -33,6 +33,7 @@ WIDE_PAGE_SHARE = 0.55  # the least share of FIGURE_HEIGHT a page wider than tal
 MAX_IMAGE_SIDE = 1400  # the background image is downscaled to this before it is sent to the browser
 LOW_CONFIDENCE = 60.0  # Tesseract confidence below which a word is flagged for review
 WRITTEN_WORDS_MAX = 1_000  # a blank page's words are written on it only up to this many (a probe's 4,116 froze it)
+NARROW_RECEIPT_PX = 480  # the receipt column at its narrowest (Annotate beside its word panel at 1366 pixels)
 
 # Colour-blind-friendly qualitative palette (Okabe-Ito, Paul Tol, Tableau) — OTHER is a quiet grey. In the schema's
 # field order; a walkthrough confused DISCOUNT's vermilion with QUANTITY's red, PAYMENT's cyan with SERVICE's sky
@@ -163,7 +164,7 @@ def receipt_figure(width: int, height: int, marks: Sequence[BoxMark], image: Ima
             fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line=dict(color="#000000", width=4),
                                      name=f"word {selected}", hoverinfo="skip"))
     if image is None:
-        _write_words(fig, marks, view.height, figure_height)
+        _write_words(fig, marks, view, figure_height)
 
     lay_out_page(fig, view, figure_height, uirevision, title)
     return fig
@@ -310,17 +311,27 @@ def _hover(mark: BoxMark) -> str:
     return "<br>".join(parts)
 
 
-def _write_words(fig: go.Figure, marks: Sequence[BoxMark], page_height: float, figure_height: int) -> None:
+def _write_words(fig: go.Figure, marks: Sequence[BoxMark], view: PageView, figure_height: int) -> None:
     """Write each word's text in its box, sized to the box (blank-page view of receipts without pixels); not over
     :data:`WRITTEN_WORDS_MAX` words, which no one reads at the figure's size and the browser draws for seconds."""
     if not marks or len(marks) > WRITTEN_WORDS_MAX:
         return
-    scale = figure_height / page_height  # screen pixels per page pixel, roughly (the view fills the height)
+    scale = figure_height / view.height  # screen pixels per page pixel, roughly (the view fills the height)
+    across = min(scale, NARROW_RECEIPT_PX / view.width)  # a wide view fills the width instead, at its narrowest
+    sizes = [max(5, min(18, 0.7 * (m.box[3] - m.box[1]) * scale)) for m in marks]
     fig.add_trace(go.Scatter(
         x=[(m.box[0] + m.box[2]) / 2 for m in marks], y=[(m.box[1] + m.box[3]) / 2 for m in marks],
-        mode="text", text=[escape_markup(m.text) for m in marks],
-        textfont=dict(size=[max(5, min(18, 0.7 * (m.box[3] - m.box[1]) * scale)) for m in marks], color="#222222"),
-        hoverinfo="skip", showlegend=False))
+        mode="text", text=[escape_markup(_fitted(m.text, (m.box[2] - m.box[0]) * across, size))
+                           for m, size in zip(marks, sizes)],
+        textfont=dict(size=sizes, color="#222222"), hoverinfo="skip", showlegend=False))
+
+
+def _fitted(text: str, width_px: float, font_px: float) -> str:
+    """``text`` as written in a box ``width_px`` wide: cut with "…" when it is far longer than the box holds (a
+    probe corrected a word to 80 characters, and its text ran over the words beside it and off the drawing); a
+    text somewhat wider than its box, as OCR boxes often are, is left whole. The hover shows it all."""
+    fits = max(int(1.5 * width_px / (0.55 * font_px)), 3)  # about 0.55 em a character
+    return text if len(text) <= fits else text[:fits - 1] + "…"
 
 
 # --- training curves --------------------------------------------------------------------------------------

@@ -167,7 +167,7 @@ def overlay_figure(doc: Document, prediction, image: Image.Image | str | None = 
     fig = go.Figure()
     _page_background(fig, doc.width, doc.height, image)
     if image is None:
-        _write_words(fig, marks, view.height, figure_height)
+        _write_words(fig, marks, view, figure_height)
     _add_outline(fig, [m.box for m in marks], "word", dict(color=WORD_COLOR, width=1))
     add_overlay(fig, marks, layers, low_ocr_below, unsure_below)
     targets = click_targets([m.box for m in marks], range(len(marks)), [_hover(m) for m in marks])
