@@ -136,7 +136,8 @@ with runs_tab:
                                                              "beyond the noise rule below"),
                          # medium: large pushed the scores off a 1366-pixel screen (a walkthrough saw them blank);
                          # pinned, so the name stays beside the columns scrolled into view (a walkthrough)
-                         "name": st.column_config.TextColumn("name", width="medium", pinned=True),
+                         # 250: "text-minilm · freeze-quantity-head" whole (medium cut it, walkthrough 37)
+                         "name": st.column_config.TextColumn("name", width=250, pinned=True),
                          **{f"best {m}": st.column_config.NumberColumn(f"best {METRIC_LABELS[m]}", format="%.3f",
                                                                        width=175, help=f"the best {m} over the run's "
                                                                        "evaluations, each metric on its own (Predict "
