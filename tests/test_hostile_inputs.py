@@ -118,6 +118,9 @@ def test_invisible_and_direction_changing_characters_reach_every_receipt_figure_
     assert list(written.text) == escaped
     assert document_figure(doc, title=doc.id).layout.title.text == "doc\\u200b-\\u202e1"
     assert overlay_figure(doc, prediction, title=run_name).layout.title.text == "run \\u202eeman"
+    # a line each (Predict's receipt, then its run), each escaped: only the break between them is markup
+    assert prediction_figure(doc.width, doc.height, prediction.to_json(), title=("<b>x</b>", run_name)).layout \
+        .title.text == "&lt;b&gt;x&lt;/b&gt;<br>run \\u202eeman"
 
 
 def test_a_label_given_as_markup_is_drawn_as_text_in_legends_and_hovers():

@@ -24,7 +24,7 @@ from ..data.annotation import answer_score
 from ..data.document import NOT_LABELLED, Document
 from ..data.markup import escape_markup
 from ..data.schema import DEFAULT_SCHEMA, OTHER, QUANTITY, LabelSchema, stored_answer
-from .chart_layout import TITLED_TOP, TOOLBAR_ROOM, figure_title, legend_rows
+from .chart_layout import figure_title, legend_rows, title_top
 from .click_targets import click_targets
 from .doubt_marks import add_low_ocr_hatching, add_unsure_stars
 
@@ -103,8 +103,9 @@ def prediction_marks(prediction: Mapping[str, Any], uncertain_below: float = 0.5
 
 
 def receipt_figure(width: int, height: int, marks: Sequence[BoxMark], image: Image.Image | str | None = None,
-                   title: str = "", schema: LabelSchema = DEFAULT_SCHEMA, selected: int | None = None,
-                   uirevision: str | None = None, figure_height: int | None = None) -> go.Figure:
+                   title: str | tuple[str, ...] = "", schema: LabelSchema = DEFAULT_SCHEMA,
+                   selected: int | None = None, uirevision: str | None = None,
+                   figure_height: int | None = None) -> go.Figure:
     """A receipt page with word boxes coloured by label, over its image or a blank page with the words written.
     ``figure_height`` (screen pixels): :func:`page_figure_height` of the page unless given.
 
@@ -179,8 +180,8 @@ def document_figure(doc: Document, image: Image.Image | str | None = None, selec
 
 def prediction_figure(width: int, height: int, prediction: Mapping[str, Any],
                       image: Image.Image | str | None = None,
-                      schema: LabelSchema = DEFAULT_SCHEMA, title: str = "", uncertain_below: float = 0.5,
-                      figure_height: int | None = None) -> go.Figure:
+                      schema: LabelSchema = DEFAULT_SCHEMA, title: str | tuple[str, ...] = "",
+                      uncertain_below: float = 0.5, figure_height: int | None = None) -> go.Figure:
     """A model's prediction for one receipt: boxes coloured by predicted field, quantity words marked, words whose
     field score is under ``uncertain_below`` outlined as uncertain. ``figure_height`` (screen pixels) makes it
     tall enough to read a long receipt (:func:`tall_figure_height`)."""
@@ -212,13 +213,14 @@ RECEIPT_COLUMN = 420  # pixels across a receipt figure's column at 1024 to 1366 
 RECEIPT_LEGEND_ROW = 30  # pixels of one row of a receipt figure's legend as the dashboard draws it
 
 
-def lay_out_page(fig: go.Figure, view: PageView, figure_height: int, uirevision: str | None, title: str = "") -> None:
+def lay_out_page(fig: go.Figure, view: PageView, figure_height: int, uirevision: str | None,
+                 title: str | tuple[str, ...] = "") -> None:
     """The layout every receipt figure shares: its axes on ``view`` (one page pixel as wide as it is tall), its
     title under the toolbar, zoom kept across redraws (``uirevision``), and its legend below (:func:`legend_below`)."""
     fig.update_xaxes(range=[view.x0, view.x1], visible=False, constrain="domain")
     fig.update_yaxes(range=[view.y1, view.y0], visible=False, scaleanchor="x", scaleratio=1)
     fig.update_layout(title=figure_title(title) if title else None, height=figure_height,
-                      margin=dict(l=0, r=0, t=TITLED_TOP if title else TOOLBAR_ROOM, b=0),
+                      margin=dict(l=0, r=0, t=title_top(title), b=0),
                       plot_bgcolor="white", uirevision=uirevision, dragmode="zoom", hovermode="closest")
     legend_below(fig)
 

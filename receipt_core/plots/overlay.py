@@ -156,7 +156,7 @@ def overlay_counts(marks: Sequence[ConfidenceMark]) -> OverlayCounts:
 def overlay_figure(doc: Document, prediction, image: Image.Image | str | None = None,
                    layers: Sequence[str] = LAYERS,
                    low_ocr_below: float = LOW_CONFIDENCE, unsure_below: float = DEFAULT_UNCERTAIN_BELOW,
-                   title: str = "", figure_height: int | None = None) -> go.Figure:
+                   title: str | tuple[str, ...] = "", figure_height: int | None = None) -> go.Figure:
     """The receipt with the doubts of ``layers`` (``OCR_LAYER``, ``MODEL_LAYER`` or both) marked as the module
     docstring says, over its image or a blank page with the words written."""
     if doc.width <= 0 or doc.height <= 0:
