@@ -107,7 +107,7 @@ def test_suggestions_accept_undo_and_status(receipts):
 def test_corrections_items_and_the_url(receipts):
     doc = receipts.load_documents("receipts")[1]
     at = _app(doc.id)
-    _keyed(at.text_input, f"annotate_text_{doc.id}_0_").set_value("FIXED").run()
+    _keyed(at.text_input, f"annotate_text_{doc.id}_0_").set_value("FIXED")  # a form: sent with its button
     at.button(key="annotate_save_text").click().run()
     assert receipts.get_document(doc.id).words[0].text == "FIXED"
     _keyed(at.selectbox, f"annotate_item_{doc.id}_0_").set_value(0).run()

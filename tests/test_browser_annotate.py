@@ -325,15 +325,18 @@ def test_keys_typed_right_after_d_under_a_filter_label_no_receipt_that_was_not_o
 def test_a_text_correction_persists_and_a_reload_keeps_dataset_and_receipt(server, page):
     url, ws = server
     second = ws.list_documents("second")[1].id
-    original = ws.get_document(second).words[0].text
     open_page(page, url, f"annotate?dataset=second&receipt={second}")
     expect(page.get_by_role("combobox", name="Dataset", exact=True).first).to_have_value("second")  # after a rerun
     wait_idle(page)
     open_expander(page, "Corrections (text, delete, split, merge, add a word)")
     field = page.get_by_label("Text of the selected word", exact=True)
-    field.fill("CORRECTED")
-    field.press("Tab")
+    field.fill("ENTERED")
+    field.press("Enter")  # saves, as Save text does (walkthrough 38 typed, pressed Enter and saw it unsaved)
+    _wait_for(lambda: ws.get_document(second).words[0].text == "ENTERED",
+              why=lambda: ws.get_document(second).words[0].text)
     wait_idle(page)
+    field = page.get_by_label("Text of the selected word", exact=True)
+    field.fill("CORRECTED")
     page.get_by_role("button", name="Save text").click()
     _wait_for(lambda: ws.get_document(second).words[0].text == "CORRECTED")
     wait_idle(page)
@@ -351,18 +354,18 @@ def test_a_text_correction_persists_and_a_reload_keeps_dataset_and_receipt(serve
     # Undo puts the old text back, the word picker shows it (it kept the undone text), the notice says what it undid
     # (it said "the last correct (44 word(s))"): both found in a walkthrough
     page.get_by_role("button", name="Undo last change").click()
-    _wait_for(lambda: ws.get_document(second).words[0].text == original)
+    _wait_for(lambda: ws.get_document(second).words[0].text == "ENTERED")  # the text before the last change
     wait_idle(page)
-    expect(page.get_by_role("combobox", name="Word", exact=True).first).to_have_value(f"#0 {original}")
+    expect(page.get_by_role("combobox", name="Word", exact=True).first).to_have_value("#0 ENTERED")
     # the prose in the page's font ("->" drawn as an arrow), the words in code font (a walkthrough read all of it in
     # code font)
     notice = page.get_by_test_id("stAlertContentInfo").get_by_text(
-        f"Undid the last correction, which was word #0: text {original} → CORRECTED; the receipt is as it was "
+        "Undid the last correction, which was word #0: text ENTERED → CORRECTED; the receipt is as it was "
         "before it.")
     expect(notice).to_be_visible()
     # and in a toast, where the eye is (probe 35: the line under the word panel sat below the fold)
     expect(page.get_by_test_id("stToastText").get_by_text("Undid the last correction,")).to_be_visible()
-    assert [code.inner_text().strip() for code in notice.locator("code").all()] == [original, "CORRECTED"]
+    assert [code.inner_text().strip() for code in notice.locator("code").all()] == ["ENTERED", "CORRECTED"]
 
 
 def test_next_and_previous_after_mark_done_move_between_receipts(server, page):

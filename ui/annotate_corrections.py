@@ -23,24 +23,29 @@ def corrections(doc: Document, index: int | None) -> None:
         if index is not None:
             word = doc.words[index]
             text_key = f"annotate_text_{doc.id}_{index}_{version}"
-            st.text_input("Text of the selected word", value=word.text, key=text_key)
-            # a row that wraps, each button as wide as its label: in columns the editor's narrow column cut them
-            # ("Split at s…", "Merge wit…" at 1024 px, a walkthrough)
-            row = st.container(horizontal=True, gap="small")
-            seen = doc.word_layout  # the words as shown: a change after another session's is refused, not misplaced
-            row.button("Save text", key="annotate_save_text", on_click=act,
-                       args=(doc, lambda ws: ws.edit_word_text(doc.id, index, st.session_state[text_key], seen=seen)))
-            row.button("Split at spaces", key="annotate_split", on_click=act,
-                       args=(doc, lambda ws: ws.split_word(doc.id, index, st.session_state[text_key].split(),
-                                                           seen=seen)),
-                       help="Type the parts separated by spaces in the text box first")
-            ends_line = index + 1 >= len(doc.words) or doc.words[index + 1].line_id != word.line_id
-            row.button("Merge with next", key="annotate_merge", disabled=ends_line,
-                       on_click=act, args=(doc, lambda ws: ws.merge_with_next(doc.id, index, seen=seen)),
-                       help="The last word of its line: only words of one line merge" if ends_line
-                       else "This word and the next one on its line, as one word")
-            row.button("Delete word", key="annotate_delete", on_click=act,
-                       args=(doc, lambda ws: ws.delete_word(doc.id, index, seen=seen)))
+            # a form, whose first button Enter presses: typed and Enter read as saved, and was not (walkthrough 38)
+            with st.form(f"annotate_text_form_{doc.id}_{index}_{version}", border=False):
+                st.text_input("Text of the selected word", value=word.text, key=text_key,
+                              help="Enter saves it, as Save text does")
+                # a row that wraps, each button as wide as its label: in columns the editor's narrow column cut
+                # them ("Split at s…", "Merge wit…" at 1024 px, a walkthrough)
+                row = st.container(horizontal=True, gap="small")
+                seen = doc.word_layout  # the words as shown: after another session's change refused, not misplaced
+                row.form_submit_button("Save text", key="annotate_save_text", on_click=act, args=(
+                    doc, lambda ws: ws.edit_word_text(doc.id, index, st.session_state[text_key], seen=seen)))
+                row.form_submit_button("Split at spaces", key="annotate_split", on_click=act,
+                                       args=(doc, lambda ws: ws.split_word(doc.id, index,
+                                                                           st.session_state[text_key].split(),
+                                                                           seen=seen)),
+                                       help="Type the parts separated by spaces in the text box first")
+                ends_line = index + 1 >= len(doc.words) or doc.words[index + 1].line_id != word.line_id
+                row.form_submit_button("Merge with next", key="annotate_merge", disabled=ends_line,
+                                       on_click=act, args=(doc, lambda ws: ws.merge_with_next(doc.id, index,
+                                                                                             seen=seen)),
+                                       help="The last word of its line: only words of one line merge" if ends_line
+                                       else "This word and the next one on its line, as one word")
+                row.form_submit_button("Delete word", key="annotate_delete", on_click=act,
+                                       args=(doc, lambda ws: ws.delete_word(doc.id, index, seen=seen)))
         st.markdown("**A box on the receipt**: drag over it with *Box select* (the chart's toolbar), or type it")
         drawn = drawn_box(doc.id) or (0.0, 0.0, 0.0, 0.0)
         cols = field_row(4, width=110)  # two by two in the editor's column, four across where there is room
