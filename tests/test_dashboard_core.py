@@ -191,6 +191,8 @@ def test_document_figure_on_a_blank_page_draws_boxes_text_quantity_and_low_confi
     # without pixels the view is the words and a margin (4 % of the page's longer side, 8 pixels here), not the
     # whole page: a CORD receipt's words drew tiny at the bottom of an empty figure (a walkthrough)
     assert fig.layout.yaxis.range == (28, 2) and fig.layout.xaxis.range == (2, 198)
+    # drawn at the top of its room, not centred in it (walkthrough 38: a wide photo had 150 px of blank above it)
+    assert (fig.layout.yaxis.constrain, fig.layout.yaxis.constraintoward) == ("domain", "top")
     assert fig.layout.uirevision == "doc-d1"
     assert not fig.layout.images
     with_image = document_figure(sample_doc(), image=Image.new("RGB", (200, 120), "white"))

@@ -218,7 +218,10 @@ def lay_out_page(fig: go.Figure, view: PageView, figure_height: int, uirevision:
     """The layout every receipt figure shares: its axes on ``view`` (one page pixel as wide as it is tall), its
     title under the toolbar, zoom kept across redraws (``uirevision``), and its legend below (:func:`legend_below`)."""
     fig.update_xaxes(range=[view.x0, view.x1], visible=False, constrain="domain")
-    fig.update_yaxes(range=[view.y1, view.y0], visible=False, scaleanchor="x", scaleratio=1)
+    # at the top of its room, not centred in it: a wide photo in a column drew 150 px of blank above the receipt,
+    # which pushed its lines below the fold at 1366 x 768 (walkthrough 38)
+    fig.update_yaxes(range=[view.y1, view.y0], visible=False, scaleanchor="x", scaleratio=1, constrain="domain",
+                     constraintoward="top")
     fig.update_layout(title=figure_title(title) if title else None, height=figure_height,
                       margin=dict(l=0, r=0, t=title_top(title), b=0),
                       plot_bgcolor="white", uirevision=uirevision, dragmode="zoom", hovermode="closest")
