@@ -130,9 +130,11 @@ def test_a_box_read_again_replaces_its_words_and_blank_paper_changes_nothing(wor
     assert not at.button(key="annotate_reread").disabled
     # said under the receipt, where it was drawn (a walkthrough's box changed nothing in sight)
     assert any(i.value.startswith("Box drawn at x 15–250, y 15–40 (page pixels): label the words inside it below, "
-                                  "or open *Corrections* in the word panel")
+                                  "read it again with OCR, or open *Corrections* in the word panel")
                for i in at.info), [i.value for i in at.info]
-    at.button(key="annotate_reread").click().run()
+    # and read again from there, under the receipt: the button in Corrections sat 950 px down (walkthrough 38)
+    at.button(key="annotate_reread_drawn").click().run()
+    assert [t.value for t in at.toast if t.value.startswith("Region x 15–250, y 15–40 read again")]
     saved = workspace.get_document(doc.id)
     assert [w.text for w in saved.words] == "CAFE LATTE 2 45.000 TOTAL 45.000".split()
     assert saved.words[4:] == doc.words[4:]  # the second line is outside the box
@@ -151,6 +153,21 @@ def test_a_box_read_again_replaces_its_words_and_blank_paper_changes_nothing(wor
     at.button(key="annotate_undo").click().run()
     assert workspace.get_document(doc.id).words == doc.words
     assert not at.exception
+
+
+def test_draw_boxes_keeps_the_drag_drawing_boxes_across_redraws(workspace):
+    """Walkthrough 38: the toolbar's Box select went back to Zoom after each box (every redraw sends the figure's
+    own drag mode), so each further box needed the toolbar again. Draw boxes keeps it until switched off."""
+    doc = workspace.get_document("photo-1")
+    at = _app("photos", doc.id)
+    assert _figure(at, doc.id).layout.dragmode == "zoom"
+    at.toggle(key="annotate_draw_boxes").set_value(True).run()
+    assert _figure(at, doc.id).layout.dragmode == "select"
+    at.session_state[f"annotate_cursor_{doc.id}"] = 2  # another word selected: the receipt is drawn again
+    at.run()
+    assert _figure(at, doc.id).layout.dragmode == "select"
+    at.toggle(key="annotate_draw_boxes").set_value(False).run()
+    assert _figure(at, doc.id).layout.dragmode == "zoom"
 
 
 def test_the_words_inside_a_drawn_box_are_labelled_at_once_and_undone_at_once(workspace):

@@ -28,7 +28,7 @@ from ui.annotate_keys import (ACTION_KEYS, UNDO, KeysView, apply_keys, fresh_pre
 from ui.annotate_model import chosen_run_suggester
 from ui.annotate_overlay import LOW_OCR, overlay_choice
 from ui.annotate_bulk import box_drawn_news, bulk_label
-from ui.annotate_region import drawn_box, keep_drawn_box
+from ui.annotate_region import drawn_box, keep_drawn_box, reread_drawn_button
 from ui.annotate_state import (CAME_FROM_KEY, LEFT_DONE_KEY, MESSAGES_KEY, NEXT_DOC_KEY, NOTICE_KEY, TAKE_BACK_KEY,
                                TOAST_KEY, act, bump, first_unlabelled_word, follow_selected_word, keep_open, say,
                                selected_word, take_back_instead, view_version, word_key, word_picker_key)
@@ -200,6 +200,7 @@ def _apply_presses(doc: Document, seen_action: int | None, keys: list[str], on_d
 # the page's width for the receipt in the Large view, at 1366 px (a view sized wider drew blank bands around it)
 LARGE_WIDTH = 900
 LARGE_KEY = "annotate_large"
+DRAW_KEY = "annotate_draw_boxes"
 
 
 def _figure(doc: Document, large: bool) -> None:
@@ -210,6 +211,11 @@ def _figure(doc: Document, large: bool) -> None:
     controls.toggle("Large view", key=LARGE_KEY, persist_state="session",
                     help="The receipt over the page's whole width, the word panel under it (the keys label as "
                          "before); drag to zoom, double-click to zoom out")
+    # a drag that draws boxes until switched off: the toolbar's Box select went back to Zoom after each box read
+    # again, and each further box needed it again (walkthrough 38; Label Studio keeps its rectangle tool on)
+    controls.toggle("Draw boxes", key=DRAW_KEY, persist_state="session",
+                    help="A drag on the receipt draws a box (label its words at once, read it again with OCR, add "
+                         "a word the OCR missed) instead of zooming; a click still selects a word")
     overlay = overlay_choice(doc, controls)
     with user_errors("Drawing the receipt"):
         chart_key = f"annotate_figure_{doc.id}"
@@ -217,6 +223,8 @@ def _figure(doc: Document, large: bool) -> None:
         figure = annotation_figure(doc, picture.source, selected=st.session_state.get(word_key(doc.id)),
                                    figure_height=tall_figure_height(doc.width, doc.height, screen_width=LARGE_WIDTH)
                                    if large else None)
+        if st.session_state.get(DRAW_KEY):
+            figure.update_layout(dragmode="select")
         st.plotly_chart(overlay.draw(figure), key=chart_key, width="stretch",
                         on_select=lambda: _on_select(doc, chart_key), selection_mode=("points", "box"))
         if picture.note:
@@ -224,13 +232,14 @@ def _figure(doc: Document, large: bool) -> None:
     drawn = drawn_box(doc.id)
     if drawn:  # said where it is drawn: a walkthrough's box changed nothing in sight, the way on folded below
         x0, y0, x1, y1 = (round(v) for v in drawn)
-        st.info(f"Box drawn at x {x0}–{x1}, y {y0}–{y1} (page pixels): label the words inside it below, or open "
-                "*Corrections* in the word panel to add a word the OCR missed in it, or to read it again with OCR.")
+        st.info(f"Box drawn at x {x0}–{x1}, y {y0}–{y1} (page pixels): label the words inside it below, read it "
+                "again with OCR, or open *Corrections* in the word panel to add a word the OCR missed in it.")
+        reread_drawn_button(doc, drawn)
         bulk_label(doc, drawn)
     else:
         st.caption("Click a word to select it. To label several words at once, add a word the OCR missed or read a "
-                   "region again with OCR, choose *Box select* in the chart's toolbar (top right of the receipt, "
-                   "shown while the pointer is over it) and drag over them.")
+                   "region again with OCR, switch *Draw boxes* on (or choose *Box select* in the chart's toolbar, "
+                   "top right of the receipt) and drag over them.")
 
 
 def _on_select(doc: Document, chart_key: str) -> None:

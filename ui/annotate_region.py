@@ -16,7 +16,8 @@ from receipt_core.data.document import Document, Word
 from receipt_core.ocr.region import read_region
 from receipt_core.wording import as_sentence
 from ui.actions import document_image
-from ui.annotate_state import NOTICE_KEY, act, say, word_key
+from ui.annotate_state import NOTICE_KEY, TOAST_KEY, act, say, word_key
+from ui.literal import notice_markdown
 from ui.shared import friendly, workspace
 
 DRAWN_BOX_KEY = "annotate_drawn_box"  # (receipt id, box drawn with Box select, page pixels): ui/annotate_editor.py
@@ -86,8 +87,21 @@ def read_box(doc: Document, box: list[float]) -> tuple[Word, ...]:
                        line_height=statistics.median(heights) if heights else None)
 
 
+def reread_drawn_button(doc: Document, box: tuple[float, float, float, float]) -> None:
+    """Under the receipt, beside the box just drawn: read that box again with OCR (walkthrough 38 scrolled past
+    the key list into Corrections, 950 px down, for the button there)."""
+    reason = unreadable_reason(doc)
+    st.button("Read this box again with OCR", key="annotate_reread_drawn", disabled=reason is not None,
+              on_click=_reread_region, args=(doc, list(box)),
+              help=reason or "Its words are replaced by what Tesseract reads in the box alone; Undo last change "
+                             "puts them back")
+
+
 def _reread(doc: Document, box_keys: list[str]) -> None:
-    box = typed_box(box_keys)
+    _reread_region(doc, typed_box(box_keys))
+
+
+def _reread_region(doc: Document, box: list[float]) -> None:
     shown = f"({region_text(box)})"
     try:
         words = read_box(doc, box)
@@ -105,6 +119,7 @@ def _reread(doc: Document, box_keys: list[str]) -> None:
         correction = ws.replace_region(doc.id, box, words)
         summary = as_sentence(correction.summary)
         st.session_state[NOTICE_KEY] = f"{summary}. Undo last change puts the old words back."
+        st.session_state[TOAST_KEY] = notice_markdown(st.session_state[NOTICE_KEY])  # said where the eye is
         st.session_state.pop(DRAWN_BOX_KEY, None)
         if isinstance(selected, int) and 0 <= selected < len(doc.words):  # the same word stays selected: its index
             kept = correction.document.words  # moved with the words read before it (a walkthrough then edited
