@@ -245,6 +245,29 @@ def test_a_persons_label_survives_prefill_then_accept_and_undo(server, page):
     assert not word.is_labelled and word.suggestion is not None
 
 
+def test_the_next_receipt_opens_at_the_top_of_the_page(server, page):
+    """Walkthrough 38: after n (or the least-confident jump) the page stayed scrolled where the last receipt's word
+    table was, the new receipt out of sight. Another receipt opens at the top, as Label Studio's next task does."""
+    url, ws = server
+    first, second = [s.id for s in ws.list_documents("second")][:2]
+    open_page(page, url, f"annotate?dataset=second&receipt={first}")
+    page.locator(".keys-help").first.wait_for()
+    wait_idle(page)
+    main = page.locator('[data-testid="stMain"]')
+    main.evaluate("m => m.scrollTo({top: 900})")
+    assert main.evaluate("m => m.scrollTop") > 500
+    page.mouse.click(main.bounding_box()["x"] + main.bounding_box()["width"] - 20, 300)  # blank margin
+    page.keyboard.press("n")
+    page.wait_for_url(f"**receipt={second}**")
+    wait_idle(page)
+    _wait_for(lambda: main.evaluate("m => m.scrollTop") == 0, why=lambda: str(main.evaluate("m => m.scrollTop")))
+    main.evaluate("m => m.scrollTo({top: 900})")  # a key on the same receipt leaves the page where it is
+    page.keyboard.press("j")
+    wait_idle(page)
+    time.sleep(1)
+    assert main.evaluate("m => m.scrollTop") > 500
+
+
 def test_status_counts_change_as_receipts_are_reviewed(server, page):
     url, ws = server
     doc_id = ws.list_documents("receipts")[1].id
@@ -490,7 +513,7 @@ def test_a_box_drawn_over_a_photo_with_the_overlay_on_is_read_again_with_ocr(ser
     page.get_by_role("button", name="Read this region again with OCR").click()
     _wait_for(lambda: [w.text for w in ws.get_document(doc.id).words] == "CAFE LATTE 2 45.000 TOTAL 45.000".split(),
               why=lambda: [w.text for w in ws.get_document(doc.id).words])
-    page.get_by_text("read again: 4 words replaced by 4").wait_for()
+    page.get_by_test_id("stAlertContentInfo").get_by_text("read again: 4 words replaced by 4").wait_for()
     page.screenshot(path=str(ARTIFACTS / "annotate-region-reread.png"), full_page=True)
 
 

@@ -59,6 +59,14 @@ export default function (component) {
   // typed on a receipt the page has since replaced from one typed on the receipt it now shows (a probe's "d 7 7"
   // under a status filter labelled a receipt that was not on screen yet)
   state.view = (data && data.view) || null;
+  // another receipt opens at the top of the page, as the next task does in Label Studio: after n, b, d under a
+  // filter, or the least-confident jump, the page stayed scrolled where the last receipt's word table or run
+  // section was, the new receipt out of sight (walkthrough 38)
+  if (state.view && state.shownView && state.view !== state.shownView) {
+    const main = document.querySelector('[data-testid="stMain"]');
+    if (main) main.scrollTo({ top: 0 });
+  }
+  state.shownView = state.view || state.shownView;
   state.send = () => setTriggerValue("keys", { token: state.token, pressed: state.pending.slice() });
   if (parentElement) {
     let shown = parentElement.querySelector(".keys-help");
