@@ -46,8 +46,10 @@ def _delete_receipt(doc_id: str, title: str, dataset: str) -> None:
     short of deleting the whole dataset)."""
     with st.expander("Delete this receipt"):
         for reader in live_runs_reading_receipts(ws, [doc_id]):
-            st.warning(f"Run {literal(reader.name)} (`{reader.run_id}`) trains or evaluates on this receipt: it goes "
-                       "on with the copy it loaded, but it can then never be resumed on its own receipts.")
+            # said as what a delete would do: read as done damage beside an upload (walkthrough 38)
+            st.warning(f"Run {literal(reader.name)} (`{reader.run_id}`) trains or evaluates on this receipt: "
+                       "deleted, the run goes on with the copy it loaded, but could then never be resumed on its own "
+                       "receipts.")
         confirm = st.checkbox(f"Yes, delete {literal(title)} with its labels", key=f"delete_receipt_confirm_{doc_id}")
         if st.button("Delete receipt", disabled=not confirm, key="delete_receipt"):
             with user_errors("Deleting the receipt"):

@@ -597,7 +597,7 @@ def test_data_warns_before_deleting_a_dataset_a_live_run_reads(workspace_home):
                       "Deleting it lets the run go on with the receipts it loaded, but it can then never be resumed, "
                       "and Runs no longer finds its receipts: stop it first, or let it finish."]
     at.selectbox(key="data_doc").set_value("m2").run()  # one receipt the run evaluates on: asked before it goes
-    assert [w.value for w in at.warning if "trains or evaluates on this receipt" in w.value]
+    assert [w.value for w in at.warning if "trains or evaluates on this receipt: deleted, the run goes on" in w.value]
     at.selectbox(key="data_doc").set_value("m1").run()
     assert not [w.value for w in at.warning if "trains or evaluates on this receipt" in w.value]
     assert not [w for w in at.warning if "trained or evaluated on receipts of this dataset" in w.value]
