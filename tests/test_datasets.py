@@ -405,7 +405,7 @@ def test_malformed_cord_files_each_give_a_specific_problem(tmp_path):
 
     has("no_meta.json", "missing required key meta.image_size; skipped")
     has("zero_size.json", "must be positive whole pixels")
-    has("lines_dict.json", "missing required key valid_line (a list)")
+    has("lines_dict.json", "valid_line must be a list of the receipt's lines, got dict")
     has("quad_missing.json", "quad lacks y3; dropped")
     has("text_number.json", "text must be a string, got int; dropped")
     has("quad_text.json", "quad.x1 must be a number, got 'left'; dropped")

@@ -225,7 +225,11 @@ UNUSABLE_JSON = {
     "native-not-json": ("native", "{\"id\": \"d\", \"words\": [", "not a readable JSON file"),
     "native-a-list": ("native", [1, 2, 3], "must be a JSON object, got list"),
     "cord-missing-meta": ("cord", {"valid_line": []}, "missing required key meta.image_size"),
-    "cord-lines-not-list": ("cord", _cord([], valid_line={"a": 1}), "missing required key valid_line (a list)"),
+    "cord-lines-not-list": ("cord", _cord([], valid_line={"a": 1}), "valid_line must be a list of the receipt's "
+                            "lines, got dict"),
+    # absent, not "got NoneType" (probe 40)
+    "cord-lines-missing": ("cord", {"meta": {"image_size": {"width": 10, "height": 10}}},
+                           "missing required key valid_line (a list of the receipt's lines)"),
     "cord-zero-size": ("cord", _cord([_cord_word()], meta={"image_size": {"width": 0, "height": 10}}),
                        "must be positive whole pixels"),
     "cord-all-off-page": ("cord", _cord([_cord_word("gone", x=500, y=900)]), "entirely outside"),

@@ -111,8 +111,10 @@ def cord_document(data: Any, doc_id: str, name: str, schema: LabelSchema, notes:
     size = meta["image_size"]
     width, height = page_size(size.get("width"), size.get("height"), "meta.image_size")
     lines = data.get("valid_line")
+    if "valid_line" not in data:  # "got NoneType" read oddly for a key that is not there (probe 40)
+        raise RecordError("missing required key valid_line (a list of the receipt's lines)")
     if not isinstance(lines, list):
-        raise RecordError(f"missing required key valid_line (a list), got {type(lines).__name__}")
+        raise RecordError(f"valid_line must be a list of the receipt's lines, got {type(lines).__name__}")
     count = sum(len(line["words"]) for line in lines
                 if isinstance(line, Mapping) and isinstance(line.get("words"), list))
     if (error := too_many_words(max(count, len(lines)), limits)) is not None:
