@@ -55,9 +55,10 @@ class SavedRuns:
         weaker run without a word, and offered runs that failed only once picked), else None."""
         if not self.damaged:
             return None
+        # by id too: four "tiny · full" read alike
         return ("Left out, their checkpoint is damaged (restore the folder, or delete the run on Runs): "
                 + "; ".join(f"{literal(run.id)} · {literal(run_display_name(run))} "
-                            f"({literal(damage_detail(problem))})" for run, problem in self.damaged) + ".")  # by id too: four "tiny · full" read alike
+                            f"({literal(damage_detail(problem))})" for run, problem in self.damaged) + ".")
 
     def gone_note(self) -> str | None:
         """One line naming the runs that ended but whose folder is gone, else None: a probe deleted a run's folder
