@@ -212,6 +212,20 @@ def test_a_study_stopped_with_ctrl_c_writes_the_runs_that_finished(receipts_fold
                                  "rest did not run")  # after the evaluation set's notes (these six are trained on)
     assert "interrupted: interrupted during tiny · freeze-backbone" in rest and "Traceback" not in rest
     assert (out / "report.md").is_file() and "1 of 2 runs finished" in (out / "report.md").read_text()
+    # the run Ctrl-C cut short is "interrupted" in the table, not "failed" (probe 41); study.json keeps where
+    assert "| tiny · freeze-backbone | interrupted |" in (out / "report.md").read_text()
+    assert data["stopped_at"] == "tiny · freeze-backbone"
+    # run again into its folder: refused, and with --force the stopped study is replaced (probe 41: --force was
+    # refused too, so the finished run could only be trained again elsewhere)
+    (out / "mine.txt").write_text("a file of the user's")
+    again = ["study", "--train", str(receipts_folder), "--eval", str(receipts_folder), "--format", "native",
+             "--backbone-scenarios", "tiny:freeze-backbone", "--epochs", "1", "--batch-size", "4", "--out", str(out)]
+    assert main(again) == 2
+    assert main([*again, "--force"]) == 0
+    data = load_study(out)
+    assert [(c["name"], len(c["runs"])) for c in data["configurations"]] == [("tiny · freeze-backbone", 1)]
+    assert sorted(p.name for p in (out / "runs").iterdir()) == ["tiny-freeze-backbone-s0"]
+    assert (out / "mine.txt").read_text() == "a file of the user's"
 
 
 def _run(config: StudyConfig, seed: int, f1: float, items: float, trainable: int) -> RunResult:
@@ -220,6 +234,27 @@ def _run(config: StudyConfig, seed: int, f1: float, items: float, trainable: int
                                                         "quantity.item_accuracy_not_one": items},
                      train_s=60.0, wall_s=70.0, trainable_parameters=trainable, total_parameters=100, steps=10,
                      epochs=2.0, finished="completed", evaluations=(), losses=())
+
+
+def test_a_study_stopped_early_says_which_configurations_never_ran():
+    """Probe 41: a study stopped with Ctrl-C listed the run it cut short and the one that never started as
+    "failed"; a configuration whose runs failed before the stop stays "failed"."""
+    from receipt_core.study.result import ConfigSummary, StudyResult
+    from receipt_core.study.settings import StudySettings
+    from receipt_core.study.table import markdown_table
+
+    configs = [StudyConfig("tiny", s) for s in ("full", "phased", "freeze-backbone", "freeze-all")]
+    ran = ConfigSummary(configs[1], (_run(configs[1], 0, 0.8, 0.9, 10),))
+    result = StudyResult(settings=StudySettings(), summaries=(ConfigSummary(configs[0], ()), ran,
+                                                              ConfigSummary(configs[2], ()),
+                                                              ConfigSummary(configs[3], ())),
+                         train_data="t", eval_data="e", train_documents=1, eval_documents=1, interrupted=True,
+                         stopped_at=configs[2].name)
+    table = markdown_table(result)
+    assert "| tiny · full | failed |" in table and "| tiny · freeze-backbone | interrupted |" in table
+    assert "| tiny · freeze-all | not run |" in table
+    from dataclasses import replace
+    assert "| tiny · freeze-all | failed |" in markdown_table(replace(result, stopped_at=None, interrupted=False))
 
 
 def test_claims_are_judged_from_the_numbers_with_the_seeds_spread():

@@ -189,9 +189,9 @@ def make_out_folder(path: Path, create: bool = True, flag: str = "--out") -> Non
 FORCE_HELP = "write into DIR even when it is not empty (files of the same name are replaced)"
 
 
-def add_force_argument(parser: argparse.ArgumentParser) -> None:
+def add_force_argument(parser: argparse.ArgumentParser, help: str = FORCE_HELP) -> None:
     """``--force``: let :func:`check_empty_out_folder` pass a folder that already holds files."""
-    parser.add_argument("--force", action="store_true", help=FORCE_HELP)
+    parser.add_argument("--force", action="store_true", help=help)
 
 
 def check_empty_out_folder(path: Path, force: bool) -> None:

@@ -7,6 +7,7 @@ Progress goes to stderr; the table is printed on stdout at the end.
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -74,7 +75,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="the first repeat's seed; repeat k uses seed + k (default: 0)")
     study.add_argument("--out", required=True, type=given_path, metavar="DIR",
                        help="a new or empty folder for study.json, the report and each run's checkpoint (runs/)")
-    add_force_argument(study)
+    add_force_argument(study, help="write into DIR even when it is not empty; a study already there (one stopped "
+                                   "with Ctrl-C, say) is replaced: its study.json, report and runs/ are deleted first")
     add_workspace_argument(study)
     study.set_defaults(handler=run_study_command)
 
@@ -89,7 +91,8 @@ def run_study_command(args: argparse.Namespace) -> int:
     if args.decay_factor is not None and not 1 <= args.decay_factor <= MAX_DECAY_FACTOR:  # NaN too (a probe)
         raise CommandError(f"--decay-factor must be a number from 1 to {MAX_DECAY_FACTOR:g}, got {args.decay_factor}")
     check_out_outside_workspace(args.out, home_folder(args.workspace), allowed=STUDIES_FOLDER)
-    _refuse_a_study_folder(args.out)
+    if not args.force:  # with it, the study there is replaced once every check has passed (_clear_study)
+        _refuse_a_study_folder(args.out)
     check_empty_out_folder(args.out, args.force)  # report.md, report.html: a user's files of those names stay
     try:
         configs = ([parse_config(spec) for spec in args.backbone_scenarios] if args.backbone_scenarios
@@ -118,10 +121,34 @@ def run_study_command(args: argparse.Namespace) -> int:
     make_out_folder(args.out)  # after every check: a refusal leaves no empty folder (a probe found one)
     try:
         with sole_writer_of(args.out):
+            if args.force:
+                _clear_study(args.out)
             _refuse_a_study_folder(args.out)  # again, under the lock: one that finished meanwhile wrote it
             return _study_into(args, configs, settings, train_docs, eval_docs)
     except FolderBusyError:
         raise CommandError(f"another study is writing into {args.out}; choose another --out folder") from None
+
+
+STUDY_FILES = ("study.json", "report.md", "report.html")
+
+
+def _clear_study(out: Path) -> None:
+    """Delete what a study wrote into ``out`` (its files and runs/), for ``--force``: a probe's study stopped with
+    Ctrl-C could be neither continued nor written again into its folder, the flag refused as well. Said on stderr;
+    the folder's other files stay."""
+    import shutil
+
+    runs = out / "runs"
+    found = [name for name in STUDY_FILES if (out / name).is_file()] + (["runs/"] if os.path.lexists(runs) else [])
+    if not found:
+        return
+    for name in STUDY_FILES:
+        (out / name).unlink(missing_ok=True)
+    if runs.is_symlink() or runs.is_file():
+        runs.unlink()
+    elif runs.is_dir():
+        shutil.rmtree(runs)
+    print(f"--force: replacing the study in {out} (deleted {', '.join(found)})", file=sys.stderr)
 
 
 def _refuse_a_study_folder(out: Path) -> None:

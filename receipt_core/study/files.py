@@ -39,6 +39,7 @@ def study_json(result: StudyResult) -> dict[str, Any]:
         "best": best.config.name if best else None,
         "claims": [{"claim": c.claim, "verdict": c.verdict, "evidence": c.evidence} for c in read_claims(result)],
         "notes": list(result.notes),
+        "stopped_at": result.stopped_at,
     }
 
 def write_study(result: StudyResult, out_dir: Path) -> dict[str, Path]:

@@ -112,6 +112,7 @@ class StudyResult:
     finished: str = ""
     notes: tuple[str, ...] = ()
     interrupted: bool = False  # stopped (Ctrl-C) before every planned run; the notes say where
+    stopped_at: str | None = None  # the configuration whose run Ctrl-C stopped (those after it never ran)
 
     def summary(self, config: StudyConfig) -> ConfigSummary | None:
         return next((s for s in self.summaries if s.config == config), None)

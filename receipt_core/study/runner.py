@@ -59,7 +59,7 @@ def run_study(configs: Sequence[StudyConfig], settings: StudySettings, train_doc
         log(f"warning: {note}")
     runs: dict[StudyConfig, list[RunResult]] = {config: [] for config in configs}
     planned = [(config, settings.seed + repeat) for config in configs for repeat in range(settings.repeats)]
-    interrupted = False
+    interrupted, stopped_at = False, None
     for config, seed in planned:
         number = configs.index(config) + 1
         log(f"[{number}/{len(configs)}] {config.name}, seed {seed}")
@@ -72,7 +72,7 @@ def run_study(configs: Sequence[StudyConfig], settings: StudySettings, train_doc
         except KeyboardInterrupt:
             # the runs that finished are kept and written: an hours-long study stopped at its last run lost them
             # all, and its folder could then be neither opened nor reused (a probe)
-            interrupted = True
+            interrupted, stopped_at = True, config.name
             finished = sum(len(kept) for kept in runs.values())
             message = (f"interrupted during {config.name} (seed {seed}): {finished} of {len(planned)} runs finished; "
                        "the rest did not run")
@@ -90,7 +90,7 @@ def run_study(configs: Sequence[StudyConfig], settings: StudySettings, train_doc
     return StudyResult(settings=settings, summaries=tuple(ConfigSummary(c, tuple(runs[c])) for c in configs),
                        train_data=train_data, eval_data=eval_data, train_documents=len(train_docs),
                        eval_documents=len(eval_docs), command=command, started=started, finished=_now(),
-                       notes=tuple(notes), interrupted=interrupted)
+                       notes=tuple(notes), interrupted=interrupted, stopped_at=stopped_at)
 
 
 def _now() -> str:

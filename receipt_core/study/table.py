@@ -42,6 +42,8 @@ class TableRow:
     train_s: float | None
     epochs: float | None
     trainable_parameters: int | None
+    # without a finished run: why ("failed"; "interrupted", "not run" when Ctrl-C stopped the study there or before)
+    missing: str = "failed"
 
     @property
     def failed(self) -> bool:
@@ -50,7 +52,7 @@ class TableRow:
     def cells(self) -> tuple[str, ...]:
         """The row's text, one cell per :data:`TABLE_COLUMNS` (metrics as "mean ± std" with repeats)."""
         if self.failed:
-            return (self.configuration, "failed", *[""] * (len(TABLE_COLUMNS) - 2))
+            return (self.configuration, self.missing, *[""] * (len(TABLE_COLUMNS) - 2))
         return (self.configuration, *[self.metrics[k].text() for k in HEADLINE_METRICS], f"{self.train_s:.0f}",
                 f"{self.epochs:.1f}", f"{self.trainable_parameters:,}")
 
@@ -59,9 +61,12 @@ def table_rows(result: StudyResult) -> list[TableRow]:
     """The report's table, one row per configuration in the study's order."""
     best = best_summary(result)
     rows = []
-    for s in result.summaries:
-        if not s.runs:
-            rows.append(TableRow(s.config.name, False, {}, None, None, None))
+    names = [s.config.name for s in result.summaries]
+    stopped = names.index(result.stopped_at) if result.stopped_at in names else len(names)
+    for number, s in enumerate(result.summaries):
+        if not s.runs:  # a probe's report said "failed" for a run Ctrl-C cut short and one that never started
+            missing = "failed" if number < stopped else "interrupted" if number == stopped else "not run"
+            rows.append(TableRow(s.config.name, False, {}, None, None, None, missing))
             continue
         rows.append(TableRow(s.config.name, best is not None and s.config == best.config,
                              {k: s.spread(k) for k in HEADLINE_METRICS}, s.spread("train_s").mean,
@@ -73,7 +78,7 @@ def markdown_table(result: StudyResult) -> str:
     lines = ["| " + " | ".join(TABLE_COLUMNS) + " |", "|" + "---|" * len(TABLE_COLUMNS)]
     for row in table_rows(result):
         if row.failed:
-            lines.append(f"| {escape_markdown(row.configuration)} | failed |" + " |" * (len(TABLE_COLUMNS) - 2))
+            lines.append(f"| {escape_markdown(row.configuration)} | {row.missing} |" + " |" * (len(TABLE_COLUMNS) - 2))
             continue
         cells = list(row.cells())
         cells[0] = escape_markdown(cells[0])  # a configuration names its backbone, which may be a folder path

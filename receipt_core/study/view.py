@@ -161,7 +161,8 @@ def result_from_json(data: Mapping[str, Any]) -> StudyResult:
                        eval_data=str(source.get("eval", "")), train_documents=int(source.get("train_documents", 0)),
                        eval_documents=int(source.get("eval_documents", 0)), command=str(data.get("command", "")),
                        started=str(data.get("started", "")), finished=str(data.get("finished", "")),
-                       notes=tuple(str(n) for n in data.get("notes", ())))
+                       notes=tuple(str(n) for n in data.get("notes", ())),
+                       stopped_at=stopped if isinstance(stopped := data.get("stopped_at"), str) else None)
 
 
 def run_from_json(config: StudyConfig, run: Mapping[str, Any]) -> RunResult:
