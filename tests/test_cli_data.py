@@ -215,6 +215,34 @@ def test_import_and_export_through_python_dash_m(shared_data, tmp_path):
     assert done.returncode == 2 and "does not exist" in _one_error_line(done.stderr)
 
 
+def test_ocr_json_stopped_with_ctrl_c_prints_what_it_read(tmp_path, capsys, monkeypatch):
+    """Probe 41 stopped `ocr --json` of five photos after three were read: 0 bytes on stdout. The documents read
+    are printed, with an error entry saying how many were not read, and the exit code is 130."""
+    import receipt_core.ocr.engine as engine
+    from receipt_core.data.document import Document
+    from receipt_core.ocr.engine import OcrResult
+    from PIL import Image
+
+    images = []
+    for i in range(3):
+        images.append(tmp_path / f"r{i}.png")
+        Image.new("RGB", (40, 40), "white").save(images[-1])
+
+    def two_then_ctrl_c(items, progress=None, on_result=None, **_):
+        for name, _data in items[:2]:
+            on_result(OcrResult(name=name, document=Document(id=f"ocr-{name[-6:-4]}", width=40, height=40, words=()),
+                                image=None, error=None))
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(engine, "ocr_many", two_then_ctrl_c)
+    assert main(["ocr", "--json", *map(str, images)]) == 130
+    out, err = capsys.readouterr()
+    printed = json.loads(out)
+    assert len(printed["documents"]) == 2
+    assert printed["errors"] == [{"name": None, "error": "interrupted: 1 of 3 images were not read"}]
+    assert "error: interrupted" in err
+
+
 @pytest.mark.ocr
 def test_ocr_prints_native_documents_and_reports_bad_files(shared_data, tmp_path, capsys):
     image = shared_data / "cord" / "train" / "image" / "receipt_00001.png"
