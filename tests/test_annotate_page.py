@@ -127,7 +127,11 @@ def test_corrections_items_and_the_url(receipts):
     # off, with the reason, until a box and a text are there (a walkthrough pressed it on a 0,0,0,0 box)
     assert at.button(key="annotate_add_word").disabled
     assert any("Draw a box over the missed word first" in c.value for c in at.caption)
-    for name, value in (("x0", 1), ("y0", 1), ("x1", 30), ("y1", 10)):
+    for name, value in (("x0", 5), ("y0", 1), ("x1", 5), ("y1", 10)):
+        _keyed(at.number_input, f"annotate_new_{name}_{doc.id}_").set_value(value).run()
+    assert any("The box typed above has no area (x0 and x1 are equal)" in c.value for c in at.caption)
+    # corners typed the other way round are the same box (probe 41 was told to draw one)
+    for name, value in (("x0", 30), ("y0", 10), ("x1", 1), ("y1", 1)):
         _keyed(at.number_input, f"annotate_new_{name}_{doc.id}_").set_value(value).run()
     assert at.button(key="annotate_add_word").disabled
     assert any(c.value == "Type the word's text first." for c in at.caption)
@@ -135,6 +139,7 @@ def test_corrections_items_and_the_url(receipts):
     assert not at.button(key="annotate_add_word").disabled
     at.button(key="annotate_add_word").click().run()
     position = [w.text for w in receipts.get_document(doc.id).words].index("MISSED")
+    assert receipts.get_document(doc.id).words[position].box == (1, 1, 30, 10)
     assert at.session_state[f"annotate_cursor_{doc.id}"] == position
     assert any(f"added as word #{position}; it is selected" in m.value for m in at.info), [m.value for m in at.info]
     at.button(key="annotate_next").click().run()

@@ -41,16 +41,22 @@ REREAD_KEY = "annotate_reread"
 
 
 def typed_box(box_keys: list[str]) -> list[float]:
-    """The box of ``box_keys`` (the x0, y0, x1, y1 number inputs) in page pixels; 0 for a corner not set."""
-    return [float(st.session_state.get(key) or 0.0) for key in box_keys]
+    """The box of ``box_keys`` (the x0, y0, x1, y1 number inputs) in page pixels, 0 for a corner not set; corners
+    typed the other way round are taken as the same box (probe 41 typed 300, 300, 100, 100 and was told to draw
+    one)."""
+    x0, y0, x1, y1 = (float(st.session_state.get(key) or 0.0) for key in box_keys)
+    return [min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)]
 
 
 def no_box_reason(box_keys: list[str], what: str) -> str | None:
-    """Why a button needing the box of ``box_keys`` is off: none drawn or typed yet (0,0,0,0 after a re-read);
-    ``what`` says what to draw it over. None when the box has an area."""
+    """Why a button needing the box of ``box_keys`` is off: none drawn or typed yet (0,0,0,0 after a re-read), or
+    one without area; ``what`` says what to draw it over. None when the box has an area."""
     x0, y0, x1, y1 = typed_box(box_keys)
+    if not any((x0, y0, x1, y1)):
+        return (f"Draw a box over {what} first: switch Draw boxes on and drag over it (or type its corners "
+                "above).")
     if x1 <= x0 or y1 <= y0:
-        return f"Draw a box over {what} first: Box select in the chart's toolbar (or type its corners above)."
+        return f"The box typed above has no area ({'x0 and x1' if x1 <= x0 else 'y0 and y1'} are equal): widen it."
     return None
 
 
