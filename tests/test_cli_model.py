@@ -456,7 +456,8 @@ def test_an_ocr_cache_that_is_a_file_is_said_to_be_a_file(cord_folders, tmp_path
     argv = ["evaluate", str(tmp_path), "--data", str(cord_folders[1]), "--from-images", "--ocr-cache",
             str(tmp_path / "afile")]
     assert main(argv) == 2
-    assert f"--ocr-cache {tmp_path / 'afile'} is a file, not a folder" in capsys.readouterr().err
+    assert f"--ocr-cache {tmp_path / 'afile'} is a file, not a folder; choose a new folder, or one an earlier " \
+        "--ocr-cache filled" in capsys.readouterr().err
 
 
 def test_an_ocr_cache_folder_holding_other_files_is_refused_and_left_alone(cord_folders, tmp_path, capsys):
@@ -574,8 +575,15 @@ def test_study_out_refuses_other_files_unless_forced_and_never_reuses_a_study(co
     assert "<!DOCTYPE html>" in (mine / "report.html").read_text() and (mine / "notes.txt").read_text() == "mine"
     assert (mine / "study.json").is_file()
     capsys.readouterr()
-    assert main(argv + [str(mine), "--force"]) == 2  # a study's own runs are never mixed with another's
+    assert main(argv + [str(mine)]) == 2  # a study's own runs are never mixed with another's
     assert "already holds a study" in capsys.readouterr().err
+    # with --force the study there is replaced, not mixed: its files and runs/ deleted first (probe 41 could not
+    # rewrite a study stopped with Ctrl-C); the folder's other files stay
+    (mine / "runs" / "stale-run").mkdir()
+    assert main(argv + [str(mine), "--force"]) == 0
+    assert f"--force: replacing the study in {mine} (deleted study.json, report.md, report.html, runs/)" in \
+        capsys.readouterr().err
+    assert not (mine / "runs" / "stale-run").exists() and (mine / "notes.txt").read_text() == "mine"
 
 
 def test_synth_refuses_an_out_folder_it_cannot_make_before_it_renders(tmp_path, capsys, monkeypatch):

@@ -154,10 +154,12 @@ def add_box_arguments(parser: argparse.ArgumentParser, scope: str = "", default:
                              "LiLT do (line), or its own left/right edges with its line's top/bottom (row)" + scope)
 
 
-def make_out_folder(path: Path, create: bool = True, flag: str = "--out") -> None:
+def make_out_folder(path: Path, create: bool = True, flag: str = "--out",
+                    wanted: str = "a new or empty folder") -> None:
     """``CommandError`` unless ``path`` (an ``--out``, or the option ``flag`` names) is a folder or can be one: a
     file there is refused, a missing folder is made (with ``create`` False, only checked that it could be). Commands
-    call it before loading anything, so a mistyped ``--out`` fails in a second, not when the model is saved."""
+    call it before loading anything, so a mistyped ``--out`` fails in a second, not when the model is saved.
+    ``wanted``: what the refusal asks for instead (an OCR cache may be a folder an earlier run filled)."""
 
     if path.is_symlink() and not path.exists():  # "cannot create the folder …: File exists" said nothing useful
         try:
@@ -168,11 +170,10 @@ def make_out_folder(path: Path, create: bool = True, flag: str = "--out") -> Non
         except OSError as error:  # ELOOP on 3.13, or ENOENT: the link's target is missing
             why = ("which leads round a loop of links to no file or folder" if error.errno == errno.ELOOP
                    else "which does not exist")
-        raise CommandError(f"{flag} {path} is a symbolic link to {os.readlink(path)}, {why}; choose a new or empty "
-                           "folder")
+        raise CommandError(f"{flag} {path} is a symbolic link to {os.readlink(path)}, {why}; choose {wanted}")
     if path.exists() and not path.is_dir():
         what = "a file" if path.is_file() else "not a regular file (a pipe, socket or device)"
-        raise CommandError(f"{flag} {path} is {what}, not a folder; choose a new or empty folder")
+        raise CommandError(f"{flag} {path} is {what}, not a folder; choose {wanted}")
     if create:
         try:
             path.mkdir(parents=True, exist_ok=True)

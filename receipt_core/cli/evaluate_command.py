@@ -130,7 +130,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
     if args.ocr_cache is not None and not args.from_images:
         raise CommandError("--ocr-cache only applies with --from-images (the OCR of DATA's images)")
     if args.ocr_cache is not None:  # checked before any OCR (a probe's bad folders failed mid-way), made just before
-        make_out_folder(args.ocr_cache, create=False, flag="--ocr-cache")
+        make_out_folder(args.ocr_cache, create=False, flag="--ocr-cache",  # "new or empty" read wrong for a cache
+                        wanted="a new folder, or one an earlier --ocr-cache filled")  # (probe 41)
         _refuse_a_foreign_cache_folder(args.ocr_cache)
     if args.errors and not args.from_images:
         raise CommandError("--errors sorts the misses of an end-to-end run; it needs --from-images "
