@@ -3,6 +3,7 @@ runs count, the time budget, and the rough guess labelled as one when no run was
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
@@ -157,6 +158,14 @@ def test_the_time_budget_caps_the_estimate():
                                   "fit, at the time the last ones took, so a slower closing evaluation (or a budget "
                                   "of seconds, ended before any) runs a little past it")
     assert not estimate(_plan(max_minutes=600.0), []).budget_bound
+    # close under the budget: said, since a slower run is then cut short (walkthrough 39: "about 89 s for 12 epochs"
+    # under 1.5 minutes, and the budget ended the run after 9)
+    near = _plan(train_receipts=100, epochs=12)
+    full = estimate(near, []).seconds
+    close = estimate(dataclasses.replace(near, max_minutes=full / 60 / 0.9), [])
+    assert not close.budget_bound and ", close to its " in close.headline() and "ends it first if the run goes " \
+        "slower" in close.headline()
+    assert "close to" not in estimate(dataclasses.replace(near, max_minutes=full / 60 / 0.5), []).headline()
 
 
 def test_the_headline_is_the_figure_and_the_details_hold_the_rest():

@@ -41,6 +41,7 @@ from .rough_estimate import (PlannedRun, features_first, frozen_backbone, rough_
 from .runs import RUN_KIND
 
 MAX_RUNS_USED = 3
+CLOSE_TO_BUDGET = 0.75  # an estimate this share of the time budget or more says the budget may end the run first
 MAX_SIZE_RATIO = 4.0  # a run on 4 times fewer (or more) training receipts than the plan is not measured for it
 MAX_STARTUP_S = 3600.0  # a longer gap between Start and the first event is not a start-up (a run made, started later)
 
@@ -86,6 +87,7 @@ class TimeEstimate:
     # backbone layers toggled on over a frozen-backbone scenario: the share of the encoder that runs every step
     backbone_running_share: float | None = None
     epochs_in_budget: float | None = None  # the epochs the budget lets it do, when it ends the run before its epochs
+    budget_s: float | None = None  # the plan's time budget, when it has one
 
     def text(self) -> str:
         """``about 4 min for 12 epochs of 75 steps`` plus where the figure comes from: :meth:`headline` and
@@ -112,6 +114,10 @@ class TimeEstimate:
                 f"{about}: the time budget ends it before {plan}" if self.budget_bound else f"{about} for {plan}")
         # the loop's clock starts after the backbone is loaded and the receipts encoded (a walkthrough waited 50 s
         # more than the estimate under load)
+        if not self.budget_bound and self.budget_s and self.seconds >= CLOSE_TO_BUDGET * self.budget_s:
+            # walkthrough 39 read "about 89 s for 12 epochs" under a 1.5-minute budget, which ended the run after 9
+            line += (f", close to its {about_time(self.budget_s)} time budget, which ends it first if the run goes "
+                     "slower")
         if self.startup_s is not None:
             line += f", after about {max(self.startup_s, 1):.0f} s to load the backbone and encode the receipts"
         if self.toggles_unmeasured and self.backbone_running_share is None:  # said first: at the end of ~100 words
@@ -359,7 +365,8 @@ def estimate(plan: PlannedRun, costs: Sequence[MeasuredCost]) -> TimeEstimate:
                         epoch_s=epoch_s, features_first=features_first(plan),
                         machine_factor=1.0 if costs else plan.machine_factor,
                         toggles_unmeasured=not costs and bool(plan.freeze or plan.unfreeze),
-                        backbone_running_share=running_share(plan))
+                        backbone_running_share=running_share(plan),
+                        budget_s=plan.max_minutes * 60 if plan.max_minutes else None)
 
 
 def _within(plan: PlannedRun, budget_s: float, uncapped_s: float, bound: bool) -> float | None:
