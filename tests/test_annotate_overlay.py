@@ -155,6 +155,19 @@ def test_a_box_read_again_replaces_its_words_and_blank_paper_changes_nothing(wor
     assert not at.exception
 
 
+def test_a_box_drawn_says_what_it_holds_and_that_it_replaces_the_one_before(workspace):
+    """Walkthrough 39 drew a second box with Draw boxes on: the first one's words were dropped unsaid (one box at a
+    time). The toast says so."""
+    from ui.annotate_bulk import box_drawn_news
+
+    doc = workspace.get_document("photo-1")
+    line = (15.0, 15.0, 250.0, 40.0)
+    assert box_drawn_news(doc, line) == "Box drawn over 4 words: label them at once under the receipt"
+    assert box_drawn_news(doc, line, replaced=True).endswith(" (it replaces the box drawn before: one box at a time)")
+    assert box_drawn_news(doc, (250.0, 120.0, 390.0, 190.0)).startswith("Box drawn: read it again with OCR under the "
+                                                                        "receipt")
+
+
 def test_draw_boxes_keeps_the_drag_drawing_boxes_across_redraws(workspace):
     """Walkthrough 38: the toolbar's Box select went back to Zoom after each box (every redraw sends the figure's
     own drag mode), so each further box needed the toolbar again. Draw boxes keeps it until switched off."""

@@ -23,11 +23,14 @@ def words_inside(doc: Document, box: Sequence[float]) -> list[int]:
     return [i for i, word in enumerate(doc.words) if x0 <= word.center[0] <= x1 and y0 <= word.center[1] <= y1]
 
 
-def box_drawn_news(doc: Document, box: Sequence[float]) -> str:
-    """A toast for a box just drawn: its controls sit under the receipt, off screen at 1366 px (walkthrough 30)."""
+def box_drawn_news(doc: Document, box: Sequence[float], replaced: bool = False) -> str:
+    """A toast for a box just drawn: its controls sit under the receipt, off screen at 1366 px (walkthrough 30).
+    ``replaced``: it took the place of a box drawn before, which is said (one box at a time: walkthrough 39 drew a
+    second and lost the first unsaid)."""
     inside = len(words_inside(doc, box))
-    return (f"Box drawn over {counted(inside, 'word')}: label them at once under the receipt" if inside
-            else "Box drawn: add a word in it, or read it again with OCR, under Corrections")
+    news = (f"Box drawn over {counted(inside, 'word')}: label them at once under the receipt" if inside
+            else "Box drawn: read it again with OCR under the receipt, or add a word in it under Corrections")
+    return news + (" (it replaces the box drawn before: one box at a time)" if replaced else "")
 
 
 def bulk_label(doc: Document, box: Sequence[float]) -> None:

@@ -255,8 +255,9 @@ def _on_select(doc: Document, chart_key: str) -> None:
         if len(xs) >= 2 and len(ys) >= 2:
             x0, x1 = (min(max(v, 0.0), float(doc.width)) for v in (min(xs), max(xs)))
             y0, y1 = (min(max(v, 0.0), float(doc.height)) for v in (min(ys), max(ys)))
+            replaced = drawn_box(doc.id) not in (None, (x0, y0, x1, y1))
             keep_drawn_box(doc.id, (x0, y0, x1, y1))
-            st.session_state[TOAST_KEY] = box_drawn_news(doc, (x0, y0, x1, y1))
+            st.session_state[TOAST_KEY] = box_drawn_news(doc, (x0, y0, x1, y1), replaced)
 
 
 def _word_panel(doc: Document, listen: Callable[[], None]) -> None:

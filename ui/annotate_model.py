@@ -17,7 +17,7 @@ from receipt_core.training.run_summary import last_evaluation
 from receipt_core.training.slot import JobBusyError
 from receipt_core.wording import counted
 from receipt_core.workspace.database import NotFoundError
-from ui.annotate_state import NEXT_DOC_KEY, NOTICE_KEY, bump, word_key
+from ui.annotate_state import NEXT_DOC_KEY, NOTICE_KEY, TOAST_KEY, bump, word_key
 from ui.literal import literal
 from ui.run_choice import loaded_run, run_picker, runs_with_checkpoints
 from ui.shared import NO_VALUE, friendly, job_slot, user_errors, workspace
@@ -208,6 +208,9 @@ def _go_to_least_confident(run_id: str, dataset: str, current: str) -> None:
         st.session_state[NOTICE_KEY] = (f"The receipt run {run_id} is least sure of: {stored} on the words nobody "
                                         "labelled, and the word it doubts most selected (the others under Why this "
                                         "receipt, below).")
+        # where the eye is, with what z does: walkthrough 39 pressed z to undo a label and took back the pre-fill
+        st.session_state[TOAST_KEY] = (f"Opened the receipt run {run_id} is least sure of: {stored}; z takes back "
+                                       "the last change")
     if doubted:
         st.session_state[word_key(target)] = doubted[0].index
     st.session_state[NEXT_DOC_KEY] = target
