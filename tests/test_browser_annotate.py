@@ -517,6 +517,52 @@ def test_a_box_drawn_over_a_photo_with_the_overlay_on_is_read_again_with_ocr(ser
     page.screenshot(path=str(ARTIFACTS / "annotate-region-reread.png"), full_page=True)
 
 
+def test_draw_boxes_draws_rectangles_that_stay_drawn_and_refuses_a_flat_drag(server, page):
+    """Probe 42, with Draw boxes on: a flat drag became a band the page's full height (18 words to label, 7 junk
+    words read again over the items); a drag inside a box moved it; Large view on and off lost the box's outline
+    while its buttons stayed. Now every drag is a rectangle, a flat one draws no box and says so, the page draws
+    the box it keeps, and a drag inside it draws a new one."""
+    from tests.test_annotate_overlay import photo_receipt
+
+    url, ws = server
+    data, doc = photo_receipt()
+    doc = dataclasses.replace(doc, id="boxes-photo", image_sha256=ws.put_image(data, ".png"))
+    ws.save_documents("boxes", [doc])
+    open_page(page, url, f"annotate?dataset=boxes&receipt={doc.id}")
+    page.locator(".keys-help").first.wait_for()
+    page.get_by_text("Draw boxes", exact=True).first.click()
+    wait_idle(page)
+    chart = page.locator(".js-plotly-plot").first
+    _wait_for(lambda: chart.evaluate("gd => gd._fullLayout.dragmode") == "select")
+
+    def at(x: float, y: float) -> tuple[float, float]:
+        return tuple(chart.evaluate("""(gd, [x, y]) => { const r = gd.getBoundingClientRect(), l = gd._fullLayout;
+            return [r.left + l.xaxis._offset + l.xaxis.l2p(x), r.top + l.yaxis._offset + l.yaxis.l2p(y)]; }""",
+                                    [x, y]))
+
+    def drag(a: tuple[float, float], b: tuple[float, float]) -> None:
+        page.mouse.move(*at(*a))
+        page.mouse.down()
+        page.mouse.move(*at(*b), steps=6)
+        page.mouse.up()
+        wait_idle(page)
+
+    drag((20, 25), (240, 26))  # flat: along the line
+    page.get_by_test_id("stToastText").get_by_text("No box drawn: the drag covered").wait_for()
+    assert not page.get_by_text("Box drawn at x").count()
+    drag((12, 12), (250, 42))
+    page.get_by_text(re.compile(r"Box drawn at x 1[0-9]–2[45][0-9], y 1[0-9]–4[0-9]")).first.wait_for()
+    assert chart.evaluate("gd => gd._fullLayout.shapes.length") == 1  # the page draws it
+    page.get_by_text("Large view", exact=True).first.click()
+    wait_idle(page)
+    page.get_by_text("Large view", exact=True).first.click()
+    wait_idle(page)
+    chart = page.locator(".js-plotly-plot").first
+    _wait_for(lambda: chart.evaluate("gd => gd._fullLayout.shapes.length") == 1)
+    drag((100, 20), (200, 60))  # from inside the box: a new box, not the old one moved
+    page.get_by_text(re.compile(r"Box drawn at x (99|10[01])–(199|20[01]), y (19|2[01])–(59|6[01])")).first.wait_for()
+
+
 def test_an_import_shows_its_dataset_at_once_and_a_delete_moves_the_sidebar_off_it(server, page, tmp_path):
     """Found in a walkthrough: the sidebar showed an imported dataset only from the user's next click (a click on a
     delete tick was swallowed by that switch), and after Delete it kept the deleted dataset, with no message."""

@@ -27,7 +27,7 @@ from ui.annotate_keys import (ACTION_KEYS, UNDO, KeysView, apply_keys, fresh_pre
                               label_keys, typed_here)
 from ui.annotate_model import chosen_run_suggester
 from ui.annotate_overlay import LOW_OCR, overlay_choice
-from ui.annotate_bulk import box_drawn_news, bulk_label
+from ui.annotate_bulk import box_drawn_news, bulk_label, words_inside
 from ui.annotate_region import drawn_box, keep_drawn_box, reread_drawn_button
 from ui.annotate_state import (CAME_FROM_KEY, LEFT_DONE_KEY, MESSAGES_KEY, NEXT_DOC_KEY, NOTICE_KEY, TAKE_BACK_KEY,
                                TOAST_KEY, act, bump, first_unlabelled_word, follow_selected_word, keep_open, say,
@@ -201,6 +201,7 @@ def _apply_presses(doc: Document, seen_action: int | None, keys: list[str], on_d
 LARGE_WIDTH = 900
 LARGE_KEY = "annotate_large"
 DRAW_KEY = "annotate_draw_boxes"
+MIN_BOX_PX = 3  # a drawn box narrower or flatter than this (page pixels) is no box
 
 
 def _figure(doc: Document, large: bool) -> None:
@@ -225,6 +226,7 @@ def _figure(doc: Document, large: bool) -> None:
                                    if large else None)
         if st.session_state.get(DRAW_KEY):
             figure.update_layout(dragmode="select")
+        _show_drawn_box(figure, drawn_box(doc.id))
         st.plotly_chart(overlay.draw(figure), key=chart_key, width="stretch",
                         on_select=lambda: _on_select(doc, chart_key), selection_mode=("points", "box"))
         if picture.note:
@@ -232,14 +234,27 @@ def _figure(doc: Document, large: bool) -> None:
     drawn = drawn_box(doc.id)
     if drawn:  # said where it is drawn: a walkthrough's box changed nothing in sight, the way on folded below
         x0, y0, x1, y1 = (round(v) for v in drawn)
-        st.info(f"Box drawn at x {x0}–{x1}, y {y0}–{y1} (page pixels): label the words inside it below, read it "
-                "again with OCR, or open *Corrections* in the word panel to add a word the OCR missed in it.")
+        holds = bool(words_inside(doc, drawn))  # none: nothing below to label (probe 42)
+        st.info(f"Box drawn at x {x0}–{x1}, y {y0}–{y1} (page pixels): "
+                + ("label the words inside it below, read it again with OCR, " if holds else
+                   "no word's centre is inside it; read it again with OCR, ")
+                + "or open *Corrections* in the word panel to add a word the OCR missed in it.")
         reread_drawn_button(doc, drawn)
         bulk_label(doc, drawn)
     else:
         st.caption("Click a word to select it. To label several words at once, add a word the OCR missed or read a "
                    "region again with OCR, switch *Draw boxes* on (or choose *Box select* in the chart's toolbar, "
                    "top right of the receipt) and drag over them.")
+
+
+def _show_drawn_box(figure, box: tuple[float, float, float, float] | None) -> None:
+    """The box drawn on the receipt, drawn by the page: Plotly's own outline of it went with a redraw (Large view
+    on and off) while its buttons stayed, a drag inside it moved it instead of drawing a new one, and a flat drag
+    became a band the page's full height (probe 42). A drag is always a rectangle (``selectdirection`` "d")."""
+    figure.update_layout(selectdirection="d", selections=[])
+    if box is not None:
+        figure.add_shape(type="rect", x0=box[0], y0=box[1], x1=box[2], y1=box[3], layer="above",
+                         line=dict(color="#1f3a93", width=2, dash="dash"), fillcolor="rgba(31,58,147,0.10)")
 
 
 def _on_select(doc: Document, chart_key: str) -> None:
@@ -255,6 +270,10 @@ def _on_select(doc: Document, chart_key: str) -> None:
         if len(xs) >= 2 and len(ys) >= 2:
             x0, x1 = (min(max(v, 0.0), float(doc.width)) for v in (min(xs), max(xs)))
             y0, y1 = (min(max(v, 0.0), float(doc.height)) for v in (min(ys), max(ys)))
+            if x1 - x0 < MIN_BOX_PX or y1 - y0 < MIN_BOX_PX:  # a flat or tiny drag: no box, said (probe 42's was
+                st.session_state[TOAST_KEY] = (f"No box drawn: the drag covered {x1 - x0:.0f}×{y1 - y0:.0f} page "
+                                               "pixels of the receipt; drag diagonally over the words")  # a band
+                return
             replaced = drawn_box(doc.id) not in (None, (x0, y0, x1, y1))
             keep_drawn_box(doc.id, (x0, y0, x1, y1))
             st.session_state[TOAST_KEY] = box_drawn_news(doc, (x0, y0, x1, y1), replaced)
