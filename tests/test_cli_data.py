@@ -315,7 +315,7 @@ def test_ocr_prints_each_image_as_it_is_read_and_says_progress_every_ten_seconds
     monkeypatch.setattr(engine, "ocr_many", stopped_after_one)
     main(["ocr", *map(str, images)])
     out, err = capsys.readouterr()
-    assert out.startswith(f"== {images[0]}: 1 words") and "TEA" in out
+    assert out.startswith(f"== {images[0]}: 1 word\n") and "TEA" in out  # "1 words" before
     assert "ocr: 2/100" in err and "ocr: 1/100" not in err
     assert f"error: '{tmp_path / 'third.png'}' is not an image" in err
 

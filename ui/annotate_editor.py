@@ -284,7 +284,7 @@ def _word_panel(doc: Document, listen: Callable[[], None]) -> None:
     (``listen``), then the corrections."""
     counts = doc.label_counts(labelled_only=True)
     low = sum(1 for w in doc.words if w.confidence is not None and w.confidence < LOW_CONFIDENCE)
-    parts = [f"{len(doc.words)} words", f"{doc.labelled_words} labelled", f"{doc.suggested_words} suggested"]
+    parts = [counted(len(doc.words), "word"), f"{doc.labelled_words} labelled", f"{doc.suggested_words} suggested"]
     if counts:
         # a label of no schema (a tampered workspace) as text: a probe's was a live link in this caption
         parts.append(", ".join(f"{k if k in SCHEMA.annotation_labels else literal(ascii(k)[:60])} {v}"

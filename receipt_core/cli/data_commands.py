@@ -149,7 +149,7 @@ def _print_words(name: str, doc, note: str) -> None:
     note = f" ({note})" if note else ""
     # a file name's control characters as escapes: "\x1b]0;TITLE\x07" in one retitled the terminal (a probe); the
     # error lines already print names as Python does
-    print(f"== {one_line(name)}: {len(doc.words)} words{note}"
+    print(f"== {one_line(name)}: {counted(len(doc.words), 'word')}{note}"
           + ("; the image holds no readable text" if not doc.words else ""))
     for line in _lines(doc):
         print(one_line(line))
