@@ -72,8 +72,13 @@ def test_an_added_word_joins_its_line_in_reading_order_and_stays_on_the_page():
     added = correction.document
     assert correction.focus == 2  # the page selects the new word (it kept the index: the next word)
     assert added.words[2].text == "Rp" and added.words[2].line_id == 0 and not added.words[2].is_labelled
-    below = add_word(_doc(), "THANK YOU", (10, 150, 500, 170)).document
+    assert correction.summary == "word 'Rp' added as word #2"
+    cut = add_word(_doc(), "THANK YOU", (10, 150, 500, 170))
+    below = cut.document
     assert below.words[-1].line_id == 2 and below.words[-1].box == (10, 150, 400, 170)  # clamped to the page
+    # and said (probe 42's word was stored narrower than typed, unsaid)
+    assert cut.summary.endswith(", its box cut to the page's edge (x 10–400, y 150–170)")
+    assert "cut" not in add_word(_doc(), "Rp", (290, 28, 260, 12)).summary  # corners the other way round: no cut
     with pytest.raises(CorrectionError, match="covers no area"):
         add_word(_doc(), "x", (500, 500, 600, 600))
     assert [w.text for w in delete_word(_doc(), 2).document.words] == ["ICE TEA", "2x", "TOTAL", "20.000"]

@@ -177,7 +177,11 @@ def add_word(doc: Document, text: str, box: Sequence[float]) -> Correction:
     words = list(doc.words)
     position = _position(words, word)
     words.insert(position, word)
-    return Correction(doc.with_words(_within_limit(words, doc)), f"word {new_text!r} added as word #{position}",
+    # a box past the page's edge is cut to it, and said (probe 42's word was stored 64 px narrower, unsaid)
+    x0, y0, x1, y1 = (float(v) for v in box)
+    asked = (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
+    cut = "" if asked == tuple(placed) else f", its box cut to the page's edge ({region_text(placed)})"
+    return Correction(doc.with_words(_within_limit(words, doc)), f"word {new_text!r} added as word #{position}{cut}",
                       focus=position)
 
 
