@@ -35,6 +35,12 @@ def test_text_edit_keeps_the_label_and_reads_a_quantity_again():
     assert edit_text(_doc(), 0, "x" * MAX_WORD_CHARS).document.words[0].text == "x" * MAX_WORD_CHARS
     with pytest.raises(CorrectionError, match=f"at most {MAX_WORD_CHARS}"):
         edit_text(_doc(), 0, "x" * (MAX_WORD_CHARS + 1))
+    # tabs and newlines pasted become spaces inside one word, and the summary says how to make it several
+    pasted = edit_text(_doc(), 3, "A\tB\nC  D\r\nE")
+    assert pasted.document.words[3].text == "A B C D E"
+    assert pasted.summary.endswith("; it holds spaces, so it stays one word: Split at spaces makes each part a word "
+                                   "of its own")
+    assert "holds spaces" not in edit_text(_doc(), 0, "ICE TEAS").summary  # it had them already
 
 
 def test_split_divides_the_box_by_length_and_merge_unites_it():

@@ -67,6 +67,8 @@ def edit_text(doc: Document, index: int, text: str) -> Correction:
     if word.is_quantity and parse_quantity(new_text) is None:  # "TEA" stayed a quantity worth 1 (a probe)
         retyped = _without_label(retyped)
         note = f"; {new_text!r} prints no number, so it is left without the quantity label"
+    if " " in new_text and " " not in word.text:  # probe 42 pasted "A\tB\nC" and got one word "A B C", unsaid
+        note += "; it holds spaces, so it stays one word: Split at spaces makes each part a word of its own"
     return Correction(_replace(doc, index, [retyped]), f"word #{index}: text {word.text!r} -> {new_text!r}{note}")
 
 
