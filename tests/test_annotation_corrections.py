@@ -201,7 +201,8 @@ def test_a_merge_a_retype_or_a_split_says_what_it_changed_beyond_the_text():
         "words 0 'TEA' and 1 '3.50' merged; '3.50' lost its label ITEM_PRICE and its item: the merged word keeps "
         "ITEM_NAME and its item (Undo takes the merge back)")
     retyped = edit_text(doc, 2, "2x TEA")
-    assert retyped.summary == "word #2: text '2x' -> '2x TEA'; its quantity 3 -> 2, read from the new text"
+    assert retyped.summary == ("word #2: text '2x' -> '2x TEA'; its quantity 3 -> 2, read from the new text; it holds "
+                               "spaces, so it stays one word: Split at spaces makes each part a word of its own")
     split = split_word(retyped.document, 2)
     assert split.summary.endswith("; 'TEA', which prints no number, left without the quantity label")
     assert [(w.text, w.annotation_label, w.is_labelled) for w in split.document.words[2:]] == [
