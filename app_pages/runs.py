@@ -15,6 +15,7 @@ from receipt_core.evaluation.noise import NOISE_NOTE
 from receipt_core.plots.run_charts import (CURVE_AXES, SERIES_COLORS, cost_quality_figure, curve_figure,
                                            kept_series_colors, label_smoothing_note)
 from receipt_core.training.config import smoothing_of
+from receipt_core.training.cost_reading import cost_reading
 from receipt_core.training.events import HEADLINE_METRICS, METRIC_LABELS, TASK_TITLES
 from receipt_core.training.run_feed import CURVE_COLUMNS, RunFeed
 from receipt_core.training.run_documents import started_on_command_line
@@ -266,6 +267,9 @@ with runs_tab:
                             key="runs_cost_quality", width="stretch")
             st.caption("Each run overlaid above keeps its colour here (the others are grey); the marker's shape "
                        "tells the scenario." + left_out)
+            # which run is worth its cost, in words (walkthrough 40 was left to weigh +0.029 F1 against 2.3x the time)
+            if reading := cost_reading(rows, labels):
+                st.markdown(notice_markdown(reading))
 
     st.subheader("One run")
     starred = [(ranked_score(row, BEST_BY[0]), row["run"]) for row in rows if row["run"] in best]

@@ -99,6 +99,40 @@ def test_best_is_marked_only_beyond_the_noise_rule():
     assert clear_best_runs(rows) == {"x"}
 
 
+def test_the_cost_reading_names_the_run_worth_its_cost():
+    """Walkthrough 40: the ★ weighs quality only, and nothing said whether phased's +0.029 field F1 was worth its
+    2.3 times the training time of freeze-backbone. The reading under Cost vs quality says it in words."""
+    from receipt_core.training.cost_reading import cost_reading
+    from receipt_core.training.run_summary import TRAINING_TIME
+
+    def row(run, f1, items, seconds, eval_set="dev", status="finished"):
+        return {"run": run, "eval set": eval_set, "eval receipts": 50, "saved fields.micro_f1": f1,
+                "saved quantity.item_accuracy": items, TRAINING_TIME: seconds, "status": status}
+
+    names = {"fb": "text-minilm · freeze-backbone", "ph": "text-minilm · phased", "full": "text-minilm · full"}
+    # the cheap run level with the best within the noise: it is the one worth its cost
+    level = cost_reading([row("fb", 0.938, 0.99, 26.0), row("ph", 0.940, 0.99, 61.0)], names)
+    assert level == ("Scored on the same 50 receipts, 'text-minilm · freeze-backbone' is worth its cost: level "
+                     "with the best run, 'text-minilm · phased', within the noise (field F1 0.938 vs 0.940), in "
+                     "26 s of training to its 61 s (2.3 times less).")
+    # a real gap: what the extra time buys, both ways
+    gap = cost_reading([row("fb", 0.911, 0.97, 26.0), row("ph", 0.940, 0.99, 61.0)], names)
+    assert gap.startswith("Scored on the same 50 receipts, 'text-minilm · phased' scores best (field F1 0.940, "
+                          "item quantity accuracy 0.990) in 61 s of training; the cheapest run, 'text-minilm · "
+                          "freeze-backbone', trains 2.3 times faster (26 s) and scores 0.911 and 0.970")
+    # the best is also the cheapest, or about as cheap
+    fast = cost_reading([row("ph", 0.940, 0.99, 30.0), row("full", 0.90, 0.99, 33.0)], names)
+    assert fast == ("Scored on the same 50 receipts, 'text-minilm · phased' scores best (field F1 0.940) and "
+                    "trained fastest (30 s): worth its cost.")
+    about = cost_reading([row("ph", 0.940, 0.99, 33.0), row("full", 0.90, 0.99, 30.0)], names)
+    assert about == ("Scored on the same 50 receipts, 'text-minilm · phased' scores best (field F1 0.940) and "
+                     "trained about as fast as the cheapest run, 'text-minilm · full' (33 s to 30 s): worth its cost.")
+    # nothing to weigh: one run, runs on other receipts, a run still training
+    assert cost_reading([row("ph", 0.94, 0.99, 61.0)], names) is None
+    assert cost_reading([row("ph", 0.94, 0.99, 61.0), row("fb", 0.91, 0.97, 26.0, eval_set="other")]) is None
+    assert cost_reading([row("ph", 0.94, 0.99, 61.0), row("fb", 0.91, 0.97, 26.0, status="running")]) is None
+
+
 def test_the_study_stars_no_best_row_on_a_0_0002_difference():
     from receipt_core.study.reading import best_summary
     from receipt_core.study.result import Spread
@@ -964,6 +998,9 @@ def test_the_first_overlay_holds_the_starred_run_beside_the_newest_three(workspa
     table = at.dataframe[0].value.set_index("run")
     assert table.loc[ids[0], "best"] == "★"
     assert sorted(at.multiselect(key="runs_compare").value) == sorted(ids)  # the newest three and the ★ one
+    # the reading under Cost vs quality (walkthrough 40)
+    assert any(m.value.startswith("Scored on the same ") and "` run 0 ` scores best (field F1 0.900)" in m.value
+               for m in at.markdown), [m.value for m in at.markdown]
     at.multiselect(key="runs_compare").set_value(ids[1:]).run()  # taken out: it stays out
     at.switch_page("app_pages/train.py").run()
     at.switch_page("app_pages/runs.py").run()

@@ -147,11 +147,11 @@ def clear_best_runs(rows: Sequence[Mapping[str, Any]]) -> set[str]:
     receipts are never compared, and rows missing a metric, or scored on fewer than ``MIN_EVAL_RECEIPTS`` receipts
     (one receipt moves such a score beyond any rule: a walkthrough's ★ stood on 3), take no part. Empty when no run
     stands out."""
-    return {winner for scores, floors in _comparable_groups(rows)
+    return {winner for scores, floors in comparable_groups(rows)
             if (winner := clear_winner(scores, floors)) is not None}
 
 
-def _comparable_groups(rows: Sequence[Mapping[str, Any]]) -> list[tuple[dict[str, list[tuple[float, float]]],
+def comparable_groups(rows: Sequence[Mapping[str, Any]]) -> list[tuple[dict[str, list[tuple[float, float]]],
                                                                         tuple[float, float]]]:
     """The runs scored on the same receipts, per evaluation set, that have ended: each run's ``BEST_BY`` scores
     (spread 0), with the floors of those metrics (field F1's sampling error, one item of item accuracy)."""
@@ -184,7 +184,7 @@ def best_reason(rows: Sequence[Mapping[str, Any]], names: Mapping[str, str] | No
     rule, not a ★ shown, and then read "it is ahead of it" with no score)."""
     said = []
     by_run = {row["run"]: row for row in rows}
-    for scores, floors in _comparable_groups(rows):
+    for scores, floors in comparable_groups(rows):
         if (winner := clear_winner(scores, floors)) is None:
             continue
         against = []
@@ -229,7 +229,7 @@ def no_best_reason(rows: Sequence[Mapping[str, Any]], names: Mapping[str, str] |
     0.929 against 0.908, with no word of the margin or of the other metric."""
     scored = [row for row in rows if ranked_score(row, BEST_BY[0]) is not None and row.get("eval set") is not None]
     few = sum(1 for row in scored if (row.get("eval receipts") or 0) < MIN_EVAL_RECEIPTS)
-    groups = [group for group in _comparable_groups(rows) if len(group[0]) > 1]
+    groups = [group for group in comparable_groups(rows) if len(group[0]) > 1]
     if groups:
         scores, floors = max(groups, key=lambda group: len(group[0]))
         return "No run is marked best: " + _undecided(scores, floors, names or {}) + "."
