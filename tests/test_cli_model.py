@@ -612,6 +612,22 @@ def test_evaluate_from_images_on_a_dataset_name_says_what_to_do(trained, capsys)
             "receipts are already read: evaluate them without --from-images)") in capsys.readouterr().err
 
 
+def test_evaluate_refused_for_data_without_images_leaves_no_ocr_cache_folder(trained, cord_folders, tmp_path,
+                                                                            capsys):
+    """Probe 43: DATA whose images could not be used was refused, and the --ocr-cache folder made for it stayed,
+    empty. A folder that was there already stays."""
+    run_dir, _ = trained
+    no_images = cord_folders[1]  # CORD json, no image/ folder
+    cache = tmp_path / "cache with space"
+    argv = ["evaluate", str(run_dir), "--data", str(no_images), "--format", "cord", "--from-images", "--ocr-cache",
+            str(cache)]
+    assert main(argv) == 2
+    assert "has no usable images" in capsys.readouterr().err and not cache.exists()
+    cache.mkdir()
+    assert main(argv) == 2
+    assert cache.is_dir()
+
+
 def test_a_reference_or_pretrained_model_folder_is_named_not_called_damaged(tmp_path, capsys):
     """A probe gave evaluate a reference run's `reference` folder (a Hugging Face model: config.json and
     model.safetensors, no run.json) and was told its checkpoint was damaged and to delete the run."""

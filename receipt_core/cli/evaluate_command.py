@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -152,9 +153,15 @@ def run_evaluate(args: argparse.Namespace) -> int:
             raise CommandError(f"--from-images needs a dataset folder or file with images; {path} is neither (a "
                                "workspace dataset's receipts are already read: evaluate them without --from-images)")
         fmt = resolve_format(path, args.format)
+        made = args.ocr_cache is not None and not os.path.lexists(args.ocr_cache)
         if args.ocr_cache is not None:  # only now: a command refused for another reason leaves no empty folder
             make_out_folder(args.ocr_cache, flag="--ocr-cache")
-        run = run_dataset_from_images(predictor, path, fmt, cache_folder=args.ocr_cache)
+        try:
+            run = run_dataset_from_images(predictor, path, fmt, cache_folder=args.ocr_cache)
+        except BaseException:  # refused before any OCR (DATA without usable images: probe 43), or stopped: the
+            if made and args.ocr_cache.is_dir() and not any(args.ocr_cache.iterdir()):  # folder made for it goes
+                args.ocr_cache.rmdir()
+            raise
         if run.without_image:
             total = len(run.gold_docs) + len(run.without_image)
             have = "has" if len(run.without_image) == 1 else "have"
