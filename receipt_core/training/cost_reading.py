@@ -44,8 +44,8 @@ def cost_reading(rows: Sequence[Mapping[str, Any]], names: Mapping[str, str] | N
         slowest = max(timed, key=lambda run: times[run])
         star = clear_winner(timed, floors)
         if star is not None and times[cheapest] * CHEAPER > times[star]:
-            said.append(f"{where}, the ★ run {name(star)} scores best ({quality(star)}) and trained about as fast as any "
-                        f"({times[star]:.0f} s): worth its cost.")
+            said.append(f"{where}, the ★ run {name(star)} scores best ({quality(star)}) and trained about as fast "
+                        f"as any ({times[star]:.0f} s): worth its cost.")
         elif star is not None:
             said.append(f"{where}, the ★ run {name(star)} scores best ({quality(star)}) in {times[star]:.0f} s of "
                         f"training; the cheapest run, {name(cheapest)}, trains {times[star] / times[cheapest]:.1f} "
