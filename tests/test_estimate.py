@@ -158,6 +158,11 @@ def test_the_time_budget_caps_the_estimate():
                                   "fit, at the time the last ones took, so a slower closing evaluation (or a budget "
                                   "of seconds, ended before any) runs a little past it")
     assert not estimate(_plan(max_minutes=600.0), []).budget_bound
+    # the phased plan's later phases cost several times its first: no epoch count it could not keep (walkthrough 41
+    # read "after about 8.3 of 12 epochs" and the budget ended the run after 4)
+    phased = estimate(_plan(scenario="phased", max_minutes=1.0, train_receipts=10_000), [])
+    assert phased.budget_bound and phased.epochs_in_budget is None
+    assert phased.headline().startswith("about 60 s: the time budget ends it before 3 epochs of 1250 steps")
     # close under the budget: said, since a slower run is then cut short (walkthrough 39: "about 89 s for 12 epochs"
     # under 1.5 minutes, and the budget ended the run after 9)
     near = _plan(train_receipts=100, epochs=12)
