@@ -45,7 +45,8 @@ def bulk_label(doc: Document, box: Sequence[float]) -> None:
                            help=f"Every word whose centre is inside the box: {literal(shown, limit=120)}. One change: "
                                 "Undo last change takes it back")
     right.button(f"Label {counted(len(inside), 'word')}", key="annotate_bulk_apply", disabled=label is None,
-                 on_click=_apply, args=(doc, inside, label))
+                 on_click=_apply, args=(doc, inside, label),  # greyed with no word why read as broken (walk 41)
+                 help="Choose the label beside it first" if label is None else None)
 
 
 def _apply(doc: Document, indices: list[int], label: str | None) -> None:
