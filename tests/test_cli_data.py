@@ -241,6 +241,10 @@ def test_ocr_json_stopped_with_ctrl_c_prints_what_it_read(tmp_path, capsys, monk
     assert len(printed["documents"]) == 2
     assert printed["errors"] == [{"name": None, "error": "interrupted: 1 of 3 images were not read"}]
     assert "error: interrupted" in err
+    # the text output says it too (probe 43 read only "error: interrupted")
+    assert main(["ocr", *map(str, images)]) == 130
+    out, err = capsys.readouterr()
+    assert out.count("== ") == 2 and "interrupted: 1 of 3 images were not read" in err
 
 
 @pytest.mark.ocr

@@ -576,7 +576,14 @@ def test_study_out_refuses_other_files_unless_forced_and_never_reuses_a_study(co
     assert (mine / "study.json").is_file()
     capsys.readouterr()
     assert main(argv + [str(mine)]) == 2  # a study's own runs are never mixed with another's
-    assert "already holds a study" in capsys.readouterr().err
+    assert "already holds a study; choose an empty --out folder, or pass --force to replace it" in \
+        capsys.readouterr().err
+    linked = tmp_path / "linked"  # a runs/ that is a link elsewhere is said as one, not as an old study's (probe 43)
+    linked.mkdir()
+    (tmp_path / "elsewhere").mkdir()
+    (linked / "runs").symlink_to(tmp_path / "elsewhere")
+    assert main(argv + [str(linked)]) == 2
+    assert f"holds runs/, a link to {tmp_path / 'elsewhere'}" in capsys.readouterr().err
     # with --force the study there is replaced, not mixed: its files and runs/ deleted first (probe 41 could not
     # rewrite a study stopped with Ctrl-C); the folder's other files stay
     (mine / "runs" / "stale-run").mkdir()

@@ -126,11 +126,13 @@ def run_ocr(args: argparse.Namespace) -> int:
         if items:
             ocr_many(items, progress=_progress("ocr"), on_result=read)
     except KeyboardInterrupt:  # what was read is printed, not lost: probe 41 stopped 5 photos after 3 and got 0 bytes
+        read_names = {name for name, _, _ in documents} | {name for name, _ in errors}
+        left = sum(1 for name, _ in items if name not in read_names)
         if args.json:
-            read_names = {name for name, _, _ in documents} | {name for name, _ in errors}
-            left = [name for name, _ in items if name not in read_names]
-            errors.append((None, f"interrupted: {len(left)} of {len(items)} images were not read"))
+            errors.append((None, f"interrupted: {left} of {len(items)} images were not read"))
             print_json()
+        else:  # said as the JSON says it (probe 43 read only "error: interrupted")
+            print(f"interrupted: {left} of {len(items)} images were not read", file=sys.stderr, flush=True)
         raise
     if args.json:
         print_json()

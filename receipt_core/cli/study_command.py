@@ -152,11 +152,18 @@ def _clear_study(out: Path) -> None:
 
 
 def _refuse_a_study_folder(out: Path) -> None:
+    # --force named: it is what replaces a study stopped with Ctrl-C (probe 43 was not told)
     if (out / "study.json").exists():
-        raise CommandError(f"{out} already holds a study; choose an empty --out folder")
+        raise CommandError(f"{out} already holds a study; choose an empty --out folder, or pass --force to replace "
+                           "it")
+    if (out / "runs").is_symlink():  # read as an old study's runs/ (probe 43)
+        raise CommandError(f"{out} holds runs/, a link to {os.readlink(out / 'runs')}, where a study writes its runs; "
+                           "choose an empty --out folder, or pass --force to replace the link (what it leads to "
+                           "is left alone)")
     if (out / "runs").exists():
         raise CommandError(f"{out} holds the runs/ of a study that never wrote its study.json (stopped before "
-                           "this project wrote one on Ctrl-C); choose an empty --out folder")
+                           "this project wrote one on Ctrl-C); choose an empty --out folder, or pass --force to "
+                           "replace it")
 
 
 def _study_into(args: argparse.Namespace, configs, settings, train_docs, eval_docs) -> int:
