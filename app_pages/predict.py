@@ -290,7 +290,8 @@ if inputs:
                              help="The least confident of the item's words (green above 0.5, red below)")})
             # an empty check is no all-clear: a walkthrough read it beside prices of 111 and 1194 as one
             if items and all(item.receipt_total is None for item in items):
-                st.caption("No total was read on this receipt, so no item's price was checked against it.")
+                # "amount": a walkthrough saw the word "Total:" drawn as TOTAL above this line (a label, no number)
+                st.caption("No total amount was read on this receipt, so no item's price was checked against it.")
             columns = ["word", "text", "answer", "confidence", "quantity_value", "answered by"]
             doubtful = uncertain_words(prediction, threshold)
             # a walkthrough read "QUANTITY · 0.0072 · line arithmetic" as a contradiction: the figure is the model's

@@ -373,7 +373,10 @@ with st.expander("Run settings" if busy else "Run settings and Start", expanded=
                 depth, idle = "", ()
                 if kind == TWO_HEAD and preset == "phased":
                     phase_two = top_k or min(phase_two_depth(int(epochs), receipts, plan.max_minutes), layers)
-                    depth = "" if top_k else f" Phase 2 (auto): the top {phase_two} encoder layers."
+                    fewer = not top_k and plan.max_minutes and phase_two < min(
+                        phase_two_depth(int(epochs), receipts, None), layers)  # said (walkthrough 42 saw 3 turn 2)
+                    depth = "" if top_k else (f" Phase 2 (auto): the top {phase_two} encoder layers"
+                                              + (", fewer on this time budget." if fewer else "."))
                     idle = phased_plan_warnings(0, None, [name for name, _ in sizes or ()], unfreeze, phase_two)
                     if sizes and (freeze or unfreeze):  # what each phase trains with the toggles (walkthrough 35)
                         model_cols[1].caption("With your toggles: " + "; ".join(

@@ -115,6 +115,11 @@ def test_a_receipt_without_ocr_confidences_or_image_says_so_and_cannot_be_read_a
     button = at.button(key="annotate_reread")
     assert button.disabled and "no image" in button.help
     assert "there are no pixels to read again" in _captions(at)
+    # a box drawn on it: no "read it again with OCR" offered under the receipt (walkthrough 42 met it greyed out)
+    at.session_state["annotate_drawn_box"] = (doc.id, (15.0, 15.0, 250.0, 40.0))
+    at.run()
+    assert not [b for b in at.button if b.key == "annotate_reread_drawn"]
+    assert [i.value for i in at.info if i.value.startswith("Box drawn at") and "read it again with OCR" not in i.value]
     assert not at.exception
 
 

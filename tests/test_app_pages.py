@@ -1298,7 +1298,7 @@ def test_predict_says_when_no_total_was_read_to_check_prices_against(demo_env, t
                                                                      fake_ocr, monkeypatch):
     """Walkthrough 24 read an empty check column beside prices of 111 and 1194 as an all-clear: no TOTAL had been
     read, so nothing was checked. Said under the items table then, and only then."""
-    no_total = "No total was read on this receipt, so no item's price was checked against it."
+    no_total = "No total amount was read on this receipt, so no item's price was checked against it."
     for total, said in (((None, "total"), True), ((1e9, "total"), False)):
         monkeypatch.setattr("receipt_core.evaluation.confidence._receipt_total", lambda doc, words, t=total: t)
         at = app("predict", dataset="demo")

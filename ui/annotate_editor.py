@@ -28,7 +28,7 @@ from ui.annotate_keys import (ACTION_KEYS, UNDO, KeysView, apply_keys, fresh_pre
 from ui.annotate_model import chosen_run_suggester
 from ui.annotate_overlay import LOW_OCR, overlay_choice
 from ui.annotate_bulk import box_drawn_news, bulk_label, words_inside
-from ui.annotate_region import drawn_box, keep_drawn_box, reread_drawn_button
+from ui.annotate_region import drawn_box, keep_drawn_box, reread_drawn_button, unreadable_reason
 from ui.annotate_state import (CAME_FROM_KEY, LEFT_DONE_KEY, MESSAGES_KEY, NEXT_DOC_KEY, NOTICE_KEY, TAKE_BACK_KEY,
                                TOAST_KEY, act, bump, first_unlabelled_word, follow_selected_word, keep_open, say,
                                selected_word, take_back_instead, view_version, word_key, word_picker_key)
@@ -235,9 +235,10 @@ def _figure(doc: Document, large: bool) -> None:
     if drawn:  # said where it is drawn: a walkthrough's box changed nothing in sight, the way on folded below
         x0, y0, x1, y1 = (round(v) for v in drawn)
         holds = bool(words_inside(doc, drawn))  # none: nothing below to label (probe 42)
+        reread = "" if unreadable_reason(doc) else "read it again with OCR, "  # no pixels: not offered (walk 42)
         st.info(f"Box drawn at x {x0}–{x1}, y {y0}–{y1} (page pixels): "
-                + ("label the words inside it below, read it again with OCR, " if holds else
-                   "no word's centre is inside it; read it again with OCR, ")
+                + (f"label the words inside it below, {reread}" if holds else
+                   f"no word's centre is inside it; {reread}")
                 + "or open *Corrections* in the word panel to add a word the OCR missed in it.")
         reread_drawn_button(doc, drawn)
         bulk_label(doc, drawn)
