@@ -910,8 +910,9 @@ def test_annotate_prefills_and_finds_the_least_confident_receipt(demo_env, train
     assert any(i.value.startswith(f"The receipt run {trained_run} is least sure of: ") for i in at.info), [
         i.value for i in at.info]
     # and where the eye is, with what z does (walkthrough 39 pressed z for its own label and took back the pre-fill)
-    assert [t.value for t in at.toast if t.value.startswith(f"Opened the receipt run {trained_run} is least sure "
-                                                            "of: ") and t.value.endswith("z takes back the last change")]
+    opened = f"Opened the receipt run {trained_run} is least sure of: "
+    assert [t.value for t in at.toast
+            if t.value.startswith(opened) and t.value.endswith("z takes back the last change")]
     assert sum(1 for w in demo_env.get_document(target).words if w.suggestion is not None) == unlabelled
     why = next(frame.value for frame in at.dataframe if frame.proto.id and "annotate_reason_table" in frame.proto.id)
     assert list(why.columns) == ["word", "text", "its answer", "score", "label now"]  # both, as Label Studio shows
