@@ -187,10 +187,13 @@ with runs_tab:
     seen = st.session_state.get(RUNS_SEEN_KEY)
     own = [run_id for run_id in labels if not is_suggestion_run(runs_by_id[run_id].config)]
     # first shown: the three newest and the ★ run, where it is older (a walkthrough's comparison left the best out)
+    # oldest first, so runs take their colours in the order they were made, as a race's charts colour its entries
+    # (walkthrough 40 saw a race's two runs swap colours between Race and Runs)
     kept = ([run_id for run_id in st.session_state["runs_compare"] if run_id in labels]
-            if "runs_compare" in st.session_state else own[:3] + [i for i in own[3:] if i in best])
+            if "runs_compare" in st.session_state else own[:3][::-1] + [i for i in own[3:] if i in best])
     new = [run_id for run_id in own if seen is not None and run_id not in seen and run_id not in kept]
-    st.session_state["runs_compare"] = (new + kept)[:len(SERIES_COLORS)]
+    compared = (new + kept)[:len(SERIES_COLORS)]  # the newest new runs when there are too many
+    st.session_state["runs_compare"] = [i for i in compared if i in new][::-1] + [i for i in compared if i not in new]
     st.session_state[RUNS_SEEN_KEY] = set(labels)
     # kept while other pages are visited: a walkthrough's four runs came back as the newest three after a visit to
     # Train or Data

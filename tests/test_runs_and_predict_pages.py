@@ -1011,6 +1011,29 @@ def test_the_first_overlay_holds_the_starred_run_beside_the_newest_three(workspa
     assert sorted(at.multiselect(key="runs_compare").value) == sorted(ids[1:])
 
 
+def test_runs_take_their_colours_in_the_order_they_were_made_as_a_race_colours_them(workspace_home):
+    """Walkthrough 40 raced full then freeze-fields-head: blue then orange on Race, the other way round on Runs,
+    which coloured the newest first. Runs now colours them oldest first, first look and new runs alike."""
+    from receipt_core.plots.run_charts import SERIES_COLORS
+
+    ws = Workspace.open(workspace_home)
+    first = []
+    for name in ("a", "b"):
+        first.append(_stored_run(ws, name, 0.5, 0.5))
+        time.sleep(1.05)  # run ids are by the second
+    at = app("runs")
+    colors = at.session_state["runs_colors"]
+    assert [colors[run] for run in first] == list(SERIES_COLORS[:2])
+    raced = []
+    for name in ("race entry 1", "race entry 2"):
+        raced.append(_stored_run(ws, name, 0.5, 0.5))
+        time.sleep(1.05)
+    at.switch_page("app_pages/train.py").run()
+    at.switch_page("app_pages/runs.py").run()
+    colors = at.session_state["runs_colors"]
+    assert [colors[run] for run in raced] == list(SERIES_COLORS[2:4])  # entry 1 before entry 2, as on Race
+
+
 def test_runs_new_since_the_last_look_are_overlaid_and_runs_taken_out_stay_out(workspace_home):
     """A walkthrough ran a race of two runs and came back to Runs: the table listed them, the overlay still held
     only the one run of its first visit."""
