@@ -295,5 +295,17 @@ def fits_a_file_system(text: str) -> bool:
     """Whether ``text`` could name a file at all: no NUL, no name over 255 characters, at most 4,096 in all. A
     typed path that fails this is refused before the file system is asked (which would answer ``[Errno 36]`` or
     "embedded null byte")."""
-    return ("\x00" not in text and len(text) <= MAX_PATH_CHARS
-            and all(len(part) <= MAX_NAME_CHARS for part in Path(text).parts))
+    return why_no_file_name(text) is None
+
+
+def why_no_file_name(text: str) -> str | None:
+    """What keeps ``text`` from naming a file (:func:`fits_a_file_system`), in words, else None: the one cause,
+    not a list of three (probe 44 read "a NUL character, or a name over 255 characters, or over 4,096 in all")."""
+    if "\x00" in text:
+        return "it holds a NUL character"
+    if len(text) > MAX_PATH_CHARS:
+        return f"it is {len(text):,} characters long, over the {MAX_PATH_CHARS:,} a path may have"
+    longest = max((len(part) for part in Path(text).parts), default=0)
+    if longest > MAX_NAME_CHARS:
+        return f"one of its names is {longest:,} characters long, over the {MAX_NAME_CHARS} a file name may have"
+    return None

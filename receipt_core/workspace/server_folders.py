@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
-from ..data.files import fits_a_file_system
+from ..data.files import why_no_file_name
 from .database import OCR_CACHE_FOLDER
 
 SERVER_FOLDERS_ENV = "RECEIPT_STUDIO_SERVER_FOLDERS"
@@ -56,9 +56,8 @@ class ServerFolders:
         text = typed.strip()
         if not text:
             raise OutsideServerFoldersError("type the path of a folder or file on the server")
-        if not fits_a_file_system(text):
-            raise OutsideServerFoldersError("that path cannot name a file: it holds a NUL character, or a name over "
-                                            "255 characters, or over 4,096 in all")
+        if (why := why_no_file_name(text)) is not None:
+            raise OutsideServerFoldersError(f"that path cannot name a file: {why}")
         try:
             path = Path(text).expanduser().resolve()
         except (OSError, RuntimeError, ValueError):  # an unknown ~user, a symlink loop, a name too long
