@@ -535,7 +535,8 @@ def test_server_folders_keep_a_typed_path_inside_them_whatever_it_names(tmp_path
     with pytest.raises(OutsideServerFoldersError, match="cannot name a file: one of its names is 300 characters "
                                                         "long, over the 255 a file name may have$"):
         folders.resolve(f"{home}/{'a' * 300}")  # inside, but the file system would answer "[Errno 36]"
-    with pytest.raises(OutsideServerFoldersError, match="it is 5,0[0-9][0-9] characters long, over the 4,096"):
+    with pytest.raises(OutsideServerFoldersError,
+                       match="it is [0-9,]+ characters long, over the 4,096 a path may have$"):
         folders.resolve(f"{home}/" + "/".join(["a" * 200] * 25))
     only = ServerFolders.for_workspace(home, environ={SERVER_FOLDERS_ENV: f"{tmp_path}/models{os.pathsep} "})
     assert only.roots == ((tmp_path / "models").resolve(),)
