@@ -373,8 +373,8 @@ with st.expander("Run settings" if busy else "Run settings and Start", expanded=
                 depth, idle = "", ()
                 if kind == TWO_HEAD and preset == "phased":
                     phase_two = top_k or min(phase_two_depth(int(epochs), receipts, plan.max_minutes), layers)
-                    fewer = not top_k and plan.max_minutes and phase_two < min(
-                        phase_two_depth(int(epochs), receipts, None), layers)  # said (walkthrough 42 saw 3 turn 2)
+                    # said: walkthrough 42 saw 3 turn 2 as it typed a budget
+                    fewer = not top_k and phase_two < min(DEEP_PHASE_TWO, layers)
                     depth = "" if top_k else (f" Phase 2 (auto): the top {phase_two} encoder layers"
                                               + (", fewer on this time budget." if fewer else "."))
                     idle = phased_plan_warnings(0, None, [name for name, _ in sizes or ()], unfreeze, phase_two)

@@ -235,12 +235,14 @@ def _figure(doc: Document, large: bool) -> None:
     if drawn:  # said where it is drawn: a walkthrough's box changed nothing in sight, the way on folded below
         x0, y0, x1, y1 = (round(v) for v in drawn)
         holds = bool(words_inside(doc, drawn))  # none: nothing below to label (probe 42)
-        reread = "" if unreadable_reason(doc) else "read it again with OCR, "  # no pixels: not offered (walk 42)
+        readable = unreadable_reason(doc) is None  # no pixels: no read again offered (walkthrough 42)
+        reread = "read it again with OCR, " if readable else ""
         st.info(f"Box drawn at x {x0}–{x1}, y {y0}–{y1} (page pixels): "
                 + (f"label the words inside it below, {reread}" if holds else
                    f"no word's centre is inside it; {reread}")
                 + "or open *Corrections* in the word panel to add a word the OCR missed in it.")
-        reread_drawn_button(doc, drawn)
+        if readable:
+            reread_drawn_button(doc, drawn)
         bulk_label(doc, drawn)
     else:
         st.caption("Click a word to select it. To label several words at once, add a word the OCR missed or read a "

@@ -95,9 +95,8 @@ def read_box(doc: Document, box: list[float]) -> tuple[Word, ...]:
 
 def reread_drawn_button(doc: Document, box: tuple[float, float, float, float]) -> None:
     """Under the receipt, beside the box just drawn: read that box again with OCR (walkthrough 38 scrolled past
-    the key list into Corrections, 950 px down, for the button there); nothing on a receipt without pixels."""
-    if unreadable_reason(doc):  # no pixels to read: not offered (walkthrough 42 met it greyed out, unexplained)
-        return
+    the key list into Corrections, 950 px down, for the button there). The caller draws it only on a receipt with
+    pixels (walkthrough 42 met it greyed out, unexplained)."""
     st.button("Read this box again with OCR", key="annotate_reread_drawn", on_click=_reread_region,
               args=(doc, list(box)), help="Its words are replaced by what Tesseract reads in the box alone; Undo "
                                           "last change puts them back")

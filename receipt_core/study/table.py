@@ -77,9 +77,6 @@ def table_rows(result: StudyResult) -> list[TableRow]:
 def markdown_table(result: StudyResult) -> str:
     lines = ["| " + " | ".join(TABLE_COLUMNS) + " |", "|" + "---|" * len(TABLE_COLUMNS)]
     for row in table_rows(result):
-        if row.failed:
-            lines.append(f"| {escape_markdown(row.configuration)} | {row.missing} |" + " |" * (len(TABLE_COLUMNS) - 2))
-            continue
         cells = list(row.cells())
         cells[0] = escape_markdown(cells[0])  # a configuration names its backbone, which may be a folder path
         if row.best:
