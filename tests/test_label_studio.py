@@ -12,6 +12,7 @@ import pytest
 
 from receipt_core.cli.main import main
 from receipt_core.data.document import Document, Suggestion, Word
+from receipt_core.data.schema import DEFAULT_SCHEMA
 from receipt_core.datasets import EXPORT_FORMATS, export_documents, load_dataset
 from receipt_core.datasets.label_studio_template import CONFIG_FILE, TASKS_FILE
 from receipt_core.workspace.store import Workspace
@@ -530,6 +531,35 @@ def test_genuine_label_studio_exports_import_as_its_documentation_describes(tmp_
             resolve_format(path, "auto")
     with pytest.raises(DatasetImportError, match=re.escape(hint)):
         load_dataset(minimal / "project-1.csv", "label-studio")
+    # a row without annotator or annotation_id is JSON-MIN by its flattened regions (probe 45 read "cannot tell the
+    # format": none of … is a CORD, native or Label Studio record)
+    bare = tmp_path / "bare-min.json"
+    bare.write_text(json.dumps([{"id": 1, "ocr": "/data/upload/1/x.jpg", "transcription": ["12.00"], "label": [
+        {"x": 1, "y": 2, "width": 3, "height": 4, "rotation": 0, "rectanglelabels": ["TOTAL"]}]}]))
+    with pytest.raises(DatasetImportError, match=r"bare-min.json looks like Label Studio's JSON-MIN export: " +
+                       re.escape(hint)):
+        resolve_format(bare, "auto")
+
+
+def test_a_json_file_of_no_format_says_what_it_holds(tmp_path):
+    """Probe 45: an empty list and an object {"hello": 1} were each "none of x.json is a CORD, native or Label
+    Studio record … and there is no WildReceipt train.txt", a folder's message for one file, without its reason."""
+    from receipt_core.datasets.detect import resolve_format
+    from receipt_core.datasets.report import DatasetImportError
+
+    for name, text, holds in (("empty.json", "[]", "it holds an empty list"),
+                              ("object.json", '{"hello": 1}', "it holds an object with the keys 'hello'"),
+                              ("number.json", "5", "it holds a single int value"),
+                              ("rows.json", "[1, 2]", "it holds a list of 2 entries, none a task with a data object")):
+        (tmp_path / name).write_text(text)
+        with pytest.raises(DatasetImportError) as refused:
+            resolve_format(tmp_path / name, "auto")
+        assert str(refused.value) == (f"cannot tell the format of {name}: {holds}, which is no CORD, native or Label "
+                                      "Studio record; choose the format (cord, wildreceipt, native or label-studio)")
+    (tmp_path / "broken.json").write_text("[1,")  # unreadable: choosing a format would not help, so not offered
+    with pytest.raises(DatasetImportError, match=r"^cannot tell the format of broken.json: not a readable JSON "
+                                                 r"file \([^;]*\)$"):
+        resolve_format(tmp_path / "broken.json", "auto")
 
 
 @pytest.mark.parametrize("reference", ["/data/upload/1/1a2b3c4d-{sha}.png",
@@ -596,7 +626,21 @@ def test_an_uploaded_photo_beside_the_export_or_in_its_images_folder_is_found_by
     assert paths["103"] is None
     assert [p for p in report.problems if "without pixels" in p] == [  # named by its place and its id too
         "project-1-export.json task 4 (id 103): image '/data/upload/1/deadbeef-missing.jpg' is not a file beside "
-        "the export; imported without pixels"]
+        "the export; imported without pixels (the link is kept: an export writes it back for Label Studio)"]
+    # the link of the one without its photo is kept, and an export writes it back as its data.ocr (a probe's
+    # re-export wrote "ocr": null, and the tasks lost their photos in Label Studio); those with photos link them
+    from receipt_core.datasets.label_studio_export import save_label_studio
+
+    missing = next(doc for doc in report.documents if doc.id.split("-")[2] == "103")
+    assert missing.meta["label_studio_image"] == "/data/upload/1/deadbeef-missing.jpg"
+    assert all("label_studio_image" not in doc.meta for doc in report.documents if doc is not missing)
+    out = save_label_studio(report.documents, tmp_path / "again", DEFAULT_SCHEMA, images=report.images)
+    written = {task["data"]["receipt_id"].split("-")[2]: task["data"]["ocr"] for task in json.loads(out.read_text())}
+    assert written["103"] == "/data/upload/1/deadbeef-missing.jpg"
+    assert all(written[k].startswith("images/") for k in ("100", "101", "102"))
+    back = load_dataset(out, "label-studio")  # and again: the link survives the round trip
+    assert next(d for d in back.documents if d.id == missing.id).meta["label_studio_image"] == \
+        "/data/upload/1/deadbeef-missing.jpg"
 
 
 def test_ocr_confidences_outside_0_to_100_are_said_as_the_native_import_says_them(tmp_path):
@@ -819,6 +863,32 @@ def test_a_negative_box_size_is_named_as_such(tmp_path):
     report = load_dataset(tmp_path / "t.json", "label-studio")
     assert report.documents[0].words[0].box == (80.0, 120.0, 480.0, 144.0)  # 10 % to 60 % of 800 px
     assert any("region a: negative width -50 (Label Studio measures a box rightwards" in p for p in report.problems)
+
+
+def test_a_box_without_area_is_named_and_kept(tmp_path):
+    """Probe 45: a zero-size rectangle was stored unsaid, when every other odd box in the file got a note."""
+    results = _ls_region("z", "ZERO", "TOTAL", {"x": 10, "y": 10, "width": 0, "height": 0})
+    results += _ls_region("f", "FLAT", None, {"x": 20, "y": 20, "width": 5, "height": 0})
+    (tmp_path / "t.json").write_text(json.dumps([_ls_task(1, results)]))
+    report = load_dataset(tmp_path / "t.json", "label-studio")
+    assert [(w.text, w.box) for w in report.documents[0].words] == [("ZERO", (80.0, 120.0, 80.0, 120.0)),
+                                                                    ("FLAT", (160.0, 240.0, 200.0, 240.0))]
+    assert "t.json task 1 (id 1): region z: its width and height are 0, so its box has no area; kept, its text " \
+        "and label at that place" in report.problems
+    assert any("region f: its height is 0, so its box has no area" in p for p in report.problems)
+
+
+def test_two_tasks_of_one_file_with_one_id_say_which_came_first(tmp_path):
+    """Probe 45: the second of two tasks sharing a task id and image in one file was skipped as "was already
+    imported", read as an earlier import's receipt; the message names the task that gave the id first."""
+    first = _ls_task(7, _ls_region("a", "FIRST", "TOTAL", {"x": 10, "y": 10, "width": 10, "height": 2}), "a.png")
+    second = _ls_task(7, _ls_region("a", "SECOND", "TOTAL", {"x": 10, "y": 10, "width": 10, "height": 2}), "a.png")
+    (tmp_path / "dup.json").write_text(json.dumps([first, second]))
+    report = load_dataset(tmp_path / "dup.json", "label-studio")
+    assert [d.words[0].text for d in report.documents] == ["FIRST"]
+    doc_id = report.documents[0].id
+    assert f"dup.json task 2 (id 7): document id {doc_id!r} was already imported from dup.json task 1 (id 7) in " \
+        "this import; skipped (each receipt needs its own id)" in report.problems
 
 
 def test_an_image_file_over_the_limit_is_not_hashed_to_match_its_name(tmp_path, monkeypatch):

@@ -71,14 +71,14 @@ def detect_format(path: Path) -> str:
         raise DatasetImportError(f"{path} is not a folder or a regular file; give a dataset folder or file")
     else:
         raise DatasetImportError(missing_path(path, path))
-    unreadable: list[str] = []  # why a file could not be read (not UTF-8, not JSON…): said, not swallowed
+    unreadable: list[tuple[str, str]] = []  # (file, why it is no record: not UTF-8, not JSON, an empty list…)
     for index, file in enumerate(files):
         try:
             data = read_record_file(file, DEFAULT_LIMITS, keep_constants=True)
         except RecordError as error:
             if _large_label_studio_export(file):  # one file of many tasks: its loader allows far more than a record
                 return "label-studio"
-            unreadable.append(f"{file.name}: {error}")
+            unreadable.append((file.name, str(error)))
             continue
         found = json_format(data)
         if found is not None:
@@ -97,12 +97,18 @@ def detect_format(path: Path) -> str:
             return found
         if _label_studio_min(data):
             raise DatasetImportError(f"{file.name} looks like Label Studio's JSON-MIN export: {EXPORT_HINT}")
+        unreadable.append((file.name, f"it holds {_what_it_holds(data)}"))  # a probe's [] got no reason
     wildreceipt = f"no WildReceipt {', '.join(SPLIT_FILES)} or class_list.txt"
     if not files:
         raise DatasetImportError(f"cannot tell the format of {path}: it holds no .json file (CORD, native or Label "
                                  f"Studio) and {wildreceipt}, so no dataset this app reads ({FORMATS_SHOWN})"
                                  f"{json_subfolders_note(path) if path.is_dir() else ''}{_photos_note(path)}")
-    reasons = f" ({'; '.join(unreadable[:3])})" if unreadable else ""
+    if path.is_file() and unreadable:  # one JSON file: its reason, without WildReceipt's folder files
+        why = unreadable[0][1]
+        raise DatasetImportError(f"cannot tell the format of {path.name}: {why}" + (
+            f", which is no CORD, native or Label Studio record; choose the format ({FORMATS_SHOWN})"
+            if why.startswith("it holds") else ""))
+    reasons = f" ({'; '.join(f'{name}: {why}' for name, why in unreadable[:3])})" if unreadable else ""
     raise DatasetImportError(f"cannot tell the format of {path}: none of {', '.join(f.name for f in files)} is a "
                              f"CORD, native or Label Studio record{reasons} and there is {wildreceipt}; choose the "
                              f"format ({FORMATS_SHOWN})")
@@ -152,10 +158,27 @@ def _large_label_studio_export(file: Path) -> bool:
 
 
 def _label_studio_min(data: Any) -> bool:
-    """Whether parsed JSON is a Label Studio JSON-MIN export: flat rows naming their annotation, no ``data``."""
+    """Whether parsed JSON is a Label Studio JSON-MIN export: flat rows, no ``data``, naming their annotation or
+    holding a region list (a probe's rows without ``annotator`` read as no format at all)."""
     return isinstance(data, list) and bool(data) and all(
-        isinstance(row, Mapping) and "data" not in row and ("annotation_id" in row or "annotator" in row)
+        isinstance(row, Mapping) and "data" not in row and ("annotation_id" in row or "annotator" in row
+                                                            or any(_regions_list(value) for value in row.values()))
         for row in data[:_SAMPLED_FILES])
+
+
+def _regions_list(value: Any) -> bool:
+    """Whether a JSON-MIN column holds regions as that export flattens them: a list of objects with x and y."""
+    return isinstance(value, list) and bool(value) and isinstance(value[0], Mapping) and {"x", "y"} <= set(value[0])
+
+
+def _what_it_holds(data: Any) -> str:
+    """What a JSON file that is no record of any format holds, in a few words."""
+    if isinstance(data, list):
+        return "an empty list" if not data else f"a list of {len(data):,} entries, none a task with a data object"
+    if isinstance(data, Mapping):
+        keys = ", ".join(repr(str(key))[:40] for key in itertools.islice(data, 5))
+        return f"an object with {'no keys' if not data else 'the keys ' + keys}{', …' if len(data) > 5 else ''}"
+    return f"a single {type(data).__name__} value"
 
 
 def json_format(data: Any) -> str | None:

@@ -18,11 +18,11 @@ from .bounded_json import first_constant
 from ._common import (DEFAULT_LIMITS, JSON_FILES, ImportLimits, RecordError, inside, note_no_count,
                       quantity_number, read_record_file, short_id, shown, storable, too_many_words)
 from .label_studio_geometry import page_of, region_box
-from .label_studio_images import task_image
+from .label_studio_images import is_storage_link, task_image
 from .label_studio_items import item_numbers
 from .label_studio_order import words_in_order
-from .label_studio_template import (GROUP, LINE_META, OCR_CONFIDENCE, OCR_MODEL_VERSION, PLACE_META,
-                                    QUANTITY_TAG)
+from .label_studio_template import (GROUP, IMAGE_LINK_META, LINE_META, OCR_CONFIDENCE, OCR_MODEL_VERSION,
+                                    PLACE_META, QUANTITY_TAG)
 from .report import DatasetImportError, ImportReport, RecordCollector
 from ..wording import counted
 
@@ -151,6 +151,8 @@ def _task_document(task: Any, number_: int, folder: Path, schema: LabelSchema, l
     source = data.get("source") if isinstance(data.get("source"), str) else (
         image.name if isinstance(image, Path) else "label-studio")
     meta = dict(data["meta"]) if isinstance(data.get("meta"), Mapping) else {}
+    if not isinstance(image, Path) and is_storage_link(ref):  # an export writes it back (label_studio_export)
+        meta[IMAGE_LINK_META] = ref
     ordered = words_in_order(words, regions, notes)
     doc = Document(id=str(doc_id), width=width, height=height, words=tuple(ordered), source=source, meta=meta)
     doc.validate(schema)

@@ -17,9 +17,9 @@ from ..data.files import atomic_write
 from ..data.review import REVIEWED_META, receipt_status
 from ..data.schema import LabelSchema
 from ._common import image_suffix
-from .label_studio_template import (BBOX, CONFIG_FILE, GROUP, IMAGE, IMAGE_FOLDER, ITEM_RELATION, LABEL, LINE_META,
-                                    OCR_CONFIDENCE, OCR_MODEL_VERSION, PLACE_META, QUANTITY_TAG, README_FILE,
-                                    TASKS_FILE, TEXT, export_readme, label_config)
+from .label_studio_template import (BBOX, CONFIG_FILE, GROUP, IMAGE, IMAGE_FOLDER, IMAGE_LINK_META, ITEM_RELATION,
+                                    LABEL, LINE_META, OCR_CONFIDENCE, OCR_MODEL_VERSION, PLACE_META, QUANTITY_TAG,
+                                    README_FILE, TASKS_FILE, TEXT, export_readme, label_config)
 
 
 
@@ -28,13 +28,16 @@ def save_label_studio(docs: Iterable[Document], folder: Path, schema: LabelSchem
                       images: Mapping[str, Path] | None = None, folder_name: str | None = None) -> Path:
     """Write ``docs`` as ``folder/tasks.json`` (+ ``images/`` named by content hash, + ``label_config.xml``, +
     ``README.txt`` naming the folder as ``folder_name``, default its own name); returns the tasks file. A task's
-    ``data.ocr`` is the image's path relative to the folder (null without one)."""
+    ``data.ocr`` is the image's path relative to the folder (without one, the Label Studio link the receipt was
+    imported with, else null)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     images = images or {}
     tasks = []
     for number_, doc in enumerate(docs, start=1):
-        image_ref = None
+        # without its photo, the Label Studio link it was imported with (Label Studio still shows that photo)
+        link = doc.meta.get(IMAGE_LINK_META)
+        image_ref = link if isinstance(link, str) else None
         image = images.get(doc.id)
         if image is not None:
             data = image.read_bytes()

@@ -52,6 +52,10 @@ def region_box(value: Mapping, width: int, height: int, notes: list[str], rid: s
                                                                                           ("height", h)) if size < 0)
         notes.append(f"region {short_id(rid)}: negative {sizes} (Label Studio measures a box rightwards and "
                      "downwards from its top-left corner); read as the box its corners span")
+    if not w or not h:  # a probe's zero-size rectangle was stored unsaid, when every other odd box got a note
+        flat = " and ".join(name for name, size in (("width", w), ("height", h)) if not size)
+        notes.append(f"region {short_id(rid)}: its {flat} {'are' if ' and ' in flat else 'is'} 0, so its box has no "
+                     "area; kept, its text and label at that place")
     corners = [(0.0, 0.0), (w, 0.0), (w, h), (0.0, h)]
     if angle:
         notes.append(f"region {short_id(rid)}: rotated {angle:g}°; stored as the upright box around it")

@@ -24,7 +24,7 @@ def task_image(ref: Any, folder: Path, notes: list[str]) -> Path | str | None:
     ``1a2b3c4d-`` key) beside the export or in its ``images/``; else None (noted)."""
     if ref is None:
         return None
-    local = isinstance(ref, str) and "://" not in ref and not ref.startswith("/data/")
+    local = isinstance(ref, str) and not is_storage_link(ref)
     file_name = PurePosixPath(unquote(ref.split("?d=")[-1].split("?")[0])).name if isinstance(ref, str) else ""
     named = _SHA256_IN_NAME.search(file_name)
     if local:
@@ -47,8 +47,16 @@ def task_image(ref: Any, folder: Path, notes: list[str]) -> Path | str | None:
     if named is not None:
         return named.group(0)  # RecordCollector.add notes it unless the workspace holds it
     where = f"inside {folder.name}/" if local else "beside the export"
-    notes.append(f"image {shown(ref)} is not a file {where}; imported without pixels")
+    kept = "" if local else " (the link is kept: an export writes it back for Label Studio)"
+    notes.append(f"image {shown(ref)} is not a file {where}; imported without pixels{kept}")
     return None
+
+
+def is_storage_link(ref: Any) -> bool:
+    """Whether a task's image reference points into Label Studio's storage or the web (an upload path, a
+    local-files path, a URL), not at a file of the export: such a link means something to Label Studio after the
+    import, and is kept (``IMAGE_LINK_META``) when the photo is not there."""
+    return isinstance(ref, str) and ("://" in ref or ref.startswith("/data/"))
 
 
 def _bytes_have(path: Path, sha: str, notes: list[str]) -> bool:

@@ -39,6 +39,9 @@ ITEM_RELATION = "item"
 OCR_MODEL_VERSION = "ocr"  # the prediction holding an unlabelled receipt's words (and their confidences and items)
 OCR_CONFIDENCE = "ocr_confidence"  # a textarea region's meta key: the word's OCR confidence (0–100)
 LINE_META = "line"  # a textarea region's meta key: the word's line as exported (an import back keeps the lines)
+# a document's meta key: the image link (a Label Studio upload path or URL) of a task imported without its photo,
+# written back as its data.ocr on export (a probe's re-export wrote "ocr": null, and Label Studio lost the photos)
+IMAGE_LINK_META = "label_studio_image"
 PLACE_META = "word"  # a textarea region's meta key: the word's place in its receipt as exported (and its order)
 
 

@@ -115,6 +115,7 @@ class RecordCollector:
         self.missing_images: dict[str, MissingImage] = {}
         self.problems: list[str] = []
         self._seen: dict[str, str] = {}  # document id -> the source it was read from
+        self._first_read: dict[str, str] = {}  # document id -> the record that gave it first (``where``)
         self._ids_from_file_names = ids_from_file_names
 
     def add(self, where: str, read: Callable[[list[str]], tuple[Document, Path | str | None]],
@@ -139,9 +140,13 @@ class RecordCollector:
             self.problems.append(f"{place}: its file name gives the id {first_id!r} of another receipt "
                                  f"({first_source}); stored as {doc.id!r}")
         if doc.id in self._seen:
-            self.problems.append(f"{where}: document id {doc.id!r} was already imported; skipped")
+            # named, with the record that gave it first: "was already imported" read as an earlier import's receipt
+            # when two tasks of one file shared a Label Studio id (a probe)
+            self.problems.append(f"{where}: document id {doc.id!r} was already imported from "
+                                 f"{self._first_read[doc.id]} in this import; skipped (each receipt needs its own id)")
             return
         self._seen[doc.id] = doc.source
+        self._first_read[doc.id] = where
         if isinstance(image, str):
             line = (f"{place}: image {image[:12]}… is not in the import's images/ folder (or its bytes do not match "
                     "its name); imported without pixels")
