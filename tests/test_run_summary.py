@@ -218,19 +218,19 @@ def test_with_no_best_run_the_runs_page_says_why():
 
     names = {"full": "full run", "frozen": "frozen run"}
     assert no_best_reason([scored("full", 0.929, 0.90), scored("frozen", 0.908, 0.95)], names) == (
-        "No run is marked best: 'frozen run' leads on item quantity acc. (0.950 vs 0.900, margin 0.007) and "
-        "'full run' leads on field micro-F1 (0.929 vs 0.908, margin 0.009), so neither is best on both.")
+        "No run is marked best: 'frozen run' leads on item quantity acc. (0.950 vs 0.900, noise margin 0.007) and "
+        "'full run' leads on field micro-F1 (0.929 vs 0.908, noise margin 0.009), so neither is best on both.")
     assert no_best_reason([scored("full", 0.929, 0.95), scored("frozen", 0.925, 0.95)], names) == (
         "No run is marked best: 'full run' and 'frozen run' are within the noise margin on both metrics (field "
-        "micro-F1 (0.929 vs 0.925, margin 0.008), item quantity acc. (0.950 vs 0.950, margin 0.007)), so the "
-        "evaluation set cannot tell them apart.")
+        "micro-F1 (0.929 vs 0.925, noise margin 0.008), item quantity acc. (0.950 vs 0.950, noise margin 0.007)), so "
+        "the evaluation set cannot tell them apart.")
     # a ★ says what it stands on, as its absence does (walkthrough 20 could not check one against the rule)
     from receipt_core.training.run_summary import best_reason
 
     rows = [scored("full", 0.929, 0.95), scored("frozen", 0.905, 0.95)]
     assert best_reason(rows, names) == (
-        "★ 'full run' — against 'frozen run': ahead on field micro-F1 (0.929 vs 0.905, margin 0.009), level on item "
-        "quantity acc. (0.950 vs 0.950, margin 0.007).")
+        "★ 'full run' — against 'frozen run': ahead on field micro-F1 (0.929 vs 0.905, noise margin 0.009), level on "
+        "item quantity acc. (0.950 vs 0.950, noise margin 0.007).")
     # runs that did not train alike are said so beside the ★ (walkthrough 23's ★ stood on a run against one stopped
     # after 1.1 epochs, and another on a 68-second run against runs of 40 s)
     costly = [{**rows[0], TRAINING_TIME: 68.0}, {**rows[1], "status": "stopped", TRAINING_TIME: 40.0}]

@@ -361,6 +361,45 @@ def test_a_one_seed_lead_of_one_item_or_of_two_frozen_backbones_is_not_a_verdict
     assert phased.verdict == "mixed", phased.evidence
 
 
+def test_backbones_judged_on_under_an_epoch_or_on_uneven_steps_say_so():
+    """Walkthrough 43: a 30-second study on a loaded machine gave layout-minilm 18 steps (0.72 epochs) and
+    text-minilm 30, and read "A layout-aware backbone beats a text-only one: did not hold" at "equal training
+    time"; and a race read "equal training time" of full's 67 s beside phased's 60 s."""
+    def summary(backbone, scenario, f1, items, steps, epochs, train_s=30.0):
+        run = dataclasses.replace(_run(StudyConfig(backbone, scenario), 0, f1, items, 5), steps=steps,
+                                  epochs=epochs, train_s=train_s, finished="time budget",
+                                  metrics={"fields.micro_f1": f1, "quantity.item_accuracy": items,
+                                           "quantity.items": 150})
+        return ConfigSummary(StudyConfig(backbone, scenario), (run,))
+
+    def claims(*summaries):
+        result = StudyResult(settings=StudySettings(repeats=1, budget_minutes=0.5), train_data="t", eval_data="e",
+                             train_documents=1, eval_documents=50, summaries=summaries)
+        return {c.claim.split(",")[0].rstrip("."): c for c in read_claims(result)}
+
+    short = claims(summary("layout-minilm", "full", 0.703, 0.90, 18, 0.72),
+                   summary("text-minilm", "full", 0.781, 0.95, 30, 1.2))
+    backbone = short["A layout-aware backbone beats a text-only one (full)"]
+    assert backbone.verdict == "not measured"
+    assert backbone.evidence.endswith("But layout-minilm · full trained 0.72 of an epoch: too little to judge its "
+                                      "scores (it has not seen every receipt once). Give the runs more time.")
+    uneven = claims(summary("layout-minilm", "full", 0.80, 0.95, 60, 2.4),
+                    summary("text-minilm", "full", 0.85, 0.95, 90, 3.6))["A layout-aware backbone beats a text-only "
+                                                                          "one (full)"]
+    assert uneven.verdict == "did not hold"
+    assert uneven.evidence.endswith("In the same time layout-minilm · full trained 60 steps and text-minilm · full "
+                                    "90: backbones of one size take about as long a step, so other work slowed one "
+                                    "run; re-run them on an idle machine, or with repeats.")
+    even = claims(summary("layout-minilm", "full", 0.80, 0.95, 80, 3.2),
+                  summary("text-minilm", "full", 0.85, 0.95, 90, 3.6))["A layout-aware backbone beats a text-only "
+                                                                        "one (full)"]
+    assert "other work slowed" not in even.evidence  # 90 / 80 steps is within the 1.2 a busy machine is told by
+    phased = claims(summary("text-minilm", "phased", 0.928, 0.987, 162, 6.48, 60.2),
+                    summary("text-minilm", "full", 0.930, 0.960, 128, 5.1, 67.2))["Phased unfreezing is best"]
+    assert "at about equal training time (text-minilm · phased 60.2 s, text-minilm · full 67.2 s; a run ends past " \
+        "its budget by its last step and closing work)" in phased.evidence
+
+
 def test_a_configuration_keeps_its_colour_in_every_figure_when_another_failed():
     """A demo walkthrough saw full red in the race's curves and green in its cost chart: colours went by the
     position among the configurations that produced runs. They go by the configuration now, in every figure."""

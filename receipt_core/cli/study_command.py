@@ -23,7 +23,7 @@ from ..wording import counted
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from ..training.config import TrainConfig
+    from ..training.config import SCENARIO_DEFAULTS, TrainConfig
 
     TRAIN_DEFAULTS = TrainConfig()
     study = subparsers.add_parser(
@@ -45,7 +45,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="configurations to run instead of the defaults, e.g. layout-minilm:full "
                             "text-minilm:full reference:layout-minilm")
     study.add_argument("--epochs", type=positive_int, default=None, metavar="N",
-                       help=f"epochs per run, unless the budget ends it first (default: train's, {TRAIN_DEFAULTS.epochs})")
+                       help="epochs per run, unless the budget ends it first (default: each scenario's own, as "
+                            f"train's: {TRAIN_DEFAULTS.epochs}, freeze-backbone "
+                            f"{SCENARIO_DEFAULTS['freeze-backbone']['epochs']})")
     study.add_argument("--batch-size", type=positive_int, default=None, metavar="B",
                        help=f"(default: train's, {TRAIN_DEFAULTS.batch_size})")
     study.add_argument("--lr", type=positive_float, default=None, metavar="LR",
@@ -74,7 +76,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     study.add_argument("--seed", type=int, default=0, metavar="S",
                        help="the first repeat's seed; repeat k uses seed + k (default: 0)")
     study.add_argument("--out", required=True, type=given_path, metavar="DIR",
-                       help="a new or empty folder for study.json, the report and each run's checkpoint (runs/)")
+                       help="a new or empty folder for study.json, the report and each run's checkpoint (runs/); "
+                            "the dashboard (Runs → Studies) opens the studies in the workspace's studies/ folder, "
+                            "so give --out WORKSPACE/studies/NAME to read it there")
     add_force_argument(study, help="write into DIR even when it is not empty; a study already there (one stopped "
                                    "with Ctrl-C, say) is replaced: its study.json, report and runs/ are deleted first")
     add_workspace_argument(study)

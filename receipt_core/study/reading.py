@@ -56,8 +56,43 @@ def _cut_short(*rows: ConfigSummary) -> str:
                         for row in ended)
         return (f" The time budget ended {named}, before the end of its plan, and {own}: the scores compare runs "
                 "at different training times, neither at equal time nor each at its best.")
+    times = [row.spread("train_s").mean for row in rows]
+    if max(times) > 1.1 * min(times):  # a walkthrough read "equal training time" of full's 67 s beside phased's 60 s
+        said = ", ".join(f"{row.config.name} {row.spread('train_s').mean:.1f} s" for row in rows)  # as tables say
+        return (f" The time budget ended {named}, before the end of its plan: the scores compare runs at about "
+                f"equal training time ({said}; a run ends past its budget by its last step and closing work), not "
+                "each at its best.")
     return (f" The time budget ended {named}, before the end of its plan: the scores compare runs at equal training "
             "time, not each at its best.")
+
+
+def _too_short(*rows: ConfigSummary) -> str | None:
+    """Why a comparison of ``rows`` says nothing when a side trained under :data:`MIN_TIMED_EPOCHS` of an epoch (it
+    has not seen every receipt once), else None."""
+    short = [row for row in rows if row.spread("epochs").mean < MIN_TIMED_EPOCHS]
+    if not short:
+        return None
+    said = "; ".join(f"{row.config.name} trained {row.spread('epochs').mean:.2f} of an epoch" for row in short)
+    return f"But {said}: too little to judge its scores (it has not seen every receipt once). Give the runs more time."
+
+
+SAME_SIZE = {"layout-minilm", "text-minilm"}  # one MiniLM-L6: the text-only one gives every token a zero box
+UNEVEN_STEPS = 1.2  # two same-sized backbones at one budget: more apart in steps than this, the machine was busy
+
+
+def _uneven_steps(a: ConfigSummary, b: ConfigSummary) -> str:
+    """For two backbones of one size and scenario at one time budget: their steps should be about equal, and when
+    they are not, the machine's load, not the backbones, made the difference (a walkthrough's loaded machine gave
+    layout-minilm 18 steps and text-minilm 30 in 30 seconds, and the study read "did not hold")."""
+    if {a.config.backbone, b.config.backbone} != SAME_SIZE:
+        return ""
+    steps = [row.spread("steps").mean for row in (a, b)]
+    cut = all(run.finished == "time budget" for row in (a, b) for run in row.runs)
+    if not cut or not min(steps) or max(steps) <= UNEVEN_STEPS * min(steps):
+        return ""
+    return (f" In the same time {a.config.name} trained {steps[0]:.0f} steps and {b.config.name} {steps[1]:.0f}: "
+            "backbones of one size take about as long a step, so other work slowed one run; re-run them on an "
+            "idle machine, or with repeats.")
 
 
 def _caveats(*rows: ConfigSummary) -> str:
@@ -112,8 +147,11 @@ def read_claims(result: StudyResult) -> list[Claim]:
             if scenario == "freeze-backbone" and layout == "layout-minilm" and text in TEXT_ONLY_BACKBONES:
                 claims.append(Claim(claim, "not measured", f"{layout} vs {text}: {n1}; {n2}. {SAME_FEATURES}"))
                 continue
+            if short := _too_short(a, b):  # a walkthrough's 30-second study: "did not hold" on 0.72 of an epoch
+                claims.append(Claim(claim, "not measured", f"{layout} vs {text}: {n1}; {n2}. {short}"))
+                continue
             claims.append(Claim(claim, _verdict(s1, s2), f"{layout} vs {text}: {n1}; {n2}.{_level_note(s1, s2)}"
-                                                         f"{_caveats(a, b)}"))
+                                                         f"{_caveats(a, b)}{_uneven_steps(a, b)}"))
     backbones = {s.config.backbone for s in result.summaries if s.runs and not s.config.is_reference}
     if len(backbones) == 1 and layout != "tiny":  # a race runs one backbone: the stakeholder's question still stands
         claims.append(Claim("A layout-aware backbone beats a text-only one.", "not measured",
@@ -131,6 +169,8 @@ def read_claims(result: StudyResult) -> list[Claim]:
         if phased.config.backbone == "tiny":  # as for freeze-backbone: the claim is about a pre-trained backbone
             claims.append(Claim("Phased unfreezing is best.", "not measured",
                                 f"{evidence} But {RANDOM_TINY}"))
+        elif short := _too_short(phased, best):
+            claims.append(Claim("Phased unfreezing is best.", "not measured", f"{evidence} {short}"))
         elif _never_unfroze(phased):
             claims.append(Claim("Phased unfreezing is best.", "not measured",
                                 f"{evidence} But phased trained past phase 1 (the heads only) for less than a "

@@ -13,7 +13,7 @@ from ..evaluation.noise import NOISE_NOTE
 from ..training.config import BUDGET_ENDING
 from ..training.events import HEADLINE_METRICS
 from ..training.run_status import format_seconds
-from ..wording import readable_time
+from ..wording import epochs_done, readable_time
 from .reading import best_summary
 from .result import Spread, StudyResult
 
@@ -27,7 +27,8 @@ TABLE_NOTE = ("Scores are each run's final evaluation, the model it saved (the R
               "between steps, so a run ends past it by its closing work and its last step; a frozen backbone's first "
               "steps also compute the features, so a budget of seconds is overrun by tens of seconds with MiniLM on a "
               "few hundred receipts on 2 cores. The bold row is the best multi-task configuration, marked only when it "
-              "beats every other beyond the noise rule below (no row is when none does, nor when fewer than "
+              "is behind no other row beyond the noise rule below on either metric and ahead of each on at least one "
+              "(no row is when none is, nor when fewer than "
               f"{MIN_EVAL_RECEIPTS} receipts were scored).")
 READING_NOTE = NOISE_NOTE
 
@@ -54,7 +55,7 @@ class TableRow:
         if self.failed:
             return (self.configuration, self.missing, *[""] * (len(TABLE_COLUMNS) - 2))
         return (self.configuration, *[self.metrics[k].text() for k in HEADLINE_METRICS], f"{self.train_s:.0f}",
-                f"{self.epochs:.1f}", f"{self.trainable_parameters:,}")
+                epochs_done(self.epochs), f"{self.trainable_parameters:,}")  # as the race and Train count them
 
 
 def table_rows(result: StudyResult) -> list[TableRow]:

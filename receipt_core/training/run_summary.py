@@ -174,8 +174,8 @@ _BEST_BY_LABELS = tuple(METRIC_LABELS[metric] for metric in BEST_BY)  # as the t
 
 
 def _two_scores(mine: float, theirs: float, floor: float) -> str:
-    """"0.929 vs 0.905, margin 0.009": two runs' scores of one metric and the noise margin between them."""
-    return f"{mine:.3f} vs {theirs:.3f}, margin {margin(floor=floor):.3f}"
+    """"0.929 vs 0.905, noise margin 0.009": two runs' scores of one metric and the noise margin between them."""
+    return f"{mine:.3f} vs {theirs:.3f}, noise margin {margin(floor=floor):.3f}"
 
 
 def best_reason(rows: Sequence[Mapping[str, Any]], names: Mapping[str, str] | None = None) -> str:
