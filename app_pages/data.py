@@ -28,6 +28,7 @@ from ui.name_fields import dataset_name_input
 from ui.receipt_images import receipt_picture
 from ui.shared import (NO_VALUE, PDF_NOTE, UPLOAD_TYPES, figure_and_tables, flash, forget_stale_choice,
                        friendly, no_receipt_matches, require_router, server_folders, show_flash, user_errors, workspace)
+from ui.stopped_uploads import show_stopped_uploads
 from ui.zip_import import AS_COPIES, AS_COPIES_HELP, zip_import_section
 
 
@@ -75,6 +76,7 @@ with upload_tab:
              "page into an image), picked one by one or as zips of them. Each is read by Tesseract and stored as soon "
              "as it is read; "
              "words and boxes become a document you can annotate. Files are stored by content hash.")
+    show_stopped_uploads(ws)  # a probe closed the tab at "OCR 6/25": 19 photos were never read, unsaid
     target, target_ok = dataset_name_input("Store into dataset", key="upload_dataset", value=upload_target(dataset))
     # a new key after each stored upload empties the uploader: pressing the button again would read the same files
     upload_round = st.session_state.get("upload_round", 0)

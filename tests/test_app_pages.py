@@ -320,6 +320,33 @@ def test_uploads_that_share_a_name_are_each_stored(workspace_home, fake_ocr):
     assert len(fake_ocr) == 3, fake_ocr
 
 
+def test_an_upload_that_stopped_part_way_is_named_on_data_until_dismissed(workspace_home):
+    """Probe 46 closed the tab at "OCR 6/25": 6 receipts were stored, and nothing ever said that 19 photos were never
+    read. The upload's journal names them on the next visit; one the server stopped (not touched for 5 minutes)
+    too; a live one (touched now) is not said."""
+    from receipt_core.workspace.upload_journal import STALE_S, UploadJournal
+
+    left = UploadJournal.begin(workspace_home, "march **bold**", ["a.jpg", "b [x](y).jpg", "c.jpg"])
+    left.read("a.jpg")
+    left.stop()
+    killed = UploadJournal.begin(workspace_home, "april", ["d.jpg"])
+    os.utime(killed.path, (time.time() - STALE_S - 1,) * 2)
+    UploadJournal.begin(workspace_home, "live", ["e.jpg"])  # another tab reading it now
+    at = app("data")
+    warnings = [w.value for w in at.warning if "stopped after reading" in w.value]
+    assert len(warnings) == 2 and "live" not in " ".join(warnings)
+    assert warnings[0].startswith(f"An upload into dataset {literal('march **bold**')} (started ")
+    assert warnings[0].endswith("stopped after reading 1 of its 3 files: the page was left or its tab closed while "
+                                "Tesseract read them, or the server stopped. What was read is stored; 2 files were "
+                                "never read, so upload them again:")
+    assert "stopped after reading 0 of its 1 file:" in warnings[1] and "1 file was never read, so upload it again" \
+        in warnings[1]
+    assert [c.value for c in at.code][:2] == ["b [x](y).jpg\nc.jpg", "d.jpg"]  # as text, not Markdown
+    at.button(key=f"upload_stopped_{left.path.stem}").click().run()
+    assert [w.value for w in at.warning if "stopped after reading" in w.value] == warnings[1:]
+    assert not left.path.exists()
+
+
 def test_too_many_images_at_once_are_refused_before_any_ocr(demo_env, trained_run, fake_ocr):
     from receipt_core.data.images import MAX_IMAGES_PER_PREDICTION, MAX_IMAGES_PER_UPLOAD
 

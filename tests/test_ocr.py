@@ -370,9 +370,18 @@ def test_an_upload_left_midway_keeps_the_receipts_read_before_it(tmp_path, monke
     with pytest.raises(Left):
         ocr_and_store(workspace, "photos", uploads, progress=leave_at_the_third)
     assert sorted(d.source for d in workspace.load_documents("photos")) == ["r0.png", "r1.png", "r2.png"]
+    # and the files never read are kept, for the Data page to name on the next visit (a probe closed the tab at
+    # "OCR 6/25", and 19 photos were never read, unsaid)
+    from receipt_core.workspace.upload_journal import dismiss_upload, stopped_uploads
+
+    [stopped] = stopped_uploads(workspace.home)
+    assert (stopped.dataset, stopped.names, stopped.unread) == ("photos", tuple(uploads), ("r3.png", "r4.png"))
 
     report = ocr_and_store(workspace, "photos", uploads)  # again: the rest is read and stored
     assert len(report.saved) == 2 and len(workspace.load_documents("photos")) == 5
+    assert stopped_uploads(workspace.home) == [stopped]  # a finished upload leaves no journal; the stopped one stays
+    dismiss_upload(workspace.home, stopped.key)
+    assert stopped_uploads(workspace.home) == []
     assert sum("already in the dataset" in note for note in report.notes) == 3
 
     fresh = {f"s{i}.png": _small_receipt_png((f"SOUP{i} 2 {i}.25", f"TOTAL {i}.25")) for i in range(3)}

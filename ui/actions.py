@@ -14,6 +14,7 @@ from receipt_core.datasets.report import ImportReport
 from receipt_core.ocr.engine import OcrCache, OcrResult, ocr_many
 from receipt_core.workspace.images import read_stored_image
 from receipt_core.workspace.store import Workspace
+from receipt_core.workspace.upload_journal import UploadJournal
 
 
 @dataclass(frozen=True)
@@ -91,9 +92,20 @@ def ocr_and_store(workspace: Workspace, dataset: str, uploads: dict[str, bytes],
     workspace.check_dataset_name(dataset)
     batch: dict[str, str] = {}  # document id -> the upload's name that stored it
     parts: list[IngestReport] = []
-    ocr_many(list(uploads.items()), cache=OcrCache(workspace.ocr_cache_dir), progress=progress,
-             on_result=lambda result: parts.append(
-                 store_ocr_results(workspace, dataset, [result], {result.name: uploads[result.name]}, batch)))
+    # the files of the upload and those read: one left part-way is said on the next visit (upload_journal)
+    journal = UploadJournal.begin(workspace.home, dataset, list(uploads))
+
+    def store(result: OcrResult) -> None:
+        parts.append(store_ocr_results(workspace, dataset, [result], {result.name: uploads[result.name]}, batch))
+        journal.read(result.name)
+
+    try:
+        ocr_many(list(uploads.items()), cache=OcrCache(workspace.ocr_cache_dir), progress=progress,
+                 on_result=store)
+    except BaseException:  # Streamlit's stop of a page left (its control exceptions are BaseExceptions), or a failure
+        journal.stop()
+        raise
+    journal.finish()
     return IngestReport(saved=tuple(i for p in parts for i in p.saved), words=sum(p.words for p in parts),
                         problems=tuple(m for p in parts for m in p.problems),
                         notes=tuple(m for p in parts for m in p.notes))

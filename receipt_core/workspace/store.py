@@ -5,6 +5,7 @@ Layout::
     <home>/workspace.sqlite3     documents (with receipt status), annotation history, runs, run events (WAL mode)
     <home>/images/<sha256>.<ext> uploaded/imported images, named by the SHA-256 of their bytes
     <home>/runs/<run id>/        a run's checkpoint folder
+    <home>/uploads-in-progress/  one journal per upload being read, kept when it stopped part-way (upload_journal)
 
 :class:`Workspace` is the one object callers use. Its parts live beside this module: the database and its
 crash-safety rules in :mod:`.database`, documents in :mod:`.documents`, their image files in :mod:`.images`,

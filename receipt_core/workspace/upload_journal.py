@@ -1,0 +1,93 @@
+"""Uploads being read, one small JSON file each under ``<home>/uploads-in-progress/``: Streamlit ends a page's script
+when its visitor leaves the page or closes the tab, and an upload of 25 photos left at "OCR 6/25" stored 6 and never
+said that 19 were not read (a probe). The journal names the files of an upload and those read; an upload that
+stopped part-way is listed on the next visit, with the files to upload again, until dismissed.
+
+An upload stopped when its page said so (:meth:`UploadJournal.stop`), or when its file was not touched for
+:data:`STALE_S` (the server was stopped or killed); one that finished leaves no file.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+from ..data.files import atomic_write
+
+JOURNAL_FOLDER = "uploads-in-progress"
+STALE_S = 300.0  # a live upload touches its file after every photo, each a few seconds of OCR
+_SUFFIX = ".json"
+
+
+@dataclass(frozen=True)
+class StoppedUpload:
+    """An upload that stopped before reading all its files."""
+
+    key: str  # its journal's name, for :func:`dismiss_upload`
+    dataset: str
+    names: tuple[str, ...]  # every file of the upload, as the uploader named them
+    read: tuple[str, ...]  # those read (stored, or refused with a reason) before it stopped
+    started_at: float  # time.time()
+
+    @property
+    def unread(self) -> tuple[str, ...]:
+        done = set(self.read)
+        return tuple(name for name in self.names if name not in done)
+
+
+class UploadJournal:
+    """The journal of one upload: :meth:`begin` it, :meth:`read` each file as it is read, then :meth:`finish` (the
+    file goes) or :meth:`stop` (the file stays, marked stopped)."""
+
+    def __init__(self, path: Path, dataset: str, names: Sequence[str]) -> None:
+        self.path = path
+        self._record = {"dataset": dataset, "names": list(names), "read": [], "started_at": time.time(),
+                        "stopped": False}
+
+    @classmethod
+    def begin(cls, home: Path, dataset: str, names: Sequence[str]) -> "UploadJournal":
+        journal = cls(Path(home) / JOURNAL_FOLDER / f"{secrets.token_hex(8)}{_SUFFIX}", dataset, names)
+        journal._write()
+        return journal
+
+    def read(self, name: str) -> None:
+        self._record["read"].append(name)
+        self._write()
+
+    def stop(self) -> None:
+        self._record["stopped"] = True
+        self._write()
+
+    def finish(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+    def _write(self) -> None:
+        atomic_write(self.path, json.dumps(self._record, ensure_ascii=False).encode("utf-8"))
+
+
+def stopped_uploads(home: Path, now: float | None = None) -> list[StoppedUpload]:
+    """The uploads of the workspace at ``home`` that stopped part-way, oldest first; a journal that cannot be read
+    is left out (it is the app's own file, and the page must open whatever it holds)."""
+    now = time.time() if now is None else now
+    found = []
+    for path in sorted((Path(home) / JOURNAL_FOLDER).glob(f"*{_SUFFIX}")):
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+            upload = StoppedUpload(path.stem, str(record["dataset"]), tuple(map(str, record["names"])),
+                                   tuple(map(str, record["read"])), float(record["started_at"]))
+            stopped = record.get("stopped") is True or now - path.stat().st_mtime > STALE_S
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if stopped and upload.unread:
+            found.append(upload)
+    return sorted(found, key=lambda upload: upload.started_at)
+
+
+def dismiss_upload(home: Path, key: str) -> None:
+    """Forget a stopped upload (``key``: :attr:`StoppedUpload.key`, the app's own token, never a typed name)."""
+    if key.isalnum():
+        (Path(home) / JOURNAL_FOLDER / f"{key}{_SUFFIX}").unlink(missing_ok=True)
