@@ -10,7 +10,7 @@ import streamlit as st
 
 from receipt_core.data.markup import visible_text
 from receipt_core.data.document import NOT_LABELLED
-from receipt_core.data.files import distinct_names
+from receipt_core.data.files import distinct_names, renamed_notes
 from receipt_core.data.images import MAX_IMAGES_PER_UPLOAD
 from receipt_core.data.review import STATUSES
 from receipt_core.datasets import FORMATS, default_dataset_name, import_into_workspace, load_dataset
@@ -91,10 +91,12 @@ with upload_tab:
         bar = st.progress(0.0, text="Reading receipts…")
         with user_errors("OCR of the uploads"), _cleared(bar):
             opened = open_zips([(f.name, f.getvalue()) for f in files], MAX_IMAGES_PER_UPLOAD)
-            uploads = dict(zip(distinct_names(name for name, _ in opened.images), (data for _, data in opened.images)))
+            given = [name for name, _ in opened.images]
+            uploads = dict(zip(distinct_names(given), (data for _, data in opened.images)))
             report = ocr_and_store(ws, target, uploads,
                                    progress=lambda done, total: bar.progress(done / total, text=f"OCR {done}/{total}"))
-            report = dataclasses.replace(report, notes=opened.notes + report.notes,
+            renamed = tuple(renamed_notes(given, list(uploads)))
+            report = dataclasses.replace(report, notes=opened.notes + renamed + report.notes,
                                          problems=opened.problems + report.problems)
             if report.saved:
                 # what was read and where to go next: "Stored 2 receipts" said neither (a walkthrough)

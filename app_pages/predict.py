@@ -15,11 +15,12 @@ from receipt_core.evaluation.confidence import (DEFAULT_UNCERTAIN_BELOW, LINE_AR
 from receipt_core.data.markup import spreadsheet_csv
 from receipt_core.data.images import MAX_IMAGES_PER_PREDICTION
 from receipt_core.plots.figures import LOW_CONFIDENCE, WRITTEN_WORDS_MAX, prediction_figure, tall_figure_height
+from receipt_core.ocr.orientation import turned_note_of
 from receipt_core.plots.overlay import LOW_OCR, OVERLAY_CHOICES, confidence_marks, overlay_counts, overlay_figure
 from receipt_core.training.events import METRIC_LABELS
 from receipt_core.training.run_documents import eval_ids, photo_gap_note, train_ids, trained_on_photos
 from receipt_core.training.run_summary import last_evaluation
-from receipt_core.wording import counted
+from receipt_core.wording import as_sentence, counted
 from receipt_core.workspace.database import NotFoundError
 from receipt_core.workspace.documents import DamagedDocumentError
 from receipt_core.workspace.summaries import receipt_title
@@ -157,6 +158,8 @@ if source == "Upload images":
                 if result.error is None:
                     if result.note:
                         st.info(f"{literal(result.name)}: {literal(result.note)}")
+                    if turned := turned_note_of(result.document.meta, then="predict on it again"):
+                        st.warning(f"{literal(result.name)}: {as_sentence(turned)}.")  # probe 46: nonsense, unsaid
                     if not result.document.words:
                         st.warning(f"Tesseract found no words in {literal(result.name)} (blank or unreadable), so "
                                    "there is nothing to predict there.")

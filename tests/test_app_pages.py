@@ -318,6 +318,9 @@ def test_uploads_that_share_a_name_are_each_stored(workspace_home, fake_ocr):
         [(name, data, "image/png") for name, data in zip(("d.png", "d (2).png", "d.png"), images)]).run()
     at.button(key="ocr_uploads").click().run()
     assert len(fake_ocr) == 3, fake_ocr
+    # the renamed one is named as the user named it (probe 46 read a note on "real1 (2).jpg", a name it never gave)
+    assert "d (3).png: the second or later file named d.png in this upload, called d (3).png here" in [
+        c.value for c in at.code][0].splitlines()
 
 
 def test_an_upload_that_stopped_part_way_is_named_on_data_until_dismissed(workspace_home):

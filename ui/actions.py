@@ -12,6 +12,7 @@ from receipt_core.data.document import Document
 from receipt_core.data.images import FORMAT_SUFFIXES, load_image
 from receipt_core.datasets.report import ImportReport
 from receipt_core.ocr.engine import OcrCache, OcrResult, ocr_many
+from receipt_core.ocr.orientation import turned_note_of
 from receipt_core.workspace.images import read_stored_image
 from receipt_core.workspace.store import Workspace
 from receipt_core.workspace.upload_journal import UploadJournal
@@ -70,6 +71,8 @@ def store_ocr_results(workspace: Workspace, dataset: str, results: list[OcrResul
                          "zero words")
         if result.note:
             notes.append(f"{result.name}: {result.note}")
+        if turned := turned_note_of(doc.meta):  # a probe's receipt turned 180° was stored as nonsense, unsaid
+            notes.append(f"{result.name}: {turned}")
     if docs and (meanwhile := workspace.add_new_documents(dataset, docs)):
         for doc in [doc for doc in docs if doc.id in meanwhile]:
             notes.append(f"{doc.source}: stored meanwhile (another upload of the same image) in dataset "

@@ -17,10 +17,11 @@ from receipt_core.data.document import Document
 from receipt_core.data.quantity import MAX_QUANTITY
 from receipt_core.data.review import DONE, receipt_status
 from receipt_core.data.schema import DEFAULT_SCHEMA, OTHER, QUANTITY
+from receipt_core.ocr.orientation import turned_note_of
 from receipt_core.plots.annotation_figure import annotation_figure
 from receipt_core.plots.figures import LOW_CONFIDENCE, WRITTEN_WORDS_MAX, tall_figure_height
 from receipt_core.workspace.database import NotFoundError
-from receipt_core.wording import counted
+from receipt_core.wording import as_sentence, counted
 from ui.annotate_corrections import corrections
 from ui.annotate_history import after_done_keeping_notice, undo_redo_row
 from ui.annotate_keys import (ACTION_KEYS, UNDO, KeysView, apply_keys, fresh_presses, keyboard_listener,
@@ -296,6 +297,8 @@ def _word_panel(doc: Document, listen: Callable[[], None]) -> None:
         parts.append(f":material/warning: {low} with OCR confidence < {LOW_CONFIDENCE:.0f} (Overlay → {LOW_OCR} "
                      "outlines them)")
     st.caption(" · ".join(parts))
+    if turned := turned_note_of(doc.meta, then="upload it again on Data"):  # probe 46 labelled nonsense words
+        st.warning(f"{as_sentence(turned)}.")
     if len(doc.words) > WRITTEN_WORDS_MAX:  # a probe's 4,116-word import took 9-11 s per key press
         st.warning(f"This receipt has {len(doc.words):,} words, more than any receipt prints: each change redraws "
                    "them all and takes seconds, and the figure draws their boxes without their text (the Word "

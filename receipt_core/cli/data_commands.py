@@ -106,16 +106,24 @@ def run_ocr(args: argparse.Namespace) -> int:
         except ImageLoadError as error:
             failed(str(path), str(error))  # each message names its file
     documents = []
+    first_of: dict[str, str] = {}  # document id -> the file that gave it first
 
     def read(result) -> None:  # in input order, as soon as each is read
         if result.error is not None:
             failed(result.name, result.error)
+            return
+        if (first := first_of.setdefault(result.document.id, result.name)) != result.name:
+            # one document per image, as Data → Upload & OCR stores it: probe 46's four copies under four names
+            # were four documents of one id in the JSON, unsaid
+            print(f"note: {one_line(result.name)}: the same image as {one_line(first)}; its document is given once",
+                  file=sys.stderr, flush=True)
             return
         documents.append((result.name, result.document, result.note))
         if args.json:  # the text output's heading says it
             image_note_line(result.name, result.document)
         else:  # printed as it comes: a probe stopped 10,000 files after 2 minutes and got nothing
             _print_words(result.name, result.document, result.note)
+            image_note_line(result.name, result.document, image_note=False)
 
     def print_json() -> None:
         print(json.dumps({"documents": [doc.to_json() for _, doc, _ in documents],
@@ -139,11 +147,16 @@ def run_ocr(args: argparse.Namespace) -> int:
     return 2 if errors else 0
 
 
-def image_note_line(name: str, doc) -> None:
+def image_note_line(name: str, doc, image_note: bool = True) -> None:
     """On stderr, what the image's reading left out (``meta.image_note``: "multi-page TIFF: only the first page was
-    read"), as Data → Upload & OCR says it: probe 34's 2-page TIFF lost its page 2 unsaid on the command line."""
-    if note := doc.meta.get("image_note"):
-        print(f"note: {one_line(name)}: {one_line(note)}", file=sys.stderr, flush=True)
+    read"), as Data → Upload & OCR says it: probe 34's 2-page TIFF lost its page 2 unsaid on the command line; and
+    a photo whose text looks turned (probe 46's receipt turned 180° came out as 47 words of nonsense, unsaid).
+    ``image_note=False``: the turn alone (the words' heading already gave the image note)."""
+    from ..ocr.orientation import turned_note_of
+
+    for note in (doc.meta.get("image_note") if image_note else None, turned_note_of(doc.meta, then="read it again")):
+        if note:
+            print(f"note: {one_line(name)}: {one_line(note)}", file=sys.stderr, flush=True)
 
 
 def _print_words(name: str, doc, note: str) -> None:

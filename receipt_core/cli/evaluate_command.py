@@ -275,7 +275,9 @@ def run_predict(args: argparse.Namespace) -> int:
     else:
         for data in documents:
             where = f" ({json.dumps(data['file'], ensure_ascii=False)})" if "file" in data else ""
-            print(f"== {one_line(data['id'])}{where}: {len(data['words'])} words, {len(data['items'])} items")
+            # a blank page said why, as ocr and the Predict page say it (probe 46 read "0 words, 0 items" alone)
+            blank = "; the image holds no readable text" if args.images and not data["words"] else ""
+            print(f"== {one_line(data['id'])}{where}: {len(data['words'])} words, {len(data['items'])} items{blank}")
             for item in data["items"]:
                 print(f"  {item['quantity']:>6} × {one_line(item['name'])}  unit {item['unit_price']}  price "
                       f"{item['price']}")

@@ -15,7 +15,7 @@ import stat
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Sequence
 
 _SAFE_STEM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,100}$")
 _WINDOWS_DEVICE = re.compile(r"(CON|PRN|AUX|NUL|COM[0-9]|LPT[0-9])(\..*)?", re.IGNORECASE)
@@ -267,6 +267,13 @@ def file_stems(names: Iterable[str], strip_prefix: str = "") -> dict[str, str]:
         taken.add(stem.lower())
         stems[name] = stem
     return stems
+
+
+def renamed_notes(names: Sequence[str], distinct: Sequence[str]) -> list[str]:
+    """One note per name :func:`distinct_names` changed, naming the file as the user did: a probe's two photos named
+    ``real1.jpg`` read "real1 (2).jpg: the same image as real2.jpg", a name it never gave."""
+    return [f"{new}: the second or later file named {old} in this upload, called {new} here"
+            for old, new in zip(names, distinct) if old != new]
 
 
 def distinct_names(names: Iterable[str]) -> list[str]:

@@ -30,6 +30,7 @@ from ..data.reading_order import reading_order
 from ..data.images import DEFAULT_MAX_PIXELS, ImageLoadError, LoadedImage, image_header, load_image, upright_size
 from .cache import OcrCache
 from .merge import MergeOptions, OcrWord, merge_passes
+from .orientation import LOOKS_TURNED, reads_badly, reads_better, turned_degrees
 from .preprocess import prepare
 from .second_pass import RereadOptions, reread_doubtful
 from .tesseract import (INSTALL_HINT, OcrError, OcrTimeoutError, TesseractNotFoundError, run_tesseract, tesseract_input,
@@ -68,7 +69,10 @@ class OcrSettings:
     * ``reread_below`` / ``reread_numbers_below``: crops of words under that confidence (of number-like words
       only, digits whitelisted) re-read in one extra call each (:mod:`receipt_core.ocr.second_pass`);
     * ``image_format``: how the prepared page reaches Tesseract: ``PNG`` (pytesseract compresses one per
-      call) or ``PNM`` (written once, uncompressed, read by every pass; the same pixels, so the same words).
+      call) or ``PNM`` (written once, uncompressed, read by every pass; the same pixels, so the same words);
+    * ``check_orientation``: a page that read badly is asked whether its text is turned (upside down or on its
+      side), and the document's ``meta["ocr_looks_turned"]`` gives the degrees clockwise that would make it
+      upright (:mod:`receipt_core.ocr.orientation`); the words stay as read.
     """
 
     name: str
@@ -92,6 +96,7 @@ class OcrSettings:
     reread_below: float | None = None
     reread_numbers_below: float | None = None
     image_format: str = "PNG"
+    check_orientation: bool = False
 
     def __post_init__(self) -> None:
         if self.order not in ("geometric", "tesseract"):
@@ -137,7 +142,8 @@ class OcrSettings:
 
 
 _LATER_OPTIONS = frozenset({"illumination", "deskew", "dpi", "more_psms", "merge_margin",
-                            "merge_min_confidence", "reread_below", "reread_numbers_below", "image_format"})
+                            "merge_min_confidence", "reread_below", "reread_numbers_below", "image_format",
+                            "check_orientation"})
 
 
 # Plain `pytesseract.image_to_data(image)`: no preprocessing, Tesseract's defaults and its own word order.
@@ -149,10 +155,11 @@ TESSERACT_DEFAULT = OcrSettings(name="tesseract-default", order="tesseract")
 # illumination normalisation and deskew, 1000 px (enough once the paper is even), a psm 11 pass merged in by
 # geometry and confidence and told 96 dpi, and the page written once uncompressed (PNM) instead of a PNG per pass:
 # 1683/1990 = 84.6% of segments, in 1.48x the first choice's time per receipt (docs/OCR.md). Not kept: a third pass
-# (psm 4: +13 segments at 2.7x the time) and crop re-reads of doubtful or number-like words (-9 / +3).
+# (psm 4: +13 segments at 2.7x the time) and crop re-reads of doubtful or number-like words (-9 / +3). A page that
+# reads badly is asked whether it is turned (docs/OCR.md "Turned photos"): the words stay the same.
 RECEIPT_OCR = OcrSettings(name="receipt", psm=6, dictionaries=False, min_width=1000, grayscale=True,
                           illumination=True, deskew=True, dpi=96, more_psms=(11,), merge_margin=20.0,
-                          merge_min_confidence=50.0, image_format="PNM")
+                          merge_min_confidence=50.0, image_format="PNM", check_orientation=True)
 
 
 def ocr_image(image: LoadedImage, settings: OcrSettings = RECEIPT_OCR, doc_id: str | None = None,
@@ -165,9 +172,14 @@ def ocr_image(image: LoadedImage, settings: OcrSettings = RECEIPT_OCR, doc_id: s
     deadline = time.monotonic() + IMAGE_OCR_LIMIT_S
     try:
         with tesseract_input(prepared.image, settings.image_format) as page:
-            found = _read(page, settings, settings.psm, deadline=deadline)
+            found = first = _read(page, settings, settings.psm, deadline=deadline)
             for psm in settings.more_psms:
                 found = merge_passes(found, _read(page, settings, psm, deadline=deadline), merge)
+            turned = (turned_degrees(page, settings.dpi, _time_left(deadline))
+                      if settings.check_orientation and reads_badly(found) else None)
+        if turned is not None and not reads_better(  # said only when the turned page reads better
+                first, _read(prepared.image.rotate(-turned, expand=True), settings, settings.psm, deadline=deadline)):
+            turned = None
         for below, numbers in ((settings.reread_below, False), (settings.reread_numbers_below, True)):
             if below is not None:
                 found = reread_doubtful(prepared.image, found,
@@ -184,6 +196,8 @@ def ocr_image(image: LoadedImage, settings: OcrSettings = RECEIPT_OCR, doc_id: s
             "ocr_scale": round(prepared.geometry.scale, 4)}
     if prepared.geometry.angle:
         meta["ocr_deskew_degrees"] = prepared.geometry.angle
+    if turned is not None:
+        meta[LOOKS_TURNED] = turned
     if image.note:
         meta["image_note"] = image.note
     return Document(id=doc_id or f"{OCR_ID_PREFIX}{image.sha256[:12]}", width=image.width, height=image.height,
@@ -195,10 +209,15 @@ def _read(image: Image.Image | str, settings: OcrSettings, psm: int, extra: str 
     """One Tesseract page segmentation: its words in Tesseract's order, boxes in the pixels of ``image``; stopped
     at ``deadline`` (``time.monotonic()``) with :class:`OcrTimeoutError`."""
     config = settings.pass_config(psm) + (f" {extra}" if extra else "")
+    return words_from_data(run_tesseract(image, settings.lang, config, _time_left(deadline)))
+
+
+def _time_left(deadline: float | None) -> float:
+    """The seconds a Tesseract call may take before ``deadline``; :class:`OcrTimeoutError` when none are left."""
     left = IMAGE_OCR_LIMIT_S if deadline is None else deadline - time.monotonic()
     if left <= 0:
         raise OcrTimeoutError("no time left for this pass")
-    return words_from_data(run_tesseract(image, settings.lang, config, left))
+    return left
 
 
 def _to_word(word: OcrWord, to_original: Callable) -> Word:

@@ -81,8 +81,27 @@ def run_tesseract(image: Image.Image | str, lang: str, config: str, timeout: flo
 
 
 def _run(path: str, lang: str, config: str, timeout: float) -> dict:
+    output = _call([path, "stdout", "-l", lang, *shlex.split(config), "-c", "tessedit_create_tsv=1"], timeout)
+    return pytesseract.pytesseract.file_to_dict(output.decode("utf-8", "replace"), "\t", -1)
+
+
+def run_osd(path: str, dpi: int | None, timeout: float) -> dict[str, str]:
+    """Tesseract's orientation and script detection (``--psm 0``) of the page at ``path``: its lines as a dict
+    ("Rotate": "180", "Orientation confidence": "5.29", …); empty when the page has too few characters to tell."""
+    try:
+        output = _call([path, "stdout", "--psm", "0", *(["--dpi", str(dpi)] if dpi else [])], timeout)
+    except OcrTimeoutError:
+        raise
+    except OcrError:  # "Too few characters. Skipping this page": nothing to tell, which is no failure
+        return {}
+    lines = output.decode("utf-8", "replace").splitlines()
+    return dict(line.split(": ", 1) for line in lines if ": " in line)
+
+
+def _call(arguments: list[str], timeout: float) -> bytes:
+    """The tesseract binary's standard output for ``arguments``, with one OpenMP thread and ``timeout``."""
     binary = pytesseract.pytesseract.tesseract_cmd
-    command = [binary, path, "stdout", "-l", lang, *shlex.split(config), "-c", "tessedit_create_tsv=1"]
+    command = [binary, *arguments]
     try:
         done = subprocess.run(command, capture_output=True, timeout=timeout or None, env=tesseract_environment(),
                               check=False)
@@ -94,7 +113,7 @@ def _run(path: str, lang: str, config: str, timeout: float) -> dict:
     if done.returncode != 0:
         message = " ".join(done.stderr.decode("utf-8", "replace").split()) or f"exit status {done.returncode}"
         raise OcrError(f"tesseract failed on this image: {message}")
-    return pytesseract.pytesseract.file_to_dict(done.stdout.decode("utf-8", "replace"), "\t", -1)
+    return done.stdout
 
 
 def words_from_data(data: dict) -> list[OcrWord]:
