@@ -492,3 +492,16 @@ def test_a_rough_guess_for_hand_toggles_says_they_are_not_in_it(ws):
     embeddings = _plan(backbone="text-minilm", scenario="freeze-backbone", unfreeze=("embeddings.text",))
     assert rough_seconds_per_receipt_epoch(embeddings) == pytest.approx(full)  # nothing below it to cache
     assert "so this is full fine-tuning's figure" in estimate_run_time(ws, embeddings).text()
+
+
+def test_a_run_of_a_backbone_of_the_same_cost_measures_the_plan(ws):
+    """Walkthrough 43: a layout-minilm · full estimate said "a rough guess: no earlier run here measures a run like
+    this one" beside a text-minilm · full run on the same receipts, and overshot it (7.2 epochs guessed, 5.0 run).
+    The two are one model (the text-only one gives every token a zero box), so a step costs the same."""
+    from receipt_core.model.backbone_names import same_cost
+
+    assert same_cost("layout-minilm", "text-minilm") and same_cost("tiny", "tiny")
+    assert not same_cost("tiny", "layout-minilm") and not same_cost("/my/checkpoint", "layout-minilm")
+    _record(ws, {"backbone": "text-minilm"}, [_progress(s, 2.0 * s) for s in range(1, STEPS_PER_EPOCH * EPOCHS + 1)])
+    assert estimate_run_time(ws, _plan(backbone="layout-minilm", train_receipts=RECEIPTS)).measured_runs == 1
+    assert estimate_run_time(ws, _plan(backbone="tiny", train_receipts=RECEIPTS)).measured_runs == 0

@@ -12,6 +12,14 @@ DEFAULT_BACKBONE = "layout-minilm"
 BACKBONE_NAMES = ("layout-minilm", "text-minilm", "tiny")
 TEXT_ONLY_BACKBONES = ("text-minilm",)  # every token gets the box [0, 0, 0, 0]: the 2-D tables see no layout
 NAMED_ENCODER_LAYERS = {"layout-minilm": 6, "text-minilm": 6, "tiny": 2}  # MiniLM-L6; backbones.tiny_layoutlm
+# backbones that are one model computing alike (text-minilm is layout-minilm given zero boxes): a step costs the same
+_COST_FAMILY = {"layout-minilm": "minilm", "text-minilm": "minilm"}
+
+
+def same_cost(backbone: object, other: object) -> bool:
+    """Whether runs of two backbones (names or folders) take as long a step: the same one, or two of one family."""
+    return backbone == other or (isinstance(backbone, str) and isinstance(other, str)
+                                 and _COST_FAMILY.get(backbone, backbone) == _COST_FAMILY.get(other, other))
 
 
 PRETRAINED_BACKBONE_DIR = "backbone"  # where a pre-training run saves its backbone, inside its run folder

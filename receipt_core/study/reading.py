@@ -12,7 +12,7 @@ from dataclasses import replace
 
 from ..datasets.splits import MIN_EVAL_RECEIPTS
 from ..evaluation.noise import clear_winner, few_words, margin, one_item
-from ..model.backbone_names import TEXT_ONLY_BACKBONES
+from ..model.backbone_names import TEXT_ONLY_BACKBONES, same_cost
 from ..training.events import FIELD_WORDS, ITEMS_SCORED, METRIC_LABELS
 from ..training.run_status import format_seconds
 from ..wording import epochs_done, minutes_said
@@ -76,7 +76,6 @@ def _too_short(*rows: ConfigSummary) -> str | None:
     return f"But {said}: too little to judge its scores (it has not seen every receipt once). Give the runs more time."
 
 
-SAME_SIZE = {"layout-minilm", "text-minilm"}  # one MiniLM-L6: the text-only one gives every token a zero box
 UNEVEN_STEPS = 1.2  # two same-sized backbones at one budget: more apart in steps than this, the machine was busy
 
 
@@ -84,7 +83,7 @@ def _uneven_steps(a: ConfigSummary, b: ConfigSummary) -> str:
     """For two backbones of one size and scenario at one time budget: their steps should be about equal, and when
     they are not, the machine's load, not the backbones, made the difference (a walkthrough's loaded machine gave
     layout-minilm 18 steps and text-minilm 30 in 30 seconds, and the study read "did not hold")."""
-    if {a.config.backbone, b.config.backbone} != SAME_SIZE:
+    if not same_cost(a.config.backbone, b.config.backbone):
         return ""
     steps = [row.spread("steps").mean for row in (a, b)]
     cut = all(run.finished == "time budget" for row in (a, b) for run in row.runs)

@@ -33,6 +33,7 @@ from dataclasses import dataclass, replace
 from typing import Callable, Iterable, Protocol, Sequence
 
 from ..datasets.splits import split_documents
+from ..model.backbone_names import same_cost
 from ..workspace.runs import LIVE_STATUSES
 from .config import BUDGET_ENDING
 from .events import Event, FinishedEvent, PhaseEvent, ProgressEvent, stored_event
@@ -296,8 +297,10 @@ def startup_seconds(created_at: float, records: Sequence) -> float | None:
 
 
 def matches(config, plan: PlannedRun) -> bool:
-    """Whether a stored run's config is a run like ``plan`` (kind, backbone, the two-head model's scenario)."""
-    if config.get(RUN_KIND, "receipt") != plan.kind or config.get("backbone") != plan.backbone:
+    """Whether a stored run's config is a run like ``plan`` (kind, backbone, the two-head model's scenario); a
+    backbone of the same cost counts (walkthrough 43's layout-minilm estimate ignored a text-minilm run of the same
+    scenario, and overshot it)."""
+    if config.get(RUN_KIND, "receipt") != plan.kind or not same_cost(config.get("backbone"), plan.backbone):
         return False
     return plan.kind != "receipt" or (config.get("scenario") == plan.scenario
                                       and tuple(config.get("freeze") or ()) == tuple(plan.freeze)
