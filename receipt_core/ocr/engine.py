@@ -30,7 +30,7 @@ from ..data.reading_order import reading_order
 from ..data.images import DEFAULT_MAX_PIXELS, ImageLoadError, LoadedImage, image_header, load_image, upright_size
 from .cache import OcrCache
 from .merge import MergeOptions, OcrWord, merge_passes
-from .orientation import LOOKS_TURNED, reads_badly, reads_better, turned_degrees
+from .orientation import LOOKS_TURNED, reads_badly, reads_better, turn_to_try
 from .preprocess import prepare
 from .second_pass import RereadOptions, reread_doubtful
 from .tesseract import (INSTALL_HINT, OcrError, OcrTimeoutError, TesseractNotFoundError, run_tesseract, tesseract_input,
@@ -156,7 +156,7 @@ TESSERACT_DEFAULT = OcrSettings(name="tesseract-default", order="tesseract")
 # geometry and confidence and told 96 dpi, and the page written once uncompressed (PNM) instead of a PNG per pass:
 # 1683/1990 = 84.6% of segments, in 1.48x the first choice's time per receipt (docs/OCR.md). Not kept: a third pass
 # (psm 4: +13 segments at 2.7x the time) and crop re-reads of doubtful or number-like words (-9 / +3). A page that
-# reads badly is asked whether it is turned (docs/OCR.md "Turned photos"): the words stay the same.
+# reads badly is asked whether it is turned (docs/OCR.md "Turned photos": +11% time on dev): the words stay the same.
 RECEIPT_OCR = OcrSettings(name="receipt", psm=6, dictionaries=False, min_width=1000, grayscale=True,
                           illumination=True, deskew=True, dpi=96, more_psms=(11,), merge_margin=20.0,
                           merge_min_confidence=50.0, image_format="PNM", check_orientation=True)
@@ -175,7 +175,7 @@ def ocr_image(image: LoadedImage, settings: OcrSettings = RECEIPT_OCR, doc_id: s
             found = first = _read(page, settings, settings.psm, deadline=deadline)
             for psm in settings.more_psms:
                 found = merge_passes(found, _read(page, settings, psm, deadline=deadline), merge)
-            turned = (turned_degrees(page, settings.dpi, _time_left(deadline))
+            turned = (turn_to_try(page, settings.dpi, _time_left(deadline))
                       if settings.check_orientation and reads_badly(found) else None)
         if turned is not None and not reads_better(  # said only when the turned page reads better
                 first, _read(prepared.image.rotate(-turned, expand=True), settings, settings.psm, deadline=deadline)):
