@@ -561,6 +561,13 @@ def test_draw_boxes_draws_rectangles_that_stay_drawn_and_refuses_a_flat_drag(ser
     _wait_for(lambda: chart.evaluate("gd => gd._fullLayout.shapes.length") == 1)
     drag((100, 20), (200, 60))  # from inside the box: a new box, not the old one moved
     page.get_by_text(re.compile(r"Box drawn at x (99|10[01])–(199|20[01]), y (19|2[01])–(59|6[01])")).first.wait_for()
+    # a word typed and Add word clicked at once is added by that one click (walkthrough 44: the button was greyed out
+    # until the text was applied, so the first click did nothing)
+    open_expander(page, "Corrections (text, delete, split, merge, add a word)")
+    page.get_by_label("Its text", exact=True).fill("EXTRA")
+    page.get_by_role("button", name="Add word").click()
+    _wait_for(lambda: "EXTRA" in [w.text for w in ws.get_document(doc.id).words],
+              why=lambda: [w.text for w in ws.get_document(doc.id).words])
 
 
 def test_an_import_shows_its_dataset_at_once_and_a_delete_moves_the_sidebar_off_it(server, page, tmp_path):

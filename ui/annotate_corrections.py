@@ -9,7 +9,7 @@ import streamlit as st
 
 from receipt_core.data.document import Document
 from ui.annotate_region import DRAWN_BOX_KEY, drawn_box, no_box_reason, reread_button, typed_box
-from ui.annotate_state import act, view_version
+from ui.annotate_state import act, say, view_version
 from ui.shared import field_row
 
 TITLE = "Corrections (text, delete, split, merge, add a word) · read a region again with OCR"
@@ -55,10 +55,15 @@ def corrections(doc: Document, index: int | None) -> None:
                                  help="Page pixels, from the top-left corner")
         st.markdown("**Add a word the OCR missed** in the box")
         new_text_key = f"annotate_new_text_{doc.id}_{version}"
-        typed = st.text_input("Its text", key=new_text_key)
-        reason = _add_refused(typed, box_keys)  # after a region's re-read the box is 0,0,0,0: a press was refused
-        st.button("Add word", key="annotate_add_word", on_click=_add, args=(doc, new_text_key, box_keys),
-                  disabled=reason is not None, help=reason or "Adds the text as a word in the box")
+        # after a region's re-read the box is 0,0,0,0: a press was refused (a walkthrough)
+        reason = no_box_reason(box_keys, "the missed word")
+        # a form, so the text typed and the press are one action, and Enter presses it: the button was greyed out
+        # until the text was applied, so the first click after typing did nothing (walkthrough 44)
+        with st.form(f"annotate_add_form_{doc.id}_{version}", border=False):
+            st.text_input("Its text", key=new_text_key, help="Enter adds it, as Add word does")
+            st.form_submit_button("Add word", key="annotate_add_word", on_click=_add,
+                                  args=(doc, new_text_key, box_keys), disabled=reason is not None,
+                                  help=reason or "Adds the text as a word in the box")
         if reason:
             st.caption(reason)
         st.markdown("**Or read the box again with OCR**: the words whose centre lies in it are replaced by what "
@@ -66,15 +71,10 @@ def corrections(doc: Document, index: int | None) -> None:
         reread_button(doc, box_keys)
 
 
-def _add_refused(typed: object, box_keys: list[str]) -> str | None:
-    """Why Add word is off: no box drawn or typed yet (a walkthrough pressed it after a re-read had reset the box to
-    0,0,0,0 and was refused only then), or no text typed; None when it can add."""
-    if reason := no_box_reason(box_keys, "the missed word"):
-        return reason
-    return None if isinstance(typed, str) and typed.strip() else "Type the word's text first."
-
-
 def _add(doc: Document, text_key: str, box_keys: list[str]) -> None:
+    typed = st.session_state.get(text_key, "")
+    if not (isinstance(typed, str) and typed.strip()):
+        say("Type the word's text first, then press Add word (or Enter).")
+        return  # the box stays drawn
     st.session_state.pop(DRAWN_BOX_KEY, None)
-    act(doc, lambda ws: ws.add_word(doc.id, st.session_state.get(text_key, ""),
-                                     typed_box(box_keys)))
+    act(doc, lambda ws: ws.add_word(doc.id, typed, typed_box(box_keys)))
