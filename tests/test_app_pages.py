@@ -1118,6 +1118,16 @@ def test_train_runs_live_and_a_second_start_from_another_session_is_refused(demo
     assert ("The charts and predictions redraw every 10 s while the run trains (the status line above every 2 s), "
             "so they can be a few steps behind it.") in [c.value for c in second.caption]  # not "{STATUS_…:g} s"
     assert any(b.key == "train_stop" and not b.disabled for b in second.button)
+    # a run started after it on the command line is said while this one trains (probe 47: it took the cores, and
+    # this run's budget bought 7 steps of 300 with nothing said here)
+    other = dataclasses.replace(demo_env.get_run(active.run_id), id="20261207-000000-abcdef", name="cli run",
+                                pid=4242)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Workspace, "runs_in_other_processes", lambda self: [other])
+        second.run()
+    assert any(w.value.startswith(f"Run {literal('cli run')} is running in another process (pid 4242) in this "
+                                  "workspace: the two share the CPU cores") for w in second.warning), \
+        [w.value for w in second.warning]
     wait_for(lambda: demo_env.run_events(active.run_id, kinds=["prediction"]))  # first evaluation
     second.run()
     charts = {c.key for c in second.get("plotly_chart")}
