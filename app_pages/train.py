@@ -155,7 +155,7 @@ with st.expander("Run settings" if busy else "Run settings and Start", expanded=
         backbone = ""
         if typed_folder.strip():
             with user_errors("Reading the backbone"):
-                backbone = str(server_folders().resolve(typed_folder))
+                backbone = str(server_folders().folder_inside(typed_folder))  # its files' links too (probe 48)
 
     preset, freeze, unfreeze = "full", (), ()
     if kind == TWO_HEAD:

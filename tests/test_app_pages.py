@@ -1187,6 +1187,31 @@ def test_the_train_page_reads_a_layoutlm_folder_only_inside_the_server_folders(d
     assert at.button(key="train_start").disabled
 
 
+def test_a_layoutlm_folder_whose_file_links_outside_the_server_folders_is_not_read(demo_env, tmp_path, monkeypatch):
+    """Probe 48 linked a backbone folder's config.json to a file outside the server folders: it was read, and a value
+    from it shown ("holds a 'SECRET-TOKEN-abc123' checkpoint"); a link to /etc/passwd was parsed ("not a readable
+    JSON config"). A folder with such a link is refused before any of its files is read; a link inside stays."""
+    allowed, secret = tmp_path / "allowed", tmp_path / "secret"
+    (allowed / "bb").mkdir(parents=True)
+    secret.mkdir()
+    (secret / "cfg.json").write_text('{"model_type": "SECRET-TOKEN-abc123"}')
+    (allowed / "bb" / "config.json").symlink_to(secret / "cfg.json")
+    monkeypatch.setenv("RECEIPT_STUDIO_SERVER_FOLDERS", str(allowed))
+    at = app("train", dataset="demo")
+    at.selectbox(key="train_backbone").set_value("local folder…").run()
+    at.text_input(key="train_backbone_dir").set_value(str(allowed / "bb")).run()
+    errors = " ".join(e.value for e in at.error)
+    assert "'config.json' in that folder is a link leading outside the folders the dashboard reads" in errors
+    assert "SECRET" not in errors and at.button(key="train_start").disabled
+    from receipt_core.workspace.server_folders import ServerFolders
+
+    (allowed / "real.json").write_text("{}")
+    (allowed / "bb" / "config.json").unlink()
+    (allowed / "bb" / "config.json").symlink_to(allowed / "real.json")  # a link that stays inside: read as it is
+    folders = ServerFolders.for_workspace(demo_env.home, environ={"RECEIPT_STUDIO_SERVER_FOLDERS": str(allowed)})
+    assert folders.folder_inside(str(allowed / "bb")) == (allowed / "bb").resolve()
+
+
 @pytest.mark.parametrize("config, message", [
     ({"vocab_size": 100}, "has 30,522 tokens but config.json's vocab_size is 100"),
     ({"max_position_embeddings": 8}, "has 8 token positions"),  # the page's windows are 512 tokens

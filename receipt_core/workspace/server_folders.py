@@ -13,6 +13,7 @@ imported it as a dataset, deleted receipts and all.
 
 from __future__ import annotations
 
+import itertools
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ from ..data.files import why_no_file_name
 from .database import OCR_CACHE_FOLDER
 
 SERVER_FOLDERS_ENV = "RECEIPT_STUDIO_SERVER_FOLDERS"
+MAX_ENTRIES_CHECKED = 10_000  # a checkpoint folder holds a few files; a folder of millions is not walked
 _CHECKOUT = Path(__file__).resolve().parents[2]
 
 
@@ -72,6 +74,27 @@ class ServerFolders:
             f"the dashboard reads server paths only inside {self.listing()}: put the folder there (or upload it "
             f"as a zip), or start the app with {SERVER_FOLDERS_ENV} naming the folders it may read "
             f"(separated by {os.pathsep!r}); the command line reads any path")
+
+    def folder_inside(self, typed: str) -> Path:
+        """:meth:`resolve` for a folder whose files are read (Train's LayoutLM folder): also refused when one of its
+        entries is a link leading outside the folders the dashboard reads. A probe's ``config.json`` linked to a file
+        outside them was read, and a value from it shown in the refusal ("holds a 'SECRET-…' checkpoint")."""
+        folder = self.resolve(typed)
+        if folder.is_dir():
+            for entry in itertools.islice(folder.iterdir(), MAX_ENTRIES_CHECKED):
+                try:
+                    target = entry.resolve()
+                except (OSError, RuntimeError):  # a link loop
+                    target = None
+                if entry.is_symlink() and (target is None or not self._inside(target)):
+                    raise OutsideServerFoldersError(
+                        f"{entry.name!r} in that folder is a link leading outside the folders the dashboard reads "
+                        f"({self.listing()}): copy the file itself into the folder")
+        return folder
+
+    def _inside(self, path: Path) -> bool:
+        return (any(path.is_relative_to(root) for root in self.roots)
+                and not any(path.is_relative_to(folder) for folder in self.withheld))
 
     def listing(self) -> str:
         return ", ".join(str(root) for root in self.roots)
