@@ -377,12 +377,16 @@ def test_an_upload_left_midway_keeps_the_receipts_read_before_it(tmp_path, monke
     [stopped] = stopped_uploads(workspace.home)
     assert (stopped.dataset, stopped.names, stopped.unread) == ("photos", tuple(uploads), ("r3.png", "r4.png"))
 
+    report = ocr_and_store(workspace, "photos", {"r3.png": uploads["r3.png"]})  # one of the two never read
+    assert [s.unread for s in stopped_uploads(workspace.home)] == [("r4.png",)]  # taken off the list (walkthrough 45)
     report = ocr_and_store(workspace, "photos", uploads)  # again: the rest is read and stored
-    assert len(report.saved) == 2 and len(workspace.load_documents("photos")) == 5
-    assert stopped_uploads(workspace.home) == [stopped]  # a finished upload leaves no journal; the stopped one stays
-    dismiss_upload(workspace.home, stopped.key)
+    assert len(report.saved) == 1 and len(workspace.load_documents("photos")) == 5
+    assert stopped_uploads(workspace.home) == []  # nothing left unread: the warning goes by itself
+    with pytest.raises(Left):  # and Dismiss forgets one
+        ocr_and_store(workspace, "again", uploads, progress=leave_at_the_third)
+    dismiss_upload(workspace.home, stopped_uploads(workspace.home)[0].key)
     assert stopped_uploads(workspace.home) == []
-    assert sum("already in the dataset" in note for note in report.notes) == 3
+    assert sum("already in the dataset" in note for note in report.notes) == 4
 
     fresh = {f"s{i}.png": _small_receipt_png((f"SOUP{i} 2 {i}.25", f"TOTAL {i}.25")) for i in range(3)}
     report = ocr_and_store(workspace, "more", {**fresh, "copy of s0.png": fresh["s0.png"]})

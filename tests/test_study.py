@@ -373,7 +373,7 @@ def test_backbones_judged_on_under_an_epoch_or_on_uneven_steps_say_so():
         return ConfigSummary(StudyConfig(backbone, scenario), (run,))
 
     def claims(*summaries):
-        result = StudyResult(settings=StudySettings(repeats=1, budget_minutes=0.5), train_data="t", eval_data="e",
+        result = StudyResult(settings=StudySettings(repeats=1, budget_minutes=1), train_data="t", eval_data="e",
                              train_documents=1, eval_documents=50, summaries=summaries)
         return {c.claim.split(",")[0].rstrip("."): c for c in read_claims(result)}
 

@@ -15,7 +15,7 @@ from receipt_core.ocr.engine import OcrCache, OcrResult, ocr_many
 from receipt_core.ocr.orientation import turned_note_of
 from receipt_core.workspace.images import read_stored_image
 from receipt_core.workspace.store import Workspace
-from receipt_core.workspace.upload_journal import UploadJournal
+from receipt_core.workspace.upload_journal import UploadJournal, settle_stopped_uploads
 
 
 @dataclass(frozen=True)
@@ -101,6 +101,7 @@ def ocr_and_store(workspace: Workspace, dataset: str, uploads: dict[str, bytes],
     def store(result: OcrResult) -> None:
         parts.append(store_ocr_results(workspace, dataset, [result], {result.name: uploads[result.name]}, batch))
         journal.read(result.name)
+        settle_stopped_uploads(workspace.home, dataset, result.name)  # an earlier stopped upload's file, read now
 
     try:
         ocr_many(list(uploads.items()), cache=OcrCache(workspace.ocr_cache_dir), progress=progress,

@@ -17,6 +17,7 @@ from receipt_core.model.freeze import PRESETS
 from receipt_core.plots.run_charts import CURVE_AXES, curve_figure, label_smoothing_note
 from receipt_core.plots.study_tables import claim_lines
 from receipt_core.study.race import RaceBusyError
+from receipt_core.study.reading import SHORT_RACE_S
 from receipt_core.study.race_record import (DEFAULT_RACE_SCENARIOS, RaceFileError, RacePlan, RaceRecord,
                                            check_race_name, find_races, unreadable_races)
 from receipt_core.study.figures import config_colours
@@ -47,7 +48,6 @@ from ui.shared import NO_DATA, NO_VALUE, field_row, friendly, job_slot, user_err
 RACE_CHART_WIDTH = 400
 SHOWN_KEY = "race_shown"  # the race the board shows (its name); the newest when unset
 FEED_KEY = "race_feed"
-SHORT_RACE_S = 60  # below this a MiniLM run on a few hundred receipts makes a step or two on 2 cores
 STATUS_ICONS = {"running": ":green[:material/play_circle:]", "finished": ":green[:material/check_circle:]",
                 "stopped": ":material/stop_circle:", "failed": ":red[:material/error:]",
                 "interrupted": ":orange[:material/warning:]"}
@@ -157,9 +157,10 @@ def race_form(datasets: list[str]) -> None:
         # said of the runs that fine-tune the backbone: at 45 s freeze-backbone ran 6.6 epochs (a second one)
         settings_columns[0].caption(f":material/warning: At {SHORT_RACE_S} s or less a {literal(backbone)} run that "
                                     f"trains its backbone ({', '.join(tuned)}) gets only a few steps on 2 cores: its "
-                                    "scores will mean little (freeze-backbone, on cached features, still gets several "
-                                    "epochs), and each run takes tens of seconds more for its set-up, and may train "
-                                    "past its budget by its first evaluation and save.")
+                                    "scores will mean little, and the reading gives no verdict on them "
+                                    "(freeze-backbone, on cached features, still gets several epochs), and each run "
+                                    "takes tens of seconds more for its set-up, and may train past its budget by its "
+                                    "first evaluation and save.")
     name = settings_columns[2].text_input("Name (a folder under the studies folder)",
                                           persist_state="session", key="race_name",
                                           placeholder="race-<date>-<time>")
@@ -290,8 +291,8 @@ def race_board() -> None:
         # a shorter budget only where none was cut by it: walkthrough 29's race had phased and full stopped at 2.8
         # and 2.1 epochs, and was told to shorten it
         cut = cut_by_budget(record)
-        advice = (f"; a longer budget would let {', '.join(literal(run.label) for run in cut)} end on their epochs "
-                  "too" if cut else ", or race with a shorter budget")
+        advice = (f"; a longer budget would let {', '.join(literal(run.label) for run in cut)} end on "
+                  f"{'its' if len(cut) == 1 else 'their'} epochs too" if cut else ", or race with a shorter budget")
         st.caption(f"Ended on their own epochs before the {record.plan.settings.budget_minutes * 60:g} s budget, so "
                    f"the budget did not give them equal time: {runs}. Compare them by the training seconds beside "
                    f"their scores{advice}.")

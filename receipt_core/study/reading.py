@@ -14,6 +14,7 @@ from ..datasets.splits import MIN_EVAL_RECEIPTS
 from ..evaluation.noise import clear_winner, few_words, margin, one_item
 from ..model.backbone_names import TEXT_ONLY_BACKBONES, same_cost
 from ..training.events import FIELD_WORDS, ITEMS_SCORED, METRIC_LABELS
+from ..training.rough_estimate import FROZEN_BACKBONE_SCENARIOS
 from ..training.run_status import format_seconds
 from ..wording import epochs_done, minutes_said
 from .result import Claim, ConfigSummary, StudyResult, trained_phases
@@ -118,7 +119,7 @@ def read_claims(result: StudyResult) -> list[Claim]:
     frozen, full = get(layout, "freeze-all"), get(layout, "full")
     if frozen and full:
         learned = frozen.spread("trainable_parameters").mean == 0
-        claims.append(Claim("Freezing everything learns nothing.", "held" if learned else "did not hold",
+        claims.append(Claim(LEARNS_NOTHING, "held" if learned else "did not hold",
                             f"freeze-all trains {int(frozen.spread('trainable_parameters').mean):,} parameters; "
                             f"{_compare(frozen, full, f1)[1]} and {_compare(frozen, full, items)[1]} "
                             "(untrained heads vs full fine-tuning)."))
@@ -193,6 +194,12 @@ def read_claims(result: StudyResult) -> list[Claim]:
     if (budget := _budget_that_cut(result)) is not None:  # the verdict is of runs at that budget, said in its line
         claims = [replace(claim, claim=f"{claim.claim.rstrip('.')}, in {budget} of training each.")
                   if claim.verdict != "not measured" else claim for claim in claims]
+    if (short := short_budget_note(result)) is not None:  # walkthrough 45's 45-second race read "did not hold"
+        # under the race's own warning that such runs' scores mean little
+        claims = [replace(claim, verdict="not measured", evidence=f"Taken alone, these runs would say the claim "
+                          f"{_SAID.get(claim.verdict, claim.verdict)}: {claim.evidence} {short}")
+                  if claim.verdict != "not measured" and claim.claim != LEARNS_NOTHING else claim
+                  for claim in claims]
     if 0 < result.eval_documents < MIN_EVAL_RECEIPTS:  # a walkthrough read a green "held" off 3 receipts
         few = (f" Scored on {result.eval_documents} evaluation receipts: one receipt moves a score by more than the "
                f"differences runs are told apart by; judge on at least {MIN_EVAL_RECEIPTS}.")
@@ -203,6 +210,24 @@ def read_claims(result: StudyResult) -> list[Claim]:
                           f"{_SAID.get(claim.verdict, claim.verdict)}: {claim.evidence}{few}")
                   if claim.verdict != "not measured" else claim for claim in claims]
     return claims
+
+
+LEARNS_NOTHING = "Freezing everything learns nothing."  # judged on trainable parameters, not on scores
+# at or under this, a MiniLM run that trains its backbone on a few hundred receipts makes a few epochs at most on 2
+# cores (walkthrough 43's 60-second full fine-tuning run did 5.1 epochs of the CORD sample, 0.930 field F1: telling)
+SHORT_RACE_S = 45
+
+
+def short_budget_note(result: StudyResult) -> str | None:
+    """Why score comparisons say nothing when the time budget is :data:`SHORT_RACE_S` or less and a run trained its
+    pre-trained backbone (the race form warns of it before the race), else None."""
+    seconds = (result.settings.budget_minutes or 0) * 60
+    tuned = sorted({s.config.scenario for s in result.summaries if s.runs and not s.config.is_reference
+                    and s.config.backbone != "tiny" and s.config.scenario not in FROZEN_BACKBONE_SCENARIOS})
+    if not 0 < seconds <= SHORT_RACE_S or not tuned:
+        return None
+    return (f"But at {SHORT_RACE_S} s or less a run that trains its backbone ({', '.join(tuned)}) gets only a few "
+            "steps on 2 cores, so its scores mean little: race or study with more time per run.")
 
 
 def _budget_that_cut(result: StudyResult) -> str | None:

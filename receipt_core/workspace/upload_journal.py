@@ -87,6 +87,22 @@ def stopped_uploads(home: Path, now: float | None = None) -> list[StoppedUpload]
     return sorted(found, key=lambda upload: upload.started_at)
 
 
+def settle_stopped_uploads(home: Path, dataset: str, name: str) -> None:
+    """A file named ``name`` read into ``dataset`` since (stored, or refused with its reason) is no longer a file a
+    stopped upload into that dataset left unread; a journal left with none goes. Walkthrough 45 uploaded the one file
+    a stopped upload named, and the warning still asked for it."""
+    for upload in stopped_uploads(home):
+        if upload.dataset != dataset or name not in upload.unread:
+            continue
+        path = Path(home) / JOURNAL_FOLDER / f"{upload.key}{_SUFFIX}"
+        if len(upload.unread) == 1:
+            path.unlink(missing_ok=True)
+            continue
+        record = {"dataset": upload.dataset, "names": list(upload.names), "read": [*upload.read, name],
+                  "started_at": upload.started_at, "stopped": True}  # still stopped, though touched now
+        atomic_write(path, json.dumps(record, ensure_ascii=False).encode("utf-8"))
+
+
 def dismiss_upload(home: Path, key: str) -> None:
     """Forget a stopped upload (``key``: :attr:`StoppedUpload.key`, the app's own token, never a typed name)."""
     if key.isalnum():
