@@ -46,6 +46,13 @@ def _store_for_correction(ws, run_id: str, results, ocr_results, uploads: dict[s
     """Store the uploaded photos in a dataset, this run's answers kept on them as suggestions, to correct on
     Annotate (a walkthrough found no way from a wrong prediction to a correction)."""
     with st.container(border=True):
+        held = ws.datasets_of(r.document.id for r in ocr_results if r.document is not None)
+        if held:  # walkthrough 45 was offered to store a photo Data had stored already, with nothing said
+            st.caption(f"{counted(len(held), 'of these photos is', 'of these photos are')} already "
+                       f"{'a receipt' if len(held) == 1 else 'receipts'} of "
+                       f"{', '.join(literal(d) for d in sorted(set(held.values())))} (correct "
+                       f"{'it' if len(held) == 1 else 'them'} there on Annotate); storing keeps "
+                       f"{'it' if len(held) == 1 else 'them'} as {'it is' if len(held) == 1 else 'they are'}.")
         name_col, button_col = st.columns([2, 3], vertical_alignment="bottom")
         with name_col:
             target, target_ok = dataset_name_input("Dataset to store them in", key="predict_store_dataset",

@@ -1345,6 +1345,15 @@ def test_predict_on_an_uploaded_receipt(demo_env, trained_run, synth_receipts, f
     assert list(items.columns)[:4] == ["name", "quantity", "unit_price", "price"] and "confidence" in items.columns
     assert fake_ocr == [hashlib.sha256(receipt.image_bytes).hexdigest()]
     assert not [i for i in at.info if "This photo is receipt" in i.value]  # a photo the workspace does not hold
+    # once stored, the offer to store it says so (walkthrough 45 was offered to store a photo Data had stored)
+    assert not [c for c in at.caption if "already a receipt of" in c.value]
+    at.text_input(key="predict_store_dataset").set_value("kept-photos").run()
+    at.button(key="predict_store").click().run()
+    try:
+        assert "1 of these photos is already a receipt of ` kept-photos ` (correct it there on Annotate); storing " \
+            "keeps it as it is." in [c.value for c in at.caption]
+    finally:
+        demo_env.delete_dataset("kept-photos")
     # a photo of a labelled demo receipt: said, as the items are the run's reading, not those labels (a
     # walkthrough labelled a photo on Annotate and read Predict's other items as a contradiction)
     known = synth_receipts[2]

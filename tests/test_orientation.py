@@ -71,7 +71,8 @@ def test_upload_and_command_line_say_it(receipts, tmp_path, capsys):
     turned = png(receipts[1].rotate(180, expand=True))
     report = ocr_and_store(Workspace(tmp_path / "ws"), "photos", {"upside.png": turned, "fine.png": png(receipts[0])})
     assert report.notes == ("upside.png: the text looks upside down, so Tesseract read it poorly: turn the photo "
-                            "upright (a phone's photo editor does) and upload it again",)
+                            "upright (a phone's photo editor does) and upload it again, then delete this reading of "
+                            "it (Receipts tab → Delete this receipt)",)
     (tmp_path / "upside.png").write_bytes(turned)
     assert main(["ocr", str(tmp_path / "upside.png")]) == 0
     assert f"note: {tmp_path / 'upside.png'}: the text looks upside down, so Tesseract read it poorly: turn the " \

@@ -71,7 +71,9 @@ def store_ocr_results(workspace: Workspace, dataset: str, results: list[OcrResul
                          "zero words")
         if result.note:
             notes.append(f"{result.name}: {result.note}")
-        if turned := turned_note_of(doc.meta):  # a probe's receipt turned 180° was stored as nonsense, unsaid
+        # a probe's receipt turned 180° was stored as nonsense, unsaid; and walkthrough 45 was left with two copies
+        if turned := turned_note_of(doc.meta, then="upload it again, then delete this reading of it (Receipts tab → "
+                                                   "Delete this receipt)"):
             notes.append(f"{result.name}: {turned}")
     if docs and (meanwhile := workspace.add_new_documents(dataset, docs)):
         for doc in [doc for doc in docs if doc.id in meanwhile]:

@@ -297,7 +297,8 @@ def _word_panel(doc: Document, listen: Callable[[], None]) -> None:
         parts.append(f":material/warning: {low} with OCR confidence < {LOW_CONFIDENCE:.0f} (Overlay → {LOW_OCR} "
                      "outlines them)")
     st.caption(" · ".join(parts))
-    if turned := turned_note_of(doc.meta, then="upload it again on Data"):  # probe 46 labelled nonsense words
+    if turned := turned_note_of(doc.meta, then="upload it again on Data, and delete this receipt there (Receipts → "
+                                               "Delete this receipt)"):  # probe 46 labelled nonsense words
         st.warning(f"{as_sentence(turned)}.")
     if len(doc.words) > WRITTEN_WORDS_MAX:  # a probe's 4,116-word import took 9-11 s per key press
         st.warning(f"This receipt has {len(doc.words):,} words, more than any receipt prints: each change redraws "
