@@ -443,6 +443,11 @@ def test_a_mistyped_workspace_is_refused_and_not_made(cord_folders, tmp_path, ca
         err = capsys.readouterr().err
         assert f"there is no workspace at {missing} (no workspace.sqlite3 in it); check --workspace" in err, err
     assert not missing.exists() and not (tmp_path / "out").exists() and not (tmp_path / "run").exists()
+    # a file given as the workspace is said to be a file (probe 48's /etc/passwd read "there is no workspace at")
+    (tmp_path / "a-file").write_text("x")
+    assert main(["export", "--out", str(tmp_path / "out"), "--workspace", str(tmp_path / "a-file")]) == 2
+    assert f"{tmp_path / 'a-file'} is a file, not a folder, so it holds no workspace; check --workspace" in \
+        capsys.readouterr().err
     # a workspace that exists but lacks the dataset still lists what it holds
     Workspace.open(missing).save_documents("cord-small", load_dataset(cord_folders[0], "cord").documents)
     assert main(["train", "--train", "cord-smal", "--eval", "cord-small", "--backbone", "tiny", "--workspace",

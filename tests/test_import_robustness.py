@@ -686,6 +686,14 @@ def test_a_folder_whose_json_files_are_in_subfolders_says_where_they_are(tmp_pat
     (tmp_path / "two" / "doc.json").unlink()
     with pytest.raises(DatasetImportError, match="; its subfolder one/ holds .json files: import that folder$"):
         detect_format(tmp_path)
+    # deeper down too: probe 48's zip of json/sub/x.json read "it holds no .json file", and nothing more
+    deep = tmp_path / "deep"
+    (deep / "json" / "sub").mkdir(parents=True)
+    (deep / "json" / "sub" / "x.json").write_text("{}")
+    with pytest.raises(DatasetImportError, match="it holds no .json file at its top or in json/ .*; .json files lie "
+                                                 "deeper, in json/sub/ and perhaps beside it: import that folder, or "
+                                                 "put CORD's files directly in json/$"):
+        detect_format(deep)
 
 
 def test_format_detection_reads_no_file_a_link_takes_out_of_the_folder(tmp_path):

@@ -322,7 +322,14 @@ def json_subfolders_note(folder: Path) -> str:
     layout, which format recognition reads as CORD: it is not named."""
     holders = sorted({file.parent.name for file in itertools.islice(folder.glob(f"*/{JSON_FILES}"), 200)} - {"json"})
     if not holders:
-        return ""
+        # deeper down: probe 48's zip of json/sub/x.json read "it holds no .json file"
+        deeper = next((file for file in itertools.islice(folder.rglob(JSON_FILES), 200)
+                       if len(file.relative_to(folder).parts) > 2), None)
+        if deeper is None:
+            return ""
+        where = deeper.parent.relative_to(folder).as_posix()
+        return (f"; .json files lie deeper, in {where}/ and perhaps beside it: import that folder, or put CORD's "
+                "files directly in json/")
     named = ", ".join(f"{name}/" for name in holders[:3]) + (", …" if len(holders) > 3 else "")
     return (f"; its subfolder {named} holds .json files: import that folder" if len(holders) == 1
             else f"; its subfolders {named} hold .json files: import each of them on its own")

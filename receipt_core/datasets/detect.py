@@ -100,8 +100,9 @@ def detect_format(path: Path) -> str:
         unreadable.append((file.name, f"it holds {_what_it_holds(data)}"))  # a probe's [] got no reason
     wildreceipt = f"no WildReceipt {', '.join(SPLIT_FILES)} or class_list.txt"
     if not files:
-        raise DatasetImportError(f"cannot tell the format of {path}: it holds no .json file (CORD, native or Label "
-                                 f"Studio) and {wildreceipt}, so no dataset this app reads ({FORMATS_SHOWN})"
+        raise DatasetImportError(f"cannot tell the format of {path}: it holds no .json file at its top or in json/ "
+                                 f"(CORD, native or Label Studio) and {wildreceipt}, so no dataset this app reads "
+                                 f"({FORMATS_SHOWN})"
                                  f"{json_subfolders_note(path) if path.is_dir() else ''}{_photos_note(path)}")
     if path.is_file() and unreadable:  # one JSON file: its reason, without WildReceipt's folder files
         why = unreadable[0][1]

@@ -69,6 +69,9 @@ class Workspace(AnnotationStore, DocumentStore, RunStore):
         if not (workspace_home / DATABASE_NAME).is_file():
             where = "--workspace" if home is not None else (f"{HOME_ENV}" if os.environ.get(HOME_ENV) else
                                                             f"the default ./workspace ({HOME_ENV} is not set)")
+            if workspace_home.exists() and not workspace_home.is_dir():  # probe 48's /etc/passwd read "no workspace"
+                raise WorkspaceError(f"{workspace_home} is a file, not a folder, so it holds no workspace; check "
+                                     f"{where}")
             raise WorkspaceError(f"there is no workspace at {workspace_home} (no {DATABASE_NAME} in it); check "
                                  f"{where}, or import a dataset there first")
         return cls(workspace_home)
