@@ -26,6 +26,7 @@ from receipt_core.model.predict import DocumentPrediction, WordPrediction
 from receipt_core.training.events import EvalEvent, FinishedEvent, PhaseEvent, ProgressEvent, StatusEvent
 from receipt_core.training.run_summary import clear_best_runs
 from receipt_core.workspace.run_labels import RunLabel, distinct_labels, display_name, run_labels, set_run_label
+from receipt_core.workspace.database import WorkspaceError
 from receipt_core.workspace.store import Workspace
 from ui.literal import literal
 from tests.test_app_pages import (app, demo_env, demo_home, fake_generation, fake_ocr, fresh_job_slot,  # noqa: F401
@@ -184,7 +185,7 @@ def test_run_labels_are_stored_cleaned_and_go_with_the_run(workspace_home):
     label = run_labels(ws)[run_id]
     assert (label.name, label.tags, label.notes) == ("baseline run", ("demo", "cpu"), "first try")
     assert display_name(ws.get_run(run_id), run_labels(ws)) == "baseline run"
-    from receipt_core.workspace.database import NotFoundError, WorkspaceError
+    from receipt_core.workspace.database import NotFoundError
 
     with pytest.raises(NotFoundError):
         set_run_label(ws, "20990101-000000-abcdef", name="x")
@@ -292,7 +293,14 @@ def test_runs_page_names_sorts_diffs_and_marks_best_beyond_noise(workspace_home)
     twin = _stored_run(ws, "tiny · phased", 0.8, 0.9, scenario="phased")  # two alike: told apart by their ids
     labels_now = app("runs").dataframe[0].value.set_index("run")["name"]
     assert labels_now[better] == f"tiny · phased · {better[-6:]}"
-    set_run_label(ws, high, name=labels_now[better])
+    # refused when typed now (probe 49: the pickers then pointed at the wrong run by it) ...
+    with pytest.raises(WorkspaceError, match="that is how the pages tell apart runs of one name"):
+        set_run_label(ws, high, name=labels_now[better])
+    import sqlite3  # ... and one stored before that rule is still told apart
+
+    set_run_label(ws, high, name="placeholder")
+    with sqlite3.connect(ws.database) as conn:
+        conn.execute("UPDATE run_labels SET name = ? WHERE run_id = ?", (labels_now[better], high))
     at = app("runs")
     names = at.dataframe[0].value.set_index("run")["name"]
     assert names[high] != names[better] != names[twin] and names.nunique() == len(names) == 3
@@ -801,10 +809,17 @@ def test_a_real_run_replayed_event_by_event_keeps_one_consistent_status_line(dem
 
 
 def test_runs_page_shows_a_right_to_left_override_in_a_run_name_and_tag_as_its_escape(workspace_home):
-    """Found by a probe: U+202E in a run name reversed the text around it in the table and the overlay chips."""
+    """Found by a probe: U+202E in a run name reversed the text around it in the table and the overlay chips. A name
+    typed now is refused one (probe 49); one stored before that rule still shows as its escape."""
+    import json
+    import sqlite3
+
     ws = Workspace(workspace_home)
     run_id = _stored_run(ws, "plain", 0.5, 0.5)
-    set_run_label(ws, run_id, name="invoice\u202egnp.exe", tags="t\u202eag")
+    set_run_label(ws, run_id, name="placeholder")
+    with sqlite3.connect(ws.database) as conn:
+        conn.execute("UPDATE run_labels SET name = ?, tags = ? WHERE run_id = ?",
+                     ("invoice\u202egnp.exe", json.dumps(["t\u202eag"]), run_id))
     at = app("runs")
     no_errors(at)
     table = frame_with(at, "name", "tags")

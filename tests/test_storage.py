@@ -629,3 +629,28 @@ def test_a_workspace_locked_by_another_process_is_said_plainly(tmp_path, monkeyp
         holder.rollback()
         holder.close()
     assert ws.create_run("r", {"backbone": "tiny"})  # free again: as before
+
+
+def test_a_run_name_can_neither_hide_characters_nor_take_another_runs_tag(tmp_path):
+    """Probe 49: a run named "alpha · 1204fd" (run 1204fd's label where two runs share a name) made every picker,
+    legend and chart point at the wrong run by it; and a name holding U+202E showed reversed in its own text box
+    while every other view escaped it."""
+    from receipt_core.workspace.run_labels import RunLabel, run_labels, save_label_edit, set_run_label
+
+    ws = Workspace(tmp_path / "ws")
+    first, second = ws.create_run("a", {}), ws.create_run("b", {})
+    with pytest.raises(WorkspaceError, match=f'cannot end in " · {first[-6:]}": that is how the pages tell apart '
+                                             "runs of one name, and it is the end of another run's id"):
+        set_run_label(ws, second, name=f"alpha · {first[-6:]}")
+    with pytest.raises(WorkspaceError, match=f'cannot end in " · {first[-6:]}"'):
+        save_label_edit(ws, second, RunLabel(second, "", (), ""), f"alpha · {first[-6:]}", "", "")
+    set_run_label(ws, second, name=f"alpha · {second[-6:]}")  # its own tag, or any other word, is a name
+    set_run_label(ws, first, name="beta · v2 · final")
+    for bad, code in (("evil\u202egnp.exe", "202E"), ("zero\u200bwidth", "200B")):
+        with pytest.raises(WorkspaceError, match=f"a run name cannot hold U\\+{code}, a character that shows as "
+                                                 "nothing or reorders the text around it"):
+            set_run_label(ws, first, name=bad)
+        with pytest.raises(WorkspaceError, match=f"a tag cannot hold U\\+{code}"):
+            set_run_label(ws, first, tags=[bad])
+    set_run_label(ws, first, name="family \U0001f468\u200d\U0001f469\u200d\U0001f467")  # an emoji's joiner stays
+    assert run_labels(ws)[first].name.startswith("family ")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 from typing import Mapping
@@ -56,7 +57,8 @@ def _without_controls(text: str, what: str) -> str:
 def _clean_tags(tags) -> tuple[str, ...]:
     if isinstance(tags, str):
         tags = tags.split(",")
-    cleaned = tuple(dict.fromkeys(t for t in (" ".join(_without_controls(str(tag), "a tag").split())
+    cleaned = tuple(dict.fromkeys(t for t in (" ".join(_without_invisible(_without_controls(str(tag), "a tag"),
+                                                                          "a tag").split())
                                               for tag in tags) if t))
     if len(cleaned) > MAX_TAGS:
         raise WorkspaceError(f"a run takes at most {MAX_TAGS} tags, got {len(cleaned)}")
@@ -72,6 +74,8 @@ def set_run_label(workspace, run_id: str, name: str | None = None, tags=None, no
     Names and tags are stripped and their inner whitespace collapsed; tags lose duplicates. Too long a value is
     refused with :class:`WorkspaceError`, an unknown run with :class:`NotFoundError`."""
     typed = _typed_label(run_id, name, tags, notes)
+    if name is not None:
+        _not_another_runs_tag(workspace, run_id, typed.name)
     with workspace._write() as conn:
         current = _current_label(conn, run_id)
         return _store(conn, RunLabel(run_id, current.name if name is None else typed.name,
@@ -91,6 +95,8 @@ def save_label_edit(workspace, run_id: str, drawn: RunLabel, name: str, tags, no
     typed = _typed_label(run_id, name, tags, notes)
     fields = ("name", "tags", "notes")
     edited = [f for f in fields if getattr(typed, f) != getattr(drawn, f)]
+    if "name" in edited:
+        _not_another_runs_tag(workspace, run_id, typed.name)
     with workspace._write() as conn:
         current = _current_label(conn, run_id)
         clashes = [f for f in edited if getattr(current, f) not in (getattr(drawn, f), getattr(typed, f))]
@@ -102,11 +108,32 @@ def save_label_edit(workspace, run_id: str, drawn: RunLabel, name: str, tags, no
         return _store(conn, RunLabel(run_id, *(getattr(typed if f in edited else current, f) for f in fields)))
 
 
+def _not_another_runs_tag(workspace, run_id: str, name: str) -> None:
+    """Refuse a name ending in the tag that tells runs of one name apart (`` · `` and the last 6 characters of a
+    run id) of another run: probe 49 named a run "alpha · 1204fd" after run 1204fd's label, and every picker, legend
+    and chart then pointed at the wrong run by it."""
+    head, dot, tag = name.rpartition(" · ")
+    if dot and head and any(other.id.endswith(tag) and other.id != run_id for other in workspace.list_runs()):
+        raise WorkspaceError(f"a run name cannot end in \" · {tag}\": that is how the pages tell apart runs of one "
+                             f"name, and it is the end of another run's id; name it without")
+
+
+def _without_invisible(text: str, what: str) -> str:
+    """``text`` unless it holds a character that shows as nothing or reorders its neighbours (a bidirectional control,
+    a zero-width space: Unicode Cf, but the joiner that builds emoji): probe 49's U+202E reversed the name in its
+    own text box, while every other view showed it escaped."""
+    hidden = next((ch for ch in text if unicodedata.category(ch) == "Cf" and ch != "\u200d"), None)
+    if hidden is not None:
+        raise WorkspaceError(f"{what} cannot hold U+{ord(hidden):04X}, a character that shows as nothing or "
+                             "reorders the text around it; type it without")
+    return text
+
+
 def _typed_label(run_id: str, name, tags, notes) -> RunLabel:
     """The values as they are stored (stripped, whitespace collapsed, tags deduplicated), each checked; a None
     stays "" (unused by the callers)."""
     if name is not None:
-        name = " ".join(_without_controls(str(name), "a run name").split())
+        name = " ".join(_without_invisible(_without_controls(str(name), "a run name"), "a run name").split())
         if len(name) > MAX_NAME:
             raise WorkspaceError(f"a run name is at most {MAX_NAME} characters, got {len(name)}")
     clean_tags = () if tags is None else _clean_tags(tags)
