@@ -837,6 +837,15 @@ def test_a_race_name_is_checked_as_it_is_typed(workspace_home):
     assert not [c for c in at.caption if "Saved as" in c.value]
     at.text_input(key="race_name").set_value("race-1 ").run()  # a probe: the trailing space went unsaid
     assert any(c.value == "Saved as ` race-1 `: spaces at either end are dropped." for c in at.caption)
+    # a folder there already, of that name or one differing in letter case: said as typed too (probe 49 read it
+    # only after Start race, beside "No race yet: … press Start race")
+    studies = _race_track(str(workspace_home)).studies_dir
+    (studies / "base").mkdir(parents=True)
+    for typed in ("base", "BASE"):
+        at.text_input(key="race_name").set_value(typed).run()
+        assert at.button(key="race_start").disabled
+        assert any("exists already" in e.value for e in at.error), [e.value for e in at.error]
+    assert "a name that differs only in letter case" in at.error[0].value
 
 
 def test_runs_far_past_a_short_budget_are_named_beside_the_table():

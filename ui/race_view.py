@@ -16,7 +16,7 @@ from receipt_core.model.backbone_names import BACKBONE_NAMES
 from receipt_core.model.freeze import PRESETS
 from receipt_core.plots.run_charts import CURVE_AXES, curve_figure, label_smoothing_note
 from receipt_core.plots.study_tables import claim_lines
-from receipt_core.study.race import RaceBusyError
+from receipt_core.study.race import RaceBusyError, name_taken
 from receipt_core.study.reading import SHORT_RACE_S
 from receipt_core.study.race_record import (DEFAULT_RACE_SCENARIOS, RaceFileError, RacePlan, RaceRecord,
                                            check_race_name, find_races, unreadable_races)
@@ -60,6 +60,8 @@ def study_name_ok(name: str) -> bool:
         return True
     try:
         check_race_name(name.strip())
+        if (taken := name_taken(race_track().studies_dir, name.strip())) is not None:
+            raise ValueError(taken)  # said as it is typed, not after Start race (probe 49)
     except ValueError as error:
         st.error(notice_markdown(as_sentence(str(error))))
         return False

@@ -194,6 +194,20 @@ def race_documents(workspace, plan: RacePlan) -> tuple[list[Document], list[Docu
     return train_docs, eval_docs, notes
 
 
+def name_taken(studies_dir: Path, name: str) -> str | None:
+    """Why a race or study cannot be ``name`` under ``studies_dir`` (a folder of that name exists, or of a name that
+    differs only in letter case: one folder where names ignore case, macOS or Windows, a probe's Race1 beside race1),
+    else None. The race form says it as the name is typed (probe 49 read it only after Start race)."""
+    folder = studies_dir / name
+    if folder.exists():
+        return f"{folder} exists already; choose another name"
+    twins = [p.name for p in studies_dir.glob("*") if p.name.lower() == name.lower()] if studies_dir.is_dir() else []
+    if twins:
+        return (f"{studies_dir / twins[0]} exists already, a name that differs only in letter case; choose another "
+                "name")
+    return None
+
+
 class RaceTrack:
     """The races of one workspace on this server: at most one runs at a time. Shared by every session (the app
     holds it in ``st.cache_resource``), thread-safe. On creation, a race.json left "running" by a server that is
@@ -237,12 +251,8 @@ class RaceTrack:
             if (active := slot.busy()) is not None:
                 raise JobBusyError(busy_message(active))
             folder = self.studies_dir / name
-            if folder.exists():
-                raise ValueError(f"{folder} exists already; choose another name")
-            twins = [p.name for p in self.studies_dir.glob("*") if p.name.lower() == name.lower()]
-            if twins:  # one folder where names ignore case (macOS, Windows): a probe's Race1 beside race1
-                raise ValueError(f"{self.studies_dir / twins[0]} exists already, a name that differs only in letter "
-                                 "case; choose another name")
+            if (taken := name_taken(self.studies_dir, name)) is not None:
+                raise ValueError(taken)
             train_docs, eval_docs, notes = race_documents(self.workspace, plan)
             record = RaceRecord(name=name, plan=plan, entries=plan.entries(), started=now_text(),
                                 train_documents=len(train_docs), eval_documents=len(eval_docs))
