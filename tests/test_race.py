@@ -834,6 +834,9 @@ def test_a_race_name_is_checked_as_it_is_typed(workspace_home):
     assert at.error[0].value.startswith("The folder name ` ../evil *x* ` may hold")  # the name as code, the rest not
     at.text_input(key="race_name").set_value("race-1").run()
     assert not at.button(key="race_start").disabled and not at.error
+    # what the race costs, before Start (walkthrough 46: the default three runs of 2 minutes took 6 of a demo's 10)
+    assert any(c.value.startswith("3 runs one after another, each at most 120 s of training") and
+               c.value.endswith("up to about 6 min in all.") for c in at.caption), [c.value for c in at.caption]
     assert not [c for c in at.caption if "Saved as" in c.value]
     at.text_input(key="race_name").set_value("race-1 ").run()  # a probe: the trailing space went unsaid
     assert any(c.value == "Saved as ` race-1 `: spaces at either end are dropped." for c in at.caption)

@@ -229,6 +229,8 @@ def test_a_budgeted_run_says_its_budget_bounds_the_eta_and_its_bar_follows_the_b
     assert line.fraction == pytest.approx(0.7, abs=0.01)  # 42 s of 60, not 1 step of 300
     # and the line says what the bar shows (walkthrough 37 read "step 17/300" over a third of a bar as a clash)
     assert line.bar_follows_budget and line.text().endswith(" · the bar: time used of its 1m 00s budget")
+    # not under a race's bar, which is of the whole race (walkthrough 46)
+    assert "the bar" not in line.text(bar_note=False) and line.text(bar_note=False).endswith("(time budget)")
     unbudgeted = status_line(clock.timing(), T0 + 42)
     assert unbudgeted.estimating and "ETA estimating…" in unbudgeted.text()
     assert unbudgeted.fraction == pytest.approx(1 / 300)

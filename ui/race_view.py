@@ -34,7 +34,7 @@ from receipt_core.training.events import HEADLINE_METRICS, METRIC_LABELS
 from receipt_core.training.run_feed import RunCurves
 from receipt_core.training.run_status import status_line
 from receipt_core.workspace.database import WorkspaceError
-from receipt_core.wording import as_sentence, epochs_done
+from receipt_core.wording import as_sentence, counted, epochs_done, minutes_said
 from ui.dataset_choice import (EVALUATION_HELP, HOLD_OUT, also_train_choice, current_dataset, evaluation_preview,
                                pair_evaluation, replace_vanished_choices, vanished_note)
 from ui.literal import literal, notice_markdown, plain
@@ -173,6 +173,10 @@ def race_form(datasets: list[str]) -> None:
         st.caption(f":material/warning: Run {literal(active.run_id)} is training on this server: a race starts once "
                    "it has ended (or been stopped on Train).")
     refused = data_refused(data, "Start race")
+    if scenarios:  # a presenter could not tell what the default three runs of 2 minutes cost the demo (walkthrough 46)
+        st.caption(f"{counted(len(scenarios), 'run')} one after another, each at most {int(seconds)} s of training "
+                   f"(a frozen backbone's often ends sooner, on its epochs), plus each run's set-up: up to about "
+                   f"{minutes_said(len(scenarios) * int(seconds) / 60)} in all.")
     if st.button("Start race", type="primary", key="race_start",
                  disabled=not scenarios or not named or busy or refused):
         with user_errors("Starting the race"):
@@ -331,9 +335,12 @@ def race_progress(record: RaceRecord, curves: dict[str, RunCurves]) -> None:
     budget = record.plan.settings.budget_minutes
     line = status_line(run.timing, time.time(), live=True, budget_s=budget * 60 if budget else None) \
         if run is not None else None
-    detail = line.text() if line is not None and run.progress is not None else _before_first_step(run, current)
+    # the bar is of the whole race, which the line says: walkthrough 46 read "step 375/500" over a bar a third full
+    # (run 1 of 2), and the run's own "the bar: time used of its budget" spoke of a bar not shown
+    detail = line.text(bar_note=False) if line is not None and run.progress is not None else _before_first_step(
+        run, current)
     st.progress((record.done + (line.fraction if line is not None else 0.0)) / total,
-                text=f"Run {number} of {total}: {current.name} — {detail}")
+                text=f"Run {number} of {total} (the bar: the whole race): {current.name} — {detail}")
 
 
 def _before_first_step(run: RunCurves | None, entry) -> str:

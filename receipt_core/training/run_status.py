@@ -98,7 +98,8 @@ class RunStatusLine:
         """Whether the run finished because its time budget ran out, before its planned steps."""
         return self.ended and self.finish_reason == TIME_BUDGET
 
-    def text(self) -> str:
+    def text(self, bar_note: bool = True) -> str:
+        """The line; ``bar_note=False`` leaves out what its bar shows (a race's bar is of the whole race)."""
         parts = []
         if self.total_steps:
             parts.append(f"step {self.step}/{self.total_steps}")
@@ -129,7 +130,7 @@ class RunStatusLine:
             elif self.eta_s is not None:
                 parts.append(f"ETA {'at least ' if self.eta_at_least else ''}{format_seconds(self.eta_s)}"
                              + (" (later phases train more layers)" if self.eta_at_least else ""))
-            if self.bar_follows_budget and self.status not in ("paused", STOPPING):
+            if bar_note and self.bar_follows_budget and self.status not in ("paused", STOPPING):
                 parts.append(f"the bar: time used of its {format_seconds(self.budget_s)} budget")
         return " · ".join(parts)
 
