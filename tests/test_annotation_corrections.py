@@ -66,6 +66,11 @@ def test_split_divides_the_box_by_length_and_merge_unites_it():
     pieces = Document(id="p", width=400, height=100, words=(Word(text="100", box=(10, 10, 40, 30)),
                                                             Word(text=",000", box=(40, 10, 80, 30))))
     assert merge_with_next(pieces, 0).document.words[0].text == "100,000"
+    # nor inside a price the OCR split after its point (walkthrough 47 got '43. 99'); words stay apart
+    from receipt_core.data.corrections import _joined
+
+    assert [_joined(a, b) for a, b in (("43.", "99"), ("1,", "50"), ("TOTAL.", "99"), ("No.", "5"), ("x", "1"))] == [
+        "43.99", "1,50", "TOTAL. 99", "No. 5", "x 1"]
     # two words that would be one over the word limit stay two: the merged word did not import back (a probe)
     long = Document(id="l", width=400, height=100, words=(Word(text="x" * 300, box=(10, 10, 40, 30)),
                                                           Word(text="y" * 300, box=(40, 10, 80, 30))))

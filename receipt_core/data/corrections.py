@@ -163,10 +163,11 @@ def _value_change(before: Word, after: Word) -> str:
 
 
 def _joined(first: str, second: str) -> str:
-    """Two OCR tokens as one text: '100' and ',000' are '100,000' (a walkthrough got '100 ,000'), 'Bintang' and
-    'Bremer' are 'Bintang Bremer'."""
+    """Two OCR tokens as one text: '100' and ',000' are '100,000' (a walkthrough got '100 ,000'), '43.' and '99'
+    are '43.99' (walkthrough 47 got '43. 99'), 'Bintang' and 'Bremer' are 'Bintang Bremer'."""
     glued = second.startswith(tuple(",.:;%)]}")) or first.endswith(tuple("([{$#@"))
-    return f"{first}{second}" if glued else f"{first} {second}"
+    split_number = first[-1:] in (".", ",") and first[-2:-1].isdigit() and second[:1].isdigit()
+    return f"{first}{second}" if glued or split_number else f"{first} {second}"
 
 
 def add_word(doc: Document, text: str, box: Sequence[float]) -> Correction:
