@@ -124,6 +124,8 @@ def test_corrections_items_and_the_url(receipts):
     # added is selected and the page says so
     at.session_state[f"annotate_cursor_{doc.id}"] = 5
     at.run()
+    # the page's size beside the box's corners (walkthrough 47 typed a box past the page's edge with nothing to go by)
+    assert any(f"(the page is {doc.width}×{doc.height} pixels)" in m.value for m in at.markdown)
     # off, with the reason, until a box and a text are there (a walkthrough pressed it on a 0,0,0,0 box)
     assert at.button(key="annotate_add_word").disabled
     assert any("Draw a box over the missed word first" in c.value for c in at.caption)

@@ -46,13 +46,16 @@ def corrections(doc: Document, index: int | None) -> None:
                                        else "This word and the next one on its line, as one word")
                 row.form_submit_button("Delete word", key="annotate_delete", on_click=act,
                                        args=(doc, lambda ws: ws.delete_word(doc.id, index, seen=seen)))
-        st.markdown("**A box on the receipt**: drag over it with *Box select* (the chart's toolbar), or type it")
+        # the page's size beside the corners: walkthrough 47 typed a box past its edge with nothing to go by
+        st.markdown(f"**A box on the receipt**: drag over it with *Box select* (the chart's toolbar), or type it "
+                    f"(the page is {doc.width}×{doc.height} pixels)")
         drawn = drawn_box(doc.id) or (0.0, 0.0, 0.0, 0.0)
         cols = field_row(4, width=110)  # two by two in the editor's column, four across where there is room
         box_keys = [f"annotate_new_{name}_{doc.id}_{version}_{drawn}" for name in ("x0", "y0", "x1", "y1")]
         for i, name in enumerate(("x0", "y0", "x1", "y1")):
             cols[i].number_input(name, value=float(round(drawn[i])), min_value=0.0, step=1.0, key=box_keys[i],
-                                 help="Page pixels, from the top-left corner")
+                                 help=f"Page pixels, from the top-left corner (0 to {doc.width} across, 0 to "
+                                      f"{doc.height} down)")
         st.markdown("**Add a word the OCR missed** in the box")
         new_text_key = f"annotate_new_text_{doc.id}_{version}"
         # after a region's re-read the box is 0,0,0,0: a press was refused (a walkthrough)
