@@ -147,6 +147,10 @@ def test_predict_on_a_dataset_keeps_the_input_words_in_order(trained, cord_folde
         assert word["box"] == list(doc.words[0].box)
         for item in predicted["items"]:
             assert set(item) == {"name", "quantity", "unit_price", "price", "quantity_read"}
+    # the text output never prints Python's None for a price not read (probe 50: "unit None  price None")
+    assert main(["predict", str(run_dir), "--data", str(cord_folders[1])]) == 0
+    text = capsys.readouterr().out
+    assert " × " in text and "None" not in text
 
 
 @pytest.fixture(scope="module")

@@ -24,6 +24,10 @@ if TYPE_CHECKING:  # the job's module loads torch; the command modules import th
 STOPPED_EXIT_CODE = 130  # as a stopped study's and a second Ctrl-C's
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill PID``), which stops a run as Ctrl-C does, said as itself."""
+
+
 def exit_code(finished: FinishedEvent) -> int:
     """The command's exit status for a run that ended with ``finished``: 0 when it ended by itself (its epochs, its
     time budget), :data:`STOPPED_EXIT_CODE` when Ctrl-C or ``kill`` stopped it, evaluated and saved. A probe's
@@ -78,11 +82,14 @@ def run_in_foreground(job: TrainingJob, what: str = "training") -> FinishedEvent
             raise KeyboardInterrupt
         while not job.join(timeout=0.5):
             pass
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as signalled:
         stopped = True
         _abort_on_ctrl_c(what, job)  # first thing: a second press 50 ms later must find it set
-        print(f"interrupted: stopping {what} after the current step (press Ctrl-C again to abort)", file=sys.stderr,
-              flush=True)
+        # said as what it was: probe 50's `kill -TERM` read "interrupted … (press Ctrl-C again to abort)"
+        how = ("terminated (SIGTERM): stopping {} after the current step (a second SIGTERM or Ctrl-C aborts)"
+               if isinstance(signalled, Terminated) else
+               "interrupted: stopping {} after the current step (press Ctrl-C again to abort)")
+        print(how.format(what), file=sys.stderr, flush=True)
         job.stop()
         try:
             job.join()
@@ -135,7 +142,7 @@ def _stop_on_interrupt_or_terminate():
         return lambda: None
 
     def interrupt(signum, frame) -> None:
-        raise KeyboardInterrupt
+        raise Terminated if signum == signal.SIGTERM else KeyboardInterrupt
 
     previous = {number: signal.signal(number, interrupt) for number in (signal.SIGINT, signal.SIGTERM)}
     return lambda: [signal.signal(number, handler) for number, handler in previous.items()]

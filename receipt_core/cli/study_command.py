@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .arguments import (add_box_arguments, add_force_argument, add_format_argument, add_workspace_argument,
                         check_empty_out_folder, check_out_outside_workspace, fraction, given_path, make_out_folder,
-                        positive_float, positive_int)
+                        positive_float, positive_int, whole_number)
 from .errors import CommandError
 from ..data.files import FolderBusyError, sole_writer_of
 from .sources import load_documents, load_training_documents
@@ -71,7 +71,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                             "default: each scenario's own defaults, the recipe measured best for it")
     study.add_argument("--freeze", nargs="+", default=[], metavar="GROUP",
                        help="groups frozen in every multi-task run on top of its scenario (e.g. embeddings.text)")
-    study.add_argument("--max-length", type=positive_int, default=None, metavar="TOKENS",
+    study.add_argument("--max-length", type=whole_number, default=None, metavar="TOKENS",
                        help="tokens per window, every run (default: train's)")
     study.add_argument("--seed", type=int, default=0, metavar="S",
                        help="the first repeat's seed; repeat k uses seed + k (default: 0)")

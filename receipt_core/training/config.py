@@ -148,7 +148,7 @@ class TrainConfig:
     task_weights: tuple[float, float] = (1.0, 1.0)
     grad_clip: float | None = 1.0
     seed: int = option(0, "seed of the heads' initial weights, dropout and batch order", kind="int", metavar="S")
-    max_length: int = option(512, "tokens per window", kind="positive_int", metavar="TOKENS")
+    max_length: int = option(512, "tokens per window", kind="whole", metavar="TOKENS")  # one message: 0 and 1
     stride: int = 128
     eval_every: int = option(0, "evaluate every N steps as well as after each epoch (0: after each epoch only)",
                              kind="non_negative_int", metavar="STEPS")
@@ -302,7 +302,7 @@ class ReferenceConfig:
     weight_decay: float = 0.01
     seed: int = option(0, "seed of the classifier's initial weights, dropout and batch order", kind="int",
                        metavar="S")
-    max_length: int = option(512, "tokens per window", kind="positive_int", metavar="TOKENS")
+    max_length: int = option(512, "tokens per window", kind="whole", metavar="TOKENS")  # one message: 0 and 1
     stride: int = 128
     lr_schedule: str = option("constant", "constant, or linear: warm up, then decay to 0 at the run's end",
                               kind="str", choices=LR_SCHEDULES)
