@@ -93,7 +93,8 @@ def test_user_errors_are_one_line_with_exit_code_2(tmp_path, workspace_home, cap
         (["import", "--format", "native", str(tmp_path)], "no native document files"),
         (["import", str(tmp_path)], f"cannot tell the format of {tmp_path}: it holds no .json file"),
         # a second probe: auto mode hid why a JSON file could not be read
-        (["import", str(tmp_path / "odd" / "latin1.json")], "cannot tell the format of latin1.json: not a readable JSON file (not UTF-8 text"),
+        (["import", str(tmp_path / "odd" / "latin1.json")],
+         "cannot tell the format of latin1.json: not a readable JSON file (not UTF-8 text"),
         (["synth", "--out", str(tmp_path / "s"), "--count", "99999999999"], "over the 10,000 receipts"),
         # a ninth probe: synth took a seed no other command does, and a link loop read "does not exist"
         (["synth", "--out", str(tmp_path / "s"), "--count", "1", "--seed", str(10 ** 23)], "--seed must be from -9,"),

@@ -572,8 +572,8 @@ def test_ids_that_look_alike_in_two_unicode_forms_are_one_id(tmp_path):
     assert [d.id for d in report.documents] == ["caf\u00e9"]
     assert any("document id 'cafe\\u0301' stored in composed Unicode (NFC) as 'caf\\xe9'" in p
                for p in report.problems), report.problems
-    assert any("was already imported from caf-" in p and p.endswith("in this import; skipped (each receipt needs "
-                                                                   "its own id)") for p in report.problems), report.problems
+    assert any("was already imported from caf-" in p and p.endswith(
+        "in this import; skipped (each receipt needs its own id)") for p in report.problems), report.problems
 
 
 def test_a_json_object_naming_a_key_twice_is_refused_not_read_one_way(tmp_path):

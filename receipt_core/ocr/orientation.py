@@ -41,7 +41,8 @@ def reads_better(as_it_is: Sequence[OcrWord], turned: Sequence[OcrWord]) -> bool
 
 def turn_to_try(page: str, dpi: int | None, timeout: float) -> int:
     """The degrees clockwise that may make the page at ``page`` upright: Tesseract's answer when it names a turn,
-    however unsure, else 180 (it said nothing, or "upright" of a page that reads badly); :func:`reads_better` decides."""
+    however unsure, else 180 (it said nothing, or "upright" of a page that reads badly); :func:`reads_better`
+    decides."""
     try:
         degrees = int(run_osd(page, dpi, timeout).get("Rotate", "0"))
     except ValueError:
