@@ -20,6 +20,7 @@ from receipt_core.plots.figures import document_figure
 from receipt_core.training.run_documents import live_runs_reading_receipts, runs_reading
 from receipt_core.wording import as_sentence, counted
 from receipt_core.workspace.documents import DamagedDocumentError
+from receipt_core.workspace.upload_journal import uploads_being_read
 from ui.actions import ocr_and_store, ocr_projected_import
 from ui.dataset_choice import current_dataset, show_dataset_now, upload_target
 from ui.dataset_export import export_section
@@ -261,6 +262,11 @@ with manage_tab:
             st.warning(f"{counted(len(ended), 'run')} trained or evaluated on receipts of this dataset (such as "
                        f"{literal(ended[0].name)}). Deleting it keeps their models and scores, but they can no longer "
                        "be resumed on their own receipts, and Runs no longer names this dataset as theirs.")
+        for upload in uploads_being_read(ws.home, dataset):  # probe 51 deleted it under another tab's upload
+            st.warning(f"An upload into this dataset is being read now ({len(upload.read)} of "
+                       f"{counted(len(upload.names), 'photo')} so far, in another tab): deleting the dataset removes "
+                       "what it stored so far, and the photos it reads after go into the dataset again. Wait for it "
+                       "to end first.")
         confirm = st.checkbox(f"Yes, delete every document of {literal(dataset)}", key=confirm_key)
         if st.button("Delete dataset", disabled=not confirm, key="delete_dataset"):
             with user_errors("Deleting the dataset"):

@@ -329,22 +329,35 @@ def test_an_upload_that_stopped_part_way_is_named_on_data_until_dismissed(worksp
     too; a live one (touched now) is not said."""
     from receipt_core.workspace.upload_journal import STALE_S, UploadJournal
 
-    left = UploadJournal.begin(workspace_home, "march **bold**", ["a.jpg", "b [x](y).jpg", "c.jpg"])
+    left = UploadJournal.begin(workspace_home, "march **bold**", ["a.jpg", "b [x](y).jpg", "c.jpg", "e.jpg"])
     left.read("a.jpg")
+    left.read("e.jpg", refused="'e.jpg' is an empty file (0 bytes)")  # probe 51: a refused file read as stored
     left.stop()
     killed = UploadJournal.begin(workspace_home, "april", ["d.jpg"])
     os.utime(killed.path, (time.time() - STALE_S - 1,) * 2)
-    UploadJournal.begin(workspace_home, "live", ["e.jpg"])  # another tab reading it now
+    live = UploadJournal.begin(workspace_home, "live", ["f.jpg", "g.jpg"])  # another tab reading it now
+    live.read("f.jpg")
     at = app("data")
     warnings = [w.value for w in at.warning if "stopped after reading" in w.value]
     assert len(warnings) == 2 and "live" not in " ".join(warnings)
     assert warnings[0].startswith(f"An upload into dataset {literal('march **bold**')} (started ")
-    assert warnings[0].endswith("stopped after reading 1 of its 3 files: the page was left or its tab closed while "
-                                "Tesseract read them, or the server stopped. What was read is stored; 2 files were "
-                                "never read, so upload them again:")
+    assert warnings[0].endswith("stopped after reading 2 of its 4 files: the page was left or its tab closed while "
+                                "Tesseract read them, or the server stopped. 1 of those read is stored, 1 refused "
+                                "(below); 2 files were never read, so upload them again:")
     assert "stopped after reading 0 of its 1 file:" in warnings[1] and "1 file was never read, so upload it again" \
         in warnings[1]
-    assert [c.value for c in at.code][:2] == ["b [x](y).jpg\nc.jpg", "d.jpg"]  # as text, not Markdown
+    assert [c.value for c in at.code][:3] == ["b [x](y).jpg\nc.jpg", "'e.jpg' is an empty file (0 bytes)",
+                                              "d.jpg"]  # as text, not Markdown
+    # and beside Delete dataset (probe 51 deleted the dataset another tab's upload was storing into)
+    at.session_state["dataset"] = "live"
+    Workspace(workspace_home).save_documents("live", [Document(id="l1", width=50, height=50, words=(
+        Word(text="x", box=(1, 1, 9, 9)),))])
+    at.run()
+    assert any(w.value.startswith("An upload into this dataset is being read now (1 of 2 photos so far, in another "
+                                  "tab)") for w in at.warning), [w.value for w in at.warning]
+    # one still being read is said as such (probe 51 came back mid-upload and saw no trace of it)
+    assert any(i.value.startswith(f"An upload into dataset {literal('live')} (started ") and
+               "is being read now: 1 of its 2 files so far" in i.value for i in at.info), [i.value for i in at.info]
     at.button(key=f"upload_stopped_{left.path.stem}").click().run()
     assert [w.value for w in at.warning if "stopped after reading" in w.value] == warnings[1:]
     assert not left.path.exists()

@@ -15,6 +15,7 @@ from receipt_core.ocr.engine import OcrCache, OcrResult, ocr_many
 from receipt_core.ocr.orientation import turned_note_of
 from receipt_core.workspace.images import read_stored_image
 from receipt_core.workspace.store import Workspace
+from receipt_core.wording import counted
 from receipt_core.workspace.upload_journal import UploadJournal, settle_stopped_uploads
 
 
@@ -102,7 +103,7 @@ def ocr_and_store(workspace: Workspace, dataset: str, uploads: dict[str, bytes],
 
     def store(result: OcrResult) -> None:
         parts.append(store_ocr_results(workspace, dataset, [result], {result.name: uploads[result.name]}, batch))
-        journal.read(result.name)
+        journal.read(result.name, refused=parts[-1].problems[0] if parts[-1].problems else None)
         settle_stopped_uploads(workspace.home, dataset, result.name)  # an earlier stopped upload's file, read now
 
     try:
@@ -112,9 +113,16 @@ def ocr_and_store(workspace: Workspace, dataset: str, uploads: dict[str, bytes],
         journal.stop()
         raise
     journal.finish()
-    return IngestReport(saved=tuple(i for p in parts for i in p.saved), words=sum(p.words for p in parts),
+    stored = workspace.datasets_of(i for p in parts for i in p.saved)  # probe 51 deleted the dataset in another tab
+    notes = tuple(m for p in parts for m in p.notes)  # meanwhile, and read "Stored 30 receipts" of which 10 were gone
+    if gone := sum(1 for p in parts for i in p.saved if i not in stored):
+        notes += (f"{counted(gone, 'receipt')} of this upload {'was' if gone == 1 else 'were'} deleted meanwhile "
+                  f"(the dataset {dataset!r} deleted in another tab or session): upload "
+                  f"{'it' if gone == 1 else 'them'} again to keep {'it' if gone == 1 else 'them'}",)
+    return IngestReport(saved=tuple(i for p in parts for i in p.saved if i in stored),
+                        words=sum(p.words for p in parts if all(i in stored for i in p.saved)),
                         problems=tuple(m for p in parts for m in p.problems),
-                        notes=tuple(m for p in parts for m in p.notes))
+                        notes=notes)
 
 
 def store_for_correction(workspace: Workspace, dataset: str, results: Sequence[OcrResult],

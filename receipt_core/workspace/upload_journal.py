@@ -12,9 +12,9 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from ..data.files import atomic_write
 
@@ -32,6 +32,8 @@ class StoppedUpload:
     names: tuple[str, ...]  # every file of the upload, as the uploader named them
     read: tuple[str, ...]  # those read (stored, or refused with a reason) before it stopped
     started_at: float  # time.time()
+    refused: Mapping[str, str] = field(default_factory=dict)  # of those read, the ones not stored: name -> why
+    stopped: bool = True  # False: still being read (its file touched within STALE_S, and not marked stopped)
 
     @property
     def unread(self) -> tuple[str, ...]:
@@ -45,8 +47,8 @@ class UploadJournal:
 
     def __init__(self, path: Path, dataset: str, names: Sequence[str]) -> None:
         self.path = path
-        self._record = {"dataset": dataset, "names": list(names), "read": [], "started_at": time.time(),
-                        "stopped": False}
+        self._record = {"dataset": dataset, "names": list(names), "read": [], "refused": {},
+                        "started_at": time.time(), "stopped": False}
 
     @classmethod
     def begin(cls, home: Path, dataset: str, names: Sequence[str]) -> "UploadJournal":
@@ -54,8 +56,12 @@ class UploadJournal:
         journal._write()
         return journal
 
-    def read(self, name: str) -> None:
+    def read(self, name: str, refused: str | None = None) -> None:
+        """File ``name`` read: stored, or ``refused`` with that reason (probe 51's stopped upload counted two refused
+        files as stored)."""
         self._record["read"].append(name)
+        if refused is not None:
+            self._record["refused"][name] = refused
         self._write()
 
     def stop(self) -> None:
@@ -69,22 +75,38 @@ class UploadJournal:
         atomic_write(self.path, json.dumps(self._record, ensure_ascii=False).encode("utf-8"))
 
 
-def stopped_uploads(home: Path, now: float | None = None) -> list[StoppedUpload]:
-    """The uploads of the workspace at ``home`` that stopped part-way, oldest first; a journal that cannot be read
-    is left out (it is the app's own file, and the page must open whatever it holds)."""
+def journalled_uploads(home: Path, now: float | None = None) -> list[StoppedUpload]:
+    """Every upload of the workspace at ``home`` with files left to read, stopped or still being read, oldest
+    first; a journal that cannot be read is left out (it is the app's own file, and the page must open whatever it
+    holds)."""
     now = time.time() if now is None else now
     found = []
     for path in sorted((Path(home) / JOURNAL_FOLDER).glob(f"*{_SUFFIX}")):
         try:
             record = json.loads(path.read_text(encoding="utf-8"))
+            refused = record.get("refused") or {}
             upload = StoppedUpload(path.stem, str(record["dataset"]), tuple(map(str, record["names"])),
-                                   tuple(map(str, record["read"])), float(record["started_at"]))
-            stopped = record.get("stopped") is True or now - path.stat().st_mtime > STALE_S
+                                   tuple(map(str, record["read"])), float(record["started_at"]),
+                                   {str(k): str(v) for k, v in dict(refused).items()},
+                                   record.get("stopped") is True or now - path.stat().st_mtime > STALE_S)
         except (OSError, ValueError, KeyError, TypeError):
             continue
-        if stopped and upload.unread:
+        if upload.unread:
             found.append(upload)
     return sorted(found, key=lambda upload: upload.started_at)
+
+
+def stopped_uploads(home: Path, now: float | None = None) -> list[StoppedUpload]:
+    """The uploads of the workspace at ``home`` that stopped part-way, oldest first."""
+    return [upload for upload in journalled_uploads(home, now) if upload.stopped]
+
+
+def uploads_being_read(home: Path, dataset: str | None = None) -> list[StoppedUpload]:
+    """The uploads still being read now (in another tab, or in one just left whose script stops at its next photo),
+    into ``dataset`` or any: probe 51 came back to Data mid-upload and saw no trace of it, and deleted the dataset
+    another tab was uploading into, unwarned."""
+    return [upload for upload in journalled_uploads(home) if not upload.stopped
+            and (dataset is None or upload.dataset == dataset)]
 
 
 def settle_stopped_uploads(home: Path, dataset: str, name: str) -> None:
@@ -99,7 +121,8 @@ def settle_stopped_uploads(home: Path, dataset: str, name: str) -> None:
             path.unlink(missing_ok=True)
             continue
         record = {"dataset": upload.dataset, "names": list(upload.names), "read": [*upload.read, name],
-                  "started_at": upload.started_at, "stopped": True}  # still stopped, though touched now
+                  "refused": dict(upload.refused), "started_at": upload.started_at,
+                  "stopped": True}  # still stopped, though touched now
         atomic_write(path, json.dumps(record, ensure_ascii=False).encode("utf-8"))
 
 
