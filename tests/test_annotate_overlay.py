@@ -171,6 +171,11 @@ def test_a_box_drawn_says_what_it_holds_and_that_it_replaces_the_one_before(work
     assert box_drawn_news(doc, line, replaced=True).endswith(" (it replaces the box drawn before: one box at a time)")
     assert box_drawn_news(doc, (250.0, 120.0, 390.0, 190.0)).startswith("Box drawn: read it again with OCR under the "
                                                                         "receipt")
+    # a receipt without pixels is not offered a read it cannot do (walkthrough 48)
+    import dataclasses
+
+    assert box_drawn_news(dataclasses.replace(doc, image_sha256=None), (250.0, 120.0, 390.0, 190.0)) == \
+        "Box drawn: add a word in it under Corrections (the word panel)"
 
 
 def test_draw_boxes_keeps_the_drag_drawing_boxes_across_redraws(workspace):

@@ -28,8 +28,10 @@ def box_drawn_news(doc: Document, box: Sequence[float], replaced: bool = False) 
     ``replaced``: it took the place of a box drawn before, which is said (one box at a time: walkthrough 39 drew a
     second and lost the first unsaid)."""
     inside = len(words_inside(doc, box))
-    news = (f"Box drawn over {counted(inside, 'word')}: label them at once under the receipt" if inside
-            else "Box drawn: read it again with OCR under the receipt, or add a word in it under Corrections")
+    # a receipt without pixels cannot be read again (walkthrough 48 was offered it); Corrections is in the word panel
+    empty = ("Box drawn: read it again with OCR under the receipt, or add a word in it under Corrections (the word "
+             "panel)" if doc.image_sha256 else "Box drawn: add a word in it under Corrections (the word panel)")
+    news = f"Box drawn over {counted(inside, 'word')}: label them at once under the receipt" if inside else empty
     return news + (" (it replaces the box drawn before: one box at a time)" if replaced else "")
 
 

@@ -246,9 +246,10 @@ def _figure(doc: Document, large: bool) -> None:
             reread_drawn_button(doc, drawn)
         bulk_label(doc, drawn)
     else:
-        st.caption("Click a word to select it. To label several words at once, add a word the OCR missed or read a "
-                   "region again with OCR, switch *Draw boxes* on (or choose *Box select* in the chart's toolbar, "
-                   "top right of the receipt) and drag over them.")
+        # one instruction per goal: walkthrough 48 read the three run together as one
+        st.caption("Click a word to select it. Switch *Draw boxes* on (or choose *Box select* in the chart's toolbar, "
+                   "top right of the receipt) and drag a box: over several words to label them at once, or where "
+                   "the OCR missed a word to add it or read the region again.")
 
 
 def _show_drawn_box(figure, box: tuple[float, float, float, float] | None) -> None:

@@ -175,7 +175,7 @@ def race_form(datasets: list[str]) -> None:
     refused = data_refused(data, "Start race")
     if scenarios:  # a presenter could not tell what the default three runs of 2 minutes cost the demo (walkthrough 46)
         st.caption(f"{counted(len(scenarios), 'run')} one after another, each at most {int(seconds)} s of training "
-                   f"(a frozen backbone's often ends sooner, on its epochs), plus each run's set-up: up to about "
+                   "(a run ends sooner when its own epochs are done), plus each run's set-up: up to about "
                    f"{minutes_said(len(scenarios) * int(seconds) / 60)} in all.")
     if st.button("Start race", type="primary", key="race_start",
                  disabled=not scenarios or not named or busy or refused):

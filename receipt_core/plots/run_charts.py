@@ -51,7 +51,8 @@ def label_smoothing_note(smoothing: Mapping[str, float], quote: Callable[[str], 
     freeze-backbone's 0, with the higher F1, and read it as phased training worse."""
     if len(set(smoothing.values())) < 2:
         return None
-    smoothed = ", ".join(f"{quote(name)} ({value})" for name, value in smoothing.items() if value > 0)  # not :g
+    # the amount named (walkthrough 48 read "(0.1)" as unexplained)
+    smoothed = ", ".join(f"{quote(name)} (smoothing {value})" for name, value in smoothing.items() if value > 0)
     compare = ("The validation loss is measured without smoothing, and compares them." if validation_chart else
                "Their scores compare them.")  # Race draws no validation loss (a walkthrough)
     return (f"The training losses do not compare: {smoothed} trained with label smoothing, whose targets are not "
