@@ -26,7 +26,7 @@ from ui.machine_timing import machine_factor
 from ui.run_choice import run_display_name
 from ui.shared import (NO_DATA, NO_VALUE, field_row, fmt_params, fmt_share, forget_stale_choice, friendly, group_sizes,
                        job_slot, require_router, server_folders, user_errors, workspace)
-from ui.train_form import advanced_key, head_settings, scenario_defaults
+from ui.train_form import advanced_key, bounded_number, head_settings, scenario_defaults
 from ui.train_start import StartRequest, prepare_start, training_labels
 
 LOCAL = "local folder…"
@@ -44,7 +44,7 @@ HEADS_NOTE = ("Each scenario brings its own heads (Advanced settings change them
               "trains more weights than full fine-tuning does, in fewer steps over the whole model.")
 
 
-def _phase_settings(defaults: TrainConfig, layers: int) -> tuple[int, int, int]:
+def _phase_settings(defaults: TrainConfig, layers: int, out_of_range: list[str]) -> tuple[int, int, int]:
     """The phased plan's own settings (phase 2's depth, 0 for auto; epochs per phase; patience), drawn in a row."""
     phase_cols = field_row(3, width=240)
     chosen_depth = st.session_state.get("train_top_k")
@@ -67,16 +67,15 @@ def _phase_settings(defaults: TrainConfig, layers: int) -> tuple[int, int, int]:
         help=f"Of this backbone's {layers}. auto: {DEEP_PHASE_TWO} layers score higher when the run has time "
              f"for its epochs, {SHALLOW_PHASE_TWO} when a time budget cuts it short (README); never more than "
              "the backbone has", **top_k_index)
-    epochs_per_phase = phase_cols[1].number_input("Epochs per phase", 0, 50,
-                                                  defaults.epochs_per_phase or 0,
-                                                  persist_state="session", key="train_epochs_per_phase",
+    epochs_per_phase = bounded_number(phase_cols[1], "Epochs per phase", 0, 50, defaults.epochs_per_phase or 0,
+                                      out_of_range, persist_state="session", key="train_epochs_per_phase",
                                                   help="0: a phase ends by patience only. Under a time budget "
                                                        "phase 1 also ends by "
                                                        f"{BUDGET_SHARE_BY_PHASE_END[1]:.0%} of it and phase 2 by "
                                                        f"{BUDGET_SHARE_BY_PHASE_END[2]:.0%}, whatever their epochs, "
                                                        "so the last phase keeps most of the budget")
-    patience = phase_cols[2].number_input("Patience (evaluations; 0: off)", 0, 20, defaults.patience or 0,
-                                          persist_state="session", key="train_patience",
+    patience = bounded_number(phase_cols[2], "Patience (evaluations; 0: off)", 0, 20, defaults.patience or 0,
+                              out_of_range, persist_state="session", key="train_patience",
                                           help="A phase also ends after this many evaluations in a row without a "
                                                "lower validation loss; 0: off, a phase ends by its epochs only")
     return top_k, epochs_per_phase, patience
@@ -158,6 +157,7 @@ with st.expander("Run settings" if busy else "Run settings and Start", expanded=
                 backbone = str(server_folders().folder_inside(typed_folder))  # its files' links too (probe 48)
 
     preset, freeze, unfreeze = "full", (), ()
+    out_of_range: list[str] = []  # the fields typed past their bounds (ui/train_form.bounded_number)
     if kind == TWO_HEAD:
         preset = model_cols[1].selectbox("Scenario", PRESETS, index=PRESETS.index(defaults.scenario),
                                          persist_state="session", key="train_preset", on_change=scenario_defaults,
@@ -223,7 +223,7 @@ with st.expander("Run settings" if busy else "Run settings and Start", expanded=
         layers = sum(1 for name, _ in sizes if name.startswith("encoder.")) or 24
         top_k, epochs_per_phase, patience = 0, defaults.epochs_per_phase or 0, defaults.patience or 0
         if preset == "phased":  # drawn for phased only: greyed under another scenario they read as its settings
-            top_k, epochs_per_phase, patience = _phase_settings(defaults, layers)
+            top_k, epochs_per_phase, patience = _phase_settings(defaults, layers, out_of_range)
     elif backbone_choice == LOCAL and backbone:  # the reference and pre-training read the same folder
         readable = False
         with user_errors("Reading the backbone"):
@@ -231,23 +231,24 @@ with st.expander("Run settings" if busy else "Run settings and Start", expanded=
         backbone = backbone if readable else ""
 
     hp = field_row(6)
-    epochs = hp[0].number_input("Epochs", 1, 200, defaults.epochs,
-                                persist_state="session", key=f"train_epochs{per_kind}",
+    epochs = bounded_number(hp[0], "Epochs", 1, 200, defaults.epochs, out_of_range,
+                            persist_state="session", key=f"train_epochs{per_kind}",
                                 help="Passes over the training receipts; each ends with an evaluation and a save")
-    batch_size = hp[1].number_input("Batch size", 1, 64, defaults.batch_size,
-                                    persist_state="session", key=f"train_batch{per_kind}",
+    batch_size = bounded_number(hp[1], "Batch size", 1, 64, defaults.batch_size, out_of_range,
+                                persist_state="session", key=f"train_batch{per_kind}",
                                     help="Receipts per training step (one step: one weight update)")
-    lr = hp[2].number_input("Learning rate", 1e-7, MAX_LR, defaults.lr, format="%.0e", step=1e-5,
-                            persist_state="session", key=f"train_lr{per_kind}",
+    lr = bounded_number(hp[2], "Learning rate", 1e-7, MAX_LR, defaults.lr, out_of_range, format="%.0e", step=1e-5,
+                        persist_state="session", key=f"train_lr{per_kind}",
                             help="Above 0: a rate of 0 trains nothing")
     # %g: a budget of 0.001 min showed as "0.00", which the label calls none, yet ran as one (probe 38)
-    max_minutes = hp[3].number_input("Time budget (min; 0: none)", 0.0, 600.0, defaults.max_minutes or 0.0,
-                                     persist_state="session", key="train_minutes", format="%g",
+    max_minutes = bounded_number(hp[3], "Time budget (min; 0: none)", 0.0, 600.0, defaults.max_minutes or 0.0,
+                                 out_of_range, persist_state="session", key="train_minutes", format="%g",
                                      help="0: none. Counts the run's steps, evaluations and saves, not pauses or "
                                           "set-up; the run keeps the time its last evaluation and save took free at "
                                           "the end, so a closing one slower than that (a busy machine) ends it a few "
                                           "seconds past the budget")
-    seed = hp[4].number_input("Seed", 0, 1_000_000, defaults.seed, persist_state="session", key="train_seed",
+    seed = bounded_number(hp[4], "Seed", 0, 1_000_000, defaults.seed, out_of_range, persist_state="session",
+                          key="train_seed",
                               help="Fixes the random start (head weights, dropout, receipt order): the same seed and "
                                    "settings give the same run; compare scenarios over several seeds")
     lr_schedule = hp[5].selectbox("Learning-rate schedule", LR_SCHEDULES,
@@ -354,9 +355,11 @@ with st.expander("Run settings" if busy else "Run settings and Start", expanded=
         start_refused = as_sentence(friendly(JobBusyError(busy_message(busy))))
         st.session_state["train_was_live"] = True  # as below: the live view's rerun would wipe the refusal
     # off while a run trains here: a walkthrough's second tab pressed it and read "Watch it on the Train page" there
+    if out_of_range:  # the field's own red outline was all a probe saw, and Start trained the last valid value
+        st.error(f"Start is off until this is mended: {'; '.join(out_of_range)}.")
     start = start_col.button("Start", type="primary", key="train_start",
                              disabled=not datasets or not backbone or phase_end_missing or labels.none_labelled
-                             or split_refused or busy is not None,
+                             or split_refused or busy is not None or bool(out_of_range),
                              help="Label some of the training receipts first (the warning above)"
                              if labels.none_labelled or split_refused else None)
     if busy is not None:

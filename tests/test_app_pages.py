@@ -1200,6 +1200,23 @@ def test_the_train_page_reads_a_layoutlm_folder_only_inside_the_server_folders(d
     assert at.button(key="train_start").disabled
 
 
+def test_a_number_typed_past_its_bounds_keeps_start_off_and_says_so(demo_env):
+    """Probes 47 and 52 typed 201 epochs: the box kept it, red, and Start trained the last valid value (12), the
+    estimate beside it saying 12 epochs. The page checks the bounds itself now."""
+    at = app("train", dataset="demo")
+    at.selectbox(key="train_backbone").set_value("tiny").run()
+    assert not at.button(key="train_start").disabled
+    at.number_input(key="train_epochs").set_value(201).run()
+    at.number_input(key="train_batch").set_value(0).run()
+    assert at.button(key="train_start").disabled
+    assert "Start is off until this is mended: Epochs must be from 1 to 200; Batch size must be from 1 to 64." in [
+        e.value for e in at.error]
+    assert "from 1 to 200, not 201" in [e.value for e in at.error]
+    at.number_input(key="train_epochs").set_value(200).run()
+    at.number_input(key="train_batch").set_value(8).run()
+    assert not at.button(key="train_start").disabled and not [e for e in at.error if "mended" in e.value]
+
+
 def test_a_layoutlm_folder_whose_file_links_outside_the_server_folders_is_not_read(demo_env, tmp_path, monkeypatch):
     """Probe 48 linked a backbone folder's config.json to a file outside the server folders: it was read, and a value
     from it shown ("holds a 'SECRET-TOKEN-abc123' checkpoint"); a link to /etc/passwd was parsed ("not a readable

@@ -67,3 +67,17 @@ def head_settings(defaults: TrainConfig, preset: str) -> HeadSettings:
         head_depth=int(state.get(advanced_key("train_head_depth"), defaults.head_depth)),
         head_boxes=bool(state.get(advanced_key("train_head_boxes"), defaults.head_boxes)))
     return config.head_settings()
+
+
+def bounded_number(column, label: str, low: float, high: float, value, out_of_range: list[str], **kwargs):
+    """A number field whose bounds the page checks, not the browser: given min and max, Streamlit keeps a number
+    typed past them in the box, red, and sends the last valid one, so Start trained 12 epochs under a box that
+    showed 201 (probes 47 and 52). Past its bounds it is said under the field and added to ``out_of_range`` (Start
+    stays off while it holds any); the value returned is the nearest bound, for the estimate beside Start."""
+    number = column.number_input(label, value=value, **kwargs)
+    if low <= number <= high:
+        return number
+    bounds = f"from {low:g} to {high:g}"
+    column.error(f"{bounds}, not {number:g}")
+    out_of_range.append(f"{label.split(' (')[0]} must be {bounds}")
+    return type(number)(min(max(number, low), high))
