@@ -193,6 +193,9 @@ with st.expander("Run settings" if busy else "Run settings and Start", expanded=
                 model_cols[1].markdown(f"**custom**: *{preset}* with {' and '.join(changes)} (the toggles below)")
                 frozen = hand_frozen_heads(preset, [name for name, _ in sizes], freeze, unfreeze)
                 frozen_note = frozen_heads_note(list(frozen.heads), frozen.backbone_trains)
+                if not toggles.trainable_parameters and preset != "phased":  # said before Start (probe 52)
+                    frozen_note = ("Every group is frozen: nothing can learn, so Start only evaluates the untrained "
+                                   "model, as freeze-all does.")
                 if frozen_note:
                     model_cols[1].caption(frozen_note)
             else:

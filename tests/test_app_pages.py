@@ -1217,6 +1217,19 @@ def test_a_number_typed_past_its_bounds_keeps_start_off_and_says_so(demo_env):
     assert not at.button(key="train_start").disabled and not [e for e in at.error if "mended" in e.value]
 
 
+def test_every_group_frozen_by_hand_is_said_before_start(demo_env):
+    """Probe 52 froze both heads of freeze-backbone by hand: nothing said so until Start, which then evaluated only."""
+    at = app("train", dataset="demo")
+    at.selectbox(key="train_backbone").set_value("tiny").run()
+    at.selectbox(key="train_preset").set_value("freeze-backbone").run()
+    for toggle in at.toggle:
+        if toggle.key and toggle.key.startswith("train_toggle_") and toggle.value:
+            toggle.set_value(False)
+    at.run()
+    assert "Every group is frozen: nothing can learn, so Start only evaluates the untrained model, as freeze-all " \
+        "does." in [c.value for c in at.caption]
+
+
 def test_a_layoutlm_folder_whose_file_links_outside_the_server_folders_is_not_read(demo_env, tmp_path, monkeypatch):
     """Probe 48 linked a backbone folder's config.json to a file outside the server folders: it was read, and a value
     from it shown ("holds a 'SECRET-TOKEN-abc123' checkpoint"); a link to /etc/passwd was parsed ("not a readable
