@@ -338,6 +338,9 @@ def test_runs_page_plots_curves_by_epoch_and_wall_clock_with_smoothing(demo_env,
         xs = [x for trace in figure.data for x in _values(trace.x)]
         assert xs and max(xs) > 0
         assert len(figure.data) == 2  # faint measured points under the smoothed line
+        # the evaluations are drawn as measured, so their curves end at the run's scores (walkthrough 49)
+        f1 = plotly.io.from_json(next(c for c in at.get("plotly_chart") if c.key == "runs_overlay_2").proto.spec)
+        assert len(f1.data) == 1
     # each task's loss overlaid too, as Train draws them (a walkthrough could overlay only the totals)
     assert at.radio(key="runs_loss").options == ["total", "field labels", "quantities"]
     at.radio(key="runs_loss").set_value("quantity").run()
