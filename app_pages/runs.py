@@ -228,18 +228,18 @@ with runs_tab:
             titles = {"total": "total", **{task: TASK_TITLES.get(task, task).lower() for task in tasks}}
             loss = st.radio("Loss", list(titles), horizontal=True, key="runs_loss", format_func=titles.get)
             loss_title = titles[loss]
-            charts = [(f"training loss ({loss_title})", lambda c: c.train_loss, loss, "loss"),
-                      (f"validation loss ({loss_title})", lambda c: c.val_loss, loss, "loss"),
+            # (title, curves, series, y axis, smoothed): the evaluations unsmoothed, as measured (a smoothed F1
+            # curve of 12 points ended at 0.54 for a run that scored 0.559: walkthrough 49)
+            charts = [(f"training loss ({loss_title})", lambda c: c.train_loss, loss, "loss", True),
+                      (f"validation loss ({loss_title})", lambda c: c.val_loss, loss, "loss", False),
                       # the names every other page uses (a walkthrough read "fields micro-F1" here alone)
-                      (METRIC_LABELS["fields.micro_f1"], lambda c: c.metrics, "fields.micro_f1", "F1"),
+                      (METRIC_LABELS["fields.micro_f1"], lambda c: c.metrics, "fields.micro_f1", "F1", False),
                       (METRIC_LABELS["quantity.item_accuracy"], lambda c: c.metrics, "quantity.item_accuracy",
-                       "accuracy")]
+                       "accuracy", False)]
             columns = st.columns(2)
-            for i, (title, frame_of, series, y_title) in enumerate(charts):
-                # the evaluations unsmoothed: a smoothed F1 curve of 12 points ended at 0.54 for a run that scored
-                # 0.559 (walkthrough 49)
+            for i, (title, frame_of, series, y_title, smoothed) in enumerate(charts):
                 columns[i % 2].plotly_chart(curve_figure(overlay(frame_of, series), title, y_title, x=x_axis,
-                                                         smoothing=smoothing if i == 0 else 0.0,
+                                                         smoothing=smoothing if smoothed else 0.0,
                                                          uirevision=f"runs-{i}-{x_axis}",
                                                          colors=run_colors),
                                             key=f"runs_overlay_{i}", width="stretch")

@@ -104,7 +104,6 @@ def ocr_and_store(workspace: Workspace, dataset: str, uploads: dict[str, bytes],
     def store(result: OcrResult) -> None:
         parts.append(store_ocr_results(workspace, dataset, [result], {result.name: uploads[result.name]}, batch))
         journal.read(result.name, refused=parts[-1].problems[0] if parts[-1].problems else None)
-        settle_stopped_uploads(workspace.home, dataset, result.name)  # an earlier stopped upload's file, read now
 
     try:
         ocr_many(list(uploads.items()), cache=OcrCache(workspace.ocr_cache_dir), progress=progress,
@@ -112,6 +111,8 @@ def ocr_and_store(workspace: Workspace, dataset: str, uploads: dict[str, bytes],
     except BaseException:  # Streamlit's stop of a page left (its control exceptions are BaseExceptions), or a failure
         journal.stop()
         raise
+    finally:  # an earlier stopped upload's files read now are off its list (its own, stopped here, read them all)
+        settle_stopped_uploads(workspace.home, dataset, journal.read_names)
     journal.finish()
     stored = workspace.datasets_of(i for p in parts for i in p.saved)  # probe 51 deleted the dataset in another tab
     notes = tuple(m for p in parts for m in p.notes)  # meanwhile, and read "Stored 30 receipts" of which 10 were gone

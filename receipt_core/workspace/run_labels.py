@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import json
 import time
-import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 from typing import Mapping
 
 from ..data.files import download_name_part
-from ..data.markup import holds_control_character
+from ..data.markup import holds_control_character, visible_text
 from .database import NotFoundError, WorkspaceError, dumps
 
 MAX_NAME = 80
@@ -57,9 +56,8 @@ def _without_controls(text: str, what: str) -> str:
 def _clean_tags(tags) -> tuple[str, ...]:
     if isinstance(tags, str):
         tags = tags.split(",")
-    cleaned = tuple(dict.fromkeys(t for t in (" ".join(_without_invisible(_without_controls(str(tag), "a tag"),
-                                                                          "a tag").split())
-                                              for tag in tags) if t))
+    collapsed = (" ".join(_without_controls(str(tag), "a tag").split()) for tag in tags)
+    cleaned = tuple(dict.fromkeys(_without_invisible(t, "a tag") for t in collapsed if t))
     if len(cleaned) > MAX_TAGS:
         raise WorkspaceError(f"a run takes at most {MAX_TAGS} tags, got {len(cleaned)}")
     long = [t for t in cleaned if len(t) > MAX_TAG]
@@ -119,13 +117,14 @@ def _not_another_runs_tag(workspace, run_id: str, name: str) -> None:
 
 
 def _without_invisible(text: str, what: str) -> str:
-    """``text`` unless it holds a character that shows as nothing or reorders its neighbours (a bidirectional control,
-    a zero-width space: Unicode Cf, but the joiner that builds emoji): probe 49's U+202E reversed the name in its
-    own text box, while every other view showed it escaped."""
-    hidden = next((ch for ch in text if unicodedata.category(ch) == "Cf" and ch != "\u200d"), None)
-    if hidden is not None:
-        raise WorkspaceError(f"{what} cannot hold U+{ord(hidden):04X}, a character that shows as nothing or "
-                             "reorders the text around it; type it without")
+    """``text`` unless it holds a character that shows as nothing or reorders its neighbours, as the pages' one rule
+    (:func:`..data.markup.visible_text`) escapes them (a bidirectional control, a zero-width space; the joiner of an
+    emoji stays): probe 49's U+202E reversed the name in its own text box, while every other view showed it
+    escaped."""
+    shown = visible_text(text)
+    if shown != text:
+        raise WorkspaceError(f"{what} cannot hold a character that shows as nothing or reorders the text around it "
+                             f"(it reads {shown} with each shown as its code); type it without")
     return text
 
 
@@ -133,7 +132,7 @@ def _typed_label(run_id: str, name, tags, notes) -> RunLabel:
     """The values as they are stored (stripped, whitespace collapsed, tags deduplicated), each checked; a None
     stays "" (unused by the callers)."""
     if name is not None:
-        name = " ".join(_without_invisible(_without_controls(str(name), "a run name"), "a run name").split())
+        name = _without_invisible(" ".join(_without_controls(str(name), "a run name").split()), "a run name")
         if len(name) > MAX_NAME:
             raise WorkspaceError(f"a run name is at most {MAX_NAME} characters, got {len(name)}")
     clean_tags = () if tags is None else _clean_tags(tags)

@@ -68,7 +68,7 @@ class ServerFolders:
             raise OutsideServerFoldersError(
                 "that is the workspace's OCR cache, which the dashboard does not read: import the receipts' "
                 "images (or their dataset's files) instead")
-        if path is not None and any(path.is_relative_to(root) for root in self.roots):
+        if path is not None and self._inside(path):
             return path
         raise OutsideServerFoldersError(
             f"the dashboard reads server paths only inside {self.listing()}: put the folder there (or upload it "

@@ -24,8 +24,8 @@ _SUFFIX = ".json"
 
 
 @dataclass(frozen=True)
-class StoppedUpload:
-    """An upload that stopped before reading all its files."""
+class JournalledUpload:
+    """An upload with files left to read: stopped part-way, or still being read."""
 
     key: str  # its journal's name, for :func:`dismiss_upload`
     dataset: str
@@ -41,14 +41,20 @@ class StoppedUpload:
         return tuple(name for name in self.names if name not in done)
 
 
+def _record(dataset: str, names: Sequence[str], read: Sequence[str], refused: Mapping[str, str], started_at: float,
+            stopped: bool) -> dict:
+    """A journal file's JSON: the one shape :class:`UploadJournal` writes and :func:`journalled_uploads` reads."""
+    return {"dataset": dataset, "names": list(names), "read": list(read), "refused": dict(refused),
+            "started_at": started_at, "stopped": stopped}
+
+
 class UploadJournal:
     """The journal of one upload: :meth:`begin` it, :meth:`read` each file as it is read, then :meth:`finish` (the
     file goes) or :meth:`stop` (the file stays, marked stopped)."""
 
     def __init__(self, path: Path, dataset: str, names: Sequence[str]) -> None:
         self.path = path
-        self._record = {"dataset": dataset, "names": list(names), "read": [], "refused": {},
-                        "started_at": time.time(), "stopped": False}
+        self._record = _record(dataset, names, [], {}, time.time(), stopped=False)
 
     @classmethod
     def begin(cls, home: Path, dataset: str, names: Sequence[str]) -> "UploadJournal":
@@ -64,6 +70,10 @@ class UploadJournal:
             self._record["refused"][name] = refused
         self._write()
 
+    @property
+    def read_names(self) -> tuple[str, ...]:
+        return tuple(self._record["read"])
+
     def stop(self) -> None:
         self._record["stopped"] = True
         self._write()
@@ -75,7 +85,7 @@ class UploadJournal:
         atomic_write(self.path, json.dumps(self._record, ensure_ascii=False).encode("utf-8"))
 
 
-def journalled_uploads(home: Path, now: float | None = None) -> list[StoppedUpload]:
+def journalled_uploads(home: Path, now: float | None = None) -> list[JournalledUpload]:
     """Every upload of the workspace at ``home`` with files left to read, stopped or still being read, oldest
     first; a journal that cannot be read is left out (it is the app's own file, and the page must open whatever it
     holds)."""
@@ -85,7 +95,7 @@ def journalled_uploads(home: Path, now: float | None = None) -> list[StoppedUplo
         try:
             record = json.loads(path.read_text(encoding="utf-8"))
             refused = record.get("refused") or {}
-            upload = StoppedUpload(path.stem, str(record["dataset"]), tuple(map(str, record["names"])),
+            upload = JournalledUpload(path.stem, str(record["dataset"]), tuple(map(str, record["names"])),
                                    tuple(map(str, record["read"])), float(record["started_at"]),
                                    {str(k): str(v) for k, v in dict(refused).items()},
                                    record.get("stopped") is True or now - path.stat().st_mtime > STALE_S)
@@ -96,12 +106,12 @@ def journalled_uploads(home: Path, now: float | None = None) -> list[StoppedUplo
     return sorted(found, key=lambda upload: upload.started_at)
 
 
-def stopped_uploads(home: Path, now: float | None = None) -> list[StoppedUpload]:
+def stopped_uploads(home: Path, now: float | None = None) -> list[JournalledUpload]:
     """The uploads of the workspace at ``home`` that stopped part-way, oldest first."""
     return [upload for upload in journalled_uploads(home, now) if upload.stopped]
 
 
-def uploads_being_read(home: Path, dataset: str | None = None) -> list[StoppedUpload]:
+def uploads_being_read(home: Path, dataset: str | None = None) -> list[JournalledUpload]:
     """The uploads still being read now (in another tab, or in one just left whose script stops at its next photo),
     into ``dataset`` or any: probe 51 came back to Data mid-upload and saw no trace of it, and deleted the dataset
     another tab was uploading into, unwarned."""
@@ -109,24 +119,25 @@ def uploads_being_read(home: Path, dataset: str | None = None) -> list[StoppedUp
             and (dataset is None or upload.dataset == dataset)]
 
 
-def settle_stopped_uploads(home: Path, dataset: str, name: str) -> None:
-    """A file named ``name`` read into ``dataset`` since (stored, or refused with its reason) is no longer a file a
+def settle_stopped_uploads(home: Path, dataset: str, names: Sequence[str]) -> None:
+    """Files ``names`` read into ``dataset`` since (stored, or refused with their reasons) are no longer files a
     stopped upload into that dataset left unread; a journal left with none goes. Walkthrough 45 uploaded the one file
     a stopped upload named, and the warning still asked for it."""
     for upload in stopped_uploads(home):
-        if upload.dataset != dataset or name not in upload.unread:
+        now_read = [name for name in upload.unread if name in set(names)]
+        if upload.dataset != dataset or not now_read:
             continue
         path = Path(home) / JOURNAL_FOLDER / f"{upload.key}{_SUFFIX}"
-        if len(upload.unread) == 1:
+        if len(now_read) == len(upload.unread):
             path.unlink(missing_ok=True)
             continue
-        record = {"dataset": upload.dataset, "names": list(upload.names), "read": [*upload.read, name],
-                  "refused": dict(upload.refused), "started_at": upload.started_at,
-                  "stopped": True}  # still stopped, though touched now
+        # still stopped, though touched now
+        record = _record(upload.dataset, upload.names, [*upload.read, *now_read], upload.refused, upload.started_at,
+                         stopped=True)
         atomic_write(path, json.dumps(record, ensure_ascii=False).encode("utf-8"))
 
 
 def dismiss_upload(home: Path, key: str) -> None:
-    """Forget a stopped upload (``key``: :attr:`StoppedUpload.key`, the app's own token, never a typed name)."""
+    """Forget a stopped upload (``key``: :attr:`JournalledUpload.key`, the app's own token, never a typed name)."""
     if key.isalnum():
         (Path(home) / JOURNAL_FOLDER / f"{key}{_SUFFIX}").unlink(missing_ok=True)
