@@ -187,6 +187,31 @@ def _main_frame(page) -> str:
         .boxShadow""")
 
 
+def test_keys_pressed_in_the_word_table_are_the_tables_not_shortcuts(server, page):
+    """Probe 53 moved the word table's cell cursor down a row and pressed 1: the editor's word #0 was labelled
+    ITEM_NAME (its quantity cleared), not the row the cursor was on. A key pressed in the table is the table's; a
+    click off the table hands the keys back."""
+    url, ws = server
+    doc = dataclasses.replace(_unlabelled(ws.get_document(ws.list_documents("second")[0].id)), id="table-keys")
+    ws.save_documents("table-keys", [doc])
+    open_page(page, url, f"annotate?dataset=table-keys&receipt={doc.id}")
+    page.locator(".keys-help").first.wait_for()
+    grid = page.locator('[data-testid="stDataFrame"]').first
+    grid.scroll_into_view_if_needed()
+    box = grid.bounding_box()
+    page.mouse.click(box["x"] + 40, box["y"] + 55)  # a cell of the read-only text column
+    wait_idle(page)
+    for key in ("ArrowDown", "1", "2", "q", "j", "0"):
+        page.keyboard.press(key)
+        page.wait_for_timeout(150)
+    page.wait_for_timeout(1500)
+    wait_idle(page)
+    assert [_label(ws, doc.id, i) for i in range(4)] == [None] * 4
+    page.locator("h1").first.click()
+    page.keyboard.press("1")
+    _wait_for(lambda: _label(ws, doc.id, 0) == "ITEM_NAME", why=lambda: [_label(ws, doc.id, i) for i in range(4)])
+
+
 def test_keys_on_annotate_draw_no_focus_frame_round_the_page_and_other_pages_keep_it(server, page):
     """Left alone since walkthrough 34: a click on the page, then a shortcut, framed the whole main area in grey
     (Streamlit's focus frame for the focusable main area), again after every press. The keys never move the focus,

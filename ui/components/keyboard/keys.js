@@ -11,10 +11,10 @@
 // that redraws the editor) presses are kept, not dropped: a probe typing "1 2 1 2" lost the first press, and every
 // later label landed one word early. Only when no mount follows within LEAVE_MS has the page left Annotate; the
 // presses kept are dropped then. Python applies each sequence number once.
-// Typing in a text field, a number field or a select never counts as a shortcut. A click on the receipt's chart
-// takes the focus out of such a field: Plotly's drag layer keeps a click from moving the focus, so after a pick in
-// the Receipt or Word dropdown the keys went on typing into it (a walkthrough pressed "4" on a clicked word and
-// nothing was labelled), where a click anywhere else on the page hands them back.
+// Typing in a text field, a number field, a select or a table (OWN_KEYS) never counts as a shortcut. A click on
+// the receipt's chart takes the focus out of such a field: Plotly's drag layer keeps a click from moving the focus,
+// so after a pick in the Receipt or Word dropdown the keys went on typing into it (a walkthrough pressed "4" on a
+// clicked word and nothing was labelled), where a click anywhere else on the page hands them back.
 //
 // The component shows the key list (data.help) itself, as text: the shortcuts start when this script has loaded, a
 // moment after the page is drawn (seconds on a busy server), and a key pressed before that cannot be heard; a list
@@ -40,6 +40,17 @@ function quietFocusFrame(on) {
 
 function isTyping(element) {
   return element.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(element.tagName);
+}
+
+// Controls that read keys of their own: a table moves its cell cursor by the arrows and starts a cell's edit by a
+// letter or digit; a slider, a tab list, a list box or a menu move by the arrows or jump by a typed letter. A key
+// pressed there is theirs: a probe moved the word table's cursor to row 1 and pressed 1, and the editor's word #0
+// was labelled (and its quantity cleared), not the row the cursor was on.
+const OWN_KEYS = '[data-testid="stDataFrame"], [role="grid"], [role="slider"], [role="tablist"], [role="listbox"], '
+  + '[role="menu"], [role="combobox"]';
+
+function readsKeys(element) {
+  return isTyping(element) || (element instanceof Element && element.closest(OWN_KEYS) !== null);
 }
 
 export default function (component) {
@@ -81,7 +92,7 @@ export default function (component) {
     state.listening = true;
     document.addEventListener("keydown", (event) => {
       if (!state.active || event.ctrlKey || event.metaKey || event.altKey || event.repeat) return;
-      if (event.target && isTyping(event.target)) return;
+      if (event.target && readsKeys(event.target)) return;
       if (!state.wanted.has(event.key)) return;
       event.preventDefault();
       state.seq += 1;
