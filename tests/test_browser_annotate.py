@@ -207,7 +207,10 @@ def test_keys_pressed_in_the_word_table_are_the_tables_not_shortcuts(server, pag
     page.wait_for_timeout(1500)
     wait_idle(page)
     assert [_label(ws, doc.id, i) for i in range(4)] == [None] * 4
+    # and the page says so above the key list (probe 53 could not tell whether the next key would label a word)
+    expect(page.locator(".keys-state").first).to_have_text("Shortcuts paused: click the page.")
     page.locator("h1").first.click()
+    expect(page.locator(".keys-state").first).to_have_text("Shortcuts on.")
     page.keyboard.press("1")
     _wait_for(lambda: _label(ws, doc.id, 0) == "ITEM_NAME", why=lambda: [_label(ws, doc.id, i) for i in range(4)])
 

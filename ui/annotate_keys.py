@@ -186,7 +186,11 @@ def apply_keys(ws: Workspace, doc_id: str, index: int, words: int, keys: Sequenc
 # The key list, drawn by the script once it listens: a key pressed before the component has loaded (seconds after the
 # page is drawn, on a busy server) cannot be heard, and a list shown before then read as keys that work (a probe's
 # first press was lost and every later label landed one word early). Caption-like, in the page's own text colour.
-_CSS = ".keys-help { font-size: 14px; line-height: 1.6; opacity: 0.6; font-family: inherit; color: inherit; }"
+# (one rule a line: Streamlit reads a one-line string with "[" in it as a file's path)
+_CSS = (".keys-help, .keys-state { font-size: 14px; line-height: 1.6; font-family: inherit; color: inherit; }\n"
+        ".keys-help { opacity: 0.6; }\n"
+        ".keys-state { height: 1.6em; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }\n"
+        ".keys-state[data-paused='yes'] { font-weight: 600; }\n")
 _component = st.components.v2.component(COMPONENT_NAME, css=_CSS, js=_JS)
 
 

@@ -53,6 +53,25 @@ function readsKeys(element) {
   return isTyping(element) || (element instanceof Element && element.closest(OWN_KEYS) !== null);
 }
 
+// Whether the keys are shortcuts now, said above the key list and kept up as the focus moves: after a pick in a
+// dropdown the focus may stay in it or fall back to the page, and a keyboard user could not tell whether the next key
+// would type into the dropdown or label a word (probe 53).
+// One line of one height either way (the CSS cuts it rather than wrap it): a line that grew as a field took the focus
+// moved the buttons under it between a click's press and its release, and the click was lost.
+const KEYS_ON = "Shortcuts on.";
+const KEYS_PAUSED = "Shortcuts paused: click the page.";
+const KEYS_PAUSED_WHY = "The focus is in a field, a list or the word table, which reads the keys itself. Click the "
+  + "receipt or the page's title to use the shortcuts.";
+
+function showKeysState(shown) {
+  if (!shown) return;
+  const focused = document.activeElement;
+  const paused = Boolean(focused && focused !== document.body && readsKeys(focused));
+  shown.textContent = paused ? KEYS_PAUSED : KEYS_ON;
+  shown.title = paused ? KEYS_PAUSED_WHY : "";
+  shown.dataset.paused = paused ? "yes" : "no";
+}
+
 export default function (component) {
   const { data, setTriggerValue, parentElement } = component;
   const state = window.__receiptAnnotateKeys
@@ -82,11 +101,17 @@ export default function (component) {
   if (parentElement) {
     let shown = parentElement.querySelector(".keys-help");
     if (!shown) {
+      const said = document.createElement("div");
+      said.className = "keys-state";
+      said.setAttribute("aria-live", "polite");
+      parentElement.appendChild(said);
       shown = document.createElement("div");
       shown.className = "keys-help";
       parentElement.appendChild(shown);
     }
     shown.textContent = (data && data.help) || "";
+    state.said = parentElement.querySelector(".keys-state");  // in the component's shadow root, not the document's
+    showKeysState(state.said);
   }
   if (!state.listening) {
     state.listening = true;
@@ -102,8 +127,10 @@ export default function (component) {
     document.addEventListener("pointerdown", (event) => {
       if (!state.active || !(event.target instanceof Element) || !event.target.closest(".js-plotly-plot")) return;
       const focused = document.activeElement;
-      if (focused && focused !== document.body && isTyping(focused)) focused.blur();
+      if (focused && focused !== document.body && readsKeys(focused)) focused.blur();
     }, true);
+    document.addEventListener("focusin", () => showKeysState(state.said));
+    document.addEventListener("focusout", () => setTimeout(() => showKeysState(state.said), 0));  // lands after
   }
   if (state.pending.length) state.send();  // presses heard while no mount was there to send them
   return () => {
