@@ -194,7 +194,7 @@ def test_freezing_the_backbone_is_cheap_only_when_its_epochs_are_faster_in_time(
     cut = claim(30.0, 2.0, full_finished="time budget")
     # and the budget is in the claim's own line, which a walkthrough's 60-second race headlined "Phased unfreezing is
     # best. Did not hold", the budget only in the caveats after the numbers
-    assert cut.claim == "Freezing the backbone is cheap and good, in 10 min of training each."
+    assert cut.claim == "Freezing the backbone is cheap and good, at a time budget of 10 min each."
     assert claim(30.0, 10.0).claim == "Freezing the backbone is cheap and good."  # no run was cut
     assert cut.evidence.endswith("One seed each: indicative only; repeats measure the spread. The time budget ended "
                                  "text-minilm · full after 2.0 epochs, before the end of its plan: the scores "
@@ -209,7 +209,7 @@ def test_freezing_the_backbone_is_cheap_only_when_its_epochs_are_faster_in_time(
     short = StudyResult(settings=StudySettings(budget_minutes=40 / 60), summaries=rows, train_data="t",
                         eval_data="e", train_documents=9, eval_documents=30)
     unequal = next(c for c in read_claims(short) if c.claim.startswith("Freezing the backbone is cheap and good"))
-    assert unequal.claim == "Freezing the backbone is cheap and good, in 40 s of training each."
+    assert unequal.claim == "Freezing the backbone is cheap and good, at a time budget of 40 s each."
     assert ("The time budget ended text-minilm · full after 3.6 epochs, before the end of its plan, and text-minilm · "
             "freeze-backbone ended its own epochs in 26s: the scores compare runs at different training times, "
             "neither at equal time nor each at its best.") in unequal.evidence, unequal.evidence
