@@ -20,12 +20,12 @@ from receipt_core.training.slot import JobBusyError, busy_message
 from receipt_core.wording import as_sentence
 from ui.dataset_choice import (EVALUATION_HELP, HOLD_OUT, also_train_choice, current_dataset, evaluation_preview,
                                pair_evaluation, replace_vanished_choices, vanished_note)
-from ui.literal import literal, notice_markdown, plain
+from ui.literal import notice_markdown, plain
 from ui.live_run import RESULTS_REFRESH_S, STATUS_REFRESH_S, live_results, live_view
 from ui.machine_timing import machine_factor
-from ui.run_choice import run_display_name
 from ui.shared import (NO_DATA, NO_VALUE, field_row, fmt_params, fmt_share, forget_stale_choice, friendly, group_sizes,
                        job_slot, require_router, server_folders, user_errors, workspace)
+from ui.training_elsewhere import training_elsewhere
 from ui.train_form import advanced_key, bounded_number, head_settings, scenario_defaults
 from ui.train_start import StartRequest, prepare_start, training_labels
 
@@ -335,11 +335,9 @@ with st.expander("Run settings" if busy else "Run settings and Start", expanded=
                              format_func=lambda i: NO_VALUE if i is None else plain(preview_titles.get(i, i)),
                              help="An evaluation receipt whose predictions are drawn at each evaluation")
 
-    elsewhere = ws.runs_in_other_processes()  # `train` on the command line
-    if elsewhere:
-        st.caption(f"Run {literal(run_display_name(elsewhere[0]))} is {elsewhere[0].status} in another process (pid "
-                   f"{elsewhere[0].pid}){' and ' + str(len(elsewhere) - 1) + ' more' if len(elsewhere) > 1 else ''}: "
-                   "a run started here shares the CPU cores with it, and both go slower than the estimate says.")
+    if elsewhere := training_elsewhere(ws):  # `train` or `study` on the command line
+        st.caption(f"Also training in this workspace: {elsewhere}. A run started here shares the CPU cores with it, "
+                   "and both go slower than the estimate says.")
     start_col = estimate_col = st.container(horizontal=True, vertical_alignment="center")  # Start never shrinks
     phase_end_missing = kind == TWO_HEAD and preset == "phased" and not epochs_per_phase and not patience
     if phase_end_missing:

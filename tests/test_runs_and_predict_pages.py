@@ -952,7 +952,8 @@ def test_a_run_of_another_process_is_steered_there_and_marked_interrupted_once_t
         assert ws.get_run(run_id).status == "paused"  # left alone: its process lives
         sidebar = [c.value for c in at.sidebar.caption]
         # by the name Runs shows (a walkthrough read the id here and the name on Runs)
-        assert f"Training: none here; run {literal('tiny · phased')} is paused in another process" in sidebar, sidebar
+        assert (f"Training: none here; run {literal('tiny · phased')} is paused in another process (pid {other.pid})"
+                in sidebar), sidebar
         import ui.router as router  # this server's last run ended: said, and the other process's run beside it
 
         ended = SimpleNamespace(run_id="20261206-000000-abcdef", status="finished", is_live=False,
@@ -961,12 +962,13 @@ def test_a_run_of_another_process_is_steered_there_and_marked_interrupted_once_t
         monkeypatch.setattr(router, "job_slot", lambda: SimpleNamespace(current=lambda: ended, busy=lambda: None))
         at.run()
         sidebar = [c.value for c in at.sidebar.caption]
-        assert f"Elsewhere: run {literal('tiny · phased')} is paused in another process" in sidebar, sidebar
+        assert f"Elsewhere: run {literal('tiny · phased')} is paused in another process (pid {other.pid})" in sidebar, \
+            sidebar
         assert any(c.startswith("Training: ") and c.endswith("run `20261206-000000-abcdef` — finished")
                    for c in sidebar), sidebar
         monkeypatch.setattr(router, "job_slot", slot)
         train = app("train")  # a run started now shares the cores with it: said before Start
-        assert any(f"is paused in another process (pid {other.pid}): a run started here shares the CPU cores"
+        assert any(f"is paused in another process (pid {other.pid}). A run started here shares the CPU cores"
                    in c.value for c in train.caption), [c.value for c in train.caption]
     finally:
         other.kill()

@@ -36,7 +36,8 @@ from receipt_core.evaluation.prediction_check import MAX_SHOWN, wrong_words
 from ui.phase_table import show_phases
 from ui.receipt_images import receipt_display_image
 from ui.run_badge import STATUS_ICONS, STOPPING, shown_status
-from ui.run_choice import RESUME_OPEN_KEY, RUNS_ONE_KEY, run_display_name
+from ui.run_choice import RESUME_OPEN_KEY, RUNS_ONE_KEY
+from ui.training_elsewhere import training_elsewhere
 from ui.shared import (NO_VALUE, figure_and_tables, fmt_params_of, fmt_seconds, friendly, go_to_page, job_slot,
                        workspace)
 
@@ -148,11 +149,10 @@ def live_view() -> None:
         st.warning(message)
     resumable = not live and _resumable(curves, active.run_id)  # read once a draw: it opens the run's files
     _progress(curves, live, _budget_s(ws, active.run_id), active.started_at, stopping, resumable)
-    if live and (elsewhere := ws.runs_in_other_processes()):  # `train` on the command line, started after this run:
-        # it took the cores and this run's budget bought 7 steps of 300, with nothing said here (probe 47)
-        st.warning(f"Run {literal(run_display_name(elsewhere[0]))} is {elsewhere[0].status} in another process (pid "
-                   f"{elsewhere[0].pid}) in this workspace: the two share the CPU cores, so this run goes slower and "
-                   "its time budget buys fewer steps than alone.")
+    if live and (elsewhere := training_elsewhere(ws)):  # `train` or `study` on the command line, started after this
+        # run: it took the cores and this run's budget bought 7 steps of 300, with nothing said here (probe 47)
+        st.warning(f"Also training in this workspace: {elsewhere}. It shares the CPU cores with this run, so this "
+                   "run goes slower and its time budget buys fewer steps than alone.")
     if resumable:
         # Runs opened on its ★ run, not the one just stopped, with Resume folded away (a walkthrough)
         if st.button("Open it on Runs to resume", key="train_open_runs"):

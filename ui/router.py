@@ -15,7 +15,7 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from receipt_core.datasets.splits import first_dataset
-from receipt_core.workspace.run_labels import display_name, run_labels, run_name
+from receipt_core.workspace.run_labels import run_name
 from receipt_core.workspace.store import WorkspaceError
 from ui.dataset_choice import DATASET_KEY, PENDING_DATASET_KEY, follow_dataset
 from ui.literal import literal
@@ -23,6 +23,7 @@ from ui.page_paths import HOME, PAGES
 from ui.race_track import race_track
 from ui.run_badge import STATUS_ICONS, shown_status
 from ui.shared import NO_DATA, ROUTED_KEY, job_slot, user_errors, workspace
+from ui.training_elsewhere import training_elsewhere
 from ui.warm_up import model_stack_import
 
 # The browser tab's icon, served by this server: a Material or emoji icon here makes every page load fetch it
@@ -189,10 +190,8 @@ def training_status() -> None:
     active = job_slot().current()
     # a run of another process (`train` on the command line) trains in this workspace all the same: said, not
     # "idle", nor only "finished" of this server's last run, beside a run Runs lists as running (walkthroughs)
-    elsewhere = [] if active is not None and active.is_live else workspace().runs_in_other_processes()
-    others = (f"run {literal(display_name(elsewhere[0], run_labels(workspace())))} is {elsewhere[0].status} in "
-              "another process" + (f" (and {len(elsewhere) - 1} more)" if len(elsewhere) > 1 else "")
-              ) if elsewhere else None
+    # a command-line study too (walkthrough 50 read "Training: idle" beside one)
+    others = None if active is not None and active.is_live else training_elsewhere(workspace())
     if active is None:
         st.caption(f"Training: none here; {others}" if others else "Training: idle")
         return

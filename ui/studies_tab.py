@@ -3,15 +3,19 @@ folder inside the workspace's studies folder and see its report (table, reading,
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import streamlit as st
 
 from receipt_core.data.files import download_name_part
 from receipt_core.data.markup import escape_markdown
 from receipt_core.plots.study_tables import study_table_rows
+from receipt_core.study.in_progress import studies_in_other_processes
 from receipt_core.study.table import TABLE_NOTE
 from receipt_core.study.view import find_studies, open_study, read_report, workspace_studies_dir
 from receipt_core.workspace.store import Workspace
+from receipt_core.wording import as_sentence
 from ui.literal import literal, plain
 from ui.race_study import STUDY_REFRESH_S, study_form, study_progress
 from ui.race_track import race_track
@@ -32,6 +36,14 @@ def studies_tab(ws: Workspace) -> None:
                "(the Race page) or `python -m receipt_core study ... --out DIR` write one. Each in (or copied to) "
                "the workspace's studies folder is listed below: click its name to open its report here.")
     st.code(str(studies_dir), language=None)
+    for training in studies_in_other_processes(ws.home):  # a command-line study: said while it trains (walkthrough
+        # 50's read "No study folders … yet" beside one)
+        folder = Path(training.folder)
+        listed = folder.parent == studies_dir.resolve()
+        st.info(f"{as_sentence(training.said(literal))}. "
+                + ("Its report is listed here when it ends." if listed else
+                   f"It writes into {literal(training.folder)}, outside the studies folder: copy that folder there "
+                   "when it ends to open its report here."))
     found = find_studies(studies_dir)
     if found:
         pick_columns = st.columns(min(len(found), 4))

@@ -173,8 +173,10 @@ def _refuse_a_study_folder(out: Path) -> None:
 def _study_into(args: argparse.Namespace, configs, settings, train_docs, eval_docs) -> int:
     """Run the checked study into ``args.out`` (held by this process), write its report, print its table."""
     from ..study.files import write_study
+    from ..study.in_progress import StudyAnnouncement
     from ..study.runner import run_study
     from ..study.table import markdown_table
+    from ..workspace.store import home_folder
 
     runs = len(configs) * settings.repeats
     print(f"study: {len(configs)} configurations × {counted(settings.repeats, 'seed')} = {runs} runs of at most "
@@ -183,12 +185,16 @@ def _study_into(args: argparse.Namespace, configs, settings, train_docs, eval_do
           file=sys.stderr, flush=True)
     command = "python -m receipt_core " + " ".join(shlex.quote(a) for a in sys.argv[1:]) \
         if len(sys.argv) > 1 and sys.argv[1] == "study" else ""
-    result = run_study(configs, settings, train_docs, eval_docs, args.out,
-                       log=lambda line: print(line, file=sys.stderr, flush=True),
-                       train_data=" + ".join(args.train), eval_data=str(args.eval),
-                       command=command or "python -m receipt_core study " + " ".join(
-                           f"{k} {v}" for k, v in (("--train", " ".join(args.train)), ("--eval", args.eval),
-                                                   ("--budget-minutes", args.budget_minutes), ("--out", args.out))))
+    # said in the workspace while it trains: the dashboard shows it (sidebar, Train, Runs → Studies)
+    with StudyAnnouncement(home_folder(args.workspace), args.out, runs) as announced:
+        result = run_study(configs, settings, train_docs, eval_docs, args.out,
+                           log=lambda line: print(line, file=sys.stderr, flush=True),
+                           train_data=" + ".join(args.train), eval_data=str(args.eval),
+                           command=command or "python -m receipt_core study " + " ".join(
+                               f"{k} {v}" for k, v in (("--train", " ".join(args.train)), ("--eval", args.eval),
+                                                       ("--budget-minutes", args.budget_minutes),
+                                                       ("--out", args.out))),
+                           on_run=announced.now_training)
     paths = write_study(result, args.out)
     print(markdown_table(result))
     print(f"wrote {paths['markdown']}, {paths['html']} and {paths['json']}", file=sys.stderr)

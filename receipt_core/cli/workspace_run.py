@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
+from ..study.in_progress import elsewhere_said, studies_in_other_processes
 from ..training.run_documents import COMMAND_LINE, STARTED_FROM_KEY
 from .foreground import run_in_foreground
 
@@ -51,6 +52,9 @@ def warn_of_other_runs(workspace: Workspace) -> None:
         more = f" (and {len(others) - 1} more)" if len(others) > 1 else ""
         print(f"warning: run {run.id} is {run.status} in another process (pid {run.pid}){more} in this workspace: "
               "this run shares the CPU cores with it, and both go slower than alone", file=sys.stderr, flush=True)
+    if studies := studies_in_other_processes(workspace.home):  # a study started on the command line
+        print(f"warning: {elsewhere_said(studies)} in this workspace: this run shares the CPU cores with it, and "
+              "both go slower than alone", file=sys.stderr, flush=True)
 
 
 def command_line_notes(train: Sequence[str], evaluation: str | None = None) -> dict[str, object]:

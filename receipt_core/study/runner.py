@@ -43,8 +43,10 @@ def check_study(configs: Sequence[StudyConfig], eval_docs: Sequence[Document]) -
 
 def run_study(configs: Sequence[StudyConfig], settings: StudySettings, train_docs: Sequence[Document],
               eval_docs: Sequence[Document], out_dir: Path, log: Callable[[str], None] = lambda line: None,
-              train_data: str = "", eval_data: str = "", command: str = "") -> StudyResult:
+              train_data: str = "", eval_data: str = "", command: str = "",
+              on_run: Callable[[int, str], None] = lambda number, training: None) -> StudyResult:
     """Train every configuration ``settings.repeats`` times; checkpoints go to ``out_dir/runs/<config>-s<seed>``.
+    ``on_run(number, training)`` is told each run as it starts (1-based, and "configuration, seed N").
 
     A failing run (e.g. a non-finite loss) is logged and left out of its row; the others continue.
     """
@@ -60,9 +62,10 @@ def run_study(configs: Sequence[StudyConfig], settings: StudySettings, train_doc
     runs: dict[StudyConfig, list[RunResult]] = {config: [] for config in configs}
     planned = [(config, settings.seed + repeat) for config in configs for repeat in range(settings.repeats)]
     interrupted, stopped_at = False, None
-    for config, seed in planned:
+    for position, (config, seed) in enumerate(planned, start=1):
         number = configs.index(config) + 1
         log(f"[{number}/{len(configs)}] {config.name}, seed {seed}")
+        on_run(position, f"{config.name}, seed {seed}")
         try:
             if config.is_reference:
                 result = _run_reference(config, settings, seed, train_docs, eval_docs, log)

@@ -18,6 +18,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping, Sequence
 
+from .processes import process_alive, this_process
 from .database import DATABASE_NAME, Database, DamagedRecordError, NotFoundError, WorkspaceError, dumps
 from ..wording import counted
 
@@ -63,7 +64,7 @@ class RunRecord:
         """Running or paused in a process other than this one that still runs (``train`` on the command line, or
         another server on the same workspace): only that process can pause or stop it."""
         return (self.status in LIVE_STATUSES and self.pid is not None and self.pid != os.getpid()
-                and _process_alive(self.pid, self.process_started))
+                and process_alive(self.pid, self.process_started))
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ class RunStore(Database):
         """Record a new run as "running", owned by this process; returns its id (also its folder name)."""
         run_id = time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + secrets.token_hex(3)
         now = time.time()
-        pid, started = _this_process()
+        pid, started = this_process()
         with self._write() as conn:
             conn.execute("INSERT INTO runs (id, name, config, status, summary, pid, process_started, created_at, "
                          "updated_at) VALUES (?, ?, ?, 'running', '{}', ?, ?, ?, ?)",
@@ -165,12 +166,12 @@ class RunStore(Database):
         unknown = [key for key in settings if not re.fullmatch(r"[a-z_]+", key)]  # a JSON path is built from it
         if unknown:
             raise WorkspaceError(f"not a run setting: {unknown[0]!r}")
-        pid, started = _this_process()
+        pid, started = this_process()
         with self._write() as conn:
             row = conn.execute("SELECT status, pid, process_started FROM runs WHERE id = ?", (run_id,)).fetchone()
             if row is None:
                 raise NotFoundError(f"no run {run_id!r} in the workspace")
-            if row["status"] in LIVE_STATUSES and _process_alive(row["pid"], row["process_started"]):
+            if row["status"] in LIVE_STATUSES and process_alive(row["pid"], row["process_started"]):
                 where = "this process" if row["pid"] == pid else f"another process (pid {row['pid']})"
                 raise WorkspaceError(f"run {run_id!r} is already {row['status']} in {where}; only one trainer may "
                                      "continue a run")
@@ -185,7 +186,7 @@ class RunStore(Database):
         if status not in RUN_STATUSES:
             raise WorkspaceError(f"unknown run status {status!r}; expected one of {', '.join(RUN_STATUSES)}")
         text = None if summary is None else dumps(summary, "run summary")
-        pid, started = _this_process() if status in LIVE_STATUSES else (None, None)
+        pid, started = this_process() if status in LIVE_STATUSES else (None, None)
         with self._write() as conn:
             updated = conn.execute(
                 "UPDATE runs SET status = ?, summary = COALESCE(?, summary), pid = COALESCE(?, pid), "
@@ -261,7 +262,7 @@ class RunStore(Database):
             row = conn.execute("SELECT status, pid, process_started FROM runs WHERE id = ?", (run_id,)).fetchone()
             if row is None:
                 raise NotFoundError(f"no run {run_id!r} in the workspace")
-            if row["status"] in LIVE_STATUSES and _process_alive(row["pid"], row["process_started"]):
+            if row["status"] in LIVE_STATUSES and process_alive(row["pid"], row["process_started"]):
                 raise WorkspaceError(f"run {run_id!r} is {row['status']}; stop it before deleting it")
             conn.execute("DELETE FROM runs WHERE id = ?", (run_id,))
         if _RUN_ID.match(run_id):
@@ -280,13 +281,13 @@ class RunStore(Database):
         """
         with self._read() as conn:
             rows = conn.execute("SELECT pid, process_started FROM runs WHERE status IN ('running', 'paused')")
-            if all(_process_alive(row["pid"], row["process_started"]) for row in rows.fetchall()):
+            if all(process_alive(row["pid"], row["process_started"]) for row in rows.fetchall()):
                 return []
         marked = []
         with self._write() as conn:
             rows = conn.execute("SELECT id, pid, process_started FROM runs WHERE status IN ('running', 'paused')")
             for row in rows.fetchall():
-                if not _process_alive(row["pid"], row["process_started"]):
+                if not process_alive(row["pid"], row["process_started"]):
                     conn.execute("UPDATE runs SET status = 'interrupted', updated_at = ? WHERE id = ?",
                                  (time.time(), row["id"]))
                     marked.append(row["id"])
@@ -325,26 +326,3 @@ def _stored_object(row: sqlite3.Row, column: str) -> dict:
         raise DamagedRunError(row["id"], f"run {row['id']!r}: its {column} in the workspace database is damaged "
                               f"({problem}); delete the run (Runs page) or restore the database from a backup")
     return value
-
-
-def _this_process() -> tuple[int, float | None]:
-    return os.getpid(), _process_start_time(os.getpid())
-
-
-def _process_start_time(pid: int) -> float | None:
-    import psutil
-
-    try:
-        return psutil.Process(pid).create_time()
-    except (psutil.Error, OSError):
-        return None
-
-
-def _process_alive(pid: int | None, started: float | None) -> bool:
-    """Whether the process that owned a run still runs; the start time guards against a reused pid."""
-    if pid is None:
-        return False
-    now_started = _process_start_time(pid)
-    if now_started is None:
-        return False
-    return started is None or abs(now_started - started) < 1.0
