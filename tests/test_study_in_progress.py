@@ -127,3 +127,23 @@ def test_the_study_command_marks_each_run_in_its_workspace_and_clears_the_mark(c
         (1, 2, "starting"), (1, 2, "tiny · freeze-all, seed 0"), (2, 2, "tiny · freeze-backbone, seed 0")]
     assert marks[0]["folder"] == str((home / "studies" / "two").resolve())
     assert list((home / TRAINING_FOLDER).glob("*")) == []
+
+
+def test_the_race_form_says_a_study_of_another_process(study_elsewhere, monkeypatch, cord_dev):
+    from streamlit.testing.v1 import AppTest
+
+    from receipt_core.workspace.store import Workspace
+    from ui.literal import literal
+
+    home, other = study_elsewhere
+    Workspace(home).save_documents("receipts", cord_dev[:20])
+    monkeypatch.setenv("RECEIPT_STUDIO_HOME", str(home))
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=120)
+    at.run()
+    at.switch_page("app_pages/race.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any(c.value.startswith(f":material/warning: Also training in this workspace: study {literal('cli1')} is "
+                                  f"training in another process (pid {other.pid})") and "A race started now shares "
+               "the CPU cores" in c.value for c in at.caption), [c.value for c in at.caption]
+

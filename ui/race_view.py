@@ -42,6 +42,7 @@ from ui.live_run import before_first_step
 from ui.name_fields import trimmed_note
 from ui.race_track import race_track, start_race
 from ui.shared import NO_DATA, NO_VALUE, field_row, friendly, job_slot, user_errors, workspace
+from ui.training_elsewhere import training_elsewhere
 
 # pixels of each overlaid chart: two side by side at 1280 px (440 left one alone, using 55% of the width: a
 # walkthrough), three on a wide screen, one on a narrow one
@@ -172,6 +173,10 @@ def race_form(datasets: list[str]) -> None:
     if busy:
         st.caption(f":material/warning: Run {literal(active.run_id)} is training on this server: a race starts once "
                    "it has ended (or been stopped on Train).")
+    if elsewhere := training_elsewhere(workspace()):  # `train` or `study` on the command line: a race beside it
+        # times both on shared cores (walkthrough 50 raced beside a command-line study the sidebar called idle)
+        st.caption(f":material/warning: Also training in this workspace: {elsewhere}. A race started now shares the "
+                   "CPU cores with it: its runs get fewer steps in their budgets, and the timings compare badly.")
     refused = data_refused(data, "Start race")
     if scenarios:  # a presenter could not tell what the default three runs of 2 minutes cost the demo (walkthrough 46)
         st.caption(f"{counted(len(scenarios), 'run')} one after another, each at most {int(seconds)} s of training "
