@@ -231,6 +231,10 @@ def test_with_no_best_run_the_runs_page_says_why():
     assert best_reason(rows, names) == (
         "★ 'full run' — against 'frozen run': ahead on field micro-F1 (0.929 vs 0.905, noise margin 0.009), level on "
         "item quantity acc. (0.950 vs 0.950, noise margin 0.007).")
+    # a pair's margin is the pair's own: a third run, far behind, leaves it as it was (walkthrough 50 read 0.008,
+    # then 0.009 for the same two runs once a reference run of 0.908 joined the list)
+    with_third = rows + [{**scored("reference", 0.60, 0.95), "run": "reference"}]
+    assert best_reason(with_third, names).startswith(best_reason(rows, names)[:-1])
     # runs that did not train alike are said so beside the ★ (walkthrough 23's ★ stood on a run against one stopped
     # after 1.1 epochs, and another on a 68-second run against runs of 40 s)
     costly = [{**rows[0], TRAINING_TIME: 68.0}, {**rows[1], "status": "stopped", TRAINING_TIME: 40.0}]

@@ -10,7 +10,7 @@ at least one.
 
 from __future__ import annotations
 
-from typing import Hashable, Mapping, Sequence, TypeVar
+from typing import Callable, Hashable, Mapping, Sequence, TypeVar
 
 NOISE_FLOOR = 0.005
 NOISE_NOTE = (f"Differences smaller than {NOISE_FLOOR} (or than the seeds' spread, with repeats, or than one item "
@@ -55,11 +55,24 @@ def few_words(scores: Sequence[object], words: Sequence[object]) -> float:
     return (mean * (1 - mean) / min(counts)) ** 0.5
 
 
-def clear_winner(scores: Mapping[K, Sequence[tuple[float, float]]], floors: Sequence[float] = ()) -> K | None:
+PairFloors = Callable[[K, K], Sequence[float]]
+"""Each metric's floor for one pair of candidates: field F1's sampling error depends on the two scores compared, so a
+pair's margin is the pair's own, not one moved by an unrelated run (walkthrough 50: adding a reference run changed
+two runs' "noise margin 0.008" to 0.009)."""
+
+
+def pair_floors(floors: Sequence[float] | PairFloors, a: K, b: K) -> Sequence[float]:
+    """The floors that apply between ``a`` and ``b``: ``floors`` itself, or what it gives for the pair."""
+    return floors(a, b) if callable(floors) else floors
+
+
+def clear_winner(scores: Mapping[K, Sequence[tuple[float, float]]],
+                 floors: Sequence[float] | PairFloors = ()) -> K | None:
     """The candidate that beats every other beyond noise, or None.
 
     ``scores`` maps each candidate to one ``(mean, std)`` per metric, in the same order for all; ``floors`` gives
-    each metric's own smallest difference (:func:`one_item`), 0 when left out. The leader (highest sum of means)
+    each metric's own smallest difference (:func:`one_item`), 0 when left out, for every pair or (a
+    :data:`PairFloors`) per pair. The leader (highest sum of means)
     wins when, against each other candidate, it is within noise or better on every metric and measurably better on
     at least one. Fewer than two candidates: no winner (nothing was compared).
     """
@@ -69,7 +82,8 @@ def clear_winner(scores: Mapping[K, Sequence[tuple[float, float]]], floors: Sequ
     for other, theirs in scores.items():
         if other == leader:
             continue
-        signs = [compare(m, n, s, t, floors[i] if i < len(floors) else 0.0)
+        floor = pair_floors(floors, leader, other)
+        signs = [compare(m, n, s, t, floor[i] if i < len(floor) else 0.0)
                  for i, ((m, s), (n, t)) in enumerate(zip(scores[leader], theirs))]
         if min(signs) < 0 or max(signs) <= 0:
             return None

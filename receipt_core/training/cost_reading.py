@@ -39,8 +39,8 @@ def cost_reading(rows: Sequence[Mapping[str, Any]], names: Mapping[str, str] | N
             return f"field F1 {timed[run][0][0]:.3f}, item quantity accuracy {timed[run][1][0]:.3f}"
 
         def level_with_all(run: str) -> bool:  # no run ahead of it beyond the noise, on either metric
-            return all(compare(timed[run][i][0], timed[other][i][0], floor=floors[i]) >= 0
-                       for other in timed for i in range(2))
+            return all(compare(timed[run][i][0], timed[other][i][0], floor=floors(run, other)[i]) >= 0
+                       for other in timed if other != run for i in range(2))
 
         where = f"Scored on the same {receipts[next(iter(timed))]} receipts"
         if not (ended := [run for run in timed if run not in stopped]):

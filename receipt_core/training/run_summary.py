@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Protocol, Sequence
 
 from ..datasets.splits import MIN_EVAL_RECEIPTS
-from ..evaluation.noise import clear_winner, compare, few_words, margin, one_item
+from ..evaluation.noise import PairFloors, clear_winner, compare, few_words, margin, one_item
 from ..evaluation.metrics import ones_baseline
 from ..workspace.runs import LIVE_STATUSES
 from .events import (CheckpointEvent, EvalEvent, FinishedEvent, FIELD_WORDS, HEADLINE_METRICS, ITEMS_SCORED,
@@ -152,9 +152,10 @@ def clear_best_runs(rows: Sequence[Mapping[str, Any]]) -> set[str]:
 
 
 def comparable_groups(rows: Sequence[Mapping[str, Any]]) -> list[tuple[dict[str, list[tuple[float, float]]],
-                                                                        tuple[float, float]]]:
+                                                                        PairFloors]]:
     """The runs scored on the same receipts, per evaluation set, that have ended: each run's ``BEST_BY`` scores
-    (spread 0), with the floors of those metrics (field F1's sampling error, one item of item accuracy)."""
+    (spread 0), with the floors of those metrics for a pair of them (field F1's sampling error at the two runs'
+    scores, one item of item accuracy)."""
     groups: dict[Any, dict[str, list[tuple[float, float]]]] = {}
     for row in rows:
         scores = [ranked_score(row, name) for name in BEST_BY]
@@ -165,9 +166,12 @@ def comparable_groups(rows: Sequence[Mapping[str, Any]]) -> list[tuple[dict[str,
             groups.setdefault(row["eval set"], {})[row["run"]] = [(score, 0.0) for score in scores]
     items = {row["run"]: row.get(EVAL_ITEMS) for row in rows}
     words = {row["run"]: row.get(EVAL_FIELD_WORDS) for row in rows}
-    return [(scores, (few_words([pairs[0][0] for pairs in scores.values()], [words[run] for run in scores]),
-                      one_item([items[run] for run in scores])))
-            for scores in groups.values()]
+
+    def floors_of(scores: Mapping[str, list[tuple[float, float]]]) -> PairFloors:
+        return lambda a, b: (few_words([scores[a][0][0], scores[b][0][0]], [words[a], words[b]]),
+                             one_item([items[a], items[b]]))
+
+    return [(scores, floors_of(scores)) for scores in groups.values()]
 
 
 _BEST_BY_LABELS = tuple(METRIC_LABELS[metric] for metric in BEST_BY)  # as the table's columns name them
@@ -192,10 +196,11 @@ def best_reason(rows: Sequence[Mapping[str, Any]], names: Mapping[str, str] | No
             if other == winner:
                 continue
             parts = []
+            floor = floors(winner, other)
             for i, (mine, them) in enumerate(zip(scores[winner], theirs)):
-                ahead = compare(mine[0], them[0], floor=floors[i]) > 0
+                ahead = compare(mine[0], them[0], floor=floor[i]) > 0
                 parts.append(f"{'ahead' if ahead else 'level'} on {_BEST_BY_LABELS[i]} "
-                             f"({_two_scores(mine[0], them[0], floors[i])})")
+                             f"({_two_scores(mine[0], them[0], floor[i])})")
             unequal = _unequal_cost(by_run[winner], by_run[other])
             against.append(f"against {(names or {}).get(other, other)!r}{unequal}: " + ", ".join(parts))
         said.append(f"★ {(names or {}).get(winner, winner)!r} — " + "; ".join(against) + ".")
@@ -252,7 +257,7 @@ def no_best_reason(rows: Sequence[Mapping[str, Any]], names: Mapping[str, str] |
     return "★ marks the best run once two or more runs are evaluated on the same receipts."
 
 
-def _undecided(scores: Mapping[str, Sequence[tuple[float, float]]], floors: Sequence[float],
+def _undecided(scores: Mapping[str, Sequence[tuple[float, float]]], pair_floors: PairFloors,
                names: Mapping[str, str]) -> str:
     """Which run the leader (the highest sum of scores, as ``clear_winner`` takes it) does not beat, and how: a
     trade-off between the two metrics, or every metric within the noise margin (given)."""
@@ -265,6 +270,7 @@ def _undecided(scores: Mapping[str, Sequence[tuple[float, float]]], floors: Sequ
     for other, theirs in scores.items():
         if other == leader:
             continue
+        floors = pair_floors(leader, other)
         signs = [compare(mine[0], them[0], floor=floors[i]) for i, (mine, them) in enumerate(zip(scores[leader],
                                                                                               theirs))]
         if min(signs) < 0:  # the other run is measurably ahead on one metric (the leader, by the sum, on the other)
