@@ -49,6 +49,12 @@ def test_summary_row_takes_the_best_headline_metrics_the_largest_phase_and_the_l
 def test_metrics_rows_hold_every_step_and_evaluation_without_tables(tmp_path):
     ws, run = stored_run(tmp_path)
     rows = run_metrics_rows(ws, run.id)
+    # and where it ended, with the training time the Runs table shows (walkthrough 50 read 59.37 s on the last
+    # evaluation's row and 63.8 s in the table: its final evaluation and save came after)
+    end = rows.pop()
+    assert (end["kind"], end["step"], end["training_s"], end["reason"], end["phase"]) == (
+        "finished", 4, 7.25, "completed", 2)
+    assert run_summary(ws, ws.get_run(run.id))[TRAINING_TIME] == end["training_s"]
     assert [r["kind"] for r in rows] == ["step", "eval", "eval"]
     # epochs done at the step, as the charts and Train count them (2 steps an epoch): one meaning for step and
     # evaluation rows (a walkthrough's CSV gave step 51 epoch 3 on one row and 2 on the other)
