@@ -3,6 +3,8 @@ backbone loads as a local checkpoint and fine-tunes, and the CLI refuses bad inp
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import torch
 
@@ -85,7 +87,14 @@ def test_the_cli_pretrains_from_several_sources_and_explains_bad_input(cord_docs
     dev = str(require_shared_data("cord", "dev"))
     assert cli_main(["pretrain", "--data", dev, "--format", "cord", "--backbone", "tiny", "--epochs", "1",
                      "--batch-size", "8", "--out", str(tmp_path / "bb")]) == 0
-    assert "saved the pre-trained backbone" in capsys.readouterr().out
+    said = capsys.readouterr()
+    assert "saved the pre-trained backbone" in said.out
+    # what its accuracy is measured on, at the end and at each evaluation (walkthrough 50 read "no eval data" at
+    # each, then an accuracy with no word of where it came from)
+    assert "(over the last tenth of its steps, on the receipts it trained on: pre-training holds none out)" in said.out
+    assert "no eval data" not in said.err
+    assert re.search(r"eval  step \d+ \(epoch 1\): masked_words.loss [0-9.]+, masked_words.accuracy [0-9.]+ \(over "
+                     r"the recent training steps: pre-training holds no receipts out\)", said.err), said.err
     assert cli_main(["pretrain", "--data", str(tmp_path / "nope"), cord, "--format", "cord", "--backbone", "tiny",
                      "--out", str(tmp_path / "bb2")]) == 2
     assert "nope" in capsys.readouterr().err

@@ -11,6 +11,8 @@ from ..training.events import (HEADLINE_METRICS, EvalEvent, Event, FinishedEvent
 
 SHOWN_METRICS = ("val_loss", *HEADLINE_METRICS)
 """The evaluation metrics an ``eval`` line shows (in the order the evaluation reports them)."""
+RECENT_METRICS = ("masked_words.loss", "masked_words.accuracy")  # pre-training's, over its recent training steps
+RECENT_NOTE = "over the recent training steps: pre-training holds no receipts out"
 
 
 class ProgressPrinter:
@@ -34,6 +36,11 @@ class ProgressPrinter:
         elif isinstance(event, EvalEvent):
             shown = {k: v for k, v in event.metrics.items() if k in SHOWN_METRICS and isinstance(v, (int, float))}
             parts = [f"{k} {v:.4f}" for k, v in shown.items()]
+            recent = {k: v for k, v in event.metrics.items() if k in RECENT_METRICS and isinstance(v, (int, float))}
+            if recent and not parts:  # pre-training: walkthrough 50 read "no eval data" at each evaluation, and then
+                # a masked-word accuracy at the end with no word of what it was measured on
+                parts = [f"{k} {v:.4f}" for k, v in recent.items()]
+                parts[-1] += f" ({RECENT_NOTE})"
             self._print(f"eval  step {event.step} (epoch {event.epoch}): " + ", ".join(parts or ["no eval data"]))
         elif isinstance(event, PhaseEvent):
             self._phases_ahead = event.phases_ahead
