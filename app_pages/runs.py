@@ -19,7 +19,7 @@ from receipt_core.training.cost_reading import cost_reading
 from receipt_core.training.events import HEADLINE_METRICS, METRIC_LABELS, TASK_TITLES
 from receipt_core.training.run_feed import CURVE_COLUMNS, RunFeed
 from receipt_core.training.run_documents import started_on_command_line
-from receipt_core.training.run_settings import defaults_title, settings_diff
+from receipt_core.training.run_settings import defaults_title, is_pretraining, settings_diff
 from receipt_core.datasets.splits import MIN_EVAL_RECEIPTS
 from receipt_core.training.run_summary import (BEST_BY, ONES_BASELINE, OWN_TRAINING, RESUMED_AT, SAVED,
                                                TRAINING_TIME, best_reason, clear_best_runs, listing_order,
@@ -185,7 +185,10 @@ with runs_tab:
     # Annotate's retrainings (scored on their own few receipts) are never overlaid unasked: a walkthrough's
     # undo and redo of a done mark made two, and they took over the charts
     seen = st.session_state.get(RUNS_SEEN_KEY)
-    own = [run_id for run_id in labels if not is_suggestion_run(runs_by_id[run_id].config)]
+    # nor are pre-training runs: their masked-word loss is no task of the others (walkthrough 50's took a place in
+    # the default overlay from a race run)
+    own = [run_id for run_id in labels if not is_suggestion_run(runs_by_id[run_id].config)
+           and not is_pretraining(runs_by_id[run_id].config)]
     # first shown: the three newest and the ★ run, where it is older (a walkthrough's comparison left the best out)
     # oldest first, so runs take their colours in the order they were made, as a race's charts colour its entries
     # (walkthrough 40 saw a race's two runs swap colours between Race and Runs)

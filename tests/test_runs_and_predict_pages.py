@@ -1033,6 +1033,15 @@ def test_the_first_overlay_holds_the_starred_run_beside_the_newest_three(workspa
     at.switch_page("app_pages/train.py").run()
     at.switch_page("app_pages/runs.py").run()
     assert sorted(at.multiselect(key="runs_compare").value) == sorted(ids[1:])
+    # a pre-training run is listed, and overlaid only when asked: its masked-word loss is no task of the others
+    # (walkthrough 50's took a race run's place among the curves)
+    time.sleep(1.05)
+    pretraining = ws.create_run("pre-training", {"backbone": "layout-minilm", "run_kind": "pretrain", "epochs": 1})
+    ws.set_run_status(pretraining, "finished")
+    fresh = app("runs")
+    assert pretraining in list(fresh.dataframe[0].value["run"])
+    assert pretraining not in fresh.multiselect(key="runs_compare").value
+    assert "pre-training" in fresh.multiselect(key="runs_compare").options  # offered, by its name
 
 
 def test_runs_take_their_colours_in_the_order_they_were_made_as_a_race_colours_them(workspace_home):

@@ -47,6 +47,11 @@ def _defaults_name(config: Mapping[str, Any]) -> str:
     return kind if kind in ("reference", "pretrain") else str(config.get("scenario", TrainConfig.scenario))
 
 
+def is_pretraining(config: Mapping[str, Any]) -> bool:
+    """Whether ``config`` is a ``pretrain`` run's: its curves are masked-word losses, of no field or quantity task."""
+    return config.get(RUN_KIND) == "pretrain"
+
+
 _OTHER_KINDS = {"reference": ReferenceConfig, "pretrain": PretrainConfig}  # else TrainConfig
 
 
