@@ -607,6 +607,15 @@ def test_the_race_page_shows_a_finished_race_with_its_reading(workspace_home):
     early = next(c.value for c in at.caption if c.value.startswith("Ended on their own epochs"))
     assert early.endswith("beside their scores; a longer budget would let ` text-minilm · full ` end on its epochs "
                           "too."), early
+    # one run ended early: said of it alone (walkthrough 50 read "their … them" of one run)
+    alone = cut.with_entry(1, status="finished", result=result("phased", 0.95, 0.6, 500, finished="time budget"))
+    write_record(ws.home / "studies" / "alone-race", dataclasses.replace(alone, name="alone-race"))
+    at.run()
+    at.selectbox(key="race_shown").set_value("alone-race").run()
+    early = next(c.value for c in at.caption if c.value.startswith("Ended on its own epochs"))
+    assert early.startswith("Ended on its own epochs before the 60 s budget, so the budget did not give it the time "
+                            "the others had: ` text-minilm · freeze-backbone ` 2.0 epochs in 30.0 s. Compare it by the "
+                            "training seconds beside its scores; a longer budget would let "), early
     # a second race named with a tab: the picker and the header show it, not "tab here" (probe 28)
     write_record(ws.home / "studies" / "tab\there", dataclasses.replace(record, name="tab\there"))
     at.run()

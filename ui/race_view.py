@@ -304,9 +304,12 @@ def race_board() -> None:
         cut = cut_by_budget(record)
         advice = (f"; a longer budget would let {', '.join(literal(run.label) for run in cut)} end on "
                   f"{'its' if len(cut) == 1 else 'their'} epochs too" if cut else ", or race with a shorter budget")
-        st.caption(f"Ended on their own epochs before the {record.plan.settings.budget_minutes * 60:g} s budget, so "
-                   f"the budget did not give them equal time: {runs}. Compare them by the training seconds beside "
-                   f"their scores{advice}.")
+        one = len(early) == 1  # "their … them" of a single run (walkthrough 50)
+        st.caption(f"Ended on {'its' if one else 'their'} own epochs before the "
+                   f"{record.plan.settings.budget_minutes * 60:g} s budget, so the budget did not give "
+                   f"{'it the time the others had' if one else 'them equal time'}: {runs}. Compare "
+                   f"{'it' if one else 'them'} by the training seconds beside {'its' if one else 'their'} "
+                   f"scores{advice}.")
     if no_epoch_finished(record):
         st.warning("No run of this race finished an epoch, so its scores compare models that have barely trained: "
                    "race again with more seconds per run (minutes with MiniLM on a few hundred receipts on 2 cores).")
