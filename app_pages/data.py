@@ -224,6 +224,8 @@ with import_tab:
                         flash("import", "warning", notice_markdown(replaced))
                     if stored.copied_note:  # as asked: said in view, not folded among the records' problems
                         flash("import", "info", notice_markdown(as_sentence(stored.copied_note) + "."))
+                    if stored.twins_note:  # the CORD sample stored again under CORD's own ids (walkthrough 51)
+                        flash("import", "warning", notice_markdown(as_sentence(stored.twins_note) + "."))
                 if stored.problems:  # notes alone (an empty segment dropped) are no warning, and fold away
                     flash("import", "warning" if stored.skipped else "info", stored.problems_heading())
                     flash("import", "code" if stored.skipped else "folded", plain_lines(stored.problems[:200]))

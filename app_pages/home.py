@@ -10,8 +10,8 @@ from receipt_core.datasets.demo import (CORD_SAMPLE_DEV, CORD_SAMPLE_TRAIN, DEMO
                                         add_demo_receipts)
 from receipt_core.data.document import NOT_LABELLED
 from receipt_core.data.review import DONE
-from receipt_core.wording import counted
-from ui.literal import plain_lines
+from receipt_core.wording import as_sentence, counted
+from ui.literal import notice_markdown, plain_lines
 from ui.dataset_choice import show_dataset_now
 from ui.shared import NO_VALUE, field_row, flash, require_router, show_flash, user_errors, workspace
 
@@ -49,6 +49,8 @@ with st.container(border=True):
                 else:
                     flash("cord", "info", f"Dataset '{sample.name}' is already in the workspace ({sample.documents} "
                                           "receipts); left as it is.")
+                if sample.twins_note:  # CORD imported on the command line first (walkthrough 51, the other way)
+                    flash("cord", "warning", notice_markdown(as_sentence(sample.twins_note) + "."))
                 if sample.problems:
                     flash("cord", "warning", f"{counted(len(sample.problems), 'problem')} reading `{sample.name}`:")
                     flash("cord", "code", plain_lines(sample.problems[:200]))

@@ -105,10 +105,31 @@ def test_add_cord_sample_stores_two_datasets_and_a_second_call_keeps_them(worksp
 
 def test_add_cord_sample_leaves_a_full_cord_import_where_it_is(workspace_home):
     ws = Workspace(workspace_home)
-    import_into_workspace(ws, "cord-train", load_dataset(SAMPLE / "train", "cord"))  # ids cord-receipt_…
-    add_cord_sample(ws)
+    first = import_into_workspace(ws, "cord-train", load_dataset(SAMPLE / "train", "cord"))  # ids cord-receipt_…
+    assert first.twins_note is None
+    train, dev = add_cord_sample(ws)
     assert {d.name: d.documents for d in ws.datasets()} == {
         "cord-train": 200, CORD_SAMPLE_TRAIN: 200, CORD_SAMPLE_DEV: 50}
+    # stored twice under the two namings: said, both ways (walkthrough 51 loaded the sample on Home, then imported
+    # its folder as the README shows, and had 200 receipts twice with no word)
+    assert train.twins_note.startswith("200 of these receipts are already in the workspace under other ids "
+                                       "(200 in 'cord-train'): the CORD sample names a receipt cord-sample-…")
+    assert dev.twins_note is None
+    again = import_into_workspace(ws, "again", load_dataset(SAMPLE / "dev", "cord"))
+    assert again.twins_note.startswith(f"50 of these receipts are already in the workspace under other ids (50 in "
+                                       f"{CORD_SAMPLE_DEV!r})")
+    assert "training on one dataset while evaluating on the other scores the model on receipts it trained on" in \
+        again.twins_note
+
+
+def test_the_import_command_says_the_cord_sample_is_stored_twice(workspace_home, capsys):
+    from receipt_core.cli.main import main
+
+    add_cord_sample(Workspace(workspace_home))
+    assert main(["import", str(SAMPLE / "dev"), "--dataset", "walk-cord-dev"]) == 0
+    err = capsys.readouterr().err
+    assert f"warning: 50 of these receipts are already in the workspace under other ids (50 in {CORD_SAMPLE_DEV!r})" \
+        in err, err
 
 
 def test_add_cord_sample_refuses_to_move_documents_of_another_dataset(workspace_home):

@@ -81,6 +81,8 @@ def _report(result: ZipImportResult) -> None:
         st.warning(notice_markdown(result.replaced_note))
     if result.copied_note and not result.nothing_changed:  # as asked: in view, not among the records' problems
         st.info(notice_markdown(as_sentence(result.copied_note) + "."))
+    if result.twins_note and not result.nothing_changed:  # the CORD sample again under CORD's own ids (walkthrough 51)
+        st.warning(notice_markdown(as_sentence(result.twins_note) + "."))
     if result.name_note:  # another name than the zip's, or receipts joined to a dataset's (a probe)
         st.info(notice_markdown(result.name_note))
     if result.label_counts:

@@ -241,6 +241,8 @@ def _import(args: argparse.Namespace) -> int:
             print(replaced)
         if stored.copied_note:  # as asked: no problem (a probe read "1 problem (see stderr)")
             print(stored.copied_note)
+        if stored.twins_note:  # the CORD sample's receipts under CORD's own ids, or the other way (walkthrough 51)
+            print(f"warning: {stored.twins_note}", file=sys.stderr)
     for label, count in stored.label_counts.items():
         print(f"  {label:<16} {count}")
     if stored.problems:
@@ -272,6 +274,8 @@ def _import_zip(args: argparse.Namespace) -> int:
             print(result.replaced_note)
         if result.copied_note:
             print(result.copied_note)
+        if result.twins_note:
+            print(f"warning: {result.twins_note}", file=sys.stderr)
     if result.name_note:
         print(result.name_note)
     return 0

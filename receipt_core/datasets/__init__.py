@@ -135,6 +135,7 @@ def _store(workspace: "Workspace", dataset: str, report: ImportReport) -> Import
     from ..data.images import ImageLoadError
     from ..data.review import REVIEWED_META, without_reviewed_meta
     from ._common import shown
+    from .cord_twins import twins_note
     from .imported_images import read_imported_image, size_mismatch
 
     documents, images, problems, reviewed = [], {}, list(report.problems), []
@@ -169,4 +170,5 @@ def _store(workspace: "Workspace", dataset: str, report: ImportReport) -> Import
         documents.append(doc)
     replaced = workspace.import_documents(dataset, documents, set(reviewed))
     return dataclasses.replace(make_report(documents, images, problems), replaced=replaced.receipts,
-                               replaced_unchanged=replaced.unchanged, copied_note=report.copied_note)
+                               replaced_unchanged=replaced.unchanged, copied_note=report.copied_note,
+                               twins_note=twins_note(workspace, dataset, [doc.id for doc in documents]))

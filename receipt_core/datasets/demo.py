@@ -17,6 +17,7 @@ from ..data.document import Document
 from ..workspace.database import WorkspaceError
 from ..workspace.documents import DocumentsInAnotherDatasetError
 from . import import_into_workspace, load_dataset
+from .cord_twins import CORD_ID_PREFIX, CORD_SAMPLE_ID_PREFIX
 from .report import ImportReport, make_report
 from .synth import check_count, generate_receipts, synth_id
 
@@ -27,7 +28,6 @@ DEMO_DATASET = "demo"
 CORD_SAMPLE_TRAIN = "cord-sample-train"
 CORD_SAMPLE_DEV = "cord-sample-dev"
 CORD_SAMPLE_SPLITS = (("train", CORD_SAMPLE_TRAIN), ("dev", CORD_SAMPLE_DEV))  # folder of the sample -> dataset
-CORD_SAMPLE_ID_PREFIX = "cord-sample-"  # not CORD's own "cord-": an import of the full CORD keeps its documents
 
 
 @dataclass(frozen=True)
@@ -92,6 +92,7 @@ class SampleDataset:
     documents: int  # documents in the workspace's dataset after the call
     added: bool  # True: stored by this call; False: the dataset was there already and was left as it was
     problems: tuple[str, ...] = ()  # import problems of the sample's files (none for the sample that ships)
+    twins_note: str | None = None  # its receipts the workspace held already under CORD's own ids (cord_twins)
 
 
 def cord_sample_path() -> Path:
@@ -124,14 +125,14 @@ def add_cord_sample(workspace: "Workspace", root: Path | None = None) -> tuple[S
         report = _with_sample_ids(load_dataset(root / folder, "cord"))
         stored = import_into_workspace(workspace, name, report)
         results.append(SampleDataset(name=name, documents=len(stored.documents), added=True,
-                                     problems=stored.problems))
+                                     problems=stored.problems, twins_note=stored.twins_note))
     return tuple(results)
 
 
 def _with_sample_ids(report: ImportReport) -> ImportReport:
     """The report with each ``cord-<file>`` id renamed ``cord-sample-<file>`` (its image, if any, follows)."""
     def sample_id(doc_id: str) -> str:
-        return CORD_SAMPLE_ID_PREFIX + doc_id.removeprefix("cord-")
+        return CORD_SAMPLE_ID_PREFIX + doc_id.removeprefix(CORD_ID_PREFIX)
 
     return make_report([dataclasses.replace(doc, id=sample_id(doc.id)) for doc in report.documents],
                        {sample_id(doc_id): image for doc_id, image in report.images.items()}, report.problems)

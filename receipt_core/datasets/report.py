@@ -38,6 +38,7 @@ class ImportReport:
     replaced: int = 0  # stored over receipts of the same ids already in the dataset (set by import_into_workspace)
     replaced_unchanged: int = 0  # of those, the ones that came back as they were (words, labels, items, done mark)
     copied_note: str | None = None  # receipts stored as copies with new ids, as asked (``import_copies``): no problem
+    twins_note: str | None = None  # CORD receipts stored again under the other naming (``cord_twins``): a warning
 
     @property
     def nothing_changed(self) -> bool:

@@ -7,6 +7,7 @@ from typing import Sequence, TypeVar
 from ..data.document import Document
 from ..data.review import LabelledDocuments
 from ..wording import counted
+from .cord_twins import same_receipt
 
 T = TypeVar("T")  # a Document, or anything listed in the same order (e.g. a workspace DocumentSummary)
 
@@ -66,7 +67,7 @@ def evaluation_notes(train_ids: Sequence[str], eval_ids: Sequence[str]) -> tuple
     or too few of them (warnings for the CLI and the Train page; the run is not refused). A receipt of the CORD
     sample (``cord-sample-receipt_00003``) is the same receipt as CORD's own (``cord-receipt_00003``)."""
     notes = []
-    shared = len({_receipt(i) for i in train_ids} & {_receipt(i) for i in eval_ids})
+    shared = len({same_receipt(i) for i in train_ids} & {same_receipt(i) for i in eval_ids})
     if shared:
         notes.append(f"{shared} of the {len(eval_ids)} evaluation receipts are also training receipts: the scores "
                      "will look better than on receipts the model never saw; evaluate on another dataset")
@@ -87,12 +88,6 @@ def planned_split(summaries: Sequence[T], eval_summaries: Sequence[T] | None, ho
     return scored, evaluation_notes([s.id for s in train_part], [s.id for s in scored])
 
 
-def _receipt(doc_id: str) -> str:
-    """One name per receipt whatever dataset holds it: the CORD sample renames CORD's ``cord-`` ids (so an import
-    of the full CORD stays a dataset of its own), which names the same receipt twice."""
-    from .demo import CORD_SAMPLE_ID_PREFIX
-
-    return "cord-" + doc_id.removeprefix(CORD_SAMPLE_ID_PREFIX) if doc_id.startswith(CORD_SAMPLE_ID_PREFIX) else doc_id
 
 
 TRAIN_SUFFIX = "-train"

@@ -95,6 +95,7 @@ class ZipImportResult:
     name_note: str | None = None  # why the dataset is not named as the zip, or that it held receipts already
     nothing_changed: bool = False  # every document was already in the dataset as it came (ImportReport's)
     copied_note: str | None = None  # receipts stored as copies with new ids, as asked (ImportReport's)
+    twins_note: str | None = None  # CORD receipts stored again under the other naming (ImportReport's)
 
 
 def import_zip(workspace: "Workspace", upload: BinaryIO | Path, file_name: str, format: str = AUTO, dataset: str = "",
@@ -137,7 +138,8 @@ def import_zip(workspace: "Workspace", upload: BinaryIO | Path, file_name: str, 
                            images=len(stored.images), label_counts=stored.label_counts,
                            problems=inner + tuple(in_zip(problem) for problem in stored.problems),
                            replaced_note=stored.replaced_note(name), name_note=name_note,
-                           nothing_changed=stored.nothing_changed, copied_note=stored.copied_note)
+                           nothing_changed=stored.nothing_changed, copied_note=stored.copied_note,
+                           twins_note=stored.twins_note)
 
 
 def inner_zips(folder: Path, file_name: str) -> tuple[str, ...]:
