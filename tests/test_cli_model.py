@@ -53,7 +53,7 @@ def test_train_writes_the_checkpoint_and_reports_progress_on_stderr(trained):
     assert (run_dir / "model.safetensors").is_file() and (run_dir / "run.json").is_file()
     assert "train: 6 documents, eval: 2 documents; backbone tiny, scenario full" in stderr
     assert "step  6/6 epoch 2/2 loss" in stderr and "steps/s" in stderr
-    assert "eval  step 3 (epoch 1): fields.micro_f1" in stderr
+    assert "eval  step 3 (after 1.0 epochs): fields.micro_f1" in stderr
     assert "finished (completed) at step 6" in stderr
     info = json.loads((run_dir / "run.json").read_text())
     assert info["config"]["epochs"] == 2 and info["config"]["seed"] == 5

@@ -8,6 +8,7 @@ from typing import TextIO
 
 from ..training.events import (HEADLINE_METRICS, EvalEvent, Event, FinishedEvent, PhaseEvent, ProgressEvent,
                                StatusEvent, StepEvent)
+from ..wording import epochs_done
 
 SHOWN_METRICS = ("val_loss", *HEADLINE_METRICS)
 """The evaluation metrics an ``eval`` line shows (in the order the evaluation reports them)."""
@@ -24,11 +25,14 @@ class ProgressPrinter:
         self._last = 0.0
         self._last_step: StepEvent | None = None
         self._phases_ahead = 0  # a later, slower phase makes the loop's ETA a floor
+        self._steps_per_epoch: float | None = None  # from the progress events, for the epochs an evaluation follows
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, StepEvent):
             self._last_step = event
         elif isinstance(event, ProgressEvent):
+            if event.total_steps and event.epochs:
+                self._steps_per_epoch = event.total_steps / event.epochs
             now = time.monotonic()
             if now - self._last >= self.interval or event.step == event.total_steps:
                 self._last = now
@@ -41,7 +45,11 @@ class ProgressPrinter:
                 # a masked-word accuracy at the end with no word of what it was measured on
                 parts = [f"{k} {v:.4f}" for k, v in recent.items()]
                 parts[-1] += f" ({RECENT_NOTE})"
-            self._print(f"eval  step {event.step} (epoch {event.epoch}): " + ", ".join(parts or ["no eval data"]))
+            # epochs done, as the step lines' "epoch 7/12" is the one under way: walkthrough 51 read "step 162/300
+            # epoch 7/12" beside "eval step 162 (epoch 6)"
+            done = (epochs_done(event.step / self._steps_per_epoch) if self._steps_per_epoch
+                    else f"{event.epoch}")
+            self._print(f"eval  step {event.step} (after {done} epochs): " + ", ".join(parts or ["no eval data"]))
         elif isinstance(event, PhaseEvent):
             self._phases_ahead = event.phases_ahead
             what = event.reason if event.reason.startswith("phase") else f"phase {event.phase}: {event.reason}"
