@@ -215,6 +215,28 @@ def test_keys_pressed_in_the_word_table_are_the_tables_not_shortcuts(server, pag
     _wait_for(lambda: _label(ws, doc.id, 0) == "ITEM_NAME", why=lambda: [_label(ws, doc.id, i) for i in range(4)])
 
 
+def test_a_receipt_deleted_elsewhere_redraws_the_list_and_its_counts(server, page):
+    """Probe 54 deleted the open receipt from another session and pressed a label key here: the warning came, but
+    the page still read "1 of 200" and "done 200" with 199 receipts left. The whole page is drawn again now."""
+    url, ws = server
+    docs = [dataclasses.replace(_unlabelled(ws.get_document(ws.list_documents("second")[i].id)), id=f"gone-{i}")
+            for i in range(2)]
+    ws.save_documents("gone", docs)
+    open_page(page, url, "annotate?dataset=gone&receipt=gone-0")
+    page.locator(".keys-help").first.wait_for()
+    page.get_by_text("1 of 2 ·").first.wait_for()
+    ws.delete_document("gone-0")  # as Data's Delete receipt in another session
+    page.locator("h1").first.click()
+    page.keyboard.press("1")
+    try:
+        page.locator('[data-testid="stAlert"]').filter(has_text="gone-0").filter(
+            has_text="was deleted in another tab or session; nothing was saved to it.").first.wait_for(timeout=30_000)
+    finally:
+        page.screenshot(path=str(ARTIFACTS / "annotate-deleted-elsewhere.png"), full_page=True)
+    page.get_by_text("1 of 1 ·").first.wait_for()
+    assert _label(ws, "gone-1", 0) is None  # the key typed on the deleted receipt labels no other
+
+
 def test_keys_on_annotate_draw_no_focus_frame_round_the_page_and_other_pages_keep_it(server, page):
     """Left alone since walkthrough 34: a click on the page, then a shortcut, framed the whole main area in grey
     (Streamlit's focus frame for the focusable main area), again after every press. The keys never move the focus,

@@ -32,7 +32,8 @@ from ui.annotate_bulk import box_drawn_news, bulk_label, words_inside
 from ui.annotate_region import drawn_box, keep_drawn_box, reread_drawn_button, unreadable_reason
 from ui.annotate_state import (CAME_FROM_KEY, LEFT_DONE_KEY, MESSAGES_KEY, NEXT_DOC_KEY, NOTICE_KEY, TAKE_BACK_KEY,
                                TOAST_KEY, act, bump, first_unlabelled_word, follow_selected_word, keep_open, say,
-                               selected_word, take_back_instead, view_version, word_key, word_picker_key)
+                               receipt_gone, selected_word, take_back_instead, view_version, word_key,
+                               word_picker_key)
 from ui.annotate_table import score_text, word_table
 from ui.literal import literal, notice_markdown, plain
 from ui.receipt_images import receipt_picture
@@ -67,10 +68,7 @@ def word_editor(doc_id: str, next_doc_id: str | None, previous_doc_id: str | Non
         doc = ws.get_document(doc_id)
         reviewed = ws.is_reviewed(doc_id)
     except NotFoundError:  # deleted from another tab or session since the page drew its picker
-        st.warning("This receipt is no longer in the workspace: it was deleted in another tab or session. "
-                   "Nothing was saved to it.")
-        if st.button("Show the receipts that are left", key="annotate_deleted_reload"):
-            st.rerun(scope="app")
+        receipt_gone(doc_id)
         return
     _follow_status(doc, reviewed, status)
     seen_action = ws.latest_action(doc_id)  # what Undo (the button, the z key) may take back

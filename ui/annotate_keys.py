@@ -19,7 +19,9 @@ from receipt_core.data.document import WordLabel, WordLayout
 from receipt_core.data.review import DONE, receipt_status
 from receipt_core.data.schema import DEFAULT_SCHEMA, OTHER, QUANTITY, LabelSchema
 from receipt_core.wording import counted
+from receipt_core.workspace.database import NotFoundError
 from receipt_core.workspace.store import ANY_ACTION, ReceiptChangedError, Workspace, WorkspaceError
+from ui.annotate_state import gone_message
 
 NEXT_WORD, PREVIOUS_WORD, NEXT_RECEIPT, ACCEPT, UNDO, REDO = ("next word", "previous word", "next receipt", "accept",
                                                                "undo", "redo")
@@ -176,6 +178,9 @@ def apply_keys(ws: Workspace, doc_id: str, index: int, words: int, keys: Sequenc
             outcome.messages.append(str(error))
             outcome.stale = True
             break  # the presses after it were meant for the words as shown
+        except NotFoundError:  # the receipt, deleted in another session: said as the page says it, nothing more
+            outcome.messages.append(gone_message(doc_id))
+            break
         except WorkspaceError as error:
             outcome.messages.append(str(error))
     outcome.seen_labels = None if seen_labels is None else tuple(seen_labels)
