@@ -1139,7 +1139,8 @@ def test_train_runs_live_and_a_second_start_from_another_session_is_refused(demo
         patch.setattr(Workspace, "runs_in_other_processes", lambda self: [other])
         second.run()
     assert any(w.value.startswith(f"Also training in this workspace: run {literal('cli run')} is running in another "
-                                  "process (pid 4242). It shares the CPU cores with this run") for w in second.warning), \
+                                  "process (pid 4242). It shares the CPU cores with this run")
+               for w in second.warning), \
         [w.value for w in second.warning]
     wait_for(lambda: demo_env.run_events(active.run_id, kinds=["prediction"]))  # first evaluation
     second.run()

@@ -395,7 +395,8 @@ def test_backbones_judged_on_under_an_epoch_or_on_uneven_steps_say_so():
     even = claims(summary("layout-minilm", "full", 0.80, 0.95, 80, 3.2),
                   summary("text-minilm", "full", 0.85, 0.95, 90, 3.6))["A layout-aware backbone beats a text-only "
                                                                         "one (full)"]
-    assert even.verdict == "did not hold" and "other work slowed" not in even.evidence  # 90 / 80 steps is within the 1.2 a busy machine is told by
+    # 90 / 80 steps is within the 1.2 a busy machine is told by
+    assert even.verdict == "did not hold" and "other work slowed" not in even.evidence
     phased = claims(summary("text-minilm", "phased", 0.928, 0.987, 162, 6.48, 60.2),
                     summary("text-minilm", "full", 0.930, 0.960, 128, 5.1, 67.2))["Phased unfreezing is best"]
     assert "at about equal training time (text-minilm · phased 60.2 s, text-minilm · full 67.2 s; a run ends past " \
