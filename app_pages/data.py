@@ -200,7 +200,7 @@ with import_tab:
     copies = st.checkbox(AS_COPIES, key="import_copies", help=AS_COPIES_HELP)
     if st.button("Import", disabled=not path_text.strip() or not name_ok, key="import_button"):
         with user_errors("Import"), st.spinner("Importing…"):
-            path = server_folders().resolve(path_text)
+            path = server_folders().resolve(path_text, zip_upload=True)
             if not path.exists():
                 raise FileNotFoundError(f"the path {str(path)!r} does not exist on the server")
             fmt = resolve_format(path, chosen)

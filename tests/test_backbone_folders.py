@@ -137,3 +137,13 @@ def test_a_config_json_far_too_large_is_not_read_for_its_layer_count(tmp_path):
     assert encoder_layers(str(tmp_path)) is None
     (tmp_path / "config.json").write_text(json.dumps({"num_hidden_layers": 4}))
     assert encoder_layers(str(tmp_path)) == 4
+
+
+def test_a_trained_runs_folder_given_as_backbone_says_how_to_continue_it_on_both_paths(tmp_path):
+    """Walkthrough 52 typed a trained run's folder on Train and read only the command line's way to continue it."""
+    from receipt_core.model.backbone_names import backbone_source_problem
+
+    (tmp_path / "run.json").write_text("{}")
+    assert backbone_source_problem(str(tmp_path)).endswith(
+        "it is a trained run's folder (a checkpoint of the two-head model), not a backbone: continue that run (Runs → "
+        "Resume, or train --resume on the command line), or give a backbone name or folder")

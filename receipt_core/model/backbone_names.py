@@ -60,8 +60,10 @@ def backbone_source_problem(name_or_path: str) -> str | None:
             hint = f"; a pre-training run keeps its backbone in {inside}: give that folder" \
                 if (inside / "config.json").is_file() else ""
             if not hint and (path / "run.json").is_file():  # a probe gave a trained run's folder
+                # said for both places a run is continued (walkthrough 52 read only the command line's on Train)
                 hint = ("; it is a trained run's folder (a checkpoint of the two-head model), not a backbone: "
-                        "continue it with train --resume --out, or give a backbone name or folder")
+                        "continue that run (Runs → Resume, or train --resume on the command line), or give a "
+                        "backbone name or folder")
             if os.path.lexists(path / "config.json"):  # a link to /dev/zero, a FIFO, a folder (a probe)
                 return f"{path} is not a transformers checkpoint: its config.json is not a regular file"
             return f"{path} is not a transformers checkpoint: it has no config.json{hint}"

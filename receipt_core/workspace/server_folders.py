@@ -38,6 +38,9 @@ class ServerFolders:
     # the shared data folder looked for beside the checkout and not found: a walkthrough's checkout elsewhere lost
     # it from the list with no word why, while the README promised it
     absent_shared: Path | None = None
+    # where a relative path is read from first: the workspace (walkthrough 52 typed runs/<id>/backbone, inside it,
+    # and was refused: the path was read from the server's start folder); then the server's start folder
+    base: Path | None = None
 
     @classmethod
     def for_workspace(cls, home: Path, environ: Mapping[str, str] = os.environ) -> "ServerFolders":
@@ -50,30 +53,48 @@ class ServerFolders:
             absent = None if shared.is_dir() else shared
         return cls(tuple(dict.fromkeys(root.resolve() for root in roots)),
                    withheld=((Path(home) / OCR_CACHE_FOLDER).resolve(),),
-                   absent_shared=None if listed.strip() else absent)
+                   absent_shared=None if listed.strip() else absent, base=Path(home).resolve())
 
-    def resolve(self, typed: str) -> Path:
-        """``typed`` (absolute, ``~``, or relative to the server's working folder) as a resolved path inside one
-        of the folders; :class:`OutsideServerFoldersError` otherwise, before anything is read."""
+    def resolve(self, typed: str, zip_upload: bool = False) -> Path:
+        """``typed`` (absolute, ``~``, or relative: to the workspace, else to the server's working folder, whichever
+        holds it) as a resolved path inside one of the folders; :class:`OutsideServerFoldersError` otherwise, before
+        anything is read. The refusal names the path as read (not where its links lead), and, with ``zip_upload``
+        (a page that takes a zip), that a zip can be uploaded instead."""
         text = typed.strip()
         if not text:
             raise OutsideServerFoldersError("type the path of a folder or file on the server")
         if (why := why_no_file_name(text)) is not None:
             raise OutsideServerFoldersError(f"that path cannot name a file: {why}")
-        try:
-            path = Path(text).expanduser().resolve()
-        except (OSError, RuntimeError, ValueError):  # an unknown ~user, a symlink loop, a name too long
-            path = None
-        if path is not None and any(path.is_relative_to(folder) for folder in self.withheld):
+        candidates = self._candidates(text)
+        paths = []
+        for candidate in candidates:
+            try:
+                paths.append(candidate.resolve())
+            except (OSError, RuntimeError, ValueError):  # a symlink loop, a name too long
+                pass
+        if any(path.is_relative_to(folder) for path in paths[:1] for folder in self.withheld):
             raise OutsideServerFoldersError(
                 "that is the workspace's OCR cache, which the dashboard does not read: import the receipts' "
                 "images (or their dataset's files) instead")
-        if path is not None and self._inside(path):
-            return path
+        inside = [path for path in paths if self._inside(path)]
+        if inside:  # the first that is there (checked only inside the folders), else the first
+            return next((path for path in inside if path.exists()), inside[0])
+        shown = os.path.normpath(candidates[0]) if candidates else text
         raise OutsideServerFoldersError(
-            f"the dashboard reads server paths only inside {self.listing()}: put the folder there (or upload it "
-            f"as a zip), or start the app with {SERVER_FOLDERS_ENV} naming the folders it may read "
-            f"(separated by {os.pathsep!r}); the command line reads any path")
+            f"{shown} is outside the folders the dashboard reads ({self.listing()}): put it "
+            f"there{' (or upload it as a zip)' if zip_upload else ''}, or start the app with {SERVER_FOLDERS_ENV} "
+            f"naming the folders it may read (separated by {os.pathsep!r}); the command line reads any path")
+
+    def _candidates(self, text: str) -> list[Path]:
+        """Where ``text`` may point: itself when absolute (``~`` expanded), else under the workspace, then under the
+        server's working folder; [] for an unknown ``~user``."""
+        try:
+            path = Path(text).expanduser()
+        except RuntimeError:  # ~nobody-x: no such user
+            return []
+        if path.is_absolute():
+            return [path]
+        return [base / path for base in dict.fromkeys(b for b in (self.base, Path.cwd()) if b is not None)]
 
     def folder_inside(self, typed: str) -> Path:
         """:meth:`resolve` for a folder whose files are read (Train's LayoutLM folder): also refused when one of its
