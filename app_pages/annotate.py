@@ -13,7 +13,7 @@ from receipt_core.workspace.database import NotFoundError
 from receipt_core.workspace.documents import DamagedDocumentError
 from ui.annotate_editor import word_editor
 from ui.annotate_model import model_section, retrain_after_done
-from ui.annotate_state import (CAME_FROM_KEY, DONE_WARNING_KEY, FILTER_KEY, LEFT_DONE_KEY, MARKED_DONE_KEY,
+from ui.annotate_state import (CAME_FROM_KEY, DOC_KEY, DONE_WARNING_KEY, FILTER_KEY, LEFT_DONE_KEY, MARKED_DONE_KEY,
                                NEXT_DOC_KEY, NOTICE_KEY, SEARCH_KEY, TAKE_BACK_KEY, keep_open, left_list_note,
                                left_receipt_to_go_back_to, with_receipt_kept_open)
 from ui.annotate_url import FIRST_RECEIPT, restore_from_url, write_to_url
@@ -21,7 +21,6 @@ from ui.dataset_choice import current_dataset, select_dataset
 from ui.literal import literal, notice_markdown, plain
 from ui.shared import NO_DATA, forget_stale_choice, friendly, no_receipt_matches, require_router, user_errors, workspace
 
-DOC_KEY = "annotate_doc"
 LAST_OPEN_KEY = "annotate_last_open"  # dataset -> the receipt last open in it this session
 MOVED_KEY = "annotate_moved_dataset"  # why the sidebar moved to another dataset (said once)
 

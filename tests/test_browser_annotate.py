@@ -237,6 +237,33 @@ def test_a_receipt_deleted_elsewhere_redraws_the_list_and_its_counts(server, pag
     assert _label(ws, "gone-1", 0) is None  # the key typed on the deleted receipt labels no other
 
 
+def test_keys_typed_fast_across_n_label_the_receipt_n_opens_and_the_page_shows_it(server, page):
+    """Walkthrough 53 typed 7 n 8 8, 0.15 s apart: one 8 landed on each receipt, and the page showed the first
+    receipt again (a press typed before the browser had the next receipt sent its picker and URL as they were, and
+    the page went back). The presses after n are the next receipt's, and the page stays on it, at 30 and 100 ms
+    apart too (both went wrong before)."""
+    url, ws = server
+    for delay in (30, 100, 150):
+        names = [f"fast{delay}-{i}" for i in range(2)]
+        ws.save_documents(f"fast{delay}", [
+            dataclasses.replace(_unlabelled(ws.get_document(ws.list_documents("second")[i].id)), id=name)
+            for i, name in enumerate(names)])
+        open_page(page, url, f"annotate?dataset=fast{delay}&receipt={names[0]}")
+        page.locator("h1").first.click()
+        page.locator(".keys-help").first.wait_for()
+        for key in "7n88":
+            page.keyboard.press(key)
+            page.wait_for_timeout(delay)
+        labels = lambda doc_id: [_label(ws, doc_id, i) for i in range(3)]  # noqa: E731
+        _wait_for(lambda: labels(names[1]) == ["TOTAL", "TOTAL", None], timeout=30,
+                  why=lambda: f"{delay} ms: {labels(names[0])} {labels(names[1])}")
+        time.sleep(2)
+        wait_idle(page)
+        assert labels(names[0]) == ["TAX", None, None], delay
+        page.get_by_text("2 of 2 ·").first.wait_for(timeout=10_000)
+        expect(page.get_by_role("combobox", name="Receipt")).to_have_value(re.compile(names[1]))
+
+
 def test_keys_on_annotate_draw_no_focus_frame_round_the_page_and_other_pages_keep_it(server, page):
     """Left alone since walkthrough 34: a click on the page, then a shortcut, framed the whole main area in grey
     (Streamlit's focus frame for the focusable main area), again after every press. The keys never move the focus,

@@ -30,9 +30,9 @@ from ui.annotate_model import chosen_run_suggester
 from ui.annotate_overlay import LOW_OCR, overlay_choice
 from ui.annotate_bulk import box_drawn_news, bulk_label, words_inside
 from ui.annotate_region import drawn_box, keep_drawn_box, reread_drawn_button, unreadable_reason
-from ui.annotate_state import (CAME_FROM_KEY, LEFT_DONE_KEY, MESSAGES_KEY, NEXT_DOC_KEY, NOTICE_KEY, TAKE_BACK_KEY,
-                               TOAST_KEY, act, bump, first_unlabelled_word, follow_selected_word, keep_open, say,
-                               receipt_gone, selected_word, take_back_instead, view_version, word_key,
+from ui.annotate_state import (CAME_FROM_KEY, DOC_KEY, LEFT_DONE_KEY, MESSAGES_KEY, NEXT_DOC_KEY, NOTICE_KEY,
+                               TAKE_BACK_KEY, TOAST_KEY, act, bump, first_unlabelled_word, follow_selected_word,
+                               keep_open, receipt_gone, say, selected_word, take_back_instead, view_version, word_key,
                                word_picker_key)
 from ui.annotate_table import score_text, word_table
 from ui.literal import literal, notice_markdown, plain
@@ -63,6 +63,11 @@ def word_editor(doc_id: str, next_doc_id: str | None, previous_doc_id: str | Non
     target = next_doc_id if step > 0 else previous_doc_id if step < 0 else None
     if target is not None:
         st.session_state[NEXT_DOC_KEY] = target
+        st.rerun(scope="app")
+    if st.session_state.get(DOC_KEY) not in (None, doc_id):  # a press typed before the browser had drawn this
+        # receipt sent the picker as it was, on the receipt n left: the page's next full run went back to it, and
+        # the presses after landed there (walkthrough 53's "7 n 8 8" put one 8 on each receipt). This receipt stays.
+        st.session_state[NEXT_DOC_KEY] = doc_id
         st.rerun(scope="app")
     try:
         doc = ws.get_document(doc_id)

@@ -19,6 +19,7 @@ from ui.literal import notice_markdown
 from ui.shared import friendly, workspace
 
 FILTER_KEY, SEARCH_KEY = "annotate_status", "annotate_search"  # the page's status filter and search fields
+DOC_KEY = "annotate_doc"  # the receipt picker's: the receipt the page shows, as the browser last sent it
 NEXT_DOC_KEY = "annotate_doc_next"  # a receipt to select at the next full rerun
 MESSAGES_KEY = "annotate_messages"  # warnings to show once
 DONE_WARNING_KEY = "annotate_done_warning"  # the receipt whose Mark done had a warning: said while open and done

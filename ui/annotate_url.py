@@ -2,14 +2,17 @@
 the same dataset and receipt. The dataset is the sidebar's choice, which the router binds to ``?dataset=`` on every
 page; this module keeps the receipt. The page writes it on every run and reads it only when the URL says something
 the page did not write there (a fresh session, a link opened or typed), or when the page's widgets have lost their
-values (a reload: Streamlit may keep the session, but the new page sends no widget values). Otherwise the receipt
-picker is the one place the choice is made."""
+values (a reload: Streamlit may keep the session, but the new page sends no widget values). A URL the page wrote
+before its last write is the browser's from before that write reached it (a key typed right after n), not a
+request, unless Back or Forward brought it. Otherwise the receipt picker is the one place the choice is made."""
 
 from __future__ import annotations
 
 import streamlit as st
 
 WRITTEN_KEY = "annotate_url_written"  # the receipt this session last put in the URL
+EARLIER_KEY = "annotate_url_earlier"  # the receipts it put there before (the last few)
+MAX_EARLIER = 20
 RECEIPT_PARAM = "receipt"
 
 
@@ -29,6 +32,10 @@ def restore_from_url(next_doc_key: str, widget_key: str) -> None:
         return
     if asked == st.session_state.get(WRITTEN_KEY) and widget_key in st.session_state:
         return
+    if (asked in st.session_state.get(EARLIER_KEY, ()) and widget_key in st.session_state
+            and not _history_navigation()):  # a message the browser sent before the page's last URL reached it: a
+        # key typed right after n carried the old receipt's URL, and the page went back there (walkthrough 53)
+        return
     st.session_state[WRITTEN_KEY] = asked
     st.session_state[next_doc_key] = asked
 
@@ -37,6 +44,9 @@ def write_to_url(doc_id: str, implied: bool = False) -> None:
     """Put ``doc_id`` in the URL. ``implied``: it is the receipt a fresh page opens anyway (the dataset's first,
     no filter); a URL without a receipt is left so, since Streamlit pushes a history entry for every query parameter
     a page sets, and the browser's Back then took two presses to leave Annotate (found by a walkthrough)."""
+    if (written := st.session_state.get(WRITTEN_KEY)) not in (None, doc_id):
+        earlier = [i for i in st.session_state.get(EARLIER_KEY, ()) if i != doc_id] + [written]
+        st.session_state[EARLIER_KEY] = tuple(earlier[-MAX_EARLIER:])
     st.session_state[WRITTEN_KEY] = doc_id
     current = st.query_params.get(RECEIPT_PARAM)
     if current == doc_id or (implied and current is None):
