@@ -227,3 +227,19 @@ def test_a_quantity_retyped_to_text_without_a_number_loses_the_quantity_label_an
                                "label")
     word = changed.document.words[0]
     assert (word.is_quantity, word.quantity_value, word.is_labelled, word.group_id) == (False, None, False, 3)
+
+
+def test_a_word_whose_text_changes_loses_the_suggestion_of_its_old_text():
+    """Walkthrough 53 edited "TABLE" to "TABLE 5" and split it: both parts kept "suggested OTHER · score 0.92", the
+    model's label of "TABLE", for Accept all to take as the model's."""
+    import dataclasses
+
+    from receipt_core.data.document import Suggestion
+
+    suggested = Suggestion(field="OTHER", is_quantity=False, quantity_value=None, run="r", score=0.92)
+    doc = _doc().with_words([dataclasses.replace(w, suggestion=suggested) for w in _doc().words])
+    edited = edit_text(doc, 3, "TOTAL 5").document
+    assert edited.words[3].suggestion is None and edited.words[2].suggestion == suggested
+    assert all(w.suggestion is None for w in split_word(edited, 3).document.words[3:5])
+    assert merge_with_next(doc, 3).document.words[3].suggestion is None
+    assert edit_text(doc, 3, " TOTAL ").document.words[3].suggestion == suggested  # the same text: still its own

@@ -7,7 +7,9 @@ Rules every correction follows:
 
 - a corrected word keeps its label, its provenance, its line and its item (``group_id``); a quantity word's value
   is read again from its new text (when the text holds no number the old value stays, for the person to fix);
-- text a person typed has no OCR confidence (``confidence`` None: it is not Tesseract's reading any more);
+- text a person typed has no OCR confidence (``confidence`` None: it is not Tesseract's reading any more), and a
+  word whose text changed (edited, split, merged) has no suggestion waiting: the model labelled the old text
+  (walkthrough 53 split "TABLE 5" and both parts kept the score of "TABLE", for Accept all to take);
 - boxes stay inside the page and are never empty; a split divides the box by the parts' lengths;
 - a word added by hand joins the receipt line its box overlaps most (else a new line) and sits in reading order;
 - words read again in a region (:func:`replace_region`) replace the words whose box centre lies in it, and are
@@ -282,12 +284,14 @@ def _text(text: str) -> str:
 
 
 def _retyped(word: Word, text: str) -> Word:
-    """``word`` with ``text`` typed by a person: no OCR confidence; a quantity's value read from the new text."""
+    """``word`` with ``text`` typed by a person: no OCR confidence; a quantity's value read from the new text; no
+    suggestion once the text is another (a model's label of the old text: Accept took it as the model's)."""
     value = word.quantity_value
     if word.is_quantity:
         parsed = parse_quantity(text)
         value = parsed if parsed is not None else value
-    return dataclasses.replace(word, text=text, confidence=None, quantity_value=value)
+    return dataclasses.replace(word, text=text, confidence=None, quantity_value=value,
+                               suggestion=word.suggestion if text == word.text else None)
 
 
 def _replace(doc: Document, index: int, replacement: list[Word]) -> Document:
