@@ -1109,3 +1109,21 @@ def test_a_dataset_opened_again_shows_the_receipt_last_open_in_it(receipts):
     at.session_state["dataset"] = "receipts"
     at.run()
     assert not at.exception and at.selectbox(key="annotate_doc").value == second
+
+
+def test_an_accepted_suggestion_shows_the_score_it_was_suggested_with(receipts):
+    """Walkthrough 53 accepted "suggested OTHER · score 0.92" and read "labelled by model (…, score 0.93)": one
+    prediction, two numbers (one rounded down, the other to nearest)."""
+    from receipt_core.data.document import Suggestion
+
+    doc = receipts.load_documents("receipts")[0]
+    words = list(_unlabelled(doc).words)
+    words[0] = dataclasses.replace(words[0], suggestion=Suggestion("TOTAL", False, None, run="run-x", score=0.9253))
+    receipts.save_documents("receipts", [doc.with_words(words)])
+    outcome = apply_keys(receipts, doc.id, 0, len(words), ["a"])
+    assert outcome.changed and receipts.get_document(doc.id).words[0].label_source == "model"
+    at = _app(doc.id)
+    at.session_state[f"annotate_cursor_{doc.id}"] = 0
+    at.run()
+    shown = [m.value for m in at.markdown] + [c.value for c in at.caption]
+    assert any("labelled by model (run run-x, score 0.92)" in text for text in shown), shown

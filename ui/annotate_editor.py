@@ -354,7 +354,7 @@ def _word_panel(doc: Document, listen: Callable[[], None]) -> None:
                          format="%g", disabled=label != QUANTITY, key=value_key, on_change=_save_word,
                          args=(doc, index, label_key, value_key),
                          help="Saved as soon as it is typed; read from the word's text when left empty")
-        source = (f"labelled by {word.label_source}" + (f" (run {word.label_run}, score {word.label_score:.2f})"
+        source = (f"labelled by {word.label_source}" + (f" (run {word.label_run}, score {score_text(word.label_score)})"
                                                          if word.label_source == "model" else "")
                   if word.is_labelled else "not labelled yet")
         st.caption(literal(source))
