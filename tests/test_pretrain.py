@@ -55,6 +55,12 @@ def test_pretraining_lowers_the_loss_teaches_layout_and_saves_a_loadable_backbon
 
     before = load_backbone("tiny", seed=3).model
     after = load_backbone(str(tmp_path / "pretrained"))
+    # saved as a LayoutLM checkpoint, pooler and all: transformers said "Some weights … newly initialized … You
+    # should probably TRAIN this model" of each fine-tuning on it (walkthrough 52)
+    from safetensors import safe_open
+
+    with safe_open(str(tmp_path / "pretrained" / "model.safetensors"), "pt") as saved:
+        assert {"pooler.dense.weight", "pooler.dense.bias"} <= set(saved.keys())
     assert after.uses_layout and after.num_layers == before.config.num_hidden_layers
     moved = after.model.embeddings.x_position_embeddings.weight - before.embeddings.x_position_embeddings.weight
     assert moved.abs().max() > 0  # the layout tables learnt something

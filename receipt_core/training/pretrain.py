@@ -135,7 +135,14 @@ class PretrainTask(WholeModelTask):
     def save(self, state: TrainerState) -> str:
         """The backbone alone, as a transformers LayoutLM directory (the head is dropped)."""
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        self.backbone.save_pretrained(str(self.out_dir), safe_serialization=True)
+        # with a pooler, as a LayoutLM checkpoint has one (the backbone's was dropped: unused): transformers said of
+        # a folder without it "Some weights … are newly initialized … You should probably TRAIN this model" at each
+        # fine-tuning (walkthrough 52), and other tools expect it
+        from transformers.models.layoutlm.modeling_layoutlm import LayoutLMPooler
+
+        pooler = {f"pooler.{key}": value for key, value in LayoutLMPooler(self.backbone.config).state_dict().items()}
+        self.backbone.save_pretrained(str(self.out_dir), safe_serialization=True,
+                                      state_dict={**self.backbone.state_dict(), **pooler})
         self.tokenizer.save_pretrained(str(self.out_dir))
         if not (self.out_dir / PRETRAIN_INFO).is_file():  # until result() writes the summary: unfinished
             (self.out_dir / PRETRAIN_INFO).write_text(json.dumps(
