@@ -19,6 +19,7 @@ from receipt_core.training.cost_reading import cost_reading
 from receipt_core.training.events import HEADLINE_METRICS, METRIC_LABELS, TASK_TITLES
 from receipt_core.training.run_feed import CURVE_COLUMNS, RunFeed
 from receipt_core.training.run_documents import started_on_command_line
+from receipt_core.training.pretrained_backbones import pretrained_backbone
 from receipt_core.training.run_settings import defaults_title, is_pretraining, settings_diff
 from receipt_core.datasets.splits import MIN_EVAL_RECEIPTS
 from receipt_core.training.run_summary import (BEST_BY, ONES_BASELINE, OWN_TRAINING, RESUMED_AT, SAVED,
@@ -301,6 +302,11 @@ with runs_tab:
     st.caption(f"Status **{run.status}**{resumed} · run id `{run.id}` · started as “{literal(run.name)}”")
     if this_row is not None and not (scores := run_scores(this_row)).empty:
         st.dataframe(scores, hide_index=True, key="runs_one_scores", width=560, placeholder=NO_VALUE)
+    if (saved_backbone := pretrained_backbone(ws, run)) is not None:  # where it is, and how to use it (walkthrough
+        # 52 found it only in the command line's last line)
+        st.caption(f"Its backbone: {literal(saved_backbone.typed)} in the workspace. Fine-tune on it: Train → "
+                   f"Backbone → local folder…, that path (or {literal(f'train --backbone {saved_backbone.folder}')}"
+                   ").")
     live_elsewhere = run.live_in_another_process()  # (`train` on the command line; only it can pause or stop it)
     if live_elsewhere:
         i1, i2 = st.columns([5, 1], vertical_alignment="center")

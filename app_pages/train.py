@@ -24,7 +24,8 @@ from ui.literal import notice_markdown, plain
 from ui.live_run import RESULTS_REFRESH_S, STATUS_REFRESH_S, live_results, live_view
 from ui.machine_timing import machine_factor
 from ui.shared import (NO_DATA, NO_VALUE, field_row, fmt_params, fmt_share, forget_stale_choice, friendly, group_sizes,
-                       job_slot, require_router, server_folders, user_errors, workspace)
+                       job_slot, require_router, user_errors, workspace)
+from ui.backbone_folder import backbone_folder_input
 from ui.training_elsewhere import training_elsewhere
 from ui.train_form import advanced_key, bounded_number, head_settings, scenario_defaults
 from ui.train_start import StartRequest, prepare_start, training_labels
@@ -141,21 +142,14 @@ with st.expander("Run settings" if busy else "Run settings and Start", expanded=
         model_cols[0].caption("tiny: a small, randomly initialised backbone (no pretrained weights) that trains in "
                               "seconds: for trying the dashboard, not for a useful model. What the scenario guide "
                               "says of a pre-trained backbone does not hold for it: frozen, it is a random one.")
-    elif kind == TWO_HEAD:
+    elif kind == TWO_HEAD and backbone_choice != LOCAL:  # of the two MiniLMs, not of a folder (walkthrough 52)
         # the study's one like-for-like pair (walkthrough 50: a phased pair quoted beside it came from two recipes)
         model_cols[0].caption(f"Default {default_backbone}: in the scenario study on CORD dev the text-only backbone "
                               "scored above the layout one fine-tuned in full, on one recipe (field F1, seed 0: "
                               "0.961 vs 0.948; README). Frozen, the two compute the same features.")
     backbone = backbone_choice
     if backbone_choice == LOCAL:
-        typed_folder = model_cols[0].text_input("LayoutLM folder on the server",
-                                                persist_state="session", key="train_backbone_dir",
-                                                help="Inside the server's data folders (the workspace, assets/, "
-                                                     "the shared data)")
-        backbone = ""
-        if typed_folder.strip():
-            with user_errors("Reading the backbone"):
-                backbone = str(server_folders().folder_inside(typed_folder))  # its files' links too (probe 48)
+        backbone = backbone_folder_input(model_cols[0], ws)
 
     preset, freeze, unfreeze = "full", (), ()
     out_of_range: list[str] = []  # the fields typed past their bounds (ui/train_form.bounded_number)

@@ -97,7 +97,8 @@ def test_the_cli_pretrains_from_several_sources_and_explains_bad_input(cord_docs
     assert "saved the pre-trained backbone" in said.out
     # what its accuracy is measured on, at the end and at each evaluation (walkthrough 50 read "no eval data" at
     # each, then an accuracy with no word of where it came from)
-    assert "(over the last tenth of its steps, on the receipts it trained on: pre-training holds none out)" in said.out
+    assert ("and accuracy 0." in said.out and "(means over the first and the last tenth of its steps, on the "
+            "receipts it trained on: pre-training holds none out)" in said.out), said.out
     assert "no eval data" not in said.err
     assert re.search(r"eval  step \d+ \(after 1.0 epochs\): masked_words.loss [0-9.]+, masked_words.accuracy "
                      r"[0-9.]+ \(over the recent training steps: pre-training holds no receipts out\)", said.err), \
@@ -132,3 +133,45 @@ def test_a_pretraining_that_ended_before_its_first_step_leaves_no_backbone(tmp_p
             f"backbone it saved in {out} was removed") in err
     assert not (out / "config.json").exists() and not (out / "model.safetensors").exists()
     assert not (out / PRETRAIN_INFO).exists()
+
+
+def test_train_and_runs_offer_the_backbone_a_pre_training_run_saved(workspace_home, cord_docs):
+    """Walkthrough 52 found its pre-trained backbone's folder only in the command line's last line: Runs named no
+    folder, Train's box offered no path, and a relative path inside the workspace was refused."""
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    from receipt_core.workspace.store import Workspace
+    from ui.literal import literal
+
+    ws = Workspace(workspace_home)
+    ws.save_documents("receipts", cord_docs[:12])
+    run_id = ws.create_run("pre-training (tiny)", {"backbone": "tiny", "run_kind": "pretrain", "epochs": 1})
+    ws.set_run_status(run_id, "finished")
+    backbone = ws.run_dir(run_id) / "backbone"
+    load_backbone("tiny").model.save_pretrained(str(backbone))
+    load_backbone("tiny").tokenizer.save_pretrained(str(backbone))
+    typed = f"runs/{run_id}/backbone"
+
+    def page(name: str) -> AppTest:
+        at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=120)
+        at.run()
+        at.switch_page(f"app_pages/{name}.py").run()
+        assert not at.exception, [e.value for e in at.exception]
+        return at
+
+    runs = page("runs")
+    runs.selectbox(key="runs_one").set_value(run_id).run()
+    assert any(c.value.startswith(f"Its backbone: {literal(typed)} in the workspace. Fine-tune on it: Train → "
+                                  "Backbone → local folder…") for c in runs.caption), [c.value for c in runs.caption]
+    train = page("train")
+    train.selectbox(key="train_backbone").set_value("local folder…").run()
+    box = train.text_input(key="train_backbone_dir")
+    assert box.placeholder == typed
+    assert any(c.value == f"Pre-trained in this workspace (type one above): {literal(typed)} "
+                          f"({literal('pre-training (tiny)')})." for c in train.caption), [c.value for c in train.caption]
+    box.set_value(typed).run()  # relative: read from the workspace
+    assert not train.exception and not [e.value for e in train.error], [e.value for e in train.error]
+    assert any(t.label.startswith("embeddings") or "encoder" in t.label for t in train.toggle), \
+        [t.label for t in train.toggle]

@@ -86,7 +86,7 @@ def run_pretrain_command(args: argparse.Namespace) -> int:
         raise CommandError(str(error)) from None
     print(f"saved the pre-trained backbone in {result.out_dir} ({result.steps} steps, {result.epochs:.1f} epochs, "
           f"{result.train_s:.0f}s, {result.finished}); masked-word loss {result.first_loss:.3f} → "
-          f"{result.last_loss:.3f}, masked-word accuracy {result.masked_accuracy:.3f} (over the last tenth of its "
-          "steps, on the receipts it trained on: pre-training holds none out). "
+          f"{result.last_loss:.3f} and accuracy {result.masked_accuracy:.3f} (means over the first and the last "
+          "tenth of its steps, on the receipts it trained on: pre-training holds none out). "
           f"Fine-tune it with: python -m receipt_core train --backbone {shlex.quote(str(result.out_dir))} …")
     return exit_code(finished)
