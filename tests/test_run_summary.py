@@ -253,6 +253,12 @@ def test_with_no_best_run_the_runs_page_says_why():
     assert best_reason(both_cut, names).startswith("★ 'full run' — against 'frozen run': ahead")  # alike: unsaid
     alike = [{**rows[0], TRAINING_TIME: 50.0}, {**rows[1], TRAINING_TIME: 40.0}]
     assert best_reason(alike, names).startswith("★ 'full run' — against 'frozen run': ahead")
+    # one scenario, about the same time, steps far apart: said (walkthrough 52's ★ stood on 245 steps against 87)
+    busy = [{**rows[0], TRAINING_TIME: 60.0, "steps": 245, "scenario": "phased"},
+            {**rows[1], TRAINING_TIME: 69.0, "steps": 87, "scenario": "phased"}]
+    assert best_reason(busy, names).startswith("★ 'full run' — against 'frozen run' (87 steps to the ★ run's 245): ")
+    apart = [{**busy[0], "scenario": "full"}, busy[1]]  # other scenarios step at other rates: unsaid
+    assert best_reason(apart, names).startswith("★ 'full run' — against 'frozen run': ahead")
     # a run still training takes no part (walkthrough 21's ★ stood on a resumed run midway), and it is said
     # (walkthrough 22 read "none beats every other" with one ended run beside one training)
     assert best_reason([{**rows[0], "status": "running"}, rows[1]], names) == ""
