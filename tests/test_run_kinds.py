@@ -141,6 +141,10 @@ def test_a_run_with_hand_toggles_is_named_with_them():
     toggled = TrainConfig(backbone="text-minilm", scenario="freeze-backbone", unfreeze=("encoder.5",),
                           freeze=("head.quantity",))
     assert default_run_name(toggled) == "text-minilm · freeze-backbone +encoder.5 −head.quantity"
+    # a folder by its last two parts: walkthrough 52's runs were named by the whole path, over three lines in the
+    # sidebar (the settings keep it whole)
+    folder = TrainConfig(backbone="/tmp/walk52-home/runs/20261207-175849-94f209/backbone", scenario="phased")
+    assert default_run_name(folder) == "20261207-175849-94f209/backbone · phased"
 
 
 def test_a_run_a_live_process_trains_cannot_be_resumed_a_second_time(workspace_home):

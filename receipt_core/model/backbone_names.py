@@ -48,6 +48,16 @@ def unfinished_pretraining(name_or_path: str) -> str | None:
     return None
 
 
+def backbone_label(name_or_path: str) -> str:
+    """A backbone as a run's name says it: a name as it is, a folder by its last two parts
+    (``20261207-175849-94f209/backbone``): walkthrough 52's runs were named by the whole path, which wrapped over
+    three lines in Train's header and the sidebar (the run's settings keep the whole path)."""
+    if name_or_path in BACKBONE_NAMES:
+        return name_or_path
+    parts = Path(name_or_path).parts
+    return "/".join(parts[-2:]) if len(parts) > 2 else name_or_path
+
+
 def backbone_source_problem(name_or_path: str) -> str | None:
     """Why ``name_or_path`` names no backbone to load, or None: a known name, or a folder holding config.json (the
     folder's contents are checked when it is loaded). Looks at the file system only; reads no file."""

@@ -14,7 +14,7 @@ from typing import Any, Callable, Mapping, Sequence
 from ..data.document import Document
 from ..data.review import LabelledDocuments, NoLabelsError, evaluation_documents, labelled_documents
 from ..data.schema import DEFAULT_SCHEMA, LabelSchema, unknown_label_problem
-from ..model.backbone_names import PRETRAINED_BACKBONE_DIR
+from ..model.backbone_names import PRETRAINED_BACKBONE_DIR, backbone_label
 from ..model.checkpoint import (CheckpointError, checkpoint_step, has_checkpoint, read_run_info, saved_by_another_run,
                                 verify_files)
 from .config import PretrainConfig, ReferenceConfig, TrainConfig
@@ -75,7 +75,7 @@ def default_run_name(config: TrainConfig) -> str:
     """``backbone · scenario``, with the hand toggles after it (``+encoder.5 −head.quantity``): a toggled run kept
     its scenario's name and could not be told from a plain one on Runs (a walkthrough)."""
     toggles = [f"+{group}" for group in config.unfreeze] + [f"−{group}" for group in config.freeze]
-    return " ".join([f"{config.backbone} · {config.scenario}", *toggles])
+    return " ".join([f"{backbone_label(config.backbone)} · {config.scenario}", *toggles])
 
 
 def start_run(workspace, config: TrainConfig, train_docs: Sequence[Document], eval_docs: Sequence[Document],
