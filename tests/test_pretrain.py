@@ -169,8 +169,8 @@ def test_train_and_runs_offer_the_backbone_a_pre_training_run_saved(workspace_ho
     train.selectbox(key="train_backbone").set_value("local folder…").run()
     box = train.text_input(key="train_backbone_dir")
     assert box.placeholder == typed
-    assert any(c.value == f"Pre-trained in this workspace (type one above): {literal(typed)} "
-                          f"({literal('pre-training (tiny)')})." for c in train.caption), [c.value for c in train.caption]
+    offered = f"Pre-trained in this workspace (type one above): {literal(typed)} ({literal('pre-training (tiny)')})."
+    assert offered in [c.value for c in train.caption], [c.value for c in train.caption]
     box.set_value(typed).run()  # relative: read from the workspace
     assert not train.exception and not [e.value for e in train.error], [e.value for e in train.error]
     assert any(t.label.startswith("embeddings") or "encoder" in t.label for t in train.toggle), \
