@@ -557,3 +557,21 @@ def test_an_export_names_the_receipts_without_words_its_format_cannot_carry_back
         assert main(["export", "--format", fmt, "--out", str(tmp_path / fmt)]) == 0
         err = capsys.readouterr().err
         assert ("warning: 1 receipt without words ('empty-1'): the " in err) == warned, err
+
+
+def test_import_from_images_says_why_no_image_could_be_read(tmp_path, capsys):
+    """Walkthrough 54 linked WildReceipt's image folder beside a copy of its labels: "has no images (wildreceipt data
+    without pixels)", while each record's note (the images lead outside the dataset's folder) was never printed."""
+    from tests.conftest import require_shared_data
+
+    wildreceipt = require_shared_data("wildreceipt")
+    folder = tmp_path / "copy"
+    folder.mkdir()
+    (folder / "train.txt").write_text("".join((wildreceipt / "train.txt").read_text().splitlines(True)[:2]))
+    (folder / "class_list.txt").write_text((wildreceipt / "class_list.txt").read_text())
+    (folder / "image_files").symlink_to(wildreceipt / "image_files")
+    assert main(["import", str(folder / "train.txt"), "--format", "wildreceipt", "--from-images",
+                 "--workspace", str(tmp_path / "ws")]) == 2
+    err = capsys.readouterr().err
+    assert "problem: " in err and "none of the images of" in err and "notes above say why" in err, err
+    assert "has no images (wildreceipt data without pixels)" not in err
