@@ -303,7 +303,10 @@ if inputs:
                                   "agree or cannot be checked"),
                                         "confidence": st.column_config.ProgressColumn(
                              "confidence", min_value=0.0, max_value=1.0, format="%.2f", color="auto",
-                             help="The least confident of the item's words (green above 0.5, red below)")})
+                             # what it leaves out, said (walkthrough 54 read 0.88 beside a code word at 0.0048)
+                             help="The least confident of the item's words, leaving out those a rule settled (the "
+                                  "line's arithmetic, a product code joined to the name); green above 0.5, red "
+                                  "below")})
             # an empty check is no all-clear: a walkthrough read it beside prices of 111 and 1194 as one
             if items and all(item.receipt_total is None for item in items):
                 # "amount": a walkthrough saw the word "Total:" drawn as TOTAL above this line (a label, no number)
