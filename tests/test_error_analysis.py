@@ -194,6 +194,11 @@ def test_the_command_prints_every_cause_with_examples_and_refuses_errors_without
     assert "mean CER 0.17" in "\n".join(lines)
     assert any("e.g. receipt-1: gold 'COFFEE' = ITEM_NAME; read 'C0FFEE' (CER 0.17); predicted OTHER" in line
                for line in lines)
+    # and what helps each cause, every one of them (walkthrough 54 found counts and no next step)
+    from receipt_core.cli.evaluate_command import REMEDIES
+
+    named = [name.strip() for line in REMEDIES[1:] for name in line.strip().split("  ")[0].split(",")]
+    assert sorted(named) == sorted(cause.value for cause in Cause)
     assert main(["evaluate", str(tmp_path), "--data", str(tmp_path), "--errors"]) == 2
     assert "--errors sorts the misses of an end-to-end run; it needs --from-images" in capsys.readouterr().err
 

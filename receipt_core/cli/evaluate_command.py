@@ -206,7 +206,20 @@ def run_evaluate(args: argparse.Namespace) -> int:
                   "misread words, not all lost to the OCR)")
             for name, value in ceiling.items():
                 print(f"  {name:38s} {shown_metric(value)}")
+            print()
+            for line in REMEDIES:  # what helps each cause (walkthrough 54 found the counts, and no next step)
+                print(line)
     return 0
+
+
+REMEDIES = ("what helps each cause:",
+            "  ocr_missed, ocr_misread  a photo cropped to the receipt, flat, sharp and evenly lit; the OCR's steps and "
+            "their measured gains are in docs/OCR.md. Where the ceiling above is near 1, the misread words are the "
+            "model's to label: train on OCR'd words (import --from-images)",
+            "  label                    more labelled receipts like these (photos: import --from-images), reviewed on "
+            "Annotate; compare recipes on Runs → Studies",
+            "  grouping                 the item rules (model/reconcile.py): a quantity flagged on a word that prints "
+            "no value")
 
 
 CEILING_METRICS = ("fields.micro_f1", "quantity.segment_accuracy")
