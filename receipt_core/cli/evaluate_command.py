@@ -213,8 +213,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
 
 REMEDIES = ("what helps each cause:",
-            "  ocr_missed, ocr_misread  a photo cropped to the receipt, flat, sharp and evenly lit; the OCR's steps and "
-            "their measured gains are in docs/OCR.md. Where the ceiling above is near 1, the misread words are the "
+            "  ocr_missed, ocr_misread  a photo cropped to the receipt, flat, sharp and evenly lit; the OCR's steps "
+            "and their measured gains are in docs/OCR.md. Where the ceiling above is near 1, the misread words are the "
             "model's to label: train on OCR'd words (import --from-images)",
             "  label                    more labelled receipts like these (photos: import --from-images), reviewed on "
             "Annotate; compare recipes on Runs → Studies",
