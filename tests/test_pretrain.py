@@ -175,3 +175,25 @@ def test_train_and_runs_offer_the_backbone_a_pre_training_run_saved(workspace_ho
     assert not train.exception and not [e.value for e in train.error], [e.value for e in train.error]
     assert any(t.label.startswith("embeddings") or "encoder" in t.label for t in train.toggle), \
         [t.label for t in train.toggle]
+
+
+def test_a_pre_training_runs_backbone_linked_out_of_the_workspace_is_not_offered(workspace_home, tmp_path):
+    """Probe 55 replaced a pre-training run's backbone folder by a link to a folder outside the workspace: Runs
+    said where it led ("train --backbone /tmp/…/secret-dir"), and Train offered a path it then refused."""
+    from receipt_core.training.pretrained_backbones import pretrained_backbone, pretrained_backbones
+    from receipt_core.workspace.store import Workspace
+
+    ws = Workspace(workspace_home)
+    run_id = ws.create_run("pre-training (tiny)", {"backbone": "tiny", "run_kind": "pretrain", "epochs": 1})
+    ws.set_run_status(run_id, "finished")
+    outside = tmp_path / "secret-dir"
+    outside.mkdir()
+    (outside / "config.json").write_text("{}")
+    (ws.run_dir(run_id) / "backbone").symlink_to(outside)
+    assert pretrained_backbone(ws, ws.get_run(run_id)) is None and pretrained_backbones(ws) == []
+    (ws.run_dir(run_id) / "backbone").unlink()
+    (ws.run_dir(run_id) / "backbone").mkdir()
+    (ws.run_dir(run_id) / "backbone" / "config.json").write_text("{}")
+    [found] = pretrained_backbones(ws)
+    assert found.typed == f"runs/{run_id}/backbone" and "secret" not in str(found.folder)
+

@@ -46,8 +46,8 @@ def test_a_study_of_another_process_is_read_while_it_lives_and_not_after(study_e
     assert (study.name, study.run, study.runs, study.training, study.pid) == (
         "cli1", 2, 3, "layout-minilm · full, seed 0", other.pid)
     assert elsewhere_said([study]) == (f"study 'cli1' is training in another process (pid {other.pid}): run 2 of 3, "
-                                       "layout-minilm · full, seed 0")
-    assert elsewhere_said([study, study]).endswith("seed 0 (and 1 more study)")
+                                       "'layout-minilm · full, seed 0'")
+    assert elsewhere_said([study, study]).endswith("seed 0' (and 1 more study)")
     other.kill()
     other.wait()
     assert studies_in_other_processes(home) == []  # killed: its mark stays on disk, read as nothing
@@ -70,6 +70,33 @@ def test_this_process_own_study_and_damaged_marks_are_not_read(tmp_path):
     assert studies_in_other_processes(home) == []
 
 
+def test_hand_made_marks_are_skipped_and_their_texts_shown_as_text(study_elsewhere):
+    """Probe 55: a pid of -1 or 1e999, or JSON nested 5,000 deep, broke every page and `train` (a ValueError,
+    OverflowError, RecursionError); a FIFO named a.json blocked every page; the run's text drew a link, bold text
+    and a remote image; a run of -10**23 of 1e300 was said as it was."""
+    import os
+
+    home, other = study_elsewhere
+    folder = home / TRAINING_FOLDER
+    good = {"pid": other.pid, "folder": "f", "run": 1, "runs": 2, "training": "t"}
+    hostile = {"negative-pid": {**good, "pid": -1}, "infinite-pid": {**good, "pid": 1e999},
+               "text-pid": {**good, "pid": "1_0"}, "bool-run": {**good, "run": True},
+               "run-past-runs": {**good, "run": 3}, "huge-runs": {**good, "runs": 10 ** 300},
+               "negative-run": {**good, "run": -10 ** 23}, "no-folder": {**good, "folder": ""},
+               "list-training": {**good, "training": ["x"]}}
+    for name, mark in hostile.items():
+        (folder / f"{name}.json").write_text(json.dumps(mark))
+    (folder / "deep.json").write_text("[" * 5000 + "]" * 5000)
+    os.mkfifo(folder / "fifo.json")
+    assert [study.name for study in studies_in_other_processes(home)] == ["cli1"]  # only the real one, at once
+    markup = "**B** [l](https://e.example) ![i](x.png)"
+    (folder / "markup.json").write_text(json.dumps({**good, "training": markup}))
+    from ui.literal import literal
+
+    [study] = [found for found in studies_in_other_processes(home) if found.training == markup]
+    assert study.said(literal).endswith(f"run 1 of 2, {literal(markup)}")  # a code span: shown as typed
+
+
 def test_a_study_of_data_given_by_path_makes_no_workspace(tmp_path):
     with StudyAnnouncement(tmp_path / "no-workspace", tmp_path / "out", 1) as announced:
         announced.now_training(1, "tiny · full, seed 0")
@@ -86,6 +113,7 @@ def test_the_sidebar_train_and_studies_say_a_study_of_another_process(study_else
     Workspace(home).save_documents("receipts", cord_dev[:20])
     monkeypatch.setenv("RECEIPT_STUDIO_HOME", str(home))
     said = f"study {literal('cli1')} is training in another process (pid {other.pid}): run 2 of 3, "
+    run = literal("layout-minilm · full, seed 0")
 
     def page(name: str) -> AppTest:
         at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=120)
@@ -97,11 +125,11 @@ def test_the_sidebar_train_and_studies_say_a_study_of_another_process(study_else
 
     train = page("train")
     sidebar = [c.value for c in train.sidebar.caption]
-    assert f"Training: none here; {said}layout-minilm · full, seed 0" in sidebar, sidebar
+    assert f"Training: none here; {said}{run}" in sidebar, sidebar
     assert any(c.value.startswith(f"Also training in this workspace: {said}") and "A run started here shares the "
                "CPU cores with it" in c.value for c in train.caption), [c.value for c in train.caption]
     runs = page("runs")
-    assert any(i.value == f"S{said[1:]}layout-minilm · full, seed 0. Its report is listed here when it ends."
+    assert any(i.value == f"S{said[1:]}{run}. Its report is listed here when it ends."
                for i in runs.info), [i.value for i in runs.info]
 
 

@@ -10,7 +10,9 @@ race started there skewed both studies' timings.
 from __future__ import annotations
 
 import json
+import math
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -21,6 +23,9 @@ from ..workspace.processes import process_alive, this_process
 
 TRAINING_FOLDER = "studies-training"  # under the workspace folder
 MAX_MARK_BYTES = 16_384  # a mark is a few hundred bytes; a bigger file there is no mark of ours
+MAX_PID = 2 ** 22  # Linux's largest pid
+MAX_RUNS = 100_000  # a study's runs: configurations × seeds
+MAX_TEXT = 4_096  # a mark's folder and training texts
 
 
 @dataclass(frozen=True)
@@ -38,10 +43,11 @@ class StudyInProgress:
         return Path(self.folder).name or self.folder
 
     def said(self, shown: Callable[[str], str] = repr) -> str:
-        """"study 'NAME' is training in another process (pid N): run 2 of 3, layout-minilm · full, seed 0", the
-        folder's name as ``shown`` gives it (a page shows it as text, not Markdown)."""
+        """"study 'NAME' is training in another process (pid N): run 2 of 3, 'layout-minilm · full, seed 0'", the
+        folder's name and the run's as ``shown`` gives them (a page shows them as text, not Markdown: probe 55's
+        hand-made mark drew a link and fetched an image through the run's)."""
         return (f"study {shown(self.name)} is training in another process (pid {self.pid}): run {self.run} of "
-                f"{self.runs}, {self.training}")
+                f"{self.runs}, {shown(self.training)}")
 
 
 class StudyAnnouncement:
@@ -94,20 +100,42 @@ def studies_in_other_processes(home: Path) -> list[StudyInProgress]:
 
 
 def _read_mark(path: Path) -> StudyInProgress | None:
-    """The mark at ``path`` when its process still runs and is not this one; None for anything else (a file of
-    another shape, one too large, a process that ended)."""
+    """The mark at ``path`` when it is one of ours (a small regular file of the shape ``now_training`` writes) and
+    its process still runs and is not this one; None for anything else. Probe 55's hand-made marks broke every page
+    (a pid of -1 or 1e999, JSON nested 5,000 deep) or blocked them (a FIFO named a.json)."""
     try:
-        if path.is_symlink() or path.stat().st_size > MAX_MARK_BYTES:
+        info = path.lstat()
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_MARK_BYTES:
             return None
         mark = json.loads(path.read_text(encoding="utf-8"))
-        pid, started = int(mark["pid"]), mark.get("process_started")
-        study = StudyInProgress(folder=str(mark["folder"]), run=int(mark["run"]), runs=int(mark["runs"]),
-                                training=str(mark["training"]), pid=pid)
-    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        study = _study_of(mark)
+        if study is None or study.pid == os.getpid():
+            return None
+        started = mark.get("process_started")
+        alive = process_alive(study.pid, float(started) if _is_number(started) else None)
+    except (OSError, ValueError, TypeError, KeyError, AttributeError, RecursionError, OverflowError):
         return None
-    if pid == os.getpid() or not process_alive(pid, started if isinstance(started, (int, float)) else None):
+    return study if alive else None
+
+
+def _study_of(mark: object) -> StudyInProgress | None:
+    """The mark's study when every field is as ``now_training`` writes it, else None."""
+    if not isinstance(mark, dict):
         return None
-    return study
+    pid, run, runs = (mark.get(key) for key in ("pid", "run", "runs"))
+    folder, training = mark.get("folder"), mark.get("training")
+    if not all(isinstance(number, int) and not isinstance(number, bool) for number in (pid, run, runs)):
+        return None
+    if not (0 < pid < MAX_PID and 0 < run <= runs <= MAX_RUNS):
+        return None
+    if not (isinstance(folder, str) and isinstance(training, str) and 0 < len(folder) <= MAX_TEXT
+            and 0 < len(training) <= MAX_TEXT):
+        return None
+    return StudyInProgress(folder=folder, run=run, runs=runs, training=training, pid=pid)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def elsewhere_said(studies: Sequence[StudyInProgress], shown: Callable[[str], str] = repr) -> str:

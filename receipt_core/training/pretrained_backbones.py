@@ -17,7 +17,7 @@ from .run_settings import is_pretraining
 class PretrainedBackbone:
     run_id: str
     run_name: str  # as the run was started (Runs may show a name given since)
-    folder: Path  # absolute
+    folder: Path  # absolute, as the workspace names it (its links not followed)
     typed: str  # the folder as Train's box takes it: relative to the workspace
 
 
@@ -26,9 +26,15 @@ def pretrained_backbone(workspace: Workspace, run: RunRecord) -> PretrainedBackb
     if not is_pretraining(run.config) or run.status not in SAVED_STATUSES:
         return None
     folder = workspace.runs_dir / run.id / PRETRAINED_BACKBONE_DIR
-    if not (folder / "config.json").is_file():
+    try:  # a folder that leads out of the workspace is none of its runs' (probe 55 linked one out: the page said
+        # where the link led, and offered a path Train then refused)
+        inside = folder.resolve().is_relative_to(Path(workspace.home).resolve())
+        held = inside and (folder / "config.json").is_file()
+    except (OSError, RuntimeError):
         return None
-    return PretrainedBackbone(run.id, run.name, folder.resolve(), str(folder.relative_to(workspace.home)))
+    if not held:
+        return None
+    return PretrainedBackbone(run.id, run.name, folder.absolute(), str(folder.relative_to(workspace.home)))
 
 
 def pretrained_backbones(workspace: Workspace) -> list[PretrainedBackbone]:
