@@ -600,19 +600,19 @@ def test_the_race_page_shows_a_finished_race_with_its_reading(workspace_home):
                             "time: ` text-minilm · freeze-backbone ` 2.0 epochs in 30.0 s; ` text-minilm · phased ` 2")
     assert early.endswith("Compare them by the training seconds beside their scores, or race with a shorter budget.")
     # where the budget cut the others, a shorter one is no advice (walkthrough 29)
+    def early_note(race, name: str) -> str:  # the race shown under ``name``: its note of runs that ended early
+        write_record(ws.home / "studies" / name, dataclasses.replace(race, name=name))
+        at.run()
+        at.selectbox(key="race_shown").set_value(name).run()
+        return next(c.value for c in at.caption if c.value.startswith("Ended on"))
+
     cut = record.with_entry(2, status="finished", result=result("full", 0.95, 0.6, 1000, finished="time budget"))
-    write_record(ws.home / "studies" / "cut-race", dataclasses.replace(cut, name="cut-race"))
-    at.run()
-    at.selectbox(key="race_shown").set_value("cut-race").run()
-    early = next(c.value for c in at.caption if c.value.startswith("Ended on their own epochs"))
+    early = early_note(cut, "cut-race")
     assert early.endswith("beside their scores; a longer budget would let ` text-minilm · full ` end on its epochs "
                           "too."), early
     # one run ended early: said of it alone (walkthrough 50 read "their … them" of one run)
     alone = cut.with_entry(1, status="finished", result=result("phased", 0.95, 0.6, 500, finished="time budget"))
-    write_record(ws.home / "studies" / "alone-race", dataclasses.replace(alone, name="alone-race"))
-    at.run()
-    at.selectbox(key="race_shown").set_value("alone-race").run()
-    early = next(c.value for c in at.caption if c.value.startswith("Ended on its own epochs"))
+    early = early_note(alone, "alone-race")
     assert early.startswith("Ended on its own epochs before the 60 s budget, so the budget did not give it the time "
                             "the others had: ` text-minilm · freeze-backbone ` 2.0 epochs in 30.0 s. Compare it by the "
                             "training seconds beside its scores; a longer budget would let "), early
