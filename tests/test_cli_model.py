@@ -69,7 +69,10 @@ def test_train_writes_the_checkpoint_and_reports_progress_on_stderr(trained):
 def test_evaluate_prints_both_tasks_metrics_as_json(trained, cord_folders, capsys):
     run_dir, _ = trained
     assert main(["evaluate", str(run_dir), "--data", str(cord_folders[1]), "--format", "cord", "--json"]) == 0
-    metrics = json.loads(capsys.readouterr().out)
+    said = capsys.readouterr()
+    metrics = json.loads(said.out)
+    # which model, on stderr (walkthrough 52: the output named neither the run nor its backbone)
+    assert said.err.startswith(f"model: {run_dir} (backbone tiny, full, step 6)\n"), said.err
     assert metrics["documents"] == 2
     for key in ("fields.micro_f1", "fields.micro_precision", "fields.micro_recall", "fields.per_label",
                 "quantity.word_f1", "quantity.item_accuracy", "quantity.item_accuracy_not_one"):
@@ -137,7 +140,9 @@ def test_evaluate_can_score_the_words_as_decoded_one_by_one(trained, cord_folder
 def test_predict_on_a_dataset_keeps_the_input_words_in_order(trained, cord_folders, capsys):
     run_dir, _ = trained
     assert main(["predict", str(run_dir), "--data", str(cord_folders[1]), "--json"]) == 0  # format recognised
-    out = json.loads(capsys.readouterr().out)
+    said = capsys.readouterr()
+    out = json.loads(said.out)
+    assert f"model: {run_dir} (backbone tiny, full, step 6)" in said.err
     gold = load_dataset(cord_folders[1], "cord").documents
     assert [d["id"] for d in out["documents"]] == [d.id for d in gold]
     for predicted, doc in zip(out["documents"], gold):

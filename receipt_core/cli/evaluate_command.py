@@ -70,6 +70,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     predict.set_defaults(handler=run_predict)
 
 
+def said_run(loaded) -> str:
+    """Which model a command reads, for its first line on stderr: walkthrough 52's `evaluate` and `predict --json`
+    output named neither the run nor its backbone, and a backbone folder moved since was the only trace left."""
+    scenario = loaded.config.get("scenario") if hasattr(loaded.config, "get") else None
+    step = loaded.state.get("global_step") if hasattr(loaded.state, "get") else None
+    return (f"model: {loaded.run_dir} (backbone {loaded.backbone}" + (f", {scenario}" if scenario else "")
+            + (f", step {step}" if isinstance(step, int) else "") + ")")
+
+
 def _load_run(run_dir: Path, workspace: Path | None):
     from ..model.checkpoint import damaged_checkpoint, has_checkpoint, load_checkpoint
     from ..workspace.runs import workspace_run_of
@@ -142,6 +151,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     if args.erase_layout and args.from_images:
         raise CommandError("--erase-layout applies to DATA's words; it does not apply with --from-images")
     loaded = _load_run(args.run_dir, args.workspace)
+    print(said_run(loaded), file=sys.stderr, flush=True)
     predictor = loaded.predictor(reconcile=not args.no_reconcile)
     errors = breakdown = ceiling = None
     if args.from_images:
@@ -273,6 +283,7 @@ def run_predict(args: argparse.Namespace) -> int:
     if not args.data and not args.images:
         raise CommandError("give either --data DATA or one or more IMAGE files")
     loaded = _load_run(args.run_dir, args.workspace)
+    print(said_run(loaded), file=sys.stderr, flush=True)
     errors: list[tuple[str, str]] = []  # (file, message)
     if args.data:
         docs = load_documents(args.data, args.format, args.workspace, role="--data")
