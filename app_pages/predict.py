@@ -111,16 +111,17 @@ if run.status in LIVE_STATUSES:  # a walkthrough's second tab gave no sign of it
 
 with user_errors("Reading the run's validation"):
     evaluation = last_evaluation(ws, run.id)
-    scored_on = len(eval_ids(run.config)) or None  # not recorded by runs older than the record
+    scored_ids = eval_ids(run.config)  # not recorded by runs older than the record
+    scored_on = len(scored_ids) or None
     note = quality_note(evaluation.metrics if evaluation else None, scored_on)
     if evaluation is not None:
-        # which receipts, and how scored (walkthrough 54 read item quantity accuracy 0.938 here beside the 0.613
-        # quantity segment accuracy `evaluate --from-images` gave on the same 50 photos, with nothing to say why)
-        held = sorted(set(ws.datasets_of(eval_ids(run.config)).values()))
-        on = (f", on {counted(scored_on, 'receipt')}" + (f" of {', '.join(literal(d) for d in held[:3])}" if held
-                                                          else "")
-              + " as stored (their words, each item without a printed quantity counted as 1; `evaluate "
-                "--from-images` scores photos end to end, by gold segments)" if scored_on else "")
+        on = ""
+        if scored_on:  # which receipts, and how scored (walkthrough 54 read item quantity accuracy 0.938 here beside
+            # the 0.613 quantity segment accuracy `evaluate --from-images` gave on the same 50 photos, unexplained)
+            held = sorted(set(ws.datasets_of(scored_ids).values()))
+            of = f" of {', '.join(literal(d) for d in held[:3])}" if held else ""
+            on = (f", on {counted(scored_on, 'receipt')}{of} as stored (their words, each item without a printed "
+                  "quantity counted as 1; `evaluate --from-images` scores photos end to end, by gold segments)")
         # said above the tiles: walkthrough 28 read the CORD run's 0.920 first, the photo warning only below
         photos = ("; it never trained on a photo, so these do not carry over to one"
                   if trained_on_photos(ws, run.config) is False else "")

@@ -262,4 +262,3 @@ def receipt_gone(doc_id: str) -> None:
                "saved to it.")
     if st.button("Show the receipts that are left", key="annotate_deleted_reload"):
         st.rerun(scope="app")
-

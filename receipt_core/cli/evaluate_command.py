@@ -73,8 +73,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def said_run(loaded) -> str:
     """Which model a command reads, for its first line on stderr: walkthrough 52's `evaluate` and `predict --json`
     output named neither the run nor its backbone, and a backbone folder moved since was the only trace left."""
-    scenario = loaded.config.get("scenario") if hasattr(loaded.config, "get") else None
-    step = loaded.state.get("global_step") if hasattr(loaded.state, "get") else None
+    scenario, step = loaded.config.get("scenario"), loaded.state.get("global_step")
     return (f"model: {loaded.run_dir} (backbone {loaded.backbone}" + (f", {scenario}" if scenario else "")
             + (f", step {step}" if isinstance(step, int) else "") + ")")
 

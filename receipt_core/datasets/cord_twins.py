@@ -27,8 +27,7 @@ def twin_id(doc_id: str) -> str | None:
 
 def same_receipt(doc_id: str) -> str:
     """One name per receipt whatever dataset holds it: CORD's own id for a receipt of the sample."""
-    return CORD_ID_PREFIX + doc_id.removeprefix(CORD_SAMPLE_ID_PREFIX) if doc_id.startswith(CORD_SAMPLE_ID_PREFIX) \
-        else doc_id
+    return twin_id(doc_id) or doc_id if doc_id.startswith(CORD_SAMPLE_ID_PREFIX) else doc_id
 
 
 def twins_note(workspace: "Workspace", dataset: str, doc_ids: Sequence[str]) -> str | None:

@@ -88,8 +88,6 @@ def planned_split(summaries: Sequence[T], eval_summaries: Sequence[T] | None, ho
     return scored, evaluation_notes([s.id for s in train_part], [s.id for s in scored])
 
 
-
-
 TRAIN_SUFFIX = "-train"
 EVAL_SUFFIXES = ("-dev", "-eval", "-test", "-val")
 
