@@ -964,7 +964,8 @@ def test_runs_trained_with_other_label_smoothing_say_why_their_training_losses_d
                            "smoothing")
     assert "validation loss is measured without smoothing" in note
     assert label_smoothing_note({"a": 0.1, "b": 0.1}) is None and label_smoothing_note({"a": 0.0}) is None
-    assert "a (smoothing 0.9999999)" in label_smoothing_note({"a": 0.9999999, "b": 0.0})  # as set, not rounded to 1 (a probe)
+    # as set, not rounded to 1 (a probe)
+    assert "a (smoothing 0.9999999)" in label_smoothing_note({"a": 0.9999999, "b": 0.0})
     # a run's stored config: recorded before the setting, or edited into no fraction, reads as none
     assert [smoothing_of(c) for c in ({"label_smoothing": 0.1}, {}, {"label_smoothing": "x"},
                                       {"label_smoothing": True}, {"label_smoothing": 5})] == [0.1, 0, 0, 0, 0]
