@@ -177,3 +177,20 @@ def test_a_run_a_live_process_trains_cannot_be_resumed_a_second_time(workspace_h
     assert ws.get_run(run_id).status == "running" and ws.get_run(run_id).pid == os.getpid()
     with pytest.raises(WorkspaceError, match="is already running in this process"):
         ws.claim_run(run_id)
+
+
+def test_a_study_names_a_backbone_folder_as_a_run_does():
+    """Study names kept a backbone folder's whole path (runs named it by its last two parts), over three lines in the
+    Runs → Studies table; two configurations are still told apart by their whole folders."""
+    from receipt_core.study.race_record import RacePlan
+    from receipt_core.study.settings import StudyConfig, StudySettings
+
+    folder = "/tmp/home/runs/20261207-175849-94f209/backbone"
+    assert StudyConfig(folder, "phased").name == "20261207-175849-94f209/backbone · phased"
+    assert StudyConfig(folder, "reference").name == "reference (20261207-175849-94f209/backbone)"
+    assert StudyConfig(folder, "phased").slug.startswith("-tmp-home-runs-")  # its folder still says it all
+    assert StudyConfig("tiny", "full").name == "tiny · full"
+    twins = (StudyConfig(f"/a{folder}", "full"), StudyConfig(f"/b{folder}", "full"))
+    RacePlan(train_data="t", configs=twins, settings=StudySettings())  # told apart, though named alike
+    with pytest.raises(ValueError, match="configurations repeat"):
+        RacePlan(train_data="t", configs=(twins[0], twins[0]), settings=StudySettings())

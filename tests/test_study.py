@@ -413,7 +413,7 @@ def test_a_configuration_keeps_its_colour_in_every_figure_when_another_failed():
                  ConfigSummary(configs[2], (_run(configs[2], 0, 0.93, 0.95, 100),)))
     result = StudyResult(settings=StudySettings(), summaries=summaries, train_data="t", eval_data="e",
                          train_documents=1, eval_documents=50)
-    assert config_colours(result)["text-minilm · full"] == COLOURS[2]
+    assert config_colours(result)[configs[2]] == COLOURS[2]
     for figure in (quality_cost_figure(result), curves_figure(result)):
         drawn = {trace.name: trace.marker.color if trace.mode == "markers" else trace.line.color
                  for trace in figure.data}

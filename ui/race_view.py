@@ -261,7 +261,7 @@ def race_board() -> None:
     charts = st.container(horizontal=True, gap="medium")
     columns = [charts.container(width=RACE_CHART_WIDTH) for _ in RACE_CHARTS]
     colours = config_colours(record.study())  # each configuration's colour, as in the cost chart below
-    by_run = {entry_label(record, entry): colours[entry.config.name] for entry in record.entries}
+    by_run = {entry_label(record, entry): colours[entry.config] for entry in record.entries}
     for column, (title, y_title, series) in zip(columns, RACE_CHARTS):
         column.plotly_chart(curve_figure(race_curves(record, curves, series), title, y_title, x=axis,
                                          uirevision=f"race-{name}-{series}-{axis}", colors=by_run),

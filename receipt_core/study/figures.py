@@ -13,6 +13,7 @@ from plotly.subplots import make_subplots
 
 from ..data.markup import escape_markup
 from .result import StudyResult
+from .settings import StudyConfig
 
 COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
            "#17becf")
@@ -21,10 +22,10 @@ SAME_TIME = 1.1  # training times within this factor of each other: the budget d
 _CURVE_PANELS = (((1, 1), "fields.micro_f1"), ((1, 2), "quantity.item_accuracy"), ((2, 1), "quantity.word_f1"))
 
 
-def config_colours(result: StudyResult) -> dict[str, str]:
+def config_colours(result: StudyResult) -> dict[StudyConfig, str]:
     """Each configuration's colour, by its place in the study (failed ones keep theirs), the same in every figure
     and in a race's live curves (a walkthrough saw full red in the curves and green in the cost chart)."""
-    return {s.config.name: COLOURS[i % len(COLOURS)] for i, s in enumerate(result.summaries)}
+    return {s.config: COLOURS[i % len(COLOURS)] for i, s in enumerate(result.summaries)}
 
 
 def quality_cost_figure(result: StudyResult) -> go.Figure:
@@ -52,7 +53,7 @@ def quality_cost_figure(result: StudyResult) -> go.Figure:
     for s, x in zip(rows, xs):
         trainable = s.spread("trainable_parameters").mean
         name = escape_markup(s.config.name)
-        colour = colours[s.config.name]  # the configuration's colour in both panels and in the curves
+        colour = colours[s.config]  # the configuration's colour in both panels and in the curves
         for row, key in _COST_PANELS:
             figure.add_trace(go.Scatter(
                 x=[x], y=[s.spread(key).mean],
@@ -91,7 +92,7 @@ def curves_figure(result: StudyResult) -> go.Figure:
     for s in (s for s in result.summaries if s.runs):
         run = s.runs[0]
         name = escape_markup(s.config.name)
-        colour = colours[s.config.name]
+        colour = colours[s.config]
         for (r, c), key in _CURVE_PANELS:
             points = [e for e in run.evaluations if key in e]
             figure.add_trace(go.Scatter(x=[e["elapsed_s"] for e in points], y=[e[key] for e in points],

@@ -106,9 +106,8 @@ class RacePlan:
             raise ValueError(f"each training dataset is named once: {', '.join(self.training_datasets)}")
         if not self.configs:
             raise ValueError("choose at least one configuration to train")
-        names = [c.name for c in self.configs]
-        if len(set(names)) != len(names):
-            raise ValueError(f"configurations repeat: {', '.join(names)}")
+        if len(set(self.configs)) != len(self.configs):
+            raise ValueError(f"configurations repeat: {', '.join(c.name for c in self.configs)}")
         if self.kind not in RACE_KINDS:
             raise ValueError(f"a race is started from {' or '.join(RACE_KINDS)}, not {self.kind!r}")
         if not 0 < self.hold_out < 1:
@@ -240,7 +239,7 @@ class RaceRecord:
     def from_json(cls, data: Mapping[str, Any]) -> "RaceRecord":
         plan = RacePlan.from_json(data["plan"])
         entries = tuple(RaceEntry.from_json(e) for e in data["entries"])
-        strays = sorted({e.config.name for e in entries} - {c.name for c in plan.configs})
+        strays = sorted(c.name for c in {e.config for e in entries} - set(plan.configs))
         if strays:  # the board colours each run by its configuration (a probe's edited entry crashed it)
             raise ValueError(f"entries of configurations the plan does not hold: {', '.join(strays)}")
         if data["status"] not in RACE_STATUSES:

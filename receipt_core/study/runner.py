@@ -34,9 +34,9 @@ def check_study(configs: Sequence[StudyConfig], eval_docs: Sequence[Document]) -
     """ValueError unless the study has configurations, none twice, and documents to evaluate on."""
     if not configs:
         raise ValueError("the study needs at least one configuration")
-    names = [c.name for c in configs]
-    if len(set(names)) != len(names):
-        raise ValueError(f"configurations repeat: {', '.join(sorted({n for n in names if names.count(n) > 1}))}")
+    if len(set(configs)) != len(configs):
+        repeated = sorted({c.name for c in configs if list(configs).count(c) > 1})
+        raise ValueError(f"configurations repeat: {', '.join(repeated)}")
     if not eval_docs:
         raise ValueError("the study needs evaluation documents")
 

@@ -21,7 +21,12 @@ class StudyConfig:
 
     @property
     def name(self) -> str:
-        return f"{REFERENCE} ({self.backbone})" if self.is_reference else f"{self.backbone} · {self.scenario}"
+        """As tables, charts and readings say it: a backbone folder by its last two parts, as a run's name says it
+        (a study on a pre-trained backbone was named by the folder's whole path); ``slug`` keeps the whole path."""
+        from ..model.backbone_names import backbone_label
+
+        label = backbone_label(self.backbone)
+        return f"{REFERENCE} ({label})" if self.is_reference else f"{label} · {self.scenario}"
 
     @property
     def is_reference(self) -> bool:
