@@ -167,18 +167,45 @@ def test_a_word_clicked_on_the_chart_after_a_dropdown_pick_takes_the_keys(server
     wait_idle(page)
     assert page.evaluate("document.activeElement.tagName") == "INPUT"
 
-    chart = page.locator(".js-plotly-plot").first
-    x0, y0, x1, y1 = doc.words[3].box
-    point = chart.evaluate("""(gd, [x, y]) => { const r = gd.getBoundingClientRect(), l = gd._fullLayout;
-        return [r.left + l.xaxis._offset + l.xaxis.l2p(x), r.top + l.yaxis._offset + l.yaxis.l2p(y)]; }""",
-                           [(x0 + x1) / 2, (y0 + y1) / 2])
-    page.mouse.click(*point)
+    page.mouse.click(*_word_point(page, doc, 3))
     _wait_for(lambda: page.get_by_role("combobox", name="Word", exact=True).first.input_value().startswith("#3 "),
               why=lambda: page.get_by_role("combobox", name="Word", exact=True).first.input_value())
     wait_idle(page)
     page.keyboard.press("8")
     _wait_for(lambda: _label(ws, doc.id, 3) == "TOTAL",
               why=lambda: f"labels {[_label(ws, doc.id, i) for i in range(5)]}")
+
+
+def _word_point(page, doc: Document, index: int) -> tuple[float, float]:
+    """Where word ``index`` of ``doc`` is on the screen: its box's centre on the receipt's chart."""
+    x0, y0, x1, y1 = doc.words[index].box
+    return page.locator(".js-plotly-plot").first.evaluate(
+        """(gd, [x, y]) => { const r = gd.getBoundingClientRect(), l = gd._fullLayout;
+        return [r.left + l.xaxis._offset + l.xaxis.l2p(x), r.top + l.yaxis._offset + l.yaxis.l2p(y)]; }""",
+        [(x0 + x1) / 2, (y0 + y1) / 2])
+
+
+def test_one_tap_on_a_touch_screen_selects_the_word_under_the_finger(server, page):
+    """Walkthrough 55, on a tablet: the first tap on a word selected nothing and the second selected it (Plotly
+    selects the word its last hover found, and a finger does not hover), so each tap selected the word tapped
+    before. Each tap selects its own word now."""
+    url, ws = server
+    doc = ws.get_document(ws.list_documents("second")[0].id)
+    touch = page.context.browser.new_context(viewport={"width": 1024, "height": 768}, has_touch=True).new_page()
+    try:
+        touch.set_default_timeout(30_000)
+        open_page(touch, url, f"annotate?dataset=second&receipt={doc.id}")
+        touch.locator(".keys-help").first.wait_for()
+        touch.locator(".js-plotly-plot").first.scroll_into_view_if_needed()
+        wait_idle(touch)
+        word = touch.get_by_role("combobox", name="Word", exact=True).first
+        for index in (3, 6, 2):
+            touch.touchscreen.tap(*_word_point(touch, doc, index))
+            _wait_for(lambda: word.input_value().startswith(f"#{index} "), timeout=10,
+                      why=lambda: f"tapped word {index}, the page selected {word.input_value()!r}")
+            wait_idle(touch)
+    finally:
+        touch.context.close()
 
 
 def _main_frame(page) -> str:

@@ -72,6 +72,19 @@ function showKeysState(shown) {
   shown.dataset.paused = paused ? "yes" : "no";
 }
 
+// A tap on a word selects it at once. Plotly selects the point its last hover found, and a finger does not hover: the
+// first tap on a word found none (Plotly hovers at the end of a tap, for the tap after it), so on a tablet every
+// word took two taps and the first seemed to do nothing (walkthrough 55). A one-finger touch on the receipt's plot
+// area is hovered first, as a mouse is before its click: this listener runs (capture) before Plotly's own.
+function hoverUnderFinger(state, event) {
+  if (!state.active || event.touches.length !== 1 || !(event.target instanceof Element)) return;
+  if (!event.target.closest(".js-plotly-plot .nsewdrag")) return;
+  const touch = event.touches[0];
+  event.target.dispatchEvent(new MouseEvent("mousemove", {
+    bubbles: true, cancelable: true, clientX: touch.clientX, clientY: touch.clientY, view: window,
+  }));
+}
+
 export default function (component) {
   const { data, setTriggerValue, parentElement } = component;
   const state = window.__receiptAnnotateKeys
@@ -129,6 +142,7 @@ export default function (component) {
       const focused = document.activeElement;
       if (focused && focused !== document.body && readsKeys(focused)) focused.blur();
     }, true);
+    document.addEventListener("touchstart", (event) => hoverUnderFinger(state, event), { capture: true, passive: true });
     document.addEventListener("focusin", () => showKeysState(state.said));
     document.addEventListener("focusout", () => setTimeout(() => showKeysState(state.said), 0));  // lands after
   }
