@@ -973,6 +973,9 @@ def test_annotate_prefills_and_finds_the_least_confident_receipt(demo_env, train
                                                  label_source=None) for w in before.words[1:]]))
     at.button(key="annotate_prefill").click().run()
     no_errors(at)
+    # said where the eye is as well (a toast): on a phone the line above the word table was screens above the button
+    said = f"{len(before.words) - 1} suggestions stored from run {trained_run}."
+    assert [t.value for t in at.toast] == [said] and said in [i.value for i in at.info]
     doc = demo_env.get_document(target)
     predicted = scores[target]["words"]
     assert doc.words[0] == before.words[0] and doc.words[0].suggestion is None

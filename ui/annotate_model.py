@@ -18,7 +18,7 @@ from receipt_core.training.slot import JobBusyError
 from receipt_core.wording import counted
 from receipt_core.workspace.database import NotFoundError
 from ui.annotate_state import NEXT_DOC_KEY, NOTICE_KEY, TOAST_KEY, bump, word_key
-from ui.literal import literal
+from ui.literal import literal, notice_markdown
 from ui.run_choice import loaded_run, run_picker, runs_with_checkpoints
 from ui.shared import NO_VALUE, friendly, job_slot, user_errors, workspace
 
@@ -60,8 +60,9 @@ def model_section(doc_id: str, dataset: str) -> None:
     if a.button("Suggest labels for this receipt from the run", key="annotate_prefill",
                 help="Stored as suggestions on the words nobody labelled; your labels are never replaced."):
         with user_errors("Suggesting labels"), st.spinner("Predicting…"):
-            st.session_state[NOTICE_KEY] = f"{store_run_suggestions(doc_id, run.id)} from run {run.id}."
-            st.rerun()
+            st.session_state[NOTICE_KEY] = notice = f"{store_run_suggestions(doc_id, run.id)} from run {run.id}."
+            st.session_state[TOAST_KEY] = notice_markdown(notice)  # where the eye is: the line above the word
+            st.rerun()  # table was screens above the button on a phone (walkthrough 55), as z's and s's are toasted
     if b.button("Go to the next least-confident receipt", key="annotate_least"):
         with user_errors("Ranking receipts by confidence"), st.spinner("Predicting every receipt of the dataset…"):
             _go_to_least_confident(run.id, dataset, doc_id)
