@@ -56,6 +56,32 @@ def test_native_to_label_studio_to_native_keeps_every_word_on_real_receipts(cord
     assert sum(w.group_id is not None for d in back.documents for w in d.words) > 900
 
 
+def test_the_tasks_file_is_written_task_by_task_as_one_json_dump_would_write_it(cord_dev, tmp_path):
+    """Probe 56: a Label Studio export of 5,000 receipts held every task in memory, then its JSON text, then its
+    bytes (9 GB, in the dashboard's server too). Each task is written as it is made now; the file is the same."""
+    import tracemalloc
+
+    from receipt_core.datasets.label_studio_export import document_task, save_label_studio
+
+    docs = list(cord_dev[:30]) + [_mixed(d) for d in cord_dev[30:32]]
+    save_label_studio(docs, tmp_path / "ls", DEFAULT_SCHEMA)
+    whole = json.dumps([document_task(d, n, None) for n, d in enumerate(docs, start=1)], ensure_ascii=False,
+                       indent=1, allow_nan=False)
+    assert (tmp_path / "ls" / TASKS_FILE).read_text(encoding="utf-8") == whole
+    save_label_studio([], tmp_path / "none", DEFAULT_SCHEMA)
+    assert json.loads((tmp_path / "none" / TASKS_FILE).read_text()) == []
+    assert not list((tmp_path / "ls").glob(".*.tmp"))  # no temporary file left
+    # its memory does not grow with the receipts: 8 times as many (the same 32 again) take about as much at peak
+    peaks = []
+    for copies in (1, 8):
+        tracemalloc.start()
+        save_label_studio(docs * copies, tmp_path / f"x{copies}", DEFAULT_SCHEMA)
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+    written = (tmp_path / "x8" / TASKS_FILE).stat().st_size
+    assert peaks[1] < 2 * peaks[0] and peaks[1] < written / 4, (peaks, written)
+
+
 def test_a_receipt_nobody_labelled_goes_to_label_studio_as_a_prediction_so_its_task_is_not_completed(cord_dev,
                                                                                                         tmp_path):
     """A walkthrough exported 7 receipts, 6 of them never labelled: every task carried an annotation, so Label

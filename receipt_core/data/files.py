@@ -15,7 +15,7 @@ import stat
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
+from typing import BinaryIO, Iterable, Iterator, Sequence
 
 _SAFE_STEM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,100}$")
 _WINDOWS_DEVICE = re.compile(r"(CON|PRN|AUX|NUL|COM[0-9]|LPT[0-9])(\..*)?", re.IGNORECASE)
@@ -69,12 +69,20 @@ def atomic_write(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` via a temporary file ``.<name>.<random>.tmp`` in the same folder, fsync, then
     rename: a reader sees the old file or the new one, never half of it. The file gets the permissions the user's
     umask gives any new file (``0o666 & ~umask``, applied by the kernel), not ``mkstemp``'s private 0600."""
+    with atomic_writer(path) as out:
+        out.write(data)
+
+
+@contextlib.contextmanager
+def atomic_writer(path: Path) -> Iterator[BinaryIO]:
+    """:func:`atomic_write` for a file written in parts: the block writes to the binary file it is given, and
+    ``path`` appears, whole, when the block ends without error (else the temporary file is removed)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, "wb") as out:
-            out.write(data)
+            yield out
             out.flush()
             os.fsync(out.fileno())
         os.replace(tmp, path)

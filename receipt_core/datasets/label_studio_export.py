@@ -13,15 +13,13 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from ..data.document import Document
-from ..data.files import atomic_write
+from ..data.files import atomic_write, atomic_writer
 from ..data.review import REVIEWED_META, receipt_status
 from ..data.schema import LabelSchema
 from ._common import image_suffix
 from .label_studio_template import (BBOX, CONFIG_FILE, GROUP, IMAGE, IMAGE_FOLDER, IMAGE_LINK_META, ITEM_RELATION,
                                     LABEL, LINE_META, OCR_CONFIDENCE, OCR_MODEL_VERSION, PLACE_META, QUANTITY_TAG,
                                     README_FILE, TASKS_FILE, TEXT, export_readme, label_config)
-
-
 
 
 def save_label_studio(docs: Iterable[Document], folder: Path, schema: LabelSchema,
@@ -33,29 +31,39 @@ def save_label_studio(docs: Iterable[Document], folder: Path, schema: LabelSchem
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     images = images or {}
-    tasks = []
-    for number_, doc in enumerate(docs, start=1):
-        # without its photo, the Label Studio link it was imported with (Label Studio still shows that photo)
-        link = doc.meta.get(IMAGE_LINK_META)
-        image_ref = link if isinstance(link, str) else None
-        image = images.get(doc.id)
-        if image is not None:
-            data = image.read_bytes()
-            name = f"{doc.image_sha256 or number_}{image_suffix(image, data)}"
-            target = folder / IMAGE_FOLDER / name
-            if not target.exists():
-                atomic_write(target, data)
-            image_ref = f"{IMAGE_FOLDER}/{name}"
-        tasks.append(document_task(doc, number_, image_ref))
+    docs = list(docs)
+    path = folder / TASKS_FILE
+    # written task by task: the tasks of 5,000 receipts held whole, then dumped at once, took 9 GB (a probe), in the
+    # dashboard's server as well; the bytes are json.dumps(tasks, indent=1)'s
+    with atomic_writer(path) as out:
+        out.write(b"[" if docs else b"[]")
+        for number_, doc in enumerate(docs, start=1):
+            task = document_task(doc, number_, _image_ref(doc, number_, images.get(doc.id), folder))
+            dumped = json.dumps(task, ensure_ascii=False, indent=1, allow_nan=False)
+            out.write((("\n " if number_ == 1 else ",\n ") + dumped.replace("\n", "\n ")).encode("utf-8"))
+        if docs:
+            out.write(b"\n]")
     atomic_write(folder / CONFIG_FILE, label_config(schema).encode("utf-8"))
     # the folder's final name: the CLI writes into a hidden staging folder first, whose name the README gave as the
     # storage path (a probe)
     with_photos = sum(1 for doc in docs if images.get(doc.id) is not None)  # said when some have none (a walkthrough)
-    readme = export_readme(folder_name or folder.name, with_photos, len(tasks))  # a walkthrough: no word on images
+    readme = export_readme(folder_name or folder.name, with_photos, len(docs))  # a walkthrough: no word on images
     atomic_write(folder / README_FILE, readme.encode("utf-8"))
-    path = folder / TASKS_FILE
-    atomic_write(path, json.dumps(tasks, ensure_ascii=False, indent=1, allow_nan=False).encode("utf-8"))
     return path
+
+
+def _image_ref(doc: Document, number_: int, image: Path | None, folder: Path) -> str | None:
+    """A task's ``data.ocr``: its photo copied under ``images/`` (named by its hash), else, without one, the Label
+    Studio link it was imported with (Label Studio still shows that photo), else None."""
+    if image is None:
+        link = doc.meta.get(IMAGE_LINK_META)
+        return link if isinstance(link, str) else None
+    data = image.read_bytes()
+    name = f"{doc.image_sha256 or number_}{image_suffix(image, data)}"
+    target = folder / IMAGE_FOLDER / name
+    if not target.exists():
+        atomic_write(target, data)
+    return f"{IMAGE_FOLDER}/{name}"
 
 
 def document_task(doc: Document, task_id: int, image_ref: str | None) -> dict[str, Any]:
