@@ -195,7 +195,9 @@ def apply_keys(ws: Workspace, doc_id: str, index: int, words: int, keys: Sequenc
 _CSS = (".keys-help, .keys-state { font-size: 14px; line-height: 1.6; font-family: inherit; color: inherit; }\n"
         ".keys-help { opacity: 0.6; }\n"
         ".keys-state { height: 1.6em; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }\n"
-        ".keys-state[data-paused='yes'] { font-weight: 600; }\n")
+        ".keys-state[data-paused='yes'] { font-weight: 600; }\n"
+        ".keys-fold summary { font-size: 14px; cursor: pointer; }\n"
+        ".keys-always summary { display: none; }\n")
 _component = st.components.v2.component(COMPONENT_NAME, css=_CSS, js=_JS)
 
 

@@ -58,6 +58,7 @@ function readsKeys(element) {
 // would type into the dropdown or label a word (probe 53).
 // One line of one height either way (the CSS cuts it rather than wrap it): a line that grew as a field took the focus
 // moved the buttons under it between a click's press and its release, and the click was lost.
+const TOUCH_ONLY = "(hover: none) and (pointer: coarse)";
 const KEYS_ON = "Shortcuts on.";
 const KEYS_PAUSED = "Shortcuts paused: click the page.";
 const KEYS_PAUSED_WHY = "The focus is in a field, a list or the word table, which reads the keys itself. Click the "
@@ -114,13 +115,23 @@ export default function (component) {
   if (parentElement) {
     let shown = parentElement.querySelector(".keys-help");
     if (!shown) {
+      // folded under its title on a screen with no mouse: a tablet's word panel opened on 400 px of keys it has no
+      // keyboard for, and "click the page" invited a tap that did nothing (walkthrough 55); open anywhere else
+      const fold = document.createElement("details");
+      fold.className = "keys-fold";
+      fold.open = !window.matchMedia(TOUCH_ONLY).matches;
+      fold.classList.toggle("keys-always", fold.open);  // with a mouse: shown as before, no title to fold it
+      const title = document.createElement("summary");
+      title.textContent = "Keyboard shortcuts";
+      fold.appendChild(title);
       const said = document.createElement("div");
       said.className = "keys-state";
       said.setAttribute("aria-live", "polite");
-      parentElement.appendChild(said);
+      fold.appendChild(said);
       shown = document.createElement("div");
       shown.className = "keys-help";
-      parentElement.appendChild(shown);
+      fold.appendChild(shown);
+      parentElement.appendChild(fold);
     }
     shown.textContent = (data && data.help) || "";
     state.said = parentElement.querySelector(".keys-state");  // in the component's shadow root, not the document's
