@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import io
+import json
 import os
 import time
 from pathlib import Path
@@ -1468,7 +1469,7 @@ def test_runs_resumes_an_interrupted_run_from_its_checkpoint(demo_env, trained_r
     assert not at.selectbox(key="runs_resume_eval").disabled and at.slider(key="runs_resume_share")
     # a run without a budget can be given one (a walkthrough could only resume it without a limit), and the run
     # keeps it: Train's live status reads it (it counted down to the old budget, then said "ETA 0s" for 30 s)
-    assert any(c.value.startswith("It had no time budget and stopped after") for c in at.caption)
+    assert any(c.value.startswith("It had no time budget; its last checkpoint holds") for c in at.caption)
     at.number_input(key=f"runs_resume_minutes_{trained_run}").set_value(30.0).run()
     # a dataset chosen here and renamed in another tab as Resume is pressed: said, and nothing resumes (a probe's
     # Resume trained the first dataset instead, unsaid)
@@ -1511,6 +1512,7 @@ def test_a_run_stopped_near_its_time_budget_resumes_with_the_budget_the_user_giv
     """A walkthrough stopped a run with a 1-minute budget at 54 s and resumed it: it trained one step and
     "finished at its time budget", as its clock goes on from where it stopped, and the form offered no budget."""
     import ui.shared
+    from receipt_core.training.run_settings import saved_training_minutes
     from ui.run_resume import resume_budget
 
     before = demo_env.get_run(trained_run)
@@ -1529,12 +1531,23 @@ def test_a_run_stopped_near_its_time_budget_resumes_with_the_budget_the_user_giv
         at.selectbox(key="runs_one").set_value(trained_run).run()
         # its own budget again on top of the time it used: Resume as offered with 0 trained a 2-minute run's
         # remaining ten epochs with no cap, and then its own budget, 0.9 min used of 1, only 3 steps (walkthroughs)
-        used = float(before.summary.get("elapsed_s") or 0.0) / 60
+        used = saved_training_minutes(demo_env.run_dir(trained_run))  # where the resume's clock goes on from
+        assert used and used == pytest.approx(float(before.summary["elapsed_s"]) / 60, abs=0.05)
         offered = at.number_input(key=f"runs_resume_minutes_{trained_run}").value
         assert offered == resume_budget(1.0, used) and used + 1.0 <= offered < used + 1.1
-        assert any(c.value.startswith(f"It had a time budget of 1 min and stopped after {used:.1f} min: the field "
-                                      f"gives it about {offered - used:.1f} min more ({offered:g} in all)")
-                   for c in at.caption)
+        said = (f"It had a time budget of 1 min; its last checkpoint holds {used:.1f} min of training: the field "
+                f"gives it about {offered - used:.1f} min more ({offered:g} in all)")
+        assert any(c.value.startswith(said) for c in at.caption)
+        # a run whose server was killed has no summary: the time is its checkpoint's, not "0.0 min" (probe 57)
+        with demo_env._write() as conn:
+            conn.execute("UPDATE runs SET status = 'interrupted', summary = '{}' WHERE id = ?", (trained_run,))
+        at = app("runs")
+        at.selectbox(key="runs_one").set_value(trained_run).run()
+        assert at.number_input(key=f"runs_resume_minutes_{trained_run}").value == offered
+        assert any(c.value.startswith(said) for c in at.caption), [c.value for c in at.caption]
+        with demo_env._write() as conn:
+            conn.execute("UPDATE runs SET status = 'stopped', summary = ? WHERE id = ?",
+                         (json.dumps(dict(before.summary)), trained_run))
         at.button(key="runs_resume").click().run()
         assert resumed["run_id"] == trained_run and resumed["config"].max_minutes == offered
         resumed.clear()
@@ -1560,8 +1573,8 @@ def test_a_run_stopped_near_its_time_budget_resumes_with_the_budget_the_user_giv
         assert not at.exception and any(c.value.startswith("It had no time budget") for c in at.caption)
     finally:  # the module's run as it was, for the tests after this one
         with demo_env._write() as conn:
-            conn.execute("UPDATE runs SET status = ?, config = json_set(config, '$.max_minutes', NULL) WHERE id = ?",
-                         (before.status, trained_run))
+            conn.execute("UPDATE runs SET status = ?, summary = ?, config = json_set(config, '$.max_minutes', NULL) "
+                         "WHERE id = ?", (before.status, json.dumps(dict(before.summary)), trained_run))
         assert demo_env.get_run(trained_run).config == before.config
 
 

@@ -320,13 +320,15 @@ def test_a_tampered_resume_record_or_budget_is_read_within_bounds():
     assert resumed_at({"resumed_from_steps": "28"}) is None and resumed_at({}) is None
     for budget in (float("nan"), float("inf"), "5", True, None, -1, 0):
         assert resume_budget(budget, 0.5) == 0.0
-        assert resume_budget_note(0.0, 0.5, 0.0).startswith("It had no time budget and stopped after 0.5 min")
+        assert resume_budget_note(0.0, 0.5, 0.0).startswith("It had no time budget; its last checkpoint holds 0.5 min "
+                                                            "of training")
     assert resume_budget(1.0, float("nan")) == 1.0 and resume_budget(1e308, 1e308) == 600.0
     assert resume_budget(1.0, 0.84) == 1.9
     # what the field holds now, not what it offered (walkthrough 31 typed 0.6 under "1.1 min more (1.3 in all)")
-    assert resume_budget_note(1.0, 0.2, 1.3).startswith("It had a time budget of 1 min and stopped after 0.2 min: "
-                                                         "the field gives it about 1.1 min more (1.3 in all)")
+    assert resume_budget_note(1.0, 0.2, 1.3).startswith("It had a time budget of 1 min; its last checkpoint holds 0.2 "
+                                                         "min of training: the field gives it about 1.1 min more (1.3 "
+                                                         "in all)")
     assert "about 0.4 min more (0.6 in all)" in resume_budget_note(1.0, 0.2, 0.6)
     assert "the field's 0.1 min is under the time already used" in resume_budget_note(1.0, 0.2, 0.1)
-    assert resume_budget_note(1.0, 0.2, 0.0) == ("It had a time budget of 1 min and stopped after 0.2 min. With no "
-                                                 "budget (0) it trains its remaining epochs.")
+    assert resume_budget_note(1.0, 0.2, 0.0) == ("It had a time budget of 1 min; its last checkpoint holds 0.2 min of "
+                                                 "training. With no budget (0) it trains its remaining epochs.")

@@ -8,7 +8,7 @@ import math
 import streamlit as st
 
 from receipt_core.training.run_documents import missing_run_documents, started_on_command_line, train_ids
-from receipt_core.training.run_settings import positive_number, schedule_after_resume
+from receipt_core.training.run_settings import positive_number, saved_training_minutes, schedule_after_resume
 from receipt_core.training.slot import JobBusyError
 from receipt_core.wording import as_sentence, counted, minutes_said
 from ui.dataset_choice import EVALUATION_HELP, HOLD_OUT, replace_vanished_choices, vanished_note
@@ -37,7 +37,8 @@ def resume_budget_note(budget: float | None, used_minutes: float, chosen: float)
     """What the budget field's value (``chosen``, as typed now) gives the run, said under it: walkthrough 31 typed
     0.6 and the caption still said what the field had offered."""
     had = f"It had a time budget of {minutes_said(budget)}" if budget else "It had no time budget"
-    start = f"{had} and stopped after {used_minutes:.1f} min"
+    # the checkpoint's time, which a resume goes on from (a killed run's table shows the time past its last save)
+    start = f"{had}; its last checkpoint holds {used_minutes:.1f} min of training"
     if chosen and chosen > used_minutes:
         start += f": the field gives it about {chosen - used_minutes:.1f} min more ({chosen:g} in all)"
     elif chosen:
@@ -85,7 +86,8 @@ def resume_form(ws, run, opened: bool) -> None:
             share = r3.slider("Held-out share", 0.1, 0.5, 0.25, 0.05, key="runs_resume_share",
                               disabled=eval_set != HOLD_OUT)
         budget = positive_number(run.config.get("max_minutes"))
-        used = positive_number(run.summary.get("elapsed_s")) / 60
+        saved = saved_training_minutes(ws.run_dir(run_id))  # the checkpoint's: a killed run has no summary
+        used = positive_number(run.summary.get("elapsed_s")) / 60 if saved is None else saved
         offered = resume_budget(budget, used)
         minutes = st.number_input(
             "Time budget in all (minutes; 0: none)", 0.0, MAX_BUDGET_MINUTES, offered,

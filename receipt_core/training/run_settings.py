@@ -150,14 +150,10 @@ def schedule_after_resume(run_dir: Path, config: Mapping[str, Any], minutes: flo
     """:func:`~.schedules.budget_dropped_note` for resuming the run saved in ``run_dir`` (``config``: its settings)
     within ``minutes`` in all (None: no budget); None when its checkpoint cannot be read (the page says that
     elsewhere)."""
-    from ..model.run_manifest import CheckpointError, parse_run_file, state_problem
     from .schedules import budget_dropped_note
 
-    try:
-        state = parse_run_file(Path(run_dir) / "run.json").get("state")
-    except (CheckpointError, OSError, AttributeError):
-        return None
-    if state_problem(state) is not None:  # an edited one: Resume refuses it with the reason
+    state = _saved_state(run_dir)
+    if state is None:
         return None
     # numbers a tampered config may not hold (a probe's NaN and "5")
     budget, warmup = positive_number(config.get("max_minutes")), positive_number(config.get("warmup"))
@@ -165,3 +161,23 @@ def schedule_after_resume(run_dir: Path, config: Mapping[str, Any], minutes: flo
                                float(state.get("elapsed_s") or 0.0),
                                int(state.get("global_step") or 0), int(state.get("total_steps") or 0), minutes,
                                float(state.get("setup_s") or 0.0))
+
+
+def saved_training_minutes(run_dir: Path) -> float | None:
+    """The training time the run's last checkpoint holds, in minutes: where a resume's clock goes on from. None when
+    its checkpoint cannot be read. A run whose server was killed has no summary, and its resume form read "stopped
+    after 0.0 min" beside 49.1 s in the Runs table (probe 57)."""
+    state = _saved_state(run_dir)
+    return None if state is None else float(state.get("elapsed_s") or 0.0) / 60
+
+
+def _saved_state(run_dir: Path) -> Mapping[str, Any] | None:
+    """The trainer state of the run's last checkpoint (``run.json``), None when it is missing, unreadable or edited
+    (Resume refuses an edited one, with the reason)."""
+    from ..model.run_manifest import CheckpointError, parse_run_file, state_problem
+
+    try:
+        state = parse_run_file(Path(run_dir) / "run.json").get("state")
+    except (CheckpointError, OSError, AttributeError):
+        return None
+    return None if state_problem(state) is not None else state
