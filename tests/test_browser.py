@@ -189,3 +189,33 @@ def test_demo_path_on_the_default_backbone_reaches_a_loss_point(server, page):
     page.get_by_role("button", name="Stop", exact=True).click()
     page.get_by_text(re.compile(r"^Stopped after")).wait_for(timeout=300_000)
     assert Workspace(home).list_runs()[0].config["backbone"] == default_backbone
+
+
+def test_the_menu_offers_a_dark_theme_and_the_app_follows_the_systems(server):
+    """Walkthrough 56: a dark-theme user found no menu and no way to a dark theme (the theme was fixed light and the
+    toolbar minimal). The app follows the system's scheme now, and the menu offers Light, Dark and System."""
+    url = server[0]
+    with browser_page() as light:
+        browser = light.context.browser
+        dark = browser.new_context(viewport={"width": 1366, "height": 768}, color_scheme="dark").new_page()
+        try:
+            for page in (light, dark):
+                page.set_default_timeout(30_000)
+                open_page(page, url, "")
+            background = "getComputedStyle(document.querySelector('[data-testid=stApp]')).backgroundColor"
+
+            def brightness(page) -> int:
+                return sum(int(v) for v in re.findall(r"\d+", page.evaluate(background))[:3])
+
+            assert brightness(light) > 600 and brightness(dark) < 150
+            dark.get_by_test_id("stMainMenu").click()
+            themes = dark.get_by_role("group", name="Theme")
+            for theme in ("System", "Light", "Dark"):
+                expect(themes.get_by_role("menuitemradio", name=theme)).to_be_visible()
+            themes.get_by_role("menuitemradio", name="Light").click()
+            deadline = time.monotonic() + 10
+            while brightness(dark) < 600 and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert brightness(dark) > 600  # the user's choice over the system's
+        finally:
+            dark.context.close()
