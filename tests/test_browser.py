@@ -219,3 +219,27 @@ def test_the_menu_offers_a_dark_theme_and_the_app_follows_the_systems(server):
             assert brightness(dark) > 600  # the user's choice over the system's
         finally:
             dark.context.close()
+
+
+def test_under_forced_colours_the_chosen_option_and_a_sliders_place_still_show(server):
+    """Walkthrough 56, with forced colours (Windows High Contrast): the browser drops backgrounds, and Streamlit draws
+    a radio's choice, a toggle's state, a slider's track and thumb and a progress bar by backgrounds alone, so none
+    showed. The page's style sheet draws them in system colours there (ui/components/style/forced_colors.css)."""
+    url = server[0]
+    with browser_page() as plain:
+        page = plain.context.browser.new_context(viewport={"width": 1366, "height": 768},
+                                                 forced_colors="active").new_page()
+        try:
+            page.set_default_timeout(30_000)
+            open_page(page, url, "train")
+            ring = ('(el) => getComputedStyle(el.querySelector(":scope > div > div:first-child")).backgroundColor')
+            options = page.get_by_role("radiogroup", name="What to train").get_by_test_id("stRadioOption")
+            chosen = [options.nth(i).evaluate(ring) for i in range(options.count())]
+            assert len(chosen) == 3 and chosen[0] != chosen[1] == chosen[2], chosen  # the chosen one stands out
+            slider = page.get_by_role("group", name="Held-out share")
+            track, thumb = (slider.evaluate("(el, sel) => getComputedStyle(el.querySelector(sel)).backgroundColor", sel)
+                            for sel in (":scope > div > div:first-child", ':scope > div > div[style*="absolute"]'))
+            canvas = page.evaluate("getComputedStyle(document.body).backgroundColor")
+            assert len({track, thumb, canvas}) == 3, (track, thumb, canvas)  # both drawn, apart from the page
+        finally:
+            page.context.close()

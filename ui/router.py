@@ -20,6 +20,7 @@ from receipt_core.workspace.store import WorkspaceError
 from ui.dataset_choice import DATASET_KEY, PENDING_DATASET_KEY, follow_dataset
 from ui.literal import literal
 from ui.page_paths import HOME, PAGES
+from ui.page_style import apply_page_style
 from ui.race_track import race_track
 from ui.run_badge import STATUS_ICONS, shown_status
 from ui.shared import NO_DATA, ROUTED_KEY, job_slot, user_errors, workspace
@@ -33,6 +34,7 @@ TAB_ICON = Path(__file__).resolve().parent.parent / "assets" / "icon.png"
 
 def run_router() -> None:
     st.set_page_config(page_title="Receipt MTL Studio", page_icon=str(TAB_ICON), layout="wide")
+    apply_page_style()
     pages = [st.Page(path, title=title, icon=icon, url_path=url, default=url == HOME)
              for path, title, icon, url in PAGES]
     page = st.navigation(pages)
