@@ -231,7 +231,10 @@ def test_curve_figure_marks_phases_and_keeps_uirevision():
                            "value": [3.0, 2.0, 1.5, 2.5, 1.8]})
     fig = curve_figure(points, "loss", "loss", phases=[(0, 1), (2, 2), (3, 3)], uirevision="run-1")
     assert [t.name for t in fig.data] == ["train", "validation"]
+    # told apart without colour too, by line style and marker (walkthrough 56), none dashed as the phase lines are
+    assert [(t.line.dash, t.marker.symbol) for t in fig.data] == [("solid", "circle"), ("dot", "square")]
     assert len(fig.layout.shapes) == 2 and fig.layout.shapes[0].x0 == 2
+    assert all(shape.line.dash == "dash" for shape in fig.layout.shapes)
     assert fig.layout.uirevision == "run-1"
     empty = curve_figure(points.iloc[0:0], "loss", "loss")
     assert not empty.data

@@ -20,6 +20,10 @@ SERIES_COLORS = ("#4E79A7", "#F28E2B", "#E15759", "#59A14F", "#B07AA1", "#EDC948
 Its teal comes after its purple and yellow: as the 4th and 5th colours, teal and green drew a chart's 4th and 5th
 lines (the quantity metrics) in what a walkthrough read as two greens."""
 SCENARIO_SYMBOLS = ("circle", "square", "diamond", "triangle-up", "cross", "x", "star", "hexagon")
+# A curve's line style after its colour, so lines are told apart without colour (walkthrough 56: four metrics'
+# lines, the same solid line and round marker each, apart only by red, orange and green); the dashed style is the
+# phase markers' and is left out
+SERIES_DASHES = ("solid", "dot", "dashdot", "longdash", "longdashdot")
 UNCOLOURED_RUN = "#9E9E9E"  # a run the page draws in no colour elsewhere
 
 
@@ -93,6 +97,7 @@ def curve_figure(points: pd.DataFrame, title: str, y_title: str, phases: Sequenc
             name = escape_markup(series)  # a run's name on the Runs page
             group = group.sort_values(x)
             color = (colors or {}).get(series) or SERIES_COLORS[i % len(SERIES_COLORS)]
+            dash, symbol = SERIES_DASHES[i % len(SERIES_DASHES)], SCENARIO_SYMBOLS[i % len(SCENARIO_SYMBOLS)]
             mode = "lines+markers" if len(group) < 40 else "lines"
             xs, values = group[x].to_numpy(), group["value"].to_numpy()
             if smoothing > 0 and len(group) > 2:
@@ -100,10 +105,10 @@ def curve_figure(points: pd.DataFrame, title: str, y_title: str, phases: Sequenc
                                    showlegend=False, opacity=0.3, line=dict(color=color, width=1),
                                    hoverinfo="skip"))
                 traces.append(dict(type="scatter", x=xs, y=smooth(values.tolist(), smoothing), mode="lines", name=name,
-                                   legendgroup=name, line=dict(color=color, width=2)))
+                                   legendgroup=name, line=dict(color=color, width=2, dash=dash)))
             else:
-                traces.append(dict(type="scatter", x=xs, y=values, mode=mode, name=name, line=dict(color=color),
-                                   marker=dict(size=5, color=color)))
+                traces.append(dict(type="scatter", x=xs, y=values, mode=mode, name=name,
+                                   line=dict(color=color, dash=dash), marker=dict(size=6, color=color, symbol=symbol)))
     shapes, annotations = [], []
     for step, phase in phases:
         if phase > 1:
