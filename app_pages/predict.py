@@ -271,8 +271,9 @@ if inputs:
             figure = overlay_figure(doc, prediction, image, layers=OVERLAY_CHOICES[overlay], unsure_below=threshold,
                                     title=title, figure_height=height)
         else:
+            # labels only: no star either (walkthrough 56 read 50 stars and "model unsure: 50" under "labels only")
             figure = prediction_figure(doc.width, doc.height, prediction.to_json(), image, title=title,
-                                       uncertain_below=threshold, figure_height=height)
+                                       uncertain_below=0.0, figure_height=height)
         if known := stored_labels_note(ws, doc):
             st.info(notice_markdown(known))
         if counts.poorly_read:  # the model's confidence says nothing of what the OCR made of the photo
