@@ -647,7 +647,7 @@ def test_predict_shows_validation_confidence_and_downloads_a_batch(demo_env, tra
     assert figure.layout.height > 720
     # "labels only" draws labels only: no star, though every word is under the threshold (walkthrough 56)
     assert at.radio(key="predict_overlay").value == "labels only"
-    assert not [t for t in figure.data if "unsure" in (t.name or "")]
+    assert not [t for t in figure.data if "unsure" in (t.name or "")], [t.name for t in figure.data]
     at.radio(key="predict_overlay").set_value("both").run()  # the confidence overlay (plots/overlay.py)
     no_errors(at)
     figure = plotly.io.from_json(next(c for c in at.get("plotly_chart") if c.key == "predict_figure").proto.spec)
