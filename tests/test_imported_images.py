@@ -51,7 +51,7 @@ CASES = {
     "bomb": (".png", bomb_png(), (200, 100)),
     "truncated": (".png", png(200, 100)[:60], (200, 100)),
     "good": (".png", png(200, 100), (200, 100)),
-    "thumbnail": (".png", png(10, 10), (800, 1200)),
+    "thumbnail": (".png", png(8, 12), (800, 1200)),  # the page's shape, far too few pixels
     # Pillow's GIF parser raises IndexError on it (a fuzzer's find): it aborted the whole import
     "damaged": (".gif", (Path(__file__).parent / "damaged_images" / "gif-index-out-of-range.gif").read_bytes(),
                 (120, 80)),
@@ -88,7 +88,7 @@ def check_stored(ws: Workspace, problems: list[str]) -> None:
     assert about("bomb").endswith("; imported without pixels")
     assert "truncated PNG" in about("truncated") and about("truncated").endswith("; imported without pixels")
     assert "is a damaged GIF file" in about("damaged") and about("damaged").endswith("; imported without pixels")
-    assert "is 10×10 pixels but the document's page is 800×1200" in about("thumbnail")
+    assert "is 8×12 pixels but the document's page is 800×1200" in about("thumbnail")
     assert "under a quarter of the page's pixels" in about("thumbnail")
     assert not [p for p in problems if "'good'" in p]
 
@@ -126,7 +126,9 @@ def test_the_zip_import_stores_only_images_that_pass_the_upload_checks(tmp_path)
     ((200, 100), (200, 100), None),
     ((2000, 1000), (200, 100), None),  # larger, same shape: scaled onto the page
     ((100, 200), (200, 100), "a different shape"),  # turned a quarter: aspect off 4×
-    ((150, 100), (100, 100), None),  # aspect off 1.5×: within the rule
+    ((1600, 1200), (1200, 1600), "a different shape"),  # a 4:3 photo turned a quarter: off 1.78×
+    ((1195, 1600), (801, 1600), "a different shape"),  # another receipt's photo (probe 58): off 1.49×
+    ((115, 100), (100, 100), None),  # aspect off 1.15×: within the rule (a scan's margins cropped)
     ((90, 90), (200, 200), "under a quarter"),  # 8,100 of 40,000 pixels
     ((100, 100), (200, 200), None),  # exactly a quarter
 ])

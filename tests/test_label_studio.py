@@ -620,6 +620,46 @@ def test_the_photo_comes_back_through_label_studios_own_image_references(referen
     assert elsewhere.load_documents("photos")[0].image_sha256 is None and len(stored.problems) == 1
 
 
+def test_photos_of_one_name_in_two_folders_each_go_to_the_task_whose_link_names_its_folder(tmp_path):
+    """Probe 58: two tasks of ``?d=storeA/IMG_0001.jpg`` and ``?d=storeB/IMG_0001.jpg`` (two different photos, laid
+    out as Label Studio's local storage keeps them) both took the ``IMG_0001.jpg`` beside the export, by name alone:
+    one receipt drawn over another's photo, unsaid. The path the link names comes first now, a photo of another
+    shape than its task's page is said, and a link's path that climbs out of the folder reads nothing there."""
+    import io
+
+    from PIL import Image
+
+    def photo(path, size) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        buffer = io.BytesIO()
+        Image.new("RGB", size, "white").save(buffer, "JPEG")
+        path.write_bytes(buffer.getvalue())
+
+    def region(width: int, height: int) -> list[dict]:
+        regions = _ls_region("w", "12.00", "TOTAL", {"x": 10, "y": 10, "width": 10, "height": 5, "rotation": 0})
+        return [dict(r, original_width=width, original_height=height) for r in regions]
+
+    tasks = [_ls_task(1, region(300, 400), image="/data/local-files/?d=storeA/IMG_0001.jpg"),
+             _ls_task(2, region(200, 400), image="http://localhost:8080/data/local-files/?d=storeB%2FIMG_0001.jpg"),
+             _ls_task(3, region(300, 400), image="s3://bucket/scans/storeA/IMG_0001.jpg"),
+             _ls_task(4, region(200, 400), image="/data/local-files/?d=../storeB/IMG_0001.jpg")]
+    (tmp_path / "export.json").write_text(json.dumps(tasks))
+    photo(tmp_path / "storeA" / "IMG_0001.jpg", (300, 400))
+    photo(tmp_path / "storeB" / "IMG_0001.jpg", (200, 400))
+    photo(tmp_path / "IMG_0001.jpg", (300, 400))  # storeA's, beside the export: what the name alone found
+    report = load_dataset(tmp_path / "export.json", "label-studio")
+    paths = {doc.id.split("-")[2]: report.images.get(doc.id) for doc in report.documents}
+    assert paths == {"1": tmp_path / "storeA" / "IMG_0001.jpg", "2": tmp_path / "storeB" / "IMG_0001.jpg",
+                     "3": tmp_path / "storeA" / "IMG_0001.jpg", "4": tmp_path / "IMG_0001.jpg"}
+    ws = Workspace.open(tmp_path / "ws")
+    from receipt_core.datasets import import_into_workspace
+
+    stored = import_into_workspace(ws, "stores", report)
+    # task 4's link climbed out: the file of its name beside the export, 300x400 on a 200x400 page, is said
+    assert [p for p in stored.problems if "a different shape" in p] == [next(
+        p for p in stored.problems if "is 300×400 pixels but the document's page is 200×400" in p)]
+
+
 def test_an_uploaded_photo_beside_the_export_or_in_its_images_folder_is_found_by_its_name(tmp_path):
     """A walkthrough zipped a Label Studio export with its photos beside it: the tasks name them by Label Studio's
     upload path (``/data/upload/1/<key>-<name>``), and every one was imported without pixels. The file of that name,
@@ -651,8 +691,9 @@ def test_an_uploaded_photo_beside_the_export_or_in_its_images_folder_is_found_by
     assert paths["102"] == tmp_path / "images" / "three.jpg"
     assert paths["103"] is None
     assert [p for p in report.problems if "without pixels" in p] == [  # named by its place and its id too
-        "project-1-export.json task 4 (id 103): image '/data/upload/1/deadbeef-missing.jpg' is not a file beside "
-        "the export; imported without pixels (the link is kept: an export writes it back for Label Studio)"]
+        "project-1-export.json task 4 (id 103): image '/data/upload/1/deadbeef-missing.jpg' names "
+        "'deadbeef-missing.jpg', found neither at the link's path in the folder nor beside the export or in images/; "
+        "imported without pixels (the link is kept: an export writes it back for Label Studio)"]
     # the link of the one without its photo is kept, and an export writes it back as its data.ocr (a probe's
     # re-export wrote "ocr": null, and the tasks lost their photos in Label Studio); those with photos link them
     from receipt_core.datasets.label_studio_export import save_label_studio

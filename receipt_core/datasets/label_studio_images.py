@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from pathlib import Path, PurePosixPath
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 from ..data.images import MAX_IMAGE_BYTES
 from ._common import file_sha256, inside, shown
@@ -41,14 +41,17 @@ def task_image(ref: Any, folder: Path, notes: list[str]) -> Path | str | None:
             pass
     # a Label Studio path or URL: a file of its name beside the export or in images/, checked against the hash its
     # name holds (a probe's upload paths named by hash were imported without pixels, their files in images/)
-    if not local and (found := _by_file_name(file_name, folder)) is not None and (
+    if not local and (found := _by_link_path(ref, folder) or _by_file_name(file_name, folder)) is not None and (
             named is None or _bytes_have(found, named.group(0), notes)):
         return found
     if named is not None:
         return named.group(0)  # RecordCollector.add notes it unless the workspace holds it
-    where = f"inside {folder.name}/" if local else "beside the export"
+    # the file looked for, named: a long link was cut before it (probe 58 read "'/data/local-files/?d=storeA/IM'…")
+    where = (f"is not a file inside {folder.name}/" if local else
+             f"names {shown(file_name)}, found neither at the link's path in the folder nor beside the export or in "
+             f"{IMAGE_FOLDER}/")
     kept = "" if local else " (the link is kept: an export writes it back for Label Studio)"
-    notes.append(f"image {shown(ref)} is not a file {where}; imported without pixels{kept}")
+    notes.append(f"image {shown(ref)} {where}; imported without pixels{kept}")
     return None
 
 
@@ -68,6 +71,31 @@ def _bytes_have(path: Path, sha: str, notes: list[str]) -> bool:
                      "an image may have; not read")
         return False
     return file_sha256(path) == sha
+
+
+def _by_link_path(ref: str, folder: Path) -> Path | None:
+    """The file inside ``folder`` at the path the link names, or at its longest ending that is one: a local-files
+    link's ``?d=storeA/IMG_0001.jpg`` is ``storeA/IMG_0001.jpg`` of an export laid out as the storage is. By file
+    name alone, probe 58's two tasks of ``storeA/IMG_0001.jpg`` and ``storeB/IMG_0001.jpg`` both took the photo of
+    that name beside the export, one receipt drawn over another's photo, unsaid. None for a bare file name (the
+    caller looks for it) or a path that climbs (``..``)."""
+    if "?d=" in ref:
+        path = ref.split("?d=", 1)[1].split("&")[0]
+    elif "://" in ref:
+        path = urlsplit(ref).path
+    else:
+        path = ref.split("?")[0]
+    parts = [part for part in PurePosixPath(unquote(path)).parts if part != "/"]
+    if ".." in parts:
+        return None
+    for start in range(len(parts) - 1):  # the longest ending first, down to a folder and the file
+        candidate = folder.joinpath(*parts[start:])
+        try:
+            if candidate.is_file() and inside(folder, candidate):
+                return candidate
+        except OSError:  # a name too long for the file system
+            continue
+    return None
 
 
 _UPLOAD_KEY = re.compile(r"^[0-9a-f]{8}-(?=.)")  # Label Studio's prefix of an uploaded file's name
