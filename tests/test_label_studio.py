@@ -660,6 +660,40 @@ def test_photos_of_one_name_in_two_folders_each_go_to_the_task_whose_link_names_
         p for p in stored.problems if "is 300×400 pixels but the document's page is 200×400" in p)]
 
 
+def test_an_ellipse_is_read_as_the_box_around_it_and_a_keypoint_or_brush_is_named_as_what_it_is(tmp_path):
+    """Probe 58: an ellipse (centre and radii) was dropped as "width must be a number, got None", a keypoint as
+    "height must be a number" and a brush mask as "needs a box": two labelled, transcribed words lost under notes
+    that read as a broken file."""
+    base = {"to_name": "image", "original_width": 800, "original_height": 1200}
+
+    def region(rid: str, kind: str, value: dict, text: str, label: str) -> list[dict]:
+        return [{**base, "id": rid, "from_name": "shape", "type": kind, "value": {**value, kind: [label]}},
+                {**base, "id": rid, "from_name": "transcription", "type": "textarea",
+                 "value": {**value, "text": [text]}}]
+
+    results = (_ls_region("r", "TOTAL", "OTHER", {"x": 10, "y": 10, "width": 20, "height": 5, "rotation": 0})
+               + region("e", "ellipselabels", {"x": 50, "y": 50, "radiusX": 10, "radiusY": 2, "rotation": 0},
+                        "5623BROCCOLI", "ITEM_NAME")
+               + region("t", "ellipselabels", {"x": 50, "y": 80, "radiusX": 10, "radiusY": 2, "rotation": 90},
+                        "4.79", "ITEM_PRICE")
+               + region("k", "keypointlabels", {"x": 70, "y": 60, "width": 0.5}, "5.99", "ITEM_PRICE")
+               + [{**base, "id": "b", "from_name": "brush", "type": "brushlabels",
+                   "value": {"format": "rle", "rle": [1, 2, 3], "brushlabels": ["TOTAL"]}}])
+    (tmp_path / "shapes.json").write_text(json.dumps([_ls_task(1, results)]))
+    report = load_dataset(tmp_path / "shapes.json", "label-studio")
+    [doc] = report.documents
+    words = {w.text: w for w in doc.words}
+    assert set(words) == {"TOTAL", "5623BROCCOLI", "4.79"}
+    assert words["5623BROCCOLI"].box == (320, 576, 480, 624) and words["5623BROCCOLI"].field == "ITEM_NAME"
+    # turned a quarter about its centre: 160 px across and 48 down become 48 across and 160 down
+    x0, y0, x1, y1 = words["4.79"].box
+    assert (x1 - x0, y1 - y0) == (pytest.approx(48, abs=1), pytest.approx(160, abs=1))
+    assert (x0 + x1) / 2 == pytest.approx(400, abs=1) and (y0 + y1) / 2 == pytest.approx(960, abs=1)
+    said = [p for p in report.problems if "marks no word's box" in p]
+    assert len(said) == 2 and "region k: a keypoint" in said[0] and "region b: a brush mask" in said[1], said
+    assert not [p for p in report.problems if "must be a number" in p or "needs a box" in p]
+
+
 def test_an_uploaded_photo_beside_the_export_or_in_its_images_folder_is_found_by_its_name(tmp_path):
     """A walkthrough zipped a Label Studio export with its photos beside it: the tasks name them by Label Studio's
     upload path (``/data/upload/1/<key>-<name>``), and every one was imported without pixels. The file of that name,

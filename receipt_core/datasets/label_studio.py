@@ -17,7 +17,7 @@ from ..data.schema import OTHER, QUANTITY, LabelSchema
 from .bounded_json import first_constant
 from ._common import (DEFAULT_LIMITS, JSON_FILES, ImportLimits, RecordError, inside, note_no_count,
                       quantity_number, read_record_file, short_id, shown, storable, too_many_words)
-from .label_studio_geometry import page_of, region_box
+from .label_studio_geometry import ellipse_as_rectangle, page_of, region_box, unread_shape
 from .label_studio_images import is_storage_link, task_image
 from .label_studio_items import item_numbers
 from .label_studio_order import words_in_order
@@ -259,7 +259,10 @@ def _regions(results: list[Mapping], width: int, height: int, schema: LabelSchem
         if not isinstance(rid, str) or not isinstance(value, Mapping) or kind == "relation":
             continue
         region = regions.setdefault(rid, {})
-        if "x" in value or "points" in value:
+        if (shape := unread_shape(kind, value)) is not None:  # said as such at the end (probe 58)
+            region.setdefault("unread_shape", shape)
+        value = ellipse_as_rectangle(value, width, height)  # an ellipse's box: the rectangle around it
+        if ("x" in value or "points" in value) and "unread_shape" not in region:
             # the values themselves: shown() cut two different polygons to the same 30 characters (probe 31)
             geometry = {k: value[k] for k in ("x", "y", "width", "height", "points") if k in value}
             first = region.setdefault("geometry", geometry)
@@ -290,7 +293,7 @@ def _regions(results: list[Mapping], width: int, height: int, schema: LabelSchem
             for key in (LINE_META, PLACE_META):  # as exported; checked together in words_in_order
                 if isinstance(meta, Mapping) and key in meta:
                     region[key] = meta[key]
-        elif kind in ("labels", "rectanglelabels", "polygonlabels"):
+        elif kind in ("labels", "rectanglelabels", "polygonlabels", "ellipselabels"):
             names = value.get("labels", value.get(kind))
             # the first of its names that is a label here, not only the first name (a probe's ["Total", "TOTAL"]
             # was left unlabelled, "Total" named as the reason)
@@ -342,8 +345,10 @@ def _regions(results: list[Mapping], width: int, height: int, schema: LabelSchem
     for rid, region in regions.items():
         if region.get("dropped"):
             continue
-        if "box" not in region or not region.get("text"):
-            notes.append(f"region {short_id(rid)}: needs a box and a non-empty transcription; dropped")
+        if "box" not in region or not region.get("text"):  # a keypoint's and a brush's said as what they are
+            why = (f"{region['unread_shape']}, which marks no word's box (words are rectangles, polygons or "
+                   "ellipses)" if "unread_shape" in region else "needs a box and a non-empty transcription")
+            notes.append(f"region {short_id(rid)}: {why}; dropped")
             continue
         usable[rid] = region
     return usable

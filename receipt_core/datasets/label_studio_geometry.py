@@ -81,3 +81,36 @@ def _on_page(xs: list[float], ys: list[float], width: int, height: int, notes: l
     if clamped:
         notes.append(f"region {short_id(rid)}: box extends outside the {width}x{height} page; clamped")
     return box
+
+
+_SHAPES_OF_NO_BOX = {"keypoint": "a keypoint", "keypointlabels": "a keypoint", "brush": "a brush mask",
+                     "brushlabels": "a brush mask"}
+
+
+def unread_shape(kind: Any, value: Mapping) -> str | None:
+    """What a result's shape is when it gives a point or a mask, not a box (a keypoint, a brush's RLE), else None."""
+    if kind in _SHAPES_OF_NO_BOX:
+        return _SHAPES_OF_NO_BOX[kind]
+    if "rle" in value:
+        return "a brush mask"
+    if "x" in value and "y" in value and not any(k in value for k in ("height", "points", "radiusY")):
+        return "a keypoint"  # its transcription's value too: a point, with no height
+    return None
+
+
+def ellipse_as_rectangle(value: Mapping, width: int, height: int) -> Mapping:
+    """An ellipse's value (centre ``x``, ``y`` and radii ``radiusX``, ``radiusY`` in percent of the ``width`` x
+    ``height`` page, turned by ``rotation`` degrees about its centre) as the value of the upright rectangle around
+    it; any other value as it is (probe 58's ellipse was dropped as "width must be a number")."""
+    if "radiusX" not in value or "radiusY" not in value or "x" not in value or "y" not in value:
+        return value
+    try:
+        x, y, rx, ry = (float(value[k]) for k in ("x", "y", "radiusX", "radiusY"))
+        turn = math.radians(float(value.get("rotation") or 0.0))
+    except (TypeError, ValueError):
+        return value  # read as a rectangle, whose reading names what is wrong
+    rx_px, ry_px = rx * width / 100, ry * height / 100
+    half_w = math.hypot(rx_px * math.cos(turn), ry_px * math.sin(turn)) * 100 / width
+    half_h = math.hypot(rx_px * math.sin(turn), ry_px * math.cos(turn)) * 100 / height
+    return {**{k: v for k, v in value.items() if k not in ("radiusX", "radiusY")},
+            "x": x - half_w, "y": y - half_h, "width": 2 * half_w, "height": 2 * half_h, "rotation": 0}
