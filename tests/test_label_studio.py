@@ -694,6 +694,17 @@ def test_an_ellipse_is_read_as_the_box_around_it_and_a_keypoint_or_brush_is_name
     assert not [p for p in report.problems if "must be a number" in p or "needs a box" in p]
 
 
+def test_a_task_with_a_draft_only_says_so_and_how_to_submit_it(tmp_path):
+    """Probe 58: a task whose only work was a draft read "no annotation or prediction with a result list"."""
+    region = _ls_region("w", "12.00", "TOTAL", {"x": 10, "y": 10, "width": 10, "height": 5, "rotation": 0})
+    task = {"id": 7, "data": {}, "annotations": [], "drafts": [{"id": 3, "result": region}]}
+    (tmp_path / "drafts.json").write_text(json.dumps([task]))
+    report = load_dataset(tmp_path / "drafts.json", "label-studio")
+    assert not report.documents
+    assert [p for p in report.problems if "1 draft only: drafts, work not submitted, are not read; submit it in Label "
+                                           "Studio and export again" in p]
+
+
 def test_an_uploaded_photo_beside_the_export_or_in_its_images_folder_is_found_by_its_name(tmp_path):
     """A walkthrough zipped a Label Studio export with its photos beside it: the tasks name them by Label Studio's
     upload path (``/data/upload/1/<key>-<name>``), and every one was imported without pixels. The file of that name,

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import math
 import re
 from pathlib import Path, PurePosixPath
 from typing import Any, Mapping
@@ -18,10 +17,11 @@ from .bounded_json import first_constant
 from ._common import (DEFAULT_LIMITS, JSON_FILES, ImportLimits, RecordError, inside, note_no_count,
                       quantity_number, read_record_file, short_id, shown, storable, too_many_words)
 from .label_studio_geometry import ellipse_as_rectangle, page_of, region_box, unread_shape
+from .label_studio_choice import chosen_annotation, chosen_prediction, probability
 from .label_studio_images import is_storage_link, task_image
 from .label_studio_items import item_numbers
 from .label_studio_order import words_in_order
-from .label_studio_template import (GROUP, IMAGE_LINK_META, LINE_META, OCR_CONFIDENCE, OCR_MODEL_VERSION,
+from .label_studio_template import (GROUP, IMAGE_LINK_META, LINE_META, OCR_CONFIDENCE,
                                     PLACE_META, QUANTITY_TAG)
 from .report import DatasetImportError, ImportReport, RecordCollector
 from ..wording import counted
@@ -105,8 +105,8 @@ def _task_document(task: Any, number_: int, folder: Path, schema: LabelSchema, l
     if with_regions and len(with_regions) < len(annotations):
         notes.append(f"{counted(len(annotations) - len(with_regions), 'annotation')} with no regions left out")
     annotations = with_regions or annotations
-    base = _chosen_annotation(annotations, notes) if annotations else (
-        _chosen_prediction(predictions, notes) if predictions else None)
+    base = chosen_annotation(annotations, notes) if annotations else (
+        chosen_prediction(predictions, notes) if predictions else None)
     if base is None or not isinstance(base.get("result"), list):
         cancelled = sum(1 for a in given if a.get("was_cancelled") is True)
         # an annotation whose result is an object read as "all cancelled" (a probe)
@@ -114,6 +114,10 @@ def _task_document(task: Any, number_: int, folder: Path, schema: LabelSchema, l
         unread = ("" if not given else f" ({given_n}, all cancelled; drafts are not read)" if cancelled == len(given)
                   else f" ({given_n}, with a result that is not a list)" if not cancelled
                   else f" ({given_n}: {cancelled} cancelled, the rest with a result that is not a list)")
+        drafts = task.get("drafts")  # a task with a draft only: said, with the way out (probe 58)
+        if not given and isinstance(drafts, list) and drafts:
+            unread = (f" ({counted(len(drafts), 'draft')} only: drafts, work not submitted, are not read; submit it "
+                      "in Label Studio and export again)")
         raise RecordError(f"the task has no annotation or prediction with a result list{unread}")
     results = [r for r in base["result"] if isinstance(r, Mapping)]
     if skipped := len(base["result"]) - len(results):
@@ -157,49 +161,6 @@ def _task_document(task: Any, number_: int, folder: Path, schema: LabelSchema, l
     doc = Document(id=str(doc_id), width=width, height=height, words=tuple(ordered), source=source, meta=meta)
     doc.validate(schema)
     return storable(doc, notes), image
-
-
-def _chosen_prediction(predictions: list[Mapping], notes: list[str]) -> Mapping:
-    """The prediction a task with no annotation takes its words from: the one with the most regions (an export of
-    ours lists the OCR's words first, then a run's suggestions for some of them), then our "ocr" one, then the
-    highest-scoring, then the last listed; a note says so when that is not the first listed (a probe: the first
-    listed won, and the regions only a later, higher-scoring model had were dropped without a word)."""
-    readable = [p for p in predictions if isinstance(p.get("result"), list)] or predictions
-
-    def regions(prediction: Mapping) -> int:
-        results = prediction.get("result") if isinstance(prediction.get("result"), list) else []
-        return len({shown(r.get("id")) for r in results if isinstance(r, Mapping) and r.get("type") != "relation"})
-
-    # of two as full, this app's "ocr" one: it holds the OCR's confidences and the items, which a run's suggestions
-    # for every word do not (a walkthrough's 167 confidences came back empty)
-    chosen = max(enumerate(readable),
-                 key=lambda item: (regions(item[1]), item[1].get("model_version") == OCR_MODEL_VERSION,
-                                   _probability(item[1].get("score")), item[0]))[1]
-    if chosen is not readable[0]:
-        notes.append(f"{len(readable)} predictions and no annotation; the words are those of "
-                     f"{shown(chosen.get('model_version') or 'label-studio')} ({counted(regions(chosen), 'region')}, "
-                     f"score {_probability(chosen.get('score')):.2f}), the fullest; the others only suggest labels "
-                     "for its words")
-    return chosen
-
-
-def _chosen_annotation(annotations: list[Mapping], notes: list[str]) -> Mapping:
-    """The annotation a task's words and labels come from: the ground-truth one, else the latest updated (or
-    created), else the last listed; with several, a note says which (a probe: the older of two won by position)."""
-    if len(annotations) == 1:
-        return annotations[0]
-    truth = [a for a in annotations if a.get("ground_truth") is True]
-    pool = truth or annotations
-    chosen = max(enumerate(pool), key=lambda item: (_when(item[1]), item[0]))[1]
-    why = "the ground-truth one" if truth else "the latest updated" if _when(chosen) else "the last listed"
-    notes.append(f"{len(annotations)} annotations; labels from {why} (id {shown(chosen.get('id'))})")
-    return chosen
-
-
-def _when(annotation: Mapping) -> str:
-    """An annotation's updated_at (else created_at) as Label Studio writes them (ISO 8601, so they sort as text)."""
-    stamp = annotation.get("updated_at") or annotation.get("created_at")
-    return stamp if isinstance(stamp, str) else ""
 
 
 def _task_receipt_id(task_id: Any, ref: Any) -> str:
@@ -418,7 +379,7 @@ def _add_suggestions(prediction: Mapping, words: dict[str, Word], width: int, he
         raw = next((r.get("score") for r in results if r.get("id") == rid and "score" in r), default)
         if raw is not None and (isinstance(raw, bool) or not isinstance(raw, (int, float))):
             unread_scores.append(f"{rid} {shown(raw)}")
-        score = _probability(raw)
+        score = probability(raw)
         earlier = word.suggestion
         if earlier is not None and (earlier.field, earlier.is_quantity) != (OTHER if label == QUANTITY else label,
                                                                            label == QUANTITY):
@@ -436,13 +397,3 @@ def _add_suggestions(prediction: Mapping, words: dict[str, Word], width: int, he
     if unread_scores:
         notes.append(f"prediction {shown(run)}: the score of {counted(len(unread_scores), 'region')} is not a number "
                      f"({', '.join(unread_scores[:3])}{', …' if len(unread_scores) > 3 else ''}); read as 0")
-
-
-def _probability(value: Any) -> float:
-    """A prediction's score as a probability: a number clamped to 0–1; 0 for anything else (10**400 raised
-    OverflowError and lost the task)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return 0.0
-    if isinstance(value, int):
-        return 1.0 if value >= 1 else 0.0
-    return min(max(value, 0.0), 1.0) if math.isfinite(value) else 0.0
