@@ -705,6 +705,19 @@ def test_a_task_with_a_draft_only_says_so_and_how_to_submit_it(tmp_path):
                                            "Studio and export again" in p]
 
 
+def test_a_cancelled_annotation_left_out_is_counted_beside_the_one_chosen(tmp_path):
+    """Probe 58: three annotations, one cancelled, read "2 annotations; labels from the ground-truth one"."""
+    region = _ls_region("w", "12.00", "TOTAL", {"x": 10, "y": 10, "width": 10, "height": 5, "rotation": 0})
+    task = {"id": 7, "data": {}, "annotations": [
+        {"id": 1, "result": region, "was_cancelled": False},
+        {"id": 2, "result": region, "was_cancelled": False, "ground_truth": True},
+        {"id": 3, "result": region, "was_cancelled": True}]}
+    (tmp_path / "three.json").write_text(json.dumps([task]))
+    problems = load_dataset(tmp_path / "three.json", "label-studio").problems
+    assert [p.split(": ", 1)[1] for p in problems] == [
+        "1 cancelled annotation left out", "2 annotations; labels from the ground-truth one (id 2)"], problems
+
+
 def test_an_uploaded_photo_beside_the_export_or_in_its_images_folder_is_found_by_its_name(tmp_path):
     """A walkthrough zipped a Label Studio export with its photos beside it: the tasks name them by Label Studio's
     upload path (``/data/upload/1/<key>-<name>``), and every one was imported without pixels. The file of that name,
