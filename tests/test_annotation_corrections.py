@@ -160,9 +160,16 @@ def test_the_workspace_stores_every_correction_and_undoes_it(tmp_path):
     assert undone.kind == "correct"
     assert undone.describe() == ("Undid the last correction, which was word 'Rp' added as word #3; the receipt is "
                                  "as it was before it.")
+    # each undone correction shows the first word it changed back, as a label's undo does (walkthrough 57's undone
+    # text fix left the selection where it was): the place of the word taken away, the word put back whole, ...
+    assert undone.word_to_show(6) == 3
     undone = ws.undo("r1")
     assert undone.describe().startswith("Undid the last correction, which was ") and "split" in undone.summary
     assert [w.text for w in ws.get_document("r1").words] == ["ICE TEA", "3x", "20.000", "TOTAL", "20.000"]
+    assert undone.word_to_show(5) == 0
+    assert ws.undo("r1").word_to_show(5) == 1  # ... the word whose text came back
+    assert ws.redo("r1").word_to_show(5) == 1 and ws.redo("r1").word_to_show(6) == 0  # and so does a redo
+    ws.undo("r1")  # the split taken back again, for what follows
     ws.merge_with_next("r1", 3)
     ws.delete_word("r1", 0)
     # a change without history since the last correction: its undo is refused and changes nothing

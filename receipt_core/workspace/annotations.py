@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
 from typing import Any, Callable, Collection, Mapping, Sequence
 
 from ..data import corrections
@@ -28,61 +27,7 @@ from ..data.review import LabelledDocuments, evaluation_documents, labelled_docu
 from ..data.schema import DEFAULT_SCHEMA, LabelSchema
 from .database import Database, NotFoundError, WorkspaceError, dumps
 from .documents import stored_document, write_document
-
-HISTORY_KINDS = ("label", "suggest", "accept", "reject", "review", "group", "correct")
-
-
-ANY_ACTION = -1  # Workspace.undo's seen_action when the caller does not say which change it saw
-
-
-@dataclass(frozen=True)
-class HistoryEntry:
-    action: int  # the entries of one user action share it
-    doc_id: str
-    kind: str  # one of HISTORY_KINDS
-    word_index: int | None  # None for a review change or a correction
-    before: Mapping[str, Any]  # the word's JSON ({"reviewed": bool}, or {"words": [...]}) before the change
-    after: Mapping[str, Any]
-    undone: bool
-    created_at: float
-
-
-@dataclass(frozen=True)
-class Undone:
-    """What :meth:`AnnotationStore.undo` put back (or :meth:`AnnotationStore.redo` did again)."""
-
-    action: int
-    doc_id: str
-    kind: str
-    words: int  # how many words it put back (0 for a review change; a correction: the words now)
-    summary: str = ""  # a correction's own description ("word 4: text '2x' -> '2 x'")
-    first_word: int | None = None  # the first word a label, suggestion or item change put back (where to look)
-    redone: bool = False  # Redo did the change again (Undo took it back)
-    marked_done: bool = False  # a review change that left the receipt marked done (Redo of a mark, Undo of its removal)
-
-    def word_to_show(self, words: int) -> int | None:
-        """The word the editor should select after this undo (the first it put back, when the receipt of ``words``
-        words still has it), so the person sees what came back; None to leave the selection."""
-        return self.first_word if self.first_word is not None and self.first_word < words else None
-
-    def describe(self) -> str:
-        """One line for the person who pressed Undo: what was undone, on how many words."""
-        what = UNDO_NAMES.get(self.kind, self.kind)
-        if self.redone:
-            done = f"Redid the {what} that Undo had taken back"
-            return f"{done}, which was {self.summary}." if self.summary else (
-                f"{done}." if self.kind == "review" else f"{done} ({self.words} word{'' if self.words == 1 else 's'}).")
-        if self.summary:
-            return f"Undid the last {what}, which was {self.summary}; the receipt is as it was before it."
-        if self.kind == "review":
-            return f"Undid the last {what}."
-        return f"Undid the last {what} ({self.words} word{'' if self.words == 1 else 's'})."
-
-
-UNDO_NAMES = {"label": "label or quantity change", "suggest": "pre-fill", "accept": "acceptance of suggestions",
-              "reject": "rejection of suggestions", "review": "done mark", "group": "item change",
-              "correct": "correction"}
-"""What each history kind is called when it is undone."""
+from .history import ANY_ACTION, HistoryEntry, Undone
 
 
 class AnnotationStore(Database):
@@ -377,6 +322,7 @@ def _replay(conn, action: int, forward: bool) -> Undone:
     try:
         summary = ""
         marked_done = False
+        corrected: int | None = None  # a correction's first word changed back
         row = _stored_row(conn, target)
         if kind == "review":
             marked_done = bool(json.loads(entries[0][then_key])["reviewed"])
@@ -393,6 +339,10 @@ def _replay(conn, action: int, forward: bool) -> Undone:
             write_document(conn, doc.with_words(restored), row["dataset"])
             words = len(restored)
             summary = str(json.loads(entry["after"]).get("summary") or "")
+            # the first word it changed back, shown as a label's undo shows its word (walkthrough 57's undone text
+            # fix left the selection twelve words on)
+            corrected = next((i for i, (a, b) in enumerate(zip(restored, doc.words)) if a != b),
+                             min(len(restored), len(doc.words)))
         else:
             doc = stored_document(target, row["json"])
             restored = list(doc.words)
@@ -413,9 +363,10 @@ def _replay(conn, action: int, forward: bool) -> Undone:
         raise WorkspaceError(f"the history of the last change on {target!r} is damaged ({error}); nothing "
                              f"was {verb}ne") from None
     conn.execute("UPDATE annotation_history SET undone = ? WHERE action = ?", (0 if forward else 1, action))
-    first = min((e["word_index"] for e in entries if e["word_index"] is not None), default=None)
+    first = corrected if kind == "correct" else min(
+        (e["word_index"] for e in entries if e["word_index"] is not None), default=None)
     return Undone(action=action, doc_id=target, kind=kind, words=words, summary=summary,
-                  first_word=first if kind not in ("review", "correct") else None, redone=forward,
+                  first_word=first if kind != "review" else None, redone=forward,
                   marked_done=marked_done)
 
 

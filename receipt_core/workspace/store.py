@@ -19,7 +19,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .annotations import ANY_ACTION, HISTORY_KINDS, AnnotationStore, HistoryEntry, ReceiptChangedError, Undone
+from .annotations import AnnotationStore, ReceiptChangedError
+from .history import ANY_ACTION, HISTORY_KINDS, HistoryEntry, Undone
 from .database import BUSY_TIMEOUT_MS, DATABASE_NAME, OCR_CACHE_FOLDER, SCHEMA_VERSION, NotFoundError, WorkspaceError
 from .documents import DocumentStore
 from .summaries import DatasetSummary, DocumentSummary
