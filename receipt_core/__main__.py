@@ -3,12 +3,14 @@
 import signal
 import sys
 
+from .cli.errors import Terminated
+
 
 def _interrupt(signum, frame):
     """SIGTERM (``kill PID``, ``timeout``) as Ctrl-C: the command stops its OCR workers and cleans up, where the
     default ended it at once and left the workers running with the output pipe open (a probe). ``train`` sets its
-    own handler while a run trains (stop after the step, save)."""
-    raise KeyboardInterrupt
+    own handler while a run trains (stop after the step, save). Said as SIGTERM (probe 59 read "interrupted")."""
+    raise Terminated
 
 
 if __name__ == "__main__":
@@ -18,7 +20,8 @@ if __name__ == "__main__":
     signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         from .cli.main import main
-    except KeyboardInterrupt:  # Ctrl-C while the libraries load: one line, not their import traceback (a probe)
-        print("error: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as stopped:  # Ctrl-C while the libraries load: one line, not their traceback (a probe)
+        print(f"error: {'terminated (SIGTERM)' if isinstance(stopped, Terminated) else 'interrupted'}",
+              file=sys.stderr)
         sys.exit(130)
     sys.exit(main())

@@ -6,3 +6,7 @@ from __future__ import annotations
 
 class CommandError(Exception):
     """A failure the user can fix; its message is printed as ``error: <message>``."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill PID``, ``timeout``), which stops a command as Ctrl-C does, said as itself."""

@@ -15,17 +15,13 @@ import threading
 from typing import TYPE_CHECKING
 
 from ..training.events import FailedEvent, FinishedEvent
-from .errors import CommandError
+from .errors import CommandError, Terminated
 
 if TYPE_CHECKING:  # the job's module loads torch; the command modules import this one at start-up
     from ..training.job import TrainingJob
 
 
 STOPPED_EXIT_CODE = 130  # as a stopped study's and a second Ctrl-C's
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM (``kill PID``), which stops a run as Ctrl-C does, said as itself."""
 
 
 def exit_code(finished: FinishedEvent) -> int:

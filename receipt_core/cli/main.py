@@ -18,6 +18,7 @@ from ..data.markup import one_line
 from ..errors import is_library_panic, is_user_error
 from .arguments import given_path
 from .foreground import record_interrupts
+from .errors import Terminated
 
 # Command modules in help order (imported by name).
 COMMAND_MODULES = ("receipt_core.cli.data_commands", "receipt_core.cli.train_command",
@@ -77,14 +78,12 @@ def _run(argv: Sequence[str] | None) -> int:
         args = parse_command_line(parser, argv)
     except SystemExit as exit_:  # argparse's usage errors and --help
         return exit_.code if isinstance(exit_.code, int) else EXIT_USER_ERROR
-    except KeyboardInterrupt:  # Ctrl-C while the commands' modules load (a probe's traceback at 1.6 s)
-        print("error: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as stopped:  # Ctrl-C while the commands' modules load (a probe's traceback at 1.6 s)
+        return _stopped(stopped)
     try:
         return int(args.handler(args) or 0)
-    except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as stopped:
+        return _stopped(stopped)
     except BrokenPipeError:  # `ocr IMG | head`: the reader stopped reading, as it meant to; no "error: Broken pipe"
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())  # nor another one when Python flushes stdout at exit
@@ -107,3 +106,10 @@ def describe_error(error: BaseException) -> str:
     if is_user_error(error):
         return message
     return f"unexpected {type(error).__name__}: {message} (set RECEIPT_DEBUG=1 to see the traceback)"
+
+
+def _stopped(signalled: KeyboardInterrupt) -> int:
+    """A command stopped by Ctrl-C or SIGTERM: said as which (probe 59's ``kill -TERM`` of an export read
+    "interrupted"), exit status 130 either way, as a stopped training's."""
+    print(f"error: {'terminated (SIGTERM)' if isinstance(signalled, Terminated) else 'interrupted'}", file=sys.stderr)
+    return 130

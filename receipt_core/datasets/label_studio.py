@@ -16,7 +16,7 @@ from ..data.schema import OTHER, QUANTITY, LabelSchema
 from .bounded_json import first_constant
 from ._common import (DEFAULT_LIMITS, JSON_FILES, ImportLimits, RecordError, inside, note_no_count,
                       quantity_number, read_record_file, short_id, shown, storable, too_many_words)
-from .label_studio_geometry import ellipse_as_rectangle, page_of, region_box, unread_shape
+from .label_studio_geometry import page_of, region_box, unread_shape
 from .label_studio_choice import chosen_annotation, chosen_prediction, probability
 from .label_studio_images import is_storage_link, task_image
 from .label_studio_items import item_numbers
@@ -225,12 +225,13 @@ def _regions(results: list[Mapping], width: int, height: int, schema: LabelSchem
         region = regions.setdefault(rid, {})
         if (shape := unread_shape(kind, value)) is not None:  # said as such at the end (probe 58)
             region.setdefault("unread_shape", shape)
-        value = ellipse_as_rectangle(value, width, height)  # an ellipse's box: the rectangle around it
         if ("x" in value or "points" in value) and "unread_shape" not in region:
             # the values themselves: shown() cut two different polygons to the same 30 characters (probe 31)
-            geometry = {k: value[k] for k in ("x", "y", "width", "height", "points") if k in value}
+            geometry = {k: value[k] for k in ("x", "y", "width", "height", "points", "radiusX", "radiusY")
+                        if k in value}
             first = region.setdefault("geometry", geometry)
-            if any(first.get(k, v) != v for k, v in geometry.items()) and not region.get("dropped"):
+            # compared as written: a NaN is not equal to itself, and read as a second box (probe 59)
+            if any(repr(first.get(k, v)) != repr(v) for k, v in geometry.items()) and not region.get("dropped"):
                 # Label Studio repeats a region's geometry in each of its results; two different ones under one id
                 # are two regions, and which text and label go with which cannot be told (a probe's "Coffee" was
                 # lost under "Tea"'s text without a word)

@@ -37,9 +37,11 @@ def page_of(data: Mapping, results: list[Mapping], notes: list[str]) -> tuple[in
 
 
 def region_box(value: Mapping, width: int, height: int, notes: list[str], rid: str) -> Box:
-    """A rectangle's or a polygon's box in page pixels (Label Studio gives percent of the image)."""
+    """A rectangle's, a polygon's or an ellipse's box in page pixels (Label Studio gives percent of the image)."""
     if "points" in value:
         return _polygon_box(value["points"], width, height, notes, rid)
+    if "radiusX" in value or "radiusY" in value:
+        return _ellipse_box(value, width, height, notes, rid)
     # x, y: the top-left corner before rotation; the rotation turns the box about that corner. Width and height
     # become pixels before turning: turning the percent offsets mixed units on a page that is not square (a probe
     # read a 24×80 px box as 16×120)
@@ -63,6 +65,21 @@ def region_box(value: Mapping, width: int, height: int, notes: list[str], rid: s
         corners = [(dx * c - dy * s, dx * s + dy * c) for dx, dy in corners]
     return _on_page([round(x + dx, 2) for dx, _ in corners], [round(y + dy, 2) for _, dy in corners], width,
                     height, notes, rid)
+
+
+def _ellipse_box(value: Mapping, width: int, height: int, notes: list[str], rid: str) -> Box:
+    """An ellipse's box: the upright rectangle around it. Its centre ``x``, ``y`` and radii ``radiusX``, ``radiusY``
+    are percent of the image, and it turns by ``rotation`` degrees about its centre (probe 58's ellipse was dropped as
+    "width must be a number"; its numbers are read as a rectangle's are, each named when it is none)."""
+    x, y = number(value.get("x"), "x") * width / 100, number(value.get("y"), "y") * height / 100
+    rx = abs(number(value.get("radiusX"), "radiusX")) * width / 100
+    ry = abs(number(value.get("radiusY"), "radiusY")) * height / 100
+    turn = math.radians(number(value.get("rotation", 0) or 0, "rotation", 360.0))
+    half_w, half_h = math.hypot(rx * math.cos(turn), ry * math.sin(turn)), math.hypot(rx * math.sin(turn),
+                                                                                       ry * math.cos(turn))
+    notes.append(f"region {short_id(rid)}: an ellipse; stored as the upright box around it")
+    return _on_page([round(x - half_w, 2), round(x + half_w, 2)], [round(y - half_h, 2), round(y + half_h, 2)],
+                    width, height, notes, rid)
 
 
 def _polygon_box(points: Any, width: int, height: int, notes: list[str], rid: str) -> Box:
@@ -96,21 +113,3 @@ def unread_shape(kind: Any, value: Mapping) -> str | None:
     if "x" in value and "y" in value and not any(k in value for k in ("height", "points", "radiusY")):
         return "a keypoint"  # its transcription's value too: a point, with no height
     return None
-
-
-def ellipse_as_rectangle(value: Mapping, width: int, height: int) -> Mapping:
-    """An ellipse's value (centre ``x``, ``y`` and radii ``radiusX``, ``radiusY`` in percent of the ``width`` x
-    ``height`` page, turned by ``rotation`` degrees about its centre) as the value of the upright rectangle around
-    it; any other value as it is (probe 58's ellipse was dropped as "width must be a number")."""
-    if "radiusX" not in value or "radiusY" not in value or "x" not in value or "y" not in value:
-        return value
-    try:
-        x, y, rx, ry = (float(value[k]) for k in ("x", "y", "radiusX", "radiusY"))
-        turn = math.radians(float(value.get("rotation") or 0.0))
-    except (TypeError, ValueError):
-        return value  # read as a rectangle, whose reading names what is wrong
-    rx_px, ry_px = rx * width / 100, ry * height / 100
-    half_w = math.hypot(rx_px * math.cos(turn), ry_px * math.sin(turn)) * 100 / width
-    half_h = math.hypot(rx_px * math.sin(turn), ry_px * math.cos(turn)) * 100 / height
-    return {**{k: v for k, v in value.items() if k not in ("radiusX", "radiusY")},
-            "x": x - half_w, "y": y - half_h, "width": 2 * half_w, "height": 2 * half_h, "rotation": 0}
