@@ -692,6 +692,17 @@ def test_an_ellipse_is_read_as_the_box_around_it_and_a_keypoint_or_brush_is_name
     said = [p for p in report.problems if "marks no word's box" in p]
     assert len(said) == 2 and "region k: a keypoint" in said[0] and "region b: a brush mask" in said[1], said
     assert not [p for p in report.problems if "must be a number" in p or "needs a box" in p]
+    # its numbers read as a rectangle's are, each named (probe 59: "unexpected ValueError: math domain error" for a
+    # rotation of "inf", "two different boxes share this id" for a radius of "1e400")
+    for odd, said in ((("rotation", "inf"), "rotation must be a number, got 'inf'"),
+                      (("radiusX", 1e308), "radiusX is 1e+308, outside"), (("radiusY", 10 ** 400), "radiusY is "),
+                      (("radiusX", True), "radiusX must be a number")):
+        value = {"x": 50, "y": 50, "radiusX": 10, "radiusY": 2, "rotation": 0, odd[0]: odd[1]}
+        results = region("e", "ellipselabels", value, "5623BROCCOLI", "ITEM_NAME")
+        (tmp_path / "odd.json").write_text(json.dumps([_ls_task(1, results)]))
+        problems = load_dataset(tmp_path / "odd.json", "label-studio").problems
+        assert any(said in p for p in problems) and not any("unexpected" in p or "share this id" in p
+                                                            for p in problems), problems
 
 
 def test_a_task_with_a_draft_only_says_so_and_how_to_submit_it(tmp_path):
