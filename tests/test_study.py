@@ -90,7 +90,7 @@ def test_reports_show_every_configuration(study_dir):
     if data["notes"]:
         assert "<h2>Problems</h2>" in html and all(note.split(" (")[0][:40] in html for note in data["notes"])
     for config in data["configurations"]:
-        assert f"| {config['name']} |" in markdown or f"| **{config['name']}** |" in markdown
+        assert f"| {config['name']} |" in markdown or f"| **★ {config['name']}** |" in markdown
         assert json.dumps(config["name"])[1:-1] in html  # (plotly writes "·" as \u00b7 in its JSON)
         f1 = config["runs"][0]["metrics"]["fields.micro_f1"]
         assert f"{f1:.3f}" in markdown

@@ -234,7 +234,10 @@ def legend_below(fig: go.Figure) -> None:
     on Annotate sat over the bottom of the receipt, whose TOTAL and CASH showed again below it."""
     names = [t.name for t in fig.data if t.showlegend is not False and t.name]
     bottom = RECEIPT_LEGEND_ROW * legend_rows(names, RECEIPT_COLUMN) + 10 if names else 0
-    fig.update_layout(legend=dict(orientation="h", x=0, xanchor="left", y=-0.01, yanchor="top"), margin_b=bottom,
+    # on a white chip, as the receipt is: in the dark theme the black and navy samples vanished on the dark page
+    # (walkthrough 58)
+    fig.update_layout(legend=dict(orientation="h", x=0, xanchor="left", y=-0.01, yanchor="top", bgcolor="white",
+                                  font=dict(color="#222222")), margin_b=bottom,
                       height=(fig.layout.height or FIGURE_HEIGHT) + bottom)
 
 

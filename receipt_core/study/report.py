@@ -36,7 +36,8 @@ def html_report(result: StudyResult) -> str:
     """A standalone page (Plotly embedded once, works offline): what ``report.md`` says (settings, command, table,
     reading, problems), with quality vs cost and the overlaid curves."""
     rows = table_rows(result)
-    columns = list(zip(*(row.cells() for row in rows))) if rows else [()] * len(TABLE_COLUMNS)
+    marked = [(("★ " if row.best else "") + str(row.cells()[0]), *row.cells()[1:]) for row in rows]  # as the note
+    columns = list(zip(*marked)) if rows else [()] * len(TABLE_COLUMNS)
     # Plotly reads tags in a table cell (<a href>, <b>): a configuration names its backbone, which may be a folder
     cells = [[escape_markup(str(value)) for value in column] for column in columns]
     table = go.Figure(go.Table(header={"values": list(TABLE_COLUMNS)}, cells={"values": cells}))

@@ -26,7 +26,7 @@ TABLE_NOTE = ("Scores are each run's final evaluation, the model it saved (the R
               "own epochs end it first, plus the evaluation and checkpoint that close the run. The budget is checked "
               "between steps, so a run ends past it by its closing work and its last step; a frozen backbone's first "
               "steps also compute the features, so a budget of seconds is overrun by tens of seconds with MiniLM on a "
-              "few hundred receipts on 2 cores. The bold row is the best multi-task configuration, marked only when it "
+              "few hundred receipts on 2 cores. The row marked ★ is the best multi-task configuration, marked only when it "
               "is behind no other row beyond the noise rule below on either metric and ahead of each on at least one "
               "(no row is when none is, nor when fewer than "
               f"{MIN_EVAL_RECEIPTS} receipts were scored).")
@@ -38,7 +38,7 @@ class TableRow:
     """One configuration as the report's table shows it (means over the seeds; None where every run failed)."""
 
     configuration: str
-    best: bool  # the best multi-task configuration, when it clears the noise rule (bold in the report)
+    best: bool  # the best multi-task configuration, when it clears the noise rule (marked ★)
     metrics: Mapping[str, Spread]  # HEADLINE_METRICS key -> spread; empty when every run failed
     train_s: float | None
     epochs: float | None
@@ -80,8 +80,8 @@ def markdown_table(result: StudyResult) -> str:
     for row in table_rows(result):
         cells = list(row.cells())
         cells[0] = escape_markdown(cells[0])  # a configuration names its backbone, which may be a folder path
-        if row.best:
-            cells[0] = f"**{cells[0]}**"
+        if row.best:  # marked as the note says it is, in every table (walkthrough 58 read "the bold row" on Runs,
+            cells[0] = f"**★ {cells[0]}**"  # where the table marks it ★ only)
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
