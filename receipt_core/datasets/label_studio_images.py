@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, Iterable
 from urllib.parse import unquote, urlsplit
 
 from ..data.images import MAX_IMAGE_BYTES
@@ -88,14 +88,8 @@ def _by_link_path(ref: str, folder: Path) -> Path | None:
     parts = [part for part in PurePosixPath(unquote(path)).parts if part != "/"]
     if ".." in parts:
         return None
-    for start in range(len(parts) - 1):  # the longest ending first, down to a folder and the file
-        candidate = folder.joinpath(*parts[start:])
-        try:
-            if candidate.is_file() and inside(folder, candidate):
-                return candidate
-        except OSError:  # a name too long for the file system
-            continue
-    return None
+    # the longest ending first, down to a folder and the file
+    return _first_file(folder, (folder.joinpath(*parts[start:]) for start in range(len(parts) - 1)))
 
 
 _UPLOAD_KEY = re.compile(r"^[0-9a-f]{8}-(?=.)")  # Label Studio's prefix of an uploaded file's name
@@ -107,12 +101,16 @@ def _by_file_name(file_name: str, folder: Path) -> Path | None:
     them there, and every task was imported without pixels)."""
     if not file_name or file_name in (".", ".."):
         return None
-    for name in dict.fromkeys((file_name, _UPLOAD_KEY.sub("", file_name))):
-        for place in (folder, folder / IMAGE_FOLDER):
-            candidate = place / name
-            try:
-                if candidate.is_file() and inside(folder, candidate):
-                    return candidate
-            except OSError:  # a name too long for the file system
-                continue
+    return _first_file(folder, (place / name for name in dict.fromkeys((file_name, _UPLOAD_KEY.sub("", file_name)))
+                                for place in (folder, folder / IMAGE_FOLDER)))
+
+
+def _first_file(folder: Path, candidates: Iterable[Path]) -> Path | None:
+    """The first of ``candidates`` that is a regular file (or a link to one) inside ``folder``, else None."""
+    for candidate in candidates:
+        try:
+            if candidate.is_file() and inside(folder, candidate):
+                return candidate
+        except OSError:  # a name too long for the file system
+            continue
     return None
