@@ -425,6 +425,34 @@ def test_malformed_cord_files_each_give_a_specific_problem(tmp_path):
     assert good.is_quantity and good.quantity_value == 2.0 and good.field == OTHER and good.group_id == 1
 
 
+def test_a_wildreceipt_folders_files_linked_outside_it_are_not_read(tmp_path, shared_data):
+    """Probe 60: Data → Import of a folder whose train.txt was a link to a file outside every folder the dashboard
+    reads stored that file's words, and one linked to /etc/passwd was read line by line ("not valid JSON" each).
+    A folder's files are its own, as the other formats read a folder; the link is named."""
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    line = (shared_data / "wildreceipt" / "dev.txt").read_text().splitlines()[0]
+    (outside / "data.txt").write_text(line + "\n")
+    (outside / "class_list.txt").write_text((shared_data / "wildreceipt" / "class_list.txt").read_text())
+    folder = tmp_path / "evil"
+    folder.mkdir()
+    (folder / "class_list.txt").write_text((shared_data / "wildreceipt" / "class_list.txt").read_text())
+    (folder / "train.txt").symlink_to(outside / "data.txt")
+    with pytest.raises(DatasetImportError, match=r"^train\.txt in .*evil is a link to a file outside the folder, "
+                                                 r"which is not read; copy the file into the folder$"):
+        load_dataset(folder, "wildreceipt")
+    (folder / "train.txt").unlink()
+    (folder / "train.txt").write_text(line + "\n")
+    (folder / "class_list.txt").unlink()
+    (folder / "class_list.txt").symlink_to(outside / "class_list.txt")
+    with pytest.raises(DatasetImportError, match="class_list.txt in .* is a link to a file outside the folder"):
+        load_dataset(folder, "wildreceipt")
+    (folder / "class_list.txt").unlink()
+    (folder / "class_list.txt").write_text((shared_data / "wildreceipt" / "class_list.txt").read_text())
+    assert len(load_dataset(folder, "wildreceipt").documents) == 1  # its own files: read
+
+
 def test_malformed_wildreceipt_lines_each_give_a_specific_problem(tmp_path, shared_data):
     (tmp_path / "class_list.txt").write_text((shared_data / "wildreceipt" / "class_list.txt").read_text())
     (tmp_path / "img.jpeg").write_bytes(b"\xff\xd8\xff not really decoded here")

@@ -33,6 +33,13 @@ def wildreceipt_files(path: Path) -> tuple[Path, list[Path]]:
         raise DatasetImportError(f"no WildReceipt annotation files in {folder}; expected one of {', '.join(SPLIT_FILES)}")
     if not (folder / "class_list.txt").is_file():
         raise DatasetImportError(f"{folder / 'class_list.txt'} is missing; WildReceipt needs it to name label ids")
+    # the folder's files, not files elsewhere that its links lead to, as every other format reads a folder: probe 60
+    # imported a train.txt linked to a file outside the dashboard's folders, and read /etc/passwd line by line
+    leaving = [file for file in (*files, folder / "class_list.txt") if file != path and not inside(folder, file)]
+    if leaving:
+        raise DatasetImportError(f"{', '.join(file.name for file in leaving)} in {folder} "
+                                 f"{'is a link' if len(leaving) == 1 else 'are links'} to a file outside the folder, "
+                                 "which is not read; copy the file into the folder")
     return folder, files
 
 
