@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
-import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Mapping
@@ -22,7 +21,7 @@ from typing import Any, Mapping
 from ..data.files import atomic_write, portable_name_problem
 from ..datasets.bounded_json import BoundedJSONError, loads_bounded
 from ..workspace.database import WorkspaceError
-from ..workspace.names import check_dataset_name
+from ..workspace.names import check_dataset_name, refused_characters
 from .result import ConfigSummary, RunResult, StudyResult
 from .settings import StudyConfig, StudySettings
 from .view import run_from_json
@@ -40,7 +39,6 @@ RACE_KINDS = ("race", "study")  # which page started it: the Race page, or Runs 
 ENTRY_STATUSES = ("waiting", "running", "finished", "stopped", "failed", "skipped", "interrupted")
 RACE_STATUSES = ("running", "finished", "stopped", "failed", "interrupted")
 MAX_NAME = 80
-_NAME = re.compile(r"[A-Za-z0-9_. \-]+")
 
 
 class RaceFileError(ValueError):
@@ -60,9 +58,10 @@ def check_race_name(name: str) -> str:
         raise ValueError("the study needs a folder name, such as 'race-1' or 'cord-scenarios'")
     if len(name) > MAX_NAME:
         raise ValueError(f"the folder name is {len(name)} characters long; at most {MAX_NAME} are allowed")
-    if not _NAME.fullmatch(name) or name.startswith(".") or name != name.strip():
-        raise ValueError(f"the folder name {name!r} may hold only ASCII letters (A-Z, a-z), digits, spaces, '-', '_' "
-                         "and '.', and must not start with '.' nor start or end with a space")
+    if (refused := refused_characters(name, "the folder name")) is not None:
+        raise ValueError(refused)
+    if name.startswith(".") or name != name.strip():
+        raise ValueError(f"the folder name {name!r} must not start with '.' nor start or end with a space")
     if "  " in name:  # a page shows two spaces as one, the name quoted here too: say where they are (a probe)
         raise ValueError(f"the folder name {name!r} holds two spaces in a row, after "
                          f"{name[:name.index('  ')]!r}, which show as one; use one")

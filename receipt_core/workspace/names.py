@@ -33,12 +33,8 @@ def check_dataset_name(name: object) -> str:
     if len(name) > MAX_DATASET_NAME:
         raise WorkspaceError(f"the dataset name is {len(name)} characters long; at most {MAX_DATASET_NAME} are "
                              f"allowed")
-    bad = sorted({ch for ch in name if not _DATASET_NAME.fullmatch(ch)})
-    if bad:
-        # every one, up to 12 (a walkthrough fixed the five shown and was refused again for the rest)
-        shown = ", ".join(_shown_char(ch) for ch in bad[:12]) + (f" and {len(bad) - 12} more" if len(bad) > 12 else "")
-        raise WorkspaceError(f"the dataset name {_shown_name(name)} contains {shown}; use only ASCII letters "
-                             "(A-Z, a-z), digits, spaces, '-', '_' and '.'")
+    if (refused := refused_characters(name, "the dataset name")) is not None:
+        raise WorkspaceError(refused)
     if name.startswith(".") or name != name.strip():
         raise WorkspaceError(f"the dataset name {name!r} must not start with '.' nor start or end with a space")
     if "  " in name:  # a page shows two spaces as one: 'cord  dev' would look like 'cord dev'
@@ -67,6 +63,19 @@ def other_datasets(name: str, names: list[str]) -> str:
     listed = ", ".join(names[:MAX_NAMES_LISTED]) + (f" and {len(names) - MAX_NAMES_LISTED} more"
                                                       if len(names) > MAX_NAMES_LISTED else "")
     return (f"closest: {', '.join(close)}; " if close else "") + f"datasets: {listed or 'none'}"
+
+
+def refused_characters(name: str, what: str) -> str | None:
+    """"<what> '<name>' contains 'é', U+200B; use only …" when ``name`` holds a character a name may not (ASCII
+    letters, digits, space, ``-``, ``_``, ``.`` are allowed), else None: the one wording of dataset and study folder
+    names (probe 60 could not see the zero-width space a study name was refused for)."""
+    bad = sorted({ch for ch in name if not _DATASET_NAME.fullmatch(ch)})
+    if not bad:
+        return None
+    # every one, up to 12 (a walkthrough fixed the five shown and was refused again for the rest)
+    shown = ", ".join(_shown_char(ch) for ch in bad[:12]) + (f" and {len(bad) - 12} more" if len(bad) > 12 else "")
+    return f"{what} {_shown_name(name)} contains {shown}; use only ASCII letters (A-Z, a-z), digits, spaces, '-', '_' " \
+           "and '.'"
 
 
 def _shown_char(ch: str) -> str:
