@@ -322,6 +322,11 @@ with runs_tab:
     drawn_key = f"runs_label_drawn_{run_id}"  # the label as this tab's form first showed it (save_label_edit)
     if f"runs_name_{run_id}" not in st.session_state or drawn_key not in st.session_state:
         st.session_state[drawn_key] = label or RunLabel(run_id, "", (), "")
+    if st.session_state.pop(f"runs_label_saved_{run_id}", False):  # the boxes as stored, before they are drawn:
+        stored = label or RunLabel(run_id, "", (), "")  # probe 60's tags "x,, ,y ,  z,x" stayed in the box
+        st.session_state.update({drawn_key: stored, f"runs_name_{run_id}": stored.name,  # after Save, stored as
+                                 f"runs_tags_{run_id}": ", ".join(stored.tags),  # "x, y, z"
+                                 f"runs_notes_{run_id}": stored.notes})
     with st.form(f"runs_label_form_{run_id}", border=False):
         n1, n2 = st.columns([2, 3])
         # no max_chars: Streamlit drops a pasted text over it whole (found by a probe); Save says what is too long
@@ -347,8 +352,7 @@ with runs_tab:
                 else:
                     # the form is drawn again from what is stored: its boxes held what was typed, and a field left
                     # as it was drawn would have read as an edit back to that at the next Save
-                    for key in (drawn_key, f"runs_name_{run_id}", f"runs_tags_{run_id}", f"runs_notes_{run_id}"):
-                        st.session_state.pop(key, None)
+                    st.session_state[f"runs_label_saved_{run_id}"] = True
                     st.session_state[RENAMED_KEY] = run_id
                     st.rerun()
 

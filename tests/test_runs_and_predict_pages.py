@@ -234,10 +234,13 @@ def test_runs_page_names_sorts_diffs_and_marks_best_beyond_noise(workspace_home)
     at.button(key=f"runs_label_save_{low}").click().run()
     assert [e.value for e in at.error if "a tag is at most" in e.value][0].startswith(
         "Saving the run's name, tags and notes failed: ")
-    at.text_input(key=f"runs_tags_{low}").set_value("demo, cpu")
+    at.text_input(key=f"runs_tags_{low}").set_value("demo,, ,cpu ,  demo")
     at.button(key=f"runs_label_save_{low}").click().run()
     no_errors(at)
     assert run_labels(ws)[low].tags == ("demo", "cpu")
+    # the box shows what was stored, empty and repeated tags gone (probe 60's stayed as typed until a reload)
+    assert at.text_input(key=f"runs_tags_{low}").value == "demo, cpu"
+    assert at.text_input(key=f"runs_name_{low}").value == "my baseline"
     table = at.dataframe[0].value
     assert table.set_index("run").loc[low, "name"] == "my baseline"
     assert table.set_index("run").loc[low, "tags"] == "demo, cpu"
