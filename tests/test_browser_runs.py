@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from PIL import Image, ImageDraw, ImageFont
+from playwright.sync_api import expect
 
 from benchmarks.live_app import choose, open_expander, open_page, set_number, wait_idle
 from receipt_core.datasets import load_dataset
@@ -183,13 +184,15 @@ def test_runs_are_named_and_sorted_by_a_metric(server, page):
     choose(page, "Run", first.id[-6:], exact=False)  # both started as "tiny · full": told apart by their ids
     page.get_by_text(first.id).first.wait_for()  # its own form, not the one of the run shown before
     page.locator('input[aria-label="Name"]:visible').fill("two epochs")
-    page.locator('input[aria-label="Tags (comma-separated)"]:visible').fill("demo, slow")
+    page.locator('input[aria-label="Tags (comma-separated)"]:visible').fill("demo,, ,slow ,  demo")
     page.get_by_role("button", name="Save name, tags and notes").click()
     wait_until(page, lambda: first.id in run_labels(ws), "the name to be saved")
     page.wait_for_function("""() => document.querySelector('[data-testid="stException"]') || Array.from(
         document.querySelectorAll('.js-plotly-plot text')).some(label => label.textContent === 'two epochs')""")
     label = run_labels(ws)[first.id]
     assert (label.name, label.tags) == ("two epochs", ("demo", "slow"))
+    # the box shows the tags as stored, the empty and repeated ones gone (probe 60's stayed as typed until a reload)
+    expect(page.locator('input[aria-label="Tags (comma-separated)"]:visible')).to_have_value("demo, slow")
     no_exception(page)  # the page redrawn with the new name: every picker whose labels changed included
     # the picker that holds the renamed run shows its new name (it kept the old label text until a reload)
     page.wait_for_function("""() => Array.from(document.querySelectorAll('[data-testid="stSelectbox"]')).some(
