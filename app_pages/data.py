@@ -100,10 +100,13 @@ with upload_tab:
             report = dataclasses.replace(report, notes=opened.notes + renamed + report.notes,
                                          problems=opened.problems + report.problems)
             if report.saved:
-                # what was read and where to go next: "Stored 2 receipts" said neither (a walkthrough)
+                # what was read and where to go next: "Stored 2 receipts" said neither (a walkthrough); and that the
+                # sidebar follows it: walkthrough 59 found Train on the one photo, its Start off, unsaid
                 flash("upload", "success", f"Stored {counted(len(report.saved), 'receipt')} in dataset "
                                            f"{literal(target)}, {counted(report.words, 'word')} read by OCR. Next: "
-                                           "check and label them on **Annotate**.")
+                                           "check and label them on **Annotate**. The sidebar's dataset is now "
+                                           f"{literal(target)}, which every page (Train too) starts from; pick "
+                                           "another there to go back.")
             if report.notes:
                 flash("upload", "info", f"{counted(len(report.notes), 'note')}:")
                 flash("upload", "code", plain_lines(report.notes))

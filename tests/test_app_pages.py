@@ -408,8 +408,10 @@ def _upload_good_and_bad_images(workspace_home, receipt):
     assert "Traceback" not in errors
     [stored] = [s.value for s in at.success if "Stored 2 receipts" in s.value]
     words = sum(len(d.words) for d in Workspace(workspace_home).load_documents("uploads"))
+    # what was read, where to go next (a walkthrough), and that the sidebar follows it (walkthrough 59)
     assert stored == (f"Stored 2 receipts in dataset ` uploads `, {counted(words, 'word')} read by OCR. Next: check "
-                      "and label them on **Annotate**.")  # what was read, and where to go next (a walkthrough)
+                      "and label them on **Annotate**. The sidebar's dataset is now ` uploads `, which every page "
+                      "(Train too) starts from; pick another there to go back.")
     assert at.sidebar.selectbox(key="dataset").value == "uploads"  # at once, not from the next click
     assert at.file_uploader(key="upload_files_1").value in (None, [])  # emptied: Start again reads nothing twice
     ws = Workspace(workspace_home)
