@@ -85,7 +85,7 @@ def test_the_overlay_marks_low_ocr_words_then_the_models_doubts_and_words_stay_c
     figure = _figure(at, doc.id)
     assert "low OCR confidence (< 60): 2" in _names(figure)
     assert "2 of 6 OCR'd words read with confidence under 60" in _captions(at)
-    assert "suggest labels from a run below first" in _captions(at)
+    assert "the overlays model unsure and both come once a run suggests labels for this receipt" in _captions(at)
     words = next(t for t in figure.data if t.name == "words")
     assert set(words.customdata) == set(range(len(doc.words)))  # every word is still clickable
 

@@ -66,7 +66,8 @@ def overlay_choice(doc: Document, where: DeltaGenerator | None = None) -> Overla
                                  help=f"Where the photo went wrong: words Tesseract read with confidence under "
                                       f"{LOW_CONFIDENCE:g} are hatched in black (////); words whose answer a run "
                                       f"gave with probability under {DEFAULT_UNCERTAIN_BELOW:.2f} get a yellow "
-                                      "star on the top right corner. No label is drawn hatched or starred. "
+                                      "star on the top right corner (offered once a run has suggested labels "
+                                      "for this receipt). No label is drawn hatched or starred. "
                                       "Clicking words and Box select work as before.")
     layers = OVERLAY_CHOICES[choice]
     marks = annotation_marks(doc, scores)
@@ -90,7 +91,10 @@ def _summary(marks: list[ConfidenceMark], layers: tuple[str, ...], source: str) 
         parts.append(f"{counts.unsure} of {scored} scored words the model is unsure of (under "
                      f"{DEFAULT_UNCERTAIN_BELOW:.2f}, a yellow star), from {source}")
     elif not any(m.model_confidence is not None for m in marks):
-        parts.append("words the model is unsure of: suggest labels from a run below first")
+        # the two model overlays are offered once a run has scored the receipt: said so, and where a run comes from
+        # (walkthrough 59 had no run, and "a run below" was a note to train one)
+        parts.append("the overlays model unsure and both come once a run suggests labels for this receipt (Use a "
+                     "trained run, below; train one first if there is none)")
     if layers == (OCR_LAYER, MODEL_LAYER):
         parts.append(f"{counts.both} both")
     return " · ".join(parts)
