@@ -6,7 +6,8 @@ from __future__ import annotations
 import streamlit as st
 
 from receipt_core.datasets.splits import paired_datasets
-from receipt_core.model.backbone_names import BACKBONE_NAMES, DEFAULT_BACKBONE, TEXT_ONLY_BACKBONES
+from receipt_core.model.backbone_names import (BACKBONE_NAMES, BACKBONE_NAMES_HELP, DEFAULT_BACKBONE,
+                                               TEXT_ONLY_BACKBONES)
 from receipt_core.data.boxes import BOX_MODES
 from receipt_core.model.freeze import (BUDGET_SHARE_BY_PHASE_END, LAYOUT_GROUP, PRESETS, FreezePlan,
                                      hand_frozen_heads, hand_toggles)
@@ -135,9 +136,7 @@ with st.expander("Run settings" if busy else "Run settings and Start", expanded=
     backbone_choice = model_cols[0].selectbox("Backbone", list(BACKBONE_NAMES) + [LOCAL],
                                               persist_state="session", key=f"train_backbone{per_kind}",
                                               index=list(BACKBONE_NAMES).index(default_backbone),
-                                              help="layout-minilm: MiniLM-L6 with 2-D layout embeddings; "
-                                                   "text-minilm: the same without layout; tiny: small and random, "
-                                                   "for instant demos")
+                                              help=BACKBONE_NAMES_HELP)
     if backbone_choice == "tiny":
         model_cols[0].caption("tiny: a small, randomly initialised backbone (no pretrained weights) that trains in "
                               "seconds: for trying the dashboard, not for a useful model. What the scenario guide "

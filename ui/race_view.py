@@ -12,7 +12,7 @@ import streamlit as st
 
 from receipt_core.data.files import download_name_part
 from receipt_core.datasets.splits import paired_datasets
-from receipt_core.model.backbone_names import BACKBONE_NAMES
+from receipt_core.model.backbone_names import BACKBONE_NAMES, BACKBONE_NAMES_HELP
 from receipt_core.model.freeze import PRESETS
 from receipt_core.plots.run_charts import CURVE_AXES, curve_figure, label_smoothing_note
 from receipt_core.plots.study_tables import claim_lines
@@ -142,7 +142,7 @@ def race_form(datasets: list[str]) -> None:
     backbone = top[1].selectbox("Backbone", BACKBONE_NAMES, index=BACKBONE_NAMES.index(defaults.backbone),
 
                                 persist_state="session", key="race_backbone",
-                                help="tiny: small and random, for an instant demo")
+                                help=BACKBONE_NAMES_HELP)
     same_recipe = st.checkbox(SAME_RECIPE_LABEL, persist_state="session", key="race_same_recipe", help=SAME_RECIPE_HELP)
     data = data_choice(datasets, "race")
     settings_columns = st.columns(3)

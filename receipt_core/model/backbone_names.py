@@ -10,6 +10,9 @@ from pathlib import Path
 
 DEFAULT_BACKBONE = "layout-minilm"
 BACKBONE_NAMES = ("layout-minilm", "text-minilm", "tiny")
+# what each is, as the Train and Race pages say it (Race's said only tiny: walkthrough 59)
+BACKBONE_NAMES_HELP = ("layout-minilm: MiniLM-L6 with 2-D layout embeddings; text-minilm: the same without layout; "
+                       "tiny: small and random, for instant demos")
 TEXT_ONLY_BACKBONES = ("text-minilm",)  # every token gets the box [0, 0, 0, 0]: the 2-D tables see no layout
 NAMED_ENCODER_LAYERS = {"layout-minilm": 6, "text-minilm": 6, "tiny": 2}  # MiniLM-L6; backbones.tiny_layoutlm
 # backbones that are one model computing alike (text-minilm is layout-minilm given zero boxes): a step costs the same
