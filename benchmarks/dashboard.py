@@ -108,7 +108,7 @@ def _measure(page, url: str, sizes: Sizes, clicks: int) -> tuple[float, list[flo
             responses.append(time.monotonic() - start)
             wait_idle(page, timeout=120_000)
             _require_training(page, len(responses))
-    page.get_by_role("button", name="Stop", exact=True).click()
+    page.locator(".st-key-train_stop button").click()
     page.get_by_text(re.compile(r"^Stopped after")).wait_for(timeout=300_000)
     return first_point, responses
 

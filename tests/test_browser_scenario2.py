@@ -169,7 +169,7 @@ def test_scenario_2_with_the_page_defaults_reaches_the_target_f1(server, page):
         for step, f1 in page.evaluate(F1_POINTS_JS, METRIC_LABELS[METRIC]):
             seen.setdefault(int(step), (float(f1), time.monotonic() - started))
     if not finished.count():  # a slow machine: stop the run (it saves its checkpoint when it stops)
-        page.get_by_role("button", name="Stop", exact=True).click()
+        page.locator(".st-key-train_stop button").click()
         page.wait_for_function("() => /Stopped after/.test(document.body.innerText)", timeout=120_000)
         stopped = True
     wait_idle(page)

@@ -884,7 +884,7 @@ def test_sigkill_of_the_server_while_training_and_saving_loses_nothing_and_the_r
             assert resumed[0] == saved_step + 1
             assert ws.get_run(run_id).status == "running"
             page.wait_for_url("**/train")
-            page.get_by_role("button", name="Stop").click()
+            page.locator(".st-key-train_stop button").click()  # not the header's Stop of a page run
             poll(lambda: ws.get_run(run_id).status == "stopped", 90, "the resumed run stopped")
             browser.close()
         # XSRF protection is on in the running server: a cross-site upload without the token is refused
