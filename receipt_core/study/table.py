@@ -26,9 +26,9 @@ TABLE_NOTE = ("Scores are each run's final evaluation, the model it saved (the R
               "own epochs end it first, plus the evaluation and checkpoint that close the run. The budget is checked "
               "between steps, so a run ends past it by its closing work and its last step; a frozen backbone's first "
               "steps also compute the features, so a budget of seconds is overrun by tens of seconds with MiniLM on a "
-              "few hundred receipts on 2 cores. The row marked ★ is the best multi-task configuration, marked only when it "
-              "is behind no other row beyond the noise rule below on either metric and ahead of each on at least one "
-              "(no row is when none is, nor when fewer than "
+              "few hundred receipts on 2 cores. The row marked ★ is the best multi-task configuration, marked only "
+              "when it is behind no other row beyond the noise rule below on either metric and ahead of each on at "
+              "least one (no row is when none is, nor when fewer than "
               f"{MIN_EVAL_RECEIPTS} receipts were scored).")
 READING_NOTE = NOISE_NOTE
 

@@ -74,8 +74,8 @@ def refused_characters(name: str, what: str) -> str | None:
         return None
     # every one, up to 12 (a walkthrough fixed the five shown and was refused again for the rest)
     shown = ", ".join(_shown_char(ch) for ch in bad[:12]) + (f" and {len(bad) - 12} more" if len(bad) > 12 else "")
-    return f"{what} {_shown_name(name)} contains {shown}; use only ASCII letters (A-Z, a-z), digits, spaces, '-', '_' " \
-           "and '.'"
+    return (f"{what} {_shown_name(name)} contains {shown}; use only ASCII letters (A-Z, a-z), digits, spaces, '-', "
+            "'_' and '.'")
 
 
 def _shown_char(ch: str) -> str:
