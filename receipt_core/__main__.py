@@ -3,7 +3,7 @@
 import signal
 import sys
 
-from .cli.errors import Terminated
+from .cli.errors import Terminated, stopped_by
 
 
 def _interrupt(signum, frame):
@@ -21,7 +21,6 @@ if __name__ == "__main__":
     try:
         from .cli.main import main
     except KeyboardInterrupt as stopped:  # Ctrl-C while the libraries load: one line, not their traceback (a probe)
-        print(f"error: {'terminated (SIGTERM)' if isinstance(stopped, Terminated) else 'interrupted'}",
-              file=sys.stderr)
+        print(f"error: {stopped_by(stopped)}", file=sys.stderr)
         sys.exit(130)
     sys.exit(main())

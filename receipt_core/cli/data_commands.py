@@ -15,7 +15,7 @@ from typing import Iterator
 
 from .arguments import (add_force_argument, add_format_argument, add_workspace_argument, check_empty_out_folder,
                         check_out_outside_workspace, given_path, make_out_folder, positive_int)
-from .errors import CommandError, Terminated
+from .errors import CommandError, stopped_by
 from ..data.files import staged_into
 from ..data.images import ImageLoadError, read_image_file
 from ..data.markup import one_line
@@ -196,8 +196,7 @@ def run_import(args: argparse.Namespace) -> int:
     try:
         return _import(args)
     except KeyboardInterrupt as stopped:  # a probe read only "error: interrupted", and could not tell what was left
-        how = "terminated (SIGTERM)" if isinstance(stopped, Terminated) else "interrupted"
-        print(f"error: {how} before the import finished; it stores all its receipts or none, so nothing of it was "
+        print(f"error: {stopped_by(stopped)} before the import finished; it stores all its receipts or none, so nothing of it was "
               "stored", file=sys.stderr)
         return 130
 

@@ -10,3 +10,8 @@ class CommandError(Exception):
 
 class Terminated(KeyboardInterrupt):
     """SIGTERM (``kill PID``, ``timeout``), which stops a command as Ctrl-C does, said as itself."""
+
+
+def stopped_by(signalled: BaseException) -> str:
+    """How a command's stop is said: "terminated (SIGTERM)" for ``kill``, else "interrupted" (Ctrl-C)."""
+    return "terminated (SIGTERM)" if isinstance(signalled, Terminated) else "interrupted"

@@ -18,7 +18,7 @@ from ..data.markup import one_line
 from ..errors import is_library_panic, is_user_error
 from .arguments import given_path
 from .foreground import record_interrupts
-from .errors import Terminated
+from .errors import stopped_by
 
 # Command modules in help order (imported by name).
 COMMAND_MODULES = ("receipt_core.cli.data_commands", "receipt_core.cli.train_command",
@@ -111,5 +111,5 @@ def describe_error(error: BaseException) -> str:
 def _stopped(signalled: KeyboardInterrupt) -> int:
     """A command stopped by Ctrl-C or SIGTERM: said as which (probe 59's ``kill -TERM`` of an export read
     "interrupted"), exit status 130 either way, as a stopped training's."""
-    print(f"error: {'terminated (SIGTERM)' if isinstance(signalled, Terminated) else 'interrupted'}", file=sys.stderr)
+    print(f"error: {stopped_by(signalled)}", file=sys.stderr)
     return 130

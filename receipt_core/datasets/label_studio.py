@@ -105,13 +105,12 @@ def _task_document(task: Any, number_: int, folder: Path, schema: LabelSchema, l
     if with_regions and len(with_regions) < len(annotations):
         notes.append(f"{counted(len(annotations) - len(with_regions), 'annotation')} with no regions left out")
     annotations = with_regions or annotations
-    cancelled_n = sum(1 for a in given if a.get("was_cancelled") is True)
-    if annotations and cancelled_n:  # said beside the one chosen: a probe's third, cancelled one went unmentioned
-        notes.append(f"{counted(cancelled_n, 'cancelled annotation')} left out")
+    cancelled = sum(1 for a in given if a.get("was_cancelled") is True)
+    if annotations and cancelled:  # said beside the one chosen: a probe's third, cancelled one went unmentioned
+        notes.append(f"{counted(cancelled, 'cancelled annotation')} left out")
     base = chosen_annotation(annotations, notes) if annotations else (
         chosen_prediction(predictions, notes) if predictions else None)
     if base is None or not isinstance(base.get("result"), list):
-        cancelled = sum(1 for a in given if a.get("was_cancelled") is True)
         # an annotation whose result is an object read as "all cancelled" (a probe)
         given_n = counted(len(given), "annotation")
         unread = ("" if not given else f" ({given_n}, all cancelled; drafts are not read)" if cancelled == len(given)

@@ -32,7 +32,7 @@ class Undone:
     kind: str
     words: int  # how many words it put back (0 for a review change; a correction: the words now)
     summary: str = ""  # a correction's own description ("word 4: text '2x' -> '2 x'")
-    first_word: int | None = None  # the first word a label, suggestion or item change put back (where to look)
+    first_word: int | None = None  # the first word a change put back (where to look); None for a done mark
     redone: bool = False  # Redo did the change again (Undo took it back)
     marked_done: bool = False  # a review change that left the receipt marked done (Redo of a mark, Undo of its removal)
 
