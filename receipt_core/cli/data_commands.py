@@ -196,8 +196,8 @@ def run_import(args: argparse.Namespace) -> int:
     try:
         return _import(args)
     except KeyboardInterrupt as stopped:  # a probe read only "error: interrupted", and could not tell what was left
-        print(f"error: {stopped_by(stopped)} before the import finished; it stores all its receipts or none, so nothing of it was "
-              "stored", file=sys.stderr)
+        print(f"error: {stopped_by(stopped)} before the import finished; it stores all its receipts or none, so "
+              "nothing of it was stored", file=sys.stderr)
         return 130
 
 
