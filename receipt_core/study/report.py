@@ -32,11 +32,16 @@ def markdown_report(result: StudyResult) -> str:
     return "\n".join(parts) + "\n"
 
 
+def _starred(cells: tuple[str, ...], best: bool) -> tuple[str, ...]:
+    """A table row's cells, its first marked ★ when the row is the best."""
+    return (("★ " if best else "") + str(cells[0]), *cells[1:])
+
+
 def html_report(result: StudyResult) -> str:
     """A standalone page (Plotly embedded once, works offline): what ``report.md`` says (settings, command, table,
     reading, problems), with quality vs cost and the overlaid curves."""
     rows = table_rows(result)
-    marked = [(("★ " if row.best else "") + str(row.cells()[0]), *row.cells()[1:]) for row in rows]  # as the note
+    marked = [_starred(row.cells(), row.best) for row in rows]  # as the note
     columns = list(zip(*marked)) if rows else [()] * len(TABLE_COLUMNS)
     # Plotly reads tags in a table cell (<a href>, <b>): a configuration names its backbone, which may be a folder
     cells = [[escape_markup(str(value)) for value in column] for column in columns]

@@ -18,6 +18,7 @@ import datetime as _dt
 import math
 import statistics
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -34,8 +35,9 @@ def check_study(configs: Sequence[StudyConfig], eval_docs: Sequence[Document]) -
     """ValueError unless the study has configurations, none twice, and documents to evaluate on."""
     if not configs:
         raise ValueError("the study needs at least one configuration")
-    if len(set(configs)) != len(configs):
-        repeated = sorted({c.name for c in configs if list(configs).count(c) > 1})
+    counts = Counter(configs)
+    if len(counts) != len(configs):
+        repeated = sorted({config.name for config, count in counts.items() if count > 1})
         raise ValueError(f"configurations repeat: {', '.join(repeated)}")
     if not eval_docs:
         raise ValueError("the study needs evaluation documents")
