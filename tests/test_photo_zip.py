@@ -61,6 +61,16 @@ def test_a_bad_zip_is_one_problem_and_the_other_files_go_on():
     assert iphone.problems[0].startswith("iphone.zip holds no image file (.jpg, .png, .webp, .tif …; 2 other files; "
                                          "2 of them named as HEIC or AVIF photos, a format this app does not read: "
                                          "convert them to JPEG first)")
+    # a zip of a zip: named as what it is (probe 61 was told "1 other file", where the CLI's import names it)
+    nested = open_zips([("nested.zip", _zip({"inner.zip": _zip({"a.png": b"x"})}))], max_images=10)
+    assert nested.problems == ("nested.zip holds no image file (.jpg, .png, .webp, .tif …; 1 other file; it is a zip "
+                               "inside the zip, which is not read: upload it on its own, or zip its photos with the "
+                               "rest): zip the receipt photos themselves, or import a labelled dataset zip on the "
+                               "Import tab",)
+    mixed = open_zips([("mixed.zip", _zip({"a.png": b"x", "inner.zip": b"zip", "b.txt": b"t"}))], max_images=10)
+    assert mixed.notes == ("mixed.zip: 2 files left out, not images by their names (.jpg, .png, .webp, .tif …; 1 of "
+                           "them is a zip inside the zip, not read: upload it on its own, or zip the photos with the "
+                           "rest): mixed.zip/inner.zip, mixed.zip/b.txt",)
 
 
 def test_a_link_or_special_file_in_a_zip_of_photos_is_left_out_and_its_other_photos_are_read():

@@ -108,7 +108,7 @@ def _listing(file_name: str, data: bytes, limits: ZipLimits) -> _ZipListing:
     if not pictures:
         archive.close()
         raise ZipImportError(f"{file_name} holds no image file (.jpg, .png, .webp, .tif …; "
-                             f"{counted(len(others), 'other file')}{_phone_photos_note(others)}): zip the receipt "
+                             f"{counted(len(others), 'other file')}{_kinds_note(others)}): zip the receipt "
                              "photos themselves, or import a labelled dataset zip on the Import tab")
     return _ZipListing(file_name=file_name, archive=archive,
                        images=tuple((info, parts) for info, parts in pictures if info.file_size <= MAX_IMAGE_BYTES),
@@ -122,7 +122,7 @@ def _left_out_notes(item: _ZipListing) -> list[str]:
     if item.others:
         whose = "its name" if len(item.others) == 1 else "their names"
         notes.append(f"{item.file_name}: {counted(len(item.others), 'file')} left out, not images by {whose} (.jpg, "
-                     f".png, .webp, .tif …{_phone_photos_note(item.others)}): {_named(item.others)}")
+                     f".png, .webp, .tif …{_kinds_note(item.others)}): {_named(item.others)}")
     if item.unread:
         notes.append(f"{item.file_name}: {counted(len(item.unread), 'entry', 'entries')} left out, not read: a "
                      f"symbolic link or a special file, not a photo (zip the photos themselves): "
@@ -140,6 +140,22 @@ def _named(names: Sequence[str]) -> str:
 
 
 PHONE_PHOTO_SUFFIXES = ("heic", "heif", "avif")  # photos a phone takes in a format this app does not read
+
+
+def _kinds_note(names: tuple[str, ...]) -> str:
+    """What the left-out files are, where their names tell: phone photos and zips inside the zip."""
+    return _phone_photos_note(names) + _inner_zips_note(names)
+
+
+def _inner_zips_note(names: tuple[str, ...]) -> str:
+    """Said of zips inside the zip: probe 61's zip of a zip was told "1 other file", where the CLI names it."""
+    zips = sum(1 for name in names if PurePosixPath(name).suffix.lower() == ".zip")
+    if not zips:
+        return ""
+    if zips == len(names) == 1:
+        return "; it is a zip inside the zip, which is not read: upload it on its own, or zip its photos with the rest"
+    return (f"; {zips} of them {'is a zip' if zips == 1 else 'are zips'} inside the zip, not read: upload "
+            f"{'it' if zips == 1 else 'each'} on its own, or zip the photos with the rest")
 
 
 def _phone_photos_note(names: tuple[str, ...]) -> str:
