@@ -255,6 +255,19 @@ def check_phase_two_depth(top_k: int, backbone: str) -> None:
                            f"{layers} (or leave it out: phase 2 then picks its depth)")
 
 
+def check_toggle_depth(freeze: Sequence[str], unfreeze: Sequence[str], backbone: str) -> None:
+    """CommandError when ``--freeze`` or ``--unfreeze`` names an encoder layer the backbone lacks, before any
+    document or model loads (``model.freeze.toggle_depth_problem``)."""
+    from ..model.backbone_names import encoder_layers
+    from ..model.freeze import toggle_depth_problem
+
+    layers = encoder_layers(backbone)
+    for option, toggles in (("--freeze", freeze), ("--unfreeze", unfreeze)):
+        for toggle in toggles:
+            if layers is not None and (problem := toggle_depth_problem(toggle, layers, backbone)) is not None:
+                raise CommandError(f"{option} {toggle}: {problem}")
+
+
 def check_run_folder(run_dir: Path, resume: bool, resumable: bool = True) -> None:
     """CommandError unless ``run_dir`` can take a run: a folder (or one that can be made) without a checkpoint, or
     with one when resuming. Run before anything is loaded, so a bad ``--out`` fails at once, not after an epoch.

@@ -13,8 +13,8 @@ import sys
 from pathlib import Path
 
 from .arguments import (add_box_arguments, add_force_argument, add_format_argument, add_workspace_argument,
-                        check_empty_out_folder, check_out_outside_workspace, fraction, given_path, make_out_folder,
-                        positive_float, positive_int, whole_number)
+                        check_empty_out_folder, check_out_outside_workspace, check_toggle_depth, fraction, given_path,
+                        make_out_folder, positive_float, positive_int, whole_number)
 from .errors import CommandError
 from ..data.files import FolderBusyError, sole_writer_of
 from .sources import load_documents, load_training_documents
@@ -116,6 +116,9 @@ def run_study_command(args: argparse.Namespace) -> int:
                                  same_recipe=args.same_recipe)
     except ValueError as error:  # before any document loads
         raise CommandError(str(error)) from None
+    for config in configs:  # each backbone's depth, before any document loads
+        if not config.is_reference:
+            check_toggle_depth(settings.freeze, (), config.backbone)
     train_docs = load_training_documents(args.train, args.format, args.workspace)
     eval_docs = load_documents(args.eval, args.format, args.workspace, role="--eval")
     try:

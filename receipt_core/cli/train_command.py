@@ -20,8 +20,8 @@ from ..model.scenario_guide import frozen_heads_note, phased_plan_warnings
 from ..training.config import CONTEXTUAL_ONLY, PHASED_ONLY, ReferenceConfig, TrainConfig
 from ..wording import counted, minutes_said
 from .arguments import (add_config_options, add_format_argument, add_workspace_argument, check_backbone_source,
-                        check_out_outside_workspace, check_phase_two_depth, check_run_folder, config_from_args,
-                        given_path)
+                        check_out_outside_workspace, check_phase_two_depth, check_run_folder, check_toggle_depth,
+                        config_from_args, given_path)
 from .foreground import exit_code, run_in_foreground
 from .errors import CommandError
 from .progress import ProgressPrinter
@@ -142,6 +142,7 @@ def run_train(args: argparse.Namespace) -> int:
         check_backbone_source(config.backbone)
         if config.scenario == "phased" and config.phased_top_k is not None:
             check_phase_two_depth(config.phased_top_k, config.backbone)
+        check_toggle_depth(config.freeze, config.unfreeze, config.backbone)
     if args.out is None and args.resume:
         raise CommandError("--resume continues the run in --out RUN_DIR: give it (a run kept in the workspace is "
                            "resumed from the dashboard's Runs page)")

@@ -57,7 +57,7 @@ first part of a group's name (every group under it)."""
 
 def toggle_name_problem(toggle: str) -> str | None:
     """Why ``toggle`` can name no group of any model (None when it may): checked from the name alone, before a
-    model is loaded. Whether ``encoder.N`` exists depends on the backbone's depth and is checked when it loads."""
+    model is loaded. Whether ``encoder.N`` exists depends on the backbone's depth: :func:`toggle_depth_problem`."""
     parts = toggle.split(".")
     if toggle in TOGGLE_PREFIXES or toggle in EMBEDDING_GROUPS or toggle in HEAD_GROUPS:
         return None
@@ -65,6 +65,18 @@ def toggle_name_problem(toggle: str) -> str | None:
         return None
     return (f"unknown freeze group {toggle!r}: give a group (embeddings.text, embeddings.layout, encoder.0 … "
             f"encoder.N-1, head.fields, head.quantity) or one of {', '.join(TOGGLE_PREFIXES)}")
+
+
+def toggle_depth_problem(toggle: str, num_layers: int, backbone: str) -> str | None:
+    """Why ``toggle`` names an encoder layer ``backbone`` (of ``num_layers``) lacks; None when it does not. Checked
+    before the model loads where the depth is known from the name (a walkthrough's ``--freeze encoder.9`` on a
+    6-layer backbone was refused only after the data and the model had loaded, leaving a failed run)."""
+    parts = toggle.split(".")
+    names_a_layer = toggle_name_problem(toggle) is None and parts[0] == "encoder" and len(parts) == 2
+    if names_a_layer and int(parts[1]) >= num_layers:
+        return (f"the backbone {backbone} has {num_layers} encoder layers, encoder.0 to encoder.{num_layers - 1} "
+                "(or give 'encoder' for all of them)")
+    return None
 
 
 def group_names_for(num_layers: int) -> tuple[str, ...]:
