@@ -277,9 +277,10 @@ def test_train_reference_and_pretrain_without_out_keep_their_run_in_the_workspac
     common = ["--backbone", "tiny", "--epochs", "1", "--workspace", str(workspace)]
     data = ["--train", str(cord_folders[0]), "--eval", str(cord_folders[0])]
     assert main(["train", *data, *common, "--batch-size", "3"]) == 0
-    err = capsys.readouterr().err
+    out, err = capsys.readouterr()
     ws = Workspace.open(workspace)
     (run,) = ws.list_runs()
+    assert out == f"{run.id}\n"  # alone on stdout, for RUN=$(…) in a script (walkthrough 60 captured nothing)
     assert f"run {run.id} is kept in the workspace: the dashboard's Runs page lists it" in err
     assert run.status == "finished" and run.name == "tiny · phased" and not run.live_in_another_process()
     assert run.config["started_from"] == "command line" and run.config["train_data"] == [str(cord_folders[0])]
@@ -290,7 +291,9 @@ def test_train_reference_and_pretrain_without_out_keep_their_run_in_the_workspac
     last_eval = ws.run_events(run.id, kinds=["eval"])[-1].payload["metrics"]
     assert scored["documents"] == 6 and scored["fields.micro_f1"] == pytest.approx(last_eval["fields.micro_f1"])
     assert main(["reference", *data, *common]) == 0
-    assert "Runs page lists it, and its scores on --eval are printed after each epoch" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "Runs page lists it, and its scores on --eval are printed after each epoch" in err
+    assert "warning: 6 of the 6 evaluation receipts are also training receipts" in err  # as train says it
     assert main(["pretrain", "--data", str(cord_folders[0]), *common]) == 0
     assert "Runs page lists it, and train --backbone reads the backbone it saves" in capsys.readouterr().err
     kinds = {r.config["run_kind"]: r for r in ws.list_runs()}

@@ -194,6 +194,7 @@ def run_train(args: argparse.Namespace) -> int:
 def run_reference(args: argparse.Namespace) -> int:
     from ..model.checkpoint import RUN_FILE
     from ..training.job import TrainingJob
+    from ..datasets.splits import evaluation_notes
     from ..training.reference import REFERENCE_DIR, ReferenceTask
     from ..training.threads import configure_torch_threads
 
@@ -208,6 +209,8 @@ def run_reference(args: argparse.Namespace) -> int:
         check_run_folder(run_dir, resume=False, resumable=False)  # nor a user's other files: they would mix
     train_docs = load_training_documents(args.train, args.format, args.workspace)
     eval_docs = load_documents(args.eval, args.format, args.workspace, role="--eval")
+    for note in evaluation_notes([d.id for d in train_docs], [d.id for d in eval_docs]):  # as train says it
+        print(f"warning: {note}", file=sys.stderr)
     print(f"reference: {len(train_docs)} train / {len(eval_docs)} eval documents; backbone {config.backbone}",
           file=sys.stderr, flush=True)
     if run_dir is None:

@@ -65,8 +65,13 @@ def command_line_notes(train: Sequence[str], evaluation: str | None = None) -> d
 
 def run_in_workspace(job: TrainingJob, what: str, reads_it: str | None = None) -> FinishedEvent:
     """Run a job made by ``training.runs.new_*`` in the foreground, saying first where its run is kept and what
-    reads it (default: predict and evaluate, by the run's id: true of two-head runs only)."""
+    reads it (default: predict and evaluate, by the run's id: true of two-head runs only, whose id is then printed
+    on stdout once the run has saved)."""
+    id_on_stdout = reads_it is None
     reads_it = reads_it or f"predict and evaluate read it as {job.run_id}"
     print(f"run {job.run_id} is kept in the workspace: the dashboard's Runs page lists it, and {reads_it}",
           file=sys.stderr, flush=True)
-    return run_in_foreground(job, what)
+    result = run_in_foreground(job, what)
+    if id_on_stdout and result.checkpoint is not None:  # alone on stdout, for a script: RUN=$(… train …)
+        print(job.run_id, flush=True)  # (walkthrough 60 captured nothing: every line went to stderr)
+    return result
