@@ -38,7 +38,7 @@ def _one_error_line(stderr: str) -> str:
 def test_import_cord_prints_counts_and_problems(shared_data, workspace_home, capsys):
     assert main(["import", "--format", "cord", str(shared_data / "cord" / "train" / "json")]) == 0
     out, err = capsys.readouterr()
-    assert f"imported 600 documents (14530 words, 1 with images) into dataset 'cord-train' of {workspace_home}" in out
+    assert f"imported 600 documents (14,530 words, 1 with images) into dataset 'cord-train' of {workspace_home}" in out
     assert "QUANTITY         1618" in out and "13 problems" in out
     assert "problem: receipt_00253.json: valid_line[3].words[0] (menu.nm): empty text; dropped" in err
     ws = Workspace.open()

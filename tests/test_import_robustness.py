@@ -159,6 +159,23 @@ def test_a_wildreceipt_line_nested_100000_deep_is_one_problem_and_the_next_line_
     assert stored_ids(workspace_home) == {"wildreceipt-good"}
 
 
+def test_a_broken_wildreceipt_line_is_placed_by_its_column_not_a_second_line_number(workspace_home, tmp_path,
+                                                                                      capsys):
+    """Probe 62 read "train.txt line 2: not valid JSON (Expecting value: line 2 column 1)" for a line that stopped
+    early: the inner place counted the line's own newline as a line."""
+    folder = wildreceipt_folder(tmp_path, [wildreceipt_line("good.jpg"), '{"broken":', '{"a": x}'])
+    code, problems, output = import_cli(folder, "wildreceipt", capsys)
+    assert code == 0, output
+    assert problems == ["problem: train.txt line 2: not valid JSON (Expecting value at the end: the record stops "
+                        "early); skipped",
+                        "problem: train.txt line 3: not valid JSON (Expecting value at column 7); skipped"], output
+    # and the JSON kinds are named as JSON spells them (probe 62 read "got NoneType", "got True")
+    from receipt_core.data.json_values import json_kind
+
+    assert [json_kind(v) for v in (None, True, 12, 1.5, "x", [1], {"a": 1})] == [
+        "null", "true", "the number 12", "the number 1.5", "a string", "a list", "an object"]
+
+
 def test_a_wildreceipt_image_with_an_odd_suffix_is_stored_under_its_real_type(workspace_home, tmp_path, capsys):
     folder = wildreceipt_folder(tmp_path, [wildreceipt_line("x.jpg_backup")], image_name="x.jpg_backup")
     code, problems, output = import_cli(folder, "wildreceipt", capsys)
@@ -232,6 +249,27 @@ def test_a_file_over_the_record_size_limit_is_refused_before_it_is_parsed(tmp_pa
     report = load_dataset(folder, "native", limits=ImportLimits(max_record_bytes=20_000))
     assert [d.id for d in report.documents] == ["good"]
     assert len(report.problems) == 1 and "over the limit of 20,000" in report.problems[0]
+
+
+def test_an_import_of_more_records_than_the_cap_is_refused_early_and_stores_nothing(workspace_home, tmp_path,
+                                                                                      capsys):
+    """Probe 62: a 10 MB Label Studio file of 3.5 million empty tasks took a minute and 1.3 GB, listing a problem
+    for each; past MAX_RECORDS the import stops, said, and nothing is stored. The cap is the real one."""
+    from receipt_core.datasets.report import MAX_RECORDS
+
+    folder = tmp_path / "many"
+    folder.mkdir()
+    (folder / "tasks.json").write_text("[" + ",".join(["{}"] * (MAX_RECORDS + 5)) + "]")
+    assert main(["import", str(folder), "--format", "label-studio", "--dataset", "many"]) == 2
+    err = capsys.readouterr().err
+    assert (f"tasks.json task {MAX_RECORDS + 1}: an import reads at most 100,000 records (receipts, tasks or label "
+            "lines), and this one holds more; nothing was stored: split the data into several imports") in err
+    assert "many" not in [summary.name for summary in Workspace.open(workspace_home).datasets()]
+    # counts are written with thousands separators, as the pages' others are (probe 62 read "3495253 problems")
+    from receipt_core.wording import counted
+
+    assert (counted(3495253, "problem"), counted(1, "problem"), counted(2.5, "minute")) == (
+        "3,495,253 problems", "1 problem", "2.5 minutes")
 
 
 @pytest.mark.parametrize("name", ["../x", "/tmp/x/escape", "", "a\nb", "a\tb", ".hidden", "x" * 101,

@@ -220,20 +220,20 @@ def _cord_word(text: object = "Nasi", x: float = 10, y: float = 10, w: float = 3
 UNUSABLE_JSON = {
     "native-missing-words": ("native", {k: v for k, v in _native("a").items() if k != "words"},
                              "missing key 'words'"),
-    "native-width-text": ("native", _native("b", width="wide"), "'width' must be int, got str"),
+    "native-width-text": ("native", _native("b", width="wide"), "'width' must be a number, got a string"),
     "native-words-not-list": ("native", _native("c", words="TOTAL 5.75"), "words"),
     "native-not-json": ("native", "{\"id\": \"d\", \"words\": [", "not a readable JSON file"),
-    "native-a-list": ("native", [1, 2, 3], "must be a JSON object, got list"),
+    "native-a-list": ("native", [1, 2, 3], "must be a JSON object, got a list"),
     "cord-missing-meta": ("cord", {"valid_line": []}, "missing required key meta.image_size"),
     "cord-lines-not-list": ("cord", _cord([], valid_line={"a": 1}), "valid_line must be a list of the receipt's "
-                            "lines, got dict"),
+                            "lines, got an object"),
     # absent, not "got NoneType" (probe 40)
     "cord-lines-missing": ("cord", {"meta": {"image_size": {"width": 10, "height": 10}}},
                            "missing required key valid_line (a list of the receipt's lines)"),
     "cord-zero-size": ("cord", _cord([_cord_word()], meta={"image_size": {"width": 0, "height": 10}}),
                        "must be positive whole pixels"),
     "cord-all-off-page": ("cord", _cord([_cord_word("gone", x=500, y=900)]), "entirely outside"),
-    "cord-text-number": ("cord", _cord([_cord_word(5)]), "text must be a string, got int"),
+    "cord-text-number": ("cord", _cord([_cord_word(5)]), "text must be a string, got the number 5"),
 }
 
 
@@ -272,7 +272,7 @@ def test_boxes_off_the_page_and_ten_thousand_words_import_with_problems_named(se
     elapsed = time.perf_counter() - started
     out, err = capsys.readouterr()
     assert "Traceback" not in out + err
-    assert "imported 2 documents (10002 words" in out
+    assert "imported 2 documents (10,002 words" in out
     assert "problem: edge.json: word 0 'wide': box extends outside the 200x100 page; clamped" in err
     assert "problem: edge.json: word 1 'gone'" in err and "dropped" in err
     assert "problem: broken.json: not a readable JSON file" in err
@@ -389,7 +389,7 @@ def test_the_data_page_import_of_only_bad_json_says_nothing_was_imported_and_why
                                            "(3 problems below)."]
     problems = at.code[0].value
     assert "no_meta.json: missing required key meta.image_size" in problems
-    assert "text_number.json: valid_line[0].words[0] (menu.nm): text must be a string, got int" in problems
+    assert "text_number.json: valid_line[0].words[0] (menu.nm): text must be a string, got the number 5; dropped" in problems
     assert snapshot(seeded_home) == before
 
 
