@@ -345,7 +345,7 @@ def test_malformed_native_files_each_give_a_specific_problem(tmp_path):
     assert "not a readable JSON file" in problem("broken.json")
     assert "not a readable JSON file" in problem("binary.json")
     assert "missing key 'words'" in problem("no-words.json")
-    assert "'width' must be int, got str" in problem("width-text.json")
+    assert "'width' must be a number, got a string" in problem("width-text.json")
     assert "'PRICE!' is not in schema" in problem("bad-field.json")
     # a model's proposal that does not read costs itself, not the document (a probe: one skipped it whole)
     assert problem("bad-suggestion.json").startswith(
@@ -353,7 +353,7 @@ def test_malformed_native_files_each_give_a_specific_problem(tmp_path):
         "word 0: the suggested field 'NOPE' is not in schema")
     assert "source (its file name) has 1,000,000 characters, over the limit of 1,000" in problem("long-source.json")
     assert "x1 < x0" in problem("inverted.json")
-    assert "must be a JSON object, got list" in problem("list.json")
+    assert "must be a JSON object, got a list" in problem("list.json")
     assert "outside the 200x100 page; clamped" in problem("partly-off.json")
     assert "lies entirely outside the 200x100 page; dropped" in problem("all-off.json")
     assert "already imported" in problem("zz-dupe.json")
@@ -390,6 +390,10 @@ def test_malformed_cord_files_each_give_a_specific_problem(tmp_path):
         "quad_text.json": _cord([quad_text, _cord_word("ok", x=50)]),
         "unknown_cat.json": _cord([_cord_word("Hmm")], category="menu.colour"),
         "no_cat.json": _cord([_cord_word("Who")], category=None),
+        # probe 62: a number read "has no category", a text meta "missing required key meta.image_size"
+        "number_cat.json": _cord([_cord_word("Num")], category=12),
+        "text_meta.json": _cord([_cord_word()], meta="x"),
+        "text_size.json": _cord([_cord_word()], meta={"image_size": "100x200"}),
         "outside.json": _cord([_cord_word("wide", x=90, w=30), _cord_word("gone", x=500)]),
         "empty_only.json": _cord([_cord_word("  ")]),
         "good.json": _cord([_cord_word("2x")], category="menu.cnt"),
@@ -405,19 +409,22 @@ def test_malformed_cord_files_each_give_a_specific_problem(tmp_path):
 
     has("no_meta.json", "missing required key meta.image_size; skipped")
     has("zero_size.json", "must be positive whole pixels")
-    has("lines_dict.json", "valid_line must be a list of the receipt's lines, got dict")
+    has("lines_dict.json", "valid_line must be a list of the receipt's lines, got an object")
     has("quad_missing.json", "quad lacks y3; dropped")
-    has("text_number.json", "text must be a string, got int; dropped")
+    has("text_number.json", "text must be a string, got the number 5; dropped")
     has("quad_text.json", "quad.x1 must be a number, got 'left'; dropped")
     has("unknown_cat.json", "unknown category 'menu.colour'; its words are OTHER")
     has("no_cat.json", "has no category; its words are OTHER")
+    has("number_cat.json", "valid_line[0] has category 12, which is not text; its words are OTHER")
+    has("text_meta.json", "meta must be an object holding image_size, got a string; skipped")
+    has("text_size.json", "meta.image_size must be an object with width and height, got a string; skipped")
     has("outside.json", "'wide': box extends outside the 100x200 page; clamped")
     has("outside.json", "lies entirely outside the 100x200 page; dropped")
     has("empty_only.json", "empty text; dropped")
     has("empty_only.json", "no usable words; skipped")
     has("truncated.json", "not a readable JSON file")
     docs = {d.id: d for d in report.documents}
-    assert set(docs) == {"cord-quad_missing", "cord-text_number", "cord-quad_text", "cord-unknown_cat", "cord-no_cat",
+    assert set(docs) == {"cord-quad_missing", "cord-text_number", "cord-quad_text", "cord-unknown_cat", "cord-no_cat", "cord-number_cat",
                          "cord-outside", "cord-good"}
     assert docs["cord-unknown_cat"].words[0].field == OTHER
     assert [w.box for w in docs["cord-outside"].words] == [(90, 10, 100, 20)]

@@ -38,10 +38,10 @@ def test_native_format_round_trips_through_json_text():
 
 @pytest.mark.parametrize("mutate, message", [
     (lambda d: d.pop("width"), "missing key 'width'"),
-    (lambda d: d.update(width="wide"), "'width' must be int"),
+    (lambda d: d.update(width="wide"), "'width' must be a whole number, got a string"),
     (lambda d: d["words"][0].update(box=[1, 2, 3]), "box must be four numbers"),
     (lambda d: d["words"][0].update(box=[5, 5, 1, 1]), "x1 < x0"),
-    (lambda d: d.update(words="none"), "'words' must be list"),
+    (lambda d: d.update(words="none"), "'words' must be a list, got a string"),
     (lambda d: d.update(version=99), "version 99 is not supported"),
 ])
 def test_malformed_native_json_names_the_problem(mutate, message):

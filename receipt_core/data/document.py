@@ -34,6 +34,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
+from .json_values import json_kind
 from .quantity import parse_quantity
 from .schema import OTHER, QUANTITY, LabelSchema, shown_label
 
@@ -241,7 +242,7 @@ class Document:
     def from_json(cls, data: Any) -> "Document":
         """Parse the native format, with an error that names the key and word for anything malformed."""
         if not isinstance(data, Mapping):
-            raise DocumentFormatError(f"a document must be a JSON object, got {type(data).__name__}")
+            raise DocumentFormatError(f"a document must be a JSON object, got {json_kind(data)}")
         if data.get("format", FORMAT_NAME) != FORMAT_NAME:
             raise DocumentFormatError(f"format is {data.get('format')!r}, expected {FORMAT_NAME!r}")
         if data.get("version", FORMAT_VERSION) != FORMAT_VERSION:
@@ -284,7 +285,8 @@ def _require(data: Mapping, key: str, kind: type, where: str) -> Any:
     if kind is int and isinstance(value, float) and value.is_integer():
         value = int(value)
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise DocumentFormatError(f"{where}: {key!r} must be {kind.__name__}, got {type(value).__name__}")
+        expected = {int: "a whole number", str: "a string", list: "a list", dict: "an object"}.get(kind, kind.__name__)
+        raise DocumentFormatError(f"{where}: {key!r} must be {expected}, got {json_kind(value)}")
     return value
 
 

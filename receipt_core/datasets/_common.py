@@ -22,6 +22,7 @@ from typing import Any, Sequence
 
 from ..data.document import MAX_DOCUMENT_WORDS, MAX_WORD_CHARS, Box, Document, DocumentFormatError
 from ..data.files import file_sha256
+from ..data.json_values import json_kind
 from ..data.markup import holds_control_character
 from ..data.quantity import MAX_QUANTITY
 from .bounded_json import BoundedJSONError, json_depth, loads_bounded
@@ -342,7 +343,10 @@ def short_id(value: str) -> str:
 
 
 def shown(value: object) -> str:
-    """A value for a message, cut short (a 10**400 integer or a megabyte string is not echoed whole)."""
+    """A value for a message, cut short (a 10**400 integer or a megabyte string is not echoed whole); null, true and
+    false as JSON spells them (probe 62 read "got True")."""
+    if value is None or isinstance(value, bool):
+        return json_kind(value)
     if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
         return f"an integer of {len(str(abs(value))) if value.bit_length() < 14000 else 'over 4,000'} digits"
     text = repr(value)

@@ -63,7 +63,14 @@ def loads_bounded(text: str, max_chars: int, max_depth: int, keep_constants: boo
     except BoundedJSONError:
         raise
     except json.JSONDecodeError as error:
-        raise BoundedJSONError(f"{error.msg}: line {error.lineno} column {error.colno}") from None
+        # a one-line record (a WildReceipt line) is placed by its column: "line 2: … line 2 column 1" read as the
+        # file's line 2 where the record had stopped early (probe 62)
+        body = text.rstrip()
+        if "\n" in body:
+            where = f": line {error.lineno} column {error.colno}"
+        else:
+            where = " at the end: the record stops early" if error.pos >= len(body) else f" at column {error.colno}"
+        raise BoundedJSONError(f"{error.msg}{where}") from None
     except RecursionError:  # not reached after json_depth; kept so no parse can escape as a crash
         raise BoundedJSONError("it nests too deeply") from None
     except ValueError as error:

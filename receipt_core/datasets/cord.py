@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ..data.document import MAX_GROUP_ID, Box, Document, Word
+from ..data.json_values import json_kind
 from ..data.reading_order import reading_order
 from ..data.quantity import parse_quantity
 from ..data.schema import CORD_CATEGORIES, OTHER, LabelSchema
@@ -104,17 +105,20 @@ def cord_document(data: Any, doc_id: str, name: str, schema: LabelSchema, notes:
     """One CORD receipt as a Document; appends a note per dropped or clamped word, raises RecordError if unusable
     (including more words than ``limits.max_words``)."""
     if not isinstance(data, Mapping):
-        raise RecordError(f"a CORD receipt must be a JSON object, got {type(data).__name__}")
+        raise RecordError(f"a CORD receipt must be a JSON object, got {json_kind(data)}")
     meta = data.get("meta")
-    if not isinstance(meta, Mapping) or not isinstance(meta.get("image_size"), Mapping):
+    if "meta" in data and not isinstance(meta, Mapping):  # "missing required key" read oddly for "meta": "x" (probe 62)
+        raise RecordError(f"meta must be an object holding image_size, got {json_kind(meta)}")
+    if not isinstance(meta, Mapping) or "image_size" not in meta:
         raise RecordError("missing required key meta.image_size")
-    size = meta["image_size"]
+    if not isinstance(size := meta["image_size"], Mapping):
+        raise RecordError(f"meta.image_size must be an object with width and height, got {json_kind(size)}")
     width, height = page_size(size.get("width"), size.get("height"), "meta.image_size")
     lines = data.get("valid_line")
     if "valid_line" not in data:  # "got NoneType" read oddly for a key that is not there (probe 40)
         raise RecordError("missing required key valid_line (a list of the receipt's lines)")
     if not isinstance(lines, list):
-        raise RecordError(f"valid_line must be a list of the receipt's lines, got {type(lines).__name__}")
+        raise RecordError(f"valid_line must be a list of the receipt's lines, got {json_kind(lines)}")
     count = sum(len(line["words"]) for line in lines
                 if isinstance(line, Mapping) and isinstance(line.get("words"), list))
     if (error := too_many_words(max(count, len(lines)), limits)) is not None:
@@ -144,7 +148,10 @@ def _line_words(line: Any, i: int, width: int, height: int, schema: LabelSchema,
         notes.append(f"{where} is not an object with a words list; dropped")
         return []
     category = line.get("category")
-    if not isinstance(category, str):
+    if category is not None and not isinstance(category, str):  # a number read "has no category" (probe 62)
+        notes.append(f"{where} has category {shown(category)}, which is not text; its words are {OTHER}")
+        category = ""
+    elif not isinstance(category, str):
         notes.append(f"{where} has no category; its words are {OTHER}")
         category = ""
     elif category not in CORD_CATEGORIES and category not in schema.cord_fields \
@@ -184,7 +191,7 @@ def _word_text_box(raw: Any, width: int, height: int) -> tuple[str, Box, bool]:
         raise RecordError("word is not an object")
     text = raw.get("text")
     if not isinstance(text, str):
-        raise RecordError(f"text must be a string, got {type(text).__name__}")
+        raise RecordError(f"text must be a string, got {json_kind(text)}")
     if not text.strip():
         raise RecordError("empty text")
     quad = raw.get("quad")

@@ -11,6 +11,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Mapping
 
 from ..data.document import IMPORT, LABEL_SOURCES, Document, Suggestion, Word
+from ..data.json_values import json_kind
 from ..data.quantity import parse_quantity
 from ..data.schema import OTHER, QUANTITY, LabelSchema
 from .bounded_json import first_constant
@@ -72,7 +73,7 @@ def _read_tasks(file: Path, folder: Path, limits: ImportLimits) -> list[Any]:
     if isinstance(data, Mapping):
         return [data]
     if not isinstance(data, list):
-        raise RecordError(f"a Label Studio export is a list of tasks, got {type(data).__name__}")
+        raise RecordError(f"a Label Studio export is a list of tasks, got {json_kind(data)}")
     return data
 
 
@@ -172,7 +173,7 @@ def _task_receipt_id(task_id: Any, ref: Any) -> str:
     if isinstance(task_id, bool) or not isinstance(task_id, (int, str)) or not str(task_id).strip():
         # a probe: {"a": 1} became the receipt id "label-studio-{'a': 1}", and 1e308 "label-studio-1e+308"
         raise RecordError(f"the task id must be a whole number or text (Label Studio numbers its tasks), got "
-                          f"{type(task_id).__name__} {str(task_id)[:40]!r}")
+                          f"{'empty text' if isinstance(task_id, str) else json_kind(task_id)}")
     name = PurePosixPath(ref.split("?d=")[-1]).name if isinstance(ref, str) and ref.strip() else ""
     suffix = f"-{hashlib.sha256(name.encode('utf-8')).hexdigest()[:8]}" if name else ""
     return f"label-studio-{task_id}{suffix}"

@@ -20,6 +20,7 @@ from typing import Any, Iterable, Mapping
 
 from ..data.document import MAX_GROUP_ID, Document, DocumentFormatError, suggestion_from_json
 from ..data.files import atomic_write, file_stems, is_sha256
+from ..data.json_values import json_kind
 from ..data.schema import LabelSchema
 from ..wording import counted
 from .report import DatasetImportError, ImportReport, RecordCollector
@@ -75,7 +76,7 @@ def check_native_record(data: Any, limits: ImportLimits = DEFAULT_LIMITS) -> Non
     ``line_id``).
     """
     if not isinstance(data, Mapping):
-        raise RecordError(f"a document must be a JSON object, got {type(data).__name__}")
+        raise RecordError(f"a document must be a JSON object, got {json_kind(data)}")
     missing = [key for key in ("id", "width", "height", "words") if key not in data]
     if missing:
         raise RecordError(f"missing key {missing[0]!r}")
@@ -84,17 +85,17 @@ def check_native_record(data: Any, limits: ImportLimits = DEFAULT_LIMITS) -> Non
         raise RecordError(f"'id' must be a non-empty string, got {shown(doc_id)}")
     for key in ("width", "height"):
         if isinstance(data[key], bool) or not isinstance(data[key], (int, float)):
-            raise RecordError(f"{key!r} must be int, got {type(data[key]).__name__}")
+            raise RecordError(f"{key!r} must be a number, got {json_kind(data[key])}")
     page_size(data["width"], data["height"], "the page")
     words = data.get("words")
     if not isinstance(words, list):
-        raise RecordError(f"'words' must be a list, got {type(words).__name__}")
+        raise RecordError(f"'words' must be a list, got {json_kind(words)}")
     if (error := too_many_words(len(words), limits)) is not None:
         raise error
     for i, word in enumerate(words):
         where = f"word {i}"
         if not isinstance(word, Mapping):
-            raise RecordError(f"{where} must be an object, got {type(word).__name__}")
+            raise RecordError(f"{where} must be an object, got {json_kind(word)}")
         box = word.get("box")
         if not isinstance(box, list) or len(box) != 4:
             raise RecordError(f"{where}: 'box' must be four numbers [x0, y0, x1, y1], got {shown(box)}")

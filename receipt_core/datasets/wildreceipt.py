@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 from ..data.document import Box, Document, Word
+from ..data.json_values import json_kind
 from ..data.reading_order import reading_order
 from ..data.quantity import parse_quantity
 from ..data.schema import OTHER, WILDRECEIPT_CLASSES, LabelSchema
@@ -136,7 +137,7 @@ def _receipt(line: str, folder: Path, classes: list[str], schema: LabelSchema, l
 def wildreceipt_document(record: Any, classes: list[str], schema: LabelSchema, notes: list[str],
                          limits: ImportLimits = DEFAULT_LIMITS) -> Document:
     if not isinstance(record, Mapping):
-        raise RecordError(f"a receipt must be a JSON object, got {type(record).__name__}")
+        raise RecordError(f"a receipt must be a JSON object, got {json_kind(record)}")
     missing = [k for k in ("file_name", "height", "width", "annotations") if k not in record]
     if missing:
         raise RecordError(f"missing required {'key' if len(missing) == 1 else 'keys'} {', '.join(missing)}")
@@ -186,7 +187,7 @@ def _segment(annotation: Any, width: int, height: int) -> tuple[str, Box, bool, 
         raise RecordError("not an object")
     text = annotation.get("text")
     if not isinstance(text, str):
-        raise RecordError(f"text must be a string, got {type(text).__name__}")
+        raise RecordError(f"text must be a string, got {json_kind(text)}")
     label = annotation.get("label")
     if isinstance(label, bool) or not isinstance(label, int):
         raise RecordError(f"label must be an integer class id, got {shown(label)}")
