@@ -99,11 +99,11 @@ with user_errors("Reading the workspace"):
     words = sum(d.words for d in datasets)
     labelled = words - sum(d.label_counts.get(NOT_LABELLED, 0) for d in datasets)  # as Annotate counts them
     a, b, c, d = field_row(4, width=200)  # four columns cut "Labelled words (no…" at 1024 px (a walkthrough)
-    a.metric("Documents", documents)
-    b.metric("Words", words)
-    c.metric("Labelled words", labelled, help="Words someone labelled (a person, an accepted suggestion or an "
+    a.metric("Documents", f"{documents:,}")  # with separators, as Train's counts (walkthrough 61 read "6004")
+    b.metric("Words", f"{words:,}")
+    c.metric("Labelled words", f"{labelled:,}", help="Words someone labelled (a person, an accepted suggestion or an "
              "imported dataset), OTHER included, as Annotate counts them; the table below has each label's count")
-    d.metric("Runs", len(runs), help="The runs the Runs page lists: trained on Train or Race, or by train, reference "
+    d.metric("Runs", f"{len(runs):,}", help="The runs the Runs page lists: trained on Train or Race, or by train, reference "
              "or pretrain on the command line in this workspace. A study's runs stay in its folder (Runs → Studies)")
     if datasets:
         # receipts marked done beside the word counts: their unlabelled words train as OTHER (a walkthrough saw a

@@ -250,6 +250,11 @@ def test_home_counts_labelled_words_as_annotate_does(workspace_home):
     at.run()
     table = next(d.value for d in at.dataframe if "done" in d.value.columns)
     assert table.loc[table["dataset"] == "mine", "done"].tolist() == [1]
+    # counts with thousands separators, as Train's (walkthrough 61 read "6004" on a projector)
+    many = tuple(Word(f"w{i}", (0, i % 90, 10, i % 90 + 5)) for i in range(1000))
+    Workspace(workspace_home).save_documents("many", [Document("r2", 100, 100, many)])
+    at.run()
+    assert [m.value for m in at.metric if m.label == "Words"] == ["1,003"]
 
 
 def test_home_generates_demo_receipts_with_images(workspace_home, fake_generation):
@@ -1909,6 +1914,10 @@ def test_predict_on_a_receipt_the_run_trained_on_says_so(demo_env, trained_run):
     at.selectbox(key="predict_doc").set_value(trained[0]).run()
     no_errors(at)
     assert any("The run trained on this receipt" in i.value for i in at.info)
+    # where a receipt it was scored on is (walkthrough 61 read "pick one of its evaluation dataset" with no picker)
+    held = sorted(set(demo_env.datasets_of(demo_env.get_run(trained_run).config["eval_ids"]).values()) - {"demo"})
+    where = f"choose `{held[0]}` under Dataset" if held else "pick a receipt it was scored on"
+    assert any(where in i.value for i in at.info), [i.value for i in at.info]
     others = [s.id for s in demo_env.list_documents("demo") if s.id not in trained]
     if others:
         at.selectbox(key="predict_doc").set_value(others[0]).run()
