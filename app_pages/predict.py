@@ -120,8 +120,8 @@ with user_errors("Reading the run's validation"):
             # the 0.613 quantity segment accuracy `evaluate --from-images` gave on the same 50 photos, unexplained)
             held = sorted(set(ws.datasets_of(scored_ids).values()))
             of = f" of {', '.join(literal(d) for d in held[:3])}" if held else ""
-            on = (f", on {counted(scored_on, 'receipt')}{of} as stored (their words, each item without a printed "
-                  "quantity counted as 1; `evaluate --from-images` scores photos end to end, by gold segments)")
+            on = (f", on {counted(scored_on, 'receipt')}{of} as stored (their annotated words, not an OCR of a "
+                  "photo; an item without a printed quantity counts as 1)")  # no CLI words here (walkthrough 61)
         # said above the tiles: walkthrough 28 read the CORD run's 0.920 first, the photo warning only below
         photos = ("; it never trained on a photo, so these do not carry over to one"
                   if trained_on_photos(ws, run.config) is False else "")
@@ -201,8 +201,11 @@ else:
                        "drawn here): upload the photo to see what it makes of the photo itself.")
         inputs.append((doc_id, doc, picture.source))
         if doc_id in train_ids(run.config):  # a walkthrough read 0.99 confidences off a receipt it had trained on
+            scored_in = sorted(set(ws.datasets_of(scored_ids).values()) - {dataset})
+            where = (f"choose {' or '.join(literal(name) for name in scored_in[:3])} under Dataset in the sidebar "
+                     "for receipts it was scored on" if scored_in else "pick a receipt it was scored on")
             st.info("The run trained on this receipt: what it predicts here shows what it learned, not how it does "
-                    "on receipts it has not seen (pick one of its evaluation dataset for that).")
+                    f"on receipts it has not seen ({where}).")  # walkthrough 61 could not find where to pick one
 
 # a photo picked from the workspace too: a walkthrough's stored photo got no such word
 photo = source == "Upload images" or any(doc.read_by_ocr for _, doc, _ in inputs)

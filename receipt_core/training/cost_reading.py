@@ -53,9 +53,10 @@ def cost_reading(rows: Sequence[Mapping[str, Any]], names: Mapping[str, str] | N
                         f"as any ({times[star]:.0f} s): worth its cost.")
         elif star is not None:
             said.append(f"{where}, the ★ run {name(star)} scores best ({quality(star)}) in {times[star]:.0f} s of "
-                        f"training; the cheapest run, {name(cheapest)}, trains {times[star] / times[cheapest]:.1f} "
-                        f"times faster ({times[cheapest]:.0f} s) with {quality(cheapest)}: weigh that against your "
-                        "volume of receipts.")
+                        f"training; the cheapest run, {name(cheapest)}, trained in {times[cheapest]:.0f} s "
+                        f"({times[star] / times[cheapest]:.1f} times less) with {quality(cheapest)}: weigh that "
+                        "against your volume of receipts.")  # "times faster" read as speed at the same work, of
+        # runs given budgets of 1 and 2 minutes (walkthrough 61)
         elif level_with_all(cheapest) and times[slowest] >= CHEAPER * times[cheapest]:
             said.append(f"{where}, no run is ahead of {name(cheapest)} beyond the noise ({quality(cheapest)}), and "
                         f"it trained fastest ({times[cheapest]:.0f} s, to {times[slowest]:.0f} s for "
