@@ -103,8 +103,9 @@ with user_errors("Reading the workspace"):
     b.metric("Words", f"{words:,}")
     c.metric("Labelled words", f"{labelled:,}", help="Words someone labelled (a person, an accepted suggestion or an "
              "imported dataset), OTHER included, as Annotate counts them; the table below has each label's count")
-    d.metric("Runs", f"{len(runs):,}", help="The runs the Runs page lists: trained on Train or Race, or by train, reference "
-             "or pretrain on the command line in this workspace. A study's runs stay in its folder (Runs → Studies)")
+    d.metric("Runs", f"{len(runs):,}", help="The runs the Runs page lists: trained on Train or Race, or by train, "
+             "reference or pretrain on the command line in this workspace. A study's runs stay in its folder (Runs → "
+             "Studies)")
     if datasets:
         # receipts marked done beside the word counts: their unlabelled words train as OTHER (a walkthrough saw a
         # done dataset's 394 unlabelled words with nothing to say they were done)

@@ -424,8 +424,8 @@ def test_malformed_cord_files_each_give_a_specific_problem(tmp_path):
     has("empty_only.json", "no usable words; skipped")
     has("truncated.json", "not a readable JSON file")
     docs = {d.id: d for d in report.documents}
-    assert set(docs) == {"cord-quad_missing", "cord-text_number", "cord-quad_text", "cord-unknown_cat", "cord-no_cat", "cord-number_cat",
-                         "cord-outside", "cord-good"}
+    assert set(docs) == {"cord-quad_missing", "cord-text_number", "cord-quad_text", "cord-unknown_cat", "cord-no_cat",
+                         "cord-number_cat", "cord-outside", "cord-good"}
     assert docs["cord-unknown_cat"].words[0].field == OTHER
     assert [w.box for w in docs["cord-outside"].words] == [(90, 10, 100, 20)]
     good = docs["cord-good"].words[0]

@@ -389,7 +389,8 @@ def test_the_data_page_import_of_only_bad_json_says_nothing_was_imported_and_why
                                            "(3 problems below)."]
     problems = at.code[0].value
     assert "no_meta.json: missing required key meta.image_size" in problems
-    assert "text_number.json: valid_line[0].words[0] (menu.nm): text must be a string, got the number 5; dropped" in problems
+    assert ("text_number.json: valid_line[0].words[0] (menu.nm): text must be a string, got the number 5; dropped"
+            in problems)
     assert snapshot(seeded_home) == before
 
 
