@@ -546,14 +546,14 @@ def test_a_link_to_a_receipt_or_dataset_that_is_not_there_says_so(receipts):
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
     at.query_params["dataset"] = "nope"
     at.run()
-    assert any("Dataset ` nope ` from the link is not in this workspace" in i.value for i in at.sidebar.info)
+    assert any("Dataset ` nope ` from the link is not in this workspace" in i.value for i in at.main.info)
     # a second probe: ?dataset= (empty) was "Dataset     from the link …", and 20,000 characters were said whole
     for asked, said in (("", None), ("x" * 20_000, "Dataset ` " + "x" * 80 + "… ` from the link"),
                         ("receipts\n", "Dataset ` receipts\\n ` from the link")):  # a probe's read ` receipts `
         at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
         at.query_params["dataset"] = asked
         at.run()
-        notices = [i.value for i in at.sidebar.info if "from the link" in i.value]
+        notices = [i.value for i in at.main.info if "from the link" in i.value]
         assert (notices == []) if said is None else (len(notices) == 1 and notices[0].startswith(said)), notices
 
 

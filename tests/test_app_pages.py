@@ -692,7 +692,7 @@ def test_deleting_the_dataset_in_the_url_does_not_blame_a_link(workspace_home):
     at.checkbox(key="delete_confirm_b").check().run()
     at.button(key="delete_dataset").click().run()
     assert [s.value for s in at.success] == [f"Deleted dataset {literal('b')} (2 documents)."]
-    assert not [i.value for i in at.sidebar.info if "from the link" in i.value]
+    assert not [i.value for i in at.main.info if "from the link" in i.value]
     assert at.sidebar.selectbox(key="dataset").value == "a"
 
     # deleted in another tab while this one showed it: said as gone, not as a link's (a probe)
@@ -700,7 +700,7 @@ def test_deleting_the_dataset_in_the_url_does_not_blame_a_link(workspace_home):
     ws.delete_dataset("a")
     ws.save_documents("c", [Document(id="c0", width=50, height=50, words=(Word(text="x", box=(1, 1, 9, 9)),))])
     at.run()
-    infos = [i.value for i in at.sidebar.info]
+    infos = [i.value for i in at.main.info]
     gone = (f"Dataset {literal('a')} is no longer in this workspace (deleted or renamed, perhaps in another tab); "
             f"showing {literal('c')} until you pick another.")
     assert gone in infos, infos
@@ -709,11 +709,11 @@ def test_deleting_the_dataset_in_the_url_does_not_blame_a_link(workspace_home):
     # the gone name, the page worked on another, and the note went at the next rerun)
     assert at.sidebar.selectbox(key="dataset").value == "c"
     at.run()
-    assert gone in [i.value for i in at.sidebar.info]
+    assert gone in [i.value for i in at.main.info]
     ws.save_documents("d", [Document(id="d0", width=50, height=50, words=(Word(text="x", box=(1, 1, 9, 9)),))])
     at.run()
     at.sidebar.selectbox(key="dataset").set_value("d").run()
-    assert not [i for i in at.sidebar.info if "no longer in this workspace" in i.value]
+    assert not [i for i in at.main.info if "no longer in this workspace" in i.value]
 
 
 def test_a_dataset_renamed_in_another_tab_is_followed_under_its_new_name(workspace_home):
@@ -734,7 +734,7 @@ def test_a_dataset_renamed_in_another_tab_is_followed_under_its_new_name(workspa
     at.run()
     no_errors(at)
     assert at.sidebar.selectbox(key="dataset").value == "photos-renamed"
-    assert [i.value for i in at.sidebar.info] == [
+    assert [i.value for i in at.main.info] == [
         f"Dataset {literal('photos')} was renamed {literal('photos-renamed')} (perhaps in another tab); the pages "
         "show it under its new name."]
     assert at.selectbox(key="annotate_doc").value == "photos1"  # the receipt open stays open
@@ -745,10 +745,10 @@ def test_a_dataset_renamed_in_another_tab_is_followed_under_its_new_name(workspa
                                                   words=(Word(text="x", box=(1, 1, 9, 9)),))])
     at.run()
     assert at.sidebar.selectbox(key="dataset").value == "photos-2"
-    assert any("was renamed" in i.value and "Another dataset now has the name" in i.value for i in at.sidebar.info)
+    assert any("was renamed" in i.value and "Another dataset now has the name" in i.value for i in at.main.info)
     at.run()
     assert at.sidebar.selectbox(key="dataset").value == "photos-2"  # and stays; the note was said once
-    assert not any("was renamed" in i.value for i in at.sidebar.info)
+    assert not any("was renamed" in i.value for i in at.main.info)
     ws.delete_dataset("photos-renamed")
     ws.rename_dataset("photos-2", "photos-renamed")
     # one receipt deleted and imported into another dataset is no rename (a probe's sidebar left a dataset of 23
@@ -759,7 +759,7 @@ def test_a_dataset_renamed_in_another_tab_is_followed_under_its_new_name(workspa
     ws.save_documents("elsewhere", [first])
     at.run()
     assert at.sidebar.selectbox(key="dataset").value == "photos-renamed"
-    assert not any("was renamed" in i.value for i in at.sidebar.info)
+    assert not any("was renamed" in i.value for i in at.main.info)
     # a dataset of one receipt deleted, and that receipt imported into a larger one: no rename either (a probe)
     ws.save_documents("solo", [Document(id="solo1", width=50, height=50, words=(Word(text="x", box=(1, 1, 9, 9)),))])
     at.run()
@@ -768,15 +768,15 @@ def test_a_dataset_renamed_in_another_tab_is_followed_under_its_new_name(workspa
     ws.delete_dataset("solo")
     ws.save_documents("aaa", [moved])
     at.run()
-    assert not any("was renamed" in i.value for i in at.sidebar.info)
-    assert any("is no longer in this workspace" in i.value for i in at.sidebar.info)
+    assert not any("was renamed" in i.value for i in at.main.info)
+    assert any("is no longer in this workspace" in i.value for i in at.main.info)
     ws.delete_document("solo1")
     at.sidebar.selectbox(key="dataset").set_value("photos-renamed").run()
     # deleted instead: the note says so, as before
     ws.delete_dataset("photos-renamed")
     at.run()
     assert at.sidebar.selectbox(key="dataset").value == "aaa"
-    assert any("is no longer in this workspace" in i.value for i in at.sidebar.info)
+    assert any("is no longer in this workspace" in i.value for i in at.main.info)
 
 
 def test_start_does_nothing_when_its_chosen_dataset_was_renamed_in_another_tab(workspace_home):

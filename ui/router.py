@@ -63,19 +63,22 @@ def sidebar() -> DeltaGenerator | None:
     """The workspace, the dataset choice and the training slot's state. Returns the placeholder that says "No data
     yet" (None when the dataset list was drawn), for :func:`refresh_datasets`."""
     placeholder = None
+    notices: list[str] = []
     with st.sidebar:
         ws = workspace()
         st.caption(f"Workspace: `{ws.home}`")
         with user_errors("Reading the workspace"):
             names = [d.name for d in ws.datasets()]
             if names:
-                dataset_choice(names)
+                notices = dataset_choice(names)
             else:
                 st.session_state.pop(DATASET_KEY, None)
                 placeholder = st.empty()
                 placeholder.info(NO_DATA)
         live = job_slot().busy() is not None or race_track().live() is not None
         st.fragment(run_every=SIDEBAR_REFRESH_S if live else None)(training_status)()
+    for notice in notices:  # on the page, above its title: probe 63 paged on through another dataset, the note in
+        st.info(notice)  # the sidebar unseen
     return placeholder
 
 
@@ -83,9 +86,10 @@ VANISHED_KEY = "dataset_vanished"  # (the sidebar's dataset found gone, the one 
 FIRST_RECEIPT_KEY = "dataset_first_receipts"  # (the sidebar's dataset, the ids of its first receipts)
 
 
-def dataset_choice(names: list[str]) -> None:
+def dataset_choice(names: list[str]) -> list[str]:
     """The sidebar's dataset selectbox, kept in the URL; a dataset a page asked for (``select_dataset``) is
-    selected first."""
+    selected first. Returns what the page says of the choice (Markdown): a dataset gone, renamed, or not here."""
+    notices: list[str] = []
     pending = st.session_state.pop(PENDING_DATASET_KEY, None)
     if pending in names:
         st.session_state[DATASET_KEY] = pending
@@ -114,19 +118,19 @@ def dataset_choice(names: list[str]) -> None:
     # a link or bookmark naming a dataset not (or no longer) here; not when a page moved the sidebar itself (a
     # delete on Data: the URL still named the deleted dataset, and "from the link" misled a walkthrough)
     if asked is not None and asked not in names and pending not in names and asked != vanished:
-        st.info(f"Dataset {literal(asked, limit=80, exact=True)} from the link is not in this workspace; "
-                "showing another.")
+        notices.append(f"Dataset {literal(asked, limit=80, exact=True)} from the link is not in this workspace; "
+                       "showing another.")
     gone = st.session_state.get(VANISHED_KEY)
     if gone is not None and st.session_state.get(DATASET_KEY) == gone[1] and (gone[0] not in names or gone[2]):
         if gone[2]:  # said once: the pages show the same receipts (a walkthrough read it on every rerun after)
             taken = (f" Another dataset now has the name {literal(gone[0], limit=80, exact=True)}."
                      if gone[0] in names else "")
-            st.info(f"Dataset {literal(gone[0], limit=80, exact=True)} was renamed {literal(gone[1])} (perhaps in "
-                    f"another tab); the pages show it under its new name.{taken}")
+            notices.append(f"Dataset {literal(gone[0], limit=80, exact=True)} was renamed {literal(gone[1])} (perhaps "
+                           f"in another tab); the pages show it under its new name.{taken}")
             st.session_state.pop(VANISHED_KEY, None)
         else:
-            st.info(f"Dataset {literal(gone[0], limit=80, exact=True)} is no longer in this workspace (deleted or "
-                    f"renamed, perhaps in another tab); showing {literal(gone[1])} until you pick another.")
+            notices.append(f"Dataset {literal(gone[0], limit=80, exact=True)} is no longer in this workspace (deleted "
+                           f"or renamed, perhaps in another tab); showing {literal(gone[1])} until you pick another.")
     else:
         st.session_state.pop(VANISHED_KEY, None)
     # bound to the URL (?dataset=NAME): a reload, a bookmark or a shared link opens the same dataset on any page
@@ -138,6 +142,7 @@ def dataset_choice(names: list[str]) -> None:
     # editor alone, took a rename for a deletion)
     if chosen in names:
         st.session_state[FIRST_RECEIPT_KEY] = (chosen, first_ids(chosen))
+    return notices
 
 
 def renamed_to(dataset: str, names: list[str], first_ids: Callable[[str], tuple[str, ...]]) -> str | None:
