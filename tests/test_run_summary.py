@@ -119,6 +119,12 @@ def test_a_run_its_time_budget_ended_says_so_in_its_status(tmp_path):
                                                                   metrics={}, checkpoint=None).to_json())
     ws.set_run_status(run_id, "finished")
     assert run_summary(ws, ws.get_run(run_id))["status"] == "finished (time budget) · before its first step: untrained"
+    # and stopped before it (probe 63 pressed Stop 0.2 s after Start: the run read as any stopped one)
+    run_id = ws.create_run("stopped at once", {"backbone": "tiny", "scenario": "full"})
+    ws.append_run_event(run_id, FinishedEvent.kind, FinishedEvent(step=0, epoch=0, reason="stopped", elapsed_s=0.2,
+                                                                  metrics={}, checkpoint=None).to_json())
+    ws.set_run_status(run_id, "stopped")
+    assert run_summary(ws, ws.get_run(run_id))["status"] == "stopped · before its first step: untrained"
 
 
 def test_cost_quality_points_name_each_unfinished_run_by_its_status_and_keep_its_colour():

@@ -23,7 +23,7 @@ def cost_reading(rows: Sequence[Mapping[str, Any]], names: Mapping[str, str] | N
     times = {row["run"]: row.get(TRAINING_TIME) for row in rows}
     # a run stopped by hand trained less, not faster: walkthrough 48's, stopped after 5 s, read "trains 3.1 times
     # faster" than the ★ run
-    stopped = {row["run"] for row in rows if row.get("status") == "stopped"}
+    stopped = {row["run"] for row in rows if str(row.get("status", "")).startswith("stopped")}
     receipts = {row["run"]: row.get("eval receipts") for row in rows}  # the set itself is a hash of its ids
     said = []
     for scores, floors in comparable_groups(rows):

@@ -120,10 +120,11 @@ def saved_evaluation(events: Sequence) -> EvalEvent | None:
 def ended_status(status: str, reason: str | None, steps: int | None = None) -> str:
     """A run's status as shown beside others: "finished (time budget)" for a run its time budget ended before its
     planned epochs (``reason``, the finished event's), which a walkthrough compared, as "finished", with runs that
-    ran their whole plan; else ``status``. A finished run of no step (``steps`` 0) says its model is untrained: the
-    CLI warned of it, and Runs read it as any finished run (probe 37)."""
+    ran their whole plan; else ``status``. A finished or stopped run of no step (``steps`` 0) says its model is
+    untrained: the CLI warned of it, and Runs read it as any finished run (probe 37), and probe 63's Stop pressed
+    before the first step as any stopped one."""
     shown = BUDGET_CUT if status == "finished" and reason == "time budget" else status
-    return shown + UNTRAINED if status == "finished" and steps == 0 else shown
+    return shown + UNTRAINED if status in ("finished", "stopped") and steps == 0 else shown
 
 
 def eval_set_key(eval_ids: Sequence[str]) -> str | None:
