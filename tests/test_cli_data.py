@@ -180,7 +180,7 @@ def test_import_and_export_through_python_dash_m(shared_data, tmp_path):
     home = tmp_path / "work space ü"  # spaces and non-ASCII in the workspace path
     done = _cli("import", "--format", "wildreceipt", str(shared_data / "wildreceipt" / "dev.txt"), home=home)
     assert done.returncode == 0, done.stderr
-    assert "imported 50 documents (1990 words, 50 with images) into dataset 'wildreceipt-dev'" in done.stdout
+    assert "imported 50 documents (1,990 words, 50 with images) into dataset 'wildreceipt-dev'" in done.stdout
     assert "Traceback" not in done.stderr
 
     out = tmp_path / "export"
