@@ -729,6 +729,24 @@ def test_a_cancelled_annotation_left_out_is_counted_beside_the_one_chosen(tmp_pa
         "1 cancelled annotation left out", "2 annotations; labels from the ground-truth one (id 2)"], problems
 
 
+def test_a_task_skipped_in_label_studio_is_said_where_its_prediction_gives_the_words(tmp_path):
+    """Walkthrough 62: a task whose only annotation was cancelled (skipped) was read from its prediction without a
+    word; and "1 came back the same and were left as they were" read wrong."""
+    from receipt_core.datasets.report import ImportReport
+
+    region = _ls_region("w", "12.00", "TOTAL", {"x": 10, "y": 10, "width": 10, "height": 5, "rotation": 0})
+    task = {"id": 103, "data": {}, "annotations": [{"id": 3, "result": [], "was_cancelled": True}],
+            "predictions": [{"result": region}]}
+    (tmp_path / "skipped.json").write_text(json.dumps([task]))
+    report = load_dataset(tmp_path / "skipped.json", "label-studio")
+    assert len(report.documents) == 1
+    assert [p.split(": ", 1)[1] for p in report.problems] == [
+        "1 cancelled annotation (skipped in Label Studio) left out; its words come from its prediction"]
+    one = dataclasses.replace(report, replaced=3, replaced_unchanged=1)
+    assert one.replaced_note("uploads").endswith("(1 came back the same and was left as it was)")
+    assert isinstance(one, ImportReport)
+
+
 def test_an_uploaded_photo_beside_the_export_or_in_its_images_folder_is_found_by_its_name(tmp_path):
     """A walkthrough zipped a Label Studio export with its photos beside it: the tasks name them by Label Studio's
     upload path (``/data/upload/1/<key>-<name>``), and every one was imported without pixels. The file of that name,

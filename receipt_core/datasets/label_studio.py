@@ -109,6 +109,9 @@ def _task_document(task: Any, number_: int, folder: Path, schema: LabelSchema, l
     cancelled = sum(1 for a in given if a.get("was_cancelled") is True)
     if annotations and cancelled:  # said beside the one chosen: a probe's third, cancelled one went unmentioned
         notes.append(f"{counted(cancelled, 'cancelled annotation')} left out")
+    elif cancelled and predictions:  # a task skipped in Label Studio went unsaid (walkthrough 62)
+        notes.append(f"{counted(cancelled, 'cancelled annotation')} (skipped in Label Studio) left out; its words "
+                     "come from its prediction")
     base = chosen_annotation(annotations, notes) if annotations else (
         chosen_prediction(predictions, notes) if predictions else None)
     if base is None or not isinstance(base.get("result"), list):

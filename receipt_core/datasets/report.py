@@ -63,7 +63,8 @@ class ImportReport:
         holds = "holds" if changed == 1 else "hold"
         return (f"{already}: {changed} of them now {holds} the file's words, labels, items and done marks in place "
                 f"of the dataset's, which differed, and {'its' if changed == 1 else 'their'} undo history is cleared "
-                f"({self.replaced_unchanged} came back the same and were left as they were)")
+                f"({self.replaced_unchanged} came back the same and "
+                f"{'was left as it was' if self.replaced_unchanged == 1 else 'were left as they were'})")
 
     @property
     def skipped(self) -> int:
