@@ -220,6 +220,21 @@ def test_freezing_the_backbone_is_cheap_only_when_its_epochs_are_faster_in_time(
     assert unequal.evidence.endswith("But at 45 s or less a run that trains its backbone (full) gets only a few steps "
                                      "on 2 cores, so its scores mean little: race or study with more time per run.")
     assert claim(30.0, 10.0, frozen_f1=0.87).verdict == "mixed"  # behind by less than 0.05
+    # a run stopped by hand (Stop on Train during a race): said, and no ★ over it (probe 64's phased run, stopped
+    # after 10 of its 12 epochs, was starred and judged as if it had run its plan)
+    from receipt_core.study.reading import best_summary
+
+    stopped = claim(30.0, 10.0, full_finished="stopped")
+    assert stopped.evidence.endswith("Stopped by hand: text-minilm · full after 10.0 epochs; its scores are of a "
+                                     "shorter training than the others'."), stopped.evidence
+    rows = (ConfigSummary(StudyConfig("text-minilm", "freeze-backbone"), (result("freeze-backbone", 0.5, 0.5, 10),)),
+            ConfigSummary(StudyConfig("text-minilm", "phased"), (result("phased", 0.9, 0.9, 10, finished="stopped"),)))
+    raced = StudyResult(settings=StudySettings(), summaries=rows, train_data="t", eval_data="e", train_documents=9,
+                        eval_documents=30)
+    assert best_summary(raced) is None
+    unstopped = dataclasses.replace(raced, summaries=(rows[0], ConfigSummary(
+        StudyConfig("text-minilm", "phased"), (result("phased", 0.9, 0.9, 10),))))
+    assert best_summary(unstopped).config.scenario == "phased"
     # a walkthrough read "held" off the tiny backbone, which is random: frozen, it says nothing of a pre-trained one
     random = claim(30.0, 10.0, backbone="tiny")
     assert random.verdict == "not measured" and "tiny is randomly initialised" in random.evidence
@@ -974,3 +989,20 @@ def test_runs_trained_with_other_label_smoothing_say_why_their_training_losses_d
     # a run's stored config: recorded before the setting, or edited into no fraction, reads as none
     assert [smoothing_of(c) for c in ({"label_smoothing": 0.1}, {}, {"label_smoothing": "x"},
                                       {"label_smoothing": True}, {"label_smoothing": 5})] == [0.1, 0, 0, 0, 0]
+
+
+def test_train_says_its_stop_ends_one_run_of_a_race(monkeypatch):
+    """Probe 64 pressed Stop on Train during a race: the run ended, the race's next run started, and nothing had
+    said so. Train's live view names the race whose run it shows (its Stop's help and a caption)."""
+    from types import SimpleNamespace
+
+    import ui.race_track
+    from ui.live_run import _race_of
+
+    race = SimpleNamespace(name="race-1", record=SimpleNamespace(current=SimpleNamespace(run_id="r2")))
+    monkeypatch.setattr(ui.race_track, "race_track", lambda: SimpleNamespace(live=lambda: race))
+    assert (_race_of("r2"), _race_of("r9")) == ("race-1", None)  # another run than the race's: no race named
+    race.record.current = None  # between two runs of the race
+    assert _race_of("r2") is None
+    monkeypatch.setattr(ui.race_track, "race_track", lambda: SimpleNamespace(live=lambda: None))
+    assert _race_of("r2") is None

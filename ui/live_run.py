@@ -139,8 +139,14 @@ def live_view() -> None:
         # callbacks: they act before the next run draws the header, which then shows "paused" or "stopping…"
         header[1].button("Resume" if paused else "Pause", key="train_pause", width="stretch", on_click=_control,
                          args=(active.run_id, "resume" if paused else "pause"))
+        race = _race_of(active.run_id)
         header[2].button("Stop", key="train_stop", type="primary", width="stretch", on_click=_control,
-                         args=(active.run_id, "stop"))
+                         args=(active.run_id, "stop"), help=None if race is None else (
+                             f"Ends this run of the race {literal(race)}, which goes on to its next run; **Stop race** on "
+                             "the Race page ends the race"))
+        if race is not None:  # probe 64 pressed Stop here and the race's next run started, unsaid
+            st.caption(f"This run is one of the race {literal(race)}: **Stop** ends this run and the race goes on to "
+                       "its next; **Stop race** on the Race page ends the race.")
 
     _show_control_notice()
     if curves.error:
@@ -159,6 +165,15 @@ def live_view() -> None:
             st.session_state[RUNS_ONE_KEY] = active.run_id
             st.session_state[RESUME_OPEN_KEY] = active.run_id
             go_to_page("app_pages/runs.py")
+
+
+def _race_of(run_id: str) -> str | None:
+    """The name of the race on this server that is training ``run_id`` now; None when no race is."""
+    from ui.race_track import race_track
+
+    race = race_track().live()
+    current = race.record.current if race is not None else None
+    return race.name if current is not None and current.run_id == run_id else None
 
 
 def live_results() -> None:

@@ -95,8 +95,23 @@ def _uneven_steps(a: ConfigSummary, b: ConfigSummary) -> str:
             "idle machine, or with repeats.")
 
 
+def _stopped(*rows: ConfigSummary) -> str:
+    """What the evidence adds when a side's run was stopped by hand (Stop on Train, during a race): probe 64's
+    phased run, stopped after 10 of its 12 epochs, was starred and judged as if it had run its plan."""
+    stopped = [row for row in rows if any(run.finished == "stopped" for run in row.runs)]
+    if not stopped:
+        return ""
+    named = "; ".join(f"{row.config.name} after {epochs_done(row.spread('epochs').mean)} epochs" for row in stopped)
+    return f" Stopped by hand: {named}; its scores are of a shorter training than the others'."
+
+
+def stopped_by_hand(result: StudyResult) -> bool:
+    """Whether a run of the study was stopped by hand: it then has no ★ (its row compares a shorter training)."""
+    return any(run.finished == "stopped" for row in result.summaries for run in row.runs)
+
+
 def _caveats(*rows: ConfigSummary) -> str:
-    return _indicative(*rows) + _cut_short(*rows)
+    return _indicative(*rows) + _cut_short(*rows) + _stopped(*rows)
 
 
 def _compare(a: ConfigSummary, b: ConfigSummary, key: str) -> tuple[int, str]:
@@ -365,8 +380,8 @@ def best_summary(result: StudyResult) -> ConfigSummary | None:
     one); None when no row stands out (or only one ran), and when fewer than ``MIN_EVAL_RECEIPTS`` receipts were
     scored (a walkthrough's ★ stood on 3), or when a row trained less than :data:`MIN_TIMED_EPOCHS` of an epoch (a
     walkthrough's report starred freeze-backbone over a full run of 0.32 epochs, which the reading called too
-    short to judge)."""
-    if 0 < result.eval_documents < MIN_EVAL_RECEIPTS:
+    short to judge), or when a run was stopped by hand (probe 64's, starred after 10 of its 12 epochs)."""
+    if 0 < result.eval_documents < MIN_EVAL_RECEIPTS or stopped_by_hand(result):
         return None
     rows = [s for s in result.summaries if s.runs and not s.config.is_reference]
     if any(row.spread("epochs").mean < MIN_TIMED_EPOCHS for row in rows):

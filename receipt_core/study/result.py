@@ -24,7 +24,7 @@ class RunResult:
     total_parameters: int
     steps: int
     epochs: float
-    finished: str  # "completed", "time budget", "nothing to train"
+    finished: str  # "completed", "time budget", "nothing to train", "stopped" (by hand: Stop on Train)
     evaluations: tuple[Mapping[str, float], ...]  # {"step", "epoch", "elapsed_s", <headline metrics>}
     losses: tuple[tuple[int, float, float], ...]  # (step, elapsed_s, training loss), thinned
     run_dir: str | None = None
