@@ -16,6 +16,7 @@ from receipt_core.model.head_settings import HEAD_KINDS, LAYER_MIX_LABELS, LAYER
 from receipt_core.training.config import (DEEP_PHASE_TWO, MAX_LR, PHASE_END_NEEDED, SHALLOW_PHASE_TWO,
                                           PretrainConfig, ReferenceConfig, TrainConfig, phase_two_depth)
 from receipt_core.training.estimate import PlannedRun, estimate_run_time, planned_pretraining, planned_split
+from receipt_core.training.machine_speed import busy_note
 from receipt_core.training.schedules import LR_SCHEDULES
 from receipt_core.training.slot import JobBusyError, busy_message
 from receipt_core.wording import as_sentence
@@ -384,6 +385,8 @@ with st.expander("Run settings" if busy else "Run settings and Start", expanded=
                 said = as_sentence(estimate.headline()) + (f" ({estimate.source()})." if estimate.source() else ".")
                 # the figure, with where it comes from in the tooltip (~100 words under Start were read past)
                 estimate_col.caption(said + depth, help=as_sentence(estimate.text()) + ".")
+                if slot.busy() is None and (busy := busy_note()) is not None:  # not this server's own run
+                    estimate_col.caption(busy)
                 for warning in idle:  # walkthrough 30 toggled encoder.4 and .5 on a phased run whose phase 2
                     st.warning(warning)  # was those two: "heads only", then "heads + top 2", both at 4.2M
     if start and vanished:

@@ -260,6 +260,23 @@ def test_the_train_page_shows_the_estimate_next_to_start(workspace_home):
         "a run like this one). Phase 2 (auto)" in guess[0].value
     # the rest in its tooltip: how the guess is made (stop 64: ~100 words under Start were read past)
     assert "s an epoch to evaluate and save" in guess[0].proto.help and "to evaluate" not in guess[0].value
+    # a busy machine is said beside it (walkthrough 61's run, beside another tester's training, took 2.4 times the
+    # estimate): read from the load average when the page draws
+    import os
+
+    real_load = os.getloadavg
+    os.getloadavg = lambda: (9.0, 9.0, 9.0)
+    try:
+        at.run()
+    finally:
+        os.getloadavg = real_load
+    cores = os.cpu_count()
+    assert [c.value for c in at.caption if "The machine is busy now" in c.value] == [
+        f"The machine is busy now (load 9.0 on {cores} CPU cores over the last minute): other work shares the cores, "
+        "so a run started now trains slower than this estimate, and its time budget buys fewer steps."]
+    from receipt_core.training.machine_speed import busy_note
+
+    assert busy_note(load=1.4, cores=2) is None and busy_note(load=1.5, cores=2).startswith("The machine is busy")
 
     # an earlier run like the page's: its backbone and the page's default scenario
     _record(ws, {"train_documents": RECEIPTS, "scenario": at.selectbox(key="train_preset").value},

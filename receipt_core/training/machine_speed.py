@@ -10,6 +10,7 @@ reference machine, so a rough guess can be scaled to the machine it is said on.
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 
@@ -20,6 +21,24 @@ REFERENCE_WORKLOAD_S = 0.058
 hour reached 5.2 of the 12 epochs the unscaled guess gave its 2 minutes (2.3 times slower, beside other work)."""
 FACTOR_RANGE = (0.5, 4.0)  # a workload timed while the machine is busy with other work says little beyond this
 REPEATS = 3
+BUSY_LOAD_PER_CORE = 0.75  # a one-minute load average above this per core: other work holds the cores now
+
+
+def busy_note(load: float | None = None, cores: int | None = None) -> str | None:
+    """What a time estimate made now must add when other work holds the CPU (``os.getloadavg``'s last minute over
+    the cores, when not given); None when the machine is about idle, or the load cannot be read. The machine's speed
+    is timed at most every 10 minutes, and walkthrough 61's run, beside another tester's training, took 2.4 times
+    the "about 89 s" it was given (alone, the same run took 81 s)."""
+    try:
+        load = os.getloadavg()[0] if load is None else load
+    except OSError:  # not every system reports one
+        return None
+    cores = cores or os.cpu_count() or 1
+    if load < BUSY_LOAD_PER_CORE * cores:
+        return None
+    return (f"The machine is busy now (load {load:.1f} on {cores} CPU cores over the last minute): other work "
+            "shares the cores, so a run started now trains slower than this estimate, and its time budget buys "
+            "fewer steps.")
 
 
 def workload_seconds(repeats: int = REPEATS) -> float:
