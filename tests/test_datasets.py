@@ -415,7 +415,7 @@ def test_malformed_cord_files_each_give_a_specific_problem(tmp_path):
     has("quad_text.json", "quad.x1 must be a number, got 'left'; dropped")
     has("unknown_cat.json", "unknown category 'menu.colour'; its words are OTHER")
     has("no_cat.json", "has no category; its words are OTHER")
-    has("number_cat.json", "valid_line[0] has category 12, which is not text; its words are OTHER")
+    has("number_cat.json", "valid_line[0] has category the number 12, which is not text; its words are OTHER")
     has("text_meta.json", "meta must be an object holding image_size, got a string; skipped")
     has("text_size.json", "meta.image_size must be an object with width and height, got a string; skipped")
     has("outside.json", "'wide': box extends outside the 100x200 page; clamped")

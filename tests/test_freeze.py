@@ -140,12 +140,16 @@ def test_a_toggle_name_is_checked_before_a_model_loads_and_agrees_with_the_plan(
     plan = FreezePlan.preset("full", names)
     for toggle in (*names, *TOGGLE_PREFIXES):
         assert plan.expand(toggle) and toggle_name_problem(toggle) is None, toggle
+    # probe 65: encoder.01 passed the name check, then named no group once the model had loaded; 5,000 digits
+    # ended in Python's own advice on integer conversion
     for toggle in ("encodr", "heads", "encoder.", "encoder.x", "encoder.1.2", "head.field", "", "backbone.0",
-                   "encoder.\u0661"):
+                   "encoder.\u0661", "encoder.01", "encoder.-1", "encoder.+1", "encoder.1 ", "encoder." + "9" * 5000):
         assert "unknown freeze group" in toggle_name_problem(toggle), toggle
         with pytest.raises(ValueError, match="unknown freeze group"):
             TrainConfig(freeze=(toggle,))
     assert TrainConfig(unfreeze=("encoder.40",)).unfreeze == ("encoder.40",)  # its depth is checked at load
+    assert toggle_name_problem("encoder." + "9" * 5000).startswith("unknown freeze group 'encoder.99999999999999"
+                                                                  "999999999999999999'… (5,008 characters): give")
 
 
 def test_heads_frozen_by_hand_and_whether_the_backbone_trains_by_the_plans_end():

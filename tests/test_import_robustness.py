@@ -163,12 +163,15 @@ def test_a_broken_wildreceipt_line_is_placed_by_its_column_not_a_second_line_num
                                                                                       capsys):
     """Probe 62 read "train.txt line 2: not valid JSON (Expecting value: line 2 column 1)" for a line that stopped
     early: the inner place counted the line's own newline as a line."""
-    folder = wildreceipt_folder(tmp_path, [wildreceipt_line("good.jpg"), '{"broken":', '{"a": x}'])
+    folder = wildreceipt_folder(tmp_path, [wildreceipt_line("good.jpg"), '{"broken":', '{"a": x}', '\ufeff{}'])
     code, problems, output = import_cli(folder, "wildreceipt", capsys)
     assert code == 0, output
-    assert problems == ["problem: train.txt line 2: not valid JSON (Expecting value at the end: the record stops "
-                        "early); skipped",
-                        "problem: train.txt line 3: not valid JSON (Expecting value at column 7); skipped"], output
+    assert problems == ["problem: train.txt line 2: not valid JSON (the record stops early (expecting value)); "
+                        "skipped",
+                        "problem: train.txt line 3: not valid JSON (Expecting value at column 7); skipped",
+                        # Python's "(decode using utf-8-sig)" is no advice for a person (probe 65)
+                        "problem: train.txt line 4: not valid JSON (a byte-order mark (U+FEFF) opens it: save the "
+                        "file as UTF-8 without one); skipped"], output
     # and the JSON kinds are named as JSON spells them (probe 62 read "got NoneType", "got True")
     from receipt_core.data.json_values import json_kind
 

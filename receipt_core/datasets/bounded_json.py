@@ -66,11 +66,12 @@ def loads_bounded(text: str, max_chars: int, max_depth: int, keep_constants: boo
         # a one-line record (a WildReceipt line) is placed by its column: "line 2: … line 2 column 1" read as the
         # file's line 2 where the record had stopped early (probe 62)
         body = text.rstrip()
-        if "\n" in body:
-            where = f": line {error.lineno} column {error.colno}"
-        else:
-            where = " at the end: the record stops early" if error.pos >= len(body) else f" at column {error.colno}"
-        raise BoundedJSONError(f"{error.msg}{where}") from None
+        if "BOM" in error.msg:  # Python's "(decode using utf-8-sig)" is no advice for a person (probe 65)
+            raise BoundedJSONError("a byte-order mark (U+FEFF) opens it: save the file as UTF-8 without one") from None
+        if error.pos >= len(body):
+            raise BoundedJSONError(f"the record stops early ({error.msg[:1].lower()}{error.msg[1:]})") from None
+        where = f"line {error.lineno} column {error.colno}" if "\n" in body else f"column {error.colno}"
+        raise BoundedJSONError(f"{error.msg} at {where}") from None
     except RecursionError:  # not reached after json_depth; kept so no parse can escape as a crash
         raise BoundedJSONError("it nests too deeply") from None
     except ValueError as error:

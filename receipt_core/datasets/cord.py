@@ -149,7 +149,7 @@ def _line_words(line: Any, i: int, width: int, height: int, schema: LabelSchema,
         return []
     category = line.get("category")
     if category is not None and not isinstance(category, str):  # a number read "has no category" (probe 62)
-        notes.append(f"{where} has category {shown(category)}, which is not text; its words are {OTHER}")
+        notes.append(f"{where} has category {json_kind(category)}, which is not text; its words are {OTHER}")
         category = ""
     elif not isinstance(category, str):
         notes.append(f"{where} has no category; its words are {OTHER}")

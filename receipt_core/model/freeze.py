@@ -17,6 +17,7 @@ head) in eval mode, so dropout is off there even after a later ``model.train()``
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Iterable, Mapping, Protocol, Sequence
@@ -55,25 +56,27 @@ TOGGLE_PREFIXES = ("backbone", "embeddings", "encoder", "head")
 first part of a group's name (every group under it)."""
 
 
+_LAYER_GROUP = re.compile(r"encoder\.(0|[1-9][0-9]{0,3})")  # a layer's group as named: no leading zero, no sign
+
+
 def toggle_name_problem(toggle: str) -> str | None:
     """Why ``toggle`` can name no group of any model (None when it may): checked from the name alone, before a
     model is loaded. Whether ``encoder.N`` exists depends on the backbone's depth: :func:`toggle_depth_problem`."""
-    parts = toggle.split(".")
     if toggle in TOGGLE_PREFIXES or toggle in EMBEDDING_GROUPS or toggle in HEAD_GROUPS:
         return None
-    if len(parts) == 2 and parts[0] == "encoder" and parts[1].isascii() and parts[1].isdigit():
+    if _LAYER_GROUP.fullmatch(toggle):  # as the model names its layers: encoder.01 named none (probe 65)
         return None
-    return (f"unknown freeze group {toggle!r}: give a group (embeddings.text, embeddings.layout, encoder.0 … "
+    shown = repr(toggle) if len(toggle) <= 60 else f"{toggle[:40]!r}… ({len(toggle):,} characters)"
+    return (f"unknown freeze group {shown}: give a group (embeddings.text, embeddings.layout, encoder.0 … "
             f"encoder.N-1, head.fields, head.quantity) or one of {', '.join(TOGGLE_PREFIXES)}")
+
 
 
 def toggle_depth_problem(toggle: str, num_layers: int, backbone: str) -> str | None:
     """Why ``toggle`` names an encoder layer ``backbone`` (of ``num_layers``) lacks; None when it does not. Checked
     before the model loads where the depth is known from the name (a walkthrough's ``--freeze encoder.9`` on a
     6-layer backbone was refused only after the data and the model had loaded, leaving a failed run)."""
-    parts = toggle.split(".")
-    names_a_layer = toggle_name_problem(toggle) is None and parts[0] == "encoder" and len(parts) == 2
-    if names_a_layer and int(parts[1]) >= num_layers:
+    if _LAYER_GROUP.fullmatch(toggle) and int(toggle.split(".")[1]) >= num_layers:
         return (f"the backbone {backbone} has {num_layers} encoder layers, encoder.0 to encoder.{num_layers - 1} "
                 "(or give 'encoder' for all of them)")
     return None
