@@ -710,6 +710,12 @@ def test_deleting_the_dataset_in_the_url_does_not_blame_a_link(workspace_home):
     assert at.sidebar.selectbox(key="dataset").value == "c"
     at.run()
     assert gone in [i.value for i in at.main.info]
+    # said where it was found, not above every page after (probe 65 read it on Train, Runs and Home, and picking
+    # the dataset shown could not clear it)
+    at.switch_page("app_pages/runs.py").run()
+    assert gone not in [i.value for i in at.main.info]
+    at.switch_page("app_pages/annotate.py").run()
+    assert gone not in [i.value for i in at.main.info]
     ws.save_documents("d", [Document(id="d0", width=50, height=50, words=(Word(text="x", box=(1, 1, 9, 9)),))])
     at.run()
     at.sidebar.selectbox(key="dataset").set_value("d").run()

@@ -44,7 +44,7 @@ def run_router() -> None:
     except WorkspaceError as error:  # a damaged or read-only database: every page would fail on it
         st.error(f"The workspace cannot be used: {literal(str(error))}. Then reload this page.")
         st.stop()
-    datasets = sidebar()
+    datasets = sidebar(page.url_path)
     stack = model_stack_import()
     # Every page but Home imports PyTorch: never beside another thread's import of it (ui/warm_up.py)
     with stack.page_run(needs_stack=page.url_path != "", waiting=_loading_model_stack):  # "": the default page, Home
@@ -59,9 +59,9 @@ def _loading_model_stack():
                       "seconds…")
 
 
-def sidebar() -> DeltaGenerator | None:
-    """The workspace, the dataset choice and the training slot's state. Returns the placeholder that says "No data
-    yet" (None when the dataset list was drawn), for :func:`refresh_datasets`."""
+def sidebar(page_path: str) -> DeltaGenerator | None:
+    """The workspace, the dataset choice and the training slot's state (``page_path``: the page drawn). Returns the
+    placeholder that says "No data yet" (None when the dataset list was drawn), for :func:`refresh_datasets`."""
     placeholder = None
     notices: list[str] = []
     with st.sidebar:
@@ -70,7 +70,7 @@ def sidebar() -> DeltaGenerator | None:
         with user_errors("Reading the workspace"):
             names = [d.name for d in ws.datasets()]
             if names:
-                notices = dataset_choice(names)
+                notices = dataset_choice(names, page_path)
             else:
                 st.session_state.pop(DATASET_KEY, None)
                 placeholder = st.empty()
@@ -82,13 +82,15 @@ def sidebar() -> DeltaGenerator | None:
     return placeholder
 
 
-VANISHED_KEY = "dataset_vanished"  # (the sidebar's dataset found gone, the one shown in its place, renamed to it)
+# (the sidebar's dataset found gone, the one shown in its place, renamed to it, the page it was found on)
+VANISHED_KEY = "dataset_vanished"
 FIRST_RECEIPT_KEY = "dataset_first_receipts"  # (the sidebar's dataset, the ids of its first receipts)
 
 
-def dataset_choice(names: list[str]) -> list[str]:
+def dataset_choice(names: list[str], page_path: str = "") -> list[str]:
     """The sidebar's dataset selectbox, kept in the URL; a dataset a page asked for (``select_dataset``) is
-    selected first. Returns what the page says of the choice (Markdown): a dataset gone, renamed, or not here."""
+    selected first. Returns what the page says of the choice (Markdown): a dataset gone, renamed, or not here; a
+    gone dataset is said on the page it was found on (``page_path``) until another dataset is picked there."""
     notices: list[str] = []
     pending = st.session_state.pop(PENDING_DATASET_KEY, None)
     if pending in names:
@@ -114,13 +116,15 @@ def dataset_choice(names: list[str]) -> list[str]:
         # set, not removed: a removed choice left the box showing the gone name while the pages used another, and
         # the note went at the next rerun (a probe); it stays until another dataset is picked
         st.session_state[DATASET_KEY] = shown
-        st.session_state[VANISHED_KEY] = (vanished, shown, renamed is not None)
+        st.session_state[VANISHED_KEY] = (vanished, shown, renamed is not None, page_path)
     # a link or bookmark naming a dataset not (or no longer) here; not when a page moved the sidebar itself (a
     # delete on Data: the URL still named the deleted dataset, and "from the link" misled a walkthrough)
     if asked is not None and asked not in names and pending not in names and asked != vanished:
         notices.append(f"Dataset {literal(asked, limit=80, exact=True)} from the link is not in this workspace; "
                        "showing another.")
     gone = st.session_state.get(VANISHED_KEY)
+    if gone is not None and gone[3] != page_path:  # said where it was found: probe 65 read it above every page's
+        gone = None  # title after, and picking the dataset shown could not clear it
     if gone is not None and st.session_state.get(DATASET_KEY) == gone[1] and (gone[0] not in names or gone[2]):
         if gone[2]:  # said once: the pages show the same receipts (a walkthrough read it on every rerun after)
             taken = (f" Another dataset now has the name {literal(gone[0], limit=80, exact=True)}."
