@@ -46,21 +46,25 @@ def _store_for_correction(ws, run_id: str, results, ocr_results, uploads: dict[s
     """Store the uploaded photos in a dataset, this run's answers kept on them as suggestions, to correct on
     Annotate (a walkthrough found no way from a wrong prediction to a correction)."""
     with st.container(border=True):
-        held = ws.datasets_of(r.document.id for r in ocr_results if r.document is not None)
+        read = [r.document.id for r in ocr_results if r.document is not None]
+        held = ws.datasets_of(read)
+        every_one = bool(held) and len(held) >= len(set(read))  # nothing left to store: the button is off
         if held:  # walkthrough 45 was offered to store a photo Data had stored already, with nothing said
+            one = len(held) == 1
+            then = ("there is nothing to store." if every_one
+                    else f"storing keeps {'it' if one else 'them'} as {'it is' if one else 'they are'}.")
             st.caption(f"{counted(len(held), 'of these photos is', 'of these photos are')} already "
                        f"{'a receipt' if len(held) == 1 else 'receipts'} of "
                        f"{', '.join(literal(d) for d in sorted(set(held.values())))} (correct "
-                       f"{'it' if len(held) == 1 else 'them'} there on Annotate); storing keeps "
-                       f"{'it' if len(held) == 1 else 'them'} as {'it is' if len(held) == 1 else 'they are'}.")
+                       f"{'it' if len(held) == 1 else 'them'} there on Annotate); {then}")
         name_col, button_col = st.columns([2, 3], vertical_alignment="bottom")
         with name_col:
             target, target_ok = dataset_name_input("Dataset to store them in", key="predict_store_dataset",
                                                    value=upload_target(current_dataset()))
         if button_col.button("Store these photos to correct them on Annotate", key="predict_store",
-                             disabled=not target_ok, help="Each photo becomes a receipt of the dataset, with this "
-                             "run's answers as suggestions: on Annotate, accept the right ones and fix the rest, "
-                             "then train on them"):
+                             disabled=not target_ok or every_one, help="Each photo becomes a receipt of the "
+                             "dataset, with this run's answers as suggestions: on Annotate, accept the right ones and "
+                             "fix the rest, then train on them"):
             with user_errors("Storing the photos"):
                 report = store_for_correction(ws, target, ocr_results, uploads,
                                               {name: prediction.to_json() for name, _, _, prediction in results},

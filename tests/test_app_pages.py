@@ -1412,8 +1412,10 @@ def test_predict_on_an_uploaded_receipt(demo_env, trained_run, synth_receipts, f
     at.text_input(key="predict_store_dataset").set_value("kept-photos").run()
     at.button(key="predict_store").click().run()
     try:
-        assert "1 of these photos is already a receipt of ` kept-photos ` (correct it there on Annotate); storing " \
-            "keeps it as it is." in [c.value for c in at.caption]
+        # and nothing is left to store: the button is off (walkthrough 63 was offered a Store that did nothing)
+        assert "1 of these photos is already a receipt of ` kept-photos ` (correct it there on Annotate); there is " \
+            "nothing to store." in [c.value for c in at.caption]
+        assert at.button(key="predict_store").disabled
     finally:
         demo_env.delete_dataset("kept-photos")
     # a photo of a labelled demo receipt: said, as the items are the run's reading, not those labels (a
@@ -1426,8 +1428,9 @@ def test_predict_on_an_uploaded_receipt(demo_env, trained_run, synth_receipts, f
     labelled = sum(1 for word in stored.words if word.label_source is not None)  # earlier tests change some
     assert [i.value for i in at.info if "This photo is receipt" in i.value] == [
         f"This photo is receipt ` {stored.id} ` of dataset ` demo `, where {labelled} of its "
-        f"{len(stored.words)} words have labels (from a person, an import or an accepted suggestion). The items here "
-        "are what the run reads in the photo, not those labels: Annotate shows them, with the suggestions of this "
+        f"{len(stored.words)} words {'has a label' if labelled == 1 else 'have labels'} (from a person, an import or "
+        "an accepted suggestion). The items here are what the run reads in the photo, not those labels: Annotate "
+        "shows them, with the suggestions of this "
         "run beside them."]
 
 

@@ -142,8 +142,8 @@ def live_view() -> None:
         race = _race_of(active.run_id)
         header[2].button("Stop", key="train_stop", type="primary", width="stretch", on_click=_control,
                          args=(active.run_id, "stop"), help=None if race is None else (
-                             f"Ends this run of the race {literal(race)}, which goes on to its next run; **Stop race** on "
-                             "the Race page ends the race"))
+                             f"Ends this run of the race {literal(race)}, which goes on to its next run; **Stop "
+                             "race** on the Race page ends the race"))
         if race is not None:  # probe 64 pressed Stop here and the race's next run started, unsaid
             st.caption(f"This run is one of the race {literal(race)}: **Stop** ends this run and the race goes on to "
                        "its next; **Stop race** on the Race page ends the race.")

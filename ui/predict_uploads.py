@@ -141,7 +141,8 @@ def stored_labels_note(workspace: Workspace, doc: Document) -> str | None:
 def _labels_note(doc_id: str, dataset: str, labelled: int, words: int, photo: bool) -> str:
     # a receipt imported without pixels (CORD) is words and boxes: "this photo" named none (a walkthrough)
     what, where = ("This photo", "in the photo") if photo else ("This", "in the receipt's words")
+    have = "has a label" if labelled == 1 else "have labels"  # "1 of its 258 words have labels" (walkthrough 63)
     return (f"{what} is receipt {doc_id!r} of dataset {dataset!r}, where {labelled} of its {words} "
-            "words have labels (from a person, an import or an accepted suggestion). The items here are what the run "
+            f"words {have} (from a person, an import or an accepted suggestion). The items here are what the run "
             f"reads {where}, not those labels: Annotate shows them, with the suggestions of this run beside "
             "them.")
