@@ -148,7 +148,7 @@ def test_the_study_stars_no_best_row_on_a_0_0002_difference():
 
     def summary(name, f1, items, epochs=3.0):
         values = {"fields.micro_f1": f1, "quantity.item_accuracy": items, "epochs": epochs}
-        return SimpleNamespace(runs=(SimpleNamespace(metrics={}),),
+        return SimpleNamespace(runs=(SimpleNamespace(metrics={}, finished="completed"),),
                                config=SimpleNamespace(name=name, is_reference=False),
                                spread=lambda key: Spread.of([values[key]]))
 
