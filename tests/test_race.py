@@ -187,7 +187,10 @@ def test_freezing_the_backbone_is_cheap_only_when_its_epochs_are_faster_in_time(
     assert faster.verdict == "held" and "not in time" not in faster.evidence
     # one run a side: said, as every claim that compares scores says it (a walkthrough read a race's verdict
     # without it)
-    assert faster.evidence.endswith("(freeze-backbone vs full). One seed each: indicative only; repeats measure "
+    assert faster.evidence.endswith("(freeze-backbone vs full). The rule: good is field micro-F1 level with full "
+                                    "fine-tuning within the noise (behind by under 0.05: mixed), cheap is an epoch "
+                                    "in at most 90% of full's training time; what that saves at a volume of "
+                                    "receipts is yours to weigh. One seed each: indicative only; repeats measure "
                                     "the spread.")
     assert claim(30.0, 10.0, frozen_f1=0.70).verdict == "did not hold"  # fast but 0.2 F1 behind
     # a walkthrough read "held" off a 30-second race whose budget stopped full after 2 of its 12 epochs: said

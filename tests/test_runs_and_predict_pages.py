@@ -149,7 +149,8 @@ def test_the_study_stars_no_best_row_on_a_0_0002_difference():
     def summary(name, f1, items, epochs=3.0):
         values = {"fields.micro_f1": f1, "quantity.item_accuracy": items, "epochs": epochs}
         return SimpleNamespace(runs=(SimpleNamespace(metrics={}, finished="completed"),),
-                               config=SimpleNamespace(name=name, is_reference=False),
+                               config=SimpleNamespace(name=name, is_reference=False, scenario=name,
+                                                      backbone="text-minilm"),
                                spread=lambda key: Spread.of([values[key]]))
 
     close = SimpleNamespace(summaries=(summary("full", 0.8002, 0.9), summary("phased", 0.8, 0.9)), eval_documents=50)

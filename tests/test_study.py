@@ -397,6 +397,21 @@ def test_backbones_judged_on_under_an_epoch_or_on_uneven_steps_say_so():
                                                                         "one (full)"]
     # 90 / 80 steps is within the 1.2 a busy machine is told by
     assert even.verdict == "did not hold" and "other work slowed" not in even.evidence
+    # walkthrough 64: the frozen text run was cut at 237 steps while the layout one ran its plan (500 steps, not
+    # cut): no ★ for the row the load spared (the claim already says frozen backbones of one size are one)
+    from receipt_core.study.reading import best_summary
+
+    spared = dataclasses.replace(summary("layout-minilm", "freeze-backbone", 0.908, 0.98, 500, 20.0), runs=(
+        dataclasses.replace(summary("layout-minilm", "freeze-backbone", 0.908, 0.98, 500, 20.0).runs[0],
+                            finished="completed"),))
+    cut = summary("text-minilm", "freeze-backbone", 0.888, 0.98, 237, 9.4)
+    frozen = claims(spared, cut)["A layout-aware backbone beats a text-only one (freeze-backbone)"]
+    assert frozen.verdict == "not measured" and "run-to-run noise" in frozen.evidence
+    raced = StudyResult(settings=StudySettings(repeats=1, budget_minutes=1), train_data="t", eval_data="e",
+                        train_documents=1, eval_documents=50, summaries=(spared, cut))
+    assert best_summary(raced) is None
+    level = dataclasses.replace(cut, runs=(dataclasses.replace(cut.runs[0], steps=480),))  # 500 / 480: even
+    assert best_summary(dataclasses.replace(raced, summaries=(spared, level))) is not None
     phased = claims(summary("text-minilm", "phased", 0.928, 0.987, 162, 6.48, 60.2),
                     summary("text-minilm", "full", 0.930, 0.960, 128, 5.1, 67.2))["Phased unfreezing is best"]
     assert "at about equal training time (text-minilm · phased 60.2 s, text-minilm · full 67.2 s; a run ends past " \
