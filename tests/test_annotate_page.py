@@ -710,9 +710,15 @@ def test_d_marks_a_receipt_done_and_b_goes_back_one(receipts):
     assert "d mark done" in key_help() and "b previous receipt" in key_help()
     # on the page: "b" (its step of -1 left for the editor's next run) opens the previous receipt
     at = _app(second)
-    at.session_state["annotate_go_next"] = -1
+    at.session_state["annotate_go_next"] = (second, -1, False)
     at.run()
     assert not at.exception and at.session_state["annotate_doc"] == first, at.session_state["annotate_doc"]
+    # a step asked on one receipt met by a run on another (a rerun begun on the receipt before it: probe 66's six
+    # quick n's ended two to five receipts on): the page goes back to that receipt, and steps from it
+    third = receipts.load_documents("receipts")[2].id
+    at.session_state["annotate_go_next"] = (second, 1, False)  # asked on the second; this run is on the first
+    at.run()
+    assert at.session_state["annotate_doc"] == third and "annotate_go_next" not in at.session_state
     # presses typed after d on a receipt that then left a filtered list are dropped, not put on the one shown next
     at = _app(first)
     at.session_state["annotate_keys_leaving"] = second
@@ -925,6 +931,10 @@ def test_each_press_carries_the_receipt_it_was_typed_on():
     assert typed_here(typed, "b", came_from=None) == (["1"], typed[:2])  # a replaced "a": dropped
     assert typed_here(typed, "b", came_from="a") == (["7", "7", "1"], [])  # "a" left by n: typed ahead for "b"
     assert typed_here([Press("7")], "b", came_from=None) == (["7"], [])  # an older page that sends no receipt
+    # n and b move on from the receipt shown wherever they were typed (probe 66's six quick n's typed on receipt
+    # "a" reached the server two receipts on, and were dropped unsaid); a label key typed there still is not
+    quick = [Press("n", "a"), Press("8", "a"), Press("b", "a")]
+    assert typed_here(quick, "c", came_from="b") == (["n", "b"], [quick[1]])
 
 
 def test_keys_group_words_into_items(receipts):

@@ -45,7 +45,9 @@ LEAVING_KEY = "annotate_keys_leaving"  # the receipt "n" left, until the next on
 WAITING_KEYS_KEY = "annotate_keys_waiting"  # presses typed after "n", for the receipt drawn next
 KEYS_ACK_KEY = "annotate_keys_ack"  # the last key press handled, sent back to the keyboard component
 KEYS_VIEW_KEY = "annotate_keys_view"  # the receipt as the key presses know it (ui/annotate_keys.KeysView)
-GO_NEXT_KEY = "annotate_go_next"  # "n" (1) or "b" (-1) was pressed: the editor's next run opens that receipt
+# (the receipt it was pressed on, 1 for "n" or -1 for "b", whether a run was redirected to it): the editor's next run
+# on that receipt opens the next or previous one
+GO_NEXT_KEY = "annotate_go_next"
 DONE_BY_KEY_KEY = "annotate_done_by_key"  # a key (d, or z/y putting the mark back) marked this receipt done
 
 
@@ -59,7 +61,7 @@ def word_editor(doc_id: str, next_doc_id: str | None, previous_doc_id: str | Non
     ws = workspace()
     if TAKE_BACK_KEY in st.session_state:  # Undo or z asked the page to take back another receipt's done mark
         st.rerun(scope="app")
-    step = st.session_state.pop(GO_NEXT_KEY, 0)
+    step = _receipt_step(doc_id)
     target = next_doc_id if step > 0 else previous_doc_id if step < 0 else None
     if target is not None:
         st.session_state[NEXT_DOC_KEY] = target
@@ -122,10 +124,33 @@ def _follow_status(doc: Document, reviewed: bool, status: str) -> None:
     st.rerun(scope="app")
 
 
+def _receipt_step(doc_id: str) -> int:
+    """The step ``n`` or ``b`` asked of this run's receipt ``doc_id`` (0: none). A step asked on another receipt,
+    met by a run that a rerun began on the receipt before it (probe 66's six quick n's ended two to five receipts on:
+    such a run stepped from the wrong receipt), sends the page back to that receipt once, the step kept for it."""
+    go = st.session_state.get(GO_NEXT_KEY)
+    if not go:
+        return 0
+    from_doc, step, redirected = go
+    if from_doc != doc_id and not redirected:
+        st.session_state[GO_NEXT_KEY] = (from_doc, step, True)
+        st.session_state[NEXT_DOC_KEY] = from_doc
+        st.rerun(scope="app")
+    st.session_state.pop(GO_NEXT_KEY, None)
+    return step if from_doc == doc_id else 0
+
+
 def _on_keys(doc: Document, seen_action: int | None, on_done: Callable[[str], None]) -> None:
     """Key presses from the listener (a callback: runs before the fragment redraws) on ``doc`` as shown. Presses
     after ``n``, until the next receipt is drawn, wait for it (:func:`_keys_for_the_next_receipt`): a probe typing
     "n 5 5 5" lost some of them, and saved others on the receipt it had left."""
+    drawn = st.session_state.get(KEYS_VIEW_KEY)
+    if isinstance(drawn, KeysView) and drawn.doc_id != doc.id:  # the callback of a run that n's rerun cut short:
+        # the receipt last drawn is the one shown (probe 66's six quick n moved two to five receipts on)
+        try:
+            doc, seen_action = workspace().get_document(drawn.doc_id), drawn.action
+        except NotFoundError:
+            pass  # deleted meanwhile: the presses are judged on the receipt the callback knew, which says so
     value = st.session_state.get(KEYS_KEY) or {}
     presses, ack = fresh_presses(value.get("keys") if hasattr(value, "get") else None,
                                  st.session_state.get(KEYS_ACK_KEY))
@@ -194,7 +219,7 @@ def _apply_presses(doc: Document, seen_action: int | None, keys: list[str], on_d
         st.session_state[WAITING_KEYS_KEY] = list(outcome.after_next)
         st.session_state[DONE_BY_KEY_KEY] = doc_id
     if outcome.receipt_step:
-        st.session_state[GO_NEXT_KEY] = outcome.receipt_step
+        st.session_state[GO_NEXT_KEY] = (doc_id, outcome.receipt_step, False)
         st.session_state[CAME_FROM_KEY] = doc_id  # keys typed ahead on it are the next receipt's
         st.session_state[LEAVING_KEY] = doc_id
         st.session_state[WAITING_KEYS_KEY] = list(outcome.after_next)

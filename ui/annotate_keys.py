@@ -282,6 +282,10 @@ def typed_here(presses: Sequence[Press], shown: str, came_from: str | None) -> t
     """The keys of ``presses`` meant for receipt ``shown``, and the presses that were not: those typed while the
     page still showed another receipt, unless the page left that one for this by n, b or z (``came_from``), whose
     keys typed ahead are this receipt's. A probe's "d 7 7" under a status filter labelled the receipt shown next,
-    which had not reached the screen when the 7s were typed."""
-    here = [p.key for p in presses if p.view in (None, shown, came_from)]
-    return here, [p for p in presses if p.view not in (None, shown, came_from)]
+    which had not reached the screen when the 7s were typed. The receipt steps ``n`` and ``b`` are always this
+    receipt's: they move on from the receipt shown."""
+    # n and b move from the receipt shown, wherever they were typed: six quick n's typed on one receipt are six
+    # moves (probe 66 lost up to five of them, unsaid)
+    ours = [p.view in (None, shown, came_from) or ACTION_KEYS.get(p.key) in (NEXT_RECEIPT, PREVIOUS_RECEIPT)
+            for p in presses]
+    return [p.key for p, mine in zip(presses, ours) if mine], [p for p, mine in zip(presses, ours) if not mine]
