@@ -30,10 +30,10 @@ from ui.annotate_model import chosen_run_suggester
 from ui.annotate_overlay import LOW_OCR, overlay_choice
 from ui.annotate_bulk import box_drawn_news, bulk_label, words_inside
 from ui.annotate_region import drawn_box, keep_drawn_box, reread_drawn_button, unreadable_reason
-from ui.annotate_state import (CAME_FROM_KEY, DOC_KEY, LEFT_DONE_KEY, MESSAGES_KEY, NEXT_DOC_KEY, NOTICE_KEY,
-                               TAKE_BACK_KEY, TOAST_KEY, act, bump, first_unlabelled_word, follow_selected_word,
-                               keep_open, receipt_gone, say, selected_word, take_back_instead, view_version, word_key,
-                               word_picker_key)
+from ui.annotate_state import (CAME_FROM_KEY, DOC_KEY, GO_NEXT_KEY, LEFT_DONE_KEY, MESSAGES_KEY, NEXT_DOC_KEY,
+                               NOTICE_KEY, TAKE_BACK_KEY, TOAST_KEY, act, bump, first_unlabelled_word,
+                               follow_selected_word, keep_open, receipt_gone, receipt_step, say, selected_word,
+                               take_back_instead, view_version, word_key, word_picker_key)
 from ui.annotate_table import score_text, word_table
 from ui.literal import literal, notice_markdown, plain
 from ui.receipt_images import receipt_picture
@@ -45,9 +45,6 @@ LEAVING_KEY = "annotate_keys_leaving"  # the receipt "n" left, until the next on
 WAITING_KEYS_KEY = "annotate_keys_waiting"  # presses typed after "n", for the receipt drawn next
 KEYS_ACK_KEY = "annotate_keys_ack"  # the last key press handled, sent back to the keyboard component
 KEYS_VIEW_KEY = "annotate_keys_view"  # the receipt as the key presses know it (ui/annotate_keys.KeysView)
-# (the receipt it was pressed on, 1 for "n" or -1 for "b", whether a run was redirected to it): the editor's next run
-# on that receipt opens the next or previous one
-GO_NEXT_KEY = "annotate_go_next"
 DONE_BY_KEY_KEY = "annotate_done_by_key"  # a key (d, or z/y putting the mark back) marked this receipt done
 
 
@@ -61,7 +58,7 @@ def word_editor(doc_id: str, next_doc_id: str | None, previous_doc_id: str | Non
     ws = workspace()
     if TAKE_BACK_KEY in st.session_state:  # Undo or z asked the page to take back another receipt's done mark
         st.rerun(scope="app")
-    step = _receipt_step(doc_id)
+    step = receipt_step(doc_id)
     target = next_doc_id if step > 0 else previous_doc_id if step < 0 else None
     if target is not None:
         st.session_state[NEXT_DOC_KEY] = target
@@ -122,22 +119,6 @@ def _follow_status(doc: Document, reviewed: bool, status: str) -> None:
         st.session_state[NEXT_DOC_KEY] = doc.id  # stay on this receipt whatever the picker last sent
         keep_open(doc.id)
     st.rerun(scope="app")
-
-
-def _receipt_step(doc_id: str) -> int:
-    """The step ``n`` or ``b`` asked of this run's receipt ``doc_id`` (0: none). A step asked on another receipt,
-    met by a run that a rerun began on the receipt before it (probe 66's six quick n's ended two to five receipts on:
-    such a run stepped from the wrong receipt), sends the page back to that receipt once, the step kept for it."""
-    go = st.session_state.get(GO_NEXT_KEY)
-    if not go:
-        return 0
-    from_doc, step, redirected = go
-    if from_doc != doc_id and not redirected:
-        st.session_state[GO_NEXT_KEY] = (from_doc, step, True)
-        st.session_state[NEXT_DOC_KEY] = from_doc
-        st.rerun(scope="app")
-    st.session_state.pop(GO_NEXT_KEY, None)
-    return step if from_doc == doc_id else 0
 
 
 def _on_keys(doc: Document, seen_action: int | None, on_done: Callable[[str], None]) -> None:

@@ -21,6 +21,9 @@ from ui.shared import friendly, workspace
 FILTER_KEY, SEARCH_KEY = "annotate_status", "annotate_search"  # the page's status filter and search fields
 DOC_KEY = "annotate_doc"  # the receipt picker's: the receipt the page shows, as the browser last sent it
 NEXT_DOC_KEY = "annotate_doc_next"  # a receipt to select at the next full rerun
+# (the receipt it was pressed on, 1 for "n" or -1 for "b", whether a run was redirected to it): the editor's next run
+# on that receipt opens the next or previous one
+GO_NEXT_KEY = "annotate_go_next"
 MESSAGES_KEY = "annotate_messages"  # warnings to show once
 DONE_WARNING_KEY = "annotate_done_warning"  # the receipt whose Mark done had a warning: said while open and done
 NOTICE_KEY = "annotate_notice"  # one line of news to show once
@@ -262,3 +265,19 @@ def receipt_gone(doc_id: str) -> None:
                "saved to it.")
     if st.button("Show the receipts that are left", key="annotate_deleted_reload"):
         st.rerun(scope="app")
+
+
+def receipt_step(doc_id: str) -> int:
+    """The step ``n`` or ``b`` asked of this run's receipt ``doc_id`` (0: none). A step asked on another receipt,
+    met by a run that a rerun began on the receipt before it (probe 66's six quick n's ended two to five receipts on:
+    such a run stepped from the wrong receipt), sends the page back to that receipt once, the step kept for it."""
+    go = st.session_state.get(GO_NEXT_KEY)
+    if not go:
+        return 0
+    from_doc, step, redirected = go
+    if from_doc != doc_id and not redirected:
+        st.session_state[GO_NEXT_KEY] = (from_doc, step, True)
+        st.session_state[NEXT_DOC_KEY] = from_doc
+        st.rerun(scope="app")
+    st.session_state.pop(GO_NEXT_KEY, None)
+    return step if from_doc == doc_id else 0
