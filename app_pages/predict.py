@@ -54,9 +54,9 @@ def _store_for_correction(ws, run_id: str, results, ocr_results, uploads: dict[s
             then = ("there is nothing to store." if every_one
                     else f"storing keeps {'it' if one else 'them'} as {'it is' if one else 'they are'}.")
             st.caption(f"{counted(len(held), 'of these photos is', 'of these photos are')} already "
-                       f"{'a receipt' if len(held) == 1 else 'receipts'} of "
+                       f"{'a receipt' if one else 'receipts'} of "
                        f"{', '.join(literal(d) for d in sorted(set(held.values())))} (correct "
-                       f"{'it' if len(held) == 1 else 'them'} there on Annotate); {then}")
+                       f"{'it' if one else 'them'} there on Annotate); {then}")
         name_col, button_col = st.columns([2, 3], vertical_alignment="bottom")
         with name_col:
             target, target_ok = dataset_name_input("Dataset to store them in", key="predict_store_dataset",

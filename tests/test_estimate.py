@@ -264,12 +264,9 @@ def test_the_train_page_shows_the_estimate_next_to_start(workspace_home):
     # estimate): read from the load average when the page draws
     import os
 
-    real_load = os.getloadavg
-    os.getloadavg = lambda: (9.0, 9.0, 9.0)
-    try:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(os, "getloadavg", lambda: (9.0, 9.0, 9.0))
         at.run()
-    finally:
-        os.getloadavg = real_load
     cores = os.cpu_count()
     assert [c.value for c in at.caption if "The machine is busy now" in c.value] == [
         f"The machine is busy now (load 9.0 on {cores} CPU cores over the last minute): other work shares the cores, "

@@ -23,29 +23,22 @@ from receipt_core.plots.figures import LOW_CONFIDENCE, WRITTEN_WORDS_MAX, tall_f
 from receipt_core.workspace.database import NotFoundError
 from receipt_core.wording import as_sentence, counted
 from ui.annotate_corrections import corrections
-from ui.annotate_history import after_done_keeping_notice, undo_redo_row
-from ui.annotate_keys import (ACTION_KEYS, UNDO, KeysView, apply_keys, fresh_presses, keyboard_listener,
-                              label_keys, typed_here)
-from ui.annotate_model import chosen_run_suggester
+from ui.annotate_history import undo_redo_row
+from ui.annotate_keys import KeysView, keyboard_listener, label_keys
 from ui.annotate_overlay import LOW_OCR, overlay_choice
+from ui.annotate_presses import (KEYS_ACK_KEY, KEYS_KEY, KEYS_VIEW_KEY, LEAVING_KEY, keys_for_the_next_receipt,
+                                 on_keys)
 from ui.annotate_bulk import box_drawn_news, bulk_label, words_inside
 from ui.annotate_region import drawn_box, keep_drawn_box, reread_drawn_button, unreadable_reason
-from ui.annotate_state import (CAME_FROM_KEY, DOC_KEY, GO_NEXT_KEY, LEFT_DONE_KEY, MESSAGES_KEY, NEXT_DOC_KEY,
-                               NOTICE_KEY, TAKE_BACK_KEY, TOAST_KEY, act, bump, first_unlabelled_word,
-                               follow_selected_word, keep_open, receipt_gone, receipt_step, say, selected_word,
-                               take_back_instead, view_version, word_key, word_picker_key)
+from ui.annotate_state import (DOC_KEY, GO_NEXT_KEY, MESSAGES_KEY, NEXT_DOC_KEY, NOTICE_KEY, TAKE_BACK_KEY,
+                               TOAST_KEY, act, first_unlabelled_word, keep_open, receipt_gone, receipt_step,
+                               selected_word, view_version, word_key, word_picker_key)
 from ui.annotate_table import score_text, word_table
 from ui.literal import literal, notice_markdown, plain
 from ui.receipt_images import receipt_picture
 from ui.shared import user_errors, workspace
 
 SCHEMA = DEFAULT_SCHEMA
-KEYS_KEY = "annotate_keys"  # the keyboard component's key
-LEAVING_KEY = "annotate_keys_leaving"  # the receipt "n" left, until the next one is drawn
-WAITING_KEYS_KEY = "annotate_keys_waiting"  # presses typed after "n", for the receipt drawn next
-KEYS_ACK_KEY = "annotate_keys_ack"  # the last key press handled, sent back to the keyboard component
-KEYS_VIEW_KEY = "annotate_keys_view"  # the receipt as the key presses know it (ui/annotate_keys.KeysView)
-DONE_BY_KEY_KEY = "annotate_done_by_key"  # a key (d, or z/y putting the mark back) marked this receipt done
 
 
 @st.fragment
@@ -77,7 +70,7 @@ def word_editor(doc_id: str, next_doc_id: str | None, previous_doc_id: str | Non
     _follow_status(doc, reviewed, status)
     seen_action = ws.latest_action(doc_id)  # what Undo (the button, the z key) may take back
     if LEAVING_KEY in st.session_state:  # "n" was pressed: the presses after it are this receipt's now
-        _keys_for_the_next_receipt(doc, seen_action, on_done)
+        keys_for_the_next_receipt(doc, seen_action, on_done)
         if st.session_state.get(GO_NEXT_KEY) or TAKE_BACK_KEY in st.session_state:  # another "n" or "b" among
             st.rerun(scope="app")  # them: on to the receipt after; a "z" that takes back a done mark: to it
         doc = ws.get_document(doc_id)
@@ -86,7 +79,7 @@ def word_editor(doc_id: str, next_doc_id: str | None, previous_doc_id: str | Non
     st.session_state[KEYS_VIEW_KEY] = KeysView(doc_id, doc.word_labels, seen_action)  # what the presses judge by
     # drawn in the word panel, where the key list is: the list appears once the keys are heard (ui/annotate_keys.py)
     listen = partial(keyboard_listener, KEYS_KEY, st.session_state.get(KEYS_ACK_KEY), SCHEMA,
-                     on_keys=lambda: _on_keys(doc, seen_action, on_done), view=doc_id)
+                     on_keys=lambda: on_keys(doc, seen_action, on_done), view=doc_id)
     # in range (and an index) before anything reads it; a receipt first opened goes on where its labelling stopped
     selected_word(doc_id, len(doc.words), start=first_unlabelled_word(doc))
     # Large view: the receipt over the page's whole width, the word panel under it (beside it, the figure kept its
@@ -119,92 +112,6 @@ def _follow_status(doc: Document, reviewed: bool, status: str) -> None:
         st.session_state[NEXT_DOC_KEY] = doc.id  # stay on this receipt whatever the picker last sent
         keep_open(doc.id)
     st.rerun(scope="app")
-
-
-def _on_keys(doc: Document, seen_action: int | None, on_done: Callable[[str], None]) -> None:
-    """Key presses from the listener (a callback: runs before the fragment redraws) on ``doc`` as shown. Presses
-    after ``n``, until the next receipt is drawn, wait for it (:func:`_keys_for_the_next_receipt`): a probe typing
-    "n 5 5 5" lost some of them, and saved others on the receipt it had left."""
-    drawn = st.session_state.get(KEYS_VIEW_KEY)
-    if isinstance(drawn, KeysView) and drawn.doc_id != doc.id:  # the callback of a run that n's rerun cut short:
-        # the receipt last drawn is the one shown (probe 66's six quick n moved two to five receipts on)
-        try:
-            doc, seen_action = workspace().get_document(drawn.doc_id), drawn.action
-        except NotFoundError:
-            pass  # deleted meanwhile: the presses are judged on the receipt the callback knew, which says so
-    value = st.session_state.get(KEYS_KEY) or {}
-    presses, ack = fresh_presses(value.get("keys") if hasattr(value, "get") else None,
-                                 st.session_state.get(KEYS_ACK_KEY))
-    st.session_state[KEYS_ACK_KEY] = ack
-    if not presses:
-        return
-    if st.session_state.get(LEAVING_KEY) == doc.id:  # this receipt is being left: the presses are the next one's
-        st.session_state.setdefault(WAITING_KEYS_KEY, []).extend(press.key for press in presses)
-        return
-    keys, elsewhere = typed_here(presses, doc.id, st.session_state.get(CAME_FROM_KEY))
-    if elsewhere:  # typed on a receipt replaced before this one reached the screen (a done mark under a filter,
-        were = "was" if len(elsewhere) == 1 else "were"  # another session's change): not put on this one (a probe)
-        say(f"{counted(len(elsewhere), 'key press', 'key presses')} typed on receipt {elsewhere[0].view!r}, which "
-            f"was replaced before this one was shown, {were} not applied.")
-    if keys:
-        _apply_presses(doc, seen_action, keys, on_done)
-
-
-def _keys_for_the_next_receipt(doc: Document, seen_action: int | None, on_done: Callable[[str], None]) -> None:
-    """Apply the presses typed after ``n`` to ``doc``, the receipt now drawn (or, when ``n`` had no receipt to go
-    to, the same one)."""
-    st.session_state.pop(LEAVING_KEY, None)
-    waiting = st.session_state.pop(WAITING_KEYS_KEY, [])
-    typed_on = st.session_state.pop(DONE_BY_KEY_KEY, None)
-    if waiting and typed_on is not None and typed_on != doc.id:  # d under a filter: the receipt left the list
-        if ACTION_KEYS.get(waiting[0]) == UNDO and LEFT_DONE_KEY in st.session_state:  # "d z": the mark taken
-            _apply_presses(doc, seen_action, waiting, on_done)  # back, the rest for that receipt (a probe)
-            return
-        were = "was" if len(waiting) == 1 else "were"
-        say(f"{counted(len(waiting), 'key press', 'key presses')} typed after the done mark {were} not applied: "
-            "the receipt marked done left this list, so they would have landed on this one before you saw it.")
-        return
-    if waiting:
-        _apply_presses(doc, seen_action, waiting, on_done)
-
-
-def _apply_presses(doc: Document, seen_action: int | None, keys: list[str], on_done: Callable[[str], None]) -> None:
-    doc_id, words = doc.id, len(doc.words)
-    if keys and ACTION_KEYS.get(keys[0]) == UNDO and take_back_instead(doc_id):
-        # z right after a receipt marked done left the list: its mark, not this receipt's older change (a probe);
-        # the presses after it wait for that receipt, as after d
-        st.session_state[LEAVING_KEY] = doc_id
-        st.session_state[WAITING_KEYS_KEY] = list(keys[1:])
-        st.session_state[DONE_BY_KEY_KEY] = st.session_state[TAKE_BACK_KEY][0]
-        st.session_state[CAME_FROM_KEY] = doc_id
-        return
-    view = st.session_state.get(KEYS_VIEW_KEY)
-    if not isinstance(view, KeysView) or view.doc_id != doc_id or len(view.labels) != words:
-        view = KeysView(doc_id, doc.word_labels, seen_action)
-    outcome = apply_keys(workspace(), doc_id, selected_word(doc_id, words), words, keys, SCHEMA,
-                         seen=doc.word_layout, seen_action=view.action, seen_labels=view.labels,
-                         suggest=chosen_run_suggester(doc_id) if "s" in keys else None)
-    st.session_state[KEYS_VIEW_KEY] = KeysView(doc_id, outcome.seen_labels or view.labels, outcome.seen_action)
-    st.session_state[word_key(doc_id)] = outcome.index
-    if outcome.changed or outcome.stale:  # a refused press redraws the receipt as it is
-        bump(doc_id)
-    if outcome.notice:
-        st.session_state[NOTICE_KEY] = outcome.notice  # as the Undo button's
-    # and in a toast, where a keyboard user sees it: the notice and warnings under Undo sat below the fold at 1366 x
-    # 768, which the keys cannot scroll to (walkthrough 26)
-    if feedback := outcome.notice or next(iter(outcome.messages), None):
-        st.session_state[TOAST_KEY] = notice_markdown(feedback if len(feedback) <= 200 else feedback[:199] + "…")
-    if outcome.marked_done:
-        after_done_keeping_notice(doc_id, on_done)
-        st.session_state[LEAVING_KEY] = doc_id  # the presses after d wait for the redraw, as after n
-        st.session_state[WAITING_KEYS_KEY] = list(outcome.after_next)
-        st.session_state[DONE_BY_KEY_KEY] = doc_id
-    if outcome.receipt_step:
-        st.session_state[GO_NEXT_KEY] = (doc_id, outcome.receipt_step, False)
-        st.session_state[CAME_FROM_KEY] = doc_id  # keys typed ahead on it are the next receipt's
-        st.session_state[LEAVING_KEY] = doc_id
-        st.session_state[WAITING_KEYS_KEY] = list(outcome.after_next)
-    say(*outcome.messages, *(follow_selected_word(doc) if outcome.stale else ()))
 
 
 # the page's width for the receipt in the Large view, at 1366 px (a view sized wider drew blank bands around it)

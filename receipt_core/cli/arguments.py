@@ -262,9 +262,11 @@ def check_toggle_depth(freeze: Sequence[str], unfreeze: Sequence[str], backbone:
     from ..model.freeze import toggle_depth_problem
 
     layers = encoder_layers(backbone)
+    if layers is None:  # unreadable before it loads: loading it says why
+        return
     for option, toggles in (("--freeze", freeze), ("--unfreeze", unfreeze)):
         for toggle in toggles:
-            if layers is not None and (problem := toggle_depth_problem(toggle, layers, backbone)) is not None:
+            if (problem := toggle_depth_problem(toggle, layers, backbone)) is not None:
                 raise CommandError(f"{option} {toggle}: {problem}")
 
 

@@ -95,16 +95,20 @@ def _uneven_steps(a: ConfigSummary, b: ConfigSummary) -> str:
 def _stopped(*rows: ConfigSummary) -> str:
     """What the evidence adds when a side's run was stopped by hand (Stop on Train, during a race): probe 64's
     phased run, stopped after 10 of its 12 epochs, was starred and judged as if it had run its plan."""
-    stopped = [row for row in rows if any(run.finished == "stopped" for run in row.runs)]
+    stopped = [row for row in rows if _stopped_by_hand(row)]
     if not stopped:
         return ""
     named = "; ".join(f"{row.config.name} after {epochs_done(row.spread('epochs').mean)} epochs" for row in stopped)
     return f" Stopped by hand: {named}; its scores are of a shorter training than the others'."
 
 
+def _stopped_by_hand(row: ConfigSummary) -> bool:
+    return any(run.finished == "stopped" for run in row.runs)
+
+
 def stopped_by_hand(result: StudyResult) -> bool:
     """Whether a run of the study was stopped by hand: it then has no ★ (its row compares a shorter training)."""
-    return any(run.finished == "stopped" for row in result.summaries for run in row.runs)
+    return any(_stopped_by_hand(row) for row in result.summaries)
 
 
 def _uneven(a: ConfigSummary, b: ConfigSummary) -> bool:
