@@ -71,7 +71,9 @@ def test_a_backbone_folder_name_reaches_the_study_report_table_as_text():
                                    notes=(f"4 of the 4 evaluation receipts are also training receipts {LINK}",)))
     assert live.search(page) is None
     assert "<h2>Problems</h2><ul><li>4 of the 4 evaluation receipts are also training receipts &lt;a href=" in page
-    assert "<pre>study --train &lt;a href=" in page and "Train: <code>&lt;a href=" in page
+    assert "study --train &lt;a href=" in page and "Train: <code>&lt;a href=" in page
+    # no chart draws Plotly's logo, a link to plotly.com (probe 67), and the command wraps
+    assert page.count('"displaylogo": false') == 3 and "<pre style='white-space: pre-wrap" in page
 
 
 def _figure_strings(value) -> list[str]:
@@ -338,6 +340,10 @@ def test_csv_downloads_show_formula_like_text_as_text_and_keep_numbers():
     frame = pd.DataFrame([{"a": "  =1+1", "b": "\u00a0=cmd", "c": "|calc", "d": "%x", "e": " 12 % off"}])
     rows = list(csv.DictReader(io.StringIO(spreadsheet_csv(frame).decode("utf-8"))))
     assert rows[0] == {"a": "'  =1+1", "b": "'\u00a0=cmd", "c": "'|calc", "d": "'%x", "e": " 12 % off"}
+    # a third: a bidirectional override in a file name, which every page shows as its escape, read reversed there
+    frame = pd.DataFrame([{"receipt": "photo\u202egpj.exe.jpg", "word": "zero\u200bwidth", "item": "Café\tx"}])
+    rows = list(csv.DictReader(io.StringIO(spreadsheet_csv(frame).decode("utf-8"))))
+    assert rows[0] == {"receipt": "photo\\u202egpj.exe.jpg", "word": "zero\\u200bwidth", "item": "Café\tx"}
 
 
 def test_marks_that_draw_nothing_show_as_escapes_and_marks_that_pick_a_look_stay():

@@ -195,9 +195,12 @@ def spreadsheet_text(value: object) -> object:
     ``|`` and ``%`` for the spreadsheets that read DDE or macros from them; tab, carriage return), also after leading
     spaces (a no-break space included, which some spreadsheets skip), gets a leading apostrophe, as OWASP advises
     against CSV injection (a file named ``=HYPERLINK(…).png`` would otherwise become a live formula in Excel or
-    LibreOffice). Numbers pass unchanged."""
+    LibreOffice). Characters that show as nothing or reorder their neighbours are written as their escapes, as the
+    pages show them (:func:`visible_text`): a probe's ``…\u202egpj.exe.jpg`` read reversed in the CSV alone.
+    Numbers pass unchanged."""
     if not isinstance(value, str):
         return value
+    value = visible_text(value)
     return f"'{value}" if value.lstrip(" \u00a0").startswith(_FORMULA_STARTS) else value
 
 

@@ -37,6 +37,11 @@ def _starred(cells: tuple[str, ...], best: bool) -> tuple[str, ...]:
     return (("★ " if best else "") + str(cells[0]), *cells[1:])
 
 
+OFFLINE_CHART = {"displaylogo": False}
+"""The report's charts draw no Plotly logo, a link to plotly.com in each toolbar: the page links nowhere off the
+machine it was written on (probe 67)."""
+
+
 def html_report(result: StudyResult) -> str:
     """A standalone page (Plotly embedded once, works offline): what ``report.md`` says (settings, command, table,
     reading, problems), with quality vs cost and the overlaid curves."""
@@ -51,15 +56,17 @@ def html_report(result: StudyResult) -> str:
                      f"{escape_markup(c.evidence)}</li>" for c in read_claims(result))
     # what report.md says, every part of it: the Race page offers this file alone, and it left out the problems
     # (failed runs, evaluation receipts that were also training receipts), the settings and the notes (a probe)
-    command = f"<p>Command:</p><pre>{escape_markup(result.command)}</pre>" if result.command else ""
+    # wrapped: a study of long folder names ran its command past the page's right edge (probe 67)
+    command = (f"<p>Command:</p><pre style='white-space: pre-wrap; overflow-wrap: anywhere'>"
+               f"{escape_markup(result.command)}</pre>" if result.command else "")
     problems = ("<h2>Problems</h2><ul>" + "".join(f"<li>{escape_markup(note)}</li>" for note in result.notes)
                 + "</ul>" if result.notes else "")
     body = [f"<h1>Scenario study</h1><p>{inline_markdown_html(settings_paragraph(result))}</p>", command,
-            table.to_html(full_html=False, include_plotlyjs=True), f"<p>{escape_markup(TABLE_NOTE)}</p>",
+            table.to_html(full_html=False, include_plotlyjs=True, config=OFFLINE_CHART), f"<p>{escape_markup(TABLE_NOTE)}</p>",
             f"<h2>Reading</h2><ul>{claims or f'<li>{NO_CLAIMS}</li>'}</ul><p>{escape_markup(READING_NOTE)}</p>",
             problems,
-            quality_cost_figure(result).to_html(full_html=False, include_plotlyjs=False),
-            curves_figure(result).to_html(full_html=False, include_plotlyjs=False)]
+            quality_cost_figure(result).to_html(full_html=False, include_plotlyjs=False, config=OFFLINE_CHART),
+            curves_figure(result).to_html(full_html=False, include_plotlyjs=False, config=OFFLINE_CHART)]
     return ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>Scenario study</title></head>"
             "<body style='font-family: sans-serif; max-width: 1200px; margin: auto'>" + "".join(body)
             + "</body></html>")
