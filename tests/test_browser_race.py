@@ -112,6 +112,12 @@ def test_a_study_started_from_the_studies_tab_shows_progress_then_its_report(ser
     page.get_by_text("Freezing the backbone is cheap and good.").first.wait_for()
     page.screenshot(path=str(ARTIFACTS / "study-from-browser.png"), full_page=True)
     assert (home / "studies" / "ui-study" / "report.html").is_file()
+    for name in ("report.html", "report.md"):  # both downloads, one after the other (a probe's second did not start)
+        with page.expect_download(timeout=30_000) as download:
+            page.get_by_role("button", name=f"Download {name}").click()
+        assert download.value.suggested_filename == f"ui-study-{name}"
+        assert Path(download.value.path()).read_bytes() == (home / "studies" / "ui-study" / name).read_bytes()
+        wait_idle(page)
     record = next(r for r in find_races(home / "studies") if r.name == "ui-study")
     assert record.plan.kind == "study" and [e.config.name for e in record.entries] == ["tiny · full",
                                                                                         "tiny · freeze-backbone"]
