@@ -33,8 +33,8 @@ from ui.predict_uploads import (UPLOAD_KEY, forget_kept_uploads, not_kept_note, 
 from ui.receipt_images import receipt_picture
 from ui.run_choice import GONE_THEN_SHOWN, loaded_run, run_display_name, run_picker, saved_runs
 from ui.name_fields import dataset_name_input
-from ui.shared import (NO_VALUE, PDF_NOTE, UPLOAD_TYPES, figure_and_tables, flash, friendly, require_router,
-                       show_flash, user_errors, workspace)
+from ui.shared import (NO_VALUE, PDF_NOTE, UPLOAD_TYPES, figure_and_tables, flash, friendly, pending_flash,
+                       require_router, show_flash, user_errors, workspace)
 
 RESULTS_KEY = "predict_results"  # (cache key, [(receipt name, document, display image, DocumentPrediction)])
 
@@ -49,7 +49,10 @@ def _store_for_correction(ws, run_id: str, results, ocr_results, uploads: dict[s
         read = [r.document.id for r in ocr_results if r.document is not None]
         held = ws.datasets_of(read)
         every_one = bool(held) and len(held) >= len(set(read))  # nothing left to store: the button is off
-        if held:  # walkthrough 45 was offered to store a photo Data had stored already, with nothing said
+        # not beside the message of the photos just stored, where it read "… there is nothing to store." above
+        # "Stored 6 receipts in dataset …" (walkthrough 65)
+        if held and not pending_flash("predict_store"):  # walkthrough 45 was offered to store a photo Data had
+            # stored already, with nothing said
             one = len(held) == 1
             then = ("there is nothing to store." if every_one
                     else f"storing keeps {'it' if one else 'them'} as {'it is' if one else 'they are'}.")
@@ -85,8 +88,11 @@ def _store_for_correction(ws, run_id: str, results, ocr_results, uploads: dict[s
         stored = st.session_state.get(STORED_KEY)
         if stored and stored[0] == sorted(uploads):  # a link that opens them, while they are the photos shown:
             # walkthrough 36 went by the sidebar and landed on a receipt of another dataset
+            # the sidebar's ?dataset= goes along with any link (it is bound to the query): named again only when the
+            # sidebar shows another dataset now, else the link read "?dataset=wr-fix&dataset=wr-fix" (walkthrough 65)
             st.page_link("app_pages/annotate.py", label="Open the stored receipts on Annotate", icon=":material/edit:",
-                         query_params={"dataset": stored[1], "receipt": stored[2]})
+                         query_params={"receipt": stored[2]} if stored[1] == current_dataset()
+                         else {"dataset": stored[1], "receipt": stored[2]})
 
 
 require_router()

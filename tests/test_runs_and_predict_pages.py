@@ -1168,8 +1168,19 @@ def test_predict_links_the_photos_it_stored_to_annotate(demo_env, trained_run, s
     try:
         links = [link for link in at.get("page_link") if link.proto.label == "Open the stored receipts on Annotate"]
         assert len(stored) == 1 and len(links) == 1
-        assert links[0].proto.page.endswith("annotate") and "dataset=to-correct" in links[0].proto.query_string
-        assert f"receipt={stored[0].id}" in links[0].proto.query_string
+        # the sidebar shows the stored dataset now, and its ?dataset= goes along with any link, bound to the query:
+        # named in the link too, it read "?dataset=to-correct&dataset=to-correct" (walkthrough 65)
+        assert at.session_state["dataset"] == "to-correct"
+        assert links[0].proto.page.endswith("annotate") and links[0].proto.query_string == f"receipt={stored[0].id}"
+        # the success alone, not beside "1 of these photos is already a receipt …; there is nothing to store."
+        assert [m.value for m in at.success][-1].startswith("Stored 1 receipt in dataset")
+        assert not [c.value for c in at.caption if "already a receipt" in c.value]
+        at.run()  # the next run: what holds it now
+        assert [c.value for c in at.caption if "already a receipt" in c.value and "nothing to store" in c.value]
+        at.selectbox(key="dataset").set_value("demo").run()  # the sidebar on another dataset: the link names it
+        links = [link for link in at.get("page_link") if link.proto.label == "Open the stored receipts on Annotate"]
+        assert links[0].proto.query_string == f"dataset=to-correct&receipt={stored[0].id}"
+        at.selectbox(key="dataset").set_value("to-correct").run()
         # other photos uploaded since: no link to the ones stored before under "the stored receipts"
         at.file_uploader(key="predict_upload").set_value(
             [("receipt 5.jpg", synth_receipts[5].image_bytes, "image/jpeg")]).run()

@@ -78,6 +78,11 @@ def flash(area: str, kind: str, text: str) -> None:
     st.session_state.setdefault(FLASH_KEY, {}).setdefault(area, []).append((kind, text))
 
 
+def pending_flash(area: str) -> bool:
+    """Whether :func:`show_flash` has messages for ``area`` to show in this run."""
+    return bool(st.session_state.get(FLASH_KEY, {}).get(area))
+
+
 def show_flash(area: str) -> None:
     """The messages :func:`flash` kept for ``area``, once."""
     for kind, text in st.session_state.get(FLASH_KEY, {}).pop(area, []):
