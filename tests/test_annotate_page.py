@@ -172,12 +172,17 @@ def test_keys_label_in_order_and_a_press_is_handled_once(receipts):
     # q on a word that prints no number labels it, and says its value is to be typed (a walkthrough's "HOME" was
     # saved silently as a quantity without a value; accepting such a suggestion said so)
     assert outcome.messages == [f"word 1 ({saved.words[1].text!r}) is now QUANTITY but holds no number: type its "
-                                "value in the table"]
+                                "value in the word table's \"quantity value\" column, under the receipt, or press k "
+                                "and type it in the Quantity box"]
     # the word is named: an undo of a change made in another session is recognised (found by a probe)
     assert outcome.notice == ("Undid the last label or quantity change, which was word #1 "
                               f"{saved.words[1].text!r}; the receipt is as it was before it.")
     numeric = next(i for i, w in enumerate(saved.words) if w.text.isdigit())
     assert apply_keys(receipts, doc.id, numeric, len(doc.words), ["q"]).messages == []  # its value read from it
+    # on the last word the selection stays: its own Quantity box is the one to type in
+    last = max(i for i, w in enumerate(doc.words) if not any(ch.isdigit() for ch in w.text))
+    assert apply_keys(receipts, doc.id, last, last + 1, ["q"]).messages[0].endswith(
+        "under the receipt, or type it in the Quantity box")
 
 
 def test_export_zip_in_every_format_reimports(receipts, tmp_path):

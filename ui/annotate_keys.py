@@ -111,8 +111,13 @@ def apply_keys(ws: Workspace, doc_id: str, index: int, words: int, keys: Sequenc
                 seen_labels = None if seen_labels is None else saved.word_labels
                 labelled = saved.words[outcome.index]
                 if by_key[key] == QUANTITY and labelled.quantity_value is None:  # as accepting such a suggestion
+                    # says (a walkthrough), naming where: the next word is selected now, so its
+                    # Quantity box is another's (walkthrough 65 looked for "the table" in the word panel)
                     outcome.messages.append(f"word {outcome.index} ({labelled.text!r}) is now {QUANTITY} but holds "
-                                            "no number: type its value in the table")  # says (a walkthrough)
+                                            "no number: type its value in the word table's \"quantity value\" "
+                                            "column, under the receipt, or "
+                                            + ("press k and type it" if outcome.index + 1 < words else "type it")
+                                            + " in the Quantity box")
                 outcome.changed = True
                 seen_action = _own_change(ws, doc_id, seen_action)
                 outcome.index = min(outcome.index + 1, words - 1)
