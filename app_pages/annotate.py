@@ -196,17 +196,21 @@ nav.caption(f"{ids.index(doc_id) + 1} of {len(ids)} · **{summary.status}**"
 # the warning of a receipt marked done with nothing labelled
 # what it says is worked out afresh on each draw: said once at the mark, "42 of 44 words have no label" stayed after
 # a Label Studio import had labelled one more (a walkthrough)
-warned = st.session_state.get(DONE_WARNING_KEY)
-done_note = (done_warning(opened) if opened is not None and warned == doc_id and summary.status == DONE else None)
-if done_note is None:
-    st.session_state.pop(DONE_WARNING_KEY, None)
-else:  # named as the picker names it: the file name of an upload (a walkthrough read an id it saw nowhere)
-    st.warning(escape_markdown(f"Receipt {titles.get(doc_id, doc_id)} marked done. {done_note} {TAKE_BACK}"))
+# drawn by the editor, from the receipt as its own rerun finds it: a fix made there (an item picked with "i") takes
+# the warning back at once (walkthrough 65)
+def _done_notice(doc) -> None:
+    done_note = (done_warning(doc) if st.session_state.get(DONE_WARNING_KEY) == doc.id and summary.status == DONE
+                 else None)
+    if done_note is None:
+        st.session_state.pop(DONE_WARNING_KEY, None)
+    else:  # named as the picker names it: the file name of an upload (a walkthrough read an id it saw nowhere)
+        st.warning(escape_markdown(f"Receipt {titles.get(doc.id, doc.id)} marked done. {done_note} {TAKE_BACK}"))
+
 
 position = ids.index(doc_id)
 word_editor(doc_id, ids[(position + 1) % len(ids)] if len(ids) > 1 else None,
             left_receipt_to_go_back_to(doc_id, ids) or (ids[(position - 1) % len(ids)] if len(ids) > 1 else None),
-            summary.status, _after_done)
+            summary.status, _after_done, _done_notice)
 
 st.divider()
 model_section(doc_id, dataset)

@@ -421,6 +421,35 @@ def test_d_marks_a_receipt_done_and_b_goes_back_from_the_keyboard(server, page):
         ws.set_reviewed(second, False)  # as the other tests expect the dataset
 
 
+def test_the_done_warning_goes_once_the_editor_fixes_what_it_names(server, page):
+    """Walkthrough 65 marked a receipt done with its quantities in no item, put each into an item with ``i`` (its
+    toasts said so) and still read "… QUANTITY words belong to no item" until it left the receipt: the warning is
+    drawn by the editor, whose own rerun follows a key press, from the receipt as it is then."""
+    url, ws = server
+    source = ws.load_documents("receipts")[0]
+    words = [dataclasses.replace(w, field="OTHER", is_quantity=index == 0, quantity_value=2.0 if index == 0 else None,
+                                 label_source="person", group_id=None) for index, w in enumerate(source.words)]
+    doc = dataclasses.replace(source.with_words(words), id=f"loose-{source.id}")
+    ws.save_documents("loose", [doc])
+    try:
+        open_page(page, url, f"annotate?dataset=loose&receipt={doc.id}")
+        page.locator("h1").first.click()
+        page.locator(".keys-help").first.wait_for()
+        page.keyboard.press("d")  # opened on word #0, the quantity in no item
+        warning = page.get_by_text("1 of 1 QUANTITY words belong to no item")
+        warning.wait_for(timeout=30_000)
+        page.locator("h1").first.click()
+        page.locator(".keys-help").first.wait_for()
+        page.keyboard.press("i")
+        _wait_for(lambda: ws.get_document(doc.id).words[0].group_id is not None, timeout=30)
+        warning.wait_for(state="detached", timeout=30_000)
+        wait_idle(page)
+        assert ws.is_reviewed(doc.id) and page.get_by_role("button", name="Back to in progress").is_visible()
+    finally:
+        ws.delete_dataset("loose")
+        open_page(page, url, "annotate?dataset=receipts")
+
+
 def test_keys_typed_right_after_d_under_a_filter_label_no_receipt_that_was_not_on_screen(server, page):
     """A probe typed "d 7 7" 30 ms apart under a status filter: the page drew the next receipt before the 7s
     arrived, and they labelled it though it had never been on screen. Each press carries the receipt shown."""

@@ -43,11 +43,14 @@ SCHEMA = DEFAULT_SCHEMA
 
 @st.fragment
 def word_editor(doc_id: str, next_doc_id: str | None, previous_doc_id: str | None, status: str,
-                on_done: Callable[[str], None]) -> None:
+                on_done: Callable[[str], None], done_notice: Callable[[Document], None] | None = None) -> None:
     """The editor of receipt ``doc_id`` (whose status the page shows as ``status``); ``next_doc_id`` and
     ``previous_doc_id`` are where keys ``n`` and ``b`` go; ``on_done(doc_id)`` is what the page does after a
     receipt is marked done (the ``d`` key, as its Mark done button). A change that moves the receipt to another
-    status reruns the whole page, so the picker and its counts follow; every other change reruns only the editor."""
+    status reruns the whole page, so the picker and its counts follow; every other change reruns only the editor.
+    ``done_notice(doc)`` draws, above the editor, what the page says of the receipt as it is now: in the editor's
+    rerun, so a fix made here takes it back (walkthrough 65 put its 6 loose quantities into items with ``i`` under
+    "6 of 6 QUANTITY words belong to no item", which stayed until it left the receipt)."""
     ws = workspace()
     if TAKE_BACK_KEY in st.session_state:  # Undo or z asked the page to take back another receipt's done mark
         st.rerun(scope="app")
@@ -76,6 +79,8 @@ def word_editor(doc_id: str, next_doc_id: str | None, previous_doc_id: str | Non
         doc = ws.get_document(doc_id)
         _follow_status(doc, ws.is_reviewed(doc_id), status)  # those presses may have changed it
         seen_action = ws.latest_action(doc_id)
+    if done_notice is not None:
+        done_notice(doc)
     st.session_state[KEYS_VIEW_KEY] = KeysView(doc_id, doc.word_labels, seen_action)  # what the presses judge by
     # drawn in the word panel, where the key list is: the list appears once the keys are heard (ui/annotate_keys.py)
     listen = partial(keyboard_listener, KEYS_KEY, st.session_state.get(KEYS_ACK_KEY), SCHEMA,
