@@ -18,7 +18,7 @@ from receipt_core.plots.figures import LOW_CONFIDENCE, WRITTEN_WORDS_MAX, predic
 from receipt_core.ocr.orientation import turned_note_of
 from receipt_core.plots.overlay import LOW_OCR, OVERLAY_CHOICES, confidence_marks, overlay_counts, overlay_figure
 from receipt_core.training.events import METRIC_LABELS
-from receipt_core.training.run_documents import eval_ids, photo_gap_note, train_ids, trained_on_photos
+from receipt_core.training.run_documents import eval_ids, photo_gap_note, trained_on_photos
 from receipt_core.training.run_summary import last_evaluation
 from receipt_core.wording import as_sentence, counted
 from receipt_core.workspace.database import NotFoundError
@@ -29,7 +29,7 @@ from ui.actions import store_for_correction
 from ui.dataset_choice import current_dataset, show_dataset_now, upload_target
 from ui.literal import literal, notice_markdown, plain, plain_lines
 from ui.predict_uploads import (UPLOAD_KEY, forget_kept_uploads, not_kept_note, read_uploads, same_image_note,
-                                 stored_labels_note, uploads_shown)
+                                 stored_labels_note, trained_on_note, uploads_shown)
 from ui.receipt_images import receipt_picture
 from ui.run_choice import GONE_THEN_SHOWN, loaded_run, run_display_name, run_picker, saved_runs
 from ui.name_fields import dataset_name_input
@@ -210,12 +210,8 @@ else:
             st.caption("The run reads this receipt's stored words (its dataset's own, not an OCR of the photo "
                        "drawn here): upload the photo to see what it makes of the photo itself.")
         inputs.append((doc_id, doc, picture.source))
-        if doc_id in train_ids(run.config):  # a walkthrough read 0.99 confidences off a receipt it had trained on
-            scored_in = sorted(set(ws.datasets_of(scored_ids).values()) - {dataset})
-            where = (f"choose {' or '.join(literal(name) for name in scored_in[:3])} under Dataset in the sidebar "
-                     "for receipts it was scored on" if scored_in else "pick a receipt it was scored on")
-            st.info("The run trained on this receipt: what it predicts here shows what it learned, not how it does "
-                    f"on receipts it has not seen ({where}).")  # walkthrough 61 could not find where to pick one
+        if trained := trained_on_note(ws, doc, run.config, scored_ids, dataset):
+            st.info(trained)  # walkthrough 61 could not find where to pick one it was scored on
 
 # a photo picked from the workspace too: a walkthrough's stored photo got no such word
 photo = source == "Upload images" or any(doc.read_by_ocr for _, doc, _ in inputs)
@@ -289,6 +285,9 @@ if inputs:
                                        uncertain_below=0.0, figure_height=height)
         if known := stored_labels_note(ws, doc):
             st.info(notice_markdown(known))
+        if source == "Upload images" and (trained := trained_on_note(ws, doc, run.config, scored_ids,
+                                                                     current_dataset(), upload=True)):
+            st.info(trained)
         if counts.poorly_read:  # the model's confidence says nothing of what the OCR made of the photo
             st.warning(f"Tesseract read {counts.low_ocr} of this photo's {counts.ocr_scored} words with low confidence "
                        f"(under {LOW_CONFIDENCE:g}): its items may be misread print or background (a table, a "

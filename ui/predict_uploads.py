@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import replace
+from typing import Any, Mapping, Sequence
 
 import streamlit as st
 
@@ -19,6 +20,7 @@ from receipt_core.data.files import distinct_names
 from receipt_core.data.images import load_image
 from receipt_core.ocr.engine import OcrCache, OcrResult, ocr_many
 from receipt_core.plots.figures import display_source
+from receipt_core.training.run_documents import train_ids
 from receipt_core.wording import counted
 from receipt_core.workspace.store import Workspace
 from ui.literal import literal
@@ -123,14 +125,36 @@ def _named(result: OcrResult, copy: str | None, name: str) -> tuple[OcrResult, s
     return replace(result, name=name, document=replace(result.document, source=name)), copy
 
 
+def held_receipts(workspace: Workspace, doc: Document) -> dict[str, str]:
+    """The workspace's receipts ``doc`` is (its id, or for an upload the image it was read from), each with its
+    dataset."""
+    return workspace.datasets_of([doc.id]) or (
+        workspace.receipts_with_image(doc.image_sha256) if doc.image_sha256 else {})
+
+
+def trained_on_note(workspace: Workspace, doc: Document, config: Mapping[str, Any], scored_ids: Sequence[str],
+                    dataset: str | None = None, upload: bool = False) -> str | None:
+    """A note when the run of ``config`` trained on ``doc`` (picked from the workspace, or an upload of a stored
+    receipt's photo): its answers there show what it learned, not how it does on receipts it has not seen, and
+    where receipts it was scored on (``scored_ids``) are, beside the sidebar's ``dataset``. A walkthrough read
+    0.99 confidences off a receipt it had trained on; walkthrough 65 uploaded the photo it had corrected and
+    trained on and took the clean items for proof that retraining worked."""
+    if not set(held_receipts(workspace, doc)) & set(train_ids(config)):
+        return None
+    scored_in = sorted(set(workspace.datasets_of(scored_ids).values()) - {dataset})
+    where = (f"choose {' or '.join(literal(name) for name in scored_in[:3])} under Dataset in the sidebar for "
+             "receipts it was scored on" if scored_in else "pick a receipt it was scored on")
+    what = "the receipt stored from this photo" if upload else "this receipt"
+    return (f"The run trained on {what}: what it predicts here shows what it learned, not how it does on receipts "
+            f"it has not seen ({where}).")
+
+
 def stored_labels_note(workspace: Workspace, doc: Document) -> str | None:
     """A note when ``doc`` (a prediction's receipt: an upload is known by its image's hash) is a receipt of the
     workspace with words labelled by a person or an import: the items shown are the run's reading, not those labels.
     A walkthrough labelled a photo on Annotate, uploaded it to Predict and found header lines as items, with
     nothing to say the two pages answer different questions."""
-    held = workspace.datasets_of([doc.id]) or (
-        workspace.receipts_with_image(doc.image_sha256) if doc.image_sha256 else {})
-    for doc_id, dataset in held.items():
+    for doc_id, dataset in held_receipts(workspace, doc).items():
         stored = workspace.get_document(doc_id)
         labelled = sum(1 for word in stored.words if word.label_source is not None)
         if labelled:
