@@ -271,7 +271,9 @@ if inputs:
         height = tall_figure_height(doc.width, doc.height) if large else None  # None: the figure's own, of its view
         # the receipt as its picker names it (an upload's file name), and the run: the chart said
         # "cord:json/receipt_00000.json" under a picker saying "cord-sample-receipt_00000" (a walkthrough)
-        title = (receipt_title(doc.id, doc.source), run_name)  # a line each: one line cut the run's name at 1280 px
+        # a line each: one line cut the run's name at 1280 px; the run's id too, as the picker names it: two runs
+        # of one scenario read alike, and a screenshot did not show which made it (walkthrough 65)
+        title = (receipt_title(doc.id, doc.source), run_name if run.id in run_name else f"{run_name} · {run.id}")
         counts = overlay_counts(confidence_marks(doc, prediction, unsure_below=threshold))
         if OVERLAY_CHOICES[overlay]:
             st.caption(f"{counts.low_ocr} of {counts.ocr_scored} OCR'd words read with low confidence, "

@@ -18,7 +18,7 @@ from receipt_core.training.config import smoothing_of
 from receipt_core.training.cost_reading import cost_reading
 from receipt_core.training.events import HEADLINE_METRICS, METRIC_LABELS, TASK_TITLES
 from receipt_core.training.run_feed import CURVE_COLUMNS, RunFeed
-from receipt_core.training.run_documents import started_on_command_line
+from receipt_core.training.run_documents import started_on_command_line, trained_datasets_of_runs
 from receipt_core.training.pretrained_backbones import pretrained_backbone
 from receipt_core.training.run_settings import defaults_title, is_pretraining, settings_diff
 from receipt_core.datasets.splits import MIN_EVAL_RECEIPTS
@@ -61,8 +61,9 @@ NO_CHECKPOINT_TO_RESUME = ("This run has no checkpoint, so it cannot be resumed:
 # and what it cost beside what it scored: the time was past eight metric columns (a walkthrough)
 # the scenario beside the name: a renamed run ("my full race run") showed no scenario on a 1366-pixel screen, where
 # the table ended at its training time (walkthrough 28)
+TRAINED_ON = "trained on"
 RUN_COLUMNS = ["best", "name", "scenario", "status", *[f"{SAVED} {m}" for m in BEST_BY], TRAINING_TIME, ONES_BASELINE,
-               "eval receipts", *[f"best {m}" for m in HEADLINE_METRICS], OWN_TRAINING, "tags",
+               TRAINED_ON, "eval receipts", *[f"best {m}" for m in HEADLINE_METRICS], OWN_TRAINING, "tags",
                "trainable parameters", "steps", RESUMED_AT, "backbone", "run"]
 
 
@@ -126,6 +127,10 @@ with runs_tab:
                                     "their own training receipts, are listed after the others")
         table = pd.DataFrame(listing_order(rows, sort_by))
         table["name"] = table["run"].map(labels)
+        # which data each run learned from: two runs of one scenario, one with the corrected photos added, read
+        # alike in every column (walkthrough 65); as the run pickers say it
+        trained_on = trained_datasets_of_runs(ws, runs)
+        table[TRAINED_ON] = table["run"].map(lambda i: plain(" + ".join(trained_on.get(i, ()))))
         table["tags"] = table["run"].map(
             lambda i: plain(", ".join(labels_by_id[i].tags)) if i in labels_by_id else "")
         table["best"] = table["run"].map(lambda run_id: "★" if run_id in best else "")
@@ -155,6 +160,9 @@ with runs_tab:
                              help="The item quantity accuracy of answering 1 for every item, reading no quantity at "
                                   "all, on the run's evaluation receipts: a run's item quantity accuracy means "
                                   "something only above it (most items are bought once)"),
+                         TRAINED_ON: st.column_config.TextColumn(
+                             TRAINED_ON, width=160, help="The datasets that hold the receipts the run trained on, "
+                             "most receipts first (empty when none of them is in the workspace any more)"),
                          "eval receipts": st.column_config.NumberColumn(
                              "eval receipts", width=100, help="Receipts the run was evaluated on: scores on "
                              "different receipts are not compared for ★"),

@@ -358,10 +358,14 @@ def test_runs_page_plots_curves_by_epoch_and_wall_clock_with_smoothing(demo_env,
     # the saved model's scores (what Train and Predict show) on screen first, and what they cost (a walkthrough
     # found the time past eight metric columns), then each metric's best
     # the scenario beside the name: a renamed run showed none at 1366 px (walkthrough 28)
-    assert list(order[:13]) == ["best", "name", "scenario", "status", "saved fields.micro_f1",
-                                "saved quantity.item_accuracy", "training time (s)", "answering 1", "eval receipts",
-                                "best fields.micro_f1", "best quantity.word_f1", "best quantity.item_accuracy",
-                                "best quantity.item_accuracy_not_one"]
+    # and which data each run learned from (walkthrough 65's two runs, one with its corrected photos added, read
+    # alike in every column)
+    assert list(order[:14]) == ["best", "name", "scenario", "status", "saved fields.micro_f1",
+                                "saved quantity.item_accuracy", "training time (s)", "answering 1", "trained on",
+                                "eval receipts", "best fields.micro_f1", "best quantity.word_f1",
+                                "best quantity.item_accuracy", "best quantity.item_accuracy_not_one"]
+    trained_in = sorted(set(demo_env.datasets_of(demo_env.get_run(trained_run).config["train_ids"]).values()))
+    assert trained_in and table.set_index("run").loc[trained_run, "trained on"] == " + ".join(trained_in)
     # beside the item accuracy, what answering 1 for every item scores on the run's receipts (a walkthrough's run
     # that read no quantity scored as full fine-tuning did)
     assert all(value is None or 0 <= value <= 1 for value in table["answering 1"])

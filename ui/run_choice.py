@@ -122,15 +122,13 @@ def run_picker(runs: list, key: str, dataset: str | None = None, gone_then: str 
     else the one with the highest field F1, else the newest: a race leaves its weakest scenario newest. The
     options' text holds no status: Streamlit keeps a choice as its option's text, so a text that changed when a run
     finished would leave a choice that is no run id (``forget_stale_choice``)."""
-    from receipt_core.training.run_documents import train_ids, trained_datasets
+    from receipt_core.training.run_documents import trained_datasets_of_runs
     from receipt_core.training.run_summary import BEST_BY, clear_best_runs, ranked_score, run_summary
     from receipt_core.workspace.run_labels import display_name, run_labels
 
     by_id = {run.id: run for run in runs}
     labels = run_labels(workspace())  # the names given on Runs
-    # only the receipts the runs trained on, looked up by id: not every summary of the workspace at every rerun
-    dataset_of = workspace().datasets_of({doc_id for run in runs for doc_id in train_ids(run.config)})
-    trained_on = {run.id: trained_datasets(run.config, dataset_of) for run in runs}
+    trained_on = trained_datasets_of_runs(workspace(), runs)
     names = {run.id: plain(f"{run.id} · {display_name(run, labels)}"
                            + (f" · on {' + '.join(trained_on[run.id])}" if trained_on[run.id] else ""))
              for run in runs}

@@ -63,6 +63,13 @@ def trained_datasets(config, dataset_of: Mapping[str, str]) -> list[str]:
     return [name for name, _ in counts.most_common()]
 
 
+def trained_datasets_of_runs(workspace, runs) -> dict[str, list[str]]:
+    """:func:`trained_datasets` of each run (``RunRecord``s) by run id, from one look-up of the receipts they
+    trained on (not every summary of the workspace)."""
+    dataset_of = workspace.datasets_of({doc_id for run in runs for doc_id in train_ids(run.config)})
+    return {run.id: trained_datasets(run.config, dataset_of) for run in runs}
+
+
 def document_ids(train_docs: Sequence[Document], eval_docs: Sequence[Document]) -> dict[str, Any]:
     """What a run's config records of its receipts: their counts and ids (a resume reads them back by id)."""
     return {"train_documents": len(train_docs), "eval_documents": len(eval_docs),
