@@ -689,7 +689,7 @@ def test_predict_shows_validation_confidence_and_downloads_a_batch(demo_env, tra
     at.run()
     figure = plotly.io.from_json(next(c for c in at.get("plotly_chart") if c.key == "predict_figure").proto.spec)
     # the receipt's name, then the run's on a line of its own (walkthrough 37 read "… · text-minilm · phase" cut)
-    assert figure.layout.title.text.endswith("<br>renamed on Runs") and figure.layout.margin.t == 78
+    assert figure.layout.title.text.endswith(f"<br>renamed on Runs · {trained_run}") and figure.layout.margin.t == 78
     set_run_label(demo_env, trained_run, name="")
 
     # to Runs and back: the photos are still shown, unread again (the field empties: a walkthrough uploaded again)
