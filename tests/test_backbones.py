@@ -141,6 +141,13 @@ def test_errors_are_specific(tmp_path):
     (tmp_path / "weights.bin").write_bytes(b"x")
     with pytest.raises(BackboneError, match="is a file, not a folder"):
         load_backbone(str(tmp_path / "weights.bin"))
+    # a link that loops, or whose folder is gone, is said to be one (probe 68 read "does not exist" of a listed link)
+    (tmp_path / "loop").symlink_to(tmp_path / "loop")
+    (tmp_path / "gone").symlink_to(tmp_path / "deleted")
+    for link in ("loop", "gone"):
+        with pytest.raises(BackboneError, match=f"the backbone folder '{tmp_path}/{link}' is a symbolic link that "
+                                                "leads to no folder"):
+            load_backbone(str(tmp_path / link))
     with pytest.raises(BackboneError, match="no config.json"):
         load_backbone(str(tmp_path))
     (tmp_path / "config.json").write_text('{}')  # said as such, not as "holds a None checkpoint"

@@ -537,6 +537,16 @@ def test_server_folders_keep_a_typed_path_inside_them_whatever_it_names(tmp_path
     assert folders.resolve("import/cord") == home.resolve() / "import" / "cord"
     with pytest.raises(OutsideServerFoldersError, match=f"^{re.escape(str(home.resolve().parent))}/outside is "):
         folders.resolve("../outside")
+    # a link inside that loops is said to loop (probe 68 read "is outside the folders" of one in the workspace), one
+    # outside is refused in the one message, which tells nothing of it
+    (home / "loop").symlink_to(home / "loop")
+    (tmp_path / "outside-loop").symlink_to(tmp_path / "outside-loop")
+    for typed in (f"{home}/loop", "loop", f"{home}/./loop"):
+        with pytest.raises(OutsideServerFoldersError, match=f"^{re.escape(str(home))}/loop is a symbolic link that "
+                                                            "loops"):
+            folders.resolve(typed)
+    with pytest.raises(OutsideServerFoldersError, match="is outside the folders the dashboard reads"):
+        folders.resolve(f"{tmp_path}/outside-loop")
     # each with its own cause, not a list of three (probe 44)
     with pytest.raises(OutsideServerFoldersError, match="cannot name a file: it holds a NUL character$"):
         folders.resolve(f"{home}/a\x00b")

@@ -82,7 +82,9 @@ def backbone_source_problem(name_or_path: str) -> str | None:
             return f"{path} is not a transformers checkpoint: it has no config.json{hint}"
         return None
     if path.exists() or "/" in name_or_path or "\\" in name_or_path:  # meant as a folder, not as a name
-        what = "is a file, not a folder" if path.exists() else "does not exist"
+        # a link that loops or leads to nothing was "does not exist" beside the link a probe could list (probe 68)
+        what = ("is a file, not a folder" if path.exists() else "is a symbolic link that leads to no folder (it "
+                "loops, or what it names is gone)" if path.is_symlink() else "does not exist")
         return (f"the backbone folder {str(path)!r} {what}: give the folder that holds a transformers LayoutLM "
                 f"checkpoint (config.json + weights), or one of {', '.join(BACKBONE_NAMES)}")
     return (f"unknown backbone {name_or_path!r}: use one of {', '.join(BACKBONE_NAMES)} or a local directory "

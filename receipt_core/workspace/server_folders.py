@@ -66,17 +66,22 @@ class ServerFolders:
         if (why := why_no_file_name(text)) is not None:
             raise OutsideServerFoldersError(f"that path cannot name a file: {why}")
         candidates = self._candidates(text)
-        paths = []
+        paths, looped = [], None
         for candidate in candidates:
             try:
                 paths.append(candidate.resolve())
-            except (OSError, RuntimeError, ValueError):  # a symlink loop, a name too long
-                pass
+            except (OSError, RuntimeError, ValueError) as error:  # a symlink loop, a name too long
+                looped = looped or (candidate if "loop" in str(error).lower() and self._link_inside(candidate)
+                                    else None)
         if any(path.is_relative_to(folder) for path in paths[:1] for folder in self.withheld):
             raise OutsideServerFoldersError(
                 "that is the workspace's OCR cache, which the dashboard does not read: import the receipts' "
                 "images (or their dataset's files) instead")
         inside = [path for path in paths if self._inside(path)]
+        if looped is not None and not any(path.exists() for path in inside):
+            # said as it is: a link inside the workspace that loops read "is outside the folders …" (probe 68)
+            raise OutsideServerFoldersError(f"{os.path.normpath(looped)} is a symbolic link that loops (its links "
+                                            "lead back to themselves): point it at a real folder or file")
         if inside:  # the first that is there (checked only inside the folders), else the first
             return next((path for path in inside if path.exists()), inside[0])
         shown = os.path.normpath(candidates[0]) if candidates else text
@@ -84,6 +89,14 @@ class ServerFolders:
             f"{shown} is outside the folders the dashboard reads ({self.listing()}): put it "
             f"there{' (or upload it as a zip)' if zip_upload else ''}, or start the app with {SERVER_FOLDERS_ENV} "
             f"naming the folders it may read (separated by {os.pathsep!r}); the command line reads any path")
+
+    def _link_inside(self, link: Path) -> bool:
+        """Whether the link ``link`` itself (its folder resolved, not where it leads) is inside the folders: only
+        there is its loop said, and a path outside is refused in the one message that tells nothing of it."""
+        try:
+            return self._inside(link.parent.resolve() / link.name)
+        except (OSError, RuntimeError, ValueError):
+            return False
 
     def _candidates(self, text: str) -> list[Path]:
         """Where ``text`` may point: itself when absolute (``~`` expanded), else under the workspace, then under the
