@@ -180,7 +180,7 @@ with runs_tab:
         # run names quoted in the reasons are code spans: a name is the user's text (notice_markdown)
         st.caption(("★ marks the best run by its saved model's field micro-F1 and item quantity accuracy among the "
                     "runs evaluated on the same receipts; it weighs quality only (Cost vs quality, below, puts each "
-                    "run's cost beside it). " + notice_markdown(best_reason(rows, labels)) + " " if best
+                    "run's cost beside it). " + notice_markdown(best_reason(rows, labels, trained_on)) + " " if best
                     else notice_markdown(no_best_reason(rows, labels)) + " ") + NOISE_NOTE
                    + " The \"saved model's\" columns are the run's last evaluation, the model it saved, which Train "
                    "and Predict show; each \"best\" column is that metric's best evaluation on its own, so one row "

@@ -183,10 +183,15 @@ def _two_scores(mine: float, theirs: float, floor: float) -> str:
     return f"{mine:.3f} vs {theirs:.3f}, noise margin {margin(floor=floor):.3f}"
 
 
-def best_reason(rows: Sequence[Mapping[str, Any]], names: Mapping[str, str] | None = None) -> str:
+def best_reason(rows: Sequence[Mapping[str, Any]], names: Mapping[str, str] | None = None,
+                trained_on: Mapping[str, Sequence[str]] | None = None) -> str:
     """What a ★ stands on, for the Runs page: per evaluation set with a best run, against each other run there, each
     metric's two scores, level or ahead, and the noise margin (walkthroughs could check a missing ★ against the
-    rule, not a ★ shown, and then read "it is ahead of it" with no score)."""
+    rule, not a ★ shown, and then read "it is ahead of it" with no score). With ``trained_on`` (run id → the
+    datasets it trained on), a run that learned from other data than the ★ run is said to, with what the scores
+    can show of it: walkthrough 65 added its corrected photos to a run, which the ★ set beneath the run without
+    them on CORD dev alone, and read that the photos had not helped."""
+    data_of = {run: " + ".join(map(repr, datasets)) for run, datasets in (trained_on or {}).items() if datasets}
     said = []
     by_run = {row["run"]: row for row in rows}
     for scores, floors in comparable_groups(rows):
@@ -203,8 +208,13 @@ def best_reason(rows: Sequence[Mapping[str, Any]], names: Mapping[str, str] | No
                 parts.append(f"{'ahead' if ahead else 'level'} on {_BEST_BY_LABELS[i]} "
                              f"({_two_scores(mine[0], them[0], floor[i])})")
             unequal = _unequal_cost(by_run[winner], by_run[other])
-            against.append(f"against {(names or {}).get(other, other)!r}{unequal}: " + ", ".join(parts))
-        said.append(f"★ {(names or {}).get(winner, winner)!r} — " + "; ".join(against) + ".")
+            data = (f" (trained on {data_of[other]}, the ★ run on {data_of[winner]})"
+                    if data_of.get(other) and data_of.get(winner) and data_of[other] != data_of[winner] else "")
+            against.append(f"against {(names or {}).get(other, other)!r}{unequal}{data}: " + ", ".join(parts))
+        other_data = any(" the ★ run on " in part for part in against)
+        said.append(f"★ {(names or {}).get(winner, winner)!r} — " + "; ".join(against) + "."
+                    + (" Runs that trained on other data are compared on these evaluation receipts alone: what a "
+                       "dataset added shows on receipts like it (evaluate on some)." if other_data else ""))
     return " ".join(said)
 
 
