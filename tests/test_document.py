@@ -17,6 +17,8 @@ from receipt_core.data.schema import DEFAULT_SCHEMA, QUANTITY
     (".5", 0.5), ("3/4", None), ("1 / 2", None), ("1,234.5", 1234.5), ("1.234,5", 1234.5), ("1,234,567", 1234567.0),
     ("1.00.", 1.0), ("0,250 kg", 0.25), ("121.000.00", 121000.0), ("13.05.2017", None), ("02/09/2017", None),
     ("1_000", None), ("2_pcs", 2.0),  # a probe: "1_000" read as 1
+    # invisible marks separate nothing: probe 68's "\u202eTOTAL\u202c\u200f123" was read as 123
+    ("\u202eTOTAL\u202c\u200f123", None), ("PB\u200b22", None), ("\u200e2x", 2.0), ("Qty:\u200b2", 2.0),
 ])
 def test_parse_quantity_reads_how_receipts_print_it(text, value):
     assert parse_quantity(text) == value

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 # A number (comma or dot decimal) optionally wrapped in x/X/@/* markers and followed by a unit word.
 # Elsewhere in a text, a number counts only when no letter or ``#`` runs into it from the left: ``Qty:2``,
@@ -36,10 +37,12 @@ def parse_quantity(text: str) -> float | None:
     (None, None, 2.0)
     >>> parse_quantity(".5"), parse_quantity("1,234.5"), parse_quantity("1.234,5"), parse_quantity("3/4")
     (0.5, 1234.5, 1234.5, None)
-    >>> parse_quantity("1_000"), parse_quantity("2_pcs")
-    (None, 2.0)
+    >>> parse_quantity("1_000"), parse_quantity("2_pcs"), parse_quantity("TOTAL\u200f123"), parse_quantity("\u200e2x")
+    (None, 2.0, None, 2.0)
     """
-    cleaned = text.strip()
+    # invisible format characters (bidirectional marks, zero-width spaces) separate nothing a reader sees: a probe's
+    # QUANTITY word "\u202eTOTAL\u202c\u200f123" was read back as 123 past the mark before its digits
+    cleaned = (text if text.isascii() else "".join(c for c in text if unicodedata.category(c) != "Cf")).strip()
     if not cleaned:
         return None
     match = _QUANTITY_SHAPE.match(cleaned) or _NUMBER.search(cleaned)
