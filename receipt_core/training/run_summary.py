@@ -197,7 +197,7 @@ def best_reason(rows: Sequence[Mapping[str, Any]], names: Mapping[str, str] | No
     for scores, floors in comparable_groups(rows):
         if (winner := clear_winner(scores, floors)) is None:
             continue
-        against = []
+        against, other_data = [], False
         for other, theirs in scores.items():
             if other == winner:
                 continue
@@ -210,8 +210,8 @@ def best_reason(rows: Sequence[Mapping[str, Any]], names: Mapping[str, str] | No
             unequal = _unequal_cost(by_run[winner], by_run[other])
             data = (f" (trained on {data_of[other]}, the ★ run on {data_of[winner]})"
                     if data_of.get(other) and data_of.get(winner) and data_of[other] != data_of[winner] else "")
+            other_data = other_data or bool(data)
             against.append(f"against {(names or {}).get(other, other)!r}{unequal}{data}: " + ", ".join(parts))
-        other_data = any(" the ★ run on " in part for part in against)
         said.append(f"★ {(names or {}).get(winner, winner)!r} — " + "; ".join(against) + "."
                     + (" Runs that trained on other data are compared on these evaluation receipts alone: what a "
                        "dataset added shows on receipts like it (evaluate on some)." if other_data else ""))
